@@ -1,0 +1,48 @@
+# screencodec: `make demo` runs the main job, `make test` the test suite.
+# Both set up everything they need on a fresh Debian machine (scripts/bootstrap.sh).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup build debug test demo bench lint wheels clean
+
+$(STAMP): pyproject.toml setup.py scripts/bootstrap.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
+	touch $@
+
+setup: $(STAMP)
+
+build: $(STAMP)
+	$(PY) setup.py -q build_ext --inplace
+
+# Cython line tracing, bounds checks and annotation: for profiling and debugging.
+debug: $(STAMP)
+	SCREENCODEC_DEBUG=1 SCREENCODEC_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
+
+test: build lint wheels
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+demo: build
+	$(VENV)/bin/screencodec demo
+
+bench: build
+	$(PY) -m pytest -q -p no:cacheprovider benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds
+	$(VENV)/bin/screencodec bench --json benchmarks/results.json
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks setup.py
+	$(VENV)/bin/mypy
+
+wheels: $(STAMP)
+	rm -rf build/wheel-raw wheels/*.whl
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w build/wheel-raw .
+	$(VENV)/bin/auditwheel repair -w wheels build/wheel-raw/screencodec-*.whl \
+		|| cp build/wheel-raw/screencodec-*.whl wheels/
+	@ls wheels/*.whl
+
+clean:
+	rm -rf build dist wheels/*.whl src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .benchmarks
+	find src -name '*.so' -delete
+	find src/screencodec -name '*.pyx' | sed 's/\.pyx$$/.c/' | xargs rm -f
+	find src/screencodec -name '*.html' -delete

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for screencodec: the Debian packages the
+# project needs (installed when running as root), a virtualenv in .venv, and
+# the project in editable mode with its test and development tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+need=()
+command -v Xvfb >/dev/null || need+=(xvfb)
+command -v xdotool >/dev/null || need+=(xdotool)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv python3-pip)
+"$PYTHON" - <<'PY' 2>/dev/null || need+=(python3-dev)
+import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
+PY
+command -v tc >/dev/null || need+=(iproute2)
+
+if ((${#need[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        echo "bootstrap: apt-get install ${need[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    else
+        echo "bootstrap: missing Debian packages: ${need[*]} (run as root, or install them)" >&2
+        exit 1
+    fi
+fi
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel Cython
+"$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[dev]'

@@ -1,0 +1,59 @@
+"""Build of the compiled extensions only; all metadata lives in pyproject.toml.
+
+Every ``.pyx`` under src/screencodec becomes one extension. A module names the
+C kernels it links with a ``# distutils: sources = csrc/...`` line at its top,
+so adding a kernel never means editing this file.
+
+Switches, read from the environment:
+  SCREENCODEC_DEBUG=1        -O0 -g, Cython bounds checks and line tracing on
+  SCREENCODEC_SANITIZE=...   e.g. "address,undefined": build with those sanitizers
+  SCREENCODEC_ANNOTATE=1     write Cython's HTML annotation next to each .pyx
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("SCREENCODEC_DEBUG") == "1"
+SANITIZE = os.environ.get("SCREENCODEC_SANITIZE", "")
+ANNOTATE = os.environ.get("SCREENCODEC_ANNOTATE") == "1"
+
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+compile_args += ["-Wall", "-Wno-unused-function", "-Wno-unreachable-code"]
+link_args: list[str] = []
+macros: list[tuple[str, str | None]] = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+if SANITIZE:
+    compile_args += [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer"]
+    link_args += [f"-fsanitize={SANITIZE}"]
+if DEBUG:
+    macros.append(("CYTHON_TRACE_NOGIL", "1"))
+
+directives = {
+    "language_level": "3",
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "linetrace": DEBUG,
+    "embedsignature": True,
+}
+
+extensions = [
+    Extension(
+        ".".join(pyx.relative_to("src").with_suffix("").parts),
+        [str(pyx)],
+        include_dirs=["csrc"],
+        define_macros=macros,
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+    )
+    for pyx in sorted(Path("src/screencodec").rglob("*.pyx"))
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives=directives, annotate=ANNOTATE),
+)

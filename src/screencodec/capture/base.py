@@ -1,0 +1,83 @@
+"""The contract every frame source fulfils."""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+from ..geometry import Monitor
+
+__all__ = ["CursorState", "FrameSource"]
+
+
+class CursorState:
+    """Where the pointer is and what it looks like, as a source reports it.
+
+    ``shape`` is an (h, w, 4) uint8 BGRA image with straight alpha, or None when
+    the source cannot tell; ``hotspot`` is the pixel of the shape that sits on
+    the pointer's position.
+    """
+
+    __slots__ = ("hotspot", "shape", "visible", "x", "y")
+
+    def __init__(
+        self,
+        x: int,
+        y: int,
+        *,
+        shape: npt.NDArray[np.uint8] | None = None,
+        hotspot: tuple[int, int] = (0, 0),
+        visible: bool = True,
+    ) -> None:
+        self.x = x
+        self.y = y
+        self.shape = shape
+        self.hotspot = hotspot
+        self.visible = visible
+
+
+class FrameSource(abc.ABC):
+    """A context manager that produces frames: ``with source: frame = source.grab()``.
+
+    A frame is an (H, W, 4) uint8 array in BGRX order (the 4th byte is padding
+    and may hold anything). The array may be reused or overwritten by the next
+    ``grab``; copy it to keep it.
+    """
+
+    @property
+    @abc.abstractmethod
+    def width(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def height(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def monitors(self) -> list[Monitor]:
+        """The screens this source can show; index 0 is the bounding box of all."""
+
+    @abc.abstractmethod
+    def grab(self) -> npt.NDArray[np.uint8]:
+        """Capture one frame of the selected monitor or region."""
+
+    def cursor(self) -> CursorState | None:
+        """The pointer's state, or None when the source cannot tell."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release what the source holds. Idempotent."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,76 @@
+"""The exception hierarchy.
+
+Every error screencodec raises derives from :class:`ScreencodecError`. Each
+subclass also inherits the builtin it corresponds to, so callers that only know
+Python's own exceptions still catch it (``except ValueError`` catches a
+:class:`DecodeError`), as PyAV does.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "CaptureError",
+    "CodecUnavailableError",
+    "ConsentDeniedError",
+    "DecodeError",
+    "FrameError",
+    "IntegrityError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "ScreencodecError",
+    "SessionClosedError",
+    "TransportError",
+]
+
+
+class ScreencodecError(Exception):
+    """Root of every exception raised by screencodec."""
+
+
+class DecodeError(ScreencodecError, ValueError):
+    """Encoded data is malformed, truncated, out of bounds or of an unknown kind.
+
+    The decoder's framebuffer is unchanged when this is raised.
+    """
+
+
+class IntegrityError(DecodeError):
+    """An update decoded cleanly but its framebuffer hash does not match."""
+
+
+class FrameError(ScreencodecError, ValueError):
+    """A frame handed to the encoder has the wrong shape, dtype or layout."""
+
+
+class CaptureError(ScreencodecError, OSError):
+    """A frame source cannot be opened or grabbed from."""
+
+
+class CodecUnavailableError(ScreencodecError, RuntimeError):
+    """A codec is not registered, or its library is not installed."""
+
+
+class TransportError(ScreencodecError, ConnectionError):
+    """The network transport failed: a peer vanished or a link broke."""
+
+
+class ProtocolError(TransportError):
+    """A peer sent a message that breaks the session protocol (oversized, malformed,
+    tampered, replayed or out of order). The session is ended."""
+
+
+class SessionClosedError(TransportError):
+    """The session has ended (by either side, by timeout or by a fatal error)."""
+
+
+class AuthenticationError(ScreencodecError, PermissionError):
+    """The session code or the one-time password was wrong, or too many attempts."""
+
+
+class PermissionDeniedError(ScreencodecError, PermissionError):
+    """The local user has not granted what the peer asked for."""
+
+
+class ConsentDeniedError(PermissionDeniedError):
+    """The local user declined to share the screen, or did not answer in time."""
