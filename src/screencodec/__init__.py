@@ -1,0 +1,27 @@
+"""screencodec: the screen codec core for remote support."""
+
+from __future__ import annotations
+
+from .errors import (
+    CaptureError,
+    CodecUnavailableError,
+    DecodeError,
+    FrameError,
+    IntegrityError,
+    ScreencodecError,
+)
+from .geometry import Monitor, Rect
+
+__all__ = [
+    "CaptureError",
+    "CodecUnavailableError",
+    "DecodeError",
+    "FrameError",
+    "IntegrityError",
+    "Monitor",
+    "Rect",
+    "ScreencodecError",
+    "__version__",
+]
+
+__version__ = "0.1.0"
