@@ -1,0 +1,48 @@
+"""The boundary between the sealed transport and the session protocol above it.
+
+A :class:`Channel` carries whole messages (bytes) between one host and one
+viewer, in order. The secure implementation seals each one with an AEAD under
+a key from the PAKE handshake; the session layer (host.py, viewer.py) neither
+knows nor cares how.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+__all__ = ["MAX_MESSAGE_SIZE", "Channel"]
+
+#: The largest message either side accepts. A 4K keyframe compresses to far
+#: less; anything bigger is an attack or a bug, and ends the session.
+MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """An ordered, reliable, message-oriented link to one peer.
+
+    ``recv`` raises :class:`~screencodec.errors.SessionClosedError` when the
+    peer has closed or vanished, and :class:`~screencodec.errors.ProtocolError`
+    when a message was tampered with, replayed, reordered, truncated or is
+    larger than :data:`MAX_MESSAGE_SIZE`; in both cases the channel is closed.
+    """
+
+    @property
+    def peer(self) -> str:
+        """A printable name of the other end (address, or relay + session)."""
+        ...
+
+    async def send(self, message: bytes, /) -> None:
+        """Send one message. Raises SessionClosedError if the channel is closed."""
+        ...
+
+    async def recv(self) -> bytes:
+        """Receive the next message."""
+        ...
+
+    async def close(self) -> None:
+        """Close the channel and forget its keys. Idempotent."""
+        ...
+
+    @property
+    def closed(self) -> bool: ...
