@@ -1,0 +1,263 @@
+/* tilediff: see tilediff.h. The hot path is sc_row_first_diff over equal rows:
+ * on equal or nearly equal frames it is the only code that runs, so it is
+ * written to stream at memory (or L3) bandwidth, like memcmp. */
+#include "tilediff.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SC_HAVE_AVX2 1
+#include <immintrin.h>
+#endif
+
+/* Masks of the B, G, R bytes of one / two pixels loaded as native integers. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define SC_BGR32 UINT32_C(0xFFFFFF00)
+#define SC_X32 UINT32_C(0x000000FF)
+#else
+#define SC_BGR32 UINT32_C(0x00FFFFFF)
+#define SC_X32 UINT32_C(0xFF000000)
+#endif
+#define SC_BGR64 (((uint64_t)SC_BGR32 << 32) | SC_BGR32)
+
+static inline uint32_t load32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4); /* unaligned-safe; compiles to one load */
+    return v;
+}
+
+static inline uint64_t load64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline int px_differ(const uint8_t *a, const uint8_t *b, ptrdiff_t i) {
+    return ((load32(a + 4 * i) ^ load32(b + 4 * i)) & SC_BGR32) != 0;
+}
+
+/* ---- generic implementation: portable C, GCC vectorises the inner loop ---- */
+
+static ptrdiff_t first_diff_generic(const uint8_t *a, const uint8_t *b, ptrdiff_t from,
+                                    ptrdiff_t to) {
+    ptrdiff_t i = from;
+    /* 16 pixels (64 bytes) per early-exit check. */
+    for (; i + 16 <= to; i += 16) {
+        uint64_t acc = 0;
+        for (int k = 0; k < 8; k++)
+            acc |= load64(a + 4 * i + 8 * k) ^ load64(b + 4 * i + 8 * k);
+        if (acc & SC_BGR64)
+            break;
+    }
+    for (; i < to; i++)
+        if (px_differ(a, b, i))
+            return i;
+    return to;
+}
+
+static ptrdiff_t last_diff_generic(const uint8_t *a, const uint8_t *b, ptrdiff_t from,
+                                   ptrdiff_t to) {
+    ptrdiff_t i = to;
+    for (; i - 16 >= from; i -= 16) {
+        uint64_t acc = 0;
+        for (int k = 0; k < 8; k++)
+            acc |= load64(a + 4 * (i - 16) + 8 * k) ^ load64(b + 4 * (i - 16) + 8 * k);
+        if (acc & SC_BGR64)
+            break;
+    }
+    for (; i > from; i--)
+        if (px_differ(a, b, i - 1))
+            return i - 1;
+    return from - 1;
+}
+
+/* ---- AVX2 implementation, chosen at run time ---- */
+
+#ifdef SC_HAVE_AVX2
+#define SC_AVX2 __attribute__((target("avx2")))
+
+/* Bit k set when pixel k of the 8 in x (= a ^ b) has a B, G or R difference. */
+SC_AVX2 static inline unsigned diff_bits8(__m256i x, __m256i mask) {
+    __m256i eq = _mm256_cmpeq_epi32(_mm256_and_si256(x, mask), _mm256_setzero_si256());
+    return ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(eq)) & 0xFFu;
+}
+
+SC_AVX2 static inline __m256i xor8(const uint8_t *a, const uint8_t *b, ptrdiff_t px) {
+    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a + 4 * px)),
+                            _mm256_loadu_si256((const __m256i *)(const void *)(b + 4 * px)));
+}
+
+SC_AVX2 static ptrdiff_t first_diff_avx2(const uint8_t *a, const uint8_t *b, ptrdiff_t from,
+                                         ptrdiff_t to) {
+    const __m256i mask = _mm256_set1_epi32((int)SC_BGR32);
+    ptrdiff_t i = from;
+    /* 32 pixels (128 bytes of each row) per early-exit check: xor, or, one vptest. */
+    for (; i + 32 <= to; i += 32) {
+        __m256i x0 = xor8(a, b, i), x1 = xor8(a, b, i + 8);
+        __m256i x2 = xor8(a, b, i + 16), x3 = xor8(a, b, i + 24);
+        __m256i o = _mm256_or_si256(_mm256_or_si256(x0, x1), _mm256_or_si256(x2, x3));
+        if (!_mm256_testz_si256(o, mask))
+            break; /* the 8-pixel loop below finds it */
+    }
+    for (; i + 8 <= to; i += 8) {
+        unsigned m = diff_bits8(xor8(a, b, i), mask);
+        if (m)
+            return i + __builtin_ctz(m);
+    }
+    for (; i < to; i++)
+        if (px_differ(a, b, i))
+            return i;
+    return to;
+}
+
+SC_AVX2 static ptrdiff_t last_diff_avx2(const uint8_t *a, const uint8_t *b, ptrdiff_t from,
+                                        ptrdiff_t to) {
+    const __m256i mask = _mm256_set1_epi32((int)SC_BGR32);
+    ptrdiff_t i = to;
+    for (; i - 32 >= from; i -= 32) {
+        __m256i x0 = xor8(a, b, i - 32), x1 = xor8(a, b, i - 24);
+        __m256i x2 = xor8(a, b, i - 16), x3 = xor8(a, b, i - 8);
+        __m256i o = _mm256_or_si256(_mm256_or_si256(x0, x1), _mm256_or_si256(x2, x3));
+        if (!_mm256_testz_si256(o, mask))
+            break;
+    }
+    for (; i - 8 >= from; i -= 8) {
+        unsigned m = diff_bits8(xor8(a, b, i - 8), mask);
+        if (m)
+            return i - 8 + (31 - __builtin_clz(m));
+    }
+    for (; i > from; i--)
+        if (px_differ(a, b, i - 1))
+            return i - 1;
+    return from - 1;
+}
+#endif /* SC_HAVE_AVX2 */
+
+/* ---- dispatch ---- */
+
+typedef ptrdiff_t (*span_fn)(const uint8_t *, const uint8_t *, ptrdiff_t, ptrdiff_t);
+
+static span_fn first_diff = first_diff_generic;
+static span_fn last_diff = last_diff_generic;
+static int current_impl = SC_IMPL_GENERIC;
+
+int sc_tilediff_set_impl(int impl) {
+    first_diff = first_diff_generic;
+    last_diff = last_diff_generic;
+    current_impl = SC_IMPL_GENERIC;
+#ifdef SC_HAVE_AVX2
+    __builtin_cpu_init();
+    if (impl == SC_IMPL_AVX2 && __builtin_cpu_supports("avx2")) {
+        first_diff = first_diff_avx2;
+        last_diff = last_diff_avx2;
+        current_impl = SC_IMPL_AVX2;
+    }
+#else
+    (void)impl;
+#endif
+    return current_impl;
+}
+
+int sc_tilediff_init(void) { return sc_tilediff_set_impl(SC_IMPL_AVX2); }
+
+int sc_tilediff_get_impl(void) { return current_impl; }
+
+ptrdiff_t sc_row_first_diff(const uint8_t *a, const uint8_t *b, ptrdiff_t from, ptrdiff_t to) {
+    return first_diff(a, b, from, to);
+}
+
+ptrdiff_t sc_row_last_diff(const uint8_t *a, const uint8_t *b, ptrdiff_t from, ptrdiff_t to) {
+    return last_diff(a, b, from, to);
+}
+
+/* ---- frame-level functions ---- */
+
+ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
+                       const uint8_t *cur, ptrdiff_t cur_stride,
+                       int32_t width, int32_t height, int32_t tile,
+                       sc_tile_box *scratch, int32_t *out) {
+    const span_fn first = first_diff, last = last_diff;
+    const ptrdiff_t tiles_x = ((ptrdiff_t)width + tile - 1) / tile;
+    ptrdiff_t n = 0;
+
+    for (int32_t ty0 = 0; ty0 < height; ty0 += tile) {
+        const int32_t ty1 = height - ty0 > tile ? ty0 + tile : height;
+        for (ptrdiff_t t = 0; t < tiles_x; t++)
+            scratch[t].y0 = -1;
+
+        for (int32_t y = ty0; y < ty1; y++) {
+            const uint8_t *a = prev + (ptrdiff_t)y * prev_stride;
+            const uint8_t *b = cur + (ptrdiff_t)y * cur_stride;
+            /* Equal rows cost one streaming scan. In a changed row, jump to the
+             * first differing pixel, then read its tile backwards from the tile's
+             * end only down to it: the middle of a changed span is never read. */
+            ptrdiff_t p = 0;
+            while (p < width) {
+                const ptrdiff_t f = first(a, b, p, width);
+                if (f == width)
+                    break;
+                const ptrdiff_t t = f / tile;
+                const ptrdiff_t end = (t + 1) * tile < width ? (t + 1) * tile : width;
+                ptrdiff_t l = last(a, b, f + 1, end);
+                if (l < f)
+                    l = f;
+                sc_tile_box *box = &scratch[t];
+                if (box->y0 < 0) {
+                    box->y0 = y;
+                    box->x0 = (int32_t)f;
+                    box->x1 = (int32_t)l;
+                } else {
+                    if (f < box->x0)
+                        box->x0 = (int32_t)f;
+                    if (l > box->x1)
+                        box->x1 = (int32_t)l;
+                }
+                box->y1 = y;
+                p = end;
+            }
+        }
+
+        for (ptrdiff_t t = 0; t < tiles_x; t++) {
+            const sc_tile_box *box = &scratch[t];
+            if (box->y0 < 0)
+                continue;
+            out[4 * n + 0] = box->x0;
+            out[4 * n + 1] = box->y0;
+            out[4 * n + 2] = box->x1 - box->x0 + 1;
+            out[4 * n + 3] = box->y1 - box->y0 + 1;
+            n++;
+        }
+    }
+    return n;
+}
+
+int sc_frames_differ(const uint8_t *prev, ptrdiff_t prev_stride,
+                     const uint8_t *cur, ptrdiff_t cur_stride,
+                     int32_t width, int32_t height) {
+    if (width <= 0 || height <= 0)
+        return 0;
+    /* Two packed frames are one long row: no per-row call overhead. */
+    if (prev_stride == 4 * (ptrdiff_t)width && cur_stride == prev_stride) {
+        const ptrdiff_t npx = (ptrdiff_t)width * height;
+        return first_diff(prev, cur, 0, npx) != npx;
+    }
+    for (int32_t y = 0; y < height; y++)
+        if (first_diff(prev + (ptrdiff_t)y * prev_stride, cur + (ptrdiff_t)y * cur_stride, 0,
+                       width) != width)
+            return 1;
+    return 0;
+}
+
+void sc_copy_rect_opaque(uint8_t *dst, ptrdiff_t dst_stride,
+                         const uint8_t *src, ptrdiff_t src_stride,
+                         int32_t x, int32_t y, int32_t w, int32_t h) {
+    for (int32_t r = 0; r < h; r++) {
+        uint8_t *d = dst + (ptrdiff_t)(y + r) * dst_stride + 4 * (ptrdiff_t)x;
+        const uint8_t *s = src + (ptrdiff_t)(y + r) * src_stride + 4 * (ptrdiff_t)x;
+        /* A plain loop of 32-bit ORs: GCC vectorises it at -O3. */
+        for (int32_t i = 0; i < w; i++) {
+            const uint32_t v = load32(s + 4 * (ptrdiff_t)i) | SC_X32;
+            memcpy(d + 4 * (ptrdiff_t)i, &v, 4);
+        }
+    }
+}
