@@ -1,0 +1,184 @@
+#include "pixels.h"
+
+#include <string.h>
+
+#define SC_OPAQUE 0xFF000000u
+
+static inline uint32_t load_rgb(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v & 0x00FFFFFFu; /* little-endian: B, G, R in the low three bytes */
+}
+
+static inline void store_px(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+void sc_pack_bgr(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst)
+{
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src + (ptrdiff_t)y * stride;
+        uint8_t *d = dst + (size_t)y * (size_t)w * 3;
+        for (int x = 0; x < w; x++) {
+            d[3 * x] = s[4 * x];
+            d[3 * x + 1] = s[4 * x + 1];
+            d[3 * x + 2] = s[4 * x + 2];
+        }
+    }
+}
+
+void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
+{
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src + (size_t)y * (size_t)w * 3;
+        uint8_t *d = dst + (ptrdiff_t)y * stride;
+        for (int x = 0; x < w; x++) {
+            d[4 * x] = s[3 * x];
+            d[4 * x + 1] = s[3 * x + 1];
+            d[4 * x + 2] = s[3 * x + 2];
+            d[4 * x + 3] = 255;
+        }
+    }
+}
+
+void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb)
+{
+    const uint32_t px = (rgb & 0x00FFFFFFu) | SC_OPAQUE;
+    for (int y = 0; y < h; y++) {
+        uint8_t *d = dst + (ptrdiff_t)y * stride;
+        for (int x = 0; x < w; x++)
+            store_px(d + 4 * x, px);
+    }
+}
+
+int sc_is_solid(const uint8_t *src, ptrdiff_t stride, int w, int h, uint32_t *rgb)
+{
+    const uint32_t first = load_rgb(src);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src + (ptrdiff_t)y * stride;
+        uint32_t diff = 0;
+        /* OR-reduce the whole row so the loop vectorises; a row is short. */
+        for (int x = 0; x < w; x++)
+            diff |= load_rgb(s + 4 * x) ^ first;
+        if (diff)
+            return 0;
+    }
+    *rgb = first;
+    return 1;
+}
+
+/* Open addressing over 1024 slots: at most 256 colours keeps the load <= 1/4,
+ * so probes stay short. The empty marker cannot be a colour (colours are
+ * 24-bit). */
+#define SC_SLOTS 1024
+#define SC_EMPTY 0xFFFFFFFFu
+
+static inline unsigned slot_of(uint32_t key)
+{
+    return (key * 2654435761u) >> 22; /* Fibonacci hashing to 10 bits */
+}
+
+int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
+                     uint32_t *palette, uint8_t *indices)
+{
+    uint32_t keys[SC_SLOTS];
+    uint8_t vals[SC_SLOTS];
+    int n = 0;
+    uint32_t prev = SC_EMPTY;
+    uint8_t prev_idx = 0;
+
+    if (max_colors > 256)
+        max_colors = 256;
+    memset(keys, 0xFF, sizeof(keys));
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src + (ptrdiff_t)y * stride;
+        uint8_t *out = indices + (size_t)y * (size_t)w;
+        for (int x = 0; x < w; x++) {
+            const uint32_t c = load_rgb(s + 4 * x);
+            if (c != prev) { /* screen content comes in runs: skip the lookup in a run */
+                unsigned i = slot_of(c);
+                while (keys[i] != SC_EMPTY && keys[i] != c)
+                    i = (i + 1) & (SC_SLOTS - 1);
+                if (keys[i] == SC_EMPTY) {
+                    if (n == max_colors)
+                        return -1;
+                    keys[i] = c;
+                    vals[i] = (uint8_t)n;
+                    palette[n++] = c;
+                }
+                prev = c;
+                prev_idx = vals[i];
+            }
+            out[x] = prev_idx;
+        }
+    }
+    return n;
+}
+
+void sc_pack_indices(const uint8_t *indices, int w, int h, int bits, uint8_t *packed)
+{
+    const size_t row = sc_index_row_bytes(w, bits);
+    const int per_byte = 8 / bits;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = indices + (size_t)y * (size_t)w;
+        uint8_t *d = packed + (size_t)y * row;
+        if (bits == 8) {
+            memcpy(d, s, (size_t)w);
+            continue;
+        }
+        memset(d, 0, row);
+        for (int x = 0; x < w; x++) {
+            const int shift = 8 - bits * (x % per_byte + 1);
+            d[x / per_byte] |= (uint8_t)(s[x] << shift);
+        }
+    }
+}
+
+static inline unsigned index_at(const uint8_t *row, int x, int bits)
+{
+    if (bits == 8)
+        return row[x];
+    const int per_byte = 8 / bits;
+    const int shift = 8 - bits * (x % per_byte + 1);
+    return (row[x / per_byte] >> shift) & ((1u << bits) - 1);
+}
+
+int sc_check_indices(const uint8_t *packed, int w, int h, int bits, int n)
+{
+    if (n >= (1 << bits))
+        return 0; /* every representable index is valid */
+    const size_t row = sc_index_row_bytes(w, bits);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = packed + (size_t)y * row;
+        unsigned worst = 0;
+        for (int x = 0; x < w; x++) {
+            const unsigned v = index_at(r, x, bits);
+            worst = v > worst ? v : worst;
+        }
+        if (worst >= (unsigned)n)
+            return -1;
+    }
+    return 0;
+}
+
+void sc_palette_apply(const uint8_t *packed, int w, int h, int bits, const uint32_t *palette,
+                      uint8_t *dst, ptrdiff_t stride)
+{
+    uint32_t lut[256];
+    const size_t row = sc_index_row_bytes(w, bits);
+    for (int i = 0; i < (1 << bits); i++)
+        lut[i] = (palette[i] & 0x00FFFFFFu) | SC_OPAQUE;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = packed + (size_t)y * row;
+        uint8_t *d = dst + (ptrdiff_t)y * stride;
+        if (bits == 8) {
+            for (int x = 0; x < w; x++)
+                store_px(d + 4 * x, lut[r[x]]);
+        } else {
+            for (int x = 0; x < w; x++)
+                store_px(d + 4 * x, lut[index_at(r, x, bits)]);
+        }
+    }
+}

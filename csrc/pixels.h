@@ -1,0 +1,48 @@
+/* Pixel kernels of the lossless codec: BGRX <-> packed BGR, solid and palette
+ * analysis, index packing. Pure C, no Python API: callers validate every
+ * pointer, stride and size first (src/screencodec/codecs/_pixels.pyx).
+ *
+ * A BGRX pixel is 4 bytes B, G, R, X; X is padding the kernels never read as
+ * data and always write as 255. Colours are passed as uint32 0x00RRGGBB, which
+ * is the little-endian load of B, G, R. */
+#ifndef SCREENCODEC_PIXELS_H
+#define SCREENCODEC_PIXELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Rows of a packed index image: ceil(w * bits / 8) bytes each. */
+static inline size_t sc_index_row_bytes(int w, int bits) { return ((size_t)w * (size_t)bits + 7) / 8; }
+
+/* BGRX rect (stride in bytes) -> w*h*3 bytes of B, G, R. */
+void sc_pack_bgr(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst);
+
+/* w*h*3 bytes of B, G, R -> BGRX rect, X = 255. */
+void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride);
+
+/* Every pixel of the rect := colour, X = 255. */
+void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb);
+
+/* 1 (and *rgb set) when every pixel has the same B, G, R; else 0. */
+int sc_is_solid(const uint8_t *src, ptrdiff_t stride, int w, int h, uint32_t *rgb);
+
+/* Builds a palette of at most max_colors (<= 256) colours in order of first
+ * appearance and writes one index byte per pixel (w*h bytes). Returns the
+ * colour count, or -1 as soon as the rect has more colours than that. */
+int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
+                     uint32_t *palette, uint8_t *indices);
+
+/* One index byte per pixel -> rows of sc_index_row_bytes(w, bits), the first
+ * pixel in the most significant bits; bits is 1, 2, 4 or 8. */
+void sc_pack_indices(const uint8_t *indices, int w, int h, int bits, uint8_t *packed);
+
+/* 0 when every index of a packed image is below n, else -1. */
+int sc_check_indices(const uint8_t *packed, int w, int h, int bits, int n);
+
+/* Packed indices -> BGRX rect through palette (entries 0x00RRGGBB; the array
+ * holds 1 << bits entries, unused ones zero). The indices must have passed
+ * sc_check_indices. */
+void sc_palette_apply(const uint8_t *packed, int w, int h, int bits, const uint32_t *palette,
+                      uint8_t *dst, ptrdiff_t stride);
+
+#endif

@@ -1,0 +1,145 @@
+"""The lossless rect codec: solid fill, palette + zstd, or zstd of B, G, R.
+
+The choice is made per rectangle by the native kernels, cheapest first: a
+solid rect costs 3 bytes; a rect of at most 256 colours (text, UI) is sent as
+packed palette indices (1 byte per pixel or less instead of 3); anything else
+as its B, G, R bytes. zstd contexts are created once per thread and reused.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import zstandard
+
+from ..errors import DecodeError
+from ..geometry import Rect
+from ..wire import EncodedOp, Op, OpView
+from ..wire.format import PALETTE_HEADER
+from . import _pixels
+from .base import CodecSpec, Framebuffer, Prepared
+
+__all__ = ["LOSSLESS_SPEC", "LosslessDecoder", "LosslessEncoder", "inflate"]
+
+LOSSLESS_SPEC = CodecSpec(
+    name="lossless",
+    ops=frozenset({Op.FILL, Op.RAW, Op.ZSTD, Op.PALETTE}),
+    lossless=True,
+    speed=80,
+    quality=100,
+    setup_cost=5,
+    requires=("zstandard",),
+)
+
+
+class LosslessEncoder:
+    """Encodes rectangles losslessly. Thread-safe: each thread gets its own zstd
+    context, so independent rectangles can be encoded in parallel."""
+
+    spec = LOSSLESS_SPEC
+
+    def __init__(self, *, level: int = 1, max_colours: int = 256) -> None:
+        self.level = level
+        self.max_colours = max_colours
+        self._local = threading.local()
+
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        c: zstandard.ZstdCompressor | None = getattr(self._local, "cctx", None)
+        if c is None:
+            # Content size in every frame lets the decoder cap its output
+            # before it decompresses anything.
+            c = zstandard.ZstdCompressor(level=self.level, write_content_size=True)
+            self._local.cctx = c
+        return c
+
+    def encode_rect(self, fb: Framebuffer, rect: Rect, /) -> EncodedOp:
+        x, y, w, h = rect.x, rect.y, rect.w, rect.h
+        rgb = _pixels.solid_colour(fb, x, y, w, h)
+        if rgb is not None:
+            return EncodedOp(Op.FILL, rect, rgb.to_bytes(3, "little"))
+        cctx = self._compressor()
+        pal = _pixels.palette_encode(fb, x, y, w, h, self.max_colours)
+        if pal is not None:
+            bits, colours, indices = pal
+            head = PALETTE_HEADER.pack(bits, 0, len(colours) // 3)
+            return EncodedOp(Op.PALETTE, rect, head + colours + cctx.compress(indices))
+        raw = _pixels.pack_bgr(fb, x, y, w, h)
+        packed = cctx.compress(raw)
+        if len(packed) >= len(raw):
+            return EncodedOp(Op.RAW, rect, raw)
+        return EncodedOp(Op.ZSTD, rect, packed)
+
+
+def inflate(dctx: zstandard.ZstdDecompressor, payload: memoryview, expected: int) -> bytes:
+    """Decompress one zstd frame that must declare exactly ``expected`` bytes.
+
+    The declared size is checked before decompressing, so a frame claiming
+    gigabytes (a decompression bomb) is refused without allocating anything.
+    """
+    try:
+        declared = zstandard.frame_content_size(payload)
+    except zstandard.ZstdError as e:
+        raise DecodeError(f"bad zstd frame header: {e}") from None
+    if declared != expected:
+        raise DecodeError(f"zstd frame declares {declared} bytes, the rect needs {expected}")
+    try:
+        out: bytes = dctx.decompress(payload)
+    except zstandard.ZstdError as e:
+        raise DecodeError(f"corrupt zstd data: {e}") from None
+    if len(out) != expected:
+        raise DecodeError(f"zstd data gave {len(out)} bytes, expected {expected}")
+    return out
+
+
+class LosslessDecoder:
+    """Decodes FILL, RAW, ZSTD and PALETTE ops. Not thread-safe (one zstd context)."""
+
+    spec = LOSSLESS_SPEC
+
+    def __init__(self) -> None:
+        self._dctx = zstandard.ZstdDecompressor()
+
+    def prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
+        r, payload = op.rect, op.payload
+        if op.flags:
+            raise DecodeError(f"{op.op.name}: unknown op flags 0x{op.flags:02x}")
+        if op.op is Op.FILL:
+            if len(payload) != 3:
+                raise DecodeError(f"FILL: payload of {len(payload)} bytes, expected 3")
+            return Prepared(op.op, r, int.from_bytes(payload, "little"))
+        if op.op is Op.RAW:
+            if len(payload) != r.area * 3:
+                raise DecodeError(f"RAW: {len(payload)} bytes for a {r.w}x{r.h} rect")
+            return Prepared(op.op, r, payload)
+        if op.op is Op.ZSTD:
+            return Prepared(op.op, r, inflate(self._dctx, payload, r.area * 3))
+        if op.op is Op.PALETTE:
+            return self._prepare_palette(op)
+        raise DecodeError(f"the lossless codec does not decode {op.op.name}")
+
+    def _prepare_palette(self, op: OpView) -> Prepared:
+        r, payload = op.rect, op.payload
+        if len(payload) < PALETTE_HEADER.size:
+            raise DecodeError("PALETTE: truncated header")
+        bits, reserved, n = PALETTE_HEADER.unpack_from(payload)
+        if reserved:
+            raise DecodeError("PALETTE: reserved byte is not zero")
+        if bits not in (1, 2, 4, 8) or not 1 <= n <= (1 << bits):
+            raise DecodeError(f"PALETTE: {n} colours with {bits}-bit indices")
+        start = PALETTE_HEADER.size
+        colours = payload[start : start + 3 * n]
+        if len(colours) != 3 * n:
+            raise DecodeError("PALETTE: truncated colour table")
+        packed = inflate(self._dctx, payload[start + 3 * n :], _pixels.index_size(r.w, r.h, bits))
+        _pixels.check_indices(packed, r.w, r.h, bits, n)
+        return Prepared(op.op, r, (bits, bytes(colours), packed))
+
+    def apply(self, prepared: Prepared, fb: Framebuffer, /) -> None:
+        r, data = prepared.rect, prepared.data
+        if prepared.op is Op.FILL:
+            _pixels.fill(fb, r.x, r.y, r.w, r.h, data)
+        elif prepared.op is Op.PALETTE:
+            bits, colours, packed = data
+            _pixels.palette_apply(packed, bits, colours, fb, r.x, r.y, r.w, r.h)
+        else:
+            _pixels.unpack_bgr(data, fb, r.x, r.y, r.w, r.h)

@@ -1,0 +1,191 @@
+"""Packets -> framebuffer.
+
+An update is applied atomically: every op is validated and decompressed
+before the first pixel is written, and when the update carries a framebuffer
+hash that does not match, the written rectangles are restored. So after any
+rejected update the framebuffer is exactly what it was before.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .codecs.registry import CodecRegistry, default_registry
+from .errors import DecodeError, IntegrityError
+from .frames import framebuffer_hash, readonly_view
+from .geometry import Rect
+from .wire import (
+    MAX_DIMENSION,
+    CursorPosition,
+    MessageReader,
+    MessageType,
+    Op,
+    Update,
+    parse_cursor_position,
+    parse_cursor_shape,
+    parse_update,
+    split_message,
+)
+
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "CursorImage", "ScreenDecoder"]
+
+Frame = npt.NDArray[np.uint8]
+
+#: A 4K keyframe of pure noise is 25 MB; anything near this is hostile.
+DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
+_CURSOR_CACHE = 64
+
+
+class CursorImage:
+    """A decoded pointer shape: (h, w, 4) BGRA with straight alpha, and its hotspot."""
+
+    __slots__ = ("hotspot", "pixels", "shape_id")
+
+    def __init__(self, shape_id: int, pixels: Frame, hotspot: tuple[int, int]) -> None:
+        self.shape_id = shape_id
+        self.pixels = pixels
+        self.hotspot = hotspot
+
+
+class ScreenDecoder:
+    """Keeps the viewer's framebuffer and applies updates to it.
+
+    ``decode(data)`` takes exactly one message; ``feed(chunk)`` takes a byte
+    stream in chunks of any size. Both return the framebuffer: an (H, W, 4)
+    uint8 read-only view whose B, G, R are bit-exact to the host's frame and
+    whose 4th byte is 255. The view is updated in place by later updates; copy
+    it to keep a frame.
+
+    After a DecodeError, ``needs_keyframe`` is True: the caller should ask the
+    host for a keyframe. Until one arrives, delta updates are counted in
+    ``skipped`` and not applied, because they build on a state this decoder
+    never reached. Not thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_width: int = MAX_DIMENSION,
+        max_height: int = MAX_DIMENSION,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        verify: bool = True,
+        registry: CodecRegistry | None = None,
+    ) -> None:
+        self.max_width = max_width
+        self.max_height = max_height
+        self.max_message_size = max_message_size
+        self.verify = verify
+        self._decoders: dict[Op, Any] = (registry or default_registry()).create_decoders()
+        self._fb: Frame | None = None
+        self._reader = MessageReader(max_message_size)
+        self.needs_keyframe = True
+        self.sequence: int | None = None
+        self.updates = 0
+        self.skipped = 0
+        self.cursor: CursorPosition | None = None
+        self._cursor_shapes: OrderedDict[int, CursorImage] = OrderedDict()
+
+    @property
+    def framebuffer(self) -> Frame | None:
+        """The current picture (read-only view), or None before the first keyframe."""
+        if self._fb is None:
+            return None
+        return readonly_view(self._fb)
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) of the framebuffer, or None before the first keyframe."""
+        return None if self._fb is None else (self._fb.shape[1], self._fb.shape[0])
+
+    def cursor_image(self, shape_id: int) -> CursorImage | None:
+        return self._cursor_shapes.get(shape_id)
+
+    def decode(self, data: bytes | bytearray | memoryview, /) -> Frame:
+        """Apply one whole message; return the framebuffer."""
+        mtype, body = split_message(data, self.max_message_size)
+        self._dispatch(mtype, body)
+        fb = self.framebuffer
+        if fb is None:  # only cursor messages so far
+            raise DecodeError("no keyframe received yet")
+        return fb
+
+    def feed(self, chunk: bytes | bytearray | memoryview, /) -> int:
+        """Apply every message that ``chunk`` completes; return how many."""
+        messages = self._reader.feed(chunk)
+        for m in messages:
+            mtype, body = split_message(m, self.max_message_size)
+            self._dispatch(mtype, body)
+        return len(messages)
+
+    def _dispatch(self, mtype: MessageType, body: memoryview) -> None:
+        if mtype is MessageType.UPDATE:
+            try:
+                self._apply_update(parse_update(body, self.max_width, self.max_height))
+            except DecodeError:
+                self.needs_keyframe = True
+                raise
+        elif mtype is MessageType.CURSOR_SHAPE:
+            s = parse_cursor_shape(body)
+            pixels = np.frombuffer(s.pixels, np.uint8).reshape(s.height, s.width, 4).copy()
+            self._cursor_shapes[s.shape_id] = CursorImage(
+                s.shape_id, pixels, (s.hotspot_x, s.hotspot_y)
+            )
+            self._cursor_shapes.move_to_end(s.shape_id)
+            while len(self._cursor_shapes) > _CURSOR_CACHE:
+                self._cursor_shapes.popitem(last=False)
+        else:
+            self.cursor = parse_cursor_position(body)
+
+    def _apply_update(self, u: Update) -> None:
+        if not u.keyframe:
+            if self._fb is None:
+                raise DecodeError("a delta update arrived before any keyframe")
+            if self.needs_keyframe:
+                self.skipped += 1
+                return
+            if (u.width, u.height) != self.size:
+                raise DecodeError(
+                    f"the frame size changed to {u.width}x{u.height} without a keyframe"
+                )
+        size = (u.width, u.height)
+        prepared = []
+        for op in u.ops:
+            dec = self._decoders.get(op.op)
+            if dec is None:
+                raise DecodeError(f"no decoder for {op.op.name} ops")
+            prepared.append((dec, dec.prepare(op, size)))
+
+        target = self._fb
+        if target is None or (u.width, u.height) != self.size:
+            target = np.zeros((u.height, u.width, 4), np.uint8)
+            target[..., 3] = 255
+        undo: list[tuple[Rect, Frame]] = []
+        if u.framebuffer_hash is not None and self.verify and target is self._fb:
+            undo = [(p.rect, target[p.rect.slices()].copy()) for _, p in prepared]
+
+        # Every COPY reads the framebuffer as it was before the update.
+        sources = [(d, p, d.gather(p, target)) for d, p in prepared if p.op is Op.COPY]
+        for dec, p, pixels in sources:
+            dec.apply(p, target, pixels)
+        for dec, p in prepared:
+            if p.op is not Op.COPY:
+                dec.apply(p, target)
+
+        if u.framebuffer_hash is not None and self.verify:
+            actual = framebuffer_hash(target)
+            if actual != u.framebuffer_hash:
+                for rect, saved in reversed(undo):
+                    target[rect.slices()] = saved
+                raise IntegrityError(
+                    f"update {u.sequence}: framebuffer hash {actual:016x} "
+                    f"!= {u.framebuffer_hash:016x}"
+                )
+        self._fb = target
+        self.sequence = u.sequence
+        self.updates += 1
+        if u.keyframe:
+            self.needs_keyframe = False

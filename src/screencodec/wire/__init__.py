@@ -1,0 +1,38 @@
+"""The wire format: building and strictly parsing messages (see docs/protocol.md)."""
+
+from __future__ import annotations
+
+from .build import EncodedOp, build_cursor_position, build_cursor_shape, build_message, build_update
+from .format import MAX_DIMENSION, VERSION, MessageType, Op, UpdateFlags
+from .messages import CursorPosition, CursorShape, OpView, Update
+from .parse import (
+    MessageReader,
+    parse_cursor_position,
+    parse_cursor_shape,
+    parse_header,
+    parse_update,
+    split_message,
+)
+
+__all__ = [
+    "MAX_DIMENSION",
+    "VERSION",
+    "CursorPosition",
+    "CursorShape",
+    "EncodedOp",
+    "MessageReader",
+    "MessageType",
+    "Op",
+    "OpView",
+    "Update",
+    "UpdateFlags",
+    "build_cursor_position",
+    "build_cursor_shape",
+    "build_message",
+    "build_update",
+    "parse_cursor_position",
+    "parse_cursor_shape",
+    "parse_header",
+    "parse_update",
+    "split_message",
+]

@@ -1,0 +1,79 @@
+"""Constants and layouts of the wire format (docs/protocol.md is the specification).
+
+All integers are little-endian. Every message starts with an 8-byte header that
+makes it self-delimiting, so messages can be concatenated on a stream.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+
+__all__ = [
+    "COPY_PAYLOAD",
+    "CURSOR_MAX_SIZE",
+    "CURSOR_POSITION",
+    "CURSOR_SHAPE",
+    "HASH",
+    "HEADER",
+    "MAGIC",
+    "MAX_BODY_SIZE",
+    "MAX_DIMENSION",
+    "OP_HEADER",
+    "PALETTE_HEADER",
+    "UPDATE_HEADER",
+    "VERSION",
+    "MessageType",
+    "Op",
+    "UpdateFlags",
+]
+
+MAGIC = b"SC"
+VERSION = 1
+
+#: magic, version, message type, body length
+HEADER = struct.Struct("<2sBBI")
+#: sequence, flags, width, height, reserved (0), op count
+UPDATE_HEADER = struct.Struct("<IHHHHI")
+#: xxh3-64 of the framebuffer after the update, present with UpdateFlags.HASH
+HASH = struct.Struct("<Q")
+#: op, op flags (0), x, y, w, h, payload length
+OP_HEADER = struct.Struct("<BBHHHHI")
+#: bits per index, reserved (0), colour count
+PALETTE_HEADER = struct.Struct("<BBH")
+#: source x, source y
+COPY_PAYLOAD = struct.Struct("<HH")
+#: shape id, width, height, hotspot x, hotspot y; BGRA pixels follow
+CURSOR_SHAPE = struct.Struct("<QHHHH")
+#: x, y (may lie off-screen), shape id, visible (0 or 1)
+CURSOR_POSITION = struct.Struct("<iiQB")
+#: Largest cursor image, in either direction.
+CURSOR_MAX_SIZE = 256
+
+#: Largest width or height a stream may declare.
+MAX_DIMENSION = 16384
+#: Largest body a message may declare (1 GiB); decoders usually cap lower.
+MAX_BODY_SIZE = 1 << 30
+
+
+class MessageType(enum.IntEnum):
+    UPDATE = 1
+    CURSOR_SHAPE = 2
+    CURSOR_POSITION = 3
+
+
+class UpdateFlags(enum.IntFlag):
+    NONE = 0
+    #: The ops cover the whole frame; the decoder may (re)allocate its framebuffer.
+    KEYFRAME = 1
+    #: An xxh3-64 of the resulting framebuffer follows the update header.
+    HASH = 2
+
+
+class Op(enum.IntEnum):
+    FILL = 1
+    RAW = 2
+    ZSTD = 3
+    PALETTE = 4
+    COPY = 5
+    VIDEO = 6

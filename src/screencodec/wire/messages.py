@@ -1,0 +1,57 @@
+"""Typed views of parsed messages.
+
+Payloads are memoryviews into the caller's buffer: parsing copies nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..geometry import Rect
+from .format import Op, UpdateFlags
+
+__all__ = ["CursorPosition", "CursorShape", "OpView", "Update"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpView:
+    """One rectangle op of an update: what to do to ``rect`` and its payload."""
+
+    op: Op
+    flags: int
+    rect: Rect
+    payload: memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    sequence: int
+    flags: UpdateFlags
+    width: int
+    height: int
+    ops: tuple[OpView, ...]
+    framebuffer_hash: int | None
+
+    @property
+    def keyframe(self) -> bool:
+        return bool(self.flags & UpdateFlags.KEYFRAME)
+
+
+@dataclass(frozen=True, slots=True)
+class CursorShape:
+    """A pointer image: ``width`` x ``height`` BGRA pixels, straight alpha."""
+
+    shape_id: int
+    width: int
+    height: int
+    hotspot_x: int
+    hotspot_y: int
+    pixels: memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class CursorPosition:
+    x: int
+    y: int
+    shape_id: int
+    visible: bool
