@@ -1,0 +1,150 @@
+"""The framing every transport connection uses, and the refusal codes.
+
+A frame is ``[u32 big-endian length][u8 type][body]`` where length counts the
+type byte and the body. The same framing carries the hello, the SPAKE2 and
+confirmation messages, the sealed records and the relay's own control
+messages, so a relay can check every frame's length while forwarding it
+without being able to read the sealed ones.
+
+Reading is strict: the length is checked against the caller's limit before a
+byte of the body is read (no allocation an attacker controls), EOF between
+frames is a clean close, EOF inside a frame is a protocol error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from enum import IntEnum
+
+from screencodec.errors import (
+    AuthenticationError,
+    ProtocolError,
+    ScreencodecError,
+    SessionClosedError,
+    TransportError,
+)
+
+__all__ = [
+    "HEADER",
+    "MAGIC",
+    "PROTOCOL_VERSION",
+    "AccessRefusedError",
+    "FrameType",
+    "RefuseCode",
+    "close_writer",
+    "encode_frame",
+    "read_frame",
+    "refusal_error",
+    "send_refusal",
+]
+
+MAGIC = b"SCDC"
+PROTOCOL_VERSION = 1
+HEADER = struct.Struct(">IB")
+
+
+class FrameType(IntEnum):
+    """What a frame carries. Record types are bound into the AEAD's associated data."""
+
+    HELLO = 0x01
+    PAKE = 0x02
+    CONFIRM = 0x03
+    REFUSE = 0x04
+    RECORD_DATA = 0x10
+    RECORD_KEEPALIVE = 0x11
+    RECORD_CLOSE = 0x12
+    RELAY_OPEN = 0x20
+    RELAY_OK = 0x21
+    RELAY_INCOMING = 0x22
+    RELAY_PING = 0x23
+    RELAY_PONG = 0x24
+
+
+class RefuseCode(IntEnum):
+    """Why a host or relay refused a connection; sent in a REFUSE frame."""
+
+    MALFORMED = 1
+    BAD_VERSION = 2
+    UNKNOWN_SESSION = 3
+    AUTH_FAILED = 4
+    PASSWORD_INVALIDATED = 5
+    RATE_LIMITED = 6
+    SESSION_ENDED = 7
+    CODE_IN_USE = 8
+    BUSY = 9
+    TIMEOUT = 10
+
+
+class AccessRefusedError(AuthenticationError):
+    """A host or relay refused access; ``code`` says why (a :class:`RefuseCode`)."""
+
+    def __init__(self, code: RefuseCode, detail: str) -> None:
+        super().__init__(f"{code.name}: {detail}")
+        self.code = code
+
+
+_PROTOCOL_CODES = {RefuseCode.MALFORMED, RefuseCode.BAD_VERSION}
+_TRANSPORT_CODES = {RefuseCode.BUSY, RefuseCode.TIMEOUT}
+
+
+def refusal_error(body: bytes) -> ScreencodecError:
+    """The exception a REFUSE frame's body stands for."""
+    if not body:
+        return ProtocolError("peer refused without a reason")
+    try:
+        code = RefuseCode(body[0])
+    except ValueError:
+        return ProtocolError(f"peer refused with unknown code {body[0]}")
+    detail = body[1:200].decode("utf-8", "replace")
+    if code in _PROTOCOL_CODES:
+        return ProtocolError(f"peer refused: {code.name}: {detail}")
+    if code in _TRANSPORT_CODES:
+        return TransportError(f"peer refused: {code.name}: {detail}")
+    return AccessRefusedError(code, detail)
+
+
+def encode_frame(ftype: int, body: bytes = b"") -> bytes:
+    return HEADER.pack(len(body) + 1, ftype) + body
+
+
+async def read_frame(reader: asyncio.StreamReader, max_body: int) -> tuple[int, bytes]:
+    """Read one frame; returns ``(type, body)``.
+
+    Raises SessionClosedError on EOF (or reset) before the first byte, and
+    ProtocolError on EOF inside the frame or a length over ``max_body``.
+    """
+    try:
+        header = await reader.readexactly(HEADER.size)
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            raise ProtocolError("stream truncated inside a frame header") from None
+        raise SessionClosedError("the peer closed the connection") from None
+    except OSError as exc:
+        raise SessionClosedError(f"the connection broke: {exc}") from None
+    length, ftype = HEADER.unpack(header)
+    if length < 1 or length - 1 > max_body:
+        raise ProtocolError(f"frame of {length} bytes exceeds the limit of {max_body + 1}")
+    try:
+        body = await reader.readexactly(length - 1)
+    except asyncio.IncompleteReadError:
+        raise ProtocolError("stream truncated inside a frame") from None
+    except OSError as exc:
+        raise ProtocolError(f"the connection broke inside a frame: {exc}") from None
+    return ftype, body
+
+
+async def close_writer(writer: asyncio.StreamWriter, timeout: float = 1.0) -> None:
+    """Close a stream and wait (briefly) for it; never raises."""
+    writer.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(writer.wait_closed(), timeout)
+
+
+async def send_refusal(writer: asyncio.StreamWriter, code: RefuseCode, detail: str) -> None:
+    """Best-effort REFUSE frame, then close. The peer may already be gone."""
+    with contextlib.suppress(Exception):
+        writer.write(encode_frame(FrameType.REFUSE, bytes([code]) + detail.encode()[:180]))
+        await asyncio.wait_for(writer.drain(), 1.0)
+    await close_writer(writer)
