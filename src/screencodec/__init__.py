@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .decoder import ScreenDecoder
+from .encoder import EncodeStats, ScreenEncoder
 from .errors import (
     CaptureError,
     CodecUnavailableError,
@@ -16,10 +18,13 @@ __all__ = [
     "CaptureError",
     "CodecUnavailableError",
     "DecodeError",
+    "EncodeStats",
     "FrameError",
     "IntegrityError",
     "Monitor",
     "Rect",
+    "ScreenDecoder",
+    "ScreenEncoder",
     "ScreencodecError",
     "__version__",
 ]

@@ -122,14 +122,16 @@ class ScreenEncoder:
             self._ref = self._blank(width, height)
             self._keyframe = True
         keyframe = self._keyframe
-        if keyframe:
-            rects = np.array([[0, 0, width, height]], np.int32)
-        else:
-            boxes = tile_diff(self._ref, f, self.tile_size)
-            rects = merge_rects(boxes, width, height, **self._merge_opts) if len(boxes) else boxes
+        ops: list[EncodedOp] = []
+        rects = np.array([[0, 0, width, height]], np.int32) if keyframe else self._damage(f)
+        # Pipeline stages that turn damage into cheaper ops (motion -> COPY,
+        # video regions -> VIDEO) go here: each takes the reference as the
+        # viewer has it before this update, appends its ops, keeps the
+        # reference in step with what the viewer will show, and returns the
+        # rects it left for the lossless coder.
         if len(rects):
             copy_rects(self._ref, f, rects)
-        ops = self._encode_rects([Rect(*map(int, r)) for r in rects])
+        ops += self._encode_rects([Rect(*map(int, r)) for r in rects])
         fb_hash = framebuffer_hash(self._ref) if self.integrity else None
         data = build_update(
             self._sequence, width, height, ops, keyframe=keyframe, framebuffer_hash=fb_hash
@@ -138,6 +140,14 @@ class ScreenEncoder:
         self.last = self._stats(keyframe, rects, ops, len(data), time.perf_counter() - t0)
         self._sequence = (self._sequence + 1) & 0xFFFFFFFF
         return data
+
+    def _damage(self, f: Frame) -> npt.NDArray[np.int32]:
+        """Changed areas of ``f`` against the reference, merged into few rects."""
+        boxes = tile_diff(self._ref, f, self.tile_size)
+        if not len(boxes):
+            return boxes
+        height, width = f.shape[:2]
+        return merge_rects(boxes, width, height, **self._merge_opts)
 
     def _encode_rects(self, rects: list[Rect]) -> list[EncodedOp]:
         blocks = [b for r in rects for b in _blocks(r)]
