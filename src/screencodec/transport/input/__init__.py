@@ -1,0 +1,10 @@
+"""Input injection backends for granted remote control."""
+
+from __future__ import annotations
+
+from .base import InputInjector
+from .recording import RecordingInjector
+
+__all__ = ["InputInjector", "RecordingInjector"]
+# XTestInjector lives in .xtest and is imported on demand: it needs python-xlib
+# and a display, which a headless host or a test may not have.

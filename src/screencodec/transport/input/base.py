@@ -1,0 +1,33 @@
+"""The input injection contract: where the host's granted remote input goes.
+
+Coordinates handed to an injector are absolute screen pixels (the host has
+already added the watched monitor's offset). Implementations are called from
+the event loop and must not block for long.
+"""
+
+from __future__ import annotations
+
+import abc
+
+__all__ = ["InputInjector"]
+
+
+class InputInjector(abc.ABC):
+    @abc.abstractmethod
+    def pointer_move(self, x: int, y: int) -> None: ...
+
+    @abc.abstractmethod
+    def button(self, button: int, down: bool) -> None: ...
+
+    @abc.abstractmethod
+    def wheel(self, dx: int, dy: int) -> None: ...
+
+    @abc.abstractmethod
+    def key(self, keysym: int, down: bool, text: str = "") -> None: ...
+
+    def release_all(self) -> None:  # noqa: B027 - optional: nothing held by default
+        """Let go of every button and key still held (on revoke or disconnect),
+        so a lost 'up' can never leave the local user with a stuck key."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources. Idempotent."""

@@ -1,0 +1,298 @@
+"""One viewer's session inside the host: consent, then stream + receive.
+
+Tasks per session (all on the host's event loop):
+
+* the *receive loop* (the task that called :meth:`ViewerLink.run`): parses and
+  dispatches every message from the viewer; any ProtocolError ends this
+  session only;
+* the *send loop*: tick -> (window full? skip) -> grab -> encode in a worker
+  thread -> send. The encoder is only touched by this task (keyframe and
+  monitor-switch requests are flags it reads before encoding);
+* the *stats loop*; and short tasks for consent questions (permission upgrade,
+  file offers) so the screen keeps flowing while the local user reads.
+
+Nothing is grabbed, encoded or sent before :func:`~.consent.ask` returned a
+grant that includes VIEW.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ProtocolError, SessionClosedError
+from . import messages as m
+from .channel import Channel
+from .consent import ask
+from .events import ChatReceived, FileReceived, PermissionChanged, StatsUpdated
+from .flow import FlowControl
+from .inputs import InputGate
+from .permissions import CONTROL, VIEW, ConsentRequest, Permission
+from .stats import LinkStats, StatsMeter
+
+if TYPE_CHECKING:
+    from .host import Host
+
+__all__ = ["EncoderLike", "ViewerLink"]
+
+_HELLO_TIMEOUT = 10.0
+
+
+class EncoderLike(Protocol):
+    def encode(self, frame: npt.NDArray[np.uint8], /) -> bytes: ...
+    def request_keyframe(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class ViewerLink:
+    def __init__(self, host: Host, channel: Channel) -> None:
+        self.host = host
+        self.channel = channel
+        self.peer = channel.peer
+        self.who = ""
+        self.level = Permission()
+        cfg = host.config
+        self.flow = FlowControl(
+            cfg.window, min_interval=cfg.min_interval, max_interval=cfg.max_interval
+        )
+        self.meter = StatsMeter()
+        self.gate = InputGate(self)
+        self.monitor = cfg.monitor
+        self._watching: int | None = None  # the monitor acquired in the hub
+        self._want_keyframe = True
+        self._switch_to: int | None = None
+        self._acked = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._upgrading = False
+        self.encoder: EncoderLike | None = None
+        self.frame_for_seq: dict[int, npt.NDArray[np.uint8]] = {}
+        self.last_acked_frame: npt.NDArray[np.uint8] | None = None
+        self.failure: BaseException | None = None
+
+    async def send(self, msg: m.Message) -> None:
+        await self.channel.send(m.encode(msg))
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A helper task failing (send loop, consent, file) ends the session:
+            # closing the channel wakes the receive loop with SessionClosedError.
+            self.failure = task.exception()
+            self.spawn_close()
+
+    def spawn_close(self) -> None:
+        self._closer = asyncio.ensure_future(self.channel.close())
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def run(self) -> str:
+        """Serve this viewer until it ends; returns the reason."""
+        try:
+            hello = m.decode(await asyncio.wait_for(self.channel.recv(), _HELLO_TIMEOUT))
+        except asyncio.TimeoutError:
+            return "viewer sent no request"
+        if not isinstance(hello, m.PermissionRequest):
+            raise ProtocolError(f"expected a permission request, got {type(hello).__name__}")
+        self.who = hello.who
+        asked = Permission(hello.level).known
+        if VIEW not in asked:
+            await self.send(m.PermissionDeny(hello.level))
+            return "viewer did not ask to view"
+        request = ConsentRequest(self.who, self.peer, asked)
+        grant = await ask(self.host.consent, request, self.host.config.consent_timeout)
+        if VIEW not in grant.level:
+            await self.send(m.PermissionDeny(hello.level))
+            await self.send(m.Bye("the local user declined"))
+            return "consent denied"
+        self.level = grant.level
+        monitors = self.host.hub.monitors(self.monitor)
+        self._watch(self.monitor)
+        await self.send(m.PermissionGrant(self.level.bits))
+        await self.send(m.MonitorList(monitors, self.monitor))
+        self.host._joined(self)
+        self.spawn(self._send_loop())
+        self.spawn(self._stats_loop())
+        return await self._recv_loop()
+
+    async def cleanup(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if CONTROL in self.level:
+            self.host.release_input()
+        if self.encoder is not None:
+            self.encoder.close()  # its worker threads
+            self.encoder = None
+        if self._watching is not None:
+            self.host.hub.release(self._watching)
+            self._watching = None
+        self.host.files_for(self).close()
+        await self.channel.close()
+
+    def _watch(self, index: int) -> None:
+        self.host.hub.acquire(index)
+        if self._watching is not None:
+            self.host.hub.release(self._watching)
+        self._watching = index
+        self.monitor = index
+
+    async def _recv_loop(self) -> str:
+        while True:
+            if self.failure is not None:
+                raise self.failure
+            try:
+                data = await self.channel.recv()
+            except SessionClosedError:
+                if self.failure is not None:
+                    raise self.failure from None
+                raise
+            msg = m.decode(data)
+            if isinstance(msg, m.Bye):
+                return f"viewer said bye: {msg.reason}" if msg.reason else "viewer said bye"
+            await self._dispatch(msg)
+
+    async def _dispatch(self, msg: m.Message) -> None:
+        if isinstance(msg, m.Ack):
+            self.flow.ack(msg.seq, time.monotonic())
+            for seq in [s for s in self.frame_for_seq if s <= msg.seq]:
+                self.last_acked_frame = self.frame_for_seq.pop(seq)
+            self._acked.set()
+        elif isinstance(msg, m.KeyframeRequest):
+            self._want_keyframe = True
+        elif isinstance(msg, m.PointerMove | m.Button | m.Wheel | m.Key):
+            await self.gate.handle(msg)
+        elif isinstance(msg, m.PermissionRequest):
+            if not self._upgrading:
+                self._upgrading = True
+                self.spawn(self._upgrade(Permission(msg.level)))
+        elif isinstance(msg, m.SelectMonitor):
+            monitors = self.host.hub.monitors(self.monitor)
+            if any(mon.index == msg.index for mon in monitors):
+                self._switch_to = msg.index
+            else:
+                await self.send(m.Notice(m.Notice.UNKNOWN_MONITOR, f"no monitor {msg.index}"))
+        elif isinstance(msg, m.Chat):
+            self.host.events_hub.emit(ChatReceived(self.peer, msg.text))
+        elif isinstance(msg, m.FileOffer):
+            self.spawn(self._file_offer(msg))
+        elif isinstance(msg, m.FileChunk):
+            self.host.files_for(self).on_chunk(msg)
+        elif isinstance(msg, m.FileEnd):
+            path, size = self.host.files_for(self).on_end(msg)
+            self.host.events_hub.emit(FileReceived(self.peer, str(path), size))
+        elif isinstance(msg, m.FileAccept):
+            self.host.sender_for(self).on_accept(msg)
+        elif isinstance(msg, m.Extension):
+            handler = self.host.extensions.get(msg.channel)
+            if handler is not None:
+                reply = await handler(self.peer, msg.payload)
+                if reply is not None:
+                    await self.send(m.Extension(msg.channel, reply))
+        else:
+            raise ProtocolError(f"a viewer may not send {type(msg).__name__}")
+
+    async def _upgrade(self, asked: Permission) -> None:
+        try:
+            wanted = asked.known - self.level
+            request = ConsentRequest(self.who, self.peer, wanted, upgrade=True)
+            grant = await ask(self.host.consent, request, self.host.config.consent_timeout)
+            if not wanted or not grant.granted:
+                await self.send(m.PermissionDeny(asked.bits))
+                return
+            self.level = self.level | grant.level
+            await self.send(m.PermissionGrant(self.level.bits))
+            self.host.events_hub.emit(PermissionChanged(self.peer, self.level))
+        finally:
+            self._upgrading = False
+
+    async def _file_offer(self, offer: m.FileOffer) -> None:
+        answer = await self.host.files_for(self).on_offer(offer, self.peer)
+        await self.send(answer)
+
+    async def revoke(self, level: Permission) -> None:
+        removed = self.level & level
+        if not removed:
+            return
+        self.level = self.level - removed
+        if CONTROL in removed:
+            self.host.release_input()
+        await self.send(m.PermissionRevoke(removed.bits, self.level.bits))
+        self.host.events_hub.emit(PermissionChanged(self.peer, self.level))
+        if VIEW not in self.level:
+            await self.send(m.Bye("the local user stopped sharing"))
+            await self.channel.close()
+
+    # -- streaming ---------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        next_tick = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if next_tick > now:
+                await asyncio.sleep(next_tick - now)
+            next_tick = max(next_tick + self.flow.interval, time.monotonic())
+            if not self.flow.can_send():
+                # Behind: do not queue. The encoder keeps what it last sent, so
+                # the next encode covers everything skipped (damage merges).
+                self.flow.skip()
+                self._acked.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._acked.wait(), self.flow.interval)
+                continue
+            if self._switch_to is not None:
+                self._watch(self._switch_to)
+                self._switch_to = None
+                self._want_keyframe = True
+                monitors = self.host.hub.monitors(self.monitor)
+                await self.send(m.MonitorList(monitors, self.monitor))
+            frame = await self.host.hub.grab(self.monitor)
+            if self.encoder is None:  # created from the first frame: its size is known now
+                self.encoder = self.host.encoder_factory(frame.shape[1], frame.shape[0])
+            enc = self.encoder
+            if self._want_keyframe:
+                self._want_keyframe = False
+                enc.request_keyframe()
+            data = await asyncio.to_thread(enc.encode, frame)
+            seq = self.flow.sent(time.monotonic())
+            self.frame_for_seq[seq] = frame
+            payload = m.encode(m.Update(seq, data))
+            await self.channel.send(payload)
+            self.meter.on_send(len(payload))
+
+    def snapshot(self) -> LinkStats:
+        fps, kbps = self.meter.rates()
+        return LinkStats(
+            peer=self.peer,
+            fps=fps,
+            kbps=kbps,
+            rtt_ms=(self.flow.srtt or 0.0) * 1000,
+            interval_ms=self.flow.interval * 1000,
+            in_flight=self.flow.in_flight,
+            sent=self.meter.sent,
+            skipped=self.flow.skipped,
+            input_dropped=self.gate.dropped,
+            bytes_sent=self.meter.bytes_sent,
+        )
+
+    async def _stats_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.host.config.stats_period)
+            snap = self.snapshot()
+            self.host.events_hub.emit(StatsUpdated(snap))
+            await self.send(
+                m.Stats(
+                    int(snap.fps * 1000), int(snap.kbps), int(snap.rtt_ms * 1000),
+                    snap.skipped & 0xFFFFFFFF, snap.sent & 0xFFFFFFFF,
+                )
+            )  # fmt: skip

@@ -1,0 +1,224 @@
+"""Shared helpers for the session-layer tests: a scripted frame source, a plain
+(unsealed) TCP channel for loopback, a delaying proxy, and waiting helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from screencodec.capture.base import FrameSource
+from screencodec.errors import ProtocolError, SessionClosedError
+from screencodec.geometry import Monitor
+from screencodec.transport.channel import MAX_MESSAGE_SIZE
+
+T = TypeVar("T")
+Frame = npt.NDArray[np.uint8]
+
+
+def run(coro: Awaitable[T], timeout: float = 30.0) -> T:
+    async def _main() -> T:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(_main())
+
+
+async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await asyncio.sleep(0.005)
+
+
+MONITORS = [
+    Monitor(0, 0, 0, 320 + 200, 240, False),
+    Monitor(1, 0, 0, 320, 240, True),
+    Monitor(2, 320, 0, 200, 160, False),
+]
+
+
+class ScriptedScreen(FrameSource):
+    """A deterministic, cheap, changing desktop: each grab moves a block and types
+    one 'character'. ``frozen`` stops changes; ``grabs`` counts grabs."""
+
+    def __init__(self, monitor: int = 1, seed: int = 0, monitors: list[Monitor] | None = None):
+        self._monitors = monitors or MONITORS
+        mon = next(m for m in self._monitors if m.index == monitor)
+        self._w, self._h = mon.width, mon.height
+        rng = np.random.default_rng(seed + monitor)
+        self._frame = rng.integers(0, 256, (self._h, self._w, 4), dtype=np.uint8)
+        self._rng = rng
+        self.frozen = False
+        self.grabs = 0
+        self.closed = False
+        self._t = 0
+
+    @property
+    def width(self) -> int:
+        return self._w
+
+    @property
+    def height(self) -> int:
+        return self._h
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return list(self._monitors)
+
+    def grab(self) -> Frame:
+        self.grabs += 1
+        if not self.frozen:
+            self._t += 1
+            t = self._t
+            x = (t * 7) % max(1, self._w - 16)
+            y = (t * 3) % max(1, self._h - 16)
+            self._frame[y : y + 16, x : x + 16, :3] = self._rng.integers(
+                0, 256, (16, 16, 3), dtype=np.uint8
+            )
+            self._frame[..., 3] = self._rng.integers(0, 256)  # X byte is garbage
+        return self._frame  # reused buffer, as real sources may do
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def bgr_equal(a: Frame | None, b: Frame | None) -> bool:
+    return a is not None and b is not None and a.shape == b.shape and bool(
+        np.array_equal(a[..., :3], b[..., :3])
+    )
+
+
+# -- a plain, unsealed TCP channel (tests only: no authentication, no secrecy) ------
+
+_LEN = struct.Struct(">I")
+
+
+class PlainTcpChannel:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._r, self._w = reader, writer
+        self._closed = False
+        peer = writer.get_extra_info("peername")
+        self._peer = f"{peer[0]}:{peer[1]}" if peer else "tcp"
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def send(self, message: bytes, /) -> None:
+        if self._closed:
+            raise SessionClosedError("closed")
+        try:
+            self._w.write(_LEN.pack(len(message)) + message)
+            await self._w.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            self._closed = True
+            raise SessionClosedError(str(exc)) from exc
+
+    async def recv(self) -> bytes:
+        if self._closed:
+            raise SessionClosedError("closed")
+        try:
+            (n,) = _LEN.unpack(await self._r.readexactly(4))
+            if n > MAX_MESSAGE_SIZE:
+                raise ProtocolError("too large")
+            return await self._r.readexactly(n)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            await self.close()
+            raise SessionClosedError("peer gone") from exc
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._w.close()
+        try:
+            await self._w.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+async def tcp_pair(
+    proxy: Callable[[int], Awaitable[int]] | None = None,
+) -> tuple[PlainTcpChannel, PlainTcpChannel, asyncio.Server]:
+    """A connected (host, viewer) pair over loopback, optionally through a proxy."""
+    accepted: asyncio.Future[PlainTcpChannel] = asyncio.get_running_loop().create_future()
+
+    async def _on(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        accepted.set_result(PlainTcpChannel(r, w))
+
+    server = await asyncio.start_server(_on, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    if proxy is not None:
+        port = await proxy(port)
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    return await accepted, PlainTcpChannel(r, w), server
+
+
+class DelayProxy:
+    """Forwards TCP both ways, holding each chunk ``delay`` s (+ random pauses).
+
+    Order is preserved (one queue per direction); bandwidth is not limited.
+    """
+
+    def __init__(self, delay: float = 0.03, pause_p: float = 0.05, pause: float = 0.05,
+                 seed: int = 1) -> None:
+        self.delay, self.pause_p, self.pause = delay, pause_p, pause
+        self._rng = random.Random(seed)
+        self._server: asyncio.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, target_port: int) -> int:
+        async def _on(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+            sr, sw = await asyncio.open_connection("127.0.0.1", target_port)
+            self._tasks += [
+                asyncio.ensure_future(self._pipe(cr, sw)),
+                asyncio.ensure_future(self._pipe(sr, cw)),
+            ]
+
+        self._server = await asyncio.start_server(_on, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        q: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def _out() -> None:
+            while True:
+                due, data = await q.get()
+                if not data:
+                    w.close()
+                    return
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                if self._rng.random() < self.pause_p:
+                    await asyncio.sleep(self.pause)
+                w.write(data)
+                await w.drain()
+
+        out = asyncio.ensure_future(_out())
+        try:
+            while data := await r.read(65536):
+                q.put_nowait((time.monotonic() + self.delay, data))
+        except ConnectionError:
+            pass
+        q.put_nowait((0.0, b""))
+        try:
+            await out
+        except ConnectionError:
+            pass
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

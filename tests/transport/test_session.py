@@ -1,0 +1,229 @@
+"""Host <-> viewer over in-memory channels: streaming, consent, permissions, input."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from screencodec.errors import ConsentDeniedError
+from screencodec.transport import (
+    CONTROL,
+    VIEW,
+    ConsentRequest,
+    Grant,
+    Host,
+    HostConfig,
+    SharingChanged,
+    Viewer,
+    allow,
+    channel_pair,
+    deny,
+    register_permission,
+)
+from screencodec.transport import messages as m
+from screencodec.transport.input import RecordingInjector
+from screencodec.transport.memory import MemoryChannel
+
+from .conftest import connected
+from .helpers import ScriptedScreen, bgr_equal, run, until
+
+
+def make_host(consent=None, **cfg: object) -> tuple[Host, ScriptedScreen, RecordingInjector]:
+    screen = ScriptedScreen()
+    inj = RecordingInjector()
+    host = Host(screen, consent=consent or allow(), injector=inj, config=HostConfig(**cfg))  # type: ignore[arg-type]
+    return host, screen, inj
+
+
+async def converge(viewer: Viewer, screen: ScriptedScreen, timeout: float = 10.0) -> None:
+    screen.frozen = True
+    await until(
+        lambda: bgr_equal(viewer.framebuffer, screen.grab()), timeout, "bit-exact framebuffer"
+    )
+
+
+def test_stream_converges_bit_exact() -> None:
+    async def main() -> None:
+        host, screen, _ = make_host()
+        async with connected(host) as (viewer, _, _):
+            await until(lambda: viewer.decoded >= 10, what="10 updates")
+            await converge(viewer, screen)
+            assert bgr_equal(viewer.framebuffer, host.last_frame())
+            assert viewer.decode_errors == 0
+            assert host.viewers == ("memory:viewer",)
+
+    run(main())
+
+
+def test_nothing_leaves_before_consent_denied() -> None:
+    async def main() -> None:
+        host, screen, _ = make_host(consent=deny())
+        hc, vc = channel_pair()
+        assert isinstance(hc, MemoryChannel)
+        hc.record = True
+        serve = asyncio.ensure_future(host.serve(hc))
+        with pytest.raises(ConsentDeniedError):
+            await Viewer(vc).start()
+        assert "consent denied" in await serve
+        assert screen.grabs == 0 and host.hub.grabs == 0
+        kinds = {m.decode(x).KIND for x in hc.sent}
+        assert kinds <= {m.PermissionDeny.KIND, m.Bye.KIND}
+        assert m.Update.KIND not in kinds
+
+    run(main())
+
+
+def test_consent_timeout_is_no() -> None:
+    async def never(request: ConsentRequest) -> Grant:
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    async def main() -> None:
+        host, screen, _ = make_host(consent=never, consent_timeout=0.2)
+        hc, vc = channel_pair()
+        assert isinstance(hc, MemoryChannel)
+        hc.record = True
+        serve = asyncio.ensure_future(host.serve(hc))
+        with pytest.raises(ConsentDeniedError):
+            await Viewer(vc).start()
+        await serve
+        assert screen.grabs == 0
+        assert all(m.decode(x).KIND != m.Update.KIND for x in hc.sent)
+
+    run(main())
+
+
+def test_consent_sees_who_and_level_and_grant_is_capped() -> None:
+    seen: list[ConsentRequest] = []
+
+    async def greedy(request: ConsentRequest) -> Grant:
+        seen.append(request)
+        return Grant(VIEW | CONTROL)  # more than asked: must be capped to VIEW
+
+    async def main() -> None:
+        host, _, _ = make_host(consent=greedy)
+        async with connected(host, who="Bob") as (viewer, _, _):
+            assert viewer.level == VIEW
+        assert seen[0].who == "Bob" and seen[0].level == VIEW and not seen[0].upgrade
+
+    run(main())
+
+
+def test_input_without_grant_is_dropped_counted_and_told_once() -> None:
+    async def main() -> None:
+        host, _, inj = make_host()
+        async with connected(host) as (viewer, _, _):
+            for i in range(5):
+                await viewer.pointer_move(i, i)
+            await viewer.key(0x61, True, "a")
+            link = host.links()[0]
+            await until(lambda: link.gate.dropped == 6, what="6 drops")
+            await until(lambda: len(viewer.notices) >= 1)
+            await asyncio.sleep(0.05)
+            assert [n.code for n in viewer.notices] == [m.Notice.INPUT_DROPPED]
+            assert inj.events == []
+            assert host.stats()[0].input_dropped == 6
+
+    run(main())
+
+
+def test_upgrade_then_revoke_control() -> None:
+    asked: list[ConsentRequest] = []
+
+    async def consent(request: ConsentRequest) -> Grant:
+        asked.append(request)
+        return Grant(request.level)
+
+    async def main() -> None:
+        host, _, inj = make_host(consent=consent)
+        async with connected(host) as (viewer, _, _):
+            assert await viewer.request(CONTROL)
+            assert asked[-1].upgrade and asked[-1].level == CONTROL
+            await viewer.pointer_move(10, 20)
+            await viewer.button(1, True)
+            await until(lambda: len(inj.events) == 2)
+            assert inj.events == [("move", 10, 20), ("button", 1, True)]
+            await host.revoke(CONTROL)
+            await until(lambda: CONTROL not in viewer.level, what="viewer told")
+            assert ("release_all",) in inj.events  # no stuck button after revoke
+            n = len(inj.events)
+            await viewer.pointer_move(30, 40)
+            link = host.links()[0]
+            await until(lambda: link.gate.dropped == 1)
+            assert len(inj.events) == n
+
+    run(main())
+
+
+def test_upgrade_denied() -> None:
+    async def consent(request: ConsentRequest) -> Grant:
+        return Grant.deny() if request.upgrade else Grant(request.level)
+
+    async def main() -> None:
+        host, _, _ = make_host(consent=consent)
+        async with connected(host) as (viewer, _, _):
+            assert not await viewer.request(CONTROL)
+            assert viewer.level == VIEW
+
+    run(main())
+
+
+def test_custom_level_is_extensible() -> None:
+    admin = register_permission("administrator")
+    assert register_permission("administrator") == admin
+    assert "administrator" in (VIEW | admin).names
+
+    async def main() -> None:
+        host, _, _ = make_host()
+        async with connected(host, level=VIEW | admin) as (viewer, _, _):
+            assert admin in viewer.level and CONTROL not in viewer.level
+
+    run(main())
+
+
+def test_local_input_wins() -> None:
+    async def main() -> None:
+        host, _, inj = make_host(local_input_pause=0.3)
+        async with connected(host, level=VIEW | CONTROL) as (viewer, _, _):
+            link = host.links()[0]
+            host.local_input_activity()
+            await viewer.pointer_move(1, 1)
+            await until(lambda: link.gate.dropped_local == 1)
+            assert inj.events == []
+            assert any(n.code == m.Notice.LOCAL_USER_ACTIVE for n in viewer.notices)
+            await asyncio.sleep(0.35)
+            await viewer.pointer_move(2, 2)
+            await until(lambda: inj.events == [("move", 2, 2)])
+
+    run(main())
+
+
+def test_revoke_view_ends_session_and_sharing_events() -> None:
+    async def main() -> None:
+        host, _, _ = make_host()
+        events = host.events()
+        async with connected(host) as (_, serve, vrun):
+            await host.revoke(VIEW)
+            assert "bye" in await vrun
+            await serve
+        seen = []
+        while True:
+            ev = await asyncio.wait_for(events.__anext__(), 1)
+            if isinstance(ev, SharingChanged):
+                seen.append(ev.viewers)
+                if ev.viewers == ():
+                    break
+        assert seen == [("memory:viewer",), ()]
+
+    run(main())
+
+
+def test_max_duration_ends_session() -> None:
+    async def main() -> None:
+        host, _, _ = make_host(max_duration=0.3)
+        async with connected(host) as (_, serve, vrun):
+            assert "maximum" in await serve
+            assert "bye" in await vrun
+
+    run(main())
