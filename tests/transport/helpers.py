@@ -177,10 +177,12 @@ class DelayProxy:
         self._rng = random.Random(seed)
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._writers: list[asyncio.StreamWriter] = []
 
     async def start(self, target_port: int) -> int:
         async def _on(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
             sr, sw = await asyncio.open_connection("127.0.0.1", target_port)
+            self._writers += [cw, sw]
             self._tasks += [
                 asyncio.ensure_future(self._pipe(cr, sw)),
                 asyncio.ensure_future(self._pipe(sr, cw)),
@@ -222,3 +224,42 @@ class DelayProxy:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for w in self._writers:
+            w.close()
+            try:
+                await w.wait_closed()
+            except (ConnectionError, OSError):
+                pass
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+class Freezable(FrameSource):
+    """Wraps a source; while ``frozen`` it repeats the last frame (to check convergence)."""
+
+    def __init__(self, inner: FrameSource) -> None:
+        self.inner = inner
+        self.frozen = False
+        self.grabs = 0
+        self._last: Frame | None = None
+
+    @property
+    def width(self) -> int:
+        return self.inner.width
+
+    @property
+    def height(self) -> int:
+        return self.inner.height
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return self.inner.monitors
+
+    def grab(self) -> Frame:
+        self.grabs += 1
+        if not self.frozen or self._last is None:
+            self._last = np.array(self.inner.grab(), copy=True)
+        return self._last
+
+    def close(self) -> None:
+        self.inner.close()

@@ -111,7 +111,6 @@ class Viewer:
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
-        self._keyframe_asked_at = time.monotonic()
         self.keyframe_requests += 1
         await self._send(m.KeyframeRequest())  # joining: start from a full picture
         return self.level

@@ -1,0 +1,118 @@
+"""End to end over real loopback sockets through the sealed transport: direct,
+through the relay, and over a delaying, pausing link."""
+
+from __future__ import annotations
+
+import asyncio
+
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
+from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.connect import (
+    connect_direct,
+    connect_via_relay,
+    host_via_relay,
+    listen_direct,
+)
+from screencodec.transport.input import RecordingInjector
+from screencodec.transport.relay import Relay
+
+from .helpers import DelayProxy, Freezable, bgr_equal, run, until
+
+
+async def check_session(host: Host, screen: Freezable, viewer: Viewer, min_updates: int) -> None:
+    await viewer.start(VIEW)
+    task = asyncio.ensure_future(viewer.run())
+    await until(lambda: viewer.decoded >= min_updates, 20, f"{min_updates} updates")
+    screen.frozen = True
+    await until(lambda: bgr_equal(viewer.framebuffer, screen.grab()), 20, "bit-exact")
+    assert bgr_equal(viewer.framebuffer, host.last_frame())
+    assert viewer.decode_errors == 0
+    await viewer.bye()
+    await task
+
+
+def make(scenario: str = "typing", w: int = 640, h: int = 400) -> tuple[Host, Freezable]:
+    screen = Freezable(SyntheticDesktop(w, h, scenario=scenario, seed=3))
+    return Host(screen, consent=allow(), injector=RecordingInjector()), screen
+
+
+def test_direct_secure_channel() -> None:
+    async def main() -> None:
+        host, screen = make("typing")
+        creds = SessionCredentials()
+        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+        async with listener:
+            ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+            await check_session(host, screen, Viewer(ch), 20)
+            await until(lambda: host.viewers == ())
+        await host.close()
+
+    run(main(), 60)
+
+
+def test_through_relay() -> None:
+    async def main() -> None:
+        host, screen = make("browser")
+        creds = SessionCredentials()
+        async with Relay() as relay:
+            reg = await host_via_relay("127.0.0.1", relay.port, creds, host.serve)
+            async with reg:
+                await reg.wait_registered(5)
+                ch = await connect_via_relay("127.0.0.1", relay.port, creds.code, creds.password)
+                await check_session(host, screen, Viewer(ch), 10)
+        await host.close()
+
+    run(main(), 60)
+
+
+def test_poor_link_stays_usable_and_converges() -> None:
+    async def main() -> None:
+        host, screen = make("terminal")
+        creds = SessionCredentials()
+        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+        proxy = DelayProxy(delay=0.04, pause_p=0.1, pause=0.05, seed=7)
+        port = await proxy.start(listener.port)
+        try:
+            ch = await connect_direct("127.0.0.1", port, creds.code, creds.password)
+            viewer = Viewer(ch)
+            await viewer.start(VIEW | CONTROL)
+            task = asyncio.ensure_future(viewer.run())
+            await asyncio.sleep(2.0)
+            link = host.links()[0]
+            st = link.snapshot()
+            # Usable: several updates per second despite a >= 80 ms round trip,
+            # and the window held.
+            assert viewer.decoded >= 8, viewer.decoded
+            assert st.rtt_ms >= 70
+            assert link.flow.max_seen_in_flight <= link.flow.window
+            # Input still flows while the screen streams.
+            await viewer.pointer_move(5, 6)
+            inj = host.injector
+            assert isinstance(inj, RecordingInjector)
+            await until(lambda: ("move", 5, 6) in inj.events, 5)
+            screen.frozen = True
+            await until(lambda: bgr_equal(viewer.framebuffer, screen.grab()), 20, "bit-exact")
+            await viewer.bye()
+            await task
+        finally:
+            await proxy.close()
+            await listener.close()
+            await host.close()
+
+    run(main(), 60)
+
+
+def test_host_config_max_duration_over_tcp() -> None:
+    async def main() -> None:
+        screen = Freezable(SyntheticDesktop(320, 240, scenario="idle"))
+        host = Host(screen, consent=allow(), config=HostConfig(max_duration=0.5))
+        creds = SessionCredentials()
+        async with await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+            viewer = Viewer(ch)
+            await viewer.start()
+            reason = await asyncio.wait_for(viewer.run(), 5)
+            assert "maximum" in reason or "closed" in reason
+
+    run(main(), 30)
