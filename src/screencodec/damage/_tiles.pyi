@@ -1,6 +1,6 @@
 """Typed surface of the compiled ``_tiles`` module (what mypy sees)."""
 
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -31,9 +31,7 @@ def any_change(prev: Frame, cur: Frame) -> bool:
     """True when any pixel's B, G or R differ; stops at the first difference.
     Same layout rules as :func:`tile_diff`."""
 
-def merge_rects(
-    boxes: npt.ArrayLike, width: int, height: int, *, rect_cost: int = ...
-) -> Rects:
+def merge_rects(boxes: npt.ArrayLike, width: int, height: int, *, rect_cost: int = ...) -> Rects:
     """Merge boxes (N, 4) of (x, y, w, h) into few rectangles, (M, 4) int32.
 
     Each rectangle costs ``rect_cost`` plus its area; two are merged when their
@@ -53,7 +51,7 @@ def copy_rects(dst: Frame, src: Frame, rects: npt.ArrayLike) -> None:
     checked to lie inside both frames before anything is written (FrameError).
     Runs without the GIL."""
 
-def memcmp_equal(a: Buffer, b: Buffer) -> bool:
+def memcmp_equal(a: Buffer | npt.NDArray[Any], b: Buffer | npt.NDArray[Any]) -> bool:
     """libc ``memcmp`` of two C-contiguous buffers of equal size (FrameError
     otherwise), without the GIL: the physical floor that benchmarks compare to."""
 

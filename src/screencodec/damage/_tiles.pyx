@@ -70,6 +70,8 @@ def _frame_layout(arr, str name, bint packed):
     h, w = arr.shape[0], arr.shape[1]
     if h > MAX_DIM or w > MAX_DIM:
         raise FrameError(f"{name} is too large: {w}x{h}")
+    if h == 0 or w == 0:
+        return h, w, 0  # nothing will be read; numpy's strides are arbitrary here
     s_row, s_px, s_chan = arr.strides
     # Strides of axes of length 1 are never used, so numpy may set them freely.
     if s_chan != 1 or (w > 1 and s_px != 4):
@@ -91,7 +93,7 @@ def _check_pair(prev, cur):
     return h, w, prev_row, cur_row
 
 
-cdef inline const uint8_t *_rptr(const uint8_t[:, :, ::1] view):
+cdef inline const uint8_t *_rptr(const uint8_t[:, :, :] view):
     return &view[0, 0, 0]
 
 
@@ -205,7 +207,7 @@ def copy_rects(dst, src, rects):
     if r.shape[0] == 0:
         return
     cdef uint8_t[:, :, ::1] dst_view = dst
-    cdef const uint8_t[:, :, ::1] src_view = src
+    cdef const uint8_t[:, :, :] src_view = src
     cdef uint8_t *p_dst = &dst_view[0, 0, 0]
     cdef const uint8_t *p_src = &src_view[0, 0, 0]
     cdef ptrdiff_t c_dst_row = dst_row, c_src_row = src_row

@@ -82,15 +82,13 @@ def tile_diff_numpy_fast(prev: Frame, cur: Frame, tile: int = 64) -> Boxes:
         padded = np.zeros((th, tiles_x * tile), dtype=bool)
         padded[:, :width] = px
         cells = padded.reshape(th, tiles_x, tile)
-        cols = cells.any(axis=0)  # (tiles_x, tile): column has a change
-        rows = cells.any(axis=2).T  # (tiles_x, th): row has a change
-        hit = np.flatnonzero(cols.any(axis=1))
+        cols = np.any(cells, axis=0)  # (tiles_x, tile): column has a change
+        rows = np.any(cells, axis=2).T  # (tiles_x, th): row has a change
+        hit = np.flatnonzero(np.any(cols, axis=1))
         x0, x1 = _first_last(cols[hit])
         y0, y1 = _first_last(rows[hit])
         out.append(
-            np.stack([hit * tile + x0, ty + y0, x1 - x0 + 1, y1 - y0 + 1], axis=1).astype(
-                np.int32
-            )
+            np.stack([hit * tile + x0, ty + y0, x1 - x0 + 1, y1 - y0 + 1], axis=1).astype(np.int32)
         )
     return np.concatenate(out)
 
