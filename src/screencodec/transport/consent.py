@@ -17,7 +17,14 @@ from typing import TextIO
 
 from .permissions import ConsentRequest, Grant, Permission
 
-__all__ = ["ConsentCallback", "allow", "ask", "deny", "terminal_consent"]
+__all__ = [
+    "ConsentCallback",
+    "allow",
+    "ask",
+    "deny",
+    "terminal_consent",
+    "terminal_yes_no",
+]
 
 ConsentCallback = Callable[[ConsentRequest], Awaitable[Grant]]
 
@@ -63,17 +70,23 @@ def terminal_consent(stdin: TextIO | None = None, stdout: TextIO | None = None) 
     lock = asyncio.Lock()  # one question on screen at a time
 
     async def _cb(request: ConsentRequest) -> Grant:
-        inp = stdin or sys.stdin
-        out = stdout or sys.stdout
         async with lock:
-            out.write(f"\n*** {request.describe()} [y/N] ")
-            out.flush()
-            line = await _readline_daemon(inp)
-        if line.strip().lower() in ("y", "yes"):
-            return Grant(request.level)
-        return Grant.deny()
+            yes = await terminal_yes_no(request.describe(), stdin, stdout)
+        return Grant(request.level) if yes else Grant.deny()
 
     return _cb
+
+
+async def terminal_yes_no(
+    question: str, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> bool:
+    """Print ``question [y/N]`` and read one line; only ``y``/``yes`` is yes.
+    Callers bound it with a timeout (an unanswered prompt is a no)."""
+    out = stdout or sys.stdout
+    out.write(f"\n*** {question} [y/N] ")
+    out.flush()
+    line = await _readline_daemon(stdin or sys.stdin)
+    return line.strip().lower() in ("y", "yes")
 
 
 async def _readline_daemon(inp: TextIO) -> str:

@@ -1,0 +1,92 @@
+"""The host / view / relay commands, as processes talking over loopback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from screencodec.transport.cli import add_subcommands
+
+CLI = [sys.executable, "-m", "screencodec.transport.cli"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
+
+
+def start_host(*extra: str) -> tuple[subprocess.Popen[str], str, str, int]:
+    host = subprocess.Popen(
+        [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+         "--size", "320x240", "--control", "none", "--once", *extra],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=ENV,
+    )  # fmt: skip
+    assert host.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 20
+    while not any(x.startswith("Password:") for x in lines):
+        assert time.monotonic() < deadline, lines
+        line = host.stdout.readline()
+        assert line, f"host exited: {lines}"
+        lines.append(line)
+    text = "".join(lines)
+    port = int(re.search(r"listening on 127.0.0.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+    code = re.search(r"Session code: ([\d ]+)", text).group(1).strip()  # type: ignore[union-attr]
+    password = re.search(r"Password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    return host, code, password, port
+
+
+def test_subcommands_are_registered() -> None:
+    parser = argparse.ArgumentParser()
+    add_subcommands(parser.add_subparsers(dest="cmd"))
+    for argv in (["host", "--listen", "1"], ["view", "h:1", "--code", "1"],
+                 ["relay", "--listen", "1"]):  # fmt: skip
+        assert callable(parser.parse_args(argv).func)
+
+
+def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
+    host, code, password, port = start_host()
+    try:
+        assert host.stdin is not None
+        host.stdin.write("y\n")  # the local user answers the consent question
+        host.stdin.flush()
+        snap = tmp_path / "snap.png"
+        view = subprocess.run(
+            [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
+             "--duration", "2.5", "--snapshot", str(snap)],
+            capture_output=True, text=True, timeout=60, env=ENV,
+        )  # fmt: skip
+        assert view.returncode == 0, view.stderr
+        assert "granted: view" in view.stdout
+        assert "[view] 320x240 decoded" in view.stdout
+        out, _ = host.communicate(timeout=20)
+        assert host.returncode == 0
+        assert "YOUR SCREEN IS BEING SHARED" in out
+        assert "[shared]" in out and "fps" in out
+        assert "Screen sharing stopped" in out
+        with Image.open(snap) as img:
+            assert img.size == (320, 240)
+    finally:
+        host.kill()
+        host.wait()
+
+
+def test_no_answer_is_no(tmp_path: Path) -> None:
+    host, code, password, port = start_host("--consent-timeout", "0.5")
+    try:
+        view = subprocess.run(
+            [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
+            capture_output=True, text=True, timeout=60, env=ENV,
+        )  # fmt: skip
+        assert view.returncode == 1
+        assert "declined" in view.stderr
+        out, _ = host.communicate(timeout=20)
+        assert "consent denied" in out
+        assert "BEING SHARED" not in out
+    finally:
+        host.kill()
+        host.wait()
