@@ -106,7 +106,13 @@ class ScreenDecoder:
 
     def decode(self, data: bytes | bytearray | memoryview, /) -> Frame:
         """Apply one whole message; return the framebuffer."""
-        mtype, body = split_message(data, self.max_message_size)
+        try:
+            mtype, body = split_message(data, self.max_message_size)
+        except DecodeError:
+            # Possibly a lost update: the next delta would build on a state
+            # this decoder never reached.
+            self.needs_keyframe = True
+            raise
         self._dispatch(mtype, body)
         fb = self.framebuffer
         if fb is None:  # only cursor messages so far
@@ -114,11 +120,26 @@ class ScreenDecoder:
         return fb
 
     def feed(self, chunk: bytes | bytearray | memoryview, /) -> int:
-        """Apply every message that ``chunk`` completes; return how many."""
-        messages = self._reader.feed(chunk)
+        """Apply every message that ``chunk`` completes; return how many.
+
+        A message that fails does not stop the ones after it (a keyframe among
+        them must not be lost); the first error is raised once all are handled.
+        """
+        try:
+            messages = self._reader.feed(chunk)
+        except DecodeError:
+            self.needs_keyframe = True
+            raise
+        error: DecodeError | None = None
         for m in messages:
-            mtype, body = split_message(m, self.max_message_size)
-            self._dispatch(mtype, body)
+            try:
+                mtype, body = split_message(m, self.max_message_size)
+                self._dispatch(mtype, body)
+            except DecodeError as e:
+                self.needs_keyframe = True
+                error = error or e
+        if error is not None:
+            raise error
         return len(messages)
 
     def _dispatch(self, mtype: MessageType, body: memoryview) -> None:

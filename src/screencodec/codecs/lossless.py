@@ -83,7 +83,8 @@ def inflate(dctx: zstandard.ZstdDecompressor, payload: memoryview, expected: int
     if declared != expected:
         raise DecodeError(f"zstd frame declares {declared} bytes, the rect needs {expected}")
     try:
-        out: bytes = dctx.decompress(payload)
+        # One frame and nothing after it: trailing bytes are refused, not ignored.
+        out: bytes = dctx.decompress(payload, allow_extra_data=False)
     except zstandard.ZstdError as e:
         raise DecodeError(f"corrupt zstd data: {e}") from None
     if len(out) != expected:

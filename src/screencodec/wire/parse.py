@@ -37,6 +37,12 @@ __all__ = [
 ]
 
 _KNOWN_FLAGS = UpdateFlags.KEYFRAME | UpdateFlags.HASH
+#: The ops of one update may cover at most this many times the frame's area.
+#: Every op is decoded (and every COPY source gathered) before the first write,
+#: so without this cap a few kilobytes of full-frame ops would make the decoder
+#: allocate gigabytes. An encoder's ops tile the damage (COPYs painted over by
+#: what they reveal at most double it), so real updates stay far below it.
+MAX_OP_COVERAGE = 4
 
 
 def parse_header(
@@ -102,6 +108,7 @@ def parse_update(
     if count > (len(body) - pos) // OP_HEADER.size:
         raise DecodeError(f"op count {count} does not fit in {len(body) - pos} bytes")
     ops = []
+    area_left = MAX_OP_COVERAGE * width * height
     for i in range(count):
         op, oflags, x, y, w, h, plen = OP_HEADER.unpack_from(body, pos)
         pos += OP_HEADER.size
@@ -112,6 +119,11 @@ def parse_update(
         if w == 0 or h == 0 or x + w > width or y + h > height:
             raise DecodeError(
                 f"op {i}: rectangle {x},{y} {w}x{h} outside the {width}x{height} frame"
+            )
+        area_left -= w * h
+        if area_left < 0:
+            raise DecodeError(
+                f"op {i}: the ops cover more than {MAX_OP_COVERAGE}x the {width}x{height} frame"
             )
         if plen > len(body) - pos:
             raise DecodeError(f"op {i}: payload of {plen} bytes truncated at {len(body) - pos}")
