@@ -36,7 +36,8 @@ __all__ = [
     "split_message",
 ]
 
-_KNOWN_FLAGS = UpdateFlags.KEYFRAME | UpdateFlags.HASH
+# A plain int: ~ of an IntFlag covering every member is 0, which would let any bit pass.
+_KNOWN_FLAGS = int(UpdateFlags.KEYFRAME | UpdateFlags.HASH)
 #: The ops of one update may cover at most this many times the frame's area.
 #: Every op is decoded (and every COPY source gathered) before the first write,
 #: so without this cap a few kilobytes of full-frame ops would make the decoder
