@@ -1,0 +1,70 @@
+"""Frame sources: real screens (mss) and the synthetic desktop.
+
+``open_source()`` picks one; nothing here touches a display at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import CaptureError
+from .base import CursorState, FrameSource
+from .screen import ScreenSource, list_monitors
+from .synthetic import SCENARIOS, Motion, SyntheticDesktop, scenario_names
+
+__all__ = [
+    "SCENARIOS",
+    "CursorState",
+    "FrameSource",
+    "Motion",
+    "ScreenSource",
+    "SyntheticDesktop",
+    "has_display",
+    "list_monitors",
+    "open_source",
+    "scenario_names",
+]
+
+_SCREEN_KW = frozenset({"monitor", "region", "display"})
+
+
+def has_display(display: str | None = None, /) -> bool:
+    """Whether a screen can be captured: on X11, ``display`` (default ``$DISPLAY``)
+    is set and mss can open it. Windows and macOS always have a screen."""
+    if os.name == "posix" and not (display or os.environ.get("DISPLAY")):
+        import sys
+
+        if sys.platform != "darwin":
+            return False
+    try:
+        ScreenSource(0, display=display).close()
+    except CaptureError:
+        return False
+    return True
+
+
+def open_source(kind: str = "auto", /, **kw: Any) -> FrameSource:
+    """Open a frame source.
+
+    ``kind`` is ``"screen"`` (:class:`ScreenSource`; keywords ``monitor``,
+    ``region``, ``display``), ``"synthetic"`` (:class:`SyntheticDesktop`; keywords
+    ``width``, ``height``, ``scenario``, ``seed``, ``fps``, ``junk_padding``) or
+    ``"auto"``: the screen when a display is reachable, else the synthetic
+    desktop (keywords of the other kind are then ignored).
+    """
+    if kind == "screen":
+        return ScreenSource(**kw)
+    if kind == "synthetic":
+        return SyntheticDesktop(**kw)
+    if kind == "auto":
+        screen_kw = {k: v for k, v in kw.items() if k in _SCREEN_KW}
+        synth_kw = {k: v for k, v in kw.items() if k not in _SCREEN_KW}
+        if has_display(screen_kw.get("display")):
+            try:
+                return ScreenSource(**screen_kw)
+            except CaptureError:
+                pass  # the display went away between the probe and now
+        return SyntheticDesktop(**synth_kw)
+    msg = f"unknown source kind {kind!r}: use 'screen', 'synthetic' or 'auto'"
+    raise ValueError(msg)

@@ -1,0 +1,178 @@
+"""Real screens through python-mss (X11, Windows, macOS)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import CaptureError
+from ..geometry import Monitor, Rect
+from .base import CursorState, FrameSource
+
+__all__ = ["ScreenSource", "list_monitors"]
+
+
+def _open_mss(display: str | None) -> Any:
+    """An mss instance; ``mss.MSS`` since 10.2 (``mss.mss`` warns there), else ``mss.mss``."""
+    import mss
+
+    factory = getattr(mss, "MSS", None) or mss.mss
+    kwargs: dict[str, Any] = {}
+    if display is not None:
+        kwargs["display"] = display
+    return factory(**kwargs)
+
+
+def _where(display: str | None) -> str:
+    return repr(display if display is not None else os.environ.get("DISPLAY", "<unset>"))
+
+
+class ScreenSource(FrameSource):
+    """Frames of one monitor, or of a region of the virtual screen, via mss.
+
+    ``monitor`` indexes :attr:`monitors` (0 is the bounding box of all screens,
+    1.. each screen, as in mss). ``region``, when given, replaces it: a
+    :class:`Rect` in virtual-screen coordinates that must lie inside
+    ``monitors[0]``. ``display`` names the X display (default ``$DISPLAY``).
+
+    Raises :class:`CaptureError` (also an ``OSError``) when the display cannot
+    be opened, the monitor index is out of range or the region is outside.
+
+    **Buffers**: :meth:`grab` wraps mss's own pixel buffer without copying; mss
+    may reuse it on the next grab, so copy a frame to keep it.
+
+    Not thread-safe: one source per thread (as mss instances).
+    """
+
+    def __init__(
+        self,
+        monitor: int = 1,
+        *,
+        region: Rect | None = None,
+        display: str | None = None,
+    ) -> None:
+        self._display = display
+        try:
+            self._sct = _open_mss(display)
+            raw = self._sct.monitors
+        except Exception as exc:  # mss raises ScreenShotError subclasses, ctypes OSErrors
+            msg = f"cannot open the screen on display {_where(display)}: {exc}"
+            raise CaptureError(msg) from exc
+        self._monitors = [
+            Monitor(
+                i,
+                int(m["left"]),
+                int(m["top"]),
+                int(m["width"]),
+                int(m["height"]),
+                primary=bool(m.get("is_primary", False)),
+            )
+            for i, m in enumerate(raw)
+        ]
+        self._closed = False
+        self._cursor: Any = None  # an XFixesCursor, opened on first use
+        self._cursor_failed = False
+        self._box = self._monitors[0].rect
+        try:
+            if region is not None:
+                self.select_region(region)
+            else:
+                self.select_monitor(monitor)
+        except CaptureError:
+            self.close()
+            raise
+
+    @property
+    def width(self) -> int:
+        return self._box.w
+
+    @property
+    def height(self) -> int:
+        return self._box.h
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return list(self._monitors)
+
+    @property
+    def box(self) -> Rect:
+        """The captured area in virtual-screen coordinates."""
+        return self._box
+
+    def select_monitor(self, index: int, /) -> None:
+        """Capture monitor ``index`` from now on; the frame size may change."""
+        if not 0 <= index < len(self._monitors):
+            msg = (
+                f"monitor {index} out of range: this display has monitors 0..."
+                f"{len(self._monitors) - 1} (0 is all of them)"
+            )
+            raise CaptureError(msg)
+        self._box = self._monitors[index].rect
+
+    def select_region(self, region: Rect, /) -> None:
+        """Capture ``region`` (virtual-screen coordinates) from now on."""
+        screen = self._monitors[0].rect
+        if region.is_empty() or not screen.contains(region):
+            msg = f"region {region} is empty or not inside the screen {screen}"
+            raise CaptureError(msg)
+        self._box = region
+
+    def grab(self) -> npt.NDArray[np.uint8]:
+        """The selected area now, as an (H, W, 4) uint8 BGRX view of mss's buffer."""
+        if self._closed:
+            msg = "the screen source is closed"
+            raise CaptureError(msg)
+        b = self._box
+        try:
+            shot = self._sct.grab({"left": b.x, "top": b.y, "width": b.w, "height": b.h})
+        except Exception as exc:
+            msg = f"grabbing {b} on display {_where(self._display)} failed: {exc}"
+            raise CaptureError(msg) from exc
+        # ScreenShot exposes __array_interface__ over its bytearray: no copy.
+        frame: npt.NDArray[np.uint8] = np.asarray(shot)
+        return frame
+
+    def cursor(self) -> CursorState | None:
+        """The pointer through XFixes, in coordinates of the captured area
+        (``visible`` is False when it is outside); None when the platform or the
+        server cannot tell. Never raises."""
+        if self._closed or self._cursor_failed:
+            return None
+        try:
+            if self._cursor is None:
+                from .x11cursor import XFixesCursor
+
+                self._cursor = XFixesCursor(self._display)
+            x, y, shape, hot = self._cursor.query()
+        except Exception:  # a cursor is optional: give up quietly, for good
+            self._cursor_failed = True
+            return None
+        b = self._box
+        inside = b.x <= x < b.right and b.y <= y < b.bottom
+        return CursorState(x - b.x, y - b.y, shape=shape, hotspot=hot, visible=inside)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._cursor is not None:
+            with contextlib.suppress(Exception):  # closing a dead connection
+                self._cursor.close()
+            self._cursor = None
+        self._sct.close()
+
+    def __enter__(self) -> ScreenSource:
+        return self
+
+    def __repr__(self) -> str:
+        return f"ScreenSource(region={self._box}, display={self._display!r})"
+
+
+def list_monitors(*, display: str | None = None) -> list[Monitor]:
+    """The monitors of ``display`` (index 0 is all of them); CaptureError if none."""
+    with ScreenSource(0, display=display) as src:
+        return src.monitors
