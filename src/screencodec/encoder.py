@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,7 @@ from .damage import copy_rects, merge_rects, tile_diff
 from .errors import FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
 from .geometry import Rect
+from .video import make_video_stage
 from .wire import EncodedOp, Op, build_update
 
 __all__ = ["EncodeStats", "ScreenEncoder"]
@@ -67,6 +69,12 @@ class ScreenEncoder:
     :param threads: worker threads for large updates (default: CPU count).
     :param rect_cost: per-rectangle overhead, in pixels, of the merge cost
         model (default: the damage module's).
+    :param video: encode detected video regions as H.264 (True; ``"auto"``:
+        when PyAV is installed); see screencodec.video. ``video_crf``,
+        ``video_chroma`` (``"444"`` or ``"420"``), ``video_bitrate`` and
+        ``refresh_delay`` (seconds of stillness before a lossless refresh)
+        tune it; ``clock`` (monotonic seconds) is what ``encode`` reads when
+        not given ``now=``.
     """
 
     def __init__(
@@ -80,6 +88,12 @@ class ScreenEncoder:
         integrity: bool = False,
         threads: int | None = None,
         rect_cost: int | None = None,
+        video: bool | Literal["auto"] = False,
+        video_crf: int | None = None,
+        video_chroma: Literal["444", "420"] = "444",
+        video_bitrate: int | None = None,
+        refresh_delay: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         check_size(width, height)
         if not 16 <= tile_size <= 256:
@@ -90,6 +104,11 @@ class ScreenEncoder:
         self._merge_opts: dict[str, Any] = {} if rect_cost is None else {"rect_cost": rect_cost}
         self._lossless = LosslessEncoder(level=level)
         self._pool: ThreadPoolExecutor | None = None
+        self.video_stage = make_video_stage(
+            video, crf=video_crf, chroma=video_chroma, bitrate=video_bitrate,
+            refresh_delay=refresh_delay,
+        )  # fmt: skip
+        self._clock = clock
         self._ref = self._blank(width, height)
         self._keyframe = True
         self._sequence = 0
@@ -114,7 +133,7 @@ class ScreenEncoder:
         """Make the next update a full refresh (a viewer joined or lost sync)."""
         self._keyframe = True
 
-    def encode(self, frame: Any, /) -> bytes:
+    def encode(self, frame: Any, /, *, now: float | None = None) -> bytes:
         t0 = time.perf_counter()
         f = as_frame(frame)
         height, width = f.shape[:2]
@@ -129,6 +148,10 @@ class ScreenEncoder:
         # viewer has it before this update, appends its ops, keeps the
         # reference in step with what the viewer will show, and returns the
         # rects it left for the lossless coder.
+        if self.video_stage is not None:
+            t = self._clock() if now is None else now
+            vops, rects = self.video_stage.process(self._ref, f, rects, keyframe=keyframe, now=t)
+            ops += vops
         if len(rects):
             copy_rects(self._ref, f, rects)
         ops += self._encode_rects([Rect(*map(int, r)) for r in rects])

@@ -91,11 +91,17 @@ class CodecRegistry:
 
 @cache
 def default_registry() -> CodecRegistry:
-    """The standard codecs: lossless rects and COPY."""
+    """The standard codecs: lossless rects, COPY and (with PyAV) VIDEO."""
     from .copy import COPY_SPEC, CopyDecoder
     from .lossless import LOSSLESS_SPEC, LosslessDecoder, LosslessEncoder
 
     reg = CodecRegistry()
     reg.register(LOSSLESS_SPEC, encoder=LosslessEncoder, decoder=LosslessDecoder)
     reg.register(COPY_SPEC, decoder=CopyDecoder)
+    # VIDEO needs PyAV (the optional ``video`` extra); without it a VIDEO op
+    # is refused like any unknown op.
+    if importlib.util.find_spec("av") is not None:
+        from ..video.codec import VIDEO_SPEC, VideoDecoder
+
+        reg.register(VIDEO_SPEC, decoder=VideoDecoder)
     return reg

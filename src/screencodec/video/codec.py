@@ -1,0 +1,157 @@
+"""The VIDEO op: one H.264 access unit for one rectangle (docs/protocol.md, "VIDEO op").
+
+Payload: codec (1 byte, 1 = H.264 Annex B), flags (1 byte: bit 0 IDR, bit 1
+4:2:0), stream id (2 bytes), frame number (4 bytes), then the access unit.
+A stream is a sequence of VIDEO ops with one id; it starts at an IDR, its
+pictures all have the op rect's size, and its frame numbers count up by one,
+so a viewer that missed a picture notices and asks for a keyframe instead of
+showing a picture built on a reference it never had.
+
+``VideoStream`` is the encoder side of one stream. It decodes its own output
+with the same libavcodec decoder and the same colour kernel the viewer uses,
+so the pixels it writes into the encoder's reference are exactly the pixels
+the viewer will show: lossless refresh and the framebuffer hash then work on
+video regions like on any others.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..codecs.base import CodecSpec, Framebuffer, Prepared
+from ..errors import DecodeError
+from ..geometry import Rect
+from ..wire import EncodedOp, Op, OpView
+from .h264 import H264Decoder, H264Encoder, H264Options
+
+__all__ = [
+    "CODEC_H264",
+    "FLAG_420",
+    "FLAG_IDR",
+    "MAX_STREAMS",
+    "VIDEO_HEADER",
+    "VIDEO_SPEC",
+    "VideoDecoder",
+    "VideoStream",
+]
+
+#: codec, flags, stream id, frame number
+VIDEO_HEADER = struct.Struct("<BBHI")
+CODEC_H264 = 1
+FLAG_IDR = 1
+FLAG_420 = 2
+#: Streams a viewer keeps decoders for; the least recently used is dropped.
+MAX_STREAMS = 8
+
+VIDEO_SPEC = CodecSpec(
+    name="video",
+    ops=frozenset({Op.VIDEO}),
+    lossless=False,
+    speed=60,
+    quality=85,
+    setup_cost=40,
+    min_size=(2, 2),
+    max_size=(8192, 4320),
+    requires=("av",),
+)
+
+
+class VideoStream:
+    """Encoder side of one video stream: a fixed-size region, its x264 encoder
+    and its reference decoder. Not thread-safe."""
+
+    def __init__(self, stream_id: int, width: int, height: int, options: H264Options) -> None:
+        self.stream_id = stream_id & 0xFFFF
+        self.options = options
+        self._enc = H264Encoder(width, height, options)
+        self._dec = H264Decoder(width, height, options.chroma420)
+        self._frame = 0
+        self._need_idr = True
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._enc.width, self._enc.height
+
+    def request_idr(self) -> None:
+        self._need_idr = True
+
+    def encode(self, src: Framebuffer, ref: Framebuffer, rect: Rect, /) -> EncodedOp:
+        """Encode ``rect`` of ``src``; write what the viewer will show into ``ref``."""
+        idr = self._need_idr
+        au = self._enc.encode(src, rect, idr=idr)
+        picture = self._dec.decode(au)
+        self._dec.to_bgrx(picture, ref, rect.x, rect.y)
+        flags = (FLAG_IDR if idr else 0) | (FLAG_420 if self.options.chroma420 else 0)
+        head = VIDEO_HEADER.pack(CODEC_H264, flags, self.stream_id, self._frame)
+        self._frame = (self._frame + 1) & 0xFFFFFFFF
+        self._need_idr = False
+        return EncodedOp(Op.VIDEO, rect, head + au)
+
+
+@dataclass(slots=True)
+class _ViewerStream:
+    decoder: H264Decoder
+    next_frame: int
+
+
+class VideoDecoder:
+    """Decodes VIDEO ops (the OpDecoder protocol). Not thread-safe.
+
+    ``prepare`` runs the H.264 decoder, which advances the stream's state even
+    if a later op of the same update fails; that update then fails as a whole,
+    the viewer needs a keyframe, and the keyframe restarts every stream with an
+    IDR, so no picture is ever shown on top of a broken reference.
+    """
+
+    spec = VIDEO_SPEC
+
+    def __init__(self) -> None:
+        self._streams: OrderedDict[int, _ViewerStream] = OrderedDict()
+
+    def prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
+        r, payload = op.rect, op.payload
+        if op.flags:
+            raise DecodeError(f"VIDEO: unknown op flags 0x{op.flags:02x}")
+        if len(payload) <= VIDEO_HEADER.size:
+            raise DecodeError("VIDEO: truncated payload")
+        codec, flags, sid, number = VIDEO_HEADER.unpack_from(payload)
+        if codec != CODEC_H264:
+            raise DecodeError(f"VIDEO: unknown codec {codec}")
+        if flags & ~(FLAG_IDR | FLAG_420):
+            raise DecodeError(f"VIDEO: unknown flags 0x{flags:02x}")
+        if r.w % 2 or r.h % 2 or not VIDEO_SPEC.fits(r.w, r.h):
+            raise DecodeError(f"VIDEO: a {r.w}x{r.h} rect cannot hold an H.264 picture")
+        c420 = bool(flags & FLAG_420)
+        stream = self._streams.get(sid)
+        if flags & FLAG_IDR:
+            stream = _ViewerStream(H264Decoder(r.w, r.h, c420), number)
+            self._streams[sid] = stream
+            while len(self._streams) > MAX_STREAMS:
+                self._streams.popitem(last=False)
+        elif stream is None:
+            raise DecodeError(f"VIDEO: stream {sid} continues without an IDR")
+        else:
+            d = stream.decoder
+            if (d.width, d.height, d.chroma420) != (r.w, r.h, c420):
+                self._streams.pop(sid)
+                raise DecodeError(f"VIDEO: stream {sid} changed its format without an IDR")
+            if number != stream.next_frame:
+                self._streams.pop(sid)
+                raise DecodeError(f"VIDEO: stream {sid} frame {number}, expected {stream.next_frame}")
+        self._streams.move_to_end(sid)
+        try:
+            picture = stream.decoder.decode(payload[VIDEO_HEADER.size :])
+        except DecodeError:
+            self._streams.pop(sid, None)
+            raise
+        stream.next_frame = (number + 1) & 0xFFFFFFFF
+        pixels = np.empty((r.h, r.w, 4), np.uint8)
+        stream.decoder.to_bgrx(picture, pixels, 0, 0)
+        return Prepared(Op.VIDEO, r, pixels)
+
+    def apply(self, prepared: Prepared, fb: Framebuffer, /) -> None:
+        fb[prepared.rect.slices()] = prepared.data

@@ -1,0 +1,182 @@
+"""The encoder's video stage: detected regions -> VIDEO ops; the rest stays lossless.
+
+``VideoStage.process`` runs once per update, between damage detection and the
+lossless coder (see ``ScreenEncoder.encode``). It keeps its own copy of the
+previous *source* frame, because inside a video region the encoder's
+reference holds the lossy decode, which differs from the source in every
+frame; whether the video moved is a question about the source.
+
+Lifecycle of a region: the detector reports it -> a stream starts with an IDR
+-> every frame whose source changed inside it becomes one H.264 picture, and
+the reference there becomes the decoded picture -> once it has been still for
+``refresh_delay`` seconds it is dropped. From then on the reference (lossy)
+differs from the source, so the encoder's ordinary damage finds the area and
+re-sends it losslessly in the same update: the viewer is bit-exact again and
+the framebuffer hash holds. A region that moves or changes size is replaced by
+a new stream (a new x264 encoder, an IDR), since an H.264 stream has one size.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..damage import copy_rects, tile_diff
+from ..geometry import Rect
+from ..wire import EncodedOp
+from .codec import VideoStream
+from .h264 import H264Options
+from .regions import DetectorOptions, RegionDetector
+
+__all__ = ["DEFAULT_REFRESH_DELAY", "VideoRegion", "VideoStage", "subtract"]
+
+Frame = npt.NDArray[np.uint8]
+Rects = npt.NDArray[np.int32]
+
+DEFAULT_REFRESH_DELAY = 0.3
+#: A candidate inside an active region replaces it only when it is this much
+#: smaller (a shrunk window); smaller wobbles of the bounds keep the stream.
+_SHRINK = 0.9
+
+
+@dataclass(slots=True)
+class VideoRegion:
+    rect: Rect
+    stream: VideoStream
+    last_change: float
+    changed: bool = True
+
+
+class VideoStage:
+    """Turns video regions into VIDEO ops. Not thread-safe.
+
+    :param options: H.264 settings for every stream.
+    :param refresh_delay: seconds a region must stay still before it is
+        dropped and re-sent losslessly.
+    :param detector: region detection tuning.
+    """
+
+    def __init__(
+        self,
+        options: H264Options | None = None,
+        *,
+        refresh_delay: float = DEFAULT_REFRESH_DELAY,
+        detector: DetectorOptions | None = None,
+    ) -> None:
+        self.options = options or H264Options()
+        self.refresh_delay = refresh_delay
+        self.detector_options = detector or DetectorOptions()
+        self._detector: RegionDetector | None = None
+        self._prev: Frame | None = None
+        self._regions: list[VideoRegion] = []
+        self._ids = itertools.count(1)
+
+    @property
+    def regions(self) -> list[Rect]:
+        """The active video regions."""
+        return [r.rect for r in self._regions]
+
+    @property
+    def deadline(self) -> float | None:
+        """When the next lossless refresh is due (the caller should encode a
+        frame then even if nothing changed), or None without video regions."""
+        if not self._regions:
+            return None
+        return min(r.last_change for r in self._regions) + self.refresh_delay
+
+    def reset(self) -> None:
+        """Forget every region and the history (the frame size changed)."""
+        self._detector = None
+        self._prev = None
+        self._regions.clear()
+
+    def process(
+        self, ref: Frame, src: Frame, rects: Rects, /, *, keyframe: bool, now: float
+    ) -> tuple[list[EncodedOp], Rects]:
+        """VIDEO ops for this update, and ``rects`` minus the video regions.
+
+        ``ref`` is the encoder's reference as the viewer has it before this
+        update; the stage writes the decoded pictures of its regions into it.
+        """
+        height, width = src.shape[:2]
+        if self._prev is None or self._prev.shape[:2] != (height, width):
+            self.reset()
+            self._detector = RegionDetector(width, height, self.detector_options)
+            self._prev = np.array(src, copy=True)
+            return [], rects
+        assert self._detector is not None
+        boxes = tile_diff(self._prev, src, self.detector_options.tile)
+        if len(boxes):
+            copy_rects(self._prev, src, boxes)
+        found = self._detector.observe(boxes, src)
+
+        for region in self._regions:
+            region.changed = _touches(boxes, region.rect)
+            if region.changed:
+                region.last_change = now
+        # Still for long enough: drop it; the encoder's damage re-sends it losslessly.
+        self._regions = [r for r in self._regions if now - r.last_change < self.refresh_delay]
+        fresh = self._reconcile(found, now)
+
+        ops = []
+        for region in self._regions:
+            new = region in fresh
+            if keyframe or new:
+                region.stream.request_idr()
+            if keyframe or new or region.changed:
+                ops.append(region.stream.encode(src, ref, region.rect))
+        if self._regions:
+            rects = subtract(rects, [r.rect for r in self._regions])
+        return ops, rects
+
+    def _reconcile(self, found: list[Rect], now: float) -> list[VideoRegion]:
+        """Start streams for new regions, replace the ones that moved or resized."""
+        fresh: list[VideoRegion] = []
+        for rect in found:
+            overlapping = [r for r in self._regions if r.rect.intersection(rect).area]
+            if any(r.rect == rect for r in overlapping):
+                continue
+            if any(
+                r.rect.contains(rect) and rect.area >= _SHRINK * r.rect.area for r in overlapping
+            ):
+                continue
+            if not overlapping and len(self._regions) >= self.detector_options.max_regions:
+                continue
+            self._regions = [r for r in self._regions if r not in overlapping]
+            stream = VideoStream(next(self._ids), rect.w, rect.h, self.options)
+            region = VideoRegion(rect, stream, now)
+            self._regions.append(region)
+            fresh.append(region)
+        return fresh
+
+
+def _touches(boxes: Rects, r: Rect) -> bool:
+    if not len(boxes):
+        return False
+    x, y, w, h = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    return bool(np.any((x < r.right) & (x + w > r.x) & (y < r.bottom) & (y + h > r.y)))
+
+
+def subtract(rects: Rects, holes: list[Rect]) -> Rects:
+    """``rects`` (N, 4) minus every hole, as disjoint pieces (up to 4 per cut)."""
+    pieces = [Rect(*map(int, r)) for r in rects]
+    for hole in holes:
+        out: list[Rect] = []
+        for p in pieces:
+            i = p.intersection(hole)
+            if not i.area:
+                out.append(p)
+                continue
+            if i.y > p.y:  # above
+                out.append(Rect(p.x, p.y, p.w, i.y - p.y))
+            if i.bottom < p.bottom:  # below
+                out.append(Rect(p.x, i.bottom, p.w, p.bottom - i.bottom))
+            if i.x > p.x:  # left, beside the hole
+                out.append(Rect(p.x, i.y, i.x - p.x, i.h))
+            if i.right < p.right:  # right
+                out.append(Rect(i.right, i.y, p.right - i.right, i.h))
+        pieces = out
+    return np.array([[p.x, p.y, p.w, p.h] for p in pieces], np.int32).reshape(-1, 4)
