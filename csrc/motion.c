@@ -1,0 +1,187 @@
+/* motion: see motion.h. Row hashes find candidate shifts cheaply; every copy
+ * that is finally emitted is decided by sc_match_runs, an exact comparison, so
+ * a hash collision can cost a missed copy but never a wrong pixel. */
+#include "motion.h"
+
+#include <string.h>
+
+#include "tilediff.h"
+
+#define P1 UINT64_C(0x9E3779B185EBCA87)
+#define P2 UINT64_C(0xC2B2AE3D27D4EB4F)
+#define P3 UINT64_C(0x165667B19E3779F9)
+#define P5 UINT64_C(0x27D4EB2F165667C5)
+/* B, G, R of two pixels in a little-endian 64-bit word. */
+#define BGR64 UINT64_C(0x00FFFFFF00FFFFFF)
+#define BGR32 UINT32_C(0x00FFFFFF)
+
+void sc_motion_init(void) { sc_tilediff_init(); }
+
+/* The hash is defined on little-endian words (reference.py), whatever the host. */
+static inline uint64_t load_le64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline uint32_t load_le32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+static inline uint64_t rotl64(uint64_t v, int r) { return (v << r) | (v >> (64 - r)); }
+
+static inline uint64_t round64(uint64_t acc, uint64_t word) {
+    acc += word * P2;
+    acc = rotl64(acc, 31);
+    return acc * P1;
+}
+
+static uint64_t hash_row(const uint8_t *p, int32_t w) {
+    /* Four independent lanes keep four multiplies in flight: a row hashes at
+     * several GB/s, the same order as reading it. */
+    uint64_t v0 = P1 + P2, v1 = P2, v2 = 0, v3 = (uint64_t)0 - P1;
+    int32_t pairs = w / 2, i = 0;
+    for (; i + 4 <= pairs; i += 4, p += 32) {
+        v0 = round64(v0, load_le64(p) & BGR64);
+        v1 = round64(v1, load_le64(p + 8) & BGR64);
+        v2 = round64(v2, load_le64(p + 16) & BGR64);
+        v3 = round64(v3, load_le64(p + 24) & BGR64);
+    }
+    uint64_t *lanes[4] = {&v0, &v1, &v2, &v3};
+    int lane = 0;
+    for (; i < pairs; i++, p += 8, lane++)
+        *lanes[lane] = round64(*lanes[lane], load_le64(p) & BGR64);
+    if (w & 1)
+        *lanes[lane] = round64(*lanes[lane], (uint64_t)(load_le32(p) & BGR32));
+    uint64_t h = rotl64(v0, 1) + rotl64(v1, 7) + rotl64(v2, 12) + rotl64(v3, 18);
+    h ^= (uint64_t)w * P5;
+    h ^= h >> 33;
+    h *= P2;
+    h ^= h >> 29;
+    h *= P3;
+    h ^= h >> 32;
+    return h;
+}
+
+void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
+                   int32_t h, uint64_t *out) {
+    for (int32_t i = 0; i < h; i++)
+        out[i] = hash_row(data + (ptrdiff_t)(y + i) * stride + (ptrdiff_t)x * 4, w);
+}
+
+/* B, G, R of one pixel loaded as a native 32-bit integer. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define NATIVE_BGR32 UINT32_C(0xFFFFFF00)
+#else
+#define NATIVE_BGR32 UINT32_C(0x00FFFFFF)
+#endif
+
+static inline int px_equal(const uint8_t *a, const uint8_t *b) {
+    uint32_t va, vb;
+    memcpy(&va, a, 4);
+    memcpy(&vb, b, 4);
+    return ((va ^ vb) & NATIVE_BGR32) == 0;
+}
+
+static inline int32_t imax(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t imin(int32_t a, int32_t b) { return a < b ? a : b; }
+
+void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                   ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
+                   int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run, const uint8_t *row_mask,
+                   int32_t *starts, int32_t *ends) {
+    /* Columns whose source x - dx lies inside the frame. */
+    int32_t lo = imax(x0, dx), hi = imin(x1, width + dx);
+    for (int32_t y = y0; y < y1; y++) {
+        int32_t *s = starts + (y - y0), *e = ends + (y - y0);
+        int32_t sy = y - dy;
+        if (hi <= lo || sy < 0 || sy >= height || (row_mask && !row_mask[y - y0])) {
+            *s = *e = x0;
+            continue;
+        }
+        /* a[i] is the source of b[i]; both start at column lo. */
+        const uint8_t *a = prev + (ptrdiff_t)sy * prev_stride + (ptrdiff_t)(lo - dx) * 4;
+        const uint8_t *b = cur + (ptrdiff_t)y * cur_stride + (ptrdiff_t)lo * 4;
+        ptrdiff_t n = hi - lo, p = 0, best_s = 0, best_len = 0;
+        for (;;) {
+            /* Only runs of at least L pixels matter. Any such run starting in
+             * [p, q] covers q = p + L - 1, so one probe at q clears L columns
+             * of mismatching pixels: wrong shifts cost n / L compares a row. */
+            ptrdiff_t L = best_len + 1 > min_run ? best_len + 1 : min_run;
+            ptrdiff_t q = p + L - 1;
+            if (q >= n)
+                break;
+            if (!px_equal(a + 4 * q, b + 4 * q)) {
+                p = q + 1;
+                continue;
+            }
+            ptrdiff_t r = q;
+            while (r > p && px_equal(a + 4 * (r - 1), b + 4 * (r - 1)))
+                r--;
+            ptrdiff_t e = sc_row_first_diff(a, b, q, n); /* SIMD over equal pixels */
+            if (e - r >= L) { /* longer than the best and than min_run */
+                best_s = r;
+                best_len = e - r;
+            }
+            p = e + 1; /* pixel e differs (or e == n) */
+        }
+        *s = best_len ? (int32_t)(lo + best_s) : x0;
+        *e = best_len ? (int32_t)(lo + best_s + best_len) : x0;
+    }
+}
+
+int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                        ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
+                        int32_t ay, int32_t k, int32_t radius, int32_t max_out, int32_t *out) {
+    const uint8_t *seg = cur + (ptrdiff_t)ay * cur_stride + (ptrdiff_t)ax * 4;
+    uint32_t first;
+    memcpy(&first, seg, 4);
+    int32_t found = 0;
+    /* sx = ax - dx must keep the whole segment inside: dx in [ax + k - width, ax]. */
+    int32_t dx_lo = imax(-radius, ax + k - width), dx_hi = imin(radius, ax);
+    for (int32_t dy = -radius; dy <= radius; dy++) {
+        int32_t sy = ay - dy;
+        if (sy < 0 || sy >= height)
+            continue;
+        const uint8_t *row = prev + (ptrdiff_t)sy * prev_stride;
+        for (int32_t dx = dx_lo; dx <= dx_hi; dx++) {
+            const uint8_t *src = row + (ptrdiff_t)(ax - dx) * 4;
+            uint32_t v;
+            memcpy(&v, src, 4);
+            /* The first pixel rejects nearly every wrong shift in one compare. */
+            if (((v ^ first) & NATIVE_BGR32) != 0 || (dx == 0 && dy == 0))
+                continue;
+            if (sc_row_first_diff(src, seg, 1, k) != k)
+                continue;
+            out[2 * found] = dx;
+            out[2 * found + 1] = dy;
+            if (++found > max_out)
+                return found;
+        }
+    }
+    return found;
+}
+
+void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w, int32_t h,
+                  int32_t dx, int32_t dy) {
+    size_t bytes = (size_t)w * 4;
+    /* Moving down: start at the bottom, so no source row is overwritten before
+     * it is read; memmove handles the overlap within a row. */
+    if (dy > 0) {
+        for (int32_t i = h - 1; i >= 0; i--)
+            memmove(buf + (ptrdiff_t)(sy + dy + i) * stride + (ptrdiff_t)(sx + dx) * 4,
+                    buf + (ptrdiff_t)(sy + i) * stride + (ptrdiff_t)sx * 4, bytes);
+    } else {
+        for (int32_t i = 0; i < h; i++)
+            memmove(buf + (ptrdiff_t)(sy + dy + i) * stride + (ptrdiff_t)(sx + dx) * 4,
+                    buf + (ptrdiff_t)(sy + i) * stride + (ptrdiff_t)sx * 4, bytes);
+    }
+}

@@ -1,0 +1,70 @@
+/* motion: kernels for scroll and window-move detection over BGRX frames
+ * (pure C, no Python API).
+ *
+ * Frames are laid out as in tilediff.h: `height` rows of `width` 4-byte
+ * pixels B, G, R, X, row y at data + y * stride; the X byte is ignored by every
+ * hash and comparison. A shift (dx, dy) means: the pixel at (x, y) of `cur`
+ * came from (x - dx, y - dy) of `prev`, i.e. dst = src + (dx, dy).
+ *
+ * Callers (the Cython module) validate every rectangle against the frame
+ * first; the kernels assume valid input and never allocate.
+ *
+ * Thread safety: sc_motion_init() once (it sets up the tilediff row
+ * primitives these kernels are built on); after that every function is
+ * reentrant and runs without the GIL.
+ */
+#ifndef SC_MOTION_H
+#define SC_MOTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void sc_motion_init(void);
+
+/* 64-bit hash of the B, G, R bytes of pixels [x, x + w) of each row
+ * y .. y + h - 1; out[i] is row y + i. The hash is defined by
+ * row_hashes_reference in src/screencodec/motion/reference.py: pixel pairs
+ * read as little-endian 64-bit words with X masked out, word i fed into
+ * lane i % 4 of an xxh64-style round, then the lanes merged with the width
+ * and avalanched. w >= 1. */
+void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
+                   int32_t h, uint64_t *out);
+
+/* For each row y in [y0, y1) of `cur`: the longest run of columns in
+ * [x0, x1) whose pixels equal `prev` shifted by (dx, dy), written as
+ * starts[y - y0] .. ends[y - y0] (end exclusive; the leftmost of equally long
+ * runs; start == end == x0 when there is no run of at least min_run >= 1 pixels). Columns or rows whose source lies outside prev are never part of a
+ * run. When row_mask is not NULL, rows with row_mask[y - y0] == 0 are skipped
+ * (empty run). Mismatching stretches are probed every min_run pixels and
+ * matching ones compared with SIMD, so a wrong candidate costs little. */
+void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                   ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
+                   int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run,
+                   const uint8_t *row_mask, int32_t *starts, int32_t *ends);
+
+/* Where did the k-pixel segment at (ax, ay) of `cur` come from? Tries every
+ * shift with |dx|, |dy| <= radius except (0, 0) whose source segment lies
+ * inside prev, in order of dy then dx, and writes the matching (dx, dy) pairs
+ * to out (2 int32 each). Stops after max_out + 1 matches (the caller treats
+ * that as "ambiguous": repeating content). Returns the number of matches
+ * found (<= max_out + 1). Preconditions: 0 <= ax, ax + k <= width,
+ * 0 <= ay < height, k >= 1, out holds 2 * (max_out + 1) int32. */
+int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                        ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
+                        int32_t ay, int32_t k, int32_t radius, int32_t max_out, int32_t *out);
+
+/* Moves the w x h pixels at (sx, sy) of buf by (dx, dy), inside the same
+ * buffer; source and destination may overlap (rows are walked away from the
+ * overlap, each with memmove). Both rects must lie inside the frame. */
+void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w, int32_t h,
+                  int32_t dx, int32_t dy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SC_MOTION_H */

@@ -1,0 +1,144 @@
+"""NumPy twins of the motion kernels (csrc/motion.c): the test oracles.
+
+Written for obviousness, not speed. ``row_hashes_reference`` also *defines*
+the row hash: the C kernel must produce exactly these values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from ..damage.reference import tile_diff_reference
+
+__all__ = [
+    "find_segment_reference",
+    "match_runs_reference",
+    "move_rect_reference",
+    "rect_tile_diff_reference",
+    "row_hashes_reference",
+]
+
+Frame = npt.NDArray[np.uint8]
+RectT = tuple[int, int, int, int]
+U64 = npt.NDArray[np.uint64]
+
+_P1 = np.uint64(0x9E3779B185EBCA87)
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_P3 = np.uint64(0x165667B19E3779F9)
+_P5 = np.uint64(0x27D4EB2F165667C5)
+_BGR64 = np.uint64(0x00FFFFFF00FFFFFF)
+
+
+def _rotl(v: U64, r: int) -> U64:
+    return (v << np.uint64(r)) | (v >> np.uint64(64 - r))
+
+
+def _round(acc: U64, word: U64) -> U64:
+    # Array (not scalar) arithmetic: uint64 wraps silently, as in C.
+    return _rotl(acc + word * _P2, 31) * _P1
+
+
+def _pixels_bgr(frame: Frame, rect: RectT) -> npt.NDArray[np.uint32]:
+    """(h, w) uint32 pixels of the rect, X masked out, as little-endian integers."""
+    x, y, w, h = rect
+    block = np.ascontiguousarray(frame[y : y + h, x : x + w])
+    return block.view("<u4")[..., 0] & np.uint32(0x00FFFFFF)
+
+
+def row_hashes_reference(frame: Frame, rect: RectT) -> U64:
+    """The row hash (see motion.h): pixel pairs as 64-bit words, word i into
+    lane i % 4 of an xxh64-style round, lanes merged with the width, avalanched."""
+    x, y, w, h = rect
+    px = _pixels_bgr(frame, rect).astype(np.uint64)
+    if w % 2:
+        px = np.concatenate([px, np.zeros((h, 1), np.uint64)], axis=1)
+    words = px[:, 0::2] | (px[:, 1::2] << np.uint64(32))
+    lanes = [
+        np.full(h, (int(_P1) + int(_P2)) % 2**64, np.uint64),
+        np.full(h, _P2, np.uint64),
+        np.zeros(h, np.uint64),
+        np.full(h, 2**64 - int(_P1), np.uint64),
+    ]
+    for i in range(words.shape[1]):
+        lanes[i % 4] = _round(lanes[i % 4], words[:, i] & _BGR64)
+    v = _rotl(lanes[0], 1) + _rotl(lanes[1], 7) + _rotl(lanes[2], 12) + _rotl(lanes[3], 18)
+    v ^= np.full(h, w, np.uint64) * _P5
+    v ^= v >> np.uint64(33)
+    v *= _P2
+    v ^= v >> np.uint64(29)
+    v *= _P3
+    v ^= v >> np.uint64(32)
+    return v
+
+
+def match_runs_reference(
+    prev: Frame,
+    cur: Frame,
+    rect: RectT,
+    dx: int,
+    dy: int,
+    *,
+    min_run: int = 1,
+    row_mask: npt.NDArray[np.bool_] | None = None,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Per row of ``rect`` in ``cur``: the longest run of columns equal to ``prev``
+    shifted by (dx, dy); the leftmost when several are longest; empty (start ==
+    end) when it is shorter than ``min_run``."""
+    height, width = prev.shape[:2]
+    x, y, w, h = rect
+    starts = np.full(h, x, np.int32)
+    ends = np.full(h, x, np.int32)
+    lo, hi = max(x, dx), min(x + w, width + dx)
+    for i in range(h):
+        sy = y + i - dy
+        if hi <= lo or not 0 <= sy < height or (row_mask is not None and not row_mask[i]):
+            continue
+        a = prev[sy, lo - dx : hi - dx, :3]
+        b = cur[y + i, lo:hi, :3]
+        eq = (a == b).all(axis=1)
+        best_s = best_len = run = 0
+        for j, e in enumerate(eq):
+            run = run + 1 if e else 0
+            if run > best_len:
+                best_s, best_len = j - run + 1, run
+        if best_len >= min_run:
+            starts[i], ends[i] = lo + best_s, lo + best_s + best_len
+    return starts, ends
+
+
+def find_segment_reference(
+    prev: Frame, cur: Frame, ax: int, ay: int, k: int, radius: int, max_out: int = 4
+) -> npt.NDArray[np.int32]:
+    """(n, 2) shifts (dx, dy), dy-major, under which the k-pixel segment of
+    ``cur`` at (ax, ay) equals ``prev``; at most max_out + 1 of them."""
+    height, width = prev.shape[:2]
+    seg = cur[ay, ax : ax + k, :3]
+    found: list[tuple[int, int]] = []
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            sx, sy = ax - dx, ay - dy
+            if (dx, dy) == (0, 0) or not 0 <= sy < height or sx < 0 or sx + k > width:
+                continue
+            if np.array_equal(prev[sy, sx : sx + k, :3], seg):
+                found.append((dx, dy))
+                if len(found) > max_out:
+                    return np.array(found, np.int32)
+    return np.array(found, np.int32).reshape(-1, 2)
+
+
+def move_rect_reference(buf: Frame, rect: RectT, dx: int, dy: int) -> None:
+    """Move the rect's pixels (all 4 bytes) by (dx, dy) inside ``buf``."""
+    x, y, w, h = rect
+    buf[y + dy : y + dy + h, x + dx : x + dx + w] = buf[y : y + h, x : x + w].copy()
+
+
+def rect_tile_diff_reference(
+    prev: Frame, cur: Frame, rect: RectT, tile: int = 16
+) -> npt.NDArray[np.int32]:
+    """tile_diff of the rect alone (tile grid from its corner), in frame coordinates."""
+    x, y, w, h = rect
+    boxes = tile_diff_reference(prev[y : y + h, x : x + w], cur[y : y + h, x : x + w], tile)
+    boxes[:, 0] += x
+    boxes[:, 1] += y
+    return boxes
