@@ -2,20 +2,28 @@
 
 :class:`CaptureHub` opens a source for a monitor when the first viewer watches
 it and closes it when the last one leaves (reference counts), so nothing is
-captured while nobody who consented is watching. ``grab`` runs the blocking
-grab in a worker thread and hands out a private copy: several viewers' encoders
-may read it in their own threads while the next grab is under way. Two viewers
+captured while nobody who consented is watching.
+
+:meth:`CaptureHub.grab_then` grabs and runs the caller's work on the frame
+(the encode) in *one* worker-thread hop: each hop costs latency. Two viewers
 ticking together share one grab if it is fresher than ``reuse`` seconds.
 
-All methods run on the event loop; a per-monitor lock serialises grabs.
+Copies, and the lock that makes skipping them safe: a source may return the
+same buffer on every grab. With one viewer on a monitor the frame is used in
+place (a 1080p copy costs over a millisecond) and the work runs under the
+monitor's thread lock, so no other grab can overwrite the buffer meanwhile.
+With several viewers the frame is copied and their encodes run in parallel.
+Everything else (acquire, release, monitors) runs on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +36,7 @@ __all__ = ["CaptureHub", "SourceFactory", "single_source"]
 #: ``factory(monitor_index)`` -> a source showing that monitor (0 = all of them).
 SourceFactory = Callable[[int], FrameSource]
 Frame = npt.NDArray[np.uint8]
+T = TypeVar("T")
 
 
 def single_source(source: FrameSource) -> SourceFactory:
@@ -45,9 +54,10 @@ class _Screen:
     source: FrameSource
     refs: int = 0
     frame: Frame | None = None
+    private: bool = False  # frame is the source's own buffer, not a copy
     grabbed_at: float = -1.0
     grabs: int = 0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class CaptureHub:
@@ -88,17 +98,26 @@ class CaptureHub:
             if self._owns and all(s.source is not screen.source for s in self._screens.values()):
                 screen.source.close()
 
-    async def grab(self, index: int) -> Frame:
-        screen = self._screens[index]
-        async with screen.lock:
+    async def grab_then(self, index: int, work: Callable[[Frame], T]) -> T:
+        """Grab monitor ``index`` (or reuse a very fresh grab) and return
+        ``work(frame)``, both in one worker thread. ``work`` must not keep the
+        frame: it may be the source's buffer, overwritten by the next grab."""
+        return await asyncio.to_thread(self._grab_then, self._screens[index], work)
+
+    def _grab_then(self, screen: _Screen, work: Callable[[Frame], T]) -> T:
+        with screen.lock:
             now = time.monotonic()
             if screen.frame is None or now - screen.grabbed_at > self._reuse:
-                raw = await asyncio.to_thread(screen.source.grab)
-                screen.frame = np.array(raw, dtype=np.uint8, copy=True)
+                raw = screen.source.grab()
+                screen.private = screen.refs <= 1
+                screen.frame = raw if screen.private else np.array(raw, np.uint8, copy=True)
                 screen.grabbed_at = time.monotonic()
                 screen.grabs += 1
                 self.grabs += 1
-            return screen.frame
+            frame = screen.frame
+            if screen.private:
+                return work(frame)
+        return work(frame)
 
     def last_frame(self, index: int) -> Frame | None:
         """The most recent grab of monitor ``index`` (for tests and previews)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -70,8 +71,6 @@ class ViewerLink:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._upgrading = False
         self.encoder: EncoderLike | None = None
-        self.frame_for_seq: dict[int, npt.NDArray[np.uint8]] = {}
-        self.last_acked_frame: npt.NDArray[np.uint8] | None = None
         self.failure: BaseException | None = None
 
     async def send(self, msg: m.Message) -> None:
@@ -165,8 +164,6 @@ class ViewerLink:
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Ack):
             self.flow.ack(msg.seq, time.monotonic())
-            for seq in [s for s in self.frame_for_seq if s <= msg.seq]:
-                self.last_acked_frame = self.frame_for_seq.pop(seq)
             self._acked.set()
         elif isinstance(msg, m.KeyframeRequest):
             self._want_keyframe = True
@@ -256,19 +253,20 @@ class ViewerLink:
                 self._want_keyframe = True
                 monitors = self.host.hub.monitors(self.monitor)
                 await self.send(m.MonitorList(monitors, self.monitor))
-            frame = await self.host.hub.grab(self.monitor)
-            if self.encoder is None:  # created from the first frame: its size is known now
-                self.encoder = self.host.encoder_factory(frame.shape[1], frame.shape[0])
-            enc = self.encoder
-            if self._want_keyframe:
-                self._want_keyframe = False
-                enc.request_keyframe()
-            data = await asyncio.to_thread(enc.encode, frame)
+            keyframe, self._want_keyframe = self._want_keyframe, False
+            data = await self.host.hub.grab_then(self.monitor, partial(self._encode, keyframe))
             seq = self.flow.sent(time.monotonic())
-            self.frame_for_seq[seq] = frame
             payload = m.encode(m.Update(seq, data))
             await self.channel.send(payload)
             self.meter.on_send(len(payload))
+
+    def _encode(self, keyframe: bool, frame: npt.NDArray[np.uint8]) -> bytes:
+        """Runs in the hub's worker thread; only this session's send loop calls it."""
+        if self.encoder is None:  # created from the first frame: its size is known now
+            self.encoder = self.host.encoder_factory(frame.shape[1], frame.shape[0])
+        if keyframe:
+            self.encoder.request_keyframe()
+        return self.encoder.encode(frame)
 
     def snapshot(self) -> LinkStats:
         fps, kbps = self.meter.rates()

@@ -89,7 +89,9 @@ class Viewer:
         self.events_hub = EventHub()
         self.files = FileReceiver(download_dir, file_consent)
         self.sender = FileSender(self._send)
-        self.on_update_applied: list[float] = []  # monotonic times, only if recording
+        #: ``(seq, time.perf_counter())`` of each applied update, kept only while
+        #: ``record_times`` is set (benchmarks): unbounded otherwise.
+        self.applied_at: list[tuple[int, float]] = []
         self.record_times = False
         self._pending: asyncio.Future[bool] | None = None
         self._keyframe_asked_at = -1e9
@@ -195,7 +197,7 @@ class Viewer:
             self.framebuffer = fb
             self.decoded += 1
             if self.record_times:
-                self.on_update_applied.append(time.monotonic())
+                self.applied_at.append((msg.seq, time.perf_counter()))
             self.events_hub.emit(FrameDecoded(msg.seq, fb.shape[1], fb.shape[0]))
         self.last_seq = msg.seq
         await self._send(m.Ack(msg.seq))
