@@ -109,6 +109,7 @@ class ScreenEncoder:
             refresh_delay=refresh_delay,
         )  # fmt: skip
         self._clock = clock
+        self._boxes = np.zeros((0, 4), np.int32)  # the last tile_diff, for the video stage
         self._ref = self._blank(width, height)
         self._keyframe = True
         self._sequence = 0
@@ -150,7 +151,8 @@ class ScreenEncoder:
         # rects it left for the lossless coder.
         if self.video_stage is not None:
             t = self._clock() if now is None else now
-            vops, rects = self.video_stage.process(self._ref, f, rects, keyframe=keyframe, now=t)
+            boxes = None if keyframe else self._boxes
+            vops, rects = self.video_stage.process(self._ref, f, rects, boxes, self.tile_size, now=t)
             ops += vops
         if len(rects):
             copy_rects(self._ref, f, rects)
@@ -166,7 +168,7 @@ class ScreenEncoder:
 
     def _damage(self, f: Frame) -> npt.NDArray[np.int32]:
         """Changed areas of ``f`` against the reference, merged into few rects."""
-        boxes = tile_diff(self._ref, f, self.tile_size)
+        boxes = self._boxes = tile_diff(self._ref, f, self.tile_size)
         if not len(boxes):
             return boxes
         height, width = f.shape[:2]

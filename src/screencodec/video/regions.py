@@ -27,6 +27,7 @@ new stream in every frame.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,12 +78,22 @@ class RegionDetector:
         self._hits: deque[npt.NDArray[np.bool_]] = deque(maxlen=o.window)
         # Per tile (x0, y0, x1, y1) of its changed pixels, x0 > x1 when clean.
         self._boxes: deque[npt.NDArray[np.int32]] = deque(maxlen=_BOUNDS_FRAMES)
+        self._count = np.zeros((self._gh, self._gw), np.int32)
+        # While a video plays the hot tiles stay the same: reuse their components.
+        self._hot_key = b""
+        self._hot_parts: list[npt.NDArray[np.bool_]] = []
         self._seen: dict[Rect, int] = {}
         self._text: dict[Rect, bool] = {}
 
-    def observe(self, boxes: Boxes, frame: Frame, /) -> list[Rect]:
-        """Record one frame's source damage ((N, 4) boxes from ``tile_diff`` with
-        this detector's tile size); return the video regions seen in it."""
+    def observe(
+        self, boxes: Boxes, frame: Frame, regions: Sequence[tuple[Rect, bool]] = (), /
+    ) -> list[Rect]:
+        """Record one frame's damage ((N, 4) boxes from ``tile_diff`` with this
+        detector's tile size); return the video regions seen in it.
+
+        ``regions`` are the active video regions and whether their source
+        changed: their tiles count as changed exactly then (the boxes, taken
+        against a lossy reference, always show them changed)."""
         o = self.options
         grid = np.zeros((self._gh, self._gw), np.bool_)
         tb = np.zeros((self._gh, self._gw, 4), np.int32)
@@ -92,17 +103,28 @@ class RegionDetector:
             grid[ty, tx] = True
             tb[ty, tx, :2] = boxes[:, :2]
             tb[ty, tx, 2:] = boxes[:, :2] + boxes[:, 2:]
+        for rect, changed in regions:
+            ts = self._tiles(rect)
+            grid[ts] = changed
+            if not changed:
+                tb[ts][..., :2] = 1 << 30
+        if len(self._hits) == o.window:
+            self._count -= self._hits[0]
         self._hits.append(grid)
+        self._count += grid
         self._boxes.append(tb)
         if len(self._hits) < o.window:
             return []
-        hot = np.sum(self._hits, axis=0) >= o.min_hits
+        hot = self._count >= o.min_hits
         if not hot.any():
             self._seen.clear()
             return []
+        key = np.packbits(hot).tobytes()
+        if key != self._hot_key:
+            self._hot_key, self._hot_parts = key, _components(hot)
         seen: dict[Rect, int] = {}
         found: list[Rect] = []
-        for tiles in _components(hot):
+        for tiles in self._hot_parts:
             rect = self._bounds(tiles)
             if rect is None:
                 continue
@@ -114,6 +136,17 @@ class RegionDetector:
         self._text = {r: t for r, t in self._text.items() if r in seen}
         found.sort(key=lambda r: -r.area)
         return found[: o.max_regions]
+
+    def forget(self, rect: Rect, /) -> None:
+        """Clear the history of the tiles under ``rect`` (a region that stopped)."""
+        ts = self._tiles(rect)
+        for grid in self._hits:
+            grid[ts] = False
+        self._count[ts] = 0
+
+    def _tiles(self, rect: Rect) -> tuple[slice, slice]:
+        t = self.options.tile
+        return slice(rect.y // t, -(-rect.bottom // t)), slice(rect.x // t, -(-rect.right // t))
 
     def _bounds(self, tiles: npt.NDArray[np.bool_]) -> Rect | None:
         """Pixel bounds of the recent changes in ``tiles``, shrunk to even sizes."""

@@ -1,10 +1,11 @@
 """The encoder's video stage: detected regions -> VIDEO ops; the rest stays lossless.
 
 ``VideoStage.process`` runs once per update, between damage detection and the
-lossless coder (see ``ScreenEncoder.encode``). It keeps its own copy of the
-previous *source* frame, because inside a video region the encoder's
-reference holds the lossy decode, which differs from the source in every
-frame; whether the video moved is a question about the source.
+lossless coder (see ``ScreenEncoder.encode``). It reuses the encoder's tile
+boxes (reference vs. source) as the source damage everywhere except inside
+its video regions: there the reference holds the lossy decode, which differs
+from the source in every frame, so each region keeps its own copy of the
+previous source pixels, and whether the video moved is asked of those.
 
 Lifecycle of a region: the detector reports it -> a stream starts with an IDR
 -> every frame whose source changed inside it becomes one H.264 picture, and
@@ -18,13 +19,14 @@ a new stream (a new x264 encoder, an IDR), since an H.264 stream has one size.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from ..damage import copy_rects, tile_diff
+from ..damage import any_change
 from ..geometry import Rect
 from ..wire import EncodedOp
 from .codec import VideoStream
@@ -47,6 +49,7 @@ class VideoRegion:
     rect: Rect
     stream: VideoStream
     last_change: float
+    prev: Frame
     changed: bool = True
 
 
@@ -70,7 +73,6 @@ class VideoStage:
         self.refresh_delay = refresh_delay
         self.detector_options = detector or DetectorOptions()
         self._detector: RegionDetector | None = None
-        self._prev: Frame | None = None
         self._regions: list[VideoRegion] = []
         self._ids = itertools.count(1)
 
@@ -90,36 +92,48 @@ class VideoStage:
     def reset(self) -> None:
         """Forget every region and the history (the frame size changed)."""
         self._detector = None
-        self._prev = None
         self._regions.clear()
 
     def process(
-        self, ref: Frame, src: Frame, rects: Rects, /, *, keyframe: bool, now: float
+        self,
+        ref: Frame,
+        src: Frame,
+        rects: Rects,
+        boxes: Rects | None,
+        tile: int,
+        /,
+        *,
+        now: float,
     ) -> tuple[list[EncodedOp], Rects]:
         """VIDEO ops for this update, and ``rects`` minus the video regions.
 
         ``ref`` is the encoder's reference as the viewer has it before this
         update; the stage writes the decoded pictures of its regions into it.
+        ``boxes`` are the tile-diff boxes (tile size ``tile``) of ``src``
+        against ``ref``, or None for a keyframe, which restarts every stream
+        with an IDR.
         """
         height, width = src.shape[:2]
-        if self._prev is None or self._prev.shape[:2] != (height, width):
+        d = self._detector
+        if d is None or (d.width, d.height, d.options.tile) != (width, height, tile):
             self.reset()
-            self._detector = RegionDetector(width, height, self.detector_options)
-            self._prev = np.array(src, copy=True)
-            return [], rects
-        assert self._detector is not None
-        boxes = tile_diff(self._prev, src, self.detector_options.tile)
-        if len(boxes):
-            copy_rects(self._prev, src, boxes)
-        found = self._detector.observe(boxes, src)
-
+            opts = dataclasses.replace(self.detector_options, tile=tile)
+            self._detector = d = RegionDetector(width, height, opts)
+        keyframe = boxes is None
         for region in self._regions:
-            region.changed = _touches(boxes, region.rect)
+            view = src[region.rect.slices()]
+            region.changed = any_change(region.prev, view)
             if region.changed:
+                region.prev[...] = view
                 region.last_change = now
-        # Still for long enough: drop it; the encoder's damage re-sends it losslessly.
+        found = [] if boxes is None else d.observe(boxes, src, self._masks())
+        # Still for long enough: drop it; the encoder's damage re-sends it
+        # losslessly, and its tiles must earn their way back from zero.
+        for region in self._regions:
+            if now - region.last_change >= self.refresh_delay:
+                d.forget(region.rect)
         self._regions = [r for r in self._regions if now - r.last_change < self.refresh_delay]
-        fresh = self._reconcile(found, now)
+        fresh = self._reconcile(found, src, now)
 
         ops = []
         for region in self._regions:
@@ -132,7 +146,10 @@ class VideoStage:
             rects = subtract(rects, [r.rect for r in self._regions])
         return ops, rects
 
-    def _reconcile(self, found: list[Rect], now: float) -> list[VideoRegion]:
+    def _masks(self) -> list[tuple[Rect, bool]]:
+        return [(r.rect, r.changed) for r in self._regions]
+
+    def _reconcile(self, found: list[Rect], src: Frame, now: float) -> list[VideoRegion]:
         """Start streams for new regions, replace the ones that moved or resized."""
         fresh: list[VideoRegion] = []
         for rect in found:
@@ -147,17 +164,10 @@ class VideoStage:
                 continue
             self._regions = [r for r in self._regions if r not in overlapping]
             stream = VideoStream(next(self._ids), rect.w, rect.h, self.options)
-            region = VideoRegion(rect, stream, now)
+            region = VideoRegion(rect, stream, now, np.array(src[rect.slices()]))
             self._regions.append(region)
             fresh.append(region)
         return fresh
-
-
-def _touches(boxes: Rects, r: Rect) -> bool:
-    if not len(boxes):
-        return False
-    x, y, w, h = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    return bool(np.any((x < r.right) & (x + w > r.x) & (y < r.bottom) & (y + h > r.y)))
 
 
 def subtract(rects: Rects, holes: list[Rect]) -> Rects:
