@@ -350,3 +350,12 @@ def test_reader_refuses_a_bad_header_before_buffering_its_body() -> None:
         r2.feed(build_update(0, 1, 1, []) + b"XX\x01\x01" + bytes(4))
     with pytest.raises(DecodeError, match="unsupported wire version"):
         MessageReader().feed(hdr(version=9))
+
+
+def test_op_header_truncated_after_an_earlier_payload() -> None:
+    """Regression (found by the mutation fuzzer): the up-front count check
+    assumes empty payloads, so a later op header could be cut short and
+    struct.error escaped instead of a DecodeError."""
+    rest = op(payload=bytes(14)) + bytes(5)  # room for 2 headers, not after the payload
+    with pytest.raises(DecodeError, match="op 1: truncated op header at 5 bytes"):
+        parse_update(upd(count=2, rest=rest))

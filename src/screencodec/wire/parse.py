@@ -111,6 +111,10 @@ def parse_update(
     ops = []
     area_left = MAX_OP_COVERAGE * width * height
     for i in range(count):
+        # The count check above assumed empty payloads: earlier ops' payloads
+        # may have used the room this header needs.
+        if len(body) - pos < OP_HEADER.size:
+            raise DecodeError(f"op {i}: truncated op header at {len(body) - pos} bytes")
         op, oflags, x, y, w, h, plen = OP_HEADER.unpack_from(body, pos)
         pos += OP_HEADER.size
         try:
