@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import struct
 import time
@@ -90,8 +91,11 @@ class ScriptedScreen(FrameSource):
 
 
 def bgr_equal(a: Frame | None, b: Frame | None) -> bool:
-    return a is not None and b is not None and a.shape == b.shape and bool(
-        np.array_equal(a[..., :3], b[..., :3])
+    return (
+        a is not None
+        and b is not None
+        and a.shape == b.shape
+        and bool(np.array_equal(a[..., :3], b[..., :3]))
     )
 
 
@@ -142,10 +146,8 @@ class PlainTcpChannel:
             return
         self._closed = True
         self._w.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self._w.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 async def tcp_pair(
@@ -171,8 +173,9 @@ class DelayProxy:
     Order is preserved (one queue per direction); bandwidth is not limited.
     """
 
-    def __init__(self, delay: float = 0.03, pause_p: float = 0.05, pause: float = 0.05,
-                 seed: int = 1) -> None:
+    def __init__(
+        self, delay: float = 0.03, pause_p: float = 0.05, pause: float = 0.05, seed: int = 1
+    ) -> None:
         self.delay, self.pause_p, self.pause = delay, pause_p, pause
         self._rng = random.Random(seed)
         self._server: asyncio.Server | None = None
@@ -213,10 +216,8 @@ class DelayProxy:
         except ConnectionError:
             pass
         q.put_nowait((0.0, b""))
-        try:
+        with contextlib.suppress(ConnectionError):
             await out
-        except ConnectionError:
-            pass
 
     async def close(self) -> None:
         if self._server is not None:
@@ -226,10 +227,8 @@ class DelayProxy:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for w in self._writers:
             w.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await w.wait_closed()
-            except (ConnectionError, OSError):
-                pass
         if self._server is not None:
             await self._server.wait_closed()
 

@@ -166,7 +166,7 @@ def test_chat_round_trip_and_extension_channel() -> None:
             await viewer.send_extension("clipboard", b"abc")
             await until(lambda: replies == [b"cba"])
             assert got == [("memory:viewer", b"abc")]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="already registered"):
             host.register_channel("clipboard", echo)
 
     run(main())
@@ -205,5 +205,3 @@ def test_monitor_switch_and_all_monitors() -> None:
         assert all(s.closed for i, s in screens.items())  # every source released
 
     run(main())
-
-

@@ -18,9 +18,11 @@ CLI = [sys.executable, "-m", "screencodec.transport.cli"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
 
 
-def start_host(*extra: str) -> tuple[subprocess.Popen[str], str, str, int]:
+def start_host(
+    *extra: str, where: tuple[str, ...] = ("--listen", "0", "--bind", "127.0.0.1")
+) -> tuple[subprocess.Popen[str], str, str, int]:
     host = subprocess.Popen(
-        [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+        [*CLI, "host", *where, "--source", "synthetic",
          "--size", "320x240", "--control", "none", "--once", *extra],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, env=ENV,
@@ -34,7 +36,8 @@ def start_host(*extra: str) -> tuple[subprocess.Popen[str], str, str, int]:
         assert line, f"host exited: {lines}"
         lines.append(line)
     text = "".join(lines)
-    port = int(re.search(r"listening on 127.0.0.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+    found = re.search(r"listening on 127.0.0.1:(\d+)", text)
+    port = int(found.group(1)) if found else 0
     code = re.search(r"Session code: ([\d ]+)", text).group(1).strip()  # type: ignore[union-attr]
     password = re.search(r"Password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
     return host, code, password, port
@@ -58,7 +61,7 @@ def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
         view = subprocess.run(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
              "--duration", "2.5", "--snapshot", str(snap)],
-            capture_output=True, text=True, timeout=60, env=ENV,
+            capture_output=True, text=True, timeout=60, env=ENV, check=False,
         )  # fmt: skip
         assert view.returncode == 0, view.stderr
         assert "granted: view" in view.stdout
@@ -80,7 +83,7 @@ def test_no_answer_is_no(tmp_path: Path) -> None:
     try:
         view = subprocess.run(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
-            capture_output=True, text=True, timeout=60, env=ENV,
+            capture_output=True, text=True, timeout=60, env=ENV, check=False,
         )  # fmt: skip
         assert view.returncode == 1
         assert "declined" in view.stderr
@@ -90,3 +93,34 @@ def test_no_answer_is_no(tmp_path: Path) -> None:
     finally:
         host.kill()
         host.wait()
+
+
+def test_through_relay_processes() -> None:
+    relay = subprocess.Popen(
+        [*CLI, "relay", "--listen", "0", "--bind", "127.0.0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
+    )  # fmt: skip
+    try:
+        assert relay.stdout is not None
+        line = relay.stdout.readline()
+        rport = int(re.search(r"relay listening on 127.0.0.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+        host, code, password, _ = start_host(where=("--relay", f"127.0.0.1:{rport}"))
+        try:
+            assert host.stdin is not None
+            host.stdin.write("y\n")
+            host.stdin.flush()
+            view = subprocess.run(
+                [*CLI, "view", "--relay", f"127.0.0.1:{rport}", "--code", code,
+                 "--password", password, "--duration", "1.5"],
+                capture_output=True, text=True, timeout=60, env=ENV, check=False,
+            )  # fmt: skip
+            assert view.returncode == 0, view.stderr
+            assert "[view] 320x240 decoded" in view.stdout
+            out, _ = host.communicate(timeout=20)
+            assert "YOUR SCREEN IS BEING SHARED" in out
+        finally:
+            host.kill()
+            host.wait()
+    finally:
+        relay.terminate()
+        relay.communicate(timeout=10)

@@ -14,7 +14,6 @@ from .helpers import bgr_equal, run, until
 from .test_session import converge, make_host
 
 
-
 def test_malformed_message_ends_only_that_session() -> None:
     async def main() -> None:
         host, screen, _ = make_host()

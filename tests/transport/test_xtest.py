@@ -58,8 +58,12 @@ def test_xtest_pointer_move_is_seen_by_query_pointer(xdisplay: str) -> None:
 def test_remote_control_moves_the_real_pointer(xdisplay: str) -> None:
     async def main() -> None:
         inj = XTestInjector(xdisplay)
-        host = Host(ScriptedScreen(), consent=allow(), injector=inj,
-                    config=HostConfig(local_input_pause=0.5))
+        host = Host(
+            ScriptedScreen(),
+            consent=allow(),
+            injector=inj,
+            config=HostConfig(local_input_pause=0.5),
+        )
         local: list[int] = []
 
         def on_local() -> None:
@@ -75,8 +79,11 @@ def test_remote_control_moves_the_real_pointer(xdisplay: str) -> None:
                 await asyncio.sleep(0.1)
                 assert local == []  # our own injection is not "local input"
                 # The local user moves the mouse (another X client): remote input pauses.
-                subprocess.run(["xdotool", "mousemove", "10", "10"], check=True,
-                               env={**os.environ, "DISPLAY": xdisplay})
+                subprocess.run(
+                    ["xdotool", "mousemove", "10", "10"],
+                    check=True,
+                    env={**os.environ, "DISPLAY": xdisplay},
+                )
                 await until(lambda: local != [], 5, "watcher saw the local move")
                 await viewer.pointer_move(300, 200)
                 link = host.links()[0]
