@@ -16,10 +16,22 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from ..errors import ProtocolError
 from ..geometry import Monitor
+from ._msgbase import (
+    MAX_CHAT_BYTES,
+    MAX_COORD,
+    MAX_FILE_CHUNK,
+    MAX_MONITORS,
+    MAX_NAME_BYTES,
+    MAX_UPDATE,
+    MessageBase,
+    coord,
+)
+from ._msginput import Button, Key, PointerMove, Wheel
+from ._msgside import Chat, Extension, FileAccept, FileChunk, FileEnd, FileOffer
 from ._wire import Reader, Writer
 from .channel import MAX_MESSAGE_SIZE
 
@@ -56,30 +68,10 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 1
-MAX_CHAT_BYTES = 4096
-MAX_NAME_BYTES = 255
-MAX_FILE_CHUNK = 256 * 1024
-MAX_MONITORS = 64
-_MAX_UPDATE = MAX_MESSAGE_SIZE - 16
-_MAX_EXT_PAYLOAD = 1024 * 1024
-_MAX_COORD = 1 << 20  # no screen is a million pixels wide; beyond that is garbage
-
-_M = TypeVar("_M", bound="_Base")
-
-
-class _Base:
-    KIND: ClassVar[int]
-
-    def _pack(self, w: Writer) -> None:
-        """Append the payload (nothing for field-less messages)."""
-
-    @classmethod
-    def _unpack(cls: type[_M], r: Reader) -> _M:
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
-class Update(_Base):
+class Update(MessageBase):
     """One encoder update (opaque bytes) with the host's sequence number."""
 
     KIND: ClassVar[int] = 1
@@ -94,13 +86,13 @@ class Update(_Base):
     def _unpack(cls, r: Reader) -> Update:
         seq = r.u32()
         data = r.rest()
-        if not data or len(data) > _MAX_UPDATE:
+        if not data or len(data) > MAX_UPDATE:
             raise ProtocolError(f"update of {len(data)} bytes")
         return cls(seq, data)
 
 
 @dataclass(frozen=True, slots=True)
-class Ack(_Base):
+class Ack(MessageBase):
     """Cumulative: every update up to and including ``seq`` is decoded."""
 
     KIND: ClassVar[int] = 2
@@ -115,12 +107,12 @@ class Ack(_Base):
 
 
 @dataclass(frozen=True, slots=True)
-class KeyframeRequest(_Base):
+class KeyframeRequest(MessageBase):
     KIND: ClassVar[int] = 3
 
 
 @dataclass(frozen=True, slots=True)
-class PermissionRequest(_Base):
+class PermissionRequest(MessageBase):
     """Viewer -> host: please grant ``level`` (flag bits); ``who`` names the agent."""
 
     KIND: ClassVar[int] = 4
@@ -137,7 +129,7 @@ class PermissionRequest(_Base):
 
 
 @dataclass(frozen=True, slots=True)
-class PermissionGrant(_Base):
+class PermissionGrant(MessageBase):
     """Host -> viewer: the full set of levels now granted."""
 
     KIND: ClassVar[int] = 5
@@ -152,7 +144,7 @@ class PermissionGrant(_Base):
 
 
 @dataclass(frozen=True, slots=True)
-class PermissionDeny(_Base):
+class PermissionDeny(MessageBase):
     """Host -> viewer: the request for ``level`` was refused (or not answered)."""
 
     KIND: ClassVar[int] = 6
@@ -167,7 +159,7 @@ class PermissionDeny(_Base):
 
 
 @dataclass(frozen=True, slots=True)
-class PermissionRevoke(_Base):
+class PermissionRevoke(MessageBase):
     """Host -> viewer: ``revoked`` was taken back; ``level`` is what remains."""
 
     KIND: ClassVar[int] = 7
@@ -183,93 +175,8 @@ class PermissionRevoke(_Base):
         return cls(r.u64(), r.u64())
 
 
-def _coord(v: int) -> int:
-    if not -_MAX_COORD <= v <= _MAX_COORD:
-        raise ProtocolError(f"coordinate {v} out of range")
-    return v
-
-
 @dataclass(frozen=True, slots=True)
-class PointerMove(_Base):
-    """Pointer position in the pixels of the monitor the viewer is watching."""
-
-    KIND: ClassVar[int] = 8
-    x: int
-    y: int
-
-    def _pack(self, w: Writer) -> None:
-        w.i32(self.x)
-        w.i32(self.y)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> PointerMove:
-        return cls(_coord(r.i32()), _coord(r.i32()))
-
-
-@dataclass(frozen=True, slots=True)
-class Button(_Base):
-    """X button number (1 left, 2 middle, 3 right, 8/9 back/forward) down or up."""
-
-    KIND: ClassVar[int] = 9
-    button: int
-    down: bool
-
-    def _pack(self, w: Writer) -> None:
-        w.u8(self.button)
-        w.flag(self.down)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> Button:
-        button = r.u8()
-        if not 1 <= button <= 15:
-            raise ProtocolError(f"button {button} out of range")
-        return cls(button, r.flag())
-
-
-@dataclass(frozen=True, slots=True)
-class Wheel(_Base):
-    """Scroll steps: positive ``dy`` scrolls down, positive ``dx`` right."""
-
-    KIND: ClassVar[int] = 10
-    dx: int
-    dy: int
-
-    def _pack(self, w: Writer) -> None:
-        w.i16(self.dx)
-        w.i16(self.dy)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> Wheel:
-        dx, dy = r.i16(), r.i16()
-        if abs(dx) > 100 or abs(dy) > 100:
-            raise ProtocolError("wheel step out of range")
-        return cls(dx, dy)
-
-
-@dataclass(frozen=True, slots=True)
-class Key(_Base):
-    """An X keysym down or up, with the text it types (may be empty)."""
-
-    KIND: ClassVar[int] = 11
-    keysym: int
-    down: bool
-    text: str = ""
-
-    def _pack(self, w: Writer) -> None:
-        w.u32(self.keysym)
-        w.flag(self.down)
-        w.text(self.text, 64)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> Key:
-        keysym = r.u32()
-        if keysym > 0x1FFFFFFF:  # X keysyms are 29 bits
-            raise ProtocolError(f"keysym {keysym:#x} out of range")
-        return cls(keysym, r.flag(), r.text(64))
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorList(_Base):
+class MonitorList(MessageBase):
     """Host -> viewer: the screens on offer (index 0 = all) and the one shown."""
 
     KIND: ClassVar[int] = 12
@@ -294,16 +201,16 @@ class MonitorList(_Base):
             raise ProtocolError(f"{count} monitors")
         mons = []
         for _ in range(count):
-            index, left, top = r.u16(), _coord(r.i32()), _coord(r.i32())
+            index, left, top = r.u16(), coord(r.i32()), coord(r.i32())
             width, height = r.u32(), r.u32()
-            if not (0 < width <= _MAX_COORD and 0 < height <= _MAX_COORD):
+            if not (0 < width <= MAX_COORD and 0 < height <= MAX_COORD):
                 raise ProtocolError("monitor size out of range")
             mons.append(Monitor(index, left, top, width, height, r.flag()))
         return cls(tuple(mons), r.u16())
 
 
 @dataclass(frozen=True, slots=True)
-class SelectMonitor(_Base):
+class SelectMonitor(MessageBase):
     """Viewer -> host: show monitor ``index`` (0 = all monitors)."""
 
     KIND: ClassVar[int] = 13
@@ -318,107 +225,7 @@ class SelectMonitor(_Base):
 
 
 @dataclass(frozen=True, slots=True)
-class Chat(_Base):
-    KIND: ClassVar[int] = 14
-    text: str
-
-    def _pack(self, w: Writer) -> None:
-        w.text(self.text, MAX_CHAT_BYTES)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> Chat:
-        return cls(r.text(MAX_CHAT_BYTES))
-
-
-@dataclass(frozen=True, slots=True)
-class FileOffer(_Base):
-    """Sender proposes a file: receiver must answer with :class:`FileAccept`."""
-
-    KIND: ClassVar[int] = 15
-    transfer: int
-    name: str
-    size: int
-
-    def _pack(self, w: Writer) -> None:
-        w.u32(self.transfer)
-        w.text(self.name, MAX_NAME_BYTES)
-        w.u64(self.size)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> FileOffer:
-        return cls(r.u32(), r.text(MAX_NAME_BYTES), r.u64())
-
-
-@dataclass(frozen=True, slots=True)
-class FileAccept(_Base):
-    KIND: ClassVar[int] = 16
-    transfer: int
-    accepted: bool
-
-    def _pack(self, w: Writer) -> None:
-        w.u32(self.transfer)
-        w.flag(self.accepted)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> FileAccept:
-        return cls(r.u32(), r.flag())
-
-
-@dataclass(frozen=True, slots=True)
-class FileChunk(_Base):
-    KIND: ClassVar[int] = 17
-    transfer: int
-    offset: int
-    data: bytes
-
-    def _pack(self, w: Writer) -> None:
-        w.u32(self.transfer)
-        w.u64(self.offset)
-        w.blob(self.data, MAX_FILE_CHUNK)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> FileChunk:
-        return cls(r.u32(), r.u64(), r.blob(MAX_FILE_CHUNK))
-
-
-@dataclass(frozen=True, slots=True)
-class FileEnd(_Base):
-    """Sender is done; ``sha256`` lets the receiver check the whole file."""
-
-    KIND: ClassVar[int] = 18
-    transfer: int
-    sha256: bytes
-
-    def _pack(self, w: Writer) -> None:
-        w.u32(self.transfer)
-        if len(self.sha256) != 32:
-            raise ValueError("sha256 must be 32 bytes")
-        w.raw(self.sha256)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> FileEnd:
-        return cls(r.u32(), r.raw(32))
-
-
-@dataclass(frozen=True, slots=True)
-class Extension(_Base):
-    """A message for a registered extension channel (see ``channels.py``)."""
-
-    KIND: ClassVar[int] = 19
-    channel: str
-    payload: bytes
-
-    def _pack(self, w: Writer) -> None:
-        w.text(self.channel, 64)
-        w.blob(self.payload, _MAX_EXT_PAYLOAD)
-
-    @classmethod
-    def _unpack(cls, r: Reader) -> Extension:
-        return cls(r.text(64), r.blob(_MAX_EXT_PAYLOAD))
-
-
-@dataclass(frozen=True, slots=True)
-class Stats(_Base):
+class Stats(MessageBase):
     """Host -> viewer once a second: what the link achieves (rates in milli-units)."""
 
     KIND: ClassVar[int] = 20
@@ -438,7 +245,7 @@ class Stats(_Base):
 
 
 @dataclass(frozen=True, slots=True)
-class Notice(_Base):
+class Notice(MessageBase):
     """Host -> viewer: something the agent should know (e.g. input dropped)."""
 
     KIND: ClassVar[int] = 21
@@ -459,7 +266,7 @@ class Notice(_Base):
 
 
 @dataclass(frozen=True, slots=True)
-class Bye(_Base):
+class Bye(MessageBase):
     KIND: ClassVar[int] = 22
     reason: str = ""
 
@@ -477,7 +284,7 @@ Message = (
     | Chat | FileOffer | FileAccept | FileChunk | FileEnd | Extension | Stats | Notice | Bye
 )  # fmt: skip
 
-_KINDS: dict[int, type[_Base]] = {
+_KINDS: dict[int, type[MessageBase]] = {
     cls.KIND: cls
     for cls in (
         Update, Ack, KeyframeRequest, PermissionRequest, PermissionGrant, PermissionDeny,
