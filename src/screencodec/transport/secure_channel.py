@@ -81,6 +81,10 @@ class SecureChannel:
         loop = asyncio.get_running_loop()
         self._opened_at = loop.time()
         self._last_sent = self._last_received = self._opened_at
+        # When a recv() began waiting for its frame; None while nobody reads.
+        # Idle is only judged while someone reads: a caller that stops reading
+        # (busy decoding) must not have its channel closed for it.
+        self._reading_since: float | None = None
         self._watchdog: asyncio.Task[None] | None = loop.create_task(self._watch())
 
     def __repr__(self) -> str:
@@ -138,6 +142,7 @@ class SecureChannel:
         async with self._recv_lock:
             while True:
                 self._check_open()
+                self._reading_since = asyncio.get_running_loop().time()
                 try:
                     ftype, body = await read_frame(self._reader, MAX_RECORD_BODY)
                     if ftype not in _RECORD_TYPES:
@@ -148,6 +153,8 @@ class SecureChannel:
                         raise SessionClosedError(self._close_reason) from None
                     await self.close(str(exc))
                     raise
+                finally:
+                    self._reading_since = None
                 self._last_received = asyncio.get_running_loop().time()
                 if ftype == FrameType.RECORD_DATA:
                     return plaintext
@@ -194,6 +201,10 @@ class SecureChannel:
             raise SessionClosedError(self._close_reason or "the channel is closed")
 
     def _write_record(self, ftype: FrameType, plaintext: bytes) -> None:
+        if self._writer.is_closing():
+            # The transport is gone (peer reset, or closed under us); writing
+            # on would only make asyncio log "socket.send() raised exception".
+            raise SessionClosedError("the connection is gone")
         sealed = self._sealer.seal(ftype, plaintext)
         self._writer.write(HEADER.pack(len(sealed) + 1, ftype))
         self._writer.write(sealed)
@@ -211,11 +222,14 @@ class SecureChannel:
                     await self.close("maximum session duration reached")
                     return
                 deadlines.append(self._opened_at + t.max_duration)
-            if t.idle is not None:
-                if now >= self._last_received + t.idle:
+            if t.idle is not None and self._reading_since is not None:
+                idle_deadline = max(self._reading_since, self._last_received) + t.idle
+                if now >= idle_deadline:
                     await self.close(f"nothing received for {t.idle:g} s (peer gone)")
                     return
-                deadlines.append(self._last_received + t.idle)
+                deadlines.append(idle_deadline)
+            elif t.idle is not None:
+                deadlines.append(now + min(t.idle, 1.0))  # re-check once a read starts
             if t.keepalive is not None:
                 if now >= self._last_sent + t.keepalive and not self._send_lock.locked():
                     try:

@@ -1,0 +1,108 @@
+"""Session codes and one-time passwords: format, parsing, entropy, attempt counting."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from screencodec.errors import AuthenticationError
+from screencodec.transport.codes import (
+    PASSWORD_ALPHABET,
+    PASSWORD_BITS,
+    SessionCredentials,
+    format_code,
+    generate_code,
+    generate_password,
+    normalize_password,
+    parse_code,
+)
+
+
+def test_code_is_nine_digits_and_displays_in_groups() -> None:
+    code = generate_code()
+    assert len(code) == 9
+    assert code.isdigit()
+    assert format_code("012345678") == "012 345 678"
+
+
+@given(st.integers(0, 10**9 - 1))
+def test_parse_accepts_code_with_or_without_spaces(n: int) -> None:
+    code = f"{n:09d}"
+    assert parse_code(code) == code
+    assert parse_code(format_code(code)) == code
+    assert parse_code(f" {code[:3]}-{code[3:6]} {code[6:]} ") == code
+
+
+@pytest.mark.parametrize("bad", ["", "12345678", "1234567890", "12345678a", "١٢٣٤٥٦٧٨٩"])
+def test_parse_rejects_malformed_codes(bad: str) -> None:
+    with pytest.raises(ValueError, match="9 digits"):
+        parse_code(bad)
+
+
+def test_password_alphabet_has_no_lookalikes_and_documented_entropy() -> None:
+    assert not set("0O1lIo") & set(PASSWORD_ALPHABET)
+    assert len(set(PASSWORD_ALPHABET)) == len(PASSWORD_ALPHABET) == 32
+    assert math.isclose(PASSWORD_BITS, 40.0)
+    passwords = {generate_password() for _ in range(200)}
+    assert len(passwords) == 200  # fresh each time (a collision is ~2**-25)
+    assert all(len(p) == 8 and set(p) <= set(PASSWORD_ALPHABET) for p in passwords)
+
+
+def test_password_normalization() -> None:
+    assert normalize_password("AB3D EFGH") == "ab3defgh"
+    with pytest.raises(ValueError, match="symbols from"):
+        normalize_password("ab0defgh")  # a zero is a typo, not an attempt
+
+
+def test_repr_never_shows_the_password() -> None:
+    creds = SessionCredentials()
+    assert creds.password not in repr(creds)
+
+
+def test_three_failures_invalidate_until_rotated() -> None:
+    fired: list[int] = []
+    creds = SessionCredentials(on_password_invalidated=lambda c: fired.append(c.generation))
+    old = creds.password
+    for _ in range(3):
+        gen = creds.begin_attempt()
+        creds.finish_attempt(gen, success=False)
+    assert creds.invalidated
+    assert fired == [1]
+    with pytest.raises(AuthenticationError, match="invalidated"):
+        creds.begin_attempt()
+    new = creds.rotate_password()
+    assert new != old
+    assert not creds.invalidated
+    assert creds.generation == 2
+    creds.finish_attempt(creds.begin_attempt(), success=True)
+    assert creds.failed_attempts == 0
+
+
+def test_reservations_cap_parallel_guesses() -> None:
+    creds = SessionCredentials()
+    gens = [creds.begin_attempt() for _ in range(3)]
+    with pytest.raises(AuthenticationError, match="in progress"):
+        creds.begin_attempt()
+    creds.finish_attempt(gens[0], success=False, counted=False)  # ended before the PAKE
+    assert creds.failed_attempts == 0
+    creds.begin_attempt()
+
+
+def test_ended_session_refuses_everything() -> None:
+    creds = SessionCredentials()
+    creds.end()
+    assert creds.ended
+    with pytest.raises(AuthenticationError, match="ended"):
+        creds.begin_attempt()
+    with pytest.raises(AuthenticationError):
+        creds.rotate_password()
+
+
+def test_code_comparison() -> None:
+    creds = SessionCredentials("123 456 789")
+    assert creds.matches_code("123456789")
+    assert not creds.matches_code("123456780")
+    assert creds.display_code == "123 456 789"

@@ -1,0 +1,186 @@
+"""The handshake over real loopback sockets: hello, SPAKE2, key confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from screencodec.errors import AuthenticationError, ProtocolError, TransportError
+from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.frames import (
+    AccessRefusedError,
+    FrameType,
+    RefuseCode,
+    encode_frame,
+    read_frame,
+    refusal_error,
+)
+from screencodec.transport.handshake import ROLE_VIEWER
+
+from .secure_fixtures import FAST, FrameProxy, direct_pair, run
+
+
+def _wrong(password: str) -> str:
+    return ("2" if password[0] != "2" else "3") + password[1:]
+
+
+async def _listen(creds: SessionCredentials, errors: list[BaseException],
+                  **kw: object) -> tuple[object, asyncio.Queue[object]]:
+    accepted: asyncio.Queue[object] = asyncio.Queue()
+    listener = await listen_direct("127.0.0.1", 0, creds, accepted.put_nowait, timeouts=FAST,
+                                   on_error=lambda _p, e: errors.append(e), **kw)  # type: ignore[arg-type]
+    return listener, accepted
+
+
+def test_right_password_connects_and_password_never_on_wire() -> None:
+    async def main() -> None:
+        creds = SessionCredentials()
+        proxies: list[FrameProxy] = []
+
+        async def via(port: int) -> int:
+            proxies.append(FrameProxy(port))
+            return await proxies[0].start()
+
+        async with direct_pair(creds, via=via) as (viewer, host, _):
+            await viewer.send(b"ping")
+            assert await host.recv() == b"ping"
+            await host.send(b"pong")
+            assert await viewer.recv() == b"pong"
+        await proxies[0].close()
+        seen = bytes(proxies[0].seen)
+        assert creds.password.encode() not in seen
+        assert b"ping" not in seen and b"pong" not in seen
+        assert creds.failed_attempts == 0
+
+    run(main())
+
+
+def test_wrong_password_fails_on_both_sides_and_is_counted() -> None:
+    async def main() -> None:
+        creds = SessionCredentials()
+        errors: list[BaseException] = []
+        listener, accepted = await _listen(creds, errors)
+        try:
+            with pytest.raises(AuthenticationError, match="wrong session password"):
+                await connect_direct("127.0.0.1", listener.port, creds.code,  # type: ignore[attr-defined]
+                                     _wrong(creds.password), timeouts=FAST)
+            await asyncio.sleep(0.05)
+            assert len(errors) == 1
+            assert isinstance(errors[0], AuthenticationError)
+            assert creds.failed_attempts == 1
+            assert accepted.empty()
+        finally:
+            await listener.close()  # type: ignore[attr-defined]
+
+    run(main())
+
+
+def test_wrong_code_is_unknown_session_and_not_counted() -> None:
+    async def main() -> None:
+        creds = SessionCredentials("111 111 111")
+        errors: list[BaseException] = []
+        listener, _ = await _listen(creds, errors)
+        try:
+            with pytest.raises(AccessRefusedError) as info:
+                await connect_direct("127.0.0.1", listener.port, "222 222 222",  # type: ignore[attr-defined]
+                                     creds.password, timeouts=FAST)
+            assert info.value.code == RefuseCode.UNKNOWN_SESSION
+            assert creds.failed_attempts == 0
+        finally:
+            await listener.close()  # type: ignore[attr-defined]
+
+    run(main())
+
+
+def test_garbage_instead_of_hello_is_refused_and_host_keeps_serving() -> None:
+    async def main() -> None:
+        creds = SessionCredentials()
+        errors: list[BaseException] = []
+        listener, _ = await _listen(creds, errors)
+        port = listener.port  # type: ignore[attr-defined]
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            ftype, body = await read_frame(reader, 1024)  # refused before reading a "body"
+            assert (ftype, body[0]) == (FrameType.REFUSE, RefuseCode.MALFORMED)
+            assert await reader.read() == b""
+            writer.close()
+            await writer.wait_closed()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(encode_frame(FrameType.HELLO, b"XXXX" + bytes(12)))
+            ftype, body = await read_frame(reader, 1024)
+            assert ftype == FrameType.REFUSE
+            assert isinstance(refusal_error(body), ProtocolError)
+            writer.close()
+            await writer.wait_closed()
+            await asyncio.sleep(0.05)
+            assert all(isinstance(e, ProtocolError) for e in errors)
+            assert len(errors) == 2
+            channel = await connect_direct("127.0.0.1", port, creds.code, creds.password,
+                                           timeouts=FAST)
+            await channel.close()
+            assert creds.failed_attempts == 0
+        finally:
+            await listener.close()  # type: ignore[attr-defined]
+
+    run(main())
+
+
+def test_other_protocol_version_is_refused_clearly() -> None:
+    async def main() -> None:
+        creds = SessionCredentials()
+        listener, _ = await _listen(creds, [])
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)  # type: ignore[attr-defined]
+            hello = b"SCDC" + (99).to_bytes(2, "big") + bytes([ROLE_VIEWER]) + creds.code.encode()
+            writer.write(encode_frame(FrameType.HELLO, hello))
+            ftype, body = await read_frame(reader, 1024)
+            assert ftype == FrameType.REFUSE
+            assert body[0] == RefuseCode.BAD_VERSION
+            err = refusal_error(body)
+            assert isinstance(err, ProtocolError)
+            assert "version 99" in str(err)
+            writer.close()
+            await writer.wait_closed()
+        finally:
+            await listener.close()  # type: ignore[attr-defined]
+
+    run(main())
+
+
+def test_impostor_host_is_detected_by_the_viewer() -> None:
+    """A host that does not know the password (a MITM) fails the viewer's check."""
+
+    async def main() -> None:
+        real = SessionCredentials()
+        fake = SessionCredentials(real.code)
+        listener, _ = await _listen(fake, [])
+        try:
+            with pytest.raises(AuthenticationError):
+                await connect_direct("127.0.0.1", listener.port, real.code,  # type: ignore[attr-defined]
+                                     real.password, timeouts=FAST)
+        finally:
+            await listener.close()  # type: ignore[attr-defined]
+
+    run(main())
+
+
+def test_silent_peer_hits_the_handshake_timeout() -> None:
+    async def main() -> None:
+        held: list[asyncio.StreamWriter] = []
+        server = await asyncio.start_server(lambda r, w: held.append(w), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            t = FAST.__class__(handshake=0.3, idle=None, keepalive=None)
+            with pytest.raises(TransportError, match="timed out"):
+                await connect_direct("127.0.0.1", port, "123456789", "abcdefgh", timeouts=t)
+        finally:
+            for w in held:
+                w.close()
+                await w.wait_closed()
+            server.close()
+            await server.wait_closed()
+
+    run(main())
