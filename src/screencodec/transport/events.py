@@ -88,6 +88,7 @@ class EventHub:
         self._maxsize = maxsize
         self._subs: list[asyncio.Queue[object]] = []
         self.lost = 0
+        self.closed = False
 
     def emit(self, event: Event) -> None:
         for q in self._subs:
@@ -98,10 +99,10 @@ class EventHub:
 
     def close(self) -> None:
         """End every subscriber's iteration (after the events already queued)."""
+        self.closed = True
         for q in self._subs:
-            if q.full():
-                q.get_nowait()
-            q.put_nowait(_END)
+            if not q.full():  # a full queue's reader is not waiting: it sees ``closed``
+                q.put_nowait(_END)
 
     def subscribe(self) -> Subscription:
         """Start keeping events for a new subscriber (from this call on, not from
@@ -126,6 +127,9 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Event:
+        if self._hub.closed and self._q.empty():
+            self._hub._unsubscribe(self._q)
+            raise StopAsyncIteration
         item = await self._q.get()
         if item is _END:
             self._hub._unsubscribe(self._q)

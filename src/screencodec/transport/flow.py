@@ -7,8 +7,8 @@ State, owned by one viewer's send loop (single task, no locking):
   screen changes are not lost; the viewer's encoder still holds what it last
   sent, so the next encode diffs against that and the damage merges.
 * ``interval``: the time between ticks. Every skip (the link could not keep
-  up) multiplies it by ``backoff``; every ack that finds the window not full
-  takes ``step`` off it (additive), within ``[min_interval, max_interval]``.
+  up) multiplies it by ``backoff``; every ack with no skip since the previous
+  ack takes ``step`` off it (additive), within ``[min_interval, max_interval]``.
   Classic AIMD on rate: it probes upward slowly and backs off fast.
 
 Acks are cumulative; an ack for a sequence never sent is a ProtocolError.
@@ -46,6 +46,7 @@ class FlowControl:
         self.srtt: float | None = None
         self.skipped = 0
         self.max_seen_in_flight = 0
+        self._congested = False  # a skip happened since the last ack
         self._sent: OrderedDict[int, float] = OrderedDict()  # seq -> send time
 
     @property
@@ -58,6 +59,7 @@ class FlowControl:
     def skip(self) -> None:
         """The window was full at a tick: count it and slow down."""
         self.skipped += 1
+        self._congested = True
         self.interval = min(self.max_interval, self.interval * self.backoff)
 
     def sent(self, now: float) -> int:
@@ -76,7 +78,6 @@ class FlowControl:
             if seq == self.acked:
                 return self.srtt or 0.0  # duplicate ack: harmless
             raise ProtocolError(f"ack for update {seq}, which is not in flight")
-        was_full = not self.can_send()
         sent_at = 0.0
         while self._sent:
             s, t = self._sent.popitem(last=False)
@@ -86,8 +87,9 @@ class FlowControl:
         self.acked = seq
         rtt = max(0.0, now - sent_at)
         self.srtt = rtt if self.srtt is None else 0.875 * self.srtt + 0.125 * rtt
-        if not was_full:
+        if not self._congested:
             self.interval = max(self.min_interval, self.interval - self.step)
+        self._congested = False
         return rtt
 
     def reset(self) -> None:

@@ -1,0 +1,115 @@
+"""Unit tests of the session layer's small parts: flow control, permissions,
+consent rules, events, the in-memory channel."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from screencodec.errors import ProtocolError, SessionClosedError
+from screencodec.transport import (
+    CONTROL,
+    VIEW,
+    ConsentRequest,
+    Grant,
+    Permission,
+    SharingChanged,
+    channel_pair,
+    register_permission,
+)
+from screencodec.transport.consent import ask
+from screencodec.transport.events import EventHub
+from screencodec.transport.flow import FlowControl
+
+from .helpers import run
+
+
+def test_flow_window_and_cumulative_acks() -> None:
+    fc = FlowControl(3, min_interval=0.01, max_interval=0.5, step=0.002)
+    seqs = [fc.sent(float(i)) for i in range(3)]
+    assert seqs == [1, 2, 3] and not fc.can_send()
+    with pytest.raises(RuntimeError):
+        fc.sent(3.0)
+    assert fc.ack(2, 2.5) == pytest.approx(1.5)  # acks 1 and 2
+    assert fc.in_flight == 1 and fc.can_send()
+    assert fc.ack(2, 2.6) == fc.srtt  # a duplicate is harmless
+    with pytest.raises(ProtocolError):
+        fc.ack(99, 3.0)  # never sent
+
+
+def test_flow_aimd() -> None:
+    fc = FlowControl(1, min_interval=0.01, max_interval=0.1, backoff=2.0, step=0.005)
+    for _ in range(10):
+        fc.skip()
+    assert fc.interval == pytest.approx(0.1)  # capped
+    assert fc.skipped == 10
+    for i in range(100):
+        fc.ack(fc.sent(float(i)), float(i))
+    assert fc.interval == pytest.approx(0.01)  # probed back down, additively
+
+
+def test_permission_registry_is_open() -> None:
+    clip = register_permission("clipboard-test")
+    both = VIEW | clip
+    assert clip in both and CONTROL not in both
+    assert set(both.names) == {"view", "clipboard-test"}
+    assert (both - clip) == VIEW
+    assert Permission(1 << 63).known == Permission()  # unregistered bit: never granted
+    with pytest.raises(ValueError, match="already has bit"):
+        register_permission("view", 5)
+    with pytest.raises(ValueError, match="taken"):
+        register_permission("other-test", 0)
+
+
+def test_consent_fails_closed() -> None:
+    req = ConsentRequest("a", "p", VIEW | CONTROL)
+
+    async def boom(r: ConsentRequest) -> Grant:
+        raise RuntimeError("UI crashed")
+
+    async def wrong_type(r: ConsentRequest) -> Grant:
+        return True  # type: ignore[return-value]
+
+    async def greedy(r: ConsentRequest) -> Grant:
+        return Grant(Permission((1 << 64) - 1))
+
+    async def main() -> None:
+        assert not (await ask(boom, req, 1)).granted
+        assert not (await ask(wrong_type, req, 1)).granted
+        assert (await ask(greedy, req, 1)).level == VIEW | CONTROL
+
+    run(main())
+
+
+def test_event_hub_is_bounded() -> None:
+    async def main() -> None:
+        hub = EventHub(maxsize=4)
+        hub.emit(SharingChanged(("nobody listening",)))  # dropped: no subscriber
+        sub = hub.subscribe()
+        for i in range(10):
+            hub.emit(SharingChanged((str(i),)))
+        assert hub.lost == 6
+        hub.close()
+        got = [ev async for ev in sub]
+        assert [ev.viewers for ev in got] == [("6",), ("7",), ("8",), ("9",)]  # type: ignore[union-attr]
+
+    run(main())
+
+
+def test_memory_channel_semantics() -> None:
+    async def main() -> None:
+        a, b = channel_pair()
+        await a.send(b"one")
+        await a.send(b"two")
+        assert [await b.recv(), await b.recv()] == [b"one", b"two"]
+        pending = asyncio.ensure_future(b.recv())
+        await asyncio.sleep(0)
+        await a.close()
+        with pytest.raises(SessionClosedError):
+            await pending
+        with pytest.raises(SessionClosedError):
+            await a.send(b"x")
+        assert a.closed and b.closed
+
+    run(main())
