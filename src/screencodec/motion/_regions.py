@@ -1,0 +1,177 @@
+"""Rectangle bookkeeping of the motion stage: grouping damage, turning verified
+per-row runs into copy rectangles, subtracting them, applying copies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..geometry import Rect
+from . import _rowhash
+
+__all__ = ["Copy", "apply_copies", "groups", "runs_to_rects", "subtract"]
+
+Frame = npt.NDArray[np.uint8]
+Rects = npt.NDArray[np.int32]
+
+#: Consecutive rows join one copy while the common column span keeps this
+#: share of its width: a few rows whose run is cut short (a scroll bar thumb
+#: beside a scrolled page) narrow the copy a little instead of splitting it.
+_KEEP = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A verified copy: the ``dest``-sized rect at (src_x, src_y) goes to ``dest``."""
+
+    src_x: int
+    src_y: int
+    dest: Rect
+
+    @property
+    def src(self) -> Rect:
+        return Rect(self.src_x, self.src_y, self.dest.w, self.dest.h)
+
+
+def _components(boxes: list[tuple[int, int, int, int]], gap: int) -> list[list[int]]:
+    """Indices of the boxes in each connected component; boxes closer than
+    ``gap`` connect (gap 0: touching; -1: sharing a pixel)."""
+    b = np.array(boxes, np.int64).reshape(-1, 4)
+    x0, y0, x1, y1 = b[:, 0] - gap, b[:, 1] - gap, b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    adj = (
+        (x0[:, None] <= x1[None, :])
+        & (x0[None, :] <= x1[:, None])
+        & (y0[:, None] <= y1[None, :])
+        & (y0[None, :] <= y1[:, None])
+    )
+    seen = [False] * len(boxes)
+    out: list[list[int]] = []
+    for i in range(len(boxes)):
+        if seen[i]:
+            continue
+        seen[i] = True
+        comp, todo = [i], [i]
+        while todo:
+            for j in np.flatnonzero(adj[todo.pop()]).tolist():
+                if not seen[j]:
+                    seen[j] = True
+                    comp.append(j)
+                    todo.append(j)
+        out.append(comp)
+    return out
+
+
+def _bbox(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def groups(rects: Rects, gap: int = 32) -> list[tuple[Rect, Rects]]:
+    """Damage rects grouped into regions with disjoint bounding boxes, largest first.
+
+    Rects less than ``gap`` apart form a group (a scrolled page's damage has
+    holes where blank rows moved onto blank rows); groups whose boxes overlap
+    are merged until none do, so copies found in different groups never write
+    the same pixels.
+    """
+    boxes = [tuple(r) for r in rects.tolist()]
+    comps = _components(boxes, gap)  # type: ignore[arg-type]
+    while True:
+        bbs = [_bbox([boxes[i] for i in c]) for c in comps]  # type: ignore[misc]
+        merged = _components(bbs, -1)
+        if len(merged) == len(comps):
+            break
+        comps = [[i for k in m for i in comps[k]] for m in merged]
+    out = [(Rect(*bb), rects[sorted(c)]) for bb, c in zip(bbs, comps)]
+    out.sort(key=lambda g: -g[0].area)
+    return out
+
+
+def runs_to_rects(
+    starts: npt.NDArray[np.int32],
+    ends: npt.NDArray[np.int32],
+    y0: int,
+    min_run: int,
+    min_area: int,
+) -> list[Rect]:
+    """Copy rectangles from per-row verified runs (row i is y0 + i).
+
+    Every column of a returned rect lies inside the run of each of its rows,
+    so the rect is exactly equal to its source.
+    """
+    n = len(starts)
+    if not n:
+        return []
+    cut = np.flatnonzero((np.diff(starts) != 0) | (np.diff(ends) != 0)) + 1
+    bounds = np.concatenate(([0], cut, [n])).tolist()
+    s_list, e_list = starts.tolist(), ends.tolist()
+    out: list[Rect] = []
+    cur: list[int] | None = None  # [first row, end row, x0, x1]
+
+    def flush() -> None:
+        if cur is not None:
+            w, h = cur[3] - cur[2], cur[1] - cur[0]
+            if w >= min_run and w * h >= min_area:
+                out.append(Rect(cur[2], y0 + cur[0], w, h))
+
+    for b0, b1 in zip(bounds[:-1], bounds[1:]):
+        s, e = s_list[b0], e_list[b0]
+        if e - s < min_run:
+            flush()
+            cur = None
+            continue
+        if cur is not None:
+            lo, hi = max(cur[2], s), min(cur[3], e)
+            if hi - lo >= max(min_run, _KEEP * (cur[3] - cur[2])):
+                cur = [cur[0], b1, lo, hi]
+                continue
+            flush()
+        cur = [b0, b1, s, e]
+    flush()
+    return out
+
+
+def subtract(rect: Rect, holes: list[Rect]) -> list[Rect]:
+    """``rect`` minus every hole, as disjoint rects."""
+    pieces = [rect]
+    for hole in holes:
+        nxt: list[Rect] = []
+        for p in pieces:
+            i = p.intersection(hole)
+            if i.is_empty():
+                nxt.append(p)
+                continue
+            parts = (
+                Rect(p.x, p.y, p.w, i.y - p.y),  # above
+                Rect(p.x, i.bottom, p.w, p.bottom - i.bottom),  # below
+                Rect(p.x, i.y, i.x - p.x, i.h),  # left
+                Rect(i.right, i.y, p.right - i.right, i.h),  # right
+            )
+            nxt += [q for q in parts if not q.is_empty()]
+        pieces = nxt
+    return pieces
+
+
+def apply_copies(ref: Frame, copies: list[Copy]) -> None:
+    """Apply copies to ``ref`` as the decoder does: every source is read as it
+    was before any copy wrote. Sources that another copy's destination would
+    overwrite are saved first; the rest move in place (memmove, overlap-safe)."""
+    saved: list[tuple[Copy, Frame]] = []
+    direct: list[Copy] = []
+    for i, c in enumerate(copies):
+        src = c.src
+        clash = any(
+            j != i and not src.intersection(o.dest).is_empty() for j, o in enumerate(copies)
+        )
+        if clash:
+            saved.append((c, ref[src.slices()].copy()))
+        else:
+            direct.append(c)
+    for c in direct:
+        d = c.dest
+        _rowhash.move_rect(ref, (c.src_x, c.src_y, d.w, d.h), d.x - c.src_x, d.y - c.src_y)
+    for c, pixels in saved:
+        ref[c.dest.slices()] = pixels

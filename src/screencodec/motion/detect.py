@@ -1,0 +1,329 @@
+"""The motion stage: scrolls and moved windows found in pixels, sent as COPY ops.
+
+Per frame, on the damage the encoder found (rects where the frame differs from
+what the viewer shows):
+
+1. **Where to look.** Damage rects that touch are grouped; a group is examined
+   only when it is tall and large enough that re-sending it would be costly.
+2. **Vertical shifts** (scrolls of any sub-region, any distance): one 64-bit hash
+   per row of the group's columns, for the reference (cached between frames)
+   and the frame. Changed frame rows whose hash occurs exactly once among the
+   reference rows vote for ``dy``; repeated rows (blank lines, stripes) do not
+   vote, since they would vote for every shift.
+3. **2-D shifts** (windows dragged, horizontal scrolls) when rows did not
+   explain the damage: short row segments at a grid of anchor points in the
+   changed area are searched for in the reference within ``max_move`` pixels;
+   segments found at one shift vote for it, segments found at several are
+   dropped as ambiguous.
+4. **Exact verification.** Each candidate shift is checked pixel by pixel in C
+   (``match_runs``): per row, the longest run of columns equal to the shifted
+   reference. Runs of consecutive rows become COPY rectangles, so every copied
+   pixel is equal to the frame: repeating content can make a copy come from an
+   unexpected place, never make it wrong.
+5. **Apply and re-diff.** The copies are applied to the reference exactly as the
+   decoder will (all sources read before any write); the damage minus the
+   copied areas is diffed again, and what is left (the revealed strips) goes
+   to the lossless coder.
+
+Detection (steps 2-4) stops when the per-frame time budget is spent; applying
+what was found always completes, and with nothing found the damage passes
+through unchanged, so the stage can never make an update wrong or larger than
+a few bytes per COPY.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..codecs.copy import copy_op
+from ..damage import merge_rects
+from ..geometry import Rect
+from ..wire import EncodedOp
+from . import _rowhash
+from ._regions import Copy, apply_copies, groups, runs_to_rects, subtract
+
+__all__ = ["MotionStage", "MotionStats"]
+
+Frame = npt.NDArray[np.uint8]
+Rects = npt.NDArray[np.int32]
+
+#: Column ranges whose reference row hashes are kept (a few regions scroll at once).
+_CACHE_SLOTS = 8
+#: Anchor grid for 2-D candidates, and how many searched anchors at most.
+_GRID = 12
+_MAX_ANCHORS = 24
+#: A candidate needs this many votes (and this share of the voters for rows).
+_MIN_VOTES = 2
+_MAX_CANDIDATES = 3
+
+
+@dataclass(slots=True)
+class MotionStats:
+    """What the last ``process`` did."""
+
+    seconds: float = 0.0
+    groups: int = 0
+    candidates: int = 0
+    copies: int = 0
+    copied_pixels: int = 0
+    over_budget: bool = False
+
+
+class _HashCache:
+    """Row hashes of the reference for one column range, valid where flagged."""
+
+    __slots__ = ("hashes", "valid")
+
+    def __init__(self, height: int) -> None:
+        self.hashes = np.zeros(height, np.uint64)
+        self.valid = np.zeros(height, np.bool_)
+
+
+class MotionStage:
+    """Turns scrolls and window moves in the damage into COPY ops.
+
+    ``process(ref, frame, rects)`` is the encoder's pipeline stage: ``ref`` is
+    the viewer's picture before the update (C-contiguous, writable; the stage
+    applies its copies to it), ``rects`` the damage. It returns the COPY ops and
+    the rects still to encode; after those are copied from ``frame`` into
+    ``ref``, ``ref`` equals ``frame``.
+
+    Row hashes of the reference are cached per column range and reused: after
+    an update the reference equals the frame, so the frame's row hashes become
+    the next reference's; rows the damage touched are recomputed. A cache that
+    is stale (e.g. a lossy stage wrote approximations) only costs detections:
+    every copy is verified on the pixels.
+
+    :param budget_ms: detection time per frame; past it no more candidates are
+        tried (what was found is still applied).
+    :param min_area: damage area (pixels) below which a region is not examined.
+    :param min_rows: rows a region needs, and changed rows a vertical search needs.
+    :param min_run: narrowest copy, in pixels.
+    :param min_copy_area: smallest copy, in pixels.
+    :param max_move: largest |dx| and |dy| of 2-D moves and horizontal scrolls
+        (vertical scrolls have no limit).
+    :param segment: width of the anchor segments of the 2-D search.
+
+    Not thread-safe: one stage per encoder.
+    """
+
+    def __init__(
+        self,
+        *,
+        budget_ms: float = 3.0,
+        min_area: int = 16384,
+        min_rows: int = 16,
+        min_run: int = 32,
+        min_copy_area: int = 2048,
+        max_move: int = 64,
+        segment: int = 32,
+    ) -> None:
+        if budget_ms < 0 or min(min_area, min_rows, min_run, min_copy_area, segment) < 1:
+            raise ValueError("motion thresholds must be positive")
+        if not 0 <= max_move <= _rowhash.MAX_RADIUS:
+            raise ValueError(f"max_move must be in 0..{_rowhash.MAX_RADIUS}")
+        self.budget = budget_ms / 1000
+        self.min_area = min_area
+        self.min_rows = min_rows
+        self.min_run = min_run
+        self.min_copy_area = min_copy_area
+        self.max_move = max_move
+        self.segment = segment
+        self._cache: OrderedDict[tuple[int, int], _HashCache] = OrderedDict()
+        self._height = 0
+        self.last = MotionStats()
+
+    def reset(self) -> None:
+        """Forget cached row hashes (the reference was replaced)."""
+        self._cache.clear()
+
+    def process(
+        self, ref: Frame, frame: Frame, rects: Rects, /, *, keyframe: bool = False
+    ) -> tuple[list[EncodedOp], Rects]:
+        t0 = time.perf_counter()
+        self.last = stats = MotionStats()
+        height, width = ref.shape[:2]
+        if keyframe or height != self._height:
+            self.reset()
+            self._height = height
+        if keyframe or not len(rects):
+            return [], rects
+        deadline = t0 + self.budget
+        copies: list[Copy] = []
+        fresh: list[tuple[tuple[int, int], int, npt.NDArray[np.uint64]]] = []
+        for box, members in groups(rects):
+            area = int((members[:, 2].astype(np.int64) * members[:, 3]).sum())
+            if box.h < self.min_rows or area < self.min_area:
+                continue
+            if time.perf_counter() > deadline:
+                stats.over_budget = True
+                break
+            stats.groups += 1
+            found, cur_hashes = self._vertical(ref, frame, box, deadline)
+            fresh.append(((box.x, box.right), box.y, cur_hashes))
+            covered = sum(c.dest.area for c in found)
+            if area - covered >= self.min_area:
+                found += self._moves(ref, frame, box, found, deadline)
+            copies += found
+        self._remember(rects, fresh)
+        if not copies:
+            stats.seconds = time.perf_counter() - t0
+            return [], rects
+        apply_copies(ref, copies)
+        left = self._rediff(ref, frame, rects, [c.dest for c in copies], width, height)
+        stats.copies = len(copies)
+        stats.copied_pixels = sum(c.dest.area for c in copies)
+        stats.seconds = time.perf_counter() - t0
+        return [copy_op(c.src_x, c.src_y, c.dest) for c in copies], left
+
+    # -- candidates --------------------------------------------------------------
+
+    def _ref_hashes(self, ref: Frame, box: Rect) -> npt.NDArray[np.uint64]:
+        key = (box.x, box.right)
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = _HashCache(ref.shape[0])
+            self._cache[key] = entry
+            while len(self._cache) > _CACHE_SLOTS:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        rows = slice(box.y, box.bottom)
+        missing = np.flatnonzero(~entry.valid[rows])
+        if len(missing):
+            # Recompute the span of missing rows in one call: fewer, larger kernels.
+            y0, y1 = box.y + int(missing[0]), box.y + int(missing[-1]) + 1
+            entry.hashes[y0:y1] = _rowhash.row_hashes(ref, (box.x, y0, box.w, y1 - y0))
+            entry.valid[y0:y1] = True
+        return entry.hashes[rows]
+
+    def _vertical(
+        self, ref: Frame, frame: Frame, box: Rect, deadline: float
+    ) -> tuple[list[Copy], npt.NDArray[np.uint64]]:
+        hp = self._ref_hashes(ref, box)
+        hc = _rowhash.row_hashes(frame, (box.x, box.y, box.w, box.h))
+        changed = np.flatnonzero(hc != hp)
+        if len(changed) < self.min_rows:
+            return [], hc
+        # Only reference rows that occur once are trusted to say where a row came from.
+        uniq, first, counts = np.unique(hp, return_index=True, return_counts=True)
+        want = hc[changed]
+        idx = np.minimum(np.searchsorted(uniq, want), len(uniq) - 1)
+        ok = (uniq[idx] == want) & (counts[idx] == 1)
+        dys = changed[ok] - first[idx[ok]]
+        dys = dys[dys != 0]
+        if not len(dys):
+            return [], hc
+        values, votes = np.unique(dys, return_counts=True)
+        need = max(_MIN_VOTES, len(dys) // 10)
+        order = np.argsort(-votes, kind="stable")[:_MAX_CANDIDATES]
+        cands = [(0, int(values[i])) for i in order if votes[i] >= need]
+        return self._verify(ref, frame, box, cands, [], deadline), hc
+
+    def _moves(
+        self, ref: Frame, frame: Frame, box: Rect, found: list[Copy], deadline: float
+    ) -> list[Copy]:
+        k = min(self.segment, box.w)
+        free = np.ones(box.h, np.bool_)
+        for c in found:
+            free[c.dest.y - box.y : c.dest.bottom - box.y] = False
+        ys = box.y + ((np.arange(_GRID) + 0.5) * box.h / _GRID).astype(np.intp)
+        xs = box.x + ((np.arange(_GRID) + 0.5) * (box.w - k + 1) / _GRID).astype(np.intp)
+        ys = ys[free[ys - box.y]]
+        if not len(ys):
+            return []
+        ay, ax = (a.ravel() for a in np.meshgrid(ys, xs, indexing="ij"))
+        # An anchor must have changed and hold some detail: a flat segment
+        # matches everywhere and says nothing.
+        cols = ax[:, None] + np.arange(k)
+        seg = frame[ay[:, None], cols, :3].astype(np.int32)
+        old = ref[ay[:, None], cols, :3].astype(np.int32)
+        px = (seg[..., 0] << 16) | (seg[..., 1] << 8) | seg[..., 2]
+        detail = (np.diff(px, axis=1) != 0).sum(axis=1) >= 3
+        moved = (seg != old).any(axis=(1, 2))
+        pick = np.flatnonzero(detail & moved)
+        if len(pick) > _MAX_ANCHORS:
+            pick = pick[np.linspace(0, len(pick) - 1, _MAX_ANCHORS).astype(np.intp)]
+        votes: dict[tuple[int, int], float] = {}
+        for i in pick:
+            if time.perf_counter() > deadline:
+                self.last.over_budget = True
+                break
+            hits = _rowhash.find_segment(ref, frame, int(ax[i]), int(ay[i]), k, self.max_move)
+            if 0 < len(hits) <= 4:
+                for dx, dy in hits.tolist():
+                    votes[(dx, dy)] = votes.get((dx, dy), 0.0) + 1.0 / len(hits)
+        ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]
+        cands = [shift for shift, v in ranked if v >= _MIN_VOTES]
+        return self._verify(ref, frame, box, cands, found, deadline)
+
+    def _verify(
+        self,
+        ref: Frame,
+        frame: Frame,
+        box: Rect,
+        cands: list[tuple[int, int]],
+        found: list[Copy],
+        deadline: float,
+    ) -> list[Copy]:
+        free = np.ones(box.h, np.bool_)
+        for c in found:
+            free[c.dest.y - box.y : c.dest.bottom - box.y] = False
+        out: list[Copy] = []
+        for dx, dy in cands:
+            if time.perf_counter() > deadline:
+                self.last.over_budget = True
+                break
+            self.last.candidates += 1
+            starts, ends = _rowhash.match_runs(
+                ref, frame, (box.x, box.y, box.w, box.h), dx, dy,
+                min_run=min(self.min_run, box.w), row_mask=free,
+            )  # fmt: skip
+            for dest in runs_to_rects(starts, ends, box.y, self.min_run, self.min_copy_area):
+                out.append(Copy(dest.x - dx, dest.y - dy, dest))
+                free[dest.y - box.y : dest.bottom - box.y] = False
+        return out
+
+    # -- after the copies -----------------------------------------------------------
+
+    def _rediff(
+        self, ref: Frame, frame: Frame, rects: Rects, dests: list[Rect], width: int, height: int
+    ) -> Rects:
+        """The damage left once the copies are on the viewer: the old damage
+        minus the copied areas, diffed again (the copies are exact, so only the
+        uncovered parts can still differ)."""
+        keep: list[npt.NDArray[np.int32]] = []
+        for r in rects:
+            rect = Rect(*map(int, r))
+            pieces = subtract(rect, dests)
+            if len(pieces) == 1 and pieces[0] == rect:
+                keep.append(r[None, :])
+                continue
+            for p in pieces:
+                boxes = _rowhash.rect_tile_diff(ref, frame, (p.x, p.y, p.w, p.h), 32)
+                if len(boxes):
+                    keep.append(boxes)
+        if not keep:
+            return np.empty((0, 4), np.int32)
+        return merge_rects(np.concatenate(keep), width, height)
+
+    def _remember(
+        self,
+        rects: Rects,
+        fresh: list[tuple[tuple[int, int], int, npt.NDArray[np.uint64]]],
+    ) -> None:
+        """Keep the cache in step with the reference after this update: rows the
+        damage touches change; the frame rows just hashed are what they become."""
+        for (x0, x1), entry in self._cache.items():
+            hit = rects[(rects[:, 0] < x1) & (rects[:, 0] + rects[:, 2] > x0)]
+            for _, y, _, h in hit.tolist():
+                entry.valid[y : y + h] = False
+        for key, y, hashes in fresh:
+            entry = self._cache.get(key)
+            if entry is not None:
+                entry.hashes[y : y + len(hashes)] = hashes
+                entry.valid[y : y + len(hashes)] = True
