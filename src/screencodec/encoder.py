@@ -24,6 +24,7 @@ from .damage import copy_rects, merge_rects, tile_diff
 from .errors import FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
 from .geometry import Rect
+from .motion import MotionStage
 from .video import make_video_stage
 from .wire import EncodedOp, Op, build_update
 
@@ -75,6 +76,8 @@ class ScreenEncoder:
         ``refresh_delay`` (seconds of stillness before a lossless refresh)
         tune it; ``clock`` (monotonic seconds) is what ``encode`` reads when
         not given ``now=``.
+    :param motion: find scrolls and moved windows in the damage and send them
+        as COPY ops (see screencodec.motion); ``motion_stage`` tunes it.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class ScreenEncoder:
         video_bitrate: int | None = None,
         refresh_delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        motion: bool = True,
     ) -> None:
         check_size(width, height)
         if not 16 <= tile_size <= 256:
@@ -109,6 +113,7 @@ class ScreenEncoder:
             refresh_delay=refresh_delay,
         )  # fmt: skip
         self._clock = clock
+        self.motion_stage = MotionStage() if motion else None
         self._boxes = np.zeros((0, 4), np.int32)  # the last tile_diff, for the video stage
         self._ref = self._blank(width, height)
         self._keyframe = True
@@ -149,6 +154,9 @@ class ScreenEncoder:
         # viewer has it before this update, appends its ops, keeps the
         # reference in step with what the viewer will show, and returns the
         # rects it left for the lossless coder.
+        if self.motion_stage is not None:
+            mops, rects = self.motion_stage.process(self._ref, f, rects, keyframe=keyframe)
+            ops += mops
         if self.video_stage is not None:
             t = self._clock() if now is None else now
             boxes = None if keyframe else self._boxes
