@@ -9,8 +9,10 @@ Why these two tests:
   only playing video (and animations, which are video too) keeps the same
   tiles changing frame after frame.
 - *Not text-like*: a scrolling document or a terminal also changes in every
-  frame, but its tiles hold few colours (glyphs on a flat background), while
-  camera footage holds thousands. Text stays lossless, always.
+  frame, but its tiles are mostly flat background (most pixels equal their left
+  neighbour) and hold at most a few hundred colours (glyphs with their
+  anti-aliasing), while camera footage is nearly never flat and holds
+  thousands. Text stays lossless, always.
 
 The region's bounds are pixel-exact: per hot tile, the intersection of its
 changed-pixel boxes (trimmed by the tile-diff kernel) over the last three
@@ -55,8 +57,12 @@ class DetectorOptions:
     min_hits: int = 8
     min_size: tuple[int, int] = (128, 96)
     stable: int = 2
-    #: A sampled 64x64 tile with at most this many colours looks like text / UI.
-    text_colours: int = 64
+    #: A sampled 64x64 tile with at most this many colours looks like text / UI
+    #: (anti-aliased text on the synthetic desktop: 100-300 per tile; film: 2500+).
+    text_colours: int = 256
+    #: ... and so does one where this share of pixels equals its left neighbour
+    #: (text and UI: ~0.75; film with grain: ~0.03).
+    text_flat: float = 0.4
     #: The region is text-like when this share of its sampled tiles is.
     text_share: float = 0.5
     max_regions: int = 4
@@ -166,16 +172,19 @@ class RegionDetector:
     def _text_like(self, frame: Frame, rect: Rect) -> bool:
         verdict = self._text.get(rect)
         if verdict is None:
-            verdict = self._text[rect] = looks_like_text(
-                frame, rect, self.options.text_colours, self.options.text_share
-            )
+            o = self.options
+            verdict = looks_like_text(frame, rect, o.text_colours, o.text_flat, o.text_share)
+            self._text[rect] = verdict
         return verdict
 
 
-def looks_like_text(frame: Frame, rect: Rect, colours: int = 64, share: float = 0.5) -> bool:
+def looks_like_text(
+    frame: Frame, rect: Rect, colours: int = 256, flat: float = 0.4, share: float = 0.5
+) -> bool:
     """Whether at least ``share`` of up to 4 x 4 sampled 64x64 tiles of ``rect``
-    hold at most ``colours`` colours (counted by the palette kernel, which
-    stops as soon as a tile has more)."""
+    are mostly flat (``flat`` of their pixels equal to the left neighbour) or
+    hold at most ``colours`` colours (counted by the palette kernel, which stops
+    as soon as a tile has more)."""
     nx, ny = min(4, max(1, rect.w // _SAMPLE)), min(4, max(1, rect.h // _SAMPLE))
     sw, sh = min(_SAMPLE, rect.w), min(_SAMPLE, rect.h)
     few = 0
@@ -183,7 +192,9 @@ def looks_like_text(frame: Frame, rect: Rect, colours: int = 64, share: float = 
         for i in range(nx):
             x = rect.x + (rect.w - sw) * (2 * i + 1) // (2 * nx)
             y = rect.y + (rect.h - sh) * (2 * j + 1) // (2 * ny)
-            if _pixels.palette_encode(frame, x, y, sw, sh, colours) is not None:
+            t = frame[y : y + sh, x : x + sw, :3]
+            same = np.all(t[:, 1:] == t[:, :-1], axis=2)
+            if same.mean() >= flat or _pixels.palette_encode(frame, x, y, sw, sh, colours):
                 few += 1
     return few >= share * nx * ny
 

@@ -1,0 +1,170 @@
+"""ScreenEncoder(video=True) -> ScreenDecoder, end to end, in simulated time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.decoder import ScreenDecoder
+from screencodec.encoder import ScreenEncoder
+from screencodec.geometry import Rect
+from screencodec.video.stage import DEFAULT_REFRESH_DELAY
+from screencodec.wire import Op, parse_update, split_message
+
+from .helpers import exact_where, film, outside, psnr, text_desktop
+
+#: A frame period that is exact in binary floating point, so the deadlines
+#: below are not at the mercy of rounding.
+STEP = 1 / 32
+
+
+def ops_of(data: bytes) -> list[Op]:
+    return [o.op for o in parse_update(split_message(data)[1]).ops]
+
+
+def test_video_scenario_psnr_and_exact_text_in_every_frame() -> None:
+    """960x540 synthetic `video`: the video region reaches >= 38 dB at the default
+    quality, and everything outside the player's video is bit-exact in every frame."""
+    src = SyntheticDesktop(960, 540, scenario="video")
+    video = src.layout["video"]
+    enc = ScreenEncoder(960, 540, video=True, integrity=True)
+    dec = ScreenDecoder()
+    still = outside((540, 960), video)
+    psnrs = []
+    for i in range(18):
+        f = src.frame_at(i)
+        fb = dec.decode(enc.encode(f, now=i * STEP))  # the hash is verified here
+        assert np.array_equal(fb, enc.reference)
+        assert exact_where(fb, f, still), f"text outside the video changed in frame {i}"
+        regions = enc.video_stage.regions if enc.video_stage else []
+        for r in regions:
+            assert video.contains(r), f"{r} reaches outside the video {video}"
+        if regions:
+            psnrs.append(psnr(fb[video.slices()], f[video.slices()]))
+    assert len(psnrs) >= 5, "the video was not detected within 13 frames"
+    assert min(psnrs) >= 38.0, psnrs
+
+
+def play(enc: ScreenEncoder, dec: ScreenDecoder, frames: list[np.ndarray], t0: float) -> None:
+    for i, f in enumerate(frames):
+        dec.decode(enc.encode(f, now=t0 + i * STEP))
+
+
+@pytest.mark.parametrize("delay", [DEFAULT_REFRESH_DELAY, 0.1])
+def test_lossless_refresh_within_the_delay_after_the_video_stops(delay: float) -> None:
+    src = SyntheticDesktop(640, 360, scenario="video")
+    enc = ScreenEncoder(640, 360, video=True, integrity=True, refresh_delay=delay)
+    dec = ScreenDecoder()
+    n = 16
+    play(enc, dec, [src.frame_at(i).copy() for i in range(n)], 0.0)
+    assert enc.video_stage is not None and enc.video_stage.regions, "video not detected"
+    t_stop = (n - 1) * STEP  # the last frame that changed
+    assert enc.video_stage.deadline == t_stop + delay
+    last = src.frame_at(n - 1).copy()
+    region = enc.video_stage.regions[0]
+    i = n
+    while True:
+        now = i * STEP
+        fb = dec.decode(data := enc.encode(last, now=now))
+        if now - t_stop >= delay:
+            break
+        # Still lossy inside the region, exact outside, nothing re-sent.
+        assert exact_where(fb, last, outside(last.shape, region))
+        assert ops_of(data) == []
+        i += 1
+    assert now - t_stop < delay + STEP  # the first frame at or after the deadline
+    assert np.array_equal(fb[..., :3], last[..., :3]), "not bit-exact after the refresh"
+    assert enc.video_stage.regions == []
+    # And it stays exact and quiet.
+    fb = dec.decode(data := enc.encode(last, now=now + STEP))
+    assert ops_of(data) == [] and np.array_equal(fb[..., :3], last[..., :3])
+
+
+def scene(bg: np.ndarray, rect: Rect, index: int) -> np.ndarray:
+    f = bg.copy()
+    f[rect.slices()] = film(rect.w, rect.h, index)
+    return f
+
+
+def test_video_window_moved_and_resized_never_corrupts_the_picture() -> None:
+    bg = text_desktop(640, 360)
+    phases = [Rect(40, 40, 256, 192), Rect(300, 120, 256, 192), Rect(300, 120, 320, 224)]
+    enc = ScreenEncoder(640, 360, video=True, integrity=True)
+    dec = ScreenDecoder()
+    i, seen = 0, []
+    for rect in phases:
+        for _ in range(22):
+            f = scene(bg, rect, i)
+            fb = dec.decode(enc.encode(f, now=i * STEP))
+            assert enc.video_stage is not None
+            regions = enc.video_stage.regions
+            assert np.array_equal(fb, enc.reference)
+            # Exact wherever no video region is; no garbage inside one.
+            assert exact_where(fb, f, outside(f.shape, *regions))
+            for r in regions:
+                assert psnr(fb[r.slices()], f[r.slices()]) > 30
+            i += 1
+        seen.append(list(enc.video_stage.regions))
+    assert seen == [[p] for p in phases], "each window position became one region"
+    last = scene(bg, phases[-1], i - 1)
+    for k in range(12):
+        fb = dec.decode(enc.encode(last, now=(i + k) * STEP))
+    assert np.array_equal(fb[..., :3], last[..., :3])
+
+
+def test_keyframe_request_restarts_every_stream_with_an_idr() -> None:
+    bg = text_desktop(320, 240)
+    rect = Rect(32, 24, 192, 128)
+    enc = ScreenEncoder(320, 240, video=True, integrity=True)
+    dec = ScreenDecoder()
+    for i in range(14):
+        dec.decode(enc.encode(scene(bg, rect, i), now=i * STEP))
+    assert enc.video_stage is not None and enc.video_stage.regions == [rect]
+    enc.request_keyframe()
+    data = enc.encode(scene(bg, rect, 14), now=14 * STEP)
+    update = parse_update(split_message(data)[1])
+    assert update.keyframe
+    video = [o for o in update.ops if o.op is Op.VIDEO]
+    assert len(video) == 1 and video[0].payload[1] & 1  # IDR
+    late = ScreenDecoder()  # a viewer joining at the keyframe
+    assert np.array_equal(late.decode(data), enc.reference)
+    assert np.array_equal(dec.decode(data), enc.reference)
+    for i in range(15, 18):
+        data = enc.encode(scene(bg, rect, i), now=i * STEP)
+        assert np.array_equal(late.decode(data), dec.decode(data))
+
+
+def test_chroma_420_end_to_end() -> None:
+    bg = text_desktop(320, 240)
+    rect = Rect(32, 24, 192, 128)
+    enc = ScreenEncoder(320, 240, video=True, video_chroma="420", integrity=True)
+    dec = ScreenDecoder()
+    for i in range(14):
+        f = scene(bg, rect, i)
+        fb = dec.decode(enc.encode(f, now=i * STEP))
+        assert exact_where(fb, f, outside(f.shape, rect))
+    assert enc.video_stage is not None and enc.video_stage.options.chroma == "420"
+    assert enc.video_stage.regions == [rect]
+    assert psnr(fb[rect.slices()], f[rect.slices()]) > 35
+
+
+def test_injected_clock_drives_the_refresh() -> None:
+    t = [0.0]
+    bg = text_desktop(320, 240)
+    rect = Rect(32, 24, 192, 128)
+    enc = ScreenEncoder(320, 240, video=True, clock=lambda: t[0])
+    for i in range(14):
+        t[0] = i * STEP
+        enc.encode(scene(bg, rect, i))
+    assert enc.video_stage is not None and enc.video_stage.regions
+    t[0] += 10.0
+    enc.encode(scene(bg, rect, 13))
+    assert enc.video_stage.regions == []
+    assert np.array_equal(enc.reference[..., :3], scene(bg, rect, 13)[..., :3])
+
+
+def test_video_option_values() -> None:
+    assert ScreenEncoder(64, 64).video_stage is None
+    assert ScreenEncoder(64, 64, video=False).video_stage is None
+    assert ScreenEncoder(64, 64, video="auto").video_stage is not None  # av is installed
