@@ -160,7 +160,9 @@ class ScreenEncoder:
         if self.video_stage is not None:
             t = self._clock() if now is None else now
             boxes = None if keyframe else self._boxes
-            vops, rects = self.video_stage.process(self._ref, f, rects, boxes, self.tile_size, now=t)
+            vops, rects = self.video_stage.process(
+                self._ref, f, rects, boxes, self.tile_size, now=t
+            )
             ops += vops
         if len(rects):
             copy_rects(self._ref, f, rects)
