@@ -142,8 +142,17 @@ int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_
                         ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
                         int32_t ay, int32_t k, int32_t radius, int32_t max_out, int32_t *out) {
     const uint8_t *seg = cur + (ptrdiff_t)ay * cur_stride + (ptrdiff_t)ax * 4;
-    uint32_t first;
+    /* Two probe pixels reject wrong shifts: the first, and the first that
+     * differs from it. On text (mostly background) the first alone would pass
+     * at nearly every shift; the second is a glyph pixel and does not. */
+    int32_t j = 1;
+    while (j < k && px_equal(seg, seg + 4 * j))
+        j++;
+    if (j == k)
+        j = 0;
+    uint32_t first, second;
     memcpy(&first, seg, 4);
+    memcpy(&second, seg + 4 * j, 4);
     int32_t found = 0;
     /* sx = ax - dx must keep the whole segment inside: dx in [ax + k - width, ax]. */
     int32_t dx_lo = imax(-radius, ax + k - width), dx_hi = imin(radius, ax);
@@ -154,10 +163,11 @@ int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_
         const uint8_t *row = prev + (ptrdiff_t)sy * prev_stride;
         for (int32_t dx = dx_lo; dx <= dx_hi; dx++) {
             const uint8_t *src = row + (ptrdiff_t)(ax - dx) * 4;
-            uint32_t v;
-            memcpy(&v, src, 4);
-            /* The first pixel rejects nearly every wrong shift in one compare. */
-            if (((v ^ first) & NATIVE_BGR32) != 0 || (dx == 0 && dy == 0))
+            uint32_t v, w;
+            memcpy(&v, src + 4 * j, 4);
+            memcpy(&w, src, 4);
+            if (((v ^ second) & NATIVE_BGR32) != 0 || ((w ^ first) & NATIVE_BGR32) != 0 ||
+                (dx == 0 && dy == 0))
                 continue;
             if (sc_row_first_diff(src, seg, 1, k) != k)
                 continue;
@@ -184,4 +194,42 @@ void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_
             memmove(buf + (ptrdiff_t)(sy + dy + i) * stride + (ptrdiff_t)(sx + dx) * 4,
                     buf + (ptrdiff_t)(sy + i) * stride + (ptrdiff_t)sx * 4, bytes);
     }
+}
+
+ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                       ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
+                       int32_t tile, int32_t *out) {
+    ptrdiff_t n = 0;
+    for (int32_t ty = 0; ty < h; ty += tile) {
+        int32_t th = imin(tile, h - ty);
+        for (int32_t tx = 0; tx < w; tx += tile) {
+            ptrdiff_t lo = x + tx, hi = x + imin(tx + tile, w);
+            ptrdiff_t bx0 = hi, bx1 = lo - 1;
+            int32_t by0 = -1, by1 = -1;
+            for (int32_t r = y + ty; r < y + ty + th; r++) {
+                const uint8_t *a = prev + (ptrdiff_t)r * prev_stride;
+                const uint8_t *b = cur + (ptrdiff_t)r * cur_stride;
+                ptrdiff_t f = sc_row_first_diff(a, b, lo, hi);
+                if (f == hi)
+                    continue;
+                /* Only the part outside the box found so far can widen it. */
+                ptrdiff_t l = sc_row_last_diff(a, b, f > bx1 ? f : bx1, hi);
+                if (f < bx0)
+                    bx0 = f;
+                if (l > bx1)
+                    bx1 = l;
+                if (by0 < 0)
+                    by0 = r;
+                by1 = r;
+            }
+            if (by0 < 0)
+                continue;
+            out[4 * n + 0] = (int32_t)bx0;
+            out[4 * n + 1] = by0;
+            out[4 * n + 2] = (int32_t)(bx1 - bx0 + 1);
+            out[4 * n + 3] = by1 - by0 + 1;
+            n++;
+        }
+    }
+    return n;
 }

@@ -63,6 +63,16 @@ int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_
 void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w, int32_t h,
                   int32_t dx, int32_t dy);
 
+/* Changed tiles of the w x h rect at (x, y): tiles of `tile` px from the rect's
+ * corner, in raster order, each trimmed to the bounding box of its pixels whose
+ * B, G or R differ, written as (x, y, w, h) in frame coordinates to `out`
+ * (room for 4 * ceil(w / tile) * ceil(h / tile) int32). Returns the count.
+ * The same result as tilediff's sc_tile_diff on the rect alone, built on the
+ * row primitives only, so it needs no scratch memory. */
+ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                       ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
+                       int32_t tile, int32_t *out);
+
 #ifdef __cplusplus
 }
 #endif

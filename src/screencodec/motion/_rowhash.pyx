@@ -11,7 +11,6 @@ documented signatures.
 """
 
 from libc.stdint cimport int32_t, uint8_t, uint64_t
-from libc.stdlib cimport free, malloc
 
 import operator
 
@@ -35,14 +34,9 @@ cdef extern from "motion.h" nogil:
                             int32_t *out)
     void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w,
                       int32_t h, int32_t dx, int32_t dy)
-
-cdef extern from "tilediff.h" nogil:
-    ctypedef struct sc_tile_box:
-        int32_t x0, y0, x1, y1
-    ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
-                           const uint8_t *cur, ptrdiff_t cur_stride,
-                           int32_t width, int32_t height, int32_t tile,
-                           sc_tile_box *scratch, int32_t *out)
+    ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                           ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
+                           int32_t tile, int32_t *out)
 
 # Coordinates are int32 in C and shifts add to them: stay far from 2**31.
 MAX_DIM = 1 << 20
@@ -183,25 +177,13 @@ def rect_tile_diff(prev, cur, rect, tile=16):
         raise FrameError(f"tile must be in [16, 256], not {t}")
     cdef ptrdiff_t tiles_x = (w + t - 1) // t
     cdef ptrdiff_t tiles_y = (h + t - 1) // t
-    # The tile grid starts at the rect's corner: offset both frames to it.
     cdef const uint8_t *pp = _rptr(prev)
     cdef const uint8_t *pc = _rptr(cur)
-    pp += <ptrdiff_t>y * prev_row + <ptrdiff_t>x * 4
-    pc += <ptrdiff_t>y * cur_row + <ptrdiff_t>x * 4
     cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
-    cdef int32_t cw = w, ch = h
+    cdef int32_t cx = x, cy = y, cw = w, ch = h
     out = np.empty((tiles_x * tiles_y, 4), np.int32)
     cdef int32_t[:, ::1] ov = out
     cdef ptrdiff_t n
-    cdef sc_tile_box *scratch = <sc_tile_box *>malloc(tiles_x * sizeof(sc_tile_box))
-    if scratch == NULL:
-        raise MemoryError()
-    try:
-        with nogil:
-            n = sc_tile_diff(pp, c_prev_row, pc, c_cur_row, cw, ch, t, scratch, &ov[0, 0])
-    finally:
-        free(scratch)
-    res = out[:n].copy()
-    res[:, 0] += x
-    res[:, 1] += y
-    return res
+    with nogil:
+        n = sc_rect_diff(pp, c_prev_row, pc, c_cur_row, cx, cy, cw, ch, t, &ov[0, 0])
+    return out[:n].copy()

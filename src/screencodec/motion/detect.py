@@ -25,7 +25,10 @@ what the viewer shows):
    copied areas is diffed again, and what is left (the revealed strips) goes
    to the lossless coder.
 
-Detection (steps 2-4) stops when the per-frame time budget is spent; applying
+Detection (steps 2-4) stops when the per-frame time budget is spent (CPU time
+of the encoding thread, so a busy machine does not switch detection off; the
+best candidate of the largest region is always verified, since its hashes are
+already paid for and a found scroll saves far more than it costs); applying
 what was found always completes, and with nothing found the damage passes
 through unchanged, so the stage can never make an update wrong or larger than
 a few bytes per COPY.
@@ -67,7 +70,11 @@ class MotionStats:
     """What the last ``process`` did."""
 
     seconds: float = 0.0
+    #: CPU time of the calling thread (what the budget limits).
+    cpu_seconds: float = 0.0
     groups: int = 0
+    #: Reference rows hashed anew: 0 when the cache from the last frame served.
+    ref_rows_hashed: int = 0
     candidates: int = 0
     copies: int = 0
     copied_pixels: int = 0
@@ -99,8 +106,8 @@ class MotionStage:
     is stale (e.g. a lossy stage wrote approximations) only costs detections:
     every copy is verified on the pixels.
 
-    :param budget_ms: detection time per frame; past it no more candidates are
-        tried (what was found is still applied).
+    :param budget_ms: detection CPU time per frame; past it no more regions or
+        candidates are tried (what was found is still applied).
     :param min_area: damage area (pixels) below which a region is not examined.
     :param min_rows: rows a region needs, and changed rows a vertical search needs.
     :param min_run: narrowest copy, in pixels.
@@ -146,6 +153,7 @@ class MotionStage:
         self, ref: Frame, frame: Frame, rects: Rects, /, *, keyframe: bool = False
     ) -> tuple[list[EncodedOp], Rects]:
         t0 = time.perf_counter()
+        c0 = time.thread_time()
         self.last = stats = MotionStats()
         height, width = ref.shape[:2]
         if keyframe or height != self._height:
@@ -153,14 +161,14 @@ class MotionStage:
             self._height = height
         if keyframe or not len(rects):
             return [], rects
-        deadline = t0 + self.budget
+        deadline = c0 + self.budget
         copies: list[Copy] = []
         fresh: list[tuple[tuple[int, int], int, npt.NDArray[np.uint64]]] = []
         for box, members in groups(rects):
             area = int((members[:, 2].astype(np.int64) * members[:, 3]).sum())
             if box.h < self.min_rows or area < self.min_area:
                 continue
-            if time.perf_counter() > deadline:
+            if stats.groups and time.thread_time() > deadline:
                 stats.over_budget = True
                 break
             stats.groups += 1
@@ -173,12 +181,14 @@ class MotionStage:
         self._remember(rects, fresh)
         if not copies:
             stats.seconds = time.perf_counter() - t0
+            stats.cpu_seconds = time.thread_time() - c0
             return [], rects
         apply_copies(ref, copies)
         left = self._rediff(ref, frame, rects, [c.dest for c in copies], width, height)
         stats.copies = len(copies)
         stats.copied_pixels = sum(c.dest.area for c in copies)
         stats.seconds = time.perf_counter() - t0
+        stats.cpu_seconds = time.thread_time() - c0
         return [copy_op(c.src_x, c.src_y, c.dest) for c in copies], left
 
     # -- candidates --------------------------------------------------------------
@@ -199,6 +209,7 @@ class MotionStage:
             y0, y1 = box.y + int(missing[0]), box.y + int(missing[-1]) + 1
             entry.hashes[y0:y1] = _rowhash.row_hashes(ref, (box.x, y0, box.w, y1 - y0))
             entry.valid[y0:y1] = True
+            self.last.ref_rows_hashed += y1 - y0
         return entry.hashes[rows]
 
     def _vertical(
@@ -250,7 +261,7 @@ class MotionStage:
             pick = pick[np.linspace(0, len(pick) - 1, _MAX_ANCHORS).astype(np.intp)]
         votes: dict[tuple[int, int], float] = {}
         for i in pick:
-            if time.perf_counter() > deadline:
+            if time.thread_time() > deadline:
                 self.last.over_budget = True
                 break
             hits = _rowhash.find_segment(ref, frame, int(ax[i]), int(ay[i]), k, self.max_move)
@@ -274,8 +285,8 @@ class MotionStage:
         for c in found:
             free[c.dest.y - box.y : c.dest.bottom - box.y] = False
         out: list[Copy] = []
-        for dx, dy in cands:
-            if time.perf_counter() > deadline:
+        for n, (dx, dy) in enumerate(cands):
+            if (n or found or self.last.groups > 1) and time.thread_time() > deadline:
                 self.last.over_budget = True
                 break
             self.last.candidates += 1

@@ -1,0 +1,124 @@
+"""The C kernels against their NumPy references, and their input validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from screencodec.errors import FrameError
+from screencodec.motion import _rowhash
+from screencodec.motion import reference as ref
+
+from .motion_helpers import noise, stripes
+
+
+def _strided(frame: np.ndarray, pad: int = 5) -> np.ndarray:
+    h, w = frame.shape[:2]
+    big = np.zeros((h + 2, w + pad + 3, 4), np.uint8)
+    view = big[1 : 1 + h, pad : pad + w]
+    view[...] = frame
+    return view
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7, 8, 9, 16, 17, 33, 100])
+def test_row_hashes_match_reference(width: int) -> None:
+    rng = np.random.default_rng(width)
+    f = noise(rng, 12, width + 4)
+    rect = (2, 1, width, 10)
+    expected = ref.row_hashes_reference(f, rect)
+    assert np.array_equal(_rowhash.row_hashes(f, rect), expected)
+    assert np.array_equal(_rowhash.row_hashes(_strided(f), rect), expected)
+
+
+def test_row_hashes_ignore_x_and_see_every_bgr_byte() -> None:
+    rng = np.random.default_rng(1)
+    f = noise(rng, 4, 37)
+    junk = f.copy()
+    junk[..., 3] = rng.integers(0, 256, junk.shape[:2], dtype=np.uint8)
+    base = _rowhash.row_hashes(f, (0, 0, 37, 4))
+    assert np.array_equal(_rowhash.row_hashes(junk, (0, 0, 37, 4)), base)
+    for x in (0, 17, 36):
+        for c in range(3):
+            g = f.copy()
+            g[2, x, c] ^= 1
+            h = _rowhash.row_hashes(g, (0, 0, 37, 4))
+            assert h[2] != base[2] and np.array_equal(np.delete(h, 2), np.delete(base, 2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 24), st.integers(1, 40), st.integers(0, 2**32 - 1),
+    st.integers(-6, 6), st.integers(-6, 6), st.integers(1, 6), st.booleans(), st.booleans(),
+)  # fmt: skip
+def test_match_runs_match_reference(
+    h: int, w: int, seed: int, dx: int, dy: int, min_run: int, same: bool, masked: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    # Few colours: long and short runs, ties between equally long ones.
+    prev = rng.integers(0, 2, (h, w, 4), dtype=np.uint8)
+    cur = prev.copy() if same else rng.integers(0, 2, (h, w, 4), dtype=np.uint8)
+    if same:
+        cur[rng.random((h, w)) < 0.1] ^= 1
+    x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+    rect = (x, y, int(rng.integers(1, w - x + 1)), int(rng.integers(1, h - y + 1)))
+    mask = rng.random(rect[3]) < 0.7 if masked else None
+    got = _rowhash.match_runs(prev, _strided(cur), rect, dx, dy, min_run=min_run, row_mask=mask)
+    want = ref.match_runs_reference(prev, cur, rect, dx, dy, min_run=min_run, row_mask=mask)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_find_segment_matches_reference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    prev = noise(rng, 40, 50) if seed % 2 else stripes(40, 50, 3, vertical=seed % 3 == 0)
+    cur = np.roll(prev, (int(rng.integers(-4, 5)), int(rng.integers(-4, 5))), axis=(0, 1))
+    for ax, ay, k in ((10, 20, 8), (0, 0, 5), (42, 39, 8), (3, 7, 1)):
+        got = _rowhash.find_segment(prev, cur, ax, ay, k, 6, max_out=3)
+        want = ref.find_segment_reference(prev, cur, ax, ay, k, 6, max_out=3)
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("shift", [(0, 1), (0, -1), (1, 0), (-1, 0), (3, -2), (-5, 4), (0, 0)])
+def test_move_rect_matches_reference(shift: tuple[int, int]) -> None:
+    rng = np.random.default_rng(2)
+    a = noise(rng, 30, 30)
+    b = a.copy()
+    _rowhash.move_rect(a, (8, 8, 12, 10), *shift)
+    ref.move_rect_reference(b, (8, 8, 12, 10), *shift)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("rect", [(0, 0, 70, 50), (5, 3, 33, 17), (69, 49, 1, 1)])
+def test_rect_tile_diff_matches_reference(rect: tuple[int, int, int, int]) -> None:
+    rng = np.random.default_rng(3)
+    a = noise(rng, 50, 70)
+    b = a.copy()
+    b[rng.random((50, 70)) < 0.01, 1] ^= 0x40
+    got = _rowhash.rect_tile_diff(a, _strided(b), rect, 16)
+    assert np.array_equal(got, ref.rect_tile_diff_reference(a, b, rect, 16))
+
+
+def test_validation() -> None:
+    f = np.zeros((10, 10, 4), np.uint8)
+    with pytest.raises(FrameError):
+        _rowhash.row_hashes(f, (5, 0, 6, 1))
+    with pytest.raises(FrameError):
+        _rowhash.row_hashes(f[..., :3], (0, 0, 1, 1))
+    with pytest.raises(FrameError):
+        _rowhash.row_hashes(f.astype(np.uint16), (0, 0, 1, 1))
+    with pytest.raises(FrameError):
+        _rowhash.match_runs(f, np.zeros((10, 11, 4), np.uint8), (0, 0, 1, 1), 0, 0)
+    with pytest.raises(FrameError):
+        _rowhash.match_runs(f, f, (0, 0, 10, 10), 0, 1, row_mask=np.ones(3, bool))
+    with pytest.raises(FrameError):
+        _rowhash.find_segment(f, f, 8, 0, 4, 2)
+    with pytest.raises(FrameError):
+        _rowhash.move_rect(f, (0, 0, 5, 5), 6, 0)
+    ro = f.copy()
+    ro.flags.writeable = False
+    with pytest.raises(FrameError):
+        _rowhash.move_rect(ro, (0, 0, 5, 5), 1, 0)
+    with pytest.raises(FrameError):
+        _rowhash.rect_tile_diff(f, f, (0, 0, 5, 5), 8)
