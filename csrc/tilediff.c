@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* SC_TILEDIFF_NO_SIMD builds the portable path only, as on non-x86 targets. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SC_TILEDIFF_NO_SIMD)
 #define SC_HAVE_AVX2 1
 #include <immintrin.h>
 #endif
@@ -71,6 +72,18 @@ static ptrdiff_t last_diff_generic(const uint8_t *a, const uint8_t *b, ptrdiff_t
     return from - 1;
 }
 
+/* Bit k of bits[j] <- pixel 8j + k of [from, to) differs; `from` is a multiple of 8. */
+static void mark_generic(const uint8_t *a, const uint8_t *b, ptrdiff_t from, ptrdiff_t to,
+                         uint8_t *bits) {
+    for (ptrdiff_t i = from; i < to; i += 8) {
+        const ptrdiff_t n = to - i < 8 ? to - i : 8;
+        unsigned m = 0;
+        for (ptrdiff_t k = 0; k < n; k++)
+            m |= (unsigned)px_differ(a, b, i + k) << k;
+        bits[i >> 3] = (uint8_t)m;
+    }
+}
+
 /* ---- AVX2 implementation, chosen at run time ---- */
 
 #ifdef SC_HAVE_AVX2
@@ -131,25 +144,44 @@ SC_AVX2 static ptrdiff_t last_diff_avx2(const uint8_t *a, const uint8_t *b, ptrd
             return i - 1;
     return from - 1;
 }
+SC_AVX2 static void mark_avx2(const uint8_t *a, const uint8_t *b, ptrdiff_t from, ptrdiff_t to,
+                              uint8_t *bits) {
+    const __m256i mask = _mm256_set1_epi32((int)SC_BGR32);
+    ptrdiff_t i = from;
+    for (; i + 32 <= to; i += 32) {
+        bits[(i >> 3) + 0] = (uint8_t)diff_bits8(xor8(a, b, i), mask);
+        bits[(i >> 3) + 1] = (uint8_t)diff_bits8(xor8(a, b, i + 8), mask);
+        bits[(i >> 3) + 2] = (uint8_t)diff_bits8(xor8(a, b, i + 16), mask);
+        bits[(i >> 3) + 3] = (uint8_t)diff_bits8(xor8(a, b, i + 24), mask);
+    }
+    for (; i + 8 <= to; i += 8)
+        bits[i >> 3] = (uint8_t)diff_bits8(xor8(a, b, i), mask);
+    if (i < to)
+        mark_generic(a, b, i, to, bits);
+}
 #endif /* SC_HAVE_AVX2 */
 
 /* ---- dispatch ---- */
 
 typedef ptrdiff_t (*span_fn)(const uint8_t *, const uint8_t *, ptrdiff_t, ptrdiff_t);
+typedef void (*mark_fn)(const uint8_t *, const uint8_t *, ptrdiff_t, ptrdiff_t, uint8_t *);
 
 static span_fn first_diff = first_diff_generic;
 static span_fn last_diff = last_diff_generic;
+static mark_fn mark_diff = mark_generic;
 static int current_impl = SC_IMPL_GENERIC;
 
 int sc_tilediff_set_impl(int impl) {
     first_diff = first_diff_generic;
     last_diff = last_diff_generic;
+    mark_diff = mark_generic;
     current_impl = SC_IMPL_GENERIC;
 #ifdef SC_HAVE_AVX2
     __builtin_cpu_init();
     if (impl == SC_IMPL_AVX2 && __builtin_cpu_supports("avx2")) {
         first_diff = first_diff_avx2;
         last_diff = last_diff_avx2;
+        mark_diff = mark_avx2;
         current_impl = SC_IMPL_AVX2;
     }
 #else
@@ -172,53 +204,115 @@ ptrdiff_t sc_row_last_diff(const uint8_t *a, const uint8_t *b, ptrdiff_t from, p
 
 /* ---- frame-level functions ---- */
 
+/* Little-endian 64-bit load of the bitmap, whatever the host byte order. */
+static inline uint64_t load64le(const uint8_t *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(load64(p));
+#else
+    return load64(p);
+#endif
+}
+
+/* First / last set bit in [lo, hi) of a bitmap, or -1. Windows of at most 56
+ * bits always fit in one unaligned 64-bit load. */
+static ptrdiff_t bit_first(const uint8_t *bits, ptrdiff_t lo, ptrdiff_t hi) {
+    while (lo < hi) {
+        const ptrdiff_t n = hi - lo < 56 ? hi - lo : 56;
+        const uint64_t w = (load64le(bits + (lo >> 3)) >> (lo & 7)) & ((UINT64_C(1) << n) - 1);
+        if (w)
+            return lo + __builtin_ctzll(w);
+        lo += n;
+    }
+    return -1;
+}
+
+static ptrdiff_t bit_last(const uint8_t *bits, ptrdiff_t lo, ptrdiff_t hi) {
+    while (hi > lo) {
+        const ptrdiff_t s = hi - lo > 56 ? hi - 56 : lo;
+        const uint64_t w = (load64le(bits + (s >> 3)) >> (s & 7)) & ((UINT64_C(1) << (hi - s)) - 1);
+        if (w)
+            return s + 63 - __builtin_clzll(w);
+        hi = s;
+    }
+    return -1;
+}
+
+size_t sc_tile_diff_scratch_size(int32_t width, int32_t tile) {
+    const size_t tiles_x = ((size_t)width + (size_t)tile - 1) / (size_t)tile;
+    return tiles_x * sizeof(sc_tile_box) + (size_t)width / 8 + 16;
+}
+
 ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
                        const uint8_t *cur, ptrdiff_t cur_stride,
                        int32_t width, int32_t height, int32_t tile,
-                       sc_tile_box *scratch, int32_t *out) {
-    const span_fn first = first_diff, last = last_diff;
+                       void *scratch, int32_t *out) {
+    const span_fn first = first_diff;
+    const mark_fn mark = mark_diff;
     const ptrdiff_t tiles_x = ((ptrdiff_t)width + tile - 1) / tile;
+    const int packed = prev_stride == 4 * (ptrdiff_t)width && cur_stride == prev_stride;
+    sc_tile_box *boxes = scratch;
+    /* One bit per pixel of the row being examined, plus room for 8-byte loads. */
+    uint8_t *bits = (uint8_t *)scratch + tiles_x * sizeof(sc_tile_box);
+    memset(bits, 0, (size_t)width / 8 + 16);
     ptrdiff_t n = 0;
 
     for (int32_t ty0 = 0; ty0 < height; ty0 += tile) {
         const int32_t ty1 = height - ty0 > tile ? ty0 + tile : height;
         for (ptrdiff_t t = 0; t < tiles_x; t++)
-            scratch[t].y0 = -1;
+            boxes[t].y0 = -1;
 
-        for (int32_t y = ty0; y < ty1; y++) {
+        int32_t y = ty0;
+        while (y < ty1) {
+            /* Equal rows cost one streaming scan with early exit; when both
+             * frames are packed, all the rows left in the tile row are one
+             * span, so runs of equal rows cost a single call. */
+            ptrdiff_t f;
+            if (packed) {
+                const ptrdiff_t span = (ptrdiff_t)(ty1 - y) * width;
+                const ptrdiff_t g = first(prev + (ptrdiff_t)y * prev_stride,
+                                          cur + (ptrdiff_t)y * cur_stride, 0, span);
+                if (g == span)
+                    break;
+                y += (int32_t)(g / width);
+                f = g % width;
+            } else {
+                f = first(prev + (ptrdiff_t)y * prev_stride, cur + (ptrdiff_t)y * cur_stride, 0,
+                          width);
+                if (f == width) {
+                    y++;
+                    continue;
+                }
+            }
             const uint8_t *a = prev + (ptrdiff_t)y * prev_stride;
             const uint8_t *b = cur + (ptrdiff_t)y * cur_stride;
-            /* Equal rows cost one streaming scan. In a changed row, jump to the
-             * first differing pixel, then read its tile backwards from the tile's
-             * end only down to it: the middle of a changed span is never read. */
-            ptrdiff_t p = 0;
-            while (p < width) {
-                const ptrdiff_t f = first(a, b, p, width);
-                if (f == width)
-                    break;
-                const ptrdiff_t t = f / tile;
-                const ptrdiff_t end = (t + 1) * tile < width ? (t + 1) * tile : width;
-                ptrdiff_t l = last(a, b, f + 1, end);
-                if (l < f)
-                    l = f;
-                sc_tile_box *box = &scratch[t];
+            /* A changed row becomes a bitmap from its first change on (one more
+             * pass over that part of the row), then scanned tile by tile. */
+            mark(a, b, f & ~(ptrdiff_t)7, width, bits);
+            for (ptrdiff_t t = f / tile; t < tiles_x; t++) {
+                const ptrdiff_t lo = t * tile > f ? t * tile : f;
+                const ptrdiff_t hi = (t + 1) * tile < width ? (t + 1) * tile : width;
+                const ptrdiff_t x0 = bit_first(bits, lo, hi);
+                if (x0 < 0)
+                    continue;
+                const ptrdiff_t x1 = bit_last(bits, x0, hi);
+                sc_tile_box *box = &boxes[t];
                 if (box->y0 < 0) {
                     box->y0 = y;
-                    box->x0 = (int32_t)f;
-                    box->x1 = (int32_t)l;
+                    box->x0 = (int32_t)x0;
+                    box->x1 = (int32_t)x1;
                 } else {
-                    if (f < box->x0)
-                        box->x0 = (int32_t)f;
-                    if (l > box->x1)
-                        box->x1 = (int32_t)l;
+                    if (x0 < box->x0)
+                        box->x0 = (int32_t)x0;
+                    if (x1 > box->x1)
+                        box->x1 = (int32_t)x1;
                 }
                 box->y1 = y;
-                p = end;
             }
+            y++;
         }
 
         for (ptrdiff_t t = 0; t < tiles_x; t++) {
-            const sc_tile_box *box = &scratch[t];
+            const sc_tile_box *box = &boxes[t];
             if (box->y0 < 0)
                 continue;
             out[4 * n + 0] = box->x0;

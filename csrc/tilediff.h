@@ -42,16 +42,20 @@ typedef struct sc_tile_box {
     int32_t x0, y0, x1, y1;
 } sc_tile_box;
 
+/* Bytes of scratch memory sc_tile_diff needs. */
+size_t sc_tile_diff_scratch_size(int32_t width, int32_t tile);
+
 /* Compares two frames tile by tile and writes one (x, y, w, h) row per changed
  * tile into `out`, in raster order, each trimmed to the bounding box of the
- * changed pixels. `scratch` holds ceil(width / tile) boxes, `out` holds
+ * changed pixels. `scratch` holds sc_tile_diff_scratch_size() bytes (any
+ * content, aligned as malloc aligns), `out` holds
  * 4 * ceil(width / tile) * ceil(height / tile) int32. Returns the number of rows.
  * Preconditions (checked by the caller): width, height >= 0, tile >= 1,
  * strides >= 4 * width. */
 ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
                        const uint8_t *cur, ptrdiff_t cur_stride,
                        int32_t width, int32_t height, int32_t tile,
-                       sc_tile_box *scratch, int32_t *out);
+                       void *scratch, int32_t *out);
 
 /* 1 when any pixel's B, G or R differ, 0 otherwise; stops at the first one. */
 int sc_frames_differ(const uint8_t *prev, ptrdiff_t prev_stride,

@@ -21,15 +21,14 @@ from screencodec.errors import FrameError
 
 
 cdef extern from "tilediff.h" nogil:
-    ctypedef struct sc_tile_box:
-        int32_t x0, y0, x1, y1
     int sc_tilediff_init()
     int sc_tilediff_set_impl(int impl)
     int sc_tilediff_get_impl()
+    size_t sc_tile_diff_scratch_size(int32_t width, int32_t tile)
     ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
                            const uint8_t *cur, ptrdiff_t cur_stride,
                            int32_t width, int32_t height, int32_t tile,
-                           sc_tile_box *scratch, int32_t *out)
+                           void *scratch, int32_t *out)
     int sc_frames_differ(const uint8_t *prev, ptrdiff_t prev_stride,
                          const uint8_t *cur, ptrdiff_t cur_stride,
                          int32_t width, int32_t height)
@@ -117,7 +116,7 @@ def tile_diff(prev, cur, tile=64):
     out = np.empty((tiles_x * tiles_y, 4), np.int32)
     cdef int32_t[:, ::1] out_view = out
     cdef ptrdiff_t n
-    cdef sc_tile_box *scratch = <sc_tile_box *>malloc(tiles_x * sizeof(sc_tile_box))
+    cdef void *scratch = malloc(sc_tile_diff_scratch_size(c_w, c_tile))
     if scratch == NULL:
         raise MemoryError()
     try:
