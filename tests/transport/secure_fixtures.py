@@ -162,7 +162,7 @@ class FrameProxy:
     async def _send(self, dst: asyncio.StreamWriter, data: bytes) -> None:
         self.seen += data
         while data:
-            n = self._rng.randint(1, 700) if self.fragment else len(data)
+            n = self._rng.randint(1, 1400) if self.fragment else len(data)
             piece, data = data[:n], data[n:]
             if self.delay:
                 await asyncio.sleep(self._rng.uniform(0, self.delay))

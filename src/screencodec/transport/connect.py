@@ -152,7 +152,7 @@ class DirectListener:
     @property
     def channels(self) -> frozenset[SecureChannel]:
         """Channels accepted and still open."""
-        return frozenset(self._acceptor.channels)
+        return frozenset(c for c in self._acceptor.channels if not c.closed)
 
     async def close(self) -> None:
         self._server.close()
@@ -297,7 +297,7 @@ class RelayRegistration:
 
     @property
     def channels(self) -> frozenset[SecureChannel]:
-        return frozenset(self._acceptor.channels)
+        return frozenset(c for c in self._acceptor.channels if not c.closed)
 
     async def wait_registered(self, timeout: float | None = None) -> None:
         """Wait until the relay has confirmed the registration."""
