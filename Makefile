@@ -35,9 +35,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 wheels: $(STAMP)
-	rm -rf build/wheel-raw wheels/*.whl
+	rm -rf build/wheel-raw build/lib.* build/bdist.* wheels/*.whl
 	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w build/wheel-raw .
-	$(VENV)/bin/auditwheel repair -w wheels build/wheel-raw/screencodec-*.whl \
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/auditwheel repair -w wheels build/wheel-raw/screencodec-*.whl \
 		|| cp build/wheel-raw/screencodec-*.whl wheels/
 	@ls wheels/*.whl
 

@@ -22,7 +22,7 @@ DEBUG = os.environ.get("SCREENCODEC_DEBUG") == "1"
 SANITIZE = os.environ.get("SCREENCODEC_SANITIZE", "")
 ANNOTATE = os.environ.get("SCREENCODEC_ANNOTATE") == "1"
 
-compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
 compile_args += ["-Wall", "-Wno-unused-function", "-Wno-unreachable-code"]
 link_args: list[str] = []
 macros: list[tuple[str, str | None]] = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]

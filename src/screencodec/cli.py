@@ -1,0 +1,105 @@
+"""The ``screencodec`` command: demo, bench, codecs, and the transport's host/view/relay."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1920x1080, not {text!r}") from None
+    return w, h
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(
+        source=args.source,
+        scenario=args.scenario,
+        size=args.size,
+        seconds=args.seconds,
+        fps=args.fps,
+        monitor=args.monitor,
+    )
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    bench.run(
+        scenarios=args.scenario or None,
+        resolutions=args.resolution or None,
+        frames_1080p=args.frames + 1,
+        frames_4k=max(2, args.frames // 4 + 1),
+        json_path=args.json,
+    )
+    return 0
+
+
+def _codecs(args: argparse.Namespace) -> int:
+    from .codecs import default_registry
+
+    reg = default_registry()
+    print(f"{'codec':<10} {'ops':<28} {'lossless':>8} {'speed':>5} {'quality':>7} {'available':>9}")
+    for spec in reg.specs():
+        ops = ",".join(sorted(op.name for op in spec.ops))
+        print(
+            f"{spec.name:<10} {ops:<28} {spec.lossless!s:>8} {spec.speed:5d} "
+            f"{spec.quality:7d} {reg.is_available(spec.name)!s:>9}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .capture import scenario_names
+
+    parser = argparse.ArgumentParser(prog="screencodec", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="capture -> encode -> decode live, checked bit-exact")
+    demo.add_argument("--source", choices=["auto", "screen", "synthetic"], default="auto")
+    demo.add_argument("--scenario", choices=["all", *scenario_names()], default="all")
+    demo.add_argument("--size", type=_size, default=(1920, 1080), help="synthetic size, WxH")
+    demo.add_argument("--seconds", type=float, default=6.0)
+    demo.add_argument("--fps", type=float, default=30.0)
+    demo.add_argument("--monitor", type=int, default=1)
+    demo.set_defaults(func=_demo)
+
+    bench = sub.add_parser("bench", help="the benchmark table at 1080p and 4K")
+    bench.add_argument("--scenario", action="append", choices=scenario_names())
+    bench.add_argument("--resolution", action="append", choices=["1080p", "4K"])
+    bench.add_argument("--frames", type=int, default=60, help="frames per scenario at 1080p")
+    bench.add_argument("--json", type=Path, help="also write the results as JSON")
+    bench.set_defaults(func=_bench)
+
+    codecs = sub.add_parser("codecs", help="list the registered codecs and their specs")
+    codecs.set_defaults(func=_codecs)
+
+    try:
+        from .transport.cli import add_subcommands
+    except ImportError:  # the transport's optional dependencies are not installed
+        pass
+    else:
+        add_subcommands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
