@@ -15,6 +15,7 @@ timing, so capture never counts.
 
 from __future__ import annotations
 
+import itertools
 import json
 import platform
 import statistics
@@ -116,7 +117,7 @@ def bench_scenario(
     dec.decode(enc.encode(frames[0]))
     enc_t, dec_t, sizes, z_t, z_sizes, t_sizes = [], [], [], [], [], []
     exact = True
-    for prev, f in zip(frames, frames[1:], strict=False):
+    for prev, f in itertools.pairwise(frames):
         t0 = time.perf_counter()
         data = enc.encode(f)
         t1 = time.perf_counter()
