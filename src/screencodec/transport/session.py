@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["EncoderLike", "ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
+_KEYFRAME_MIN_GAP = 0.25
 
 
 class EncoderLike(Protocol):
@@ -66,11 +67,13 @@ class ViewerLink:
         self.monitor = cfg.monitor
         self._watching: int | None = None  # the monitor acquired in the hub
         self._want_keyframe = True
+        self._keyframe_at = -1e9
         self._switch_to: int | None = None
         self._acked = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._upgrading = False
         self.encoder: EncoderLike | None = None
+        self._encoding: asyncio.Future[bytes] | None = None
         self.failure: BaseException | None = None
 
     async def send(self, msg: m.Message) -> None:
@@ -130,6 +133,8 @@ class ViewerLink:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if CONTROL in self.level:
             self.host.release_input()
+        if self._encoding is not None:
+            await asyncio.gather(self._encoding, return_exceptions=True)
         if self.encoder is not None:
             self.encoder.close()  # its worker threads
             self.encoder = None
@@ -251,10 +256,23 @@ class ViewerLink:
                 self._watch(self._switch_to)
                 self._switch_to = None
                 self._want_keyframe = True
+                self._keyframe_at = -1e9  # a new picture now, whatever the rate limit
                 monitors = self.host.hub.monitors(self.monitor)
                 await self.send(m.MonitorList(monitors, self.monitor))
-            keyframe, self._want_keyframe = self._want_keyframe, False
-            data = await self.host.hub.grab_then(self.monitor, partial(self._encode, keyframe))
+            # Keyframes are expensive: honour requests at most every
+            # _KEYFRAME_MIN_GAP s (a later one waits, it is not lost), so a
+            # hostile viewer cannot make every update a full refresh.
+            now = time.monotonic()
+            keyframe = self._want_keyframe and now - self._keyframe_at >= _KEYFRAME_MIN_GAP
+            if keyframe:
+                self._want_keyframe = False
+                self._keyframe_at = now
+            # Shielded and remembered: cancelling this task cannot stop the worker
+            # thread, so cleanup waits for it before closing the encoder under it.
+            self._encoding = asyncio.ensure_future(
+                self.host.hub.grab_then(self.monitor, partial(self._encode, keyframe))
+            )
+            data = await asyncio.shield(self._encoding)
             seq = self.flow.sent(time.monotonic())
             payload = m.encode(m.Update(seq, data))
             await self.channel.send(payload)
