@@ -65,7 +65,7 @@ def _straight_bgra(argb: list[int], width: int, height: int) -> npt.NDArray[np.u
     are BGRA once the words are stored as little-endian uint32.
     """
     words = np.asarray(argb, dtype="<u4")[: width * height]
-    bgra = words.view(np.uint8).reshape(height, width, 4).copy()
+    bgra: npt.NDArray[np.uint8] = words.view(np.uint8).reshape(height, width, 4).copy()
     alpha = bgra[..., 3:4].astype(np.uint16)
     colour = bgra[..., :3].astype(np.uint16)
     # Un-premultiply with rounding; fully transparent pixels stay 0.

@@ -136,6 +136,14 @@ class SyntheticDesktop(FrameSource):
         """Synthetic time of frame ``index`` in seconds."""
         return index / self.fps
 
+    def truth_at(self, index: int, /) -> tuple[Motion | None, list[Rect]]:
+        """The ground truth of frame ``index`` (motion, damage against ``index - 1``),
+        without rendering anything: cheap enough to scan thousands of frames."""
+        motion, damage = self._scenario.changes(index)
+        if index > 0 and int(self.time(index)) != int(self.time(index - 1)):
+            damage = [*damage, self._desk.clock]
+        return motion, damage
+
     def reset(self) -> None:
         """Start over at frame 0."""
         self._next = 0
@@ -156,10 +164,7 @@ class SyntheticDesktop(FrameSource):
         if self._junk is not None:
             k = index % _JUNK_PERIOD
             out[..., 3] = self._junk[k : k + self._height]
-        motion, damage = self._scenario.changes(index)
-        if index > 0 and int(t) != int(self.time(index - 1)):
-            damage = [*damage, self._desk.clock]
-        self.last_motion, self.last_damage = motion, damage
+        self.last_motion, self.last_damage = self.truth_at(index)
         self._next = index + 1
         return out
 

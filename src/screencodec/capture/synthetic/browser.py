@@ -120,7 +120,8 @@ class BrowserScenario(Scenario):
                 v, n = 0, int(rng.integers(8, 40))
             else:  # back up a bit
                 v, n = -int(rng.integers(3, 9)), int(rng.integers(5, 20))
-            steps += [self.desk.px(v) if v else 0] * n
+            step = self.desk.px(abs(v)) if v else 0  # px() is for sizes: >= 1
+            steps += [step if v >= 0 else -step] * n
         pattern = np.array(steps[:900], np.int64)
         pattern[0] = 0
         cum = np.cumsum(pattern)
