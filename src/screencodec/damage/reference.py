@@ -55,8 +55,12 @@ def _first_last(flags: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], ...
 def tile_diff_numpy_fast(prev: Frame, cur: Frame, tile: int = 64) -> Boxes:
     """Same result as :func:`tile_diff_reference`, vectorised.
 
-    Rows are first compared as uint64 words (two pixels each, X masked out); only
-    the tile rows that contain a changed row are examined per pixel.
+    Rows are compared as raw uint64 words (two pixels each) first: NumPy's
+    ``!=`` is SIMD and writes only a small bool array, so equal rows cost
+    little. Rows that differ (in any byte, X included) are compared again with
+    X masked out; only tile rows that hold a changed row are examined per pixel.
+    When the X byte changes everywhere, as on some X servers, the pre-filter
+    passes every row and the masked compare covers the whole frame.
     """
     height, width = prev.shape[:2]
     if height == 0 or width == 0:
@@ -64,12 +68,16 @@ def tile_diff_numpy_fast(prev: Frame, cur: Frame, tile: int = 64) -> Boxes:
     # Merging the last two axes never copies: each row is contiguous.
     p_rows, c_rows = prev.reshape(height, width * 4), cur.reshape(height, width * 4)
     if width % 2 == 0:
-        x = p_rows.view(np.uint64) ^ c_rows.view(np.uint64)
-        x &= _BGR64
+        p_words, c_words, mask = p_rows.view(np.uint64), c_rows.view(np.uint64), _BGR64
     else:
-        x = p_rows.view(np.uint32) ^ c_rows.view(np.uint32)
-        x &= _BGR32
-    row_changed = x.any(axis=1)
+        p_words, c_words, mask = p_rows.view(np.uint32), c_rows.view(np.uint32), _BGR32
+    candidates = np.flatnonzero(np.not_equal(p_words, c_words).any(axis=1))
+    if candidates.size == 0:
+        return _boxes([])
+    x = p_words[candidates] ^ c_words[candidates]
+    x &= mask
+    row_changed = np.zeros(height, dtype=bool)
+    row_changed[candidates] = x.any(axis=1)
     if not row_changed.any():
         return _boxes([])
 
