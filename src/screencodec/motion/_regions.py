@@ -11,7 +11,7 @@ import numpy.typing as npt
 from ..geometry import Rect
 from . import _rowhash
 
-__all__ = ["Copy", "apply_copies", "groups", "runs_to_rects", "subtract"]
+__all__ = ["Copy", "apply_copies", "column_spans", "groups", "runs_to_rects", "subtract"]
 
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
@@ -88,6 +88,17 @@ def groups(rects: Rects, gap: int = 32) -> list[tuple[Rect, Rects]]:
     out = [(Rect(*bb), rects[sorted(c)]) for bb, c in zip(bbs, comps)]
     out.sort(key=lambda g: -g[0].area)
     return out
+
+
+def column_spans(rects: Rects) -> list[tuple[int, int]]:
+    """The disjoint column intervals [x0, x1) that the rects cover together."""
+    spans: list[tuple[int, int]] = []
+    for x, w in sorted((int(r[0]), int(r[2])) for r in rects):
+        if spans and x <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], x + w))
+        else:
+            spans.append((x, x + w))
+    return spans
 
 
 def runs_to_rects(

@@ -48,7 +48,7 @@ from ..damage import merge_rects
 from ..geometry import Rect
 from ..wire import EncodedOp
 from . import _rowhash
-from ._regions import Copy, apply_copies, groups, runs_to_rects, subtract
+from ._regions import Copy, apply_copies, column_spans, groups, runs_to_rects, subtract
 
 __all__ = ["MotionStage", "MotionStats"]
 
@@ -143,6 +143,7 @@ class MotionStage:
         self.segment = segment
         self._cache: OrderedDict[tuple[int, int], _HashCache] = OrderedDict()
         self._height = 0
+        self._free_pass = True
         self.last = MotionStats()
 
     def reset(self) -> None:
@@ -162,6 +163,7 @@ class MotionStage:
         if keyframe or not len(rects):
             return [], rects
         deadline = c0 + self.budget
+        self._free_pass = True
         copies: list[Copy] = []
         fresh: list[tuple[tuple[int, int], int, npt.NDArray[np.uint64]]] = []
         for box, members in groups(rects):
@@ -172,11 +174,22 @@ class MotionStage:
                 stats.over_budget = True
                 break
             stats.groups += 1
-            found, cur_hashes = self._vertical(ref, frame, box, deadline)
-            fresh.append(((box.x, box.right), box.y, cur_hashes))
+            found: list[Copy] = []
+            changed: list[npt.NDArray[np.intp]] = []
+            # Side-by-side panes scroll independently: hash each column span
+            # of the damage on its own.
+            for x0, x1 in column_spans(members):
+                sub = Rect(x0, box.y, x1 - x0, box.h)
+                if sub.w < self.min_run:
+                    continue
+                hits, cur_hashes, rows = self._vertical(ref, frame, sub, found, deadline)
+                fresh.append(((sub.x, sub.right), sub.y, cur_hashes))
+                found += hits
+                changed.append(rows)
             covered = sum(c.dest.area for c in found)
-            if area - covered >= self.min_area:
-                found += self._moves(ref, frame, box, found, deadline)
+            if changed and area - covered >= self.min_area:
+                rows = np.unique(np.concatenate(changed))
+                found += self._moves(ref, frame, box, rows, found, deadline)
             copies += found
         self._remember(rects, fresh)
         if not copies:
@@ -213,13 +226,15 @@ class MotionStage:
         return entry.hashes[rows]
 
     def _vertical(
-        self, ref: Frame, frame: Frame, box: Rect, deadline: float
-    ) -> tuple[list[Copy], npt.NDArray[np.uint64]]:
+        self, ref: Frame, frame: Frame, box: Rect, found: list[Copy], deadline: float
+    ) -> tuple[list[Copy], npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+        """Copies for vertical shifts; also the frame's row hashes and its
+        changed rows (offsets in ``box``)."""
         hp = self._ref_hashes(ref, box)
         hc = _rowhash.row_hashes(frame, (box.x, box.y, box.w, box.h))
         changed = np.flatnonzero(hc != hp)
         if len(changed) < self.min_rows:
-            return [], hc
+            return [], hc, changed
         # Only reference rows that occur once are trusted to say where a row came from.
         uniq, first, counts = np.unique(hp, return_index=True, return_counts=True)
         want = hc[changed]
@@ -228,26 +243,37 @@ class MotionStage:
         dys = changed[ok] - first[idx[ok]]
         dys = dys[dys != 0]
         if not len(dys):
-            return [], hc
+            return [], hc, changed
         values, votes = np.unique(dys, return_counts=True)
         need = max(_MIN_VOTES, len(dys) // 10)
         order = np.argsort(-votes, kind="stable")[:_MAX_CANDIDATES]
         cands = [(0, int(values[i])) for i in order if votes[i] >= need]
-        return self._verify(ref, frame, box, cands, [], deadline), hc
+        return self._verify(ref, frame, box, cands, found, deadline), hc, changed
 
     def _moves(
-        self, ref: Frame, frame: Frame, box: Rect, found: list[Copy], deadline: float
+        self,
+        ref: Frame,
+        frame: Frame,
+        box: Rect,
+        changed: npt.NDArray[np.intp],
+        found: list[Copy],
+        deadline: float,
     ) -> list[Copy]:
         k = min(self.segment, box.w)
         free = np.ones(box.h, np.bool_)
         for c in found:
             free[c.dest.y - box.y : c.dest.bottom - box.y] = False
-        ys = box.y + ((np.arange(_GRID) + 0.5) * box.h / _GRID).astype(np.intp)
-        xs = box.x + ((np.arange(_GRID) + 0.5) * (box.w - k + 1) / _GRID).astype(np.intp)
-        ys = ys[free[ys - box.y]]
-        if not len(ys):
+        # Anchor rows spread over the changed rows: a fixed grid could fall on
+        # the blank rows between lines of text at every step.
+        rows = changed[free[changed]]
+        if not len(rows):
             return []
-        ay, ax = (a.ravel() for a in np.meshgrid(ys, xs, indexing="ij"))
+        rows = rows[np.linspace(0, len(rows) - 1, min(_GRID, len(rows))).astype(np.intp)]
+        span = (box.w - k + 1) / _GRID
+        # Columns on a grid, shifted by a different fraction of a cell per row.
+        frac = (np.arange(len(rows)) * 0.618) % 1.0
+        ay = np.repeat(box.y + rows, _GRID)
+        ax = (box.x + (np.arange(_GRID)[None, :] + frac[:, None]) * span).astype(np.intp).ravel()
         # An anchor must have changed and hold some detail: a flat segment
         # matches everywhere and says nothing.
         cols = ax[:, None] + np.arange(k)
@@ -281,22 +307,35 @@ class MotionStage:
         found: list[Copy],
         deadline: float,
     ) -> list[Copy]:
-        free = np.ones(box.h, np.bool_)
+        # Columns of each row of the box that copies already cover: rows with no
+        # room left for another copy are not scanned again.
+        taken = np.zeros(box.h, np.int64)
+
+        def take(d: Rect) -> None:
+            i = d.intersection(box)
+            taken[i.y - box.y : i.bottom - box.y] += i.w
+
         for c in found:
-            free[c.dest.y - box.y : c.dest.bottom - box.y] = False
+            take(c.dest)
         out: list[Copy] = []
-        for n, (dx, dy) in enumerate(cands):
-            if (n or found or self.last.groups > 1) and time.thread_time() > deadline:
+        for dx, dy in cands:
+            if not self._free_pass and time.thread_time() > deadline:
                 self.last.over_budget = True
                 break
+            # The first candidate of a frame is always verified: its hashes are
+            # paid for, and a scroll it finds saves far more than it costs.
+            self._free_pass = False
             self.last.candidates += 1
             starts, ends = _rowhash.match_runs(
                 ref, frame, (box.x, box.y, box.w, box.h), dx, dy,
-                min_run=min(self.min_run, box.w), row_mask=free,
+                min_run=min(self.min_run, box.w), row_mask=taken <= box.w - self.min_run,
             )  # fmt: skip
             for dest in runs_to_rects(starts, ends, box.y, self.min_run, self.min_copy_area):
-                out.append(Copy(dest.x - dx, dest.y - dy, dest))
-                free[dest.y - box.y : dest.bottom - box.y] = False
+                # Parts already copied by an earlier candidate stay with it.
+                for part in subtract(dest, [c.dest for c in (*found, *out)]):
+                    if part.w >= self.min_run and part.area >= self.min_copy_area:
+                        out.append(Copy(part.x - dx, part.y - dy, part))
+                        take(part)
         return out
 
     # -- after the copies -----------------------------------------------------------
