@@ -11,10 +11,12 @@ from screencodec.transport import (
     CONTROL,
     VIEW,
     ConsentRequest,
+    FrameDecoded,
     Grant,
     Host,
     HostConfig,
     SharingChanged,
+    StatsUpdated,
     Viewer,
     allow,
     channel_pair,
@@ -225,5 +227,57 @@ def test_max_duration_ends_session() -> None:
         async with connected(host) as (_, serve, vrun):
             assert "maximum" in await serve
             assert "bye" in await vrun
+
+    run(main())
+
+
+def test_nothing_captured_while_consent_is_pending() -> None:
+    answer: asyncio.Future[Grant] | None = None
+
+    async def wait_for_user(request: ConsentRequest) -> Grant:
+        return await answer  # type: ignore[misc]
+
+    async def main() -> None:
+        nonlocal answer
+        answer = asyncio.get_running_loop().create_future()
+        host, screen, _ = make_host(consent=wait_for_user)
+        hc, vc = channel_pair()
+        assert isinstance(hc, MemoryChannel)
+        hc.record = True
+        serve = asyncio.ensure_future(host.serve(hc))
+        viewer = Viewer(vc)
+        start = asyncio.ensure_future(viewer.start())
+        await asyncio.sleep(0.3)  # the user is still reading the question
+        assert screen.grabs == 0 and hc.sent == [] and host.viewers == ()
+        answer.set_result(Grant(VIEW))
+        await start
+        vrun = asyncio.ensure_future(viewer.run())
+        await until(lambda: viewer.decoded > 0)
+        assert screen.grabs > 0
+        await viewer.bye()
+        await asyncio.gather(serve, vrun)
+
+    run(main())
+
+
+def test_stats_and_frame_events() -> None:
+    async def main() -> None:
+        host, _, _ = make_host(stats_period=0.2)
+        hev = host.events()
+        async with connected(host) as (viewer, _, _):
+            vev = viewer.events()
+            stats = None
+            async for ev in hev:
+                if isinstance(ev, StatsUpdated) and ev.stats.sent > 0:
+                    stats = ev.stats
+                    break
+            assert stats is not None
+            assert stats.fps > 0 and stats.kbps > 0 and stats.in_flight <= 3
+            assert stats.peer == "memory:viewer"
+            async for vv in vev:
+                if isinstance(vv, FrameDecoded):
+                    assert (vv.width, vv.height) == (320, 240) and vv.seq > 0
+                    break
+            await until(lambda: viewer.host_stats is not None)
 
     run(main())

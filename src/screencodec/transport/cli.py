@@ -185,6 +185,7 @@ async def _host_main(args: argparse.Namespace) -> int:
     timeouts = Timeouts(max_duration=args.max_duration)
     done = asyncio.Event()
     shower = asyncio.ensure_future(_show(host, done, args.once))
+    watcher = _start_watcher(host)
     if args.relay:
         opened: Any = await host_via_relay(
             args.relay[0], args.relay[1], creds, on_channel, timeouts=timeouts
@@ -206,9 +207,24 @@ async def _host_main(args: argparse.Namespace) -> int:
     finally:
         await opened.close()
         await host.close()
-        shower.cancel()
-        await asyncio.gather(shower, return_exceptions=True)
+        for task in (shower, watcher):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (shower, watcher) if t), return_exceptions=True)
     return 0
+
+
+def _start_watcher(host: Host) -> asyncio.Task[None] | None:
+    """On X11, the local user's pointer movement pauses remote input."""
+    from .input.xtest import LocalPointerWatcher, XTestInjector
+
+    if not isinstance(host.injector, XTestInjector):
+        return None
+    try:
+        watcher = LocalPointerWatcher(host.local_input_activity, host.injector)
+    except ScreencodecError:
+        return None
+    return asyncio.ensure_future(watcher.run())
 
 
 def _run_host(args: argparse.Namespace) -> int:
