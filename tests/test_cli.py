@@ -1,0 +1,54 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from screencodec.cli import main
+
+
+def test_demo_on_synthetic_desktop_is_bit_exact(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--source", "synthetic", "--seconds", "1.2", "--size", "320x200"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for name in ("typing", "terminal", "browser", "drag", "video", "idle"):
+        line = next(r for r in out.splitlines() if r.startswith(name) and "320x200" in r)
+        done, total = line.split()[-1].split("/")
+        assert done == total and int(total) > 0, line
+
+
+def test_bench_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    code = main(
+        ["bench", "--resolution", "1080p", "--scenario", "typing", "--frames", "3",
+         "--json", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads(out.read_text())
+    (row,) = report["scenarios"]
+    assert row["scenario"] == "typing" and row["frames"] == 3 and row["exact"] is True
+    assert set(row["ratios"]) == {"encode/zstd_time", "bytes/zstd", "bytes/tiles64", "bytes/raw"}
+    assert report["detection"][0]["ratios"]["tile_diff/memcmp"] > 0
+    assert "typing" in capsys.readouterr().out
+
+
+def test_module_entry_point_and_codecs() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    run = subprocess.run(
+        [sys.executable, "-m", "screencodec", "codecs"], capture_output=True, text=True,
+        check=True, env=env,
+    )  # fmt: skip
+    assert "lossless" in run.stdout and "copy" in run.stdout
+
+
+def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "--size", "big"])
+    assert e.value.code == 2
+    assert "size must look like 1920x1080" in capsys.readouterr().err
