@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import struct
 
-from screencodec.transport import VIEW, SharingChanged, Viewer, channel_pair
+from screencodec.transport import VIEW, Permission, SharingChanged, Viewer, channel_pair
 from screencodec.transport import messages as m
 from screencodec.transport.memory import MemoryChannel
 
@@ -202,5 +202,20 @@ def test_multiple_viewers_each_exact() -> None:
             await vb.bye()
             await asyncio.gather(serve, rb)
             assert host.viewers == ("memory:viewer",)
+
+    run(main())
+
+
+def test_same_peer_name_twice_is_disambiguated() -> None:
+    async def main() -> None:
+        host, _, _ = make_host()
+        async with connected(host) as (a, _, _), connected(host) as (b, _, _):
+            await until(lambda: len(host.viewers) == 2)
+            assert host.viewers == ("memory:viewer", "memory:viewer #2")
+            await host.revoke(VIEW, peer="memory:viewer #2")
+            await until(lambda: host.viewers == ("memory:viewer",))
+            before = a.decoded
+            await until(lambda: a.decoded > before)  # the other viewer carries on
+            assert b.level == Permission()
 
     run(main())

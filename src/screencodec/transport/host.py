@@ -89,6 +89,7 @@ class Host:
         self.local_input_until = 0.0
         self._last_injected: tuple[int, int] | None = None
         self._links: dict[ViewerLink, None] = {}  # insertion-ordered set of live viewers
+        self._serving: set[ViewerLink] = set()  # every session, consented or not
         self._files: dict[ViewerLink, FileReceiver] = {}
         self._senders: dict[ViewerLink, FileSender] = {}
         self.protocol_errors = 0
@@ -111,6 +112,14 @@ class Host:
         session ends, the channel is closed, other viewers carry on.
         """
         link = ViewerLink(self, channel)
+        # Peer names identify viewers in events and in revoke(peer=...): make them
+        # unique (two agents behind one NAT look alike through a relay).
+        taken = {x.peer for x in self._serving}
+        base, n = link.peer, 1
+        while link.peer in taken:
+            n += 1
+            link.peer = f"{base} #{n}"
+        self._serving.add(link)
         reason = "ended"
         try:
             if self.config.max_duration is not None:
@@ -129,6 +138,7 @@ class Host:
             reason = f"failed: {exc}"
         finally:
             await link.cleanup()
+            self._serving.discard(link)
             was_sharing = link in self._links
             self._links.pop(link, None)
             self._files.pop(link, None)
