@@ -88,7 +88,7 @@ def test_a_missing_picture_is_noticed() -> None:
 @pytest.mark.parametrize(
     "mutate",
     [
-        lambda p: p[:VIDEO_HEADER.size],  # no access unit
+        lambda p: p[: VIDEO_HEADER.size],  # no access unit
         lambda p: bytes([2]) + p[1:],  # unknown codec
         lambda p: p[:1] + bytes([p[1] | 0x80]) + p[2:],  # unknown flag
         lambda p: p[: VIDEO_HEADER.size] + b"\x00\x00\x00\x01" + bytes(range(200)),  # garbage

@@ -25,7 +25,9 @@ def planes(w: int, h: int, c420: bool, pad: int = 13) -> tuple[np.ndarray, ...]:
     w=st.integers(1, 40), h=st.integers(1, 30), x=st.integers(0, 9), y=st.integers(0, 9),
     c420=st.booleans(), seed=st.integers(0, 2**32 - 1),
 )  # fmt: skip
-def test_kernels_match_reference(w: int, h: int, x: int, y: int, c420: bool, seed: int) -> None:
+def test_kernels_match_reference(  # noqa: PLR0917 (hypothesis passes them by name)
+    w: int, h: int, x: int, y: int, c420: bool, seed: int
+) -> None:
     if c420:
         w, h = w + w % 2, h + h % 2
     rng = np.random.default_rng(seed)
@@ -56,7 +58,7 @@ def test_extremes_of_every_channel() -> None:
     yp, up, vp = planes(36, 6, False)
     _yuv.bgrx_to_yuv(fb, 0, 0, 36, 6, yp, up, vp)
     ref = bgrx_to_yuv_ref(fb)
-    assert all(np.array_equal(p[:, :36], q) for p, q in zip((yp, up, vp), ref))
+    assert all(np.array_equal(p[:, :36], q) for p, q in zip((yp, up, vp), ref, strict=True))
 
 
 def test_greys_round_trip_exactly_and_colours_within_one() -> None:
@@ -85,11 +87,9 @@ def test_close_to_swscale_bt709_full_range() -> None:
     fb = rng.integers(0, 256, (32, 64, 4), dtype=np.uint8)
     frame = av.VideoFrame.from_ndarray(fb, format="bgra")
     sws = frame.reformat(format="yuvj444p", src_colorspace="ITU709", dst_colorspace="ITU709")
-    ours = bgrx_to_yuv_ref(fb)
-    for i in range(3):
-        theirs = sws.to_ndarray()[i] if sws.to_ndarray().ndim == 3 else None
-        assert theirs is not None
-        assert np.abs(theirs.astype(int) - ours[i].astype(int)).max() <= 2
+    theirs = sws.to_ndarray()  # (3, h, w): Y, U, V planes
+    for ours, plane in zip(bgrx_to_yuv_ref(fb), theirs, strict=True):
+        assert np.abs(plane.astype(int) - ours.astype(int)).max() <= 2
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,6 @@ def make_video_stage(
     from .h264 import DEFAULT_CRF, H264Options
     from .stage import DEFAULT_REFRESH_DELAY, VideoStage
 
-    options = H264Options(
-        chroma=chroma, crf=DEFAULT_CRF if crf is None else crf, bitrate=bitrate
-    )
+    options = H264Options(chroma=chroma, crf=DEFAULT_CRF if crf is None else crf, bitrate=bitrate)
     delay = DEFAULT_REFRESH_DELAY if refresh_delay is None else refresh_delay
     return VideoStage(options, refresh_delay=delay)

@@ -141,7 +141,9 @@ class VideoDecoder:
                 raise DecodeError(f"VIDEO: stream {sid} changed its format without an IDR")
             if number != stream.next_frame:
                 self._streams.pop(sid)
-                raise DecodeError(f"VIDEO: stream {sid} frame {number}, expected {stream.next_frame}")
+                raise DecodeError(
+                    f"VIDEO: stream {sid} frame {number}, expected {stream.next_frame}"
+                )
         self._streams.move_to_end(sid)
         try:
             picture = stream.decoder.decode(payload[VIDEO_HEADER.size :])

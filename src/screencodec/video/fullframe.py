@@ -87,7 +87,10 @@ class VideoStreamEncoder:
         ops: list[EncodedOp] = [self._stream.encode(f, self._ref, video)]
         self.last_access_unit = bytes(memoryview(ops[0].payload)[VIDEO_HEADER.size :])
         # Odd sizes: the uncovered last column / row travels losslessly.
-        edges = [Rect(video.w, 0, width - video.w, height), Rect(0, video.h, video.w, height - video.h)]
+        edges = [
+            Rect(video.w, 0, width - video.w, height),
+            Rect(0, video.h, video.w, height - video.h),
+        ]
         for r in (e for e in edges if not e.is_empty()):
             copy_rects(self._ref, f, np.array([[r.x, r.y, r.w, r.h]], np.int32))
             ops.append(self._lossless.encode_rect(self._ref, r))

@@ -80,7 +80,7 @@ class H264Options:
 def _plane(frame: av.VideoFrame, i: int, rows: int) -> Frame:
     """Plane ``i`` of ``frame`` as a (rows, line_size) array sharing its memory."""
     p = frame.planes[i]
-    arr: Frame = np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:rows]
+    arr: Frame = np.frombuffer(memoryview(p), np.uint8).reshape(-1, p.line_size)[:rows]
     return arr
 
 
@@ -169,7 +169,9 @@ class H264Decoder:
             raise DecodeError(f"H.264: an access unit gave {len(frames)} pictures, expected 1")
         frame: av.VideoFrame = frames[0]
         if frame.format.name not in self._formats:
-            raise DecodeError(f"H.264: picture format {frame.format.name}, expected {self._formats[0]}")
+            raise DecodeError(
+                f"H.264: picture format {frame.format.name}, expected {self._formats[0]}"
+            )
         if (frame.width, frame.height) != (self.width, self.height):
             raise DecodeError(
                 f"H.264: a {frame.width}x{frame.height} picture in a "

@@ -131,13 +131,13 @@ class RegionDetector:
         seen: dict[Rect, int] = {}
         found: list[Rect] = []
         for tiles in self._hot_parts:
-            rect = self._bounds(tiles)
-            if rect is None:
+            bounds = self._bounds(tiles)
+            if bounds is None:
                 continue
-            count = self._seen.get(rect, 0) + 1
-            seen[rect] = count
-            if count >= o.stable and not self._text_like(frame, rect):
-                found.append(rect)
+            count = self._seen.get(bounds, 0) + 1
+            seen[bounds] = count
+            if count >= o.stable and not self._text_like(frame, bounds):
+                found.append(bounds)
         self._seen = seen
         self._text = {r: t for r, t in self._text.items() if r in seen}
         found.sort(key=lambda r: -r.area)
@@ -205,7 +205,7 @@ def _components(hot: npt.NDArray[np.bool_]) -> list[npt.NDArray[np.bool_]]:
     h, w = hot.shape
     label = np.zeros(hot.shape, np.int32)
     out: list[npt.NDArray[np.bool_]] = []
-    for sy, sx in zip(*np.nonzero(hot)):
+    for sy, sx in zip(*np.nonzero(hot), strict=True):
         if label[sy, sx]:
             continue
         n = len(out) + 1

@@ -126,7 +126,7 @@ class VideoStage:
             if region.changed:
                 region.prev[...] = view
                 region.last_change = now
-        found = [] if boxes is None else d.observe(boxes, src, self._masks())
+        found = [] if boxes is None else d.observe(_within(boxes, rects), src, self._masks())
         # Still for long enough: drop it; the encoder's damage re-sends it
         # losslessly, and its tiles must earn their way back from zero.
         for region in self._regions:
@@ -168,6 +168,18 @@ class VideoStage:
             self._regions.append(region)
             fresh.append(region)
         return fresh
+
+
+def _within(boxes: Rects, rects: Rects) -> Rects:
+    """The boxes that touch ``rects``: damage an earlier stage (motion -> COPY)
+    explained entirely is not content that changes, so it is no video either."""
+    if not len(boxes) or not len(rects):
+        return boxes[:0]
+    b, r = boxes[:, None, :], rects[None, :, :]
+    hit = (b[..., 0] < r[..., 0] + r[..., 2]) & (r[..., 0] < b[..., 0] + b[..., 2])
+    hit &= (b[..., 1] < r[..., 1] + r[..., 3]) & (r[..., 1] < b[..., 1] + b[..., 3])
+    kept: Rects = boxes[hit.any(axis=1)]
+    return kept
 
 
 def subtract(rects: Rects, holes: list[Rect]) -> Rects:
