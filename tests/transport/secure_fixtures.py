@@ -22,10 +22,12 @@ T = TypeVar("T")
 
 try:
     import uvloop
-except ImportError:  # optional: the suite runs on plain asyncio without it
-    uvloop = None
 
-LOOPS = ["asyncio", *(["uvloop"] if uvloop is not None else [])]
+    HAVE_UVLOOP = True
+except ImportError:  # optional: the suite runs on plain asyncio without it
+    HAVE_UVLOOP = False
+
+LOOPS = ["asyncio", *(["uvloop"] if HAVE_UVLOOP else [])]
 #: Parametrize a test over both event loops: ``@both_loops`` + a ``loop_kind`` argument.
 both_loops = pytest.mark.parametrize("loop_kind", LOOPS)
 
@@ -40,7 +42,7 @@ def run(coro: Awaitable[T], *, timeout: float = 20.0, loop_kind: str = "asyncio"
 
     if loop_kind == "asyncio":
         return asyncio.run(main())
-    assert uvloop is not None
+    assert HAVE_UVLOOP
     loop = uvloop.new_event_loop()
     try:
         return loop.run_until_complete(main())

@@ -64,10 +64,10 @@ def test_replay_reorder_tamper_retype_and_reflection_fail() -> None:
     with pytest.raises(ProtocolError):
         opener.open(DATA, r0)  # replayed
     sealer, opener = _pair()
-    r0 = bytearray(sealer.seal(DATA, b"zero"))
-    r0[2] ^= 1
+    tampered = bytearray(sealer.seal(DATA, b"zero"))
+    tampered[2] ^= 1
     with pytest.raises(ProtocolError):
-        opener.open(DATA, bytes(r0))  # tampered
+        opener.open(DATA, bytes(tampered))
     sealer, opener = _pair()
     with pytest.raises(ProtocolError):
         opener.open(FrameType.RECORD_CLOSE, sealer.seal(DATA, b"x"))  # retyped

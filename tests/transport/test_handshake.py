@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screencodec.errors import AuthenticationError, ProtocolError, TransportError
+from screencodec.transport.channel import MAX_MESSAGE_SIZE
 from screencodec.transport.codes import SessionCredentials
-from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.connect import DirectListener, connect_direct, listen_direct
 from screencodec.transport.frames import (
     AccessRefusedError,
     FrameType,
@@ -17,7 +21,10 @@ from screencodec.transport.frames import (
     read_frame,
     refusal_error,
 )
-from screencodec.transport.handshake import ROLE_VIEWER
+from screencodec.transport.handshake import ROLE_VIEWER, parse_hello
+from screencodec.transport.limits import AEAD_TAG_SIZE, MAX_RECORD_BODY
+from screencodec.transport.relay import _parse_open
+from screencodec.transport.secure_channel import SecureChannel
 
 from .secure_fixtures import FAST, FrameProxy, direct_pair, run
 
@@ -27,10 +34,10 @@ def _wrong(password: str) -> str:
 
 
 async def _listen(creds: SessionCredentials, errors: list[BaseException],
-                  **kw: object) -> tuple[object, asyncio.Queue[object]]:
-    accepted: asyncio.Queue[object] = asyncio.Queue()
+                  ) -> tuple[DirectListener, asyncio.Queue[SecureChannel]]:
+    accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
     listener = await listen_direct("127.0.0.1", 0, creds, accepted.put_nowait, timeouts=FAST,
-                                   on_error=lambda _p, e: errors.append(e), **kw)  # type: ignore[arg-type]
+                                   on_error=lambda _p, e: errors.append(e))
     return listener, accepted
 
 
@@ -64,7 +71,7 @@ def test_wrong_password_fails_on_both_sides_and_is_counted() -> None:
         listener, accepted = await _listen(creds, errors)
         try:
             with pytest.raises(AuthenticationError, match="wrong session password"):
-                await connect_direct("127.0.0.1", listener.port, creds.code,  # type: ignore[attr-defined]
+                await connect_direct("127.0.0.1", listener.port, creds.code,
                                      _wrong(creds.password), timeouts=FAST)
             await asyncio.sleep(0.05)
             assert len(errors) == 1
@@ -72,7 +79,7 @@ def test_wrong_password_fails_on_both_sides_and_is_counted() -> None:
             assert creds.failed_attempts == 1
             assert accepted.empty()
         finally:
-            await listener.close()  # type: ignore[attr-defined]
+            await listener.close()
 
     run(main())
 
@@ -84,12 +91,12 @@ def test_wrong_code_is_unknown_session_and_not_counted() -> None:
         listener, _ = await _listen(creds, errors)
         try:
             with pytest.raises(AccessRefusedError) as info:
-                await connect_direct("127.0.0.1", listener.port, "222 222 222",  # type: ignore[attr-defined]
+                await connect_direct("127.0.0.1", listener.port, "222 222 222",
                                      creds.password, timeouts=FAST)
             assert info.value.code == RefuseCode.UNKNOWN_SESSION
             assert creds.failed_attempts == 0
         finally:
-            await listener.close()  # type: ignore[attr-defined]
+            await listener.close()
 
     run(main())
 
@@ -99,7 +106,7 @@ def test_garbage_instead_of_hello_is_refused_and_host_keeps_serving() -> None:
         creds = SessionCredentials()
         errors: list[BaseException] = []
         listener, _ = await _listen(creds, errors)
-        port = listener.port  # type: ignore[attr-defined]
+        port = listener.port
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -123,7 +130,7 @@ def test_garbage_instead_of_hello_is_refused_and_host_keeps_serving() -> None:
             await channel.close()
             assert creds.failed_attempts == 0
         finally:
-            await listener.close()  # type: ignore[attr-defined]
+            await listener.close()
 
     run(main())
 
@@ -133,7 +140,7 @@ def test_other_protocol_version_is_refused_clearly() -> None:
         creds = SessionCredentials()
         listener, _ = await _listen(creds, [])
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)  # type: ignore[attr-defined]
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
             hello = b"SCDC" + (99).to_bytes(2, "big") + bytes([ROLE_VIEWER]) + creds.code.encode()
             writer.write(encode_frame(FrameType.HELLO, hello))
             ftype, body = await read_frame(reader, 1024)
@@ -145,7 +152,7 @@ def test_other_protocol_version_is_refused_clearly() -> None:
             writer.close()
             await writer.wait_closed()
         finally:
-            await listener.close()  # type: ignore[attr-defined]
+            await listener.close()
 
     run(main())
 
@@ -159,10 +166,10 @@ def test_impostor_host_is_detected_by_the_viewer() -> None:
         listener, _ = await _listen(fake, [])
         try:
             with pytest.raises(AuthenticationError):
-                await connect_direct("127.0.0.1", listener.port, real.code,  # type: ignore[attr-defined]
+                await connect_direct("127.0.0.1", listener.port, real.code,
                                      real.password, timeouts=FAST)
         finally:
-            await listener.close()  # type: ignore[attr-defined]
+            await listener.close()
 
     run(main())
 
@@ -184,3 +191,17 @@ def test_silent_peer_hits_the_handshake_timeout() -> None:
             await server.wait_closed()
 
     run(main())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_parsers_reject_any_junk_with_protocol_errors(junk: bytes) -> None:
+    for parse in (lambda b: parse_hello(b, ROLE_VIEWER), lambda b: _parse_open(0x20, b)):
+        with contextlib.suppress(ProtocolError):  # anything else fails the test
+            parse(junk)
+    err = refusal_error(junk)
+    assert isinstance(err, (ProtocolError, TransportError, AccessRefusedError))
+
+
+def test_max_record_body_cannot_open_to_more_than_max_message_size() -> None:
+    assert MAX_RECORD_BODY - AEAD_TAG_SIZE == MAX_MESSAGE_SIZE

@@ -28,9 +28,10 @@ MAX_FAILED_ATTEMPTS = 3
 #: Poly1305 / GCM tag length appended to every sealed record.
 AEAD_TAG_SIZE = 16
 
-#: Largest frame body (record-type byte + ciphertext + tag) on the wire. The
-#: length prefix is checked against this before a byte of the body is read.
-MAX_RECORD_BODY = 1 + MAX_MESSAGE_SIZE + AEAD_TAG_SIZE
+#: Largest sealed-record body (ciphertext + tag, after the frame's type byte),
+#: so no record can open to more than MAX_MESSAGE_SIZE bytes. The length
+#: prefix is checked against this before a byte of the body is read.
+MAX_RECORD_BODY = MAX_MESSAGE_SIZE + AEAD_TAG_SIZE
 
 #: Largest handshake or relay-control frame. Hello, SPAKE2 and confirmation
 #: messages are tens of bytes; anything near this is garbage.
