@@ -140,8 +140,18 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
 
 int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                         ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
-                        int32_t ay, int32_t k, int32_t radius, int32_t max_out, int32_t *out) {
+                        int32_t ay, int32_t k, int32_t radius, int32_t min_detail,
+                        int32_t max_out, int32_t *out) {
     const uint8_t *seg = cur + (ptrdiff_t)ay * cur_stride + (ptrdiff_t)ax * 4;
+    /* Not an anchor: a segment at rest says nothing about motion, and a flat
+     * one (too few changes between neighbours) matches almost anywhere. */
+    if (sc_row_first_diff(prev + (ptrdiff_t)ay * prev_stride + (ptrdiff_t)ax * 4, seg, 0, k) == k)
+        return -1;
+    int32_t detail = 0;
+    for (int32_t i = 1; i < k && detail < min_detail; i++)
+        detail += !px_equal(seg + 4 * (i - 1), seg + 4 * i);
+    if (detail < min_detail)
+        return -1;
     /* Two probe pixels reject wrong shifts: the first, and the first that
      * differs from it. On text (mostly background) the first alone would pass
      * at nearly every shift; the second is a glyph pixel and does not. */

@@ -75,9 +75,14 @@ def test_find_segment_matches_reference(seed: int) -> None:
     prev = noise(rng, 40, 50) if seed % 2 else stripes(40, 50, 3, vertical=seed % 3 == 0)
     cur = np.roll(prev, (int(rng.integers(-4, 5)), int(rng.integers(-4, 5))), axis=(0, 1))
     for ax, ay, k in ((10, 20, 8), (0, 0, 5), (42, 39, 8), (3, 7, 1)):
-        got = _rowhash.find_segment(prev, cur, ax, ay, k, 6, max_out=3)
-        want = ref.find_segment_reference(prev, cur, ax, ay, k, 6, max_out=3)
-        assert np.array_equal(got, want)
+        for detail in (0, 2, 5):
+            got = _rowhash.find_segment(prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3)
+            want = ref.find_segment_reference(
+                prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3
+            )
+            assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
+    # A segment at rest is no anchor, whatever matches elsewhere.
+    assert _rowhash.find_segment(prev, prev, 10, 20, 8, 6) is None
 
 
 @pytest.mark.parametrize("shift", [(0, 1), (0, -1), (1, 0), (-1, 0), (3, -2), (-5, 4), (0, 0)])

@@ -35,12 +35,22 @@ def match_runs(
     ``row_mask`` (h booleans). Runs without the GIL."""
 
 def find_segment(
-    prev: Frame, cur: Frame, ax: int, ay: int, k: int, radius: int, max_out: int = 4
-) -> npt.NDArray[np.int32]:
+    prev: Frame,
+    cur: Frame,
+    ax: int,
+    ay: int,
+    k: int,
+    radius: int,
+    *,
+    min_detail: int = 0,
+    max_out: int = 4,
+) -> npt.NDArray[np.int32] | None:
     """(n, 2) int32 shifts (dx, dy), |dx|, |dy| <= radius, (0, 0) excluded, under
-    which the ``k``-pixel row segment of ``cur`` at (ax, ay) equals ``prev``.
-    At most ``max_out + 1`` rows: n > max_out means "ambiguous" (repeating
-    content). Runs without the GIL."""
+    which the ``k``-pixel row segment of ``cur`` at (ax, ay) equals ``prev``,
+    dy-major. At most ``max_out + 1`` rows: n > max_out means "ambiguous"
+    (repeating content). None when the segment is no anchor: equal to
+    ``prev`` at the same place, or with fewer than ``min_detail`` neighbouring
+    pixel pairs that differ. Runs without the GIL."""
 
 def move_rect(buf: Frame, rect: RectLike, dx: int, dy: int) -> None:
     """Move the pixels of ``rect`` by (dx, dy) inside the writable ``buf`` (source

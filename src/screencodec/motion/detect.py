@@ -270,30 +270,28 @@ class MotionStage:
             return []
         rows = rows[np.linspace(0, len(rows) - 1, min(_GRID, len(rows))).astype(np.intp)]
         span = (box.w - k + 1) / _GRID
-        # Columns on a grid, shifted by a different fraction of a cell per row.
+        # Columns on a grid, shifted by a different fraction of a cell per row;
+        # visited in an order that spreads the first anchors over the box.
         frac = (np.arange(len(rows)) * 0.618) % 1.0
         ay = np.repeat(box.y + rows, _GRID)
         ax = (box.x + (np.arange(_GRID)[None, :] + frac[:, None]) * span).astype(np.intp).ravel()
-        # An anchor must have changed and hold some detail: a flat segment
-        # matches everywhere and says nothing.
-        cols = ax[:, None] + np.arange(k)
-        seg = frame[ay[:, None], cols, :3].astype(np.int32)
-        old = ref[ay[:, None], cols, :3].astype(np.int32)
-        px = (seg[..., 0] << 16) | (seg[..., 1] << 8) | seg[..., 2]
-        detail = (np.diff(px, axis=1) != 0).sum(axis=1) >= 3
-        moved = (seg != old).any(axis=(1, 2))
-        pick = np.flatnonzero(detail & moved)
-        if len(pick) > _MAX_ANCHORS:
-            pick = pick[np.linspace(0, len(pick) - 1, _MAX_ANCHORS).astype(np.intp)]
+        order = np.argsort((np.arange(len(ax)) * 0.618034) % 1.0, kind="stable")
         votes: dict[tuple[int, int], float] = {}
-        for i in pick:
+        searched = 0
+        for x, y in zip(ax[order].tolist(), ay[order].tolist()):
             if time.thread_time() > deadline:
                 self.last.over_budget = True
                 break
-            hits = _rowhash.find_segment(ref, frame, int(ax[i]), int(ay[i]), k, self.max_move)
+            # The kernel refuses non-anchors (at rest, or flat) at once.
+            hits = _rowhash.find_segment(ref, frame, x, y, k, self.max_move, min_detail=3)
+            if hits is None:
+                continue
+            searched += 1
             if 0 < len(hits) <= 4:
                 for dx, dy in hits.tolist():
                     votes[(dx, dy)] = votes.get((dx, dy), 0.0) + 1.0 / len(hits)
+            if searched >= _MAX_ANCHORS or _agreed(votes):
+                break
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]
         cands = [shift for shift, v in ranked if v >= _MIN_VOTES]
         return self._verify(ref, frame, box, cands, found, deadline)
@@ -377,3 +375,9 @@ class MotionStage:
             if entry is not None:
                 entry.hashes[y : y + len(hashes)] = hashes
                 entry.valid[y : y + len(hashes)] = True
+
+
+def _agreed(votes: dict[tuple[int, int], float]) -> bool:
+    """Anchors agree on one shift (one rigid move, the common case): stop searching."""
+    top = sorted(votes.values(), reverse=True)[:2]
+    return bool(top) and top[0] >= 4 and (len(top) < 2 or top[1] * 3 <= top[0])

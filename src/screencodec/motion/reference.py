@@ -108,13 +108,25 @@ def match_runs_reference(
 
 
 def find_segment_reference(
-    prev: Frame, cur: Frame, ax: int, ay: int, k: int, radius: int, max_out: int = 4
-) -> npt.NDArray[np.int32]:
+    prev: Frame,
+    cur: Frame,
+    ax: int,
+    ay: int,
+    k: int,
+    radius: int,
+    *,
+    min_detail: int = 0,
+    max_out: int = 4,
+) -> npt.NDArray[np.int32] | None:
     """(n, 2) shifts (dx, dy), dy-major, under which the k-pixel segment of
-    ``cur`` at (ax, ay) equals ``prev``; at most max_out + 1 of them."""
+    ``cur`` at (ax, ay) equals ``prev``; at most max_out + 1 of them; None when
+    the segment is unchanged or has fewer than ``min_detail`` neighbour changes."""
     height, width = prev.shape[:2]
     seg = cur[ay, ax : ax + k, :3]
     found: list[tuple[int, int]] = []
+    detail = int((seg[1:] != seg[:-1]).any(axis=1).sum())
+    if np.array_equal(prev[ay, ax : ax + k, :3], seg) or detail < min_detail:
+        return None
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
             sx, sy = ax - dx, ay - dy
