@@ -15,7 +15,13 @@ from screencodec.transport.connect import (
     host_via_relay,
     listen_direct,
 )
-from screencodec.transport.frames import AccessRefusedError, RefuseCode
+from screencodec.transport.frames import (
+    AccessRefusedError,
+    FrameType,
+    RefuseCode,
+    encode_frame,
+    read_frame,
+)
 from screencodec.transport.relay import Relay
 from screencodec.transport.secure_channel import SecureChannel
 
@@ -140,3 +146,39 @@ def test_reconnect_needs_a_new_handshake() -> None:
         await asyncio.sleep(0)
 
     run(main())
+
+
+def test_closing_the_listener_stops_handshakes_in_flight() -> None:
+    async def main() -> None:
+        creds = SessionCredentials()
+        accepted: list[SecureChannel] = []
+        listener = await listen_direct("127.0.0.1", 0, creds, accepted.append, timeouts=FAST)
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        hello = b"SCDC\0\1\1" + creds.code.encode()
+        writer.write(encode_frame(FrameType.HELLO, hello))
+        assert (await read_frame(reader, 1024))[0] == FrameType.HELLO  # host waits for PAKE
+        await listener.close()
+        assert await reader.read() == b""  # dropped, not left hanging
+        writer.close()
+        await writer.wait_closed()
+        assert accepted == []
+        assert creds.failed_attempts == 0
+
+    run(main())
+
+
+def test_public_api_surface() -> None:
+    """Pin what the session layer may import; changing it is a deliberate act."""
+    from screencodec.transport import codes, connect, frames, limits, relay, secure_channel
+
+    assert set(connect.__all__) == {
+        "DirectListener", "OnChannel", "OnError", "RelayRegistration", "connect_direct",
+        "connect_via_relay", "host_via_relay", "listen_direct"}
+    assert {"SessionCredentials", "format_code", "parse_code"} <= set(codes.__all__)
+    assert {"AccessRefusedError", "RefuseCode"} <= set(frames.__all__)
+    assert {"Relay", "RelayLimits", "run_relay"} <= set(relay.__all__)
+    assert {"Timeouts", "AttemptLimiter", "MAX_FAILED_ATTEMPTS"} <= set(limits.__all__)
+    assert secure_channel.__all__ == ["SecureChannel"]
+    for module in (codes, connect, frames, limits, relay, secure_channel):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"

@@ -19,6 +19,7 @@ from typing import Literal
 from screencodec.errors import (
     ProtocolError,
     ScreencodecError,
+    SessionClosedError,
     TransportError,
 )
 from screencodec.transport.codes import SessionCredentials, normalize_password, parse_code
@@ -86,6 +87,10 @@ class _HostAcceptor:
         self.timeouts = timeouts
         self.limiter = AttemptLimiter(attempts_per_minute, 60.0)
         self.channels: set[SecureChannel] = set()
+        # Handshakes in flight, so closing can stop them instead of letting
+        # them finish into a channel nobody will ever close.
+        self.handshakes: set[asyncio.Task[HandshakeResult]] = set()
+        self.closed = False
 
     def _report(self, peer: str, exc: BaseException) -> None:
         if self.on_error is not None:
@@ -103,16 +108,27 @@ class _HostAcceptor:
                                "too many attempts from this address; wait a minute")
             self._report(peer, AccessRefusedError(RefuseCode.RATE_LIMITED, addr))
             return
+        if self.closed:
+            await close_writer(writer)
+            return
+        task = asyncio.ensure_future(asyncio.wait_for(
+            host_handshake(reader, writer, self.credentials), self.timeouts.handshake))
+        self.handshakes.add(task)
         try:
             try:
-                result = await asyncio.wait_for(
-                    host_handshake(reader, writer, self.credentials), self.timeouts.handshake)
+                result = await task
             except asyncio.TimeoutError:
                 raise TransportError("handshake timed out") from None
+            except asyncio.CancelledError:
+                if not self.closed:
+                    raise
+                raise SessionClosedError("the host stopped listening") from None
         except (ScreencodecError, OSError) as exc:
             await close_writer(writer)
             self._report(peer, exc)
             return
+        finally:
+            self.handshakes.discard(task)
         channel = SecureChannel(reader, writer, result, is_host=True, peer=peer,
                                 timeouts=self.timeouts)
         self.channels.add(channel)
@@ -126,6 +142,9 @@ class _HostAcceptor:
             await channel.close("the host failed to start the session")
 
     async def close_channels(self) -> None:
+        self.closed = True
+        for task in list(self.handshakes):
+            task.cancel()
         for channel in list(self.channels):
             await channel.close("the host ended the session")
 

@@ -136,10 +136,21 @@ async def read_frame(reader: asyncio.StreamReader, max_body: int) -> tuple[int, 
 
 
 async def close_writer(writer: asyncio.StreamWriter, timeout: float = 1.0) -> None:
-    """Close a stream and wait (briefly) for it; never raises."""
+    """Close a stream and wait (briefly) for it; never raises.
+
+    A plain close waits until the send buffer is flushed, which a peer that
+    stopped reading can delay forever; past ``timeout`` the connection is
+    aborted instead, so no socket outlives its channel.
+    """
     writer.close()
-    with contextlib.suppress(Exception):
+    try:
         await asyncio.wait_for(writer.wait_closed(), timeout)
+    except asyncio.TimeoutError:
+        writer.transport.abort()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer.wait_closed(), timeout)
+    except Exception:  # the peer is gone either way; nothing to report
+        pass
 
 
 async def send_refusal(writer: asyncio.StreamWriter, code: RefuseCode, detail: str) -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import logging
 import secrets
 import struct
 from collections.abc import Callable
@@ -76,6 +77,7 @@ ROLE_HOST_DATA = 3
 TOKEN_SIZE = 16
 _OPEN = struct.Struct(f">4sHB{CODE_DIGITS}s{TOKEN_SIZE}s")
 _CHUNK = 64 * 1024
+_log = logging.getLogger(__name__)
 
 #: ``tap(direction, data)`` sees every byte the relay forwards (for tests and
 #: diagnostics: it shows what a malicious relay could see).
@@ -212,8 +214,11 @@ class Relay:
         self._writers.add(writer)
         try:
             await self._serve(reader, writer)
-        except (ScreencodecError, OSError, asyncio.TimeoutError):
+        except (ScreencodecError, OSError, EOFError, asyncio.TimeoutError):
             pass  # one client's failure is that client's problem
+        except Exception:
+            # A bug, not a client: say so, but keep serving everyone else.
+            _log.exception("relay: unexpected error on one connection")
         finally:
             self._tasks.discard(task)
             self._writers.discard(writer)
