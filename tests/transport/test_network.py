@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
+from screencodec.transport import CONTROL, VIEW, Host, HostConfig, SharingChanged, Viewer, allow
 from screencodec.transport.codes import SessionCredentials
 from screencodec.transport.connect import (
     connect_direct,
@@ -116,3 +116,34 @@ def test_host_config_max_duration_over_tcp() -> None:
             assert "maximum" in reason or "closed" in reason
 
     run(main(), 30)
+
+
+def test_viewer_vanishing_mid_stream_over_tcp() -> None:
+    async def main() -> None:
+        host, _ = make("video")
+        events = host.events()
+        creds = SessionCredentials()
+        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+        proxy = DelayProxy(delay=0.0, pause_p=0.0)
+        port = await proxy.start(listener.port)
+        try:
+            ch = await connect_direct("127.0.0.1", port, creds.code, creds.password)
+            viewer = Viewer(ch)
+            await viewer.start()
+            task = asyncio.ensure_future(viewer.run())
+            await until(lambda: viewer.decoded >= 3)
+            await proxy.close()  # the network path dies: no bye, no close record
+            seen: list[tuple[str, ...]] = []
+            async for ev in events:
+                if isinstance(ev, SharingChanged):
+                    seen.append(ev.viewers)
+                    if not ev.viewers:
+                        break
+            assert seen[-1] == () and host.links() == []
+            assert host.hub.last_frame(1) is None  # capture released
+            await asyncio.wait_for(task, 10)
+        finally:
+            await listener.close()
+            await host.close()
+
+    run(main(), 60)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from .session import EncoderLike, ViewerLink
 from .stats import LinkStats
 
 __all__ = ["Host", "HostConfig"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +111,9 @@ class Host:
     async def serve(self, channel: Channel) -> str:
         """Run one viewer's session to its end; returns why it ended.
 
-        Never raises for what the viewer does (protocol errors, vanishing): the
-        session ends, the channel is closed, other viewers carry on.
+        Never raises (only cancellation propagates): whatever ends the session,
+        a viewer's protocol error, its vanishing or a failure on our side, the
+        channel is closed, the reason is returned and other viewers carry on.
         """
         link = ViewerLink(self, channel)
         # Peer names identify viewers in events and in revoke(peer=...): make them
@@ -136,6 +140,11 @@ class Host:
             reason = f"viewer gone: {exc}"
         except (ScreencodecError, OSError) as exc:
             reason = f"failed: {exc}"
+        except Exception as exc:
+            # A bug on our side (encoder, injector, a handler) ends this viewer's
+            # session, not the host: log it loudly and report it as the reason.
+            _log.exception("session with %s failed", link.peer)
+            reason = f"internal error: {exc!r}"
         finally:
             await link.cleanup()
             self._serving.discard(link)
