@@ -294,3 +294,19 @@ def test_oversized_send_is_a_local_error() -> None:
             assert await host.recv() == b"ok"
 
     run(main())
+
+
+def test_cancelled_recv_mid_record_loses_nothing() -> None:
+    async def main() -> None:
+        async with direct_pair() as (viewer, host, _):
+            sealed = viewer._sealer.seal(FrameType.RECORD_DATA, b"m" * 5000)
+            raw = viewer._writer
+            raw.write(HEADER.pack(len(sealed) + 1, FrameType.RECORD_DATA) + sealed[:100])
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(host.recv(), 0.1)  # header read, body incomplete
+            raw.write(sealed[100:])
+            assert await host.recv() == b"m" * 5000
+            await viewer.send(b"next")
+            assert await host.recv() == b"next"
+
+    run(main())

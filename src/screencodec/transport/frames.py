@@ -35,7 +35,9 @@ __all__ = [
     "RefuseCode",
     "close_writer",
     "encode_frame",
+    "read_body",
     "read_frame",
+    "read_header",
     "refusal_error",
     "send_refusal",
 ]
@@ -109,11 +111,12 @@ def encode_frame(ftype: int, body: bytes = b"") -> bytes:
     return HEADER.pack(len(body) + 1, ftype) + body
 
 
-async def read_frame(reader: asyncio.StreamReader, max_body: int) -> tuple[int, bytes]:
-    """Read one frame; returns ``(type, body)``.
+async def read_header(reader: asyncio.StreamReader, max_body: int) -> tuple[int, int]:
+    """Read a frame header; returns ``(type, body length)``.
 
     Raises SessionClosedError on EOF (or reset) before the first byte, and
-    ProtocolError on EOF inside the frame or a length over ``max_body``.
+    ProtocolError on EOF inside the header or a length over ``max_body``.
+    Cancellation-safe: ``readexactly`` consumes nothing until it has it all.
     """
     try:
         header = await reader.readexactly(HEADER.size)
@@ -126,13 +129,25 @@ async def read_frame(reader: asyncio.StreamReader, max_body: int) -> tuple[int, 
     length, ftype = HEADER.unpack(header)
     if length < 1 or length - 1 > max_body:
         raise ProtocolError(f"frame of {length} bytes exceeds the limit of {max_body + 1}")
+    return ftype, length - 1
+
+
+async def read_body(reader: asyncio.StreamReader, size: int) -> bytes:
+    """Read a frame body of ``size`` bytes (cancellation-safe like read_header)."""
     try:
-        body = await reader.readexactly(length - 1)
+        return await reader.readexactly(size)
     except asyncio.IncompleteReadError:
         raise ProtocolError("stream truncated inside a frame") from None
     except OSError as exc:
         raise ProtocolError(f"the connection broke inside a frame: {exc}") from None
-    return ftype, body
+
+
+async def read_frame(reader: asyncio.StreamReader, max_body: int) -> tuple[int, bytes]:
+    """Read one frame; returns ``(type, body)``. Errors as in :func:`read_header`,
+    and ProtocolError for EOF inside the body. Not cancellation-safe between
+    header and body: for handshakes, which are abandoned whole on cancel."""
+    ftype, size = await read_header(reader, max_body)
+    return ftype, await read_body(reader, size)
 
 
 async def close_writer(writer: asyncio.StreamWriter, timeout: float = 1.0) -> None:

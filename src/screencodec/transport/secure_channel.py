@@ -22,7 +22,7 @@ from screencodec.transport.crypto import (
     RecordOpener,
     RecordSealer,
 )
-from screencodec.transport.frames import HEADER, FrameType, close_writer, read_frame
+from screencodec.transport.frames import HEADER, FrameType, close_writer, read_body, read_header
 from screencodec.transport.handshake import HandshakeResult
 from screencodec.transport.limits import MAX_RECORD_BODY, Timeouts
 
@@ -44,6 +44,9 @@ class SecureChannel:
     Concurrency: all methods run on one event loop. Any number of tasks may
     call :meth:`send` at once (a lock keeps records whole and in sequence
     order); one task at a time should call :meth:`recv` (a lock enforces it).
+    Cancelling :meth:`recv` (e.g. ``wait_for`` with a timeout) is safe: no
+    message is lost or split. A cancelled :meth:`send` may or may not have
+    been delivered (the record was queued whole before the wait).
     :meth:`close` may be called from anywhere, any number of times, including
     while a send or recv is waiting; those then raise SessionClosedError.
     A watchdog task (keepalive, idle timeout, maximum duration) lives as long
@@ -85,6 +88,7 @@ class SecureChannel:
         # Idle is only judged while someone reads: a caller that stops reading
         # (busy decoding) must not have its channel closed for it.
         self._reading_since: float | None = None
+        self._pending_header: tuple[int, int] | None = None
         self._watchdog: asyncio.Task[None] | None = loop.create_task(self._watch())
 
     def __repr__(self) -> str:
@@ -144,7 +148,14 @@ class SecureChannel:
                 self._check_open()
                 self._reading_since = asyncio.get_running_loop().time()
                 try:
-                    ftype, body = await read_frame(self._reader, MAX_RECORD_BODY)
+                    # A caller may cancel recv (wait_for with a timeout). Keep a
+                    # header already read, so the next call reads its body
+                    # instead of mistaking body bytes for a header.
+                    if self._pending_header is None:
+                        self._pending_header = await read_header(self._reader, MAX_RECORD_BODY)
+                    ftype, size = self._pending_header
+                    body = await read_body(self._reader, size)
+                    self._pending_header = None
                     if ftype not in _RECORD_TYPES:
                         raise ProtocolError(f"unexpected frame type {ftype} on a sealed channel")
                     plaintext = self._opener.open(ftype, body)
