@@ -92,6 +92,12 @@ class Scenario(abc.ABC):
         The panel clock is accounted for by the caller."""
         return None, []
 
+    def opaque(self, index: int, /) -> Rect | None:
+        """A rect that :meth:`draw` overwrites completely in frame ``index``: the
+        source skips copying the base layer there (at 4K that copy is most of the
+        cost of a frame)."""
+        return None
+
     def pointer(self, index: int, /) -> tuple[int, int]:
         """Where the mouse pointer is in frame ``index``; at rest by default."""
         return self._rest

@@ -156,8 +156,16 @@ class SyntheticDesktop(FrameSource):
         if index < 0:
             msg = f"frame index must be >= 0, not {index}"
             raise FrameError(msg)
-        out = self._out
-        np.copyto(out, self._scenario.base)
+        out, base = self._out, self._scenario.base
+        o = self._scenario.opaque(index)
+        if o is None or o.is_empty():
+            np.copyto(out, base)
+        else:
+            # The base everywhere but in the rect that draw() covers anyway.
+            out[: o.y] = base[: o.y]
+            out[o.bottom :] = base[o.bottom :]
+            out[o.y : o.bottom, : o.x] = base[o.y : o.bottom, : o.x]
+            out[o.y : o.bottom, o.right :] = base[o.y : o.bottom, o.right :]
         self._scenario.draw(out, index)
         t = self.time(index)
         self._desk.draw_clock(out, t)

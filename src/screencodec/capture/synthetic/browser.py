@@ -244,6 +244,9 @@ class BrowserScenario(Scenario):
         thumb_y = t.y + (pos * span // (40 * v.h)) % span
         out[thumb_y : thumb_y + self.thumb_h, t.x + 2 : t.right - 2, :3] = THUMB[::-1]
 
+    def opaque(self, index: int, /) -> Rect:
+        return self.view
+
     def changes(self, index: int, /) -> tuple[Motion | None, list[Rect]]:
         if index == 0:
             return None, []

@@ -83,6 +83,9 @@ class DragScenario(Scenario):
     def draw(self, out: Array, index: int, /) -> None:
         out[self.rect(index).slices()] = self.window
 
+    def opaque(self, index: int, /) -> Rect:
+        return self.rect(index)
+
     def changes(self, index: int, /) -> tuple[Motion | None, list[Rect]]:
         if index == 0:
             return None, []

@@ -92,6 +92,9 @@ class TerminalScenario(Scenario):
             cw = max(1, round(self.font.getlength("M")))
             out[y : y + self.lh, self.tx : self.tx + min(cw, self.tw), :3] = CURSOR[::-1]
 
+    def opaque(self, index: int, /) -> Rect:
+        return Rect(self.tx, self.ty, self.tw, (self.rows - 1) * self.lh)
+
     def changes(self, index: int, /) -> tuple[Motion | None, list[Rect]]:
         if index == 0:
             return None, []

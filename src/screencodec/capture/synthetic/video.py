@@ -120,6 +120,9 @@ class VideoScenario(Scenario):
         np.add(region, self.grain[dy : dy + v.h, dx : dx + v.w], out=region)
         out[self.controls.slices()] = self._bars[int(t)]
 
+    def opaque(self, index: int, /) -> Rect:
+        return self.video
+
     def changes(self, index: int, /) -> tuple[None, list[Rect]]:
         if index == 0:
             return None, []
