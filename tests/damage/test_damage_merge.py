@@ -146,6 +146,8 @@ def test_negative_cost_or_size_raise() -> None:
         merge_rects([[0, 0, 1, 1]], 10, 10, rect_cost=-1)
     with pytest.raises(FrameError):
         merge_rects([[0, 0, 1, 1]], -10, 10)
+    with pytest.raises(FrameError):
+        merge_rects([[0, 0, 1, 1]], 10, 10, rect_cost=1.5)  # type: ignore[arg-type]
 
 
 @settings(max_examples=80, deadline=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from damage_frames import random_frame, strided_view
@@ -127,6 +129,19 @@ def test_readonly_frames_are_fine() -> None:
     prev.flags.writeable = False
     cur.flags.writeable = False
     check(prev, cur, 16)
+
+
+def test_threads_share_frames() -> None:
+    # The scan runs without the GIL: concurrent calls must not disturb each other.
+    rng = np.random.default_rng(10)
+    prev = random_frame(rng, 300, 400)
+    curs = [sprinkle(rng, prev, 30) for _ in range(8)]
+    wants = [tile_diff_reference(prev, cur, 32) for cur in curs]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            gots = list(pool.map(lambda cur: tile_diff(prev, cur, 32), curs))
+            for got, want in zip(gots, wants, strict=True):
+                np.testing.assert_array_equal(got, want)
 
 
 def test_empty_frames() -> None:

@@ -164,8 +164,13 @@ def _check_inside(r, w, h, str name, bint allow_empty):
 
 
 def merge_rects(boxes, width, height, *, rect_cost=DEFAULT_RECT_COST):
-    cdef int64_t c_cost = operator.index(rect_cost)
-    w, h = operator.index(width), operator.index(height)
+    try:
+        cost, w, h = operator.index(rect_cost), operator.index(width), operator.index(height)
+    except TypeError:
+        raise FrameError("width, height and rect_cost must be integers") from None
+    if cost > 2**40:
+        raise FrameError(f"rect_cost {cost} is absurdly large")
+    cdef int64_t c_cost = cost
     if c_cost < 0 or w < 0 or h < 0:
         raise FrameError("width, height and rect_cost must be >= 0")
     r = _rect_array(boxes, "boxes")
