@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import av
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screencodec.decoder import ScreenDecoder
 from screencodec.errors import DecodeError
@@ -121,3 +125,24 @@ def test_screen_decoder_needs_a_keyframe_after_a_broken_stream() -> None:
     with pytest.raises(DecodeError):
         sdec.decode(build_update(2, W, H, [ops[2]]))  # picture 1 was lost
     assert sdec.needs_keyframe
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_mutated_streams_only_raise_decode_error(data: st.DataObject) -> None:
+    """Flipped, cut or inserted bytes anywhere in a stream: a picture or a DecodeError."""
+    _, ops = decoder_and_ops(3)
+    dec = VideoDecoder()
+    fb = np.zeros((H, W, 4), np.uint8)
+    for op in ops:
+        p = bytearray(op.payload)
+        kind = data.draw(st.sampled_from(["flip", "cut", "insert", "none"]))
+        at = data.draw(st.integers(0, len(p) - 1))
+        if kind == "flip":
+            p[at] ^= data.draw(st.integers(1, 255))
+        elif kind == "cut":
+            del p[at:]
+        elif kind == "insert":
+            p[at:at] = data.draw(st.binary(min_size=1, max_size=16))
+        with contextlib.suppress(DecodeError):
+            dec.apply(dec.prepare(OpView(Op.VIDEO, 0, RECT, memoryview(bytes(p))), (W, H)), fb)
