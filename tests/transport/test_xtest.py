@@ -14,7 +14,7 @@ from screencodec.transport import CONTROL, VIEW, Host, HostConfig, allow
 from screencodec.transport.input.xtest import LocalPointerWatcher, XTestInjector
 
 from .conftest import connected
-from .helpers import ScriptedScreen, run, until
+from .helpers import ScriptedScreen, bgr_equal, run, until
 
 
 @pytest.fixture(scope="module")
@@ -93,5 +93,24 @@ def test_remote_control_moves_the_real_pointer(xdisplay: str) -> None:
             wtask.cancel()
             await asyncio.gather(wtask, return_exceptions=True)
             inj.close()
+
+    run(main())
+
+
+def test_real_screen_capture_streams_bit_exact(xdisplay: str) -> None:
+    from screencodec.capture import ScreenSource
+
+    async def main() -> None:
+        host = Host(lambda i: ScreenSource(i, display=xdisplay), consent=allow())
+        async with connected(host) as (viewer, _, _):
+            await until(lambda: viewer.decoded >= 3, 10)
+            assert [m.index for m in viewer.monitors][:2] == [0, 1]
+            probe = ScreenSource(1, display=xdisplay)
+            try:
+                await until(lambda: bgr_equal(viewer.framebuffer, probe.grab()), 10)
+            finally:
+                probe.close()
+            assert viewer.framebuffer is not None
+            assert viewer.framebuffer.shape[:2] == (600, 800)
 
     run(main())

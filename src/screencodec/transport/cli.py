@@ -12,12 +12,12 @@ import argparse
 import asyncio
 import contextlib
 import getpass
-import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..capture.base import FrameSource
 from ..errors import ScreencodecError
 from .channels import FileOfferInfo
 from .consent import terminal_consent, terminal_yes_no
@@ -95,29 +95,21 @@ def add_subcommands(subparsers: Any) -> None:
 
 
 def _source_factory(args: argparse.Namespace) -> SourceFactory:
-    def synthetic(index: int) -> Any:
-        from ..capture.synthetic import SyntheticDesktop
+    from ..capture import open_source
 
-        return SyntheticDesktop(*args.size, scenario=args.scenario)
+    width, height = args.size
 
-    if args.source == "synthetic":
-        return synthetic
-    capture = importlib.import_module("screencodec.capture")
-    screen_cls = getattr(capture, "ScreenSource", None)
-    if screen_cls is None:
+    def factory(index: int) -> FrameSource:
+        if args.source == "synthetic":
+            return open_source("synthetic", width=width, height=height, scenario=args.scenario)
         if args.source == "screen":
-            raise ScreencodecError("screen capture is not available in this build")
-        return synthetic
+            return open_source("screen", monitor=index)
+        # auto: the screen if a display is reachable, else the synthetic desktop
+        return open_source(
+            "auto", monitor=index, width=width, height=height, scenario=args.scenario
+        )
 
-    def screen(index: int) -> Any:
-        try:
-            return screen_cls(monitor=index)
-        except ScreencodecError:
-            if args.source == "screen":
-                raise
-            return synthetic(index)
-
-    return screen
+    return factory
 
 
 def _injector(args: argparse.Namespace) -> Any:
