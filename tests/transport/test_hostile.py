@@ -219,3 +219,32 @@ def test_same_peer_name_twice_is_disambiguated() -> None:
             assert b.level == Permission()
 
     run(main())
+
+
+def test_random_messages_never_break_the_host() -> None:
+    import random
+
+    rng = random.Random(1234)
+
+    async def main() -> None:
+        host, screen, _ = make_host()
+        reasons: list[str] = []
+        for _ in range(120):
+            hc, vc = channel_pair()
+            serve = asyncio.ensure_future(host.serve(hc))
+            await Viewer(vc).start()
+            for _ in range(rng.randint(1, 4)):
+                payload = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40)))
+                await vc.send(bytes([1, rng.randint(0, 30)]) + payload)
+            if not vc.closed:
+                await vc.send(m.encode(m.Bye()))
+            reasons.append(await asyncio.wait_for(serve, 5))  # serve never raises
+            await vc.close()
+        assert host.viewers == () and host.links() == []
+        assert all(not r.startswith("internal error") for r in reasons), reasons
+        assert any(r.startswith("protocol error") for r in reasons)
+        # and the host still serves a well-behaved viewer afterwards
+        async with connected(host) as (viewer, _, _):
+            await converge(viewer, screen)
+
+    run(main(), 60)
