@@ -24,7 +24,7 @@ from screencodec.transport.limits import Timeouts
 from screencodec.transport.relay import ROLE_HOST_CONTROL, Relay, RelayLimits, encode_open
 from screencodec.transport.secure_channel import SecureChannel
 
-from .secure_fixtures import FAST, run
+from .secure_fixtures import FAST, both_loops, run
 
 MARKER = b"PLAINTEXT-MARKER-7f3a"
 
@@ -110,7 +110,8 @@ def test_wrong_code_is_unknown_session() -> None:
     run(main())
 
 
-def test_garbage_is_dropped_and_the_relay_keeps_serving() -> None:
+@both_loops
+def test_garbage_is_dropped_and_the_relay_keeps_serving(loop_kind: str) -> None:
     async def main() -> None:
         creds = SessionCredentials()
         async with Relay() as relay, hosted(relay, creds) as (_, accepted):
@@ -135,7 +136,7 @@ def test_garbage_is_dropped_and_the_relay_keeps_serving() -> None:
             await viewer.close()
             await host.close()
 
-    run(main())
+    run(main(), loop_kind=loop_kind)
 
 
 def test_other_relay_version_is_refused_clearly() -> None:
@@ -224,7 +225,8 @@ def test_oversized_frame_cuts_that_pair_only() -> None:
     run(main())
 
 
-def test_relay_restart_host_reregisters_and_new_viewer_joins() -> None:
+@both_loops
+def test_relay_restart_host_reregisters_and_new_viewer_joins(loop_kind: str) -> None:
     async def main() -> None:
         creds = SessionCredentials()
         relay = Relay()
@@ -258,7 +260,7 @@ def test_relay_restart_host_reregisters_and_new_viewer_joins() -> None:
         finally:
             await relay.close()
 
-    run(main())
+    run(main(), loop_kind=loop_kind)
 
 
 def test_code_in_use_by_another_host_is_refused() -> None:

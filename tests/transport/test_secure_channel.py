@@ -17,7 +17,7 @@ from screencodec.transport.frames import HEADER, FrameType
 from screencodec.transport.limits import Timeouts
 from screencodec.transport.secure_channel import SecureChannel
 
-from .secure_fixtures import FAST, FrameHook, FrameProxy, direct_pair, run
+from .secure_fixtures import FAST, FrameHook, FrameProxy, both_loops, direct_pair, run
 
 FIRST_RECORD = 3
 
@@ -74,13 +74,14 @@ def test_replayed_record() -> None:
     assert "failed authentication" in str(err)
 
 
-def test_tampered_byte_in_ciphertext() -> None:
+@both_loops
+def test_tampered_byte_in_ciphertext(loop_kind: str) -> None:
     def hook(i: int, f: bytes) -> list[bytes]:
         if i == FIRST_RECORD + 1:
             f = f[:-3] + bytes([f[-3] ^ 0x40]) + f[-2:]
         return [f]
 
-    got, err = run(_through(hook, [b"a", b"b", b"c"]))
+    got, err = run(_through(hook, [b"a", b"b", b"c"]), loop_kind=loop_kind)
     assert got == [b"a"]
     assert type(err) is ProtocolError
 
