@@ -146,3 +146,24 @@ def test_mutated_streams_only_raise_decode_error(data: st.DataObject) -> None:
             p[at:at] = data.draw(st.binary(min_size=1, max_size=16))
         with contextlib.suppress(DecodeError):
             dec.apply(dec.prepare(OpView(Op.VIDEO, 0, RECT, memoryview(bytes(p))), (W, H)), fb)
+
+
+def test_target_bitrate_sets_the_quality() -> None:
+    """With ``bitrate``, x264 rate control holds the stream near the target."""
+    target = 400_000  # bits per second at 30 fps: ~1.7 kB per picture
+    stream = VideoStream(1, RECT.w, RECT.h, H264Options(bitrate=target))
+    ref = np.zeros((H, W, 4), np.uint8)
+    sizes = [len(stream.encode(f, ref, RECT).payload) for f in frames(30)]
+    rate = sum(sizes[1:]) * 8 * 30 / len(sizes[1:])
+    assert 0.5 * target < rate < 1.6 * target, rate
+    crf = VideoStream(2, RECT.w, RECT.h, H264Options())
+    assert len(crf.encode(frames(1)[0], ref, RECT).payload) > 2 * sizes[0]
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="chroma"):
+        H264Options(chroma="422")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="crf"):
+        H264Options(crf=60)
+    with pytest.raises(ValueError, match="bitrate"):
+        H264Options(bitrate=0)

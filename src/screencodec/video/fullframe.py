@@ -15,6 +15,7 @@ import time
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ..codecs.lossless import LosslessEncoder
 from ..damage import copy_rects
@@ -26,6 +27,8 @@ from .codec import VIDEO_HEADER, VideoStream
 from .h264 import DEFAULT_CRF, H264Options
 
 __all__ = ["VideoStreamEncoder"]
+
+Frame = npt.NDArray[np.uint8]
 
 
 class VideoStreamEncoder:
@@ -61,7 +64,7 @@ class VideoStreamEncoder:
         self.seconds = 0.0
 
     @property
-    def reference(self) -> Any:
+    def reference(self) -> Frame:
         """What a viewer shows after the last update (read-only view)."""
         return readonly_view(self._ref)
 
