@@ -107,11 +107,11 @@ def test_closing_the_listener_ends_its_sessions_and_ended_code_is_refused() -> N
                 await viewer.recv()
             assert host.closed
         creds.end()
-        async with await listen_direct("127.0.0.1", 0, creds, _echo, timeouts=FAST) as listener:
-            with pytest.raises(AccessRefusedError) as info:
-                await connect_direct("127.0.0.1", listener.port, creds.code, "abcdefgh",
-                                     timeouts=FAST)
-            assert info.value.code == RefuseCode.SESSION_ENDED
+        with pytest.raises(AccessRefusedError) as info:
+            await listen_direct("127.0.0.1", 0, creds, _echo, timeouts=FAST)
+        assert info.value.code == RefuseCode.SESSION_ENDED
+        with pytest.raises(AccessRefusedError, match="SESSION_ENDED"):
+            await host_via_relay("127.0.0.1", 1, creds, _echo)
 
     run(main())
 
@@ -182,3 +182,18 @@ def test_public_api_surface() -> None:
     for module in (codes, connect, frames, limits, relay, secure_channel):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_ending_the_credentials_closes_a_direct_listener() -> None:
+    async def main() -> None:
+        creds = SessionCredentials()
+        async with direct_pair(creds) as (viewer, host, listener):
+            port = listener.port
+            creds.end()
+            with pytest.raises(SessionClosedError, match="host ended the session"):
+                await asyncio.wait_for(viewer.recv(), 3)
+            assert host.closed
+            with pytest.raises(TransportError):
+                await connect_direct("127.0.0.1", port, creds.code, "abcdefgh", timeouts=FAST)
+
+    run(main())

@@ -21,7 +21,12 @@ from screencodec.transport.frames import (
     read_frame,
     refusal_error,
 )
-from screencodec.transport.handshake import ROLE_VIEWER, parse_hello
+from screencodec.transport.handshake import (
+    ROLE_VIEWER,
+    host_handshake,
+    parse_hello,
+    viewer_handshake,
+)
 from screencodec.transport.limits import AEAD_TAG_SIZE, MAX_RECORD_BODY
 from screencodec.transport.relay import _parse_open
 from screencodec.transport.secure_channel import SecureChannel
@@ -205,3 +210,31 @@ def test_parsers_reject_any_junk_with_protocol_errors(junk: bytes) -> None:
 
 def test_max_record_body_cannot_open_to_more_than_max_message_size() -> None:
     assert MAX_RECORD_BODY - AEAD_TAG_SIZE == MAX_MESSAGE_SIZE
+
+
+def test_handshake_with_ended_credentials_is_refused() -> None:
+    """The window between ``end()`` and the listener closing: refused, not served."""
+
+    async def main() -> None:
+        creds = SessionCredentials()
+        done: asyncio.Queue[BaseException] = asyncio.Queue()
+
+        async def host_side(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await host_handshake(reader, writer, creds)
+            except AccessRefusedError as exc:
+                done.put_nowait(exc)
+
+        server = await asyncio.start_server(host_side, "127.0.0.1", 0)
+        creds.end()
+        reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                       server.sockets[0].getsockname()[1])
+        with pytest.raises(AccessRefusedError, match="SESSION_ENDED"):
+            await viewer_handshake(reader, writer, creds.code, "abcdefgh")
+        assert (await done.get()).code == RefuseCode.SESSION_ENDED  # type: ignore[attr-defined]
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+
+    run(main())

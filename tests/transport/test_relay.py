@@ -297,3 +297,23 @@ def test_ended_session_code_is_gone_from_the_relay() -> None:
                                         timeouts=FAST)
 
     run(main())
+
+
+def test_ending_the_credentials_closes_the_registration_and_its_sessions() -> None:
+    async def main() -> None:
+        creds = SessionCredentials()
+        async with Relay() as relay, hosted(relay, creds) as (reg, accepted):
+            viewer = await connect_via_relay("127.0.0.1", relay.port, creds.code,
+                                             creds.password, timeouts=FAST)
+            await asyncio.wait_for(accepted.get(), 5)
+            creds.end()  # no explicit close: the registration reacts by itself
+            with pytest.raises(SessionClosedError, match="host ended the session"):
+                await asyncio.wait_for(viewer.recv(), 3)
+            for _ in range(50):
+                if not relay.sessions:
+                    break
+                await asyncio.sleep(0.02)
+            assert relay.sessions == frozenset()
+            assert reg.state == "closed"
+
+    run(main())

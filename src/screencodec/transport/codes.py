@@ -104,14 +104,15 @@ class SessionCredentials:
     counted when it fails, so parallel connections cannot sneak more than
     :data:`MAX_FAILED_ATTEMPTS` guesses in before the first failure lands.
 
-    :meth:`end` retires the session: its code is gone for good, and a listener
-    or relay registration that holds these credentials refuses everyone.
+    :meth:`end` retires the session: its code is gone for good; a listener or
+    relay registration that holds these credentials closes (with every channel
+    it accepted) and anything still reaching it is refused SESSION_ENDED.
 
     Concurrency: used from one event loop only; no method awaits.
     """
 
-    __slots__ = ("_code", "_ended", "_failed", "_generation", "_listeners", "_password",
-                 "_pending", "max_failed")
+    __slots__ = ("_code", "_end_listeners", "_ended", "_failed", "_generation", "_listeners",
+                 "_password", "_pending", "max_failed")
 
     def __init__(
         self,
@@ -129,6 +130,7 @@ class SessionCredentials:
         self._ended = False
         self.max_failed = max_failed
         self._listeners: list[PasswordListener] = []
+        self._end_listeners: list[PasswordListener] = []
         if on_password_invalidated is not None:
             self._listeners.append(on_password_invalidated)
 
@@ -185,10 +187,26 @@ class SessionCredentials:
         self._pending = 0
         return self._password
 
+    def add_end_listener(self, listener: PasswordListener) -> None:
+        """Call ``listener(credentials)`` once when :meth:`end` is called.
+
+        Listeners and relay registrations holding these credentials use it to
+        shut down (and take the code off the relay) at once.
+        """
+        if self._ended:
+            listener(self)
+        else:
+            self._end_listeners.append(listener)
+
     def end(self) -> None:
         """Retire the session: no handshake will ever succeed with it again."""
+        if self._ended:
+            return
         self._ended = True
         self._password = ""
+        listeners, self._end_listeners = self._end_listeners, []
+        for listener in listeners:
+            listener(self)
 
     def matches_code(self, code: str) -> bool:
         """Constant-time comparison of a code a peer named with ours."""

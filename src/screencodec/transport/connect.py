@@ -71,6 +71,12 @@ async def _open(host: str, port: int, timeout: float | None) -> tuple[
         raise TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}") from None
 
 
+def _check_not_ended(credentials: SessionCredentials) -> None:
+    if credentials.ended:
+        raise AccessRefusedError(RefuseCode.SESSION_ENDED,
+                                 "this session has ended; create new credentials")
+
+
 class _HostAcceptor:
     """What the host does with each incoming viewer stream, direct or relayed.
 
@@ -159,6 +165,12 @@ class DirectListener:
     def __init__(self, server: asyncio.Server, acceptor: _HostAcceptor) -> None:
         self._server = server
         self._acceptor = acceptor
+        self._closing: asyncio.Task[None] | None = None
+        acceptor.credentials.add_end_listener(self._on_end)
+
+    def _on_end(self, _: SessionCredentials) -> None:
+        # Called synchronously from credentials.end(); keep the task referenced.
+        self._closing = asyncio.ensure_future(self.close())
 
     @property
     def port(self) -> int:
@@ -197,9 +209,13 @@ async def listen_direct(
 ) -> DirectListener:
     """Listen for viewers; each one that proves the password reaches ``on_channel``.
 
+    Raises AccessRefusedError(SESSION_ENDED) if the credentials have ended;
+    when they end later, the listener closes with every channel it accepted.
+
     ``attempts_per_minute`` caps connection attempts per source address (on top
     of the credentials' 3-failure rule, which is per password).
     """
+    _check_not_ended(credentials)
     acceptor = _HostAcceptor(credentials, on_channel, on_error, timeouts or Timeouts(),
                              attempts_per_minute)
 
@@ -313,6 +329,12 @@ class RelayRegistration:
         self.registrations = 0
         self.last_error: BaseException | None = None
         self._task = asyncio.ensure_future(self._run())
+        self._closing: asyncio.Task[None] | None = None
+        acceptor.credentials.add_end_listener(self._on_end)
+
+    def _on_end(self, _: SessionCredentials) -> None:
+        # The host ended the session: take the code off the relay right away.
+        self._closing = asyncio.ensure_future(self.close())
 
     @property
     def channels(self) -> frozenset[SecureChannel]:
@@ -323,14 +345,23 @@ class RelayRegistration:
         await asyncio.wait_for(self._registered.wait(), timeout)
 
     async def close(self) -> None:
-        """Unregister, stop accepting and close every channel. Idempotent."""
+        """Unregister, stop accepting and close every channel. Idempotent.
+
+        Handshakes in flight are stopped; sessions already handed to
+        ``on_channel`` see their channel close and are given 2 s to return
+        before their tasks are cancelled. Safe to call from inside on_channel.
+        """
         self.state = "closed"
         self._registered.clear()
         self._task.cancel()
-        for task in list(self._joins):
-            task.cancel()
-        await asyncio.gather(self._task, *self._joins, return_exceptions=True)
         await self._acceptor.close_channels()
+        others = [t for t in self._joins if t is not asyncio.current_task()]
+        if others:
+            _, pending = await asyncio.wait(others, timeout=2.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(self._task, return_exceptions=True)
 
     async def __aenter__(self) -> RelayRegistration:
         return self
@@ -416,11 +447,15 @@ async def host_via_relay(
 ) -> RelayRegistration:
     """Register ``credentials.code`` at a relay and accept viewers through it.
 
+    Raises AccessRefusedError(SESSION_ENDED) if the credentials have ended;
+    when they end later, the registration closes (the relay forgets the code).
+
     Returns at once with a :class:`RelayRegistration` that keeps (re)connecting
     in the background; ``await reg.wait_registered(timeout)`` to know it is up.
     ``attempts_per_minute`` limits attempts per viewer address as the relay
     reports it.
     """
+    _check_not_ended(credentials)
     acceptor = _HostAcceptor(credentials, on_channel, on_error, timeouts or Timeouts(),
                              attempts_per_minute)
     return RelayRegistration(relay_host, relay_port, acceptor,
