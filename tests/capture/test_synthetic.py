@@ -159,3 +159,24 @@ def test_fps_sets_the_synthetic_clock() -> None:
         first = src.frame_at(0)[clock.slices()].copy()
         assert np.array_equal(src.frame_at(fps - 1)[clock.slices()], first)
         assert not np.array_equal(src.frame_at(fps)[clock.slices()], first)
+
+
+def test_public_api_surface() -> None:
+    import screencodec.capture as capture
+
+    assert sorted(capture.__all__) == sorted(
+        [
+            "SCENARIOS",
+            "CursorState",
+            "FrameSource",
+            "Motion",
+            "ScreenSource",
+            "SyntheticDesktop",
+            "has_display",
+            "list_monitors",
+            "open_source",
+            "scenario_names",
+        ]
+    )
+    for name in capture.__all__:
+        assert getattr(capture, name) is not None

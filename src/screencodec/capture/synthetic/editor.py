@@ -113,7 +113,10 @@ class TypingScenario(Scenario):
         burst[rng.integers(0, 509, 6)] = 0
         for start in rng.integers(0, 480, 4):  # thinking pauses
             burst[start : start + int(rng.integers(8, 30))] = 0
-        self.sched = periodic_schedule(burst.astype(np.int64))
+        # Frame 0 finds the file a quarter to half written, as a session joined
+        # mid-work would.
+        start = int(rng.integers(self.total // 4, self.total // 2 + 1))
+        self.sched = periodic_schedule(burst.astype(np.int64), start)
         self._strips = LRU(self._render_line, size=2 * self.rows + 8)
         self._numbers = LRU(self._render_number, size=2 * self.rows + 8)
 
