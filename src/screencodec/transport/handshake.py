@@ -218,14 +218,17 @@ async def host_handshake(
             raise ProtocolError(f"bad SPAKE2 message from viewer: {exc}") from None
         th = _transcript(hello_v, hello_h, msg_a, msg_b)
         keys = derive_session_keys(pake_key, th)
-        mac = await _expect(reader, FrameType.CONFIRM)
-        if not verify_confirmation(keys.confirm_viewer, b"viewer", th, mac):
+        try:
+            mac = await _expect(reader, FrameType.CONFIRM)
+            if not verify_confirmation(keys.confirm_viewer, b"viewer", th, mac):
+                await send_refusal(writer, RefuseCode.AUTH_FAILED, "wrong password")
+                raise AuthenticationError("a viewer failed the password check")
+            writer.write(encode_frame(FrameType.CONFIRM,
+                                      confirmation_mac(keys.confirm_host, b"host", th)))
+            await writer.drain()
+        except BaseException:
             keys.wipe()
-            await send_refusal(writer, RefuseCode.AUTH_FAILED, "wrong password")
-            raise AuthenticationError("a viewer failed the password check")
-        writer.write(encode_frame(FrameType.CONFIRM,
-                                  confirmation_mac(keys.confirm_host, b"host", th)))
-        await writer.drain()
+            raise
         success = True
         return HandshakeResult(keys, th)
     finally:
