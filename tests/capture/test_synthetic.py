@@ -162,7 +162,7 @@ def test_fps_sets_the_synthetic_clock() -> None:
 
 
 def test_public_api_surface() -> None:
-    import screencodec.capture as capture
+    from screencodec import capture
 
     assert sorted(capture.__all__) == sorted(
         [
