@@ -243,3 +243,40 @@ ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t
     }
     return n;
 }
+
+/* Slot of `key` in an open-addressing table of cap (a power of two) entries:
+ * the keys are hashes already, so their top bits index the table. */
+static inline int32_t slot_of(const uint64_t *keys, const int32_t *rows, int32_t cap,
+                              uint64_t key) {
+    int32_t i = (int32_t)((key * P1) >> 40) & (cap - 1);
+    while (rows[i] != -2 && keys[i] != key)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+void sc_row_votes(const uint64_t *hp, const uint64_t *hc, const uint8_t *changed, int32_t n,
+                  int32_t h, uint64_t *keys, int32_t *rows, int32_t cap, int32_t *votes) {
+    for (int32_t s = 0; s < n; s++) {
+        const uint64_t *p = hp + (ptrdiff_t)s * h, *c = hc + (ptrdiff_t)s * h;
+        const uint8_t *ch = changed + (ptrdiff_t)s * h;
+        int32_t *v = votes + (ptrdiff_t)s * 2 * h;
+        for (int32_t i = 0; i < cap; i++)
+            rows[i] = -2; /* empty; -1 marks a hash seen more than once */
+        for (int32_t r = 0; r < h; r++) {
+            int32_t i = slot_of(keys, rows, cap, p[r]);
+            if (rows[i] == -2) {
+                keys[i] = p[r];
+                rows[i] = r;
+            } else {
+                rows[i] = -1;
+            }
+        }
+        for (int32_t y = 0; y < h; y++) {
+            if (!ch[y])
+                continue;
+            int32_t r = rows[slot_of(keys, rows, cap, c[y])];
+            if (r >= 0 && r != y)
+                v[y - r + h]++;
+        }
+    }
+}

@@ -34,6 +34,16 @@ void sc_motion_init(void);
 void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
                    int32_t h, uint64_t *out);
 
+/* Vertical shift votes of n strips of h rows each (row r of strip s at
+ * [s * h + r]): a row y with changed[s * h + y] != 0 whose frame hash hc
+ * occurs exactly once among the strip's reference hashes hp, at row r,
+ * adds one vote to votes[s * 2h + (y - r) + h] when y != r. Repeated
+ * reference rows (blank lines, stripes) would vote for every shift, so they
+ * do not vote at all. `keys` / `rows` are scratch for a hash table of `cap`
+ * entries, a power of two >= 2h; votes (n * 2h int32) must be zeroed. */
+void sc_row_votes(const uint64_t *hp, const uint64_t *hc, const uint8_t *changed, int32_t n,
+                  int32_t h, uint64_t *keys, int32_t *rows, int32_t cap, int32_t *votes);
+
 /* For each row y in [y0, y1) of `cur`: the longest run of columns in
  * [x0, x1) whose pixels equal `prev` shifted by (dx, dy), written as
  * starts[y - y0] .. ends[y - y0] (end exclusive; the leftmost of equally long

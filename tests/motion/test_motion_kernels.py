@@ -127,3 +127,16 @@ def test_validation() -> None:
         _rowhash.move_rect(ro, (0, 0, 5, 5), 1, 0)
     with pytest.raises(FrameError):
         _rowhash.rect_tile_diff(f, f, (0, 0, 5, 5), 8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 60), st.integers(0, 2**32 - 1), st.integers(1, 6))
+def test_row_votes_match_reference(n: int, h: int, seed: int, alphabet: int) -> None:
+    rng = np.random.default_rng(seed)
+    # A small alphabet of hashes: repeated rows, like blank lines.
+    hp = rng.integers(0, alphabet + h // 2, (n, h)).astype(np.uint64) * np.uint64(0x9E3779B1)
+    hc = np.roll(hp, int(rng.integers(-5, 6)), axis=1)
+    hc[rng.random((n, h)) < 0.2] = np.uint64(12345)
+    changed = rng.random((n, h)) < 0.8
+    got = _rowhash.row_votes(hp, hc, changed)
+    assert np.array_equal(got, ref.row_votes_reference(hp, hc, changed))

@@ -16,9 +16,10 @@ __all__ = ["Copy", "apply_copies", "column_spans", "groups", "runs_to_rects", "s
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
-#: Consecutive rows join one copy while the common column span keeps this
-#: share of its width: a few rows whose run is cut short (a scroll bar thumb
-#: beside a scrolled page) narrow the copy a little instead of splitting it.
+#: Consecutive rows join one copy while their common column span keeps this
+#: share of both their runs: a few rows whose run is cut a little short (a
+#: scroll bar thumb beside a scrolled page) narrow the copy instead of
+#: splitting it, while a much narrower run starts a copy of its own.
 _KEEP = 0.9
 
 
@@ -136,7 +137,8 @@ def runs_to_rects(
             continue
         if cur is not None:
             lo, hi = max(cur[2], s), min(cur[3], e)
-            if hi - lo >= max(min_run, _KEEP * (cur[3] - cur[2])):
+            # Join only similar runs: a narrow run must not cut a wide one short.
+            if hi - lo >= max(min_run, _KEEP * max(cur[3] - cur[2], e - s)):
                 cur = [cur[0], b1, lo, hi]
                 continue
             flush()

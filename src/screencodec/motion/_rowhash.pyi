@@ -52,6 +52,15 @@ def find_segment(
     ``prev`` at the same place, or with fewer than ``min_detail`` neighbouring
     pixel pairs that differ. Runs without the GIL."""
 
+def row_votes(
+    hp: npt.NDArray[np.uint64], hc: npt.NDArray[np.uint64], changed: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int32]:
+    """Vertical shift votes from (strips, rows) reference / frame row hashes, as
+    an (strips, 2 * rows) int32 array: ``votes[s, dy + rows]``. A changed frame
+    row votes for the distance to the reference row with its hash when that
+    hash occurs exactly once in the strip (repeating rows do not vote); see
+    ``reference.row_votes_reference``. Runs without the GIL."""
+
 def move_rect(buf: Frame, rect: RectLike, dx: int, dy: int) -> None:
     """Move the pixels of ``rect`` by (dx, dy) inside the writable ``buf`` (source
     and destination may overlap), as a COPY op does. Both must lie inside the

@@ -34,6 +34,9 @@ cdef extern from "motion.h" nogil:
                             int32_t max_out, int32_t *out)
     void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w,
                       int32_t h, int32_t dx, int32_t dy)
+    void sc_row_votes(const uint64_t *hp, const uint64_t *hc, const uint8_t *changed,
+                      int32_t n, int32_t h, uint64_t *keys, int32_t *rows, int32_t cap,
+                      int32_t *votes)
     ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                            ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
                            int32_t tile, int32_t *out)
@@ -154,6 +157,35 @@ def find_segment(prev, cur, ax, ay, k, radius, *, min_detail=0, max_out=4):
     if n < 0:
         return None  # no anchor
     return out[:n].copy()
+
+
+def row_votes(hp, hc, changed):
+    a = np.ascontiguousarray(hp, dtype=np.uint64)
+    b = np.ascontiguousarray(hc, dtype=np.uint64)
+    m = np.ascontiguousarray(changed, dtype=np.bool_).view(np.uint8)
+    if a.ndim != 2 or a.shape != b.shape or a.shape != m.shape:
+        raise FrameError(f"hp, hc and changed must be (strips, rows) arrays of one shape, "
+                         f"not {a.shape}, {b.shape}, {m.shape}")
+    cdef int32_t n = a.shape[0], h = a.shape[1]
+    if h > MAX_DIM:
+        raise FrameError(f"too many rows: {h}")
+    votes = np.zeros((n, 2 * h), np.int32)
+    if n == 0 or h == 0:
+        return votes
+    cdef int32_t cap = 16
+    while cap < 2 * h:
+        cap *= 2
+    keys = np.empty(cap, np.uint64)
+    rows = np.empty(cap, np.int32)
+    cdef const uint64_t[:, ::1] av = a
+    cdef const uint64_t[:, ::1] bv = b
+    cdef const uint8_t[:, ::1] mv = m
+    cdef uint64_t[::1] kv = keys
+    cdef int32_t[::1] rv = rows
+    cdef int32_t[:, ::1] vv = votes
+    with nogil:
+        sc_row_votes(&av[0, 0], &bv[0, 0], &mv[0, 0], n, h, &kv[0], &rv[0], cap, &vv[0, 0])
+    return votes
 
 
 def move_rect(buf, rect, dx, dy):

@@ -37,7 +37,6 @@ a few bytes per COPY.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +47,7 @@ from ..damage import merge_rects
 from ..geometry import Rect
 from ..wire import EncodedOp
 from . import _rowhash
+from ._hashcache import RowHashCache
 from ._regions import Copy, apply_copies, column_spans, groups, runs_to_rects, subtract
 
 __all__ = ["MotionStage", "MotionStats"]
@@ -55,8 +55,10 @@ __all__ = ["MotionStage", "MotionStats"]
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
-#: Column ranges whose reference row hashes are kept (a few regions scroll at once).
-_CACHE_SLOTS = 8
+#: Width of the column strips rows are hashed in (a fixed grid: stable cache keys).
+_STRIP = 128
+#: Frame rows hashed during detection, kept for the cache: (x0, x1, y0, hashes).
+_Fresh = tuple[int, int, int, npt.NDArray[np.uint64]]
 #: Anchor grid for 2-D candidates, and how many searched anchors at most.
 _GRID = 12
 _MAX_ANCHORS = 24
@@ -73,22 +75,12 @@ class MotionStats:
     #: CPU time of the calling thread (what the budget limits).
     cpu_seconds: float = 0.0
     groups: int = 0
-    #: Reference rows hashed anew: 0 when the cache from the last frame served.
-    ref_rows_hashed: int = 0
+    #: Reference pixels hashed anew: 0 when the cache from the last frame served.
+    ref_pixels_hashed: int = 0
     candidates: int = 0
     copies: int = 0
     copied_pixels: int = 0
     over_budget: bool = False
-
-
-class _HashCache:
-    """Row hashes of the reference for one column range, valid where flagged."""
-
-    __slots__ = ("hashes", "valid")
-
-    def __init__(self, height: int) -> None:
-        self.hashes = np.zeros(height, np.uint64)
-        self.valid = np.zeros(height, np.bool_)
 
 
 class MotionStage:
@@ -141,14 +133,14 @@ class MotionStage:
         self.min_copy_area = min_copy_area
         self.max_move = max_move
         self.segment = segment
-        self._cache: OrderedDict[tuple[int, int], _HashCache] = OrderedDict()
-        self._height = 0
+        self._hashes = RowHashCache(_STRIP)
+        self._size = (0, 0)
         self._free_pass = True
         self.last = MotionStats()
 
     def reset(self) -> None:
         """Forget cached row hashes (the reference was replaced)."""
-        self._cache.clear()
+        self._size = (0, 0)
 
     def process(
         self, ref: Frame, frame: Frame, rects: Rects, /, *, keyframe: bool = False
@@ -157,15 +149,16 @@ class MotionStage:
         c0 = time.thread_time()
         self.last = stats = MotionStats()
         height, width = ref.shape[:2]
-        if keyframe or height != self._height:
-            self.reset()
-            self._height = height
+        if keyframe or (width, height) != self._size:
+            self._hashes.reset(width, height)
+            self._size = (width, height)
+        self._hashes.pixels_hashed = 0
         if keyframe or not len(rects):
             return [], rects
         deadline = c0 + self.budget
         self._free_pass = True
         copies: list[Copy] = []
-        fresh: list[tuple[tuple[int, int], int, npt.NDArray[np.uint64]]] = []
+        fresh: list[_Fresh] = []
         for box, members in groups(rects):
             area = int((members[:, 2].astype(np.int64) * members[:, 3]).sum())
             if box.h < self.min_rows or area < self.min_area:
@@ -182,8 +175,8 @@ class MotionStage:
                 sub = Rect(x0, box.y, x1 - x0, box.h)
                 if sub.w < self.min_run:
                     continue
-                hits, cur_hashes, rows = self._vertical(ref, frame, sub, found, deadline)
-                fresh.append(((sub.x, sub.right), sub.y, cur_hashes))
+                hits, hashed, rows = self._vertical(ref, frame, sub, found, deadline)
+                fresh += hashed
                 found += hits
                 changed.append(rows)
             covered = sum(c.dest.area for c in found)
@@ -192,6 +185,7 @@ class MotionStage:
                 found += self._moves(ref, frame, box, rows, found, deadline)
             copies += found
         self._remember(rects, fresh)
+        stats.ref_pixels_hashed = self._hashes.pixels_hashed
         if not copies:
             stats.seconds = time.perf_counter() - t0
             stats.cpu_seconds = time.thread_time() - c0
@@ -206,49 +200,24 @@ class MotionStage:
 
     # -- candidates --------------------------------------------------------------
 
-    def _ref_hashes(self, ref: Frame, box: Rect) -> npt.NDArray[np.uint64]:
-        key = (box.x, box.right)
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = _HashCache(ref.shape[0])
-            self._cache[key] = entry
-            while len(self._cache) > _CACHE_SLOTS:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(key)
-        rows = slice(box.y, box.bottom)
-        missing = np.flatnonzero(~entry.valid[rows])
-        if len(missing):
-            # Recompute the span of missing rows in one call: fewer, larger kernels.
-            y0, y1 = box.y + int(missing[0]), box.y + int(missing[-1]) + 1
-            entry.hashes[y0:y1] = _rowhash.row_hashes(ref, (box.x, y0, box.w, y1 - y0))
-            entry.valid[y0:y1] = True
-            self.last.ref_rows_hashed += y1 - y0
-        return entry.hashes[rows]
-
     def _vertical(
         self, ref: Frame, frame: Frame, box: Rect, found: list[Copy], deadline: float
-    ) -> tuple[list[Copy], npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
-        """Copies for vertical shifts; also the frame's row hashes and its
-        changed rows (offsets in ``box``)."""
-        hp = self._ref_hashes(ref, box)
-        hc = _rowhash.row_hashes(frame, (box.x, box.y, box.w, box.h))
-        changed = np.flatnonzero(hc != hp)
-        if len(changed) < self.min_rows:
-            return [], hc, changed
-        # Only reference rows that occur once are trusted to say where a row came from.
-        uniq, first, counts = np.unique(hp, return_index=True, return_counts=True)
-        want = hc[changed]
-        idx = np.minimum(np.searchsorted(uniq, want), len(uniq) - 1)
-        ok = (uniq[idx] == want) & (counts[idx] == 1)
-        dys = changed[ok] - first[idx[ok]]
-        dys = dys[dys != 0]
-        if not len(dys):
-            return [], hc, changed
-        values, votes = np.unique(dys, return_counts=True)
-        need = max(_MIN_VOTES, len(dys) // 10)
-        order = np.argsort(-votes, kind="stable")[:_MAX_CANDIDATES]
-        cands = [(0, int(values[i])) for i in order if votes[i] >= need]
-        return self._verify(ref, frame, box, cands, found, deadline), hc, changed
+    ) -> tuple[list[Copy], list[_Fresh], npt.NDArray[np.intp]]:
+        """Copies for vertical shifts in ``box``; also the frame's strip hashes
+        (for the cache) and the changed rows (offsets in ``box``)."""
+        y0, y1 = box.y, box.bottom
+        strips = self._hashes.strips(box.x, box.right)
+        hp = np.empty((len(strips), box.h), np.uint64)
+        hc = np.empty((len(strips), box.h), np.uint64)
+        fresh: list[_Fresh] = []
+        for i, (x0, x1) in enumerate(strips):
+            hp[i] = self._hashes.ref_hashes(ref, x0, x1, y0, y1)
+            hc[i] = _rowhash.row_hashes(frame, (x0, y0, x1 - x0, box.h))
+            fresh.append((x0, x1, y0, hc[i]))
+        is_changed = hc != hp
+        rows = np.flatnonzero(is_changed.any(axis=0))
+        cands = [(0, dy) for dy in _row_votes(hp, hc, is_changed, self.min_rows)]
+        return self._verify(ref, frame, box, cands, found, deadline), fresh, rows
 
     def _moves(
         self,
@@ -359,22 +328,39 @@ class MotionStage:
             return np.empty((0, 4), np.int32)
         return merge_rects(np.concatenate(keep), width, height)
 
-    def _remember(
-        self,
-        rects: Rects,
-        fresh: list[tuple[tuple[int, int], int, npt.NDArray[np.uint64]]],
-    ) -> None:
+    def _remember(self, rects: Rects, fresh: list[_Fresh]) -> None:
         """Keep the cache in step with the reference after this update: rows the
         damage touches change; the frame rows just hashed are what they become."""
-        for (x0, x1), entry in self._cache.items():
-            hit = rects[(rects[:, 0] < x1) & (rects[:, 0] + rects[:, 2] > x0)]
-            for _, y, _, h in hit.tolist():
-                entry.valid[y : y + h] = False
-        for key, y, hashes in fresh:
-            entry = self._cache.get(key)
-            if entry is not None:
-                entry.hashes[y : y + len(hashes)] = hashes
-                entry.valid[y : y + len(hashes)] = True
+        self._hashes.invalidate(rects)
+        for x0, x1, y0, hashes in fresh:
+            self._hashes.store(x0, x1, y0, hashes)
+
+
+def _row_votes(
+    hp: npt.NDArray[np.uint64],
+    hc: npt.NDArray[np.uint64],
+    changed: npt.NDArray[np.bool_],
+    min_rows: int,
+) -> list[int]:
+    """Candidate vertical shifts from (strips, rows) reference / frame row hashes.
+
+    Each strip votes on its own (panes side by side scroll independently; a
+    strip half over a static area does not vote): a changed frame row whose
+    hash occurs exactly once among the strip's reference rows votes for the
+    distance to it. Rows that repeat (blank lines, stripes) would vote for
+    every shift and do not. A strip's best two shifts count when they have a
+    fair share of its votes; the strongest over all strips are returned.
+    """
+    h = hp.shape[1]
+    changed = changed & (changed.sum(axis=1) >= min_rows)[:, None]
+    votes = _rowhash.row_votes(hp, hc, changed)
+    voters = votes.sum(axis=1)
+    totals: dict[int, int] = {}
+    for s in np.flatnonzero(voters).tolist():
+        for d in np.argsort(-votes[s], kind="stable")[:2].tolist():
+            if votes[s, d] >= max(_MIN_VOTES, voters[s] // 4):
+                totals[d - h] = totals.get(d - h, 0) + int(votes[s, d])
+    return [dy for dy, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]]
 
 
 def _agreed(votes: dict[tuple[int, int], float]) -> bool:

@@ -17,6 +17,7 @@ __all__ = [
     "move_rect_reference",
     "rect_tile_diff_reference",
     "row_hashes_reference",
+    "row_votes_reference",
 ]
 
 Frame = npt.NDArray[np.uint8]
@@ -70,6 +71,24 @@ def row_hashes_reference(frame: Frame, rect: RectT) -> U64:
     v *= _P3
     v ^= v >> np.uint64(32)
     return v
+
+
+def row_votes_reference(
+    hp: U64, hc: U64, changed: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int32]:
+    """votes[s, dy + h]: changed frame rows y of strip s whose hash occurs exactly
+    once among the strip's reference rows, at row r = y - dy != y."""
+    n, h = hp.shape
+    votes = np.zeros((n, 2 * h), np.int32)
+    for s in range(n):
+        where: dict[int, int] = {}
+        for r, key in enumerate(hp[s].tolist()):
+            where[key] = -1 if key in where else r
+        for y, key in enumerate(hc[s].tolist()):
+            r = where.get(key, -1)
+            if changed[s, y] and r >= 0 and r != y:
+                votes[s, y - r + h] += 1
+    return votes
 
 
 def match_runs_reference(

@@ -1,0 +1,86 @@
+"""Row hashes of the encoder's reference, kept between frames.
+
+Rows are hashed in column strips on a fixed grid (``strip`` px), so the keys
+stay the same from frame to frame whatever the damage looks like, and a region
+is described by the strips inside it. After an update the reference equals
+the frame, so the frame's strip hashes computed during detection become the
+reference's for the next frame; strips the damage touched and that were not
+hashed are recomputed when next needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _rowhash
+
+__all__ = ["RowHashCache"]
+
+Frame = npt.NDArray[np.uint8]
+Hashes = npt.NDArray[np.uint64]
+Rects = npt.NDArray[np.int32]
+
+
+class RowHashCache:
+    """Reference row hashes per grid strip, with a validity flag per (row, strip)."""
+
+    def __init__(self, strip: int = 128) -> None:
+        self.strip = strip
+        self._hashes = np.zeros((0, 0), np.uint64)
+        self._valid = np.zeros((0, 0), np.bool_)
+        self._width = 0
+        #: Pixels hashed anew since the counter was last reset (for stats and tests).
+        self.pixels_hashed = 0
+
+    def reset(self, width: int, height: int) -> None:
+        """Forget everything (a keyframe, or a new size)."""
+        cols = -(-width // self.strip)
+        self._hashes = np.zeros((height, cols), np.uint64)
+        self._valid = np.zeros((height, cols), np.bool_)
+        self._width = width
+
+    def strips(self, x0: int, x1: int) -> list[tuple[int, int]]:
+        """Column strips to hash for the span [x0, x1): the grid cells inside it
+        (a cell at the right screen edge may be narrower), or the span itself
+        when no cell fits (then it is not cached)."""
+        s = self.strip
+        k0, k1 = -(-x0 // s), x1 // s
+        out = [(k * s, (k + 1) * s) for k in range(k0, k1)]
+        if x1 == self._width and k1 * s < x1 and k1 * s >= x0:
+            out.append((k1 * s, x1))
+        return out or [(x0, x1)]
+
+    def _column(self, x0: int, x1: int) -> int | None:
+        k = x0 // self.strip
+        if x0 % self.strip or x1 != min((k + 1) * self.strip, self._width):
+            return None
+        return k
+
+    def ref_hashes(self, ref: Frame, x0: int, x1: int, y0: int, y1: int) -> Hashes:
+        """Hashes of reference rows [y0, y1) over columns [x0, x1)."""
+        k = self._column(x0, x1)
+        if k is None:
+            self.pixels_hashed += (x1 - x0) * (y1 - y0)
+            return _rowhash.row_hashes(ref, (x0, y0, x1 - x0, y1 - y0))
+        missing = np.flatnonzero(~self._valid[y0:y1, k])
+        if len(missing):
+            # One call over the span of missing rows: fewer, larger kernel runs.
+            a, b = y0 + int(missing[0]), y0 + int(missing[-1]) + 1
+            self._hashes[a:b, k] = _rowhash.row_hashes(ref, (x0, a, x1 - x0, b - a))
+            self._valid[a:b, k] = True
+            self.pixels_hashed += (x1 - x0) * (b - a)
+        return self._hashes[y0:y1, k].copy()
+
+    def invalidate(self, rects: Rects) -> None:
+        """The reference changes inside ``rects`` (x, y, w, h)."""
+        s = self.strip
+        for x, y, w, h in rects.tolist():
+            self._valid[y : y + h, x // s : (x + w - 1) // s + 1] = False
+
+    def store(self, x0: int, x1: int, y0: int, hashes: Hashes) -> None:
+        """The reference's rows from y0 will hash to ``hashes`` over [x0, x1)."""
+        k = self._column(x0, x1)
+        if k is not None:
+            self._hashes[y0 : y0 + len(hashes), k] = hashes
+            self._valid[y0 : y0 + len(hashes), k] = True
