@@ -317,3 +317,23 @@ def test_ending_the_credentials_closes_the_registration_and_its_sessions() -> No
             assert reg.state == "closed"
 
     run(main())
+
+
+def test_one_address_cannot_hold_all_connections() -> None:
+    async def main() -> None:
+        async with Relay(limits=RelayLimits(max_connections_per_address=2)) as relay:
+            held = [await _raw(relay.port, b"") for _ in range(2)]
+            await asyncio.sleep(0.05)
+            reader, writer = await _raw(relay.port, b"")
+            ftype, body = await asyncio.wait_for(read_frame(reader, 1024), 2)
+            assert (ftype, body[0]) == (FrameType.REFUSE, RefuseCode.BUSY)
+            await _shut(writer)
+            for _, w in held:
+                await _shut(w)
+            await asyncio.sleep(0.05)
+            reader, writer = await _raw(relay.port, b"")  # freed again
+            writer.write(encode_open(ROLE_HOST_CONTROL, "123456789"))
+            assert (await read_frame(reader, 1024))[0] == FrameType.RELAY_OK
+            await _shut(writer)
+
+    run(main())

@@ -27,8 +27,9 @@ relays can run behind a load balancer as long as a host and its viewers reach
 the same one (shard by session code).
 
 Limits: per source address, viewer joins and host registrations per minute
-(:class:`AttemptLimiter`); a deadline for the opening frame, for pairing, and
-for idle paired streams; a cap on connections and on pending joins per code.
+(:class:`AttemptLimiter`) and open connections; a deadline for the opening
+frame, for pairing, and for idle paired streams; a cap on connections and on
+pending joins per code.
 A connection that sends anything unexpected is refused and dropped; the rest
 carry on.
 """
@@ -115,6 +116,7 @@ class RelayLimits:
     joins_per_minute: int = 20
     registrations_per_minute: int = 20
     max_connections: int = 10_000
+    max_connections_per_address: int = 64
     max_pending_per_session: int = 4
     max_frame_body: int = MAX_RECORD_BODY
 
@@ -159,6 +161,7 @@ class Relay:
         self._sessions: dict[str, _Registration] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._per_address: dict[str, int] = {}
         self._join_limiter = AttemptLimiter(self.limits.joins_per_minute, 60.0)
         self._reg_limiter = AttemptLimiter(self.limits.registrations_per_minute, 60.0)
         self.stats = RelayStats()
@@ -210,10 +213,19 @@ class Relay:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        ip = str((writer.get_extra_info("peername") or ("?",))[0])
         self._tasks.add(task)
         self._writers.add(writer)
+        self._per_address[ip] = self._per_address.get(ip, 0) + 1
         try:
-            await self._serve(reader, writer)
+            if len(self._writers) > self.limits.max_connections:
+                await self._refuse(writer, RefuseCode.BUSY, "relay at capacity")
+            elif self._per_address[ip] > self.limits.max_connections_per_address:
+                # Without this, one address holding sockets open (slowloris)
+                # could use up max_connections for everyone.
+                await self._refuse(writer, RefuseCode.BUSY, "too many connections from here")
+            else:
+                await self._serve(reader, writer, ip)
         except (ScreencodecError, OSError, EOFError, asyncio.TimeoutError):
             pass  # one client's failure is that client's problem
         except Exception:
@@ -222,17 +234,17 @@ class Relay:
         finally:
             self._tasks.discard(task)
             self._writers.discard(writer)
+            left = self._per_address.pop(ip, 1) - 1
+            if left:
+                self._per_address[ip] = left
             await close_writer(writer, 0.2)
 
     async def _refuse(self, writer: asyncio.StreamWriter, code: RefuseCode, detail: str) -> None:
         self.stats.refuse(code)
         await send_refusal(writer, code, detail)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        ip = str((writer.get_extra_info("peername") or ("?",))[0])
-        if len(self._writers) > self.limits.max_connections:
-            await self._refuse(writer, RefuseCode.BUSY, "relay at capacity")
-            return
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     ip: str) -> None:
         try:
             ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
                                                  self.limits.open_timeout)
