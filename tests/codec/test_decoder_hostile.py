@@ -427,3 +427,47 @@ def test_feed_goes_on_after_a_failed_message() -> None:
     with pytest.raises(DecodeError, match="RAW"):
         dec.feed(bad + delta(op(Op.FILL, R, b"\0")))
     assert dec.needs_keyframe
+
+
+# -- the write kernels check before they index raw memory --------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "w", "h"),
+    [(-1, 0, 1, 1), (0, -1, 1, 1), (0, 0, 0, 1), (0, 0, 1, 0), (9, 0, 2, 1), (0, 7, 1, 2)],
+)
+def test_decode_kernels_refuse_rects_outside_the_frame(x: int, y: int, w: int, h: int) -> None:
+    from screencodec.codecs import _pixels
+    from screencodec.errors import FrameError
+
+    fb = noise_frame(4, 10, 8)
+    before = fb.copy()
+    n = max(w, 1) * max(h, 1)
+    for call in (
+        lambda: _pixels.unpack_bgr(bytes(3 * n), fb, x, y, w, h),
+        lambda: _pixels.fill(fb, x, y, w, h, 0x123456),
+        lambda: _pixels.palette_apply(bytes(n), 8, b"\1\2\3", fb, x, y, w, h),
+    ):
+        with pytest.raises(FrameError, match="outside"):
+            call()
+    assert np.array_equal(fb, before)
+
+
+def test_palette_apply_rechecks_its_inputs() -> None:
+    """apply() is documented not to fail, but the kernel still refuses indices
+    it was not shown to be safe for, rather than reading past its table."""
+    from screencodec.codecs import _pixels
+
+    fb = noise_frame(4, 10, 8)
+    before = fb.copy()
+    with pytest.raises(DecodeError, match="past the palette"):
+        _pixels.palette_apply(bytes([0, 1, 2, 3]), 8, b"\1\2\3" * 3, fb, 0, 0, 4, 1)
+    with pytest.raises(DecodeError, match="index bytes"):
+        _pixels.palette_apply(bytes(3), 8, b"\1\2\3", fb, 0, 0, 4, 1)
+    with pytest.raises(DecodeError, match="colours"):
+        _pixels.palette_apply(bytes(4), 8, b"", fb, 0, 0, 4, 1)
+    with pytest.raises(DecodeError, match="BGR triples"):
+        _pixels.palette_apply(bytes(4), 8, b"\1\2\3\4", fb, 0, 0, 4, 1)
+    with pytest.raises(DecodeError, match="pixel data"):
+        _pixels.unpack_bgr(bytes(11), fb, 0, 0, 2, 2)
+    assert np.array_equal(fb, before)
