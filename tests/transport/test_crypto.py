@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.crypto import (
@@ -94,3 +96,14 @@ def test_wipe_zeroes_keys_and_refuses_use() -> None:
         sealer.seal(DATA, b"x")
     k.wipe()
     assert k.confirm_host == bytearray(32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=300), st.data())
+def test_any_single_byte_change_is_caught(message: bytes, data: st.DataObject) -> None:
+    sealer, opener = _pair()
+    sealed = bytearray(sealer.seal(DATA, message))
+    pos = data.draw(st.integers(0, len(sealed) - 1))
+    sealed[pos] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(ProtocolError):
+        opener.open(DATA, bytes(sealed))

@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screencodec.errors import ProtocolError, SessionClosedError, TransportError
 from screencodec.transport.codes import SessionCredentials
@@ -333,6 +335,24 @@ def test_one_address_cannot_hold_all_connections() -> None:
             await asyncio.sleep(0.05)
             reader, writer = await _raw(relay.port, b"")  # freed again
             writer.write(encode_open(ROLE_HOST_CONTROL, "123456789"))
+            assert (await read_frame(reader, 1024))[0] == FrameType.RELAY_OK
+            await _shut(writer)
+
+    run(main())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=120), min_size=1, max_size=4))
+def test_random_junk_never_hurts_the_relay(chunks: list[bytes]) -> None:
+    async def main() -> None:
+        async with Relay(limits=RelayLimits(open_timeout=0.2)) as relay:
+            reader, writer = await _raw(relay.port, b"")
+            for chunk in chunks:
+                writer.write(chunk)
+            with contextlib.suppress(ConnectionError):
+                await asyncio.wait_for(reader.read(), 3)  # refused or closed, never hung
+            await _shut(writer)
+            reader, writer = await _raw(relay.port, encode_open(ROLE_HOST_CONTROL, "123456789"))
             assert (await read_frame(reader, 1024))[0] == FrameType.RELAY_OK
             await _shut(writer)
 
