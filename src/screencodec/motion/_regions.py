@@ -70,7 +70,7 @@ def _bbox(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def groups(rects: Rects, gap: int = 32) -> list[tuple[Rect, Rects]]:
+def groups(rects: Rects, gap: int = 64) -> list[tuple[Rect, Rects]]:
     """Damage rects grouped into regions with disjoint bounding boxes, largest first.
 
     Rects less than ``gap`` apart form a group (a scrolled page's damage has

@@ -158,6 +158,7 @@ class MotionStage:
         deadline = c0 + self.budget
         self._free_pass = True
         copies: list[Copy] = []
+        known: list[tuple[int, int]] = []
         fresh: list[_Fresh] = []
         for box, members in groups(rects):
             area = int((members[:, 2].astype(np.int64) * members[:, 3]).sum())
@@ -169,6 +170,14 @@ class MotionStage:
             stats.groups += 1
             found: list[Copy] = []
             changed: list[npt.NDArray[np.intp]] = []
+            if known:
+                # A scroll's damage is often cut into several regions (blank
+                # rows that moved onto blank rows do not change): a shift
+                # already verified this frame is tried first, without hashing.
+                found += self._verify(ref, frame, box, known, found, deadline)
+            if area - sum(c.dest.area for c in found) < self.min_area:
+                copies += found
+                continue
             # Side-by-side panes scroll independently: hash each column span
             # of the damage on its own.
             for x0, x1 in column_spans(members):
@@ -184,6 +193,10 @@ class MotionStage:
                 rows = np.unique(np.concatenate(changed))
                 found += self._moves(ref, frame, box, rows, found, deadline)
             copies += found
+            for c in found:
+                shift = (c.dest.x - c.src_x, c.dest.y - c.src_y)
+                if shift not in known:
+                    known.append(shift)
         self._remember(rects, fresh)
         stats.ref_pixels_hashed = self._hashes.pixels_hashed
         if not copies:
