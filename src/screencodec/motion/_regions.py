@@ -11,7 +11,10 @@ import numpy.typing as npt
 from ..geometry import Rect
 from . import _rowhash
 
-__all__ = ["Copy", "apply_copies", "column_spans", "groups", "runs_to_rects", "subtract"]
+__all__ = [
+    "Copy",
+    "MissBackoff",
+    "apply_copies", "column_spans", "groups", "runs_to_rects", "subtract"]
 
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
@@ -34,6 +37,59 @@ class Copy:
     @property
     def src(self) -> Rect:
         return Rect(self.src_x, self.src_y, self.dest.w, self.dest.h)
+
+
+@dataclass(slots=True)
+class _Miss:
+    box: Rect
+    misses: int = 0  # in a row
+    skip: int = 0  # frames left to skip; negative: frames since the last try
+
+
+class MissBackoff:
+    """Regions where detection found nothing lately are skipped for a while.
+
+    Damage that never moves (a video, an animation) would otherwise pay for a
+    search every frame. After n misses in a row a region is skipped for
+    2**(n-1) frames, at most ``max_skip``; a hit forgets it, so a region that
+    starts to scroll is examined again within that many frames.
+    """
+
+    def __init__(self, max_skip: int = 8, keep: int = 16) -> None:
+        self.max_skip = max_skip
+        self.keep = keep
+        self._entries: list[_Miss] = []
+
+    def tick(self) -> None:
+        """A new frame."""
+        for e in self._entries:
+            e.skip -= 1
+        # Forget regions not seen again for a few skip periods.
+        self._entries = [e for e in self._entries if e.skip > -2 * self.max_skip]
+
+    def _find(self, box: Rect) -> _Miss | None:
+        for e in self._entries:
+            # The same region: mostly overlapping (a video's damage wobbles).
+            if 2 * e.box.intersection(box).area >= max(e.box.area, box.area):
+                return e
+        return None
+
+    def skip(self, box: Rect) -> bool:
+        e = self._find(box)
+        return e is not None and e.skip > 0
+
+    def record(self, box: Rect, hit: bool) -> None:
+        e = self._find(box)
+        if hit:
+            if e is not None:
+                self._entries.remove(e)
+            return
+        if e is None:
+            e = _Miss(box)
+            self._entries.append(e)
+            del self._entries[: -self.keep]
+        e.box, e.misses = box, e.misses + 1
+        e.skip = min(self.max_skip, 2 ** (e.misses - 1))
 
 
 def _components(boxes: list[tuple[int, int, int, int]], gap: int) -> list[list[int]]:

@@ -48,7 +48,7 @@ from ..geometry import Rect
 from ..wire import EncodedOp
 from . import _rowhash
 from ._hashcache import RowHashCache
-from ._regions import Copy, apply_copies, column_spans, groups, runs_to_rects, subtract
+from ._regions import Copy, MissBackoff, apply_copies, column_spans, groups, runs_to_rects, subtract
 
 __all__ = ["MotionStage", "MotionStats"]
 
@@ -75,6 +75,8 @@ class MotionStats:
     #: CPU time of the calling thread (what the budget limits).
     cpu_seconds: float = 0.0
     groups: int = 0
+    #: Regions not examined because detection failed there in recent frames.
+    skipped: int = 0
     #: Reference pixels hashed anew: 0 when the cache from the last frame served.
     ref_pixels_hashed: int = 0
     candidates: int = 0
@@ -134,6 +136,7 @@ class MotionStage:
         self.max_move = max_move
         self.segment = segment
         self._hashes = RowHashCache(_STRIP)
+        self._misses = MissBackoff()
         self._size = (0, 0)
         self._free_pass = True
         self.last = MotionStats()
@@ -156,6 +159,7 @@ class MotionStage:
         if keyframe or not len(rects):
             return [], rects
         deadline = c0 + self.budget
+        self._misses.tick()
         self._free_pass = True
         copies: list[Copy] = []
         known: list[tuple[int, int]] = []
@@ -167,6 +171,9 @@ class MotionStage:
             if stats.groups and time.thread_time() > deadline:
                 stats.over_budget = True
                 break
+            if self._misses.skip(box):
+                stats.skipped += 1
+                continue
             stats.groups += 1
             found: list[Copy] = []
             changed: list[npt.NDArray[np.intp]] = []
@@ -193,6 +200,7 @@ class MotionStage:
                 rows = np.unique(np.concatenate(changed))
                 found += self._moves(ref, frame, box, rows, found, deadline)
             copies += found
+            self._misses.record(box, bool(found))
             for c in found:
                 shift = (c.dest.x - c.src_x, c.dest.y - c.src_y)
                 if shift not in known:
@@ -272,7 +280,9 @@ class MotionStage:
             if 0 < len(hits) <= 4:
                 for dx, dy in hits.tolist():
                     votes[(dx, dy)] = votes.get((dx, dy), 0.0) + 1.0 / len(hits)
-            if searched >= _MAX_ANCHORS or _agreed(votes):
+            # Stop when the anchors agree (one rigid move, the common case), or
+            # when none has been found anywhere (video, a repaint: nothing moved).
+            if searched >= _MAX_ANCHORS or _agreed(votes) or (searched >= 8 and not votes):
                 break
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]
         cands = [shift for shift, v in ranked if v >= _MIN_VOTES]
