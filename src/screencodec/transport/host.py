@@ -93,6 +93,8 @@ class Host:
         self._last_injected: tuple[int, int] | None = None
         self._links: dict[ViewerLink, None] = {}  # insertion-ordered set of live viewers
         self._serving: set[ViewerLink] = set()  # every session, consented or not
+        self._all_ended = asyncio.Event()  # set whenever _serving is empty
+        self._all_ended.set()
         self._files: dict[ViewerLink, FileReceiver] = {}
         self._senders: dict[ViewerLink, FileSender] = {}
         self.protocol_errors = 0
@@ -124,6 +126,7 @@ class Host:
             n += 1
             link.peer = f"{base} #{n}"
         self._serving.add(link)
+        self._all_ended.clear()
         reason = "ended"
         try:
             if self.config.max_duration is not None:
@@ -148,6 +151,8 @@ class Host:
         finally:
             await link.cleanup()
             self._serving.discard(link)
+            if not self._serving:
+                self._all_ended.set()
             was_sharing = link in self._links
             self._links.pop(link, None)
             self._files.pop(link, None)
@@ -169,7 +174,8 @@ class Host:
                 await _quiet(link.revoke(level))
 
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
-        for link in list(self._links):
+        """End sessions (also those still waiting for consent)."""
+        for link in list(self._serving):
             if peer is None or link.peer == peer:
                 await _quiet(link.send(m.Bye(reason)))
                 await link.channel.close()
@@ -202,8 +208,12 @@ class Host:
     def last_frame(self, monitor: int | None = None) -> npt.NDArray[np.uint8] | None:
         return self.hub.last_frame(self.config.monitor if monitor is None else monitor)
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 5.0) -> None:
+        """Say bye to every viewer, wait (up to ``timeout``) for their sessions
+        to finish cleaning up, then release the sources and the injector."""
         await self.disconnect()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._all_ended.wait(), timeout)
         self.events_hub.close()
         self.hub.close()
         if self.injector is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -73,7 +74,8 @@ class ViewerLink:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._upgrading = False
         self.encoder: EncoderLike | None = None
-        self._encoding: asyncio.Future[bytes] | None = None
+        self._encoder_lock = threading.Lock()
+        self._encoder_closed = False
         self.failure: BaseException | None = None
 
     async def send(self, msg: m.Message) -> None:
@@ -127,22 +129,31 @@ class ViewerLink:
         return await self._recv_loop()
 
     async def cleanup(self) -> None:
+        """Release everything, even if cancelled while doing so (host shutdown)."""
         for task in list(self._tasks):
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if CONTROL in self.level:
-            self.host.release_input()
-        if self._encoding is not None:
-            await asyncio.gather(self._encoding, return_exceptions=True)
-        if self.encoder is not None:
-            self.encoder.close()  # its worker threads
-            self.encoder = None
-        if self._watching is not None:
-            self.host.hub.release(self._watching)
-            self._watching = None
-        self.host.files_for(self).close()
-        await self.channel.close()
+        try:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            # In a worker thread: it waits for an encode still running there (a
+            # cancelled send loop cannot stop its thread) and completes even if
+            # this coroutine is cancelled meanwhile.
+            await asyncio.to_thread(self._shutdown_encoder)
+        finally:
+            if CONTROL in self.level:
+                self.host.release_input()
+            if self._watching is not None:
+                self.host.hub.release(self._watching)
+                self._watching = None
+            self.host.files_for(self).close()
+            await self.channel.close()
+
+    def _shutdown_encoder(self) -> None:
+        with self._encoder_lock:
+            self._encoder_closed = True
+            if self.encoder is not None:
+                self.encoder.close()  # its own worker threads
+                self.encoder = None
 
     def _watch(self, index: int) -> None:
         self.host.hub.acquire(index)
@@ -267,19 +278,21 @@ class ViewerLink:
             if keyframe:
                 self._want_keyframe = False
                 self._keyframe_at = now
-            # Shielded and remembered: cancelling this task cannot stop the worker
-            # thread, so cleanup waits for it before closing the encoder under it.
-            self._encoding = asyncio.ensure_future(
-                self.host.hub.grab_then(self.monitor, partial(self._encode, keyframe))
-            )
-            data = await asyncio.shield(self._encoding)
+            data = await self.host.hub.grab_then(self.monitor, partial(self._encode, keyframe))
             seq = self.flow.sent(time.monotonic())
             payload = m.encode(m.Update(seq, data))
             await self.channel.send(payload)
             self.meter.on_send(len(payload))
 
     def _encode(self, keyframe: bool, frame: npt.NDArray[np.uint8]) -> bytes:
-        """Runs in the hub's worker thread; only this session's send loop calls it."""
+        """Runs in the hub's worker thread; only this session's send loop calls it.
+        The lock orders it against :meth:`_shutdown_encoder`."""
+        with self._encoder_lock:
+            return self._encode_locked(keyframe, frame)
+
+    def _encode_locked(self, keyframe: bool, frame: npt.NDArray[np.uint8]) -> bytes:
+        if self._encoder_closed:
+            raise SessionClosedError("the session is ending")
         if self.encoder is None:  # created from the first frame: its size is known now
             self.encoder = self.host.encoder_factory(frame.shape[1], frame.shape[0])
         if keyframe:
