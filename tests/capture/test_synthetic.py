@@ -66,6 +66,16 @@ def test_random_access_matches_sequential(scenario: str) -> None:
     assert np.array_equal(rnd.grab(), frames[0])
 
 
+@pytest.mark.parametrize("scenario", ALL)
+def test_incremental_frames_are_the_full_frames(scenario: str) -> None:
+    full = SyntheticDesktop(480, 320, scenario=scenario, seed=12, junk_padding=True)
+    inc = SyntheticDesktop(
+        480, 320, scenario=scenario, seed=12, junk_padding=True, incremental=True
+    )
+    for i in [*range(45), 90, 91, 92, 10, 11]:  # sequential runs and seeks
+        assert np.array_equal(inc.frame_at(i), full.frame_at(i)), f"frame {i}"
+
+
 @pytest.mark.parametrize("size", [(64, 64), (97, 71), (1280, 720), (3840, 64), (64, 2160)])
 @pytest.mark.parametrize("scenario", ALL)
 def test_sizes(scenario: str, size: tuple[int, int]) -> None:

@@ -106,4 +106,4 @@ class TerminalScenario(Scenario):
         if self.rows >= 3:
             src = Rect(self.tx, self.ty + self.lh, self.tw, (self.rows - 2) * self.lh)
             motion = Motion("scroll", src, 0, -self.lh)
-        return motion, [text]
+        return motion, [self.opaque(index), cursor]

@@ -70,17 +70,22 @@ class VideoScenario(Scenario):
         size = max(2, vh // 4)
         yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
         d = np.hypot(yy - size / 2, xx - size / 2) / (size / 2)
-        self.alpha = np.clip(1.3 - d, 0, 1)[..., None].astype(np.float32) * 0.85
-        self.blobs = [
-            (
-                rng.uniform(8, 247, 3).astype(np.float32),
-                rng.uniform(40, 120),
-                rng.uniform(0, 1),
-                rng.uniform(30, 90),
-                rng.uniform(0, 1),
+        # Soft-edged discs blended in 8-bit fixed point: out = (p * (256 - a) + c * a) >> 8,
+        # a convex mix, so values stay in the textures' [8, 247].
+        alpha = (np.clip(1.3 - d, 0, 1) * 0.85 * 256).astype(np.uint16)[..., None]
+        self.inv_alpha = 256 - alpha
+        self.blobs: list[tuple[npt.NDArray[np.uint16], float, float, float, float]] = []
+        for _ in range(3):
+            bgr = rng.integers(8, 248, 3)[::-1].astype(np.uint16)
+            self.blobs.append(
+                (
+                    bgr * alpha,
+                    rng.uniform(40, 120),
+                    rng.uniform(0, 1),
+                    rng.uniform(30, 90),
+                    rng.uniform(0, 1),
+                )
             )
-            for _ in range(3)
-        ]
         self.phase = rng.uniform(0, 2 * math.pi, 2)
         self.duration = int(rng.integers(180, 3600))
         self._bars = LRU(self._render_bar, size=4)
@@ -106,16 +111,20 @@ class VideoScenario(Scenario):
         oy = self.pan + round(self.pan * math.sin(2 * math.pi * t / 5.3 + self.phase[1]))
         region = out[v.slices()]
         region[...] = shot[oy : oy + v.h, ox : ox + v.w]
-        size = self.alpha.shape[0]
-        for colour, period_x, px0, period_y, py0 in self.blobs:
+        size = self.inv_alpha.shape[0]
+        for tint, period_x, px0, period_y, py0 in self.blobs:
             # Each object bounces across the frame along a triangle wave.
             fx = abs(((t / period_x * 30 + px0) % 2) - 1)
             fy = abs(((t / period_y * 30 + py0) % 2) - 1)
             x = round(fx * max(0, v.w - size))
             y = round(fy * max(0, v.h - size))
             patch = region[y : y + size, x : x + size, :3]
-            a = self.alpha[: patch.shape[0], : patch.shape[1]]
-            patch[...] = patch * (1 - a) + colour[::-1] * a
+            ph, pw = patch.shape[:2]
+            mix = patch.astype(np.uint16)
+            mix *= self.inv_alpha[:ph, :pw]
+            mix += tint[:ph, :pw]
+            mix >>= 8
+            patch[...] = mix
         dy, dx = (index * 7) % _GRAIN_SLACK, (index * 11 + index // _GRAIN_SLACK) % _GRAIN_SLACK
         np.add(region, self.grain[dy : dy + v.h, dx : dx + v.w], out=region)
         out[self.controls.slices()] = self._bars[int(t)]
