@@ -36,8 +36,9 @@ from .events import EventHub, SessionEnded, SharingChanged, Subscription
 from .input.base import InputInjector
 from .permissions import Permission
 from .screens import CaptureHub, SourceFactory, single_source
-from .session import EncoderLike, ViewerLink
+from .session import ViewerLink
 from .stats import LinkStats
+from .streaming import EncoderLike
 
 __all__ = ["Host", "HostConfig"]
 

@@ -5,11 +5,12 @@ Tasks per session (all on the host's event loop):
 * the *receive loop* (the task that called :meth:`ViewerLink.run`): parses and
   dispatches every message from the viewer; any ProtocolError ends this
   session only;
-* the *send loop*: tick -> (window full? skip) -> grab -> encode in a worker
-  thread -> send. The encoder is only touched by this task (keyframe and
-  monitor-switch requests are flags it reads before encoding);
+* the *send loop* (:class:`~.streaming.Streamer`, see there);
 * the *stats loop*; and short tasks for consent questions (permission upgrade,
   file offers) so the screen keeps flowing while the local user reads.
+
+A helper task that fails ends the session: it records the failure and closes
+the channel, which wakes the receive loop, which re-raises it.
 
 Nothing is grabbed, encoded or sent before :func:`~.consent.ask` returned a
 grant that includes VIEW.
@@ -18,24 +19,17 @@ grant that includes VIEW.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
-import time
-from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ProtocolError, SessionClosedError
 from . import messages as m
 from .channel import Channel
 from .consent import ask
 from .events import ChatReceived, FileReceived, PermissionChanged, StatsUpdated
-from .flow import FlowControl
 from .inputs import InputGate
 from .permissions import CONTROL, VIEW, ConsentRequest, Permission
-from .stats import LinkStats, StatsMeter
+from .stats import LinkStats
+from .streaming import EncoderLike, Streamer
 
 if TYPE_CHECKING:
     from .host import Host
@@ -43,13 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["EncoderLike", "ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
-_KEYFRAME_MIN_GAP = 0.25
-
-
-class EncoderLike(Protocol):
-    def encode(self, frame: npt.NDArray[np.uint8], /) -> bytes: ...
-    def request_keyframe(self) -> None: ...
-    def close(self) -> None: ...
 
 
 class ViewerLink:
@@ -59,23 +46,13 @@ class ViewerLink:
         self.peer = channel.peer
         self.who = ""
         self.level = Permission()
-        cfg = host.config
-        self.flow = FlowControl(
-            cfg.window, min_interval=cfg.min_interval, max_interval=cfg.max_interval
-        )
-        self.meter = StatsMeter()
         self.gate = InputGate(self)
-        self.monitor = cfg.monitor
+        self.monitor = host.config.monitor
         self._watching: int | None = None  # the monitor acquired in the hub
-        self._want_keyframe = True
-        self._keyframe_at = -1e9
-        self._switch_to: int | None = None
-        self._acked = asyncio.Event()
+        self.stream = Streamer(self)
+        self.flow = self.stream.flow
         self._tasks: set[asyncio.Task[Any]] = set()
         self._upgrading = False
-        self.encoder: EncoderLike | None = None
-        self._encoder_lock = threading.Lock()
-        self._encoder_closed = False
         self.failure: BaseException | None = None
 
     async def send(self, msg: m.Message) -> None:
@@ -120,11 +97,11 @@ class ViewerLink:
             return "consent denied"
         self.level = grant.level
         monitors = self.host.hub.monitors(self.monitor)
-        self._watch(self.monitor)
+        self.watch(self.monitor)
         await self.send(m.PermissionGrant(self.level.bits))
         await self.send(m.MonitorList(monitors, self.monitor))
         self.host._joined(self)
-        self.spawn(self._send_loop())
+        self.spawn(self.stream.run())
         self.spawn(self._stats_loop())
         return await self._recv_loop()
 
@@ -138,7 +115,7 @@ class ViewerLink:
             # In a worker thread: it waits for an encode still running there (a
             # cancelled send loop cannot stop its thread) and completes even if
             # this coroutine is cancelled meanwhile.
-            await asyncio.to_thread(self._shutdown_encoder)
+            await asyncio.to_thread(self.stream.shutdown_encoder)
         finally:
             if CONTROL in self.level:
                 self.host.release_input()
@@ -148,14 +125,8 @@ class ViewerLink:
             self.host.files_for(self).close()
             await self.channel.close()
 
-    def _shutdown_encoder(self) -> None:
-        with self._encoder_lock:
-            self._encoder_closed = True
-            if self.encoder is not None:
-                self.encoder.close()  # its own worker threads
-                self.encoder = None
-
-    def _watch(self, index: int) -> None:
+    def watch(self, index: int) -> None:
+        """Show monitor ``index`` from now on (acquire it before releasing the old)."""
         self.host.hub.acquire(index)
         if self._watching is not None:
             self.host.hub.release(self._watching)
@@ -179,10 +150,9 @@ class ViewerLink:
 
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Ack):
-            self.flow.ack(msg.seq, time.monotonic())
-            self._acked.set()
+            self.stream.on_ack(msg.seq)
         elif isinstance(msg, m.KeyframeRequest):
-            self._want_keyframe = True
+            self.stream.request_keyframe()
         elif isinstance(msg, m.PointerMove | m.Button | m.Wheel | m.Key):
             await self.gate.handle(msg)
         elif isinstance(msg, m.PermissionRequest):
@@ -192,7 +162,7 @@ class ViewerLink:
         elif isinstance(msg, m.SelectMonitor):
             monitors = self.host.hub.monitors(self.monitor)
             if any(mon.index == msg.index for mon in monitors):
-                self._switch_to = msg.index
+                self.stream.switch_to = msg.index
             else:
                 await self.send(m.Notice(m.Notice.UNKNOWN_MONITOR, f"no monitor {msg.index}"))
         elif isinstance(msg, m.Chat):
@@ -246,61 +216,9 @@ class ViewerLink:
             await self.send(m.Bye("the local user stopped sharing"))
             await self.channel.close()
 
-    # -- streaming ---------------------------------------------------------
-
-    async def _send_loop(self) -> None:
-        next_tick = time.monotonic()
-        while True:
-            now = time.monotonic()
-            if next_tick > now:
-                await asyncio.sleep(next_tick - now)
-            next_tick = max(next_tick + self.flow.interval, time.monotonic())
-            if not self.flow.can_send():
-                # Behind: do not queue. The encoder keeps what it last sent, so
-                # the next encode covers everything skipped (damage merges).
-                self.flow.skip()
-                self._acked.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._acked.wait(), self.flow.interval)
-                continue
-            if self._switch_to is not None:
-                self._watch(self._switch_to)
-                self._switch_to = None
-                self._want_keyframe = True
-                self._keyframe_at = -1e9  # a new picture now, whatever the rate limit
-                monitors = self.host.hub.monitors(self.monitor)
-                await self.send(m.MonitorList(monitors, self.monitor))
-            # Keyframes are expensive: honour requests at most every
-            # _KEYFRAME_MIN_GAP s (a later one waits, it is not lost), so a
-            # hostile viewer cannot make every update a full refresh.
-            now = time.monotonic()
-            keyframe = self._want_keyframe and now - self._keyframe_at >= _KEYFRAME_MIN_GAP
-            if keyframe:
-                self._want_keyframe = False
-                self._keyframe_at = now
-            data = await self.host.hub.grab_then(self.monitor, partial(self._encode, keyframe))
-            seq = self.flow.sent(time.monotonic())
-            payload = m.encode(m.Update(seq, data))
-            await self.channel.send(payload)
-            self.meter.on_send(len(payload))
-
-    def _encode(self, keyframe: bool, frame: npt.NDArray[np.uint8]) -> bytes:
-        """Runs in the hub's worker thread; only this session's send loop calls it.
-        The lock orders it against :meth:`_shutdown_encoder`."""
-        with self._encoder_lock:
-            return self._encode_locked(keyframe, frame)
-
-    def _encode_locked(self, keyframe: bool, frame: npt.NDArray[np.uint8]) -> bytes:
-        if self._encoder_closed:
-            raise SessionClosedError("the session is ending")
-        if self.encoder is None:  # created from the first frame: its size is known now
-            self.encoder = self.host.encoder_factory(frame.shape[1], frame.shape[0])
-        if keyframe:
-            self.encoder.request_keyframe()
-        return self.encoder.encode(frame)
-
     def snapshot(self) -> LinkStats:
-        fps, kbps = self.meter.rates()
+        meter = self.stream.meter
+        fps, kbps = meter.rates()
         return LinkStats(
             peer=self.peer,
             fps=fps,
@@ -308,10 +226,10 @@ class ViewerLink:
             rtt_ms=(self.flow.srtt or 0.0) * 1000,
             interval_ms=self.flow.interval * 1000,
             in_flight=self.flow.in_flight,
-            sent=self.meter.sent,
+            sent=meter.sent,
             skipped=self.flow.skipped,
-            input_dropped=self.gate.dropped,
-            bytes_sent=self.meter.bytes_sent,
+            input_dropped=self.gate.dropped + self.gate.dropped_local,
+            bytes_sent=meter.bytes_sent,
         )
 
     async def _stats_loop(self) -> None:
