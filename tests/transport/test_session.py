@@ -142,6 +142,9 @@ def test_upgrade_then_revoke_control() -> None:
         async with connected(host) as (viewer, _, _):
             assert await viewer.request(CONTROL)
             assert asked[-1].upgrade and asked[-1].level == CONTROL
+            n_asked = len(asked)
+            assert await viewer.request(CONTROL)  # already held: granted without a question
+            assert len(asked) == n_asked
             await viewer.pointer_move(10, 20)
             await viewer.button(1, True)
             await until(lambda: len(inj.events) == 2)

@@ -188,6 +188,9 @@ class ViewerLink:
     async def _upgrade(self, asked: Permission) -> None:
         try:
             wanted = asked.known - self.level
+            if not wanted and asked.known == asked:  # all of it is granted already
+                await self.send(m.PermissionGrant(self.level.bits))
+                return
             request = ConsentRequest(self.who, self.peer, wanted, upgrade=True)
             grant = await ask(self.host.consent, request, self.host.config.consent_timeout)
             if not wanted or not grant.granted:
