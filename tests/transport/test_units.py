@@ -113,3 +113,19 @@ def test_memory_channel_semantics() -> None:
         assert a.closed and b.closed
 
     run(main())
+
+
+def test_public_api_surface() -> None:
+    import screencodec.transport as t
+
+    assert sorted(t.__all__) == sorted(
+        [
+            "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatReceived", "ConsentCallback",
+            "ConsentRequest", "Event", "FileReceived", "FrameDecoded", "Grant", "Host",
+            "HostConfig", "LinkStats", "Permission", "PermissionChanged", "SessionEnded",
+            "SharingChanged", "SourceFactory", "StatsUpdated", "Viewer", "allow",
+            "channel_pair", "deny", "register_permission", "terminal_consent",
+        ]
+    )  # fmt: skip
+    for name in t.__all__:
+        assert getattr(t, name) is not None

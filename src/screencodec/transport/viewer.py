@@ -118,7 +118,8 @@ class Viewer:
         return self.level
 
     async def run(self) -> str:
-        """Receive until the session ends; returns the reason."""
+        """Receive until the session ends; returns the reason. A host that
+        breaks the protocol raises ProtocolError (the channel is closed first)."""
         reason = "closed"
         try:
             while True:
