@@ -40,15 +40,20 @@ class RowHashCache:
         self._valid = np.zeros((height, cols), np.bool_)
         self._width = width
 
-    def strips(self, x0: int, x1: int) -> list[tuple[int, int]]:
-        """Column strips to hash for the span [x0, x1): the grid cells inside it
-        (a cell at the right screen edge may be narrower), or the span itself
-        when no cell fits (then it is not cached)."""
+    def strips(self, x0: int, x1: int, most: int = 6) -> list[tuple[int, int]]:
+        """Column strips to hash for the span [x0, x1): at most ``most`` grid
+        cells inside it, evenly spread (a cell at the right screen edge may be
+        narrower), or the span itself when no cell fits (then it is not cached).
+        The choice depends on the span only, so a steady region keeps its
+        strips, and their cache, from frame to frame."""
         s = self.strip
         k0, k1 = -(-x0 // s), x1 // s
         out = [(k * s, (k + 1) * s) for k in range(k0, k1)]
         if x1 == self._width and k1 * s < x1 and k1 * s >= x0:
             out.append((k1 * s, x1))
+        if len(out) > most:
+            # A few strips vote as well as all of them: hashing is the cost.
+            out = [out[round(i * (len(out) - 1) / (most - 1))] for i in range(most)]
         return out or [(x0, x1)]
 
     def _column(self, x0: int, x1: int) -> int | None:

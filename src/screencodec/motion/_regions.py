@@ -226,21 +226,30 @@ def subtract(rect: Rect, holes: list[Rect]) -> list[Rect]:
 
 def apply_copies(ref: Frame, copies: list[Copy]) -> None:
     """Apply copies to ``ref`` as the decoder does: every source is read as it
-    was before any copy wrote. Sources that another copy's destination would
-    overwrite are saved first; the rest move in place (memmove, overlap-safe)."""
-    saved: list[tuple[Copy, Frame]] = []
-    direct: list[Copy] = []
-    for i, c in enumerate(copies):
-        src = c.src
-        clash = any(
-            j != i and not src.intersection(o.dest).is_empty() for j, o in enumerate(copies)
+    was before any copy wrote.
+
+    Copies move in place (memmove, overlap-safe) in an order where none writes
+    over a source another still has to read: the pieces of one scroll, whose
+    sources overlap each other's destinations, go in the direction of the
+    scroll. Only copies caught in a cycle (two regions swapping places) have
+    their sources saved first.
+    """
+    pending = list(copies)
+    while pending:
+        ready = next(
+            (
+                a
+                for a in pending
+                if all(c is a or c.src.intersection(a.dest).is_empty() for c in pending)
+            ),
+            None,
         )
-        if clash:
-            saved.append((c, ref[src.slices()].copy()))
-        else:
-            direct.append(c)
-    for c in direct:
-        d = c.dest
-        _rowhash.move_rect(ref, (c.src_x, c.src_y, d.w, d.h), d.x - c.src_x, d.y - c.src_y)
+        if ready is None:
+            break
+        d = ready.dest
+        _rowhash.move_rect(ref, (ready.src_x, ready.src_y, d.w, d.h), d.x - ready.src_x,
+                           d.y - ready.src_y)  # fmt: skip
+        pending.remove(ready)
+    saved = [(c, ref[c.src.slices()].copy()) for c in pending]
     for c, pixels in saved:
         ref[c.dest.slices()] = pixels

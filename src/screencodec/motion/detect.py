@@ -56,7 +56,7 @@ Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
 #: Width of the column strips rows are hashed in (a fixed grid: stable cache keys).
-_STRIP = 128
+_STRIP = 64
 #: Frame rows hashed during detection, kept for the cache: (x0, x1, y0, hashes).
 _Fresh = tuple[int, int, int, npt.NDArray[np.uint64]]
 #: Anchor grid for 2-D candidates, and how many searched anchors at most.
@@ -336,17 +336,21 @@ class MotionStage:
         """The damage left once the copies are on the viewer: the old damage
         minus the copied areas, diffed again (the copies are exact, so only the
         uncovered parts can still differ)."""
-        keep: list[npt.NDArray[np.int32]] = []
-        for r in rects:
-            rect = Rect(*map(int, r))
-            pieces = subtract(rect, dests)
-            if len(pieces) == 1 and pieces[0] == rect:
-                keep.append(r[None, :])
-                continue
-            for p in pieces:
+        d = np.array([(c.x, c.y, c.right, c.bottom) for c in dests], np.int64)
+        x0, y0 = rects[:, 0:1].astype(np.int64), rects[:, 1:2].astype(np.int64)
+        x1, y1 = x0 + rects[:, 2:3], y0 + rects[:, 3:4]
+        # (rects, dests) overlap and containment, so only rects cut by a copy
+        # are subtracted and diffed again.
+        hit = (x0 < d[:, 2]) & (d[:, 0] < x1) & (y0 < d[:, 3]) & (d[:, 1] < y1)
+        inside = (d[:, 0] <= x0) & (x1 <= d[:, 2]) & (d[:, 1] <= y0) & (y1 <= d[:, 3])
+        keep: list[npt.NDArray[np.int32]] = [rects[~hit.any(axis=1)]]
+        for i in np.flatnonzero(hit.any(axis=1) & ~inside.any(axis=1)).tolist():
+            cut = [dests[j] for j in np.flatnonzero(hit[i]).tolist()]
+            for p in subtract(Rect(*map(int, rects[i])), cut):
                 boxes = _rowhash.rect_tile_diff(ref, frame, (p.x, p.y, p.w, p.h), 32)
                 if len(boxes):
                     keep.append(boxes)
+        keep = [k for k in keep if len(k)]
         if not keep:
             return np.empty((0, 4), np.int32)
         return merge_rects(np.concatenate(keep), width, height)
