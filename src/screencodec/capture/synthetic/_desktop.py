@@ -175,20 +175,28 @@ class Desktop:
         return Rect(r.x + 1, r.y + th, max(0, r.w - 2), max(0, r.h - th - 1))
 
     def text_window(
-        self, img: Image.Image, rect: Rect, title: str, rng: np.random.Generator, /
+        self,
+        img: Image.Image,
+        rect: Rect,
+        title: str,
+        rng: np.random.Generator,
+        /,
+        *,
+        reserve: int = 0,
     ) -> Rect:
-        """A window of wrapped prose (a document or a chat), for static backgrounds."""
+        """A window of wrapped prose (a document or a chat), for static backgrounds;
+        the bottom ``reserve`` px of the client stay empty."""
         client = self.window(img, rect, title)
         draw = ImageDraw.Draw(img)
         pad = self.px(10)
         lh = self.px(20)
         y = client.y + pad
         colours: tuple[RGB, ...] = ((30, 30, 30), (30, 30, 30), (20, 90, 170), (120, 40, 40))
-        while y + lh <= client.bottom - pad:
+        while y + lh <= client.bottom - pad - reserve:
             para = words(rng, int(rng.integers(12, 40)))
             colour = colours[int(rng.integers(0, len(colours)))]
             for line in wrap(para, self.sans, client.w - 2 * pad):
-                if y + lh > client.bottom - pad:
+                if y + lh > client.bottom - pad - reserve:
                     break
                 draw.text((client.x + pad, y), line, font=self.sans, fill=colour)
                 y += lh

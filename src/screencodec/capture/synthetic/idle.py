@@ -37,13 +37,12 @@ class IdleScenario(Scenario):
             max(8, round(work.w * 0.5)),
             max(8, round(work.h * 0.7)),
         )
-        client = desk.text_window(img, doc, "letter.odt - Writer", rng)
+        lh = px(20)
+        client = desk.text_window(img, doc, "letter.odt - Writer", rng, reserve=lh + px(6))
         self.base = desk.base(img)
         # The caret waits at the start of an empty last line, as if the user had
         # pressed Enter at the end of the letter and walked away.
-        lh = px(20)
         y = max(client.y, client.bottom - px(10) - lh)
-        self.base[y : client.bottom, client.x : client.right, :3] = 252
         self.caret = Rect(client.x + px(10), y, min(px(2), client.w), min(lh, client.h))
         self.layout.update(window=doc, caret=self.caret)
 
