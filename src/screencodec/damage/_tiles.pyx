@@ -92,10 +92,6 @@ def _check_pair(prev, cur):
     return h, w, prev_row, cur_row
 
 
-cdef inline const uint8_t *_rptr(const uint8_t[:, :, :] view):
-    return &view[0, 0, 0]
-
-
 def tile_diff(prev, cur, tile=64):
     h, w, prev_row, cur_row = _check_pair(prev, cur)
     try:
@@ -111,8 +107,11 @@ def tile_diff(prev, cur, tile=64):
     cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
     cdef ptrdiff_t tiles_x = (c_w + c_tile - 1) // c_tile
     cdef ptrdiff_t tiles_y = (c_h + c_tile - 1) // c_tile
-    cdef const uint8_t *p_prev = _rptr(prev)
-    cdef const uint8_t *p_cur = _rptr(cur)
+    # The views hold both buffers exported (so not resizable) until we return.
+    cdef const uint8_t[:, :, :] prev_view = prev
+    cdef const uint8_t[:, :, :] cur_view = cur
+    cdef const uint8_t *p_prev = &prev_view[0, 0, 0]
+    cdef const uint8_t *p_cur = &cur_view[0, 0, 0]
     out = np.empty((tiles_x * tiles_y, 4), np.int32)
     cdef int32_t[:, ::1] out_view = out
     cdef ptrdiff_t n
@@ -135,8 +134,11 @@ def any_change(prev, cur):
         return False
     cdef int32_t c_w = w, c_h = h
     cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
-    cdef const uint8_t *p_prev = _rptr(prev)
-    cdef const uint8_t *p_cur = _rptr(cur)
+    # The views hold both buffers exported (so not resizable) until we return.
+    cdef const uint8_t[:, :, :] prev_view = prev
+    cdef const uint8_t[:, :, :] cur_view = cur
+    cdef const uint8_t *p_prev = &prev_view[0, 0, 0]
+    cdef const uint8_t *p_cur = &cur_view[0, 0, 0]
     cdef int r
     with nogil:
         r = sc_frames_differ(p_prev, c_prev_row, p_cur, c_cur_row, c_w, c_h)
