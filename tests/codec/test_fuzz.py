@@ -340,6 +340,10 @@ def mutate(rng: random.Random, msg: bytes, other: bytes) -> bytes:
         b = b[: rng.randrange(len(b) + 1)] + other[rng.randrange(len(other) + 1) :]
     elif b:  # overwrite a byte
         b[rng.randrange(len(b))] = rng.randrange(256)
+    if how != 4 and len(b) >= 8 and rng.random() < 0.6:
+        # make the message length agree, so the change reaches the body parser
+        # and the codecs instead of stopping at "truncated" / "trailing bytes"
+        struct.pack_into("<I", b, 4, len(b) - 8)
     return bytes(b)
 
 
