@@ -211,13 +211,14 @@ class DelayProxy:
 
         out = asyncio.ensure_future(_out())
         try:
-            while data := await r.read(65536):
-                q.put_nowait((time.monotonic() + self.delay, data))
-        except ConnectionError:
-            pass
-        q.put_nowait((0.0, b""))
-        with contextlib.suppress(ConnectionError):
-            await out
+            with contextlib.suppress(ConnectionError):
+                while data := await r.read(65536):
+                    q.put_nowait((time.monotonic() + self.delay, data))
+            q.put_nowait((0.0, b""))
+            await asyncio.gather(out, return_exceptions=True)
+        finally:
+            out.cancel()  # also when we are cancelled: never leave it unretrieved
+            await asyncio.gather(out, return_exceptions=True)
 
     async def close(self) -> None:
         if self._server is not None:
