@@ -71,10 +71,25 @@ static uint64_t hash_row(const uint8_t *p, int32_t w) {
     return h;
 }
 
+/* Rows ahead to prefetch: a narrow strip of a large frame touches a few cache
+ * lines per row, one frame row (several KB) apart, a stride the hardware
+ * prefetcher does not follow; without this every row waits for memory. */
+#define PREFETCH_ROWS 8
+
 void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
                    int32_t h, uint64_t *out) {
-    for (int32_t i = 0; i < h; i++)
-        out[i] = hash_row(data + (ptrdiff_t)(y + i) * stride + (ptrdiff_t)x * 4, w);
+    const uint8_t *base = data + (ptrdiff_t)y * stride + (ptrdiff_t)x * 4;
+    const ptrdiff_t bytes = (ptrdiff_t)w * 4;
+    for (int32_t i = 0; i < h; i++) {
+#if defined(__GNUC__) || defined(__clang__)
+        if (i + PREFETCH_ROWS < h) {
+            const uint8_t *ahead = base + (ptrdiff_t)(i + PREFETCH_ROWS) * stride;
+            for (ptrdiff_t b = 0; b < bytes && b < 1024; b += 64)
+                __builtin_prefetch(ahead + b);
+        }
+#endif
+        out[i] = hash_row(base + (ptrdiff_t)i * stride, w);
+    }
 }
 
 /* B, G, R of one pixel loaded as a native 32-bit integer. */
