@@ -142,9 +142,11 @@ RUNS: dict[str, Run] = {}
 def _report() -> Any:
     yield
     if RUNS:
-        print("\n\n| scenario | kB/frame motion | kB/frame without | ratio | stage ms "
-              "(best of 3, median) | stage ms in the run, median CPU / wall | stage ms max "
-              "CPU | encode ms on | encode ms off | COPY ops |")
+        print(
+            "\n\n| scenario | kB/frame motion | kB/frame without | ratio | stage ms "
+            "(best of 3, median) | stage ms in the run, median CPU / wall | stage ms max "
+            "CPU | encode ms on | encode ms off | COPY ops |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for run in RUNS.values():
             print(run.row())

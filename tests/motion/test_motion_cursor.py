@@ -3,6 +3,8 @@ messages, decoded by the real decoder; pointer motion never touches pixels."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,8 @@ def test_shape_once_then_positions() -> None:
     assert img is not None and img.hotspot == (1, 2)
     assert np.array_equal(img.pixels, shape)
     assert dec.cursor is not None
-    assert (dec.cursor.x, dec.cursor.y, dec.cursor.shape_id, dec.cursor.visible) == (10, 20, sid, True)
+    c = dec.cursor
+    assert (c.x, c.y, c.shape_id, c.visible) == (10, 20, sid, True)
 
     moved = enc.update(CursorState(11, 20, shape=shape.copy(), hotspot=(1, 2)))
     assert _types(moved) == [MessageType.CURSOR_POSITION]
@@ -126,3 +129,26 @@ def test_synthetic_pointer_moves_without_reencoding_tiles() -> None:
     for x in range(0, 100, 10):
         assert cursor.update(CursorState(x, 50, shape=state.shape)) != []
         assert len(enc.encode(frame)) == 24
+
+
+def test_xfixes_pointer_through_the_cursor_channel(x_painter: Any) -> None:
+    """The real X server's pointer (XFixes, via ScreenSource.cursor()): one shape,
+    then a position per move, decoded; the captured pixels never change."""
+    from screencodec.capture.screen import ScreenSource
+
+    enc, dec = CursorEncoder(), ScreenDecoder()
+    kinds: list[MessageType] = []
+    with ScreenSource(display=x_painter.display) as src:
+        first = src.grab().copy()
+        for x, y in ((100, 100), (140, 120), (300, 200)):
+            x_painter.warp_pointer(x, y)
+            state = src.cursor()
+            assert state is not None
+            for m in enc.update(state):
+                kinds.append(split_message(m)[0])
+                dec.feed(m)
+            assert dec.cursor is not None and (dec.cursor.x, dec.cursor.y) == (x, y)
+        assert np.array_equal(src.grab()[..., :3], first[..., :3])
+    assert kinds.count(MessageType.CURSOR_SHAPE) == 1
+    assert kinds.count(MessageType.CURSOR_POSITION) == 3
+    assert dec.cursor is not None and dec.cursor_image(dec.cursor.shape_id) is not None

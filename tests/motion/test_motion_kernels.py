@@ -52,7 +52,7 @@ def test_row_hashes_ignore_x_and_see_every_bgr_byte() -> None:
     st.integers(1, 24), st.integers(1, 40), st.integers(0, 2**32 - 1),
     st.integers(-6, 6), st.integers(-6, 6), st.integers(1, 6), st.booleans(), st.booleans(),
 )  # fmt: skip
-def test_match_runs_match_reference(
+def test_match_runs_match_reference(  # noqa: PLR0917 (hypothesis passes them by name)
     h: int, w: int, seed: int, dx: int, dy: int, min_run: int, same: bool, masked: bool
 ) -> None:
     rng = np.random.default_rng(seed)
@@ -77,9 +77,7 @@ def test_find_segment_matches_reference(seed: int) -> None:
     for ax, ay, k in ((10, 20, 8), (0, 0, 5), (42, 39, 8), (3, 7, 1)):
         for detail in (0, 2, 5):
             got = _rowhash.find_segment(prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3)
-            want = ref.find_segment_reference(
-                prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3
-            )
+            want = ref.find_segment_reference(prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3)
             assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
     # A segment at rest is no anchor, whatever matches elsewhere.
     assert _rowhash.find_segment(prev, prev, 10, 20, 8, 6) is None

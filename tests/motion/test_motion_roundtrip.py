@@ -47,7 +47,9 @@ LAYOUTS: dict[str, tuple[Rect, Rect | None]] = {
 }
 
 
-def _scroll_frame(chrome: Frame, page: Frame, view: Rect, bar: Rect | None, x: int, y: int) -> Frame:
+def _scroll_frame(  # noqa: PLR0917
+    chrome: Frame, page: Frame, view: Rect, bar: Rect | None, x: int, y: int
+) -> Frame:
     f = chrome.copy()
     f[view.slices()] = page[y : y + view.h, x : x + view.w]
     if bar is not None:  # the thumb moves with the page
@@ -92,7 +94,7 @@ def test_vertical_scroll(layout: str, dy: int, content: str) -> None:
 @pytest.mark.parametrize("dx", [1, 3, 17, 50, -1, -8])
 @pytest.mark.parametrize("content", ["noise", "text"])
 def test_horizontal_scroll(layout: str, dx: int, content: str) -> None:
-    view, bar = LAYOUTS[layout]
+    view, _ = LAYOUTS[layout]
     chrome = noise(np.random.default_rng(98), H, W)
     page = _page(content, view.h, view.w + 400, seed=1)
     frames = [_scroll_frame(chrome, page, view, None, 200 + k * dx, 0) for k in range(4)]
@@ -125,7 +127,9 @@ def _compose(wall: Frame, win: Frame, x: int, y: int) -> Frame:
     ],
 )
 @pytest.mark.parametrize("window", ["text", "noise"])
-def test_window_move_over_texture(start: tuple[int, int], step: tuple[int, int], window: str) -> None:
+def test_window_move_over_texture(
+    start: tuple[int, int], step: tuple[int, int], window: str
+) -> None:
     rng = np.random.default_rng(5)
     wall = noise(rng, H, W)
     win = textish(rng, 150, 220) if window == "text" else noise(rng, 150, 220)

@@ -35,8 +35,13 @@ def test_subtract_covers_exactly_the_difference(rect: Rect, holes: list[Rect]) -
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 80), st.integers(0, 80),
-                          st.integers(1, 30), st.integers(1, 30)), min_size=1, max_size=12))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 80), st.integers(0, 80), st.integers(1, 30), st.integers(1, 30)),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_groups_partition_rects_into_disjoint_boxes(raw: list[tuple[int, int, int, int]]) -> None:
     rects = np.array(raw, np.int32)
     out = groups(rects)
@@ -74,7 +79,7 @@ def test_apply_copies_reads_every_source_before_writing() -> None:
     ]
     want = ref.copy()
     sources = [ref[c.src.slices()].copy() for c in copies]
-    for c, s in zip(copies, sources):
+    for c, s in zip(copies, sources, strict=True):
         want[c.dest.slices()] = s
     apply_copies(ref, copies)
     assert np.array_equal(ref, want)

@@ -75,7 +75,8 @@ class RowHashCache:
             self._hashes[a:b, k] = _rowhash.row_hashes(ref, (x0, a, x1 - x0, b - a))
             self._valid[a:b, k] = True
             self.pixels_hashed += (x1 - x0) * (b - a)
-        return self._hashes[y0:y1, k].copy()
+        out: Hashes = self._hashes[y0:y1, k].copy()
+        return out
 
     def invalidate(self, rects: Rects) -> None:
         """The reference changes inside ``rects`` (x, y, w, h)."""

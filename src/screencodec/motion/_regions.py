@@ -3,6 +3,7 @@ per-row runs into copy rectangles, subtracting them, applying copies."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,12 @@ from . import _rowhash
 __all__ = [
     "Copy",
     "MissBackoff",
-    "apply_copies", "column_spans", "groups", "runs_to_rects", "subtract"]
+    "apply_copies",
+    "column_spans",
+    "groups",
+    "runs_to_rects",
+    "subtract",
+]
 
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
@@ -134,15 +140,15 @@ def groups(rects: Rects, gap: int = 64) -> list[tuple[Rect, Rects]]:
     are merged until none do, so copies found in different groups never write
     the same pixels.
     """
-    boxes = [tuple(r) for r in rects.tolist()]
-    comps = _components(boxes, gap)  # type: ignore[arg-type]
+    boxes: list[tuple[int, int, int, int]] = [(a, b, c, d) for a, b, c, d in rects.tolist()]
+    comps = _components(boxes, gap)
     while True:
-        bbs = [_bbox([boxes[i] for i in c]) for c in comps]  # type: ignore[misc]
+        bbs = [_bbox([boxes[i] for i in c]) for c in comps]
         merged = _components(bbs, -1)
         if len(merged) == len(comps):
             break
         comps = [[i for k in m for i in comps[k]] for m in merged]
-    out = [(Rect(*bb), rects[sorted(c)]) for bb, c in zip(bbs, comps)]
+    out = [(Rect(*bb), rects[sorted(c)]) for bb, c in zip(bbs, comps, strict=True)]
     out.sort(key=lambda g: -g[0].area)
     return out
 
@@ -185,7 +191,7 @@ def runs_to_rects(
             if w >= min_run and w * h >= min_area:
                 out.append(Rect(cur[2], y0 + cur[0], w, h))
 
-    for b0, b1 in zip(bounds[:-1], bounds[1:]):
+    for b0, b1 in itertools.pairwise(bounds):
         s, e = s_list[b0], e_list[b0]
         if e - s < min_run:
             flush()

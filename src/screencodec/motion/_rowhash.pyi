@@ -66,6 +66,8 @@ def move_rect(buf: Frame, rect: RectLike, dx: int, dy: int) -> None:
     and destination may overlap), as a COPY op does. Both must lie inside the
     frame (FrameError, nothing written). Runs without the GIL."""
 
-def rect_tile_diff(prev: Frame, cur: Frame, rect: RectLike, tile: int = 16) -> npt.NDArray[np.int32]:
+def rect_tile_diff(
+    prev: Frame, cur: Frame, rect: RectLike, tile: int = 16
+) -> npt.NDArray[np.int32]:
     """``damage.tile_diff`` of ``rect`` alone (tiles aligned to its corner), as an
     (N, 4) int32 array of (x, y, w, h) in frame coordinates. Runs without the GIL."""

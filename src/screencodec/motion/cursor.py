@@ -88,7 +88,8 @@ class CursorEncoder:
     ) -> tuple[int, npt.NDArray[np.uint8], tuple[int, int]]:
         arr = np.asarray(shape)
         if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 4 or 0 in arr.shape:
-            raise ValueError(f"cursor shape must be (h, w, 4) uint8 BGRA, not {arr.dtype} {arr.shape}")
+            msg = f"cursor shape must be (h, w, 4) uint8 BGRA, not {arr.dtype} {arr.shape}"
+            raise ValueError(msg)
         hx = min(max(int(hotspot[0]), 0), arr.shape[1] - 1)
         hy = min(max(int(hotspot[1]), 0), arr.shape[0] - 1)
         # Crop to the wire's limit, keeping the hotspot inside.

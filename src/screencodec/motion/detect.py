@@ -139,6 +139,7 @@ class MotionStage:
         self._misses = MissBackoff()
         self._size = (0, 0)
         self._free_pass = True
+        self._deadline = 0.0
         self.last = MotionStats()
 
     def reset(self) -> None:
@@ -158,7 +159,7 @@ class MotionStage:
         self._hashes.pixels_hashed = 0
         if keyframe or not len(rects):
             return [], rects
-        deadline = c0 + self.budget
+        self._deadline = c0 + self.budget
         self._misses.tick()
         self._free_pass = True
         copies: list[Copy] = []
@@ -168,7 +169,7 @@ class MotionStage:
             area = int((members[:, 2].astype(np.int64) * members[:, 3]).sum())
             if box.h < self.min_rows or area < self.min_area:
                 continue
-            if stats.groups and time.thread_time() > deadline:
+            if stats.groups and time.thread_time() > self._deadline:
                 stats.over_budget = True
                 break
             if self._misses.skip(box):
@@ -181,7 +182,7 @@ class MotionStage:
                 # A scroll's damage is often cut into several regions (blank
                 # rows that moved onto blank rows do not change): a shift
                 # already verified this frame is tried first, without hashing.
-                found += self._verify(ref, frame, box, known, found, deadline)
+                found += self._verify(ref, frame, box, known, found)
             if area - sum(c.dest.area for c in found) < self.min_area:
                 copies += found
                 continue
@@ -191,14 +192,14 @@ class MotionStage:
                 sub = Rect(x0, box.y, x1 - x0, box.h)
                 if sub.w < self.min_run:
                     continue
-                hits, hashed, rows = self._vertical(ref, frame, sub, found, deadline)
+                hits, hashed, rows = self._vertical(ref, frame, sub, found)
                 fresh += hashed
                 found += hits
                 changed.append(rows)
             covered = sum(c.dest.area for c in found)
             if changed and area - covered >= self.min_area:
                 rows = np.unique(np.concatenate(changed))
-                found += self._moves(ref, frame, box, rows, found, deadline)
+                found += self._moves(ref, frame, box, rows, found)
             copies += found
             self._misses.record(box, bool(found))
             for c in found:
@@ -212,7 +213,7 @@ class MotionStage:
             stats.cpu_seconds = time.thread_time() - c0
             return [], rects
         apply_copies(ref, copies)
-        left = self._rediff(ref, frame, rects, [c.dest for c in copies], width, height)
+        left = self._rediff(ref, frame, rects, [c.dest for c in copies])
         stats.copies = len(copies)
         stats.copied_pixels = sum(c.dest.area for c in copies)
         stats.seconds = time.perf_counter() - t0
@@ -222,7 +223,7 @@ class MotionStage:
     # -- candidates --------------------------------------------------------------
 
     def _vertical(
-        self, ref: Frame, frame: Frame, box: Rect, found: list[Copy], deadline: float
+        self, ref: Frame, frame: Frame, box: Rect, found: list[Copy]
     ) -> tuple[list[Copy], list[_Fresh], npt.NDArray[np.intp]]:
         """Copies for vertical shifts in ``box``; also the frame's strip hashes
         (for the cache) and the changed rows (offsets in ``box``)."""
@@ -238,7 +239,7 @@ class MotionStage:
         is_changed = hc != hp
         rows = np.flatnonzero(is_changed.any(axis=0))
         cands = [(0, dy) for dy in _row_votes(hp, hc, is_changed, self.min_rows)]
-        return self._verify(ref, frame, box, cands, found, deadline), fresh, rows
+        return self._verify(ref, frame, box, cands, found), fresh, rows
 
     def _moves(
         self,
@@ -247,7 +248,6 @@ class MotionStage:
         box: Rect,
         changed: npt.NDArray[np.intp],
         found: list[Copy],
-        deadline: float,
     ) -> list[Copy]:
         k = min(self.segment, box.w)
         free = np.ones(box.h, np.bool_)
@@ -268,8 +268,8 @@ class MotionStage:
         order = np.argsort((np.arange(len(ax)) * 0.618034) % 1.0, kind="stable")
         votes: dict[tuple[int, int], float] = {}
         searched = 0
-        for x, y in zip(ax[order].tolist(), ay[order].tolist()):
-            if time.thread_time() > deadline:
+        for x, y in zip(ax[order].tolist(), ay[order].tolist(), strict=True):
+            if time.thread_time() > self._deadline:
                 self.last.over_budget = True
                 break
             # The kernel refuses non-anchors (at rest, or flat) at once.
@@ -286,7 +286,7 @@ class MotionStage:
                 break
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]
         cands = [shift for shift, v in ranked if v >= _MIN_VOTES]
-        return self._verify(ref, frame, box, cands, found, deadline)
+        return self._verify(ref, frame, box, cands, found)
 
     def _verify(
         self,
@@ -295,7 +295,6 @@ class MotionStage:
         box: Rect,
         cands: list[tuple[int, int]],
         found: list[Copy],
-        deadline: float,
     ) -> list[Copy]:
         # Columns of each row of the box that copies already cover: rows with no
         # room left for another copy are not scanned again.
@@ -309,7 +308,7 @@ class MotionStage:
             take(c.dest)
         out: list[Copy] = []
         for dx, dy in cands:
-            if not self._free_pass and time.thread_time() > deadline:
+            if not self._free_pass and time.thread_time() > self._deadline:
                 self.last.over_budget = True
                 break
             # The first candidate of a frame is always verified: its hashes are
@@ -330,9 +329,8 @@ class MotionStage:
 
     # -- after the copies -----------------------------------------------------------
 
-    def _rediff(
-        self, ref: Frame, frame: Frame, rects: Rects, dests: list[Rect], width: int, height: int
-    ) -> Rects:
+    @staticmethod
+    def _rediff(ref: Frame, frame: Frame, rects: Rects, dests: list[Rect]) -> Rects:
         """The damage left once the copies are on the viewer: the old damage
         minus the copied areas, diffed again (the copies are exact, so only the
         uncovered parts can still differ)."""
@@ -353,6 +351,7 @@ class MotionStage:
         keep = [k for k in keep if len(k)]
         if not keep:
             return np.empty((0, 4), np.int32)
+        height, width = ref.shape[:2]
         return merge_rects(np.concatenate(keep), width, height)
 
     def _remember(self, rects: Rects, fresh: list[_Fresh]) -> None:

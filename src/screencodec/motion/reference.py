@@ -32,25 +32,28 @@ _BGR64 = np.uint64(0x00FFFFFF00FFFFFF)
 
 
 def _rotl(v: U64, r: int) -> U64:
-    return (v << np.uint64(r)) | (v >> np.uint64(64 - r))
+    out: U64 = (v << np.uint64(r)) | (v >> np.uint64(64 - r))
+    return out
 
 
 def _round(acc: U64, word: U64) -> U64:
     # Array (not scalar) arithmetic: uint64 wraps silently, as in C.
-    return _rotl(acc + word * _P2, 31) * _P1
+    out: U64 = _rotl(acc + word * _P2, 31) * _P1
+    return out
 
 
 def _pixels_bgr(frame: Frame, rect: RectT) -> npt.NDArray[np.uint32]:
     """(h, w) uint32 pixels of the rect, X masked out, as little-endian integers."""
     x, y, w, h = rect
     block = np.ascontiguousarray(frame[y : y + h, x : x + w])
-    return block.view("<u4")[..., 0] & np.uint32(0x00FFFFFF)
+    out: npt.NDArray[np.uint32] = block.view("<u4")[..., 0] & np.uint32(0x00FFFFFF)
+    return out
 
 
 def row_hashes_reference(frame: Frame, rect: RectT) -> U64:
     """The row hash (see motion.h): pixel pairs as 64-bit words, word i into
     lane i % 4 of an xxh64-style round, lanes merged with the width, avalanched."""
-    x, y, w, h = rect
+    _, _, w, h = rect
     px = _pixels_bgr(frame, rect).astype(np.uint64)
     if w % 2:
         px = np.concatenate([px, np.zeros((h, 1), np.uint64)], axis=1)
@@ -73,9 +76,7 @@ def row_hashes_reference(frame: Frame, rect: RectT) -> U64:
     return v
 
 
-def row_votes_reference(
-    hp: U64, hc: U64, changed: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.int32]:
+def row_votes_reference(hp: U64, hc: U64, changed: npt.NDArray[np.bool_]) -> npt.NDArray[np.int32]:
     """votes[s, dy + h]: changed frame rows y of strip s whose hash occurs exactly
     once among the strip's reference rows, at row r = y - dy != y."""
     n, h = hp.shape
@@ -126,7 +127,7 @@ def match_runs_reference(
     return starts, ends
 
 
-def find_segment_reference(
+def find_segment_reference(  # noqa: PLR0917 - the kernel's signature
     prev: Frame,
     cur: Frame,
     ax: int,
