@@ -13,10 +13,12 @@ from .errors import (
     ScreencodecError,
 )
 from .geometry import Monitor, Rect
+from .motion import CursorEncoder
 
 __all__ = [
     "CaptureError",
     "CodecUnavailableError",
+    "CursorEncoder",
     "DecodeError",
     "EncodeStats",
     "FrameError",
