@@ -237,9 +237,14 @@ static ptrdiff_t bit_last(const uint8_t *bits, ptrdiff_t lo, ptrdiff_t hi) {
     return -1;
 }
 
+/* Rows of one tile that changed, inclusive; y0 < 0 means none. */
+typedef struct tile_rows {
+    int32_t y0, y1;
+} tile_rows;
+
 size_t sc_tile_diff_scratch_size(int32_t width, int32_t tile) {
     const size_t tiles_x = ((size_t)width + (size_t)tile - 1) / (size_t)tile;
-    return tiles_x * sizeof(sc_tile_box) + (size_t)width / 8 + 16;
+    return tiles_x * sizeof(tile_rows) + 2 * ((size_t)width / 8 + 16);
 }
 
 ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
@@ -250,16 +255,20 @@ ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
     const mark_fn mark = mark_diff;
     const ptrdiff_t tiles_x = ((ptrdiff_t)width + tile - 1) / tile;
     const int packed = prev_stride == 4 * (ptrdiff_t)width && cur_stride == prev_stride;
-    sc_tile_box *boxes = scratch;
-    /* One bit per pixel of the row being examined, plus room for 8-byte loads. */
-    uint8_t *bits = (uint8_t *)scratch + tiles_x * sizeof(sc_tile_box);
-    memset(bits, 0, (size_t)width / 8 + 16);
+    tile_rows *rows = scratch;
+    /* One bit per pixel of the row being examined, and the OR of those bitmaps
+     * over the tile row (its columns that changed); room for 8-byte loads. */
+    const size_t nbytes = (size_t)width / 8 + 16;
+    uint8_t *bits = (uint8_t *)scratch + tiles_x * sizeof(tile_rows);
+    uint8_t *cols = bits + nbytes;
+    memset(bits, 0, nbytes);
     ptrdiff_t n = 0;
 
     for (int32_t ty0 = 0; ty0 < height; ty0 += tile) {
         const int32_t ty1 = height - ty0 > tile ? ty0 + tile : height;
         for (ptrdiff_t t = 0; t < tiles_x; t++)
-            boxes[t].y0 = -1;
+            rows[t].y0 = -1;
+        int dirty = 0;
 
         int32_t y = ty0;
         while (y < ty1) {
@@ -286,38 +295,38 @@ ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
             const uint8_t *a = prev + (ptrdiff_t)y * prev_stride;
             const uint8_t *b = cur + (ptrdiff_t)y * cur_stride;
             /* A changed row becomes a bitmap from its first change on (one more
-             * pass over that part of the row), then scanned tile by tile. */
+             * pass over that part of the row). Per tile only "any change?" is
+             * asked here, for the tile's rows; its columns come from the OR of
+             * the bitmaps, read once per tile row. */
+            if (!dirty) {
+                memset(cols, 0, nbytes);
+                dirty = 1;
+            }
             mark(a, b, f & ~(ptrdiff_t)7, width, bits);
+            for (ptrdiff_t j = f >> 3; j < (ptrdiff_t)nbytes; j++)
+                cols[j] |= bits[j]; /* bits below f in byte f >> 3 are 0 */
             for (ptrdiff_t t = f / tile; t < tiles_x; t++) {
                 const ptrdiff_t lo = t * tile > f ? t * tile : f;
                 const ptrdiff_t hi = (t + 1) * tile < width ? (t + 1) * tile : width;
-                const ptrdiff_t x0 = bit_first(bits, lo, hi);
-                if (x0 < 0)
+                if (bit_first(bits, lo, hi) < 0)
                     continue;
-                const ptrdiff_t x1 = bit_last(bits, x0, hi);
-                sc_tile_box *box = &boxes[t];
-                if (box->y0 < 0) {
-                    box->y0 = y;
-                    box->x0 = (int32_t)x0;
-                    box->x1 = (int32_t)x1;
-                } else {
-                    if (x0 < box->x0)
-                        box->x0 = (int32_t)x0;
-                    if (x1 > box->x1)
-                        box->x1 = (int32_t)x1;
-                }
-                box->y1 = y;
+                if (rows[t].y0 < 0)
+                    rows[t].y0 = y;
+                rows[t].y1 = y;
             }
             y++;
         }
 
-        for (ptrdiff_t t = 0; t < tiles_x; t++) {
-            const sc_tile_box *box = &boxes[t];
+        for (ptrdiff_t t = 0; dirty && t < tiles_x; t++) {
+            const tile_rows *box = &rows[t];
             if (box->y0 < 0)
                 continue;
-            out[4 * n + 0] = box->x0;
+            const ptrdiff_t hi = (t + 1) * tile < width ? (t + 1) * tile : width;
+            const ptrdiff_t x0 = bit_first(cols, t * tile, hi);
+            const ptrdiff_t x1 = bit_last(cols, x0, hi);
+            out[4 * n + 0] = (int32_t)x0;
             out[4 * n + 1] = box->y0;
-            out[4 * n + 2] = box->x1 - box->x0 + 1;
+            out[4 * n + 2] = (int32_t)(x1 - x0 + 1);
             out[4 * n + 3] = box->y1 - box->y0 + 1;
             n++;
         }

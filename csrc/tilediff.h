@@ -37,11 +37,6 @@ ptrdiff_t sc_row_first_diff(const uint8_t *a, const uint8_t *b, ptrdiff_t from, 
 /* Last such pixel index in [from, to), or from - 1 when there is none. */
 ptrdiff_t sc_row_last_diff(const uint8_t *a, const uint8_t *b, ptrdiff_t from, ptrdiff_t to);
 
-/* Per-tile bounding box accumulator; x1 / y1 inclusive, y0 < 0 means "clean". */
-typedef struct sc_tile_box {
-    int32_t x0, y0, x1, y1;
-} sc_tile_box;
-
 /* Bytes of scratch memory sc_tile_diff needs. */
 size_t sc_tile_diff_scratch_size(int32_t width, int32_t tile);
 
