@@ -43,6 +43,18 @@ def start_host(
     return host, code, password, port
 
 
+def answer_when_asked(host: subprocess.Popen[str]) -> None:
+    """Wait for the consent question on the host's terminal, then answer y."""
+    assert host.stdout is not None and host.stdin is not None
+    seen = ""
+    while not seen.endswith("[y/N] "):
+        ch = host.stdout.read(1)
+        assert ch, f"host exited before asking: {seen!r}"
+        seen += ch
+    host.stdin.write("y\n")
+    host.stdin.flush()
+
+
 def test_subcommands_are_registered() -> None:
     parser = argparse.ArgumentParser()
     add_subcommands(parser.add_subparsers(dest="cmd"))
@@ -55,17 +67,19 @@ def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
     host, code, password, port = start_host()
     try:
         assert host.stdin is not None
-        host.stdin.write("y\n")  # the local user answers the consent question
+        host.stdin.write("y\n")  # typed before any question: must not count
         host.stdin.flush()
         snap = tmp_path / "snap.png"
-        view = subprocess.run(
+        view = subprocess.Popen(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
              "--duration", "2.5", "--snapshot", str(snap)],
-            capture_output=True, text=True, timeout=60, env=ENV, check=False,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
         )  # fmt: skip
-        assert view.returncode == 0, view.stderr
-        assert "granted: view" in view.stdout
-        assert "[view] 320x240 decoded" in view.stdout
+        answer_when_asked(host)
+        vout, verr = view.communicate(timeout=60)
+        assert view.returncode == 0, verr
+        assert "granted: view" in vout
+        assert "[view] 320x240 decoded" in vout
         out, _ = host.communicate(timeout=20)
         assert host.returncode == 0
         assert "YOUR SCREEN IS BEING SHARED" in out
@@ -106,16 +120,15 @@ def test_through_relay_processes() -> None:
         rport = int(re.search(r"relay listening on 127.0.0.1:(\d+)", line).group(1))  # type: ignore[union-attr]
         host, code, password, _ = start_host(where=("--relay", f"127.0.0.1:{rport}"))
         try:
-            assert host.stdin is not None
-            host.stdin.write("y\n")
-            host.stdin.flush()
-            view = subprocess.run(
+            view = subprocess.Popen(
                 [*CLI, "view", "--relay", f"127.0.0.1:{rport}", "--code", code,
                  "--password", password, "--duration", "1.5"],
-                capture_output=True, text=True, timeout=60, env=ENV, check=False,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
             )  # fmt: skip
-            assert view.returncode == 0, view.stderr
-            assert "[view] 320x240 decoded" in view.stdout
+            answer_when_asked(host)
+            vout, verr = view.communicate(timeout=60)
+            assert view.returncode == 0, verr
+            assert "[view] 320x240 decoded" in vout
             out, _ = host.communicate(timeout=20)
             assert "YOUR SCREEN IS BEING SHARED" in out
         finally:

@@ -129,3 +129,38 @@ def test_public_api_surface() -> None:
     )  # fmt: skip
     for name in t.__all__:
         assert getattr(t, name) is not None
+
+
+def test_terminal_question_ignores_lines_typed_before_it() -> None:
+    import io
+    import os
+
+    from screencodec.transport.consent import terminal_consent, terminal_yes_no
+
+    async def main() -> None:
+        r, w = os.pipe()
+        with os.fdopen(r, "r") as inp, os.fdopen(w, "w") as feed:
+            out = io.StringIO()
+            consent = terminal_consent(inp, out)  # starts reading the terminal
+            request = ConsentRequest("agent", "peer", VIEW)
+            feed.write("y\n")  # typed before any question
+            feed.flush()
+            await asyncio.sleep(0.1)
+            ask_task = asyncio.ensure_future(consent(request))
+            await asyncio.sleep(0.1)
+            assert not ask_task.done()  # the early "y" did not answer it
+            feed.write("n\n")
+            feed.flush()
+            assert not (await asyncio.wait_for(ask_task, 5)).granted
+            # a timed-out question does not leave a reader that steals the next answer
+            assert not (await ask(consent, request, 0.1)).granted
+            second = asyncio.ensure_future(consent(request))
+            await asyncio.sleep(0.05)
+            feed.write("yes\n")
+            feed.flush()
+            assert (await asyncio.wait_for(second, 5)).level == VIEW
+            assert out.getvalue().count("[y/N]") == 3
+            feed.close()
+            assert await asyncio.wait_for(terminal_yes_no("eof?", inp, out), 5) is False
+
+    run(main())

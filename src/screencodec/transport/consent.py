@@ -9,11 +9,10 @@ UI can never open the screen.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from typing import ClassVar, TextIO
 
 from .permissions import ConsentRequest, Grant, Permission
 
@@ -61,13 +60,17 @@ def deny() -> ConsentCallback:
 
 
 def terminal_consent(stdin: TextIO | None = None, stdout: TextIO | None = None) -> ConsentCallback:
-    """Ask on the terminal, ``[y/N]``; only ``y``/``yes`` grants.
-
-    The blocking ``readline`` runs in a worker thread so the session keeps
-    running; the deadline in :func:`ask` still applies (the thread is left
-    waiting for a line that will then be ignored: a known cost of stdin).
-    """
-    lock = asyncio.Lock()  # one question on screen at a time
+    """Ask on the terminal, ``[y/N]``; only ``y``/``yes`` typed *after* the
+    question grants (see :func:`terminal_yes_no`). The deadline in :func:`ask`
+    applies; one question is on screen at a time."""
+    lock = asyncio.Lock()
+    try:
+        # Start reading now, so lines typed before the first question are
+        # seen, and discarded, as typed-ahead (needs the running loop).
+        asyncio.get_running_loop()
+        _LineReader.for_stream(stdin or sys.stdin)
+    except RuntimeError:
+        pass  # created outside the loop: the reader starts with the first question
 
     async def _cb(request: ConsentRequest) -> Grant:
         async with lock:
@@ -81,32 +84,69 @@ async def terminal_yes_no(
     question: str, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> bool:
     """Print ``question [y/N]`` and read one line; only ``y``/``yes`` is yes.
-    Callers bound it with a timeout (an unanswered prompt is a no)."""
+
+    Lines typed before the question was shown are discarded: an answer must
+    answer *this* question (a stray ``y`` typed earlier, or the answer to a
+    question that already timed out, must never open the screen). Callers
+    bound it with a timeout: an unanswered prompt is a no.
+    """
+    reader = _LineReader.for_stream(stdin or sys.stdin)
+    reader.discard_pending()
     out = stdout or sys.stdout
     out.write(f"\n*** {question} [y/N] ")
     out.flush()
-    line = await _readline_daemon(stdin or sys.stdin)
+    line = await reader.next_line()
     return line.strip().lower() in ("y", "yes")
 
 
-async def _readline_daemon(inp: TextIO) -> str:
-    """``inp.readline()`` in a daemon thread: an unanswered prompt must not keep
-    the process alive at exit (``asyncio.to_thread`` would be joined)."""
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[str] = loop.create_future()
+class _LineReader:
+    """One daemon thread per (stream, event loop) reading lines into a queue.
 
-    def _done(line: str) -> None:
-        if not fut.done():
-            fut.set_result(line)
+    A daemon thread, because an unanswered prompt must not keep the process
+    alive at exit (``asyncio.to_thread`` workers are joined); one thread per
+    stream, so a question that timed out cannot leave a reader behind that
+    steals the answer to the next one. End of input reads as "" (= no).
+    """
 
-    def _run() -> None:
-        try:
-            line = inp.readline()
-        except (OSError, ValueError):
-            line = ""
-        # RuntimeError: the loop is already closed, nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_done, line)
+    _readers: ClassVar[dict[tuple[int, int], _LineReader]] = {}
 
-    threading.Thread(target=_run, name="consent-stdin", daemon=True).start()
-    return await fut
+    def __init__(self, stream: TextIO, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._eof = False
+        threading.Thread(target=self._run, args=(stream,), name="stdin-lines", daemon=True).start()
+
+    @classmethod
+    def for_stream(cls, stream: TextIO) -> _LineReader:
+        loop = asyncio.get_running_loop()
+        key = (id(stream), id(loop))
+        reader = cls._readers.get(key)
+        if reader is None:
+            reader = cls._readers[key] = cls(stream, loop)
+        return reader
+
+    def _run(self, stream: TextIO) -> None:
+        while True:
+            try:
+                line = stream.readline()
+            except (OSError, ValueError):
+                line = ""
+            try:
+                self._loop.call_soon_threadsafe(self._queue.put_nowait, line)
+            except RuntimeError:  # the loop is closed: nobody will ask again
+                return
+            if not line:
+                return
+
+    def discard_pending(self) -> None:
+        while not self._queue.empty():
+            if self._queue.get_nowait() == "":
+                self._eof = True
+
+    async def next_line(self) -> str:
+        if self._eof:
+            return ""
+        line = await self._queue.get()
+        if line == "":
+            self._eof = True
+        return line
