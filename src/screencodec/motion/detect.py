@@ -3,18 +3,24 @@
 Per frame, on the damage the encoder found (rects where the frame differs from
 what the viewer shows):
 
-1. **Where to look.** Damage rects that touch are grouped; a group is examined
-   only when it is tall and large enough that re-sending it would be costly.
-2. **Vertical shifts** (scrolls of any sub-region, any distance): one 64-bit hash
-   per row of the group's columns, for the reference (cached between frames)
-   and the frame. Changed frame rows whose hash occurs exactly once among the
+1. **Where to look.** Damage rects less than 64 px apart are grouped; a group
+   is examined only when it is tall and large enough that re-sending it would
+   be costly, and not while it is backed off (it failed in recent frames: a
+   video). A shift already verified in another group this frame is tried
+   first (a scroll's damage is often cut in pieces).
+2. **Vertical shifts** (scrolls of any sub-region, any distance): 64-bit row
+   hashes over a few column strips on a fixed 64-px grid inside each column
+   span of the group, for the reference (cached between frames) and the frame.
+   In each strip, changed frame rows whose hash occurs exactly once among the
    reference rows vote for ``dy``; repeated rows (blank lines, stripes) do not
-   vote, since they would vote for every shift.
+   vote, since they would vote for every shift. Strips vote separately, so
+   side-by-side panes and regions beside a scroll bar or under a fixed header
+   are found.
 3. **2-D shifts** (windows dragged, horizontal scrolls) when rows did not
-   explain the damage: short row segments at a grid of anchor points in the
-   changed area are searched for in the reference within ``max_move`` pixels;
-   segments found at one shift vote for it, segments found at several are
-   dropped as ambiguous.
+   explain the damage: short row segments with detail, at anchor points among
+   the changed rows, are searched for in the reference within ``max_move``
+   pixels; segments found at one shift vote for it, segments found at several
+   are dropped as ambiguous.
 4. **Exact verification.** Each candidate shift is checked pixel by pixel in C
    (``match_runs``): per row, the longest run of columns equal to the shifted
    reference. Runs of consecutive rows become COPY rectangles, so every copied
@@ -26,12 +32,12 @@ what the viewer shows):
    to the lossless coder.
 
 Detection (steps 2-4) stops when the per-frame time budget is spent (CPU time
-of the encoding thread, so a busy machine does not switch detection off; the
-best candidate of the largest region is always verified, since its hashes are
-already paid for and a found scroll saves far more than it costs); applying
-what was found always completes, and with nothing found the damage passes
-through unchanged, so the stage can never make an update wrong or larger than
-a few bytes per COPY.
+of the encoding thread, so a busy machine does not switch detection off). The
+largest region is always examined, with at least a few anchors and its best
+candidate verified: that work is bounded, and a found scroll saves far more
+than it costs. Applying what was found always completes, and with nothing
+found the damage passes through unchanged, so the stage can never make an
+update wrong, or larger than the 18 bytes of each COPY.
 """
 
 from __future__ import annotations
@@ -201,7 +207,8 @@ class MotionStage:
                 rows = np.unique(np.concatenate(changed))
                 found += self._moves(ref, frame, box, rows, found)
             copies += found
-            self._misses.record(box, bool(found))
+            if found or not stats.over_budget:  # a region cut short did not fail
+                self._misses.record(box, bool(found))
             for c in found:
                 shift = (c.dest.x - c.src_x, c.dest.y - c.src_y)
                 if shift not in known:
@@ -269,7 +276,9 @@ class MotionStage:
         votes: dict[tuple[int, int], float] = {}
         searched = 0
         for x, y in zip(ax[order].tolist(), ay[order].tolist(), strict=True):
-            if time.thread_time() > self._deadline:
+            # A few anchors are always searched (~50 us each): without them a
+            # region examined after a slow start could never find its move.
+            if searched >= _MIN_VOTES * 4 and time.thread_time() > self._deadline:
                 self.last.over_budget = True
                 break
             # The kernel refuses non-anchors (at rest, or flat) at once.
