@@ -100,11 +100,12 @@ class MotionStage:
     the rects still to encode; after those are copied from ``frame`` into
     ``ref``, ``ref`` equals ``frame``.
 
-    Row hashes of the reference are cached per column range and reused: after
-    an update the reference equals the frame, so the frame's row hashes become
-    the next reference's; rows the damage touched are recomputed. A cache that
-    is stale (e.g. a lossy stage wrote approximations) only costs detections:
-    every copy is verified on the pixels.
+    Row hashes of the reference are cached per grid strip and reused: after an
+    update the reference equals the frame, so the frame's row hashes become
+    the next reference's; rows the damage touched and that were not hashed are
+    recomputed. A cache that is stale (e.g. a lossy stage wrote approximations
+    into the reference) only costs detections: every copy is verified on the
+    pixels. ``last`` holds the :class:`MotionStats` of the last call.
 
     :param budget_ms: detection CPU time per frame; past it no more regions or
         candidates are tried (what was found is still applied).
