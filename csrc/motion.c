@@ -155,7 +155,8 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
 
 int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                         ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
-                        int32_t ay, int32_t k, int32_t radius, int32_t min_detail,
+                        int32_t ay, int32_t k, int32_t radius, int32_t radius_y,
+                        int32_t min_detail,
                         int32_t max_out, int32_t *out) {
     const uint8_t *seg = cur + (ptrdiff_t)ay * cur_stride + (ptrdiff_t)ax * 4;
     /* Not an anchor: a segment at rest says nothing about motion, and a flat
@@ -181,7 +182,7 @@ int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_
     int32_t found = 0;
     /* sx = ax - dx must keep the whole segment inside: dx in [ax + k - width, ax]. */
     int32_t dx_lo = imax(-radius, ax + k - width), dx_hi = imin(radius, ax);
-    for (int32_t dy = -radius; dy <= radius; dy++) {
+    for (int32_t dy = -radius_y; dy <= radius_y; dy++) {
         int32_t sy = ay - dy;
         if (sy < 0 || sy >= height)
             continue;

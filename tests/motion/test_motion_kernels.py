@@ -79,6 +79,10 @@ def test_find_segment_matches_reference(seed: int) -> None:
             got = _rowhash.find_segment(prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3)
             want = ref.find_segment_reference(prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3)
             assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
+    for ax, ay, k in ((10, 20, 8), (40, 5, 6)):
+        got = _rowhash.find_segment(prev, cur, ax, ay, k, 30, radius_y=2, max_out=3)
+        want = ref.find_segment_reference(prev, cur, ax, ay, k, 30, radius_y=2, max_out=3)
+        assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
     # A segment at rest is no anchor, whatever matches elsewhere.
     assert _rowhash.find_segment(prev, prev, 10, 20, 8, 6) is None
 

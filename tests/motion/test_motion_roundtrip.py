@@ -93,13 +93,13 @@ def test_vertical_scroll(layout: str, dy: int, content: str) -> None:
 
 
 @pytest.mark.parametrize("layout", ["full-screen", "pane+header+footer+bar", "bottom-right-edge"])
-@pytest.mark.parametrize("dx", [1, 3, 17, 50, -1, -8])
+@pytest.mark.parametrize("dx", [1, 3, 17, 50, 120, -1, -8, -90])
 @pytest.mark.parametrize("content", ["noise", "text"])
 def test_horizontal_scroll(layout: str, dx: int, content: str) -> None:
     view, _ = LAYOUTS[layout]
     chrome = noise(np.random.default_rng(98), H, W)
-    page = _page(content, view.h, view.w + 400, seed=1)
-    frames = [_scroll_frame(chrome, page, view, None, 200 + k * dx, 0) for k in range(4)]
+    page = _page(content, view.h, view.w + 800, seed=1)
+    frames = [_scroll_frame(chrome, page, view, None, 400 + k * dx, 0) for k in range(4)]
     counts, _ = _run(frames)
     assert all(c >= 1 for c in counts[1:]), counts
 

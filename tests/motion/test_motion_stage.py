@@ -168,3 +168,5 @@ def test_bad_options() -> None:
         MotionStage(min_run=0)
     with pytest.raises(ValueError, match="max_move"):
         MotionStage(max_move=5000)
+    with pytest.raises(ValueError, match="max_hscroll"):
+        MotionStage(max_move=100, max_hscroll=50)

@@ -42,10 +42,12 @@ def find_segment(
     k: int,
     radius: int,
     *,
+    radius_y: int | None = None,
     min_detail: int = 0,
     max_out: int = 4,
 ) -> npt.NDArray[np.int32] | None:
-    """(n, 2) int32 shifts (dx, dy), |dx|, |dy| <= radius, (0, 0) excluded, under
+    """(n, 2) int32 shifts (dx, dy), |dx| <= radius, |dy| <= radius_y (default:
+    radius), (0, 0) excluded, under
     which the ``k``-pixel row segment of ``cur`` at (ax, ay) equals ``prev``,
     dy-major. At most ``max_out + 1`` rows: n > max_out means "ambiguous"
     (repeating content). None when the segment is no anchor: equal to

@@ -30,7 +30,8 @@ cdef extern from "motion.h" nogil:
                        int32_t *ends)
     int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                             ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
-                            int32_t ay, int32_t k, int32_t radius, int32_t min_detail,
+                            int32_t ay, int32_t k, int32_t radius, int32_t radius_y,
+                            int32_t min_detail,
                             int32_t max_out, int32_t *out)
     void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w,
                       int32_t h, int32_t dx, int32_t dy)
@@ -136,10 +137,13 @@ def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None):
     return starts, ends
 
 
-def find_segment(prev, cur, ax, ay, k, radius, *, min_detail=0, max_out=4):
+def find_segment(prev, cur, ax, ay, k, radius, *, radius_y=None, min_detail=0, max_out=4):
     fh, fw, prev_row, cur_row = _pair(prev, cur)
     cdef int32_t c_ax = operator.index(ax), c_ay = operator.index(ay)
     cdef int32_t c_k = operator.index(k), c_r = operator.index(radius)
+    cdef int32_t c_ry = c_r if radius_y is None else operator.index(radius_y)
+    if not 0 <= c_ry <= MAX_RADIUS:
+        raise FrameError(f"radius_y={c_ry} out of range")
     cdef int32_t c_max = operator.index(max_out), c_detail = operator.index(min_detail)
     if not 1 <= c_k <= MAX_SEGMENT or not 0 <= c_r <= MAX_RADIUS or not 0 <= c_max <= 1024:
         raise FrameError(f"k={c_k}, radius={c_r} or max_out={c_max} out of range")
@@ -153,7 +157,7 @@ def find_segment(prev, cur, ax, ay, k, radius, *, min_detail=0, max_out=4):
     cdef int32_t cw = fw, ch = fh, n
     with nogil:
         n = sc_find_segment(pp, c_prev_row, pc, c_cur_row, cw, ch, c_ax, c_ay, c_k, c_r,
-                            c_detail, c_max, &ov[0, 0])
+                            c_ry, c_detail, c_max, &ov[0, 0])
     if n < 0:
         return None  # no anchor
     return out[:n].copy()

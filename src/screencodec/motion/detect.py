@@ -113,8 +113,9 @@ class MotionStage:
     :param min_rows: rows a region needs, and changed rows a vertical search needs.
     :param min_run: narrowest copy, in pixels.
     :param min_copy_area: smallest copy, in pixels.
-    :param max_move: largest |dx| and |dy| of 2-D moves and horizontal scrolls
-        (vertical scrolls have no limit).
+    :param max_move: largest |dx| and |dy| of 2-D moves (vertical scrolls have
+        no limit).
+    :param max_hscroll: largest |dx| of horizontal scrolls.
     :param segment: width of the anchor segments of the 2-D search.
 
     Not thread-safe: one stage per encoder.
@@ -129,18 +130,20 @@ class MotionStage:
         min_run: int = 32,
         min_copy_area: int = 2048,
         max_move: int = 64,
+        max_hscroll: int = 512,
         segment: int = 32,
     ) -> None:
         if budget_ms < 0 or min(min_area, min_rows, min_run, min_copy_area, segment) < 1:
             raise ValueError("motion thresholds must be positive")
-        if not 0 <= max_move <= _rowhash.MAX_RADIUS:
-            raise ValueError(f"max_move must be in 0..{_rowhash.MAX_RADIUS}")
+        if not 0 <= max_move <= max_hscroll <= _rowhash.MAX_RADIUS:
+            raise ValueError(f"need 0 <= max_move <= max_hscroll <= {_rowhash.MAX_RADIUS}")
         self.budget = budget_ms / 1000
         self.min_area = min_area
         self.min_rows = min_rows
         self.min_run = min_run
         self.min_copy_area = min_copy_area
         self.max_move = max_move
+        self.max_hscroll = max_hscroll
         self.segment = segment
         self._hashes = RowHashCache(_STRIP)
         self._misses = MissBackoff()
@@ -274,16 +277,35 @@ class MotionStage:
         ay = np.repeat(box.y + rows, _GRID)
         ax = (box.x + (np.arange(_GRID)[None, :] + frac[:, None]) * span).astype(np.intp).ravel()
         order = np.argsort((np.arange(len(ax)) * 0.618034) % 1.0, kind="stable")
+        anchors = list(zip(ax[order].tolist(), ay[order].tolist(), strict=True))
+        cands = _ranked(self._anchor_votes(ref, frame, anchors, k, self.max_move, self.max_move))
+        if not cands and self.max_hscroll > self.max_move:
+            # Horizontal scrolls go further than windows move in a frame, and a
+            # search along the row alone is cheap even a screen wide.
+            cands = _ranked(self._anchor_votes(ref, frame, anchors, k, self.max_hscroll, 0))
+        return self._verify(ref, frame, box, cands, found)
+
+    def _anchor_votes(  # noqa: PLR0917
+        self,
+        ref: Frame,
+        frame: Frame,
+        anchors: list[tuple[int, int]],
+        k: int,
+        rx: int,
+        ry: int,
+    ) -> dict[tuple[int, int], float]:
+        """Votes of the anchors' segments for the shifts (|dx| <= rx, |dy| <= ry)
+        at which they are found in the reference."""
         votes: dict[tuple[int, int], float] = {}
         searched = 0
-        for x, y in zip(ax[order].tolist(), ay[order].tolist(), strict=True):
+        for x, y in anchors:
             # A few anchors are always searched (~50 us each): without them a
             # region examined after a slow start could never find its move.
             if searched >= _MIN_VOTES * 4 and time.thread_time() > self._deadline:
                 self.last.over_budget = True
                 break
             # The kernel refuses non-anchors (at rest, or flat) at once.
-            hits = _rowhash.find_segment(ref, frame, x, y, k, self.max_move, min_detail=3)
+            hits = _rowhash.find_segment(ref, frame, x, y, k, rx, radius_y=ry, min_detail=3)
             if hits is None:
                 continue
             searched += 1
@@ -294,9 +316,7 @@ class MotionStage:
             # when none has been found anywhere (video, a repaint: nothing moved).
             if searched >= _MAX_ANCHORS or _agreed(votes) or (searched >= 8 and not votes):
                 break
-        ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]
-        cands = [shift for shift, v in ranked if v >= _MIN_VOTES]
-        return self._verify(ref, frame, box, cands, found)
+        return votes
 
     def _verify(
         self,
@@ -397,6 +417,12 @@ def _row_votes(
             if votes[s, d] >= max(_MIN_VOTES, voters[s] // 4):
                 totals[d - h] = totals.get(d - h, 0) + int(votes[s, d])
     return [dy for dy, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]]
+
+
+def _ranked(votes: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    """The best-supported shifts, strongest first."""
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]
+    return [shift for shift, v in ranked if v >= _MIN_VOTES]
 
 
 def _agreed(votes: dict[tuple[int, int], float]) -> bool:

@@ -135,6 +135,7 @@ def find_segment_reference(  # noqa: PLR0917 - the kernel's signature
     k: int,
     radius: int,
     *,
+    radius_y: int | None = None,
     min_detail: int = 0,
     max_out: int = 4,
 ) -> npt.NDArray[np.int32] | None:
@@ -147,7 +148,8 @@ def find_segment_reference(  # noqa: PLR0917 - the kernel's signature
     detail = int((seg[1:] != seg[:-1]).any(axis=1).sum())
     if np.array_equal(prev[ay, ax : ax + k, :3], seg) or detail < min_detail:
         return None
-    for dy in range(-radius, radius + 1):
+    ry = radius if radius_y is None else radius_y
+    for dy in range(-ry, ry + 1):
         for dx in range(-radius, radius + 1):
             sx, sy = ax - dx, ay - dy
             if (dx, dy) == (0, 0) or not 0 <= sy < height or sx < 0 or sx + k > width:
