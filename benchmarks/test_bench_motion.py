@@ -185,3 +185,18 @@ def test_motion_cost_where_nothing_moves(scenario: str, benchmark: Any) -> None:
     benchmark.extra_info.update(ratio=run.ratio, stage_ms_best_median=stage_ms)
     assert run.ratio <= 1.01
     assert stage_ms <= TARGET_MS
+
+
+@pytest.mark.parametrize("impl", ["c", "numpy"])
+def test_row_hashes_kernel_vs_numpy(impl: str, benchmark: Any) -> None:
+    """The row hash kernel against its NumPy reference: one 128 x 1080 strip of
+    a 1080p frame, as the stage hashes it."""
+    from screencodec.motion import _rowhash
+    from screencodec.motion.reference import row_hashes_reference
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (H, W, 4), dtype=np.uint8)
+    rect = (640, 0, 128, H)
+    fn = _rowhash.row_hashes if impl == "c" else row_hashes_reference
+    out = benchmark.pedantic(fn, args=(frame, rect), rounds=20 if impl == "c" else 5)
+    assert np.array_equal(out, row_hashes_reference(frame, rect))
