@@ -237,14 +237,14 @@ static ptrdiff_t bit_last(const uint8_t *bits, ptrdiff_t lo, ptrdiff_t hi) {
     return -1;
 }
 
-/* Rows of one tile that changed, inclusive; y0 < 0 means none. */
-typedef struct tile_rows {
-    int32_t y0, y1;
-} tile_rows;
+/* Scratch layout: per row of the tile row, where its bitmap starts to be valid
+ * (its first changed pixel, or -1 for an equal row); then one bitmap per row;
+ * then the OR of those bitmaps. Each bitmap has 16 spare bytes so that 8-byte
+ * loads near the end stay inside it. */
+static size_t map_bytes(int32_t width) { return (size_t)width / 8 + 16; }
 
 size_t sc_tile_diff_scratch_size(int32_t width, int32_t tile) {
-    const size_t tiles_x = ((size_t)width + (size_t)tile - 1) / (size_t)tile;
-    return tiles_x * sizeof(tile_rows) + 2 * ((size_t)width / 8 + 16);
+    return (size_t)tile * sizeof(ptrdiff_t) + ((size_t)tile + 1) * map_bytes(width);
 }
 
 ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
@@ -255,20 +255,22 @@ ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
     const mark_fn mark = mark_diff;
     const ptrdiff_t tiles_x = ((ptrdiff_t)width + tile - 1) / tile;
     const int packed = prev_stride == 4 * (ptrdiff_t)width && cur_stride == prev_stride;
-    tile_rows *rows = scratch;
-    /* One bit per pixel of the row being examined, and the OR of those bitmaps
-     * over the tile row (its columns that changed); room for 8-byte loads. */
-    const size_t nbytes = (size_t)width / 8 + 16;
-    uint8_t *bits = (uint8_t *)scratch + tiles_x * sizeof(tile_rows);
-    uint8_t *cols = bits + nbytes;
-    memset(bits, 0, nbytes);
+    const size_t nbytes = map_bytes(width);
+    const size_t used = ((size_t)width + 7) / 8; /* bytes mark() may write */
+    ptrdiff_t *from = scratch;
+    uint8_t *maps = (uint8_t *)scratch + (size_t)tile * sizeof(ptrdiff_t);
+    uint8_t *cols = maps + (size_t)tile * nbytes;
+    /* mark() never writes the spare bytes: zero them once, they are read. */
+    for (int32_t r = 0; r <= tile; r++)
+        memset(maps + (size_t)r * nbytes + used, 0, nbytes - used);
     ptrdiff_t n = 0;
 
     for (int32_t ty0 = 0; ty0 < height; ty0 += tile) {
         const int32_t ty1 = height - ty0 > tile ? ty0 + tile : height;
-        for (ptrdiff_t t = 0; t < tiles_x; t++)
-            rows[t].y0 = -1;
+        const int32_t nrows = ty1 - ty0;
         int dirty = 0;
+        for (int32_t r = 0; r < nrows; r++)
+            from[r] = -1;
 
         int32_t y = ty0;
         while (y < ty1) {
@@ -292,42 +294,45 @@ ptrdiff_t sc_tile_diff(const uint8_t *prev, ptrdiff_t prev_stride,
                     continue;
                 }
             }
-            const uint8_t *a = prev + (ptrdiff_t)y * prev_stride;
-            const uint8_t *b = cur + (ptrdiff_t)y * cur_stride;
-            /* A changed row becomes a bitmap from its first change on (one more
-             * pass over that part of the row). Per tile only "any change?" is
-             * asked here, for the tile's rows; its columns come from the OR of
-             * the bitmaps, read once per tile row. */
+            /* A changed row becomes a bitmap from its first change on: one more
+             * pass over that part of the row, and no per-tile work yet. */
+            uint8_t *bits = maps + (size_t)(y - ty0) * nbytes;
+            mark(prev + (ptrdiff_t)y * prev_stride, cur + (ptrdiff_t)y * cur_stride,
+                 f & ~(ptrdiff_t)7, width, bits);
+            from[y - ty0] = f;
             if (!dirty) {
                 memset(cols, 0, nbytes);
                 dirty = 1;
             }
-            mark(a, b, f & ~(ptrdiff_t)7, width, bits);
-            for (ptrdiff_t j = f >> 3; j < (ptrdiff_t)nbytes; j++)
+            for (size_t j = (size_t)f >> 3; j < used; j++)
                 cols[j] |= bits[j]; /* bits below f in byte f >> 3 are 0 */
-            for (ptrdiff_t t = f / tile; t < tiles_x; t++) {
-                const ptrdiff_t lo = t * tile > f ? t * tile : f;
-                const ptrdiff_t hi = (t + 1) * tile < width ? (t + 1) * tile : width;
-                if (bit_first(bits, lo, hi) < 0)
-                    continue;
-                if (rows[t].y0 < 0)
-                    rows[t].y0 = y;
-                rows[t].y1 = y;
-            }
             y++;
         }
+        if (!dirty)
+            continue;
 
-        for (ptrdiff_t t = 0; dirty && t < tiles_x; t++) {
-            const tile_rows *box = &rows[t];
-            if (box->y0 < 0)
-                continue;
+        /* Per tile: its columns from the OR of the bitmaps; its first and last
+         * changed rows by scanning the row bitmaps from the top and the bottom,
+         * so a tile costs O(1) checks when its changes reach its edges. */
+        for (ptrdiff_t t = 0; t < tiles_x; t++) {
             const ptrdiff_t hi = (t + 1) * tile < width ? (t + 1) * tile : width;
             const ptrdiff_t x0 = bit_first(cols, t * tile, hi);
+            if (x0 < 0)
+                continue;
             const ptrdiff_t x1 = bit_last(cols, x0, hi);
+            int32_t r0 = 0, r1 = nrows - 1;
+            while (from[r0] < 0 || from[r0] > x1
+                   || bit_first(maps + (size_t)r0 * nbytes, from[r0] > x0 ? from[r0] : x0,
+                                x1 + 1) < 0)
+                r0++;
+            while (from[r1] < 0 || from[r1] > x1
+                   || bit_first(maps + (size_t)r1 * nbytes, from[r1] > x0 ? from[r1] : x0,
+                                x1 + 1) < 0)
+                r1--;
             out[4 * n + 0] = (int32_t)x0;
-            out[4 * n + 1] = box->y0;
+            out[4 * n + 1] = ty0 + r0;
             out[4 * n + 2] = (int32_t)(x1 - x0 + 1);
-            out[4 * n + 3] = box->y1 - box->y0 + 1;
+            out[4 * n + 3] = r1 - r0 + 1;
             n++;
         }
     }
