@@ -1,6 +1,12 @@
-/* tilediff: see tilediff.h. The hot path is sc_row_first_diff over equal rows:
- * on equal or nearly equal frames it is the only code that runs, so it is
- * written to stream at memory (or L3) bandwidth, like memcmp. */
+/* tilediff: see tilediff.h.
+ *
+ * The hot path is first_diff over equal rows: on equal or nearly equal frames
+ * it is nearly the only code that runs, so it streams at memory (or L3)
+ * bandwidth like memcmp: xor, or, one vptest per 128 bytes of each frame.
+ * A changed row is read once more from its first change on into a one-bit-per-
+ * pixel bitmap; tile boxes come from those bitmaps once per tile row. So every
+ * byte is read at most twice and large changes cost about what equal frames do.
+ * Both paths have an AVX2 version picked at run time and a portable one. */
 #include "tilediff.h"
 
 #include <string.h>

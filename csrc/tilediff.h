@@ -4,9 +4,9 @@
  * data + y * stride. The X byte is padding that X servers change on their own,
  * so every comparison here ignores it.
  *
- * The kernel is built from two row primitives (first / last differing pixel in
- * a span). They are exported so later stages (e.g. scroll detection with
- * per-row hashes) can restrict their work to the rows and columns that changed.
+ * The row primitives (first / last differing pixel in a span) are exported so
+ * later stages (e.g. scroll detection with per-row hashes) can restrict their
+ * work to the rows and columns that changed.
  *
  * Thread safety: call sc_tilediff_init() once (the Cython module does at
  * import); after that every function is reentrant and may run without the GIL.
