@@ -135,10 +135,10 @@ def run_demo(
             rows.append(_stream("screen", src, seconds, fps, status))
     else:
         names = scenario_names() if scenario == "all" else [scenario]
-        print(f"no display: synthetic desktop {size[0]}x{size[1]}, scenarios {', '.join(names)}")
+        print(f"synthetic desktop {size[0]}x{size[1]}, scenarios {', '.join(names)}")
         for name in names:
-            with SyntheticDesktop(size[0], size[1], scenario=name) as src:
-                rows.append(_stream(name, src, seconds / len(names), fps, status))
+            with SyntheticDesktop(size[0], size[1], scenario=name) as desk:
+                rows.append(_stream(name, desk, seconds / len(names), fps, status))
                 if not tty:
                     print(f"{name}: {rows[-1].frames} frames")
     if tty:
