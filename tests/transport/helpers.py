@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from screencodec.capture.base import FrameSource
+from screencodec.capture.base import CursorState, FrameSource
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.transport.channel import MAX_MESSAGE_SIZE
@@ -241,6 +241,7 @@ class Freezable(FrameSource):
         self.inner = inner
         self.frozen = False
         self.grabs = 0
+        self.cursor_polls = 0
         self._last: Frame | None = None
 
     @property
@@ -260,6 +261,10 @@ class Freezable(FrameSource):
         if not self.frozen or self._last is None:
             self._last = np.array(self.inner.grab(), copy=True)
         return self._last
+
+    def cursor(self) -> CursorState | None:
+        self.cursor_polls += 1
+        return self.inner.cursor()
 
     def close(self) -> None:
         self.inner.close()

@@ -121,10 +121,10 @@ def test_public_api_surface() -> None:
     assert sorted(t.__all__) == sorted(
         [
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatReceived", "ConsentCallback",
-            "ConsentRequest", "Event", "FileReceived", "FrameDecoded", "Grant", "Host",
-            "HostConfig", "LinkStats", "Permission", "PermissionChanged", "SessionEnded",
-            "SharingChanged", "SourceFactory", "StatsUpdated", "Viewer", "allow",
-            "channel_pair", "deny", "register_permission", "terminal_consent",
+            "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FrameDecoded", "Grant",
+            "Host", "HostConfig", "LinkStats", "Permission", "PermissionChanged",
+            "PointerState", "SessionEnded", "SharingChanged", "SourceFactory", "StatsUpdated",
+            "Viewer", "allow", "channel_pair", "deny", "register_permission", "terminal_consent",
         ]
     )  # fmt: skip
     for name in t.__all__:

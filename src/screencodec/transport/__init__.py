@@ -19,6 +19,7 @@ from .channel import MAX_MESSAGE_SIZE, Channel
 from .consent import ConsentCallback, allow, deny, terminal_consent
 from .events import (
     ChatReceived,
+    CursorMoved,
     Event,
     FileReceived,
     FrameDecoded,
@@ -30,6 +31,7 @@ from .events import (
 from .host import Host, HostConfig
 from .memory import channel_pair
 from .permissions import CONTROL, VIEW, ConsentRequest, Grant, Permission, register_permission
+from .pointer import PointerState
 from .screens import SourceFactory
 from .stats import LinkStats
 from .viewer import Viewer
@@ -42,6 +44,7 @@ __all__ = [
     "ChatReceived",
     "ConsentCallback",
     "ConsentRequest",
+    "CursorMoved",
     "Event",
     "FileReceived",
     "FrameDecoded",
@@ -51,6 +54,7 @@ __all__ = [
     "LinkStats",
     "Permission",
     "PermissionChanged",
+    "PointerState",
     "SessionEnded",
     "SharingChanged",
     "SourceFactory",

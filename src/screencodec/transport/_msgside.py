@@ -5,10 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..errors import ProtocolError
 from ._msgbase import MAX_CHAT_BYTES, MAX_EXT_PAYLOAD, MAX_FILE_CHUNK, MAX_NAME_BYTES, MessageBase
 from ._wire import Reader, Writer
 
-__all__ = ["Chat", "Extension", "FileAccept", "FileChunk", "FileEnd", "FileOffer"]
+__all__ = [
+    "MAX_CURSOR_BYTES", "Chat", "Cursor", "Extension", "FileAccept", "FileChunk", "FileEnd",
+    "FileOffer",
+]  # fmt: skip
+
+#: A codec cursor message: a 256 x 256 BGRA shape plus headers, with room to spare.
+MAX_CURSOR_BYTES = 256 * 256 * 4 + 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor(MessageBase):
+    """Host -> viewer: one codec CURSOR_SHAPE or CURSOR_POSITION message (opaque
+    here). Not sequenced, not acked: it bypasses the pixels' flow control."""
+
+    KIND: ClassVar[int] = 23
+    data: bytes
+
+    def _pack(self, w: Writer) -> None:
+        w.raw(self.data)  # the rest of the message
+
+    @classmethod
+    def _unpack(cls, r: Reader) -> Cursor:
+        data = r.rest()
+        if not data or len(data) > MAX_CURSOR_BYTES:
+            raise ProtocolError(f"cursor message of {len(data)} bytes")
+        return cls(data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from .stats import LinkStats
 
 __all__ = [
     "ChatReceived",
+    "CursorMoved",
     "Event",
     "EventHub",
     "FileReceived",
@@ -70,6 +71,17 @@ class FrameDecoded:
 
 
 @dataclass(frozen=True, slots=True)
+class CursorMoved:
+    """Viewer side: the host's pointer moved, changed shape or visibility
+    (``viewer.cursor`` has the shape image); no pixels changed for it."""
+
+    x: int
+    y: int
+    visible: bool
+    shape_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded:
     peer: str
     reason: str
@@ -77,7 +89,7 @@ class SessionEnded:
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
-    | FrameDecoded | SessionEnded
+    | FrameDecoded | CursorMoved | SessionEnded
 )  # fmt: skip
 
 _END = object()

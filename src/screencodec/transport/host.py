@@ -60,6 +60,7 @@ class HostConfig:
     download_dir: Path | None = None  #: where accepted files go (None = refuse all)
     max_file: int = 1 << 30
     max_total: int = 4 << 30
+    cursor_rate: float = 60.0  #: pointer polls per second per viewer (0 = no cursor channel)
 
 
 def _default_encoder(width: int, height: int) -> EncoderLike:

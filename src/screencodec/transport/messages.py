@@ -31,12 +31,22 @@ from ._msgbase import (
     coord,
 )
 from ._msginput import Button, Key, PointerMove, Wheel
-from ._msgside import Chat, Extension, FileAccept, FileChunk, FileEnd, FileOffer
+from ._msgside import (
+    MAX_CURSOR_BYTES,
+    Chat,
+    Cursor,
+    Extension,
+    FileAccept,
+    FileChunk,
+    FileEnd,
+    FileOffer,
+)
 from ._wire import Reader, Writer
 from .channel import MAX_MESSAGE_SIZE
 
 __all__ = [
     "MAX_CHAT_BYTES",
+    "MAX_CURSOR_BYTES",
     "MAX_FILE_CHUNK",
     "MAX_NAME_BYTES",
     "PROTOCOL_VERSION",
@@ -44,6 +54,7 @@ __all__ = [
     "Button",
     "Bye",
     "Chat",
+    "Cursor",
     "Extension",
     "FileAccept",
     "FileChunk",
@@ -282,6 +293,7 @@ Message = (
     Update | Ack | KeyframeRequest | PermissionRequest | PermissionGrant | PermissionDeny
     | PermissionRevoke | PointerMove | Button | Wheel | Key | MonitorList | SelectMonitor
     | Chat | FileOffer | FileAccept | FileChunk | FileEnd | Extension | Stats | Notice | Bye
+    | Cursor
 )  # fmt: skip
 
 _KINDS: dict[int, type[MessageBase]] = {
@@ -289,7 +301,7 @@ _KINDS: dict[int, type[MessageBase]] = {
     for cls in (
         Update, Ack, KeyframeRequest, PermissionRequest, PermissionGrant, PermissionDeny,
         PermissionRevoke, PointerMove, Button, Wheel, Key, MonitorList, SelectMonitor, Chat,
-        FileOffer, FileAccept, FileChunk, FileEnd, Extension, Stats, Notice, Bye,
+        FileOffer, FileAccept, FileChunk, FileEnd, Extension, Stats, Notice, Bye, Cursor,
     )
 }  # fmt: skip
 

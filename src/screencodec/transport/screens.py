@@ -14,6 +14,11 @@ place (a 1080p copy costs over a millisecond) and the work runs under the
 monitor's thread lock, so no other grab can overwrite the buffer meanwhile.
 With several viewers the frame is copied and their encodes run in parallel.
 Everything else (acquire, release, monitors) runs on the event loop.
+
+:meth:`CaptureHub.cursor` reads the pointer (``source.cursor()``) in a worker
+thread under its own per-monitor lock, never the grab lock: a pointer poll
+does not wait for a grab + encode, and viewers polling together within
+``reuse`` seconds share one read.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from ..capture.base import FrameSource
+from ..capture.base import CursorState, FrameSource
 from ..geometry import Monitor
 
 __all__ = ["CaptureHub", "SourceFactory", "single_source"]
@@ -58,6 +63,9 @@ class _Screen:
     grabbed_at: float = -1.0
     grabs: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cursor: CursorState | None = None
+    cursor_at: float = -1.0
+    cursor_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class CaptureHub:
@@ -69,6 +77,7 @@ class CaptureHub:
         self._reuse = reuse
         self._screens: dict[int, _Screen] = {}
         self.grabs = 0  # total over all monitors: the consent tests count these
+        self.cursor_polls = 0  # source.cursor() calls, likewise
         self._monitors: tuple[Monitor, ...] | None = None
 
     def monitors(self, probe_index: int) -> tuple[Monitor, ...]:
@@ -118,6 +127,22 @@ class CaptureHub:
             if screen.private:
                 return work(frame)
         return work(frame)
+
+    async def cursor(self, index: int) -> CursorState | None:
+        """The pointer on monitor ``index`` (coordinates of that monitor), or None
+        if the source cannot tell or nobody watches ``index``."""
+        screen = self._screens.get(index)
+        if screen is None:
+            return None
+        return await asyncio.to_thread(self._cursor, screen)
+
+    def _cursor(self, screen: _Screen) -> CursorState | None:
+        with screen.cursor_lock:
+            if time.monotonic() - screen.cursor_at > self._reuse:
+                screen.cursor = screen.source.cursor()
+                screen.cursor_at = time.monotonic()
+                self.cursor_polls += 1
+            return screen.cursor
 
     def last_frame(self, index: int) -> Frame | None:
         """The most recent grab of monitor ``index`` (for tests and previews)."""

@@ -6,6 +6,8 @@ Tasks per session (all on the host's event loop):
   dispatches every message from the viewer; any ProtocolError ends this
   session only;
 * the *send loop* (:class:`~.streaming.Streamer`, see there);
+* the *cursor loop* (:class:`~.pointer.CursorStreamer`): the pointer at input
+  rate, beside the pixels and outside their flow control;
 * the *stats loop*; and short tasks for consent questions (permission upgrade,
   file offers) so the screen keeps flowing while the local user reads.
 
@@ -28,6 +30,7 @@ from .consent import ask
 from .events import ChatReceived, FileReceived, PermissionChanged, StatsUpdated
 from .inputs import InputGate
 from .permissions import CONTROL, VIEW, ConsentRequest, Permission
+from .pointer import CursorStreamer
 from .stats import LinkStats
 from .streaming import EncoderLike, Streamer
 
@@ -51,6 +54,8 @@ class ViewerLink:
         self._watching: int | None = None  # the monitor acquired in the hub
         self.stream = Streamer(self)
         self.flow = self.stream.flow
+        self.pointer = CursorStreamer(self)
+        self._fresh = True  # no message since the grant yet
         self._tasks: set[asyncio.Task[Any]] = set()
         self._upgrading = False
         self.failure: BaseException | None = None
@@ -102,6 +107,7 @@ class ViewerLink:
         await self.send(m.MonitorList(monitors, self.monitor))
         self.host._joined(self)
         self.spawn(self.stream.run())
+        self.spawn(self.pointer.run())
         self.spawn(self._stats_loop())
         return await self._recv_loop()
 
@@ -147,12 +153,15 @@ class ViewerLink:
             if isinstance(msg, m.Bye):
                 return f"viewer said bye: {msg.reason}" if msg.reason else "viewer said bye"
             await self._dispatch(msg)
+            self._fresh = False
 
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Ack):
             self.stream.on_ack(msg.seq)
         elif isinstance(msg, m.KeyframeRequest):
             self.stream.request_keyframe()
+            if not self._fresh:  # a join request: the new cursor encoder has sent all
+                self.pointer.reset()
         elif isinstance(msg, m.PointerMove | m.Button | m.Wheel | m.Key):
             await self.gate.handle(msg)
         elif isinstance(msg, m.PermissionRequest):

@@ -85,6 +85,7 @@ class Streamer:
             if self.switch_to is not None:
                 link.watch(self.switch_to)
                 self.switch_to = None
+                link.pointer.reset()  # other coordinates: send the pointer afresh
                 self._want_keyframe = True
                 self._keyframe_at = -1e9  # a new picture now, whatever the rate limit
                 await link.send(m.MonitorList(link.host.hub.monitors(link.monitor), link.monitor))

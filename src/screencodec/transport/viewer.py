@@ -6,6 +6,7 @@ Usage::
     await viewer.start()                 # asks for VIEW; raises ConsentDeniedError
     task = asyncio.create_task(viewer.run())
     ... viewer.framebuffer ...           # (H, W, 4) BGRX, updated in place
+    ... viewer.cursor ...                # PointerState: x, y, visible, image, hotspot
     await viewer.request(CONTROL)        # the local user is asked
     await viewer.pointer_move(10, 20)
     await viewer.bye()
@@ -35,6 +36,7 @@ from .channel import Channel
 from .channels import ExtensionHandler, ExtensionRegistry, FileConsent, FileReceiver, FileSender
 from .events import (
     ChatReceived,
+    CursorMoved,
     EventHub,
     FileReceived,
     FrameDecoded,
@@ -43,6 +45,7 @@ from .events import (
     Subscription,
 )
 from .permissions import VIEW, Permission
+from .pointer import CursorTracker, PointerState
 
 __all__ = ["DecoderLike", "Viewer"]
 
@@ -87,6 +90,7 @@ class Viewer:
         self.host_stats: m.Stats | None = None
         self.extensions = ExtensionRegistry()
         self.events_hub = EventHub()
+        self.pointer = CursorTracker()
         self.files = FileReceiver(download_dir, file_consent)
         self.sender = FileSender(self._send)
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
@@ -99,6 +103,12 @@ class Viewer:
 
     def events(self) -> Subscription:
         return self.events_hub.subscribe()
+
+    @property
+    def cursor(self) -> PointerState | None:
+        """The host's pointer (None until the host sent a position). Draw it
+        over the framebuffer yourself (or see :func:`~.pointer.composite`)."""
+        return self.pointer.state
 
     async def _send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
@@ -144,6 +154,10 @@ class Viewer:
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Update):
             await self._apply(msg)
+        elif isinstance(msg, m.Cursor):
+            st = self.pointer.apply(msg.data)
+            if st is not None:
+                self.events_hub.emit(CursorMoved(st.x, st.y, st.visible, st.shape_id))
         elif isinstance(msg, m.PermissionGrant):
             self.level = Permission(msg.level)
             self._answer(True)
