@@ -17,13 +17,22 @@ from ..capture.base import FrameSource
 from ..errors import ScreencodecError
 from .channels import FileOfferInfo
 from .consent import terminal_consent, terminal_yes_no
-from .events import SessionEnded, SharingChanged, StatsUpdated
+from .events import (
+    PasswordInvalidated,
+    PasswordRotated,
+    SessionEnded,
+    SharingChanged,
+    StatsUpdated,
+)
 from .host import Host, HostConfig
 from .screens import SourceFactory
 
 __all__ = ["BANNER", "run_host"]
 
 BANNER = "#" * 64
+#: Seconds between an invalidation and the new password: meanwhile the agent is
+#: told the password was invalidated, and guessing is slowed to 3 per period.
+ROTATE_AFTER = 2.0
 
 
 def _source_factory(args: argparse.Namespace) -> SourceFactory:
@@ -68,6 +77,19 @@ async def _show(host: Host, done: asyncio.Event, once: bool) -> None:
                 )
             else:
                 print(f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}", flush=True)
+        elif isinstance(ev, PasswordInvalidated):
+            print(
+                f"\n{'!' * 64}\n!!  {ev.failed} wrong passwords were tried for session "
+                f"{ev.code}.\n!!  That password no longer works; a new one follows."
+                f"\n!!  Only read it to the person you called for help.\n{'!' * 64}",
+                flush=True,
+            )
+        elif isinstance(ev, PasswordRotated):
+            print(
+                f"Session code: {ev.code}\nNew password: {ev.password}\n"
+                "Read both to your support agent again.",
+                flush=True,
+            )
         elif isinstance(ev, StatsUpdated):
             print(f"[shared] {ev.stats.line()}", flush=True)
         elif isinstance(ev, SessionEnded):
@@ -106,6 +128,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         file_consent=file_consent,
     )
     creds = SessionCredentials()
+    host.watch_credentials(creds, rotate_after=ROTATE_AFTER)
     timeouts = Timeouts(max_duration=args.max_duration)
     done = asyncio.Event()
     shower = asyncio.ensure_future(_show(host, done, args.once))

@@ -10,7 +10,7 @@ stuck UI can never grow the host's memory. All on one event loop.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .permissions import Permission
 from .stats import LinkStats
@@ -22,6 +22,8 @@ __all__ = [
     "EventHub",
     "FileReceived",
     "FrameDecoded",
+    "PasswordInvalidated",
+    "PasswordRotated",
     "PermissionChanged",
     "SessionEnded",
     "SharingChanged",
@@ -82,6 +84,25 @@ class CursorMoved:
 
 
 @dataclass(frozen=True, slots=True)
+class PasswordInvalidated:
+    """Host side: ``failed`` wrong passwords were tried for session ``code``; the
+    password no longer works (every attempt is refused) until it is rotated."""
+
+    code: str
+    failed: int
+    rotate_in: float | None  #: seconds until a new password is drawn; None = not automatic
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordRotated:
+    """Host side: session ``code`` has a new password; show it to the local user."""
+
+    code: str
+    generation: int
+    password: str = field(repr=False)  # reprs end up in logs
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded:
     peer: str
     reason: str
@@ -89,7 +110,7 @@ class SessionEnded:
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
-    | FrameDecoded | CursorMoved | SessionEnded
+    | FrameDecoded | CursorMoved | PasswordInvalidated | PasswordRotated | SessionEnded
 )  # fmt: skip
 
 _END = object()

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -32,13 +33,23 @@ from . import messages as m
 from .channel import Channel
 from .channels import ExtensionHandler, ExtensionRegistry, FileConsent, FileReceiver, FileSender
 from .consent import ConsentCallback
-from .events import EventHub, SessionEnded, SharingChanged, Subscription
+from .events import (
+    EventHub,
+    PasswordInvalidated,
+    PasswordRotated,
+    SessionEnded,
+    SharingChanged,
+    Subscription,
+)
 from .input.base import InputInjector
 from .permissions import Permission
 from .screens import CaptureHub, SourceFactory, single_source
 from .session import ViewerLink
 from .stats import LinkStats
 from .streaming import EncoderLike
+
+if TYPE_CHECKING:
+    from .codes import SessionCredentials
 
 __all__ = ["Host", "HostConfig"]
 
@@ -100,6 +111,7 @@ class Host:
         self._files: dict[ViewerLink, FileReceiver] = {}
         self._senders: dict[ViewerLink, FileSender] = {}
         self.protocol_errors = 0
+        self._rotations: dict[int, asyncio.TimerHandle] = {}  # pending, per credentials
 
     # -- public API --------------------------------------------------------
 
@@ -164,6 +176,34 @@ class Host:
             self.events_hub.emit(SessionEnded(link.peer, reason))
         return reason
 
+    def watch_credentials(
+        self, credentials: SessionCredentials, *, rotate_after: float | None = 2.0
+    ) -> None:
+        """Report password invalidation (3 failed attempts) of ``credentials`` as
+        a :class:`PasswordInvalidated` event; then, unless ``rotate_after`` is
+        None, draw a new password that many seconds later and emit
+        :class:`PasswordRotated` with it (for the local user to read out).
+
+        Until the rotation every attempt, with the old password too, is refused
+        as invalidated (the agent is told so), and at most 3 guesses per
+        ``rotate_after`` seconds can be made across all addresses.
+        """
+
+        def rotate() -> None:
+            if not credentials.ended and credentials.invalidated:
+                credentials.rotate_password()
+                self.events_hub.emit(PasswordRotated(
+                    credentials.display_code, credentials.generation, credentials.password))
+
+        def invalidated(creds: SessionCredentials) -> None:
+            self.events_hub.emit(
+                PasswordInvalidated(creds.display_code, creds.failed_attempts, rotate_after))
+            if rotate_after is not None:
+                loop = asyncio.get_running_loop()
+                self._rotations[id(credentials)] = loop.call_later(rotate_after, rotate)
+
+        credentials.add_invalidation_listener(invalidated)
+
     def local_input_activity(self) -> None:
         """The local user used mouse or keyboard: remote input pauses for a while."""
         self.local_input_until = time.monotonic() + self.config.local_input_pause
@@ -214,6 +254,9 @@ class Host:
         """Say bye to every viewer, wait (up to ``timeout``) for their sessions
         to finish cleaning up, then release the sources and the injector."""
         await self.disconnect()
+        for handle in self._rotations.values():
+            handle.cancel()
+        self._rotations.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._all_ended.wait(), timeout)
         self.events_hub.close()
