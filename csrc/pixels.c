@@ -43,6 +43,55 @@ void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t str
     }
 }
 
+void sc_pack_filtered(const uint8_t *src, ptrdiff_t stride, int w, int h, int planar, int delta,
+                      uint8_t *dst)
+{
+    const size_t plane = (size_t)w * (size_t)h;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src + (ptrdiff_t)y * stride;
+        /* Row 0 is predicted from zeros, i.e. sent as it is. */
+        const uint8_t *up = y > 0 && delta ? s - stride : NULL;
+        for (int c = 0; c < 3; c++) {
+            /* Planar: channel c of row y lands in plane c; interleaved: every third byte. */
+            uint8_t *d = planar ? dst + c * plane + (size_t)y * (size_t)w
+                                : dst + (size_t)y * (size_t)w * 3 + (size_t)c;
+            const size_t step = planar ? 1 : 3;
+            if (up) {
+                for (int x = 0; x < w; x++)
+                    d[(size_t)x * step] = (uint8_t)(s[4 * x + c] - up[4 * x + c]);
+            } else {
+                for (int x = 0; x < w; x++)
+                    d[(size_t)x * step] = s[4 * x + c];
+            }
+        }
+    }
+}
+
+void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta, uint8_t *dst,
+                        ptrdiff_t stride)
+{
+    const size_t plane = (size_t)w * (size_t)h;
+    for (int y = 0; y < h; y++) {
+        uint8_t *d = dst + (ptrdiff_t)y * stride;
+        /* The row above is already decoded in dst: the running sum needs no buffer. */
+        const uint8_t *up = y > 0 && delta ? d - stride : NULL;
+        for (int c = 0; c < 3; c++) {
+            const uint8_t *s = planar ? src + c * plane + (size_t)y * (size_t)w
+                                      : src + (size_t)y * (size_t)w * 3 + (size_t)c;
+            const size_t step = planar ? 1 : 3;
+            if (up) {
+                for (int x = 0; x < w; x++)
+                    d[4 * x + c] = (uint8_t)(s[(size_t)x * step] + up[4 * x + c]);
+            } else {
+                for (int x = 0; x < w; x++)
+                    d[4 * x + c] = s[(size_t)x * step];
+            }
+        }
+        for (int x = 0; x < w; x++)
+            d[4 * x + 3] = 255;
+    }
+}
+
 void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb)
 {
     const uint32_t px = (rgb & 0x00FFFFFFu) | SC_OPAQUE;

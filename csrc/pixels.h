@@ -20,6 +20,17 @@ void sc_pack_bgr(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *ds
 /* w*h*3 bytes of B, G, R -> BGRX rect, X = 255. */
 void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride);
 
+/* BGRX rect -> w*h*3 bytes of B, G, R, filtered for zstd (ZSTD op flags):
+ * planar: all B bytes, then all G, then all R (each plane row-major);
+ * delta:  every byte minus the same byte one row up, mod 256 (row 0 as is).
+ * On photo-like content the two together shrink zstd's output 2-3x. */
+void sc_pack_filtered(const uint8_t *src, ptrdiff_t stride, int w, int h, int planar, int delta,
+                      uint8_t *dst);
+
+/* The inverse of sc_pack_filtered, into a BGRX rect with X = 255. */
+void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta, uint8_t *dst,
+                        ptrdiff_t stride);
+
 /* Every pixel of the rect := colour, X = 255. */
 void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb);
 

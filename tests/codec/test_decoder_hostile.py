@@ -184,7 +184,7 @@ def with_op_flags(message: bytes, flags: int) -> bytes:
 HOSTILE += [
     ("fill op flags", with_op_flags(delta(op(Op.FILL, R, b"\0\0\0")), 1), "op flags"),
     ("copy op flags", with_op_flags(delta(copy_op(0, 0, R)), 0x80), "op flags"),
-    ("zstd op flags", with_op_flags(delta(op(Op.ZSTD, R, zstd(bytes(96)))), 2), "op flags"),
+    ("zstd op flags", with_op_flags(delta(op(Op.ZSTD, R, zstd(bytes(96)))), 4), "op flags"),
 ]
 
 

@@ -126,3 +126,32 @@ def test_bad_layouts_are_refused() -> None:
         _pixels.pack_bgr(np.zeros((4, 4, 8), np.uint8)[:, :, ::2], 0, 0, 1, 1)
     with pytest.raises(DecodeError):
         _pixels.unpack_bgr(b"\0" * 5, np.zeros((4, 4, 4), np.uint8), 0, 0, 1, 2)
+
+
+def filtered_reference(rect: np.ndarray, planar: bool, delta: bool) -> bytes:
+    """NumPy model of ZSTD op filtering (docs/protocol.md)."""
+    bgr = rect[..., :3].astype(np.int16)
+    if delta:
+        bgr[1:] -= rect[:-1, :, :3].astype(np.int16)
+    out = (bgr & 0xFF).astype(np.uint8)
+    if planar:
+        out = out.transpose(2, 0, 1)
+    return np.ascontiguousarray(out).tobytes()
+
+
+@pytest.mark.parametrize(("planar", "delta"), [(0, 0), (0, 1), (1, 0), (1, 1)])
+@given(w=st.integers(1, 40), h=st.integers(1, 30), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=25, deadline=None)
+def test_filtered_pack_matches_numpy_and_inverts(
+    planar: int, delta: int, w: int, h: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    big = frame(rng, h + 2, w + 3)
+    x, y = 1, 2
+    packed = _pixels.pack_filtered(big, x, y, w, h, bool(planar), bool(delta))
+    assert bytes(packed) == filtered_reference(big[y : y + h, x : x + w], planar, delta)
+    out = np.zeros_like(big)
+    _pixels.unpack_filtered(bytes(packed), out, x, y, w, h, bool(planar), bool(delta))
+    assert np.array_equal(out[y : y + h, x : x + w, :3], big[y : y + h, x : x + w, :3])
+    assert (out[y : y + h, x : x + w, 3] == 255).all()
+    assert not out[:y].any() and not out[:, :x].any()

@@ -198,3 +198,22 @@ def test_streaming_feed_in_odd_chunks() -> None:
     fb = dec.framebuffer
     assert fb is not None
     assert_exact(fb, frames[-1])
+
+
+def test_photo_like_rects_go_filtered_zstd_and_beat_plain_zstd() -> None:
+    import zstandard
+
+    rng = np.random.default_rng(10)
+    yy, xx = np.mgrid[0:96, 0:160]
+    f = np.zeros((96, 160, 4), np.uint8)
+    f[..., 0] = (xx + yy) % 256
+    f[..., 1] = (2 * yy + rng.integers(0, 6, (96, 160))) % 256  # gradient + grain
+    f[..., 2] = 255 - xx
+    enc, dec = screencodec.ScreenEncoder(160, 96, threads=1), screencodec.ScreenDecoder()
+    data = enc.encode(f)
+    _, body = split_message(data)
+    (zop,) = parse_update(body).ops
+    assert zop.op is Op.ZSTD and zop.flags == 3  # DELTA_UP | PLANAR
+    plain = zstandard.ZstdCompressor(level=1).compress(np.ascontiguousarray(f[..., :3]).data)
+    assert len(zop.payload) < 0.7 * len(plain)
+    assert_exact(dec.decode(data), f)

@@ -16,6 +16,10 @@ cdef extern from "pixels.h" nogil:
     size_t sc_index_row_bytes(int w, int bits)
     void sc_pack_bgr(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst)
     void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
+    void sc_pack_filtered(const uint8_t *src, ptrdiff_t stride, int w, int h, int planar,
+                          int delta, uint8_t *dst)
+    void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta,
+                            uint8_t *dst, ptrdiff_t stride)
     void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb)
     int sc_is_solid(const uint8_t *src, ptrdiff_t stride, int w, int h, uint32_t *rgb)
     int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
@@ -61,6 +65,30 @@ def pack_bgr(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
     with nogil:
         sc_pack_bgr(src, stride, w, h, &dst[0])
     return out
+
+
+def pack_filtered(const uint8_t[:, :, :] fb, int x, int y, int w, int h, bint planar, bint delta):
+    """The rect's B, G, R bytes (w*h*3), planar and/or up-delta filtered."""
+    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    out = bytearray(<size_t>w * h * 3)
+    cdef uint8_t[::1] dst = out
+    cdef const uint8_t *src = &fb[y, x, 0]
+    cdef ptrdiff_t stride = fb.strides[0]
+    with nogil:
+        sc_pack_filtered(src, stride, w, h, planar, delta, &dst[0])
+    return out
+
+
+def unpack_filtered(const uint8_t[::1] src, uint8_t[:, :, :] fb, int x, int y, int w, int h,
+                    bint planar, bint delta):
+    """Write w*h*3 filtered bytes (see pack_filtered) into the rect (X := 255)."""
+    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    if src.shape[0] != <Py_ssize_t>w * h * 3:
+        raise DecodeError(f"pixel data: {src.shape[0]} bytes for a {w}x{h} rect")
+    cdef uint8_t *dst = &fb[y, x, 0]
+    cdef ptrdiff_t stride = fb.strides[0]
+    with nogil:
+        sc_unpack_filtered(&src[0], w, h, planar, delta, dst, stride)
 
 
 def solid_colour(const uint8_t[:, :, :] fb, int x, int y, int w, int h):

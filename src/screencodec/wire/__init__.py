@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .build import EncodedOp, build_cursor_position, build_cursor_shape, build_message, build_update
-from .format import MAX_DIMENSION, VERSION, MessageType, Op, UpdateFlags
+from .format import MAX_DIMENSION, VERSION, MessageType, Op, UpdateFlags, ZstdFlags
 from .messages import CursorPosition, CursorShape, OpView, Update
 from .parse import (
     MessageReader,
@@ -26,6 +26,7 @@ __all__ = [
     "OpView",
     "Update",
     "UpdateFlags",
+    "ZstdFlags",
     "build_cursor_position",
     "build_cursor_shape",
     "build_message",

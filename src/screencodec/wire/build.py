@@ -34,12 +34,15 @@ __all__ = [
 class EncodedOp:
     """One op ready for the wire: its kind, rectangle and payload bytes."""
 
-    __slots__ = ("op", "payload", "rect")
+    __slots__ = ("flags", "op", "payload", "rect")
 
-    def __init__(self, op: Op, rect: Rect, payload: bytes | bytearray | memoryview) -> None:
+    def __init__(
+        self, op: Op, rect: Rect, payload: bytes | bytearray | memoryview, flags: int = 0
+    ) -> None:
         self.op = op
         self.rect = rect
         self.payload = payload
+        self.flags = flags
 
     def __repr__(self) -> str:
         return f"EncodedOp({self.op.name}, {self.rect}, {len(self.payload)} bytes)"
@@ -73,7 +76,7 @@ def build_update(
         r = e.rect
         if r.x < 0 or r.y < 0 or r.w <= 0 or r.h <= 0 or r.right > width or r.bottom > height:
             raise ValueError(f"{e!r} lies outside the {width}x{height} frame")
-        parts.append(OP_HEADER.pack(e.op, 0, r.x, r.y, r.w, r.h, len(e.payload)))
+        parts.append(OP_HEADER.pack(e.op, e.flags, r.x, r.y, r.w, r.h, len(e.payload)))
         parts.append(e.payload)
         count += 1
     head = UPDATE_HEADER.pack(sequence & 0xFFFFFFFF, flags, width, height, 0, count)

@@ -26,6 +26,7 @@ __all__ = [
     "MessageType",
     "Op",
     "UpdateFlags",
+    "ZstdFlags",
 ]
 
 MAGIC = b"SC"
@@ -68,6 +69,16 @@ class UpdateFlags(enum.IntFlag):
     KEYFRAME = 1
     #: An xxh3-64 of the resulting framebuffer follows the update header.
     HASH = 2
+
+
+class ZstdFlags(enum.IntFlag):
+    """Op flags of a ZSTD op: how its B, G, R bytes were filtered before zstd."""
+
+    NONE = 0
+    #: Every byte minus the same byte one row up (mod 256); row 0 as it is.
+    DELTA_UP = 1
+    #: All B bytes, then all G, then all R, instead of B, G, R per pixel.
+    PLANAR = 2
 
 
 class Op(enum.IntEnum):
