@@ -155,7 +155,11 @@ class ScreenEncoder:
         # reference in step with what the viewer will show, and returns the
         # rects it left for the lossless coder.
         if self.motion_stage is not None:
-            mops, rects = self.motion_stage.process(self._ref, f, rects, keyframe=keyframe)
+            # Moves are not searched inside video regions: they change every frame.
+            skip = self.video_stage.regions if self.video_stage is not None else ()
+            mops, rects = self.motion_stage.process(
+                self._ref, f, rects, keyframe=keyframe, skip=skip
+            )
             ops += mops
         if self.video_stage is not None:
             t = self._clock() if now is None else now

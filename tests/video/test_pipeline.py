@@ -168,3 +168,51 @@ def test_video_option_values() -> None:
     assert ScreenEncoder(64, 64).video_stage is None
     assert ScreenEncoder(64, 64, video=False).video_stage is None
     assert ScreenEncoder(64, 64, video="auto").video_stage is not None  # av is installed
+
+
+def photo_page_scrolled(bg: np.ndarray, view: Rect, page: np.ndarray, top: int) -> np.ndarray:
+    f = bg.copy()
+    f[view.slices()] = page[top : top + view.h]
+    return f
+
+
+def test_scrolled_photos_are_copied_not_taken_for_video() -> None:
+    """A page of photos flung at 48 px per frame changes every tile of its
+    viewport in every frame, like a video; but the motion stage explains it
+    with COPY ops, and the video stage sees only the damage the copies leave
+    (the 48-px strip each frame reveals, too small for a region), so the page
+    stays lossless. (Judged on the pre-copy tile boxes, the bottom of the
+    viewport became a video region.)"""
+    bg = text_desktop(640, 360)
+    view = Rect(64, 16, 448, 340)
+    dy, n = 48, 30
+    page = film(view.w, view.h + dy * n, 0)  # one still picture, grain and all
+    enc = ScreenEncoder(640, 360, video=True, integrity=True)
+    dec = ScreenDecoder()
+    copies = 0
+    for i in range(n):
+        f = photo_page_scrolled(bg, view, page, dy * i)
+        ops = ops_of(data := enc.encode(f, now=i * STEP))
+        fb = dec.decode(data)
+        assert enc.video_stage is not None
+        assert enc.video_stage.regions == [], f"frame {i} became video"
+        assert Op.VIDEO not in ops
+        assert np.array_equal(fb[..., :3], f[..., :3])
+        copies += Op.COPY in ops
+    assert copies == n - 1  # every frame after the keyframe scrolls by a copy
+
+
+def test_video_regions_are_not_searched_for_moves() -> None:
+    """With a video region active the motion stage leaves its damage alone."""
+    src = SyntheticDesktop(640, 360, scenario="video")
+    enc = ScreenEncoder(640, 360, video=True)
+    assert enc.motion_stage is not None and enc.video_stage is not None
+    searched = []
+    for i in range(24):
+        active = bool(enc.video_stage.regions)
+        enc.encode(src.frame_at(i), now=i * STEP)
+        m = enc.motion_stage.last
+        if active:
+            searched.append(m.groups + m.skipped + m.candidates)
+    assert len(searched) >= 8, "the video was not detected"
+    assert searched == [0] * len(searched)

@@ -43,6 +43,7 @@ update wrong, or larger than the 18 bytes of each COPY.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,8 +158,22 @@ class MotionStage:
         self._size = (0, 0)
 
     def process(
-        self, ref: Frame, frame: Frame, rects: Rects, /, *, keyframe: bool = False
+        self,
+        ref: Frame,
+        frame: Frame,
+        rects: Rects,
+        /,
+        *,
+        keyframe: bool = False,
+        skip: Sequence[Rect] = (),
     ) -> tuple[list[EncodedOp], Rects]:
+        """COPY ops for this update, and the damage they leave.
+
+        ``skip``: areas not searched for moves (the encoder's active video
+        regions: a lossy reference there differs from the frame in every
+        update, and what changes there is sent as video anyway). Their damage
+        is returned as it came.
+        """
         t0 = time.perf_counter()
         c0 = time.thread_time()
         self.last = stats = MotionStats()
@@ -175,7 +190,7 @@ class MotionStage:
         copies: list[Copy] = []
         known: list[tuple[int, int]] = []
         fresh: list[_Fresh] = []
-        for box, members in groups(rects):
+        for box, members in groups(_outside(rects, skip) if skip else rects):
             area = int((members[:, 2].astype(np.int64) * members[:, 3]).sum())
             if box.h < self.min_rows or area < self.min_area:
                 continue
@@ -390,6 +405,12 @@ class MotionStage:
         self._hashes.invalidate(rects)
         for x0, x1, y0, hashes in fresh:
             self._hashes.store(x0, x1, y0, hashes)
+
+
+def _outside(rects: Rects, holes: Sequence[Rect]) -> Rects:
+    """``rects`` minus the holes (the parts of the damage to search)."""
+    pieces = [p for r in rects.tolist() for p in subtract(Rect(*r), list(holes))]
+    return np.array([(p.x, p.y, p.w, p.h) for p in pieces], np.int32).reshape(-1, 4)
 
 
 def _row_votes(

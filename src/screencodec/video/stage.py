@@ -2,8 +2,9 @@
 
 ``VideoStage.process`` runs once per update, between damage detection and the
 lossless coder (see ``ScreenEncoder.encode``). It reuses the encoder's tile
-boxes (reference vs. source) as the source damage everywhere except inside
-its video regions: there the reference holds the lossy decode, which differs
+boxes (reference vs. source), cut down to the damage the motion stage left
+(what COPY ops explained is no video), as the source damage everywhere except
+inside its video regions: there the reference holds the lossy decode, which differs
 from the source in every frame, so each region keeps its own copy of the
 previous source pixels, and whether the video moved is asked of those.
 
@@ -126,7 +127,7 @@ class VideoStage:
             if region.changed:
                 region.prev[...] = view
                 region.last_change = now
-        found = [] if boxes is None else d.observe(_within(boxes, rects), src, self._masks())
+        found = [] if boxes is None else d.observe(_post_copy(boxes, rects), src, self._masks())
         # Still for long enough: drop it; the encoder's damage re-sends it
         # losslessly, and its tiles must earn their way back from zero.
         for region in self._regions:
@@ -170,16 +171,34 @@ class VideoStage:
         return fresh
 
 
-def _within(boxes: Rects, rects: Rects) -> Rects:
-    """The boxes that touch ``rects``: damage an earlier stage (motion -> COPY)
-    explained entirely is not content that changes, so it is no video either."""
+def _post_copy(boxes: Rects, rects: Rects) -> Rects:
+    """The tile boxes cut down to the damage an earlier stage left: each box
+    becomes the bounding box of its overlap with ``rects``, or goes.
+
+    The boxes compare the frame with the reference as it was before the
+    update; where motion COPY ops already brought the reference up to date,
+    nothing is left to send, so it is no video either. Without this, a page of
+    photos scrolling under the copies would look like video in every tile;
+    with it, only the strip a scroll reveals counts. Where nothing was copied,
+    the merged ``rects`` cover the boxes and the boxes come back unchanged.
+    """
     if not len(boxes) or not len(rects):
         return boxes[:0]
-    b, r = boxes[:, None, :], rects[None, :, :]
-    hit = (b[..., 0] < r[..., 0] + r[..., 2]) & (r[..., 0] < b[..., 0] + b[..., 2])
-    hit &= (b[..., 1] < r[..., 1] + r[..., 3]) & (r[..., 1] < b[..., 1] + b[..., 3])
-    kept: Rects = boxes[hit.any(axis=1)]
-    return kept
+    b = boxes[:, None, :].astype(np.int64)
+    r = rects[None, :, :].astype(np.int64)
+    x0 = np.maximum(b[..., 0], r[..., 0])
+    y0 = np.maximum(b[..., 1], r[..., 1])
+    x1 = np.minimum(b[..., 0] + b[..., 2], r[..., 0] + r[..., 2])
+    y1 = np.minimum(b[..., 1] + b[..., 3], r[..., 1] + r[..., 3])
+    hit = (x0 < x1) & (y0 < y1)
+    keep = hit.any(axis=1)
+    big = np.int64(1) << 40
+    lo_x = np.where(hit, x0, big).min(axis=1)[keep]
+    lo_y = np.where(hit, y0, big).min(axis=1)[keep]
+    hi_x = np.where(hit, x1, -big).max(axis=1)[keep]
+    hi_y = np.where(hit, y1, -big).max(axis=1)[keep]
+    out: Rects = np.stack([lo_x, lo_y, hi_x - lo_x, hi_y - lo_y], axis=1).astype(np.int32)
+    return out
 
 
 def subtract(rects: Rects, holes: list[Rect]) -> Rects:
