@@ -72,7 +72,7 @@ def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
         snap = tmp_path / "snap.png"
         view = subprocess.Popen(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
-             "--duration", "2.5", "--snapshot", str(snap)],
+             "--duration", "2.5", "--snapshot", str(snap), "--snapshot-cursor"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
         )  # fmt: skip
         answer_when_asked(host)

@@ -76,6 +76,8 @@ def add_subcommands(subparsers: Any) -> None:
     v.add_argument("--control", action="store_true", help="ask for remote control too")
     v.add_argument("--duration", type=float, default=None, metavar="S", help="leave after S")
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
+    v.add_argument("--snapshot-cursor", action="store_true",
+                   help="draw the host's pointer into the snapshot")  # fmt: skip
     v.set_defaults(func=_run_view)
 
     r = subparsers.add_parser("relay", help="run a relay for hosts behind NAT")
@@ -130,7 +132,12 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
     if args.snapshot is not None and viewer.framebuffer is not None:
         from PIL import Image
 
-        rgb = viewer.framebuffer[..., 2::-1].copy()
+        from .pointer import composite
+
+        fb = viewer.framebuffer
+        if args.snapshot_cursor:
+            fb = composite(fb, viewer.cursor)
+        rgb = fb[..., 2::-1].copy()
         Image.fromarray(rgb, "RGB").save(args.snapshot)
         print(f"snapshot written to {args.snapshot}", flush=True)
     return 0
