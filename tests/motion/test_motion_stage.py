@@ -170,3 +170,18 @@ def test_bad_options() -> None:
         MotionStage(max_move=5000)
     with pytest.raises(ValueError, match="max_hscroll"):
         MotionStage(max_move=100, max_hscroll=50)
+
+
+def test_skipped_areas_are_not_searched_and_pass_through() -> None:
+    """``skip`` (the encoder's video regions): damage inside is returned as it
+    came and costs no search; damage outside is still searched."""
+    a, b, rects = _scroll_pair()
+    h, w = b.shape[:2]
+    stage = MotionStage()
+    ref = a.copy()
+    assert stage.process(ref, b, rects, skip=[Rect(0, 0, w, h)]) == ([], rects)
+    assert np.array_equal(ref, a)
+    assert (stage.last.groups, stage.last.candidates) == (0, 0)
+    # A skipped strip beside the scroll leaves the scroll found.
+    ops, _ = stage.process(a.copy(), b, rects, skip=[Rect(0, 0, 4, 4)])
+    assert len(ops) == 1 and stage.last.copies == 1

@@ -33,6 +33,8 @@ __all__ = [
     "FLAG_420",
     "FLAG_IDR",
     "MAX_STREAMS",
+    "MAX_VIDEO_COVERAGE",
+    "MAX_VIDEO_OPS",
     "VIDEO_HEADER",
     "VIDEO_SPEC",
     "VideoDecoder",
@@ -46,6 +48,13 @@ FLAG_IDR = 1
 FLAG_420 = 2
 #: Streams a viewer keeps decoders for; the least recently used is dropped.
 MAX_STREAMS = 8
+#: VIDEO ops one update may hold: one picture per stream a viewer keeps (an
+#: encoder sends at most one per region, and has at most 4 regions).
+MAX_VIDEO_OPS = MAX_STREAMS
+#: The VIDEO ops of one update may cover at most this many times the frame's
+#: area (an encoder's regions never overlap). Tighter than the wire's
+#: MAX_OP_COVERAGE for all ops (4), because a VIDEO op costs a decode per pixel.
+MAX_VIDEO_COVERAGE = 1
 
 VIDEO_SPEC = CodecSpec(
     name="video",
@@ -105,15 +114,51 @@ class VideoDecoder:
     if a later op of the same update fails; that update then fails as a whole,
     the viewer needs a keyframe, and the keyframe restarts every stream with an
     IDR, so no picture is ever shown on top of a broken reference.
+
+    Decoding work is bounded before it starts: a stream's decoder refuses a
+    picture larger than its rect (rounded to what libavcodec allocates) when it
+    parses the SPS, and one update may hold at most ``MAX_VIDEO_OPS`` VIDEO ops
+    covering at most ``MAX_VIDEO_COVERAGE`` times the frame. The op decoder
+    protocol has no "new update" call, so an update's VIDEO ops are counted
+    from the first ``prepare`` after an ``apply`` (the decoder prepares every
+    op of an update before applying any), after a VIDEO op failed, or whose
+    payload lies in another message buffer than the last one's.
     """
 
     spec = VIDEO_SPEC
 
     def __init__(self) -> None:
         self._streams: OrderedDict[int, _ViewerStream] = OrderedDict()
+        # The update being prepared: its message buffer, VIDEO ops and pixels.
+        self._message: object = None
+        self._ops = self._area = 0
+
+    def _new_update(self) -> None:
+        self._message = None
+        self._ops = self._area = 0
 
     def prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
+        message = op.payload.obj
+        if message is not self._message:
+            self._new_update()
+            self._message = message
+        try:
+            return self._prepare(op, size)
+        except DecodeError:
+            self._new_update()
+            raise
+
+    def _prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
         r, payload = op.rect, op.payload
+        self._ops += 1
+        self._area += r.w * r.h
+        if self._ops > MAX_VIDEO_OPS:
+            raise DecodeError(f"VIDEO: more than {MAX_VIDEO_OPS} VIDEO ops in one update")
+        if self._area > MAX_VIDEO_COVERAGE * size[0] * size[1]:
+            raise DecodeError(
+                f"VIDEO: the VIDEO ops of one update cover more than "
+                f"{MAX_VIDEO_COVERAGE}x the {size[0]}x{size[1]} frame"
+            )
         if op.flags:
             raise DecodeError(f"VIDEO: unknown op flags 0x{op.flags:02x}")
         if len(payload) <= VIDEO_HEADER.size:
@@ -156,4 +201,5 @@ class VideoDecoder:
         return Prepared(Op.VIDEO, r, pixels)
 
     def apply(self, prepared: Prepared, fb: Framebuffer, /) -> None:
+        self._new_update()  # every op of the update was prepared
         fb[prepared.rect.slices()] = prepared.data

@@ -15,6 +15,7 @@ full range, sRGB transfer, matching the kernels.
 from __future__ import annotations
 
 import fractions
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from ..errors import DecodeError, FrameError
 from ..geometry import Rect
 from . import _yuv
 
-__all__ = ["DEFAULT_CRF", "H264Decoder", "H264Encoder", "H264Options"]
+__all__ = ["DEFAULT_CRF", "H264Decoder", "H264Encoder", "H264Options", "max_pixels"]
 
 Frame = npt.NDArray[np.uint8]
 Chroma = Literal["444", "420"]
@@ -39,6 +40,16 @@ _AVCOL_RANGE_JPEG = 2  # full range
 _AVCOL_BT709 = 1
 _AVCOL_TRC_SRGB = 13  # IEC 61966-2-1
 _X264_VUI = "fullrange=on:colorprim=bt709:transfer=iec61966-2-1:colormatrix=bt709"
+#: Pictures below this many pixels are decoded on one thread.
+_THREADED_AREA = 320 * 240
+
+
+def max_pixels(width: int, height: int) -> int:
+    """The most pixels libavcodec may allocate for one picture of a
+    ``width x height`` stream (its ``max_pixels`` option): the width rounded up
+    to 64 (the widest stride alignment it checks with), the height to whole
+    16-px macroblock rows."""
+    return (-(-width // 64) * 64) * (-(-height // 16) * 16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +164,23 @@ class H264Decoder:
         self.width, self.height, self.chroma420 = width, height, chroma420
         ctx: Any = av.CodecContext.create("h264", "r")
         ctx.thread_type = "SLICE"
-        # Refuse damaged input instead of concealing it: a concealed picture
-        # would differ from the encoder's reference without anyone noticing.
-        ctx.options = {"err_detect": "explode"}
+        # Threads only pay for large pictures; opening a context with libavcodec's
+        # automatic thread count costs milliseconds, which a stream of small
+        # hostile pictures must not be able to make us spend again and again.
+        ctx.thread_count = 1 if width * height < _THREADED_AREA else min(os.cpu_count() or 1, 8)
+        ctx.options = {
+            # Refuse damaged input instead of concealing it: a concealed picture
+            # would differ from the encoder's reference without anyone noticing.
+            "err_detect": "explode",
+            # Refuse, when its SPS is parsed, a picture larger than this stream's
+            # (before any of it is decoded): a tiny VIDEO op declaring a 4K
+            # picture must not cost a 4K decode. The bound is what libavcodec
+            # itself checks: the width aligned to its stride alignment (<= 64)
+            # times the height in macroblock rows. A picture that fits it but
+            # has another size is decoded (it is no larger than the rect,
+            # rounded) and then refused by the size check in ``decode``.
+            "max_pixels": str(max_pixels(width, height)),
+        }
         self._ctx = ctx
         self._formats = ("yuv420p", "yuvj420p") if chroma420 else ("yuv444p", "yuvj444p")
 
