@@ -9,6 +9,7 @@ the reference and encodes them from there: the caller's array is never kept.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -108,6 +109,9 @@ class ScreenEncoder:
         self._merge_opts: dict[str, Any] = {} if rect_cost is None else {"rect_cost": rect_cost}
         self._lossless = LosslessEncoder(level=level)
         self._pool: ThreadPoolExecutor | None = None
+        # close() may come from another thread (a session ending): it must never
+        # shut the pool down between an encode's taking it and its submitting.
+        self._pool_lock = threading.Lock()
         self.video_stage = make_video_stage(
             video, crf=video_crf, chroma=video_chroma, bitrate=video_bitrate,
             refresh_delay=refresh_delay,
@@ -197,9 +201,12 @@ class ScreenEncoder:
             and len(blocks) > 1
             and sum(b.area for b in blocks) >= _PARALLEL_MIN_PIXELS
         ):
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="screencodec")
-            return list(self._pool.map(lambda b: encode(ref, b), blocks))
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="screencodec")
+                futures = [self._pool.submit(encode, ref, b) for b in blocks]
+            # A close() now waits for these blocks (shutdown joins submitted work).
+            return [f.result() for f in futures]
         return [encode(ref, b) for b in blocks]
 
     def _stats(
@@ -218,9 +225,10 @@ class ScreenEncoder:
 
     def close(self) -> None:
         """Stop the worker threads. The encoder stays usable (threads restart)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown()
 
     def __enter__(self) -> ScreenEncoder:
         return self

@@ -217,3 +217,31 @@ def test_photo_like_rects_go_filtered_zstd_and_beat_plain_zstd() -> None:
     plain = zstandard.ZstdCompressor(level=1).compress(np.ascontiguousarray(f[..., :3]).data)
     assert len(zop.payload) < 0.7 * len(plain)
     assert_exact(dec.decode(data), f)
+
+
+def test_close_from_another_thread_never_breaks_a_running_encode() -> None:
+    # A session ending closes the encoder from another thread. The close used to
+    # shut the block pool down between an encode's taking it and its submitting
+    # ("cannot schedule new futures after shutdown"), after the reference had
+    # been updated: that update was lost and the viewer silently out of step.
+    import threading
+
+    rng = np.random.default_rng(11)
+    w, h = 512, 256  # several blocks, over the parallel threshold
+    enc, dec = screencodec.ScreenEncoder(w, h, threads=4), screencodec.ScreenDecoder()
+    stop = threading.Event()
+
+    def closer() -> None:
+        while not stop.is_set():
+            enc.close()
+
+    t = threading.Thread(target=closer)
+    t.start()
+    try:
+        for _ in range(60):
+            f = rng.integers(0, 4, (h, w, 4), dtype=np.uint8) * 60
+            assert_exact(dec.decode(enc.encode(f)), f)
+    finally:
+        stop.set()
+        t.join()
+        enc.close()
