@@ -105,8 +105,14 @@ def test_check_indices_rejects_index_past_palette() -> None:
 
 
 @pytest.mark.parametrize(
-    ("x", "y", "w", "h"), [(-1, 0, 1, 1), (0, 0, 0, 1), (0, 0, 11, 1), (5, 9, 6, 2), (0, 0, 1, 0)]
-)
+    ("x", "y", "w", "h"),
+    [
+        (-1, 0, 1, 1), (0, 0, 0, 1), (0, 0, 11, 1), (5, 9, 6, 2), (0, 0, 1, 0),
+        # x + w and y + h past 2**31: they wrapped in C int, passed, and fill wrote
+        # gigabytes past the frame (segfault).
+        (1, 0, 2**31 - 1, 1), (0, 1, 1, 2**31 - 1),
+    ],
+)  # fmt: skip
 def test_rects_outside_the_frame_are_refused(x: int, y: int, w: int, h: int) -> None:
     f = np.zeros((10, 10, 4), np.uint8)
     for call in (

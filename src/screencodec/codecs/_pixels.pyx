@@ -35,7 +35,8 @@ cdef inline void _check_rect(object fb, Py_ssize_t rows, Py_ssize_t cols, Py_ssi
                              int x, int y, int w, int h) except *:
     if chans != 4 or s1 != 4 or s2 != 1:
         raise FrameError("framebuffer must be (H, W, 4) uint8 with contiguous pixels")
-    if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > cols or y + h > rows:
+    # In Py_ssize_t: x + w in C int wraps (-fwrapv) past 2**31 and would pass.
+    if x < 0 or y < 0 or w <= 0 or h <= 0 or <Py_ssize_t>x + w > cols or <Py_ssize_t>y + h > rows:
         raise FrameError(f"rect {x},{y} {w}x{h} outside the {cols}x{rows} frame")
 
 
