@@ -12,11 +12,14 @@ Switches, read from the environment:
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("SCREENCODEC_DEBUG") == "1"
 SANITIZE = os.environ.get("SCREENCODEC_SANITIZE", "")
@@ -54,6 +57,39 @@ extensions = [
     for pyx in sorted(Path("src/screencodec").rglob("*.pyx"))
 ]
 
-setup(
-    ext_modules=cythonize(extensions, compiler_directives=directives, annotate=ANNOTATE),
-)
+
+@contextlib.contextmanager
+def _tree_lock() -> Iterator[None]:
+    """One build at a time in this tree. Builds share build/temp.* (one
+    csrc/tilediff.o serves two extensions) and build/lib.* (where every .so is
+    linked before an in-place build copies it into src/, and where pip wheel
+    links too): two builds at once linked each other's half-written objects or
+    copied a .so another linker was still writing."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    lock = Path(__file__).resolve().parent / "build" / ".build-lock"
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+class _BuildExt(build_ext):
+    def copy_file(self, infile, outfile, *args, **kwargs):
+        """Install an in-place .so with a rename: a process importing it meanwhile
+        maps either the old file or the new one, never a half-copied one."""
+        tmp = f"{outfile}.{os.getpid()}.tmp"
+        _, copied = super().copy_file(infile, tmp, *args, **kwargs)
+        if os.path.exists(tmp):
+            os.replace(tmp, outfile)
+        return outfile, copied
+
+
+with _tree_lock():
+    setup(
+        ext_modules=cythonize(extensions, compiler_directives=directives, annotate=ANNOTATE),
+        cmdclass={"build_ext": _BuildExt},
+    )
