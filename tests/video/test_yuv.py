@@ -116,3 +116,13 @@ def test_small_plane_and_misaligned_frame_are_refused() -> None:
     yp, up, vp = planes(8, 8, False)
     with pytest.raises(FrameError):
         _yuv.bgrx_to_yuv(raw, 0, 0, 8, 8, yp, up, vp)
+
+
+def test_rect_past_int32_is_refused_not_wrapped() -> None:
+    from screencodec.errors import FrameError
+    from screencodec.video import _yuv
+
+    fb = np.zeros((16, 16, 4), np.uint8)
+    plane = np.zeros((16, 16), np.uint8)
+    with pytest.raises(FrameError, match="outside"):
+        _yuv.bgrx_to_yuv(fb, 1, 0, 2**31 - 1, 2, plane, plane, plane)

@@ -18,6 +18,7 @@ import operator
 import numpy as np
 
 from screencodec.errors import FrameError
+from screencodec.frames import MAX_KERNEL_DIM, frame_layout, frame_pair
 
 
 cdef extern from "tilediff.h" nogil:
@@ -51,49 +52,15 @@ MAX_TILE = 256
 # the same figure; merging across a gap narrower than ~1000 px of area is cheaper.
 DEFAULT_RECT_COST = 1024
 # Coordinates are int32 and the C loops step by whole tiles: stay far from 2**31.
-MAX_DIM = 1 << 20
+MAX_DIM = MAX_KERNEL_DIM
 
 _IMPLS = {"generic": 0, "avx2": 1}
 
 sc_tilediff_init()
 
 
-def _frame_layout(arr, str name, bint packed):
-    """(height, width, row stride in bytes) of a validated BGRX frame."""
-    if not isinstance(arr, np.ndarray):
-        raise FrameError(f"{name} must be a numpy array, not {type(arr).__name__}")
-    if arr.dtype != np.uint8:
-        raise FrameError(f"{name} must have dtype uint8, not {arr.dtype}")
-    if arr.ndim != 3 or arr.shape[2] != 4:
-        raise FrameError(f"{name} must have shape (H, W, 4), not {arr.shape}")
-    h, w = arr.shape[0], arr.shape[1]
-    if h > MAX_DIM or w > MAX_DIM:
-        raise FrameError(f"{name} is too large: {w}x{h}")
-    if h == 0 or w == 0:
-        return h, w, 0  # nothing will be read; numpy's strides are arbitrary here
-    s_row, s_px, s_chan = arr.strides
-    # Strides of axes of length 1 are never used, so numpy may set them freely.
-    if s_chan != 1 or (w > 1 and s_px != 4):
-        raise FrameError(f"{name} must hold packed BGRX pixels (strides (S, 4, 1)), "
-                         f"not {arr.strides}")
-    row = s_row if h > 1 else 4 * w
-    if row < 4 * w:
-        raise FrameError(f"{name} rows overlap or run backwards (row stride {s_row})")
-    if packed and row != 4 * w:
-        raise FrameError(f"{name} must be C-contiguous, row stride is {s_row}")
-    return h, w, row
-
-
-def _check_pair(prev, cur):
-    h, w, prev_row = _frame_layout(prev, "prev", True)
-    h2, w2, cur_row = _frame_layout(cur, "cur", False)
-    if (h, w) != (h2, w2):
-        raise FrameError(f"frame sizes differ: prev {w}x{h}, cur {w2}x{h2}")
-    return h, w, prev_row, cur_row
-
-
 def tile_diff(prev, cur, tile=64):
-    h, w, prev_row, cur_row = _check_pair(prev, cur)
+    h, w, prev_row, cur_row = frame_pair(prev, cur, contiguous_prev=True, allow_empty=True)
     try:
         t = operator.index(tile)
     except TypeError:
@@ -129,7 +96,7 @@ def tile_diff(prev, cur, tile=64):
 
 
 def any_change(prev, cur):
-    h, w, prev_row, cur_row = _check_pair(prev, cur)
+    h, w, prev_row, cur_row = frame_pair(prev, cur, contiguous_prev=True, allow_empty=True)
     if h == 0 or w == 0:
         return False
     cdef int32_t c_w = w, c_h = h
@@ -203,8 +170,8 @@ def merge_rects(boxes, width, height, *, rect_cost=DEFAULT_RECT_COST):
 
 
 def copy_rects(dst, src, rects):
-    dh, dw, dst_row = _frame_layout(dst, "dst", True)
-    sh, sw, src_row = _frame_layout(src, "src", False)
+    dh, dw, dst_row = frame_layout(dst, "dst", contiguous=True, allow_empty=True)
+    sh, sw, src_row = frame_layout(src, "src", allow_empty=True)
     if not dst.flags.writeable:
         raise FrameError("dst is read-only")
     r = _rect_array(rects, "rects")

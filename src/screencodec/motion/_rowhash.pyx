@@ -17,6 +17,7 @@ import operator
 import numpy as np
 
 from screencodec.errors import FrameError
+from screencodec.frames import MAX_KERNEL_DIM, frame_layout, frame_pair
 
 
 cdef extern from "motion.h" nogil:
@@ -43,39 +44,11 @@ cdef extern from "motion.h" nogil:
                            int32_t tile, int32_t *out)
 
 # Coordinates are int32 in C and shifts add to them: stay far from 2**31.
-MAX_DIM = 1 << 20
+MAX_DIM = MAX_KERNEL_DIM
 MAX_RADIUS = 1024
 MAX_SEGMENT = 4096
 
 sc_motion_init()
-
-
-def _layout(arr, str name):
-    """(height, width, row stride in bytes) of a validated BGRX frame."""
-    if not isinstance(arr, np.ndarray):
-        raise FrameError(f"{name} must be a numpy array, not {type(arr).__name__}")
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 4:
-        raise FrameError(f"{name} must be an (H, W, 4) uint8 array, not {arr.dtype} {arr.shape}")
-    h, w = arr.shape[0], arr.shape[1]
-    if not (0 < h <= MAX_DIM and 0 < w <= MAX_DIM):
-        raise FrameError(f"{name} has an unsupported size {w}x{h}")
-    s_row, s_px, s_chan = arr.strides
-    # Strides of axes of length 1 are never used, so numpy may set them freely.
-    if s_chan != 1 or (w > 1 and s_px != 4):
-        raise FrameError(f"{name} must hold packed BGRX pixels (strides (S, 4, 1)), "
-                         f"not {arr.strides}")
-    row = s_row if h > 1 else 4 * w
-    if row < 4 * w:
-        raise FrameError(f"{name} rows overlap or run backwards (row stride {s_row})")
-    return h, w, row
-
-
-def _pair(prev, cur):
-    h, w, prev_row = _layout(prev, "prev")
-    h2, w2, cur_row = _layout(cur, "cur")
-    if (h, w) != (h2, w2):
-        raise FrameError(f"frame sizes differ: prev {w}x{h}, cur {w2}x{h2}")
-    return h, w, prev_row, cur_row
 
 
 def _rect(rect, int width, int height, str name):
@@ -94,7 +67,7 @@ cdef inline const uint8_t *_rptr(const uint8_t[:, :, :] view) noexcept:
 
 
 def row_hashes(frame, rect):
-    fh, fw, stride = _layout(frame, "frame")
+    fh, fw, stride = frame_layout(frame, "frame")
     x, y, w, h = _rect(rect, fw, fh, "rect")
     out = np.empty(h, np.uint64)
     cdef uint64_t[::1] ov = out
@@ -107,7 +80,7 @@ def row_hashes(frame, rect):
 
 
 def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None):
-    fh, fw, prev_row, cur_row = _pair(prev, cur)
+    fh, fw, prev_row, cur_row = frame_pair(prev, cur)
     x, y, w, h = _rect(rect, fw, fh, "rect")
     cdef int32_t c_dx = operator.index(dx), c_dy = operator.index(dy)
     cdef int32_t c_min = operator.index(min_run)
@@ -138,7 +111,7 @@ def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None):
 
 
 def find_segment(prev, cur, ax, ay, k, radius, *, radius_y=None, min_detail=0, max_out=4):
-    fh, fw, prev_row, cur_row = _pair(prev, cur)
+    fh, fw, prev_row, cur_row = frame_pair(prev, cur)
     cdef int32_t c_ax = operator.index(ax), c_ay = operator.index(ay)
     cdef int32_t c_k = operator.index(k), c_r = operator.index(radius)
     cdef int32_t c_ry = c_r if radius_y is None else operator.index(radius_y)
@@ -193,7 +166,7 @@ def row_votes(hp, hc, changed):
 
 
 def move_rect(buf, rect, dx, dy):
-    fh, fw, stride = _layout(buf, "buf")
+    fh, fw, stride = frame_layout(buf, "buf")
     if not buf.flags.writeable:
         raise FrameError("buf is read-only")
     x, y, w, h = _rect(rect, fw, fh, "rect")
@@ -208,7 +181,7 @@ def move_rect(buf, rect, dx, dy):
 
 
 def rect_tile_diff(prev, cur, rect, tile=16):
-    fh, fw, prev_row, cur_row = _pair(prev, cur)
+    fh, fw, prev_row, cur_row = frame_pair(prev, cur)
     x, y, w, h = _rect(rect, fw, fh, "rect")
     cdef int32_t t = operator.index(tile)
     if not 16 <= t <= 256:

@@ -35,7 +35,8 @@ cdef int _check(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t chans, Py_ssize_t s
     # The kernels read and write whole 32-bit pixels.
     if s0 % 4:
         raise FrameError("framebuffer rows must be 4-byte aligned")
-    if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > cols or y + h > rows:
+    # In Py_ssize_t: x + w in C int wraps past 2**31 and would pass.
+    if x < 0 or y < 0 or w <= 0 or h <= 0 or <Py_ssize_t>x + w > cols or <Py_ssize_t>y + h > rows:
         raise FrameError(f"rect {x},{y} {w}x{h} outside the {cols}x{rows} frame")
     if chroma420 and (w % 2 or h % 2):
         raise FrameError(f"4:2:0 needs even dimensions, not {w}x{h}")
