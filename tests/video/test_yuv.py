@@ -119,9 +119,6 @@ def test_small_plane_and_misaligned_frame_are_refused() -> None:
 
 
 def test_rect_past_int32_is_refused_not_wrapped() -> None:
-    from screencodec.errors import FrameError
-    from screencodec.video import _yuv
-
     fb = np.zeros((16, 16, 4), np.uint8)
     plane = np.zeros((16, 16), np.uint8)
     with pytest.raises(FrameError, match="outside"):
