@@ -80,6 +80,7 @@ class ScreenDecoder:
         self.max_message_size = max_message_size
         self.verify = verify
         self._decoders: dict[Op, Any] = (registry or default_registry()).create_decoders()
+        self._codecs = list({id(d): d for d in self._decoders.values()}.values())
         self._fb: Frame | None = None
         self._reader = MessageReader(max_message_size)
         self.needs_keyframe = True
@@ -173,6 +174,8 @@ class ScreenDecoder:
                     f"the frame size changed to {u.width}x{u.height} without a keyframe"
                 )
         size = (u.width, u.height)
+        for codec in self._codecs:
+            codec.begin_update()
         prepared = []
         for op in u.ops:
             dec = self._decoders.get(op.op)

@@ -49,6 +49,7 @@ def test_viewer_decode_is_bit_exact_to_encoder_reference(chroma: str) -> None:
         codec, flags, sid, number = VIDEO_HEADER.unpack_from(op.payload)
         assert (codec, sid, number) == (1, 7, i)
         assert bool(flags & FLAG_IDR) == (i in (0, 5))
+        dec.begin_update()
         dec.apply(dec.prepare(view(op), (W, H)), fb)
         assert np.array_equal(fb, ref)
         assert (ref[RECT.slices()][..., 3] == 255).all()
@@ -76,15 +77,19 @@ def decoder_and_ops(n: int) -> tuple[VideoDecoder, list[EncodedOp]]:
 
 def test_a_stream_without_its_idr_is_refused() -> None:
     dec, ops = decoder_and_ops(3)
+    dec.begin_update()
     with pytest.raises(DecodeError, match="without an IDR"):
         dec.prepare(view(ops[1]), (W, H))
 
 
 def test_a_missing_picture_is_noticed() -> None:
     dec, ops = decoder_and_ops(3)
+    dec.begin_update()
     dec.prepare(view(ops[0]), (W, H))
+    dec.begin_update()
     with pytest.raises(DecodeError, match="expected 1"):
         dec.prepare(view(ops[2]), (W, H))
+    dec.begin_update()
     with pytest.raises(DecodeError):  # the stream is gone until the next IDR
         dec.prepare(view(ops[1]), (W, H))
 
@@ -102,16 +107,20 @@ def test_a_missing_picture_is_noticed() -> None:
 def test_malformed_payloads_are_refused(mutate: object) -> None:
     dec, ops = decoder_and_ops(1)
     payload = mutate(bytes(ops[0].payload))  # type: ignore[operator]
+    dec.begin_update()
     with pytest.raises(DecodeError):
         dec.prepare(OpView(Op.VIDEO, 0, RECT, memoryview(payload)), (W, H))
 
 
 def test_odd_rect_or_other_size_is_refused() -> None:
     dec, ops = decoder_and_ops(2)
+    dec.begin_update()
     with pytest.raises(DecodeError, match="cannot hold"):
         dec.prepare(OpView(Op.VIDEO, 0, Rect(0, 0, 161, 112), memoryview(ops[0].payload)), (W, H))
+    dec.begin_update()
     dec.prepare(view(ops[0]), (W, H))
     other = OpView(Op.VIDEO, 0, Rect(0, 0, 158, 112), memoryview(bytes(ops[1].payload)))
+    dec.begin_update()
     with pytest.raises(DecodeError, match="changed its format"):
         dec.prepare(other, (W, H))
 
@@ -145,6 +154,7 @@ def test_mutated_streams_only_raise_decode_error(data: st.DataObject) -> None:
         elif kind == "insert":
             p[at:at] = data.draw(st.binary(min_size=1, max_size=16))
         with contextlib.suppress(DecodeError):
+            dec.begin_update()
             dec.apply(dec.prepare(OpView(Op.VIDEO, 0, RECT, memoryview(bytes(p))), (W, H)), fb)
 
 

@@ -120,17 +120,18 @@ def test_video_ops_covering_more_than_the_frame_are_refused() -> None:
 
 
 def test_the_caps_count_per_update() -> None:
-    """Updates one after another each get the full allowance, also after a
-    refused one and when the same message object is decoded twice."""
+    """Each update gets the full allowance from begin_update, also after a refused one."""
     (op,) = streams(1, Rect(0, 0, W, H))
     vd = VideoDecoder()
     fb = np.zeros((H, W, 4), np.uint8)
     msg = memoryview(bytes(op.payload))
     for _ in range(3):
+        vd.begin_update()
         vd.apply(vd.prepare(OpView(Op.VIDEO, 0, op.rect, msg), (W, H)), fb)
+    vd.begin_update()
     second = OpView(Op.VIDEO, 0, op.rect, msg)
     vd.prepare(second, (W, H))
     with pytest.raises(DecodeError, match="cover more than"):
-        vd.prepare(second, (W, H))  # two full-frame ops of one message
-    # A new message after a refusal starts a new count.
-    vd.apply(vd.prepare(OpView(Op.VIDEO, 0, op.rect, memoryview(bytes(op.payload))), (W, H)), fb)
+        vd.prepare(second, (W, H))  # two full-frame ops in one update
+    vd.begin_update()  # the next update starts a new count
+    vd.apply(vd.prepare(OpView(Op.VIDEO, 0, op.rect, msg), (W, H)), fb)

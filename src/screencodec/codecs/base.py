@@ -69,6 +69,11 @@ class RectEncoder(Protocol):
 class OpDecoder(Protocol):
     spec: CodecSpec
 
+    def begin_update(self) -> None:
+        """Called once before the ops of each update are prepared (a codec that
+        limits work per update resets its counters here)."""
+        ...
+
     def prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
         """Validate and decode one op of a ``size`` = (width, height) frame;
         raise DecodeError. Must not write anywhere."""

@@ -28,6 +28,9 @@ def copy_op(src_x: int, src_y: int, dest: Rect) -> EncodedOp:
 class CopyDecoder:
     spec = COPY_SPEC
 
+    def begin_update(self) -> None:
+        """Nothing to reset: every op stands alone."""
+
     def prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
         if op.flags:
             raise DecodeError(f"COPY: unknown op flags 0x{op.flags:02x}")

@@ -104,6 +104,9 @@ class LosslessDecoder:
     def __init__(self) -> None:
         self._dctx = zstandard.ZstdDecompressor()
 
+    def begin_update(self) -> None:
+        """Nothing to reset: every op stands alone."""
+
     def prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
         r, payload = op.rect, op.payload
         if op.op is Op.ZSTD and not op.flags & ~_FILTERED:

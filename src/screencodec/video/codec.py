@@ -118,37 +118,21 @@ class VideoDecoder:
     Decoding work is bounded before it starts: a stream's decoder refuses a
     picture larger than its rect (rounded to what libavcodec allocates) when it
     parses the SPS, and one update may hold at most ``MAX_VIDEO_OPS`` VIDEO ops
-    covering at most ``MAX_VIDEO_COVERAGE`` times the frame. The op decoder
-    protocol has no "new update" call, so an update's VIDEO ops are counted
-    from the first ``prepare`` after an ``apply`` (the decoder prepares every
-    op of an update before applying any), after a VIDEO op failed, or whose
-    payload lies in another message buffer than the last one's.
+    covering at most ``MAX_VIDEO_COVERAGE`` times the frame, counted from
+    ``begin_update``.
     """
 
     spec = VIDEO_SPEC
 
     def __init__(self) -> None:
         self._streams: OrderedDict[int, _ViewerStream] = OrderedDict()
-        # The update being prepared: its message buffer, VIDEO ops and pixels.
-        self._message: object = None
+        # VIDEO ops and their pixels in the update being prepared.
         self._ops = self._area = 0
 
-    def _new_update(self) -> None:
-        self._message = None
+    def begin_update(self) -> None:
         self._ops = self._area = 0
 
     def prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
-        message = op.payload.obj
-        if message is not self._message:
-            self._new_update()
-            self._message = message
-        try:
-            return self._prepare(op, size)
-        except DecodeError:
-            self._new_update()
-            raise
-
-    def _prepare(self, op: OpView, size: tuple[int, int], /) -> Prepared:
         r, payload = op.rect, op.payload
         self._ops += 1
         self._area += r.w * r.h
@@ -201,5 +185,4 @@ class VideoDecoder:
         return Prepared(Op.VIDEO, r, pixels)
 
     def apply(self, prepared: Prepared, fb: Framebuffer, /) -> None:
-        self._new_update()  # every op of the update was prepared
         fb[prepared.rect.slices()] = prepared.data
