@@ -201,12 +201,21 @@ class ScreenEncoder:
             and len(blocks) > 1
             and sum(b.area for b in blocks) >= _PARALLEL_MIN_PIXELS
         ):
+            # One job per thread, each a stripe of every n-th block: a job per
+            # block spends more on hand-offs (and the GIL) than it saves, and
+            # striping spreads expensive areas (a photo) over the threads.
+            n = min(self.threads, len(blocks))
+
+            def stripe(i: int) -> list[EncodedOp]:
+                return [encode(ref, b) for b in blocks[i::n]]
+
             with self._pool_lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="screencodec")
-                futures = [self._pool.submit(encode, ref, b) for b in blocks]
-            # A close() now waits for these blocks (shutdown joins submitted work).
-            return [f.result() for f in futures]
+                futures = [self._pool.submit(stripe, i) for i in range(n)]
+            # A close() now waits for these jobs (shutdown joins submitted work).
+            stripes = [f.result() for f in futures]
+            return [stripes[j % n][j // n] for j in range(len(blocks))]
         return [encode(ref, b) for b in blocks]
 
     def _stats(
