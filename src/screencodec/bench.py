@@ -67,7 +67,7 @@ class ScenarioResult:
     tiles64_bytes: float
     raw_bytes: int
     exact: bool
-    ratios: dict[str, float] = field(default_factory=dict)
+    ratios: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -160,7 +160,8 @@ def bench_scenario(
     r.ratios = {
         "encode/zstd_time": r.encode_ms / r.zstd_ms,
         "bytes/zstd": r.bytes_per_frame / r.zstd_bytes,
-        "bytes/tiles64": r.bytes_per_frame / max(r.tiles64_bytes, 1.0),
+        # None where nothing changed: a tile codec then sends nothing at all.
+        "bytes/tiles64": r.bytes_per_frame / r.tiles64_bytes if r.tiles64_bytes else None,
         "bytes/raw": r.bytes_per_frame / r.raw_bytes,
     }
     return r
@@ -243,6 +244,10 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def format_table(results: Iterable[ScenarioResult]) -> str:
     head = (
         f"{'scenario':<9} {'res':<5} {'enc ms':>7} {'dec ms':>7} {'KB/frame':>9} "
@@ -255,7 +260,7 @@ def format_table(results: Iterable[ScenarioResult]) -> str:
         rows.append(
             f"{r.scenario:<9} {r.resolution:<5} {r.encode_ms:7.2f} {r.decode_ms:7.2f} "
             f"{r.bytes_per_frame / 1024:9.2f} {r.kbit_s:9.0f} {r.zstd_ms:8.2f} "
-            f"{q['encode/zstd_time']:8.3f} {q['bytes/zstd']:7.4f} {q['bytes/tiles64']:9.3f} "
+            f"{q['encode/zstd_time']:8.3f} {q['bytes/zstd']:7.4f} {_ratio(q['bytes/tiles64']):>9} "
             f"{q['bytes/raw']:8.5f} {'yes' if r.exact else 'NO':>5}"
         )
     return "\n".join(rows)
