@@ -38,6 +38,7 @@ Frame = npt.NDArray[np.uint8]
 #: A 4K keyframe of pure noise is 25 MB; anything near this is hostile.
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
 _CURSOR_CACHE = 64
+_NO_FRAME = readonly_view(np.zeros((0, 0, 4), np.uint8))
 
 
 class CursorImage:
@@ -106,7 +107,11 @@ class ScreenDecoder:
         return self._cursor_shapes.get(shape_id)
 
     def decode(self, data: bytes | bytearray | memoryview, /) -> Frame:
-        """Apply one whole message; return the framebuffer."""
+        """Apply one whole message; return the framebuffer.
+
+        Before the first keyframe there is no framebuffer: a cursor message
+        (valid on its own) then returns an empty (0, 0, 4) array.
+        """
         try:
             mtype, body = split_message(data, self.max_message_size)
         except DecodeError:
@@ -117,7 +122,7 @@ class ScreenDecoder:
         self._dispatch(mtype, body)
         fb = self.framebuffer
         if fb is None:  # only cursor messages so far
-            raise DecodeError("no keyframe received yet")
+            return _NO_FRAME
         return fb
 
     def feed(self, chunk: bytes | bytearray | memoryview, /) -> int:

@@ -245,3 +245,16 @@ def test_close_from_another_thread_never_breaks_a_running_encode() -> None:
         stop.set()
         t.join()
         enc.close()
+
+
+def test_cursor_messages_before_any_keyframe_are_applied_not_refused() -> None:
+    from screencodec.wire import build_cursor_position, build_cursor_shape
+
+    dec = screencodec.ScreenDecoder()
+    shape = bytes(range(4 * 3 * 2))
+    assert dec.decode(build_cursor_shape(7, 3, 2, (1, 1), shape)).shape == (0, 0, 4)
+    assert dec.decode(build_cursor_position(-4, 9, 7)).shape == (0, 0, 4)
+    assert dec.cursor is not None and (dec.cursor.x, dec.cursor.y) == (-4, 9)
+    image = dec.cursor_image(7)
+    assert image is not None and image.pixels.tobytes() == shape and image.hotspot == (1, 1)
+    assert dec.needs_keyframe  # still waiting for pixels
