@@ -174,7 +174,10 @@ def check_decode(dec: ScreenDecoder, data: bytes) -> bool:
         assert dec.needs_keyframe or not is_update(data)
         return False
     fb = dec.framebuffer
-    assert fb is not None and fb.dtype == np.uint8 and fb.shape[2] == 4
+    if fb is None:  # a cursor message before any keyframe: valid, no pixels yet
+        assert not is_update(data)
+        return True
+    assert fb.dtype == np.uint8 and fb.shape[2] == 4
     assert (fb[..., 3] == 255).all()
     return True
 
