@@ -23,7 +23,8 @@ Rects = npt.NDArray[np.int32]
 
 
 class RowHashCache:
-    """Reference row hashes per grid strip, with a validity flag per (row, strip)."""
+    """Reference row hashes per grid strip, with a validity flag per (strip, row)
+    (strip-major: a strip's rows are contiguous)."""
 
     def __init__(self, strip: int = 128) -> None:
         self.strip = strip
@@ -36,8 +37,8 @@ class RowHashCache:
     def reset(self, width: int, height: int) -> None:
         """Forget everything (a keyframe, or a new size)."""
         cols = -(-width // self.strip)
-        self._hashes = np.zeros((height, cols), np.uint64)
-        self._valid = np.zeros((height, cols), np.bool_)
+        self._hashes = np.zeros((cols, height), np.uint64)
+        self._valid = np.zeros((cols, height), np.bool_)
         self._width = width
 
     def strips(self, x0: int, x1: int, most: int = 6) -> list[tuple[int, int]]:
@@ -68,25 +69,54 @@ class RowHashCache:
         if k is None:
             self.pixels_hashed += (x1 - x0) * (y1 - y0)
             return _rowhash.row_hashes(ref, (x0, y0, x1 - x0, y1 - y0))
-        missing = np.flatnonzero(~self._valid[y0:y1, k])
-        if len(missing):
+        valid = self._valid[k, y0:y1]
+        if not valid.all():
+            missing = np.flatnonzero(~valid)
             # One call over the span of missing rows: fewer, larger kernel runs.
             a, b = y0 + int(missing[0]), y0 + int(missing[-1]) + 1
-            self._hashes[a:b, k] = _rowhash.row_hashes(ref, (x0, a, x1 - x0, b - a))
-            self._valid[a:b, k] = True
+            self._hashes[k, a:b] = _rowhash.row_hashes(ref, (x0, a, x1 - x0, b - a))
+            self._valid[k, a:b] = True
             self.pixels_hashed += (x1 - x0) * (b - a)
-        out: Hashes = self._hashes[y0:y1, k].copy()
+        out: Hashes = self._hashes[k, y0:y1].copy()
+        return out
+
+    def ref_hashes_strips(
+        self, ref: Frame, strips: list[tuple[int, int]], y0: int, y1: int
+    ) -> Hashes:
+        """``ref_hashes`` of each strip, as a (len(strips), y1 - y0) array."""
+        ks = [self._column(x0, x1) for x0, x1 in strips]
+        cols = [k for k in ks if k is not None]
+        if not strips or len(cols) < len(strips):
+            hashes = np.empty((len(strips), y1 - y0), np.uint64)
+            for i, (x0, x1) in enumerate(strips):
+                hashes[i] = self.ref_hashes(ref, x0, x1, y0, y1)
+            return hashes
+        # Grid strips: the rows missing in each hashed in one kernel run over
+        # their span (as ref_hashes), then all gathered at once.
+        self.pixels_hashed += _rowhash.refresh_rows(
+            ref, self._hashes, self._valid, strips, cols, y0, y1
+        )
+        out: Hashes | None = _rowhash.gather_rows(self._hashes, self._valid, cols, y0, y1)
+        assert out is not None
         return out
 
     def invalidate(self, rects: Rects) -> None:
         """The reference changes inside ``rects`` (x, y, w, h)."""
-        s = self.strip
-        for x, y, w, h in rects.tolist():
-            self._valid[y : y + h, x // s : (x + w - 1) // s + 1] = False
+        _rowhash.clear_rects(self._valid, rects, self.strip)
 
     def store(self, x0: int, x1: int, y0: int, hashes: Hashes) -> None:
         """The reference's rows from y0 will hash to ``hashes`` over [x0, x1)."""
         k = self._column(x0, x1)
         if k is not None:
-            self._hashes[y0 : y0 + len(hashes), k] = hashes
-            self._valid[y0 : y0 + len(hashes), k] = True
+            self._hashes[k, y0 : y0 + len(hashes)] = hashes
+            self._valid[k, y0 : y0 + len(hashes)] = True
+
+    def store_strips(self, strips: list[tuple[int, int]], y0: int, hashes: Hashes) -> None:
+        """``store`` of each strip: ``hashes[i]`` are those of strips[i]."""
+        ks = [self._column(x0, x1) for x0, x1 in strips]
+        cols = [k for k in ks if k is not None]
+        if len(cols) < len(strips):
+            for (x0, x1), h in zip(strips, hashes, strict=True):
+                self.store(x0, x1, y0, h)
+            return
+        _rowhash.scatter_rows(self._hashes, self._valid, cols, y0, hashes)

@@ -3,7 +3,6 @@ per-row runs into copy rectangles, subtracting them, applying copies."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,40 +97,6 @@ class MissBackoff:
         e.skip = min(self.max_skip, 2 ** (e.misses - 1))
 
 
-def _components(boxes: list[tuple[int, int, int, int]], gap: int) -> list[list[int]]:
-    """Indices of the boxes in each connected component; boxes closer than
-    ``gap`` connect (gap 0: touching; -1: sharing a pixel)."""
-    b = np.array(boxes, np.int64).reshape(-1, 4)
-    x0, y0, x1, y1 = b[:, 0] - gap, b[:, 1] - gap, b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    adj = (
-        (x0[:, None] <= x1[None, :])
-        & (x0[None, :] <= x1[:, None])
-        & (y0[:, None] <= y1[None, :])
-        & (y0[None, :] <= y1[:, None])
-    )
-    seen = [False] * len(boxes)
-    out: list[list[int]] = []
-    for i in range(len(boxes)):
-        if seen[i]:
-            continue
-        seen[i] = True
-        comp, todo = [i], [i]
-        while todo:
-            for j in np.flatnonzero(adj[todo.pop()]).tolist():
-                if not seen[j]:
-                    seen[j] = True
-                    comp.append(j)
-                    todo.append(j)
-        out.append(comp)
-    return out
-
-
-def _bbox(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
-    return x0, y0, x1 - x0, y1 - y0
-
-
 def groups(rects: Rects, gap: int = 64) -> list[tuple[Rect, Rects]]:
     """Damage rects grouped into regions with disjoint bounding boxes, largest first.
 
@@ -140,15 +105,7 @@ def groups(rects: Rects, gap: int = 64) -> list[tuple[Rect, Rects]]:
     are merged until none do, so copies found in different groups never write
     the same pixels.
     """
-    boxes: list[tuple[int, int, int, int]] = [(a, b, c, d) for a, b, c, d in rects.tolist()]
-    comps = _components(boxes, gap)
-    while True:
-        bbs = [_bbox([boxes[i] for i in c]) for c in comps]
-        merged = _components(bbs, -1)
-        if len(merged) == len(comps):
-            break
-        comps = [[i for k in m for i in comps[k]] for m in merged]
-    out = [(Rect(*bb), rects[sorted(c)]) for bb, c in zip(bbs, comps, strict=True)]
+    out = [(Rect(*bb), rects[members]) for bb, members in _rowhash.group_boxes(rects, gap)]
     out.sort(key=lambda g: -g[0].area)
     return out
 
@@ -156,7 +113,7 @@ def groups(rects: Rects, gap: int = 64) -> list[tuple[Rect, Rects]]:
 def column_spans(rects: Rects) -> list[tuple[int, int]]:
     """The disjoint column intervals [x0, x1) that the rects cover together."""
     spans: list[tuple[int, int]] = []
-    for x, w in sorted((int(r[0]), int(r[2])) for r in rects):
+    for x, w in sorted((r[0], r[2]) for r in rects.tolist()):
         if spans and x <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], x + w))
         else:
@@ -176,37 +133,7 @@ def runs_to_rects(
     Every column of a returned rect lies inside the run of each of its rows,
     so the rect is exactly equal to its source.
     """
-    n = len(starts)
-    if not n:
-        return []
-    cut = np.flatnonzero((np.diff(starts) != 0) | (np.diff(ends) != 0)) + 1
-    bounds = np.concatenate(([0], cut, [n])).tolist()
-    s_list, e_list = starts.tolist(), ends.tolist()
-    out: list[Rect] = []
-    cur: list[int] | None = None  # [first row, end row, x0, x1]
-
-    def flush() -> None:
-        if cur is not None:
-            w, h = cur[3] - cur[2], cur[1] - cur[0]
-            if w >= min_run and w * h >= min_area:
-                out.append(Rect(cur[2], y0 + cur[0], w, h))
-
-    for b0, b1 in itertools.pairwise(bounds):
-        s, e = s_list[b0], e_list[b0]
-        if e - s < min_run:
-            flush()
-            cur = None
-            continue
-        if cur is not None:
-            lo, hi = max(cur[2], s), min(cur[3], e)
-            # Join only similar runs: a narrow run must not cut a wide one short.
-            if hi - lo >= max(min_run, _KEEP * max(cur[3] - cur[2], e - s)):
-                cur = [cur[0], b1, lo, hi]
-                continue
-            flush()
-        cur = [b0, b1, s, e]
-    flush()
-    return out
+    return [Rect(*r) for r in _rowhash.runs_to_boxes(starts, ends, y0, min_run, min_area, _KEEP)]
 
 
 def subtract(rect: Rect, holes: list[Rect]) -> list[Rect]:

@@ -73,3 +73,81 @@ def rect_tile_diff(
 ) -> npt.NDArray[np.int32]:
     """``damage.tile_diff`` of ``rect`` alone (tiles aligned to its corner), as an
     (N, 4) int32 array of (x, y, w, h) in frame coordinates. Runs without the GIL."""
+
+def runs_to_boxes(
+    starts: npt.ArrayLike, ends: npt.ArrayLike, y0: int, min_run: int, min_area: int, keep: float
+) -> list[RectLike]:
+    """Copy rectangles (x, y, w, h) from per-row verified runs [starts, ends) of
+    rows y0, y0 + 1, ...: consecutive rows join while their common span keeps
+    ``keep`` of both runs (and ``min_run``); rects narrower than ``min_run`` or
+    smaller than ``min_area`` are dropped. Every column of a rect lies inside
+    the run of each of its rows. See ``_regions.runs_to_rects``."""
+
+def group_boxes(rects: npt.ArrayLike, gap: int) -> list[tuple[RectLike, list[int]]]:
+    """(x, y, w, h) rects grouped: rects less than ``gap`` apart connect (0:
+    touching), then groups whose bounding boxes share a pixel merge until none
+    do. Each group as (bounding box, ascending indices of its rects), groups in
+    the order of their first rect. See ``_regions.groups``."""
+
+def strip_shifts(votes: npt.NDArray[np.int32], min_votes: int) -> list[tuple[int, int]]:
+    """Per strip (row) of a ``row_votes`` array with any votes, its best two
+    columns (most votes first, ties to the lower column) that have at least
+    max(``min_votes``, the strip's votes // 4): (column, votes) pairs, strips in order."""
+
+def strip_hashes(
+    frame: Frame, strips: list[tuple[int, int]], y: int, h: int
+) -> npt.NDArray[np.uint64]:
+    """``row_hashes`` of rows [y, y + h) over each column strip [x0, x1), as an
+    (len(strips), h) array. FrameError for a strip outside the frame."""
+
+def vertical_votes(
+    hp: npt.NDArray[np.uint64], hc: npt.NDArray[np.uint64], min_rows: int, min_votes: int
+) -> tuple[npt.NDArray[np.intp], list[tuple[int, int]]]:
+    """The rows where ``hp`` and ``hc`` (strips, rows) differ in any strip
+    (ascending), and the ``strip_shifts`` of the ``row_votes`` of the changed
+    rows of the strips with at least ``min_rows`` of them."""
+
+def gather_rows(
+    hashes: npt.NDArray[np.uint64],
+    valid: npt.NDArray[np.bool_],
+    cols: list[int],
+    y0: int,
+    y1: int,
+) -> npt.NDArray[np.uint64] | None:
+    """``hashes[cols, y0:y1]`` of a (columns, rows) C-contiguous cache, or None
+    when ``valid`` (same shape) is False at any of those places."""
+
+def scatter_rows(
+    hashes: npt.NDArray[np.uint64],
+    valid: npt.NDArray[np.bool_],
+    cols: list[int],
+    y0: int,
+    rows: npt.NDArray[np.uint64],
+) -> None:
+    """``hashes[cols[i], y0:y0 + h] = rows[i]`` and ``valid`` there True, for a
+    (columns, rows) C-contiguous cache and an (len(cols), h) ``rows``."""
+
+def clear_rects(valid: npt.NDArray[np.bool_], rects: npt.ArrayLike, strip: int) -> None:
+    """Set a (columns, rows) C-contiguous validity map False over the (x, y, w,
+    h) rects: rows y .. y + h - 1 of the ``strip``-px columns the rect touches."""
+
+def refresh_rows(
+    ref: Frame,
+    hashes: npt.NDArray[np.uint64],
+    valid: npt.NDArray[np.bool_],
+    strips: list[tuple[int, int]],
+    cols: list[int],
+    y0: int,
+    y1: int,
+) -> int:
+    """For each strip [x0, x1) of ``ref`` cached in column cols[i] of a
+    (columns, rows) C-contiguous cache: the ``row_hashes`` of the span from its
+    first to its last row in [y0, y1) that ``valid`` marks missing, stored and
+    marked valid. Returns the pixels hashed."""
+
+def split_by_holes(
+    rects: npt.ArrayLike, holes: list[tuple[int, int, int, int]]
+) -> tuple[list[int], list[tuple[int, list[int]]]]:
+    """For (x, y, w, h) rects and (x0, y0, x1, y1) holes: the indices of the
+    rects no hole overlaps, and for each rect that holes overlap without one
+    containing it, (its index, the indices of those holes), in rect order."""

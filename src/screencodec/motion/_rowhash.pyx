@@ -10,6 +10,7 @@ the C kernels run with the GIL released. See ``_rowhash.pyi`` for the
 documented signatures.
 """
 
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 import operator
@@ -198,3 +199,385 @@ def rect_tile_diff(prev, cur, rect, tile=16):
     with nogil:
         n = sc_rect_diff(pp, c_prev_row, pc, c_cur_row, cx, cy, cw, ch, t, &ov[0, 0])
     return out[:n].copy()
+
+
+# -- bookkeeping helpers of the motion stage (small inputs, called every frame:
+#    Python or numpy would spend more on overheads than on the work) -----------
+
+def runs_to_boxes(starts, ends, y0, min_run, min_area, double keep):
+    s_arr = np.ascontiguousarray(starts, dtype=np.int32)
+    e_arr = np.ascontiguousarray(ends, dtype=np.int32)
+    if s_arr.ndim != 1 or s_arr.shape != e_arr.shape:
+        raise FrameError(f"starts and ends must be 1-D of one length, not {s_arr.shape}, "
+                         f"{e_arr.shape}")
+    cdef const int32_t[::1] sv = s_arr
+    cdef const int32_t[::1] ev = e_arr
+    cdef Py_ssize_t n = sv.shape[0], b0 = 0, b1, c0 = 0, c1 = 0
+    cdef long long cy0 = operator.index(y0), c_min = operator.index(min_run)
+    cdef long long c_area = operator.index(min_area)
+    cdef long long s, e, lo, hi, x0 = 0, x1 = 0, w, h, wide
+    cdef bint have = False
+    out = []
+    while b0 < n:
+        s = sv[b0]
+        e = ev[b0]
+        b1 = b0 + 1
+        while b1 < n and sv[b1] == s and ev[b1] == e:
+            b1 += 1
+        if e - s < c_min:
+            if have:
+                w, h = x1 - x0, c1 - c0
+                if w >= c_min and w * h >= c_area:
+                    out.append((x0, cy0 + c0, w, h))
+            have = False
+            b0 = b1
+            continue
+        if have:
+            lo = x0 if x0 > s else s
+            hi = x1 if x1 < e else e
+            wide = x1 - x0 if x1 - x0 > e - s else e - s
+            # Join only similar runs: a narrow run must not cut a wide one short.
+            if <double>(hi - lo) >= max(<double>c_min, keep * <double>wide):
+                c1, x0, x1 = b1, lo, hi
+                b0 = b1
+                continue
+            w, h = x1 - x0, c1 - c0
+            if w >= c_min and w * h >= c_area:
+                out.append((x0, cy0 + c0, w, h))
+        c0, c1, x0, x1, have = b0, b1, s, e, True
+        b0 = b1
+    if have:
+        w, h = x1 - x0, c1 - c0
+        if w >= c_min and w * h >= c_area:
+            out.append((x0, cy0 + c0, w, h))
+    return out
+
+
+cdef Py_ssize_t _label(const long long *b, Py_ssize_t n, long long gap, Py_ssize_t *label,
+                       Py_ssize_t *todo) noexcept:
+    """Connected components of n boxes (x0, y0, x1, y1) closer than ``gap``:
+    label[i] is the component of box i, components numbered by their first box."""
+    cdef Py_ssize_t i, j, k, top, comps = 0
+    for i in range(n):
+        label[i] = -1
+    for i in range(n):
+        if label[i] >= 0:
+            continue
+        label[i] = comps
+        todo[0] = i
+        top = 1
+        while top:
+            top -= 1
+            k = todo[top]
+            for j in range(n):
+                if (label[j] < 0
+                        and b[4 * k] - gap <= b[4 * j + 2] and b[4 * j] - gap <= b[4 * k + 2]
+                        and b[4 * k + 1] - gap <= b[4 * j + 3]
+                        and b[4 * j + 1] - gap <= b[4 * k + 3]):
+                    label[j] = comps
+                    todo[top] = j
+                    top += 1
+        comps += 1
+    return comps
+
+
+def group_boxes(rects, gap):
+    cdef list rl = np.asarray(rects).reshape(-1, 4).tolist()
+    cdef Py_ssize_t n = len(rl), i, k, nc, nm
+    cdef long long c_gap = operator.index(gap)
+    if n == 0:
+        return []
+    # One block: boxes, component boxes (4 each), labels (two sets), a stack.
+    cdef long long *bv = <long long *>PyMem_Malloc(n * 8 * sizeof(long long))
+    cdef Py_ssize_t *lab = <Py_ssize_t *>PyMem_Malloc(n * 3 * sizeof(Py_ssize_t))
+    if bv == NULL or lab == NULL:
+        PyMem_Free(bv)
+        PyMem_Free(lab)
+        raise MemoryError()
+    cdef long long *bb = bv + 4 * n
+    cdef Py_ssize_t *lab2 = lab + n
+    cdef Py_ssize_t *todo = lab + 2 * n
+    try:
+        for i in range(n):
+            x, y, w, h = rl[i]
+            bv[4 * i] = x
+            bv[4 * i + 1] = y
+            bv[4 * i + 2] = x + w
+            bv[4 * i + 3] = y + h
+        nc = _label(bv, n, c_gap, lab, todo)
+        while True:
+            # The bounding box of each component (as x0, y0, x1, y1).
+            for k in range(nc):
+                bb[4 * k] = bb[4 * k + 1] = 1LL << 62
+                bb[4 * k + 2] = bb[4 * k + 3] = -(1LL << 62)
+            for i in range(n):
+                k = lab[i]
+                bb[4 * k] = min(bb[4 * k], bv[4 * i])
+                bb[4 * k + 1] = min(bb[4 * k + 1], bv[4 * i + 1])
+                bb[4 * k + 2] = max(bb[4 * k + 2], bv[4 * i + 2])
+                bb[4 * k + 3] = max(bb[4 * k + 3], bv[4 * i + 3])
+            # Components whose boxes share a pixel are merged until none do.
+            nm = _label(bb, nc, -1, lab2, todo)
+            if nm == nc:
+                break
+            for i in range(n):
+                lab[i] = lab2[lab[i]]
+            nc = nm
+        members = [[] for _ in range(nc)]
+        for i in range(n):
+            members[lab[i]].append(i)
+        return [((bb[4 * k], bb[4 * k + 1], bb[4 * k + 2] - bb[4 * k],
+                  bb[4 * k + 3] - bb[4 * k + 1]), members[k]) for k in range(nc)]
+    finally:
+        PyMem_Free(bv)
+        PyMem_Free(lab)
+
+
+def strip_shifts(votes, min_votes):
+    v = np.ascontiguousarray(votes, dtype=np.int32)
+    if v.ndim != 2:
+        raise FrameError(f"votes must be a (strips, shifts) array, not {v.shape}")
+    cdef const int32_t[:, ::1] vv = v
+    cdef Py_ssize_t n = vv.shape[0], m = vv.shape[1], s, d, t1, t2
+    cdef long long voters, c_min = operator.index(min_votes), need
+    out = []
+    for s in range(n):
+        voters = 0
+        t1 = 0
+        for d in range(m):
+            voters += vv[s, d]
+            if vv[s, d] > vv[s, t1]:
+                t1 = d
+        if voters == 0 or m == 0:
+            continue
+        t2 = -1
+        for d in range(m):
+            if d != t1 and (t2 < 0 or vv[s, d] > vv[s, t2]):
+                t2 = d
+        need = max(c_min, voters // 4)
+        if vv[s, t1] >= need:
+            out.append((t1, vv[s, t1]))
+        if t2 >= 0 and vv[s, t2] >= need:
+            out.append((t2, vv[s, t2]))
+    return out
+
+
+def strip_hashes(frame, strips, y, h):
+    fh, fw, stride = frame_layout(frame, "frame")
+    cdef Py_ssize_t n = len(strips), i
+    cdef int32_t cy = operator.index(y), ch = operator.index(h)
+    xs = []
+    for x0, x1 in strips:
+        x, _, w, _ = _rect((x0, cy, operator.index(x1) - operator.index(x0), ch), fw, fh, "strip")
+        xs.append((x, w))
+    out = np.empty((n, ch), np.uint64)
+    if n == 0:
+        return out
+    cdef uint64_t[:, ::1] ov = out
+    cdef const uint8_t *p = _rptr(frame)
+    cdef ptrdiff_t c_stride = stride
+    cdef int32_t cx, cw
+    for i in range(n):
+        cx, cw = xs[i]
+        with nogil:
+            sc_row_hashes(p, c_stride, cx, cw, cy, ch, &ov[i, 0])
+    return out
+
+
+def vertical_votes(hp, hc, min_rows, min_votes):
+    a = np.ascontiguousarray(hp, dtype=np.uint64)
+    b = np.ascontiguousarray(hc, dtype=np.uint64)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise FrameError(f"hp and hc must be (strips, rows) arrays of one shape, "
+                         f"not {a.shape}, {b.shape}")
+    cdef Py_ssize_t n = a.shape[0], h = a.shape[1], s, r, k
+    if h > MAX_DIM:
+        raise FrameError(f"too many rows: {h}")
+    cdef long long c_min_rows = operator.index(min_rows)
+    changed = np.zeros((n, h), np.uint8)
+    any_row = np.zeros(h, np.uint8)
+    cdef const uint64_t[:, ::1] av = a
+    cdef const uint64_t[:, ::1] bv = b
+    cdef uint8_t[:, ::1] cv = changed
+    cdef uint8_t[::1] rv = any_row
+    cdef Py_ssize_t count, total = 0
+    cdef bint voting = False
+    for s in range(n):
+        count = 0
+        for r in range(h):
+            if av[s, r] != bv[s, r]:
+                cv[s, r] = 1
+                rv[r] = 1
+                count += 1
+        if count < c_min_rows:
+            # Too few changed rows for the strip to vote.
+            for r in range(h):
+                cv[s, r] = 0
+        else:
+            voting = True
+    for r in range(h):
+        total += rv[r]
+    rows = np.empty(total, np.intp)
+    cdef Py_ssize_t[::1] ov = rows
+    k = 0
+    for r in range(h):
+        if rv[r]:
+            ov[k] = r
+            k += 1
+    if not voting or h == 0:
+        return rows, []
+    # row_votes, on the arrays at hand.
+    votes = np.zeros((n, 2 * h), np.int32)
+    cdef int32_t cap = 16
+    while cap < 2 * h:
+        cap *= 2
+    keys = np.empty(cap, np.uint64)
+    slots = np.empty(cap, np.int32)
+    cdef uint64_t[::1] kv = keys
+    cdef int32_t[::1] sv = slots
+    cdef int32_t[:, ::1] vv = votes
+    with nogil:
+        sc_row_votes(&av[0, 0], &bv[0, 0], &cv[0, 0], <int32_t>n, <int32_t>h, &kv[0], &sv[0],
+                     cap, &vv[0, 0])
+    return rows, strip_shifts(votes, min_votes)
+
+
+def gather_rows(hashes, valid, cols, y0, y1):
+    cdef uint64_t[:, ::1] hv = hashes
+    cdef const uint8_t[:, ::1] vv = valid.view(np.uint8)
+    cdef Py_ssize_t a = operator.index(y0), b = operator.index(y1), i, r, k, n = len(cols)
+    if not 0 <= a <= b <= hv.shape[1] or vv.shape[0] != hv.shape[0] or vv.shape[1] != hv.shape[1]:
+        raise FrameError(f"rows [{a}, {b}) outside the cache or mismatched arrays")
+    ks = [operator.index(c) for c in cols]
+    for k in ks:
+        if not 0 <= k < hv.shape[0]:
+            raise FrameError(f"column {k} outside the cache")
+    for i in range(n):
+        k = ks[i]
+        for r in range(a, b):
+            if not vv[k, r]:
+                return None
+    out = np.empty((n, b - a), np.uint64)
+    if n == 0 or b == a:
+        return out
+    cdef uint64_t[:, ::1] ov = out
+    for i in range(n):
+        k = ks[i]
+        for r in range(a, b):
+            ov[i, r - a] = hv[k, r]
+    return out
+
+
+def clear_rects(valid, rects, int strip):
+    cdef uint8_t[:, ::1] vv = valid.view(np.uint8)
+    r = np.ascontiguousarray(rects, dtype=np.int64).reshape(-1, 4)
+    cdef const long long[:, ::1] rv = r
+    cdef Py_ssize_t i, k, y, k0, k1, y0, y1
+    cdef Py_ssize_t cols = vv.shape[0], height = vv.shape[1]
+    if strip < 1:
+        raise FrameError(f"strip must be positive, not {strip}")
+    for i in range(rv.shape[0]):
+        if rv[i, 2] <= 0 or rv[i, 3] <= 0:
+            continue
+        k0 = max(rv[i, 0] // strip, 0)
+        k1 = min((rv[i, 0] + rv[i, 2] - 1) // strip + 1, cols)
+        y0 = max(rv[i, 1], 0)
+        y1 = min(rv[i, 1] + rv[i, 3], height)
+        for k in range(k0, k1):
+            for y in range(y0, y1):
+                vv[k, y] = 0
+
+
+def scatter_rows(hashes, valid, cols, y0, rows):
+    cdef uint64_t[:, ::1] hv = hashes
+    cdef uint8_t[:, ::1] vv = valid.view(np.uint8)
+    src = np.ascontiguousarray(rows, dtype=np.uint64)
+    cdef Py_ssize_t n = len(cols), i, r, k, a = operator.index(y0)
+    if src.ndim != 2 or src.shape[0] != n:
+        raise FrameError(f"rows must be a ({n}, h) array, not {src.shape}")
+    cdef const uint64_t[:, ::1] sv = src
+    cdef Py_ssize_t h = sv.shape[1]
+    if not 0 <= a <= a + h <= hv.shape[1] or vv.shape[0] != hv.shape[0] or vv.shape[1] != hv.shape[1]:
+        raise FrameError(f"rows [{a}, {a + h}) outside the cache or mismatched arrays")
+    ks = [operator.index(c) for c in cols]
+    for k in ks:
+        if not 0 <= k < hv.shape[0]:
+            raise FrameError(f"column {k} outside the cache")
+    for i in range(n):
+        k = ks[i]
+        for r in range(h):
+            hv[k, a + r] = sv[i, r]
+            vv[k, a + r] = 1
+
+
+def refresh_rows(ref, hashes, valid, strips, cols, y0, y1):
+    fh, fw, stride = frame_layout(ref, "ref")
+    cdef uint64_t[:, ::1] hv = hashes
+    cdef uint8_t[:, ::1] vv = valid.view(np.uint8)
+    cdef Py_ssize_t n = len(cols), i, r, k, a, b, y_lo = operator.index(y0), y_hi = operator.index(y1)
+    if len(strips) != n:
+        raise FrameError("strips and cols differ in length")
+    if not 0 <= y_lo <= y_hi <= hv.shape[1] or vv.shape[0] != hv.shape[0] or vv.shape[1] != hv.shape[1]:
+        raise FrameError(f"rows [{y_lo}, {y_hi}) outside the cache or mismatched arrays")
+    cdef const uint8_t *p = _rptr(ref)
+    cdef ptrdiff_t c_stride = stride
+    cdef int32_t cx, cw
+    cdef long long hashed = 0
+    for i in range(n):
+        k = operator.index(cols[i])
+        if not 0 <= k < hv.shape[0]:
+            raise FrameError(f"column {k} outside the cache")
+        a = y_lo
+        while a < y_hi and vv[k, a]:
+            a += 1
+        if a == y_hi:
+            continue
+        b = y_hi
+        while vv[k, b - 1]:  # stops at b = a + 1 at the latest: row a is missing
+            b -= 1
+        # One kernel run over the span of missing rows [a, b).
+        x, _, w, _ = _rect((strips[i][0], a, strips[i][1] - strips[i][0], b - a), fw, fh, "strip")
+        cx, cw = x, w
+        with nogil:
+            sc_row_hashes(p, c_stride, cx, cw, <int32_t>a, <int32_t>(b - a), &hv[k, a])
+            for r in range(a, b):
+                vv[k, r] = 1
+        hashed += <long long>cw * (b - a)
+    return hashed
+
+
+def split_by_holes(rects, holes):
+    cdef list rl = np.asarray(rects).reshape(-1, 4).tolist()
+    cdef list hl = [tuple(operator.index(v) for v in h) for h in holes]
+    cdef Py_ssize_t n = len(rl), m = len(hl), i, j
+    cdef long long x0, y0, x1, y1, a, b, c, e
+    cdef bint inside
+    untouched = []
+    cut = []
+    cdef long long *hv = <long long *>PyMem_Malloc((m * 4 + 1) * sizeof(long long))
+    if hv == NULL:
+        raise MemoryError()
+    try:
+        for j in range(m):
+            hv[4 * j], hv[4 * j + 1], hv[4 * j + 2], hv[4 * j + 3] = hl[j]
+        for i in range(n):
+            x0, y0, x1, y1 = rl[i]
+            x1 += x0
+            y1 += y0
+            hit = None
+            inside = False
+            for j in range(m):
+                a, b, c, e = hv[4 * j], hv[4 * j + 1], hv[4 * j + 2], hv[4 * j + 3]
+                if x0 < c and a < x1 and y0 < e and b < y1:
+                    if hit is None:
+                        hit = []
+                    hit.append(j)
+                    if a <= x0 and x1 <= c and b <= y0 and y1 <= e:
+                        inside = True
+            if hit is None:
+                untouched.append(i)
+            elif not inside:
+                cut.append((i, hit))
+    finally:
+        PyMem_Free(hv)
+    return untouched, cut

@@ -64,8 +64,9 @@ Rects = npt.NDArray[np.int32]
 
 #: Width of the column strips rows are hashed in (a fixed grid: stable cache keys).
 _STRIP = 64
-#: Frame rows hashed during detection, kept for the cache: (x0, x1, y0, hashes).
-_Fresh = tuple[int, int, int, npt.NDArray[np.uint64]]
+#: Frame rows hashed during detection, kept for the cache: (strips, y0, hashes),
+#: hashes[i] those of strip i.
+_Fresh = tuple[list[tuple[int, int]], int, npt.NDArray[np.uint64]]
 #: Anchor grid for 2-D candidates, and how many searched anchors at most.
 _GRID = 12
 _MAX_ANCHORS = 24
@@ -191,7 +192,7 @@ class MotionStage:
         known: list[tuple[int, int]] = []
         fresh: list[_Fresh] = []
         for box, members in groups(_outside(rects, skip) if skip else rects):
-            area = int((members[:, 2].astype(np.int64) * members[:, 3]).sum())
+            area = sum(w * h for _, _, w, h in members.tolist())
             if box.h < self.min_rows or area < self.min_area:
                 continue
             if stats.groups and time.thread_time() > self._deadline:
@@ -218,7 +219,7 @@ class MotionStage:
                 if sub.w < self.min_run:
                     continue
                 hits, hashed, rows = self._vertical(ref, frame, sub, found)
-                fresh += hashed
+                fresh.append(hashed)
                 found += hits
                 changed.append(rows)
             covered = sum(c.dest.area for c in found)
@@ -250,22 +251,16 @@ class MotionStage:
 
     def _vertical(
         self, ref: Frame, frame: Frame, box: Rect, found: list[Copy]
-    ) -> tuple[list[Copy], list[_Fresh], npt.NDArray[np.intp]]:
+    ) -> tuple[list[Copy], _Fresh, npt.NDArray[np.intp]]:
         """Copies for vertical shifts in ``box``; also the frame's strip hashes
         (for the cache) and the changed rows (offsets in ``box``)."""
         y0, y1 = box.y, box.bottom
         strips = self._hashes.strips(box.x, box.right)
-        hp = np.empty((len(strips), box.h), np.uint64)
-        hc = np.empty((len(strips), box.h), np.uint64)
-        fresh: list[_Fresh] = []
-        for i, (x0, x1) in enumerate(strips):
-            hp[i] = self._hashes.ref_hashes(ref, x0, x1, y0, y1)
-            hc[i] = _rowhash.row_hashes(frame, (x0, y0, x1 - x0, box.h))
-            fresh.append((x0, x1, y0, hc[i]))
-        is_changed = hc != hp
-        rows = np.flatnonzero(is_changed.any(axis=0))
-        cands = [(0, dy) for dy in _row_votes(hp, hc, is_changed, self.min_rows)]
-        return self._verify(ref, frame, box, cands, found), fresh, rows
+        hp = self._hashes.ref_hashes_strips(ref, strips, y0, y1)
+        hc = _rowhash.strip_hashes(frame, strips, y0, box.h)
+        rows, dys = _row_votes(hp, hc, self.min_rows)
+        cands = [(0, dy) for dy in dys]
+        return self._verify(ref, frame, box, cands, found), (strips, y0, hc), rows
 
     def _moves(
         self,
@@ -360,9 +355,12 @@ class MotionStage:
             # paid for, and a scroll it finds saves far more than it costs.
             self._free_pass = False
             self.last.candidates += 1
+            # Nothing taken yet and room for a run in every row: no mask needed.
+            free = not (found or out) and box.w >= self.min_run
             starts, ends = _rowhash.match_runs(
                 ref, frame, (box.x, box.y, box.w, box.h), dx, dy,
-                min_run=min(self.min_run, box.w), row_mask=taken <= box.w - self.min_run,
+                min_run=min(self.min_run, box.w),
+                row_mask=None if free else taken <= box.w - self.min_run,
             )  # fmt: skip
             for dest in runs_to_rects(starts, ends, box.y, self.min_run, self.min_copy_area):
                 # Parts already copied by an earlier candidate stay with it.
@@ -379,17 +377,14 @@ class MotionStage:
         """The damage left once the copies are on the viewer: the old damage
         minus the copied areas, diffed again (the copies are exact, so only the
         uncovered parts can still differ)."""
-        d = np.array([(c.x, c.y, c.right, c.bottom) for c in dests], np.int64)
-        x0, y0 = rects[:, 0:1].astype(np.int64), rects[:, 1:2].astype(np.int64)
-        x1, y1 = x0 + rects[:, 2:3], y0 + rects[:, 3:4]
-        # (rects, dests) overlap and containment, so only rects cut by a copy
-        # are subtracted and diffed again.
-        hit = (x0 < d[:, 2]) & (d[:, 0] < x1) & (y0 < d[:, 3]) & (d[:, 1] < y1)
-        inside = (d[:, 0] <= x0) & (x1 <= d[:, 2]) & (d[:, 1] <= y0) & (y1 <= d[:, 3])
-        keep: list[npt.NDArray[np.int32]] = [rects[~hit.any(axis=1)]]
-        for i in np.flatnonzero(hit.any(axis=1) & ~inside.any(axis=1)).tolist():
-            cut = [dests[j] for j in np.flatnonzero(hit[i]).tolist()]
-            for p in subtract(Rect(*map(int, rects[i])), cut):
+        # Only rects cut by a copy (hit, not inside one) are subtracted and
+        # diffed again.
+        untouched, cut = _rowhash.split_by_holes(
+            rects, [(c.x, c.y, c.right, c.bottom) for c in dests]
+        )
+        keep: list[npt.NDArray[np.int32]] = [rects[untouched]]
+        for i, hit in cut:
+            for p in subtract(Rect(*map(int, rects[i])), [dests[j] for j in hit]):
                 boxes = _rowhash.rect_tile_diff(ref, frame, (p.x, p.y, p.w, p.h), 32)
                 if len(boxes):
                     keep.append(boxes)
@@ -403,8 +398,8 @@ class MotionStage:
         """Keep the cache in step with the reference after this update: rows the
         damage touches change; the frame rows just hashed are what they become."""
         self._hashes.invalidate(rects)
-        for x0, x1, y0, hashes in fresh:
-            self._hashes.store(x0, x1, y0, hashes)
+        for strips, y0, hashes in fresh:
+            self._hashes.store_strips(strips, y0, hashes)
 
 
 def _outside(rects: Rects, holes: Sequence[Rect]) -> Rects:
@@ -414,30 +409,25 @@ def _outside(rects: Rects, holes: Sequence[Rect]) -> Rects:
 
 
 def _row_votes(
-    hp: npt.NDArray[np.uint64],
-    hc: npt.NDArray[np.uint64],
-    changed: npt.NDArray[np.bool_],
-    min_rows: int,
-) -> list[int]:
-    """Candidate vertical shifts from (strips, rows) reference / frame row hashes.
+    hp: npt.NDArray[np.uint64], hc: npt.NDArray[np.uint64], min_rows: int
+) -> tuple[npt.NDArray[np.intp], list[int]]:
+    """The changed rows (in any strip), and candidate vertical shifts, from
+    (strips, rows) reference / frame row hashes.
 
     Each strip votes on its own (panes side by side scroll independently; a
-    strip half over a static area does not vote): a changed frame row whose
-    hash occurs exactly once among the strip's reference rows votes for the
-    distance to it. Rows that repeat (blank lines, stripes) would vote for
-    every shift and do not. A strip's best two shifts count when they have a
-    fair share of its votes; the strongest over all strips are returned.
+    strip half over a static area does not vote), when at least ``min_rows``
+    of its rows changed: a changed frame row whose hash occurs exactly once
+    among the strip's reference rows votes for the distance to it. Rows that
+    repeat (blank lines, stripes) would vote for every shift and do not. A
+    strip's best two shifts count when they have a fair share of its votes;
+    the strongest over all strips are returned.
     """
     h = hp.shape[1]
-    changed = changed & (changed.sum(axis=1) >= min_rows)[:, None]
-    votes = _rowhash.row_votes(hp, hc, changed)
-    voters = votes.sum(axis=1)
+    rows, tops = _rowhash.vertical_votes(hp, hc, min_rows, _MIN_VOTES)
     totals: dict[int, int] = {}
-    for s in np.flatnonzero(voters).tolist():
-        for d in np.argsort(-votes[s], kind="stable")[:2].tolist():
-            if votes[s, d] >= max(_MIN_VOTES, voters[s] // 4):
-                totals[d - h] = totals.get(d - h, 0) + int(votes[s, d])
-    return [dy for dy, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]]
+    for d, n in tops:
+        totals[d - h] = totals.get(d - h, 0) + n
+    return rows, [dy for dy, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]]
 
 
 def _ranked(votes: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
