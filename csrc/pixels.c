@@ -16,33 +16,6 @@ static inline void store_px(uint8_t *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
-void sc_pack_bgr(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst)
-{
-    for (int y = 0; y < h; y++) {
-        const uint8_t *s = src + (ptrdiff_t)y * stride;
-        uint8_t *d = dst + (size_t)y * (size_t)w * 3;
-        for (int x = 0; x < w; x++) {
-            d[3 * x] = s[4 * x];
-            d[3 * x + 1] = s[4 * x + 1];
-            d[3 * x + 2] = s[4 * x + 2];
-        }
-    }
-}
-
-void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
-{
-    for (int y = 0; y < h; y++) {
-        const uint8_t *s = src + (size_t)y * (size_t)w * 3;
-        uint8_t *d = dst + (ptrdiff_t)y * stride;
-        for (int x = 0; x < w; x++) {
-            d[4 * x] = s[3 * x];
-            d[4 * x + 1] = s[3 * x + 1];
-            d[4 * x + 2] = s[3 * x + 2];
-            d[4 * x + 3] = 255;
-        }
-    }
-}
-
 void sc_pack_filtered(const uint8_t *src, ptrdiff_t stride, int w, int h, int planar, int delta,
                       uint8_t *dst)
 {

@@ -14,13 +14,8 @@
 /* Rows of a packed index image: ceil(w * bits / 8) bytes each. */
 static inline size_t sc_index_row_bytes(int w, int bits) { return ((size_t)w * (size_t)bits + 7) / 8; }
 
-/* BGRX rect (stride in bytes) -> w*h*3 bytes of B, G, R. */
-void sc_pack_bgr(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst);
-
-/* w*h*3 bytes of B, G, R -> BGRX rect, X = 255. */
-void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride);
-
-/* BGRX rect -> w*h*3 bytes of B, G, R, filtered for zstd (ZSTD op flags):
+/* BGRX rect (stride in bytes) -> w*h*3 bytes of B, G, R; with both flags 0
+ * plain B, G, R per pixel, else filtered for zstd (ZSTD op flags):
  * planar: all B bytes, then all G, then all R (each plane row-major);
  * delta:  every byte minus the same byte one row up, mod 256 (row 0 as is).
  * On photo-like content the two together shrink zstd's output 2-3x. */

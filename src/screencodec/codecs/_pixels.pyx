@@ -14,8 +14,6 @@ from ..errors import DecodeError, FrameError
 
 cdef extern from "pixels.h" nogil:
     size_t sc_index_row_bytes(int w, int bits)
-    void sc_pack_bgr(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst)
-    void sc_unpack_bgr(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
     void sc_pack_filtered(const uint8_t *src, ptrdiff_t stride, int w, int h, int planar,
                           int delta, uint8_t *dst)
     void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta,
@@ -30,14 +28,14 @@ cdef extern from "pixels.h" nogil:
                           uint8_t *dst, ptrdiff_t stride)
 
 
-cdef inline void _check_rect(object fb, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t chans,
-                             Py_ssize_t s1, Py_ssize_t s2,
-                             int x, int y, int w, int h) except *:
-    if chans != 4 or s1 != 4 or s2 != 1:
+cdef int _check_rect(const uint8_t[:, :, :] fb, int x, int y, int w, int h) except -1:
+    if fb.shape[2] != 4 or fb.strides[1] != 4 or fb.strides[2] != 1:
         raise FrameError("framebuffer must be (H, W, 4) uint8 with contiguous pixels")
     # In Py_ssize_t: x + w in C int wraps (-fwrapv) past 2**31 and would pass.
-    if x < 0 or y < 0 or w <= 0 or h <= 0 or <Py_ssize_t>x + w > cols or <Py_ssize_t>y + h > rows:
-        raise FrameError(f"rect {x},{y} {w}x{h} outside the {cols}x{rows} frame")
+    if (x < 0 or y < 0 or w <= 0 or h <= 0
+            or <Py_ssize_t>x + w > fb.shape[1] or <Py_ssize_t>y + h > fb.shape[0]):
+        raise FrameError(f"rect {x},{y} {w}x{h} outside the {fb.shape[1]}x{fb.shape[0]} frame")
+    return 0
 
 
 def index_bits(int colours):
@@ -58,19 +56,12 @@ def index_size(int w, int h, int bits):
 
 def pack_bgr(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
     """The rect's B, G, R bytes, row-major, as a new bytearray of w*h*3."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
-    out = bytearray(<size_t>w * h * 3)
-    cdef uint8_t[::1] dst = out
-    cdef const uint8_t *src = &fb[y, x, 0]
-    cdef ptrdiff_t stride = fb.strides[0]
-    with nogil:
-        sc_pack_bgr(src, stride, w, h, &dst[0])
-    return out
+    return pack_filtered(fb, x, y, w, h, False, False)
 
 
 def pack_filtered(const uint8_t[:, :, :] fb, int x, int y, int w, int h, bint planar, bint delta):
     """The rect's B, G, R bytes (w*h*3), planar and/or up-delta filtered."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    _check_rect(fb, x, y, w, h)
     out = bytearray(<size_t>w * h * 3)
     cdef uint8_t[::1] dst = out
     cdef const uint8_t *src = &fb[y, x, 0]
@@ -83,7 +74,7 @@ def pack_filtered(const uint8_t[:, :, :] fb, int x, int y, int w, int h, bint pl
 def unpack_filtered(const uint8_t[::1] src, uint8_t[:, :, :] fb, int x, int y, int w, int h,
                     bint planar, bint delta):
     """Write w*h*3 filtered bytes (see pack_filtered) into the rect (X := 255)."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    _check_rect(fb, x, y, w, h)
     if src.shape[0] != <Py_ssize_t>w * h * 3:
         raise DecodeError(f"pixel data: {src.shape[0]} bytes for a {w}x{h} rect")
     cdef uint8_t *dst = &fb[y, x, 0]
@@ -94,7 +85,7 @@ def unpack_filtered(const uint8_t[::1] src, uint8_t[:, :, :] fb, int x, int y, i
 
 def solid_colour(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
     """The rect's colour as 0x00RRGGBB when all its pixels share it, else None."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    _check_rect(fb, x, y, w, h)
     cdef uint32_t rgb = 0
     cdef int solid
     cdef const uint8_t *src = &fb[y, x, 0]
@@ -107,7 +98,7 @@ def solid_colour(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
 def palette_encode(const uint8_t[:, :, :] fb, int x, int y, int w, int h, int max_colours=256):
     """``(bits, palette_bgr, packed_indices)`` when the rect has at most
     max_colours colours, else None. palette_bgr holds 3 bytes per colour."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    _check_rect(fb, x, y, w, h)
     if not 1 <= max_colours <= 256:
         raise ValueError("max_colours must lie in 1..256")
     cdef uint32_t palette[256]
@@ -138,18 +129,12 @@ def palette_encode(const uint8_t[:, :, :] fb, int x, int y, int w, int h, int ma
 
 def unpack_bgr(const uint8_t[::1] src, uint8_t[:, :, :] fb, int x, int y, int w, int h):
     """Write w*h*3 bytes of B, G, R into the rect (X := 255)."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
-    if src.shape[0] != <Py_ssize_t>w * h * 3:
-        raise DecodeError(f"pixel data: {src.shape[0]} bytes for a {w}x{h} rect")
-    cdef uint8_t *dst = &fb[y, x, 0]
-    cdef ptrdiff_t stride = fb.strides[0]
-    with nogil:
-        sc_unpack_bgr(&src[0], w, h, dst, stride)
+    unpack_filtered(src, fb, x, y, w, h, False, False)
 
 
 def fill(uint8_t[:, :, :] fb, int x, int y, int w, int h, uint32_t rgb):
     """Fill the rect with colour 0x00RRGGBB (X := 255)."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    _check_rect(fb, x, y, w, h)
     cdef uint8_t *dst = &fb[y, x, 0]
     cdef ptrdiff_t stride = fb.strides[0]
     with nogil:
@@ -174,7 +159,7 @@ def check_indices(const uint8_t[::1] packed, int w, int h, int bits, int colours
 def palette_apply(const uint8_t[::1] packed, int bits, const uint8_t[::1] palette_bgr,
                   uint8_t[:, :, :] fb, int x, int y, int w, int h):
     """Expand checked indices through the palette into the rect (X := 255)."""
-    _check_rect(fb, fb.shape[0], fb.shape[1], fb.shape[2], fb.strides[1], fb.strides[2], x, y, w, h)
+    _check_rect(fb, x, y, w, h)
     cdef Py_ssize_t n = palette_bgr.shape[0] // 3
     check_indices(packed, w, h, bits, n)
     if palette_bgr.shape[0] != 3 * n:
