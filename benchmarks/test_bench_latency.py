@@ -22,10 +22,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from screencodec.capture.base import FrameSource
+from screencodec.capture.base import SourceWrapper
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.encoder import ScreenEncoder
-from screencodec.geometry import Monitor
 from screencodec.transport import Host, HostConfig, Viewer, allow
 from screencodec.transport.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
@@ -33,25 +32,13 @@ from screencodec.transport.connect import connect_direct, listen_direct
 SCENARIOS = {"typing": "typing", "scrolling": "browser"}
 
 
-class TimedSource(FrameSource):
+class TimedSource(SourceWrapper):
     """Records when the latest grab started and ended."""
 
     def __init__(self, inner: SyntheticDesktop) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.grab_started = 0.0
         self.grab_ended = 0.0
-
-    @property
-    def width(self) -> int:
-        return self.inner.width
-
-    @property
-    def height(self) -> int:
-        return self.inner.height
-
-    @property
-    def monitors(self) -> list[Monitor]:
-        return self.inner.monitors
 
     def grab(self) -> npt.NDArray[np.uint8]:
         self.grab_started = time.perf_counter()

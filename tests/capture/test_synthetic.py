@@ -181,6 +181,7 @@ def test_public_api_surface() -> None:
             "FrameSource",
             "Motion",
             "ScreenSource",
+            "SourceWrapper",
             "SyntheticDesktop",
             "has_display",
             "list_monitors",

@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from screencodec.capture.base import CursorState, FrameSource
+from screencodec.capture.base import CursorState, FrameSource, SourceWrapper
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.transport.channel import MAX_MESSAGE_SIZE
@@ -234,27 +234,15 @@ class DelayProxy:
             await self._server.wait_closed()
 
 
-class Freezable(FrameSource):
+class Freezable(SourceWrapper):
     """Wraps a source; while ``frozen`` it repeats the last frame (to check convergence)."""
 
     def __init__(self, inner: FrameSource) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.frozen = False
         self.grabs = 0
         self.cursor_polls = 0
         self._last: Frame | None = None
-
-    @property
-    def width(self) -> int:
-        return self.inner.width
-
-    @property
-    def height(self) -> int:
-        return self.inner.height
-
-    @property
-    def monitors(self) -> list[Monitor]:
-        return self.inner.monitors
 
     def grab(self) -> Frame:
         self.grabs += 1
@@ -265,6 +253,3 @@ class Freezable(FrameSource):
     def cursor(self) -> CursorState | None:
         self.cursor_polls += 1
         return self.inner.cursor()
-
-    def close(self) -> None:
-        self.inner.close()

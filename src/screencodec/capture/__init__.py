@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from ..errors import CaptureError
-from .base import CursorState, FrameSource
+from .base import CursorState, FrameSource, SourceWrapper
 from .screen import ScreenSource, list_monitors
 from .synthetic import SCENARIOS, Motion, SyntheticDesktop, scenario_names
 
@@ -19,6 +19,7 @@ __all__ = [
     "FrameSource",
     "Motion",
     "ScreenSource",
+    "SourceWrapper",
     "SyntheticDesktop",
     "has_display",
     "list_monitors",

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from ..geometry import Monitor
 
-__all__ = ["CursorState", "FrameSource"]
+__all__ = ["CursorState", "FrameSource", "SourceWrapper"]
 
 
 class CursorState:
@@ -81,3 +81,32 @@ class FrameSource(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class SourceWrapper(FrameSource):
+    """A source that passes everything to ``inner``: subclass it to observe,
+    time or filter a source (override ``grab`` and call ``super().grab()``)."""
+
+    def __init__(self, inner: FrameSource, /) -> None:
+        self.inner = inner
+
+    @property
+    def width(self) -> int:
+        return self.inner.width
+
+    @property
+    def height(self) -> int:
+        return self.inner.height
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return self.inner.monitors
+
+    def grab(self) -> npt.NDArray[np.uint8]:
+        return self.inner.grab()
+
+    def cursor(self) -> CursorState | None:
+        return self.inner.cursor()
+
+    def close(self) -> None:
+        self.inner.close()
