@@ -92,14 +92,24 @@ class RegionDetector:
         self._text: dict[Rect, bool] = {}
 
     def observe(
-        self, boxes: Boxes, frame: Frame, regions: Sequence[tuple[Rect, bool]] = (), /
+        self,
+        boxes: Boxes,
+        frame: Frame,
+        regions: Sequence[tuple[Rect, bool]] = (),
+        /,
+        *,
+        now: float | None = None,
     ) -> list[Rect]:
         """Record one frame's damage ((N, 4) boxes from ``tile_diff`` with this
         detector's tile size); return the video regions seen in it.
 
         ``regions`` are the active video regions and whether their source
         changed: their tiles count as changed exactly then (the boxes, taken
-        against a lossy reference, always show them changed)."""
+        against a lossy reference, always show them changed).
+
+        ``now`` is the capture time in seconds (any monotonic clock). It is
+        accepted already so callers can pass it; detection by time follows
+        (until then it is ignored and frames are counted)."""
         o = self.options
         grid = np.zeros((self._gh, self._gw), np.bool_)
         tb = np.zeros((self._gh, self._gw, 4), np.int32)
