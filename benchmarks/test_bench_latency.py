@@ -26,7 +26,7 @@ from screencodec.capture.base import SourceWrapper
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.encoder import ScreenEncoder
 from screencodec.transport import Host, HostConfig, Viewer, allow
-from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 
 SCENARIOS = {"typing": "typing", "scrolling": "browser"}

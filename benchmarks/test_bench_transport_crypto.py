@@ -13,23 +13,23 @@ from typing import Any, TypeVar
 
 import pytest
 
-from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.crypto import (
+    DIRECTION_HOST_TO_VIEWER,
+    RecordOpener,
+    RecordSealer,
+    derive_session_keys,
+)
+from screencodec.transport.channel.framing import FrameType
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import (
     connect_direct,
     connect_via_relay,
     host_via_relay,
     listen_direct,
 )
-from screencodec.transport.crypto import (
-    DIRECTION_HOST_TO_VIEWER,
-    RecordOpener,
-    RecordSealer,
-    derive_session_keys,
-)
-from screencodec.transport.frames import FrameType
-from screencodec.transport.limits import Timeouts
 from screencodec.transport.relay import Relay
-from screencodec.transport.secure_channel import SecureChannel
 
 T = TypeVar("T")
 QUIET = Timeouts(handshake=10, idle=None, keepalive=None)

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from screencodec.transport import VIEW, Host, Permission, Viewer, channel_pair
-from screencodec.transport.channel import Channel
+from screencodec.transport.channel.base import Channel
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from screencodec.capture.base import CursorState, FrameSource, SourceWrapper
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
-from screencodec.transport.channel import MAX_MESSAGE_SIZE
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
 
 T = TypeVar("T")
 Frame = npt.NDArray[np.uint8]

@@ -12,11 +12,11 @@ from typing import TypeVar
 
 import pytest
 
-from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import HEADER
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import DirectListener, connect_direct, listen_direct
-from screencodec.transport.frames import HEADER
-from screencodec.transport.limits import Timeouts
-from screencodec.transport.secure_channel import SecureChannel
 
 T = TypeVar("T")
 

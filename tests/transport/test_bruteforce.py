@@ -8,22 +8,22 @@ import pytest
 from spake2 import SPAKE2_A
 
 from screencodec.errors import AuthenticationError, TransportError
-from screencodec.transport.codes import SessionCredentials
-from screencodec.transport.connect import (
-    connect_direct,
-    connect_via_relay,
-    host_via_relay,
-    listen_direct,
-)
-from screencodec.transport.crypto import spake_identities
-from screencodec.transport.frames import (
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.crypto import spake_identities
+from screencodec.transport.channel.framing import (
     AccessRefusedError,
     FrameType,
     RefuseCode,
     encode_frame,
     read_frame,
 )
-from screencodec.transport.handshake import ROLE_VIEWER
+from screencodec.transport.channel.handshake import ROLE_VIEWER
+from screencodec.transport.connect import (
+    connect_direct,
+    connect_via_relay,
+    host_via_relay,
+    listen_direct,
+)
 from screencodec.transport.relay import Relay, RelayLimits
 
 from .secure_fixtures import FAST, run

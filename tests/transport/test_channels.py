@@ -10,8 +10,8 @@ import pytest
 
 from screencodec.errors import ProtocolError
 from screencodec.transport import ChatReceived, FileReceived, Host, HostConfig, allow
-from screencodec.transport import messages as m
-from screencodec.transport.channels import FileOfferInfo, FileReceiver, safe_filename
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.sidechannels import FileOfferInfo, FileReceiver, safe_filename
 
 from .conftest import connected
 from .helpers import ScriptedScreen, bgr_equal, run, until

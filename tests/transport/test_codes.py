@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from screencodec.errors import AuthenticationError
-from screencodec.transport.codes import (
+from screencodec.transport.channel.codes import (
     PASSWORD_ALPHABET,
     PASSWORD_BITS,
     SessionCredentials,

@@ -8,22 +8,22 @@ import socket
 import pytest
 
 from screencodec.errors import SessionClosedError, TransportError
-from screencodec.transport.codes import SessionCredentials
-from screencodec.transport.connect import (
-    connect_direct,
-    connect_via_relay,
-    host_via_relay,
-    listen_direct,
-)
-from screencodec.transport.frames import (
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import (
     AccessRefusedError,
     FrameType,
     RefuseCode,
     encode_frame,
     read_frame,
 )
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import (
+    connect_direct,
+    connect_via_relay,
+    host_via_relay,
+    listen_direct,
+)
 from screencodec.transport.relay import Relay
-from screencodec.transport.secure_channel import SecureChannel
 
 from .secure_fixtures import FAST, both_loops, direct_pair, run
 
@@ -169,7 +169,9 @@ def test_closing_the_listener_stops_handshakes_in_flight() -> None:
 
 def test_public_api_surface() -> None:
     """Pin what the session layer may import; changing it is a deliberate act."""
-    from screencodec.transport import codes, connect, frames, limits, relay, secure_channel
+    from screencodec.transport import connect, relay
+    from screencodec.transport.channel import codes, limits, sealed
+    from screencodec.transport.channel import framing as frames
 
     assert set(connect.__all__) == {
         "DirectListener", "OnChannel", "OnError", "RelayRegistration", "connect_direct",
@@ -178,8 +180,8 @@ def test_public_api_surface() -> None:
     assert {"AccessRefusedError", "RefuseCode"} <= set(frames.__all__)
     assert {"Relay", "RelayLimits", "run_relay"} <= set(relay.__all__)
     assert {"Timeouts", "AttemptLimiter", "MAX_FAILED_ATTEMPTS"} <= set(limits.__all__)
-    assert secure_channel.__all__ == ["SecureChannel"]
-    for module in (codes, connect, frames, limits, relay, secure_channel):
+    assert sealed.__all__ == ["SecureChannel"]
+    for module in (codes, connect, frames, limits, relay, sealed):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screencodec.errors import ProtocolError, SessionClosedError
-from screencodec.transport.crypto import (
+from screencodec.transport.channel.crypto import (
     DIRECTION_HOST_TO_VIEWER,
     DIRECTION_VIEWER_TO_HOST,
     RecordOpener,
@@ -17,7 +17,7 @@ from screencodec.transport.crypto import (
     derive_session_keys,
     verify_confirmation,
 )
-from screencodec.transport.frames import FrameType
+from screencodec.transport.channel.framing import FrameType
 
 DATA = FrameType.RECORD_DATA
 

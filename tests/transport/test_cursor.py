@@ -13,12 +13,12 @@ from screencodec.errors import ProtocolError
 from screencodec.geometry import Monitor
 from screencodec.motion.cursor import CursorEncoder
 from screencodec.transport import VIEW, CursorMoved, Grant, Host, HostConfig, Viewer, allow
-from screencodec.transport import messages as m
-from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.memory import MemoryChannel, channel_pair
+from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct, listen_direct
-from screencodec.transport.memory import MemoryChannel, channel_pair
-from screencodec.transport.pointer import CursorTracker, PointerState, composite
-from screencodec.transport.secure_channel import SecureChannel
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.pointer import CursorTracker, PointerState, composite
 from screencodec.wire import MessageType, build_cursor_position, parse_update, split_message
 
 from .helpers import Freezable, bgr_equal, run, until

@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screencodec.errors import AuthenticationError, ProtocolError, TransportError
-from screencodec.transport.channel import MAX_MESSAGE_SIZE
-from screencodec.transport.codes import SessionCredentials
-from screencodec.transport.connect import DirectListener, connect_direct, listen_direct
-from screencodec.transport.frames import (
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import (
     AccessRefusedError,
     FrameType,
     RefuseCode,
@@ -21,15 +20,16 @@ from screencodec.transport.frames import (
     read_frame,
     refusal_error,
 )
-from screencodec.transport.handshake import (
+from screencodec.transport.channel.handshake import (
     ROLE_VIEWER,
     host_handshake,
     parse_hello,
     viewer_handshake,
 )
-from screencodec.transport.limits import AEAD_TAG_SIZE, MAX_RECORD_BODY
-from screencodec.transport.relay import _parse_open
-from screencodec.transport.secure_channel import SecureChannel
+from screencodec.transport.channel.limits import AEAD_TAG_SIZE, MAX_RECORD_BODY
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import DirectListener, connect_direct, listen_direct
+from screencodec.transport.relay import parse_open
 
 from .secure_fixtures import FAST, FrameProxy, direct_pair, run
 
@@ -201,7 +201,7 @@ def test_silent_peer_hits_the_handshake_timeout() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=64))
 def test_parsers_reject_any_junk_with_protocol_errors(junk: bytes) -> None:
-    for parse in (lambda b: parse_hello(b, ROLE_VIEWER), lambda b: _parse_open(0x20, b)):
+    for parse in (lambda b: parse_hello(b, ROLE_VIEWER), lambda b: parse_open(0x20, b)):
         with contextlib.suppress(ProtocolError):  # anything else fails the test
             parse(junk)
     err = refusal_error(junk)

@@ -6,8 +6,8 @@ import asyncio
 import struct
 
 from screencodec.transport import VIEW, Permission, SharingChanged, Viewer, channel_pair
-from screencodec.transport import messages as m
-from screencodec.transport.memory import MemoryChannel
+from screencodec.transport.channel.memory import MemoryChannel
+from screencodec.transport.session import messages as m
 
 from .conftest import connected
 from .helpers import bgr_equal, run, until

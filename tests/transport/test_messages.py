@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from screencodec.errors import ProtocolError
 from screencodec.geometry import Monitor
-from screencodec.transport import messages as m
+from screencodec.transport.session import messages as m
 
 SAMPLES: list[m.Message] = [
     m.Update(7, b"\x01\x02payload"),

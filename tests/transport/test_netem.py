@@ -19,10 +19,10 @@ import uuid
 
 import pytest
 
-from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_via_relay, host_via_relay
 from screencodec.transport.relay import Relay
-from screencodec.transport.secure_channel import SecureChannel
 
 from .secure_fixtures import FAST, FrameProxy, direct_pair, run
 
@@ -90,9 +90,9 @@ def test_delaying_fragmenting_proxy_through_relay() -> None:
 
 _NETNS_SCRIPT = textwrap.dedent("""
     import asyncio, sys, time
-    from screencodec.transport.codes import SessionCredentials
+    from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.connect import connect_direct, listen_direct
-    from screencodec.transport.limits import Timeouts
+    from screencodec.transport.channel.limits import Timeouts
 
     T = Timeouts(handshake=20, idle=None, keepalive=None)
     MSGS = [i.to_bytes(4, "big") * (1 + (i * 7919) % 3000) for i in range(60)]

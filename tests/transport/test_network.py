@@ -7,7 +7,7 @@ import asyncio
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, SharingChanged, Viewer, allow
-from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import (
     connect_direct,
     connect_via_relay,

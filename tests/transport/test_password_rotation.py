@@ -12,11 +12,11 @@ from screencodec.capture import open_source
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import AuthenticationError
 from screencodec.transport import VIEW, Host, Viewer, allow
-from screencodec.transport.codes import SessionCredentials
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import AccessRefusedError, RefuseCode
+from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct, listen_direct
-from screencodec.transport.events import PasswordInvalidated, PasswordRotated
-from screencodec.transport.frames import AccessRefusedError, RefuseCode
-from screencodec.transport.secure_channel import SecureChannel
+from screencodec.transport.session.events import PasswordInvalidated, PasswordRotated
 
 from .helpers import Freezable, bgr_equal, run, until
 from .secure_fixtures import FAST

@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screencodec.errors import ProtocolError, SessionClosedError, TransportError
-from screencodec.transport.codes import SessionCredentials
-from screencodec.transport.connect import RelayRegistration, connect_via_relay, host_via_relay
-from screencodec.transport.frames import (
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import (
     HEADER,
     AccessRefusedError,
     FrameType,
@@ -22,9 +21,10 @@ from screencodec.transport.frames import (
     read_frame,
     refusal_error,
 )
-from screencodec.transport.limits import Timeouts
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import RelayRegistration, connect_via_relay, host_via_relay
 from screencodec.transport.relay import ROLE_HOST_CONTROL, Relay, RelayLimits, encode_open
-from screencodec.transport.secure_channel import SecureChannel
 
 from .secure_fixtures import FAST, both_loops, run
 

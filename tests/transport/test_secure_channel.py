@@ -12,10 +12,10 @@ import time
 import pytest
 
 from screencodec.errors import ProtocolError, SessionClosedError
-from screencodec.transport.channel import MAX_MESSAGE_SIZE, Channel
-from screencodec.transport.frames import HEADER, FrameType
-from screencodec.transport.limits import Timeouts
-from screencodec.transport.secure_channel import SecureChannel
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+from screencodec.transport.channel.framing import HEADER, FrameType
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.channel.sealed import SecureChannel
 
 from .secure_fixtures import FAST, FrameHook, FrameProxy, both_loops, direct_pair, run
 

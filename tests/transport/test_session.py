@@ -23,9 +23,9 @@ from screencodec.transport import (
     deny,
     register_permission,
 )
-from screencodec.transport import messages as m
+from screencodec.transport.channel.memory import MemoryChannel
 from screencodec.transport.input import RecordingInjector
-from screencodec.transport.memory import MemoryChannel
+from screencodec.transport.session import messages as m
 
 from .conftest import connected
 from .helpers import ScriptedScreen, bgr_equal, run, until

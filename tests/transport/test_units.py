@@ -18,9 +18,9 @@ from screencodec.transport import (
     channel_pair,
     register_permission,
 )
-from screencodec.transport.consent import ask
-from screencodec.transport.events import EventHub
-from screencodec.transport.flow import FlowControl
+from screencodec.transport.session.consent import ask
+from screencodec.transport.session.events import EventHub
+from screencodec.transport.session.flow import FlowControl
 
 from .helpers import run
 
@@ -123,6 +123,8 @@ def test_public_api_surface() -> None:
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatReceived", "ConsentCallback",
             "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FrameDecoded", "Grant",
             "Host", "HostConfig", "LinkStats", "Permission", "PermissionChanged",
+            "RecordingInjector", "Relay", "SessionCredentials", "Timeouts", "connect_direct",
+            "connect_via_relay", "host_via_relay", "listen_direct",
             "PointerState", "SessionEnded", "SharingChanged", "SourceFactory", "StatsUpdated",
             "Viewer", "allow", "channel_pair", "deny", "register_permission", "terminal_consent",
         ]
@@ -135,7 +137,7 @@ def test_terminal_question_ignores_lines_typed_before_it() -> None:
     import io
     import os
 
-    from screencodec.transport.consent import terminal_consent, terminal_yes_no
+    from screencodec.transport.session.consent import terminal_consent, terminal_yes_no
 
     async def main() -> None:
         r, w = os.pipe()

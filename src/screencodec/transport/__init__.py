@@ -15,9 +15,20 @@ own modules and is imported from there.
 
 from __future__ import annotations
 
-from .channel import MAX_MESSAGE_SIZE, Channel
-from .consent import ConsentCallback, allow, deny, terminal_consent
-from .events import (
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.channel.memory import channel_pair
+from screencodec.transport.connect import (
+    connect_direct,
+    connect_via_relay,
+    host_via_relay,
+    listen_direct,
+)
+from screencodec.transport.input import RecordingInjector
+from screencodec.transport.relay import Relay
+from screencodec.transport.session.consent import ConsentCallback, allow, deny, terminal_consent
+from screencodec.transport.session.events import (
     ChatReceived,
     CursorMoved,
     Event,
@@ -28,13 +39,19 @@ from .events import (
     SharingChanged,
     StatsUpdated,
 )
-from .host import Host, HostConfig
-from .memory import channel_pair
-from .permissions import CONTROL, VIEW, ConsentRequest, Grant, Permission, register_permission
-from .pointer import PointerState
-from .screens import SourceFactory
-from .stats import LinkStats
-from .viewer import Viewer
+from screencodec.transport.session.host import Host, HostConfig
+from screencodec.transport.session.permissions import (
+    CONTROL,
+    VIEW,
+    ConsentRequest,
+    Grant,
+    Permission,
+    register_permission,
+)
+from screencodec.transport.session.pointer import PointerState
+from screencodec.transport.session.screens import SourceFactory
+from screencodec.transport.session.stats import LinkStats
+from screencodec.transport.session.viewer import Viewer
 
 __all__ = [
     "CONTROL",
@@ -55,14 +72,22 @@ __all__ = [
     "Permission",
     "PermissionChanged",
     "PointerState",
+    "RecordingInjector",
+    "Relay",
+    "SessionCredentials",
     "SessionEnded",
     "SharingChanged",
     "SourceFactory",
     "StatsUpdated",
+    "Timeouts",
     "Viewer",
     "allow",
     "channel_pair",
+    "connect_direct",
+    "connect_via_relay",
     "deny",
+    "host_via_relay",
+    "listen_direct",
     "register_permission",
     "terminal_consent",
 ]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import InputInjector
-from .recording import RecordingInjector
+from screencodec.transport.input.base import InputInjector
+from screencodec.transport.input.recording import RecordingInjector
 
 __all__ = ["InputInjector", "RecordingInjector"]
 # XTestInjector lives in .xtest and is imported on demand: it needs python-xlib

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import InputInjector
+from screencodec.transport.input.base import InputInjector
 
 __all__ = ["RecordingInjector"]
 

@@ -15,8 +15,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import CaptureError
-from .base import InputInjector
+from screencodec.errors import CaptureError
+from screencodec.transport.input.base import InputInjector
 
 __all__ = ["LocalPointerWatcher", "XTestInjector"]
 

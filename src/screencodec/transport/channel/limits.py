@@ -1,0 +1,116 @@
+"""Limits of the sealed transport: sizes, timeouts and per-address attempt limits.
+
+Every number an attacker could otherwise push on lives here, so a reviewer sees
+the whole budget in one place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
+
+__all__ = [
+    "AEAD_TAG_SIZE",
+    "HANDSHAKE_FRAME_MAX",
+    "MAX_FAILED_ATTEMPTS",
+    "MAX_RECORD_BODY",
+    "AttemptLimiter",
+    "Timeouts",
+]
+
+#: Failed PAKE attempts after which a session password is invalidated.
+MAX_FAILED_ATTEMPTS = 3
+
+#: Poly1305 / GCM tag length appended to every sealed record.
+AEAD_TAG_SIZE = 16
+
+#: Largest sealed-record body (ciphertext + tag, after the frame's type byte),
+#: so no record can open to more than MAX_MESSAGE_SIZE bytes. The length
+#: prefix is checked against this before a byte of the body is read.
+MAX_RECORD_BODY = MAX_MESSAGE_SIZE + AEAD_TAG_SIZE
+
+#: Largest handshake or relay-control frame. Hello, SPAKE2 and confirmation
+#: messages are tens of bytes; anything near this is garbage.
+HANDSHAKE_FRAME_MAX = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Time limits, in seconds. ``None`` disables a limit.
+
+    ``handshake``: hello + PAKE + key confirmation must finish within this.
+    ``idle``: a secure channel that receives nothing (not even a keepalive) for
+    this long is closed; the peer has vanished.
+    ``keepalive``: a channel that has sent nothing for this long sends a sealed
+    keepalive, so relays and the peer's idle timer see a live link.
+    ``max_duration``: a channel is closed this long after it opened, whatever
+    happens on it.
+    """
+
+    handshake: float | None = 10.0
+    idle: float | None = 45.0
+    keepalive: float | None = 15.0
+    max_duration: float | None = None
+
+
+class AttemptLimiter:
+    """A sliding-window limit of attempts per source address.
+
+    ``try_acquire(addr)`` records one attempt and says whether it is allowed:
+    at most ``limit`` attempts per ``window`` seconds per address. Refused
+    attempts are not recorded, so a blocked address is let in again once its
+    oldest allowed attempts age out.
+
+    Memory is bounded: at most ``max_tracked`` addresses are remembered; past
+    that the least recently seen ones are forgotten (an attacker with that many
+    addresses is past what a per-address limit can stop anyway).
+
+    Not thread-safe: used from one event loop, where each call runs to the end
+    without yielding.
+    """
+
+    __slots__ = ("_clock", "_hits", "limit", "max_tracked", "window")
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        max_tracked: int = 65536,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("limit must be >= 1 and window > 0")
+        self.limit = limit
+        self.window = window
+        self.max_tracked = max_tracked
+        self._clock = clock
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def try_acquire(self, addr: str) -> bool:
+        """Record an attempt from ``addr``; False if it is over the limit."""
+        now = self._clock()
+        hits = self._hits.get(addr)
+        if hits is None:
+            hits = deque()
+            self._hits[addr] = hits
+            while len(self._hits) > self.max_tracked:
+                self._hits.popitem(last=False)
+        else:
+            self._hits.move_to_end(addr)
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        return True
+
+    def remaining(self, addr: str) -> int:
+        """How many attempts ``addr`` has left in the current window."""
+        now = self._clock()
+        hits = self._hits.get(addr, ())
+        return self.limit - sum(1 for t in hits if t > now - self.window)

@@ -1,0 +1,258 @@
+"""SecureChannel: the sealed, ordered message channel built on one TCP stream.
+
+It implements :class:`~screencodec.transport.channel.base.Channel` with the keys a
+confirmed handshake produced. Each message becomes one RECORD_DATA frame whose
+body is ChaCha20-Poly1305 ciphertext (see crypto.py for nonce and associated
+data). Two more record types never reach the caller: RECORD_KEEPALIVE, sent
+when we have been quiet for ``timeouts.keepalive`` seconds, and RECORD_CLOSE,
+sent by :meth:`close` so the peer can tell a deliberate end from a cut line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from screencodec.errors import ProtocolError, SessionClosedError, TransportError
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
+from screencodec.transport.channel.crypto import (
+    DIRECTION_HOST_TO_VIEWER,
+    DIRECTION_VIEWER_TO_HOST,
+    RecordOpener,
+    RecordSealer,
+)
+from screencodec.transport.channel.framing import (
+    HEADER,
+    FrameType,
+    close_writer,
+    read_body,
+    read_header,
+)
+from screencodec.transport.channel.handshake import HandshakeResult
+from screencodec.transport.channel.limits import MAX_RECORD_BODY, Timeouts
+
+__all__ = ["SecureChannel"]
+
+_RECORD_TYPES = frozenset({FrameType.RECORD_DATA, FrameType.RECORD_KEEPALIVE,
+                           FrameType.RECORD_CLOSE})
+
+
+class SecureChannel:
+    """One authenticated, encrypted link to a host or viewer.
+
+    State: open until :meth:`close` is called (by the caller, by a fatal
+    receive error, by the idle or maximum-duration timer, or by a RECORD_CLOSE
+    from the peer). Once closed it stays closed: every send/recv raises
+    SessionClosedError with :attr:`close_reason`, the keys are zeroed and
+    dropped, and there is no resume; a new connection needs a new handshake.
+
+    Concurrency: all methods run on one event loop. Any number of tasks may
+    call :meth:`send` at once (a lock keeps records whole and in sequence
+    order); one task at a time should call :meth:`recv` (a lock enforces it).
+    Cancelling :meth:`recv` (e.g. ``wait_for`` with a timeout) is safe: no
+    message is lost or split. A cancelled :meth:`send` may or may not have
+    been delivered (the record was queued whole before the wait).
+    :meth:`close` may be called from anywhere, any number of times, including
+    while a send or recv is waiting; those then raise SessionClosedError.
+    A watchdog task (keepalive, idle timeout, maximum duration) lives as long
+    as the channel.
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        handshake: HandshakeResult,
+        *,
+        is_host: bool,
+        peer: str,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        keys = handshake.keys
+        out_dir, in_dir = ((DIRECTION_HOST_TO_VIEWER, DIRECTION_VIEWER_TO_HOST) if is_host
+                           else (DIRECTION_VIEWER_TO_HOST, DIRECTION_HOST_TO_VIEWER))
+        out_key, in_key = ((keys.host_to_viewer, keys.viewer_to_host) if is_host
+                           else (keys.viewer_to_host, keys.host_to_viewer))
+        self._sealer = RecordSealer(out_key, out_dir)
+        self._opener = RecordOpener(in_key, in_dir)
+        self._keys = keys
+        self._reader = reader
+        self._writer = writer
+        self._peer = peer
+        self._is_host = is_host
+        self._timeouts = timeouts or Timeouts()
+        self._send_lock = asyncio.Lock()
+        self._recv_lock = asyncio.Lock()
+        self._closed = False
+        self._close_reason = ""
+        self._close_listeners: list[Callable[[SecureChannel], None]] = []
+        loop = asyncio.get_running_loop()
+        self._opened_at = loop.time()
+        self._last_sent = self._last_received = self._opened_at
+        # When a recv() began waiting for its frame; None while nobody reads.
+        # Idle is only judged while someone reads: a caller that stops reading
+        # (busy decoding) must not have its channel closed for it.
+        self._reading_since: float | None = None
+        self._pending_header: tuple[int, int] | None = None
+        self._watchdog: asyncio.Task[None] | None = loop.create_task(self._watch())
+
+    def __repr__(self) -> str:
+        state = f"closed: {self._close_reason}" if self._closed else "open"
+        return f"<SecureChannel {'host' if self._is_host else 'viewer'} peer={self._peer} {state}>"
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def close_reason(self) -> str:
+        """Why the channel closed ("" while open)."""
+        return self._close_reason
+
+    @property
+    def is_host(self) -> bool:
+        return self._is_host
+
+    def add_close_listener(self, listener: Callable[[SecureChannel], None]) -> None:
+        """Call ``listener(channel)`` once when the channel closes, for any reason."""
+        if self._closed:
+            listener(self)
+        else:
+            self._close_listeners.append(listener)
+
+    async def send(self, message: bytes, /) -> None:
+        """Seal and send one message; waits while the peer is slow (backpressure).
+
+        Raises ValueError for a message over MAX_MESSAGE_SIZE (a local bug, the
+        channel stays open) and SessionClosedError once the channel is closed.
+        """
+        if len(message) > MAX_MESSAGE_SIZE:
+            raise ValueError(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_SIZE}")
+        async with self._send_lock:
+            self._check_open()
+            try:
+                self._write_record(FrameType.RECORD_DATA, message)
+                await self._writer.drain()
+            except SessionClosedError as exc:  # sequence numbers exhausted
+                await self.close(str(exc))
+                raise
+            except (OSError, RuntimeError) as exc:
+                await self.close(f"the connection broke: {exc}")
+                raise SessionClosedError(self._close_reason) from None
+            if self._closed:  # closed while we waited for the peer to read
+                raise SessionClosedError(self._close_reason)
+
+    async def recv(self) -> bytes:
+        """Receive the next message (see the Channel protocol for the errors)."""
+        async with self._recv_lock:
+            while True:
+                self._check_open()
+                self._reading_since = asyncio.get_running_loop().time()
+                try:
+                    # A caller may cancel recv (wait_for with a timeout). Keep a
+                    # header already read, so the next call reads its body
+                    # instead of mistaking body bytes for a header.
+                    if self._pending_header is None:
+                        self._pending_header = await read_header(self._reader, MAX_RECORD_BODY)
+                    ftype, size = self._pending_header
+                    body = await read_body(self._reader, size)
+                    self._pending_header = None
+                    if ftype not in _RECORD_TYPES:
+                        raise ProtocolError(f"unexpected frame type {ftype} on a sealed channel")
+                    plaintext = self._opener.open(ftype, body)
+                except TransportError as exc:
+                    if self._closed:  # our own close() cut the read short
+                        raise SessionClosedError(self._close_reason) from None
+                    await self.close(str(exc))
+                    raise
+                finally:
+                    self._reading_since = None
+                self._last_received = asyncio.get_running_loop().time()
+                if ftype == FrameType.RECORD_DATA:
+                    return plaintext
+                if ftype == FrameType.RECORD_CLOSE:
+                    reason = plaintext[:200].decode("utf-8", "replace")
+                    await self.close(f"closed by peer: {reason}", notify_peer=False)
+                    raise SessionClosedError(self._close_reason)
+                # RECORD_KEEPALIVE: nothing to deliver, read on
+
+    async def close(self, reason: str = "closed locally", *, notify_peer: bool = True) -> None:
+        """Close, tell the peer (best effort, sealed) and forget the keys. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_reason = reason
+        if notify_peer:
+            # Sealing and writing are synchronous, so this record cannot land
+            # inside another task's half-written frame; no lock needed.
+            with contextlib.suppress(Exception):
+                self._write_record(FrameType.RECORD_CLOSE, reason.encode()[:200])
+                await asyncio.wait_for(self._writer.drain(), 1.0)
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
+        await close_writer(self._writer)
+        self._sealer.wipe()
+        self._opener.wipe()
+        self._keys.wipe()
+        for listener in self._close_listeners:
+            with contextlib.suppress(Exception):
+                listener(self)
+        self._close_listeners.clear()
+
+    async def __aenter__(self) -> SecureChannel:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- internals ---------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionClosedError(self._close_reason or "the channel is closed")
+
+    def _write_record(self, ftype: FrameType, plaintext: bytes) -> None:
+        if self._writer.is_closing():
+            # The transport is gone (peer reset, or closed under us); writing
+            # on would only make asyncio log "socket.send() raised exception".
+            raise SessionClosedError("the connection is gone")
+        sealed = self._sealer.seal(ftype, plaintext)
+        self._writer.write(HEADER.pack(len(sealed) + 1, ftype))
+        self._writer.write(sealed)
+        self._last_sent = asyncio.get_running_loop().time()
+
+    async def _watch(self) -> None:
+        """Keepalive, idle timeout and maximum duration, on one timer."""
+        t = self._timeouts
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            now = loop.time()
+            deadlines = [now + 3600.0]
+            if t.max_duration is not None:
+                if now >= self._opened_at + t.max_duration:
+                    await self.close("maximum session duration reached")
+                    return
+                deadlines.append(self._opened_at + t.max_duration)
+            if t.idle is not None and self._reading_since is not None:
+                idle_deadline = max(self._reading_since, self._last_received) + t.idle
+                if now >= idle_deadline:
+                    await self.close(f"nothing received for {t.idle:g} s (peer gone)")
+                    return
+                deadlines.append(idle_deadline)
+            elif t.idle is not None:
+                deadlines.append(now + min(t.idle, 1.0))  # re-check once a read starts
+            if t.keepalive is not None:
+                if now >= self._last_sent + t.keepalive and not self._send_lock.locked():
+                    try:
+                        self._write_record(FrameType.RECORD_KEEPALIVE, b"")
+                    except (OSError, RuntimeError, SessionClosedError) as exc:
+                        await self.close(f"keepalive failed: {exc}")
+                        return
+                deadlines.append(self._last_sent + t.keepalive)
+            await asyncio.sleep(max(0.005, min(deadlines) - loop.time()))

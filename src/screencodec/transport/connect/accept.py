@@ -1,0 +1,161 @@
+"""The host side shared by direct listening and relay registration.
+
+:class:`HostAcceptor` takes one incoming viewer stream (accepted directly or
+opened to a relay for a join), applies the per-address limit, runs the host
+handshake under its deadline and hands the confirmed channel to
+``on_channel``. Also the small connection helpers both sides use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import Awaitable, Callable
+
+from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import (
+    AccessRefusedError,
+    FrameType,
+    RefuseCode,
+    close_writer,
+    read_frame,
+    refusal_error,
+    send_refusal,
+)
+from screencodec.transport.channel.handshake import HandshakeResult, host_handshake
+from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX, AttemptLimiter, Timeouts
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.relay import encode_open
+
+__all__ = [
+    "HostAcceptor",
+    "OnChannel",
+    "OnError",
+    "check_not_ended",
+    "open_stream",
+    "relay_open",
+]
+
+#: Called with each authenticated channel; may be a coroutine function. The
+#: callee owns the channel from then on (closing it ends that viewer's session).
+OnChannel = Callable[[SecureChannel], "Awaitable[None] | None"]
+#: Called with ``(peer, exception)`` for each viewer that failed to connect
+#: (wrong password, refused, garbage, timeout) and for errors in on_channel.
+OnError = Callable[[str, BaseException], None]
+
+
+async def open_stream(host: str, port: int, timeout: float | None) -> tuple[
+        asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a TCP stream; any failure is a TransportError naming the address."""
+    try:
+        return await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}") from None
+
+
+def check_not_ended(credentials: SessionCredentials) -> None:
+    """Refuse to listen or register with credentials whose session has ended."""
+    if credentials.ended:
+        raise AccessRefusedError(RefuseCode.SESSION_ENDED,
+                                 "this session has ended; create new credentials")
+
+
+class HostAcceptor:
+    """What the host does with each incoming viewer stream, direct or relayed.
+
+    State: the credentials (shared with the session layer), a per-address
+    limiter, and the set of live channels it created. One event loop.
+    """
+
+    def __init__(self, credentials: SessionCredentials, on_channel: OnChannel,
+                 on_error: OnError | None, timeouts: Timeouts,
+                 attempts_per_minute: int) -> None:
+        self.credentials = credentials
+        self.on_channel = on_channel
+        self.on_error = on_error
+        self.timeouts = timeouts
+        self.limiter = AttemptLimiter(attempts_per_minute, 60.0)
+        self.channels: set[SecureChannel] = set()
+        # Handshakes in flight, so closing can stop them instead of letting
+        # them finish into a channel nobody will ever close.
+        self.handshakes: set[asyncio.Task[HandshakeResult]] = set()
+        self.closed = False
+
+    def report(self, peer: str, exc: BaseException) -> None:
+        """Pass a failed viewer to ``on_error``; a failing callback is ignored."""
+        if self.on_error is not None:
+            with contextlib.suppress(Exception):
+                self.on_error(peer, exc)
+
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     peer: str, addr: str) -> None:
+        if not self.limiter.try_acquire(addr):
+            # Read the hello first: closing with unread data would send a TCP
+            # reset, and the viewer would never see why it was refused.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 2.0)
+            await send_refusal(writer, RefuseCode.RATE_LIMITED,
+                               "too many attempts from this address; wait a minute")
+            self.report(peer, AccessRefusedError(RefuseCode.RATE_LIMITED, addr))
+            return
+        if self.closed:
+            await close_writer(writer)
+            return
+        task = asyncio.ensure_future(asyncio.wait_for(
+            host_handshake(reader, writer, self.credentials), self.timeouts.handshake))
+        self.handshakes.add(task)
+        try:
+            try:
+                result = await task
+            except asyncio.TimeoutError:
+                raise TransportError("handshake timed out") from None
+            except asyncio.CancelledError:
+                if not self.closed:
+                    raise
+                raise SessionClosedError("the host stopped listening") from None
+        except (ScreencodecError, OSError) as exc:
+            await close_writer(writer)
+            self.report(peer, exc)
+            return
+        finally:
+            self.handshakes.discard(task)
+        channel = SecureChannel(reader, writer, result, is_host=True, peer=peer,
+                                timeouts=self.timeouts)
+        self.channels.add(channel)
+        channel.add_close_listener(self.channels.discard)
+        try:
+            outcome = self.on_channel(channel)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception as exc:
+            self.report(peer, exc)
+            await channel.close("the host failed to start the session")
+
+    async def close_channels(self) -> None:
+        self.closed = True
+        for task in list(self.handshakes):
+            task.cancel()
+        for channel in list(self.channels):
+            await channel.close("the host ended the session")
+
+
+async def relay_open(host: str, port: int, role: int, code: str, token: bytes, *,
+                     timeout: float | None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to a relay and send RELAY_OPEN; returns once it answers RELAY_OK."""
+    reader, writer = await open_stream(host, port, timeout)
+    try:
+        writer.write(encode_open(role, code, token))
+        try:
+            ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), timeout)
+        except asyncio.TimeoutError:
+            raise TransportError("the relay did not answer in time") from None
+        if ftype == FrameType.REFUSE:
+            raise refusal_error(body)
+        if ftype != FrameType.RELAY_OK:
+            raise ProtocolError(f"unexpected frame {ftype} from the relay")
+    except BaseException:
+        await close_writer(writer)
+        raise
+    return reader, writer

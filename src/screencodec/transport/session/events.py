@@ -1,0 +1,173 @@
+"""Session events, delivered as an async iterator: ``async for ev in host.events(): ...``.
+
+One design for host and viewer: :class:`EventHub` fans each event out to every
+subscriber's own bounded queue. Subscribing is what makes events kept; with no
+subscriber they are dropped at once. A subscriber that falls more than
+``maxsize`` events behind loses the oldest ones (counted in ``lost``), so a
+stuck UI can never grow the host's memory. All on one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from screencodec.transport.session.permissions import Permission
+from screencodec.transport.session.stats import LinkStats
+
+__all__ = [
+    "ChatReceived",
+    "CursorMoved",
+    "Event",
+    "EventHub",
+    "FileReceived",
+    "FrameDecoded",
+    "PasswordInvalidated",
+    "PasswordRotated",
+    "PermissionChanged",
+    "SessionEnded",
+    "SharingChanged",
+    "StatsUpdated",
+    "Subscription",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SharingChanged:
+    """The screen is shared with ``viewers`` (peer names); empty = no longer shared."""
+
+    viewers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionChanged:
+    peer: str
+    level: Permission
+
+
+@dataclass(frozen=True, slots=True)
+class StatsUpdated:
+    stats: LinkStats
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReceived:
+    peer: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileReceived:
+    peer: str
+    path: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrameDecoded:
+    """Viewer side: update ``seq`` is in the framebuffer (``width`` x ``height``)."""
+
+    seq: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class CursorMoved:
+    """Viewer side: the host's pointer moved, changed shape or visibility
+    (``viewer.cursor`` has the shape image); no pixels changed for it."""
+
+    x: int
+    y: int
+    visible: bool
+    shape_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordInvalidated:
+    """Host side: ``failed`` wrong passwords were tried for session ``code``; the
+    password no longer works (every attempt is refused) until it is rotated."""
+
+    code: str
+    failed: int
+    rotate_in: float | None  #: seconds until a new password is drawn; None = not automatic
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordRotated:
+    """Host side: session ``code`` has a new password; show it to the local user."""
+
+    code: str
+    generation: int
+    password: str = field(repr=False)  # reprs end up in logs
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    peer: str
+    reason: str
+
+
+Event = (
+    SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
+    | FrameDecoded | CursorMoved | PasswordInvalidated | PasswordRotated | SessionEnded
+)  # fmt: skip
+
+_END = object()
+
+
+class EventHub:
+    def __init__(self, maxsize: int = 256) -> None:
+        self._maxsize = maxsize
+        self._subs: list[asyncio.Queue[object]] = []
+        self.lost = 0
+        self.closed = False
+
+    def emit(self, event: Event) -> None:
+        for q in self._subs:
+            if q.full():
+                q.get_nowait()
+                self.lost += 1
+            q.put_nowait(event)
+
+    def close(self) -> None:
+        """End every subscriber's iteration (after the events already queued)."""
+        self.closed = True
+        for q in self._subs:
+            if not q.full():  # a full queue's reader is not waiting: it sees ``closed``
+                q.put_nowait(_END)
+
+    def subscribe(self) -> Subscription:
+        """Start keeping events for a new subscriber (from this call on, not from
+        the first ``anext``, so nothing emitted in between is missed)."""
+        q: asyncio.Queue[object] = asyncio.Queue(self._maxsize)
+        self._subs.append(q)
+        return Subscription(self, q)
+
+    def _unsubscribe(self, q: asyncio.Queue[object]) -> None:
+        if q in self._subs:
+            self._subs.remove(q)
+
+
+class Subscription:
+    """An async iterator of events; ``close()`` (or the hub closing) ends it."""
+
+    def __init__(self, hub: EventHub, q: asyncio.Queue[object]) -> None:
+        self._hub = hub
+        self._q = q
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._hub.closed and self._q.empty():
+            self._hub._unsubscribe(self._q)
+            raise StopAsyncIteration
+        item = await self._q.get()
+        if item is _END:
+            self._hub._unsubscribe(self._q)
+            raise StopAsyncIteration
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._hub._unsubscribe(self._q)

@@ -1,0 +1,74 @@
+"""The gate between a viewer's input messages and the host's injector.
+
+Input reaches the injector only if (1) this viewer holds CONTROL and (2) the
+local user has not touched the mouse/keyboard within ``local_input_pause``
+seconds (local input wins). Everything else is dropped and counted; the viewer
+is told once per reason (per grant, per pause) so the agent understands why
+the pointer does not move, without a notice per mouse event.
+
+Pointer coordinates arrive relative to the monitor the viewer watches and are
+clamped into it, so a viewer can never click outside what it was shown.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import CONTROL
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.link import ViewerLink
+
+__all__ = ["InputGate"]
+
+InputMessage = m.PointerMove | m.Button | m.Wheel | m.Key
+
+
+class InputGate:
+    def __init__(self, link: ViewerLink) -> None:
+        self._link = link
+        self.dropped = 0  # no grant
+        self.dropped_local = 0  # local user active
+        self.injected = 0
+        self._told_no_grant = False
+        self._told_local_until = 0.0
+
+    async def handle(self, msg: InputMessage) -> None:
+        link = self._link
+        host = link.host
+        if CONTROL not in link.level or host.injector is None:
+            self.dropped += 1
+            if not self._told_no_grant:
+                self._told_no_grant = True
+                await link.send(m.Notice(m.Notice.INPUT_DROPPED, "input ignored: no control grant"))
+            return
+        self._told_no_grant = False  # a later revoke should explain itself again
+        now = time.monotonic()
+        if now < host.local_input_until:
+            self.dropped_local += 1
+            if self._told_local_until < host.local_input_until:
+                self._told_local_until = host.local_input_until
+                await link.send(
+                    m.Notice(m.Notice.LOCAL_USER_ACTIVE, "the local user is using the input")
+                )
+            return
+        inj = host.injector
+        if isinstance(msg, m.PointerMove):
+            mon = next(
+                (x for x in host.hub.monitors(link.monitor) if x.index == link.monitor), None
+            )
+            left, top = (mon.left, mon.top) if mon else (0, 0)
+            w, h = (mon.width, mon.height) if mon else (1 << 20, 1 << 20)
+            x = left + min(max(msg.x, 0), w - 1)
+            y = top + min(max(msg.y, 0), h - 1)
+            host.note_injected_pointer(x, y)
+            inj.pointer_move(x, y)
+        elif isinstance(msg, m.Button):
+            inj.button(msg.button, msg.down)
+        elif isinstance(msg, m.Wheel):
+            inj.wheel(msg.dx, msg.dy)
+        else:
+            inj.key(msg.keysym, msg.down, msg.text)
+        self.injected += 1

@@ -1,0 +1,156 @@
+"""The host's capture side: one frame source per watched monitor, shared by viewers.
+
+:class:`CaptureHub` opens a source for a monitor when the first viewer watches
+it and closes it when the last one leaves (reference counts), so nothing is
+captured while nobody who consented is watching.
+
+:meth:`CaptureHub.grab_then` grabs and runs the caller's work on the frame
+(the encode) in *one* worker-thread hop: each hop costs latency. Two viewers
+ticking together share one grab if it is fresher than ``reuse`` seconds.
+
+Copies, and the lock that makes skipping them safe: a source may return the
+same buffer on every grab. With one viewer on a monitor the frame is used in
+place (a 1080p copy costs over a millisecond) and the work runs under the
+monitor's thread lock, so no other grab can overwrite the buffer meanwhile.
+With several viewers the frame is copied and their encodes run in parallel.
+Everything else (acquire, release, monitors) runs on the event loop.
+
+:meth:`CaptureHub.cursor` reads the pointer (``source.cursor()``) in a worker
+thread under its own per-monitor lock, never the grab lock: a pointer poll
+does not wait for a grab + encode, and viewers polling together within
+``reuse`` seconds share one read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from screencodec.capture.base import CursorState, FrameSource
+from screencodec.geometry import Monitor
+
+__all__ = ["CaptureHub", "SourceFactory", "single_source"]
+
+#: ``factory(monitor_index)`` -> a source showing that monitor (0 = all of them).
+SourceFactory = Callable[[int], FrameSource]
+Frame = npt.NDArray[np.uint8]
+T = TypeVar("T")
+
+
+def single_source(source: FrameSource) -> SourceFactory:
+    """A factory for a host that has exactly one source (no monitor switching
+    beyond what the source itself reports as its first monitor)."""
+
+    def _factory(index: int) -> FrameSource:
+        return source
+
+    return _factory
+
+
+@dataclass
+class _Screen:
+    source: FrameSource
+    refs: int = 0
+    frame: Frame | None = None
+    private: bool = False  # frame is the source's own buffer, not a copy
+    grabbed_at: float = -1.0
+    grabs: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cursor: CursorState | None = None
+    cursor_at: float = -1.0
+    cursor_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class CaptureHub:
+    def __init__(
+        self, factory: SourceFactory, *, reuse: float = 0.002, owns_sources: bool = True
+    ) -> None:
+        self._factory = factory
+        self._owns = owns_sources  # False: the caller's single source outlives viewers
+        self._reuse = reuse
+        self._screens: dict[int, _Screen] = {}
+        self.grabs = 0  # total over all monitors: the consent tests count these
+        self.cursor_polls = 0  # source.cursor() calls, likewise
+        self._monitors: tuple[Monitor, ...] | None = None
+
+    def monitors(self, probe_index: int) -> tuple[Monitor, ...]:
+        """The monitor list, read from a source the first time (which opens it,
+        but grabs nothing)."""
+        if self._monitors is None:
+            screen = self._screens.get(probe_index)
+            src = screen.source if screen else self._factory(probe_index)
+            self._monitors = tuple(src.monitors)
+            if screen is None:
+                self._screens[probe_index] = _Screen(src)
+        return self._monitors
+
+    def acquire(self, index: int) -> None:
+        screen = self._screens.get(index)
+        if screen is None:
+            screen = self._screens[index] = _Screen(self._factory(index))
+        screen.refs += 1
+
+    def release(self, index: int) -> None:
+        screen = self._screens.get(index)
+        if screen is None:
+            return
+        screen.refs -= 1
+        if screen.refs <= 0:
+            del self._screens[index]
+            if self._owns and all(s.source is not screen.source for s in self._screens.values()):
+                screen.source.close()
+
+    async def grab_then(self, index: int, work: Callable[[Frame], T]) -> T:
+        """Grab monitor ``index`` (or reuse a very fresh grab) and return
+        ``work(frame)``, both in one worker thread. ``work`` must not keep the
+        frame: it may be the source's buffer, overwritten by the next grab."""
+        return await asyncio.to_thread(self._grab_then, self._screens[index], work)
+
+    def _grab_then(self, screen: _Screen, work: Callable[[Frame], T]) -> T:
+        with screen.lock:
+            now = time.monotonic()
+            if screen.frame is None or now - screen.grabbed_at > self._reuse:
+                raw = screen.source.grab()
+                screen.private = screen.refs <= 1
+                screen.frame = raw if screen.private else np.array(raw, np.uint8, copy=True)
+                screen.grabbed_at = time.monotonic()
+                screen.grabs += 1
+                self.grabs += 1
+            frame = screen.frame
+            if screen.private:
+                return work(frame)
+        return work(frame)
+
+    async def cursor(self, index: int) -> CursorState | None:
+        """The pointer on monitor ``index`` (coordinates of that monitor), or None
+        if the source cannot tell or nobody watches ``index``."""
+        screen = self._screens.get(index)
+        if screen is None:
+            return None
+        return await asyncio.to_thread(self._cursor, screen)
+
+    def _cursor(self, screen: _Screen) -> CursorState | None:
+        with screen.cursor_lock:
+            if time.monotonic() - screen.cursor_at > self._reuse:
+                screen.cursor = screen.source.cursor()
+                screen.cursor_at = time.monotonic()
+                self.cursor_polls += 1
+            return screen.cursor
+
+    def last_frame(self, index: int) -> Frame | None:
+        """The most recent grab of monitor ``index`` (for tests and previews)."""
+        screen = self._screens.get(index)
+        return None if screen is None else screen.frame
+
+    def close(self) -> None:
+        if self._owns:
+            for screen in self._screens.values():
+                screen.source.close()
+        self._screens.clear()

@@ -1,0 +1,242 @@
+"""Side channels beside the screen: extension registry, file transfer (chat is a
+plain :class:`~.messages.Chat` message handled by host and viewer).
+
+File transfer, receiving side: every offer goes to the local user's consent
+callback (no answer in time = refused); an accepted file is written into the
+chosen directory only, under a sanitised name, created exclusively (never
+overwriting), chunk by chunk in order, within a per-file and a per-session size
+cap, and checked against the sender's SHA-256 at the end. Any violation by the
+peer is a ProtocolError and the partial file is removed.
+
+State is owned by one session's receive loop (single task); the consent
+question runs in its own task so the screen keeps flowing while the user reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from screencodec.errors import ProtocolError
+from screencodec.transport.session.messages import (
+    MAX_FILE_CHUNK,
+    FileAccept,
+    FileChunk,
+    FileEnd,
+    FileOffer,
+    Message,
+)
+
+__all__ = [
+    "ExtensionHandler",
+    "ExtensionRegistry",
+    "FileConsent",
+    "FileOfferInfo",
+    "FileReceiver",
+    "FileSender",
+    "safe_filename",
+]
+
+#: ``handler(peer, payload)`` -> optional reply payload sent back on the same channel.
+ExtensionHandler = Callable[[str, bytes], Awaitable[bytes | None]]
+_EXT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class ExtensionRegistry:
+    """Named channels an application adds. Unknown names from a peer are
+    dropped and counted (``unknown``): an older host must keep serving a newer
+    viewer that speaks one more extension."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, ExtensionHandler] = {}
+        self.unknown = 0
+
+    def register(self, name: str, handler: ExtensionHandler) -> None:
+        if not _EXT_NAME.match(name):
+            raise ValueError(f"bad extension channel name {name!r}")
+        if name in self._handlers:
+            raise ValueError(f"extension channel {name!r} is already registered")
+        self._handlers[name] = handler
+
+    def get(self, name: str) -> ExtensionHandler | None:
+        handler = self._handlers.get(name)
+        if handler is None:
+            self.unknown += 1
+        return handler
+
+
+def safe_filename(name: str) -> str:
+    """A peer-chosen name reduced to one harmless path component."""
+    base = re.split(r"[\\/]", name)[-1]
+    base = "".join(c for c in base if c.isprintable() and c not in ':*?"<>|')
+    base = base.strip().lstrip(".")[:200]
+    return base or "received-file"
+
+
+@dataclass(frozen=True, slots=True)
+class FileOfferInfo:
+    """What the local user is asked about: ``name`` is already sanitised."""
+
+    peer: str
+    name: str
+    size: int
+
+
+FileConsent = Callable[[FileOfferInfo], Awaitable[bool]]
+
+
+class _Incoming:
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        self.received = 0
+        self.hash = hashlib.sha256()
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
+class FileReceiver:
+    def __init__(
+        self,
+        directory: Path | None,
+        consent: FileConsent | None,
+        *,
+        max_file: int = 1 << 30,
+        max_total: int = 4 << 30,
+        timeout: float = 30.0,
+    ) -> None:
+        self.directory = directory
+        self._consent = consent
+        self.max_file = max_file
+        self.max_total = max_total
+        self.timeout = timeout
+        self._total = 0
+        self._active: dict[int, _Incoming] = {}
+        self._asked: set[int] = set()
+        self.refused = 0
+
+    async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
+        """Ask the user; open the target file if yes. Run it as its own task."""
+        if offer.transfer in self._asked:
+            raise ProtocolError(f"transfer {offer.transfer} offered twice")
+        self._asked.add(offer.transfer)
+        info = FileOfferInfo(peer, safe_filename(offer.name), offer.size)
+        ok = (
+            self.directory is not None
+            and self._consent is not None
+            and offer.size <= self.max_file
+            and self._total + offer.size <= self.max_total
+            and await self._ask(info)
+        )
+        if not ok or self.directory is None:
+            self.refused += 1
+            return FileAccept(offer.transfer, False)
+        self._total += offer.size  # reserved now so parallel offers cannot beat the cap
+        self._active[offer.transfer] = _Incoming(self._target(info.name), offer.size)
+        return FileAccept(offer.transfer, True)
+
+    async def _ask(self, info: FileOfferInfo) -> bool:
+        assert self._consent is not None
+        try:
+            return bool(await asyncio.wait_for(self._consent(info), self.timeout))
+        except asyncio.TimeoutError:
+            return False
+        except Exception:  # a crashing UI refuses, it never accepts
+            return False
+
+    def _target(self, name: str) -> Path:
+        assert self.directory is not None
+        root = self.directory.resolve()
+        stem, dot, ext = name.rpartition(".")
+        if not stem:
+            stem, dot, ext = ext, "", ""
+        for i in range(1000):
+            candidate = root / (name if i == 0 else f"{stem} ({i}){dot}{ext}")
+            if candidate.resolve().parent != root:  # belt and braces after sanitising
+                raise ProtocolError("file name escapes the download directory")
+            if not candidate.exists():
+                return candidate
+        return root / f"{secrets.token_hex(8)}-{name}"
+
+    def on_chunk(self, chunk: FileChunk) -> None:
+        inc = self._active.get(chunk.transfer)
+        if inc is None:
+            raise ProtocolError(f"chunk for transfer {chunk.transfer}, which is not accepted")
+        if chunk.offset != inc.received or inc.received + len(chunk.data) > inc.size:
+            self._abort(chunk.transfer)
+            raise ProtocolError("file chunk out of order or past the offered size")
+        os.write(inc.fd, chunk.data)
+        inc.hash.update(chunk.data)
+        inc.received += len(chunk.data)
+
+    def on_end(self, end: FileEnd) -> tuple[Path, int]:
+        inc = self._active.pop(end.transfer, None)
+        if inc is None:
+            raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
+        os.close(inc.fd)
+        if inc.received != inc.size or inc.hash.digest() != end.sha256:
+            inc.path.unlink(missing_ok=True)
+            raise ProtocolError("file transfer incomplete or its hash does not match")
+        return inc.path, inc.size
+
+    def _abort(self, transfer: int) -> None:
+        inc = self._active.pop(transfer, None)
+        if inc is not None:
+            os.close(inc.fd)
+            inc.path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Session over: remove every half-received file."""
+        for transfer in list(self._active):
+            self._abort(transfer)
+
+
+class FileSender:
+    """Offers files to the peer and streams them once accepted."""
+
+    def __init__(self, send: Callable[[Message], Awaitable[None]], timeout: float = 60.0) -> None:
+        self._send = send
+        self._timeout = timeout
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self._next = 1
+
+    def on_accept(self, msg: FileAccept) -> None:
+        fut = self._waiting.pop(msg.transfer, None)
+        if fut is None:
+            raise ProtocolError(f"answer for transfer {msg.transfer}, which was not offered")
+        if not fut.done():
+            fut.set_result(msg.accepted)
+
+    async def send_file(self, path: Path, name: str | None = None) -> bool:
+        """Offer ``path``; stream it if accepted. Returns whether it was accepted."""
+        data_size = path.stat().st_size
+        transfer = self._next
+        self._next += 1
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting[transfer] = fut
+        await self._send(FileOffer(transfer, name or path.name, data_size))
+        try:
+            accepted = await asyncio.wait_for(fut, self._timeout)
+        except asyncio.TimeoutError:
+            self._waiting.pop(transfer, None)
+            return False
+        if not accepted:
+            return False
+        digest = hashlib.sha256()
+        offset = 0
+        with path.open("rb") as fh:
+            while chunk := fh.read(MAX_FILE_CHUNK):
+                if offset + len(chunk) > data_size:
+                    chunk = chunk[: data_size - offset]  # file grew: send what we offered
+                digest.update(chunk)
+                await self._send(FileChunk(transfer, offset, chunk))
+                offset += len(chunk)
+                if offset >= data_size:
+                    break
+        await self._send(FileEnd(transfer, digest.digest()))
+        return True

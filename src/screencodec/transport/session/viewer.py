@@ -1,0 +1,282 @@
+"""The viewer: the support agent's side. Receives, decodes, acks; sends input.
+
+Usage::
+
+    viewer = Viewer(channel, who="Alice (support)")
+    await viewer.start()                 # asks for VIEW; raises ConsentDeniedError
+    task = asyncio.create_task(viewer.run())
+    ... viewer.framebuffer ...           # (H, W, 4) BGRX, updated in place
+    ... viewer.cursor ...                # PointerState: x, y, visible, image, hotspot
+    await viewer.request(CONTROL)        # the local user is asked
+    await viewer.pointer_move(10, 20)
+    await viewer.bye()
+
+State is owned by the task running :meth:`run` (the receive loop); the
+send-side methods may be called from any task on the same loop. Every update
+is acked after it is applied (or found undecodable), so the host's in-flight
+window only ever counts updates this viewer has not processed yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from screencodec.errors import ConsentDeniedError, DecodeError, ProtocolError, SessionClosedError
+from screencodec.geometry import Monitor
+from screencodec.transport.channel.base import Channel
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.events import (
+    ChatReceived,
+    CursorMoved,
+    EventHub,
+    FileReceived,
+    FrameDecoded,
+    PermissionChanged,
+    SessionEnded,
+    Subscription,
+)
+from screencodec.transport.session.permissions import VIEW, Permission
+from screencodec.transport.session.pointer import CursorTracker, PointerState
+from screencodec.transport.session.sidechannels import (
+    ExtensionHandler,
+    ExtensionRegistry,
+    FileConsent,
+    FileReceiver,
+    FileSender,
+)
+
+__all__ = ["DecoderLike", "Viewer"]
+
+_INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
+_KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
+
+
+class DecoderLike(Protocol):
+    needs_keyframe: bool
+
+    def decode(self, data: bytes, /) -> npt.NDArray[np.uint8]: ...
+
+
+def _default_decoder() -> DecoderLike:
+    from screencodec.decoder import ScreenDecoder
+
+    return ScreenDecoder()
+
+
+class Viewer:
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        who: str = "support",
+        decoder: DecoderLike | None = None,
+        download_dir: Path | None = None,
+        file_consent: FileConsent | None = None,
+    ) -> None:
+        self.channel = channel
+        self.who = who
+        self.decoder = decoder or _default_decoder()
+        self.framebuffer: npt.NDArray[np.uint8] | None = None
+        self.level = Permission()
+        self.monitors: tuple[Monitor, ...] = ()
+        self.monitor = 0
+        self.last_seq = 0
+        self.decoded = 0
+        self.decode_errors = 0
+        self.keyframe_requests = 0
+        self.notices: list[m.Notice] = []
+        self.host_stats: m.Stats | None = None
+        self.extensions = ExtensionRegistry()
+        self.events_hub = EventHub()
+        self.pointer = CursorTracker()
+        self.files = FileReceiver(download_dir, file_consent)
+        self.sender = FileSender(self._send)
+        #: ``(seq, time.perf_counter())`` of each applied update, kept only while
+        #: ``record_times`` is set (benchmarks): unbounded otherwise.
+        self.applied_at: list[tuple[int, float]] = []
+        self.record_times = False
+        self._pending: asyncio.Future[bool] | None = None
+        self._keyframe_asked_at = -1e9
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def events(self) -> Subscription:
+        return self.events_hub.subscribe()
+
+    @property
+    def cursor(self) -> PointerState | None:
+        """The host's pointer (None until the host sent a position). Draw it
+        over the framebuffer yourself (or see :func:`~.pointer.composite`)."""
+        return self.pointer.state
+
+    async def _send(self, msg: m.Message) -> None:
+        await self.channel.send(m.encode(msg))
+
+    async def start(self, level: Permission = VIEW, timeout: float = 60.0) -> Permission:
+        """Ask the host for ``level`` (must include VIEW); wait for the answer."""
+        await self._send(m.PermissionRequest(level.bits, self.who))
+        answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
+        if isinstance(answer, m.PermissionDeny):
+            await self.channel.close()
+            raise ConsentDeniedError("the host's user declined")
+        if not isinstance(answer, m.PermissionGrant):
+            raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
+        self.level = Permission(answer.level)
+        self.keyframe_requests += 1
+        await self._send(m.KeyframeRequest())  # joining: start from a full picture
+        return self.level
+
+    async def run(self) -> str:
+        """Receive until the session ends; returns the reason. A host that
+        breaks the protocol raises ProtocolError (the channel is closed first)."""
+        reason = "closed"
+        try:
+            while True:
+                msg = m.decode(await self.channel.recv())
+                if isinstance(msg, m.Bye):
+                    reason = f"host said bye: {msg.reason}"
+                    break
+                await self._dispatch(msg)
+        except SessionClosedError as exc:
+            reason = f"channel closed: {exc}"
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self._pending is not None and not self._pending.done():
+                self._pending.set_result(False)
+            self.files.close()
+            await self.channel.close()
+            self.events_hub.emit(SessionEnded(self.channel.peer, reason))
+            self.events_hub.close()
+        return reason
+
+    async def _dispatch(self, msg: m.Message) -> None:
+        if isinstance(msg, m.Update):
+            await self._apply(msg)
+        elif isinstance(msg, m.Cursor):
+            st = self.pointer.apply(msg.data)
+            if st is not None:
+                self.events_hub.emit(CursorMoved(st.x, st.y, st.visible, st.shape_id))
+        elif isinstance(msg, m.PermissionGrant):
+            self.level = Permission(msg.level)
+            self._answer(True)
+            self.events_hub.emit(PermissionChanged(self.channel.peer, self.level))
+        elif isinstance(msg, m.PermissionDeny):
+            self._answer(False)
+        elif isinstance(msg, m.PermissionRevoke):
+            self.level = Permission(msg.level)
+            self.events_hub.emit(PermissionChanged(self.channel.peer, self.level))
+        elif isinstance(msg, m.MonitorList):
+            self.monitors, self.monitor = msg.monitors, msg.current
+        elif isinstance(msg, m.Stats):
+            self.host_stats = msg
+        elif isinstance(msg, m.Notice):
+            self.notices.append(msg)
+            del self.notices[:-100]  # bounded: a chatty host cannot grow us
+        elif isinstance(msg, m.Chat):
+            self.events_hub.emit(ChatReceived(self.channel.peer, msg.text))
+        elif isinstance(msg, m.FileOffer):
+            self._spawn(self._file_offer(msg))
+        elif isinstance(msg, m.FileChunk):
+            self.files.on_chunk(msg)
+        elif isinstance(msg, m.FileEnd):
+            path, size = self.files.on_end(msg)
+            self.events_hub.emit(FileReceived(self.channel.peer, str(path), size))
+        elif isinstance(msg, m.FileAccept):
+            self.sender.on_accept(msg)
+        elif isinstance(msg, m.Extension):
+            handler = self.extensions.get(msg.channel)
+            if handler is not None:
+                reply = await handler(self.channel.peer, msg.payload)
+                if reply is not None:
+                    await self._send(m.Extension(msg.channel, reply))
+        else:
+            raise ProtocolError(f"a host may not send {type(msg).__name__}")
+
+    async def _apply(self, msg: m.Update) -> None:
+        try:
+            if len(msg.data) > _INLINE_DECODE:
+                fb = await asyncio.to_thread(self.decoder.decode, msg.data)
+            else:
+                fb = self.decoder.decode(msg.data)
+        except DecodeError:
+            # Session survives: the framebuffer is unchanged; ask for a full picture.
+            self.decode_errors += 1
+            now = time.monotonic()
+            if now - self._keyframe_asked_at > _KEYFRAME_RETRY:
+                self._keyframe_asked_at = now
+                self.keyframe_requests += 1
+                await self._send(m.KeyframeRequest())
+        else:
+            self.framebuffer = fb
+            self.decoded += 1
+            if self.record_times:
+                self.applied_at.append((msg.seq, time.perf_counter()))
+            self.events_hub.emit(FrameDecoded(msg.seq, fb.shape[1], fb.shape[0]))
+        self.last_seq = msg.seq
+        await self._send(m.Ack(msg.seq))
+
+    def _answer(self, ok: bool) -> None:
+        if self._pending is not None and not self._pending.done():
+            self._pending.set_result(ok)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _file_offer(self, offer: m.FileOffer) -> None:
+        await self._send(await self.files.on_offer(offer, self.channel.peer))
+
+    # -- requests to the host ---------------------------------------------------
+
+    async def request(self, level: Permission, timeout: float = 60.0) -> bool:
+        """Ask for more (e.g. CONTROL); True once granted. Needs :meth:`run` running."""
+        if self._pending is not None and not self._pending.done():
+            raise RuntimeError("a permission request is already pending")
+        self._pending = asyncio.get_running_loop().create_future()
+        await self._send(m.PermissionRequest(level.bits, self.who))
+        try:
+            return await asyncio.wait_for(self._pending, timeout) and level in self.level
+        except asyncio.TimeoutError:
+            return False
+
+    async def select_monitor(self, index: int) -> None:
+        """Watch monitor ``index`` (0 = all); the host answers with a keyframe."""
+        await self._send(m.SelectMonitor(index))
+
+    async def pointer_move(self, x: int, y: int) -> None:
+        await self._send(m.PointerMove(x, y))
+
+    async def button(self, button: int, down: bool) -> None:
+        await self._send(m.Button(button, down))
+
+    async def wheel(self, dx: int, dy: int) -> None:
+        await self._send(m.Wheel(dx, dy))
+
+    async def key(self, keysym: int, down: bool, text: str = "") -> None:
+        await self._send(m.Key(keysym, down, text))
+
+    async def chat(self, text: str) -> None:
+        await self._send(m.Chat(text))
+
+    async def send_file(self, path: Path) -> bool:
+        return await self.sender.send_file(path)
+
+    def register_channel(self, name: str, handler: ExtensionHandler) -> None:
+        self.extensions.register(name, handler)
+
+    async def send_extension(self, name: str, payload: bytes) -> None:
+        await self._send(m.Extension(name, payload))
+
+    async def bye(self, reason: str = "") -> None:
+        with contextlib.suppress(SessionClosedError):
+            await self._send(m.Bye(reason))
+        await self.channel.close()
