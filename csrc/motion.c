@@ -222,6 +222,31 @@ void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_
     }
 }
 
+void sc_apply_copies(uint8_t *buf, ptrdiff_t stride, const int32_t *ops, ptrdiff_t n,
+                     uint8_t *scratch) {
+    if (n == 1) {
+        sc_move_rect(buf, stride, ops[0], ops[1], ops[4], ops[5], ops[2] - ops[0],
+                     ops[3] - ops[1]);
+        return;
+    }
+    /* Gather every source, then scatter: no order of in-place moves is
+     * needed, and none can go wrong when copies chain or swap. */
+    uint8_t *s = scratch;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const int32_t *o = ops + 6 * k;
+        size_t bytes = (size_t)o[4] * 4;
+        for (int32_t i = 0; i < o[5]; i++, s += bytes)
+            memcpy(s, buf + (ptrdiff_t)(o[1] + i) * stride + (ptrdiff_t)o[0] * 4, bytes);
+    }
+    s = scratch;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const int32_t *o = ops + 6 * k;
+        size_t bytes = (size_t)o[4] * 4;
+        for (int32_t i = 0; i < o[5]; i++, s += bytes)
+            memcpy(buf + (ptrdiff_t)(o[3] + i) * stride + (ptrdiff_t)o[2] * 4, s, bytes);
+    }
+}
+
 ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                        ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
                        int32_t tile, int32_t *out) {

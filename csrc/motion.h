@@ -77,6 +77,16 @@ int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_
 void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w, int32_t h,
                   int32_t dx, int32_t dy);
 
+/* Applies n COPY ops to buf as a decoder does: every source is read from buf
+ * as it was before any op wrote, then the destinations are written in op
+ * order (where destinations overlap, the later op wins). ops holds 6 int32
+ * per op: src_x, src_y, x, y, w, h; every rect lies inside the frame, w, h >= 1.
+ * scratch holds the sum of w * h * 4 bytes over the ops (unused when n == 1:
+ * one op moves in place). Linear in n and in the copied area: each source is
+ * saved once and each destination written once, whatever the overlaps. */
+void sc_apply_copies(uint8_t *buf, ptrdiff_t stride, const int32_t *ops, ptrdiff_t n,
+                     uint8_t *scratch);
+
 /* Changed tiles of the w x h rect at (x, y): tiles of `tile` px from the rect's
  * corner, in raster order, each trimmed to the bounding box of its pixels whose
  * B, G or R differ, written as (x, y, w, h) in frame coordinates to `out`

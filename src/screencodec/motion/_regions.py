@@ -1,5 +1,8 @@
 """Rectangle bookkeeping of the motion stage: grouping damage, turning verified
-per-row runs into copy rectangles, subtracting them, applying copies."""
+per-row runs into copy rectangles, subtracting them, applying copies.
+
+Everything here is linear or vectorised in the number of rects: a window
+found in many pieces must not turn bookkeeping into the frame's main cost."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ..damage.subtract import subtract_rects
 from ..geometry import Rect
 from . import _rowhash
 
@@ -16,6 +20,7 @@ __all__ = [
     "MissBackoff",
     "apply_copies",
     "column_spans",
+    "copy_array",
     "groups",
     "runs_to_rects",
     "subtract",
@@ -138,51 +143,26 @@ def runs_to_rects(
 
 def subtract(rect: Rect, holes: list[Rect]) -> list[Rect]:
     """``rect`` minus every hole, as disjoint rects."""
-    pieces = [rect]
-    for hole in holes:
-        nxt: list[Rect] = []
-        for p in pieces:
-            i = p.intersection(hole)
-            if i.is_empty():
-                nxt.append(p)
-                continue
-            parts = (
-                Rect(p.x, p.y, p.w, i.y - p.y),  # above
-                Rect(p.x, i.bottom, p.w, p.bottom - i.bottom),  # below
-                Rect(p.x, i.y, i.x - p.x, i.h),  # left
-                Rect(i.right, i.y, p.right - i.right, i.h),  # right
-            )
-            nxt += [q for q in parts if not q.is_empty()]
-        pieces = nxt
-    return pieces
+    return [Rect(*p) for p in subtract_rects([rect], holes).tolist()]
 
 
-def apply_copies(ref: Frame, copies: list[Copy]) -> None:
+def copy_array(copies: list[Copy]) -> Rects:
+    """(n, 6) int32 (src_x, src_y, x, y, w, h) of the copies, in order."""
+    return np.array(
+        [(c.src_x, c.src_y, c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies], np.int32
+    ).reshape(-1, 6)
+
+
+def apply_copies(
+    ref: Frame, copies: list[Copy], scratch: npt.NDArray[np.uint8] | None = None
+) -> npt.NDArray[np.uint8] | None:
     """Apply copies to ``ref`` as the decoder does: every source is read as it
-    was before any copy wrote.
+    was before any copy wrote, then the destinations are written in order (a
+    later copy wins where two overlap).
 
-    Copies move in place (memmove, overlap-safe) in an order where none writes
-    over a source another still has to read: the pieces of one scroll, whose
-    sources overlap each other's destinations, go in the direction of the
-    scroll. Only copies caught in a cycle (two regions swapping places) have
-    their sources saved first.
+    One copy moves in place; several have their sources saved once into
+    ``scratch`` and are then written: linear in the number of copies and in
+    the copied area, whatever their overlaps (chains, swaps, cycles). Returns
+    the scratch buffer used, to be passed again next time (it only grows).
     """
-    pending = list(copies)
-    while pending:
-        ready = next(
-            (
-                a
-                for a in pending
-                if all(c is a or c.src.intersection(a.dest).is_empty() for c in pending)
-            ),
-            None,
-        )
-        if ready is None:
-            break
-        d = ready.dest
-        _rowhash.move_rect(ref, (ready.src_x, ready.src_y, d.w, d.h), d.x - ready.src_x,
-                           d.y - ready.src_y)  # fmt: skip
-        pending.remove(ready)
-    saved = [(c, ref[c.src.slices()].copy()) for c in pending]
-    for c, pixels in saved:
-        ref[c.dest.slices()] = pixels
+    return _rowhash.apply_copies(ref, copy_array(copies), scratch)

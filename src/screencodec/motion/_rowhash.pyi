@@ -68,11 +68,29 @@ def move_rect(buf: Frame, rect: RectLike, dx: int, dy: int) -> None:
     and destination may overlap), as a COPY op does. Both must lie inside the
     frame (FrameError, nothing written). Runs without the GIL."""
 
+def apply_copies(
+    buf: Frame, ops: npt.ArrayLike, scratch: npt.NDArray[np.uint8] | None = None
+) -> npt.NDArray[np.uint8] | None:
+    """Apply COPY ops, an (n, 6) array of (src_x, src_y, x, y, w, h), to the
+    writable ``buf`` as the decoder does: every source read before any write,
+    destinations written in op order (a later op wins where they overlap).
+    Linear in n and the copied area. ``scratch`` (1-D uint8) holds the saved
+    sources when large enough, else a new one is made; the one used is
+    returned, to be passed again. FrameError (nothing written) for a rect
+    that is empty or outside the frame. Runs without the GIL."""
+
 def rect_tile_diff(
     prev: Frame, cur: Frame, rect: RectLike, tile: int = 16
 ) -> npt.NDArray[np.int32]:
     """``damage.tile_diff`` of ``rect`` alone (tiles aligned to its corner), as an
     (N, 4) int32 array of (x, y, w, h) in frame coordinates. Runs without the GIL."""
+
+def rects_tile_diff(
+    prev: Frame, cur: Frame, rects: npt.ArrayLike, tile: int = 16
+) -> npt.NDArray[np.int32]:
+    """``rect_tile_diff`` of each (x, y, w, h) row of ``rects``, concatenated in
+    their order: one call, one validation pass, the kernels run back to back
+    without the GIL. FrameError for any rect that is empty or outside."""
 
 def runs_to_boxes(
     starts: npt.ArrayLike, ends: npt.ArrayLike, y0: int, min_run: int, min_area: int, keep: float

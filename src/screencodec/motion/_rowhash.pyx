@@ -37,6 +37,8 @@ cdef extern from "motion.h" nogil:
                             int32_t max_out, int32_t *out)
     void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w,
                       int32_t h, int32_t dx, int32_t dy)
+    void sc_apply_copies(uint8_t *buf, ptrdiff_t stride, const int32_t *ops, ptrdiff_t n,
+                         uint8_t *scratch)
     void sc_row_votes(const uint64_t *hp, const uint64_t *hc, const uint8_t *changed,
                       int32_t n, int32_t h, uint64_t *keys, int32_t *rows, int32_t cap,
                       int32_t *votes)
@@ -181,6 +183,42 @@ def move_rect(buf, rect, dx, dy):
         sc_move_rect(p, c_stride, cx, cy, cw, ch, c_dx, c_dy)
 
 
+def apply_copies(buf, ops, scratch=None):
+    fh, fw, stride = frame_layout(buf, "buf")
+    if not buf.flags.writeable:
+        raise FrameError("buf is read-only")
+    o = np.ascontiguousarray(ops, dtype=np.int32)
+    if o.ndim != 2 or o.shape[1] != 6:
+        raise FrameError(f"ops must be an (n, 6) array of src_x, src_y, x, y, w, h, not {o.shape}")
+    cdef const int32_t[:, ::1] ov = o
+    cdef Py_ssize_t n = ov.shape[0], k
+    cdef long long need = 0, sx, sy, x, y, w, h
+    for k in range(n):
+        sx, sy, x, y, w, h = ov[k, 0], ov[k, 1], ov[k, 2], ov[k, 3], ov[k, 4], ov[k, 5]
+        if (w <= 0 or h <= 0 or sx < 0 or sy < 0 or x < 0 or y < 0 or sx + w > fw
+                or x + w > fw or sy + h > fh or y + h > fh):
+            raise FrameError(f"copy {k} {(sx, sy, x, y, w, h)} is empty or outside the "
+                             f"{fw}x{fh} frame")
+        need += w * h * 4
+    if n == 0:
+        return scratch
+    if n > 1 and (scratch is None or scratch.dtype != np.uint8 or scratch.ndim != 1
+                  or not scratch.flags.c_contiguous or not scratch.flags.writeable
+                  or scratch.shape[0] < need):
+        scratch = np.empty(need, np.uint8)
+    cdef uint8_t[::1] sv
+    cdef uint8_t *ps = NULL
+    if n > 1:
+        sv = scratch
+        ps = &sv[0]
+    cdef uint8_t[:, :, :] bv = buf
+    cdef uint8_t *p = &bv[0, 0, 0]
+    cdef ptrdiff_t c_stride = stride
+    with nogil:
+        sc_apply_copies(p, c_stride, &ov[0, 0], n, ps)
+    return scratch
+
+
 def rect_tile_diff(prev, cur, rect, tile=16):
     fh, fw, prev_row, cur_row = frame_pair(prev, cur)
     x, y, w, h = _rect(rect, fw, fh, "rect")
@@ -199,6 +237,32 @@ def rect_tile_diff(prev, cur, rect, tile=16):
     with nogil:
         n = sc_rect_diff(pp, c_prev_row, pc, c_cur_row, cx, cy, cw, ch, t, &ov[0, 0])
     return out[:n].copy()
+
+
+def rects_tile_diff(prev, cur, rects, tile=16):
+    fh, fw, prev_row, cur_row = frame_pair(prev, cur)
+    r = np.ascontiguousarray(rects, dtype=np.int32).reshape(-1, 4)
+    cdef const int32_t[:, ::1] rv = r
+    cdef int32_t t = operator.index(tile)
+    if not 16 <= t <= 256:
+        raise FrameError(f"tile must be in [16, 256], not {t}")
+    cdef Py_ssize_t n = rv.shape[0], i
+    cdef long long cap = 0, x, y, w, h
+    for i in range(n):
+        x, y, w, h = rv[i, 0], rv[i, 1], rv[i, 2], rv[i, 3]
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > fw or y + h > fh:
+            raise FrameError(f"rect {(x, y, w, h)} is empty or outside the {fw}x{fh} frame")
+        cap += ((w + t - 1) // t) * ((h + t - 1) // t)
+    out = np.empty((max(cap, 1), 4), np.int32)
+    cdef int32_t[:, ::1] ov = out
+    cdef const uint8_t *pp = _rptr(prev)
+    cdef const uint8_t *pc = _rptr(cur)
+    cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row, k = 0
+    with nogil:
+        for i in range(n):
+            k += sc_rect_diff(pp, c_prev_row, pc, c_cur_row, rv[i, 0], rv[i, 1], rv[i, 2],
+                              rv[i, 3], t, &ov[k, 0])
+    return out[:k].copy()
 
 
 # -- bookkeeping helpers of the motion stage (small inputs, called every frame:

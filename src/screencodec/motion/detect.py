@@ -51,13 +51,14 @@ import numpy.typing as npt
 
 from ..codecs.copy import copy_op
 from ..damage import merge_rects
+from ..damage.subtract import subtract_rects, subtract_rects_indexed
 from ..geometry import Rect
 from ..wire import EncodedOp
 from . import _rowhash
 from ._hashcache import RowHashCache
-from ._regions import Copy, MissBackoff, apply_copies, column_spans, groups, runs_to_rects, subtract
+from ._regions import _KEEP, Copy, MissBackoff, apply_copies, column_spans, groups
 
-__all__ = ["MotionStage", "MotionStats"]
+__all__ = ["MAX_COPIES", "MotionStage", "MotionStats"]
 
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
@@ -73,6 +74,10 @@ _MAX_ANCHORS = 24
 #: A candidate needs this many votes (and this share of the voters for rows).
 _MIN_VOTES = 2
 _MAX_CANDIDATES = 3
+#: COPY ops per update at most. Each costs 18 bytes and some bookkeeping; a
+#: move found in more pieces than this keeps its largest ones (the rest is
+#: re-sent as pixels), so no frame's work grows with a fragmented detection.
+MAX_COPIES = 64
 
 
 @dataclass(slots=True)
@@ -152,6 +157,10 @@ class MotionStage:
         self._size = (0, 0)
         self._free_pass = True
         self._deadline = 0.0
+        self._room = MAX_COPIES
+        # Sources of several copies are saved here before any is written
+        # (kept between frames: a fresh buffer would be paged in every time).
+        self._scratch: npt.NDArray[np.uint8] | None = None
         self.last = MotionStats()
 
     def reset(self) -> None:
@@ -188,8 +197,9 @@ class MotionStage:
         self._deadline = c0 + self.budget
         self._misses.tick()
         self._free_pass = True
+        self._room = MAX_COPIES
         copies: list[Copy] = []
-        known: list[tuple[int, int]] = []
+        known: dict[tuple[int, int], None] = {}
         fresh: list[_Fresh] = []
         for box, members in groups(_outside(rects, skip) if skip else rects):
             area = sum(w * h for _, _, w, h in members.tolist())
@@ -208,7 +218,7 @@ class MotionStage:
                 # A scroll's damage is often cut into several regions (blank
                 # rows that moved onto blank rows do not change): a shift
                 # already verified this frame is tried first, without hashing.
-                found += self._verify(ref, frame, box, known, found)
+                found += self._verify(ref, frame, box, list(known), found)
             if area - sum(c.dest.area for c in found) < self.min_area:
                 copies += found
                 continue
@@ -224,22 +234,23 @@ class MotionStage:
                 changed.append(rows)
             covered = sum(c.dest.area for c in found)
             if changed and area - covered >= self.min_area:
-                rows = np.unique(np.concatenate(changed))
+                seen = np.zeros(box.h, np.bool_)
+                for span_rows in changed:
+                    seen[span_rows] = True
+                rows = np.flatnonzero(seen)
                 found += self._moves(ref, frame, box, rows, found)
             copies += found
             if found or not stats.over_budget:  # a region cut short did not fail
                 self._misses.record(box, bool(found))
             for c in found:
-                shift = (c.dest.x - c.src_x, c.dest.y - c.src_y)
-                if shift not in known:
-                    known.append(shift)
+                known[(c.dest.x - c.src_x, c.dest.y - c.src_y)] = None
         self._remember(rects, fresh)
         stats.ref_pixels_hashed = self._hashes.pixels_hashed
         if not copies:
             stats.seconds = time.perf_counter() - t0
             stats.cpu_seconds = time.thread_time() - c0
             return [], rects
-        apply_copies(ref, copies)
+        self._scratch = apply_copies(ref, copies, self._scratch)
         left = self._rediff(ref, frame, rects, [c.dest for c in copies])
         stats.copies = len(copies)
         stats.copied_pixels = sum(c.dest.area for c in copies)
@@ -271,9 +282,7 @@ class MotionStage:
         found: list[Copy],
     ) -> list[Copy]:
         k = min(self.segment, box.w)
-        free = np.ones(box.h, np.bool_)
-        for c in found:
-            free[c.dest.y - box.y : c.dest.bottom - box.y] = False
+        free = _row_cover(box, found) == 0
         # Anchor rows spread over the changed rows: a fixed grid could fall on
         # the blank rows between lines of text at every step.
         rows = changed[free[changed]]
@@ -338,16 +347,11 @@ class MotionStage:
     ) -> list[Copy]:
         # Columns of each row of the box that copies already cover: rows with no
         # room left for another copy are not scanned again.
-        taken = np.zeros(box.h, np.int64)
-
-        def take(d: Rect) -> None:
-            i = d.intersection(box)
-            taken[i.y - box.y : i.bottom - box.y] += i.w
-
-        for c in found:
-            take(c.dest)
+        taken = _row_cover(box, found)
         out: list[Copy] = []
         for dx, dy in cands:
+            if self._room <= 0:
+                break
             if not self._free_pass and time.thread_time() > self._deadline:
                 self.last.over_budget = True
                 break
@@ -362,12 +366,24 @@ class MotionStage:
                 min_run=min(self.min_run, box.w),
                 row_mask=None if free else taken <= box.w - self.min_run,
             )  # fmt: skip
-            for dest in runs_to_rects(starts, ends, box.y, self.min_run, self.min_copy_area):
-                # Parts already copied by an earlier candidate stay with it.
-                for part in subtract(dest, [c.dest for c in (*found, *out)]):
-                    if part.w >= self.min_run and part.area >= self.min_copy_area:
-                        out.append(Copy(part.x - dx, part.y - dy, part))
-                        take(part)
+            dests = _rowhash.runs_to_boxes(
+                starts, ends, box.y, self.min_run, self.min_copy_area, _KEEP
+            )
+            if not dests:
+                continue
+            # Parts already copied by an earlier candidate stay with it.
+            prior = [c.dest for c in (*found, *out)]
+            parts = subtract_rects(dests, prior) if prior else np.array(dests, np.int32)
+            area = parts[:, 2].astype(np.int64) * parts[:, 3]
+            parts = parts[(parts[:, 2] >= self.min_run) & (area >= self.min_copy_area)]
+            if len(parts) > self._room:
+                # The largest pieces, in their order.
+                big = np.argsort(-(parts[:, 2].astype(np.int64) * parts[:, 3]), kind="stable")
+                parts = parts[np.sort(big[: self._room])]
+            new = [Copy(x - dx, y - dy, Rect(x, y, w, h)) for x, y, w, h in parts.tolist()]
+            self._room -= len(new)
+            out += new
+            taken += _row_cover(box, new)
         return out
 
     # -- after the copies -----------------------------------------------------------
@@ -377,22 +393,17 @@ class MotionStage:
         """The damage left once the copies are on the viewer: the old damage
         minus the copied areas, diffed again (the copies are exact, so only the
         uncovered parts can still differ)."""
-        # Only rects cut by a copy (hit, not inside one) are subtracted and
-        # diffed again.
-        untouched, cut = _rowhash.split_by_holes(
-            rects, [(c.x, c.y, c.right, c.bottom) for c in dests]
-        )
-        keep: list[npt.NDArray[np.int32]] = [rects[untouched]]
-        for i, hit in cut:
-            for p in subtract(Rect(*map(int, rects[i])), [dests[j] for j in hit]):
-                boxes = _rowhash.rect_tile_diff(ref, frame, (p.x, p.y, p.w, p.h), 32)
-                if len(boxes):
-                    keep.append(boxes)
-        keep = [k for k in keep if len(k)]
-        if not keep:
+        # Rects no copy touches stay as they are; what is left of the others
+        # is diffed again, all in one kernel call.
+        cut = subtract_rects_indexed(rects, dests)
+        untouched = rects[~cut.cut]
+        pieces = cut.pieces[cut.cut[cut.owner]]
+        boxes = _rowhash.rects_tile_diff(ref, frame, pieces, 32)
+        keep = np.concatenate([untouched.astype(np.int32).reshape(-1, 4), boxes])
+        if not len(keep):
             return np.empty((0, 4), np.int32)
         height, width = ref.shape[:2]
-        return merge_rects(np.concatenate(keep), width, height)
+        return merge_rects(keep, width, height)
 
     def _remember(self, rects: Rects, fresh: list[_Fresh]) -> None:
         """Keep the cache in step with the reference after this update: rows the
@@ -404,8 +415,22 @@ class MotionStage:
 
 def _outside(rects: Rects, holes: Sequence[Rect]) -> Rects:
     """``rects`` minus the holes (the parts of the damage to search)."""
-    pieces = [p for r in rects.tolist() for p in subtract(Rect(*r), list(holes))]
-    return np.array([(p.x, p.y, p.w, p.h) for p in pieces], np.int32).reshape(-1, 4)
+    return subtract_rects(rects, holes)
+
+
+def _row_cover(box: Rect, copies: list[Copy]) -> npt.NDArray[np.int64]:
+    """For each row of ``box``, how many of its columns the copies' destinations
+    cover (destinations do not overlap), vectorised over the copies."""
+    cover = np.zeros(box.h + 1, np.int64)
+    if copies:
+        d = np.array([(c.dest.x, c.dest.y, c.dest.right, c.dest.bottom) for c in copies])
+        x0, x1 = np.maximum(d[:, 0], box.x), np.minimum(d[:, 2], box.right)
+        y0, y1 = np.maximum(d[:, 1], box.y), np.minimum(d[:, 3], box.bottom)
+        hit = (x1 > x0) & (y1 > y0)
+        w = (x1 - x0)[hit]
+        np.add.at(cover, y0[hit] - box.y, w)
+        np.add.at(cover, y1[hit] - box.y, -w)
+    return np.cumsum(cover[:-1])
 
 
 def _row_votes(
