@@ -317,32 +317,105 @@ def runs_to_boxes(starts, ends, y0, min_run, min_area, double keep):
     return out
 
 
+cdef Py_ssize_t _find(Py_ssize_t *parent, Py_ssize_t i) noexcept nogil:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 cdef Py_ssize_t _label(const long long *b, Py_ssize_t n, long long gap, Py_ssize_t *label,
-                       Py_ssize_t *todo) noexcept:
+                       Py_ssize_t *todo) except -1:
     """Connected components of n boxes (x0, y0, x1, y1) closer than ``gap``:
-    label[i] is the component of box i, components numbered by their first box."""
-    cdef Py_ssize_t i, j, k, top, comps = 0
+    label[i] is the component of box i, components numbered by their first box.
+
+    Candidate neighbours come from a uniform grid (each box listed in the cells
+    it covers, each looks in the cells within ``gap`` of it) and join by
+    union-find: the work is the cells the boxes cover plus the pairs that
+    share a cell, not n squared. ``todo`` (n entries) is scratch."""
+    if n == 0:
+        return 0
+    cdef Py_ssize_t i, j, k, t, cx, cy, qx0, qx1, qy0, qy1, a, r1, r2, comps = 0
+    cdef long long x0 = b[0], y0 = b[1], x1 = b[2], y1 = b[3], cell, span
     for i in range(n):
-        label[i] = -1
-    for i in range(n):
-        if label[i] >= 0:
-            continue
-        label[i] = comps
-        todo[0] = i
-        top = 1
-        while top:
-            top -= 1
-            k = todo[top]
-            for j in range(n):
-                if (label[j] < 0
-                        and b[4 * k] - gap <= b[4 * j + 2] and b[4 * j] - gap <= b[4 * k + 2]
-                        and b[4 * k + 1] - gap <= b[4 * j + 3]
-                        and b[4 * j + 1] - gap <= b[4 * k + 3]):
-                    label[j] = comps
-                    todo[top] = j
-                    top += 1
-        comps += 1
-    return comps
+        x0 = min(x0, b[4 * i])
+        y0 = min(y0, b[4 * i + 1])
+        x1 = max(x1, b[4 * i + 2])
+        y1 = max(y1, b[4 * i + 3])
+    # Cells at least as large as the gap (neighbours are in adjacent cells)
+    # and at most 256 a side (a grid far larger than the boxes costs its size).
+    span = max(x1 - x0, y1 - y0, 1)
+    cell = max(64, gap + 1, (span + 255) // 256)
+    cdef Py_ssize_t gw = <Py_ssize_t>((x1 - x0) // cell + 1), gh = <Py_ssize_t>((y1 - y0) // cell + 1)
+    cdef Py_ssize_t *start = <Py_ssize_t *>PyMem_Malloc((gw * gh + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *parent = todo
+    cdef Py_ssize_t *items = NULL
+    cdef Py_ssize_t total = 0
+    if start == NULL:
+        raise MemoryError()
+    try:
+        for k in range(gw * gh + 1):
+            start[k] = 0
+        # Cells of box i: the pixels [x0, x1 - 1] (a box of no width: its x0).
+        for t in range(2):
+            for i in range(n):
+                qx0 = (b[4 * i] - x0) // cell
+                qx1 = (max(b[4 * i + 2] - 1, b[4 * i]) - x0) // cell
+                qy0 = (b[4 * i + 1] - y0) // cell
+                qy1 = (max(b[4 * i + 3] - 1, b[4 * i + 1]) - y0) // cell
+                for cy in range(qy0, qy1 + 1):
+                    for cx in range(qx0, qx1 + 1):
+                        if t == 0:
+                            start[cy * gw + cx + 1] += 1
+                        else:
+                            items[start[cy * gw + cx]] = i
+                            start[cy * gw + cx] += 1
+            if t == 0:
+                for k in range(gw * gh):
+                    start[k + 1] += start[k]
+                total = start[gw * gh]
+                items = <Py_ssize_t *>PyMem_Malloc((total + 1) * sizeof(Py_ssize_t))
+                if items == NULL:
+                    raise MemoryError()
+            else:
+                # The fill advanced each cell's start to the next cell's: shift back.
+                for k in range(gw * gh, 0, -1):
+                    start[k] = start[k - 1]
+                start[0] = 0
+        for i in range(n):
+            parent[i] = i
+        for i in range(n):
+            # Boxes j within the gap: b[j].x1 >= b[i].x0 - gap and
+            # b[j].x0 <= b[i].x1 + gap, so pixels [x0 - gap - 1, x1 + gap].
+            qx0 = max(b[4 * i] - gap - 1 - x0, 0) // cell
+            qx1 = min((b[4 * i + 2] + gap - x0) // cell, gw - 1)
+            qy0 = max(b[4 * i + 1] - gap - 1 - y0, 0) // cell
+            qy1 = min((b[4 * i + 3] + gap - y0) // cell, gh - 1)
+            for cy in range(qy0, qy1 + 1):
+                for cx in range(qx0, qx1 + 1):
+                    for a in range(start[cy * gw + cx], start[cy * gw + cx + 1]):
+                        j = items[a]
+                        if j <= i:
+                            continue
+                        r1 = _find(parent, i)
+                        r2 = _find(parent, j)
+                        if (r1 != r2
+                                and b[4 * i] - gap <= b[4 * j + 2] and b[4 * j] - gap <= b[4 * i + 2]
+                                and b[4 * i + 1] - gap <= b[4 * j + 3]
+                                and b[4 * j + 1] - gap <= b[4 * i + 3]):
+                            parent[max(r1, r2)] = min(r1, r2)
+        # Roots are each component's first box (unions keep the smaller index).
+        for i in range(n):
+            r1 = _find(parent, i)
+            if r1 == i:
+                label[i] = comps
+                comps += 1
+            else:
+                label[i] = label[r1]
+        return comps
+    finally:
+        PyMem_Free(start)
+        PyMem_Free(items)
 
 
 def group_boxes(rects, gap):
