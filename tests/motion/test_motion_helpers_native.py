@@ -32,28 +32,6 @@ def test_vertical_votes_match_numpy(n: int, h: int, seed: int, min_rows: int) ->
     assert tops == expected
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.integers(0, 2**32 - 1))
-def test_split_by_holes_matches_numpy(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    n, m = int(rng.integers(0, 12)), int(rng.integers(1, 4))
-    rects = np.column_stack([rng.integers(0, 90, (n, 2)), rng.integers(1, 50, (n, 2))]).astype(
-        np.int32
-    )
-    holes = [(x, y, x + w, y + h) for x, y, w, h in rng.integers(1, 80, (m, 4)).tolist()]
-    d = np.array(holes, np.int64)
-    x0, y0 = rects[:, :1].astype(np.int64), rects[:, 1:2].astype(np.int64)
-    x1, y1 = x0 + rects[:, 2:3], y0 + rects[:, 3:4]
-    hit = (x0 < d[:, 2]) & (d[:, 0] < x1) & (y0 < d[:, 3]) & (d[:, 1] < y1)
-    inside = (d[:, 0] <= x0) & (x1 <= d[:, 2]) & (d[:, 1] <= y0) & (y1 <= d[:, 3])
-    untouched, cut = _rowhash.split_by_holes(rects, holes)
-    assert untouched == np.flatnonzero(~hit.any(axis=1)).tolist()
-    assert cut == [
-        (i, np.flatnonzero(hit[i]).tolist())
-        for i in np.flatnonzero(hit.any(axis=1) & ~inside.any(axis=1)).tolist()
-    ]
-
-
 def test_cache_rows_gather_scatter_refresh_and_clear() -> None:
     rng = np.random.default_rng(0)
     frame = noise(rng, 40, 70)

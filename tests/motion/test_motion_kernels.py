@@ -107,6 +107,34 @@ def test_rect_tile_diff_matches_reference(rect: tuple[int, int, int, int]) -> No
     assert np.array_equal(got, ref.rect_tile_diff_reference(a, b, rect, 16))
 
 
+def test_rects_tile_diff_is_rect_tile_diff_of_each() -> None:
+    rng = np.random.default_rng(4)
+    a = noise(rng, 50, 70)
+    b = a.copy()
+    b[rng.random((50, 70)) < 0.02, 0] ^= 0x11
+    rects = [(0, 0, 70, 50), (5, 3, 33, 17), (69, 49, 1, 1), (40, 10, 20, 30)]
+    got = _rowhash.rects_tile_diff(a, _strided(b), np.array(rects, np.int32), 16)
+    want = [ref.rect_tile_diff_reference(a, b, r, 16) for r in rects]
+    assert np.array_equal(got, np.concatenate(want))
+    assert _rowhash.rects_tile_diff(a, b, np.zeros((0, 4), np.int32)).shape == (0, 4)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_apply_copies_matches_reference(n: int) -> None:
+    rng = np.random.default_rng(n)
+    a = noise(rng, 40, 50)
+    b = a.copy()
+    w, h = rng.integers(1, 20, (2, n))
+    ops = np.column_stack(
+        [rng.integers(0, 50 - w), rng.integers(0, 40 - h), rng.integers(0, 50 - w),
+         rng.integers(0, 40 - h), w, h]
+    )  # fmt: skip
+    view = _strided(a)
+    _rowhash.apply_copies(view, ops)
+    ref.apply_copies_reference(b, ops)
+    assert np.array_equal(view, b)
+
+
 def test_validation() -> None:
     f = np.zeros((10, 10, 4), np.uint8)
     with pytest.raises(FrameError):
@@ -129,6 +157,14 @@ def test_validation() -> None:
         _rowhash.move_rect(ro, (0, 0, 5, 5), 1, 0)
     with pytest.raises(FrameError):
         _rowhash.rect_tile_diff(f, f, (0, 0, 5, 5), 8)
+    with pytest.raises(FrameError):
+        _rowhash.rects_tile_diff(f, f, [(0, 0, 5, 0)], 16)
+    with pytest.raises(FrameError):
+        _rowhash.apply_copies(f, [(0, 0, 6, 0, 5, 5)])
+    with pytest.raises(FrameError):
+        _rowhash.apply_copies(f, [(0, 0, 0, 0, 5, 5, 1)])
+    with pytest.raises(FrameError):
+        _rowhash.apply_copies(ro, [(0, 0, 1, 0, 5, 5)])
 
 
 @settings(max_examples=100, deadline=None)

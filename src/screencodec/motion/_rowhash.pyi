@@ -162,10 +162,3 @@ def refresh_rows(
     (columns, rows) C-contiguous cache: the ``row_hashes`` of the span from its
     first to its last row in [y0, y1) that ``valid`` marks missing, stored and
     marked valid. Returns the pixels hashed."""
-
-def split_by_holes(
-    rects: npt.ArrayLike, holes: list[tuple[int, int, int, int]]
-) -> tuple[list[int], list[tuple[int, list[int]]]]:
-    """For (x, y, w, h) rects and (x0, y0, x1, y1) holes: the indices of the
-    rects no hole overlaps, and for each rect that holes overlap without one
-    containing it, (its index, the indices of those holes), in rect order."""

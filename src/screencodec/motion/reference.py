@@ -12,6 +12,7 @@ import numpy.typing as npt
 from ..damage.reference import tile_diff_reference
 
 __all__ = [
+    "apply_copies_reference",
     "find_segment_reference",
     "match_runs_reference",
     "move_rect_reference",
@@ -165,6 +166,15 @@ def move_rect_reference(buf: Frame, rect: RectT, dx: int, dy: int) -> None:
     """Move the rect's pixels (all 4 bytes) by (dx, dy) inside ``buf``."""
     x, y, w, h = rect
     buf[y + dy : y + dy + h, x + dx : x + dx + w] = buf[y : y + h, x : x + w].copy()
+
+
+def apply_copies_reference(buf: Frame, ops: npt.ArrayLike) -> None:
+    """COPY ops (src_x, src_y, x, y, w, h) as the decoder applies them: every
+    source read first, then the destinations written in order."""
+    rows = np.asarray(ops, dtype=np.int64).reshape(-1, 6).tolist()
+    saved = [buf[sy : sy + h, sx : sx + w].copy() for sx, sy, _, _, w, h in rows]
+    for (_, _, x, y, w, h), pixels in zip(rows, saved, strict=True):
+        buf[y : y + h, x : x + w] = pixels
 
 
 def rect_tile_diff_reference(
