@@ -1,0 +1,228 @@
+"""Frames played at their own timing: real-screen recordings and synthetic scenarios.
+
+A :class:`FrameSequence` is frames at known times. :class:`PacedSource` turns
+one into a :class:`FrameSource` that, at each ``grab()``, shows the newest frame
+whose time has come by a clock. A host that polls it therefore meets a real
+application's timing (a burst of typing, a 25 fps video seen at 20 fps, long
+idle stretches) rather than one new frame per grab, which is what session and
+latency benchmarks need. Sequences: :class:`Recording` (a clip of the
+real-screen corpus, see ``docs/corpus.md``) and :func:`synthetic_sequence`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import CaptureError, FrameError
+from ..geometry import Monitor
+from .base import FrameSource
+from .recording import Recording
+from .synthetic import SyntheticDesktop
+
+__all__ = [
+    "FrameSequence",
+    "PacedSource",
+    "Recording",
+    "SyntheticSequence",
+    "synthetic_sequence",
+]
+
+Frame = npt.NDArray[np.uint8]
+
+
+@runtime_checkable
+class FrameSequence(Protocol):
+    """Frames at known times: ``frame(i)`` is an (H, W, 4) uint8 BGRX array shown
+    from ``times[i]`` seconds after frame 0 (``times`` is non-decreasing). The
+    array may be overwritten by the next ``frame`` call."""
+
+    width: int
+    height: int
+    times: Sequence[float]
+
+    def __len__(self) -> int: ...
+
+    def frame(self, index: int, /) -> Frame: ...
+
+
+class SyntheticSequence:
+    """A :class:`SyntheticDesktop` scenario as a :class:`FrameSequence`: frame ``i``
+    is ``desktop.frame_at(i)`` at time ``i / fps``. Returns the desktop's own
+    buffer (overwritten by the next call). Not thread-safe."""
+
+    def __init__(self, desktop: SyntheticDesktop, count: int, /) -> None:
+        if count < 1:
+            raise FrameError(f"a sequence needs at least one frame, not {count}")
+        self.desktop = desktop
+        self.name = desktop.scenario_name
+        self.fps = desktop.fps
+        self.width, self.height = desktop.width, desktop.height
+        self.times: list[float] = [desktop.time(i) for i in range(count)]
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def frame(self, index: int, /) -> Frame:
+        if not 0 <= index < len(self.times):
+            raise FrameError(f"{self.name}: frame {index} outside 0..{len(self.times) - 1}")
+        return self.desktop.frame_at(index)
+
+
+def synthetic_sequence(
+    scenario: str,
+    width: int = 1920,
+    height: int = 1080,
+    *,
+    fps: float = 30,
+    seconds: float = 8.0,
+    seed: int = 0,
+    incremental: bool = False,
+) -> SyntheticSequence:
+    """``seconds * fps`` frames (at least one) of a synthetic-desktop scenario.
+
+    ``incremental=True`` makes sequential access cheaper (see SyntheticDesktop);
+    the caller must then never write into a returned frame.
+    """
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise FrameError(f"seconds must be positive, not {seconds!r}")
+    desk = SyntheticDesktop(
+        width, height, scenario=scenario, seed=seed, fps=fps, incremental=incremental
+    )
+    return SyntheticSequence(desk, max(1, round(seconds * fps)))
+
+
+class PacedSource(FrameSource):
+    """Plays a :class:`FrameSequence` at its own timing by ``clock``.
+
+    The first ``grab()`` starts the clock (:attr:`started_at`) and returns frame 0;
+    each later grab returns the newest frame ``i`` with ``times[i] - times[0] <=
+    clock() - started_at`` (frames due in between are skipped, as a real screen
+    would show only the latest). After the last frame it keeps returning the
+    last one, or with ``loop=True`` starts over: a pass lasts the sequence's span
+    plus one mean frame interval, and :attr:`cycle` counts completed passes.
+
+    A grab with nothing new due costs one clock read and one comparison and
+    returns the same array as before. The array is the sequence's own (for a
+    :class:`Recording`, a read-only view of its decoder's framebuffer), reused
+    when the next frame is fetched. The sequence is not closed by :meth:`close`:
+    whoever opened it closes it.
+
+    State: :attr:`frame_index`, :attr:`started_at`, :attr:`cycle`. Not
+    thread-safe: grab from one thread.
+    """
+
+    def __init__(
+        self,
+        frames: FrameSequence,
+        /,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        loop: bool = False,
+    ) -> None:
+        n = len(frames)
+        if n < 1:
+            raise FrameError("cannot play an empty frame sequence")
+        t0 = float(frames.times[0])
+        rel = [float(t) - t0 for t in frames.times]
+        if any(b < a for a, b in itertools.pairwise(rel)) or not all(map(math.isfinite, rel)):
+            raise FrameError("frame times must be finite and non-decreasing")
+        self.frames = frames
+        self.loop = loop
+        self._clock = clock
+        self._rel = rel
+        span = rel[-1]
+        # A pass ends one mean frame interval after the last frame is shown;
+        # a sequence with no span has nothing to loop.
+        self._period = span + span / (n - 1) if n > 1 and span > 0 else math.inf
+        #: Index of the frame the last grab returned (-1 before any).
+        self.frame_index = -1
+        #: Clock value at the first grab.
+        self.started_at: float | None = None
+        #: Completed passes when looping (0 otherwise).
+        self.cycle = 0
+        self._frame: Frame | None = None
+        self._next_due = -math.inf  # clock value at which the next frame is due
+        self._closed = False
+
+    @property
+    def width(self) -> int:
+        return self.frames.width
+
+    @property
+    def height(self) -> int:
+        return self.frames.height
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        w, h = self.frames.width, self.frames.height
+        return [Monitor(0, 0, 0, w, h), Monitor(1, 0, 0, w, h, primary=True)]
+
+    def grab(self) -> Frame:
+        """The newest frame due by the clock (frame 0 on the first call)."""
+        if self._closed:
+            raise CaptureError("the paced source is closed")
+        now = self._clock()
+        if now < self._next_due and self._frame is not None:
+            return self._frame
+        if self.started_at is None:
+            self.started_at = now
+            index, cycle = 0, 0
+        else:
+            t = now - self.started_at
+            cycle = 0
+            if self.loop and t >= self._period:
+                cycle = int(t // self._period)
+                t -= cycle * self._period
+            index = bisect.bisect_right(self._rel, t) - 1
+        if index != self.frame_index or self._frame is None:
+            # Fetch before changing any state: a failing fetch leaves the source as it was.
+            self._frame = self.frames.frame(index)
+            self.frame_index = index
+        self.cycle = cycle
+        base = self._pass_start()
+        if index + 1 < len(self._rel):
+            self._next_due = base + self._rel[index + 1]
+        else:
+            self._next_due = base + self._period  # inf without loop: the end
+        return self._frame
+
+    def time_of(self, index: int, /) -> float:
+        """Clock time at which frame ``index`` becomes current in the pass of the
+        last grab (a skipped frame: when it would have). FrameError before the
+        first grab or for an index out of range."""
+        if self.started_at is None:
+            raise FrameError("the paced source has not started: grab() first")
+        if not 0 <= index < len(self._rel):
+            raise FrameError(f"frame {index} outside 0..{len(self._rel) - 1}")
+        return self._pass_start() + self._rel[index]
+
+    def _pass_start(self) -> float:
+        assert self.started_at is not None
+        # cycle is 0 whenever the period is infinite: never multiply 0 by inf.
+        return self.started_at + (self.cycle * self._period if self.cycle else 0.0)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the last frame's time has passed (never when looping)."""
+        if self.loop or self.started_at is None:
+            return False
+        return self._clock() - self.started_at >= self._rel[-1]
+
+    def close(self) -> None:
+        self._closed = True
+        self._frame = None
+
+    def __enter__(self) -> PacedSource:
+        return self
+
+    def __repr__(self) -> str:
+        name = getattr(self.frames, "name", type(self.frames).__name__)
+        return f"PacedSource({name!r}, {len(self._rel)} frames, loop={self.loop})"
