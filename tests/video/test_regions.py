@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -55,6 +57,28 @@ def test_small_or_rarely_changing_areas_are_not_video() -> None:
         prev = f
 
 
+def test_the_frame_clock_counts_frames_so_repeated_frames_hide_a_film() -> None:
+    """Without ``now``: a tile is hot once it changed in 8 of a full window of
+    10 frames, and the region goes once the same bounds were seen twice. A
+    60 Hz capture of a 24 fps film changes in 40 % of the frames: never found
+    on that clock (the time clock finds it: test_regions_time.py)."""
+    bg = text_desktop(320, 240)
+
+    def first_found(index_at: Callable[[int], int]) -> int | None:
+        det = RegionDetector(320, 240)
+        prev = bg
+        for k in range(1, 61):
+            f = bg.copy()
+            f[20:200, 40:280] = film(240, 180, index_at(k))
+            if det.observe(tile_diff(prev, f, 64), f):
+                return k
+            prev = f
+        return None
+
+    assert first_found(lambda k: k) == 11
+    assert first_found(lambda k: k * 24 // 60) is None
+
+
 def test_text_likeness() -> None:
     bg = text_desktop(256, 192)
     assert looks_like_text(bg, Rect(0, 0, 256, 192))
@@ -82,3 +106,9 @@ def test_detector_options_are_checked() -> None:
         DetectorOptions(window=4, min_hits=5)
     with pytest.raises(ValueError, match="tile"):
         DetectorOptions(tile=8)
+    with pytest.raises(ValueError, match="stable"):
+        DetectorOptions(stable=0)
+    with pytest.raises(ValueError, match="max_gap"):
+        DetectorOptions(max_gap=0)
+    with pytest.raises(ValueError, match="video_share"):
+        DetectorOptions(video_share=0)

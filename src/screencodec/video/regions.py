@@ -23,12 +23,14 @@ look like text or UI. Why these two tests:
   follow each other at most ``max_gap`` seconds apart (>= ~7 changes a second),
   or it changed in every observed frame (a slow link's ticks are far apart, but
   video changes in each). Repeated frames (a 60 Hz capture of a 24 fps film)
-  just leave gaps shorter than ``max_gap``. A region whose tiles are in a run
-  is reported once it has shown the same bounds at two successive changes
-  (``stable``), looks like video and has either been changing for ``sustain``
-  seconds, or is *clearly* film (most sampled tiles rich in colours and hardly
-  flat), which is reported at once: at its third change, i.e. three frames of
-  the content's own rate after it starts, whatever the capture rate.
+  just leave gaps shorter than ``max_gap``. A region of tiles in a run is
+  reported, in the frames where it changes, once it has shown the same bounds
+  at ``stable`` (2) changes, looks like video and either has been changing for
+  ``sustain`` seconds and ``sustain_changes`` changes, or is *clearly* film
+  (most sampled tiles rich in colours and hardly flat): that goes at its third
+  change, i.e. three frames of the content's own rate after it starts,
+  whatever the capture rate. The content test is taken again every
+  ``recheck`` seconds (a film fading in from black looks flat at first).
 
 The region's bounds are pixel-exact: per tile, the intersection of its
 changed-pixel boxes (trimmed by the tile-diff kernel) over its last three
@@ -38,10 +40,17 @@ for H.264 (``even``). A label that shares a tile with the video and changes
 once a second (a player's clock) so stays out, and every lossy pixel lies
 inside the area that actually moves.
 
-Requiring the same bounds at two successive changes (time) or frames (frames)
-keeps a window being resized or dragged from starting a new stream in every
-frame: its changed area moves with every change. On the time clock a repeated
-frame is no new evidence, so it does not count.
+Requiring the same bounds twice keeps a window being resized or dragged from
+starting a new stream in every frame: its changed area moves with every
+change. On the frame clock every frame counts; on the time clock a change
+counts only if every tile of the region changed again since the last one that
+counted (a repeated frame is no evidence, and tiles an edge passed over a
+moment ago, still in their run, must not make a moving area look still) and
+if it covered exactly the bounds (the strips a scroll uncovers vary in size;
+their intersection looks still, but is never all that changed). A steady
+scroll on a slow link uncovers strips of one size, exactly like video: with
+``damage`` (the boxes before COPY ops explained part of them) a region next to
+a COPY is not reported.
 """
 
 from __future__ import annotations
