@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build debug test demo bench lint wheels clean
+.PHONY: setup build debug test demo bench lint wheels clean corpus
 
 $(STAMP): pyproject.toml setup.py scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
@@ -40,6 +40,10 @@ wheels: $(STAMP)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/auditwheel repair -w wheels build/wheel-raw/screencodec-*.whl \
 		|| cp build/wheel-raw/screencodec-*.whl wheels/
 	@ls wheels/*.whl
+
+# The real-screen corpus (docs/corpus.md): real apps under Xvfb, recorded into corpus/.
+corpus: build
+	$(PY) scripts/record_corpus.py --out corpus
 
 clean:
 	rm -rf build dist wheels/*.whl src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
@@ -30,6 +31,7 @@ from .synthetic import SyntheticDesktop
 __all__ = [
     "FrameSequence",
     "PacedSource",
+    "PrefetchedSequence",
     "Recording",
     "SyntheticSequence",
     "synthetic_sequence",
@@ -99,6 +101,107 @@ def synthetic_sequence(
     return SyntheticSequence(desk, max(1, round(seconds * fps)))
 
 
+class PrefetchedSequence:
+    """A :class:`FrameSequence` that decodes frame ``i + 1`` in a worker thread
+    while the caller works on frame ``i``, so that a replay's decoding (14 ms
+    for a 1080p frame of the ``video`` clip) stays off the caller's path.
+
+    ``frame(i)`` returns one of two buffers of its own (writable copies): the
+    one it returned before is reused for the next prefetch, so a frame is
+    valid until the next call (as the FrameSource contract says). A frame that
+    was not prefetched is fetched in the calling thread. After the last frame
+    it prefetches frame 0 when ``wrap`` is True. An error of the wrapped
+    sequence is raised by the ``frame`` call that asks for that frame.
+
+    State: the two buffers, the worker's job and result, under one condition
+    variable. ``frame`` must be called from one thread at a time; the wrapped
+    sequence is only used by one thread at a time. :meth:`close` stops the
+    worker (not the wrapped sequence).
+    """
+
+    def __init__(self, frames: FrameSequence, /, *, wrap: bool = False) -> None:
+        self.frames = frames
+        self.wrap = wrap
+        self.width, self.height = frames.width, frames.height
+        self.times = frames.times
+        self._bufs = [np.empty((frames.height, frames.width, 4), np.uint8) for _ in range(2)]
+        self._current = -1  # index in _bufs of the buffer the caller holds
+        self._cond = threading.Condition()
+        self._job: tuple[int, int] | None = None  # (frame, buffer) the worker is to fetch
+        self._busy = False
+        self._ready: tuple[int, int, BaseException | None] | None = None  # frame, buffer, error
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getattr__(self, name: str) -> object:  # name, fps, ... of the wrapped sequence
+        if name == "frames":  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.frames, name)
+
+    def frame(self, index: int, /) -> Frame:
+        if self._closed:
+            raise CaptureError("the prefetching sequence is closed")
+        with self._cond:
+            while self._busy or self._job is not None:
+                self._cond.wait()
+            ready, self._ready = self._ready, None
+        if ready is not None and ready[0] == index:
+            _, buf, error = ready
+            if error is not None:
+                raise error
+        else:  # not prefetched: the worker is idle, fetch here
+            buf = 1 - self._current if self._current >= 0 else 0
+            np.copyto(self._bufs[buf], self.frames.frame(index))
+        self._current = buf
+        after = index + 1
+        if after >= len(self.frames):
+            after = 0 if self.wrap and len(self.frames) > 1 else -1
+        if after >= 0:
+            self._start()
+            with self._cond:
+                self._job = (after, 1 - buf)
+                self._cond.notify_all()
+        return self._bufs[buf]
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._work, name="screencodec-prefetch", daemon=True
+            )
+            self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._job is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                job, self._job, self._busy = self._job, None, True
+            assert job is not None
+            index, buf = job
+            error: BaseException | None = None
+            try:
+                np.copyto(self._bufs[buf], self.frames.frame(index))
+            except BaseException as exc:  # handed to the caller who asks for this frame
+                error = exc
+            with self._cond:
+                self._ready, self._busy = (index, buf, error), False
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop the worker thread (waits for a fetch in progress). Idempotent."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
 class PacedSource(FrameSource):
     """Plays a :class:`FrameSequence` at its own timing by ``clock``.
 
@@ -110,10 +213,13 @@ class PacedSource(FrameSource):
     plus one mean frame interval, and :attr:`cycle` counts completed passes.
 
     A grab with nothing new due costs one clock read and one comparison and
-    returns the same array as before. The array is the sequence's own (for a
-    :class:`Recording`, a read-only view of its decoder's framebuffer), reused
-    when the next frame is fetched. The sequence is not closed by :meth:`close`:
-    whoever opened it closes it.
+    returns the same array as before. With ``prefetch=True`` (the default) the
+    next frame is fetched ahead in a worker thread (:class:`PrefetchedSequence`),
+    so a grab that finds a new frame due only swaps a buffer; without it, that
+    grab fetches the frame itself and returns the sequence's own array (for a
+    :class:`Recording`, a read-only view of its decoder's framebuffer). Either
+    way the array is reused later. :meth:`close` stops the worker but does not
+    close the sequence: whoever opened it closes it.
 
     State: :attr:`frame_index`, :attr:`started_at`, :attr:`cycle`. Not
     thread-safe: grab from one thread.
@@ -126,6 +232,7 @@ class PacedSource(FrameSource):
         *,
         clock: Callable[[], float] = time.monotonic,
         loop: bool = False,
+        prefetch: bool = True,
     ) -> None:
         n = len(frames)
         if n < 1:
@@ -137,6 +244,7 @@ class PacedSource(FrameSource):
         self.frames = frames
         self.loop = loop
         self._clock = clock
+        self._fetcher = PrefetchedSequence(frames, wrap=loop) if prefetch else None
         self._rel = rel
         span = rel[-1]
         # A pass ends one mean frame interval after the last frame is shown;
@@ -184,7 +292,8 @@ class PacedSource(FrameSource):
             index = bisect.bisect_right(self._rel, t) - 1
         if index != self.frame_index or self._frame is None:
             # Fetch before changing any state: a failing fetch leaves the source as it was.
-            self._frame = self.frames.frame(index)
+            source = self._fetcher if self._fetcher is not None else self.frames
+            self._frame = source.frame(index)
             self.frame_index = index
         self.cycle = cycle
         base = self._pass_start()
@@ -219,6 +328,8 @@ class PacedSource(FrameSource):
     def close(self) -> None:
         self._closed = True
         self._frame = None
+        if self._fetcher is not None:
+            self._fetcher.close()
 
     def __enter__(self) -> PacedSource:
         return self

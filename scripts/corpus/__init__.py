@@ -1,0 +1,1 @@
+"""Helpers of scripts/record_corpus.py: the X session, the workloads, their assets."""
