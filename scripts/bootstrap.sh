@@ -10,6 +10,7 @@ VENV=${VENV:-.venv}
 need=()
 command -v Xvfb >/dev/null || need+=(xvfb)
 command -v xdotool >/dev/null || need+=(xdotool)
+command -v xterm >/dev/null || need+=(xterm)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv python3-pip)
 "$PYTHON" - <<'PY' 2>/dev/null || need+=(python3-dev)

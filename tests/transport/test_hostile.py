@@ -90,12 +90,12 @@ def test_slow_viewer_is_bounded_and_merges() -> None:
                     received.append(msg.seq)
 
         reader = asyncio.ensure_future(read_only())
-        await asyncio.sleep(0.5)
         link = host.links()[0]
-        assert len(received) == 2  # exactly the window, then silence
-        assert link.flow.max_seen_in_flight == 2
-        assert link.flow.skipped >= 3
-        assert link.flow.interval > link.flow.min_interval  # backed off
+        # Held back: the send loop keeps skipping ticks, and nothing more is sent
+        # than the window (2 updates) and the bytes in flight allow.
+        await until(lambda: link.flow.skipped >= 10, what="ticks held back")
+        assert 1 <= len(received) <= 2
+        assert link.flow.in_flight == len(received) == link.flow.max_seen_in_flight
         assert isinstance(hc, MemoryChannel)
         # Now it catches up: acks, and the stream resumes and converges.
         reader.cancel()
@@ -105,7 +105,7 @@ def test_slow_viewer_is_bounded_and_merges() -> None:
         # through a keyframe request, as after any loss.
         await vc.send(m.encode(m.KeyframeRequest()))
         await converge(viewer, screen)
-        assert link.flow.max_seen_in_flight == 2
+        assert link.flow.max_seen_in_flight <= 2
         await viewer.bye()
         await asyncio.gather(serve, run_task)
 
@@ -166,7 +166,7 @@ def test_corrupted_update_triggers_keyframe_and_recovers() -> None:
         host, screen, _ = make_host()
         async with connected(host, wrap=Corrupting) as (viewer, serve, _):
             await until(lambda: viewer.decode_errors >= 1, what="a decode error")
-            assert viewer.keyframe_requests >= 2  # on join, and after the error
+            assert viewer.keyframe_requests >= 1  # after the error (none on join)
             await converge(viewer, screen)
             assert not serve.done()  # the session survived
             assert host.viewers == ("memory:viewer",)

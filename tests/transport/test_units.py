@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from screencodec.errors import ProtocolError, SessionClosedError
+from screencodec.errors import SessionClosedError
 from screencodec.transport import (
     CONTROL,
     VIEW,
@@ -20,33 +20,8 @@ from screencodec.transport import (
 )
 from screencodec.transport.session.consent import ask
 from screencodec.transport.session.events import EventHub
-from screencodec.transport.session.flow import FlowControl
 
 from .helpers import run
-
-
-def test_flow_window_and_cumulative_acks() -> None:
-    fc = FlowControl(3, min_interval=0.01, max_interval=0.5, step=0.002)
-    seqs = [fc.sent(float(i)) for i in range(3)]
-    assert seqs == [1, 2, 3] and not fc.can_send()
-    with pytest.raises(RuntimeError):
-        fc.sent(3.0)
-    assert fc.ack(2, 2.5) == pytest.approx(1.5)  # acks 1 and 2
-    assert fc.in_flight == 1 and fc.can_send()
-    assert fc.ack(2, 2.6) == fc.srtt  # a duplicate is harmless
-    with pytest.raises(ProtocolError):
-        fc.ack(99, 3.0)  # never sent
-
-
-def test_flow_aimd() -> None:
-    fc = FlowControl(1, min_interval=0.01, max_interval=0.1, backoff=2.0, step=0.005)
-    for _ in range(10):
-        fc.skip()
-    assert fc.interval == pytest.approx(0.1)  # capped
-    assert fc.skipped == 10
-    for i in range(100):
-        fc.ack(fc.sent(float(i)), float(i))
-    assert fc.interval == pytest.approx(0.01)  # probed back down, additively
 
 
 def test_permission_registry_is_open() -> None:

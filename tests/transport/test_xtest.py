@@ -100,10 +100,19 @@ def test_remote_control_moves_the_real_pointer(xdisplay: str) -> None:
 def test_real_screen_capture_streams_bit_exact(xdisplay: str) -> None:
     from screencodec.capture import ScreenSource
 
+    # Real content that changes: an xterm printing lines, then still.
+    script = "for i in $(seq 1 40); do echo line $i of the build log; sleep 0.05; done; sleep 60"
+    term = subprocess.Popen(
+        ["xterm", "-geometry", "80x24+10+10", "-e", "sh", "-c", script],
+        env={**os.environ, "DISPLAY": xdisplay},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
     async def main() -> None:
         host = Host(lambda i: ScreenSource(i, display=xdisplay), consent=allow())
         async with connected(host) as (viewer, _, _):
-            await until(lambda: viewer.decoded >= 3, 10)
+            await until(lambda: viewer.decoded >= 3, 10)  # the xterm drew and printed
             assert [m.index for m in viewer.monitors][:2] == [0, 1]
             probe = ScreenSource(1, display=xdisplay)
             try:
@@ -112,5 +121,10 @@ def test_real_screen_capture_streams_bit_exact(xdisplay: str) -> None:
                 probe.close()
             assert viewer.framebuffer is not None
             assert viewer.framebuffer.shape[:2] == (600, 800)
+            assert int(viewer.framebuffer[..., :3].max()) > 0  # not a black screen
 
-    run(main())
+    try:
+        run(main())
+    finally:
+        term.kill()
+        term.wait(5)

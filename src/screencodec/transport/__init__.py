@@ -27,6 +27,7 @@ from screencodec.transport.connect import (
 )
 from screencodec.transport.input import RecordingInjector
 from screencodec.transport.relay import Relay
+from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, allow, deny, terminal_consent
 from screencodec.transport.session.events import (
     ChatReceived,
@@ -39,7 +40,7 @@ from screencodec.transport.session.events import (
     SharingChanged,
     StatsUpdated,
 )
-from screencodec.transport.session.host import Host, HostConfig
+from screencodec.transport.session.host import Host
 from screencodec.transport.session.permissions import (
     CONTROL,
     VIEW,

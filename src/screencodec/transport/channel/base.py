@@ -37,7 +37,9 @@ class Channel(Protocol):
         ...
 
     async def recv(self) -> bytes:
-        """Receive the next message."""
+        """Receive the next message. A channel that can tell how long the
+        message took to arrive, from its first byte to its last, says so in an
+        attribute ``last_span`` (seconds; see SecureChannel)."""
         ...
 
     async def close(self) -> None:

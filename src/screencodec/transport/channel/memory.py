@@ -40,6 +40,9 @@ class MemoryChannel:
         self.sent: list[bytes] = []
         self.record = False
         self.sent_bytes = 0
+        #: An in-process pair has no link to time: every message arrives whole
+        #: at once (see Channel.recv).
+        self.last_span = 0.0
 
     @property
     def peer(self) -> str:

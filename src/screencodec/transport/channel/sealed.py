@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 from screencodec.errors import ProtocolError, SessionClosedError, TransportError
@@ -94,6 +95,11 @@ class SecureChannel:
         # Idle is only judged while someone reads: a caller that stops reading
         # (busy decoding) must not have its channel closed for it.
         self._reading_since: float | None = None
+        #: Seconds the last record received took from its header to its last
+        #: byte (how long the link took to carry it, when it was not buffered
+        #: already): the viewer reports it so the host can time the link.
+        self.last_span: float | None = None
+        self._header_at = 0.0
         self._pending_header: tuple[int, int] | None = None
         self._watchdog: asyncio.Task[None] | None = loop.create_task(self._watch())
 
@@ -159,8 +165,10 @@ class SecureChannel:
                     # instead of mistaking body bytes for a header.
                     if self._pending_header is None:
                         self._pending_header = await read_header(self._reader, MAX_RECORD_BODY)
+                        self._header_at = time.monotonic()
                     ftype, size = self._pending_header
                     body = await read_body(self._reader, size)
+                    self.last_span = time.monotonic() - self._header_at
                     self._pending_header = None
                     if ftype not in _RECORD_TYPES:
                         raise ProtocolError(f"unexpected frame type {ftype} on a sealed channel")

@@ -15,6 +15,7 @@ from typing import Any
 
 from screencodec.capture.base import FrameSource
 from screencodec.errors import ScreencodecError
+from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import terminal_consent, terminal_yes_no
 from screencodec.transport.session.events import (
     PasswordInvalidated,
@@ -23,7 +24,7 @@ from screencodec.transport.session.events import (
     SharingChanged,
     StatsUpdated,
 )
-from screencodec.transport.session.host import Host, HostConfig
+from screencodec.transport.session.host import Host
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.sidechannels import FileOfferInfo
 

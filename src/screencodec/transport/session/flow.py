@@ -1,97 +1,270 @@
-"""Per-viewer flow control: an in-flight window over acks, and an AIMD frame interval.
+"""Per-viewer congestion control: measure the bottleneck, keep its queue short.
 
-State, owned by one viewer's send loop (single task, no locking):
+A remote-support host sits behind the customer's uplink, typically 1-10
+Mbit/s with a deep modem buffer. Filling that buffer is what makes a session
+lag by seconds, so this controller is delay-based (in the spirit of WebRTC's
+GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
 
-* ``window``: at most this many updates sent and not yet acked. When the
-  window is full the host does *not* queue: it skips the tick. The skipped
-  screen changes are not lost; the viewer's encoder still holds what it last
-  sent, so the next encode diffs against that and the damage merges.
-* ``interval``: the time between ticks. Every skip (the link could not keep
-  up) multiplies it by ``backoff``; every ack with no skip since the previous
-  ack takes ``step`` off it (additive), within ``[min_interval, max_interval]``.
-  Classic AIMD on rate: it probes upward slowly and backs off fast.
+* **Stamps.** Every update is stamped when sent (host clock). A receipt from
+  the viewer carries when the update's last byte arrived (viewer clock; any
+  offset), how long its bytes took to arrive from the first to the last (its
+  *span*), and how long the viewer held it before answering (decoding).
+* **Bottleneck rate.** An update's bytes cross the bottleneck back to back, so
+  its span is its size over the bottleneck's rate (a packet train), whatever
+  the propagation delay and whether or not the link was full. Bytes over spans,
+  summed over the last ``rate_window`` seconds of updates large enough to time,
+  is the link's rate: the estimate follows a link that frees up within one
+  window, with no probing needed.
+* **Queueing delay.** ``arrived - span - sent`` is the first byte's one-way
+  delay plus a constant clock offset; its minimum over ``base_window`` seconds
+  is the empty path, and what an update took beyond that is queueing.
+* **Viewers that only ack** (version 0.1) give no stamps: the ack time stands
+  in for the arrival, the rate is what was delivered over the window, and the
+  target probes ``probe`` above it while the queue stays empty.
+* **Target rate** = ``headroom`` x estimate x ``backoff``. ``backoff`` drops by
+  ``decrease`` when the smoothed queueing delay passes ``max_queue_delay``
+  (someone else is using the uplink, or the estimate ran ahead) and recovers
+  towards 1 while the queue stays empty.
+* **Pacing.** The controller predicts when the bottleneck will have sent what
+  is queued (``link_free_at``). A tick may send only when at most
+  ``queue_target`` seconds of data would wait ahead of it, the measured queue
+  is under ``max_queue_delay`` and fewer than ``window`` updates await their
+  receipt. Otherwise the tick is skipped: nothing is encoded or queued; the
+  encoder still holds what the viewer has, so the next update covers it all.
 
-Acks are cumulative; an ack for a sequence never sent is a ProtocolError.
+State is owned by one viewer's send loop and receive loop on one event loop
+(no locking). Receipts are cumulative; one for an update never sent is a
+ProtocolError. Times are seconds; rates are bytes per second.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 
 from screencodec.errors import ProtocolError
 
-__all__ = ["FlowControl"]
+__all__ = ["CongestionControl", "FlowConfig"]
+
+_SEGMENT = 1448  #: the first TCP segment arrives with the header: not in the span
+_MIN_BUSY = 50e-6  #: clamp: clock jitter can make a busy time vanish
+_FAST_BYTES = 64 * 1024
 
 
-class FlowControl:
-    def __init__(
-        self,
-        window: int = 3,
-        *,
-        min_interval: float = 1 / 60,
-        max_interval: float = 0.5,
-        backoff: float = 1.5,
-        step: float = 0.002,
-    ) -> None:
-        if window < 1:
+@dataclass(frozen=True, slots=True)
+class FlowConfig:
+    """Tuning of :class:`CongestionControl`. Times in seconds, rates in bytes/s."""
+
+    window: int = 8  #: updates in flight at most
+    initial_rate: float = 250_000.0  #: 2 Mbit/s until the link has been timed
+    max_queue_delay: float = 0.030  #: smoothed queueing delay that counts as congestion
+    queue_target: float = 1 / 30  #: at most this much data waits ahead of a new update
+    headroom: float = 0.9  #: target this share of the measured rate
+    decrease: float = 0.85  #: backoff factor per congestion event
+    recover: float = 0.5  #: backoff regained per second while the queue is empty
+    rate_window: float = 1.0  #: updates this recent make the rate estimate
+    base_window: float = 10.0  #: the empty-path delay is the minimum over this long
+    min_busy: float = 0.004  #: span time needed before a window's rate counts
+    probe: float = 1.25  #: ack-only viewers: target this much above the delivered rate
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
             raise ValueError("window must be >= 1")
-        self.window = window
-        self.min_interval = min_interval
-        self.max_interval = max_interval
-        self.backoff = backoff
-        self.step = step
-        self.interval = min_interval
+        if self.initial_rate <= 0 or not 0 < self.headroom <= 1 or not 0 < self.decrease < 1:
+            raise ValueError("rates and factors must be positive (headroom, decrease <= 1)")
+
+
+@dataclass(slots=True)
+class _Sent:
+    at: float
+    size: int
+
+
+class CongestionControl:
+    """One viewer's controller. See the module docstring for the model.
+
+    The send loop asks :meth:`delay` how long to wait before it may send,
+    :meth:`target_rate` what rate to hold the encoder to, and reports each
+    update with :meth:`sent`; the receive loop feeds :meth:`receipt`.
+    """
+
+    def __init__(self, config: FlowConfig | None = None) -> None:
+        self.config = c = config or FlowConfig()
+        self.window = c.window
         self.next_seq = 1
         self.acked = 0
-        self.srtt: float | None = None
-        self.skipped = 0
+        self.skipped = 0  #: ticks held back by the window or the queue
         self.max_seen_in_flight = 0
-        self._congested = False  # a skip happened since the last ack
-        self._sent: OrderedDict[int, float] = OrderedDict()  # seq -> send time
+        self.srtt: float | None = None  #: smoothed RTT without the viewer's hold time
+        self.min_rtt: float | None = None
+        self.queue_delay = 0.0  #: smoothed queueing delay at the bottleneck
+        self.rate = c.initial_rate  #: measured bottleneck rate
+        self.timed = False  #: the rate has been measured at least once
+        self.backoff = 1.0
+        self.congestion_events = 0
+        self.link_free_at = 0.0
+        self._sent: OrderedDict[int, _Sent] = OrderedDict()
+        self._owd: deque[tuple[float, float]] = deque()  # (time, one-way delay) for the base
+        self._busy: deque[tuple[float, int, float]] = deque()  # (time, bytes, busy seconds)
+        self._last_event = -1e9
+        self._last_receipt_at: float | None = None
+
+    # -- the send side -----------------------------------------------------
 
     @property
     def in_flight(self) -> int:
         return len(self._sent)
 
-    def can_send(self) -> bool:
-        return len(self._sent) < self.window
+    @property
+    def bytes_in_flight(self) -> int:
+        return sum(s.size for s in self._sent.values())
+
+    def target_rate(self) -> float:
+        """Bytes per second the next updates should hold to."""
+        return self.config.headroom * self.rate * self.backoff
+
+    def delay(self, now: float) -> float:
+        """Seconds until an update may be sent (0: now). ``inf`` while the
+        window is full (wait for a receipt)."""
+        if len(self._sent) >= self.window:
+            return float("inf")
+        if self._sent and self.bytes_in_flight >= self.max_in_flight():
+            return float("inf")
+        ahead = self.link_free_at - now - self.config.queue_target
+        return max(0.0, ahead)
+
+    def max_in_flight(self) -> float:
+        """Bytes unanswered at most (one more update may always go when none
+        is): a round trip at the target rate plus the queue allowed, so a rate
+        that runs ahead of the link cannot fill its buffer before the first
+        receipts correct it."""
+        rtt = self.min_rtt if self.min_rtt is not None else 0.1
+        return self.target_rate() * (rtt + 2 * self.config.queue_target) + 2 * _SEGMENT
+
+    def congested(self) -> bool:
+        return self.queue_delay > self.config.max_queue_delay
 
     def skip(self) -> None:
-        """The window was full at a tick: count it and slow down."""
+        """A tick found the link busy: count it (nothing else changes)."""
         self.skipped += 1
-        self._congested = True
-        self.interval = min(self.max_interval, self.interval * self.backoff)
 
-    def sent(self, now: float) -> int:
-        """Record one update sent now; returns its sequence number."""
-        if not self.can_send():
+    def sent(self, size: int, now: float) -> int:
+        """Record one update of ``size`` bytes sent now; returns its sequence number."""
+        if len(self._sent) >= self.window:
             raise RuntimeError("window is full")  # a bug in the caller, not the peer
         seq = self.next_seq
         self.next_seq = (seq + 1) & 0xFFFFFFFF or 1
-        self._sent[seq] = now
+        self._sent[seq] = _Sent(now, size)
         self.max_seen_in_flight = max(self.max_seen_in_flight, len(self._sent))
+        self.link_free_at = max(self.link_free_at, now) + size / self.target_rate()
         return seq
 
-    def ack(self, seq: int, now: float) -> float:
-        """Process a cumulative ack; returns the RTT of ``seq`` in seconds."""
+    def reset(self) -> None:
+        """Forget what is in flight (its receipts may never come)."""
+        self._sent.clear()
+
+    # -- the receive side --------------------------------------------------
+
+    def receipt(
+        self,
+        seq: int,
+        now: float,
+        arrived: float | None = None,
+        held: float = 0.0,
+        span: float | None = None,
+    ) -> float:
+        """Process a cumulative receipt for ``seq``, received at ``now``.
+
+        ``arrived`` is when the update's last byte reached the viewer, on the
+        viewer's clock, ``span`` how long its bytes took from first to last,
+        and ``held`` how long the viewer kept it before answering (a viewer that
+        only acks gives none of these). Returns the RTT without ``held``.
+        """
         if seq not in self._sent:
             if seq == self.acked:
-                return self.srtt or 0.0  # duplicate ack: harmless
-            raise ProtocolError(f"ack for update {seq}, which is not in flight")
-        sent_at = 0.0
+                return self.srtt or 0.0  # duplicate: harmless
+            raise ProtocolError(f"receipt for update {seq}, which is not in flight")
+        acked: list[_Sent] = []
         while self._sent:
-            s, t = self._sent.popitem(last=False)
+            s, rec = self._sent.popitem(last=False)
+            acked.append(rec)
             if s == seq:
-                sent_at = t
                 break
         self.acked = seq
-        rtt = max(0.0, now - sent_at)
+        last = acked[-1]
+        held = min(max(held, 0.0), max(0.0, now - last.at))
+        rtt = max(0.0, now - last.at - held)
         self.srtt = rtt if self.srtt is None else 0.875 * self.srtt + 0.125 * rtt
-        if not self._congested:
-            self.interval = max(self.min_interval, self.interval - self.step)
-        self._congested = False
+        self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
+        if arrived is not None and span is not None:
+            self._time_span(last, arrived, max(0.0, span), now)
+        else:
+            self._time_acks(acked, now - held, now)
+        self._last_receipt_at = now
         return rtt
 
-    def reset(self) -> None:
-        """Forget what is in flight (e.g. after a monitor switch with a keyframe)."""
-        self._sent.clear()
+    def _base(self, first_owd: float, now: float) -> float:
+        """Record a first-byte one-way delay; returns the empty path's."""
+        while self._owd and self._owd[0][0] < now - self.config.base_window:
+            self._owd.popleft()
+        while self._owd and self._owd[-1][1] >= first_owd:  # monotonic: min in front
+            self._owd.pop()
+        self._owd.append((now, first_owd))
+        return self._owd[0][1]
+
+    def _time_span(self, rec: _Sent, arrived: float, span: float, now: float) -> None:
+        c = self.config
+        first_owd = arrived - span - rec.at
+        base = self._base(first_owd, now)
+        if rec.size > 2 * _SEGMENT:
+            self._busy.append((now, rec.size - _SEGMENT, max(_MIN_BUSY, span)))
+        while self._busy and self._busy[0][0] < now - c.rate_window:
+            self._busy.popleft()
+        busy = sum(b for _, _, b in self._busy)
+        timed = sum(n for _, n, _ in self._busy)
+        # Enough time to measure, or so many bytes in so little time that the
+        # link is clearly fast (loopback, a LAN): either way the rate counts.
+        if busy >= c.min_busy or timed >= _FAST_BYTES:
+            self.rate = timed / max(busy, c.min_busy)  # a lower bound when too fast to time
+            self.timed = True
+        self._queue_sample(first_owd - base, now)
+
+    def _time_acks(self, acked: list[_Sent], arrival: float, now: float) -> None:
+        """Without stamps the serialisation of an update cannot be told from
+        queueing: the round trip over its minimum, less a frame, is the signal,
+        and the rate is what the window delivered, probed upwards while the
+        round trip stays near its minimum."""
+        c = self.config
+        rtt = arrival - acked[-1].at
+        base = self._base(rtt, now)
+        for r in acked:
+            self._busy.append((now, r.size, 0.0))
+        while self._busy and self._busy[0][0] < now - c.rate_window:
+            self._busy.popleft()
+        self._queue_sample(rtt - base - c.queue_target, now)
+        if self._busy[0][0] <= now - c.rate_window / 2:
+            # What was delivered bounds the link from below only: a sender with
+            # little to send (typing) must not talk the estimate down. It falls
+            # to what was delivered when the queue shows congestion.
+            delivered = sum(n for _, n, _ in self._busy) / c.rate_window
+            if self.congested():
+                self.rate = max(delivered, c.initial_rate / 8)
+            else:
+                self.rate = max(self.rate, delivered * c.probe)
+            self.timed = True
+
+    def _queue_sample(self, queued: float, now: float) -> None:
+        self.queue_delay = 0.7 * self.queue_delay + 0.3 * max(0.0, queued)
+        self._adapt(now)
+
+    def _adapt(self, now: float) -> None:
+        c = self.config
+        if self.queue_delay > c.max_queue_delay:
+            # One cut per round trip: the queue needs that long to show the cut.
+            if now - self._last_event > (self.srtt or 0.0) + c.max_queue_delay:
+                self.backoff = max(0.05, self.backoff * c.decrease)
+                self.congestion_events += 1
+                self._last_event = now
+        elif self.queue_delay < c.max_queue_delay / 3 and self._last_receipt_at is not None:
+            dt = min(now - self._last_receipt_at, 0.25)
+            self.backoff = min(1.0, self.backoff + c.recover * dt)

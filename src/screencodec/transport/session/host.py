@@ -19,8 +19,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,8 +30,10 @@ from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedErr
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import (
+    Event,
     EventHub,
     PasswordInvalidated,
     PasswordRotated,
@@ -44,6 +44,7 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.link import ViewerLink
 from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
+from screencodec.transport.session.services import EncoderFactory
 from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
     ExtensionRegistry,
@@ -52,38 +53,13 @@ from screencodec.transport.session.sidechannels import (
     FileSender,
 )
 from screencodec.transport.session.stats import LinkStats
-from screencodec.transport.session.streaming import EncoderLike
 
 if TYPE_CHECKING:
     from screencodec.transport.channel.codes import SessionCredentials
 
-__all__ = ["Host", "HostConfig"]
+__all__ = ["Host"]
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class HostConfig:
-    """Tunables. Times in seconds."""
-
-    consent_timeout: float = 30.0  #: no answer in this time = no
-    window: int = 3  #: updates in flight per viewer
-    min_interval: float = 1 / 60  #: fastest frame interval
-    max_interval: float = 0.5  #: slowest frame interval under back-off
-    local_input_pause: float = 1.0  #: remote input ignored this long after local input
-    stats_period: float = 1.0
-    monitor: int = 1  #: the monitor a new viewer sees first
-    max_duration: float | None = None  #: end every session after this long
-    download_dir: Path | None = None  #: where accepted files go (None = refuse all)
-    max_file: int = 1 << 30
-    max_total: int = 4 << 30
-    cursor_rate: float = 60.0  #: pointer polls per second per viewer (0 = no cursor channel)
-
-
-def _default_encoder(width: int, height: int) -> EncoderLike:
-    from screencodec.encoder import ScreenEncoder
-
-    return ScreenEncoder(width, height)
 
 
 class Host:
@@ -95,7 +71,7 @@ class Host:
         injector: InputInjector | None = None,
         config: HostConfig | None = None,
         file_consent: FileConsent | None = None,
-        encoder_factory: Callable[[int, int], EncoderLike] | None = None,
+        encoder_factory: EncoderFactory | None = None,
     ) -> None:
         self.config = config or HostConfig()
         if isinstance(source, FrameSource):
@@ -104,7 +80,8 @@ class Host:
             self.hub = CaptureHub(source)
         self.consent = consent
         self.injector = injector
-        self.encoder_factory = encoder_factory or _default_encoder
+        #: None: each viewer's session picks the encoder from what the viewer decodes.
+        self.encoder_factory = encoder_factory
         self.file_consent = file_consent
         self.extensions = ExtensionRegistry()
         self.events_hub = EventHub()
@@ -114,8 +91,8 @@ class Host:
         self._serving: set[ViewerLink] = set()  # every session, consented or not
         self._all_ended = asyncio.Event()  # set whenever _serving is empty
         self._all_ended.set()
-        self._files: dict[ViewerLink, FileReceiver] = {}
-        self._senders: dict[ViewerLink, FileSender] = {}
+        self._files: dict[object, FileReceiver] = {}
+        self._senders: dict[object, FileSender] = {}
         self.protocol_errors = 0
         self._rotations: dict[int, asyncio.TimerHandle] = {}  # pending, per credentials
 
@@ -272,9 +249,13 @@ class Host:
 
     # -- used by the sessions ----------------------------------------------
 
-    def _joined(self, link: ViewerLink) -> None:
+    def joined(self, link: object) -> None:
+        assert isinstance(link, ViewerLink)
         self._links[link] = None
         self.events_hub.emit(SharingChanged(self.viewers))
+
+    def emit(self, event: Event) -> None:
+        self.events_hub.emit(event)
 
     def release_input(self) -> None:
         if self.injector is not None:
@@ -283,7 +264,7 @@ class Host:
     def note_injected_pointer(self, x: int, y: int) -> None:
         self._last_injected = (x, y)
 
-    def files_for(self, link: ViewerLink) -> FileReceiver:
+    def files_for(self, link: object) -> FileReceiver:
         rec = self._files.get(link)
         if rec is None:
             cfg = self.config
@@ -293,9 +274,10 @@ class Host:
             )  # fmt: skip
         return rec
 
-    def sender_for(self, link: ViewerLink) -> FileSender:
+    def sender_for(self, link: object) -> FileSender:
         snd = self._senders.get(link)
         if snd is None:
+            assert isinstance(link, ViewerLink)
             snd = self._senders[link] = FileSender(link.send)
         return snd
 

@@ -13,13 +13,10 @@ clamped into it, so a viewer can never click outside what it was shown.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL
-
-if TYPE_CHECKING:
-    from screencodec.transport.session.link import ViewerLink
+from screencodec.transport.session.services import SessionLink
 
 __all__ = ["InputGate"]
 
@@ -27,7 +24,7 @@ InputMessage = m.PointerMove | m.Button | m.Wheel | m.Key
 
 
 class InputGate:
-    def __init__(self, link: ViewerLink) -> None:
+    def __init__(self, link: SessionLink) -> None:
         self._link = link
         self.dropped = 0  # no grant
         self.dropped_local = 0  # local user active

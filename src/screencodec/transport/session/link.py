@@ -21,12 +21,13 @@ grant that includes VIEW.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.consent import ask
+from screencodec.transport.session.encoding import EncoderChoice, choose_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
@@ -36,19 +37,17 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.input_gate import InputGate
 from screencodec.transport.session.permissions import CONTROL, VIEW, ConsentRequest, Permission
 from screencodec.transport.session.pointer import CursorStreamer
+from screencodec.transport.session.services import SessionHost
 from screencodec.transport.session.stats import LinkStats
-from screencodec.transport.session.streaming import EncoderLike, Streamer
+from screencodec.transport.session.streaming import Streamer
 
-if TYPE_CHECKING:
-    from screencodec.transport.session.host import Host
-
-__all__ = ["EncoderLike", "ViewerLink"]
+__all__ = ["ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
 
 
 class ViewerLink:
-    def __init__(self, host: Host, channel: Channel) -> None:
+    def __init__(self, host: SessionHost, channel: Channel) -> None:
         self.host = host
         self.channel = channel
         self.peer = channel.peer
@@ -57,7 +56,10 @@ class ViewerLink:
         self.gate = InputGate(self)
         self.monitor = host.config.monitor
         self._watching: int | None = None  # the monitor acquired in the hub
-        self.stream = Streamer(self)
+        #: What the viewer declared it decodes (a viewer that says nothing is a
+        #: version-0.1 viewer: every op of that version, both profiles, no receipts).
+        self.capabilities = m.Capabilities.legacy()
+        self.stream = Streamer(self, EncoderChoice(False, "444", True, host.encoder_factory))
         self.flow = self.stream.flow
         self.pointer = CursorStreamer(self)
         self._fresh = True  # no message since the grant yet
@@ -67,6 +69,10 @@ class ViewerLink:
 
     async def send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
+
+    async def send_raw(self, payload: bytes) -> None:
+        """Send a message already encoded (the send loop's updates)."""
+        await self.channel.send(payload)
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -89,11 +95,9 @@ class ViewerLink:
     async def run(self) -> str:
         """Serve this viewer until it ends; returns the reason."""
         try:
-            hello = m.decode(await asyncio.wait_for(self.channel.recv(), _HELLO_TIMEOUT))
+            hello = await asyncio.wait_for(self._hello(), _HELLO_TIMEOUT)
         except asyncio.TimeoutError:
             return "viewer sent no request"
-        if not isinstance(hello, m.PermissionRequest):
-            raise ProtocolError(f"expected a permission request, got {type(hello).__name__}")
         self.who = hello.who
         asked = Permission(hello.level).known
         if VIEW not in asked:
@@ -110,11 +114,24 @@ class ViewerLink:
         self.watch(self.monitor)
         await self.send(m.PermissionGrant(self.level.bits))
         await self.send(m.MonitorList(monitors, self.monitor))
-        self.host._joined(self)
+        self.host.joined(self)
         self.spawn(self.stream.run())
         self.spawn(self.pointer.run())
         self.spawn(self._stats_loop())
         return await self._recv_loop()
+
+    async def _hello(self) -> m.PermissionRequest:
+        """The viewer's opening: its Capabilities (optional), then its request."""
+        hello = m.decode(await self.channel.recv())
+        if isinstance(hello, m.Capabilities):
+            self.capabilities = hello
+            hello = m.decode(await self.channel.recv())
+        if not isinstance(hello, m.PermissionRequest):
+            raise ProtocolError(f"expected a permission request, got {type(hello).__name__}")
+        choice = choose_encoder(self.capabilities, self.host.encoder_factory)
+        self.stream = Streamer(self, choice)
+        self.flow = self.stream.flow
+        return hello
 
     async def cleanup(self) -> None:
         """Release everything, even if cancelled while doing so (host shutdown)."""
@@ -139,6 +156,8 @@ class ViewerLink:
     def watch(self, index: int) -> None:
         """Show monitor ``index`` from now on (acquire it before releasing the old)."""
         self.host.hub.acquire(index)
+        if self._watching is not None and self._watching != index:
+            self.pointer.reset()  # other coordinates: send the pointer afresh
         if self._watching is not None:
             self.host.hub.release(self._watching)
         self._watching = index
@@ -161,8 +180,11 @@ class ViewerLink:
             self._fresh = False
 
     async def _dispatch(self, msg: m.Message) -> None:
-        if isinstance(msg, m.Ack):
-            self.stream.on_ack(msg.seq)
+        if isinstance(msg, m.Receipt):
+            span = None if msg.span_us == m.Receipt.NO_SPAN else msg.span_us / 1e6
+            self.stream.on_receipt(msg.seq, msg.arrived_us / 1e6, msg.held_us / 1e6, span)
+        elif isinstance(msg, m.Ack):
+            self.stream.on_receipt(msg.seq)
         elif isinstance(msg, m.KeyframeRequest):
             self.stream.request_keyframe()
             if not self._fresh:  # a join request: the new cursor encoder has sent all
@@ -180,14 +202,14 @@ class ViewerLink:
             else:
                 await self.send(m.Notice(m.Notice.UNKNOWN_MONITOR, f"no monitor {msg.index}"))
         elif isinstance(msg, m.Chat):
-            self.host.events_hub.emit(ChatReceived(self.peer, msg.text))
+            self.host.emit(ChatReceived(self.peer, msg.text))
         elif isinstance(msg, m.FileOffer):
             self.spawn(self._file_offer(msg))
         elif isinstance(msg, m.FileChunk):
             self.host.files_for(self).on_chunk(msg)
         elif isinstance(msg, m.FileEnd):
             path, size = self.host.files_for(self).on_end(msg)
-            self.host.events_hub.emit(FileReceived(self.peer, str(path), size))
+            self.host.emit(FileReceived(self.peer, str(path), size))
         elif isinstance(msg, m.FileAccept):
             self.host.sender_for(self).on_accept(msg)
         elif isinstance(msg, m.Extension):
@@ -212,7 +234,7 @@ class ViewerLink:
                 return
             self.level = self.level | grant.level
             await self.send(m.PermissionGrant(self.level.bits))
-            self.host.events_hub.emit(PermissionChanged(self.peer, self.level))
+            self.host.emit(PermissionChanged(self.peer, self.level))
         finally:
             self._upgrading = False
 
@@ -228,7 +250,7 @@ class ViewerLink:
         if CONTROL in removed:
             self.host.release_input()
         await self.send(m.PermissionRevoke(removed.bits, self.level.bits))
-        self.host.events_hub.emit(PermissionChanged(self.peer, self.level))
+        self.host.emit(PermissionChanged(self.peer, self.level))
         if VIEW not in self.level:
             await self.send(m.Bye("the local user stopped sharing"))
             await self.channel.close()
@@ -236,24 +258,29 @@ class ViewerLink:
     def snapshot(self) -> LinkStats:
         meter = self.stream.meter
         fps, kbps = meter.rates()
+        quality = self.stream.quality
         return LinkStats(
             peer=self.peer,
             fps=fps,
             kbps=kbps,
             rtt_ms=(self.flow.srtt or 0.0) * 1000,
-            interval_ms=self.flow.interval * 1000,
             in_flight=self.flow.in_flight,
             sent=meter.sent,
             skipped=self.flow.skipped,
             input_dropped=self.gate.dropped + self.gate.dropped_local,
             bytes_sent=meter.bytes_sent,
+            link_kbps=self.flow.rate * 8 / 1000,
+            target_kbps=self.flow.target_rate() * 8 / 1000,
+            queue_ms=self.flow.queue_delay * 1000,
+            lossy_pixels=int(quality.get("lossy_area", 0)),
+            psnr=quality.get("psnr"),
         )
 
     async def _stats_loop(self) -> None:
         while True:
             await asyncio.sleep(self.host.config.stats_period)
             snap = self.snapshot()
-            self.host.events_hub.emit(StatsUpdated(snap))
+            self.host.emit(StatsUpdated(snap))
             await self.send(
                 m.Stats(
                     int(snap.fps * 1000), int(snap.kbps), int(snap.rtt_ms * 1000),

@@ -33,6 +33,7 @@ from screencodec.transport.session._msgbase import (
     coord,
 )
 from screencodec.transport.session._msginput import Button, Key, PointerMove, Wheel
+from screencodec.transport.session._msglink import Capabilities, Receipt
 from screencodec.transport.session._msgside import (
     MAX_CURSOR_BYTES,
     Chat,
@@ -53,6 +54,7 @@ __all__ = [
     "Ack",
     "Button",
     "Bye",
+    "Capabilities",
     "Chat",
     "Cursor",
     "Extension",
@@ -70,6 +72,7 @@ __all__ = [
     "PermissionRequest",
     "PermissionRevoke",
     "PointerMove",
+    "Receipt",
     "SelectMonitor",
     "Stats",
     "Update",
@@ -293,7 +296,7 @@ Message = (
     Update | Ack | KeyframeRequest | PermissionRequest | PermissionGrant | PermissionDeny
     | PermissionRevoke | PointerMove | Button | Wheel | Key | MonitorList | SelectMonitor
     | Chat | FileOffer | FileAccept | FileChunk | FileEnd | Extension | Stats | Notice | Bye
-    | Cursor
+    | Cursor | Capabilities | Receipt
 )  # fmt: skip
 
 _KINDS: dict[int, type[MessageBase]] = {
@@ -302,6 +305,7 @@ _KINDS: dict[int, type[MessageBase]] = {
         Update, Ack, KeyframeRequest, PermissionRequest, PermissionGrant, PermissionDeny,
         PermissionRevoke, PointerMove, Button, Wheel, Key, MonitorList, SelectMonitor, Chat,
         FileOffer, FileAccept, FileChunk, FileEnd, Extension, Stats, Notice, Bye, Cursor,
+        Capabilities, Receipt,
     )
 }  # fmt: skip
 

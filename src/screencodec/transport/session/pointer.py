@@ -24,7 +24,6 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +32,8 @@ from screencodec.capture.base import CursorState
 from screencodec.errors import DecodeError, ProtocolError
 from screencodec.motion.cursor import VIEWER_SHAPE_CACHE, CursorEncoder
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.services import SessionLink
 from screencodec.wire import MessageType, parse_cursor_position, parse_cursor_shape, split_message
-
-if TYPE_CHECKING:
-    from screencodec.transport.session.link import ViewerLink
 
 __all__ = ["CursorStreamer", "CursorTracker", "PointerState", "composite"]
 
@@ -50,7 +47,7 @@ class CursorStreamer:
     """The host's cursor loop for one viewer. State is owned by :meth:`run`;
     :meth:`reset` is called from the receive loop (same event loop)."""
 
-    def __init__(self, link: ViewerLink) -> None:
+    def __init__(self, link: SessionLink) -> None:
         self._link = link
         self.encoder = CursorEncoder()
         self.last_state: CursorState | None = None  #: the newest poll's answer

@@ -21,16 +21,29 @@ class LinkStats:
     fps: float
     kbps: float
     rtt_ms: float
-    interval_ms: float
     in_flight: int
     sent: int
     skipped: int
     input_dropped: int
     bytes_sent: int
+    #: The bottleneck rate measured by congestion control, and the share of it
+    #: updates are held to (kbit/s).
+    link_kbps: float = 0.0
+    target_kbps: float = 0.0
+    #: Smoothed queueing delay at the bottleneck.
+    queue_ms: float = 0.0
+    #: Pixels the viewer shows that are not yet exact (lossy, being refined).
+    lossy_pixels: int = 0
+    #: PSNR of the newest lossy pixels sent (None: none since the last report).
+    psnr: float | None = None
 
     def line(self) -> str:
+        quality = "exact" if not self.lossy_pixels else f"{self.lossy_pixels} px lossy"
+        if self.psnr is not None:
+            quality += f" ({self.psnr:.1f} dB)"
         return (
-            f"{self.peer}: {self.fps:5.1f} fps {self.kbps:8.1f} kbit/s rtt {self.rtt_ms:6.1f} ms"
+            f"{self.peer}: {self.fps:5.1f} fps {self.kbps:8.1f} kbit/s of {self.link_kbps:.0f}"
+            f" rtt {self.rtt_ms:6.1f} ms queue {self.queue_ms:5.1f} ms {quality}"
             f" skipped {self.skipped} input dropped {self.input_dropped}"
         )
 

@@ -1,14 +1,23 @@
-"""The host's send loop for one viewer: tick, flow control, grab + encode, send.
+"""The host's send loop for one viewer: pace, grab + encode, send.
 
-Each tick: if the in-flight window is full, skip (nothing is encoded or
-queued; the viewer's encoder keeps what it last sent, so the next encode
-covers everything skipped: damage merges, the newest screen wins); otherwise
-switch monitor if asked, grab and encode in one worker-thread hop, send.
+Each tick waits until the congestion controller (:mod:`.flow`) lets an update
+go: the bottleneck has room for it and fewer than ``window`` updates await a
+receipt. A held-back tick encodes and queues nothing: the viewer's encoder
+keeps what it last sent, so the next encode covers everything skipped (damage
+merges, the newest screen wins). Then: switch monitor if asked, hold the
+encoder to the controller's target rate, grab and encode in one worker-thread
+hop, send. An update with nothing in it is not sent at all: an idle screen
+costs nothing on the wire.
+
+**Keyframes.** The encoder's first update is the join keyframe; a viewer's
+KeyframeRequest while a keyframe is still unanswered is the same request and
+is ignored, so a joining viewer gets exactly one full picture. Later requests
+(a decode error) are honoured at most every ``KEYFRAME_MIN_GAP`` seconds.
 
 State: the tick task owns everything here except the flags the receive loop
-sets (``request_keyframe``, ``switch_to``, ``on_ack``), which the tick reads
-between awaits (one event loop, no lock). The encoder itself is only used
-from the worker thread under ``_encoder_lock``; :meth:`shutdown_encoder`
+sets (``request_keyframe``, ``switch_to``, ``on_receipt``), which the tick
+reads between awaits (one event loop, no lock). The encoder itself is only
+used from the worker thread under ``_encoder_lock``; :meth:`shutdown_encoder`
 takes the same lock, so it can never close the encoder under a running encode.
 """
 
@@ -16,100 +25,142 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from screencodec.errors import SessionClosedError
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.flow import FlowControl
+from screencodec.transport.session.encoding import EncoderChoice, open_encoder
+from screencodec.transport.session.flow import CongestionControl
+from screencodec.transport.session.services import EncoderLike, SessionLink
 from screencodec.transport.session.stats import StatsMeter
 
-if TYPE_CHECKING:
-    from screencodec.transport.session.link import ViewerLink
-
-__all__ = ["EncoderLike", "Streamer"]
+__all__ = ["KEYFRAME_MIN_GAP", "Streamer"]
 
 #: Keyframes are expensive: requests are honoured at most this often (a later
 #: one waits, it is not lost), so a viewer cannot make every update a refresh.
 KEYFRAME_MIN_GAP = 0.25
-
-
-class EncoderLike(Protocol):
-    def encode(self, frame: npt.NDArray[np.uint8], /) -> bytes: ...
-    def request_keyframe(self) -> None: ...
-    def close(self) -> None: ...
+#: The encoder's budget is the target rate over this long (or the tick
+#: interval, if longer): fewer, better frames than 60 starved ones.
+BUDGET_INTERVAL = 1 / 30
+#: The rate handed to the encoder is updated when it moves by more than this.
+_RATE_STEP = 0.05
 
 
 class Streamer:
-    def __init__(self, link: ViewerLink) -> None:
+    def __init__(self, link: SessionLink, choice: EncoderChoice) -> None:
         cfg = link.host.config
         self._link = link
-        self.flow = FlowControl(
-            cfg.window, min_interval=cfg.min_interval, max_interval=cfg.max_interval
-        )
+        self._choice = choice
+        self.flow = CongestionControl(dataclasses.replace(cfg.flow, window=cfg.window))
         self.meter = StatsMeter()
         self.switch_to: int | None = None
         self.encoder: EncoderLike | None = None
+        self.keyframes_sent = 0
+        self.empty_skipped = 0  #: unchanged ticks not sent
+        self.rate_set: float | None = None  #: bits/s the encoder is held to (None: unlimited)
+        self.quality: dict[str, Any] = {}  #: the encoder's latest quality figures
         self._want_keyframe = True
         self._keyframe_at = -1e9
-        self._acked = asyncio.Event()
+        self._keyframe_seq: int | None = None  # the keyframe not yet acknowledged
+        self._sent_bytes: dict[int, int] = {}
+        self._wake = asyncio.Event()
         self._encoder_lock = threading.Lock()
         self._encoder_closed = False
 
     def request_keyframe(self) -> None:
+        if self._keyframe_seq is not None or self._want_keyframe:
+            return  # one is on its way: the same picture answers both
         self._want_keyframe = True
 
-    def on_ack(self, seq: int) -> None:
-        self.flow.ack(seq, time.monotonic())
-        self._acked.set()
+    def on_receipt(
+        self, seq: int, arrived: float | None = None, held: float = 0.0, span: float | None = None
+    ) -> None:
+        self.flow.receipt(seq, time.monotonic(), arrived, held, span)
+        ks = self._keyframe_seq
+        if ks is not None and (seq - ks) & 0xFFFFFFFF < 0x80000000:
+            self._keyframe_seq = None
+        self._wake.set()
 
     async def run(self) -> None:
         link = self._link
+        cfg = link.host.config
         next_tick = time.monotonic()
         while True:
             now = time.monotonic()
-            if next_tick > now:
-                await asyncio.sleep(next_tick - now)
-            next_tick = max(next_tick + self.flow.interval, time.monotonic())
-            if not self.flow.can_send():
-                self.flow.skip()
-                self._acked.clear()
+            wait = max(next_tick - now, self.flow.delay(now))
+            if wait > 0:
+                if next_tick <= now:
+                    self.flow.skip()
+                self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._acked.wait(), self.flow.interval)
+                    await asyncio.wait_for(self._wake.wait(), min(wait, 0.25))
                 continue
+            next_tick = now + cfg.min_interval
             if self.switch_to is not None:
                 link.watch(self.switch_to)
                 self.switch_to = None
-                link.pointer.reset()  # other coordinates: send the pointer afresh
                 self._want_keyframe = True
                 self._keyframe_at = -1e9  # a new picture now, whatever the rate limit
                 await link.send(m.MonitorList(link.host.hub.monitors(link.monitor), link.monitor))
-            now = time.monotonic()
             keyframe = self._want_keyframe and now - self._keyframe_at >= KEYFRAME_MIN_GAP
             if keyframe:
                 self._want_keyframe = False
                 self._keyframe_at = now
-            data = await link.host.hub.grab_then(link.monitor, partial(self._encode, keyframe))
-            seq = self.flow.sent(time.monotonic())
-            payload = m.encode(m.Update(seq, data))
-            await link.channel.send(payload)
-            self.meter.on_send(len(payload))
+            rate = self._encoder_rate()
+            encode = partial(self._encode, keyframe, rate)
+            data = await link.host.hub.grab_then(link.monitor, encode)
+            if data is None:
+                self.empty_skipped += 1
+                continue
+            payload_size = len(data) + 8
+            seq = self.flow.sent(payload_size, time.monotonic())
+            if keyframe:
+                self._keyframe_seq = seq
+                self.keyframes_sent += 1
+            await link.send_raw(m.encode(m.Update(seq, data)))
+            self.meter.on_send(payload_size)
 
-    def _encode(self, keyframe: bool, frame: npt.NDArray[np.uint8]) -> bytes:
-        """Worker thread: create the encoder from the first frame's size, encode."""
+    def _encoder_rate(self) -> float | None:
+        """Bits/s to hold the encoder to, or None for unlimited."""
+        cfg = self._link.host.config
+        if not cfg.adaptive:
+            return None
+        bps = self.flow.target_rate() * 8
+        return None if bps >= cfg.unlimited_rate else bps
+
+    def _encode(
+        self, keyframe: bool, rate: float | None, frame: npt.NDArray[np.uint8]
+    ) -> bytes | None:
+        """Worker thread: create the encoder from the first frame's size, set
+        its rate, encode. None for an update that carries nothing."""
         with self._encoder_lock:
             if self._encoder_closed:
                 raise SessionClosedError("the session is ending")
-            if self.encoder is None:
-                self.encoder = self._link.host.encoder_factory(frame.shape[1], frame.shape[0])
+            enc = self.encoder
+            if enc is None:
+                enc = self.encoder = open_encoder(self._choice, frame.shape[1], frame.shape[0])
+                keyframe = True
+            set_rate = getattr(enc, "set_rate", None)
+            if set_rate is not None and _moved(self.rate_set, rate):
+                interval = max(BUDGET_INTERVAL, self._link.host.config.min_interval)
+                set_rate(rate, interval=interval)
+                self.rate_set = rate
             if keyframe:
-                self.encoder.request_keyframe()
-            return self.encoder.encode(frame)
+                enc.request_keyframe()
+            data = enc.encode(frame)
+            last = getattr(enc, "last", None)
+            if last is not None:
+                self.quality = _quality(enc, last)
+                if not last.keyframe and not last.ops:
+                    return None
+            return data
 
     def shutdown_encoder(self) -> None:
         """Worker thread: wait for a running encode, then close the encoder."""
@@ -118,3 +169,21 @@ class Streamer:
             if self.encoder is not None:
                 self.encoder.close()  # its own worker threads
                 self.encoder = None
+
+
+def _moved(old: float | None, new: float | None) -> bool:
+    if old is None or new is None:
+        return old is not new
+    return abs(new - old) > _RATE_STEP * old
+
+
+def _quality(enc: Any, last: Any) -> dict[str, Any]:
+    """The encoder's quality figures for stats (those it has)."""
+    out: dict[str, Any] = {}
+    for name in ("lossy_area",):
+        if hasattr(enc, name):
+            out[name] = getattr(enc, name)
+    for name in ("psnr", "lossy_pixels", "refined_pixels", "budget"):
+        if hasattr(last, name):
+            out[name] = getattr(last, name)
+    return out

@@ -11,16 +11,21 @@ Usage::
     await viewer.pointer_move(10, 20)
     await viewer.bye()
 
-State is owned by the task running :meth:`run` (the receive loop); the
-send-side methods may be called from any task on the same loop. Every update
-is acked after it is applied (or found undecodable), so the host's in-flight
-window only ever counts updates this viewer has not processed yet.
+State is owned by the task running :meth:`run`: its receive loop stamps each
+update's arrival and hands it to an apply task that decodes in order, so a
+long decode never delays the next arrival stamp. The send-side methods may be
+called from any task on the same loop. Every update is answered with a
+:class:`~.messages.Receipt` (arrival time, time held) after it is applied or
+found undecodable: the host's congestion control times the link by these,
+and its in-flight window only counts updates this viewer has not processed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import importlib.util
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -52,17 +57,28 @@ from screencodec.transport.session.sidechannels import (
     FileReceiver,
     FileSender,
 )
+from screencodec.wire import Op
 
 __all__ = ["DecoderLike", "Viewer"]
 
 _INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
 _KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
+#: Updates waiting to be decoded at most: a host keeps far fewer in flight.
+_MAX_QUEUED = 256
+_U32, _U64 = (1 << 32) - 1, (1 << 64) - 1
 
 
 class DecoderLike(Protocol):
     needs_keyframe: bool
 
     def decode(self, data: bytes, /) -> npt.NDArray[np.uint8]: ...
+
+
+def _default_capabilities() -> m.Capabilities:
+    caps = m.Capabilities.full()
+    if importlib.util.find_spec("av") is None:
+        caps = dataclasses.replace(caps, ops=caps.ops & ~(1 << Op.VIDEO), video=0)
+    return caps
 
 
 def _default_decoder() -> DecoderLike:
@@ -80,8 +96,12 @@ class Viewer:
         decoder: DecoderLike | None = None,
         download_dir: Path | None = None,
         file_consent: FileConsent | None = None,
+        capabilities: m.Capabilities | None = None,
     ) -> None:
         self.channel = channel
+        #: What this viewer tells the host it decodes (default: everything
+        #: ScreenDecoder decodes here; no VIDEO without PyAV).
+        self.capabilities = capabilities or _default_capabilities()
         self.who = who
         self.decoder = decoder or _default_decoder()
         self.framebuffer: npt.NDArray[np.uint8] | None = None
@@ -106,6 +126,7 @@ class Viewer:
         self._pending: asyncio.Future[bool] | None = None
         self._keyframe_asked_at = -1e9
         self._tasks: set[asyncio.Task[None]] = set()
+        self._updates: asyncio.Queue[tuple[m.Update, float, float | None]] = asyncio.Queue()
 
     def events(self) -> Subscription:
         return self.events_hub.subscribe()
@@ -120,7 +141,10 @@ class Viewer:
         await self.channel.send(m.encode(msg))
 
     async def start(self, level: Permission = VIEW, timeout: float = 60.0) -> Permission:
-        """Ask the host for ``level`` (must include VIEW); wait for the answer."""
+        """Declare what this viewer decodes, ask the host for ``level`` (must
+        include VIEW), and wait for the answer. The host's first update is the
+        full picture: no keyframe needs asking for."""
+        await self._send(self.capabilities)
         await self._send(m.PermissionRequest(level.bits, self.who))
         answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
         if isinstance(answer, m.PermissionDeny):
@@ -129,24 +153,38 @@ class Viewer:
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
-        self.keyframe_requests += 1
-        await self._send(m.KeyframeRequest())  # joining: start from a full picture
         return self.level
 
     async def run(self) -> str:
         """Receive until the session ends; returns the reason. A host that
         breaks the protocol raises ProtocolError (the channel is closed first)."""
         reason = "closed"
+        applier = asyncio.ensure_future(self._apply_loop())
         try:
             while True:
-                msg = m.decode(await self.channel.recv())
+                data = await self.channel.recv()
+                arrived = time.monotonic()
+                span = getattr(self.channel, "last_span", None)
+                msg = m.decode(data)
                 if isinstance(msg, m.Bye):
                     reason = f"host said bye: {msg.reason}"
                     break
+                if isinstance(msg, m.Update):
+                    # Decoded by the apply loop, so this loop stays free to
+                    # stamp arrivals truly: the host times its link by them.
+                    if self._updates.qsize() >= _MAX_QUEUED:
+                        raise ProtocolError("the host sent more updates than it may have in flight")
+                    self._updates.put_nowait((msg, arrived, span))
+                    if applier.done():
+                        applier.result()  # its failure ends the session
+                    continue
                 await self._dispatch(msg)
         except SessionClosedError as exc:
             reason = f"channel closed: {exc}"
         finally:
+            applier.cancel()
+            with contextlib.suppress(asyncio.CancelledError, SessionClosedError):
+                await applier
             for task in list(self._tasks):
                 task.cancel()
             if self._pending is not None and not self._pending.done():
@@ -157,10 +195,13 @@ class Viewer:
             self.events_hub.close()
         return reason
 
+    async def _apply_loop(self) -> None:
+        while True:
+            msg, arrived, span = await self._updates.get()
+            await self._apply(msg, arrived, span)
+
     async def _dispatch(self, msg: m.Message) -> None:
-        if isinstance(msg, m.Update):
-            await self._apply(msg)
-        elif isinstance(msg, m.Cursor):
+        if isinstance(msg, m.Cursor):
             st = self.pointer.apply(msg.data)
             if st is not None:
                 self.events_hub.emit(CursorMoved(st.x, st.y, st.visible, st.shape_id))
@@ -200,7 +241,7 @@ class Viewer:
         else:
             raise ProtocolError(f"a host may not send {type(msg).__name__}")
 
-    async def _apply(self, msg: m.Update) -> None:
+    async def _apply(self, msg: m.Update, arrived: float, span: float | None) -> None:
         try:
             if len(msg.data) > _INLINE_DECODE:
                 fb = await asyncio.to_thread(self.decoder.decode, msg.data)
@@ -221,7 +262,10 @@ class Viewer:
                 self.applied_at.append((msg.seq, time.perf_counter()))
             self.events_hub.emit(FrameDecoded(msg.seq, fb.shape[1], fb.shape[0]))
         self.last_seq = msg.seq
-        await self._send(m.Ack(msg.seq))
+        now = time.monotonic()
+        span_us = m.Receipt.NO_SPAN if span is None else min(int(span * 1e6), _U32 - 1)
+        held_us = min(int((now - arrived) * 1e6), _U32)
+        await self._send(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
 
     def _answer(self, ok: bool) -> None:
         if self._pending is not None and not self._pending.done():

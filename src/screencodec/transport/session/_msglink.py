@@ -1,0 +1,102 @@
+"""Session messages about the link itself: what the viewer can decode, and
+receipts that let the host time the bottleneck.
+
+Split from ``messages.py`` to keep files small; import messages from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from screencodec.errors import ProtocolError
+from screencodec.transport.session._binary import Reader, Writer
+from screencodec.transport.session._msgbase import MessageBase
+from screencodec.wire import Op
+
+__all__ = ["Capabilities", "Receipt"]
+
+#: Every op a version-0.1 viewer decodes: what a viewer that sends no
+#: Capabilities message is assumed to handle.
+LEGACY_OPS = frozenset(Op)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities(MessageBase):
+    """Viewer -> host, before its PermissionRequest: what it can decode.
+
+    ``ops`` is a bit mask of wire ops (bit ``1 << op``); ``video`` a bit mask of
+    H.264 profiles (:data:`H264_420`, :data:`H264_444`); ``flags`` bit
+    :data:`RECEIPTS` says it answers updates with :class:`Receipt`;
+    ``max_cache`` is the memory (bytes) it grants the host for caches kept in
+    step on both sides (0: none).
+    """
+
+    KIND: ClassVar[int] = 24
+    ops: int
+    video: int
+    flags: int = 0
+    max_cache: int = 0
+
+    H264_420: ClassVar[int] = 1  #: Constrained Baseline 4:2:0
+    H264_444: ClassVar[int] = 2  #: High 4:4:4 Predictive
+    RECEIPTS: ClassVar[int] = 1
+
+    @classmethod
+    def full(cls) -> Capabilities:
+        """Everything this version decodes: every op, both profiles, receipts."""
+        ops = sum(1 << op for op in Op)
+        return cls(ops, cls.H264_420 | cls.H264_444, cls.RECEIPTS)
+
+    @classmethod
+    def legacy(cls) -> Capabilities:
+        """What a viewer that declares nothing (version 0.1) decodes."""
+        return cls(sum(1 << op for op in LEGACY_OPS), cls.H264_420 | cls.H264_444, 0)
+
+    def decodes(self, op: Op) -> bool:
+        return bool(self.ops >> int(op) & 1)
+
+    def _pack(self, w: Writer) -> None:
+        w.u32(self.ops)
+        w.u8(self.video)
+        w.u16(self.flags)
+        w.u32(self.max_cache)
+
+    @classmethod
+    def _unpack(cls, r: Reader) -> Capabilities:
+        ops, video, flags, max_cache = r.u32(), r.u8(), r.u16(), r.u32()
+        # Unknown bits are a newer viewer's: ignore them, never fail on them.
+        known_ops = sum(1 << op for op in Op)
+        if not ops & (1 << Op.FILL):
+            raise ProtocolError("a viewer must decode FILL")
+        return cls(ops & known_ops, video & 3, flags & cls.RECEIPTS, max_cache)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt(MessageBase):
+    """Viewer -> host, for each update applied (cumulative, like an ack).
+
+    ``arrived_us`` is when the update's last byte arrived, in microseconds on
+    the viewer's monotonic clock (any origin: the host uses differences only);
+    ``held_us`` how long the viewer kept it before this receipt (decoding);
+    ``span_us`` how long its bytes took to arrive, from the first to the last,
+    or :data:`NO_SPAN` when the viewer's channel cannot tell.
+    """
+
+    KIND: ClassVar[int] = 25
+    seq: int
+    arrived_us: int
+    held_us: int
+    span_us: int = 0xFFFFFFFF
+
+    NO_SPAN: ClassVar[int] = 0xFFFFFFFF
+
+    def _pack(self, w: Writer) -> None:
+        w.u32(self.seq)
+        w.u64(self.arrived_us)
+        w.u32(self.held_us)
+        w.u32(self.span_us)
+
+    @classmethod
+    def _unpack(cls, r: Reader) -> Receipt:
+        return cls(r.u32(), r.u64(), r.u32(), r.u32())

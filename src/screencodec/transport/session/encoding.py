@@ -1,0 +1,70 @@
+"""Which encoder a viewer's session runs: what the viewer can decode decides.
+
+The viewer declares its decoders in a :class:`~.messages.Capabilities` message
+(a viewer that sends none is a version-0.1 viewer and decodes every op of
+that version, both H.264 profiles). From that, the session's default encoder
+uses video regions and lossy photo areas only when the viewer decodes VIDEO
+and PyAV is installed, 4:4:4 only when the viewer decodes it, and COPY ops
+only when it decodes COPY. A viewer that cannot decode the lossless core ops
+cannot be served at all. A host's own ``encoder_factory`` overrides all of
+this (it then answers for what it sends).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from dataclasses import dataclass
+from typing import Literal
+
+from screencodec.errors import ProtocolError
+from screencodec.transport.session._msglink import Capabilities
+from screencodec.transport.session.services import EncoderFactory, EncoderLike
+from screencodec.wire import Op
+
+__all__ = ["EncoderChoice", "choose_encoder", "open_encoder"]
+
+#: Ops every update may need: the lossless coder picks among them per block.
+_CORE_OPS = (Op.FILL, Op.RAW, Op.ZSTD, Op.PALETTE)
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderChoice:
+    """How to build this session's encoder."""
+
+    video: bool
+    chroma: Literal["444", "420"]
+    motion: bool
+    factory: EncoderFactory | None = None  #: the host's own; overrides the rest
+
+
+def _pyav() -> bool:
+    return importlib.util.find_spec("av") is not None
+
+
+def choose_encoder(caps: Capabilities, factory: EncoderFactory | None = None) -> EncoderChoice:
+    """The encoder settings for a viewer with ``caps``; ProtocolError if it
+    cannot decode what every session needs."""
+    missing = [op.name for op in _CORE_OPS if not caps.decodes(op)]
+    if missing:
+        raise ProtocolError(f"the viewer cannot decode {', '.join(missing)}")
+    video = caps.decodes(Op.VIDEO) and bool(caps.video) and _pyav()
+    chroma: Literal["444", "420"] = "444" if caps.video & Capabilities.H264_444 else "420"
+    return EncoderChoice(video, chroma, caps.decodes(Op.COPY), factory)
+
+
+def open_encoder(choice: EncoderChoice, width: int, height: int) -> EncoderLike:
+    if choice.factory is not None:
+        return choice.factory(width, height)
+    from screencodec.encoder import ScreenEncoder
+
+    options: dict[str, object] = {"motion": choice.motion}
+    if choice.video:
+        options.update(video=True, video_chroma=choice.chroma)
+        if "lossy" in _encoder_parameters(ScreenEncoder):
+            options["lossy"] = True
+    return ScreenEncoder(width, height, **options)  # type: ignore[arg-type]
+
+
+def _encoder_parameters(cls: type) -> frozenset[str]:
+    return frozenset(inspect.signature(cls).parameters)

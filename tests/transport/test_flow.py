@@ -1,0 +1,133 @@
+"""Congestion control against a simulated bottleneck (a pure model: no sockets,
+no wall clock). The sender behaves like the host's send loop: it ticks at up to
+60 Hz, waits as long as the controller says, and sends updates of the size the
+encoder's budget gives (the target rate over 1/30 s). The link is a FIFO
+bottleneck at the sender's side (the customer's uplink) with a propagation
+delay each way; receipts carry arrival times on a viewer clock with an offset.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+import pytest
+
+from screencodec.errors import ProtocolError
+from screencodec.transport.session.flow import CongestionControl, FlowConfig
+
+MBIT = 1e6 / 8  # bytes per second
+OFFSET = 5000.0  # the viewer's clock starts elsewhere
+
+
+class Run:
+    """What the simulated session saw, per update sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, float, float, int]] = []  # (time, queue, target, size)
+
+    def queue_after(self, t0: float) -> float:
+        return max(q for t, q, _, _ in self.sent if t >= t0)
+
+    def target_at(self, t0: float, t1: float) -> list[float]:
+        return [r for t, _, r, _ in self.sent if t0 <= t < t1]
+
+    def throughput(self, t0: float, t1: float) -> float:
+        return sum(n for t, _, _, n in self.sent if t0 <= t < t1) / (t1 - t0)
+
+
+def simulate(
+    cc: CongestionControl,
+    rate: Callable[[float], float],
+    seconds: float,
+    *,
+    owd: float = 0.020,
+    hold: float = 0.003,
+    receipts: bool = True,
+    size: Callable[[CongestionControl], int] | None = None,
+) -> Run:
+    run = Run()
+    t = next_tick = free_at = 0.0
+    pending: list[tuple[float, int, float, float]] = []  # (host time, seq, arrival, span)
+    size = size or (lambda c: max(200, int(c.target_rate() / 30)))
+    while t < seconds:
+        while pending and pending[0][0] <= t:
+            at, seq, arrived, span = heapq.heappop(pending)
+            if receipts:
+                cc.receipt(seq, at, arrived, hold, span)
+            else:
+                cc.receipt(seq, at)
+        wait = max(next_tick - t, cc.delay(t))
+        if wait > 0:
+            nxt = t + min(wait, 0.25)
+            if pending:
+                nxt = min(nxt, pending[0][0])
+            t = max(nxt, t + 1e-6)
+            continue
+        next_tick = t + 1 / 60
+        n = size(cc)
+        seq = cc.sent(n, t)
+        start = max(t, free_at)
+        free_at = start + n / rate(t)
+        arrival = free_at + owd
+        span = max(0, n - 1448) / rate(t)  # the first segment comes with the header
+        heapq.heappush(pending, (arrival + hold + owd, seq, arrival + OFFSET, span))
+        run.sent.append((t, start - t, cc.target_rate(), n))
+    return run
+
+
+def test_rate_is_measured_and_the_queue_stays_about_one_frame() -> None:
+    cc = CongestionControl()
+    run = simulate(cc, lambda t: 4 * MBIT, 6.0)
+    assert cc.rate == pytest.approx(4 * MBIT, rel=0.1)
+    # After the first second the bottleneck queue holds about one frame at most.
+    assert run.queue_after(1.0) <= 2 / 30
+    assert run.throughput(2.0, 6.0) >= 0.8 * 4 * MBIT  # and the link is used
+
+
+def test_quality_budget_falls_with_the_rate_and_comes_back() -> None:
+    cc = CongestionControl()
+    link = lambda t: 4 * MBIT if t < 4 or t >= 8 else 1 * MBIT  # noqa: E731
+    run = simulate(cc, link, 12.0)
+    before = run.target_at(3.0, 4.0)
+    during = run.target_at(6.0, 8.0)
+    after = run.target_at(10.0, 12.0)
+    assert min(before) >= 3.0 * MBIT
+    assert max(during) <= 1.0 * MBIT  # followed the drop within 2 s
+    assert min(after) >= 3.0 * MBIT  # and recovered within 2 s, not minutes
+    assert run.queue_after(6.0) <= 0.15  # the drop's queue drained
+
+
+def test_queue_is_bounded_when_the_estimate_runs_ahead() -> None:
+    """Someone else takes most of the uplink: the measured queue cuts the rate."""
+    cc = CongestionControl(FlowConfig(initial_rate=20 * MBIT))
+    run = simulate(cc, lambda t: 0.5 * MBIT, 8.0, owd=0.05)
+    assert run.queue_after(4.0) <= 0.2
+    assert cc.target_rate() <= 0.5 * MBIT
+
+
+def test_ack_only_viewers_converge_too() -> None:
+    """Version-0.1 viewers only ack: slower, by probing, but the queue stays short."""
+    cc = CongestionControl()
+    run = simulate(cc, lambda t: 4 * MBIT, 10.0, receipts=False, hold=0.0)
+    assert run.throughput(8.0, 10.0) >= 0.7 * 4 * MBIT
+    assert run.queue_after(2.0) <= 0.1
+
+
+def test_window_and_cumulative_receipts() -> None:
+    cc = CongestionControl(FlowConfig(window=3))
+    seqs = [cc.sent(100, float(i)) for i in range(3)]
+    assert seqs == [1, 2, 3] and cc.delay(3.0) == float("inf")
+    with pytest.raises(RuntimeError):
+        cc.sent(100, 3.0)
+    assert cc.receipt(2, 2.5) == pytest.approx(1.5)  # acks 1 and 2
+    assert cc.in_flight == 1 and cc.delay(10.0) == 0.0
+    assert cc.receipt(2, 2.6) == cc.srtt  # a duplicate is harmless
+    with pytest.raises(ProtocolError):
+        cc.receipt(99, 3.0)  # never sent
+
+
+def test_hold_time_is_not_counted_as_round_trip() -> None:
+    cc = CongestionControl()
+    seq = cc.sent(100, 0.0)
+    assert cc.receipt(seq, 0.5, 100.0, held=0.4) == pytest.approx(0.1)
