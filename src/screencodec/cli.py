@@ -18,6 +18,15 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _bench_scenario(text: str) -> str:
+    from .capture import scenario_names
+
+    if text in scenario_names() or (text.startswith("corpus:") and len(text) > 7):
+        return text
+    names = ", ".join(scenario_names())
+    raise argparse.ArgumentTypeError(f"unknown scenario {text!r}: use {names} or corpus:NAME")
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -32,6 +41,23 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.link:  # whole sessions over a shaped link: screencodec.linkbench
+        from .linkbench import parse_link
+        from .linkbench.report import check_workload
+        from .linkbench.report import run as run_sessions
+
+        try:
+            for spec in args.link:
+                parse_link(spec)
+            for name in args.scenario or ():
+                check_workload(name)
+        except ValueError as exc:
+            raise SystemExit(f"screencodec bench: {exc}") from None
+        run_sessions(links=args.link, scenarios=args.scenario, seconds=args.seconds,
+                     json_path=args.json)  # fmt: skip
+        return 0
+    if any(s.startswith("corpus:") for s in args.scenario or ()):
+        raise SystemExit("screencodec bench: corpus:<name> scenarios need --link")
     from . import bench
 
     bench.run(
@@ -74,10 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     bench = sub.add_parser("bench", help="the benchmark table at 1080p and 4K")
-    bench.add_argument("--scenario", action="append", choices=scenario_names())
+    bench.add_argument("--scenario", action="append", type=_bench_scenario,
+                       help=f"{', '.join(scenario_names())}, or corpus:NAME (with --link)")
     bench.add_argument("--resolution", action="append", choices=["1080p", "4K"])
     bench.add_argument("--frames", type=int, default=60, help="frames per scenario at 1080p")
     bench.add_argument("--json", type=Path, help="also write the results as JSON")
+    bench.add_argument("--link", action="append", metavar="RATE,RTT",
+                       help="measure whole sessions over this link instead (e.g. 4M,40ms, "
+                            "unlimited; repeatable)")  # fmt: skip
+    bench.add_argument("--seconds", type=float, default=8.0, help="with --link: per session")
     bench.set_defaults(func=_bench)
 
     codecs = sub.add_parser("codecs", help="list the registered codecs and their specs")

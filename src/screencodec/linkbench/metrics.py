@@ -1,0 +1,121 @@
+"""The session benchmark's arithmetic: pixel comparisons and display lag.
+
+Kept apart from the session runner so that each definition can be read (and
+tested) on its own. Pixel comparisons look at B, G, R only: the 4th byte is
+padding (a capture leaves 0 or junk there, the decoder writes 255).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Lags",
+    "bgr_equal",
+    "changed_frames",
+    "display_lags",
+    "percentile",
+    "psnr",
+]
+
+Frame = npt.NDArray[np.uint8]
+_BGR = np.uint32(0x00FFFFFF)  # little-endian BGRX as one word: the padding is the top byte
+
+
+def _words(frame: Frame) -> npt.NDArray[np.uint32]:
+    return np.ascontiguousarray(frame).view(np.uint32)
+
+
+def bgr_equal(a: Frame, b: Frame) -> bool:
+    """Whether two (H, W, 4) frames show the same B, G, R everywhere."""
+    if a.shape != b.shape:
+        return False
+    if np.array_equal(a, b):  # one memcmp; usually settles it
+        return True
+    return not np.any((_words(a) ^ _words(b)) & _BGR)
+
+
+def psnr(a: Frame, b: Frame) -> float:
+    """PSNR in dB of B, G, R (peak 255); ``inf`` when identical."""
+    if a.shape != b.shape:
+        raise ValueError(f"frames of different shapes: {a.shape} and {b.shape}")
+    diff = a[..., :3].astype(np.int16) - b[..., :3].astype(np.int16)
+    mse = float(np.mean(np.square(diff, dtype=np.int32), dtype=np.float64))
+    return math.inf if mse == 0 else 10 * math.log10(255 * 255 / mse)
+
+
+def changed_frames(frames: Iterable[Frame]) -> tuple[list[int], Frame | None]:
+    """Indices ``i >= 1`` whose frame differs (B, G, R) from frame ``i - 1``,
+    and a copy of the last frame. Frames are consumed in order, one at a time
+    (a sequence may reuse its buffer)."""
+    changed: list[int] = []
+    prev: Frame | None = None
+    for i, frame in enumerate(frames):
+        if prev is not None and not bgr_equal(prev, frame):
+            changed.append(i)
+        if prev is None or prev.shape != frame.shape:
+            prev = np.empty_like(frame)
+        np.copyto(prev, frame)
+    return changed, prev
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (linear interpolation); NaN for no values."""
+    if not values:
+        return math.nan
+    return float(np.percentile(np.asarray(values, np.float64), q))
+
+
+@dataclass(frozen=True, slots=True)
+class Lags:
+    """Display lag per changed source frame: ``lag[k]`` seconds for ``frames[k]``,
+    first shown by the applied update at ``positions[k]`` (an index into the
+    ``shown`` list given) at ``shown_at[k]``; ``unshown`` lists changed frames
+    no applied update reached."""
+
+    frames: list[int]
+    lag: list[float]
+    positions: list[int]
+    shown_at: list[float]
+    unshown: list[int]
+
+
+def display_lags(
+    changed: Sequence[int],
+    became_current: Callable[[int], float],
+    shown: Sequence[tuple[int, float]],
+) -> Lags:
+    """For each changed source frame ``i``: the time from when it became current
+    at the source (``became_current(i)``) until the first applied update that
+    carries frame ``i`` or a later one.
+
+    ``shown`` is ``(source frame index, time applied)`` per applied update, in
+    the order the viewer applied them, on the same clock as ``became_current``.
+    """
+    # The newest frame on screen only grows: a running maximum over the applied
+    # updates, then one merge pass over both sorted lists.
+    newest: list[tuple[int, int, float]] = []  # (newest frame, position in shown, time)
+    best = -1
+    for pos, (index, t) in enumerate(shown):
+        if index > best:
+            best = index
+            newest.append((index, pos, t))
+    out = Lags([], [], [], [], [])
+    k = 0
+    for i in sorted(changed):
+        while k < len(newest) and newest[k][0] < i:
+            k += 1
+        if k == len(newest):
+            out.unshown.append(i)
+        else:
+            _, pos, t = newest[k]
+            out.frames.append(i)
+            out.lag.append(t - became_current(i))
+            out.positions.append(pos)
+            out.shown_at.append(t)
+    return out

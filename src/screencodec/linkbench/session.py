@@ -1,0 +1,463 @@
+"""One measured session: the real Host and Viewer over the sealed transport
+through a shaped link, reporting what the person at the viewer sees.
+
+:func:`run_session` plays a :class:`FrameSequence` on a :class:`PacedSource`
+(frames become current at their own times, whatever the host does), shares
+it with a :class:`Host` (default settings unless told, ``consent=allow()``),
+and connects a :class:`Viewer` with ``connect_direct`` through a
+:class:`~.shaper.ShapingProxy` (SPAKE2 + AEAD over TCP on 127.0.0.1).
+
+How each figure is measured (all times on ``time.perf_counter``, which the
+viewer's ``applied_at`` uses; the paced source is given the same clock):
+
+* **Which frame each update carries.** The host's encoder is wrapped
+  (``Host(encoder_factory=...)``): each encode notes the source's
+  ``frame_index`` (with one viewer the hub grabs and encodes under one lock,
+  so it is the grabbed frame's) and a hash of its output. The viewer's decoder
+  is wrapped too (``Viewer(decoder=...)``) and finds the bytes it decodes
+  among those outputs, in order; its successful decodes pair one to one with
+  ``viewer.applied_at``. No assumption about how the host numbers or thins
+  out its updates.
+* **Display lag**, per source frame ``i >= 1`` that changed the screen (B, G,
+  R differ from frame ``i - 1``): from ``PacedSource.time_of(i)`` until the
+  viewer applied the first update carrying ``i`` or a later frame
+  (``viewer.applied_at``). See :func:`.metrics.display_lags`.
+* **Joining is measured apart**: until the viewer shows its first picture the
+  host's source shows frame 0 and the paced clock has not started; the first
+  decoded update starts it. So lag is the steady state, and the join is
+  **time to first picture**: from ``viewer.start()`` to the first applied
+  update (consent round trip, keyframe, queueing behind it).
+* **fps**: updates applied per second while the source plays;
+  ``content_fps``: distinct screen states shown per second (updates that
+  brought a newer changed frame); ``source_fps``: changes per second at the
+  source.
+* **kbit/s**: bytes the proxy delivered to the viewer while the source played.
+* **PSNR**: about every ``sample_period`` the decoder wrapper copies the
+  framebuffer it just produced, and after the run each copy is compared (B,
+  G, R) with the source frame its update carried. ``psnr_db`` is the worst
+  lossy sample, ``inf`` when all were exact.
+* **Time to exact**: the screen stops at the last changed frame; from its
+  ``time_of`` until the first framebuffer, among updates carrying that frame
+  or later, that equals the final frame exactly (checked in the decoder
+  wrapper). None when not reached within ``settle`` seconds after the source
+  ended.
+
+Host and viewer share one event loop (as in the latency benchmark); the proxy
+runs in its own process by default (see :mod:`.isolated`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from ..capture.base import CursorState, SourceWrapper
+from ..capture.replay import FrameSequence, PacedSource
+from ..transport import (
+    Host,
+    HostConfig,
+    SessionCredentials,
+    Viewer,
+    allow,
+    connect_direct,
+    listen_direct,
+)
+from .isolated import ProxyProcess
+from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
+from .shaper import DirectionStats, Link, ShapingProxy
+
+__all__ = ["SessionResult", "run_session"]
+
+Frame = npt.NDArray[np.uint8]
+_CLOCK = time.perf_counter  # Viewer.applied_at's clock
+
+
+class EncoderLike(Protocol):
+    def encode(self, frame: Frame, /) -> bytes: ...
+    def request_keyframe(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class DecoderLike(Protocol):
+    needs_keyframe: bool
+
+    def decode(self, data: bytes, /) -> Frame: ...
+
+
+def _default_encoder(width: int, height: int) -> EncoderLike:
+    from ..encoder import ScreenEncoder
+
+    return ScreenEncoder(width, height)
+
+
+@dataclass(slots=True)
+class SessionResult:
+    """What one session measured (times in ms, rates per second; see the module notes)."""
+
+    scenario: str
+    link: str
+    link_kbit_s: float | None  #: the link's rate towards the viewer (None: unlimited)
+    link_rtt_ms: float
+    width: int
+    height: int
+    seconds: float  #: how long the source played
+    source_frames: int
+    changes: int  #: source frames that changed the screen (lag samples wanted)
+    lag_p50_ms: float
+    lag_p95_ms: float
+    lag_max_ms: float
+    lag_samples: int
+    unshown: int  #: changed frames no update reached before the session ended
+    fps: float
+    content_fps: float
+    source_fps: float
+    kbit_s: float
+    up_kbit_s: float
+    psnr_db: float  #: worst lossy sample; inf when every sample was exact
+    psnr_samples: int
+    lossy_samples: int
+    first_picture_ms: float
+    exact_ms: float | None
+    updates: int
+    #: of each measured lag: source -> encode start (ticks, window, back-off) p95
+    wait_p95_ms: float
+    #: of each measured lag: encode start -> applied (encode, queues, wire, decode) p95
+    transit_p95_ms: float
+    max_queue_bytes: int
+    queue_delay_p95_ms: float
+    host_skipped: int | None  #: from the host's last Stats message
+    ended: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: _json_safe(v) for k, v in d.items()}
+
+
+def _json_safe(v: Any) -> Any:
+    """JSON has no inf or NaN: inf becomes the string "inf", NaN None."""
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else str(v)
+    return v
+
+
+class _GatedSource(SourceWrapper):
+    """Frame 0 (a copy) until :meth:`release`, then the paced source. Grabbed
+    from the host's worker thread; released from the viewer's decode."""
+
+    def __init__(self, paced: PacedSource, first: Frame) -> None:
+        super().__init__(paced)
+        self.paced = paced
+        self._first = first
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    @property
+    def frame_index(self) -> int:
+        return self.paced.frame_index if self._released.is_set() else 0
+
+    def grab(self) -> Frame:
+        return self.paced.grab() if self._released.is_set() else self._first
+
+    def cursor(self) -> CursorState | None:
+        return None
+
+    def close(self) -> None:
+        pass  # the session closes the paced source itself
+
+
+class _Probe:
+    """What the encoder and decoder wrappers note.
+
+    The host's encode thread appends ``(xxh3 of the output, frame index, encode
+    start)`` to ``pending`` after each encode. The viewer's decode (one at a
+    time: the viewer awaits each) finds the bytes it decodes there, in order,
+    and appends that frame index and encode start to ``shown`` per successful
+    decode, so ``shown[j]`` belongs to ``viewer.applied_at[j]``. Matching the
+    bytes, not sequence numbers, keeps this right if the host leaves some
+    encodes unsent (an empty update) or numbers updates otherwise. deque
+    append/popleft are atomic, so no lock.
+    """
+
+    def __init__(self, gate: _GatedSource, final: Frame, stop_index: int,
+                 sample_period: float, max_samples: int) -> None:  # fmt: skip
+        self.gate = gate
+        self.final = final
+        self.stop_index = stop_index
+        self.sample_period = sample_period
+        self.max_samples = max_samples
+        self.pending: deque[tuple[int, int, float]] = deque()
+        self.encodes = 0
+        self.shown: list[tuple[int, float]] = []  # (frame index, encode start)
+        self.unmatched = 0
+        self.samples: dict[int, Frame] = {}  # position in shown -> framebuffer copy
+        self.exact_at: int | None = None  # position in shown
+        self._next_sample = math.inf
+
+    def on_encoded(self, index: int, started: float, data: bytes) -> None:
+        self.encodes += 1
+        self.pending.append((xxhash.xxh3_64_intdigest(data), index, started))
+
+    def match(self, data: bytes) -> tuple[int, float]:
+        key = xxhash.xxh3_64_intdigest(data)
+        for k, (h, _, _) in enumerate(self.pending):
+            if h == key:
+                for _ in range(k):
+                    self.pending.popleft()
+                _, index, started = self.pending.popleft()
+                return index, started
+        self.unmatched += 1
+        return -1, math.nan
+
+    def on_decoded(self, index: int, started: float, fb: Frame) -> None:
+        pos = len(self.shown)
+        self.shown.append((index, started))
+        now = _CLOCK()
+        if pos == 0:
+            self.gate.release()  # the first picture: the source starts playing
+            self._next_sample = now + self.sample_period
+        elif now >= self._next_sample and len(self.samples) < self.max_samples:
+            self.samples[pos] = fb.copy()
+            self._next_sample = now + self.sample_period
+        if self.exact_at is None and index >= self.stop_index and bgr_equal(fb, self.final):
+            self.exact_at = pos
+
+
+class _NotingEncoder:
+    def __init__(self, inner: EncoderLike, probe: _Probe) -> None:
+        self.inner = inner
+        self.probe = probe
+
+    def encode(self, frame: Frame, /) -> bytes:
+        index, started = self.probe.gate.frame_index, _CLOCK()
+        data = self.inner.encode(frame)
+        self.probe.on_encoded(index, started, data)
+        return data
+
+    def request_keyframe(self) -> None:
+        self.inner.request_keyframe()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # whatever else the host asks of its encoder
+
+
+class _WatchingDecoder:
+    def __init__(self, inner: DecoderLike, probe: _Probe) -> None:
+        self.inner = inner
+        self.probe = probe
+
+    @property
+    def needs_keyframe(self) -> bool:
+        return self.inner.needs_keyframe
+
+    @needs_keyframe.setter
+    def needs_keyframe(self, value: bool) -> None:
+        self.inner.needs_keyframe = value
+
+    def decode(self, data: bytes, /) -> Frame:
+        fb = self.inner.decode(data)
+        index, started = self.probe.match(data)
+        self.probe.on_decoded(index, started, fb)
+        return fb
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _shared_clock() -> bool:
+    """Whether perf_counter reads one clock in every process (CLOCK_MONOTONIC)."""
+    return "CLOCK_MONOTONIC" in time.get_clock_info("perf_counter").implementation
+
+
+async def _wait_until(sub: Any, cond: Callable[[], bool], timeout: float) -> bool:
+    """Wait until ``cond()`` holds, checking after every viewer event (each
+    applied update emits one); False on timeout or when the viewer ends."""
+
+    async def watch() -> bool:
+        if cond():
+            return True
+        async for _ in sub:
+            if cond():
+                return True
+        return cond()
+
+    try:
+        return await asyncio.wait_for(watch(), timeout)
+    except asyncio.TimeoutError:
+        return cond()
+
+
+async def run_session(
+    frames: FrameSequence,
+    link: Link,
+    *,
+    name: str = "",
+    host_config: HostConfig | None = None,
+    encoder_factory: Callable[[int, int], EncoderLike] | None = None,
+    settle: float = 10.0,
+    join_timeout: float = 60.0,
+    sample_period: float = 0.5,
+    max_samples: int = 32,
+    isolate_proxy: bool = True,
+    proxy_options: dict[str, Any] | None = None,
+) -> SessionResult:
+    """Play ``frames`` once to a viewer over ``link``; see the module notes.
+
+    ``settle``: how long to wait, after the source ended, for the viewer to be
+    exact. ``isolate_proxy=False`` runs the proxy on this event loop (tests).
+    """
+    if isolate_proxy and not _shared_clock():
+        raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
+    changed, final = changed_frames(frames.frame(i) for i in range(len(frames)))
+    assert final is not None
+    first = np.array(frames.frame(0), np.uint8, copy=True)
+    paced = PacedSource(frames, clock=_CLOCK)
+    gate = _GatedSource(paced, first)
+    probe = _Probe(gate, final, changed[-1] if changed else 0, sample_period, max_samples)
+    make_encoder = encoder_factory or _default_encoder
+    host = Host(gate, consent=allow(), config=host_config or HostConfig(),
+                encoder_factory=lambda w, h: _NotingEncoder(make_encoder(w, h), probe))  # fmt: skip
+    proxy: ProxyProcess | ShapingProxy
+    if isolate_proxy:
+        proxy = ProxyProcess(0, link, **(proxy_options or {}))
+    else:
+        proxy = ShapingProxy(0, link, **(proxy_options or {}))
+    try:
+        run = await _play(host, proxy, probe, paced, count=len(frames),
+                          join_timeout=join_timeout, settle=settle)  # fmt: skip
+    finally:
+        await host.close()
+        paced.close()
+    return _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
+                   down=proxy.down, up=proxy.up, changed=changed)  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Run:
+    viewer: Viewer
+    t_start: float = math.nan
+    ended: str = ""
+    host_stats: Any = None
+
+
+async def _play(host: Host, proxy: ProxyProcess | ShapingProxy, probe: _Probe, paced: PacedSource,
+                *, count: int, join_timeout: float, settle: float) -> _Run:  # fmt: skip
+    """Listen, dial through the proxy, watch until the source has played and the
+    viewer is exact (or ``settle`` passed), then say bye and close everything."""
+    from ..decoder import ScreenDecoder
+
+    async def serve(channel: Any) -> None:
+        await host.serve(channel)
+
+    creds = SessionCredentials()
+    async with await listen_direct("127.0.0.1", 0, creds, serve) as listener:
+        proxy.upstream = listener.port
+        await proxy.start()
+        try:
+            channel = await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password)
+            run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe)))
+            viewer = run.viewer
+            viewer.record_times = True
+            sub = viewer.events()
+            run.t_start = _CLOCK()
+            await viewer.start()
+            task = asyncio.ensure_future(viewer.run())
+            try:
+                if not await _wait_until(sub, lambda: paced.started_at is not None, join_timeout):
+                    raise TimeoutError(f"no picture within {join_timeout:g} s")
+                await asyncio.sleep(max(0.0, paced.time_of(count - 1) - _CLOCK()))
+                await _wait_until(sub, lambda: probe.exact_at is not None, settle)
+                run.host_stats = viewer.host_stats
+            finally:
+                sub.close()
+                await viewer.bye()
+                run.ended = await task
+        finally:
+            await proxy.close()
+    return run
+
+
+def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource, probe: _Probe,
+            run: _Run, down: DirectionStats, up: DirectionStats,
+            changed: list[int]) -> SessionResult:  # fmt: skip
+    viewer = run.viewer
+    times = [t for _, t in viewer.applied_at]
+    if len(times) != len(probe.shown):
+        raise RuntimeError(f"{len(times)} updates applied but {len(probe.shown)} decoded")
+    shown = [(index, t) for (index, _), t in zip(probe.shown, times, strict=True)]
+    assert paced.started_at is not None
+    begin, end = paced.started_at, paced.time_of(len(frames) - 1)
+    span = max(end - begin, 1e-9)
+    lags = display_lags(changed, paced.time_of, shown)
+    ms = [x * 1000 for x in lags.lag]
+    starts = [probe.shown[p][1] for p in lags.positions]
+    waits = [(s - paced.time_of(i)) * 1000 for i, s in zip(lags.frames, starts, strict=True)]
+    transits = [(t - s) * 1000 for t, s in zip(lags.shown_at, starts, strict=True)]
+    in_window = [(index, t) for index, t in shown if begin <= t <= end]
+    states = len(set(display_lags(changed, paced.time_of, in_window).positions))
+    scores = [psnr(probe.samples[p], frames.frame(shown[p][0])) for p in sorted(probe.samples)
+              if shown[p][0] >= 0]  # fmt: skip
+    lossy = [s for s in scores if math.isfinite(s)]
+    exact_ms = None
+    if probe.exact_at is not None:
+        t_stop = paced.time_of(changed[-1]) if changed else begin
+        exact_ms = max(0.0, times[probe.exact_at] - t_stop) * 1000
+    qdelays = [d * 1000 for t, d in down.queue_delays if begin <= t <= end]
+    return SessionResult(
+        scenario=name or str(getattr(frames, "name", "")),
+        link=link.name,
+        link_kbit_s=None if link.rate is None else link.rate * 8 / 1000,
+        link_rtt_ms=link.rtt * 1000,
+        width=frames.width,
+        height=frames.height,
+        seconds=span,
+        source_frames=len(frames),
+        changes=len(changed),
+        lag_p50_ms=percentile(ms, 50),
+        lag_p95_ms=percentile(ms, 95),
+        lag_max_ms=max(ms, default=math.nan),
+        lag_samples=len(ms),
+        unshown=len(lags.unshown),
+        fps=len(in_window) / span,
+        content_fps=states / span,
+        source_fps=sum(1 for i in changed if paced.time_of(i) <= end) / span,
+        kbit_s=down.bytes_between(begin, end) * 8 / 1000 / span,
+        up_kbit_s=up.bytes_between(begin, end) * 8 / 1000 / span,
+        psnr_db=min(lossy, default=math.inf),
+        psnr_samples=len(scores),
+        lossy_samples=len(lossy),
+        first_picture_ms=(times[0] - run.t_start) * 1000 if times else math.nan,
+        exact_ms=exact_ms,
+        updates=len(times),
+        wait_p95_ms=percentile(waits, 95),
+        transit_p95_ms=percentile(transits, 95),
+        max_queue_bytes=down.max_queue,
+        queue_delay_p95_ms=percentile(qdelays, 95),
+        host_skipped=None if run.host_stats is None else int(run.host_stats.skipped),
+        ended=run.ended,
+        extra={
+            "psnr_p50_db": percentile(lossy, 50),
+            "decode_errors": viewer.decode_errors,
+            "encodes": probe.encodes,
+            "unmatched": probe.unmatched,
+            "bytes_down": down.bytes_out,
+            "bytes_up": up.bytes_out,
+        },
+    )
