@@ -69,13 +69,14 @@ class Streamer:
         self._want_keyframe = True
         self._keyframe_at = -1e9
         self._keyframe_seq: int | None = None  # the keyframe not yet acknowledged
+        self._keyframe_encoding = False  # a keyframe is being grabbed and encoded
         self._sent_bytes: dict[int, int] = {}
         self._wake = asyncio.Event()
         self._encoder_lock = threading.Lock()
         self._encoder_closed = False
 
     def request_keyframe(self) -> None:
-        if self._keyframe_seq is not None or self._want_keyframe:
+        if self._want_keyframe or self._keyframe_encoding or self._keyframe_seq is not None:
             return  # one is on its way: the same picture answers both
         self._want_keyframe = True
 
@@ -113,9 +114,13 @@ class Streamer:
             if keyframe:
                 self._want_keyframe = False
                 self._keyframe_at = now
+                self._keyframe_encoding = True
             rate = self._encoder_rate()
             encode = partial(self._encode, keyframe, rate)
-            data = await link.host.hub.grab_then(link.monitor, encode)
+            try:
+                data = await link.host.hub.grab_then(link.monitor, encode)
+            finally:
+                self._keyframe_encoding = False
             if data is None:
                 self.empty_skipped += 1
                 continue
