@@ -237,7 +237,7 @@ def _browser(ctx: Context) -> Driver:
                 button = "4" if steps % 9 == 8 else "5"  # now and then back up a little
                 delay = str(rng.randint(30, 70))
                 ctx.xs.xdotool("click", "--repeat", str(notches), "--delay", delay, button)
-            if not _pause(stop, rng.uniform(0.35, 0.9)):  # reading
+            if not _pause(stop, rng.uniform(0.25, 0.7)):  # reading
                 return
 
     return drive
@@ -279,9 +279,9 @@ def _drag(ctx: Context) -> Driver:
                     x = min(max(0, x + dx), max(0, w - ww))
                     y = min(max(0, y + dy), max(0, h - wh))
                     ctx.xs.xdotool("windowmove", wid, str(x), str(y))
-                    if not _pause(stop, 0.04):  # ~25 moves/s: ~600 px/s
+                    if not _pause(stop, 0.03):  # with xdotool's start, ~25 moves/s: ~600 px/s
                         return
-                if not _pause(stop, rng.uniform(0.05, 0.4)):  # the hand stops a moment
+                if not _pause(stop, rng.uniform(0.05, 0.3)):  # the hand stops a moment
                     return
 
     return drive
