@@ -246,7 +246,7 @@ def _browser(ctx: Context) -> Driver:
 # -- window-drag ------------------------------------------------------------------
 
 
-def _drag_path(rng: random.Random) -> list[tuple[int, int, int]]:
+def _drag_path() -> list[tuple[int, int, int]]:
     """(dx, dy, steps) segments of ~24 px moves, with diagonals, round a loop."""
     return [(24, 0, 14), (17, 17, 9), (0, 24, 5), (-24, 0, 10), (-17, -17, 8), (24, -8, 6),
             (-17, 17, 7), (-24, 0, 6), (17, -17, 9), (24, 0, 8)]  # fmt: skip
@@ -274,7 +274,7 @@ def _drag(ctx: Context) -> Driver:
         if not _pause(stop, 0.3):
             return
         while not stop.is_set():
-            for dx, dy, steps in _drag_path(rng):
+            for dx, dy, steps in _drag_path():
                 for _ in range(steps):
                     x = min(max(0, x + dx), max(0, w - ww))
                     y = min(max(0, y + dy), max(0, h - wh))
