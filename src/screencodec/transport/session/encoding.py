@@ -22,7 +22,7 @@ from screencodec.transport.session._msglink import Capabilities
 from screencodec.transport.session.services import EncoderFactory, EncoderLike
 from screencodec.wire import Op
 
-__all__ = ["EncoderChoice", "choose_encoder", "open_encoder"]
+__all__ = ["EncoderChoice", "choose_encoder", "open_encoder", "session_encoder"]
 
 #: Ops every update may need: the lossless coder picks among them per block.
 _CORE_OPS = (Op.FILL, Op.RAW, Op.ZSTD, Op.PALETTE)
@@ -64,6 +64,15 @@ def open_encoder(choice: EncoderChoice, width: int, height: int) -> EncoderLike:
         if "lossy" in _encoder_parameters(ScreenEncoder):
             options["lossy"] = True
     return ScreenEncoder(width, height, **options)  # type: ignore[arg-type]
+
+
+def session_encoder(
+    width: int, height: int, capabilities: Capabilities | None = None
+) -> EncoderLike:
+    """The encoder a session runs for a viewer that declared ``capabilities``
+    (default: one that decodes everything). For wrappers that observe it (a
+    benchmark's ``encoder_factory``)."""
+    return open_encoder(choose_encoder(capabilities or Capabilities.full()), width, height)
 
 
 def _encoder_parameters(cls: type) -> frozenset[str]:
