@@ -4,6 +4,10 @@ The encoder keeps a reference copy of what the viewer shows (B, G, R exact,
 4th byte 255). Each ``encode`` compares the new frame with it in the native
 tile-diff core, merges the changed boxes into few rectangles, copies them into
 the reference and encodes them from there: the caller's array is never kept.
+
+With a rate (``set_rate``) and ``lossy=True``, screencodec.quality holds each
+update to a byte budget: photo-like damage may go lossy, and lossy areas are
+refined back to exact with what budgets leave over.
 """
 
 from __future__ import annotations
@@ -15,19 +19,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from .codecs.lossless import LosslessEncoder
 from .damage import copy_rects, merge_rects, tile_diff
-from .errors import FrameError
+from .damage.subtract import subtract_rects
+from .errors import CodecUnavailableError, FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
 from .geometry import Rect
 from .motion import MotionStage
+from .quality import LossyOptions, psnr, sse
+from .video import available as video_available
 from .video import make_video_stage
 from .wire import EncodedOp, Op, build_update
+
+if TYPE_CHECKING:
+    from .quality.controller import RateController
 
 __all__ = ["EncodeStats", "ScreenEncoder"]
 
@@ -39,6 +49,10 @@ Frame = npt.NDArray[np.uint8]
 _BLOCK_W, _BLOCK_H = 256, 64
 #: Below this many changed pixels, handing work to threads costs more than it saves.
 _PARALLEL_MIN_PIXELS = 64 * 1024
+#: Pixels of each video picture measured for the PSNR statistic.
+_VIDEO_SSE_PIXELS = 1 << 16
+#: Bytes of an UPDATE before its ops (message header, update header, hash).
+_UPDATE_HEADER = 8 + 16
 
 
 @dataclass(slots=True)
@@ -52,6 +66,15 @@ class EncodeStats:
     ops: dict[Op, int] = field(default_factory=dict)
     bytes: int = 0
     seconds: float = 0.0
+    #: pixels sent lossy in this update (lossy stills and video pictures)
+    lossy_pixels: int = 0
+    #: pixels of lossy areas sent exactly again (refinement)
+    refined_pixels: int = 0
+    #: PSNR (dB) of this update's lossy pixels against the source, measured on
+    #: up to 256 kpx per still and 64 kpx per video picture; None if none
+    psnr: float | None = None
+    #: the byte budget of this update (``set_rate``), or None
+    budget: int | None = None
 
 
 class ScreenEncoder:
@@ -79,6 +102,18 @@ class ScreenEncoder:
         not given ``now=``.
     :param motion: find scrolls and moved windows in the damage and send them
         as COPY ops (see screencodec.motion); ``motion_stage`` tunes it.
+    :param lossy: under a rate (``set_rate``), send photo-like damage as lossy
+        stills (H.264 intra pictures, VIDEO ops in ``video_chroma``) when
+        lossless would not fit the budget, and refine them back to exact
+        within later budgets; text and UI stay lossless. Needs PyAV
+        (``"auto"``: when installed). ``lossy_options`` tunes it. Without a
+        rate, or with ``lossy=False``, everything is lossless except video
+        regions, and ``set_rate`` only sets the video regions' bitrate.
+
+    Rate control (the transport's congestion controller calls these):
+    ``set_rate(bits_per_second, interval=...)``, ``lossy_area``, ``deadline``
+    and the ``budget``, ``lossy_pixels``, ``refined_pixels`` and ``psnr`` of
+    ``last``.
     """
 
     def __init__(
@@ -99,6 +134,8 @@ class ScreenEncoder:
         refresh_delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         motion: bool = True,
+        lossy: bool | Literal["auto"] = False,
+        lossy_options: LossyOptions | None = None,
     ) -> None:
         check_size(width, height)
         if not 16 <= tile_size <= 256:
@@ -123,6 +160,17 @@ class ScreenEncoder:
         self._keyframe = True
         self._sequence = 0
         self.last = EncodeStats()
+        self.lossy_options = lossy_options or LossyOptions()
+        self.quality: RateController | None = None
+        if lossy is True and not video_available():
+            raise CodecUnavailableError("lossy=True needs PyAV: pip install screencodec[video]")
+        if lossy is True or (lossy == "auto" and video_available()):
+            from .quality.controller import RateController
+
+            self.quality = RateController(tile_size, video_chroma == "420", self.lossy_options)
+        self._rate: float | None = None
+        self._interval = 1 / 30
+        self._last_now: float | None = None
 
     @staticmethod
     def _blank(width: int, height: int) -> Frame:
@@ -143,6 +191,58 @@ class ScreenEncoder:
         """Make the next update a full refresh (a viewer joined or lost sync)."""
         self._keyframe = True
 
+    def set_rate(
+        self, bits_per_second: float | None = None, /, *, interval: float = 1 / 30
+    ) -> None:
+        """The link's rate from now on, in bits per second (None: unlimited).
+
+        With a rate each update's budget is about ``bits_per_second *
+        interval / 8`` bytes (``interval``: the time between updates the
+        caller aims for); video regions share ``lossy_options.video_share`` of
+        the rate. With ``lossy`` on, the budget decides what goes lossy and
+        how much is refined; text and UI are sent exactly even past it.
+        """
+        if bits_per_second is not None and not bits_per_second > 0:
+            raise ValueError("the rate must be positive (or None: unlimited)")
+        if not interval > 0:
+            raise ValueError("interval must be positive")
+        self._rate, self._interval = bits_per_second, interval
+        if self.quality is not None:
+            self.quality.set_rate(bits_per_second, interval)
+        if self.video_stage is not None:
+            share = self.lossy_options.video_share
+            self.video_stage.set_bitrate(
+                None if bits_per_second is None else max(1000, int(bits_per_second * share))
+            )
+
+    @property
+    def rate(self) -> float | None:
+        """The rate ``set_rate`` gave (bits per second), or None."""
+        return self._rate
+
+    @property
+    def lossy_area(self) -> int:
+        """Pixels the viewer does not show exactly yet (0: bit-exact): lossy
+        tiles waiting for refinement (counted whole) and video regions."""
+        area = self.quality.map.area if self.quality is not None else 0
+        if self.video_stage is not None:
+            area += sum(r.area for r in self.video_stage.regions)
+        return area
+
+    @property
+    def deadline(self) -> float | None:
+        """Monotonic time (the ``now`` / ``clock`` scale) at which ``encode``
+        should be called even if nothing changed: a refinement is pending
+        (one interval after the last update) or a video region's lossless
+        refresh is due; None when nothing is pending."""
+        due = self.video_stage.deadline if self.video_stage is not None else None
+        q = self.quality
+        if q is not None and q.map and self._last_now is not None:
+            step = self._interval if self._rate is not None else 0.0
+            refine = self._last_now + step
+            due = refine if due is None else min(due, refine)
+        return due
+
     def encode(self, frame: Any, /, *, now: float | None = None) -> bytes:
         t0 = time.perf_counter()
         f = as_frame(frame)
@@ -151,8 +251,20 @@ class ScreenEncoder:
             self._ref = self._blank(width, height)
             self._keyframe = True
         keyframe = self._keyframe
+        q = self.quality
+        limited = q is not None and self._rate is not None
+        t: float | None = now
+        if t is None and (q is not None or self.video_stage is not None):
+            t = self._clock()
+        self._last_now = t
+        if q is not None:
+            q.begin()
+            if keyframe:
+                q.map.reset(width, height)
         ops: list[EncodedOp] = []
-        rects = np.array([[0, 0, width, height]], np.int32) if keyframe else self._damage(f)
+        rects = (
+            np.array([[0, 0, width, height]], np.int32) if keyframe else self._damage(f, limited)
+        )
         # Pipeline stages that turn damage into cheaper ops (motion -> COPY,
         # video regions -> VIDEO) go here: each takes the reference as the
         # viewer has it before this update, appends its ops, keeps the
@@ -165,28 +277,71 @@ class ScreenEncoder:
                 self._ref, f, rects, keyframe=keyframe, skip=skip
             )
             ops += mops
+        vops: list[EncodedOp] = []
         if self.video_stage is not None:
-            t = self._clock() if now is None else now
+            assert t is not None
             boxes = None if keyframe else self._boxes
             vops, rects = self.video_stage.process(
                 self._ref, f, rects, boxes, self.tile_size, now=t
             )
             ops += vops
+            if limited and self.video_stage.dropped:
+                # A region just stopped: its pixels are lossy, like a still's,
+                # and are refined within the budget instead of all at once.
+                assert q is not None
+                rects = subtract_rects(rects, self.video_stage.dropped)
+                q.map.mark(self.video_stage.dropped, f, q.stamp)
         if len(rects):
             copy_rects(self._ref, f, rects)
-        ops += self._encode_rects([Rect(*map(int, r)) for r in rects])
+        if limited:
+            assert q is not None
+            regions = self.video_stage.regions if self.video_stage is not None else []
+            ops += q.encode(
+                self._ref, f, rects,
+                used=_UPDATE_HEADER + 8 * self.integrity + sum(14 + len(o.payload) for o in ops),
+                video_ops=len(vops), video_area=sum(o.rect.area for o in vops),
+                regions=regions, lossless=self._encode_rects,
+            )  # fmt: skip
+        else:
+            ops += self._encode_rects([Rect(*map(int, r)) for r in rects])
+            if q is not None and q.map:
+                # Unlimited: the damage held every lossy tile, all sent exactly now.
+                q.map.clear()
         fb_hash = framebuffer_hash(self._ref) if self.integrity else None
         data = build_update(
             self._sequence, width, height, ops, keyframe=keyframe, framebuffer_hash=fb_hash
         )
         self._keyframe = False
         self.last = self._stats(keyframe, rects, ops, len(data), time.perf_counter() - t0)
+        self._lossy_stats(f, vops)
         self._sequence = (self._sequence + 1) & 0xFFFFFFFF
         return data
 
-    def _damage(self, f: Frame) -> npt.NDArray[np.int32]:
-        """Changed areas of ``f`` against the reference, merged into few rects."""
-        boxes = self._boxes = tile_diff(self._ref, f, self.tile_size)
+    def _lossy_stats(self, f: Frame, vops: list[EncodedOp]) -> None:
+        """Fill ``last``'s lossy figures from rate control and the video pictures."""
+        last, total, measured = self.last, 0.0, 0
+        for op in vops:
+            err, n = sse(self._ref[op.rect.slices()], f[op.rect.slices()],
+                         max_pixels=_VIDEO_SSE_PIXELS)  # fmt: skip
+            total, measured = total + err, measured + n
+            last.lossy_pixels += op.rect.area
+        if self._rate is not None:
+            last.budget = max(1, int(self._rate * self._interval / 8))
+        q = self.quality
+        if q is not None:
+            qs = q.last
+            last.lossy_pixels += qs.lossy_pixels
+            last.refined_pixels = qs.refined_pixels
+            total, measured = total + qs.sse, measured + qs.measured
+        last.psnr = psnr(total, measured)
+
+    def _damage(self, f: Frame, limited: bool = False) -> npt.NDArray[np.int32]:
+        """Changed areas of ``f`` against the reference, merged into few rects
+        (under a rate, lossy tiles whose source did not change are left out)."""
+        boxes = tile_diff(self._ref, f, self.tile_size)
+        if limited and self.quality is not None and self.quality.map:
+            boxes = self.quality.map.filter(boxes, f)
+        self._boxes = boxes
         if not len(boxes):
             return boxes
         height, width = f.shape[:2]

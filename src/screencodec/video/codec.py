@@ -16,6 +16,7 @@ video regions like on any others.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_STREAMS",
     "MAX_VIDEO_COVERAGE",
     "MAX_VIDEO_OPS",
+    "STILL_STREAM_ID",
     "VIDEO_HEADER",
     "VIDEO_SPEC",
     "VideoDecoder",
@@ -46,8 +48,20 @@ VIDEO_HEADER = struct.Struct("<BBHI")
 CODEC_H264 = 1
 FLAG_IDR = 1
 FLAG_420 = 2
+#: The stream id of lossy stills (screencodec.quality): each is one IDR
+#: picture, so they all share one id and hold at most one of a viewer's
+#: stream slots; video regions never use it (video.stage).
+STILL_STREAM_ID = 0
 #: Streams a viewer keeps decoders for; the least recently used is dropped.
 MAX_STREAMS = 8
+#: A stream that is asked for a rate this far above the rate its encoder was
+#: opened with gets a new encoder (and an IDR); below it, it stays capped at
+#: the opening rate, so a controller probing upward in small steps does not
+#: cost an IDR per step.
+_RESTART_UP = 1.5
+#: ... and this far below: x264 lowers an open stream's average live, but its
+#: VBV maximum stays, so far below it single pictures could overshoot.
+_RESTART_DOWN = 0.5
 #: VIDEO ops one update may hold: one picture per stream a viewer keeps (an
 #: encoder sends at most one per region, and has at most 4 regions).
 MAX_VIDEO_OPS = MAX_STREAMS
@@ -71,7 +85,8 @@ VIDEO_SPEC = CodecSpec(
 
 class VideoStream:
     """Encoder side of one video stream: a fixed-size region, its x264 encoder
-    and its reference decoder. Not thread-safe."""
+    and its reference decoder. ``options`` are those of the current encoder
+    (``set_bitrate`` may replace it). Not thread-safe."""
 
     def __init__(self, stream_id: int, width: int, height: int, options: H264Options) -> None:
         self.stream_id = stream_id & 0xFFFF
@@ -86,6 +101,23 @@ class VideoStream:
         return self._enc.width, self._enc.height
 
     def request_idr(self) -> None:
+        self._need_idr = True
+
+    def set_bitrate(self, bitrate: int | None, /) -> None:
+        """Retarget the stream (None: back to constant quality, the options'
+        CRF). Small changes apply live from the next picture; a change of rate
+        control mode, or of the rate by more than the restart factors, opens a
+        new encoder, and the next picture is an IDR."""
+        top = self._enc.max_bitrate
+        if bitrate is None:
+            if top is None:
+                return
+        elif top is not None and _RESTART_DOWN * top <= bitrate < _RESTART_UP * top:
+            self._enc.set_bitrate(min(bitrate, top))
+            return
+        self.options = dataclasses.replace(self.options, bitrate=bitrate, qp=None)
+        w, h = self.size
+        self._enc = H264Encoder(w, h, self.options)
         self._need_idr = True
 
     def encode(self, src: Framebuffer, ref: Framebuffer, rect: Rect, /) -> EncodedOp:

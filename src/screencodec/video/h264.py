@@ -10,12 +10,26 @@ no B-frames, no periodic or scene-cut keyframes (an IDR only when asked for:
 the first picture, a keyframe request, a new geometry), SPS/PPS repeated in
 every IDR so each IDR starts a self-contained stream. The VUI declares BT.709,
 full range, sRGB transfer, matching the kernels.
+
+Rate control is one of three: constant quality (CRF, the default), a target
+bitrate (ABR with a one-picture VBV buffer) or a constant quantiser (``qp``,
+for the one-picture lossy stills of screencodec.quality). The VBV limits go
+through libavcodec's own ``maxrate`` / ``bufsize`` options, not x264-params:
+before every picture libavcodec compares its own values with x264's and
+reconfigures x264 when they differ, and with limits given only in
+x264-params that reconfiguration (which would switch VBV off) is refused, and
+every later change with it. So set this way, the average bitrate of an open
+stream can be changed live (``set_bitrate``): libavcodec hands the change to
+``x264_encoder_reconfig`` before the next picture. The VBV maximum cannot
+change on an open encoder (PyAV does not expose it), so a rate above it needs
+a new encoder.
 """
 
 from __future__ import annotations
 
 import fractions
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,9 +74,11 @@ class H264Options:
         the default) or ``"420"`` (High profile, for decoders such as browsers
         that only take 4:2:0).
     :param crf: constant quality, 0..51 (lower is better), used unless
-        ``bitrate`` is given.
+        ``bitrate`` or ``qp`` is given.
     :param bitrate: target bits per second per stream (ABR with a one-frame VBV
         buffer, so a frame never overshoots by much).
+    :param qp: constant quantiser, 1..51 (x264's ``qp``; 0, lossless, is not
+        offered), for pictures whose size the caller predicts itself.
     :param preset: x264 speed preset.
     :param threads: x264 slice threads (0: x264's choice).
     :param fps: the nominal frame rate the rate control assumes.
@@ -71,6 +87,7 @@ class H264Options:
     chroma: Chroma = "444"
     crf: int = DEFAULT_CRF
     bitrate: int | None = None
+    qp: int | None = None
     preset: str = "ultrafast"
     threads: int = 0
     fps: int = 30
@@ -82,6 +99,10 @@ class H264Options:
             raise ValueError(f"crf {self.crf} outside 0..51")
         if self.bitrate is not None and self.bitrate <= 0:
             raise ValueError("bitrate must be positive")
+        if self.qp is not None and not 1 <= self.qp <= 51:
+            raise ValueError(f"qp {self.qp} outside 1..51")
+        if self.qp is not None and self.bitrate is not None:
+            raise ValueError("give qp or bitrate, not both")
 
     @property
     def chroma420(self) -> bool:
@@ -99,7 +120,9 @@ class H264Encoder:
     """One libx264 stream of ``width x height`` pictures (both even).
 
     ``encode(fb, rect, idr=...)`` converts the rect of a BGRX frame and returns
-    the Annex B access unit. Not thread-safe.
+    the Annex B access unit. ``bitrate`` is the stream's current target (None
+    in CRF or QP mode); ``max_bitrate`` the VBV maximum it was opened with.
+    Not thread-safe.
     """
 
     def __init__(self, width: int, height: int, options: H264Options | None = None) -> None:
@@ -118,29 +141,66 @@ class H264Encoder:
         if opts.threads:
             ctx.thread_count = opts.threads
         params = f"bframes=0:keyint=infinite:scenecut=0:forced-idr=1:repeat-headers=1:{_X264_VUI}"
-        settings = {"preset": opts.preset, "tune": "zerolatency"}
-        if opts.bitrate is None:
+        settings = {"preset": opts.preset, "tune": "zerolatency", "x264-params": params}
+        self.bitrate = self.max_bitrate = opts.bitrate
+        if opts.qp is not None:
+            settings["qp"] = str(opts.qp)
+        elif opts.bitrate is None:
             settings["crf"] = str(opts.crf)
         else:
-            ctx.bit_rate = opts.bitrate
-            buf = max(1, opts.bitrate // opts.fps // 1000)
-            params += f":vbv-maxrate={opts.bitrate // 1000}:vbv-bufsize={buf}"
-        settings["x264-params"] = params
+            # libavcodec's generic options: they stay what x264 is reconfigured
+            # to before each picture (see the module docstring).
+            buf = max(1000, opts.bitrate // opts.fps)
+            settings.update(b=str(opts.bitrate), maxrate=str(opts.bitrate), bufsize=str(buf))
         ctx.options = settings
         ctx.open()
         self._ctx = ctx
         self._pts = 0
 
-    def encode(self, fb: Frame, rect: Rect, /, *, idr: bool = False) -> bytes:
-        if (rect.w, rect.h) != (self.width, self.height):
+    def set_bitrate(self, bitrate: int, /) -> bool:
+        """Lower (or raise back) the target of a bitrate stream before its next
+        picture; False, changing nothing, when that needs a new encoder: a CRF
+        or QP stream, or a rate above the VBV maximum it was opened with."""
+        if self.max_bitrate is None or not 0 < bitrate <= self.max_bitrate:
+            return False
+        if bitrate != self.bitrate:
+            self._ctx.bit_rate = bitrate
+            self.bitrate = bitrate
+        return True
+
+    def encode(
+        self,
+        fb: Frame,
+        rect: Rect,
+        /,
+        *,
+        idr: bool = False,
+        holes: Sequence[Rect] = (),
+        pad: bool = False,
+    ) -> bytes:
+        """The access unit of the ``rect`` of ``fb``.
+
+        ``holes`` (rects relative to the picture, with even edges) are areas
+        whose decoded pixels the caller paints over: each is encoded as one
+        flat colour, its mean, which costs next to no bits.
+
+        ``pad``: ``rect`` (even sizes) may be smaller than the picture; it goes
+        to the picture's top-left corner and its last column and row are
+        repeated to fill the rest (which the caller crops away, see
+        screencodec.quality.sps).
+        """
+        fits = rect.w <= self.width and rect.h <= self.height if pad else True
+        if not fits or (not pad and (rect.w, rect.h) != (self.width, self.height)):
             raise FrameError(f"rect {rect} does not match the {self.width}x{self.height} stream")
         c420 = self.options.chroma420
         frame = av.VideoFrame(self.width, self.height, "yuv420p" if c420 else "yuv444p")
         ch = self.height // 2 if c420 else self.height
-        _yuv.bgrx_to_yuv(
-            fb, rect.x, rect.y, rect.w, rect.h,
-            _plane(frame, 0, self.height), _plane(frame, 1, ch), _plane(frame, 2, ch), c420,
-        )  # fmt: skip
+        planes = (_plane(frame, 0, self.height), _plane(frame, 1, ch), _plane(frame, 2, ch))
+        _yuv.bgrx_to_yuv(fb, rect.x, rect.y, rect.w, rect.h, *planes, c420)
+        if pad:
+            _replicate(planes, (rect.w, rect.h), (self.width, self.height), c420)
+        for hole in holes:
+            _flatten(planes, hole, c420)
         frame.pts = self._pts
         self._pts += 1
         if idr:
@@ -150,6 +210,29 @@ class H264Encoder:
         if len(packets) != 1:
             raise RuntimeError(f"libx264 returned {len(packets)} packets for one picture")
         return bytes(packets[0])
+
+
+def _replicate(
+    planes: tuple[Frame, Frame, Frame], size: tuple[int, int], padded: tuple[int, int], c420: bool
+) -> None:
+    """Fill each plane beyond the ``size`` picture (up to ``padded``) with
+    copies of its last column and row."""
+    for i, p in enumerate(planes):
+        s = 2 if c420 and i else 1
+        cw, chh, pww, phh = size[0] // s, size[1] // s, padded[0] // s, padded[1] // s
+        if pww > cw:
+            p[:chh, cw:pww] = p[:chh, cw - 1 : cw]
+        if phh > chh:
+            p[chh:phh, :pww] = p[chh - 1 : chh, :pww]
+
+
+def _flatten(planes: tuple[Frame, Frame, Frame], hole: Rect, c420: bool) -> None:
+    """Fill ``hole`` (even edges) of the Y, U and V planes with their means."""
+    for i, p in enumerate(planes):
+        s = 2 if c420 and i else 1
+        view = p[hole.y // s : hole.bottom // s, hole.x // s : hole.right // s]
+        if view.size:
+            view[...] = int(view.mean() + 0.5)
 
 
 class H264Decoder:
@@ -184,8 +267,12 @@ class H264Decoder:
         self._ctx = ctx
         self._formats = ("yuv420p", "yuvj420p") if chroma420 else ("yuv444p", "yuvj444p")
 
-    def decode(self, data: bytes | bytearray | memoryview, /) -> av.VideoFrame:
-        """The picture of one access unit; DecodeError when it gives none or another kind."""
+    def decode(
+        self, data: bytes | bytearray | memoryview, /, *, size: tuple[int, int] | None = None
+    ) -> av.VideoFrame:
+        """The picture of one access unit; DecodeError when it gives none or
+        another kind, or a size other than the stream's (or ``size``, for a
+        host decoding its own cropped stills with one decoder per coded size)."""
         try:
             frames = self._ctx.decode(av.Packet(bytes(data)))
         except (av.FFmpegError, ValueError) as e:
@@ -197,17 +284,18 @@ class H264Decoder:
             raise DecodeError(
                 f"H.264: picture format {frame.format.name}, expected {self._formats[0]}"
             )
-        if (frame.width, frame.height) != (self.width, self.height):
+        want = size or (self.width, self.height)
+        if (frame.width, frame.height) != want:
             raise DecodeError(
-                f"H.264: a {frame.width}x{frame.height} picture in a "
-                f"{self.width}x{self.height} stream"
+                f"H.264: a {frame.width}x{frame.height} picture in a {want[0]}x{want[1]} stream"
             )
         return frame
 
     def to_bgrx(self, frame: av.VideoFrame, fb: Frame, x: int, y: int, /) -> None:
         """Convert a decoded picture into ``fb`` at (x, y) with the native kernel."""
-        ch = self.height // 2 if self.chroma420 else self.height
+        w, h = frame.width, frame.height  # the stream's size once ``decode`` checked it
+        ch = h // 2 if self.chroma420 else h
         _yuv.yuv_to_bgrx(
-            _plane(frame, 0, self.height), _plane(frame, 1, ch), _plane(frame, 2, ch),
-            fb, x, y, self.width, self.height, self.chroma420,
+            _plane(frame, 0, h), _plane(frame, 1, ch), _plane(frame, 2, ch),
+            fb, x, y, w, h, self.chroma420,
         )  # fmt: skip

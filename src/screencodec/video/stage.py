@@ -16,6 +16,15 @@ differs from the source, so the encoder's ordinary damage finds the area and
 re-sends it losslessly in the same update: the viewer is bit-exact again and
 the framebuffer hash holds. A region that moves or changes size is replaced by
 a new stream (a new x264 encoder, an IDR), since an H.264 stream has one size.
+
+Rate: ``set_bitrate(total)`` shares a total bitrate among the regions by area
+(each stream's x264 runs ABR at its share, retargeted live or restarted at an
+IDR, see ``VideoStream.set_bitrate``); ``set_bitrate(None)`` returns to the
+options' own rate control (CRF, or their fixed bitrate per stream).
+
+Stream ids run 1..65535 and wrap; id 0 is left to the lossy stills of
+screencodec.quality (``STILL_STREAM_ID``), so a still never restarts a region's
+stream.
 """
 
 from __future__ import annotations
@@ -61,6 +70,11 @@ class VideoStage:
     :param refresh_delay: seconds a region must stay still before it is
         dropped and re-sent losslessly.
     :param detector: region detection tuning.
+
+    ``dropped`` lists the regions the last ``process`` dropped (still for
+    ``refresh_delay``). Their lossy pixels stay in the rects ``process``
+    returns, so the encoder re-sends them losslessly in the same update, unless
+    it takes them out (under a rate it refines them within its budgets).
     """
 
     def __init__(
@@ -76,6 +90,8 @@ class VideoStage:
         self._detector: RegionDetector | None = None
         self._regions: list[VideoRegion] = []
         self._ids = itertools.count(1)
+        self._total_bitrate: int | None = None
+        self.dropped: list[Rect] = []
 
     @property
     def regions(self) -> list[Rect]:
@@ -89,6 +105,29 @@ class VideoStage:
         if not self._regions:
             return None
         return min(r.last_change for r in self._regions) + self.refresh_delay
+
+    @property
+    def total_bitrate(self) -> int | None:
+        """The bitrate shared by the regions (``set_bitrate``), or None."""
+        return self._total_bitrate
+
+    def set_bitrate(self, total: int | None, /) -> None:
+        """Share ``total`` bits per second among the regions by area from the
+        next picture on; None: every stream back to the options' rate control."""
+        if total is not None and total <= 0:
+            raise ValueError("bitrate must be positive")
+        self._total_bitrate = total
+        self._share_bitrate()
+
+    def _stream_bitrate(self, area: int, total_area: int) -> int | None:
+        if self._total_bitrate is None:
+            return self.options.bitrate
+        return max(1000, self._total_bitrate * area // max(1, total_area))
+
+    def _share_bitrate(self) -> None:
+        total_area = sum(r.rect.area for r in self._regions)
+        for r in self._regions:
+            r.stream.set_bitrate(self._stream_bitrate(r.rect.area, total_area))
 
     def reset(self) -> None:
         """Forget every region and the history (the frame size changed)."""
@@ -127,14 +166,22 @@ class VideoStage:
             if region.changed:
                 region.prev[...] = view
                 region.last_change = now
-        found = [] if boxes is None else d.observe(_post_copy(boxes, rects), src, self._masks())
+        found = (
+            []
+            if boxes is None
+            else d.observe(_post_copy(boxes, rects), src, self._masks(), now=now)
+        )
         # Still for long enough: drop it; the encoder's damage re-sends it
         # losslessly, and its tiles must earn their way back from zero.
+        self.dropped = []
         for region in self._regions:
             if now - region.last_change >= self.refresh_delay:
                 d.forget(region.rect)
+                self.dropped.append(region.rect)
         self._regions = [r for r in self._regions if now - r.last_change < self.refresh_delay]
         fresh = self._reconcile(found, src, now)
+        if (fresh or self.dropped) and self._total_bitrate is not None:
+            self._share_bitrate()
 
         ops = []
         for region in self._regions:
@@ -164,11 +211,17 @@ class VideoStage:
             if not overlapping and len(self._regions) >= self.detector_options.max_regions:
                 continue
             self._regions = [r for r in self._regions if r not in overlapping]
-            stream = VideoStream(next(self._ids), rect.w, rect.h, self.options)
+            area = rect.area + sum(r.rect.area for r in self._regions)
+            opts = dataclasses.replace(self.options, bitrate=self._stream_bitrate(rect.area, area))
+            stream = VideoStream(self._next_id(), rect.w, rect.h, opts)
             region = VideoRegion(rect, stream, now, np.array(src[rect.slices()]))
             self._regions.append(region)
             fresh.append(region)
         return fresh
+
+    def _next_id(self) -> int:
+        """1..65535, wrapping, never ``STILL_STREAM_ID``."""
+        return (next(self._ids) - 1) % 0xFFFF + 1
 
 
 def _post_copy(boxes: Rects, rects: Rects) -> Rects:

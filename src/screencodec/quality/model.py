@@ -1,0 +1,164 @@
+"""How many bytes a lossy still or a lossless refinement will take: the model
+the rate controller picks quantisers and refinement sizes from.
+
+Lossy stills: a bits-per-pixel curve over the quantiser (measured with x264
+``superfast`` intra pictures on the synthetic photo wallpaper, 4:4:4 and
+4:2:0), shifted in the log domain by feedback. Content differs in scale and
+in shape (film with little grain costs a tenth of a grainy wallpaper at a
+coarse quantiser, about as much at a fine one), so the shift is learnt per
+band of 6 quantiser steps: the first still in a band sets its shift, later
+ones move it half-way towards what they really cost. A band not seen yet
+borrows the nearest seen band's shift, but never a negative one: the curve is
+that of costly content, so an unknown band errs towards coarse quantisers
+(under budget) rather than towards a picture several times too big.
+
+Quality floor: the quantiser never exceeds a cap that starts where the grainy
+wallpaper still reaches the PSNR floor and moves with feedback: a still that
+came within 1 dB of the floor lowers the cap below its quantiser, one well
+above lets it rise again by one step.
+
+Lossless: bytes per pixel of photo-like content sent losslessly (an average
+over the last sends, weighted by their size), to estimate what sending a
+block or refining a lossy tile exactly will cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["QP_STEP", "LossyOptions", "RateModel"]
+
+QP_STEP = 2
+
+_QP = np.array([12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45], np.float64)
+#: bits per pixel of x264 superfast intra pictures of the grainy photo wallpaper
+_BPP_444 = np.log2([3.2, 2.8, 2.45, 2.1, 1.8, 1.55, 1.3, 1.1, 0.97, 0.8, 0.66, 0.51])
+_BPP_420 = np.log2([2.95, 2.6, 2.3, 2.0, 1.72, 1.46, 1.25, 1.07, 0.93, 0.77, 0.63, 0.48])
+#: The op header, the VIDEO payload header and SPS + PPS of every still.
+_STILL_OVERHEAD = 60
+_LOSSLESS_INIT = 0.75  # bytes per pixel of photo-like content (zstd, filtered)
+
+
+@dataclass(frozen=True, slots=True)
+class LossyOptions:
+    """Tuning of lossy coding under a rate (``ScreenEncoder(lossy=True)``).
+
+    :param min_psnr: PSNR floor (dB) of lossy pixels: a still below it is
+        encoded again at a finer quantiser, and sent losslessly if that fails.
+    :param qp_min: finest quantiser: past it a still costs about as much as
+        its refinement will, so better quality is left to the refinement.
+    :param qp_max: coarsest quantiser ever used.
+    :param qp_start: the coarsest quantiser at the start (the cap then moves
+        with the measured PSNR, within ``qp_min..qp_max``).
+    :param preset: x264 preset of the stills.
+    :param video_share: share of the rate given to video regions.
+    :param lossless_slack: photo-like damage is sent losslessly when its
+        estimated size is at most this times the budget left: a little over
+        budget costs less than a lossy picture and its refinement.
+    :param min_still: smallest lossy still (w, h), and ``min_still_area`` the
+        fewest photo-like pixels it must hold; smaller damage stays lossless.
+    :param max_stills: lossy stills per update at most (the viewer takes 8
+        VIDEO ops per update, video regions included).
+    """
+
+    min_psnr: float = 30.0
+    qp_min: int = 20
+    qp_max: int = 42
+    qp_start: int = 37
+    preset: str = "superfast"
+    video_share: float = 0.8
+    lossless_slack: float = 1.25
+    min_still: tuple[int, int] = (2, 2)
+    min_still_area: int = 512
+    max_stills: int = 6
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.qp_min <= self.qp_start <= self.qp_max <= 51:
+            raise ValueError("need 1 <= qp_min <= qp_start <= qp_max <= 51")
+        if not 0 < self.video_share <= 1:
+            raise ValueError("video_share must lie in (0, 1]")
+        if not 1 <= self.max_stills <= 7:
+            raise ValueError("max_stills must lie in 1..7")
+        if self.lossless_slack < 1:
+            raise ValueError("lossless_slack must be at least 1")
+
+
+class RateModel:
+    """Predicts still and lossless sizes; learns from what was sent.
+
+    State: the log2 shifts of the still curve, the quantiser cap, the lossless
+    bytes per pixel. Not thread-safe (the encoder's thread only).
+    """
+
+    def __init__(self, options: LossyOptions, chroma420: bool) -> None:
+        self.options = options
+        self._curve = _BPP_420 if chroma420 else _BPP_444
+        self._offsets: dict[int, float] = {}  # log2 shift per band of 6 quantisers
+        self.qp_cap = options.qp_start
+        self.lossless_per_pixel = _LOSSLESS_INIT
+        self._lossless_weight = 0.0
+
+    def offset(self, qp: int) -> float:
+        """The log2 shift of the curve at ``qp``."""
+        band = qp // 6
+        if band in self._offsets:
+            return self._offsets[band]
+        if not self._offsets:
+            return 0.0
+        near = min(self._offsets, key=lambda b: (abs(b - band), b))
+        return max(0.0, self._offsets[near])
+
+    def still_bytes(self, qp: int, pixels: int) -> float:
+        """Predicted size of stills at ``qp`` over ``pixels`` photo-like pixels."""
+        log_bpp = float(np.interp(qp, _QP, self._curve)) + self.offset(qp)
+        return float(pixels * 2.0**log_bpp / 8)
+
+    def choose_qp(self, pixels: int, target: float, stills: int = 1) -> int:
+        """The finest quantiser (at most the cap) whose predicted size fits
+        ``target`` bytes; the cap when none does. Quantisers go in steps of
+        ``QP_STEP`` from ``qp_min``: an x264 encoder is opened per quantiser
+        and picture size, and fewer quantisers mean more of them are reused."""
+        room = target - stills * _STILL_OVERHEAD
+        for qp in range(self.options.qp_min, self.qp_cap, QP_STEP):
+            if self.still_bytes(qp, pixels) <= room:
+                return qp
+        return self.qp_cap
+
+    def observe_still(self, qp: int, pixels: int, size: int, psnr: float | None) -> None:
+        """Learn from stills just sent: their quantiser, photo-like pixels,
+        bytes (payloads) and PSNR."""
+        o = self.options
+        predicted = self.still_bytes(qp, pixels)
+        actual = max(1.0, size - _STILL_OVERHEAD)
+        if pixels >= 1024 and predicted > 0:
+            band = qp // 6
+            err = math.log2(actual / predicted)
+            gain = 0.5 if band in self._offsets else 1.0
+            self._offsets[band] = min(4.0, max(-6.0, self.offset(qp) + gain * err))
+        if psnr is None:
+            return
+        if psnr < o.min_psnr + 1:
+            self.qp_cap = max(o.qp_min, min(self.qp_cap, qp - 2))
+        elif psnr > o.min_psnr + 3 and qp >= self.qp_cap:
+            self.qp_cap = min(o.qp_max, self.qp_cap + 1)
+
+    def lossless_bytes(self, pixels: int, thin: int = 0) -> float:
+        """Predicted size of ``pixels`` photo-like pixels sent losslessly, of
+        which ``thin`` lie in rects 1 to 3 pixels high or wide: those compress
+        about as badly as raw pixels (3 bytes each)."""
+        return (pixels - thin) * self.lossless_per_pixel + thin * max(3.0, self.lossless_per_pixel)
+
+    def observe_lossless(self, pixels: int, size: int) -> None:
+        """Learn from photo-like pixels just sent losslessly."""
+        if pixels < 1024:
+            return
+        # A running mean that forgets: recent sends weigh as much as ~4 frames
+        # of 1080p, so a change of content moves it within a few updates.
+        w = float(pixels)
+        self._lossless_weight = min(self._lossless_weight, 8e6)
+        total = self._lossless_weight + w
+        self.lossless_per_pixel = (self.lossless_per_pixel * self._lossless_weight + size) / total
+        self._lossless_weight = total

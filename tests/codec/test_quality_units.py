@@ -1,0 +1,148 @@
+"""The parts of rate control on their own: blocks, the photo test, the lossy
+map, the size model, the error measure."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from screencodec.damage import tile_diff
+from screencodec.encoder import _blocks
+from screencodec.geometry import Rect
+from screencodec.quality import LossyMap, LossyOptions, RateModel, photo_like, psnr, sse
+from screencodec.quality.controller import cut_blocks
+
+Frame = npt.NDArray[np.uint8]
+
+
+def film(w: int, h: int, seed: int) -> Frame:
+    """Photo-like: smooth gradients under fresh grain."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = np.zeros((h, w, 4), np.uint8)
+    base = 128 + 60 * np.sin(xx / 31)[..., None] * np.cos(yy[..., None] / 17 + np.arange(3))
+    out[..., :3] = np.clip(base + rng.integers(-6, 7, (h, w, 3)), 0, 255)
+    return out
+
+
+def text_desktop(w: int, h: int) -> Frame:
+    """Text-like: dark strokes on a flat light background."""
+    rng = np.random.default_rng(1)
+    f = np.full((h, w, 4), 235, np.uint8)
+    strokes = rng.random((h, w)) < 0.12
+    strokes[np.arange(h) % 14 > 9] = False
+    f[strokes, :3] = (30, 20, 10)
+    return f
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 900), st.integers(0, 500),
+                          st.integers(1, 1100), st.integers(1, 600)), max_size=6))  # fmt: skip
+def test_cut_blocks_are_the_encoders_blocks(rects: list[tuple[int, int, int, int]]) -> None:
+    arr = np.array(rects, np.int32).reshape(-1, 4)
+    blocks, owner = cut_blocks(arr)
+    expect = [(b, i) for i, r in enumerate(rects) for b in _blocks(Rect(*r))]
+    assert [Rect(*b) for b in blocks.tolist()] == [b for b, _ in expect]
+    assert owner.tolist() == [i for _, i in expect]
+
+
+def test_photo_like_tells_film_from_text() -> None:
+    f = text_desktop(512, 256)
+    f[:, 256:] = film(256, 256, 3)
+    blocks = [(x, y, 128, 64) for y in range(0, 256, 64) for x in range(0, 512, 128)]
+    photo = photo_like(f, blocks)
+    assert photo.tolist() == [x >= 256 for x, _, _, _ in blocks]
+    # Row-strided views, thin blocks and blocks too narrow to test.
+    view = np.zeros((256, 600, 4), np.uint8)[:, :512]
+    view[...] = f
+    assert photo_like(view, blocks).tolist() == photo.tolist()
+    assert photo_like(f, [(300, 0, 40, 256), (300, 0, 1, 256), (0, 0, 40, 256)]).tolist() == [
+        True, False, False,
+    ]  # fmt: skip
+    assert photo_like(f, np.zeros((0, 4), np.int32)).shape == (0,)
+
+
+def test_lossy_map_filters_unchanged_tiles_and_drops_changed_ones() -> None:
+    t = 64
+    src = film(256, 192, 0)
+    ref = src.copy()
+    m = LossyMap(t, 256, 192)
+    # Tiles (0, 0) and (1, 0) go lossy: the reference there is off by one.
+    m.mark([Rect(0, 0, 128, 64)], src, 1)
+    ref[0:64, 0:128, 0] ^= 1
+    assert m.tiles == 2 and m.area == 2 * 64 * 64
+    boxes = tile_diff(ref, src, t)
+    assert len(boxes) == 2 and not len(m.filter(boxes, src))  # nothing changed
+    assert m.tiles == 2
+    # The source changes inside tile (1, 0): that tile is damage again.
+    frame = src.copy()
+    frame[10, 70, 1] ^= 0xFF
+    kept = m.filter(tile_diff(ref, frame, t), frame)
+    assert [tuple(b) for b in (kept // t)[:, :2].tolist()] == [(1, 0)]
+    assert m.age[0, 0] == 1 and m.age[0, 1] == -1
+    # A lossy tile the diff does not report is exact again (tile (1, 0) was
+    # re-sent exactly as damage).
+    ref[0:64, 0:128] = frame[0:64, 0:128]
+    assert not len(m.filter(tile_diff(ref, frame, t), frame))
+    assert m.tiles == 0 and not m
+
+
+def test_lossy_map_picks_oldest_first_within_the_pixels() -> None:
+    f = film(256, 128, 0)
+    m = LossyMap(64, 256, 128)
+    m.mark([Rect(128, 64, 128, 64)], f, 1)  # the oldest: two tiles at the bottom right
+    m.mark([Rect(0, 0, 256, 64)], f, 2)
+    rects, mask = m.pick(3 * 64 * 64, 3)
+    assert rects.tolist() == [[0, 0, 64, 64], [128, 64, 128, 64]]  # raster order
+    assert mask.sum() == 3
+    m.drop(mask)
+    assert m.pick(10**9, 2)[0].tolist() == []  # flagged at 2: not before stamp 2
+    assert m.pick(10**9, 3)[0].tolist() == [[64, 0, 192, 64]]
+    m.clear_covered(np.array([[60, 0, 140, 64], [204, 0, 52, 64]], np.int32))
+    assert (m.age[0] >= 0).tolist() == [False, False, False, True]  # a gap at 200..204
+    m.clear_inside([Rect(100, 0, 156, 64)])
+    assert not m
+    m.mark([Rect(0, 0, 10, 10)], f, 4)
+    m.reset(256, 128)
+    assert not m
+
+
+def test_rate_model_learns_sizes_and_guards_quality() -> None:
+    m = RateModel(LossyOptions(), chroma420=False)
+    qps = [m.choose_qp(100_000, target) for target in (1e3, 1e4, 3e4, 1e5)]
+    assert qps == sorted(qps, reverse=True) and qps[0] == m.qp_cap
+    before = m.still_bytes(30, 100_000)
+    m.observe_still(30, 100_000, int(before / 4), psnr=40.0)
+    assert m.still_bytes(30, 100_000) < before / 2  # learnt: this content is cheap
+    assert m.still_bytes(12, 100_000) >= m.still_bytes(12, 1) * 100_000 * 0.99
+    cap = m.qp_cap
+    m.observe_still(cap, 100_000, 10_000, psnr=30.5)  # too close to the floor
+    assert m.qp_cap == cap - 2
+    m.observe_lossless(100_000, 50_000)
+    assert m.lossless_bytes(1000) < 1000 * 0.75
+    assert m.lossless_bytes(1000, thin=1000) == 3000
+    with pytest.raises(ValueError, match="qp"):
+        LossyOptions(qp_min=40, qp_max=30)
+
+
+def test_sse_and_psnr() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (300, 200, 4), dtype=np.uint8)
+    b = a.copy()
+    b[..., :3] ^= rng.integers(0, 4, (300, 200, 3), dtype=np.uint8)
+    b[..., 3] = 7  # padding is not compared
+    d = a[..., :3].astype(np.int64) - b[..., :3]
+    err, n = sse(a, b)
+    assert (err, n) == (float((d * d).sum()), 300 * 200)
+    hole = Rect(10, 20, 50, 30)
+    mask = np.ones((300, 200), bool)
+    mask[hole.slices()] = False
+    err, n = sse(a, b, holes=[hole, Rect(10, 20, 5, 5)])
+    assert (err, n) == (float((d * d)[mask].sum()), int(mask.sum()))
+    err, n = sse(a, b, max_pixels=20_000)  # every 3rd row
+    assert n == 100 * 200
+    assert psnr(0.0, 10) == 99.0 and psnr(1.0, 0) is None
+    assert psnr(3 * 255.0**2, 1) == pytest.approx(0.0)
