@@ -178,15 +178,21 @@ def test_public_api_surface() -> None:
         [
             "SCENARIOS",
             "CursorState",
+            "FrameSequence",
             "FrameSource",
             "Motion",
+            "PacedSource",
+            "Recording",
+            "RecordingWriter",
             "ScreenSource",
             "SourceWrapper",
             "SyntheticDesktop",
+            "SyntheticSequence",
             "has_display",
             "list_monitors",
             "open_source",
             "scenario_names",
+            "synthetic_sequence",
         ]
     )
     for name in capture.__all__:

@@ -1,4 +1,5 @@
-"""Frame sources: real screens (mss) and the synthetic desktop.
+"""Frame sources: real screens (mss), the synthetic desktop, recorded clips
+played at their own timing.
 
 ``open_source()`` picks one; nothing here touches a display at import time.
 """
@@ -10,21 +11,29 @@ from typing import Any
 
 from ..errors import CaptureError
 from .base import CursorState, FrameSource, SourceWrapper
+from .recording import Recording, RecordingWriter
+from .replay import FrameSequence, PacedSource, SyntheticSequence, synthetic_sequence
 from .screen import ScreenSource, list_monitors
 from .synthetic import SCENARIOS, Motion, SyntheticDesktop, scenario_names
 
 __all__ = [
     "SCENARIOS",
     "CursorState",
+    "FrameSequence",
     "FrameSource",
     "Motion",
+    "PacedSource",
+    "Recording",
+    "RecordingWriter",
     "ScreenSource",
     "SourceWrapper",
     "SyntheticDesktop",
+    "SyntheticSequence",
     "has_display",
     "list_monitors",
     "open_source",
     "scenario_names",
+    "synthetic_sequence",
 ]
 
 _SCREEN_KW = frozenset({"monitor", "region", "display"})
