@@ -45,12 +45,17 @@ starting a new stream in every frame: its changed area moves with every
 change. On the frame clock every frame counts; on the time clock a change
 counts only if every tile of the region changed again since the last one that
 counted (a repeated frame is no evidence, and tiles an edge passed over a
-moment ago, still in their run, must not make a moving area look still) and
-if it covered exactly the bounds (the strips a scroll uncovers vary in size;
-their intersection looks still, but is never all that changed). A steady
-scroll on a slow link uncovers strips of one size, exactly like video: with
-``damage`` (the boxes before COPY ops explained part of them) a region next to
-a COPY is not reported.
+moment ago, still in their run, must not make a moving area look still).
+
+The strip a scroll uncovers on a slow link is large, new in every frame and
+in one place: video, to these tests. Given ``damage`` (the boxes before COPY
+ops explained part of them), a region next to a COPY is not reported. Without
+it, a change counts only if it covered exactly the bounds: the strips of a
+scroll vary in height, and their intersection looks still but is never all
+that changed. That guard is weaker (a steady scroll uncovers strips of one
+height) and slower (a label that shares tiles with the film and ticks once a
+second spoils the changes it ticks in: at 2 Hz the fifth tick instead of the
+third).
 """
 
 from __future__ import annotations
@@ -204,23 +209,25 @@ class RegionDetector:
         the time clock, without it on the frame clock (see the module notes).
 
         ``damage`` (time clock only) are the tile boxes before COPY ops
-        explained part of them, when ``boxes`` are what the copies left: a
-        tile where the two differ was scrolled or moved into. A candidate next
-        to such tiles in the last ``sustain`` seconds is not reported: on a
-        slow link a steady scroll uncovers a strip of the same size in every
-        frame, which otherwise looks exactly like video.
+        explained part of them, when ``boxes`` are what the copies left (the
+        same boxes when nothing was copied): a tile where the two differ was
+        scrolled or moved into. A candidate next to such tiles in the last
+        ``sustain`` seconds is not reported: on a slow link a steady scroll
+        uncovers a strip of the same size in every frame, which otherwise
+        looks exactly like video. Pass it whenever COPY ops are made.
         """
         changed, lo, hi = self._grid(boxes)
         if now is None:
             self._mask(changed, lo, regions)
             return self._observe_frames(changed, lo, hi, frame)
         now = self._now = max(float(now), self._now)
+        copies = damage is not None
         if damage is not None and len(damage):
             dchanged, dlo, dhi = self._grid(damage)
             copied = dchanged & (~changed | np.any((dlo != lo) | (dhi != hi), axis=2))
             self._moved_at[copied] = now
         self._mask(changed, lo, regions)
-        return self._observe_time(changed, lo, hi, frame, now)
+        return self._observe_time(changed, lo, hi, frame, now, copies=copies)
 
     def forget(self, rect: Rect, /) -> None:
         """Clear the history of the tiles under ``rect`` (a region that stopped)."""
@@ -270,10 +277,10 @@ class RegionDetector:
         hot = self._count >= o.min_hits
         ilo = np.maximum.reduce([b[0] for b in self._boxes])
         ihi = np.minimum.reduce([b[1] for b in self._boxes])
-        return self._report(hot, ilo, ihi, frame, None)
+        return self._report(hot, ilo, ihi, frame, None, copies=False)
 
     def _observe_time(
-        self, changed: Mask, lo: Ints, hi: Ints, frame: Frame, now: float
+        self, changed: Mask, lo: Ints, hi: Ints, frame: Frame, now: float, *, copies: bool
     ) -> list[Rect]:
         o = self.options
         if changed.any():
@@ -297,13 +304,16 @@ class RegionDetector:
         # Two changes give the first bounds, a third the same ones: stable.
         warm = live & (self._runs >= 2)
         ilo, ihi = self._run_lo.max(axis=0), self._run_hi.min(axis=0)
-        return self._report(warm, ilo, ihi, frame, now)
+        return self._report(warm, ilo, ihi, frame, now, copies=copies)
 
     # -- candidates -----------------------------------------------------------------
 
-    def _report(self, hot: Mask, lo: Ints, hi: Ints, frame: Frame, now: float | None) -> list[Rect]:
+    def _report(
+        self, hot: Mask, lo: Ints, hi: Ints, frame: Frame, now: float | None, *, copies: bool
+    ) -> list[Rect]:
         """The regions among the components of ``hot`` tiles, given each tile's
-        intersected box; ``now`` is None on the frame clock."""
+        intersected box; ``now`` is None on the frame clock, ``copies``
+        whether COPY ops are known."""
         o = self.options
         valid = hot & np.all(lo < hi, axis=2)
         if not valid.any():
@@ -330,33 +340,22 @@ class RegionDetector:
             exact = np.ones(n, np.bool_)
         else:
             # Per component: its latest change, the oldest of its tiles'
-            # latest changes, its youngest run and its shortest, and whether
-            # the tiles' latest changes covered exactly its bounds.
+            # latest changes, its youngest run and its shortest.
             last = self._last[valid]
             newest, oldest = _most(n, lab, last), _least(n, lab, last)
             starts, runs = _most(n, lab, self._start[valid]), _least(n, lab, self._runs[valid])
-            slot = self._runs % _BOUNDS_FRAMES
             # Scrolled or moved next to (or into) the component lately.
             moved = _most(n, lab, _dilate(self._moved_at)[valid])
             moved_since = np.maximum(now - o.sustain, starts)
-            ty, tx = np.nonzero(valid)
-            clo, chi = self._run_lo[slot[ty, tx], ty, tx], self._run_hi[slot[ty, tx], ty, tx]
-            exact = (
-                (_least(n, lab, clo[:, 0]) == x0)
-                & (_least(n, lab, clo[:, 1]) == y0)
-                & (_most(n, lab, chi[:, 0]) == x1)
-                & (_most(n, lab, chi[:, 1]) == y1)
-            )
+            exact = np.ones(n, np.bool_) if copies else self._exact(valid, lab, x0, y0, x1, y1)
         seen: dict[Rect, tuple[float, int]] = {}
         found: list[Rect] = []
         for c in big.tolist():
             rect = Rect(int(x0[c]), int(y0[c]), int(w[c]), int(h[c]))
             # New evidence for these bounds needs a change of every tile since
             # the last evidence (tiles a passing edge left behind, still in
-            # their run for max_gap, must not make a moving area look still)
-            # that covered exactly the bounds (the strips a scroll uncovers on
-            # a slow link vary in height, and their intersection is the
-            # smallest: it looks still, but is never all that changed).
+            # their run for max_gap, must not make a moving area look still),
+            # and without COPY information one that covered exactly them.
             stamp, count = self._seen.get(rect, (-np.inf, 0))
             if oldest[c] > stamp and exact[c]:
                 stamp, count = float(newest[c]), count + 1
@@ -380,6 +379,22 @@ class RegionDetector:
         self._verdicts = {r: v for r, v in self._verdicts.items() if r in seen}
         found.sort(key=lambda r: -r.area)
         return found[: o.max_regions]
+
+    def _exact(self, valid: Mask, lab: Ints, *bounds: Ints) -> Mask:
+        """Per component: whether its tiles' latest changes covered exactly
+        ``bounds`` (x0, y0, x1, y1 per component)."""
+        n = len(bounds[0])
+        slot = self._runs % _BOUNDS_FRAMES
+        ty, tx = np.nonzero(valid)
+        clo, chi = self._run_lo[slot[ty, tx], ty, tx], self._run_hi[slot[ty, tx], ty, tx]
+        x0, y0, x1, y1 = bounds
+        same: Mask = (
+            (_least(n, lab, clo[:, 0]) == x0)
+            & (_least(n, lab, clo[:, 1]) == y0)
+            & (_most(n, lab, chi[:, 0]) == x1)
+            & (_most(n, lab, chi[:, 1]) == y1)
+        )
+        return same
 
     def _verdict(self, frame: Frame, rect: Rect, now: float | None) -> tuple[bool, bool]:
         """(text-like, clearly film), cached per bounds; on the time clock
