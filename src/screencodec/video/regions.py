@@ -89,8 +89,8 @@ _LITTLE = np.little_endian
 @dataclass(frozen=True, slots=True)
 class DetectorOptions:
     """Tuning of :class:`RegionDetector` (defaults tested on the synthetic
-    typing, terminal, browser-scroll, drag and video scenarios, at capture
-    rates from 10 to 60 Hz)."""
+    typing, terminal, browser-scroll, drag and video scenarios at capture
+    rates from 2 to 60 Hz, and on the real-screen corpus)."""
 
     tile: int = 64
     #: Frame clock: a tile is hot when it changed in ``min_hits`` of the last
@@ -124,11 +124,13 @@ class DetectorOptions:
     #: looks flat at first).
     recheck: float = 0.25
     #: Clearly film: a sampled tile with more than ``text_colours`` colours and
-    #: less than this share of flat pixels (film, even a clean one: <= 0.1) ...
+    #: less than this share of flat pixels (synthetic film: ~0.03; the mpv
+    #: clip of the corpus: 0.05-0.11) ...
     video_flat: float = 0.2
     #: ... in at least this share of the sampled tiles.
     video_share: float = 0.75
-    #: Shrink bounds to even dimensions (4:2:0 H.264 cannot code odd ones).
+    #: Shrink bounds to even dimensions: 4:2:0 H.264 cannot code odd ones
+    #: (4:4:4 can, but the VIDEO op and the x264 wrapper still demand even).
     even: bool = True
 
     def __post_init__(self) -> None:
@@ -150,8 +152,9 @@ class RegionDetector:
     State, per tile of the ``tile`` grid: on the frame clock, whether it
     changed in each of the last ``window`` frames and its changed box in the
     last three; on the time clock, its current run (start, last change, number
-    of changes, frames observed since the last change) and its changed boxes
-    at the last three changes. Per candidate region: the bounds last seen,
+    of changes, frames observed since the last change), its changed boxes at
+    the last three changes and when a COPY last moved pixels into it. Per
+    candidate region: the bounds last seen,
     when they were last evidenced and how often, and the cached content test.
     Each clock keeps its own history: drive one detector with one of them.
     """
