@@ -206,6 +206,148 @@ int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_
     return found;
 }
 
+/* -- sc_segment_shifts ------------------------------------------------------- */
+
+/* Polynomial hash of k pixels, sum of v(p_i) * SB^(k-1-i) (mod 2^64), so that
+ * it rolls one pixel at a time; v() is a bijection of the B, G, R bits. */
+#define SB UINT64_C(0x100000001B3)
+#define SV UINT64_C(0x9E3779B97F4A7C15)
+#define NO_SLOT (-1)
+
+static inline uint64_t seg_value(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return ((uint64_t)(v & NATIVE_BGR32) + 1) * SV;
+}
+
+/* The hash of k pixels at p (k a multiple of 4), in four independent Horner
+ * chains over every 4th pixel (a serial chain would wait on a multiply per
+ * pixel): lane j sums v(p_4m+j) * (SB^4)^(k/4-1-m), and pixel i = 4m + j
+ * weighs SB^(k-1-i) = (SB^4)^(k/4-1-m) * SB^(3-j). */
+static uint64_t seg_hash(const uint8_t *p, int32_t k, uint64_t b4) {
+    uint64_t l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+    for (int32_t i = 0; i < k; i += 4) {
+        l0 = l0 * b4 + seg_value(p + 4 * i);
+        l1 = l1 * b4 + seg_value(p + 4 * i + 4);
+        l2 = l2 * b4 + seg_value(p + 4 * i + 8);
+        l3 = l3 * b4 + seg_value(p + 4 * i + 12);
+    }
+    return ((l0 * SB + l1) * SB + l2) * SB + l3;
+}
+
+static inline uint32_t seg_slot(uint64_t key, int32_t cap) {
+    return (uint32_t)((key * P1) >> 32) & (uint32_t)(cap - 1);
+}
+
+int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                          ptrdiff_t cur_stride, int32_t x0, int32_t x1, const int32_t *rows,
+                          int32_t nrows, int32_t sx0, int32_t sy0, int32_t sx1, int32_t sy1,
+                          int32_t k, int32_t min_detail, int32_t row_step, uint64_t *keys,
+                          int32_t *slot_x, int32_t *meta, int32_t cap, int64_t *skeys,
+                          int32_t *svotes, int32_t scap, int32_t max_out, int32_t *out) {
+    /* Per anchor slot: slot_x[s] its x (NO_SLOT: empty); meta[8 s ..]: its y,
+     * count (-1: ambiguous), then up to 3 (x, y) places in prev. Only slot_x
+     * is cleared: the rest is written when a slot is taken. */
+    uint64_t top = 1, b4 = 1;
+    for (int32_t i = 0; i < k - 1; i++)
+        top *= SB;
+    for (int32_t i = 0; i < 4; i++)
+        b4 *= SB;
+    for (int32_t i = 0; i < cap; i++)
+        slot_x[i] = NO_SLOT;
+    for (int32_t r = 0; r < nrows; r++) {
+        int32_t y = rows[r];
+        const uint8_t *c = cur + (ptrdiff_t)y * cur_stride;
+        const uint8_t *p = prev + (ptrdiff_t)y * prev_stride;
+        uint64_t hc = seg_hash(c + 4 * (ptrdiff_t)x0, k, b4);
+        uint64_t hp = seg_hash(p + 4 * (ptrdiff_t)x0, k, b4);
+        int32_t detail = 0;
+        for (int32_t i = x0; i < x0 + k - 1; i++)
+            detail += !px_equal(c + 4 * i, c + 4 * i + 4);
+        for (int32_t x = x0;; x++) {
+            if (detail >= min_detail && hc != hp) {
+                uint32_t s = seg_slot(hc, cap);
+                while (slot_x[s] != NO_SLOT && keys[s] != hc)
+                    s = (s + 1) & (uint32_t)(cap - 1);
+                if (slot_x[s] == NO_SLOT) {
+                    keys[s] = hc;
+                    slot_x[s] = x;
+                    meta[8 * s] = y;
+                    meta[8 * s + 1] = 0;
+                } else {
+                    meta[8 * s + 1] = -1; /* the same content twice among the anchors */
+                }
+            }
+            if (x + k >= x1)
+                break;
+            /* Roll one pixel right. */
+            hc = (hc - seg_value(c + 4 * x) * top) * SB + seg_value(c + 4 * (x + k));
+            hp = (hp - seg_value(p + 4 * x) * top) * SB + seg_value(p + 4 * (x + k));
+            detail += !px_equal(c + 4 * (x + k - 1), c + 4 * (x + k)) -
+                      !px_equal(c + 4 * x, c + 4 * x + 4);
+        }
+    }
+    /* prev's segments on a k-column grid, every row_step-th row of the scan rect. */
+    for (int32_t y = sy0; y < sy1; y += row_step) {
+        const uint8_t *p = prev + (ptrdiff_t)y * prev_stride;
+        for (int32_t x = sx0; x + k <= sx1; x += k) {
+            uint64_t h = seg_hash(p + 4 * (ptrdiff_t)x, k, b4);
+            uint32_t s = seg_slot(h, cap);
+            while (slot_x[s] != NO_SLOT && keys[s] != h)
+                s = (s + 1) & (uint32_t)(cap - 1);
+            int32_t *m = meta + 8 * s;
+            if (slot_x[s] == NO_SLOT || m[1] < 0)
+                continue;
+            if (m[1] < 3) {
+                m[2 + 2 * m[1]] = x;
+                m[3 + 2 * m[1]] = y;
+            }
+            m[1]++;
+        }
+    }
+    /* Votes per shift. */
+    int32_t used = 0;
+    for (int32_t i = 0; i < scap; i++)
+        svotes[i] = 0;
+    for (int32_t i = 0; i < cap; i++) {
+        const int32_t *m = meta + 8 * i;
+        if (slot_x[i] == NO_SLOT || m[1] < 1 || m[1] > 3)
+            continue;
+        for (int32_t j = 0; j < m[1]; j++) {
+            int32_t dx = slot_x[i] - m[2 + 2 * j], dy = m[0] - m[3 + 2 * j];
+            if (dx == 0 && dy == 0)
+                continue;
+            int64_t key = (int64_t)(((uint64_t)(uint32_t)dx << 32) | (uint32_t)dy);
+            uint32_t s = seg_slot((uint64_t)key, scap);
+            while (svotes[s] != 0 && skeys[s] != key)
+                s = (s + 1) & (uint32_t)(scap - 1);
+            if (svotes[s] == 0) {
+                if (4 * (used + 1) > 3 * scap)
+                    continue;
+                used++;
+                skeys[s] = key;
+            }
+            svotes[s] += 6 / m[1];
+        }
+    }
+    /* The best max_out shifts: max_out passes over the table (max_out is small). */
+    int32_t n = 0;
+    for (; n < max_out; n++) {
+        int32_t best = -1;
+        for (int32_t i = 0; i < scap; i++)
+            if (svotes[i] > 0 && (best < 0 || svotes[i] > svotes[best] ||
+                                  (svotes[i] == svotes[best] && skeys[i] < skeys[best])))
+                best = i;
+        if (best < 0)
+            break;
+        out[3 * n] = (int32_t)(uint32_t)((uint64_t)skeys[best] >> 32);
+        out[3 * n + 1] = (int32_t)(uint32_t)skeys[best];
+        out[3 * n + 2] = svotes[best];
+        svotes[best] = -svotes[best]; /* taken; negative stays "occupied" */
+    }
+    return n;
+}
+
 void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w, int32_t h,
                   int32_t dx, int32_t dy) {
     size_t bytes = (size_t)w * 4;

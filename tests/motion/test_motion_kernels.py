@@ -135,6 +135,34 @@ def test_apply_copies_matches_reference(n: int) -> None:
     assert np.array_equal(view, b)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_segment_shifts_match_reference(seed: int) -> None:
+    """A window moved anywhere over noise or text: the kernel's votes equal
+    the pixel-by-pixel reference's, at any row step and segment width."""
+    from .motion_helpers import textish
+
+    rng = np.random.default_rng(seed)
+    h, w = 90, 150
+    wall = noise(rng, h, w) if seed % 2 else textish(rng, h, w)
+    win = textish(rng, 30, 50, line=8) if seed % 3 else noise(rng, 30, 50)
+    win[12:16] = noise(rng, 4, 50)  # some detail, whatever the text
+    a, b = wall.copy(), wall.copy()
+    x0, y0, x1, y1 = (int(v) for v in rng.integers(0, [w - 50, h - 30, w - 50, h - 30]))
+    a[y0 : y0 + 30, x0 : x0 + 50] = win
+    b[y1 : y1 + 30, x1 : x1 + 50] = win
+    rows = sorted(set(rng.integers(0, h, 5).tolist()))
+    k, step = int(rng.choice([8, 16, 32])), int(rng.integers(1, 4))
+    rect, scan = (0, 0, w, h), (5, 3, w - 9, h - 7)
+    for sc in (None, scan):
+        got = _rowhash.segment_shifts(_strided(a), b, rect, rows, scan=sc, k=k, row_step=step)
+        want = ref.segment_shifts_reference(a, b, rect, rows, scan=sc, k=k, row_step=step)
+        assert np.array_equal(got, want)
+    if (x0, y0) != (x1, y1):
+        # The move itself has the most votes when an anchor row crosses the window.
+        full = _rowhash.segment_shifts(a, b, rect, list(range(y1, y1 + 30)), k=8)
+        assert full[0, :2].tolist() == [x1 - x0, y1 - y0]
+
+
 def test_validation() -> None:
     f = np.zeros((10, 10, 4), np.uint8)
     with pytest.raises(FrameError):
@@ -165,6 +193,13 @@ def test_validation() -> None:
         _rowhash.apply_copies(f, [(0, 0, 0, 0, 5, 5, 1)])
     with pytest.raises(FrameError):
         _rowhash.apply_copies(ro, [(0, 0, 1, 0, 5, 5)])
+    with pytest.raises(FrameError):
+        _rowhash.segment_shifts(f, f, (0, 0, 10, 10), [3], k=6)
+    with pytest.raises(FrameError):
+        _rowhash.segment_shifts(f, f, (0, 0, 10, 5), [7], k=4)
+    with pytest.raises(FrameError):
+        _rowhash.segment_shifts(f, f, (0, 0, 10, 10), [3], k=4, scan=(5, 5, 6, 6))
+    assert _rowhash.segment_shifts(f, f, (0, 0, 3, 10), [3], k=4).shape == (0, 3)
 
 
 @settings(max_examples=100, deadline=None)

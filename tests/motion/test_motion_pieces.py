@@ -92,6 +92,52 @@ def test_copies_are_capped_per_update() -> None:
         detect.MAX_COPIES = old
 
 
+def _photo(rng: np.random.Generator, h: int, w: int) -> Frame:
+    """A smooth, photo-like picture with a little grain (no row or segment
+    repeats exactly, but neighbours are close)."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    f = np.empty((h, w, 4), np.uint8)
+    f[..., 0] = (128 + 60 * np.sin(xx / 37) + 40 * np.cos(yy / 23) + rng.normal(0, 5, (h, w))).clip(
+        0, 255
+    )
+    f[..., 1] = (100 + 80 * np.sin((xx + yy) / 60) + rng.normal(0, 5, (h, w))).clip(0, 255)
+    f[..., 2] = (90 + 70 * np.cos(xx / 81 - yy / 29) + rng.normal(0, 5, (h, w))).clip(0, 255)
+    f[..., 3] = 255
+    return f
+
+
+@pytest.mark.parametrize("background", ["noise", "photo"])
+@pytest.mark.parametrize(
+    "step",
+    [(24, 24), (-30, 17), (150, 0), (0, -120), (-200, 90), (230, -140), (3, 1), (300, 0),
+     (-260, 170)],  # the last two: further than its size (old and new place apart)
+)  # fmt: skip
+def test_moved_window_is_one_copy_plus_what_it_reveals(
+    background: str, step: tuple[int, int]
+) -> None:
+    """Any offset, horizontal, vertical or diagonal, near or beyond the
+    window's own size: one COPY, and only the uncovered background is sent."""
+    rng = np.random.default_rng(11)
+    wall = noise(rng, H, W) if background == "noise" else _photo(rng, H, W)
+    win = textish(rng, 150, 240, line=12)
+    win[..., :3] = 255 - win[..., :3]  # a dark terminal
+    win[:18] = (70, 70, 70, 255)  # its title bar
+    x, y = (W - 240) // 2 - step[0] // 2, (H - 150) // 2 - step[1] // 2
+    revealed = 240 * 150 - max(0, 240 - abs(step[0])) * max(0, 150 - abs(step[1]))
+    enc, dec = make_pair(W, H)
+    for k in range(3):
+        wx, wy = x + k * step[0], y + k * step[1]
+        if not (0 <= wx <= W - 240 and 0 <= wy <= H - 150):
+            break
+        f = wall.copy()
+        f[wy : wy + 150, wx : wx + 240] = win
+        n, _ = roundtrip(enc, dec, f)
+        if k:
+            assert n == 1, (k, n)
+            # What is left is the uncovered background (as tile-trimmed rects).
+            assert revealed <= enc.last.changed_pixels <= 1.1 * revealed
+
+
 # -- COPY ops: the host's application equals the decoder's ----------------------
 
 SW, SH = 48, 40

@@ -167,9 +167,11 @@ def test_bad_options() -> None:
     with pytest.raises(ValueError, match="positive"):
         MotionStage(min_run=0)
     with pytest.raises(ValueError, match="max_move"):
-        MotionStage(max_move=5000)
+        MotionStage(max_move=-1)
     with pytest.raises(ValueError, match="max_hscroll"):
         MotionStage(max_move=100, max_hscroll=50)
+    with pytest.raises(ValueError, match="segment"):
+        MotionStage(segment=30)
 
 
 def test_skipped_areas_are_not_searched_and_pass_through() -> None:

@@ -63,6 +63,29 @@ def row_votes(
     hash occurs exactly once in the strip (repeating rows do not vote); see
     ``reference.row_votes_reference``. Runs without the GIL."""
 
+def segment_shifts(
+    prev: Frame,
+    cur: Frame,
+    rect: RectLike,
+    rows: npt.ArrayLike,
+    *,
+    scan: RectLike | None = None,
+    k: int = 32,
+    min_detail: int = 3,
+    row_step: int = 1,
+    max_out: int = 8,
+) -> npt.NDArray[np.int32]:
+    """Candidate shifts of any length: (n, 3) int32 rows (dx, dy, votes), most
+    votes first, n <= max_out. Anchors are the ``k``-pixel segments of
+    ``cur`` at every column of ``rect`` on each of ``rows`` (absolute, inside
+    the rect) with detail (``min_detail`` neighbouring pairs that differ),
+    not at rest and unique among the anchors; each votes for the shifts to
+    the 1 to 3 places where it is found among ``prev``'s segments on a
+    ``k``-column grid of every ``row_step``-th row of ``scan`` (default: the
+    rect). See csrc/motion.h and ``reference.segment_shifts_reference``. ``k``
+    a multiple of 4. Linear in the anchors and the scanned area; runs without
+    the GIL."""
+
 def move_rect(buf: Frame, rect: RectLike, dx: int, dy: int) -> None:
     """Move the pixels of ``rect`` by (dx, dy) inside the writable ``buf`` (source
     and destination may overlap), as a COPY op does. Both must lie inside the

@@ -16,16 +16,23 @@ what the viewer shows):
    vote, since they would vote for every shift. Strips vote separately, so
    side-by-side panes and regions beside a scroll bar or under a fixed header
    are found.
-3. **2-D shifts** (windows dragged, horizontal scrolls) when rows did not
-   explain the damage: short row segments with detail, at anchor points among
-   the changed rows, are searched for in the reference within ``max_move``
-   pixels; segments found at one shift vote for it, segments found at several
-   are dropped as ambiguous.
+3. **2-D shifts of any length** (windows dragged, horizontal scrolls) when rows
+   did not explain the damage. A moved window's old place is damage too, so
+   its source lies in the region: every 32-px segment with detail on a few
+   runs of changed frame rows (at every column) is hashed, and the
+   reference's segments on a 32-column grid of every 4th row of the region
+   are looked up among them (``segment_shifts``: linear in the region's
+   area, whatever the distance). A segment found at one to three places
+   votes for those shifts; repeating content does not vote.
 4. **Exact verification.** Each candidate shift is checked pixel by pixel in C
    (``match_runs``): per row, the longest run of columns equal to the shifted
    reference. Runs of consecutive rows become COPY rectangles, so every copied
    pixel is equal to the frame: repeating content can make a copy come from an
-   unexpected place, never make it wrong.
+   unexpected place, never make it wrong. Candidates are verified
+   independently; the copies are then chosen largest candidate first, each
+   keeping what the ones before left (a shift matching the blank lines of a
+   dragged window does not cut the window's move into pieces), at most
+   ``MAX_COPIES`` per update.
 5. **Apply and re-diff.** The copies are applied to the reference exactly as the
    decoder will (all sources read before any write); the damage minus the
    copied areas is diffed again, and what is left (the revealed strips) goes
@@ -33,9 +40,9 @@ what the viewer shows):
 
 Detection (steps 2-4) stops when the per-frame time budget is spent (CPU time
 of the encoding thread, so a busy machine does not switch detection off). The
-largest region is always examined, with at least a few anchors and its best
-candidate verified: that work is bounded, and a found scroll saves far more
-than it costs. Applying what was found always completes, and with nothing
+largest region is always examined, with its first candidate verified and one
+2-D search: that work is bounded by the region's area, and a found scroll
+saves far more than it costs. Applying what was found always completes, and with nothing
 found the damage passes through unchanged, so the stage can never make an
 update wrong, or larger than the 18 bytes of each COPY.
 """
@@ -44,7 +51,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -68,9 +75,15 @@ _STRIP = 64
 #: Frame rows hashed during detection, kept for the cache: (strips, y0, hashes),
 #: hashes[i] those of strip i.
 _Fresh = tuple[list[tuple[int, int]], int, npt.NDArray[np.uint64]]
-#: Anchor grid for 2-D candidates, and how many searched anchors at most.
-_GRID = 12
-_MAX_ANCHORS = 24
+#: 2-D search: about _ANCHOR_ROWS anchor rows (with the rows below each that
+#: the row step needs); the reference scanned on every row of an extent up to
+#: _SCAN_AREA pixels, on every 2nd row up to twice that, ..., every
+#: _ROW_STEP-th at most; the votes a shift needs (an anchor found at one place
+#: gives 6).
+_ANCHOR_ROWS = 24
+_SCAN_AREA = 1 << 18
+_ROW_STEP = 4
+_MIN_SEGMENT_VOTES = 12
 #: A candidate needs this many votes (and this share of the voters for rows).
 _MIN_VOTES = 2
 _MAX_CANDIDATES = 3
@@ -78,6 +91,26 @@ _MAX_CANDIDATES = 3
 #: move found in more pieces than this keeps its largest ones (the rest is
 #: re-sent as pixels), so no frame's work grows with a fragmented detection.
 MAX_COPIES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A shift and the copy rectangles (x, y, w, h) verified for it in one box."""
+
+    dx: int
+    dy: int
+    rects: Rects
+
+
+@dataclass(slots=True)
+class _Region:
+    """A region of the damage being searched: its box, its damage area, the
+    shifts verified in it so far, and (absolute) changed rows no copy covers."""
+
+    box: Rect
+    area: int
+    verified: list[_Verified] = field(default_factory=list)
+    rows: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
 
 
 @dataclass(slots=True)
@@ -120,10 +153,10 @@ class MotionStage:
     :param min_rows: rows a region needs, and changed rows a vertical search needs.
     :param min_run: narrowest copy, in pixels.
     :param min_copy_area: smallest copy, in pixels.
-    :param max_move: largest |dx| and |dy| of 2-D moves (vertical scrolls have
-        no limit).
-    :param max_hscroll: largest |dx| of horizontal scrolls.
-    :param segment: width of the anchor segments of the 2-D search.
+    :param max_move: largest |dx| and |dy| of 2-D moves (default: none;
+        vertical scrolls have no limit either).
+    :param max_hscroll: largest |dx| of horizontal scrolls (default: none).
+    :param segment: width of the segments of the 2-D search, a multiple of 4.
 
     Not thread-safe: one stage per encoder.
     """
@@ -136,14 +169,18 @@ class MotionStage:
         min_rows: int = 16,
         min_run: int = 32,
         min_copy_area: int = 2048,
-        max_move: int = 64,
-        max_hscroll: int = 512,
+        max_move: int | None = None,
+        max_hscroll: int | None = None,
         segment: int = 32,
     ) -> None:
         if budget_ms < 0 or min(min_area, min_rows, min_run, min_copy_area, segment) < 1:
             raise ValueError("motion thresholds must be positive")
-        if not 0 <= max_move <= max_hscroll <= _rowhash.MAX_RADIUS:
-            raise ValueError(f"need 0 <= max_move <= max_hscroll <= {_rowhash.MAX_RADIUS}")
+        if segment % 4 or segment > _rowhash.MAX_SEGMENT:
+            raise ValueError(f"segment must be a multiple of 4 up to {_rowhash.MAX_SEGMENT}")
+        if (max_move is not None and max_move < 0) or (max_hscroll is not None and max_hscroll < 0):
+            raise ValueError("max_move and max_hscroll must be >= 0")
+        if max_move is not None and max_hscroll is not None and max_move > max_hscroll:
+            raise ValueError("need max_move <= max_hscroll")
         self.budget = budget_ms / 1000
         self.min_area = min_area
         self.min_rows = min_rows
@@ -158,6 +195,7 @@ class MotionStage:
         self._free_pass = True
         self._deadline = 0.0
         self._room = MAX_COPIES
+        self._extent = Rect(0, 0, 0, 0)  # of this frame's damage
         # Sources of several copies are saved here before any is written
         # (kept between frames: a fresh buffer would be paged in every time).
         self._scratch: npt.NDArray[np.uint8] | None = None
@@ -198,10 +236,13 @@ class MotionStage:
         self._misses.tick()
         self._free_pass = True
         self._room = MAX_COPIES
+        searched = _outside(rects, skip) if skip else rects
+        self._extent = _extent(searched)
         copies: list[Copy] = []
         known: dict[tuple[int, int], None] = {}
         fresh: list[_Fresh] = []
-        for box, members in groups(_outside(rects, skip) if skip else rects):
+        pending: list[_Region] = []
+        for box, members in groups(searched):
             area = sum(w * h for _, _, w, h in members.tolist())
             if box.h < self.min_rows or area < self.min_area:
                 continue
@@ -212,38 +253,57 @@ class MotionStage:
                 stats.skipped += 1
                 continue
             stats.groups += 1
-            found: list[Copy] = []
-            changed: list[npt.NDArray[np.intp]] = []
+            # Every candidate is verified on its own; the copies are chosen
+            # from all of them at the end, largest first (_select), so a
+            # shift that matches a few blank rows of a dragged window cannot
+            # cut the window's own move into pieces by being tried first.
+            region = _Region(box, area)
             if known:
                 # A scroll's damage is often cut into several regions (blank
                 # rows that moved onto blank rows do not change): a shift
                 # already verified this frame is tried first, without hashing.
-                found += self._verify(ref, frame, box, list(known), found)
-            if area - sum(c.dest.area for c in found) < self.min_area:
-                copies += found
-                continue
-            # Side-by-side panes scroll independently: hash each column span
-            # of the damage on its own.
-            for x0, x1 in column_spans(members):
-                sub = Rect(x0, box.y, x1 - x0, box.h)
-                if sub.w < self.min_run:
+                region.verified += self._verify(ref, frame, box, list(known))
+            found = self._select(region.verified)
+            if area - sum(c.dest.area for c in found) >= self.min_area:
+                # Side-by-side panes scroll independently: hash each column
+                # span of the damage on its own.
+                changed: list[npt.NDArray[np.intp]] = []
+                for x0, x1 in column_spans(members):
+                    sub = Rect(x0, box.y, x1 - x0, box.h)
+                    if sub.w < self.min_run:
+                        continue
+                    hits, hashed, rows = self._vertical(ref, frame, sub)
+                    fresh.append(hashed)
+                    region.verified += hits
+                    changed.append(rows)
+                found = self._select(region.verified)
+                if changed and area - sum(c.dest.area for c in found) >= self.min_area:
+                    # Rows did not explain it: a 2-D move, searched for once
+                    # for all such regions below.
+                    seen = np.zeros(box.h, np.bool_)
+                    for span_rows in changed:
+                        seen[span_rows] = True
+                    rows = np.flatnonzero(seen)
+                    region.rows = rows[_row_cover(box, found)[rows] == 0] + box.y
+                    pending.append(region)
                     continue
-                hits, hashed, rows = self._vertical(ref, frame, sub, found)
-                fresh.append(hashed)
-                found += hits
-                changed.append(rows)
-            covered = sum(c.dest.area for c in found)
-            if changed and area - covered >= self.min_area:
-                seen = np.zeros(box.h, np.bool_)
-                for span_rows in changed:
-                    seen[span_rows] = True
-                rows = np.flatnonzero(seen)
-                found += self._moves(ref, frame, box, rows, found)
-            copies += found
-            if found or not stats.over_budget:  # a region cut short did not fail
-                self._misses.record(box, bool(found))
-            for c in found:
-                known[(c.dest.x - c.src_x, c.dest.y - c.src_y)] = None
+            copies += self._finish(region, found, known)
+        if pending:
+            # One search for every region rows did not explain: a window
+            # moved further than its size has its old place in another
+            # region, which is where the search finds its source.
+            cands = self._moves(ref, frame, pending, bool(copies))
+            for region in pending:
+                # Only shifts whose source can be damage (a moved window's old
+                # place) for this region: not the old place's own region.
+                b = region.box
+                mine = [
+                    (dx, dy)
+                    for dx, dy in cands
+                    if not Rect(b.x - dx, b.y - dy, b.w, b.h).intersection(self._extent).is_empty()
+                ]
+                region.verified += self._verify(ref, frame, b, mine)
+                copies += self._finish(region, self._select(region.verified), known)
         self._remember(rects, fresh)
         stats.ref_pixels_hashed = self._hashes.pixels_hashed
         if not copies:
@@ -261,8 +321,8 @@ class MotionStage:
     # -- candidates --------------------------------------------------------------
 
     def _vertical(
-        self, ref: Frame, frame: Frame, box: Rect, found: list[Copy]
-    ) -> tuple[list[Copy], _Fresh, npt.NDArray[np.intp]]:
+        self, ref: Frame, frame: Frame, box: Rect
+    ) -> tuple[list[_Verified], _Fresh, npt.NDArray[np.intp]]:
         """Copies for vertical shifts in ``box``; also the frame's strip hashes
         (for the cache) and the changed rows (offsets in ``box``)."""
         y0, y1 = box.y, box.bottom
@@ -271,87 +331,84 @@ class MotionStage:
         hc = _rowhash.strip_hashes(frame, strips, y0, box.h)
         rows, dys = _row_votes(hp, hc, self.min_rows)
         cands = [(0, dy) for dy in dys]
-        return self._verify(ref, frame, box, cands, found), (strips, y0, hc), rows
+        return self._verify(ref, frame, box, cands), (strips, y0, hc), rows
 
     def _moves(
-        self,
-        ref: Frame,
-        frame: Frame,
-        box: Rect,
-        changed: npt.NDArray[np.intp],
-        found: list[Copy],
-    ) -> list[Copy]:
-        k = min(self.segment, box.w)
-        free = _row_cover(box, found) == 0
-        # Anchor rows spread over the changed rows: a fixed grid could fall on
-        # the blank rows between lines of text at every step.
-        rows = changed[free[changed]]
-        if not len(rows):
+        self, ref: Frame, frame: Frame, regions: list[_Region], found_any: bool
+    ) -> list[tuple[int, int]]:
+        """Candidate 2-D shifts (dragged windows, horizontal scrolls) of any
+        length for these regions: segments on anchor rows of the frame looked
+        up among the reference's segments (``segment_shifts``) over the
+        extent of the damage. Runs within the budget, or once regardless while
+        nothing was found this frame (its cost is bounded by the extent's
+        area, and a found move saves far more)."""
+        if time.thread_time() > self._deadline:
+            self.last.over_budget = True
+            if found_any:
+                return []
+        self._free_pass = not found_any
+        hull = regions[0].box
+        for r in regions[1:]:
+            hull = hull.union(r.box)
+        scan = self._extent
+        if hull.w < self.segment:
             return []
-        rows = rows[np.linspace(0, len(rows) - 1, min(_GRID, len(rows))).astype(np.intp)]
-        span = (box.w - k + 1) / _GRID
-        # Columns on a grid, shifted by a different fraction of a cell per row;
-        # visited in an order that spreads the first anchors over the box.
-        frac = (np.arange(len(rows)) * 0.618) % 1.0
-        ay = np.repeat(box.y + rows, _GRID)
-        ax = (box.x + (np.arange(_GRID)[None, :] + frac[:, None]) * span).astype(np.intp).ravel()
-        order = np.argsort((np.arange(len(ax)) * 0.618034) % 1.0, kind="stable")
-        anchors = list(zip(ax[order].tolist(), ay[order].tolist(), strict=True))
-        cands = _ranked(self._anchor_votes(ref, frame, anchors, k, self.max_move, self.max_move))
-        if not cands and self.max_hscroll > self.max_move:
-            # Horizontal scrolls go further than windows move in a frame, and a
-            # search along the row alone is cheap even a screen wide.
-            cands = _ranked(self._anchor_votes(ref, frame, anchors, k, self.max_hscroll, 0))
-        return self._verify(ref, frame, box, cands, found)
-
-    def _anchor_votes(  # noqa: PLR0917
-        self,
-        ref: Frame,
-        frame: Frame,
-        anchors: list[tuple[int, int]],
-        k: int,
-        rx: int,
-        ry: int,
-    ) -> dict[tuple[int, int], float]:
-        """Votes of the anchors' segments for the shifts (|dx| <= rx, |dy| <= ry)
-        at which they are found in the reference."""
-        votes: dict[tuple[int, int], float] = {}
-        searched = 0
-        for x, y in anchors:
-            # A few anchors are always searched (~50 us each): without them a
-            # region examined after a slow start could never find its move.
-            if searched >= _MIN_VOTES * 4 and time.thread_time() > self._deadline:
-                self.last.over_budget = True
-                break
-            # The kernel refuses non-anchors (at rest, or flat) at once.
-            hits = _rowhash.find_segment(ref, frame, x, y, k, rx, radius_y=ry, min_detail=3)
-            if hits is None:
+        # A large extent is scanned on every step-th row only (the cost is its
+        # area / step), and each anchor row comes with the step - 1 rows below
+        # it: one of them meets the scanned rows, whatever dy. Anchor rows are
+        # spread over each region's changed rows that no copy covers (a fixed
+        # grid could fall on the blank rows between lines of text every time).
+        step = min(_ROW_STEP, -(-scan.area // _SCAN_AREA))
+        per = max(2, _ANCHOR_ROWS // step // len(regions))
+        near = np.zeros(hull.h, np.bool_)
+        for r in regions[: _ANCHOR_ROWS // 2]:
+            if not len(r.rows):
                 continue
-            searched += 1
-            if 0 < len(hits) <= 4:
-                for dx, dy in hits.tolist():
-                    votes[(dx, dy)] = votes.get((dx, dy), 0.0) + 1.0 / len(hits)
-            # Stop when the anchors agree (one rigid move, the common case), or
-            # when none has been found anywhere (video, a repaint: nothing moved).
-            if searched >= _MAX_ANCHORS or _agreed(votes) or (searched >= 8 and not votes):
-                break
-        return votes
+            picks = r.rows[np.linspace(0, len(r.rows) - 1, min(per, len(r.rows))).astype(np.intp)]
+            near[
+                np.minimum(picks[:, None] - hull.y + np.arange(step), r.box.bottom - 1 - hull.y)
+            ] = True
+        anchors = np.flatnonzero(near) + hull.y
+        if not len(anchors):
+            return []
+        shifts = _rowhash.segment_shifts(
+            ref, frame, (hull.x, hull.y, hull.w, hull.h), anchors,
+            scan=(scan.x, scan.y, scan.w, scan.h), k=self.segment, min_detail=3,
+            row_step=step, max_out=2 * _MAX_CANDIDATES,
+        )  # fmt: skip
+        ok = [
+            (dx, dy)
+            for dx, dy, votes in shifts.tolist()
+            if votes >= _MIN_SEGMENT_VOTES and self._allowed(dx, dy)
+        ]
+        return ok[: _MAX_CANDIDATES + len(regions) - 1]
+
+    def _finish(
+        self, region: _Region, found: list[Copy], known: dict[tuple[int, int], None]
+    ) -> list[Copy]:
+        """The region's copies are final: take their room, remember the
+        region's outcome (a region cut short by the budget did not fail) and
+        its shifts for the regions after it."""
+        self._room -= len(found)
+        if found or not self.last.over_budget:
+            self._misses.record(region.box, bool(found))
+        for c in found:
+            known[(c.dest.x - c.src_x, c.dest.y - c.src_y)] = None
+        return found
+
+    def _allowed(self, dx: int, dy: int) -> bool:
+        """Within the configured limits on 2-D moves and horizontal scrolls."""
+        if dy == 0:
+            return self.max_hscroll is None or abs(dx) <= self.max_hscroll
+        return self.max_move is None or max(abs(dx), abs(dy)) <= self.max_move
 
     def _verify(
-        self,
-        ref: Frame,
-        frame: Frame,
-        box: Rect,
-        cands: list[tuple[int, int]],
-        found: list[Copy],
-    ) -> list[Copy]:
-        # Columns of each row of the box that copies already cover: rows with no
-        # room left for another copy are not scanned again.
-        taken = _row_cover(box, found)
-        out: list[Copy] = []
+        self, ref: Frame, frame: Frame, box: Rect, cands: list[tuple[int, int]]
+    ) -> list[_Verified]:
+        """Each candidate shift checked pixel by pixel over the whole box: its
+        copy rectangles, every pixel of which equals the frame."""
+        out: list[_Verified] = []
         for dx, dy in cands:
-            if self._room <= 0:
-                break
             if not self._free_pass and time.thread_time() > self._deadline:
                 self.last.over_budget = True
                 break
@@ -359,31 +416,36 @@ class MotionStage:
             # paid for, and a scroll it finds saves far more than it costs.
             self._free_pass = False
             self.last.candidates += 1
-            # Nothing taken yet and room for a run in every row: no mask needed.
-            free = not (found or out) and box.w >= self.min_run
             starts, ends = _rowhash.match_runs(
                 ref, frame, (box.x, box.y, box.w, box.h), dx, dy,
                 min_run=min(self.min_run, box.w),
-                row_mask=None if free else taken <= box.w - self.min_run,
             )  # fmt: skip
             dests = _rowhash.runs_to_boxes(
                 starts, ends, box.y, self.min_run, self.min_copy_area, _KEEP
             )
-            if not dests:
-                continue
-            # Parts already copied by an earlier candidate stay with it.
-            prior = [c.dest for c in (*found, *out)]
-            parts = subtract_rects(dests, prior) if prior else np.array(dests, np.int32)
+            if dests:
+                out.append(_Verified(dx, dy, np.array(dests, np.int32).reshape(-1, 4)))
+        return out
+
+    def _select(self, verified: list[_Verified]) -> list[Copy]:
+        """Copies with disjoint destinations from overlapping verified rects:
+        the candidates with the most area first, each keeping what the ones
+        before it left (parts at least ``min_run`` wide and ``min_copy_area``
+        large), at most the frame's remaining room of COPY ops, the largest
+        pieces first. One subtraction per candidate."""
+        out: list[Copy] = []
+        order = sorted(verified, key=lambda v: -int((v.rects[:, 2] * v.rects[:, 3]).sum()))
+        for v in order:
+            room = self._room - len(out)
+            if room <= 0:
+                break
+            parts = subtract_rects(v.rects, [c.dest for c in out]) if out else v.rects
             area = parts[:, 2].astype(np.int64) * parts[:, 3]
-            parts = parts[(parts[:, 2] >= self.min_run) & (area >= self.min_copy_area)]
-            if len(parts) > self._room:
-                # The largest pieces, in their order.
-                big = np.argsort(-(parts[:, 2].astype(np.int64) * parts[:, 3]), kind="stable")
-                parts = parts[np.sort(big[: self._room])]
-            new = [Copy(x - dx, y - dy, Rect(x, y, w, h)) for x, y, w, h in parts.tolist()]
-            self._room -= len(new)
-            out += new
-            taken += _row_cover(box, new)
+            keep = (parts[:, 2] >= self.min_run) & (area >= self.min_copy_area)
+            parts, area = parts[keep], area[keep]
+            if len(parts) > room:
+                parts = parts[np.sort(np.argsort(-area, kind="stable")[:room])]
+            out += [Copy(x - v.dx, y - v.dy, Rect(x, y, w, h)) for x, y, w, h in parts.tolist()]
         return out
 
     # -- after the copies -----------------------------------------------------------
@@ -416,6 +478,15 @@ class MotionStage:
 def _outside(rects: Rects, holes: Sequence[Rect]) -> Rects:
     """``rects`` minus the holes (the parts of the damage to search)."""
     return subtract_rects(rects, holes)
+
+
+def _extent(rects: Rects) -> Rect:
+    """The bounding box of the rects (empty for none)."""
+    if not len(rects):
+        return Rect(0, 0, 0, 0)
+    x0, y0 = rects[:, 0].min(), rects[:, 1].min()
+    x1, y1 = (rects[:, 0] + rects[:, 2]).max(), (rects[:, 1] + rects[:, 3]).max()
+    return Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
 def _row_cover(box: Rect, copies: list[Copy]) -> npt.NDArray[np.int64]:
@@ -453,15 +524,3 @@ def _row_votes(
     for d, n in tops:
         totals[d - h] = totals.get(d - h, 0) + n
     return rows, [dy for dy, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]]
-
-
-def _ranked(votes: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
-    """The best-supported shifts, strongest first."""
-    ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:_MAX_CANDIDATES]
-    return [shift for shift, v in ranked if v >= _MIN_VOTES]
-
-
-def _agreed(votes: dict[tuple[int, int], float]) -> bool:
-    """Anchors agree on one shift (one rigid move, the common case): stop searching."""
-    top = sorted(votes.values(), reverse=True)[:2]
-    return bool(top) and top[0] >= 4 and (len(top) < 2 or top[1] * 3 <= top[0])

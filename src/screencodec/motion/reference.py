@@ -19,6 +19,7 @@ __all__ = [
     "rect_tile_diff_reference",
     "row_hashes_reference",
     "row_votes_reference",
+    "segment_shifts_reference",
 ]
 
 Frame = npt.NDArray[np.uint8]
@@ -186,3 +187,58 @@ def rect_tile_diff_reference(
     boxes[:, 0] += x
     boxes[:, 1] += y
     return boxes
+
+
+def segment_shifts_reference(
+    prev: Frame,
+    cur: Frame,
+    rect: RectT,
+    rows: list[int],
+    *,
+    scan: RectT | None = None,
+    k: int = 32,
+    min_detail: int = 3,
+    max_out: int = 8,
+    row_step: int = 1,
+) -> npt.NDArray[np.int32]:
+    """The shifts and votes of ``_rowhash.segment_shifts``, from the pixels
+    themselves (segments compared by value, not by hash)."""
+    x, _, w, _ = rect
+    sx0, sy0, sw, sh = rect if scan is None else scan
+
+    def seg(f: Frame, sx: int, sy: int) -> bytes:
+        return f[sy, sx : sx + k, :3].tobytes()
+
+    anchors: dict[bytes, tuple[int, int] | None] = {}
+    for ay in rows:
+        for ax in range(x, x + w - k + 1):
+            s = seg(cur, ax, ay)
+            px = cur[ay, ax : ax + k, :3].astype(np.int32)
+            detail = int(np.any(px[1:] != px[:-1], axis=1).sum())
+            if detail < min_detail or s == seg(prev, ax, ay):
+                continue
+            anchors[s] = None if s in anchors else (ax, ay)
+    found: dict[bytes, list[tuple[int, int]]] = {}
+    for sy in range(sy0, sy0 + sh, row_step):
+        for sx in range(sx0, sx0 + sw - k + 1, k):
+            s = seg(prev, sx, sy)
+            if anchors.get(s) is not None:
+                found.setdefault(s, []).append((sx, sy))
+    votes: dict[tuple[int, int], int] = {}
+    for s, places in found.items():
+        a = anchors[s]
+        assert a is not None
+        if len(places) > 3:
+            continue
+        for sx, sy in places:
+            d = (a[0] - sx, a[1] - sy)
+            if d != (0, 0):
+                votes[d] = votes.get(d, 0) + 6 // len(places)
+
+    def key(d: tuple[int, int]) -> int:
+        # Ties go to the smaller (dx, dy) packed as the kernel's signed 64-bit key.
+        v = (d[0] & 0xFFFFFFFF) << 32 | (d[1] & 0xFFFFFFFF)
+        return v - (1 << 64) if v >= 1 << 63 else v
+
+    best = sorted(votes.items(), key=lambda kv: (-kv[1], key(kv[0])))
+    return np.array([(dx, dy, v) for (dx, dy), v in best[:max_out]], np.int32).reshape(-1, 3)
