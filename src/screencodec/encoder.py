@@ -26,7 +26,6 @@ import numpy.typing as npt
 
 from .codecs.lossless import LosslessEncoder
 from .damage import copy_rects, merge_rects, tile_diff
-from .damage.subtract import subtract_rects
 from .errors import CodecUnavailableError, FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
 from .geometry import Rect
@@ -257,14 +256,18 @@ class ScreenEncoder:
         if t is None and (q is not None or self.video_stage is not None):
             t = self._clock()
         self._last_now = t
+        # Under a rate, damage is measured against the last frame (the
+        # shadow), not against the viewer's picture, which may be lossy.
+        base = self._ref
         if q is not None:
             q.begin()
             if keyframe:
                 q.map.reset(width, height)
+            if limited:
+                base = q.base(self._ref)
         ops: list[EncodedOp] = []
-        rects = (
-            np.array([[0, 0, width, height]], np.int32) if keyframe else self._damage(f, limited)
-        )
+        rects = np.array([[0, 0, width, height]], np.int32) if keyframe else self._damage(f, base)
+        boxes = rects if keyframe else self._boxes
         # Pipeline stages that turn damage into cheaper ops (motion -> COPY,
         # video regions -> VIDEO) go here: each takes the reference as the
         # viewer has it before this update, appends its ops, keeps the
@@ -273,24 +276,25 @@ class ScreenEncoder:
         if self.motion_stage is not None:
             # Moves are not searched inside video regions: they change every frame.
             skip = self.video_stage.regions if self.video_stage is not None else ()
-            mops, rects = self.motion_stage.process(
-                self._ref, f, rects, keyframe=keyframe, skip=skip
-            )
+            # Under a rate, moves are found on the shadow (exact, so lossy
+            # pixels move too) and then applied to the viewer's picture.
+            mops, rects = self.motion_stage.process(base, f, rects, keyframe=keyframe, skip=skip)
             ops += mops
+            if limited and mops:
+                assert q is not None
+                q.follow_copies(self._ref, mops)
         vops: list[EncodedOp] = []
         if self.video_stage is not None:
             assert t is not None
-            boxes = None if keyframe else self._boxes
             vops, rects = self.video_stage.process(
-                self._ref, f, rects, boxes, self.tile_size, now=t
+                self._ref, f, rects, None if keyframe else self._boxes, self.tile_size, now=t
             )
             ops += vops
             if limited and self.video_stage.dropped:
                 # A region just stopped: its pixels are lossy, like a still's,
                 # and are refined within the budget instead of all at once.
                 assert q is not None
-                rects = subtract_rects(rects, self.video_stage.dropped)
-                q.map.mark(self.video_stage.dropped, f, q.stamp)
+                q.map.mark(self.video_stage.dropped, q.stamp)
         if len(rects):
             copy_rects(self._ref, f, rects)
         if limited:
@@ -302,11 +306,12 @@ class ScreenEncoder:
                 video_ops=len(vops), video_area=sum(o.rect.area for o in vops),
                 regions=regions, lossless=self._encode_rects,
             )  # fmt: skip
+            q.finish(f, boxes)
         else:
             ops += self._encode_rects([Rect(*map(int, r)) for r in rects])
-            if q is not None and q.map:
-                # Unlimited: the damage held every lossy tile, all sent exactly now.
-                q.map.clear()
+            if q is not None and (q.map or q.shadow is not None):
+                # Unlimited: the damage held every lossy cell, all sent exactly now.
+                q.unlimited()
         fb_hash = framebuffer_hash(self._ref) if self.integrity else None
         data = build_update(
             self._sequence, width, height, ops, keyframe=keyframe, framebuffer_hash=fb_hash
@@ -335,13 +340,10 @@ class ScreenEncoder:
             total, measured = total + qs.sse, measured + qs.measured
         last.psnr = psnr(total, measured)
 
-    def _damage(self, f: Frame, limited: bool = False) -> npt.NDArray[np.int32]:
-        """Changed areas of ``f`` against the reference, merged into few rects
-        (under a rate, lossy tiles whose source did not change are left out)."""
-        boxes = tile_diff(self._ref, f, self.tile_size)
-        if limited and self.quality is not None and self.quality.map:
-            boxes = self.quality.map.filter(boxes, f)
-        self._boxes = boxes
+    def _damage(self, f: Frame, base: Frame) -> npt.NDArray[np.int32]:
+        """Changed areas of ``f`` against ``base`` (the reference, or under a
+        rate the last frame), merged into few rects."""
+        boxes = self._boxes = tile_diff(base, f, self.tile_size)
         if not len(boxes):
             return boxes
         height, width = f.shape[:2]

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screencodec.damage import tile_diff
 from screencodec.encoder import _blocks
 from screencodec.geometry import Rect
 from screencodec.quality import LossyMap, LossyOptions, RateModel, photo_like, psnr, sse
@@ -65,49 +64,44 @@ def test_photo_like_tells_film_from_text() -> None:
     assert photo_like(f, np.zeros((0, 4), np.int32)).shape == (0,)
 
 
-def test_lossy_map_filters_unchanged_tiles_and_drops_changed_ones() -> None:
-    t = 64
-    src = film(256, 192, 0)
-    ref = src.copy()
-    m = LossyMap(t, 256, 192)
-    # Tiles (0, 0) and (1, 0) go lossy: the reference there is off by one.
-    m.mark([Rect(0, 0, 128, 64)], src, 1)
-    ref[0:64, 0:128, 0] ^= 1
-    assert m.tiles == 2 and m.area == 2 * 64 * 64
-    boxes = tile_diff(ref, src, t)
-    assert len(boxes) == 2 and not len(m.filter(boxes, src))  # nothing changed
-    assert m.tiles == 2
-    # The source changes inside tile (1, 0): that tile is damage again.
-    frame = src.copy()
-    frame[10, 70, 1] ^= 0xFF
-    kept = m.filter(tile_diff(ref, frame, t), frame)
-    assert [tuple(b) for b in (kept // t)[:, :2].tolist()] == [(1, 0)]
-    assert m.age[0, 0] == 1 and m.age[0, 1] == -1
-    # A lossy tile the diff does not report is exact again (tile (1, 0) was
-    # re-sent exactly as damage).
-    ref[0:64, 0:128] = frame[0:64, 0:128]
-    assert not len(m.filter(tile_diff(ref, frame, t), frame))
-    assert m.tiles == 0 and not m
-
-
-def test_lossy_map_picks_oldest_first_within_the_pixels() -> None:
-    f = film(256, 128, 0)
+def test_lossy_map_marks_moves_and_clears_cells() -> None:
     m = LossyMap(64, 256, 128)
-    m.mark([Rect(128, 64, 128, 64)], f, 1)  # the oldest: two tiles at the bottom right
-    m.mark([Rect(0, 0, 256, 64)], f, 2)
-    rects, mask = m.pick(3 * 64 * 64, 3)
-    assert rects.tolist() == [[0, 0, 64, 64], [128, 64, 128, 64]]  # raster order
-    assert mask.sum() == 3
-    m.drop(mask)
-    assert m.pick(10**9, 2)[0].tolist() == []  # flagged at 2: not before stamp 2
-    assert m.pick(10**9, 3)[0].tolist() == [[64, 0, 192, 64]]
-    m.clear_covered(np.array([[60, 0, 140, 64], [204, 0, 52, 64]], np.int32))
-    assert (m.age[0] >= 0).tolist() == [False, False, False, True]  # a gap at 200..204
-    m.clear_inside([Rect(100, 0, 156, 64)])
+    assert m.cell == 16 and not m
+    m.mark([Rect(10, 0, 20, 16)], 1)  # touches cells (0, 0) and (0, 1)
+    assert m.cells == 2 and m.area == 2 * 16 * 16
+    # A COPY of those cells 40 px right and 20 down: they land across six
+    # cells (rows 1-2, columns 2-4); the source stays lossy too.
+    m.move([(Rect(0, 0, 32, 16), Rect(40, 20, 32, 16))], 2)
+    landed = sorted((int(y), int(x)) for y, x in zip(*np.nonzero(m.age == 2), strict=True))
+    assert landed == [(1, 2), (1, 3), (1, 4), (2, 2), (2, 3), (2, 4)]
+    # An exact COPY over them: the cells it covers whole are exact again.
+    m.move([(Rect(128, 64, 64, 48), Rect(32, 16, 64, 48))], 3)
+    assert m.age[1:3, 2:6].max() < 0 and m.cells == 2
+    m.clear_covered(np.array([[0, 0, 20, 16], [16, 0, 16, 16]], np.int32))  # overlapping
     assert not m
-    m.mark([Rect(0, 0, 10, 10)], f, 4)
+    m.mark([Rect(0, 0, 256, 128)], 4)
+    m.clear_covered(np.array([[0, 0, 256, 127]], np.int32))  # one row short
+    assert m.cells == 16 and (m.age[-1] == 4).all()
+    m.clear_inside([Rect(0, 100, 256, 28)])  # to the frame's edge
+    assert not m
+    m.mark([Rect(0, 0, 10, 10)], 5)
     m.reset(256, 128)
     assert not m
+
+
+def test_lossy_map_picks_whole_tiles_oldest_first() -> None:
+    m = LossyMap(64, 256, 128)
+    m.mark([Rect(128, 64, 128, 64)], 1)  # the oldest: two tiles at the bottom right
+    m.mark([Rect(0, 0, 256, 64)], 2)
+    m.mark([Rect(0, 64, 16, 16)], 3)  # one cell, newest
+    rects, mask = m.pick(3 * 64 * 64, 4)
+    assert rects.tolist() == [[0, 0, 64, 64], [128, 64, 128, 64]]
+    assert mask.sum() == 3 * 16
+    m.drop(mask)
+    assert m.pick(10**9, 3)[0].tolist() == [[64, 0, 192, 64]]  # stamp 3 not yet
+    rects, mask = m.pick(64 * 64 + 256, 4)  # the next-oldest tile; the cell is newer
+    assert rects.tolist() == [[64, 0, 64, 64]]
+    assert m.pick(0, 4)[0].tolist() == []
 
 
 def test_rate_model_learns_sizes_and_guards_quality() -> None:

@@ -24,10 +24,10 @@ def ops_of(data: bytes) -> list[OpView]:
 
 
 def assert_exact_outside_lossy_tiles(enc: ScreenEncoder, fb: Frame, frame: Frame) -> None:
-    """Every tile the encoder does not hold lossy, outside video regions, is
+    """Every cell the encoder does not hold lossy, outside video regions, is
     exact at the viewer: nothing stale hides behind the lossy map."""
     assert enc.quality is not None
-    t = enc.tile_size
+    t = enc.quality.map.cell
     mask = np.repeat(np.repeat(enc.quality.map.age < 0, t, axis=0), t, axis=1)
     mask = mask[: frame.shape[0], : frame.shape[1]].copy()
     for r in enc.video_stage.regions if enc.video_stage is not None else []:
@@ -227,3 +227,33 @@ def test_lossy_needs_pyav(monkeypatch: pytest.MonkeyPatch) -> None:
         ScreenEncoder(64, 64, lossy=True)
     assert ScreenEncoder(64, 64, lossy="auto").quality is None
     assert ScreenEncoder(64, 64).quality is None
+
+
+@pytest.mark.parametrize(
+    ("scenario", "chroma"), [("browser", "444"), ("drag", "420"), ("video", "444"), ("idle", "420")]
+)
+def test_soak_rates_keyframes_and_scrolls_keep_the_viewer_in_step(
+    scenario: str, chroma: str
+) -> None:
+    """Rates changing every few frames (unlimited among them), a keyframe
+    request, 4:4:4 and 4:2:0: the hash verifies in every update, every cell
+    not held lossy is exact, and at the end an unlimited update is exact."""
+    w, h = 480, 270
+    src = SyntheticDesktop(w, h, scenario=scenario, seed=5)
+    enc = ScreenEncoder(w, h, video=True, lossy=True, video_chroma=chroma, integrity=True)  # type: ignore[arg-type]
+    dec = ScreenDecoder()
+    rates = [2e5, 5e4, None, 1e6, 3e4, 2e5]
+    for i in range(48):
+        if i % 8 == 0:
+            enc.set_rate(rates[i // 8])
+        if i == 21:
+            enc.request_keyframe()
+        f = src.frame_at(i)
+        fb = dec.decode(enc.encode(f, now=i * STEP))
+        assert np.array_equal(fb, enc.reference)
+        if enc.rate is not None:
+            assert_exact_outside_lossy_tiles(enc, fb, f)
+    enc.set_rate(None)
+    last = src.frame_at(47)
+    fb, _ = refine_until_exact(enc, dec, last, 48 * STEP, 40)
+    assert np.array_equal(fb[..., :3], last[..., :3])

@@ -42,10 +42,11 @@ from ..damage.subtract import subtract_rects
 from ..geometry import Rect
 from ..video.codec import MAX_VIDEO_COVERAGE, MAX_VIDEO_OPS, VIDEO_SPEC
 from ..wire import EncodedOp
+from ..wire.format import COPY_PAYLOAD
 from .classify import photo_like
 from .lossymap import LossyMap
 from .metrics import outside, psnr, sse
-from .model import LossyOptions, RateModel
+from .model import QP_STEP, LossyOptions, RateModel
 from .stills import StillEncoder
 
 __all__ = ["BLOCK_H", "BLOCK_W", "QualityStats", "RateController", "cut_blocks"]
@@ -58,12 +59,15 @@ Lossless = Callable[[list[Rect]], list[EncodedOp]]
 BLOCK_W, BLOCK_H = 256, 64
 #: Op header bytes (wire/format.py), for budget accounting.
 OP_HEADER = 14
-#: Finer quantiser steps tried for a still below the PSNR floor.
-_RETRY_STEP = 6
+#: Finer quantiser steps tried for a still below the PSNR floor (a multiple of
+#: QP_STEP, so retries reuse the quantisers of other stills).
+_RETRY_STEP = 3 * QP_STEP
 #: Cells of the text test inside stills, and the share of pixels in runs that
 #: makes a cell text or UI (4 of 64; a one-pixel line through it has 6).
 CELL = 8
 _CELL_RUNS = 0.06
+#: Run middles in one row (column) of a cell that make it part of a line.
+_LINE_RUNS = 3
 #: merge_rects' per-rect cost (pixels) for the UI inside stills.
 _UI_RECT_COST = 64
 
@@ -144,6 +148,9 @@ class RateController:
         self.stamp = 0
         self._carry = 0.0
         self.last = QualityStats()
+        #: The last frame, exactly (see lossymap): the picture damage is
+        #: measured against while a rate is set; None without one.
+        self.shadow: Frame | None = None
 
     @property
     def budget(self) -> int | None:
@@ -157,10 +164,45 @@ class RateController:
         self._carry = 0.0
 
     def begin(self) -> int:
-        """Start an update; its stamp (lossy tiles marked in it carry it)."""
+        """Start an update; its stamp (lossy cells marked in it carry it)."""
         self.stamp += 1
         self.last = QualityStats(budget=self.budget)
         return self.stamp
+
+    def base(self, ref: Frame, /) -> Frame:
+        """The picture to measure damage against under a rate: the shadow, made
+        from ``ref`` (the viewer's picture) when there is none (the rate was
+        just set: every cell is exact then, and only video regions differ
+        from the last frame, which the video stage handles)."""
+        if self.shadow is None or self.shadow.shape != ref.shape:
+            self.shadow = ref.copy()
+        return self.shadow
+
+    def unlimited(self) -> None:
+        """An update without a rate: its damage (reference vs frame) held every
+        lossy cell, all sent exactly; the shadow is not kept up."""
+        self.map.clear()
+        self.shadow = None
+
+    def follow_copies(self, ref: Frame, ops: Sequence[EncodedOp], /) -> None:
+        """Apply the COPY ops a motion stage found on the shadow to the viewer's
+        picture too, as the viewer will (every source read before any write),
+        and move the lossy flags with the pixels."""
+        moves = []
+        for op in ops:
+            sx, sy = COPY_PAYLOAD.unpack(op.payload)
+            moves.append((Rect(sx, sy, op.rect.w, op.rect.h), op.rect))
+        sources = [ref[src.slices()].copy() for src, _ in moves]
+        for (_, dst), pixels in zip(moves, sources, strict=True):
+            ref[dst.slices()] = pixels
+        self.map.move(moves, self.stamp)
+
+    def finish(self, frame: Frame, boxes: Rects, /) -> None:
+        """End an update under a rate: the shadow becomes the frame (``boxes``
+        cover every pixel where it differed)."""
+        assert self.shadow is not None
+        if len(boxes):
+            copy_rects(self.shadow, frame, boxes)
 
     def encode(
         self,
@@ -224,7 +266,7 @@ class RateController:
         left -= _size(still_ops) + _size(rest_ops)
         # The lossy map: stills flag their tiles; lossless blocks sent after them
         # make the tiles they cover exact.
-        self.map.mark([s.rect for s in sent], frame, self.stamp)
+        self.map.mark([s.rect for s in sent], self.stamp)
         self.map.clear_covered(np.concatenate([text, rest]).astype(np.int32))
         refine_ops = self._refine(ref, frame, left, regions, lossless)
         return still_ops + text_ops + rest_ops + refine_ops
@@ -242,6 +284,9 @@ class RateController:
         sent: list[_Still] = []
         total_sse, measured = 0.0, 0
         for s in stills:
+            # What the viewer has there now: a still that fails is taken back
+            # whole (it may reach a column beyond the damage).
+            before = ref[s.rect.slices()].copy()
             q = qp
             while True:
                 op = self.stills.encode(frame, ref, s.rect, q, s.holes)
@@ -252,7 +297,8 @@ class RateController:
                 q = max(o.qp_min, q - _RETRY_STEP)
             model.observe_still(q, s.photo, len(op.payload) + OP_HEADER, db)
             if db is not None and db < o.min_psnr:
-                continue  # even the finest quantiser misses the floor: lossless
+                ref[s.rect.slices()] = before  # the finest quantiser missed the floor
+                continue  # its photo-like blocks go losslessly
             ops.append(op)
             sent.append(s)
             total_sse += err
@@ -403,13 +449,13 @@ def _text_cells(frame: Frame, still: Rect, exact: npt.NDArray[np.int64]) -> Rect
     cy, cx = np.nonzero(counts >= np.maximum(1, _CELL_RUNS * np.outer(ch, cw)))
     if not len(cy):
         return np.zeros((0, 4), np.int32)
-    # Each cell trimmed to its lines: rows with two or more horizontal run
-    # middles, columns with two or more vertical ones (a photo's chance runs
-    # are single), with the runs' ends: one more pixel along a line. Cells with
-    # no line at all were chance runs: left lossy.
+    # Each cell trimmed to its lines: rows with ``_LINE_RUNS`` or more
+    # horizontal run middles, columns with as many vertical ones (a photo's
+    # chance runs are scattered), with the runs' ends: one more pixel along a
+    # line. Cells with no line at all were chance runs: left lossy.
     hc, vc = cells_h[cy, :, cx, :], cells_v[cy, :, cx, :]
-    hrow = hc.sum(axis=2) >= 2
-    vcol = vc.sum(axis=1) >= 2
+    hrow = hc.sum(axis=2) >= _LINE_RUNS
+    vcol = vc.sum(axis=1) >= _LINE_RUNS
     hy0, hy1 = _span(hrow)
     hx0, hx1 = _span((hc & hrow[:, :, None]).any(axis=1))
     vx0, vx1 = _span(vcol)

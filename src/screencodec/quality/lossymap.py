@@ -1,29 +1,26 @@
-"""Where the viewer's picture is not exact yet: lossy tiles, and the source
-each of them showed when it was sent.
+"""Where the viewer's picture is not exact yet: lossy cells, oldest first.
 
-The encoder's reference holds what the viewer shows, so a lossy pixel differs
-from the source in every later ``tile_diff``: without this map it would look
-like fresh damage in every update (and, changing in every frame, like video).
-The map keeps, per tile of the damage grid, whether the tile is *lossy*
-(written lossy and not made exact since) and when it became so, and a
-*shadow* frame holding the source of every lossy tile as of the last update.
-Then, for each update:
+Under a rate the encoder keeps two pictures: its reference (what the viewer
+shows, lossy pixels included) and a *shadow* (the last frame, exactly: what
+the viewer would show if everything had been sent losslessly). Damage is the
+difference between the shadow and the new frame, so only real changes count
+as damage; a lossy pixel is not damage again and again (nor, changing in no
+frame, video). This map holds the other half: per *cell* (16 px, inside the
+encoder's damage tiles), whether the reference there may differ from the
+shadow, and since when.
 
-- a lossy tile the tile diff does not report is exact (reference == source
-  over the whole tile): its flag is dropped;
-- a lossy tile it reports is compared with its shadow: if the source changed,
-  the tile is real damage (and all its differing pixels are re-sent, so the
-  flag goes); if not, its box is taken out of the damage and it waits for
-  refinement.
+Cells go lossy when a lossy picture touches them (``mark``) or a COPY moves
+lossy pixels onto them (``move``); they go exact when exact pixels cover them
+whole (``clear_covered``, ``move``) or when refinement re-sends them
+(``pick`` then ``drop``). Flags err on the lossy side: a cell flagged lossy
+that is in fact exact only costs a re-send.
 
-Invariant: after every update, each lossy tile's shadow equals the frame of
-that update. ``mark`` copies the frame into the shadow of the tiles it flags;
-any later change of a flagged tile's source makes it damage and drops the
-flag. A flag wrongly dropped only costs a re-send (the tile diff then sees the
-difference as damage); a flag is never kept with a stale shadow.
+Cells smaller than tiles matter: a window dragged over a lossy wallpaper
+changes the tiles along its edges in every frame; cells keep most of each
+tile's lossy pixels waiting for refinement instead of lossy again and again.
 
-Refinement picks lossy tiles oldest first, in raster order within one age, as
-horizontal runs (``pick``). Not thread-safe.
+Refinement picks whole tiles, oldest first (by their oldest lossy cell), in
+raster order within one age (``pick``). Not thread-safe.
 """
 
 from __future__ import annotations
@@ -33,123 +30,126 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ..damage import copy_rects, tile_diff
 from ..geometry import Rect
 
-__all__ = ["LossyMap"]
+__all__ = ["LossyMap", "cell_size"]
 
-Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 Mask = npt.NDArray[np.bool_]
 _EXACT = -1
+_NEVER = np.iinfo(np.int64).max
+
+
+def cell_size(tile: int, /) -> int:
+    """The cell of a ``tile``-pixel grid: the smallest divisor of ``tile`` of at
+    least 16 pixels (16 for the default 64)."""
+    return next(tile // k for k in range(tile // 16, 0, -1) if tile % k == 0)
 
 
 class LossyMap:
-    """Lossy tiles of a ``width x height`` frame on a ``tile``-pixel grid.
+    """Lossy cells of a ``width x height`` frame whose damage comes in tiles of
+    ``tile`` pixels.
 
-    ``age[ty, tx]`` is the stamp (the caller's update counter) at which the
-    tile last went lossy, or -1 where it is exact.
+    ``age[cy, cx]`` is the stamp (the caller's update counter) at which the
+    cell last went lossy, or -1 where it is exact.
     """
 
     def __init__(self, tile: int, width: int = 0, height: int = 0) -> None:
         self.tile = tile
+        self.cell = cell_size(tile)
         self.width = self.height = 0
         self.age = np.zeros((0, 0), np.int64)
         self._area = np.zeros((0, 0), np.int64)
-        self._shadow: Frame | None = None
         self.reset(width, height)
 
     def reset(self, width: int, height: int, /) -> None:
         """All exact (a keyframe); a new size reallocates."""
-        t = self.tile
+        c = self.cell
         if (width, height) != (self.width, self.height):
             self.width, self.height = width, height
-            gw, gh = -(-width // t), -(-height // t)
-            xs = np.minimum(t, width - t * np.arange(gw))
-            ys = np.minimum(t, height - t * np.arange(gh))
+            gw, gh = -(-width // c), -(-height // c)
+            xs = np.minimum(c, width - c * np.arange(gw))
+            ys = np.minimum(c, height - c * np.arange(gh))
             self._area = (ys[:, None] * xs[None, :]).astype(np.int64)
             self.age = np.full((gh, gw), _EXACT, np.int64)
-            self._shadow = None
         else:
             self.age.fill(_EXACT)
 
     @property
-    def tiles(self) -> int:
+    def cells(self) -> int:
         return int(np.count_nonzero(self.age >= 0))
 
     @property
     def area(self) -> int:
-        """Pixels in lossy tiles (an upper bound of the inexact pixels)."""
+        """Pixels in lossy cells (an upper bound of the inexact pixels)."""
         return int(self._area[self.age >= 0].sum())
 
     def __bool__(self) -> bool:
         return bool((self.age >= 0).any())
 
-    def filter(self, boxes: Rects, frame: Frame, /) -> Rects:
-        """The tile-diff ``boxes`` (reference vs ``frame``, on this map's grid)
-        minus the lossy tiles whose source did not change; updates the flags
-        as the module docstring says."""
-        t = self.tile
-        lossy = self.age >= 0
-        if not lossy.any():
-            return boxes
-        ty, tx = boxes[:, 1] // t, boxes[:, 0] // t
-        reported = np.zeros_like(lossy)
-        reported[ty, tx] = True
-        self.age[lossy & ~reported] = _EXACT  # reference == source there
-        on_lossy = lossy[ty, tx]
-        if not on_lossy.any():
-            return boxes
-        assert self._shadow is not None
-        r0, r1 = int(ty[on_lossy].min()), int(ty[on_lossy].max()) + 1
-        y0, y1 = r0 * t, min(self.height, r1 * t)
-        changed = np.zeros_like(lossy)
-        cb = tile_diff(self._shadow[y0:y1], frame[y0:y1], t)
-        changed[cb[:, 1] // t + r0, cb[:, 0] // t] = True
-        # Changed: real damage, re-sent whole (every differing pixel is in its box).
-        self.age[lossy & changed] = _EXACT
-        keep = ~on_lossy | changed[ty, tx]
-        out: Rects = boxes[keep]
-        return out
-
-    def mark(self, rects: Sequence[Rect], frame: Frame, stamp: int, /) -> None:
-        """Flag every tile ``rects`` touch as lossy since ``stamp``, and keep
-        the frame's pixels of those tiles as their shadow."""
-        t = self.tile
-        mask = np.zeros(self.age.shape, np.bool_)
+    def mark(self, rects: Sequence[Rect], stamp: int, /) -> None:
+        """Flag every cell ``rects`` touch as lossy since ``stamp``."""
+        c = self.cell
         for r in rects:
             if r.w > 0 and r.h > 0:
-                mask[r.y // t : -(-r.bottom // t), r.x // t : -(-r.right // t)] = True
-        if not mask.any():
+                self.age[r.y // c : -(-r.bottom // c), r.x // c : -(-r.right // c)] = stamp
+
+    def move(self, copies: Sequence[tuple[Rect, Rect]], stamp: int, /) -> None:
+        """Follow COPY ops (source, destination), all reading the picture as it
+        was before them: a destination cell onto which lossy pixels land is
+        lossy since ``stamp``; one covered whole by exact pixels is exact."""
+        before = self.age >= 0
+        if not before.any():
             return
-        if self._shadow is None:
-            self._shadow = np.zeros((self.height, self.width, 4), np.uint8)
-        self.age[mask] = stamp
-        copy_rects(self._shadow, frame, self._tile_rects(mask))
+        c = self.cell
+        for src, dst in copies:
+            cy0, cx0 = src.y // c, src.x // c
+            cells = before[cy0 : -(-src.bottom // c), cx0 : -(-src.right // c)]
+            if not cells.any() and not (self.age[_cells(dst, c)] >= 0).any():
+                continue
+            # Lossy source pixels, then where they land, per destination cell.
+            px = np.repeat(np.repeat(cells, c, axis=0), c, axis=1)
+            px = px[src.y - cy0 * c : src.bottom - cy0 * c, src.x - cx0 * c : src.right - cx0 * c]
+            dy0, dx0 = dst.y // c, dst.x // c
+            dh, dw = -(-dst.bottom // c) - dy0, -(-dst.right // c) - dx0
+            land = np.zeros((dh * c, dw * c), np.bool_)
+            landed = land[dst.y - dy0 * c :, dst.x - dx0 * c :]
+            landed[: dst.h, : dst.w] = px
+            hit: Mask = np.any(land.reshape(dh, c, dw, c), axis=(1, 3))
+            view = self.age[dy0 : dy0 + dh, dx0 : dx0 + dw]
+            inside = _whole(dst, c, self.width, self.height)
+            view[inside & ~hit[: view.shape[0], : view.shape[1]]] = _EXACT
+            view[hit[: view.shape[0], : view.shape[1]]] = stamp
 
     def clear_covered(self, rects: Rects, /) -> None:
-        """Drop the flags of tiles that ``rects`` (disjoint, sent exactly after
-        every lossy op of the update) cover completely."""
+        """Drop the flags of cells that ``rects`` (sent exactly after every
+        lossy op of the update; they may overlap) cover completely."""
         lossy = self.age >= 0
         if not len(rects) or not lossy.any():
             return
-        t = self.tile
-        gh, gw = self.age.shape
+        c = self.cell
         r = rects.astype(np.int64)
-        x0 = t * np.arange(gw, dtype=np.int64)
-        y0 = t * np.arange(gh, dtype=np.int64)
-        ox = np.minimum(r[:, 0:1] + r[:, 2:3], x0 + t) - np.maximum(r[:, 0:1], x0)
-        oy = np.minimum(r[:, 1:2] + r[:, 3:4], y0 + t) - np.maximum(r[:, 1:2], y0)
-        cover = np.maximum(oy, 0).T @ np.maximum(ox, 0)  # (gh, gw) covered pixels
-        self.age[lossy & (cover >= self._area)] = _EXACT
+        # Rasterise the rects over the whole cells their bounding box touches.
+        cy0, cx0 = int(r[:, 1].min()) // c, int(r[:, 0].min()) // c
+        cy1 = -(-int((r[:, 1] + r[:, 3]).max()) // c)
+        cx1 = -(-int((r[:, 0] + r[:, 2]).max()) // c)
+        covered = np.zeros(((cy1 - cy0) * c, (cx1 - cx0) * c), np.bool_)
+        for x, y, w, h in r.tolist():
+            covered[y - cy0 * c : y + h - cy0 * c, x - cx0 * c : x + w - cx0 * c] = True
+        # Beyond the frame's edge counts as covered (those pixels do not exist).
+        covered[self.height - cy0 * c :, :] = True
+        covered[:, self.width - cx0 * c :] = True
+        whole = covered.reshape(cy1 - cy0, c, cx1 - cx0, c).all(axis=(1, 3))
+        view = self.age[cy0:cy1, cx0:cx1]
+        view[whole & (view >= 0)] = _EXACT
 
     def clear_inside(self, holes: Sequence[Rect], /) -> None:
-        """Drop the flags of tiles lying wholly inside one of ``holes`` (areas
+        """Drop the flags of cells lying wholly inside one of ``holes`` (areas
         another stage owns, such as active video regions)."""
-        t = self.tile
+        c = self.cell
         for h in holes:
-            c0, c1 = -(-h.x // t), h.right // t + (h.right == self.width)
-            r0, r1 = -(-h.y // t), h.bottom // t + (h.bottom == self.height)
+            c0, c1 = -(-h.x // c), h.right // c + (h.right == self.width)
+            r0, r1 = -(-h.y // c), h.bottom // c + (h.bottom == self.height)
             if c0 < c1 and r0 < r1:
                 self.age[r0:r1, c0:c1] = _EXACT
 
@@ -157,27 +157,39 @@ class LossyMap:
         self.age.fill(_EXACT)
 
     def pick(self, pixels: float, stamp: int, /) -> tuple[Rects, Mask]:
-        """Lossy tiles flagged before ``stamp``, oldest first, as many as fit
-        in ``pixels``: as rects (horizontal runs of tiles) and as a mask."""
-        cand = np.flatnonzero((self.age >= 0) & (self.age < stamp))
+        """Tiles with cells that went lossy before ``stamp``, oldest first, as
+        many as fit in ``pixels`` (counting their lossy cells): their lossy
+        cells as rects (``_runs``) and as a mask."""
+        k = self.tile // self.cell
+        gh, gw = self.age.shape
+        old = (self.age >= 0) & (self.age < stamp)
         mask = np.zeros(self.age.shape, np.bool_)
-        if not len(cand) or pixels <= 0:
+        if pixels <= 0 or not old.any():
             return np.zeros((0, 4), np.int32), mask
-        ages = self.age.ravel()[cand]
-        order = cand[np.lexsort((cand, ages))]
-        cum = np.cumsum(self._area.ravel()[order])
-        n = int(np.searchsorted(cum, pixels, side="right"))
+        th, tw = -(-gh // k), -(-gw // k)
+        pad = np.full((th * k, tw * k), _NEVER, np.int64)
+        pad[:gh, :gw] = np.where(old, self.age, _NEVER)
+        oldest = pad.reshape(th, k, tw, k).min(axis=(1, 3))
+        area = np.zeros((th * k, tw * k), np.int64)
+        area[:gh, :gw] = np.where(old, self._area, 0)
+        tile_area = area.reshape(th, k, tw, k).sum(axis=(1, 3))
+        cand = np.flatnonzero(oldest < _NEVER)
+        order = cand[np.lexsort((cand, oldest.ravel()[cand]))]
+        n = int(np.searchsorted(np.cumsum(tile_area.ravel()[order]), pixels, side="right"))
         if not n:
             return np.zeros((0, 4), np.int32), mask
-        mask.ravel()[order[:n]] = True
-        return self._tile_rects(mask), mask
+        chosen = np.zeros((th, tw), np.bool_)
+        chosen.ravel()[order[:n]] = True
+        full = np.repeat(np.repeat(chosen, k, axis=0), k, axis=1)[:gh, :gw]
+        mask = old & full
+        return self._runs(mask, self.cell), mask
 
     def drop(self, mask: Mask, /) -> None:
         self.age[mask] = _EXACT
 
-    def _tile_rects(self, mask: Mask) -> Rects:
-        """The tiles of ``mask`` as horizontal runs, (N, 4) x, y, w, h."""
-        t = self.tile
+    def _runs(self, mask: Mask, c: int) -> Rects:
+        """The cells of ``mask`` as rects: horizontal runs, and runs of equal
+        columns in consecutive rows joined, (N, 4) x, y, w, h."""
         gw = mask.shape[1]
         idx = np.flatnonzero(mask)
         if not len(idx):
@@ -186,8 +198,32 @@ class LossyMap:
         brk = np.flatnonzero((np.diff(idx) != 1) | (np.diff(row) != 0)) + 1
         first = np.concatenate(([0], brk))
         last = np.concatenate((brk - 1, [len(idx) - 1]))
-        x = col[first] * t
-        y = row[first] * t
-        w = np.minimum(self.width, (col[last] + 1) * t) - x
-        h = np.minimum(self.height, (row[first] + 1) * t) - y
+        c0, c1, r = col[first], col[last] + 1, row[first]
+        # Join runs with the same columns in consecutive rows.
+        order = np.lexsort((r, c1, c0))
+        c0, c1, r = c0[order], c1[order], r[order]
+        same = (c0[1:] == c0[:-1]) & (c1[1:] == c1[:-1]) & (r[1:] == r[:-1] + 1)
+        start = np.flatnonzero(np.concatenate(([True], ~same)))
+        stop = np.concatenate((start[1:], [len(r)])) - 1
+        x = c0[start] * c
+        y = r[start] * c
+        w = np.minimum(self.width, c1[start] * c) - x
+        h = np.minimum(self.height, (r[stop] + 1) * c) - y
         return np.stack([x, y, w, h], axis=1).astype(np.int32)
+
+
+def _cells(r: Rect, c: int) -> tuple[slice, slice]:
+    """The cells ``r`` touches."""
+    return slice(r.y // c, -(-r.bottom // c)), slice(r.x // c, -(-r.right // c))
+
+
+def _whole(r: Rect, c: int, width: int, height: int) -> Mask:
+    """Of the cells ``r`` touches, those it covers whole (a cell cut by the
+    frame's edge is whole when ``r`` reaches the edge)."""
+    ys, xs = _cells(r, c)
+    cy = np.arange(ys.start, ys.stop)
+    cx = np.arange(xs.start, xs.stop)
+    rows = (cy * c >= r.y) & (np.minimum((cy + 1) * c, height) <= r.bottom)
+    cols = (cx * c >= r.x) & (np.minimum((cx + 1) * c, width) <= r.right)
+    out: Mask = rows[:, None] & cols[None, :]
+    return out

@@ -52,7 +52,8 @@ class LossyOptions:
         its refinement will, so better quality is left to the refinement.
     :param qp_max: coarsest quantiser ever used.
     :param qp_start: the coarsest quantiser at the start (the cap then moves
-        with the measured PSNR, within ``qp_min..qp_max``).
+        with the measured PSNR, within ``qp_min..qp_max``, in steps of
+        ``QP_STEP`` from ``qp_min``).
     :param preset: x264 preset of the stills.
     :param video_share: share of the rate given to video regions.
     :param lossless_slack: photo-like damage is sent losslessly when its
@@ -67,7 +68,7 @@ class LossyOptions:
     min_psnr: float = 30.0
     qp_min: int = 20
     qp_max: int = 42
-    qp_start: int = 37
+    qp_start: int = 38
     preset: str = "superfast"
     video_share: float = 0.8
     lossless_slack: float = 1.25
@@ -94,11 +95,14 @@ class RateModel:
     """
 
     def __init__(self, options: LossyOptions, chroma420: bool) -> None:
-        self.options = options
+        self.options = o = options
         self._curve = _BPP_420 if chroma420 else _BPP_444
         self._offsets: dict[int, float] = {}  # log2 shift per band of 6 quantisers
-        self.qp_cap = options.qp_start
+        # The coarsest quantiser on the QP_STEP grid from qp_min.
+        self._top = o.qp_min + (o.qp_max - o.qp_min) // QP_STEP * QP_STEP
+        self.qp_cap = min(self._top, o.qp_min + (o.qp_start - o.qp_min) // QP_STEP * QP_STEP)
         self.lossless_per_pixel = _LOSSLESS_INIT
+        self._last_qp: int | None = None
         self._lossless_weight = 0.0
 
     def offset(self, qp: int) -> float:
@@ -122,10 +126,19 @@ class RateModel:
         ``QP_STEP`` from ``qp_min``: an x264 encoder is opened per quantiser
         and picture size, and fewer quantisers mean more of them are reused."""
         room = target - stills * _STILL_OVERHEAD
+        best = self.qp_cap
         for qp in range(self.options.qp_min, self.qp_cap, QP_STEP):
             if self.still_bytes(qp, pixels) <= room:
-                return qp
-        return self.qp_cap
+                best = qp
+                break
+        # One step either way keeps the last quantiser: budgets left over
+        # after text and refinement jitter from update to update, and every
+        # new quantiser is a new encoder to open.
+        last = self._last_qp
+        if last is not None and abs(best - last) <= QP_STEP and last <= self.qp_cap:
+            best = last
+        self._last_qp = best
+        return best
 
     def observe_still(self, qp: int, pixels: int, size: int, psnr: float | None) -> None:
         """Learn from stills just sent: their quantiser, photo-like pixels,
@@ -140,10 +153,12 @@ class RateModel:
             self._offsets[band] = min(4.0, max(-6.0, self.offset(qp) + gain * err))
         if psnr is None:
             return
+        # The cap moves in whole QP_STEPs from qp_min, so that the stills of
+        # a scene keep to a few quantisers (and reuse their encoders).
         if psnr < o.min_psnr + 1:
-            self.qp_cap = max(o.qp_min, min(self.qp_cap, qp - 2))
-        elif psnr > o.min_psnr + 3 and qp >= self.qp_cap:
-            self.qp_cap = min(o.qp_max, self.qp_cap + 1)
+            self.qp_cap = max(o.qp_min, min(self.qp_cap, qp - QP_STEP))
+        elif psnr > o.min_psnr + 4 and qp >= self.qp_cap:
+            self.qp_cap = min(self._top, self.qp_cap + QP_STEP)
 
     def lossless_bytes(self, pixels: int, thin: int = 0) -> float:
         """Predicted size of ``pixels`` photo-like pixels sent losslessly, of

@@ -38,6 +38,9 @@ __all__ = ["StillEncoder"]
 
 Frame = npt.NDArray[np.uint8]
 
+#: Stills of at least this many (aligned) pixels are encoded on x264's slice threads.
+_THREADED_PIXELS = 512 * 512
+
 
 class StillEncoder:
     """Encodes rects of a frame as lossy stills (VIDEO ops) and writes their
@@ -52,7 +55,7 @@ class StillEncoder:
         chroma420: bool,
         preset: str = "superfast",
         *,
-        max_encoders: int = 24,
+        max_encoders: int = 48,
         max_pixels: int = 3 * 1920 * 1088,
     ) -> None:
         self.chroma420 = chroma420
@@ -88,7 +91,14 @@ class StillEncoder:
         if enc is not None:
             self._encoders.move_to_end(key)
             return enc
-        opts = H264Options(chroma="420" if self.chroma420 else "444", qp=qp, preset=self.preset)
+        opts = H264Options(
+            chroma="420" if self.chroma420 else "444",
+            qp=qp,
+            preset=self.preset,
+            # Slice threads pay for large pictures only; small ones on one
+            # thread also keep dozens of cached encoders from holding threads.
+            threads=0 if w * h >= _THREADED_PIXELS else 1,
+        )
         enc = H264Encoder(w, h, opts)
         self.opened += 1
         self._encoders[key] = enc
