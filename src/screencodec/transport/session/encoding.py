@@ -13,7 +13,6 @@ this (it then answers for what it sends).
 from __future__ import annotations
 
 import importlib.util
-import inspect
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,12 +57,11 @@ def open_encoder(choice: EncoderChoice, width: int, height: int) -> EncoderLike:
         return choice.factory(width, height)
     from screencodec.encoder import ScreenEncoder
 
-    options: dict[str, object] = {"motion": choice.motion}
     if choice.video:
-        options.update(video=True, video_chroma=choice.chroma)
-        if "lossy" in _encoder_parameters(ScreenEncoder):
-            options["lossy"] = True
-    return ScreenEncoder(width, height, **options)  # type: ignore[arg-type]
+        return ScreenEncoder(
+            width, height, motion=choice.motion, video=True, video_chroma=choice.chroma, lossy=True
+        )
+    return ScreenEncoder(width, height, motion=choice.motion)
 
 
 def session_encoder(
@@ -74,6 +72,3 @@ def session_encoder(
     benchmark's ``encoder_factory``)."""
     return open_encoder(choose_encoder(capabilities or Capabilities.full()), width, height)
 
-
-def _encoder_parameters(cls: type) -> frozenset[str]:
-    return frozenset(inspect.signature(cls).parameters)
