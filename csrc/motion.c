@@ -153,59 +153,6 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
     }
 }
 
-int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
-                        ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
-                        int32_t ay, int32_t k, int32_t radius, int32_t radius_y,
-                        int32_t min_detail,
-                        int32_t max_out, int32_t *out) {
-    const uint8_t *seg = cur + (ptrdiff_t)ay * cur_stride + (ptrdiff_t)ax * 4;
-    /* Not an anchor: a segment at rest says nothing about motion, and a flat
-     * one (too few changes between neighbours) matches almost anywhere. */
-    if (sc_row_first_diff(prev + (ptrdiff_t)ay * prev_stride + (ptrdiff_t)ax * 4, seg, 0, k) == k)
-        return -1;
-    int32_t detail = 0;
-    for (int32_t i = 1; i < k && detail < min_detail; i++)
-        detail += !px_equal(seg + 4 * (i - 1), seg + 4 * i);
-    if (detail < min_detail)
-        return -1;
-    /* Two probe pixels reject wrong shifts: the first, and the first that
-     * differs from it. On text (mostly background) the first alone would pass
-     * at nearly every shift; the second is a glyph pixel and does not. */
-    int32_t j = 1;
-    while (j < k && px_equal(seg, seg + 4 * j))
-        j++;
-    if (j == k)
-        j = 0;
-    uint32_t first, second;
-    memcpy(&first, seg, 4);
-    memcpy(&second, seg + 4 * j, 4);
-    int32_t found = 0;
-    /* sx = ax - dx must keep the whole segment inside: dx in [ax + k - width, ax]. */
-    int32_t dx_lo = imax(-radius, ax + k - width), dx_hi = imin(radius, ax);
-    for (int32_t dy = -radius_y; dy <= radius_y; dy++) {
-        int32_t sy = ay - dy;
-        if (sy < 0 || sy >= height)
-            continue;
-        const uint8_t *row = prev + (ptrdiff_t)sy * prev_stride;
-        for (int32_t dx = dx_lo; dx <= dx_hi; dx++) {
-            const uint8_t *src = row + (ptrdiff_t)(ax - dx) * 4;
-            uint32_t v, w;
-            memcpy(&v, src + 4 * j, 4);
-            memcpy(&w, src, 4);
-            if (((v ^ second) & NATIVE_BGR32) != 0 || ((w ^ first) & NATIVE_BGR32) != 0 ||
-                (dx == 0 && dy == 0))
-                continue;
-            if (sc_row_first_diff(src, seg, 1, k) != k)
-                continue;
-            out[2 * found] = dx;
-            out[2 * found + 1] = dy;
-            if (++found > max_out)
-                return found;
-        }
-    }
-    return found;
-}
-
 /* -- sc_segment_shifts ------------------------------------------------------- */
 
 /* Polynomial hash of k pixels, sum of v(p_i) * SB^(k-1-i) (mod 2^64), so that

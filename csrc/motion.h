@@ -56,21 +56,6 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
                    int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run,
                    const uint8_t *row_mask, int32_t *starts, int32_t *ends);
 
-/* Where did the k-pixel segment at (ax, ay) of `cur` come from? Returns -1 at
- * once when the segment is no anchor: equal to prev at the same place, or with
- * fewer than min_detail neighbouring pixel pairs that differ. Otherwise tries
- * every shift with |dx| <= radius, |dy| <= radius_y except (0, 0) whose source segment
- * lies inside prev, in order of dy then dx, and writes the matching (dx, dy)
- * pairs to out (2 int32 each). Stops after max_out + 1 matches (the caller
- * treats that as "ambiguous": repeating content). Returns the number of
- * matches found (<= max_out + 1). Preconditions: 0 <= ax, ax + k <= width,
- * 0 <= ay < height, k >= 1, out holds 2 * (max_out + 1) int32. */
-int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
-                        ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
-                        int32_t ay, int32_t k, int32_t radius, int32_t radius_y,
-                        int32_t min_detail,
-                        int32_t max_out, int32_t *out);
-
 /* Candidate shifts of any length: where in `prev` did content of `cur` come
  * from? (A moved window's old place is damage too, so the caller knows
  * where to look: the scan rect.)

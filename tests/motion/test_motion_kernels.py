@@ -11,7 +11,7 @@ from screencodec.errors import FrameError
 from screencodec.motion import _rowhash
 from screencodec.motion import reference as ref
 
-from .motion_helpers import noise, stripes
+from .motion_helpers import noise
 
 
 def _strided(frame: np.ndarray, pad: int = 5) -> np.ndarray:
@@ -67,24 +67,6 @@ def test_match_runs_match_reference(  # noqa: PLR0917 (hypothesis passes them by
     got = _rowhash.match_runs(prev, _strided(cur), rect, dx, dy, min_run=min_run, row_mask=mask)
     want = ref.match_runs_reference(prev, cur, rect, dx, dy, min_run=min_run, row_mask=mask)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_find_segment_matches_reference(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    prev = noise(rng, 40, 50) if seed % 2 else stripes(40, 50, 3, vertical=seed % 3 == 0)
-    cur = np.roll(prev, (int(rng.integers(-4, 5)), int(rng.integers(-4, 5))), axis=(0, 1))
-    for ax, ay, k in ((10, 20, 8), (0, 0, 5), (42, 39, 8), (3, 7, 1)):
-        for detail in (0, 2, 5):
-            got = _rowhash.find_segment(prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3)
-            want = ref.find_segment_reference(prev, cur, ax, ay, k, 6, min_detail=detail, max_out=3)
-            assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
-    for ax, ay, k in ((10, 20, 8), (40, 5, 6)):
-        got = _rowhash.find_segment(prev, cur, ax, ay, k, 30, radius_y=2, max_out=3)
-        want = ref.find_segment_reference(prev, cur, ax, ay, k, 30, radius_y=2, max_out=3)
-        assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
-    # A segment at rest is no anchor, whatever matches elsewhere.
-    assert _rowhash.find_segment(prev, prev, 10, 20, 8, 6) is None
 
 
 @pytest.mark.parametrize("shift", [(0, 1), (0, -1), (1, 0), (-1, 0), (3, -2), (-5, 4), (0, 0)])
@@ -175,8 +157,6 @@ def test_validation() -> None:
         _rowhash.match_runs(f, np.zeros((10, 11, 4), np.uint8), (0, 0, 1, 1), 0, 0)
     with pytest.raises(FrameError):
         _rowhash.match_runs(f, f, (0, 0, 10, 10), 0, 1, row_mask=np.ones(3, bool))
-    with pytest.raises(FrameError):
-        _rowhash.find_segment(f, f, 8, 0, 4, 2)
     with pytest.raises(FrameError):
         _rowhash.move_rect(f, (0, 0, 5, 5), 6, 0)
     ro = f.copy()

@@ -9,7 +9,6 @@ Frame = npt.NDArray[np.uint8]
 RectLike = tuple[int, int, int, int]
 
 MAX_DIM: Final[int]
-MAX_RADIUS: Final[int]
 MAX_SEGMENT: Final[int]
 
 def row_hashes(frame: Frame, rect: RectLike) -> npt.NDArray[np.uint64]:
@@ -33,26 +32,6 @@ def match_runs(
     pixels equal ``prev`` at (x - dx, y - dy). Returns (starts, ends), ends
     exclusive, both ``rect.x`` for rows without such a run or masked out by
     ``row_mask`` (h booleans). Runs without the GIL."""
-
-def find_segment(
-    prev: Frame,
-    cur: Frame,
-    ax: int,
-    ay: int,
-    k: int,
-    radius: int,
-    *,
-    radius_y: int | None = None,
-    min_detail: int = 0,
-    max_out: int = 4,
-) -> npt.NDArray[np.int32] | None:
-    """(n, 2) int32 shifts (dx, dy), |dx| <= radius, |dy| <= radius_y (default:
-    radius), (0, 0) excluded, under
-    which the ``k``-pixel row segment of ``cur`` at (ax, ay) equals ``prev``,
-    dy-major. At most ``max_out + 1`` rows: n > max_out means "ambiguous"
-    (repeating content). None when the segment is no anchor: equal to
-    ``prev`` at the same place, or with fewer than ``min_detail`` neighbouring
-    pixel pairs that differ. Runs without the GIL."""
 
 def row_votes(
     hp: npt.NDArray[np.uint64], hc: npt.NDArray[np.uint64], changed: npt.NDArray[np.bool_]

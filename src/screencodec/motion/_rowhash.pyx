@@ -30,11 +30,6 @@ cdef extern from "motion.h" nogil:
                        int32_t x1, int32_t y0, int32_t y1, int32_t dx, int32_t dy,
                        int32_t min_run, const uint8_t *row_mask, int32_t *starts,
                        int32_t *ends)
-    int32_t sc_find_segment(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
-                            ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t ax,
-                            int32_t ay, int32_t k, int32_t radius, int32_t radius_y,
-                            int32_t min_detail,
-                            int32_t max_out, int32_t *out)
     void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w,
                       int32_t h, int32_t dx, int32_t dy)
     void sc_apply_copies(uint8_t *buf, ptrdiff_t stride, const int32_t *ops, ptrdiff_t n,
@@ -54,7 +49,6 @@ cdef extern from "motion.h" nogil:
 
 # Coordinates are int32 in C and shifts add to them: stay far from 2**31.
 MAX_DIM = MAX_KERNEL_DIM
-MAX_RADIUS = 1024
 MAX_SEGMENT = 4096
 
 sc_motion_init()
@@ -117,32 +111,6 @@ def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None):
         sc_match_runs(pp, c_prev_row, pc, c_cur_row, cw, ch, x0, x1, y0, y1, c_dx, c_dy,
                       c_min, p_mask, &sv[0], &ev[0])
     return starts, ends
-
-
-def find_segment(prev, cur, ax, ay, k, radius, *, radius_y=None, min_detail=0, max_out=4):
-    fh, fw, prev_row, cur_row = frame_pair(prev, cur)
-    cdef int32_t c_ax = operator.index(ax), c_ay = operator.index(ay)
-    cdef int32_t c_k = operator.index(k), c_r = operator.index(radius)
-    cdef int32_t c_ry = c_r if radius_y is None else operator.index(radius_y)
-    if not 0 <= c_ry <= MAX_RADIUS:
-        raise FrameError(f"radius_y={c_ry} out of range")
-    cdef int32_t c_max = operator.index(max_out), c_detail = operator.index(min_detail)
-    if not 1 <= c_k <= MAX_SEGMENT or not 0 <= c_r <= MAX_RADIUS or not 0 <= c_max <= 1024:
-        raise FrameError(f"k={c_k}, radius={c_r} or max_out={c_max} out of range")
-    if c_ax < 0 or c_ay < 0 or c_ax + c_k > fw or c_ay >= fh:
-        raise FrameError(f"segment at ({c_ax}, {c_ay}) of {c_k} px is outside the frame")
-    out = np.empty((c_max + 1, 2), np.int32)
-    cdef int32_t[:, ::1] ov = out
-    cdef const uint8_t *pp = _rptr(prev)
-    cdef const uint8_t *pc = _rptr(cur)
-    cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
-    cdef int32_t cw = fw, ch = fh, n
-    with nogil:
-        n = sc_find_segment(pp, c_prev_row, pc, c_cur_row, cw, ch, c_ax, c_ay, c_k, c_r,
-                            c_ry, c_detail, c_max, &ov[0, 0])
-    if n < 0:
-        return None  # no anchor
-    return out[:n].copy()
 
 
 def row_votes(hp, hc, changed):

@@ -13,7 +13,6 @@ from ..damage.reference import tile_diff_reference
 
 __all__ = [
     "apply_copies_reference",
-    "find_segment_reference",
     "match_runs_reference",
     "move_rect_reference",
     "rect_tile_diff_reference",
@@ -127,40 +126,6 @@ def match_runs_reference(
         if best_len >= min_run:
             starts[i], ends[i] = lo + best_s, lo + best_s + best_len
     return starts, ends
-
-
-def find_segment_reference(  # noqa: PLR0917 - the kernel's signature
-    prev: Frame,
-    cur: Frame,
-    ax: int,
-    ay: int,
-    k: int,
-    radius: int,
-    *,
-    radius_y: int | None = None,
-    min_detail: int = 0,
-    max_out: int = 4,
-) -> npt.NDArray[np.int32] | None:
-    """(n, 2) shifts (dx, dy), dy-major, under which the k-pixel segment of
-    ``cur`` at (ax, ay) equals ``prev``; at most max_out + 1 of them; None when
-    the segment is unchanged or has fewer than ``min_detail`` neighbour changes."""
-    height, width = prev.shape[:2]
-    seg = cur[ay, ax : ax + k, :3]
-    found: list[tuple[int, int]] = []
-    detail = int((seg[1:] != seg[:-1]).any(axis=1).sum())
-    if np.array_equal(prev[ay, ax : ax + k, :3], seg) or detail < min_detail:
-        return None
-    ry = radius if radius_y is None else radius_y
-    for dy in range(-ry, ry + 1):
-        for dx in range(-radius, radius + 1):
-            sx, sy = ax - dx, ay - dy
-            if (dx, dy) == (0, 0) or not 0 <= sy < height or sx < 0 or sx + k > width:
-                continue
-            if np.array_equal(prev[sy, sx : sx + k, :3], seg):
-                found.append((dx, dy))
-                if len(found) > max_out:
-                    return np.array(found, np.int32)
-    return np.array(found, np.int32).reshape(-1, 2)
 
 
 def move_rect_reference(buf: Frame, rect: RectT, dx: int, dy: int) -> None:
