@@ -145,7 +145,14 @@ class MotionStage:
     the next reference's; rows the damage touched and that were not hashed are
     recomputed. A cache that is stale (e.g. a lossy stage wrote approximations
     into the reference) only costs detections: every copy is verified on the
-    pixels. ``last`` holds the :class:`MotionStats` of the last call.
+    pixels. The sources of several copies are saved in a scratch buffer kept
+    between calls (as large as the most pixels copied in one update so far).
+    ``last`` holds the :class:`MotionStats` of the last call.
+
+    Work per call is bounded: detection by the budget (plus, while nothing was
+    found, one vertical and one 2-D search of the largest region, both linear
+    in the damage's area); at most ``MAX_COPIES`` COPY ops; applying them and
+    re-diffing what they leave is linear in the copied and damaged area.
 
     :param budget_ms: detection CPU time per frame; past it no more regions or
         candidates are tried (what was found is still applied).
