@@ -211,7 +211,8 @@ class ScreenEncoder:
         if self.video_stage is not None:
             share = self.lossy_options.video_share
             self.video_stage.set_bitrate(
-                None if bits_per_second is None else max(1000, int(bits_per_second * share))
+                None if bits_per_second is None else max(1000, int(bits_per_second * share)),
+                qp_max=self.lossy_options.video_qp_max,
             )
 
     @property
@@ -304,7 +305,7 @@ class ScreenEncoder:
                 self._ref, f, rects,
                 used=_UPDATE_HEADER + 8 * self.integrity + sum(14 + len(o.payload) for o in ops),
                 video_ops=len(vops), video_area=sum(o.rect.area for o in vops),
-                regions=regions, lossless=self._encode_rects,
+                regions=regions, lossless=self._encode_rects, keyframe=keyframe,
             )  # fmt: skip
             q.finish(f, boxes)
         else:

@@ -89,7 +89,7 @@ def test_lossy_map_marks_moves_and_clears_cells() -> None:
     assert not m
 
 
-def test_lossy_map_picks_whole_tiles_oldest_first() -> None:
+def test_lossy_map_picks_tiles_oldest_first_then_cells() -> None:
     m = LossyMap(64, 256, 128)
     m.mark([Rect(128, 64, 128, 64)], 1)  # the oldest: two tiles at the bottom right
     m.mark([Rect(0, 0, 256, 64)], 2)
@@ -99,8 +99,11 @@ def test_lossy_map_picks_whole_tiles_oldest_first() -> None:
     assert mask.sum() == 3 * 16
     m.drop(mask)
     assert m.pick(10**9, 3)[0].tolist() == [[64, 0, 192, 64]]  # stamp 3 not yet
-    rects, mask = m.pick(64 * 64 + 256, 4)  # the next-oldest tile; the cell is newer
-    assert rects.tolist() == [[64, 0, 64, 64]]
+    # The next-oldest tile whole, and one cell of the next: a budget smaller
+    # than a tile still refines.
+    rects, mask = m.pick(64 * 64 + 256, 4)
+    assert mask.sum() == 17 and mask[:4, 4:8].all() and mask[0, 8]
+    assert sorted(rects.tolist()) == [[64, 0, 80, 16], [64, 16, 64, 48]]
     assert m.pick(0, 4)[0].tolist() == []
 
 

@@ -20,7 +20,8 @@ changes the tiles along its edges in every frame; cells keep most of each
 tile's lossy pixels waiting for refinement instead of lossy again and again.
 
 Refinement picks whole tiles, oldest first (by their oldest lossy cell), in
-raster order within one age (``pick``). Not thread-safe.
+raster order within one age, and cells of a tile when a whole one does not
+fit the budget (``pick``). Not thread-safe.
 """
 
 from __future__ import annotations
@@ -157,31 +158,28 @@ class LossyMap:
         self.age.fill(_EXACT)
 
     def pick(self, pixels: float, stamp: int, /) -> tuple[Rects, Mask]:
-        """Tiles with cells that went lossy before ``stamp``, oldest first, as
-        many as fit in ``pixels`` (counting their lossy cells): their lossy
-        cells as rects (``_runs``) and as a mask."""
+        """Lossy cells flagged before ``stamp``, as many as fit in ``pixels``:
+        whole tiles, oldest first (by their oldest cell), in raster order
+        within an age, and of the first tile that does not fit whole, its
+        cells in raster order. As rects (``_runs``) and as a mask."""
         k = self.tile // self.cell
         gh, gw = self.age.shape
         old = (self.age >= 0) & (self.age < stamp)
         mask = np.zeros(self.age.shape, np.bool_)
-        if pixels <= 0 or not old.any():
+        cells = np.flatnonzero(old)
+        if pixels <= 0 or not len(cells):
             return np.zeros((0, 4), np.int32), mask
         th, tw = -(-gh // k), -(-gw // k)
         pad = np.full((th * k, tw * k), _NEVER, np.int64)
         pad[:gh, :gw] = np.where(old, self.age, _NEVER)
-        oldest = pad.reshape(th, k, tw, k).min(axis=(1, 3))
-        area = np.zeros((th * k, tw * k), np.int64)
-        area[:gh, :gw] = np.where(old, self._area, 0)
-        tile_area = area.reshape(th, k, tw, k).sum(axis=(1, 3))
-        cand = np.flatnonzero(oldest < _NEVER)
-        order = cand[np.lexsort((cand, oldest.ravel()[cand]))]
-        n = int(np.searchsorted(np.cumsum(tile_area.ravel()[order]), pixels, side="right"))
+        oldest = pad.reshape(th, k, tw, k).min(axis=(1, 3)).ravel()
+        cy, cx = cells // gw, cells % gw
+        tile = (cy // k) * tw + cx // k
+        order = cells[np.lexsort((cells, tile, oldest[tile]))]
+        n = int(np.searchsorted(np.cumsum(self._area.ravel()[order]), pixels, side="right"))
         if not n:
             return np.zeros((0, 4), np.int32), mask
-        chosen = np.zeros((th, tw), np.bool_)
-        chosen.ravel()[order[:n]] = True
-        full = np.repeat(np.repeat(chosen, k, axis=0), k, axis=1)[:gh, :gw]
-        mask = old & full
+        mask.ravel()[order[:n]] = True
         return self._runs(mask, self.cell), mask
 
     def drop(self, mask: Mask, /) -> None:

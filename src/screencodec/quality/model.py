@@ -17,9 +17,9 @@ wallpaper still reaches the PSNR floor and moves with feedback: a still that
 came within 1 dB of the floor lowers the cap below its quantiser, one well
 above lets it rise again by one step.
 
-Lossless: bytes per pixel of photo-like content sent losslessly (an average
-over the last sends, weighted by their size), to estimate what sending a
-block or refining a lossy tile exactly will cost.
+Lossless: bytes per pixel of photo-like content sent losslessly, and of
+refinement (averages over the last sends, weighted by their size), to
+estimate what sending a block or refining lossy cells exactly will cost.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ _BPP_420 = np.log2([2.95, 2.6, 2.3, 2.0, 1.72, 1.46, 1.25, 1.07, 0.93, 0.77, 0.6
 #: The op header, the VIDEO payload header and SPS + PPS of every still.
 _STILL_OVERHEAD = 60
 _LOSSLESS_INIT = 0.75  # bytes per pixel of photo-like content (zstd, filtered)
+_REFINE_INIT = 1.0  # ... of refined areas (grainy photos: 0.8-1.2), erring high
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class LossyOptions:
         ``QP_STEP`` from ``qp_min``).
     :param preset: x264 preset of the stills.
     :param video_share: share of the rate given to video regions.
+    :param video_qp_max: the coarsest quantiser of video regions under a rate
+        (their quality floor: about 33 dB on film; past it they overshoot).
     :param lossless_slack: photo-like damage is sent losslessly when its
         estimated size is at most this times the budget left: a little over
         budget costs less than a lossy picture and its refinement.
@@ -71,6 +74,7 @@ class LossyOptions:
     qp_start: int = 38
     preset: str = "superfast"
     video_share: float = 0.8
+    video_qp_max: int = 40
     lossless_slack: float = 1.25
     min_still: tuple[int, int] = (2, 2)
     min_still_area: int = 512
@@ -102,6 +106,9 @@ class RateModel:
         self._top = o.qp_min + (o.qp_max - o.qp_min) // QP_STEP * QP_STEP
         self.qp_cap = min(self._top, o.qp_min + (o.qp_start - o.qp_min) // QP_STEP * QP_STEP)
         self.lossless_per_pixel = _LOSSLESS_INIT
+        #: the same for refinement (lossy areas are photo-like by choice)
+        self.refine_per_pixel = _REFINE_INIT
+        self._refine_weight = 0.0
         self._last_qp: int | None = None
         self._lossless_weight = 0.0
 
@@ -159,6 +166,13 @@ class RateModel:
             self.qp_cap = max(o.qp_min, min(self.qp_cap, qp - QP_STEP))
         elif psnr > o.min_psnr + 4 and qp >= self.qp_cap:
             self.qp_cap = min(self._top, self.qp_cap + QP_STEP)
+
+    def observe_refine(self, pixels: int, size: int) -> None:
+        """Learn from a refinement just sent."""
+        if pixels >= 1024:
+            w = min(self._refine_weight, 4e6)
+            self.refine_per_pixel = (self.refine_per_pixel * w + size) / (w + pixels)
+            self._refine_weight = w + pixels
 
     def lossless_bytes(self, pixels: int, thin: int = 0) -> float:
         """Predicted size of ``pixels`` photo-like pixels sent losslessly, of

@@ -47,7 +47,7 @@ class StillEncoder:
     decode into the reference. Not thread-safe.
 
     :param chroma420: 4:2:0 pictures (for viewers that decode only those).
-    :param preset: x264 preset.
+    :param preset: x264 preset; ``fast_preset`` for stills encoded ``fast``.
     """
 
     def __init__(
@@ -55,28 +55,43 @@ class StillEncoder:
         chroma420: bool,
         preset: str = "superfast",
         *,
+        fast_preset: str = "ultrafast",
         max_encoders: int = 48,
         max_pixels: int = 3 * 1920 * 1088,
     ) -> None:
         self.chroma420 = chroma420
         self.preset = preset
+        self.fast_preset = fast_preset
         self.max_encoders = max_encoders
         self.max_pixels = max_pixels
-        self._encoders: OrderedDict[tuple[int, int, int], H264Encoder] = OrderedDict()
+        self._encoders: OrderedDict[tuple[int, int, int, str], H264Encoder] = OrderedDict()
         self._decoders: OrderedDict[tuple[int, int], H264Decoder] = OrderedDict()
         self._frame = 0
         #: encoders opened so far (what the cache saves is measured by it)
         self.opened = 0
 
     def encode(
-        self, src: Frame, ref: Frame, rect: Rect, qp: int, /, holes: Sequence[Rect] = ()
+        self,
+        src: Frame,
+        ref: Frame,
+        rect: Rect,
+        qp: int,
+        /,
+        holes: Sequence[Rect] = (),
+        *,
+        fast: bool = False,
     ) -> EncodedOp:
         """A VIDEO op of the ``rect`` (even width and height) of ``src`` at
         quantiser ``qp``; its decoded picture is written into ``ref`` at the
         same place. ``holes`` (relative to ``rect``, even edges) are encoded
-        flat: the caller paints over them with later ops."""
+        flat: the caller paints over them with later ops. ``fast``: with
+        ``fast_preset`` instead of ``preset``, for large stills (a video
+        starting, a photo flung past) whose encoding time would otherwise
+        stand out."""
         aw, ah = -(-rect.w // 16) * 16, -(-rect.h // 16) * 16
-        raw = self._encoder(aw, ah, qp).encode(src, rect, idr=True, holes=holes, pad=True)
+        preset = self.fast_preset if fast else self.preset
+        enc = self._encoder(aw, ah, qp, preset)
+        raw = enc.encode(src, rect, idr=True, holes=holes, pad=True)
         au = crop_access_unit(raw, rect.w, rect.h, self.chroma420)
         dec = self._decoder(aw, ah)
         dec.to_bgrx(dec.decode(au, size=(rect.w, rect.h)), ref, rect.x, rect.y)
@@ -85,8 +100,8 @@ class StillEncoder:
         self._frame = (self._frame + 1) & 0xFFFFFFFF
         return EncodedOp(Op.VIDEO, rect, head + au)
 
-    def _encoder(self, w: int, h: int, qp: int) -> H264Encoder:
-        key = (w, h, qp)
+    def _encoder(self, w: int, h: int, qp: int, preset: str) -> H264Encoder:
+        key = (w, h, qp, preset)
         enc = self._encoders.get(key)
         if enc is not None:
             self._encoders.move_to_end(key)
@@ -94,10 +109,11 @@ class StillEncoder:
         opts = H264Options(
             chroma="420" if self.chroma420 else "444",
             qp=qp,
-            preset=self.preset,
-            # Slice threads pay for large pictures only; small ones on one
-            # thread also keep dozens of cached encoders from holding threads.
-            threads=0 if w * h >= _THREADED_PIXELS else 1,
+            preset=preset,
+            # Slice threads pay for large pictures at the slow preset only;
+            # one thread elsewhere also keeps dozens of cached encoders from
+            # holding threads.
+            threads=0 if w * h >= _THREADED_PIXELS and preset == self.preset else 1,
         )
         enc = H264Encoder(w, h, opts)
         self.opened += 1

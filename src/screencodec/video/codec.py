@@ -103,11 +103,12 @@ class VideoStream:
     def request_idr(self) -> None:
         self._need_idr = True
 
-    def set_bitrate(self, bitrate: int | None, /) -> None:
+    def set_bitrate(self, bitrate: int | None, /, *, qp_max: int | None = None) -> None:
         """Retarget the stream (None: back to constant quality, the options'
         CRF). Small changes apply live from the next picture; a change of rate
         control mode, or of the rate by more than the restart factors, opens a
-        new encoder, and the next picture is an IDR."""
+        new encoder (with ``qp_max`` as its quality floor), and the next
+        picture is an IDR."""
         top = self._enc.max_bitrate
         if bitrate is None:
             if top is None:
@@ -115,7 +116,9 @@ class VideoStream:
         elif top is not None and _RESTART_DOWN * top <= bitrate < _RESTART_UP * top:
             self._enc.set_bitrate(min(bitrate, top))
             return
-        self.options = dataclasses.replace(self.options, bitrate=bitrate, qp=None)
+        self.options = dataclasses.replace(
+            self.options, bitrate=bitrate, qp=None, qp_max=None if bitrate is None else qp_max
+        )
         w, h = self.size
         self._enc = H264Encoder(w, h, self.options)
         self._need_idr = True

@@ -79,6 +79,8 @@ class H264Options:
         buffer, so a frame never overshoots by much).
     :param qp: constant quantiser, 1..51 (x264's ``qp``; 0, lossless, is not
         offered), for pictures whose size the caller predicts itself.
+    :param qp_max: with ``bitrate``, the coarsest quantiser x264 may use (a
+        quality floor: past it the stream overshoots its rate instead).
     :param preset: x264 speed preset.
     :param threads: x264 slice threads (0: x264's choice).
     :param fps: the nominal frame rate the rate control assumes.
@@ -88,6 +90,7 @@ class H264Options:
     crf: int = DEFAULT_CRF
     bitrate: int | None = None
     qp: int | None = None
+    qp_max: int | None = None
     preset: str = "ultrafast"
     threads: int = 0
     fps: int = 30
@@ -103,6 +106,8 @@ class H264Options:
             raise ValueError(f"qp {self.qp} outside 1..51")
         if self.qp is not None and self.bitrate is not None:
             raise ValueError("give qp or bitrate, not both")
+        if self.qp_max is not None and not 1 <= self.qp_max <= 51:
+            raise ValueError(f"qp_max {self.qp_max} outside 1..51")
 
     @property
     def chroma420(self) -> bool:
@@ -152,6 +157,8 @@ class H264Encoder:
             # to before each picture (see the module docstring).
             buf = max(1000, opts.bitrate // opts.fps)
             settings.update(b=str(opts.bitrate), maxrate=str(opts.bitrate), bufsize=str(buf))
+            if opts.qp_max is not None:
+                settings["x264-params"] += f":qpmax={opts.qp_max}"
         ctx.options = settings
         ctx.open()
         self._ctx = ctx

@@ -91,6 +91,7 @@ class VideoStage:
         self._regions: list[VideoRegion] = []
         self._ids = itertools.count(1)
         self._total_bitrate: int | None = None
+        self._qp_max: int | None = None
         self.dropped: list[Rect] = []
 
     @property
@@ -111,12 +112,14 @@ class VideoStage:
         """The bitrate shared by the regions (``set_bitrate``), or None."""
         return self._total_bitrate
 
-    def set_bitrate(self, total: int | None, /) -> None:
+    def set_bitrate(self, total: int | None, /, *, qp_max: int | None = None) -> None:
         """Share ``total`` bits per second among the regions by area from the
-        next picture on; None: every stream back to the options' rate control."""
+        next picture on, no stream coarser than quantiser ``qp_max`` (a quality
+        floor); None: every stream back to the options' rate control."""
         if total is not None and total <= 0:
             raise ValueError("bitrate must be positive")
         self._total_bitrate = total
+        self._qp_max = qp_max
         self._share_bitrate()
 
     def _stream_bitrate(self, area: int, total_area: int) -> int | None:
@@ -127,7 +130,8 @@ class VideoStage:
     def _share_bitrate(self) -> None:
         total_area = sum(r.rect.area for r in self._regions)
         for r in self._regions:
-            r.stream.set_bitrate(self._stream_bitrate(r.rect.area, total_area))
+            rate = self._stream_bitrate(r.rect.area, total_area)
+            r.stream.set_bitrate(rate, qp_max=self._qp_max)
 
     def reset(self) -> None:
         """Forget every region and the history (the frame size changed)."""
@@ -212,7 +216,11 @@ class VideoStage:
                 continue
             self._regions = [r for r in self._regions if r not in overlapping]
             area = rect.area + sum(r.rect.area for r in self._regions)
-            opts = dataclasses.replace(self.options, bitrate=self._stream_bitrate(rect.area, area))
+            opts = self.options
+            if self._total_bitrate is not None:
+                opts = dataclasses.replace(
+                    opts, bitrate=self._stream_bitrate(rect.area, area), qp_max=self._qp_max
+                )
             stream = VideoStream(self._next_id(), rect.w, rect.h, opts)
             region = VideoRegion(rect, stream, now, np.array(src[rect.slices()]))
             self._regions.append(region)
