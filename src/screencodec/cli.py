@@ -42,13 +42,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.link:  # whole sessions over a shaped link: screencodec.linkbench
-        from .linkbench import parse_link
-        from .linkbench.report import check_workload
+        from .linkbench.report import check_workload, parse_link_spec
         from .linkbench.report import run as run_sessions
 
         try:
             for spec in args.link:
-                parse_link(spec)
+                parse_link_spec(spec)
             for name in args.scenario or ():
                 check_workload(name)
         except ValueError as exc:
@@ -107,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="also write the results as JSON")
     bench.add_argument("--link", action="append", metavar="RATE,RTT",
                        help="measure whole sessions over this link instead (e.g. 4M,40ms, "
-                            "unlimited; repeatable)")  # fmt: skip
+                            "unlimited; tc:RATE,RTT shapes with the kernel in a network "
+                            "namespace; repeatable)")  # fmt: skip
     bench.add_argument("--seconds", type=float, default=8.0, help="with --link: per session")
     bench.set_defaults(func=_bench)
 

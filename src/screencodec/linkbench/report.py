@@ -33,8 +33,10 @@ __all__ = [
     "corpus_dir",
     "corpus_workloads",
     "format_table",
+    "kind",
     "measure",
     "open_workload",
+    "parse_link_spec",
     "run",
     "targets",
 ]
@@ -59,6 +61,14 @@ def corpus_workloads(root: Path | None = None) -> list[str]:
         return []
     return [f"{CORPUS_PREFIX}{p.name}" for p in sorted(root.iterdir())
             if (p / "manifest.json").is_file()]  # fmt: skip
+
+
+def parse_link_spec(text: str) -> tuple[Link, bool]:
+    """``RATE,RTT`` (the shaping proxy) or ``tc:RATE,RTT`` (the kernel's qdiscs
+    in a network namespace, see :mod:`.netns`): the link and whether it is the
+    kernel's."""
+    kernel = text.startswith("tc:")
+    return parse_link(text[3:] if kernel else text), kernel
 
 
 def check_workload(name: str) -> str:
@@ -120,11 +130,20 @@ class Target:
         return self.what.split(" <=")[0].split(" >=")[0]
 
 
+def kind(workload: str) -> str | None:
+    """The synthetic scenario a workload stands for, for its targets: itself, or
+    for a recording the scenario its name mentions (``corpus:vim-typing`` is
+    typing, ``corpus:window-drag`` drag); None for anything else (idle)."""
+    name = workload.removeprefix(CORPUS_PREFIX)
+    return next((k for k in SCENARIOS if k in name), None)
+
+
 def _lag_target(r: SessionResult) -> float | None:
     """The p95 lag target (ms) for this result's scenario and link, if any."""
-    interactive = r.scenario in ("typing", "terminal", "browser")
+    k = kind(r.scenario)
+    interactive = k in ("typing", "terminal", "browser")
     if r.link_kbit_s == 4000 and r.link_rtt_ms == 40:
-        return 150.0 if interactive else 250.0 if r.scenario in ("drag", "video") else None
+        return 150.0 if interactive else 250.0 if k in ("drag", "video") else None
     if r.link_kbit_s == 1000 and r.link_rtt_ms == 100:
         return 400.0 if interactive else None
     return None
@@ -155,7 +174,7 @@ def _ms(v: float | None) -> str:
 
 
 def format_table(results: Sequence[SessionResult]) -> str:
-    head = (f"{'scenario':<20} {'link':<10} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
+    head = (f"{'scenario':<20} {'link':<14} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
             f"{'fps':>5} {'shown/s':>7} {'kbit/s':>8} {'PSNR dB':>7} {'first ms':>8} "
             f"{'exact ms':>8}  targets")  # fmt: skip
     rows = [head, "-" * len(head)]
@@ -163,7 +182,7 @@ def format_table(results: Sequence[SessionResult]) -> str:
         psnr = "exact" if r.lossy_samples == 0 else f"{r.psnr_db:.1f}"
         marks = ", ".join(f"{t.short} {'met' if t.met else 'NOT met'}" for t in targets(r))
         rows.append(
-            f"{r.scenario[:20]:<20} {r.link[:10]:<10} {_ms(r.lag_p50_ms):>7} "
+            f"{r.scenario[:20]:<20} {r.link[:14]:<14} {_ms(r.lag_p50_ms):>7} "
             f"{_ms(r.lag_p95_ms):>7} {_ms(r.lag_max_ms):>7} {r.fps:5.1f} {r.content_fps:7.1f} "
             f"{r.kbit_s:8.0f} {psnr:>7} {_ms(r.first_picture_ms):>8} {_ms(r.exact_ms):>8}  {marks}"
         )
@@ -187,14 +206,20 @@ def measure(workload: str, link: Link | str, *, seconds: float = 8.0,
 def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds: float = 8.0,
         size: tuple[int, int] = (1920, 1080), json_path: Path | None = None,
         out: Callable[[str], None] = print) -> list[SessionResult]:  # fmt: skip
-    """Every scenario over every link; print the table (and write JSON)."""
-    parsed = [parse_link(spec) for spec in links]
+    """Every scenario over every link (:func:`parse_link_spec`); print the table
+    (and write JSON)."""
+    parsed = [parse_link_spec(spec) for spec in links]
     names = [check_workload(s) for s in scenarios] if scenarios else [
         *SCENARIOS, *corpus_workloads()]  # fmt: skip
     results: list[SessionResult] = []
     for name in names:
-        for link in parsed:
-            results.append(measure(name, link, seconds=seconds, size=size))
+        for link, kernel in parsed:
+            if kernel:
+                from .netns import run_in_netns
+
+                results.append(run_in_netns(name, link, seconds=seconds, size=size))
+            else:
+                results.append(measure(name, link, seconds=seconds, size=size))
             out(format_table(results[-1:]).splitlines()[-1])
     out("")
     out(format_table(results))

@@ -49,13 +49,14 @@ runs in its own process by default (see :mod:`.isolated`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -153,25 +154,45 @@ def _json_safe(v: Any) -> Any:
     return v
 
 
-class _GatedSource(SourceWrapper):
-    """Frame 0 (a copy) until :meth:`release`, then the paced source. Grabbed
-    from the host's worker thread; released from the viewer's decode."""
+class _Signal:
+    """An asyncio.Event that any thread may set (the host's encode and the
+    viewer's decode may run in worker threads)."""
 
-    def __init__(self, paced: PacedSource, first: Frame) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.event = asyncio.Event()
+
+    def set(self) -> None:
+        self._loop.call_soon_threadsafe(self.event.set)
+
+
+class _GatedSource(SourceWrapper):
+    """Frame 0 (a copy) until :meth:`release`, then the paced source, whose
+    clock starts at its first grab (``started`` is set then). Grabbed from the
+    host's worker thread, released from the event loop. ``frame_index`` is the
+    index of the frame the last grab returned."""
+
+    def __init__(self, paced: PacedSource, first: Frame, started: _Signal) -> None:
         super().__init__(paced)
         self.paced = paced
+        self.started = started
+        self.frame_index = 0
         self._first = first
         self._released = threading.Event()
 
     def release(self) -> None:
         self._released.set()
 
-    @property
-    def frame_index(self) -> int:
-        return self.paced.frame_index if self._released.is_set() else 0
-
     def grab(self) -> Frame:
-        return self.paced.grab() if self._released.is_set() else self._first
+        if not self._released.is_set():
+            self.frame_index = 0
+            return self._first
+        fresh = self.paced.started_at is None
+        frame = self.paced.grab()
+        self.frame_index = self.paced.frame_index
+        if fresh:
+            self.started.set()
+        return frame
 
     def cursor(self) -> CursorState | None:
         return None
@@ -190,11 +211,13 @@ class _Probe:
     decode, so ``shown[j]`` belongs to ``viewer.applied_at[j]``. Matching the
     bytes, not sequence numbers, keeps this right if the host leaves some
     encodes unsent (an empty update) or numbers updates otherwise. deque
-    append/popleft are atomic, so no lock.
+    append/popleft are atomic, so no lock. ``first_picture`` and ``exact`` are
+    signalled to the event loop.
     """
 
-    def __init__(self, gate: _GatedSource, final: Frame, stop_index: int,
-                 sample_period: float, max_samples: int) -> None:  # fmt: skip
+    def __init__(self, gate: _GatedSource, final: Frame, stop_index: int, *,
+                 loop: asyncio.AbstractEventLoop, sample_period: float,
+                 max_samples: int) -> None:  # fmt: skip
         self.gate = gate
         self.final = final
         self.stop_index = stop_index
@@ -203,9 +226,12 @@ class _Probe:
         self.pending: deque[tuple[int, int, float]] = deque()
         self.encodes = 0
         self.shown: list[tuple[int, float]] = []  # (frame index, encode start)
+        self.payload: list[int] = []  # bytes of each decoded update, as ``shown``
         self.unmatched = 0
         self.samples: dict[int, Frame] = {}  # position in shown -> framebuffer copy
         self.exact_at: int | None = None  # position in shown
+        self.first_picture = _Signal(loop)
+        self.exact = _Signal(loop)
         self._next_sample = math.inf
 
     def on_encoded(self, index: int, started: float, data: bytes) -> None:
@@ -228,13 +254,14 @@ class _Probe:
         self.shown.append((index, started))
         now = _CLOCK()
         if pos == 0:
-            self.gate.release()  # the first picture: the source starts playing
+            self.first_picture.set()
             self._next_sample = now + self.sample_period
         elif now >= self._next_sample and len(self.samples) < self.max_samples:
             self.samples[pos] = fb.copy()
             self._next_sample = now + self.sample_period
         if self.exact_at is None and index >= self.stop_index and bgr_equal(fb, self.final):
             self.exact_at = pos
+            self.exact.set()
 
 
 class _NotingEncoder:
@@ -273,6 +300,7 @@ class _WatchingDecoder:
 
     def decode(self, data: bytes, /) -> Frame:
         fb = self.inner.decode(data)
+        self.probe.payload.append(len(data))
         index, started = self.probe.match(data)
         self.probe.on_decoded(index, started, fb)
         return fb
@@ -286,22 +314,11 @@ def _shared_clock() -> bool:
     return "CLOCK_MONOTONIC" in time.get_clock_info("perf_counter").implementation
 
 
-async def _wait_until(sub: Any, cond: Callable[[], bool], timeout: float) -> bool:
-    """Wait until ``cond()`` holds, checking after every viewer event (each
-    applied update emits one); False on timeout or when the viewer ends."""
-
-    async def watch() -> bool:
-        if cond():
-            return True
-        async for _ in sub:
-            if cond():
-                return True
-        return cond()
-
+async def _wait(signal: _Signal, timeout: float, what: str) -> None:
     try:
-        return await asyncio.wait_for(watch(), timeout)
+        await asyncio.wait_for(signal.event.wait(), timeout)
     except asyncio.TimeoutError:
-        return cond()
+        raise TimeoutError(f"{what} within {timeout:g} s") from None
 
 
 async def run_session(
@@ -312,41 +329,52 @@ async def run_session(
     host_config: HostConfig | None = None,
     encoder_factory: Callable[[int, int], EncoderLike] | None = None,
     settle: float = 10.0,
+    warmup: float = 0.0,
     join_timeout: float = 60.0,
     sample_period: float = 0.5,
     max_samples: int = 32,
-    isolate_proxy: bool = True,
+    proxy: Literal["process", "inline", "none"] = "process",
     proxy_options: dict[str, Any] | None = None,
 ) -> SessionResult:
     """Play ``frames`` once to a viewer over ``link``; see the module notes.
 
     ``settle``: how long to wait, after the source ended, for the viewer to be
-    exact. ``isolate_proxy=False`` runs the proxy on this event loop (tests).
+    exact. ``warmup``: how long the first picture stays before the source starts
+    playing (0: at once; more leaves the join's after-effects out of the lag).
+    ``proxy``: the shaping proxy runs in its own process, on this event loop
+    (``inline``), or not at all (``none``: the viewer dials the host; for a link
+    shaped elsewhere, see :mod:`.netns`; kbit/s then counts update payloads).
     """
-    if isolate_proxy and not _shared_clock():
+    if proxy == "process" and not _shared_clock():
         raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
     changed, final = changed_frames(frames.frame(i) for i in range(len(frames)))
     assert final is not None
     first = np.array(frames.frame(0), np.uint8, copy=True)
     paced = PacedSource(frames, clock=_CLOCK)
-    gate = _GatedSource(paced, first)
-    probe = _Probe(gate, final, changed[-1] if changed else 0, sample_period, max_samples)
+    loop = asyncio.get_running_loop()
+    gate = _GatedSource(paced, first, _Signal(loop))
+    stop = changed[-1] if changed else 0
+    probe = _Probe(gate, final, stop, loop=loop, sample_period=sample_period,
+                   max_samples=max_samples)  # fmt: skip
     make_encoder = encoder_factory or _default_encoder
     host = Host(gate, consent=allow(), config=host_config or HostConfig(),
                 encoder_factory=lambda w, h: _NotingEncoder(make_encoder(w, h), probe))  # fmt: skip
-    proxy: ProxyProcess | ShapingProxy
-    if isolate_proxy:
-        proxy = ProxyProcess(0, link, **(proxy_options or {}))
+    relay: _Proxy
+    if proxy == "process":
+        relay = ProxyProcess(0, link, **(proxy_options or {}))
+    elif proxy == "inline":
+        relay = ShapingProxy(0, link, **(proxy_options or {}))
     else:
-        proxy = ShapingProxy(0, link, **(proxy_options or {}))
+        relay = _NoProxy()
     try:
-        run = await _play(host, proxy, probe, paced, count=len(frames),
+        run = await _play(host, relay, probe, count=len(frames), warmup=warmup,
                           join_timeout=join_timeout, settle=settle)  # fmt: skip
     finally:
         await host.close()
         paced.close()
     return _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
-                   down=proxy.down, up=proxy.up, changed=changed)  # fmt: skip
+                   down=relay.down if proxy != "none" else None, up=relay.up,
+                   changed=changed)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -357,10 +385,35 @@ class _Run:
     host_stats: Any = None
 
 
-async def _play(host: Host, proxy: ProxyProcess | ShapingProxy, probe: _Probe, paced: PacedSource,
-                *, count: int, join_timeout: float, settle: float) -> _Run:  # fmt: skip
-    """Listen, dial through the proxy, watch until the source has played and the
-    viewer is exact (or ``settle`` passed), then say bye and close everything."""
+class _NoProxy:
+    """The viewer dials the host itself."""
+
+    def __init__(self) -> None:
+        self.upstream = 0
+        self.down = DirectionStats()
+        self.up = DirectionStats()
+
+    @property
+    def port(self) -> int:
+        return self.upstream
+
+    async def start(self) -> int:
+        return self.upstream
+
+    async def close(self) -> None:
+        pass
+
+
+_Proxy = ProxyProcess | ShapingProxy | _NoProxy
+
+
+async def _play(host: Host, proxy: _Proxy, probe: _Probe, *, count: int,
+                warmup: float, join_timeout: float, settle: float) -> _Run:  # fmt: skip
+    """Listen, dial through the proxy; at the first picture (+ ``warmup``) start
+    the source; when it has played, wait until the viewer is exact (at most
+    ``settle``); say bye and close everything."""
+    gate = probe.gate
+    paced = gate.paced
     from ..decoder import ScreenDecoder
 
     async def serve(channel: Any) -> None:
@@ -375,18 +428,20 @@ async def _play(host: Host, proxy: ProxyProcess | ShapingProxy, probe: _Probe, p
             run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe)))
             viewer = run.viewer
             viewer.record_times = True
-            sub = viewer.events()
             run.t_start = _CLOCK()
             await viewer.start()
             task = asyncio.ensure_future(viewer.run())
             try:
-                if not await _wait_until(sub, lambda: paced.started_at is not None, join_timeout):
-                    raise TimeoutError(f"no picture within {join_timeout:g} s")
+                await _wait(probe.first_picture, join_timeout, "no picture")
+                if warmup > 0:
+                    await asyncio.sleep(warmup)
+                gate.release()
+                await _wait(gate.started, join_timeout, "the host grabs nothing")
                 await asyncio.sleep(max(0.0, paced.time_of(count - 1) - _CLOCK()))
-                await _wait_until(sub, lambda: probe.exact_at is not None, settle)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(probe.exact.event.wait(), settle)
                 run.host_stats = viewer.host_stats
             finally:
-                sub.close()
                 await viewer.bye()
                 run.ended = await task
         finally:
@@ -395,7 +450,7 @@ async def _play(host: Host, proxy: ProxyProcess | ShapingProxy, probe: _Probe, p
 
 
 def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource, probe: _Probe,
-            run: _Run, down: DirectionStats, up: DirectionStats,
+            run: _Run, down: DirectionStats | None, up: DirectionStats,
             changed: list[int]) -> SessionResult:  # fmt: skip
     viewer = run.viewer
     times = [t for _, t in viewer.applied_at]
@@ -419,6 +474,9 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
     if probe.exact_at is not None:
         t_stop = paced.time_of(changed[-1]) if changed else begin
         exact_ms = max(0.0, times[probe.exact_at] - t_stop) * 1000
+    payload = sum(n for n, t in zip(probe.payload, times, strict=True) if begin <= t <= end)
+    wire = payload if down is None else down.bytes_between(begin, end)
+    down = down or DirectionStats()
     qdelays = [d * 1000 for t, d in down.queue_delays if begin <= t <= end]
     return SessionResult(
         scenario=name or str(getattr(frames, "name", "")),
@@ -438,7 +496,7 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
         fps=len(in_window) / span,
         content_fps=states / span,
         source_fps=sum(1 for i in changed if paced.time_of(i) <= end) / span,
-        kbit_s=down.bytes_between(begin, end) * 8 / 1000 / span,
+        kbit_s=wire * 8 / 1000 / span,
         up_kbit_s=up.bytes_between(begin, end) * 8 / 1000 / span,
         psnr_db=min(lossy, default=math.inf),
         psnr_samples=len(scores),
@@ -457,6 +515,7 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
             "decode_errors": viewer.decode_errors,
             "encodes": probe.encodes,
             "unmatched": probe.unmatched,
+            "payload_kbit_s": payload * 8 / 1000 / span,
             "bytes_down": down.bytes_out,
             "bytes_up": up.bytes_out,
         },
