@@ -187,11 +187,13 @@ static inline uint32_t seg_slot(uint64_t key, int32_t cap) {
 }
 
 int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
-                          ptrdiff_t cur_stride, int32_t x0, int32_t x1, const int32_t *rows,
-                          int32_t nrows, int32_t sx0, int32_t sy0, int32_t sx1, int32_t sy1,
-                          int32_t k, int32_t min_detail, int32_t row_step, uint64_t *keys,
-                          int32_t *slot_x, int32_t *meta, int32_t cap, int64_t *skeys,
-                          int32_t *svotes, int32_t scap, int32_t max_out, int32_t *out) {
+                          ptrdiff_t cur_stride, int32_t x0, int32_t x1, int32_t y1,
+                          const int32_t *starts, int32_t nstarts, int32_t run, int32_t max_runs,
+                          int32_t min_anchors, int32_t sx0, int32_t sy0, int32_t sx1,
+                          int32_t sy1, int32_t k, int32_t min_detail, int32_t row_step,
+                          uint64_t *keys, int32_t *slot_x, int32_t *meta, int32_t cap,
+                          int64_t *skeys, int32_t *svotes, int32_t scap, int32_t max_out,
+                          int32_t *out) {
     /* Per anchor slot: slot_x[s] its x (NO_SLOT: empty); meta[8 s ..]: its y,
      * count (-1: ambiguous), then up to 3 (x, y) places in prev. Only slot_x
      * is cleared: the rest is written when a slot is taken. */
@@ -202,8 +204,13 @@ int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint
         b4 *= SB;
     for (int32_t i = 0; i < cap; i++)
         slot_x[i] = NO_SLOT;
-    for (int32_t r = 0; r < nrows; r++) {
-        int32_t y = rows[r];
+    int32_t productive = 0, inserted = 0, total = 0;
+    for (int32_t r = 0; r < nstarts * run && productive < max_runs; r++) {
+        int32_t y = starts[r / run] + r % run;
+        if (r % run == 0)
+            inserted = 0;
+        if (y >= y1)
+            continue;
         const uint8_t *c = cur + (ptrdiff_t)y * cur_stride;
         const uint8_t *p = prev + (ptrdiff_t)y * prev_stride;
         uint64_t hc = seg_hash(c + 4 * (ptrdiff_t)x0, k, b4);
@@ -216,13 +223,15 @@ int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint
                 uint32_t s = seg_slot(hc, cap);
                 while (slot_x[s] != NO_SLOT && keys[s] != hc)
                     s = (s + 1) & (uint32_t)(cap - 1);
-                if (slot_x[s] == NO_SLOT) {
+                if (slot_x[s] != NO_SLOT) {
+                    meta[8 * s + 1] = -1; /* the same content twice among the anchors */
+                } else if (2 * (total + 1) <= cap) { /* else full enough: probes stay short */
+                    total++;
+                    inserted++;
                     keys[s] = hc;
                     slot_x[s] = x;
                     meta[8 * s] = y;
                     meta[8 * s + 1] = 0;
-                } else {
-                    meta[8 * s + 1] = -1; /* the same content twice among the anchors */
                 }
             }
             if (x + k >= x1)
@@ -233,6 +242,8 @@ int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint
             detail += !px_equal(c + 4 * (x + k - 1), c + 4 * (x + k)) -
                       !px_equal(c + 4 * x, c + 4 * x + 4);
         }
+        if (r % run == run - 1 && inserted >= min_anchors)
+            productive++;
     }
     /* prev's segments on a k-column grid, every row_step-th row of the scan rect. */
     for (int32_t y = sy0; y < sy1; y += row_step) {

@@ -60,32 +60,38 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
  * from? (A moved window's old place is damage too, so the caller knows
  * where to look: the scan rect.)
  *
- * Anchors: every k-pixel segment of `cur` starting in [x0, x1 - k] on each of
- * the nrows `rows` that has at least min_detail neighbouring pixel pairs that
+ * Anchors: every k-pixel segment of `cur` starting in [x0, x1 - k] on the
+ * anchor rows that has at least min_detail neighbouring pixel pairs that
  * differ and is not at rest (its hash differs from prev's at the same place),
  * keyed by a rolling polynomial hash; an anchor whose hash occurs twice is
- * ambiguous and dropped. Then the segments of `prev` at columns sx0, sx0 + k,
- * ... of rows sy0, sy0 + row_step, ... of the scan rect [sx0, sx1) x
- * [sy0, sy1) are hashed and looked up: an anchor found at 1 to 3 of them
- * votes 6 / count for each shift (anchor - found), (0, 0) excluded; anchors
- * found more often (repeating content) do not vote. The anchors are dense in
- * x, so a rigid move of any (dx, dy) gets about one vote per k columns of its
- * content per anchor row y with y - dy - sy0 a multiple of row_step (anchor
- * rows in runs of row_step consecutive rows: one of each run).
+ * ambiguous and dropped. Anchor rows come in runs of `run` rows from each of
+ * `starts` (in the caller's order, runs not overlapping, rows from y1 on
+ * left out) until max_runs runs have given min_anchors anchors each: runs
+ * over blank lines cost a pass and do not count. Then the segments of `prev`
+ * at columns sx0, sx0 + k, ... of rows sy0, sy0 + row_step, ... of the scan
+ * rect [sx0, sx1) x [sy0, sy1) are hashed and looked up: an anchor found at
+ * 1 to 3 of them votes 6 / count for each shift (anchor - found), (0, 0)
+ * excluded; anchors found more often (repeating content) do not vote. The
+ * anchors are dense in x, so a rigid move of any (dx, dy) gets about one
+ * vote per k columns of its content per anchor row y with y - dy - sy0 a
+ * multiple of row_step (with run >= row_step, one row of each run).
  *
  * Writes up to max_out (dx, dy, votes) int32 triples to out, most votes
  * first, and returns how many. Scratch: keys (cap uint64), slot_x (cap int32)
- * and meta (8 * cap int32) for the anchors, cap a power of two >= 2 * nrows *
- * (x1 - x0); skeys (scap int64) and svotes (scap int32) for the shifts, scap
- * a power of two (shifts beyond 3/4 of it are dropped). k a positive multiple
- * of 4, x1 - x0 >= k, rows and both rects inside the frames. Linear in the
- * anchors and in the scan rect's area / row_step. */
+ * and meta (8 * cap int32) for the anchors, cap a power of two >= 2 *
+ * max_runs * run * (x1 - x0) (anchors past 1/2 of it are dropped); skeys
+ * (scap int64) and svotes (scap int32) for the shifts, scap a power of two
+ * (shifts past 3/4 of it are dropped). k a positive multiple of 4, x1 - x0 >=
+ * k, rows and both rects inside the frames. Linear in the anchor rows tried
+ * and in the scan rect's area / row_step. */
 int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
-                          ptrdiff_t cur_stride, int32_t x0, int32_t x1, const int32_t *rows,
-                          int32_t nrows, int32_t sx0, int32_t sy0, int32_t sx1, int32_t sy1,
-                          int32_t k, int32_t min_detail, int32_t row_step, uint64_t *keys,
-                          int32_t *slot_x, int32_t *meta, int32_t cap, int64_t *skeys,
-                          int32_t *svotes, int32_t scap, int32_t max_out, int32_t *out);
+                          ptrdiff_t cur_stride, int32_t x0, int32_t x1, int32_t y1,
+                          const int32_t *starts, int32_t nstarts, int32_t run, int32_t max_runs,
+                          int32_t min_anchors, int32_t sx0, int32_t sy0, int32_t sx1,
+                          int32_t sy1, int32_t k, int32_t min_detail, int32_t row_step,
+                          uint64_t *keys, int32_t *slot_x, int32_t *meta, int32_t cap,
+                          int64_t *skeys, int32_t *svotes, int32_t scap, int32_t max_out,
+                          int32_t *out);
 
 /* Moves the w x h pixels at (sx, sy) of buf by (dx, dy), inside the same
  * buffer; source and destination may overlap (rows are walked away from the

@@ -132,16 +132,25 @@ def test_segment_shifts_match_reference(seed: int) -> None:
     x0, y0, x1, y1 = (int(v) for v in rng.integers(0, [w - 50, h - 30, w - 50, h - 30]))
     a[y0 : y0 + 30, x0 : x0 + 50] = win
     b[y1 : y1 + 30, x1 : x1 + 50] = win
-    rows = sorted(set(rng.integers(0, h, 5).tolist()))
-    k, step = int(rng.choice([8, 16, 32])), int(rng.integers(1, 4))
+    rows = rng.choice(np.arange(0, h, 4), 6, replace=False).tolist()  # runs apart
+    k, step = int(rng.choice([8, 16, 32])), int(rng.integers(1, 5))
     rect, scan = (0, 0, w, h), (5, 3, w - 9, h - 7)
-    for sc in (None, scan):
-        got = _rowhash.segment_shifts(_strided(a), b, rect, rows, scan=sc, k=k, row_step=step)
-        want = ref.segment_shifts_reference(a, b, rect, rows, scan=sc, k=k, row_step=step)
+    for sc, runs, least in ((None, None, 1), (scan, 2, 1), (None, 3, 20)):
+        opts = {"scan": sc, "k": k, "row_step": step, "max_runs": runs, "min_anchors": least}
+        got = _rowhash.segment_shifts(_strided(a), b, rect, rows, **opts)  # type: ignore[arg-type]
+        want = ref.segment_shifts_reference(a, b, rect, rows, **opts)  # type: ignore[arg-type]
         assert np.array_equal(got, want)
     if (x0, y0) != (x1, y1):
         # The move itself has the most votes when an anchor row crosses the window.
         full = _rowhash.segment_shifts(a, b, rect, list(range(y1, y1 + 30)), k=8)
+        assert full[0, :2].tolist() == [x1 - x0, y1 - y0]
+        # A run over the window is found after runs over rows at rest, which
+        # give no anchors and do not count.
+        lo, hi = min(y0, y1), max(y0, y1) + 30
+        rest = [r for r in range(0, h - 4, 4) if r + 4 <= lo or r >= hi][:3]
+        full = _rowhash.segment_shifts(
+            a, b, rect, [*rest, y1 + 12], k=8, row_step=2, run=4, max_runs=1, min_anchors=5
+        )
         assert full[0, :2].tolist() == [x1 - x0, y1 - y0]
 
 
@@ -179,6 +188,8 @@ def test_validation() -> None:
         _rowhash.segment_shifts(f, f, (0, 0, 10, 5), [7], k=4)
     with pytest.raises(FrameError):
         _rowhash.segment_shifts(f, f, (0, 0, 10, 10), [3], k=4, scan=(5, 5, 6, 6))
+    with pytest.raises(FrameError, match="overlap"):
+        _rowhash.segment_shifts(f, f, (0, 0, 10, 10), [3, 4], k=4, row_step=2)
     assert _rowhash.segment_shifts(f, f, (0, 0, 3, 10), [3], k=4).shape == (0, 3)
 
 

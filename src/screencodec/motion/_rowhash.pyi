@@ -52,18 +52,23 @@ def segment_shifts(
     k: int = 32,
     min_detail: int = 3,
     row_step: int = 1,
+    run: int | None = None,
+    max_runs: int | None = None,
+    min_anchors: int = 1,
     max_out: int = 8,
 ) -> npt.NDArray[np.int32]:
     """Candidate shifts of any length: (n, 3) int32 rows (dx, dy, votes), most
     votes first, n <= max_out. Anchors are the ``k``-pixel segments of
-    ``cur`` at every column of ``rect`` on each of ``rows`` (absolute, inside
-    the rect) with detail (``min_detail`` neighbouring pairs that differ),
-    not at rest and unique among the anchors; each votes for the shifts to
-    the 1 to 3 places where it is found among ``prev``'s segments on a
-    ``k``-column grid of every ``row_step``-th row of ``scan`` (default: the
-    rect). See csrc/motion.h and ``reference.segment_shifts_reference``. ``k``
-    a multiple of 4. Linear in the anchors and the scanned area; runs without
-    the GIL."""
+    ``cur`` at every column of ``rect`` with detail (``min_detail``
+    neighbouring pairs that differ), not at rest and unique among the
+    anchors, on runs of ``run`` rows (default: ``row_step``) from each of
+    ``rows`` (inside the rect, runs not overlapping) in the order given, until
+    ``max_runs`` runs (default: all) gave ``min_anchors`` anchors each. Each
+    anchor votes for the shifts to the 1 to 3 places where it is found among
+    ``prev``'s segments on a ``k``-column grid of every ``row_step``-th row of
+    ``scan`` (default: the rect). See csrc/motion.h and
+    ``reference.segment_shifts_reference``. ``k`` a multiple of 4. Linear in
+    the rows tried and the scanned area; runs without the GIL."""
 
 def move_rect(buf: Frame, rect: RectLike, dx: int, dy: int) -> None:
     """Move the pixels of ``rect`` by (dx, dy) inside the writable ``buf`` (source

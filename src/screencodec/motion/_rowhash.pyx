@@ -35,11 +35,13 @@ cdef extern from "motion.h" nogil:
     void sc_apply_copies(uint8_t *buf, ptrdiff_t stride, const int32_t *ops, ptrdiff_t n,
                          uint8_t *scratch)
     int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
-                              ptrdiff_t cur_stride, int32_t x0, int32_t x1, const int32_t *rows,
-                              int32_t nrows, int32_t sx0, int32_t sy0, int32_t sx1, int32_t sy1,
-                              int32_t k, int32_t min_detail, int32_t row_step, uint64_t *keys,
-                              int32_t *slot_x, int32_t *meta, int32_t cap, int64_t *skeys,
-                              int32_t *svotes, int32_t scap, int32_t max_out, int32_t *out)
+                              ptrdiff_t cur_stride, int32_t x0, int32_t x1, int32_t y1,
+                              const int32_t *starts, int32_t nstarts, int32_t run,
+                              int32_t max_runs, int32_t min_anchors, int32_t sx0, int32_t sy0,
+                              int32_t sx1, int32_t sy1, int32_t k, int32_t min_detail,
+                              int32_t row_step, uint64_t *keys, int32_t *slot_x, int32_t *meta,
+                              int32_t cap, int64_t *skeys, int32_t *svotes, int32_t scap,
+                              int32_t max_out, int32_t *out)
     void sc_row_votes(const uint64_t *hp, const uint64_t *hc, const uint8_t *changed,
                       int32_t n, int32_t h, uint64_t *keys, int32_t *rows, int32_t cap,
                       int32_t *votes)
@@ -194,27 +196,32 @@ def apply_copies(buf, ops, scratch=None):
 
 
 def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_step=1,
-                   max_out=8):
+                   run=None, max_runs=None, min_anchors=1, max_out=8):
     fh, fw, prev_row, cur_row = frame_pair(prev, cur)
     x, y, w, h = _rect(rect, fw, fh, "rect")
     sx, sy, sw, sh = _rect(rect if scan is None else scan, fw, fh, "scan")
     cdef int32_t c_k = operator.index(k), c_detail = operator.index(min_detail)
     cdef int32_t c_max = operator.index(max_out), c_step = operator.index(row_step)
+    cdef int32_t c_run = c_step if run is None else operator.index(run)
+    cdef int32_t c_min = operator.index(min_anchors)
     if c_k < 4 or c_k % 4 or c_k > MAX_SEGMENT or not 0 <= c_max <= 1024:
         raise FrameError(f"k={c_k} (a multiple of 4) or max_out={c_max} out of range")
-    if not 1 <= c_step <= MAX_DIM:
-        raise FrameError(f"row_step must be >= 1, not {c_step}")
+    if not 1 <= c_step <= MAX_DIM or not 1 <= c_run <= 64 or c_min < 0:
+        raise FrameError(f"row_step={c_step}, run={c_run} or min_anchors={c_min} out of range")
     r = np.ascontiguousarray(rows, dtype=np.int64).reshape(-1)
+    if len(r) > 4096:
+        raise FrameError(f"at most 4096 anchor runs, not {len(r)}")
     if len(r) and (r.min() < y or r.max() >= y + h):
         raise FrameError(f"anchor rows must lie in [{y}, {y + h})")
-    if len(r) > 1024:
-        raise FrameError(f"at most 1024 anchor rows, not {len(r)}")
+    if len(r) > 1 and np.diff(np.sort(r)).min() < c_run:
+        raise FrameError(f"anchor runs of {c_run} rows overlap")
+    cdef int32_t c_runs = len(r) if max_runs is None else min(operator.index(max_runs), len(r))
     out = np.empty((max(c_max, 1), 3), np.int32)
-    if w < c_k or not len(r) or c_max == 0:
+    if w < c_k or not len(r) or c_max == 0 or c_runs <= 0:
         return out[:0].copy()
-    rows32 = r.astype(np.int32)
+    starts = r.astype(np.int32)
     cdef int32_t cap = 16
-    while cap < 2 * len(r) * w:
+    while cap < 2 * c_runs * c_run * w:
         cap *= 2
     cdef int32_t scap = 4096
     keys = np.empty(cap, np.uint64)
@@ -222,7 +229,7 @@ def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_
     meta = np.empty(8 * cap, np.int32)
     skeys = np.empty(scap, np.int64)
     svotes = np.empty(scap, np.int32)
-    cdef const int32_t[::1] rv = rows32
+    cdef const int32_t[::1] rv = starts
     cdef uint64_t[::1] kv = keys
     cdef int32_t[::1] xv = slot_x
     cdef int32_t[::1] mv = meta
@@ -232,12 +239,13 @@ def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_
     cdef const uint8_t *pp = _rptr(prev)
     cdef const uint8_t *pc = _rptr(cur)
     cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
-    cdef int32_t x0 = x, x1 = x + w, nrows = len(r), n
+    cdef int32_t x0 = x, x1 = x + w, y1 = y + h, nstarts = len(r), n
     cdef int32_t sx0 = sx, sy0 = sy, sx1 = sx + sw, sy1 = sy + sh
     with nogil:
-        n = sc_segment_shifts(pp, c_prev_row, pc, c_cur_row, x0, x1, &rv[0], nrows, sx0, sy0,
-                              sx1, sy1, c_k, c_detail, c_step, &kv[0], &xv[0], &mv[0], cap,
-                              &skv[0], &svv[0], scap, c_max, &ov[0, 0])
+        n = sc_segment_shifts(pp, c_prev_row, pc, c_cur_row, x0, x1, y1, &rv[0], nstarts,
+                              c_run, c_runs, c_min, sx0, sy0, sx1, sy1, c_k, c_detail, c_step,
+                              &kv[0], &xv[0], &mv[0], cap, &skv[0], &svv[0], scap, c_max,
+                              &ov[0, 0])
     return out[:n].copy()
 
 

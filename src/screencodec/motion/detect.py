@@ -75,12 +75,15 @@ _STRIP = 64
 #: Frame rows hashed during detection, kept for the cache: (strips, y0, hashes),
 #: hashes[i] those of strip i.
 _Fresh = tuple[list[tuple[int, int]], int, npt.NDArray[np.uint64]]
-#: 2-D search: about _ANCHOR_ROWS anchor rows (with the rows below each that
-#: the row step needs); the reference scanned on every row of an extent up to
-#: _SCAN_AREA pixels, on every 2nd row up to twice that, ..., every
-#: _ROW_STEP-th at most; the votes a shift needs (an anchor found at one place
-#: gives 6).
-_ANCHOR_ROWS = 24
+#: 2-D search: _RUNS runs of anchor rows (4x as many single rows at row
+#: step 1) with at least _MIN_RUN_ANCHORS anchors each, out of
+#: _MAX_RUN_TRIES tried; the reference scanned on every row of an extent up
+#: to _SCAN_AREA pixels, on every 2nd row up to twice that, ..., every
+#: _ROW_STEP-th at most; the votes a shift needs (an anchor found at one
+#: place gives 6).
+_RUNS = 6
+_MIN_RUN_ANCHORS = 16
+_MAX_RUN_TRIES = 32
 _SCAN_AREA = 1 << 18
 _ROW_STEP = 4
 _MIN_SEGMENT_VOTES = 12
@@ -361,27 +364,21 @@ class MotionStage:
         if hull.w < self.segment:
             return []
         # A large extent is scanned on every step-th row only (the cost is its
-        # area / step), and each anchor row comes with the step - 1 rows below
-        # it: one of them meets the scanned rows, whatever dy. Anchor rows are
-        # spread over each region's changed rows that no copy covers (a fixed
-        # grid could fall on the blank rows between lines of text every time).
+        # area / step); anchor rows come in runs of step rows, one of which
+        # meets the scanned rows whatever dy. Runs start among each region's
+        # changed rows that no copy covers, tried in an order spread over them
+        # until _RUNS runs had detail (blank lines between text have none).
         step = min(_ROW_STEP, -(-scan.area // _SCAN_AREA))
-        per = max(2, _ANCHOR_ROWS // step // len(regions))
-        near = np.zeros(hull.h, np.bool_)
-        for r in regions[: _ANCHOR_ROWS // 2]:
-            if not len(r.rows):
-                continue
-            picks = r.rows[np.linspace(0, len(r.rows) - 1, min(per, len(r.rows))).astype(np.intp)]
-            near[
-                np.minimum(picks[:, None] - hull.y + np.arange(step), r.box.bottom - 1 - hull.y)
-            ] = True
-        anchors = np.flatnonzero(near) + hull.y
-        if not len(anchors):
+        rows = np.concatenate([r.rows for r in regions])
+        if not len(rows):
             return []
+        starts = _distinct_sorted(np.sort((rows - hull.y) // step)) * step + hull.y
+        spread = np.argsort((np.arange(len(starts)) * 0.618034) % 1.0, kind="stable")
         shifts = _rowhash.segment_shifts(
-            ref, frame, (hull.x, hull.y, hull.w, hull.h), anchors,
+            ref, frame, (hull.x, hull.y, hull.w, hull.h), starts[spread][:_MAX_RUN_TRIES],
             scan=(scan.x, scan.y, scan.w, scan.h), k=self.segment, min_detail=3,
-            row_step=step, max_out=2 * _MAX_CANDIDATES,
+            row_step=step, max_runs=max(_RUNS, 4 * _RUNS // step), min_anchors=_MIN_RUN_ANCHORS,
+            max_out=2 * _MAX_CANDIDATES,
         )  # fmt: skip
         ok = [
             (dx, dy)
@@ -485,6 +482,13 @@ class MotionStage:
 def _outside(rects: Rects, holes: Sequence[Rect]) -> Rects:
     """``rects`` minus the holes (the parts of the damage to search)."""
     return subtract_rects(rects, holes)
+
+
+def _distinct_sorted(a: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """The distinct values of sorted ``a`` (np.unique without its sort)."""
+    keep = np.ones(len(a), np.bool_)
+    keep[1:] = a[1:] != a[:-1]
+    return a[keep]
 
 
 def _extent(rects: Rects) -> Rect:

@@ -163,26 +163,41 @@ def segment_shifts_reference(
     scan: RectT | None = None,
     k: int = 32,
     min_detail: int = 3,
-    max_out: int = 8,
     row_step: int = 1,
+    run: int | None = None,
+    max_runs: int | None = None,
+    min_anchors: int = 1,
+    max_out: int = 8,
 ) -> npt.NDArray[np.int32]:
     """The shifts and votes of ``_rowhash.segment_shifts``, from the pixels
     themselves (segments compared by value, not by hash)."""
-    x, _, w, _ = rect
+    x, y, w, h = rect
     sx0, sy0, sw, sh = rect if scan is None else scan
+    run = row_step if run is None else run
+    runs = len(rows) if max_runs is None else max_runs
 
     def seg(f: Frame, sx: int, sy: int) -> bytes:
         return f[sy, sx : sx + k, :3].tobytes()
 
     anchors: dict[bytes, tuple[int, int] | None] = {}
-    for ay in rows:
-        for ax in range(x, x + w - k + 1):
-            s = seg(cur, ax, ay)
-            px = cur[ay, ax : ax + k, :3].astype(np.int32)
-            detail = int(np.any(px[1:] != px[:-1], axis=1).sum())
-            if detail < min_detail or s == seg(prev, ax, ay):
-                continue
-            anchors[s] = None if s in anchors else (ax, ay)
+    productive = 0
+    for start in rows:
+        if productive >= runs:
+            break
+        inserted = 0
+        for ay in range(start, min(start + run, y + h)):
+            for ax in range(x, x + w - k + 1):
+                s = seg(cur, ax, ay)
+                px = cur[ay, ax : ax + k, :3].astype(np.int32)
+                detail = int(np.any(px[1:] != px[:-1], axis=1).sum())
+                if detail < min_detail or s == seg(prev, ax, ay):
+                    continue
+                if s in anchors:
+                    anchors[s] = None  # the same content twice: ambiguous
+                else:
+                    anchors[s] = (ax, ay)
+                    inserted += 1
+        productive += inserted >= min_anchors
     found: dict[bytes, list[tuple[int, int]]] = {}
     for sy in range(sy0, sy0 + sh, row_step):
         for sx in range(sx0, sx0 + sw - k + 1, k):
