@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from screencodec.capture.replay import synthetic_sequence
+from screencodec.encoder import ScreenEncoder
 from screencodec.linkbench import parse_link, run_session, targets
 from screencodec.linkbench.metrics import bgr_equal, changed_frames, display_lags, psnr
 
@@ -55,7 +56,9 @@ def test_a_short_session_measures_lag_for_every_changed_frame() -> None:
     frames = synthetic_sequence("typing", 320, 240, seconds=2.0, incremental=True)
 
     async def main() -> None:
-        r = await asyncio.wait_for(run_session(frames, link, name="typing", settle=5.0), 60)
+        # Lossless, so that "exact" and "no lossy samples" are the expected outcome.
+        session = run_session(frames, link, name="typing", settle=5, encoder_factory=ScreenEncoder)
+        r = await asyncio.wait_for(session, 60)
         assert r.changes > 10
         assert r.unshown == 0
         assert r.lag_samples == r.changes  # one lag per changed frame

@@ -56,7 +56,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +77,7 @@ from .isolated import ProxyProcess
 from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
 from .shaper import DirectionStats, Link, ShapingProxy
 
-__all__ = ["SessionResult", "run_session"]
+__all__ = ["SessionResult", "host_default_encoder", "run_session"]
 
 Frame = npt.NDArray[np.uint8]
 _CLOCK = time.perf_counter  # Viewer.applied_at's clock
@@ -95,7 +95,30 @@ class DecoderLike(Protocol):
     def decode(self, data: bytes, /) -> Frame: ...
 
 
-def _default_encoder(width: int, height: int) -> EncoderLike:
+def _session_encoder() -> Callable[[int, int], EncoderLike] | None:
+    """The transport's ``session_encoder`` (the encoder a session picks for a
+    viewer that decodes everything, as ours does), where this version has it."""
+    from .. import transport
+
+    found = getattr(transport, "session_encoder", None)
+    if found is None:
+        try:
+            from ..transport.session import encoding
+        except ImportError:
+            return None
+        found = getattr(encoding, "session_encoder", None)
+    return cast("Callable[[int, int], EncoderLike] | None", found)
+
+
+def host_default_encoder(width: int, height: int) -> EncoderLike:
+    """The encoder the host runs for our viewer when it is given none: the
+    transport's ``session_encoder``; before that existed, a lossless
+    ``ScreenEncoder`` was every host's default. Wrapping the host's encoder
+    (to see what each update carries) means passing a factory, and a host
+    given a factory uses it as is: so the default is rebuilt here."""
+    make = _session_encoder()
+    if make is not None:
+        return make(width, height)
     from ..encoder import ScreenEncoder
 
     return ScreenEncoder(width, height)
@@ -338,9 +361,11 @@ async def run_session(
 ) -> SessionResult:
     """Play ``frames`` once to a viewer over ``link``; see the module notes.
 
-    ``settle``: how long to wait, after the source ended, for the viewer to be
-    exact. ``warmup``: how long the first picture stays before the source starts
-    playing (0: at once; more leaves the join's after-effects out of the lag).
+    ``encoder_factory``: the host's encoder (default: :func:`host_default_encoder`),
+    wrapped either way. ``settle``: how long to wait, after the source ended,
+    for the viewer to be exact. ``warmup``: how long the first picture stays
+    before the source starts playing (0: at once; more leaves the join's
+    after-effects out of the lag).
     ``proxy``: the shaping proxy runs in its own process, on this event loop
     (``inline``), or not at all (``none``: the viewer dials the host; for a link
     shaped elsewhere, see :mod:`.netns`; kbit/s then counts update payloads).
@@ -356,7 +381,7 @@ async def run_session(
     stop = changed[-1] if changed else 0
     probe = _Probe(gate, final, stop, loop=loop, sample_period=sample_period,
                    max_samples=max_samples)  # fmt: skip
-    make_encoder = encoder_factory or _default_encoder
+    make_encoder = encoder_factory or host_default_encoder
     host = Host(gate, consent=allow(), config=host_config or HostConfig(),
                 encoder_factory=lambda w, h: _NotingEncoder(make_encoder(w, h), probe))  # fmt: skip
     relay: _Proxy
