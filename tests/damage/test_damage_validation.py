@@ -81,10 +81,13 @@ def test_public_api() -> None:
         "DEFAULT_RECT_COST",
         "MAX_TILE",
         "MIN_TILE",
+        "Subtraction",
         "any_change",
         "copy_rects",
         "memcmp_equal",
         "merge_rects",
+        "subtract_rects",
+        "subtract_rects_indexed",
         "tile_diff",
     ]
     assert (damage.MIN_TILE, damage.MAX_TILE) == (16, 256)
