@@ -261,3 +261,18 @@ def test_soak_rates_keyframes_and_scrolls_keep_the_viewer_in_step(
     last = src.frame_at(47)
     fb, _ = refine_until_exact(enc, dec, last, 48 * STEP, 40)
     assert np.array_equal(fb[..., :3], last[..., :3])
+
+
+def test_a_viewer_without_video_gets_no_video_ops_at_any_rate() -> None:
+    """``video=False, lossy=False`` (a viewer that decodes no H.264): a rate
+    changes nothing, everything stays lossless."""
+    w, h = 480, 270
+    src = SyntheticDesktop(w, h, scenario="video")
+    enc = ScreenEncoder(w, h, video=False, lossy=False, integrity=True)
+    enc.set_rate(5e4)
+    dec = ScreenDecoder()
+    for i in range(20):
+        f = src.frame_at(i)
+        data = enc.encode(f, now=i * STEP)
+        assert all(o.op is not Op.VIDEO for o in ops_of(data))
+        assert np.array_equal(dec.decode(data)[..., :3], f[..., :3])

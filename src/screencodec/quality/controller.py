@@ -2,31 +2,37 @@
 where that costs least in perceived quality, and refine every lossy pixel
 back to exact when the link has room.
 
-Per update, with a rate (``ScreenEncoder.set_rate``) the budget is
-``rate * interval / 8`` bytes, spent in this order:
+Under a rate the encoder measures damage against a *shadow* of the last frame
+(``base``/``finish``), not against its reference (the viewer's picture, lossy
+in places), so only real changes are damage; motion is found on the shadow
+too, and ``follow_copies`` applies the COPY ops to the reference as the viewer
+will, moving lossy pixels (and their flags in the lossy map) with them. The
+budget is ``rate * interval / 8`` bytes per update, spent in this order:
 
-1. What earlier stages produced (COPY ops, video-region pictures, whose
-   streams get their own share of the rate), then the damage cut into blocks
-   (the encoder's 256x64 blocks) and classified (``classify.photo_like``).
+1. What earlier stages produced (COPY ops; video-region pictures, whose
+   streams have their own share of the rate), then the damage cut into the
+   encoder's 256x64 blocks and classified (``classify.photo_like``).
 2. Text and UI blocks: always lossless, even past the budget.
 3. Photo-like blocks: lossless when their estimated size fits what is left
    (with some slack, since a lossy picture and its refinement cost more than
    the lossless picture alone); otherwise lossy stills
    (``stills.StillEncoder``): per damage rect, one picture over the bounding
-   box of its photo-like blocks, whose text blocks are encoded flat and
-   painted over losslessly after it. One quantiser for the update, chosen by
-   ``model.RateModel`` so the stills fill what is left; a still below the PSNR
-   floor is encoded again finer, then sent losslessly.
-4. Refinement: what is still left (plus a credit carried from updates that
-   had too little to refine one tile) re-sends lossy tiles exactly, oldest
-   first (``lossymap.LossyMap``).
+   box of its photo-like blocks. Its text blocks, and lines of UI found in it
+   (``_text_cells``), are encoded flat and painted over exactly by lossless
+   ops after it. One quantiser for the update, chosen by ``model.RateModel``
+   so the stills fill what is left; a still below the PSNR floor is encoded
+   again finer, and if that fails too, taken back and sent losslessly.
+4. Refinement: what is still left (plus credit saved while too little was
+   left to refine a single cell) re-sends lossy cells exactly, oldest tiles
+   first (``lossymap.LossyMap.pick``).
 
 Ops go out as: earlier stages', stills, lossless damage, refinement; the
-viewer applies them in that order, so lossless blocks inside a still paint
-over its flat areas.
+viewer applies them in that order, so lossless ops inside a still paint over
+its flat stand-ins.
 
-Every step is a fixed number of NumPy passes over the blocks, plus a Python
-loop over the stills (at most ``LossyOptions.max_stills``).
+Every step is a fixed number of NumPy passes over the blocks and cells, plus
+Python loops over the stills (at most ``LossyOptions.max_stills``) and the
+COPY ops of the update.
 """
 
 from __future__ import annotations
@@ -137,9 +143,15 @@ class _Still:
 
 
 class RateController:
-    """Budgets, lossy stills and refinement for one encoder. Not thread-safe.
+    """Budgets, lossy stills and refinement for one encoder. Not thread-safe
+    (the encoder's thread; it hands lossless work to the encoder's pool).
 
-    :param tile: the encoder's tile size (the lossy map's grid).
+    State: the rate and interval (``set_rate``), the update ``stamp``, the
+    lossy ``map``, the ``shadow`` (the last frame, kept while a rate is set),
+    the size ``model``, the ``stills`` encoder with its cached x264 contexts,
+    the refinement credit, and ``last``, the figures of the last update.
+
+    :param tile: the encoder's tile size (the lossy map's cells lie in it).
     :param chroma420: stills in 4:2:0 (a viewer that decodes only those).
     """
 

@@ -18,8 +18,8 @@ came within 1 dB of the floor lowers the cap below its quantiser, one well
 above lets it rise again by one step.
 
 Lossless: bytes per pixel of photo-like content sent losslessly, and of
-refinement (averages over the last sends, weighted by their size), to
-estimate what sending a block or refining lossy cells exactly will cost.
+refinement (moving averages over the last few sends), to estimate what
+sending a block or refining lossy cells exactly will cost.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ _BPP_420 = np.log2([2.95, 2.6, 2.3, 2.0, 1.72, 1.46, 1.25, 1.07, 0.93, 0.77, 0.6
 _STILL_OVERHEAD = 60
 _LOSSLESS_INIT = 0.75  # bytes per pixel of photo-like content (zstd, filtered)
 _REFINE_INIT = 1.0  # ... of refined areas (grainy photos: 0.8-1.2), erring high
+#: How far one observation moves a bytes-per-pixel estimate (about the last
+#: five updates count).
+_LEARN = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +111,7 @@ class RateModel:
         self.lossless_per_pixel = _LOSSLESS_INIT
         #: the same for refinement (lossy areas are photo-like by choice)
         self.refine_per_pixel = _REFINE_INIT
-        self._refine_weight = 0.0
         self._last_qp: int | None = None
-        self._lossless_weight = 0.0
 
     def offset(self, qp: int) -> float:
         """The log2 shift of the curve at ``qp``."""
@@ -170,9 +171,7 @@ class RateModel:
     def observe_refine(self, pixels: int, size: int) -> None:
         """Learn from a refinement just sent."""
         if pixels >= 1024:
-            w = min(self._refine_weight, 4e6)
-            self.refine_per_pixel = (self.refine_per_pixel * w + size) / (w + pixels)
-            self._refine_weight = w + pixels
+            self.refine_per_pixel += _LEARN * (size / pixels - self.refine_per_pixel)
 
     def lossless_bytes(self, pixels: int, thin: int = 0) -> float:
         """Predicted size of ``pixels`` photo-like pixels sent losslessly, of
@@ -182,12 +181,5 @@ class RateModel:
 
     def observe_lossless(self, pixels: int, size: int) -> None:
         """Learn from photo-like pixels just sent losslessly."""
-        if pixels < 1024:
-            return
-        # A running mean that forgets: recent sends weigh as much as ~4 frames
-        # of 1080p, so a change of content moves it within a few updates.
-        w = float(pixels)
-        self._lossless_weight = min(self._lossless_weight, 8e6)
-        total = self._lossless_weight + w
-        self.lossless_per_pixel = (self.lossless_per_pixel * self._lossless_weight + size) / total
-        self._lossless_weight = total
+        if pixels >= 1024:
+            self.lossless_per_pixel += _LEARN * (size / pixels - self.lossless_per_pixel)
