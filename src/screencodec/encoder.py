@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .codecs.history import HistoryEncoder
 from .codecs.lossless import LosslessEncoder
 from .damage import copy_rects, merge_rects, tile_diff
 from .errors import CodecUnavailableError, FrameError
@@ -49,7 +50,7 @@ _BLOCK_W, _BLOCK_H = 256, 64
 #: Below this many changed pixels, handing work to threads costs more than it saves.
 _PARALLEL_MIN_PIXELS = 64 * 1024
 #: Pixels of each video picture measured for the PSNR statistic.
-_VIDEO_SSE_PIXELS = 1 << 16
+_VIDEO_SSE_PIXELS = 1 << 14
 #: Bytes of an UPDATE before its ops (message header, update header, hash).
 _UPDATE_HEADER = 8 + 16
 
@@ -70,7 +71,7 @@ class EncodeStats:
     #: pixels of lossy areas sent exactly again (refinement)
     refined_pixels: int = 0
     #: PSNR (dB) of this update's lossy pixels against the source, measured on
-    #: up to 256 kpx per still and 64 kpx per video picture; None if none
+    #: up to 128 kpx per still and 16 kpx per video picture; None if none
     psnr: float | None = None
     #: the byte budget of this update (``set_rate``), or None
     budget: int | None = None
@@ -109,6 +110,12 @@ class ScreenEncoder:
         rate, or with ``lossy=False``, everything is lossless except video
         regions, and ``set_rate`` only sets the video regions' bitrate.
 
+    :param history: send text-like blocks (few colours, or mostly flat) as
+        ZSTREAM ops through one zstd stream that spans updates (8 MiB
+        window), so text sent before costs little; photo-like blocks keep
+        their ZSTD op. The viewer must decode ZSTREAM and receive every
+        update; a keyframe resets the stream (see screencodec.codecs.history).
+
     Rate control (the transport's congestion controller calls these):
     ``set_rate(bits_per_second, interval=...)``, ``lossy_area``, ``deadline``
     and the ``budget``, ``lossy_pixels``, ``refined_pixels`` and ``psnr`` of
@@ -135,6 +142,7 @@ class ScreenEncoder:
         motion: bool = True,
         lossy: bool | Literal["auto"] = False,
         lossy_options: LossyOptions | None = None,
+        history: bool = False,
     ) -> None:
         check_size(width, height)
         if not 16 <= tile_size <= 256:
@@ -143,7 +151,8 @@ class ScreenEncoder:
         self.integrity = integrity
         self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
         self._merge_opts: dict[str, Any] = {} if rect_cost is None else {"rect_cost": rect_cost}
-        self._lossless = LosslessEncoder(level=level)
+        self._lossless = LosslessEncoder(level=level, stream=history)
+        self._history = HistoryEncoder() if history else None
         self._pool: ThreadPoolExecutor | None = None
         # close() may come from another thread (a session ending): it must never
         # shut the pool down between an encode's taking it and its submitting.
@@ -251,6 +260,8 @@ class ScreenEncoder:
             self._ref = self._blank(width, height)
             self._keyframe = True
         keyframe = self._keyframe
+        if self._history is not None:
+            self._history.begin(keyframe=keyframe)
         q = self.quality
         limited = q is not None and self._rate is not None
         t: float | None = now
@@ -313,6 +324,8 @@ class ScreenEncoder:
             if q is not None and (q.map or q.shadow is not None):
                 # Unlimited: the damage held every lossy cell, all sent exactly now.
                 q.unlimited()
+        if self._history is not None:
+            self._history.finish(ops, self._ref)
         fb_hash = framebuffer_hash(self._ref) if self.integrity else None
         data = build_update(
             self._sequence, width, height, ops, keyframe=keyframe, framebuffer_hash=fb_hash
@@ -351,7 +364,14 @@ class ScreenEncoder:
         return merge_rects(boxes, width, height, **self._merge_opts)
 
     def _encode_rects(self, rects: list[Rect]) -> list[EncodedOp]:
-        blocks = [b for r in rects for b in _blocks(r)]
+        ops = self._code_blocks([b for r in rects for b in _blocks(r)])
+        if self._history is not None:
+            # The stream is one sequence: compressed here, in op order, after
+            # the blocks were coded in parallel.
+            self._history.fill(self._ref, ops)
+        return ops
+
+    def _code_blocks(self, blocks: list[Rect]) -> list[EncodedOp]:
         encode = self._lossless.encode_rect
         ref = self._ref
         if (
