@@ -4,6 +4,10 @@ An update is applied atomically: every op is validated and decompressed
 before the first pixel is written, and when the update carries a framebuffer
 hash that does not match, the written rectangles are restored. So after any
 rejected update the framebuffer is exactly what it was before.
+
+Codecs with state across updates (the ZSTREAM history stream) drop it when a
+keyframe starts and whenever the decoder needs one: the host's stream went
+on without this decoder, so only a fresh start can be decoded.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .codecs.base import StreamDecoder
 from .codecs.registry import CodecRegistry, default_registry
 from .errors import DecodeError, IntegrityError
 from .frames import framebuffer_hash, readonly_view
@@ -64,7 +69,8 @@ class ScreenDecoder:
     After a DecodeError, ``needs_keyframe`` is True: the caller should ask the
     host for a keyframe. Until one arrives, delta updates are counted in
     ``skipped`` and not applied, because they build on a state this decoder
-    never reached. Not thread-safe.
+    never reached; stream state (ZSTREAM history) is dropped at the same
+    moment. Not thread-safe.
     """
 
     def __init__(
@@ -82,6 +88,7 @@ class ScreenDecoder:
         self.verify = verify
         self._decoders: dict[Op, Any] = (registry or default_registry()).create_decoders()
         self._codecs = list({id(d): d for d in self._decoders.values()}.values())
+        self._streams = [c for c in self._codecs if isinstance(c, StreamDecoder)]
         self._fb: Frame | None = None
         self._reader = MessageReader(max_message_size)
         self.needs_keyframe = True
@@ -90,6 +97,22 @@ class ScreenDecoder:
         self.skipped = 0
         self.cursor: CursorPosition | None = None
         self._cursor_shapes: OrderedDict[int, CursorImage] = OrderedDict()
+
+    @property
+    def needs_keyframe(self) -> bool:
+        """Whether only a keyframe can be applied next (after a refused
+        message, or before the first keyframe)."""
+        return self._needs_keyframe
+
+    @needs_keyframe.setter
+    def needs_keyframe(self, value: bool) -> None:
+        self._needs_keyframe = value
+        if value:
+            self._drop_streams()
+
+    def _drop_streams(self) -> None:
+        for codec in self._streams:
+            codec.drop_stream()
 
     @property
     def framebuffer(self) -> Frame | None:
@@ -179,6 +202,8 @@ class ScreenDecoder:
                     f"the frame size changed to {u.width}x{u.height} without a keyframe"
                 )
         size = (u.width, u.height)
+        if u.keyframe:
+            self._drop_streams()  # a keyframe starts every stream afresh
         for codec in self._codecs:
             codec.begin_update()
         prepared = []

@@ -29,6 +29,7 @@ from screencodec.wire import (
     parse_header,
     parse_update,
     split_message,
+    zstream_op,
 )
 
 
@@ -48,6 +49,7 @@ def test_constants_match_the_spec() -> None:
         "PALETTE": 4,
         "COPY": 5,
         "VIDEO": 6,
+        "ZSTREAM": 7,
     }
     assert (int(UpdateFlags.KEYFRAME), int(UpdateFlags.HASH)) == (1, 2)
 
@@ -108,6 +110,7 @@ OPS = [
     (Op.ZSTD, Rect(5, 5, 1, 1), b"(\xb5/\xfd anything"),  # parser does not decompress
     (Op.PALETTE, Rect(0, 1, 9, 2), b"\x01\x00\x02\x00" + bytes(6) + b"zz"),
     (Op.VIDEO, Rect(0, 0, 10, 10), b"h264"),
+    (Op.ZSTREAM, Rect(2, 2, 3, 3), b"\x00\x00\x00\x00blocks"),  # nor decode streams
 ]
 
 
@@ -127,6 +130,19 @@ def test_copy_op_layout() -> None:
     assert bytes(e.payload) == b"\x02\x01\x04\x03"
     msg = build_update(0, 8, 8, [e])
     assert msg.endswith(op_bytes(5, Rect(1, 1, 2, 2), b"\x02\x01\x04\x03"))
+
+
+def test_zstream_op_layout() -> None:
+    """Op flag bit 0 RESET; the payload is the u32 stream position, then the
+    stream's bytes as they are."""
+    e = zstream_op(Rect(1, 2, 3, 4), 0x01020304, b"zstd", reset=False)
+    assert (e.op, e.flags, bytes(e.payload)) == (Op.ZSTREAM, 0, b"\x04\x03\x02\x01zstd")
+    r = zstream_op(Rect(1, 2, 3, 4), 0, b"(\xb5/\xfd", reset=True)
+    msg = build_update(0, 8, 8, [r])
+    assert msg.endswith(
+        bytes([7, 1]) + struct.pack("<HHHHI", 1, 2, 3, 4, 8) + b"\0\0\0\0(\xb5/\xfd"
+    )
+    assert zstream_op(Rect(0, 0, 1, 1), (1 << 32) + 5, b"x").payload[:4] == b"\x05\0\0\0"
 
 
 def test_several_ops_back_to_back_in_order() -> None:

@@ -170,10 +170,22 @@ def test_op_count_lie() -> None:
         parse_update(upd(flags=2, count=1, rest=bytes(8 + 6)))
 
 
-@pytest.mark.parametrize("kind", [0, 7, 255])
+@pytest.mark.parametrize("kind", [0, 8, 255])
 def test_unknown_op(kind: int) -> None:
     with pytest.raises(DecodeError, match=f"op 1: unknown op {kind}"):
         parse_update(upd(count=2, rest=op() + op(kind=kind)))
+
+
+def test_zstream_framing() -> None:
+    """ZSTREAM's flags and its 4-byte position are checked by the parser; the
+    stream data is the codec's (it holds the stream)."""
+    good = op(7, payload=bytes(4) + b"x", flags=1)
+    assert parse_update(upd(count=1, rest=good)).ops[0].flags == 1
+    with pytest.raises(DecodeError, match="op 0: unknown ZSTREAM op flags 0x02"):
+        parse_update(upd(count=1, rest=op(7, payload=bytes(5), flags=2)))
+    for n in (0, 3, 4):
+        with pytest.raises(DecodeError, match=f"op 0: ZSTREAM payload of {n} bytes"):
+            parse_update(upd(count=1, rest=op(7, payload=bytes(n))))
 
 
 @pytest.mark.parametrize(("w", "h"), [(0, 1), (1, 0), (0, 0)])

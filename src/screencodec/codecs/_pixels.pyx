@@ -8,9 +8,11 @@ so the encoder's worker threads scale.
 """
 
 from libc.stdint cimport uint8_t, uint32_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from ..errors import DecodeError, FrameError
+
+cdef uint32_t _ONE = 1
 
 cdef extern from "pixels.h" nogil:
     size_t sc_index_row_bytes(int w, int bits)
@@ -26,6 +28,12 @@ cdef extern from "pixels.h" nogil:
     int sc_check_indices(const uint8_t *packed, int w, int h, int bits, int n)
     void sc_palette_apply(const uint8_t *packed, int w, int h, int bits, const uint32_t *palette,
                           uint8_t *dst, ptrdiff_t stride)
+
+
+# The 4th byte of a pixel is padding: compare B, G, R only. A pixel read as a
+# native uint32 has them in its low bytes on little-endian hosts and in its
+# high bytes on big-endian ones.
+cdef uint32_t _RGB_MASK = 0x00FFFFFF if (<const uint8_t *>&_ONE)[0] else 0xFFFFFF00
 
 
 cdef int _check_rect(const uint8_t[:, :, :] fb, int x, int y, int w, int h) except -1:
@@ -93,6 +101,27 @@ def solid_colour(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
     with nogil:
         solid = sc_is_solid(src, stride, w, h, &rgb)
     return rgb if solid else None
+
+
+def flat_pixels(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
+    """How many pixels of the rect have the B, G, R of their left neighbour
+    (a row's first pixel has none): text and UI are mostly flat, photos not."""
+    _check_rect(fb, x, y, w, h)
+    cdef const uint8_t *src = &fb[y, x, 0]
+    cdef ptrdiff_t stride = fb.strides[0]
+    cdef Py_ssize_t n = 0
+    cdef int i, j
+    cdef uint32_t a, b
+    cdef const uint8_t *row
+    with nogil:
+        for j in range(h):
+            row = src + j * stride
+            memcpy(&a, row, 4)
+            for i in range(1, w):
+                memcpy(&b, row + 4 * i, 4)
+                n += ((a ^ b) & _RGB_MASK) == 0
+                a = b
+    return n
 
 
 def palette_encode(const uint8_t[:, :, :] fb, int x, int y, int w, int h, int max_colours=256):

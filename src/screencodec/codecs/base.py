@@ -11,7 +11,7 @@ any of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,7 @@ import numpy.typing as npt
 from ..geometry import Rect
 from ..wire import EncodedOp, Op, OpView
 
-__all__ = ["CodecSpec", "OpDecoder", "Prepared", "RectEncoder"]
+__all__ = ["CodecSpec", "OpDecoder", "Prepared", "RectEncoder", "StreamDecoder"]
 
 Framebuffer = npt.NDArray[np.uint8]
 
@@ -82,3 +82,12 @@ class OpDecoder(Protocol):
     def apply(self, prepared: Prepared, fb: Framebuffer, /) -> None:
         """Write a prepared op into the framebuffer. Cannot fail."""
         ...
+
+
+@runtime_checkable
+class StreamDecoder(Protocol):
+    """An op decoder with state that spans updates (codecs.history): the
+    screen decoder calls ``drop_stream`` when a keyframe starts and whenever
+    it refuses an update, since the host's stream went on without it."""
+
+    def drop_stream(self) -> None: ...

@@ -91,13 +91,16 @@ class CodecRegistry:
 
 @cache
 def default_registry() -> CodecRegistry:
-    """The standard codecs: lossless rects, COPY and (with PyAV) VIDEO."""
+    """The standard codecs: lossless rects, COPY, the history stream and
+    (with PyAV) VIDEO."""
     from .copy import COPY_SPEC, CopyDecoder
+    from .history import HISTORY_SPEC, HistoryDecoder, HistoryEncoder
     from .lossless import LOSSLESS_SPEC, LosslessDecoder, LosslessEncoder
 
     reg = CodecRegistry()
     reg.register(LOSSLESS_SPEC, encoder=LosslessEncoder, decoder=LosslessDecoder)
     reg.register(COPY_SPEC, decoder=CopyDecoder)
+    reg.register(HISTORY_SPEC, encoder=HistoryEncoder, decoder=HistoryDecoder)
     # VIDEO needs PyAV (the optional ``video`` extra); without it a VIDEO op
     # is refused like any unknown op.
     if importlib.util.find_spec("av") is not None:

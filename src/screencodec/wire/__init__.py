@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from .build import EncodedOp, build_cursor_position, build_cursor_shape, build_message, build_update
-from .format import MAX_DIMENSION, VERSION, MessageType, Op, UpdateFlags, ZstdFlags
+from .build import (
+    EncodedOp,
+    build_cursor_position,
+    build_cursor_shape,
+    build_message,
+    build_update,
+    zstream_op,
+)
+from .format import (
+    MAX_DIMENSION,
+    VERSION,
+    ZSTREAM_MAX_WINDOW,
+    MessageType,
+    Op,
+    UpdateFlags,
+    ZstdFlags,
+    ZStreamFlags,
+)
 from .messages import CursorPosition, CursorShape, OpView, Update
 from .parse import (
     MessageReader,
@@ -17,6 +33,7 @@ from .parse import (
 __all__ = [
     "MAX_DIMENSION",
     "VERSION",
+    "ZSTREAM_MAX_WINDOW",
     "CursorPosition",
     "CursorShape",
     "EncodedOp",
@@ -26,6 +43,7 @@ __all__ = [
     "OpView",
     "Update",
     "UpdateFlags",
+    "ZStreamFlags",
     "ZstdFlags",
     "build_cursor_position",
     "build_cursor_shape",
@@ -36,4 +54,5 @@ __all__ = [
     "parse_header",
     "parse_update",
     "split_message",
+    "zstream_op",
 ]

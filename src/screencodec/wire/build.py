@@ -17,9 +17,11 @@ from .format import (
     OP_HEADER,
     UPDATE_HEADER,
     VERSION,
+    ZSTREAM_HEADER,
     MessageType,
     Op,
     UpdateFlags,
+    ZStreamFlags,
 )
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "build_cursor_shape",
     "build_message",
     "build_update",
+    "zstream_op",
 ]
 
 
@@ -46,6 +49,17 @@ class EncodedOp:
 
     def __repr__(self) -> str:
         return f"EncodedOp({self.op.name}, {self.rect}, {len(self.payload)} bytes)"
+
+
+def zstream_op(
+    rect: Rect, position: int, data: bytes | bytearray, *, reset: bool = False
+) -> EncodedOp:
+    """A ZSTREAM op: ``data`` is the next bytes of the session's zstd stream
+    (whole blocks; with ``reset``, a new frame's header first), which
+    decompress to the rect's B, G, R rows; ``position`` is how many bytes the
+    stream had decompressed to before them, since its RESET."""
+    payload = ZSTREAM_HEADER.pack(position & 0xFFFFFFFF) + data
+    return EncodedOp(Op.ZSTREAM, rect, payload, int(ZStreamFlags.RESET) if reset else 0)
 
 
 def build_message(kind: MessageType, parts: Sequence[bytes | bytearray | memoryview]) -> bytes:

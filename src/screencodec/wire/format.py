@@ -23,9 +23,12 @@ __all__ = [
     "PALETTE_HEADER",
     "UPDATE_HEADER",
     "VERSION",
+    "ZSTREAM_HEADER",
+    "ZSTREAM_MAX_WINDOW",
     "MessageType",
     "Op",
     "UpdateFlags",
+    "ZStreamFlags",
     "ZstdFlags",
 ]
 
@@ -44,6 +47,11 @@ OP_HEADER = struct.Struct("<BBHHHHI")
 PALETTE_HEADER = struct.Struct("<BBH")
 #: source x, source y
 COPY_PAYLOAD = struct.Struct("<HH")
+#: stream position: bytes the stream has decompressed to since its RESET, mod 2**32
+ZSTREAM_HEADER = struct.Struct("<I")
+#: Largest window a ZSTREAM stream may declare (window_log 23): what a viewer
+#: that decodes ZSTREAM keeps in memory for it.
+ZSTREAM_MAX_WINDOW = 1 << 23
 #: shape id, width, height, hotspot x, hotspot y; BGRA pixels follow
 CURSOR_SHAPE = struct.Struct("<QHHHH")
 #: x, y (may lie off-screen), shape id, visible (0 or 1)
@@ -81,6 +89,14 @@ class ZstdFlags(enum.IntFlag):
     PLANAR = 2
 
 
+class ZStreamFlags(enum.IntFlag):
+    """Op flags of a ZSTREAM op."""
+
+    NONE = 0
+    #: The op starts a new zstd frame: the decoder drops its stream state first.
+    RESET = 1
+
+
 class Op(enum.IntEnum):
     FILL = 1
     RAW = 2
@@ -88,3 +104,5 @@ class Op(enum.IntEnum):
     PALETTE = 4
     COPY = 5
     VIDEO = 6
+    #: The next bytes of the session's zstd stream (history across updates).
+    ZSTREAM = 7

@@ -21,9 +21,11 @@ from .format import (
     OP_HEADER,
     UPDATE_HEADER,
     VERSION,
+    ZSTREAM_HEADER,
     MessageType,
     Op,
     UpdateFlags,
+    ZStreamFlags,
 )
 from .messages import CursorPosition, CursorShape, OpView, Update
 
@@ -38,6 +40,7 @@ __all__ = [
 
 # A plain int: ~ of an IntFlag covering every member is 0, which would let any bit pass.
 _KNOWN_FLAGS = int(UpdateFlags.KEYFRAME | UpdateFlags.HASH)
+_ZSTREAM_FLAGS = int(ZStreamFlags.RESET)
 #: The ops of one update may cover at most this many times the frame's area.
 #: Every op is decoded (and every COPY source gathered) before the first write,
 #: so without this cap a few kilobytes of full-frame ops would make the decoder
@@ -132,6 +135,13 @@ def parse_update(
             )
         if plen > len(body) - pos:
             raise DecodeError(f"op {i}: payload of {plen} bytes truncated at {len(body) - pos}")
+        if kind is Op.ZSTREAM:
+            # The stream's contents are the codec's to check (it holds the
+            # stream); its framing is checked here like any op's.
+            if oflags & ~_ZSTREAM_FLAGS:
+                raise DecodeError(f"op {i}: unknown ZSTREAM op flags 0x{oflags:02x}")
+            if plen <= ZSTREAM_HEADER.size:
+                raise DecodeError(f"op {i}: ZSTREAM payload of {plen} bytes holds no stream data")
         ops.append(OpView(kind, oflags, Rect(x, y, w, h), body[pos : pos + plen]))
         pos += plen
     if pos != len(body):

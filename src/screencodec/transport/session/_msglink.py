@@ -12,13 +12,13 @@ from typing import ClassVar
 from screencodec.errors import ProtocolError
 from screencodec.transport.session._binary import Reader, Writer
 from screencodec.transport.session._msgbase import MessageBase
-from screencodec.wire import Op
+from screencodec.wire import ZSTREAM_MAX_WINDOW, Op
 
 __all__ = ["Capabilities", "Receipt"]
 
 #: Every op a version-0.1 viewer decodes: what a viewer that sends no
 #: Capabilities message is assumed to handle.
-LEGACY_OPS = frozenset(Op)
+LEGACY_OPS = frozenset({Op.FILL, Op.RAW, Op.ZSTD, Op.PALETTE, Op.COPY, Op.VIDEO})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +44,10 @@ class Capabilities(MessageBase):
 
     @classmethod
     def full(cls) -> Capabilities:
-        """Everything this version decodes: every op, both profiles, receipts."""
+        """Everything this version decodes: every op, both profiles, receipts,
+        and the memory a ZSTREAM history stream takes (its 8 MiB window)."""
         ops = sum(1 << op for op in Op)
-        return cls(ops, cls.H264_420 | cls.H264_444, cls.RECEIPTS)
+        return cls(ops, cls.H264_420 | cls.H264_444, cls.RECEIPTS, ZSTREAM_MAX_WINDOW)
 
     @classmethod
     def legacy(cls) -> Capabilities:

@@ -4,8 +4,10 @@ The viewer declares its decoders in a :class:`~.messages.Capabilities` message
 (a viewer that sends none is a version-0.1 viewer and decodes every op of
 that version, both H.264 profiles). From that, the session's default encoder
 uses video regions and lossy photo areas only when the viewer decodes VIDEO
-and PyAV is installed, 4:4:4 only when the viewer decodes it, and COPY ops
-only when it decodes COPY. A viewer that cannot decode the lossless core ops
+and PyAV is installed, 4:4:4 only when the viewer decodes it, COPY ops only
+when it decodes COPY, and the ZSTREAM history stream only when it decodes
+ZSTREAM and grants the stream's window (``max_cache``, 8 MiB): a terminal's
+text then costs a fraction. A viewer that cannot decode the lossless core ops
 cannot be served at all. A host's own ``encoder_factory`` overrides all of
 this (it then answers for what it sends).
 """
@@ -19,7 +21,7 @@ from typing import Literal
 from screencodec.errors import ProtocolError
 from screencodec.transport.session._msglink import Capabilities
 from screencodec.transport.session.services import EncoderFactory, EncoderLike
-from screencodec.wire import Op
+from screencodec.wire import ZSTREAM_MAX_WINDOW, Op
 
 __all__ = ["EncoderChoice", "choose_encoder", "open_encoder", "session_encoder"]
 
@@ -35,6 +37,7 @@ class EncoderChoice:
     chroma: Literal["444", "420"]
     motion: bool
     factory: EncoderFactory | None = None  #: the host's own; overrides the rest
+    history: bool = False  #: text-like blocks through one zstd stream (ZSTREAM)
 
 
 def _pyav() -> bool:
@@ -49,7 +52,8 @@ def choose_encoder(caps: Capabilities, factory: EncoderFactory | None = None) ->
         raise ProtocolError(f"the viewer cannot decode {', '.join(missing)}")
     video = caps.decodes(Op.VIDEO) and bool(caps.video) and _pyav()
     chroma: Literal["444", "420"] = "444" if caps.video & Capabilities.H264_444 else "420"
-    return EncoderChoice(video, chroma, caps.decodes(Op.COPY), factory)
+    history = caps.decodes(Op.ZSTREAM) and caps.max_cache >= ZSTREAM_MAX_WINDOW
+    return EncoderChoice(video, chroma, caps.decodes(Op.COPY), factory, history)
 
 
 def open_encoder(choice: EncoderChoice, width: int, height: int) -> EncoderLike:
@@ -59,9 +63,10 @@ def open_encoder(choice: EncoderChoice, width: int, height: int) -> EncoderLike:
 
     if choice.video:
         return ScreenEncoder(
-            width, height, motion=choice.motion, video=True, video_chroma=choice.chroma, lossy=True
-        )
-    return ScreenEncoder(width, height, motion=choice.motion)
+            width, height, motion=choice.motion, video=True, video_chroma=choice.chroma,
+            lossy=True, history=choice.history,
+        )  # fmt: skip
+    return ScreenEncoder(width, height, motion=choice.motion, history=choice.history)
 
 
 def session_encoder(
@@ -71,4 +76,3 @@ def session_encoder(
     (default: one that decodes everything). For wrappers that observe it (a
     benchmark's ``encoder_factory``)."""
     return open_encoder(choose_encoder(capabilities or Capabilities.full()), width, height)
-
