@@ -4,6 +4,8 @@ link has room, and the framebuffer hash verified in every update."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -234,17 +236,34 @@ def test_lossy_needs_pyav(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("scenario", "chroma"), [("browser", "444"), ("drag", "420"), ("video", "444"), ("idle", "420")]
+    ("scenario", "chroma", "history"),
+    [
+        ("browser", "444", False),
+        ("drag", "420", False),
+        ("video", "444", False),
+        ("idle", "420", False),
+        ("typing", "444", True),
+        ("drag", "444", True),
+    ],
 )
 def test_soak_rates_keyframes_and_scrolls_keep_the_viewer_in_step(
-    scenario: str, chroma: str
+    scenario: str, chroma: Literal["444", "420"], history: bool
 ) -> None:
     """Rates changing every few frames (unlimited among them), a keyframe
-    request, 4:4:4 and 4:2:0: the hash verifies in every update, every cell
-    not held lossy is exact, and at the end an unlimited update is exact."""
+    request, 4:4:4 and 4:2:0, with and without the history stream: the hash
+    verifies in every update, every cell not held lossy is exact, and at the
+    end an unlimited update is exact."""
     w, h = 480, 270
     src = SyntheticDesktop(w, h, scenario=scenario, seed=5)
-    enc = ScreenEncoder(w, h, video=True, lossy=True, video_chroma=chroma, integrity=True)  # type: ignore[arg-type]
+    enc = ScreenEncoder(
+        w,
+        h,
+        video=True,
+        lossy=True,
+        video_chroma=chroma,
+        integrity=True,
+        history=history,
+    )
     dec = ScreenDecoder()
     rates = [2e5, 5e4, None, 1e6, 3e4, 2e5]
     for i in range(48):
