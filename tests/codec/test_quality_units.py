@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from screencodec.encoder import _blocks
 from screencodec.geometry import Rect
 from screencodec.quality import LossyMap, LossyOptions, RateModel, photo_like, psnr, sse
-from screencodec.quality.controller import cut_blocks
+from screencodec.quality.plan import cut_blocks
 
 Frame = npt.NDArray[np.uint8]
 

@@ -5,7 +5,9 @@ when the link has room (``ScreenEncoder(lossy=True).set_rate(...)``).
 - ``model``: ``LossyOptions`` and the size model (quantiser choice, lossless
   bytes per pixel) corrected by feedback.
 - ``lossymap``: which tiles are not exact at the viewer, and their source.
-- ``stills``: lossy stills, one H.264 IDR per rect, as VIDEO ops (PyAV).
+- ``plan``: where an update's stills go, and the text and UI inside them.
+- ``stills``: lossy stills, one H.264 IDR per rect, as VIDEO ops (PyAV);
+  ``sps`` rewrites their SPS cropping so encoders are shared between sizes.
 - ``controller``: ``RateController``, the per-update budget: text lossless,
   photo-like damage lossless or lossy, refinement oldest first.
 

@@ -1,0 +1,251 @@
+"""Where the lossy stills of an update go: the encoder's blocks of the damage,
+one still per damage rect over its photo-like blocks, and the text and UI
+inside each still that must be painted over exactly.
+
+All vectorised over blocks and pixels; the Python loops are over the stills
+of one update (a handful) and the text blocks inside each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..damage import merge_rects
+from ..geometry import Rect
+from ..video.codec import VIDEO_SPEC
+from .model import LossyOptions
+
+__all__ = ["BLOCK_H", "BLOCK_W", "CELL", "Still", "cut_blocks", "plan_stills", "touching"]
+
+Frame = npt.NDArray[np.uint8]
+Rects = npt.NDArray[np.int32]
+
+#: The encoder's blocks: rects above two blocks' area are cut into these.
+BLOCK_W, BLOCK_H = 256, 64
+#: Cells of the text test inside stills, and the share of pixels in runs that
+#: makes a cell text or UI (4 of 64; a one-pixel line through it has 6).
+CELL = 8
+_CELL_RUNS = 0.06
+#: Run middles in one row (column) of a cell that make it part of a line.
+_LINE_RUNS = 3
+#: merge_rects' per-rect cost (pixels) for the UI inside stills.
+_UI_RECT_COST = 64
+
+
+def cut_blocks(rects: Rects, /) -> tuple[Rects, npt.NDArray[np.intp]]:
+    """The encoder's blocks of ``rects`` (each rect whole when at most two
+    blocks' area, else cut into a grid of BLOCK_W x BLOCK_H from its corner),
+    in rect order and raster order within a rect, and each block's rect index."""
+    r = rects.astype(np.int64).reshape(-1, 4)
+    big = r[:, 2] * r[:, 3] > BLOCK_W * BLOCK_H * 2
+    nx = np.where(big, -(-r[:, 2] // BLOCK_W), 1)
+    ny = np.where(big, -(-r[:, 3] // BLOCK_H), 1)
+    counts = nx * ny
+    owner = np.repeat(np.arange(len(r)), counts)
+    k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    cx, cy = k % nx[owner], k // nx[owner]
+    bw = np.where(big[owner], BLOCK_W, r[owner, 2])
+    bh = np.where(big[owner], BLOCK_H, r[owner, 3])
+    x = r[owner, 0] + cx * bw
+    y = r[owner, 1] + cy * bh
+    w = np.minimum(bw, r[owner, 0] + r[owner, 2] - x)
+    h = np.minimum(bh, r[owner, 1] + r[owner, 3] - y)
+    return np.stack([x, y, w, h], axis=1).astype(np.int32), owner
+
+
+@dataclass(slots=True)
+class Still:
+    """One planned still."""
+
+    rect: Rect
+    holes: list[Rect]  # relative to rect, painted over by lossless ops
+    photo: int  # photo-like pixels
+    owner: int  # the damage rect it lies in
+
+
+def touching(a: npt.NDArray[np.integer], stills: list[Still]) -> Rects:
+    """The rects of ``a`` that overlap any still."""
+    r = a.astype(np.int64).reshape(-1, 4)
+    hit = np.zeros(len(r), np.bool_)
+    for s in stills:
+        t = s.rect
+        hit |= (
+            (r[:, 0] < t.right) & (t.x < r[:, 0] + r[:, 2])
+            & (r[:, 1] < t.bottom) & (t.y < r[:, 1] + r[:, 3])
+        )  # fmt: skip
+    out: Rects = r[hit].astype(np.int32)
+    return out
+
+
+def plan_stills(
+    frame: Frame,
+    blocks: Rects,
+    owner: npt.NDArray[np.intp],
+    photo: npt.NDArray[np.bool_],
+    rects: Rects,
+    *,
+    limits: tuple[int, int],
+    options: LossyOptions,
+) -> tuple[list[Still], npt.NDArray[np.bool_], Rects]:
+    """Stills for the photo-like blocks: per damage rect, the bounding box of
+    its photo-like blocks, made even (``_even``); the biggest ``limits[0]`` of
+    those large enough, within ``limits[1]`` pixels in all. Returns them,
+    which blocks they hold, and the extra rects to send exactly after them
+    (text and UI cells inside them, a column or row shaved off)."""
+    room, area = limits
+    o = options
+    height, width = frame.shape[:2]
+    b = blocks.astype(np.int64)
+    pb, po = b[photo], owner[photo]
+    uniq, start = np.unique(po, return_index=True)
+    x0 = np.minimum.reduceat(pb[:, 0], start)
+    y0 = np.minimum.reduceat(pb[:, 1], start)
+    x1 = np.maximum.reduceat(pb[:, 0] + pb[:, 2], start)
+    y1 = np.maximum.reduceat(pb[:, 1] + pb[:, 3], start)
+    npx = np.add.reduceat(pb[:, 2] * pb[:, 3], start)
+    r = rects[uniq].astype(np.int64)
+    x0, x1, xs = _even(x0, x1, r[:, 0], r[:, 0] + r[:, 2], width)
+    y0, y1, ys = _even(y0, y1, r[:, 1], r[:, 1] + r[:, 3], height)
+    w, h = x1 - x0, y1 - y0
+    (mw, mh), (xw, xh) = o.min_still, VIDEO_SPEC.max_size
+    ok = (w >= mw) & (h >= mh) & (w <= xw) & (h <= xh) & (npx >= o.min_still_area)
+    chosen: list[int] = []
+    total = 0
+    for i in np.flatnonzero(ok)[np.argsort(-npx[ok], kind="stable")].tolist():
+        if len(chosen) == room:
+            break
+        if total + w[i] * h[i] <= area:
+            chosen.append(i)
+            total += int(w[i] * h[i])
+    in_still = np.zeros(len(blocks), np.bool_)
+    stills: list[Still] = []
+    extra: list[Rect] = []
+    text = ~photo
+    for i in chosen:
+        rect = Rect(int(x0[i]), int(y0[i]), int(w[i]), int(h[i]))
+        mine = owner == uniq[i]
+        in_still |= mine & photo
+        exact = b[mine & text]
+        # UI inside photo-like blocks (a window's edge, a label): sent exactly.
+        ui = _text_cells(frame, rect, exact)
+        holes = [
+            hole
+            for bx, by, bw, bh in np.concatenate([exact, ui]).tolist()
+            if not (hole := _hole(rect, bx, by, bw, bh)).is_empty()
+        ]
+        ui_area = int((ui[:, 2].astype(np.int64) * ui[:, 3]).sum())
+        stills.append(Still(rect, holes, max(0, int(npx[i]) - ui_area), int(uniq[i])))
+        extra += [Rect(*v) for v in ui.tolist()]
+        # A column / row shaved off to make the size even: sent exactly (one
+        # grown outside the damage is lossy, or UI in the cells above).
+        if xs[i] < 0:
+            extra.append(Rect(rect.right, rect.y, 1, rect.h + int(ys[i] < 0)))
+        if ys[i] < 0:
+            extra.append(Rect(rect.x, rect.bottom, rect.w, 1))
+    arr = np.array([[e.x, e.y, e.w, e.h] for e in extra], np.int32).reshape(-1, 4)
+    return stills, in_still, arr
+
+
+def _text_cells(frame: Frame, still: Rect, exact: npt.NDArray[np.int64]) -> Rects:
+    """Text and UI inside a still, outside the ``exact`` blocks (sent
+    losslessly anyway): the ``CELL`` x ``CELL`` cells where at least
+    ``_CELL_RUNS`` of the pixels equal both neighbours along a row or along a
+    column (the middle of a run of three: a one-pixel line through the cell is
+    enough, while grainy photos, whose neighbours are equal now and then,
+    almost never have runs), merged into few rects (absolute)."""
+    words = frame[still.slices()].view(np.uint32)[..., 0] & np.uint32(0x00FFFFFF)
+    h, w = words.shape
+    ys, xs = np.arange(0, h, CELL), np.arange(0, w, CELL)
+    gh, gw = len(ys) * CELL, len(xs) * CELL
+    # Middles of horizontal and of vertical runs, on a grid of whole cells.
+    hrun = np.zeros((gh, gw), np.bool_)
+    vrun = np.zeros((gh, gw), np.bool_)
+    if w >= 3:
+        mid = words[:, 1:-1]
+        hrun[:h, 1 : w - 1] = (mid == words[:, :-2]) & (mid == words[:, 2:])
+    if h >= 3:
+        mid = words[1:-1]
+        vrun[1 : h - 1, :w] = (mid == words[:-2]) & (mid == words[2:])
+    for bx, by, bw, bh in exact.tolist():
+        y0, x0 = max(0, by - still.y), max(0, bx - still.x)
+        hrun[y0 : by + bh - still.y, x0 : bx + bw - still.x] = False
+        vrun[y0 : by + bh - still.y, x0 : bx + bw - still.x] = False
+    cells_h = hrun.reshape(len(ys), CELL, len(xs), CELL)
+    cells_v = vrun.reshape(len(ys), CELL, len(xs), CELL)
+    counts = cells_h.sum(axis=(1, 3), dtype=np.int32) + cells_v.sum(axis=(1, 3), dtype=np.int32)
+    ch, cw = np.minimum(CELL, h - ys), np.minimum(CELL, w - xs)
+    cy, cx = np.nonzero(counts >= np.maximum(1, _CELL_RUNS * np.outer(ch, cw)))
+    if not len(cy):
+        return np.zeros((0, 4), np.int32)
+    # Each cell trimmed to its lines: rows with ``_LINE_RUNS`` or more
+    # horizontal run middles, columns with as many vertical ones (a photo's
+    # chance runs are scattered), with the runs' ends: one more pixel along a
+    # line. Cells with no line at all were chance runs: left lossy.
+    hc, vc = cells_h[cy, :, cx, :], cells_v[cy, :, cx, :]
+    hrow = hc.sum(axis=2) >= _LINE_RUNS
+    vcol = vc.sum(axis=1) >= _LINE_RUNS
+    hy0, hy1 = _span(hrow)
+    hx0, hx1 = _span((hc & hrow[:, :, None]).any(axis=1))
+    vx0, vx1 = _span(vcol)
+    vy0, vy1 = _span((vc & vcol[:, None, :]).any(axis=2))
+    y0 = np.minimum(hy0, vy0 - 1)
+    y1 = np.maximum(hy1, vy1 + 1)
+    x0 = np.minimum(hx0 - 1, vx0)
+    x1 = np.maximum(hx1 + 1, vx1)
+    line = y0 < y1
+    cy, cx, y0, y1, x0, x1 = cy[line], cx[line], y0[line], y1[line], x0[line], x1[line]
+    if not len(cy):
+        return np.zeros((0, 4), np.int32)
+    y0 = np.clip(ys[cy] + y0, 0, h)
+    y1 = np.clip(ys[cy] + y1, 0, h)
+    x0 = np.clip(xs[cx] + x0, 0, w)
+    x1 = np.clip(xs[cx] + x1, 0, w)
+    boxes = np.stack([still.x + x0, still.y + y0, x1 - x0, y1 - y0], axis=1)
+    height, width = frame.shape[:2]
+    # Merging pays less than usual here: these rects are photo-like around
+    # their lines, and every pixel a merge adds costs a byte or so.
+    return merge_rects(boxes.astype(np.int32), width, height, rect_cost=_UI_RECT_COST)
+
+
+def _span(sel: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """First and one-past-last set index of each row of ``sel`` (n, CELL); an
+    empty row gets (CELL + 1, -1), which a min / max with another leaves alone."""
+    empty = ~sel.any(axis=1)
+    lo = np.where(empty, CELL + 1, sel.argmax(axis=1))
+    hi = np.where(empty, -1, CELL - sel[:, ::-1].argmax(axis=1))
+    return lo, hi
+
+
+def _even(
+    lo: npt.NDArray[np.int64],
+    hi: npt.NDArray[np.int64],
+    rlo: npt.NDArray[np.int64],
+    rhi: npt.NDArray[np.int64],
+    size: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Make ``hi - lo`` even: grow by one inside [rlo, rhi) (the damage rect,
+    all of which is sent anyway: 1), else outside it within [0, size) (past
+    ``hi``: 2, before ``lo``: 3), else shrink (-1). Returns lo, hi, how."""
+    odd = (hi - lo) % 2 == 1
+    grow_hi = odd & (hi < rhi)
+    grow_lo = odd & ~grow_hi & (lo > rlo)
+    out_hi = odd & ~grow_hi & ~grow_lo & (hi < size)
+    out_lo = odd & ~grow_hi & ~grow_lo & ~out_hi & (lo > 0)
+    shrink = odd & ~grow_hi & ~grow_lo & ~out_hi & ~out_lo
+    how = np.select([grow_hi | grow_lo, out_hi, out_lo, shrink], [1, 2, 3, -1], 0)
+    return lo - grow_lo - out_lo, hi + grow_hi + out_hi - shrink, how.astype(np.int64)
+
+
+def _hole(still: Rect, bx: int, by: int, bw: int, bh: int) -> Rect:
+    """A text block's part of ``still``, relative to it, shrunk to even edges
+    (so that no 4:2:0 chroma sample of a photo pixel is flattened)."""
+    x0 = max(bx, still.x) - still.x
+    y0 = max(by, still.y) - still.y
+    x1 = min(bx + bw, still.right) - still.x
+    y1 = min(by + bh, still.bottom) - still.y
+    x0, y0 = x0 + (x0 & 1), y0 + (y0 & 1)
+    x1, y1 = x1 & ~1, y1 & ~1
+    return Rect(x0, y0, x1 - x0, y1 - y0)
