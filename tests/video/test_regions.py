@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.damage import subtract_rects as subtract
 from screencodec.damage import tile_diff
 from screencodec.encoder import ScreenEncoder
 from screencodec.geometry import Rect
 from screencodec.video.regions import DetectorOptions, RegionDetector, looks_like_text
-from screencodec.video.stage import subtract
 
 from .helpers import film, text_desktop
 

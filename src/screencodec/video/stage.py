@@ -36,14 +36,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..damage import any_change
+from ..damage import any_change, subtract_rects
 from ..geometry import Rect
 from ..wire import EncodedOp
 from .codec import VideoStream
 from .h264 import H264Options
 from .regions import DetectorOptions, RegionDetector
 
-__all__ = ["DEFAULT_REFRESH_DELAY", "VideoRegion", "VideoStage", "subtract"]
+__all__ = ["DEFAULT_REFRESH_DELAY", "VideoRegion", "VideoStage"]
 
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
@@ -173,7 +173,7 @@ class VideoStage:
         found = (
             []
             if boxes is None
-            else d.observe(_post_copy(boxes, rects), src, self._masks(), now=now)
+            else d.observe(_post_copy(boxes, rects), src, self._masks(), now=now, damage=boxes)
         )
         # Still for long enough: drop it; the encoder's damage re-sends it
         # losslessly, and its tiles must earn their way back from zero.
@@ -195,7 +195,7 @@ class VideoStage:
             if keyframe or new or region.changed:
                 ops.append(region.stream.encode(src, ref, region.rect))
         if self._regions:
-            rects = subtract(rects, [r.rect for r in self._regions])
+            rects = subtract_rects(rects, [r.rect for r in self._regions])
         return ops, rects
 
     def _masks(self) -> list[tuple[Rect, bool]]:
@@ -261,24 +261,3 @@ def _post_copy(boxes: Rects, rects: Rects) -> Rects:
     out: Rects = np.stack([lo_x, lo_y, hi_x - lo_x, hi_y - lo_y], axis=1).astype(np.int32)
     return out
 
-
-def subtract(rects: Rects, holes: list[Rect]) -> Rects:
-    """``rects`` (N, 4) minus every hole, as disjoint pieces (up to 4 per cut)."""
-    pieces = [Rect(*map(int, r)) for r in rects]
-    for hole in holes:
-        out: list[Rect] = []
-        for p in pieces:
-            i = p.intersection(hole)
-            if not i.area:
-                out.append(p)
-                continue
-            if i.y > p.y:  # above
-                out.append(Rect(p.x, p.y, p.w, i.y - p.y))
-            if i.bottom < p.bottom:  # below
-                out.append(Rect(p.x, i.bottom, p.w, p.bottom - i.bottom))
-            if i.x > p.x:  # left, beside the hole
-                out.append(Rect(p.x, i.y, i.x - p.x, i.h))
-            if i.right < p.right:  # right
-                out.append(Rect(i.right, i.y, p.right - i.right, i.h))
-        pieces = out
-    return np.array([[p.x, p.y, p.w, p.h] for p in pieces], np.int32).reshape(-1, 4)
