@@ -64,6 +64,7 @@ import xxhash
 
 from ..capture.base import CursorState, SourceWrapper
 from ..capture.replay import FrameSequence, PacedSource
+from ..decoder import ScreenDecoder
 from ..transport import (
     Host,
     HostConfig,
@@ -337,6 +338,18 @@ def _shared_clock() -> bool:
     return "CLOCK_MONOTONIC" in time.get_clock_info("perf_counter").implementation
 
 
+async def _applied(viewer: Viewer, events: Any, position: int | None) -> None:
+    """Until the viewer has applied the decode at ``position`` (each applied
+    update emits an event)."""
+    assert position is not None
+    if len(viewer.applied_at) > position:
+        return
+    async for _ in events:
+        if len(viewer.applied_at) > position:
+            return
+    # the viewer ended: nothing more will be applied
+
+
 async def _wait(signal: _Signal, timeout: float, what: str) -> None:
     try:
         await asyncio.wait_for(signal.event.wait(), timeout)
@@ -439,7 +452,6 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, *, count: int,
     ``settle``); say bye and close everything."""
     gate = probe.gate
     paced = gate.paced
-    from ..decoder import ScreenDecoder
 
     async def serve(channel: Any) -> None:
         await host.serve(channel)
@@ -453,6 +465,7 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, *, count: int,
             run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe)))
             viewer = run.viewer
             viewer.record_times = True
+            events = viewer.events()
             run.t_start = _CLOCK()
             await viewer.start()
             task = asyncio.ensure_future(viewer.run())
@@ -465,8 +478,11 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, *, count: int,
                 await asyncio.sleep(max(0.0, paced.time_of(count - 1) - _CLOCK()))
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(probe.exact.event.wait(), settle)
+                    # Exactness is seen in the decode: let the viewer apply it too.
+                    await asyncio.wait_for(_applied(viewer, events, probe.exact_at), settle)
                 run.host_stats = viewer.host_stats
             finally:
+                events.close()
                 await viewer.bye()
                 run.ended = await task
         finally:
@@ -479,9 +495,12 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
             changed: list[int]) -> SessionResult:  # fmt: skip
     viewer = run.viewer
     times = [t for _, t in viewer.applied_at]
-    if len(times) != len(probe.shown):
+    # A decode can finish after the viewer stopped (its last one, in a worker
+    # thread, when we said bye): it was never applied.
+    if len(times) > len(probe.shown):
         raise RuntimeError(f"{len(times)} updates applied but {len(probe.shown)} decoded")
-    shown = [(index, t) for (index, _), t in zip(probe.shown, times, strict=True)]
+    decoded = probe.shown[: len(times)]
+    shown = [(index, t) for (index, _), t in zip(decoded, times, strict=True)]
     assert paced.started_at is not None
     begin, end = paced.started_at, paced.time_of(len(frames) - 1)
     span = max(end - begin, 1e-9)
@@ -493,13 +512,14 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
     in_window = [(index, t) for index, t in shown if begin <= t <= end]
     states = len(set(display_lags(changed, paced.time_of, in_window).positions))
     scores = [psnr(probe.samples[p], frames.frame(shown[p][0])) for p in sorted(probe.samples)
-              if shown[p][0] >= 0]  # fmt: skip
+              if p < len(shown) and shown[p][0] >= 0]  # fmt: skip
     lossy = [s for s in scores if math.isfinite(s)]
     exact_ms = None
-    if probe.exact_at is not None:
+    if probe.exact_at is not None and probe.exact_at < len(times):
         t_stop = paced.time_of(changed[-1]) if changed else begin
         exact_ms = max(0.0, times[probe.exact_at] - t_stop) * 1000
-    payload = sum(n for n, t in zip(probe.payload, times, strict=True) if begin <= t <= end)
+    payload = sum(n for n, t in zip(probe.payload[: len(times)], times, strict=True)
+                  if begin <= t <= end)  # fmt: skip
     wire = payload if down is None else down.bytes_between(begin, end)
     down = down or DirectionStats()
     qdelays = [d * 1000 for t, d in down.queue_delays if begin <= t <= end]
