@@ -12,7 +12,9 @@ from screencodec.wire import EncodedOp, Op, build_cursor_position, build_cursor_
 
 #: (width, height) of the pictures a fuzz input may start from; index 0 is a
 #: decoder that has seen nothing yet.
-SIZES: list[tuple[int, int] | None] = [None, (40, 24), (7, 3), (96, 64)]
+SIZES: list[tuple[int, int] | None] = [None, (40, 24), (7, 3), (96, 64), (40, 24)]
+#: States whose picture came from a history encoder: their ZSTREAM stream is open.
+HISTORY_STATES = frozenset({4})
 
 
 def frames(seed: int, w: int, h: int) -> list[np.ndarray]:
@@ -42,7 +44,8 @@ def setup_message(state: int) -> bytes | None:
     if size is None:
         return None
     w, h = size
-    return ScreenEncoder(w, h, threads=1).encode(frames(w * h, w, h)[-1])
+    enc = ScreenEncoder(w, h, threads=1, history=state in HISTORY_STATES)
+    return enc.encode(frames(w * h, w, h)[-1])
 
 
 def seed_messages() -> list[tuple[int, bytes]]:
@@ -53,11 +56,15 @@ def seed_messages() -> list[tuple[int, bytes]]:
             continue
         w, h = size
         fs = frames(w * h, w, h)
+        history = state in HISTORY_STATES
         for integrity in (False, True):
-            enc = ScreenEncoder(w, h, threads=1, integrity=integrity)
+            enc = ScreenEncoder(w, h, threads=1, integrity=integrity, history=history)
             enc.encode(fs[-1])  # now in step with setup_message(state)
             for f in fs:
                 out.append((state, enc.encode(f)))
+                if history:  # back in step: the same keyframe restarts the same stream
+                    enc.request_keyframe()
+                    enc.encode(fs[-1])
             enc.request_keyframe()
             out.append((state, enc.encode(fs[1])))
             out.append((0, enc.encode(fs[2])))  # a delta for a fresh decoder

@@ -16,7 +16,7 @@ from screencodec.encoder import ScreenEncoder
 from screencodec.errors import DecodeError, IntegrityError
 from screencodec.frames import framebuffer_hash
 from screencodec.geometry import Rect
-from screencodec.wire import EncodedOp, Op, build_cursor_position, build_update
+from screencodec.wire import EncodedOp, Op, build_cursor_position, build_update, zstream_op
 from screencodec.wire.format import PALETTE_HEADER
 from screencodec.wire.parse import MAX_OP_COVERAGE
 
@@ -65,8 +65,19 @@ def bad_checksum(data: bytes) -> bytes:
     return bytes(frame)
 
 
+def stream(data: bytes, *, window_log: int = 23) -> bytes:
+    """A new ZSTREAM frame holding ``data``: header and one flushed block."""
+    params = zstandard.ZstdCompressionParameters.from_level(
+        1, window_log=window_log, write_content_size=0, write_checksum=0, write_dict_id=0
+    )
+    cobj = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    return cobj.compress(data) + cobj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+
+
 R = Rect(4, 2, 8, 4)  # 32 pixels: 96 BGR bytes; 1-bit indices are 4 bytes
 SMALL = Rect(0, 0, 2, 2)
+R_BGR = bytes(range(96))
+ZSTREAM_FRAME = b"\x28\xb5\x2f\xfd\x00" + bytes([13 << 3])  # magic, descriptor, 8 MiB window
 
 # Each case: (id, message, expected error type, substring of its message).
 HOSTILE: list[tuple[str, bytes, str]] = [
@@ -149,6 +160,37 @@ HOSTILE: list[tuple[str, bytes, str]] = [
     ("copy short payload", delta(op(Op.COPY, R, b"\0\0\0")), "COPY"),
     ("copy long payload", delta(op(Op.COPY, R, bytes(5))), "COPY"),
     ("video empty payload", delta(op(Op.VIDEO, R, b"")), "VIDEO"),
+    # history stream (more in test_history.py)
+    (
+        "zstream without a stream",
+        delta(zstream_op(R, 0, stream(bytes(96))[6:])),
+        "no stream to continue",
+    ),
+    ("zstream reset at a position", delta(zstream_op(R, 7, stream(bytes(96)), reset=True)), "at"),
+    ("zstream too little", delta(zstream_op(R, 0, stream(bytes(95)), reset=True)), "gave 95"),
+    ("zstream too much", delta(zstream_op(R, 0, stream(bytes(99)), reset=True)), "gave 99"),
+    (
+        "zstream window 16 MiB",
+        delta(zstream_op(R, 0, stream(bytes(96), window_log=24), reset=True)),
+        "window of",
+    ),
+    ("zstream truncated", delta(zstream_op(R, 0, stream(R_BGR)[:-1], reset=True)), "truncated"),
+    ("zstream garbage", delta(zstream_op(R, 0, b"garbage garbage", reset=True)), "zstd frame"),
+    (
+        "zstream bomb",
+        delta(zstream_op(R, 0, stream(bytes(96 * 4096)), reset=True)),
+        "more than 1 blocks for 96 bytes",
+    ),
+    (
+        "zstream RLE bomb",
+        # frame header, then one RLE block of 96,000 zero bytes
+        delta(
+            zstream_op(
+                R, 0, ZSTREAM_FRAME + (96000 << 3 | 2).to_bytes(3, "little") + b"\0", reset=True
+            )
+        ),
+        "RLE blocks of more than 96 bytes",
+    ),
     # size
     (
         "size change without keyframe",
@@ -185,6 +227,11 @@ HOSTILE += [
     ("fill op flags", with_op_flags(delta(op(Op.FILL, R, b"\0\0\0")), 1), "op flags"),
     ("copy op flags", with_op_flags(delta(copy_op(0, 0, R)), 0x80), "op flags"),
     ("zstd op flags", with_op_flags(delta(op(Op.ZSTD, R, zstd(bytes(96)))), 4), "op flags"),
+    (
+        "zstream op flags",
+        with_op_flags(delta(zstream_op(R, 0, stream(bytes(96)), reset=True)), 3),
+        "op flags",
+    ),
 ]
 
 
@@ -213,6 +260,9 @@ def test_every_hostile_case_is_a_valid_message_otherwise(synced: ScreenDecoder) 
         delta(op(Op.PALETTE, R, palette(2, 4, bytes(7) + b"\x03"))),
         delta(op(Op.PALETTE, R, palette(8, 6, bytes(31) + b"\x05"))),
         delta(op(Op.COPY, R, struct.pack("<HH", W - R.w, H - R.h))),
+        delta(zstream_op(R, 0, stream(bytes(96)), reset=True)),
+        delta(zstream_op(R, 0, stream(R_BGR), reset=True)),
+        delta(zstream_op(R, 0, stream(bytes(96), window_log=17), reset=True)),
     ]
     for m in good:
         synced.decode(m)

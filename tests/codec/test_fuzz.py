@@ -9,6 +9,7 @@ The long-running libFuzzer harness is fuzz/fuzz_decoder.py.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import struct
@@ -34,6 +35,7 @@ from screencodec.wire import (
     build_cursor_shape,
     build_update,
     parse_header,
+    zstream_op,
 )
 from screencodec.wire.format import OP_HEADER, PALETTE_HEADER
 
@@ -47,7 +49,7 @@ Frame = np.ndarray
 class ModelOp:
     kind: Op
     rect: Rect
-    bgr: bytes  # the rect's B, G, R as it ends up (FILL/RAW/ZSTD/PALETTE)
+    bgr: bytes  # the rect's B, G, R as it ends up (FILL/RAW/ZSTD/PALETTE/ZSTREAM)
     src: tuple[int, int] = (0, 0)  # COPY source
 
 
@@ -80,6 +82,27 @@ def pack_indices(idx: np.ndarray, bits: int) -> bytes:
 
 
 CCTX = zstandard.ZstdCompressor(write_content_size=True)
+STREAM_CCTX = zstandard.ZstdCompressor(
+    compression_params=zstandard.ZstdCompressionParameters.from_level(
+        1, window_log=23, write_content_size=0, write_checksum=0, write_dict_id=0
+    )
+)
+
+
+def with_streams(pairs: list[tuple[EncodedOp, ModelOp]]) -> list[EncodedOp]:
+    """The ops, ZSTREAM ones given their payloads: one new stream (the first
+    has RESET), compressed in op order, a block flushed per op."""
+    cobj, position = None, 0
+    for e, m in pairs:
+        if e.op is Op.ZSTREAM:
+            first = cobj is None
+            if cobj is None:
+                cobj = STREAM_CCTX.compressobj()
+            data = cobj.compress(m.bgr) + cobj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+            z = zstream_op(e.rect, position, data, reset=first)
+            e.payload, e.flags = z.payload, z.flags
+            position += len(m.bgr)
+    return [e for e, _ in pairs]
 
 
 @st.composite
@@ -87,7 +110,7 @@ def wire_op(draw: st.DrawFn, w: int, h: int) -> tuple[EncodedOp, ModelOp]:
     rx = draw(st.integers(0, w - 1))
     ry = draw(st.integers(0, h - 1))
     rect = Rect(rx, ry, draw(st.integers(1, w - rx)), draw(st.integers(1, h - ry)))
-    kind = draw(st.sampled_from([Op.FILL, Op.RAW, Op.ZSTD, Op.PALETTE, Op.COPY]))
+    kind = draw(st.sampled_from([Op.FILL, Op.RAW, Op.ZSTD, Op.PALETTE, Op.COPY, Op.ZSTREAM]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if kind is Op.COPY:
         sx, sy = draw(st.integers(0, w - rect.w)), draw(st.integers(0, h - rect.h))
@@ -104,6 +127,8 @@ def wire_op(draw: st.DrawFn, w: int, h: int) -> tuple[EncodedOp, ModelOp]:
         payload += CCTX.compress(pack_indices(idx, bits))
         return EncodedOp(kind, rect, payload), ModelOp(kind, rect, table[idx].tobytes())
     data = rng.integers(0, 256, rect.area * 3, dtype=np.uint8).tobytes()
+    if kind is Op.ZSTREAM:  # with_streams() compresses it, in op order
+        return EncodedOp(kind, rect, b""), ModelOp(kind, rect, data)
     payload = data if kind is Op.RAW else CCTX.compress(data)
     return EncodedOp(kind, rect, payload), ModelOp(kind, rect, data)
 
@@ -127,7 +152,7 @@ def test_valid_random_updates_decode_exactly(
     pairs = data.draw(st.lists(wire_op(w, h), max_size=4))
     expected = model_apply(start, [m for _, m in pairs])
     fb_hash = framebuffer_hash(expected) if hashed else None
-    dec.decode(build_update(1, w, h, [e for e, _ in pairs], framebuffer_hash=fb_hash))
+    dec.decode(build_update(1, w, h, with_streams(pairs), framebuffer_hash=fb_hash))
     assert np.array_equal(dec.framebuffer, expected)
     assert dec.sequence == 1
     assert not dec.needs_keyframe
@@ -147,7 +172,7 @@ def test_valid_keyframes_decode_exactly(data: st.DataObject, w: int, h: int) -> 
         start = np.zeros((h, w, 4), np.uint8)
         start[..., 3] = 255
     expected = model_apply(start, [m for _, m in pairs])
-    dec.decode(build_update(0, w, h, [e for e, _ in pairs], keyframe=True))
+    dec.decode(build_update(0, w, h, with_streams(pairs), keyframe=True))
     assert np.array_equal(dec.framebuffer, expected)
 
 
@@ -283,6 +308,14 @@ def seeds() -> list[Seed]:
             [copy_op(0, 1, r), EncodedOp(Op.FILL, Rect(0, h - 1, w, 1), b"\1\2\3")],
         )
         out.append(Seed(sync_keyframe(sync, frames[-1]), scroll))
+    # history (ZSTREAM): a keyframe that starts the stream, and the delta after it
+    for w, h in [(40, 24), (300, 120)]:
+        frames = synthetic_frames(w * h, w, h)
+        enc = ScreenEncoder(w, h, threads=1, history=True)
+        for a, b in itertools.pairwise(frames):
+            enc.request_keyframe()
+            key = enc.encode(a)
+            out += [Seed(None, key), Seed(key, enc.encode(b))]
     # cursor messages, with and without a framebuffer
     shape = build_cursor_shape(5, 3, 2, (1, 1), bytes(range(24)))
     out += [Seed(None, shape), Seed(out[0].message, build_cursor_position(-4, 9, 5))]
