@@ -95,18 +95,17 @@ def parse_frame_header(data: bytes | bytearray | memoryview) -> int:
     return window
 
 
-def _check_blocks(data: memoryview, expected: int) -> None:
-    """Refuse unless ``data`` is whole blocks, none the frame's last, at most
-    ``ceil(expected / FLUSH_SIZE)`` of them, that can decompress to
-    ``expected`` bytes (raw and RLE blocks, whose sizes are exact, to no more).
-
-    So the blocks can produce at most ``expected * 1.016 + BLOCK_SIZE``
-    bytes, which bounds what decompressing them may allocate before the size
-    check, and the walk is short whatever the payload.
-    """
+def _check_blocks(data: memoryview, expected: int) -> list[int]:
+    """Where each block of ``data`` ends; DecodeError unless it is whole
+    blocks, none the frame's last, at most ``ceil(expected / FLUSH_SIZE)`` of
+    them, that can decompress to ``expected`` bytes (raw and RLE blocks,
+    whose sizes are exact, to no more). The walk is short whatever the
+    payload, and decompressing block by block then stops within one block
+    (128 KiB) of ``expected``."""
     limit = -(-expected // FLUSH_SIZE)
     pos, count, end = 0, 0, len(data)
     exact, compressed = 0, 0
+    ends = []
     while pos < end:
         if end - pos < 3:
             raise DecodeError("ZSTREAM: truncated block header")
@@ -125,6 +124,7 @@ def _check_blocks(data: memoryview, expected: int) -> None:
         pos += 1 if kind == _RLE else size
         if pos > end:
             raise DecodeError("ZSTREAM: truncated block")
+        ends.append(pos)
         if kind == _COMPRESSED:
             compressed += 1
             continue
@@ -135,6 +135,7 @@ def _check_blocks(data: memoryview, expected: int) -> None:
         raise DecodeError("ZSTREAM: no block")
     if exact + compressed * BLOCK_SIZE < expected:
         raise DecodeError(f"ZSTREAM: {count} blocks cannot hold {expected} bytes")
+    return ends
 
 
 class HistoryEncoder:
@@ -280,13 +281,13 @@ class HistoryDecoder:
         (position,) = ZSTREAM_HEADER.unpack_from(payload)
         data = payload[ZSTREAM_HEADER.size :]
         expected = op.rect.area * 3
-        blocks = data
+        head = 0
         if op.flags & _RESET:
             self.drop_stream()
             if position:
                 raise DecodeError(f"ZSTREAM: a RESET op at stream position {position}, not 0")
             parse_frame_header(data)
-            blocks = data[_FRAME_HEADER:]
+            head = _FRAME_HEADER
         elif self._stream is None:
             raise DecodeError(
                 "ZSTREAM: no stream to continue (the first op after a keyframe or a "
@@ -297,14 +298,24 @@ class HistoryDecoder:
                 f"ZSTREAM: op starts at stream position {position}, the stream is at "
                 f"{self._position} (an update was lost)"
             )
-        _check_blocks(blocks, expected)
+        ends = _check_blocks(data[head:], expected)
         stream = self._stream or self._dctx.decompressobj()
-        try:
-            out: bytes = stream.decompress(data)
-        except zstandard.ZstdError as e:
-            raise DecodeError(f"ZSTREAM: corrupt zstd data: {e}") from None
-        if len(out) != expected:
-            raise DecodeError(f"ZSTREAM: blocks gave {len(out)} bytes, the rect needs {expected}")
+        # Block by block (usually one): a block that takes the output past the
+        # rect's size is the last one decompressed.
+        pieces, produced, start = [], 0, 0
+        for end in ends:
+            try:
+                piece: bytes = stream.decompress(data[start : head + end])
+            except zstandard.ZstdError as e:
+                raise DecodeError(f"ZSTREAM: corrupt zstd data: {e}") from None
+            start = head + end
+            produced += len(piece)
+            if produced > expected:
+                raise DecodeError(f"ZSTREAM: blocks gave over {expected} bytes, the rect's size")
+            pieces.append(piece)
+        if produced != expected:
+            raise DecodeError(f"ZSTREAM: blocks gave {produced} bytes, the rect needs {expected}")
+        out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         self._stream = stream
         self._position = (self._position + expected) & 0xFFFFFFFF
         return out
