@@ -24,7 +24,6 @@ takes the same lock, so it can never close the encoder under a running encode.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import threading
 import time
@@ -99,9 +98,7 @@ class Streamer:
             if wait > 0:
                 if next_tick <= now:
                     self.flow.skip()
-                self._wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), min(wait, 0.25))
+                await self._sleep(min(wait, 0.25))
                 continue
             next_tick = now + cfg.min_interval
             if self.switch_to is not None:
@@ -131,6 +128,16 @@ class Streamer:
                 self.keyframes_sent += 1
             await link.send_raw(m.encode(m.Update(seq, data)))
             self.meter.on_send(payload_size)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, or less if a receipt comes. A timer sets the event: no
+        wait_for, whose inner task can outlive a cancellation on Python 3.11."""
+        self._wake.clear()
+        timer = asyncio.get_running_loop().call_later(seconds, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            timer.cancel()
 
     def _encoder_rate(self) -> float | None:
         """Bits/s to hold the encoder to, or None for unlimited."""
