@@ -99,7 +99,7 @@ def test_public_api_surface() -> None:
             "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FrameDecoded", "Grant",
             "Host", "HostConfig", "LinkStats", "Permission", "PermissionChanged",
             "RecordingInjector", "Relay", "SessionCredentials", "Timeouts", "connect_direct",
-            "connect_via_relay", "host_via_relay", "listen_direct",
+            "connect_via_relay", "host_via_relay", "listen_direct", "session_encoder",
             "PointerState", "SessionEnded", "SharingChanged", "SourceFactory", "StatsUpdated",
             "Viewer", "allow", "channel_pair", "deny", "register_permission", "terminal_consent",
         ]

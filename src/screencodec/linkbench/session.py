@@ -56,7 +56,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +73,7 @@ from ..transport import (
     allow,
     connect_direct,
     listen_direct,
+    session_encoder,
 )
 from .isolated import ProxyProcess
 from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
@@ -96,33 +97,12 @@ class DecoderLike(Protocol):
     def decode(self, data: bytes, /) -> Frame: ...
 
 
-def _session_encoder() -> Callable[[int, int], EncoderLike] | None:
-    """The transport's ``session_encoder`` (the encoder a session picks for a
-    viewer that decodes everything, as ours does), where this version has it."""
-    from .. import transport
-
-    found = getattr(transport, "session_encoder", None)
-    if found is None:
-        try:
-            from ..transport.session import encoding
-        except ImportError:
-            return None
-        found = getattr(encoding, "session_encoder", None)
-    return cast("Callable[[int, int], EncoderLike] | None", found)
-
-
 def host_default_encoder(width: int, height: int) -> EncoderLike:
-    """The encoder the host runs for our viewer when it is given none: the
-    transport's ``session_encoder``; before that existed, a lossless
-    ``ScreenEncoder`` was every host's default. Wrapping the host's encoder
-    (to see what each update carries) means passing a factory, and a host
-    given a factory uses it as is: so the default is rebuilt here."""
-    make = _session_encoder()
-    if make is not None:
-        return make(width, height)
-    from ..encoder import ScreenEncoder
-
-    return ScreenEncoder(width, height)
+    """The encoder the host runs for our viewer (which decodes everything) when
+    given none. Wrapping the host's encoder (to see what each update carries)
+    means passing a factory, and a host given a factory uses it as is: so the
+    default is built here, by the transport's own choice."""
+    return session_encoder(width, height)
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ from screencodec.transport.input import RecordingInjector
 from screencodec.transport.relay import Relay
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, allow, deny, terminal_consent
+from screencodec.transport.session.encoding import session_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
     CursorMoved,
@@ -90,5 +91,6 @@ __all__ = [
     "host_via_relay",
     "listen_direct",
     "register_permission",
+    "session_encoder",
     "terminal_consent",
 ]
