@@ -386,6 +386,16 @@ class ShapingProxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: list[asyncio.StreamWriter] = []
 
+    def set_rate(self, rate: float, up_rate: float | None = None) -> None:
+        """Change the link's rate (bytes/s) from now on, as when someone else
+        starts or stops using the uplink; ``up_rate`` defaults to ``rate``.
+        Only for a link created with a rate (an unlimited one has no queue)."""
+        if self._down.rate is None or not rate > 0:
+            raise ValueError("only a rate-limited link can change its rate, to a positive one")
+        self._down.rate = rate
+        if self._up.rate is not None:
+            self._up.rate = rate if up_rate is None else up_rate
+
     @property
     def port(self) -> int:
         if self._server is None:

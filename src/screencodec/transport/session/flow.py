@@ -100,6 +100,7 @@ class CongestionControl:
         self.queue_delay = 0.0  #: smoothed queueing delay at the bottleneck
         self.rate = c.initial_rate  #: measured bottleneck rate
         self.timed = False  #: the rate has been measured at least once
+        self.timed_at = -1e9  #: when an update last timed the link
         self.backoff = 1.0
         self.congestion_events = 0
         self.link_free_at = 0.0
@@ -140,6 +141,10 @@ class CongestionControl:
         receipts correct it."""
         rtt = self.min_rtt if self.min_rtt is not None else 0.1
         return self.target_rate() * (rtt + 2 * self.config.queue_target) + 2 * _SEGMENT
+
+    def stale(self, now: float) -> bool:
+        """No update large enough to time the link arrived for a rate window."""
+        return now - self.timed_at > self.config.rate_window
 
     def congested(self) -> bool:
         return self.queue_delay > self.config.max_queue_delay
@@ -218,6 +223,7 @@ class CongestionControl:
         base = self._base(first_owd, now)
         if rec.size > 2 * _SEGMENT:
             self._busy.append((now, rec.size - _SEGMENT, max(_MIN_BUSY, span)))
+            self.timed_at = now
         while self._busy and self._busy[0][0] < now - c.rate_window:
             self._busy.popleft()
         busy = sum(b for _, _, b in self._busy)

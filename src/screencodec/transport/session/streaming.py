@@ -48,6 +48,8 @@ KEYFRAME_MIN_GAP = 0.25
 #: The encoder's budget is the target rate over this long (or the tick
 #: interval, if longer): fewer, better frames than 60 starved ones.
 BUDGET_INTERVAL = 1 / 30
+#: An update may grow to this when the link needs timing (see _encoder_budget).
+PROBE_BYTES = 12_000
 #: The rate handed to the encoder is updated when it moves by more than this.
 _RATE_STEP = 0.05
 
@@ -64,6 +66,7 @@ class Streamer:
         self.keyframes_sent = 0
         self.empty_skipped = 0  #: unchanged ticks not sent
         self.rate_set: float | None = None  #: bits/s the encoder is held to (None: unlimited)
+        self._budget_set: tuple[float, float] | None = None
         self.quality: dict[str, Any] = {}  #: the encoder's latest quality figures
         self._want_keyframe = True
         self._keyframe_at = -1e9
@@ -112,8 +115,7 @@ class Streamer:
                 self._want_keyframe = False
                 self._keyframe_at = now
                 self._keyframe_encoding = True
-            rate = self._encoder_rate()
-            encode = partial(self._encode, keyframe, rate)
+            encode = partial(self._encode, keyframe, self._encoder_budget(now))
             try:
                 data = await link.host.hub.grab_then(link.monitor, encode)
             finally:
@@ -139,16 +141,27 @@ class Streamer:
         finally:
             timer.cancel()
 
-    def _encoder_rate(self) -> float | None:
-        """Bits/s to hold the encoder to, or None for unlimited."""
+    def _encoder_budget(self, now: float) -> tuple[float, float] | None:
+        """``(bits/s, interval)`` to hold the encoder to, or None for unlimited.
+
+        Probing: small updates cannot time the link, so a controller whose rate
+        has gone stale while the viewer still shows lossy pixels (refinement
+        wants the link) lets one update grow to :data:`PROBE_BYTES`. Its
+        arrival span measures the link; a link that freed up is found.
+        """
         cfg = self._link.host.config
         if not cfg.adaptive:
             return None
         bps = self.flow.target_rate() * 8
-        return None if bps >= cfg.unlimited_rate else bps
+        if bps >= cfg.unlimited_rate:
+            return None
+        interval = max(BUDGET_INTERVAL, cfg.min_interval)
+        if self.quality.get("lossy_area", 0) and self.flow.stale(now):
+            interval = max(interval, PROBE_BYTES * 8 / bps)
+        return bps, interval
 
     def _encode(
-        self, keyframe: bool, rate: float | None, frame: npt.NDArray[np.uint8]
+        self, keyframe: bool, budget: tuple[float, float] | None, frame: npt.NDArray[np.uint8]
     ) -> bytes | None:
         """Worker thread: create the encoder from the first frame's size, set
         its rate, encode. None for an update that carries nothing."""
@@ -160,10 +173,13 @@ class Streamer:
                 enc = self.encoder = open_encoder(self._choice, frame.shape[1], frame.shape[0])
                 keyframe = True
             set_rate = getattr(enc, "set_rate", None)
-            if set_rate is not None and _moved(self.rate_set, rate):
-                interval = max(BUDGET_INTERVAL, self._link.host.config.min_interval)
-                set_rate(rate, interval=interval)
-                self.rate_set = rate
+            if set_rate is not None and _moved(self._budget_set, budget):
+                if budget is None:
+                    set_rate(None)
+                else:
+                    set_rate(budget[0], interval=budget[1])
+                self._budget_set = budget
+                self.rate_set = None if budget is None else budget[0]
             if keyframe:
                 enc.request_keyframe()
             data = enc.encode(frame)
@@ -183,10 +199,10 @@ class Streamer:
                 self.encoder = None
 
 
-def _moved(old: float | None, new: float | None) -> bool:
+def _moved(old: tuple[float, float] | None, new: tuple[float, float] | None) -> bool:
     if old is None or new is None:
         return old is not new
-    return abs(new - old) > _RATE_STEP * old
+    return abs(new[0] - old[0]) > _RATE_STEP * old[0] or new[1] != old[1]
 
 
 def _quality(enc: Any, last: Any) -> dict[str, Any]:
