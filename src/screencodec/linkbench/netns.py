@@ -33,9 +33,9 @@ from dataclasses import asdict
 from typing import Any
 
 from ..errors import ScreencodecError
-from .report import measure
 from .session import SessionResult
 from .shaper import Link
+from .workloads import measure
 
 __all__ = ["NetnsError", "netns_unavailable", "run_in_netns"]
 
