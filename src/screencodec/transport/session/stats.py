@@ -42,8 +42,9 @@ class LinkStats:
         if self.psnr is not None:
             quality += f" ({self.psnr:.1f} dB)"
         return (
-            f"{self.peer}: {self.fps:5.1f} fps {self.kbps:8.1f} kbit/s of {self.link_kbps:.0f}"
-            f" rtt {self.rtt_ms:6.1f} ms queue {self.queue_ms:5.1f} ms {quality}"
+            f"{self.peer}: {self.fps:5.1f} fps {self.kbps:8.1f} kbit/s, link"
+            f" {self.link_kbps / 1000:.1f} Mbit/s rtt {self.rtt_ms:6.1f} ms"
+            f" queue {self.queue_ms:5.1f} ms {quality}"
             f" skipped {self.skipped} input dropped {self.input_dropped}"
         )
 
