@@ -143,3 +143,16 @@ def test_sse_and_psnr() -> None:
     assert n == 100 * 200
     assert psnr(0.0, 10) == 99.0 and psnr(1.0, 0) is None
     assert psnr(3 * 255.0**2, 1) == pytest.approx(0.0)
+
+
+def test_refinement_cost_is_believed_at_once_when_dearer_and_learnt_slowly_when_cheaper() -> None:
+    """An underestimate sends a refinement that holds the link for several
+    frames, so a dearer observation replaces the estimate; a cheaper one only
+    moves it a step."""
+    model = RateModel(LossyOptions(), chroma420=False)
+    model.observe_refine(10_000, 60_000)
+    assert model.refine_per_pixel == 6.0
+    model.observe_refine(10_000, 10_000)
+    assert 1.0 < model.refine_per_pixel < 6.0
+    model.observe_refine(100, 100_000)  # too small a sample to learn from
+    assert model.refine_per_pixel < 6.0

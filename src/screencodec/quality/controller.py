@@ -72,6 +72,8 @@ _RETRY_STEP = 3 * QP_STEP
 _FAST_PIXELS = 256 * 1024
 #: Budgets' worth of unspent refinement credit carried to later updates at most.
 _CARRY = 4.0
+#: Rounds a refinement's credit is spent in (see ``_refine``).
+_REFINE_ROUNDS = 3
 
 
 def _rects(a: npt.NDArray[np.integer], /) -> list[Rect]:
@@ -296,26 +298,46 @@ class RateController:
     def _refine(
         self, ref: Frame, frame: Frame, left: int, regions: Sequence[Rect], lossless: Lossless
     ) -> list[EncodedOp]:
-        """Re-send lossy tiles exactly with what is left of the budget."""
+        """Re-send lossy tiles exactly with what is left of the budget.
+
+        The bytes a tile takes are an estimate (the model's bytes per pixel),
+        and a photo can cost several times what the last refinement did: one
+        refinement that overshoots its budget ten-fold holds the link for as
+        long and every live change waits behind it. So the credit is spent in
+        rounds: a quarter first, then the rest by the model as the first
+        round corrected it.
+        """
         budget = self.budget or 0
         credit = left + self._carry
         if not self.map:
             self._carry = 0.0
             return []
         self.map.clear_inside(regions)  # video regions own their pixels
-        picked, mask = self.map.pick(credit / self.model.refine_per_pixel, self.stamp)
-        if not len(picked):
+        ops: list[EncodedOp] = []
+        remaining = credit
+        for round_ in range(_REFINE_ROUNDS):
+            share = remaining / 4 if round_ == 0 else remaining
+            picked, mask = self.map.pick(share / self.model.refine_per_pixel, self.stamp)
+            if not len(picked) and round_ == 0:
+                picked, mask = self.map.pick(remaining / self.model.refine_per_pixel, self.stamp)
+            if not len(picked):
+                break
+            if regions:
+                picked = subtract_rects(picked, list(regions))
+            copy_rects(ref, frame, picked)
+            done = lossless(_rects(picked))
+            self.map.drop(mask)
+            size = _size(done)
+            self.model.observe_refine(_area(picked), size)
+            self.last.refined_pixels += _area(picked)
+            ops += done
+            remaining -= size
+            if remaining <= 0 or not self.map:
+                break
+        if not ops:
             # Not even one cell fits: save up (a budget smaller than a cell's
             # bytes still refines, every few updates).
             self._carry = min(_CARRY * budget, max(0.0, credit))
             return []
-        if regions:
-            picked = subtract_rects(picked, list(regions))
-        copy_rects(ref, frame, picked)
-        ops = lossless(_rects(picked))
-        self.map.drop(mask)
-        size = _size(ops)
-        self.model.observe_refine(_area(picked), size)
-        self.last.refined_pixels += _area(picked)
         self._carry = 0.0  # spent (the estimate's error is learnt, not carried)
         return ops

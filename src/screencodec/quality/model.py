@@ -171,7 +171,13 @@ class RateModel:
     def observe_refine(self, pixels: int, size: int) -> None:
         """Learn from a refinement just sent."""
         if pixels >= 1024:
-            self.refine_per_pixel += _LEARN * (size / pixels - self.refine_per_pixel)
+            cost = size / pixels
+            if cost > self.refine_per_pixel:
+                # Dearer than thought: believe it at once (an underestimate
+                # sends a refinement that holds the link for several frames).
+                self.refine_per_pixel = cost
+            else:
+                self.refine_per_pixel += _LEARN * (cost - self.refine_per_pixel)
 
     def lossless_bytes(self, pixels: int, thin: int = 0) -> float:
         """Predicted size of ``pixels`` photo-like pixels sent losslessly, of
