@@ -27,13 +27,14 @@ from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.consent import ask
-from screencodec.transport.session.encoding import EncoderChoice, choose_encoder
+from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
     PermissionChanged,
     StatsUpdated,
 )
+from screencodec.transport.session.flow import CongestionControl
 from screencodec.transport.session.input_gate import InputGate
 from screencodec.transport.session.permissions import CONTROL, VIEW, ConsentRequest, Permission
 from screencodec.transport.session.pointer import CursorStreamer
@@ -59,13 +60,16 @@ class ViewerLink:
         #: What the viewer declared it decodes (a viewer that says nothing is a
         #: version-0.1 viewer: every op of that version, both profiles, no receipts).
         self.capabilities = m.Capabilities.legacy()
-        self.stream = Streamer(self, EncoderChoice(False, "444", True, host.encoder_factory))
-        self.flow = self.stream.flow
+        self.stream = Streamer(self, choose_encoder(self.capabilities, host.encoder_factory))
         self.pointer = CursorStreamer(self)
         self._fresh = True  # no message since the grant yet
         self._tasks: set[asyncio.Task[Any]] = set()
         self._upgrading = False
         self.failure: BaseException | None = None
+
+    @property
+    def flow(self) -> CongestionControl:
+        return self.stream.flow
 
     async def send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
@@ -128,9 +132,8 @@ class ViewerLink:
             hello = m.decode(await self.channel.recv())
         if not isinstance(hello, m.PermissionRequest):
             raise ProtocolError(f"expected a permission request, got {type(hello).__name__}")
-        choice = choose_encoder(self.capabilities, self.host.encoder_factory)
-        self.stream = Streamer(self, choice)
-        self.flow = self.stream.flow
+        # Nothing is encoded before the grant: the encoder is opened with this.
+        self.stream.choice = choose_encoder(self.capabilities, self.host.encoder_factory)
         return hello
 
     async def cleanup(self) -> None:

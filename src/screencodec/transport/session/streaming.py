@@ -58,7 +58,9 @@ class Streamer:
     def __init__(self, link: SessionLink, choice: EncoderChoice) -> None:
         cfg = link.host.config
         self._link = link
-        self._choice = choice
+        #: How the encoder is opened at the first encode (the link sets it from
+        #: the viewer's capabilities before the grant).
+        self.choice = choice
         self.flow = CongestionControl(dataclasses.replace(cfg.flow, window=cfg.window))
         self.meter = StatsMeter()
         self.switch_to: int | None = None
@@ -170,7 +172,7 @@ class Streamer:
                 raise SessionClosedError("the session is ending")
             enc = self.encoder
             if enc is None:
-                enc = self.encoder = open_encoder(self._choice, frame.shape[1], frame.shape[0])
+                enc = self.encoder = open_encoder(self.choice, frame.shape[1], frame.shape[0])
                 keyframe = True
             set_rate = getattr(enc, "set_rate", None)
             if set_rate is not None and _moved(self._budget_set, budget):
