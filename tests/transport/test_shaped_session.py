@@ -105,4 +105,4 @@ def test_quality_follows_the_link_down_and_back_and_ends_exact() -> None:
             await listener.close()
             await proxy.close()
 
-    run(main(), 90)
+    run(main(), 150)
