@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import struct
 
+import pytest
+
 from screencodec.transport import VIEW, Permission, SharingChanged, Viewer, channel_pair
 from screencodec.transport.channel.memory import MemoryChannel
 from screencodec.transport.session import messages as m
@@ -136,9 +138,13 @@ def test_vanishing_viewer_is_cleaned_up() -> None:
     run(main())
 
 
-def test_corrupted_update_triggers_keyframe_and_recovers() -> None:
+@pytest.mark.parametrize("which", [1, 5], ids=["join-keyframe", "5th-update"])
+def test_corrupted_update_triggers_keyframe_and_recovers(which: int) -> None:
+    """Also the join keyframe itself: the viewer's request comes after its
+    receipt, so the host does not take it as answered by that very keyframe."""
+
     class Corrupting:
-        """Wraps the host's channel; flips bytes in the 5th update it sends."""
+        """Wraps the host's channel; flips bytes in the ``which``-th update."""
 
         def __init__(self, inner: MemoryChannel) -> None:
             self.inner = inner
@@ -152,7 +158,7 @@ def test_corrupted_update_triggers_keyframe_and_recovers() -> None:
         async def send(self, data: bytes) -> None:
             if data[1] == m.Update.KIND:
                 self.updates += 1
-                if self.updates == 5:
+                if self.updates == which:
                     data = data[:6] + bytes(b ^ 0x5A for b in data[6:])
             await self.inner.send(data)
 

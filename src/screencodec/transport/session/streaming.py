@@ -74,7 +74,6 @@ class Streamer:
         self._keyframe_at = -1e9
         self._keyframe_seq: int | None = None  # the keyframe not yet acknowledged
         self._keyframe_encoding = False  # a keyframe is being grabbed and encoded
-        self._sent_bytes: dict[int, int] = {}
         self._wake = asyncio.Event()
         self._encoder_lock = threading.Lock()
         self._encoder_closed = False

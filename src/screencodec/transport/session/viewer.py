@@ -242,6 +242,7 @@ class Viewer:
             raise ProtocolError(f"a host may not send {type(msg).__name__}")
 
     async def _apply(self, msg: m.Update, arrived: float, span: float | None) -> None:
+        refused = False
         try:
             if len(msg.data) > _INLINE_DECODE:
                 fb = await asyncio.to_thread(self.decoder.decode, msg.data)
@@ -250,11 +251,7 @@ class Viewer:
         except DecodeError:
             # Session survives: the framebuffer is unchanged; ask for a full picture.
             self.decode_errors += 1
-            now = time.monotonic()
-            if now - self._keyframe_asked_at > _KEYFRAME_RETRY:
-                self._keyframe_asked_at = now
-                self.keyframe_requests += 1
-                await self._send(m.KeyframeRequest())
+            refused = True
         else:
             self.framebuffer = fb
             self.decoded += 1
@@ -266,6 +263,12 @@ class Viewer:
         span_us = m.Receipt.NO_SPAN if span is None else min(int(span * 1e6), _U32 - 1)
         held_us = min(int((now - arrived) * 1e6), _U32)
         await self._send(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
+        # After the receipt: a host takes a request that comes while a keyframe
+        # awaits its receipt as answered by that keyframe, and this may be it.
+        if refused and now - self._keyframe_asked_at > _KEYFRAME_RETRY:
+            self._keyframe_asked_at = now
+            self.keyframe_requests += 1
+            await self._send(m.KeyframeRequest())
 
     def _answer(self, ok: bool) -> None:
         if self._pending is not None and not self._pending.done():
