@@ -69,6 +69,7 @@ class Streamer:
         self.empty_skipped = 0  #: unchanged ticks not sent
         self.rate_set: float | None = None  #: bits/s the encoder is held to (None: unlimited)
         self._budget_set: tuple[float, float] | None = None
+        self._probed_at = -1e9
         self.quality: dict[str, Any] = {}  #: the encoder's latest quality figures
         self._want_keyframe = True
         self._keyframe_at = -1e9
@@ -145,9 +146,10 @@ class Streamer:
     def _encoder_budget(self, now: float) -> tuple[float, float] | None:
         """``(bits/s, interval)`` to hold the encoder to, or None for unlimited.
 
-        Probing: small updates cannot time the link, so a controller whose rate
-        has gone stale while the viewer still shows lossy pixels (refinement
-        wants the link) lets one update grow to :data:`PROBE_BYTES`. Its
+        Probing: small updates cannot time the link, so while the rate is
+        stale one update a second may grow to :data:`PROBE_BYTES` (a cap, not
+        a fill: an encoder with nothing more to send sends nothing more; one
+        with lossy pixels to refine or photo areas to send uses it). Its
         arrival span measures the link; a link that freed up is found.
         """
         cfg = self._link.host.config
@@ -157,7 +159,8 @@ class Streamer:
         if bps >= cfg.unlimited_rate:
             return None
         interval = max(BUDGET_INTERVAL, cfg.min_interval)
-        if self.quality.get("lossy_area", 0) and self.flow.stale(now):
+        if self.flow.stale(now) and now - self._probed_at >= self.flow.config.rate_window:
+            self._probed_at = now
             interval = max(interval, PROBE_BYTES * 8 / bps)
         return bps, interval
 
