@@ -99,7 +99,6 @@ class CongestionControl:
         self.min_rtt: float | None = None
         self.queue_delay = 0.0  #: smoothed queueing delay at the bottleneck
         self.rate = c.initial_rate  #: measured bottleneck rate
-        self.timed = False  #: the rate has been measured at least once
         self.timed_at = -1e9  #: when an update last timed the link
         self.backoff = 1.0
         self.congestion_events = 0
@@ -163,10 +162,6 @@ class CongestionControl:
         self.max_seen_in_flight = max(self.max_seen_in_flight, len(self._sent))
         self.link_free_at = max(self.link_free_at, now) + size / self.target_rate()
         return seq
-
-    def reset(self) -> None:
-        """Forget what is in flight (its receipts may never come)."""
-        self._sent.clear()
 
     # -- the receive side --------------------------------------------------
 
@@ -232,7 +227,6 @@ class CongestionControl:
         # link is clearly fast (loopback, a LAN): either way the rate counts.
         if busy >= c.min_busy or timed >= _FAST_BYTES:
             self.rate = timed / max(busy, c.min_busy)  # a lower bound when too fast to time
-            self.timed = True
         self._queue_sample(first_owd - base, now)
 
     def _time_acks(self, acked: list[_Sent], arrival: float, now: float) -> None:
@@ -257,7 +251,6 @@ class CongestionControl:
                 self.rate = max(delivered, c.initial_rate / 8)
             else:
                 self.rate = max(self.rate, delivered * c.probe)
-            self.timed = True
 
     def _queue_sample(self, queued: float, now: float) -> None:
         self.queue_delay = 0.7 * self.queue_delay + 0.3 * max(0.0, queued)
