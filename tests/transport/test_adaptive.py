@@ -5,6 +5,7 @@ with deterministic synthetic desktops played at their own timing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import pytest
@@ -129,5 +130,55 @@ def test_version_01_viewer_is_served_and_converges() -> None:
             until_cond=lambda v, h: v.decoded >= 10 and bgr_equal(v.framebuffer, final),
         )  # fmt: skip
         assert viewer.decode_errors == 0
+
+    run(main(), 60)
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        [m.Capabilities(0, 0)],  # decodes nothing, not even FILL
+        [m.Capabilities(1 << Op.FILL, 0)],  # FILL alone: no lossless core
+        [m.Capabilities.full(), m.Capabilities.full()],  # twice
+    ],
+    ids=["no-ops", "fill-only", "twice"],
+)
+def test_hostile_capabilities_end_the_session_before_anything_is_grabbed(
+    opening: list[m.Message],
+) -> None:
+    """The session ends as a protocol error, and nothing was captured."""
+
+    async def main() -> None:
+        source = PacedSource(synthetic_sequence("typing", 320, 240, fps=30, seconds=1.0))
+        host = Host(source, consent=allow())
+        hc, vc = channel_pair()
+        serve = asyncio.ensure_future(host.serve(hc))
+        for msg in opening:
+            with contextlib.suppress(Exception):
+                await vc.send(m.encode(msg))
+        with contextlib.suppress(Exception):
+            await vc.send(m.encode(m.PermissionRequest(VIEW.bits, "x")))
+        reason = await asyncio.wait_for(serve, 10)
+        assert reason.startswith("protocol error"), reason
+        assert source.frame_index == -1  # not one grab
+        await host.close()
+
+    run(main(), 30)
+
+
+def test_capabilities_mid_session_are_a_protocol_error() -> None:
+    """Capabilities belong to the hello: after the grant they end the session."""
+
+    async def main() -> None:
+        source = PacedSource(synthetic_sequence("typing", 320, 240, fps=30, seconds=1.0))
+        host = Host(source, consent=allow())
+        hc, vc = channel_pair()
+        serve = asyncio.ensure_future(host.serve(hc))
+        v = Viewer(vc)
+        await v.start(VIEW)
+        await vc.send(m.encode(m.Capabilities.full()))
+        reason = await asyncio.wait_for(serve, 10)
+        assert reason.startswith("protocol error"), reason
+        await host.close()
 
     run(main(), 60)
