@@ -46,6 +46,9 @@ def test_garbage_and_wrong_direction_messages() -> None:
         bytes([1, 99]),  # unknown kind
         m.encode(m.Update(1, b"x")),  # only hosts send updates
         m.encode(m.Ack(12345)),  # ack for something never sent
+        m.encode(m.Receipt(12345, 1, 0, 0)),  # receipt for something never sent
+        m.encode(m.Receipt(1, 1, 0)) + b"\x00",  # trailing byte
+        m.encode(m.Capabilities.full()),  # capabilities after the request
         m.encode(m.Chat("hi")) + b"\x00",  # trailing byte
     ]
 
