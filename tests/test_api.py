@@ -13,21 +13,31 @@ from screencodec import errors
 def test_top_level_names_are_pinned() -> None:
     assert sorted(screencodec.__all__) == sorted(
         [
+            "AuthenticationError",
             "CaptureError",
             "CodecUnavailableError",
+            "ConsentDeniedError",
             "CursorEncoder",
+            "CursorState",
             "DecodeError",
             "EncodeStats",
             "FrameError",
             "IntegrityError",
             "Monitor",
+            "PermissionDeniedError",
+            "ProtocolError",
             "Rect",
             "ScreenDecoder",
             "ScreenEncoder",
             "ScreencodecError",
+            "SessionClosedError",
+            "TransportError",
             "__version__",
+            "open_source",
         ]
     )
+    # Every exception of errors.py is reachable from the top level.
+    assert set(errors.__all__) <= set(screencodec.__all__)
     for name in screencodec.__all__:
         assert hasattr(screencodec, name), name
 
@@ -73,3 +83,9 @@ def test_importing_has_no_side_effects_on_codec_registry() -> None:
 
     reg = CodecRegistry()
     assert reg.specs() == []  # nothing registers itself at import time
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    assert screencodec.__version__ == version("screencodec")

@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
+from .capture import CursorState, open_source
 from .decoder import ScreenDecoder
 from .encoder import EncodeStats, ScreenEncoder
 from .errors import (
+    AuthenticationError,
     CaptureError,
     CodecUnavailableError,
+    ConsentDeniedError,
     DecodeError,
     FrameError,
     IntegrityError,
+    PermissionDeniedError,
+    ProtocolError,
     ScreencodecError,
+    SessionClosedError,
+    TransportError,
 )
 from .geometry import Monitor, Rect
 from .motion import CursorEncoder
 
 __all__ = [
+    "AuthenticationError",
     "CaptureError",
     "CodecUnavailableError",
+    "ConsentDeniedError",
     "CursorEncoder",
+    "CursorState",
     "DecodeError",
     "EncodeStats",
     "FrameError",
     "IntegrityError",
     "Monitor",
+    "PermissionDeniedError",
+    "ProtocolError",
     "Rect",
     "ScreenDecoder",
     "ScreenEncoder",
     "ScreencodecError",
+    "SessionClosedError",
+    "TransportError",
     "__version__",
+    "open_source",
 ]
 
-__version__ = "0.1.0"
+try:  # one source of truth: pyproject's version, as installed
+    __version__ = version("screencodec")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
