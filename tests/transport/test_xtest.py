@@ -23,7 +23,19 @@ def xdisplay() -> Iterator[str]:
     assert xvfb is not None, "Xvfb is required for the XTEST tests"
     r, w = os.pipe()
     proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(w), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        [
+            xvfb,
+            "-displayfd",
+            str(w),
+            "-screen",
+            "0",
+            "800x600x24",
+            "-nolisten",
+            "tcp",
+            # Without -noreset the server resets when its last client leaves, and a
+            # client connecting during that reset is dropped (ECONNRESET in CI).
+            "-noreset",
+        ],
         pass_fds=(w,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
