@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from screencodec.capture.base import FrameSource
 from screencodec.errors import ScreencodecError
+from screencodec.transport.cli.args import address, size
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import terminal_consent, terminal_yes_no
 from screencodec.transport.session.events import (
@@ -28,12 +30,41 @@ from screencodec.transport.session.host import Host
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
-__all__ = ["BANNER", "run_host"]
+__all__ = ["BANNER", "register", "run_host"]
 
 BANNER = "#" * 64
 #: Seconds between an invalidation and the new password: meanwhile the agent is
 #: told the password was invalidated, and guessing is slowed to 3 per period.
 ROTATE_AFTER = 2.0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``host`` to an argparse subparsers object."""
+    h = subparsers.add_parser("host", help="share this screen with a support agent")
+    where = h.add_mutually_exclusive_group()
+    where.add_argument("--listen", type=int, metavar="PORT", help="accept viewers directly")
+    where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")
+    h.add_argument("--bind", default="0.0.0.0", help="address for --listen (default all)")
+    h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto")
+    h.add_argument("--scenario", default="typing", help="synthetic desktop scenario")
+    h.add_argument("--size", type=size, default=(1280, 720), help="synthetic size WxH")
+    h.add_argument("--monitor", type=int, default=1, help="monitor shown first (0 = all)")
+    h.add_argument("--consent-timeout", type=float, default=30.0, metavar="S")
+    h.add_argument("--max-duration", type=float, default=None, metavar="S")
+    h.add_argument(
+        "--control",
+        choices=("none", "xtest"),
+        default="xtest",
+        help="how granted remote input is injected (default xtest if a display)",
+    )
+    h.add_argument(
+        "--download-dir",
+        type=Path,
+        default=None,
+        help="accept files (each after a y/N question) into this directory",
+    )
+    h.add_argument("--once", action="store_true", help="exit when the first session ends")
+    h.set_defaults(func=run_host)
 
 
 def _source_factory(args: argparse.Namespace) -> SourceFactory:

@@ -1,0 +1,24 @@
+"""Argument types shared by the ``host``, ``view`` and ``relay`` commands."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["address", "size"]
+
+
+def address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``:PORT`` means 127.0.0.1) for argparse."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def size(text: str) -> tuple[int, int]:
+    """``WxH`` for argparse."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH, not {text!r}") from None
+    return w, h
