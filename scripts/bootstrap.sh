@@ -18,6 +18,14 @@ import os, sys, sysconfig
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
 PY
 command -v tc >/dev/null || need+=(iproute2)
+# The web viewer's tests drive a real headless Chromium and run the JS decoder
+# under node; the relay's tests start a real redis-server; recordings are
+# checked with ffprobe.
+command -v node >/dev/null || need+=(nodejs)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
 
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
