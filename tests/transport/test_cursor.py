@@ -51,7 +51,7 @@ def test_synthetic_pointer_reaches_the_viewer_over_sealed_loopback() -> None:
             task = asyncio.ensure_future(viewer.run())
             await until(lambda: viewer.pointer.positions_received >= 5, 20, "pointer moves")
             screen.frozen = True  # the synthetic pointer stays where the last frame has it
-            link = host.links()[0]
+            link = next(iter(host._runtime.links))
             await until(lambda: bgr_equal(viewer.framebuffer, screen.grab()), 20, "bit-exact")
             polls = link.pointer.polls
             await until(lambda: link.pointer.polls >= polls + 3, 5, "polls after freezing")
@@ -145,7 +145,7 @@ def test_keyframe_request_resends_the_shape() -> None:
         await until(lambda: viewer.pointer.shapes_received == 1)
         await viewer.channel.send(m.encode(m.KeyframeRequest()))
         await until(lambda: viewer.pointer.shapes_received == 2, 5, "the shape again")
-        assert host.links()[0].pointer.shapes_sent == 2
+        assert next(iter(host._runtime.links)).pointer.shapes_sent == 2
         await viewer.bye()
         await asyncio.gather(serve, task)
 
@@ -168,7 +168,7 @@ def test_nothing_cursor_related_before_consent() -> None:
         viewer = Viewer(vc)
         start = asyncio.ensure_future(viewer.start())
         await asyncio.sleep(0.3)  # the local user is still reading the question
-        assert screen.polls == 0 and host.hub.cursor_polls == 0 and hc.sent == []
+        assert screen.polls == 0 and host._runtime.hub.cursor_polls == 0 and hc.sent == []
         answer.set_result(Grant(VIEW))
         await start
         task = asyncio.ensure_future(viewer.run())

@@ -95,7 +95,7 @@ def test_slow_viewer_is_bounded_and_merges() -> None:
                     received.append(msg.seq)
 
         reader = asyncio.ensure_future(read_only())
-        link = host.links()[0]
+        link = next(iter(host._runtime.links))
         # Held back: the send loop keeps skipping ticks, and nothing more is sent
         # than the window (2 updates) and the bytes in flight allow.
         await until(lambda: link.flow.skipped >= 10, what="ticks held back")
@@ -129,8 +129,8 @@ def test_vanishing_viewer_is_cleaned_up() -> None:
         await vc.close()  # no bye: the link just dies
         reason = await asyncio.wait_for(serve, 5)
         assert "gone" in reason
-        assert host.viewers == () and host.links() == []
-        assert host.hub.last_frame(1) is None  # the source was released
+        assert host.viewers == () and not host._runtime.links
+        assert host._runtime.hub.last_frame(1) is None  # the source was released
         got = []
         while not got or got[-1] != ():
             ev = await asyncio.wait_for(events.__anext__(), 1)
@@ -188,7 +188,7 @@ def test_unknown_extension_is_dropped_and_counted() -> None:
         host, screen, _ = make_host()
         async with connected(host) as (viewer, serve, _):
             await viewer.send_extension("future-feature", b"\x01")
-            await until(lambda: host.extensions.unknown == 1)
+            await until(lambda: host._runtime.extensions.unknown == 1)
             await converge(viewer, screen)
             assert not serve.done()
 
@@ -207,7 +207,7 @@ def test_multiple_viewers_each_exact() -> None:
             await until(lambda: va.decoded > 5 and vb.decoded > 5)
             await converge(va, screen)
             await until(lambda: bgr_equal(vb.framebuffer, screen.grab()))
-            assert len(host.links()) == 2
+            assert len(host._runtime.links) == 2
             await vb.bye()
             await asyncio.gather(serve, rb)
             assert host.viewers == ("memory:viewer",)
@@ -249,7 +249,7 @@ def test_random_messages_never_break_the_host() -> None:
                 await vc.send(m.encode(m.Bye()))
             reasons.append(await asyncio.wait_for(serve, 5))  # serve never raises
             await vc.close()
-        assert host.viewers == () and host.links() == []
+        assert host.viewers == () and not host._runtime.links
         assert all(not r.startswith("internal error") for r in reasons), reasons
         assert any(r.startswith("protocol error") for r in reasons)
         # and the host still serves a well-behaved viewer afterwards

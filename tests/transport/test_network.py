@@ -79,7 +79,7 @@ def test_poor_link_stays_usable_and_converges() -> None:
             await viewer.start(VIEW | CONTROL)
             task = asyncio.ensure_future(viewer.run())
             await asyncio.sleep(2.0)
-            link = host.links()[0]
+            link = next(iter(host._runtime.links))
             st = link.snapshot()
             # Usable: several updates per second despite a >= 80 ms round trip,
             # and the window held.
@@ -139,8 +139,8 @@ def test_viewer_vanishing_mid_stream_over_tcp() -> None:
                     seen.append(ev.viewers)
                     if not ev.viewers:
                         break
-            assert seen[-1] == () and host.links() == []
-            assert host.hub.last_frame(1) is None  # capture released
+            assert seen[-1] == () and not host._runtime.links
+            assert host._runtime.hub.last_frame(1) is None  # capture released
             # The viewer sees the cut too: closed, or a frame cut in half (ProtocolError).
             done, _ = await asyncio.wait([task], timeout=10)
             assert done

@@ -68,7 +68,7 @@ def test_nothing_leaves_before_consent_denied() -> None:
         with pytest.raises(ConsentDeniedError):
             await Viewer(vc).start()
         assert "consent denied" in await serve
-        assert screen.grabs == 0 and host.hub.grabs == 0
+        assert screen.grabs == 0 and host._runtime.hub.grabs == 0
         kinds = {m.decode(x).KIND for x in hc.sent}
         assert kinds <= {m.PermissionDeny.KIND, m.Bye.KIND}
         assert m.Update.KIND not in kinds
@@ -119,7 +119,7 @@ def test_input_without_grant_is_dropped_counted_and_told_once() -> None:
             for i in range(5):
                 await viewer.pointer_move(i, i)
             await viewer.key(0x61, True, "a")
-            link = host.links()[0]
+            link = next(iter(host._runtime.links))
             await until(lambda: link.gate.dropped == 6, what="6 drops")
             await until(lambda: len(viewer.notices) >= 1)
             await asyncio.sleep(0.05)
@@ -154,7 +154,7 @@ def test_upgrade_then_revoke_control() -> None:
             assert ("release_all",) in inj.events  # no stuck button after revoke
             n = len(inj.events)
             await viewer.pointer_move(30, 40)
-            link = host.links()[0]
+            link = next(iter(host._runtime.links))
             await until(lambda: link.gate.dropped == 1)
             assert len(inj.events) == n
 
@@ -191,7 +191,7 @@ def test_local_input_wins() -> None:
     async def main() -> None:
         host, _, inj = make_host(local_input_pause=0.3)
         async with connected(host, level=VIEW | CONTROL) as (viewer, _, _):
-            link = host.links()[0]
+            link = next(iter(host._runtime.links))
             host.local_input_activity()
             await viewer.pointer_move(1, 1)
             await until(lambda: link.gate.dropped_local == 1)

@@ -98,7 +98,7 @@ def test_remote_control_moves_the_real_pointer(xdisplay: str) -> None:
                 )
                 await until(lambda: local != [], 5, "watcher saw the local move")
                 await viewer.pointer_move(300, 200)
-                link = host.links()[0]
+                link = next(iter(host._runtime.links))
                 await until(lambda: link.gate.dropped_local >= 1, 5)
                 assert inj.query_pointer() == (10, 10)
         finally:

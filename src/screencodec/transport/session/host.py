@@ -2,14 +2,15 @@
 
 Usage::
 
-    host = Host(source_factory, consent=my_dialog, injector=XTestInjector())
-    async for ev in host.events(): ...          # SharingChanged, StatsUpdated, ...
-    await host.serve(channel)                   # one viewer, until it ends
+    async with Host(source_factory, consent=my_dialog, injector=XTestInjector()) as host:
+        listener = await listen_direct("0.0.0.0", 0, creds, host.serve)
+        async for ev in host.events(): ...      # SharingChanged, StatsUpdated, ...
 
 ``serve`` is called once per authenticated channel (from ``listen_direct`` or
 the relay) and may run for several viewers at once; each gets its own
-encoder, flow control and consent. The host object itself holds what viewers
-share: the capture hub, the injector, the local-input clock and the events.
+encoder, flow control and consent. What the sessions share (the capture hub,
+the injector, the local-input clock, the events) lives in a
+:class:`~.runtime.HostRuntime` that the application never touches.
 Everything runs on one event loop; there is no locking beyond that.
 """
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,8 +34,6 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import (
-    Event,
-    EventHub,
     PasswordInvalidated,
     PasswordRotated,
     SessionEnded,
@@ -43,15 +42,10 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.link import ViewerLink
 from screencodec.transport.session.permissions import Permission
-from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
+from screencodec.transport.session.runtime import HostRuntime
+from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.services import EncoderFactory
-from screencodec.transport.session.sidechannels import (
-    ExtensionHandler,
-    ExtensionRegistry,
-    FileConsent,
-    FileReceiver,
-    FileSender,
-)
+from screencodec.transport.session.sidechannels import ExtensionHandler, FileConsent
 from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
@@ -63,6 +57,20 @@ _log = logging.getLogger(__name__)
 
 
 class Host:
+    """Shares one screen (or a set of monitors) with consenting viewers.
+
+    ``source`` is one :class:`~screencodec.capture.FrameSource` (monitor 1
+    only) or a factory ``index -> FrameSource`` for monitor switching.
+    ``consent`` asks the local user whether a viewer may see or control the
+    screen; nothing is captured for a viewer before it answers yes.
+    ``injector`` carries granted remote input to the desktop (None: view only).
+    ``file_consent`` asks about each file a viewer sends (None: files refused).
+    ``encoder_factory`` overrides the per-viewer encoder choice.
+
+    Use it as an async context manager, or call :meth:`close` at the end.
+    All methods run on the event loop the host was created on.
+    """
+
     def __init__(
         self,
         source: FrameSource | SourceFactory,
@@ -73,39 +81,51 @@ class Host:
         file_consent: FileConsent | None = None,
         encoder_factory: EncoderFactory | None = None,
     ) -> None:
-        self.config = config or HostConfig()
-        if isinstance(source, FrameSource):
-            self.hub = CaptureHub(single_source(source), owns_sources=False)
-        else:
-            self.hub = CaptureHub(source)
-        self.consent = consent
-        self.injector = injector
-        #: None: each viewer's session picks the encoder from what the viewer decodes.
-        self.encoder_factory = encoder_factory
-        self.file_consent = file_consent
-        self.extensions = ExtensionRegistry()
-        self.events_hub = EventHub()
-        self.local_input_until = 0.0
-        self._last_injected: tuple[int, int] | None = None
-        self._links: dict[ViewerLink, None] = {}  # insertion-ordered set of live viewers
-        self._serving: set[ViewerLink] = set()  # every session, consented or not
-        self._all_ended = asyncio.Event()  # set whenever _serving is empty
+        self._runtime = HostRuntime(
+            source,
+            consent=consent,
+            injector=injector,
+            config=config or HostConfig(),
+            file_consent=file_consent,
+            encoder_factory=encoder_factory,
+        )
+        self._all_ended = asyncio.Event()  # set whenever no session is running
         self._all_ended.set()
-        self._files: dict[object, FileReceiver] = {}
-        self._senders: dict[object, FileSender] = {}
-        self.protocol_errors = 0
+        self._protocol_errors = 0
         self._rotations: dict[int, asyncio.TimerHandle] = {}  # pending, per credentials
 
-    # -- public API --------------------------------------------------------
+    async def __aenter__(self) -> Host:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def config(self) -> HostConfig:
+        return self._runtime.config
+
+    @property
+    def injector(self) -> InputInjector | None:
+        return self._runtime.injector
+
+    @property
+    def protocol_errors(self) -> int:
+        """Sessions ended because a viewer broke the protocol."""
+        return self._protocol_errors
 
     def events(self) -> Subscription:
         """An async iterator of :mod:`.events` from now on."""
-        return self.events_hub.subscribe()
+        return self._runtime.events_hub.subscribe()
 
     @property
     def viewers(self) -> tuple[str, ...]:
         """Peers the screen is shared with right now."""
-        return tuple(link.peer for link in self._links)
+        return self._runtime.viewers
 
     async def serve(self, channel: Channel) -> str:
         """Run one viewer's session to its end; returns why it ended.
@@ -114,15 +134,16 @@ class Host:
         a viewer's protocol error, its vanishing or a failure on our side, the
         channel is closed, the reason is returned and other viewers carry on.
         """
-        link = ViewerLink(self, channel)
+        runtime = self._runtime
+        link = ViewerLink(runtime, channel)
         # Peer names identify viewers in events and in revoke(peer=...): make them
         # unique (two agents behind one NAT look alike through a relay).
-        taken = {x.peer for x in self._serving}
+        taken = {x.peer for x in runtime.serving}
         base, n = link.peer, 1
         while link.peer in taken:
             n += 1
             link.peer = f"{base} #{n}"
-        self._serving.add(link)
+        runtime.serving.add(link)
         self._all_ended.clear()
         reason = "ended"
         try:
@@ -134,7 +155,7 @@ class Host:
             reason = "maximum session duration reached"
             await _quiet(link.send(m.Bye(reason)))
         except ProtocolError as exc:
-            self.protocol_errors += 1
+            self._protocol_errors += 1
             reason = f"protocol error: {exc}"
         except SessionClosedError as exc:
             reason = f"viewer gone: {exc}"
@@ -147,16 +168,12 @@ class Host:
             reason = f"internal error: {exc!r}"
         finally:
             await link.cleanup()
-            self._serving.discard(link)
-            if not self._serving:
+            was_sharing = runtime.forget(link)
+            if not runtime.serving:
                 self._all_ended.set()
-            was_sharing = link in self._links
-            self._links.pop(link, None)
-            self._files.pop(link, None)
-            self._senders.pop(link, None)
             if was_sharing:
-                self.events_hub.emit(SharingChanged(self.viewers))
-            self.events_hub.emit(SessionEnded(link.peer, reason))
+                runtime.emit(SharingChanged(self.viewers))
+            runtime.emit(SessionEnded(link.peer, reason))
         return reason
 
     def watch_credentials(
@@ -171,16 +188,19 @@ class Host:
         as invalidated (the agent is told so), and at most 3 guesses per
         ``rotate_after`` seconds can be made across all addresses.
         """
+        emit = self._runtime.emit
 
         def rotate() -> None:
             if not credentials.ended and credentials.invalidated:
                 credentials.rotate_password()
-                self.events_hub.emit(PasswordRotated(
-                    credentials.display_code, credentials.generation, credentials.password))
+                emit(
+                    PasswordRotated(
+                        credentials.display_code, credentials.generation, credentials.password
+                    )
+                )
 
         def invalidated(creds: SessionCredentials) -> None:
-            self.events_hub.emit(
-                PasswordInvalidated(creds.display_code, creds.failed_attempts, rotate_after))
+            emit(PasswordInvalidated(creds.display_code, creds.failed_attempts, rotate_after))
             if rotate_after is not None:
                 loop = asyncio.get_running_loop()
                 self._rotations[id(credentials)] = loop.call_later(rotate_after, rotate)
@@ -189,49 +209,54 @@ class Host:
 
     def local_input_activity(self) -> None:
         """The local user used mouse or keyboard: remote input pauses for a while."""
-        self.local_input_until = time.monotonic() + self.config.local_input_pause
+        self._runtime.local_input_activity()
 
     async def revoke(self, level: Permission, peer: str | None = None) -> None:
         """Take ``level`` back from one viewer (by peer name) or all; they are told.
         Revoking VIEW ends that viewer's session."""
-        for link in list(self._links):
+        for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await _quiet(link.revoke(level))
 
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
         """End sessions (also those still waiting for consent)."""
-        for link in list(self._serving):
+        for link in list(self._runtime.serving):
             if peer is None or link.peer == peer:
                 await _quiet(link.send(m.Bye(reason)))
                 await link.channel.close()
 
     def register_channel(self, name: str, handler: ExtensionHandler) -> None:
         """Add an extension channel; ``handler(peer, payload)`` may return a reply."""
-        self.extensions.register(name, handler)
+        self._runtime.extensions.register(name, handler)
 
     async def send_extension(self, name: str, payload: bytes, peer: str | None = None) -> None:
-        for link in list(self._links):
+        """Send on an extension channel to one viewer (by peer name) or all."""
+        for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await link.send(m.Extension(name, payload))
 
     async def send_chat(self, text: str, peer: str | None = None) -> None:
-        for link in list(self._links):
+        """Send a chat line to one viewer (by peer name) or all."""
+        for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await link.send(m.Chat(text))
 
     async def send_file(self, path: Path, peer: str) -> bool:
-        """Offer a file to a viewer; True if it accepted and it was sent."""
-        link = next(x for x in self._links if x.peer == peer)
-        return await self.sender_for(link).send_file(path)
+        """Offer a file to a viewer; True if it accepted and it was sent.
+
+        Raises :class:`KeyError` if no viewer of that name is sharing."""
+        link = next((x for x in self._runtime.links if x.peer == peer), None)
+        if link is None:
+            raise KeyError(peer)
+        return await self._runtime.sender_for(link).send_file(path)
 
     def stats(self) -> list[LinkStats]:
-        return [link.snapshot() for link in self._links]
-
-    def links(self) -> list[ViewerLink]:
-        return list(self._links)
+        """A snapshot per viewer the screen is shared with."""
+        return [link.snapshot() for link in self._runtime.links]
 
     def last_frame(self, monitor: int | None = None) -> npt.NDArray[np.uint8] | None:
-        return self.hub.last_frame(self.config.monitor if monitor is None else monitor)
+        """The newest captured frame of a monitor (None if it is not captured)."""
+        return self._runtime.hub.last_frame(self.config.monitor if monitor is None else monitor)
 
     async def close(self, timeout: float = 5.0) -> None:
         """Say bye to every viewer, wait (up to ``timeout``) for their sessions
@@ -242,44 +267,10 @@ class Host:
         self._rotations.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._all_ended.wait(), timeout)
-        self.events_hub.close()
-        self.hub.close()
+        self._runtime.events_hub.close()
+        self._runtime.hub.close()
         if self.injector is not None:
             self.injector.close()
-
-    # -- used by the sessions ----------------------------------------------
-
-    def joined(self, link: object) -> None:
-        assert isinstance(link, ViewerLink)
-        self._links[link] = None
-        self.events_hub.emit(SharingChanged(self.viewers))
-
-    def emit(self, event: Event) -> None:
-        self.events_hub.emit(event)
-
-    def release_input(self) -> None:
-        if self.injector is not None:
-            self.injector.release_all()
-
-    def note_injected_pointer(self, x: int, y: int) -> None:
-        self._last_injected = (x, y)
-
-    def files_for(self, link: object) -> FileReceiver:
-        rec = self._files.get(link)
-        if rec is None:
-            cfg = self.config
-            rec = self._files[link] = FileReceiver(
-                cfg.download_dir, self.file_consent, max_file=cfg.max_file,
-                max_total=cfg.max_total, timeout=cfg.consent_timeout,
-            )  # fmt: skip
-        return rec
-
-    def sender_for(self, link: object) -> FileSender:
-        snd = self._senders.get(link)
-        if snd is None:
-            assert isinstance(link, ViewerLink)
-            snd = self._senders[link] = FileSender(link.send)
-        return snd
 
 
 async def _quiet(coro: object) -> None:

@@ -1,0 +1,118 @@
+"""What the viewers' sessions of one host share: the internal half of :class:`~.host.Host`.
+
+:class:`~.host.Host` is the public face an application holds; it owns one
+:class:`HostRuntime`, which implements :class:`~.services.SessionHost` for
+the sessions (``link.py`` and below). Keeping the two apart keeps session
+plumbing (the capture hub, per-viewer file state, the injected-pointer note)
+out of the public API without giving the sessions a back door into ``Host``.
+Everything runs on one event loop; no locking.
+"""
+
+from __future__ import annotations
+
+import time
+
+from screencodec.capture.base import FrameSource
+from screencodec.transport.input.base import InputInjector
+from screencodec.transport.session.config import HostConfig
+from screencodec.transport.session.consent import ConsentCallback
+from screencodec.transport.session.events import Event, EventHub, SharingChanged
+from screencodec.transport.session.link import ViewerLink
+from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
+from screencodec.transport.session.services import EncoderFactory
+from screencodec.transport.session.sidechannels import (
+    ExtensionRegistry,
+    FileConsent,
+    FileReceiver,
+    FileSender,
+)
+
+__all__ = ["HostRuntime"]
+
+
+class HostRuntime:
+    """Shared state of a host's sessions (a :class:`~.services.SessionHost`).
+
+    ``links`` are the viewers the screen is shared with (consented), in join
+    order; ``serving`` every session, consented or not.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource | SourceFactory,
+        *,
+        consent: ConsentCallback,
+        injector: InputInjector | None,
+        config: HostConfig,
+        file_consent: FileConsent | None,
+        encoder_factory: EncoderFactory | None,
+    ) -> None:
+        self.config = config
+        if isinstance(source, FrameSource):
+            self.hub = CaptureHub(single_source(source), owns_sources=False)
+        else:
+            self.hub = CaptureHub(source)
+        self.consent = consent
+        self.injector = injector
+        #: None: each viewer's session picks the encoder from what the viewer decodes.
+        self.encoder_factory = encoder_factory
+        self.file_consent = file_consent
+        self.extensions = ExtensionRegistry()
+        self.events_hub = EventHub()
+        #: Remote input is held back until this monotonic time (local user active).
+        self.local_input_until = 0.0
+        self.last_injected: tuple[int, int] | None = None
+        self.links: dict[ViewerLink, None] = {}  # insertion-ordered set
+        self.serving: set[ViewerLink] = set()
+        self._files: dict[object, FileReceiver] = {}
+        self._senders: dict[object, FileSender] = {}
+
+    @property
+    def viewers(self) -> tuple[str, ...]:
+        return tuple(link.peer for link in self.links)
+
+    def local_input_activity(self) -> None:
+        self.local_input_until = time.monotonic() + self.config.local_input_pause
+
+    # -- SessionHost ---------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self.events_hub.emit(event)
+
+    def joined(self, link: object) -> None:
+        assert isinstance(link, ViewerLink)
+        self.links[link] = None
+        self.events_hub.emit(SharingChanged(self.viewers))
+
+    def release_input(self) -> None:
+        if self.injector is not None:
+            self.injector.release_all()
+
+    def note_injected_pointer(self, x: int, y: int) -> None:
+        self.last_injected = (x, y)
+
+    def files_for(self, link: object) -> FileReceiver:
+        rec = self._files.get(link)
+        if rec is None:
+            cfg = self.config
+            rec = self._files[link] = FileReceiver(
+                cfg.download_dir, self.file_consent, max_file=cfg.max_file,
+                max_total=cfg.max_total, timeout=cfg.consent_timeout,
+            )  # fmt: skip
+        return rec
+
+    def sender_for(self, link: object) -> FileSender:
+        snd = self._senders.get(link)
+        if snd is None:
+            assert isinstance(link, ViewerLink)
+            snd = self._senders[link] = FileSender(link.send)
+        return snd
+
+    def forget(self, link: ViewerLink) -> bool:
+        """Drop a finished session's state; True if it had been sharing."""
+        self.serving.discard(link)
+        was_sharing = link in self.links
+        self.links.pop(link, None)
+        self._files.pop(link, None)
+        self._senders.pop(link, None)
+        return was_sharing
