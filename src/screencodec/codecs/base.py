@@ -28,9 +28,9 @@ Framebuffer = npt.NDArray[np.uint8]
 class CodecSpec:
     """Capabilities a caller scores codecs by (after Xpra's encoder specs).
 
-    ``speed``, ``quality`` and ``setup_cost`` are relative scores from 0 to
-    100: how fast it encodes a pixel, how close the result is to the source
-    (100 = bit-exact), and how expensive it is to create a context.
+    ``speed`` and ``quality`` are relative scores from 0 to 100: how fast it
+    encodes a pixel and how close the result is to the source (100 =
+    bit-exact).
     """
 
     name: str
@@ -38,7 +38,6 @@ class CodecSpec:
     lossless: bool
     speed: int
     quality: int
-    setup_cost: int
     min_size: tuple[int, int] = (1, 1)
     max_size: tuple[int, int] = (16384, 16384)
     requires: tuple[str, ...] = ()

@@ -15,9 +15,7 @@ from .base import CodecSpec, Framebuffer, Prepared
 
 __all__ = ["COPY_SPEC", "CopyDecoder", "copy_op"]
 
-COPY_SPEC = CodecSpec(
-    name="copy", ops=frozenset({Op.COPY}), lossless=True, speed=100, quality=100, setup_cost=0
-)
+COPY_SPEC = CodecSpec(name="copy", ops=frozenset({Op.COPY}), lossless=True, speed=100, quality=100)
 
 
 def copy_op(src_x: int, src_y: int, dest: Rect) -> EncodedOp:

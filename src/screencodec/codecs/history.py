@@ -46,7 +46,6 @@ HISTORY_SPEC = CodecSpec(
     lossless=True,
     speed=70,
     quality=100,
-    setup_cost=20,
     requires=("zstandard",),
 )
 

@@ -40,7 +40,6 @@ LOSSLESS_SPEC = CodecSpec(
     lossless=True,
     speed=80,
     quality=100,
-    setup_cost=5,
     requires=("zstandard",),
 )
 

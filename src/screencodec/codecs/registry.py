@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import CodecUnavailableError
 from ..wire import Op
-from .base import CodecSpec, OpDecoder, RectEncoder
+from .base import CodecSpec, OpDecoder
 
 __all__ = ["CodecRegistry", "default_registry"]
 
@@ -24,7 +24,6 @@ __all__ = ["CodecRegistry", "default_registry"]
 @dataclass(frozen=True, slots=True)
 class _Entry:
     spec: CodecSpec
-    encoder: Callable[..., Any] | None
     decoder: Callable[[], Any] | None
 
 
@@ -37,7 +36,6 @@ class CodecRegistry:
         spec: CodecSpec,
         /,
         *,
-        encoder: Callable[..., RectEncoder] | Callable[..., Any] | None = None,
         decoder: Callable[[], OpDecoder] | Callable[[], Any] | None = None,
     ) -> None:
         """Add a codec. Its name and (for decoders) its ops must not be taken."""
@@ -48,7 +46,7 @@ class CodecRegistry:
                 if e.decoder is not None and spec.ops & e.spec.ops:
                     taken = sorted(op.name for op in spec.ops & e.spec.ops)
                     raise ValueError(f"ops {taken} are already decoded by {e.spec.name!r}")
-        self._entries[spec.name] = _Entry(spec, encoder, decoder)
+        self._entries[spec.name] = _Entry(spec, decoder)
 
     def specs(self) -> list[CodecSpec]:
         return [e.spec for e in self._entries.values()]
@@ -59,13 +57,6 @@ class CodecRegistry:
     def is_available(self, name: str) -> bool:
         """Whether every library the codec needs can be imported."""
         return all(importlib.util.find_spec(m) is not None for m in self._entry(name).spec.requires)
-
-    def create_encoder(self, name: str, /, **options: Any) -> Any:
-        entry = self._entry(name)
-        if entry.encoder is None:
-            raise CodecUnavailableError(f"codec {name!r} has no encoder")
-        self._require(entry.spec)
-        return entry.encoder(**options)
 
     def create_decoders(self) -> dict[Op, Any]:
         """One decoder per available codec, indexed by the ops it decodes."""
@@ -83,24 +74,19 @@ class CodecRegistry:
         except KeyError:
             raise CodecUnavailableError(f"no codec named {name!r}") from None
 
-    def _require(self, spec: CodecSpec) -> None:
-        missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
-        if missing:
-            raise CodecUnavailableError(f"codec {spec.name!r} needs {', '.join(missing)}")
-
 
 @cache
 def default_registry() -> CodecRegistry:
     """The standard codecs: lossless rects, COPY, the history stream and
     (with PyAV) VIDEO."""
     from .copy import COPY_SPEC, CopyDecoder
-    from .history import HISTORY_SPEC, HistoryDecoder, HistoryEncoder
-    from .lossless import LOSSLESS_SPEC, LosslessDecoder, LosslessEncoder
+    from .history import HISTORY_SPEC, HistoryDecoder
+    from .lossless import LOSSLESS_SPEC, LosslessDecoder
 
     reg = CodecRegistry()
-    reg.register(LOSSLESS_SPEC, encoder=LosslessEncoder, decoder=LosslessDecoder)
+    reg.register(LOSSLESS_SPEC, decoder=LosslessDecoder)
     reg.register(COPY_SPEC, decoder=CopyDecoder)
-    reg.register(HISTORY_SPEC, encoder=HistoryEncoder, decoder=HistoryDecoder)
+    reg.register(HISTORY_SPEC, decoder=HistoryDecoder)
     # VIDEO needs PyAV (the optional ``video`` extra); without it a VIDEO op
     # is refused like any unknown op.
     if importlib.util.find_spec("av") is not None:

@@ -15,7 +15,12 @@ import numpy.typing as npt
 
 from . import _rowhash
 
-__all__ = ["RowHashCache"]
+__all__ = ["STRIP", "RowHashCache"]
+
+#: Width of the column strips rows are hashed in (a fixed grid: stable cache
+#: keys). 64 px: narrow enough that a strip fits inside most moved windows and
+#: scrolled panes, so the few strips hashed per span still vote.
+STRIP = 64
 
 Frame = npt.NDArray[np.uint8]
 Hashes = npt.NDArray[np.uint64]
@@ -26,7 +31,7 @@ class RowHashCache:
     """Reference row hashes per grid strip, with a validity flag per (strip, row)
     (strip-major: a strip's rows are contiguous)."""
 
-    def __init__(self, strip: int = 128) -> None:
+    def __init__(self, strip: int = STRIP) -> None:
         self.strip = strip
         self._hashes = np.zeros((0, 0), np.uint64)
         self._valid = np.zeros((0, 0), np.bool_)

@@ -1,5 +1,6 @@
 """Rectangle bookkeeping of the motion stage: grouping damage, turning verified
-per-row runs into copy rectangles, subtracting them, applying copies.
+per-row runs into copy rectangles, applying copies (subtraction is
+damage.subtract_rects).
 
 Everything here is linear or vectorised in the number of rects: a window
 found in many pieces must not turn bookkeeping into the frame's main cost."""
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..damage.subtract import subtract_rects
 from ..geometry import Rect
 from . import _rowhash
 
@@ -23,7 +23,6 @@ __all__ = [
     "copy_array",
     "groups",
     "runs_to_rects",
-    "subtract",
 ]
 
 Frame = npt.NDArray[np.uint8]
@@ -139,11 +138,6 @@ def runs_to_rects(
     so the rect is exactly equal to its source.
     """
     return [Rect(*r) for r in _rowhash.runs_to_boxes(starts, ends, y0, min_run, min_area, _KEEP)]
-
-
-def subtract(rect: Rect, holes: list[Rect]) -> list[Rect]:
-    """``rect`` minus every hole, as disjoint rects."""
-    return [Rect(*p) for p in subtract_rects([rect], holes).tolist()]
 
 
 def copy_array(copies: list[Copy]) -> Rects:

@@ -70,8 +70,6 @@ __all__ = ["MAX_COPIES", "MotionStage", "MotionStats"]
 Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
-#: Width of the column strips rows are hashed in (a fixed grid: stable cache keys).
-_STRIP = 64
 #: Frame rows hashed during detection, kept for the cache: (strips, y0, hashes),
 #: hashes[i] those of strip i.
 _Fresh = tuple[list[tuple[int, int]], int, npt.NDArray[np.uint64]]
@@ -199,7 +197,7 @@ class MotionStage:
         self.max_move = max_move
         self.max_hscroll = max_hscroll
         self.segment = segment
-        self._hashes = RowHashCache(_STRIP)
+        self._hashes = RowHashCache()
         self._misses = MissBackoff()
         self._size = (0, 0)
         self._free_pass = True

@@ -76,7 +76,6 @@ VIDEO_SPEC = CodecSpec(
     lossless=False,
     speed=60,
     quality=85,
-    setup_cost=40,
     min_size=(2, 2),
     max_size=(8192, 4320),
     requires=("av",),

@@ -260,4 +260,3 @@ def _post_copy(boxes: Rects, rects: Rects) -> Rects:
     hi_y = np.where(hit, y1, -big).max(axis=1)[keep]
     out: Rects = np.stack([lo_x, lo_y, hi_x - lo_x, hi_y - lo_y], axis=1).astype(np.int32)
     return out
-
