@@ -13,6 +13,7 @@ from screencodec import errors
 def test_top_level_names_are_pinned() -> None:
     assert sorted(screencodec.__all__) == sorted(
         [
+            "AccessRefusedError",
             "AuthenticationError",
             "CaptureError",
             "CodecUnavailableError",
@@ -24,14 +25,18 @@ def test_top_level_names_are_pinned() -> None:
             "FrameError",
             "IntegrityError",
             "Monitor",
+            "NetnsError",
             "PermissionDeniedError",
             "ProtocolError",
+            "ProxyError",
             "Rect",
+            "RefuseCode",
             "ScreenDecoder",
             "ScreenEncoder",
             "ScreencodecError",
             "SessionClosedError",
             "TransportError",
+            "VersionMismatchError",
             "__version__",
             "open_source",
         ]

@@ -8,6 +8,7 @@ from .capture import CursorState, open_source
 from .decoder import ScreenDecoder
 from .encoder import EncodeStats, ScreenEncoder
 from .errors import (
+    AccessRefusedError,
     AuthenticationError,
     CaptureError,
     CodecUnavailableError,
@@ -15,16 +16,21 @@ from .errors import (
     DecodeError,
     FrameError,
     IntegrityError,
+    NetnsError,
     PermissionDeniedError,
     ProtocolError,
+    ProxyError,
+    RefuseCode,
     ScreencodecError,
     SessionClosedError,
     TransportError,
+    VersionMismatchError,
 )
 from .geometry import Monitor, Rect
 from .motion import CursorEncoder
 
 __all__ = [
+    "AccessRefusedError",
     "AuthenticationError",
     "CaptureError",
     "CodecUnavailableError",
@@ -36,14 +42,18 @@ __all__ = [
     "FrameError",
     "IntegrityError",
     "Monitor",
+    "NetnsError",
     "PermissionDeniedError",
     "ProtocolError",
+    "ProxyError",
     "Rect",
+    "RefuseCode",
     "ScreenDecoder",
     "ScreenEncoder",
     "ScreencodecError",
     "SessionClosedError",
     "TransportError",
+    "VersionMismatchError",
     "__version__",
     "open_source",
 ]

@@ -8,7 +8,10 @@ Python's own exceptions still catch it (``except ValueError`` catches a
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 __all__ = [
+    "AccessRefusedError",
     "AuthenticationError",
     "CaptureError",
     "CodecUnavailableError",
@@ -16,11 +19,15 @@ __all__ = [
     "DecodeError",
     "FrameError",
     "IntegrityError",
+    "NetnsError",
     "PermissionDeniedError",
     "ProtocolError",
+    "ProxyError",
+    "RefuseCode",
     "ScreencodecError",
     "SessionClosedError",
     "TransportError",
+    "VersionMismatchError",
 ]
 
 
@@ -74,3 +81,38 @@ class PermissionDeniedError(ScreencodecError, PermissionError):
 
 class ConsentDeniedError(PermissionDeniedError):
     """The local user declined to share the screen, or did not answer in time."""
+
+
+class VersionMismatchError(ProtocolError):
+    """The peer speaks the transport protocol, but another version of it."""
+
+
+class RefuseCode(IntEnum):
+    """Why a host or relay refused a connection (sent in a REFUSE frame)."""
+
+    MALFORMED = 1
+    BAD_VERSION = 2
+    UNKNOWN_SESSION = 3
+    AUTH_FAILED = 4
+    PASSWORD_INVALIDATED = 5
+    RATE_LIMITED = 6
+    SESSION_ENDED = 7
+    CODE_IN_USE = 8
+    BUSY = 9
+    TIMEOUT = 10
+
+
+class AccessRefusedError(AuthenticationError):
+    """A host or relay refused access; ``code`` says why (a :class:`RefuseCode`)."""
+
+    def __init__(self, code: RefuseCode, detail: str) -> None:
+        super().__init__(f"{code.name}: {detail}")
+        self.code = code
+
+
+class NetnsError(ScreencodecError, OSError):
+    """(linkbench) The namespace or its qdiscs could not be set up."""
+
+
+class ProxyError(ScreencodecError, RuntimeError):
+    """(linkbench) The proxy process did not start or stopped answering."""

@@ -29,7 +29,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from ..errors import ScreencodecError
+from ..errors import ProxyError
 from .shaper import DirectionStats, Link
 
 __all__ = ["LENGTH", "ProxyError", "ProxyProcess"]
@@ -39,8 +39,6 @@ _START_TIMEOUT = 30.0
 LENGTH = struct.Struct(">I")
 
 
-class ProxyError(ScreencodecError, RuntimeError):
-    """The proxy process did not start or stopped answering."""
 
 
 class ProxyProcess:

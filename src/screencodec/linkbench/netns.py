@@ -32,7 +32,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from ..errors import ScreencodecError
+from ..errors import NetnsError
 from .session import SessionResult
 from .shaper import Link
 from .workloads import measure
@@ -45,8 +45,6 @@ __all__ = ["NetnsError", "netns_unavailable", "run_in_netns"]
 _MIN_BURST = 2 * 1514
 
 
-class NetnsError(ScreencodecError, OSError):
-    """The namespace or its qdiscs could not be set up."""
 
 
 def netns_unavailable() -> str | None:

@@ -1,5 +1,11 @@
 """Remote-support sessions: the sealed transport and the session layer above it.
 
+The shortest way in (see :mod:`.entry`)::
+
+    async with share(listen=7390, consent=terminal_consent()) as session: ...
+    async with view("HOST:7390", code=..., password=...) as viewer: ...
+    async with Relay("0.0.0.0", 7390) as relay: await relay.serve_forever()
+
 Session layer (this package's public face):
 
 * :class:`Host` / :class:`HostConfig`: share a screen with consenting viewers;
@@ -9,8 +15,12 @@ Session layer (this package's public face):
 * :func:`channel_pair`: an in-memory :class:`Channel` pair for tests and
   in-process embedding.
 
-The sealed transport (codes, handshake, secure channel, relay) lives in its
-own modules and is imported from there.
+* :func:`listen_direct` / :func:`connect_direct` and :func:`host_via_relay` /
+  :func:`connect_via_relay`: sealed channels (SPAKE2, then AEAD records) that
+  :meth:`Host.serve` and :class:`Viewer` run on; :class:`SessionCredentials`
+  makes the code and one-time password, :class:`Timeouts` bounds every wait.
+
+Every exception is in :mod:`screencodec.errors` (and at the package's top level).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from screencodec.transport.connect import (
     host_via_relay,
     listen_direct,
 )
+from screencodec.transport.entry import SharedScreen, first_picture, share, view
 from screencodec.transport.input import RecordingInjector
 from screencodec.transport.relay import Relay
 from screencodec.transport.session.config import HostConfig
@@ -36,6 +47,8 @@ from screencodec.transport.session.events import (
     Event,
     FileReceived,
     FrameDecoded,
+    PasswordInvalidated,
+    PasswordRotated,
     PermissionChanged,
     SessionEnded,
     SharingChanged,
@@ -71,6 +84,8 @@ __all__ = [
     "Host",
     "HostConfig",
     "LinkStats",
+    "PasswordInvalidated",
+    "PasswordRotated",
     "Permission",
     "PermissionChanged",
     "PointerState",
@@ -78,6 +93,7 @@ __all__ = [
     "Relay",
     "SessionCredentials",
     "SessionEnded",
+    "SharedScreen",
     "SharingChanged",
     "SourceFactory",
     "StatsUpdated",
@@ -88,9 +104,12 @@ __all__ = [
     "connect_direct",
     "connect_via_relay",
     "deny",
+    "first_picture",
     "host_via_relay",
     "listen_direct",
     "register_permission",
     "session_encoder",
+    "share",
     "terminal_consent",
+    "view",
 ]

@@ -19,8 +19,9 @@ import struct
 from enum import IntEnum
 
 from screencodec.errors import (
-    AuthenticationError,
+    AccessRefusedError,
     ProtocolError,
+    RefuseCode,
     ScreencodecError,
     SessionClosedError,
     TransportError,
@@ -62,29 +63,6 @@ class FrameType(IntEnum):
     RELAY_INCOMING = 0x22
     RELAY_PING = 0x23
     RELAY_PONG = 0x24
-
-
-class RefuseCode(IntEnum):
-    """Why a host or relay refused a connection; sent in a REFUSE frame."""
-
-    MALFORMED = 1
-    BAD_VERSION = 2
-    UNKNOWN_SESSION = 3
-    AUTH_FAILED = 4
-    PASSWORD_INVALIDATED = 5
-    RATE_LIMITED = 6
-    SESSION_ENDED = 7
-    CODE_IN_USE = 8
-    BUSY = 9
-    TIMEOUT = 10
-
-
-class AccessRefusedError(AuthenticationError):
-    """A host or relay refused access; ``code`` says why (a :class:`RefuseCode`)."""
-
-    def __init__(self, code: RefuseCode, detail: str) -> None:
-        super().__init__(f"{code.name}: {detail}")
-        self.code = code
 
 
 _PROTOCOL_CODES = {RefuseCode.MALFORMED, RefuseCode.BAD_VERSION}

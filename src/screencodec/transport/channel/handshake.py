@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from spake2 import SPAKE2_A, SPAKE2_B, SPAKEError
 
-from screencodec.errors import AuthenticationError, ProtocolError
+from screencodec.errors import AuthenticationError, ProtocolError, VersionMismatchError
 from screencodec.transport.channel.codes import (
     CODE_DIGITS,
     SessionCredentials,
@@ -72,10 +72,6 @@ ROLE_VIEWER = 1
 ROLE_HOST = 2
 _HELLO = struct.Struct(f">4sHB{CODE_DIGITS}s")
 _NO_CODE = b"0" * CODE_DIGITS
-
-
-class VersionMismatchError(ProtocolError):
-    """The peer speaks the transport protocol, but another version of it."""
 
 
 @dataclass(slots=True)

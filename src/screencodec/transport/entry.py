@@ -1,0 +1,236 @@
+"""The shortest way to run a session: :func:`share` and :func:`view`.
+
+Sharing this screen (the customer's side)::
+
+    from screencodec.transport import share, terminal_consent
+
+    async with share(listen=7390, consent=terminal_consent()) as session:
+        print(session.code, session.password)    # read both to the agent
+        await session.wait_ended()               # until the first viewer leaves
+
+Watching it (the agent's side)::
+
+    from screencodec.transport import first_picture, view
+
+    async with view("192.0.2.7:7390", code="123 456 789", password="...") as viewer:
+        frame = await first_picture(viewer)      # (H, W, 4) BGRX, updated live
+
+Either side goes through a relay with ``relay="relay.example.org:7390"``
+instead of an address. Everything else (several viewers, monitor switching,
+input, files, custom encoders) is :class:`~.session.host.Host` and
+:class:`~.session.viewer.Viewer` with the ``connect`` functions; these two
+helpers only wire them together with sensible defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from screencodec.capture.base import FrameSource
+from screencodec.errors import SessionClosedError
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import (
+    connect_direct,
+    connect_via_relay,
+    host_via_relay,
+    listen_direct,
+)
+from screencodec.transport.input.base import InputInjector
+from screencodec.transport.session.config import HostConfig
+from screencodec.transport.session.consent import ConsentCallback
+from screencodec.transport.session.events import SessionEnded, Subscription
+from screencodec.transport.session.host import Host
+from screencodec.transport.session.permissions import VIEW, Permission
+from screencodec.transport.session.screens import SourceFactory
+from screencodec.transport.session.viewer import Viewer
+
+__all__ = ["SharedScreen", "first_picture", "share", "view"]
+
+Address = tuple[str, int]
+
+
+def _address(value: str | Address, default_host: str) -> Address:
+    if isinstance(value, tuple):
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, not {value!r}")
+    return host or default_host, int(port)
+
+
+class SharedScreen:
+    """A screen being shared: what to read to the agent, and the :class:`Host`."""
+
+    def __init__(
+        self, host: Host, credentials: SessionCredentials, address: Address, via_relay: bool
+    ) -> None:
+        self.host = host
+        self.credentials = credentials
+        #: ``(address, port)`` listened on, or the relay's address.
+        self.address = address
+        self.via_relay = via_relay
+        #: Why each viewer's session ended, in order (only those ended so far).
+        self.ended: list[str] = []
+        self._ended = asyncio.Event()
+        self._watch = asyncio.ensure_future(self._track(host.events()))
+
+    async def _track(self, events: Subscription) -> None:
+        async for event in events:
+            if isinstance(event, SessionEnded):
+                self.ended.append(event.reason)
+                self._ended.set()
+
+    @property
+    def code(self) -> str:
+        """The session code, grouped for reading aloud ("123 456 789")."""
+        return self.credentials.display_code
+
+    @property
+    def password(self) -> str:
+        """The current one-time password (it may rotate: see the host's events)."""
+        return self.credentials.password
+
+    def events(self) -> Subscription:
+        """The host's events from now on."""
+        return self.host.events()
+
+    async def wait_ended(self) -> str:
+        """Wait until a viewer's session has ended (at once if one has); returns why."""
+        await self._ended.wait()
+        return self.ended[0]
+
+    async def _close(self) -> None:
+        self._watch.cancel()
+        await asyncio.gather(self._watch, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def share(
+    source: FrameSource | SourceFactory | None = None,
+    *,
+    consent: ConsentCallback,
+    listen: int | str | Address | None = None,
+    relay: str | Address | None = None,
+    injector: InputInjector | None = None,
+    config: HostConfig | None = None,
+    timeouts: Timeouts | None = None,
+) -> AsyncIterator[SharedScreen]:
+    """Share a screen until the block ends.
+
+    ``source``: a :class:`~screencodec.capture.FrameSource` or a monitor
+    factory; default: the real screen if a display is reachable, else the
+    synthetic desktop. ``consent`` is required: it is the local user's say.
+    Give exactly one of ``listen`` (a port, or ``"ADDR:PORT"``; all
+    interfaces by default) and ``relay`` (``"HOST:PORT"``).
+    """
+    if (listen is None) == (relay is None):
+        raise ValueError("give exactly one of listen= and relay=")
+    if source is None:
+        from screencodec.capture import open_source
+
+        def source(index: int) -> FrameSource:
+            return open_source("auto", monitor=index)
+
+    host = Host(source, consent=consent, injector=injector, config=config)
+    credentials = SessionCredentials()
+    host.watch_credentials(credentials)
+
+    async def on_channel(channel: SecureChannel) -> None:
+        await host.serve(channel)
+
+    opened: Any
+    try:
+        if relay is not None:
+            where = _address(relay, "127.0.0.1")
+            opened = await host_via_relay(*where, credentials, on_channel, timeouts=timeouts)
+            await opened.wait_registered(10)
+        else:
+            assert listen is not None
+            bind = ("0.0.0.0", listen) if isinstance(listen, int) else _address(listen, "0.0.0.0")
+            opened = await listen_direct(*bind, credentials, on_channel, timeouts=timeouts)
+            where = (bind[0], opened.port)
+    except BaseException:
+        await host.close()
+        raise
+    shared = SharedScreen(host, credentials, where, relay is not None)
+    try:
+        yield shared
+    finally:
+        await shared._close()
+        credentials.end()
+        await opened.close()
+        await host.close()
+
+
+async def first_picture(viewer: Viewer, timeout: float | None = 30.0) -> npt.NDArray[np.uint8]:
+    """Wait until ``viewer`` has decoded a picture; returns its framebuffer.
+
+    Raises :class:`TimeoutError` after ``timeout`` seconds (None: no limit) and
+    :class:`~screencodec.errors.SessionClosedError` if the session ends first.
+    """
+
+    async def wait() -> npt.NDArray[np.uint8]:
+        events = viewer.events()  # subscribe first, then look: no picture is missed
+        try:
+            while viewer.framebuffer is None or viewer.decoded == 0:
+                event = await anext(events, None)
+                if event is None or isinstance(event, SessionEnded):
+                    raise SessionClosedError("the session ended before a picture arrived")
+            return viewer.framebuffer
+        finally:
+            events.close()
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def view(
+    address: str | Address | None = None,
+    *,
+    code: str,
+    password: str,
+    relay: str | Address | None = None,
+    name: str = "support",
+    level: Permission = VIEW,
+    timeouts: Timeouts | None = None,
+) -> AsyncIterator[Viewer]:
+    """Watch a shared screen until the block ends; yields a running :class:`Viewer`.
+
+    Raises :class:`~screencodec.errors.ConsentDeniedError` if the local user
+    says no, and the connect functions' errors for a wrong code or password.
+    """
+    if (address is None) == (relay is None):
+        raise ValueError("give exactly one of an address and relay=")
+    if relay is not None:
+        channel: Any = await connect_via_relay(
+            *_address(relay, "127.0.0.1"), code, password, timeouts=timeouts
+        )
+    else:
+        assert address is not None
+        channel = await connect_direct(
+            *_address(address, "127.0.0.1"), code, password, timeouts=timeouts
+        )
+    viewer = Viewer(channel, who=name)
+    try:
+        await viewer.start(level)
+    except BaseException:
+        await channel.close()
+        raise
+    task = asyncio.ensure_future(viewer.run())
+    try:
+        yield viewer
+    finally:
+        if not task.done():
+            with contextlib.suppress(Exception):
+                await viewer.bye("viewer left")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 5)
+        await channel.close()
