@@ -22,12 +22,13 @@ T = TypeVar("T")
 
 try:
     import uvloop
+except ImportError as exc:  # a declared dependency (the transport extra): never skip quietly
+    raise ImportError(
+        "uvloop is missing: install the transport extra (pip install -e '.[transport]');"
+        " the sealed-transport tests run on both asyncio and uvloop"
+    ) from exc
 
-    HAVE_UVLOOP = True
-except ImportError:  # optional: the suite runs on plain asyncio without it
-    HAVE_UVLOOP = False
-
-LOOPS = ["asyncio", *(["uvloop"] if HAVE_UVLOOP else [])]
+LOOPS = ["asyncio", "uvloop"]
 #: Parametrize a test over both event loops: ``@both_loops`` + a ``loop_kind`` argument.
 both_loops = pytest.mark.parametrize("loop_kind", LOOPS)
 
@@ -42,7 +43,7 @@ def run(coro: Awaitable[T], *, timeout: float = 20.0, loop_kind: str = "asyncio"
 
     if loop_kind == "asyncio":
         return asyncio.run(main())
-    assert HAVE_UVLOOP
+    assert loop_kind == "uvloop", loop_kind
     loop = uvloop.new_event_loop()
     try:
         return loop.run_until_complete(main())
@@ -63,12 +64,12 @@ async def direct_pair(
     proxy in between: it gets the listener's port and returns the port to dial)."""
     creds = credentials or SessionCredentials()
     accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
-    listener = await listen_direct("127.0.0.1", 0, creds, accepted.put_nowait,
-                                   timeouts=timeouts)
+    listener = await listen_direct("127.0.0.1", 0, creds, accepted.put_nowait, timeouts=timeouts)
     try:
         port = await via(listener.port) if via else listener.port
-        viewer = await connect_direct("127.0.0.1", port, creds.code, creds.password,
-                                      timeouts=viewer_timeouts or timeouts)
+        viewer = await connect_direct(
+            "127.0.0.1", port, creds.code, creds.password, timeouts=viewer_timeouts or timeouts
+        )
         host = await asyncio.wait_for(accepted.get(), 5)
         try:
             yield viewer, host, listener
@@ -93,9 +94,16 @@ class FrameProxy:
     poor but reliable link. Everything forwarded is kept in ``seen``.
     """
 
-    def __init__(self, upstream: int, *, to_server: FrameHook | None = None,
-                 to_client: FrameHook | None = None, delay: float = 0.0,
-                 fragment: bool = False, seed: int = 1) -> None:
+    def __init__(
+        self,
+        upstream: int,
+        *,
+        to_server: FrameHook | None = None,
+        to_client: FrameHook | None = None,
+        delay: float = 0.0,
+        fragment: bool = False,
+        seed: int = 1,
+    ) -> None:
         self.upstream = upstream
         self.to_server = to_server
         self.to_client = to_client
@@ -133,8 +141,10 @@ class FrameProxy:
     async def _handle(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
         s_reader, s_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
         self._writers += [c_writer, s_writer]
-        pumps = [asyncio.ensure_future(self._pump(c_reader, s_writer, self.to_server)),
-                 asyncio.ensure_future(self._pump(s_reader, c_writer, self.to_client))]
+        pumps = [
+            asyncio.ensure_future(self._pump(c_reader, s_writer, self.to_server)),
+            asyncio.ensure_future(self._pump(s_reader, c_writer, self.to_client)),
+        ]
         self._tasks.update(pumps)
         await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
         for p in pumps:
@@ -143,8 +153,9 @@ class FrameProxy:
         for w in (c_writer, s_writer):
             w.close()
 
-    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter,
-                    hook: FrameHook | None) -> None:
+    async def _pump(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, hook: FrameHook | None
+    ) -> None:
         index = 0
         while True:
             try:

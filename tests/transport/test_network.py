@@ -4,9 +4,24 @@ through the relay, and over a delaying, pausing link."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, SharingChanged, Viewer, allow
+from screencodec.errors import ProtocolError
+from screencodec.transport import (
+    CONTROL,
+    VIEW,
+    Event,
+    Host,
+    HostConfig,
+    SessionEnded,
+    SharingChanged,
+    Viewer,
+    allow,
+)
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import (
     connect_direct,
@@ -16,8 +31,12 @@ from screencodec.transport.connect import (
 )
 from screencodec.transport.input import RecordingInjector
 from screencodec.transport.relay import Relay
+from screencodec.transport.session.link import ViewerLink
 
 from .helpers import DelayProxy, Freezable, bgr_equal, run, until
+from .secure_fixtures import FrameProxy
+
+E = TypeVar("E", bound=Event)
 
 
 async def check_session(host: Host, screen: Freezable, viewer: Viewer, min_updates: int) -> None:
@@ -78,13 +97,13 @@ def test_poor_link_stays_usable_and_converges() -> None:
             viewer = Viewer(ch)
             await viewer.start(VIEW | CONTROL)
             task = asyncio.ensure_future(viewer.run())
-            await asyncio.sleep(2.0)
-            link = next(iter(host._runtime.links))
-            st = link.snapshot()
-            # Usable: several updates per second despite a >= 80 ms round trip,
-            # and the window held.
-            assert viewer.decoded >= 8, viewer.decoded
-            assert st.rtt_ms >= 70
+            link = await _only_link(host)
+            # Usable despite a >= 80 ms round trip: updates keep arriving and the
+            # link measured the delay (its RTT cannot be below the proxy's 2 x 40 ms),
+            # while the window held. (How many per second is a benchmark's question.)
+            await until(lambda: viewer.decoded >= 8, 20, "8 updates over the poor link")
+            await until(lambda: link.snapshot().rtt_ms > 0, 10, "an RTT sample")
+            assert link.snapshot().rtt_ms >= 70
             assert link.flow.max_seen_in_flight <= link.flow.window
             # Input still flows while the screen streams.
             await viewer.pointer_move(5, 6)
@@ -107,25 +126,34 @@ def test_host_config_max_duration_over_tcp() -> None:
     async def main() -> None:
         screen = Freezable(SyntheticDesktop(320, 240, scenario="idle"))
         host = Host(screen, consent=allow(), config=HostConfig(max_duration=0.5))
+        events = host.events()
         creds = SessionCredentials()
         async with await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
             ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
             viewer = Viewer(ch)
             await viewer.start()
+            # The host says why before it closes (session/host.py: Bye, then cleanup).
             reason = await asyncio.wait_for(viewer.run(), 5)
-            assert "maximum" in reason or "closed" in reason
+            assert reason == "host said bye: maximum session duration reached"
+            assert viewer.decoded >= 1  # the session was live until then
+            ended = await _next(events, SessionEnded)
+            assert ended.reason == "maximum session duration reached"
+        await host.close()
 
     run(main(), 30)
 
 
 def test_viewer_vanishing_mid_stream_over_tcp() -> None:
+    """The path dies between two records: the host forgets the viewer and
+    releases capture; the viewer sees a closed channel (not a protocol error)."""
+
     async def main() -> None:
         host, _ = make("video")
         events = host.events()
         creds = SessionCredentials()
         listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
-        proxy = DelayProxy(delay=0.0, pause_p=0.0)
-        port = await proxy.start(listener.port)
+        proxy = FrameProxy(listener.port)  # forwards whole frames: the cut falls between two
+        port = await proxy.start()
         try:
             ch = await connect_direct("127.0.0.1", port, creds.code, creds.password)
             viewer = Viewer(ch)
@@ -141,12 +169,61 @@ def test_viewer_vanishing_mid_stream_over_tcp() -> None:
                         break
             assert seen[-1] == () and not host._runtime.links
             assert host._runtime.hub.last_frame(1) is None  # capture released
-            # The viewer sees the cut too: closed, or a frame cut in half (ProtocolError).
-            done, _ = await asyncio.wait([task], timeout=10)
-            assert done
-            task.exception()  # retrieved: either outcome is right
+            reason = await asyncio.wait_for(task, 10)
+            assert reason.startswith("channel closed:"), reason
         finally:
             await listener.close()
             await host.close()
 
     run(main(), 60)
+
+
+def test_frame_cut_in_half_is_a_protocol_error_for_the_viewer() -> None:
+    """The path dies inside a record: the viewer's run raises ProtocolError
+    (sealed channel framing: EOF inside a frame), never a quiet 'closed'."""
+
+    async def main() -> None:
+        host, _ = make("video")
+        creds = SessionCredentials()
+        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+        cut_at: list[int] = []
+        viewer_ready = asyncio.Event()
+
+        def to_client(index: int, frame: bytes) -> list[bytes] | None:
+            if not viewer_ready.is_set() or len(frame) < 64:
+                return [frame]
+            if cut_at:
+                return None  # then the connection closes, right after the half frame
+            cut_at.append(index)
+            return [frame[: len(frame) // 2]]
+
+        proxy = FrameProxy(listener.port, to_client=to_client)
+        port = await proxy.start()
+        try:
+            ch = await connect_direct("127.0.0.1", port, creds.code, creds.password)
+            viewer = Viewer(ch)
+            await viewer.start()
+            task = asyncio.ensure_future(viewer.run())
+            await until(lambda: viewer.decoded >= 2)
+            viewer_ready.set()
+            with pytest.raises(ProtocolError, match="truncated"):
+                await asyncio.wait_for(task, 10)
+            assert cut_at
+        finally:
+            await proxy.close()
+            await listener.close()
+            await host.close()
+
+    run(main(), 60)
+
+
+async def _only_link(host: Host) -> ViewerLink:
+    await until(lambda: len(host._runtime.links) == 1, 10, "the viewer's link")
+    return next(iter(host._runtime.links))
+
+
+async def _next(events: AsyncIterator[Event], kind: type[E]) -> E:
+    async for ev in events:
+        if isinstance(ev, kind):
+            return ev
+    raise AssertionError(f"no {kind.__name__} before the events ended")
