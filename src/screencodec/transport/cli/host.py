@@ -4,21 +4,27 @@ Runs one event loop: the listener or relay registration hands each
 authenticated channel to :meth:`Host.serve`; a display task turns host events
 into the banner and status lines; on X11 a watcher pauses remote input when
 the local user moves the pointer.
+
+All terminal output goes through one :class:`TerminalQuestions`: questions are
+asked one at a time and nothing prints over an open one. Every string a peer
+chose is passed through :func:`safe_text` before it is printed. Failures to
+start (port in use, relay unreachable) are one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
 from screencodec.capture.base import FrameSource
 from screencodec.errors import ScreencodecError
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.cli.args import address, size
 from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import terminal_consent, terminal_yes_no
+from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
     PasswordInvalidated,
     PasswordRotated,
@@ -28,7 +34,6 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.sidechannels import FileOfferInfo
 
 __all__ = ["BANNER", "register", "run_host"]
 
@@ -97,44 +102,92 @@ def _injector(args: argparse.Namespace) -> Any:
         return None
 
 
-async def _show(host: Host, done: asyncio.Event, once: bool) -> None:
-    """Banner while shared, a status line per viewer per second."""
+class _StartError(ScreencodecError, RuntimeError):
+    """The host could not start (port in use, relay unreachable): one line."""
+
+
+def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
+    """Name each viewer as the question named it: the agent, then the address."""
+    named = []
+    for peer in viewers:
+        who = ui.names.get(peer)
+        named.append(f"{who!r} ({safe_text(peer)})" if who else safe_text(peer))
+    return ", ".join(named)
+
+
+async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bool,
+                sharing: list[bool]) -> None:
+    """Banner while shared, a status line per viewer per second (dropped while
+    a question is open); ``sharing[0]`` says whether the banner is up."""
     async for ev in host.events():
         if isinstance(ev, SharingChanged):
+            sharing[0] = bool(ev.viewers)
             if ev.viewers:
-                print(
-                    f"\n{BANNER}\n##  YOUR SCREEN IS BEING SHARED WITH: {', '.join(ev.viewers)}"
-                    f"\n##  Press Ctrl-C at any time to stop sharing.\n{BANNER}",
-                    flush=True,
+                ui.say(
+                    f"\n{BANNER}\n##  YOUR SCREEN IS BEING SHARED WITH: {_agents(ui, ev.viewers)}"
+                    f"\n##  Press Ctrl-C at any time to stop sharing.\n{BANNER}"
                 )
             else:
-                print(f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}", flush=True)
+                ui.say(STOPPED)
         elif isinstance(ev, PasswordInvalidated):
-            print(
+            ui.say(
                 f"\n{'!' * 64}\n!!  {ev.failed} wrong passwords were tried for session "
                 f"{ev.code}.\n!!  That password no longer works; a new one follows."
-                f"\n!!  Only read it to the person you called for help.\n{'!' * 64}",
-                flush=True,
+                f"\n!!  Only read it to the person you called for help.\n{'!' * 64}"
             )
         elif isinstance(ev, PasswordRotated):
-            print(
+            ui.say(
                 f"Session code: {ev.code}\nNew password: {ev.password}\n"
-                "Read both to your support agent again.",
-                flush=True,
+                "Read both to your support agent again."
             )
         elif isinstance(ev, StatsUpdated):
-            print(f"[shared] {ev.stats.line()}", flush=True)
+            ui.say(f"[shared] {safe_text(ev.stats.line(), 200)}", status=True)
         elif isinstance(ev, SessionEnded):
-            print(f"session with {ev.peer} ended: {ev.reason}", flush=True)
+            ui.say(f"session with {safe_text(ev.peer)} ended: {safe_text(ev.reason, 200)}")
             if once:
                 done.set()
+
+
+STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
+
+
+async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts: Any,
+                ) -> tuple[Any, str]:
+    """Listen or register; a failure to start is a :class:`_StartError`."""
+    from screencodec.transport.connect import host_via_relay, listen_direct
+
+    if args.relay:
+        rhost, rport = args.relay
+        reg = await host_via_relay(rhost, rport, creds, on_channel, timeouts=timeouts)
+        # Registration retries in the background; at start, the first failure
+        # is the answer (a relay that is down or refuses says so at once).
+        waiting = asyncio.ensure_future(reg.wait_registered())
+        try:
+            for _ in range(100):  # 10 s
+                await asyncio.wait({waiting}, timeout=0.1)
+                if waiting.done() or (reg.state == "backoff" and reg.last_error is not None):
+                    break
+        finally:
+            waiting.cancel()
+        if reg.state != "registered":
+            why = reg.last_error or "no answer within 10 s"
+            await reg.close()
+            raise _StartError(f"cannot register at the relay {rhost}:{rport}: "
+                              f"{safe_text(why, 200)}")
+        return reg, f"via relay {rhost}:{rport}"
+    try:
+        listener = await listen_direct(args.bind, args.listen or 0, creds, on_channel,
+                                       timeouts=timeouts)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise _StartError(f"cannot listen on {args.bind}:{args.listen}: {why}") from None
+    return listener, f"listening on {args.bind}:{listener.port}"
 
 
 async def _host_main(args: argparse.Namespace) -> int:
     from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.channel.limits import Timeouts
     from screencodec.transport.channel.sealed import SecureChannel
-    from screencodec.transport.connect import host_via_relay, listen_direct
 
     config = HostConfig(
         consent_timeout=args.consent_timeout,
@@ -142,54 +195,45 @@ async def _host_main(args: argparse.Namespace) -> int:
         max_duration=args.max_duration,
         download_dir=args.download_dir,
     )
-    consent = terminal_consent()
-
-    async def file_consent(info: FileOfferInfo) -> bool:
-        # Same y/N rule; the receiver applies the consent timeout.
-        question = f"{info.peer} sends the file {info.name!r} ({info.size} bytes). Save it?"
-        return await terminal_yes_no(question)
+    ui = TerminalQuestions(download_dir=args.download_dir)
 
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
 
     host = Host(
         _source_factory(args),
-        consent=consent,
+        consent=ui.permission,
         injector=_injector(args),
         config=config,
-        file_consent=file_consent,
+        file_consent=ui.file_offer,
     )
     creds = SessionCredentials()
     host.watch_credentials(creds, rotate_after=ROTATE_AFTER)
     timeouts = Timeouts(max_duration=args.max_duration)
     done = asyncio.Event()
-    shower = asyncio.ensure_future(_show(host, done, args.once))
+    sharing = [False]
+    shower = asyncio.ensure_future(_show(host, ui, done, args.once, sharing))
     watcher = _start_watcher(host)
-    if args.relay:
-        opened: Any = await host_via_relay(
-            args.relay[0], args.relay[1], creds, on_channel, timeouts=timeouts
-        )
-        await opened.wait_registered(10)
-        where = f"via relay {args.relay[0]}:{args.relay[1]}"
-    else:
-        opened = await listen_direct(
-            args.bind, args.listen or 0, creds, on_channel, timeouts=timeouts
-        )
-        where = f"listening on {args.bind}:{opened.port}"
-    print(
-        f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
-        "Read both to your support agent. Nothing is shared until you answer y.",
-        flush=True,
-    )
+    opened: Any = None
     try:
+        opened, where = await _open(args, creds, on_channel, timeouts)
+        ui.say(
+            f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
+            "Read both to your support agent. Nothing is shared until you answer y."
+        )
         await done.wait()
     finally:
-        await opened.close()
+        # Also on Ctrl-C (this task is cancelled): the local user must see
+        # that sharing stopped, not just that the program ended.
+        if opened is not None:
+            await opened.close()
         await host.close()
         for task in (shower, watcher):
             if task is not None:
                 task.cancel()
         await asyncio.gather(*(t for t in (shower, watcher) if t), return_exceptions=True)
+        if sharing[0]:
+            print(STOPPED, flush=True)
     return 0
 
 
@@ -207,7 +251,11 @@ def _start_watcher(host: Host) -> asyncio.Task[None] | None:
 
 
 def run_host(args: argparse.Namespace) -> int:
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         return asyncio.run(_host_main(args))
-    print("\nsharing stopped", flush=True)
-    return 0
+    except _StartError as exc:
+        print(f"screencodec host: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("\nsharing stopped", flush=True)
+        return 0

@@ -1,46 +1,211 @@
-"""Asking the local user: the callback type, the timeout rule, and a terminal prompt.
+"""Asking the local user: the callback types, the one-question-at-a-time
+queue, the timeout rule, and a terminal interface.
 
-The rule that matters: *no answer is no*. :func:`ask` bounds every consent
-callback with a timeout and turns a timeout, an exception or a grant wider than
-what was asked into a denial (or the asked-for subset), so a buggy or absent
-UI can never open the screen.
+Two rules matter.
+
+*No answer is no*: :func:`ask` bounds every consent callback with a timeout
+and turns a timeout, an exception or a grant wider than what was asked into a
+denial (or the asked-for subset), so a buggy or absent UI can never open the
+screen.
+
+*One question at a time, answered only by its own answer*: every question a
+host puts to its local user (a viewer's consent, a permission upgrade, a file
+offer) goes through that host's :class:`QuestionQueue`. The queue hands the
+application's callbacks one question at a time, in arrival order, each with
+its number; the answer is the callback's return value for *that* question,
+typed per kind (a :class:`Grant` no wider than the request, or a bool for a
+file that grants nothing else). So two questions are never open together and
+an answer meant for one cannot land on another, whatever the interface
+does. A viewer may have only a few questions waiting; more are refused unasked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import ClassVar, TextIO
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Generic, Protocol, TextIO, TypeVar
 
 from screencodec.transport.session.permissions import ConsentRequest, Grant, Permission
+from screencodec.transport.session.sidechannels import FileOfferInfo
 
 __all__ = [
+    "Answer",
     "ConsentCallback",
+    "QuestionQueue",
+    "Questions",
+    "TerminalQuestions",
     "allow",
     "ask",
+    "ask_file",
+    "ask_permission",
     "deny",
+    "questions_for",
     "terminal_consent",
     "terminal_yes_no",
 ]
 
 ConsentCallback = Callable[[ConsentRequest], Awaitable[Grant]]
 
+#: Questions one viewer may have waiting or on screen at once.
+MAX_QUESTIONS_PER_VIEWER = 3
+
+A = TypeVar("A")
+Q = TypeVar("Q", ConsentRequest, FileOfferInfo)
+
 
 async def ask(callback: ConsentCallback, request: ConsentRequest, timeout: float) -> Grant:
     """Run ``callback`` with a deadline; never grant more than was asked."""
+    return (await _bounded_grant(callback, request, timeout)).value
+
+
+async def _bounded_grant(
+    callback: ConsentCallback, request: ConsentRequest, timeout: float
+) -> Answer[Grant]:
     try:
         grant = await asyncio.wait_for(callback(request), timeout)
     except asyncio.TimeoutError:
-        return Grant.deny()
+        return Answer(Grant.deny(), "timed out")
     except asyncio.CancelledError:
         raise
     except Exception:  # a crashing consent UI must fail closed, not open
-        return Grant.deny()
+        return Answer(Grant.deny(), "failed")
     if not isinstance(grant, Grant):
-        return Grant.deny()
-    return Grant(grant.level & request.level)
+        return Answer(Grant.deny(), "failed")
+    return Answer(Grant(grant.level & request.level), "answered")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[A]):
+    """The result of one question: ``value`` (the refusal unless ``outcome`` is
+    ``"answered"``) and ``outcome``: ``"answered"``, ``"timed out"``,
+    ``"failed"`` (the interface raised or returned the wrong type) or
+    ``"too many"`` (not asked: the viewer has too many questions waiting)."""
+
+    value: A
+    outcome: str = "answered"
+
+    @property
+    def timed_out(self) -> bool:
+        return self.outcome == "timed out"
+
+
+class QuestionQueue:
+    """Every question one host puts to its local user, asked one at a time.
+
+    State: the turn (an :class:`asyncio.Lock`, which wakes waiters in arrival
+    order), the questions each asker (one viewer's session) holds, waiting or
+    on screen, the number of the question on screen (:attr:`asking`, 0 when
+    none) and the next question number. A caller first takes a place with
+    :meth:`reserve` (synchronously, so a flood is refused in the receive loop
+    without a task per message), then asks through :func:`ask_permission` or
+    :func:`ask_file`. One event loop; no thread safety.
+    """
+
+    def __init__(self, max_per_asker: int = MAX_QUESTIONS_PER_VIEWER) -> None:
+        self.max_per_asker = max_per_asker
+        self._turn = asyncio.Lock()
+        self._held: dict[int, int] = {}
+        self._next = 1
+        self.asking = 0
+        self.refused = 0  #: questions refused unasked (too many from one viewer)
+
+    def reserve(self, asker: object) -> bool:
+        """Take a place for one question from ``asker``; False (and counted) if
+        it already holds :attr:`max_per_asker`. Each True must be followed by
+        exactly one ask with this asker, which gives the place back."""
+        key = id(asker)
+        if self._held.get(key, 0) >= self.max_per_asker:
+            self.refused += 1
+            return False
+        self._held[key] = self._held.get(key, 0) + 1
+        return True
+
+    def _release(self, asker: object) -> None:
+        key = id(asker)
+        left = self._held.get(key, 0) - 1
+        if left > 0:
+            self._held[key] = left
+        else:
+            self._held.pop(key, None)
+
+    async def _ask(
+        self, asker: object, question: Q, run: Callable[[Q], Awaitable[Answer[A]]]
+    ) -> Answer[A]:
+        try:
+            async with self._turn:
+                number = self._next
+                self._next += 1
+                self.asking = number
+                try:
+                    return await run(dataclasses.replace(question, question=number))
+                finally:
+                    self.asking = 0
+        finally:
+            self._release(asker)
+
+
+_queues: weakref.WeakKeyDictionary[object, QuestionQueue] = weakref.WeakKeyDictionary()
+
+
+def questions_for(host: object) -> QuestionQueue:
+    """The question queue of ``host`` (made on first use, gone with the host)."""
+    queue = _queues.get(host)
+    if queue is None:
+        queue = _queues[host] = QuestionQueue()
+    return queue
+
+
+async def ask_permission(
+    queue: QuestionQueue,
+    asker: object,
+    callback: ConsentCallback,
+    request: ConsentRequest,
+    timeout: float,
+) -> Answer[Grant]:
+    """Ask ``request`` in its turn (after :meth:`QuestionQueue.reserve`); the
+    timeout runs from when the question is put, and never more than was asked
+    is granted."""
+    return await queue._ask(
+        asker, request, lambda q: _bounded_grant(callback, q, timeout))
+
+
+async def ask_file(
+    queue: QuestionQueue,
+    asker: object,
+    callback: Callable[[FileOfferInfo], Awaitable[bool]],
+    info: FileOfferInfo,
+    timeout: float,
+) -> Answer[bool]:
+    """Ask about one file offer in its turn; only ``True`` itself accepts."""
+
+    async def run(q: FileOfferInfo) -> Answer[bool]:
+        try:
+            yes = await asyncio.wait_for(callback(q), timeout)
+        except asyncio.TimeoutError:
+            return Answer(False, "timed out")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a crashing UI refuses, it never accepts
+            return Answer(False, "failed")
+        return Answer(yes is True, "answered")
+
+    return await queue._ask(asker, info, run)
+
+
+class Questions(Protocol):
+    """An application's way of asking its local user: one method per kind of
+    question, each answered with its own type. Pass ``consent=q.permission,
+    file_consent=q.file_offer`` to the host. The host asks one question at a
+    time, so an implementation never has two open."""
+
+    async def permission(self, request: ConsentRequest) -> Grant: ...
+    async def file_offer(self, offer: FileOfferInfo) -> bool: ...
 
 
 def allow(level: Permission | None = None) -> ConsentCallback:
@@ -59,25 +224,109 @@ def deny() -> ConsentCallback:
     return _cb
 
 
-def terminal_consent(stdin: TextIO | None = None, stdout: TextIO | None = None) -> ConsentCallback:
-    """Ask on the terminal, ``[y/N]``; only ``y``/``yes`` typed *after* the
-    question grants (see :func:`terminal_yes_no`). The deadline in :func:`ask`
-    applies; one question is on screen at a time."""
-    lock = asyncio.Lock()
-    try:
-        # Start reading now, so lines typed before the first question are
-        # seen, and discarded, as typed-ahead (needs the running loop).
-        asyncio.get_running_loop()
-        _LineReader.for_stream(stdin or sys.stdin)
-    except RuntimeError:
-        pass  # created outside the loop: the reader starts with the first question
+class TerminalQuestions:
+    """:class:`Questions` on a terminal, and the one writer of its other lines.
 
-    async def _cb(request: ConsentRequest) -> Grant:
-        async with lock:
-            yes = await terminal_yes_no(request.describe(), stdin, stdout)
+    Each question is printed alone, numbered, with its kind and what ``y``
+    grants, and answered by the next line typed *after* it was shown (lines
+    typed earlier are discarded); only ``y``/``yes`` is yes. While a question
+    is on screen, status lines (:meth:`say` with ``status=True``) are dropped
+    and other lines are held and printed after the answer, so nothing prints
+    over it. A question withdrawn (timeout, viewer gone) says so.
+
+    ``names`` maps each peer the user said yes to onto the name its agent gave,
+    for banners. One event loop; the stdin reader is a daemon thread.
+    """
+
+    def __init__(
+        self,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        *,
+        download_dir: Path | None = None,
+    ) -> None:
+        self._stdin = stdin
+        self._out = stdout
+        self._download_dir = download_dir
+        self._lock = asyncio.Lock()
+        self._open = False
+        self._held: list[str] = []
+        self.names: dict[str, str] = {}
+        try:
+            # Start reading now, so lines typed before the first question are
+            # seen, and discarded, as typed-ahead (needs the running loop).
+            asyncio.get_running_loop()
+            _LineReader.for_stream(stdin or sys.stdin)
+        except RuntimeError:
+            pass  # made outside the loop: the reader starts with the first question
+
+    @property
+    def out(self) -> TextIO:
+        return self._out or sys.stdout
+
+    def say(self, text: str, *, status: bool = False) -> None:
+        """Print ``text`` now, or after the open question (a status line is
+        dropped instead: the next one is current again)."""
+        if self._open:
+            if not status:
+                self._held.append(text)
+            return
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def permission(self, request: ConsentRequest) -> Grant:
+        kind = "MORE ACCESS" if request.upgrade else "SCREEN SHARING"
+        yes = await self._yes_no(
+            request.question,
+            kind,
+            [request.describe()],
+            f"y = let them {request.grants()}, nothing more",
+        )
+        if yes and not request.upgrade:
+            self.names[request.peer] = request.who
         return Grant(request.level) if yes else Grant.deny()
 
-    return _cb
+    async def file_offer(self, offer: FileOfferInfo) -> bool:
+        where = f" in {self._download_dir}" if self._download_dir else ""
+        return await self._yes_no(
+            offer.question,
+            "FILE (grants no access to your screen or input)",
+            [offer.describe()],
+            f"y = save this one file{where}",
+        )
+
+    async def _yes_no(self, number: int, kind: str, lines: list[str], means: str) -> bool:
+        async with self._lock:
+            reader = _LineReader.for_stream(self._stdin or sys.stdin)
+            reader.discard_pending()
+            label = f"Question {number}" if number else "Question"
+            body = "".join(f"***   {line}\n" for line in lines)
+            self.out.write(
+                f"\n*** {label}: {kind}\n{body}*** {means}; anything else = no. [y/N] ")
+            self.out.flush()
+            self._open = True
+            answered = False
+            try:
+                line = await reader.next_line()
+                answered = True
+                yes = line.strip().lower() in ("y", "yes")
+                self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
+                return yes
+            finally:
+                if not answered:
+                    self.out.write(f"\n*** {label} closed without an answer: no.\n")
+                self._open = False
+                held, self._held = self._held, []
+                for text in held:
+                    self.out.write(text + "\n")
+                self.out.flush()
+
+
+def terminal_consent(stdin: TextIO | None = None, stdout: TextIO | None = None) -> ConsentCallback:
+    """Ask on the terminal, ``[y/N]``; only ``y``/``yes`` typed *after* the
+    question grants (see :class:`TerminalQuestions`). The deadline in :func:`ask`
+    applies; one question is on screen at a time."""
+    return TerminalQuestions(stdin, stdout).permission
 
 
 async def terminal_yes_no(
@@ -88,7 +337,8 @@ async def terminal_yes_no(
     Lines typed before the question was shown are discarded: an answer must
     answer *this* question (a stray ``y`` typed earlier, or the answer to a
     question that already timed out, must never open the screen). Callers
-    bound it with a timeout: an unanswered prompt is a no.
+    bound it with a timeout: an unanswered prompt is a no. Prefer
+    :class:`TerminalQuestions`, which also keeps other output off the question.
     """
     reader = _LineReader.for_stream(stdin or sys.stdin)
     reader.discard_pending()

@@ -6,6 +6,12 @@ seconds (local input wins). Everything else is dropped and counted; the viewer
 is told once per reason (per grant, per pause) so the agent understands why
 the pointer does not move, without a notice per mouse event.
 
+Input that arrived before this viewer held CONTROL is dropped, never injected
+after the grant: while the first question waits the session drops input itself
+(``dropped_early``); after an upgrade grants CONTROL, input arriving within one
+round trip of the grant was sent before the viewer could have seen it and is
+dropped too (``dropped_before_grant``).
+
 Pointer coordinates arrive relative to the monitor the viewer watches and are
 clamped into it, so a viewer can never click outside what it was shown.
 """
@@ -28,13 +34,26 @@ class InputGate:
         self._link = link
         self.dropped = 0  # no grant
         self.dropped_local = 0  # local user active
+        self.dropped_early = 0  # before the first answer (counted by the session)
+        self.dropped_before_grant = 0  # in flight when CONTROL was granted
         self.injected = 0
+        self._control_from = 0.0
         self._told_no_grant = False
         self._told_local_until = 0.0
+
+    def granted(self, control: bool, rtt: float | None) -> None:
+        """The viewer's level changed now; ``control``: it includes CONTROL
+        now. ``rtt`` (seconds, None = unknown): what the viewer sent before it
+        saw the grant arrives up to this long after it."""
+        if control:
+            self._control_from = time.monotonic() + (rtt or 0.0)
 
     async def handle(self, msg: InputMessage) -> None:
         link = self._link
         host = link.host
+        if CONTROL in link.level and time.monotonic() < self._control_from:
+            self.dropped_before_grant += 1
+            return
         if CONTROL not in link.level or host.injector is None:
             self.dropped += 1
             if not self._told_no_grant:

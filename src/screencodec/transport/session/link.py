@@ -14,19 +14,34 @@ Tasks per session (all on the host's event loop):
 A helper task that fails ends the session: it records the failure and closes
 the channel, which wakes the receive loop, which re-raises it.
 
-Nothing is grabbed, encoded or sent before :func:`~.consent.ask` returned a
-grant that includes VIEW.
+Nothing is grabbed, encoded or sent before the local user's answer granted
+VIEW. While the first question waits, the receive loop keeps reading: a Bye or
+a vanished viewer withdraws the question, input is dropped (input that arrived
+before a grant is never injected after it), anything else waits for the grant.
+Every question goes through the host's :class:`~.consent.QuestionQueue`, one at
+a time; repeated permission requests collapse into the question already open,
+and a request the user just refused is refused again unasked for a while.
+Peer-supplied strings (the agent's name, the peer address a relay reports, Bye
+reasons, chat) are passed through :func:`~..channel.display.safe_text` here,
+before any event or question carries them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.consent import ask
+from screencodec.transport.session.consent import (
+    Answer,
+    ask_file,
+    ask_permission,
+    questions_for,
+)
 from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
@@ -36,7 +51,13 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.flow import CongestionControl
 from screencodec.transport.session.input_gate import InputGate
-from screencodec.transport.session.permissions import CONTROL, VIEW, ConsentRequest, Permission
+from screencodec.transport.session.permissions import (
+    CONTROL,
+    VIEW,
+    ConsentRequest,
+    Grant,
+    Permission,
+)
 from screencodec.transport.session.pointer import CursorStreamer
 from screencodec.transport.session.services import SessionHost
 from screencodec.transport.session.stats import LinkStats
@@ -45,13 +66,21 @@ from screencodec.transport.session.streaming import Streamer
 __all__ = ["ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
+#: A permission the local user refused is refused unasked if asked again within this.
+REASK_AFTER = 10.0
+#: Messages (other than input, which is dropped) a viewer may send before the grant.
+_MAX_EARLY = 32
+#: Permission requests that may wait on one open question.
+_MAX_COLLAPSED = 8
+
+_INPUT = (m.PointerMove, m.Button, m.Wheel, m.Key)
 
 
 class ViewerLink:
     def __init__(self, host: SessionHost, channel: Channel) -> None:
         self.host = host
         self.channel = channel
-        self.peer = channel.peer
+        self.peer = safe_text(channel.peer)
         self.who = ""
         self.level = Permission()
         self.gate = InputGate(self)
@@ -64,7 +93,13 @@ class ViewerLink:
         self.pointer = CursorStreamer(self)
         self._fresh = True  # no message since the grant yet
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._upgrading = False
+        #: The open upgrade question and the requests it answers.
+        self._upgrade: asyncio.Future[Any] | None = None
+        self._collapsed: list[Permission] = []
+        self._refused = Permission()
+        self._refused_until = 0.0
+        self._next: asyncio.Future[bytes] | None = None  # a receive begun before the grant
+        self._early: list[m.Message] = []
         self.failure: BaseException | None = None
 
     @property
@@ -102,18 +137,30 @@ class ViewerLink:
             hello = await asyncio.wait_for(self._hello(), _HELLO_TIMEOUT)
         except asyncio.TimeoutError:
             return "viewer sent no request"
-        self.who = hello.who
+        self.who = safe_text(hello.who, 64)
         asked = Permission(hello.level).known
         if VIEW not in asked:
             await self.send(m.PermissionDeny(hello.level))
             return "viewer did not ask to view"
         request = ConsentRequest(self.who, self.peer, asked)
-        grant = await ask(self.host.consent, request, self.host.config.consent_timeout)
+        queue = questions_for(self.host)
+        if not queue.reserve(self):  # cannot happen for a first question; fail closed
+            await self.send(m.PermissionDeny(hello.level))
+            return "consent denied"
+        answer = await self._first_answer(ask_permission(
+            queue, self, self.host.consent, request, self.host.config.consent_timeout))
+        if isinstance(answer, str):
+            return answer
+        grant = answer.value
         if VIEW not in grant.level:
             await self.send(m.PermissionDeny(hello.level))
+            if answer.timed_out:
+                await self.send(m.Bye("the local user did not answer in time"))
+                return "consent denied: no answer in time"
             await self.send(m.Bye("the local user declined"))
             return "consent denied"
         self.level = grant.level
+        self.gate.granted(CONTROL in self.level, None)
         monitors = self.host.hub.monitors(self.monitor)
         self.watch(self.monitor)
         await self.send(m.PermissionGrant(self.level.bits))
@@ -123,6 +170,33 @@ class ViewerLink:
         self.spawn(self.pointer.run())
         self.spawn(self._stats_loop())
         return await self._recv_loop()
+
+    async def _first_answer(self, asking: Any) -> Answer[Grant] | str:
+        """Wait for the first question's answer while reading the viewer:
+        returns the answer, or why the session ended before it (the question
+        is withdrawn)."""
+        task = asyncio.ensure_future(asking)
+        try:
+            while True:
+                if self._next is None:
+                    self._next = asyncio.ensure_future(self.channel.recv())
+                await asyncio.wait({task, self._next}, return_when=asyncio.FIRST_COMPLETED)
+                if task.done():
+                    return task.result()  # type: ignore[no-any-return]
+                data, self._next = self._next.result(), None
+                msg = m.decode(data)
+                if isinstance(msg, m.Bye):
+                    return _bye_reason(msg)
+                if isinstance(msg, _INPUT):
+                    self.gate.dropped_early += 1  # before any grant: never injected
+                elif len(self._early) >= _MAX_EARLY:
+                    raise ProtocolError("too many messages before the local user answered")
+                else:
+                    self._early.append(msg)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _hello(self) -> m.PermissionRequest:
         """The viewer's opening: its Capabilities (optional), then its request."""
@@ -138,6 +212,8 @@ class ViewerLink:
 
     async def cleanup(self) -> None:
         """Release everything, even if cancelled while doing so (host shutdown)."""
+        if self._next is not None:
+            self._next.cancel()
         for task in list(self._tasks):
             task.cancel()
         try:
@@ -167,18 +243,25 @@ class ViewerLink:
         self.monitor = index
 
     async def _recv_loop(self) -> str:
+        early, self._early = self._early, []
+        for msg in early:
+            await self._dispatch(msg)
         while True:
             if self.failure is not None:
                 raise self.failure
             try:
-                data = await self.channel.recv()
+                if self._next is not None:
+                    data = await self._next
+                    self._next = None
+                else:
+                    data = await self.channel.recv()
             except SessionClosedError:
                 if self.failure is not None:
                     raise self.failure from None
                 raise
             msg = m.decode(data)
             if isinstance(msg, m.Bye):
-                return f"viewer said bye: {msg.reason}" if msg.reason else "viewer said bye"
+                return _bye_reason(msg)
             await self._dispatch(msg)
             self._fresh = False
 
@@ -195,9 +278,7 @@ class ViewerLink:
         elif isinstance(msg, m.PointerMove | m.Button | m.Wheel | m.Key):
             await self.gate.handle(msg)
         elif isinstance(msg, m.PermissionRequest):
-            if not self._upgrading:
-                self._upgrading = True
-                self.spawn(self._upgrade(Permission(msg.level)))
+            await self._on_request(Permission(msg.level))
         elif isinstance(msg, m.SelectMonitor):
             monitors = self.host.hub.monitors(self.monitor)
             if any(mon.index == msg.index for mon in monitors):
@@ -205,9 +286,9 @@ class ViewerLink:
             else:
                 await self.send(m.Notice(m.Notice.UNKNOWN_MONITOR, f"no monitor {msg.index}"))
         elif isinstance(msg, m.Chat):
-            self.host.emit(ChatReceived(self.peer, msg.text))
+            self.host.emit(ChatReceived(self.peer, safe_text(msg.text, 1000)))
         elif isinstance(msg, m.FileOffer):
-            self.spawn(self._file_offer(msg))
+            await self._on_file_offer(msg)
         elif isinstance(msg, m.FileChunk):
             self.host.files_for(self).on_chunk(msg)
         elif isinstance(msg, m.FileEnd):
@@ -224,26 +305,73 @@ class ViewerLink:
         else:
             raise ProtocolError(f"a viewer may not send {type(msg).__name__}")
 
-    async def _upgrade(self, asked: Permission) -> None:
-        try:
-            wanted = asked.known - self.level
-            if not wanted and asked.known == asked:  # all of it is granted already
-                await self.send(m.PermissionGrant(self.level.bits))
-                return
-            request = ConsentRequest(self.who, self.peer, wanted, upgrade=True)
-            grant = await ask(self.host.consent, request, self.host.config.consent_timeout)
-            if not wanted or not grant.granted:
+    async def _on_request(self, asked: Permission) -> None:
+        """A permission request after the grant: answer it, ask, or collapse it
+        into the question already open (it is answered with that one)."""
+        if self._upgrade is not None:
+            if len(self._collapsed) < _MAX_COLLAPSED:
+                self._collapsed.append(asked)
+            else:
                 await self.send(m.PermissionDeny(asked.bits))
-                return
-            self.level = self.level | grant.level
-            await self.send(m.PermissionGrant(self.level.bits))
-            self.host.emit(PermissionChanged(self.peer, self.level))
-        finally:
-            self._upgrading = False
+            return
+        wanted = asked.known - self.level
+        if not wanted:  # nothing new to ask (all held already, or unknown bits)
+            await self._answer(asked)
+            return
+        refused_lately = time.monotonic() < self._refused_until and wanted in self._refused
+        if refused_lately or not questions_for(self.host).reserve(self):
+            await self.send(m.PermissionDeny(asked.bits))
+            return
+        self._collapsed = [asked]
+        self._upgrade = asyncio.ensure_future(self._ask_more(wanted))
+        self.spawn(self._upgrade)
 
-    async def _file_offer(self, offer: m.FileOffer) -> None:
-        answer = await self.host.files_for(self).on_offer(offer, self.peer)
-        await self.send(answer)
+    async def _answer(self, asked: Permission) -> None:
+        if asked.known == asked and asked in self.level:
+            await self.send(m.PermissionGrant(self.level.bits))
+        else:
+            await self.send(m.PermissionDeny(asked.bits))
+
+    async def _ask_more(self, wanted: Permission) -> None:
+        try:
+            request = ConsentRequest(self.who, self.peer, wanted, upgrade=True)
+            answer = await ask_permission(questions_for(self.host), self, self.host.consent,
+                                          request, self.host.config.consent_timeout)
+            granted = answer.value.level & wanted
+            if granted:
+                self.level = self.level | granted
+                self.gate.granted(CONTROL in granted, self.flow.srtt)
+                self.host.emit(PermissionChanged(self.peer, self.level))
+            if wanted - granted:
+                self._refused = wanted - granted
+                self._refused_until = time.monotonic() + REASK_AFTER
+            requests, self._collapsed = self._collapsed, []
+            for asked in requests:
+                await self._answer(asked)
+        finally:
+            self._upgrade = None
+
+    async def _on_file_offer(self, offer: m.FileOffer) -> None:
+        files = self.host.files_for(self)
+        queue = questions_for(self.host)
+        info = files.admit(offer, self.peer)
+        if info is None or not queue.reserve(self):
+            if info is not None:  # admitted, but this viewer has enough questions open
+                await files.decide(offer, info, _refuse)
+            await self.send(m.FileAccept(offer.transfer, False))
+            return
+        consent = files.consent
+        timeout = self.host.config.consent_timeout
+
+        async def via_queue(q: Any) -> bool:
+            if consent is None:
+                return False
+            return (await ask_file(queue, self, consent, q, timeout)).value
+
+        async def run() -> None:
+            await self.send(await files.decide(offer, info, via_queue))
+
+        self.spawn(run())
 
     async def revoke(self, level: Permission) -> None:
         removed = self.level & level
@@ -270,7 +398,8 @@ class ViewerLink:
             in_flight=self.flow.in_flight,
             sent=meter.sent,
             skipped=self.flow.skipped,
-            input_dropped=self.gate.dropped + self.gate.dropped_local,
+            input_dropped=(self.gate.dropped + self.gate.dropped_local + self.gate.dropped_early
+                           + self.gate.dropped_before_grant),
             bytes_sent=meter.bytes_sent,
             link_kbps=self.flow.rate * 8 / 1000,
             target_kbps=self.flow.target_rate() * 8 / 1000,
@@ -290,3 +419,11 @@ class ViewerLink:
                     snap.skipped & 0xFFFFFFFF, snap.sent & 0xFFFFFFFF,
                 )
             )  # fmt: skip
+
+
+def _bye_reason(msg: m.Bye) -> str:
+    return f"viewer said bye: {safe_text(msg.reason)}" if msg.reason else "viewer said bye"
+
+
+async def _refuse(_: object) -> bool:
+    return False

@@ -96,20 +96,38 @@ VIEW = register_permission("view", 0)
 CONTROL = register_permission("control", 1)
 
 
+#: What a ``y`` gives, per built-in level, in the words a question uses.
+_MEANS = {"view": "SEE your screen", "control": "CONTROL your mouse and keyboard"}
+
+
 @dataclass(frozen=True, slots=True)
 class ConsentRequest:
-    """What the local user is asked: ``who`` (as the agent typed it, untrusted),
-    from where (``peer``), for which ``level``, and whether it upgrades a session
-    already running (``upgrade``) or opens one."""
+    """What the local user is asked: ``who`` (as the agent typed it, untrusted,
+    already passed through :func:`~..channel.display.safe_text`), from where
+    (``peer``, likewise), for which ``level``, and whether it upgrades a session
+    already running (``upgrade``) or opens one.
+
+    ``question`` numbers the question among all those the host asks its local
+    user (permission, upgrade, file; see :class:`~.consent.QuestionQueue`): an
+    interface shows it, so an answer is visibly the answer to *this* question.
+    """
 
     who: str
     peer: str
     level: Permission
     upgrade: bool = False
+    question: int = 0
+    recorded: bool = False  #: the host records this session: the question says so
+
+    def grants(self) -> str:
+        """What answering yes grants, in plain words (``"CONTROL your mouse and keyboard"``)."""
+        parts = [_MEANS.get(n, f"the permission {n!r}") for n in self.level.names]
+        return " and ".join(parts) or "nothing"
 
     def describe(self) -> str:
-        what = "also allow" if self.upgrade else "share your screen with"
-        return f"{self.who!r} ({self.peer}) asks: {what} [{self.level}]"
+        also = "ALSO " if self.upgrade else ""
+        note = " (this session is RECORDED)" if self.recorded else ""
+        return f"{self.who!r} ({self.peer}) asks to {also}{self.grants()} [{self.level}]{note}"
 
 
 @dataclass(frozen=True, slots=True)

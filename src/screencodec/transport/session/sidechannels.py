@@ -6,7 +6,8 @@ callback (no answer in time = refused); an accepted file is written into the
 chosen directory only, under a sanitised name, created exclusively (never
 overwriting), chunk by chunk in order, within a per-file and a per-session size
 cap, and checked against the sender's SHA-256 at the end. Any violation by the
-peer is a ProtocolError and the partial file is removed.
+peer is a ProtocolError and the partial file is removed. Space is reserved
+when the offer arrives, and only a few offers may wait for an answer at once.
 
 State is owned by one session's receive loop (single task); the consent
 question runs in its own task so the screen keeps flowing while the user reads.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from screencodec.errors import ProtocolError
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.messages import (
     MAX_FILE_CHUNK,
     FileAccept,
@@ -34,6 +36,8 @@ from screencodec.transport.session.messages import (
 )
 
 __all__ = [
+    "MAX_OFFERS",
+    "MAX_PENDING_OFFERS",
     "ExtensionHandler",
     "ExtensionRegistry",
     "FileConsent",
@@ -81,14 +85,28 @@ def safe_filename(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FileOfferInfo:
-    """What the local user is asked about: ``name`` is already sanitised."""
+    """What the local user is asked about: ``name`` is already sanitised (a
+    harmless path component, shown through :func:`~..channel.display.safe_text`),
+    ``peer`` likewise. ``question`` numbers the question among all those the
+    host asks (see :class:`~.consent.QuestionQueue`). Saying yes to it saves
+    one file and grants nothing else."""
 
     peer: str
     name: str
     size: int
+    question: int = 0
+
+    def describe(self) -> str:
+        return f"{self.peer} sends the file {self.name!r} ({self.size} bytes)"
 
 
 FileConsent = Callable[[FileOfferInfo], Awaitable[bool]]
+
+#: Offers of one session waiting for the local user's answer at once; more are
+#: refused without asking (a viewer cannot queue up questions or memory).
+MAX_PENDING_OFFERS = 3
+#: Offers in one session at all: past this the viewer is misbehaving.
+MAX_OFFERS = 4096
 
 
 class _Incoming:
@@ -101,6 +119,16 @@ class _Incoming:
 
 
 class FileReceiver:
+    """Receives the files one peer offers (see the module docstring).
+
+    State: ``_total`` bytes reserved (by offers waiting for an answer and by
+    accepted files), the transfers in progress, the ids already offered and
+    the offers waiting for an answer. Space is reserved when an offer arrives,
+    before the question, so parallel offers can never together exceed
+    ``max_total``; a refusal gives it back. At most ``max_pending`` offers wait
+    for an answer at once; more are refused at once, unasked.
+    """
+
     def __init__(
         self,
         directory: Path | None,
@@ -109,36 +137,84 @@ class FileReceiver:
         max_file: int = 1 << 30,
         max_total: int = 4 << 30,
         timeout: float = 30.0,
+        max_pending: int = MAX_PENDING_OFFERS,
     ) -> None:
         self.directory = directory
         self._consent = consent
         self.max_file = max_file
         self.max_total = max_total
         self.timeout = timeout
+        self.max_pending = max_pending
         self._total = 0
         self._active: dict[int, _Incoming] = {}
         self._asked: set[int] = set()
+        self.pending = 0
         self.refused = 0
 
-    async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
-        """Ask the user; open the target file if yes. Run it as its own task."""
+    @property
+    def consent(self) -> FileConsent | None:
+        """The callback that asks the local user (None: every offer is refused)."""
+        return self._consent
+
+    @property
+    def reserved(self) -> int:
+        """Bytes reserved by pending offers and accepted files."""
+        return self._total
+
+    def admit(self, offer: FileOffer, peer: str) -> FileOfferInfo | None:
+        """Check an offer and reserve its space; None: refuse it without asking.
+
+        Synchronous, so the receive loop can refuse a flood without a task per
+        offer. Raises ProtocolError for an id offered twice or too many offers.
+        A non-None result must go to :meth:`decide`.
+        """
         if offer.transfer in self._asked:
             raise ProtocolError(f"transfer {offer.transfer} offered twice")
+        if len(self._asked) >= MAX_OFFERS:
+            raise ProtocolError(f"more than {MAX_OFFERS} file offers in one session")
         self._asked.add(offer.transfer)
-        info = FileOfferInfo(peer, safe_filename(offer.name), offer.size)
-        ok = (
-            self.directory is not None
-            and self._consent is not None
-            and offer.size <= self.max_file
-            and self._total + offer.size <= self.max_total
-            and await self._ask(info)
-        )
+        if (
+            self.directory is None
+            or self._consent is None
+            or self.pending >= self.max_pending
+            or offer.size > self.max_file
+            or self._total + offer.size > self.max_total
+        ):
+            self.refused += 1
+            return None
+        self._total += offer.size
+        self.pending += 1
+        return FileOfferInfo(safe_text(peer), safe_text(safe_filename(offer.name), 100), offer.size)
+
+    async def decide(
+        self,
+        offer: FileOffer,
+        info: FileOfferInfo,
+        ask: Callable[[FileOfferInfo], Awaitable[bool]] | None = None,
+    ) -> FileAccept:
+        """Ask (through ``ask``, default the consent callback under the
+        timeout) about an admitted offer; open the target file if yes."""
+        try:
+            ok = await (ask or self._ask)(info)
+        finally:
+            self.pending -= 1
         if not ok or self.directory is None:
+            self._total -= info.size
             self.refused += 1
             return FileAccept(offer.transfer, False)
-        self._total += offer.size  # reserved now so parallel offers cannot beat the cap
-        self._active[offer.transfer] = _Incoming(self._target(info.name), offer.size)
+        try:
+            self._active[offer.transfer] = _Incoming(self._target(info.name), offer.size)
+        except BaseException:
+            self._total -= info.size
+            raise
         return FileAccept(offer.transfer, True)
+
+    async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
+        """:meth:`admit`, then :meth:`decide`. Run it as its own task."""
+        info = self.admit(offer, peer)
+        if info is None:
+            return FileAccept(offer.transfer, False)
+        return await self.decide(offer, info)
 
     async def _ask(self, info: FileOfferInfo) -> bool:
         assert self._consent is not None

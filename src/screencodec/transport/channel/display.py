@@ -1,0 +1,64 @@
+"""Making peer-supplied text safe to show: one function, used wherever a string
+a peer chose (a viewer's name, an address a relay reports, a close or Bye
+reason, a file name, a chat line) reaches a terminal, a log or a dialog.
+
+A peer can put anything in those strings. Shown raw on a terminal, escape
+sequences retitle the window, clear the screen, hide later output (``ESC[8m``)
+or move the cursor so that a question reads differently from what ``y``
+grants; bidi overrides reorder what is shown; a 1 KiB "address" pushes the
+real text off screen. :func:`safe_text` removes all of that and bounds the
+length. Event fields and :class:`~..session.permissions.ConsentRequest` fields
+are passed through it by the session layer, but an embedder who shows any
+other peer-supplied text must call it too (see docs/security.md).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["MAX_SHOWN", "safe_text"]
+
+#: Default bound on a shown peer string, in characters.
+MAX_SHOWN = 120
+
+# Whole escape sequences go, not just their ESC: what follows an ESC (``[8m``,
+# ``]0;title``) is the payload. 7-bit CSI/OSC/DCS/... and their 8-bit C1 forms.
+_SEQUENCES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI ... final byte
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC, DCS...
+    r"|\x1b[ -/]*[0-~]?"  # other two-byte escapes (ESC c resets the terminal)
+)
+
+# Anything that is not a visible character or a plain space: C0 and C1
+# controls (Cc), format characters (Cf: bidi overrides and isolates, zero-width
+# joiners and marks), surrogates (Cs), private use (Co), unassigned (Cn) and
+# the line and paragraph separators (Zl, Zp).
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def safe_text(text: object, limit: int = MAX_SHOWN) -> str:
+    """``text`` as one harmless line of at most ``limit`` characters.
+
+    Escape sequences are removed whole; every other control, format or
+    invisible character (C0, C1, DEL, bidi overrides, zero-width characters,
+    line separators) becomes ``?`` so the reader sees that something was
+    there; runs of whitespace become one space. Longer results are cut and end
+    in ``...``. Never raises: a non-string is shown by its ``str``.
+    """
+    s = text if isinstance(text, str) else str(text)
+    if len(s) > limit * 8:  # bound the work on a huge input before any regex
+        s = s[: limit * 8]
+    s = _SEQUENCES.sub("?", s)
+    out = []
+    for ch in s:
+        if ch in "\t\n\r\v\f":
+            out.append(" ")
+        elif unicodedata.category(ch) in _HIDDEN:
+            out.append("?")
+        else:
+            out.append(ch)
+    shown = re.sub(r" {2,}", " ", "".join(out)).strip()
+    if len(shown) > limit:
+        shown = shown[: max(0, limit - 3)] + "..."
+    return shown
