@@ -1,10 +1,16 @@
-"""The ``screencodec view`` command: watch a shared screen, optionally take control."""
+"""The ``screencodec view`` command: watch a shared screen, optionally take control.
+
+With ``--web`` the screen is shown in a browser page served on 127.0.0.1
+(:mod:`screencodec.web`): the page decodes the wire format itself, and
+pointer, keyboard, chat, files and monitors are handled there.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,17 +35,82 @@ def register(subparsers: Any) -> None:
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
     v.add_argument("--snapshot-cursor", action="store_true",
                    help="draw the host's pointer into the snapshot")  # fmt: skip
+    v.add_argument("--web", action="store_true",
+                   help="watch and control in a browser page on this machine")  # fmt: skip
+    v.add_argument("--web-port", type=int, default=0, metavar="N",
+                   help="port of the page on 127.0.0.1 (default: a free one)")  # fmt: skip
+    v.add_argument("--no-open", action="store_true",
+                   help="only print the page's address, do not open a browser")  # fmt: skip
+    v.add_argument("--download-dir", type=Path, metavar="DIR",
+                   help="with --web: where files the user sends you are saved")  # fmt: skip
     v.set_defaults(func=run_view)
 
 
-async def _view_main(args: argparse.Namespace, password: str) -> int:
+def _where(args: argparse.Namespace) -> str:
+    if args.relay:
+        return f"relay {args.relay[0]}:{args.relay[1]}"
+    return f"{args.address[0]}:{args.address[1]}"
+
+
+def _explain(exc: BaseException, args: argparse.Namespace) -> str:
+    """A connection error in the words a support agent needs."""
+    text = str(exc)
+    kind = "relay" if args.relay else "host"
+    if text.startswith("frame of") or "unknown protocol version" in text:
+        # The peer's first bytes did not frame as ours: something else listens there.
+        return f"{_where(args)} is not a screencodec {kind} (it answered in another protocol)"
+    if text == "handshake timed out":
+        return (
+            f"no screencodec {kind} answered at {_where(args)} (handshake timed out): "
+            "check the address and port"
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return f"nothing listens at {_where(args)} (connection refused)"
+    return text
+
+
+async def _connect(args: argparse.Namespace, password: str) -> Any:
     from screencodec.transport.connect import connect_direct, connect_via_relay
+
+    try:
+        if args.relay:
+            return await connect_via_relay(args.relay[0], args.relay[1], args.code, password)
+        return await connect_direct(args.address[0], args.address[1], args.code, password)
+    except (ScreencodecError, OSError) as exc:
+        raise _ViewError(_explain(exc, args)) from exc
+
+
+class _ViewError(ScreencodecError, ConnectionError):
+    """A connection failure, already explained for the user."""
+
+
+async def _web_main(args: argparse.Namespace, password: str) -> int:
+    from screencodec.web import WebOptions, WebViewer
+
+    def show(url: str) -> None:
+        opened = "" if args.no_open else "   (opening it in your browser)"
+        print(f"web viewer: {url}{opened}", flush=True)
+        print("keep this link private: it admits one page, once", flush=True)
+
+    options = WebOptions(
+        who=args.name, port=args.web_port, control=args.control,
+        open_browser=not args.no_open, download_dir=args.download_dir, on_url=show,
+    )  # fmt: skip
+    web = WebViewer(lambda: _connect(args, password), options)
+    try:
+        reason = await asyncio.wait_for(web.run(), args.duration)
+    except asyncio.TimeoutError:
+        if web.viewer is None:
+            raise _ViewError("no page opened the viewer link in time") from None
+        reason = "viewer left (--duration)"
+    print(f"session ended: {reason}", flush=True)
+    return 0
+
+
+async def _view_main(args: argparse.Namespace, password: str) -> int:
     from screencodec.transport.session.viewer import Viewer
 
-    if args.relay:
-        channel: Any = await connect_via_relay(args.relay[0], args.relay[1], args.code, password)
-    else:
-        channel = await connect_direct(args.address[0], args.address[1], args.code, password)
+    channel = await _connect(args, password)
     viewer = Viewer(channel, who=args.name)
     level = await viewer.start(VIEW)
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
@@ -90,9 +161,21 @@ def run_view(args: argparse.Namespace) -> int:
     if (args.address is None) == (args.relay is None):
         print("give either HOST:PORT or --relay HOST:PORT", file=sys.stderr)
         return 2
+    if args.web and args.snapshot is not None:
+        print("--snapshot is not available with --web (the page draws the screen)", file=sys.stderr)
+        return 2
+    if args.web and importlib.util.find_spec("aiohttp") is None:
+        print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
+        return 2
     password = args.password or getpass.getpass("Password: ")
     try:
-        return asyncio.run(_view_main(args, password))
+        return asyncio.run((_web_main if args.web else _view_main)(args, password))
+    except OSError as exc:
+        if isinstance(exc, ScreencodecError):
+            print(f"error: {exc}", file=sys.stderr)
+        else:  # --web-port in use, for instance
+            print(f"error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except (ScreencodecError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,12 @@ Usage::
     await viewer.pointer_move(10, 20)
     await viewer.bye()
 
+With a ``sink`` (the web viewer, :mod:`screencodec.web`), the viewer decodes
+nothing itself: each update and cursor message is handed on unchanged as it
+arrives, and the update's Receipt goes out when the sink reports it applied
+(or refused) there, so the host's congestion control times the whole path
+to the picture the agent sees.
+
 State is owned by the task running :meth:`run`: its receive loop stamps each
 update's arrival and hands it to an apply task that decodes in order, so a
 long decode never delays the next arrival stamp. The send-side methods may be
@@ -27,7 +33,7 @@ import contextlib
 import dataclasses
 import importlib.util
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,7 +65,7 @@ from screencodec.transport.session.sidechannels import (
 )
 from screencodec.wire import Op
 
-__all__ = ["DecoderLike", "Viewer"]
+__all__ = ["DecoderLike", "RemoteApplier", "Viewer"]
 
 _INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
 _KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
@@ -72,6 +78,19 @@ class DecoderLike(Protocol):
     needs_keyframe: bool
 
     def decode(self, data: bytes, /) -> npt.NDArray[np.uint8]: ...
+
+
+class RemoteApplier(Protocol):
+    """Where a viewer with a sink hands the host's wire messages (non-blocking)."""
+
+    def update(self, data: bytes, /) -> asyncio.Future[tuple[int, int] | None]:
+        """Forward one UPDATE; the future gives the frame size once applied
+        there, or None if it was refused (the viewer then asks for a keyframe)."""
+        ...
+
+    def cursor(self, data: bytes, /) -> None:
+        """Forward one CURSOR_SHAPE or CURSOR_POSITION message."""
+        ...
 
 
 def _default_capabilities() -> m.Capabilities:
@@ -87,6 +106,18 @@ def _default_decoder() -> DecoderLike:
     return ScreenDecoder()
 
 
+_Queued = tuple[m.Update, float, float | None, "asyncio.Future[tuple[int, int] | None] | None"]
+
+
+class _NullDecoder:
+    """The decoder of a viewer whose sink decodes: never called."""
+
+    needs_keyframe = False
+
+    def decode(self, data: bytes, /) -> npt.NDArray[np.uint8]:
+        raise AssertionError("a viewer with a sink does not decode")
+
+
 class Viewer:
     def __init__(
         self,
@@ -97,13 +128,19 @@ class Viewer:
         download_dir: Path | None = None,
         file_consent: FileConsent | None = None,
         capabilities: m.Capabilities | None = None,
+        sink: RemoteApplier | None = None,
     ) -> None:
         self.channel = channel
         #: What this viewer tells the host it decodes (default: everything
         #: ScreenDecoder decodes here; no VIDEO without PyAV).
         self.capabilities = capabilities or _default_capabilities()
         self.who = who
-        self.decoder = decoder or _default_decoder()
+        #: Set: updates and cursor messages go there, undecoded (see module notes).
+        self.sink = sink
+        self.decoder = decoder or (_NullDecoder() if sink is not None else _default_decoder())
+        #: Called with every message from the host other than updates, after
+        #: the viewer handled it (a UI mirrors stats, notices, levels this way).
+        self.on_message: Callable[[m.Message], None] | None = None
         self.framebuffer: npt.NDArray[np.uint8] | None = None
         self.level = Permission()
         self.monitors: tuple[Monitor, ...] = ()
@@ -126,7 +163,7 @@ class Viewer:
         self._pending: asyncio.Future[bool] | None = None
         self._keyframe_asked_at = -1e9
         self._tasks: set[asyncio.Task[None]] = set()
-        self._updates: asyncio.Queue[tuple[m.Update, float, float | None]] = asyncio.Queue()
+        self._updates: asyncio.Queue[_Queued] = asyncio.Queue()
 
     def events(self) -> Subscription:
         return self.events_hub.subscribe()
@@ -174,11 +211,14 @@ class Viewer:
                     # stamp arrivals truly: the host times its link by them.
                     if self._updates.qsize() >= _MAX_QUEUED:
                         raise ProtocolError("the host sent more updates than it may have in flight")
-                    self._updates.put_nowait((msg, arrived, span))
+                    remote = None if self.sink is None else self.sink.update(msg.data)
+                    self._updates.put_nowait((msg, arrived, span, remote))
                     if applier.done():
                         applier.result()  # its failure ends the session
                     continue
                 await self._dispatch(msg)
+                if self.on_message is not None:
+                    self.on_message(msg)
         except SessionClosedError as exc:
             reason = f"channel closed: {exc}"
         finally:
@@ -197,11 +237,13 @@ class Viewer:
 
     async def _apply_loop(self) -> None:
         while True:
-            msg, arrived, span = await self._updates.get()
-            await self._apply(msg, arrived, span)
+            msg, arrived, span, remote = await self._updates.get()
+            await self._apply(msg, arrived, span, remote)
 
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Cursor):
+            if self.sink is not None:
+                self.sink.cursor(msg.data)
             st = self.pointer.apply(msg.data)
             if st is not None:
                 self.events_hub.emit(CursorMoved(st.x, st.y, st.visible, st.shape_id))
@@ -241,8 +283,26 @@ class Viewer:
         else:
             raise ProtocolError(f"a host may not send {type(msg).__name__}")
 
-    async def _apply(self, msg: m.Update, arrived: float, span: float | None) -> None:
+    async def _apply(
+        self,
+        msg: m.Update,
+        arrived: float,
+        span: float | None,
+        remote: asyncio.Future[tuple[int, int] | None] | None,
+    ) -> None:
         refused = False
+        if remote is not None:
+            size = await remote
+            if size is None:
+                self.decode_errors += 1
+                refused = True
+            else:
+                self.decoded += 1
+                if self.record_times:
+                    self.applied_at.append((msg.seq, time.perf_counter()))
+                self.events_hub.emit(FrameDecoded(msg.seq, size[0], size[1]))
+            await self._receipt(msg, arrived, span, refused)
+            return
         try:
             if len(msg.data) > _INLINE_DECODE:
                 fb = await asyncio.to_thread(self.decoder.decode, msg.data)
@@ -258,6 +318,11 @@ class Viewer:
             if self.record_times:
                 self.applied_at.append((msg.seq, time.perf_counter()))
             self.events_hub.emit(FrameDecoded(msg.seq, fb.shape[1], fb.shape[0]))
+        await self._receipt(msg, arrived, span, refused)
+
+    async def _receipt(
+        self, msg: m.Update, arrived: float, span: float | None, refused: bool
+    ) -> None:
         self.last_seq = msg.seq
         now = time.monotonic()
         span_us = m.Receipt.NO_SPAN if span is None else min(int(span * 1e6), _U32 - 1)
@@ -294,6 +359,13 @@ class Viewer:
             return await asyncio.wait_for(self._pending, timeout) and level in self.level
         except asyncio.TimeoutError:
             return False
+
+    async def request_keyframe(self) -> None:
+        """Ask for a full picture now (a sink lost its state: a reloaded page);
+        the host also sends the pointer's shape and position again."""
+        self._keyframe_asked_at = time.monotonic()
+        self.keyframe_requests += 1
+        await self._send(m.KeyframeRequest())
 
     async def select_monitor(self, index: int) -> None:
         """Watch monitor ``index`` (0 = all); the host answers with a keyframe."""

@@ -1,0 +1,132 @@
+"""File transfer for the web viewer: uploads from the page, offers from the host.
+
+Upload (agent -> host): the page announces a file (``file_offer``), streams
+it in binary frames (``id u32 big-endian | bytes``) into a private temporary
+file, and says ``file_done``; then the viewer offers it to the host's user,
+and the page is told each step (``file_progress``). Every declared size,
+count and offset is checked; a page that oversteps is a protocol error.
+
+Download (host -> agent): the host's offer is put to the agent in the page
+(``file_offer`` / ``file_answer``); an accepted file lands in the download
+directory and the page gets a link to it (``file_received``).
+
+Owned by the bridge on one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from screencodec.transport.session.sidechannels import FileOfferInfo
+from screencodec.web.schema import PageProtocolError
+
+__all__ = ["MAX_UPLOAD", "PageFiles"]
+
+MAX_UPLOAD = 1 << 30
+_MAX_OPEN_UPLOADS = 4
+_MAX_QUESTIONS = 8
+_ID = struct.Struct(">I")
+
+
+@dataclass
+class _Upload:
+    name: str
+    size: int
+    path: Path
+    fd: int
+    received: int = 0
+
+
+class PageFiles:
+    """Uploads in progress, questions the page has not answered, files it may fetch.
+
+    ``send(obj)`` queues a JSON message to the page; ``served`` is the web
+    server's table of downloadable files (number -> path).
+    """
+
+    def __init__(self, send: Callable[[dict[str, Any]], None], served: dict[int, Path]) -> None:
+        self._send = send
+        self.served = served
+        self._tmp = tempfile.TemporaryDirectory(prefix="screencodec-web-")
+        self._uploads: dict[int, _Upload] = {}
+        self._questions: dict[int, asyncio.Future[bool]] = {}
+        self._next_question = 1
+
+    # -- uploads -----------------------------------------------------------------
+
+    def offer(self, msg: dict[str, Any]) -> None:
+        tid = msg["id"]
+        if tid in self._uploads or len(self._uploads) >= _MAX_OPEN_UPLOADS:
+            raise PageProtocolError("too many uploads, or an id in use")
+        if msg["size"] > MAX_UPLOAD:
+            self._send({"t": "file_progress", "id": tid, "state": "failed", "text": "too large"})
+            raise PageProtocolError("upload larger than the limit")
+        path = Path(self._tmp.name) / f"upload-{tid}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._uploads[tid] = _Upload(msg["name"], msg["size"], path, fd)
+
+    def chunk(self, frame: bytes) -> None:
+        if len(frame) < _ID.size:
+            raise PageProtocolError("binary frame without a transfer id")
+        (tid,) = _ID.unpack_from(frame)
+        up = self._uploads.get(tid)
+        if up is None:
+            raise PageProtocolError(f"data for upload {tid}, which was not offered")
+        data = memoryview(frame)[_ID.size :]
+        if up.received + len(data) > up.size:
+            raise PageProtocolError("upload longer than declared")
+        os.write(up.fd, data)
+        up.received += len(data)
+
+    def done(self, tid: int) -> tuple[Path, str] | None:
+        """The page finished upload ``tid``: its file and name, ready to offer."""
+        up = self._uploads.pop(tid, None)
+        if up is None:
+            raise PageProtocolError(f"upload {tid} was not offered")
+        os.close(up.fd)
+        if up.received != up.size:
+            raise PageProtocolError("upload shorter than declared")
+        return up.path, up.name
+
+    # -- offers from the host ------------------------------------------------------
+
+    async def ask(self, info: FileOfferInfo) -> bool:
+        """The host offers a file: ask the agent in the page (the viewer's
+        FileReceiver times the question out and treats that as no)."""
+        if len(self._questions) >= _MAX_QUESTIONS:
+            return False
+        qid = self._next_question
+        self._next_question += 1
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._questions[qid] = fut
+        self._send({"t": "file_offer", "id": qid, "name": info.name[:255], "size": info.size})
+        try:
+            return await fut
+        finally:
+            self._questions.pop(qid, None)
+
+    def answer(self, qid: int, accept: bool) -> None:
+        fut = self._questions.get(qid)
+        if fut is not None and not fut.done():  # a late answer is harmless
+            fut.set_result(accept)
+
+    def received(self, path: Path, size: int) -> None:
+        n = len(self.served) + 1
+        self.served[n] = path
+        self._send({"t": "file_received", "id": n, "name": path.name[:255], "size": size})
+
+    def close(self) -> None:
+        for up in self._uploads.values():
+            os.close(up.fd)
+        self._uploads.clear()
+        for fut in self._questions.values():
+            if not fut.done():
+                fut.set_result(False)
+        self._tmp.cleanup()

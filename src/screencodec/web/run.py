@@ -1,0 +1,145 @@
+"""One web viewer session, start to end: serve the page, wait for it, join the
+host with what the page decodes, bridge until the session ends.
+
+The page is opened *before* the host is contacted: its WebCodecs support
+decides the Capabilities the viewer declares, and the host's user is asked
+for consent only once the agent is actually looking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import webbrowser
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from screencodec.errors import ConsentDeniedError, ScreencodecError
+from screencodec.transport.channel.base import Channel
+from screencodec.transport.session.permissions import CONTROL, VIEW
+from screencodec.transport.session.viewer import Viewer
+from screencodec.web.bridge import WebBridge, capabilities_from
+from screencodec.web.server import WebServer
+
+__all__ = ["WebOptions", "WebViewer"]
+
+
+@dataclass
+class WebOptions:
+    """``port`` 0 picks a free one; ``page_timeout``: how long to wait for the
+    page to open (None: forever); ``grace``: how long a closed page may take
+    to come back (a reload) before the session ends; ``download_dir``: where
+    accepted files from the host go (None: a private temporary directory)."""
+
+    who: str = "support"
+    port: int = 0
+    control: bool = False
+    open_browser: bool = True
+    page_timeout: float | None = None
+    grace: float = 30.0
+    download_dir: Path | None = None
+    on_url: Callable[[str], None] = field(default=lambda url: None)
+
+
+class WebViewer:
+    """Runs the session: ``await WebViewer(connect, options).run()`` returns why
+    it ended. ``url`` is set once the server listens; ``viewer`` once joined.
+
+    ``connect`` opens the sealed channel to the host (direct or relay).
+    """
+
+    def __init__(
+        self, connect: Callable[[], Awaitable[Channel]], options: WebOptions | None = None
+    ) -> None:
+        self.options = options or WebOptions()
+        self._connect = connect
+        self.bridge: WebBridge | None = None
+        self.server: WebServer | None = None
+        self.viewer: Viewer | None = None
+        self.url = ""
+        self.listening = asyncio.Event()
+
+    async def run(self) -> str:
+        opts = self.options
+        bridge = self.bridge = WebBridge(opts.who)
+        server = self.server = WebServer(bridge.on_page, port=opts.port)
+        tmp = None
+        try:
+            self.url = await server.start()
+            self.listening.set()
+            opts.on_url(self.url)
+            if opts.open_browser:
+                await asyncio.to_thread(webbrowser.open, self.url)
+            hello = await asyncio.wait_for(bridge.hello, opts.page_timeout)
+            if opts.download_dir is None:
+                tmp = tempfile.TemporaryDirectory(prefix="screencodec-files-")
+            files = bridge.make_files(server.files)
+            bridge.status("Connecting to the host...")
+            try:
+                channel = await self._connect()
+            except (ScreencodecError, OSError) as exc:
+                bridge.banner("error", f"Could not connect: {exc}")
+                raise
+            viewer = self.viewer = Viewer(
+                channel,
+                who=opts.who,
+                capabilities=capabilities_from(hello),
+                sink=bridge,
+                download_dir=opts.download_dir or Path(tmp.name if tmp else "."),
+                file_consent=files.ask,
+            )
+            bridge.attach(viewer)
+            bridge.status("Waiting for the user to accept...")
+            try:
+                await viewer.start(VIEW)
+            except ConsentDeniedError:
+                bridge.banner("ended", "The user declined to share the screen.")
+                raise
+            bridge.send({"t": "level", "view": True, "control": CONTROL in viewer.level})
+            bridge.status("Connected")
+            task = asyncio.ensure_future(viewer.run())
+            if opts.control:
+                bridge.send({"t": "notice", "text": "Asking the user for remote control..."})
+                asking = asyncio.ensure_future(self._ask_control(viewer, bridge))
+                asking.add_done_callback(lambda _t: None)
+            watchdog = asyncio.ensure_future(self._watch_page(viewer, bridge))
+            try:
+                reason = await task
+            finally:
+                watchdog.cancel()
+            bridge.banner("ended", _ended_text(reason))
+            bridge.send({"t": "ended", "reason": reason[:300]})
+            await bridge.drain()
+            return reason
+        finally:
+            bridge.close()
+            await server.close()
+            if tmp is not None:
+                tmp.cleanup()
+
+    @staticmethod
+    async def _ask_control(viewer: Viewer, bridge: WebBridge) -> None:
+        with contextlib.suppress(RuntimeError, ScreencodecError):
+            await viewer.request(CONTROL)
+        bridge.send({"t": "level", "view": True, "control": CONTROL in viewer.level})
+
+    async def _watch_page(self, viewer: Viewer, bridge: WebBridge) -> None:
+        """End the session when the page has been gone for ``grace`` seconds."""
+        while True:
+            await bridge.page_gone.wait()
+            bridge.page_seen.clear()
+            try:
+                await asyncio.wait_for(bridge.page_seen.wait(), self.options.grace)
+            except asyncio.TimeoutError:
+                await viewer.bye("the agent closed the web viewer")
+                return
+
+
+def _ended_text(reason: str) -> str:
+    if reason.startswith("host said bye"):
+        return "The session has ended: the user stopped sharing."
+    if "agent closed" in reason or reason == "closed":
+        return "You left the session."
+    return f"The session has ended ({reason[:200]})."

@@ -1,0 +1,113 @@
+"""The JSON text frames between the page and the Python viewer, validated strictly.
+
+Every text frame is one JSON object with a string ``t`` naming its kind and
+exactly the fields listed for that kind, each of one type and within bounds;
+anything else (unknown kind, missing or extra field, wrong type, a bool where
+an int belongs, an out-of-range number, an over-long string, more than
+:data:`MAX_TEXT_FRAME` bytes) is a :class:`PageProtocolError` and the socket
+is closed. The page applies the same rules to what it receives
+(``static/app/schema.js``).
+
+Binary frames are not JSON: server -> page they are the host's wire
+messages unchanged (docs/protocol.md); page -> server they carry file data,
+``transfer u32 (big-endian) | bytes``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from screencodec.errors import ProtocolError
+
+__all__ = ["MAX_TEXT_FRAME", "PAGE_MESSAGES", "PageProtocolError", "parse_page_message"]
+
+#: The largest text frame either side accepts.
+MAX_TEXT_FRAME = 16 * 1024
+
+
+class PageProtocolError(ProtocolError):
+    """The page sent a frame that breaks the page protocol; its socket is closed."""
+
+
+class _Int:
+    def __init__(self, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+
+    def check(self, v: object) -> bool:
+        return type(v) is int and self.lo <= v <= self.hi
+
+
+class _Str:
+    def __init__(self, max_len: int, min_len: int = 0) -> None:
+        self.max_len, self.min_len = max_len, min_len
+
+    def check(self, v: object) -> bool:
+        return isinstance(v, str) and self.min_len <= len(v) <= self.max_len
+
+
+class _Bool:
+    def check(self, v: object) -> bool:
+        return type(v) is bool
+
+
+_B = _Bool()
+_COORD = _Int(-(1 << 20), 1 << 20)
+_U32 = _Int(0, (1 << 32) - 1)
+
+#: Page -> server: kind -> field -> rule.
+PAGE_MESSAGES: dict[str, dict[str, Any]] = {
+    # First frame: the token (or resume key) and what WebCodecs decodes here.
+    "hello": {"key": _Str(128, 1), "h264_444": _B, "h264_420": _B, "zstream": _B},
+    # An update was applied to the canvas (w, h: the frame) or refused (ok false).
+    "applied": {"ok": _B, "w": _Int(0, 16384), "h": _Int(0, 16384)},
+    "keyframe": {},
+    "control": {"want": _B},
+    "move": {"x": _COORD, "y": _COORD},
+    "button": {"b": _Int(1, 15), "down": _B},
+    "wheel": {"dx": _Int(-100, 100), "dy": _Int(-100, 100)},
+    "key": {"keysym": _Int(0, 0x1FFFFFFF), "down": _B, "text": _Str(16)},
+    "release": {},
+    "chat": {"text": _Str(2000, 1)},
+    "monitor": {"index": _Int(0, 64)},
+    "file_offer": {"id": _U32, "name": _Str(255, 1), "size": _Int(0, 1 << 40)},
+    "file_done": {"id": _U32},
+    "file_answer": {"id": _U32, "accept": _B},
+    "bye": {},
+}
+
+
+def parse_page_message(text: str) -> dict[str, Any]:
+    """Parse and validate one text frame from the page."""
+    if len(text) > MAX_TEXT_FRAME:
+        raise PageProtocolError(f"text frame of {len(text)} characters")
+    try:
+        obj = json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise PageProtocolError(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise PageProtocolError("a frame must be a JSON object")
+    kind = obj.get("t")
+    rules = PAGE_MESSAGES.get(kind) if isinstance(kind, str) else None
+    if rules is None:
+        raise PageProtocolError(f"unknown message kind {str(kind)[:32]!r}")
+    if obj.keys() - {"t"} != rules.keys():
+        raise PageProtocolError(f"{kind}: fields {sorted(obj.keys() - {'t'})}")
+    for name, rule in rules.items():
+        if not rule.check(obj[name]):
+            raise PageProtocolError(f"{kind}: bad {name}")
+    return obj
+
+
+def _no_constant(name: str) -> float:
+    # NaN and Infinity are not JSON; Python would accept them.
+    raise ValueError(f"{name} is not JSON")
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    """Serialise a server -> page message (finite numbers only)."""
+    for v in obj.values():
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError("non-finite number")
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

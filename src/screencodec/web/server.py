@@ -1,0 +1,202 @@
+"""The web viewer's HTTP and WebSocket server, on loopback only.
+
+Routes (``KEY`` is :attr:`~.access.PageAccess.static_key`):
+
+* ``GET /`` and ``GET /boot.js``: the public bootstrap. It holds nothing
+  secret (it is the same file in every wheel) and is needed before the page
+  can read the token from the URL's fragment, which the browser never sends.
+* ``GET /s/KEY/<file>``: the page's code and style (``static/``), and
+  ``GET /s/KEY/files/<n>``: a file the host sent and the agent accepted.
+  A wrong key gets an empty 404, as does every other path.
+* ``GET /ws``: the page's WebSocket. Its first frame must be a valid
+  ``hello`` carrying the token (or the tab's resume key) within a few seconds;
+  otherwise the socket is closed without a single byte sent to it.
+
+Every response carries a strict Content-Security-Policy (scripts and styles
+from this origin only, no inline code, no framing), ``no-store`` and
+``nosniff``. Requests whose Host header is not this loopback address are
+refused (a DNS-rebinding page cannot reach us under another name), and the
+WebSocket also requires this origin.
+
+Runs on one event loop; the server owns its :class:`PageAccess`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from screencodec.web.access import PageAccess
+from screencodec.web.schema import MAX_TEXT_FRAME, PageProtocolError, parse_page_message
+
+__all__ = ["STATIC_DIR", "PageHandler", "WebServer"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+_PUBLIC = {"/": "index.html", "/boot.js": "boot.js"}
+_HELLO_TIMEOUT = 5.0
+#: Page -> server binary frames are file data: 4-byte id + at most 256 KiB.
+_MAX_PAGE_FRAME = 256 * 1024 + 4
+_TYPES = {
+    ".js": "text/javascript", ".css": "text/css", ".html": "text/html",
+    ".wasm": "application/wasm",
+}  # fmt: skip
+
+#: Called with an admitted socket and its validated hello; returns when the page is gone.
+PageHandler = Callable[[web.WebSocketResponse, dict[str, Any]], Awaitable[None]]
+
+
+def _csp(port: int) -> str:
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        f"connect-src 'self' ws://127.0.0.1:{port}; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    )
+
+
+class WebServer:
+    """Serves the page and admits one page socket at a time.
+
+    ``files``: received files the page may download, by number (the bridge
+    fills it). ``url`` is known after :meth:`start`.
+    """
+
+    def __init__(
+        self, on_page: PageHandler, *, port: int = 0, access: PageAccess | None = None
+    ) -> None:
+        self.access = access or PageAccess()
+        self.files: dict[int, Path] = {}
+        self._on_page = on_page
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/#k={self.access.token}"
+
+    async def start(self) -> str:
+        app = web.Application(middlewares=[self._guard], client_max_size=1024)
+        app.router.add_get("/ws", self._ws)
+        app.router.add_get("/s/{key}/files/{n}", self._file)
+        app.router.add_get("/s/{key}/{path:.+}", self._static)
+        for route in _PUBLIC:
+            app.router.add_get(route, self._public)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        # Loopback only, never a wildcard: the page is for this machine's user.
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port, reuse_address=False)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return self.url
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- HTTP ---------------------------------------------------------------
+
+    @web.middleware
+    async def _guard(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.host not in (f"127.0.0.1:{self.port}", f"localhost:{self.port}"):
+            raise web.HTTPNotFound()
+        resp = await handler(request)
+        resp.headers["Content-Security-Policy"] = _csp(self.port)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        resp.headers["Cache-Control"] = "no-store"
+        resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        return resp
+
+    async def _public(self, request: web.Request) -> web.StreamResponse:
+        return _serve(STATIC_DIR / _PUBLIC[request.path])
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        if not self.access.static_ok(request.match_info["key"]):
+            raise web.HTTPNotFound()
+        path = (STATIC_DIR / request.match_info["path"]).resolve()
+        if STATIC_DIR not in path.parents or not path.is_file():
+            raise web.HTTPNotFound()
+        return _serve(path)
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        if not self.access.static_ok(request.match_info["key"]):
+            raise web.HTTPNotFound()
+        n = request.match_info["n"]
+        path = self.files.get(int(n)) if n.isdigit() and len(n) < 10 else None
+        if path is None or not path.is_file():
+            raise web.HTTPNotFound()
+        resp = web.FileResponse(path)
+        resp.content_type = "application/octet-stream"
+        ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in path.name)
+        resp.headers["Content-Disposition"] = f'attachment; filename="{ascii_name}"'
+        return resp
+
+    # -- WebSocket ------------------------------------------------------------
+
+    async def _ws(self, request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get("Origin", "")
+        if origin not in (f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"):
+            raise web.HTTPNotFound()
+        ws = web.WebSocketResponse(compress=False, max_msg_size=_MAX_PAGE_FRAME, heartbeat=None)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        try:
+            hello = await self._hello(ws)
+            if hello is None:
+                return ws
+            try:
+                await self._on_page(ws, hello)
+            finally:
+                self.access.release()
+        finally:
+            self._sockets.discard(ws)
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    async def _hello(self, ws: web.WebSocketResponse) -> dict[str, Any] | None:
+        """The first frame, validated and admitted, or None (the socket is
+        then closed by the caller without anything sent)."""
+        try:
+            msg = await asyncio.wait_for(ws.receive(), _HELLO_TIMEOUT)
+        except asyncio.TimeoutError:
+            self.access.refused += 1
+            return None
+        if msg.type != WSMsgType.TEXT or len(msg.data) > MAX_TEXT_FRAME:
+            self.access.refused += 1
+            return None
+        try:
+            hello = parse_page_message(msg.data)
+        except PageProtocolError:
+            self.access.refused += 1
+            return None
+        if hello["t"] != "hello":
+            self.access.refused += 1
+            return None
+        resume = self.access.admit(hello["key"])
+        if resume is None:
+            return None
+        hello["resume"] = resume
+        return hello
+
+
+def _serve(path: Path) -> web.StreamResponse:
+    ctype = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    ctype = ctype or "application/octet-stream"
+    return web.Response(body=path.read_bytes(), content_type=ctype)

@@ -1,0 +1,125 @@
+// Pointer, buttons, wheel and keyboard on the screen canvas, sent as the
+// protocol's input events in framebuffer pixels (so scaling is undone here).
+// Keys go through a hidden textarea that holds the focus, so that composed
+// text (dead keys, input methods) arrives too: it is sent as its characters'
+// keysyms with their text. Nothing is sent unless `enabled()` (the host
+// granted control); held keys and buttons are released when focus leaves.
+
+import { charKeysym, keysymOf, textOf } from "./keys.js";
+
+const BUTTONS = [1, 2, 3, 8, 9];
+
+export class Input {
+  constructor(screen, ime, renderer, send, enabled) {
+    this.screen = screen;
+    this.ime = ime;
+    this.renderer = renderer;
+    this.send = send;
+    this.enabled = enabled;
+    this.keys = new Map(); // code -> keysym held down
+    this.buttons = new Set();
+    this.last = null;
+    this.wheelX = 0;
+    this.wheelY = 0;
+    screen.addEventListener("pointermove", (e) => this.move(e));
+    screen.addEventListener("pointerdown", (e) => this.button(e, true));
+    screen.addEventListener("pointerup", (e) => this.button(e, false));
+    screen.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
+    screen.addEventListener("contextmenu", (e) => e.preventDefault());
+    ime.addEventListener("keydown", (e) => this.key(e, true));
+    ime.addEventListener("keyup", (e) => this.key(e, false));
+    ime.addEventListener("compositionend", (e) => this.typeText(e.data || ""));
+    ime.addEventListener("input", (e) => {
+      if (!e.isComposing) ime.value = "";
+    });
+    ime.addEventListener("blur", () => this.releaseAll());
+  }
+
+  focus() {
+    this.ime.focus({ preventScroll: true });
+  }
+
+  moveTo(e) {
+    const p = this.renderer.toFrame(e.clientX, e.clientY);
+    if (!this.last || p.x !== this.last.x || p.y !== this.last.y) {
+      this.last = p;
+      this.send({ t: "move", x: p.x, y: p.y });
+    }
+  }
+
+  move(e) {
+    if (this.enabled()) this.moveTo(e);
+  }
+
+  button(e, down) {
+    if (down) this.focus();
+    if (!this.enabled()) return;
+    e.preventDefault();
+    const b = BUTTONS[e.button];
+    if (!b) return;
+    this.moveTo(e);
+    if (down) {
+      this.screen.setPointerCapture(e.pointerId);
+      this.buttons.add(b);
+    } else if (!this.buttons.delete(b)) {
+      return;
+    }
+    this.send({ t: "button", b, down });
+  }
+
+  wheel(e) {
+    if (!this.enabled()) return;
+    e.preventDefault();
+    this.moveTo(e);
+    const unit = e.deltaMode === 0 ? 100 : e.deltaMode === 1 ? 3 : 1;
+    this.wheelX += e.deltaX / unit;
+    this.wheelY += e.deltaY / unit;
+    const dx = Math.max(-100, Math.min(100, Math.trunc(this.wheelX)));
+    const dy = Math.max(-100, Math.min(100, Math.trunc(this.wheelY)));
+    if (dx || dy) {
+      this.wheelX -= dx;
+      this.wheelY -= dy;
+      this.send({ t: "wheel", dx, dy });
+    }
+  }
+
+  key(e, down) {
+    if (e.isComposing || e.keyCode === 229) return; // the composition's result comes as text
+    if (!this.enabled()) return;
+    if (down) {
+      const keysym = keysymOf(e);
+      if (!keysym) return;
+      e.preventDefault();
+      this.keys.set(e.code || e.key, keysym);
+      this.send({ t: "key", keysym, down: true, text: textOf(e) });
+    } else {
+      const keysym = this.keys.get(e.code || e.key);
+      if (keysym === undefined) return;
+      e.preventDefault();
+      this.keys.delete(e.code || e.key);
+      this.send({ t: "key", keysym, down: false, text: "" });
+    }
+  }
+
+  typeText(text) {
+    this.ime.value = "";
+    if (!this.enabled()) return;
+    for (const ch of [...text].slice(0, 256)) {
+      const keysym = charKeysym(ch);
+      this.send({ t: "key", keysym, down: true, text: ch });
+      this.send({ t: "key", keysym, down: false, text: "" });
+    }
+  }
+
+  releaseAll() {
+    if (!this.enabled()) {
+      this.keys.clear();
+      this.buttons.clear();
+      return;
+    }
+    for (const keysym of this.keys.values()) this.send({ t: "key", keysym, down: false, text: "" });
+    for (const b of this.buttons) this.send({ t: "button", b, down: false });
+    this.keys.clear();
+    this.buttons.clear();
+  }
+}

@@ -1,0 +1,40 @@
+// KeyboardEvent -> X keysym. Named keys by their `key` value; printable
+// characters by their code point (Latin-1 keysyms equal it, everything else
+// is 0x01000000 + code point, as X defines for Unicode).
+
+const NAMED = {
+  Backspace: 0xff08, Tab: 0xff09, Enter: 0xff0d, Pause: 0xff13, ScrollLock: 0xff14,
+  Escape: 0xff1b, Delete: 0xffff, Home: 0xff50, ArrowLeft: 0xff51, ArrowUp: 0xff52,
+  ArrowRight: 0xff53, ArrowDown: 0xff54, PageUp: 0xff55, PageDown: 0xff56, End: 0xff57,
+  Insert: 0xff63, ContextMenu: 0xff67, NumLock: 0xff7f, CapsLock: 0xffe5,
+  PrintScreen: 0xff61, AltGraph: 0xfe03, Dead: 0, Unidentified: 0,
+};
+// Modifiers: left and right differ by `code`.
+const SIDED = {
+  Shift: [0xffe1, 0xffe2], Control: [0xffe3, 0xffe4], Alt: [0xffe9, 0xffea],
+  Meta: [0xffeb, 0xffec], OS: [0xffeb, 0xffec],
+};
+
+export function charKeysym(ch) {
+  const cp = ch.codePointAt(0);
+  if ((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xff)) return cp;
+  return 0x01000000 + cp;
+}
+
+// The keysym for `event`, or 0 if it has none (composition, unknown keys).
+export function keysymOf(event) {
+  const key = event.key;
+  if (key in SIDED) return SIDED[key][event.code.endsWith("Right") ? 1 : 0];
+  if (key in NAMED) return NAMED[key];
+  const f = /^F([1-9]|1[0-9]|2[0-4])$/.exec(key);
+  if (f) return 0xffbe + Number(f[1]) - 1;
+  if ([...key].length === 1) return charKeysym(key);
+  return 0;
+}
+
+// The text a key types (what the host may use when it has no keycode for the
+// keysym): the character itself, never for named keys or with Ctrl/Meta.
+export function textOf(event) {
+  if (event.ctrlKey || event.metaKey) return "";
+  return [...event.key].length === 1 ? event.key : "";
+}

@@ -1,0 +1,210 @@
+// The web viewer page: one WebSocket to the Python viewer. Binary frames are
+// the host's wire messages, decoded here by ScreenDecoder (static/decoder)
+// one at a time, in order; each UPDATE is answered with `applied` once the
+// canvas shows it, which is what the host's flow control runs on.
+
+import { ScreenDecoder } from "../decoder/index.js";
+import { Input } from "./input.js";
+import { Renderer } from "./render.js";
+import { parseServerMessage } from "./schema.js";
+import { UI } from "./ui.js";
+import { probeVideo, WebCodecsVideo } from "./video.js";
+
+const CHUNK = 256 * 1024;
+const MAX_BUFFERED = 4 << 20;
+const UPDATE = 1;
+
+// Figures for the stats overlay and for tests/benchmarks (read-only use).
+const page = {
+  applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
+  banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false,
+};
+window.screencodecPage = page;
+
+export async function main({ key, base, save }) {
+  const $ = (id) => document.getElementById(id);
+  const renderer = new Renderer($("screen"), $("cursor"), $("viewport"));
+  const video = new WebCodecsVideo();
+  const decoder = new ScreenDecoder({ maxPixels: 16384 * 16384, maxMessage: 256 << 20, video });
+  const probe = await probeVideo();
+  page.probe = probe;
+  const ws = new WebSocket(`ws://${location.host}/ws`);
+  ws.binaryType = "arraybuffer";
+  const send = (obj) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
+  };
+  let control = false;
+  let nextUpload = 1;
+  const uploads = new Map();
+  const ui = new UI({
+    control: () => send({ t: "control", want: true }),
+    scale: (mode) => renderer.setMode(mode),
+    monitor: (index) => send({ t: "monitor", index }),
+    chat: (text) => send({ t: "chat", text }),
+    leave: () => send({ t: "bye" }),
+    answerFile: (id, accept) => send({ t: "file_answer", id, accept }),
+    fileUrl: (id) => `${base}files/${id}`,
+    sendFiles: (files) => files.forEach((f) => upload(f)),
+  });
+  const input = new Input($("screen"), $("ime"), renderer, send, () => control);
+  ui.status("Opening...");
+
+  async function upload(file) {
+    const id = nextUpload++;
+    const row = ui.fileRow(`out${id}`, file.name, " waiting");
+    uploads.set(id, row);
+    send({ t: "file_offer", id, name: file.name.slice(0, 255) || "file", size: file.size });
+    for (let off = 0; off < file.size; off += CHUNK) {
+      while (ws.bufferedAmount > MAX_BUFFERED) await new Promise((r) => setTimeout(r, 20));
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const data = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
+      const frame = new Uint8Array(4 + data.length);
+      new DataView(frame.buffer).setUint32(0, id);
+      frame.set(data, 4);
+      ws.send(frame);
+      row.state.textContent = ` uploading ${Math.floor((100 * Math.min(off + CHUNK, file.size)) / Math.max(file.size, 1))}%`;
+    }
+    send({ t: "file_done", id });
+  }
+
+  // Binary frames are handled strictly in order, one at a time.
+  const queue = [];
+  let busy = false;
+  async function pump() {
+    if (busy) return;
+    busy = true;
+    while (queue.length) await handleBinary(queue.shift());
+    busy = false;
+  }
+
+  let frameVideoOps = 0;
+  async function handleBinary(buf) {
+    const msg = new Uint8Array(buf);
+    const isUpdate = msg.length > 3 && msg[3] === UPDATE;
+    const before = video.pictures;
+    const t0 = performance.now();
+    try {
+      const result = await decoder.decode(msg);
+      if (isUpdate && result.skipped) {
+        // A delta after a refusal: not applied; the keyframe is on its way.
+        page.refused++;
+        send({ t: "applied", ok: false, w: 0, h: 0 });
+      } else if (isUpdate) {
+        renderer.draw(decoder.framebuffer, decoder.width, decoder.height, result.dirty || []);
+        page.decodeMs.push(performance.now() - t0);
+        if (page.decodeMs.length > 10000) page.decodeMs.splice(0, 5000);
+        frameVideoOps += video.pictures - before;
+        page.videoOps += video.pictures - before;
+        page.width = decoder.width;
+        page.height = decoder.height;
+        page.applied++;
+        send({ t: "applied", ok: true, w: decoder.width, h: decoder.height });
+      } else {
+        renderer.setCursor(decoder.cursor);
+      }
+    } catch (e) {
+      if (isUpdate) {
+        page.refused++;
+        console.warn("update refused:", e && e.message);
+        send({ t: "applied", ok: false, w: 0, h: 0 });
+      }
+    }
+  }
+
+  ws.onopen = () => {
+    send({ t: "hello", key, h264_444: probe.h264_444, h264_420: probe.h264_420, zstream: true });
+  };
+  ws.onmessage = (ev) => {
+    if (typeof ev.data !== "string") {
+      page.bytes += ev.data.byteLength;
+      queue.push(ev.data);
+      pump();
+      return;
+    }
+    let m;
+    try {
+      m = parseServerMessage(ev.data);
+    } catch (e) {
+      ui.banner("error", "The viewer sent something this page does not understand; closing.");
+      ws.close();
+      return;
+    }
+    handleText(m);
+  };
+  ws.onclose = () => {
+    page.connected = false;
+    control = false;
+    ui.setLevel(false, false);
+    if (!page.ended) ui.banner("error", page.banner || "The connection to the viewer program was lost.");
+  };
+
+  function handleText(m) {
+    switch (m.t) {
+      case "welcome":
+        page.connected = true;
+        save(m.resume);
+        break;
+      case "status":
+        ui.status(m.text);
+        break;
+      case "level":
+        control = m.control;
+        page.level = { view: m.view, control: m.control };
+        ui.setLevel(m.view, m.control);
+        if (!control) input.releaseAll();
+        break;
+      case "monitors":
+        ui.monitors(m.list, m.current);
+        break;
+      case "stats":
+        hostStats = m;
+        break;
+      case "notice":
+        ui.notice(m.text);
+        break;
+      case "chat":
+        ui.chatLine(m.from, m.text);
+        break;
+      case "banner":
+        page.banner = m.text;
+        ui.banner(m.kind, m.text);
+        break;
+      case "ended":
+        page.ended = m.reason;
+        ui.status("Session ended");
+        break;
+      case "file_offer":
+        ui.fileOffer(m.id, m.name, m.size);
+        break;
+      case "file_received":
+        ui.fileReceived(m.id, m.name, m.size);
+        break;
+      case "file_progress": {
+        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", declined: " declined by the user", failed: ` failed${m.text ? ": " + m.text : ""}` }[m.state];
+        ui.fileRow(`out${m.id}`, "", text);
+        break;
+      }
+    }
+  }
+
+  let hostStats = null;
+  let lastApplied = 0;
+  let lastBytes = 0;
+  let lastDecode = 0;
+  setInterval(() => {
+    const n = page.applied - lastApplied;
+    const ms = page.decodeMs.slice(lastDecode);
+    const quality = frameVideoOps ? `video (${frameVideoOps} pictures/s)` : "lossless";
+    ui.stats(hostStats, {
+      fps: n, kbps: ((page.bytes - lastBytes) * 8) / 1000, quality,
+      decodeMs: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : 0,
+      width: page.width, height: page.height,
+    });
+    lastApplied = page.applied;
+    lastBytes = page.bytes;
+    lastDecode = page.decodeMs.length;
+    frameVideoOps = 0;
+  }, 1000);
+  addEventListener("pagehide", () => input.releaseAll());
+  $("screen").addEventListener("pointerdown", () => input.focus());
+}

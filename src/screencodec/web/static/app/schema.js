@@ -1,0 +1,62 @@
+// Strict validation of every JSON message from the Python viewer: each kind
+// has exactly these fields, each of this type and within bounds. Strings are
+// cut nowhere here: a string over its bound is refused (the server already
+// bounds what it forwards from the host), and the page only ever shows them
+// with textContent.
+
+const str = (max) => (v) => typeof v === "string" && v.length <= max;
+const bool = (v) => typeof v === "boolean";
+const num = (lo, hi) => (v) => typeof v === "number" && Number.isFinite(v) && v >= lo && v <= hi;
+const int = (lo, hi) => (v) => Number.isInteger(v) && v >= lo && v <= hi;
+const oneOf = (...xs) => (v) => xs.includes(v);
+const monitor = (v) => v !== null && typeof v === "object" && !Array.isArray(v) &&
+  exact(v, { index: int(0, 64), width: int(1, 1 << 20), height: int(1, 1 << 20), primary: bool });
+const list = (item, max) => (v) => Array.isArray(v) && v.length <= max && v.every(item);
+
+const KINDS = {
+  welcome: { resume: str(128), who: str(255) },
+  status: { text: str(200) },
+  level: { view: bool, control: bool },
+  monitors: { list: list(monitor, 64), current: int(0, 65535) },
+  stats: { fps: num(0, 1e6), kbps: int(0, 2 ** 32), rtt: num(0, 1e7), skipped: int(0, 2 ** 32) },
+  notice: { text: str(1000) },
+  chat: { from: oneOf("host", "me"), text: str(4000) },
+  banner: { kind: oneOf("revoked", "ended", "error"), text: str(1000) },
+  ended: { reason: str(300) },
+  file_offer: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
+  file_received: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
+  file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sent", "declined", "failed") },
+};
+// file_progress may carry a reason
+const OPTIONAL = { file_progress: { text: str(200) } };
+
+function exact(obj, fields, optional = {}) {
+  for (const k of Object.keys(obj)) {
+    if (!(k in fields) && !(k in optional)) return false;
+  }
+  for (const [k, check] of Object.entries(fields)) {
+    if (!(k in obj) || !check(obj[k])) return false;
+  }
+  for (const [k, check] of Object.entries(optional)) {
+    if (k in obj && !check(obj[k])) return false;
+  }
+  return true;
+}
+
+export class ServerMessageError extends Error {}
+
+// Parse one text frame; throws ServerMessageError on anything off-spec.
+export function parseServerMessage(text) {
+  if (typeof text !== "string" || text.length > 64 * 1024) throw new ServerMessageError("frame too large");
+  let obj;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new ServerMessageError("not JSON");
+  }
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new ServerMessageError("not an object");
+  const { t, ...rest } = obj;
+  const fields = typeof t === "string" && Object.hasOwn(KINDS, t) ? KINDS[t] : null;
+  if (!fields || !exact(rest, fields, OPTIONAL[t] || {})) throw new ServerMessageError(`bad message ${String(t).slice(0, 20)}`);
+  return obj;
+}

@@ -1,0 +1,160 @@
+// The page's controls and panels. Every string that came from the host (chat,
+// notices, file names, reasons) is shown with textContent only and was already
+// bounded by the schema; nothing here ever parses HTML.
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function size(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+export class UI {
+  constructor(actions) {
+    this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, answerFile, fileUrl }
+    this.control = false;
+    this.host = null;
+    this.files = new Map();
+    $("bar").hidden = false;
+    $("control").onclick = () => actions.control();
+    $("scale").onchange = (e) => actions.scale(e.target.value);
+    $("monitor").onchange = (e) => actions.monitor(Number(e.target.value));
+    $("fullscreen").onclick = () => {
+      if (document.fullscreenElement) document.exitFullscreen();
+      else document.documentElement.requestFullscreen().catch(() => {});
+    };
+    $("stats-toggle").onclick = (e) => {
+      const on = $("stats").hidden;
+      $("stats").hidden = !on;
+      e.target.setAttribute("aria-pressed", String(on));
+    };
+    $("chat-toggle").onclick = () => {
+      $("chat").hidden = !$("chat").hidden;
+      if (!$("chat").hidden) $("chat-input").focus();
+    };
+    $("chat-form").onsubmit = (e) => {
+      e.preventDefault();
+      const text = $("chat-input").value.trim().slice(0, 2000);
+      if (text) actions.chat(text);
+      $("chat-input").value = "";
+    };
+    $("leave").onclick = () => actions.leave();
+    $("banner-close").onclick = () => ($("banner").hidden = true);
+    $("file-input").onchange = (e) => {
+      actions.sendFiles([...e.target.files]);
+      e.target.value = "";
+    };
+    const vp = $("viewport");
+    vp.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      $("drop").hidden = false;
+    });
+    vp.addEventListener("dragleave", () => ($("drop").hidden = true));
+    vp.addEventListener("drop", (e) => {
+      e.preventDefault();
+      $("drop").hidden = true;
+      actions.sendFiles([...e.dataTransfer.files]);
+    });
+    this.setLevel(false, false);
+  }
+
+  status(text) {
+    $("status").textContent = text;
+  }
+
+  setLevel(view, control) {
+    this.control = control;
+    const level = $("level");
+    level.textContent = control ? "Control" : view ? "View only" : "Not connected";
+    level.className = `level ${control ? "control" : view ? "view" : "none"}`;
+    $("control").disabled = control || !view;
+    $("screen").classList.toggle("controlling", control);
+  }
+
+  banner(kind, text) {
+    $("banner").className = `banner ${kind}`;
+    $("banner-text").textContent = text;
+    $("banner").hidden = false;
+  }
+
+  notice(text) {
+    this.chatLine("notice", text);
+    this.status(text);
+  }
+
+  chatLine(who, text) {
+    const li = el("li", undefined, who);
+    li.append(el("b", who === "host" ? "User: " : who === "me" ? "You: " : ""), el("span", text));
+    $("chat-log").append(li);
+    while ($("chat-log").children.length > 500) $("chat-log").firstChild.remove();
+    if (who === "host") $("chat").hidden = false;
+  }
+
+  monitors(list, current) {
+    const sel = $("monitor");
+    sel.replaceChildren(...list.map((m) => {
+      const o = el("option", m.index === 0 ? `All (${m.width}x${m.height})` : `${m.index}: ${m.width}x${m.height}${m.primary ? " (primary)" : ""}`);
+      o.value = String(m.index);
+      o.selected = m.index === current;
+      return o;
+    }));
+    sel.disabled = list.length < 2;
+  }
+
+  stats(host, page) {
+    if (host) this.host = host;
+    const h = this.host;
+    const lines = [
+      `${page.fps.toFixed(0)} fps shown, decode ${page.decodeMs.toFixed(1)} ms`,
+      h ? `${h.fps.toFixed(0)} fps sent, ${h.kbps} kbit/s, RTT ${h.rtt.toFixed(0)} ms` : "host: -",
+      `${page.kbps.toFixed(0)} kbit/s received`,
+      `quality: ${page.quality}`,
+      `${page.width}x${page.height}, ${this.control ? "control" : "view only"}`,
+    ];
+    $("stats").replaceChildren(...lines.map((l) => el("div", l)));
+  }
+
+  fileRow(id, name, text) {
+    let row = this.files.get(id);
+    if (!row) {
+      row = { li: el("li"), name: el("span", name, "name"), state: el("span", "", "state") };
+      row.li.append(row.name, row.state);
+      this.files.set(id, row);
+      $("file-list").append(row.li);
+    }
+    row.state.textContent = text;
+    $("files").hidden = false;
+    return row;
+  }
+
+  fileOffer(id, name, bytes) {
+    const row = this.fileRow(`in${id}`, name, ` ${size(bytes)} from the user: `);
+    const yes = el("button", "Accept");
+    const no = el("button", "Decline");
+    const answer = (accept) => {
+      yes.remove();
+      no.remove();
+      row.state.textContent = accept ? " receiving..." : " declined";
+      this.actions.answerFile(id, accept);
+    };
+    yes.onclick = () => answer(true);
+    no.onclick = () => answer(false);
+    row.li.append(yes, no);
+  }
+
+  fileReceived(id, name, bytes) {
+    const row = this.fileRow(`got${id}`, name, ` ${size(bytes)} received `);
+    const a = el("a", "Save");
+    a.href = this.actions.fileUrl(id);
+    a.download = name;
+    row.li.append(a);
+  }
+}

@@ -1,0 +1,80 @@
+"""One headless Chromium per test module (starting it costs about a second)."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _driver() -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM or ""
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                "--window-size=1280,900", "--disable-extensions", "--mute-audio"):  # fmt: skip
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER or ""), options=opts)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium and chromedriver are needed (scripts/bootstrap.sh installs them)")
+    pytest.importorskip("selenium")
+    drv = _driver()
+    try:
+        yield drv
+    finally:
+        drv.quit()
+
+
+def page_state(browser: Any) -> dict[str, Any]:
+    state = browser.execute_script(
+        "const p = window.screencodecPage; if (!p) return null;"
+        "return {applied: p.applied, refused: p.refused, level: p.level, ended: p.ended,"
+        " banner: p.banner, width: p.width, height: p.height, connected: p.connected,"
+        " probe: p.probe, videoOps: p.videoOps};"
+    )
+    return state or {}
+
+
+def wait_page(
+    browser: Any, cond: Callable[[dict[str, Any]], bool], timeout: float = 20, what: str = ""
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        st = page_state(browser)
+        if st and cond(st):
+            return st
+        if time.monotonic() > deadline:
+            logs = [e["message"] for e in browser.get_log("browser")][-10:]
+            raise AssertionError(f"timed out waiting for {what}: {st} {logs}")
+        time.sleep(0.02)
+
+
+def canvas_bgr(browser: Any) -> npt.NDArray[np.uint8]:
+    """The screen canvas read back with getImageData, as (H, W, 3) B, G, R."""
+    data = browser.execute_script(
+        "const c = document.getElementById('screen');"
+        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "let s = ''; const n = 0x8000;"
+        "for (let i = 0; i < d.length; i += n)"
+        "  s += String.fromCharCode.apply(null, d.subarray(i, i + n));"
+        "return [c.width, c.height, btoa(s)];"
+    )
+    w, h, b64 = data
+    rgba = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)
+    return rgba[..., 2::-1].copy()

@@ -1,0 +1,121 @@
+"""A live web viewer session for browser tests: host and WebViewer run on an
+asyncio loop in a background thread, the test thread drives Chromium.
+
+The host shares a frame source that can be frozen (``StillSource``), over an
+in-memory channel pair, with a RecordingInjector to see the input it gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from screencodec.capture.base import FrameSource, SourceWrapper
+from screencodec.transport import Host, HostConfig, RecordingInjector, allow, channel_pair
+from screencodec.transport.session.consent import ConsentCallback
+from screencodec.web import WebOptions, WebViewer
+
+T = TypeVar("T")
+
+
+class StillSource(SourceWrapper):
+    """Passes frames through until ``freeze()``; then repeats a copy of the last one."""
+
+    def __init__(self, inner: FrameSource) -> None:
+        super().__init__(inner)
+        self.frozen: npt.NDArray[np.uint8] | None = None
+        self._last: npt.NDArray[np.uint8] | None = None
+        self._lock = threading.Lock()
+
+    def grab(self) -> npt.NDArray[np.uint8]:
+        with self._lock:
+            if self.frozen is not None:
+                return self.frozen
+            self._last = super().grab()
+            return self._last
+
+    def freeze(self) -> npt.NDArray[np.uint8]:
+        """Stop changing; returns the frame shown from now on (BGRX)."""
+        with self._lock:
+            if self._last is None:
+                self._last = super().grab()
+            self.frozen = self._last.copy()
+            return self.frozen
+
+
+class LiveSession:
+    """Host + WebViewer on a background loop. ``url`` once listening."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        consent: ConsentCallback | None = None,
+        config: HostConfig | None = None,
+        options: WebOptions | None = None,
+    ) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.injector = RecordingInjector()
+        self.source = source
+        self.options = options or WebOptions(open_browser=False, grace=5.0)
+        self.options.open_browser = False
+        self.host: Host = self.call(self._make_host, consent, config)
+        self.web = WebViewer(self._connect, self.options)
+        self.result: concurrent.futures.Future[str] = asyncio.run_coroutine_threadsafe(
+            self.web.run(), self.loop
+        )
+        self.call(self.web.listening.wait)
+        self.url = self.web.url
+
+    async def _make_host(self, consent: ConsentCallback | None, config: HostConfig | None) -> Host:
+        return Host(
+            self.source, consent=consent or allow(), injector=self.injector,
+            config=config or HostConfig(adaptive=False),
+        )  # fmt: skip
+
+    async def _connect(self) -> Any:
+        hc, vc = channel_pair()
+        self.serving = asyncio.ensure_future(self.host.serve(hc))
+        return vc
+
+    def call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, timeout: float = 20) -> T:
+        return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result(timeout)
+
+    def run(self, fn: Callable[[], T]) -> T:
+        """Run a plain function on the loop's thread (to read its state safely)."""
+
+        async def wrapper() -> T:
+            return fn()
+
+        return self.call(wrapper)
+
+    def wait(self, cond: Callable[[], bool], timeout: float = 20, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not self.run(cond):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what or cond}")
+            time.sleep(0.02)
+
+    def close(self, timeout: float = 10) -> str | None:
+        async def end() -> None:
+            if self.web.viewer is not None:
+                await self.web.viewer.bye("test over")
+
+        try:
+            self.call(end)
+            return self.result.result(timeout)
+        except Exception:
+            self.result.cancel()
+            return None
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
