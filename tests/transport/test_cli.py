@@ -43,15 +43,15 @@ def start_host(
     return host, code, password, port
 
 
-def answer_when_asked(host: subprocess.Popen[str]) -> None:
-    """Wait for the consent question on the host's terminal, then answer y."""
+def answer_when_asked(host: subprocess.Popen[str], answer: str = "y") -> None:
+    """Wait for the consent question on the host's terminal, then answer."""
     assert host.stdout is not None and host.stdin is not None
     seen = ""
     while not seen.endswith("[y/N] "):
         ch = host.stdout.read(1)
         assert ch, f"host exited before asking: {seen!r}"
         seen += ch
-    host.stdin.write("y\n")
+    host.stdin.write(answer + "\n")
     host.stdin.flush()
 
 
@@ -66,9 +66,6 @@ def test_subcommands_are_registered() -> None:
 def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
     host, code, password, port = start_host()
     try:
-        assert host.stdin is not None
-        host.stdin.write("y\n")  # typed before any question: must not count
-        host.stdin.flush()
         snap = tmp_path / "snap.png"
         view = subprocess.Popen(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
@@ -87,6 +84,33 @@ def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
         assert "Screen sharing stopped" in out
         with Image.open(snap) as img:
             assert img.size == (320, 240)
+    finally:
+        host.kill()
+        host.wait()
+
+
+def test_yes_typed_before_the_question_does_not_count() -> None:
+    """A "y" typed before the question is shown is discarded: the question
+    waits for its own answer, here "n", and the viewer is declined. Were the
+    early "y" counted, it would answer the question and the viewer get in."""
+    host, code, password, port = start_host()
+    try:
+        assert host.stdin is not None
+        host.stdin.write("y\n")  # typed before any viewer connected, so before any question
+        host.stdin.flush()
+        view = subprocess.Popen(
+            [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
+             "--duration", "1"],  # if let in, it ends soon and the asserts below fail
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        )  # fmt: skip
+        answer_when_asked(host, "n")
+        vout, verr = view.communicate(timeout=60)
+        assert view.returncode == 1, (vout, verr)
+        assert "declined" in verr
+        assert "granted" not in vout
+        out, _ = host.communicate(timeout=20)
+        assert "consent denied" in out
+        assert "BEING SHARED" not in out
     finally:
         host.kill()
         host.wait()
