@@ -30,7 +30,7 @@ def test_every_update_is_one_picture_and_the_viewer_matches_the_reference(w: int
         assert bool(video[0].payload[1] & 1) == u.keyframe  # IDR exactly on keyframes
         fb = dec.decode(data)  # hash verified
         assert np.array_equal(fb, enc.reference)
-        assert psnr(fb, f) > 35
+        assert psnr(fb, f) > 33  # fresh grain in every picture, at the default CRF
         if w % 2:  # the odd last column travels losslessly
             assert np.array_equal(fb[:, -1, :3], f[:, -1, :3])
 

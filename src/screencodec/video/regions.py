@@ -129,6 +129,12 @@ class DetectorOptions:
     video_flat: float = 0.2
     #: ... in at least this share of the sampled tiles.
     video_share: float = 0.75
+    #: Time clock: an area that is clearly film (see ``video_flat``) is
+    #: reported at its first change, before any run: its first pictures then
+    #: go as video, not as lossless pixels (a 1120x630 film costs ~0.9 MB a
+    #: frame losslessly). Should it stop at once (a photo shown once), the
+    #: stage's refresh sends it exactly ``refresh_delay`` later.
+    first_change: bool = True
     #: Shrink bounds to even dimensions: 4:2:0 H.264 cannot code odd ones
     #: (4:4:4 can, but the VIDEO op and the x264 wrapper still demand even).
     even: bool = True
@@ -307,7 +313,46 @@ class RegionDetector:
         # Two changes give the first bounds, a third the same ones: stable.
         warm = live & (self._runs >= 2)
         ilo, ihi = self._run_lo.max(axis=0), self._run_hi.min(axis=0)
-        return self._report(warm, ilo, ihi, frame, now, copies=copies)
+        found = self._report(warm, ilo, ihi, frame, now, copies=copies)
+        if not found and o.first_change and copies:
+            found = self._first_change(changed & (self._runs == 1), lo, hi, frame, now)
+        return found
+
+    def _first_change(
+        self, fresh: Mask, lo: Ints, hi: Ints, frame: Frame, now: float
+    ) -> list[Rect]:
+        """Clearly-film areas among the tiles whose run starts now, bounded by
+        their changed boxes: large, nothing scrolled or moved next to them
+        lately, and film by the content test (``first_change``)."""
+        o = self.options
+        if not fresh.any():
+            return []
+        t, (mw, mh) = o.tile, o.min_size
+        labels, n = _label(fresh)
+        n += 1
+        lab = labels[fresh]
+        x0, y0 = _least(n, lab, lo[fresh][:, 0]), _least(n, lab, lo[fresh][:, 1])
+        x1, y1 = _most(n, lab, hi[fresh][:, 0]), _most(n, lab, hi[fresh][:, 1])
+        w, h = x1 - x0, y1 - y0
+        if o.even:
+            w &= ~1
+            h &= ~1
+        # The area must be seen whole: tiles count only if their box reaches
+        # the bounds; a tile grid needs at least min_size in tiles too.
+        big = np.flatnonzero((w >= max(mw, 2 * t)) & (h >= max(mh, 2 * t)))
+        if not len(big):
+            return []
+        moved = _most(n, lab, _dilate(self._moved_at)[fresh])
+        found = []
+        for c in big.tolist():
+            if moved[c] >= now - o.sustain:
+                continue
+            rect = Rect(int(x0[c]), int(y0[c]), int(w[c]), int(h[c]))
+            flat, rich = _sample(frame, rect, o.text_colours)
+            if np.count_nonzero((flat < o.video_flat) & rich) >= o.video_share * len(flat):
+                found.append(rect)
+        found.sort(key=lambda r: -r.area)
+        return found[: o.max_regions]
 
     # -- candidates -----------------------------------------------------------------
 
