@@ -2,8 +2,12 @@
 dial out) and the viewer's connection naming a code.
 
 See relay/server.py for the relay protocol. One control connection registers the
-session code; each RELAY_INCOMING makes the host open one data connection for
-that viewer and run the PAKE over it, end to end through the relay.
+session code under a *registration secret* drawn here with :mod:`secrets`
+(the relay keeps only a hash), so after a cut or a relay restart this host,
+and no one else, takes its code back; each RELAY_INCOMING makes the host open
+one data connection for that viewer and run the PAKE over it, end to end
+through the relay. Every connection follows at most :data:`MAX_REDIRECTS`
+RELAY_REDIRECTs to the relay of a cluster that holds the session.
 """
 
 from __future__ import annotations
@@ -12,11 +16,28 @@ import asyncio
 import contextlib
 import random
 import secrets
+from collections.abc import Callable, Sequence
 from typing import Literal
 
-from screencodec.errors import ProtocolError, ScreencodecError
+from screencodec.errors import (
+    AuthenticationError,
+    ProtocolError,
+    ScreencodecError,
+    SessionClosedError,
+    TransportError,
+)
 from screencodec.transport.channel.codes import SessionCredentials, normalize_password, parse_code
-from screencodec.transport.channel.framing import FrameType, close_writer, encode_frame, read_frame
+from screencodec.transport.channel.framing import (
+    HEADER,
+    AccessRefusedError,
+    FrameType,
+    RefuseCode,
+    close_writer,
+    encode_frame,
+    read_body,
+    read_frame,
+    refusal_error,
+)
 from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX, Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect.accept import (
@@ -24,14 +45,84 @@ from screencodec.transport.connect.accept import (
     OnChannel,
     OnError,
     check_not_ended,
-    relay_open,
+    open_stream,
 )
 from screencodec.transport.connect.direct import handshake_viewer
-from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_HOST_DATA, ROLE_VIEWER, TOKEN_SIZE
+from screencodec.transport.relay.protocol import (
+    RELAY_REDIRECT,
+    RELAY_RELEASE,
+    ROLE_HOST_CONTROL,
+    ROLE_HOST_DATA,
+    ROLE_VIEWER,
+    TOKEN_SIZE,
+    encode_open,
+    parse_redirect,
+)
 
-__all__ = ["RegistrationState", "RelayRegistration", "connect_via_relay", "host_via_relay"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "RegistrationState",
+    "RelayRegistration",
+    "connect_via_relay",
+    "host_via_relay",
+    "open_relay",
+]
 
-RegistrationState = Literal["connecting", "registered", "backoff", "closed"]
+RegistrationState = Literal["connecting", "registered", "backoff", "lost", "closed"]
+#: Called once when the registration is ``lost``: another registration holds
+#: the code (it expired while this host was away, or a relay without a shared
+#: directory restarted and someone else registered it first). The host must
+#: show its user new credentials.
+OnLost = Callable[["RelayRegistration"], None]
+MAX_REDIRECTS = 2
+_RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
+
+
+async def _relay_answer(reader: asyncio.StreamReader, where: str) -> tuple[int, bytes]:
+    """The relay's first frame; anything else is "not a screencodec relay"."""
+    try:
+        header = await reader.readexactly(HEADER.size)
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            raise ProtocolError(f"{where} is not a screencodec relay") from None
+        raise SessionClosedError(f"{where} closed the connection without answering") from None
+    length, ftype = HEADER.unpack(header)
+    if ftype not in _RELAY_ANSWERS or not 1 <= length <= HANDSHAKE_FRAME_MAX + 1:
+        shown = header.decode("ascii", "replace")
+        shown = "".join(c if c.isprintable() else "?" for c in shown)
+        raise ProtocolError(f"{where} is not a screencodec relay (it answered {shown!r}...)")
+    return ftype, await read_body(reader, length - 1)
+
+
+async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *,
+                     timeout: float | None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to a relay, send RELAY_OPEN and return once a relay answers
+    RELAY_OK, following up to :data:`MAX_REDIRECTS` redirects.
+
+    Raises TransportError naming the address if it cannot be reached or does
+    not answer within ``timeout``, ProtocolError if something else than a
+    screencodec relay answers, and the refusal's error for a REFUSE.
+    """
+    for _ in range(MAX_REDIRECTS + 1):
+        where = f"{host}:{port}"
+        reader, writer = await open_stream(host, port, timeout)
+        try:
+            writer.write(encode_open(role, code, token))
+            try:
+                ftype, body = await asyncio.wait_for(_relay_answer(reader, where), timeout)
+            except asyncio.TimeoutError:
+                raise TransportError(f"{where} did not answer in time: "
+                                     "is it a screencodec relay?") from None
+            if ftype == FrameType.RELAY_OK:
+                return reader, writer
+            if ftype == FrameType.REFUSE:
+                raise refusal_error(body)
+            host, port = parse_redirect(body)
+        except BaseException:
+            await close_writer(writer)
+            raise
+        await close_writer(writer)
+    raise ProtocolError(f"more than {MAX_REDIRECTS} relay redirects (a misconfigured cluster)")
 
 
 class RelayRegistration:
@@ -40,8 +131,16 @@ class RelayRegistration:
     State machine: ``connecting`` -> ``registered`` (control connection up,
     viewers can join) -> on loss ``backoff`` (sleep 0.2 s doubling to
     ``backoff_max``, with jitter) -> ``connecting`` ... until :meth:`close`
-    or the credentials end -> ``closed``. ``registrations`` counts successful
-    registrations, so a re-registration after a relay restart is observable.
+    or the credentials end -> ``closed``; or ``lost`` if the relay says
+    another registration holds the code (CODE_IN_USE), where it stops and
+    calls ``on_lost``. ``registrations`` counts successful registrations, so a
+    re-registration after a relay restart is observable.
+
+    Each connection attempt goes to the next of ``relays`` (the first is the
+    primary; with a cluster behind one load balancer there is just one
+    address). The registration secret lives as long as this object, which
+    is what lets it reclaim its code on any relay of a cluster within the
+    claim's expiry.
 
     Each RELAY_INCOMING spawns a task that opens a data connection for that
     viewer and runs the host handshake over it; live channels are in
@@ -49,15 +148,19 @@ class RelayRegistration:
     relay restart (their TCP streams go with it).
     """
 
-    def __init__(self, relay_host: str, relay_port: int, acceptor: HostAcceptor, *,
-                 ping_interval: float, backoff_max: float) -> None:
-        self.relay_host = relay_host
-        self.relay_port = relay_port
+    def __init__(self, relays: Sequence[tuple[str, int]], acceptor: HostAcceptor, *,
+                 ping_interval: float, backoff_max: float,
+                 on_lost: OnLost | None = None) -> None:
+        self._relays = list(relays)
+        self._next = 0
+        self.relay_host, self.relay_port = self._relays[0]
         self._acceptor = acceptor
-        self._owner = secrets.token_bytes(TOKEN_SIZE)
+        self._secret = secrets.token_bytes(TOKEN_SIZE)
         self._ping_interval = ping_interval
         self._backoff_max = backoff_max
+        self._on_lost = on_lost
         self._registered = asyncio.Event()
+        self._first_try = asyncio.Event()
         self._joins: set[asyncio.Task[None]] = set()
         self.state: RegistrationState = "connecting"
         self.registrations = 0
@@ -75,8 +178,31 @@ class RelayRegistration:
         return frozenset(c for c in self._acceptor.channels if not c.closed)
 
     async def wait_registered(self, timeout: float | None = None) -> None:
-        """Wait until the relay has confirmed the registration."""
-        await asyncio.wait_for(self._registered.wait(), timeout)
+        """Wait until the relay has confirmed the registration.
+
+        Fails fast: if the very first attempt fails (nothing listens there,
+        not a screencodec relay, refused), raises that error at once instead
+        of waiting out ``timeout``; the registration keeps retrying in the
+        background until closed. Later losses do not raise here; they wait.
+        A timeout raises TransportError naming the relay.
+        """
+        waiters = [asyncio.ensure_future(self._registered.wait())]
+        if not self.registrations:
+            waiters.append(asyncio.ensure_future(self._first_try.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self._registered.is_set():
+            return
+        where = f"relay {self.relay_host}:{self.relay_port}"
+        if self.last_error is not None:
+            err = self.last_error
+            if isinstance(err, ScreencodecError):
+                raise err
+            raise TransportError(f"cannot register at {where}: {err}")
+        raise TransportError(f"{where} did not confirm the registration in time")
 
     async def close(self) -> None:
         """Unregister, stop accepting and close every channel. Idempotent.
@@ -109,8 +235,14 @@ class RelayRegistration:
             self.state = "connecting"
             try:
                 await self._session()
+            except AccessRefusedError as exc:
+                self.last_error = exc
+                if exc.code == RefuseCode.CODE_IN_USE:
+                    self._lose()
+                    return
             except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                 self.last_error = exc
+            self._first_try.set()
             if self.registrations and self._registered.is_set():
                 backoff = 0.2  # we were registered: the relay is back, retry soon
             self._registered.clear()
@@ -121,11 +253,21 @@ class RelayRegistration:
             backoff = min(backoff * 2, self._backoff_max)
         self.state = "closed"
 
+    def _lose(self) -> None:
+        self.state = "lost"
+        self._first_try.set()
+        if self._on_lost is not None:
+            with contextlib.suppress(Exception):
+                self._on_lost(self)
+
     async def _session(self) -> None:
         creds = self._acceptor.credentials
-        reader, writer = await relay_open(self.relay_host, self.relay_port, ROLE_HOST_CONTROL,
-                                          creds.code, self._owner,
-                                          timeout=self._acceptor.timeouts.handshake)
+        host, port = self._relays[self._next % len(self._relays)]
+        self._next += 1  # a failed relay: the next attempt tries the next address
+        reader, writer = await open_relay(host, port, ROLE_HOST_CONTROL, creds.code,
+                                          self._secret, timeout=self._acceptor.timeouts.handshake)
+        self._next -= 1  # this one works: stay with it
+        self.relay_host, self.relay_port = host, port
         pinger = asyncio.ensure_future(self._ping(writer))
         try:
             self.state = "registered"
@@ -145,6 +287,9 @@ class RelayRegistration:
         finally:
             pinger.cancel()
             await asyncio.gather(pinger, return_exceptions=True)
+            if creds.ended:  # done for good: free the code now, not at the claim's expiry
+                with contextlib.suppress(Exception):
+                    writer.write(encode_frame(RELAY_RELEASE))
             await close_writer(writer)
 
     async def _ping(self, writer: asyncio.StreamWriter) -> None:
@@ -157,7 +302,7 @@ class RelayRegistration:
     async def _join(self, join_id: bytes, viewer_addr: str) -> None:
         peer = f"relay {self.relay_host}:{self.relay_port} viewer {viewer_addr}"
         try:
-            reader, writer = await relay_open(
+            reader, writer = await open_relay(
                 self.relay_host, self.relay_port, ROLE_HOST_DATA,
                 self._acceptor.credentials.code, join_id,
                 timeout=self._acceptor.timeouts.handshake)
@@ -178,8 +323,14 @@ async def host_via_relay(
     on_error: OnError | None = None,
     ping_interval: float = 10.0,
     backoff_max: float = 10.0,
+    alternates: Sequence[tuple[str, int]] = (),
+    on_lost: OnLost | None = None,
 ) -> RelayRegistration:
     """Register ``credentials.code`` at a relay and accept viewers through it.
+
+    ``alternates``: more relays of the same cluster (sharing a directory), tried
+    in turn when one cannot be reached. ``backoff_max`` must stay below the
+    relays' claim expiry (15 s by default) for a reclaim after a cut.
 
     Raises AccessRefusedError(SESSION_ENDED) if the credentials have ended;
     when they end later, the registration closes (the relay forgets the code).
@@ -192,8 +343,9 @@ async def host_via_relay(
     check_not_ended(credentials)
     acceptor = HostAcceptor(credentials, on_channel, on_error, timeouts or Timeouts(),
                             attempts_per_minute)
-    return RelayRegistration(relay_host, relay_port, acceptor,
-                             ping_interval=ping_interval, backoff_max=backoff_max)
+    return RelayRegistration([(relay_host, relay_port), *alternates], acceptor,
+                             ping_interval=ping_interval, backoff_max=backoff_max,
+                             on_lost=on_lost)
 
 
 async def connect_via_relay(relay_host: str, relay_port: int, code: str, password: str, *,
@@ -202,14 +354,31 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     """Viewer side through a relay: name the code, then run the PAKE end to end.
 
     Raises like :func:`connect_direct`; an unknown code is
-    ``AccessRefusedError`` with ``code == RefuseCode.UNKNOWN_SESSION``.
+    ``AccessRefusedError`` with ``code == RefuseCode.UNKNOWN_SESSION``. When
+    whatever holds the code fails the handshake (a session that is not the
+    one the user means), the error says "this session is not answering as
+    expected". Follows redirects within a relay cluster.
     """
     code, password = parse_code(code), normalize_password(password)
     t = timeouts or Timeouts()
-    reader, writer = await relay_open(relay_host, relay_port, ROLE_VIEWER, code,
+    reader, writer = await open_relay(relay_host, relay_port, ROLE_VIEWER, code,
                                       bytes(TOKEN_SIZE), timeout=pair_timeout)
     try:
         result = await handshake_viewer(reader, writer, code, password, t)
+    except AccessRefusedError:
+        await close_writer(writer)
+        raise  # the host's own word: rate limited, invalidated, ended ...
+    except AuthenticationError as exc:
+        await close_writer(writer)
+        # Through a relay the viewer cannot tell a mistyped password from a
+        # code now held by someone else (both fail the PAKE); say both.
+        first = "wrong session password, or t" if "wrong session password" in str(exc) else "T"
+        raise AuthenticationError(
+            f"{first}his session is not answering as expected: the code may now belong to "
+            "another host (ask for the code and password the host shows now)") from exc
+    except ProtocolError as exc:
+        await close_writer(writer)
+        raise ProtocolError(f"this session is not answering as expected ({exc})") from exc
     except BaseException:
         await close_writer(writer)
         raise

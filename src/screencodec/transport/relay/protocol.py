@@ -1,9 +1,17 @@
-"""The relay's opening frame: who a client is (host control, viewer, host data)
-and which session it names. Spoken by the relay server and by the hosts and
-viewers that dial it (see the server's module docstring for the whole protocol)."""
+"""The relay's own messages: the opening frame that clients speak, the redirect
+that sends them to the relay holding their session, and the claim verifier.
+
+Spoken by the relay server and by the hosts and viewers that dial it (see
+server.py's docstring for the whole protocol). The frame types that are not in
+:class:`~screencodec.transport.channel.framing.FrameType` yet
+(:data:`RELAY_REDIRECT`, :data:`RELAY_RELEASE`) are defined here; they use
+numbers next to the other relay frames.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import struct
 
 from screencodec.errors import ProtocolError
@@ -12,12 +20,18 @@ from screencodec.transport.channel.framing import MAGIC, PROTOCOL_VERSION, Frame
 from screencodec.transport.channel.handshake import VersionMismatchError
 
 __all__ = [
+    "RELAY_REDIRECT",
+    "RELAY_RELEASE",
     "ROLE_HOST_CONTROL",
     "ROLE_HOST_DATA",
     "ROLE_VIEWER",
     "TOKEN_SIZE",
+    "address_key",
+    "claim_verifier",
     "encode_open",
+    "encode_redirect",
     "parse_open",
+    "parse_redirect",
 ]
 
 ROLE_HOST_CONTROL = 1
@@ -26,9 +40,21 @@ ROLE_HOST_DATA = 3
 TOKEN_SIZE = 16
 _OPEN = struct.Struct(f">4sHB{CODE_DIGITS}s{TOKEN_SIZE}s")
 
+#: Relay -> client, instead of RELAY_OK: "the session lives on this other
+#: relay"; body is its ``HOST:PORT`` in ASCII. The client dials there once more.
+RELAY_REDIRECT = 0x25
+#: Host -> relay on the control connection: "I am done with this code"; the
+#: relay drops the claim at once instead of holding it for a reclaim.
+RELAY_RELEASE = 0x26
+_MAX_ADDRESS = 255
+
 
 def encode_open(role: int, code: str, token: bytes = bytes(TOKEN_SIZE)) -> bytes:
-    """The RELAY_OPEN frame a client sends first."""
+    """The RELAY_OPEN frame a client sends first.
+
+    ``token``: for a host control connection, the host's *registration
+    secret*; for a host data connection, the join id; unused for a viewer.
+    """
     body = _OPEN.pack(MAGIC, PROTOCOL_VERSION, role, parse_code(code).encode(), token)
     return encode_frame(FrameType.RELAY_OPEN, body)
 
@@ -46,3 +72,42 @@ def parse_open(ftype: int, body: bytes) -> tuple[int, str, bytes]:
         return role, parse_code(code.decode("ascii")), token
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError("malformed session code") from None
+
+
+def encode_redirect(address: str) -> bytes:
+    """The RELAY_REDIRECT frame naming another relay's ``HOST:PORT``."""
+    return encode_frame(RELAY_REDIRECT, address.encode("ascii")[:_MAX_ADDRESS])
+
+
+def parse_redirect(body: bytes) -> tuple[str, int]:
+    """``(host, port)`` from a RELAY_REDIRECT body; ProtocolError if malformed."""
+    try:
+        text = body.decode("ascii")
+        host, sep, port = text.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(text)
+    except ValueError:
+        raise ProtocolError("malformed relay redirect") from None
+    return host.strip("[]"), int(port)
+
+
+def claim_verifier(code: str, secret: bytes) -> bytes:
+    """What a relay keeps of a host's registration secret: a hash bound to the
+    code. A copy of the directory (a Redis dump) gives no one the secret, and
+    a secret is useless for any other code."""
+    return hashlib.sha256(b"screencodec relay claim v1\0" + code.encode() + b"\0" + secret).digest()
+
+
+def address_key(ip: str) -> str:
+    """The key per-address limits count under: the address itself for IPv4,
+    its /64 for IPv6 (one subscriber usually holds a whole /64, so keying on
+    the full address would give an attacker 2**64 fresh budgets)."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(addr) >> 64 << 64, 64)))
+    return str(addr)

@@ -1,37 +1,41 @@
-"""The relay: pairs hosts behind NAT with viewers, and forwards sealed bytes.
+"""The relay server: pairs hosts behind NAT with viewers and forwards their
+sealed bytes; it holds no key.
 
-Relay protocol (every message is a frame, see frames.py). Each connection to
-the relay opens with one RELAY_OPEN frame: magic, version, a role, the session
-code and a 16-byte token.
+Relay protocol (every message is a frame, see channel/framing.py). Each
+connection opens with one RELAY_OPEN frame: magic, version, a role, the
+session code and a 16-byte token.
 
-* **Host control** (role 1, token = the host's random *owner token*): registers
-  the code and stays open. The host sends RELAY_PING, the relay answers
-  RELAY_PONG; silence past ``control_idle_timeout`` ends the registration. A
-  second registration of a live code is refused (CODE_IN_USE) unless it bears
-  the same owner token, in which case it replaces the old one (a host whose
-  old control connection died without the relay noticing yet).
-* **Viewer** (role 2, token unused): names a code. Unknown code -> REFUSE
-  UNKNOWN_SESSION. Otherwise the relay draws a random 16-byte *join id*, sends
-  RELAY_INCOMING(join id, viewer address) on the host's control connection and
-  waits up to ``pair_timeout`` for the host.
-* **Host data** (role 3, token = a join id): the host opens one new connection
-  per incoming viewer. The relay matches the join id (constant time), answers
-  RELAY_OK to both ends and from then on forwards frames both ways: the
-  end-to-end hello, SPAKE2 messages and sealed records. It checks each frame's
-  length against :data:`MAX_RECORD_BODY` and counts activity, nothing more; it
-  holds no key and cannot read or forge records.
+* **Host control** (role 1, token = the host's *registration secret*, drawn
+  with :mod:`secrets` once per registration object): claims the code in the
+  session directory (see directory.py) and stays open; the directory keeps
+  only a verifier (a hash of code and secret). The host sends RELAY_PING, the
+  relay answers RELAY_PONG; silence past ``control_idle_timeout`` ends the
+  connection. A claim held under another secret is refused CODE_IN_USE. When
+  the connection ends, the claim stays for ``claim_ttl`` seconds: the host
+  (and only it) reclaims the code on this or any relay sharing the directory.
+  RELAY_RELEASE on the control connection drops the claim at once.
+* **Viewer** (role 2, token unused): names a code. If this relay holds the
+  host's control connection it draws a random 16-byte *join id*, sends
+  RELAY_INCOMING(join id, viewer address) to the host and waits up to
+  ``pair_timeout``. If another relay holds the code, it answers
+  RELAY_REDIRECT(HOST:PORT) and closes: the client dials that relay, so the
+  path stays one relay long. Otherwise REFUSE UNKNOWN_SESSION.
+* **Host data** (role 3, token = a join id): the host's connection for one
+  viewer; redirected like a viewer if it reached another relay of the
+  cluster. The relay matches the join id (constant time), answers RELAY_OK to
+  both ends and forwards (splice.py): frame by frame until the end-to-end
+  handshake is over, then as raw bytes. It never sees a key or plaintext.
 
-State: only live registrations and pending joins, in memory. Nothing survives a
-restart, and nothing needs to: hosts re-register, viewers rejoin. So several
-relays can run behind a load balancer as long as a host and its viewers reach
-the same one (shard by session code).
+Limits (limits.py): attempt limits per address (/64 for IPv6) and per session
+counted in the directory, so shared by a cluster; open connections per
+address and in all; deadlines for the opening frame, pairing, the end-to-end
+handshake and idle streams; pending joins and handshakes per code (a new
+viewer past the handshake cap cuts the oldest handshake instead of being
+refused, so parked handshakes cannot lock the real agent out).
 
-Limits: per source address, viewer joins and host registrations per minute
-(:class:`AttemptLimiter`) and open connections; a deadline for the opening
-frame, for pairing, and for idle paired streams; a cap on connections and on
-pending joins per code.
-A connection that sends anything unexpected is refused and dropped; the rest
-carry on.
+Operations: structured log lines and metrics (observe.py); :meth:`Relay.drain`
+stops accepting, hands hosts back to the cluster and lets live pairs run up
+to a deadline.
 """
 
 from __future__ import annotations
@@ -41,12 +45,14 @@ import contextlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError, TransportError
 from screencodec.transport.channel.framing import (
-    HEADER,
     FrameType,
     RefuseCode,
     close_writer,
@@ -55,56 +61,31 @@ from screencodec.transport.channel.framing import (
     send_refusal,
 )
 from screencodec.transport.channel.handshake import VersionMismatchError
-from screencodec.transport.channel.limits import (
-    HANDSHAKE_FRAME_MAX,
-    MAX_RECORD_BODY,
-    AttemptLimiter,
+from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX, AttemptLimiter
+from screencodec.transport.relay.directory import (
+    ClaimResult,
+    Directory,
+    DirectoryUnavailableError,
+    MemoryDirectory,
 )
+from screencodec.transport.relay.limits import RelayLimits, SharedLimits
+from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_event
 from screencodec.transport.relay.protocol import (
+    RELAY_RELEASE,
     ROLE_HOST_CONTROL,
     ROLE_VIEWER,
     TOKEN_SIZE,
+    address_key,
+    claim_verifier,
+    encode_redirect,
     parse_open,
 )
+from screencodec.transport.relay.splice import PairStreams, Tap, is_spliced, splice
 
 __all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay"]
 
-_CHUNK = 64 * 1024
+T = TypeVar("T")
 _log = logging.getLogger(__name__)
-
-#: ``tap(direction, data)`` sees every byte the relay forwards (for tests and
-#: diagnostics: it shows what a malicious relay could see).
-Tap = Callable[[str, bytes], None]
-
-
-
-@dataclass(frozen=True, slots=True)
-class RelayLimits:
-    """Everything a relay caps. Times in seconds."""
-
-    open_timeout: float = 10.0
-    pair_timeout: float = 15.0
-    idle_timeout: float = 120.0
-    control_idle_timeout: float = 60.0
-    joins_per_minute: int = 20
-    registrations_per_minute: int = 20
-    max_connections: int = 10_000
-    max_connections_per_address: int = 64
-    max_pending_per_session: int = 4
-    max_frame_body: int = MAX_RECORD_BODY
-
-
-@dataclass(slots=True)
-class RelayStats:
-    """Counters, for monitoring and tests."""
-
-    refused: dict[str, int] = field(default_factory=dict)
-    paired: int = 0
-    bytes_forwarded: int = 0
-
-    def refuse(self, code: RefuseCode) -> None:
-        self.refused[code.name] = self.refused.get(code.name, 0) + 1
-
 
 _Pairing = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event]
 
@@ -112,32 +93,50 @@ _Pairing = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event]
 @dataclass(eq=False, slots=True)
 class _Registration:
     code: str
-    owner: bytes
+    verifier: bytes
     writer: asyncio.StreamWriter
     pending: list[tuple[bytes, asyncio.Future[_Pairing]]] = field(default_factory=list)
+    #: stop events of this code's pairs still in their handshake, oldest first
+    handshaking: deque[asyncio.Event] = field(default_factory=deque)
 
 
 class Relay:
     """A relay server. ``await relay.start()``, then ``relay.port``; ``await relay.close()``.
 
+    ``directory``: where claims and attempt counters live (default: a private
+    :class:`MemoryDirectory`). ``advertise``: the ``HOST:PORT`` other relays
+    send viewers to (default: the bound address, 127.0.0.1 for a wildcard).
+
     Concurrency: one task per connection on one event loop; shared state
-    (registrations, limiters, stats) is only touched between awaits.
+    (registrations, counters, stats) is only touched between awaits. The
+    directory is the only state shared with other relays.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
-                 limits: RelayLimits | None = None, tap: Tap | None = None) -> None:
+                 limits: RelayLimits | None = None, tap: Tap | None = None,
+                 directory: Directory | None = None, advertise: str | None = None) -> None:
         self._host = host
         self._port = port
         self.limits = limits or RelayLimits()
         self._tap = tap
+        self.directory = directory or MemoryDirectory()
+        self._advertise = advertise
         self._server: asyncio.Server | None = None
         self._sessions: dict[str, _Registration] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._pairs: set[asyncio.Event] = set()
+        self._no_pairs = asyncio.Event()
         self._per_address: dict[str, int] = {}
-        self._join_limiter = AttemptLimiter(self.limits.joins_per_minute, 60.0)
-        self._reg_limiter = AttemptLimiter(self.limits.registrations_per_minute, 60.0)
+        self._shared = SharedLimits(self.directory, self.limits)
+        # Used only while the directory cannot be reached, so an outage does
+        # not switch the attempt limits off.
+        self._fallback_joins = AttemptLimiter(self.limits.joins_per_minute, 60.0)
+        self._fallback_regs = AttemptLimiter(self.limits.registrations_per_minute, 60.0)
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._draining = False
         self.stats = RelayStats()
+        self.metrics = RelayMetrics()
 
     @property
     def port(self) -> int:
@@ -146,27 +145,76 @@ class Relay:
         return int(self._server.sockets[0].getsockname()[1])
 
     @property
+    def advertise(self) -> str:
+        """The ``HOST:PORT`` this relay's claims name, for redirects."""
+        if self._advertise is not None:
+            return self._advertise
+        host = "127.0.0.1" if self._host in ("0.0.0.0", "", "::") else self._host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    @property
     def sessions(self) -> frozenset[str]:
-        """Codes registered right now."""
+        """Codes whose host's control connection this relay holds right now."""
         return frozenset(self._sessions)
 
+    @property
+    def connections(self) -> int:
+        """Open client connections right now."""
+        return len(self._writers)
+
+    @property
+    def pairs(self) -> int:
+        """Pairs being forwarded right now."""
+        return len(self._pairs)
+
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        self._server = await asyncio.start_server(self._handle, self._host, self._port,
+                                                  backlog=1024)
+        self._heartbeat = asyncio.ensure_future(self._renew_claims())
+        log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
+                  directory=self.directory.describe())
+
+    async def drain(self, deadline: float) -> None:
+        """Stop accepting, hand every host back to the cluster (they reclaim
+        their codes elsewhere with their secret) and let live pairs run for
+        up to ``deadline`` seconds; then cut what is left. Idempotent."""
+        self._draining = True
+        log_event("drain_start", pairs=len(self._pairs), sessions=len(self._sessions),
+                  deadline=deadline)
+        if self._server is not None:
+            self._server.close()
+        for reg in list(self._sessions.values()):
+            reg.writer.close()
+        if self._pairs:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._no_pairs.wait(), deadline)
+        left = len(self._pairs)
+        for stop in list(self._pairs):
+            stop.set()
+        log_event("drain_done", cut=left)
 
     async def close(self) -> None:
         """Stop listening and drop every connection (hosts will re-register elsewhere)."""
         if self._server is not None:
             self._server.close()
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
         for task in list(self._tasks):
             task.cancel()
         for writer in list(self._writers):
-            await close_writer(writer, 0.2)
+            if is_spliced(writer):
+                writer.transport.abort()
+            else:
+                await close_writer(writer, 0.2)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
         self._sessions.clear()
+        self.metrics.sessions(0)
 
     async def __aenter__(self) -> Relay:
         await self.start()
@@ -181,22 +229,68 @@ class Relay:
         assert self._server is not None
         await self._server.serve_forever()
 
+    # -- the directory -----------------------------------------------------
+
+    async def _dir(self, op: str, call: Awaitable[T]) -> T:
+        start = time.perf_counter()
+        ok = False
+        try:
+            result = await call
+            ok = True
+            return result
+        except DirectoryUnavailableError:
+            log_event("directory_error", logging.WARNING, op=op)
+            raise
+        finally:
+            self.metrics.directory(op, time.perf_counter() - start, ok)
+
+    async def _renew_claims(self) -> None:
+        """Heartbeat: extend every claim this relay holds, every ttl / 3."""
+        period = self.limits.claim_ttl / 3
+        while True:
+            await asyncio.sleep(period)
+            claims = {code: reg.verifier for code, reg in self._sessions.items()}
+            try:
+                lost = await self._dir("renew", self.directory.renew(
+                    claims, self.advertise, self.limits.claim_ttl))
+            except DirectoryUnavailableError:
+                continue  # keep serving local hosts; retry next beat
+            for code in lost:
+                reg = self._sessions.get(code)
+                if reg is not None and reg.verifier == claims.get(code):
+                    log_event("claim_lost", logging.WARNING, session=code)
+                    reg.writer.close()
+
+    async def _allowed(self, kind: str, ip: str, code: str = "") -> bool:
+        try:
+            if kind == "register":
+                return await self._dir("limit", self._shared.register(ip))
+            if not await self._dir("limit", self._shared.join(ip)):
+                return False
+            return await self._dir("limit", self._shared.join_session(code))
+        except DirectoryUnavailableError:
+            fallback = self._fallback_regs if kind == "register" else self._fallback_joins
+            return fallback.try_acquire(address_key(ip))
+
     # -- per connection ----------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         ip = str((writer.get_extra_info("peername") or ("?",))[0])
+        key = address_key(ip)
         self._tasks.add(task)
         self._writers.add(writer)
-        self._per_address[ip] = self._per_address.get(ip, 0) + 1
+        self._per_address[key] = self._per_address.get(key, 0) + 1
         try:
-            if len(self._writers) > self.limits.max_connections:
-                await self._refuse(writer, RefuseCode.BUSY, "relay at capacity")
-            elif self._per_address[ip] > self.limits.max_connections_per_address:
+            if self._draining:
+                await self._refuse(writer, RefuseCode.BUSY, "relay shutting down", ip)
+            elif len(self._writers) > self.limits.max_connections:
+                await self._refuse(writer, RefuseCode.BUSY, "relay at capacity", ip)
+            elif self._per_address[key] > self.limits.max_connections_per_address:
                 # Without this, one address holding sockets open (slowloris)
                 # could use up max_connections for everyone.
-                await self._refuse(writer, RefuseCode.BUSY, "too many connections from here")
+                await self._refuse(writer, RefuseCode.BUSY, "too many connections from here", ip)
             else:
                 await self._serve(reader, writer, ip)
         except (ScreencodecError, OSError, EOFError, asyncio.TimeoutError):
@@ -207,14 +301,39 @@ class Relay:
         finally:
             self._tasks.discard(task)
             self._writers.discard(writer)
-            left = self._per_address.pop(ip, 1) - 1
+            left = self._per_address.pop(key, 1) - 1
             if left:
-                self._per_address[ip] = left
-            await close_writer(writer, 0.2)
+                self._per_address[key] = left
+            if not is_spliced(writer):
+                await close_writer(writer, 0.2)
 
-    async def _refuse(self, writer: asyncio.StreamWriter, code: RefuseCode, detail: str) -> None:
-        self.stats.refuse(code)
-        await send_refusal(writer, code, detail)
+    async def _refuse(self, writer: asyncio.StreamWriter, why: RefuseCode, detail: str,
+                      ip: str, session: str = "") -> None:
+        self.stats.refuse(why)
+        self.metrics.refused(why)
+        level = logging.WARNING if why == RefuseCode.RATE_LIMITED else logging.INFO
+        log_event("refused", level, reason=why.name, code=session or "-", addr=ip,
+                  detail=detail)
+        await send_refusal(writer, why, detail)
+
+    async def _redirect(self, writer: asyncio.StreamWriter, code: str, ip: str,
+                        role: str) -> bool:
+        """Send the client to the relay holding ``code``; False if none does."""
+        try:
+            holder = await self._dir("locate", self.directory.locate(code))
+        except DirectoryUnavailableError:
+            await self._refuse(writer, RefuseCode.BUSY, "session directory unavailable", ip,
+                               session=code)
+            return True
+        if holder is None or holder.relay == self.advertise:
+            return False
+        self.stats.redirected += 1
+        self.metrics.redirected()
+        log_event("redirect", code=code, addr=ip, role=role, to=holder.relay)
+        writer.write(encode_redirect(holder.relay))
+        with contextlib.suppress(OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(writer.drain(), 1.0)
+        return True
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      ip: str) -> None:
@@ -223,64 +342,96 @@ class Relay:
                                                  self.limits.open_timeout)
             role, code, token = parse_open(ftype, body)
         except asyncio.TimeoutError:
-            await self._refuse(writer, RefuseCode.TIMEOUT, "no opening message in time")
+            await self._refuse(writer, RefuseCode.TIMEOUT, "no opening message in time", ip)
             return
         except VersionMismatchError as exc:
-            await self._refuse(writer, RefuseCode.BAD_VERSION, str(exc))
+            await self._refuse(writer, RefuseCode.BAD_VERSION, str(exc), ip)
             return
         except ProtocolError as exc:
-            await self._refuse(writer, RefuseCode.MALFORMED, str(exc))
+            await self._refuse(writer, RefuseCode.MALFORMED, str(exc), ip)
             return
         if role == ROLE_HOST_CONTROL:
             await self._serve_host_control(reader, writer, ip, code, token)
         elif role == ROLE_VIEWER:
             await self._serve_viewer(reader, writer, ip, code)
         else:
-            await self._serve_host_data(reader, writer, code, token)
+            await self._serve_host_data(reader, writer, ip, code, token)
 
     async def _serve_host_control(self, reader: asyncio.StreamReader,
                                   writer: asyncio.StreamWriter, ip: str,
-                                  code: str, owner: bytes) -> None:
-        if not self._reg_limiter.try_acquire(ip):
+                                  code: str, secret: bytes) -> None:
+        if not await self._allowed("register", ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
-                               "too many registrations from this address; wait a minute")
+                               "too many registrations from this address; wait a minute", ip,
+                               session=code)
+            return
+        verifier = claim_verifier(code, secret)
+        try:
+            result = await self._dir("claim", self.directory.claim(
+                code, verifier, self.advertise, self.limits.claim_ttl))
+        except DirectoryUnavailableError:
+            await self._refuse(writer, RefuseCode.BUSY, "session directory unavailable", ip,
+                               session=code)
+            return
+        if result is ClaimResult.IN_USE:
+            await self._refuse(writer, RefuseCode.CODE_IN_USE, "session code in use", ip,
+                               session=code)
             return
         old = self._sessions.get(code)
         if old is not None:
-            if not hmac.compare_digest(old.owner, owner):
-                await self._refuse(writer, RefuseCode.CODE_IN_USE, "session code in use")
-                return
             old.writer.close()  # the same host again: its old link is dead
-        reg = _Registration(code, owner, writer)
+        reg = _Registration(code, verifier, writer)
         self._sessions[code] = reg
+        self.stats.registrations += 1
+        if result is ClaimResult.RECLAIMED:
+            self.stats.reclaims += 1
+        self.metrics.sessions(len(self._sessions))
+        log_event("registered", code=code, addr=ip, claim=result.value)
+        why = "closed"
         try:
             writer.write(encode_frame(FrameType.RELAY_OK))
             while True:
-                ftype, _ = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
-                                                  self.limits.control_idle_timeout)
+                try:
+                    ftype, _ = await asyncio.wait_for(
+                        read_frame(reader, HANDSHAKE_FRAME_MAX), self.limits.control_idle_timeout)
+                except asyncio.TimeoutError:
+                    why = "idle"
+                    raise
+                if ftype == RELAY_RELEASE:
+                    why = "released"
+                    with contextlib.suppress(DirectoryUnavailableError):
+                        await self._dir("release", self.directory.release(code, verifier))
+                    return
                 if ftype != FrameType.RELAY_PING:
+                    why = f"unexpected frame {ftype}"
                     raise ProtocolError(f"unexpected frame {ftype} on a control connection")
                 writer.write(encode_frame(FrameType.RELAY_PONG))
                 await writer.drain()
         finally:
             if self._sessions.get(code) is reg:
                 del self._sessions[code]
+            self.metrics.sessions(len(self._sessions))
             for _, fut in reg.pending:
                 if not fut.done():
                     fut.set_exception(TransportError("the host's registration ended"))
+            log_event("unregistered", code=code, addr=ip, why=why)
 
     async def _serve_viewer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                             ip: str, code: str) -> None:
-        if not self._join_limiter.try_acquire(ip):
+        if not await self._allowed("join", ip, code):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
-                               "too many join attempts from this address; wait a minute")
+                               "too many join attempts from this address; wait a minute", ip,
+                               session=code)
             return
         reg = self._sessions.get(code)
         if reg is None:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such session code")
+            if not await self._redirect(writer, code, ip, "viewer"):
+                await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such session code",
+                                   ip, session=code)
             return
         if len(reg.pending) >= self.limits.max_pending_per_session:
-            await self._refuse(writer, RefuseCode.BUSY, "too many viewers joining at once")
+            await self._refuse(writer, RefuseCode.BUSY, "too many viewers joining at once", ip,
+                               session=code)
             return
         join_id = secrets.token_bytes(TOKEN_SIZE)
         fut: asyncio.Future[_Pairing] = asyncio.get_running_loop().create_future()
@@ -292,25 +443,75 @@ class Relay:
             host_reader, host_writer, done = await asyncio.wait_for(
                 fut, self.limits.pair_timeout)
         except asyncio.TimeoutError:
-            await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer")
+            await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer", ip,
+                               session=code)
             return
         except TransportError:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away")
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away", ip,
+                               session=code)
             return
         finally:
             with contextlib.suppress(ValueError):
                 reg.pending.remove(entry)
+        await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
+
+    async def _forward(self, reg: _Registration, ip: str, streams: PairStreams,
+                       done: asyncio.Event) -> None:
+        writer, host_writer = streams.v_writer, streams.h_writer
+        stop = asyncio.Event()
+        if len(reg.handshaking) >= self.limits.max_handshaking_per_session:
+            # The oldest handshake has had the longest to finish; a real
+            # viewer finishes in a few round trips, a parked one never does.
+            oldest = reg.handshaking.popleft()
+            oldest.set()
+            log_event("handshake_evicted", logging.WARNING, code=reg.code)
+        reg.handshaking.append(stop)
+        self._pairs.add(stop)
+        self._no_pairs.clear()
+        self.stats.paired += 1
+        self.metrics.pair(+1)
+        log_event("paired", code=reg.code, addr=ip)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        forwarded = 0
+
+        def count(n: int) -> None:
+            nonlocal forwarded
+            forwarded += n
+            self.stats.bytes_forwarded += n
+            self.metrics.forwarded(n)
+
+        def handshake_over() -> None:
+            with contextlib.suppress(ValueError):
+                reg.handshaking.remove(stop)
+
+        why = "error"
         try:
-            self.stats.paired += 1
             ok = encode_frame(FrameType.RELAY_OK)
             writer.write(ok)
             host_writer.write(ok)
-            await self._splice(reader, writer, host_reader, host_writer)
+            why = await splice(streams, idle_timeout=self.limits.idle_timeout,
+                               handshake_timeout=self.limits.handshake_timeout,
+                               max_body=self.limits.max_frame_body, tap=self._tap,
+                               on_bytes=count, stop=stop, on_raw=handshake_over)
         finally:
+            with contextlib.suppress(ValueError):
+                reg.handshaking.remove(stop)
+            self._pairs.discard(stop)
+            if not self._pairs:
+                self._no_pairs.set()
+            self.metrics.pair(-1)
+            if not is_spliced(host_writer):
+                await close_writer(host_writer, 0.2)
+            if not is_spliced(writer):
+                await close_writer(writer, 0.2)
             done.set()
+            log_event("pair_end", code=reg.code, addr=ip, why=why, bytes=forwarded,
+                      seconds=round(loop.time() - started, 3))
 
     async def _serve_host_data(self, reader: asyncio.StreamReader,
-                               writer: asyncio.StreamWriter, code: str, join_id: bytes) -> None:
+                               writer: asyncio.StreamWriter, ip: str, code: str,
+                               join_id: bytes) -> None:
         reg = self._sessions.get(code)
         match = None
         if reg is not None:
@@ -318,76 +519,23 @@ class Relay:
                 if hmac.compare_digest(pending_id, join_id) and not fut.done():
                     match = fut
         if match is None:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such pending viewer")
+            if reg is None and await self._redirect(writer, code, ip, "host data"):
+                return
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such pending viewer", ip,
+                               session=code)
             return
         done = asyncio.Event()
         match.set_result((reader, writer, done))
         await done.wait()  # the viewer's task forwards, and closes us when done
 
-    async def _splice(self, v_reader: asyncio.StreamReader, v_writer: asyncio.StreamWriter,
-                      h_reader: asyncio.StreamReader, h_writer: asyncio.StreamWriter) -> None:
-        loop = asyncio.get_running_loop()
-        last = [loop.time()]
-        pumps = [
-            asyncio.ensure_future(self._pump(v_reader, h_writer, "viewer->host", last)),
-            asyncio.ensure_future(self._pump(h_reader, v_writer, "host->viewer", last)),
-        ]
-        try:
-            while True:
-                remaining = last[0] + self.limits.idle_timeout - loop.time()
-                if remaining <= 0:
-                    break  # idle: both sides get EOF
-                done, _ = await asyncio.wait(pumps, timeout=remaining,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if done:
-                    break
-        finally:
-            for pump in pumps:
-                pump.cancel()
-            results = await asyncio.gather(*pumps, return_exceptions=True)
-            del results  # errors here are one side's misbehaviour: already handled by closing
-            await close_writer(h_writer, 0.2)
-            await close_writer(v_writer, 0.2)
-
-    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter,
-                    direction: str, last: list[float]) -> None:
-        """Forward whole frames from src to dst, checking each length first."""
-        loop = asyncio.get_running_loop()
-        tap = self._tap
-        while True:
-            try:
-                header = await src.readexactly(HEADER.size)
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial:
-                    dst.write(exc.partial)  # let the far end see the truncation
-                return
-            length, _ = HEADER.unpack(header)
-            if length < 1 or length - 1 > self.limits.max_frame_body:
-                raise ProtocolError(f"{direction}: frame of {length} bytes over the limit")
-            dst.write(header)
-            if tap is not None:
-                tap(direction, header)
-            remaining = length - 1
-            while remaining:
-                chunk = await src.read(min(remaining, _CHUNK))
-                if not chunk:
-                    raise TransportError(f"{direction}: stream truncated inside a frame")
-                dst.write(chunk)
-                if tap is not None:
-                    tap(direction, chunk)
-                remaining -= len(chunk)
-                self.stats.bytes_forwarded += len(chunk)
-                last[0] = loop.time()
-                await dst.drain()
-            last[0] = loop.time()
-            await dst.drain()
-
 
 async def run_relay(host: str = "0.0.0.0", port: int = 7390, *,
                     limits: RelayLimits | None = None,
-                    ready: Callable[[Relay], None] | None = None) -> None:
-    """Run a relay until cancelled (for ``screencodec relay``)."""
-    relay = Relay(host, port, limits=limits)
+                    ready: Callable[[Relay], None] | None = None,
+                    directory: Directory | None = None,
+                    advertise: str | None = None) -> None:
+    """Run a relay until cancelled (for embedding; the CLI adds signals)."""
+    relay = Relay(host, port, limits=limits, directory=directory, advertise=advertise)
     await relay.start()
     try:
         if ready is not None:

@@ -1,0 +1,171 @@
+"""The session directory: which relay holds which session code, and who may
+claim it; plus the attempt counters that every relay of a cluster shares.
+
+A *claim* is ``code -> (verifier, relay address)`` with an expiry. The relay
+that holds a host's live control connection renews the claim by heartbeat;
+when the host's connection is cut, the relay stops renewing and the claim
+lives on until it expires. Until then only the holder of the registration
+secret (whose hash is the verifier) can take the code again, on any relay of
+the cluster; after it expires the code is free.
+
+:class:`MemoryDirectory` is the embedded default (one relay process, nothing
+to install); ``redis_directory.RedisDirectory`` shares the same state between
+relays. Every operation is a coroutine and may raise
+:class:`DirectoryUnavailableError`; a relay treats that as "cannot decide
+now", never as "free".
+"""
+
+from __future__ import annotations
+
+import abc
+import hmac
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from screencodec.errors import TransportError
+
+__all__ = [
+    "ClaimResult",
+    "Directory",
+    "DirectoryUnavailableError",
+    "Holder",
+    "MemoryDirectory",
+    "open_directory",
+]
+
+
+class DirectoryUnavailableError(TransportError):
+    """The shared directory (Redis) cannot be reached or did not answer in time."""
+
+
+class ClaimResult(Enum):
+    """What :meth:`Directory.claim` did."""
+
+    NEW = "new"  #: the code was free; it is now ours
+    RECLAIMED = "reclaimed"  #: the same secret held it: ours again, on this relay
+    IN_USE = "in_use"  #: someone else holds it
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a code: the relay's advertised ``HOST:PORT``."""
+
+    relay: str
+
+
+class Directory(abc.ABC):
+    """The interface a relay needs. Implementations must make :meth:`claim`
+    and :meth:`renew` atomic with respect to every relay sharing them."""
+
+    @abc.abstractmethod
+    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
+        """Claim ``code`` for ``relay`` for ``ttl`` seconds, or reclaim it with
+        the same verifier (moving it to ``relay``)."""
+
+    @abc.abstractmethod
+    async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
+        """Extend the claims ``relay`` holds (``code -> verifier``); a claim that
+        vanished (a directory restart) is made again. Returns the codes that
+        someone else holds now: the relay must drop those registrations."""
+
+    @abc.abstractmethod
+    async def release(self, code: str, verifier: bytes) -> None:
+        """Drop a claim, if it is still this verifier's."""
+
+    @abc.abstractmethod
+    async def locate(self, code: str) -> Holder | None:
+        """Which relay holds ``code``, or None."""
+
+    @abc.abstractmethod
+    async def hit(self, key: str, limit: int, window: float) -> bool:
+        """Count one attempt under ``key``; False if the window already holds
+        ``limit`` attempts (fixed windows of ``window`` seconds, shared by every
+        relay). Refused attempts count too."""
+
+    async def close(self) -> None:  # noqa: B027 - optional for implementations
+        """Release connections."""
+
+    def describe(self) -> str:
+        """For logs: what this directory is (never a password)."""
+        return type(self).__name__
+
+
+class MemoryDirectory(Directory):
+    """Claims and counters in this process's memory.
+
+    Shared only by relays that are handed the same object (tests, one process
+    serving several ports). A restart forgets every verifier: the first
+    registration of a code after a restart wins (see docs/relay.md for what
+    the host does then).
+
+    Not thread-safe; one event loop. Memory is bounded by live claims (expired
+    ones are swept as they are met and on every :meth:`renew`) and by
+    ``max_counters``.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 max_counters: int = 100_000) -> None:
+        self._clock = clock
+        self._claims: dict[str, tuple[bytes, str, float]] = {}
+        self._counters: dict[str, tuple[int, float]] = {}
+        self._max_counters = max_counters
+
+    def _live(self, code: str) -> tuple[bytes, str, float] | None:
+        entry = self._claims.get(code)
+        if entry is not None and entry[2] <= self._clock():
+            del self._claims[code]
+            return None
+        return entry
+
+    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
+        entry = self._live(code)
+        if entry is not None and not hmac.compare_digest(entry[0], verifier):
+            return ClaimResult.IN_USE
+        self._claims[code] = (verifier, relay, self._clock() + ttl)
+        return ClaimResult.NEW if entry is None else ClaimResult.RECLAIMED
+
+    async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
+        now = self._clock()
+        for code in [c for c, e in self._claims.items() if e[2] <= now]:
+            del self._claims[code]
+        lost = set()
+        for code, verifier in claims.items():
+            entry = self._claims.get(code)
+            if entry is None or (entry[0] == verifier and entry[1] == relay):
+                self._claims[code] = (verifier, relay, now + ttl)
+            else:
+                lost.add(code)
+        return lost
+
+    async def release(self, code: str, verifier: bytes) -> None:
+        entry = self._live(code)
+        if entry is not None and hmac.compare_digest(entry[0], verifier):
+            del self._claims[code]
+
+    async def locate(self, code: str) -> Holder | None:
+        entry = self._live(code)
+        return None if entry is None else Holder(entry[1])
+
+    async def hit(self, key: str, limit: int, window: float) -> bool:
+        now = self._clock()
+        count, end = self._counters.get(key, (0, 0.0))
+        if end <= now:
+            count, end = 0, now + window
+            if len(self._counters) >= self._max_counters:
+                self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        self._counters[key] = (count + 1, end)
+        return count < limit
+
+
+def open_directory(url: str | None) -> Directory:
+    """``None`` or ``memory://`` -> a :class:`MemoryDirectory`;
+    ``redis://HOST:PORT/DB`` -> a Redis directory (needs the ``relay`` extra)."""
+    if url is None or url == "memory://":
+        return MemoryDirectory()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from screencodec.transport.relay.redis_directory import RedisDirectory
+
+        return RedisDirectory(url)
+    raise ValueError(f"unknown directory {url!r}: use memory:// or redis://HOST:PORT/DB")

@@ -1,0 +1,142 @@
+"""The session directory in Redis, shared by every relay of a cluster.
+
+Keys (``prefix`` defaults to ``screencodec:``):
+
+* ``claim:<code>`` = ``<verifier hex> <relay HOST:PORT>`` with an expiry. A
+  fresh claim is ``SET NX EX``; a reclaim or renewal is a short Lua script
+  (compare, then set or extend), so two relays can never both win a code.
+* ``limit:<key>`` = a counter with an expiry: one fixed window of a shared
+  attempt limit (``INCR``, and ``PEXPIRE`` on the first hit).
+
+Only verifiers (hashes of registration secrets) are stored. The claim's expiry
+survives a relay restart; a Redis restart without persistence loses the claims,
+and each relay re-creates those of its live registrations at its next
+heartbeat (:meth:`RedisDirectory.renew`).
+
+Every call has a timeout; a failure raises DirectoryUnavailableError, and the
+client reconnects by itself on the next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from screencodec.transport.relay.directory import (
+    ClaimResult,
+    Directory,
+    DirectoryUnavailableError,
+    Holder,
+)
+
+__all__ = ["RedisDirectory"]
+
+# KEYS[1] claim key; ARGV: value, verifier hex, ttl ms. 1 new, 2 reclaimed, 0 in use.
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 1 end
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 64) == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  return 2
+end
+return 0
+"""
+# KEYS[1] claim key; ARGV: value, ttl ms. 1 kept (or re-made), 0 someone else's now.
+_RENEW = """
+local v = redis.call('GET', KEYS[1])
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0
+"""
+# KEYS[1] claim key; ARGV[1] verifier hex.
+_RELEASE = """
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 64) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS[1] counter; ARGV[1] window ms. Returns the count including this hit.
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+class RedisDirectory(Directory):
+    """A :class:`Directory` in Redis (``redis.asyncio``).
+
+    Concurrency: one instance per relay process and event loop; the client's
+    connection pool serialises nothing, every operation is one round trip
+    (renewals are pipelined: one round trip per heartbeat for all claims).
+    """
+
+    def __init__(self, url: str, *, prefix: str = "screencodec:", timeout: float = 2.0) -> None:
+        self._url = url
+        self._prefix = prefix
+        self._timeout = timeout
+        self._redis: Any = aioredis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout,
+            health_check_interval=5)
+        self._claim = self._redis.register_script(_CLAIM)
+        self._renew = self._redis.register_script(_RENEW)
+        self._release = self._redis.register_script(_RELEASE)
+        self._hit = self._redis.register_script(_HIT)
+
+    def describe(self) -> str:
+        # The URL may hold a password: log only where it points.
+        pool = self._redis.connection_pool.connection_kwargs
+        return f"redis {pool.get('host', '?')}:{pool.get('port', '?')}/{pool.get('db', 0)}"
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self._prefix}{kind}:{name}"
+
+    async def _run(self, coro: Any) -> Any:
+        try:
+            return await asyncio.wait_for(coro, self._timeout)
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            raise DirectoryUnavailableError(
+                f"session directory unavailable: {type(exc).__name__}") from None
+
+    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
+        value = f"{verifier.hex()} {relay}"
+        got = await self._run(self._claim(keys=[self._key("claim", code)],
+                                          args=[value, verifier.hex(), int(ttl * 1000)]))
+        return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED}.get(int(got), ClaimResult.IN_USE)
+
+    async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
+        if not claims:
+            return set()
+        codes = list(claims)
+        pipe = self._redis.pipeline(transaction=False)
+        for code in codes:
+            await self._renew(keys=[self._key("claim", code)],
+                              args=[f"{claims[code].hex()} {relay}", int(ttl * 1000)],
+                              client=pipe)
+        results = await self._run(pipe.execute())
+        return {code for code, kept in zip(codes, results, strict=True) if not int(kept)}
+
+    async def release(self, code: str, verifier: bytes) -> None:
+        await self._run(self._release(keys=[self._key("claim", code)], args=[verifier.hex()]))
+
+    async def locate(self, code: str) -> Holder | None:
+        value = await self._run(self._redis.get(self._key("claim", code)))
+        if value is None:
+            return None
+        text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+        _, _, relay = text.partition(" ")
+        return Holder(relay) if relay else None
+
+    async def hit(self, key: str, limit: int, window: float) -> bool:
+        n = await self._run(self._hit(keys=[self._key("limit", key)],
+                                      args=[max(1, int(window * 1000))]))
+        return int(n) <= limit
+
+    async def ping(self) -> None:
+        await self._run(self._redis.ping())
+
+    async def close(self) -> None:
+        await self._redis.aclose()
