@@ -49,6 +49,7 @@ from screencodec.transport.session.sidechannels import ExtensionHandler, FileCon
 from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
+    from screencodec.recording.recorder import Recorder
     from screencodec.transport.channel.codes import SessionCredentials
 
 __all__ = ["Host"]
@@ -66,6 +67,8 @@ class Host:
     ``injector`` carries granted remote input to the desktop (None: view only).
     ``file_consent`` asks about each file a viewer sends (None: files refused).
     ``encoder_factory`` overrides the per-viewer encoder choice.
+    ``recorder`` (:class:`screencodec.recording.Recorder`) records each viewer
+    session and its audit log; the consent question then says so.
 
     Use it as an async context manager, or call :meth:`close` at the end.
     All methods run on the event loop the host was created on.
@@ -80,10 +83,12 @@ class Host:
         config: HostConfig | None = None,
         file_consent: FileConsent | None = None,
         encoder_factory: EncoderFactory | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
+        self._recorder = recorder
         self._runtime = HostRuntime(
             source,
-            consent=consent,
+            consent=consent if recorder is None else recorder.wrap_consent(consent),
             injector=injector,
             config=config or HostConfig(),
             file_consent=file_consent,
@@ -143,6 +148,9 @@ class Host:
         while link.peer in taken:
             n += 1
             link.peer = f"{base} #{n}"
+        recording = None
+        if self._recorder is not None:
+            recording, link.channel = self._recorder.open_session(link.peer, channel)
         runtime.serving.add(link)
         self._all_ended.clear()
         reason = "ended"
@@ -174,6 +182,8 @@ class Host:
             if was_sharing:
                 runtime.emit(SharingChanged(self.viewers))
             runtime.emit(SessionEnded(link.peer, reason))
+            if recording is not None:
+                recording.end(reason)
         return reason
 
     def watch_credentials(
@@ -210,6 +220,8 @@ class Host:
     def local_input_activity(self) -> None:
         """The local user used mouse or keyboard: remote input pauses for a while."""
         self._runtime.local_input_activity()
+        if self._recorder is not None:
+            self._recorder.local_input()
 
     async def revoke(self, level: Permission, peer: str | None = None) -> None:
         """Take ``level`` back from one viewer (by peer name) or all; they are told.
@@ -268,6 +280,8 @@ class Host:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._all_ended.wait(), timeout)
         self._runtime.events_hub.close()
+        if self._recorder is not None:
+            await asyncio.to_thread(self._recorder.close)  # the recordings' END chunks
         self._runtime.hub.close()
         if self.injector is not None:
             self.injector.close()

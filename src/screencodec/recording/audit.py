@@ -1,0 +1,168 @@
+"""The audit log: session messages and host observations -> audit events.
+
+:class:`AuditTracker` sees every session message in both directions (and the
+consent answers and local input the host reports) and returns the events to
+log, each a JSON-able dict with a ``type``:
+
+* ``hello`` (the viewer's name and asked level), ``consent`` (question and
+  answer), ``grant``, ``deny``, ``revoke``;
+* ``input``: who had pointer or keyboard and when, as intervals
+  ``{"who": "agent"|"local", "device", "start", "end"}``: activity with gaps
+  under :data:`INPUT_GAP` seconds is one interval;
+* ``chat`` (``from`` host or viewer, ``text``);
+* ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
+  and ``answer`` (``accepted`` / ``refused``), once per transfer;
+* ``key``: keystroke text, only with ``include_keys`` (it can hold passwords);
+* ``bye``, ``end``.
+
+Times are seconds on the recording's timeline. Not thread-safe: one
+recorder worker thread owns a tracker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import Permission
+
+__all__ = ["INPUT_GAP", "AuditTracker"]
+
+#: Input events closer than this (seconds) belong to one control interval.
+INPUT_GAP = 1.0
+
+Event = dict[str, Any]
+
+
+@dataclass
+class _Transfer:
+    name: str
+    size: int
+    direction: str
+    answer: str = "pending"
+    received: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+
+class AuditTracker:
+    def __init__(self, *, include_keys: bool = False) -> None:
+        self.include_keys = include_keys
+        self.who = ""
+        self._open: dict[tuple[str, str], list[float]] = {}  # (who, device) -> [start, last]
+        self._in: dict[int, _Transfer] = {}  # viewer -> host, by transfer id
+        self._out: dict[int, _Transfer] = {}  # host -> viewer
+
+    # -- inputs ------------------------------------------------------------
+
+    def from_viewer(self, t: float, msg: m.Message) -> list[Event]:
+        out = self._expire(t)
+        if isinstance(msg, m.PermissionRequest):
+            level = str(Permission(msg.level))
+            if not self.who:
+                self.who = msg.who
+                out.append({"type": "hello", "who": msg.who, "level": level})
+            else:
+                out.append({"type": "request", "level": level})
+        elif isinstance(msg, m.PointerMove | m.Button | m.Wheel):
+            out += self._activity(t, "agent", "pointer")
+        elif isinstance(msg, m.Key):
+            out += self._activity(t, "agent", "keyboard")
+            if self.include_keys and msg.down:
+                out.append({"type": "key", "keysym": msg.keysym, "text": msg.text})
+        elif isinstance(msg, m.Chat):
+            out.append({"type": "chat", "from": "viewer", "who": self.who, "text": msg.text})
+        elif isinstance(msg, m.Bye):
+            out.append({"type": "bye", "from": "viewer", "reason": msg.reason})
+        else:
+            out += self._file(msg, self._in, self._out, "to-host")
+        return out
+
+    def from_host(self, t: float, msg: m.Message) -> list[Event]:
+        out = self._expire(t)
+        if isinstance(msg, m.PermissionGrant):
+            out.append({"type": "grant", "level": str(Permission(msg.level))})
+        elif isinstance(msg, m.PermissionDeny):
+            out.append({"type": "deny", "level": str(Permission(msg.level))})
+        elif isinstance(msg, m.PermissionRevoke):
+            out.append({
+                "type": "revoke", "level": str(Permission(msg.revoked)),
+                "remaining": str(Permission(msg.level)),
+            })  # fmt: skip
+        elif isinstance(msg, m.Chat):
+            out.append({"type": "chat", "from": "host", "text": msg.text})
+        elif isinstance(msg, m.Bye):
+            out.append({"type": "bye", "from": "host", "reason": msg.reason})
+        else:
+            out += self._file(msg, self._out, self._in, "to-viewer")
+        return out
+
+    def local_input(self, t: float) -> list[Event]:
+        return self._expire(t) + self._activity(t, "local", "input")
+
+    def tick(self, t: float) -> list[Event]:
+        """Close intervals that ended more than :data:`INPUT_GAP` before ``t``."""
+        return self._expire(t)
+
+    def finish(self) -> list[Event]:
+        """Close every open interval (the session ended)."""
+        out = [self._interval(k, v) for k, v in self._open.items()]
+        self._open.clear()
+        return out
+
+    # -- helpers -----------------------------------------------------------
+
+    def _activity(self, t: float, who: str, device: str) -> list[Event]:
+        span = self._open.get((who, device))
+        if span is None:
+            self._open[(who, device)] = [t, t]
+        else:
+            span[1] = t
+        return []
+
+    def _expire(self, t: float) -> list[Event]:
+        done = [k for k, (_, last) in self._open.items() if t - last > INPUT_GAP]
+        return [self._interval(k, self._open.pop(k)) for k in done]
+
+    @staticmethod
+    def _interval(key: tuple[str, str], span: list[float]) -> Event:
+        return {"type": "input", "who": key[0], "device": key[1],
+                "start": round(span[0], 6), "end": round(span[1], 6)}  # fmt: skip
+
+    def _file(
+        self, msg: m.Message, sending: dict[int, _Transfer], answering: dict[int, _Transfer],
+        direction: str,
+    ) -> list[Event]:  # fmt: skip
+        """A file message from one side: ``sending`` holds the transfers that
+        side sends, ``answering`` those it answers."""
+        if isinstance(msg, m.FileOffer):
+            sending[msg.transfer] = _Transfer(msg.name, msg.size, direction)
+        elif isinstance(msg, m.FileAccept):
+            tr = answering.get(msg.transfer)
+            if tr is not None:
+                tr.answer = "accepted" if msg.accepted else "refused"
+                if not msg.accepted:
+                    del answering[msg.transfer]
+                    return [self._file_event(tr, None)]
+        elif isinstance(msg, m.FileChunk):
+            tr = sending.get(msg.transfer)
+            if tr is not None:
+                tr.digest.update(msg.data)
+                tr.received += len(msg.data)
+        elif isinstance(msg, m.FileEnd):
+            tr = sending.pop(msg.transfer, None)
+            if tr is not None:
+                return [self._file_event(tr, msg.sha256)]
+        return []
+
+    @staticmethod
+    def _file_event(tr: _Transfer, declared: bytes | None) -> Event:
+        ev: Event = {"type": "file", "name": tr.name, "size": tr.size,
+                     "direction": tr.direction, "answer": tr.answer}  # fmt: skip
+        if declared is not None:
+            seen = tr.digest.hexdigest()
+            ev["sha256"] = seen
+            ev["transferred"] = tr.received
+            ev["sha256_matches"] = seen == declared.hex()
+        return ev

@@ -1,0 +1,303 @@
+"""Reading a ``.screc``: the index from chunk headers, payloads checked on access, verify.
+
+:class:`RecordingReader` maps the file and walks the 24-byte chunk headers
+once (no payload is read), which gives the index: updates with their times
+and keyframe flags, checkpoints, cursor messages and events. It stops at the
+first place the walk cannot go on: a torn tail (the writer was killed), or
+damage (a header that is not one, an index out of place). Payloads are
+checked (CRC-32, or AEAD for a sealed recording with the auditor's private
+key) when read; :meth:`verify` reads them all.
+
+Thread safety: a reader is immutable after opening except for its mapping;
+share it between threads only for reading payloads.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import hashlib
+import mmap
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from screencodec.errors import DecodeError, IntegrityError
+from screencodec.recording.crypto import ChunkSealer, load_private_key, unwrap_key
+from screencodec.recording.format import (
+    CHUNK_HEADER,
+    CRC,
+    FORMAT,
+    MAGIC,
+    TAG_SIZE,
+    ChunkFlags,
+    ChunkHeader,
+    ChunkType,
+    parse_json,
+)
+
+__all__ = ["RecordingReader", "VerifyReport"]
+
+
+@dataclass
+class VerifyReport:
+    """What :meth:`RecordingReader.verify` found. ``status``: ``complete``
+    (every chunk intact, END present), ``incomplete`` (every chunk intact, but
+    the file ends early: the writer was killed or the tail was cut), or
+    ``damaged`` (a chunk fails its check or is out of place)."""
+
+    path: Path
+    status: str
+    chunks: int  #: intact chunks
+    duration: float  #: time of the last intact chunk, seconds
+    updates: int
+    problem: str = ""
+    end_offset: int = 0  #: bytes of the intact prefix
+    file_size: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return {"complete": 0, "damaged": 1}.get(self.status, 2)
+
+    def describe(self) -> str:
+        head = (f"{self.path}: {self.status}: {self.chunks} chunks, {self.updates} updates, "
+                f"{self.duration:.3f} s")  # fmt: skip
+        if self.status == "complete":
+            return head
+        return (f"{head}; intact up to byte {self.end_offset} of {self.file_size} "
+                f"(t={self.duration:.3f} s): {self.problem}")  # fmt: skip
+
+
+@dataclass
+class _Index:
+    chunks: list[ChunkHeader] = field(default_factory=list)
+    updates: list[int] = field(default_factory=list)  # chunk numbers
+    update_times: list[int] = field(default_factory=list)  # time_us, per update
+    keyframes: list[int] = field(default_factory=list)  # update ordinals
+    checkpoints: list[tuple[int, int]] = field(default_factory=list)  # (resume ordinal, chunk)
+    cursors: list[int] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
+    end: int | None = None
+    problem: str = ""
+    damaged: bool = False
+    end_offset: int = 0
+
+
+class RecordingReader:
+    """An open recording. ``private_key`` (an X25519 key or its file) is needed
+    to read the payloads of a sealed one; its index needs no key."""
+
+    def __init__(
+        self, path: Path | str, *, private_key: X25519PrivateKey | Path | str | None = None
+    ) -> None:
+        self.path = Path(path)
+        with open(self.path, "rb") as f:
+            self.size = f.seek(0, 2)
+            if self.size < len(MAGIC) + CHUNK_HEADER.size:
+                raise DecodeError(f"{self.path}: not a recording (too short)")
+            self._buf: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if self._buf[: len(MAGIC)] != MAGIC:
+            self.close()
+            raise DecodeError(f"{self.path}: not a recording (bad magic)")
+        first = ChunkHeader.unpack(self._buf, len(MAGIC))
+        if first.type is not ChunkType.HEADER or first.index != 0:
+            raise DecodeError(f"{self.path}: the first chunk is not a HEADER")
+        body = self._plain(first)
+        self.header = parse_json(body, "HEADER")
+        if self.header.get("format") != FORMAT:
+            raise DecodeError(f"{self.path}: format {self.header.get('format')!r}")
+        self.sealed = bool(self.header.get("sealed"))
+        self.start_unix = float(self.header.get("start_unix", 0.0))
+        self._trailer = TAG_SIZE if self.sealed else CRC.size
+        self._sealer: ChunkSealer | None = None
+        if self.sealed and private_key is not None:
+            if isinstance(private_key, str | Path):
+                private_key = load_private_key(Path(private_key))
+            key = unwrap_key(self.header.get("key") or {}, private_key)
+            self._sealer = ChunkSealer(key, hashlib.sha256(body).digest())
+        self.index = self._walk(first)
+
+    # -- the index ---------------------------------------------------------
+
+    def _walk(self, first: ChunkHeader) -> _Index:
+        idx = _Index(chunks=[first])
+        pos = first.payload_offset + first.length + CRC.size
+        idx.end_offset = pos
+        buf, size = self._buf, self.size
+        while pos < size:
+            if size - pos < CHUNK_HEADER.size:
+                idx.problem = f"torn chunk header at byte {pos}"
+                break
+            try:
+                h = ChunkHeader.unpack(buf, pos)
+            except DecodeError as exc:
+                idx.problem, idx.damaged = str(exc), True
+                break
+            n = len(idx.chunks)
+            if h.index != n:
+                idx.problem = f"chunk {h.index} found where chunk {n} belongs (byte {pos})"
+                idx.damaged = True
+                break
+            end = h.payload_offset + h.length + self._trailer
+            if end > size:
+                idx.problem = f"chunk {n} torn: {end - size} bytes missing at the end"
+                break
+            if idx.end is not None:
+                idx.problem, idx.damaged = f"chunk {n} after the END chunk", True
+                break
+            idx.chunks.append(h)
+            kind = h.type
+            if kind is ChunkType.UPDATE:
+                if h.flags & ChunkFlags.KEYFRAME:
+                    idx.keyframes.append(len(idx.updates))
+                idx.updates.append(n)
+                idx.update_times.append(h.time_us)
+            elif kind is ChunkType.CHECKPOINT:
+                idx.checkpoints.append((len(idx.updates), n))
+            elif kind is ChunkType.CURSOR:
+                idx.cursors.append(n)
+            elif kind is ChunkType.EVENT:
+                idx.events.append(n)
+            elif kind is ChunkType.END:
+                idx.end = n
+            elif kind is ChunkType.HEADER:
+                idx.problem, idx.damaged = f"a second HEADER at chunk {n}", True
+                idx.chunks.pop()
+                break
+            pos = end
+            idx.end_offset = pos
+        if not idx.problem and idx.end is None:
+            idx.problem = "no END chunk: the recording stops here (writer killed or tail cut)"
+        return idx
+
+    @property
+    def complete(self) -> bool:
+        return self.index.end is not None and not self.index.damaged
+
+    @property
+    def duration(self) -> float:
+        return self.index.chunks[-1].time if self.index.chunks else 0.0
+
+    @property
+    def update_count(self) -> int:
+        return len(self.index.updates)
+
+    def update_time(self, ordinal: int) -> float:
+        return self.index.update_times[ordinal] / 1e6
+
+    def updates_until(self, t: float) -> int:
+        """How many updates have times <= ``t`` seconds."""
+        return bisect.bisect_right(self.index.update_times, round(t * 1e6))
+
+    # -- payloads ----------------------------------------------------------
+
+    def _plain(self, h: ChunkHeader) -> bytes:
+        start, end = h.payload_offset, h.payload_offset + h.length
+        if end + CRC.size > self.size:
+            raise DecodeError(f"chunk {h.index} torn")
+        payload = self._buf[start:end]
+        (crc,) = CRC.unpack_from(self._buf, end)
+        head = self._buf[h.offset : start]
+        if zlib.crc32(payload, zlib.crc32(head)) != crc:
+            raise IntegrityError(f"chunk {h.index} fails its checksum")
+        return bytes(payload)
+
+    def payload(self, h: ChunkHeader) -> bytes:
+        """A chunk's payload, checked; IntegrityError when it fails."""
+        if h.type is ChunkType.HEADER or not self.sealed:
+            return self._plain(h)
+        if self._sealer is None:
+            raise IntegrityError("a sealed recording: the auditor's private key is needed")
+        start = h.payload_offset
+        return self._sealer.open(
+            h.index, self._buf[h.offset : start], self._buf[start : start + h.length + TAG_SIZE])
+
+    def chunk(self, n: int) -> bytes:
+        return self.payload(self.index.chunks[n])
+
+    def update(self, ordinal: int) -> tuple[int, bytes]:
+        """(wire sequence, wire update message) of update ``ordinal``."""
+        body = self.chunk(self.index.updates[ordinal])
+        return int.from_bytes(body[:4], "big"), body[4:]
+
+    def checkpoint(self, chunk: int) -> tuple[int, bytes]:
+        """(updates before it, lossless keyframe message) of a CHECKPOINT chunk."""
+        body = self.chunk(chunk)
+        return int.from_bytes(body[:4], "big"), body[4:]
+
+    def meta(self) -> dict[str, Any]:
+        """META merged with END (when present): the session's metadata."""
+        out: dict[str, Any] = {}
+        for h in self.index.chunks[1:3]:
+            if h.type is ChunkType.META:
+                out.update(parse_json(self.payload(h), "META"))
+        if self.index.end is not None:
+            end = parse_json(self.chunk(self.index.end), "END")
+            out.update({k: v for k, v in end.items() if k != "who" or v})
+        else:
+            out.setdefault("reason", "incomplete")
+            out["duration"] = self.duration
+        return out
+
+    def events(self) -> list[dict[str, Any]]:
+        """The audit events, each with its time ``t`` (seconds)."""
+        out = []
+        for n in self.index.events:
+            h = self.index.chunks[n]
+            ev = parse_json(self.payload(h), "EVENT")
+            ev["t"] = h.time
+            out.append(ev)
+        return out
+
+    # -- verify ------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Check every chunk's trailer (AEAD tags need the private key; without
+        it a sealed recording is checked for structure only)."""
+        idx = self.index
+        good, problem, damaged = 0, idx.problem, idx.damaged
+        can_open = not self.sealed or self._sealer is not None
+        for h in idx.chunks:
+            if can_open or h.type is ChunkType.HEADER:
+                try:
+                    self.payload(h)
+                except IntegrityError as exc:
+                    problem, damaged = str(exc), True
+                    break
+            good += 1
+        last = idx.chunks[good - 1] if good else None
+        updates = bisect.bisect_left(idx.updates, good)
+        if damaged:
+            status = "damaged"
+        elif idx.end is not None and good == len(idx.chunks):
+            status, problem = "complete", ""
+        else:
+            status = "incomplete"
+        if self.sealed and not can_open and status == "complete":
+            problem = "sealed: structure only (no private key given)"
+        end_offset = idx.end_offset if good == len(idx.chunks) else (
+            idx.chunks[good].offset if good < len(idx.chunks) else idx.end_offset)
+        return VerifyReport(
+            self.path, status, good, last.time if last else 0.0, updates, problem,
+            end_offset, self.size,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        buf = getattr(self, "_buf", None)
+        if buf is not None and not buf.closed:
+            # BufferError: a payload view is still alive; the mapping goes with it.
+            with contextlib.suppress(BufferError):
+                buf.close()
+
+    def __enter__(self) -> RecordingReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        self.close()

@@ -1,0 +1,420 @@
+"""Recording a host's sessions: one ``.screc`` per viewer session.
+
+:class:`Recorder` is what ``Host(..., recorder=...)`` takes. For each viewer
+session the host hands it the authenticated channel and gets back a
+:class:`RecordingChannel` that passes every message through unchanged and
+puts a reference to it on a queue: the event loop pays one queue put per
+message, nothing more. A worker thread per session (at a lower OS priority
+than the encoders) does the rest:
+
+* each UPDATE and cursor message goes into the file **exactly as sent** to
+  that viewer (every viewer has its own encoder, rate and keyframes, so each
+  session's recording is that viewer's stream and replays bit-exact to what
+  that viewer saw);
+* everything else becomes audit events (:mod:`.audit`) on the same timeline;
+* **checkpoints** for seeking: the worker decodes the stream as the viewer
+  does and, when replaying from the last seek point would cost more than
+  ``CheckpointPolicy.budget`` seconds of decoding (measured as it decodes)
+  and at least ``min_interval`` seconds have passed, writes the framebuffer
+  as one lossless keyframe. A wire keyframe is a seek point by itself. A
+  checkpoint is only written while the decoder carries no state across
+  updates (no ZSTREAM history stream open): a player could not continue
+  the wire stream from it otherwise (see docs/recording.md, "Seeking").
+
+Thread safety: :meth:`Recorder.open_session`, :meth:`Recorder.local_input`
+and the consent wrapper run on the host's event loop; each session's file
+and decoder belong to its worker thread; the shared session table is guarded
+by a lock. :meth:`Recorder.close` waits for every worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from screencodec.errors import DecodeError, ProtocolError
+from screencodec.recording.audit import AuditTracker
+from screencodec.recording.crypto import load_public_key
+from screencodec.recording.format import ChunkFlags, ChunkType, json_payload
+from screencodec.recording.retention import RetentionPolicy, prune
+from screencodec.recording.writer import ChunkWriter
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import ConsentRequest, Grant
+
+if TYPE_CHECKING:
+    from screencodec.transport.channel.base import Channel
+    from screencodec.transport.session.consent import ConsentCallback
+
+__all__ = ["CheckpointPolicy", "Recorder", "RecordingChannel", "SessionRecorder"]
+
+_log = logging.getLogger(__name__)
+_SYNC_EVERY = 5.0  # seconds between fsyncs (power loss; SIGKILL loses nothing written)
+_UPDATE_KIND = m.Update.KIND
+_CURSOR_KIND = m.Cursor.KIND
+# Messages that say nothing for the audit log: skip decoding them.
+_QUIET = frozenset({m.Receipt.KIND, m.Ack.KIND, m.Stats.KIND, m.MonitorList.KIND,
+                    m.KeyframeRequest.KIND, m.Capabilities.KIND})  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    """When to write a seek checkpoint: after ``budget`` seconds of measured
+    decode work since the last seek point, and ``min_interval`` seconds of
+    recording time at the least (a 1080p checkpoint of a real desktop is
+    about 1 MB). ``enabled=False`` writes none (seeking replays from the last
+    wire keyframe)."""
+
+    budget: float = 0.15
+    min_interval: float = 10.0
+    enabled: bool = True
+
+
+def machine_id() -> str:
+    """This machine's id (systemd's /etc/machine-id), else a hash of the hostname."""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with contextlib.suppress(OSError):
+            text = Path(path).read_text().strip()
+            if text:
+                return text
+    return uuid.uuid5(uuid.NAMESPACE_DNS, os.uname().nodename).hex
+
+
+class RecordingChannel:
+    """A :class:`Channel` that reports every message to a session recorder."""
+
+    def __init__(self, inner: Channel, session: SessionRecorder) -> None:
+        self.inner = inner
+        self._session = session
+
+    @property
+    def peer(self) -> str:
+        return self.inner.peer
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
+
+    async def send(self, message: bytes, /) -> None:
+        await self.inner.send(message)
+        self._session.put("out", message)
+
+    async def recv(self) -> bytes:
+        data = await self.inner.recv()
+        self._session.put("in", data)
+        return data
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # last_span and the like
+
+
+class SessionRecorder:
+    """One viewer session's recording: a file, a queue and its worker thread.
+
+    ``put`` may be called from any thread; the worker owns everything else.
+    ``done`` is set when the file is complete (END written and closed).
+    """
+
+    def __init__(self, recorder: Recorder, peer: str) -> None:
+        self.recorder = recorder
+        self.peer = peer
+        self.session_id = uuid.uuid4().hex
+        self.t0 = time.monotonic()
+        self.start_unix = time.time()
+        stamp = datetime.fromtimestamp(self.start_unix, timezone.utc).strftime("%Y%m%dT%H%M%S")
+        self.path = recorder.directory / f"{stamp}Z-{self.session_id[:12]}.screc"
+        self.writer = ChunkWriter(self.path, auditor=recorder.auditor, start_unix=self.start_unix)
+        self.audit = AuditTracker(include_keys=recorder.include_keys)
+        self.updates = 0
+        self.checkpoints = 0
+        self.wire_bytes = 0
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._queue: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
+        self._policy = recorder.checkpoints
+        self._decoder: Any = None
+        self._ckpt_encoder: Any = None
+        self._ckpt_size = (0, 0)
+        self._since_seek = 0.0  # decode seconds since the last seek point
+        self._seek_at = 0.0
+        self._synced = time.monotonic()
+        self.writer.append(ChunkType.META, json_payload({
+            "session_id": self.session_id, "host_id": recorder.host_id, "peer": peer,
+            "start_unix": self.start_unix, "include_keys": recorder.include_keys,
+        }), 0)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._run, name=f"recorder-{self.session_id[:8]}", daemon=True)
+        self._thread.start()
+
+    def put(self, kind: str, obj: Any = None) -> None:
+        self._queue.put((kind, time.monotonic(), obj))
+
+    def end(self, reason: str) -> None:
+        self.put("end", reason)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # -- the worker --------------------------------------------------------
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            # Below the encoders: the recorder may lag, the viewer must not.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        try:
+            while True:
+                kind, t, obj = self._queue.get()
+                rel = max(0.0, t - self.t0)
+                if kind == "end":
+                    self._finish(rel, str(obj))
+                    return
+                self._handle(kind, rel, obj)
+                if t - self._synced > _SYNC_EVERY:
+                    self.writer.sync()
+                    self._synced = t
+        except BaseException as exc:  # a full disk must not take the session down
+            self.error = exc
+            _log.exception("recording %s failed", self.path)
+            with contextlib.suppress(OSError):
+                self.writer.close()
+        finally:
+            self.done.set()
+            self.recorder._session_done(self)
+
+    def _handle(self, kind: str, rel: float, obj: Any) -> None:
+        us = int(rel * 1e6)
+        if kind == "out":
+            payload: bytes = obj
+            k = payload[1] if len(payload) > 1 else -1
+            if k == _UPDATE_KIND:
+                self._update(payload, us, rel)
+                return
+            if k == _CURSOR_KIND:
+                self.writer.append(ChunkType.CURSOR, memoryview(payload)[2:], us)
+                return
+            if k in _QUIET:
+                return
+            events = self.audit.from_host(rel, m.decode(payload))
+        elif kind == "in":
+            if len(obj) > 1 and obj[1] in _QUIET:
+                return
+            try:
+                msg = m.decode(obj)
+            except ProtocolError:
+                return  # the session ends on it; nothing to log
+            events = self.audit.from_viewer(rel, msg)
+        elif kind == "consent":
+            events = [obj]
+        elif kind == "local":
+            events = self.audit.local_input(rel)
+        else:
+            events = []
+        self._events(events, us)
+
+    def _events(self, events: list[dict[str, Any]], us: int) -> None:
+        for ev in events:
+            self.writer.append(ChunkType.EVENT, json_payload(ev), us)
+
+    def _update(self, payload: bytes, us: int, rel: float) -> None:
+        # payload: version, kind, u32 sequence, then the encoder's update message.
+        data = memoryview(payload)[2:]
+        keyframe = _is_keyframe(data[4:])
+        self.writer.append(
+            ChunkType.UPDATE, data, us, ChunkFlags.KEYFRAME if keyframe else 0)
+        self.updates += 1
+        self.wire_bytes += len(payload)
+        self._events(self.audit.tick(rel), us)
+        if not self._policy.enabled:
+            return
+        if self._decoder is None:
+            from screencodec.decoder import ScreenDecoder
+
+            self._decoder = ScreenDecoder()
+        started = time.perf_counter()
+        try:
+            self._decoder.decode(data[4:])
+        except DecodeError:
+            return  # the viewer would ask for a keyframe: so do we
+        self._since_seek += time.perf_counter() - started
+        if keyframe:
+            self._since_seek, self._seek_at = 0.0, rel
+        elif (self._since_seek >= self._policy.budget
+              and rel - self._seek_at >= self._policy.min_interval
+              and not _streams_open(self._decoder)):  # fmt: skip
+            self._checkpoint(us, rel)
+
+    def _checkpoint(self, us: int, rel: float) -> None:
+        from screencodec.encoder import ScreenEncoder
+
+        fb = self._decoder.framebuffer
+        h, w = fb.shape[:2]
+        enc = self._ckpt_encoder
+        if enc is None or self._ckpt_size != (w, h):
+            if enc is not None:
+                enc.close()
+            enc = self._ckpt_encoder = ScreenEncoder(
+                w, h, motion=False, video=False, history=False, integrity=True)
+            self._ckpt_size = (w, h)
+        enc.request_keyframe()
+        key = bytearray(enc.encode(fb))
+        # The keyframe takes the sequence number of the wire update it stands
+        # for: a decoder resuming from it expects the next one to follow.
+        from screencodec.wire.format import HEADER
+
+        key[HEADER.size : HEADER.size + 4] = (self._decoder.sequence or 0).to_bytes(4, "little")
+        self.writer.append(ChunkType.CHECKPOINT, self.updates.to_bytes(4, "big") + key, us)
+        self.checkpoints += 1
+        self._since_seek, self._seek_at = 0.0, rel
+
+    def _finish(self, rel: float, reason: str) -> None:
+        us = int(rel * 1e6)
+        self._events(self.audit.finish(), us)
+        self.writer.append(ChunkType.END, json_payload({
+            "reason": reason, "end_unix": self.start_unix + rel, "duration": rel,
+            "who": self.audit.who, "updates": self.updates, "wire_bytes": self.wire_bytes,
+            "checkpoints": self.checkpoints,
+        }), us)  # fmt: skip
+        self.writer.close()
+        if self._ckpt_encoder is not None:
+            self._ckpt_encoder.close()
+
+
+def _is_keyframe(update: memoryview) -> bool:
+    from screencodec.wire import UpdateFlags
+    from screencodec.wire.format import HEADER, UPDATE_HEADER
+
+    if len(update) < HEADER.size + UPDATE_HEADER.size:
+        return False
+    flags = UPDATE_HEADER.unpack_from(update, HEADER.size)[1]
+    return bool(flags & UpdateFlags.KEYFRAME)
+
+
+def _streams_open(decoder: Any) -> bool:
+    """Whether the decoder holds state across updates that a checkpoint cannot
+    carry (an open ZSTREAM history stream). Reads the decoder's stream codecs:
+    ScreenDecoder has no public view of them yet."""
+    return any(getattr(c, "active", False) for c in getattr(decoder, "_streams", ()))
+
+
+class Recorder:
+    """Records every session of a host into ``directory`` (one file each).
+
+    ``auditor``: an X25519 public key (or the path of a key file from
+    ``screencodec recordings keygen``): recordings are sealed for it and this
+    host cannot read them back. ``include_keys`` logs keystroke text (off by
+    default: it can hold passwords). ``retention`` is applied when the
+    recorder starts and after each session ends.
+    """
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        auditor: X25519PublicKey | Path | str | None = None,
+        include_keys: bool = False,
+        retention: RetentionPolicy | None = None,
+        checkpoints: CheckpointPolicy | None = None,
+        host_id: str | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if isinstance(auditor, str | Path):
+            auditor = load_public_key(Path(auditor))
+        self.auditor = auditor
+        self.include_keys = include_keys
+        self.retention = retention
+        self.checkpoints = checkpoints or CheckpointPolicy()
+        self.host_id = host_id or machine_id()
+        self._lock = threading.Lock()
+        self._finished_cond = threading.Condition(self._lock)
+        self._live: dict[str, SessionRecorder] = {}  # peer -> its recording
+        self.finished: list[SessionRecorder] = []
+        self.pruned: list[Path] = []
+        self._apply_retention()
+
+    @property
+    def sessions(self) -> list[SessionRecorder]:
+        with self._lock:
+            return list(self._live.values())
+
+    def open_session(self, peer: str, channel: Channel) -> tuple[SessionRecorder, RecordingChannel]:
+        session = SessionRecorder(self, peer)
+        with self._lock:
+            self._live[peer] = session
+        return session, RecordingChannel(channel, session)
+
+    def wrap_consent(self, consent: ConsentCallback) -> ConsentCallback:
+        """The host's consent callback, telling the local user that the session
+        is recorded and logging every question and answer."""
+
+        async def _asked(request: ConsentRequest) -> Grant:
+            request = dataclasses.replace(request, recorded=True)
+            grant = Grant.deny()
+            try:
+                grant = await consent(request)
+                return grant
+            finally:
+                with self._lock:
+                    session = self._live.get(request.peer)
+                if session is not None:
+                    level = getattr(grant, "level", None)
+                    session.put("consent", {
+                        "type": "consent", "who": request.who, "peer": request.peer,
+                        "asked": str(request.level), "upgrade": request.upgrade,
+                        "answer": str(level) if level else "denied",
+                    })  # fmt: skip
+
+        return _asked
+
+    def local_input(self) -> None:
+        for session in self.sessions:
+            session.put("local")
+
+    def end_session(self, session: SessionRecorder, reason: str) -> None:
+        session.end(reason)
+
+    def _session_done(self, session: SessionRecorder) -> None:
+        with self._lock:
+            if self._live.get(session.peer) is session:
+                del self._live[session.peer]
+            self.finished.append(session)
+            self._finished_cond.notify_all()
+        self._apply_retention()
+
+    def _apply_retention(self) -> None:
+        if self.retention is None:
+            return
+        with self._lock:
+            active = {s.path for s in self._live.values()}
+        try:
+            self.pruned += prune(self.directory, self.retention, keep=active)
+        except OSError:
+            _log.exception("retention in %s failed", self.directory)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End every session still recording ("host closed") and wait for the files."""
+        for session in self.sessions:
+            session.end("host closed")
+        deadline = time.monotonic() + timeout
+        for session in self.sessions:
+            session.join(max(0.0, deadline - time.monotonic()))
+
+    def wait(self, count: int, timeout: float = 10.0) -> list[SessionRecorder]:
+        """Block until ``count`` sessions have finished (tests, tools); returns them."""
+        with self._finished_cond:
+            self._finished_cond.wait_for(lambda: len(self.finished) >= count, timeout)
+            return list(self.finished)

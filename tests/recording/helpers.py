@@ -1,0 +1,40 @@
+"""Shared by the recording tests: a viewer decoder that remembers what it
+showed, and a polling wait bounded by a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from screencodec.decoder import ScreenDecoder
+from screencodec.frames import framebuffer_hash
+
+
+class RememberingDecoder(ScreenDecoder):
+    """A viewer's decoder that keeps the framebuffer hash after every update
+    (in order), and full copies of the first ``keep`` framebuffers."""
+
+    def __init__(self, keep: int = 0) -> None:
+        super().__init__()
+        self.hashes: list[int] = []
+        self.copies: list[npt.NDArray[np.uint8]] = []
+        self._keep = keep
+
+    def decode(self, data: bytes | bytearray | memoryview, /) -> npt.NDArray[np.uint8]:
+        fb = super().decode(data)
+        self.hashes.append(framebuffer_hash(fb))
+        if len(self.copies) < self._keep:
+            self.copies.append(np.array(fb))
+        return fb
+
+
+async def until(cond: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await asyncio.sleep(0.01)
