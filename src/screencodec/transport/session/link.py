@@ -340,7 +340,7 @@ class ViewerLink:
             granted = answer.value.level & wanted
             if granted:
                 self.level = self.level | granted
-                self.gate.granted(CONTROL in granted, self.flow.srtt)
+                self.gate.granted(CONTROL in granted, self.flow.min_rtt)
                 self.host.emit(PermissionChanged(self.peer, self.level))
             if wanted - granted:
                 self._refused = wanted - granted
