@@ -17,7 +17,10 @@ import numpy.typing as npt
 from screencodec.capture.base import CursorState, FrameSource, SourceWrapper
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
-from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
+from screencodec.transport import Host
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.consent import questions_for
 
 T = TypeVar("T")
 Frame = npt.NDArray[np.uint8]
@@ -36,6 +39,19 @@ async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or cond}")
         await asyncio.sleep(0.005)
+
+
+async def host_read_past_the_question(host: Host, viewer_channel: Channel) -> None:
+    """Return once ``host`` is provably waiting on the local user's answer to a
+    viewer's first question *and* has handled a later message from it: a
+    pointer move, which the host reads and drops while it waits. What did not
+    happen by then (capture, anything sent) did not happen while it asked."""
+    await until(lambda: len(host._runtime.serving) == 1, 10, "the viewer's session")
+    (link,) = host._runtime.serving
+    await until(lambda: questions_for(link.host).asking != 0, 10, "the question asked")
+    before = link.gate.dropped_early
+    await viewer_channel.send(m.encode(m.PointerMove(1, 1)))
+    await until(lambda: link.gate.dropped_early == before + 1, 10, "the host read past it")
 
 
 MONITORS = [

@@ -21,7 +21,7 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.pointer import CursorTracker, PointerState, composite
 from screencodec.wire import MessageType, build_cursor_position, parse_update, split_message
 
-from .helpers import Freezable, bgr_equal, run, until
+from .helpers import Freezable, bgr_equal, host_read_past_the_question, run, until
 
 Frame = np.ndarray
 
@@ -167,7 +167,7 @@ def test_nothing_cursor_related_before_consent() -> None:
         serve = asyncio.ensure_future(host.serve(hc))
         viewer = Viewer(vc)
         start = asyncio.ensure_future(viewer.start())
-        await asyncio.sleep(0.3)  # the local user is still reading the question
+        await host_read_past_the_question(host, vc)
         assert screen.polls == 0 and host._runtime.hub.cursor_polls == 0 and hc.sent == []
         answer.set_result(Grant(VIEW))
         await start

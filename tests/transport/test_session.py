@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -28,7 +29,7 @@ from screencodec.transport.input import RecordingInjector
 from screencodec.transport.session import messages as m
 
 from .conftest import connected
-from .helpers import ScriptedScreen, bgr_equal, run, until
+from .helpers import ScriptedScreen, bgr_equal, host_read_past_the_question, run, until
 
 
 def make_host(consent=None, **cfg: object) -> tuple[Host, ScriptedScreen, RecordingInjector]:
@@ -122,7 +123,9 @@ def test_input_without_grant_is_dropped_counted_and_told_once() -> None:
             link = next(iter(host._runtime.links))
             await until(lambda: link.gate.dropped == 6, what="6 drops")
             await until(lambda: len(viewer.notices) >= 1)
-            await asyncio.sleep(0.05)
+            # A later answer from the host: any further notice for those six
+            # inputs would have been sent, and received, before it.
+            assert await viewer.request(CONTROL)
             assert [n.code for n in viewer.notices] == [m.Notice.INPUT_DROPPED]
             assert inj.events == []
             assert host.stats()[0].input_dropped == 6
@@ -197,7 +200,7 @@ def test_local_input_wins() -> None:
             await until(lambda: link.gate.dropped_local == 1)
             assert inj.events == []
             assert any(n.code == m.Notice.LOCAL_USER_ACTIVE for n in viewer.notices)
-            await asyncio.sleep(0.35)
+            await until(lambda: time.monotonic() >= host._runtime.local_input_until, 5)
             await viewer.pointer_move(2, 2)
             await until(lambda: inj.events == [("move", 2, 2)])
 
@@ -250,7 +253,7 @@ def test_nothing_captured_while_consent_is_pending() -> None:
         serve = asyncio.ensure_future(host.serve(hc))
         viewer = Viewer(vc)
         start = asyncio.ensure_future(viewer.start())
-        await asyncio.sleep(0.3)  # the user is still reading the question
+        await host_read_past_the_question(host, vc)
         assert screen.grabs == 0 and hc.sent == [] and host.viewers == ()
         answer.set_result(Grant(VIEW))
         await start

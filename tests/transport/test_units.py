@@ -4,6 +4,8 @@ consent rules, events, the in-memory channel."""
 from __future__ import annotations
 
 import asyncio
+import io
+import queue
 
 import pytest
 
@@ -21,7 +23,7 @@ from screencodec.transport import (
 from screencodec.transport.session.consent import ask
 from screencodec.transport.session.events import EventHub
 
-from .helpers import run
+from .helpers import run, until
 
 
 def test_permission_registry_is_open() -> None:
@@ -110,36 +112,68 @@ def test_public_api_surface() -> None:
         assert getattr(t, name) is not None
 
 
-def test_terminal_question_ignores_lines_typed_before_it() -> None:
-    import io
-    import os
+class TypedLines(io.TextIOBase):
+    """A terminal's stdin, typed by the test: ``readline`` blocks until a line is
+    typed; ``reads`` counts readline calls, so a test can wait until the
+    reader has taken a line in (it asks for the next one only after that)."""
 
+    def __init__(self) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.reads = 0
+
+    def type(self, line: str) -> None:
+        self._lines.put(line)
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        self.reads += 1
+        return self._lines.get()
+
+    async def taken_in(self, n: int) -> None:
+        """Wait until the reader has handed line ``n`` (from 1) to the loop."""
+        await until(lambda: self.reads > n, 5, f"line {n} read")
+        # The reader handed the line over (call_soon_threadsafe) before reading
+        # again; one loop turn later its callback has run.
+        await asyncio.sleep(0)
+
+
+def test_terminal_question_ignores_lines_typed_before_it() -> None:
     from screencodec.transport.session.consent import terminal_consent, terminal_yes_no
 
     async def main() -> None:
-        r, w = os.pipe()
-        with os.fdopen(r, "r") as inp, os.fdopen(w, "w") as feed:
-            out = io.StringIO()
-            consent = terminal_consent(inp, out)  # starts reading the terminal
-            request = ConsentRequest("agent", "peer", VIEW)
-            feed.write("y\n")  # typed before any question
-            feed.flush()
-            await asyncio.sleep(0.1)
-            ask_task = asyncio.ensure_future(consent(request))
-            await asyncio.sleep(0.1)
-            assert not ask_task.done()  # the early "y" did not answer it
-            feed.write("n\n")
-            feed.flush()
-            assert not (await asyncio.wait_for(ask_task, 5)).granted
-            # a timed-out question does not leave a reader that steals the next answer
-            assert not (await ask(consent, request, 0.1)).granted
-            second = asyncio.ensure_future(consent(request))
-            await asyncio.sleep(0.05)
-            feed.write("yes\n")
-            feed.flush()
-            assert (await asyncio.wait_for(second, 5)).level == VIEW
-            assert out.getvalue().count("[y/N]") == 3
-            feed.close()
-            assert await asyncio.wait_for(terminal_yes_no("eof?", inp, out), 5) is False
+        keys = TypedLines()
+        out = io.StringIO()
+        consent = terminal_consent(keys, out)  # starts reading the terminal
+        request = ConsentRequest("agent", "peer", VIEW)
+
+        def prompts() -> int:
+            return out.getvalue().count("[y/N]")
+
+        keys.type("y\n")  # typed before any question
+        await keys.taken_in(1)
+        first = asyncio.ensure_future(consent(request))
+        await until(lambda: prompts() == 1, 5, "the first question")
+        keys.type("n\n")
+        # Had the early "y" counted, it would have answered, and granted.
+        assert not (await asyncio.wait_for(first, 5)).granted
+
+        # A question that times out is a no, and a late "y" typed for it does not
+        # answer the next one.
+        assert not (await ask(consent, request, 0.1)).granted
+        assert prompts() == 2
+        keys.type("y\n")
+        await keys.taken_in(3)
+        third = asyncio.ensure_future(consent(request))
+        await until(lambda: prompts() == 3, 5, "the third question")
+        keys.type("no\n")
+        assert not (await asyncio.wait_for(third, 5)).granted
+
+        # An answer typed after its question grants.
+        fourth = asyncio.ensure_future(consent(request))
+        await until(lambda: prompts() == 4, 5, "the fourth question")
+        keys.type("yes\n")
+        assert (await asyncio.wait_for(fourth, 5)).level == VIEW
+
+        keys.type("")  # end of input
+        assert await asyncio.wait_for(terminal_yes_no("eof?", keys, out), 5) is False
 
     run(main())
