@@ -12,6 +12,7 @@ Bye reason never reach the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pty
@@ -22,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from screencodec.errors import SessionClosedError
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import messages as m
@@ -111,6 +113,15 @@ async def _next_of(channel: SecureChannel, *kinds: type) -> m.Message:
             return msg
 
 
+async def _drain(ch: SecureChannel) -> None:
+    """Read until the host closes (closing with unread data would reset the
+    connection, and the host might never read our Bye)."""
+    with contextlib.suppress(SessionClosedError):
+        while True:
+            await ch.recv()
+    await ch.close()
+
+
 def _credentials(host: PtyHost) -> tuple[int, str, str]:
     found = host.wait_for(r"listening on 127\.0\.0\.1:(\d+)\nSession code: ([\d ]+)\n"
                           r"Password:\s+(\S+)\n")
@@ -158,7 +169,7 @@ def test_one_y_for_a_file_grants_the_file_and_not_control(tmp_path: Path) -> Non
             await ch.send(m.encode(m.FileChunk(7, 0, b"hello")))
             await ch.send(m.encode(m.FileEnd(7, hashlib.sha256(b"hello").digest())))
             await ch.send(m.encode(m.Bye("done")))
-            await ch.close()
+            await _drain(ch)
 
         run(attack(), timeout=60)
         host.wait_for(r"session with .* ended: viewer said bye: done")
@@ -193,7 +204,7 @@ def test_control_first_then_file_each_answer_binds_to_its_own_question(tmp_path:
             host.type("y")
             assert await _next_of(ch, m.FileAccept) == m.FileAccept(9, True)
             await ch.send(m.encode(m.Bye("")))
-            await ch.close()
+            await _drain(ch)
 
         run(attack(), timeout=60)
         host.wait_for(r"session with .* ended")
@@ -212,8 +223,9 @@ def test_escape_sequences_from_the_peer_never_reach_the_terminal() -> None:
             host.wait_for(r"Question 1: .*?" + re.escape(PROMPT_END))
             host.type("y")
             await _next_of(ch, m.PermissionGrant)
+            host.wait_for("YOUR SCREEN IS BEING SHARED")
             await ch.send(m.encode(m.Bye("\x1b[8mhidden\x1bc" + "A" * 900)))
-            await ch.close()
+            await _drain(ch)
 
         run(attack(), timeout=60)
         ended = host.wait_for(r"session with .* ended: viewer said bye: (.*)\n")
