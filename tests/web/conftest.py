@@ -46,7 +46,7 @@ def page_state(browser: Any) -> dict[str, Any]:
         "const p = window.screencodecPage; if (!p) return null;"
         "return {applied: p.applied, refused: p.refused, level: p.level, ended: p.ended,"
         " banner: p.banner, width: p.width, height: p.height, connected: p.connected,"
-        " probe: p.probe, videoOps: p.videoOps};"
+        " probe: p.probe, videoOps: p.videoOps, closed: p.closed};"
     )
     return state or {}
 

@@ -17,7 +17,7 @@ const UPDATE = 1;
 // Figures for the stats overlay and for tests/benchmarks (read-only use).
 const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
-  banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false,
+  banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
 };
 window.screencodecPage = page;
 
@@ -133,6 +133,7 @@ export async function main({ key, base, save }) {
   };
   ws.onclose = () => {
     page.connected = false;
+    page.closed = true;
     control = false;
     ui.setLevel(false, false);
     if (!page.ended) ui.banner("error", page.banner || "The connection to the viewer program was lost.");
