@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pytest
 
@@ -218,3 +220,45 @@ def test_video_regions_are_not_searched_for_moves() -> None:
             searched.append(m.groups + m.skipped + m.candidates)
     assert len(searched) >= 8, "the video was not detected"
     assert searched == [0] * len(searched)
+
+
+@pytest.mark.parametrize(
+    ("rect", "chroma"),
+    [
+        (Rect(33, 21, 193, 131), "444"),  # odd both ways: grown right and down
+        (Rect(127, 21, 193, 131), "420"),  # ends at the frame's right edge: grown left
+        (Rect(40, 109, 192, 131), "444"),  # ends at the bottom edge: grown up
+    ],
+)
+def test_odd_sized_video_is_video_to_its_last_pixel_and_exact_beside_it(
+    rect: Rect, chroma: Literal["444", "420"]
+) -> None:
+    """The region is the odd rect itself; its picture is grown by a column /
+    row, which goes exactly again after every picture: the text beside the
+    video is exact in every frame and no pixel of the film goes lossless."""
+    bg = text_desktop(320, 240)
+    enc = ScreenEncoder(320, 240, video=True, integrity=True, video_chroma=chroma)
+    dec = ScreenDecoder()
+    for i in range(8):
+        f = scene(bg, rect, i)
+        data = enc.encode(f, now=i * STEP)
+        fb = dec.decode(data)  # hash verified
+        assert np.array_equal(fb, enc.reference)
+        assert exact_where(fb, f, outside(f.shape, rect)), f"frame {i}"
+        assert enc.video_stage is not None
+        if i == 0:
+            continue
+        assert enc.video_stage.regions == [rect], f"frame {i}"
+        ops = parse_update(split_message(data)[1]).ops
+        (video,) = [o for o in ops if o.op is Op.VIDEO]
+        v = video.rect
+        assert v.w % 2 == 0 and v.h % 2 == 0 and v.contains(rect)
+        assert (v.w - rect.w, v.h - rect.h) == (rect.w % 2, rect.h % 2)
+        # Nothing inside the film is sent losslessly; only the pad beside it.
+        for o in ops:
+            if o.op is not Op.VIDEO:
+                assert o.rect.intersection(rect).is_empty(), o
+    # Still: refreshed to exact.
+    for k in range(12):
+        fb = dec.decode(enc.encode(f, now=(8 + k) * STEP))
+    assert np.array_equal(fb[..., :3], f[..., :3])

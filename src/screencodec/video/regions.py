@@ -35,8 +35,8 @@ look like text or UI. Why these two tests:
 The region's bounds are pixel-exact: per tile, the intersection of its
 changed-pixel boxes (trimmed by the tile-diff kernel) over its last three
 changes (frames, on the frame clock), i.e. the pixels that keep changing; the
-union of those over the region's tiles, shrunk (never grown) to even dimensions
-for H.264 (``even``). A label that shares a tile with the video and changes
+union of those over the region's tiles (shrunk to even dimensions with
+``even``). A label that shares a tile with the video and changes
 once a second (a player's clock) so stays out, and every lossy pixel lies
 inside the area that actually moves.
 
@@ -135,9 +135,10 @@ class DetectorOptions:
     #: frame losslessly). Should it stop at once (a photo shown once), the
     #: stage's refresh sends it exactly ``refresh_delay`` later.
     first_change: bool = True
-    #: Shrink bounds to even dimensions: 4:2:0 H.264 cannot code odd ones
-    #: (4:4:4 can, but the VIDEO op and the x264 wrapper still demand even).
-    even: bool = True
+    #: Shrink bounds to even dimensions. The video stage does not: it codes
+    #: a picture grown to even sizes and sends the added column or row
+    #: exactly, so every pixel that plays is video and none beside it is lossy.
+    even: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_hits <= self.window:

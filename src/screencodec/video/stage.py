@@ -56,11 +56,24 @@ _SHRINK = 0.9
 
 @dataclass(slots=True)
 class VideoRegion:
+    #: the pixels that play video, exact (odd sizes too)
     rect: Rect
     stream: VideoStream
     last_change: float
     prev: Frame
     changed: bool = True
+    #: the picture's rect: ``rect`` grown by a column / row to even sizes
+    #: (H.264 and the VIDEO op need them); what it adds is sent exactly after
+    #: every picture
+    coded: Rect | None = None
+
+    @property
+    def pads(self) -> list[Rect]:
+        """What ``coded`` adds to ``rect`` (a column and / or a row, or nothing)."""
+        c = self.coded
+        if c is None or c == self.rect:
+            return []
+        return [p for p in _difference(c, self.rect) if not p.is_empty()]
 
 
 class VideoStage:
@@ -92,6 +105,7 @@ class VideoStage:
         self._ids = itertools.count(1)
         self._total_bitrate: int | None = None
         self._qp_max: int | None = None
+        self._size = (0, 0)
         self.dropped: list[Rect] = []
 
     @property
@@ -164,6 +178,7 @@ class VideoStage:
             opts = dataclasses.replace(self.detector_options, tile=tile)
             self._detector = d = RegionDetector(width, height, opts)
         keyframe = boxes is None
+        self._size = (width, height)
         for region in self._regions:
             view = src[region.rect.slices()]
             region.changed = any_change(region.prev, view)
@@ -188,14 +203,22 @@ class VideoStage:
             self._share_bitrate()
 
         ops = []
+        pads: list[Rect] = []
         for region in self._regions:
             new = region in fresh
             if keyframe or new:
                 region.stream.request_idr()
             if keyframe or new or region.changed:
-                ops.append(region.stream.encode(src, ref, region.rect))
+                coded = region.coded or region.rect
+                ops.append(region.stream.encode(src, ref, coded))
+                # The picture covered its pad with lossy pixels: sent exactly
+                # after it, in the same update.
+                pads += region.pads
         if self._regions:
             rects = subtract_rects(rects, [r.rect for r in self._regions])
+        if pads:
+            extra = np.array([[p.x, p.y, p.w, p.h] for p in pads], np.int32)
+            rects = np.concatenate([subtract_rects(rects, pads), extra]).astype(np.int32)
         return ops, rects
 
     def _masks(self) -> list[tuple[Rect, bool]]:
@@ -221,8 +244,9 @@ class VideoStage:
                 opts = dataclasses.replace(
                     opts, bitrate=self._stream_bitrate(rect.area, area), qp_max=self._qp_max
                 )
-            stream = VideoStream(self._next_id(), rect.w, rect.h, opts)
-            region = VideoRegion(rect, stream, now, np.array(src[rect.slices()]))
+            coded = _even(rect, *self._size)
+            stream = VideoStream(self._next_id(), coded.w, coded.h, opts)
+            region = VideoRegion(rect, stream, now, np.array(src[rect.slices()]), coded=coded)
             self._regions.append(region)
             fresh.append(region)
         return fresh
@@ -230,6 +254,40 @@ class VideoStage:
     def _next_id(self) -> int:
         """1..65535, wrapping, never ``STILL_STREAM_ID``."""
         return (next(self._ids) - 1) % 0xFFFF + 1
+
+
+def _even(rect: Rect, width: int, height: int) -> Rect:
+    """``rect`` grown by one column / row where its size is odd, towards the
+    right or bottom if the frame has room, else the left or top; shrunk by
+    one where neither has (an odd frame's full width or height)."""
+    x, y, w, h = rect.x, rect.y, rect.w, rect.h
+    if w % 2:
+        if x + w < width:
+            w += 1
+        elif x > 0:
+            x, w = x - 1, w + 1
+        else:
+            w -= 1
+    if h % 2:
+        if y + h < height:
+            h += 1
+        elif y > 0:
+            y, h = y - 1, h + 1
+        else:
+            h -= 1
+    return Rect(x, y, w, h)
+
+
+def _difference(outer: Rect, inner: Rect) -> list[Rect]:
+    """``outer`` minus ``inner`` (which it contains but for a shrunk edge) as
+    disjoint rects: the columns beside, then the rows above and below."""
+    i = outer.intersection(inner)
+    return [
+        Rect(outer.x, outer.y, i.x - outer.x, outer.h),
+        Rect(i.right, outer.y, outer.right - i.right, outer.h),
+        Rect(i.x, outer.y, i.w, i.y - outer.y),
+        Rect(i.x, i.bottom, i.w, outer.bottom - i.bottom),
+    ]
 
 
 def _post_copy(boxes: Rects, rects: Rects) -> Rects:
