@@ -159,11 +159,15 @@ class SessionRecorder:
             target=self._run, name=f"recorder-{self.session_id[:8]}", daemon=True)
         self._thread.start()
 
-    def put(self, kind: str, obj: Any = None) -> None:
-        self._queue.put((kind, time.monotonic(), obj))
+    def put(self, kind: str, obj: Any = None, at: float | None = None) -> None:
+        """Queue ``obj``: ``"out"``/``"in"`` a session message sent/received,
+        ``"consent"`` an audit event, ``"local"`` local input. ``at`` is its
+        ``time.monotonic()`` time (default now; tools that synthesise a
+        recording pass ``session.t0 + seconds``)."""
+        self._queue.put((kind, time.monotonic() if at is None else at, obj))
 
-    def end(self, reason: str) -> None:
-        self.put("end", reason)
+    def end(self, reason: str, at: float | None = None) -> None:
+        self.put("end", reason, at)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -352,10 +356,17 @@ class Recorder:
             return list(self._live.values())
 
     def open_session(self, peer: str, channel: Channel) -> tuple[SessionRecorder, RecordingChannel]:
+        """Start recording a session on ``channel``; the host then uses the
+        returned channel in its place."""
+        session = self.start(peer)
+        return session, RecordingChannel(channel, session)
+
+    def start(self, peer: str) -> SessionRecorder:
+        """A new recording fed by hand (``session.put``): tools, benchmarks."""
         session = SessionRecorder(self, peer)
         with self._lock:
             self._live[peer] = session
-        return session, RecordingChannel(channel, session)
+        return session
 
     def wrap_consent(self, consent: ConsentCallback) -> ConsentCallback:
         """The host's consent callback, telling the local user that the session

@@ -13,14 +13,14 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from screencodec.transport.cli import host, relay, view
+from screencodec.transport.cli import host, recordings, relay, view
 
 __all__ = ["add_subcommands", "main"]
 
 
 def add_subcommands(subparsers: Any) -> None:
     """Add ``host``, ``view`` and ``relay`` to an argparse subparsers object."""
-    for command in (host, view, relay):
+    for command in (host, view, relay, recordings):
         command.register(subparsers)
 
 

@@ -1,0 +1,119 @@
+"""Exports of a recording: MP4 video, PNG screenshots, the JSONL audit log.
+
+* :func:`export_mp4`: H.264 (PyAV, yuv420p for every player) at a constant
+  ``fps`` sampled on the recording's own timeline: frame *k* is the viewer's
+  framebuffer at ``k / fps`` seconds, so the video lasts what the session did
+  (to one frame) whatever the update rate was. The recording is decoded
+  once, forward.
+* :func:`export_pngs`: one PNG every ``every`` seconds (BeyondTrust's form).
+* :func:`export_log`: the metadata, then every audit event, one JSON object
+  per line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from screencodec.errors import CodecUnavailableError
+from screencodec.recording.player import Player
+from screencodec.recording.reader import RecordingReader
+
+__all__ = ["export_log", "export_mp4", "export_pngs", "write_png"]
+
+Frame = npt.NDArray[np.uint8]
+
+
+def write_png(path: Path, fb: Frame) -> None:
+    """An 8-bit RGB PNG of a BGRX framebuffer (no filter, zlib level 6)."""
+    h, w = fb.shape[:2]
+    rgb = np.empty((h, w * 3 + 1), np.uint8)
+    rgb[:, 0] = 0  # filter type None for every row
+    rgb[:, 1:].reshape(h, w, 3)[...] = fb[:, :, 2::-1]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(data, zlib.crc32(kind)))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                           + chunk(b"IDAT", zlib.compress(rgb.tobytes(), 6))
+                           + chunk(b"IEND", b""))  # fmt: skip
+
+
+def export_pngs(reader: RecordingReader, directory: Path, every: float) -> list[Path]:
+    """A PNG every ``every`` seconds from 0 to the end (``t_000012.0.png``...)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    player = Player(reader)
+    out = []
+    steps = int(reader.duration // every) + 1
+    for k in range(steps):
+        t = k * every
+        fb = player.frame_at(t)
+        if fb is None:
+            continue
+        path = directory / f"t_{t:09.1f}.png"
+        write_png(path, fb)
+        out.append(path)
+    return out
+
+
+def export_log(reader: RecordingReader, path: Path) -> int:
+    """The audit log as JSONL; returns the number of events."""
+    events = reader.events()
+    with open(path, "w") as f:
+        f.write(json.dumps({"type": "session", **reader.meta()}, sort_keys=True) + "\n")
+        for ev in events:
+            f.write(json.dumps(ev, sort_keys=True) + "\n")
+    return len(events)
+
+
+def export_mp4(
+    reader: RecordingReader, path: Path, *, fps: float = 10.0, crf: int = 23,
+    preset: str = "veryfast",
+) -> dict[str, Any]:  # fmt: skip
+    """Encode the recording as H.264 MP4; returns frames, duration, size."""
+    try:
+        import av
+    except ImportError:
+        raise CodecUnavailableError("MP4 export needs PyAV (pip install av)") from None
+    player = Player(reader)
+    first = player.frame_after(min(1, reader.update_count))
+    if first is None:
+        raise CodecUnavailableError(f"{reader.path}: the recording holds no picture")
+    h, w = first.shape[:2]
+    ew, eh = w - w % 2, h - h % 2  # 4:2:0 needs even sizes
+    frames = max(1, math.ceil(reader.duration * fps - 1e-9))
+    rate = round(fps * 1000)
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=Fraction(rate, 1000))
+        stream.width, stream.height = ew, eh
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": preset}
+        for k in range(frames):
+            fb = player.frame_at(k / fps)
+            if fb is None:
+                fb = np.zeros_like(first)
+            if fb.shape[:2] != (h, w):  # a monitor switch: pad or crop to the first size
+                canvas = np.zeros_like(first)
+                ch, cw = min(h, fb.shape[0]), min(w, fb.shape[1])
+                canvas[:ch, :cw] = fb[:ch, :cw]
+                fb = canvas
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(fb[:eh, :ew]), format="bgra")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts = k
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return {"frames": frames, "duration": frames / fps, "bytes": Path(path).stat().st_size}

@@ -1,0 +1,166 @@
+"""The ``screencodec recordings`` command: keygen, list, verify, prune, export, play.
+
+Exit status: 0 success; ``verify`` gives 1 for a damaged recording and 2 for
+an incomplete one (intact, but it stops early: a killed host or a cut tail);
+any command gives 2 for unusable arguments or unreadable files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from screencodec.errors import ScreencodecError
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``recordings`` to an argparse subparsers object."""
+    r = subparsers.add_parser("recordings", help="session recordings: keys, list, verify, "
+                              "prune, export, play")  # fmt: skip
+    sub = r.add_subparsers(dest="action", required=True)
+    k = sub.add_parser("keygen", help="make an auditor key pair (NAME.key, NAME.pub)")
+    k.add_argument("name", type=Path, help="path prefix, e.g. auditor")
+    ls = sub.add_parser("list", help="session, start, duration, size, who")
+    ls.add_argument("directory", type=Path)
+    ls.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
+    v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, 2 cut short")
+    v.add_argument("files", type=Path, nargs="+")
+    v.add_argument("--key", type=Path, help="auditor private key (checks every tag)")
+    p = sub.add_parser("prune", help="delete old recordings and keep the directory under a cap")
+    p.add_argument("directory", type=Path)
+    p.add_argument("--days", type=float, default=90.0, help="age limit (default 90)")
+    p.add_argument("--max-size", default=None, help="size cap, e.g. 50G")
+    p.add_argument("--dry-run", action="store_true")
+    e = sub.add_parser("export", help="MP4 video, PNG screenshots, JSONL audit log")
+    e.add_argument("file", type=Path)
+    e.add_argument("--key", type=Path)
+    e.add_argument("--mp4", type=Path, metavar="OUT.mp4")
+    e.add_argument("--fps", type=float, default=10.0, help="MP4 frame rate (default 10)")
+    e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
+    e.add_argument("--log", type=Path, metavar="OUT.jsonl")
+    pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG")
+    pl.add_argument("file", type=Path)
+    pl.add_argument("--key", type=Path)
+    pl.add_argument("--at", type=float, nargs="+", default=[0.0], metavar="SECONDS")
+    pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
+    pl.add_argument("--events", action="store_true", help="print the audit log too")
+    r.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return int(_ACTIONS[args.action](args))
+    except (ScreencodecError, OSError, ValueError) as exc:
+        print(f"screencodec recordings {args.action}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from screencodec.recording import generate_keypair
+
+    priv, pub = Path(f"{args.name}.key"), Path(f"{args.name}.pub")
+    kid = generate_keypair(priv, pub)
+    print(f"wrote {priv} (keep it secret; mode 0600) and {pub} (give it to hosts); key id {kid}")
+    return 0
+
+
+def _when(unix: float) -> str:
+    return datetime.fromtimestamp(unix, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _list(args: argparse.Namespace) -> int:
+    from screencodec.recording import RecordingReader
+
+    print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  state     who")
+    for path in sorted(args.directory.glob("*.screc")):
+        try:
+            with RecordingReader(path, private_key=args.key) as r:
+                state = "complete" if r.complete else "cut-short"
+                try:
+                    meta = r.meta()
+                except ScreencodecError:
+                    meta, state = {}, "sealed" if r.sealed else "damaged"
+                sid = str(meta.get("session_id", "?"))[:12]
+                who = f"{meta.get('who', '?')} ({meta.get('peer', '?')})" if meta else "?"
+                print(f"{sid:14} {_when(r.start_unix):21} {r.duration:8.1f}s "
+                      f"{path.stat().st_size:>10}  {state:9} {who}  {path.name}")  # fmt: skip
+        except (ScreencodecError, OSError) as exc:
+            print(f"{'?':14} {'?':21} {'?':>9} {'?':>10}  unreadable {path.name}: {exc}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from screencodec.recording import RecordingReader
+
+    worst = 0
+    for path in args.files:
+        with RecordingReader(path, private_key=args.key) as r:
+            report = r.verify()
+        print(report.describe())
+        worst = max(worst, report.exit_code, key=lambda c: (c == 1, c))
+    return worst
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from screencodec.recording import RetentionPolicy, parse_size, prune
+
+    cap = None if args.max_size is None else parse_size(args.max_size)
+    gone = prune(args.directory, RetentionPolicy(args.days, cap), dry_run=args.dry_run)
+    for path in gone:
+        print(("would delete " if args.dry_run else "deleted ") + str(path))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from screencodec.recording import RecordingReader
+    from screencodec.recording.export import export_log, export_mp4, export_pngs
+
+    if not (args.mp4 or args.png_every or args.log):
+        raise ValueError("nothing to do: give --mp4, --png-every or --log")
+    with RecordingReader(args.file, private_key=args.key) as r:
+        if args.mp4:
+            res = export_mp4(r, args.mp4, fps=args.fps)
+            print(f"{args.mp4}: {res['frames']} frames, {res['duration']:.2f} s, "
+                  f"{res['bytes']} bytes")  # fmt: skip
+        if args.png_every:
+            pngs = export_pngs(r, Path(args.png_every[1]), float(args.png_every[0]))
+            print(f"{len(pngs)} screenshots in {args.png_every[1]}")
+        if args.log:
+            n = export_log(r, args.log)
+            print(f"{args.log}: {n} events")
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    import json
+
+    from screencodec.recording import Player, RecordingReader
+    from screencodec.recording.export import write_png
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    with RecordingReader(args.file, private_key=args.key) as r:
+        state = "complete" if r.complete else "cut short"
+        print(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
+              f"{len(r.index.checkpoints)} checkpoints, {state}")
+        player = Player(r)
+        for t in args.at:
+            fb = player.frame_at(t)
+            if fb is None:
+                print(f"t={t:.3f}: no picture yet")
+                continue
+            out = args.out / f"{args.file.stem}_t{t:09.3f}.png"
+            write_png(out, fb)
+            print(f"t={t:.3f}: {out}")
+        if args.events:
+            for ev in r.events():
+                print(json.dumps(ev, sort_keys=True))
+    return 0
+
+
+_ACTIONS = {"keygen": _keygen, "list": _list, "verify": _verify, "prune": _prune,
+            "export": _export, "play": _play}  # fmt: skip
