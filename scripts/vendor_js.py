@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Refresh the web viewer's vendored JavaScript from the npm registry.
+
+The page ships its own copy of fzstd (a pure-JS zstd decompressor) so that it
+needs nothing from the internet at run time and has no build step. This script
+fetches the package tarball of the pinned version with ``npm pack`` (npm's own
+client and registry settings), refuses it unless its sha256 is the pinned one,
+and writes the ES module, the licence and a VERSION file naming both under
+``src/screencodec/web/static/vendor/fzstd/``.
+
+Usage: ``python scripts/vendor_js.py`` (refresh) or ``--check`` (verify that
+the vendored files are exactly those of the pinned tarball, without writing).
+To move to a new version, change ``PINS`` to its version and tarball sha256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+__all__ = ["PINS", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "src" / "screencodec" / "web" / "static" / "vendor"
+
+#: package -> (version, sha256 of the npm tarball, {path in tarball: vendored name})
+PINS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "fzstd": (
+        "0.1.1",
+        "5ed2ee2d3439067be211d0093292c708a831045372342c897437e5a4997c45c5",
+        {"package/esm/index.mjs": "index.js", "package/LICENSE": "LICENSE"},
+    ),
+}
+
+
+def _fetch(name: str, version: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = (
+            subprocess.run(
+                ["npm", "pack", "--silent", "--pack-destination", tmp, f"{name}@{version}"],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()
+        )
+        return (Path(tmp) / out[-1]).read_bytes()
+
+
+def _files(tarball: bytes, wanted: dict[str, str]) -> dict[str, bytes]:
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        for member, target in wanted.items():
+            f = tar.extractfile(member)
+            if f is None:
+                raise SystemExit(f"{member} missing from the tarball")
+            files[target] = f.read()
+    return files
+
+
+def _version_file(name: str, version: str, digest: str, files: dict[str, bytes]) -> bytes:
+    lines = [
+        f"{name} {version} from the npm registry (refreshed by scripts/vendor_js.py)",
+        f"tarball sha256 {digest}",
+        *(
+            f"{hashlib.sha256(data).hexdigest()}  {target}"
+            for target, data in sorted(files.items())
+        ),
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="verify, do not write")
+    args = parser.parse_args(argv)
+    status = 0
+    for name, (version, digest, wanted) in PINS.items():
+        tarball = _fetch(name, version)
+        actual = hashlib.sha256(tarball).hexdigest()
+        if actual != digest:
+            raise SystemExit(f"{name} {version}: tarball sha256 {actual}, pinned {digest}")
+        files = _files(tarball, wanted)
+        files["VERSION"] = _version_file(name, version, digest, files)
+        dest = VENDOR / name
+        for target, data in files.items():
+            path = dest / target
+            if args.check:
+                if not path.exists() or path.read_bytes() != data:
+                    print(f"{path.relative_to(ROOT)} differs from {name} {version}")
+                    status = 1
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        print(f"{name} {version}: {'checked' if args.check else 'vendored'} ({digest[:12]})")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+// The page's decoder of the screencodec wire format (docs/protocol.md): the
+// counterpart of src/screencodec/decoder.py, with the same strictness. One
+// module per concern: wire.js (framing, headers, limits), lossless.js (FILL,
+// RAW, ZSTD, PALETTE), copy.js, history.js (ZSTREAM), video.js (VIDEO through
+// the page's sink), cursor.js, zstd.js (over the vendored fzstd).
+//
+// An update applies atomically: every op is validated and decoded before the
+// first pixel is written, and a HASH mismatch restores what was written, so a
+// refused update leaves the framebuffer exactly as it was.
+
+import { DecodeError, IntegrityError, LimitError } from './errors.js';
+import { CursorState } from './cursor.js';
+import { prepareCopy } from './copy.js';
+import { HistoryDecoder } from './history.js';
+import { prepareFill, preparePalette, prepareRaw, prepareZstd } from './lossless.js';
+import { OPAQUE, bgrxToRgba, fillRect, readRect, rgbaToBgrx, writeRect } from './pixels.js';
+import { VideoOps } from './video.js';
+import { xxh3 } from './xxh3.js';
+import {
+  MAX_DIMENSION, MessageReader, MessageType, Op, checkVersion, parseUpdate, splitFrame,
+} from './wire.js';
+
+export { DecodeError, IntegrityError, LimitError, MessageReader, bgrxToRgba, rgbaToBgrx };
+export { MessageType, Op, parseUpdate, splitFrame } from './wire.js';
+
+export const DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024;
+
+/**
+ * Keeps the viewer's framebuffer and applies messages to it.
+ *
+ * State: `framebuffer` (Uint8ClampedArray R, G, B, A with A = 255, `width` x
+ * `height`, null before the first keyframe; a new array when the size
+ * changes, so read it again after each decode), `needsKeyframe` (true before
+ * the first keyframe and after any refused message: deltas are then skipped,
+ * counted in `skipped`, until a keyframe), `lastSeq` (the sequence number
+ * of the last applied update that had ops or was a keyframe, or null),
+ * `cursor` (CursorState), the ZSTREAM history stream and the VIDEO streams.
+ *
+ * `decode` calls are serialised internally (a VIDEO op awaits the sink), so a
+ * caller may fire them without awaiting each; they apply in call order.
+ */
+export class ScreenDecoder {
+  constructor({
+    maxPixels = (64 * 1024 * 1024) / 4,
+    maxMessage = DEFAULT_MAX_MESSAGE,
+    maxWidth = MAX_DIMENSION,
+    maxHeight = MAX_DIMENSION,
+    video = null,
+    verify = true,
+  } = {}) {
+    this.maxPixels = maxPixels;
+    this.maxMessage = maxMessage;
+    this.maxWidth = maxWidth;
+    this.maxHeight = maxHeight;
+    /** Check each update's HASH (off once pictures from the video sink, whose
+     * colour conversion is not the normative one, are in the framebuffer). */
+    this.verify = verify;
+    this.width = 0;
+    this.height = 0;
+    this.framebuffer = null;
+    this._fb32 = null;
+    this.lastSeq = null;
+    this.updates = 0;
+    this.skipped = 0;
+    this.ignored = 0;
+    this.cursor = new CursorState();
+    this._history = new HistoryDecoder();
+    this._video = new VideoOps(video);
+    // Whether the framebuffer holds only pixels decoded as the format
+    // specifies (VIDEO pictures from the sink are not): HASH can be checked.
+    this._exact = true;
+    this._needsKeyframe = true;
+    this._queue = Promise.resolve();
+  }
+
+  get needsKeyframe() {
+    return this._needsKeyframe;
+  }
+
+  set needsKeyframe(value) {
+    this._needsKeyframe = !!value;
+    if (value) {
+      this._history.dropStream();
+      this._video.reset();
+    }
+  }
+
+  /** The video sink (settable: the page may create it after the decoder). */
+  get video() {
+    return this._video.sink;
+  }
+
+  set video(sink) {
+    this._video.sink = sink;
+  }
+
+  /**
+   * Apply one whole message. Resolves to `{ type, dirty }`: type 'update',
+   * 'cursor-shape', 'cursor-position' or 'ignored' (a message type this
+   * decoder does not know, skipped by its length), dirty the rectangles the
+   * update painted ([] otherwise, and for a skipped delta). Rejects with a
+   * DecodeError, after which `needsKeyframe` is true and the framebuffer is
+   * unchanged.
+   */
+  decode(message) {
+    const run = this._queue.then(() => this._decode(message));
+    this._queue = run.catch(() => {});
+    return run;
+  }
+
+  async _decode(message) {
+    try {
+      const { version, type, body } = splitFrame(message, this.maxMessage);
+      checkVersion(version);
+      switch (type) {
+        case MessageType.UPDATE:
+          return await this._update(body);
+        case MessageType.CURSOR_SHAPE:
+          this.cursor.applyShape(body);
+          return { type: 'cursor-shape', dirty: [] };
+        case MessageType.CURSOR_POSITION:
+          this.cursor.applyPosition(body);
+          return { type: 'cursor-position', dirty: [] };
+        default:
+          // New types extend version 1 only where ignoring them leaves the
+          // picture right (docs/protocol.md, "Versioning").
+          this.ignored += 1;
+          return { type: 'ignored', dirty: [] };
+      }
+    } catch (e) {
+      // Whatever was refused may have been an update: the next delta could
+      // build on a state this decoder never reached.
+      this.needsKeyframe = true;
+      if (e instanceof DecodeError) throw e;
+      throw new DecodeError(`internal error: ${e && e.message ? e.message : e}`);
+    }
+  }
+
+  async _update(body) {
+    const u = parseUpdate(body, this.maxWidth, this.maxHeight);
+    if (u.width * u.height > this.maxPixels) {
+      throw new LimitError(`frame size ${u.width}x${u.height} is over ${this.maxPixels} pixels`);
+    }
+    if (!u.keyframe) {
+      if (!this.framebuffer) throw new DecodeError('a delta update arrived before any keyframe');
+      if (this._needsKeyframe) {
+        this.skipped += 1;
+        return { type: 'update', dirty: [], skipped: true };
+      }
+      if (u.width !== this.width || u.height !== this.height) {
+        throw new DecodeError(`the frame size changed to ${u.width}x${u.height} without a keyframe`);
+      }
+      // A hashed update is judged by its hash, which catches a lost update
+      // that left the picture wrong (docs/protocol.md, "Sequence numbers");
+      // one whose hash this decoder cannot check (video pictures from the
+      // sink are in the framebuffer) is held to its number as well.
+      const expected = this.lastSeq === null ? null : (this.lastSeq + 1) % 2 ** 32;
+      const hashChecked = u.hash !== null && this.verify && this._exact;
+      if (!hashChecked && u.sequence !== expected) {
+        throw new DecodeError(`update ${u.sequence} where ${expected} belongs: an update was lost`);
+      }
+    } else {
+      this._history.dropStream(); // a keyframe starts every stream afresh
+    }
+    this._video.beginUpdate();
+    const prepared = [];
+    let video = false;
+    for (const op of u.ops) {
+      prepared.push(await this._prepare(op, u.width, u.height));
+      if (op.op === Op.VIDEO) video = true;
+    }
+
+    const resized = !this.framebuffer || u.width !== this.width || u.height !== this.height;
+    const fb32 = resized ? new Uint32Array(u.width * u.height).fill(OPAQUE) : this._fb32;
+    const w = u.width;
+    const exact = (u.keyframe || this._exact) && !video;
+    const check = u.hash !== null && this.verify && exact;
+    const undo = check && !resized ? u.ops.map((o) => [o, readRect(fb32, w, o.x, o.y, o.w, o.h)]) : [];
+
+    // Every COPY reads the framebuffer as it was before the update.
+    const sources = u.ops.map((o, i) => (prepared[i].copyFrom
+      ? readRect(fb32, w, prepared[i].copyFrom.x, prepared[i].copyFrom.y, o.w, o.h) : null));
+    u.ops.forEach((o, i) => {
+      if (sources[i]) writeRect(fb32, w, o.x, o.y, o.w, o.h, sources[i]);
+    });
+    u.ops.forEach((o, i) => {
+      const p = prepared[i];
+      if (p.copyFrom) return;
+      if (p.words) writeRect(fb32, w, o.x, o.y, o.w, o.h, p.words);
+      else fillRect(fb32, w, o.x, o.y, o.w, o.h, p.fill);
+    });
+
+    if (check) {
+      const actual = xxh3(rgbaToBgrx(new Uint8Array(fb32.buffer)));
+      if (actual !== u.hash) {
+        for (let i = undo.length - 1; i >= 0; i--) {
+          const [o, saved] = undo[i];
+          writeRect(fb32, w, o.x, o.y, o.w, o.h, saved);
+        }
+        throw new IntegrityError(`update ${u.sequence}: framebuffer hash ${actual.toString(16)} != ` +
+          `${u.hash.toString(16)}`);
+      }
+    }
+    if (resized) {
+      this._fb32 = fb32;
+      this.framebuffer = new Uint8ClampedArray(fb32.buffer);
+      this.width = u.width;
+      this.height = u.height;
+    }
+    this._exact = exact;
+    if (u.keyframe || u.ops.length || u.hash !== null) {
+      // An empty delta without a hash does not count: it carries the number
+      // of the next update, and a transport may leave it unsent.
+      this.lastSeq = u.sequence;
+    }
+    this.updates += 1;
+    if (u.keyframe) this._needsKeyframe = false;
+    const dirty = resized ? [{ x: 0, y: 0, width: u.width, height: u.height }]
+      : u.ops.map((o) => ({ x: o.x, y: o.y, width: o.w, height: o.h }));
+    return { type: 'update', dirty };
+  }
+
+  async _prepare(op, width, height) {
+    switch (op.op) {
+      case Op.FILL: return prepareFill(op);
+      case Op.RAW: return prepareRaw(op);
+      case Op.ZSTD: return prepareZstd(op);
+      case Op.PALETTE: return preparePalette(op);
+      case Op.COPY: return prepareCopy(op, width, height);
+      case Op.ZSTREAM: return this._history.prepare(op);
+      case Op.VIDEO: return this._video.prepare(op, width, height);
+      default: throw new DecodeError(`no decoder for op ${op.op}`);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// Cross-check runner: decode the streams tests/web/test_js_decoder.py wrote
+// with the page's decoder and compare every outcome with Python's.
+//
+// For each NAME.msgs (messages, each as u32 length + bytes) in the directory
+// given, NAME.expect.json lists per message [refused, fb xxh3 hex or "",
+// needsKeyframe, sequence or null] as Python's ScreenDecoder saw it, and
+// NAME.final.bin holds Python's final framebuffer (B, G, R, X). Prints one
+// JSON line: { streams, messages, mismatches: [...] }.
+
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DecodeError, ScreenDecoder, rgbaToBgrx } from '../../../src/screencodec/web/static/decoder/index.js';
+import { xxh3 } from '../../../src/screencodec/web/static/decoder/xxh3.js';
+
+export function readMessages(path) {
+  const data = readFileSync(path);
+  const out = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const n = data.readUInt32LE(pos);
+    out.push(new Uint8Array(data.buffer, data.byteOffset + pos + 4, n));
+    pos += 4 + n;
+  }
+  return out;
+}
+
+export async function checkStream(dir, name) {
+  const messages = readMessages(join(dir, `${name}.msgs`));
+  const expect = JSON.parse(readFileSync(join(dir, `${name}.expect.json`), 'utf8'));
+  const dec = new ScreenDecoder();
+  const mismatches = [];
+  for (let i = 0; i < messages.length; i++) {
+    const [refused, hash, needsKey, seq] = expect[i];
+    const before = dec.framebuffer ? xxh3(rgbaToBgrx(dec.framebuffer)) : null;
+    let error = null;
+    try {
+      await dec.decode(messages[i]);
+    } catch (e) {
+      error = e;
+    }
+    const got = dec.framebuffer ? xxh3(rgbaToBgrx(dec.framebuffer)).toString(16).padStart(16, '0') : '';
+    const problems = [];
+    if (error && !(error instanceof DecodeError)) problems.push(`non-DecodeError ${error.name}: ${error.message}`);
+    if (!!error !== !!refused) problems.push(error ? `refused: ${error.message}` : 'accepted');
+    if (error && before !== null && xxh3(rgbaToBgrx(dec.framebuffer)) !== before) problems.push('framebuffer changed on refusal');
+    if (got !== hash) problems.push(`framebuffer ${got} != ${hash}`);
+    if (dec.needsKeyframe !== needsKey) problems.push(`needsKeyframe ${dec.needsKeyframe}`);
+    if (dec.lastSeq !== seq) problems.push(`lastSeq ${dec.lastSeq} != ${seq}`);
+    if (problems.length) mismatches.push({ stream: name, message: i, problems });
+  }
+  const finalPath = join(dir, `${name}.final.bin`);
+  if (existsSync(finalPath) && dec.framebuffer) {
+    const want = readFileSync(finalPath);
+    const got = rgbaToBgrx(dec.framebuffer);
+    if (want.length !== got.length || !want.equals(Buffer.from(got.buffer))) {
+      mismatches.push({ stream: name, message: 'final', problems: ['final framebuffer differs'] });
+    }
+  }
+  return { messages: messages.length, mismatches };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dir = process.argv[2];
+  const names = readdirSync(dir).filter((f) => f.endsWith('.msgs')).map((f) => f.slice(0, -5)).sort();
+  let total = 0;
+  const mismatches = [];
+  for (const name of names) {
+    const r = await checkStream(dir, name);
+    total += r.messages;
+    mismatches.push(...r.mismatches);
+  }
+  console.log(JSON.stringify({ streams: names.length, messages: total, mismatches }));
+}

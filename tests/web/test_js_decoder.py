@@ -1,0 +1,233 @@
+"""The page's JavaScript decoder against Python's ScreenDecoder, under node.
+
+Streams from the Python encoder (synthetic desktop scenarios with and without
+the history stream, a real-screen recording as stored, with its HASH on
+every update) and hostile messages (the cases of
+tests/codec/test_decoder_hostile.py, plus seeded mutations of real streams)
+are written to a temporary directory with, for each message, what Python's
+decoder did: refused or not, the framebuffer's xxh3, needs_keyframe and the
+sequence. tests/web/js/crosscheck.mjs decodes the same bytes with
+src/screencodec/web/static/decoder/ and reports every difference; the final
+framebuffers are compared byte for byte. The node:test unit tests and a short
+fuzz run go through node here too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from screencodec.capture.replay import synthetic_sequence
+from screencodec.decoder import ScreenDecoder
+from screencodec.encoder import ScreenEncoder
+from screencodec.errors import DecodeError
+from screencodec.frames import framebuffer_hash
+
+ROOT = Path(__file__).resolve().parents[2]
+JS = ROOT / "tests" / "web" / "js"
+FUZZ = ROOT / "fuzz" / "js" / "fuzz.mjs"
+RECORDINGS = ROOT / "tests" / "data" / "recording"
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+#: Synthetic scenarios and the size they are cross-checked at.
+SCENARIOS = ("typing", "terminal", "browser", "drag", "idle")
+SIZE = (480, 300)
+FRAMES = 10
+
+
+def _hostile_module() -> ModuleType:
+    """tests/codec/test_decoder_hostile.py, loaded by path (tests/ is no package)."""
+    path = ROOT / "tests" / "codec" / "test_decoder_hostile.py"
+    spec = importlib.util.spec_from_file_location("_hostile_cases", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("_hostile_cases", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def split_messages(data: bytes) -> list[bytes]:
+    """Concatenated well-formed messages, one by one."""
+    out, pos = [], 0
+    while pos < len(data):
+        (length,) = struct.unpack_from("<I", data, pos + 4)
+        out.append(data[pos : pos + 8 + length])
+        pos += 8 + length
+    return out
+
+
+def scenario_stream(name: str, *, history: bool, integrity: bool = False) -> list[bytes]:
+    seq = synthetic_sequence(name, *SIZE, fps=10, seconds=FRAMES / 10, seed=1)
+    enc = ScreenEncoder(*SIZE, threads=1, history=history, integrity=integrity)
+    return [enc.encode(np.ascontiguousarray(seq.frame(i))) for i in range(len(seq))]
+
+
+def recording_stream(name: str) -> list[bytes]:
+    return split_messages((RECORDINGS / name / "frames.bin").read_bytes())
+
+
+def reencoded_recording(name: str, *, history: bool) -> list[bytes]:
+    from screencodec.capture.recording import Recording
+
+    with Recording.open(RECORDINGS / name) as rec:
+        enc = ScreenEncoder(rec.width, rec.height, threads=1, history=history)
+        return [enc.encode(np.array(rec.frame(i))) for i in range(len(rec))]
+
+
+def hostile_streams() -> Iterator[tuple[str, list[bytes]]]:
+    """Each case of the Python hostile-decoder tests after a keyframe of the
+    same picture its fixture starts from, then a recovery keyframe."""
+    mod = _hostile_module()
+    w, h = mod.W, mod.H
+    for case_id, message, _match in mod.HOSTILE:
+        enc = ScreenEncoder(w, h, threads=1)
+        start = enc.encode(mod.noise_frame(1))
+        enc.request_keyframe()
+        recover = enc.encode(mod.noise_frame(2))
+        yield (
+            "hostile-" + "".join(c if c.isalnum() else "-" for c in case_id),
+            [
+                start,
+                message,
+                recover,
+            ],
+        )
+
+
+def structural_offsets(message: bytes) -> list[int]:
+    """Where ``message`` (a well-formed UPDATE) holds framing and headers:
+    its own, the update's, each op's header and the first 4 bytes of each
+    payload (FILL colour, COPY source, PALETTE header, zstd magic, ZSTREAM
+    position). Entropy-coded zstd data is left alone: two zstd decoders need
+    not find the same corruption there (libzstd takes some damaged blocks
+    that fzstd refuses), so agreement is asked on structure, and the fuzz
+    harness covers the rest."""
+    offsets = list(range(24))
+    (flags,) = struct.unpack_from("<H", message, 12)
+    pos = 24
+    if flags & 2:
+        offsets += range(24, 32)
+        pos = 32
+    (count,) = struct.unpack_from("<I", message, 20)
+    for _ in range(count):
+        (plen,) = struct.unpack_from("<I", message, pos + 10)
+        offsets += range(pos, pos + 14 + min(plen, 4))
+        pos += 14 + plen
+    return offsets
+
+
+def mutated(messages: Sequence[bytes], seed: int, count: int) -> list[bytes]:
+    """``messages`` with ``count`` of them corrupted in their structure (a
+    byte changed, or the message cut short there), in stream order: both
+    decoders must refuse the same ones and recover at the same keyframes."""
+    rng = np.random.default_rng(seed)
+    out = list(messages)
+    for i in rng.choice(np.arange(1, len(out)), size=min(count, len(out) - 1), replace=False):
+        b = bytearray(out[i])
+        at = int(rng.choice(structural_offsets(out[i])))
+        if rng.integers(0, 4):
+            b[at] ^= int(rng.integers(1, 256))
+        else:
+            del b[at:]
+        out[i] = bytes(b)
+    return out
+
+
+def expectations(messages: Sequence[bytes]) -> tuple[list[list[object]], np.ndarray | None]:
+    """What Python's decoder does with each message, and its final framebuffer."""
+    dec = ScreenDecoder()
+    rows: list[list[object]] = []
+    for m in messages:
+        try:
+            dec.decode(m)
+            refused = False
+        except DecodeError:
+            refused = True
+        fb = dec.framebuffer
+        digest = "" if fb is None else f"{framebuffer_hash(np.ascontiguousarray(fb)):016x}"
+        rows.append([refused, digest, dec.needs_keyframe, dec.sequence])
+    final = None if dec.framebuffer is None else np.ascontiguousarray(dec.framebuffer)
+    return rows, final
+
+
+def write_stream(directory: Path, name: str, messages: Sequence[bytes]) -> None:
+    rows, final = expectations(messages)
+    with open(directory / f"{name}.msgs", "wb") as f:
+        for m in messages:
+            f.write(struct.pack("<I", len(m)) + m)
+    (directory / f"{name}.expect.json").write_text(json.dumps(rows))
+    if final is not None:
+        (directory / f"{name}.final.bin").write_bytes(final.tobytes())
+
+
+def all_streams() -> Iterator[tuple[str, list[bytes]]]:
+    for name in SCENARIOS:
+        yield f"{name}", scenario_stream(name, history=False)
+        yield f"{name}-history", scenario_stream(name, history=True)
+    yield "browser-hash", scenario_stream("browser", history=True, integrity=True)
+    yield "rec-vim-typing", recording_stream("vim-typing")
+    yield "rec-terminal-log-history", reencoded_recording("terminal-log", history=True)
+    for seed, name in enumerate(SCENARIOS):
+        for history in (False, True):
+            base = scenario_stream(name, history=history)
+            for k in range(3):
+                yield f"mutated-{name}-{int(history)}-{k}", mutated(base, 10 * seed + k, 4)
+    yield from hostile_streams()
+
+
+def run_node(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    assert NODE is not None
+    return subprocess.run(
+        [NODE, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("jsdecoder")
+    for name, messages in all_streams():
+        write_stream(directory, name, messages)
+    return directory
+
+
+def test_js_decoder_agrees_with_python(corpus: Path) -> None:
+    proc = run_node(str(JS / "crosscheck.mjs"), str(corpus))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["streams"] >= 20 + len(_hostile_module().HOSTILE)
+    assert report["mismatches"] == []
+
+
+def test_hostile_cases_are_refused_by_python(corpus: Path) -> None:
+    """The hostile streams test refusal, not agreement on acceptance."""
+    for path in corpus.glob("hostile-*.expect.json"):
+        rows = json.loads(path.read_text())
+        assert [r[0] for r in rows] == [False, True, False], path.name
+
+
+def test_node_unit_tests() -> None:
+    tests = sorted(str(p) for p in JS.glob("*.test.mjs"))
+    assert tests
+    proc = run_node("--test", *tests)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_fuzz_short_run(corpus: Path) -> None:
+    proc = run_node(str(FUZZ), "--seconds", "3", "--seed", "1", str(corpus))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["iterations"] > 0
+    assert report["failures"] == []
