@@ -69,7 +69,26 @@ def register(subparsers: Any) -> None:
         help="accept files (each after a y/N question) into this directory",
     )
     h.add_argument("--once", action="store_true", help="exit when the first session ends")
+    h.add_argument("--record", type=Path, metavar="DIR", default=None,
+                   help="record every session into DIR (90-day retention; the local "
+                        "user is told in the consent question)")  # fmt: skip
+    h.add_argument("--record-key", type=Path, metavar="AUDITOR.pub", default=None,
+                   help="seal recordings for this auditor key (screencodec recordings "
+                        "keygen): this host cannot read them back")  # fmt: skip
     h.set_defaults(func=run_host)
+
+
+def _recorder(args: argparse.Namespace) -> Any:
+    if args.record is None:
+        if args.record_key is not None:
+            raise _StartError("--record-key needs --record DIR")
+        return None
+    from screencodec.recording import Recorder, RetentionPolicy
+
+    try:
+        return Recorder(args.record, auditor=args.record_key, retention=RetentionPolicy())
+    except (ScreencodecError, OSError) as exc:
+        raise _StartError(f"cannot record into {args.record}: {exc}") from exc
 
 
 def _source_factory(args: argparse.Namespace) -> SourceFactory:
@@ -206,6 +225,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         injector=_injector(args),
         config=config,
         file_consent=ui.file_offer,
+        recorder=_recorder(args),
     )
     creds = SessionCredentials()
     host.watch_credentials(creds, rotate_after=ROTATE_AFTER)
