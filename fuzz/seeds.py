@@ -48,8 +48,21 @@ def setup_message(state: int) -> bytes | None:
     return enc.encode(frames(w * h, w, h)[-1])
 
 
+def next_to_setup(msg: bytes) -> bytes:
+    """``msg`` numbered 1 if it is a delta update: the number that follows
+    every setup keyframe (0), so a decoder does not refuse it as a gap."""
+    if msg[3] != 1 or msg[12] & 1:
+        return msg
+    return msg[:8] + (1).to_bytes(4, "little") + msg[12:]
+
+
 def seed_messages() -> list[tuple[int, bytes]]:
-    """(state, message) pairs: real encoder output and hand-built ops."""
+    """(state, message) pairs: real encoder output and hand-built ops, deltas
+    numbered to follow the setup keyframe."""
+    return [(state, next_to_setup(m)) for state, m in _seed_messages()]
+
+
+def _seed_messages() -> list[tuple[int, bytes]]:
     out: list[tuple[int, bytes]] = []
     for state, size in enumerate(SIZES):
         if size is None:

@@ -1,4 +1,4 @@
-"""Packets -> framebuffer.
+"""Packets -> framebuffer: the viewer's side of docs/protocol.md.
 
 An update is applied atomically: every op is validated and decompressed
 before the first pixel is written, and when the update carries a framebuffer
@@ -30,10 +30,11 @@ from .wire import (
     MessageType,
     Op,
     Update,
+    check_version,
     parse_cursor_position,
     parse_cursor_shape,
     parse_update,
-    split_message,
+    split_frame,
 )
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "CursorImage", "ScreenDecoder"]
@@ -66,11 +67,18 @@ class ScreenDecoder:
     whose 4th byte is 255. The view is updated in place by later updates; copy
     it to keep a frame.
 
-    After a DecodeError, ``needs_keyframe`` is True: the caller should ask the
-    host for a keyframe. Until one arrives, delta updates are counted in
-    ``skipped`` and not applied, because they build on a state this decoder
-    never reached; stream state (ZSTREAM history) is dropped at the same
-    moment. Not thread-safe.
+    After a DecodeError (any refused message: an update, a cursor message, a
+    header, a lost update found by its sequence number), ``needs_keyframe``
+    is True: the caller should ask the host for a keyframe. Until one
+    arrives, delta updates are counted in ``skipped`` and not applied,
+    because they build on a state this decoder never reached; stream state
+    (ZSTREAM history) is dropped at the same moment. Messages of a type this
+    decoder does not know are skipped and counted in ``ignored``.
+
+    ``sequence`` is the number of the last update applied that counts (a
+    keyframe, ops or a hash; None before the first keyframe); a delta without
+    a hash must carry the next number (docs/protocol.md, "Sequence
+    numbers"). Not thread-safe.
     """
 
     def __init__(
@@ -95,6 +103,7 @@ class ScreenDecoder:
         self.sequence: int | None = None
         self.updates = 0
         self.skipped = 0
+        self.ignored = 0
         self.cursor: CursorPosition | None = None
         self._cursor_shapes: OrderedDict[int, CursorImage] = OrderedDict()
 
@@ -106,6 +115,11 @@ class ScreenDecoder:
 
     @needs_keyframe.setter
     def needs_keyframe(self, value: bool) -> None:
+        """Set by the decoder itself; a caller that clears it by hand (it knows
+        better) also clears ``sequence``: the next delta's number is taken as
+        it comes, since nothing anchors it."""
+        if not value and getattr(self, "_needs_keyframe", False) and self._fb is not None:
+            self.sequence = None
         self._needs_keyframe = value
         if value:
             self._drop_streams()
@@ -132,52 +146,65 @@ class ScreenDecoder:
     def decode(self, data: bytes | bytearray | memoryview, /) -> Frame:
         """Apply one whole message; return the framebuffer.
 
-        Before the first keyframe there is no framebuffer: a cursor message
-        (valid on its own) then returns an empty (0, 0, 4) array.
+        A version-1 message of a type this decoder does not know is skipped
+        (counted in ``ignored``). Before the first keyframe there is no
+        framebuffer: a cursor message (valid on its own) then returns an
+        empty (0, 0, 4) array.
         """
         try:
-            mtype, body = split_message(data, self.max_message_size)
+            self._message(split_frame(data, self.max_message_size))
         except DecodeError:
-            # Possibly a lost update: the next delta would build on a state
+            # Whatever was refused, even a cursor message or a header, may
+            # have been an update: the next delta could build on a state
             # this decoder never reached.
             self.needs_keyframe = True
             raise
-        self._dispatch(mtype, body)
         fb = self.framebuffer
         if fb is None:  # only cursor messages so far
             return _NO_FRAME
         return fb
 
     def feed(self, chunk: bytes | bytearray | memoryview, /) -> int:
-        """Apply every message that ``chunk`` completes; return how many.
+        """Apply every message that ``chunk`` completes; return how many
+        were applied (or skipped: unknown types, deltas awaiting a keyframe).
 
         A message that fails does not stop the ones after it (a keyframe among
-        them must not be lost); the first error is raised once all are handled.
+        them must not be lost); the first error is raised once all are
+        handled. After a header that cannot be one (the stream's framing is
+        lost) the decoder searches the stream for the next keyframe and goes
+        on from there (docs/protocol.md, "Decoding a byte stream").
         """
-        try:
-            messages = self._reader.feed(chunk)
-        except DecodeError:
-            self.needs_keyframe = True
-            raise
+        reader = self._reader
+        reader.push(chunk)
         error: DecodeError | None = None
-        for m in messages:
+        count = 0
+        while True:
             try:
-                mtype, body = split_message(m, self.max_message_size)
-                self._dispatch(mtype, body)
+                msg = reader.pop()
+                if msg is None:
+                    break
+                self._message(split_frame(msg, self.max_message_size))
+                count += 1
             except DecodeError as e:
                 self.needs_keyframe = True
+                reader.reject()
                 error = error or e
         if error is not None:
             raise error
-        return len(messages)
+        return count
 
-    def _dispatch(self, mtype: MessageType, body: memoryview) -> None:
+    def _message(self, frame: tuple[int, int, memoryview]) -> None:
+        version, kind, body = frame
+        check_version(version)
+        try:
+            mtype = MessageType(kind)
+        except ValueError:
+            # New types extend version 1 only when ignoring them leaves the
+            # picture right (docs/protocol.md, "Versioning").
+            self.ignored += 1
+            return
         if mtype is MessageType.UPDATE:
-            try:
-                self._apply_update(parse_update(body, self.max_width, self.max_height))
-            except DecodeError:
-                self.needs_keyframe = True
-                raise
+            self._apply_update(parse_update(body, self.max_width, self.max_height))
         elif mtype is MessageType.CURSOR_SHAPE:
             s = parse_cursor_shape(body)
             pixels = np.frombuffer(s.pixels, np.uint8).reshape(s.height, s.width, 4).copy()
@@ -200,6 +227,14 @@ class ScreenDecoder:
             if (u.width, u.height) != self.size:
                 raise DecodeError(
                     f"the frame size changed to {u.width}x{u.height} without a keyframe"
+                )
+            # A hashed update is judged by its hash, which catches any lost
+            # update that left the picture wrong (docs/protocol.md,
+            # "Sequence numbers").
+            expected = u.sequence if self.sequence is None else (self.sequence + 1) & 0xFFFFFFFF
+            if u.framebuffer_hash is None and u.sequence != expected:
+                raise DecodeError(
+                    f"update {u.sequence} where {expected} belongs: an update was lost"
                 )
         size = (u.width, u.height)
         if u.keyframe:
@@ -239,7 +274,10 @@ class ScreenDecoder:
                     f"!= {u.framebuffer_hash:016x}"
                 )
         self._fb = target
-        self.sequence = u.sequence
+        if u.keyframe or u.ops or u.framebuffer_hash is not None:
+            # An empty delta without a hash does not count: it carries the
+            # number of the next update, and a transport may leave it unsent.
+            self.sequence = u.sequence
         self.updates += 1
         if u.keyframe:
-            self.needs_keyframe = False
+            self._needs_keyframe = False

@@ -333,7 +333,13 @@ class ScreenEncoder:
         self._keyframe = False
         self.last = self._stats(keyframe, rects, ops, len(data), time.perf_counter() - t0)
         self._lossy_stats(f, vops)
-        self._sequence = (self._sequence + 1) & 0xFFFFFFFF
+        if keyframe or ops or fb_hash is not None:
+            # An update with nothing in it does not count: a transport may
+            # leave it unsent, and the next update carries its number, so the
+            # viewer's continuity check sees no gap. Hashed updates are not
+            # checked by number, and keep counting every update (a recorded
+            # clip numbers its frames). See docs/protocol.md, "Sequence numbers".
+            self._sequence = (self._sequence + 1) & 0xFFFFFFFF
         return data
 
     def _lossy_stats(self, f: Frame, vops: list[EncodedOp]) -> None:

@@ -68,16 +68,19 @@ def test_empty_delta_is_24_bytes_exactly() -> None:
     assert len(msg) == 24
 
 
-def test_keyframe_with_hash_is_32_bytes_and_parses_back() -> None:
-    msg = build_update(7, 2, 3, [], keyframe=True, framebuffer_hash=0x1122334455667788)
+def test_keyframe_with_hash_and_one_fill_parses_back() -> None:
+    """A KEYFRAME needs ops that cover the frame: here one FILL of 2x3."""
+    fill = EncodedOp(Op.FILL, Rect(0, 0, 2, 3), b"\x01\x02\x03")
+    msg = build_update(7, 2, 3, [fill], keyframe=True, framebuffer_hash=0x1122334455667788)
     expected = (
-        header(1, 24)
+        header(1, 24 + 14 + 3)
         + struct.pack("<I", 7)
         + b"\x03\x00"  # KEYFRAME | HASH
         + b"\x02\x00\x03\x00\x00\x00"
-        + b"\x00\x00\x00\x00"
+        + b"\x01\x00\x00\x00"  # one op
         + bytes.fromhex("8877665544332211")
-    )
+        + b"\x01\x00" + bytes(4) + b"\x02\x00\x03\x00" + b"\x03\x00\x00\x00\x01\x02\x03"
+    )  # fmt: skip
     assert msg == expected
     mtype, body = split_message(msg)
     assert mtype is MessageType.UPDATE
@@ -85,7 +88,7 @@ def test_keyframe_with_hash_is_32_bytes_and_parses_back() -> None:
     assert (u.sequence, u.width, u.height, u.keyframe) == (7, 2, 3, True)
     assert u.flags == UpdateFlags.KEYFRAME | UpdateFlags.HASH
     assert u.framebuffer_hash == 0x1122334455667788
-    assert u.ops == ()
+    assert [(o.op, o.rect) for o in u.ops] == [(Op.FILL, Rect(0, 0, 2, 3))]
 
 
 def test_sequence_wraps_at_2_32() -> None:

@@ -308,12 +308,21 @@ def stream() -> list[bytes]:
     ]
 
 
+def feed(r: MessageReader, chunk: bytes) -> list[bytes]:
+    """Push ``chunk`` and pop every message it completes."""
+    r.push(chunk)
+    out = []
+    while (m := r.pop()) is not None:
+        out.append(m)
+    return out
+
+
 def test_reader_splits_at_every_single_boundary() -> None:
     msgs = stream()
     data = b"".join(msgs)
     for cut in range(len(data) + 1):
         r = MessageReader()
-        out = r.feed(data[:cut]) + r.feed(data[cut:])
+        out = feed(r, data[:cut]) + feed(r, data[cut:])
         assert out == msgs, cut
         assert r.pending == 0
 
@@ -324,7 +333,7 @@ def test_reader_splits_at_every_pair_of_boundaries() -> None:
     for a in range(len(data) + 1):
         for b in range(a, len(data) + 1):
             r = MessageReader()
-            out = r.feed(data[:a]) + r.feed(data[a:b]) + r.feed(data[b:])
+            out = feed(r, data[:a]) + feed(r, data[a:b]) + feed(r, data[b:])
             assert out == msgs, (a, b)
 
 
@@ -340,7 +349,7 @@ def test_reader_byte_by_byte_and_pending() -> None:
         ends.add(pos)
     last_end = 0
     for i in range(len(data)):
-        got = r.feed(data[i : i + 1])
+        got = feed(r, data[i : i + 1])
         out += got
         assert bool(got) == (i + 1 in ends)
         if got:
@@ -348,20 +357,28 @@ def test_reader_byte_by_byte_and_pending() -> None:
         assert r.pending == i + 1 - last_end
     assert out == msgs
     assert r.pending == 0
-    r.feed(data[:5])
+    feed(r, data[:5])
     assert r.pending == 5
 
 
 def test_reader_refuses_a_bad_header_before_buffering_its_body() -> None:
     r = MessageReader(max_body=1000)
     with pytest.raises(DecodeError, match="exceeds the limit of 1000"):
-        r.feed(hdr(length=1001))
-    assert r.pending == 8
+        feed(r, hdr(length=1001))
+    assert not r.synced
     r2 = MessageReader()
+    good = build_update(0, 1, 1, [])
+    r2.push(good + b"XX\x01\x01" + bytes(4))
+    assert r2.pop() == good
     with pytest.raises(DecodeError, match="bad magic"):
-        r2.feed(build_update(0, 1, 1, []) + b"XX\x01\x01" + bytes(4))
-    with pytest.raises(DecodeError, match="unsupported wire version"):
-        MessageReader().feed(hdr(version=9))
+        r2.pop()
+    assert r2.pop() is None  # searching: no keyframe in what is left
+
+
+def test_reader_frames_other_versions_and_unknown_types() -> None:
+    """Magic and length frame every message; the caller judges the rest."""
+    msgs = [hdr(version=9, length=3) + b"abc", hdr(kind=77, length=0), build_update(0, 1, 1, [])]
+    assert feed(MessageReader(), b"".join(msgs)) == msgs
 
 
 def test_op_header_truncated_after_an_earlier_payload() -> None:

@@ -23,11 +23,13 @@ __all__ = [
     "PALETTE_HEADER",
     "UPDATE_HEADER",
     "VERSION",
+    "VIDEO_HEADER",
     "ZSTREAM_HEADER",
     "ZSTREAM_MAX_WINDOW",
     "MessageType",
     "Op",
     "UpdateFlags",
+    "VideoFlags",
     "ZStreamFlags",
     "ZstdFlags",
 ]
@@ -52,6 +54,10 @@ ZSTREAM_HEADER = struct.Struct("<I")
 #: Largest window a ZSTREAM stream may declare (window_log 23): what a viewer
 #: that decodes ZSTREAM keeps in memory for it.
 ZSTREAM_MAX_WINDOW = 1 << 23
+#: VIDEO payload: codec, flags (VideoFlags), stream id, frame number; the
+#: access unit follows (the codec is screencodec.video's; the parser reads
+#: only the flags, for the KEYFRAME rule)
+VIDEO_HEADER = struct.Struct("<BBHI")
 #: shape id, width, height, hotspot x, hotspot y; BGRA pixels follow
 CURSOR_SHAPE = struct.Struct("<QHHHH")
 #: x, y (may lie off-screen), shape id, visible (0 or 1)
@@ -87,6 +93,16 @@ class ZstdFlags(enum.IntFlag):
     DELTA_UP = 1
     #: All B bytes, then all G, then all R, instead of B, G, R per pixel.
     PLANAR = 2
+
+
+class VideoFlags(enum.IntFlag):
+    """The flags byte of a VIDEO payload."""
+
+    NONE = 0
+    #: The picture is an IDR that starts its stream afresh.
+    IDR = 1
+    #: 4:2:0 chroma (otherwise 4:4:4).
+    CHROMA_420 = 2
 
 
 class ZStreamFlags(enum.IntFlag):
