@@ -4,8 +4,6 @@ in number and area."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -52,15 +50,12 @@ def viewer_after_keyframe() -> tuple[ScreenDecoder, np.ndarray]:
 def test_a_4k_picture_in_a_small_rect_is_refused_before_it_is_decoded(uhd_idr: bytes) -> None:
     dec, before = viewer_after_keyframe()
     data = build_update(1, W, H, [video_op(SMALL, uhd_idr)])
-    t0 = time.perf_counter()
     with pytest.raises(DecodeError) as e:
         dec.decode(data)
-    elapsed = time.perf_counter() - t0
     # libavcodec refused the SPS (max_pixels): our own size check, which
     # runs only after a whole picture was decoded, never saw a picture.
     assert "Invalid data" in str(e.value)
     assert "picture in a" not in str(e.value)
-    assert elapsed < 0.5  # a 4K decode is far slower under load; this is ~1 ms
     assert dec.needs_keyframe
     assert dec.framebuffer is not None
     assert np.array_equal(dec.framebuffer, before)
