@@ -146,6 +146,39 @@ def mutated(messages: Sequence[bytes], seed: int, count: int) -> list[bytes]:
     return out
 
 
+def video_stream(*, integrity: bool) -> list[bytes]:
+    """The video scenario with VIDEO regions, a keyframe request halfway
+    (every stream restarts at an IDR) and, with ``integrity``, HASH on every
+    update (node cannot check it once a sink's picture is in its framebuffer,
+    and must still agree on everything else)."""
+    seq = synthetic_sequence("video", *SIZE, fps=10, seconds=2.0, seed=2)
+    enc = ScreenEncoder(*SIZE, threads=1, video=True, integrity=integrity, clock=lambda: 0.0)
+    out = []
+    for i in range(len(seq)):
+        if i == len(seq) // 2:
+            enc.request_keyframe()
+        out.append(enc.encode(np.ascontiguousarray(seq.frame(i))))
+    return out
+
+
+def video_pictures(messages: Sequence[bytes]) -> bytes:
+    """What a sink returns for each VIDEO op of a clean stream, in order: the
+    reference decoder's picture (u32 width, u32 height, B, G, R, X rows), for
+    node's replaying sink (crosscheck.mjs)."""
+    from screencodec.video.codec import VideoDecoder
+    from screencodec.wire import Op, parse_update, split_message
+
+    video, parts = VideoDecoder(), []
+    for m in messages:
+        u = parse_update(split_message(m)[1])
+        video.begin_update()
+        for op in u.ops:
+            if op.op is Op.VIDEO:
+                picture = video.prepare(op, (u.width, u.height)).data
+                parts.append(struct.pack("<II", op.rect.w, op.rect.h) + picture.tobytes())
+    return b"".join(parts)
+
+
 def expectations(messages: Sequence[bytes]) -> tuple[list[list[object]], np.ndarray | None]:
     """What Python's decoder does with each message, and its final framebuffer."""
     dec = ScreenDecoder()
@@ -171,6 +204,8 @@ def write_stream(directory: Path, name: str, messages: Sequence[bytes]) -> None:
     (directory / f"{name}.expect.json").write_text(json.dumps(rows))
     if final is not None:
         (directory / f"{name}.final.bin").write_bytes(final.tobytes())
+    if name.startswith("video"):
+        (directory / f"{name}.video.bin").write_bytes(video_pictures(messages))
 
 
 def all_streams() -> Iterator[tuple[str, list[bytes]]]:
@@ -178,6 +213,9 @@ def all_streams() -> Iterator[tuple[str, list[bytes]]]:
         yield f"{name}", scenario_stream(name, history=False)
         yield f"{name}-history", scenario_stream(name, history=True)
     yield "browser-hash", scenario_stream("browser", history=True, integrity=True)
+    if importlib.util.find_spec("av") is not None:
+        yield "video", video_stream(integrity=False)
+        yield "video-hash", video_stream(integrity=True)
     yield "rec-vim-typing", recording_stream("vim-typing")
     yield "rec-terminal-log-history", reencoded_recording("terminal-log", history=True)
     for seed, name in enumerate(SCENARIOS):

@@ -5,11 +5,12 @@
 // given, NAME.expect.json lists per message [refused, fb xxh3 hex or "",
 // needsKeyframe, sequence or null] as Python's ScreenDecoder saw it, and
 // NAME.final.bin holds Python's final framebuffer (B, G, R, X). Prints one
-// JSON line: { streams, messages, mismatches: [...] }.
+// JSON line: { streams, messages, mismatches: [...] }. With NAME.video.bin
+// the decoder gets a sink that replays Python's pictures for its VIDEO ops.
 
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodeError, ScreenDecoder, rgbaToBgrx } from '../../../src/screencodec/web/static/decoder/index.js';
+import { DecodeError, ScreenDecoder, bgrxToRgba, rgbaToBgrx } from '../../../src/screencodec/web/static/decoder/index.js';
 import { xxh3 } from '../../../src/screencodec/web/static/decoder/xxh3.js';
 
 export function readMessages(path) {
@@ -24,10 +25,36 @@ export function readMessages(path) {
   return out;
 }
 
+/** A video sink that returns, in order, the pictures Python's reference
+ * decoder made for the stream's VIDEO ops (NAME.video.bin), after checking
+ * each op asks for a picture of that size. */
+export function replaySink(path) {
+  const data = readFileSync(path);
+  let pos = 0;
+  return {
+    calls: 0,
+    async decode(op) {
+      this.calls += 1;
+      if (pos >= data.length) throw new Error('no more pictures');
+      const w = data.readUInt32LE(pos), h = data.readUInt32LE(pos + 4);
+      const bgrx = data.subarray(pos + 8, pos + 8 + w * h * 4);
+      pos += 8 + w * h * 4;
+      if (w !== op.width || h !== op.height) throw new Error(`picture ${w}x${h} for a ${op.width}x${op.height} op`);
+      return { width: w, height: h, data: bgrxToRgba(bgrx) };
+    },
+    reset() {},
+    get left() {
+      return data.length - pos;
+    },
+  };
+}
+
 export async function checkStream(dir, name) {
   const messages = readMessages(join(dir, `${name}.msgs`));
   const expect = JSON.parse(readFileSync(join(dir, `${name}.expect.json`), 'utf8'));
-  const dec = new ScreenDecoder();
+  const videoPath = join(dir, `${name}.video.bin`);
+  const sink = existsSync(videoPath) ? replaySink(videoPath) : null;
+  const dec = new ScreenDecoder({ video: sink });
   const mismatches = [];
   for (let i = 0; i < messages.length; i++) {
     const [refused, hash, needsKey, seq] = expect[i];
@@ -47,6 +74,9 @@ export async function checkStream(dir, name) {
     if (dec.needsKeyframe !== needsKey) problems.push(`needsKeyframe ${dec.needsKeyframe}`);
     if (dec.lastSeq !== seq) problems.push(`lastSeq ${dec.lastSeq} != ${seq}`);
     if (problems.length) mismatches.push({ stream: name, message: i, problems });
+  }
+  if (sink && (sink.left || !sink.calls)) {
+    mismatches.push({ stream: name, message: 'video', problems: [`${sink.calls} pictures taken, ${sink.left} bytes left`] });
   }
   const finalPath = join(dir, `${name}.final.bin`);
   if (existsSync(finalPath) && dec.framebuffer) {
