@@ -60,6 +60,7 @@ class LiveSession:
         consent: ConsentCallback | None = None,
         config: HostConfig | None = None,
         options: WebOptions | None = None,
+        **host_kw: Any,
     ) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -68,7 +69,7 @@ class LiveSession:
         self.source = source
         self.options = options or WebOptions(open_browser=False, grace=5.0)
         self.options.open_browser = False
-        self.host: Host = self.call(self._make_host, consent, config)
+        self.host: Host = self.call(self._make_host, consent, config, host_kw)
         self.web = WebViewer(self._connect, self.options)
         self.result: concurrent.futures.Future[str] = asyncio.run_coroutine_threadsafe(
             self.web.run(), self.loop
@@ -76,10 +77,12 @@ class LiveSession:
         self.call(self.web.listening.wait)
         self.url = self.web.url
 
-    async def _make_host(self, consent: ConsentCallback | None, config: HostConfig | None) -> Host:
+    async def _make_host(
+        self, consent: ConsentCallback | None, config: HostConfig | None, kw: dict[str, Any]
+    ) -> Host:
         return Host(
             self.source, consent=consent or allow(), injector=self.injector,
-            config=config or HostConfig(adaptive=False),
+            config=config or HostConfig(adaptive=False), **kw,
         )  # fmt: skip
 
     async def _connect(self) -> Any:

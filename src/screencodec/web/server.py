@@ -40,8 +40,8 @@ __all__ = ["STATIC_DIR", "PageHandler", "WebServer"]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _PUBLIC = {"/": "index.html", "/boot.js": "boot.js"}
 _HELLO_TIMEOUT = 5.0
-#: Page -> server binary frames are file data: 4-byte id + at most 256 KiB.
-_MAX_PAGE_FRAME = 256 * 1024 + 4
+#: Page -> server binary frames are file data: 4-byte id + 256 KiB (aiohttp refuses at the limit).
+_MAX_PAGE_FRAME = 512 * 1024
 _TYPES = {
     ".js": "text/javascript", ".css": "text/css", ".html": "text/html",
     ".wasm": "application/wasm",
