@@ -69,15 +69,30 @@ _QUIET = frozenset({m.Receipt.KIND, m.Ack.KIND, m.Stats.KIND, m.MonitorList.KIND
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CheckpointPolicy:
-    """When to write a seek checkpoint: after ``budget`` seconds of measured
-    decode work since the last seek point, and ``min_interval`` seconds of
-    recording time at the least (a 1080p checkpoint of a real desktop is
-    about 1 MB). ``enabled=False`` writes none (seeking replays from the last
-    wire keyframe)."""
+    """When to write a seek checkpoint (a lossless keyframe of the framebuffer;
+    about 1 MB for a 1080p desktop, so as seldom as seeking allows).
 
-    budget: float = 0.15
+    The recorder times its own decoding of the stream: a player seeking into
+    the stretch since the last seek point replays that much decode work. A
+    checkpoint is written once that work reaches ``budget`` seconds (seeking
+    then stays under about ``budget`` + one keyframe decode), or earlier, from
+    ``soft_budget`` on, when the wire bytes since the last seek point exceed
+    ``bytes_ratio`` times the last checkpoint's size (a busy screen: the
+    checkpoint is cheap next to the stream). Never closer than
+    ``min_interval`` seconds. ``enabled=False`` writes none."""
+
+    budget: float = 0.3
+    soft_budget: float = 0.05
+    bytes_ratio: float = 1.0
     min_interval: float = 10.0
     enabled: bool = True
+
+    def due(self, work: float, since: float, wire_bytes: int, checkpoint_bytes: int) -> bool:
+        if not self.enabled or since < self.min_interval:
+            return False
+        if work >= self.budget:
+            return True
+        return work >= self.soft_budget and wire_bytes >= self.bytes_ratio * checkpoint_bytes
 
 
 def machine_id() -> str:
@@ -149,6 +164,9 @@ class SessionRecorder:
         self._ckpt_encoder: Any = None
         self._ckpt_size = (0, 0)
         self._since_seek = 0.0  # decode seconds since the last seek point
+        self._bytes_since = 0  # wire bytes since the last seek point
+        self._ckpt_bytes = 0  # the last checkpoint's (or keyframe's) size
+        self.checkpoint_bytes = 0
         self._seek_at = 0.0
         self._synced = time.monotonic()
         self.writer.append(ChunkType.META, json_payload({
@@ -254,11 +272,12 @@ class SessionRecorder:
         except DecodeError:
             return  # the viewer would ask for a keyframe: so do we
         self._since_seek += time.perf_counter() - started
+        self._bytes_since += len(payload)
         if keyframe:
-            self._since_seek, self._seek_at = 0.0, rel
-        elif (self._since_seek >= self._policy.budget
-              and rel - self._seek_at >= self._policy.min_interval
-              and not _streams_open(self._decoder)):  # fmt: skip
+            self._since_seek, self._seek_at, self._bytes_since = 0.0, rel, 0
+            self._ckpt_bytes = self._ckpt_bytes or len(payload)
+        elif self._policy.due(self._since_seek, rel - self._seek_at, self._bytes_since,
+                              self._ckpt_bytes) and not _streams_open(self._decoder):  # fmt: skip
             self._checkpoint(us, rel)
 
     def _checkpoint(self, us: int, rel: float) -> None:
@@ -282,7 +301,9 @@ class SessionRecorder:
         key[HEADER.size : HEADER.size + 4] = (self._decoder.sequence or 0).to_bytes(4, "little")
         self.writer.append(ChunkType.CHECKPOINT, self.updates.to_bytes(4, "big") + key, us)
         self.checkpoints += 1
-        self._since_seek, self._seek_at = 0.0, rel
+        self.checkpoint_bytes += len(key)
+        self._since_seek, self._seek_at, self._bytes_since = 0.0, rel, 0
+        self._ckpt_bytes = len(key)
 
     def _finish(self, rel: float, reason: str) -> None:
         us = int(rel * 1e6)
