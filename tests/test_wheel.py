@@ -1,7 +1,10 @@
-"""The wheel, installed into a fresh venv, works on its own compiled extensions."""
+"""The wheel, built from this tree in this test run and installed into a fresh
+venv, carries and imports every compiled extension the source defines."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import os
 import subprocess
 import sys
@@ -9,16 +12,36 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import pytest
+
+import screencodec
+
 ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+
+#: Every extension the source defines: setup.py builds one per .pyx.
+EXTENSIONS = sorted(
+    ".".join(p.relative_to(SRC).with_suffix("").parts) for p in (SRC / "screencodec").rglob("*.pyx")
+)
 
 CHECK = textwrap.dedent(
     """
-    import sys, numpy as np, screencodec
-    from screencodec.codecs import _pixels
-    from screencodec.damage import _tiles
-    for mod in (screencodec, _pixels, _tiles):
-        assert sys.prefix in mod.__file__, (mod.__file__, sys.prefix)
-    assert _pixels.__file__.endswith(".so") and _tiles.__file__.endswith(".so")
+    import importlib, importlib.machinery, json, sys
+    from pathlib import Path
+    import numpy as np, screencodec
+
+    expected = json.loads(sys.argv[1])
+    root = Path(screencodec.__file__).parent
+    assert sys.prefix in str(root), (str(root), sys.prefix)
+    found = sorted({
+        ".".join(p.relative_to(root.parent).parts).split(".cpython")[0].split(".abi3")[0]
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES for p in root.rglob("*" + suffix)
+    })
+    assert found == expected, (found, expected)
+    for name in found:
+        mod = importlib.import_module(name)
+        assert mod.__file__.startswith(str(root)), (name, mod.__file__)
+        assert isinstance(mod.__loader__, importlib.machinery.ExtensionFileLoader), name
     rng = np.random.default_rng(0)
     f = rng.integers(0, 256, (123, 77, 4), dtype=np.uint8)
     enc, dec = screencodec.ScreenEncoder(77, 123), screencodec.ScreenDecoder()
@@ -26,44 +49,46 @@ CHECK = textwrap.dedent(
     f[5:9, 3:70] = 7
     fb = dec.decode(enc.encode(f))
     assert np.array_equal(fb[..., :3], f[..., :3]) and (fb[..., 3] == 255).all()
-    print("round trip ok", screencodec.__version__)
+    print("imported", len(found), "extensions; round trip ok", screencodec.__version__)
     """
 )
 
 
-def _wheel(tmp: Path) -> Path:
-    built = sorted((ROOT / "wheels").glob("screencodec-*.whl"), key=os.path.getmtime)
-    if built:
-        return built[-1]
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This tree's wheel, built now (compiled objects in build/ are reused)."""
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(tmp),
-            str(ROOT),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(out), str(ROOT)],
         check=True,
-    )
-    return next(tmp.glob("screencodec-*.whl"))
+    )  # fmt: skip
+    (built,) = out.glob("screencodec-*.whl")
+    return built
 
 
-def test_wheel_contents(tmp_path: Path) -> None:
-    names = zipfile.ZipFile(_wheel(tmp_path)).namelist()
+def test_wheel_is_this_version(wheel: Path) -> None:
+    version = importlib.metadata.version("screencodec")
+    assert wheel.name.startswith(f"screencodec-{version}-")
+    assert screencodec.__version__ == version
+
+
+def test_wheel_contents(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
     assert "screencodec/py.typed" in names
-    for ext in ("screencodec/codecs/_pixels", "screencodec/damage/_tiles"):
-        assert any(n.startswith(ext) and n.endswith(".so") for n in names), ext
-        assert ext + ".pyi" in names
+    assert len(EXTENSIONS) >= 5, EXTENSIONS
+    for ext in EXTENSIONS:
+        stem = ext.replace(".", "/")
+        assert any(n.startswith(stem + ".") and n.endswith(".so") for n in names), ext
+        assert stem + ".pyi" in names, ext
+    shipped = sorted(
+        n.split(".")[0].replace("/", ".") for n in names if n.endswith(".so")
+    )
+    assert shipped == EXTENSIONS
     assert not any(n.endswith((".pyx", ".c")) for n in names)
 
 
-def test_wheel_round_trip_in_fresh_venv(tmp_path: Path) -> None:
-    wheel = _wheel(tmp_path)
+def test_wheel_imports_every_extension_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
@@ -72,7 +97,7 @@ def test_wheel_round_trip_in_fresh_venv(tmp_path: Path) -> None:
         check=True,
     )
     run = subprocess.run(
-        [str(py), "-c", CHECK],
+        [str(py), "-c", CHECK, json.dumps(EXTENSIONS)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -80,4 +105,4 @@ def test_wheel_round_trip_in_fresh_venv(tmp_path: Path) -> None:
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     assert run.returncode == 0, run.stderr
-    assert "round trip ok" in run.stdout
+    assert f"imported {len(EXTENSIONS)} extensions; round trip ok" in run.stdout
