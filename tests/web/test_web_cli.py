@@ -1,0 +1,130 @@
+"""``screencodec view --web`` from the command line, and the viewer's clear
+errors when something other than a screencodec host answers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from screencodec.capture import open_source
+from screencodec.transport import Host, HostConfig, SessionCredentials, allow, listen_direct
+
+from .conftest import wait_page
+
+
+def _view(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "screencodec", "view", *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def talker() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server that answers every connection with ``banner[0]``."""
+    banner = [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"]
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.sendall(banner[0])
+            threading.Timer(2.0, conn.close).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield srv.getsockname()[1], banner
+    srv.close()
+
+
+@pytest.mark.parametrize(
+    "answer", [b"HTTP/1.1 400 Bad Request\r\n\r\n", b"SSH-2.0-OpenSSH_9.2\r\n"], ids=["http", "ssh"]
+)
+def test_not_a_screencodec_host(talker: tuple[int, list[bytes]], answer: bytes) -> None:
+    port, banner = talker
+    banner[0] = answer
+    done = _view(f"127.0.0.1:{port}", "--code", "123 456 789", "--password", "abcdefgh")
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port} is not a screencodec host" in done.stderr
+    assert "Traceback" not in done.stderr and "frame of" not in done.stderr
+
+
+def test_nothing_listens() -> None:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    done = _view(f"127.0.0.1:{port}", "--code", "123 456 789", "--password", "abcdefgh")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr
+
+
+def test_web_flag_needs_no_snapshot() -> None:
+    done = _view("127.0.0.1:1", "--code", "1", "--password", "x", "--web", "--snapshot", "a.png")
+    assert done.returncode == 2 and "--snapshot" in done.stderr
+
+
+def test_view_web_end_to_end(browser: Any) -> None:
+    """The real command: a host on loopback, `view --web --no-open`, the page
+    opened from the printed link; the agent leaves from the page."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    creds = SessionCredentials()
+    source = open_source("synthetic", width=320, height=200, scenario="typing")
+
+    async def start() -> Any:
+        host = Host(source, consent=allow(), config=HostConfig(adaptive=False))
+        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
+
+    host, listener = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{listener.port}",
+         "--code", creds.code, "--password", creds.password, "--web", "--no-open",
+         "--name", "Alice"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", line)
+        assert url, line
+        browser.get(url.group(0))
+        wait_page(browser, lambda s: s["applied"] >= 3, what="pictures through the CLI")
+        assert asyncio.run_coroutine_threadsafe(_viewers(host), loop).result(5) == 1
+        browser.find_element(By.ID, "leave").click()
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert "session ended" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        asyncio.run_coroutine_threadsafe(_close(listener, host), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+async def _viewers(host: Host) -> int:
+    return len(host.viewers)
+
+
+async def _close(listener: Any, host: Host) -> None:
+    await listener.close()
+    await host.close()
