@@ -373,7 +373,9 @@ class ScreenEncoder:
         ops = self._code_blocks([b for r in rects for b in _blocks(r)])
         if self._history is not None:
             # The stream is one sequence: compressed here, in op order, after
-            # the blocks were coded in parallel.
+            # the blocks were coded in parallel. Side by side streamed blocks
+            # of one band go as one op: each op costs a block flush.
+            ops = _join_streamed(ops)
             self._history.fill(self._ref, ops)
         return ops
 
@@ -433,6 +435,23 @@ class ScreenEncoder:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _join_streamed(ops: list[EncodedOp]) -> list[EncodedOp]:
+    """``ops`` with each run of ZSTREAM ops still to be compressed that sit
+    side by side in one band (same top and height, each starting where the
+    last ends) replaced by one op over their union."""
+    out: list[EncodedOp] = []
+    for op in ops:
+        if out and op.op is Op.ZSTREAM and not op.payload:
+            last = out[-1]
+            a, b = last.rect, op.rect
+            beside = (a.y, a.h, a.right) == (b.y, b.h, b.x)
+            if last.op is Op.ZSTREAM and not last.payload and beside:
+                out[-1] = EncodedOp(Op.ZSTREAM, Rect(a.x, a.y, a.w + b.w, a.h), b"")
+                continue
+        out.append(op)
+    return out
 
 
 def _blocks(r: Rect) -> list[Rect]:

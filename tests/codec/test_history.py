@@ -107,6 +107,33 @@ def test_real_recordings_round_trip_exactly_and_cost_less(name: str) -> None:
     assert streamed < today
 
 
+def test_side_by_side_streamed_blocks_go_as_one_op_per_band() -> None:
+    """A wide area of text is cut into 256 x 64 blocks for the lossless coder;
+    those that go through the stream are joined again, one op per band
+    (each op costs a block flush), a photo among them keeps its own ZSTD op,
+    and every picture is exact."""
+    w, h = 1280, 256
+    f0 = frame(3, w, h, colours=4)
+    f1 = frame(4, w, h, colours=4)
+    yy, xx = np.mgrid[0:64, 0:256]
+    grain = np.random.default_rng(9).integers(0, 3, (64, 256))
+    for c in range(3):  # a photo-like block: smooth, many colours, hardly flat
+        f1[64:128, 512:768, c] = (xx * (c + 1) + yy * 2 + grain) % 256
+    enc = ScreenEncoder(w, h, integrity=True, threads=1, history=True)
+    dec = ScreenDecoder()
+    rects = []
+    for f in (f0, f1):
+        data = enc.encode(f)
+        assert np.array_equal(dec.decode(data)[..., :3], f[..., :3])
+        rects.append([(o.op, o.rect) for o in ops_of(data)])
+    assert rects[0] == [(Op.ZSTREAM, Rect(0, y, w, 64)) for y in range(0, h, 64)]
+    band = [(Op.ZSTREAM, Rect(0, 64, 512, 64)), (Op.ZSTD, Rect(512, 64, 256, 64))]
+    band.append((Op.ZSTREAM, Rect(768, 64, 512, 64)))
+    assert rects[1] == [(Op.ZSTREAM, Rect(0, 0, w, 64)), *band] + [
+        (Op.ZSTREAM, Rect(0, y, w, 64)) for y in (128, 192)
+    ]
+
+
 def test_large_rects_span_several_blocks() -> None:
     """Rects past one block (the screen encoder's blocks never are): raw, RLE
     and compressed blocks, sizes around the 126 KiB flush size."""
