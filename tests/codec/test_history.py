@@ -379,10 +379,12 @@ def test_the_hostile_cases_differ_from_valid_ones_only_where_named(
 ) -> None:
     streaming.decode(build_update(2, W, H, [continuing(96, GOOD[1])]))
     assert shown(streaming, R) == PIXELS[::-1]
-    for data in (frame_header() + RAW_BLOCK, frame_header() + block_header(1, 96) + b"\7"):
-        streaming.decode(build_update(3, W, H, [reset_op(data)]))
+    for seq, data in enumerate(
+        (frame_header() + RAW_BLOCK, frame_header() + block_header(1, 96) + b"\7"), 3
+    ):
+        streaming.decode(build_update(seq, W, H, [reset_op(data)]))
         assert shown(streaming, R) in (PIXELS, b"\7" * 96)
-    streaming.decode(build_update(4, W, H, [reset_op(stream_bytes([PIXELS], window_log=17)[0])]))
+    streaming.decode(build_update(5, W, H, [reset_op(stream_bytes([PIXELS], window_log=17)[0])]))
     assert shown(streaming, R) == PIXELS
     assert parse_frame_header(frame_header(13 << 3)) == ZSTREAM_MAX_WINDOW
 
@@ -395,8 +397,9 @@ def shown(dec: ScreenDecoder, r: Rect) -> bytes:
 
 def test_a_first_op_without_reset_is_refused() -> None:
     dec = ScreenDecoder()
+    fill = EncodedOp(Op.FILL, Rect(0, 0, W, H), b"\1\2\3")  # a keyframe covers the frame
     with pytest.raises(DecodeError, match="no stream to continue"):
-        dec.decode(build_update(0, W, H, [continuing(0, GOOD[0][6:])], keyframe=True))
+        dec.decode(build_update(0, W, H, [fill, continuing(0, GOOD[0][6:])], keyframe=True))
     assert dec.framebuffer is None
 
 
