@@ -241,7 +241,7 @@ class WebBridge:
             await self._quietly(viewer.request_keyframe())
         elif kind == "control":
             if msg["want"] and CONTROL not in viewer.level:
-                self._spawn(self._ask_control(viewer))
+                self._spawn(self.ask_control(viewer))
         elif kind == "chat":
             await self._quietly(viewer.chat(msg["text"]))
             self.send({"t": "chat", "from": "me", "text": msg["text"]})
@@ -271,11 +271,13 @@ class WebBridge:
         else:
             await viewer.key(msg["keysym"], msg["down"], msg["text"])
 
-    async def _ask_control(self, viewer: Viewer) -> None:
-        self.send({"t": "notice", "text": "Asking the user for remote control..."})
+    async def ask_control(self, viewer: Viewer) -> None:
+        """Ask the host's user for CONTROL; the page sees the question and the answer."""
+        self.status("Asking the user for remote control...")
         with contextlib.suppress(RuntimeError, SessionClosedError):
             await viewer.request(CONTROL)
         self.send(_level(viewer.level))
+        self.status("Connected")
 
     async def _send_file(self, viewer: Viewer, tid: int, path: Path, name: str) -> None:
         self.send({"t": "file_progress", "id": tid, "state": "offered"})

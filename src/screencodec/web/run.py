@@ -9,7 +9,6 @@ for consent only once the agent is actually looking.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -101,8 +100,7 @@ class WebViewer:
             bridge.status("Connected")
             task = asyncio.ensure_future(viewer.run())
             if opts.control:
-                bridge.send({"t": "notice", "text": "Asking the user for remote control..."})
-                asking = asyncio.ensure_future(self._ask_control(viewer, bridge))
+                asking = asyncio.ensure_future(bridge.ask_control(viewer))
                 asking.add_done_callback(lambda _t: None)
             watchdog = asyncio.ensure_future(self._watch_page(viewer, bridge))
             try:
@@ -118,12 +116,6 @@ class WebViewer:
             await server.close()
             if tmp is not None:
                 tmp.cleanup()
-
-    @staticmethod
-    async def _ask_control(viewer: Viewer, bridge: WebBridge) -> None:
-        with contextlib.suppress(RuntimeError, ScreencodecError):
-            await viewer.request(CONTROL)
-        bridge.send({"t": "level", "view": True, "control": CONTROL in viewer.level})
 
     async def _watch_page(self, viewer: Viewer, bridge: WebBridge) -> None:
         """End the session when the page has been gone for ``grace`` seconds."""

@@ -44,11 +44,21 @@ function codecOf(payload) {
   throw new VideoError("IDR access unit without an SPS");
 }
 
-function clamp(v) {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+// The conversion's chroma terms, by sample value (fixed point, 16 fraction bits).
+const CR_R = new Int32Array(256);
+const CB_G = new Int32Array(256);
+const CR_G = new Int32Array(256);
+const CB_B = new Int32Array(256);
+for (let v = 0; v < 256; v++) {
+  CR_R[v] = 103206 * (v - 128);
+  CB_G[v] = -12276 * (v - 128);
+  CR_G[v] = -30679 * (v - 128);
+  CB_B[v] = 121609 * (v - 128);
 }
 
 // YUV planes (I420 or I444, 8 bit) -> RGBA with the protocol's integer formula.
+// Storing into a Uint8ClampedArray is the formula's clamp to 0..255 (the
+// values are integers, so its rounding never applies).
 function toRGBA(buf, layout, format, width, height) {
   const out = new Uint8ClampedArray(width * height * 4);
   const sub = format === "I420" ? 1 : 0;
@@ -62,11 +72,11 @@ function toRGBA(buf, layout, format, width, height) {
     for (let col = 0; col < width; col++) {
       const c = col >> sub;
       const y = buf[yRow + col] * 65536 + 32768;
-      const cb = buf[uRow + c] - 128;
-      const cr = buf[vRow + c] - 128;
-      out[o] = clamp((y + 103206 * cr) >> 16);
-      out[o + 1] = clamp((y - 12276 * cb - 30679 * cr) >> 16);
-      out[o + 2] = clamp((y + 121609 * cb) >> 16);
+      const u = buf[uRow + c];
+      const v = buf[vRow + c];
+      out[o] = (y + CR_R[v]) >> 16;
+      out[o + 1] = (y + CB_G[u] + CR_G[v]) >> 16;
+      out[o + 2] = (y + CB_B[u]) >> 16;
       out[o + 3] = 255;
       o += 4;
     }
