@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from screencodec.capture import open_source
 from screencodec.frames import framebuffer_hash
@@ -59,8 +60,12 @@ def test_recorded_session_replays_bit_exact_and_seeks(tmp_path: Path) -> None:
         async with listener:
             decs = [RememberingDecoder(), RememberingDecoder()]
             viewers = []
+            at_viewer = Recorder(tmp_path / "viewer-side", host_id="bob's laptop")
             for name, dec, caps in (("Alice", decs[0], None), ("Bob", decs[1], _plain_caps())):
-                ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+                ch: Any = await connect_direct(
+                    "127.0.0.1", listener.port, creds.code, creds.password)
+                if name == "Bob":  # Bob records too, at his end
+                    ch = at_viewer.record_viewer(ch, "Bob")
                 viewers.append(Viewer(ch, who=name, decoder=dec, capabilities=caps))
             alice, bob = viewers
             await alice.start(VIEW | CONTROL)
@@ -81,6 +86,7 @@ def test_recorded_session_replays_bit_exact_and_seeks(tmp_path: Path) -> None:
             await asyncio.gather(*tasks)
             done = await asyncio.to_thread(recorder.wait, 2)
         await host.close()
+        await asyncio.to_thread(at_viewer.close)
         assert len(done) == 2
         assert all(q.recorded for q in questions), "the local user is told"
         assert "RECORDED" in questions[0].describe()
@@ -88,6 +94,11 @@ def test_recorded_session_replays_bit_exact_and_seeks(tmp_path: Path) -> None:
         _check_replay(by_who["Alice"].path, decs[0].hashes, expect_checkpoints=False)
         _check_replay(by_who["Bob"].path, decs[1].hashes, expect_checkpoints=True)
         _check_audit(by_who["Alice"].path, hashlib.sha256(sent_file.read_bytes()).hexdigest())
+        (bob_side,) = at_viewer.finished
+        with RecordingReader(bob_side.path) as mine, RecordingReader(by_who["Bob"].path) as host:
+            n = min(mine.update_count, host.update_count)
+            assert n >= len(decs[1].hashes) - 1
+            assert [mine.update(i) for i in range(n)] == [host.update(i) for i in range(n)]
 
     asyncio.run(asyncio.wait_for(main(), 60))
 

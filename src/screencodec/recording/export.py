@@ -79,9 +79,10 @@ def export_log(reader: RecordingReader, path: Path) -> int:
 
 def export_mp4(
     reader: RecordingReader, path: Path, *, fps: float = 10.0, crf: int = 23,
-    preset: str = "veryfast",
+    preset: str = "veryfast", seconds: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Encode the recording as H.264 MP4; returns frames, duration, size."""
+    """Encode the recording (its first ``seconds``, default all) as H.264 MP4;
+    returns frames, duration, size."""
     try:
         import av
     except ImportError:
@@ -92,7 +93,8 @@ def export_mp4(
         raise CodecUnavailableError(f"{reader.path}: the recording holds no picture")
     h, w = first.shape[:2]
     ew, eh = w - w % 2, h - h % 2  # 4:2:0 needs even sizes
-    frames = max(1, math.ceil(reader.duration * fps - 1e-9))
+    length = reader.duration if seconds is None else min(seconds, reader.duration)
+    frames = max(1, math.ceil(length * fps - 1e-9))
     rate = round(fps * 1000)
     with av.open(str(path), "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=Fraction(rate, 1000))

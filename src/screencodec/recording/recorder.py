@@ -13,13 +13,12 @@ than the encoders) does the rest:
   that viewer saw);
 * everything else becomes audit events (:mod:`.audit`) on the same timeline;
 * **checkpoints** for seeking: the worker decodes the stream as the viewer
-  does and, when replaying from the last seek point would cost more than
-  ``CheckpointPolicy.budget`` seconds of decoding (measured as it decodes)
-  and at least ``min_interval`` seconds have passed, writes the framebuffer
-  as one lossless keyframe. A wire keyframe is a seek point by itself. A
-  checkpoint is only written while the decoder carries no state across
-  updates (no ZSTREAM history stream open): a player could not continue
-  the wire stream from it otherwise (see docs/recording.md, "Seeking").
+  does and writes the framebuffer as one lossless keyframe when a player
+  would otherwise replay too much (:class:`CheckpointPolicy`, measured
+  decode work). A wire keyframe is a seek point by itself. Checkpoints are
+  only written while the decoder carries no state across updates; while a
+  ZSTREAM history stream is open (until the next wire keyframe) the worker
+  does not decode at all (see docs/recording.md, "Seeking").
 
 Thread safety: :meth:`Recorder.open_session`, :meth:`Recorder.local_input`
 and the consent wrapper run on the host's event loop; each session's file
@@ -106,11 +105,15 @@ def machine_id() -> str:
 
 
 class RecordingChannel:
-    """A :class:`Channel` that reports every message to a session recorder."""
+    """A :class:`Channel` that reports every message to a session recorder.
+    ``host_side=False`` wraps a viewer's channel: what it receives is then
+    what the host sent."""
 
-    def __init__(self, inner: Channel, session: SessionRecorder) -> None:
+    def __init__(self, inner: Channel, session: SessionRecorder, *, host_side: bool = True
+                 ) -> None:  # fmt: skip
         self.inner = inner
         self._session = session
+        self._sent, self._received = ("out", "in") if host_side else ("in", "out")
 
     @property
     def peer(self) -> str:
@@ -122,12 +125,16 @@ class RecordingChannel:
 
     async def send(self, message: bytes, /) -> None:
         await self.inner.send(message)
-        self._session.put("out", message)
+        self._session.put(self._sent, message)
 
     async def recv(self) -> bytes:
         data = await self.inner.recv()
-        self._session.put("in", data)
+        self._session.put(self._received, data)
         return data
+
+    @property
+    def session(self) -> SessionRecorder:
+        return self._session
 
     async def close(self) -> None:
         await self.inner.close()
@@ -157,6 +164,7 @@ class SessionRecorder:
         self.checkpoints = 0
         self.wire_bytes = 0
         self.error: BaseException | None = None
+        self.cpu_seconds = 0.0  #: the worker thread's CPU time, once done
         self.done = threading.Event()
         self._queue: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
         self._policy = recorder.checkpoints
@@ -167,6 +175,7 @@ class SessionRecorder:
         self._bytes_since = 0  # wire bytes since the last seek point
         self._ckpt_bytes = 0  # the last checkpoint's (or keyframe's) size
         self.checkpoint_bytes = 0
+        self._streams_open = False  # the decoder holds state a checkpoint cannot carry
         self._seek_at = 0.0
         self._synced = time.monotonic()
         self.writer.append(ChunkType.META, json_payload({
@@ -214,6 +223,7 @@ class SessionRecorder:
             with contextlib.suppress(OSError):
                 self.writer.close()
         finally:
+            self.cpu_seconds = time.thread_time()
             self.done.set()
             self.recorder._session_done(self)
 
@@ -260,7 +270,10 @@ class SessionRecorder:
         self.updates += 1
         self.wire_bytes += len(payload)
         self._events(self.audit.tick(rel), us)
-        if not self._policy.enabled:
+        if not self._policy.enabled or (self._streams_open and not keyframe):
+            # A stream state no checkpoint can carry is open (a ZSTREAM history
+            # stream lasts until the next wire keyframe): decoding on would
+            # buy nothing. The next keyframe starts afresh.
             return
         if self._decoder is None:
             from screencodec.decoder import ScreenDecoder
@@ -273,11 +286,12 @@ class SessionRecorder:
             return  # the viewer would ask for a keyframe: so do we
         self._since_seek += time.perf_counter() - started
         self._bytes_since += len(payload)
+        self._streams_open = _streams_open(self._decoder)
         if keyframe:
             self._since_seek, self._seek_at, self._bytes_since = 0.0, rel, 0
             self._ckpt_bytes = self._ckpt_bytes or len(payload)
-        elif self._policy.due(self._since_seek, rel - self._seek_at, self._bytes_since,
-                              self._ckpt_bytes) and not _streams_open(self._decoder):  # fmt: skip
+        elif not self._streams_open and self._policy.due(
+                self._since_seek, rel - self._seek_at, self._bytes_since, self._ckpt_bytes):
             self._checkpoint(us, rel)
 
     def _checkpoint(self, us: int, rel: float) -> None:
@@ -381,6 +395,14 @@ class Recorder:
         returned channel in its place."""
         session = self.start(peer)
         return session, RecordingChannel(channel, session)
+
+    def record_viewer(self, channel: Channel, name: str | None = None) -> RecordingChannel:
+        """Record at the viewer: pass the returned channel to ``Viewer``. The
+        file is the same format (the host's stream as this viewer received
+        it); call ``end`` on ``channel.session`` (or :meth:`close`) when the
+        session is over."""
+        session = self.start(name or channel.peer)
+        return RecordingChannel(channel, session, host_side=False)
 
     def start(self, peer: str) -> SessionRecorder:
         """A new recording fed by hand (``session.put``): tools, benchmarks."""
