@@ -179,25 +179,70 @@ def video_pictures(messages: Sequence[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def expectations(messages: Sequence[bytes]) -> tuple[list[list[object]], np.ndarray | None]:
-    """What Python's decoder does with each message, and its final framebuffer."""
+def byte_stream(seed: int) -> list[bytes]:
+    """A session's byte stream in chunks of random sizes, with the framing
+    lost twice: junk before a keyframe, then junk holding a header that looks
+    like a keyframe's (the search must refuse it and go on to the real one);
+    cursor messages and a message of an unknown type in between. For the
+    stream decoders (``feed``) of both sides."""
+    from screencodec.wire import (
+        MessageType,
+        build_cursor_position,
+        build_cursor_shape,
+        build_message,
+    )
+
+    rng = np.random.default_rng(seed)
+    seq = synthetic_sequence("terminal", *SIZE, fps=10, seconds=1.2, seed=seed)
+    enc = ScreenEncoder(*SIZE, threads=1, history=True)
+    fake = build_message(MessageType.UPDATE, [struct.pack("<IHHHHI", 0, 1, 8, 8, 0, 1) + bytes(40)])
+    parts: list[bytes] = []
+    for i in range(len(seq)):
+        if i in (4, 8):
+            enc.request_keyframe()
+            parts.append(b"junk!" + (fake if i == 8 else b"") + bytes(rng.integers(0, 256, 50)))
+        parts.append(enc.encode(np.ascontiguousarray(seq.frame(i))))
+        if i == 2:
+            parts.append(build_cursor_shape(9, 2, 2, (1, 1), bytes(range(16))))
+            parts.append(build_message(77, [b"from the future"]))  # type: ignore[arg-type]
+            parts.append(build_cursor_position(-3, 4, 9))
+    data = b"".join(parts)
+    chunks, pos = [], 0
+    while pos < len(data):
+        n = int(rng.integers(1, 6000))
+        chunks.append(data[pos : pos + n])
+        pos += n
+    return chunks
+
+
+def expectations(
+    messages: Sequence[bytes], *, feed: bool = False
+) -> tuple[list[list[object]], np.ndarray | None]:
+    """What Python's decoder does with each message (with ``feed``: each chunk
+    of a byte stream), and its final framebuffer."""
     dec = ScreenDecoder()
     rows: list[list[object]] = []
     for m in messages:
+        count = None
         try:
-            dec.decode(m)
+            if feed:
+                count = dec.feed(m)
+            else:
+                dec.decode(m)
             refused = False
         except DecodeError:
             refused = True
         fb = dec.framebuffer
         digest = "" if fb is None else f"{framebuffer_hash(np.ascontiguousarray(fb)):016x}"
-        rows.append([refused, digest, dec.needs_keyframe, dec.sequence])
+        rows.append([refused, digest, dec.needs_keyframe, dec.sequence, count])
     final = None if dec.framebuffer is None else np.ascontiguousarray(dec.framebuffer)
     return rows, final
 
 
 def write_stream(directory: Path, name: str, messages: Sequence[bytes]) -> None:
-    rows, final = expectations(messages)
+    """NAME.msgs and Python's verdicts; a name starting with ``feed-`` holds
+    chunks of a byte stream, for both sides' ``feed``."""
+    rows, final = expectations(messages, feed=name.startswith("feed-"))
     with open(directory / f"{name}.msgs", "wb") as f:
         for m in messages:
             f.write(struct.pack("<I", len(m)) + m)
@@ -223,6 +268,8 @@ def all_streams() -> Iterator[tuple[str, list[bytes]]]:
             base = scenario_stream(name, history=history)
             for k in range(3):
                 yield f"mutated-{name}-{int(history)}-{k}", mutated(base, 10 * seed + k, 4)
+    for seed in range(3):
+        yield f"feed-terminal-{seed}", byte_stream(seed)
     yield from hostile_streams()
 
 
@@ -245,7 +292,7 @@ def test_js_decoder_agrees_with_python(corpus: Path) -> None:
     proc = run_node(str(JS / "crosscheck.mjs"), str(corpus))
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["streams"] >= 20 + len(_hostile_module().HOSTILE)
+    assert report["streams"] >= 40 + len(_hostile_module().HOSTILE)
     assert report["mismatches"] == []
 
 

@@ -3,8 +3,9 @@
 //
 // For each NAME.msgs (messages, each as u32 length + bytes) in the directory
 // given, NAME.expect.json lists per message [refused, fb xxh3 hex or "",
-// needsKeyframe, sequence or null] as Python's ScreenDecoder saw it, and
-// NAME.final.bin holds Python's final framebuffer (B, G, R, X). Prints one
+// needsKeyframe, sequence or null, feed's count or null] as Python's ScreenDecoder saw it, and
+// NAME.final.bin holds Python's final framebuffer (B, G, R, X); a stream named
+// feed-* holds chunks of a byte stream for feed() instead. Prints one
 // JSON line: { streams, messages, mismatches: [...] }. With NAME.video.bin
 // the decoder gets a sink that replays Python's pictures for its VIDEO ops.
 
@@ -56,20 +57,37 @@ export async function checkStream(dir, name) {
   const sink = existsSync(videoPath) ? replaySink(videoPath) : null;
   const dec = new ScreenDecoder({ video: sink });
   const mismatches = [];
+  // The framebuffer's hash, recomputed only when its bytes changed.
+  let last = null;
+  let lastHash = '';
+  const digest = () => {
+    if (!dec.framebuffer) return '';
+    if (!last || last.length !== dec.framebuffer.length || !Buffer.from(last.buffer).equals(Buffer.from(dec.framebuffer.buffer))) {
+      last = dec.framebuffer.slice();
+      lastHash = xxh3(rgbaToBgrx(last)).toString(16).padStart(16, '0');
+    }
+    return lastHash;
+  };
   for (let i = 0; i < messages.length; i++) {
-    const [refused, hash, needsKey, seq] = expect[i];
-    const before = dec.framebuffer ? xxh3(rgbaToBgrx(dec.framebuffer)) : null;
+    const [refused, hash, needsKey, seq, count] = expect[i];
+    const feed = name.startsWith('feed-');
+    const before = dec.framebuffer ? dec.framebuffer.slice() : null;
     let error = null;
+    let got_count = null;
     try {
-      await dec.decode(messages[i]);
+      if (feed) got_count = await dec.feed(messages[i]);
+      else await dec.decode(messages[i]);
     } catch (e) {
       error = e;
     }
-    const got = dec.framebuffer ? xxh3(rgbaToBgrx(dec.framebuffer)).toString(16).padStart(16, '0') : '';
+    const got = digest();
     const problems = [];
     if (error && !(error instanceof DecodeError)) problems.push(`non-DecodeError ${error.name}: ${error.message}`);
     if (!!error !== !!refused) problems.push(error ? `refused: ${error.message}` : 'accepted');
-    if (error && before !== null && xxh3(rgbaToBgrx(dec.framebuffer)) !== before) problems.push('framebuffer changed on refusal');
+    if (got_count !== count) problems.push(`feed handled ${got_count}, not ${count}`);
+    if (error && !feed && before !== null && !Buffer.from(before.buffer).equals(Buffer.from(dec.framebuffer.buffer))) {
+      problems.push('framebuffer changed on refusal');
+    }
     if (got !== hash) problems.push(`framebuffer ${got} != ${hash}`);
     if (dec.needsKeyframe !== needsKey) problems.push(`needsKeyframe ${dec.needsKeyframe}`);
     if (dec.lastSeq !== seq) problems.push(`lastSeq ${dec.lastSeq} != ${seq}`);

@@ -239,3 +239,22 @@ test('maxPixels and maxMessage limit what a decoder takes', async () => {
   await assert.rejects(dec.decode(update(0, 11, 10, [fill(0, 0, 11, 10, [0, 0, 0])], { keyframe: true })), /pixels/);
   await assert.rejects(dec.decode(update(0, 10, 10, [raw(0, 0, 10, 10, new Uint8Array(300)), raw(0, 0, 10, 10, new Uint8Array(300)), raw(0, 0, 10, 10, new Uint8Array(300)), raw(0, 0, 10, 10, new Uint8Array(300))], { keyframe: true })), /exceeds the limit/);
 });
+
+test('feed() takes a byte stream in any chunks and recovers after junk', async () => {
+  const key = (seq, c) => update(seq, W, H, [fill(0, 0, W, H, c)], { keyframe: true });
+  const stream = concat(key(0, [1, 1, 1]), update(1, W, H, [fill(0, 0, 1, 1, [2, 2, 2])]),
+    Uint8Array.of(0x6a, 0x75, 0x6e, 0x6b, 0, 0, 0, 0, 9), key(7, [3, 3, 3]), cursorPosition(1, 2, 0n));
+  const dec = new ScreenDecoder();
+  let errors = 0;
+  for (let i = 0; i < stream.length; i += 5) {
+    await dec.feed(stream.subarray(i, i + 5)).catch((e) => {
+      assert.ok(e instanceof DecodeError);
+      errors += 1;
+    });
+  }
+  assert.equal(errors, 1);
+  assert.equal(dec.needsKeyframe, false);
+  assert.equal(dec.lastSeq, 7);
+  assert.deepEqual(pixel(dec, 0, 0), [3, 3, 3, 255]);
+  assert.deepEqual([dec.cursor.x, dec.cursor.y], [1, 2]);
+});

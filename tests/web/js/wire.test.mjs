@@ -79,3 +79,38 @@ test('MessageReader splits any chunking and checks headers first', () => {
   assert.throws(() => reader.feed(concat(Uint8Array.of(0x53, 0x43, 1, 1), le(1001, 4))), DecodeError);
   assert.throws(() => new MessageReader().feed(Uint8Array.of(0x58, 0x58, 1, 1, 0, 0, 0, 0)), /bad magic/);
 });
+
+test('MessageReader resynchronises at the next keyframe after lost framing', async () => {
+  const { update: upd, fill: f } = await import('./build.mjs');
+  const delta = upd(1, 4, 4, [f(0, 0, 1, 1, [0, 0, 0])]);
+  const key = upd(2, 4, 4, [f(0, 0, 4, 4, [1, 2, 3])], { keyframe: true });
+  // a header that looks like a keyframe's inside the junk: found, refused
+  // by the caller (reject), and the search goes on to the real one
+  const fake = concat(Uint8Array.of(0x53, 0x43, 1, 1), le(30, 4), le(0, 4), le(1, 2), le(8, 2), le(8, 2), le(0, 2), le(1, 4));
+  const reader = new MessageReader();
+  reader.push(concat(delta, Uint8Array.of(0x58, 0x58, 0x58), fake, new Uint8Array(40), key, delta));
+  assert.equal(reader.pop().length, delta.length);
+  assert.throws(() => reader.pop(), /framing is lost/);
+  assert.equal(reader.synced, false);
+  const found = reader.pop();
+  assert.equal(found.length, 8 + 30);
+  assert.deepEqual(Array.from(found.subarray(0, 8)), Array.from(fake.subarray(0, 8)));
+  reader.reject();
+  assert.deepEqual(Array.from(reader.pop()), Array.from(key));
+  assert.equal(reader.synced, true);
+  assert.deepEqual(Array.from(reader.pop()), Array.from(delta));
+  assert.equal(reader.pop(), null);
+});
+
+test('feed() hands back the messages before a bad header with its error', () => {
+  const a = message(3, new Uint8Array(17));
+  const reader = new MessageReader();
+  let error;
+  try {
+    reader.feed(concat(a, Uint8Array.of(0x58, 0x58, 1, 1, 0, 0, 0, 0)));
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof DecodeError);
+  assert.equal(error.messages.length, 1);
+});

@@ -71,6 +71,7 @@ export class ScreenDecoder {
     this._exact = true;
     this._needsKeyframe = true;
     this._queue = Promise.resolve();
+    this._reader = null;
   }
 
   get needsKeyframe() {
@@ -106,6 +107,42 @@ export class ScreenDecoder {
     const run = this._queue.then(() => this._decode(message));
     this._queue = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * Apply every message a chunk of a byte stream completes (messages
+   * concatenated, chunks of any size), as Python's `ScreenDecoder.feed`.
+   * Resolves to how many were handled; a refused message does not stop the
+   * ones after it (a keyframe among them is applied), and the first error is
+   * thrown once all are handled. After a header that cannot be one, the
+   * decoder searches the stream for the next keyframe (MessageReader).
+   */
+  feed(chunk) {
+    const run = this._queue.then(() => this._feed(chunk));
+    this._queue = run.catch(() => {});
+    return run;
+  }
+
+  async _feed(chunk) {
+    if (!this._reader) this._reader = new MessageReader(this.maxMessage);
+    const reader = this._reader;
+    reader.push(chunk);
+    let error = null;
+    let count = 0;
+    for (;;) {
+      try {
+        const msg = reader.pop();
+        if (msg === null) break;
+        await this._decode(msg);
+        count += 1;
+      } catch (e) {
+        this.needsKeyframe = true;
+        reader.reject();
+        error = error || e;
+      }
+    }
+    if (error) throw error;
+    return count;
   }
 
   async _decode(message) {
@@ -152,11 +189,10 @@ export class ScreenDecoder {
       }
       // A hashed update is judged by its hash, which catches a lost update
       // that left the picture wrong (docs/protocol.md, "Sequence numbers");
-      // one whose hash this decoder cannot check (video pictures from the
-      // sink are in the framebuffer) is held to its number as well.
+      // where this decoder cannot check it (pictures from the video sink are
+      // in the framebuffer) it takes that risk, as the format says.
       const expected = this.lastSeq === null ? null : (this.lastSeq + 1) % 2 ** 32;
-      const hashChecked = u.hash !== null && this.verify && this._exact;
-      if (!hashChecked && u.sequence !== expected) {
+      if (u.hash === null && u.sequence !== expected) {
         throw new DecodeError(`update ${u.sequence} where ${expected} belongs: an update was lost`);
       }
     } else {

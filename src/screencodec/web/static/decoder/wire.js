@@ -231,19 +231,58 @@ export function parseCursorPosition(body) {
   return { x: i32(body, 0), y: i32(body, 4), shapeId: u64(body, 8), visible: visible === 1 };
 }
 
+const RESYNC_SPAN = HEADER_SIZE + UPDATE_HEADER_SIZE;
+
 /**
- * Splits a byte stream into whole messages (the streaming counterpart of
- * splitFrame, as wire/parse.py's MessageReader). `feed(chunk)` returns the
- * messages the chunk completes, each its own Uint8Array. A bad header throws
- * at once, before its body is buffered, so a hostile length cannot make the
- * reader hoard memory; the reader is useless afterwards (the framing is lost).
+ * The body length if the 24 bytes at `offset` can start a keyframe
+ * (docs/protocol.md, "Decoding a byte stream"): magic, version 1, type
+ * UPDATE, a length within the limit, and an update header with KEYFRAME set,
+ * no unknown flag, a size in range, reserved 0 and 1 to as many ops as the
+ * length holds; else -1.
+ */
+export function keyframeHeaderLength(d, o, maxBody) {
+  if (d[o] !== MAGIC0 || d[o + 1] !== MAGIC1 || d[o + 2] !== VERSION || d[o + 3] !== MessageType.UPDATE) return -1;
+  const length = u32(d, o + 4);
+  if (length < UPDATE_HEADER_SIZE || length > Math.min(maxBody, MAX_BODY_SIZE)) return -1;
+  const b = o + HEADER_SIZE;
+  const flags = u16(d, b + 4), width = u16(d, b + 6), height = u16(d, b + 8);
+  const reserved = u16(d, b + 10), count = u32(d, b + 12);
+  if (!(flags & UpdateFlags.KEYFRAME) || flags & ~(UpdateFlags.KEYFRAME | UpdateFlags.HASH) || reserved) return -1;
+  if (!(width >= 1 && width <= MAX_DIMENSION && height >= 1 && height <= MAX_DIMENSION)) return -1;
+  const room = length - UPDATE_HEADER_SIZE - (flags & UpdateFlags.HASH ? HASH_SIZE : 0);
+  if (!(count >= 1 && count <= Math.floor(room / OP_HEADER_SIZE))) return -1;
+  return length;
+}
+
+/**
+ * Splits a byte stream into whole messages and finds its way back to a
+ * keyframe when the stream's framing is lost (docs/protocol.md, "Decoding a
+ * byte stream"), as wire/parse.py's MessageReader.
+ *
+ * `push(chunk)` appends bytes; `pop()` returns the next whole message (any
+ * version and type: the caller judges those) or null until more bytes come.
+ * When the 8 bytes where a header should start cannot be one (bad magic, a
+ * length over the limit) `pop` throws a DecodeError once, before anything of
+ * that length is buffered, and the reader *resynchronises*: it drops bytes
+ * up to the next offset where a keyframe header starts and returns that
+ * message. A caller that refuses such a message calls `reject()`, and the
+ * search goes on from the byte after that header's first.
+ *
+ * `feed(chunk)` is push + pop until null: it returns the messages, or throws
+ * the DecodeError of a bad header with the messages found before it in
+ * `error.messages` (the next feed goes on searching).
+ *
+ * State: the buffered bytes, `synced` (whether the framing is known) and the
+ * last message found by a search (until the next pop).
  */
 export class MessageReader {
   constructor(maxBody = MAX_BODY_SIZE) {
     this.maxBody = maxBody;
+    this.synced = true;
     this._buf = new Uint8Array(0);
     this._start = 0;
     this._end = 0;
+    this._found = null;
   }
 
   /** Bytes buffered towards an incomplete message. */
@@ -251,35 +290,107 @@ export class MessageReader {
     return this._end - this._start;
   }
 
-  feed(chunk) {
-    this._append(chunk);
-    const out = [];
-    while (this._end - this._start >= HEADER_SIZE) {
-      const view = this._buf.subarray(this._start, this._end);
-      const { length } = readHeader(view, this.maxBody);
-      const size = HEADER_SIZE + length;
-      if (view.length < size) break;
-      out.push(view.slice(0, size));
-      this._start += size;
-    }
-    if (this._start === this._end) this._start = this._end = 0;
-    return out;
-  }
-
-  _append(chunk) {
+  push(chunk) {
     const have = this._end - this._start;
     if (this._end + chunk.length > this._buf.length) {
-      // Compact, growing only when what is pending does not fit.
       const need = have + chunk.length;
-      const buf = need > this._buf.length ? new Uint8Array(Math.max(need, 2 * this._buf.length, 4096))
-        : this._buf;
-      if (buf === this._buf) buf.copyWithin(0, this._start, this._end);
-      else buf.set(this._buf.subarray(this._start, this._end));
-      this._buf = buf;
+      if (need > this._buf.length) {
+        const buf = new Uint8Array(Math.max(need, 2 * this._buf.length, 4096));
+        buf.set(this._buf.subarray(this._start, this._end));
+        this._buf = buf;
+      } else {
+        this._buf.copyWithin(0, this._start, this._end);
+      }
       this._start = 0;
       this._end = have;
     }
     this._buf.set(chunk, this._end);
     this._end += chunk.length;
   }
+
+  pop() {
+    this._found = null;
+    if (!this.synced) return this._search();
+    const view = this._buf.subarray(this._start, this._end);
+    if (view.length < HEADER_SIZE) return null;
+    let length;
+    try {
+      ({ length } = readHeader(view, this.maxBody));
+    } catch (e) {
+      this.synced = false;
+      this._start += 1;
+      throw new DecodeError(`${e.message}; the stream's framing is lost until a keyframe`);
+    }
+    if (view.length < HEADER_SIZE + length) return null;
+    this._start += HEADER_SIZE + length;
+    return view.slice(0, HEADER_SIZE + length);
+  }
+
+  /** The message the last pop found by searching was refused: search on
+   * from its second byte. Does nothing after any other pop. */
+  reject() {
+    if (this._found === null) return;
+    const rest = this._buf.subarray(this._start, this._end);
+    const buf = new Uint8Array(this._found.length - 1 + rest.length);
+    buf.set(this._found.subarray(1));
+    buf.set(rest, this._found.length - 1);
+    this._buf = buf;
+    this._start = 0;
+    this._end = buf.length;
+    this._found = null;
+    this.synced = false;
+  }
+
+  feed(chunk) {
+    this.push(chunk);
+    const out = [];
+    for (;;) {
+      let msg;
+      try {
+        msg = this.pop();
+      } catch (e) {
+        e.messages = out;
+        throw e;
+      }
+      if (msg === null) return out;
+      out.push(msg);
+    }
+  }
+
+  _search() {
+    const d = this._buf;
+    let start = this._start;
+    let i;
+    let length;
+    for (;;) {
+      i = findMark(d, start, this._end);
+      if (i < 0) {
+        // Keep what could be the start of a mark cut by the chunk's end.
+        this._start = Math.max(this._start, this._end - 3);
+        return null;
+      }
+      if (this._end - i < RESYNC_SPAN) {
+        this._start = i;
+        return null;
+      }
+      length = keyframeHeaderLength(d, i, this.maxBody);
+      if (length >= 0) break;
+      start = i + 1;
+    }
+    this._start = i;
+    if (this._end - i < HEADER_SIZE + length) return null;
+    const msg = d.slice(i, i + HEADER_SIZE + length);
+    this._start = i + HEADER_SIZE + length;
+    this._found = msg;
+    this.synced = true;
+    return msg;
+  }
+}
+
+/** The first offset in d[from, end) where "SC", version 1, UPDATE starts, or -1. */
+function findMark(d, from, end) {
+  for (let i = d.indexOf(MAGIC0, from); i >= 0 && i + 3 < end; i = d.indexOf(MAGIC0, i + 1)) {
+    if (d[i + 1] === MAGIC1 && d[i + 2] === VERSION && d[i + 3] === MessageType.UPDATE) return i;
+  }
+  return -1;
 }

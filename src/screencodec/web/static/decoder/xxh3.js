@@ -106,27 +106,39 @@ function short(d) {
   return avalanche(acc & M);
 }
 
-// Eight accumulators as lo/hi 32-bit halves: acc[2i] low, acc[2i+1] high.
+const SECRET32 = new Uint32Array(SECRET.buffer);
+
+// acc += 64-bit (hi:lo) at lane k of the eight accumulators, kept as 32-bit
+// halves: acc[2k] low, acc[2k + 1] high.
+function add(acc, k, lo, hi) {
+  const sum = acc[2 * k] + lo;
+  acc[2 * k + 1] = (acc[2 * k + 1] + hi + (sum > 0xffffffff ? 1 : 0)) >>> 0;
+  acc[2 * k] = sum >>> 0;
+}
+
+// One 64-byte stripe: lane i takes the data word and the product of the
+// 32-bit halves of data ^ secret (32 x 32 -> 64 in 16-bit pieces).
+function lane(acc, i, dlo, dhi, slo, shi) {
+  const klo = (dlo ^ slo) >>> 0;
+  const khi = (dhi ^ shi) >>> 0;
+  add(acc, i ^ 1, dlo, dhi);
+  const a0 = klo & 0xffff, a1 = klo >>> 16, b0 = khi & 0xffff, b1 = khi >>> 16;
+  const mid = a1 * b0 + a0 * b1;
+  const plo = a0 * b0 + (mid % 65536) * 65536;
+  const phi = a1 * b1 + Math.floor(mid / 65536) + (plo > 0xffffffff ? 1 : 0);
+  add(acc, i, plo >>> 0, phi >>> 0);
+}
+
+/** A stripe of a 4-byte aligned input (word view `d32`, word offset `w`)
+ * with the secret at a multiple of 8 bytes. */
+function accumulateWords(acc, d32, w, s) {
+  const k = s >> 2;
+  for (let i = 0; i < 8; i++) lane(acc, i, d32[w + 2 * i], d32[w + 2 * i + 1], SECRET32[k + 2 * i], SECRET32[k + 2 * i + 1]);
+}
+
 function accumulate(acc, d, o, s) {
   for (let i = 0; i < 8; i++) {
-    const dlo = r32(d, o + 8 * i);
-    const dhi = r32(d, o + 8 * i + 4);
-    const klo = (dlo ^ r32(SECRET, s + 8 * i)) >>> 0;
-    const khi = (dhi ^ r32(SECRET, s + 8 * i + 4)) >>> 0;
-    // acc[i ^ 1] += data
-    const j = 2 * (i ^ 1);
-    let lo = acc[j] + dlo;
-    acc[j + 1] = (acc[j + 1] + dhi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-    acc[j] = lo >>> 0;
-    // acc[i] += klo * khi (32 x 32 -> 64)
-    const a0 = klo & 0xffff, a1 = klo >>> 16, b0 = khi & 0xffff, b1 = khi >>> 16;
-    const mid = a1 * b0 + a0 * b1;
-    const plo = a0 * b0 + (mid % 65536) * 65536;
-    const phi = a1 * b1 + Math.floor(mid / 65536) + (plo > 0xffffffff ? 1 : 0);
-    const k = 2 * i;
-    lo = acc[k] + (plo >>> 0);
-    acc[k + 1] = (acc[k + 1] + phi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-    acc[k] = lo >>> 0;
+    lane(acc, i, r32(d, o + 8 * i), r32(d, o + 8 * i + 4), r32(SECRET, s + 8 * i), r32(SECRET, s + 8 * i + 4));
   }
 }
 
@@ -155,15 +167,17 @@ function long(d) {
     acc[2 * i] = Number(v & 0xffffffffn);
     acc[2 * i + 1] = Number(v >> 32n);
   });
+  const d32 = d.byteOffset % 4 === 0 && n % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, n / 4) : null;
+  const stripe = d32 ? (o, s) => accumulateWords(acc, d32, o >> 2, s) : (o, s) => accumulate(acc, d, o, s);
   const stripesPerBlock = (SECRET.length - 64) / 8;
   const blockLen = 64 * stripesPerBlock;
   const blocks = Math.floor((n - 1) / blockLen);
   for (let b = 0; b < blocks; b++) {
-    for (let s = 0; s < stripesPerBlock; s++) accumulate(acc, d, b * blockLen + 64 * s, 8 * s);
+    for (let s = 0; s < stripesPerBlock; s++) stripe(b * blockLen + 64 * s, 8 * s);
     scramble(acc, SECRET.length - 64);
   }
   const stripes = Math.floor((n - 1 - blockLen * blocks) / 64);
-  for (let s = 0; s < stripes; s++) accumulate(acc, d, blocks * blockLen + 64 * s, 8 * s);
+  for (let s = 0; s < stripes; s++) stripe(blocks * blockLen + 64 * s, 8 * s);
   accumulate(acc, d, n - 64, SECRET.length - 64 - 7);
   const a = (i) => (BigInt(acc[2 * i + 1]) << 32n) | BigInt(acc[2 * i]);
   let result = (BigInt(n) * P64_1) & M;
