@@ -258,3 +258,11 @@ test('feed() takes a byte stream in any chunks and recovers after junk', async (
   assert.deepEqual(pixel(dec, 0, 0), [3, 3, 3, 255]);
   assert.deepEqual([dec.cursor.x, dec.cursor.y], [1, 2]);
 });
+
+test('decode() takes an ArrayBuffer as a WebSocket delivers it', async () => {
+  const dec = new ScreenDecoder();
+  const m = update(0, W, H, [fill(0, 0, W, H, [1, 2, 3])], { keyframe: true });
+  await dec.decode(m.slice().buffer);
+  assert.deepEqual(pixel(dec, 0, 0), [3, 2, 1, 255]);
+  await assert.rejects(dec.decode('text'), TypeError);
+});

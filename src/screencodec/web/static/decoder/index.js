@@ -25,6 +25,15 @@ export { MessageType, Op, parseUpdate, splitFrame } from './wire.js';
 
 export const DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024;
 
+/** A Uint8Array over `data` (a Uint8Array, an ArrayBuffer as a WebSocket
+ * delivers it, or any typed array view). */
+function asBytes(data) {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError('decode() takes a Uint8Array or an ArrayBuffer');
+}
+
 /**
  * Keeps the viewer's framebuffer and applies messages to it.
  *
@@ -96,7 +105,8 @@ export class ScreenDecoder {
   }
 
   /**
-   * Apply one whole message. Resolves to `{ type, dirty }`: type 'update',
+   * Apply one whole message (a Uint8Array or an ArrayBuffer; the decoder
+   * does not keep it). Resolves to `{ type, dirty }`: type 'update',
    * 'cursor-shape', 'cursor-position' or 'ignored' (a message type this
    * decoder does not know, skipped by its length), dirty the rectangles the
    * update painted ([] otherwise, and for a skipped delta). Rejects with a
@@ -104,7 +114,13 @@ export class ScreenDecoder {
    * unchanged.
    */
   decode(message) {
-    const run = this._queue.then(() => this._decode(message));
+    let bytes;
+    try {
+      bytes = asBytes(message);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = this._queue.then(() => this._decode(bytes));
     this._queue = run.catch(() => {});
     return run;
   }
@@ -118,7 +134,13 @@ export class ScreenDecoder {
    * decoder searches the stream for the next keyframe (MessageReader).
    */
   feed(chunk) {
-    const run = this._queue.then(() => this._feed(chunk));
+    let bytes;
+    try {
+      bytes = asBytes(chunk);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = this._queue.then(() => this._feed(bytes));
     this._queue = run.catch(() => {});
     return run;
   }
