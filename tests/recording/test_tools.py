@@ -119,3 +119,17 @@ def test_prune_by_age_and_size(tmp_path: Path) -> None:
     assert sorted(p.name for p in d.iterdir()) == ["c.screc", "f.screc", "notes.txt"]
     assert main(["recordings", "prune", str(d), "--days", "90", "--max-size", "10K"]) == 0
     assert sorted(p.name for p in d.iterdir()) == ["f.screc", "notes.txt"]
+
+
+def test_write_failure_ends_the_recording_quietly(tmp_path: Path) -> None:
+    from screencodec.recording import Recorder
+    from screencodec.transport.session import messages as m
+
+    rec = Recorder(tmp_path)
+    session = rec.start("peer")
+    os.close(session.writer._fd)  # the disk goes away under the writer
+    session.put("out", m.encode(m.Chat("lost")))
+    assert session.done.wait(10)
+    assert isinstance(session.error, OSError)
+    session.put("out", m.encode(m.Chat("dropped, not queued")))
+    assert session._queue.empty()

@@ -191,6 +191,8 @@ class SessionRecorder:
         ``"consent"`` an audit event, ``"local"`` local input. ``at`` is its
         ``time.monotonic()`` time (default now; tools that synthesise a
         recording pass ``session.t0 + seconds``)."""
+        if self.done.is_set():
+            return  # the recording ended (or failed: a full disk must not grow memory)
         self._queue.put((kind, time.monotonic() if at is None else at, obj))
 
     def end(self, reason: str, at: float | None = None) -> None:
