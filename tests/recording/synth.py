@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from screencodec.capture import open_source
 from screencodec.encoder import ScreenEncoder
 from screencodec.recording import CheckpointPolicy, Recorder
@@ -26,9 +28,17 @@ def synth(directory: Path, *, frames: int = 30, fps: float = 10.0, size: tuple[i
     from screencodec.decoder import ScreenDecoder
 
     dec = ScreenDecoder()
+    from screencodec.capture.base import CursorState
+    from screencodec.motion.cursor import CursorEncoder
+
+    pointer = CursorEncoder()
+    arrow = np.zeros((8, 8, 4), np.uint8)
+    arrow[..., 2] = arrow[..., 3] = 255  # opaque red
     for i in range(frames):
         data = enc.encode(src.grab())
         session.put("out", m.encode(m.Update(i + 1, data)), at=session.t0 + i / fps)
+        for msg in pointer.update(CursorState(10 + 4 * i, 20, shape=arrow, hotspot=(1, 1))):
+            session.put("out", m.encode(m.Cursor(msg)), at=session.t0 + i / fps)
         shown.append(dec.decode(data).copy())
     session.put("out", m.encode(m.Chat("bye now")), at=session.t0 + frames / fps)
     session.end("synthetic end", at=session.t0 + frames / fps)

@@ -71,7 +71,9 @@ def test_pngs_log_and_play(tmp_path: Path) -> None:
         return
     with av.open(str(png)) as c:
         rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
-    assert np.array_equal(rgb, shown[9][:, :, 2::-1])
+    expected = shown[9][:, :, 2::-1].copy()
+    expected[19:27, 45:53] = (255, 0, 0)  # the pointer at (10 + 4 * 9, 20), hotspot (1, 1)
+    assert np.array_equal(rgb, expected)
 
 
 def test_recording_as_frame_source(tmp_path: Path) -> None:

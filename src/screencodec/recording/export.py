@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from screencodec.errors import CodecUnavailableError
-from screencodec.recording.player import Player
+from screencodec.recording.player import CursorTrack, Player, draw_cursor
 from screencodec.recording.reader import RecordingReader
 
 __all__ = ["export_log", "export_mp4", "export_pngs", "write_png"]
@@ -49,11 +49,15 @@ def write_png(path: Path, fb: Frame) -> None:
                            + chunk(b"IEND", b""))  # fmt: skip
 
 
-def export_pngs(reader: RecordingReader, directory: Path, every: float) -> list[Path]:
-    """A PNG every ``every`` seconds from 0 to the end (``t_000012.0.png``...)."""
+def export_pngs(
+    reader: RecordingReader, directory: Path, every: float, *, cursor: bool = True
+) -> list[Path]:
+    """A PNG every ``every`` seconds from 0 to the end (``t_000012.0.png``...),
+    with the pointer drawn in unless ``cursor`` is False."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     player = Player(reader)
+    track = CursorTrack(reader) if cursor else None
     out = []
     steps = int(reader.duration // every) + 1
     for k in range(steps):
@@ -62,7 +66,7 @@ def export_pngs(reader: RecordingReader, directory: Path, every: float) -> list[
         if fb is None:
             continue
         path = directory / f"t_{t:09.1f}.png"
-        write_png(path, fb)
+        write_png(path, fb if track is None else draw_cursor(fb, track.at(t)))
         out.append(path)
     return out
 
@@ -79,15 +83,17 @@ def export_log(reader: RecordingReader, path: Path) -> int:
 
 def export_mp4(
     reader: RecordingReader, path: Path, *, fps: float = 10.0, crf: int = 23,
-    preset: str = "veryfast", seconds: float | None = None,
+    preset: str = "veryfast", seconds: float | None = None, cursor: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """Encode the recording (its first ``seconds``, default all) as H.264 MP4;
-    returns frames, duration, size."""
+    """Encode the recording (its first ``seconds``, default all) as H.264 MP4,
+    the pointer drawn in unless ``cursor`` is False; returns frames,
+    duration, size."""
     try:
         import av
     except ImportError:
         raise CodecUnavailableError("MP4 export needs PyAV (pip install av)") from None
     player = Player(reader)
+    track = CursorTrack(reader) if cursor and reader.index.cursors else None
     first = player.frame_after(min(1, reader.update_count))
     if first is None:
         raise CodecUnavailableError(f"{reader.path}: the recording holds no picture")
@@ -110,6 +116,8 @@ def export_mp4(
                 ch, cw = min(h, fb.shape[0]), min(w, fb.shape[1])
                 canvas[:ch, :cw] = fb[:ch, :cw]
                 fb = canvas
+            if track is not None:
+                fb = draw_cursor(fb, track.at(k / fps))
             frame = av.VideoFrame.from_ndarray(
                 np.ascontiguousarray(fb[:eh, :ew]), format="bgra")
             frame = frame.reformat(format="yuv420p")

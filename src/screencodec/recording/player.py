@@ -16,8 +16,10 @@ Not thread-safe: one player per thread (readers may be shared).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +29,7 @@ from screencodec.errors import CaptureError, DecodeError
 from screencodec.geometry import Monitor
 from screencodec.recording.reader import RecordingReader
 
-__all__ = ["Player", "RecordingSource"]
+__all__ = ["CursorTrack", "Player", "RecordingSource", "draw_cursor"]
 
 Frame = npt.NDArray[np.uint8]
 
@@ -103,6 +105,59 @@ class Player:
             fb = self.frame_after(i + 1)
             if fb is not None:
                 yield self.reader.update_time(i), fb
+
+
+class CursorTrack:
+    """The pointer over a recording's timeline (its CURSOR chunks): position,
+    visibility and shape at any time. Forward in time is incremental."""
+
+    def __init__(self, reader: RecordingReader) -> None:
+        self.reader = reader
+        idx = reader.index
+        self._chunks = idx.cursors
+        self._times = [idx.chunks[n].time_us for n in idx.cursors]
+        self._dec: object | None = None
+        self._applied = 0
+
+    def at(self, t: float) -> tuple[Frame, int, int] | None:
+        """(shape BGRA straight alpha, left, top) of the pointer at ``t``, or
+        None when it is hidden or unknown."""
+        target = bisect.bisect_right(self._times, round(t * 1e6))
+        if self._dec is None or target < self._applied:
+            from screencodec.decoder import ScreenDecoder
+
+            self._dec, self._applied = ScreenDecoder(), 0
+        dec: Any = self._dec
+        for i in range(self._applied, target):
+            with contextlib.suppress(DecodeError):
+                dec.decode(self.reader.chunk(self._chunks[i]))
+        self._applied = target
+        pos = dec.cursor
+        if pos is None or not pos.visible:
+            return None
+        image = dec.cursor_image(pos.shape_id)
+        if image is None:
+            return None
+        return image.pixels, pos.x - image.hotspot[0], pos.y - image.hotspot[1]
+
+
+def draw_cursor(fb: Frame, cursor: tuple[Frame, int, int] | None) -> Frame:
+    """A copy of ``fb`` with the pointer blended in (straight alpha)."""
+    out = np.array(fb)
+    if cursor is None:
+        return out
+    shape, left, top = cursor
+    h, w = out.shape[:2]
+    x0, y0 = max(left, 0), max(top, 0)
+    x1, y1 = min(left + shape.shape[1], w), min(top + shape.shape[0], h)
+    if x0 >= x1 or y0 >= y1:
+        return out
+    src = shape[y0 - top : y1 - top, x0 - left : x1 - left].astype(np.uint16)
+    dst = out[y0:y1, x0:x1, :3].astype(np.uint16)
+    alpha = src[:, :, 3:4]
+    out[y0:y1, x0:x1, :3] = ((src[:, :, :3] * alpha + dst * (255 - alpha) + 127) // 255).astype(
+        np.uint8)
+    return out
 
 
 class RecordingSource(FrameSource):

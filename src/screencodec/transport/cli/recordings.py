@@ -43,12 +43,14 @@ def register(subparsers: Any) -> None:
     e.add_argument("--fps", type=float, default=10.0, help="MP4 frame rate (default 10)")
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
     e.add_argument("--log", type=Path, metavar="OUT.jsonl")
+    e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
     pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG")
     pl.add_argument("file", type=Path)
     pl.add_argument("--key", type=Path)
     pl.add_argument("--at", type=float, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
     pl.add_argument("--events", action="store_true", help="print the audit log too")
+    pl.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
     r.set_defaults(func=run)
 
 
@@ -124,11 +126,12 @@ def _export(args: argparse.Namespace) -> int:
         raise ValueError("nothing to do: give --mp4, --png-every or --log")
     with RecordingReader(args.file, private_key=args.key) as r:
         if args.mp4:
-            res = export_mp4(r, args.mp4, fps=args.fps)
+            res = export_mp4(r, args.mp4, fps=args.fps, cursor=not args.no_cursor)
             print(f"{args.mp4}: {res['frames']} frames, {res['duration']:.2f} s, "
                   f"{res['bytes']} bytes")  # fmt: skip
         if args.png_every:
-            pngs = export_pngs(r, Path(args.png_every[1]), float(args.png_every[0]))
+            pngs = export_pngs(r, Path(args.png_every[1]), float(args.png_every[0]),
+                               cursor=not args.no_cursor)
             print(f"{len(pngs)} screenshots in {args.png_every[1]}")
         if args.log:
             n = export_log(r, args.log)
@@ -141,6 +144,7 @@ def _play(args: argparse.Namespace) -> int:
 
     from screencodec.recording import Player, RecordingReader
     from screencodec.recording.export import write_png
+    from screencodec.recording.player import CursorTrack, draw_cursor
 
     args.out.mkdir(parents=True, exist_ok=True)
     with RecordingReader(args.file, private_key=args.key) as r:
@@ -148,13 +152,14 @@ def _play(args: argparse.Namespace) -> int:
         print(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
               f"{len(r.index.checkpoints)} checkpoints, {state}")
         player = Player(r)
+        track = None if args.no_cursor else CursorTrack(r)
         for t in args.at:
             fb = player.frame_at(t)
             if fb is None:
                 print(f"t={t:.3f}: no picture yet")
                 continue
             out = args.out / f"{args.file.stem}_t{t:09.3f}.png"
-            write_png(out, fb)
+            write_png(out, fb if track is None else draw_cursor(fb, track.at(t)))
             print(f"t={t:.3f}: {out}")
         if args.events:
             for ev in r.events():
