@@ -31,6 +31,7 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import DirectListener, connect_direct, listen_direct
 from screencodec.transport.relay import parse_open
 
+from .helpers import until
 from .secure_fixtures import FAST, FrameProxy, direct_pair, run
 
 
@@ -38,11 +39,19 @@ def _wrong(password: str) -> str:
     return ("2" if password[0] != "2" else "3") + password[1:]
 
 
-async def _listen(creds: SessionCredentials, errors: list[BaseException],
-                  ) -> tuple[DirectListener, asyncio.Queue[SecureChannel]]:
+async def _listen(
+    creds: SessionCredentials,
+    errors: list[BaseException],
+) -> tuple[DirectListener, asyncio.Queue[SecureChannel]]:
     accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
-    listener = await listen_direct("127.0.0.1", 0, creds, accepted.put_nowait, timeouts=FAST,
-                                   on_error=lambda _p, e: errors.append(e))
+    listener = await listen_direct(
+        "127.0.0.1",
+        0,
+        creds,
+        accepted.put_nowait,
+        timeouts=FAST,
+        on_error=lambda _p, e: errors.append(e),
+    )
     return listener, accepted
 
 
@@ -76,9 +85,11 @@ def test_wrong_password_fails_on_both_sides_and_is_counted() -> None:
         listener, accepted = await _listen(creds, errors)
         try:
             with pytest.raises(AuthenticationError, match="wrong session password"):
-                await connect_direct("127.0.0.1", listener.port, creds.code,
-                                     _wrong(creds.password), timeouts=FAST)
-            await asyncio.sleep(0.05)
+                await connect_direct(
+                    "127.0.0.1", listener.port, creds.code, _wrong(creds.password), timeouts=FAST
+                )
+            # The host reports the failure just after the viewer hears of it.
+            await until(lambda: len(errors) >= 1, 10, "the host's report")
             assert len(errors) == 1
             assert isinstance(errors[0], AuthenticationError)
             assert creds.failed_attempts == 1
@@ -96,8 +107,9 @@ def test_wrong_code_is_unknown_session_and_not_counted() -> None:
         listener, _ = await _listen(creds, errors)
         try:
             with pytest.raises(AccessRefusedError) as info:
-                await connect_direct("127.0.0.1", listener.port, "222 222 222",
-                                     creds.password, timeouts=FAST)
+                await connect_direct(
+                    "127.0.0.1", listener.port, "222 222 222", creds.password, timeouts=FAST
+                )
             assert info.value.code == RefuseCode.UNKNOWN_SESSION
             assert creds.failed_attempts == 0
         finally:
@@ -127,11 +139,12 @@ def test_garbage_instead_of_hello_is_refused_and_host_keeps_serving() -> None:
             assert isinstance(refusal_error(body), ProtocolError)
             writer.close()
             await writer.wait_closed()
-            await asyncio.sleep(0.05)
+            await until(lambda: len(errors) >= 2, 10, "both reports")
             assert all(isinstance(e, ProtocolError) for e in errors)
             assert len(errors) == 2
-            channel = await connect_direct("127.0.0.1", port, creds.code, creds.password,
-                                           timeouts=FAST)
+            channel = await connect_direct(
+                "127.0.0.1", port, creds.code, creds.password, timeouts=FAST
+            )
             await channel.close()
             assert creds.failed_attempts == 0
         finally:
@@ -171,8 +184,9 @@ def test_impostor_host_is_detected_by_the_viewer() -> None:
         listener, _ = await _listen(fake, [])
         try:
             with pytest.raises(AuthenticationError):
-                await connect_direct("127.0.0.1", listener.port, real.code,
-                                     real.password, timeouts=FAST)
+                await connect_direct(
+                    "127.0.0.1", listener.port, real.code, real.password, timeouts=FAST
+                )
         finally:
             await listener.close()
 
@@ -227,8 +241,9 @@ def test_handshake_with_ended_credentials_is_refused() -> None:
 
         server = await asyncio.start_server(host_side, "127.0.0.1", 0)
         creds.end()
-        reader, writer = await asyncio.open_connection("127.0.0.1",
-                                                       server.sockets[0].getsockname()[1])
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", server.sockets[0].getsockname()[1]
+        )
         with pytest.raises(AccessRefusedError, match="SESSION_ENDED"):
             await viewer_handshake(reader, writer, creds.code, "abcdefgh")
         assert (await done.get()).code == RefuseCode.SESSION_ENDED  # type: ignore[attr-defined]

@@ -8,9 +8,11 @@ the wire.
 Entropy: the password is 8 symbols drawn uniformly by :mod:`secrets` from a
 32-symbol alphabet (digits 2-9 and lowercase letters without ``l`` and ``o``),
 so 40 bits. That is far too little against an offline search, which is why it
-is only ever used through SPAKE2: each guess costs one online handshake, and
-:data:`~screencodec.transport.channel.limits.MAX_FAILED_ATTEMPTS` failures invalidate
-the password, so an attacker's chance per password is 3 / 2**40.
+is only ever used through SPAKE2: each guess costs one online check, and the
+session's :class:`~.throttle.GuessThrottle` spaces checks out (at most 725 an
+hour with the default policy, whatever the number of source addresses), so an
+attacker's chance is below 1e-9 per hour. Nothing an attacker does invalidates
+the password: the real agent is never locked out.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import secrets
 from collections.abc import Callable
 
 from screencodec.errors import AuthenticationError
-from screencodec.transport.channel.limits import MAX_FAILED_ATTEMPTS
+from screencodec.transport.channel.throttle import GuessThrottle, ThrottlePolicy
 
 __all__ = [
     "CODE_DIGITS",
@@ -87,22 +89,22 @@ def normalize_password(text: str, /) -> str:
 
 
 PasswordListener = Callable[["SessionCredentials"], None]
+#: ``listener(credentials, address_key)``: a password check failed.
+GuessListener = Callable[["SessionCredentials", str], None]
 
 
 class SessionCredentials:
-    """The host's side of one session: its code, current password and attempt count.
+    """The host's side of one session: its code, current password and the
+    throttle its password checks go through.
 
     State: ``generation`` counts passwords (each :meth:`rotate_password` makes a
-    new one). Failed PAKE attempts count against the current generation; at
-    :data:`MAX_FAILED_ATTEMPTS` the password is *invalidated*: every handshake is
-    refused (even with the right password) until the host rotates it and shows
-    the new one. Listeners registered with :meth:`add_invalidation_listener` (or
-    the ``on_password_invalidated`` argument) are called once per invalidation;
-    the session layer uses that to rotate and redisplay.
-
-    Attempts are *reserved* when a handshake starts (:meth:`begin_attempt`), not
-    counted when it fails, so parallel connections cannot sneak more than
-    :data:`MAX_FAILED_ATTEMPTS` guesses in before the first failure lands.
+    new one); :attr:`throttle` (a :class:`~.throttle.GuessThrottle`) decides
+    when each password check may start; :attr:`failed_attempts` counts the
+    failed checks of the whole session (a rotation does not reset it, and a
+    handshake begun before a rotation is checked against, and counted for, the
+    new password). Listeners registered with :meth:`add_guess_listener` hear of
+    every failed check (the session layer turns that into an event the local
+    user sees).
 
     :meth:`end` retires the session: its code is gone for good; a listener or
     relay registration that holds these credentials closes (with every channel
@@ -111,34 +113,31 @@ class SessionCredentials:
     Concurrency: used from one event loop only; no method awaits.
     """
 
-    __slots__ = ("_code", "_end_listeners", "_ended", "_failed", "_generation", "_listeners",
-                 "_password", "_pending", "max_failed")
+    __slots__ = ("_code", "_end_listeners", "_ended", "_generation", "_guess_listeners",
+                 "_password", "throttle")
 
     def __init__(
         self,
         code: str | None = None,
         password: str | None = None,
         *,
-        on_password_invalidated: PasswordListener | None = None,
-        max_failed: int = MAX_FAILED_ATTEMPTS,
+        policy: ThrottlePolicy | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._code = parse_code(code) if code is not None else generate_code()
         self._password = normalize_password(password) if password else generate_password()
         self._generation = 1
-        self._failed = 0
-        self._pending = 0
         self._ended = False
-        self.max_failed = max_failed
-        self._listeners: list[PasswordListener] = []
+        self.throttle = (GuessThrottle(policy) if clock is None
+                         else GuessThrottle(policy, clock=clock))
+        self._guess_listeners: list[GuessListener] = []
         self._end_listeners: list[PasswordListener] = []
-        if on_password_invalidated is not None:
-            self._listeners.append(on_password_invalidated)
 
     def __repr__(self) -> str:
         # Never the password: reprs end up in logs.
         return (f"SessionCredentials(code={format_code(self._code)!r}, "
-                f"generation={self._generation}, failed={self._failed}, "
-                f"invalidated={self.invalidated}, ended={self._ended})")
+                f"generation={self._generation}, failed={self.failed_attempts}, "
+                f"ended={self._ended})")
 
     @property
     def code(self) -> str:
@@ -160,31 +159,34 @@ class SessionCredentials:
 
     @property
     def failed_attempts(self) -> int:
-        return self._failed
+        """Failed password checks in this session so far (all generations)."""
+        return self.throttle.failed
 
     @property
     def invalidated(self) -> bool:
-        """True once too many attempts failed, until :meth:`rotate_password`."""
-        return self._failed >= self.max_failed
+        """Always False: failed guesses slow checking down, they never
+        invalidate the password (kept for callers of the earlier rule)."""
+        return False
 
     @property
     def ended(self) -> bool:
         return self._ended
 
+    def add_guess_listener(self, listener: GuessListener) -> None:
+        """Call ``listener(credentials, address_key)`` after each failed check."""
+        self._guess_listeners.append(listener)
+
     def add_invalidation_listener(self, listener: PasswordListener) -> None:
-        self._listeners.append(listener)
+        """Kept for callers of the earlier rule: passwords are no longer
+        invalidated, so ``listener`` is never called."""
 
     def rotate_password(self) -> str:
-        """Draw a new password, reset the attempt count and return the password.
-
-        Handshakes already in flight were started with the old password and
-        fail (their password no longer matches what the host proves).
-        """
+        """Draw a new password and return it (an application's choice: guessing
+        never forces one). Checks that start from now on, including those of
+        handshakes already waiting, use the new password; the throttle goes on."""
         self._check_not_ended()
         self._password = generate_password()
         self._generation += 1
-        self._failed = 0
-        self._pending = 0
         return self._password
 
     def add_end_listener(self, listener: PasswordListener) -> None:
@@ -212,37 +214,11 @@ class SessionCredentials:
         """Constant-time comparison of a code a peer named with ours."""
         return hmac.compare_digest(code.encode("ascii", "replace"), self._code.encode())
 
-    def begin_attempt(self) -> int:
-        """Reserve one attempt; returns the generation it is for.
-
-        Raises AuthenticationError if the session ended or the password is
-        invalidated, or if reserved + failed attempts already reach the limit.
-        """
-        self._check_not_ended()
-        if self.invalidated:
-            raise AuthenticationError("the session password was invalidated after "
-                                      "too many failed attempts; the host must show a new one")
-        if self._failed + self._pending >= self.max_failed:
-            raise AuthenticationError("too many authentication attempts in progress")
-        self._pending += 1
-        return self._generation
-
-    def finish_attempt(self, generation: int, *, success: bool, counted: bool = True) -> None:
-        """Release a reservation from :meth:`begin_attempt`.
-
-        ``counted=False`` for an attempt that ended before the peer could learn
-        anything about the password (before our PAKE message was sent).
-        """
-        if generation != self._generation:
-            return  # rotated meanwhile: the old generation's count is gone
-        self._pending = max(0, self._pending - 1)
-        if success or not counted:
-            return
-        was_valid = not self.invalidated
-        self._failed += 1
-        if was_valid and self.invalidated:
-            for listener in list(self._listeners):
-                listener(self)
+    def check_failed(self, key: str) -> None:
+        """Tell the listeners that a check from ``key`` failed (the handshake
+        calls this after :meth:`GuessThrottle.finish`)."""
+        for listener in list(self._guess_listeners):
+            listener(self, key)
 
     def _check_not_ended(self) -> None:
         if self._ended:

@@ -17,9 +17,9 @@ anything that would let a guess be checked, and counts the failure. The
 viewer checks the host's confirmation, so an impostor host is caught too.
 Either way no application record is sent before both sides confirmed.
 
-The host counts an attempt against the password from the moment it sends its
-own SPAKE2 message: a peer that drops the connection after that still used
-up a guess.
+The host checks a guess only when the session's throttle admits it (see
+throttle.py), and counts it as failed from the moment it sends its own SPAKE2
+message: a peer that drops the connection after that still used up a guess.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from spake2 import SPAKE2_A, SPAKE2_B, SPAKEError
@@ -170,43 +171,53 @@ async def host_handshake(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     credentials: SessionCredentials,
+    key: str = "",
+    *,
+    preauth_timeout: float | None = None,
+    auth_timeout: float | None = None,
+    on_commit: Callable[[], None] | None = None,
 ) -> HandshakeResult:
     """Run the host's side. On failure sends a REFUSE frame where one helps the
     peer and raises (AuthenticationError for a wrong code or password or a
-    refused attempt, ProtocolError for garbage); the caller closes the stream."""
-    try:
-        ftype, hello_v = await read_frame(reader, HANDSHAKE_FRAME_MAX)
-        if ftype != FrameType.HELLO:
-            raise ProtocolError(f"expected a hello, got frame type {ftype}")
-        code = parse_hello(hello_v, ROLE_VIEWER)
-    except ProtocolError as exc:
-        why = (RefuseCode.BAD_VERSION if isinstance(exc, VersionMismatchError)
-               else RefuseCode.MALFORMED)
-        await send_refusal(writer, why, str(exc))
-        raise
-    if credentials.ended:
-        await send_refusal(writer, RefuseCode.SESSION_ENDED, "this session has ended")
-        raise AccessRefusedError(RefuseCode.SESSION_ENDED, "session ended")
-    if not credentials.matches_code(code):
-        await send_refusal(writer, RefuseCode.UNKNOWN_SESSION, "no such session here")
-        raise AccessRefusedError(RefuseCode.UNKNOWN_SESSION, "viewer named another code")
-    try:
-        generation = credentials.begin_attempt()
-    except AuthenticationError as exc:
-        code_ = RefuseCode.PASSWORD_INVALIDATED if credentials.invalidated else RefuseCode.BUSY
-        await send_refusal(writer, code_, str(exc))
-        raise AccessRefusedError(code_, str(exc)) from None
+    refused attempt, ProtocolError for garbage, TimeoutError for a phase that
+    ran out of time); the caller closes the stream.
 
-    counted = False
-    success = False
-    try:
+    Phases: *pre-auth* (the hellos and the viewer's PAKE message, within
+    ``preauth_timeout``; ``on_commit`` is called once the viewer committed to a
+    guess), *admission* (the session's :class:`~.throttle.GuessThrottle`
+    decides when this guess may be checked; ``key`` is the source address's
+    key), and the *check* (our PAKE message and the confirmations, within
+    ``auth_timeout``). A check counts as a failed guess from the moment it
+    starts, unless it succeeds; it uses the password current at that moment.
+    """
+    async def preauth() -> tuple[bytes, bytes, bytes]:
+        try:
+            ftype, hello_v = await read_frame(reader, HANDSHAKE_FRAME_MAX)
+            if ftype != FrameType.HELLO:
+                raise ProtocolError(f"expected a hello, got frame type {ftype}")
+            code = parse_hello(hello_v, ROLE_VIEWER)
+        except ProtocolError as exc:
+            why = (RefuseCode.BAD_VERSION if isinstance(exc, VersionMismatchError)
+                   else RefuseCode.MALFORMED)
+            await send_refusal(writer, why, str(exc))
+            raise
+        if credentials.ended:
+            await send_refusal(writer, RefuseCode.SESSION_ENDED, "this session has ended")
+            raise AccessRefusedError(RefuseCode.SESSION_ENDED, "session ended")
+        if not credentials.matches_code(code):
+            await send_refusal(writer, RefuseCode.UNKNOWN_SESSION, "no such session here")
+            raise AccessRefusedError(RefuseCode.UNKNOWN_SESSION, "viewer named another code")
         hello_h = _hello(ROLE_HOST, None)
         writer.write(encode_frame(FrameType.HELLO, hello_h))
-        msg_a = await _expect(reader, FrameType.PAKE)
+        return hello_v, hello_h, await _expect(reader, FrameType.PAKE)
+
+    async def check() -> HandshakeResult:
+        if credentials.ended:
+            await send_refusal(writer, RefuseCode.SESSION_ENDED, "this session has ended")
+            raise AccessRefusedError(RefuseCode.SESSION_ENDED, "session ended")
         id_a, id_b = spake_identities(credentials.code)
         spake = SPAKE2_B(credentials.password.encode(), idA=id_a, idB=id_b)
         msg_b: bytes = spake.start()
-        counted = True  # from here on the peer holds material for one guess
         writer.write(encode_frame(FrameType.PAKE, msg_b))
         try:
             pake_key: bytes = spake.finish(msg_a)
@@ -225,7 +236,22 @@ async def host_handshake(
         except BaseException:
             keys.wipe()
             raise
-        success = True
         return HandshakeResult(keys, th)
+
+    hello_v, hello_h, msg_a = await asyncio.wait_for(preauth(), preauth_timeout)
+    if on_commit is not None:
+        on_commit()
+    try:
+        ticket = await credentials.throttle.admit(key)
+    except AccessRefusedError as exc:
+        await send_refusal(writer, exc.code, str(exc).partition(": ")[2])
+        raise
+    success = False
+    try:
+        result = await asyncio.wait_for(check(), auth_timeout)
+        success = True
+        return result
     finally:
-        credentials.finish_attempt(generation, success=success, counted=counted)
+        credentials.throttle.finish(ticket, success=success)
+        if not success:
+            credentials.check_failed(key)

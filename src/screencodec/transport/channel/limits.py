@@ -22,7 +22,9 @@ __all__ = [
     "Timeouts",
 ]
 
-#: Failed PAKE attempts after which a session password is invalidated.
+#: Password checks a session allows without spacing (typos); after that the
+#: throttle spaces them out (see :class:`~.throttle.ThrottlePolicy`, whose
+#: ``free`` this is). Nothing invalidates a password any more.
 MAX_FAILED_ATTEMPTS = 3
 
 #: Poly1305 / GCM tag length appended to every sealed record.
@@ -42,7 +44,10 @@ HANDSHAKE_FRAME_MAX = 1024
 class Timeouts:
     """Time limits, in seconds. ``None`` disables a limit.
 
-    ``handshake``: hello + PAKE + key confirmation must finish within this.
+    ``handshake``: hello + PAKE + key confirmation must finish within this
+    (the viewer's whole handshake; the host's check once a guess is admitted).
+    ``preauth``: the host gives a connection this long to send its hello and
+    commit to a guess (its PAKE message); a parked connection is dropped.
     ``idle``: a secure channel that receives nothing (not even a keepalive) for
     this long is closed; the peer has vanished.
     ``keepalive``: a channel that has sent nothing for this long sends a sealed
@@ -55,6 +60,7 @@ class Timeouts:
     idle: float | None = 45.0
     keepalive: float | None = 15.0
     max_duration: float | None = None
+    preauth: float | None = 5.0
 
 
 class AttemptLimiter:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from screencodec.transport.cli.args import address, size
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
-    PasswordInvalidated,
+    PasswordGuessed,
     PasswordRotated,
     SessionEnded,
     SharingChanged,
@@ -38,9 +39,8 @@ from screencodec.transport.session.screens import SourceFactory
 __all__ = ["BANNER", "register", "run_host"]
 
 BANNER = "#" * 64
-#: Seconds between an invalidation and the new password: meanwhile the agent is
-#: told the password was invalidated, and guessing is slowed to 3 per period.
-ROTATE_AFTER = 2.0
+#: After the first, wrong-password warnings are repeated at most this often (s).
+GUESS_REPORT_EVERY = 30.0
 
 
 def register(subparsers: Any) -> None:
@@ -137,7 +137,9 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
 async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bool,
                 sharing: list[bool]) -> None:
     """Banner while shared, a status line per viewer per second (dropped while
-    a question is open); ``sharing[0]`` says whether the banner is up."""
+    a question is open), wrong-password warnings; ``sharing[0]`` says whether
+    the banner is up."""
+    reported = [0.0]
     async for ev in host.events():
         if isinstance(ev, SharingChanged):
             sharing[0] = bool(ev.viewers)
@@ -148,12 +150,24 @@ async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bo
                 )
             else:
                 ui.say(STOPPED)
-        elif isinstance(ev, PasswordInvalidated):
-            ui.say(
-                f"\n{'!' * 64}\n!!  {ev.failed} wrong passwords were tried for session "
-                f"{ev.code}.\n!!  That password no longer works; a new one follows."
-                f"\n!!  Only read it to the person you called for help.\n{'!' * 64}"
-            )
+        elif isinstance(ev, PasswordGuessed):
+            now = asyncio.get_running_loop().time()
+            if ev.failed == 1:
+                ui.say(
+                    f"\n{'!' * 64}\n!!  A wrong password was tried for session {ev.code}"
+                    f" from {safe_text(ev.source)}.\n!!  If you did not just read it to"
+                    " someone, someone may be guessing.\n!!  The password stays valid;"
+                    " guesses are slowed down. Only read it to the\n!!  person you called"
+                    f" for help.\n{'!' * 64}"
+                )
+                reported[0] = now
+            elif now - reported[0] >= GUESS_REPORT_EVERY:
+                ui.say(
+                    f"!!  {ev.failed} wrong passwords tried for session {ev.code} so far"
+                    f" (latest from {safe_text(ev.source)}); one more may be tried in"
+                    f" {ev.next_in:.0f} s."
+                )
+                reported[0] = now
         elif isinstance(ev, PasswordRotated):
             ui.say(
                 f"Session code: {ev.code}\nNew password: {ev.password}\n"
@@ -198,7 +212,7 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
         listener = await listen_direct(args.bind, args.listen or 0, creds, on_channel,
                                        timeouts=timeouts)
     except OSError as exc:
-        why = exc.strerror or str(exc)
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise _StartError(f"cannot listen on {args.bind}:{args.listen}: {why}") from None
     return listener, f"listening on {args.bind}:{listener.port}"
 
@@ -228,7 +242,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         recorder=_recorder(args),
     )
     creds = SessionCredentials()
-    host.watch_credentials(creds, rotate_after=ROTATE_AFTER)
+    host.watch_credentials(creds)
     timeouts = Timeouts(max_duration=args.max_duration)
     done = asyncio.Event()
     sharing = [False]

@@ -1,9 +1,16 @@
 """The host side shared by direct listening and relay registration.
 
 :class:`HostAcceptor` takes one incoming viewer stream (accepted directly or
-opened to a relay for a join), applies the per-address limit, runs the host
-handshake under its deadline and hands the confirmed channel to
-``on_channel``. Also the small connection helpers both sides use.
+opened to a relay for a join), applies the per-address limits, runs the host
+handshake and hands the confirmed channel to ``on_channel``. Also the small
+connection helpers both sides use.
+
+What an attacker can hold, and for how long: a connection that has not yet
+committed to a guess holds a pre-auth slot (a few per address, keyed on the
+IPv4 address or the IPv6 /64; a bounded total in which a newcomer displaces the
+oldest) for at most ``Timeouts.preauth``; a committed guess waits for the
+session's throttle (see channel/throttle.py), which, not a slot count, decides
+who is checked next. So parked or slow handshakes cannot keep the agent out.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from screencodec.transport.channel.framing import (
 from screencodec.transport.channel.handshake import HandshakeResult, host_handshake
 from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX, AttemptLimiter, Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
-from screencodec.transport.relay import encode_open
+from screencodec.transport.channel.throttle import PreauthSlots
+from screencodec.transport.relay import address_key, encode_open
 
 __all__ = [
     "HostAcceptor",
@@ -77,6 +85,7 @@ class HostAcceptor:
         self.on_error = on_error
         self.timeouts = timeouts
         self.limiter = AttemptLimiter(attempts_per_minute, 60.0)
+        self.slots = PreauthSlots()
         self.channels: set[SecureChannel] = set()
         # Handshakes in flight, so closing can stop them instead of letting
         # them finish into a channel nobody will ever close.
@@ -91,20 +100,24 @@ class HostAcceptor:
 
     async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      peer: str, addr: str) -> None:
-        if not self.limiter.try_acquire(addr):
-            # Read the hello first: closing with unread data would send a TCP
-            # reset, and the viewer would never see why it was refused.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 2.0)
-            await send_refusal(writer, RefuseCode.RATE_LIMITED,
+        key = address_key(addr)
+        if not self.limiter.try_acquire(key):
+            await self._refuse(reader, writer, peer, RefuseCode.RATE_LIMITED,
                                "too many attempts from this address; wait a minute")
-            self.report(peer, AccessRefusedError(RefuseCode.RATE_LIMITED, addr))
             return
         if self.closed:
             await close_writer(writer)
             return
-        task = asyncio.ensure_future(asyncio.wait_for(
-            host_handshake(reader, writer, self.credentials), self.timeouts.handshake))
+        task = asyncio.ensure_future(host_handshake(
+            reader, writer, self.credentials, key,
+            preauth_timeout=self.timeouts.preauth, auth_timeout=self.timeouts.handshake,
+            on_commit=lambda: self.slots.release(task)))
+        if not self.slots.take(task, key, lambda: _cancel(task)):
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await self._refuse(reader, writer, peer, RefuseCode.RATE_LIMITED,
+                               "too many connections from this address")
+            return
         self.handshakes.add(task)
         try:
             try:
@@ -112,14 +125,17 @@ class HostAcceptor:
             except asyncio.TimeoutError:
                 raise TransportError("handshake timed out") from None
             except asyncio.CancelledError:
-                if not self.closed:
+                if not task.cancelled():  # we are cancelled ourselves
                     raise
-                raise SessionClosedError("the host stopped listening") from None
+                # Displaced from its pre-auth slot, or the host stopped listening.
+                raise SessionClosedError("the host stopped listening" if self.closed
+                                         else "displaced while parked") from None
         except (ScreencodecError, OSError) as exc:
             await close_writer(writer)
             self.report(peer, exc)
             return
         finally:
+            self.slots.release(task)
             self.handshakes.discard(task)
         channel = SecureChannel(reader, writer, result, is_host=True, peer=peer,
                                 timeouts=self.timeouts)
@@ -133,12 +149,25 @@ class HostAcceptor:
             self.report(peer, exc)
             await channel.close("the host failed to start the session")
 
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      peer: str, code: RefuseCode, why: str) -> None:
+        # Read the hello first: closing with unread data would send a TCP
+        # reset, and the viewer would never see why it was refused.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 2.0)
+        await send_refusal(writer, code, why)
+        self.report(peer, AccessRefusedError(code, why))
+
     async def close_channels(self) -> None:
         self.closed = True
         for task in list(self.handshakes):
             task.cancel()
         for channel in list(self.channels):
             await channel.close("the host ended the session")
+
+
+def _cancel(task: asyncio.Task[HandshakeResult]) -> None:
+    task.cancel()
 
 
 async def relay_open(host: str, port: int, role: int, code: str, token: bytes, *,

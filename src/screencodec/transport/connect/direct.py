@@ -84,8 +84,10 @@ async def listen_direct(
     Raises AccessRefusedError(SESSION_ENDED) if the credentials have ended;
     when they end later, the listener closes with every channel it accepted.
 
-    ``attempts_per_minute`` caps connection attempts per source address (on top
-    of the credentials' 3-failure rule, which is per password).
+    ``attempts_per_minute`` caps connection attempts per source address (the
+    IPv4 address or the IPv6 /64), on top of the session's guess throttle
+    (``credentials.throttle``), which spaces password checks across all
+    addresses.
     """
     check_not_ended(credentials)
     acceptor = HostAcceptor(credentials, on_channel, on_error, timeouts or Timeouts(),
@@ -104,7 +106,7 @@ async def connect_direct(host: str, port: int, code: str, password: str, *,
     """Connect to a host listening directly; returns a confirmed channel.
 
     Raises ValueError for a malformed code or password (before connecting),
-    AuthenticationError (wrong code or password, refused, invalidated),
+    AuthenticationError (wrong code or password, refused, rate limited),
     ProtocolError (not a screencodec host, other version) or TransportError.
     """
     code, password = parse_code(code), normalize_password(password)

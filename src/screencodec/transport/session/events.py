@@ -1,5 +1,12 @@
 """Session events, delivered as an async iterator: ``async for ev in host.events(): ...``.
 
+**Event fields are untrusted.** A peer chose the peer names, the agent's name,
+reasons and chat text they carry. The session layer passes them through
+:func:`~screencodec.transport.channel.display.safe_text` (no control or escape
+characters, no bidi overrides, bounded length) before they get here, but an
+application must still treat them as what a stranger typed: never as markup,
+a path, a shell word or a format string.
+
 One design for host and viewer: :class:`EventHub` fans each event out to every
 subscriber's own bounded queue. Subscribing is what makes events kept; with no
 subscriber they are dropped at once. A subscriber that falls more than
@@ -22,6 +29,7 @@ __all__ = [
     "EventHub",
     "FileReceived",
     "FrameDecoded",
+    "PasswordGuessed",
     "PasswordInvalidated",
     "PasswordRotated",
     "PermissionChanged",
@@ -85,12 +93,28 @@ class CursorMoved:
 
 @dataclass(frozen=True, slots=True)
 class PasswordInvalidated:
-    """Host side: ``failed`` wrong passwords were tried for session ``code``; the
-    password no longer works (every attempt is refused) until it is rotated."""
+    """Host side (no longer emitted: passwords are not invalidated by guessing,
+    see :class:`PasswordGuessed`): ``failed`` wrong passwords were tried for
+    session ``code`` and the password was invalidated."""
 
     code: str
     failed: int
     rotate_in: float | None  #: seconds until a new password is drawn; None = not automatic
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordGuessed:
+    """Host side: a wrong password was tried for session ``code`` from
+    ``source`` (an IPv4 address or IPv6 /64, as the connection or the relay
+    reports it). ``failed``: wrong passwords in this session so far;
+    ``next_in``: seconds until the next check may start. The password stays
+    valid; if the local user did not just read it to someone, someone is
+    guessing (and is being slowed down)."""
+
+    code: str
+    failed: int
+    source: str
+    next_in: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +134,8 @@ class SessionEnded:
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
-    | FrameDecoded | CursorMoved | PasswordInvalidated | PasswordRotated | SessionEnded
+    | FrameDecoded | CursorMoved | PasswordGuessed | PasswordInvalidated | PasswordRotated
+    | SessionEnded
 )  # fmt: skip
 
 _END = object()

@@ -29,13 +29,13 @@ import numpy.typing as npt
 from screencodec.capture.base import FrameSource
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError
 from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import (
-    PasswordInvalidated,
-    PasswordRotated,
+    PasswordGuessed,
     SessionEnded,
     SharingChanged,
     Subscription,
@@ -189,33 +189,19 @@ class Host:
     def watch_credentials(
         self, credentials: SessionCredentials, *, rotate_after: float | None = 2.0
     ) -> None:
-        """Report password invalidation (3 failed attempts) of ``credentials`` as
-        a :class:`PasswordInvalidated` event; then, unless ``rotate_after`` is
-        None, draw a new password that many seconds later and emit
-        :class:`PasswordRotated` with it (for the local user to read out).
-
-        Until the rotation every attempt, with the old password too, is refused
-        as invalidated (the agent is told so), and at most 3 guesses per
-        ``rotate_after`` seconds can be made across all addresses.
+        """Tell the local user when a wrong password is tried for ``credentials``:
+        a :class:`PasswordGuessed` event per failed check. The password stays
+        valid; the session's throttle spaces checks out across all addresses
+        (see channel/throttle.py). ``rotate_after`` is ignored: guessing no
+        longer invalidates passwords (kept so existing callers work).
         """
         emit = self._runtime.emit
 
-        def rotate() -> None:
-            if not credentials.ended and credentials.invalidated:
-                credentials.rotate_password()
-                emit(
-                    PasswordRotated(
-                        credentials.display_code, credentials.generation, credentials.password
-                    )
-                )
+        def guessed(creds: SessionCredentials, source: str) -> None:
+            emit(PasswordGuessed(creds.display_code, creds.failed_attempts, safe_text(source),
+                                 creds.throttle.next_delay))
 
-        def invalidated(creds: SessionCredentials) -> None:
-            emit(PasswordInvalidated(creds.display_code, creds.failed_attempts, rotate_after))
-            if rotate_after is not None:
-                loop = asyncio.get_running_loop()
-                self._rotations[id(credentials)] = loop.call_later(rotate_after, rotate)
-
-        credentials.add_invalidation_listener(invalidated)
+        credentials.add_guess_listener(guessed)
 
     def local_input_activity(self) -> None:
         """The local user used mouse or keyboard: remote input pauses for a while."""
