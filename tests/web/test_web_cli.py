@@ -17,7 +17,15 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from screencodec.capture import open_source
-from screencodec.transport import Host, HostConfig, SessionCredentials, allow, listen_direct
+from screencodec.transport import (
+    Host,
+    HostConfig,
+    Relay,
+    SessionCredentials,
+    allow,
+    host_via_relay,
+    listen_direct,
+)
 
 from .conftest import wait_page
 
@@ -78,9 +86,11 @@ def test_web_flag_needs_no_snapshot() -> None:
     assert done.returncode == 2 and "--snapshot" in done.stderr
 
 
-def test_view_web_end_to_end(browser: Any) -> None:
-    """The real command: a host on loopback, `view --web --no-open`, the page
-    opened from the printed link; the agent leaves from the page."""
+@pytest.mark.parametrize("via", ["direct", "relay"])
+def test_view_web_end_to_end(browser: Any, via: str) -> None:
+    """The real command: a host on loopback (direct, or through a relay),
+    `view --web --no-open`, the page opened from the printed link; the agent
+    leaves from the page."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -89,12 +99,19 @@ def test_view_web_end_to_end(browser: Any) -> None:
 
     async def start() -> Any:
         host = Host(source, consent=allow(), config=HostConfig(adaptive=False))
-        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
+        if via == "direct":
+            listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+            return host, [listener], [f"127.0.0.1:{listener.port}"]
+        relay = Relay()
+        await relay.start()
+        reg = await host_via_relay("127.0.0.1", relay.port, creds, host.serve)
+        await reg.wait_registered(5)
+        return host, [reg, relay], ["--relay", f"127.0.0.1:{relay.port}"]
 
-    host, listener = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    host, closers, where = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{listener.port}",
+        [sys.executable, "-m", "screencodec", "view", *where,
          "--code", creds.code, "--password", creds.password, "--web", "--no-open",
          "--name", "Alice"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -115,7 +132,7 @@ def test_view_web_end_to_end(browser: Any) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        asyncio.run_coroutine_threadsafe(_close(listener, host), loop).result(10)
+        asyncio.run_coroutine_threadsafe(_close(closers, host), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
@@ -125,6 +142,34 @@ async def _viewers(host: Host) -> int:
     return len(host.viewers)
 
 
-async def _close(listener: Any, host: Host) -> None:
-    await listener.close()
+async def _close(closers: list[Any], host: Host) -> None:
+    for c in closers:
+        await c.close()
     await host.close()
+
+
+def test_web_connect_error_reaches_page_and_terminal(browser: Any) -> None:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}", "--code",
+         "123 456 789", "--password", "abcdefgh", "--web", "--no-open"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = re.search(r"http://\S+#k=\S+", proc.stdout.readline())
+        assert url
+        browser.get(url.group(0))
+        st = wait_page(browser, lambda s: s["closed"], what="the page told and closed")
+        assert "Could not connect" in st["banner"] and f"127.0.0.1:{port}" in st["banner"]
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 1
+        assert f"nothing listens at 127.0.0.1:{port}" in err and "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -203,17 +203,19 @@ class WebBridge:
                 await ws.send_str(item)
             else:
                 await ws.send_bytes(item)
+            out.task_done()
 
     async def drain(self, timeout: float = 2.0) -> None:
-        """Wait until what is queued for the page has been written (best effort)."""
+        """Wait until what is queued for the page has been written, the page
+        has gone, or ``timeout`` passed."""
         out = self._out
-
-        async def emptied() -> None:
-            while out is not None and not out.empty() and not self.page_gone.is_set():
-                await asyncio.sleep(0.01)
-
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(emptied(), timeout)
+        if out is None:
+            return
+        joined = asyncio.ensure_future(out.join())
+        gone = asyncio.ensure_future(self.page_gone.wait())
+        await asyncio.wait({joined, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        joined.cancel()
+        gone.cancel()
 
     async def _on_text(self, text: str) -> None:
         msg = parse_page_message(text)

@@ -109,9 +109,9 @@ class WebViewer:
                 watchdog.cancel()
             bridge.banner("ended", _ended_text(reason))
             bridge.send({"t": "ended", "reason": reason[:300]})
-            await bridge.drain()
             return reason
         finally:
+            await bridge.drain()  # the page gets the last banner before the socket closes
             bridge.close()
             await server.close()
             if tmp is not None:

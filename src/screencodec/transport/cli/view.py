@@ -64,7 +64,8 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
             f"no screencodec {kind} answered at {_where(args)} (handshake timed out): "
             "check the address and port"
         )
-    if isinstance(exc, ConnectionRefusedError):
+    # connect/accept.py words a refused TCP connection "cannot reach ...: [Errno 111] ...".
+    if isinstance(exc, ConnectionRefusedError) or "[Errno 111]" in text:
         return f"nothing listens at {_where(args)} (connection refused)"
     return text
 
