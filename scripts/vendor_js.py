@@ -5,8 +5,10 @@ The page ships its own copy of fzstd (a pure-JS zstd decompressor) so that it
 needs nothing from the internet at run time and has no build step. This script
 fetches the package tarball of the pinned version with ``npm pack`` (npm's own
 client and registry settings), refuses it unless its sha256 is the pinned one,
-and writes the ES module, the licence and a VERSION file naming both under
-``src/screencodec/web/static/vendor/fzstd/``.
+applies our small patches (PATCHES: bounds on work that hostile data could
+otherwise make unbounded) and writes the ES module, the licence and a VERSION
+file naming the version, the tarball's sha256, the patches and the sha256 of
+each file under ``src/screencodec/web/static/vendor/fzstd/``.
 
 Usage: ``python scripts/vendor_js.py`` (refresh) or ``--check`` (verify that
 the vendored files are exactly those of the pinned tarball, without writing).
@@ -38,6 +40,40 @@ PINS: dict[str, tuple[str, str, dict[str, str]]] = {
     ),
 }
 
+#: (package, vendored name) -> our patches, each (why, exact text, replacement).
+#: fzstd trusts its input in two places where hostile data costs unbounded
+#: time (the page must never hang on what a host sends): both become errors
+#: where libzstd reports corruption. Each text must occur exactly once.
+PATCHES: dict[tuple[str, str], list[tuple[str, str, str]]] = {
+    ("fzstd", "index.js"): [
+        (
+            "Huffman weights whose FSE states read 0 bits never reach the end of "
+            "their bitstream: stop at 255 weights (libzstd bounds the output)",
+            "            hw[++wc] = fdt.s[st1];\n",
+            "            if (++wc > 255)\n"
+            "                err(0);\n"
+            "            hw[wc] = fdt.s[st1];\n",
+        ),
+        (
+            "the same for the second state",
+            "            hw[++wc] = fdt.s[st2];\n",
+            "            if (++wc > 255)\n"
+            "                err(0);\n"
+            "            hw[wc] = fdt.s[st2];\n",
+        ),
+        (
+            "a block's sequences may not produce more than the block holds "
+            "(without this, 64 kB of sequences made billions of dropped writes)",
+            "                for (var i = 0; i < ll; ++i) {\n"
+            "                    buf[oubt + i] = buf[spl + i];\n",
+            "                if (oubt + ll + ml > buf.length)\n"
+            "                    err(0);\n"
+            "                for (var i = 0; i < ll; ++i) {\n"
+            "                    buf[oubt + i] = buf[spl + i];\n",
+        ),
+    ],
+}
+
 
 def _fetch(name: str, version: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,10 +101,30 @@ def _files(tarball: bytes, wanted: dict[str, str]) -> dict[str, bytes]:
     return files
 
 
-def _version_file(name: str, version: str, digest: str, files: dict[str, bytes]) -> bytes:
+def _patch(name: str, files: dict[str, bytes]) -> list[str]:
+    """Apply PATCHES to ``files`` in place; return what they say, for VERSION."""
+    notes = []
+    for (package, target), patches in PATCHES.items():
+        if package != name:
+            continue
+        text = files[target].decode()
+        for why, old, new in patches:
+            if text.count(old) != 1:
+                found = text.count(old)
+                raise SystemExit(f"{name}/{target}: patch text found {found} times: {why}")
+            text = text.replace(old, new)
+            notes.append(f"patched {target}: {why}")
+        files[target] = text.encode()
+    return notes
+
+
+def _version_file(
+    name: str, version: str, digest: str, files: dict[str, bytes], notes: list[str]
+) -> bytes:
     lines = [
         f"{name} {version} from the npm registry (refreshed by scripts/vendor_js.py)",
         f"tarball sha256 {digest}",
+        *notes,
         *(
             f"{hashlib.sha256(data).hexdigest()}  {target}"
             for target, data in sorted(files.items())
@@ -88,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         if actual != digest:
             raise SystemExit(f"{name} {version}: tarball sha256 {actual}, pinned {digest}")
         files = _files(tarball, wanted)
-        files["VERSION"] = _version_file(name, version, digest, files)
+        notes = _patch(name, files)
+        files["VERSION"] = _version_file(name, version, digest, files, notes)
         dest = VENDOR / name
         for target, data in files.items():
             path = dest / target

@@ -87,12 +87,72 @@ def reencoded_recording(name: str, *, history: bool) -> list[bytes]:
         return [enc.encode(np.array(rec.frame(i))) for i in range(len(rec))]
 
 
+def _compressed_block(content: bytes, *, last: bool) -> bytes:
+    head = len(content) << 3 | 2 << 1 | int(last)
+    return head.to_bytes(3, "little") + content
+
+
+def zero_bit_huffman_block(*, last: bool = True) -> bytes:
+    """A compressed block whose Huffman weights are FSE-coded with one symbol
+    of full probability: every state reads 0 bits, so a decoder that reads
+    weights until its bitstream ends never does (fzstd 0.1.1 hung on these
+    21 bytes; our vendored copy is patched)."""
+    lss, lcs = 16, 8
+    literals = bytes([2 | (lss & 15) << 4, (lss >> 4) & 63 | (lcs & 3) << 6, lcs >> 2])
+    tree = bytes([4, 0xF0, 0x03, 0x00, 0x80])  # 4 bytes: FSE table (al 5, p(0)=32), bitstream
+    return _compressed_block(literals + tree + bytes(4), last=last)
+
+
+def sequence_bomb_block(count: int = 20000, *, last: bool = True) -> bytes:
+    """A compressed block of ``count`` sequences of ~128 KiB matches each
+    (RLE-coded tables, 16 extra bits per sequence): billions of bytes of
+    output from 40 kB, which a decoder must refuse, not produce."""
+    head = bytes([0x00, 0x80 + (count >> 8), count & 255, 0x54, 0, 0, 52])
+    return _compressed_block(head + b"\xff" * (2 * count) + b"\x01", last=last)
+
+
+def zstd_with_block(block: bytes, size: int) -> bytes:
+    """A single-segment zstd frame declaring ``size`` bytes, holding ``block``."""
+    return b"\x28\xb5\x2f\xfd\xa0" + size.to_bytes(4, "little") + block
+
+
+def extra_hostile(mod: ModuleType) -> list[tuple[str, bytes]]:
+    """Cases beyond the Python suite's, aimed at the JS zstd decoder."""
+    from screencodec.wire import Op, zstream_op
+
+    r, n = mod.R, mod.R.area * 3
+    return [
+        (
+            "zstd zero-bit huffman",
+            mod.delta(mod.op(Op.ZSTD, r, zstd_with_block(zero_bit_huffman_block(), n))),
+        ),
+        (
+            "zstd sequence bomb",
+            mod.delta(mod.op(Op.ZSTD, r, zstd_with_block(sequence_bomb_block(), n))),
+        ),
+        (
+            "zstream sequence bomb",
+            mod.delta(
+                zstream_op(r, 0, mod.ZSTREAM_FRAME + sequence_bomb_block(last=False), reset=True)
+            ),
+        ),
+        (
+            "zstream zero-bit huffman",
+            mod.delta(
+                zstream_op(r, 0, mod.ZSTREAM_FRAME + zero_bit_huffman_block(last=False), reset=True)
+            ),
+        ),
+    ]
+
+
 def hostile_streams() -> Iterator[tuple[str, list[bytes]]]:
-    """Each case of the Python hostile-decoder tests after a keyframe of the
-    same picture its fixture starts from, then a recovery keyframe."""
+    """Each case of the Python hostile-decoder tests (and extra_hostile's)
+    after a keyframe of the same picture its fixture starts from, then a
+    recovery keyframe."""
     mod = _hostile_module()
     w, h = mod.W, mod.H
-    for case_id, message, _match in mod.HOSTILE:
+    cases = [(c[0], c[1]) for c in mod.HOSTILE] + extra_hostile(mod)
+    for case_id, message in cases:
         enc = ScreenEncoder(w, h, threads=1)
         start = enc.encode(mod.noise_frame(1))
         enc.request_keyframe()

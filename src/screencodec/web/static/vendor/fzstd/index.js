@@ -256,13 +256,17 @@ var rhu = function (dat, bt) {
                 break;
             var cbt = fpos >> 3;
             st1 += ((dat[cbt] | (dat[cbt + 1] << 8)) >> (fpos & 7)) & ((1 << btr1) - 1);
-            hw[++wc] = fdt.s[st1];
+            if (++wc > 255)
+                err(0);
+            hw[wc] = fdt.s[st1];
             fpos -= btr2;
             if (fpos < epos)
                 break;
             cbt = fpos >> 3;
             st2 += ((dat[cbt] | (dat[cbt + 1] << 8)) >> (fpos & 7)) & ((1 << btr2) - 1);
-            hw[++wc] = fdt.s[st2];
+            if (++wc > 255)
+                err(0);
+            hw[wc] = fdt.s[st2];
             btr1 = fdt.n[st1];
             st1 = fdt.t[st1];
             btr2 = fdt.n[st2];
@@ -542,6 +546,8 @@ var rzb = function (dat, st, out) {
                     else
                         off = st.o[0];
                 }
+                if (oubt + ll + ml > buf.length)
+                    err(0);
                 for (var i = 0; i < ll; ++i) {
                     buf[oubt + i] = buf[spl + i];
                 }
