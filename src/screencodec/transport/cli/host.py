@@ -27,6 +27,7 @@ from screencodec.transport.cli.args import address, size
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
+    FileReceived,
     PasswordGuessed,
     PasswordRotated,
     SessionEnded,
@@ -173,6 +174,9 @@ async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bo
                 f"Session code: {ev.code}\nNew password: {ev.password}\n"
                 "Read both to your support agent again."
             )
+        elif isinstance(ev, FileReceived):
+            sender = _agents(ui, (ev.peer,))
+            ui.say(f"saved {safe_text(ev.path, 300)} ({ev.size} bytes) from {sender}")
         elif isinstance(ev, StatsUpdated):
             ui.say(f"[shared] {safe_text(ev.stats.line(), 200)}", status=True)
         elif isinstance(ev, SessionEnded):

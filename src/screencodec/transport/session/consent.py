@@ -288,10 +288,14 @@ class TerminalQuestions:
 
     async def file_offer(self, offer: FileOfferInfo) -> bool:
         where = f" in {self._download_dir}" if self._download_dir else ""
+        who = self.names.get(offer.peer)
+        text = offer.describe()
+        if who:
+            text = f"{who!r} ({offer.peer}) sends the file {offer.name!r} ({offer.size} bytes)"
         return await self._yes_no(
             offer.question,
             "FILE (grants no access to your screen or input)",
-            [offer.describe()],
+            [text],
             f"y = save this one file{where}",
         )
 
