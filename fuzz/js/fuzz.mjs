@@ -7,7 +7,9 @@
 // them). Each iteration replays a random prefix of a stream on a fresh
 // decoder, then decodes a mutated copy of the next message (byte flips,
 // random bytes, insertions, deletions, truncation, splices from other
-// messages, interesting values in the headers) and, after it, up to three
+// messages, interesting values in the headers; or, 40 % of the time, bytes
+// inside one op's payload with the structure kept, which is what reaches
+// the zstd decoder) and, after it, up to three
 // more of the stream, with a video sink that paints grey or fails. It
 // checks that nothing but a DecodeError is thrown, that a refused message
 // leaves the framebuffer byte for byte as it was and the decoder waiting for
@@ -18,7 +20,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodeError, ScreenDecoder } from '../../src/screencodec/web/static/decoder/index.js';
+import { DecodeError, ScreenDecoder, parseUpdate, splitFrame } from '../../src/screencodec/web/static/decoder/index.js';
 
 function parseArgs(argv) {
   const opts = { seconds: 10, iterations: Infinity, seed: 1, maxMs: 2000, dirs: [] };
@@ -67,7 +69,32 @@ function readStreams(dirs) {
 
 const INTERESTING = [0, 1, 2, 3, 7, 8, 0x7f, 0x80, 0xff, 0xfe];
 
+/** Change bytes inside one op's payload past its first 12 bytes (zstd data,
+ * mostly), keeping the message's structure: this is what reaches fzstd. */
+function mutatePayload(msg, r) {
+  let u;
+  try {
+    u = parseUpdate(splitFrame(msg).body);
+  } catch {
+    return null;
+  }
+  const ops = u.ops.filter((o) => o.payload.length > 16);
+  if (!ops.length) return null;
+  const op = ops[r.int(ops.length)];
+  const out = msg.slice();
+  const base = op.payload.byteOffset - msg.byteOffset;
+  for (let k = 1 + r.int(6); k > 0; k--) {
+    const at = base + 12 + r.int(op.payload.length - 12);
+    out[at] = r() < 0.5 ? out[at] ^ (1 << r.int(8)) : r.int(256);
+  }
+  return out;
+}
+
 function mutate(msg, all, r) {
+  if (r() < 0.4) {
+    const m = mutatePayload(msg, r);
+    if (m) return m;
+  }
   const b = Array.from(msg);
   const rounds = 1 + r.int(4);
   for (let k = 0; k < rounds; k++) {
