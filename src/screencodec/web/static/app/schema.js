@@ -30,15 +30,17 @@ const KINDS = {
 // file_progress may carry a reason
 const OPTIONAL = { file_progress: { text: str(200) } };
 
+// Own properties only: JSON.parse makes "__proto__" an own key, and `in`
+// would find "toString" and friends on Object.prototype.
 function exact(obj, fields, optional = {}) {
   for (const k of Object.keys(obj)) {
-    if (!(k in fields) && !(k in optional)) return false;
+    if (!Object.hasOwn(fields, k) && !Object.hasOwn(optional, k)) return false;
   }
   for (const [k, check] of Object.entries(fields)) {
-    if (!(k in obj) || !check(obj[k])) return false;
+    if (!Object.hasOwn(obj, k) || !check(obj[k])) return false;
   }
   for (const [k, check] of Object.entries(optional)) {
-    if (k in obj && !check(obj[k])) return false;
+    if (Object.hasOwn(obj, k) && !check(obj[k])) return false;
   }
   return true;
 }

@@ -1,11 +1,18 @@
-"""VIDEO ops through WebCodecs: the page's decoder with its WebCodecs sink
-replays a stream of the video scenario written by the Python encoder, and its
-framebuffer after each update is compared with the Python ScreenDecoder's
-(the reference decode): PSNR >= 45 dB, and in practice equal byte for byte."""
+"""The page's own modules, run in the page.
+
+- VIDEO ops through WebCodecs: the page's decoder with its WebCodecs sink
+  replays a stream of the video scenario written by the Python encoder, and
+  its framebuffer after each update is compared with the Python
+  ScreenDecoder's (the reference decode): PSNR >= 45 dB, and in practice
+  equal byte for byte.
+- schema.js refuses every server message that is off-spec.
+- keys.js maps KeyboardEvents to the right X keysyms.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import numpy as np
@@ -93,3 +100,76 @@ def test_webcodecs_matches_reference_decode(browser: Any, page_base: str, chroma
         for g, w in zip(result["frames"], refs[-keep:], strict=True)
     ]  # fmt: skip
     assert all(exact), "software H.264 and the normative conversion should be exact"
+
+
+_SCHEMA = """
+const [base, cases, done] = arguments;
+import(base + "app/schema.js").then(({ parseServerMessage }) => {
+  done(cases.map((text) => {
+    try { parseServerMessage(text); return true; } catch (e) { return e.constructor.name; }
+  }));
+}).catch((e) => done(String(e)));
+"""
+
+SERVER_GOOD = [
+    {"t": "level", "view": True, "control": False},
+    {"t": "stats", "fps": 29.5, "kbps": 1200, "rtt": 0.4, "skipped": 0},
+    {"t": "chat", "from": "host", "text": "<b>hi</b>"},
+    {"t": "file_progress", "id": 3, "state": "failed", "text": "too large"},
+    {"t": "monitors", "list": [{"index": 1, "width": 10, "height": 10, "primary": True}],
+     "current": 1},
+]  # fmt: skip
+SERVER_BAD = [
+    '{"t": "level", "view": true}',
+    '{"t": "level", "view": true, "control": false, "x": 1}',
+    '{"t": "level", "view": 1, "control": false}',
+    '{"t": "chat", "from": "admin", "text": "x"}',
+    '{"t": "chat", "from": "host", "text": "' + "x" * 4001 + '"}',
+    '{"t": "stats", "fps": -1, "kbps": 1, "rtt": 1, "skipped": 0}',
+    '{"t": "monitors", "list": [{"index": 1}], "current": 1}',
+    '{"t": "monitors", "list": [{"index": 1, "width": 10, "height": 10, "primary": true,'
+    ' "__proto__": 1}], "current": 1}',
+    '{"t": "__proto__"}',
+    '{"t": "toString"}',
+    "[]",
+    "null",
+    "nope",
+]
+
+
+def test_page_schema_refuses_off_spec_messages(browser: Any, page_base: str) -> None:
+    cases = [json.dumps(g) for g in SERVER_GOOD] + SERVER_BAD
+    result = browser.execute_async_script(_SCHEMA, page_base, cases)
+    assert result[: len(SERVER_GOOD)] == [True] * len(SERVER_GOOD), result
+    assert result[len(SERVER_GOOD) :] == ["ServerMessageError"] * len(SERVER_BAD), result
+
+
+_KEYS = """
+const [base, cases, done] = arguments;
+import(base + "app/keys.js").then(({ keysymOf, textOf }) => {
+  done(cases.map(([key, code, ctrl]) => {
+    const e = new KeyboardEvent("keydown", { key, code, ctrlKey: ctrl });
+    return [keysymOf(e), textOf(e)];
+  }));
+}).catch((e) => done(String(e)));
+"""
+
+KEYS = [
+    (("a", "KeyA", False), (0x61, "a")),
+    (("A", "KeyA", False), (0x41, "A")),
+    (("a", "KeyA", True), (0x61, "")),  # Ctrl+A types nothing
+    (("\u00e9", "Digit2", False), (0xE9, "\u00e9")),
+    (("\u20ac", "KeyE", False), (0x10020AC, "\u20ac")),
+    (("Enter", "Enter", False), (0xFF0D, "")),
+    (("Shift", "ShiftRight", False), (0xFFE2, "")),
+    (("Control", "ControlLeft", False), (0xFFE3, "")),
+    (("ArrowLeft", "ArrowLeft", False), (0xFF51, "")),
+    (("F12", "F12", False), (0xFFC9, "")),
+    (("Dead", "BracketLeft", False), (0, "")),
+    ((" ", "Space", False), (0x20, " ")),
+]
+
+
+def test_page_keysyms(browser: Any, page_base: str) -> None:
+    result = browser.execute_async_script(_KEYS, page_base, [list(k) for k, _ in KEYS])
+    assert [tuple(r) for r in result] == [want for _, want in KEYS]
