@@ -9,8 +9,9 @@ seeds.SIZES), a mode byte (0: ``decode`` the rest as one message; otherwise
 
 A finding is anything but success or DecodeError, a crash (run with a
 sanitizer build to catch memory errors), or a broken invariant: a refused
-message changed the picture, a refused update left the decoder in sync, or an
-accepted one left a pixel's 4th byte other than 255.
+message changed the picture or left the decoder in sync, a well-formed
+message of an unknown type was refused instead of skipped, or an accepted
+one left a pixel's 4th byte other than 255.
 """
 
 from __future__ import annotations
@@ -66,8 +67,11 @@ def test_one_input(data: bytes) -> None:
             )
             if not same:
                 raise AssertionError("a refused message changed the picture") from None
-            if len(msg) > 3 and msg[3] == 1 and not dec.needs_keyframe:
-                raise AssertionError("a refused update left the decoder in sync") from None
+            if not dec.needs_keyframe:
+                raise AssertionError("a refused message left the decoder in sync") from None
+            unknown = len(msg) >= 8 and msg[:3] == b"SC\x01" and msg[3] not in (1, 2, 3)
+            if unknown and len(msg) == 8 + int.from_bytes(msg[4:8], "little"):
+                raise AssertionError("a well-formed unknown type was refused") from None
     check(dec)
 
 

@@ -11,15 +11,18 @@ import struct
 import pytest
 
 from screencodec.codecs import copy_op
+from screencodec.errors import DecodeError
 from screencodec.geometry import Rect
 from screencodec.wire import (
     MAX_DIMENSION,
     VERSION,
+    VIDEO_HEADER,
     CursorPosition,
     EncodedOp,
     MessageType,
     Op,
     UpdateFlags,
+    VideoFlags,
     build_cursor_position,
     build_cursor_shape,
     build_message,
@@ -28,6 +31,8 @@ from screencodec.wire import (
     parse_cursor_shape,
     parse_header,
     parse_update,
+    read_header,
+    split_frame,
     split_message,
     zstream_op,
 )
@@ -226,3 +231,20 @@ def test_builder_cursor_checks() -> None:
     # an out-of-range hotspot is clamped into the shape
     s = parse_cursor_shape(split_message(build_cursor_shape(1, 2, 2, (9, -3), bytes(16)))[1])
     assert (s.hotspot_x, s.hotspot_y) == (1, 0)
+
+
+def test_video_payload_header_matches_the_spec() -> None:
+    """VIDEO payload: codec (1), flags (1: bit 0 IDR, bit 1 CHROMA_420),
+    stream id (2), frame number (4); the KEYFRAME rule reads byte 1."""
+    assert VIDEO_HEADER.pack(1, 3, 0x0203, 0x04050607) == bytes.fromhex("0103030207060504")
+    assert (int(VideoFlags.IDR), int(VideoFlags.CHROMA_420)) == (1, 2)
+
+
+def test_an_unknown_type_is_framed_by_magic_and_length() -> None:
+    """Every version keeps the 8-byte header, so any message can be stepped over."""
+    msg = header(200, 3) + b"new"
+    assert read_header(msg) == (1, 200, 3)
+    version, kind, body = split_frame(msg)
+    assert (version, kind, bytes(body)) == (1, 200, b"new")
+    with pytest.raises(DecodeError, match="unknown message type 200"):
+        split_message(msg)
