@@ -1,5 +1,6 @@
-"""Shared helpers for the session-layer tests: a scripted frame source, a plain
-(unsealed) TCP channel for loopback, a delaying proxy, and waiting helpers."""
+"""Shared helpers for the session-layer tests: freezable and multi-monitor
+wrappers of the synthetic desktop, a plain (unsealed) TCP channel for
+loopback, a delaying proxy, and waiting helpers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from screencodec.capture.base import CursorState, FrameSource, SourceWrapper
+from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.transport import Host
@@ -52,58 +54,6 @@ async def host_read_past_the_question(host: Host, viewer_channel: Channel) -> No
     before = link.gate.dropped_early
     await viewer_channel.send(m.encode(m.PointerMove(1, 1)))
     await until(lambda: link.gate.dropped_early == before + 1, 10, "the host read past it")
-
-
-MONITORS = [
-    Monitor(0, 0, 0, 320 + 200, 240, False),
-    Monitor(1, 0, 0, 320, 240, True),
-    Monitor(2, 320, 0, 200, 160, False),
-]
-
-
-class ScriptedScreen(FrameSource):
-    """A deterministic, cheap, changing desktop: each grab moves a block and types
-    one 'character'. ``frozen`` stops changes; ``grabs`` counts grabs."""
-
-    def __init__(self, monitor: int = 1, seed: int = 0, monitors: list[Monitor] | None = None):
-        self._monitors = monitors or MONITORS
-        mon = next(m for m in self._monitors if m.index == monitor)
-        self._w, self._h = mon.width, mon.height
-        rng = np.random.default_rng(seed + monitor)
-        self._frame = rng.integers(0, 256, (self._h, self._w, 4), dtype=np.uint8)
-        self._rng = rng
-        self.frozen = False
-        self.grabs = 0
-        self.closed = False
-        self._t = 0
-
-    @property
-    def width(self) -> int:
-        return self._w
-
-    @property
-    def height(self) -> int:
-        return self._h
-
-    @property
-    def monitors(self) -> list[Monitor]:
-        return list(self._monitors)
-
-    def grab(self) -> Frame:
-        self.grabs += 1
-        if not self.frozen:
-            self._t += 1
-            t = self._t
-            x = (t * 7) % max(1, self._w - 16)
-            y = (t * 3) % max(1, self._h - 16)
-            self._frame[y : y + 16, x : x + 16, :3] = self._rng.integers(
-                0, 256, (16, 16, 3), dtype=np.uint8
-            )
-            self._frame[..., 3] = self._rng.integers(0, 256)  # X byte is garbage
-        return self._frame  # reused buffer, as real sources may do
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def bgr_equal(a: Frame | None, b: Frame | None) -> bool:
@@ -269,3 +219,30 @@ class Freezable(SourceWrapper):
     def cursor(self) -> CursorState | None:
         self.cursor_polls += 1
         return self.inner.cursor()
+
+
+#: Three monitors side by side, of different sizes (0 is their bounding box).
+MONITORS = [
+    Monitor(0, 0, 0, 320 + 200, 240, False),
+    Monitor(1, 0, 0, 320, 240, True),
+    Monitor(2, 320, 0, 200, 160, False),
+]
+
+
+class OnMonitor(Freezable):
+    """A synthetic desktop the size of one of :data:`MONITORS`, reporting that
+    layout (the synthetic desktop itself has one screen): for a host's
+    per-monitor source factory. ``closed`` tells whether the host released it."""
+
+    def __init__(self, index: int, scenario: str = "typing", seed: int = 5) -> None:
+        mon = next(x for x in MONITORS if x.index == index)
+        super().__init__(SyntheticDesktop(mon.width, mon.height, scenario=scenario, seed=seed))
+        self.closed = False
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return list(MONITORS)
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()

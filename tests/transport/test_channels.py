@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ProtocolError
 from screencodec.transport import ChatReceived, FileReceived, Host, HostConfig, allow
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.sidechannels import FileOfferInfo, FileReceiver, safe_filename
 
 from .conftest import connected
-from .helpers import ScriptedScreen, bgr_equal, run, until
+from .helpers import OnMonitor, bgr_equal, run, until
 
 
 def host_with_files(tmp: Path, answer: bool | None) -> tuple[Host, list[FileOfferInfo]]:
@@ -27,7 +28,7 @@ def host_with_files(tmp: Path, answer: bool | None) -> tuple[Host, list[FileOffe
         return bool(answer)
 
     host = Host(
-        ScriptedScreen(),
+        SyntheticDesktop(320, 240, scenario="idle"),
         consent=allow(),
         file_consent=file_consent,
         config=HostConfig(download_dir=tmp, consent_timeout=0.3),
@@ -94,7 +95,7 @@ def test_file_without_download_dir_is_refused_without_asking(tmp_path: Path) -> 
         return True
 
     async def main() -> None:
-        host = Host(ScriptedScreen(), consent=allow(), file_consent=yes)
+        host = Host(SyntheticDesktop(320, 240, scenario="idle"), consent=allow(), file_consent=yes)
         async with connected(host) as (viewer, _, _):
             assert await viewer.send_file(src) is False
         assert asked == []
@@ -140,7 +141,7 @@ def test_receiver_rejects_chunks_out_of_order_and_oversize(tmp_path: Path) -> No
 
 def test_chat_round_trip_and_extension_channel() -> None:
     async def main() -> None:
-        host = Host(ScriptedScreen(), consent=allow())
+        host = Host(SyntheticDesktop(320, 240, scenario="idle"), consent=allow())
         got: list[tuple[str, bytes]] = []
 
         async def echo(peer: str, payload: bytes) -> bytes | None:
@@ -173,10 +174,10 @@ def test_chat_round_trip_and_extension_channel() -> None:
 
 
 def test_monitor_switch_and_all_monitors() -> None:
-    screens: dict[int, ScriptedScreen] = {}
+    screens: dict[int, OnMonitor] = {}
 
-    def factory(index: int) -> ScriptedScreen:
-        screens[index] = ScriptedScreen(monitor=index, seed=5)
+    def factory(index: int) -> OnMonitor:
+        screens[index] = OnMonitor(index)
         return screens[index]
 
     async def main() -> None:

@@ -140,8 +140,12 @@ def test_through_relay_processes() -> None:
     )  # fmt: skip
     try:
         assert relay.stdout is not None
-        line = relay.stdout.readline()
-        rport = int(re.search(r"relay listening on 127.0.0.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+        seen: list[str] = []
+        while not (found := re.search(r"relay listening on 127.0.0.1:(\d+)", "".join(seen))):
+            line = relay.stdout.readline()  # log lines may come first
+            assert line, f"relay exited: {seen}"
+            seen.append(line)
+        rport = int(found.group(1))
         host, code, password, _ = start_host(where=("--relay", f"127.0.0.1:{rport}"))
         try:
             view = subprocess.Popen(

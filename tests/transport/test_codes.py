@@ -62,43 +62,41 @@ def test_repr_never_shows_the_password() -> None:
     assert creds.password not in repr(creds)
 
 
-def test_three_failures_invalidate_until_rotated() -> None:
-    fired: list[int] = []
-    creds = SessionCredentials(on_password_invalidated=lambda c: fired.append(c.generation))
-    old = creds.password
-    for _ in range(3):
-        gen = creds.begin_attempt()
-        creds.finish_attempt(gen, success=False)
-    assert creds.invalidated
-    assert fired == [1]
-    with pytest.raises(AuthenticationError, match="invalidated"):
-        creds.begin_attempt()
-    new = creds.rotate_password()
-    assert new != old
-    assert not creds.invalidated
-    assert creds.generation == 2
-    creds.finish_attempt(creds.begin_attempt(), success=True)
-    assert creds.failed_attempts == 0
-
-
-def test_reservations_cap_parallel_guesses() -> None:
+def test_failed_checks_are_told_and_never_invalidate() -> None:
+    """Guessing is throttled (tests/transport/test_bruteforce.py), never a
+    reason to drop the password: listeners hear of each failure and from where."""
     creds = SessionCredentials()
-    gens = [creds.begin_attempt() for _ in range(3)]
-    with pytest.raises(AuthenticationError, match="in progress"):
-        creds.begin_attempt()
-    creds.finish_attempt(gens[0], success=False, counted=False)  # ended before the PAKE
-    assert creds.failed_attempts == 0
-    creds.begin_attempt()
+    heard: list[tuple[int, str]] = []
+    creds.add_guess_listener(lambda c, key: heard.append((c.generation, key)))
+    password = creds.password
+    for key in ("10.0.0.1", "10.0.0.2", "10.0.0.1", "10.0.0.3"):
+        creds.check_failed(key)
+    assert heard == [(1, "10.0.0.1"), (1, "10.0.0.2"), (1, "10.0.0.1"), (1, "10.0.0.3")]
+    assert not creds.invalidated and creds.password == password
+
+
+def test_rotation_draws_a_new_password_and_counts_generations() -> None:
+    creds = SessionCredentials()
+    old = creds.password
+    new = creds.rotate_password()
+    assert new == creds.password != old
+    assert creds.generation == 2
+    assert normalize_password(new) == new
 
 
 def test_ended_session_refuses_everything() -> None:
     creds = SessionCredentials()
+    ended: list[SessionCredentials] = []
+    creds.add_end_listener(ended.append)
     creds.end()
-    assert creds.ended
+    creds.end()  # idempotent: listeners hear it once
+    assert creds.ended and ended == [creds]
+    assert creds.password == ""  # nothing left that a handshake could match
     with pytest.raises(AuthenticationError, match="ended"):
-        creds.begin_attempt()
-    with pytest.raises(AuthenticationError):
         creds.rotate_password()
+    late: list[SessionCredentials] = []
+    creds.add_end_listener(late.append)  # registered after the end: told at once
+    assert late == [creds]
 
 
 def test_code_comparison() -> None:

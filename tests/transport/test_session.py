@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ConsentDeniedError
 from screencodec.transport import (
     CONTROL,
@@ -29,17 +30,18 @@ from screencodec.transport.input import RecordingInjector
 from screencodec.transport.session import messages as m
 
 from .conftest import connected
-from .helpers import ScriptedScreen, bgr_equal, host_read_past_the_question, run, until
+from .helpers import Freezable, bgr_equal, host_read_past_the_question, run, until
 
 
-def make_host(consent=None, **cfg: object) -> tuple[Host, ScriptedScreen, RecordingInjector]:
-    screen = ScriptedScreen()
+def make_host(consent=None, **cfg: object) -> tuple[Host, Freezable, RecordingInjector]:
+    """A host on a small deterministic desktop that changes every frame (typing)."""
+    screen = Freezable(SyntheticDesktop(320, 240, scenario="typing", seed=4))
     inj = RecordingInjector()
     host = Host(screen, consent=consent or allow(), injector=inj, config=HostConfig(**cfg))  # type: ignore[arg-type]
     return host, screen, inj
 
 
-async def converge(viewer: Viewer, screen: ScriptedScreen, timeout: float = 10.0) -> None:
+async def converge(viewer: Viewer, screen: Freezable, timeout: float = 10.0) -> None:
     screen.frozen = True
     await until(
         lambda: bgr_equal(viewer.framebuffer, screen.grab()), timeout, "bit-exact framebuffer"
