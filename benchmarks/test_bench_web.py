@@ -147,21 +147,29 @@ class _TimedSource(SourceWrapper):
         return frame
 
 
-async def _session(scenario: str, page: Any, seconds: float, warmup: int = 10) -> dict[str, float]:
+async def _session(scenario: str, page: Any, seconds: float, warmup: int = 3) -> dict[str, float]:
     """Grab -> applied lag through the page (``page`` a driver) or the Python
     Viewer (``page`` None), over the sealed transport on loopback."""
     source = _TimedSource(SyntheticDesktop(W, H, scenario=scenario, seed=1))
     grabbed: list[float] = []
 
     class TimedEncoder(ScreenEncoder):
-        def encode(self, frame: Any, /) -> bytes:
-            grabbed.append(source.grab_ended)
-            return super().encode(frame)
+        def encode(self, frame: Any, /, *, now: float | None = None) -> bytes:
+            data = super().encode(frame, now=now)
+            # The session sends (and numbers, from 1) only updates that carry
+            # something: update n is the n-th of those.
+            if self.last.keyframe or self.last.ops:
+                grabbed.append(source.grab_ended)
+            return data
 
     host = Host(source, consent=allow(), config=HostConfig(min_interval=1 / 30),
                 encoder_factory=TimedEncoder)  # fmt: skip
     creds = SessionCredentials()
-    async with await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+
+    async def serve(channel: Any) -> None:
+        await host.serve(channel)
+
+    async with await listen_direct("127.0.0.1", 0, creds, serve) as listener:
 
         async def connect() -> Any:
             return await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
@@ -194,7 +202,7 @@ async def _session(scenario: str, page: Any, seconds: float, warmup: int = 10) -
             "fps": len(viewer.applied_at) / seconds}  # fmt: skip
 
 
-def run_all(seconds: float = 4.0) -> dict[str, Any]:
+def run_all(seconds: float = 8.0) -> dict[str, Any]:
     driver = _driver()
     loop = _Loop()
     try:
@@ -271,7 +279,7 @@ def test_web_viewer_1080p(benchmark: Any) -> None:
         # 60 fps means 16.7 ms; asserted with headroom for a loaded machine.
         assert result["decode"][name]["page_median_ms"] < 33
     for r in result["lag"].values():
-        assert r["page"]["updates"] >= 20
+        assert r["page"]["updates"] >= 10
 
 
 if __name__ == "__main__":
