@@ -145,6 +145,46 @@ def extra_hostile(mod: ModuleType) -> list[tuple[str, bytes]]:
     ]
 
 
+def checksum_stream() -> list[bytes]:
+    """Valid ZSTD and PALETTE frames from another encoder's settings: with a
+    content checksum (verified), and without a single segment (a window
+    descriptor), over the hostile suite's starting picture."""
+    import zstandard
+
+    from screencodec.geometry import Rect
+    from screencodec.wire import Op
+    from screencodec.wire.format import PALETTE_HEADER
+
+    mod = _hostile_module()
+    rng = np.random.default_rng(3)
+    r = mod.R
+    pixels = rng.integers(0, 256, r.area * 3, dtype=np.uint8).tobytes()
+    checked = zstandard.ZstdCompressor(write_checksum=True)
+    # a window smaller than the frame's content: a window descriptor, no
+    # single segment
+    windowed = zstandard.ZstdCompressor(
+        compression_params=zstandard.ZstdCompressionParameters.from_level(
+            3, window_log=10, write_content_size=1
+        )
+    )
+    full = Rect(0, 0, mod.W, mod.H)
+    whole = rng.integers(0, 4, full.area * 3, dtype=np.uint8).tobytes()
+    indices = bytes(rng.integers(0, 256, 32, dtype=np.uint8))
+    table = bytes(i % 256 for i in range(3 * 256))
+    start = ScreenEncoder(mod.W, mod.H, threads=1).encode(mod.noise_frame(1))
+    return [
+        start,
+        mod.delta(mod.op(Op.ZSTD, r, checked.compress(pixels)), seq=1),
+        mod.delta(mod.op(Op.ZSTD, full, windowed.compress(whole)), seq=2),
+        mod.delta(
+            mod.op(
+                Op.PALETTE, r, PALETTE_HEADER.pack(8, 0, 256) + table + checked.compress(indices)
+            ),
+            seq=3,
+        ),
+    ]
+
+
 def hostile_streams() -> Iterator[tuple[str, list[bytes]]]:
     """Each case of the Python hostile-decoder tests (and extra_hostile's)
     after a keyframe of the same picture its fixture starts from, then a
@@ -321,6 +361,7 @@ def all_streams() -> Iterator[tuple[str, list[bytes]]]:
     if importlib.util.find_spec("av") is not None:
         yield "video", video_stream(integrity=False)
         yield "video-hash", video_stream(integrity=True)
+    yield "zstd-checksum", checksum_stream()
     yield "rec-vim-typing", recording_stream("vim-typing")
     yield "rec-terminal-log-history", reencoded_recording("terminal-log", history=True)
     for seed, name in enumerate(SCENARIOS):
