@@ -6,8 +6,8 @@ Run: ``.venv/bin/python -m tests.web.screenshot`` (needs chromium and chromedriv
 
 from __future__ import annotations
 
+import re
 import sys
-import time
 from pathlib import Path
 
 from screencodec.capture import open_source
@@ -23,7 +23,7 @@ OUT = Path(__file__).resolve().parents[2] / "docs" / "img" / "web-viewer.png"
 def main() -> int:
     driver = _driver()
     driver.set_window_size(1440, 900)
-    source = StillSource(open_source("synthetic", width=1600, height=900, scenario="terminal"))
+    source = StillSource(open_source("synthetic", width=1440, height=810, scenario="terminal"))
     live = LiveSession(
         source,
         config=HostConfig(adaptive=False),
@@ -33,10 +33,9 @@ def main() -> int:
         driver.get(live.url)
         wait_page(driver, lambda s: (s["level"] or {}).get("control", False), what="control")
         live.call(live.host.send_chat, "Hi Alice, the printer dialog is on the left.")
-        wait_page(driver, lambda s: "kbit/s, RTT" in driver.execute_script(
-            "return document.getElementById('stats').textContent"), what="stats")  # fmt: skip
-        end = time.monotonic() + 1.5  # let the terminal scroll a little further
-        wait_page(driver, lambda s: time.monotonic() > end)
+        stats = "return document.getElementById('stats').textContent"
+        wait_page(driver, lambda s: re.search(r"shown: +[1-9]\d* fps.*sent: +[1-9]\d* fps",
+                  driver.execute_script(stats)) is not None, what="stats", timeout=30)  # fmt: skip
         driver.save_screenshot(str(OUT))
         print(f"wrote {OUT}")
     finally:

@@ -113,11 +113,12 @@ export class UI {
     if (host) this.host = host;
     const h = this.host;
     const lines = [
-      `${page.fps.toFixed(0)} fps shown, decode ${page.decodeMs.toFixed(1)} ms`,
-      h ? `${h.fps.toFixed(0)} fps sent, ${h.kbps} kbit/s, RTT ${h.rtt.toFixed(0)} ms` : "host: -",
-      `${page.kbps.toFixed(0)} kbit/s received`,
-      `quality: ${page.quality}`,
-      `${page.width}x${page.height}, ${this.control ? "control" : "view only"}`,
+      `shown:    ${page.fps.toFixed(0)} fps, decode ${page.decodeMs.toFixed(1)} ms`,
+      h ? `sent:     ${h.fps.toFixed(0)} fps, ${h.kbps} kbit/s` : "sent:     -",
+      h ? `RTT:      ${h.rtt.toFixed(1)} ms` : "RTT:      -",
+      `received: ${page.kbps.toFixed(0)} kbit/s`,
+      `quality:  ${page.quality}`,
+      `screen:   ${page.width}x${page.height}, ${this.control ? "control" : "view only"}`,
     ];
     $("stats").replaceChildren(...lines.map((l) => el("div", l)));
   }
