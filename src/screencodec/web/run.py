@@ -93,8 +93,8 @@ class WebViewer:
             bridge.status("Waiting for the user to accept...")
             try:
                 await viewer.start(VIEW)
-            except ConsentDeniedError:
-                bridge.banner("ended", "The user declined to share the screen.")
+            except ConsentDeniedError as exc:
+                bridge.banner("ended", f"Not shared: {exc}.")
                 raise
             bridge.send({"t": "level", "view": True, "control": CONTROL in viewer.level})
             bridge.status("Connected")

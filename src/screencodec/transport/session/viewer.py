@@ -185,12 +185,25 @@ class Viewer:
         await self._send(m.PermissionRequest(level.bits, self.who))
         answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
         if isinstance(answer, m.PermissionDeny):
+            why = await self._why_denied()
             await self.channel.close()
-            raise ConsentDeniedError("the host's user declined")
+            raise ConsentDeniedError(why)
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
         return self.level
+
+    async def _why_denied(self) -> str:
+        """A host follows its refusal with a Bye that says whether its user
+        declined or did not answer. Its text is the peer's: only which of the
+        two it was is taken from it, the words are ours."""
+        try:
+            msg = m.decode(await asyncio.wait_for(self.channel.recv(), 1.0))
+        except (asyncio.TimeoutError, SessionClosedError, ProtocolError):
+            return "the host's user declined"
+        if isinstance(msg, m.Bye) and "in time" in msg.reason:
+            return "the host's user did not answer in time"
+        return "the host's user declined"
 
     async def run(self) -> str:
         """Receive until the session ends; returns the reason. A host that
