@@ -75,6 +75,18 @@ def scenario_stream(name: str, *, history: bool, integrity: bool = False) -> lis
     return [enc.encode(np.ascontiguousarray(seq.frame(i))) for i in range(len(seq))]
 
 
+def small_window_stream() -> list[bytes]:
+    """The terminal with a history stream of the smallest window (128 KiB,
+    window_log 17): its output passes several windows within a few updates,
+    so matches reach across the point where the viewer's window slides."""
+    from screencodec.codecs.history import HistoryEncoder
+
+    seq = synthetic_sequence("terminal", *SIZE, fps=10, seconds=FRAMES / 10, seed=4)
+    enc = ScreenEncoder(*SIZE, threads=1, history=True)
+    enc._history = HistoryEncoder(window_log=17)
+    return [enc.encode(np.ascontiguousarray(seq.frame(i))) for i in range(len(seq))]
+
+
 def recording_stream(name: str) -> list[bytes]:
     return split_messages((RECORDINGS / name / "frames.bin").read_bytes())
 
@@ -361,6 +373,7 @@ def all_streams() -> Iterator[tuple[str, list[bytes]]]:
     if importlib.util.find_spec("av") is not None:
         yield "video", video_stream(integrity=False)
         yield "video-hash", video_stream(integrity=True)
+    yield "terminal-history-window17", small_window_stream()
     yield "zstd-checksum", checksum_stream()
     yield "rec-vim-typing", recording_stream("vim-typing")
     yield "rec-terminal-log-history", reencoded_recording("terminal-log", history=True)

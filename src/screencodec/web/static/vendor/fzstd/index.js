@@ -657,6 +657,25 @@ export function decompress(dat, buf) {
 /**
  * Decompressor for Zstandard streamed data
  */
+// screencodec patch: the window is st.w, a view of its last st.e bytes
+// ending where the newest output ends in st.W (twice the window and a
+// block); st.W slides back once it is full.
+var slide = function (st, blk) {
+    var ws = st.w.length;
+    if (!st.W) {
+        st.W = new u8(2 * ws + 131072);
+        st.W.set(st.w);
+        st.E = ws;
+        st.o = new i32(st.o);
+    }
+    if (st.E + blk.length > st.W.length) {
+        cpw(st.W, 0, st.E - ws, st.E);
+        st.E = ws;
+    }
+    st.W.set(blk, st.E);
+    st.E += blk.length;
+    st.w = st.W.subarray(st.E - ws, st.E);
+};
 var Decompress = /*#__PURE__*/ (function () {
     /**
      * Creates a Zstandard decompressor
@@ -740,8 +759,7 @@ var Decompress = /*#__PURE__*/ (function () {
                 }
                 else {
                     this.ondata(blk, false);
-                    cpw(this.s.w, 0, blk.length);
-                    this.s.w.set(blk, this.s.w.length - blk.length);
+                    slide(this.s, blk);
                 }
                 if (this.s.l) {
                     var rest = chunk.subarray(this.s.b);
