@@ -38,3 +38,41 @@ def test_canvas_equals_host_screen(browser: Any, scenario: str) -> None:
         assert st["level"] == {"view": True, "control": False}
     finally:
         live.close()
+
+
+def test_cursor_and_capabilities(browser: Any) -> None:
+    """The host's pointer is drawn where the host says, with its exact shape;
+    the viewer declared to the host what this browser's WebCodecs decodes."""
+    source = StillSource(open_source("synthetic", width=480, height=320, scenario="drag"))
+    source.freeze()
+    cur = source.cursor()
+    assert cur is not None and cur.shape is not None
+    live = LiveSession(source)
+    try:
+        browser.get(live.url)
+        st = wait_page(browser, lambda s: s["applied"] >= 1, what="first picture")
+        probe = st["probe"]
+        caps = live.run(lambda: live.web.viewer.capabilities)  # type: ignore[union-attr]
+        assert bool(caps.video & 2) == probe["h264_444"]
+        assert bool(caps.video & 1) == probe["h264_420"]
+        state = wait_page(
+            browser,
+            lambda s: browser.execute_script("return !document.getElementById('cursor').hidden"),
+            what="the host's pointer drawn",
+        )
+        assert state["width"] == 480  # shown 1:1 (it fits the window)
+        left, top, w, h, data = browser.execute_script(
+            "const c = document.getElementById('cursor');"
+            "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+            "return [c.style.left, c.style.top, c.width, c.height, Array.from(d)];"
+        )
+        hx, hy = cur.hotspot
+        assert (left, top) == (f"{cur.x - hx}px", f"{cur.y - hy}px")
+        shape = cur.shape
+        assert (h, w) == shape.shape[:2]
+        rgba = np.array(data, np.uint8).reshape(h, w, 4)
+        opaque = shape[..., 3] == 255  # canvas stores premultiplied: compare opaque pixels
+        assert np.array_equal(rgba[opaque][:, :3], shape[opaque][:, 2::-1])
+        assert np.array_equal(rgba[..., 3], shape[..., 3])
+    finally:
+        live.close()
