@@ -262,3 +262,44 @@ def test_odd_sized_video_is_video_to_its_last_pixel_and_exact_beside_it(
     for k in range(12):
         fb = dec.decode(enc.encode(f, now=(8 + k) * STEP))
     assert np.array_equal(fb[..., :3], f[..., :3])
+
+
+def test_odd_region_after_a_keyframe_request_serves_a_late_joiner() -> None:
+    """A keyframe restarts the odd region's stream with an IDR and sends its
+    pad exactly: a viewer joining there is exact outside the film at once."""
+    bg = text_desktop(320, 240)
+    rect = Rect(31, 19, 161, 117)
+    enc = ScreenEncoder(320, 240, video=True, integrity=True)
+    dec = ScreenDecoder()
+    for i in range(5):
+        dec.decode(enc.encode(scene(bg, rect, i), now=i * STEP))
+    assert enc.video_stage is not None and enc.video_stage.regions == [rect]
+    enc.request_keyframe()
+    f = scene(bg, rect, 5)
+    data = enc.encode(f, now=5 * STEP)
+    assert parse_update(split_message(data)[1]).keyframe
+    late = ScreenDecoder()
+    for d in (late, dec):
+        fb = d.decode(data)  # hash verified
+        assert np.array_equal(fb, enc.reference)
+        assert exact_where(fb, f, outside(f.shape, rect))
+
+
+def test_a_photo_shown_once_is_exact_after_the_refresh() -> None:
+    """Clearly film at its first change goes as video at once; a photo that
+    then stays still is dropped after ``refresh_delay`` and sent exactly."""
+    bg = text_desktop(320, 240)
+    rect = Rect(40, 30, 200, 150)
+    photo = scene(bg, rect, 3)
+    enc = ScreenEncoder(320, 240, video=True, integrity=True)
+    dec = ScreenDecoder()
+    dec.decode(enc.encode(bg, now=0.0))
+    data = enc.encode(photo, now=STEP)
+    assert Op.VIDEO in ops_of(data)
+    dec.decode(data)
+    now = STEP
+    while enc.video_stage is not None and enc.video_stage.regions:
+        now += STEP
+        assert now < 1.0, "the still photo stayed a video region"
+        fb = dec.decode(enc.encode(photo, now=now))
+    assert np.array_equal(fb[..., :3], photo[..., :3])
