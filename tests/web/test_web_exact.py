@@ -77,3 +77,40 @@ def test_cursor_and_capabilities(browser: Any) -> None:
         assert np.array_equal(rgba[..., 3], shape[..., 3])
     finally:
         live.close()
+
+
+def test_a_refused_update_recovers_exact(browser: Any) -> None:
+    """A damaged update (as a bug or an attack could make one): the page refuses
+    it, the viewer asks for a keyframe after its Receipt, the canvas is exact again."""
+    source = StillSource(open_source("synthetic", width=480, height=320, scenario="terminal"))
+    live = LiveSession(source)
+    damaged: list[int] = []
+    bridge = live.web.bridge
+    assert bridge is not None
+    forward = bridge.update
+
+    def damaging(data: bytes, /) -> Any:
+        keyframe = data[12] & 1
+        if not damaged and not keyframe and len(data) > 24:
+            damaged.append(len(data))
+            data = data[:20] + b"\xff\xff\xff\xff" + data[24:]  # an impossible op count
+        return forward(data)
+
+    bridge.update = damaging  # type: ignore[method-assign]
+    try:
+        browser.get(live.url)
+        st = wait_page(browser, lambda s: s["refused"] >= 1 and s["applied"] >= 10,
+                       what="a refusal, then more updates")  # fmt: skip
+        assert damaged
+        viewer = live.web.viewer
+        assert viewer is not None and live.run(lambda: viewer.keyframe_requests) >= 1
+        expect = source.freeze()[..., :3]
+        ok = False
+        for _ in range(200):
+            if np.array_equal(canvas_bgr(browser), expect):
+                ok = True
+                break
+            wait_page(browser, lambda s: True)
+        assert ok and st["refused"] >= 1
+    finally:
+        live.close()
