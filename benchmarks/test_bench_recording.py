@@ -115,6 +115,48 @@ def test_recording_overhead_and_bytes(scenario: str, benchmark: Any) -> None:
           f"{res['wire_mb_per_h']:.1f} | {res['disk_mb_per_h']:.1f} |")  # fmt: skip
 
 
+@pytest.mark.parametrize("viewer", ["history", "plain"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_recorder_cpu_per_update(scenario: str, viewer: str, benchmark: Any) -> None:
+    """The recorder worker's own CPU per delta update (thread CPU of a session
+    of 400 updates minus one of the join keyframe alone, medians of 3; no
+    checkpoints), and
+    the encoder's CPU per update for scale."""
+    src = open_source("synthetic", width=W, height=H, scenario=scenario, seed=0)
+    enc = session_encoder(W, H) if viewer == "history" else ScreenEncoder(W, H)
+    msgs, enc_s = [], 0.0
+    for i in range(400):
+        frame = src.grab()
+        t0 = time.thread_time()
+        msgs.append(m.encode(m.Update(i + 1, enc.encode(frame))))
+        enc_s += time.thread_time() - t0 if i else 0.0
+    enc.close()
+
+    def work() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as d:
+            rec = Recorder(d, checkpoints=CheckpointPolicy(budget=1e9, soft_budget=1e9))
+            cpu: dict[int, list[float]] = {len(msgs): [], 1: []}
+            for _ in range(3):  # medians: the join session's CPU varies by a few ms
+                for batch in (msgs, msgs[:1]):
+                    session = rec.start(f"{len(batch)}")
+                    for i, msg in enumerate(batch):
+                        session.put("out", msg, at=session.t0 + i / FPS)
+                    session.end("benchmark", at=session.t0 + len(batch) / FPS)
+                    session.join(120)
+                    cpu[len(batch)].append(session.cpu_seconds)
+        full, join = statistics.median(cpu[len(msgs)]), statistics.median(cpu[1])
+        per = (full - join) / (len(msgs) - 1)
+        return {"worker_us": per * 1e6, "join_ms": join * 1e3,
+                "encode_ms": enc_s / (len(msgs) - 1) * 1e3}  # fmt: skip
+
+    res = benchmark.pedantic(work, rounds=1, iterations=1)
+    res["share"] = res["worker_us"] / 1e3 / res["encode_ms"]
+    benchmark.extra_info.update(res)
+    print(f"\n{viewer} {scenario}: worker {res['worker_us']:.0f} us per update "
+          f"(+{res['join_ms']:.0f} ms for the join keyframe), encode {res['encode_ms']:.2f} ms "
+          f"CPU per update: {res['share'] * 100:.1f} %")
+
+
 @pytest.fixture(scope="module", params=["plain", "history"])
 def hour(request: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A 1-hour 1080p typing recording, synthesised at recording speed: for a

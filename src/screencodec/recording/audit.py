@@ -54,6 +54,10 @@ class AuditTracker:
         self._in: dict[int, _Transfer] = {}  # viewer -> host, by transfer id
         self._out: dict[int, _Transfer] = {}  # host -> viewer
 
+    @property
+    def open_intervals(self) -> bool:
+        return bool(self._open)
+
     # -- inputs ------------------------------------------------------------
 
     def from_viewer(self, t: float, msg: m.Message) -> list[Event]:
@@ -103,7 +107,7 @@ class AuditTracker:
 
     def tick(self, t: float) -> list[Event]:
         """Close intervals that ended more than :data:`INPUT_GAP` before ``t``."""
-        return self._expire(t)
+        return self._expire(t) if self._open else []
 
     def finish(self) -> list[Event]:
         """Close every open interval (the session ended)."""

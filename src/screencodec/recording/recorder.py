@@ -50,6 +50,8 @@ from screencodec.recording.retention import RetentionPolicy, prune
 from screencodec.recording.writer import ChunkWriter
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import ConsentRequest, Grant
+from screencodec.wire import UpdateFlags
+from screencodec.wire.format import HEADER, UPDATE_HEADER
 
 if TYPE_CHECKING:
     from screencodec.transport.channel.base import Channel
@@ -208,8 +210,11 @@ class SessionRecorder:
         with contextlib.suppress(OSError, AttributeError):
             # Below the encoders: the recorder may lag, the viewer must not.
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        self.writer.batch = True
         try:
             while True:
+                if self._queue.empty():
+                    self.writer.flush()  # before sleeping: all taken so far is on disk
                 kind, t, obj = self._queue.get()
                 rel = max(0.0, t - self.t0)
                 if kind == "end":
@@ -271,7 +276,8 @@ class SessionRecorder:
             ChunkType.UPDATE, data, us, ChunkFlags.KEYFRAME if keyframe else 0)
         self.updates += 1
         self.wire_bytes += len(payload)
-        self._events(self.audit.tick(rel), us)
+        if self.audit.open_intervals:
+            self._events(self.audit.tick(rel), us)
         if not self._policy.enabled or (self._streams_open and not keyframe):
             # A stream state no checkpoint can carry is open (a ZSTREAM history
             # stream lasts until the next wire keyframe): decoding on would
@@ -312,8 +318,6 @@ class SessionRecorder:
         key = bytearray(enc.encode(fb))
         # The keyframe takes the sequence number of the wire update it stands
         # for: a decoder resuming from it expects the next one to follow.
-        from screencodec.wire.format import HEADER
-
         key[HEADER.size : HEADER.size + 4] = (self._decoder.sequence or 0).to_bytes(4, "little")
         self.writer.append(ChunkType.CHECKPOINT, self.updates.to_bytes(4, "big") + key, us)
         self.checkpoints += 1
@@ -335,9 +339,6 @@ class SessionRecorder:
 
 
 def _is_keyframe(update: memoryview) -> bool:
-    from screencodec.wire import UpdateFlags
-    from screencodec.wire.format import HEADER, UPDATE_HEADER
-
     if len(update) < HEADER.size + UPDATE_HEADER.size:
         return False
     flags = UPDATE_HEADER.unpack_from(update, HEADER.size)[1]

@@ -1,11 +1,13 @@
 """Appending chunks to a ``.screc`` file, crash-safe.
 
-:class:`ChunkWriter` writes the magic and the HEADER chunk when it opens and
-then one ``os.write`` per chunk on an ``O_APPEND`` descriptor, with no
-user-space buffer: whatever ``append`` returned for is in the kernel, so a
-SIGKILL loses at most the chunk being written (its torn tail is ignored by
-readers). ``sync()`` adds an fsync for power loss; the recorder calls it every
-few seconds and at the end.
+:class:`ChunkWriter` writes the magic and the HEADER chunk when it opens,
+then appends chunks on an ``O_APPEND`` descriptor with no user-space buffer
+beyond its own: once ``append`` (or, with ``batch`` set, the next
+``flush``) returned, the chunk is in the kernel and survives a SIGKILL; a
+kill in the middle of a write leaves a torn tail that readers ignore. The
+recorder batches and flushes each time its queue runs empty, so whatever it
+took off the queue reaches the kernel before it sleeps. ``sync()`` adds an
+fsync for power loss; the recorder calls it every few seconds and at the end.
 
 State: the next chunk index and the sealer. Not thread-safe: one thread owns
 a writer (the recorder's worker thread).
@@ -25,17 +27,20 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from screencodec.recording.crypto import ChunkSealer, wrap_key
 from screencodec.recording.format import (
+    CHUNK_HEADER,
+    CHUNK_MAGIC,
     FORMAT,
     FORMAT_VERSION,
     MAGIC,
     MAX_PAYLOAD,
-    ChunkHeader,
     ChunkType,
     crc_trailer,
     json_payload,
 )
 
 __all__ = ["ChunkWriter"]
+
+_FLUSH_AT = 1 << 20
 
 
 class ChunkWriter:
@@ -76,6 +81,11 @@ class ChunkWriter:
         self.index = 0
         self.bytes_written = 0
         self.closed = False
+        #: True: ``append`` keeps chunks until :meth:`flush` (or 1 MiB); the
+        #: recorder flushes whenever its queue runs empty.
+        self.batch = False
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._write(MAGIC)
         self._append(ChunkType.HEADER, body, 0, 0, plain=True)
@@ -97,14 +107,25 @@ class ChunkWriter:
         if len(payload) > MAX_PAYLOAD:
             raise ValueError(f"chunk of {len(payload)} bytes")
         index = self.index
-        head = ChunkHeader(ctype, flags, index, time_us, len(payload), 0).pack()
+        head = CHUNK_HEADER.pack(CHUNK_MAGIC, ctype, flags, 0, index, time_us, len(payload))
         if self._sealer is not None and not plain:
             body = self._sealer.seal(index, head, payload)  # ciphertext + tag
-            self._write(head + body)
+            self._pending += (head, body)
         else:
-            self._write(b"".join((head, payload, crc_trailer(head, payload))))
+            self._pending += (head, bytes(payload), crc_trailer(head, payload))
+        self._pending_bytes += len(payload) + 40
         self.index += 1
+        if not self.batch or self._pending_bytes >= _FLUSH_AT:
+            self.flush()
         return index
+
+    def flush(self) -> None:
+        """Hand the chunks appended since the last flush to the kernel (one
+        write; after it they survive the process)."""
+        if self._pending:
+            self._write(b"".join(self._pending))
+            self._pending.clear()
+            self._pending_bytes = 0
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -115,10 +136,12 @@ class ChunkWriter:
 
     def sync(self) -> None:
         if not self.closed:
+            self.flush()
             os.fsync(self._fd)
 
     def close(self) -> None:
         if not self.closed:
+            self.flush()
             os.fsync(self._fd)
             os.close(self._fd)
             self.closed = True
