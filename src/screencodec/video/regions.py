@@ -31,6 +31,11 @@ look like text or UI. Why these two tests:
   change, i.e. three frames of the content's own rate after it starts,
   whatever the capture rate. The content test is taken again every
   ``recheck`` seconds (a film fading in from black looks flat at first).
+  With COPY information (``damage``) and ``first_change``, an area that is
+  clearly film already at its first change (its tiles' runs just started,
+  bounded by that change's boxes, nothing scrolled next to it) is reported
+  then: its first pictures go as video instead of lossless pixels, and a
+  photo shown once costs one picture before the stage's refresh.
 
 The region's bounds are pixel-exact: per tile, the intersection of its
 changed-pixel boxes (trimmed by the tile-diff kernel) over its last three
