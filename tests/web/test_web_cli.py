@@ -173,3 +173,14 @@ def test_web_connect_error_reaches_page_and_terminal(browser: Any) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_web_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _view("127.0.0.1:1", "--code", "1", "--password", "abcdefgh", "--web",
+                     "--no-open", "--web-port", str(port))  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"cannot serve the page on 127.0.0.1 port {port}: it is in use" in done.stderr

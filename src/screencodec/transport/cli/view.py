@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import importlib.util
 import sys
@@ -100,10 +101,17 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     web = WebViewer(lambda: _connect(args, password), options)
     try:
         reason = await asyncio.wait_for(web.run(), args.duration)
-    except asyncio.TimeoutError:
+    except asyncio.TimeoutError:  # before OSError: TimeoutError is one
         if web.viewer is None:
             raise _ViewError("no page opened the viewer link in time") from None
         reason = "viewer left (--duration)"
+    except OSError as exc:
+        if web.url or isinstance(exc, ScreencodecError):
+            raise
+        # The page's own socket could not be opened (--web-port taken, say).
+        port = f"port {args.web_port}" if args.web_port else "a port"
+        why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
     print(f"session ended: {reason}", flush=True)
     return 0
 
