@@ -1,0 +1,68 @@
+"""``screencodec host --record DIR --record-key AUDITOR.pub``: the local user's
+question says the session is recorded, and the recording is sealed for the
+auditor."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+from screencodec.recording import RecordingReader, generate_keypair
+from screencodec.transport import VIEW, Viewer
+from screencodec.transport.connect import connect_direct
+
+from .helpers import until
+
+
+async def _read_until(stream: asyncio.StreamReader, buf: list[str], pattern: str) -> str:
+    while not re.search(pattern, "".join(buf)):
+        chunk = await asyncio.wait_for(stream.read(4096), 30)
+        if not chunk:
+            raise AssertionError(f"host exited before {pattern!r}: {''.join(buf)}")
+        buf.append(chunk.decode())
+    return "".join(buf)
+
+
+def test_host_cli_records_sealed(tmp_path: Path) -> None:
+    generate_keypair(tmp_path / "aud.key", tmp_path / "aud.pub")
+    rec = tmp_path / "rec"
+
+    async def main() -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "screencodec.transport.cli", "host", "--listen", "0",
+            "--bind", "127.0.0.1", "--source", "synthetic", "--size", "320x200",
+            "--control", "none", "--record", str(rec), "--record-key", str(tmp_path / "aud.pub"),
+            "--once", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None and proc.stdin is not None
+        try:
+            buf: list[str] = []
+            text = await _read_until(proc.stdout, buf, r"Password:\s+\S+\s*\n")
+            port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+            code = re.search(r"Session code: ([\d ]+)\n", text).group(1)  # type: ignore[union-attr]
+            password = re.search(r"Password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            ch = await connect_direct("127.0.0.1", port, code, password)
+            viewer = Viewer(ch, who="Dana")
+            started = asyncio.ensure_future(viewer.start(VIEW))
+            question = await _read_until(proc.stdout, buf, r"\[y/N\]")
+            assert "RECORDED" in question
+            proc.stdin.write(b"y\n")
+            await proc.stdin.drain()
+            await started
+            task = asyncio.ensure_future(viewer.run())
+            await until(lambda: viewer.decoded >= 10, 30, "10 updates")
+            await viewer.bye("done")
+            await task
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    asyncio.run(main())
+    (path,) = rec.glob("*.screc")
+    with RecordingReader(path, private_key=tmp_path / "aud.key") as r:
+        assert r.sealed and r.verify().status == "complete"
+        assert r.meta()["who"] == "Dana" and r.update_count >= 10
