@@ -251,10 +251,74 @@ def test_parked_handshakes_from_five_addresses_do_not_make_the_agent_busy() -> N
             assert creds.failed_attempts == 0
         finally:
             stop = True
+            for task in parkers:
+                task.cancel()
+            await asyncio.gather(*parkers, return_exceptions=True)
             for w in parked:
                 w.close()
             await listener.close()
-            await asyncio.gather(*parkers, return_exceptions=True)
+
+    run(main(), timeout=60)
+
+
+def test_parked_handshakes_through_the_relay_do_not_make_the_agent_busy() -> None:
+    """The same attack through a relay (the host keys on the address the relay
+    reports): 5 addresses keep 3 relayed
+    handshakes each parked after HELLO, the host's pre-auth room holds 8. The
+    agent joins through the relay 4 times out of 4."""
+    from screencodec.transport.connect import connect_via_relay, host_via_relay
+    from screencodec.transport.relay import ROLE_VIEWER as RELAY_VIEWER
+    from screencodec.transport.relay import encode_open
+
+    creds = SessionCredentials()
+    hello = b"SCDC" + (1).to_bytes(2, "big") + bytes([ROLE_VIEWER]) + creds.code.encode()
+
+    async def main() -> None:
+        # The relay's own eviction of parked streams is the relay's to test:
+        # here it lets everything through, so the host alone must cope.
+        limits = RelayLimits(max_pending_per_session=32, max_handshaking_per_session=1000)
+        async with Relay(limits=limits) as relay:
+            reg = await host_via_relay("127.0.0.1", relay.port, creds,
+                                       lambda ch: ch.close(),  # type: ignore[arg-type,return-value]
+                                       timeouts=FAST, attempts_per_minute=10**6)
+            reg._acceptor.slots.total = 8
+            writers: list[asyncio.StreamWriter] = []
+
+            stop = False
+
+            async def park(source: str) -> None:
+                while not stop:  # renewed whenever the relay or the host drops it
+                    reader, writer = await asyncio.open_connection(
+                        "127.0.0.1", relay.port, local_addr=(source, 0))
+                    writers.append(writer)
+                    writer.write(encode_open(RELAY_VIEWER, creds.code))
+                    with contextlib.suppress(Exception):
+                        await read_frame(reader, 1024)  # RELAY_OK: paired with the host
+                        writer.write(encode_frame(FrameType.HELLO, hello))
+                        await read_frame(reader, 1024)
+                        await reader.read()
+                    writer.close()
+
+            parkers: list[asyncio.Task[None]] = []
+            try:
+                await reg.wait_registered(5)
+                parkers = [asyncio.ensure_future(park(f"127.0.0.{40 + a}"))
+                           for a in range(5) for _ in range(3)]
+                while relay.stats.paired < 15:  # every parker reached the host once
+                    await asyncio.sleep(0.005)
+                for _ in range(4):
+                    ch = await connect_via_relay("127.0.0.1", relay.port, creds.code,
+                                                 creds.password, timeouts=FAST)
+                    await ch.close()
+                assert creds.failed_attempts == 0
+            finally:
+                stop = True
+                for task in parkers:
+                    task.cancel()
+                await asyncio.gather(*parkers, return_exceptions=True)
+                for w in writers:
+                    w.close()
+                await reg.close()
 
     run(main(), timeout=60)
 

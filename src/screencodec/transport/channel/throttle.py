@@ -34,8 +34,8 @@ With the defaults an attacker with any number of addresses gets at most
 
 :class:`PreauthSlots` bounds what a connection that has not yet committed to a
 guess (it sent a HELLO, or nothing) can hold: a few per address, a bounded
-total in which a newcomer displaces the oldest, so parked connections cannot
-keep the agent out either.
+total in which a newcomer displaces the oldest connection of the address
+holding the most, so parked connections cannot keep the agent out either.
 
 Time comes from an injectable clock; a real-time timer wakes the waiters, and
 :meth:`GuessThrottle.poke` re-evaluates at once (tests that move a fake clock
@@ -259,8 +259,9 @@ class PreauthSlots:
     """Connections that have not committed to a guess yet (no PAKE message).
 
     At most ``per_address`` per address key; at most ``total`` in all, and a
-    newcomer beyond that displaces the oldest (whose ``evict`` callback is
-    called): a connection that is parked does not keep a fast one out.
+    newcomer beyond that displaces the oldest connection of the address that
+    holds the most (its ``evict`` callback is called): parked connections do
+    not keep a fast one out, and renewing them does not displace it either.
     One event loop.
     """
 
@@ -279,7 +280,12 @@ class PreauthSlots:
         if self._per_key.get(key, 0) >= self.per_address:
             return False
         while len(self._held) >= self.total:
-            old, (_, old_evict) = next(iter(self._held.items()))
+            # The oldest of the address holding the most: an attacker renewing
+            # parked connections from a few addresses displaces its own, not a
+            # fast newcomer (the agent holds one slot for one round trip).
+            most = max(self._per_key.values())
+            old, (_, old_evict) = next(
+                (t, h) for t, h in self._held.items() if self._per_key[h[0]] == most)
             self.release(old)
             self.evicted += 1
             old_evict()

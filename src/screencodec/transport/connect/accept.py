@@ -8,9 +8,10 @@ connection helpers both sides use.
 What an attacker can hold, and for how long: a connection that has not yet
 committed to a guess holds a pre-auth slot (a few per address, keyed on the
 IPv4 address or the IPv6 /64; a bounded total in which a newcomer displaces the
-oldest) for at most ``Timeouts.preauth``; a committed guess waits for the
-session's throttle (see channel/throttle.py), which, not a slot count, decides
-who is checked next. So parked or slow handshakes cannot keep the agent out.
+oldest of the address holding the most) for at most ``Timeouts.preauth``; a
+committed guess waits for the session's throttle (see channel/throttle.py),
+which, not a slot count, decides who is checked next. So parked or slow
+handshakes cannot keep the agent out.
 """
 
 from __future__ import annotations
