@@ -35,6 +35,12 @@ def test_keygen_list_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     cut.write_bytes(path.read_bytes()[:-40])
     assert main(["recordings", "verify", str(cut)]) == 2
     assert "incomplete" in capsys.readouterr().out
+    bad = tmp_path / "bad.screc"
+    data = bytearray(path.read_bytes())
+    data[40] ^= 1  # inside the HEADER chunk
+    bad.write_bytes(data)
+    assert main(["recordings", "verify", str(cut), str(bad)]) == 1
+    assert "damaged" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(FFPROBE is None, reason="ffprobe not installed")

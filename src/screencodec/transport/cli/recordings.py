@@ -101,10 +101,15 @@ def _verify(args: argparse.Namespace) -> int:
 
     worst = 0
     for path in args.files:
-        with RecordingReader(path, private_key=args.key) as r:
-            report = r.verify()
-        print(report.describe())
-        worst = max(worst, report.exit_code, key=lambda c: (c == 1, c))
+        try:
+            with RecordingReader(path, private_key=args.key) as r:
+                report = r.verify()
+            print(report.describe())
+            code = report.exit_code
+        except (ScreencodecError, ValueError) as exc:  # its HEADER or key is bad
+            print(f"{path}: damaged: {exc}")
+            code = 1
+        worst = max(worst, code, key=lambda c: (c == 1, c))
     return worst
 
 
