@@ -7,15 +7,17 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import numpy as np
 from selenium.webdriver.common.by import By
 
 from screencodec.capture import open_source
+from screencodec.geometry import Monitor
 from screencodec.transport import CONTROL, FileReceived, HostConfig
 from screencodec.web import WebOptions
 
-from .conftest import wait_page
+from .conftest import canvas_bgr, wait_page
 from .harness import LiveSession, StillSource
 
 
@@ -106,5 +108,43 @@ def test_session_controls(browser: Any, tmp_path: Path) -> None:
         live.call(live.host.disconnect)
         _until_text(browser, "banner-text", "session has ended", live)
         wait_page(browser, lambda s: s["ended"] is not None, what="ended")
+    finally:
+        live.close()
+
+
+class _Screen(StillSource):
+    """One monitor of a two-monitor layout: 0 (all) 480x300, 1 (primary) 320x200."""
+
+    LAYOUT: ClassVar[list[Monitor]] = [
+        Monitor(0, 0, 0, 480, 300, False),
+        Monitor(1, 0, 0, 320, 200, True),
+    ]
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return list(self.LAYOUT)
+
+
+def test_monitor_switch(browser: Any) -> None:
+    screens = {
+        i: _Screen(
+            open_source("synthetic", width=m.width, height=m.height, scenario="idle", seed=i)
+        )
+        for i, m in enumerate(_Screen.LAYOUT)
+    }
+    frames = {i: s.freeze() for i, s in screens.items()}
+    live = LiveSession(screens.__getitem__)  # type: ignore[arg-type]
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["width"] == 320, what="the primary monitor")
+        options = browser.find_elements(By.CSS_SELECTOR, "#monitor option")
+        assert [o.text for o in options] == ["All (480x300)", "1: 320x200 (primary)"]
+        browser.execute_script(
+            "const s = document.getElementById('monitor'); s.value = '0';"
+            "s.dispatchEvent(new Event('change'));"
+        )
+        wait_page(browser, lambda s: s["width"] == 480, what="the switch to all monitors")
+        expect = frames[0][..., :3]
+        wait_page(browser, lambda s: np.array_equal(canvas_bgr(browser), expect), what="exact")
     finally:
         live.close()

@@ -25,7 +25,7 @@ export async function main({ key, base, save }) {
   const $ = (id) => document.getElementById(id);
   const renderer = new Renderer($("screen"), $("cursor"), $("viewport"));
   const video = new WebCodecsVideo();
-  const decoder = new ScreenDecoder({ maxPixels: 16384 * 16384, maxMessage: 256 << 20, video });
+  const decoder = new ScreenDecoder({ video }); // its default limits: 16 Mpixel frames, 256 MiB messages
   const probe = await probeVideo();
   page.probe = probe;
   const ws = new WebSocket(`ws://${location.host}/ws`);
