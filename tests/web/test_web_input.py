@@ -10,6 +10,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from screencodec.capture import open_source
@@ -52,11 +53,14 @@ def _inputs(live: LiveSession) -> list[tuple[object, ...]]:
 
 
 def test_input_with_control(browser: Any) -> None:
-    live = _live(control=True)
+    live = _live(control=False)
     try:
         browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1 and (s["level"] or {}).get("control"),
-                  what="control granted")  # fmt: skip
+        wait_page(browser, lambda s: s["applied"] >= 1, what="first picture")
+        assert browser.find_element(By.ID, "level").text == "View only"
+        browser.find_element(By.ID, "control").click()  # the agent asks from the page
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        assert browser.find_element(By.ID, "level").text == "Control"
         scale = (
             browser.execute_script(
                 "return document.getElementById('screen').getBoundingClientRect().width"
