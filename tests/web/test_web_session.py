@@ -81,6 +81,17 @@ def test_session_controls(browser: Any, tmp_path: Path) -> None:
         assert Path(got.path).read_bytes() == payload
         _until_text(browser, "file-list", "sent", live)
 
+        # Another, dropped onto the screen.
+        browser.execute_script(
+            "const dt = new DataTransfer();"
+            "dt.items.add(new File(['dropped ' + 'x'.repeat(1000)], 'notes.txt'));"
+            "document.getElementById('viewport').dispatchEvent("
+            "  new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));"
+        )
+        got = live.call(received)
+        assert Path(got.path).name == "notes.txt"
+        assert Path(got.path).read_text() == "dropped " + "x" * 1000
+
         # A file from the user: the agent accepts in the page, then saves it.
         gift = tmp_path / "gift.txt"
         gift.write_bytes(b"from the host\n" * 1000)
