@@ -253,3 +253,36 @@ def test_handshake_with_ended_credentials_is_refused() -> None:
         await server.wait_closed()
 
     run(main())
+
+
+def test_a_refusal_or_close_reason_from_the_peer_is_sanitised() -> None:
+    """A hostile host's REFUSE detail and RECORD_CLOSE reason end up in
+    exception messages the viewer shows: no escape sequences, bounded."""
+    from screencodec.errors import SessionClosedError
+
+    async def main() -> None:
+        async def hostile(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_frame(reader, 1024)
+            writer.write(encode_frame(FrameType.REFUSE, bytes([RefuseCode.RATE_LIMITED])
+                                      + b"\x1b]0;pwned\x07\x1b[2Jbusy"))
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(hostile, "127.0.0.1", 0)
+        try:
+            with pytest.raises(AccessRefusedError) as info:
+                await connect_direct("127.0.0.1", server.sockets[0].getsockname()[1],
+                                     "123456789", "abcdefgh", timeouts=FAST)
+            assert "\x1b" not in str(info.value) and str(info.value).endswith("??busy")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+        async with direct_pair() as (viewer, host, _):
+            await host.close("\x1b[8mgone" + "x" * 500)
+            with pytest.raises(SessionClosedError) as closed:
+                await viewer.recv()
+            assert "\x1b" not in str(closed.value) and "?gone" in str(closed.value)
+            assert len(str(closed.value)) < 200
+
+    run(main())

@@ -26,6 +26,7 @@ from screencodec.errors import (
     SessionClosedError,
     TransportError,
 )
+from screencodec.transport.channel.display import safe_text
 
 __all__ = [
     "HEADER",
@@ -77,7 +78,8 @@ def refusal_error(body: bytes) -> ScreencodecError:
         code = RefuseCode(body[0])
     except ValueError:
         return ProtocolError(f"peer refused with unknown code {body[0]}")
-    detail = body[1:200].decode("utf-8", "replace")
+    # The peer chose it, and it ends up in exception messages that are shown.
+    detail = safe_text(body[1:200].decode("utf-8", "replace"))
     if code in _PROTOCOL_CODES:
         return ProtocolError(f"peer refused: {code.name}: {detail}")
     if code in _TRANSPORT_CODES:

@@ -23,6 +23,7 @@ from screencodec.transport.channel.crypto import (
     RecordOpener,
     RecordSealer,
 )
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
     HEADER,
     FrameType,
@@ -184,7 +185,7 @@ class SecureChannel:
                 if ftype == FrameType.RECORD_DATA:
                     return plaintext
                 if ftype == FrameType.RECORD_CLOSE:
-                    reason = plaintext[:200].decode("utf-8", "replace")
+                    reason = safe_text(plaintext[:200].decode("utf-8", "replace"))
                     await self.close(f"closed by peer: {reason}", notify_peer=False)
                     raise SessionClosedError(self._close_reason)
                 # RECORD_KEEPALIVE: nothing to deliver, read on
