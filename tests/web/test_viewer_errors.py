@@ -34,7 +34,10 @@ async def _never(_request: ConsentRequest) -> Grant:
 
 @pytest.mark.parametrize(
     ("consent", "words"),
-    [(deny(), "the host's user declined"), (_never, "the host's user did not answer in time")],
+    [
+        (deny(), "the host's user declined"),
+        (_never, "the host declined: its user did not answer in time"),
+    ],
     ids=["declined", "timeout"],
 )
 def test_viewer_says_why(consent: ConsentCallback, words: str) -> None:

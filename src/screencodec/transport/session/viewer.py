@@ -202,7 +202,7 @@ class Viewer:
         except (asyncio.TimeoutError, SessionClosedError, ProtocolError):
             return "the host's user declined"
         if isinstance(msg, m.Bye) and "in time" in msg.reason:
-            return "the host's user did not answer in time"
+            return "the host declined: its user did not answer in time"
         return "the host's user declined"
 
     async def run(self) -> str:
