@@ -247,15 +247,19 @@ class SessionRecorder:
                 return
             if k in _QUIET:
                 return
-            events = self.audit.from_host(rel, m.decode(payload))
+            try:
+                sent = m.decode(payload)
+            except ProtocolError:
+                return  # not ours to judge; the recording goes on
+            events = self.audit.from_host(rel, sent)
         elif kind == "in":
             if len(obj) > 1 and obj[1] in _QUIET:
                 return
             try:
-                msg = m.decode(obj)
+                received = m.decode(obj)
             except ProtocolError:
                 return  # the session ends on it; nothing to log
-            events = self.audit.from_viewer(rel, msg)
+            events = self.audit.from_viewer(rel, received)
         elif kind == "consent":
             events = [obj]
         elif kind == "local":
