@@ -158,7 +158,7 @@ def _play(args: argparse.Namespace) -> int:
               f"{len(r.index.checkpoints)} checkpoints, {state}")
         player = Player(r)
         track = None if args.no_cursor else CursorTrack(r)
-        for t in args.at:
+        for t in sorted(args.at):  # forward only: each seek continues the last
             fb = player.frame_at(t)
             if fb is None:
                 print(f"t={t:.3f}: no picture yet")
