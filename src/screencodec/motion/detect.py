@@ -242,6 +242,13 @@ class MotionStage:
             return [], rects
         self._deadline = c0 + self.budget
         self._misses.tick()
+        if int((rects[:, 2].astype(np.int64) * rects[:, 3]).sum()) < self.min_area:
+            # No region can be examined (none holds more than all the
+            # damage): typing, a cursor, a clock. Only the cache follows.
+            self._remember(rects, [])
+            stats.seconds = time.perf_counter() - t0
+            stats.cpu_seconds = time.thread_time() - c0
+            return [], rects
         self._free_pass = True
         self._room = MAX_COPIES
         searched = _outside(rects, skip) if skip else rects
