@@ -1,4 +1,4 @@
-"""Motion detection (issue 3) at 1080p: the same encoder with and without the
+"""Motion detection at 1080p: the same encoder with and without the
 motion stage, fed the same frames in the same run.
 
 Scenarios from the synthetic desktop: ``terminal`` (a build log scrolling a
@@ -61,7 +61,7 @@ Rects = npt.NDArray[np.int32]
 
 W, H = 1920, 1080
 FRAMES = 90  # after the keyframe; a drag cycle is 90 frames (80 moving, 10 still)
-#: Issue 3's targets: bytes/frame at most 1/5 of the encoder without detection;
+#: Targets: bytes/frame at most 1/5 of the encoder without detection;
 #: the stage's median time per frame at most 3 ms on one core.
 TARGET_RATIO = 0.2
 TARGET_MS = 3.0
