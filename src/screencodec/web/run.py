@@ -122,6 +122,8 @@ class WebViewer:
         while True:
             await bridge.page_gone.wait()
             bridge.page_seen.clear()
+            if not bridge.page_gone.is_set():
+                continue  # it came back before this task woke up
             try:
                 await asyncio.wait_for(bridge.page_seen.wait(), self.options.grace)
             except asyncio.TimeoutError:
