@@ -100,3 +100,25 @@ def test_host_waits_for_the_page_and_survives_a_bad_page() -> None:
         asyncio.run(asyncio.wait_for(main(), 30))
     finally:
         live.close()
+
+
+def test_a_page_gone_for_good_ends_the_session() -> None:
+    source = StillSource(open_source("synthetic", width=160, height=100, scenario="idle"))
+    live = LiveSession(source, options=WebOptions(grace=0.3))
+
+    async def main() -> None:
+        http, ws = await _page(live.url, live.web.server.access.token)  # type: ignore[union-attr]
+        await _updates(ws, 1)
+        await ws.close()
+        await http.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 30))
+        live.result.result(10)  # the web viewer's run() returns: the session is over
+
+        async def served() -> str:
+            return await live.serving
+
+        assert "agent closed the web viewer" in live.call(served)
+    finally:
+        live.close()
