@@ -22,7 +22,6 @@ from .codecs.base import StreamDecoder
 from .codecs.registry import CodecRegistry, default_registry
 from .errors import DecodeError, IntegrityError
 from .frames import framebuffer_hash, readonly_view
-from .geometry import Rect
 from .wire import (
     MAX_DIMENSION,
     CursorPosition,
@@ -75,6 +74,10 @@ class ScreenDecoder:
     (ZSTREAM history) is dropped at the same moment. Messages of a type this
     decoder does not know are skipped and counted in ``ignored``.
 
+    Verifying hashes (``verify``, updates with HASH) keeps a second buffer
+    of the framebuffer's size, where the pixels an update will overwrite are
+    saved until its hash matches.
+
     ``sequence`` is the number of the last update applied that counts (a
     keyframe, ops or a hash; None before the first keyframe); a delta without
     a hash must carry the next number (docs/protocol.md, "Sequence
@@ -98,6 +101,7 @@ class ScreenDecoder:
         self._codecs = list({id(d): d for d in self._decoders.values()}.values())
         self._streams = [c for c in self._codecs if isinstance(c, StreamDecoder)]
         self._fb: Frame | None = None
+        self._undo: Frame | None = None  # pixels saved before a hashed update writes
         self._reader = MessageReader(max_message_size)
         self.needs_keyframe = True
         self.sequence: int | None = None
@@ -252,9 +256,17 @@ class ScreenDecoder:
         if target is None or (u.width, u.height) != self.size:
             target = np.zeros((u.height, u.width, 4), np.uint8)
             target[..., 3] = 255
-        undo: list[tuple[Rect, Frame]] = []
+        # With a hash to verify, what the ops will write is saved first, so a
+        # mismatch can be undone. Into one buffer kept between updates: a new
+        # array per op costs an allocation and fresh pages every time.
+        undo = None
         if u.framebuffer_hash is not None and self.verify and target is self._fb:
-            undo = [(p.rect, target[p.rect.slices()].copy()) for _, p in prepared]
+            undo = self._undo
+            if undo is None or undo.shape != target.shape:
+                undo = self._undo = np.empty_like(target)
+            for _, p in prepared:
+                rows, cols = p.rect.slices()
+                undo[rows, cols] = target[rows, cols]
 
         # Every COPY reads the framebuffer as it was before the update.
         sources = [(d, p, d.gather(p, target)) for d, p in prepared if p.op is Op.COPY]
@@ -267,8 +279,12 @@ class ScreenDecoder:
         if u.framebuffer_hash is not None and self.verify:
             actual = framebuffer_hash(target)
             if actual != u.framebuffer_hash:
-                for rect, saved in reversed(undo):
-                    target[rect.slices()] = saved
+                if undo is not None:
+                    # Every save came before any write: the order of the
+                    # restores does not matter, overlaps included.
+                    for _, p in prepared:
+                        rows, cols = p.rect.slices()
+                        target[rows, cols] = undo[rows, cols]
                 raise IntegrityError(
                     f"update {u.sequence}: framebuffer hash {actual:016x} "
                     f"!= {u.framebuffer_hash:016x}"
