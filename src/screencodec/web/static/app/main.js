@@ -144,6 +144,7 @@ export async function main({ key, base, save }) {
       case "welcome":
         page.connected = true;
         save(m.resume);
+        document.title = `screencodec viewer: ${m.who}`;
         break;
       case "status":
         ui.status(m.text);
