@@ -94,8 +94,27 @@ def _seed_messages() -> list[tuple[int, bytes]]:
     out.append((0, ScreenEncoder(40, 24, threads=1).encode(frames(1, 40, 24)[4])))
     out.append((1, build_cursor_shape(5, 3, 2, (1, 1), bytes(range(24)))))
     out.append((1, build_cursor_position(-4, 9, 5)))
+    out += stream_seeds()
     out += video_seeds()
     return out
+
+
+def stream_seeds() -> list[tuple[int, bytes]]:
+    """Byte streams (meant for the chunked mode) that exercise skipping and
+    resynchronisation: an unknown type, another version, lost framing before
+    a keyframe, and a keyframe-like header whose length hides the real one."""
+    enc = ScreenEncoder(40, 24, threads=1)
+    fs = frames(7, 40, 24)
+    key, delta = enc.encode(fs[0]), enc.encode(fs[1])
+    unknown = b"SC\x01\x09" + (4).to_bytes(4, "little") + b"abcd"
+    v2 = b"SC\x02\x01" + (2).to_bytes(4, "little") + b"xy"
+    fake = b"SC\x01\x01" + (16 + 14 + len(key)).to_bytes(4, "little") + key[8:24] + bytes(14)
+    return [
+        (0, key + unknown + delta),
+        (0, key + v2 + delta + key),
+        (1, b"XX\x01\x01junk" + key + delta),
+        (1, b"\xff" * 9 + fake + key + delta),
+    ]
 
 
 def video_seeds() -> list[tuple[int, bytes]]:
