@@ -128,6 +128,7 @@ def test_view_web_end_to_end(browser: Any, via: str) -> None:
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
         assert "session ended" in out
+        assert "page opened (H.264 in the browser: 4:4:4 " in out and "granted:" in out
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -40,6 +40,8 @@ class WebOptions:
     grace: float = 30.0
     download_dir: Path | None = None
     on_url: Callable[[str], None] = field(default=lambda url: None)
+    #: Told each step in words (page opened, connected, granted): a terminal prints them.
+    on_step: Callable[[str], None] = field(default=lambda text: None)
 
 
 class WebViewer:
@@ -72,6 +74,11 @@ class WebViewer:
             if opts.open_browser:
                 await asyncio.to_thread(webbrowser.open, self.url)
             hello = await asyncio.wait_for(bridge.hello, opts.page_timeout)
+            yes = {True: "yes", False: "no"}
+            opts.on_step(
+                f"page opened (H.264 in the browser: 4:4:4 {yes[hello['h264_444']]}, "
+                f"4:2:0 {yes[hello['h264_420']]}); connecting to the host"
+            )
             if opts.download_dir is None:
                 tmp = tempfile.TemporaryDirectory(prefix="screencodec-files-")
             files = bridge.make_files(server.files)
@@ -98,6 +105,7 @@ class WebViewer:
                 raise
             bridge.send({"t": "level", "view": True, "control": CONTROL in viewer.level})
             bridge.status("Connected")
+            opts.on_step(f"connected to {channel.peer}, granted: {viewer.level}")
             task = asyncio.ensure_future(viewer.run())
             if opts.control:
                 asking = asyncio.ensure_future(bridge.ask_control(viewer))
