@@ -136,7 +136,9 @@ export async function main({ key, base, save }) {
     page.closed = true;
     control = false;
     ui.setLevel(false, false);
-    if (!page.ended) ui.banner("error", page.banner || "The connection to the viewer program was lost.");
+    if (!page.ended) {
+      ui.banner("error", page.banner || "The connection to the viewer program was lost: reload this page to reconnect.");
+    }
   };
 
   function handleText(m) {
