@@ -21,7 +21,7 @@ from typing import Any
 
 from screencodec.errors import ProtocolError
 
-__all__ = ["MAX_TEXT_FRAME", "PAGE_MESSAGES", "PageProtocolError", "parse_page_message"]
+__all__ = ["MAX_TEXT_FRAME", "PAGE_MESSAGES", "PageProtocolError", "dumps", "parse_page_message"]
 
 #: The largest text frame either side accepts.
 MAX_TEXT_FRAME = 16 * 1024
