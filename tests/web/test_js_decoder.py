@@ -1,15 +1,20 @@
 """The page's JavaScript decoder against Python's ScreenDecoder, under node.
 
-Streams from the Python encoder (synthetic desktop scenarios with and without
-the history stream, a real-screen recording as stored, with its HASH on
-every update) and hostile messages (the cases of
-tests/codec/test_decoder_hostile.py, plus seeded mutations of real streams)
-are written to a temporary directory with, for each message, what Python's
-decoder did: refused or not, the framebuffer's xxh3, needs_keyframe and the
-sequence. tests/web/js/crosscheck.mjs decodes the same bytes with
-src/screencodec/web/static/decoder/ and reports every difference; the final
-framebuffers are compared byte for byte. The node:test unit tests and a short
-fuzz run go through node here too.
+Streams from the Python encoder (the synthetic desktop's typing, terminal,
+browser, drag and idle scenarios with and without the history stream, with
+HASH, with a 128 KiB history window, the video scenario through a sink that
+replays the reference decoder's pictures, a real-screen recording as stored
+and one re-encoded with history, zstd frames with a checksum or a window
+descriptor), byte streams in random chunks with lost framing (for feed()),
+structural mutations of real streams, and hostile messages (every case of
+tests/codec/test_decoder_hostile.py, plus zstd blocks that hung or flooded
+fzstd) are written to a temporary directory with, for each message, what
+Python's decoder did: refused or not, the framebuffer's xxh3, needs_keyframe
+and the sequence. tests/web/js/crosscheck.mjs decodes the same bytes with
+src/screencodec/web/static/decoder/ and reports every difference; it also
+checks that a refusal leaves the framebuffer unchanged, and compares the
+final framebuffers byte for byte. The node:test unit tests and a short fuzz
+run go through node here too.
 """
 
 from __future__ import annotations
