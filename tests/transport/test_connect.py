@@ -53,8 +53,9 @@ def test_direct_echo(loop_kind: str) -> None:
     async def main() -> None:
         creds = SessionCredentials()
         async with await listen_direct("127.0.0.1", 0, creds, _echo, timeouts=FAST) as listener:
-            viewer = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                          creds.password, timeouts=FAST)
+            viewer = await connect_direct(
+                "127.0.0.1", listener.port, creds.code, creds.password, timeouts=FAST
+            )
             await _check_echo(viewer)
             await viewer.close()
 
@@ -65,12 +66,14 @@ def test_direct_echo(loop_kind: str) -> None:
 def test_relay_echo(loop_kind: str) -> None:
     async def main() -> None:
         creds = SessionCredentials()
-        async with Relay() as relay, await host_via_relay(
-                "127.0.0.1", relay.port, creds, _echo, timeouts=FAST) as reg:
+        async with (
+            Relay() as relay,
+            await host_via_relay("127.0.0.1", relay.port, creds, _echo, timeouts=FAST) as reg,
+        ):
             await reg.wait_registered(5)
-            viewer = await connect_via_relay("127.0.0.1", relay.port,
-                                             creds.display_code, creds.password.upper(),
-                                             timeouts=FAST)
+            viewer = await connect_via_relay(
+                "127.0.0.1", relay.port, creds.display_code, creds.password.upper(), timeouts=FAST
+            )
             await _check_echo(viewer)
             await viewer.close()
 
@@ -85,10 +88,12 @@ def test_failing_on_channel_closes_that_channel() -> None:
         def broken(_: SecureChannel) -> None:
             raise RuntimeError("session layer bug")
 
-        async with await listen_direct("127.0.0.1", 0, creds, broken, timeouts=FAST,
-                                       on_error=lambda _p, e: errors.append(e)) as listener:
-            viewer = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                          creds.password, timeouts=FAST)
+        async with await listen_direct(
+            "127.0.0.1", 0, creds, broken, timeouts=FAST, on_error=lambda _p, e: errors.append(e)
+        ) as listener:
+            viewer = await connect_direct(
+                "127.0.0.1", listener.port, creds.code, creds.password, timeouts=FAST
+            )
             with pytest.raises(SessionClosedError, match="failed to start"):
                 await viewer.recv()
             assert [str(e) for e in errors] == ["session layer bug"]
@@ -139,8 +144,9 @@ def test_reconnect_needs_a_new_handshake() -> None:
         async with direct_pair(creds) as (viewer, _host, listener):
             first = bytes(viewer._keys.viewer_to_host)
             await viewer.close()
-            again = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password,
-                                         timeouts=FAST)
+            again = await connect_direct(
+                "127.0.0.1", listener.port, creds.code, creds.password, timeouts=FAST
+            )
             assert bytes(again._keys.viewer_to_host) != first
             await again.close()
         await asyncio.sleep(0)
@@ -174,8 +180,15 @@ def test_public_api_surface() -> None:
     from screencodec.transport.channel import framing as frames
 
     assert set(connect.__all__) == {
-        "DirectListener", "OnChannel", "OnError", "RelayRegistration", "connect_direct",
-        "connect_via_relay", "host_via_relay", "listen_direct"}
+        "DirectListener",
+        "OnChannel",
+        "OnError",
+        "RelayRegistration",
+        "connect_direct",
+        "connect_via_relay",
+        "host_via_relay",
+        "listen_direct",
+    }
     assert {"SessionCredentials", "format_code", "parse_code"} <= set(codes.__all__)
     assert {"AccessRefusedError", "RefuseCode"} <= set(frames.__all__)
     assert {"Relay", "RelayLimits", "run_relay"} <= set(relay.__all__)

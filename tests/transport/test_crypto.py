@@ -33,8 +33,12 @@ def _pair(direction: int = DIRECTION_HOST_TO_VIEWER) -> tuple[RecordSealer, Reco
 
 def test_four_distinct_keys_bound_to_transcript() -> None:
     k = _keys()
-    keys = {bytes(k.confirm_host), bytes(k.confirm_viewer), bytes(k.host_to_viewer),
-            bytes(k.viewer_to_host)}
+    keys = {
+        bytes(k.confirm_host),
+        bytes(k.confirm_viewer),
+        bytes(k.host_to_viewer),
+        bytes(k.viewer_to_host),
+    }
     assert len(keys) == 4
     other = derive_session_keys(b"k" * 32, b"u" * 32)
     assert bytes(other.host_to_viewer) != bytes(k.host_to_viewer)

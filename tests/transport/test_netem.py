@@ -70,14 +70,19 @@ def test_delaying_fragmenting_proxy_through_relay() -> None:
 
         creds = SessionCredentials()
         accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
-        async with Relay() as relay, await host_via_relay(
-                "127.0.0.1", relay.port, creds, accepted.put_nowait, timeouts=FAST) as reg:
+        async with (
+            Relay() as relay,
+            await host_via_relay(
+                "127.0.0.1", relay.port, creds, accepted.put_nowait, timeouts=FAST
+            ) as reg,
+        ):
             await reg.wait_registered(5)
             proxy = FrameProxy(relay.port, delay=0.001, fragment=True, seed=3)
             port = await proxy.start()
             try:
-                viewer = await connect_via_relay("127.0.0.1", port, creds.code, creds.password,
-                                                 timeouts=FAST)
+                viewer = await connect_via_relay(
+                    "127.0.0.1", port, creds.code, creds.password, timeouts=FAST
+                )
                 host = await asyncio.wait_for(accepted.get(), 5)
                 await _exchange(viewer, host, 60)
                 await viewer.close()
@@ -121,8 +126,13 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=check, timeout=20)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("ip")
-                    or not shutil.which("tc"), reason="needs root and iproute2")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid")
+    or os.geteuid() != 0
+    or not shutil.which("ip")
+    or not shutil.which("tc"),
+    reason="needs root and iproute2",
+)
 def test_kernel_shaped_link_in_a_network_namespace() -> None:
     ns = f"sctest-{uuid.uuid4().hex[:8]}"
     if _ip("netns", "add", ns, check=False).returncode != 0:
@@ -131,14 +141,60 @@ def test_kernel_shaped_link_in_a_network_namespace() -> None:
         # An Ethernet-sized MTU: loopback's 64 KiB packets would exceed tbf's burst.
         _ip("-n", ns, "link", "set", "lo", "up", "mtu", "1500")
         shaped = subprocess.run(
-            ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem",
-             "delay", "15ms", "5ms", "loss", "3%"], capture_output=True, text=True, check=False)
+            [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "tc",
+                "qdisc",
+                "add",
+                "dev",
+                "lo",
+                "root",
+                "netem",
+                "delay",
+                "15ms",
+                "5ms",
+                "loss",
+                "3%",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if shaped.returncode != 0:  # kernel without sch_netem: a slow link instead
-            subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo",
-                            "root", "tbf", "rate", "2mbit", "burst", "16kb", "latency", "300ms"],
-                           capture_output=True, text=True, check=True)
-        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", _NETNS_SCRIPT],
-                             capture_output=True, text=True, timeout=60, check=False)
+            subprocess.run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "tc",
+                    "qdisc",
+                    "add",
+                    "dev",
+                    "lo",
+                    "root",
+                    "tbf",
+                    "rate",
+                    "2mbit",
+                    "burst",
+                    "16kb",
+                    "latency",
+                    "300ms",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        out = subprocess.run(
+            ["ip", "netns", "exec", ns, sys.executable, "-c", _NETNS_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         assert out.stdout.startswith("OK")
     finally:
