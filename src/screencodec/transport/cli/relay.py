@@ -1,11 +1,25 @@
-"""The ``screencodec relay`` command: pair hosts behind NAT with their viewers."""
+"""The ``screencodec relay`` command: pair hosts behind NAT with their viewers.
+
+One relay alone keeps its session directory in memory; several relays behind
+a load balancer share one with ``--directory redis://HOST:PORT/DB`` and each
+names the address viewers should be sent to with ``--advertise``. SIGTERM
+drains: the relay stops accepting, hands its hosts back to the cluster and
+lets live pairs run up to ``--drain-timeout``. Failures to start are one
+line on stderr and exit status 2; see docs/relay.md.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import errno
+import logging
+import signal
+import sys
 from typing import Any
+
+from screencodec.transport.cli.args import address
 
 __all__ = ["register"]
 
@@ -15,19 +29,100 @@ def register(subparsers: Any) -> None:
     r = subparsers.add_parser("relay", help="run a relay for hosts behind NAT")
     r.add_argument("--listen", type=int, required=True, metavar="PORT")
     r.add_argument("--bind", default="0.0.0.0")
+    r.add_argument("--directory", metavar="URL", default=None,
+                   help="session directory shared by a cluster: redis://HOST:PORT/DB "
+                        "(default: in memory, this relay alone)")
+    r.add_argument("--advertise", type=address, metavar="HOST:PORT", default=None,
+                   help="the address other relays send this relay's viewers to "
+                        "(needed with a shared --directory)")
+    r.add_argument("--metrics-port", type=int, metavar="N", default=None,
+                   help="serve Prometheus metrics on http://BIND:N/metrics")
+    r.add_argument("--claim-ttl", type=float, metavar="SECONDS", default=None,
+                   help="how long a host's code stays reserved for it after a cut")
+    r.add_argument("--drain-timeout", type=float, metavar="SECONDS", default=30.0,
+                   help="on SIGTERM, how long live pairs may keep running")
+    r.add_argument("--log-level", default="INFO",
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     r.set_defaults(func=run_relay)
 
 
-async def _relay_main(args: argparse.Namespace) -> int:
-    from screencodec.transport.relay import Relay
+class _StartError(Exception):
+    """A relay that cannot start: the message is the whole story (CLI only)."""
 
-    async with Relay(args.bind, args.listen) as relay:
-        print(f"relay listening on {args.bind}:{relay.port}", flush=True)
-        await asyncio.Event().wait()
+
+async def _relay_main(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from screencodec.transport.relay import DirectoryUnavailableError, Relay, RelayLimits
+    from screencodec.transport.relay.directory import open_directory
+
+    try:
+        directory = open_directory(args.directory)
+    except (ValueError, ImportError) as exc:
+        raise _StartError(f"--directory: {exc}") from None
+    ping = getattr(directory, "ping", None)
+    if ping is not None:
+        try:
+            await ping()
+        except DirectoryUnavailableError:
+            await directory.close()
+            raise _StartError(f"cannot reach the session directory at "
+                              f"{directory.describe()}") from None
+    limits = RelayLimits()
+    if args.claim_ttl is not None:
+        limits = replace(limits, claim_ttl=args.claim_ttl)
+    advertise = f"{args.advertise[0]}:{args.advertise[1]}" if args.advertise else None
+    relay = Relay(args.bind, args.listen, limits=limits, directory=directory,
+                  advertise=advertise)
+    try:
+        await relay.start()
+    except OSError as exc:
+        await directory.close()
+        why = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise _StartError(f"cannot listen on {args.bind}:{args.listen}: {why}") from None
+    try:
+        if args.metrics_port is not None:
+            try:
+                relay.metrics.serve(args.metrics_port, args.bind)
+            except OSError as exc:
+                raise _StartError(f"cannot serve metrics on port {args.metrics_port}: "
+                                  f"{exc.strerror}") from None
+        print(f"relay listening on {args.bind}:{relay.port} (advertised as "
+              f"{relay.advertise}, directory {directory.describe()})", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        print(f"draining (up to {args.drain_timeout:g} s)", flush=True)
+        await relay.drain(args.drain_timeout)
+    finally:
+        await relay.close()
+        await directory.close()
     return 0
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
 
 
 def run_relay(args: argparse.Namespace) -> int:
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_relay_main(args))
-    return 0
+    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    loop = _new_loop()  # uvloop when installed: a cheaper data path
+    try:
+        return loop.run_until_complete(_relay_main(args))
+    except _StartError as exc:
+        print(f"screencodec relay: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

@@ -161,6 +161,8 @@ class RelayRegistration:
         self._on_lost = on_lost
         self._registered = asyncio.Event()
         self._first_try = asyncio.Event()
+        self._control: asyncio.StreamWriter | None = None
+        self._stopping = False  # set by close(); the loops check it
         self._joins: set[asyncio.Task[None]] = set()
         self.state: RegistrationState = "connecting"
         self.registrations = 0
@@ -212,8 +214,13 @@ class RelayRegistration:
         before their tasks are cancelled. Safe to call from inside on_channel.
         """
         self.state = "closed"
+        self._stopping = True
         self._registered.clear()
         self._task.cancel()
+        if self._control is not None:
+            # Also end the control stream: on Python 3.11 a cancellation that
+            # lands as a read completes is swallowed by wait_for.
+            self._control.close()
         await self._acceptor.close_channels()
         others = [t for t in self._joins if t is not asyncio.current_task()]
         if others:
@@ -231,7 +238,7 @@ class RelayRegistration:
 
     async def _run(self) -> None:
         backoff = 0.2
-        while not self._acceptor.credentials.ended:
+        while not self._acceptor.credentials.ended and not self._stopping:
             self.state = "connecting"
             try:
                 await self._session()
@@ -246,7 +253,7 @@ class RelayRegistration:
             if self.registrations and self._registered.is_set():
                 backoff = 0.2  # we were registered: the relay is back, retry soon
             self._registered.clear()
-            if self._acceptor.credentials.ended:
+            if self._acceptor.credentials.ended or self._stopping:
                 break
             self.state = "backoff"
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))  # jitter, not a secret
@@ -268,12 +275,16 @@ class RelayRegistration:
                                           self._secret, timeout=self._acceptor.timeouts.handshake)
         self._next -= 1  # this one works: stay with it
         self.relay_host, self.relay_port = host, port
+        if self._stopping:
+            await close_writer(writer)
+            return
+        self._control = writer
         pinger = asyncio.ensure_future(self._ping(writer))
         try:
             self.state = "registered"
             self.registrations += 1
             self._registered.set()
-            while not creds.ended:
+            while not creds.ended and not self._stopping:
                 ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
                                                      self._ping_interval * 3)
                 if ftype == FrameType.RELAY_INCOMING and len(body) >= TOKEN_SIZE:
@@ -285,6 +296,7 @@ class RelayRegistration:
                 elif ftype != FrameType.RELAY_PONG:
                     raise ProtocolError(f"unexpected frame {ftype} from the relay")
         finally:
+            self._control = None
             pinger.cancel()
             await asyncio.gather(pinger, return_exceptions=True)
             if creds.ended:  # done for good: free the code now, not at the claim's expiry

@@ -79,10 +79,14 @@ class Directory(abc.ABC):
         """Which relay holds ``code``, or None."""
 
     @abc.abstractmethod
-    async def hit(self, key: str, limit: int, window: float) -> bool:
-        """Count one attempt under ``key``; False if the window already holds
-        ``limit`` attempts (fixed windows of ``window`` seconds, shared by every
-        relay). Refused attempts count too."""
+    async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
+        """Count ``weight`` attempts under ``key``; False if the window already
+        held ``limit`` attempts (fixed windows of ``window`` seconds, shared by
+        every relay). Refused attempts count too; ``weight=0`` only looks."""
+
+    @abc.abstractmethod
+    async def reset(self, key: str) -> None:
+        """Forget the count under ``key``."""
 
     async def close(self) -> None:  # noqa: B027 - optional for implementations
         """Release connections."""
@@ -148,15 +152,19 @@ class MemoryDirectory(Directory):
         entry = self._live(code)
         return None if entry is None else Holder(entry[1])
 
-    async def hit(self, key: str, limit: int, window: float) -> bool:
+    async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         now = self._clock()
         count, end = self._counters.get(key, (0, 0.0))
         if end <= now:
             count, end = 0, now + window
             if len(self._counters) >= self._max_counters:
                 self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
-        self._counters[key] = (count + 1, end)
+        if weight:
+            self._counters[key] = (count + weight, end)
         return count < limit
+
+    async def reset(self, key: str) -> None:
+        self._counters.pop(key, None)
 
 
 def open_directory(url: str | None) -> Directory:

@@ -27,9 +27,18 @@ class RelayLimits:
     every ``claim_ttl / 3`` while the host is connected.
     ``handshake_timeout``: a paired stream must complete the end-to-end
     handshake (the host's CONFIRM has passed) within this, or it is cut.
+    ``guesses_per_session_per_minute``: handshakes per code that got as far
+    as the viewer's PAKE message and did not complete (password guesses, as
+    far as a relay can tell), across the cluster; past it the code's joins
+    are refused until the window ends, and a completed handshake (the right
+    password) resets the count. Parked handshakes never reach it.
+    ``max_pending_per_session``: viewers waiting for the host to attach,
+    per code; past it the oldest waiter is cut (BUSY).
     ``max_handshaking_per_session``: handshakes in flight per code; a new
     viewer past it cuts the *oldest* one, so parked handshakes cannot lock
-    out a viewer who completes in a few round trips.
+    out a viewer who completes in a few round trips. Kept below the host's
+    concurrent attempt reservations (3), so handshakes parked through the
+    relay can never hold all of them.
     """
 
     open_timeout: float = 10.0
@@ -39,12 +48,12 @@ class RelayLimits:
     handshake_timeout: float = 5.0
     claim_ttl: float = 15.0
     joins_per_minute: int = 20
-    joins_per_session_per_minute: int = 60
+    guesses_per_session_per_minute: int = 30
     registrations_per_minute: int = 20
     max_connections: int = 10_000
     max_connections_per_address: int = 64
     max_pending_per_session: int = 4
-    max_handshaking_per_session: int = 4
+    max_handshaking_per_session: int = 2
     max_frame_body: int = MAX_RECORD_BODY
 
 
@@ -62,9 +71,19 @@ class SharedLimits:
     async def join(self, ip: str) -> bool:
         return await self._dir.hit(f"join:{address_key(ip)}", self._limits.joins_per_minute, 60.0)
 
-    async def join_session(self, code: str) -> bool:
-        return await self._dir.hit(f"session:{code}",
-                                   self._limits.joins_per_session_per_minute, 60.0)
+    async def guesses_left(self, code: str) -> bool:
+        """Whether ``code`` may take another join (looks, counts nothing)."""
+        return await self._dir.hit(f"guesses:{code}",
+                                   self._limits.guesses_per_session_per_minute, 60.0, weight=0)
+
+    async def guessed(self, code: str, *, right: bool) -> None:
+        """A handshake on ``code`` that reached the PAKE ended: a wrong guess
+        counts, the right password clears the count."""
+        if right:
+            await self._dir.reset(f"guesses:{code}")
+        else:
+            await self._dir.hit(f"guesses:{code}",
+                                self._limits.guesses_per_session_per_minute, 60.0)
 
     async def register(self, ip: str) -> bool:
         return await self._dir.hit(f"register:{address_key(ip)}",

@@ -54,6 +54,8 @@ class RelayStats:
     redirected: int = 0
     registrations: int = 0
     reclaims: int = 0
+    evicted: int = 0
+    failed_handshakes: int = 0
 
     def refuse(self, code: RefuseCode) -> None:
         self.refused[code.name] = self.refused.get(code.name, 0) + 1

@@ -6,7 +6,7 @@ Keys (``prefix`` defaults to ``screencodec:``):
   fresh claim is ``SET NX EX``; a reclaim or renewal is a short Lua script
   (compare, then set or extend), so two relays can never both win a code.
 * ``limit:<key>`` = a counter with an expiry: one fixed window of a shared
-  attempt limit (``INCR``, and ``PEXPIRE`` on the first hit).
+  attempt limit (``INCRBY``, and ``PEXPIRE`` on the first hit).
 
 Only verifiers (hashes of registration secrets) are stored. The claim's expiry
 survives a relay restart; a Redis restart without persistence loses the claims,
@@ -58,11 +58,13 @@ local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 64) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
-# KEYS[1] counter; ARGV[1] window ms. Returns the count including this hit.
+# KEYS[1] counter; ARGV: window ms, weight. Returns the count before this hit.
 _HIT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
+local w = tonumber(ARGV[2])
+if w == 0 then return tonumber(redis.call('GET', KEYS[1]) or '0') end
+local n = redis.call('INCRBY', KEYS[1], w)
+if n == w then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n - w
 """
 
 
@@ -111,12 +113,14 @@ class RedisDirectory(Directory):
         if not claims:
             return set()
         codes = list(claims)
-        pipe = self._redis.pipeline(transaction=False)
-        for code in codes:
-            await self._renew(keys=[self._key("claim", code)],
-                              args=[f"{claims[code].hex()} {relay}", int(ttl * 1000)],
-                              client=pipe)
-        results = await self._run(pipe.execute())
+        # The context resets the pipeline even when execute() fails, so no
+        # connection is left checked out after a Redis outage.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code in codes:
+                await self._renew(keys=[self._key("claim", code)],
+                                  args=[f"{claims[code].hex()} {relay}", int(ttl * 1000)],
+                                  client=pipe)
+            results = await self._run(pipe.execute())
         return {code for code, kept in zip(codes, results, strict=True) if not int(kept)}
 
     async def release(self, code: str, verifier: bytes) -> None:
@@ -130,10 +134,13 @@ class RedisDirectory(Directory):
         _, _, relay = text.partition(" ")
         return Holder(relay) if relay else None
 
-    async def hit(self, key: str, limit: int, window: float) -> bool:
-        n = await self._run(self._hit(keys=[self._key("limit", key)],
-                                      args=[max(1, int(window * 1000))]))
-        return int(n) <= limit
+    async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
+        before = await self._run(self._hit(keys=[self._key("limit", key)],
+                                           args=[max(1, int(window * 1000)), weight]))
+        return int(before) < limit
+
+    async def reset(self, key: str) -> None:
+        await self._run(self._redis.delete(self._key("limit", key)))
 
     async def ping(self) -> None:
         await self._run(self._redis.ping())

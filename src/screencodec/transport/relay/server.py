@@ -31,7 +31,8 @@ counted in the directory, so shared by a cluster; open connections per
 address and in all; deadlines for the opening frame, pairing, the end-to-end
 handshake and idle streams; pending joins and handshakes per code (a new
 viewer past the handshake cap cuts the oldest handshake instead of being
-refused, so parked handshakes cannot lock the real agent out).
+refused, so parked handshakes cannot lock the real agent out; the same for
+joins waiting for the host to attach).
 
 Operations: structured log lines and metrics (observe.py); :meth:`Relay.drain`
 stops accepting, hands hosts back to the cluster and lets live pairs run up
@@ -46,7 +47,6 @@ import hmac
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -80,7 +80,7 @@ from screencodec.transport.relay.protocol import (
     encode_redirect,
     parse_open,
 )
-from screencodec.transport.relay.splice import PairStreams, Tap, is_spliced, splice
+from screencodec.transport.relay.splice import PairControl, PairStreams, Tap, is_spliced, splice
 
 __all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay"]
 
@@ -90,14 +90,18 @@ _log = logging.getLogger(__name__)
 _Pairing = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event]
 
 
+class _EvictedError(TransportError):
+    """A waiting viewer cut to make room for a newer one."""
+
+
 @dataclass(eq=False, slots=True)
 class _Registration:
     code: str
     verifier: bytes
     writer: asyncio.StreamWriter
     pending: list[tuple[bytes, asyncio.Future[_Pairing]]] = field(default_factory=list)
-    #: stop events of this code's pairs still in their handshake, oldest first
-    handshaking: deque[asyncio.Event] = field(default_factory=deque)
+    #: this code's pairs still in their handshake, oldest first
+    handshaking: list[PairControl] = field(default_factory=list)
 
 
 class Relay:
@@ -261,16 +265,16 @@ class Relay:
                     log_event("claim_lost", logging.WARNING, session=code)
                     reg.writer.close()
 
-    async def _allowed(self, kind: str, ip: str, code: str = "") -> bool:
+    async def _allowed(self, kind: str, key: str) -> bool:
+        """One attempt of ``kind`` ("register", "join" by address, "session"
+        by code, looking only), counted in the directory (the whole cluster)."""
+        check = {"register": self._shared.register, "join": self._shared.join,
+                 "session": self._shared.guesses_left}[kind]
         try:
-            if kind == "register":
-                return await self._dir("limit", self._shared.register(ip))
-            if not await self._dir("limit", self._shared.join(ip)):
-                return False
-            return await self._dir("limit", self._shared.join_session(code))
+            return await self._dir("limit", check(key))
         except DirectoryUnavailableError:
             fallback = self._fallback_regs if kind == "register" else self._fallback_joins
-            return fallback.try_acquire(address_key(ip))
+            return fallback.try_acquire(address_key(key) if kind != "session" else key)
 
     # -- per connection ----------------------------------------------------
 
@@ -418,7 +422,10 @@ class Relay:
 
     async def _serve_viewer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                             ip: str, code: str) -> None:
-        if not await self._allowed("join", ip, code):
+        # Every relay a viewer reaches counts it against its address (so a
+        # redirected join costs two); the session's guess budget is checked
+        # only where the session is served.
+        if not await self._allowed("join", ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
                                "too many join attempts from this address; wait a minute", ip,
                                session=code)
@@ -429,10 +436,17 @@ class Relay:
                 await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such session code",
                                    ip, session=code)
             return
-        if len(reg.pending) >= self.limits.max_pending_per_session:
-            await self._refuse(writer, RefuseCode.BUSY, "too many viewers joining at once", ip,
+        if not await self._allowed("session", code):
+            await self._refuse(writer, RefuseCode.RATE_LIMITED,
+                               "too many failed attempts on this session; wait a minute", ip,
                                session=code)
             return
+        if len(reg.pending) >= self.limits.max_pending_per_session:
+            # As with handshakes: cut the oldest waiter, never refuse the newcomer.
+            _, oldest = reg.pending.pop(0)
+            if not oldest.done():
+                oldest.set_exception(_EvictedError("too many viewers joining at once"))
+            self.stats.evicted += 1
         join_id = secrets.token_bytes(TOKEN_SIZE)
         fut: asyncio.Future[_Pairing] = asyncio.get_running_loop().create_future()
         entry = (join_id, fut)
@@ -446,6 +460,9 @@ class Relay:
             await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer", ip,
                                session=code)
             return
+        except _EvictedError as exc:
+            await self._refuse(writer, RefuseCode.BUSY, str(exc), ip, session=code)
+            return
         except TransportError:
             await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away", ip,
                                session=code)
@@ -458,14 +475,11 @@ class Relay:
     async def _forward(self, reg: _Registration, ip: str, streams: PairStreams,
                        done: asyncio.Event) -> None:
         writer, host_writer = streams.v_writer, streams.h_writer
-        stop = asyncio.Event()
+        control = PairControl()
+        stop = control.stop
         if len(reg.handshaking) >= self.limits.max_handshaking_per_session:
-            # The oldest handshake has had the longest to finish; a real
-            # viewer finishes in a few round trips, a parked one never does.
-            oldest = reg.handshaking.popleft()
-            oldest.set()
-            log_event("handshake_evicted", logging.WARNING, code=reg.code)
-        reg.handshaking.append(stop)
+            self._evict_one(reg)
+        reg.handshaking.append(control)
         self._pairs.add(stop)
         self._no_pairs.clear()
         self.stats.paired += 1
@@ -483,7 +497,7 @@ class Relay:
 
         def handshake_over() -> None:
             with contextlib.suppress(ValueError):
-                reg.handshaking.remove(stop)
+                reg.handshaking.remove(control)
 
         why = "error"
         try:
@@ -493,10 +507,11 @@ class Relay:
             why = await splice(streams, idle_timeout=self.limits.idle_timeout,
                                handshake_timeout=self.limits.handshake_timeout,
                                max_body=self.limits.max_frame_body, tap=self._tap,
-                               on_bytes=count, stop=stop, on_raw=handshake_over)
+                               on_bytes=count, control=control, on_raw=handshake_over)
         finally:
             with contextlib.suppress(ValueError):
-                reg.handshaking.remove(stop)
+                reg.handshaking.remove(control)
+            await self._count_guess(reg.code, control, raw=is_spliced(writer))
             self._pairs.discard(stop)
             if not self._pairs:
                 self._no_pairs.set()
@@ -508,6 +523,34 @@ class Relay:
             done.set()
             log_event("pair_end", code=reg.code, addr=ip, why=why, bytes=forwarded,
                       seconds=round(loop.time() - started, 3))
+
+    def _evict_one(self, reg: _Registration) -> None:
+        """Make room for a new handshake on ``reg``: cut the one stalled the
+        longest on its viewer (a parked one sent its HELLO and never answers
+        the host's; a real viewer answers within its PAKE computation), or
+        else the oldest unfinished one. A pair whose host CONFIRM has passed
+        is never cut."""
+        candidates = [c for c in reg.handshaking if not c.host_confirmed]
+        if not candidates:
+            return
+        stalled = [c for c in candidates if c.stalled_since is not None]
+        victim = (min(stalled, key=lambda c: c.stalled_since or 0.0) if stalled
+                  else candidates[0])
+        reg.handshaking.remove(victim)
+        victim.stop.set()
+        self.stats.evicted += 1
+        log_event("handshake_evicted", logging.WARNING, code=reg.code)
+
+    async def _count_guess(self, code: str, control: PairControl, *, raw: bool) -> None:
+        """A completed handshake clears the code's guess count; one that
+        ended after the viewer's PAKE message without completing adds one."""
+        if not raw and control.frames["viewer->host"] < 2:
+            return  # never guessed (a parked or cut HELLO): not a guess
+        if not raw:
+            self.stats.failed_handshakes += 1
+            log_event("guess_failed", logging.WARNING, code=code)
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("limit", self._shared.guessed(code, right=raw))
 
     async def _serve_host_data(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter, ip: str, code: str,

@@ -21,13 +21,13 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from screencodec.errors import ProtocolError, TransportError
 from screencodec.transport.channel.framing import HEADER, FrameType
 
-__all__ = ["PairStreams", "Tap", "forward_handshake", "is_spliced", "splice"]
+__all__ = ["PairControl", "PairStreams", "Tap", "forward_handshake", "is_spliced", "splice"]
 
 #: ``tap(direction, data)`` sees every byte the relay forwards (for tests and
 #: diagnostics: it shows what a malicious relay could see).
@@ -46,10 +46,39 @@ class PairStreams:
     h_writer: asyncio.StreamWriter
 
 
+@dataclass(eq=False, slots=True)
+class PairControl:
+    """The relay's handle on one pair: ``stop`` cuts it; ``frames`` counts the
+    handshake frames forwarded so far, viewer's and host's."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    frames: dict[str, int] = field(default_factory=lambda: {"viewer->host": 0,
+                                                           "host->viewer": 0})
+    host_confirmed: bool = False
+
+    #: loop time since when the viewer owes the next message (the host has
+    #: answered its last one), or None: where a parked handshake sits forever
+    #: and a real viewer only while it computes its PAKE message.
+    stalled_since: float | None = None
+
+
+def _progress(control: PairControl, direction: str, ftype: int) -> None:
+    # Updated before any await, so an eviction never sees stale progress.
+    control.frames[direction] += 1
+    if direction == "host->viewer":
+        if ftype == FrameType.CONFIRM:
+            control.host_confirmed = True
+        elif control.frames[direction] >= control.frames["viewer->host"]:
+            control.stalled_since = asyncio.get_running_loop().time()
+    else:
+        control.stalled_since = None
+
+
 async def forward_handshake(src: asyncio.StreamReader, dst: asyncio.StreamWriter,
-                            direction: str, max_body: int, tap: Tap | None) -> bool:
+                            direction: str, *, max_body: int, tap: Tap | None,
+                            control: PairControl | None = None) -> bool:
     """Forward whole frames until this side's CONFIRM has passed (True) or
-    the stream ends (False)."""
+    the stream ends (False). Counts frames in ``control`` if given."""
     while True:
         try:
             header = await src.readexactly(HEADER.size)
@@ -65,6 +94,8 @@ async def forward_handshake(src: asyncio.StreamReader, dst: asyncio.StreamWriter
         except asyncio.IncompleteReadError:
             raise TransportError(f"{direction}: stream truncated inside a frame") from None
         dst.write(header + body)
+        if control is not None:
+            _progress(control, direction, ftype)
         if tap is not None:
             tap(direction, header + body)
         await dst.drain()
@@ -146,14 +177,15 @@ def _take_buffered(reader: asyncio.StreamReader) -> bytes:
 
 
 async def _handshake_phase(s: PairStreams, stopper: asyncio.Future[Any], *,
-                           timeout: float, max_body: int, tap: Tap | None) -> str | None:
+                           timeout: float, max_body: int, tap: Tap | None,
+                           control: PairControl) -> str | None:
     """None once both CONFIRMs have passed, else why the pair must end."""
     loop = asyncio.get_running_loop()
     pumps: set[asyncio.Future[Any]] = {
         asyncio.ensure_future(forward_handshake(s.v_reader, s.h_writer, "viewer->host",
-                                                max_body, tap)),
+                                                max_body=max_body, tap=tap, control=control)),
         asyncio.ensure_future(forward_handshake(s.h_reader, s.v_writer, "host->viewer",
-                                                max_body, tap)),
+                                                max_body=max_body, tap=tap, control=control)),
     }
     deadline = loop.time() + timeout
     pending = set(pumps)
@@ -164,7 +196,7 @@ async def _handshake_phase(s: PairStreams, stopper: asyncio.Future[Any], *,
                 return_when=asyncio.FIRST_COMPLETED)
             pending.discard(stopper)
             if stopper in done:
-                return "drain"
+                return "stopped"
             if not done:
                 return "handshake timeout"
             for pump in done:
@@ -183,15 +215,15 @@ async def _handshake_phase(s: PairStreams, stopper: asyncio.Future[Any], *,
 async def splice(streams: PairStreams, *,
                  idle_timeout: float, handshake_timeout: float, max_body: int,
                  tap: Tap | None, on_bytes: Callable[[int], None],
-                 stop: asyncio.Event, on_raw: Callable[[], None] | None = None) -> str:
+                 control: PairControl, on_raw: Callable[[], None] | None = None) -> str:
     """Forward a pair until either side closes, it idles out, the handshake
     stalls or ``stop`` is set; returns why it ended. Once the pair reached
     the raw phase (:func:`is_spliced`), both transports are closed here;
     before that, closing the writers is the caller's job."""
-    stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    stopper: asyncio.Future[Any] = asyncio.ensure_future(control.stop.wait())
     try:
         why = await _handshake_phase(streams, stopper, timeout=handshake_timeout,
-                                     max_body=max_body, tap=tap)
+                                     max_body=max_body, tap=tap, control=control)
         if why is not None:
             return why
         if on_raw is not None:
@@ -246,7 +278,7 @@ async def _raw_phase(s: PairStreams, stopper: asyncio.Future[Any], *, idle_timeo
             on_bytes(total - reported)
             reported = total
             if stopper in done:
-                why = "drain"
+                why = "stopped"
                 break
             if ended in done:
                 break

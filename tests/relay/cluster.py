@@ -1,0 +1,200 @@
+"""Helpers for the relay-cluster tests: a real redis-server on a free loopback
+port, relays sharing it, a relay as a real subprocess, condition waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import pytest
+
+from screencodec.transport.relay import Relay, RelayLimits
+from screencodec.transport.relay.redis_directory import RedisDirectory
+
+T = TypeVar("T")
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_line(proc: subprocess.Popen[bytes], needle: bytes, timeout: float) -> bytes:
+    """Read the process's stdout until a line holds ``needle``."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} did not say {needle!r}: {seen[-2000:]!r}")
+        ready, _, _ = select.select([fd], [], [], min(left, 0.2))
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise RuntimeError(f"{proc.args!r} ended: {seen[-2000:]!r}")
+            seen += chunk
+    return seen
+
+
+class RedisServer:
+    """A throwaway redis-server without persistence; ``restart()`` keeps the port
+    (and, like a real restart without persistence, loses every key)."""
+
+    def __init__(self) -> None:
+        if not os.path.exists(REDIS):
+            pytest.skip("redis-server is not installed (scripts/bootstrap.sh installs it)")
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--protected-mode", "no", "--loglevel", "notice"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _wait_for_line(self.proc, b"Ready to accept connections", 10)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(5)
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextlib.asynccontextmanager
+async def relays(redis: RedisServer, n: int, limits: RelayLimits | None = None,
+                 ) -> AsyncIterator[list[Relay]]:
+    """``n`` relays on loopback sharing ``redis`` (each with its own client)."""
+    started: list[Relay] = []
+    try:
+        for _ in range(n):
+            relay = Relay("127.0.0.1", free_port(), limits=limits,
+                          directory=RedisDirectory(redis.url, timeout=1.0))
+            await relay.start()
+            started.append(relay)
+        yield started
+    finally:
+        for relay in started:
+            await relay.close()
+            await relay.directory.close()
+
+
+class RelayProcess:
+    """``screencodec relay`` as a real subprocess (to be SIGKILLed)."""
+
+    def __init__(self, redis: RedisServer, claim_ttl: float) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "screencodec.transport.cli", "relay", "--listen",
+             str(self.port), "--bind", "127.0.0.1", "--directory", redis.url,
+             "--advertise", f"127.0.0.1:{self.port}", "--claim-ttl", str(claim_ttl)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _wait_for_line(self.proc, b"relay listening", 20)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(5)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+async def wait_for(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until ``check()`` holds, re-checking between loop passes."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        got = check()
+        if not isinstance(got, bool):
+            got = await got
+        if got:
+            return
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+def run(coro: Awaitable[T], timeout: float = 30.0) -> T:
+    async def main() -> T:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(main())
+
+
+class CuttableProxy:
+    """A TCP proxy in front of a relay whose connections can be cut (a host's
+    link dropping) and which can refuse new ones for a while (an outage)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop_accepting(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def cut(self) -> None:
+        for writer in list(self._links):
+            writer.transport.abort()
+
+    async def close(self) -> None:
+        await self.stop_accepting()
+        self.cut()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            self._tasks.discard(task)
+            return
+        self._links |= {writer, up_w}
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        try:
+            await asyncio.gather(pump(reader, up_w), pump(up_r, writer))
+        finally:
+            self._links -= {writer, up_w}
+            self._tasks.discard(task)
