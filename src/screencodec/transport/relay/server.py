@@ -162,6 +162,11 @@ class Relay:
         return frozenset(self._sessions)
 
     @property
+    def draining(self) -> bool:
+        """True once :meth:`drain` has begun."""
+        return self._draining
+
+    @property
     def connections(self) -> int:
         """Open client connections right now."""
         return len(self._writers)
@@ -188,7 +193,9 @@ class Relay:
         if self._server is not None:
             self._server.close()
         for reg in list(self._sessions.values()):
-            reg.writer.close()
+            reg.writer.close()  # its claim stays: the host reclaims it elsewhere
+        self._sessions.clear()
+        self.metrics.sessions(0)
         if self._pairs:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._no_pairs.wait(), deadline)
