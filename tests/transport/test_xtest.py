@@ -75,6 +75,9 @@ class InputWindow:
         from Xlib import display as xdisplay
 
         self._X = X
+        self._names = {X.ButtonPress: "press", X.ButtonRelease: "release",
+                       X.KeyPress: "key down", X.KeyRelease: "key up"}  # fmt: skip
+        self.seen: list[tuple[str, int]] = []
         self.d: Any = xdisplay.Display(display)
         scr = self.d.screen()
         self.win: Any = scr.root.create_window(
@@ -104,16 +107,21 @@ class InputWindow:
 
     def events(self, n: int) -> list[tuple[str, int]]:
         """The next ``n`` input events (waits up to 5 s for them)."""
-        x = self._X
-        names = {x.ButtonPress: "press", x.ButtonRelease: "release",
-                 x.KeyPress: "key down", x.KeyRelease: "key up"}  # fmt: skip
         got: list[tuple[str, int]] = []
         deadline = time.monotonic() + 5
         while len(got) < n:
             ev = self._next_event(deadline)
-            if ev.type in names:
-                got.append((names[ev.type], int(ev.detail)))
+            if ev.type in self._names:
+                got.append((self._names[ev.type], int(ev.detail)))
         return got
+
+    def poll(self) -> list[tuple[str, int]]:
+        """Every input event delivered so far, accumulated (never blocks)."""
+        while self.d.pending_events():
+            ev = self.d.next_event()
+            if ev.type in self._names:
+                self.seen.append((self._names[ev.type], int(ev.detail)))
+        return self.seen
 
     def buttons_down(self) -> set[int]:
         mask = int(self.d.screen().root.query_pointer().mask)
@@ -176,6 +184,45 @@ def test_xtest_actions_reach_the_server(xdisplay: str) -> None:
         assert not {a, shift} & window.keys_down()
     finally:
         inj.close()
+        window.close()
+
+
+def test_remote_input_reaches_the_x_server(xdisplay: str) -> None:
+    """Viewer -> host -> XTEST -> X: the events a window receives are exactly
+    the viewer's, and a revoke releases what the viewer held down."""
+    window = InputWindow(xdisplay)
+    a = window.d.keysym_to_keycode(0x61)
+
+    async def main() -> None:
+        inj = XTestInjector(xdisplay)
+        host = Host(SyntheticDesktop(320, 240, scenario="idle"), consent=allow(), injector=inj)
+        try:
+            async with connected(host, level=VIEW | CONTROL) as (viewer, _, _):
+                await viewer.pointer_move(100, 100)
+                await viewer.button(1, True)
+                await viewer.button(1, False)
+                await viewer.wheel(0, 1)
+                await viewer.key(0x61, True, "a")
+                await viewer.key(0x61, False, "a")
+                expected = [("press", 1), ("release", 1), ("press", 5), ("release", 5),
+                            ("key down", a), ("key up", a)]  # fmt: skip
+                await until(lambda: len(window.poll()) >= len(expected), 5, "the events")
+                assert window.poll() == expected
+                # Held down when control is revoked: released, nothing left stuck.
+                await viewer.button(3, True)
+                await viewer.key(0x61, True, "a")
+                await until(lambda: len(window.poll()) >= len(expected) + 2, 5, "held")
+                assert window.buttons_down() == {3} and a in window.keys_down()
+                await host.revoke(CONTROL)
+                await until(lambda: len(window.poll()) >= len(expected) + 4, 5, "released")
+                assert sorted(window.poll()[-2:]) == sorted([("release", 3), ("key up", a)])
+                assert window.buttons_down() == set() and a not in window.keys_down()
+        finally:
+            inj.close()
+
+    try:
+        run(main())
+    finally:
         window.close()
 
 
