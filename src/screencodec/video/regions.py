@@ -331,9 +331,11 @@ class RegionDetector:
         their changed boxes: large, nothing scrolled or moved next to them
         lately, and film by the content test (``first_change``)."""
         o = self.options
-        if not fresh.any():
-            return []
         t, (mw, mh) = o.tile, o.min_size
+        # A candidate spans at least 2 x 2 tiles (below): typing and a
+        # cursor start fewer runs, and skip the labelling.
+        if np.count_nonzero(fresh) < 4:
+            return []
         labels, n = _label(fresh)
         n += 1
         lab = labels[fresh]
