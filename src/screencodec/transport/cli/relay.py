@@ -72,6 +72,9 @@ async def _relay_main(args: argparse.Namespace) -> int:
     if args.claim_ttl is not None:
         limits = replace(limits, claim_ttl=args.claim_ttl)
     advertise = f"{args.advertise[0]}:{args.advertise[1]}" if args.advertise else None
+    if args.directory and args.directory != "memory://" and advertise is None:
+        print("screencodec relay: warning: a shared --directory without --advertise: other "
+              "relays will send viewers to this relay's bind address", file=sys.stderr)
     relay = Relay(args.bind, args.listen, limits=limits, directory=directory,
                   advertise=advertise)
     try:
