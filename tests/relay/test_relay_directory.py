@@ -1,0 +1,114 @@
+"""The directory contract, the same for the memory and the Redis backend, and
+the address keys of the shared limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from screencodec.transport.relay import (
+    ClaimResult,
+    Directory,
+    MemoryDirectory,
+    address_key,
+    claim_verifier,
+)
+from screencodec.transport.relay.redis_directory import RedisDirectory
+
+from .cluster import RedisServer, run, wait_for
+
+
+@contextlib.asynccontextmanager
+async def directory(backend: str, redis: RedisServer) -> AsyncIterator[Directory]:
+    d: Directory = RedisDirectory(redis.url) if backend == "redis" else MemoryDirectory()
+    try:
+        yield d
+    finally:
+        await d.close()
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_claims_are_exclusive_reclaimable_with_the_secret_and_expire(
+        backend: str, redis_server: RedisServer) -> None:
+    async def main() -> None:
+        async with directory(backend, redis_server) as d:
+            mine, theirs = claim_verifier("123456789", b"a" * 16), claim_verifier(
+                "123456789", b"b" * 16)
+            assert await d.claim("123456789", mine, "r1:1", 0.3) is ClaimResult.NEW
+            assert await d.claim("123456789", theirs, "r2:1", 0.3) is ClaimResult.IN_USE
+            assert await d.claim("123456789", mine, "r2:1", 0.3) is ClaimResult.RECLAIMED
+            holder = await d.locate("123456789")
+            assert holder is not None
+            assert holder.relay == "r2:1"
+            # the old relay's heartbeat learns the code moved; the new one keeps it
+            assert await d.renew({"123456789": mine}, "r1:1", 0.3) == {"123456789"}
+            assert await d.renew({"123456789": mine}, "r2:1", 0.3) == set()
+            await d.release("123456789", theirs)  # not theirs to release
+            assert await d.locate("123456789") is not None
+            await wait_for(lambda: _gone(d, "123456789"), timeout=5)  # expired
+            assert await d.claim("123456789", theirs, "r2:1", 5) is ClaimResult.NEW
+            await d.release("123456789", theirs)
+            assert await d.locate("123456789") is None
+
+    run(main())
+
+
+async def _gone(d: Directory, code: str) -> bool:
+    return await d.locate(code) is None
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_renew_recreates_a_vanished_claim(backend: str, redis_server: RedisServer) -> None:
+    async def main() -> None:
+        async with directory(backend, redis_server) as d:
+            v = os.urandom(32)
+            assert await d.renew({"000000007": v}, "r1:1", 5) == set()
+            holder = await d.locate("000000007")
+            assert holder is not None
+            assert holder.relay == "r1:1"
+
+    run(main())
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_counters_are_fixed_windows_and_reset(backend: str, redis_server: RedisServer) -> None:
+    async def main() -> None:
+        async with directory(backend, redis_server) as d:
+            got = [await d.hit("k", 3, 60) for _ in range(5)]
+            assert got == [True, True, True, False, False]
+            assert await d.hit("k", 3, 60, weight=0) is False  # looking counts nothing
+            assert await d.hit("other", 3, 60, weight=0) is True
+            await d.reset("k")
+            assert await d.hit("k", 3, 60) is True
+
+    run(main())
+
+
+def test_the_verifier_binds_code_and_secret() -> None:
+    v = claim_verifier("123456789", b"s" * 16)
+    assert v != claim_verifier("123456788", b"s" * 16)
+    assert v != claim_verifier("123456789", b"t" * 16)
+    assert b"s" * 16 not in v
+
+
+def test_address_keys_are_the_ipv4_address_and_the_ipv6_64() -> None:
+    assert address_key("192.0.2.7") == "192.0.2.7"
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert address_key("fe80::1%eth0") == "fe80::/64"
+    assert address_key("not an address") == "not an address"
+
+
+def test_the_memory_directory_is_not_shared_between_instances() -> None:
+    async def main() -> None:
+        a, b = MemoryDirectory(), MemoryDirectory()
+        await a.claim("123456789", b"v" * 32, "r:1", 5)
+        assert await b.locate("123456789") is None
+
+    asyncio.run(main())
