@@ -219,3 +219,18 @@ def test_host_pointed_at_a_web_server_is_told_it_is_not_a_relay() -> None:
             await server.wait_closed()
 
     run(main())
+
+
+def test_host_with_a_dead_first_relay_registers_at_the_next() -> None:
+    async def main() -> None:
+        async with Relay() as relay:
+            reg = await host_via_relay("127.0.0.1", free_port(), SessionCredentials(),
+                                       lambda ch: None, timeouts=FAST,
+                                       alternates=[("127.0.0.1", relay.port)])
+            try:
+                await reg.wait_registered(5)
+                assert (reg.relay_port, reg.registrations) == (relay.port, 1)
+            finally:
+                await reg.close()
+
+    run(main())

@@ -182,9 +182,9 @@ class RelayRegistration:
     async def wait_registered(self, timeout: float | None = None) -> None:
         """Wait until the relay has confirmed the registration.
 
-        Fails fast: if the very first attempt fails (nothing listens there,
-        not a screencodec relay, refused), raises that error at once instead
-        of waiting out ``timeout``; the registration keeps retrying in the
+        Fails fast: if the first attempt at each relay fails (nothing listens
+        there, not a screencodec relay, refused), raises the last error at
+        once instead of waiting out ``timeout``; the registration keeps retrying in the
         background until closed. Later losses do not raise here; they wait.
         A timeout raises TransportError naming the relay.
         """
@@ -238,6 +238,7 @@ class RelayRegistration:
 
     async def _run(self) -> None:
         backoff = 0.2
+        attempts = 0
         while not self._acceptor.credentials.ended and not self._stopping:
             self.state = "connecting"
             try:
@@ -249,7 +250,9 @@ class RelayRegistration:
                     return
             except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                 self.last_error = exc
-            self._first_try.set()
+            attempts += 1
+            if attempts >= len(self._relays):  # every relay tried once
+                self._first_try.set()
             if self.registrations and self._registered.is_set():
                 backoff = 0.2  # we were registered: the relay is back, retry soon
             self._registered.clear()
