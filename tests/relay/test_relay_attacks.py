@@ -221,3 +221,39 @@ def test_parked_handshakes_through_the_relay_do_not_lock_out_the_agent() -> None
                     writer.close()
 
     run(main())
+
+
+def test_a_host_whose_code_was_taken_registers_the_new_code_on_lost_returns() -> None:
+    """Expected: the "new code" fallback: ``on_lost`` returns new credentials,
+    the registration goes on with them, and a viewer reaches the host by the
+    new code while the old one stays with whoever holds it."""
+    async def main() -> None:
+        async with Relay() as relay:
+            creds = SessionCredentials()
+            squatter = await _squatter(relay.port, creds.code)  # first, by whatever means
+            fresh: list[SessionCredentials] = []
+
+            def new_code(_: RelayRegistration) -> SessionCredentials:
+                fresh.append(SessionCredentials())
+                return fresh[-1]
+
+            accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
+            reg = await host_via_relay("127.0.0.1", relay.port, creds, accepted.put_nowait,
+                                       timeouts=FAST, on_lost=new_code)
+            try:
+                await reg.wait_registered(5)
+                assert len(fresh) == 1
+                assert relay.sessions == {creds.code, fresh[0].code}
+                creds.end()  # the old credentials are retired: no effect on the new
+                viewer = await connect_via_relay("127.0.0.1", relay.port, fresh[0].code,
+                                                 fresh[0].password, timeouts=FAST)
+                host = await asyncio.wait_for(accepted.get(), 5)
+                await viewer.send(b"new code")
+                assert await host.recv() == b"new code"
+                await viewer.close()
+                await host.close()
+            finally:
+                await reg.close()
+                await squatter.close()
+
+    run(main())

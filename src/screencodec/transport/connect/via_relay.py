@@ -69,11 +69,12 @@ __all__ = [
 ]
 
 RegistrationState = Literal["connecting", "registered", "backoff", "lost", "closed"]
-#: Called once when the registration is ``lost``: another registration holds
-#: the code (it expired while this host was away, or a relay without a shared
-#: directory restarted and someone else registered it first). The host must
-#: show its user new credentials.
-OnLost = Callable[["RelayRegistration"], None]
+#: Called when the registration is ``lost``: another registration holds the
+#: code (it expired while this host was away, or a relay without a shared
+#: directory restarted and someone else registered it first). Return new
+#: credentials (a new code) to register those instead, and show them to the
+#: user; return None to stay ``lost``.
+OnLost = Callable[["RelayRegistration"], "SessionCredentials | None"]
 MAX_REDIRECTS = 2
 _RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
 
@@ -132,8 +133,9 @@ class RelayRegistration:
     viewers can join) -> on loss ``backoff`` (sleep 0.2 s doubling to
     ``backoff_max``, with jitter) -> ``connecting`` ... until :meth:`close`
     or the credentials end -> ``closed``; or ``lost`` if the relay says
-    another registration holds the code (CODE_IN_USE), where it stops and
-    calls ``on_lost``. ``registrations`` counts successful registrations, so a
+    another registration holds the code (CODE_IN_USE), where it calls
+    ``on_lost`` and stops, or goes on with the new credentials (a new code,
+    a new secret) that ``on_lost`` returns. ``registrations`` counts successful registrations, so a
     re-registration after a relay restart is observable.
 
     Each connection attempt goes to the next of ``relays`` (the first is the
@@ -171,9 +173,11 @@ class RelayRegistration:
         self._closing: asyncio.Task[None] | None = None
         acceptor.credentials.add_end_listener(self._on_end)
 
-    def _on_end(self, _: SessionCredentials) -> None:
-        # The host ended the session: take the code off the relay right away.
-        self._closing = asyncio.ensure_future(self.close())
+    def _on_end(self, credentials: SessionCredentials) -> None:
+        # The host ended the session: take the code off the relay right away
+        # (unless these are credentials that on_lost already replaced).
+        if credentials is self._acceptor.credentials:
+            self._closing = asyncio.ensure_future(self.close())
 
     @property
     def channels(self) -> frozenset[SecureChannel]:
@@ -246,8 +250,9 @@ class RelayRegistration:
             except AccessRefusedError as exc:
                 self.last_error = exc
                 if exc.code == RefuseCode.CODE_IN_USE:
-                    self._lose()
-                    return
+                    if not self._lose():
+                        return
+                    continue
             except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                 self.last_error = exc
             attempts += 1
@@ -263,12 +268,22 @@ class RelayRegistration:
             backoff = min(backoff * 2, self._backoff_max)
         self.state = "closed"
 
-    def _lose(self) -> None:
+    def _lose(self) -> bool:
+        """The code is someone else's: True if ``on_lost`` gave new credentials
+        to register instead (with a new secret)."""
         self.state = "lost"
-        self._first_try.set()
+        new = None
         if self._on_lost is not None:
             with contextlib.suppress(Exception):
-                self._on_lost(self)
+                new = self._on_lost(self)
+        if new is None or new.ended or self._stopping:
+            self._first_try.set()
+            return False
+        self._acceptor.credentials = new
+        self._secret = secrets.token_bytes(TOKEN_SIZE)
+        new.add_end_listener(self._on_end)
+        self.state = "connecting"
+        return True
 
     async def _session(self) -> None:
         creds = self._acceptor.credentials
