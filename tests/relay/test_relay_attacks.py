@@ -12,6 +12,8 @@ import pytest
 from screencodec.errors import AuthenticationError, SessionClosedError, TransportError
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import (
+    MAGIC,
+    PROTOCOL_VERSION,
     AccessRefusedError,
     FrameType,
     RefuseCode,
@@ -19,7 +21,6 @@ from screencodec.transport.channel.framing import (
     read_frame,
 )
 from screencodec.transport.channel.handshake import ROLE_VIEWER as HELLO_VIEWER
-from screencodec.transport.channel.handshake import _hello  # a real HELLO
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import RelayRegistration, connect_via_relay, host_via_relay
@@ -144,7 +145,8 @@ async def _park(port: int, code: str, source: str,
     if ftype != FrameType.RELAY_OK:
         writer.close()
         return body[0]
-    writer.write(encode_frame(FrameType.HELLO, _hello(HELLO_VIEWER, code)))
+    hello = MAGIC + PROTOCOL_VERSION.to_bytes(2, "big") + bytes([HELLO_VIEWER]) + code.encode()
+    writer.write(encode_frame(FrameType.HELLO, hello))  # a viewer's HELLO (docs/protocol.md)
     return reader, writer
 
 
