@@ -217,7 +217,7 @@ async def splice(streams: PairStreams, *,
                  tap: Tap | None, on_bytes: Callable[[int], None],
                  control: PairControl, on_raw: Callable[[], None] | None = None) -> str:
     """Forward a pair until either side closes, it idles out, the handshake
-    stalls or ``stop`` is set; returns why it ended. Once the pair reached
+    stalls or ``control.stop`` is set; returns why it ended. Once it reached
     the raw phase (:func:`is_spliced`), both transports are closed here;
     before that, closing the writers is the caller's job."""
     stopper: asyncio.Future[Any] = asyncio.ensure_future(control.stop.wait())
