@@ -1,10 +1,10 @@
 """The relay: pairs hosts behind NAT with viewers by session code and forwards
 their sealed bytes; it holds no key.
 
-``protocol`` is the relay's own frames, ``server`` the relay, ``directory``
-(and ``redis_directory``) who holds which code, ``limits`` what it caps,
-``splice`` the data path, ``observe`` its logs and metrics. docs/relay.md
-describes running one relay or a cluster.
+``protocol`` is the relay's own frames, ``server`` the relay, ``sessions``
+what it holds per host, ``directory`` (and ``redis_directory``) who holds
+which code, ``limits`` what it caps, ``splice`` the data path, ``observe`` its
+logs and metrics. docs/relay.md describes running one relay or a cluster.
 """
 
 from __future__ import annotations

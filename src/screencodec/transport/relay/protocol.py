@@ -1,8 +1,33 @@
 """The relay's own messages: the opening frame that clients speak, the redirect
 that sends them to the relay holding their session, and the claim verifier.
 
-Spoken by the relay server and by the hosts and viewers that dial it (see
-server.py's docstring for the whole protocol). The frame types that are not in
+Spoken by the relay server and by the hosts and viewers that dial it. Every
+message is a frame (channel/framing.py). Each
+connection opens with one RELAY_OPEN frame: magic, version, a role, the
+session code and a 16-byte token.
+
+* **Host control** (role 1, token = the host's *registration secret*, drawn
+  with :mod:`secrets` once per registration object): claims the code in the
+  session directory (see directory.py) and stays open; the directory keeps
+  only a verifier (a hash of code and secret). The host sends RELAY_PING, the
+  relay answers RELAY_PONG; silence past ``control_idle_timeout`` ends the
+  connection. A claim held under another secret is refused CODE_IN_USE. When
+  the connection ends, the claim stays for ``claim_ttl`` seconds: the host
+  (and only it) reclaims the code on this or any relay sharing the directory.
+  RELAY_RELEASE on the control connection drops the claim at once.
+* **Viewer** (role 2, token unused): names a code. If this relay holds the
+  host's control connection it draws a random 16-byte *join id*, sends
+  RELAY_INCOMING(join id, viewer address) to the host and waits up to
+  ``pair_timeout``. If another relay holds the code, it answers
+  RELAY_REDIRECT(HOST:PORT) and closes: the client dials that relay, so the
+  path stays one relay long. Otherwise REFUSE UNKNOWN_SESSION.
+* **Host data** (role 3, token = a join id): the host's connection for one
+  viewer; redirected like a viewer if it reached another relay of the
+  cluster. The relay matches the join id (constant time), answers RELAY_OK to
+  both ends and forwards (splice.py): frame by frame until the end-to-end
+  handshake is over, then as raw bytes. It never sees a key or plaintext.
+
+The frame types that are not in
 :class:`~screencodec.transport.channel.framing.FrameType` yet
 (:data:`RELAY_REDIRECT`, :data:`RELAY_RELEASE`) are defined here; they use
 numbers next to the other relay frames.

@@ -1,38 +1,19 @@
 """The relay server: pairs hosts behind NAT with viewers and forwards their
 sealed bytes; it holds no key.
 
-Relay protocol (every message is a frame, see channel/framing.py). Each
-connection opens with one RELAY_OPEN frame: magic, version, a role, the
-session code and a 16-byte token.
-
-* **Host control** (role 1, token = the host's *registration secret*, drawn
-  with :mod:`secrets` once per registration object): claims the code in the
-  session directory (see directory.py) and stays open; the directory keeps
-  only a verifier (a hash of code and secret). The host sends RELAY_PING, the
-  relay answers RELAY_PONG; silence past ``control_idle_timeout`` ends the
-  connection. A claim held under another secret is refused CODE_IN_USE. When
-  the connection ends, the claim stays for ``claim_ttl`` seconds: the host
-  (and only it) reclaims the code on this or any relay sharing the directory.
-  RELAY_RELEASE on the control connection drops the claim at once.
-* **Viewer** (role 2, token unused): names a code. If this relay holds the
-  host's control connection it draws a random 16-byte *join id*, sends
-  RELAY_INCOMING(join id, viewer address) to the host and waits up to
-  ``pair_timeout``. If another relay holds the code, it answers
-  RELAY_REDIRECT(HOST:PORT) and closes: the client dials that relay, so the
-  path stays one relay long. Otherwise REFUSE UNKNOWN_SESSION.
-* **Host data** (role 3, token = a join id): the host's connection for one
-  viewer; redirected like a viewer if it reached another relay of the
-  cluster. The relay matches the join id (constant time), answers RELAY_OK to
-  both ends and forwards (splice.py): frame by frame until the end-to-end
-  handshake is over, then as raw bytes. It never sees a key or plaintext.
+The protocol it speaks is in protocol.py. Per connection: a host control
+connection claims its code in the session directory (directory.py) and stays
+open; a viewer is paired with the host if this relay holds it, redirected to
+the relay that does, or refused; a host data connection is matched to its
+waiting viewer by join id, and the pair is forwarded (splice.py): frame by
+frame until the end-to-end handshake is over, then as raw bytes.
 
 Limits (limits.py): attempt limits per address (/64 for IPv6) and per session
 counted in the directory, so shared by a cluster; open connections per
 address and in all; deadlines for the opening frame, pairing, the end-to-end
 handshake and idle streams; pending joins and handshakes per code (a new
-viewer past the handshake cap cuts the oldest handshake instead of being
-refused, so parked handshakes cannot lock the real agent out; the same for
-joins waiting for the host to attach).
+viewer past a cap cuts a waiting one instead of being refused, so parked
+handshakes cannot lock the real agent out: sessions.py).
 
 Operations: structured log lines and metrics (observe.py); :meth:`Relay.drain`
 stops accepting, hands hosts back to the cluster and lets live pairs run up
@@ -48,7 +29,6 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError, TransportError
@@ -80,29 +60,13 @@ from screencodec.transport.relay.protocol import (
     encode_redirect,
     parse_open,
 )
+from screencodec.transport.relay.sessions import EvictedError, Pairing, Registration
 from screencodec.transport.relay.splice import PairControl, PairStreams, Tap, is_spliced, splice
 
 __all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay"]
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
-
-_Pairing = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event]
-
-
-class _EvictedError(TransportError):
-    """A waiting viewer cut to make room for a newer one."""
-
-
-@dataclass(eq=False, slots=True)
-class _Registration:
-    code: str
-    verifier: bytes
-    writer: asyncio.StreamWriter
-    pending: list[tuple[bytes, asyncio.Future[_Pairing]]] = field(default_factory=list)
-    #: this code's pairs still in their handshake, oldest first
-    handshaking: list[PairControl] = field(default_factory=list)
-
 
 class Relay:
     """A relay server. ``await relay.start()``, then ``relay.port``; ``await relay.close()``.
@@ -126,7 +90,7 @@ class Relay:
         self.directory = directory or MemoryDirectory()
         self._advertise = advertise
         self._server: asyncio.Server | None = None
-        self._sessions: dict[str, _Registration] = {}
+        self._sessions: dict[str, Registration] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._pairs: set[asyncio.Event] = set()
@@ -391,7 +355,7 @@ class Relay:
         old = self._sessions.get(code)
         if old is not None:
             old.writer.close()  # the same host again: its old link is dead
-        reg = _Registration(code, verifier, writer)
+        reg = Registration(code, verifier, writer)
         self._sessions[code] = reg
         self.stats.registrations += 1
         if result is ClaimResult.RECLAIMED:
@@ -449,13 +413,10 @@ class Relay:
                                session=code)
             return
         if len(reg.pending) >= self.limits.max_pending_per_session:
-            # As with handshakes: cut the oldest waiter, never refuse the newcomer.
-            _, oldest = reg.pending.pop(0)
-            if not oldest.done():
-                oldest.set_exception(_EvictedError("too many viewers joining at once"))
+            reg.evict_waiter()  # never refuse the newcomer
             self.stats.evicted += 1
         join_id = secrets.token_bytes(TOKEN_SIZE)
-        fut: asyncio.Future[_Pairing] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
         entry = (join_id, fut)
         reg.pending.append(entry)
         try:
@@ -467,7 +428,7 @@ class Relay:
             await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer", ip,
                                session=code)
             return
-        except _EvictedError as exc:
+        except EvictedError as exc:
             await self._refuse(writer, RefuseCode.BUSY, str(exc), ip, session=code)
             return
         except TransportError:
@@ -479,7 +440,7 @@ class Relay:
                 reg.pending.remove(entry)
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
 
-    async def _forward(self, reg: _Registration, ip: str, streams: PairStreams,
+    async def _forward(self, reg: Registration, ip: str, streams: PairStreams,
                        done: asyncio.Event) -> None:
         writer, host_writer = streams.v_writer, streams.h_writer
         control = PairControl()
@@ -531,22 +492,10 @@ class Relay:
             log_event("pair_end", code=reg.code, addr=ip, why=why, bytes=forwarded,
                       seconds=round(loop.time() - started, 3))
 
-    def _evict_one(self, reg: _Registration) -> None:
-        """Make room for a new handshake on ``reg``: cut the one stalled the
-        longest on its viewer (a parked one sent its HELLO and never answers
-        the host's; a real viewer answers within its PAKE computation), or
-        else the oldest unfinished one. A pair whose host CONFIRM has passed
-        is never cut."""
-        candidates = [c for c in reg.handshaking if not c.host_confirmed]
-        if not candidates:
-            return
-        stalled = [c for c in candidates if c.stalled_since is not None]
-        victim = (min(stalled, key=lambda c: c.stalled_since or 0.0) if stalled
-                  else candidates[0])
-        reg.handshaking.remove(victim)
-        victim.stop.set()
-        self.stats.evicted += 1
-        log_event("handshake_evicted", logging.WARNING, code=reg.code)
+    def _evict_one(self, reg: Registration) -> None:
+        if reg.evict_handshake():
+            self.stats.evicted += 1
+            log_event("handshake_evicted", logging.WARNING, code=reg.code)
 
     async def _count_guess(self, code: str, control: PairControl, *, raw: bool) -> None:
         """A completed handshake clears the code's guess count; one that

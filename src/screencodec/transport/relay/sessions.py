@@ -1,0 +1,61 @@
+"""What a relay holds for each host it serves: the registration, the viewers
+waiting for the host to attach, and the pairs still in their handshake, with
+the rule for making room when a code is crowded (the newcomer is never the one
+refused; see :meth:`Registration.evict_handshake`)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from screencodec.errors import TransportError
+from screencodec.transport.relay.splice import PairControl
+
+__all__ = ["EvictedError", "Pairing", "Registration"]
+
+#: What a waiting viewer receives once the host attached: the host's data
+#: stream and an event the viewer's task sets when the pair is over.
+Pairing = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event]
+
+
+class EvictedError(TransportError):
+    """A waiting viewer cut to make room for a newer one."""
+
+
+@dataclass(eq=False, slots=True)
+class Registration:
+    """One host's live control connection at this relay.
+
+    ``verifier`` is its claim's (never the secret); ``pending`` are viewers
+    waiting for the host's data connection, by join id, oldest first;
+    ``handshaking`` the pairs forwarded but not yet past the host's CONFIRM,
+    oldest first. One event loop; touched only between awaits.
+    """
+
+    code: str
+    verifier: bytes
+    writer: asyncio.StreamWriter
+    pending: list[tuple[bytes, asyncio.Future[Pairing]]] = field(default_factory=list)
+    handshaking: list[PairControl] = field(default_factory=list)
+
+    def evict_waiter(self) -> None:
+        """Cut the oldest viewer waiting for the host (it is refused BUSY)."""
+        _, oldest = self.pending.pop(0)
+        if not oldest.done():
+            oldest.set_exception(EvictedError("too many viewers joining at once"))
+
+    def evict_handshake(self) -> bool:
+        """Cut the handshake stalled the longest on its viewer (a parked one
+        sent its HELLO and never answers the host's; a real viewer answers
+        within its PAKE computation), or else the oldest unfinished one. A
+        pair whose host CONFIRM has passed is never cut. False if none could
+        be."""
+        candidates = [c for c in self.handshaking if not c.host_confirmed]
+        if not candidates:
+            return False
+        stalled = [c for c in candidates if c.stalled_since is not None]
+        victim = (min(stalled, key=lambda c: c.stalled_since or 0.0) if stalled
+                  else candidates[0])
+        self.handshaking.remove(victim)
+        victim.stop.set()
+        return True
