@@ -284,11 +284,16 @@ async def _register_idle(ports: list[int], n: int) -> list[asyncio.StreamWriter]
             reader, writer = await asyncio.open_connection("127.0.0.1", ports[i % len(ports)])
             writer.write(encode_open(ROLE_HOST_CONTROL, f"{100_000_000 + i:09d}",
                                      os.urandom(16)))
-            ftype, _ = await read_frame(reader, 1024)
-            assert ftype == FrameType.RELAY_OK
             writers.append(writer)
+            ftype, body = await read_frame(reader, 1024)
+            assert ftype == FrameType.RELAY_OK, body
 
-    await asyncio.gather(*(one(i) for i in range(n)))
+    try:
+        await asyncio.gather(*(one(i) for i in range(n)))
+    except BaseException:
+        for writer in writers:
+            writer.close()
+        raise
     return writers
 
 

@@ -76,13 +76,18 @@ class RedisDirectory(Directory):
     (renewals are pipelined: one round trip per heartbeat for all claims).
     """
 
-    def __init__(self, url: str, *, prefix: str = "screencodec:", timeout: float = 2.0) -> None:
+    def __init__(self, url: str, *, prefix: str = "screencodec:", timeout: float = 2.0,
+                 max_connections: int = 16) -> None:
         self._url = url
         self._prefix = prefix
         self._timeout = timeout
-        self._redis: Any = aioredis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout,
-            health_check_interval=5)
+        # A bounded pool: a burst of registrations queues for a connection
+        # instead of opening hundreds at once (which is what made Redis
+        # calls time out under load).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=timeout,
+            socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=5)
+        self._redis: Any = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         self._claim = self._redis.register_script(_CLAIM)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)

@@ -213,8 +213,8 @@ class Relay:
             result = await call
             ok = True
             return result
-        except DirectoryUnavailableError:
-            log_event("directory_error", logging.WARNING, op=op)
+        except DirectoryUnavailableError as exc:
+            log_event("directory_error", logging.WARNING, op=op, why=exc)
             raise
         finally:
             self.metrics.directory(op, time.perf_counter() - start, ok)
