@@ -343,10 +343,32 @@ class Viewer:
         await self._send(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
         # After the receipt: a host takes a request that comes while a keyframe
         # awaits its receipt as answered by that keyframe, and this may be it.
-        if refused and now - self._keyframe_asked_at > _KEYFRAME_RETRY:
-            self._keyframe_asked_at = now
-            self.keyframe_requests += 1
-            await self._send(m.KeyframeRequest())
+        # A decoder that lost sync skips later deltas without raising, so ask
+        # again whenever one arrives while it still waits for a keyframe.
+        if self._lost_sync(refused) and now - self._keyframe_asked_at > _KEYFRAME_RETRY:
+            await self._ask_keyframe(now)
+
+    def _lost_sync(self, refused: bool = False) -> bool:
+        return refused or (self.sink is None and bool(self.decoder.needs_keyframe))
+
+    async def _ask_keyframe(self, now: float) -> None:
+        self._keyframe_asked_at = now
+        self.keyframe_requests += 1
+        await self._send(m.KeyframeRequest())
+        # On a still screen no further update comes to prompt another request:
+        # if this one's answer is lost or refused too, ask again on a timer.
+        loop = asyncio.get_running_loop()
+        loop.call_later(2 * _KEYFRAME_RETRY, self._recheck_sync)
+
+    def _recheck_sync(self) -> None:
+        if self.channel.closed or not self._lost_sync():
+            return
+        if time.monotonic() - self._keyframe_asked_at > _KEYFRAME_RETRY:
+            self._spawn(self._ask_again())
+
+    async def _ask_again(self) -> None:
+        with contextlib.suppress(SessionClosedError, OSError):
+            await self._ask_keyframe(time.monotonic())
 
     def _answer(self, ok: bool) -> None:
         if self._pending is not None and not self._pending.done():
