@@ -129,7 +129,8 @@ class StillEncoder:
         # holds no state that could leak from one still into the next.
         dec = self._decoders.get((w, h))
         if dec is None:
-            dec = self._decoders[w, h] = H264Decoder(w, h, self.chroma420)
+            # The host decodes its own stills: trusted, so slice threads may run.
+            dec = self._decoders[w, h] = H264Decoder(w, h, self.chroma420, trusted=True)
             while len(self._decoders) > 4:
                 self._decoders.popitem(last=False)
         else:

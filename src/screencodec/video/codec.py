@@ -91,7 +91,8 @@ class VideoStream:
         self.stream_id = stream_id & 0xFFFF
         self.options = options
         self._enc = H264Encoder(width, height, options)
-        self._dec = H264Decoder(width, height, options.chroma420)
+        # Our own encoder's output: slice threads may decode it (no damage to refuse).
+        self._dec = H264Decoder(width, height, options.chroma420, trusted=True)
         self._frame = 0
         self._need_idr = True
 
