@@ -189,13 +189,14 @@ STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
 
 
 async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts: Any,
-                ) -> tuple[Any, str]:
+                on_lost: Any = None) -> tuple[Any, str]:
     """Listen or register; a failure to start is a :class:`_StartError`."""
     from screencodec.transport.connect import host_via_relay, listen_direct
 
     if args.relay:
         rhost, rport = args.relay
-        reg = await host_via_relay(rhost, rport, creds, on_channel, timeouts=timeouts)
+        reg = await host_via_relay(rhost, rport, creds, on_channel, timeouts=timeouts,
+                                   on_lost=on_lost)
         # Registration retries in the background; at start, the first failure
         # is the answer (a relay that is down or refuses says so at once).
         waiting = asyncio.ensure_future(reg.wait_registered())
@@ -253,8 +254,21 @@ async def _host_main(args: argparse.Namespace) -> int:
     shower = asyncio.ensure_future(_show(host, ui, done, args.once, sharing))
     watcher = _start_watcher(host)
     opened: Any = None
+
+    def on_lost(_: object) -> Any:
+        # Someone else registered our code at the relay (it restarted and
+        # forgot us): go on under a new code and tell the user to read it out.
+        new = SessionCredentials()
+        host.watch_credentials(new)
+        ui.say(
+            f"The relay gave your session code to someone else; use this one instead.\n"
+            f"Session code: {new.display_code}\nPassword:     {new.password}\n"
+            "Read both to your support agent again."
+        )
+        return new
+
     try:
-        opened, where = await _open(args, creds, on_channel, timeouts)
+        opened, where = await _open(args, creds, on_channel, timeouts, on_lost)
         ui.say(
             f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
             "Read both to your support agent. Nothing is shared until you answer y."
