@@ -104,8 +104,8 @@ def test_public_api_surface() -> None:
             "connect_via_relay", "host_via_relay", "listen_direct", "session_encoder",
             "PointerState", "SessionEnded", "SharingChanged", "SourceFactory", "StatsUpdated",
             "Viewer", "allow", "channel_pair", "deny", "register_permission", "terminal_consent",
-            "PasswordInvalidated", "PasswordRotated", "SharedScreen", "first_picture", "share",
-            "view",
+            "PasswordGuessed", "Questions", "TerminalQuestions", "safe_text", "SharedScreen",
+            "first_picture", "share", "view",
         ]
     )  # fmt: skip
     for name in t.__all__:

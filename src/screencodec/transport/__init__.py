@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
 from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.memory import channel_pair
 from screencodec.transport.connect import (
@@ -39,7 +40,14 @@ from screencodec.transport.entry import SharedScreen, first_picture, share, view
 from screencodec.transport.input import RecordingInjector
 from screencodec.transport.relay import Relay
 from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import ConsentCallback, allow, deny, terminal_consent
+from screencodec.transport.session.consent import (
+    ConsentCallback,
+    Questions,
+    TerminalQuestions,
+    allow,
+    deny,
+    terminal_consent,
+)
 from screencodec.transport.session.encoding import session_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
@@ -47,8 +55,7 @@ from screencodec.transport.session.events import (
     Event,
     FileReceived,
     FrameDecoded,
-    PasswordInvalidated,
-    PasswordRotated,
+    PasswordGuessed,
     PermissionChanged,
     SessionEnded,
     SharingChanged,
@@ -84,11 +91,11 @@ __all__ = [
     "Host",
     "HostConfig",
     "LinkStats",
-    "PasswordInvalidated",
-    "PasswordRotated",
+    "PasswordGuessed",
     "Permission",
     "PermissionChanged",
     "PointerState",
+    "Questions",
     "RecordingInjector",
     "Relay",
     "SessionCredentials",
@@ -97,6 +104,7 @@ __all__ = [
     "SharingChanged",
     "SourceFactory",
     "StatsUpdated",
+    "TerminalQuestions",
     "Timeouts",
     "Viewer",
     "allow",
@@ -108,6 +116,7 @@ __all__ = [
     "host_via_relay",
     "listen_direct",
     "register_permission",
+    "safe_text",
     "session_encoder",
     "share",
     "terminal_consent",

@@ -29,7 +29,6 @@ from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
     FileReceived,
     PasswordGuessed,
-    PasswordRotated,
     SessionEnded,
     SharingChanged,
     StatsUpdated,
@@ -169,11 +168,6 @@ async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bo
                     f" {ev.next_in:.0f} s."
                 )
                 reported[0] = now
-        elif isinstance(ev, PasswordRotated):
-            ui.say(
-                f"Session code: {ev.code}\nNew password: {ev.password}\n"
-                "Read both to your support agent again."
-            )
         elif isinstance(ev, FileReceived):
             sender = _agents(ui, (ev.peer,))
             ui.say(f"saved {safe_text(ev.path, 300)} ({ev.size} bytes) from {sender}")

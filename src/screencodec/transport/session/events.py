@@ -17,7 +17,7 @@ stuck UI can never grow the host's memory. All on one event loop.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.stats import LinkStats
@@ -30,8 +30,6 @@ __all__ = [
     "FileReceived",
     "FrameDecoded",
     "PasswordGuessed",
-    "PasswordInvalidated",
-    "PasswordRotated",
     "PermissionChanged",
     "SessionEnded",
     "SharingChanged",
@@ -92,17 +90,6 @@ class CursorMoved:
 
 
 @dataclass(frozen=True, slots=True)
-class PasswordInvalidated:
-    """Host side (no longer emitted: passwords are not invalidated by guessing,
-    see :class:`PasswordGuessed`): ``failed`` wrong passwords were tried for
-    session ``code`` and the password was invalidated."""
-
-    code: str
-    failed: int
-    rotate_in: float | None  #: seconds until a new password is drawn; None = not automatic
-
-
-@dataclass(frozen=True, slots=True)
 class PasswordGuessed:
     """Host side: a wrong password was tried for session ``code`` from
     ``source`` (an IPv4 address or IPv6 /64, as the connection or the relay
@@ -118,15 +105,6 @@ class PasswordGuessed:
 
 
 @dataclass(frozen=True, slots=True)
-class PasswordRotated:
-    """Host side: session ``code`` has a new password; show it to the local user."""
-
-    code: str
-    generation: int
-    password: str = field(repr=False)  # reprs end up in logs
-
-
-@dataclass(frozen=True, slots=True)
 class SessionEnded:
     peer: str
     reason: str
@@ -134,7 +112,7 @@ class SessionEnded:
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
-    | FrameDecoded | CursorMoved | PasswordGuessed | PasswordInvalidated | PasswordRotated
+    | FrameDecoded | CursorMoved | PasswordGuessed
     | SessionEnded
 )  # fmt: skip
 

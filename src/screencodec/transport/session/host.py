@@ -186,14 +186,11 @@ class Host:
                 recording.end(reason)
         return reason
 
-    def watch_credentials(
-        self, credentials: SessionCredentials, *, rotate_after: float | None = 2.0
-    ) -> None:
+    def watch_credentials(self, credentials: SessionCredentials) -> None:
         """Tell the local user when a wrong password is tried for ``credentials``:
         a :class:`PasswordGuessed` event per failed check. The password stays
         valid; the session's throttle spaces checks out across all addresses
-        (see channel/throttle.py). ``rotate_after`` is ignored: guessing no
-        longer invalidates passwords (kept so existing callers work).
+        (see channel/throttle.py).
         """
         emit = self._runtime.emit
 
