@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -116,15 +117,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     try:
         from .transport.cli import add_subcommands
-    except ImportError:  # the transport's optional dependencies are not installed
-        pass
+    except ImportError as exc:  # the transport's optional dependencies are not installed
+        _add_missing_extra(sub, exc)
     else:
         add_subcommands(sub)
     return parser
 
 
+#: The session commands and the extra each needs (README, "Install").
+SESSION_COMMANDS = {
+    "host": "transport",
+    "view": "transport",
+    "relay": "relay",
+    "recordings": "record",
+}
+
+
+def _add_missing_extra(sub: argparse._SubParsersAction[Any], exc: ImportError) -> None:
+    """Keep the session commands visible, each saying in one line what to install."""
+    missing = exc.name or str(exc)
+
+    def explain(args: argparse.Namespace) -> int:
+        extra = SESSION_COMMANDS[args.command]
+        print(
+            f"screencodec {args.command}: needs the '{extra}' extra (missing module"
+            f" {missing!r}): pip install 'screencodec[{extra}]'",
+            file=sys.stderr,
+        )
+        return 2
+
+    for name, extra in SESSION_COMMANDS.items():
+        p = sub.add_parser(name, help=f"(needs: pip install 'screencodec[{extra}]')",
+                           add_help=False)  # fmt: skip
+        p.set_defaults(func=explain, takes_anything=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "takes_anything", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
