@@ -296,16 +296,19 @@ def run(
     scenarios = scenarios or scenario_names()
     resolutions = resolutions or list(RESOLUTIONS)
     results: list[ScenarioResult] = []
+    # The table is printed once, a row as each scenario finishes.
     for res in resolutions:
         w, h = RESOLUTIONS[res]
         for name in scenarios:
             frames = grab_frames(name, w, h, frames_4k if res == "4K" else frames_1080p)
             results.append(bench_scenario(name, res, frames))
-            out(format_table(results[-1:]).splitlines()[-1])
+            lines = format_table(results[-1:]).splitlines()
+            if len(results) == 1:
+                for header in lines[:-1]:
+                    out(header)
+            out(lines[-1])
     detection = [bench_detection(res) for res in resolutions]
     scaling = bench_scaling(resolutions[-1])
-    out("")
-    out(format_table(results))
     out("")
     out(format_detection(detection))
     out("")
