@@ -89,7 +89,7 @@ def _stream(
 def format_rows(rows: list[DemoRow]) -> str:
     head = (
         f"{'source':<9} {'size':>9} {'frames':>6} {'fps':>5} {'enc ms':>7} {'dec ms':>7} "
-        f"{'B/frame':>9} {'kbit/s':>8} {'vs raw':>8} {'vs zstd':>8} {'exact':>9}"
+        f"{'first B':>9} {'delta B':>8} {'kbit/s':>8} {'vs raw':>8} {'vs zstd':>8} {'exact':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -97,11 +97,15 @@ def format_rows(rows: list[DemoRow]) -> str:
         lines.append(
             f"{r.name:<9} {r.size[0]:>4}x{r.size[1]:<4} {r.frames:6d} {r.fps:5.1f} "
             f"{statistics.median(r.encode_ms):7.2f} {statistics.median(r.decode_ms):7.2f} "
-            f"{statistics.fmean(r.sizes):9.0f} {r.kbit_s:8.0f} "
+            f"{r.sizes[0]:9d} {statistics.fmean(r.sizes[1:] or [0]):8.0f} {r.kbit_s:8.0f} "
             f"{sum(r.sizes) / raw:8.5f} "
             f"{statistics.fmean(r.sizes) / statistics.fmean(r.zstd_sizes):8.4f} "
             f"{r.exact:>4}/{r.frames:<4}"
         )
+    lines.append(
+        "first B: the first picture (a keyframe); delta B: mean bytes of every later update"
+        " (what `screencodec bench` reports as KB/frame); kbit/s: all bytes over the run"
+    )
     lines.append("enc/dec: median ms per frame; vs raw / vs zstd: bytes sent against raw BGRX")
     lines.append(
         f"frames and against full-frame zstd level 1 (sampled 1 frame in {_BASELINE_EVERY}); "
