@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import zstandard
+
+from screencodec.frames import Frame
 
 from .capture.synthetic import SyntheticDesktop, scenario_names
 from .damage import memcmp_equal, tile_diff
@@ -47,7 +48,6 @@ __all__ = [
     "run",
 ]
 
-Frame = npt.NDArray[np.uint8]
 FPS = 30
 
 RESOLUTIONS = {"1080p": (1920, 1080), "4K": (3840, 2160)}

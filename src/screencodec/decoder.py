@@ -16,7 +16,8 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
+
+from screencodec.frames import Frame
 
 from .codecs.base import StreamDecoder
 from .codecs.registry import CodecRegistry, default_registry
@@ -38,7 +39,6 @@ from .wire import (
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "CursorImage", "ScreenDecoder"]
 
-Frame = npt.NDArray[np.uint8]
 
 #: A 4K keyframe of pure noise is 25 MB; anything near this is hostile.
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024

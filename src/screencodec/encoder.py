@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from .codecs.history import HistoryEncoder
 from .codecs.lossless import LosslessEncoder
 from .damage import copy_rects, merge_rects, tile_diff
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EncodeStats", "ScreenEncoder"]
 
-Frame = npt.NDArray[np.uint8]
 
 #: Rectangles above this many pixels are cut into blocks: each block picks
 #: its own encoding (a solid or few-colour part of a big update stays cheap)

@@ -13,6 +13,7 @@ from .wire import MAX_DIMENSION
 
 __all__ = [
     "MAX_KERNEL_DIM",
+    "Frame",
     "as_frame",
     "check_size",
     "frame_layout",
@@ -25,6 +26,7 @@ __all__ = [
 #: sums of coordinates in their int32 arithmetic never overflow.
 MAX_KERNEL_DIM = 1 << 20
 
+#: A frame or framebuffer: (H, W, 4) uint8, BGRX. The one definition of the alias.
 Frame = npt.NDArray[np.uint8]
 
 

@@ -31,7 +31,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
+
+from screencodec.frames import Frame
 
 from ..errors import CaptureError, DecodeError, FrameError, IntegrityError
 from ..frames import as_frame
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Recording", "RecordingWriter"]
 
-Frame = npt.NDArray[np.uint8]
 
 FORMAT = "screencodec-recording"
 FORMAT_VERSION = 1

@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import numpy.typing as npt
+
+from screencodec.frames import Frame
 
 from ..errors import CaptureError, FrameError
 from ..geometry import Monitor
@@ -37,7 +38,6 @@ __all__ = [
     "synthetic_sequence",
 ]
 
-Frame = npt.NDArray[np.uint8]
 
 
 @runtime_checkable

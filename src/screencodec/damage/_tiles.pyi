@@ -6,8 +6,9 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Buffer
 
-Frame = npt.NDArray[np.uint8]
-Rects = npt.NDArray[np.int32]
+from screencodec.frames import Frame
+
+_Rects = npt.NDArray[np.int32]
 
 MIN_TILE: Final[int]
 MAX_TILE: Final[int]
@@ -16,7 +17,7 @@ DEFAULT_RECT_COST: Final[int]
 codec call and a viewer blit cost about as much as encoding a 32x32 area)."""
 MAX_DIM: Final[int]
 
-def tile_diff(prev: Frame, cur: Frame, tile: int = 64) -> Rects:
+def tile_diff(prev: Frame, cur: Frame, tile: int = 64) -> _Rects:
     """Changed tiles between two frames, as an (N, 4) int32 array of (x, y, w, h).
 
     Tiles of ``tile`` x ``tile`` pixels (16 to 256; the last row and column may
@@ -31,7 +32,7 @@ def any_change(prev: Frame, cur: Frame) -> bool:
     """True when any pixel's B, G or R differ; stops at the first difference.
     Same layout rules as :func:`tile_diff`."""
 
-def merge_rects(boxes: npt.ArrayLike, width: int, height: int, *, rect_cost: int = ...) -> Rects:
+def merge_rects(boxes: npt.ArrayLike, width: int, height: int, *, rect_cost: int = ...) -> _Rects:
     """Merge boxes (N, 4) of (x, y, w, h) into few rectangles, (M, 4) int32.
 
     Each rectangle costs ``rect_cost`` plus its area; two are merged when their

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 __all__ = ["merge_rects_reference", "tile_diff_numpy_fast", "tile_diff_reference"]
 
-Frame = npt.NDArray[np.uint8]
 Boxes = npt.NDArray[np.int32]
 
 # B, G and R of a little-endian BGRX pixel read as uint32 / two pixels as uint64.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 __all__ = [
     "Lags",
     "bgr_equal",
@@ -23,7 +25,6 @@ __all__ = [
     "psnr",
 ]
 
-Frame = npt.NDArray[np.uint8]
 _BGR = np.uint32(0x00FFFFFF)  # little-endian BGRX as one word: the padding is the top byte
 
 

@@ -59,8 +59,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import xxhash
+
+from screencodec.frames import Frame
 
 from ..capture.base import CursorState, SourceWrapper
 from ..capture.replay import FrameSequence, PacedSource
@@ -81,7 +82,6 @@ from .shaper import DirectionStats, Link, ShapingProxy
 
 __all__ = ["SessionResult", "host_default_encoder", "run_session"]
 
-Frame = npt.NDArray[np.uint8]
 _CLOCK = time.perf_counter  # Viewer.applied_at's clock
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from . import _rowhash
 
 __all__ = ["STRIP", "RowHashCache"]
@@ -22,7 +24,6 @@ __all__ = ["STRIP", "RowHashCache"]
 #: scrolled panes, so the few strips hashed per span still vote.
 STRIP = 64
 
-Frame = npt.NDArray[np.uint8]
 Hashes = npt.NDArray[np.uint64]
 Rects = npt.NDArray[np.int32]
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from ..geometry import Rect
 from . import _rowhash
 
@@ -25,7 +27,6 @@ __all__ = [
     "runs_to_rects",
 ]
 
-Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
 #: Consecutive rows join one copy while their common column span keeps this

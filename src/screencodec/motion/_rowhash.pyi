@@ -5,13 +5,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-Frame = npt.NDArray[np.uint8]
-RectLike = tuple[int, int, int, int]
+from screencodec.frames import Frame
+
+_RectLike = tuple[int, int, int, int]
 
 MAX_DIM: Final[int]
 MAX_SEGMENT: Final[int]
 
-def row_hashes(frame: Frame, rect: RectLike) -> npt.NDArray[np.uint64]:
+def row_hashes(frame: Frame, rect: _RectLike) -> npt.NDArray[np.uint64]:
     """One 64-bit hash per row of ``rect`` (x, y, w, h) over its columns, B, G, R
     only (the X byte is ignored), as defined by ``reference.row_hashes_reference``.
     ``frame`` is (H, W, 4) uint8 with packed pixels (row-strided allowed).
@@ -20,7 +21,7 @@ def row_hashes(frame: Frame, rect: RectLike) -> npt.NDArray[np.uint64]:
 def match_runs(
     prev: Frame,
     cur: Frame,
-    rect: RectLike,
+    rect: _RectLike,
     dx: int,
     dy: int,
     *,
@@ -45,10 +46,10 @@ def row_votes(
 def segment_shifts(
     prev: Frame,
     cur: Frame,
-    rect: RectLike,
+    rect: _RectLike,
     rows: npt.ArrayLike,
     *,
-    scan: RectLike | None = None,
+    scan: _RectLike | None = None,
     k: int = 32,
     min_detail: int = 3,
     row_step: int = 1,
@@ -70,7 +71,7 @@ def segment_shifts(
     ``reference.segment_shifts_reference``. ``k`` a multiple of 4. Linear in
     the rows tried and the scanned area; runs without the GIL."""
 
-def move_rect(buf: Frame, rect: RectLike, dx: int, dy: int) -> None:
+def move_rect(buf: Frame, rect: _RectLike, dx: int, dy: int) -> None:
     """Move the pixels of ``rect`` by (dx, dy) inside the writable ``buf`` (source
     and destination may overlap), as a COPY op does. Both must lie inside the
     frame (FrameError, nothing written). Runs without the GIL."""
@@ -87,7 +88,7 @@ def apply_copies(
     that is empty or outside the frame. Runs without the GIL."""
 
 def rect_tile_diff(
-    prev: Frame, cur: Frame, rect: RectLike, tile: int = 16
+    prev: Frame, cur: Frame, rect: _RectLike, tile: int = 16
 ) -> npt.NDArray[np.int32]:
     """``damage.tile_diff`` of ``rect`` alone (tiles aligned to its corner), as an
     (N, 4) int32 array of (x, y, w, h) in frame coordinates. Runs without the GIL."""
@@ -101,14 +102,14 @@ def rects_tile_diff(
 
 def runs_to_boxes(
     starts: npt.ArrayLike, ends: npt.ArrayLike, y0: int, min_run: int, min_area: int, keep: float
-) -> list[RectLike]:
+) -> list[_RectLike]:
     """Copy rectangles (x, y, w, h) from per-row verified runs [starts, ends) of
     rows y0, y0 + 1, ...: consecutive rows join while their common span keeps
     ``keep`` of both runs (and ``min_run``); rects narrower than ``min_run`` or
     smaller than ``min_area`` are dropped. Every column of a rect lies inside
     the run of each of its rows. See ``_regions.runs_to_rects``."""
 
-def group_boxes(rects: npt.ArrayLike, gap: int) -> list[tuple[RectLike, list[int]]]:
+def group_boxes(rects: npt.ArrayLike, gap: int) -> list[tuple[_RectLike, list[int]]]:
     """(x, y, w, h) rects grouped: rects less than ``gap`` apart connect (0:
     touching), then groups whose bounding boxes share a pixel merge until none
     do. Each group as (bounding box, ascending indices of its rects), groups in

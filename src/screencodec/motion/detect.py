@@ -56,6 +56,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from ..codecs.copy import copy_op
 from ..damage import merge_rects
 from ..damage.subtract import subtract_rects, subtract_rects_indexed
@@ -67,7 +69,6 @@ from ._regions import _KEEP, Copy, MissBackoff, apply_copies, column_spans, grou
 
 __all__ = ["MAX_COPIES", "MotionStage", "MotionStats"]
 
-Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
 #: Frame rows hashed during detection, kept for the cache: (strips, y0, hashes),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from ..damage.reference import tile_diff_reference
 
 __all__ = [
@@ -21,7 +23,6 @@ __all__ = [
     "segment_shifts_reference",
 ]
 
-Frame = npt.NDArray[np.uint8]
 RectT = tuple[int, int, int, int]
 U64 = npt.NDArray[np.uint64]
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 __all__ = ["SAMPLES_X", "SAMPLES_Y", "photo_like"]
 
-Frame = npt.NDArray[np.uint8]
 
 #: Samples per block: this many columns on each of ``SAMPLES_Y`` rows.
 SAMPLES_X = 64

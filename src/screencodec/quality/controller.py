@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from ..damage import copy_rects
 from ..damage.subtract import subtract_rects
 from ..geometry import Rect
@@ -58,7 +60,6 @@ from .stills import StillEncoder
 
 __all__ = ["QualityStats", "RateController"]
 
-Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 Lossless = Callable[[list[Rect]], list[EncodedOp]]
 

@@ -6,13 +6,13 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
+
+from screencodec.frames import Frame
 
 from ..geometry import Rect
 
 __all__ = ["outside", "psnr", "sse"]
 
-Frame = npt.NDArray[np.uint8]
 
 #: Above this many pixels the error is measured on an even spread of rows.
 SSE_PIXELS = 1 << 17

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from ..damage import merge_rects
 from ..geometry import Rect
 from ..video.codec import VIDEO_SPEC
@@ -20,7 +22,6 @@ from .model import LossyOptions
 
 __all__ = ["BLOCK_H", "BLOCK_W", "CELL", "Still", "cut_blocks", "plan_stills", "touching"]
 
-Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
 #: The encoder's blocks: rects above two blocks' area are cut into these.

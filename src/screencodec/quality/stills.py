@@ -25,8 +25,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-import numpy as np
-import numpy.typing as npt
+from screencodec.frames import Frame
 
 from ..geometry import Rect
 from ..video.codec import CODEC_H264, FLAG_420, FLAG_IDR, STILL_STREAM_ID, VIDEO_HEADER
@@ -36,7 +35,6 @@ from .sps import crop_access_unit
 
 __all__ = ["StillEncoder"]
 
-Frame = npt.NDArray[np.uint8]
 
 #: Stills of at least this many (aligned) pixels are encoded on x264's slice threads.
 _THREADED_PIXELS = 512 * 512

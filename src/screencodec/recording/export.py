@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from screencodec.errors import CodecUnavailableError
+from screencodec.frames import Frame
 from screencodec.recording.player import CursorTrack, Player, draw_cursor
 from screencodec.recording.reader import RecordingReader
 
 __all__ = ["export_log", "export_mp4", "export_pngs", "write_png"]
 
-Frame = npt.NDArray[np.uint8]
 
 
 def write_png(path: Path, fb: Frame) -> None:

@@ -22,16 +22,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource
 from screencodec.errors import CaptureError, DecodeError
+from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 from screencodec.recording.reader import RecordingReader
 
 __all__ = ["CursorTrack", "Player", "RecordingSource", "draw_cursor"]
 
-Frame = npt.NDArray[np.uint8]
 
 
 class Player:

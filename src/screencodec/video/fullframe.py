@@ -15,7 +15,8 @@ import time
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
+
+from screencodec.frames import Frame
 
 from ..codecs.lossless import LosslessEncoder
 from ..damage import copy_rects
@@ -28,7 +29,6 @@ from .h264 import DEFAULT_CRF, H264Options
 
 __all__ = ["VideoStreamEncoder"]
 
-Frame = npt.NDArray[np.uint8]
 
 
 class VideoStreamEncoder:

@@ -35,8 +35,9 @@ from typing import Any, Literal
 
 import av
 import numpy as np
-import numpy.typing as npt
 from av.video.frame import PictureType
+
+from screencodec.frames import Frame
 
 from ..errors import DecodeError, FrameError
 from ..geometry import Rect
@@ -44,7 +45,6 @@ from . import _yuv
 
 __all__ = ["DEFAULT_CRF", "H264Decoder", "H264Encoder", "H264Options", "max_pixels"]
 
-Frame = npt.NDArray[np.uint8]
 Chroma = Literal["444", "420"]
 
 #: Chosen on the real-screen corpus clip (mpv, 1120x630 film with grain, 4:4:4):

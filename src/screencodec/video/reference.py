@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 __all__ = ["bgrx_to_yuv_ref", "yuv_to_bgrx_ref"]
 
-Frame = npt.NDArray[np.uint8]
 _I32 = npt.NDArray[np.int32]
 
 # Coefficients x 65536 (see csrc/yuv.c).

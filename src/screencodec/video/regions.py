@@ -73,12 +73,13 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from ..codecs import _pixels
 from ..geometry import Rect
 
 __all__ = ["DetectorOptions", "RegionDetector", "looks_like_text"]
 
-Frame = npt.NDArray[np.uint8]
 Boxes = npt.NDArray[np.int32]
 Mask = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]

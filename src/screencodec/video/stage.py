@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.frames import Frame
+
 from ..damage import any_change, subtract_rects
 from ..geometry import Rect
 from ..wire import EncodedOp
@@ -45,7 +47,6 @@ from .regions import DetectorOptions, RegionDetector
 
 __all__ = ["DEFAULT_REFRESH_DELAY", "VideoRegion", "VideoStage"]
 
-Frame = npt.NDArray[np.uint8]
 Rects = npt.NDArray[np.int32]
 
 DEFAULT_REFRESH_DELAY = 0.3

@@ -10,7 +10,6 @@ def parse_ops(
     height: int,
     keyframe: bool,
     coverage: int,
-    /,
 ) -> tuple[list[OpView], int]:
     """Parse ``count`` ops of the update body ``view`` from ``pos``; return
     ``(ops, end)``. ``coverage``: how many times the frame's area all ops may

@@ -31,16 +31,15 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
 from screencodec.capture.base import CursorState, FrameSource
+from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 
 __all__ = ["CaptureHub", "SourceFactory", "single_source"]
 
 #: ``factory(monitor_index)`` -> a source showing that monitor (0 = all of them).
 SourceFactory = Callable[[int], FrameSource]
-Frame = npt.NDArray[np.uint8]
 T = TypeVar("T")
 
 
