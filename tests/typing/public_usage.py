@@ -14,9 +14,9 @@ from screencodec import (
     DecodeError,
     Rect,
     RefuseCode,
+    ScreencodecError,
     ScreenDecoder,
     ScreenEncoder,
-    ScreencodecError,
     open_source,
 )
 from screencodec.capture import FrameSource
