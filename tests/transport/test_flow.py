@@ -131,3 +131,16 @@ def test_hold_time_is_not_counted_as_round_trip() -> None:
     cc = CongestionControl()
     seq = cc.sent(100, 0.0)
     assert cc.receipt(seq, 0.5, 100.0, held=0.4) == pytest.approx(0.1)
+
+
+def test_a_big_join_keyframe_does_not_hold_back_updates_once_received() -> None:
+    # An 800 kB keyframe paced at the initial rate guess (250 kB/s) would
+    # block the link for 3.2 s; the viewer has it after 50 ms (loopback).
+    cc = CongestionControl()
+    seq = cc.sent(800_000, now=0.0)
+    assert cc.delay(0.01) > 1.0  # unanswered: paced at the guess
+    cc.receipt(seq, now=0.05, arrived=0.04, held=0.0, span=0.03)
+    assert cc.in_flight == 0
+    assert cc.delay(0.05) == 0.0  # nothing in flight: the link is free
+    seq2 = cc.sent(2_000, now=0.06)
+    assert seq2 == seq + 1

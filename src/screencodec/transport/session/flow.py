@@ -201,6 +201,11 @@ class CongestionControl:
         else:
             self._time_acks(acked, now - held, now)
         self._last_receipt_at = now
+        # What is still unanswered is all that can be queued: the link frees
+        # no later than that drains at the target rate. Without this, a join
+        # keyframe paced at the initial guess of the rate held every later
+        # update back for seconds, even on loopback.
+        self.link_free_at = min(self.link_free_at, now + self.bytes_in_flight / self.target_rate())
         return rtt
 
     def _base(self, first_owd: float, now: float) -> float:
