@@ -108,6 +108,12 @@ async def read_header(reader: asyncio.StreamReader, max_body: int) -> tuple[int,
         raise SessionClosedError(f"the connection broke: {exc}") from None
     length, ftype = HEADER.unpack(header)
     if length < 1 or length - 1 > max_body:
+        if all(32 <= b < 127 or b in (9, 10, 13) for b in header):
+            # Text where a length should be: an HTTP, SSH or SMTP server answered.
+            shown = header.decode("ascii").strip()
+            raise ProtocolError(
+                f"the peer is not a screencodec host or relay (it sent text: {shown!r})"
+            )
         raise ProtocolError(f"frame of {length} bytes exceeds the limit of {max_body + 1}")
     return ftype, length - 1
 

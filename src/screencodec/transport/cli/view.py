@@ -57,7 +57,11 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
     """A connection error in the words a support agent needs."""
     text = str(exc)
     kind = "relay" if args.relay else "host"
-    if text.startswith("frame of") or "unknown protocol version" in text:
+    if (
+        text.startswith("frame of")
+        or "is not a screencodec" in text
+        or "unknown protocol version" in text
+    ):
         # The peer's first bytes did not frame as ours: something else listens there.
         return f"{_where(args)} is not a screencodec {kind} (it answered in another protocol)"
     if text == "handshake timed out":
