@@ -50,7 +50,7 @@ LOOP = os.environ.get("SCREENCODEC_BENCH_LOOP", "asyncio")
 RELAY_PROC = """
 import asyncio, sys
 from screencodec.transport.relay import Relay, RelayLimits
-from screencodec.transport.relay.directory import open_directory
+from screencodec.transport.relay.backends import open_directory
 BIG = 10**6
 async def main():
     limits = RelayLimits(registrations_per_minute=BIG, joins_per_minute=BIG,

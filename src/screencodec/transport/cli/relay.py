@@ -54,7 +54,7 @@ async def _relay_main(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from screencodec.transport.relay import DirectoryUnavailableError, Relay, RelayLimits
-    from screencodec.transport.relay.directory import open_directory
+    from screencodec.transport.relay.backends import open_directory
 
     try:
         directory = open_directory(args.directory)

@@ -9,13 +9,13 @@ logs and metrics. docs/relay.md describes running one relay or a cluster.
 
 from __future__ import annotations
 
+from screencodec.transport.relay.backends import open_directory
 from screencodec.transport.relay.directory import (
     ClaimResult,
     Directory,
     DirectoryUnavailableError,
     Holder,
     MemoryDirectory,
-    open_directory,
 )
 from screencodec.transport.relay.limits import RelayLimits
 from screencodec.transport.relay.observe import RelayMetrics, RelayStats

@@ -32,7 +32,6 @@ __all__ = [
     "DirectoryUnavailableError",
     "Holder",
     "MemoryDirectory",
-    "open_directory",
 ]
 
 
@@ -165,15 +164,3 @@ class MemoryDirectory(Directory):
 
     async def reset(self, key: str) -> None:
         self._counters.pop(key, None)
-
-
-def open_directory(url: str | None) -> Directory:
-    """``None`` or ``memory://`` -> a :class:`MemoryDirectory`;
-    ``redis://HOST:PORT/DB`` -> a Redis directory (needs the ``relay`` extra)."""
-    if url is None or url == "memory://":
-        return MemoryDirectory()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from screencodec.transport.relay.redis_directory import RedisDirectory
-
-        return RedisDirectory(url)
-    raise ValueError(f"unknown directory {url!r}: use memory:// or redis://HOST:PORT/DB")

@@ -44,12 +44,11 @@ from screencodec.transport.session.link import ViewerLink
 from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.services import EncoderFactory
+from screencodec.transport.session.services import EncoderFactory, RecorderLike
 from screencodec.transport.session.sidechannels import ExtensionHandler, FileConsent
 from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
-    from screencodec.recording.recorder import Recorder
     from screencodec.transport.channel.codes import SessionCredentials
 
 __all__ = ["Host"]
@@ -83,7 +82,7 @@ class Host:
         config: HostConfig | None = None,
         file_consent: FileConsent | None = None,
         encoder_factory: EncoderFactory | None = None,
-        recorder: Recorder | None = None,
+        recorder: RecorderLike | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = HostRuntime(

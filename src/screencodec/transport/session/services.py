@@ -29,7 +29,14 @@ if TYPE_CHECKING:
         FileSender,
     )
 
-__all__ = ["EncoderFactory", "EncoderLike", "SessionHost", "SessionLink"]
+__all__ = [
+    "EncoderFactory",
+    "EncoderLike",
+    "RecorderLike",
+    "RecordingLike",
+    "SessionHost",
+    "SessionLink",
+]
 
 
 class EncoderLike(Protocol):
@@ -84,3 +91,20 @@ class SessionLink(Protocol):
     async def send_raw(self, payload: bytes) -> None: ...
     def watch(self, index: int) -> None: ...
     def spawn(self, coro: Awaitable[Any]) -> None: ...
+
+
+class RecordingLike(Protocol):
+    """One viewer's session being recorded."""
+
+    def end(self, reason: str) -> None: ...
+
+
+class RecorderLike(Protocol):
+    """What a host needs from a session recorder
+    (:class:`screencodec.recording.Recorder` is the one we ship): the session
+    layer depends on this, not on the recording package."""
+
+    def wrap_consent(self, consent: ConsentCallback) -> ConsentCallback: ...
+    def open_session(self, peer: str, channel: Any) -> tuple[RecordingLike, Any]: ...
+    def local_input(self) -> None: ...
+    def close(self) -> None: ...
