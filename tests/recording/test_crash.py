@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from screencodec.cli.main import main as cli
 from screencodec.frames import framebuffer_hash
 from screencodec.recording import Player, RecordingReader
 from screencodec.transport import VIEW, Viewer
-from screencodec.transport.cli.main import main as cli
 from screencodec.transport.connect import connect_direct
 
 from .helpers import RememberingDecoder, until

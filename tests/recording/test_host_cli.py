@@ -31,7 +31,7 @@ def test_host_cli_records_sealed(tmp_path: Path) -> None:
 
     async def main() -> None:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "screencodec.transport.cli", "host", "--listen", "0",
+            sys.executable, "-m", "screencodec", "host", "--listen", "0",
             "--bind", "127.0.0.1", "--source", "synthetic", "--size", "320x200",
             "--control", "none", "--record", str(rec), "--record-key", str(tmp_path / "aud.pub"),
             "--once", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from screencodec.cli.main import main
 from screencodec.recording import RecordingReader, RecordingSource, RetentionPolicy, prune
-from screencodec.transport.cli.main import main
 
 from .synth import synth
 

@@ -107,7 +107,7 @@ class RelayProcess:
     def __init__(self, redis: RedisServer, claim_ttl: float) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "screencodec.transport.cli", "relay", "--listen",
+            [sys.executable, "-m", "screencodec", "relay", "--listen",
              str(self.port), "--bind", "127.0.0.1", "--directory", redis.url,
              "--advertise", f"127.0.0.1:{self.port}", "--claim-ttl", str(claim_ttl)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -134,7 +134,7 @@ def test_logs_name_registrations_pairings_refusals_and_limits_but_no_secret(
 
 
 def _cli(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "screencodec.transport.cli", *args],
+    return subprocess.run([sys.executable, "-m", "screencodec", *args],
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -159,7 +159,7 @@ def test_cli_relay_with_an_unreachable_directory_is_one_line() -> None:
 def test_cli_relay_serves_metrics_and_drains_on_sigterm(redis_server: RedisServer) -> None:
     port, metrics = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "screencodec.transport.cli", "relay", "--listen", str(port),
+        [sys.executable, "-m", "screencodec", "relay", "--listen", str(port),
          "--bind", "127.0.0.1", "--directory", redis_server.url, "--advertise",
          f"127.0.0.1:{port}", "--metrics-port", str(metrics), "--drain-timeout", "5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

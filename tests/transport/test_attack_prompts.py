@@ -31,7 +31,7 @@ from screencodec.transport.session.permissions import CONTROL, VIEW
 
 from .secure_fixtures import run
 
-CLI = [sys.executable, "-m", "screencodec.transport.cli"]
+CLI = [sys.executable, "-m", "screencodec"]
 PROMPT_END = "[y/N] "
 HOSTILE_NAME = "\x1b]0;pwned\x07\x1b[2J\x1b[8mAgent\u202eSmith\x9b31m"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from screencodec.transport.cli import add_subcommands
+from screencodec.cli.sessions import add_subcommands
 
-CLI = [sys.executable, "-m", "screencodec.transport.cli"]
+CLI = [sys.executable, "-m", "screencodec"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
 
 

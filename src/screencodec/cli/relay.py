@@ -19,7 +19,7 @@ import signal
 import sys
 from typing import Any
 
-from screencodec.transport.cli.args import address
+from screencodec.cli.args import address
 
 __all__ = ["register"]
 

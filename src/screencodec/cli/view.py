@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from screencodec.cli.args import address
 from screencodec.errors import ScreencodecError
-from screencodec.transport.cli.args import address
 from screencodec.transport.session.permissions import CONTROL, VIEW
 
 __all__ = ["register"]

@@ -1,4 +1,4 @@
-"""The ``screencodec`` command: demo, bench, codecs, and the transport's host/view/relay."""
+"""The ``screencodec`` parser: demo, bench and codecs; session commands: ``sessions``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _bench_scenario(text: str) -> str:
-    from .capture import scenario_names
+    from screencodec.capture import scenario_names
 
     if text in scenario_names() or (text.startswith("corpus:") and len(text) > 7):
         return text
@@ -29,7 +29,7 @@ def _bench_scenario(text: str) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from screencodec.demo import run_demo
 
     return run_demo(
         source=args.source,
@@ -43,8 +43,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.link:  # whole sessions over a shaped link: screencodec.linkbench
-        from .linkbench.report import check_workload, parse_link_spec
-        from .linkbench.report import run as run_sessions
+        from screencodec.linkbench.report import check_workload, parse_link_spec
+        from screencodec.linkbench.report import run as run_sessions
 
         try:
             for spec in args.link:
@@ -58,7 +58,7 @@ def _bench(args: argparse.Namespace) -> int:
         return 0
     if any(s.startswith("corpus:") for s in args.scenario or ()):
         raise SystemExit("screencodec bench: corpus:<name> scenarios need --link")
-    from . import bench
+    from screencodec import bench
 
     bench.run(
         scenarios=args.scenario or None,
@@ -71,7 +71,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _codecs(args: argparse.Namespace) -> int:
-    from .codecs import default_registry
+    from screencodec.codecs import default_registry
 
     reg = default_registry()
     print(f"{'codec':<10} {'ops':<28} {'lossless':>8} {'speed':>5} {'quality':>7} {'available':>9}")
@@ -85,7 +85,7 @@ def _codecs(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .capture import scenario_names
+    from screencodec.capture import scenario_names
 
     parser = argparse.ArgumentParser(prog="screencodec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     codecs.set_defaults(func=_codecs)
 
     try:
-        from .transport.cli import add_subcommands
+        from screencodec.cli.sessions import add_subcommands
     except ImportError as exc:  # the transport's optional dependencies are not installed
         _add_missing_extra(sub, exc)
     else:

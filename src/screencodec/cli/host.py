@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from screencodec.capture.base import FrameSource
+from screencodec.cli.args import address, size
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
-from screencodec.transport.cli.args import address, size
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
