@@ -200,6 +200,23 @@ class ScreenEncoder:
         """Make the next update a full refresh (a viewer joined or lost sync)."""
         self._keyframe = True
 
+    def restart_streams(self) -> None:
+        """Make the next update a seek point without a full picture: it
+        starts a new history stream (its first ZSTREAM op has RESET) and
+        every video region's next picture is an IDR. From then on the stream
+        depends on nothing a viewer held before but the framebuffer (the
+        ``reference`` now), so a decoder given only that picture decodes
+        every later update. Lossy stills, COPY and the lossless ops already
+        depend on the framebuffer alone. Costs what the stream's history
+        would have saved (a few kB), not a keyframe."""
+        if self._history is not None:
+            self._history.reset()
+        if self.video_stage is not None:
+            # VideoStage has no public restart yet: each region's stream
+            # keeps the request until its next picture, however late.
+            for region in self.video_stage._regions:
+                region.stream.request_idr()
+
     def set_rate(
         self, bits_per_second: float | None = None, /, *, interval: float = 1 / 30
     ) -> None:
