@@ -139,9 +139,12 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
                 results.append(run_in_netns(name, link, seconds=seconds, size=size))
             else:
                 results.append(measure(name, link, seconds=seconds, size=size))
-            out(format_table(results[-1:]).splitlines()[-1])
-    out("")
-    out(format_table(results))
+            # The table is printed once: its header, then a row per session as it ends.
+            lines = format_table(results[-1:]).splitlines()
+            if len(results) == 1:
+                for header in lines[:-1]:
+                    out(header)
+            out(lines[-1])
     if json_path is not None:
         report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                               "platform": platform.platform(), "load": os.getloadavg()},
