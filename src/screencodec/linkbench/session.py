@@ -541,6 +541,12 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
             "encodes": probe.encodes,
             "unmatched": probe.unmatched,
             "payload_kbit_s": payload * 8 / 1000 / span,
+            # The second half of the run only: what the session costs once the
+            # join picture (and its refinement) is behind it, e.g. when idle.
+            "steady_kbit_s": (down.bytes_between(begin + span / 2, end) if down.deliveries
+                              else sum(n for n, t in zip(probe.payload[: len(times)], times,
+                                                         strict=True)
+                                       if begin + span / 2 <= t <= end)) * 16 / 1000 / span,
             "bytes_down": down.bytes_out,
             "bytes_up": up.bytes_out,
         },
