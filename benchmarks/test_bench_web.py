@@ -8,7 +8,7 @@ same run.
    the WebCodecs video sink, *including* drawing the dirty rectangles into a
    1080p canvas (putImageData), as the page does. Python's ScreenDecoder
    decodes the same messages; reported: median and mean per delta update for
-   each, and the page's as a ratio to Python's. Target (issue 11): the page
+   each, and the page's as a ratio to Python's. Target: the page
    keeps up with 60 fps (median under 16.7 ms) for typing, terminal, browser.
 2. **Display lag**: a host sharing the 1080p typing and browser scenarios over
    the sealed transport on loopback; time from the end of each grab to the

@@ -9,7 +9,7 @@ the last pass counts (node's JIT is warm by then). Reported per workload: the
 median and mean decode time per delta update on each side, node's median as
 a ratio to Python's, and the keyframe's decode time in the last pass. Browser
 canvas upload (putImageData) is not included.
-Target (issue 11): the page keeps up with 60 fps, i.e. a median under 16.7 ms.
+Target: the page keeps up with 60 fps, i.e. a median under 16.7 ms.
 Run with ``make bench`` or ``pytest benchmarks/test_bench_web_decoder.py -s``.
 """
 
