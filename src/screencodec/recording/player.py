@@ -7,7 +7,9 @@ to ``t`` starts from the nearest seek point before ``t`` (a checkpoint, or a
 wire keyframe) and decodes forward; when the stream after a checkpoint turns
 out to need decoder state the checkpoint cannot carry (a video stream that
 began before it), the player takes the seek point before that one: what it
-returns is always what sequential decoding gives. Playing forward continues
+returns is always what sequential decoding gives. For a history viewer the
+checkpoints are the encoder's seek points (its streams restarted there), so
+they hold for ZSTREAM and video alike. Playing forward continues
 from where the last call left off.
 
 Not thread-safe: one player per thread (readers may be shared).
@@ -42,6 +44,10 @@ class Player:
         self._decoder: object | None = None
         self._applied = 0  # updates applied to _decoder
         self.decoded = 0  #: updates decoded since the player was made (seek cost)
+        #: where the last seek started: (updates applied there, True for a
+        #: checkpoint, False for a wire keyframe); None when it went on from
+        #: where the call before left off
+        self.started_from: tuple[int, bool] | None = None
 
     def _fresh(self) -> object:
         from screencodec.decoder import ScreenDecoder
@@ -68,6 +74,7 @@ class Player:
         count = max(0, min(count, self.reader.update_count))
         if self._decoder is not None and self._applied <= count:
             try:
+                self.started_from = None
                 return self._advance(self._decoder, self._applied, count)
             except DecodeError:
                 self._decoder = None
@@ -77,6 +84,7 @@ class Player:
                 if chunk is not None:
                     _, key = self.reader.checkpoint(chunk)
                     dec.decode(key)  # type: ignore[attr-defined]
+                self.started_from = (start, chunk is not None)
                 return self._advance(dec, start, count)
             except DecodeError:
                 continue

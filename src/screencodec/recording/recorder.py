@@ -18,7 +18,10 @@ than the encoders) does the rest:
   decode work). A wire keyframe is a seek point by itself. Checkpoints are
   only written while the decoder carries no state across updates; while a
   ZSTREAM history stream is open (until the next wire keyframe) the worker
-  does not decode at all (see docs/recording.md, "Seeking").
+  does not decode at all, and instead asks the session's streamer for
+  **seek points** (``seek_point_wanted``): the encoder restarts its streams
+  and hands over its reference picture (``seek_point``), which becomes the
+  checkpoint (see docs/recording.md, "Seeking").
 
 Thread safety: :meth:`Recorder.open_session`, :meth:`Recorder.local_input`
 and the consent wrapper run on the host's event loop; each session's file
@@ -80,13 +83,20 @@ class CheckpointPolicy:
     ``soft_budget`` on, when the wire bytes since the last seek point exceed
     ``bytes_ratio`` times the last checkpoint's size (a busy screen: the
     checkpoint is cheap next to the stream). Never closer than
-    ``min_interval`` seconds. ``enabled=False`` writes none."""
+    ``min_interval`` seconds. ``enabled=False`` writes none.
+
+    While the stream carries a history stream the recorder does not decode,
+    so it asks the streamer for a seek point by wire measures instead
+    (:meth:`seek_due`): ``max_updates`` updates (each costs a player a
+    decode), or wire bytes past ``bytes_ratio`` times the last checkpoint,
+    since the last seek point; never closer than ``min_interval``."""
 
     budget: float = 0.3
     soft_budget: float = 0.05
     bytes_ratio: float = 1.0
     min_interval: float = 10.0
     enabled: bool = True
+    max_updates: int = 3000
 
     def due(self, work: float, since: float, wire_bytes: int, checkpoint_bytes: int) -> bool:
         if not self.enabled or since < self.min_interval:
@@ -94,6 +104,12 @@ class CheckpointPolicy:
         if work >= self.budget:
             return True
         return work >= self.soft_budget and wire_bytes >= self.bytes_ratio * checkpoint_bytes
+
+    def seek_due(self, since: float, wire_bytes: int, updates: int, checkpoint_bytes: int) -> bool:
+        """Whether to ask the streamer for a seek point (a history stream)."""
+        if not self.enabled or since < self.min_interval:
+            return False
+        return updates >= self.max_updates or wire_bytes >= self.bytes_ratio * checkpoint_bytes
 
 
 def machine_id() -> str:
@@ -178,6 +194,11 @@ class SessionRecorder:
         self._ckpt_bytes = 0  # the last checkpoint's (or keyframe's) size
         self.checkpoint_bytes = 0
         self._streams_open = False  # the decoder holds state a checkpoint cannot carry
+        self._updates_since = 0  # updates since the last seek point
+        # Set by the worker, read by the streamer's thread (a plain bool).
+        self._want_seek = False
+        self._pending_seek: tuple[Any, int] | None = None  # (reference, sequence)
+        self.seek_points = 0  #: checkpoints written from the encoder's seek points
         self._seek_at = 0.0
         self._synced = time.monotonic()
         self.writer.append(ChunkType.META, json_payload({
@@ -196,6 +217,23 @@ class SessionRecorder:
         if self.done.is_set():
             return  # the recording ended (or failed: a full disk must not grow memory)
         self._queue.put((kind, time.monotonic() if at is None else at, obj))
+
+    @property
+    def seek_point_wanted(self) -> bool:
+        """Whether the recorder asks for a seek point now (any thread): the
+        session's streamer then calls ``restart_streams()`` on its encoder
+        before the next delta and :meth:`seek_point` with its reference."""
+        return self._want_seek and not self.done.is_set()
+
+    def seek_point(self, reference: Any, sequence: int, at: float | None = None) -> None:
+        """The next update sent (the encoder's update number ``sequence``, or
+        the first one after it if that one was empty and not sent) was
+        encoded after ``restart_streams()`` from ``reference``, a BGRX
+        framebuffer the caller gives away: decoding from that picture alone
+        gives what the viewer sees. Written as a checkpoint just before that
+        update. Any thread, queued in order with the messages."""
+        self._want_seek = False
+        self.put("seek", (reference, sequence), at)
 
     def end(self, reason: str, at: float | None = None) -> None:
         self.put("end", reason, at)
@@ -264,6 +302,9 @@ class SessionRecorder:
             events = [obj]
         elif kind == "local":
             events = self.audit.local_input(rel)
+        elif kind == "seek":
+            self._pending_seek = obj
+            return
         else:
             events = []
         self._events(events, us)
@@ -276,17 +317,30 @@ class SessionRecorder:
         # payload: version, kind, u32 sequence, then the encoder's update message.
         data = memoryview(payload)[2:]
         keyframe = _is_keyframe(data[4:])
+        pending, self._pending_seek = self._pending_seek, None
+        if pending is not None and not keyframe and self._policy.enabled:
+            self._seek_checkpoint(pending, data[4:], us, rel)
         self.writer.append(
             ChunkType.UPDATE, data, us, ChunkFlags.KEYFRAME if keyframe else 0)
         self.updates += 1
         self.wire_bytes += len(payload)
         if self.audit.open_intervals:
             self._events(self.audit.tick(rel), us)
-        if not self._policy.enabled or (self._streams_open and not keyframe):
-            # A stream state no checkpoint can carry is open (a ZSTREAM history
-            # stream lasts until the next wire keyframe): decoding on would
-            # buy nothing. The next keyframe starts afresh.
+        if not self._policy.enabled:
             return
+        if self._streams_open and not keyframe:
+            # A stream state no checkpoint made by decoding can carry is open
+            # (a ZSTREAM history stream lasts until the next wire keyframe):
+            # decoding on would buy nothing. Seek points come from the
+            # encoder instead; the next keyframe starts afresh.
+            self._bytes_since += len(payload)
+            self._updates_since += 1
+            if not self._want_seek and self._policy.seek_due(
+                    rel - self._seek_at, self._bytes_since, self._updates_since,
+                    self._ckpt_bytes):  # fmt: skip
+                self._want_seek = True
+            return
+        self._want_seek = False
         if self._decoder is None:
             from screencodec.decoder import ScreenDecoder
 
@@ -301,15 +355,39 @@ class SessionRecorder:
         self._streams_open = _streams_open(self._decoder)
         if keyframe:
             self._since_seek, self._seek_at, self._bytes_since = 0.0, rel, 0
+            self._updates_since = 0
             self._ckpt_bytes = self._ckpt_bytes or len(payload)
         elif not self._streams_open and self._policy.due(
                 self._since_seek, rel - self._seek_at, self._bytes_since, self._ckpt_bytes):
             self._checkpoint(us, rel)
 
     def _checkpoint(self, us: int, rel: float) -> None:
+        # The keyframe takes the sequence number of the wire update it stands
+        # for: a decoder resuming from it expects the next one to follow.
+        self._write_checkpoint(self._decoder.framebuffer, self._decoder.sequence or 0, us, rel)
+
+    def _seek_checkpoint(self, pending: tuple[Any, int], update: memoryview, us: int,
+                         rel: float) -> None:  # fmt: skip
+        """A checkpoint from the encoder's seek point, before ``update`` (the
+        first update after it), if that is the update it was made for."""
+        ref, sequence = pending
+        if len(update) < HEADER.size + UPDATE_HEADER.size:
+            return
+        seq, flags, w, h = UPDATE_HEADER.unpack_from(update, HEADER.size)[:4]
+        # A hashed update is not checked by number, and with a hash the encoder
+        # counts an empty update it did not send: the next one may be later.
+        if ref.shape[:2] != (h, w) or (seq != sequence and not flags & UpdateFlags.HASH):
+            _log.warning("%s: a seek point for update %d met update %d; dropped",
+                         self.path, sequence, seq)  # fmt: skip
+            return
+        self._write_checkpoint(ref, (seq - 1) & 0xFFFFFFFF, us, rel)
+        self.seek_points += 1
+
+    def _write_checkpoint(self, fb: Any, sequence: int, us: int, rel: float) -> None:
+        """``fb`` as a lossless keyframe numbered ``sequence``, standing for
+        the updates recorded so far."""
         from screencodec.encoder import ScreenEncoder
 
-        fb = self._decoder.framebuffer
         h, w = fb.shape[:2]
         enc = self._ckpt_encoder
         if enc is None or self._ckpt_size != (w, h):
@@ -320,13 +398,12 @@ class SessionRecorder:
             self._ckpt_size = (w, h)
         enc.request_keyframe()
         key = bytearray(enc.encode(fb))
-        # The keyframe takes the sequence number of the wire update it stands
-        # for: a decoder resuming from it expects the next one to follow.
-        key[HEADER.size : HEADER.size + 4] = (self._decoder.sequence or 0).to_bytes(4, "little")
+        key[HEADER.size : HEADER.size + 4] = sequence.to_bytes(4, "little")
         self.writer.append(ChunkType.CHECKPOINT, self.updates.to_bytes(4, "big") + key, us)
         self.checkpoints += 1
         self.checkpoint_bytes += len(key)
         self._since_seek, self._seek_at, self._bytes_since = 0.0, rel, 0
+        self._updates_since = 0
         self._ckpt_bytes = len(key)
 
     def _finish(self, rel: float, reason: str) -> None:

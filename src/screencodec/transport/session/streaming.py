@@ -14,6 +14,11 @@ KeyframeRequest while a keyframe is still unanswered is the same request and
 is ignored, so a joining viewer gets exactly one full picture. Later requests
 (a decode error) are honoured at most every ``KEYFRAME_MIN_GAP`` seconds.
 
+**Seek points.** When the session is recorded and the recorder asks for a
+seek point (a history viewer's stream, see docs/recording.md "Seeking"),
+the next delta is encoded after ``restart_streams()`` and the recorder gets
+a copy of the encoder's reference from just before it: its checkpoint.
+
 State: the tick task owns everything here except the flags the receive loop
 sets (``request_keyframe``, ``switch_to``, ``on_receipt``), which the tick
 reads between awaits (one event loop, no lock). The encoder itself is only
@@ -186,13 +191,33 @@ class Streamer:
                 self.rate_set = None if budget is None else budget[0]
             if keyframe:
                 enc.request_keyframe()
+            seeker = None if keyframe else self._seeker(enc)
+            if seeker is not None:
+                # A seek point for the recording: the encoder drops its
+                # cross-update state, so the picture it holds now is all a
+                # player needs before this update (docs/recording.md, "Seeking").
+                enc.restart_streams()  # type: ignore[attr-defined]
+                ref = np.array(enc.reference)  # type: ignore[attr-defined]
             data = enc.encode(frame)
             last = getattr(enc, "last", None)
+            if seeker is not None and last is not None and not last.keyframe:
+                seeker.seek_point(ref, last.sequence)
             if last is not None:
                 self.quality = _quality(enc, last)
                 if not last.keyframe and not last.ops:
                     return None
             return data
+
+    def _seeker(self, enc: EncoderLike) -> Any:
+        """The session's recorder (``Host(recorder=...)`` wraps the link's
+        channel) if it asks for a seek point now and the encoder can restart
+        its streams and show its reference, else None. Only for deltas: a
+        keyframe is a seek point by itself."""
+        session = getattr(getattr(self._link, "channel", None), "session", None)
+        if not getattr(session, "seek_point_wanted", False):
+            return None
+        ok = hasattr(enc, "restart_streams") and hasattr(enc, "reference")
+        return session if ok else None
 
     def shutdown_encoder(self) -> None:
         """Worker thread: wait for a running encode, then close the encoder."""
