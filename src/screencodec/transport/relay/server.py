@@ -66,6 +66,10 @@ from screencodec.transport.relay.splice import PairControl, PairStreams, Tap, is
 __all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay"]
 
 T = TypeVar("T")
+
+#: Seconds a handshake may wait on its viewer before a newcomer may cut it:
+#: far longer than a real viewer takes to compute its PAKE answer.
+STALL_GRACE = 1.0
 _log = logging.getLogger(__name__)
 
 class Relay:
@@ -446,6 +450,11 @@ class Relay:
         control = PairControl()
         stop = control.stop
         if len(reg.handshaking) >= self.limits.max_handshaking_per_session:
+            # When every handshake in flight is young (one may be the agent
+            # computing its answer), the newcomer goes ahead over the cap:
+            # how many can be young at once is bounded by the joins an
+            # attacker may make per STALL_GRACE (the per-address join limit),
+            # and each is cut at handshake_timeout.
             self._evict_one(reg)
         reg.handshaking.append(control)
         self._pairs.add(stop)
@@ -492,10 +501,12 @@ class Relay:
             log_event("pair_end", code=reg.code, addr=ip, why=why, bytes=forwarded,
                       seconds=round(loop.time() - started, 3))
 
-    def _evict_one(self, reg: Registration) -> None:
-        if reg.evict_handshake():
+    def _evict_one(self, reg: Registration) -> bool:
+        if reg.evict_handshake(asyncio.get_running_loop().time(), STALL_GRACE):
             self.stats.evicted += 1
             log_event("handshake_evicted", logging.WARNING, code=reg.code)
+            return True
+        return False
 
     async def _count_guess(self, code: str, control: PairControl, *, raw: bool) -> None:
         """A completed handshake clears the code's guess count; one that

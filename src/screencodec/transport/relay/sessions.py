@@ -44,18 +44,18 @@ class Registration:
         if not oldest.done():
             oldest.set_exception(EvictedError("too many viewers joining at once"))
 
-    def evict_handshake(self) -> bool:
+    def evict_handshake(self, now: float, grace: float) -> bool:
         """Cut the handshake stalled the longest on its viewer (a parked one
         sent its HELLO and never answers the host's; a real viewer answers
-        within its PAKE computation), or else the oldest unfinished one. A
-        pair whose host CONFIRM has passed is never cut. False if none could
-        be."""
-        candidates = [c for c in self.handshaking if not c.host_confirmed]
-        if not candidates:
+        within its PAKE computation). Only one stalled for at least ``grace``
+        seconds may be cut: a viewer computing its answer right now (the real
+        agent, perhaps) is never the victim of a newcomer. A pair whose host
+        CONFIRM has passed is never cut. False if none could be."""
+        stalled = [c for c in self.handshaking if not c.host_confirmed
+                   and c.stalled_since is not None and now - c.stalled_since >= grace]
+        if not stalled:
             return False
-        stalled = [c for c in candidates if c.stalled_since is not None]
-        victim = (min(stalled, key=lambda c: c.stalled_since or 0.0) if stalled
-                  else candidates[0])
+        victim = min(stalled, key=lambda c: c.stalled_since or 0.0)
         self.handshaking.remove(victim)
         victim.stop.set()
         return True
