@@ -11,10 +11,14 @@ how fast a 1-hour recording seeks, how fast it exports to MP4.
   only (the join keyframe apart), from the same runs; checkpoints from the
   1-hour recording below.
 * **Seek** in a synthesised 1-hour 1080p typing recording (an update every
-  0.5 s, 7200 updates, a viewer without the history stream so checkpoints
-  are written; default policy): open + index, then seeks to random times,
-  each from a fresh player. Target: under 0.5 s. Beside it, replaying the
-  whole hour (what a seek costs without any seek point).
+  0.5 s, 7200 updates; default policy), for a viewer without the history
+  stream (checkpoints from the recorder's decoding) and for the default
+  viewer (history stream: checkpoints from the encoder's seek points, asked
+  for as the session's streamer does): open + index, then seeks to random
+  times, each from a fresh player. Target: under 0.5 s. Beside it, replaying
+  the whole hour (what a seek costs without any seek point), and for the
+  history viewer what the seek points cost on the wire: the same hour
+  encoded by a second encoder that never restarts.
 * **MP4 export**: the first 30 s of that recording at 10 fps, as x real time.
 
 Run: ``pytest benchmarks/test_bench_recording.py -s`` (about 2-3 minutes).
@@ -46,6 +50,11 @@ REPS = 4  # runs per variant, alternating
 SCENARIOS = ["typing", "terminal", "browser"]
 HOUR_STEP = 0.5  # seconds between updates in the synthesised hour
 HOUR = 3600.0
+#: The recordings seeked in: (viewer, scenario, seconds, seconds between
+#: updates). A busy one too: a 1080p terminal at 30 fps for 10 minutes (what
+#: a seek replays depends on the seek points' spacing, not on the length).
+RECORDINGS = [("plain", "typing", HOUR, HOUR_STEP), ("history", "typing", HOUR, HOUR_STEP),
+              ("history", "terminal", 600.0, 1 / FPS)]  # fmt: skip
 
 
 def _run(scenario: str, recorder: Recorder | None) -> dict[str, Any]:
@@ -157,29 +166,49 @@ def test_recorder_cpu_per_update(scenario: str, viewer: str, benchmark: Any) -> 
           f"CPU per update: {res['share'] * 100:.1f} %")
 
 
-@pytest.fixture(scope="module", params=["plain", "history"])
+@pytest.fixture(scope="module", params=RECORDINGS, ids=["-".join(r[:2]) for r in RECORDINGS])
 def hour(request: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A 1-hour 1080p typing recording, synthesised at recording speed: for a
     viewer without the history stream ("plain": checkpoints), and with it
-    (the default viewer: no checkpoint can be resumed, seeks replay)."""
+    (the default viewer: the recorder asks for seek points, and this loop
+    answers like session/streaming.py does)."""
+    kind, scenario, duration, step = request.param
     d = tmp_path_factory.mktemp("hour")
     rec = Recorder(d, host_id="bench", checkpoints=CheckpointPolicy())
-    session = rec.start("typing-hour")
-    src = open_source("synthetic", width=W, height=H, scenario="typing", seed=0)
-    enc = ScreenEncoder(W, H, history=request.param == "history")
-    n = int(HOUR / HOUR_STEP)
-    wire = 0
+    session = rec.start(f"{scenario}-hour")
+    src = open_source("synthetic", width=W, height=H, scenario=scenario, seed=0)
+    history = kind == "history"
+    enc = ScreenEncoder(W, H, history=history)
+    # The same stream without seek points: what they cost on the wire.
+    plain_enc = ScreenEncoder(W, H, history=True) if history else None
+    n = int(duration / step)
+    wire = wire_without = restarts = 0
     t0 = time.perf_counter()
     for i in range(n):
-        msg = m.encode(m.Update(i + 1, enc.encode(src.grab())))
+        frame = src.grab()
+        seek = session.seek_point_wanted and i > 0
+        if seek:
+            enc.restart_streams()
+            ref = enc.reference.copy()
+            restarts += 1
+        msg = m.encode(m.Update(i + 1, enc.encode(frame)))
+        if seek:
+            session.seek_point(ref, enc.last.sequence, at=session.t0 + i * step)
+        if plain_enc is not None:
+            wire_without += len(m.encode(m.Update(i + 1, plain_enc.encode(frame))))
         wire += len(msg)
-        session.put("out", msg, at=session.t0 + i * HOUR_STEP)
-    session.end("benchmark", at=session.t0 + HOUR)
+        session.put("out", msg, at=session.t0 + i * step)
+    session.end("benchmark", at=session.t0 + duration)
     session.join(600)
     enc.close()
+    if plain_enc is not None:
+        plain_enc.close()
     info = {"updates": n, "wire": wire, "disk": session.path.stat().st_size,
             "checkpoints": session.checkpoints, "checkpoint_bytes": session.checkpoint_bytes,
-            "synth_s": time.perf_counter() - t0, "kind": request.param}  # fmt: skip
+            "seek_points": session.seek_points, "restarts": restarts,
+            "restart_wire_bytes": wire - wire_without if history else 0,
+            "synth_s": time.perf_counter() - t0, "kind": kind, "scenario": scenario,
+            "duration": duration}  # fmt: skip
     return session.path, info
 
 
@@ -192,11 +221,14 @@ def test_seek_one_hour(hour: tuple[Path, dict[str, Any]], benchmark: Any) -> Non
         reader = RecordingReader(path)
         open_s = time.perf_counter() - t0
         seeks = []
+        from_checkpoint = 0
         for _ in range(20):
-            t = rng.uniform(0, HOUR)
+            t = rng.uniform(0, info["duration"])
             t0 = time.perf_counter()
-            assert Player(reader).frame_at(t) is not None
+            player = Player(reader)
+            assert player.frame_at(t) is not None
             seeks.append(time.perf_counter() - t0)
+            from_checkpoint += bool(player.started_from and player.started_from[1])
         t0 = time.perf_counter()
         dec = ScreenDecoder()
         for i in range(reader.update_count):
@@ -204,22 +236,27 @@ def test_seek_one_hour(hour: tuple[Path, dict[str, Any]], benchmark: Any) -> Non
         full = time.perf_counter() - t0
         reader.close()
         return {"open_s": open_s, "seek_median_s": statistics.median(seeks),
-                "seek_max_s": max(seeks), "replay_hour_s": full}  # fmt: skip
+                "seek_max_s": max(seeks), "replay_hour_s": full,
+                "seeks_from_checkpoint": from_checkpoint}  # fmt: skip
 
     res = benchmark.pedantic(work, rounds=1, iterations=1)
     res.update(info)
     benchmark.extra_info.update(res)
-    print(f"\n1-hour 1080p typing ({info['kind']}): {info['updates']} updates, "
+    print(f"\n{info['duration'] / 60:.0f} min 1080p {info['scenario']} ({info['kind']}): "
+          f"{info['updates']} updates, "
           f"wire {info['wire'] / 1e6:.1f} MB, disk {info['disk'] / 1e6:.1f} MB "
           f"({info['checkpoints']} checkpoints, "
           f"{info['checkpoint_bytes'] / 1e6:.1f} MB); open {res['open_s'] * 1e3:.0f} ms, seek "
           f"median {res['seek_median_s'] * 1e3:.0f} ms, max {res['seek_max_s'] * 1e3:.0f} ms; "
-          f"full replay {res['replay_hour_s']:.1f} s; synthesis {info['synth_s']:.0f} s")
+          f"full replay {res['replay_hour_s']:.1f} s; synthesis {info['synth_s']:.0f} s; "
+          f"{res['seeks_from_checkpoint']}/20 seeks from a checkpoint; seek points "
+          f"{info['seek_points']} ({info['restarts']} asked), restarts cost "
+          f"{info['restart_wire_bytes']} wire bytes in all")
 
 
 def test_mp4_export_speed(hour: tuple[Path, dict[str, Any]], benchmark: Any) -> None:
     path, info = hour
-    if info["kind"] != "plain":
+    if info["kind"] != "plain" or info["scenario"] != "typing":
         pytest.skip("measured once")
     seconds = 30.0
 
