@@ -164,7 +164,10 @@ class RecordingChannel:
 class SessionRecorder:
     """One viewer session's recording: a file, a queue and its worker thread.
 
-    ``put`` may be called from any thread; the worker owns everything else.
+    ``put``, ``seek_point_wanted`` and ``seek_point`` may be called from any
+    thread (the request is a plain flag the worker sets and ``seek_point``
+    clears; the seek point itself is queued in order with the messages); the
+    worker owns everything else.
     ``done`` is set when the file is complete (END written and closed).
     """
 
