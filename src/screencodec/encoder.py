@@ -212,10 +212,7 @@ class ScreenEncoder:
         if self._history is not None:
             self._history.reset()
         if self.video_stage is not None:
-            # VideoStage has no public restart yet: each region's stream
-            # keeps the request until its next picture, however late.
-            for region in self.video_stage._regions:
-                region.stream.request_idr()
+            self.video_stage.restart_streams()
 
     def set_rate(
         self, bits_per_second: float | None = None, /, *, interval: float = 1 / 30

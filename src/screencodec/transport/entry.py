@@ -36,7 +36,6 @@ from screencodec.capture.base import FrameSource
 from screencodec.errors import SessionClosedError
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
-from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import (
     connect_direct,
     connect_via_relay,
@@ -143,19 +142,16 @@ async def share(
     credentials = SessionCredentials()
     host.watch_credentials(credentials)
 
-    async def on_channel(channel: SecureChannel) -> None:
-        await host.serve(channel)
-
     opened: Any
     try:
         if relay is not None:
             where = _address(relay, "127.0.0.1")
-            opened = await host_via_relay(*where, credentials, on_channel, timeouts=timeouts)
+            opened = await host_via_relay(*where, credentials, host.serve, timeouts=timeouts)
             await opened.wait_registered(10)
         else:
             assert listen is not None
             bind = ("0.0.0.0", listen) if isinstance(listen, int) else _address(listen, "0.0.0.0")
-            opened = await listen_direct(*bind, credentials, on_channel, timeouts=timeouts)
+            opened = await listen_direct(*bind, credentials, host.serve, timeouts=timeouts)
             where = (bind[0], opened.port)
     except BaseException:
         await host.close()

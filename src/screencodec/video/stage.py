@@ -148,6 +148,12 @@ class VideoStage:
             rate = self._stream_bitrate(r.rect.area, total_area)
             r.stream.set_bitrate(rate, qp_max=self._qp_max)
 
+    def restart_streams(self) -> None:
+        """Every region's next picture is an IDR (a seek point in a
+        recording): each stream keeps the request until its next picture."""
+        for region in self._regions:
+            region.stream.request_idr()
+
     def reset(self) -> None:
         """Forget every region and the history (the frame size changed)."""
         self._detector = None

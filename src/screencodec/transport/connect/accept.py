@@ -49,7 +49,8 @@ __all__ = [
 
 #: Called with each authenticated channel; may be a coroutine function. The
 #: callee owns the channel from then on (closing it ends that viewer's session).
-OnChannel = Callable[[SecureChannel], "Awaitable[None] | None"]
+#: ``Host.serve`` is one; what it returns is ignored.
+OnChannel = Callable[[SecureChannel], "Awaitable[object] | None"]
 #: Called with ``(peer, exception)`` for each viewer that failed to connect
 #: (wrong password, refused, garbage, timeout) and for errors in on_channel.
 OnError = Callable[[str, BaseException], None]
