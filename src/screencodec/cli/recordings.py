@@ -44,13 +44,20 @@ def register(subparsers: Any) -> None:
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
     e.add_argument("--log", type=Path, metavar="OUT.jsonl")
     e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
-    pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG")
+    pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG, "
+                        "or play it in the browser (--web)")  # fmt: skip
     pl.add_argument("file", type=Path)
     pl.add_argument("--key", type=Path)
     pl.add_argument("--at", type=float, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
     pl.add_argument("--events", action="store_true", help="print the audit log too")
     pl.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
+    pl.add_argument("--web", action="store_true",
+                    help="play it in a browser page: timeline, speed, the event log")
+    pl.add_argument("--web-port", type=int, default=0, metavar="N",
+                    help="with --web: the page's port on 127.0.0.1 (default: a free one)")
+    pl.add_argument("--no-open", action="store_true",
+                    help="with --web: print the link, do not open a browser")  # fmt: skip
     r.set_defaults(func=run)
 
 
@@ -151,6 +158,8 @@ def _play(args: argparse.Namespace) -> int:
     from screencodec.recording.export import write_png
     from screencodec.recording.player import CursorTrack, draw_cursor
 
+    if args.web:
+        return _play_web(args)
     args.out.mkdir(parents=True, exist_ok=True)
     with RecordingReader(args.file, private_key=args.key) as r:
         state = "complete" if r.complete else "cut short"
@@ -169,6 +178,30 @@ def _play(args: argparse.Namespace) -> int:
         if args.events:
             for ev in r.events():
                 print(json.dumps(ev, sort_keys=True))
+    return 0
+
+
+def _play_web(args: argparse.Namespace) -> int:
+    import asyncio
+    import importlib.util
+
+    if importlib.util.find_spec("aiohttp") is None:
+        print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
+        return 2
+    from screencodec.web.playback import PlaybackOptions, RecordingPlayback
+
+    def on_url(url: str) -> None:
+        opened = "" if args.no_open else "   (opening it in your browser)"
+        print(f"recording player: {url}{opened}", flush=True)
+        print("keep this link private: it admits one page, once", flush=True)
+
+    options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
+                              private_key=args.key, on_url=on_url)  # fmt: skip
+    try:
+        reason = asyncio.run(RecordingPlayback(args.file, options).run())
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    print(f"playback ended: {reason}")
     return 0
 
 

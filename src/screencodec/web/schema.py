@@ -52,6 +52,14 @@ class _Bool:
         return type(v) is bool
 
 
+class _OneOf:
+    def __init__(self, *values: int) -> None:
+        self.values = values
+
+    def check(self, v: object) -> bool:
+        return type(v) is int and v in self.values
+
+
 _B = _Bool()
 _COORD = _Int(-(1 << 20), 1 << 20)
 _U32 = _Int(0, (1 << 32) - 1)
@@ -75,6 +83,10 @@ PAGE_MESSAGES: dict[str, dict[str, Any]] = {
     "file_done": {"id": _U32},
     "file_answer": {"id": _U32, "accept": _B},
     "bye": {},
+    # Playing a recording (web/playback.py): seek to a time, play or pause, speed.
+    "seek": {"us": _Int(0, 1 << 42)},
+    "play": {"on": _B},
+    "speed": {"pct": _OneOf(50, 100, 200, 400)},
 }
 
 

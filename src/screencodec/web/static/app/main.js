@@ -7,6 +7,7 @@ import { ScreenDecoder } from "../decoder/index.js";
 import { Input } from "./input.js";
 import { Renderer } from "./render.js";
 import { parseServerMessage } from "./schema.js";
+import { Timeline } from "./timeline.js";
 import { UI } from "./ui.js";
 import { probeVideo, WebCodecsVideo } from "./video.js";
 
@@ -18,6 +19,7 @@ const UPDATE = 1;
 const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
+  playback: null, position: null, events: 0,
 };
 window.screencodecPage = page;
 
@@ -44,8 +46,9 @@ export async function main({ key, base, save }) {
     leave: () => send({ t: "bye" }),
     answerFile: (id, accept) => send({ t: "file_answer", id, accept }),
     fileUrl: (id) => `${base}files/${id}`,
-    sendFiles: (files) => files.forEach((f) => upload(f)),
+    sendFiles: (files) => timeline || files.forEach((f) => upload(f)),
   });
+  let timeline = null; // playing a recording (set by the `playback` message)
   const input = new Input($("screen"), $("ime"), renderer, send, () => control);
   ui.status("Opening...");
 
@@ -182,6 +185,20 @@ export async function main({ key, base, save }) {
         break;
       case "file_received":
         ui.fileReceived(m.id, m.name, m.size);
+        break;
+      case "playback":
+        page.playback = { durationUs: m.duration_us, width: m.width, height: m.height };
+        if (!timeline) timeline = new Timeline(send);
+        ui.playbackMode();
+        timeline.start(m);
+        break;
+      case "position":
+        page.position = { us: m.us, playing: m.playing, pct: m.pct };
+        if (timeline) timeline.position(m);
+        break;
+      case "event":
+        page.events++;
+        if (timeline) timeline.event(m);
         break;
       case "file_progress": {
         const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", declined: " declined by the user", failed: ` failed${m.text ? ": " + m.text : ""}` }[m.state];

@@ -26,6 +26,10 @@ const KINDS = {
   file_offer: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
   file_received: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
   file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sent", "declined", "failed") },
+  // Playing a recording (timeline.js)
+  playback: { duration_us: int(0, 2 ** 42), width: int(0, 1 << 20), height: int(0, 1 << 20), name: str(255) },
+  position: { us: int(0, 2 ** 42), playing: bool, pct: oneOf(50, 100, 200, 400) },
+  event: { us: int(0, 2 ** 42), kind: str(32), text: str(1000) },
 };
 // file_progress may carry a reason
 const OPTIONAL = { file_progress: { text: str(200) } };

@@ -66,6 +66,14 @@ export class UI {
     this.setLevel(false, false);
   }
 
+  // A recording, not a live session: nothing to control, chat with or send.
+  playbackMode() {
+    for (const id of ["control", "chat-toggle", "monitor"]) $(id).closest("label, button").hidden = true;
+    $("file-input").closest("label").hidden = true;
+    $("level").textContent = "Recording";
+    $("level").className = "level view";
+  }
+
   status(text) {
     $("status").textContent = text;
   }

@@ -1,0 +1,274 @@
+"""Playing a session recording in the web viewer's page.
+
+The page is the live viewer's page (same server, token and access rules); the
+source is a recording instead of a host. Python plays: a seek to ``t`` takes
+:meth:`~screencodec.recording.Player.frame_at` and sends the page a keyframe
+from a fresh-state lossless :class:`~screencodec.ScreenEncoder`; playing
+advances the recording's clock at the chosen speed and sends each next
+picture as a delta from that same encoder. The page's decoder therefore never
+needs the recording's own history or video state, and shows exactly the
+recorded framebuffer. Each picture waits for the page's ``applied`` before
+the next one is made, so a slow page slows the playback, never queues it.
+
+Page -> server (besides ``hello``, ``applied`` and ``bye``): ``seek`` (``us``),
+``play`` (``on``), ``speed`` (``pct``: 50, 100, 200 or 400). Server -> page:
+``playback`` (duration and size, once), ``event`` (one audit event as text),
+``position`` (after each picture shown, and on every change of state).
+The page's live-session messages (input, chat, files) are dropped.
+
+:class:`PlaybackBridge` is owned by one event loop. The recording is read and
+encoded in a worker thread, one call at a time (the player is not thread-safe,
+so only the bridge's driver task ever touches it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from screencodec.encoder import ScreenEncoder
+from screencodec.recording import Player, RecordingReader
+from screencodec.web.bridge import WebBridge
+from screencodec.web.schema import parse_page_message
+from screencodec.web.server import WebServer
+
+__all__ = ["PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "describe_event"]
+
+_EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
+_SPEEDS = (50, 100, 200, 400)
+
+
+def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
+    """An audit event as (kind, one line of text), both bounded; the values
+    are the recording's and untrusted (the page shows them as text only)."""
+    kind = str(ev.get("type", "?"))[:32]
+    parts = []
+    for k in sorted(ev):
+        if k in ("type", "t"):
+            continue
+        v = ev[k]
+        parts.append(f"{k}={v if isinstance(v, str | int | float | bool) else repr(v)}")
+    return kind, ", ".join(parts)[:1000]
+
+
+class PlaybackBridge(WebBridge):
+    """A :class:`WebBridge` whose source is a recording. State (read on the
+    loop): ``position`` (seconds), ``playing``, ``speed`` (percent), ``shown``
+    (pictures the page applied), ``ended`` (set when the page said bye)."""
+
+    def __init__(self, reader: RecordingReader, who: str = "recording") -> None:
+        super().__init__(who)
+        self.reader = reader
+        self.player = Player(reader)
+        self.encoder: ScreenEncoder | None = None
+        self.position = 0.0
+        self.playing = False
+        self.speed = 100
+        self.shown = 0
+        self.ignored = 0  #: live-session messages the page sent, dropped
+        self.ended = asyncio.Event()
+        self._seek_to: float | None = None
+        self._wake = asyncio.Event()
+        self._size = (0, 0)
+
+    # -- state for the page ----------------------------------------------------------
+
+    async def announce(self) -> None:
+        """The recording's length, size and audit log, replayed to a reloaded tab."""
+        self._size, events = await asyncio.to_thread(self._survey)
+        self._remember({"t": "playback", "duration_us": round(self.reader.duration * 1e6),
+                        "width": self._size[0], "height": self._size[1],
+                        "name": self.reader.path.name[:255]})  # fmt: skip
+        for i, ev in enumerate(events[:_EVENTS_MAX]):
+            kind, text = describe_event(ev)
+            us = max(0, round(float(ev.get("t", 0.0)) * 1e6))
+            self._remember({"t": "event", "us": us, "kind": kind, "text": text}, f"event{i}")
+        if len(events) > _EVENTS_MAX:
+            self._remember({"t": "notice", "text": f"{len(events) - _EVENTS_MAX} more events "
+                            "are not listed"}, "event-cut")  # fmt: skip
+        self._seek_to = 0.0
+        self._wake.set()
+
+    def _survey(self) -> tuple[tuple[int, int], list[dict[str, Any]]]:
+        # Before the driver starts: the player is ours alone here.
+        fb = self.player.frame_at(self.reader.duration)
+        size = (0, 0) if fb is None else (fb.shape[1], fb.shape[0])
+        return size, self.reader.events()
+
+    def _remember(self, obj: dict[str, Any], key: str | None = None) -> None:
+        self._state[key or obj["t"]] = obj
+        self.send(obj)
+
+    def _position(self) -> None:
+        self.send({"t": "position", "us": round(self.position * 1e6), "playing": self.playing,
+                   "pct": self.speed})  # fmt: skip
+
+    # -- the page's socket ------------------------------------------------------------
+
+    async def on_page(self, ws: web.WebSocketResponse, hello: dict[str, Any]) -> None:
+        if self.hello.done():
+            # A reloaded tab: what the old page never applied is lost with it,
+            # and the new page starts from a keyframe of where we are.
+            while self._waiting:
+                self._waiting.popleft().set_result(None)
+            self._seek_to = self.position
+            self._wake.set()
+        await super().on_page(ws, hello)
+
+    async def _on_text(self, text: str) -> None:
+        msg = parse_page_message(text)
+        kind = msg["t"]
+        if kind == "seek":
+            self._seek_to = min(msg["us"] / 1e6, self.reader.duration)
+        elif kind == "play":
+            if msg["on"] and self.position >= self.reader.duration:
+                self._seek_to = 0.0  # play again from the start
+            self.playing = msg["on"]
+        elif kind == "speed":
+            self.speed = msg["pct"]
+        elif kind == "bye":
+            self.ended.set()
+        elif kind in ("hello", "applied"):
+            await super()._on_text(text)
+            return  # an answer, not a request: the pacing goes on undisturbed
+        else:
+            # Valid, but for a live session (input, chat, files): nothing to do.
+            self.ignored += 1
+            return
+        self._wake.set()
+
+    # -- the driver --------------------------------------------------------------------
+
+    async def drive(self) -> None:
+        """Show what the page asks for, until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._seek_to is not None:
+                t, self._seek_to = self._seek_to, None
+                await self._show(t, keyframe=True)
+                continue
+            n = self.reader.updates_until(self.position)
+            if self.playing and n >= self.reader.update_count:
+                self.playing = False
+                self.position = self.reader.duration
+                self._position()
+            if not self.playing:
+                self._wake.clear()
+                await self._wake.wait()
+                if self._seek_to is None:
+                    self._position()  # the page sees its play or speed taken
+                continue
+            # Pacing, not synchronisation: the recording's clock at `speed`;
+            # any message from the page (seek, pause, speed) wakes us early.
+            due = self.reader.update_time(n)
+            start, speed = loop.time(), self.speed
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), (due - self.position) * 100 / speed)
+            if self._wake.is_set():
+                if self._seek_to is None:  # it played until now (paused, or a new speed)
+                    self.position = min(due, self.position + (loop.time() - start) * speed / 100)
+                    self._position()
+                continue
+            await self._show(due, keyframe=False)
+
+    async def _show(self, t: float, *, keyframe: bool) -> None:
+        self.position = t
+        data = await asyncio.to_thread(self._encode, t, keyframe)
+        if data is not None and await self.update(data) is not None:
+            self.shown += 1
+        self._position()
+
+    def _encode(self, t: float, keyframe: bool) -> bytes | None:
+        fb = self.player.frame_at(t)
+        if fb is None:
+            return None  # before the first picture
+        if self.encoder is None:
+            self.encoder = ScreenEncoder(fb.shape[1], fb.shape[0], threads=1)
+        if keyframe:
+            self.encoder.request_keyframe()
+        return self.encoder.encode(fb)
+
+    def close(self) -> None:
+        super().close()
+        if self.encoder is not None:
+            self.encoder.close()
+
+
+@dataclass
+class PlaybackOptions:
+    """``port`` 0 picks a free one; ``grace``: how long a closed page may take
+    to come back (a reload) before playback ends (None: never)."""
+
+    port: int = 0
+    open_browser: bool = True
+    grace: float | None = 30.0
+    private_key: Path | None = None
+    on_url: Any = field(default=lambda url: None)
+
+
+class RecordingPlayback:
+    """``await RecordingPlayback(path, options).run()`` serves the page until it
+    leaves (or stays away for ``grace``). ``url`` and ``bridge`` are set once
+    it listens (``listening``)."""
+
+    def __init__(self, path: Path, options: PlaybackOptions | None = None) -> None:
+        self.path = path
+        self.options = options or PlaybackOptions()
+        self.url = ""
+        self.bridge: PlaybackBridge | None = None
+        self.server: WebServer | None = None
+        self.listening = asyncio.Event()
+
+    async def run(self) -> str:
+        opts = self.options
+        reader = RecordingReader(self.path, private_key=opts.private_key)
+        bridge = self.bridge = PlaybackBridge(reader)
+        server = self.server = WebServer(bridge.on_page, port=opts.port)
+        driver: asyncio.Future[None] | None = None
+        try:
+            self.url = await server.start()
+            self.listening.set()
+            opts.on_url(self.url)
+            if opts.open_browser:
+                await asyncio.to_thread(webbrowser.open, self.url)
+            await bridge.hello
+            await bridge.announce()
+            driver = asyncio.ensure_future(bridge.drive())
+            return await self._until_left(bridge)
+        finally:
+            if driver is not None:
+                driver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await driver
+            bridge.close()
+            await server.close()
+            reader.close()
+
+    async def _until_left(self, bridge: PlaybackBridge) -> str:
+        ended = asyncio.ensure_future(bridge.ended.wait())
+        try:
+            while not ended.done():
+                gone = asyncio.ensure_future(bridge.page_gone.wait())
+                await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
+                gone.cancel()
+                if ended.done():
+                    break
+                bridge.page_seen.clear()
+                if not bridge.page_gone.is_set():
+                    continue  # it came back before this task woke up
+                seen = asyncio.ensure_future(bridge.page_seen.wait())
+                await asyncio.wait({ended, seen}, timeout=self.options.grace,
+                                   return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                seen.cancel()
+                if not ended.done() and not bridge.page_seen.is_set():
+                    return "the page was closed"
+            return "the agent closed the page"
+        finally:
+            ended.cancel()

@@ -1,0 +1,84 @@
+// Playing a recording: the timeline (seek by clicking or dragging), play and
+// pause, speed, and the recording's audit log beside the screen. The Python
+// side plays (web/playback.py); this only asks (`seek`, `play`, `speed`) and
+// shows what it is told (`position` after each picture, `event` lines).
+// Event text comes from the recording and is shown with textContent only.
+
+const $ = (id) => document.getElementById(id);
+
+function clock(us) {
+  const s = Math.max(0, us) / 1e6;
+  const m = Math.floor(s / 60);
+  return `${m}:${(s - m * 60).toFixed(1).padStart(4, "0")}`;
+}
+
+export class Timeline {
+  constructor(send) {
+    this.send = send;
+    this.durationUs = 0;
+    this.at = { us: 0, playing: false, pct: 100, since: 0 };
+    this.dragging = false;
+    const range = $("seek");
+    const seek = () => send({ t: "seek", us: Math.round(Number(range.value) * 1000) });
+    range.addEventListener("pointerdown", () => (this.dragging = true));
+    range.addEventListener("pointerup", () => (this.dragging = false));
+    range.addEventListener("input", seek); // while dragging: the server keeps only the latest
+    range.addEventListener("change", () => {
+      this.dragging = false;
+      seek();
+    });
+    $("play").onclick = () => send({ t: "play", on: !this.at.playing });
+    $("speed").onchange = (e) => send({ t: "speed", pct: Number(e.target.value) });
+    const frame = () => {
+      this.draw();
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  }
+
+  start(info) {
+    this.durationUs = info.duration_us;
+    $("seek").max = String(Math.ceil(info.duration_us / 1000));
+    $("timeline").hidden = false;
+    $("events").hidden = false;
+    document.body.classList.add("playback");
+    document.title = `screencodec recording: ${info.name}`;
+    this.draw();
+  }
+
+  position(m) {
+    this.at = { us: m.us, playing: m.playing, pct: m.pct, since: performance.now() };
+    $("play").textContent = m.playing ? "Pause" : "Play";
+    $("speed").value = String(m.pct);
+    this.draw();
+  }
+
+  // Between pictures the clock runs on here, at the speed the server plays.
+  now() {
+    const a = this.at;
+    const us = a.playing ? a.us + (performance.now() - a.since) * 10 * a.pct : a.us;
+    return Math.min(us, this.durationUs);
+  }
+
+  draw() {
+    const us = this.now();
+    if (!this.dragging) $("seek").value = String(Math.round(us / 1000));
+    $("clock").textContent = `${clock(us)} / ${clock(this.durationUs)}`;
+  }
+
+  event(m) {
+    const li = document.createElement("li");
+    const when = document.createElement("button");
+    when.type = "button";
+    when.className = "when";
+    when.textContent = clock(m.us);
+    when.title = "Go to this moment";
+    when.onclick = () => this.send({ t: "seek", us: m.us });
+    const kind = document.createElement("b");
+    kind.textContent = m.kind;
+    const text = document.createElement("span");
+    text.textContent = m.text;
+    li.append(when, " ", kind, " ", text);
+    $("event-log").append(li);
+  }
+}

@@ -1,0 +1,225 @@
+"""``recordings play --web``: a session recorded at a real Host over loopback,
+played in headless Chromium. After a seek made with the page's own timeline
+(a click, a drag) the canvas equals ``Player.frame_at`` of the position the
+page shows, exactly; after playing (pause midway, then on to the end at 4x) it
+does too; the event log lists the recording's audit events as text; a wrong or
+missing token gets nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+
+from screencodec.capture import open_source
+from screencodec.recording import Player, Recorder, RecordingReader
+from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect import connect_direct, listen_direct
+
+from .conftest import canvas_bgr, wait_page
+
+pytest.importorskip("aiohttp")
+
+from screencodec.web.playback import (
+    PlaybackOptions,
+    RecordingPlayback,
+    describe_event,
+)
+
+T = TypeVar("T")
+
+
+async def _record(directory: Path) -> Path:
+    """A short real session: a viewer watches the synthetic desktop, asks for
+    control (consent and grants are logged) and chats."""
+    recorder = Recorder(directory, host_id="test-host")
+    source = open_source("synthetic", width=320, height=200, scenario="typing", seed=3)
+    host = Host(source, consent=allow(), recorder=recorder, config=HostConfig())
+    creds = SessionCredentials()
+    listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+    async with listener:
+        ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+        viewer = Viewer(ch, who="Alice <b>x</b>")
+        await viewer.start(VIEW)
+        task = asyncio.ensure_future(viewer.run())
+        deadline = asyncio.get_running_loop().time() + 20
+        while viewer.decoded < 15:
+            assert asyncio.get_running_loop().time() < deadline, "no updates"
+            await asyncio.sleep(0.01)
+        await viewer.request(CONTROL)
+        await viewer.chat("<img src=x onerror=alert(1)>")
+        start = viewer.decoded
+        while viewer.decoded < start + 25:
+            assert asyncio.get_running_loop().time() < deadline, "no updates"
+            await asyncio.sleep(0.01)
+        await viewer.bye("done")
+        await task
+        (done,) = await asyncio.to_thread(recorder.wait, 1)
+    await host.close()
+    return Path(done.path)
+
+
+class _Playback:
+    """RecordingPlayback on an event loop in a background thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.playback = RecordingPlayback(path, PlaybackOptions(open_browser=False, grace=None))
+        self.result: concurrent.futures.Future[str] = asyncio.run_coroutine_threadsafe(
+            self.playback.run(), self.loop
+        )
+        self.call(self.playback.listening.wait)
+
+    def call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+        return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result(20)
+
+    def close(self) -> None:
+        self.result.cancel()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return asyncio.run(asyncio.wait_for(_record(tmp_path_factory.mktemp("rec")), 60))
+
+
+@pytest.fixture
+def playback(recording: Path) -> Iterator[_Playback]:
+    pb = _Playback(recording)
+    try:
+        yield pb
+    finally:
+        pb.close()
+
+
+def _position(browser: Any) -> dict[str, Any]:
+    return browser.execute_script("return window.screencodecPage.position;")  # type: ignore[no-any-return]
+
+
+def _shows(browser: Any, reader: RecordingReader, pos: dict[str, Any]) -> None:
+    fb = Player(reader).frame_at(pos["us"] / 1e6)
+    assert fb is not None
+    assert np.array_equal(canvas_bgr(browser), fb[..., :3]), f"canvas differs at {pos}"
+
+
+def _settle(browser: Any, cond: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+    wait_page(browser, lambda st: st["connected"] and bool(cond(_position(browser) or {})),
+              what=what)  # fmt: skip
+    return _position(browser)
+
+
+def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    reader = RecordingReader(recording)
+    try:
+        browser.get(playback.playback.url)
+        pos = _settle(browser, lambda p: p.get("us") == 0 and not p["playing"], "the first picture")
+        duration_us = round(reader.duration * 1e6)
+        assert browser.execute_script("return window.screencodecPage.playback.durationUs;") == (
+            duration_us)  # fmt: skip
+
+        # The event log: every audit event, as text, in order.
+        events = reader.events()
+        kinds = [e["type"] for e in events]
+        assert "consent" in kinds and "grant" in kinds and "chat" in kinds
+        wait_page(
+            browser,
+            lambda st: (
+                browser.execute_script("return window.screencodecPage.events;") == len(events)
+            ),
+            what="the event log",
+        )
+        rows = browser.execute_script(
+            "return [...document.querySelectorAll('#event-log li')].map("
+            "li => [li.querySelector('b').textContent, li.querySelector('span').textContent]);"
+        )
+        assert rows == [list(describe_event(e)) for e in events]
+        assert "<img src=x onerror=alert(1)>" in " ".join(r[1] for r in rows)
+        imgs = browser.execute_script("return document.querySelectorAll('#event-log img').length;")
+        assert imgs == 0
+
+        # Seek with the timeline: a click, then a drag; each shows frame_at exactly.
+        bar = browser.find_element(By.ID, "seek")
+        width = bar.size["width"]
+        ActionChains(browser).move_to_element_with_offset(bar, -width // 6, 0).click().perform()
+        pos = _settle(browser, lambda p: p.get("us", 0) > 0 and not p["playing"], "a click seek")
+        _shows(browser, reader, pos)
+        first = pos["us"]
+        (
+            ActionChains(browser)
+            .move_to_element_with_offset(bar, -width // 6, 0)
+            .click_and_hold()
+            .move_by_offset(width // 8, 0)
+            .move_by_offset(width // 8, 0)
+            .release()
+            .perform()
+        )
+        pos = _settle(browser, lambda p: p.get("us", 0) > first, "a drag seek")
+        _shows(browser, reader, pos)
+
+        # Play at 0.5x, pause after a few pictures, then on to the end at 4x:
+        # the deltas of one encoder keep the page exact.
+        Select(browser.find_element(By.ID, "speed")).select_by_visible_text("0.5x")
+        _settle(browser, lambda p: p.get("pct") == 50, "the speed")
+        applied = wait_page(browser, lambda st: True)["applied"]
+        browser.find_element(By.ID, "play").click()
+        wait_page(browser, lambda st: st["applied"] >= applied + 3, what="playing")
+        browser.find_element(By.ID, "play").click()
+        pos = _settle(browser, lambda p: not p["playing"] and p["us"] > first, "pause")
+        _shows(browser, reader, pos)
+        Select(browser.find_element(By.ID, "speed")).select_by_visible_text("4x")
+        _settle(browser, lambda p: p.get("pct") == 400, "the speed")
+        browser.find_element(By.ID, "play").click()
+        pos = _settle(browser, lambda p: p["us"] == duration_us and not p["playing"], "the end")
+        _shows(browser, reader, pos)
+        bridge = playback.playback.bridge
+        assert bridge is not None and bridge.shown >= 5
+
+        browser.find_element(By.ID, "leave").click()
+        assert playback.result.result(10) == "the agent closed the page"
+    finally:
+        reader.close()
+
+
+def test_wrong_or_missing_token_gets_nothing(browser: Any, playback: _Playback) -> None:
+    import aiohttp
+
+    url = playback.playback.url
+    base = url.split("#")[0].rstrip("/")
+    port = base.rsplit(":", 1)[1]
+
+    async def probe() -> tuple[int, list[Any]]:
+        origin = {"Origin": f"http://127.0.0.1:{port}"}
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"{base}/s/{'0' * 64}/app/main.js") as r:
+                status = r.status
+            got = []
+            async with s.ws_connect(f"{base}/ws", headers=origin) as ws:
+                await ws.send_json({"t": "hello", "key": "not-the-token-" * 3, "h264_444": False,
+                                    "h264_420": False, "zstream": True})  # fmt: skip
+                async for msg in ws:
+                    got.append(msg.data)
+        return status, got
+
+    status, got = asyncio.run(probe())
+    assert status == 404 and got == []
+    browser.get(base + "/")  # no fragment: the page cannot even load its code
+    boot = browser.execute_script("return document.getElementById('boot-error').textContent;")
+    assert "no viewer key" in boot
+    bridge = playback.playback.bridge
+    access = playback.playback.server.access  # type: ignore[union-attr]
+    assert access.refused >= 1 and not access.live
+    assert bridge is not None and not bridge.hello.done()
