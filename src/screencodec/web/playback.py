@@ -44,17 +44,23 @@ _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says s
 _SPEEDS = (50, 100, 200, 400)
 
 
+def _cut(text: str, units: int) -> str:
+    """At most ``units`` UTF-16 code units: the page's schema counts those."""
+    out = text[:units]
+    return out if len(out.encode("utf-16-le")) <= 2 * units else out[: units // 2]
+
+
 def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
     """An audit event as (kind, one line of text), both bounded; the values
     are the recording's and untrusted (the page shows them as text only)."""
-    kind = str(ev.get("type", "?"))[:32]
+    kind = _cut(str(ev.get("type", "?")), 32)
     parts = []
     for k in sorted(ev):
         if k in ("type", "t"):
             continue
         v = ev[k]
         parts.append(f"{k}={v if isinstance(v, str | int | float | bool) else repr(v)}")
-    return kind, ", ".join(parts)[:1000]
+    return kind, _cut(", ".join(parts), 1000)
 
 
 class PlaybackBridge(WebBridge):
@@ -84,7 +90,7 @@ class PlaybackBridge(WebBridge):
         self._size, events = await asyncio.to_thread(self._survey)
         self._remember({"t": "playback", "duration_us": round(self.reader.duration * 1e6),
                         "width": self._size[0], "height": self._size[1],
-                        "name": self.reader.path.name[:255]})  # fmt: skip
+                        "name": _cut(self.reader.path.name, 255)})  # fmt: skip
         for i, ev in enumerate(events[:_EVENTS_MAX]):
             kind, text = describe_event(ev)
             us = max(0, round(float(ev.get("t", 0.0)) * 1e6))
