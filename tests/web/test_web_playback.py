@@ -8,7 +8,10 @@ missing token gets nothing."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -74,18 +77,33 @@ class _Playback:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.playback = RecordingPlayback(path, PlaybackOptions(open_browser=False, grace=None))
-        self.result: concurrent.futures.Future[str] = asyncio.run_coroutine_threadsafe(
-            self.playback.run(), self.loop
-        )
+        self.task: asyncio.Task[str] = self.call(self._start)
         self.call(self.playback.listening.wait)
+
+    async def _start(self) -> asyncio.Task[str]:
+        return asyncio.ensure_future(self.playback.run())
+
+    async def _stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+    def result(self, timeout: float) -> str:
+        return asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(asyncio.shield(self.task), timeout), self.loop
+        ).result(timeout + 1)
 
     def call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result(20)
 
     def close(self) -> None:
-        self.result.cancel()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
+        try:
+            self.call(self._stop)  # the server closes its socket and the reader its file
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+            if not self.thread.is_alive():
+                self.loop.close()
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +207,7 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
         assert bridge is not None and bridge.shown >= 5
 
         browser.find_element(By.ID, "leave").click()
-        assert playback.result.result(10) == "the agent closed the page"
+        assert playback.result(10) == "the agent closed the page"
     finally:
         reader.close()
 
@@ -223,3 +241,69 @@ def test_wrong_or_missing_token_gets_nothing(browser: Any, playback: _Playback) 
     access = playback.playback.server.access  # type: ignore[union-attr]
     assert access.refused >= 1 and not access.live
     assert bridge is not None and not bridge.hello.done()
+
+
+def test_reload_shows_the_same_moment(browser: Any, playback: _Playback, recording: Path) -> None:
+    """A reloaded tab comes back with its resume key and gets a keyframe of
+    where the playback stood."""
+    with RecordingReader(recording) as reader:
+        browser.get(playback.playback.url)
+        _settle(browser, lambda p: p.get("us") == 0, "the first picture")
+        target = reader.update_time(reader.update_count // 2)
+        browser.execute_script(
+            "const r = document.getElementById('seek');"
+            "r.value = String(arguments[0]); r.dispatchEvent(new Event('change'));",
+            int(target * 1000),
+        )
+        pos = _settle(browser, lambda p: p.get("us", 0) > 0, "the seek")
+        browser.refresh()
+        again = _settle(browser, lambda p: p.get("us") == pos["us"], "the page after a reload")
+        wait_page(browser, lambda st: st["applied"] >= 1, what="a picture after the reload")
+        _shows(browser, reader, again)
+        n = browser.execute_script("return window.screencodecPage.events;")
+        assert n == len(reader.events())
+
+
+def test_playback_messages_are_strict() -> None:
+    from screencodec.web.schema import PageProtocolError, parse_page_message
+
+    assert parse_page_message('{"t":"seek","us":1500000}')["us"] == 1500000
+    assert parse_page_message('{"t":"speed","pct":400}')["pct"] == 400
+    for bad in ('{"t":"seek","us":-1}', '{"t":"seek","us":1.5}', '{"t":"seek"}',
+                '{"t":"play","on":1}', '{"t":"speed","pct":75}', '{"t":"speed","pct":true}',
+                '{"t":"play","on":true,"x":1}'):  # fmt: skip
+        with pytest.raises(PageProtocolError):
+            parse_page_message(bad)
+
+
+def test_cli_plays_until_the_page_leaves(browser: Any, recording: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screencodec", "recordings", "play", str(recording), "--web",
+         "--no-open"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+)", line)
+        assert match, line
+        browser.get(match.group(1))
+        _settle(browser, lambda p: p.get("us") == 0, "the first picture")
+        browser.find_element("id", "leave").click()
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert "playback ended: the agent closed the page" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
+    bogus = tmp_path / "x.screc"
+    bogus.write_bytes(b"not a recording at all" * 10)
+    res = subprocess.run(
+        [sys.executable, "-m", "screencodec", "recordings", "play", str(bogus), "--web",
+         "--no-open"], capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert res.returncode == 2 and "not a recording" in res.stderr
+    assert "http://" not in res.stdout

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 from aiohttp import web
 
 from screencodec.encoder import ScreenEncoder
+from screencodec.errors import ScreencodecError
 from screencodec.recording import Player, RecordingReader
 from screencodec.web.bridge import WebBridge
 from screencodec.web.schema import parse_page_message
@@ -82,12 +84,22 @@ class PlaybackBridge(WebBridge):
         self._seek_to: float | None = None
         self._wake = asyncio.Event()
         self._size = (0, 0)
+        self._log: list[dict[str, Any]] = []
 
     # -- state for the page ----------------------------------------------------------
 
-    async def announce(self) -> None:
-        """The recording's length, size and audit log, replayed to a reloaded tab."""
-        self._size, events = await asyncio.to_thread(self._survey)
+    def survey(self) -> None:
+        """Read the recording's size and audit log (blocking; before the driver
+        runs, so the player is ours alone). Raises what the recording's
+        reading raises: a damaged or sealed one fails here, before any page."""
+        fb = self.player.frame_at(self.reader.duration)
+        self._size = (0, 0) if fb is None else (fb.shape[1], fb.shape[0])
+        self._log = self.reader.events()
+
+    def announce(self) -> None:
+        """The recording's length, size and audit log (replayed to a reloaded
+        tab), and a first picture from the start."""
+        events = self._log
         self._remember({"t": "playback", "duration_us": round(self.reader.duration * 1e6),
                         "width": self._size[0], "height": self._size[1],
                         "name": _cut(self.reader.path.name, 255)})  # fmt: skip
@@ -100,12 +112,6 @@ class PlaybackBridge(WebBridge):
                             "are not listed"}, "event-cut")  # fmt: skip
         self._seek_to = 0.0
         self._wake.set()
-
-    def _survey(self) -> tuple[tuple[int, int], list[dict[str, Any]]]:
-        # Before the driver starts: the player is ours alone here.
-        fb = self.player.frame_at(self.reader.duration)
-        size = (0, 0) if fb is None else (fb.shape[1], fb.shape[0])
-        return size, self.reader.events()
 
     def _remember(self, obj: dict[str, Any], key: str | None = None) -> None:
         self._state[key or obj["t"]] = obj
@@ -186,7 +192,12 @@ class PlaybackBridge(WebBridge):
 
     async def _show(self, t: float, *, keyframe: bool) -> None:
         self.position = t
-        data = await asyncio.to_thread(self._encode, t, keyframe)
+        try:
+            data = await asyncio.to_thread(self._encode, t, keyframe)
+        except ScreencodecError as exc:  # a damaged stretch: say so, stay usable
+            self.playing = False
+            self.banner("error", f"Cannot show {t:.3f} s of this recording: {exc}")
+            data = None
         if data is not None and await self.update(data) is not None:
             self.shown += 1
         self._position()
@@ -216,7 +227,7 @@ class PlaybackOptions:
     open_browser: bool = True
     grace: float | None = 30.0
     private_key: Path | None = None
-    on_url: Any = field(default=lambda url: None)
+    on_url: Callable[[str], None] = field(default=lambda url: None)
 
 
 class RecordingPlayback:
@@ -239,13 +250,14 @@ class RecordingPlayback:
         server = self.server = WebServer(bridge.on_page, port=opts.port)
         driver: asyncio.Future[None] | None = None
         try:
+            await asyncio.to_thread(bridge.survey)
             self.url = await server.start()
             self.listening.set()
             opts.on_url(self.url)
             if opts.open_browser:
                 await asyncio.to_thread(webbrowser.open, self.url)
             await bridge.hello
-            await bridge.announce()
+            bridge.announce()
             driver = asyncio.ensure_future(bridge.drive())
             return await self._until_left(bridge)
         finally:
