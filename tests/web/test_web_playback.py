@@ -22,6 +22,7 @@ import pytest
 
 from screencodec.capture import open_source
 from screencodec.recording import Player, Recorder, RecordingReader
+from screencodec.recording.player import CursorTrack
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
@@ -128,6 +129,15 @@ def _shows(browser: Any, reader: RecordingReader, pos: dict[str, Any]) -> None:
     fb = Player(reader).frame_at(pos["us"] / 1e6)
     assert fb is not None
     assert np.array_equal(canvas_bgr(browser), fb[..., :3]), f"canvas differs at {pos}"
+    # The pointer: drawn above the screen canvas, the recording's shape.
+    cursor = CursorTrack(reader).at(pos["us"] / 1e6)
+    shown = browser.execute_script(
+        "const c = document.getElementById('cursor'); return [c.hidden, c.width, c.height];"
+    )
+    if cursor is None:
+        assert shown[0]
+    else:
+        assert shown == [False, cursor[0].shape[1], cursor[0].shape[0]]
 
 
 def _settle(browser: Any, cond: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
@@ -200,7 +210,9 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
         _shows(browser, reader, pos)
         Select(browser.find_element(By.ID, "speed")).select_by_visible_text("4x")
         _settle(browser, lambda p: p.get("pct") == 400, "the speed")
-        browser.find_element(By.ID, "play").click()
+        applied = wait_page(browser, lambda st: True)["applied"]
+        browser.find_element(By.ID, "play").click()  # (from the start, if the pause came late)
+        wait_page(browser, lambda st: st["applied"] > applied, what="playing at 4x")
         pos = _settle(browser, lambda p: p["us"] == duration_us and not p["playing"], "the end")
         _shows(browser, reader, pos)
         bridge = playback.playback.bridge

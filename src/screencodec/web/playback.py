@@ -24,6 +24,7 @@ so only the bridge's driver task ever touches it).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import webbrowser
 from collections.abc import Callable
@@ -33,9 +34,12 @@ from typing import Any
 
 from aiohttp import web
 
+from screencodec.capture.base import CursorState
 from screencodec.encoder import ScreenEncoder
 from screencodec.errors import ScreencodecError
+from screencodec.motion.cursor import CursorEncoder
 from screencodec.recording import Player, RecordingReader
+from screencodec.recording.player import CursorTrack
 from screencodec.web.bridge import WebBridge
 from screencodec.web.schema import parse_page_message
 from screencodec.web.server import WebServer
@@ -85,6 +89,11 @@ class PlaybackBridge(WebBridge):
         self._wake = asyncio.Event()
         self._size = (0, 0)
         self._log: list[dict[str, Any]] = []
+        #: the pointer: the recording's CURSOR chunks, re-encoded for the page
+        self.track = CursorTrack(reader)
+        self.pointer = CursorEncoder()
+        self._pointer_us = [reader.index.chunks[n].time_us for n in reader.index.cursors]
+        self._pictures = -1  # updates applied in the picture the page has
 
     # -- state for the page ----------------------------------------------------------
 
@@ -165,8 +174,7 @@ class PlaybackBridge(WebBridge):
                 t, self._seek_to = self._seek_to, None
                 await self._show(t, keyframe=True)
                 continue
-            n = self.reader.updates_until(self.position)
-            if self.playing and n >= self.reader.update_count:
+            if self.playing and self._at_end():
                 self.playing = False
                 self.position = self.reader.duration
                 self._position()
@@ -178,39 +186,74 @@ class PlaybackBridge(WebBridge):
                 continue
             # Pacing, not synchronisation: the recording's clock at `speed`;
             # any message from the page (seek, pause, speed) wakes us early.
-            due = self.reader.update_time(n)
+            due = self._next(self.position)
             start, speed = loop.time(), self.speed
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), (due - self.position) * 100 / speed)
             if self._wake.is_set():
                 if self._seek_to is None:  # it played until now (paused, or a new speed)
-                    self.position = min(due, self.position + (loop.time() - start) * speed / 100)
+                    # ...but not up to `due`: that picture is not shown yet.
+                    ran = self.position + (loop.time() - start) * speed / 100
+                    self.position = max(self.position, min(due - 1e-6, ran))
                     self._position()
                 continue
             await self._show(due, keyframe=False)
 
+    def _next(self, t: float) -> float:
+        """When the next picture or pointer change after ``t`` is due."""
+        us = round(t * 1e6)
+        times = []
+        n = self.reader.updates_until(t)
+        if n < self.reader.update_count:
+            times.append(self.reader.update_time(n))
+        k = bisect.bisect_right(self._pointer_us, us)
+        if k < len(self._pointer_us):
+            times.append(self._pointer_us[k] / 1e6)
+        return min(times) if times else self.reader.duration
+
+    def _at_end(self) -> bool:
+        us = round(self.position * 1e6)
+        return (self.reader.updates_until(self.position) >= self.reader.update_count
+                and bisect.bisect_right(self._pointer_us, us) >= len(self._pointer_us))  # fmt: skip
+
     async def _show(self, t: float, *, keyframe: bool) -> None:
         self.position = t
         try:
-            data = await asyncio.to_thread(self._encode, t, keyframe)
+            data, pointer = await asyncio.to_thread(self._encode, t, keyframe)
         except ScreencodecError as exc:  # a damaged stretch: say so, stay usable
             self.playing = False
             self.banner("error", f"Cannot show {t:.3f} s of this recording: {exc}")
-            data = None
+            data, pointer = None, []
         if data is not None and await self.update(data) is not None:
             self.shown += 1
+        for msg in pointer:
+            self.cursor(msg)
         self._position()
 
-    def _encode(self, t: float, keyframe: bool) -> bytes | None:
+    def _encode(self, t: float, keyframe: bool) -> tuple[bytes | None, list[bytes]]:
+        """(the picture at ``t`` for the page, or None when it has it already;
+        the pointer messages that bring the page's pointer to ``t``)."""
+        if keyframe:
+            self.pointer.reset()  # a keyframe may be a new page: shapes again
+        cursor = self.track.at(t)
+        if cursor is None:
+            state = CursorState(0, 0, visible=False)
+        else:  # the hotspot is already applied: the image's corner is the position
+            state = CursorState(cursor[1], cursor[2], shape=cursor[0])
+        pointer = self.pointer.update(state)
+        count = self.reader.updates_until(t)
+        if not keyframe and count == self._pictures:
+            return None, pointer
         fb = self.player.frame_at(t)
         if fb is None:
-            return None  # before the first picture
+            return None, pointer  # before the first picture
+        self._pictures = count
         if self.encoder is None:
             self.encoder = ScreenEncoder(fb.shape[1], fb.shape[0], threads=1)
         if keyframe:
             self.encoder.request_keyframe()
-        return self.encoder.encode(fb)
+        return self.encoder.encode(fb), pointer
 
     def close(self) -> None:
         super().close()
