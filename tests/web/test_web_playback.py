@@ -220,6 +220,8 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
 
         browser.find_element(By.ID, "leave").click()
         assert playback.result(10) == "the agent closed the page"
+        st = wait_page(browser, lambda st: st["ended"] is not None, what="the end banner")
+        assert st["ended"] == "the agent closed the page" and "Playback ended" in st["banner"]
     finally:
         reader.close()
 

@@ -117,8 +117,9 @@ class PlaybackBridge(WebBridge):
             us = max(0, round(float(ev.get("t", 0.0)) * 1e6))
             self._remember({"t": "event", "us": us, "kind": kind, "text": text}, f"event{i}")
         if len(events) > _EVENTS_MAX:
-            self._remember({"t": "notice", "text": f"{len(events) - _EVENTS_MAX} more events "
-                            "are not listed"}, "event-cut")  # fmt: skip
+            self._remember({"t": "event", "us": round(self.reader.duration * 1e6), "kind": "...",
+                            "text": f"{len(events) - _EVENTS_MAX} more events are not listed"},
+                           "event-cut")  # fmt: skip
         self._seek_to = 0.0
         self._wake.set()
 
@@ -148,7 +149,7 @@ class PlaybackBridge(WebBridge):
         if kind == "seek":
             self._seek_to = min(msg["us"] / 1e6, self.reader.duration)
         elif kind == "play":
-            if msg["on"] and self.position >= self.reader.duration:
+            if msg["on"] and self._at_end():
                 self._seek_to = 0.0  # play again from the start
             self.playing = msg["on"]
         elif kind == "speed":
@@ -302,7 +303,11 @@ class RecordingPlayback:
             await bridge.hello
             bridge.announce()
             driver = asyncio.ensure_future(bridge.drive())
-            return await self._until_left(bridge)
+            reason = await self._until_left(bridge)
+            bridge.banner("ended", "Playback ended: you can close this page.")
+            bridge.send({"t": "ended", "reason": reason})
+            await bridge.drain()  # the page gets the banner before the socket closes
+            return reason
         finally:
             if driver is not None:
                 driver.cancel()
