@@ -186,6 +186,10 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
         pos = _settle(browser, lambda p: p.get("us", 0) > 0 and not p["playing"], "a click seek")
         _shows(browser, reader, pos)
         first = pos["us"]
+        happened = sum(round(e["t"] * 1e6) <= first for e in events)
+        wait_page(browser, lambda st: browser.execute_script(
+            "return document.querySelectorAll('#event-log li.past').length;") == happened,
+            what="the events up to the position marked")  # fmt: skip
         (
             ActionChains(browser)
             .move_to_element_with_offset(bar, -width // 6, 0)

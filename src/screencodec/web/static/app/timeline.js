@@ -18,6 +18,8 @@ export class Timeline {
     this.durationUs = 0;
     this.at = { us: 0, playing: false, pct: 100, since: 0 };
     this.dragging = false;
+    this.rows = []; // [us, li] in the log's (time) order
+    this.past = 0; // rows marked as already happened
     const range = $("seek");
     const seek = () => send({ t: "seek", us: Math.round(Number(range.value) * 1000) });
     range.addEventListener("pointerdown", () => (this.dragging = true));
@@ -64,6 +66,11 @@ export class Timeline {
     const us = this.now();
     if (!this.dragging) $("seek").value = String(Math.round(us / 1000));
     $("clock").textContent = `${clock(us)} / ${clock(this.durationUs)}`;
+    // Events up to now look done; only the rows that changed are touched.
+    let past = this.past;
+    while (past < this.rows.length && this.rows[past][0] <= us) this.rows[past++][1].classList.add("past");
+    while (past > 0 && this.rows[past - 1][0] > us) this.rows[--past][1].classList.remove("past");
+    this.past = past;
   }
 
   event(m) {
@@ -80,5 +87,6 @@ export class Timeline {
     text.textContent = m.text;
     li.append(when, " ", kind, " ", text);
     $("event-log").append(li);
+    this.rows.push([m.us, li]);
   }
 }
