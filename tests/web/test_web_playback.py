@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from screencodec.capture import open_source
-from screencodec.recording import Player, Recorder, RecordingReader
+from screencodec.recording import Player, Recorder, RecordingReader, generate_keypair
 from screencodec.recording.player import CursorTrack
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
@@ -40,10 +40,10 @@ from screencodec.web.playback import (
 T = TypeVar("T")
 
 
-async def _record(directory: Path) -> Path:
+async def _record(directory: Path, auditor: Path | None = None) -> Path:
     """A short real session: a viewer watches the synthetic desktop, asks for
     control (consent and grants are logged) and chats."""
-    recorder = Recorder(directory, host_id="test-host")
+    recorder = Recorder(directory, host_id="test-host", auditor=auditor)
     source = open_source("synthetic", width=320, height=200, scenario="typing", seed=3)
     host = Host(source, consent=allow(), recorder=recorder, config=HostConfig())
     creds = SessionCredentials()
@@ -73,11 +73,13 @@ async def _record(directory: Path) -> Path:
 class _Playback:
     """RecordingPlayback on an event loop in a background thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: Path | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.playback = RecordingPlayback(path, PlaybackOptions(open_browser=False, grace=None))
+        self.playback = RecordingPlayback(
+            path, PlaybackOptions(open_browser=False, grace=None, private_key=key)
+        )
         self.task: asyncio.Task[str] = self.call(self._start)
         self.call(self.playback.listening.wait)
 
@@ -325,3 +327,33 @@ def test_cli_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.returncode == 2 and "not a recording" in res.stderr
     assert "http://" not in res.stdout
+
+
+def test_sealed_recording_needs_the_auditor_key(browser: Any, tmp_path: Path) -> None:
+    key, pub = tmp_path / "auditor.key", tmp_path / "auditor.pub"
+    generate_keypair(key, pub)
+    sealed = asyncio.run(asyncio.wait_for(_record(tmp_path / "rec", pub), 60))
+    res = subprocess.run(
+        [sys.executable, "-m", "screencodec", "recordings", "play", str(sealed), "--web",
+         "--no-open"], capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert res.returncode == 2 and "private key" in res.stderr, res.stderr
+    assert "http://" not in res.stdout
+    pb = _Playback(sealed, key)
+    try:
+        with RecordingReader(sealed, private_key=key) as reader:
+            browser.get(pb.playback.url)
+            _settle(browser, lambda p: p.get("us") == 0, "the start")
+            end = reader.update_time(reader.update_count - 1)
+            browser.execute_script(
+                "const r = document.getElementById('seek');"
+                "r.value = String(arguments[0]); r.dispatchEvent(new Event('change'));",
+                int(end * 1000) + 1,
+            )
+            pos = _settle(browser, lambda p: p.get("us", 0) > 0, "the seek")
+            _shows(browser, reader, pos)
+            n = len(reader.events())
+            wait_page(browser, lambda st: browser.execute_script(
+                "return window.screencodecPage.events;") == n, what="the event log")  # fmt: skip
+    finally:
+        pb.close()

@@ -101,9 +101,11 @@ class PlaybackBridge(WebBridge):
         """Read the recording's size and audit log (blocking; before the driver
         runs, so the player is ours alone). Raises what the recording's
         reading raises: a damaged or sealed one fails here, before any page."""
+        # The log first: a sealed recording opened without the key says so
+        # here, where the player would only find no picture it can decode.
+        self._log = self.reader.events()
         fb = self.player.frame_at(self.reader.duration)
         self._size = (0, 0) if fb is None else (fb.shape[1], fb.shape[0])
-        self._log = self.reader.events()
 
     def announce(self) -> None:
         """The recording's length, size and audit log (replayed to a reloaded
