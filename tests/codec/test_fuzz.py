@@ -38,6 +38,7 @@ from screencodec.wire import (
     zstream_op,
 )
 from screencodec.wire.format import OP_HEADER, PALETTE_HEADER
+from screencodec.wire.parse import MAX_OP_COVERAGE
 
 Frame = np.ndarray
 
@@ -169,7 +170,9 @@ def test_valid_keyframes_decode_exactly(data: st.DataObject, w: int, h: int) -> 
         EncodedOp(Op.FILL, whole, b"\x07\x08\x09"),
         ModelOp(Op.FILL, whole, b"\x07\x08\x09" * w * h),
     )
-    drawn = data.draw(st.lists(wire_op(w, h), max_size=4))
+    # the whole-frame FILL and at most 3 more ops of at most the whole frame:
+    # within the coverage cap (MAX_OP_COVERAGE, 4x the frame)
+    drawn = data.draw(st.lists(wire_op(w, h), max_size=MAX_OP_COVERAGE - 1))
     pairs = [fill, *(p for p in drawn if p[0].op is not Op.COPY)]
     start = np.zeros((h, w, 4), np.uint8)
     expected = model_apply(start, [m for _, m in pairs])
