@@ -1,4 +1,9 @@
-"""Shared fixtures: a real X server (Xvfb) and a painter that draws known pixels on it."""
+"""Shared fixtures: a real X server (Xvfb) and a painter that draws known pixels on it.
+
+Hypothesis runs derandomized by default, so `make test` is the same test on
+every run and machine (main must not turn red on a new random draw); the
+fuzzers in fuzz/ and `HYPOTHESIS_PROFILE=explore` search for new cases.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from screencodec.geometry import Rect
+
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 XVFB_SIZE = (1280, 720)
 _START_TIMEOUT_S = 15.0
