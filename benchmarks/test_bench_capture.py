@@ -14,9 +14,6 @@ at the end. Run by ``make bench``; not part of ``make test``. Xvfb is required.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,6 +23,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from screencodec.capture import ScreenSource, SyntheticDesktop, scenario_names
+from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
 
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
@@ -74,24 +72,8 @@ def ratio_table(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def xvfb() -> Iterator[str]:
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.fail("Xvfb is required: run scripts/bootstrap.sh (Debian package 'xvfb')")
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(w), "-screen", "0", "1920x1080x24", "-nolisten", "tcp",
-         "-noreset"],
-        pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    os.close(w)
-    try:
-        with os.fdopen(r) as f:
-            number = f.readline().strip()
-        assert number.isdigit(), "Xvfb did not report a display"
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with private_xvfb(1920, 1080) as display:
+        yield display
 
 
 AREAS = {"screen": None, "region800x600": Rect(100, 100, 800, 600)}

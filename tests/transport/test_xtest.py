@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import select
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, allow
 from screencodec.transport.input.xtest import LocalPointerWatcher, XTestInjector
@@ -32,37 +32,9 @@ SIZE = (800, 600)
 
 @pytest.fixture(scope="module")
 def xdisplay() -> Iterator[str]:
-    xvfb = shutil.which("Xvfb")
-    assert xvfb is not None, "Xvfb is required for the XTEST tests"
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [
-            xvfb,
-            "-displayfd",
-            str(w),
-            "-screen",
-            "0",
-            f"{SIZE[0]}x{SIZE[1]}x24",
-            "-nolisten",
-            "tcp",
-            "-br",  # a black root: whatever is not black on screen, a test drew
-            # Without -noreset the server resets when its last client leaves, and a
-            # client connecting during that reset is dropped (ECONNRESET in CI).
-            "-noreset",
-        ],
-        pass_fds=(w,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(w)
-    try:
-        with os.fdopen(r) as f:
-            number = f.readline().strip()
-        assert number.isdigit(), "Xvfb did not report a display"
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    # A black root: whatever is not black on screen, a test drew.
+    with private_xvfb(*SIZE, args=["-br"]) as display:
+        yield display
 
 
 class InputWindow:
