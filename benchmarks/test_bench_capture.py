@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from _report import write_lines
 from screencodec.capture import ScreenSource, SyntheticDesktop, scenario_names
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
@@ -56,18 +57,12 @@ def record(benchmark: Any, case: str, baseline: str, times: tuple[float, float])
 @pytest.fixture(scope="module", autouse=True)
 def ratio_table(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    plugins = request.config.pluginmanager
-    reporter = plugins.get_plugin("terminalreporter")
-    capture = plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None or not RATIOS:
-        return
-    with capture.global_and_fixture_disabled():  # print even without -s
-        reporter.write_line("")
-        reporter.write_line("capture: best time / same-run baseline's best (alternating calls)")
-        for case, (ours, base, ratio) in RATIOS.items():
-            reporter.write_line(
-                f"  {case:50s} {ours * 1e3:8.3f} ms / {base * 1e3:8.3f} ms = {ratio:6.2f}x"
-            )
+    if RATIOS:
+        write_lines(request, [
+            "capture: best time / same-run baseline's best (alternating calls)",
+            *(f"  {case:50s} {ours * 1e3:8.3f} ms / {base * 1e3:8.3f} ms = {ratio:6.2f}x"
+              for case, (ours, base, ratio) in RATIOS.items()),
+        ])  # fmt: skip
 
 
 @pytest.fixture(scope="module")

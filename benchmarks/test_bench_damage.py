@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from _report import write_lines
 from screencodec.damage import any_change, memcmp_equal, merge_rects, tile_diff
 from screencodec.damage.reference import tile_diff_numpy_fast
 
@@ -71,18 +72,11 @@ def scene(request: pytest.FixtureRequest) -> Scene:
 @pytest.fixture(scope="module", autouse=True)
 def ratio_table(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    plugins = request.config.pluginmanager
-    reporter = plugins.get_plugin("terminalreporter")
-    capture = plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():  # print even without -s
-        reporter.write_line("")
-        reporter.write_line("damage: best time as a multiple of memcmp of the same frames")
-        for scene in SCENES.values():
-            reporter.write_line(f"  {scene.name}: memcmp {scene.memcmp_s * 1e3:.3f} ms")
-            for case, ratio in scene.ratios.items():
-                reporter.write_line(f"    {case:28s} {ratio:6.2f}x")
+    lines = ["damage: best time as a multiple of memcmp of the same frames"]
+    for scene in SCENES.values():
+        lines.append(f"  {scene.name}: memcmp {scene.memcmp_s * 1e3:.3f} ms")
+        lines += [f"    {case:28s} {ratio:6.2f}x" for case, ratio in scene.ratios.items()]
+    write_lines(request, lines)
 
 
 def interleaved_ratio(scene: Scene, func: Callable[[], object], rounds: int) -> float:

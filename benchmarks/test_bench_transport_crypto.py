@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from _report import write_lines
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.crypto import (
     DIRECTION_HOST_TO_VIEWER,
@@ -79,18 +80,12 @@ def record(benchmark: Any, case: str, baseline: str, times: tuple[float, float])
 @pytest.fixture(scope="module", autouse=True)
 def ratio_table(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    plugins = request.config.pluginmanager
-    reporter = plugins.get_plugin("terminalreporter")
-    capture = plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None or not RATIOS:
-        return
-    with capture.global_and_fixture_disabled():  # print even without -s
-        reporter.write_line("")
-        reporter.write_line("transport: ours / same-run baseline (alternating calls)")
-        for case, (ours, base, ratio) in RATIOS.items():
-            reporter.write_line(
-                f"  {case:44s} {ours * 1e6:9.1f} us / {base * 1e6:9.1f} us = {ratio:6.2f}x"
-            )
+    if RATIOS:
+        write_lines(request, [
+            "transport: ours / same-run baseline (alternating calls)",
+            *(f"  {case:44s} {ours * 1e6:9.1f} us / {base * 1e6:9.1f} us = {ratio:6.2f}x"
+              for case, (ours, base, ratio) in RATIOS.items()),
+        ])  # fmt: skip
 
 
 @pytest.mark.parametrize("size", [1024, 64 * 1024, 1024 * 1024], ids=["1KiB", "64KiB", "1MiB"])
