@@ -1,5 +1,6 @@
 #include "pixels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define SC_OPAQUE 0xFF000000u
@@ -63,6 +64,100 @@ void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta,
         for (int x = 0; x < w; x++)
             d[4 * x + 3] = 255;
     }
+}
+
+/* LOCO-I's median edge predictor: a = left, b = up, c = up-left. When c lies
+ * strictly between a and b, so does a + b - c: the sum never leaves 0..255. */
+static inline int med(int a, int b, int c)
+{
+    const int lo = a < b ? a : b;
+    const int hi = a < b ? b : a;
+    return c >= hi ? lo : c <= lo ? hi : a + b - c;
+}
+
+/* One BGRX row as its three green-subtracted planes of w bytes each:
+ * t[0, w) B - G, t[w, 2w) G, t[2w, 3w) R - G (mod 256). */
+static void green_row(const uint8_t *s, int w, uint8_t *t)
+{
+    for (int x = 0; x < w; x++) {
+        const uint8_t g = s[4 * x + 1];
+        t[x] = (uint8_t)(s[4 * x] - g);
+        t[w + x] = g;
+        t[2 * w + x] = (uint8_t)(s[4 * x + 2] - g);
+    }
+}
+
+int sc_pack_med(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst)
+{
+    const size_t plane = (size_t)w * (size_t)h, row = (size_t)w;
+    /* The row above and this one, green-subtracted (src is read once); they
+     * take turns by the parity of y. */
+    uint8_t *rows = malloc(row * 6);
+    if (!rows)
+        return -1;
+    for (int y = 0; y < h; y++) {
+        uint8_t *cur = rows + (size_t)(y & 1) * 3 * row, *prev = rows + (size_t)(~y & 1) * 3 * row;
+        green_row(src + (ptrdiff_t)y * stride, w, cur);
+        for (int c = 0; c < 3; c++) {
+            const uint8_t *t = cur + (size_t)c * row, *u = prev + (size_t)c * row;
+            uint8_t *d = dst + (size_t)c * plane + (size_t)y * row;
+            if (y == 0) {
+                d[0] = t[0];
+                for (int x = 1; x < w; x++)
+                    d[x] = (uint8_t)(t[x] - t[x - 1]);
+            } else {
+                d[0] = (uint8_t)(t[0] - u[0]);
+                for (int x = 1; x < w; x++)
+                    d[x] = (uint8_t)(t[x] - med(t[x - 1], u[x], u[x - 1]));
+            }
+        }
+    }
+    free(rows);
+    return 0;
+}
+
+int sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
+{
+    const size_t plane = (size_t)w * (size_t)h, row = (size_t)w;
+    uint8_t *rows = malloc(row * 6); /* decoded planes: this row and the one above */
+    if (!rows)
+        return -1;
+    for (int y = 0; y < h; y++) {
+        uint8_t *cur = rows + (size_t)(y & 1) * 3 * row, *prev = rows + (size_t)(~y & 1) * 3 * row;
+        const uint8_t *s0 = src + (size_t)y * row, *s1 = s0 + plane, *s2 = s1 + plane;
+        uint8_t *t0 = cur, *t1 = cur + row, *t2 = cur + 2 * row;
+        const uint8_t *u0 = prev, *u1 = prev + row, *u2 = prev + 2 * row;
+        if (y == 0) {
+            t0[0] = s0[0], t1[0] = s1[0], t2[0] = s2[0];
+            for (int x = 1; x < w; x++) {
+                t0[x] = (uint8_t)(s0[x] + t0[x - 1]);
+                t1[x] = (uint8_t)(s1[x] + t1[x - 1]);
+                t2[x] = (uint8_t)(s2[x] + t2[x - 1]);
+            }
+        } else {
+            /* Each plane is one chain of dependent additions along the row;
+             * the three chains side by side keep the CPU busy. */
+            int a0 = (uint8_t)(s0[0] + u0[0]), a1 = (uint8_t)(s1[0] + u1[0]),
+                a2 = (uint8_t)(s2[0] + u2[0]);
+            t0[0] = (uint8_t)a0, t1[0] = (uint8_t)a1, t2[0] = (uint8_t)a2;
+            for (int x = 1; x < w; x++) {
+                a0 = (uint8_t)(s0[x] + med(a0, u0[x], u0[x - 1]));
+                a1 = (uint8_t)(s1[x] + med(a1, u1[x], u1[x - 1]));
+                a2 = (uint8_t)(s2[x] + med(a2, u2[x], u2[x - 1]));
+                t0[x] = (uint8_t)a0, t1[x] = (uint8_t)a1, t2[x] = (uint8_t)a2;
+            }
+        }
+        uint8_t *d = dst + (ptrdiff_t)y * stride;
+        for (int x = 0; x < w; x++) { /* add green back */
+            const uint8_t g = t1[x];
+            d[4 * x] = (uint8_t)(t0[x] + g);
+            d[4 * x + 1] = g;
+            d[4 * x + 2] = (uint8_t)(t2[x] + g);
+            d[4 * x + 3] = 255;
+        }
+    }
+    free(rows);
+    return 0;
 }
 
 void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb)

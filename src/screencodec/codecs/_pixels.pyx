@@ -20,6 +20,8 @@ cdef extern from "pixels.h" nogil:
                           int delta, uint8_t *dst)
     void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta,
                             uint8_t *dst, ptrdiff_t stride)
+    int sc_pack_med(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst)
+    int sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
     void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb)
     int sc_is_solid(const uint8_t *src, ptrdiff_t stride, int w, int h, uint32_t *rgb)
     int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
@@ -89,6 +91,36 @@ def unpack_filtered(const uint8_t[::1] src, uint8_t[:, :, :] fb, int x, int y, i
     cdef ptrdiff_t stride = fb.strides[0]
     with nogil:
         sc_unpack_filtered(&src[0], w, h, planar, delta, dst, stride)
+
+
+def pack_med(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
+    """The rect's MED-filtered planes (ZSTD flags MED | PLANAR), w*h*3 bytes:
+    green subtracted, then each plane's median-edge residuals (see pixels.h)."""
+    _check_rect(fb, x, y, w, h)
+    out = bytearray(<size_t>w * h * 3)
+    cdef uint8_t[::1] dst = out
+    cdef const uint8_t *src = &fb[y, x, 0]
+    cdef ptrdiff_t stride = fb.strides[0]
+    cdef int err
+    with nogil:
+        err = sc_pack_med(src, stride, w, h, &dst[0])
+    if err:
+        raise MemoryError("MED filter: no memory for two rows")
+    return out
+
+
+def unpack_med(const uint8_t[::1] src, uint8_t[:, :, :] fb, int x, int y, int w, int h):
+    """Write w*h*3 MED-filtered bytes (see pack_med) into the rect (X := 255)."""
+    _check_rect(fb, x, y, w, h)
+    if src.shape[0] != <Py_ssize_t>w * h * 3:
+        raise DecodeError(f"pixel data: {src.shape[0]} bytes for a {w}x{h} rect")
+    cdef uint8_t *dst = &fb[y, x, 0]
+    cdef ptrdiff_t stride = fb.strides[0]
+    cdef int err
+    with nogil:
+        err = sc_unpack_med(&src[0], w, h, dst, stride)
+    if err:
+        raise MemoryError("MED filter: no memory for two rows")
 
 
 def solid_colour(const uint8_t[:, :, :] fb, int x, int y, int w, int h):

@@ -93,6 +93,10 @@ class ZstdFlags(enum.IntFlag):
     DELTA_UP = 1
     #: All B bytes, then all G, then all R, instead of B, G, R per pixel.
     PLANAR = 2
+    #: Green subtracted (B - G, G, R - G), then LOCO-I median-edge residuals
+    #: per plane. Only as MED | PLANAR, and only to a viewer that declared it
+    #: (``Capabilities.ZSTD_MED``); docs/protocol.md has the exact rules.
+    MED = 4
 
 
 class VideoFlags(enum.IntFlag):

@@ -27,7 +27,9 @@ class Capabilities(MessageBase):
 
     ``ops`` is a bit mask of wire ops (bit ``1 << op``); ``video`` a bit mask of
     H.264 profiles (:data:`H264_420`, :data:`H264_444`); ``flags`` bit
-    :data:`RECEIPTS` says it answers updates with :class:`Receipt`;
+    :data:`RECEIPTS` says it answers updates with :class:`Receipt`, bit
+    :data:`ZSTD_MED` that it decodes ZSTD ops with op flags MED | PLANAR
+    (docs/protocol.md; without it the host filters photos with DELTA_UP);
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -41,13 +43,17 @@ class Capabilities(MessageBase):
     H264_420: ClassVar[int] = 1  #: Constrained Baseline 4:2:0
     H264_444: ClassVar[int] = 2  #: High 4:4:4 Predictive
     RECEIPTS: ClassVar[int] = 1
+    ZSTD_MED: ClassVar[int] = 2
+    #: The flag bits this version knows; a newer viewer's others are dropped.
+    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED
 
     @classmethod
     def full(cls) -> Capabilities:
         """Everything this version decodes: every op, both profiles, receipts,
-        and the memory a ZSTREAM history stream takes (its 8 MiB window)."""
+        the MED filter, and the memory a ZSTREAM history stream takes (its
+        8 MiB window)."""
         ops = sum(1 << op for op in Op)
-        return cls(ops, cls.H264_420 | cls.H264_444, cls.RECEIPTS, ZSTREAM_MAX_WINDOW)
+        return cls(ops, cls.H264_420 | cls.H264_444, cls.KNOWN_FLAGS, ZSTREAM_MAX_WINDOW)
 
     @classmethod
     def legacy(cls) -> Capabilities:
@@ -70,7 +76,7 @@ class Capabilities(MessageBase):
         known_ops = sum(1 << op for op in Op)
         if not ops & (1 << Op.FILL):
             raise ProtocolError("a viewer must decode FILL")
-        return cls(ops & known_ops, video & 3, flags & cls.RECEIPTS, max_cache)
+        return cls(ops & known_ops, video & 3, flags & cls.KNOWN_FLAGS, max_cache)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 // The lossless ops (docs/protocol.md, "Ops"): FILL, RAW, ZSTD with its
-// DELTA_UP and PLANAR filters, and PALETTE. `prepare*` validates and decodes
+// DELTA_UP, PLANAR and MED filters, and PALETTE. `prepare*` validates and decodes
 // one op without touching the framebuffer (it throws DecodeError); the result
 // is `{ fill: word }` or `{ words: Uint32Array }` (RGBA, row-major, w * h),
 // which index.js writes once every op of the update has been prepared.
@@ -10,6 +10,9 @@ import { inflate } from './zstd.js';
 
 export const DELTA_UP = 1;
 export const PLANAR = 2;
+export const MED = 4;
+/** The op flags a ZSTD op may carry (MED only with PLANAR); others are refused. */
+export const ZSTD_FLAG_SETS = new Set([0, DELTA_UP, PLANAR, DELTA_UP | PLANAR, MED | PLANAR]);
 
 function noFlags(op, name) {
   if (op.flags) throw new DecodeError(`${name}: unknown op flags 0x${op.flags.toString(16).padStart(2, '0')}`);
@@ -28,9 +31,40 @@ export function prepareRaw(op) {
   return { words: bgrToWords(op.payload, 0, n) };
 }
 
+/** The median edge predictor of LOCO-I: a = left, b = up, c = up-left. */
+function med(a, b, c) {
+  const lo = a < b ? a : b;
+  const hi = a < b ? b : a;
+  return c >= hi ? lo : c <= lo ? hi : a + b - c;
+}
+
+/** Undo MED | PLANAR on `d` (planes of residuals of B - G, G, R - G) into RGBA words. */
+export function unmed(d, w, h) {
+  const n = w * h;
+  for (let base = 0; base < 3 * n; base += n) {
+    // In place: the residuals of a plane become its values, in raster order.
+    for (let i = base + 1; i < base + w; i++) d[i] = (d[i] + d[i - 1]) & 255;
+    for (let row = base + w; row < base + n; row += w) {
+      let a = (d[row] + d[row - w]) & 255;
+      d[row] = a;
+      for (let i = row + 1; i < row + w; i++) {
+        a = (d[i] + med(a, d[i - w], d[i - w - 1])) & 255;
+        d[i] = a;
+      }
+    }
+  }
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = d[n + i];
+    out[i] = OPAQUE | (((d[i] + g) & 255) << 16) | (g << 8) | ((d[2 * n + i] + g) & 255);
+  }
+  return out;
+}
+
 /** Undo the ZSTD filters on `d` (the rect's filtered bytes) into RGBA words. */
 export function unfilter(d, w, h, flags) {
   const n = w * h;
+  if (flags === (MED | PLANAR)) return unmed(d, w, h);
   if (flags & PLANAR) {
     if (flags & DELTA_UP) {
       for (let plane = 0; plane < 3; plane++) {
@@ -50,7 +84,7 @@ export function unfilter(d, w, h, flags) {
 }
 
 export function prepareZstd(op) {
-  if (op.flags & ~(DELTA_UP | PLANAR)) noFlags(op, 'ZSTD');
+  if (!ZSTD_FLAG_SETS.has(op.flags)) noFlags(op, 'ZSTD');
   const n = op.w * op.h;
   const d = inflate(op.payload, n * 3);
   return { words: unfilter(d, op.w, op.h, op.flags) };
