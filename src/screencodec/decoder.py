@@ -23,6 +23,7 @@ from .codecs.base import StreamDecoder
 from .codecs.registry import CodecRegistry, default_registry
 from .errors import DecodeError, IntegrityError
 from .frames import framebuffer_hash, readonly_view
+from .motion._rowhash import apply_copies
 from .wire import (
     MAX_DIMENSION,
     CursorPosition,
@@ -102,6 +103,9 @@ class ScreenDecoder:
         self._streams = [c for c in self._codecs if isinstance(c, StreamDecoder)]
         self._fb: Frame | None = None
         self._undo: Frame | None = None  # pixels saved before a hashed update writes
+        # COPY sources of an update, saved before any is written (kept between
+        # updates: a fresh buffer would be paged in every time).
+        self._copy_scratch: np.ndarray[Any, np.dtype[np.uint8]] | None = None
         self._reader = MessageReader(max_message_size)
         self.needs_keyframe = True
         self.sequence: int | None = None
@@ -268,10 +272,18 @@ class ScreenDecoder:
                 rows, cols = p.rect.slices()
                 undo[rows, cols] = target[rows, cols]
 
-        # Every COPY reads the framebuffer as it was before the update.
-        sources = [(d, p, d.gather(p, target)) for d, p in prepared if p.op is Op.COPY]
-        for dec, p, pixels in sources:
-            dec.apply(p, target, pixels)
+        # Every COPY reads the framebuffer as it was before the update: one
+        # kernel call moves a lone COPY (a scroll) in place, or saves the
+        # sources of several first (linear in the copied area, overlaps and all).
+        copies = [
+            (p.data.x, p.data.y, p.rect.x, p.rect.y, p.rect.w, p.rect.h)
+            for _, p in prepared
+            if p.op is Op.COPY
+        ]
+        if copies:
+            self._copy_scratch = apply_copies(
+                target, np.array(copies, np.int32), self._copy_scratch
+            )
         for dec, p in prepared:
             if p.op is not Op.COPY:
                 dec.apply(p, target)

@@ -40,15 +40,8 @@ class CopyDecoder:
             raise DecodeError(f"COPY: source {sx},{sy} {r.w}x{r.h} outside the frame")
         return Prepared(Op.COPY, r, Rect(sx, sy, r.w, r.h))
 
-    def gather(self, prepared: Prepared, fb: Framebuffer) -> Framebuffer:
-        """The source pixels, read before any op of the update writes."""
+    def apply(self, prepared: Prepared, fb: Framebuffer, /) -> None:
+        """One COPY on its own. The screen decoder applies an update's copies
+        together instead (every source read before any is written)."""
         src: Rect = prepared.data
-        pixels: Framebuffer = fb[src.slices()].copy()
-        return pixels
-
-    def apply(
-        self, prepared: Prepared, fb: Framebuffer, /, pixels: Framebuffer | None = None
-    ) -> None:
-        if pixels is None:
-            pixels = self.gather(prepared, fb)
-        fb[prepared.rect.slices()] = pixels
+        fb[prepared.rect.slices()] = fb[src.slices()].copy()

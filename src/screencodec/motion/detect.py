@@ -59,13 +59,13 @@ import numpy.typing as npt
 from screencodec.frames import Frame
 
 from ..codecs.copy import copy_op
-from ..damage import merge_rects
+from ..damage import copy_rects, merge_rects
 from ..damage.subtract import subtract_rects, subtract_rects_indexed
 from ..geometry import Rect
 from ..wire import EncodedOp
 from . import _rowhash
 from ._hashcache import RowHashCache
-from ._regions import _KEEP, Copy, MissBackoff, apply_copies, column_spans, groups
+from ._regions import _KEEP, Copy, MissBackoff, column_spans, groups
 
 __all__ = ["MAX_COPIES", "MotionStage", "MotionStats"]
 
@@ -205,9 +205,6 @@ class MotionStage:
         self._deadline = 0.0
         self._room = MAX_COPIES
         self._extent = Rect(0, 0, 0, 0)  # of this frame's damage
-        # Sources of several copies are saved here before any is written
-        # (kept between frames: a fresh buffer would be paged in every time).
-        self._scratch: npt.NDArray[np.uint8] | None = None
         self.last = MotionStats()
 
     def reset(self) -> None:
@@ -326,7 +323,13 @@ class MotionStage:
             stats.seconds = time.perf_counter() - t0
             stats.cpu_seconds = time.thread_time() - c0
             return [], rects
-        self._scratch = apply_copies(ref, copies, self._scratch)
+        # Every destination was verified equal to the frame pixel by pixel
+        # (_verify), so the frame's pixels are what the copies leave there:
+        # one pass of frame -> reference instead of moving the reference in
+        # place, which for several copies (a scroll cut into sub-regions)
+        # saves their sources first and then writes them, twice the traffic.
+        dests = np.array([(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies], np.int32)
+        copy_rects(ref, frame, dests)
         left = self._rediff(ref, frame, rects, [c.dest for c in copies])
         stats.copies = len(copies)
         stats.copied_pixels = sum(c.dest.area for c in copies)
