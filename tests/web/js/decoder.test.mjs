@@ -53,6 +53,19 @@ test('ZSTD undoes DELTA_UP and PLANAR', async () => {
   assert.deepEqual(pixel(dec, 3, 0), [6, 5, 4, 255]);
 });
 
+test('ZSTD undoes MED | PLANAR (subtract green, median edge predictor)', async () => {
+  const dec = await synced();
+  // pixels (B, G, R): (10,20,30) (12,22,35) / (9,21,29) (200,100,50); planes
+  // B-G, G, R-G; at (1,1) the three predictor cases: c >= max, c <= min, between
+  const residuals = Uint8Array.of(246, 0, 254, 112, 20, 2, 1, 78, 10, 3, 254, 195);
+  await dec.decode(update(1, W, H, [{ op: 3, flags: 6, x: 3, y: 2, w: 2, h: 2, payload: zstdFrame(residuals) }]));
+  assert.deepEqual([pixel(dec, 3, 2), pixel(dec, 4, 2), pixel(dec, 3, 3), pixel(dec, 4, 3)],
+    [[30, 20, 10, 255], [35, 22, 12, 255], [29, 21, 9, 255], [50, 100, 200, 255]]);
+  for (const flags of [4, 5, 7, 8, 14]) {
+    await refused(await synced(), update(1, W, H, [{ op: 3, flags, x: 0, y: 0, w: 2, h: 2, payload: zstdFrame(residuals) }]), /op flags/);
+  }
+});
+
 test('ZSTD refuses wrong sizes, trailing data and flags', async () => {
   const cases = [
     [zstdFrame(new Uint8Array(12), { declared: 13 }), /declares 13/],
