@@ -13,13 +13,12 @@ and structural mutations of the MED streams.
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import runpy
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,16 +38,9 @@ MED_PLANAR = int(ZstdFlags.MED | ZstdFlags.PLANAR)
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
-def _js_tools() -> ModuleType:
-    """tests/web/test_js_decoder.py, loaded by path (tests/ is no package)."""
-    path = ROOT / "tests" / "web" / "test_js_decoder.py"
-    spec = importlib.util.spec_from_file_location("_js_decoder_tools", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("_js_decoder_tools", module)
-    spec.loader.exec_module(module)
-    return module
+def _js_tools() -> dict[str, Any]:
+    """tests/web/test_js_decoder.py's globals (tests/ is no package)."""
+    return runpy.run_path(str(ROOT / "tests" / "web" / "test_js_decoder.py"))
 
 
 def med_encoder(width: int, height: int, *, history: bool = False, **kw: bool) -> ScreenEncoder:
@@ -140,8 +132,8 @@ def streams() -> Iterator[tuple[str, list[bytes]]]:
         yield name, messages
     yield "med-refused", refused_stream()
     for k in range(4):
-        yield f"mutated-med-rects-{k}", tools.mutated(rects, 100 + k, 4)
-        yield f"mutated-med-browser-{k}", tools.mutated(browser, 200 + k, 3)
+        yield f"mutated-med-rects-{k}", tools["mutated"](rects, 100 + k, 4)
+        yield f"mutated-med-browser-{k}", tools["mutated"](browser, 200 + k, 3)
 
 
 @pytest.fixture(scope="module")
@@ -149,13 +141,13 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tools = _js_tools()
     directory = tmp_path_factory.mktemp("jsmed")
     for name, messages in streams():
-        tools.write_stream(directory, name, messages)
+        tools["write_stream"](directory, name, messages)
     return directory
 
 
 def test_js_decoder_agrees_with_python_on_med(written: Path) -> None:
     tools = _js_tools()
-    proc = tools.run_node(str(tools.JS / "crosscheck.mjs"), str(written), timeout=120)
+    proc = tools["run_node"](str(tools["JS"] / "crosscheck.mjs"), str(written), timeout=120)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["streams"] == 13
