@@ -12,21 +12,26 @@ prints the table; ``benchmarks/test_bench_session.py`` runs the grid.
 from __future__ import annotations
 
 from .isolated import ProxyError, ProxyProcess
-from .report import format_table, targets
+from .ledger import FRAMING, CountingChannel, Ledger
+from .report import format_ledger, format_table, targets
 from .session import SessionResult, run_session
 from .shaper import DEFAULT_QUEUE, DirectionStats, Link, ShapingProxy, parse_link
 from .workloads import LINKS, SCENARIOS, measure, open_workload
 
 __all__ = [
     "DEFAULT_QUEUE",
+    "FRAMING",
     "LINKS",
     "SCENARIOS",
+    "CountingChannel",
     "DirectionStats",
+    "Ledger",
     "Link",
     "ProxyError",
     "ProxyProcess",
     "SessionResult",
     "ShapingProxy",
+    "format_ledger",
     "format_table",
     "measure",
     "open_workload",

@@ -41,6 +41,7 @@ __all__ = [
     "check_workload",
     "corpus_dir",
     "corpus_workloads",
+    "format_ledger",
     "format_table",
     "kind",
     "measure",
@@ -122,6 +123,30 @@ def format_table(results: Sequence[SessionResult]) -> str:
     return "\n".join(rows)
 
 
+_WHO = {"down": "host -> viewer", "up": "viewer -> host"}
+
+
+def format_ledger(results: Sequence[SessionResult]) -> str:
+    """Per session, every byte of the steady second half by what it carries
+    (the ``ledger`` extra, see :mod:`.ledger`), both directions: messages,
+    bytes and kbit/s per row."""
+    lines: list[str] = []
+    for r in results:
+        led = r.extra.get("ledger")
+        if not led:
+            continue
+        secs = max(float(led["seconds"]), 1e-9)
+        lines.append(f"{r.scenario} {r.link}: the second half ({secs:.1f} s),"
+                     f" host -> viewer {led['down']['kbit_s']:.2f} kbit/s,"
+                     f" viewer -> host {led['up']['kbit_s']:.2f} kbit/s")  # fmt: skip
+        lines.append(f"  {'direction':<15} {'what':<16} {'count':>6} {'bytes':>9} {'kbit/s':>8}")
+        for direction in ("down", "up"):
+            for row, v in led[direction]["rows"].items():
+                lines.append(f"  {_WHO[direction]:<15} {row:<16} {v['count']:>6} {v['bytes']:>9}"
+                             f" {v['bytes'] * 8 / 1000 / secs:>8.2f}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds: float = 8.0,
         size: tuple[int, int] = (1920, 1080), json_path: Path | None = None,
         out: Callable[[str], None] = print) -> list[SessionResult]:  # fmt: skip
@@ -145,6 +170,10 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
                 for header in lines[:-1]:
                     out(header)
             out(lines[-1])
+    breakdown = format_ledger(results)
+    if breakdown:
+        out("")
+        out(breakdown)
     if json_path is not None:
         report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                               "platform": platform.platform(), "load": os.getloadavg()},

@@ -77,6 +77,7 @@ from ..transport import (
     session_encoder,
 )
 from .isolated import ProxyProcess
+from .ledger import CountingChannel, Ledger
 from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
 from .shaper import DirectionStats, Link, ShapingProxy
 
@@ -384,15 +385,16 @@ async def run_session(
         relay = ShapingProxy(0, link, **(proxy_options or {}))
     else:
         relay = _NoProxy()
+    ledger = Ledger(_CLOCK)
     try:
-        run = await _play(host, relay, probe, count=len(frames), warmup=warmup,
+        run = await _play(host, relay, probe, ledger, count=len(frames), warmup=warmup,
                           join_timeout=join_timeout, settle=settle)  # fmt: skip
     finally:
         await host.close()
         paced.close()
     return _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
                    down=relay.down if proxy != "none" else None, up=relay.up,
-                   changed=changed)  # fmt: skip
+                   changed=changed, ledger=ledger)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -425,23 +427,26 @@ class _NoProxy:
 _Proxy = ProxyProcess | ShapingProxy | _NoProxy
 
 
-async def _play(host: Host, proxy: _Proxy, probe: _Probe, *, count: int,
+async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, count: int,
                 warmup: float, join_timeout: float, settle: float) -> _Run:  # fmt: skip
     """Listen, dial through the proxy; at the first picture (+ ``warmup``) start
     the source; when it has played, wait until the viewer is exact (at most
-    ``settle``); say bye and close everything."""
+    ``settle``); say bye and close everything. Each side's channel notes what
+    it receives in ``ledger``."""
     gate = probe.gate
     paced = gate.paced
 
     async def serve(channel: Any) -> None:
-        await host.serve(channel)
+        await host.serve(CountingChannel(channel, ledger, "up"))
 
     creds = SessionCredentials()
     async with await listen_direct("127.0.0.1", 0, creds, serve) as listener:
         proxy.upstream = listener.port
         await proxy.start()
         try:
-            channel = await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password)
+            channel = CountingChannel(
+                await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password),
+                ledger, "down")  # fmt: skip
             run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe)))
             viewer = run.viewer
             viewer.record_times = True
@@ -472,7 +477,7 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, *, count: int,
 
 def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource, probe: _Probe,
             run: _Run, down: DirectionStats | None, up: DirectionStats,
-            changed: list[int]) -> SessionResult:  # fmt: skip
+            changed: list[int], ledger: Ledger) -> SessionResult:  # fmt: skip
     viewer = run.viewer
     times = [t for _, t in viewer.applied_at]
     # A decode can finish after the viewer stopped (its last one, in a worker
@@ -501,6 +506,9 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
     payload = sum(n for n, t in zip(probe.payload[: len(times)], times, strict=True)
                   if begin <= t <= end)  # fmt: skip
     wire = payload if down is None else down.bytes_between(begin, end)
+    steady = begin + span / 2
+    steady_link = {"down": down.bytes_between(steady, end) if down and down.deliveries else None,
+                   "up": up.bytes_between(steady, end) if up.deliveries else None}  # fmt: skip
     down = down or DirectionStats()
     qdelays = [d * 1000 for t, d in down.queue_delays if begin <= t <= end]
     return SessionResult(
@@ -547,6 +555,9 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
                               else sum(n for n, t in zip(probe.payload[: len(times)], times,
                                                          strict=True)
                                        if begin + span / 2 <= t <= end)) * 16 / 1000 / span,
+            "steady_up_kbit_s": up.bytes_between(steady, end) * 16 / 1000 / span,
+            # Every byte of the second half by what it carries (linkbench.ledger).
+            "ledger": ledger.report(steady, end, steady_link),
             "bytes_down": down.bytes_out,
             "bytes_up": up.bytes_out,
         },

@@ -60,7 +60,7 @@ from screencodec.transport.session.permissions import (
 )
 from screencodec.transport.session.pointer import CursorStreamer
 from screencodec.transport.session.services import SessionHost
-from screencodec.transport.session.stats import LinkStats
+from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
 __all__ = ["ViewerLink"]
@@ -409,10 +409,15 @@ class ViewerLink:
         )
 
     async def _stats_loop(self) -> None:
+        """A StatsUpdated event every period; a Stats message when the viewer
+        has something new to show (:class:`~.stats.StatsGate`)."""
+        gate = StatsGate()
         while True:
             await asyncio.sleep(self.host.config.stats_period)
             snap = self.snapshot()
             self.host.emit(StatsUpdated(snap))
+            if not gate.due(snap):
+                continue
             await self.send(
                 m.Stats(
                     int(snap.fps * 1000), int(snap.kbps), int(snap.rtt_ms * 1000),

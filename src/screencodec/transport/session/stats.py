@@ -2,6 +2,10 @@
 
 A :class:`StatsMeter` is fed by the host's send loop (single task, no lock) and
 turned into an immutable :class:`LinkStats` snapshot for events and the CLI.
+:class:`StatsGate` decides which snapshots are worth a ``Stats`` message to
+the viewer: on an idle screen a message a second would be one of the largest
+things on the wire (43 bytes with its framing, 0.34 kbit/s), for figures that
+do not move.
 """
 
 from __future__ import annotations
@@ -10,7 +14,20 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-__all__ = ["LinkStats", "StatsMeter"]
+__all__ = ["BUSY_KBPS", "REFRESH_PERIODS", "LinkStats", "StatsGate", "StatsMeter"]
+
+#: A viewer's figures are sent again after this many stats periods even when
+#: nothing moved (so a figure that drifted slowly is not stale for long).
+REFRESH_PERIODS = 10
+#: At or above this many kbit/s of updates a Stats message every period costs
+#: under 0.4 % of the traffic: then every snapshot goes.
+BUSY_KBPS = 100.0
+#: A figure moved meaningfully when it changed by more than this share of the
+#: larger value, and by more than its own absolute step below.
+_SHARE = 0.25
+_FPS_STEP = 2.0
+_KBPS_STEP = 16.0
+_RTT_STEP_MS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +91,47 @@ class StatsMeter:
         n = len(self._events)
         total = sum(b for _, b in self._events)
         return n / self.window, total * 8 / 1000 / self.window
+
+
+def _moved(old: float, new: float, step: float) -> bool:
+    return abs(new - old) > max(step, _SHARE * max(abs(old), abs(new)))
+
+
+class StatsGate:
+    """Which of a link's periodic snapshots go to the viewer as ``Stats``.
+
+    Every snapshot still becomes a local ``StatsUpdated`` event; the message
+    goes when a figure the viewer shows (fps, kbit/s, RTT, skipped ticks)
+    moved meaningfully since the last one sent, when the link is busy
+    (:data:`BUSY_KBPS`: the message is then noise on the wire), and at least
+    every :data:`REFRESH_PERIODS` snapshots. "Meaningfully": fps going to or
+    from zero, any skipped tick, or a change over both a quarter of the value
+    and 2 fps, 16 kbit/s or 5 ms. ``sent`` (updates so far) alone is not news.
+
+    State: the last snapshot sent and how many were held back since; owned by
+    the link's stats loop (one task, no lock).
+    """
+
+    def __init__(self, refresh: int = REFRESH_PERIODS) -> None:
+        self.refresh = refresh
+        self.last: LinkStats | None = None  #: the last snapshot sent
+        self.held = 0  #: snapshots held back since it
+
+    def due(self, snap: LinkStats) -> bool:
+        """Whether ``snap`` goes to the viewer; if so it becomes :attr:`last`."""
+        last = self.last
+        send = (
+            last is None
+            or self.held + 1 >= self.refresh
+            or snap.kbps >= BUSY_KBPS
+            or snap.skipped != last.skipped
+            or (snap.fps == 0) != (last.fps == 0)
+            or _moved(last.fps, snap.fps, _FPS_STEP)
+            or _moved(last.kbps, snap.kbps, _KBPS_STEP)
+            or _moved(last.rtt_ms, snap.rtt_ms, _RTT_STEP_MS)
+        )
+        if send:
+            self.last, self.held = snap, 0
+        else:
+            self.held += 1
+        return send

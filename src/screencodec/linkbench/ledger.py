@@ -1,0 +1,188 @@
+"""Every byte of a session by what it carries: the linkbench's byte ledger.
+
+A session's kbit/s says how much crossed the link, not why. The ledger
+says why: :class:`CountingChannel` wraps a session's channel and notes each
+message it receives (``recv``: the receiving side sees a message when it
+arrives, which is when the shaping proxy delivered it, so the ledger's times
+line up with the proxy's delivery log). The linkbench wraps the viewer's
+channel (host -> viewer) and the host's (viewer -> host).
+
+Each message is cut into rows (:data:`ROWS`):
+
+* an update (session kind 1) into its headers (session: version, kind, seq;
+  codec: the 8-byte message header, the 16-byte update header and the hash
+  if any), one 14-byte op header per op, and each op's payload under the
+  op's name (``FILL``, ``ZSTREAM``, ...);
+* other messages by kind: ``Stats``, ``Cursor``, ``Receipt``, ``Ack``,
+  ``KeyframeRequest``, ``input`` (pointer, buttons, wheel, keys) and
+  ``control`` (everything else: grants, monitor lists, notices, chat, bye);
+* ``framing``: what the sealed channel adds to every message on the wire
+  (:data:`FRAMING`: 4 length + 1 record type + 16 AEAD tag).
+
+Records that never reach ``recv`` (keepalives, the closing record) are not
+seen here: the linkbench reports them as the difference between the proxy's
+count and the ledger's (``unattributed``, which also holds a message cut by
+the window's edge).
+
+State: one ledger per session, appended to from the event loop that runs the
+wrapped channels (no lock); read after the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..transport.channel.base import Channel
+from ..wire.format import HASH, HEADER, OP_HEADER, UPDATE_HEADER, Op, UpdateFlags
+
+__all__ = ["FRAMING", "ROWS", "CountingChannel", "Ledger", "UpdateEntry", "classify"]
+
+Direction = Literal["down", "up"]
+
+#: Bytes the sealed channel adds to each message: u32 length, u8 record type, 16-byte tag.
+FRAMING = 4 + 1 + 16
+#: The session message header of an update: version u8, kind u8, seq u32.
+SESSION_UPDATE_HEADER = 6
+
+_KIND_NAMES = {1: "update", 2: "Ack", 3: "KeyframeRequest", 8: "input", 9: "input",
+               10: "input", 11: "input", 20: "Stats", 23: "Cursor", 25: "Receipt"}  # fmt: skip
+#: The rows of a breakdown, in the order tables print them (op payload rows
+#: follow ``op headers``, named after the op).
+ROWS = ("update headers", "op headers", *(op.name for op in Op), "update body", "Stats",
+        "Cursor", "Receipt", "Ack", "KeyframeRequest", "input", "control", "framing")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEntry:
+    """One update as received: when, its wire size (with framing) and its ops
+    as ``(op name, w, h, payload bytes)``."""
+
+    t: float
+    wire: int
+    keyframe: bool
+    ops: tuple[tuple[str, int, int, int], ...]
+
+
+def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | None]:
+    """Cut one session message into ``(row, count, bytes)`` parts (framing
+    included) and, for an update, its :class:`UpdateEntry` (time 0). Never
+    raises: bytes it cannot walk go to ``update body``."""
+    kind = data[1] if len(data) > 1 else 0
+    name = _KIND_NAMES.get(kind, "control")
+    parts: list[tuple[str, int, int]] = [("framing", 1, FRAMING)]
+    if name != "update":
+        parts.append((name, 1, len(data)))
+        return parts, None
+    head = SESSION_UPDATE_HEADER + HEADER.size + UPDATE_HEADER.size
+    if len(data) < head:
+        parts.append(("update body", 1, len(data)))
+        return parts, UpdateEntry(0.0, len(data) + FRAMING, False, ())
+    _, flags, _, _, _, count = UPDATE_HEADER.unpack_from(data, SESSION_UPDATE_HEADER + HEADER.size)
+    if flags & UpdateFlags.HASH:
+        head += HASH.size
+    parts.append(("update headers", 1, head))
+    ops: list[tuple[str, int, int, int]] = []
+    pos = head
+    for _ in range(count):
+        if pos + OP_HEADER.size > len(data):
+            break
+        op, _, _, _, w, h, size = OP_HEADER.unpack_from(data, pos)
+        pos += OP_HEADER.size
+        try:
+            op_name = Op(op).name
+        except ValueError:
+            op_name = "update body"
+        size = min(size, len(data) - pos)
+        ops.append((op_name, w, h, size))
+        parts.append(("op headers", 1, OP_HEADER.size))
+        parts.append((op_name, 1, size))
+        pos += size
+    if pos < len(data):
+        parts.append(("update body", 1, len(data) - pos))
+    keyframe = bool(flags & UpdateFlags.KEYFRAME)
+    return parts, UpdateEntry(0.0, len(data) + FRAMING, keyframe, tuple(ops))
+
+
+@dataclass(slots=True)
+class Ledger:
+    """The messages of one session, both directions, as ``(time, row, count,
+    bytes)``; updates also as :class:`UpdateEntry`. Times are ``clock()``."""
+
+    clock: Callable[[], float]
+    parts: dict[Direction, list[tuple[float, str, int, int]]] = field(
+        default_factory=lambda: {"down": [], "up": []})  # fmt: skip
+    updates: list[UpdateEntry] = field(default_factory=list)
+
+    def note(self, direction: Direction, data: bytes) -> None:
+        t = self.clock()
+        parts, update = classify(data)
+        self.parts[direction].extend((t, row, n, b) for row, n, b in parts)
+        if update is not None and direction == "down":
+            self.updates.append(UpdateEntry(t, update.wire, update.keyframe, update.ops))
+
+    def breakdown(self, direction: Direction, start: float, end: float
+                  ) -> dict[str, dict[str, int]]:  # fmt: skip
+        """``{row: {"count", "bytes"}}`` of what arrived in ``(start, end]``,
+        rows in :data:`ROWS` order, empty rows left out."""
+        sums: dict[str, list[int]] = {}
+        for t, row, n, b in self.parts[direction]:
+            if start < t <= end:
+                s = sums.setdefault(row, [0, 0])
+                s[0] += n
+                s[1] += b
+        order = {row: i for i, row in enumerate(ROWS)}
+        return {row: {"count": c, "bytes": b}
+                for row, (c, b) in sorted(sums.items(), key=lambda kv: order.get(kv[0], 99))}
+
+    def report(self, start: float, end: float, link_bytes: Mapping[str, int | None]
+               ) -> dict[str, Any]:  # fmt: skip
+        """The window's breakdown in both directions, JSON-ready. ``link_bytes``:
+        what the link delivered in the window per direction (None: unknown),
+        from which ``unattributed`` (keepalives, close, edges) is derived."""
+        out: dict[str, Any] = {"start": start, "end": end, "seconds": end - start}
+        directions: tuple[Direction, ...] = ("down", "up")
+        for direction in directions:
+            rows = self.breakdown(direction, start, end)
+            counted = sum(r["bytes"] for r in rows.values())
+            on_link = link_bytes.get(direction)
+            if on_link is not None and on_link != counted:
+                rows["unattributed"] = {"count": 0, "bytes": on_link - counted}
+            total = counted if on_link is None else on_link
+            out[direction] = {"rows": rows, "bytes": total,
+                              "kbit_s": total * 8 / 1000 / max(end - start, 1e-9)}  # fmt: skip
+        return out
+
+
+class CountingChannel:
+    """A :class:`Channel` that notes every message it receives in a
+    :class:`Ledger` under ``direction`` (what the peer sent to us)."""
+
+    def __init__(self, inner: Channel, ledger: Ledger, direction: Direction) -> None:
+        self.inner = inner
+        self.ledger = ledger
+        self.direction: Direction = direction
+
+    @property
+    def peer(self) -> str:
+        return self.inner.peer
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
+
+    async def send(self, message: bytes, /) -> None:
+        await self.inner.send(message)
+
+    async def recv(self) -> bytes:
+        data = await self.inner.recv()
+        self.ledger.note(self.direction, data)
+        return data
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # last_span and the like
+

@@ -1,0 +1,65 @@
+"""The linkbench's byte ledger: every byte of a session by what it carries.
+
+One update cut by hand against the ledger's cut, then a short idle session
+(the real Host and Viewer, the sealed channel, the shaping proxy in its own
+process) whose second half the ledger accounts for, byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from screencodec import ScreenEncoder
+from screencodec.capture.replay import synthetic_sequence
+from screencodec.linkbench import FRAMING, format_ledger, parse_link, run_session
+from screencodec.linkbench.ledger import classify
+from screencodec.transport.session import messages as m
+from screencodec.wire import Op
+
+
+def test_an_update_is_cut_into_headers_op_headers_and_payloads() -> None:
+    enc = ScreenEncoder(64, 48)
+    frame = np.zeros((48, 64, 4), np.uint8)
+    enc.encode(frame)
+    frame[10:30, 5:7, :3] = 40  # a caret
+    data = m.encode(m.Update(7, enc.encode(frame)))
+    parts, update = classify(data)
+    rows = {row: (n, b) for row, n, b in parts}
+    assert rows["framing"] == (1, FRAMING)
+    assert rows["update headers"] == (1, 6 + 8 + 16)  # session; codec message + update
+    assert update is not None and not update.keyframe
+    assert [op for op, *_ in update.ops] == ["FILL"]
+    assert update.ops[0][1:] == (2, 20, 3)
+    assert rows["op headers"] == (1, 14) and rows["FILL"] == (1, 3)
+    assert sum(b for _, _, b in parts) == len(data) + FRAMING == update.wire
+    stats = m.encode(m.Stats(1000, 2, 40_000, 0, 9))
+    assert classify(stats) == ([("framing", 1, FRAMING), ("Stats", 1, 22)], None)
+
+
+def test_an_idle_session_is_accounted_for_byte_by_byte() -> None:
+    frames = synthetic_sequence("idle", 320, 240, seconds=3.0, incremental=True)
+    r = asyncio.run(asyncio.wait_for(run_session(frames, parse_link("4M,40ms"), name="idle"), 60))
+    led = r.extra["ledger"]
+    down, up = led["down"]["rows"], led["up"]["rows"]
+    updates = down["update headers"]["count"]
+    assert updates >= 2  # a caret blinks about twice a second
+    assert down["update headers"]["bytes"] == 30 * updates
+    ops = down["op headers"]["count"]
+    assert down["op headers"]["bytes"] == 14 * ops
+    assert {"FILL", "ZSTREAM"} >= {row for row in down if row in Op.__members__}
+    assert sum(down[row]["count"] for row in down if row in Op.__members__) == ops
+    messages = updates + sum(down[row]["count"] for row in ("Stats", "Cursor", "control")
+                             if row in down)  # fmt: skip
+    assert down["framing"] == {"count": messages, "bytes": FRAMING * messages}
+    # The viewer answers every update with a receipt (22 bytes, 43 on the wire).
+    assert up["Receipt"]["bytes"] == 22 * up["Receipt"]["count"]
+    assert abs(up["Receipt"]["count"] - updates) <= 1  # one may cross the window's edge
+    # What the proxy delivered is what the ledger counted, up to a message at an edge.
+    for direction in ("down", "up"):
+        rows = led[direction]["rows"]
+        assert abs(rows.get("unattributed", {"bytes": 0})["bytes"]) <= 300
+    assert led["down"]["kbit_s"] > 0 and led["up"]["kbit_s"] > 0
+    table = format_ledger([r])
+    assert "host -> viewer  update headers" in table and "viewer -> host  Receipt" in table
