@@ -1,4 +1,4 @@
-"""What the recorded apps show: photo-like images, an article page, a film clip.
+"""What the recorded apps show: photo-like images, an article page, a docs page, a film clip.
 
 Everything is generated here from a seed (NumPy and Pillow, ffmpeg for the
 clip), so the corpus needs no network and no image files in the repository.
@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageFilter
 
-__all__ = ["make_article", "make_photo", "make_video_clip", "prose"]
+__all__ = ["make_article", "make_docs_page", "make_photo", "make_video_clip", "prose"]
 
 F32 = npt.NDArray[np.float32]
 
@@ -221,6 +221,95 @@ blockquote {{ border-left: 4px solid #c96; margin: 24px 0; padding: 4px 20px; co
 </body></html>
 """
     path = folder / "article.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+_KEYWORDS = ("def", "return", "if", "for", "in", "import", "from", "class", "await", "async")
+
+
+def _code_block(rng: np.random.Generator, lines: int) -> str:
+    """A Python-like listing with the spans a syntax highlighter would emit."""
+    out = []
+    indent = 0
+    for _ in range(lines):
+        words = [str(rng.choice(_WORDS)) for _ in range(int(rng.integers(2, 6)))]
+        kw = str(rng.choice(_KEYWORDS))
+        name = "_".join(words[:2])
+        arg = html.escape(words[-1])
+        kind = int(rng.integers(0, 4))
+        if kind == 0:
+            text = f'<span class="k">{kw}</span> {name}(<span class="a">{arg}</span>):'
+        elif kind == 1:
+            text = f'{name} = <span class="s">"{html.escape(" ".join(words))}"</span>'
+        elif kind == 2:
+            text = f'<span class="c"># {html.escape(" ".join(words))}</span>'
+        else:
+            num = int(rng.integers(0, 999))
+            text = f'<span class="k">return</span> {name}(<span class="n">{num}</span>)'
+        out.append("    " * indent + text)
+        indent = max(0, min(3, indent + int(rng.integers(-1, 2))))
+    return "<pre>" + "\n".join(out) + "</pre>"
+
+
+def make_docs_page(folder: Path, seed: int = 5) -> Path:
+    """A long technical documentation page: text, code, tables, no images (a
+    support agent reading an admin guide); returns the HTML file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(14):
+        parts.append(f"<h2>{i + 1}. {html.escape(prose(rng, 1).rstrip('.?'))}</h2>")
+        for _ in range(int(rng.integers(1, 3))):
+            parts.append(f"<p>{html.escape(prose(rng, int(rng.integers(3, 7))))}</p>")
+        if i % 3 != 2:
+            parts.append(_code_block(rng, int(rng.integers(6, 14))))
+        else:
+            rows = "".join(
+                "<tr>"
+                + "".join(f"<td>{html.escape(prose(rng, 1)[:28])}</td>" for _ in range(3))
+                + f"<td><code>{int(rng.integers(1, 65536))}</code></td></tr>"
+                for _ in range(int(rng.integers(4, 9)))
+            )
+            parts.append(
+                f"<table><tr><th>Option</th><th>Meaning</th><th>Default</th>"
+                f"<th>Port</th></tr>{rows}</table>"
+            )
+        parts.append(f"<p class='note'><b>Note:</b> {html.escape(prose(rng, 2))}</p>")
+    nav = "".join(
+        f"<li><a href='#'>{i + 1}. {html.escape(prose(rng, 1)[:30])}</a></li>" for i in range(14)
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Admin guide: remote support gateway</title>
+<style>
+body {{ margin: 0; font: 16px/1.6 "DejaVu Sans", sans-serif; color: #1f2328; background: #fff; }}
+header {{ background: #24292f; color: #f0f0f0; padding: 12px 32px; font: 600 18px "DejaVu Sans"; }}
+main {{ display: flex; gap: 40px; max-width: 1400px; margin: 0 auto; padding: 20px 32px; }}
+nav {{ width: 280px; font-size: 14px; border-right: 1px solid #d0d7de; padding-right: 16px; }}
+nav li {{ margin-bottom: 8px; list-style: none; }}
+nav a {{ color: #0969da; text-decoration: none; }}
+article {{ flex: 1; max-width: 980px; }}
+h1 {{ font-size: 34px; margin: 8px 0; }}
+h2 {{ font-size: 24px; border-bottom: 1px solid #d0d7de; padding-bottom: 6px; margin-top: 36px; }}
+pre {{ background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 14px;
+  font: 14px/1.45 "DejaVu Sans Mono", monospace; }}
+.k {{ color: #cf222e; }} .s {{ color: #0a3069; }} .c {{ color: #6e7781; font-style: italic; }}
+.n {{ color: #0550ae; }} .a {{ color: #953800; }}
+table {{ border-collapse: collapse; margin: 16px 0; }}
+td, th {{ border: 1px solid #d0d7de; padding: 6px 12px; text-align: left; }}
+tr:nth-child(even) {{ background: #f6f8fa; }}
+code {{ font: 14px "DejaVu Sans Mono", monospace; background: #eff1f3; padding: 1px 4px; }}
+.note {{ background: #ddf4ff; border-left: 4px solid #54aeff; padding: 8px 14px; }}
+</style></head><body>
+<header>Gateway documentation</header>
+<main><nav><ul>{nav}</ul></nav><article>
+<h1>Admin guide: remote support gateway</h1>
+{"".join(parts)}
+</article></main>
+</body></html>
+"""
+    path = folder / "docs.html"
     path.write_text(page, encoding="utf-8")
     return path
 

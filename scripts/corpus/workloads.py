@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .assets import make_article, make_photo, make_video_clip, prose
+from .assets import make_article, make_docs_page, make_photo, make_video_clip, prose
 from .xsession import XSession
 
 __all__ = ["WORKLOADS", "Context", "Workload"]
@@ -207,7 +207,16 @@ def _terminal(ctx: Context) -> Driver:
 
 
 def _browser(ctx: Context) -> Driver:
-    page = make_article(ctx.work / "site", seed=ctx.seed + 7)
+    return _scroll_page(ctx, make_article(ctx.work / "site", seed=ctx.seed + 7), "Field notes")
+
+
+def _browser_docs(ctx: Context) -> Driver:
+    page = make_docs_page(ctx.work / "docs", seed=ctx.seed + 5)
+    return _scroll_page(ctx, page, "Admin guide")
+
+
+def _scroll_page(ctx: Context, page: Path, title: str) -> Driver:
+    """Chromium showing ``page``, read by wheel bursts and Page Down."""
     w, h = ctx.size
     profile = ctx.work / "chromium-profile"
     ctx.xs.spawn([
@@ -219,7 +228,7 @@ def _browser(ctx: Context) -> Driver:
         f"--user-data-dir={profile}", "--window-position=0,0", f"--window-size={w},{h}",
         page.as_uri(),
     ])  # fmt: skip
-    wid = ctx.xs.wait_window("Field notes", timeout=120)
+    wid = ctx.xs.wait_window(title, timeout=120)
     _focus(ctx, wid, w // 2, h * 2 // 3)
     ctx.xs.wait_still(ctx.grab, quiet=2.0, timeout=120)
     rng = random.Random(ctx.seed)
@@ -381,6 +390,13 @@ WORKLOADS: dict[str, Workload] = {
             "images, scrolled by wheel bursts and Page Down, now and then back up",
             ("chromium",),
             _browser,
+        ),
+        Workload(
+            "browser-docs",
+            "Chromium showing a long technical documentation page (text, "
+            "highlighted code, tables, no images), scrolled as browser-scroll is",
+            ("chromium",),
+            _browser_docs,
         ),
         Workload(
             "window-drag",

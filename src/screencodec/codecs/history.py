@@ -61,6 +61,13 @@ FLUSH_SIZE = 126 * 1024
 #: on a scrolling build log (0.38 vs 0.78 Mbit/s of stream) for 0.5 instead
 #: of 0.16 ms of compression per update; decompression costs the same.
 DEFAULT_LEVEL = 7
+#: Match-finder settings over the level's own: pixels are 3 bytes, so a
+#: 5-byte match (the level's minimum) is mostly a pixel and a half that
+#: happens to repeat; 6 (two pixels) leaves those to the literals, and a
+#: deeper search (2^5 instead of 2^4 candidates) finds the longer ones. On the
+#: corpus: build log -17 %, documentation page -6 % of stream bytes, for
+#: ~0.05 ms more compression per update (measured against level 7 and 8).
+MATCH_TUNING = {"search_log": 5, "min_match": 6}
 #: Smallest window a stream may declare: every block may then hold 128 KiB,
 #: which keeps the number of blocks an op may have small.
 MIN_WINDOW = BLOCK_SIZE
@@ -162,9 +169,11 @@ class HistoryEncoder:
             # Levels 16 and up may split a block after compressing it (zstd's
             # post-splitter), and the format refuses more blocks than needed.
             raise ValueError("the stream takes zstd levels up to 9")
+        tuning = MATCH_TUNING if level >= 5 else {}  # lazy strategies only
         params = zstandard.ZstdCompressionParameters.from_level(
-            level, window_log=window_log, write_content_size=0, write_checksum=0, write_dict_id=0
-        )
+            level, window_log=window_log, write_content_size=0, write_checksum=0, write_dict_id=0,
+            **tuning,
+        )  # fmt: skip
         self._cctx = zstandard.ZstdCompressor(compression_params=params)
         self._stream: zstandard.ZstdCompressionObj | None = None
         self._position = 0
