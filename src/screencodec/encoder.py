@@ -27,7 +27,7 @@ import numpy.typing as npt
 from screencodec.frames import Frame
 
 from .codecs.history import HistoryEncoder
-from .codecs.lossless import LosslessEncoder
+from .codecs.lossless import LosslessEncoder, PhotoFilter
 from .damage import copy_rects, merge_rects, tile_diff
 from .errors import CodecUnavailableError, FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
@@ -116,6 +116,11 @@ class ScreenEncoder:
         window), so text sent before costs little; photo-like blocks keep
         their ZSTD op. The viewer must decode ZSTREAM and receive every
         update; a keyframe resets the stream (see screencodec.codecs.history).
+    :param photo_filter: how photo-like blocks are filtered before zstd:
+        ``"delta"`` (DELTA_UP | PLANAR, which every decoder takes) or
+        ``"med"`` (subtract green + MED predictor, ~0.8x the bytes; only for
+        viewers that declare ``Capabilities.ZSTD_MED``, as this package's
+        decoders do). See docs/protocol.md, ZSTD.
 
     Rate control (the transport's congestion controller calls these):
     ``set_rate(bits_per_second, interval=...)``, ``lossy_area``, ``deadline``
@@ -144,6 +149,7 @@ class ScreenEncoder:
         lossy: bool | Literal["auto"] = False,
         lossy_options: LossyOptions | None = None,
         history: bool = False,
+        photo_filter: PhotoFilter = "delta",
     ) -> None:
         check_size(width, height)
         if not 16 <= tile_size <= 256:
@@ -152,7 +158,7 @@ class ScreenEncoder:
         self.integrity = integrity
         self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
         self._merge_opts: dict[str, Any] = {} if rect_cost is None else {"rect_cost": rect_cost}
-        self._lossless = LosslessEncoder(level=level, stream=history)
+        self._lossless = LosslessEncoder(level=level, stream=history, photo_filter=photo_filter)
         self._history = HistoryEncoder() if history else None
         self._pool: ThreadPoolExecutor | None = None
         # close() may come from another thread (a session ending): it must never

@@ -71,9 +71,12 @@ def open_encoder(choice: EncoderChoice, width: int, height: int) -> EncoderLike:
     if choice.video:
         return ScreenEncoder(
             width, height, motion=choice.motion, video=True, video_chroma=choice.chroma,
-            lossy=True, history=choice.history,
+            lossy=True, history=choice.history, photo_filter=choice.photo_filter,
         )  # fmt: skip
-    return ScreenEncoder(width, height, motion=choice.motion, history=choice.history)
+    return ScreenEncoder(
+        width, height, motion=choice.motion, history=choice.history,
+        photo_filter=choice.photo_filter,
+    )  # fmt: skip
 
 
 def session_encoder(
