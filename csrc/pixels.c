@@ -66,13 +66,17 @@ void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta,
     }
 }
 
-/* LOCO-I's median edge predictor: a = left, b = up, c = up-left. When c lies
- * strictly between a and b, so does a + b - c: the sum never leaves 0..255. */
+/* LOCO-I's median edge predictor: a = left, b = up, c = up-left. It is the
+ * median of a, b and a + b - c, i.e. a + b - c clamped to [min(a, b),
+ * max(a, b)] (c >= max gives min, c <= min gives max): written as a clamp it
+ * compiles without branches, which photos would mispredict half the time. */
 static inline int med(int a, int b, int c)
 {
     const int lo = a < b ? a : b;
     const int hi = a < b ? b : a;
-    return c >= hi ? lo : c <= lo ? hi : a + b - c;
+    const int g = a + b - c;
+    const int m = g > lo ? g : lo;
+    return m < hi ? m : hi;
 }
 
 /* One BGRX row as its three green-subtracted planes of w bytes each:

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
-import pytest
 
 from screencodec.capture.replay import PacedSource
-from screencodec.encoder import ScreenEncoder
 from screencodec.transport import VIEW, Host, Viewer, allow, channel_pair
 from screencodec.transport.channel.memory import MemoryChannel
 from screencodec.transport.session import messages as m
@@ -136,10 +133,6 @@ def test_a_viewer_that_declares_nothing_never_receives_med() -> None:
     assert not [f for f in flags if f & ZstdFlags.MED]
 
 
-@pytest.mark.skipif(
-    "photo_filter" not in inspect.signature(ScreenEncoder).parameters,
-    reason="ScreenEncoder does not take photo_filter yet: sessions send DELTA_UP to everyone",
-)
 def test_a_viewer_with_the_bit_receives_med() -> None:
     flags, exact = zstd_flags_sent(lambda ch: Viewer(ch, capabilities=NO_VIDEO))
     assert flags

@@ -26,7 +26,7 @@ import zstandard
 
 from screencodec.capture.replay import Recording, synthetic_sequence
 from screencodec.codecs import _pixels
-from screencodec.codecs.lossless import ZSTD_FLAG_SETS, LosslessEncoder
+from screencodec.codecs.lossless import ZSTD_FLAG_SETS
 from screencodec.encoder import ScreenEncoder
 from screencodec.geometry import Rect
 from screencodec.wire import EncodedOp, Op, ZstdFlags, build_update, parse_update, split_message
@@ -43,11 +43,13 @@ def _js_tools() -> dict[str, Any]:
     return runpy.run_path(str(ROOT / "tests" / "web" / "test_js_decoder.py"))
 
 
-def med_encoder(width: int, height: int, *, history: bool = False, **kw: bool) -> ScreenEncoder:
+def med_encoder(
+    width: int, height: int, *, history: bool = False, integrity: bool = False
+) -> ScreenEncoder:
     """A ScreenEncoder whose photo-like blocks go MED | PLANAR."""
-    enc = ScreenEncoder(width, height, threads=1, history=history, **kw)  # type: ignore[arg-type]
-    enc._lossless = LosslessEncoder(stream=history, photo_filter="med")
-    return enc
+    return ScreenEncoder(
+        width, height, threads=1, history=history, integrity=integrity, photo_filter="med"
+    )
 
 
 def clip_stream(name: str, frames: int, *, history: bool) -> list[bytes]:

@@ -31,32 +31,47 @@ export function prepareRaw(op) {
   return { words: bgrToWords(op.payload, 0, n) };
 }
 
-/** The median edge predictor of LOCO-I: a = left, b = up, c = up-left. */
+/** The median edge predictor of LOCO-I: a = left, b = up, c = up-left; the
+ * median of a, b and a + b - c, i.e. a + b - c clamped between a and b. */
 function med(a, b, c) {
   const lo = a < b ? a : b;
   const hi = a < b ? b : a;
-  return c >= hi ? lo : c <= lo ? hi : a + b - c;
+  const g = a + b - c;
+  const m = g > lo ? g : lo;
+  return m < hi ? m : hi;
 }
 
 /** Undo MED | PLANAR on `d` (planes of residuals of B - G, G, R - G) into RGBA words. */
 export function unmed(d, w, h) {
   const n = w * h;
-  for (let base = 0; base < 3 * n; base += n) {
-    // In place: the residuals of a plane become its values, in raster order.
-    for (let i = base + 1; i < base + w; i++) d[i] = (d[i] + d[i - 1]) & 255;
-    for (let row = base + w; row < base + n; row += w) {
-      let a = (d[row] + d[row - w]) & 255;
-      d[row] = a;
-      for (let i = row + 1; i < row + w; i++) {
-        a = (d[i] + med(a, d[i - w], d[i - w - 1])) & 255;
-        d[i] = a;
-      }
+  const n2 = 2 * n;
+  // In place, the residuals become the planes' values in raster order; the
+  // three planes side by side, as three independent chains of additions.
+  for (let i = 1; i < w; i++) {
+    d[i] = (d[i] + d[i - 1]) & 255;
+    d[n + i] = (d[n + i] + d[n + i - 1]) & 255;
+    d[n2 + i] = (d[n2 + i] + d[n2 + i - 1]) & 255;
+  }
+  for (let row = w; row < n; row += w) {
+    let a0 = (d[row] + d[row - w]) & 255;
+    let a1 = (d[n + row] + d[n + row - w]) & 255;
+    let a2 = (d[n2 + row] + d[n2 + row - w]) & 255;
+    d[row] = a0;
+    d[n + row] = a1;
+    d[n2 + row] = a2;
+    for (let i = row + 1; i < row + w; i++) {
+      a0 = (d[i] + med(a0, d[i - w], d[i - w - 1])) & 255;
+      a1 = (d[n + i] + med(a1, d[n + i - w], d[n + i - w - 1])) & 255;
+      a2 = (d[n2 + i] + med(a2, d[n2 + i - w], d[n2 + i - w - 1])) & 255;
+      d[i] = a0;
+      d[n + i] = a1;
+      d[n2 + i] = a2;
     }
   }
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const g = d[n + i];
-    out[i] = OPAQUE | (((d[i] + g) & 255) << 16) | (g << 8) | ((d[2 * n + i] + g) & 255);
+    out[i] = OPAQUE | (((d[i] + g) & 255) << 16) | (g << 8) | ((d[n2 + i] + g) & 255);
   }
   return out;
 }
