@@ -7,13 +7,14 @@ with photos) and window-drag (an xterm dragged over a photo wallpaper) from
 Two encoders as a session runs them (history on, one thread), one per filter,
 encode each frame in turn (alternating which goes first); every update is
 decoded and checked bit-exact. Reported per workload: the photo-like blocks
-(ZSTD ops) and the whole stream in bytes for each filter and their ratio, then
-per photo block the encode time (LosslessEncoder.encode_rect: filter and
-zstd), the Python decode time (inflate and unfilter) and the page's JS decode
-time (node, the same blocks as one update each), each filter's as a ratio to
-DELTA_UP's, all measured on the same blocks in the same run (best of 3
-alternating rounds). Then window-drag's first picture (a 1080p keyframe, mostly
-its photo wallpaper): bytes and seconds at 4 Mbit/s with each filter.
+(ZSTD ops) in bytes and every update after the keyframe in kbit/s, for each
+filter and as a ratio; then per photo block the encode time
+(LosslessEncoder.encode_rect: filter and zstd), the Python decode time
+(inflate and unfilter) and the page's JS decode time (node, the same blocks
+as one update each), MED's as a ratio to DELTA_UP's, all on the same blocks
+in the same run (best of 3 alternating rounds). Then window-drag's first
+picture (a 1080p keyframe, mostly its photo wallpaper): bytes and seconds at
+4 Mbit/s with each filter.
 
 Run with ``make bench`` or ``pytest benchmarks/test_bench_photo_filter.py``.
 """
@@ -74,6 +75,7 @@ class Side:
 class Workload:
     name: str
     fps: float
+    frames: int = 0
     sides: dict[str, Side] = field(default_factory=lambda: {f: Side() for f in FILTERS})
     blocks: list[tuple[Rect, Frame]] = field(default_factory=list)  # the photo blocks, as sent
 
@@ -82,6 +84,7 @@ def run_stream(name: str, fps: float, frames: Iterator[Frame]) -> Workload:
     work = Workload(name, fps)
     pairs = [(f, encoder(f), ScreenDecoder()) for f in FILTERS]
     for i, frame in enumerate(frames):
+        work.frames += 1
         for f, enc, dec in pairs if i % 2 else pairs[::-1]:
             data = enc.encode(frame)
             fb = dec.decode(data)
@@ -187,10 +190,11 @@ def report(work: Workload) -> None:
         if "js" in t["med"]
         else "-"
     )
+    seconds = (work.frames - 1) / work.fps
     ROWS.append(
         f"| {work.name} | {len(work.blocks)} | {d.photo / 1000:,.0f} / {m.photo / 1000:,.0f} kB "
-        f"(**{ratio(d.photo, m.photo)}**) | {d.total / 1000:,.0f} / {m.total / 1000:,.0f} kB "
-        f"({ratio(d.total, m.total)}) | "
+        f"(**{ratio(d.photo, m.photo)}**) | {d.total * 8e-3 / seconds:,.0f} / "
+        f"{m.total * 8e-3 / seconds:,.0f} kbit/s ({ratio(d.total, m.total)}) | "
         f"{t['delta']['encode'] * 1e3:.2f} / {t['med']['encode'] * 1e3:.2f} "
         f"({ratio(t['delta']['encode'], t['med']['encode'])}) | "
         f"{t['delta']['decode'] * 1e3:.2f} / {t['med']['decode'] * 1e3:.2f} "
