@@ -73,7 +73,7 @@ sizes = st.integers(1, 40)
 
 @given(w=sizes, h=sizes, x=st.integers(0, 3), y=st.integers(0, 3),
        kind=st.sampled_from(KINDS), seed=st.integers(0, 2**32 - 1))  # fmt: skip
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_pack_med_equals_numpy_and_unpacks_exactly(
     *, w: int, h: int, x: int, y: int, kind: str, seed: int
 ) -> None:
@@ -124,7 +124,7 @@ def zstd_op(px: np.ndarray, rect: Rect, flags: int) -> EncodedOp:
     return EncodedOp(Op.ZSTD, rect, cctx.compress(filtered(px, flags)), flags)
 
 
-W, H = 23, 17
+W, H = 45, 41
 RECT = Rect(3, 2, 13, 11)
 
 
@@ -137,14 +137,20 @@ def synced(seed: int = 1) -> tuple[ScreenDecoder, np.ndarray]:
     return dec, start
 
 
-@pytest.mark.parametrize("flags", sorted(ZSTD_FLAG_SETS))
-@pytest.mark.parametrize("kind", KINDS)
-def test_every_valid_flag_value_decodes_exactly(flags: int, kind: str) -> None:
+@given(w=st.integers(1, W), h=st.integers(1, H), data=st.data(), kind=st.sampled_from(KINDS),
+       flags=st.sampled_from(sorted(ZSTD_FLAG_SETS)), seed=st.integers(0, 2**32 - 1))  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_every_valid_flag_value_decodes_exactly(
+    *, w: int, h: int, data: st.DataObject, kind: str, flags: int, seed: int
+) -> None:
+    """A ZSTD op of any valid flag value, any size, anywhere in the frame,
+    through ScreenDecoder: exactly the rect's pixels change."""
+    x, y = data.draw(st.integers(0, W - w)), data.draw(st.integers(0, H - h))
     dec, start = synced()
-    px = picture(kind, RECT.h, RECT.w, flags)
-    fb = dec.decode(build_update(1, W, H, [zstd_op(px, RECT, flags)]))
+    px = picture(kind, h, w, seed)
+    fb = dec.decode(build_update(1, W, H, [zstd_op(px, Rect(x, y, w, h), flags)]))
     want = start.copy()
-    want[RECT.y : RECT.bottom, RECT.x : RECT.right, :3] = px[..., :3]
+    want[y : y + h, x : x + w, :3] = px[..., :3]
     assert np.array_equal(fb[..., :3], want[..., :3])
     assert not dec.needs_keyframe
 
