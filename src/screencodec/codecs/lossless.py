@@ -104,6 +104,31 @@ class LosslessEncoder:
             self._local.cctx = c
         return c
 
+    def _med_compressor(self) -> zstandard.ZstdCompressor:
+        c: zstandard.ZstdCompressor | None = getattr(self._local, "med_cctx", None)
+        if c is None:
+            # MED residuals hold few repeats: matches shorter than 7 bytes
+            # cost more than the literals they replace (-3 % bytes, faster).
+            params = zstandard.ZstdCompressionParameters.from_level(
+                self.level, min_match=7, write_content_size=1
+            )
+            c = zstandard.ZstdCompressor(compression_params=params)
+            self._local.med_cctx = c
+        return c
+
+    def _compress_med(self, fb: Framebuffer, rect: Rect) -> bytes:
+        """The rect's MED planes as one zstd frame of (at least) one block per
+        plane: each plane gets its own literal statistics (-1.5 % bytes)."""
+        data = _pixels.pack_med(fb, rect.x, rect.y, rect.w, rect.h)
+        plane = rect.area
+        obj = self._med_compressor().compressobj(size=len(data))
+        view = memoryview(data)
+        parts = [
+            obj.compress(view[i : i + plane]) + obj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+            for i in range(0, len(data), plane)
+        ]
+        return b"".join(parts) + obj.flush()
+
     def encode_rect(self, fb: Framebuffer, rect: Rect, /) -> EncodedOp:
         x, y, w, h = rect.x, rect.y, rect.w, rect.h
         rgb = _pixels.solid_colour(fb, x, y, w, h)
@@ -124,10 +149,10 @@ class LosslessEncoder:
         # zstd's output 2-3x smaller on such content than B, G, R as it is,
         # and MED's predictions another ~0.77x.
         if self.photo_filter == "med":
-            filtered, flags = _pixels.pack_med(fb, x, y, w, h), _MED
+            packed, flags = self._compress_med(fb, rect), _MED
         else:
-            filtered, flags = _pixels.pack_filtered(fb, x, y, w, h, True, True), _DELTA
-        packed = cctx.compress(filtered)
+            packed = cctx.compress(_pixels.pack_filtered(fb, x, y, w, h, True, True))
+            flags = _DELTA
         if len(packed) >= w * h * 3:  # noise: compression does not pay
             if self.stream:  # unless it was sent before
                 return EncodedOp(Op.ZSTREAM, rect, b"")
