@@ -12,7 +12,7 @@ blocks keep their filtered ZSTD op, which codes photos better.
 
 Photo-like blocks are filtered by ``photo_filter``: ``"delta"`` (DELTA_UP |
 PLANAR, what every viewer decodes) or ``"med"`` (MED | PLANAR: green
-subtracted, then LOCO-I's median-edge predictor; ~0.77x the bytes on the
+subtracted, then LOCO-I's median-edge predictor; 0.73-0.76x the bytes on the
 corpus's photos, for viewers that declare ``Capabilities.ZSTD_MED``).
 """
 
@@ -147,7 +147,7 @@ class LosslessEncoder:
             return EncodedOp(Op.ZSTREAM, rect, b"")
         # Many colours: photos, gradients, video. Planes of row deltas make
         # zstd's output 2-3x smaller on such content than B, G, R as it is,
-        # and MED's predictions another ~0.77x.
+        # and MED's predictions another 0.73-0.76x.
         if self.photo_filter == "med":
             packed, flags = self._compress_med(fb, rect), _MED
         else:

@@ -8,7 +8,7 @@ and PyAV is installed, 4:4:4 only when the viewer decodes it, COPY ops only
 when it decodes COPY, and the ZSTREAM history stream only when it decodes
 ZSTREAM and grants the stream's window (``max_cache``, 8 MiB): a terminal's
 text then costs a fraction. Photo-like blocks are filtered with MED (about
-0.77x the bytes) only for a viewer whose flags have
+0.75x the bytes) only for a viewer whose flags have
 :data:`~.messages.Capabilities.ZSTD_MED`, else with DELTA_UP. A viewer
 that cannot decode the lossless core ops cannot be served at all. A host's
 own ``encoder_factory`` overrides all of this (it then answers for what it
