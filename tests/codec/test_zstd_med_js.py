@@ -8,7 +8,8 @@ of the real-screen clips browser-scroll (photos revealed by scrolling) and
 window-drag (a 1080p photo wallpaper) re-encoded with MED, the synthetic
 browser scenario with history and HASH, photo-like rects of odd sizes down to
 1x1 at odd places, every ZSTD flag value the spec refuses between keyframes,
-and structural mutations of the MED streams.
+and structural mutations of the MED streams; and a short run of the page
+decoder's mutation fuzzer (fuzz/js/fuzz.mjs) seeded with them.
 """
 
 from __future__ import annotations
@@ -159,3 +160,15 @@ def test_js_decoder_agrees_with_python_on_med(written: Path) -> None:
 def test_python_refuses_each_undefined_flag_value(written: Path) -> None:
     rows = json.loads((written / "med-refused.expect.json").read_text())
     assert [r[0] for r in rows] == [False, True] * (256 - len(ZSTD_FLAG_SETS))
+
+
+def test_js_fuzz_short_run_on_med(written: Path) -> None:
+    """The page decoder's mutation fuzzer seeded with the MED streams: only
+    DecodeErrors, refusals leave the framebuffer as it was."""
+    tools = _js_tools()
+    fuzz = str(ROOT / "fuzz" / "js" / "fuzz.mjs")
+    proc = tools["run_node"](fuzz, "--seconds", "2", "--seed", "3", str(written))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["iterations"] > 0
+    assert report["failures"] == []
