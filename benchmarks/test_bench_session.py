@@ -8,7 +8,10 @@ slow uplink (1 Mbit/s, 100 ms RTT), the home uplink (4 Mbit/s, 40 ms), a good
 one (20 Mbit/s, 20 ms) and no shaping at all (``unlimited``, the baseline of
 the same run). Reported per session: display lag p50/p95/max, updates and
 screen states shown per second, kbit/s on the wire, PSNR of lossy frames,
-time to the first picture and time to exact after the screen stops.
+time to the first picture and time to exact after the screen stops; and
+every byte of each session's second half by what it carries, both
+directions (``linkbench.ledger``: update and op headers, op payloads, Stats,
+receipts, framing).
 
 Targets (reported as met / not met, not asserted): at 4 Mbit/s and 40 ms, lag
 p95 <= 150 ms for typing, terminal and browser, <= 250 ms for drag and video;
@@ -29,7 +32,14 @@ from typing import Any
 
 import pytest
 
-from screencodec.linkbench import LINKS, SCENARIOS, SessionResult, format_table, measure
+from screencodec.linkbench import (
+    LINKS,
+    SCENARIOS,
+    SessionResult,
+    format_ledger,
+    format_table,
+    measure,
+)
 from screencodec.linkbench.report import corpus_workloads
 
 SECONDS = float(os.environ.get("SCREENCODEC_SESSION_SECONDS", "8"))
@@ -54,6 +64,8 @@ def _table() -> Iterator[None]:
               and base[r.scenario].lag_p95_ms > 0]  # fmt: skip
     if ratios:
         print("lag p95 / unlimited: " + ", ".join(ratios))
+    print("\nWhat the second half of each session carried:")
+    print(format_ledger(_RESULTS))
 
 
 @pytest.mark.slow
@@ -71,3 +83,17 @@ def test_session(workload: str, link: str, benchmark: Any) -> None:
     assert result.lag_samples > 0 or result.changes == 0
     assert result.extra["unmatched"] == 0
     assert not math.isnan(result.first_picture_ms)
+
+
+@pytest.mark.slow
+def test_idle_session(benchmark: Any) -> None:
+    """The synthetic idle desktop (a caret, a clock) on the home uplink: what
+    an idle screen costs on the wire, both ways (the ledger's table; the
+    recorded idle desktop runs in the grid above as corpus:idle)."""
+    result: SessionResult = benchmark.pedantic(
+        lambda: measure("idle", LINKS["4M/40ms"], seconds=SECONDS), rounds=1, iterations=1
+    )
+    _RESULTS.append(result)
+    benchmark.extra_info.update(result.to_dict())
+    print("\n" + format_ledger([result]))
+    assert result.updates > 0 and result.extra["unmatched"] == 0

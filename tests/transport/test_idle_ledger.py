@@ -56,6 +56,10 @@ def test_an_idle_session_is_accounted_for_byte_by_byte() -> None:
     # The viewer answers every update with a receipt (22 bytes, 43 on the wire).
     assert up["Receipt"]["bytes"] == 22 * up["Receipt"]["count"]
     assert abs(up["Receipt"]["count"] - updates) <= 1  # one may cross the window's edge
+    # A caret's blink: 3 bytes of colour in 68 on the wire.
+    fill = led["updates"]["FILL"]
+    assert fill["wire"] == 68 * fill["updates"] and fill["payload"] == 3 * fill["updates"]
+    assert sum(v["updates"] for v in led["updates"].values()) == updates
     # What the proxy delivered is what the ledger counted, up to a message at an edge.
     for direction in ("down", "up"):
         rows = led[direction]["rows"]

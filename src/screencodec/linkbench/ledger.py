@@ -136,6 +136,22 @@ class Ledger:
         return {row: {"count": c, "bytes": b}
                 for row, (c, b) in sorted(sums.items(), key=lambda kv: order.get(kv[0], 99))}
 
+    def shapes(self, start: float, end: float) -> dict[str, dict[str, int]]:
+        """Updates that arrived in ``(start, end]`` grouped by their ops (``FILL``,
+        ``FILL+ZSTREAM``, ...): ``{"updates", "wire", "payload"}`` summed, so a
+        caret's blink or a clock's tick can be read as payload against the
+        rest (headers and framing)."""
+        out: dict[str, dict[str, int]] = {}
+        for u in self.updates:
+            if start < u.t <= end:
+                key = ("keyframe " if u.keyframe else "") + ("+".join(o[0] for o in u.ops)
+                                                             or "empty")  # fmt: skip
+                s = out.setdefault(key, {"updates": 0, "wire": 0, "payload": 0})
+                s["updates"] += 1
+                s["wire"] += u.wire
+                s["payload"] += sum(o[3] for o in u.ops)
+        return out
+
     def report(self, start: float, end: float, link_bytes: Mapping[str, int | None]
                ) -> dict[str, Any]:  # fmt: skip
         """The window's breakdown in both directions, JSON-ready. ``link_bytes``:
@@ -152,6 +168,8 @@ class Ledger:
             total = counted if on_link is None else on_link
             out[direction] = {"rows": rows, "bytes": total,
                               "kbit_s": total * 8 / 1000 / max(end - start, 1e-9)}  # fmt: skip
+        shapes = self.shapes(start, end)
+        out["updates"] = dict(sorted(shapes.items(), key=lambda kv: -kv[1]["updates"])[:8])
         return out
 
 

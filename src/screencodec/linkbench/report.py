@@ -144,6 +144,11 @@ def format_ledger(results: Sequence[SessionResult]) -> str:
             for row, v in led[direction]["rows"].items():
                 lines.append(f"  {_WHO[direction]:<15} {row:<16} {v['count']:>6} {v['bytes']:>9}"
                              f" {v['bytes'] * 8 / 1000 / secs:>8.2f}")  # fmt: skip
+        shapes = [f"{k} {v['updates']} x {v['wire'] / v['updates']:.0f} B"
+                  f" ({v['payload'] / v['updates']:.0f} B op payload)"
+                  for k, v in led.get("updates", {}).items()]  # fmt: skip
+        if shapes:
+            lines.append("  updates, on the wire each: " + ", ".join(shapes))
     return "\n".join(lines)
 
 
