@@ -59,7 +59,8 @@ def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
     if not hello["zstream"]:
         ops &= ~(1 << Op.ZSTREAM)
     cache = ZSTREAM_MAX_WINDOW if hello["zstream"] else 0
-    return m.Capabilities(ops, video, m.Capabilities.RECEIPTS, cache)
+    # The page's decoder takes MED-filtered photos (decoder/lossless.js).
+    return m.Capabilities(ops, video, m.Capabilities.RECEIPTS | m.Capabilities.ZSTD_MED, cache)
 
 
 def _level(level: Permission) -> dict[str, Any]:
