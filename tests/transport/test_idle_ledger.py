@@ -14,6 +14,7 @@ import numpy as np
 from screencodec import ScreenEncoder
 from screencodec.capture.replay import synthetic_sequence
 from screencodec.linkbench import FRAMING, format_ledger, parse_link, run_session
+from screencodec.linkbench.compact import ReceiptSizer, compact_update
 from screencodec.linkbench.ledger import classify
 from screencodec.transport.session import messages as m
 from screencodec.wire import Op
@@ -31,9 +32,12 @@ def test_an_update_is_cut_into_headers_op_headers_and_payloads() -> None:
     assert rows["update headers"] == (1, 6 + 8 + 16)  # session; codec message + update
     assert update is not None and not update.keyframe
     assert [op for op, *_ in update.ops] == ["FILL"]
-    assert update.ops[0][1:] == (2, 20, 3)
+    assert update.ops[0][1:] == (5, 10, 2, 20, 3)
     assert rows["op headers"] == (1, 14) and rows["FILL"] == (1, 3)
     assert sum(b for _, _, b in parts) == len(data) + FRAMING == update.wire
+    # As a compact delta: kind, then the op's tag, x, y, w, h (a byte each
+    # here) and the colour; no length (FILL's is fixed), no update header.
+    assert compact_update(update) == 2 + 1 + 4 + 3
     stats = m.encode(m.Stats(1000, 2, 40_000, 0, 9))
     assert classify(stats) == ([("framing", 1, FRAMING), ("Stats", 1, 22)], None)
 
@@ -65,5 +69,18 @@ def test_an_idle_session_is_accounted_for_byte_by_byte() -> None:
         rows = led[direction]["rows"]
         assert abs(rows.get("unattributed", {"bytes": 0})["bytes"]) <= 300
     assert led["down"]["kbit_s"] > 0 and led["up"]["kbit_s"] > 0
+    # The compact forms' arithmetic: a blink alone 33 bytes instead of 68.
+    assert led["down"]["compact_bytes"] <= led["down"]["bytes"] - 35 * fill["updates"]
+    assert led["up"]["compact_bytes"] < led["up"]["bytes"]
     table = format_ledger([r])
     assert "host -> viewer  update headers" in table and "viewer -> host  Receipt" in table
+
+
+def test_a_compact_receipt_codes_each_receipt_against_the_one_before() -> None:
+    sizer = ReceiptSizer()
+    first = m.encode(m.Receipt(41, 5_000_000, 120, m.Receipt.NO_SPAN))
+    assert sizer.size(first) == len(first) == 22  # nothing to code it against
+    # The next update 0.25 s later: seq +1 (1 byte), 250000 us (3), held 120 us
+    # (1), no span (1), after the kind (2).
+    assert sizer.size(m.encode(m.Receipt(42, 5_250_000, 120, m.Receipt.NO_SPAN))) == 8
+    assert sizer.size(m.encode(m.Receipt(43, 5_250_300, 20_000, 70))) == 2 + 1 + 2 + 3 + 1

@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from ..transport.channel.base import Channel
 from ..wire.format import HASH, HEADER, OP_HEADER, UPDATE_HEADER, Op, UpdateFlags
+from .compact import ReceiptSizer, compact_update
 
 __all__ = ["FRAMING", "ROWS", "CountingChannel", "Ledger", "UpdateEntry", "classify"]
 
@@ -56,13 +57,15 @@ ROWS = ("update headers", "op headers", *(op.name for op in Op), "update body", 
 
 @dataclass(frozen=True, slots=True)
 class UpdateEntry:
-    """One update as received: when, its wire size (with framing) and its ops
-    as ``(op name, w, h, payload bytes)``."""
+    """One update as received: when, its wire size (with framing), whether it
+    is a keyframe or carries a hash, and its ops as ``(op name, x, y, w, h,
+    payload bytes)``."""
 
     t: float
     wire: int
     keyframe: bool
-    ops: tuple[tuple[str, int, int, int], ...]
+    ops: tuple[tuple[str, int, int, int, int, int], ...]
+    hashed: bool = False
 
 
 def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | None]:
@@ -83,26 +86,27 @@ def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | Non
     if flags & UpdateFlags.HASH:
         head += HASH.size
     parts.append(("update headers", 1, head))
-    ops: list[tuple[str, int, int, int]] = []
+    ops: list[tuple[str, int, int, int, int, int]] = []
     pos = head
     for _ in range(count):
         if pos + OP_HEADER.size > len(data):
             break
-        op, _, _, _, w, h, size = OP_HEADER.unpack_from(data, pos)
+        op, _, x, y, w, h, size = OP_HEADER.unpack_from(data, pos)
         pos += OP_HEADER.size
         try:
             op_name = Op(op).name
         except ValueError:
             op_name = "update body"
         size = min(size, len(data) - pos)
-        ops.append((op_name, w, h, size))
+        ops.append((op_name, x, y, w, h, size))
         parts.append(("op headers", 1, OP_HEADER.size))
         parts.append((op_name, 1, size))
         pos += size
     if pos < len(data):
         parts.append(("update body", 1, len(data) - pos))
     keyframe = bool(flags & UpdateFlags.KEYFRAME)
-    return parts, UpdateEntry(0.0, len(data) + FRAMING, keyframe, tuple(ops))
+    hashed = bool(flags & UpdateFlags.HASH)
+    return parts, UpdateEntry(0.0, len(data) + FRAMING, keyframe, tuple(ops), hashed)
 
 
 @dataclass(slots=True)
@@ -114,13 +118,23 @@ class Ledger:
     parts: dict[Direction, list[tuple[float, str, int, int]]] = field(
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
     updates: list[UpdateEntry] = field(default_factory=list)
+    #: ``(time, wire bytes)`` of each message as :mod:`.compact` would send it.
+    compact: dict[Direction, list[tuple[float, int]]] = field(
+        default_factory=lambda: {"down": [], "up": []})  # fmt: skip
+    _receipts: ReceiptSizer = field(default_factory=ReceiptSizer)
 
     def note(self, direction: Direction, data: bytes) -> None:
         t = self.clock()
         parts, update = classify(data)
         self.parts[direction].extend((t, row, n, b) for row, n, b in parts)
+        size = len(data)
         if update is not None and direction == "down":
-            self.updates.append(UpdateEntry(t, update.wire, update.keyframe, update.ops))
+            self.updates.append(UpdateEntry(t, update.wire, update.keyframe, update.ops,
+                                            update.hashed))  # fmt: skip
+            size = compact_update(update) or size
+        elif direction == "up" and parts[-1][0] == "Receipt":
+            size = self._receipts.size(data)
+        self.compact[direction].append((t, size + FRAMING))
 
     def breakdown(self, direction: Direction, start: float, end: float
                   ) -> dict[str, dict[str, int]]:  # fmt: skip
@@ -149,7 +163,7 @@ class Ledger:
                 s = out.setdefault(key, {"updates": 0, "wire": 0, "payload": 0})
                 s["updates"] += 1
                 s["wire"] += u.wire
-                s["payload"] += sum(o[3] for o in u.ops)
+                s["payload"] += sum(o[5] for o in u.ops)
         return out
 
     def report(self, start: float, end: float, link_bytes: Mapping[str, int | None]
@@ -166,8 +180,12 @@ class Ledger:
             if on_link is not None and on_link != counted:
                 rows["unattributed"] = {"count": 0, "bytes": on_link - counted}
             total = counted if on_link is None else on_link
-            out[direction] = {"rows": rows, "bytes": total,
-                              "kbit_s": total * 8 / 1000 / max(end - start, 1e-9)}  # fmt: skip
+            compact = sum(b for t, b in self.compact[direction] if start < t <= end)
+            secs = max(end - start, 1e-9)
+            out[direction] = {"rows": rows, "bytes": total, "kbit_s": total * 8 / 1000 / secs,
+                              # what .compact's messages would have carried instead
+                              "compact_bytes": compact,
+                              "compact_kbit_s": compact * 8 / 1000 / secs}  # fmt: skip
         shapes = self.shapes(start, end)
         out["updates"] = dict(sorted(shapes.items(), key=lambda kv: -kv[1]["updates"])[:8])
         return out

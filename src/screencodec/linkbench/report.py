@@ -149,6 +149,10 @@ def format_ledger(results: Sequence[SessionResult]) -> str:
                   for k, v in led.get("updates", {}).items()]  # fmt: skip
         if shapes:
             lines.append("  updates, on the wire each: " + ", ".join(shapes))
+        if "compact_kbit_s" in led["down"]:
+            lines.append(f"  with a compact delta and receipt (linkbench.compact, not sent):"
+                         f" host -> viewer {led['down']['compact_kbit_s']:.2f} kbit/s,"
+                         f" viewer -> host {led['up']['compact_kbit_s']:.2f} kbit/s")  # fmt: skip
     return "\n".join(lines)
 
 
