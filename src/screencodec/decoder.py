@@ -281,9 +281,11 @@ class ScreenDecoder:
             if p.op is Op.COPY
         ]
         if copies:
-            self._copy_scratch = apply_copies(
-                target, np.array(copies, np.int32), self._copy_scratch
-            )
+            scratch = apply_copies(target, np.array(copies, np.int32), self._copy_scratch)
+            # Kept for the next update only up to a frame's size: copies
+            # may cover up to 4 frames (the op coverage cap), once.
+            keep = scratch is not None and scratch.nbytes <= target.nbytes
+            self._copy_scratch = scratch if keep else None
         for dec, p in prepared:
             if p.op is not Op.COPY:
                 dec.apply(p, target)

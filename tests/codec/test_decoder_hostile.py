@@ -286,6 +286,33 @@ def test_many_full_frame_copies_are_refused_before_gathering(synced: ScreenDecod
     assert np.array_equal(synced.framebuffer, before)
 
 
+def test_copies_at_the_cap_apply_in_order_and_leave_no_lasting_buffer(
+    synced: ScreenDecoder,
+) -> None:
+    """Overlapping COPYs covering 4 frames in one update: every source is read
+    before any write and the last copy wins where they overlap (as in
+    docs/protocol.md); the sources saved for it (4 frames' worth) are not kept
+    for later updates, whose memory stays bounded by one frame."""
+    fb = synced.framebuffer
+    assert fb is not None
+    before = fb.copy()
+    full, half = Rect(0, 0, W, H), Rect(0, 0, W, H // 2)
+    ops = [copy_op(0, 0, full), copy_op(0, 0, full), copy_op(0, 0, full),
+           copy_op(0, H - H // 2, half)]  # fmt: skip
+    synced.decode(delta(*ops))
+    expect = before.copy()
+    expect[: H // 2] = before[H - H // 2 :]
+    assert np.array_equal(synced.framebuffer, expect)
+    kept = synced._copy_scratch  # the bound under test
+    assert kept is None or kept.nbytes <= expect.nbytes
+    # A later scroll (two copies: saved sources, within one frame) still works.
+    synced.decode(delta(copy_op(0, 1, Rect(0, 0, W, H - 1)), copy_op(0, 0, Rect(0, H - 1, W, 1)),
+                        seq=2))  # fmt: skip
+    again = expect.copy()
+    again[: H - 1], again[H - 1] = expect[1:], expect[0]
+    assert np.array_equal(synced.framebuffer, again)
+
+
 def test_many_full_frame_zstd_ops_are_refused_before_decompressing() -> None:
     """The same bomb with ZSTD ops: each one alone is capped at its rect, but
     all are decompressed before any is applied. Big frame, tiny message."""
