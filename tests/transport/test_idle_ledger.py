@@ -8,24 +8,28 @@ process) whose second half the ledger accounts for, byte for byte.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 
 from screencodec import ScreenEncoder
 from screencodec.capture.replay import synthetic_sequence
 from screencodec.linkbench import FRAMING, format_ledger, parse_link, run_session
-from screencodec.linkbench.compact import ReceiptSizer, compact_update
+from screencodec.linkbench.compact import ReceiptSizer
 from screencodec.linkbench.ledger import classify
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.compact import CompactState, compact_update
 from screencodec.wire import Op
 
 
 def test_an_update_is_cut_into_headers_op_headers_and_payloads() -> None:
     enc = ScreenEncoder(64, 48)
     frame = np.zeros((48, 64, 4), np.uint8)
-    enc.encode(frame)
+    link = CompactState()
+    link.note(6, enc.encode(frame))
     frame[10:30, 5:7, :3] = 40  # a caret
-    data = m.encode(m.Update(7, enc.encode(frame)))
+    delta = enc.encode(frame)
+    data = m.encode(m.Update(7, delta))
     parts, update = classify(data)
     rows = {row: (n, b) for row, n, b in parts}
     assert rows["framing"] == (1, FRAMING)
@@ -37,7 +41,13 @@ def test_an_update_is_cut_into_headers_op_headers_and_payloads() -> None:
     assert sum(b for _, _, b in parts) == len(data) + FRAMING == update.wire
     # As a compact delta: kind, then the op's tag, x, y, w, h (a byte each
     # here) and the colour; no length (FILL's is fixed), no update header.
-    assert compact_update(update) == 2 + 1 + 4 + 3
+    compact = compact_update(link, 7, delta)
+    assert compact is not None and len(compact) == 2 + 1 + 4 + 3
+    parts, update = classify(compact)
+    rows = {row: (n, b) for row, n, b in parts}
+    assert rows["compact headers"] == (1, 2) and rows["compact op headers"] == (1, 5)
+    assert rows["FILL"] == (1, 3) and "update headers" not in rows
+    assert update is not None and update.compact and update.ops[0] == ("FILL", 5, 10, 2, 20, 3)
     stats = m.encode(m.Stats(1000, 2, 40_000, 0, 9))
     assert classify(stats) == ([("framing", 1, FRAMING), ("Stats", 1, 22)], None)
 
@@ -47,11 +57,13 @@ def test_an_idle_session_is_accounted_for_byte_by_byte() -> None:
     r = asyncio.run(asyncio.wait_for(run_session(frames, parse_link("4M,40ms"), name="idle"), 60))
     led = r.extra["ledger"]
     down, up = led["down"]["rows"], led["up"]["rows"]
-    updates = down["update headers"]["count"]
-    assert updates >= 2  # a caret blinks about twice a second
-    assert down["update headers"]["bytes"] == 30 * updates
-    ops = down["op headers"]["count"]
-    assert down["op headers"]["bytes"] == 14 * ops
+    # The viewer takes compact deltas: after the join keyframe, every update is one.
+    full = down.get("update headers", {"count": 0, "bytes": 0})
+    compact = down["compact headers"]
+    updates = full["count"] + compact["count"]
+    assert compact["count"] >= 2  # a caret blinks about twice a second
+    assert full["bytes"] == 30 * full["count"] and compact["bytes"] == 2 * compact["count"]
+    ops = down.get("op headers", {"count": 0})["count"] + down["compact op headers"]["count"]
     assert {"FILL", "ZSTREAM"} >= {row for row in down if row in Op.__members__}
     assert sum(down[row]["count"] for row in down if row in Op.__members__) == ops
     messages = updates + sum(down[row]["count"] for row in ("Stats", "Cursor", "control")
@@ -60,20 +72,26 @@ def test_an_idle_session_is_accounted_for_byte_by_byte() -> None:
     # The viewer answers every update with a receipt (22 bytes, 43 on the wire).
     assert up["Receipt"]["bytes"] == 22 * up["Receipt"]["count"]
     assert abs(up["Receipt"]["count"] - updates) <= 1  # one may cross the window's edge
-    # A caret's blink: 3 bytes of colour in 68 on the wire.
-    fill = led["updates"]["FILL"]
-    assert fill["wire"] == 68 * fill["updates"] and fill["payload"] == 3 * fill["updates"]
+    # A caret's blink: 3 bytes of colour in 32-35 on the wire (68 as an Update).
+    fill = led["updates"]["compact FILL"]
+    assert fill["payload"] == 3 * fill["updates"]
+    assert 32 * fill["updates"] <= fill["wire"] <= 35 * fill["updates"]
     assert sum(v["updates"] for v in led["updates"].values()) == updates
     # What the proxy delivered is what the ledger counted, up to a message at an edge.
     for direction in ("down", "up"):
         rows = led[direction]["rows"]
         assert abs(rows.get("unattributed", {"bytes": 0})["bytes"]) <= 300
     assert led["down"]["kbit_s"] > 0 and led["up"]["kbit_s"] > 0
-    # The compact forms' arithmetic: a blink alone 33 bytes instead of 68.
-    assert led["down"]["compact_bytes"] <= led["down"]["bytes"] - 35 * fill["updates"]
+    # Every delta went compact: nothing is left for the compact column to save
+    # host -> viewer; the compact receipt's arithmetic still saves back.
+    assert led["down"]["compact_bytes"] == led["down"]["bytes"] - rows_unattributed(led, "down")
     assert led["up"]["compact_bytes"] < led["up"]["bytes"]
     table = format_ledger([r])
-    assert "host -> viewer  update headers" in table and "viewer -> host  Receipt" in table
+    assert "host -> viewer  compact headers" in table and "viewer -> host  Receipt" in table
+
+
+def rows_unattributed(led: dict[str, Any], direction: str) -> int:
+    return int(led[direction]["rows"].get("unattributed", {"bytes": 0})["bytes"])
 
 
 def test_a_compact_receipt_codes_each_receipt_against_the_one_before() -> None:

@@ -13,6 +13,10 @@ Each message is cut into rows (:data:`ROWS`):
   codec: the 8-byte message header, the 16-byte update header and the hash
   if any), one 14-byte op header per op, and each op's payload under the
   op's name (``FILL``, ``ZSTREAM``, ...);
+* a compact delta (session kind 26, :mod:`~..transport.session.compact`)
+  into ``compact headers`` (version, kind), ``compact op headers`` (tag,
+  varint rect and length) and the payloads as above (a ZSTREAM payload
+  without its stream position);
 * other messages by kind: ``Stats``, ``Cursor``, ``Receipt``, ``Ack``,
   ``KeyframeRequest``, ``input`` (pointer, buttons, wheel, keys) and
   ``control`` (everything else: grants, monitor lists, notices, chat, bye);
@@ -30,13 +34,16 @@ wrapped channels (no lock); read after the session.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..errors import ProtocolError
 from ..transport.channel.base import Channel
+from ..transport.session.compact import CompactState, compact_update, parse_compact
 from ..wire.format import HASH, HEADER, OP_HEADER, UPDATE_HEADER, Op, UpdateFlags
-from .compact import ReceiptSizer, compact_update
+from .compact import ReceiptSizer, varint
 
 __all__ = ["FRAMING", "ROWS", "CountingChannel", "Ledger", "UpdateEntry", "classify"]
 
@@ -47,11 +54,12 @@ FRAMING = 4 + 1 + 16
 #: The session message header of an update: version u8, kind u8, seq u32.
 SESSION_UPDATE_HEADER = 6
 
-_KIND_NAMES = {1: "update", 2: "Ack", 3: "KeyframeRequest", 8: "input", 9: "input",
+_KIND_NAMES = {1: "update", 26: "compact", 2: "Ack", 3: "KeyframeRequest", 8: "input", 9: "input",
                10: "input", 11: "input", 20: "Stats", 23: "Cursor", 25: "Receipt"}  # fmt: skip
 #: The rows of a breakdown, in the order tables print them (op payload rows
 #: follow ``op headers``, named after the op).
-ROWS = ("update headers", "op headers", *(op.name for op in Op), "update body", "Stats",
+ROWS = ("update headers", "op headers", "compact headers", "compact op headers",
+        *(op.name for op in Op), "update body", "Stats",
         "Cursor", "Receipt", "Ack", "KeyframeRequest", "input", "control", "framing")  # fmt: skip
 
 
@@ -59,13 +67,14 @@ ROWS = ("update headers", "op headers", *(op.name for op in Op), "update body", 
 class UpdateEntry:
     """One update as received: when, its wire size (with framing), whether it
     is a keyframe or carries a hash, and its ops as ``(op name, x, y, w, h,
-    payload bytes)``."""
+    payload bytes)``; ``compact``: it came as a compact delta."""
 
     t: float
     wire: int
     keyframe: bool
     ops: tuple[tuple[str, int, int, int, int, int], ...]
     hashed: bool = False
+    compact: bool = False
 
 
 def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | None]:
@@ -75,6 +84,8 @@ def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | Non
     kind = data[1] if len(data) > 1 else 0
     name = _KIND_NAMES.get(kind, "control")
     parts: list[tuple[str, int, int]] = [("framing", 1, FRAMING)]
+    if name == "compact":
+        return _classify_compact(data, parts)
     if name != "update":
         parts.append((name, 1, len(data)))
         return parts, None
@@ -109,6 +120,26 @@ def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | Non
     return parts, UpdateEntry(0.0, len(data) + FRAMING, keyframe, tuple(ops), hashed)
 
 
+def _classify_compact(data: bytes, parts: list[tuple[str, int, int]]
+                      ) -> tuple[list[tuple[str, int, int]], UpdateEntry]:  # fmt: skip
+    try:
+        compact_ops = parse_compact(data[2:])
+    except ProtocolError:
+        parts.append(("update body", 1, len(data)))
+        return parts, UpdateEntry(0.0, len(data) + FRAMING, False, (), compact=True)
+    parts.append(("compact headers", 1, 2))
+    ops = []
+    last = len(compact_ops) - 1
+    for k, (op, _, x, y, w, h, payload) in enumerate(compact_ops):
+        head = 1 + varint(x) + varint(y) + varint(w) + varint(h)
+        if op not in (Op.FILL, Op.COPY) and k != last:
+            head += varint(len(payload))
+        parts.append(("compact op headers", 1, head))
+        parts.append((Op(op).name, 1, len(payload)))
+        ops.append((Op(op).name, x, y, w, h, len(payload)))
+    return parts, UpdateEntry(0.0, len(data) + FRAMING, False, tuple(ops), compact=True)
+
+
 @dataclass(slots=True)
 class Ledger:
     """The messages of one session, both directions, as ``(time, row, count,
@@ -118,10 +149,13 @@ class Ledger:
     parts: dict[Direction, list[tuple[float, str, int, int]]] = field(
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
     updates: list[UpdateEntry] = field(default_factory=list)
-    #: ``(time, wire bytes)`` of each message as :mod:`.compact` would send it.
+    #: ``(time, wire bytes)`` of each message in compact form: every delta
+    #: the host could send as a compact one (a real one, built as the host
+    #: would) and each receipt as :mod:`.compact` prices it (not implemented).
     compact: dict[Direction, list[tuple[float, int]]] = field(
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
     _receipts: ReceiptSizer = field(default_factory=ReceiptSizer)
+    _link: CompactState = field(default_factory=CompactState)
 
     def note(self, direction: Direction, data: bytes) -> None:
         t = self.clock()
@@ -130,11 +164,23 @@ class Ledger:
         size = len(data)
         if update is not None and direction == "down":
             self.updates.append(UpdateEntry(t, update.wire, update.keyframe, update.ops,
-                                            update.hashed))  # fmt: skip
-            size = compact_update(update) or size
+                                            update.hashed, update.compact))  # fmt: skip
+            size = self._compact_size(data)
         elif direction == "up" and parts[-1][0] == "Receipt":
             size = self._receipts.size(data)
         self.compact[direction].append((t, size + FRAMING))
+
+    def _compact_size(self, data: bytes) -> int:
+        """Bytes of update ``data`` as the host sends it to a viewer that takes
+        compact deltas (the viewer's side of the link state, kept here)."""
+        if data[1] != 1 or len(data) < 6:
+            with contextlib.suppress(ProtocolError):
+                self._link.canonical(data)  # a compact delta: it is what was sent
+            return len(data)
+        seq = int.from_bytes(data[2:6], "big")
+        compact = compact_update(self._link, seq, data[6:])
+        self._link.note(seq, data[6:])
+        return len(data) if compact is None else len(compact)
 
     def breakdown(self, direction: Direction, start: float, end: float
                   ) -> dict[str, dict[str, int]]:  # fmt: skip
@@ -152,14 +198,14 @@ class Ledger:
 
     def shapes(self, start: float, end: float) -> dict[str, dict[str, int]]:
         """Updates that arrived in ``(start, end]`` grouped by their ops (``FILL``,
-        ``FILL+ZSTREAM``, ...): ``{"updates", "wire", "payload"}`` summed, so a
-        caret's blink or a clock's tick can be read as payload against the
-        rest (headers and framing)."""
+        ``FILL+ZSTREAM``, ``compact FILL`` for a compact delta, ...): ``{"updates",
+        "wire", "payload"}`` summed, so a caret's blink or a clock's tick can
+        be read as payload against the rest (headers and framing)."""
         out: dict[str, dict[str, int]] = {}
         for u in self.updates:
             if start < u.t <= end:
-                key = ("keyframe " if u.keyframe else "") + ("+".join(o[0] for o in u.ops)
-                                                             or "empty")  # fmt: skip
+                kind = "keyframe " if u.keyframe else "compact " if u.compact else ""
+                key = kind + ("+".join(o[0] for o in u.ops) or "empty")
                 s = out.setdefault(key, {"updates": 0, "wire": 0, "payload": 0})
                 s["updates"] += 1
                 s["wire"] += u.wire

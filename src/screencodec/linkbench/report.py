@@ -139,10 +139,10 @@ def format_ledger(results: Sequence[SessionResult]) -> str:
         lines.append(f"{r.scenario} {r.link}: the second half ({secs:.1f} s),"
                      f" host -> viewer {led['down']['kbit_s']:.2f} kbit/s,"
                      f" viewer -> host {led['up']['kbit_s']:.2f} kbit/s")  # fmt: skip
-        lines.append(f"  {'direction':<15} {'what':<16} {'count':>6} {'bytes':>9} {'kbit/s':>8}")
+        lines.append(f"  {'direction':<15} {'what':<18} {'count':>6} {'bytes':>9} {'kbit/s':>8}")
         for direction in ("down", "up"):
             for row, v in led[direction]["rows"].items():
-                lines.append(f"  {_WHO[direction]:<15} {row:<16} {v['count']:>6} {v['bytes']:>9}"
+                lines.append(f"  {_WHO[direction]:<15} {row:<18} {v['count']:>6} {v['bytes']:>9}"
                              f" {v['bytes'] * 8 / 1000 / secs:>8.2f}")  # fmt: skip
         shapes = [f"{k} {v['updates']} x {v['wire'] / v['updates']:.0f} B"
                   f" ({v['payload'] / v['updates']:.0f} B op payload)"
@@ -150,7 +150,8 @@ def format_ledger(results: Sequence[SessionResult]) -> str:
         if shapes:
             lines.append("  updates, on the wire each: " + ", ".join(shapes))
         if "compact_kbit_s" in led["down"]:
-            lines.append(f"  with a compact delta and receipt (linkbench.compact, not sent):"
+            lines.append(f"  with every delta the host may compact as compact, and compact receipts"
+                         f" (linkbench.compact, not sent):"
                          f" host -> viewer {led['down']['compact_kbit_s']:.2f} kbit/s,"
                          f" viewer -> host {led['up']['compact_kbit_s']:.2f} kbit/s")  # fmt: skip
     return "\n".join(lines)

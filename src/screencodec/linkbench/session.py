@@ -76,6 +76,7 @@ from ..transport import (
     listen_direct,
     session_encoder,
 )
+from ..transport.session.viewer import default_capabilities
 from .isolated import ProxyProcess
 from .ledger import CountingChannel, Ledger
 from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
@@ -352,6 +353,7 @@ async def run_session(
     max_samples: int = 32,
     proxy: Literal["process", "inline", "none"] = "process",
     proxy_options: dict[str, Any] | None = None,
+    compact: bool = True,
 ) -> SessionResult:
     """Play ``frames`` once to a viewer over ``link``; see the module notes.
 
@@ -363,6 +365,7 @@ async def run_session(
     ``proxy``: the shaping proxy runs in its own process, on this event loop
     (``inline``), or not at all (``none``: the viewer dials the host; for a link
     shaped elsewhere, see :mod:`.netns`; kbit/s then counts update payloads).
+    ``compact``: the viewer declares compact deltas (session kind 26).
     """
     if proxy == "process" and not _shared_clock():
         raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
@@ -388,7 +391,7 @@ async def run_session(
     ledger = Ledger(_CLOCK)
     try:
         run = await _play(host, relay, probe, ledger, count=len(frames), warmup=warmup,
-                          join_timeout=join_timeout, settle=settle)  # fmt: skip
+                          join_timeout=join_timeout, settle=settle, compact=compact)  # fmt: skip
     finally:
         await host.close()
         paced.close()
@@ -428,7 +431,8 @@ _Proxy = ProxyProcess | ShapingProxy | _NoProxy
 
 
 async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, count: int,
-                warmup: float, join_timeout: float, settle: float) -> _Run:  # fmt: skip
+                warmup: float, join_timeout: float, settle: float, compact: bool,
+                ) -> _Run:  # fmt: skip
     """Listen, dial through the proxy; at the first picture (+ ``warmup``) start
     the source; when it has played, wait until the viewer is exact (at most
     ``settle``); say bye and close everything. Each side's channel notes what
@@ -447,7 +451,8 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
             channel = CountingChannel(
                 await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password),
                 ledger, "down")  # fmt: skip
-            run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe)))
+            run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe),
+                              capabilities=default_capabilities(compact=compact)))  # fmt: skip
             viewer = run.viewer
             viewer.record_times = True
             events = viewer.events()

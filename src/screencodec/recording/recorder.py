@@ -52,6 +52,7 @@ from screencodec.recording.format import ChunkFlags, ChunkType, json_payload
 from screencodec.recording.retention import RetentionPolicy, prune
 from screencodec.recording.writer import ChunkWriter
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.compact import CompactState
 from screencodec.transport.session.permissions import ConsentRequest, Grant
 from screencodec.wire import UpdateFlags
 from screencodec.wire.format import HEADER, UPDATE_HEADER
@@ -125,13 +126,26 @@ def machine_id() -> str:
 class RecordingChannel:
     """A :class:`Channel` that reports every message to a session recorder.
     ``host_side=False`` wraps a viewer's channel: what it receives is then
-    what the host sent."""
+    what the host sent. A compact delta from the host is recorded as the
+    canonical Update it stands for (:mod:`~screencodec.transport.session.compact`:
+    the channel keeps the link's state, from the one task that sends or
+    receives the host's messages); one that cannot be expanded is left out,
+    as the viewer refuses it too."""
 
     def __init__(self, inner: Channel, session: SessionRecorder, *, host_side: bool = True
                  ) -> None:  # fmt: skip
         self.inner = inner
         self._session = session
         self._sent, self._received = ("out", "in") if host_side else ("in", "out")
+        self._link = CompactState()
+
+    def _put(self, kind: str, message: bytes) -> None:
+        if kind == "out":  # the host's message
+            try:
+                message = self._link.canonical(message)
+            except ProtocolError:
+                return
+        self._session.put(kind, message)
 
     @property
     def peer(self) -> str:
@@ -143,11 +157,11 @@ class RecordingChannel:
 
     async def send(self, message: bytes, /) -> None:
         await self.inner.send(message)
-        self._session.put(self._sent, message)
+        self._put(self._sent, message)
 
     async def recv(self) -> bytes:
         data = await self.inner.recv()
-        self._session.put(self._received, data)
+        self._put(self._received, data)
         return data
 
     @property

@@ -60,7 +60,8 @@ def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
         ops &= ~(1 << Op.ZSTREAM)
     cache = ZSTREAM_MAX_WINDOW if hello["zstream"] else 0
     # The page's decoder takes MED-filtered photos (decoder/lossless.js).
-    return m.Capabilities(ops, video, m.Capabilities.RECEIPTS | m.Capabilities.ZSTD_MED, cache)
+    return m.Capabilities(ops, video, m.Capabilities.RECEIPTS | m.Capabilities.ZSTD_MED
+                          | m.Capabilities.COMPACT, cache)  # compact: expanded by the Viewer
 
 
 def _level(level: Permission) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from typing import ClassVar
 
 from screencodec.errors import ProtocolError
 from screencodec.transport.session._binary import Reader, Writer
-from screencodec.transport.session._msgbase import MessageBase
+from screencodec.transport.session._msgbase import MAX_UPDATE, MessageBase
 from screencodec.wire import ZSTREAM_MAX_WINDOW, Op
 
-__all__ = ["Capabilities", "Receipt"]
+__all__ = ["Capabilities", "CompactUpdate", "Receipt"]
 
 #: Every op a version-0.1 viewer decodes: what a viewer that sends no
 #: Capabilities message is assumed to handle.
@@ -29,7 +29,8 @@ class Capabilities(MessageBase):
     H.264 profiles (:data:`H264_420`, :data:`H264_444`); ``flags`` bit
     :data:`RECEIPTS` says it answers updates with :class:`Receipt`, bit
     :data:`ZSTD_MED` that it decodes ZSTD ops with op flags MED | PLANAR
-    (docs/protocol.md; without it the host filters photos with DELTA_UP);
+    (docs/protocol.md; without it the host filters photos with DELTA_UP),
+    bit :data:`COMPACT` that it takes :class:`CompactUpdate` messages;
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -44,16 +45,19 @@ class Capabilities(MessageBase):
     H264_444: ClassVar[int] = 2  #: High 4:4:4 Predictive
     RECEIPTS: ClassVar[int] = 1
     ZSTD_MED: ClassVar[int] = 2
+    COMPACT: ClassVar[int] = 4
     #: The flag bits this version knows; a newer viewer's others are dropped.
-    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED
+    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED | COMPACT
 
     @classmethod
-    def full(cls) -> Capabilities:
+    def full(cls, *, compact: bool = False) -> Capabilities:
         """Everything this version decodes: every op, both profiles, receipts,
         the MED filter, and the memory a ZSTREAM history stream takes (its
-        8 MiB window)."""
+        8 MiB window); compact deltas only with ``compact`` (opt-in for now:
+        tools and tests that read the host's raw messages expect Updates)."""
         ops = sum(1 << op for op in Op)
-        return cls(ops, cls.H264_420 | cls.H264_444, cls.KNOWN_FLAGS, ZSTREAM_MAX_WINDOW)
+        flags = cls.KNOWN_FLAGS if compact else cls.KNOWN_FLAGS & ~cls.COMPACT
+        return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)
 
     @classmethod
     def legacy(cls) -> Capabilities:
@@ -107,3 +111,26 @@ class Receipt(MessageBase):
     @classmethod
     def _unpack(cls, r: Reader) -> Receipt:
         return cls(r.u32(), r.u64(), r.u32(), r.u32())
+
+
+@dataclass(frozen=True, slots=True)
+class CompactUpdate(MessageBase):
+    """Host -> viewer: a small delta update without the headers the viewer
+    can work out, to be expanded into its canonical :class:`Update`
+    (:mod:`~screencodec.transport.session.compact` has the layout). Only to a
+    viewer that declared :attr:`Capabilities.COMPACT`. ``body`` is the
+    message after version and kind; it is checked when it is expanded (a bad
+    one is refused like an undecodable update, not fatal to the session)."""
+
+    KIND: ClassVar[int] = 26
+    body: bytes
+
+    def _pack(self, w: Writer) -> None:
+        w.raw(self.body)
+
+    @classmethod
+    def _unpack(cls, r: Reader) -> CompactUpdate:
+        body = r.rest()
+        if len(body) > MAX_UPDATE:
+            raise ProtocolError(f"compact update of {len(body)} bytes")
+        return cls(body)

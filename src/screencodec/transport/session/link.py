@@ -208,6 +208,7 @@ class ViewerLink:
             raise ProtocolError(f"expected a permission request, got {type(hello).__name__}")
         # Nothing is encoded before the grant: the encoder is opened with this.
         self.stream.choice = choose_encoder(self.capabilities, self.host.encoder_factory)
+        self.stream.compact = bool(self.capabilities.flags & m.Capabilities.COMPACT)
         return hello
 
     async def cleanup(self) -> None:

@@ -33,7 +33,7 @@ from screencodec.transport.session._msgbase import (
     coord,
 )
 from screencodec.transport.session._msginput import Button, Key, PointerMove, Wheel
-from screencodec.transport.session._msglink import Capabilities, Receipt
+from screencodec.transport.session._msglink import Capabilities, CompactUpdate, Receipt
 from screencodec.transport.session._msgside import (
     MAX_CURSOR_BYTES,
     Chat,
@@ -56,6 +56,7 @@ __all__ = [
     "Bye",
     "Capabilities",
     "Chat",
+    "CompactUpdate",
     "Cursor",
     "Extension",
     "FileAccept",
@@ -296,7 +297,7 @@ Message = (
     Update | Ack | KeyframeRequest | PermissionRequest | PermissionGrant | PermissionDeny
     | PermissionRevoke | PointerMove | Button | Wheel | Key | MonitorList | SelectMonitor
     | Chat | FileOffer | FileAccept | FileChunk | FileEnd | Extension | Stats | Notice | Bye
-    | Cursor | Capabilities | Receipt
+    | Cursor | Capabilities | Receipt | CompactUpdate
 )  # fmt: skip
 
 _KINDS: dict[int, type[MessageBase]] = {
@@ -305,7 +306,7 @@ _KINDS: dict[int, type[MessageBase]] = {
         Update, Ack, KeyframeRequest, PermissionRequest, PermissionGrant, PermissionDeny,
         PermissionRevoke, PointerMove, Button, Wheel, Key, MonitorList, SelectMonitor, Chat,
         FileOffer, FileAccept, FileChunk, FileEnd, Extension, Stats, Notice, Bye, Cursor,
-        Capabilities, Receipt,
+        Capabilities, Receipt, CompactUpdate,
     )
 }  # fmt: skip
 

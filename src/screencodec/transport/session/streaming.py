@@ -7,7 +7,8 @@ keeps what it last sent, so the next encode covers everything skipped (damage
 merges, the newest screen wins). Then: switch monitor if asked, hold the
 encoder to the controller's target rate, grab and encode in one worker-thread
 hop, send. An update with nothing in it is not sent at all: an idle screen
-costs nothing on the wire.
+costs nothing on the wire. A small delta goes as a compact delta (session
+kind 26, :mod:`.compact`) to a viewer that declared it (``compact``).
 
 **Keyframes.** The encoder's first update is the join keyframe; a viewer's
 KeyframeRequest while a keyframe is still unanswered is the same request and
@@ -40,6 +41,7 @@ import numpy.typing as npt
 
 from screencodec.errors import SessionClosedError
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.compact import CompactState, compact_update
 from screencodec.transport.session.encoding import EncoderChoice, open_encoder
 from screencodec.transport.session.flow import CongestionControl
 from screencodec.transport.session.services import EncoderLike, SessionLink
@@ -72,6 +74,10 @@ class Streamer:
         self.encoder: EncoderLike | None = None
         self.keyframes_sent = 0
         self.empty_skipped = 0  #: unchanged ticks not sent
+        #: Send compact deltas (the viewer declared ``Capabilities.COMPACT``).
+        self.compact = False
+        self.compact_sent = 0  #: updates sent as compact deltas
+        self._on_link = CompactState()  # the last update sent, as the viewer knows it
         self.rate_set: float | None = None  #: bits/s the encoder is held to (None: unlimited)
         self._budget_set: tuple[float, float] | None = None
         self._probed_at = -1e9
@@ -130,13 +136,25 @@ class Streamer:
             if data is None:
                 self.empty_skipped += 1
                 continue
-            payload_size = len(data) + 8
+            message = self._message(self.flow.next_seq, data)
+            payload_size = len(message) + 2
             seq = self.flow.sent(payload_size, time.monotonic())
             if keyframe:
                 self._keyframe_seq = seq
                 self.keyframes_sent += 1
-            await link.send_raw(m.encode(m.Update(seq, data)))
+            await link.send_raw(message)
             self.meter.on_send(payload_size)
+
+    def _message(self, seq: int, data: bytes) -> bytes:
+        """Update ``seq`` as it goes on the wire: compact if it may be."""
+        if not self.compact:
+            return m.encode(m.Update(seq, data))
+        message = compact_update(self._on_link, seq, data)
+        self._on_link.note(seq, data)
+        if message is None:
+            return m.encode(m.Update(seq, data))
+        self.compact_sent += 1
+        return message
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, or less if a receipt comes. A timer sets the event: no

@@ -24,6 +24,11 @@ called from any task on the same loop. Every update is answered with a
 :class:`~.messages.Receipt` (arrival time, time held) after it is applied or
 found undecodable: the host's congestion control times the link by these,
 and its in-flight window only counts updates this viewer has not processed.
+
+A compact delta (session kind 26, :mod:`.compact`) is expanded into its
+canonical Update as it arrives, before the sink, the decoder or anything
+else sees it; one that cannot be expanded is answered as refused and a
+keyframe is asked for, like an update the decoder refused.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from screencodec.errors import ConsentDeniedError, DecodeError, ProtocolError, S
 from screencodec.geometry import Monitor
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.compact import CompactState, expand_update, next_seq
 from screencodec.transport.session.events import (
     ChatReceived,
     CursorMoved,
@@ -65,7 +71,7 @@ from screencodec.transport.session.sidechannels import (
 )
 from screencodec.wire import Op
 
-__all__ = ["DecoderLike", "RemoteApplier", "Viewer"]
+__all__ = ["DecoderLike", "RemoteApplier", "Viewer", "default_capabilities"]
 
 _INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
 _KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
@@ -93,8 +99,10 @@ class RemoteApplier(Protocol):
         ...
 
 
-def _default_capabilities() -> m.Capabilities:
-    caps = m.Capabilities.full()
+def default_capabilities(*, compact: bool = False) -> m.Capabilities:
+    """What a Viewer declares by default: everything ScreenDecoder decodes
+    here (no VIDEO without PyAV); compact deltas with ``compact``."""
+    caps = m.Capabilities.full(compact=compact)
     if importlib.util.find_spec("av") is None:
         caps = dataclasses.replace(caps, ops=caps.ops & ~(1 << Op.VIDEO), video=0)
     return caps
@@ -133,7 +141,7 @@ class Viewer:
         self.channel = channel
         #: What this viewer tells the host it decodes (default: everything
         #: ScreenDecoder decodes here; no VIDEO without PyAV).
-        self.capabilities = capabilities or _default_capabilities()
+        self.capabilities = capabilities or default_capabilities()
         self.who = who
         #: Set: updates and cursor messages go there, undecoded (see module notes).
         self.sink = sink
@@ -164,6 +172,11 @@ class Viewer:
         self._keyframe_asked_at = -1e9
         self._tasks: set[asyncio.Task[None]] = set()
         self._updates: asyncio.Queue[_Queued] = asyncio.Queue()
+        #: The last update received, for compact deltas (receive loop only).
+        self._on_link = CompactState()
+        #: Compact deltas received, and those refused (not expanded).
+        self.compact_received = 0
+        self.compact_refused = 0
 
     def events(self) -> Subscription:
         return self.events_hub.subscribe()
@@ -219,13 +232,15 @@ class Viewer:
                 if isinstance(msg, m.Bye):
                     reason = f"host said bye: {msg.reason}"
                     break
-                if isinstance(msg, m.Update):
+                if isinstance(msg, m.Update | m.CompactUpdate):
                     # Decoded by the apply loop, so this loop stays free to
                     # stamp arrivals truly: the host times its link by them.
                     if self._updates.qsize() >= _MAX_QUEUED:
                         raise ProtocolError("the host sent more updates than it may have in flight")
-                    remote = None if self.sink is None else self.sink.update(msg.data)
-                    self._updates.put_nowait((msg, arrived, span, remote))
+                    update, remote = self._take(msg)
+                    if remote is None and self.sink is not None:
+                        remote = self.sink.update(update.data)
+                    self._updates.put_nowait((update, arrived, span, remote))
                     if applier.done():
                         applier.result()  # its failure ends the session
                     continue
@@ -247,6 +262,29 @@ class Viewer:
             self.events_hub.emit(SessionEnded(self.channel.peer, reason))
             self.events_hub.close()
         return reason
+
+    def _take(
+        self, msg: m.Update | m.CompactUpdate
+    ) -> tuple[m.Update, asyncio.Future[tuple[int, int] | None] | None]:
+        """The canonical Update of ``msg`` (a compact delta expanded) and, for
+        a compact delta that cannot be expanded, its answer: refused."""
+        state = self._on_link
+        if isinstance(msg, m.Update):
+            state.note(msg.seq, msg.data)
+            return msg, None
+        self.compact_received += 1
+        seq = next_seq(state.seq)
+        try:
+            update = m.Update(seq, expand_update(state, msg.body))
+        except ProtocolError:
+            state.lost(seq)
+            self.compact_refused += 1
+            refused: asyncio.Future[tuple[int, int] | None] = (
+                asyncio.get_running_loop().create_future())  # fmt: skip
+            refused.set_result(None)
+            return m.Update(seq, b""), refused
+        state.note(seq, update.data)
+        return update, None
 
     async def _apply_loop(self) -> None:
         while True:
@@ -308,6 +346,7 @@ class Viewer:
             size = await remote
             if size is None:
                 self.decode_errors += 1
+                self._on_link.refused(msg.seq)
                 refused = True
             else:
                 self.decoded += 1
@@ -324,6 +363,7 @@ class Viewer:
         except DecodeError:
             # Session survives: the framebuffer is unchanged; ask for a full picture.
             self.decode_errors += 1
+            self._on_link.refused(msg.seq)
             refused = True
         else:
             self.framebuffer = fb

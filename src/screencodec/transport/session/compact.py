@@ -1,0 +1,348 @@
+"""Compact delta updates (session kind 26): a small delta without the headers
+both ends can work out.
+
+On an idle screen the headers weigh more than the pixels: a caret's blink is
+a 3-byte FILL inside 6 bytes of session header, 24 of codec headers and 14 of
+op header. Most of that the viewer already knows: the session and codec
+sequence numbers (the previous ones plus one), the frame size (its
+framebuffer's), the update flags (none), the op count (the ops to the end of
+the message) and a ZSTREAM op's stream position (the bytes its history stream
+has produced). A compact delta sends only the rest, and the viewer expands it
+back into the **canonical** UPDATE, byte for byte what the host's encoder
+produced, before anything else sees it: the decoder, the web page's decoder,
+recordings, receipts and stats see an ordinary :class:`~.messages.Update`.
+
+Spec (docs/transport.md has it too). The message is ``version u8 (1) | kind
+u8 (26)`` and then one or more ops back to back to the end of the message.
+Each op:
+
+* ``tag u8``: the op (:class:`~screencodec.wire.Op`, 1..7) in bits 0-2, bit 3
+  LAST (set on the last op and on no other), the op flags in bits 4-7;
+* ``x, y, w, h``: unsigned LEB128 varints (7 bits a byte, low first, at most
+  5 bytes, no value over 16384);
+* the payload's length as a varint (at most 5 bytes), except for FILL (3
+  bytes) and COPY (4), whose size is fixed, and for a LAST op that is neither,
+  whose payload is the rest of the message;
+* the payload, except that a ZSTREAM payload leaves out its 4-byte stream
+  position.
+
+Expansion: the session sequence is the previous update's plus one (mod 2^32,
+skipping 0, as the host counts); the codec message is ``"SC", 1, 1 (UPDATE),
+length``, then the update header with the codec sequence the previous
+update's plus one (mod 2^32), flags 0, the previous update's width and
+height, reserved 0 and the op count; then each op's 14-byte header and its
+payload. A ZSTREAM op's position is 0 with RESET and otherwise where the last
+ZSTREAM op left the stream: its position plus ``w * h * 3`` (mod 2^32), which
+is how docs/protocol.md defines it.
+
+What "the previous update" is, both ends track alike (:class:`CompactState`):
+the last update on the link, in canonical form. The viewer expands only after
+a keyframe, and never after an update it could not take (a compact one it
+could not expand, or one its decoder refused) until the next keyframe: such a
+compact delta is refused like an undecodable Update (the viewer answers it and
+asks for a keyframe; the session goes on). The host sends a compact delta
+only when its expansion is exact: a delta without HASH, of the previous
+update's size, numbered one more than the previous update in both sequences,
+with 1 to :data:`MAX_COMPACT_OPS` ops whose flags fit in 4 bits, and ZSTREAM
+positions where the state says; and only to a viewer that declared
+``Capabilities.COMPACT``. Anything else goes as an Update.
+
+Bounds on the viewer: every varint at most 5 bytes, coordinates at most
+16384, at most :data:`MAX_COMPACT_OPS` ops, the expanded update at most
+``MAX_UPDATE`` bytes (checked before it is built); the codec's op-count rule
+(``count <= (length - 16) / 14``) holds by construction. Anything else
+(truncated, trailing bytes, an unknown op, no LAST op, a payload past the
+end) is a :class:`~screencodec.errors.ProtocolError`.
+
+State: a :class:`CompactState` belongs to one direction of one session and
+is used from one task (no lock).
+"""
+
+from __future__ import annotations
+
+from screencodec.errors import ProtocolError
+from screencodec.transport.session import messages as m
+from screencodec.transport.session._msgbase import MAX_UPDATE
+from screencodec.wire.format import (
+    HEADER,
+    MAX_DIMENSION,
+    OP_HEADER,
+    UPDATE_HEADER,
+    ZSTREAM_HEADER,
+    MessageType,
+    Op,
+    UpdateFlags,
+    ZStreamFlags,
+)
+
+__all__ = [
+    "MAX_COMPACT_OPS",
+    "CompactOp",
+    "CompactState",
+    "compact_update",
+    "expand_update",
+    "next_seq",
+    "parse_compact",
+]
+
+#: Ops in one compact delta at most (a bigger update goes as an Update: its
+#: headers are a small part of it, and this bounds the viewer's work).
+MAX_COMPACT_OPS = 256
+_LAST = 0x08
+_OP_MASK = 0x07
+_MAX_VARINT = 5
+_FIXED = {Op.FILL: 3, Op.COPY: 4}
+_KNOWN_OPS = frozenset(int(op) for op in Op)
+_U32 = 0xFFFFFFFF
+_PREFIX = bytes((m.PROTOCOL_VERSION, m.CompactUpdate.KIND))
+_CODEC_HEAD = HEADER.size + UPDATE_HEADER.size
+
+
+def next_seq(seq: int) -> int:
+    """The session sequence after ``seq``: plus one, mod 2^32, skipping 0
+    (the host's count, :meth:`~.flow.CongestionControl.sent`)."""
+    return (seq + 1) & _U32 or 1
+
+
+class CompactState:
+    """What one direction of a session knows of the last update on the link.
+
+    ``seq`` is its session sequence; ``valid`` says the rest is known and a
+    compact delta may build on it: ``codec_seq`` (the codec's last number),
+    ``width`` and ``height``, and ``zpos``, where the ZSTREAM history stream
+    stands (None: unknown, so a ZSTREAM op without RESET cannot be compact).
+    """
+
+    __slots__ = ("codec_seq", "height", "seq", "valid", "width", "zpos")
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.valid = False
+        self.codec_seq = 0
+        self.width = 0
+        self.height = 0
+        self.zpos: int | None = None
+
+    def note(self, seq: int, update: bytes) -> None:
+        """After each canonical update sent or received (``update``: the codec
+        message). A keyframe makes the state valid; a delta keeps it as it
+        was; an update this cannot read (or one of another size) ends it."""
+        self.seq = seq
+        head = _read_head(update)
+        if head is None:
+            self.valid = False
+            return
+        codec_seq, flags, width, height, count = head
+        if flags & UpdateFlags.KEYFRAME:
+            self.valid, self.width, self.height = True, width, height
+        elif (width, height) != (self.width, self.height):
+            self.valid = False
+        if flags or count:  # an empty delta does not count (docs/protocol.md)
+            self.codec_seq = codec_seq
+        self.zpos = _stream_end(update, count, self.zpos)
+
+    def lost(self, seq: int) -> None:
+        """Update ``seq`` was not taken (not expanded, or refused by the
+        decoder): no compact delta builds on it, until the next keyframe."""
+        self.seq = seq
+        self.valid = False
+
+    def refused(self, seq: int) -> None:
+        """The viewer's decoder refused update ``seq``: if it is still the
+        last, no compact delta builds on it (a later one already built on it
+        is skipped by the decoder anyway, which then wants a keyframe)."""
+        if seq == self.seq:
+            self.valid = False
+
+    def canonical(self, message: bytes) -> bytes:
+        """``message`` (a session message) with a compact delta expanded into
+        its Update, noting every update; other messages as they are. For taps
+        that keep canonical bytes (recordings, the linkbench's ledger).
+        Raises ProtocolError (and forgets the state) on a bad compact delta."""
+        kind = message[1] if len(message) > 1 else -1
+        if kind == m.Update.KIND and len(message) >= 6:
+            self.note(int.from_bytes(message[2:6], "big"), message[6:])
+        elif kind == m.CompactUpdate.KIND:
+            seq = next_seq(self.seq)
+            try:
+                update = expand_update(self, message[2:])
+            except ProtocolError:
+                self.lost(seq)
+                raise
+            self.note(seq, update)
+            return m.encode(m.Update(seq, update))
+        return message
+
+
+def compact_update(state: CompactState, seq: int, update: bytes) -> bytes | None:
+    """The compact session message for ``update`` (the codec message the host
+    is about to send as session sequence ``seq``), or None when it must go
+    as an Update (see the module notes). Does not change ``state``."""
+    if not state.valid or seq != next_seq(state.seq) or len(update) < _CODEC_HEAD:
+        return None
+    magic, version, mtype, length = HEADER.unpack_from(update)
+    if (magic, version, mtype, length) != (b"SC", 1, MessageType.UPDATE, len(update) - HEADER.size):
+        return None
+    head = UPDATE_HEADER.unpack_from(update, HEADER.size)
+    codec_seq, flags, width, height, reserved, count = head
+    if (flags or reserved or (width, height) != (state.width, state.height)
+            or codec_seq != (state.codec_seq + 1) & _U32 or not 0 < count <= MAX_COMPACT_OPS):
+        return None  # fmt: skip
+    out = [_PREFIX]
+    pos, zpos = _CODEC_HEAD, state.zpos
+    for k in range(count):
+        if pos + OP_HEADER.size > len(update):
+            return None
+        op, op_flags, x, y, w, h, size = OP_HEADER.unpack_from(update, pos)
+        pos += OP_HEADER.size
+        end = pos + size
+        if op not in _KNOWN_OPS or op_flags > 0x0F or end > len(update):
+            return None
+        if max(x, y, w, h) > MAX_DIMENSION:
+            return None  # the viewer refuses such fields
+        if _FIXED.get(Op(op), size) != size:
+            return None
+        last = k == count - 1
+        if op == Op.ZSTREAM:
+            if size < ZSTREAM_HEADER.size:
+                return None
+            (at,) = ZSTREAM_HEADER.unpack_from(update, pos)
+            if at != (0 if op_flags & ZStreamFlags.RESET else zpos):
+                return None  # the viewer would put another position there
+            zpos = (at + w * h * 3) & _U32
+            pos += ZSTREAM_HEADER.size
+        out.append(bytes((op | op_flags << 4 | (_LAST if last else 0),)))
+        out.append(_varints(x, y, w, h))
+        if op not in _FIXED and not last:
+            out.append(_varints(end - pos))
+        out.append(update[pos:end])
+        pos = end
+    if pos != len(update):
+        return None
+    return b"".join(out)
+
+
+def expand_update(state: CompactState, body: bytes) -> bytes:
+    """The canonical codec UPDATE of a compact delta's ``body`` (the message
+    after version and kind), built on ``state``; ProtocolError if it is
+    malformed or ``state`` cannot take a compact delta. Does not change
+    ``state`` (see :meth:`CompactState.canonical`)."""
+    if not state.valid:
+        raise ProtocolError("a compact update without an update to build on (no keyframe yet)")
+    ops = parse_compact(body)
+    total = _CODEC_HEAD + sum(
+        OP_HEADER.size + len(p) + (ZSTREAM_HEADER.size if op == Op.ZSTREAM else 0)
+        for op, _, _, _, _, _, p in ops
+    )
+    if total > MAX_UPDATE:
+        raise ProtocolError(f"a compact update expands to {total} bytes")
+    out = [
+        HEADER.pack(b"SC", 1, MessageType.UPDATE, total - HEADER.size),
+        UPDATE_HEADER.pack((state.codec_seq + 1) & _U32, 0, state.width, state.height, 0,
+                           len(ops)),
+    ]  # fmt: skip
+    zpos = state.zpos
+    for op, flags, x, y, w, h, payload in ops:
+        if op == Op.ZSTREAM:
+            at = 0 if flags & ZStreamFlags.RESET else zpos
+            if at is None:
+                raise ProtocolError("a compact ZSTREAM op where the stream's position is unknown")
+            zpos = (at + w * h * 3) & _U32
+            out.append(OP_HEADER.pack(op, flags, x, y, w, h, len(payload) + ZSTREAM_HEADER.size))
+            out.append(ZSTREAM_HEADER.pack(at))
+        else:
+            out.append(OP_HEADER.pack(op, flags, x, y, w, h, len(payload)))
+        out.append(payload)
+    return b"".join(out)
+
+
+#: One op of a compact delta: ``(op, op flags, x, y, w, h, payload)`` (a
+#: ZSTREAM payload without its stream position).
+CompactOp = tuple[int, int, int, int, int, int, bytes]
+
+
+def parse_compact(body: bytes) -> list[CompactOp]:
+    """The ops of a compact delta's ``body`` (after version and kind), every
+    field bounded (module notes); ProtocolError if it is malformed."""
+    ops: list[CompactOp] = []
+    pos, n = 0, len(body)
+    while True:
+        if pos >= n:
+            raise ProtocolError("compact update truncated: its last op is missing")
+        if len(ops) >= MAX_COMPACT_OPS:
+            raise ProtocolError(f"compact update of more than {MAX_COMPACT_OPS} ops")
+        tag = body[pos]
+        op, flags, last = tag & _OP_MASK, tag >> 4, bool(tag & _LAST)
+        if op not in _KNOWN_OPS:
+            raise ProtocolError(f"compact update with unknown op {op}")
+        x, pos = _read_varint(body, pos + 1, MAX_DIMENSION)
+        y, pos = _read_varint(body, pos, MAX_DIMENSION)
+        w, pos = _read_varint(body, pos, MAX_DIMENSION)
+        h, pos = _read_varint(body, pos, MAX_DIMENSION)
+        size = _FIXED.get(Op(op))
+        if size is None:
+            size, pos = (n - pos, pos) if last else _read_varint(body, pos, MAX_UPDATE)
+        end = pos + size
+        if end > n:
+            raise ProtocolError("compact update truncated: an op's payload runs past the end")
+        ops.append((op, flags, x, y, w, h, body[pos:end]))
+        pos = end
+        if last:
+            if pos != n:
+                raise ProtocolError(f"{n - pos} trailing bytes after a compact update's last op")
+            return ops
+
+
+def _read_varint(buf: bytes, pos: int, limit: int) -> tuple[int, int]:
+    value = shift = 0
+    for i in range(_MAX_VARINT):
+        if pos + i >= len(buf):
+            raise ProtocolError("compact update truncated inside a varint")
+        byte = buf[pos + i]
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            if value > limit:
+                raise ProtocolError(f"compact update field {value} exceeds {limit}")
+            return value, pos + i + 1
+        shift += 7
+    raise ProtocolError(f"compact update varint longer than {_MAX_VARINT} bytes")
+
+
+def _varints(*values: int) -> bytes:
+    out = bytearray()
+    for value in values:
+        rest = value
+        while rest >= 0x80:
+            out.append(rest & 0x7F | 0x80)
+            rest >>= 7
+        out.append(rest)
+    return bytes(out)
+
+
+def _read_head(update: bytes) -> tuple[int, int, int, int, int] | None:
+    """``(codec seq, flags, width, height, op count)`` of a codec UPDATE, or
+    None when it is not one."""
+    if len(update) < _CODEC_HEAD or update[:2] != b"SC" or update[3] != MessageType.UPDATE:
+        return None
+    seq, flags, width, height, _, count = UPDATE_HEADER.unpack_from(update, HEADER.size)
+    return seq, flags, width, height, count
+
+
+def _stream_end(update: bytes, count: int, zpos: int | None) -> int | None:
+    """Where the ZSTREAM stream stands after ``update``: after its last
+    ZSTREAM op, or ``zpos`` if it has none; None (unknown) for an update of
+    more than :data:`MAX_COMPACT_OPS` ops (not walked) or one cut short."""
+    if count > MAX_COMPACT_OPS:
+        return None
+    pos = _CODEC_HEAD + (8 if update[4 + HEADER.size] & UpdateFlags.HASH else 0)
+    for _ in range(count):
+        if pos + OP_HEADER.size > len(update):
+            return None
+        op, _, _, _, w, h, size = OP_HEADER.unpack_from(update, pos)
+        pos += OP_HEADER.size
+        if op == Op.ZSTREAM:
+            if size < ZSTREAM_HEADER.size or pos + size > len(update):
+                return None
+            zpos = (ZSTREAM_HEADER.unpack_from(update, pos)[0] + w * h * 3) & _U32
+        pos += size
+    return zpos
