@@ -120,48 +120,46 @@ int sc_pack_med(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst
     return 0;
 }
 
-int sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
+static inline void med_put(uint8_t *d, int p0, int g, int p2)
 {
+    d[0] = (uint8_t)(p0 + g), d[1] = (uint8_t)g, d[2] = (uint8_t)(p2 + g), d[3] = 255;
+}
+
+void sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
+{
+    /* No memory of its own, so it cannot fail once an update has begun to be
+     * written (after its COPYs): the planes of the row above (B - G, G,
+     * R - G) are read back from the pixels this call has just written. */
     const size_t plane = (size_t)w * (size_t)h, row = (size_t)w;
-    uint8_t *rows = malloc(row * 6); /* decoded planes: this row and the one above */
-    if (!rows)
-        return -1;
     for (int y = 0; y < h; y++) {
-        uint8_t *cur = rows + (size_t)(y & 1) * 3 * row, *prev = rows + (size_t)(~y & 1) * 3 * row;
         const uint8_t *s0 = src + (size_t)y * row, *s1 = s0 + plane, *s2 = s1 + plane;
-        uint8_t *t0 = cur, *t1 = cur + row, *t2 = cur + 2 * row;
-        const uint8_t *u0 = prev, *u1 = prev + row, *u2 = prev + 2 * row;
-        if (y == 0) {
-            t0[0] = s0[0], t1[0] = s1[0], t2[0] = s2[0];
-            for (int x = 1; x < w; x++) {
-                t0[x] = (uint8_t)(s0[x] + t0[x - 1]);
-                t1[x] = (uint8_t)(s1[x] + t1[x - 1]);
-                t2[x] = (uint8_t)(s2[x] + t2[x - 1]);
-            }
-        } else {
-            /* Each plane is one chain of dependent additions along the row;
-             * the three chains side by side keep the CPU busy. */
-            int a0 = (uint8_t)(s0[0] + u0[0]), a1 = (uint8_t)(s1[0] + u1[0]),
-                a2 = (uint8_t)(s2[0] + u2[0]);
-            t0[0] = (uint8_t)a0, t1[0] = (uint8_t)a1, t2[0] = (uint8_t)a2;
-            for (int x = 1; x < w; x++) {
-                a0 = (uint8_t)(s0[x] + med(a0, u0[x], u0[x - 1]));
-                a1 = (uint8_t)(s1[x] + med(a1, u1[x], u1[x - 1]));
-                a2 = (uint8_t)(s2[x] + med(a2, u2[x], u2[x - 1]));
-                t0[x] = (uint8_t)a0, t1[x] = (uint8_t)a1, t2[x] = (uint8_t)a2;
-            }
-        }
         uint8_t *d = dst + (ptrdiff_t)y * stride;
-        for (int x = 0; x < w; x++) { /* add green back */
-            const uint8_t g = t1[x];
-            d[4 * x] = (uint8_t)(t0[x] + g);
-            d[4 * x + 1] = g;
-            d[4 * x + 2] = (uint8_t)(t2[x] + g);
-            d[4 * x + 3] = 255;
+        int a0, a1, a2;
+        if (y == 0) {
+            a0 = s0[0], a1 = s1[0], a2 = s2[0];
+            med_put(d, a0, a1, a2);
+            for (int x = 1; x < w; x++) {
+                a0 = (uint8_t)(s0[x] + a0), a1 = (uint8_t)(s1[x] + a1), a2 = (uint8_t)(s2[x] + a2);
+                med_put(d + 4 * x, a0, a1, a2);
+            }
+            continue;
+        }
+        const uint8_t *u = d - stride;
+        int c1 = u[1], c0 = (uint8_t)(u[0] - c1), c2 = (uint8_t)(u[2] - c1);
+        a0 = (uint8_t)(s0[0] + c0), a1 = (uint8_t)(s1[0] + c1), a2 = (uint8_t)(s2[0] + c2);
+        med_put(d, a0, a1, a2);
+        /* Each plane is one chain of dependent additions along the row; the
+         * three chains side by side keep the CPU busy. */
+        for (int x = 1; x < w; x++) {
+            const uint8_t *p = u + 4 * x;
+            const int b1 = p[1], b0 = (uint8_t)(p[0] - b1), b2 = (uint8_t)(p[2] - b1);
+            a0 = (uint8_t)(s0[x] + med(a0, b0, c0));
+            a1 = (uint8_t)(s1[x] + med(a1, b1, c1));
+            a2 = (uint8_t)(s2[x] + med(a2, b2, c2));
+            c0 = b0, c1 = b1, c2 = b2;
+            med_put(d + 4 * x, a0, a1, a2);
         }
     }
-    free(rows);
-    return 0;
 }
 
 void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb)

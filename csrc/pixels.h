@@ -38,8 +38,9 @@ void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta,
  * its two rows of scratch (6*w bytes) cannot be allocated. */
 int sc_pack_med(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst);
 
-/* The inverse of sc_pack_med, into a BGRX rect with X = 255; 0 or -1 as it. */
-int sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride);
+/* The inverse of sc_pack_med, into a BGRX rect with X = 255. It allocates
+ * nothing, so it cannot fail while an update is being written. */
+void sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride);
 
 /* Every pixel of the rect := colour, X = 255. */
 void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb);

@@ -161,10 +161,11 @@ class ScreenDecoder:
         """
         try:
             self._message(split_frame(data, self.max_message_size))
-        except DecodeError:
+        except BaseException:
             # Whatever was refused, even a cursor message or a header, may
             # have been an update: the next delta could build on a state
-            # this decoder never reached.
+            # this decoder never reached. Anything else (MemoryError while
+            # writing) may have left an update half-written: the same.
             self.needs_keyframe = True
             raise
         fb = self.framebuffer
@@ -197,6 +198,9 @@ class ScreenDecoder:
                 self.needs_keyframe = True
                 reader.reject()
                 error = error or e
+            except BaseException:
+                self.needs_keyframe = True  # as in decode(): maybe half-written
+                raise
         if error is not None:
             raise error
         return count

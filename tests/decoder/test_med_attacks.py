@@ -514,18 +514,13 @@ def test_a_hash_mismatch_after_copies_and_med_is_undone_exactly(copies: int) -> 
     hostile(f"hash-{copies}-copies", pic, wrong, right)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: an op that fails at apply time (sc_unpack_med's malloc -> MemoryError) "
-    "after the COPYs were written leaves them written and the decoder in sync",
-)
 def test_an_op_failing_at_apply_time_after_copies_leaves_the_picture_or_resyncs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """unpack_med raises MemoryError when its two rows of scratch cannot be
-    allocated, which is after prepare: the COPY before it has been written.
-    The update must then leave the picture as it was, or at least the
-    decoder must wait for a keyframe instead of building on half of it."""
+    """An op that fails while it is written (a MemoryError; unpack_med itself
+    now allocates nothing) comes after the COPY before it was written. The
+    update must then leave the picture as it was, or at least the decoder
+    must wait for a keyframe instead of building on half of it."""
     dec, pic = synced()
     src = noise(13)
     ops = [copy_op(0, 0, Rect(0, 5, 10, 10)), med(RECT, zstd_frame(med_residuals(src, RECT)))]

@@ -21,7 +21,7 @@ cdef extern from "pixels.h" nogil:
     void sc_unpack_filtered(const uint8_t *src, int w, int h, int planar, int delta,
                             uint8_t *dst, ptrdiff_t stride)
     int sc_pack_med(const uint8_t *src, ptrdiff_t stride, int w, int h, uint8_t *dst)
-    int sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
+    void sc_unpack_med(const uint8_t *src, int w, int h, uint8_t *dst, ptrdiff_t stride)
     void sc_fill(uint8_t *dst, ptrdiff_t stride, int w, int h, uint32_t rgb)
     int sc_is_solid(const uint8_t *src, ptrdiff_t stride, int w, int h, uint32_t *rgb)
     int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
@@ -116,11 +116,8 @@ def unpack_med(const uint8_t[::1] src, uint8_t[:, :, :] fb, int x, int y, int w,
         raise DecodeError(f"pixel data: {src.shape[0]} bytes for a {w}x{h} rect")
     cdef uint8_t *dst = &fb[y, x, 0]
     cdef ptrdiff_t stride = fb.strides[0]
-    cdef int err
     with nogil:
-        err = sc_unpack_med(&src[0], w, h, dst, stride)
-    if err:
-        raise MemoryError("MED filter: no memory for two rows")
+        sc_unpack_med(&src[0], w, h, dst, stride)
 
 
 def solid_colour(const uint8_t[:, :, :] fb, int x, int y, int w, int h):

@@ -249,12 +249,20 @@ export class ScreenDecoder {
     });
 
     if (check) {
-      const actual = xxh3(rgbaToBgrx(new Uint8Array(fb32.buffer)));
+      // The hash needs a frame-sized copy, made after the writes: without the
+      // memory for it the update is undone and refused like a mismatch.
+      let actual = null;
+      try {
+        actual = xxh3(rgbaToBgrx(new Uint8Array(fb32.buffer)));
+      } catch {
+        actual = null;
+      }
       if (actual !== u.hash) {
         for (let i = undo.length - 1; i >= 0; i--) {
           const [o, saved] = undo[i];
           writeRect(fb32, w, o.x, o.y, o.w, o.h, saved);
         }
+        if (actual === null) throw new DecodeError(`update ${u.sequence}: no memory to check its hash`);
         throw new IntegrityError(`update ${u.sequence}: framebuffer hash ${actual.toString(16)} != ` +
           `${u.hash.toString(16)}`);
       }
