@@ -180,3 +180,30 @@ def test_the_host_keeps_the_full_form_when_the_viewer_could_not_rebuild_it() -> 
         with ScreenEncoder(32, 48, threads=1) as other:
             resized.note(1, other.encode(frame[:, :32].copy()))
         assert compact_update(resized, 2, delta) is None  # another size
+
+
+def test_random_and_mutated_bodies_are_expanded_or_refused_never_crash() -> None:
+    """Whatever the bytes, expansion gives an update or a ProtocolError."""
+    rng = np.random.default_rng(7)
+    state = _state()
+    with ScreenEncoder(64, 48, history=True, threads=1) as enc:
+        host = CompactState()
+        frame = np.zeros((48, 64, 4), np.uint8)
+        host.note(1, enc.encode(frame))
+        frame[5:30, 7:40, :3] = rng.integers(0, 255, (25, 33, 3), dtype=np.uint8)
+        frame[40:44, 1:3, :3] = 9
+        message = compact_update(host, 2, enc.encode(frame))
+    assert message is not None
+    bodies = [rng.integers(0, 256, int(rng.integers(0, 40)), dtype=np.uint8).tobytes()
+              for _ in range(500)]  # fmt: skip
+    for _ in range(500):
+        mutated = bytearray(message[2:])
+        for _ in range(int(rng.integers(1, 4))):
+            mutated[int(rng.integers(0, len(mutated)))] = int(rng.integers(0, 256))
+        bodies.append(bytes(mutated[: int(rng.integers(0, len(mutated) + 1))]))
+    for body in bodies:
+        try:
+            update = expand_update(state, body)
+        except ProtocolError:
+            continue
+        assert update[:4] == b"SC\x01\x01"

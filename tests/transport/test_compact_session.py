@@ -13,8 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+
+from screencodec import ScreenEncoder
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.decoder import ScreenDecoder
+from screencodec.errors import ProtocolError
 from screencodec.frames import framebuffer_hash
 from screencodec.linkbench.ledger import FRAMING, CountingChannel, Ledger
 from screencodec.recording import Player, Recorder, RecordingReader
@@ -227,3 +232,33 @@ def test_an_idle_screens_updates_shrink() -> None:
     if ticks and full_ticks:  # a clock tick: 30 + 14 + 4 bytes of headers become 7-13
         assert min(u.wire - sum(o[5] for o in u.ops) for u in ticks) <= FRAMING + 13
         assert min(u.wire - sum(o[5] for o in u.ops) for u in full_ticks) == FRAMING + 44
+
+
+def test_a_compact_delta_to_a_viewer_that_did_not_declare_it_ends_the_session() -> None:
+    """A host may send one only to a viewer that declared it: to any other
+    it is a protocol violation, like any message its role never receives."""
+
+    async def main() -> None:
+        host_ch, viewer_ch, server = await tcp_pair()
+        viewer = Viewer(viewer_ch, capabilities=_WITHOUT)
+
+        async def scripted_host() -> None:
+            assert isinstance(m.decode(await host_ch.recv()), m.Capabilities)
+            assert isinstance(m.decode(await host_ch.recv()), m.PermissionRequest)
+            await host_ch.send(m.encode(m.PermissionGrant(1)))
+            with ScreenEncoder(64, 48) as enc:
+                await host_ch.send(m.encode(m.Update(1, enc.encode(np.zeros((48, 64, 4),
+                                                                            np.uint8)))))
+            await host_ch.send(_COMPACT + bytes((Op.FILL | 0x08, 0, 0, 1, 1)) + b"abc")
+
+        scripted = asyncio.ensure_future(scripted_host())
+        await viewer.start()
+        with pytest.raises(ProtocolError, match="did not declare"):
+            await viewer.run()
+        await scripted
+        assert viewer.channel.closed
+        await host_ch.close()
+        server.close()
+        await server.wait_closed()
+
+    run(main())

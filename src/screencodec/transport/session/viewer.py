@@ -272,6 +272,8 @@ class Viewer:
         if isinstance(msg, m.Update):
             state.note(msg.seq, msg.data)
             return msg, None
+        if not self.capabilities.flags & m.Capabilities.COMPACT:
+            raise ProtocolError("the host sent a compact update this viewer did not declare")
         self.compact_received += 1
         seq = next_seq(state.seq)
         try:
