@@ -139,7 +139,8 @@ async def measure(scenario: str, warmup: int = 10, count: int = MEASURED) -> dic
     creds = SessionCredentials()
     async with await listen_direct("127.0.0.1", 0, creds, serve) as listener:
         channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
-        viewer = Viewer(channel)
+        # Full Updates only: the tap finds each sent update by its number.
+        viewer = Viewer(channel, capabilities=m.Capabilities.full(compact=False))
         viewer.record_times = True
         await viewer.start()
         task = asyncio.ensure_future(viewer.run())

@@ -71,7 +71,7 @@ class RememberingDecoder(ScreenDecoder):
 
 
 _WITH = default_capabilities(compact=True)
-_WITHOUT = default_capabilities()
+_WITHOUT = default_capabilities(compact=False)
 
 
 _Session = tuple[Host, Freezable, Viewer, Tap, Tap]

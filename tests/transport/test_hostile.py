@@ -15,6 +15,10 @@ from .conftest import connected
 from .helpers import bgr_equal, run, until
 from .test_session import converge, make_host
 
+#: A viewer that takes every delta as a full Update (these tests read or
+#: corrupt the host's raw Update messages).
+PLAIN = m.Capabilities.full(compact=False)
+
 
 def test_malformed_message_ends_only_that_session() -> None:
     async def main() -> None:
@@ -83,7 +87,7 @@ def test_slow_viewer_is_bounded_and_merges() -> None:
         host, screen, _ = make_host(window=2)
         hc, vc = channel_pair()
         serve = asyncio.ensure_future(host.serve(hc))
-        viewer = Viewer(vc)
+        viewer = Viewer(vc, capabilities=PLAIN)
         await viewer.start()
         # This viewer reads but never acks for a while: nothing may pile up.
         received: list[int] = []
@@ -178,7 +182,7 @@ def test_corrupted_update_triggers_keyframe_and_recovers(which: int) -> None:
 
     async def main() -> None:
         host, screen, _ = make_host()
-        async with connected(host, wrap=Corrupting) as (viewer, serve, _):
+        async with connected(host, wrap=Corrupting, capabilities=PLAIN) as (viewer, serve, _):
             await until(lambda: viewer.decode_errors >= 1, what="a decode error")
             assert viewer.keyframe_requests >= 1  # after the error (none on join)
             await converge(viewer, screen)

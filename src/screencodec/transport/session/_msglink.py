@@ -50,11 +50,11 @@ class Capabilities(MessageBase):
     KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED | COMPACT
 
     @classmethod
-    def full(cls, *, compact: bool = False) -> Capabilities:
+    def full(cls, *, compact: bool = True) -> Capabilities:
         """Everything this version decodes: every op, both profiles, receipts,
-        the MED filter, and the memory a ZSTREAM history stream takes (its
-        8 MiB window); compact deltas only with ``compact`` (opt-in for now:
-        tools and tests that read the host's raw messages expect Updates)."""
+        the MED filter, compact deltas, and the memory a ZSTREAM history
+        stream takes (its 8 MiB window). ``compact=False`` for tools that read
+        the host's raw messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
         flags = cls.KNOWN_FLAGS if compact else cls.KNOWN_FLAGS & ~cls.COMPACT
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)

@@ -99,9 +99,9 @@ class RemoteApplier(Protocol):
         ...
 
 
-def default_capabilities(*, compact: bool = False) -> m.Capabilities:
+def default_capabilities(*, compact: bool = True) -> m.Capabilities:
     """What a Viewer declares by default: everything ScreenDecoder decodes
-    here (no VIDEO without PyAV); compact deltas with ``compact``."""
+    here (no VIDEO without PyAV), compact deltas unless ``compact=False``."""
     caps = m.Capabilities.full(compact=compact)
     if importlib.util.find_spec("av") is None:
         caps = dataclasses.replace(caps, ops=caps.ops & ~(1 << Op.VIDEO), video=0)
