@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for wl in chosen:
-        m = record(wl, args.out, (w, h), fps=args.fps, seconds=args.seconds, seed=args.seed)
+        seconds = wl.seconds or args.seconds
+        m = record(wl, args.out, (w, h), fps=args.fps, seconds=seconds, seed=args.seed)
         rows.append(m)
         if args.snapshots:
             args.snapshots.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,9 @@ class Workload:
     description: str
     apps: tuple[str, ...]
     setup: Callable[[Context], Driver]
+    #: its own length, over --seconds (a long idle stretch: the clock's
+    #: seconds digit needs 10 s to show every digit once)
+    seconds: float | None = None
 
 
 def _pause(stop: threading.Event, seconds: float) -> bool:
@@ -418,6 +421,14 @@ WORKLOADS: dict[str, Workload] = {
             "wallpaper, and a small terminal clock ticking every second",
             ("xterm", "feh"),
             _idle,
+        ),
+        Workload(
+            "idle-30s",
+            "the idle desktop above for 30 s, long enough for the session to "
+            "reach its steady state (every clock digit seen before)",
+            ("xterm", "feh"),
+            _idle,
+            seconds=30.0,
         ),
     ]
 }
