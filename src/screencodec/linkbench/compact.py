@@ -1,30 +1,28 @@
-"""What a compact receipt would weigh: a proposal's arithmetic, measured on
-a session's real receipts (nothing here is sent).
+"""What each receipt weighs in compact form (session kind 27), measured on a
+session's real receipts.
 
-On an idle screen the headers weigh more than the pixels. The compact
-*delta* is real now (session kind 26,
-:mod:`screencodec.transport.session.compact`; the ledger builds each one the
-host could send, :mod:`.ledger`). The compact *receipt* is still a proposal,
-priced here:
+On an idle screen the headers weigh more than the pixels. Compact deltas
+(kind 26) and compact receipts (kind 27) are both sent now
+(:mod:`screencodec.transport.session.compact`): the ledger counts what was
+sent, and its compact column (:mod:`.ledger`) says what the same messages
+weigh in compact form. For receipts, :class:`ReceiptSizer` does that: a
+compact receipt is its own size, a full Receipt is priced as the compact
+receipt the viewer would send in its place (coded against the previous
+receipt, full or compact, by the same :class:`ReceiptState` both ends use);
+the first receipt and one whose steps are out of range stay full, as they
+do on the wire. A viewer sends full receipts until the host's first compact
+delta, and always to a host that sends none.
 
-* **Compact receipt** (viewer -> host): ``version u8, kind u8``, then varints:
-  the sequence's step from the previous receipt, the arrival's step from the
-  previous receipt's (microseconds), the time held, and the span plus one (0:
-  unknown). The first receipt keeps the full form.
-
-Sizes only (:class:`ReceiptSizer`), of the message itself: the ledger adds
-the sealed channel's framing.
+Sizes of the message itself: the ledger adds the sealed channel's framing.
 """
 
 from __future__ import annotations
 
-import struct
+from screencodec.errors import ProtocolError
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.compact import ReceiptState
 
 __all__ = ["ReceiptSizer", "varint"]
-
-_SESSION_HEADER = 2  # version, kind
-_RECEIPT = struct.Struct(">IQII")  # seq, arrived_us, held_us, span_us (messages.Receipt)
-_NO_SPAN = 0xFFFFFFFF
 
 
 def varint(value: int) -> int:
@@ -39,18 +37,24 @@ def varint(value: int) -> int:
 class ReceiptSizer:
     """Bytes of each receipt as a compact receipt, in the order the viewer
     sent them (each is coded against the one before). State: the previous
-    receipt's sequence and arrival; one per session direction, one task."""
+    receipt's (a :class:`ReceiptState`); one per session direction, one task."""
 
     def __init__(self) -> None:
-        self._prev: tuple[int, int] | None = None
+        self._state = ReceiptState()
 
     def size(self, message: bytes) -> int:
-        if len(message) != 2 + _RECEIPT.size:
+        try:
+            msg = m.decode(message)
+        except ProtocolError:
             return len(message)
-        seq, arrived, held, span = _RECEIPT.unpack_from(message, 2)
-        prev, self._prev = self._prev, (seq, arrived)
-        if prev is None:
+        if isinstance(msg, m.CompactReceipt):
+            try:
+                self._state.take(msg)  # what was sent: the next is coded against it
+            except ProtocolError:
+                self._state = ReceiptState()
             return len(message)
-        spanned = 0 if span == _NO_SPAN else span + 1
-        steps = varint((seq - prev[0]) & 0xFFFFFFFF) + varint(max(0, arrived - prev[1]))
-        return _SESSION_HEADER + steps + varint(held) + varint(spanned)
+        if not isinstance(msg, m.Receipt):
+            return len(message)
+        compact = self._state.compact(msg)
+        self._state.note(msg)
+        return len(message) if compact is None else len(m.encode(compact))

@@ -17,7 +17,8 @@ Each message is cut into rows (:data:`ROWS`):
   into ``compact headers`` (version, kind), ``compact op headers`` (tag,
   varint rect and length) and the payloads as above (a ZSTREAM payload
   without its stream position);
-* other messages by kind: ``Stats``, ``Cursor``, ``Receipt``, ``Ack``,
+* other messages by kind: ``Stats``, ``Cursor``, ``Receipt``, ``compact
+  receipt`` (session kind 27, the receipt coded against the previous one), ``Ack``,
   ``KeyframeRequest``, ``input`` (pointer, buttons, wheel, keys) and
   ``control`` (everything else: grants, monitor lists, notices, chat, bye);
 * ``framing``: what the sealed channel adds to every message on the wire
@@ -55,12 +56,14 @@ FRAMING = 4 + 1 + 16
 SESSION_UPDATE_HEADER = 6
 
 _KIND_NAMES = {1: "update", 26: "compact", 2: "Ack", 3: "KeyframeRequest", 8: "input", 9: "input",
-               10: "input", 11: "input", 20: "Stats", 23: "Cursor", 25: "Receipt"}  # fmt: skip
+               10: "input", 11: "input", 20: "Stats", 23: "Cursor", 25: "Receipt",
+               27: "compact receipt"}  # fmt: skip
 #: The rows of a breakdown, in the order tables print them (op payload rows
 #: follow ``op headers``, named after the op).
 ROWS = ("update headers", "op headers", "compact headers", "compact op headers",
         *(op.name for op in Op), "update body", "Stats",
-        "Cursor", "Receipt", "Ack", "KeyframeRequest", "input", "control", "framing")  # fmt: skip
+        "Cursor", "Receipt", "compact receipt", "Ack", "KeyframeRequest", "input", "control",
+        "framing")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +153,9 @@ class Ledger:
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
     updates: list[UpdateEntry] = field(default_factory=list)
     #: ``(time, wire bytes)`` of each message in compact form: every delta
-    #: the host could send as a compact one (a real one, built as the host
-    #: would) and each receipt as :mod:`.compact` prices it (not implemented).
+    #: the host could send as a compact one and every receipt the viewer
+    #: could send as a compact one (each built as the sender would; what
+    #: went compact is counted as sent).
     compact: dict[Direction, list[tuple[float, int]]] = field(
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
     _receipts: ReceiptSizer = field(default_factory=ReceiptSizer)
@@ -166,7 +170,7 @@ class Ledger:
             self.updates.append(UpdateEntry(t, update.wire, update.keyframe, update.ops,
                                             update.hashed, update.compact))  # fmt: skip
             size = self._compact_size(data)
-        elif direction == "up" and parts[-1][0] == "Receipt":
+        elif direction == "up" and parts[-1][0] in ("Receipt", "compact receipt"):
             size = self._receipts.size(data)
         self.compact[direction].append((t, size + FRAMING))
 

@@ -150,8 +150,8 @@ def format_ledger(results: Sequence[SessionResult]) -> str:
         if shapes:
             lines.append("  updates, on the wire each: " + ", ".join(shapes))
         if "compact_kbit_s" in led["down"]:
-            lines.append(f"  with every delta the host may compact as compact, and compact receipts"
-                         f" (linkbench.compact, not sent):"
+            lines.append(f"  with every delta and receipt that may go compact as compact"
+                         f" (linkbench.compact):"
                          f" host -> viewer {led['down']['compact_kbit_s']:.2f} kbit/s,"
                          f" viewer -> host {led['up']['compact_kbit_s']:.2f} kbit/s")  # fmt: skip
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """Session messages about the link itself: what the viewer can decode, and
-receipts that let the host time the bottleneck.
+receipts that let the host time the bottleneck (in full, or coded against
+the previous receipt: :class:`CompactReceipt`).
 
 Split from ``messages.py`` to keep files small; import messages from there.
 """
@@ -14,7 +15,7 @@ from screencodec.transport.session._binary import Reader, Writer
 from screencodec.transport.session._msgbase import MAX_UPDATE, MessageBase
 from screencodec.wire import ZSTREAM_MAX_WINDOW, Op
 
-__all__ = ["Capabilities", "CompactUpdate", "Receipt"]
+__all__ = ["MAX_SEQ_STEP", "Capabilities", "CompactReceipt", "CompactUpdate", "Receipt"]
 
 #: Every op a version-0.1 viewer decodes: what a viewer that sends no
 #: Capabilities message is assumed to handle.
@@ -134,3 +135,81 @@ class CompactUpdate(MessageBase):
         if len(body) > MAX_UPDATE:
             raise ProtocolError(f"compact update of {len(body)} bytes")
         return cls(body)
+
+
+#: A compact receipt's sequence step at most: a larger one (or 0) goes as a
+#: full Receipt (the host never has more than its window in flight).
+MAX_SEQ_STEP = 1 << 31
+_U32, _U64 = (1 << 32) - 1, (1 << 64) - 1
+_MAX_VARINT = 10  # bytes of an LEB128 varint of 64 bits
+
+
+@dataclass(frozen=True, slots=True)
+class CompactReceipt(MessageBase):
+    """Viewer -> host: a :class:`Receipt` coded against the previous receipt
+    on the link (full or compact), as four unsigned LEB128 varints (7 bits a
+    byte, low bits first, at most 10 bytes, no byte more than the value
+    needs): ``seq_step`` (1..:data:`MAX_SEQ_STEP`: the sequence minus the
+    previous one, mod 2^32), ``arrival_step_us`` (the arrival minus the
+    previous one, < 2^64), ``held_us`` (< 2^32) and the span plus one (<
+    2^32; 0: unknown, :attr:`Receipt.NO_SPAN` here). The host rebuilds the
+    Receipt (:class:`~.compact.ReceiptState`); a viewer sends one only to a
+    host that sent it a :class:`CompactUpdate` (docs/transport.md, "Compact
+    receipts"). Any field out of range is a ProtocolError when parsed and a
+    ValueError when built."""
+
+    KIND: ClassVar[int] = 27
+    seq_step: int
+    arrival_step_us: int
+    held_us: int
+    span_us: int = Receipt.NO_SPAN
+
+    def _fields(self) -> tuple[int, int, int, int]:
+        span = self.span_us + 1 if 0 <= self.span_us < Receipt.NO_SPAN else self.span_us
+        if self.span_us == Receipt.NO_SPAN:
+            span = 0  # otherwise out of range stays out of range: refused
+        return self.seq_step, self.arrival_step_us, self.held_us, span
+
+    def _pack(self, w: Writer) -> None:
+        values = self._fields()
+        for value, (low, high), name in zip(values, _BOUNDS, _NAMES, strict=True):
+            if not low <= value <= high:
+                raise ValueError(f"compact receipt {name} {value} out of range")
+        w.raw(b"".join(_varint(v) for v in values))
+
+    @classmethod
+    def _unpack(cls, r: Reader) -> CompactReceipt:
+        seq, arrival, held, span = (
+            _read_varint(r, low, high, name)
+            for (low, high), name in zip(_BOUNDS, _NAMES, strict=True)
+        )
+        return cls(seq, arrival, held, Receipt.NO_SPAN if span == 0 else span - 1)
+
+
+_BOUNDS = ((1, MAX_SEQ_STEP), (0, _U64), (0, _U32), (0, _U32))
+_NAMES = ("seq step", "arrival step", "held_us", "span_us + 1")
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _read_varint(r: Reader, low: int, high: int, name: str) -> int:
+    """One varint of a compact receipt: truncated (Reader), longer than 10
+    bytes or than its value needs, or out of ``[low, high]``: ProtocolError."""
+    value = 0
+    for i in range(_MAX_VARINT):
+        byte = r.u8()
+        value |= (byte & 0x7F) << 7 * i
+        if not byte & 0x80:
+            if byte == 0 and i > 0:
+                raise ProtocolError(f"compact receipt {name}: a varint longer than its value")
+            if not low <= value <= high:
+                raise ProtocolError(f"compact receipt {name} {value} out of range")
+            return value
+    raise ProtocolError(f"compact receipt {name}: a varint longer than {_MAX_VARINT} bytes")

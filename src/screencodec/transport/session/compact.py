@@ -1,5 +1,6 @@
-"""Compact delta updates (session kind 26): a small delta without the headers
-both ends can work out.
+"""Compact delta updates (session kind 26) and compact receipts (kind 27):
+a small delta without the headers both ends can work out, and the viewer's
+receipt for it coded against the previous receipt.
 
 On an idle screen the headers weigh more than the pixels: a caret's blink is
 a 3-byte FILL inside 6 bytes of session header, 24 of codec headers and 14 of
@@ -54,8 +55,34 @@ Bounds on the viewer: every varint at most 5 bytes, coordinates at most
 (truncated, trailing bytes, an unknown op, no LAST op, a payload past the
 end) is a :class:`~screencodec.errors.ProtocolError`.
 
-State: a :class:`CompactState` belongs to one direction of one session and
-is used from one task (no lock).
+**Compact receipts** (viewer -> host, kind 27, :class:`~.messages.CompactReceipt`).
+An idle screen's receipt is 22 bytes (43 on the wire) for a few bytes of
+news: the sequence is the previous receipt's plus one, the arrival a few
+hundred milliseconds later. The message is ``version u8 (1) | kind u8 (27)``
+and four unsigned LEB128 varints (at most 10 bytes each, none longer than
+its value needs): the sequence's step from the previous receipt (1 to 2^31,
+mod 2^32), the arrival's step in microseconds from the previous receipt's
+arrival (below 2^64), ``held_us`` (below 2^32) and ``span_us + 1`` (below
+2^32; 0 is unknown). "The previous receipt" is the last Receipt or compact
+receipt on the link; both ends keep it (:class:`ReceiptState`). The host
+rebuilds the full Receipt (sequence mod 2^32, never 0; arrival below 2^64)
+before anything uses it, so its flow control sees exactly what a full
+Receipt would have told it. The viewer sends the full form for the link's
+first receipt and whenever a step is out of range (a sequence step of 0 or
+over 2^31, an arrival earlier than the previous one). Each end refuses
+what breaks these rules with a ProtocolError, which ends the session like
+a malformed Receipt: the host also refuses a compact receipt before any
+receipt, and from a viewer it never sent a compact delta.
+
+**Negotiation.** No host -> viewer message says what a host understands
+(the Capabilities go the other way), so the compact delta says it: a
+viewer sends compact receipts only once it has received a CompactUpdate on
+the link. This version ships both kinds together: a host that sends kind 26
+takes kind 27, and a host that never does (an older one, or any host to a
+viewer that did not declare COMPACT) only ever gets full Receipts.
+
+State: a :class:`CompactState` (or :class:`ReceiptState`) belongs to one
+direction of one session and is used from one task (no lock).
 """
 
 from __future__ import annotations
@@ -63,6 +90,7 @@ from __future__ import annotations
 from screencodec.errors import ProtocolError
 from screencodec.transport.session import messages as m
 from screencodec.transport.session._msgbase import MAX_UPDATE
+from screencodec.transport.session._msglink import MAX_SEQ_STEP
 from screencodec.wire.format import (
     HEADER,
     MAX_DIMENSION,
@@ -79,6 +107,7 @@ __all__ = [
     "MAX_COMPACT_OPS",
     "CompactOp",
     "CompactState",
+    "ReceiptState",
     "compact_update",
     "expand_update",
     "next_seq",
@@ -94,6 +123,7 @@ _MAX_VARINT = 5
 _FIXED = {Op.FILL: 3, Op.COPY: 4}
 _KNOWN_OPS = frozenset(int(op) for op in Op)
 _U32 = 0xFFFFFFFF
+_U64 = (1 << 64) - 1
 _PREFIX = bytes((m.PROTOCOL_VERSION, m.CompactUpdate.KIND))
 _CODEC_HEAD = HEADER.size + UPDATE_HEADER.size
 
@@ -346,3 +376,55 @@ def _stream_end(update: bytes, count: int, zpos: int | None) -> int | None:
             zpos = (ZSTREAM_HEADER.unpack_from(update, pos)[0] + w * h * 3) & _U32
         pos += size
     return zpos
+
+
+class ReceiptState:
+    """The last receipt on one session's link (full or compact), as both ends
+    know it: ``last`` is its ``(seq, arrived_us)``, None before the first.
+    The viewer codes each receipt against it (:meth:`compact`), the host
+    rebuilds each compact one from it (:meth:`take`); both :meth:`note`
+    every receipt. One task per end (the viewer's apply loop, the host's
+    receive loop), no lock."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[int, int] | None = None
+
+    def compact(self, receipt: m.Receipt) -> m.CompactReceipt | None:
+        """``receipt`` coded against the last one, or None when it must go in
+        full (the first one, a sequence step of 0 or over 2^31, an arrival
+        before the last). Does not change the state."""
+        if self.last is None:
+            return None
+        seq, arrived = self.last
+        step = (receipt.seq - seq) & _U32
+        if not 1 <= step <= MAX_SEQ_STEP or receipt.arrived_us < arrived:
+            return None
+        return m.CompactReceipt(step, receipt.arrived_us - arrived, receipt.held_us,
+                                receipt.span_us)  # fmt: skip
+
+    def expand(self, msg: m.CompactReceipt) -> m.Receipt:
+        """The full Receipt ``msg`` stands for; ProtocolError if there is no
+        receipt to build on or it lands out of range (sequence 0, which the
+        host never sends; an arrival of 2^64 or more). Does not change the
+        state."""
+        if self.last is None:
+            raise ProtocolError("a compact receipt before any receipt")
+        seq = (self.last[0] + msg.seq_step) & _U32
+        arrived = self.last[1] + msg.arrival_step_us
+        if seq == 0:
+            raise ProtocolError("a compact receipt for update 0")
+        if arrived > _U64:
+            raise ProtocolError("a compact receipt's arrival is past 2^64 us")
+        return m.Receipt(seq, arrived, msg.held_us, msg.span_us)
+
+    def note(self, receipt: m.Receipt) -> None:
+        """After each receipt sent or received (in full, as rebuilt)."""
+        self.last = (receipt.seq, receipt.arrived_us)
+
+    def take(self, msg: m.Receipt | m.CompactReceipt) -> m.Receipt:
+        """The host's side: ``msg`` in full (rebuilt if compact), noted."""
+        receipt = self.expand(msg) if isinstance(msg, m.CompactReceipt) else msg
+        self.note(receipt)
+        return receipt

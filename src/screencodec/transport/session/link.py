@@ -36,6 +36,7 @@ from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.compact import ReceiptState
 from screencodec.transport.session.consent import (
     Answer,
     ask_file,
@@ -101,6 +102,9 @@ class ViewerLink:
         self._next: asyncio.Future[bytes] | None = None  # a receive begun before the grant
         self._early: list[m.Message] = []
         self.failure: BaseException | None = None
+        #: The last receipt from the viewer, to rebuild compact ones (receive loop).
+        self._receipts = ReceiptState()
+        self.compact_receipts = 0  #: receipts that came in compact form
 
     @property
     def flow(self) -> CongestionControl:
@@ -267,9 +271,16 @@ class ViewerLink:
             self._fresh = False
 
     async def _dispatch(self, msg: m.Message) -> None:
-        if isinstance(msg, m.Receipt):
-            span = None if msg.span_us == m.Receipt.NO_SPAN else msg.span_us / 1e6
-            self.stream.on_receipt(msg.seq, msg.arrived_us / 1e6, msg.held_us / 1e6, span)
+        if isinstance(msg, m.Receipt | m.CompactReceipt):
+            if isinstance(msg, m.CompactReceipt):
+                # A viewer may send one only after a compact delta (compact.py).
+                if not self.stream.compact_sent:
+                    raise ProtocolError("a compact receipt, and no compact update was sent")
+                self.compact_receipts += 1
+            receipt = self._receipts.take(msg)  # rebuilt in full before flow control
+            span = None if receipt.span_us == m.Receipt.NO_SPAN else receipt.span_us / 1e6
+            self.stream.on_receipt(receipt.seq, receipt.arrived_us / 1e6,
+                                   receipt.held_us / 1e6, span)  # fmt: skip
         elif isinstance(msg, m.Ack):
             self.stream.on_receipt(msg.seq)
         elif isinstance(msg, m.KeyframeRequest):

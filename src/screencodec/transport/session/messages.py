@@ -33,7 +33,12 @@ from screencodec.transport.session._msgbase import (
     coord,
 )
 from screencodec.transport.session._msginput import Button, Key, PointerMove, Wheel
-from screencodec.transport.session._msglink import Capabilities, CompactUpdate, Receipt
+from screencodec.transport.session._msglink import (
+    Capabilities,
+    CompactReceipt,
+    CompactUpdate,
+    Receipt,
+)
 from screencodec.transport.session._msgside import (
     MAX_CURSOR_BYTES,
     Chat,
@@ -56,6 +61,7 @@ __all__ = [
     "Bye",
     "Capabilities",
     "Chat",
+    "CompactReceipt",
     "CompactUpdate",
     "Cursor",
     "Extension",
@@ -297,7 +303,7 @@ Message = (
     Update | Ack | KeyframeRequest | PermissionRequest | PermissionGrant | PermissionDeny
     | PermissionRevoke | PointerMove | Button | Wheel | Key | MonitorList | SelectMonitor
     | Chat | FileOffer | FileAccept | FileChunk | FileEnd | Extension | Stats | Notice | Bye
-    | Cursor | Capabilities | Receipt | CompactUpdate
+    | Cursor | Capabilities | Receipt | CompactUpdate | CompactReceipt
 )  # fmt: skip
 
 _KINDS: dict[int, type[MessageBase]] = {
@@ -306,7 +312,7 @@ _KINDS: dict[int, type[MessageBase]] = {
         Update, Ack, KeyframeRequest, PermissionRequest, PermissionGrant, PermissionDeny,
         PermissionRevoke, PointerMove, Button, Wheel, Key, MonitorList, SelectMonitor, Chat,
         FileOffer, FileAccept, FileChunk, FileEnd, Extension, Stats, Notice, Bye, Cursor,
-        Capabilities, Receipt, CompactUpdate,
+        Capabilities, Receipt, CompactUpdate, CompactReceipt,
     )
 }  # fmt: skip
 

@@ -28,7 +28,10 @@ and its in-flight window only counts updates this viewer has not processed.
 A compact delta (session kind 26, :mod:`.compact`) is expanded into its
 canonical Update as it arrives, before the sink, the decoder or anything
 else sees it; one that cannot be expanded is answered as refused and a
-keyframe is asked for, like an update the decoder refused.
+keyframe is asked for, like an update the decoder refused. Once the host
+has sent one, it takes compact receipts too (kind 27, :mod:`.compact`):
+each receipt goes coded against the previous one, unless it is the first
+or a step is out of range.
 """
 
 from __future__ import annotations
@@ -49,7 +52,12 @@ from screencodec.errors import ConsentDeniedError, DecodeError, ProtocolError, S
 from screencodec.geometry import Monitor
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.compact import CompactState, expand_update, next_seq
+from screencodec.transport.session.compact import (
+    CompactState,
+    ReceiptState,
+    expand_update,
+    next_seq,
+)
 from screencodec.transport.session.events import (
     ChatReceived,
     CursorMoved,
@@ -177,6 +185,11 @@ class Viewer:
         #: Compact deltas received, and those refused (not expanded).
         self.compact_received = 0
         self.compact_refused = 0
+        #: The last receipt sent (apply loop only), and whether the host takes
+        #: compact ones (it sent a compact delta: module notes).
+        self._receipts = ReceiptState()
+        self._host_compact = False
+        self.compact_receipts = 0  #: receipts sent in compact form
 
     def events(self) -> Subscription:
         return self.events_hub.subscribe()
@@ -275,6 +288,7 @@ class Viewer:
         if not self.capabilities.flags & m.Capabilities.COMPACT:
             raise ProtocolError("the host sent a compact update this viewer did not declare")
         self.compact_received += 1
+        self._host_compact = True  # it ships with compact receipts (kind 27)
         seq = next_seq(state.seq)
         try:
             update = m.Update(seq, expand_update(state, msg.body))
@@ -382,13 +396,23 @@ class Viewer:
         now = time.monotonic()
         span_us = m.Receipt.NO_SPAN if span is None else min(int(span * 1e6), _U32 - 1)
         held_us = min(int((now - arrived) * 1e6), _U32)
-        await self._send(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
+        await self._send_receipt(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
         # After the receipt: a host takes a request that comes while a keyframe
         # awaits its receipt as answered by that keyframe, and this may be it.
         # A decoder that lost sync skips later deltas without raising, so ask
         # again whenever one arrives while it still waits for a keyframe.
         if self._lost_sync(refused) and now - self._keyframe_asked_at > _KEYFRAME_RETRY:
             await self._ask_keyframe(now)
+
+    async def _send_receipt(self, receipt: m.Receipt) -> None:
+        """Send ``receipt``, compact when the host takes it and it may be."""
+        compact = self._receipts.compact(receipt) if self._host_compact else None
+        self._receipts.note(receipt)
+        if compact is None:
+            await self._send(receipt)
+        else:
+            self.compact_receipts += 1
+            await self._send(compact)
 
     def _lost_sync(self, refused: bool = False) -> bool:
         return refused or (self.sink is None and bool(self.decoder.needs_keyframe))
