@@ -69,10 +69,10 @@ rebuilds the full Receipt (sequence mod 2^32, never 0; arrival below 2^64)
 before anything uses it, so its flow control sees exactly what a full
 Receipt would have told it. The viewer sends the full form for the link's
 first receipt and whenever a step is out of range (a sequence step of 0 or
-over 2^31, an arrival earlier than the previous one). Each end refuses
+over 2^31, an arrival earlier than the previous one). The host refuses
 what breaks these rules with a ProtocolError, which ends the session like
-a malformed Receipt: the host also refuses a compact receipt before any
-receipt, and from a viewer it never sent a compact delta.
+a malformed Receipt; so is a compact receipt before any receipt, or from a
+viewer it never sent a compact delta.
 
 **Negotiation.** No host -> viewer message says what a host understands
 (the Capabilities go the other way), so the compact delta says it: a
