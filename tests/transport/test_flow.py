@@ -98,6 +98,25 @@ def test_quality_budget_falls_with_the_rate_and_comes_back() -> None:
     assert run.queue_after(6.0) <= 0.15  # the drop's queue drained
 
 
+def test_a_link_that_came_back_fast_is_found_by_small_probes() -> None:
+    """A screen with little to send (small updates, and one probe a second of
+    8 kB, as the host sends while its rate is stale; one in a rate window): a probe crosses a fast
+    link in under ``min_busy``, too quickly to time. It still bounds the link
+    from below, so the target follows a 0.5 -> 20 Mbit/s change within a few
+    probes (regression: it stayed at the slow link's for 15 s and more)."""
+    cc = CongestionControl()
+    ticks = [0]
+
+    def size(c: CongestionControl) -> int:
+        ticks[0] += 1  # one update per tick: about 60 a second, or fewer when held
+        return 8000 if ticks[0] % 80 == 1 else 600
+
+    link = lambda t: 0.5 * MBIT if t < 6 else 20 * MBIT  # noqa: E731
+    run = simulate(cc, link, 12.0, size=size)
+    assert max(run.target_at(4.0, 6.0)) <= 0.6 * MBIT  # measured the slow link
+    assert min(run.target_at(10.0, 12.0)) >= 4 * MBIT  # and found the fast one
+
+
 def test_queue_is_bounded_when_the_estimate_runs_ahead() -> None:
     """Someone else takes most of the uplink: the measured queue cuts the rate."""
     cc = CongestionControl(FlowConfig(initial_rate=20 * MBIT))

@@ -232,6 +232,13 @@ class CongestionControl:
         # link is clearly fast (loopback, a LAN): either way the rate counts.
         if busy >= c.min_busy or timed >= _FAST_BYTES:
             self.rate = timed / max(busy, c.min_busy)  # a lower bound when too fast to time
+        elif timed:
+            # Too little to time, but a lower bound all the same: the link
+            # moved these bytes in under min_busy. Without it a probe (one
+            # update a second) on a link that came back fast never counted,
+            # and the target stayed at the slow link's for as long as the
+            # screen sent only small updates.
+            self.rate = max(self.rate, timed / c.min_busy)
         self._queue_sample(first_owd - base, now)
 
     def _time_acks(self, acked: list[_Sent], arrival: float, now: float) -> None:
