@@ -38,6 +38,8 @@ SAMPLES: list[m.Message] = [
     m.Notice(m.Notice.INPUT_DROPPED, "no grant"),
     m.Bye("done"),
     m.Bye(),
+    m.Receipt(7, 123_456_789, 1200, 3400),
+    m.CompactReceipt(1, 250_000, 120),
 ]
 
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import ProtocolError
-from ..transport.channel.base import Channel
+from ..transport.channel.base import Channel, ChannelTap
 from ..transport.session.compact import CompactState, compact_update, parse_compact
 from ..wire.format import HASH, HEADER, OP_HEADER, UPDATE_HEADER, Op, UpdateFlags
 from .compact import ReceiptSizer, varint
@@ -241,34 +241,15 @@ class Ledger:
         return out
 
 
-class CountingChannel:
+class CountingChannel(ChannelTap):
     """A :class:`Channel` that notes every message it receives in a
     :class:`Ledger` under ``direction`` (what the peer sent to us)."""
 
     def __init__(self, inner: Channel, ledger: Ledger, direction: Direction) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.ledger = ledger
         self.direction: Direction = direction
 
-    @property
-    def peer(self) -> str:
-        return self.inner.peer
-
-    @property
-    def closed(self) -> bool:
-        return self.inner.closed
-
-    async def send(self, message: bytes, /) -> None:
-        await self.inner.send(message)
-
-    async def recv(self) -> bytes:
-        data = await self.inner.recv()
-        self.ledger.note(self.direction, data)
-        return data
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # last_span and the like
+    def on_received(self, message: bytes, /) -> None:
+        self.ledger.note(self.direction, message)
 

@@ -51,6 +51,7 @@ from screencodec.recording.crypto import load_public_key
 from screencodec.recording.format import ChunkFlags, ChunkType, json_payload
 from screencodec.recording.retention import RetentionPolicy, prune
 from screencodec.recording.writer import ChunkWriter
+from screencodec.transport.channel.base import ChannelTap
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.compact import CompactState
 from screencodec.transport.session.permissions import ConsentRequest, Grant
@@ -68,8 +69,8 @@ _SYNC_EVERY = 5.0  # seconds between fsyncs (power loss; SIGKILL loses nothing w
 _UPDATE_KIND = m.Update.KIND
 _CURSOR_KIND = m.Cursor.KIND
 # Messages that say nothing for the audit log: skip decoding them.
-_QUIET = frozenset({m.Receipt.KIND, m.Ack.KIND, m.Stats.KIND, m.MonitorList.KIND,
-                    m.KeyframeRequest.KIND, m.Capabilities.KIND})  # fmt: skip
+_QUIET = frozenset({m.Receipt.KIND, m.CompactReceipt.KIND, m.Ack.KIND, m.Stats.KIND,
+                    m.MonitorList.KIND, m.KeyframeRequest.KIND, m.Capabilities.KIND})  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def machine_id() -> str:
     return uuid.uuid5(uuid.NAMESPACE_DNS, os.uname().nodename).hex
 
 
-class RecordingChannel:
+class RecordingChannel(ChannelTap):
     """A :class:`Channel` that reports every message to a session recorder.
     ``host_side=False`` wraps a viewer's channel: what it receives is then
     what the host sent. A compact delta from the host is recorded as the
@@ -134,7 +135,7 @@ class RecordingChannel:
 
     def __init__(self, inner: Channel, session: SessionRecorder, *, host_side: bool = True
                  ) -> None:  # fmt: skip
-        self.inner = inner
+        super().__init__(inner)
         self._session = session
         self._sent, self._received = ("out", "in") if host_side else ("in", "out")
         self._link = CompactState()
@@ -147,32 +148,15 @@ class RecordingChannel:
                 return
         self._session.put(kind, message)
 
-    @property
-    def peer(self) -> str:
-        return self.inner.peer
-
-    @property
-    def closed(self) -> bool:
-        return self.inner.closed
-
-    async def send(self, message: bytes, /) -> None:
-        await self.inner.send(message)
+    def on_sent(self, message: bytes, /) -> None:
         self._put(self._sent, message)
 
-    async def recv(self) -> bytes:
-        data = await self.inner.recv()
-        self._put(self._received, data)
-        return data
+    def on_received(self, message: bytes, /) -> None:
+        self._put(self._received, message)
 
     @property
     def session(self) -> SessionRecorder:
         return self._session
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # last_span and the like
 
 
 class SessionRecorder:

@@ -6,6 +6,6 @@ session layer talks to (``base``; ``memory`` for in-process pairs)."""
 
 from __future__ import annotations
 
-from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel, ChannelTap
 
-__all__ = ["MAX_MESSAGE_SIZE", "Channel"]
+__all__ = ["MAX_MESSAGE_SIZE", "Channel", "ChannelTap"]

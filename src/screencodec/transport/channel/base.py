@@ -8,9 +8,9 @@ knows nor cares how.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["MAX_MESSAGE_SIZE", "Channel"]
+__all__ = ["MAX_MESSAGE_SIZE", "Channel", "ChannelTap"]
 
 #: The largest message either side accepts. A 4K keyframe compresses to far
 #: less; anything bigger is an attack or a bug, and ends the session.
@@ -48,3 +48,42 @@ class Channel(Protocol):
 
     @property
     def closed(self) -> bool: ...
+
+
+class ChannelTap:
+    """A :class:`Channel` that passes everything through to ``inner`` and
+    shows each message to :meth:`on_sent` / :meth:`on_received` (after it
+    went or came), for observers such as a session recorder or a benchmark's
+    byte ledger. Anything else (``last_span``) is the inner channel's."""
+
+    def __init__(self, inner: Channel) -> None:
+        self.inner = inner
+
+    def on_sent(self, message: bytes, /) -> None:
+        """A message this side sent."""
+
+    def on_received(self, message: bytes, /) -> None:
+        """A message the peer sent."""
+
+    @property
+    def peer(self) -> str:
+        return self.inner.peer
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
+
+    async def send(self, message: bytes, /) -> None:
+        await self.inner.send(message)
+        self.on_sent(message)
+
+    async def recv(self) -> bytes:
+        data = await self.inner.recv()
+        self.on_received(data)
+        return data
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
