@@ -19,7 +19,7 @@ import pytest
 from screencodec import ScreenEncoder
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.decoder import ScreenDecoder
-from screencodec.errors import ProtocolError
+from screencodec.errors import DecodeError, ProtocolError
 from screencodec.frames import framebuffer_hash
 from screencodec.linkbench.ledger import FRAMING, CountingChannel, Ledger
 from screencodec.recording import Player, Recorder, RecordingReader
@@ -166,6 +166,39 @@ def test_hostile_compact_deltas_are_refused_and_the_session_recovers() -> None:
                 assert not viewer.channel.closed
             await _converge(viewer, screen)
             assert viewer.keyframe_requests >= len(_HOSTILE)
+
+    run(main())
+
+
+class RefusingOnce(ScreenDecoder):
+    """Refuses the 10th update it is given, as a damaged one would be (the
+    host has sent a few more by the time the keyframe request reaches it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def decode(self, data: bytes | bytearray | memoryview, /) -> Any:
+        self.calls += 1
+        if self.calls == 10:
+            self.needs_keyframe = True
+            raise DecodeError("refused for the test")
+        return super().decode(data)
+
+
+def test_one_refusal_counts_as_one_decode_error() -> None:
+    """After a refusal the viewer cannot expand compact deltas until the
+    keyframe (they build on the refused update): it answers them as refused,
+    so the host keeps hearing it, but counts them as awaiting a keyframe, as
+    a decoder counts the deltas it skips, not as errors of their own."""
+
+    async def main() -> None:
+        dec = RefusingOnce()
+        async with _session("terminal", decoder=dec) as (host, screen, viewer, _, _):
+            await until(lambda: viewer.decoded >= 40, what="40 updates")
+            await _converge(viewer, screen)
+            assert viewer.decode_errors == 1
+            assert _link(host).stream.keyframes_sent >= 2  # the join and the answer
 
     run(main())
 

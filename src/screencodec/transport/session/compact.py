@@ -226,7 +226,7 @@ def compact_update(state: CompactState, seq: int, update: bytes) -> bytes | None
         op, op_flags, x, y, w, h, size = OP_HEADER.unpack_from(update, pos)
         pos += OP_HEADER.size
         end = pos + size
-        if op not in _KNOWN_OPS or op_flags > 0x0F or end > len(update):
+        if op > _OP_MASK or op not in _KNOWN_OPS or op_flags > 0x0F or end > len(update):
             return None
         if max(x, y, w, h) > MAX_DIMENSION:
             return None  # the viewer refuses such fields

@@ -232,13 +232,15 @@ class CongestionControl:
         # link is clearly fast (loopback, a LAN): either way the rate counts.
         if busy >= c.min_busy or timed >= _FAST_BYTES:
             self.rate = timed / max(busy, c.min_busy)  # a lower bound when too fast to time
-        elif timed:
+        elif timed and first_owd - base <= c.max_queue_delay:
             # Too little to time, but a lower bound all the same: the link
             # moved these bytes in under min_busy. Without it a probe (one
             # update a second) on a link that came back fast never counted,
             # and the target stayed at the slow link's for as long as the
-            # screen sent only small updates.
-            self.rate = max(self.rate, timed / c.min_busy)
+            # screen sent only small updates. A viewer that read the record
+            # late also reports a short span, but then a late first byte too
+            # (a queue): not taken then, and at most doubling per window.
+            self.rate = max(self.rate, min(timed / c.min_busy, 2 * self.rate))
         self._queue_sample(first_owd - base, now)
 
     def _time_acks(self, acked: list[_Sent], arrival: float, now: float) -> None:

@@ -164,6 +164,10 @@ class Viewer:
         self.last_seq = 0
         self.decoded = 0
         self.decode_errors = 0
+        #: compact deltas that came while no keyframe was there to build on
+        #: (after a refusal): answered as refused, counted here, not as errors
+        self.awaiting_keyframe = 0
+        self._stale: set[int] = set()  # their sequence numbers (receive -> apply)
         self.keyframe_requests = 0
         self.notices: list[m.Notice] = []
         self.host_stats: m.Stats | None = None
@@ -290,9 +294,12 @@ class Viewer:
         self.compact_received += 1
         self._host_compact = True  # it ships with compact receipts (kind 27)
         seq = next_seq(state.seq)
+        stale = not state.valid  # an earlier refusal: like a decoder's skip
         try:
             update = m.Update(seq, expand_update(state, msg.body))
         except ProtocolError:
+            if stale:
+                self._stale.add(seq)
             state.lost(seq)
             self.compact_refused += 1
             refused: asyncio.Future[tuple[int, int] | None] = (
@@ -361,7 +368,11 @@ class Viewer:
         if remote is not None:
             size = await remote
             if size is None:
-                self.decode_errors += 1
+                if msg.seq in self._stale:
+                    self._stale.discard(msg.seq)
+                    self.awaiting_keyframe += 1
+                else:
+                    self.decode_errors += 1
                 self._on_link.refused(msg.seq)
                 refused = True
             else:
