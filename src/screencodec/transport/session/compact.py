@@ -88,9 +88,11 @@ direction of one session and is used from one task (no lock).
 from __future__ import annotations
 
 from screencodec.errors import ProtocolError
+from screencodec.geometry import Rect
 from screencodec.transport.session import messages as m
 from screencodec.transport.session._msgbase import MAX_UPDATE
 from screencodec.transport.session._msglink import MAX_SEQ_STEP
+from screencodec.wire.build import EncodedOp, build_update, zstream_op
 from screencodec.wire.format import (
     HEADER,
     MAX_DIMENSION,
@@ -266,24 +268,25 @@ def expand_update(state: CompactState, body: bytes) -> bytes:
     )
     if total > MAX_UPDATE:
         raise ProtocolError(f"a compact update expands to {total} bytes")
-    out = [
-        HEADER.pack(b"SC", 1, MessageType.UPDATE, total - HEADER.size),
-        UPDATE_HEADER.pack((state.codec_seq + 1) & _U32, 0, state.width, state.height, 0,
-                           len(ops)),
-    ]  # fmt: skip
+    encoded: list[EncodedOp] = []
     zpos = state.zpos
     for op, flags, x, y, w, h, payload in ops:
+        rect = Rect(x, y, w, h)
         if op == Op.ZSTREAM:
             at = 0 if flags & ZStreamFlags.RESET else zpos
             if at is None:
                 raise ProtocolError("a compact ZSTREAM op where the stream's position is unknown")
             zpos = (at + w * h * 3) & _U32
-            out.append(OP_HEADER.pack(op, flags, x, y, w, h, len(payload) + ZSTREAM_HEADER.size))
-            out.append(ZSTREAM_HEADER.pack(at))
+            e = zstream_op(rect, at, payload)
+            e.flags = flags  # as sent: the decoder judges any other bit
         else:
-            out.append(OP_HEADER.pack(op, flags, x, y, w, h, len(payload)))
-        out.append(payload)
-    return b"".join(out)
+            e = EncodedOp(Op(op), rect, payload, flags)
+        encoded.append(e)
+    # The encoder's own builder: the bytes it made are the bytes rebuilt.
+    try:
+        return build_update((state.codec_seq + 1) & _U32, state.width, state.height, encoded)
+    except ValueError as exc:  # a rect outside the frame
+        raise ProtocolError(f"compact update: {exc}") from None
 
 
 #: One op of a compact delta: ``(op, op flags, x, y, w, h, payload)`` (a
