@@ -8,26 +8,18 @@ chunks of 7 bytes, plus make_corpus.py's seeds, so one corpus covers both.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from make_corpus import write_corpus
 from med_seeds import med_seed_messages
 from seeds import seed_messages
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "med-corpus")
-    out.mkdir(parents=True, exist_ok=True)
-    n = 0
-    for state, msg in med_seed_messages() + seed_messages():
-        for mode in (0, 7):
-            data = bytes([state, mode]) + msg
-            (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
-            n += 1
-    print(f"wrote {n} seeds to {out}")
+    write_corpus("med-corpus", med_seed_messages() + seed_messages())
 
 
 if __name__ == "__main__":

@@ -18,59 +18,15 @@
 // no pixel outside the update's rects changed.
 // Prints one JSON line: { iterations, refused, accepted, medChecked, slowestMs, failures }.
 
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DecodeError, ScreenDecoder, parseUpdate, splitFrame } from '../../src/screencodec/web/static/decoder/index.js';
 import { inflate } from '../../src/screencodec/web/static/decoder/zstd.js';
+import { parseArgs, readStreams, rng, timed } from './harness.mjs';
 
 const MED = 6;
 const FLAGS = [0, 1, 2, 3, 4, 5, 6, 6, 6, 7, 8, 0x0e, 0x46, 0x86, 0xff];
 const EXTREMES = [0, 1, 127, 128, 254, 255];
-
-function parseArgs(argv) {
-  const opts = { seconds: 10, iterations: Infinity, seed: 1, maxMs: 2000, dirs: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--seconds') opts.seconds = Number(argv[++i]);
-    else if (a === '--iterations') { opts.iterations = Number(argv[++i]); opts.seconds = Infinity; }
-    else if (a === '--seed') opts.seed = Number(argv[++i]);
-    else if (a === '--max-ms') opts.maxMs = Number(argv[++i]);
-    else if (a === '--dump') opts.dump = argv[++i];
-    else opts.dirs.push(a);
-  }
-  return opts;
-}
-
-/** mulberry32, so a failure replays by seed. */
-function rng(seed) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  next.int = (n) => Math.floor(next() * n);
-  return next;
-}
-
-function readStreams(dirs) {
-  const streams = [];
-  for (const dir of dirs) {
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.msgs') && !n.startsWith('feed-')).sort()) {
-      const data = readFileSync(join(dir, f));
-      const msgs = [];
-      for (let pos = 0; pos < data.length;) {
-        const n = data.readUInt32LE(pos);
-        msgs.push(new Uint8Array(data.subarray(pos + 4, pos + 4 + n)));
-        pos += 4 + n;
-      }
-      if (msgs.length) streams.push({ name: f.slice(0, -5), msgs });
-    }
-  }
-  return streams;
-}
 
 function parse(msg) {
   try {
@@ -234,20 +190,6 @@ function oracle(msg, before, dec) {
     checked += 1;
   });
   return [null, checked];
-}
-
-async function timed(dec, msg, stats, maxMs) {
-  const t0 = performance.now();
-  let error = null;
-  let result = null;
-  try {
-    result = await dec.decode(msg);
-  } catch (e) {
-    error = e;
-  }
-  const ms = performance.now() - t0;
-  stats.slowestMs = Math.max(stats.slowestMs, ms);
-  return { error, result, slow: ms > maxMs, ms };
 }
 
 /** The messages that led to a failure (the stream's prefix, then the
