@@ -1,9 +1,14 @@
 """Frames -> packets.
 
-The encoder keeps a reference copy of what the viewer shows (B, G, R exact,
-4th byte 255). Each ``encode`` compares the new frame with it in the native
-tile-diff core, merges the changed boxes into few rectangles, copies them into
-the reference and encodes them from there: the caller's array is never kept.
+The encoder keeps a reference copy of what the viewer shows (B, G, R exact;
+the 4th byte 255, or a kept frame's own). Each ``encode`` compares the new
+frame with it in the native tile-diff core, merges the changed boxes into
+few rectangles, copies them into the reference and encodes them from there:
+the caller's array is not kept, unless the caller gives it up
+(``encode(frame, keep=True)``: a fresh capture buffer). Then an update that
+leaves the viewer exact takes the frame itself as the reference, and the
+copies (a pass over every changed pixel, most of the frame when a terminal
+scrolls) are not made.
 
 With a rate (``set_rate``) and ``lossy=True``, screencodec.quality holds each
 update to a byte budget: photo-like damage may go lossy, and lossy areas are
@@ -173,6 +178,7 @@ class ScreenEncoder:
         self.motion_stage = MotionStage() if motion else None
         self._boxes = np.zeros((0, 4), np.int32)  # the last tile_diff, for the video stage
         self._ref = self._blank(width, height)
+        self._spare: Frame | None = None  # see take_spare
         self._keyframe = True
         self._sequence = 0
         self.last = EncodeStats()
@@ -274,13 +280,28 @@ class ScreenEncoder:
             due = refine if due is None else min(due, refine)
         return due
 
-    def encode(self, frame: Any, /, *, now: float | None = None) -> bytes:
+    def encode(self, frame: Any, /, *, now: float | None = None, keep: bool = False) -> bytes:
+        """One update from the viewer's picture to ``frame``.
+
+        ``keep=True`` gives ``frame`` up to the encoder: the caller will not
+        write to it again (a fresh capture buffer, as mss returns one per
+        grab). Then, when the update leaves the viewer exact (no rate and no
+        video regions) and ``frame`` is writable and C-contiguous, it becomes
+        the reference instead of being copied into it, and under a rate it
+        becomes the last-frame shadow. ``take_spare`` then offers the buffer
+        it replaced, or ``frame`` itself when the encoder did not keep it, for
+        the next capture to write into.
+        With ``integrity`` on, frames are copied as without ``keep`` (the
+        hash covers the reference's 4th bytes, which the frame does not set).
+        """
         t0 = time.perf_counter()
         f = as_frame(frame)
         height, width = f.shape[:2]
         if (width, height) != self.size:
             self._ref = self._blank(width, height)
             self._keyframe = True
+        # The encoder owns f when the caller gave it up, or when as_frame made it.
+        owned = (keep or f is not frame) and self._adoptable(f)
         keyframe = self._keyframe
         if self._history is not None:
             self._history.begin(keyframe=keyframe)
@@ -307,12 +328,19 @@ class ScreenEncoder:
         # viewer has it before this update, appends its ops, keeps the
         # reference in step with what the viewer will show, and returns the
         # rects it left for the lossless coder.
+        # Without a rate or video, the viewer shows f exactly after this
+        # update: an owned f can become the reference.
+        adopt = owned and not limited and self.video_stage is None
         if self.motion_stage is not None:
             # Moves are not searched inside video regions: they change every frame.
             skip = self.video_stage.regions if self.video_stage is not None else ()
             # Under a rate, moves are found on the shadow (exact, so lossy
-            # pixels move too) and then applied to the viewer's picture.
-            mops, rects = self.motion_stage.process(base, f, rects, keyframe=keyframe, skip=skip)
+            # pixels move too) and then applied to the viewer's picture. The
+            # copies are not written into the shadow (q.finish replaces every
+            # damaged pixel of it), nor into a reference that f replaces.
+            mops, rects = self.motion_stage.process(
+                base, f, rects, keyframe=keyframe, skip=skip, apply=not (limited or adopt)
+            )
             ops += mops
             if limited and mops:
                 assert q is not None
@@ -329,7 +357,10 @@ class ScreenEncoder:
                 # and are refined within the budget instead of all at once.
                 assert q is not None
                 q.map.mark(self.video_stage.dropped, q.stamp)
-        if len(rects):
+        replaced: Frame | None = None  # a buffer f took the place of
+        if adopt:
+            replaced, self._ref = self._ref, f
+        elif len(rects):
             copy_rects(self._ref, f, rects)
         if limited:
             assert q is not None
@@ -340,12 +371,16 @@ class ScreenEncoder:
                 video_ops=len(vops), video_area=sum(o.rect.area for o in vops),
                 regions=regions, lossless=self._encode_rects, keyframe=keyframe,
             )  # fmt: skip
-            q.finish(f, boxes)
+            replaced = q.finish(f, boxes, adopt=owned)
         else:
             ops += self._encode_rects([Rect(*map(int, r)) for r in rects])
             if q is not None and (q.map or q.shadow is not None):
                 # Unlimited: the damage held every lossy cell, all sent exactly now.
                 q.unlimited()
+        if replaced is not None:
+            self._spare = replaced
+        elif keep and not self._holds(f):
+            self._spare = f
         if self._history is not None:
             self._history.finish(ops, self._ref)
         fb_hash = framebuffer_hash(self._ref) if self.integrity else None
@@ -363,6 +398,26 @@ class ScreenEncoder:
             # clip numbers its frames). See docs/protocol.md, "Sequence numbers".
             self._sequence = (self._sequence + 1) & 0xFFFFFFFF
         return data
+
+    def take_spare(self) -> Frame | None:
+        """A frame buffer the encoder no longer uses, for the next capture to
+        write into, or None: the reference (or shadow) that a kept frame
+        replaced, or a kept frame the encoder did not need. Each buffer is
+        handed out once; holding none costs nothing."""
+        spare, self._spare = self._spare, None
+        return spare
+
+    def _adoptable(self, f: Frame) -> bool:
+        """Whether ``f`` can serve as the reference or shadow: writable,
+        C-contiguous, and not one of the encoder's own buffers."""
+        if self.integrity or not (f.flags.writeable and f.flags.c_contiguous):
+            return False
+        return not self._holds(f)
+
+    def _holds(self, f: Frame) -> bool:
+        """Whether ``f`` may be (a view of) the reference or the shadow."""
+        shadow = self.quality.shadow if self.quality is not None else None
+        return any(b is not None and np.may_share_memory(f, b) for b in (self._ref, shadow))
 
     def _lossy_stats(self, f: Frame, vops: list[EncodedOp]) -> None:
         """Fill ``last``'s lossy figures from rate control and the video pictures."""

@@ -51,6 +51,22 @@ def test_grab_shape_dtype_and_known_pixels(x_painter: Painter) -> None:
     assert int(red.sum()) == 40 * 30
 
 
+def test_grabs_are_fresh_buffers(x_painter: Painter) -> None:
+    """What lets a host give its frames up to the encoder (keep=True): each
+    grab is a new writable C-contiguous array that no later grab touches."""
+    x_painter.fill(Rect(0, 0, 8, 8), (9, 9, 9))
+    with ScreenSource(display=x_painter.display) as src:
+        assert src.fresh_buffers
+        first = src.grab()
+        second = src.grab()
+        assert not np.shares_memory(first, second)
+        assert first.flags.writeable and first.flags.c_contiguous
+        x_painter.fill(Rect(0, 0, 8, 8), (1, 2, 3))
+        third = src.grab()
+    assert bgr(first, 3, 3) == (9, 9, 9) and bgr(third, 3, 3) == (1, 2, 3)
+    assert not np.shares_memory(third, first) and not np.shares_memory(third, second)
+
+
 def test_grab_sees_the_screen_change(x_painter: Painter) -> None:
     with ScreenSource(display=x_painter.display) as src:
         before = src.grab().copy()

@@ -20,6 +20,7 @@ import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.capture.xvfb import private_xvfb
+from screencodec.encoder import ScreenEncoder
 from screencodec.geometry import Rect
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, allow
 from screencodec.transport.input.xtest import LocalPointerWatcher, XTestInjector
@@ -337,6 +338,18 @@ def test_real_screen_capture_streams_bit_exact(xdisplay: str, tmp_path: Path) ->
             term_area = fb[10:300, 10:400, :3].reshape(-1, 3)
             assert len(np.unique(term_area, axis=0)) >= 2
             assert not fb[580:600, 760:800, :3].any()
+            # mss's grabs are fresh buffers, so the encoder kept the last one
+            # instead of copying it: as its reference, or under a rate as
+            # the last-frame shadow.
+            (link,) = host._runtime.links
+            enc = link.stream.encoder
+            last = host._runtime.hub.last_frame(1)
+            assert isinstance(enc, ScreenEncoder) and last is not None
+            shadow = enc.quality.shadow if enc.quality is not None else None
+            kept = np.shares_memory(enc.reference, last) or (
+                shadow is not None and np.shares_memory(shadow, last)
+            )
+            assert kept
 
     try:
         run(main())

@@ -44,8 +44,12 @@ class FrameSource(abc.ABC):
 
     A frame is an (H, W, 4) uint8 array in BGRX order (the 4th byte is padding
     and may hold anything). The array may be reused or overwritten by the next
-    ``grab``; copy it to keep it.
+    ``grab``; copy it to keep it, unless ``fresh_buffers``.
     """
+
+    #: Each ``grab`` returns a new array that the source never touches again
+    #: (the caller may keep it, or give it up: ``ScreenEncoder.encode(keep=True)``).
+    fresh_buffers: bool = False
 
     @property
     @abc.abstractmethod
@@ -89,6 +93,10 @@ class SourceWrapper(FrameSource):
 
     def __init__(self, inner: FrameSource, /) -> None:
         self.inner = inner
+
+    # fresh_buffers stays False: a subclass may return buffers of its own
+    # (a frozen frame again); one that passes the inner frames on may say
+    # ``fresh_buffers = True`` when the inner source's are.
 
     @property
     def width(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -42,11 +43,16 @@ class ScreenSource(FrameSource):
     Raises :class:`CaptureError` (also an ``OSError``) when the display cannot
     be opened, the monitor index is out of range or the region is outside.
 
-    **Buffers**: :meth:`grab` wraps mss's own pixel buffer without copying; mss
-    may reuse it on the next grab, so copy a frame to keep it.
+    **Buffers**: :meth:`grab` wraps mss's own pixel buffer without copying.
+    On Linux mss (9 and later, both its XGetImage and MIT-SHM paths) copies
+    every grab into a new bytearray, so frames are ``fresh_buffers``: a host
+    gives them up to its encoder instead of copying them. Elsewhere mss may
+    reuse the buffer: copy a frame to keep it.
 
     Not thread-safe: one source per thread (as mss instances).
     """
+
+    fresh_buffers = sys.platform.startswith("linux")
 
     def __init__(
         self,

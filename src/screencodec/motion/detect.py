@@ -220,8 +220,14 @@ class MotionStage:
         *,
         keyframe: bool = False,
         skip: Sequence[Rect] = (),
+        apply: bool = True,
     ) -> tuple[list[EncodedOp], Rects]:
         """COPY ops for this update, and the damage they leave.
+
+        ``apply=False`` leaves ``ref`` as it is: for a caller that replaces
+        every damaged pixel of ``ref`` with the frame's itself (or ``ref``
+        with the frame), so writing the copies' destinations first would be
+        a wasted pass. The damage returned is the same either way.
 
         ``skip``: areas not searched for moves (the encoder's active video
         regions: a lossy reference there differs from the frame in every
@@ -328,8 +334,9 @@ class MotionStage:
         # one pass of frame -> reference instead of moving the reference in
         # place, which for several copies (a scroll cut into sub-regions)
         # saves their sources first and then writes them, twice the traffic.
-        dests = np.array([(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies], np.int32)
-        copy_rects(ref, frame, dests)
+        if apply:
+            dests = np.array([(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies], np.int32)
+            copy_rects(ref, frame, dests)
         left = self._rediff(ref, frame, rects, [c.dest for c in copies])
         stats.copies = len(copies)
         stats.copied_pixels = sum(c.dest.area for c in copies)

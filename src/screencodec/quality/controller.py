@@ -179,12 +179,18 @@ class RateController:
             ref[dst.slices()] = pixels
         self.map.move(moves, self.stamp)
 
-    def finish(self, frame: Frame, boxes: Rects, /) -> None:
+    def finish(self, frame: Frame, boxes: Rects, /, *, adopt: bool = False) -> Frame | None:
         """End an update under a rate: the shadow becomes the frame (``boxes``
-        cover every pixel where it differed)."""
+        cover every pixel where it differed). ``adopt``: the caller owns
+        ``frame`` and gives it up, so it becomes the shadow itself; the old
+        shadow is returned (nothing else holds it), else None."""
         assert self.shadow is not None
+        if adopt:
+            old, self.shadow = self.shadow, frame
+            return old
         if len(boxes):
             copy_rects(self.shadow, frame, boxes)
+        return None
 
     def encode(
         self,

@@ -13,6 +13,10 @@ same buffer on every grab. With one viewer on a monitor the frame is used in
 place (a 1080p copy costs over a millisecond) and the work runs under the
 monitor's thread lock, so no other grab can overwrite the buffer meanwhile.
 With several viewers the frame is copied and their encodes run in parallel.
+A source whose grabs are fresh buffers (``fresh_buffers``: mss's are) with
+one viewer gives each new grab up to the work (``owned``): the encoder keeps
+it as its reference instead of copying it. A frame reused within ``reuse``
+seconds is never given up twice.
 Everything else (acquire, release, monitors) runs on the event loop.
 
 :meth:`CaptureHub.cursor` reads the pointer (``source.cursor()``) in a worker
@@ -106,15 +110,19 @@ class CaptureHub:
             if self._owns and all(s.source is not screen.source for s in self._screens.values()):
                 screen.source.close()
 
-    async def grab_then(self, index: int, work: Callable[[Frame], T]) -> T:
+    async def grab_then(self, index: int, work: Callable[[Frame, bool], T]) -> T:
         """Grab monitor ``index`` (or reuse a very fresh grab) and return
-        ``work(frame)``, both in one worker thread. ``work`` must not keep the
-        frame: it may be the source's buffer, overwritten by the next grab."""
+        ``work(frame, owned)``, both in one worker thread. Unless ``owned``,
+        ``work`` must not keep the frame: it may be the source's buffer,
+        overwritten by the next grab. ``owned``: a fresh buffer that only
+        this work sees, which it may keep (never write: ``last_frame``
+        shows it)."""
         return await asyncio.to_thread(self._grab_then, self._screens[index], work)
 
-    def _grab_then(self, screen: _Screen, work: Callable[[Frame], T]) -> T:
+    def _grab_then(self, screen: _Screen, work: Callable[[Frame, bool], T]) -> T:
         with screen.lock:
             now = time.monotonic()
+            owned = False
             if screen.frame is None or now - screen.grabbed_at > self._reuse:
                 raw = screen.source.grab()
                 screen.private = screen.refs <= 1
@@ -122,10 +130,11 @@ class CaptureHub:
                 screen.grabbed_at = time.monotonic()
                 screen.grabs += 1
                 self.grabs += 1
+                owned = screen.private and screen.source.fresh_buffers
             frame = screen.frame
             if screen.private:
-                return work(frame)
-        return work(frame)
+                return work(frame, owned)
+        return work(frame, False)
 
     async def cursor(self, index: int) -> CursorState | None:
         """The pointer on monitor ``index`` (coordinates of that monitor), or None

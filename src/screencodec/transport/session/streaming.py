@@ -188,10 +188,16 @@ class Streamer:
         return bps, interval
 
     def _encode(
-        self, keyframe: bool, budget: tuple[float, float] | None, frame: npt.NDArray[np.uint8]
+        self,
+        keyframe: bool,
+        budget: tuple[float, float] | None,
+        frame: npt.NDArray[np.uint8],
+        owned: bool,
     ) -> bytes | None:
         """Worker thread: create the encoder from the first frame's size, set
-        its rate, encode. None for an update that carries nothing."""
+        its rate, encode. None for an update that carries nothing. An
+        ``owned`` frame (a fresh grab only this viewer sees) is given up to
+        an encoder that can keep it (``ScreenEncoder.encode(keep=True)``)."""
         with self._encoder_lock:
             if self._encoder_closed:
                 raise SessionClosedError("the session is ending")
@@ -216,7 +222,11 @@ class Streamer:
                 # player needs before this update (docs/recording.md, "Seeking").
                 enc.restart_streams()  # type: ignore[attr-defined]
                 ref = np.array(enc.reference)  # type: ignore[attr-defined]
-            data = enc.encode(frame)
+            if owned and hasattr(enc, "take_spare"):
+                data = enc.encode(frame, keep=True)  # type: ignore[call-arg]
+                enc.take_spare()  # mss allocates each grab: nothing to give it
+            else:
+                data = enc.encode(frame)
             last = getattr(enc, "last", None)
             if seeker is not None and last is not None and not last.keyframe:
                 seeker.seek_point(ref, last.sequence)
