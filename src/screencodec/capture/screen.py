@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import sys
 from typing import Any
@@ -28,6 +29,19 @@ def _open_mss(display: str | None) -> Any:
     return factory(**kwargs)
 
 
+def _mss_copies_each_grab() -> bool:
+    """Whether mss returns every grab in a new buffer: read in mss 10's Linux
+    backends (XGetImage and MIT-SHM both copy into a fresh bytearray);
+    other versions and platforms are not assumed to."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        major = int(importlib.metadata.version("mss").split(".")[0])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return False
+    return major >= 10
+
+
 def _where(display: str | None) -> str:
     return repr(display if display is not None else os.environ.get("DISPLAY", "<unset>"))
 
@@ -44,15 +58,15 @@ class ScreenSource(FrameSource):
     be opened, the monitor index is out of range or the region is outside.
 
     **Buffers**: :meth:`grab` wraps mss's own pixel buffer without copying.
-    On Linux mss (9 and later, both its XGetImage and MIT-SHM paths) copies
-    every grab into a new bytearray, so frames are ``fresh_buffers``: a host
-    gives them up to its encoder instead of copying them. Elsewhere mss may
-    reuse the buffer: copy a frame to keep it.
+    On Linux mss 10 (both its XGetImage and MIT-SHM paths) copies every grab
+    into a new bytearray, so frames are ``fresh_buffers``: a host gives them
+    up to its encoder instead of copying them. Elsewhere mss may reuse the
+    buffer: copy a frame to keep it.
 
     Not thread-safe: one source per thread (as mss instances).
     """
 
-    fresh_buffers = sys.platform.startswith("linux")
+    fresh_buffers = _mss_copies_each_grab()
 
     def __init__(
         self,
