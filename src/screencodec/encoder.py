@@ -300,8 +300,10 @@ class ScreenEncoder:
         if (width, height) != self.size:
             self._ref = self._blank(width, height)
             self._keyframe = True
-        # The encoder owns f when the caller gave it up, or when as_frame made it.
-        owned = (keep or f is not frame) and self._adoptable(f)
+        # The encoder owns f when the caller gave it up, or when as_frame made
+        # it: a copy (np.asarray of a memoryview or an mss shot is a view).
+        made = f is not frame and f.flags.owndata
+        owned = (keep or made) and self._adoptable(f)
         keyframe = self._keyframe
         if self._history is not None:
             self._history.begin(keyframe=keyframe)
@@ -377,10 +379,8 @@ class ScreenEncoder:
             if q is not None and (q.map or q.shadow is not None):
                 # Unlimited: the damage held every lossy cell, all sent exactly now.
                 q.unlimited()
-        if replaced is not None:
-            self._spare = replaced
-        elif keep and not self._holds(f):
-            self._spare = f
+        if keep:  # a caller that gives frames up may capture into the spare
+            self._spare = replaced if replaced is not None else None if self._holds(f) else f
         if self._history is not None:
             self._history.finish(ops, self._ref)
         fb_hash = framebuffer_hash(self._ref) if self.integrity else None

@@ -190,7 +190,9 @@ def test_a_converted_frame_is_owned_without_keep() -> None:
         dec.decode(enc.encode(g))
         assert not shares(enc.reference, g) and enc.reference.flags.c_contiguous
         assert np.array_equal(dec.framebuffer[..., :3], f[..., :3])
-    assert enc.take_spare() is not None
+    # A caller that gives nothing up is offered nothing: the buffer the copy
+    # replaced is not held for it.
+    assert enc.take_spare() is None
 
 
 def test_motion_without_apply_leaves_the_reference_and_finds_the_same() -> None:
@@ -209,3 +211,31 @@ def test_motion_without_apply_leaves_the_reference_and_finds_the_same() -> None:
             moved += 1
             assert not np.array_equal(ref_a, f0)
     assert moved, "no scroll was found: the test tests nothing"
+
+
+class Shot:
+    """Like mss's ScreenShot: a bytearray behind ``__array_interface__``."""
+
+    def __init__(self, raw: bytearray) -> None:
+        self.raw = raw
+
+    @property
+    def __array_interface__(self) -> dict[str, Any]:
+        return {"version": 3, "shape": (H, W, 4), "typestr": "|u1", "data": self.raw}
+
+
+@pytest.mark.parametrize("kind", ["memoryview", "array interface"])
+def test_a_view_of_the_callers_buffer_is_not_adopted_without_keep(kind: str) -> None:
+    """np.asarray of a memoryview or an mss shot is a view of the caller's
+    memory, not a copy as_frame made: the caller may reuse its buffer
+    (keep=False), so the encoder must copy. (Found in review: the viewer
+    stayed on the first picture.)"""
+    enc, dec = encoder(), ScreenDecoder()
+    raw = bytearray(H * W * 4)
+    buf = np.frombuffer(raw, np.uint8).reshape(H, W, 4)  # the one capture buffer
+    for i, f in enumerate(frames("terminal", 6)):
+        buf[...] = f
+        dec.decode(enc.encode(memoryview(buf) if kind == "memoryview" else Shot(raw)))
+        assert np.array_equal(dec.framebuffer[..., :3], f[..., :3]), f"viewer wrong at {i}"
+        assert not shares(enc.reference, buf)
+    assert enc.take_spare() is None  # nothing was given up

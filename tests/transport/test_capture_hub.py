@@ -58,3 +58,34 @@ def test_shared_or_reused_sources_are_never_owned() -> None:
     plain = CaptureHub(lambda i: SyntheticDesktop(96, 64, scenario="typing"), reuse=0.0)
     plain.acquire(1)  # the synthetic desktop renders into one buffer
     assert [o for _, o in grabs(plain, 1, 3, pause=0.001)] == [False] * 3
+
+
+def test_a_previewed_frame_never_changes() -> None:
+    """An encoder may write into a grab it kept (a second viewer joins: its
+    next damage is copied into its reference, that grab): ``last_frame``
+    hands out copies, so a preview taken earlier stays as it was. (Found in
+    review.)"""
+    from screencodec.encoder import ScreenEncoder
+
+    hub = CaptureHub(lambda i: FreshDesktop(320, 200, scenario="terminal", seed=1), reuse=0.0)
+    hub.acquire(1)
+    enc = ScreenEncoder(320, 200, threads=1)
+
+    def work(frame: Frame, owned: bool) -> bytes:
+        return enc.encode(frame, keep=owned)
+
+    async def main() -> tuple[Frame, Frame]:
+        await hub.grab_then(1, work)
+        await asyncio.sleep(0.01)
+        await hub.grab_then(1, work)  # owned: the encoder keeps it
+        preview = hub.last_frame(1)
+        assert preview is not None
+        before = preview.copy()
+        hub.acquire(1)  # a second viewer: grabs are shared copies from now on
+        for _ in range(5):
+            await asyncio.sleep(0.05)
+            await hub.grab_then(1, work)
+        return preview, before
+
+    preview, before = asyncio.run(main())
+    assert np.array_equal(preview, before)

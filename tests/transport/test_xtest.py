@@ -343,7 +343,7 @@ def test_real_screen_capture_streams_bit_exact(xdisplay: str, tmp_path: Path) ->
             # the last-frame shadow.
             (link,) = host._runtime.links
             enc = link.stream.encoder
-            last = host._runtime.hub.last_frame(1)
+            last = host._runtime.hub._screens[1].frame
             assert isinstance(enc, ScreenEncoder) and last is not None
             shadow = enc.quality.shadow if enc.quality is not None else None
             kept = np.shares_memory(enc.reference, last) or (

@@ -115,8 +115,8 @@ class CaptureHub:
         ``work(frame, owned)``, both in one worker thread. Unless ``owned``,
         ``work`` must not keep the frame: it may be the source's buffer,
         overwritten by the next grab. ``owned``: a fresh buffer that only
-        this work sees, which it may keep (never write: ``last_frame``
-        shows it)."""
+        this work sees, which it may keep and later write into (``last_frame``
+        returns copies)."""
         return await asyncio.to_thread(self._grab_then, self._screens[index], work)
 
     def _grab_then(self, screen: _Screen, work: Callable[[Frame, bool], T]) -> T:
@@ -153,9 +153,11 @@ class CaptureHub:
             return screen.cursor
 
     def last_frame(self, index: int) -> Frame | None:
-        """The most recent grab of monitor ``index`` (for tests and previews)."""
+        """A copy of the most recent grab of monitor ``index`` (for tests and
+        previews): an encoder that kept the grab may write into it later."""
         screen = self._screens.get(index)
-        return None if screen is None else screen.frame
+        frame = None if screen is None else screen.frame
+        return None if frame is None else frame.copy()
 
     def close(self) -> None:
         if self._owns:
