@@ -111,7 +111,10 @@ class ScreenEncoder:
     :param lossy: under a rate (``set_rate``), send photo-like damage as lossy
         stills (H.264 intra pictures, VIDEO ops in ``video_chroma``) when
         lossless would not fit the budget, and refine them back to exact
-        within later budgets; text and UI stay lossless. Needs PyAV
+        within later budgets; text and UI stay lossless, except in a
+        keyframe whose lossless part would take more than
+        ``lossy_options.first_picture`` seconds of the rate (a first picture
+        that comes quickly, then is refined). Needs PyAV
         (``"auto"``: when installed). ``lossy_options`` tunes it. Without a
         rate, or with ``lossy=False``, everything is lossless except video
         regions, and ``set_rate`` only sets the video regions' bitrate.

@@ -12,7 +12,11 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
 1. What earlier stages produced (COPY ops; video-region pictures, whose
    streams have their own share of the rate), then the damage cut into the
    encoder's 256x64 blocks and classified (``classify.photo_like``).
-2. Text and UI blocks: always lossless, even past the budget.
+2. Text and UI blocks: always lossless, even past the budget; except in a
+   keyframe whose lossless part (text, and the UI found inside stills)
+   would take more than ``LossyOptions.first_picture`` seconds of the rate:
+   then the whole picture goes in stills (a joining viewer sees it in a
+   fraction of the time) and step 4 refines it, text included.
 3. Photo-like blocks: lossless when their estimated size fits what is left
    (with some slack, since a lossy picture and its refinement cost more than
    the lossless picture alone); otherwise lossy stills
@@ -37,6 +41,7 @@ COPY ops of the update.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -105,6 +110,19 @@ class QualityStats:
     @property
     def psnr(self) -> float | None:
         return psnr(self.sse, self.measured)
+
+
+@dataclass(slots=True)
+class _StillsDone:
+    """Stills encoded at one quantiser: their ops, the stills sent and their
+    figures (squared error, pixels measured, lossy pixels, coarsest qp)."""
+
+    ops: list[EncodedOp]
+    sent: list[Still]
+    sse: float = 0.0
+    measured: int = 0
+    lossy_pixels: int = 0
+    qp: int | None = None
 
 
 class RateController:
@@ -213,36 +231,40 @@ class RateController:
         size, are not)."""
         budget = self.budget
         assert budget is not None, "encode() needs a rate"
-        o = self.options
-        left = budget - used
         blocks, owner = cut_blocks(rects)
         photo = photo_like(frame, blocks) if len(blocks) else np.zeros(0, np.bool_)
-        text = blocks[~photo]
-        text_ops = lossless(_rects(text))
-        left -= _size(text_ops)
-        stills: list[Still] = []
-        extra = np.zeros((0, 4), np.int32)
-        in_still = np.zeros(len(blocks), np.bool_)
-        if photo.any():
-            pb = blocks[photo]
-            thin = _area(pb[np.minimum(pb[:, 2], pb[:, 3]) < 4])
-            if self.model.lossless_bytes(_area(pb), thin) > o.lossless_slack * max(0, left):
-                height, width = frame.shape[:2]
-                room = min(o.max_stills, MAX_VIDEO_OPS - video_ops)
-                area = MAX_VIDEO_COVERAGE * width * height - video_area
-                stills, in_still, extra = plan_stills(
-                    frame, blocks, owner, photo, rects, limits=(room, area), options=o
-                )
-        # Photo-like blocks no still holds, and the extra rects around stills,
-        # are sent exactly; encoded first, so the stills get what they leave.
-        rest = np.concatenate([blocks[photo & ~in_still], extra]).astype(np.int32)
-        if len(rest):
-            # Extra rects may reach outside the damage (a still grown by a
-            # column), where the reference can hold an older lossy picture.
-            copy_rects(ref, frame, rest)
-        rest_ops = lossless(_rects(rest))
+        # A keyframe whose lossless part (text, and UI inside photos) would
+        # keep a joining viewer waiting for more than ``first_picture``
+        # seconds is planned again as a first picture: everything in stills,
+        # refined to exact by the updates after it. (The stream of the ops
+        # dropped then is compressed again: history.finish.)
+        first = False
+        while True:
+            text = blocks[~photo]
+            text_ops = lossless(_rects(text))
+            left = budget - used
+            left = (max(left, self._first_picture_bytes()) if first else left) - _size(text_ops)
+            stills, in_still, extra = self._plan(
+                frame, blocks, owner, photo, rects, left=left, first=first,
+                video=(video_ops, video_area),
+            )  # fmt: skip
+            # Photo-like blocks no still holds, and the extra rects around
+            # stills, are sent exactly; encoded first, so the stills get what
+            # they leave.
+            rest = np.concatenate([blocks[photo & ~in_still], extra]).astype(np.int32)
+            if len(rest):
+                # Extra rects may reach outside the damage (a still grown by a
+                # column), where the reference can hold an older lossy picture.
+                copy_rects(ref, frame, rest)
+            rest_ops = lossless(_rects(rest))
+            lossless_bytes = _size(text_ops) + _size(rest_ops)
+            if not keyframe or first or lossless_bytes <= self._first_picture_bytes():
+                break
+            photo, first = np.ones(len(blocks), np.bool_), True
         left -= _size(rest_ops)
-        still_ops, sent = self._encode_stills(ref, frame, stills, left, keyframe)
+        still_ops, sent = self._encode_stills(
+            ref, frame, stills, left=left, keyframe=keyframe, first=first
+        )
         if stills:
             # The pictures painted over pixels that lossless ops send (text
             # blocks inside them, the rests): put the exact pixels back. A still
@@ -262,18 +284,85 @@ class RateController:
         refine_ops = self._refine(ref, frame, left, regions, lossless)
         return still_ops + text_ops + rest_ops + refine_ops
 
+    def _plan(
+        self,
+        frame: Frame,
+        blocks: Rects,
+        owner: npt.NDArray[np.intp],
+        photo: npt.NDArray[np.bool_],
+        rects: Rects,
+        *,
+        left: int,
+        first: bool,
+        video: tuple[int, int],
+    ) -> tuple[list[Still], npt.NDArray[np.bool_], Rects]:
+        """Stills for the photo-like blocks when their lossless estimate does
+        not fit what is left (always for a first picture, whose text stays
+        in them), within the VIDEO ops and area ``video`` leaves."""
+        o = self.options
+        none: tuple[list[Still], npt.NDArray[np.bool_], Rects] = (
+            [], np.zeros(len(blocks), np.bool_), np.zeros((0, 4), np.int32)
+        )
+        if not photo.any():
+            return none
+        pb = blocks[photo]
+        thin = _area(pb[np.minimum(pb[:, 2], pb[:, 3]) < 4])
+        if not first and self.model.lossless_bytes(_area(pb), thin) <= o.lossless_slack * max(
+            0, left
+        ):
+            return none
+        height, width = frame.shape[:2]
+        room = min(o.max_stills, MAX_VIDEO_OPS - video[0])
+        area = MAX_VIDEO_COVERAGE * width * height - video[1]
+        return plan_stills(
+            frame, blocks, owner, photo, rects, limits=(room, area), options=o, keep_ui=not first
+        )
+
+    def _first_picture_bytes(self) -> int:
+        """What a keyframe may take: ``first_picture`` seconds of the rate."""
+        return int((self.rate or 0) * self.options.first_picture / 8)
+
     def _encode_stills(
-        self, ref: Frame, frame: Frame, stills: list[Still], left: int, keyframe: bool
+        self,
+        ref: Frame,
+        frame: Frame,
+        stills: list[Still],
+        *,
+        left: int,
+        keyframe: bool,
+        first: bool = False,
     ) -> tuple[list[EncodedOp], list[Still]]:
-        """The stills' VIDEO ops, and the stills that made the PSNR floor."""
+        """The stills' VIDEO ops, and the stills that made the PSNR floor.
+
+        ``first``: a first picture (text in it too), which sets how the
+        session looks until it is refined. The model's curve is a photo's, and
+        text costs far less, so after one try the stills are encoded once more
+        at the finest quantiser that the try's size, doubled per 6 finer
+        (H.264's rule of thumb; text grows slower), says fits ``left``."""
         if not stills:
             return [], []
-        o, st, model = self.options, self.last, self.model
         photo_px = sum(s.photo for s in stills)
-        qp = model.choose_qp(photo_px, left, len(stills))
-        ops: list[EncodedOp] = []
-        sent: list[Still] = []
-        total_sse, measured = 0.0, 0
+        qp = self.model.choose_qp(photo_px, left, len(stills))
+        if first:
+            before = [ref[s.rect.slices()].copy() for s in stills]
+            tried = self._stills_at(ref, frame, stills, qp, keyframe)
+            size = max(1, _size(tried.ops))
+            finer = qp - int(6 * math.log2(max(1.0, left / size))) // QP_STEP * QP_STEP
+            finer = max(self.options.qp_min, finer)
+            if finer >= qp or not tried.sent:
+                return self._account(tried)
+            for s, pixels in zip(stills, before, strict=True):
+                ref[s.rect.slices()] = pixels
+            qp = finer
+        return self._account(self._stills_at(ref, frame, stills, qp, keyframe))
+
+    def _stills_at(
+        self, ref: Frame, frame: Frame, stills: list[Still], qp: int, keyframe: bool
+    ) -> _StillsDone:
+        """Encode the stills at ``qp`` (finer for one below the PSNR floor)
+        into ``ref``; one that fails at the finest is taken back."""
+        o, model = self.options, self.model
+        done = _StillsDone([], [])
         for s in stills:
             # What the viewer has there now: a still that fails is taken back
             # whole (it may reach a column beyond the damage).
@@ -291,16 +380,24 @@ class RateController:
             if db is not None and db < o.min_psnr:
                 ref[s.rect.slices()] = before  # the finest quantiser missed the floor
                 continue  # its photo-like blocks go losslessly
-            ops.append(op)
-            sent.append(s)
-            total_sse += err
-            measured += n
-            st.lossy_pixels += outside(s.rect.w, s.rect.h, s.holes)
-            st.qp = q if st.qp is None else max(st.qp, q)
-        st.stills = len(ops)
-        st.sse += total_sse
-        st.measured += measured
-        return ops, sent
+            done.ops.append(op)
+            done.sent.append(s)
+            done.sse += err
+            done.measured += n
+            done.lossy_pixels += outside(s.rect.w, s.rect.h, s.holes)
+            done.qp = q if done.qp is None else max(done.qp, q)
+        return done
+
+    def _account(self, done: _StillsDone) -> tuple[list[EncodedOp], list[Still]]:
+        """Add the stills sent to this update's figures."""
+        st = self.last
+        st.stills = len(done.ops)
+        st.sse += done.sse
+        st.measured += done.measured
+        st.lossy_pixels += done.lossy_pixels
+        if done.qp is not None:
+            st.qp = done.qp if st.qp is None else max(st.qp, done.qp)
+        return done.ops, done.sent
 
     def _refine(
         self, ref: Frame, frame: Frame, left: int, regions: Sequence[Rect], lossless: Lossless

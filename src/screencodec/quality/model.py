@@ -69,6 +69,10 @@ class LossyOptions:
         fewest photo-like pixels it must hold; smaller damage stays lossless.
     :param max_stills: lossy stills per update at most (the viewer takes 8
         VIDEO ops per update, video regions included).
+    :param first_picture: seconds of the rate a keyframe's text may take;
+        past it the text goes lossy in the stills too and is refined after,
+        so a joining viewer sees a picture soon (text is otherwise always
+        lossless).
     """
 
     min_psnr: float = 30.0
@@ -82,6 +86,7 @@ class LossyOptions:
     min_still: tuple[int, int] = (2, 2)
     min_still_area: int = 512
     max_stills: int = 6
+    first_picture: float = 0.4
 
     def __post_init__(self) -> None:
         if not 1 <= self.qp_min <= self.qp_start <= self.qp_max <= 51:
@@ -92,6 +97,8 @@ class LossyOptions:
             raise ValueError("max_stills must lie in 1..7")
         if self.lossless_slack < 1:
             raise ValueError("lossless_slack must be at least 1")
+        if not self.first_picture > 0:
+            raise ValueError("first_picture must be positive")
 
 
 class RateModel:

@@ -90,12 +90,14 @@ def plan_stills(
     *,
     limits: tuple[int, int],
     options: LossyOptions,
+    keep_ui: bool = True,
 ) -> tuple[list[Still], npt.NDArray[np.bool_], Rects]:
     """Stills for the photo-like blocks: per damage rect, the bounding box of
     its photo-like blocks, made even (``_even``); the biggest ``limits[0]`` of
     those large enough, within ``limits[1]`` pixels in all. Returns them,
     which blocks they hold, and the extra rects to send exactly after them
-    (text and UI cells inside them, a column or row shaved off)."""
+    (text and UI cells inside them unless ``keep_ui=False``, a column or
+    row shaved off)."""
     room, area = limits
     o = options
     height, width = frame.shape[:2]
@@ -131,7 +133,7 @@ def plan_stills(
         in_still |= mine & photo
         exact = b[mine & text]
         # UI inside photo-like blocks (a window's edge, a label): sent exactly.
-        ui = _text_cells(frame, rect, exact)
+        ui = _text_cells(frame, rect, exact) if keep_ui else np.zeros((0, 4), np.int32)
         holes = [
             hole
             for bx, by, bw, bh in np.concatenate([exact, ui]).tolist()
