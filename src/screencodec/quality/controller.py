@@ -252,6 +252,10 @@ class RateController:
             # stills, are sent exactly; encoded first, so the stills get what
             # they leave.
             rest = np.concatenate([blocks[photo & ~in_still], extra]).astype(np.int32)
+            # A keyframe's damage is in ref already: only extra rects reach
+            # outside it (a still grown into a video region). Kept, to undo if
+            # this plan is dropped: its pixels would not be the viewer's.
+            undo = [(r, ref[r.slices()].copy()) for r in _rects(extra)] if keyframe else []
             if len(rest):
                 # Extra rects may reach outside the damage (a still grown by a
                 # column), where the reference can hold an older lossy picture.
@@ -260,6 +264,8 @@ class RateController:
             lossless_bytes = _size(text_ops) + _size(rest_ops)
             if not keyframe or first or lossless_bytes <= self._first_picture_bytes():
                 break
+            for r, pixels in undo:
+                ref[r.slices()] = pixels
             photo, first = np.ones(len(blocks), np.bool_), True
         left -= _size(rest_ops)
         still_ops, sent = self._encode_stills(
@@ -273,10 +279,12 @@ class RateController:
             failed = np.isin(owner, [s.owner for s in stills]) & ~kept & photo
             fallback = blocks[failed]
             copy_rects(ref, frame, touching(np.concatenate([text, rest, fallback]), stills))
-            rest_ops += lossless(_rects(fallback))
+            fallback_ops = lossless(_rects(fallback))
+            left -= _size(fallback_ops)
+            rest_ops += fallback_ops
             rest = np.concatenate([rest, fallback]).astype(np.int32)
         self.model.observe_lossless(_area(rest), _size(rest_ops))
-        left -= _size(still_ops) + _size(rest_ops)
+        left -= _size(still_ops)
         # The lossy map: stills flag their tiles; lossless blocks sent after them
         # make the tiles they cover exact.
         self.map.mark([s.rect for s in sent], self.stamp)
