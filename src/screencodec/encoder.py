@@ -34,6 +34,7 @@ from screencodec.frames import Frame
 from .codecs.history import HistoryEncoder
 from .codecs.lossless import LosslessEncoder, PhotoFilter
 from .damage import copy_rects, merge_rects, tile_diff
+from .damage.subtract import subtract_rects
 from .errors import CodecUnavailableError, FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
 from .geometry import Rect
@@ -288,25 +289,26 @@ class ScreenEncoder:
 
         ``keep=True`` gives ``frame`` up to the encoder: the caller will not
         write to it again (a fresh capture buffer, as mss returns one per
-        grab). Then, when the update leaves the viewer exact (no rate and no
-        video regions) and ``frame`` is writable and C-contiguous, it becomes
-        the reference instead of being copied into it, and under a rate it
-        becomes the last-frame shadow. ``take_spare`` then offers the buffer
+        grab). Then, if ``frame`` is writable and C-contiguous, it becomes
+        the reference instead of being copied into it when the update leaves
+        the viewer exact (no rate, and no video stage: ``video=False``), and
+        under a rate it becomes the last-frame shadow. ``take_spare`` then offers the buffer
         it replaced, or ``frame`` itself when the encoder did not keep it, for
         the next capture to write into.
         With ``integrity`` on, frames are copied as without ``keep`` (the
         hash covers the reference's 4th bytes, which the frame does not set).
         """
         t0 = time.perf_counter()
-        f = as_frame(frame)
+        # np.asarray of a memoryview, an mss shot or an __array__ object may
+        # be a view of the caller's memory: only what as_frame copies is new.
+        arr = frame if isinstance(frame, np.ndarray) else np.asarray(frame)
+        f = as_frame(arr)
         height, width = f.shape[:2]
         if (width, height) != self.size:
             self._ref = self._blank(width, height)
             self._keyframe = True
-        # The encoder owns f when the caller gave it up, or when as_frame made
-        # it: a copy (np.asarray of a memoryview or an mss shot is a view).
-        made = f is not frame and f.flags.owndata
-        owned = (keep or made) and self._adoptable(f)
+        # The encoder owns f when the caller gave it up, or when as_frame made it.
+        owned = (keep or f is not arr) and self._adoptable(f)
         keyframe = self._keyframe
         if self._history is not None:
             self._history.begin(keyframe=keyframe)
@@ -333,9 +335,11 @@ class ScreenEncoder:
         # viewer has it before this update, appends its ops, keeps the
         # reference in step with what the viewer will show, and returns the
         # rects it left for the lossless coder.
-        # Without a rate or video, the viewer shows f exactly after this
-        # update: an owned f can become the reference.
-        adopt = owned and not limited and self.video_stage is None
+        # Without a rate or a video region, the viewer shows f exactly after
+        # this update: an owned f can become the reference. (A region found
+        # in this update is seen below; the copies are then written after all.)
+        video = self.video_stage
+        adopt = owned and not limited and (video is None or not video.regions)
         if self.motion_stage is not None:
             # Moves are not searched inside video regions: they change every frame.
             skip = self.video_stage.regions if self.video_stage is not None else ()
@@ -362,6 +366,12 @@ class ScreenEncoder:
                 # and are refined within the budget instead of all at once.
                 assert q is not None
                 q.map.mark(self.video_stage.dropped, q.stamp)
+            if adopt and (vops or self.video_stage.regions):
+                # A region was found just now: its picture is in the reference,
+                # so f cannot be it. The copies go there after all, but not
+                # under the picture (the viewer applies COPY before VIDEO).
+                adopt = False
+                self._write_copies(f, ops, [o.rect for o in vops])
         replaced: Frame | None = None  # a buffer f took the place of
         if adopt:
             replaced, self._ref = self._ref, f
@@ -401,6 +411,18 @@ class ScreenEncoder:
             # clip numbers its frames). See docs/protocol.md, "Sequence numbers".
             self._sequence = (self._sequence + 1) & 0xFFFFFFFF
         return data
+
+    def _write_copies(self, f: Frame, ops: list[EncodedOp], holes: list[Rect]) -> None:
+        """Write the COPY ops' destinations, minus ``holes``, from ``f`` into
+        the reference (each was verified equal to ``f``: screencodec.motion)."""
+        dests = [o.rect for o in ops if o.op is Op.COPY]
+        if not dests:
+            return
+        arr = np.array([(r.x, r.y, r.w, r.h) for r in dests], np.int32)
+        if holes:
+            arr = subtract_rects(arr, holes)
+        if len(arr):
+            copy_rects(self._ref, f, arr)
 
     def take_spare(self) -> Frame | None:
         """A frame buffer the encoder no longer uses, for the next capture to

@@ -23,6 +23,7 @@ from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 from screencodec.frames import Frame
 from screencodec.motion import MotionStage
+from screencodec.wire import Op
 
 W, H = 480, 270
 
@@ -110,18 +111,62 @@ def test_a_kept_frame_under_a_rate_becomes_the_shadow() -> None:
 
 
 def test_with_video_regions_a_kept_frame_is_copied() -> None:
-    """The reference holds decoded video pixels there, so the frame cannot be it."""
+    """With a video stage but no region yet, the frame becomes the reference;
+    once a region is found (its first picture included) the reference holds
+    decoded video there, so the frame cannot be it. The updates are the same
+    either way, and so is the reference: the copies a region's first update
+    had not written are written then, outside its picture."""
     pytest.importorskip("av")
-    kept, copied = encoder(video=True), encoder(video=True)
-    regions = 0
+    kept, copied = encoder(video=True, history=True), encoder(video=True, history=True)
+    dec = ScreenDecoder()
+    adopted = regions = 0
     for i, f in enumerate(frames("video", 30)):
         buf = capture(kept, f)
-        assert kept.encode(buf, keep=True, now=i / 20) == copied.encode(f, now=i / 20)
-        assert not shares(kept.reference, buf)
-        # Not kept, so it is the spare: the next capture may write into it.
-        assert kept._spare is buf
-        regions += bool(kept.video_stage and kept.video_stage.regions)
-    assert regions, "no video region was found: the test tests nothing"
+        data = kept.encode(buf, keep=True, now=i / 20)
+        assert data == copied.encode(f, now=i / 20), f"update {i} differs"
+        assert np.array_equal(kept.reference[..., :3], copied.reference[..., :3]), i
+        assert np.array_equal(dec.decode(data)[..., :3], kept.reference[..., :3]), i
+        video = kept.video_stage
+        assert video is not None
+        if video.regions or kept.last.ops.get(Op.VIDEO):
+            regions += 1
+            assert not shares(kept.reference, buf)
+            assert kept._spare is buf  # not kept: the next capture may use it
+        else:
+            adopted += 1
+            assert shares(kept.reference, buf)
+    assert regions and adopted, (regions, adopted)
+
+
+def test_a_region_found_while_a_chat_scrolls_gets_its_copies() -> None:
+    """A region first found in an update whose COPY ops were not written into
+    the reference (the frame was to replace it): the copies are written after
+    all, outside the picture, as a copied encoder has them. The desktop: a
+    video, and beside it a chat panel whose text scrolls."""
+    pytest.importorskip("av")
+    w, h = 960, 540  # the chat's tiles are not next to the video's: it is found
+    vid = SyntheticDesktop(w, h, scenario="video", seed=3)
+    term = SyntheticDesktop(w, h, scenario="terminal", seed=3)
+    chat, text = vid.layout["chat"], term.layout["text"]
+    kept, copied = (ScreenEncoder(w, h, threads=1, video=True) for _ in range(2))
+    for enc in (kept, copied):
+        assert enc.motion_stage is not None
+        enc.motion_stage.budget = 60.0
+    dec = ScreenDecoder()
+    found_with_copies = 0
+    for i in range(30):
+        f = vid.frame_at(i).copy()
+        f[chat.slices()] = term.frame_at(i + 8)[text.y : text.y + chat.h, text.x : text.x + chat.w]
+        buf = capture(kept, f)
+        had_regions = bool(kept.video_stage and kept.video_stage.regions)
+        data = kept.encode(buf, keep=True, now=i / 20)
+        assert data == copied.encode(f, now=i / 20), f"update {i} differs"
+        assert np.array_equal(kept.reference[..., :3], copied.reference[..., :3]), i
+        assert np.array_equal(dec.decode(data)[..., :3], kept.reference[..., :3]), i
+        ops = kept.last.ops
+        if not had_regions and ops.get(Op.VIDEO) and ops.get(Op.COPY):
+            found_with_copies += 1
+    assert found_with_copies, "no region was found in an update with copies"
 
 
 def test_with_integrity_a_kept_frame_is_copied() -> None:
@@ -224,18 +269,32 @@ class Shot:
         return {"version": 3, "shape": (H, W, 4), "typestr": "|u1", "data": self.raw}
 
 
-@pytest.mark.parametrize("kind", ["memoryview", "array interface"])
+class Capture:
+    """A capture wrapper whose ``__array__`` is its one reused buffer."""
+
+    def __init__(self, buf: Frame) -> None:
+        self.buf = buf
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Frame:
+        return self.buf
+
+
+@pytest.mark.parametrize("kind", ["memoryview", "array interface", "__array__"])
 def test_a_view_of_the_callers_buffer_is_not_adopted_without_keep(kind: str) -> None:
-    """np.asarray of a memoryview or an mss shot is a view of the caller's
-    memory, not a copy as_frame made: the caller may reuse its buffer
-    (keep=False), so the encoder must copy. (Found in review: the viewer
-    stayed on the first picture.)"""
+    """np.asarray of a memoryview, an mss shot or an ``__array__`` object is
+    the caller's memory, not a copy as_frame made: the caller may reuse its
+    buffer (keep=False), so the encoder must copy. (Found in review: the
+    viewer stayed on the first picture.)"""
     enc, dec = encoder(), ScreenDecoder()
     raw = bytearray(H * W * 4)
     buf = np.frombuffer(raw, np.uint8).reshape(H, W, 4)  # the one capture buffer
+    if kind == "__array__":
+        buf = np.zeros((H, W, 4), np.uint8)  # one that owns its memory
+    wrap = {"memoryview": lambda: memoryview(buf), "array interface": lambda: Shot(raw),
+            "__array__": lambda: Capture(buf)}[kind]  # fmt: skip
     for i, f in enumerate(frames("terminal", 6)):
         buf[...] = f
-        dec.decode(enc.encode(memoryview(buf) if kind == "memoryview" else Shot(raw)))
+        dec.decode(enc.encode(wrap()))
         assert np.array_equal(dec.framebuffer[..., :3], f[..., :3]), f"viewer wrong at {i}"
         assert not shares(enc.reference, buf)
     assert enc.take_spare() is None  # nothing was given up

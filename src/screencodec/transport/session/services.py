@@ -42,7 +42,8 @@ __all__ = [
 class EncoderLike(Protocol):
     """The encoder a session drives (``screencodec.ScreenEncoder`` and wrappers).
     An encoder that also has ``set_rate(bits_per_second, interval=...)`` is held
-    to the link's rate."""
+    to the link's rate; one that has ``take_spare()`` must also take
+    ``encode(frame, keep=True)`` (fresh grabs are given up to it)."""
 
     def encode(self, frame: npt.NDArray[np.uint8], /) -> bytes: ...
     def request_keyframe(self) -> None: ...
