@@ -291,8 +291,8 @@ class ScreenEncoder:
         write to it again (a fresh capture buffer, as mss returns one per
         grab). Then, if ``frame`` is writable and C-contiguous, it becomes
         the reference instead of being copied into it when the update leaves
-        the viewer exact (no rate, and no video stage: ``video=False``), and
-        under a rate it becomes the last-frame shadow. ``take_spare`` then offers the buffer
+        the viewer exact (no rate, and no video region), and under a rate it
+        becomes the last-frame shadow. ``take_spare`` then offers the buffer
         it replaced, or ``frame`` itself when the encoder did not keep it, for
         the next capture to write into.
         With ``integrity`` on, frames are copied as without ``keep`` (the
