@@ -393,7 +393,8 @@ class ScreenEncoder:
                 # Unlimited: the damage held every lossy cell, all sent exactly now.
                 q.unlimited()
         if keep:  # a caller that gives frames up may capture into the spare
-            self._spare = replaced if replaced is not None else None if self._holds(f) else f
+            spare = replaced if replaced is not None else f
+            self._spare = spare if spare is replaced or self._reusable(f) else None
         if self._history is not None:
             self._history.finish(ops, self._ref)
         fb_hash = framebuffer_hash(self._ref) if self.integrity else None
@@ -438,6 +439,10 @@ class ScreenEncoder:
         if self.integrity or not (f.flags.writeable and f.flags.c_contiguous):
             return False
         return not self._holds(f)
+
+    def _reusable(self, f: Frame) -> bool:
+        """Whether a frame the encoder did not keep can take the next capture."""
+        return bool(f.flags.writeable) and not self._holds(f)
 
     def _holds(self, f: Frame) -> bool:
         """Whether ``f`` may be (a view of) the reference or the shadow."""

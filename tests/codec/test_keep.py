@@ -221,6 +221,9 @@ def test_frames_the_encoder_cannot_own_are_copied(kind: str, rate: int | None) -
         dec.decode(enc.encode(g, keep=True, now=i / 20))
         assert not shares(enc.reference, g)
         assert enc.quality is None or not shares(enc.quality.shadow, g)
+        spare = enc.take_spare()
+        # Offered back only if a capture can write into it.
+        assert spare is None if kind == "read-only" else spare is g
         assert np.array_equal(dec.framebuffer[..., :3], enc.reference[..., :3])
         if rate is None:
             assert np.array_equal(dec.framebuffer[..., :3], f[..., :3])
