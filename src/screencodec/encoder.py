@@ -358,8 +358,9 @@ class ScreenEncoder:
         if self.video_stage is not None:
             assert t is not None
             vops, rects = self.video_stage.process(
-                self._ref, f, rects, None if keyframe else self._boxes, self.tile_size, now=t
-            )
+                self._ref, f, rects, None if keyframe else self._boxes, self.tile_size, now=t,
+                copies=[o for o in ops if o.op is Op.COPY],
+            )  # fmt: skip
             ops += vops
             if limited and self.video_stage.dropped:
                 # A region just stopped: its pixels are lossy, like a still's,

@@ -189,6 +189,8 @@ class RegionDetector:
         self._runs = np.zeros((gh, gw), np.int64)
         self._missed = np.full((gh, gw), _CAP, np.int64)
         self._moved_at = np.full((gh, gw), -np.inf)  # last COPY into the tile
+        self._uncovered_at = np.full((gh, gw), -np.inf)  # last exposed by a COPY
+        self._precise = False  # the last frame came with ``uncovered``
         # Boxes at the last three changes of each tile's run, slot = run count % 3;
         # slots not yet written in this run hold the neutral box of an intersection.
         self._run_lo = np.full((_BOUNDS_FRAMES, gh, gw, 2), -_BIG, np.int64)
@@ -211,6 +213,7 @@ class RegionDetector:
         *,
         now: float | None = None,
         damage: Boxes | None = None,
+        uncovered: Sequence[Rect] | None = None,
     ) -> list[Rect]:
         """Record one frame's damage ((N, 4) boxes from ``tile_diff`` with this
         detector's tile size, at most one per tile); return the video regions
@@ -231,6 +234,14 @@ class RegionDetector:
         ``sustain`` seconds is not reported: on a slow link a steady scroll
         uncovers a strip of the same size in every frame, which otherwise
         looks exactly like video. Pass it whenever COPY ops are made.
+
+        ``uncovered`` (time clock only): where this frame's COPY ops exposed
+        what their content no longer covers (each source minus every
+        destination: the strip a scroll reveals, a moved window's old
+        place). When it is given, such tiles of the last ``sustain`` seconds
+        are left out of every candidate instead, and nothing else is held
+        back for COPY ops: a video beside a scrolling chat is found at once,
+        the strips the chat reveals are not.
         """
         changed, lo, hi = self._grid(boxes)
         if now is None:
@@ -238,6 +249,9 @@ class RegionDetector:
             return self._observe_frames(changed, lo, hi, frame)
         now = self._now = max(float(now), self._now)
         copies = damage is not None
+        self._precise = uncovered is not None
+        for rect in uncovered or ():
+            self._uncovered_at[self._tiles(rect)] = now
         if damage is not None and len(damage):
             dchanged, dlo, dhi = self._grid(damage)
             copied = dchanged & (~changed | np.any((dlo != lo) | (dhi != hi), axis=2))
@@ -253,6 +267,7 @@ class RegionDetector:
         self._count[ts] = 0
         self._last[ts] = -np.inf
         self._moved_at[ts] = -np.inf
+        self._uncovered_at[ts] = -np.inf
         self._runs[ts] = 0
         self._missed[ts] = _CAP
 
@@ -335,6 +350,8 @@ class RegionDetector:
         t, (mw, mh) = o.tile, o.min_size
         # A candidate spans at least 2 x 2 tiles (below): typing and a
         # cursor start fewer runs, and skip the labelling.
+        if self._precise:
+            fresh = fresh & (self._uncovered_at < now - o.sustain)
         if np.count_nonzero(fresh) < 4:
             return []
         labels, n = _label(fresh)
@@ -354,7 +371,7 @@ class RegionDetector:
         moved = _most(n, lab, _dilate(self._moved_at)[fresh])
         found = []
         for c in big.tolist():
-            if moved[c] >= now - o.sustain:
+            if not self._precise and moved[c] >= now - o.sustain:
                 continue
             rect = Rect(int(x0[c]), int(y0[c]), int(w[c]), int(h[c]))
             flat, rich = _sample(frame, rect, o.text_colours)
@@ -377,6 +394,14 @@ class RegionDetector:
             self._seen.clear()
             self._verdicts.clear()
             return []
+        if now is not None and self._precise:
+            # Tiles a COPY exposed lately: the strips a scroll reveals.
+            exposed = self._uncovered_at >= now - o.sustain
+            hot, valid = hot & ~exposed, valid & ~exposed
+            if not valid.any():
+                self._seen.clear()
+                self._verdicts.clear()
+                return []
         key = np.packbits(hot).tobytes()
         if key != self._hot_key:
             self._hot_key = key
@@ -401,9 +426,12 @@ class RegionDetector:
             last = self._last[valid]
             newest, oldest = _most(n, lab, last), _least(n, lab, last)
             starts, runs = _most(n, lab, self._start[valid]), _least(n, lab, self._runs[valid])
-            # Scrolled or moved next to (or into) the component lately.
+            # Scrolled or moved next to (or into) the component lately (when
+            # what the copies exposed is not known: else it was left out).
             moved = _most(n, lab, _dilate(self._moved_at)[valid])
             moved_since = np.maximum(now - o.sustain, starts)
+            if self._precise:
+                moved = np.full(n, -np.inf)
             exact = np.ones(n, np.bool_) if copies else self._exact(valid, lab, x0, y0, x1, y1)
         seen: dict[Rect, tuple[float, int]] = {}
         found: list[Rect] = []

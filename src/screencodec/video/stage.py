@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,8 @@ from screencodec.frames import Frame
 
 from ..damage import any_change, subtract_rects
 from ..geometry import Rect
-from ..wire import EncodedOp
+from ..wire import EncodedOp, Op
+from ..wire.format import COPY_PAYLOAD
 from .codec import VideoStream
 from .h264 import H264Options
 from .regions import DetectorOptions, RegionDetector
@@ -169,6 +171,7 @@ class VideoStage:
         /,
         *,
         now: float,
+        copies: Sequence[EncodedOp] | None = None,
     ) -> tuple[list[EncodedOp], Rects]:
         """VIDEO ops for this update, and ``rects`` minus the video regions.
 
@@ -192,11 +195,11 @@ class VideoStage:
             if region.changed:
                 region.prev[...] = view
                 region.last_change = now
-        found = (
-            []
-            if boxes is None
-            else d.observe(_post_copy(boxes, rects), src, self._masks(), now=now, damage=boxes)
-        )
+        found: list[Rect] = []
+        if boxes is not None:
+            uncovered = None if copies is None else _uncovered(copies)
+            post = _post_copy(boxes, rects)
+            found = d.observe(post, src, self._masks(), now=now, damage=boxes, uncovered=uncovered)
         # Still for long enough: drop it; the encoder's damage re-sends it
         # losslessly, and its tiles must earn their way back from zero.
         self.dropped = []
@@ -295,6 +298,20 @@ def _difference(outer: Rect, inner: Rect) -> list[Rect]:
         Rect(i.x, outer.y, i.w, i.y - outer.y),
         Rect(i.x, i.bottom, i.w, outer.bottom - i.bottom),
     ]
+
+
+def _uncovered(copies: Sequence[EncodedOp]) -> list[Rect]:
+    """What the COPY ops expose: their sources minus every destination (the
+    strip a scroll reveals, a moved window's old place)."""
+    moves = [op for op in copies if op.op is Op.COPY]
+    if not moves:
+        return []
+    dests = [op.rect for op in moves]
+    sources = []
+    for op in moves:
+        sx, sy = COPY_PAYLOAD.unpack(op.payload)
+        sources.append(Rect(sx, sy, op.rect.w, op.rect.h))
+    return [Rect(*map(int, r)) for r in subtract_rects(sources, dests).tolist()]
 
 
 def _post_copy(boxes: Rects, rects: Rects) -> Rects:
