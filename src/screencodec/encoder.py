@@ -357,9 +357,11 @@ class ScreenEncoder:
         vops: list[EncodedOp] = []
         if self.video_stage is not None:
             assert t is not None
+            # What the copies exposed, when the motion search was complete.
+            searched = self.motion_stage is not None and not self.motion_stage.last.over_budget
             vops, rects = self.video_stage.process(
                 self._ref, f, rects, None if keyframe else self._boxes, self.tile_size, now=t,
-                copies=[o for o in ops if o.op is Op.COPY],
+                copies=[o for o in ops if o.op is Op.COPY] if searched else None,
             )  # fmt: skip
             ops += vops
             if limited and self.video_stage.dropped:

@@ -240,8 +240,11 @@ class RegionDetector:
         destination: the strip a scroll reveals, a moved window's old
         place). When it is given, such tiles of the last ``sustain`` seconds
         are left out of every candidate instead, and nothing else is held
-        back for COPY ops: a video beside a scrolling chat is found at once,
-        the strips the chat reveals are not.
+        back for COPY ops but a candidate whose own tiles were copied into
+        lately: a video beside a scrolling chat is found at once, the strips
+        the chat reveals are not. Give it only when the motion search was
+        complete (not cut short by its budget): a move it missed exposes
+        tiles nobody reports.
         """
         changed, lo, hi = self._grid(boxes)
         if now is None:
@@ -371,7 +374,11 @@ class RegionDetector:
         moved = _most(n, lab, _dilate(self._moved_at)[fresh])
         found = []
         for c in big.tolist():
-            if not self._precise and moved[c] >= now - o.sustain:
+            # Known exposures are left out above; a candidate whose own tiles
+            # were copied into lately is still held back (a move the motion
+            # stage found before and lost this frame).
+            own = _most(n, lab, self._moved_at[fresh]) if self._precise else moved
+            if own[c] >= now - o.sustain:
                 continue
             rect = Rect(int(x0[c]), int(y0[c]), int(w[c]), int(h[c]))
             flat, rich = _sample(frame, rect, o.text_colours)
@@ -430,8 +437,8 @@ class RegionDetector:
             # what the copies exposed is not known: else it was left out).
             moved = _most(n, lab, _dilate(self._moved_at)[valid])
             moved_since = np.maximum(now - o.sustain, starts)
-            if self._precise:
-                moved = np.full(n, -np.inf)
+            if self._precise:  # only copies into its own tiles (see _first_change)
+                moved = _most(n, lab, self._moved_at[valid])
             exact = np.ones(n, np.bool_) if copies else self._exact(valid, lab, x0, y0, x1, y1)
         seen: dict[Rect, tuple[float, int]] = {}
         found: list[Rect] = []
