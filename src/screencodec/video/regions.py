@@ -53,8 +53,12 @@ counted (a repeated frame is no evidence, and tiles an edge passed over a
 moment ago, still in their run, must not make a moving area look still).
 
 The strip a scroll uncovers on a slow link is large, new in every frame and
-in one place: video, to these tests. Given ``damage`` (the boxes before COPY
-ops explained part of them), a region next to a COPY is not reported. Without
+in one place: video, to these tests. Given ``uncovered`` (what the COPY ops
+exposed: sources minus destinations), those tiles are left out of every
+candidate for ``sustain`` seconds, so a video beside a scrolling chat is found
+at once; a region whose own tiles were copied into lately is still held back
+(a move found before and missed now). Given only ``damage`` (the boxes before
+COPY ops explained part of them), a region next to a COPY is not reported. Without
 it, a change counts only if it covered exactly the bounds: the strips of a
 scroll vary in height, and their intersection looks still but is never all
 that changed. That guard is weaker (a steady scroll uncovers strips of one
