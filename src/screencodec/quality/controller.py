@@ -242,6 +242,9 @@ class RateController:
         while True:
             text = blocks[~photo]
             text_ops = lossless(_rects(text))
+            if keyframe and not first and _size(text_ops) > self._first_picture_bytes():
+                photo, first = np.ones(len(blocks), np.bool_), True
+                continue  # the text alone is too much: no need to plan the rest
             left = budget - used
             left = (max(left, self._first_picture_bytes()) if first else left) - _size(text_ops)
             stills, in_still, extra = self._plan(
