@@ -66,13 +66,8 @@ def test_a_lossy_first_picture_is_refined_to_exact_on_the_canvas(browser: Any) -
         # The keyframe went lossy as a whole: stills only, no lossless text.
         first = enc.updates[0]
         assert first.get(Op.VIDEO, 0) >= 1 and not first.get(Op.ZSTREAM), first
-        exact = False
-        for _ in range(300):
-            if np.array_equal(canvas_bgr(browser), expect):
-                exact = True
-                break
-            wait_page(browser, lambda s: True)
-        assert exact, "the canvas was never refined to the host's screen"
+        wait_page(browser, lambda s: np.array_equal(canvas_bgr(browser), expect),
+                  what="the canvas refined to the host's screen")  # fmt: skip
         assert enc.lossy_area == 0
         st = wait_page(browser, lambda s: True)
         assert st["refused"] == 0
