@@ -368,7 +368,7 @@ class ScreenEncoder:
                 # A region just stopped: its pixels are lossy, like a still's,
                 # and are refined within the budget instead of all at once.
                 assert q is not None
-                q.map.mark(self.video_stage.dropped, q.stamp)
+                q.map.mark(self.video_stage.dropped, q.stamp, f)
             if adopt and (vops or self.video_stage.regions):
                 # A region was found just now: its picture is in the reference,
                 # so f cannot be it. The copies go there after all, but not

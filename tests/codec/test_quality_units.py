@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from screencodec.encoder import _blocks
 from screencodec.geometry import Rect
 from screencodec.quality import LossyMap, LossyOptions, RateModel, photo_like, psnr, sse
+from screencodec.quality.lossymap import detail
 from screencodec.quality.plan import cut_blocks
 
 Frame = npt.NDArray[np.uint8]
@@ -156,3 +157,73 @@ def test_refinement_cost_is_believed_at_once_when_dearer_and_learnt_slowly_when_
     assert 1.0 < model.refine_per_pixel < 6.0
     model.observe_refine(100, 100_000)  # too small a sample to learn from
     assert model.refine_per_pixel < 6.0
+
+
+def test_cells_are_weighed_by_their_detail() -> None:
+    """A cell's weight is the share of its pixels that differ from their left
+    neighbour (B, G, R; the padding byte ignored), plus 0.02; the frame's
+    first column has no left neighbour and counts as equal."""
+    f = np.zeros((40, 48, 4), np.uint8)
+    f[..., 3] = np.arange(48, dtype=np.uint8)  # padding differs everywhere: ignored
+    f[:16, 16:32, 1] = np.arange(16, dtype=np.uint8) % 2 * 200  # stripes
+    f[:16, 32:48, 2] = (np.arange(16) % 4 == 3) * 90  # every 4th column
+    f[16:, :16, 0] = np.arange(16, dtype=np.uint8)  # a ramp from column 0
+    w = detail(f, Rect(0, 0, 48, 40), 16)
+    assert w.shape == (3, 3) and w.dtype == np.float32
+    expected = [
+        # flat; stripes from a flat neighbour (the first column equals it);
+        # every 4th column set, and the one after it (8 of 16 with column 32,
+        # after the stripes' last)
+        [0.02, 15 / 16 + 0.02, 8 / 16 + 0.02],
+        # the ramp: columns 1-15 differ; at column 16 it falls back to 0
+        [15 * 16 / 256 + 0.02, 16 / 256 + 0.02, 0.02],
+        # the last row of cells is 8 px high (40 = 2 * 16 + 8)
+        [15 / 16 + 0.02, 1 / 16 + 0.02, 0.02],
+    ]
+    np.testing.assert_allclose(w, expected, rtol=1e-6)
+    wide = np.zeros((40, 96, 4), np.uint8)
+    wide[:, 48:] = f  # a view with rows 96 px apart
+    assert np.array_equal(detail(wide[:, 48:], Rect(0, 0, 48, 40), 16), w)
+    assert np.array_equal(detail(f[:, ::-1][:, ::-1], Rect(0, 0, 48, 40), 16), w)
+    m = LossyMap(16, 48, 40)
+    m.mark([Rect(0, 0, 48, 40)], 1, f)
+    np.testing.assert_allclose(m.weight, expected, rtol=1e-6)
+    m.mark([Rect(0, 0, 5, 5)], 2)  # no frame: weighed as a photo
+    assert m.weight[0, 0] == 1.0
+
+
+def test_lossy_map_picks_by_weight_and_moves_weights_with_pixels() -> None:
+    m = LossyMap(64, 256, 128)
+    flat = np.zeros((128, 256, 4), np.uint8)
+    m.mark([Rect(0, 0, 64, 64)], 1, flat)  # 16 cells of weight 0.02
+    m.mark([Rect(64, 0, 64, 64)], 1)  # 16 cells of weight 1
+    assert m.weighted(m.age >= 0) == pytest.approx(64 * 64 * 1.02)
+    # By weight, the flat tile costs a fiftieth: both fit in 1.1 tiles' weight.
+    assert m.pick(1.1 * 64 * 64, 2, weighed=True)[0].tolist() == [[0, 0, 128, 64]]
+    # Unweighed, the first tile and one cell of the second.
+    assert m.pick(1.1 * 64 * 64, 2)[1].sum() == 17
+    # One cell alone when it costs at most twice the budget, else nothing.
+    assert m.pick(0.6 * 256, 2)[1].sum() == 1
+    assert m.pick(0.4 * 256, 2)[1].sum() == 0
+    # The flat cells moved onto exact ones keep their weight; the heaviest
+    # lossy source cell sets it where several land.
+    m.move([(Rect(0, 0, 32, 16), Rect(0, 64, 32, 16))], 3)
+    assert m.weight[4, :2].tolist() == pytest.approx([0.02, 0.02])
+    m.move([(Rect(48, 0, 32, 16), Rect(0, 96, 32, 16))], 4)
+    assert m.weight[6, :2].tolist() == [1.0, 1.0]
+    # Waiting: cells flagged before the stamp only.
+    n = LossyMap(64, 256, 128)
+    n.mark([Rect(0, 0, 8, 8)], 5)
+    assert not n.waiting(5) and n.waiting(6)
+
+
+def test_refinement_prices_new_content_by_its_weight_not_the_last_cheap_one() -> None:
+    """Cheap refinements (content the history stream had seen) teach a low
+    price; the photo refined after them is priced no lower than the floor,
+    and weighted pixels are what the price is learnt in."""
+    model = RateModel(LossyOptions(), chroma420=False)
+    for _ in range(30):
+        model.observe_refine(100_000, 500, weighted=100_000)
+    assert model.refine_per_pixel < 0.01
+    model.observe_refine(10_000, 5_000, weighted=2_000)  # 2.5 per weighted pixel
+    assert model.refine_per_pixel == 2.5

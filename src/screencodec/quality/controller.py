@@ -28,7 +28,8 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
    again finer, and if that fails too, taken back and sent losslessly.
 4. Refinement: what is still left (plus credit saved while too little was
    left to refine a single cell) re-sends lossy cells exactly, oldest tiles
-   first (``lossymap.LossyMap.pick``).
+   first (``lossymap.LossyMap.pick``), each priced by its weight (the detail
+   of its exact pixels: a white page costs a fiftieth of a photo).
 
 Ops go out as: earlier stages', stills, lossless damage, refinement; the
 viewer applies them in that order, so lossless ops inside a still paint over
@@ -78,8 +79,12 @@ _RETRY_STEP = 3 * QP_STEP
 _FAST_PIXELS = 256 * 1024
 #: Budgets' worth of unspent refinement credit carried to later updates at most.
 _CARRY = 4.0
-#: Rounds a refinement's credit is spent in (see ``_refine``).
-_REFINE_ROUNDS = 3
+#: Rounds a refinement's credit is spent in at most (see ``_refine``): more
+#: where content costs less than the price floor.
+_REFINE_ROUNDS = 6
+#: The lowest refinement price, in bytes per weighted pixel (see ``_refine``):
+#: half of what new content costs at the least.
+_PRICE_FLOOR = 0.35
 
 
 def _rects(a: npt.NDArray[np.integer], /) -> list[Rect]:
@@ -288,9 +293,10 @@ class RateController:
             rest = np.concatenate([rest, fallback]).astype(np.int32)
         self.model.observe_lossless(_area(rest), _size(rest_ops))
         left -= _size(still_ops)
-        # The lossy map: stills flag their tiles; lossless blocks sent after them
-        # make the tiles they cover exact.
-        self.map.mark([s.rect for s in sent], self.stamp)
+        # The lossy map: stills flag their tiles, weighed by the detail of what
+        # they cover; lossless blocks sent after them make the tiles they
+        # cover exact.
+        self.map.mark([s.rect for s in sent], self.stamp, frame)
         self.map.clear_covered(np.concatenate([text, rest]).astype(np.int32))
         refine_ops = self._refine(ref, frame, left, regions, lossless)
         return still_ops + text_ops + rest_ops + refine_ops
@@ -415,12 +421,15 @@ class RateController:
     ) -> list[EncodedOp]:
         """Re-send lossy tiles exactly with what is left of the budget.
 
-        The bytes a tile takes are an estimate (the model's bytes per pixel),
-        and a photo can cost several times what the last refinement did: one
-        refinement that overshoots its budget ten-fold holds the link for as
-        long and every live change waits behind it. So the credit is spent in
-        rounds: a quarter first, then the rest by the model as the first
-        round corrected it.
+        The bytes a tile takes are an estimate (the model's bytes per
+        weighted pixel), and a photo can cost several times what the last
+        refinement did: one refinement that overshoots its budget ten-fold
+        holds the link for as long and every live change waits behind it. So
+        cells are weighed by their detail, the price is never below
+        ``_PRICE_FLOOR`` (on the corpus, pages scrolled back had taught 0.08
+        and the photos after them cost 0.4-0.9: refinements of 2-5 budgets),
+        and the credit is spent in rounds: a quarter first, then the rest by
+        the model as the rounds before corrected it, until an eighth is left.
         """
         budget = self.budget or 0
         credit = left + self._carry
@@ -431,28 +440,36 @@ class RateController:
         ops: list[EncodedOp] = []
         remaining = credit
         for round_ in range(_REFINE_ROUNDS):
+            # Priced per weighted pixel (lossymap), never below the floor: the
+            # estimate learnt on content the history stream had seen is a
+            # fiftieth of what new content costs.
+            price = max(self.model.refine_per_pixel, _PRICE_FLOOR)
             share = remaining / 4 if round_ == 0 else remaining
-            picked, mask = self.map.pick(share / self.model.refine_per_pixel, self.stamp)
+            picked, mask = self.map.pick(share / price, self.stamp, weighed=True)
             if not len(picked) and round_ == 0:
-                picked, mask = self.map.pick(remaining / self.model.refine_per_pixel, self.stamp)
+                picked, mask = self.map.pick(remaining / price, self.stamp, weighed=True)
             if not len(picked):
                 break
+            weighted = self.map.weighted(mask)
             if regions:
                 picked = subtract_rects(picked, list(regions))
             copy_rects(ref, frame, picked)
             done = lossless(_rects(picked))
             self.map.drop(mask)
             size = _size(done)
-            self.model.observe_refine(_area(picked), size)
+            self.model.observe_refine(_area(picked), size, weighted=weighted)
             self.last.refined_pixels += _area(picked)
             ops += done
             remaining -= size
-            if remaining <= 0 or not self.map:
+            if remaining <= credit / 8 or not self.map:
                 break
         if not ops:
             # Not even one cell fits: save up (a budget smaller than a cell's
-            # bytes still refines, every few updates).
-            self._carry = min(_CARRY * budget, max(0.0, credit))
+            # bytes still refines, every few updates). Only then: cells made
+            # lossy by this very update wait for the next without credit, or
+            # the next would be twice its budget.
+            waiting = self.map.waiting(self.stamp)
+            self._carry = min(_CARRY * budget, max(0.0, credit)) if waiting else 0.0
             return []
         self._carry = 0.0  # spent (the estimate's error is learnt, not carried)
         return ops

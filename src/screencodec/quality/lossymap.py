@@ -22,18 +22,27 @@ tile's lossy pixels waiting for refinement instead of lossy again and again.
 Refinement picks whole tiles, oldest first (by their oldest lossy cell), in
 raster order within one age, and cells of a tile when a whole one does not
 fit the budget (``pick``). Not thread-safe.
+
+Each lossy cell also has a *weight*, for what its exact pixels will cost to
+send: the share of its pixels that differ from their left neighbour, plus a
+floor (``detail``). A white page weighs 0.02, text 0.1-0.4, a photo 0.5-1.
+Per weighted pixel, content sent for the first time costs 0.7-1.6 bytes on
+the corpus, whatever it is; content the history stream has seen before (a
+page scrolled back) costs a fiftieth of that.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from ..frames import Frame
 from ..geometry import Rect
 
-__all__ = ["LossyMap", "cell_size"]
+__all__ = ["LossyMap", "cell_size", "detail"]
 
 Rects = npt.NDArray[np.int32]
 Mask = npt.NDArray[np.bool_]
@@ -52,7 +61,8 @@ class LossyMap:
     ``tile`` pixels.
 
     ``age[cy, cx]`` is the stamp (the caller's update counter) at which the
-    cell last went lossy, or -1 where it is exact.
+    cell last went lossy, or -1 where it is exact; ``weight[cy, cx]`` its
+    weight (meaningless where it is exact).
     """
 
     def __init__(self, tile: int, width: int = 0, height: int = 0) -> None:
@@ -60,6 +70,7 @@ class LossyMap:
         self.cell = cell_size(tile)
         self.width = self.height = 0
         self.age = np.zeros((0, 0), np.int64)
+        self.weight = np.zeros((0, 0), np.float32)
         self._area = np.zeros((0, 0), np.int64)
         self.reset(width, height)
 
@@ -73,6 +84,7 @@ class LossyMap:
             ys = np.minimum(c, height - c * np.arange(gh))
             self._area = (ys[:, None] * xs[None, :]).astype(np.int64)
             self.age = np.full((gh, gw), _EXACT, np.int64)
+            self.weight = np.ones((gh, gw), np.float32)
         else:
             self.age.fill(_EXACT)
 
@@ -88,12 +100,15 @@ class LossyMap:
     def __bool__(self) -> bool:
         return bool((self.age >= 0).any())
 
-    def mark(self, rects: Sequence[Rect], stamp: int, /) -> None:
-        """Flag every cell ``rects`` touch as lossy since ``stamp``."""
+    def mark(self, rects: Sequence[Rect], stamp: int, /, frame: Frame | None = None) -> None:
+        """Flag every cell ``rects`` touch as lossy since ``stamp``, weighed by
+        the exact pixels of ``frame`` there (without one: as a photo)."""
         c = self.cell
         for r in rects:
             if r.w > 0 and r.h > 0:
-                self.age[r.y // c : -(-r.bottom // c), r.x // c : -(-r.right // c)] = stamp
+                cells = _cells(r, c)
+                self.age[cells] = stamp
+                self.weight[cells] = 1.0 if frame is None else detail(frame, r, c)
 
     def move(self, copies: Sequence[tuple[Rect, Rect]], stamp: int, /) -> None:
         """Follow COPY ops (source, destination), all reading the picture as it
@@ -118,9 +133,14 @@ class LossyMap:
             landed[: dst.h, : dst.w] = px
             hit: Mask = np.any(land.reshape(dh, c, dw, c), axis=(1, 3))
             view = self.age[dy0 : dy0 + dh, dx0 : dx0 + dw]
+            hit = hit[: view.shape[0], : view.shape[1]]
             inside = _whole(dst, c, self.width, self.height)
-            view[inside & ~hit[: view.shape[0], : view.shape[1]]] = _EXACT
-            view[hit[: view.shape[0], : view.shape[1]]] = stamp
+            view[inside & ~hit] = _EXACT
+            view[hit] = stamp
+            # The pixels landing weigh as the heaviest lossy source cell (erring
+            # dear: a refinement under its estimate only waits a little).
+            heaviest = self.weight[_cells(src, c)][cells].max(initial=0.0)
+            self.weight[dy0 : dy0 + dh, dx0 : dx0 + dw][hit] = heaviest
 
     def clear_covered(self, rects: Rects, /) -> None:
         """Drop the flags of cells that ``rects`` (sent exactly after every
@@ -157,17 +177,24 @@ class LossyMap:
     def clear(self) -> None:
         self.age.fill(_EXACT)
 
-    def pick(self, pixels: float, stamp: int, /) -> tuple[Rects, Mask]:
-        """Lossy cells flagged before ``stamp``, as many as fit in ``pixels``:
-        whole tiles, oldest first (by their oldest cell), in raster order
-        within an age, and of the first tile that does not fit whole, its
-        cells in raster order. As rects (``_runs``) and as a mask."""
+    def waiting(self, stamp: int, /) -> bool:
+        """Whether any cell flagged before ``stamp`` is still lossy (cells of
+        the update itself wait until the next)."""
+        return bool(((self.age >= 0) & (self.age < stamp)).any())
+
+    def pick(self, budget: float, stamp: int, /, *, weighed: bool = False) -> tuple[Rects, Mask]:
+        """Lossy cells flagged before ``stamp``, as many as fit in ``budget``
+        pixels (``weighed``: weighted pixels, see :meth:`weighted`): whole
+        tiles, oldest first (by their oldest cell), in raster order within an
+        age, and of the first tile that does not fit whole, its cells in
+        raster order; the first cell alone if it is at most twice ``budget``.
+        As rects (``rects``) and as a mask."""
         k = self.tile // self.cell
         gh, gw = self.age.shape
         old = (self.age >= 0) & (self.age < stamp)
         mask = np.zeros(self.age.shape, np.bool_)
         cells = np.flatnonzero(old)
-        if pixels <= 0 or not len(cells):
+        if budget <= 0 or not len(cells):
             return np.zeros((0, 4), np.int32), mask
         th, tw = -(-gh // k), -(-gw // k)
         pad = np.full((th * k, tw * k), _NEVER, np.int64)
@@ -176,18 +203,28 @@ class LossyMap:
         cy, cx = cells // gw, cells % gw
         tile = (cy // k) * tw + cx // k
         order = cells[np.lexsort((cells, tile, oldest[tile]))]
-        n = int(np.searchsorted(np.cumsum(self._area.ravel()[order]), pixels, side="right"))
+        size = self._area.ravel()[order].astype(np.float64)
+        if weighed:
+            size *= self.weight.ravel()[order]
+        n = int(np.searchsorted(np.cumsum(size), budget, side="right"))
+        if not n and size[0] <= 2 * budget:
+            n = 1  # a budget smaller than a cell still refines, at most twice over
         if not n:
             return np.zeros((0, 4), np.int32), mask
         mask.ravel()[order[:n]] = True
-        return self._runs(mask, self.cell), mask
+        return self.rects(mask), mask
+
+    def weighted(self, mask: Mask, /) -> float:
+        """The pixels of the cells of ``mask``, each times its cell's weight."""
+        return float((self._area[mask] * self.weight[mask]).sum())
 
     def drop(self, mask: Mask, /) -> None:
         self.age[mask] = _EXACT
 
-    def _runs(self, mask: Mask, c: int) -> Rects:
+    def rects(self, mask: Mask, /) -> Rects:
         """The cells of ``mask`` as rects: horizontal runs, and runs of equal
         columns in consecutive rows joined, (N, 4) x, y, w, h."""
+        c = self.cell
         gw = mask.shape[1]
         idx = np.flatnonzero(mask)
         if not len(idx):
@@ -208,6 +245,40 @@ class LossyMap:
         w = np.minimum(self.width, c1[start] * c) - x
         h = np.minimum(self.height, (r[stop] + 1) * c) - y
         return np.stack([x, y, w, h], axis=1).astype(np.int32)
+
+
+#: B, G and R of a pixel read as a native 32-bit word (the 4th byte is padding).
+_BGR = np.uint32(0x00FFFFFF if sys.byteorder == "little" else 0xFFFFFF00)
+#: The weight of a flat cell: a white page costs about 0.01 byte a pixel,
+#: against about 1 for a grainy photo (detail near 1).
+_FLAT = 0.02
+
+
+def detail(frame: Frame, r: Rect, c: int, /) -> npt.NDArray[np.float32]:
+    """The weights of the ``c``-pixel cells that ``r`` touches: the share of
+    each one's pixels (B, G, R) that differ from the pixel to their left,
+    plus a floor. Two passes over the cells' pixels as 32-bit words (about
+    3.5 ms for a 1080p frame)."""
+    height, width = frame.shape[:2]
+    ys, xs = _cells(r, c)
+    y0, y1 = ys.start * c, min(height, ys.stop * c)
+    x0, x1 = xs.start * c, min(width, xs.stop * c)
+    px = frame[y0:y1, max(0, x0 - 1) : x1]
+    if px.strides[1:] != (4, 1):
+        px = np.ascontiguousarray(px)
+    words = px.view(np.uint32)[..., 0]
+    diff = ((words[:, 1:] ^ words[:, :-1]) & _BGR) != 0
+    gh, gw = ys.stop - ys.start, xs.stop - xs.start
+    padded = np.zeros((gh * c, gw * c), np.bool_)
+    # The frame's first column has no left neighbour: it counts as equal.
+    padded[: y1 - y0, int(x0 == 0) : x1 - x0] = diff
+    cells = np.count_nonzero(padded.reshape(gh, c, gw, c), axis=(1, 3))
+    area = (
+        np.minimum(c, height - c * np.arange(ys.start, ys.stop))[:, None]
+        * np.minimum(c, width - c * np.arange(xs.start, xs.stop))[None, :]
+    )
+    out: npt.NDArray[np.float32] = (cells / area + _FLAT).astype(np.float32)
+    return out
 
 
 def _cells(r: Rect, c: int) -> tuple[slice, slice]:

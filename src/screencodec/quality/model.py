@@ -40,7 +40,9 @@ _BPP_420 = np.log2([2.95, 2.6, 2.3, 2.0, 1.72, 1.46, 1.25, 1.07, 0.93, 0.77, 0.6
 #: The op header, the VIDEO payload header and SPS + PPS of every still.
 _STILL_OVERHEAD = 60
 _LOSSLESS_INIT = 0.75  # bytes per pixel of photo-like content (zstd, filtered)
-_REFINE_INIT = 1.0  # ... of refined areas (grainy photos: 0.8-1.2), erring high
+#: ... of refined areas, per weighted pixel (lossymap: 0.7-1.6 on the corpus
+#: for content not seen before), erring high
+_REFINE_INIT = 1.0
 #: How far one observation moves a bytes-per-pixel estimate (about the last
 #: five updates count).
 _LEARN = 0.2
@@ -116,7 +118,7 @@ class RateModel:
         self._top = o.qp_min + (o.qp_max - o.qp_min) // QP_STEP * QP_STEP
         self.qp_cap = min(self._top, o.qp_min + (o.qp_start - o.qp_min) // QP_STEP * QP_STEP)
         self.lossless_per_pixel = _LOSSLESS_INIT
-        #: the same for refinement (lossy areas are photo-like by choice)
+        #: the same for refinement, per pixel weighted by detail (lossymap)
         self.refine_per_pixel = _REFINE_INIT
         self._last_qp: int | None = None
 
@@ -175,10 +177,11 @@ class RateModel:
         elif psnr > o.min_psnr + 4 and qp >= self.qp_cap:
             self.qp_cap = min(self._top, self.qp_cap + QP_STEP)
 
-    def observe_refine(self, pixels: int, size: int) -> None:
-        """Learn from a refinement just sent."""
+    def observe_refine(self, pixels: int, size: int, *, weighted: float | None = None) -> None:
+        """Learn from a refinement just sent: ``pixels`` of them, ``weighted``
+        pixels by the lossy map's weights (default: ``pixels``)."""
         if pixels >= 1024:
-            cost = size / pixels
+            cost = size / max(1.0, pixels if weighted is None else weighted)
             if cost > self.refine_per_pixel:
                 # Dearer than thought: believe it at once (an underestimate
                 # sends a refinement that holds the link for several frames).
