@@ -24,10 +24,35 @@ Each message is cut into rows (:data:`ROWS`):
 * ``framing``: what the sealed channel adds to every message on the wire
   (:data:`FRAMING`: 4 length + 1 record type + 16 AEAD tag).
 
-Records that never reach ``recv`` (keepalives, the closing record) are not
-seen here: the linkbench reports them as the difference between the proxy's
-count and the ledger's (``unattributed``, which also holds a message cut by
-the window's edge).
+Records that never reach ``recv`` (the handshake, keepalives, the closing
+record) are not seen here: the linkbench reports them as ``unattributed``,
+what the proxy delivered in the window that no message accounts for.
+
+**The window's edges.** The proxy counts bytes as it delivers them; the
+ledger sees a message when its last byte is in. A message the link was still
+carrying at the window's start (a 16 kB update takes 32 ms at 4 Mbit/s) came
+partly before it: counted whole, it made ``unattributed`` negative (-10500
+bytes on corpus:browser-scroll, whose big updates the link carries back to
+back). So :meth:`Ledger.report` counts in the window exactly the bytes the
+link delivered in it, each by what it carries: given the link's delivery
+log, it places every message in the delivered byte stream and cuts one that
+straddles an edge at the edge's byte, in wire order (the record's 5-byte
+head, the message's parts in order, the 16-byte tag). A part counts (its
+``count``) where its last byte was delivered, as a whole message does where
+it is received.
+
+Placing a message: the stream is the unseen records and the messages back to
+back, in order. A message's last byte was delivered by the first delivery
+the proxy logged at or after the message was received (the proxy logs a
+write after making it and writes in order, so the write before that was
+logged before the message could arrive), and at most the session's unseen
+bytes (the link's total less every message's) come before it. Each message
+is placed as late as those bounds allow, which is exact unless unseen
+records come after it (a keepalive, the closing record): then it may be
+placed up to their bytes late. Without the log (only the window's byte
+count), a window that delivered fewer bytes than its messages hold is taken
+to have received the difference before it: that many bytes are cut from the
+front of its first message.
 
 State: one ledger per session, appended to from the event loop that runs the
 wrapped channels (no lock); read after the session.
@@ -36,7 +61,9 @@ wrapped channels (no lock); read after the session.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,7 +73,7 @@ from ..transport.session.compact import CompactState, compact_update, parse_comp
 from ..wire.format import HASH, HEADER, OP_HEADER, UPDATE_HEADER, Op, UpdateFlags
 from .compact import ReceiptSizer, varint
 
-__all__ = ["FRAMING", "ROWS", "CountingChannel", "Ledger", "UpdateEntry", "classify"]
+__all__ = ["FRAMING", "ROWS", "CountingChannel", "Deliveries", "Ledger", "UpdateEntry", "classify"]
 
 Direction = Literal["down", "up"]
 
@@ -143,13 +170,31 @@ def _classify_compact(data: bytes, parts: list[tuple[str, int, int]]
     return parts, UpdateEntry(0.0, len(data) + FRAMING, False, tuple(ops), compact=True)
 
 
+#: The sealed record around a message on the wire: u32 length and u8 record
+#: type before it, the AEAD tag after it.
+_RECORD_HEAD = 5
+_RECORD_TAG = FRAMING - _RECORD_HEAD
+
+_Part = tuple[str, int, int]
+#: The link's delivery log of one direction: ``(time, bytes delivered so far)``
+#: after each write (:attr:`.shaper.DirectionStats.deliveries`).
+Deliveries = Sequence[tuple[float, int]]
+
+
+def _wire_order(parts: list[_Part]) -> tuple[_Part, ...]:
+    """:func:`classify`'s parts (framing first, then the message's in order)
+    as the bytes cross the wire; the record counts once, at its tag."""
+    return (("framing", 0, _RECORD_HEAD), *parts[1:], ("framing", 1, _RECORD_TAG))
+
+
 @dataclass(slots=True)
 class Ledger:
-    """The messages of one session, both directions, as ``(time, row, count,
-    bytes)``; updates also as :class:`UpdateEntry`. Times are ``clock()``."""
+    """The messages of one session, both directions, each as ``(time, parts)``
+    with its parts ``(row, count, bytes)`` in wire order; updates also as
+    :class:`UpdateEntry`. Times are ``clock()``."""
 
     clock: Callable[[], float]
-    parts: dict[Direction, list[tuple[float, str, int, int]]] = field(
+    messages: dict[Direction, list[tuple[float, tuple[_Part, ...]]]] = field(
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
     updates: list[UpdateEntry] = field(default_factory=list)
     #: ``(time, wire bytes)`` of each message in compact form: every delta
@@ -164,7 +209,7 @@ class Ledger:
     def note(self, direction: Direction, data: bytes) -> None:
         t = self.clock()
         parts, update = classify(data)
-        self.parts[direction].extend((t, row, n, b) for row, n, b in parts)
+        self.messages[direction].append((t, _wire_order(parts)))
         size = len(data)
         if update is not None and direction == "down":
             self.updates.append(UpdateEntry(t, update.wire, update.keyframe, update.ops,
@@ -188,17 +233,10 @@ class Ledger:
 
     def breakdown(self, direction: Direction, start: float, end: float
                   ) -> dict[str, dict[str, int]]:  # fmt: skip
-        """``{row: {"count", "bytes"}}`` of what arrived in ``(start, end]``,
-        rows in :data:`ROWS` order, empty rows left out."""
-        sums: dict[str, list[int]] = {}
-        for t, row, n, b in self.parts[direction]:
-            if start < t <= end:
-                s = sums.setdefault(row, [0, 0])
-                s[0] += n
-                s[1] += b
-        order = {row: i for i, row in enumerate(ROWS)}
-        return {row: {"count": c, "bytes": b}
-                for row, (c, b) in sorted(sums.items(), key=lambda kv: order.get(kv[0], 99))}
+        """``{row: {"count", "bytes"}}`` of the messages received in ``(start,
+        end]``, whole, rows in :data:`ROWS` order, empty rows left out."""
+        window = [parts for t, parts in self.messages[direction] if start < t <= end]
+        return _rows(_tally(_back_to_back(window, 0), 0, None))
 
     def shapes(self, start: float, end: float) -> dict[str, dict[str, int]]:
         """Updates that arrived in ``(start, end]`` grouped by their ops (``FILL``,
@@ -216,21 +254,48 @@ class Ledger:
                 s["payload"] += sum(o[5] for o in u.ops)
         return out
 
-    def report(self, start: float, end: float, link_bytes: Mapping[str, int | None]
-               ) -> dict[str, Any]:  # fmt: skip
-        """The window's breakdown in both directions, JSON-ready. ``link_bytes``:
-        what the link delivered in the window per direction (None: unknown),
-        from which ``unattributed`` (keepalives, close, edges) is derived."""
+    def report(
+        self,
+        start: float,
+        end: float,
+        link_bytes: Mapping[str, int | None],
+        deliveries: Mapping[str, Deliveries] | None = None,
+    ) -> dict[str, Any]:
+        """The window's breakdown in both directions, JSON-ready.
+
+        ``deliveries``: the link's delivery log per direction; with it, the
+        rows are exactly the bytes the link delivered in ``(start, end]`` (a
+        message at an edge cut at the edge's byte; module notes) and
+        ``unattributed`` what no message accounts for (unseen records).
+        Without it, ``link_bytes``: what the link delivered in the window
+        (None: unknown), against the messages received in it.
+        ``compact_bytes``: the same bytes less what each message received in
+        the window would have saved in compact form."""
         out: dict[str, Any] = {"start": start, "end": end, "seconds": end - start}
         directions: tuple[Direction, ...] = ("down", "up")
         for direction in directions:
-            rows = self.breakdown(direction, start, end)
+            log = (deliveries or {}).get(direction) or ()
+            on_link: int | None
+            if log:
+                on_link, sums = self._delivered(direction, log, start, end)
+            else:
+                window = [parts for t, parts in self.messages[direction] if start < t <= end]
+                on_link = link_bytes.get(direction)
+                counted = sum(_size(parts) for parts in window)
+                # Fewer bytes delivered than received: the rest came before the window.
+                first = 0 if on_link is None else min(0, on_link - counted)
+                sums = _tally(_back_to_back(window, first), 0, on_link)
+            rows = _rows(sums)
             counted = sum(r["bytes"] for r in rows.values())
-            on_link = link_bytes.get(direction)
             if on_link is not None and on_link != counted:
                 rows["unattributed"] = {"count": 0, "bytes": on_link - counted}
             total = counted if on_link is None else on_link
-            compact = sum(b for t, b in self.compact[direction] if start < t <= end)
+            # Savings by message received, so that a window of compact
+            # messages only weighs the same in both columns, cut edges and all.
+            saved = sum(_size(parts) - b for (t, parts), (_, b)
+                        in zip(self.messages[direction], self.compact[direction], strict=True)
+                        if start < t <= end)  # fmt: skip
+            compact = counted - saved
             secs = max(end - start, 1e-9)
             out[direction] = {"rows": rows, "bytes": total, "kbit_s": total * 8 / 1000 / secs,
                               # what .compact's messages would have carried instead
@@ -239,6 +304,78 @@ class Ledger:
         shapes = self.shapes(start, end)
         out["updates"] = dict(sorted(shapes.items(), key=lambda kv: -kv[1]["updates"])[:8])
         return out
+
+    def _delivered(self, direction: Direction, log: Deliveries, start: float, end: float
+                   ) -> tuple[int, dict[str, list[int]]]:  # fmt: skip
+        """The bytes ``log`` says the link delivered in ``(start, end]`` and
+        their rows, each message placed in the stream (module notes)."""
+        times = [t for t, _ in log]
+        total = log[-1][1]
+        messages = self.messages[direction]
+        sizes = [_size(parts) for _, parts in messages]
+        end_at = sum(sizes)  # where the message ends, unseen records left out
+        # Going backwards: how far past end_at each message may end (the least
+        # of its own bound, the later messages' and the unseen bytes).
+        slack = max(total - end_at, 0)
+        starts = [0] * len(messages)
+        for i in range(len(messages) - 1, -1, -1):
+            k = bisect_left(times, messages[i][0])
+            by = log[k][1] if k < len(log) else total
+            slack = min(slack, by - end_at)
+            starts[i] = max(slack, 0) + end_at - sizes[i]
+            end_at -= sizes[i]
+        lo, hi = _logged(log, times, start), _logged(log, times, end)
+        placed = ((at, parts) for at, (_, parts) in zip(starts, messages, strict=True))
+        return hi - lo, _tally(placed, lo, hi)
+
+
+def _size(parts: tuple[_Part, ...]) -> int:
+    return sum(b for _, _, b in parts)
+
+
+def _logged(log: Deliveries, times: list[float], t: float) -> int:
+    """Bytes ``log`` says were delivered by time ``t``."""
+    k = bisect_right(times, t)
+    return log[k - 1][1] if k else 0
+
+
+def _back_to_back(window: list[tuple[_Part, ...]], first: int
+                  ) -> Iterator[tuple[int, tuple[_Part, ...]]]:  # fmt: skip
+    """``(stream offset, parts)`` of messages placed one after the other from ``first``."""
+    at = first
+    for parts in window:
+        yield at, parts
+        at += _size(parts)
+
+
+def _tally(placed: Iterable[tuple[int, tuple[_Part, ...]]], lo: int, hi: int | None
+           ) -> dict[str, list[int]]:  # fmt: skip
+    """``{row: [count, bytes]}`` of the stream's bytes in ``[lo, hi)`` (None:
+    to the end), ``placed`` giving each message's offset. A part counts where
+    its last byte is."""
+    top = math.inf if hi is None else hi
+    sums: dict[str, list[int]] = {}
+    for first, parts in placed:
+        if first >= top or first + _size(parts) <= lo:
+            continue
+        b = first
+        for row, n, size in parts:
+            a, b = b, b + size
+            inside = int(max(0, min(b, top) - max(a, lo)))
+            if inside or lo < b <= top:
+                s = sums.setdefault(row, [0, 0])
+                s[0] += n if lo < b <= top else 0
+                s[1] += inside
+    return sums
+
+
+def _rows(sums: dict[str, list[int]]) -> dict[str, dict[str, int]]:
+    """``sums`` in :data:`ROWS` order."""
+    order = {row: i for i, row in enumerate(ROWS)}
+    return {
+        row: {"count": c, "bytes": b}
+        for row, (c, b) in sorted(sums.items(), key=lambda kv: order.get(kv[0], 99))
+    }
 
 
 class CountingChannel(ChannelTap):
@@ -252,4 +389,3 @@ class CountingChannel(ChannelTap):
 
     def on_received(self, message: bytes, /) -> None:
         self.ledger.note(self.direction, message)
-
