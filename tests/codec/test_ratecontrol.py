@@ -87,6 +87,33 @@ def test_drag_goes_lossy_near_the_budget_then_exact_when_the_link_returns() -> N
     assert enc.deadline is None  # nothing left to refine
 
 
+def test_refinement_drops_cells_the_viewer_already_shows_exactly() -> None:
+    """A window dragged a few pixels a frame over a lossy wallpaper uncovers
+    each cell of its trail exactly, but over several updates, none of which
+    covers the cell whole: such cells must not stay flagged (refining them
+    re-sends what the viewer has). Once the screen stops, every cell still
+    flagged after an update is one the viewer shows wrong."""
+    w, h = 960, 540
+    src = SyntheticDesktop(w, h, scenario="drag")
+    enc = ScreenEncoder(w, h, lossy=True, integrity=True)
+    enc.set_rate(1e6)
+    dec = ScreenDecoder()
+    for i in range(30):
+        fb = dec.decode(enc.encode(src.frame_at(i), now=i * STEP))
+    last = src.frame_at(29)
+    fb = dec.decode(enc.encode(last, now=30 * STEP))
+    assert enc.quality is not None
+    c = enc.quality.map.cell
+    flagged = enc.quality.map.age >= 0
+    wrong = (fb[..., :3] != last[..., :3]).any(axis=2)
+    gh, gw = flagged.shape
+    pad = np.zeros((gh * c, gw * c), np.bool_)
+    pad[:h, :w] = wrong
+    differ = pad.reshape(gh, c, gw, c).any(axis=(1, 3))
+    assert flagged.any()  # the first picture is not refined yet
+    assert np.array_equal(flagged, differ)
+
+
 def test_unlimited_again_refines_everything_in_one_update() -> None:
     w, h = 640, 360
     src = SyntheticDesktop(w, h, scenario="drag")

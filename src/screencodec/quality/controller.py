@@ -437,6 +437,9 @@ class RateController:
             self._carry = 0.0
             return []
         self.map.clear_inside(regions)  # video regions own their pixels
+        # Flagged cells the viewer already shows exactly (made exact piece by
+        # piece by damage) would be re-sent for nothing.
+        self.map.clear_exact(ref, frame)
         ops: list[EncodedOp] = []
         remaining = credit
         for round_ in range(_REFINE_ROUNDS):

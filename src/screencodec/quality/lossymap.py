@@ -11,9 +11,14 @@ shadow, and since when.
 
 Cells go lossy when a lossy picture touches them (``mark``) or a COPY moves
 lossy pixels onto them (``move``); they go exact when exact pixels cover them
-whole (``clear_covered``, ``move``) or when refinement re-sends them
-(``pick`` then ``drop``). Flags err on the lossy side: a cell flagged lossy
-that is in fact exact only costs a re-send.
+whole (``clear_covered``, ``move``), when refinement re-sends them (``pick``
+then ``drop``), or when the viewer's picture is found to equal the frame
+there (``clear_exact``). Flags err on the lossy side: a cell flagged lossy
+that is in fact exact only costs a re-send, so before refining the pixels
+are checked: a window dragged a few pixels a frame uncovers each cell along
+its trail over several updates, exactly, but no single update's damage
+covers the cell whole, and on the ``drag`` scenario two thirds of the cells
+flagged when the drag stopped were such cells.
 
 Cells smaller than tiles matter: a window dragged over a lossy wallpaper
 changes the tiles along its edges in every frame; cells keep most of each
@@ -39,6 +44,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from ..damage import tile_diff
 from ..frames import Frame
 from ..geometry import Rect
 
@@ -173,6 +179,19 @@ class LossyMap:
             r0, r1 = -(-h.y // c), h.bottom // c + (h.bottom == self.height)
             if c0 < c1 and r0 < r1:
                 self.age[r0:r1, c0:c1] = _EXACT
+
+    def clear_exact(self, ref: Frame, frame: Frame, /) -> None:
+        """Drop the flags of cells where ``ref`` (the viewer's picture) equals
+        ``frame`` (B, G, R): they are exact whatever made them so. One native
+        scan of the frame (``tile_diff`` on the cell grid)."""
+        lossy = self.age >= 0
+        if not lossy.any():
+            return
+        c = self.cell
+        boxes = tile_diff(ref, frame, c)  # one box per differing cell, inside it
+        differ = np.zeros_like(lossy)
+        differ[boxes[:, 1] // c, boxes[:, 0] // c] = True
+        self.age[lossy & ~differ] = _EXACT
 
     def clear(self) -> None:
         self.age.fill(_EXACT)
