@@ -211,6 +211,15 @@ def test_lossy_map_picks_by_weight_and_moves_weights_with_pixels() -> None:
     assert m.weight[4, :2].tolist() == pytest.approx([0.02, 0.02])
     m.move([(Rect(48, 0, 32, 16), Rect(0, 96, 32, 16))], 4)
     assert m.weight[6, :2].tolist() == [1.0, 1.0]
+    # Light pixels landing on part of heavy lossy cells: each keeps the
+    # weight of its photo columns the copy does not cover.
+    m.move([(Rect(0, 64, 16, 16), Rect(100, 0, 16, 16))], 5)
+    assert m.weight[0, 6:8].tolist() == [1.0, 1.0]
+    # A cell covered whole takes the light weight; a later copy of the same
+    # update reads what was there before any copy, pixels and weights alike.
+    light, heavy = Rect(0, 64, 16, 16), Rect(96, 0, 16, 16)
+    m.move([(light, heavy), (heavy, Rect(0, 112, 16, 16))], 6)
+    assert m.weight[0, 6] == pytest.approx(0.02) and m.weight[7, 0] == 1.0
     # Waiting: cells flagged before the stamp only.
     n = LossyMap(64, 256, 128)
     n.mark([Rect(0, 0, 8, 8)], 5)

@@ -123,6 +123,7 @@ class LossyMap:
         before = self.age >= 0
         if not before.any():
             return
+        weights = self.weight.copy()  # as the ages: read before any copy
         c = self.cell
         for src, dst in copies:
             cy0, cx0 = src.y // c, src.x // c
@@ -144,9 +145,15 @@ class LossyMap:
             view[inside & ~hit] = _EXACT
             view[hit] = stamp
             # The pixels landing weigh as the heaviest lossy source cell (erring
-            # dear: a refinement under its estimate only waits a little).
-            heaviest = self.weight[_cells(src, c)][cells].max(initial=0.0)
-            self.weight[dy0 : dy0 + dh, dx0 : dx0 + dw][hit] = heaviest
+            # dear: a refinement under its estimate only waits a little); a
+            # cell they cover only in part keeps its own lossy pixels' weight
+            # too.
+            heaviest = weights[_cells(src, c)][cells].max(initial=0.0)
+            own = weights[dy0 : dy0 + dh, dx0 : dx0 + dw]
+            kept = before[dy0 : dy0 + dh, dx0 : dx0 + dw] & ~inside
+            self.weight[dy0 : dy0 + dh, dx0 : dx0 + dw][hit] = np.where(
+                kept[hit], np.maximum(own[hit], heaviest), heaviest
+            )
 
     def clear_covered(self, rects: Rects, /) -> None:
         """Drop the flags of cells that ``rects`` (sent exactly after every
