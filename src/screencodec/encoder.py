@@ -386,6 +386,7 @@ class ScreenEncoder:
             ops += q.encode(
                 self._ref, f, rects,
                 used=_UPDATE_HEADER + 8 * self.integrity + sum(14 + len(o.payload) for o in ops),
+                overhead=_UPDATE_HEADER + 8 * self.integrity,
                 video_ops=len(vops), video_area=sum(o.rect.area for o in vops),
                 regions=regions, lossless=self._encode_rects, keyframe=keyframe,
             )  # fmt: skip

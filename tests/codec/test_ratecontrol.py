@@ -390,3 +390,24 @@ def test_refinement_of_a_first_picture_keeps_every_update_near_the_budget(scenar
     assert enc.lossy_area == 0, f"not exact after {len(sizes)} updates"
     assert np.array_equal(dec.framebuffer[..., :3], f0[..., :3])
     assert max(sizes) <= 2 * budget, [round(s / budget, 2) for s in sizes]
+
+
+@pytest.mark.parametrize("rate", [4000, 7000])
+def test_a_budget_below_the_update_header_still_refines_to_exact(rate: int) -> None:
+    """At 4-7 kbit/s an update's budget (17-29 bytes) is less than its own
+    header and hash (32): no refinement ever fitted, and a still screen
+    stayed lossy for good. An update that carries nothing is not sent, so its
+    budget is saved; the savings refine a cell every few dozen updates."""
+    w, h = 160, 96
+    enc = ScreenEncoder(w, h, lossy=True, integrity=True)
+    enc.set_rate(rate, interval=1 / 30)
+    f = SyntheticDesktop(w, h, scenario="drag").frame_at(0)
+    dec = ScreenDecoder()
+    dec.decode(enc.encode(f, now=0.0))
+    assert enc.lossy_area == w * h
+    for k in range(1, 1200):
+        dec.decode(enc.encode(f, now=k / 30))
+        if enc.lossy_area == 0:
+            break
+    assert enc.lossy_area == 0, f"still {enc.lossy_area} lossy pixels after {k} updates"
+    assert np.array_equal(dec.framebuffer[..., :3], f[..., :3])

@@ -77,8 +77,10 @@ _RETRY_STEP = 3 * QP_STEP
 #: Stills of delta updates this large use the fast x264 preset: three times
 #: quicker for about a quarter more bytes.
 _FAST_PIXELS = 256 * 1024
-#: Budgets' worth of unspent refinement credit carried to later updates at most.
+#: Budgets' worth of unspent refinement credit carried to later updates at most,
+#: and bytes at most whatever the budget (a 16 px cell of a photo is about 300).
 _CARRY = 4.0
+_MIN_SAVING = 1024.0
 #: Rounds a refinement's credit is spent in at most (see ``_refine``): more
 #: where content costs less than the price floor.
 _REFINE_ROUNDS = 6
@@ -228,9 +230,12 @@ class RateController:
         regions: Sequence[Rect],
         lossless: Lossless,
         keyframe: bool = False,
+        overhead: int = 0,
     ) -> list[EncodedOp]:
         """Ops for ``rects`` (already copied into ``ref``) within what is left
-        of the budget after ``used`` bytes, then refinement; keeps ``ref`` and
+        of the budget after ``used`` bytes (of which ``overhead`` is the
+        update's own header, not sent with an update that carries nothing),
+        then refinement; keeps ``ref`` and
         the lossy map in step. Large stills of a delta update are encoded
         with the fast preset (a keyframe's, which sets the first picture's
         size, are not)."""
@@ -298,7 +303,8 @@ class RateController:
         # cover exact.
         self.map.mark([s.rect for s in sent], self.stamp, frame)
         self.map.clear_covered(np.concatenate([text, rest]).astype(np.int32))
-        refine_ops = self._refine(ref, frame, left, regions, lossless)
+        bare = used <= overhead and not (still_ops or text_ops or rest_ops)
+        refine_ops = self._refine(ref, frame, left, regions, lossless, bare=bare)
         return still_ops + text_ops + rest_ops + refine_ops
 
     def _plan(
@@ -417,7 +423,14 @@ class RateController:
         return done.ops, done.sent
 
     def _refine(
-        self, ref: Frame, frame: Frame, left: int, regions: Sequence[Rect], lossless: Lossless
+        self,
+        ref: Frame,
+        frame: Frame,
+        left: int,
+        regions: Sequence[Rect],
+        lossless: Lossless,
+        *,
+        bare: bool = False,
     ) -> list[EncodedOp]:
         """Re-send lossy tiles exactly with what is left of the budget.
 
@@ -472,7 +485,11 @@ class RateController:
             # lossy by this very update wait for the next without credit, or
             # the next would be twice its budget.
             waiting = self.map.waiting(self.stamp)
-            self._carry = min(_CARRY * budget, max(0.0, credit)) if waiting else 0.0
+            # An update left with nothing to carry is not sent at all: its whole
+            # budget is saved (a budget below the header's bytes still refines).
+            saved = self._carry + budget if bare else credit
+            cap = max(_CARRY * budget, _MIN_SAVING)
+            self._carry = min(cap, max(0.0, saved)) if waiting else 0.0
             return []
         self._carry = 0.0  # spent (the estimate's error is learnt, not carried)
         return ops
