@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,16 @@ def test_bytes_between_counts_deliveries_in_the_window() -> None:
     assert stats.bytes_between(1.0, 2.0) == 200
     assert stats.bytes_between(1.5, 2.5) == 200
     assert stats.bytes_between(3.5, 9.0) == 0
+
+
+def test_an_unknown_workload_says_what_exists_and_a_missing_recording_how_to_make_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screencodec.linkbench import workloads
+
+    monkeypatch.setenv("SCREENCODEC_CORPUS", str(tmp_path))  # an empty corpus
+    assert workloads.check_workload("typing") == "typing"
+    with pytest.raises(ValueError, match="make corpus"):
+        workloads.check_workload("corpus:window-drag")
+    with pytest.raises(ValueError, match=r"unknown scenario 'tpying'.*typing"):
+        workloads.check_workload("tpying")

@@ -63,7 +63,10 @@ def check_workload(name: str) -> str:
     in :func:`corpus_dir`; ValueError otherwise."""
     if name.startswith(CORPUS_PREFIX):
         if name not in corpus_workloads():
-            raise ValueError(f"no recording {name[len(CORPUS_PREFIX) :]!r} in {corpus_dir()}/")
+            raise ValueError(
+                f"no recording {name[len(CORPUS_PREFIX) :]!r} in {corpus_dir()}/: "
+                "record the corpus with `make corpus` (docs/corpus.md)"
+            )
         return name
     if name in scenario_names():
         return name
