@@ -11,9 +11,12 @@ import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from screencodec.errors import ScreencodecError
+
+if TYPE_CHECKING:
+    from screencodec.recording import RecordingReader
 
 __all__ = ["register"]
 
@@ -130,13 +133,30 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
+class _NeedsKeyError(ScreencodecError, ValueError):
+    """A sealed recording's pictures and log were asked for without --key."""
+
+
+def _open_readable(args: argparse.Namespace) -> RecordingReader:
+    """The recording ``args.file``, open for its content: a sealed one without
+    ``--key`` is refused here, as ``list`` shows it ("sealed"), rather than
+    failing later on whatever payload is read first."""
     from screencodec.recording import RecordingReader
+
+    reader = RecordingReader(args.file, private_key=args.key)
+    if reader.sealed and args.key is None:
+        reader.close()
+        raise _NeedsKeyError(f"{args.file} is sealed: its content needs the auditor's "
+                             "private key (--key AUDITOR.key)")  # fmt: skip
+    return reader
+
+
+def _export(args: argparse.Namespace) -> int:
     from screencodec.recording.export import export_log, export_mp4, export_pngs
 
     if not (args.mp4 or args.png_every or args.log):
         raise ValueError("nothing to do: give --mp4, --png-every or --log")
-    with RecordingReader(args.file, private_key=args.key) as r:
+    with _open_readable(args) as r:
         if args.mp4:
             res = export_mp4(r, args.mp4, fps=args.fps, cursor=not args.no_cursor)
             print(f"{args.mp4}: {res['frames']} frames, {res['duration']:.2f} s, "
@@ -154,14 +174,14 @@ def _export(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     import json
 
-    from screencodec.recording import Player, RecordingReader
+    from screencodec.recording import Player
     from screencodec.recording.export import write_png
     from screencodec.recording.player import CursorTrack, draw_cursor
 
     if args.web:
         return _play_web(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with RecordingReader(args.file, private_key=args.key) as r:
+    with _open_readable(args) as r:
+        args.out.mkdir(parents=True, exist_ok=True)
         state = "complete" if r.complete else "cut short"
         print(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
               f"{len(r.index.checkpoints)} checkpoints, {state}")
