@@ -28,7 +28,7 @@ def start_host(
         text=True, env=ENV,
     )  # fmt: skip
     assert host.stdout is not None
-    lines = []
+    lines: list[str] = []
     deadline = time.monotonic() + 20
     while not any(x.startswith("Password:") for x in lines):
         assert time.monotonic() < deadline, lines

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import getpass
 import importlib.util
+import signal
 import sys
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from screencodec.cli.args import address
 from screencodec.errors import ScreencodecError
 from screencodec.transport.session.permissions import CONTROL, VIEW
 
 __all__ = ["register"]
+
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -121,6 +126,48 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _leave_on_ctrl_c() -> Iterator[asyncio.Event]:
+    """While inside, the first Ctrl-C (SIGINT) sets the event instead of
+    cancelling the run: the session is then left like ``--duration`` leaves
+    it, so the snapshot is still written. A second Ctrl-C interrupts at once."""
+    left = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def first() -> None:
+        left.set()
+        loop.remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, previous)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, first)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+        yield left
+        return
+    try:
+        yield left
+    finally:
+        if not left.is_set():
+            loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, previous)
+
+
+async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | None = None,
+                       ) -> tuple[bool, T | None]:
+    """``(True, result)`` once ``aw`` is done, or ``(False, None)`` when the
+    person left (or ``timeout`` passed) first; ``aw`` keeps running then."""
+    task = asyncio.ensure_future(aw)
+    leaving = asyncio.ensure_future(left.wait())
+    try:
+        await asyncio.wait({task, leaving}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        leaving.cancel()
+    if task.done():
+        return True, task.result()
+    return False, None
+
+
 async def _view_main(args: argparse.Namespace, password: str) -> int:
     from screencodec.transport.session.viewer import Viewer
 
@@ -129,33 +176,40 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
     level = await viewer.start(VIEW)
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     task = asyncio.ensure_future(viewer.run())
-    if args.control:
-        print(f"control {'granted' if await viewer.request(CONTROL) else 'refused'}", flush=True)
+    with _leave_on_ctrl_c() as left:
+        if args.control:
+            asked = asyncio.ensure_future(viewer.request(CONTROL))
+            answered, granted = await _unless_left(asked, left)
+            if answered:
+                print(f"control {'granted' if granted else 'refused'}", flush=True)
+            else:
+                asked.cancel()
 
-    async def ticker() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            s = viewer.host_stats
-            fb = viewer.framebuffer
-            size = f"{fb.shape[1]}x{fb.shape[0]}" if fb is not None else "-"
-            print(
-                f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}"
-                + (
-                    f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s rtt {s.rtt_us / 1000:.1f} ms"
-                    if s
-                    else ""
-                ),
-                flush=True,
-            )
+        async def ticker() -> None:
+            while True:
+                await asyncio.sleep(1.0)
+                s = viewer.host_stats
+                fb = viewer.framebuffer
+                size = f"{fb.shape[1]}x{fb.shape[0]}" if fb is not None else "-"
+                print(
+                    f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}"
+                    + (
+                        f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
+                        f" rtt {s.rtt_us / 1000:.1f} ms"
+                        if s
+                        else ""
+                    ),
+                    flush=True,
+                )
 
-    tick = asyncio.ensure_future(ticker())
-    try:
-        reason = await asyncio.wait_for(asyncio.shield(task), args.duration)
-    except asyncio.TimeoutError:
-        await viewer.bye("viewer left")
-        reason = await task
-    finally:
-        tick.cancel()
+        tick = asyncio.ensure_future(ticker())
+        try:
+            ended, reason = await _unless_left(task, left, args.duration)
+            if not ended:  # --duration passed, or Ctrl-C
+                await viewer.bye("viewer left")
+                reason = await task
+        finally:
+            tick.cancel()
     print(f"session ended: {reason}", flush=True)
     if args.snapshot is not None and viewer.framebuffer is not None:
         from PIL import Image
