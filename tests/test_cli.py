@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import screencodec.cli
 from screencodec.cli import main
+from screencodec.cli.main import build_parser
 
 
 def test_demo_on_synthetic_desktop_is_bit_exact(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,3 +57,20 @@ def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str]) -> No
         main(["demo", "--size", "big"])
     assert e.value.code == 2
     assert "size must look like 1920x1080" in capsys.readouterr().err
+
+
+def test_help_names_only_real_commands() -> None:
+    """``screencodec --help`` describes the tool and names its commands, and no
+    name that is not one (it once leaked a docstring naming ``sessions``)."""
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    run = subprocess.run([sys.executable, "-m", "screencodec", "--help"], capture_output=True,
+                         text=True, check=True, env=env)  # fmt: skip
+    description = run.stdout.split("\n\n")[1]  # between the usage and the argument lists
+    words = set(re.findall(r"[a-z]+", description))
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    commands = set(sub.choices)
+    assert commands <= words, description
+    # The modules of screencodec.cli are the names a leaked docstring would use.
+    modules = {m.name for m in pkgutil.iter_modules(screencodec.cli.__path__)}
+    assert not (modules - commands) & words, description
+    assert "`" not in description

@@ -1,4 +1,7 @@
-"""The ``screencodec`` parser: demo, bench and codecs; session commands: ``sessions``."""
+"""The ``screencodec`` command's parser and entry point: the codec's own
+commands (demo, bench, codecs) are defined here, the session commands come
+from :mod:`screencodec.cli.sessions`. ``DESCRIPTION`` is what ``--help`` says.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["DESCRIPTION", "main"]
+
+#: The first line of ``screencodec --help``: what the tool is and its commands.
+DESCRIPTION = (
+    "screencodec: share a screen for remote support (host, view, relay, recordings) "
+    "and try out its codec (demo, bench, codecs)."
+)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -87,7 +96,7 @@ def _codecs(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from screencodec.capture import scenario_names
 
-    parser = argparse.ArgumentParser(prog="screencodec", description=__doc__)
+    parser = argparse.ArgumentParser(prog="screencodec", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="capture -> encode -> decode live, checked bit-exact")
