@@ -131,3 +131,40 @@ def test_h264_options_checks() -> None:
         H264Options(qp=20, bitrate=10_000)
     enc = H264Encoder(64, 64, H264Options(qp=20))
     assert not enc.set_bitrate(100_000)  # a QP stream has no rate to retarget
+
+
+@pytest.mark.parametrize("c420", [False, True])
+def test_holes_are_encoded_flat_and_the_rest_as_before(c420: bool) -> None:
+    """A still with hundreds of holes (the text blocks of a page inside a
+    photo's still; they overlap here): each hole decodes to a near-flat area
+    near its content's mean, the pixels outside every hole decode as without
+    holes, and the picture costs less."""
+    w, h = 256, 128
+    src = film(w, h, 3)
+    opts = H264Options(qp=24, preset="superfast", chroma="420" if c420 else "444")
+    holes = [Rect(x, y, 8, 6) for y in range(0, 96, 8) for x in range(0, 240, 10)]
+    holes += [Rect(4, 4, 40, 20), Rect(200, 100, 56, 28)]  # overlapping, and at the edges
+    plain = H264Encoder(w, h, opts).encode(src, Rect(0, 0, w, h), idr=True)
+    flat = H264Encoder(w, h, opts).encode(src, Rect(0, 0, w, h), idr=True, holes=holes)
+    assert len(flat) < 0.9 * len(plain), (len(flat), len(plain))
+    out = {}
+    for name, au in (("plain", plain), ("flat", flat)):
+        dec = H264Decoder(w, h, c420)
+        out[name] = np.zeros((h, w, 4), np.uint8)
+        dec.to_bgrx(dec.decode(au), out[name], 0, 0)
+    inside = np.zeros((h, w), bool)
+    for r in holes:
+        inside[r.slices()] = True
+    # Far from every hole (a macroblock away), the pictures agree closely.
+    far = ~np.array(
+        [[inside[max(0, y - 16) : y + 16, max(0, x - 16) : x + 16].any() for x in range(w)]
+         for y in range(h)]
+    )  # fmt: skip
+    assert far.sum() > 1000
+    diff = np.abs(out["flat"][..., :3].astype(int) - out["plain"][..., :3].astype(int))
+    assert diff[far].mean() < 2.0
+    # Inside a hole the picture is flat, at about its content's mean.
+    big = Rect(4, 4, 40, 20)
+    patch = out["flat"][6:22, 6:42, :3].astype(float)
+    assert patch.std(axis=(0, 1)).max() < 6.0
+    assert np.abs(patch.mean(axis=(0, 1)) - src[big.slices()][..., :3].mean(axis=(0, 1))).max() < 24

@@ -54,6 +54,7 @@ from screencodec.frames import Frame
 from ..damage import copy_rects
 from ..damage.subtract import subtract_rects
 from ..geometry import Rect
+from ..motion._rowhash import apply_copies
 from ..video.codec import MAX_VIDEO_COVERAGE, MAX_VIDEO_OPS
 from ..wire import EncodedOp
 from ..wire.format import COPY_PAYLOAD
@@ -155,6 +156,7 @@ class RateController:
         self.stamp = 0
         self._carry = 0.0
         self.last = QualityStats()
+        self._copy_scratch: npt.NDArray[np.uint8] | None = None  # follow_copies' sources
         #: The last frame, exactly (see lossymap): the picture damage is
         #: measured against while a rate is set; None without one.
         self.shadow: Frame | None = None
@@ -199,9 +201,14 @@ class RateController:
         for op in ops:
             sx, sy = COPY_PAYLOAD.unpack(op.payload)
             moves.append((Rect(sx, sy, op.rect.w, op.rect.h), op.rect))
-        sources = [ref[src.slices()].copy() for src, _ in moves]
-        for (_, dst), pixels in zip(moves, sources, strict=True):
-            ref[dst.slices()] = pixels
+        if not moves:
+            return
+        # The viewer's own kernel (decoder.py), so both pictures agree.
+        table = np.array([(s.x, s.y, d.x, d.y, d.w, d.h) for s, d in moves], np.int32)
+        scratch = apply_copies(ref, table, self._copy_scratch)
+        # Kept for the next update up to a frame's size, as the viewer does.
+        small = scratch is not None and scratch.nbytes <= ref.nbytes
+        self._copy_scratch = scratch if small else None
         self.map.move(moves, self.stamp)
 
     def finish(self, frame: Frame, boxes: Rects, /, *, adopt: bool = False) -> Frame | None:

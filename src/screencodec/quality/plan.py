@@ -134,11 +134,7 @@ def plan_stills(
         exact = b[mine & text]
         # UI inside photo-like blocks (a window's edge, a label): sent exactly.
         ui = _text_cells(frame, rect, exact) if keep_ui else np.zeros((0, 4), np.int32)
-        holes = [
-            hole
-            for bx, by, bw, bh in np.concatenate([exact, ui]).tolist()
-            if not (hole := _hole(rect, bx, by, bw, bh)).is_empty()
-        ]
+        holes = [Rect(*v) for v in _holes(rect, np.concatenate([exact, ui])).tolist()]
         ui_area = int((ui[:, 2].astype(np.int64) * ui[:, 3]).sum())
         stills.append(Still(rect, holes, max(0, int(npx[i]) - ui_area), int(uniq[i])))
         extra += [Rect(*v) for v in ui.tolist()]
@@ -242,13 +238,17 @@ def _even(
     return lo - grow_lo - out_lo, hi + grow_hi + out_hi - shrink, how.astype(np.int64)
 
 
-def _hole(still: Rect, bx: int, by: int, bw: int, bh: int) -> Rect:
-    """A text block's part of ``still``, relative to it, shrunk to even edges
-    (so that no 4:2:0 chroma sample of a photo pixel is flattened)."""
-    x0 = max(bx, still.x) - still.x
-    y0 = max(by, still.y) - still.y
-    x1 = min(bx + bw, still.right) - still.x
-    y1 = min(by + bh, still.bottom) - still.y
+def _holes(still: Rect, blocks: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The text blocks' parts of ``still``, relative to it, shrunk to even
+    edges (so that no 4:2:0 chroma sample of a photo pixel is flattened), as
+    (x, y, w, h) rows; those that vanish are left out."""
+    b = blocks.astype(np.int64).reshape(-1, 4)
+    x0 = np.maximum(b[:, 0], still.x) - still.x
+    y0 = np.maximum(b[:, 1], still.y) - still.y
+    x1 = np.minimum(b[:, 0] + b[:, 2], still.right) - still.x
+    y1 = np.minimum(b[:, 1] + b[:, 3], still.bottom) - still.y
     x0, y0 = x0 + (x0 & 1), y0 + (y0 & 1)
     x1, y1 = x1 & ~1, y1 & ~1
-    return Rect(x0, y0, x1 - x0, y1 - y0)
+    keep = (x1 > x0) & (y1 > y0)
+    out: npt.NDArray[np.int64] = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)[keep]
+    return out
