@@ -65,3 +65,31 @@ def test_ctrl_c_writes_the_snapshot(tmp_path: Path) -> None:
             assert img.size == (320, 240)
     finally:
         stop(host)
+
+
+def test_says_it_waits_for_the_host_user_before_the_answer() -> None:
+    """After the password, the viewer says it waits for the host's user. It
+    prints that before it sends its request, so the line is there once the
+    host asks its question, and the host is answered only after it was read."""
+    host, code, password, port = start_host()
+    assert host.stdout is not None and host.stdin is not None
+    try:
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                      "--duration", "0.5")  # fmt: skip
+        try:
+            asked = ""
+            while not asked.endswith("[y/N] "):
+                ch = host.stdout.read(1)
+                assert ch, f"host exited before asking: {asked!r}"
+                asked += ch
+            before = read_until(view, "waiting for the host's user to accept...", timeout=10)
+            assert "granted" not in before
+            host.stdin.write("y\n")
+            host.stdin.flush()
+            out, err = view.communicate(timeout=30)
+        finally:
+            stop(view)
+        assert view.returncode == 0, err
+        assert "granted: view" in out.decode()
+    finally:
+        stop(host)

@@ -173,6 +173,9 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
 
     channel = await _connect(args, password)
     viewer = Viewer(channel, who=args.name)
+    # The password is proven; the host now asks its user. It does not say for
+    # how long (its --consent-timeout), so no number is shown.
+    print("waiting for the host's user to accept...", flush=True)
     level = await viewer.start(VIEW)
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     task = asyncio.ensure_future(viewer.run())
