@@ -9,16 +9,24 @@ All terminal output goes through one :class:`TerminalQuestions`: questions are
 asked one at a time and nothing prints over an open one. Every string a peer
 chose is passed through :func:`safe_text` before it is printed. Failures to
 start (port in use, relay unreachable) are one line on stderr and exit code 2.
+
+Chat: each chat line from an agent is printed as ``agent 'NAME' (PEER) says:
+TEXT``; a line the local user types that starts with ``/say `` is sent as chat
+to every viewer. Such lines are split off the terminal's input before the
+questions read it (:class:`_TerminalInput`), so a chat line never answers a
+question and an answer never becomes chat.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size
@@ -27,6 +35,7 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
+    ChatReceived,
     FileReceived,
     PasswordGuessed,
     SessionEnded,
@@ -36,9 +45,11 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.screens import SourceFactory
 
-__all__ = ["BANNER", "register", "run_host"]
+__all__ = ["BANNER", "SAY", "register", "run_host"]
 
 BANNER = "#" * 64
+#: A line typed at the host's terminal that starts with this is chat to the agent(s).
+SAY = "/say "
 #: After the first, wrong-password warnings are repeated at most this often (s).
 GUESS_REPORT_EVERY = 30.0
 
@@ -121,6 +132,68 @@ def _injector(args: argparse.Namespace) -> Any:
         return None
 
 
+class _TerminalInput:
+    """The terminal's lines, split: those starting with :data:`SAY` are chat
+    (put on :attr:`chat`, prefix removed), every other line goes on to the
+    questions through :attr:`answers`, a pipe (a real text stream, so the
+    questions keep their own rules: lines typed before a question are
+    discarded, end of input is no).
+
+    State: a daemon thread reading ``stdin`` (daemon: a waiting read must not
+    keep the process alive at exit) and writing the pipe; :attr:`chat` is
+    filled on the event loop through ``call_soon_threadsafe``.
+    """
+
+    def __init__(self, stdin: TextIO, loop: asyncio.AbstractEventLoop) -> None:
+        read_fd, write_fd = os.pipe()
+        self.answers: TextIO = os.fdopen(read_fd, "r", encoding="utf-8", errors="replace")
+        self._to_questions = os.fdopen(write_fd, "w", encoding="utf-8")
+        self.chat: asyncio.Queue[str] = asyncio.Queue()
+        self._loop = loop
+        threading.Thread(target=self._run, args=(stdin,), name="host-terminal",
+                         daemon=True).start()  # fmt: skip
+
+    def _run(self, stdin: TextIO) -> None:
+        try:
+            while True:
+                try:
+                    line = stdin.readline()
+                except (OSError, ValueError):
+                    line = ""
+                if not line:
+                    return  # end of input: closing the pipe reads as "no"
+                command = line.strip()
+                if command == SAY.strip() or command.startswith(SAY):
+                    # Never an answer, even if empty: the user meant to chat.
+                    text = command[len(SAY):].strip()
+                    if text:
+                        self._loop.call_soon_threadsafe(self.chat.put_nowait, text)
+                    continue
+                self._to_questions.write(line)
+                self._to_questions.flush()
+        except (OSError, ValueError, RuntimeError):
+            return  # the pipe or the loop is closed: the host is ending
+        finally:
+            with contextlib.suppress(OSError):
+                self._to_questions.close()
+
+
+async def _say(host: Host, ui: TerminalQuestions, lines: asyncio.Queue[str]) -> None:
+    """Send each chat line the local user typed to every agent sharing the screen."""
+    while True:
+        text = await lines.get()
+        viewers = host.viewers
+        if not viewers:
+            ui.say("(not sent: no support agent sees your screen)")
+            continue
+        try:
+            await host.send_chat(text)
+        except (ScreencodecError, OSError) as exc:
+            ui.say(f"(not sent: {safe_text(exc, 200)})")
+            continue
+        ui.say(f"you said to {_agents(ui, viewers)}: {safe_text(text, 1000)}")
+
+
 class _StartError(ScreencodecError, RuntimeError):
     """The host could not start (port in use, relay unreachable): one line."""
 
@@ -168,6 +241,10 @@ async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bo
                     f" {ev.next_in:.0f} s."
                 )
                 reported[0] = now
+        elif isinstance(ev, ChatReceived):
+            # Already passed through safe_text by the session; again here, as
+            # every peer string this terminal shows is.
+            ui.say(f"agent {_agents(ui, (ev.peer,))} says: {safe_text(ev.text, 1000)}")
         elif isinstance(ev, FileReceived):
             sender = _agents(ui, (ev.peer,))
             ui.say(f"saved {safe_text(ev.path, 300)} ({ev.size} bytes) from {sender}")
@@ -227,7 +304,8 @@ async def _host_main(args: argparse.Namespace) -> int:
         max_duration=args.max_duration,
         download_dir=args.download_dir,
     )
-    ui = TerminalQuestions(download_dir=args.download_dir)
+    terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
+    ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
 
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
@@ -246,6 +324,7 @@ async def _host_main(args: argparse.Namespace) -> int:
     done = asyncio.Event()
     sharing = [False]
     shower = asyncio.ensure_future(_show(host, ui, done, args.once, sharing))
+    sayer = asyncio.ensure_future(_say(host, ui, terminal.chat))
     watcher = _start_watcher(host)
     opened: Any = None
 
@@ -265,7 +344,8 @@ async def _host_main(args: argparse.Namespace) -> int:
         opened, where = await _open(args, creds, on_channel, timeouts, on_lost)
         ui.say(
             f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
-            "Read both to your support agent. Nothing is shared until you answer y."
+            "Read both to your support agent. Nothing is shared until you answer y.\n"
+            f"To write to your agent, type {SAY.strip()} and your message, then Enter."
         )
         await done.wait()
     finally:
@@ -274,10 +354,11 @@ async def _host_main(args: argparse.Namespace) -> int:
         if opened is not None:
             await opened.close()
         await host.close()
-        for task in (shower, watcher):
+        for task in (shower, sayer, watcher):
             if task is not None:
                 task.cancel()
-        await asyncio.gather(*(t for t in (shower, watcher) if t), return_exceptions=True)
+        await asyncio.gather(*(t for t in (shower, sayer, watcher) if t),
+                             return_exceptions=True)  # fmt: skip
         if sharing[0]:
             print(STOPPED, flush=True)
     return 0
