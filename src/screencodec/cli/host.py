@@ -15,6 +15,10 @@ TEXT``; a line the local user types that starts with ``/say `` is sent as chat
 to every viewer. Such lines are split off the terminal's input before the
 questions read it (:class:`_TerminalInput`), so a chat line never answers a
 question and an answer never becomes chat.
+
+Control: when the host cannot inject input (``--control xtest`` and no X
+display), a request to CONTROL is refused without asking the local user, who
+is told so in one line; the rest of that request (VIEW) is asked as usual.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sys
 import threading
@@ -33,7 +38,7 @@ from screencodec.cli.args import address, size
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import TerminalQuestions
+from screencodec.transport.session.consent import ConsentCallback, TerminalQuestions
 from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
@@ -43,6 +48,7 @@ from screencodec.transport.session.events import (
     StatsUpdated,
 )
 from screencodec.transport.session.host import Host
+from screencodec.transport.session.permissions import CONTROL, ConsentRequest, Grant
 from screencodec.transport.session.screens import SourceFactory
 
 __all__ = ["BANNER", "SAY", "register", "run_host"]
@@ -120,16 +126,39 @@ def _source_factory(args: argparse.Namespace) -> SourceFactory:
     return factory
 
 
-def _injector(args: argparse.Namespace) -> Any:
+def _injector(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The injector, and why there is none when one was wanted (None if it
+    opened, or if ``--control none`` asked for none)."""
     if args.control == "none":
-        return None
+        return None, None
     try:
         from screencodec.transport.input.xtest import XTestInjector
 
-        return XTestInjector()
+        return XTestInjector(), None
     except (ScreencodecError, ImportError) as exc:
-        print(f"(remote control unavailable: {exc})", flush=True)
-        return None
+        why = safe_text(exc, 200)
+        print(f"(remote control unavailable: {why})", flush=True)
+        return None, why
+
+
+def _without_control(ask: ConsentCallback, ui: TerminalQuestions, why: str) -> ConsentCallback:
+    """``ask``, except that CONTROL, which this host cannot carry out, is
+    refused without a question (and the local user is told in one line): a
+    yes would be a grant that does nothing, and the agent would believe it
+    controls the screen."""
+
+    async def permission(request: ConsentRequest) -> Grant:
+        if CONTROL not in request.level:
+            return await ask(request)
+        ui.say(f"refused: {safe_text(request.who, 64)!r} ({safe_text(request.peer)}) asked to"
+               f" control your mouse and keyboard, but remote control is unavailable on this"
+               f" computer ({why})")  # fmt: skip
+        rest = request.level - CONTROL
+        if not rest:
+            return Grant.deny()
+        return await ask(dataclasses.replace(request, level=rest))
+
+    return permission
 
 
 class _TerminalInput:
@@ -306,14 +335,17 @@ async def _host_main(args: argparse.Namespace) -> int:
     )
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
     ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
+    injector, no_control = _injector(args)
+    consent = ui.permission if no_control is None else _without_control(
+        ui.permission, ui, no_control)
 
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
 
     host = Host(
         _source_factory(args),
-        consent=ui.permission,
-        injector=_injector(args),
+        consent=consent,
+        injector=injector,
         config=config,
         file_consent=ui.file_offer,
         recorder=_recorder(args),
