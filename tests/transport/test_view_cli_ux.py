@@ -5,6 +5,7 @@ loopback (see test_cli.py for the host and the consent answers)."""
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -16,21 +17,24 @@ from PIL import Image
 from .test_cli import CLI, ENV, answer_when_asked, start_host
 
 
-def read_until(proc: subprocess.Popen[bytes], needle: str, timeout: float = 30.0) -> str:
-    """What ``proc`` printed on stdout up to and including ``needle``."""
+def read_until(proc: subprocess.Popen[bytes], needle: str | re.Pattern[str],
+               timeout: float = 30.0) -> str:
+    """What ``proc`` printed on stdout up to at least ``needle`` (a string, or
+    a pattern to search for)."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
-    seen = b""
+    pattern = needle if isinstance(needle, re.Pattern) else re.compile(re.escape(needle))
+    seen = ""
     deadline = time.monotonic() + timeout
-    while needle.encode() not in seen:
+    while not pattern.search(seen):
         left = deadline - time.monotonic()
-        assert left > 0, f"no {needle!r} in time: {seen.decode(errors='replace')}"
+        assert left > 0, f"no {needle!r} in time: {seen}"
         ready, _, _ = select.select([fd], [], [], min(left, 0.5))
         if ready:
             chunk = os.read(fd, 4096)
-            assert chunk, f"ended before {needle!r}: {seen.decode(errors='replace')}"
-            seen += chunk
-    return seen.decode(errors="replace")
+            assert chunk, f"ended before {needle!r}: {seen}"
+            seen += chunk.decode(errors="replace")
+    return seen
 
 
 def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
@@ -93,3 +97,52 @@ def test_says_it_waits_for_the_host_user_before_the_answer() -> None:
         assert "granted: view" in out.decode()
     finally:
         stop(host)
+
+
+def start_relay() -> tuple[subprocess.Popen[bytes], int]:
+    """``screencodec relay`` on a free loopback port; returns it and the port."""
+    relay = subprocess.Popen([*CLI, "relay", "--listen", "0", "--bind", "127.0.0.1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV)  # fmt: skip
+    seen = read_until(relay, re.compile(r"relay listening on 127\.0\.0\.1:\d+\D"))
+    found = re.search(r"relay listening on 127\.0\.0\.1:(\d+)", seen)
+    assert found, seen
+    return relay, int(found.group(1))
+
+
+def another(code: str) -> str:
+    """A well-formed session code that is not ``code``."""
+    digits = code.replace(" ", "")
+    return digits[:-1] + str((int(digits[-1]) + 1) % 10)
+
+
+def refused(*args: str) -> str:
+    """Run a viewer that must fail with exit code 1; returns its stderr."""
+    run = subprocess.run([*CLI, "view", *args, "--duration", "1"], capture_output=True,
+                         text=True, timeout=60, env=ENV, check=False)  # fmt: skip
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert "granted" not in run.stdout
+    return run.stderr
+
+
+def test_host_refusals_are_told_in_words_not_protocol_codes() -> None:
+    host, code, password, port = start_host()
+    where = f"127.0.0.1:{port}"
+    try:
+        err = refused(where, "--code", another(code), "--password", password)
+        assert err == f"error: no session with that code at {where}: check the 9-digit code\n"
+        err = refused("--relay", where, "--code", code, "--password", password)
+        assert err == f"error: {where} is a host, not a relay: give it without --relay\n"
+    finally:
+        stop(host)
+
+
+def test_relay_refusals_are_told_in_words_not_protocol_codes() -> None:
+    relay, port = start_relay()
+    where = f"127.0.0.1:{port}"
+    try:
+        err = refused("--relay", where, "--code", "123 456 789", "--password", "abcd2345")
+        assert err == f"error: no session with that code at relay {where}: check the 9-digit code\n"
+        err = refused(where, "--code", "123 456 789", "--password", "abcd2345")
+        assert err == f"error: {where} is a relay, not a host: use --relay {where}\n"
+    finally:
+        stop(relay)

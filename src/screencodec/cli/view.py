@@ -13,6 +13,7 @@ import contextlib
 import errno
 import getpass
 import importlib.util
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Iterator
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from screencodec.cli.args import address
-from screencodec.errors import ScreencodecError
+from screencodec.errors import AccessRefusedError, RefuseCode, ScreencodecError
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
 
 __all__ = ["register"]
@@ -62,6 +64,9 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
     """A connection error in the words a support agent needs."""
     text = str(exc)
     kind = "relay" if args.relay else "host"
+    refusal = _refusal(exc, args)
+    if refusal is not None:
+        return refusal
     if (
         text.startswith("frame of")
         or "is not a screencodec" in text
@@ -78,6 +83,34 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
     if isinstance(exc, ConnectionRefusedError) or "[Errno 111]" in text:
         return f"nothing listens at {_where(args)} (connection refused)"
     return text
+
+
+#: "peer refused: CODE: detail", how framing.refusal_error words the refusals
+#: that are not AccessRefusedError (MALFORMED, BAD_VERSION, BUSY, TIMEOUT).
+_PEER_REFUSED = re.compile(r"peer refused: ([A-Z_]+): (.*)", re.DOTALL)
+
+
+def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """A host's or relay's refusal in plain words, without its protocol code
+    (None if ``exc`` is no refusal). The peer's own words, where shown, are
+    its choice: they pass through safe_text."""
+    if isinstance(exc, AccessRefusedError):
+        if exc.code == RefuseCode.UNKNOWN_SESSION:
+            return f"no session with that code at {_where(args)}: check the 9-digit code"
+        if exc.code == RefuseCode.SESSION_ENDED:
+            return "that session has ended: ask the host's user for a new code and password"
+        return f"access refused: {safe_text(str(exc).removeprefix(exc.code.name + ': '))}"
+    found = _PEER_REFUSED.fullmatch(str(exc))
+    if found is None:
+        return None
+    name, detail = found.groups()
+    where = f"{args.relay[0]}:{args.relay[1]}" if args.relay else _where(args)
+    # The relay's and the host's words for a first frame of the other kind.
+    if name == "MALFORMED" and not args.relay and "relay client" in detail:
+        return f"{where} is a relay, not a host: use --relay {where}"
+    if name == "MALFORMED" and args.relay and "expected a hello" in detail:
+        return f"{where} is a host, not a relay: give it without --relay"
+    return f"{_where(args)} refused the connection: {safe_text(detail)}"
 
 
 async def _connect(args: argparse.Namespace, password: str) -> Any:
