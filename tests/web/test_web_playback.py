@@ -142,6 +142,11 @@ def _shows(browser: Any, reader: RecordingReader, pos: dict[str, Any]) -> None:
         assert shown == [False, cursor[0].shape[1], cursor[0].shape[0]]
 
 
+def _status(browser: Any) -> str:
+    return browser.execute_script(  # type: ignore[no-any-return]
+        "return document.getElementById('status').textContent;")
+
+
 def _settle(browser: Any, cond: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
     wait_page(browser, lambda st: st["connected"] and bool(cond(_position(browser) or {})),
               what=what)  # fmt: skip
@@ -157,6 +162,7 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
     try:
         browser.get(playback.playback.url)
         pos = _settle(browser, lambda p: p.get("us") == 0 and not p["playing"], "the first picture")
+        assert _status(browser) == "Paused"
         duration_us = round(reader.duration * 1e6)
         assert browser.execute_script("return window.screencodecPage.playback.durationUs;") == (
             duration_us)  # fmt: skip
@@ -211,9 +217,14 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
         applied = wait_page(browser, lambda st: True)["applied"]
         browser.find_element(By.ID, "play").click()
         wait_page(browser, lambda st: st["applied"] >= applied + 3, what="playing")
+        playing, status = browser.execute_script(  # read together: both change per position
+            "return [window.screencodecPage.position.playing,"
+            " document.getElementById('status').textContent];")
+        assert status == ("Playing at 0.5x" if playing else "End of recording")
         browser.find_element(By.ID, "play").click()
         pos = _settle(browser, lambda p: not p["playing"] and p["us"] > first, "pause")
         _shows(browser, reader, pos)
+        assert _status(browser) == ("End of recording" if pos["us"] == duration_us else "Paused")
         Select(browser.find_element(By.ID, "speed")).select_by_visible_text("4x")
         _settle(browser, lambda p: p.get("pct") == 400, "the speed")
         applied = wait_page(browser, lambda st: True)["applied"]
@@ -221,6 +232,7 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
         wait_page(browser, lambda st: st["applied"] > applied, what="playing at 4x")
         pos = _settle(browser, lambda p: p["us"] == duration_us and not p["playing"], "the end")
         _shows(browser, reader, pos)
+        assert _status(browser) == "End of recording"
         bridge = playback.playback.bridge
         assert bridge is not None and bridge.shown >= 5
 

@@ -178,7 +178,7 @@ export async function main({ key, base, save }) {
         break;
       case "ended":
         page.ended = m.reason;
-        ui.status("Session ended");
+        ui.status(timeline ? "Playback ended" : "Session ended");
         break;
       case "file_offer":
         ui.fileOffer(m.id, m.name, m.size);
@@ -194,7 +194,10 @@ export async function main({ key, base, save }) {
         break;
       case "position":
         page.position = { us: m.us, playing: m.playing, pct: m.pct };
-        if (timeline) timeline.position(m);
+        if (timeline) {
+          timeline.position(m);
+          ui.status(timeline.status());
+        }
         break;
       case "event":
         page.events++;

@@ -55,6 +55,13 @@ export class Timeline {
     this.draw();
   }
 
+  // The page's status line: what the player is doing (the clock shows where).
+  status() {
+    const a = this.at;
+    if (a.playing) return a.pct === 100 ? "Playing" : `Playing at ${a.pct / 100}x`;
+    return a.us >= this.durationUs ? "End of recording" : "Paused";
+  }
+
   // Between pictures the clock runs on here, at the speed the server plays.
   now() {
     const a = this.at;
