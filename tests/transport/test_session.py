@@ -12,6 +12,7 @@ from screencodec.errors import ConsentDeniedError
 from screencodec.transport import (
     CONTROL,
     VIEW,
+    ChatReceived,
     ConsentRequest,
     FrameDecoded,
     Grant,
@@ -95,6 +96,28 @@ def test_consent_timeout_is_no() -> None:
         await serve
         assert screen.grabs == 0
         assert all(m.decode(x).KIND != m.Update.KIND for x in hc.sent)
+
+    run(main())
+
+
+def test_a_viewer_that_waits_longer_than_it_will_says_so_in_words() -> None:
+    """The host's user may take longer than the viewer waits (the host's
+    consent timeout is longer): the viewer stops with a ConsentDeniedError
+    that names its wait (it raised a bare TimeoutError, which the CLI printed
+    as "error: "), and no picture has left the host."""
+
+    async def never(request: ConsentRequest) -> Grant:
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    async def main() -> None:
+        host, screen, _ = make_host(consent=never, consent_timeout=3600)
+        hc, vc = channel_pair()
+        serve = asyncio.ensure_future(host.serve(hc))
+        with pytest.raises(ConsentDeniedError, match=r"did not answer within 0\.3 s"):
+            await Viewer(vc).start(timeout=0.3)
+        await asyncio.wait_for(serve, 5)  # the closed channel ends the host's side
+        assert screen.grabs == 0
 
     run(main())
 
@@ -287,5 +310,32 @@ def test_stats_and_frame_events() -> None:
                     assert (vv.width, vv.height) == (320, 240) and vv.seq > 0
                     break
             await until(lambda: viewer.host_stats is not None)
+
+    run(main())
+
+
+def test_a_hosts_chat_and_goodbye_reach_the_viewer_as_harmless_text() -> None:
+    """A host is a peer, and what it types reaches an agent's terminal or
+    page: escape sequences, bidi overrides and control characters in its
+    chat and in its goodbye are neutralised before the viewer's events and
+    its end reason carry them (they went through as sent)."""
+    evil = "hi \x1b]0;owned\x07there \u202eexe.txt\x1b[2J\r\nbye"
+
+    async def main() -> None:
+        host, _, _ = make_host()
+        async with connected(host) as (viewer, _, run_task):
+            events = viewer.events()
+            await host.send_chat(evil)
+            chat = None
+            while chat is None:
+                ev = await asyncio.wait_for(events.__anext__(), 5)
+                if isinstance(ev, ChatReceived):
+                    chat = ev.text
+            await host.disconnect(reason=evil)
+            reason = await asyncio.wait_for(run_task, 5)
+        for text in (chat, reason):
+            assert not any(c in text for c in "\x1b\x07\u202e\r\n"), repr(text)
+            assert "hi" in text and "there" in text and "bye" in text
+        assert reason.startswith("host said bye: ")
 
     run(main())

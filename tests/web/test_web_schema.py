@@ -111,3 +111,23 @@ def test_bridge_forwards_input_only_with_control() -> None:
 
 
 GOOD_HELLO = json.dumps(GOOD[0])
+
+
+def test_bridge_gives_the_page_the_hosts_chat_and_notices_as_harmless_text() -> None:
+    """textContent keeps markup out, but not a bidi override that flips a
+    file name, nor control characters: the bridge neutralises them."""
+
+    async def main() -> None:
+        bridge = WebBridge()
+        out: asyncio.Queue[str | bytes] = asyncio.Queue()
+        bridge._out = out
+        evil = "see \u202eexe.txt\x1b[2J\x07 now"
+        bridge._from_host(m.Chat(evil))
+        bridge._from_host(m.Notice(1, evil))
+        for _ in range(2):
+            text = json.loads(out.get_nowait())["text"]
+            assert not any(c in text for c in "\u202e\x1b\x07"), repr(text)
+            assert text.startswith("see ") and text.endswith(" now")
+        bridge.close()
+
+    asyncio.run(main())

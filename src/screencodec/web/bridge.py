@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from screencodec.errors import ProtocolError, SessionClosedError
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import FileReceived
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
@@ -147,9 +148,11 @@ class WebBridge:
             self.send({"t": "stats", "fps": msg.fps_milli / 1000, "kbps": msg.kbps,
                        "rtt": msg.rtt_us / 1000, "skipped": msg.skipped})  # fmt: skip
         elif isinstance(msg, m.Notice):
-            self.send({"t": "notice", "text": msg.text[:_TEXT_MAX]})
+            self.send({"t": "notice", "text": safe_text(msg.text, _TEXT_MAX)})
         elif isinstance(msg, m.Chat):
-            self.send({"t": "chat", "from": "host", "text": msg.text[: _TEXT_MAX * 4]})
+            # The page shows it with textContent; safe_text also drops what
+            # could spoof it there (bidi overrides, control characters).
+            self.send({"t": "chat", "from": "host", "text": safe_text(msg.text, _TEXT_MAX * 4)})
 
     async def _events(self, viewer: Viewer) -> None:
         async for ev in viewer.events():

@@ -51,6 +51,7 @@ import numpy.typing as npt
 from screencodec.errors import ConsentDeniedError, DecodeError, ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.compact import (
     CompactState,
@@ -213,7 +214,14 @@ class Viewer:
         full picture: no keyframe needs asking for."""
         await self._send(self.capabilities)
         await self._send(m.PermissionRequest(level.bits, self.who))
-        answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
+        try:
+            answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
+        except asyncio.TimeoutError:
+            # A host whose user takes longer than this to answer (its own
+            # --consent-timeout is longer): ours ends the wait, in words.
+            await self.channel.close()
+            raise ConsentDeniedError(
+                f"the host's user did not answer within {timeout:g} s") from None
         if isinstance(answer, m.PermissionDeny):
             why = await self._why_denied()
             await self.channel.close()
@@ -247,7 +255,7 @@ class Viewer:
                 span = getattr(self.channel, "last_span", None)
                 msg = m.decode(data)
                 if isinstance(msg, m.Bye):
-                    reason = f"host said bye: {msg.reason}"
+                    reason = f"host said bye: {safe_text(msg.reason, 200)}"
                     break
                 if isinstance(msg, m.Update | m.CompactUpdate):
                     # Decoded by the apply loop, so this loop stays free to
@@ -338,7 +346,7 @@ class Viewer:
             self.notices.append(msg)
             del self.notices[:-100]  # bounded: a chatty host cannot grow us
         elif isinstance(msg, m.Chat):
-            self.events_hub.emit(ChatReceived(self.channel.peer, msg.text))
+            self.events_hub.emit(ChatReceived(self.channel.peer, safe_text(msg.text, 1000)))
         elif isinstance(msg, m.FileOffer):
             self._spawn(self._file_offer(msg))
         elif isinstance(msg, m.FileChunk):
