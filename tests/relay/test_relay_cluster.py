@@ -62,6 +62,9 @@ def test_viewer_at_another_relay_is_redirected_and_the_session_is_bit_exact(
                                                  creds.password, timeouts=FAST)
                 host = await asyncio.wait_for(accepted.get(), 5)
                 await _exchange_bit_exact(viewer, host)
+                # The viewer says where it ended up (the CLI prints this).
+                assert viewer.peer == (
+                    f"relay 127.0.0.1:{a.port} (redirected from 127.0.0.1:{b.port})")
                 assert (a.stats.paired, b.stats.paired, c.stats.paired) == (1, 0, 0)
                 assert b.stats.redirected == 1
                 assert a.sessions == {creds.code} and not b.sessions and not c.sessions

@@ -27,6 +27,7 @@ from screencodec.errors import (
     TransportError,
 )
 from screencodec.transport.channel.codes import SessionCredentials, normalize_password, parse_code
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
     HEADER,
     AccessRefusedError,
@@ -96,9 +97,12 @@ async def _relay_answer(reader: asyncio.StreamReader, where: str) -> tuple[int, 
 
 
 async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *,
-                     timeout: float | None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+                     timeout: float | None,
+                     on_redirect: Callable[[str, int], None] | None = None,
+                     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:  # fmt: skip
     """Connect to a relay, send RELAY_OPEN and return once a relay answers
-    RELAY_OK, following up to :data:`MAX_REDIRECTS` redirects.
+    RELAY_OK, following up to :data:`MAX_REDIRECTS` redirects (each reported
+    to ``on_redirect``, host as the relay sent it: untrusted text).
 
     Raises TransportError naming the address if it cannot be reached or does
     not answer within ``timeout``, ProtocolError if something else than a
@@ -119,6 +123,8 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
             if ftype == FrameType.REFUSE:
                 raise refusal_error(body)
             host, port = parse_redirect(body)
+            if on_redirect is not None:
+                on_redirect(host, port)
         except BaseException:
             await close_writer(writer)
             raise
@@ -391,8 +397,10 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     """
     code, password = parse_code(code), normalize_password(password)
     t = timeouts or Timeouts()
+    hops: list[tuple[str, int]] = []
     reader, writer = await open_relay(relay_host, relay_port, ROLE_VIEWER, code,
-                                      bytes(TOKEN_SIZE), timeout=pair_timeout)
+                                      bytes(TOKEN_SIZE), timeout=pair_timeout,
+                                      on_redirect=lambda h, p: hops.append((h, p)))
     try:
         result = await handshake_viewer(reader, writer, code, password, t)
     except AccessRefusedError:
@@ -412,5 +420,8 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     except BaseException:
         await close_writer(writer)
         raise
-    return SecureChannel(reader, writer, result, is_host=False,
-                         peer=f"relay {relay_host}:{relay_port}", timeouts=t)
+    peer = f"relay {relay_host}:{relay_port}"
+    if hops:  # the relay that holds the session, as the cluster named it
+        host, port = hops[-1]
+        peer = f"relay {safe_text(host, 64)}:{port} (redirected from {relay_host}:{relay_port})"
+    return SecureChannel(reader, writer, result, is_host=False, peer=peer, timeouts=t)
