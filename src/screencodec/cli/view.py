@@ -1,6 +1,8 @@
 """The ``screencodec view`` command: watch a shared screen, optionally take control.
 
-With ``--web`` the screen is shown in a browser page served on 127.0.0.1
+In the terminal, the host's chat is printed as ``host says: TEXT`` and a
+line typed as ``/say TEXT`` is sent to the host's user. With ``--web`` the
+screen is shown in a browser page served on 127.0.0.1
 (:mod:`screencodec.web`): the page decodes the wire format itself, and
 pointer, keyboard, chat, files and monitors are handled there.
 """
@@ -16,6 +18,7 @@ import importlib.util
 import re
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +27,9 @@ from screencodec.cli.args import address
 from screencodec.errors import AccessRefusedError, RefuseCode, ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
+
+#: A line typed at the viewer's terminal that starts with this is chat.
+SAY = "/say "
 
 __all__ = ["register"]
 
@@ -201,6 +207,43 @@ async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | N
     return False, None
 
 
+async def _chat(viewer: Any) -> None:
+    """Show the host's chat (the viewer passed it through safe_text) and send
+    the lines typed as ``/say TEXT``; other lines are ignored. stdin is read
+    by a daemon thread: a waiting read must not keep the process alive."""
+    from screencodec.transport.session.events import ChatReceived
+
+    loop = asyncio.get_running_loop()
+    typed: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            for line in sys.stdin:
+                text = line.strip()
+                if text.startswith(SAY.strip()):
+                    loop.call_soon_threadsafe(typed.put_nowait, text[len(SAY.strip()) :].strip())
+
+    async def shown() -> None:
+        async for ev in viewer.events():
+            if isinstance(ev, ChatReceived):
+                print(f"host says: {ev.text}", flush=True)
+
+    threading.Thread(target=read, name="view-terminal", daemon=True).start()
+    printer = asyncio.ensure_future(shown())
+    try:
+        while True:
+            text = await typed.get()
+            if not text:
+                continue
+            try:
+                await viewer.chat(text)
+            except ScreencodecError:
+                return  # the session is ending
+            print(f"you said: {safe_text(text, 1000)}", flush=True)
+    finally:
+        printer.cancel()
+
+
 async def _view_main(args: argparse.Namespace, password: str) -> int:
     from screencodec.transport.session.viewer import Viewer
 
@@ -211,8 +254,11 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
     print("waiting for the host's user to accept...", flush=True)
     level = await viewer.start(VIEW)
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
+    print("To write to the host's user, type /say and your message, then Enter.", flush=True)
+    chat = asyncio.ensure_future(_chat(viewer))
     task = asyncio.ensure_future(viewer.run())
-    with _leave_on_ctrl_c() as left:
+    with _leave_on_ctrl_c() as left, contextlib.ExitStack() as stack:
+        stack.callback(chat.cancel)
         if args.control:
             asked = asyncio.ensure_future(viewer.request(CONTROL))
             answered, granted = await _unless_left(asked, left)
