@@ -236,3 +236,22 @@ def test_refinement_prices_new_content_by_its_weight_not_the_last_cheap_one() ->
     assert model.refine_per_pixel < 0.01
     model.observe_refine(10_000, 5_000, weighted=2_000)  # 2.5 per weighted pixel
     assert model.refine_per_pixel == 2.5
+
+
+def test_clear_exact_keeps_exactly_the_cells_that_differ() -> None:
+    """Flagged cells the viewer's picture shows exactly lose their flag; one
+    differing pixel (B, G or R, not the padding byte) keeps its cell's; cells
+    that were never flagged stay exact, even where the pictures differ."""
+    w, h = 100, 70  # cells cut by both edges
+    frame = np.random.default_rng(1).integers(0, 256, (h, w, 4), dtype=np.uint8)
+    ref = frame.copy()
+    ref[..., 3] ^= 0xFF  # padding differs everywhere: not a difference
+    m = LossyMap(16, w, h)
+    m.mark([Rect(16, 16, 40, 20), Rect(96, 64, 4, 6)], 1)  # cells (1..2, 1..3) and (4, 6)
+    ref[20, 40, 1] ^= 1  # cell (1, 2)
+    ref[69, 99, 2] ^= 1  # the corner cell (4, 6), cut by both edges
+    ref[0, 0, 0] ^= 1  # cell (0, 0): never flagged
+    m.clear_exact(ref, frame)
+    assert sorted(zip(*np.nonzero(m.age >= 0), strict=True)) == [(1, 2), (4, 6)]
+    m.clear_exact(frame, frame)
+    assert not m

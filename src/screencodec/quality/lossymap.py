@@ -44,9 +44,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ..damage import tile_diff
 from ..frames import Frame
 from ..geometry import Rect
+from ..motion._rowhash import rect_tile_diff
 
 __all__ = ["LossyMap", "cell_size", "detail"]
 
@@ -190,12 +190,18 @@ class LossyMap:
     def clear_exact(self, ref: Frame, frame: Frame, /) -> None:
         """Drop the flags of cells where ``ref`` (the viewer's picture) equals
         ``frame`` (B, G, R): they are exact whatever made them so. One native
-        scan of the frame (``tile_diff`` on the cell grid)."""
+        scan of the cells' bounding box (a tile diff on the cell grid)."""
         lossy = self.age >= 0
-        if not lossy.any():
+        rows, cols = np.flatnonzero(lossy.any(axis=1)), np.flatnonzero(lossy.any(axis=0))
+        if not len(rows):
             return
         c = self.cell
-        boxes = tile_diff(ref, frame, c)  # one box per differing cell, inside it
+        x0, y0 = int(cols[0]) * c, int(rows[0]) * c
+        x1 = min(self.width, (int(cols[-1]) + 1) * c)
+        y1 = min(self.height, (int(rows[-1]) + 1) * c)
+        # One box per differing cell, inside it (tiles aligned to the corner,
+        # a cell's): in frame coordinates.
+        boxes = rect_tile_diff(ref, frame, (x0, y0, x1 - x0, y1 - y0), c)
         differ = np.zeros_like(lossy)
         differ[boxes[:, 1] // c, boxes[:, 0] // c] = True
         self.age[lossy & ~differ] = _EXACT
