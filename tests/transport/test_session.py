@@ -80,11 +80,13 @@ def test_nothing_leaves_before_consent_denied() -> None:
     run(main())
 
 
-def test_consent_timeout_is_no() -> None:
-    async def never(request: ConsentRequest) -> Grant:
-        await asyncio.sleep(3600)
-        raise AssertionError
+async def never(request: ConsentRequest) -> Grant:
+    """A local user who never answers."""
+    await asyncio.sleep(3600)
+    raise AssertionError
 
+
+def test_consent_timeout_is_no() -> None:
     async def main() -> None:
         host, screen, _ = make_host(consent=never, consent_timeout=0.2)
         hc, vc = channel_pair()
@@ -105,10 +107,6 @@ def test_a_viewer_that_waits_longer_than_it_will_says_so_in_words() -> None:
     consent timeout is longer): the viewer stops with a ConsentDeniedError
     that names its wait (it raised a bare TimeoutError, which the CLI printed
     as "error: "), and no picture has left the host."""
-
-    async def never(request: ConsentRequest) -> Grant:
-        await asyncio.sleep(3600)
-        raise AssertionError
 
     async def main() -> None:
         host, screen, _ = make_host(consent=never, consent_timeout=3600)
