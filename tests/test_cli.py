@@ -74,3 +74,13 @@ def test_help_names_only_real_commands() -> None:
     modules = {m.name for m in pkgutil.iter_modules(screencodec.cli.__path__)}
     assert not (modules - commands) & words, description
     assert "`" not in description
+
+
+def test_a_chat_line_is_say_and_a_space_and_nothing_else_is() -> None:
+    from screencodec.cli.say import said
+
+    assert said("/say  hello there \n") == "hello there"
+    assert said("  /say\tx") == "x"
+    assert said("/say\n") == ""  # still chat: never an answer to a question
+    assert said("/sayno") is None  # not chat: the host's questions read it
+    assert said("y") is None and said("") is None

@@ -35,6 +35,7 @@ from typing import Any, TextIO
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size
+from screencodec.cli.say import SAY, said
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
@@ -51,11 +52,9 @@ from screencodec.transport.session.host import Host
 from screencodec.transport.session.permissions import CONTROL, ConsentRequest, Grant
 from screencodec.transport.session.screens import SourceFactory
 
-__all__ = ["BANNER", "SAY", "register", "run_host"]
+__all__ = ["BANNER", "register", "run_host"]
 
 BANNER = "#" * 64
-#: A line typed at the host's terminal that starts with this is chat to the agent(s).
-SAY = "/say "
 #: After the first, wrong-password warnings are repeated at most this often (s).
 GUESS_REPORT_EVERY = 30.0
 
@@ -162,8 +161,8 @@ def _without_control(ask: ConsentCallback, ui: TerminalQuestions, why: str) -> C
 
 
 class _TerminalInput:
-    """The terminal's lines, split: those starting with :data:`SAY` are chat
-    (put on :attr:`chat`, prefix removed), every other line goes on to the
+    """The terminal's lines, split: chat lines (:func:`~screencodec.cli.say.said`)
+    go on :attr:`chat`, prefix removed; every other line goes on to the
     questions through :attr:`answers`, a pipe (a real text stream, so the
     questions keep their own rules: lines typed before a question are
     discarded, end of input is no).
@@ -191,10 +190,9 @@ class _TerminalInput:
                     line = ""
                 if not line:
                     return  # end of input: closing the pipe reads as "no"
-                command = line.strip()
-                if command == SAY.strip() or command.startswith(SAY):
+                text = said(line)
+                if text is not None:
                     # Never an answer, even if empty: the user meant to chat.
-                    text = command[len(SAY):].strip()
                     if text:
                         self._loop.call_soon_threadsafe(self.chat.put_nowait, text)
                     continue
@@ -377,7 +375,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         ui.say(
             f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
             "Read both to your support agent. Nothing is shared until you answer y.\n"
-            f"To write to your agent, type {SAY.strip()} and your message, then Enter."
+            f"To write to your agent, type {SAY} and your message, then Enter."
         )
         await done.wait()
     finally:

@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from screencodec.cli.args import address
+from screencodec.cli.say import SAY, said
 from screencodec.errors import AccessRefusedError, RefuseCode, ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
-
-#: A line typed at the viewer's terminal that starts with this is chat.
-SAY = "/say "
 
 __all__ = ["register"]
 
@@ -219,9 +217,9 @@ async def _chat(viewer: Any) -> None:
     def read() -> None:
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             for line in sys.stdin:
-                text = line.strip()
-                if text.startswith(SAY.strip()):
-                    loop.call_soon_threadsafe(typed.put_nowait, text[len(SAY.strip()) :].strip())
+                text = said(line)
+                if text:
+                    loop.call_soon_threadsafe(typed.put_nowait, text)
 
     async def shown() -> None:
         async for ev in viewer.events():
@@ -233,8 +231,6 @@ async def _chat(viewer: Any) -> None:
     try:
         while True:
             text = await typed.get()
-            if not text:
-                continue
             try:
                 await viewer.chat(text)
             except ScreencodecError:
@@ -254,7 +250,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
     print("waiting for the host's user to accept...", flush=True)
     level = await viewer.start(VIEW)
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
-    print("To write to the host's user, type /say and your message, then Enter.", flush=True)
+    print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
     chat = asyncio.ensure_future(_chat(viewer))
     task = asyncio.ensure_future(viewer.run())
     with _leave_on_ctrl_c() as left, contextlib.ExitStack() as stack:
