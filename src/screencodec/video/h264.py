@@ -208,8 +208,7 @@ class H264Encoder:
         _yuv.bgrx_to_yuv(fb, rect.x, rect.y, rect.w, rect.h, *planes, c420)
         if pad:
             _replicate(planes, (rect.w, rect.h), (self.width, self.height), c420)
-        if holes:
-            _flatten(planes, holes, c420)
+        _flatten(planes, holes, c420)
         frame.pts = self._pts
         self._pts += 1
         if idr:
@@ -246,7 +245,7 @@ def _flatten(planes: tuple[Frame, Frame, Frame], holes: Sequence[Rect], c420: bo
     keeps the edges around it cheap). The means are taken before any hole is
     filled, in one gather per plane: a still over a page of text has
     hundreds of holes."""
-    box = np.array([(h.x, h.y, h.right, h.bottom) for h in holes], np.int64)
+    box = np.array([(h.x, h.y, h.right, h.bottom) for h in holes], np.int64).reshape(-1, 4)
     box = box[(box[:, 2] > box[:, 0]) & (box[:, 3] > box[:, 1])]
     if not len(box):
         return
