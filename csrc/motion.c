@@ -76,20 +76,29 @@ static uint64_t hash_row(const uint8_t *p, int32_t w) {
  * prefetcher does not follow; without this every row waits for memory. */
 #define PREFETCH_ROWS 8
 
-void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
-                   int32_t h, uint64_t *out) {
-    const uint8_t *base = data + (ptrdiff_t)y * stride + (ptrdiff_t)x * 4;
-    const ptrdiff_t bytes = (ptrdiff_t)w * 4;
+void sc_strip_hashes(const uint8_t *data, ptrdiff_t stride, const int32_t *xs, const int32_t *ws,
+                     int32_t n, int32_t y, int32_t h, uint64_t *out) {
+    /* Row by row, every strip of a row in turn: the frame is walked once, in
+     * address order, instead of once per strip (each pass a page per row). */
+    const uint8_t *base = data + (ptrdiff_t)y * stride;
     for (int32_t i = 0; i < h; i++) {
+        const uint8_t *row = base + (ptrdiff_t)i * stride;
 #if defined(__GNUC__) || defined(__clang__)
         if (i + PREFETCH_ROWS < h) {
-            const uint8_t *ahead = base + (ptrdiff_t)(i + PREFETCH_ROWS) * stride;
-            for (ptrdiff_t b = 0; b < bytes && b < 1024; b += 64)
-                __builtin_prefetch(ahead + b);
+            const uint8_t *ahead = row + (ptrdiff_t)PREFETCH_ROWS * stride;
+            for (int32_t k = 0; k < n; k++)
+                for (ptrdiff_t b = 0; b < (ptrdiff_t)ws[k] * 4 && b < 1024; b += 64)
+                    __builtin_prefetch(ahead + (ptrdiff_t)xs[k] * 4 + b);
         }
 #endif
-        out[i] = hash_row(base + (ptrdiff_t)i * stride, w);
+        for (int32_t k = 0; k < n; k++)
+            out[(ptrdiff_t)k * h + i] = hash_row(row + (ptrdiff_t)xs[k] * 4, ws[k]);
     }
+}
+
+void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
+                   int32_t h, uint64_t *out) {
+    sc_strip_hashes(data, stride, &x, &w, 1, y, h, out);
 }
 
 /* B, G, R of one pixel loaded as a native 32-bit integer. */
@@ -109,6 +118,13 @@ static inline int px_equal(const uint8_t *a, const uint8_t *b) {
 static inline int32_t imax(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t imin(int32_t a, int32_t b) { return a < b ? a : b; }
 
+/* Rows ahead that sc_match_runs prefetches, whole. A verified scroll compares
+ * two frames' worth of rows that nothing else has read lately; the hardware
+ * prefetcher stops at each 4 KB page and a 1080p row spans two, so without
+ * this the compare waits on memory at every page (measured: 0.63 -> 0.47 ms a
+ * terminal-log frame, the same run). */
+#define MATCH_AHEAD 2
+
 void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                    ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
                    int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run, const uint8_t *row_mask,
@@ -126,6 +142,15 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
         const uint8_t *a = prev + (ptrdiff_t)sy * prev_stride + (ptrdiff_t)(lo - dx) * 4;
         const uint8_t *b = cur + (ptrdiff_t)y * cur_stride + (ptrdiff_t)lo * 4;
         ptrdiff_t n = hi - lo, p = 0, best_s = 0, best_len = 0;
+#if defined(__GNUC__) || defined(__clang__)
+        if (y + MATCH_AHEAD < y1 && sy + MATCH_AHEAD < height) {
+            const uint8_t *pa = a + MATCH_AHEAD * prev_stride, *pb = b + MATCH_AHEAD * cur_stride;
+            for (ptrdiff_t off = 0; off < n * 4; off += 64) {
+                __builtin_prefetch(pa + off);
+                __builtin_prefetch(pb + off);
+            }
+        }
+#endif
         for (;;) {
             /* Only runs of at least L pixels matter. Any such run starting in
              * [p, q] covers q = p + L - 1, so one probe at q clears L columns

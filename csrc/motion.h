@@ -34,6 +34,12 @@ void sc_motion_init(void);
 void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
                    int32_t h, uint64_t *out);
 
+/* Row hashes of n column strips (x xs[k], width ws[k] >= 1) over rows
+ * [y, y + h), written strip-major: out[k * h + i] is strip k of row y + i.
+ * The same hashes as sc_row_hashes per strip, in one pass over the rows. */
+void sc_strip_hashes(const uint8_t *data, ptrdiff_t stride, const int32_t *xs, const int32_t *ws,
+                     int32_t n, int32_t y, int32_t h, uint64_t *out);
+
 /* Vertical shift votes of n strips of h rows each (row r of strip s at
  * [s * h + r]): a row y with changed[s * h + y] != 0 whose frame hash hc
  * occurs exactly once among the strip's reference hashes hp, at row r,

@@ -25,6 +25,8 @@ cdef extern from "motion.h" nogil:
     void sc_motion_init()
     void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
                        int32_t h, uint64_t *out)
+    void sc_strip_hashes(const uint8_t *data, ptrdiff_t stride, const int32_t *xs,
+                         const int32_t *ws, int32_t n, int32_t y, int32_t h, uint64_t *out)
     void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                        ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0,
                        int32_t x1, int32_t y0, int32_t y1, int32_t dx, int32_t dy,
@@ -531,23 +533,24 @@ def strip_shifts(votes, min_votes):
 
 def strip_hashes(frame, strips, y, h):
     fh, fw, stride = frame_layout(frame, "frame")
-    cdef Py_ssize_t n = len(strips), i
+    cdef Py_ssize_t n = len(strips)
     cdef int32_t cy = operator.index(y), ch = operator.index(h)
-    xs = []
+    geo = np.empty((2, n), np.int32)
+    cdef int32_t[:, ::1] gv = geo
+    cdef Py_ssize_t i = 0
     for x0, x1 in strips:
         x, _, w, _ = _rect((x0, cy, operator.index(x1) - operator.index(x0), ch), fw, fh, "strip")
-        xs.append((x, w))
+        gv[0, i] = x
+        gv[1, i] = w
+        i += 1
     out = np.empty((n, ch), np.uint64)
-    if n == 0:
+    if n == 0 or ch == 0:
         return out
     cdef uint64_t[:, ::1] ov = out
     cdef const uint8_t *p = _rptr(frame)
     cdef ptrdiff_t c_stride = stride
-    cdef int32_t cx, cw
-    for i in range(n):
-        cx, cw = xs[i]
-        with nogil:
-            sc_row_hashes(p, c_stride, cx, cw, cy, ch, &ov[i, 0])
+    with nogil:
+        sc_strip_hashes(p, c_stride, &gv[0, 0], &gv[1, 0], <int32_t>n, cy, ch, &ov[0, 0])
     return out
 
 
