@@ -132,7 +132,8 @@ def test_upgrade_spam_asks_once_and_a_refusal_sticks_for_a_while() -> None:
         return Grant(req.level)
 
     async def main() -> None:
-        async with _session(consent) as (_host, ch):
+        # An injector: a host without one refuses CONTROL without any question.
+        async with _session(consent, injector=RecordingInjector()) as (_host, ch):
             assert isinstance(await _granted(ch), m.PermissionGrant)
             for _ in range(56):
                 await ch.send(m.encode(m.PermissionRequest(CONTROL.bits, "agent")))

@@ -8,6 +8,11 @@ terminal shows one question at a time, each numbered and naming what ``y``
 grants; one ``y`` grants exactly what its own question asked; no status line
 prints over an open question; escape sequences a peer put in its name or its
 Bye reason never reach the terminal.
+
+The attacks that involve CONTROL need a host that can grant it: a host that
+cannot inject input refuses CONTROL without a question (test_control_refusal).
+They run ``--control xtest`` against a private Xvfb; the user refuses
+control in both, so nothing is injected.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from screencodec.errors import SessionClosedError
 from screencodec.transport.channel.sealed import SecureChannel
@@ -122,14 +129,22 @@ async def _drain(ch: SecureChannel) -> None:
     await ch.close()
 
 
+def _can_control(display: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """The arguments (and environment) of a host that can grant CONTROL: XTEST
+    on the private Xvfb ``display``, so that CONTROL is really asked about."""
+    monkeypatch.setenv("DISPLAY", display)
+    return "--control", "xtest"
+
+
 def _credentials(host: PtyHost) -> tuple[int, str, str]:
     found = host.wait_for(r"listening on 127\.0\.0\.1:(\d+)\nSession code: ([\d ]+)\n"
                           r"Password:\s+(\S+)\n")
     return int(found.group(1)), found.group(2).strip(), found.group(3)
 
 
-def test_one_y_for_a_file_grants_the_file_and_not_control(tmp_path: Path) -> None:
-    host = PtyHost("--download-dir", str(tmp_path))
+def test_one_y_for_a_file_grants_the_file_and_not_control(
+        tmp_path: Path, xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = PtyHost("--download-dir", str(tmp_path), *_can_control(xvfb_display, monkeypatch))
     try:
         port, code, password = _credentials(host)
 
@@ -180,8 +195,9 @@ def test_one_y_for_a_file_grants_the_file_and_not_control(tmp_path: Path) -> Non
         host.close()
 
 
-def test_control_first_then_file_each_answer_binds_to_its_own_question(tmp_path: Path) -> None:
-    host = PtyHost("--download-dir", str(tmp_path))
+def test_control_first_then_file_each_answer_binds_to_its_own_question(
+        tmp_path: Path, xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = PtyHost("--download-dir", str(tmp_path), *_can_control(xvfb_display, monkeypatch))
     try:
         port, code, password = _credentials(host)
 

@@ -16,9 +16,10 @@ to every viewer. Such lines are split off the terminal's input before the
 questions read it (:class:`_TerminalInput`), so a chat line never answers a
 question and an answer never becomes chat.
 
-Control: when the host cannot inject input (``--control xtest`` and no X
-display), a request to CONTROL is refused without asking the local user, who
-is told so in one line; the rest of that request (VIEW) is asked as usual.
+Control: when the host cannot inject input (``--control none``, or
+``--control xtest`` and no X display), the session layer refuses a request to
+CONTROL without asking the local user (the agent is told why); the local user
+is told in one line. The rest of a first request (VIEW) is asked as usual.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,7 +40,7 @@ from screencodec.cli.say import SAY, said
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import ConsentCallback, TerminalQuestions
+from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
@@ -49,10 +50,10 @@ from screencodec.transport.session.events import (
     StatsUpdated,
 )
 from screencodec.transport.session.host import Host
-from screencodec.transport.session.permissions import CONTROL, ConsentRequest, Grant
+from screencodec.transport.session.permissions import ConsentRequest
 from screencodec.transport.session.screens import SourceFactory
 
-__all__ = ["BANNER", "register", "run_host"]
+__all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "register", "run_host"]
 
 BANNER = "#" * 64
 #: After the first, wrong-password warnings are repeated at most this often (s).
@@ -125,11 +126,17 @@ def _source_factory(args: argparse.Namespace) -> SourceFactory:
     return factory
 
 
-def _injector(args: argparse.Namespace) -> tuple[Any, str | None]:
-    """The injector, and why there is none when one was wanted (None if it
-    opened, or if ``--control none`` asked for none)."""
+#: What an agent is told when it asks this host for CONTROL and it cannot be granted.
+VIEW_ONLY = "the host's user shares the screen for viewing only (remote control is off)"
+NO_INPUT = "remote control is unavailable on the host's computer: input cannot be injected there"
+
+
+def _injector(args: argparse.Namespace) -> tuple[Any, tuple[str, str] | None]:
+    """The injector, or else why there is none: ``(for the local user, for
+    the agent)``; the local words may name this computer's details, the
+    agent's do not."""
     if args.control == "none":
-        return None, None
+        return None, ("started with --control none", VIEW_ONLY)
     try:
         from screencodec.transport.input.xtest import XTestInjector
 
@@ -137,27 +144,20 @@ def _injector(args: argparse.Namespace) -> tuple[Any, str | None]:
     except (ScreencodecError, ImportError) as exc:
         why = safe_text(exc, 200)
         print(f"(remote control unavailable: {why})", flush=True)
-        return None, why
+        return None, (why, NO_INPUT)
 
 
-def _without_control(ask: ConsentCallback, ui: TerminalQuestions, why: str) -> ConsentCallback:
-    """``ask``, except that CONTROL, which this host cannot carry out, is
-    refused without a question (and the local user is told in one line): a
-    yes would be a grant that does nothing, and the agent would believe it
-    controls the screen."""
+def _told(ui: TerminalQuestions, why: str) -> Callable[[ConsentRequest, str], None]:
+    """The one line the local user reads when an agent's request for CONTROL
+    was refused unasked (a yes would be a grant that does nothing, and the
+    agent would believe it controls the screen)."""
 
-    async def permission(request: ConsentRequest) -> Grant:
-        if CONTROL not in request.level:
-            return await ask(request)
+    def tell(request: ConsentRequest, _told_agent: str) -> None:
         ui.say(f"refused: {safe_text(request.who, 64)!r} ({safe_text(request.peer)}) asked to"
                f" control your mouse and keyboard, but remote control is unavailable on this"
                f" computer ({why})")  # fmt: skip
-        rest = request.level - CONTROL
-        if not rest:
-            return Grant.deny()
-        return await ask(dataclasses.replace(request, level=rest))
 
-    return permission
+    return tell
 
 
 class _TerminalInput:
@@ -334,19 +334,19 @@ async def _host_main(args: argparse.Namespace) -> int:
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
     ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
-    consent = ui.permission if no_control is None else _without_control(
-        ui.permission, ui, no_control)
 
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
 
     host = Host(
         _source_factory(args),
-        consent=consent,
+        consent=ui.permission,
         injector=injector,
         config=config,
         file_consent=ui.file_offer,
         recorder=_recorder(args),
+        control_unavailable=None if no_control is None else no_control[1],
+        on_unavailable=None if no_control is None else _told(ui, no_control[0]),
     )
     creds = SessionCredentials()
     host.watch_credentials(creds)

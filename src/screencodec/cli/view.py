@@ -5,6 +5,10 @@ line typed as ``/say TEXT`` is sent to the host's user. With ``--web`` the
 screen is shown in a browser page served on 127.0.0.1
 (:mod:`screencodec.web`): the page decodes the wire format itself, and
 pointer, keyboard, chat, files and monitors are handled there.
+
+``--control``: the answer is one line: granted, refused by the host's user,
+or refused by the host without asking its user, with the host's reason
+(through safe_text), so an agent knows whether asking again can help.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ import sys
 import threading
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address
 from screencodec.cli.say import SAY, said
 from screencodec.errors import AccessRefusedError, RefuseCode, ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.viewer import Refusal
 
 __all__ = ["register"]
 
@@ -240,6 +247,18 @@ async def _chat(viewer: Any) -> None:
         printer.cancel()
 
 
+def _control_answer(granted: bool, refusal: Refusal | None) -> str:
+    """The answer to ``--control`` in words (``refusal``: the viewer's)."""
+    if granted:
+        return "control granted"
+    if refusal is None:
+        return "control not granted: the host did not answer"
+    if refusal.by_user:
+        return "control refused by the host's user"
+    return (f"control refused (the host's user was not asked): "
+            f"{safe_text(refusal.reason, 200)}")  # fmt: skip
+
+
 async def _view_main(args: argparse.Namespace, password: str) -> int:
     from screencodec.transport.session.viewer import Viewer
 
@@ -259,7 +278,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             asked = asyncio.ensure_future(viewer.request(CONTROL))
             answered, granted = await _unless_left(asked, left)
             if answered:
-                print(f"control {'granted' if granted else 'refused'}", flush=True)
+                print(_control_answer(bool(granted), viewer.refusal), flush=True)
             else:
                 asked.cancel()
 

@@ -8,6 +8,12 @@ and turns a timeout, an exception or a grant wider than what was asked into a
 denial (or the asked-for subset), so a buggy or absent UI can never open the
 screen.
 
+*A question whose answer is known is not put*: a host that cannot grant
+CONTROL (it has no injector, or shares for viewing only) refuses it without a
+question; the queue holds the reason viewers are told and the interface's
+hook that tells the local user (:attr:`QuestionQueue.control_unavailable`,
+:attr:`QuestionQueue.on_unavailable`, set by the :class:`~.host.Host`).
+
 *One question at a time, answered only by its own answer*: every question a
 host puts to its local user (a viewer's consent, a permission upgrade, a file
 offer) goes through that host's :class:`QuestionQueue`. The queue hands the
@@ -105,6 +111,12 @@ class QuestionQueue:
     :meth:`reserve` (synchronously, so a flood is refused in the receive loop
     without a task per message), then asks through :func:`ask_permission` or
     :func:`ask_file`. One event loop; no thread safety.
+
+    The host's policy of what is never asked also lives here (the session
+    layer reads it; :class:`~.host.Host` sets it): :attr:`control_unavailable`,
+    why CONTROL is refused unasked even though there is an injector (a host
+    without one refuses it anyway), and :attr:`on_unavailable`, told of each
+    such refusal.
     """
 
     def __init__(self, max_per_asker: int = MAX_QUESTIONS_PER_VIEWER) -> None:
@@ -114,6 +126,13 @@ class QuestionQueue:
         self._next = 1
         self.asking = 0
         self.refused = 0  #: questions refused unasked (too many from one viewer)
+        #: Set: CONTROL is never granted, and viewers that ask are told this.
+        self.control_unavailable: str | None = None
+        #: ``hook(request, reason)``, on the loop, when a request is refused
+        #: because CONTROL cannot be granted (``request.level``: what was
+        #: refused; ``reason``: what the viewer is told). The session calls
+        #: it a few times per viewer at most, whatever a viewer sends.
+        self.on_unavailable: Callable[[ConsentRequest, str], None] | None = None
 
     def reserve(self, asker: object) -> bool:
         """Take a place for one question from ``asker``; False (and counted) if

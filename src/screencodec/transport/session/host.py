@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -33,7 +34,7 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import ConsentCallback
+from screencodec.transport.session.consent import ConsentCallback, questions_for
 from screencodec.transport.session.events import (
     PasswordGuessed,
     SessionEnded,
@@ -41,7 +42,7 @@ from screencodec.transport.session.events import (
     Subscription,
 )
 from screencodec.transport.session.link import ViewerLink
-from screencodec.transport.session.permissions import Permission
+from screencodec.transport.session.permissions import ConsentRequest, Permission
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.services import EncoderFactory, RecorderLike
@@ -63,7 +64,15 @@ class Host:
     only) or a factory ``index -> FrameSource`` for monitor switching.
     ``consent`` asks the local user whether a viewer may see or control the
     screen; nothing is captured for a viewer before it answers yes.
-    ``injector`` carries granted remote input to the desktop (None: view only).
+    ``injector`` carries granted remote input to the desktop. Without one the
+    host cannot be controlled: CONTROL is refused without asking the local
+    user, and a viewer that asks is told why (a ``Notice``, see
+    :mod:`.link`). ``control_unavailable`` does the same with an injector (a
+    host that shares for viewing only) and is what viewers are told (at most
+    1024 bytes of UTF-8).
+    ``on_unavailable(request, reason)`` is called when such a request is
+    refused (``request.level`` is what was refused), a few times per viewer at
+    most: the interface tells its user in one line.
     ``file_consent`` asks about each file a viewer sends (None: files refused).
     ``encoder_factory`` overrides the per-viewer encoder choice.
     ``recorder`` (:class:`screencodec.recording.Recorder`) records each viewer
@@ -83,7 +92,12 @@ class Host:
         file_consent: FileConsent | None = None,
         encoder_factory: EncoderFactory | None = None,
         recorder: RecorderLike | None = None,
+        control_unavailable: str | None = None,
+        on_unavailable: Callable[[ConsentRequest, str], None] | None = None,
     ) -> None:
+        if control_unavailable is not None and (
+                "\0" in control_unavailable or len(control_unavailable.encode()) > 1024):
+            raise ValueError("control_unavailable: at most 1024 bytes of UTF-8, no NUL")
         self._recorder = recorder
         self._runtime = HostRuntime(
             source,
@@ -93,6 +107,9 @@ class Host:
             file_consent=file_consent,
             encoder_factory=encoder_factory,
         )
+        queue = questions_for(self._runtime)
+        queue.control_unavailable = control_unavailable
+        queue.on_unavailable = on_unavailable
         self._all_ended = asyncio.Event()  # set whenever no session is running
         self._all_ended.set()
         self._protocol_errors = 0
@@ -116,6 +133,13 @@ class Host:
     @property
     def injector(self) -> InputInjector | None:
         return self._runtime.injector
+
+    @property
+    def can_control(self) -> bool:
+        """Whether a viewer may be granted CONTROL (an injector, and no
+        ``control_unavailable``)."""
+        policy = questions_for(self._runtime).control_unavailable
+        return self.injector is not None and policy is None
 
     @property
     def protocol_errors(self) -> int:

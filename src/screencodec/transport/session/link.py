@@ -21,6 +21,18 @@ before a grant is never injected after it), anything else waits for the grant.
 Every question goes through the host's :class:`~.consent.QuestionQueue`, one at
 a time; repeated permission requests collapse into the question already open,
 and a request the user just refused is refused again unasked for a while.
+
+A request is refused *without a question* when its answer is known: CONTROL
+on a host that cannot grant it (no injector, or the host's policy,
+``QuestionQueue.control_unavailable``), a level the user refused moments ago,
+too many questions waiting, levels the host does not know. The viewer is then
+told why, in a :class:`~.messages.Notice` (``CONTROL_UNAVAILABLE`` or
+``NOT_ASKED``) sent right before the ``PermissionDeny`` it explains, the two
+kept together by one lock; a refusal with no such notice is the local user's.
+A first request for VIEW+CONTROL on such a host asks about VIEW alone, and the
+notice follows the grant (before the monitor list). The local user's
+interface hears of each CONTROL refusal (``on_unavailable``), a few per viewer
+at most, so a viewer cannot flood the user's screen with them.
 Peer-supplied strings (the agent's name, the peer address a relay reports, Bye
 reasons, chat) are passed through :func:`~..channel.display.safe_text` here,
 before any event or question carries them.
@@ -29,6 +41,7 @@ before any event or question carries them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -64,7 +77,9 @@ from screencodec.transport.session.services import SessionHost
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
-__all__ = ["ViewerLink"]
+__all__ = ["NO_INJECTOR", "REASK_AFTER", "ViewerLink"]
+
+_log = logging.getLogger(__name__)
 
 _HELLO_TIMEOUT = 10.0
 #: A permission the local user refused is refused unasked if asked again within this.
@@ -73,6 +88,10 @@ REASK_AFTER = 10.0
 _MAX_EARLY = 32
 #: Permission requests that may wait on one open question.
 _MAX_COLLAPSED = 8
+#: The local user hears of at most this many CONTROL refusals per viewer per REASK_AFTER.
+_MAX_TOLD = 3
+#: What a viewer is told when the host has no injector and gave no reason of its own.
+NO_INJECTOR = "this host cannot be controlled remotely: it has no way to inject input"
 
 _INPUT = (m.PointerMove, m.Button, m.Wheel, m.Key)
 
@@ -99,6 +118,9 @@ class ViewerLink:
         self._collapsed: list[Permission] = []
         self._refused = Permission()
         self._refused_until = 0.0
+        #: Held while a level answer (and the Notice that explains it) is sent.
+        self._answering = asyncio.Lock()
+        self._told: list[float] = []  # when the local user heard of a CONTROL refusal
         self._next: asyncio.Future[bytes] | None = None  # a receive begun before the grant
         self._early: list[m.Message] = []
         self.failure: BaseException | None = None
@@ -146,6 +168,11 @@ class ViewerLink:
         if VIEW not in asked:
             await self.send(m.PermissionDeny(hello.level))
             return "viewer did not ask to view"
+        # CONTROL this host cannot grant is refused here; VIEW is still asked.
+        why = self.control_unavailable() if CONTROL in asked else None
+        if why is not None:
+            asked = asked - CONTROL
+            self._tell_local(CONTROL, why, upgrade=False)
         request = ConsentRequest(self.who, self.peer, asked)
         queue = questions_for(self.host)
         if not queue.reserve(self):  # cannot happen for a first question; fail closed
@@ -168,6 +195,8 @@ class ViewerLink:
         monitors = self.host.hub.monitors(self.monitor)
         self.watch(self.monitor)
         await self.send(m.PermissionGrant(self.level.bits))
+        if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
+            await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
         self.host.joined(self)
         self.spawn(self.stream.run())
@@ -317,32 +346,76 @@ class ViewerLink:
         else:
             raise ProtocolError(f"a viewer may not send {type(msg).__name__}")
 
+    def control_unavailable(self) -> str | None:
+        """Why this host cannot grant CONTROL (None: it can)."""
+        policy = questions_for(self.host).control_unavailable
+        if policy is not None:
+            return policy
+        return NO_INJECTOR if self.host.injector is None else None
+
     async def _on_request(self, asked: Permission) -> None:
-        """A permission request after the grant: answer it, ask, or collapse it
-        into the question already open (it is answered with that one)."""
+        """A permission request after the grant: answer it, refuse it unasked
+        (saying why), ask, or collapse it into the question already open (it
+        is answered with that one)."""
+        wanted = asked.known - self.level
+        why = self.control_unavailable() if CONTROL in wanted else None
+        if why is not None:
+            self._tell_local(CONTROL, why, upgrade=True)
+            await self._refuse(asked, m.Notice.CONTROL_UNAVAILABLE, why)
+            return
         if self._upgrade is not None:
             if len(self._collapsed) < _MAX_COLLAPSED:
                 self._collapsed.append(asked)
             else:
-                await self.send(m.PermissionDeny(asked.bits))
+                await self._refuse(asked, m.Notice.NOT_ASKED,
+                                   "too many of your requests wait for the host's user")
             return
-        wanted = asked.known - self.level
         if not wanted:  # nothing new to ask (all held already, or unknown bits)
-            await self._answer(asked)
+            if asked.known != asked:
+                await self._refuse(asked, m.Notice.NOT_ASKED,
+                                   "the host does not know the level you asked for")
+            else:
+                await self._answer(asked)
             return
-        refused_lately = time.monotonic() < self._refused_until and wanted in self._refused
-        if refused_lately or not questions_for(self.host).reserve(self):
-            await self.send(m.PermissionDeny(asked.bits))
+        if time.monotonic() < self._refused_until and wanted in self._refused:
+            await self._refuse(asked, m.Notice.NOT_ASKED,
+                               f"the host's user refused this less than {REASK_AFTER:g} s ago")
+            return
+        if not questions_for(self.host).reserve(self):
+            await self._refuse(asked, m.Notice.NOT_ASKED,
+                               "too many of your questions wait for the host's user")
             return
         self._collapsed = [asked]
         self._upgrade = asyncio.ensure_future(self._ask_more(wanted))
         self.spawn(self._upgrade)
 
     async def _answer(self, asked: Permission) -> None:
-        if asked.known == asked and asked in self.level:
-            await self.send(m.PermissionGrant(self.level.bits))
-        else:
+        async with self._answering:
+            if asked.known == asked and asked in self.level:
+                await self.send(m.PermissionGrant(self.level.bits))
+            else:
+                await self.send(m.PermissionDeny(asked.bits))
+
+    async def _refuse(self, asked: Permission, code: int, why: str) -> None:
+        """Refuse ``asked`` without asking the local user, saying why: the
+        Notice right before the Deny (no other level answer between them)."""
+        async with self._answering:
+            await self.send(m.Notice(code, why))
             await self.send(m.PermissionDeny(asked.bits))
+
+    def _tell_local(self, level: Permission, why: str, *, upgrade: bool) -> None:
+        """Tell the local user's interface that ``level`` was refused unasked
+        (at most :data:`_MAX_TOLD` times per viewer per :data:`REASK_AFTER`)."""
+        hook = questions_for(self.host).on_unavailable
+        now = time.monotonic()
+        self._told = [t for t in self._told if now - t < REASK_AFTER]
+        if hook is None or len(self._told) >= _MAX_TOLD:
+            return
+        self._told.append(now)
+        try:
+            hook(ConsentRequest(self.who, self.peer, level, upgrade=upgrade), why)
+        except Exception:  # the refusal stands; a broken interface must not end the session
+            _log.exception("telling the local user of a refusal failed")
 
     async def _ask_more(self, wanted: Permission) -> None:
         try:

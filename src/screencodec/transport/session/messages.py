@@ -267,7 +267,14 @@ class Stats(MessageBase):
 
 @dataclass(frozen=True, slots=True)
 class Notice(MessageBase):
-    """Host -> viewer: something the agent should know (e.g. input dropped)."""
+    """Host -> viewer: something the agent should know (e.g. input dropped).
+
+    Two codes explain a refusal the local user was not asked about (the text
+    says why); a refusal with neither is the local user's own. Each comes
+    right before the ``PermissionDeny`` it explains, or, when it explains why
+    the first ``PermissionGrant`` lacks ``CONTROL``, right after that grant
+    and before the ``MonitorList``. Viewers that know no code just show it.
+    """
 
     KIND: ClassVar[int] = 21
     code: int
@@ -276,6 +283,12 @@ class Notice(MessageBase):
     INPUT_DROPPED: ClassVar[int] = 1
     LOCAL_USER_ACTIVE: ClassVar[int] = 2
     UNKNOWN_MONITOR: ClassVar[int] = 3
+    #: This host cannot grant CONTROL (it cannot inject input, or it shares
+    #: for viewing only): asking again will not help.
+    CONTROL_UNAVAILABLE: ClassVar[int] = 4
+    #: Refused without asking, for now: the local user refused the same a
+    #: moment ago, too many questions wait, or the level is one the host does not know.
+    NOT_ASKED: ClassVar[int] = 5
 
     def _pack(self, w: Writer) -> None:
         w.u16(self.code)

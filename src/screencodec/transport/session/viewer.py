@@ -7,7 +7,8 @@ Usage::
     task = asyncio.create_task(viewer.run())
     ... viewer.framebuffer ...           # (H, W, 4) BGRX, updated in place
     ... viewer.cursor ...                # PointerState: x, y, visible, image, hotspot
-    await viewer.request(CONTROL)        # the local user is asked
+    if not await viewer.request(CONTROL):  # the local user is asked, or
+        print(viewer.refusal)            # the host refused unasked, and said why
     await viewer.pointer_move(10, 20)
     await viewer.bye()
 
@@ -32,6 +33,14 @@ keyframe is asked for, like an update the decoder refused. Once the host
 has sent one, it takes compact receipts too (kind 27, :mod:`.compact`):
 each receipt goes coded against the previous one, unless it is the first
 or a step is out of range.
+
+Refusals: :attr:`Viewer.refusal` says why the last request (or the part of
+:meth:`Viewer.start`'s request that was not granted) was refused: by the
+host's user, or by the host without asking (it cannot grant CONTROL, the user
+refused the same a moment ago, ...), from the ``Notice`` the host sends right
+before its ``PermissionDeny`` (after the first grant, before the monitor list,
+when it explains why that grant lacks CONTROL). The reason is the host's text
+through ``safe_text``.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import dataclasses
 import importlib.util
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,7 +79,7 @@ from screencodec.transport.session.events import (
     SessionEnded,
     Subscription,
 )
-from screencodec.transport.session.permissions import VIEW, Permission
+from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
 from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
@@ -80,7 +90,13 @@ from screencodec.transport.session.sidechannels import (
 )
 from screencodec.wire import Op
 
-__all__ = ["DecoderLike", "RemoteApplier", "Viewer", "default_capabilities"]
+__all__ = ["USER_REFUSED", "DecoderLike", "Refusal", "RemoteApplier", "Viewer",
+           "default_capabilities"]  # fmt: skip
+
+#: The reason of a refusal the host gave no reason for: its user's answer.
+USER_REFUSED = "the host's user refused"
+#: Notice codes that explain a refusal made without asking the host's user.
+_UNASKED = (m.Notice.CONTROL_UNAVAILABLE, m.Notice.NOT_ASKED)
 
 _INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
 _KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
@@ -106,6 +122,24 @@ class RemoteApplier(Protocol):
     def cursor(self, data: bytes, /) -> None:
         """Forward one CURSOR_SHAPE or CURSOR_POSITION message."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the host refused ``level``: ``reason`` in words (the host's text
+    through ``safe_text``, or :data:`USER_REFUSED`); ``code`` is the Notice
+    code of a refusal the host's user was not asked about (``Notice.
+    CONTROL_UNAVAILABLE``: asking again will not help; ``Notice.NOT_ASKED``:
+    not now), 0 for the user's own refusal."""
+
+    level: Permission
+    reason: str = USER_REFUSED
+    code: int = 0
+
+    @property
+    def by_user(self) -> bool:
+        """The host's user refused (was asked, said no or did not answer)."""
+        return self.code == 0
 
 
 def default_capabilities(*, compact: bool = True) -> m.Capabilities:
@@ -171,6 +205,12 @@ class Viewer:
         self._stale: set[int] = set()  # their sequence numbers (receive -> apply)
         self.keyframe_requests = 0
         self.notices: list[m.Notice] = []
+        #: Why the last request was refused (None: granted, pending, or none yet).
+        self.refusal: Refusal | None = None
+        self._reason: m.Notice | None = None  # a refusal's reason, before its Deny
+        #: What start() asked for, until the MonitorList: a reason that comes
+        #: after the first grant explains what it lacks.
+        self._first: Permission | None = None
         self.host_stats: m.Stats | None = None
         self.extensions = ExtensionRegistry()
         self.events_hub = EventHub()
@@ -212,6 +252,7 @@ class Viewer:
         """Declare what this viewer decodes, ask the host for ``level`` (must
         include VIEW), and wait for the answer. The host's first update is the
         full picture: no keyframe needs asking for."""
+        self.refusal = None
         await self._send(self.capabilities)
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
@@ -224,11 +265,16 @@ class Viewer:
                 f"the host's user did not answer within {timeout:g} s") from None
         if isinstance(answer, m.PermissionDeny):
             why = await self._why_denied()
+            self.refusal = Refusal(level, why)
             await self.channel.close()
             raise ConsentDeniedError(why)
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
+        if level.known - self.level:
+            # The user's, unless a reason follows the grant (run() reads it).
+            self.refusal = Refusal(level.known - self.level)
+            self._first = level.known
         return self.level
 
     async def _why_denied(self) -> str:
@@ -331,20 +377,30 @@ class Viewer:
                 self.events_hub.emit(CursorMoved(st.x, st.y, st.visible, st.shape_id))
         elif isinstance(msg, m.PermissionGrant):
             self.level = Permission(msg.level)
+            self._reason = None
+            self.refusal = None
             self._answer(True)
             self.events_hub.emit(PermissionChanged(self.channel.peer, self.level))
         elif isinstance(msg, m.PermissionDeny):
+            why, self._reason = self._reason, None
+            if why is None:
+                self.refusal = Refusal(Permission(msg.level))
+            else:
+                self.refusal = Refusal(Permission(msg.level), safe_text(why.text, 200), why.code)
             self._answer(False)
         elif isinstance(msg, m.PermissionRevoke):
             self.level = Permission(msg.level)
             self.events_hub.emit(PermissionChanged(self.channel.peer, self.level))
         elif isinstance(msg, m.MonitorList):
             self.monitors, self.monitor = msg.monitors, msg.current
+            self._first = None
         elif isinstance(msg, m.Stats):
             self.host_stats = msg
         elif isinstance(msg, m.Notice):
             self.notices.append(msg)
             del self.notices[:-100]  # bounded: a chatty host cannot grow us
+            if msg.code in _UNASKED:
+                self._explain(msg)
         elif isinstance(msg, m.Chat):
             self.events_hub.emit(ChatReceived(self.channel.peer, safe_text(msg.text, 1000)))
         elif isinstance(msg, m.FileOffer):
@@ -455,6 +511,18 @@ class Viewer:
         with contextlib.suppress(SessionClosedError, OSError):
             await self._ask_keyframe(time.monotonic())
 
+    def _explain(self, notice: m.Notice) -> None:
+        """A refusal's reason: of the first grant's missing part if it comes
+        right after that grant, else of the PermissionDeny that follows."""
+        if self._first is None:
+            self._reason = notice
+            return
+        missing = self._first - self.level
+        if notice.code == m.Notice.CONTROL_UNAVAILABLE and CONTROL in missing:
+            missing = CONTROL  # what else is missing, the user refused
+        if missing:
+            self.refusal = Refusal(missing, safe_text(notice.text, 200), notice.code)
+
     def _answer(self, ok: bool) -> None:
         if self._pending is not None and not self._pending.done():
             self._pending.set_result(ok)
@@ -470,10 +538,13 @@ class Viewer:
     # -- requests to the host ---------------------------------------------------
 
     async def request(self, level: Permission, timeout: float = 60.0) -> bool:
-        """Ask for more (e.g. CONTROL); True once granted. Needs :meth:`run` running."""
+        """Ask for more (e.g. CONTROL); True once granted. Needs :meth:`run`
+        running. When it returns False, :attr:`refusal` says why (None: no
+        answer within ``timeout``)."""
         if self._pending is not None and not self._pending.done():
             raise RuntimeError("a permission request is already pending")
         self._pending = asyncio.get_running_loop().create_future()
+        self.refusal = self._reason = None  # a reason from before is not this one's
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
             return await asyncio.wait_for(self._pending, timeout) and level in self.level

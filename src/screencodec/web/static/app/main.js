@@ -19,7 +19,7 @@ const UPDATE = 1;
 const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
-  playback: null, position: null, events: 0,
+  playback: null, position: null, events: 0, notice: null,
 };
 window.screencodecPage = page;
 
@@ -167,6 +167,7 @@ export async function main({ key, base, save }) {
         hostStats = m;
         break;
       case "notice":
+        page.notice = m.text;
         ui.notice(m.text);
         break;
       case "chat":

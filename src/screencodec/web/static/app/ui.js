@@ -24,6 +24,15 @@ export class UI {
     this.host = null;
     this.files = new Map();
     $("bar").hidden = false;
+    // The host's latest notice (why control was refused, why input is
+    // ignored) stays in the bar until the next one: the status line beside it
+    // moves on ("Connected") and the chat log where notices are kept is
+    // usually closed.
+    const notice = el("span", undefined, "notice");
+    notice.id = "notice";
+    notice.setAttribute("role", "status");
+    notice.hidden = true;
+    $("status").before(notice);
     $("control").onclick = () => actions.control();
     $("scale").onchange = (e) => actions.scale(e.target.value);
     $("monitor").onchange = (e) => actions.monitor(Number(e.target.value));
@@ -96,6 +105,10 @@ export class UI {
   notice(text) {
     this.chatLine("notice", text);
     this.status(text);
+    const shown = $("notice");
+    shown.textContent = text;
+    shown.title = text;
+    shown.hidden = false;
   }
 
   chatLine(who, text) {
