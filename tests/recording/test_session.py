@@ -16,6 +16,7 @@ from screencodec.recording import CheckpointPolicy, Player, Recorder, RecordingR
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.input import RecordingInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import ConsentRequest, Grant
 from screencodec.wire import Op
@@ -53,7 +54,9 @@ def test_recorded_session_replays_bit_exact_and_seeks(tmp_path: Path) -> None:
             checkpoints=CheckpointPolicy(budget=0.0, min_interval=0.2),
         )  # fmt: skip
         source = open_source("synthetic", width=320, height=200, scenario="typing", seed=1)
+        # An injector: a host without one is view only and refuses control unasked.
         host = Host(source, consent=consent, recorder=recorder, file_consent=accept_files,
+                    injector=RecordingInjector(),
                     config=HostConfig(download_dir=downloads, local_input_pause=0.01))
         creds = SessionCredentials()
         listener = await listen_direct("127.0.0.1", 0, creds, host.serve)

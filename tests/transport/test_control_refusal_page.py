@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from selenium.webdriver.common.by import By
 
 from screencodec.capture import open_source
@@ -53,9 +52,6 @@ def test_the_page_shows_the_hosts_reason_as_text(browser: Any) -> None:  # noqa:
         live.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "web/bridge.py follows every PermissionDeny with 'The user declined remote "
-    "control.': it should say so only when viewer.refusal.by_user"))
 def test_the_notice_area_keeps_the_reason_not_a_users_refusal(browser: Any) -> None:  # noqa: F811
     live = _refused(browser)
     try:

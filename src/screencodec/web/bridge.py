@@ -137,7 +137,11 @@ class WebBridge:
             if isinstance(msg, m.PermissionRevoke) and msg.revoked & CONTROL.bits:
                 self.banner("revoked", "The user took back remote control: you can only watch now.")
             elif isinstance(msg, m.PermissionDeny):
-                self.send({"t": "notice", "text": "The user declined remote control."})
+                # A refusal the user was not asked about came with the host's
+                # own Notice (already shown): only the user's own is said here.
+                refusal = self.viewer.refusal
+                if refusal is None or refusal.by_user:
+                    self.send({"t": "notice", "text": "The user declined remote control."})
         elif isinstance(msg, m.MonitorList):
             mons = [
                 {"index": x.index, "width": x.width, "height": x.height, "primary": x.primary}
