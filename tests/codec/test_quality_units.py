@@ -255,3 +255,43 @@ def test_clear_exact_keeps_exactly_the_cells_that_differ() -> None:
     assert sorted(zip(*np.nonzero(m.age >= 0), strict=True)) == [(1, 2), (4, 6)]
     m.clear_exact(frame, frame)
     assert not m
+
+
+def smooth_photo(w: int, h: int) -> Frame:
+    """A photo's smooth stretch (sky, water): a gentle gradient, so runs of
+    equal neighbours everywhere, and no two neighbours more than 1 apart."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = np.zeros((h, w, 4), np.uint8)
+    level = (60 + 0.3 * xx + 0.2 * yy).astype(np.uint8)
+    out[..., :3] = level[..., None] + np.arange(3, dtype=np.uint8)
+    return out
+
+
+def test_ui_inside_a_still_is_its_edges_not_a_photos_smooth_stretches() -> None:
+    from screencodec.quality.plan import _text_cells
+
+    frame = smooth_photo(256, 128)
+    still = Rect(0, 0, 256, 128)
+    none = np.zeros((0, 4), np.int64)
+    # Runs of equal pixels alone took every cell of such a gradient for UI
+    # (each then its own lossless op): there is no edge in it.
+    assert len(_text_cells(frame, still, none)) == 0
+    # A one-pixel dark line (a window's edge, an underline) over it is UI: the
+    # rects returned cover every pixel of it.
+    frame[70, 40:200, :3] = (20, 20, 20)
+    ui = _text_cells(frame, still, none)
+    covered = np.zeros((128, 256), np.bool_)
+    for x, y, w, h in ui.tolist():
+        covered[y : y + h, x : x + w] = True
+    assert covered[70, 40:200].all()
+    # ... and nothing but the line's own cells, not the gradient around them.
+    rows = np.flatnonzero(covered.any(axis=1))
+    assert rows.min() >= 60 and rows.max() < 80
+    # A patch of one solid colour (a window's background reaching into the
+    # still) is UI too: a still would smear the photo's colours into it.
+    frame[100:120, 16:48, :3] = (28, 24, 24)
+    ui = _text_cells(frame, still, none)
+    covered[:] = False
+    for x, y, w, h in ui.tolist():
+        covered[y : y + h, x : x + w] = True
+    assert covered[104:112, 24:40].all()
