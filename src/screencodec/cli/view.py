@@ -34,7 +34,7 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
 
 if TYPE_CHECKING:
-    from screencodec.transport.session.viewer import Refusal
+    from screencodec.transport.session.refusal import Refusal
 
 __all__ = ["register"]
 

@@ -136,12 +136,6 @@ class WebBridge:
             self.send(_level(self.viewer.level))
             if isinstance(msg, m.PermissionRevoke) and msg.revoked & CONTROL.bits:
                 self.banner("revoked", "The user took back remote control: you can only watch now.")
-            elif isinstance(msg, m.PermissionDeny):
-                # A refusal the user was not asked about came with the host's
-                # own Notice (already shown): only the user's own is said here.
-                refusal = self.viewer.refusal
-                if refusal is None or refusal.by_user:
-                    self.send({"t": "notice", "text": "The user declined remote control."})
         elif isinstance(msg, m.MonitorList):
             mons = [
                 {"index": x.index, "width": x.width, "height": x.height, "primary": x.primary}
@@ -283,10 +277,18 @@ class WebBridge:
             await viewer.key(msg["keysym"], msg["down"], msg["text"])
 
     async def ask_control(self, viewer: Viewer) -> None:
-        """Ask the host's user for CONTROL; the page sees the question and the answer."""
+        """Ask the host's user for CONTROL; the page sees the question and the
+        answer. A refusal the user was not asked about comes with the host's
+        own notice (shown as it came): only the user's own is said here, once
+        this request's answer is known (a late answer to an earlier one is
+        not taken for it)."""
         self.status("Asking the user for remote control...")
-        with contextlib.suppress(RuntimeError, SessionClosedError):
-            await viewer.request(CONTROL)
+        refusal = None
+        with contextlib.suppress(RuntimeError, SessionClosedError):  # one already pending
+            if not await viewer.request(CONTROL):
+                refusal = viewer.refusal
+        if refusal is not None and refusal.by_user:
+            self.send({"t": "notice", "text": "The user declined remote control."})
         self.send(_level(viewer.level))
         self.status("Connected")
 

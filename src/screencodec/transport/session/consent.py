@@ -10,8 +10,9 @@ screen.
 
 *A question whose answer is known is not put*: a host that cannot grant
 CONTROL (it has no injector, or shares for viewing only) refuses it without a
-question; the queue holds the reason viewers are told and the interface's
-hook that tells the local user (:attr:`QuestionQueue.control_unavailable`,
+question, and so on (:mod:`.refusal` decides); the queue holds the host's
+part of that policy, the reason viewers are told and the interface's hook
+that tells the local user (:attr:`QuestionQueue.control_unavailable`,
 :attr:`QuestionQueue.on_unavailable`, set by the :class:`~.host.Host`).
 
 *One question at a time, answered only by its own answer*: every question a

@@ -67,7 +67,7 @@ class Host:
     ``injector`` carries granted remote input to the desktop. Without one the
     host cannot be controlled: CONTROL is refused without asking the local
     user, and a viewer that asks is told why (a ``Notice``, see
-    :mod:`.link`). ``control_unavailable`` does the same with an injector (a
+    :mod:`.refusal`). ``control_unavailable`` does the same with an injector (a
     host that shares for viewing only) and is what viewers are told (at most
     1024 bytes of UTF-8).
     ``on_unavailable(request, reason)`` is called when such a request is

@@ -22,17 +22,13 @@ Every question goes through the host's :class:`~.consent.QuestionQueue`, one at
 a time; repeated permission requests collapse into the question already open,
 and a request the user just refused is refused again unasked for a while.
 
-A request is refused *without a question* when its answer is known: CONTROL
-on a host that cannot grant it (no injector, or the host's policy,
-``QuestionQueue.control_unavailable``), a level the user refused moments ago,
-too many questions waiting, levels the host does not know. The viewer is then
-told why, in a :class:`~.messages.Notice` (``CONTROL_UNAVAILABLE`` or
-``NOT_ASKED``) sent right before the ``PermissionDeny`` it explains, the two
-kept together by one lock; a refusal with no such notice is the local user's.
-A first request for VIEW+CONTROL on such a host asks about VIEW alone, and the
-notice follows the grant (before the monitor list). The local user's
-interface hears of each CONTROL refusal (``on_unavailable``), a few per viewer
-at most, so a viewer cannot flood the user's screen with them.
+A request is refused *without a question* when its answer is known or the
+user could not give it (:mod:`.refusal` decides): the viewer is told why in
+a ``Notice`` sent right before the ``PermissionDeny``, the two kept together
+by one lock (no other level answer comes between them); a refusal with no
+such notice is the local user's. A first request for VIEW+CONTROL on a host
+that cannot grant CONTROL asks about VIEW alone, and the notice follows the
+grant (before the monitor list).
 Peer-supplied strings (the agent's name, the peer address a relay reports, Bye
 reasons, chat) are passed through :func:`~..channel.display.safe_text` here,
 before any event or question carries them.
@@ -41,8 +37,6 @@ before any event or question carries them.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from typing import Any
 
 from screencodec.errors import ProtocolError, SessionClosedError
@@ -73,25 +67,22 @@ from screencodec.transport.session.permissions import (
     Permission,
 )
 from screencodec.transport.session.pointer import CursorStreamer
+from screencodec.transport.session.refusal import (
+    NO_INJECTOR,
+    REASK_AFTER,
+    TOO_MANY_QUESTIONS,
+    UnaskedRefusals,
+)
 from screencodec.transport.session.services import SessionHost
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
+# NO_INJECTOR and REASK_AFTER live in .refusal; also named here, where they were first.
 __all__ = ["NO_INJECTOR", "REASK_AFTER", "ViewerLink"]
 
-_log = logging.getLogger(__name__)
-
 _HELLO_TIMEOUT = 10.0
-#: A permission the local user refused is refused unasked if asked again within this.
-REASK_AFTER = 10.0
 #: Messages (other than input, which is dropped) a viewer may send before the grant.
 _MAX_EARLY = 32
-#: Permission requests that may wait on one open question.
-_MAX_COLLAPSED = 8
-#: The local user hears of at most this many CONTROL refusals per viewer per REASK_AFTER.
-_MAX_TOLD = 3
-#: What a viewer is told when the host has no injector and gave no reason of its own.
-NO_INJECTOR = "this host cannot be controlled remotely: it has no way to inject input"
 
 _INPUT = (m.PointerMove, m.Button, m.Wheel, m.Key)
 
@@ -113,14 +104,14 @@ class ViewerLink:
         self.pointer = CursorStreamer(self)
         self._fresh = True  # no message since the grant yet
         self._tasks: set[asyncio.Task[Any]] = set()
-        #: The open upgrade question and the requests it answers.
+        #: The open upgrade question, what it asks, and the requests it answers.
         self._upgrade: asyncio.Future[Any] | None = None
+        self._asking = Permission()
         self._collapsed: list[Permission] = []
-        self._refused = Permission()
-        self._refused_until = 0.0
+        #: What is refused without a question, and the user's recent refusals.
+        self.refusals = UnaskedRefusals(host)
         #: Held while a level answer (and the Notice that explains it) is sent.
         self._answering = asyncio.Lock()
-        self._told: list[float] = []  # when the local user heard of a CONTROL refusal
         self._next: asyncio.Future[bytes] | None = None  # a receive begun before the grant
         self._early: list[m.Message] = []
         self.failure: BaseException | None = None
@@ -169,10 +160,9 @@ class ViewerLink:
             await self.send(m.PermissionDeny(hello.level))
             return "viewer did not ask to view"
         # CONTROL this host cannot grant is refused here; VIEW is still asked.
-        why = self.control_unavailable() if CONTROL in asked else None
+        why = self.refusals.first(asked, self.who, self.peer)
         if why is not None:
             asked = asked - CONTROL
-            self._tell_local(CONTROL, why, upgrade=False)
         request = ConsentRequest(self.who, self.peer, asked)
         queue = questions_for(self.host)
         if not queue.reserve(self):  # cannot happen for a first question; fail closed
@@ -346,52 +336,33 @@ class ViewerLink:
         else:
             raise ProtocolError(f"a viewer may not send {type(msg).__name__}")
 
-    def control_unavailable(self) -> str | None:
-        """Why this host cannot grant CONTROL (None: it can)."""
-        policy = questions_for(self.host).control_unavailable
-        if policy is not None:
-            return policy
-        return NO_INJECTOR if self.host.injector is None else None
-
     async def _on_request(self, asked: Permission) -> None:
-        """A permission request after the grant: answer it, refuse it unasked
-        (saying why), ask, or collapse it into the question already open (it
-        is answered with that one)."""
-        wanted = asked.known - self.level
-        why = self.control_unavailable() if CONTROL in wanted else None
-        if why is not None:
-            self._tell_local(CONTROL, why, upgrade=True)
-            await self._refuse(asked, m.Notice.CONTROL_UNAVAILABLE, why)
+        """A permission request after the grant: refuse it unasked (saying
+        why), answer it, ask, or let it wait on the question already open
+        about the same levels (it is answered with that one)."""
+        open_question = self._asking if self._upgrade is not None else None
+        unasked = self.refusals.check(asked, self.level, open_question, len(self._collapsed),
+                                      who=self.who, peer=self.peer)  # fmt: skip
+        if unasked is not None:
+            await self._refuse(asked, *unasked)
             return
         if self._upgrade is not None:
-            if len(self._collapsed) < _MAX_COLLAPSED:
-                self._collapsed.append(asked)
-            else:
-                await self._refuse(asked, m.Notice.NOT_ASKED,
-                                   "too many of your requests wait for the host's user")
+            self._collapsed.append(asked)
             return
-        if not wanted:  # nothing new to ask (all held already, or unknown bits)
-            if asked.known != asked:
-                await self._refuse(asked, m.Notice.NOT_ASKED,
-                                   "the host does not know the level you asked for")
-            else:
-                await self._answer(asked)
-            return
-        if time.monotonic() < self._refused_until and wanted in self._refused:
-            await self._refuse(asked, m.Notice.NOT_ASKED,
-                               f"the host's user refused this less than {REASK_AFTER:g} s ago")
+        wanted = asked - self.level
+        if not wanted:  # all held already
+            await self._answer(asked)
             return
         if not questions_for(self.host).reserve(self):
-            await self._refuse(asked, m.Notice.NOT_ASKED,
-                               "too many of your questions wait for the host's user")
+            await self._refuse(asked, m.Notice.NOT_ASKED, TOO_MANY_QUESTIONS)
             return
-        self._collapsed = [asked]
+        self._asking, self._collapsed = wanted, [asked]
         self._upgrade = asyncio.ensure_future(self._ask_more(wanted))
         self.spawn(self._upgrade)
 
     async def _answer(self, asked: Permission) -> None:
         async with self._answering:
-            if asked.known == asked and asked in self.level:
+            if asked in self.level:
                 await self.send(m.PermissionGrant(self.level.bits))
             else:
                 await self.send(m.PermissionDeny(asked.bits))
@@ -402,20 +373,6 @@ class ViewerLink:
         async with self._answering:
             await self.send(m.Notice(code, why))
             await self.send(m.PermissionDeny(asked.bits))
-
-    def _tell_local(self, level: Permission, why: str, *, upgrade: bool) -> None:
-        """Tell the local user's interface that ``level`` was refused unasked
-        (at most :data:`_MAX_TOLD` times per viewer per :data:`REASK_AFTER`)."""
-        hook = questions_for(self.host).on_unavailable
-        now = time.monotonic()
-        self._told = [t for t in self._told if now - t < REASK_AFTER]
-        if hook is None or len(self._told) >= _MAX_TOLD:
-            return
-        self._told.append(now)
-        try:
-            hook(ConsentRequest(self.who, self.peer, level, upgrade=upgrade), why)
-        except Exception:  # the refusal stands; a broken interface must not end the session
-            _log.exception("telling the local user of a refusal failed")
 
     async def _ask_more(self, wanted: Permission) -> None:
         try:
@@ -428,8 +385,7 @@ class ViewerLink:
                 self.gate.granted(CONTROL in granted, self.flow.min_rtt)
                 self.host.emit(PermissionChanged(self.peer, self.level))
             if wanted - granted:
-                self._refused = wanted - granted
-                self._refused_until = time.monotonic() + REASK_AFTER
+                self.refusals.user_refused(wanted - granted)
             requests, self._collapsed = self._collapsed, []
             for asked in requests:
                 await self._answer(asked)

@@ -38,9 +38,11 @@ Refusals: :attr:`Viewer.refusal` says why the last request (or the part of
 :meth:`Viewer.start`'s request that was not granted) was refused: by the
 host's user, or by the host without asking (it cannot grant CONTROL, the user
 refused the same a moment ago, ...), from the ``Notice`` the host sends right
-before its ``PermissionDeny`` (after the first grant, before the monitor list,
-when it explains why that grant lacks CONTROL). The reason is the host's text
-through ``safe_text``.
+before its ``PermissionDeny``, or right after the first grant when it
+explains why that grant lacks CONTROL. Answers are matched to the requests
+they answer (:class:`~.refusal.RequestLedger`): a late answer to a request
+that timed out does not answer the next one, and a notice explains only the
+refusal it came with. The reason is the host's text through ``safe_text``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ import dataclasses
 import importlib.util
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -81,6 +82,7 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
+from screencodec.transport.session.refusal import UNASKED, USER_REFUSED, Refusal, RequestLedger
 from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
     ExtensionRegistry,
@@ -90,13 +92,9 @@ from screencodec.transport.session.sidechannels import (
 )
 from screencodec.wire import Op
 
+# Refusal and USER_REFUSED live in .refusal; also named here, where they were first.
 __all__ = ["USER_REFUSED", "DecoderLike", "Refusal", "RemoteApplier", "Viewer",
            "default_capabilities"]  # fmt: skip
-
-#: The reason of a refusal the host gave no reason for: its user's answer.
-USER_REFUSED = "the host's user refused"
-#: Notice codes that explain a refusal made without asking the host's user.
-_UNASKED = (m.Notice.CONTROL_UNAVAILABLE, m.Notice.NOT_ASKED)
 
 _INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
 _KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
@@ -122,24 +120,6 @@ class RemoteApplier(Protocol):
     def cursor(self, data: bytes, /) -> None:
         """Forward one CURSOR_SHAPE or CURSOR_POSITION message."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why the host refused ``level``: ``reason`` in words (the host's text
-    through ``safe_text``, or :data:`USER_REFUSED`); ``code`` is the Notice
-    code of a refusal the host's user was not asked about (``Notice.
-    CONTROL_UNAVAILABLE``: asking again will not help; ``Notice.NOT_ASKED``:
-    not now), 0 for the user's own refusal."""
-
-    level: Permission
-    reason: str = USER_REFUSED
-    code: int = 0
-
-    @property
-    def by_user(self) -> bool:
-        """The host's user refused (was asked, said no or did not answer)."""
-        return self.code == 0
 
 
 def default_capabilities(*, compact: bool = True) -> m.Capabilities:
@@ -205,11 +185,12 @@ class Viewer:
         self._stale: set[int] = set()  # their sequence numbers (receive -> apply)
         self.keyframe_requests = 0
         self.notices: list[m.Notice] = []
-        #: Why the last request was refused (None: granted, pending, or none yet).
+        #: Why the last request was refused (None: granted, pending, no
+        #: answer, or none yet); set by start() and request() for their own.
         self.refusal: Refusal | None = None
-        self._reason: m.Notice | None = None  # a refusal's reason, before its Deny
-        #: What start() asked for, until the MonitorList: a reason that comes
-        #: after the first grant explains what it lacks.
+        self._requests = RequestLedger()
+        #: What start() asked for, until run() has read one message: a reason
+        #: right after the first grant explains what that grant lacks.
         self._first: Permission | None = None
         self.host_stats: m.Stats | None = None
         self.extensions = ExtensionRegistry()
@@ -221,7 +202,9 @@ class Viewer:
         #: ``record_times`` is set (benchmarks): unbounded otherwise.
         self.applied_at: list[tuple[int, float]] = []
         self.record_times = False
-        self._pending: asyncio.Future[bool] | None = None
+        #: The answer request() waits for: (answered, why refused).
+        self._pending: asyncio.Future[tuple[bool, Refusal | None]] | None = None
+        self._pending_number = 0
         self._keyframe_asked_at = -1e9
         self._tasks: set[asyncio.Task[None]] = set()
         self._updates: asyncio.Queue[_Queued] = asyncio.Queue()
@@ -304,6 +287,7 @@ class Viewer:
                     reason = f"host said bye: {safe_text(msg.reason, 200)}"
                     break
                 if isinstance(msg, m.Update | m.CompactUpdate):
+                    self._first = None
                     # Decoded by the apply loop, so this loop stays free to
                     # stamp arrivals truly: the host times its link by them.
                     if self._updates.qsize() >= _MAX_QUEUED:
@@ -316,6 +300,7 @@ class Viewer:
                         applier.result()  # its failure ends the session
                     continue
                 await self._dispatch(msg)
+                self._first = None  # only the message right after the grant explains it
                 if self.on_message is not None:
                     self.on_message(msg)
         except SessionClosedError as exc:
@@ -327,7 +312,7 @@ class Viewer:
             for task in list(self._tasks):
                 task.cancel()
             if self._pending is not None and not self._pending.done():
-                self._pending.set_result(False)
+                self._pending.set_result((False, None))
             self.files.close()
             await self.channel.close()
             self.events_hub.emit(SessionEnded(self.channel.peer, reason))
@@ -377,30 +362,25 @@ class Viewer:
                 self.events_hub.emit(CursorMoved(st.x, st.y, st.visible, st.shape_id))
         elif isinstance(msg, m.PermissionGrant):
             self.level = Permission(msg.level)
-            self._reason = None
-            self.refusal = None
-            self._answer(True)
+            self._answer(self._requests.granted(self.level), None)
             self.events_hub.emit(PermissionChanged(self.channel.peer, self.level))
         elif isinstance(msg, m.PermissionDeny):
-            why, self._reason = self._reason, None
-            if why is None:
-                self.refusal = Refusal(Permission(msg.level))
-            else:
-                self.refusal = Refusal(Permission(msg.level), safe_text(why.text, 200), why.code)
-            self._answer(False)
+            self._answer(*self._requests.denied(Permission(msg.level)))
         elif isinstance(msg, m.PermissionRevoke):
             self.level = Permission(msg.level)
             self.events_hub.emit(PermissionChanged(self.channel.peer, self.level))
         elif isinstance(msg, m.MonitorList):
             self.monitors, self.monitor = msg.monitors, msg.current
-            self._first = None
         elif isinstance(msg, m.Stats):
             self.host_stats = msg
         elif isinstance(msg, m.Notice):
             self.notices.append(msg)
             del self.notices[:-100]  # bounded: a chatty host cannot grow us
-            if msg.code in _UNASKED:
-                self._explain(msg)
+            if msg.code in UNASKED:
+                if self._first is not None:
+                    self._explain_first(msg, self._first)
+                else:
+                    self._requests.notice(msg)
         elif isinstance(msg, m.Chat):
             self.events_hub.emit(ChatReceived(self.channel.peer, safe_text(msg.text, 1000)))
         elif isinstance(msg, m.FileOffer):
@@ -511,21 +491,20 @@ class Viewer:
         with contextlib.suppress(SessionClosedError, OSError):
             await self._ask_keyframe(time.monotonic())
 
-    def _explain(self, notice: m.Notice) -> None:
-        """A refusal's reason: of the first grant's missing part if it comes
-        right after that grant, else of the PermissionDeny that follows."""
-        if self._first is None:
-            self._reason = notice
-            return
-        missing = self._first - self.level
-        if notice.code == m.Notice.CONTROL_UNAVAILABLE and CONTROL in missing:
-            missing = CONTROL  # what else is missing, the user refused
+    def _explain_first(self, notice: m.Notice, asked: Permission) -> None:
+        """A reason right after the first grant: why it lacks part of ``asked``
+        (CONTROL_UNAVAILABLE explains CONTROL only: the rest, the user refused)."""
+        missing = asked - self.level
+        if notice.code == m.Notice.CONTROL_UNAVAILABLE:
+            missing = missing & CONTROL
         if missing:
-            self.refusal = Refusal(missing, safe_text(notice.text, 200), notice.code)
+            self.refusal = Refusal.explained(missing, notice)
 
-    def _answer(self, ok: bool) -> None:
-        if self._pending is not None and not self._pending.done():
-            self._pending.set_result(ok)
+    def _answer(self, number: int | None, refusal: Refusal | None) -> None:
+        """The host answered request ``number`` (None: none in flight)."""
+        pending = self._pending
+        if number == self._pending_number and pending is not None and not pending.done():
+            pending.set_result((True, refusal))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -540,16 +519,20 @@ class Viewer:
     async def request(self, level: Permission, timeout: float = 60.0) -> bool:
         """Ask for more (e.g. CONTROL); True once granted. Needs :meth:`run`
         running. When it returns False, :attr:`refusal` says why (None: no
-        answer within ``timeout``)."""
+        answer within ``timeout``, or the session ended). Only the host's
+        answer to this request answers it, however late others come."""
         if self._pending is not None and not self._pending.done():
             raise RuntimeError("a permission request is already pending")
-        self._pending = asyncio.get_running_loop().create_future()
-        self.refusal = self._reason = None  # a reason from before is not this one's
+        pending = self._pending = asyncio.get_running_loop().create_future()
+        self._pending_number = self._requests.sent(level)
+        self.refusal = None
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
-            return await asyncio.wait_for(self._pending, timeout) and level in self.level
+            answered, refusal = await asyncio.wait_for(pending, timeout)
         except asyncio.TimeoutError:
             return False
+        self.refusal = refusal
+        return answered and refusal is None and level in self.level
 
     async def request_keyframe(self) -> None:
         """Ask for a full picture now (a sink lost its state: a reloaded page);
