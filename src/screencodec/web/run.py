@@ -61,6 +61,7 @@ class WebViewer:
         self.viewer: Viewer | None = None
         self.url = ""
         self.listening = asyncio.Event()
+        self._page_left = False  # the watchdog ended the session: the page stayed away
 
     async def run(self) -> str:
         opts = self.options
@@ -85,7 +86,11 @@ class WebViewer:
             bridge.status("Connecting to the host...")
             try:
                 channel = await self._connect()
-            except (ScreencodecError, OSError) as exc:
+            except (ScreencodecError, OSError, ValueError) as exc:
+                # ValueError: a code or password that is not of the right form
+                # (transport/channel/codes.py); the page must say so too, not
+                # only the terminal.
+                bridge.status("Not connected")
                 bridge.banner("error", f"Could not connect: {exc}")
                 raise
             viewer = self.viewer = Viewer(
@@ -101,7 +106,14 @@ class WebViewer:
             try:
                 await viewer.start(VIEW)
             except ConsentDeniedError as exc:
+                bridge.status("Not connected")
                 bridge.banner("ended", f"Not shared: {exc}.")
+                raise
+            except (ScreencodecError, OSError) as exc:
+                # The channel failed before the answer (the host went away):
+                # the page would otherwise keep "Waiting for the user to accept".
+                bridge.status("Not connected")
+                bridge.banner("error", f"The session could not start: {exc}")
                 raise
             bridge.send({"t": "level", "view": True, "control": CONTROL in viewer.level})
             bridge.status("Connected")
@@ -115,6 +127,15 @@ class WebViewer:
                 reason = await task
             finally:
                 watchdog.cancel()
+            if reason == _CLOSED_HERE:
+                # Our own bye closed the channel (Leave, or the page stayed away):
+                # say which, not the channel's words.
+                reason = (
+                    f"the agent closed the web viewer page (it did not come back within "
+                    f"{self.options.grace:g} s)"
+                    if self._page_left
+                    else "the agent left the session"
+                )
             bridge.banner("ended", _ended_text(reason))
             bridge.send({"t": "ended", "reason": reason[:300]})
             return reason
@@ -135,13 +156,32 @@ class WebViewer:
             try:
                 await asyncio.wait_for(bridge.page_seen.wait(), self.options.grace)
             except asyncio.TimeoutError:
+                self._page_left = True
                 await viewer.bye("the agent closed the web viewer")
                 return
 
 
+#: Viewer.run's reason when this side closed the channel (viewer.bye).
+_CLOSED_HERE = "channel closed: closed locally"
+#: Why a host's side ends a session when its user stops sharing: its session
+#: layer's goodbye (link.py; Host.disconnect's default), and its listener's
+#: close when the host program itself stops (connect/accept.py).
+_USER_STOPPED = ("the local user stopped sharing", "host ended", "the host ended the session")
+
+
 def _ended_text(reason: str) -> str:
-    if reason.startswith("host said bye"):
-        return "The session has ended: the user stopped sharing."
-    if "agent closed" in reason or reason == "closed":
-        return "You left the session."
-    return f"The session has ended ({reason[:200]})."
+    """The end banner in the words a support agent reads: who ended it and why,
+    without the channel's layers ("channel closed: closed by peer: ...")."""
+    if reason.startswith("the agent "):
+        return "You left the session."  # a closed page sees no banner; a reload does not end it
+    why = reason
+    for layer in ("host said bye: ", "channel closed: closed by peer: "):
+        if reason.startswith(layer):
+            why = reason.removeprefix(layer)
+            if why in _USER_STOPPED:
+                return "The session has ended: the user stopped sharing."
+            return f"The session has ended: {why[:200]}."
+    if reason.startswith("channel closed: "):
+        why = reason.removeprefix("channel closed: ")[:200]
+        return f"The session has ended: the connection to the user's computer was lost ({why})."
+    return f"The session has ended ({why[:200]})."
