@@ -4,10 +4,29 @@
 // text (dead keys, input methods) arrives too: it is sent as its characters'
 // keysyms with their text. Nothing is sent unless `enabled()` (the host
 // granted control); held keys and buttons are released when focus leaves.
+//
+// Some keys never reach a page: the browser or the agent's own system takes
+// them (Ctrl+Alt+Del, Alt+Tab, Ctrl+W closes the agent's tab). The "Keys"
+// menu sends those combinations; in full screen the page also asks for the
+// Keyboard Lock, so that they are captured like any other key there.
 
 import { charKeysym, keysymOf, textOf } from "./keys.js";
 
 const BUTTONS = [1, 2, 3, 8, 9];
+
+const CTRL = 0xffe3;
+const ALT = 0xffe9;
+// The "Keys" menu: keysyms pressed in order, released in reverse.
+export const COMBOS = {
+  "ctrl-alt-del": [CTRL, ALT, 0xffff],
+  "alt-tab": [ALT, 0xff09],
+  "alt-f4": [ALT, 0xffc1],
+  "ctrl-w": [CTRL, 0x77],
+  "ctrl-t": [CTRL, 0x74],
+  "ctrl-n": [CTRL, 0x6e],
+  super: [0xffeb],
+  print: [0xff61],
+};
 
 export class Input {
   constructor(screen, ime, renderer, send, enabled) {
@@ -33,6 +52,36 @@ export class Input {
       if (!e.isComposing) ime.value = "";
     });
     ime.addEventListener("blur", () => this.releaseAll());
+    this.combos = document.getElementById("keys");
+    if (this.combos) {
+      this.combos.addEventListener("change", () => {
+        const combo = COMBOS[this.combos.value];
+        this.combos.value = "";
+        if (combo) this.sendCombo(combo);
+        this.focus(); // typing goes on to the screen, not into the menu
+      });
+      // The menu is usable while the screen is controlled (ui.js marks the
+      // canvas "controlling" when the host grants control and unmarks it).
+      const sync = () => (this.combos.disabled = !screen.classList.contains("controlling"));
+      new MutationObserver(sync).observe(screen, { attributes: true, attributeFilter: ["class"] });
+      sync();
+    }
+    document.addEventListener("fullscreenchange", () => this.lockKeys());
+  }
+
+  sendCombo(keysyms) {
+    if (!this.enabled()) return;
+    for (const keysym of keysyms) this.send({ t: "key", keysym, down: true, text: "" });
+    for (const keysym of [...keysyms].reverse()) this.send({ t: "key", keysym, down: false, text: "" });
+  }
+
+  // Full screen: capture the keys the browser would otherwise act on
+  // (Chromium's Keyboard Lock works only there); Esc held down leaves.
+  lockKeys() {
+    const kb = navigator.keyboard;
+    if (!kb || typeof kb.lock !== "function") return;
+    if (document.fullscreenElement) kb.lock().catch(() => {});
+    else kb.unlock();
   }
 
   focus() {

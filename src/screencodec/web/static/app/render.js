@@ -1,7 +1,9 @@
 // Draws the decoder's framebuffer into the screen canvas (only the dirty
 // rectangles), the host's pointer into its own small canvas above it, and
 // keeps both scaled together: "fit" shrinks the screen into the window,
-// "1:1" shows it pixel for pixel with scrollbars.
+// "1:1" shows it pixel for pixel with scrollbars. Until the first picture,
+// the empty screen says in its middle what the page is waiting for (the
+// header's status: connecting, waiting for the user's answer, or why not).
 
 export class Renderer {
   constructor(screen, cursor, viewport) {
@@ -13,11 +15,26 @@ export class Renderer {
     this.mode = "fit";
     this.shapeId = null;
     this.cursorState = null;
+    this.pictures = 0;
     new ResizeObserver(() => this.layout()).observe(viewport);
+    this.waiting = document.getElementById("waiting");
+    const status = document.getElementById("status");
+    if (this.waiting && status) {
+      const mirror = () => {
+        if (!this.pictures) this.waiting.textContent = status.textContent;
+      };
+      this.statusWatch = new MutationObserver(mirror);
+      this.statusWatch.observe(status, { childList: true, characterData: true, subtree: true });
+      mirror();
+    }
   }
 
   // Paint `dirty` rects of `fb` (RGBA, width x height).
   draw(fb, width, height, dirty) {
+    if (!this.pictures++ && this.waiting) {
+      this.waiting.hidden = true;
+      this.statusWatch.disconnect();
+    }
     let all = false;
     if (this.screen.width !== width || this.screen.height !== height) {
       this.screen.width = width;
