@@ -91,6 +91,11 @@ def test_keys_the_browser_keeps_are_sent_from_the_menu(browser: Any) -> None:
         # The menu goes back to its title and the keyboard to the screen.
         assert browser.find_element(By.ID, "keys").get_attribute("value") == ""
         assert _js(browser, "return document.activeElement.id") == "ime"
+        # ... which the screen shows by its outline (keys go there only then).
+        outline = "return getComputedStyle(document.getElementById('screen')).outlineStyle"
+        assert _js(browser, outline) == "solid"
+        _js(browser, "document.activeElement.blur()")
+        assert _js(browser, outline) == "none"
     finally:
         live.close()
 
