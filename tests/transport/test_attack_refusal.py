@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ConsentDeniedError
 from screencodec.geometry import Monitor
-from screencodec.transport import Viewer
+from screencodec.transport import Host, HostConfig, Viewer
+from screencodec.transport.channel.base import ChannelTap
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import messages as m
@@ -248,6 +250,49 @@ def test_a_request_for_another_level_while_a_question_is_open_is_refused_unasked
             assert await _levels(ch, 1) == [m.PermissionGrant((VIEW | CONTROL).bits)]
             await ch.close()
         assert [q.level for q in consent.questions] == [VIEW, CONTROL]
+
+    run(main())
+
+
+class _SlowSends(ChannelTap):
+    """The host's end of a channel whose every send first lets other tasks
+    run, as a send waiting on a slow link does (on loopback a send rarely
+    waits, and a reason and its refusal would go out together by luck)."""
+
+    async def send(self, message: bytes, /) -> None:
+        await asyncio.sleep(0)
+        await super().send(message)
+
+
+def test_the_users_answer_amid_a_flood_of_refusals_splits_no_reason_from_its_refusal() -> None:
+    """The user answers ADMIN while 300 CONTROL requests (not what the open
+    question asks) are refused unasked, on a link where every send waits:
+    every request is answered (none is left waiting on a question already
+    answered), every reason is right before its refusal, and the user's
+    answer comes once, between two pairs, never inside one."""
+    flood = 300
+
+    async def main() -> None:
+        consent = Held()
+        host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=consent,
+                    injector=RecordingInjector(), config=HostConfig())  # fmt: skip
+        async with host, _serving(lambda ch: host.serve(_SlowSends(ch))) as connect:
+            ch = await _raw(connect)
+            await _ask(ch, ADMIN)
+            await consent.open.wait()
+            for i in range(flood):
+                await _ask(ch, CONTROL)
+                if i == flood // 2:
+                    consent.answer.set_result(Grant(ADMIN))
+            got = await _levels(ch, flood + 1)
+            await ch.close()
+        assert got.count(m.PermissionGrant((VIEW | ADMIN).bits)) == 1
+        # (After the answer, CONTROL may be asked about, and refused by the
+        # user: a refusal without a reason is fine; a reason alone is not.)
+        for i, msg in enumerate(got):
+            if isinstance(msg, m.Notice):
+                assert got[i + 1] == m.PermissionDeny(CONTROL.bits), (i, got[i : i + 3])
+        assert sum(isinstance(x, m.Notice) for x in got) >= flood // 2  # before the answer
 
     run(main())
 

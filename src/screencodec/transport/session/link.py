@@ -362,10 +362,14 @@ class ViewerLink:
 
     async def _answer(self, asked: Permission) -> None:
         async with self._answering:
-            if asked in self.level:
-                await self.send(m.PermissionGrant(self.level.bits))
-            else:
-                await self.send(m.PermissionDeny(asked.bits))
+            await self._send_answer(asked)
+
+    async def _send_answer(self, asked: Permission) -> None:
+        """Grant or refuse ``asked`` from the levels held (``_answering`` held)."""
+        if asked in self.level:
+            await self.send(m.PermissionGrant(self.level.bits))
+        else:
+            await self.send(m.PermissionDeny(asked.bits))
 
     async def _refuse(self, asked: Permission, code: int, why: str) -> None:
         """Refuse ``asked`` without asking the local user, saying why: the
@@ -386,11 +390,17 @@ class ViewerLink:
                 self.host.emit(PermissionChanged(self.peer, self.level))
             if wanted - granted:
                 self.refusals.user_refused(wanted - granted)
-            requests, self._collapsed = self._collapsed, []
-            for asked in requests:
-                await self._answer(asked)
+            async with self._answering:
+                # Closed only now, with no wait before the answers go: a
+                # request that came meanwhile waited on this question and is
+                # answered with it; one that comes later is answered after.
+                requests, self._collapsed = self._collapsed, []
+                self._upgrade = None
+                for asked in requests:
+                    await self._send_answer(asked)
         finally:
-            self._upgrade = None
+            if self._upgrade is asyncio.current_task():  # not a newer question's
+                self._upgrade = None
 
     async def _on_file_offer(self, offer: m.FileOffer) -> None:
         files = self.host.files_for(self)
