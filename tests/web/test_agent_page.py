@@ -130,6 +130,9 @@ def test_bar_stats_and_banner_leave_each_other_alone(browser: Any) -> None:
         notice = "return window.screencodecPage.notice"
         wait_page(browser, lambda s: _js(browser, notice) is not None, what="the notice")
         assert _js(browser, bar) == one_line
+        # ... and it is readable there: in a 1280-pixel window it had some
+        # 100 pixels ("The user ...") beside the labels and the status.
+        assert _js(browser, "return document.getElementById('notice').clientWidth") > 150
         # The banner's close button is reachable (the stats overlay covered it).
         live.run(lambda: live.web.bridge.banner("error", "Something"))  # type: ignore[union-attr]
         wait_page(browser, lambda s: s["banner"] == "Something", what="the banner")
