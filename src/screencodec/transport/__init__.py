@@ -71,6 +71,7 @@ from screencodec.transport.session.permissions import (
     register_permission,
 )
 from screencodec.transport.session.pointer import PointerState
+from screencodec.transport.session.refusal import Refusal
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.stats import LinkStats
 from screencodec.transport.session.viewer import Viewer
@@ -97,6 +98,7 @@ __all__ = [
     "PointerState",
     "Questions",
     "RecordingInjector",
+    "Refusal",
     "Relay",
     "SessionCredentials",
     "SessionEnded",
