@@ -149,7 +149,7 @@ def test_xtest_actions_reach_the_server(xdisplay: str) -> None:
         inj.key(0x10FFFF, True)  # no keycode for it on this map: nothing is sent
         inj.key(0xFFE1, True)  # then Shift: the next event is Shift's own
         assert window.events(1) == [("key down", shift)]
-        inj.key(0x61, True, "A")
+        inj.key(0x41, True, "A")  # what a browser sends for the A key with Shift held
         assert window.events(1) == [("key down", a)]
         assert {a, shift} <= window.keys_down()
         inj.release_all()  # no stuck keys
