@@ -16,7 +16,15 @@ Page reloads: when the page's socket closes, updates stop being sent and wait
 (the host soon stops for lack of receipts); when the tab comes back with its
 resume key, the waiting updates count as refused and a keyframe is asked for,
 so the new page starts from a full picture. The last state messages are
-replayed to it.
+replayed to it, and the last :data:`HISTORY` chat lines and file rows.
+
+Control held back: the agent may give control back (``control``, ``want:
+false``), and the page going away does it too. The session protocol has no
+message that returns a level to the host, so the host still lists CONTROL;
+the bridge holds it back here: it releases every key and button it pressed
+on the host, forwards no input, and shows the page View only. "Request
+control" then takes it up again at once while the host still grants it (the
+host's user never took it back), or asks the host's user when it does not.
 
 Owned by one event loop; one page socket at a time (the server enforces it).
 """
@@ -40,10 +48,12 @@ from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import PageProtocolError, dumps, parse_page_message
 
-__all__ = ["WebBridge", "capabilities_from"]
+__all__ = ["HISTORY", "WebBridge", "capabilities_from"]
 
 _TEXT_MAX = 1000  # peer strings are cut to this before they reach the page
 _REPLAYED = ("status", "level", "monitors", "stats", "banner")
+#: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
+HISTORY = 100
 
 
 def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
@@ -65,15 +75,14 @@ def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
                           | m.Capabilities.COMPACT, cache)  # compact: expanded by the Viewer
 
 
-def _level(level: Permission) -> dict[str, Any]:
-    return {"t": "level", "view": VIEW in level, "control": CONTROL in level}
-
-
 class WebBridge:
     """One agent's page and one viewer. ``hello`` resolves with the first
     page's hello; ``page_seen`` is set while a page is connected.
 
-    Counters: ``input_dropped`` (input without CONTROL), ``protocol_errors``.
+    Counters: ``input_dropped`` (input without CONTROL, or while it is held
+    back), ``protocol_errors``. ``held_back``: the agent gave control back, or
+    the page went away, and has not asked for it again; ``unavailable``: the
+    host's reason why it cannot grant CONTROL in this session ("" if none).
     """
 
     def __init__(self, who: str = "support") -> None:
@@ -93,6 +102,15 @@ class WebBridge:
         self._state: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._bye = False
+        self.held_back = False
+        self.unavailable = ""
+        # What this bridge pressed on the host and has not released (keysym -> None,
+        # in order), so that giving control back never leaves a key down there.
+        self._keys_down: dict[int, None] = {}
+        self._buttons_down: dict[int, None] = {}
+        self._chat: collections.deque[dict[str, Any]] = collections.deque(maxlen=HISTORY)
+        self._rows: dict[str, dict[str, Any]] = {}  # file rows by the page's row key
+        self._upload_names: dict[int, str] = {}
 
     def attach(self, viewer: Viewer) -> None:
         """Start bridging ``viewer`` (before its ``start``)."""
@@ -107,11 +125,35 @@ class WebBridge:
     # -- to the page -----------------------------------------------------------------
 
     def send(self, obj: dict[str, Any]) -> None:
-        """Queue a JSON message to the page (remembered for replay if it is state)."""
-        if obj["t"] in _REPLAYED:
-            self._state[obj["t"]] = obj
+        """Queue a JSON message to the page (remembered for replay if it is
+        state, a chat line or a file row)."""
+        kind = obj["t"]
+        if kind in _REPLAYED:
+            self._state[kind] = obj
+        elif kind == "chat":
+            self._chat.append(obj)
+        elif kind == "file_progress":
+            self._row(f"out{obj['id']}", {**obj, "name": self._upload_names.get(obj["id"], "")})
+        elif kind == "file_offer":
+            self._row(f"in{obj['id']}", obj)
+        elif kind == "file_received":
+            self._row(f"got{obj['id']}", obj)
         if self._out is not None:
             self._out.put_nowait(dumps(obj))
+
+    def _row(self, key: str, obj: dict[str, Any]) -> None:
+        self._rows.pop(key, None)  # the latest state of a row moves it last
+        self._rows[key] = obj
+        while len(self._rows) > HISTORY:
+            del self._rows[next(iter(self._rows))]
+
+    def send_level(self) -> None:
+        """Tell the page the level it can use: the host's grant, without
+        CONTROL while it is held back, and why CONTROL cannot be had, if so."""
+        level = self.viewer.level if self.viewer is not None else Permission()
+        control = CONTROL in level and not self.held_back
+        self.send({"t": "level", "view": VIEW in level, "control": control,
+                   "unavailable": self.unavailable})  # fmt: skip
 
     def status(self, text: str) -> None:
         self.send({"t": "status", "text": text})
@@ -133,7 +175,12 @@ class WebBridge:
     def _from_host(self, msg: m.Message) -> None:
         if isinstance(msg, m.PermissionGrant | m.PermissionRevoke | m.PermissionDeny):
             assert self.viewer is not None
-            self.send(_level(self.viewer.level))
+            if isinstance(msg, m.PermissionRevoke) and msg.revoked & CONTROL.bits:
+                # The host released what was held; asking again asks its user.
+                self._keys_down.clear()
+                self._buttons_down.clear()
+                self.held_back = False
+            self.send_level()
             if isinstance(msg, m.PermissionRevoke) and msg.revoked & CONTROL.bits:
                 self.banner("revoked", "The user took back remote control: you can only watch now.")
         elif isinstance(msg, m.MonitorList):
@@ -146,7 +193,13 @@ class WebBridge:
             self.send({"t": "stats", "fps": msg.fps_milli / 1000, "kbps": msg.kbps,
                        "rtt": msg.rtt_us / 1000, "skipped": msg.skipped})  # fmt: skip
         elif isinstance(msg, m.Notice):
-            self.send({"t": "notice", "text": safe_text(msg.text, _TEXT_MAX)})
+            text = safe_text(msg.text, _TEXT_MAX)
+            self.send({"t": "notice", "text": text, "code": msg.code})
+            if msg.code == m.Notice.CONTROL_UNAVAILABLE and text != self.unavailable:
+                # For the rest of the session (docs/transport.md): the page
+                # disables "Request control" and says why.
+                self.unavailable = text or "the host cannot grant remote control"
+                self.send_level()
         elif isinstance(msg, m.Chat):
             # The page shows it with textContent; safe_text also drops what
             # could spoof it there (bidi overrides, control characters).
@@ -166,7 +219,7 @@ class WebBridge:
         self.page_gone.clear()
         self.page_seen.set()
         out.put_nowait(dumps({"t": "welcome", "resume": hello["resume"], "who": self.who}))
-        for obj in self._state.values():
+        for obj in [*self._state.values(), *self._chat, *self._rows.values()]:
             out.put_nowait(dumps(obj))
         if not self.hello.done():
             self.hello.set_result(hello)
@@ -195,6 +248,10 @@ class WebBridge:
             if self._out is out:
                 self._out = None
                 self.page_gone.set()
+                # Nobody watches what control would do: held back at once
+                # (the session itself waits out the grace for a reload).
+                if self.viewer is not None:
+                    self._spawn(self._quietly(self.hold_back(self.viewer)))
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await writer
@@ -234,18 +291,26 @@ class WebBridge:
         if kind == "file_answer":
             if self.files is not None:
                 self.files.answer(msg["id"], msg["accept"])
+            row = self._rows.get(f"in{msg['id']}")
+            if row is not None:
+                row["answered"] = "accepted" if msg["accept"] else "declined"
             return
         if viewer is None:
             return  # still connecting: nothing to forward to yet
         if kind in ("move", "button", "wheel", "key"):
-            if CONTROL not in viewer.level:
+            if CONTROL not in viewer.level or self.held_back:
                 self.input_dropped += 1
                 return
             await self._quietly(self._input(viewer, msg))
         elif kind == "keyframe":
             await self._quietly(viewer.request_keyframe())
         elif kind == "control":
-            if msg["want"] and CONTROL not in viewer.level:
+            if not msg["want"]:
+                await self._quietly(self.hold_back(viewer))
+            elif CONTROL in viewer.level and self.held_back:
+                self.held_back = False  # the host still grants it: take it up again
+                self.send_level()
+            elif CONTROL not in viewer.level and not self.unavailable:
                 self._spawn(self.ask_control(viewer))
         elif kind == "chat":
             await self._quietly(viewer.chat(msg["text"]))
@@ -255,6 +320,9 @@ class WebBridge:
         elif kind == "file_offer":
             assert self.files is not None
             self.files.offer(msg)
+            self._upload_names[msg["id"]] = msg["name"]
+            while len(self._upload_names) > HISTORY:
+                del self._upload_names[next(iter(self._upload_names))]
             self.send({"t": "file_progress", "id": msg["id"], "state": "uploading"})
         elif kind == "file_done":
             assert self.files is not None
@@ -270,11 +338,29 @@ class WebBridge:
         if kind == "move":
             await viewer.pointer_move(msg["x"], msg["y"])
         elif kind == "button":
+            _track(self._buttons_down, msg["b"], msg["down"])
             await viewer.button(msg["b"], msg["down"])
         elif kind == "wheel":
             await viewer.wheel(msg["dx"], msg["dy"])
         else:
+            _track(self._keys_down, msg["keysym"], msg["down"])
             await viewer.key(msg["keysym"], msg["down"], msg["text"])
+
+    async def hold_back(self, viewer: Viewer) -> None:
+        """Stop using CONTROL (the agent gave it back, or the page went away):
+        release on the host what this bridge pressed, in reverse, then forward
+        no input until the agent asks again."""
+        if self.held_back or CONTROL not in viewer.level:
+            return
+        self.held_back = True
+        self.send_level()
+        buttons, keys = list(self._buttons_down), list(self._keys_down)
+        self._buttons_down.clear()
+        self._keys_down.clear()
+        for b in reversed(buttons):
+            await viewer.button(b, False)
+        for keysym in reversed(keys):
+            await viewer.key(keysym, False, "")
 
     async def ask_control(self, viewer: Viewer) -> None:
         """Ask the host's user for CONTROL; the page sees the question and the
@@ -288,18 +374,29 @@ class WebBridge:
             if not await viewer.request(CONTROL):
                 refusal = viewer.refusal
         if refusal is not None and refusal.by_user:
-            self.send({"t": "notice", "text": "The user declined remote control."})
-        self.send(_level(viewer.level))
+            self.send({"t": "notice", "text": "The user declined remote control.", "code": 0})
+        if CONTROL in viewer.level:
+            self.held_back = False
+        self.send_level()
         self.status("Connected")
 
     async def _send_file(self, viewer: Viewer, tid: int, path: Path, name: str) -> None:
         self.send({"t": "file_progress", "id": tid, "state": "offered"})
         try:
             ok = await viewer.sender.send_file(path, name)
-        except (SessionClosedError, ProtocolError, OSError):
-            ok = False
-        self.send({"t": "file_progress", "id": tid, "state": "sent" if ok else "declined"})
-        path.unlink(missing_ok=True)
+        except SessionClosedError:
+            self.send({"t": "file_progress", "id": tid, "state": "failed",
+                       "text": "the session ended"})  # fmt: skip
+        except (ProtocolError, OSError) as exc:
+            self.send({"t": "file_progress", "id": tid, "state": "failed",
+                       "text": str(exc)[:200]})  # fmt: skip
+        else:
+            # A refusal: the host's FileAccept does not say whether its user
+            # was asked (no download directory refuses unasked), so the page
+            # says "not accepted by the host", never "declined by the user".
+            self.send({"t": "file_progress", "id": tid, "state": "sent" if ok else "declined"})
+        finally:
+            path.unlink(missing_ok=True)
 
     @staticmethod
     async def _quietly(coro: Any) -> None:
@@ -320,3 +417,11 @@ class WebBridge:
                 fut.set_result(None)
         if self.files is not None:
             self.files.close()
+
+
+def _track(down: dict[int, None], what: int, pressed: bool) -> None:
+    """Keep ``down`` the set of what is pressed, in the order it was pressed."""
+    if pressed:
+        down[what] = None
+    else:
+        down.pop(what, None)

@@ -9,6 +9,7 @@ for consent only once the agent is actually looking.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
-from screencodec.transport.session.permissions import CONTROL, VIEW
+from screencodec.transport.session.permissions import VIEW
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import WebBridge, capabilities_from
 from screencodec.web.server import WebServer
@@ -29,7 +30,8 @@ __all__ = ["WebOptions", "WebViewer"]
 class WebOptions:
     """``port`` 0 picks a free one; ``page_timeout``: how long to wait for the
     page to open (None: forever); ``grace``: how long a closed page may take
-    to come back (a reload) before the session ends; ``download_dir``: where
+    to come back (a reload) before the session ends, watching only (control
+    is held back as soon as the page goes, web/bridge.py); ``download_dir``: where
     accepted files from the host go (None: a private temporary directory)."""
 
     who: str = "support"
@@ -37,7 +39,7 @@ class WebOptions:
     control: bool = False
     open_browser: bool = True
     page_timeout: float | None = None
-    grace: float = 30.0
+    grace: float = 10.0
     download_dir: Path | None = None
     on_url: Callable[[str], None] = field(default=lambda url: None)
     #: Told each step in words (page opened, connected, granted): a terminal prints them.
@@ -115,7 +117,7 @@ class WebViewer:
                 bridge.status("Not connected")
                 bridge.banner("error", f"The session could not start: {exc}")
                 raise
-            bridge.send({"t": "level", "view": True, "control": CONTROL in viewer.level})
+            bridge.send_level()
             bridge.status("Connected")
             opts.on_step(f"connected to {channel.peer}, granted: {viewer.level}")
             task = asyncio.ensure_future(viewer.run())
@@ -127,6 +129,8 @@ class WebViewer:
                 reason = await task
             finally:
                 watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
             if reason == _CLOSED_HERE:
                 # Our own bye closed the channel (Leave, or the page stayed away):
                 # say which, not the channel's words.

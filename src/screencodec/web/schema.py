@@ -6,7 +6,9 @@ anything else (unknown kind, missing or extra field, wrong type, a bool where
 an int belongs, an out-of-range number, an over-long string, more than
 :data:`MAX_TEXT_FRAME` bytes) is a :class:`PageProtocolError` and the socket
 is closed. The page applies the same rules to what it receives
-(``static/app/schema.js``).
+(``static/app/schema.js``); :data:`SERVER_FIELDS` lists the fields of each
+server -> page kind as that file does, and :func:`dumps` refuses a message
+that does not have them (a bridge bug would otherwise close the page).
 
 Binary frames are not JSON: server -> page they are the host's wire
 messages unchanged (docs/protocol.md); page -> server they carry file data,
@@ -21,7 +23,8 @@ from typing import Any
 
 from screencodec.errors import ProtocolError
 
-__all__ = ["MAX_TEXT_FRAME", "PAGE_MESSAGES", "PageProtocolError", "dumps", "parse_page_message"]
+__all__ = ["MAX_TEXT_FRAME", "PAGE_MESSAGES", "SERVER_FIELDS", "PageProtocolError", "dumps",
+           "parse_page_message"]  # fmt: skip
 
 #: The largest text frame either side accepts.
 MAX_TEXT_FRAME = 16 * 1024
@@ -90,6 +93,33 @@ PAGE_MESSAGES: dict[str, dict[str, Any]] = {
 }
 
 
+#: Server -> page: kind -> (required fields, optional fields), as static/app/schema.js
+#: checks them (its values' types and bounds are checked there).
+SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    kind: (frozenset(req.split()), frozenset(opt.split()))
+    for kind, req, opt in [
+        ("welcome", "resume who", ""),
+        ("status", "text", ""),
+        # unavailable: the host's reason why CONTROL cannot be had ("" if it can)
+        ("level", "view control", "unavailable"),
+        ("monitors", "list current", ""),
+        ("stats", "fps kbps rtt skipped", ""),
+        # code: the host's Notice code (0: the bridge's own word on the user's refusal)
+        ("notice", "text", "code"),
+        ("chat", "from text", ""),
+        ("banner", "kind text", ""),
+        ("ended", "reason", ""),
+        # answered: replayed to a reloaded page once the agent answered
+        ("file_offer", "id name size", "answered"),
+        ("file_received", "id name size", ""),
+        ("file_progress", "id state", "text name"),
+        ("playback", "duration_us width height name", ""),
+        ("position", "us playing pct", ""),
+        ("event", "us kind text", ""),
+    ]
+}
+
+
 def parse_page_message(text: str) -> dict[str, Any]:
     """Parse and validate one text frame from the page."""
     if len(text) > MAX_TEXT_FRAME:
@@ -118,7 +148,14 @@ def _no_constant(name: str) -> float:
 
 
 def dumps(obj: dict[str, Any]) -> str:
-    """Serialise a server -> page message (finite numbers only)."""
+    """Serialise a server -> page message (its fields as :data:`SERVER_FIELDS`
+    says, finite numbers only)."""
+    fields = SERVER_FIELDS.get(obj.get("t"))  # type: ignore[arg-type]
+    if fields is None:
+        raise ValueError(f"no server -> page message {obj.get('t')!r}")
+    names = obj.keys() - {"t"}
+    if not fields[0] <= names <= fields[0] | fields[1]:
+        raise ValueError(f"{obj['t']}: fields {sorted(names)}")
     for v in obj.values():
         if isinstance(v, float) and not math.isfinite(v):
             raise ValueError("non-finite number")

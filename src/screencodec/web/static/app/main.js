@@ -19,7 +19,7 @@ const UPDATE = 1;
 const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
-  playback: null, position: null, events: 0, notice: null,
+  playback: null, position: null, events: 0, notice: null, unavailable: "",
 };
 window.screencodecPage = page;
 
@@ -39,7 +39,10 @@ export async function main({ key, base, save }) {
   let nextUpload = 1;
   const uploads = new Map();
   const ui = new UI({
-    control: () => send({ t: "control", want: true }),
+    control: (want) => {
+      if (!want) input.releaseAll(); // while the grant still lets the releases through
+      send({ t: "control", want });
+    },
     scale: (mode) => renderer.setMode(mode),
     monitor: (index) => send({ t: "monitor", index }),
     chat: (text) => send({ t: "chat", text }),
@@ -49,7 +52,12 @@ export async function main({ key, base, save }) {
     sendFiles: (files) => timeline || files.forEach((f) => upload(f)),
   });
   let timeline = null; // playing a recording (set by the `playback` message)
-  const input = new Input($("screen"), $("ime"), renderer, send, () => control);
+  const sendInput = (obj) => {
+    send(obj);
+    ui.inputSent();
+  };
+  const input = new Input($("screen"), $("ime"), renderer, sendInput, () => control);
+  page.ui = ui; // tests shorten the notices' timings through it
   ui.status("Opening...");
 
   async function upload(file) {
@@ -140,7 +148,7 @@ export async function main({ key, base, save }) {
     control = false;
     ui.setLevel(false, false);
     if (!page.ended) {
-      ui.banner("error", page.banner || "The connection to the viewer program was lost: reload this page to reconnect.");
+      ui.banner("error", page.banner || "The viewer program stopped or lost this page: if it still runs, reload; otherwise run screencodec view again.");
     }
   };
 
@@ -157,7 +165,8 @@ export async function main({ key, base, save }) {
       case "level":
         control = m.control;
         page.level = { view: m.view, control: m.control };
-        ui.setLevel(m.view, m.control);
+        page.unavailable = m.unavailable || "";
+        ui.setLevel(m.view, m.control, page.unavailable);
         if (!control) input.releaseAll();
         break;
       case "monitors":
@@ -168,7 +177,7 @@ export async function main({ key, base, save }) {
         break;
       case "notice":
         page.notice = m.text;
-        ui.notice(m.text);
+        ui.notice(m.text, Object.hasOwn(m, "code") ? m.code : null);
         break;
       case "chat":
         ui.chatLine(m.from, m.text);
@@ -182,7 +191,7 @@ export async function main({ key, base, save }) {
         ui.status(timeline ? "Playback ended" : "Session ended");
         break;
       case "file_offer":
-        ui.fileOffer(m.id, m.name, m.size);
+        ui.fileOffer(m.id, m.name, m.size, m.answered || null);
         break;
       case "file_received":
         ui.fileReceived(m.id, m.name, m.size);
@@ -205,8 +214,12 @@ export async function main({ key, base, save }) {
         if (timeline) timeline.event(m);
         break;
       case "file_progress": {
-        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", declined: " declined by the user", failed: ` failed${m.text ? ": " + m.text : ""}` }[m.state];
-        ui.fileRow(`out${m.id}`, "", text);
+        // "declined": the host's answer does not say whether its user was
+        // asked (a host without a download directory refuses unasked).
+        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + m.text : ""}` }[m.state];
+        ui.fileRow(`out${m.id}`, m.name || "", text);
+        // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
+        nextUpload = Math.max(nextUpload, m.id + 1);
         break;
       }
     }

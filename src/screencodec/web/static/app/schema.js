@@ -31,8 +31,15 @@ const KINDS = {
   position: { us: int(0, 2 ** 42), playing: bool, pct: oneOf(50, 100, 200, 400) },
   event: { us: int(0, 2 ** 42), kind: str(32), text: str(1000) },
 };
-// file_progress may carry a reason
-const OPTIONAL = { file_progress: { text: str(200) } };
+// Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
+// may carry a reason and the upload's name, level why control cannot be had,
+// notice the host's code, a replayed file_offer the agent's answer.
+const OPTIONAL = {
+  file_progress: { text: str(200), name: str(255) },
+  level: { unavailable: str(1000) },
+  notice: { code: int(0, 65535) },
+  file_offer: { answered: oneOf("accepted", "declined") },
+};
 
 // Own properties only: JSON.parse makes "__proto__" an own key, and `in`
 // would find "toString" and friends on Object.prototype.

@@ -11,6 +11,13 @@ function el(tag, text, cls) {
   return e;
 }
 
+// The host's Notice codes (docs/transport.md) whose notice is about a moment,
+// not the session: input dropped for lack of a grant, the local user using
+// the input. They leave the bar after `ttlMs`, or once the agent's input has
+// gone `quietMs` without the host saying again that it dropped it.
+const TRANSIENT = new Set([1, 2]);
+export const CONTROL_UNAVAILABLE = 4;
+
 function size(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
@@ -21,8 +28,13 @@ export class UI {
   constructor(actions) {
     this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, answerFile, fileUrl }
     this.control = false;
+    this.playback = false;
     this.host = null;
     this.files = new Map();
+    this.noticeTtlMs = 8000;
+    this.noticeQuietMs = 1500;
+    this.lasting = null; // the latest notice that stays: shown again when a transient one goes
+    this.transient = null; // { at, timer, check } while a transient notice is shown
     $("bar").hidden = false;
     // The host's latest notice (why control was refused, why input is
     // ignored) stays in the bar until the next one: the status line beside it
@@ -33,7 +45,8 @@ export class UI {
     notice.setAttribute("role", "status");
     notice.hidden = true;
     $("status").before(notice);
-    $("control").onclick = () => actions.control();
+    $("control").onclick = () => actions.control(true);
+    $("give-back").onclick = () => actions.control(false);
     $("scale").onchange = (e) => actions.scale(e.target.value);
     $("monitor").onchange = (e) => actions.monitor(Number(e.target.value));
     $("fullscreen").onclick = () => {
@@ -77,7 +90,8 @@ export class UI {
 
   // A recording, not a live session: nothing to control, chat with or send.
   playbackMode() {
-    for (const id of ["control", "chat-toggle", "monitor"]) $(id).closest("label, button").hidden = true;
+    this.playback = true;
+    for (const id of ["control", "give-back", "chat-toggle", "monitor"]) $(id).closest("label, button").hidden = true;
     $("file-input").closest("label").hidden = true;
     $("level").textContent = "Recording";
     $("level").className = "level view";
@@ -87,12 +101,19 @@ export class UI {
     $("status").textContent = text;
   }
 
-  setLevel(view, control) {
+  // `unavailable`: the host's reason why it cannot grant control in this
+  // session ("" if it can): asking would not help, so the button says why.
+  setLevel(view, control, unavailable = "") {
     this.control = control;
     const level = $("level");
     level.textContent = control ? "Control" : view ? "View only" : "Not connected";
     level.className = `level ${control ? "control" : view ? "view" : "none"}`;
-    $("control").disabled = control || !view;
+    const ask = $("control");
+    ask.hidden = control || this.playback;
+    ask.disabled = control || !view || unavailable !== "";
+    if (unavailable) ask.title = `Remote control is not available: ${unavailable}`;
+    else ask.removeAttribute("title");
+    $("give-back").hidden = !control || this.playback;
     $("screen").classList.toggle("controlling", control);
   }
 
@@ -102,13 +123,49 @@ export class UI {
     $("banner").hidden = false;
   }
 
-  notice(text) {
+  // The host's notice: into the chat log, and into the bar's notice area
+  // (not the status line too: the bar showed it twice). `code` is the host's
+  // Notice code (null: none given).
+  notice(text, code = null) {
     this.chatLine("notice", text);
-    this.status(text);
+    this.clearTransient();
+    if (TRANSIENT.has(code)) {
+      const t = { at: performance.now(), timer: null, check: null };
+      t.timer = setTimeout(() => this.endTransient(t), this.noticeTtlMs);
+      this.transient = t;
+    } else {
+      this.lasting = text;
+    }
+    this.showNotice(text);
+  }
+
+  showNotice(text) {
     const shown = $("notice");
-    shown.textContent = text;
-    shown.title = text;
-    shown.hidden = false;
+    shown.textContent = text || "";
+    shown.title = text || "";
+    shown.hidden = !text;
+  }
+
+  clearTransient() {
+    const t = this.transient;
+    if (!t) return;
+    clearTimeout(t.timer);
+    clearTimeout(t.check);
+    this.transient = null;
+  }
+
+  endTransient(t) {
+    if (this.transient !== t) return;
+    this.clearTransient();
+    this.showNotice(this.lasting);
+  }
+
+  // The agent's input went to the host: if the host does not say again, for
+  // `noticeQuietMs`, that it dropped input, it is being accepted.
+  inputSent() {
+    const t = this.transient;
+    if (!t || t.check) return;
+    t.check = setTimeout(() => this.endTransient(t), this.noticeQuietMs);
   }
 
   chatLine(who, text) {
@@ -157,7 +214,12 @@ export class UI {
     return row;
   }
 
-  fileOffer(id, name, bytes) {
+  // `answered` ("accepted", "declined"): a row replayed to a reloaded page.
+  fileOffer(id, name, bytes, answered = null) {
+    if (answered) {
+      this.fileRow(`in${id}`, name, ` ${size(bytes)} from the user: ${answered}`);
+      return;
+    }
     const row = this.fileRow(`in${id}`, name, ` ${size(bytes)} from the user: `);
     const yes = el("button", "Accept");
     const no = el("button", "Decline");

@@ -1,0 +1,125 @@
+"""Control given back: from the page's "Give back control" button, and at
+once when the page goes away (the session waits 10 s for a reload, watching
+only). Nothing the agent held stays pressed on the user's screen, no input
+is forwarded while control is held back, and "Request control" takes it up
+again without a new question while the host still grants it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from selenium.webdriver.common.by import By
+
+from screencodec.capture import open_source
+from screencodec.transport import CONTROL, VIEW, ConsentRequest, Grant, Permission, allow
+from screencodec.web import WebBridge, WebOptions
+
+from .conftest import wait_page
+from .harness import LiveSession, StillSource
+
+
+def _source() -> StillSource:
+    return StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+
+
+class _Viewer:
+    """What the bridge calls on a Viewer, recorded."""
+
+    def __init__(self, level: Permission) -> None:
+        self.level = level
+        self.sent: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        async def record(*args: Any) -> None:
+            self.sent.append((name, args))
+
+        return record
+
+
+def _control(browser: Any) -> bool:
+    return bool((browser.execute_script("return window.screencodecPage.level") or {}).get(
+        "control"))  # fmt: skip
+
+
+def test_the_bridge_releases_what_it_pressed_and_forwards_nothing_held_back() -> None:
+    async def main() -> None:
+        bridge = WebBridge()
+        out: asyncio.Queue[str | bytes] = asyncio.Queue()
+        bridge._out = out
+        viewer = _Viewer(VIEW | CONTROL)
+        bridge.viewer = viewer  # type: ignore[assignment]
+        for msg in ('{"t":"key","keysym":65507,"down":true,"text":""}',  # Ctrl held
+                    '{"t":"key","keysym":97,"down":true,"text":"a"}',
+                    '{"t":"key","keysym":97,"down":false,"text":""}',
+                    '{"t":"button","b":1,"down":true}'):  # fmt: skip
+            await bridge._on_text(msg)
+        viewer.sent.clear()
+        await bridge._on_text('{"t":"control","want":false}')
+        assert viewer.sent == [("button", (1, False)), ("key", (65507, False, ""))]
+        assert bridge.held_back
+        levels = [json.loads(x) for x in out._queue if isinstance(x, str)]  # type: ignore[attr-defined]
+        assert levels[-1] == {"t": "level", "view": True, "control": False, "unavailable": ""}
+        viewer.sent.clear()
+        await bridge._on_text('{"t":"move","x":1,"y":2}')
+        assert viewer.sent == [] and bridge.input_dropped == 1
+        # Asked again while the host still grants it: taken up, no question.
+        await bridge._on_text('{"t":"control","want":true}')
+        assert not bridge.held_back and viewer.sent == []
+        await bridge._on_text('{"t":"move","x":1,"y":2}')
+        assert viewer.sent == [("pointer_move", (1, 2))]
+        bridge.close()
+
+    asyncio.run(main())
+
+
+def test_give_back_and_take_up_again_in_the_page(browser: Any) -> None:
+    asked: list[Permission] = []
+
+    async def counting(request: ConsentRequest) -> Grant:
+        asked.append(request.level)
+        return await allow()(request)
+
+    live = LiveSession(_source(), consent=counting, options=WebOptions(control=True, grace=5.0))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        ask, give = browser.find_element(By.ID, "control"), browser.find_element(By.ID, "give-back")
+        assert give.is_displayed() and not ask.is_displayed()
+        questions = live.run(lambda: len(asked))
+        give.click()
+        wait_page(browser, lambda s: not s["level"]["control"], what="view only")
+        assert browser.find_element(By.ID, "level").text == "View only"
+        assert ask.is_displayed() and ask.is_enabled() and not give.is_displayed()
+        assert live.run(lambda: live.web.bridge.held_back)  # type: ignore[union-attr]
+        ask.click()
+        wait_page(browser, lambda s: s["level"]["control"], what="control again")
+        assert live.run(lambda: len(asked)) == questions  # the user was not asked again
+    finally:
+        live.close()
+
+
+def test_the_page_going_away_holds_control_back_at_once(browser: Any) -> None:
+    assert WebOptions().grace == 10.0
+    live = LiveSession(_source(), options=WebOptions(control=True, grace=5.0))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        bridge = live.web.bridge
+        assert bridge is not None
+        # The page went away while the agent held Shift (its own key-up never came).
+        live.call(bridge._on_text, '{"t":"key","keysym":65505,"down":true,"text":""}')
+        live.wait(lambda: ("key", 0xFFE1, True, "") in live.injector.events, what="Shift down")
+        browser.get("about:blank")
+        live.wait(lambda: bridge.held_back, what="control held back")
+        live.wait(lambda: ("key", 0xFFE1, False, "") in live.injector.events, what="Shift up")
+        # The session waits for a reload, watching: the same tab comes back view only.
+        browser.get(live.url.split("#")[0])
+        wait_page(browser, lambda s: s["connected"] and s["level"] is not None
+                  and s["applied"] >= 1, what="the page back")  # fmt: skip
+        assert not _control(browser)
+        browser.find_element(By.ID, "control").click()
+        wait_page(browser, lambda s: s["level"]["control"], what="control taken up again")
+    finally:
+        live.close()
