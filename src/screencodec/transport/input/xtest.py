@@ -257,13 +257,17 @@ class XTestInjector(InputInjector):
                 self._mods[keycode] = _MANAGED[keysym]
         elif shift is not None:
             self._adjust(shift, keycode)
+        # The last keysym pressed on a keycode is the one whose release lets go
+        # of it (a browser's repeat of 1 becomes ! once Shift is down).
+        for other in [ks for ks, kc in self._held.items() if kc == keycode]:
+            del self._held[other]
         self._held[keysym] = keycode
         self._press(keycode)
 
     def _key_up(self, keysym: int) -> None:
         keycode = self._held.pop(keysym, None)
-        if keycode is None or keycode in self._held.values():
-            return  # never pressed (dropped), or still held as another keysym
+        if keycode is None:
+            return  # never pressed (dropped), or pressed again as another keysym
         self._mods.pop(keycode, None)
         if keycode in self._suppressed:  # already up at the server
             self._suppressed.discard(keycode)
