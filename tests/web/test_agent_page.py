@@ -156,3 +156,44 @@ def test_a_session_that_is_over_is_not_shown_as_live(browser: Any) -> None:
         assert _js(browser, opacity) < 1
     finally:
         live.close()
+
+
+_ALTGR = """
+const ime = document.getElementById('ime');
+const k = (type, key, code, mods) => ime.dispatchEvent(new KeyboardEvent(type, {
+  key, code, bubbles: true, cancelable: true, ...mods}));
+const chord = {ctrlKey: true, altKey: true, modifierAltGraph: true};
+k('keydown', 'Control', 'ControlLeft', {ctrlKey: true});
+k('keydown', 'AltGraph', 'AltRight', chord);
+k('keydown', '@', 'KeyQ', chord);
+k('keyup', '@', 'KeyQ', chord);
+k('keyup', 'AltGraph', 'AltRight', {ctrlKey: true});
+k('keyup', 'Control', 'ControlLeft', {});
+k('keydown', 'a', 'KeyA', {ctrlKey: false});
+k('keyup', 'a', 'KeyA', {});
+"""
+
+
+def test_a_character_typed_with_altgr_reaches_the_host_without_ctrl(browser: Any) -> None:
+    """Windows reports AltGr as Ctrl + Alt: a German agent's '@' (AltGr+Q)
+    came to the host as Ctrl and AltGr held with '@', which a terminal reads
+    as Ctrl-@. The chord's modifiers are let go before the character, and
+    their own keyup later sends nothing."""
+    live = LiveSession(_source(), options=WebOptions(control=True, grace=5.0))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+
+        def got() -> list[tuple[int, bool]]:
+            return [(int(e[1]), bool(e[2])) for e in live.injector.events if e[0] == "key"]  # type: ignore[call-overload]
+
+        _js(browser, _ALTGR)
+        live.wait(lambda: len(got()) >= 8, what="the key events")
+        assert got() == [
+            (0xFFE3, True), (0xFE03, True),  # Ctrl, AltGr pressed by the agent
+            (0xFFE3, False), (0xFE03, False),  # let go before the character
+            (0x40, True), (0x40, False),  # '@' alone
+            (0x61, True), (0x61, False),  # and nothing held after it
+        ]  # fmt: skip
+    finally:
+        live.close()

@@ -10,7 +10,7 @@
 // menu sends those combinations; in full screen the page also asks for the
 // Keyboard Lock, so that they are captured like any other key there.
 
-import { charKeysym, keysymOf, textOf } from "./keys.js";
+import { CHORD_MODIFIERS, altGraphChar, charKeysym, keysymOf, textOf } from "./keys.js";
 
 const BUTTONS = [1, 2, 3, 8, 9];
 
@@ -139,6 +139,7 @@ export class Input {
       const keysym = keysymOf(e);
       if (!keysym) return;
       e.preventDefault();
+      if (altGraphChar(e)) this.dropChordModifiers();
       this.keys.set(e.code || e.key, keysym);
       this.send({ t: "key", keysym, down: true, text: textOf(e) });
     } else {
@@ -147,6 +148,20 @@ export class Input {
       e.preventDefault();
       this.keys.delete(e.code || e.key);
       this.send({ t: "key", keysym, down: false, text: "" });
+    }
+  }
+
+  // The agent's AltGr made this character (Windows reports AltGr as Ctrl +
+  // Alt, and some layouts' AltGr as AltGraph): the host gets the character,
+  // not Ctrl+Alt+it, which a terminal reads as a control chord (Ctrl-@ for
+  // a German '@'). The modifiers held for the chord are let go first; their
+  // own keyup later finds nothing held and is ignored.
+  dropChordModifiers() {
+    for (const [code, keysym] of [...this.keys]) {
+      if (CHORD_MODIFIERS.has(keysym)) {
+        this.keys.delete(code);
+        this.send({ t: "key", keysym, down: false, text: "" });
+      }
     }
   }
 

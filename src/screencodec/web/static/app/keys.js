@@ -32,9 +32,21 @@ export function keysymOf(event) {
   return 0;
 }
 
+// A character the agent's AltGr made ('@' on a German keyboard): Windows
+// reports AltGr as Ctrl + Alt, so ctrlKey alone does not mean a Ctrl chord.
+export function altGraphChar(event) {
+  return [...event.key].length === 1 && event.getModifierState("AltGraph");
+}
+
+// The keysyms of the modifiers an AltGr chord holds: Ctrl, Alt, AltGr.
+export const CHORD_MODIFIERS = new Set([
+  SIDED.Control[0], SIDED.Control[1], SIDED.Alt[0], SIDED.Alt[1], NAMED.AltGraph,
+]);
+
 // The text a key types (what the host may use when it has no keycode for the
-// keysym): the character itself, never for named keys or with Ctrl/Meta.
+// keysym): the character itself, never for named keys or with Ctrl/Meta
+// (unless AltGr made it).
 export function textOf(event) {
-  if (event.ctrlKey || event.metaKey) return "";
+  if ((event.ctrlKey || event.metaKey) && !altGraphChar(event)) return "";
   return [...event.key].length === 1 ? event.key : "";
 }
