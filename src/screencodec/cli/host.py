@@ -10,11 +10,19 @@ asked one at a time and nothing prints over an open one. Every string a peer
 chose is passed through :func:`safe_text` before it is printed. Failures to
 start (port in use, relay unreachable) are one line on stderr and exit code 2.
 
-Chat: each chat line from an agent is printed as ``agent 'NAME' (PEER) says:
-TEXT``; a line the local user types that starts with ``/say `` is sent as chat
-to every viewer. Such lines are split off the terminal's input before the
-questions read it (:class:`_TerminalInput`), so a chat line never answers a
-question and an answer never becomes chat.
+Commands: each chat line from an agent is printed as ``agent 'NAME' (PEER)
+says: TEXT``. The local user types commands (parsed by :mod:`.say`): ``/say
+TEXT`` chats with every agent, ``/view`` takes control back (the agents keep
+watching), ``/end`` ends the sessions (the host then exits with ``--once``,
+else waits for the next agent, who is asked about again), ``/send PATH``
+offers a file to each agent, ``/help`` lists them; each prints one line once
+it has taken effect. Command lines are split off the terminal's input before
+the questions read it (:class:`_TerminalInput`), so a command never answers a
+question and an answer never becomes a command.
+
+Files: started without ``--download-dir``, the host refuses every file an
+agent sends without asking, and says so in one line (the file's name through
+safe_text).
 
 Control: when the host cannot inject input (``--control none``, or
 ``--control xtest`` and no X display), the session layer refuses a request to
@@ -36,7 +44,7 @@ from typing import Any, TextIO
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size
-from screencodec.cli.say import SAY, said
+from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
@@ -45,13 +53,21 @@ from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
     PasswordGuessed,
+    PermissionChanged,
     SessionEnded,
     SharingChanged,
     StatsUpdated,
 )
 from screencodec.transport.session.host import Host
-from screencodec.transport.session.permissions import ConsentRequest
+from screencodec.transport.session.permissions import (
+    CONTROL,
+    VIEW,
+    ConsentRequest,
+    Grant,
+    Permission,
+)
 from screencodec.transport.session.screens import SourceFactory
+from screencodec.transport.session.sidechannels import FileOfferInfo
 
 __all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "register", "run_host"]
 
@@ -161,22 +177,22 @@ def _told(ui: TerminalQuestions, why: str) -> Callable[[ConsentRequest, str], No
 
 
 class _TerminalInput:
-    """The terminal's lines, split: chat lines (:func:`~screencodec.cli.say.said`)
-    go on :attr:`chat`, prefix removed; every other line goes on to the
-    questions through :attr:`answers`, a pipe (a real text stream, so the
-    questions keep their own rules: lines typed before a question are
-    discarded, end of input is no).
+    """The terminal's lines, split: command lines (``/say``, ``/view``, ...,
+    :func:`~screencodec.cli.say.command`) go on :attr:`commands`; every other
+    line goes on to the questions through :attr:`answers`, a pipe (a real
+    text stream, so the questions keep their own rules: lines typed before a
+    question are discarded, end of input is no).
 
     State: a daemon thread reading ``stdin`` (daemon: a waiting read must not
-    keep the process alive at exit) and writing the pipe; :attr:`chat` is
-    filled on the event loop through ``call_soon_threadsafe``.
+    keep the process alive at exit) and writing the pipe; :attr:`commands`
+    is filled on the event loop through ``call_soon_threadsafe``.
     """
 
     def __init__(self, stdin: TextIO, loop: asyncio.AbstractEventLoop) -> None:
         read_fd, write_fd = os.pipe()
         self.answers: TextIO = os.fdopen(read_fd, "r", encoding="utf-8", errors="replace")
         self._to_questions = os.fdopen(write_fd, "w", encoding="utf-8")
-        self.chat: asyncio.Queue[str] = asyncio.Queue()
+        self.commands: asyncio.Queue[Command] = asyncio.Queue()
         self._loop = loop
         threading.Thread(target=self._run, args=(stdin,), name="host-terminal",
                          daemon=True).start()  # fmt: skip
@@ -190,11 +206,10 @@ class _TerminalInput:
                     line = ""
                 if not line:
                     return  # end of input: closing the pipe reads as "no"
-                text = said(line)
-                if text is not None:
-                    # Never an answer, even if empty: the user meant to chat.
-                    if text:
-                        self._loop.call_soon_threadsafe(self.chat.put_nowait, text)
+                typed = command(line)
+                if typed is not None:
+                    # Never an answer, even a bare "/say" or an unknown command.
+                    self._loop.call_soon_threadsafe(self.commands.put_nowait, typed)
                     continue
                 self._to_questions.write(line)
                 self._to_questions.flush()
@@ -205,20 +220,181 @@ class _TerminalInput:
                 self._to_questions.close()
 
 
-async def _say(host: Host, ui: TerminalQuestions, lines: asyncio.Queue[str]) -> None:
-    """Send each chat line the local user typed to every agent sharing the screen."""
-    while True:
-        text = await lines.get()
-        viewers = host.viewers
-        if not viewers:
-            ui.say("(not sent: no support agent sees your screen)")
-            continue
+#: What an agent is told when the host's user types /end.
+ENDED_BY_USER = "the host's user ended the session"
+
+
+class _Commands:
+    """Carries out the commands the local user types (cli/say.py parses them)
+    and prints one line when each has taken effect.
+
+    State: :attr:`levels`, what each agent was granted (set by :meth:`consent`
+    from the first answer, then by :meth:`note` from the host's events), so
+    ``/view`` can say from whom control was taken back; the ``/send`` tasks in
+    flight (an offer waits for the agent's answer, and must not hold up the
+    next command); :attr:`refusals`, per agent, the time of the last line
+    about a file refused unasked and how many were not told since (an agent
+    cannot flood the terminal with offers). One event loop; no locking.
+    """
+
+    #: Set right after the host is made (this object's :meth:`consent` is its).
+    host: Host
+
+    def __init__(self, ui: TerminalQuestions, done: asyncio.Event, once: bool) -> None:
+        self.ui = ui
+        self.done = done
+        self.once = once
+        self.levels: dict[str, Permission] = {}
+        self.refusals: dict[str, tuple[float, int]] = {}
+        #: Peers whose sessions ``/end`` ended (their end is told in those words).
+        self.ended: set[str] = set()
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def consent(self, request: ConsentRequest) -> Grant:
+        """The terminal's question, noting what a first request was granted."""
+        grant = await self.ui.permission(request)
+        if not request.upgrade:
+            self.levels[request.peer] = grant.level & request.level
+        return grant
+
+    def note(self, event: PermissionChanged | SessionEnded) -> None:
+        if isinstance(event, PermissionChanged):
+            self.levels[event.peer] = event.level
+        else:
+            self.levels.pop(event.peer, None)
+
+    async def run(self, typed: asyncio.Queue[Command]) -> None:
         try:
-            await host.send_chat(text)
+            while True:
+                await self.do(await typed.get())
+        finally:
+            for task in self._sending:
+                task.cancel()
+
+    async def do(self, typed: Command) -> None:
+        if typed.name == "say":
+            await self._say(typed.arg)
+        elif typed.name == "view":
+            await self._view()
+        elif typed.name == "end":
+            await self._end()
+        elif typed.name == "send":
+            self._send(typed.arg)
+        elif typed.name == "help":
+            width = max(len(name) for name, _ in HOST_COMMANDS)
+            self.ui.say("\n".join(f"  {name:<{width}}  {what}" for name, what in HOST_COMMANDS))
+        else:
+            self.ui.say(f"(unknown command /{safe_text(typed.name, 40)}: type /help for the list)")
+
+    async def _say(self, text: str) -> None:
+        """Send a chat line to every agent sharing the screen."""
+        if not text:
+            return
+        viewers = self.host.viewers
+        if not viewers:
+            self.ui.say("(not sent: no support agent sees your screen)")
+            return
+        try:
+            await self.host.send_chat(text)
         except (ScreencodecError, OSError) as exc:
-            ui.say(f"(not sent: {safe_text(exc, 200)})")
-            continue
-        ui.say(f"you said to {_agents(ui, viewers)}: {safe_text(text, 1000)}")
+            self.ui.say(f"(not sent: {safe_text(exc, 200)})")
+            return
+        self.ui.say(f"you said to {_agents(self.ui, viewers)}: {safe_text(text, 1000)}")
+
+    async def _view(self) -> None:
+        """Take CONTROL back from every agent; they keep VIEW."""
+        had = tuple(p for p in self.host.viewers if CONTROL in self.levels.get(p, VIEW))
+        await self.host.revoke(CONTROL)
+        if had:
+            for peer in had:
+                self.levels[peer] = self.levels[peer] - CONTROL
+            self.ui.say(f"you took back control from {_agents(self.ui, had)}: only you use"
+                        " your mouse and keyboard now; your screen is still shared")
+        else:
+            self.ui.say("(no agent controls your mouse and keyboard: nothing to take back)")
+
+    async def _end(self) -> None:
+        """End every session, including those still waiting for an answer."""
+        viewers = self.host.viewers
+        self.ended.update(viewers)
+        await self.host.disconnect(reason=ENDED_BY_USER)
+        who = f" with {_agents(self.ui, viewers)}" if viewers else ""
+        if self.once:
+            self.ui.say(f"you ended the session{who}; closing")
+            self.done.set()
+        else:
+            self.ui.say(f"you ended the session{who}; the code and password above still"
+                        " work, and you will be asked again before anyone sees your screen"
+                        " (Ctrl-C to stop)")
+
+    def _send(self, typed: str) -> None:
+        """Offer a file to every agent, each offer in its own task."""
+        if len(typed) >= 2 and typed[0] == typed[-1] and typed[0] in "'\"":
+            typed = typed[1:-1]  # a path pasted or dropped in quotes
+        if not typed:
+            self.ui.say("(usage: /send PATH)")
+            return
+        path = Path(typed).expanduser()
+        shown = safe_text(path, 300)
+        if not path.is_file():
+            why = "no such file" if not path.exists() else "not a file"
+            self.ui.say(f"(not sent: {shown}: {why})")
+            return
+        viewers = self.host.viewers
+        if not viewers:
+            self.ui.say("(not sent: no support agent sees your screen)")
+            return
+        size = path.stat().st_size
+        self.ui.say(f"offering {shown} ({size} bytes) to {_agents(self.ui, viewers)}; "
+                    "each is asked whether to accept it")
+        for peer in viewers:
+            task = asyncio.ensure_future(self._offer(path, peer))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _offer(self, path: Path, peer: str) -> None:
+        who = _agents(self.ui, (peer,))
+        try:
+            sent = await self.host.send_file(path, peer)
+        except KeyError:
+            self.ui.say(f"(not sent to {who}: they left)")
+            return
+        except (ScreencodecError, OSError) as exc:
+            self.ui.say(f"(not sent to {who}: {safe_text(exc, 200)})")
+            return
+        if sent:
+            self.ui.say(f"sent {safe_text(path.name, 200)} to {who}")
+        else:
+            self.ui.say(f"{who} did not accept {safe_text(path.name, 200)} (declined, no "
+                        "answer, or their viewer takes no files)")
+
+    async def refuse_file(self, offer: FileOfferInfo) -> bool:
+        """The file question of a host started without ``--download-dir``: no
+        question, every file is refused, and the local user is told in one
+        line (for each agent, at most one line per :data:`REFUSED_EVERY` s,
+        which counts the files refused meanwhile)."""
+        now = asyncio.get_running_loop().time()
+        last, untold = self.refusals.get(offer.peer, (-REFUSED_EVERY, 0))
+        if now - last < REFUSED_EVERY:
+            self.refusals[offer.peer] = (last, untold + 1)
+            return False
+        self.refusals[offer.peer] = (now, 0)
+        more = f" ({untold} more since the last such line)" if untold else ""
+        self.ui.say(f"refused a file from {_agents(self.ui, (offer.peer,))}: "
+                    f"{safe_text(offer.name, 100)!r} ({offer.size} bytes){more}: this host "
+                    "takes no files (start it with --download-dir DIR to be asked)")
+        return False
+
+
+#: A host started without ``--download-dir`` says a file was refused at most
+#: this often per agent (s).
+REFUSED_EVERY = 10.0
+#: Stands in for the download directory of a host started without one, so that
+#: file offers reach :meth:`_Commands.refuse_file` (the session refuses them
+#: unasked, and silently, when there is no directory). Nothing is written
+#: there: the answer is always no, and a directory below /dev/null cannot be
+#: made.
+NO_DOWNLOADS = Path(os.devnull)
 
 
 class _StartError(ScreencodecError, RuntimeError):
@@ -234,8 +410,8 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     return ", ".join(named)
 
 
-async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bool,
-                sharing: list[bool]) -> None:
+async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
+                commands: _Commands) -> None:
     """Banner while shared, a status line per viewer per second (dropped while
     a question is open), wrong-password warnings; ``sharing[0]`` says whether
     the banner is up."""
@@ -275,12 +451,19 @@ async def _show(host: Host, ui: TerminalQuestions, done: asyncio.Event, once: bo
         elif isinstance(ev, FileReceived):
             sender = _agents(ui, (ev.peer,))
             ui.say(f"saved {safe_text(ev.path, 300)} ({ev.size} bytes) from {sender}")
+        elif isinstance(ev, PermissionChanged):
+            commands.note(ev)
         elif isinstance(ev, StatsUpdated):
             ui.say(f"[shared] {safe_text(ev.stats.line(), 200)}", status=True)
         elif isinstance(ev, SessionEnded):
-            ui.say(f"session with {safe_text(ev.peer)} ended: {safe_text(ev.reason, 200)}")
-            if once:
-                done.set()
+            commands.note(ev)
+            why = safe_text(ev.reason, 200)
+            if ev.peer in commands.ended:
+                commands.ended.discard(ev.peer)
+                why = "you ended it"
+            ui.say(f"session with {safe_text(ev.peer)} ended: {why}")
+            if commands.once:
+                commands.done.set()
 
 
 STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
@@ -329,21 +512,23 @@ async def _host_main(args: argparse.Namespace) -> int:
         consent_timeout=args.consent_timeout,
         monitor=args.monitor,
         max_duration=args.max_duration,
-        download_dir=args.download_dir,
+        download_dir=args.download_dir or NO_DOWNLOADS,
     )
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
     ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
+    done = asyncio.Event()
+    commands = _Commands(ui, done, args.once)
 
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
 
     host = Host(
         _source_factory(args),
-        consent=ui.permission,
+        consent=commands.consent,
         injector=injector,
         config=config,
-        file_consent=ui.file_offer,
+        file_consent=ui.file_offer if args.download_dir else commands.refuse_file,
         recorder=_recorder(args),
         control_unavailable=None if no_control is None else no_control[1],
         on_unavailable=None if no_control is None else _told(ui, no_control[0]),
@@ -351,10 +536,10 @@ async def _host_main(args: argparse.Namespace) -> int:
     creds = SessionCredentials()
     host.watch_credentials(creds)
     timeouts = Timeouts(max_duration=args.max_duration)
-    done = asyncio.Event()
+    commands.host = host
     sharing = [False]
-    shower = asyncio.ensure_future(_show(host, ui, done, args.once, sharing))
-    sayer = asyncio.ensure_future(_say(host, ui, terminal.chat))
+    shower = asyncio.ensure_future(_show(host, ui, sharing, commands))
+    sayer = asyncio.ensure_future(commands.run(terminal.commands))
     watcher = _start_watcher(host)
     opened: Any = None
 
@@ -376,6 +561,7 @@ async def _host_main(args: argparse.Namespace) -> int:
             f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
             "Read both to your support agent. Nothing is shared until you answer y.\n"
             f"To write to your agent, type {SAY} and your message, then Enter."
+            " Type /help for the other commands."
         )
         await done.wait()
     finally:

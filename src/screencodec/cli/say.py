@@ -1,22 +1,59 @@
-"""Chat typed at a terminal: a line ``/say TEXT`` is a message to the other
-side, for the ``host`` and the ``view`` commands alike. Every other line is
-left to the command (the host's consent answers, for instance)."""
+"""Commands typed at a terminal, for the ``host`` and the ``view`` commands
+alike: one parser, so the two terminals never disagree on what a line is.
+
+A line whose first non-blank character is ``/`` is a command line:
+``/say TEXT`` is a message to the other side, and the host also knows
+``/view``, ``/end``, ``/send PATH`` and ``/help`` (:data:`HOST_COMMANDS`).
+A command line, known or not, is never the answer to a question: a mistyped
+``/veiw`` must not be read as "no" to the question on screen. Every other
+line is left to the command (the host's consent answers, for instance).
+"""
 
 from __future__ import annotations
 
-__all__ = ["SAY", "said"]
+from dataclasses import dataclass
+
+__all__ = ["HOST_COMMANDS", "SAY", "Command", "command", "said"]
 
 #: The command that starts a chat line.
 SAY = "/say"
+
+#: The host's commands and what each does, in the order ``/help`` lists them.
+HOST_COMMANDS = (
+    ("/say TEXT", "write TEXT to the support agent(s)"),
+    ("/view", "take back control of your mouse and keyboard; the agents can still watch"),
+    ("/end", "end the session: every agent leaves"),
+    ("/send PATH", "offer the file PATH to the agent(s); each is asked whether to accept it"),
+    ("/help", "list these commands"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A typed command line: ``name`` without its slash, lowercased (``"say"``,
+    ``"send"``, or whatever was typed after the slash), and ``arg``, the rest
+    of the line with blanks trimmed (``""`` when there is none)."""
+
+    name: str
+    arg: str = ""
+
+
+def command(line: str) -> Command | None:
+    """The command of a typed ``line``, or None when it is no command line
+    (it does not start with ``/``). ``/sayno`` is the command ``sayno``, which
+    is neither chat nor an answer."""
+    text = line.strip()
+    if not text.startswith("/"):
+        return None
+    name, *rest = text[1:].split(maxsplit=1) or [""]
+    return Command(name.lower(), rest[0].strip() if rest else "")
 
 
 def said(line: str) -> str | None:
     """The message of a typed ``line``: its text after ``/say`` (``""`` for a
     bare ``/say``, which is still chat, never an answer), or None when the
     line is not chat (``/sayno`` is not)."""
-    command = line.strip()
-    if command == SAY:
-        return ""
-    if command.startswith(SAY) and command[len(SAY)].isspace():
-        return command[len(SAY) :].strip()
-    return None
+    typed = command(line)
+    if typed is None or typed.name != SAY[1:]:
+        return None
+    return typed.arg

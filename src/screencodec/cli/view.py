@@ -23,13 +23,25 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address
 from screencodec.cli.say import SAY, said
-from screencodec.errors import AccessRefusedError, RefuseCode, ScreencodecError
+from screencodec.errors import (
+    AccessRefusedError,
+    ProtocolError,
+    RefuseCode,
+    ScreencodecError,
+    TransportError,
+)
+from screencodec.transport.channel.codes import (
+    CODE_DIGITS,
+    PASSWORD_LENGTH,
+    normalize_password,
+    parse_code,
+)
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
 
@@ -158,7 +170,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     except asyncio.TimeoutError:  # before OSError: TimeoutError is one
         if web.viewer is None:
             raise _ViewError("no page opened the viewer link in time") from None
-        reason = "viewer left (--duration)"
+        reason = LEFT
     except OSError as exc:
         if web.url or isinstance(exc, ScreencodecError):
             raise
@@ -166,8 +178,42 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         port = f"port {args.web_port}" if args.web_port else "a port"
         why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
-    print(f"session ended: {reason}", flush=True)
+    print(ended_words(reason), flush=True)
     return 0
+
+
+#: How a session this side left is told (Ctrl-C, --duration).
+LEFT = "you left the session"
+#: The host's own goodbyes (session/host.py, link.py) in the agent's words.
+_HOST_WORDS = {
+    "host ended": "the host ended the session",
+    "the local user stopped sharing": "the host's user stopped sharing the screen",
+    "closed locally": "the host closed the connection",
+}
+
+
+def ended_words(reason: str) -> str:
+    """The line that says why a session ended (``Viewer.run``'s reason, or
+    the web viewer's), ``session ended: WHY``, WHY in plain words: without
+    the channel's layers ("channel closed: closed by peer: ..."), the host's
+    own words kept, through safe_text. The web viewer's reasons for its own
+    leaving ("the agent left the session") are plain already."""
+    return f"session ended: {_plain(reason)}"
+
+
+def _plain(reason: str) -> str:
+    if reason in (LEFT, "channel closed: closed locally"):
+        return LEFT
+    for layer in ("host said bye: ", "channel closed: closed by peer: "):
+        if reason.startswith(layer):
+            why = reason.removeprefix(layer)
+            return safe_text(_HOST_WORDS.get(why, why), 200) or "the host ended the session"
+    if reason.startswith("channel closed: "):
+        why = reason.removeprefix("channel closed: ")
+        if why in ("the peer closed the connection", "the connection is gone"):
+            return "the connection was lost"
+        return f"the connection was lost ({safe_text(why, 200)})"
+    return safe_text(reason, 200)
 
 
 @contextlib.contextmanager
@@ -304,10 +350,15 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             ended, reason = await _unless_left(task, left, args.duration)
             if not ended:  # --duration passed, or Ctrl-C
                 await viewer.bye("viewer left")
-                reason = await task
+                await task
+                reason = LEFT
+        except ProtocolError:
+            raise  # the host broke the protocol: an error, said as one
+        except TransportError as exc:  # the connection broke under a read
+            reason = f"channel closed: {exc}"
         finally:
             tick.cancel()
-    print(f"session ended: {reason}", flush=True)
+    print(ended_words(str(reason)), flush=True)
     if args.snapshot is not None and viewer.framebuffer is not None:
         from PIL import Image
 
@@ -322,6 +373,23 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
     return 0
 
 
+#: What a mistyped code or password is told, before anything is connected
+#: or opened (the formats are transport/channel/codes.py's).
+NOT_A_CODE = f"that is not a session code: {CODE_DIGITS} digits, like 123 456 789"
+NOT_A_PASSWORD = (f"that is not a session password: {PASSWORD_LENGTH} letters and digits,"
+                  " like 7kq2m9xa (there is no 0, 1, l or o in one)")
+
+
+def _well_formed(text: str, parse: Callable[[str], str], error: str) -> bool:
+    """Whether ``parse`` takes ``text``; if not, ``error`` is printed."""
+    try:
+        parse(text)
+    except ValueError:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_view(args: argparse.Namespace) -> int:
     if (args.address is None) == (args.relay is None):
         print("give either HOST:PORT or --relay HOST:PORT", file=sys.stderr)
@@ -332,7 +400,13 @@ def run_view(args: argparse.Namespace) -> int:
     if args.web and importlib.util.find_spec("aiohttp") is None:
         print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
         return 2
+    # With --web, a code or password of the wrong form is told once the page
+    # is open, in the page and here (web/run.py), as the web tests expect.
+    if not args.web and not _well_formed(args.code, parse_code, NOT_A_CODE):
+        return 2
     password = args.password or getpass.getpass("Password: ")
+    if not args.web and not _well_formed(password, normalize_password, NOT_A_PASSWORD):
+        return 2
     try:
         return asyncio.run((_web_main if args.web else _view_main)(args, password))
     except OSError as exc:

@@ -15,7 +15,8 @@ handshake and idle streams; pending joins and handshakes per code (a new
 viewer past a cap cuts a waiting one instead of being refused, so parked
 handshakes cannot lock the real agent out: sessions.py).
 
-Operations: structured log lines and metrics (observe.py); :meth:`Relay.drain`
+Operations: structured log lines and metrics (observe.py), which name a
+session by a keyed tag (:func:`session_tag`), never by its code; :meth:`Relay.drain`
 stops accepting, hands hosts back to the cluster and lets live pairs run up
 to a deadline.
 """
@@ -63,7 +64,7 @@ from screencodec.transport.relay.protocol import (
 from screencodec.transport.relay.sessions import EvictedError, Pairing, Registration
 from screencodec.transport.relay.splice import PairControl, PairStreams, Tap, is_spliced, splice
 
-__all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay"]
+__all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay", "session_tag"]
 
 T = TypeVar("T")
 
@@ -71,6 +72,21 @@ T = TypeVar("T")
 #: far longer than a real viewer takes to compute its PAKE answer.
 STALL_GRACE = 1.0
 _log = logging.getLogger(__name__)
+#: Keys the session tags of this process's log lines (see :func:`session_tag`).
+_TAG_KEY = secrets.token_bytes(16)
+
+
+def session_tag(code: str) -> str:
+    """What the log says for a session code: 6 hex digits of a keyed hash.
+
+    Never the code itself: a code and a guessed password are a way in, and
+    logs are read by more people than should hold codes. Keyed with a random
+    key per process, so the tag tells nothing about the code to anyone (an
+    unkeyed hash of a 9-digit code is undone by trying all 10**9), yet the
+    lines of one session on one relay share their tag.
+    """
+    return hmac.new(_TAG_KEY, code.encode(), "sha256").hexdigest()[:6]
+
 
 class Relay:
     """A relay server. ``await relay.start()``, then ``relay.port``; ``await relay.close()``.
@@ -237,7 +253,7 @@ class Relay:
             for code in lost:
                 reg = self._sessions.get(code)
                 if reg is not None and reg.verifier == claims.get(code):
-                    log_event("claim_lost", logging.WARNING, session=code)
+                    log_event("claim_lost", logging.WARNING, session=session_tag(code))
                     reg.writer.close()
 
     async def _allowed(self, kind: str, key: str) -> bool:
@@ -291,7 +307,8 @@ class Relay:
         self.stats.refuse(why)
         self.metrics.refused(why)
         level = logging.WARNING if why == RefuseCode.RATE_LIMITED else logging.INFO
-        log_event("refused", level, reason=why.name, code=session or "-", addr=ip,
+        log_event("refused", level, reason=why.name,
+                  session=session_tag(session) if session else "-", addr=ip,
                   detail=detail)
         await send_refusal(writer, why, detail)
 
@@ -308,7 +325,7 @@ class Relay:
             return False
         self.stats.redirected += 1
         self.metrics.redirected()
-        log_event("redirect", code=code, addr=ip, role=role, to=holder.relay)
+        log_event("redirect", session=session_tag(code), addr=ip, role=role, to=holder.relay)
         writer.write(encode_redirect(holder.relay))
         with contextlib.suppress(OSError, asyncio.TimeoutError):
             await asyncio.wait_for(writer.drain(), 1.0)
@@ -365,7 +382,7 @@ class Relay:
         if result is ClaimResult.RECLAIMED:
             self.stats.reclaims += 1
         self.metrics.sessions(len(self._sessions))
-        log_event("registered", code=code, addr=ip, claim=result.value)
+        log_event("registered", session=session_tag(code), addr=ip, claim=result.value)
         why = "closed"
         try:
             writer.write(encode_frame(FrameType.RELAY_OK))
@@ -393,7 +410,7 @@ class Relay:
             for _, fut in reg.pending:
                 if not fut.done():
                     fut.set_exception(TransportError("the host's registration ended"))
-            log_event("unregistered", code=code, addr=ip, why=why)
+            log_event("unregistered", session=session_tag(code), addr=ip, why=why)
 
     async def _serve_viewer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                             ip: str, code: str) -> None:
@@ -461,7 +478,7 @@ class Relay:
         self._no_pairs.clear()
         self.stats.paired += 1
         self.metrics.pair(+1)
-        log_event("paired", code=reg.code, addr=ip)
+        log_event("paired", session=session_tag(reg.code), addr=ip)
         loop = asyncio.get_running_loop()
         started = loop.time()
         forwarded = 0
@@ -498,13 +515,13 @@ class Relay:
             if not is_spliced(writer):
                 await close_writer(writer, 0.2)
             done.set()
-            log_event("pair_end", code=reg.code, addr=ip, why=why, bytes=forwarded,
+            log_event("pair_end", session=session_tag(reg.code), addr=ip, why=why, bytes=forwarded,
                       seconds=round(loop.time() - started, 3))
 
     def _evict_one(self, reg: Registration) -> bool:
         if reg.evict_handshake(asyncio.get_running_loop().time(), STALL_GRACE):
             self.stats.evicted += 1
-            log_event("handshake_evicted", logging.WARNING, code=reg.code)
+            log_event("handshake_evicted", logging.WARNING, session=session_tag(reg.code))
             return True
         return False
 
@@ -515,7 +532,7 @@ class Relay:
             return  # never guessed (a parked or cut HELLO): not a guess
         if not raw:
             self.stats.failed_handshakes += 1
-            log_event("guess_failed", logging.WARNING, code=code)
+            log_event("guess_failed", logging.WARNING, session=session_tag(code))
         with contextlib.suppress(DirectoryUnavailableError):
             await self._dir("limit", self._shared.guessed(code, right=raw))
 

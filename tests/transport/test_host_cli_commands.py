@@ -1,0 +1,221 @@
+"""The commands the host's user types at ``screencodec host`` (a real process
+on a pty; agents are viewers in this process): ``/view`` takes control back
+and the agent keeps watching, ``/end`` ends every session (the host goes on,
+or exits with ``--once``), ``/send PATH`` offers a file, ``/help`` lists
+them. Each prints one line once it has taken effect, and no command line
+answers a question."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import re
+import subprocess
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from screencodec.transport import CONTROL, VIEW, Viewer
+from screencodec.transport.connect import connect_direct
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.events import FrameDecoded, PermissionChanged
+from screencodec.transport.session.sidechannels import FileOfferInfo
+
+from .secure_fixtures import run
+from .test_attack_prompts import CLI, PtyHost, _can_control, _credentials, _next_of, _viewer
+
+AGENT = r"'{who}' \(127\.0\.0\.1:\d+\)"
+ENDED = "host said bye: the host's user ended the session"
+
+
+class LongHost(PtyHost):
+    """:class:`PtyHost` without ``--once``: the host goes on after a session."""
+
+    def __init__(self, *args: str) -> None:
+        master, slave = pty.openpty()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+             "--size", "160x120", "--control", "none", *args],
+            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+        )  # fmt: skip
+        os.close(slave)
+        self._master = master
+        self._raw = bytearray()
+        self._cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+
+async def wait(host: PtyHost, pattern: str, start: int = 0) -> re.Match[str]:
+    """:meth:`PtyHost.wait_for` off the event loop, which keeps the viewers running."""
+    return await asyncio.to_thread(host.wait_for, pattern, start)
+
+
+Where = tuple[int, str, str]  #: the host's port, session code and password
+
+
+async def join(host: PtyHost, at: Where, who: str, level: Any = VIEW,
+               **kw: Any) -> tuple[Viewer, asyncio.Task[str]]:
+    """An agent the host's user lets in: it asks, the question is answered y."""
+    mark = len(host.text)
+    viewer = Viewer(await connect_direct("127.0.0.1", *at), who=who, **kw)
+    started = asyncio.ensure_future(viewer.start(level))
+    await wait(host, r"Question \d+: .*?\[y/N\] ", mark)
+    host.type("y")
+    await started
+    return viewer, asyncio.ensure_future(viewer.run())
+
+
+def session(host: PtyHost, body: Callable[[Where], Awaitable[None]]) -> None:
+    run(body(_credentials(host)), timeout=60)
+
+
+def test_no_command_line_answers_a_question() -> None:
+    host = PtyHost()
+    try:
+        async def body(at: Where) -> None:
+            viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Al")
+            started = asyncio.ensure_future(viewer.start(VIEW))
+            question = await wait(host, r"Question 1: .*?\[y/N\] ")
+            # Were any of these read as the answer, it would be "no".
+            for line in ("/view", "/send /no/such/file", "/help", "/VIEW", "/bogus", "/say"):
+                host.type(line)
+            host.type("y")
+            assert await started == VIEW
+            await wait(host, r"\*\*\* Question 1: yes\n", question.end())
+            # The commands were carried out, after the answer (nothing prints
+            # over an open question).
+            await wait(host, r"nothing to take back.*/no/such/file: no such file.*"
+                             r"/send PATH +offer the file.*unknown command /bogus", question.end())
+            await viewer.bye("done")
+
+        session(host, body)
+        host.wait_for(r"ended: viewer said bye: done")
+        assert "Question 1: no" not in host.text
+    finally:
+        host.close()
+
+
+def test_view_takes_control_back_and_the_agent_keeps_watching(
+        xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = PtyHost(*_can_control(xvfb_display, monkeypatch))
+    try:
+        async def body(at: Where) -> None:
+            viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
+            assert viewer.level == VIEW | CONTROL
+            events = viewer.events()
+            mark = len(host.text)
+            host.type("/view")
+            async for ev in events:
+                if isinstance(ev, PermissionChanged):
+                    assert ev.level == VIEW
+                    break
+            line = await wait(host, "you took back control from " + AGENT.format(who="Alice")
+                              + r": only you use your mouse and keyboard now; your screen is"
+                              r" still shared\n", mark)
+            # Still watching: a picture asked for now is sent and decoded.
+            await viewer.request_keyframe()
+            async for ev in events:
+                if isinstance(ev, FrameDecoded):
+                    break
+            assert viewer.level == VIEW and not task.done()
+            host.type("/view")
+            await wait(host, r"\(no agent controls your mouse and keyboard: nothing to take"
+                             r" back\)\n", line.end())
+            await viewer.bye("done")
+            await task
+
+        session(host, body)
+        host.wait_for(r"ended: viewer said bye: done")
+    finally:
+        host.close()
+
+
+def test_end_ends_every_session_and_the_host_waits_for_the_next() -> None:
+    host = LongHost()
+    try:
+        async def body(at: Where) -> None:
+            _, a_run = await join(host, at, "Alice")
+            _, b_run = await join(host, at, "Bob")
+            mark = len(host.text)
+            host.type("/end")
+            assert await a_run == ENDED and await b_run == ENDED
+            said = await wait(host, "you ended the session with " + AGENT.format(who="Alice")
+                              + ", " + AGENT.format(who="Bob") + r"; the code and password"
+                              r" above still work, and you will be asked again", mark)
+            assert host.proc.poll() is None
+            # The host goes on: the next agent is asked again, and /end typed
+            # while the question is open ends that session, not answer it.
+            # (A raw channel: Viewer.start takes a Bye before the answer for a
+            # protocol error.)
+            carol = await _viewer(*at, "Carol")
+            await wait(host, r"Question 3: .*?'Carol'.*?\[y/N\] ", said.end())
+            host.type("/end")
+            bye = await _next_of(carol, m.Bye, m.PermissionGrant, m.PermissionDeny)
+            assert bye == m.Bye("the host's user ended the session")
+            await wait(host, r"Question 3 closed without an answer: no\.", said.end())
+            await carol.close()
+
+        session(host, body)
+        host.wait_for(r"(session with 127\.0\.0\.1:\d+ ended: you ended it\n.*){2}")
+        assert "Question 3: no" not in host.text
+    finally:
+        host.close()
+
+
+def test_end_with_once_closes_the_host() -> None:
+    host = PtyHost()
+    try:
+        async def body(at: Where) -> None:
+            _, task = await join(host, at, "Alice")
+            host.type("/end")
+            assert await task == ENDED
+
+        session(host, body)
+        assert host.proc.wait(20) == 0
+        host.wait_for("you ended the session with " + AGENT.format(who="Alice") + "; closing\n")
+        host.wait_for(r"Screen sharing stopped")
+    finally:
+        host.close()
+
+
+def test_send_offers_a_file_to_each_agent(tmp_path: Path) -> None:
+    data = os.urandom(200_000)
+    sent = tmp_path / "out" / "notes.bin"
+    sent.parent.mkdir()
+    sent.write_bytes(data)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    asked: list[FileOfferInfo] = []
+
+    async def accept(offer: FileOfferInfo) -> bool:
+        asked.append(offer)
+        return True
+
+    host = LongHost()
+    try:
+        async def body(at: Where) -> None:
+            alice, a_run = await join(host, at, "Alice",
+                                      download_dir=inbox, file_consent=accept)
+            bob, b_run = await join(host, at, "Bob")  # takes no files
+            mark = len(host.text)
+            host.type(f"/send '{sent}'")  # quoted, as a dropped path is
+            await wait(host, rf"offering {re.escape(str(sent))} \(200000 bytes\) to "
+                             + AGENT.format(who="Alice") + ", " + AGENT.format(who="Bob"), mark)
+            await wait(host, "sent notes.bin to " + AGENT.format(who="Alice") + r"\n", mark)
+            await wait(host, AGENT.format(who="Bob") + r" did not accept notes.bin \(", mark)
+            host.type(f"/send {tmp_path / 'missing.txt'}")
+            await wait(host, r"\(not sent: .*missing\.txt: no such file\)", mark)
+            for viewer in (alice, bob):
+                await viewer.bye("done")
+            await asyncio.gather(a_run, b_run)
+
+        session(host, body)
+        assert [(x.name, x.size) for x in asked] == [("notes.bin", 200_000)]
+        assert (inbox / "notes.bin").read_bytes() == data
+    finally:
+        host.close()

@@ -1,0 +1,108 @@
+"""How ``screencodec view`` says a session ended: in plain words, not the
+channel's ("session ended: channel closed: closed by peer: ..."), keeping the
+host's reason shown harmless. Real ``host`` and ``view`` processes on
+loopback; the host's user types on a pty."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import threading
+from typing import Any
+
+from screencodec.capture import open_source
+from screencodec.transport import Host, allow
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect import listen_direct
+
+from .test_attack_prompts import PtyHost, _credentials
+from .test_host_cli_commands import LongHost
+from .test_view_cli_ux import read_until, stop, viewer
+
+
+def _ended(view: subprocess.Popen[bytes]) -> str:
+    """The viewer's last line, once it has exited 0."""
+    out, err = view.communicate(timeout=30)
+    assert view.returncode == 0, err
+    return out.decode().rstrip("\n").rsplit("\n", 1)[-1]
+
+
+def _watching(*hosts: PtyHost) -> list[subprocess.Popen[bytes]]:
+    """A viewer process per host entry (started together), each let in by the
+    host's user; returns once each shows a picture."""
+    views = []
+    for host in hosts:
+        port, code, password = _credentials(host)
+        views.append(viewer(f"127.0.0.1:{port}", "--code", code, "--password", password))
+    for host in dict.fromkeys(hosts):
+        for n in range(1, hosts.count(host) + 1):  # asked one at a time
+            host.wait_for(rf"Question {n}: .*?\[y/N\] ")
+            host.type("y")
+    for view in views:
+        read_until(view, "decoded")
+    return views
+
+
+def test_the_agent_leaving_and_the_hosts_user_ending_in_plain_words() -> None:
+    host = LongHost()
+    views: list[subprocess.Popen[bytes]] = []
+    try:
+        views = _watching(host, host)
+        views[0].send_signal(signal.SIGINT)  # one agent leaves
+        assert _ended(views[0]) == "session ended: you left the session"
+        host.type("/end")
+        assert _ended(views[1]) == "session ended: the host's user ended the session"
+    finally:
+        for view in views:
+            stop(view)
+        host.close()
+
+
+def test_the_host_stopping_and_vanishing_in_plain_words() -> None:
+    stopped, killed = PtyHost(), PtyHost()
+    views: list[subprocess.Popen[bytes]] = []
+    try:
+        views = _watching(stopped, killed)
+        stopped.proc.send_signal(signal.SIGINT)  # the host's user stops the program
+        killed.proc.kill()
+        assert _ended(views[0]) == "session ended: the host ended the session"
+        assert _ended(views[1]) == "session ended: the connection was lost"
+    finally:
+        for view in views:
+            stop(view)
+        stopped.close()
+        killed.close()
+
+
+def test_the_hosts_own_reason_is_kept_and_shown_harmless() -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def call(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(10)
+
+    creds = SessionCredentials()
+
+    async def start() -> tuple[Host, Any]:
+        host = Host(open_source("synthetic", width=160, height=120, scenario="idle"),
+                    consent=allow())  # fmt: skip
+        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
+
+    host, listener = call(start())
+    view = viewer(f"127.0.0.1:{listener.port}", "--code", creds.code,
+                  "--password", creds.password)  # fmt: skip
+    try:
+        read_until(view, "decoded")
+        call(host.disconnect(reason="going home\x1b[2J \u202eevil"))
+        line = _ended(view)
+        assert re.fullmatch(r"session ended: going home\?+ \?evil", line), repr(line)
+    finally:
+        stop(view)
+        call(listener.close())
+        call(host.close())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
