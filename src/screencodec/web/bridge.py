@@ -18,13 +18,11 @@ resume key, the waiting updates count as refused and a keyframe is asked for,
 so the new page starts from a full picture. The last state messages are
 replayed to it, and the last :data:`HISTORY` chat lines and file rows.
 
-Control held back: the agent may give control back (``control``, ``want:
-false``), and the page going away does it too. The session protocol has no
-message that returns a level to the host, so the host still lists CONTROL;
-the bridge holds it back here: it releases every key and button it pressed
-on the host, forwards no input, and shows the page View only. "Request
-control" then takes it up again at once while the host still grants it (the
-host's user never took it back), or asks the host's user when it does not.
+Control given back: the agent may give control back (``control``, ``want:
+false``), and the page going away does it too. The bridge releases every key
+and button it pressed on the host, forwards no more input, and gives CONTROL
+back to the host (``Viewer.release``), whose user sees it taken back. "Request
+control" then asks the host's user again.
 
 Owned by one event loop; one page socket at a time (the server enforces it).
 """
@@ -81,7 +79,7 @@ class WebBridge:
 
     Counters: ``input_dropped`` (input without CONTROL, or while it is held
     back), ``protocol_errors``. ``held_back``: the agent gave control back, or
-    the page went away, and has not asked for it again; ``unavailable``: the
+    the page went away, and the host has not taken it yet; ``unavailable``: the
     host's reason why it cannot grant CONTROL in this session ("" if none).
     """
 
@@ -175,13 +173,15 @@ class WebBridge:
     def _from_host(self, msg: m.Message) -> None:
         if isinstance(msg, m.PermissionGrant | m.PermissionRevoke | m.PermissionDeny):
             assert self.viewer is not None
-            if isinstance(msg, m.PermissionRevoke) and msg.revoked & CONTROL.bits:
+            taken = isinstance(msg, m.PermissionRevoke) and bool(msg.revoked & CONTROL.bits)
+            given_back = taken and self.held_back  # the agent's own give-back
+            if taken:
                 # The host released what was held; asking again asks its user.
                 self._keys_down.clear()
                 self._buttons_down.clear()
                 self.held_back = False
             self.send_level()
-            if isinstance(msg, m.PermissionRevoke) and msg.revoked & CONTROL.bits:
+            if taken and not given_back:
                 self.banner("revoked", "The user took back remote control: you can only watch now.")
         elif isinstance(msg, m.MonitorList):
             mons = [
@@ -307,9 +307,6 @@ class WebBridge:
         elif kind == "control":
             if not msg["want"]:
                 await self._quietly(self.hold_back(viewer))
-            elif CONTROL in viewer.level and self.held_back:
-                self.held_back = False  # the host still grants it: take it up again
-                self.send_level()
             elif CONTROL not in viewer.level and not self.unavailable:
                 self._spawn(self.ask_control(viewer))
         elif kind == "chat":
@@ -348,8 +345,8 @@ class WebBridge:
 
     async def hold_back(self, viewer: Viewer) -> None:
         """Stop using CONTROL (the agent gave it back, or the page went away):
-        release on the host what this bridge pressed, in reverse, then forward
-        no input until the agent asks again."""
+        release on the host what this bridge pressed, in reverse, forward no
+        more input, and give CONTROL back to the host (its user sees it)."""
         if self.held_back or CONTROL not in viewer.level:
             return
         self.held_back = True
@@ -361,6 +358,8 @@ class WebBridge:
             await viewer.button(b, False)
         for keysym in reversed(keys):
             await viewer.key(keysym, False, "")
+        await viewer.release(CONTROL)
+        self.send_level()
 
     async def ask_control(self, viewer: Viewer) -> None:
         """Ask the host's user for CONTROL; the page sees the question and the

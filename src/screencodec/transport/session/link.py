@@ -310,6 +310,11 @@ class ViewerLink:
             await self.gate.handle(msg)
         elif isinstance(msg, m.PermissionRequest):
             await self._on_request(Permission(msg.level))
+        elif isinstance(msg, m.PermissionRevoke):
+            # The agent gives levels back ("Give back control"): taken back
+            # as if the local user had, so their screen shows it; VIEW is
+            # kept (leaving is Bye). Asking again asks the user again.
+            await self.revoke((Permission(msg.revoked) & self.level) - VIEW)
         elif isinstance(msg, m.SelectMonitor):
             monitors = self.host.hub.monitors(self.monitor)
             if any(mon.index == msg.index for mon in monitors):

@@ -181,7 +181,9 @@ class PermissionDeny(MessageBase):
 
 @dataclass(frozen=True, slots=True)
 class PermissionRevoke(MessageBase):
-    """Host -> viewer: ``revoked`` was taken back; ``level`` is what remains."""
+    """Host -> viewer: ``revoked`` was taken back; ``level`` is what remains.
+    Viewer -> host: the viewer gives ``revoked`` back (not VIEW: leaving is
+    ``Bye``); ``level`` is ignored. The host answers with its own."""
 
     KIND: ClassVar[int] = 7
     revoked: int

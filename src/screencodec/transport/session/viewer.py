@@ -174,6 +174,7 @@ class Viewer:
         self.on_message: Callable[[m.Message], None] | None = None
         self.framebuffer: npt.NDArray[np.uint8] | None = None
         self.level = Permission()
+        self._level_moved = asyncio.Event()  # set when the host took a level back
         self.monitors: tuple[Monitor, ...] = ()
         self.monitor = 0
         self.last_seq = 0
@@ -368,6 +369,7 @@ class Viewer:
             self._answer(*self._requests.denied(Permission(msg.level)))
         elif isinstance(msg, m.PermissionRevoke):
             self.level = Permission(msg.level)
+            self._level_moved.set()
             self.events_hub.emit(PermissionChanged(self.channel.peer, self.level))
         elif isinstance(msg, m.MonitorList):
             self.monitors, self.monitor = msg.monitors, msg.current
@@ -533,6 +535,26 @@ class Viewer:
             return False
         self.refusal = refusal
         return answered and refusal is None and level in self.level
+
+    async def release(self, level: Permission, timeout: float = 10.0) -> bool:
+        """Give ``level`` back to the host (e.g. CONTROL when the agent is
+        done: the host's user sees it taken back); True once the host has
+        taken it. VIEW is never given back this way (leaving is ``bye``).
+        Needs :meth:`run` running."""
+        give = (level & self.level) - VIEW
+        if not give:
+            return True
+        await self._send(m.PermissionRevoke(give.bits, 0))
+        try:
+            await asyncio.wait_for(self._level_lost(give), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _level_lost(self, level: Permission) -> None:
+        while level & self.level:
+            self._level_moved.clear()
+            await self._level_moved.wait()
 
     async def request_keyframe(self) -> None:
         """Ask for a full picture now (a sink lost its state: a reloaded page);
