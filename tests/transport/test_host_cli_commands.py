@@ -124,8 +124,19 @@ def test_view_takes_control_back_and_the_agent_keeps_watching(
                     break
             assert viewer.level == VIEW and not task.done()
             host.type("/view")
-            await wait(host, r"\(no agent controls your mouse and keyboard: nothing to take"
-                             r" back\)\n", line.end())
+            nothing = await wait(host, r"\(no agent controls your mouse and keyboard: nothing"
+                                       r" to take back\)\n", line.end())
+            # Asked again and granted: /view takes it back again.
+            asked = asyncio.ensure_future(viewer.request(CONTROL))
+            await wait(host, r"Question 2: MORE ACCESS.*?\[y/N\] ", nothing.end())
+            host.type("y")
+            assert await asked is True
+            host.type("/view")
+            await wait(host, "you took back control from " + AGENT.format(who="Alice"),
+                       nothing.end())
+            async for ev in events:
+                if isinstance(ev, PermissionChanged) and ev.level == VIEW:
+                    break
             await viewer.bye("done")
             await task
 

@@ -31,7 +31,7 @@ def _ended(view: subprocess.Popen[bytes]) -> str:
 
 def _watching(*hosts: PtyHost) -> list[subprocess.Popen[bytes]]:
     """A viewer process per host entry (started together), each let in by the
-    host's user; returns once each shows a picture."""
+    host's user; returns once each is granted."""
     views = []
     for host in hosts:
         port, code, password = _credentials(host)
@@ -41,7 +41,7 @@ def _watching(*hosts: PtyHost) -> list[subprocess.Popen[bytes]]:
             host.wait_for(rf"Question {n}: .*?\[y/N\] ")
             host.type("y")
     for view in views:
-        read_until(view, "decoded")
+        read_until(view, "granted: view")
     return views
 
 
@@ -50,6 +50,7 @@ def test_the_agent_leaving_and_the_hosts_user_ending_in_plain_words() -> None:
     views: list[subprocess.Popen[bytes]] = []
     try:
         views = _watching(host, host)
+        read_until(views[0], "decoded")  # its Ctrl-C handler is in place by then
         views[0].send_signal(signal.SIGINT)  # one agent leaves
         assert _ended(views[0]) == "session ended: you left the session"
         host.type("/end")

@@ -229,7 +229,7 @@ class _Commands:
     and prints one line when each has taken effect.
 
     State: :attr:`levels`, what each agent was granted (set by :meth:`consent`
-    from the first answer, then by :meth:`note` from the host's events), so
+    from the answers, and by :meth:`note` from the host's events), so
     ``/view`` can say from whom control was taken back; the ``/send`` tasks in
     flight (an offer waits for the agent's answer, and must not hold up the
     next command); :attr:`refusals`, per agent, the time of the last line
@@ -251,10 +251,13 @@ class _Commands:
         self._sending: set[asyncio.Task[None]] = set()
 
     async def consent(self, request: ConsentRequest) -> Grant:
-        """The terminal's question, noting what a first request was granted."""
+        """The terminal's question, noting what was granted (at once: a
+        ``/view`` typed right after a yes must know of it)."""
         grant = await self.ui.permission(request)
-        if not request.upgrade:
-            self.levels[request.peer] = grant.level & request.level
+        granted = grant.level & request.level
+        if request.upgrade:
+            granted = granted | self.levels.get(request.peer, VIEW)
+        self.levels[request.peer] = granted
         return grant
 
     def note(self, event: PermissionChanged | SessionEnded) -> None:

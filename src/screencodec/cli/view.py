@@ -9,6 +9,12 @@ pointer, keyboard, chat, files and monitors are handled there.
 ``--control``: the answer is one line: granted, refused by the host's user,
 or refused by the host without asking its user, with the host's reason
 (through safe_text), so an agent knows whether asking again can help.
+
+A session code or password of the wrong form (transport/channel/codes.py)
+is one line and exit status 2 before anything is connected (with ``--web``,
+the page says it once open). The end is ``session ended: WHY`` in plain
+words (:func:`ended_words`): the host's reason, "you left the session" or
+"the connection was lost", never the channel's layers.
 """
 
 from __future__ import annotations
