@@ -82,7 +82,8 @@ def test_nothing_listens() -> None:
 
 
 def test_web_flag_needs_no_snapshot() -> None:
-    done = _view("127.0.0.1:1", "--code", "1", "--password", "x", "--web", "--snapshot", "a.png")
+    done = _view("127.0.0.1:1", "--code", "123 456 789", "--password", "7kq2m9xa", "--web",
+                 "--snapshot", "a.png")  # fmt: skip
     assert done.returncode == 2 and "--snapshot" in done.stderr
 
 
@@ -181,7 +182,7 @@ def test_web_port_in_use() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = _view("127.0.0.1:1", "--code", "1", "--password", "abcdefgh", "--web",
+        done = _view("127.0.0.1:1", "--code", "123 456 789", "--password", "abcdefgh", "--web",
                      "--no-open", "--web-port", str(port))  # fmt: skip
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"cannot serve the page on 127.0.0.1 port {port}: it is in use" in done.stderr

@@ -406,12 +406,12 @@ def run_view(args: argparse.Namespace) -> int:
     if args.web and importlib.util.find_spec("aiohttp") is None:
         print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
         return 2
-    # With --web, a code or password of the wrong form is told once the page
-    # is open, in the page and here (web/run.py), as the web tests expect.
-    if not args.web and not _well_formed(args.code, parse_code, NOT_A_CODE):
+    # A code or password of the wrong form (misheard) is told here at once,
+    # before anything connects or a page opens.
+    if not _well_formed(args.code, parse_code, NOT_A_CODE):
         return 2
     password = args.password or getpass.getpass("Password: ")
-    if not args.web and not _well_formed(password, normalize_password, NOT_A_PASSWORD):
+    if not _well_formed(password, normalize_password, NOT_A_PASSWORD):
         return 2
     try:
         return asyncio.run((_web_main if args.web else _view_main)(args, password))
