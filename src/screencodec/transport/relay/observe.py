@@ -2,8 +2,10 @@
 
 Log lines are ``event=NAME key=value ...`` on the ``screencodec.relay``
 logger (values with spaces are quoted), one per registration, pairing,
-refusal, limit hit, redirect and drain step. They name session codes (public)
-and addresses, never a registration secret, join id or anything forwarded.
+refusal, limit hit, redirect and drain step. They name a session by
+``session=TAG`` (6 hex of an HMAC of its code under a random per-process key:
+a code and a guessed password are a way in, and logs travel), and addresses;
+never a code, a registration secret, a join id or anything forwarded.
 
 Metrics live in a per-relay :class:`prometheus_client.CollectorRegistry`, so
 several relays in one process (tests) do not collide; ``--metrics-port``
