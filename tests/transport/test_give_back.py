@@ -1,14 +1,18 @@
-"""An agent gives control back: the host takes it back as if its user had
-(input stops, what the agent held is released, the host's user sees the
-level change), the session goes on watching, and control is asked for
-again like the first time. A viewer cannot give VIEW back this way. Real
-host and viewer over sealed channels on loopback."""
+"""Levels that end without the local user's answer: an agent gives control
+back (the host takes it back as if its user had: input stops, what the
+agent held is released, the host's user sees the level change; watching
+goes on; control is asked for again like the first time; VIEW cannot be
+given back this way), and a host that ends the session while its user has
+not answered yet. Real host and viewer over sealed channels on loopback."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.errors import ConsentDeniedError
 from screencodec.transport import (
     CONTROL,
     VIEW,
@@ -85,5 +89,33 @@ def test_control_given_back_is_taken_back_and_asked_for_again() -> None:
             assert ("key", 0x62, True, "b") in injector.events
             await viewer.bye("done")
             await task
+
+    run(main())
+
+
+def test_a_host_that_ends_the_session_before_its_user_answers_is_a_refusal_in_words() -> None:
+    """The host's user typed /end (Host.disconnect) while the question was on
+    their screen: the waiting viewer was told "expected a grant, got Bye", a
+    protocol error. It is a refusal, with the host's reason, sanitised."""
+    asking = asyncio.Event()
+
+    async def main() -> None:
+        async def consent(request: ConsentRequest) -> Grant:
+            asking.set()
+            await asyncio.Event().wait()  # the user never answers
+            raise AssertionError("unreachable")
+
+        host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=consent)
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            viewer = Viewer(await connect_direct("127.0.0.1", listener.port, creds.code,
+                                                 creds.password), who="Alice")  # fmt: skip
+            started = asyncio.ensure_future(viewer.start(VIEW))
+            await asyncio.wait_for(asking.wait(), 10)
+            await host.disconnect(reason="the user ended it \x1b[2J")
+            with pytest.raises(ConsentDeniedError) as err:
+                await started
+            assert str(err.value) == (
+                "the host ended the session before its user answered: the user ended it ?")
 
     run(main())

@@ -252,6 +252,12 @@ class Viewer:
             self.refusal = Refusal(level, why)
             await self.channel.close()
             raise ConsentDeniedError(why)
+        if isinstance(answer, m.Bye):
+            # The host ended the session before its user answered (its user
+            # typed /end, or the host closed): no grant, in words.
+            await self.channel.close()
+            why = safe_text(answer.reason, 200) or "no reason given"
+            raise ConsentDeniedError(f"the host ended the session before its user answered: {why}")
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
