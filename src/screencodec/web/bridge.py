@@ -44,11 +44,11 @@ from screencodec.transport.session.events import FileReceived
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
-from screencodec.web.schema import PageProtocolError, dumps, parse_page_message
+from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_message
 
 __all__ = ["HISTORY", "WebBridge", "capabilities_from"]
 
-_TEXT_MAX = 1000  # peer strings are cut to this before they reach the page
+_TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
 _REPLAYED = ("status", "level", "monitors", "stats", "banner")
 #: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
 HISTORY = 100
@@ -131,7 +131,8 @@ class WebBridge:
         elif kind == "chat":
             self._chat.append(obj)
         elif kind == "file_progress":
-            self._row(f"out{obj['id']}", {**obj, "name": self._upload_names.get(obj["id"], "")})
+            name = fit(self._upload_names.get(obj["id"], ""), 255)
+            self._row(f"out{obj['id']}", {**obj, "name": name})
         elif kind == "file_offer":
             self._row(f"in{obj['id']}", obj)
         elif kind == "file_received":
@@ -157,7 +158,7 @@ class WebBridge:
         self.send({"t": "status", "text": text})
 
     def banner(self, kind: str, text: str) -> None:
-        self.send({"t": "banner", "kind": kind, "text": text[:_TEXT_MAX]})
+        self.send({"t": "banner", "kind": kind, "text": fit(text, _TEXT_MAX)})
 
     def update(self, data: bytes, /) -> asyncio.Future[tuple[int, int] | None]:
         fut: asyncio.Future[tuple[int, int] | None] = asyncio.get_running_loop().create_future()
@@ -193,7 +194,7 @@ class WebBridge:
             self.send({"t": "stats", "fps": msg.fps_milli / 1000, "kbps": msg.kbps,
                        "rtt": msg.rtt_us / 1000, "skipped": msg.skipped})  # fmt: skip
         elif isinstance(msg, m.Notice):
-            text = safe_text(msg.text, _TEXT_MAX)
+            text = fit(safe_text(msg.text, _TEXT_MAX), _TEXT_MAX)
             self.send({"t": "notice", "text": text, "code": msg.code})
             if msg.code == m.Notice.CONTROL_UNAVAILABLE and text != self.unavailable:
                 # For the rest of the session (docs/transport.md): the page
@@ -203,7 +204,8 @@ class WebBridge:
         elif isinstance(msg, m.Chat):
             # The page shows it with textContent; safe_text also drops what
             # could spoof it there (bidi overrides, control characters).
-            self.send({"t": "chat", "from": "host", "text": safe_text(msg.text, _TEXT_MAX * 4)})
+            text = fit(safe_text(msg.text, _TEXT_MAX * 4), _TEXT_MAX * 4)
+            self.send({"t": "chat", "from": "host", "text": text})
 
     async def _events(self, viewer: Viewer) -> None:
         async for ev in viewer.events():
@@ -374,8 +376,11 @@ class WebBridge:
                 refusal = viewer.refusal
         if refusal is not None and refusal.by_user:
             self.send({"t": "notice", "text": "The user declined remote control.", "code": 0})
-        if CONTROL in viewer.level:
-            self.held_back = False
+        # A give-back under way stays one (held_back is cleared by the host's
+        # revoke only); a grant that came after the page went away is given
+        # back at once, as the page's going away gives it back.
+        if self._out is None:
+            await self._quietly(self.hold_back(viewer))
         self.send_level()
         self.status("Connected")
 
@@ -388,7 +393,7 @@ class WebBridge:
                        "text": "the session ended"})  # fmt: skip
         except (ProtocolError, OSError) as exc:
             self.send({"t": "file_progress", "id": tid, "state": "failed",
-                       "text": str(exc)[:200]})  # fmt: skip
+                       "text": fit(str(exc), 200)})  # fmt: skip
         else:
             # A refusal: the host's FileAccept does not say whether its user
             # was asked (no download directory refuses unasked), so the page

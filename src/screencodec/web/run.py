@@ -21,6 +21,7 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.session.permissions import VIEW
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import WebBridge, capabilities_from
+from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
 __all__ = ["WebOptions", "WebViewer"]
@@ -141,7 +142,7 @@ class WebViewer:
                     else "the agent left the session"
                 )
             bridge.banner("ended", _ended_text(reason))
-            bridge.send({"t": "ended", "reason": reason[:300]})
+            bridge.send({"t": "ended", "reason": fit(reason, 300)})
             return reason
         finally:
             await bridge.drain()  # the page gets the last banner before the socket closes

@@ -9,6 +9,9 @@ is closed. The page applies the same rules to what it receives
 (``static/app/schema.js``); :data:`SERVER_FIELDS` lists the fields of each
 server -> page kind as that file does, and :func:`dumps` refuses a message
 that does not have them (a bridge bug would otherwise close the page).
+The page bounds a string by its JavaScript length, in UTF-16 units, where a
+character beyond the BMP (an emoji) counts two: text going to the page is cut
+with :func:`fit`, not by Python's ``len``.
 
 Binary frames are not JSON: server -> page they are the host's wire
 messages unchanged (docs/protocol.md); page -> server they carry file data,
@@ -24,7 +27,7 @@ from typing import Any
 from screencodec.errors import ProtocolError
 
 __all__ = ["MAX_TEXT_FRAME", "PAGE_MESSAGES", "SERVER_FIELDS", "PageProtocolError", "dumps",
-           "parse_page_message"]  # fmt: skip
+           "fit", "parse_page_message"]  # fmt: skip
 
 #: The largest text frame either side accepts.
 MAX_TEXT_FRAME = 16 * 1024
@@ -145,6 +148,14 @@ def parse_page_message(text: str) -> dict[str, Any]:
 def _no_constant(name: str) -> float:
     # NaN and Infinity are not JSON; Python would accept them.
     raise ValueError(f"{name} is not JSON")
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 units, the length schema.js
+    checks (a surrogate pair is never split)."""
+    if len(text) * 2 <= limit:
+        return text
+    return text.encode("utf-16-le", "surrogatepass")[: 2 * limit].decode("utf-16-le", "ignore")
 
 
 def dumps(obj: dict[str, Any]) -> str:
