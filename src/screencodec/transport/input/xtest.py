@@ -178,6 +178,8 @@ class XTestInjector(InputInjector):
         self.last_position: tuple[int, int] | None = None
 
     def pointer_move(self, x: int, y: int) -> None:
+        if self._disp is None:
+            return  # closed (see close)
         scr = self._disp.screen()
         x = max(0, min(x, scr.width_in_pixels - 1))
         y = max(0, min(y, scr.height_in_pixels - 1))
@@ -186,12 +188,16 @@ class XTestInjector(InputInjector):
         self.last_position = (x, y)
 
     def button(self, button: int, down: bool) -> None:
+        if self._disp is None:
+            return
         self._fake(self._disp, self._X.ButtonPress if down else self._X.ButtonRelease, button)
         (self._buttons.add if down else self._buttons.discard)(button)
         self._disp.sync()
 
     def wheel(self, dx: int, dy: int) -> None:
         # X has no wheel events: buttons 4/5 (vertical) and 6/7 (horizontal) clicks.
+        if self._disp is None:
+            return
         for count, neg, pos in ((dy, 4, 5), (dx, 6, 7)):
             b = pos if count > 0 else neg
             for _ in range(abs(count)):
@@ -200,6 +206,9 @@ class XTestInjector(InputInjector):
         self._disp.sync()
 
     def key(self, keysym: int, down: bool, text: str = "") -> None:
+        if self._disp is None:
+            self.dropped_keys += 1 if down else 0
+            return
         if not keysym and len(text) == 1:
             keysym = _keysym_of(text)
         keysym = _normalise(keysym)
@@ -211,6 +220,8 @@ class XTestInjector(InputInjector):
         self._disp.sync()
 
     def release_all(self) -> None:
+        if self._disp is None:
+            return  # close released everything
         for b in sorted(self._buttons):
             self._fake(self._disp, self._X.ButtonRelease, b)
         for k in sorted(self._down):
@@ -228,6 +239,9 @@ class XTestInjector(InputInjector):
         return int(reply.root_x), int(reply.root_y)
 
     def close(self) -> None:
+        """Release every key and button, empty the spare keycodes, and close
+        the display. Idempotent; afterwards input is dropped (a session still
+        cleaning up after ``Host.close`` gave up waiting calls in here)."""
         if self._disp is None:
             return
         from Xlib.error import ConnectionClosedError, XError
