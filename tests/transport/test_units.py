@@ -98,8 +98,9 @@ def test_public_api_surface() -> None:
     assert sorted(t.__all__) == sorted(
         [
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatReceived", "ConsentCallback",
-            "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FrameDecoded", "Grant",
-            "Host", "HostConfig", "LinkStats", "Permission", "PermissionChanged",
+            "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FileRefused",
+            "FrameDecoded", "Grant", "Host", "HostConfig", "LinkStats", "Permission",
+            "PermissionChanged",
             "RecordingInjector", "Refusal", "Relay", "SessionCredentials", "Timeouts",
             "connect_direct", "connect_via_relay", "host_via_relay", "listen_direct",
             "session_encoder",

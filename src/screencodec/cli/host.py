@@ -52,6 +52,7 @@ from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
+    FileRefused,
     PasswordGuessed,
     PermissionChanged,
     SessionEnded,
@@ -67,7 +68,6 @@ from screencodec.transport.session.permissions import (
     Permission,
 )
 from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.sidechannels import FileOfferInfo
 
 __all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "register", "run_host"]
 
@@ -240,12 +240,15 @@ class _Commands:
     #: Set right after the host is made (this object's :meth:`consent` is its).
     host: Host
 
-    def __init__(self, ui: TerminalQuestions, done: asyncio.Event, once: bool) -> None:
+    def __init__(
+        self, ui: TerminalQuestions, done: asyncio.Event, once: bool, takes_files: bool
+    ) -> None:
         self.ui = ui
         self.done = done
         self.once = once
         self.levels: dict[str, Permission] = {}
         self.refusals: dict[str, tuple[float, int]] = {}
+        self.takes_files = takes_files  #: started with --download-dir
         #: Peers whose sessions ``/end`` ended (their end is told in those words).
         self.ended: set[str] = set()
         self._sending: set[asyncio.Task[None]] = set()
@@ -371,33 +374,27 @@ class _Commands:
             self.ui.say(f"{who} did not accept {safe_text(path.name, 200)} (declined, no "
                         "answer, or their viewer takes no files)")
 
-    async def refuse_file(self, offer: FileOfferInfo) -> bool:
-        """The file question of a host started without ``--download-dir``: no
-        question, every file is refused, and the local user is told in one
-        line (for each agent, at most one line per :data:`REFUSED_EVERY` s,
-        which counts the files refused meanwhile)."""
+    def file_refused(self, ev: FileRefused) -> None:
+        """Tell the local user of a file refused without a question (no
+        ``--download-dir``, too large, too many waiting): for each agent, at
+        most one line per :data:`REFUSED_EVERY` s, which counts the files
+        refused meanwhile."""
         now = asyncio.get_running_loop().time()
-        last, untold = self.refusals.get(offer.peer, (-REFUSED_EVERY, 0))
+        last, untold = self.refusals.get(ev.peer, (-REFUSED_EVERY, 0))
         if now - last < REFUSED_EVERY:
-            self.refusals[offer.peer] = (last, untold + 1)
-            return False
-        self.refusals[offer.peer] = (now, 0)
+            self.refusals[ev.peer] = (last, untold + 1)
+            return
+        self.refusals[ev.peer] = (now, 0)
         more = f" ({untold} more since the last such line)" if untold else ""
-        self.ui.say(f"refused a file from {_agents(self.ui, (offer.peer,))}: "
-                    f"{safe_text(offer.name, 100)!r} ({offer.size} bytes){more}: this host "
-                    "takes no files (start it with --download-dir DIR to be asked)")
-        return False
+        hint = " (start it with --download-dir DIR to be asked)" if not self.takes_files else ""
+        self.ui.say(f"refused a file from {_agents(self.ui, (ev.peer,))}: "
+                    f"{safe_text(ev.name, 100)!r} ({ev.size} bytes){more}: "
+                    f"{safe_text(ev.why, 200)}{hint}")
 
 
 #: A host started without ``--download-dir`` says a file was refused at most
 #: this often per agent (s).
 REFUSED_EVERY = 10.0
-#: Stands in for the download directory of a host started without one, so that
-#: file offers reach :meth:`_Commands.refuse_file` (the session refuses them
-#: unasked, and silently, when there is no directory). Nothing is written
-#: there: the answer is always no, and a directory below /dev/null cannot be
-#: made.
-NO_DOWNLOADS = Path(os.devnull)
 
 
 class _StartError(ScreencodecError, RuntimeError):
@@ -451,6 +448,8 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
             # Already passed through safe_text by the session; again here, as
             # every peer string this terminal shows is.
             ui.say(f"agent {_agents(ui, (ev.peer,))} says: {safe_text(ev.text, 1000)}")
+        elif isinstance(ev, FileRefused):
+            commands.file_refused(ev)
         elif isinstance(ev, FileReceived):
             sender = _agents(ui, (ev.peer,))
             ui.say(f"saved {safe_text(ev.path, 300)} ({ev.size} bytes) from {sender}")
@@ -515,13 +514,13 @@ async def _host_main(args: argparse.Namespace) -> int:
         consent_timeout=args.consent_timeout,
         monitor=args.monitor,
         max_duration=args.max_duration,
-        download_dir=args.download_dir or NO_DOWNLOADS,
+        download_dir=args.download_dir,
     )
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
     ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
     done = asyncio.Event()
-    commands = _Commands(ui, done, args.once)
+    commands = _Commands(ui, done, args.once, args.download_dir is not None)
 
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
@@ -531,7 +530,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         consent=commands.consent,
         injector=injector,
         config=config,
-        file_consent=ui.file_offer if args.download_dir else commands.refuse_file,
+        file_consent=ui.file_offer if args.download_dir else None,
         recorder=_recorder(args),
         control_unavailable=None if no_control is None else no_control[1],
         on_unavailable=None if no_control is None else _told(ui, no_control[0]),

@@ -28,6 +28,7 @@ __all__ = [
     "Event",
     "EventHub",
     "FileReceived",
+    "FileRefused",
     "FrameDecoded",
     "PasswordGuessed",
     "PermissionChanged",
@@ -67,6 +68,18 @@ class FileReceived:
     peer: str
     path: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileRefused:
+    """A viewer's file was refused without asking the local user: ``why`` in
+    words (this host takes no files, too large, too many waiting); ``name``
+    already through ``safe_text``."""
+
+    peer: str
+    name: str
+    size: int
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +125,7 @@ class SessionEnded:
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
-    | FrameDecoded | CursorMoved | PasswordGuessed
+    | FileRefused | FrameDecoded | CursorMoved | PasswordGuessed
     | SessionEnded
 )  # fmt: skip
 

@@ -54,6 +54,7 @@ from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
+    FileRefused,
     PermissionChanged,
     StatsUpdated,
 )
@@ -74,6 +75,7 @@ from screencodec.transport.session.refusal import (
     UnaskedRefusals,
 )
 from screencodec.transport.session.services import SessionHost
+from screencodec.transport.session.sidechannels import safe_filename
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
@@ -414,6 +416,9 @@ class ViewerLink:
         if info is None or not queue.reserve(self):
             if info is not None:  # admitted, but this viewer has enough questions open
                 await files.decide(offer, info, _refuse)
+            why = files.last_refusal if info is None else "too many questions wait"
+            name = safe_text(safe_filename(offer.name), 100)
+            self.host.emit(FileRefused(self.peer, name, offer.size, why))
             await self.send(m.FileAccept(offer.transfer, False))
             return
         consent = files.consent

@@ -150,6 +150,7 @@ class FileReceiver:
         self._asked: set[int] = set()
         self.pending = 0
         self.refused = 0
+        self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
 
     @property
     def consent(self) -> FileConsent | None:
@@ -173,18 +174,25 @@ class FileReceiver:
         if len(self._asked) >= MAX_OFFERS:
             raise ProtocolError(f"more than {MAX_OFFERS} file offers in one session")
         self._asked.add(offer.transfer)
-        if (
-            self.directory is None
-            or self._consent is None
-            or self.pending >= self.max_pending
-            or offer.size > self.max_file
-            or self._total + offer.size > self.max_total
-        ):
+        self.last_refusal = self._refusal(offer.size)
+        if self.last_refusal:
             self.refused += 1
             return None
         self._total += offer.size
         self.pending += 1
         return FileOfferInfo(safe_text(peer), safe_text(safe_filename(offer.name), 100), offer.size)
+
+    def _refusal(self, size: int) -> str:
+        """Why an offer of ``size`` bytes is refused unasked ("": it is not)."""
+        if self.directory is None or self._consent is None:
+            return "this host takes no files"
+        if self.pending >= self.max_pending:
+            return f"{self.pending} files already wait for an answer"
+        if size > self.max_file:
+            return f"larger than this host takes ({self.max_file} bytes)"
+        if self._total + size > self.max_total:
+            return f"over what this host takes in one session ({self.max_total} bytes)"
+        return ""
 
     async def decide(
         self,
