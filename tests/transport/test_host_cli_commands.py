@@ -230,3 +230,29 @@ def test_send_offers_a_file_to_each_agent(tmp_path: Path) -> None:
         assert (inbox / "notes.bin").read_bytes() == data
     finally:
         host.close()
+
+
+def test_an_agent_giving_control_back_is_told_to_the_user(
+        xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent's "Give back control" (Viewer.release): the customer's
+    terminal says their mouse and keyboard are theirs alone again; /view
+    after it has nothing to take back."""
+    host = PtyHost(*_can_control(xvfb_display, monkeypatch))
+    try:
+        async def body(at: Where) -> None:
+            viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
+            mark = len(host.text)
+            assert await viewer.release(CONTROL) is True
+            line = await wait(host, AGENT.format(who="Alice") + r" gave control back: only"
+                              r" you use your mouse and keyboard now\n", mark)  # fmt: skip
+            host.type("/view")
+            await wait(host, r"\(no agent controls your mouse and keyboard: nothing"
+                             r" to take back\)\n", line.end())  # fmt: skip
+            assert viewer.level == VIEW and not task.done()
+            await viewer.bye("done")
+            await task
+
+        session(host, body)
+        host.wait_for(r"ended: viewer said bye: done")
+    finally:
+        host.close()

@@ -265,7 +265,13 @@ class _Commands:
 
     def note(self, event: PermissionChanged | SessionEnded) -> None:
         if isinstance(event, PermissionChanged):
+            before = self.levels.get(event.peer)
             self.levels[event.peer] = event.level
+            # Control that ends without /view (which says so itself, and has
+            # already noted it): the agent gave it back.
+            if before is not None and CONTROL in before and CONTROL not in event.level:
+                self.ui.say(f"{_agents(self.ui, (event.peer,))} gave control back: only you"
+                            " use your mouse and keyboard now")
         else:
             self.levels.pop(event.peer, None)
 
@@ -569,9 +575,13 @@ async def _host_main(args: argparse.Namespace) -> int:
     finally:
         # Also on Ctrl-C (this task is cancelled): the local user must see
         # that sharing stopped, not just that the program ended.
-        if opened is not None:
-            await opened.close()
-        await host.close()
+        try:
+            if opened is not None:
+                await opened.close()
+        finally:
+            # Whatever closing the listener did: the host releases what the
+            # agent held and empties its spare keycodes on the user's screen.
+            await host.close()
         for task in (shower, sayer, watcher):
             if task is not None:
                 task.cancel()

@@ -168,7 +168,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     options = WebOptions(
         who=args.name, port=args.web_port, control=args.control,
         open_browser=not args.no_open, download_dir=args.download_dir, on_url=show,
-        on_step=lambda text: print(text, flush=True),
+        on_step=lambda text: print(safe_text(text, 300), flush=True),
     )  # fmt: skip
     web = WebViewer(lambda: _connect(args, password), options)
     try:

@@ -26,6 +26,7 @@ user's hand on the mouse, and local input wins.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -246,11 +247,12 @@ class XTestInjector(InputInjector):
             return
         from Xlib.error import ConnectionClosedError, XError
 
-        try:
-            self.release_all()
-            self._empty_spares()
-        except (ConnectionClosedError, XError, OSError):
-            pass  # the server is gone, and its keymap with it
+        # Each on its own: a release that fails must not leave the customer's
+        # keymap holding our spare keycodes.
+        for step in (self.release_all, self._empty_spares):
+            # A server that is gone took its keymap with it.
+            with contextlib.suppress(ConnectionClosedError, XError, OSError):
+                step()
         self._disp.close()
         self._disp = None
 
