@@ -20,9 +20,25 @@ import numpy.typing as npt
 from screencodec.capture.base import FrameSource, SourceWrapper
 from screencodec.transport import Host, HostConfig, RecordingInjector, allow, channel_pair
 from screencodec.transport.session.consent import ConsentCallback
+from screencodec.transport.session.permissions import Permission
 from screencodec.web import WebOptions, WebViewer
 
 T = TypeVar("T")
+
+
+class RecordingViewer:
+    """Stands in for a Viewer where a test drives a WebBridge by hand: every
+    coroutine the bridge calls on it is recorded in ``sent``, as (name, args)."""
+
+    def __init__(self, level: Permission) -> None:
+        self.level = level
+        self.sent: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        async def record(*args: Any) -> None:
+            self.sent.append((name, args))
+
+        return record
 
 
 class StillSource(SourceWrapper):

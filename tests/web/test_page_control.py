@@ -17,25 +17,11 @@ from screencodec.transport import CONTROL, VIEW, ConsentRequest, Grant, Permissi
 from screencodec.web import WebBridge, WebOptions
 
 from .conftest import wait_page
-from .harness import LiveSession, StillSource
+from .harness import LiveSession, RecordingViewer, StillSource
 
 
 def _source() -> StillSource:
     return StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-
-
-class _Viewer:
-    """What the bridge calls on a Viewer, recorded."""
-
-    def __init__(self, level: Permission) -> None:
-        self.level = level
-        self.sent: list[tuple[str, tuple[Any, ...]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        async def record(*args: Any) -> None:
-            self.sent.append((name, args))
-
-        return record
 
 
 def _control(browser: Any) -> bool:
@@ -48,7 +34,7 @@ def test_the_bridge_releases_what_it_pressed_and_forwards_nothing_held_back() ->
         bridge = WebBridge()
         out: asyncio.Queue[str | bytes] = asyncio.Queue()
         bridge._out = out
-        viewer = _Viewer(VIEW | CONTROL)
+        viewer = RecordingViewer(VIEW | CONTROL)
         bridge.viewer = viewer  # type: ignore[assignment]
         for msg in ('{"t":"key","keysym":65507,"down":true,"text":""}',  # Ctrl held
                     '{"t":"key","keysym":97,"down":true,"text":"a"}',

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from screencodec.transport import CONTROL, VIEW, Permission
+from screencodec.transport import CONTROL, VIEW
 from screencodec.transport.session import messages as m
 from screencodec.web import WebBridge, capabilities_from
 from screencodec.web.schema import MAX_TEXT_FRAME, PageProtocolError, parse_page_message
 from screencodec.wire import Op
+
+from .harness import RecordingViewer
 
 GOOD = [
     {"t": "hello", "key": "k" * 43, "h264_444": True, "h264_420": False, "zstream": True},
@@ -71,22 +73,10 @@ def test_capabilities_follow_the_page() -> None:
     assert m.decode(m.encode(caps)) == caps
 
 
-class _Viewer:
-    def __init__(self, level: Permission) -> None:
-        self.level = level
-        self.sent: list[tuple[str, tuple[Any, ...]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        async def record(*args: Any) -> None:
-            self.sent.append((name, args))
-
-        return record
-
-
 def test_bridge_forwards_input_only_with_control() -> None:
     async def main() -> None:
         bridge = WebBridge()
-        viewer = _Viewer(VIEW)
+        viewer = RecordingViewer(VIEW)
         bridge.viewer = viewer  # type: ignore[assignment]
         for msg in ('{"t":"move","x":1,"y":2}', '{"t":"key","keysym":97,"down":true,"text":"a"}'):
             await bridge._on_text(msg)
