@@ -12,12 +12,14 @@ import subprocess
 import threading
 from typing import Any
 
+import pytest
+
 from screencodec.capture import open_source
 from screencodec.transport import Host, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import listen_direct
 
-from .test_attack_prompts import PtyHost, _credentials
+from .test_attack_prompts import PtyHost, _can_control, _credentials
 from .test_host_cli_commands import LongHost
 from .test_view_cli_ux import read_until, stop, viewer
 
@@ -107,3 +109,24 @@ def test_the_hosts_own_reason_is_kept_and_shown_harmless() -> None:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+def test_the_hosts_user_taking_control_back_is_told_to_the_agent(
+        xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The customer typed /view: the agent's terminal said nothing, and the
+    agent went on typing into a screen that no longer took it."""
+    host = PtyHost(*_can_control(xvfb_display, monkeypatch))
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password, "--control")
+        for n in (1, 2):  # view, then control
+            host.wait_for(rf"Question {n}: .*?\[y/N\] ")
+            host.type("y")
+        read_until(view, "control granted")
+        host.type("/view")
+        read_until(view, "the host's user took back control: you can only watch now")
+    finally:
+        if view is not None:
+            stop(view)
+        host.close()

@@ -268,7 +268,7 @@ async def _chat(viewer: Any) -> None:
     """Show the host's chat (the viewer passed it through safe_text) and send
     the lines typed as ``/say TEXT``; other lines are ignored. stdin is read
     by a daemon thread: a waiting read must not keep the process alive."""
-    from screencodec.transport.session.events import ChatReceived
+    from screencodec.transport.session.events import ChatReceived, PermissionChanged
 
     loop = asyncio.get_running_loop()
     typed: asyncio.Queue[str] = asyncio.Queue()
@@ -281,9 +281,15 @@ async def _chat(viewer: Any) -> None:
                     loop.call_soon_threadsafe(typed.put_nowait, text)
 
     async def shown() -> None:
+        had = viewer.level
         async for ev in viewer.events():
             if isinstance(ev, ChatReceived):
                 print(f"host says: {ev.text}", flush=True)
+            elif isinstance(ev, PermissionChanged):
+                if CONTROL in had and CONTROL not in ev.level:
+                    print("the host's user took back control: you can only watch now",
+                          flush=True)  # fmt: skip
+                had = ev.level
 
     threading.Thread(target=read, name="view-terminal", daemon=True).start()
     printer = asyncio.ensure_future(shown())
