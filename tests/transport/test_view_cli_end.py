@@ -130,3 +130,23 @@ def test_the_hosts_user_taking_control_back_is_told_to_the_agent(
         if view is not None:
             stop(view)
         host.close()
+
+
+def test_a_file_the_terminal_cannot_take_is_told_to_the_agent(tmp_path: Any) -> None:
+    """The host's user typed /send: the agent's terminal takes no files, and
+    refused it without a word, so neither side knew what happened to it."""
+    host = PtyHost()
+    views: list[subprocess.Popen[bytes]] = []
+    try:
+        views = _watching(host)
+        offered = tmp_path / "notes\x1b[2J.txt"
+        offered.write_bytes(b"x" * 20)
+        host.type(f"/send {offered}")
+        line = read_until(views[0], re.compile(r"the host's user offered .*\n"))
+        assert ("the host's user offered 'notes[2J.txt' (20 bytes): not received, this viewer"
+                " takes no files") in line  # fmt: skip
+        assert "\x1b" not in line
+    finally:
+        for view in views:
+            stop(view)
+        host.close()

@@ -268,7 +268,11 @@ async def _chat(viewer: Any) -> None:
     """Show the host's chat (the viewer passed it through safe_text) and send
     the lines typed as ``/say TEXT``; other lines are ignored. stdin is read
     by a daemon thread: a waiting read must not keep the process alive."""
-    from screencodec.transport.session.events import ChatReceived, PermissionChanged
+    from screencodec.transport.session.events import (
+        ChatReceived,
+        FileRefused,
+        PermissionChanged,
+    )
 
     loop = asyncio.get_running_loop()
     typed: asyncio.Queue[str] = asyncio.Queue()
@@ -290,6 +294,10 @@ async def _chat(viewer: Any) -> None:
                     print("the host's user took back control: you can only watch now",
                           flush=True)  # fmt: skip
                 had = ev.level
+            elif isinstance(ev, FileRefused):
+                print(f"the host's user offered {safe_text(ev.name, 100)!r} ({ev.size} bytes):"
+                      f" not received, {safe_text(ev.why, 100)} (screencodec view --web"
+                      " --download-dir DIR receives files)", flush=True)  # fmt: skip
 
     threading.Thread(target=read, name="view-terminal", daemon=True).start()
     printer = asyncio.ensure_future(shown())

@@ -138,7 +138,9 @@ class FileReceiver:
         max_total: int = 4 << 30,
         timeout: float = 30.0,
         max_pending: int = MAX_PENDING_OFFERS,
+        side: str = "host",
     ) -> None:
+        self.side = side  #: "host" or "viewer": how refusals name this end
         self.directory = directory
         self._consent = consent
         self.max_file = max_file
@@ -185,13 +187,13 @@ class FileReceiver:
     def _refusal(self, size: int) -> str:
         """Why an offer of ``size`` bytes is refused unasked ("": it is not)."""
         if self.directory is None or self._consent is None:
-            return "this host takes no files"
+            return f"this {self.side} takes no files"
         if self.pending >= self.max_pending:
             return f"{self.pending} files already wait for an answer"
         if size > self.max_file:
-            return f"larger than this host takes ({self.max_file} bytes)"
+            return f"larger than this {self.side} takes ({self.max_file} bytes)"
         if self._total + size > self.max_total:
-            return f"over what this host takes in one session ({self.max_total} bytes)"
+            return f"over what this {self.side} takes in one session ({self.max_total} bytes)"
         return ""
 
     async def decide(

@@ -75,6 +75,7 @@ from screencodec.transport.session.events import (
     CursorMoved,
     EventHub,
     FileReceived,
+    FileRefused,
     FrameDecoded,
     PermissionChanged,
     SessionEnded,
@@ -89,6 +90,7 @@ from screencodec.transport.session.sidechannels import (
     FileConsent,
     FileReceiver,
     FileSender,
+    safe_filename,
 )
 from screencodec.wire import Op
 
@@ -197,7 +199,7 @@ class Viewer:
         self.extensions = ExtensionRegistry()
         self.events_hub = EventHub()
         self.pointer = CursorTracker()
-        self.files = FileReceiver(download_dir, file_consent)
+        self.files = FileReceiver(download_dir, file_consent, side="viewer")
         self.sender = FileSender(self._send)
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
         #: ``record_times`` is set (benchmarks): unbounded otherwise.
@@ -520,7 +522,14 @@ class Viewer:
         task.add_done_callback(self._tasks.discard)
 
     async def _file_offer(self, offer: m.FileOffer) -> None:
-        await self._send(await self.files.on_offer(offer, self.channel.peer))
+        answer = await self.files.on_offer(offer, self.channel.peer)
+        if not answer.accepted and self.files.last_refusal:
+            # Refused without asking (no download directory, too large): the
+            # agent's interface should still say a file was offered.
+            name = safe_text(safe_filename(offer.name), 100)
+            self.events_hub.emit(FileRefused(self.channel.peer, name, offer.size,
+                                             self.files.last_refusal))  # fmt: skip
+        await self._send(answer)
 
     # -- requests to the host ---------------------------------------------------
 
