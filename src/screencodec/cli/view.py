@@ -216,7 +216,9 @@ def _plain(reason: str) -> str:
             return safe_text(_HOST_WORDS.get(why, why), 200) or "the host ended the session"
     if reason.startswith("channel closed: "):
         why = reason.removeprefix("channel closed: ")
-        if why in ("the peer closed the connection", "the connection is gone"):
+        if why in ("the peer closed the connection", "the connection is gone") or why.startswith(
+            "the connection broke"
+        ):
             return "the connection was lost"
         return f"the connection was lost ({safe_text(why, 200)})"
     return safe_text(reason, 200)
