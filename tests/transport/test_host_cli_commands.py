@@ -161,8 +161,7 @@ def test_end_ends_every_session_and_the_host_waits_for_the_next() -> None:
             assert host.proc.poll() is None
             # The host goes on: the next agent is asked again, and /end typed
             # while the question is open ends that session, not answer it.
-            # (A raw channel: Viewer.start takes a Bye before the answer for a
-            # protocol error.)
+            # (A raw channel: the Bye itself is what is checked here.)
             carol = await _viewer(*at, "Carol")
             await wait(host, r"Question 3: .*?'Carol'.*?\[y/N\] ", said.end())
             host.type("/end")

@@ -72,9 +72,10 @@ class FileReceived:
 
 @dataclass(frozen=True, slots=True)
 class FileRefused:
-    """A viewer's file was refused without asking the local user: ``why`` in
-    words (this host takes no files, too large, too many waiting); ``name``
-    already through ``safe_text``."""
+    """A peer's file was refused without asking the local user (on the host,
+    or on a viewer that takes no files): ``why`` in words (this host / viewer
+    takes no files, too large, too many waiting); ``name`` already through
+    ``safe_text``."""
 
     peer: str
     name: str

@@ -54,7 +54,6 @@ from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
     FileReceived,
-    FileRefused,
     PermissionChanged,
     StatsUpdated,
 )
@@ -75,7 +74,6 @@ from screencodec.transport.session.refusal import (
     UnaskedRefusals,
 )
 from screencodec.transport.session.services import SessionHost
-from screencodec.transport.session.sidechannels import safe_filename
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
@@ -416,9 +414,8 @@ class ViewerLink:
         if info is None or not queue.reserve(self):
             if info is not None:  # admitted, but this viewer has enough questions open
                 await files.decide(offer, info, _refuse)
-            why = files.last_refusal if info is None else "too many questions wait"
-            name = safe_text(safe_filename(offer.name), 100)
-            self.host.emit(FileRefused(self.peer, name, offer.size, why))
+            why = None if info is None else "too many questions wait"
+            self.host.emit(files.refusal_event(offer, self.peer, why))
             await self.send(m.FileAccept(offer.transfer, False))
             return
         consent = files.consent

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from screencodec.errors import ProtocolError
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.events import FileRefused
 from screencodec.transport.session.messages import (
     MAX_FILE_CHUNK,
     FileAccept,
@@ -183,6 +184,14 @@ class FileReceiver:
         self._total += offer.size
         self.pending += 1
         return FileOfferInfo(safe_text(peer), safe_text(safe_filename(offer.name), 100), offer.size)
+
+    def refusal_event(self, offer: FileOffer, peer: str, why: str | None = None) -> FileRefused:
+        """The event for an offer refused without asking: ``why`` (default:
+        what :meth:`admit` just said), the name made harmless. Read right after
+        :meth:`admit`, before anything awaits: another offer's admit replaces
+        :attr:`last_refusal`."""
+        name = safe_text(safe_filename(offer.name), 100)
+        return FileRefused(peer, name, offer.size, self.last_refusal if why is None else why)
 
     def _refusal(self, size: int) -> str:
         """Why an offer of ``size`` bytes is refused unasked ("": it is not)."""

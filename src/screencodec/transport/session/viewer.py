@@ -75,7 +75,6 @@ from screencodec.transport.session.events import (
     CursorMoved,
     EventHub,
     FileReceived,
-    FileRefused,
     FrameDecoded,
     PermissionChanged,
     SessionEnded,
@@ -90,7 +89,6 @@ from screencodec.transport.session.sidechannels import (
     FileConsent,
     FileReceiver,
     FileSender,
-    safe_filename,
 )
 from screencodec.wire import Op
 
@@ -522,14 +520,14 @@ class Viewer:
         task.add_done_callback(self._tasks.discard)
 
     async def _file_offer(self, offer: m.FileOffer) -> None:
-        answer = await self.files.on_offer(offer, self.channel.peer)
-        if not answer.accepted and self.files.last_refusal:
+        info = self.files.admit(offer, self.channel.peer)
+        if info is None:
             # Refused without asking (no download directory, too large): the
             # agent's interface should still say a file was offered.
-            name = safe_text(safe_filename(offer.name), 100)
-            self.events_hub.emit(FileRefused(self.channel.peer, name, offer.size,
-                                             self.files.last_refusal))  # fmt: skip
-        await self._send(answer)
+            self.events_hub.emit(self.files.refusal_event(offer, self.channel.peer))
+            await self._send(m.FileAccept(offer.transfer, False))
+            return
+        await self._send(await self.files.decide(offer, info))
 
     # -- requests to the host ---------------------------------------------------
 
