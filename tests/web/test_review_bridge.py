@@ -14,9 +14,11 @@ control granted after the page went away.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from screencodec.transport import CONTROL, VIEW, Permission
 from screencodec.transport.session import messages as m
 from screencodec.web import WebBridge
 from screencodec.web.schema import dumps, fit
+
+from .harness import RecordingViewer
 
 _SCHEMA_JS = Path(__file__).parents[2] / "src/screencodec/web/static/app/schema.js"
 _EMOJI = "\U0001f600"
@@ -214,3 +218,27 @@ def test_fit_counts_as_javascript_does() -> None:
     assert fit("a" + _EMOJI, 2) == "a"
     assert fit("\u00e9" * 10, 10) == "\u00e9" * 10  # BMP characters count one
     assert len(fit(_EMOJI * 300, 300)) == 150
+
+
+def test_a_call_spawned_and_cancelled_before_it_ran_leaves_no_coroutine_unawaited() -> None:
+    """The page went away and the bridge closed in the same moment: the
+    give-back spawned for it was cancelled before it started. The call's
+    coroutine was made outside the task and never awaited (a RuntimeWarning
+    at garbage collection, which failed a fresh-clone run). ``_quietly``
+    now makes it inside the task."""
+
+    async def main() -> None:
+        bridge = WebBridge()
+        viewer = RecordingViewer(VIEW | CONTROL)
+        bridge.viewer = viewer  # type: ignore[assignment]
+        bridge._spawn(bridge._quietly(bridge.hold_back, viewer))
+        bridge._spawn(bridge._quietly(viewer.request_keyframe))
+        bridge.close()  # cancels both before they start
+        await asyncio.sleep(0)
+        assert viewer.sent == []
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+        gc.collect()
+    assert [w for w in caught if "never awaited" in str(w.message)] == []

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,7 @@ class WebBridge:
             # A reloaded tab: what the old page never applied is lost with it.
             while self._waiting:
                 self._waiting.popleft().set_result(None)
-            self._spawn(self._quietly(self.viewer.request_keyframe()))
+            self._spawn(self._quietly(self.viewer.request_keyframe))
         writer = asyncio.ensure_future(self._write(ws, out))
         try:
             async for msg in ws:
@@ -253,7 +254,7 @@ class WebBridge:
                 # Nobody watches what control would do: held back at once
                 # (the session itself waits out the grace for a reload).
                 if self.viewer is not None:
-                    self._spawn(self._quietly(self.hold_back(self.viewer)))
+                    self._spawn(self._quietly(self.hold_back, self.viewer))
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await writer
@@ -303,19 +304,19 @@ class WebBridge:
             if CONTROL not in viewer.level or self.held_back:
                 self.input_dropped += 1
                 return
-            await self._quietly(self._input(viewer, msg))
+            await self._quietly(self._input, viewer, msg)
         elif kind == "keyframe":
-            await self._quietly(viewer.request_keyframe())
+            await self._quietly(viewer.request_keyframe)
         elif kind == "control":
             if not msg["want"]:
-                await self._quietly(self.hold_back(viewer))
+                await self._quietly(self.hold_back, viewer)
             elif CONTROL not in viewer.level and not self.unavailable:
                 self._spawn(self.ask_control(viewer))
         elif kind == "chat":
-            await self._quietly(viewer.chat(msg["text"]))
+            await self._quietly(viewer.chat, msg["text"])
             self.send({"t": "chat", "from": "me", "text": msg["text"]})
         elif kind == "monitor":
-            await self._quietly(viewer.select_monitor(msg["index"]))
+            await self._quietly(viewer.select_monitor, msg["index"])
         elif kind == "file_offer":
             assert self.files is not None
             self.files.offer(msg)
@@ -380,7 +381,7 @@ class WebBridge:
         # revoke only); a grant that came after the page went away is given
         # back at once, as the page's going away gives it back.
         if self._out is None:
-            await self._quietly(self.hold_back(viewer))
+            await self._quietly(self.hold_back, viewer)
         self.send_level()
         self.status("Connected")
 
@@ -403,9 +404,12 @@ class WebBridge:
             path.unlink(missing_ok=True)
 
     @staticmethod
-    async def _quietly(coro: Any) -> None:
+    async def _quietly(fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """``await fn(*args)``, a session already closed ignored. The coroutine
+        is made here, inside the task: a spawned call cancelled before it
+        starts then leaves no coroutine that was never awaited."""
         with contextlib.suppress(SessionClosedError):
-            await coro
+            await fn(*args)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
