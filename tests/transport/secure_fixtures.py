@@ -74,8 +74,9 @@ async def direct_pair(
         try:
             yield viewer, host, listener
         finally:
-            await viewer.close()
-            await host.close()
+            # Both at once: each orderly close lingers until the other side
+            # closes too, which a test that stopped reading never would.
+            await asyncio.gather(viewer.close(), host.close())
     finally:
         await listener.close()
 

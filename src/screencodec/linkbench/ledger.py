@@ -48,8 +48,10 @@ write after making it and writes in order, so the write before that was
 logged before the message could arrive), and at most the session's unseen
 bytes (the link's total less every message's) come before it. Each message
 is placed as late as those bounds allow, which is exact unless unseen
-records come after it (a keepalive, the closing record): then it may be
-placed up to their bytes late. Without the log (only the window's byte
+records come after it (a keepalive): then it may be placed up to their bytes
+late. What the link delivered after the receiving side closed (the peer's
+closing record, and whatever it sent before it heard of the close, which a
+lingering close reads and discards) bounds nothing. Without the log (only the window's byte
 count), a window that delivered fewer bytes than its messages hold is taken
 to have received the difference before it: that many bytes are cut from the
 front of its first message.
@@ -203,6 +205,10 @@ class Ledger:
     #: went compact is counted as sent).
     compact: dict[Direction, list[tuple[float, int]]] = field(
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
+    #: When the receiving side of a direction closed its channel: what the
+    #: link delivered after it (the peer's closing record, what it sent
+    #: before it heard of the close) was discarded, never received.
+    closed_at: dict[Direction, float] = field(default_factory=dict)
     _receipts: ReceiptSizer = field(default_factory=ReceiptSizer)
     _link: CompactState = field(default_factory=CompactState)
 
@@ -310,8 +316,11 @@ class Ledger:
         """The bytes ``log`` says the link delivered in ``(start, end]`` and
         their rows, each message placed in the stream (module notes)."""
         times = [t for t, _ in log]
-        total = log[-1][1]
         messages = self.messages[direction]
+        total = log[-1][1]
+        closed_at = self.closed_at.get(direction)
+        if closed_at is not None:  # nothing delivered after our close was read
+            total = min(total, _logged(log, times, closed_at))
         sizes = [_size(parts) for _, parts in messages]
         end_at = sum(sizes)  # where the message ends, unseen records left out
         # Going backwards: how far past end_at each message may end (the least
@@ -320,7 +329,7 @@ class Ledger:
         starts = [0] * len(messages)
         for i in range(len(messages) - 1, -1, -1):
             k = bisect_left(times, messages[i][0])
-            by = log[k][1] if k < len(log) else total
+            by = min(log[k][1] if k < len(log) else total, total)
             slack = min(slack, by - end_at)
             starts[i] = max(slack, 0) + end_at - sizes[i]
             end_at -= sizes[i]
@@ -389,3 +398,7 @@ class CountingChannel(ChannelTap):
 
     def on_received(self, message: bytes, /) -> None:
         self.ledger.note(self.direction, message)
+
+    async def close(self) -> None:
+        self.ledger.closed_at.setdefault(self.direction, self.ledger.clock())
+        await self.inner.close()

@@ -54,6 +54,8 @@ class Timeouts:
     keepalive, so relays and the peer's idle timer see a live link.
     ``max_duration``: a channel is closed this long after it opened, whatever
     happens on it.
+    ``linger``: an orderly close reads on (discarding) for at most this long,
+    until the peer closes too; see SecureChannel.close.
     """
 
     handshake: float | None = 10.0
@@ -61,6 +63,7 @@ class Timeouts:
     keepalive: float | None = 15.0
     max_duration: float | None = None
     preauth: float | None = 5.0
+    linger: float | None = 2.0
 
 
 class AttemptLimiter:

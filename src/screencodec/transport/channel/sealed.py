@@ -6,6 +6,11 @@ body is ChaCha20-Poly1305 ciphertext (see crypto.py for nonce and associated
 data). Two more record types never reach the caller: RECORD_KEEPALIVE, sent
 when we have been quiet for ``timeouts.keepalive`` seconds, and RECORD_CLOSE,
 sent by :meth:`close` so the peer can tell a deliberate end from a cut line.
+
+An orderly close lingers: it sends RECORD_CLOSE, shuts its sending side, and
+reads on until the peer closes too. Closing a socket with unread data makes
+TCP reset the connection, and a peer whose write meets the reset loses what
+it had not read yet (asyncio drops it), which is our last message: the Bye.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ __all__ = ["SecureChannel"]
 
 _RECORD_TYPES = frozenset({FrameType.RECORD_DATA, FrameType.RECORD_KEEPALIVE,
                            FrameType.RECORD_CLOSE})
+#: A lingering close stops early once the peer has sent nothing for this long:
+#: a peer that is not sending cannot meet a reset before it reads our close.
+_LINGER_QUIET = 0.25
 
 
 class SecureChannel:
@@ -88,6 +96,7 @@ class SecureChannel:
         self._recv_lock = asyncio.Lock()
         self._closed = False
         self._close_reason = ""
+        self._closing: asyncio.Future[None] | None = None  # done once close() has finished
         self._close_listeners: list[Callable[[SecureChannel], None]] = []
         loop = asyncio.get_running_loop()
         self._opened_at = loop.time()
@@ -145,17 +154,20 @@ class SecureChannel:
             try:
                 self._write_record(FrameType.RECORD_DATA, message)
                 await self._writer.drain()
-            except SessionClosedError as exc:  # sequence numbers exhausted
-                await self.close(str(exc))
+            except SessionClosedError as exc:  # sequence numbers exhausted, or the line is gone
+                await self.close(str(exc), linger=False)
                 raise
             except (OSError, RuntimeError) as exc:
-                await self.close(f"the connection broke: {exc}")
+                await self.close(f"the connection broke: {exc}", linger=False)
                 raise SessionClosedError(self._close_reason) from None
             if self._closed:  # closed while we waited for the peer to read
                 raise SessionClosedError(self._close_reason)
 
     async def recv(self) -> bytes:
-        """Receive the next message (see the Channel protocol for the errors)."""
+        """Receive the next message (see the Channel protocol for the errors).
+        Once the channel is closed nothing more is delivered, not even records
+        that arrive while the close lingers."""
+        self._check_open()
         async with self._recv_lock:
             while True:
                 self._check_open()
@@ -177,11 +189,15 @@ class SecureChannel:
                 except TransportError as exc:
                     if self._closed:  # our own close() cut the read short
                         raise SessionClosedError(self._close_reason) from None
-                    await self.close(str(exc))
+                    # Broken or hostile: tell the peer (it may be a bug there),
+                    # but do not wait for it.
+                    await self.close(str(exc), linger=False)
                     raise
                 finally:
                     self._reading_since = None
                 self._last_received = asyncio.get_running_loop().time()
+                if self._closed:  # closed while we read: we linger, deliver nothing
+                    raise SessionClosedError(self._close_reason)
                 if ftype == FrameType.RECORD_DATA:
                     return plaintext
                 if ftype == FrameType.RECORD_CLOSE:
@@ -190,29 +206,42 @@ class SecureChannel:
                     raise SessionClosedError(self._close_reason)
                 # RECORD_KEEPALIVE: nothing to deliver, read on
 
-    async def close(self, reason: str = "closed locally", *, notify_peer: bool = True) -> None:
-        """Close, tell the peer (best effort, sealed) and forget the keys. Idempotent."""
-        if self._closed:
+    async def close(
+        self, reason: str = "closed locally", *, notify_peer: bool = True, linger: bool = True
+    ) -> None:
+        """Close, tell the peer (best effort, sealed) and forget the keys.
+
+        Idempotent; a call while another is closing waits for it. Nothing is
+        sent or delivered from the moment it is called. With ``notify_peer``
+        and ``linger`` (an orderly end) it then reads on, discarding, until
+        the peer closes too, goes quiet for a moment, or ``timeouts.linger``
+        passes (see the module docstring for why).
+        """
+        if self._closing is not None:
+            if not self._closing.done():
+                await asyncio.shield(self._closing)
             return
+        self._closing = asyncio.get_running_loop().create_future()
         self._closed = True
         self._close_reason = reason
-        if notify_peer:
-            # Sealing and writing are synchronous, so this record cannot land
-            # inside another task's half-written frame; no lock needed.
-            with contextlib.suppress(Exception):
-                self._write_record(FrameType.RECORD_CLOSE, reason.encode()[:200])
-                await asyncio.wait_for(self._writer.drain(), 1.0)
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
-        await close_writer(self._writer)
-        self._sealer.wipe()
-        self._opener.wipe()
-        self._keys.wipe()
-        for listener in self._close_listeners:
-            with contextlib.suppress(Exception):
-                listener(self)
-        self._close_listeners.clear()
+        try:
+            if notify_peer:
+                await self._say_close(reason, linger=linger)
+        finally:
+            try:
+                await close_writer(self._writer)
+            finally:
+                self._sealer.wipe()
+                self._opener.wipe()
+                self._keys.wipe()
+                for listener in self._close_listeners:
+                    with contextlib.suppress(Exception):
+                        listener(self)
+                self._close_listeners.clear()
+                self._closing.set_result(None)
 
     async def __aenter__(self) -> SecureChannel:
         return self
@@ -221,6 +250,36 @@ class SecureChannel:
         await self.close()
 
     # -- internals ---------------------------------------------------------
+
+    async def _say_close(self, reason: str, *, linger: bool) -> None:
+        """RECORD_CLOSE, then (lingering) our sending side shut and the rest read."""
+        try:
+            # Sealing and writing are synchronous, so this record cannot land
+            # inside another task's half-written frame; no lock needed.
+            self._write_record(FrameType.RECORD_CLOSE, reason.encode()[:200])
+            await asyncio.wait_for(self._writer.drain(), 1.0)
+            if not linger or self._timeouts.linger is None:
+                return
+            if self._writer.can_write_eof():
+                self._writer.write_eof()
+            await asyncio.wait_for(self._discard_until_peer_closes(), self._timeouts.linger)
+        except Exception:  # best effort: the peer may be gone or stalled
+            return
+
+    async def _discard_until_peer_closes(self) -> None:
+        loop = asyncio.get_running_loop()
+        # A recv() already waiting keeps the lock until a record or the end
+        # arrives; it then raises (the channel is closed) and we read on.
+        await asyncio.wait_for(self._recv_lock.acquire(), _LINGER_QUIET)
+        try:
+            self._pending_header = None
+            while True:
+                data = await asyncio.wait_for(self._reader.read(1 << 16), _LINGER_QUIET)
+                if not data:
+                    return
+                self._last_received = loop.time()
+        finally:
+            self._recv_lock.release()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -251,7 +310,7 @@ class SecureChannel:
             if t.idle is not None and self._reading_since is not None:
                 idle_deadline = max(self._reading_since, self._last_received) + t.idle
                 if now >= idle_deadline:
-                    await self.close(f"nothing received for {t.idle:g} s (peer gone)")
+                    await self.close(f"nothing received for {t.idle:g} s (peer gone)", linger=False)
                     return
                 deadlines.append(idle_deadline)
             elif t.idle is not None:
@@ -261,7 +320,7 @@ class SecureChannel:
                     try:
                         self._write_record(FrameType.RECORD_KEEPALIVE, b"")
                     except (OSError, RuntimeError, SessionClosedError) as exc:
-                        await self.close(f"keepalive failed: {exc}")
+                        await self.close(f"keepalive failed: {exc}", linger=False)
                         return
                 deadlines.append(self._last_sent + t.keepalive)
             await asyncio.sleep(max(0.005, min(deadlines) - loop.time()))

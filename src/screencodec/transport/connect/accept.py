@@ -164,8 +164,9 @@ class HostAcceptor:
         self.closed = True
         for task in list(self.handshakes):
             task.cancel()
-        for channel in list(self.channels):
-            await channel.close("the host ended the session")
+        # At once: each close lingers until its viewer has taken it.
+        await asyncio.gather(*(channel.close("the host ended the session")
+                               for channel in list(self.channels)))
 
 
 def _cancel(task: asyncio.Task[HandshakeResult]) -> None:

@@ -13,6 +13,12 @@ send buffer is full).
 
 Activity (for the idle timeout) and byte counts are one attribute update per
 chunk; the watchdog reads them.
+
+A side that shuts its sending half (an orderly close: its last record, then
+FIN) has that end passed on, after its data, while the other direction keeps
+flowing until that side ends too or ``_HALF_CLOSED_FOR`` passes. Closing both
+at the first end would reset whichever side was still sending, and a reset
+peer loses what it had not read yet: the other side's goodbye.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ __all__ = ["PairControl", "PairStreams", "Tap", "forward_handshake", "is_spliced
 Tap = Callable[[str, bytes], None]
 
 _HIGH_WATER = 4 * 1024 * 1024
+#: How long one direction may run on after the other side's orderly end.
+_HALF_CLOSED_FOR = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,22 +113,43 @@ async def forward_handshake(src: asyncio.StreamReader, dst: asyncio.StreamWriter
             raise ProtocolError(f"{direction}: a record before the handshake finished")
 
 
+@dataclass(eq=False, slots=True)
+class _Ends:
+    """How far the pair has ended: ``half`` fires on the first orderly end
+    (EOF) of either side, ``ended`` once both ended or either was lost."""
+
+    half: asyncio.Future[Any]
+    ended: asyncio.Future[Any]
+    eofs: int = 0
+
+    def eof(self) -> None:
+        self.eofs += 1
+        for fut in (self.half, self.ended) if self.eofs >= 2 else (self.half,):
+            if not fut.done():
+                fut.set_result(None)
+
+    def lost(self) -> None:
+        for fut in (self.half, self.ended):
+            if not fut.done():
+                fut.set_result(None)
+
+
 class _Splice(asyncio.Protocol):
     """Reads one transport, writes the other. Flow control: when our own
-    transport's send buffer is full, the peer's reading is paused.
-    ``ended`` fires on the first EOF or loss of either side; ``lost`` when
-    this side's transport is gone."""
+    transport's send buffer is full, the peer's reading is paused. This
+    side's EOF is passed on to the peer after its data (see the module
+    docstring); ``lost`` fires when this side's transport is gone."""
 
-    __slots__ = ("count", "direction", "ended", "last", "loop", "lost", "peer", "tap",
+    __slots__ = ("count", "direction", "ends", "last", "loop", "lost", "peer", "tap",
                  "transport")
 
     def __init__(self, transport: asyncio.Transport, direction: str, tap: Tap | None,
-                 ended: asyncio.Future[Any]) -> None:
+                 ends: _Ends) -> None:
         self.transport = transport
         self.peer: asyncio.Transport | None = None
         self.direction = direction
         self.tap = tap
-        self.ended = ended
+        self.ends = ends
         self.loop = asyncio.get_running_loop()
         self.lost: asyncio.Future[Any] = self.loop.create_future()
         self.count = 0
@@ -135,13 +164,19 @@ class _Splice(asyncio.Protocol):
             self.tap(self.direction, data)
 
     def eof_received(self) -> bool | None:
-        if not self.ended.done():
-            self.ended.set_result(None)
+        self.pass_eof()
+        self.ends.eof()
         return True  # keep our side open until the splice closes both
 
+    def pass_eof(self) -> None:
+        """Shut the peer's sending half, once what we forwarded is flushed."""
+        peer = self.peer
+        if peer is not None and not peer.is_closing() and peer.can_write_eof():
+            with contextlib.suppress(OSError, RuntimeError):
+                peer.write_eof()
+
     def connection_lost(self, exc: Exception | None) -> None:
-        if not self.ended.done():
-            self.ended.set_result(None)
+        self.ends.lost()
         if not self.lost.done():
             self.lost.set_result(None)
 
@@ -241,16 +276,18 @@ async def _raw_phase(s: PairStreams, stopper: asyncio.Future[Any], *, idle_timeo
     # uvloop's transports do not inherit from asyncio.Transport, but have its API.
     vt = cast(asyncio.Transport, s.v_writer.transport)
     ht = cast(asyncio.Transport, s.h_writer.transport)
-    ended: asyncio.Future[Any] = loop.create_future()
-    vp = _Splice(vt, "viewer->host", tap, ended)
-    hp = _Splice(ht, "host->viewer", tap, ended)
+    ends = _Ends(loop.create_future(), loop.create_future())
+    ended = ends.ended
+    vp = _Splice(vt, "viewer->host", tap, ends)
+    hp = _Splice(ht, "host->viewer", tap, ends)
     vp.peer, hp.peer = ht, vt
-    eof = v_reader.at_eof() or h_reader.at_eof() or v_reader.exception() is not None \
-        or h_reader.exception() is not None
+    eof = v_reader.exception() is not None or h_reader.exception() is not None
     for reader, proto in ((v_reader, vp), (h_reader, hp)):
         data = _take_buffered(reader)
         if data:
             proto.data_received(data)
+        if reader.at_eof():  # ended in the handshake phase: pass it on like any end
+            proto.eof_received()
     _SPLICED.add(s.v_writer)
     _SPLICED.add(s.h_writer)
     for transport, proto in ((vt, vp), (ht, hp)):
@@ -262,17 +299,22 @@ async def _raw_phase(s: PairStreams, stopper: asyncio.Future[Any], *, idle_timeo
                 proto.lost.set_result(None)
         elif not transport.is_reading():
             transport.resume_reading()
-    if eof and not ended.done():
-        ended.set_result(None)
+    if eof:
+        ends.lost()
     reported = 0
     why = "closed"
+    half_closed_at: float | None = None
     try:
         while True:
             remaining = max(vp.last, hp.last) + idle_timeout - loop.time()
+            if ends.half.done():
+                half_closed_at = loop.time() if half_closed_at is None else half_closed_at
+                remaining = min(remaining, half_closed_at + _HALF_CLOSED_FOR - loop.time())
             if remaining <= 0:
-                why = "idle"
+                why = "idle" if half_closed_at is None else "closed"
                 break
-            done, _ = await asyncio.wait({ended, stopper}, timeout=min(remaining, 1.0),
+            waiting = {ended, stopper} if ends.half.done() else {ends.half, stopper}
+            done, _ = await asyncio.wait(waiting, timeout=min(remaining, 1.0),
                                          return_when=asyncio.FIRST_COMPLETED)
             total = vp.count + hp.count
             on_bytes(total - reported)

@@ -238,10 +238,13 @@ class Host:
 
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
         """End sessions (also those still waiting for consent)."""
-        for link in list(self._runtime.serving):
-            if peer is None or link.peer == peer:
-                await _quiet(link.send(m.Bye(reason)))
-                await link.channel.close()
+
+        async def end(link: ViewerLink) -> None:
+            await _quiet(link.send(m.Bye(reason)))
+            await link.channel.close()  # lingers until the viewer took the Bye
+
+        await asyncio.gather(*(end(link) for link in list(self._runtime.serving)
+                               if peer is None or link.peer == peer))
 
     def register_channel(self, name: str, handler: ExtensionHandler) -> None:
         """Add an extension channel; ``handler(peer, payload)`` may return a reply."""

@@ -236,6 +236,9 @@ class ViewerLink:
 
     async def cleanup(self) -> None:
         """Release everything, even if cancelled while doing so (host shutdown)."""
+        # The session is over: close first, so the viewer, whose close lingers
+        # until ours, is not kept waiting while the encoder winds down.
+        closing = asyncio.ensure_future(self.channel.close())
         if self._next is not None:
             self._next.cancel()
         for task in list(self._tasks):
@@ -254,7 +257,7 @@ class ViewerLink:
                 self.host.hub.release(self._watching)
                 self._watching = None
             self.host.files_for(self).close()
-            await self.channel.close()
+            await closing
 
     def watch(self, index: int) -> None:
         """Show monitor ``index`` from now on (acquire it before releasing the old)."""
