@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 
 from screencodec.errors import AuthenticationError
 from screencodec.transport.channel.codes import SessionCredentials, format_code
@@ -21,7 +22,7 @@ from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_via_relay, host_via_relay
 
-from .cluster import run
+from .cluster import RedisServer, run
 
 FAST = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
 UNKNOWN = "987654321"
@@ -87,3 +88,80 @@ def test_the_relay_log_holds_tags_and_no_session_code(tmp_path: Path) -> None:
     unknown = re.findall(r"event=refused reason=UNKNOWN_SESSION session=([0-9a-f]{6})\b", text)
     assert unknown and unknown[0] != tag
     assert "code=" not in text
+
+
+def _relay_with_log(redis_url: str, log: Path) -> tuple[subprocess.Popen[str], int]:
+    with log.open("w") as err:
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "screencodec", "relay", "--listen", "0", "--bind",
+             "127.0.0.1", "--directory", redis_url, "--claim-ttl", "1.5",
+             "--log-level", "DEBUG"],
+            stdout=subprocess.PIPE, stderr=err, text=True)  # fmt: skip
+    assert relay.stdout is not None
+    found = re.search(r"relay listening on 127\.0\.0\.1:(\d+)", relay.stdout.readline())
+    assert found, log.read_text()
+    return relay, int(found.group(1))
+
+
+async def _key_is_back(url: str) -> None:
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        for _ in range(200):
+            if await client.get("screencodec:log-key"):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("no relay set the log key again after the restart")
+    finally:
+        await client.aclose()
+
+
+def _tags(text: str, event: str) -> set[str]:
+    return set(re.findall(rf"event={event} session=([0-9a-f]{{6}})\b", text))
+
+
+def test_one_session_has_one_tag_across_a_cluster_and_after_redis_restarts(
+    tmp_path: Path, redis_server: RedisServer,
+) -> None:
+    """A host on relay A, its agent sent by relay B: both logs name the session
+    by the same tag (the key is the cluster's, in Redis). After Redis lost every
+    key, the running relays set theirs again at their next heartbeat, and a
+    relay started since tags the session as they still do."""
+    logs = [tmp_path / "a.log", tmp_path / "b.log", tmp_path / "c.log"]
+    procs: list[subprocess.Popen[str]] = []
+    creds = SessionCredentials()
+
+    async def session(host_port: int, viewer_port: int) -> None:
+        accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
+        async with await host_via_relay("127.0.0.1", host_port, creds, accepted.put_nowait,
+                                        timeouts=FAST) as reg:  # fmt: skip
+            await reg.wait_registered(10)
+            viewer = await connect_via_relay("127.0.0.1", viewer_port, creds.code,
+                                             creds.password, timeouts=FAST)  # fmt: skip
+            host = await asyncio.wait_for(accepted.get(), 10)
+            await asyncio.gather(viewer.close(), host.close())
+
+    try:
+        a, a_port = _relay_with_log(redis_server.url, logs[0])
+        b, b_port = _relay_with_log(redis_server.url, logs[1])
+        procs += [a, b]
+        run(session(a_port, b_port))
+        _wait_in(logs[0], "event=pair_end")
+        _wait_in(logs[1], "event=redirect")
+        (tag,) = _tags(logs[0].read_text(), "registered")
+        assert _tags(logs[1].read_text(), "redirect") == {tag}
+        assert _tags(logs[0].read_text(), "paired") == {tag}
+        redis_server.restart()  # no persistence: the key is gone with the claims
+        run(_key_is_back(redis_server.url))
+        c, c_port = _relay_with_log(redis_server.url, logs[2])
+        procs.append(c)
+        run(session(c_port, a_port))  # now the host is on C, the agent sent by A
+        _wait_in(logs[2], "event=pair_end")
+        _wait_in(logs[0], "event=redirect")
+        assert _tags(logs[2].read_text(), "registered") == {tag}
+        assert _tags(logs[0].read_text(), "redirect") == {tag}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.communicate(timeout=10)
+    for log in logs:
+        assert creds.code not in log.read_text()

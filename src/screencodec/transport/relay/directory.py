@@ -87,6 +87,14 @@ class Directory(abc.ABC):
     async def reset(self, key: str) -> None:
         """Forget the count under ``key``."""
 
+    async def log_key(self, mine: bytes) -> bytes:
+        """The key of the relays' log tags (``session_tag``), one for every
+        relay sharing this directory, so that an operator can follow one
+        session across a cluster's logs: ``mine`` if none is set yet (and it
+        becomes the one). Asked at start and at every heartbeat, so that a
+        directory that lost it has it again. This default shares nothing."""
+        return mine
+
     async def close(self) -> None:  # noqa: B027 - optional for implementations
         """Release connections."""
 
@@ -114,6 +122,7 @@ class MemoryDirectory(Directory):
         self._claims: dict[str, tuple[bytes, str, float]] = {}
         self._counters: dict[str, tuple[int, float]] = {}
         self._max_counters = max_counters
+        self._log_key: bytes | None = None
 
     def _live(self, code: str) -> tuple[bytes, str, float] | None:
         entry = self._claims.get(code)
@@ -164,3 +173,8 @@ class MemoryDirectory(Directory):
 
     async def reset(self, key: str) -> None:
         self._counters.pop(key, None)
+
+    async def log_key(self, mine: bytes) -> bytes:
+        if self._log_key is None:
+            self._log_key = mine
+        return self._log_key

@@ -7,6 +7,12 @@ Keys (``prefix`` defaults to ``screencodec:``):
   (compare, then set or extend), so two relays can never both win a code.
 * ``limit:<key>`` = a counter with an expiry: one fixed window of a shared
   attempt limit (``INCRBY``, and ``PEXPIRE`` on the first hit).
+* ``log-key`` = 16 random bytes (hex), set by the first relay that asks
+  (``SET NX``) and read by the others: every relay tags a session's log
+  lines with it, so one session reads the same across the cluster. Relays
+  ask again at every heartbeat, so after a Redis restart the first to ask
+  sets the key they all had. No secret from anyone who can read this
+  database: the claims name the codes themselves.
 
 Only verifiers (hashes of registration secrets) are stored. The claim's expiry
 survives a relay restart; a Redis restart without persistence loses the claims,
@@ -146,6 +152,15 @@ class RedisDirectory(Directory):
 
     async def reset(self, key: str) -> None:
         await self._run(self._redis.delete(self._key("limit", key)))
+
+    async def log_key(self, mine: bytes) -> bytes:
+        key = f"{self._prefix}log-key"
+        await self._run(self._redis.set(key, mine.hex(), nx=True))
+        value = await self._run(self._redis.get(key))
+        try:
+            return bytes.fromhex(value.decode() if isinstance(value, bytes) else str(value))
+        except ValueError:
+            raise DirectoryUnavailableError(f"{key} holds no key: {value!r:.40}") from None
 
     async def ping(self) -> None:
         await self._run(self._redis.ping())

@@ -72,20 +72,16 @@ T = TypeVar("T")
 #: far longer than a real viewer takes to compute its PAKE answer.
 STALL_GRACE = 1.0
 _log = logging.getLogger(__name__)
-#: Keys the session tags of this process's log lines (see :func:`session_tag`).
-_TAG_KEY = secrets.token_bytes(16)
-
-
-def session_tag(code: str) -> str:
+def session_tag(code: str, key: bytes) -> str:
     """What the log says for a session code: 6 hex digits of a keyed hash.
 
     Never the code itself: a code and a guessed password are a way in, and
     logs are read by more people than should hold codes. Keyed with a random
-    key per process, so the tag tells nothing about the code to anyone (an
-    unkeyed hash of a 9-digit code is undone by trying all 10**9), yet the
-    lines of one session on one relay share their tag.
+    key (an unkeyed hash of a 9-digit code is undone by trying all 10**9)
+    that the relays sharing a directory share (``Directory.log_key``), so the
+    lines of one session share their tag on every relay of a cluster.
     """
-    return hmac.new(_TAG_KEY, code.encode(), "sha256").hexdigest()[:6]
+    return hmac.new(key, code.encode(), "sha256").hexdigest()[:6]
 
 
 class Relay:
@@ -125,6 +121,8 @@ class Relay:
         self._draining = False
         self.stats = RelayStats()
         self.metrics = RelayMetrics()
+        # This relay's own until the directory gives the cluster's (start()).
+        self._tag_key = secrets.token_bytes(16)
 
     @property
     def port(self) -> int:
@@ -161,11 +159,24 @@ class Relay:
         return len(self._pairs)
 
     async def start(self) -> None:
+        await self._share_tag_key()
         self._server = await asyncio.start_server(self._handle, self._host, self._port,
                                                   backlog=1024)
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
         log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
                   directory=self.directory.describe())
+
+    def _tag(self, code: str) -> str:
+        return session_tag(code, self._tag_key)
+
+    async def _share_tag_key(self) -> None:
+        """Tag sessions with the cluster's key (Directory.log_key); while the
+        directory cannot be reached, with the key this relay has."""
+        with contextlib.suppress(DirectoryUnavailableError):
+            key = await self._dir("log_key", self.directory.log_key(self._tag_key))
+            if key != self._tag_key and self._server is not None:
+                log_event("tags_changed", logging.WARNING, why="the cluster's key differs")
+            self._tag_key = key
 
     async def drain(self, deadline: float) -> None:
         """Stop accepting, hand every host back to the cluster (they reclaim
@@ -244,6 +255,7 @@ class Relay:
         period = self.limits.claim_ttl / 3
         while True:
             await asyncio.sleep(period)
+            await self._share_tag_key()
             claims = {code: reg.verifier for code, reg in self._sessions.items()}
             try:
                 lost = await self._dir("renew", self.directory.renew(
@@ -253,7 +265,7 @@ class Relay:
             for code in lost:
                 reg = self._sessions.get(code)
                 if reg is not None and reg.verifier == claims.get(code):
-                    log_event("claim_lost", logging.WARNING, session=session_tag(code))
+                    log_event("claim_lost", logging.WARNING, session=self._tag(code))
                     reg.writer.close()
 
     async def _allowed(self, kind: str, key: str) -> bool:
@@ -308,7 +320,7 @@ class Relay:
         self.metrics.refused(why)
         level = logging.WARNING if why == RefuseCode.RATE_LIMITED else logging.INFO
         log_event("refused", level, reason=why.name,
-                  session=session_tag(session) if session else "-", addr=ip,
+                  session=self._tag(session) if session else "-", addr=ip,
                   detail=detail)
         await send_refusal(writer, why, detail)
 
@@ -325,7 +337,7 @@ class Relay:
             return False
         self.stats.redirected += 1
         self.metrics.redirected()
-        log_event("redirect", session=session_tag(code), addr=ip, role=role, to=holder.relay)
+        log_event("redirect", session=self._tag(code), addr=ip, role=role, to=holder.relay)
         writer.write(encode_redirect(holder.relay))
         with contextlib.suppress(OSError, asyncio.TimeoutError):
             await asyncio.wait_for(writer.drain(), 1.0)
@@ -382,7 +394,7 @@ class Relay:
         if result is ClaimResult.RECLAIMED:
             self.stats.reclaims += 1
         self.metrics.sessions(len(self._sessions))
-        log_event("registered", session=session_tag(code), addr=ip, claim=result.value)
+        log_event("registered", session=self._tag(code), addr=ip, claim=result.value)
         why = "closed"
         try:
             writer.write(encode_frame(FrameType.RELAY_OK))
@@ -410,7 +422,7 @@ class Relay:
             for _, fut in reg.pending:
                 if not fut.done():
                     fut.set_exception(TransportError("the host's registration ended"))
-            log_event("unregistered", session=session_tag(code), addr=ip, why=why)
+            log_event("unregistered", session=self._tag(code), addr=ip, why=why)
 
     async def _serve_viewer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                             ip: str, code: str) -> None:
@@ -478,7 +490,7 @@ class Relay:
         self._no_pairs.clear()
         self.stats.paired += 1
         self.metrics.pair(+1)
-        log_event("paired", session=session_tag(reg.code), addr=ip)
+        log_event("paired", session=self._tag(reg.code), addr=ip)
         loop = asyncio.get_running_loop()
         started = loop.time()
         forwarded = 0
@@ -515,13 +527,13 @@ class Relay:
             if not is_spliced(writer):
                 await close_writer(writer, 0.2)
             done.set()
-            log_event("pair_end", session=session_tag(reg.code), addr=ip, why=why, bytes=forwarded,
+            log_event("pair_end", session=self._tag(reg.code), addr=ip, why=why, bytes=forwarded,
                       seconds=round(loop.time() - started, 3))
 
     def _evict_one(self, reg: Registration) -> bool:
         if reg.evict_handshake(asyncio.get_running_loop().time(), STALL_GRACE):
             self.stats.evicted += 1
-            log_event("handshake_evicted", logging.WARNING, session=session_tag(reg.code))
+            log_event("handshake_evicted", logging.WARNING, session=self._tag(reg.code))
             return True
         return False
 
@@ -532,7 +544,7 @@ class Relay:
             return  # never guessed (a parked or cut HELLO): not a guess
         if not raw:
             self.stats.failed_handshakes += 1
-            log_event("guess_failed", logging.WARNING, session=session_tag(code))
+            log_event("guess_failed", logging.WARNING, session=self._tag(code))
         with contextlib.suppress(DirectoryUnavailableError):
             await self._dir("limit", self._shared.guessed(code, right=raw))
 
