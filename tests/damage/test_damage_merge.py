@@ -180,3 +180,37 @@ def test_arbitrary_boxes_fuzzing(boxes: list[tuple[int, int, int, int]], rect_co
         assert merge_rects(arr, 100, 80).shape == (0, 4)
         return
     check(arr.astype(np.int32), 100, 80, rect_cost)
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        (0, 0, 0, 4),
+        (0, 0, 4, -1),
+        (-1, 0, 4, 4),
+        (60, 0, 5, 4),
+        (0, 30, 4, 3),
+        (0, 0, 2**31 - 1, 1),
+    ],
+)
+def test_bad_int32_boxes_raise(box: tuple[int, int, int, int]) -> None:
+    # Contiguous int32 boxes (what tile_diff gives) are checked in one compiled loop.
+    boxes = np.array([(0, 0, 8, 8), box], np.int32)
+    with pytest.raises(FrameError, match=r"boxes\[1\]"):
+        merge_rects(boxes, 64, 32)
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=30, deadline=None)
+def test_box_order_and_dtype_do_not_matter(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = random_frame(rng, 96, 160)
+    b = a.copy()
+    for _ in range(6):  # a few changed patches: boxes in several bands
+        x, y = int(rng.integers(0, 150)), int(rng.integers(0, 90))
+        b[y : y + int(rng.integers(1, 30)), x : x + int(rng.integers(1, 40)), 0] ^= 0x40
+    boxes = tile_diff(a, b, 16)
+    want = merge_rects(boxes.astype(np.int64), 160, 96)
+    shuffled = np.ascontiguousarray(boxes[rng.permutation(len(boxes))])
+    np.testing.assert_array_equal(merge_rects(shuffled, 160, 96), want)
+    np.testing.assert_array_equal(merge_rects(boxes, 160, 96), want)

@@ -9,6 +9,7 @@ taken and the C kernels run with the GIL released. See ``_tiles.pyi`` for the
 documented signatures.
 """
 
+cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp
@@ -132,6 +133,48 @@ def _check_inside(r, w, h, str name, bint allow_empty):
         raise FrameError(f"{name}[{i}] = {r[i].tolist()} is empty or outside the {w}x{h} frame")
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef ptrdiff_t _first_bad(const int32_t[:, ::1] r, int64_t w, int64_t h, bint allow_empty) noexcept:
+    """Index of the first rect that is empty (negative with allow_empty) or
+    outside the w x h frame, or -1."""
+    cdef ptrdiff_t i
+    cdef int64_t x, y, rw, rh
+    for i in range(r.shape[0]):
+        x, y, rw, rh = r[i, 0], r[i, 1], r[i, 2], r[i, 3]
+        if rw < 0 or rh < 0 or (not allow_empty and (rw == 0 or rh == 0)):
+            return i
+        if x < 0 or y < 0 or x + rw > w or y + rh > h:
+            return i
+    return -1
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef bint _raster_sorted(const int32_t[:, ::1] r) noexcept:
+    """Whether the rects come by y, then x (what a stable lexsort would leave)."""
+    cdef ptrdiff_t i
+    for i in range(1, r.shape[0]):
+        if r[i, 1] < r[i - 1, 1] or (r[i, 1] == r[i - 1, 1] and r[i, 0] < r[i - 1, 0]):
+            return False
+    return True
+
+
+def _checked_rects(rects, str name, w, h, bint allow_empty):
+    """rects as a C-contiguous (N, 4) int32 array (the input itself when it is
+    one: callers only read it), each inside the w x h frame, or FrameError.
+    The encoder's rects are such arrays: checked in one loop, not in a dozen
+    NumPy passes over a few dozen rows."""
+    if (isinstance(rects, np.ndarray) and rects.dtype == np.int32 and rects.ndim == 2
+            and rects.shape[1] == 4 and rects.flags.c_contiguous):
+        if rects.shape[0] and _first_bad(rects, w, h, allow_empty) >= 0:
+            _check_inside(rects.astype(np.int64), w, h, name, allow_empty)
+        return rects
+    r = _rect_array(rects, name)
+    _check_inside(r, w, h, name, allow_empty)
+    return np.ascontiguousarray(r, dtype=np.int32)
+
+
 def merge_rects(boxes, width, height, *, rect_cost=DEFAULT_RECT_COST):
     try:
         cost, w, h = operator.index(rect_cost), operator.index(width), operator.index(height)
@@ -142,17 +185,17 @@ def merge_rects(boxes, width, height, *, rect_cost=DEFAULT_RECT_COST):
     cdef int64_t c_cost = cost
     if c_cost < 0 or w < 0 or h < 0:
         raise FrameError("width, height and rect_cost must be >= 0")
-    r = _rect_array(boxes, "boxes")
-    cdef ptrdiff_t n = r.shape[0]
+    srt = _checked_rects(boxes, "boxes", w, h, False)
+    cdef ptrdiff_t n = srt.shape[0]
     if n == 0:
         return np.empty((0, 4), np.int32)
-    _check_inside(r, w, h, "boxes", False)
-
-    srt = np.ascontiguousarray(r[np.lexsort((r[:, 0], r[:, 1]))], dtype=np.int32)
+    # tile_diff's boxes come sorted (a stable sort would leave them as they are).
+    if not _raster_sorted(srt):
+        srt = np.ascontiguousarray(srt[np.lexsort((srt[:, 0], srt[:, 1]))])
     cdef const int32_t[:, ::1] in_view = srt
     out = np.empty((n, 4), np.int32)
     cdef int32_t[:, ::1] out_view = out
-    cdef ptrdiff_t m
+    cdef ptrdiff_t m, i
     cdef sc_merge_rect *work = <sc_merge_rect *>malloc(3 * n * sizeof(sc_merge_rect))
     if work == NULL:
         raise MemoryError()
@@ -162,10 +205,14 @@ def merge_rects(boxes, width, height, *, rect_cost=DEFAULT_RECT_COST):
     finally:
         free(work)
 
-    res = out[:m]
-    merged_cost = m * c_cost + int((res[:, 2].astype(np.int64) * res[:, 3]).sum())
-    if c_cost + w * h < merged_cost:
+    cdef int64_t merged_cost = m * c_cost
+    for i in range(m):
+        merged_cost += <int64_t>out_view[i, 2] * out_view[i, 3]
+    if c_cost + <int64_t>w * h < merged_cost:
         return np.array([[0, 0, w, h]], np.int32)
+    res = out[:m] if m == n else out[:m].copy()
+    if _raster_sorted(res):
+        return res
     return res[np.lexsort((res[:, 0], res[:, 1]))]
 
 
@@ -174,23 +221,21 @@ def copy_rects(dst, src, rects):
     sh, sw, src_row = frame_layout(src, "src", allow_empty=True)
     if not dst.flags.writeable:
         raise FrameError("dst is read-only")
-    r = _rect_array(rects, "rects")
-    _check_inside(r, min(dw, sw), min(dh, sh), "rects", True)
-    r = r[(r[:, 2] > 0) & (r[:, 3] > 0)]
-    if r.shape[0] == 0:
-        return
+    r32 = _checked_rects(rects, "rects", min(dw, sw), min(dh, sh), True)
+    cdef const int32_t[:, ::1] rv = r32
+    cdef ptrdiff_t i, n = rv.shape[0]
+    if n == 0 or min(dw, sw) == 0 or min(dh, sh) == 0:
+        return  # nothing to copy (an empty frame takes only empty rects)
     cdef uint8_t[:, :, ::1] dst_view = dst
     cdef const uint8_t[:, :, :] src_view = src
     cdef uint8_t *p_dst = &dst_view[0, 0, 0]
     cdef const uint8_t *p_src = &src_view[0, 0, 0]
     cdef ptrdiff_t c_dst_row = dst_row, c_src_row = src_row
-    r32 = np.ascontiguousarray(r, dtype=np.int32)
-    cdef const int32_t[:, ::1] rv = r32
-    cdef ptrdiff_t i, n = rv.shape[0]
     with nogil:
         for i in range(n):
-            sc_copy_rect_opaque(p_dst, c_dst_row, p_src, c_src_row,
-                                rv[i, 0], rv[i, 1], rv[i, 2], rv[i, 3])
+            if rv[i, 2] > 0 and rv[i, 3] > 0:
+                sc_copy_rect_opaque(p_dst, c_dst_row, p_src, c_src_row,
+                                    rv[i, 0], rv[i, 1], rv[i, 2], rv[i, 3])
 
 
 def _as_bytes(buf, str name):
