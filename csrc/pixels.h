@@ -54,6 +54,12 @@ int sc_is_solid(const uint8_t *src, ptrdiff_t stride, int w, int h, uint32_t *rg
 int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
                      uint32_t *palette, uint8_t *indices);
 
+/* sc_palette_build's count alone (no palette, no indices): the number of
+ * colours, or -1 past max_colors; *first := the first pixel's colour, which
+ * is the rect's only one when the count is 1. */
+int sc_palette_count(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
+                     uint32_t *first);
+
 /* One index byte per pixel -> rows of sc_index_row_bytes(w, bits), the first
  * pixel in the most significant bits; bits is 1, 2, 4 or 8. */
 void sc_pack_indices(const uint8_t *indices, int w, int h, int bits, uint8_t *packed);

@@ -77,6 +77,21 @@ def test_palette_ignores_padding_byte_and_bails_out() -> None:
     assert _pixels.palette_encode(frame(rng, 8, 8, 3), 0, 0, 8, 8, max_colours=2) is None
 
 
+@given(w=st.integers(1, 40), h=st.integers(1, 30), colours=st.integers(1, 300),
+       cap=st.integers(1, 256), seed=st.integers(0, 2**32 - 1))  # fmt: skip
+@settings(max_examples=80, deadline=None)
+def test_colour_count_agrees_with_palette_and_solid(
+    w: int, h: int, colours: int, cap: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    f = frame(rng, h + 2, w + 3, colours)
+    n, rgb = _pixels.colour_count(f, 1, 2, w, h, cap)
+    pal = _pixels.palette_encode(f, 1, 2, w, h, cap)
+    assert n == (-1 if pal is None else len(pal[1]) // 3)
+    assert rgb == _pixels.solid_colour(f, 1, 2, w, h)
+    assert (rgb is not None) == (n == 1)
+
+
 def test_solid_and_fill() -> None:
     f = np.zeros((10, 12, 4), np.uint8)
     f[..., :3] = (1, 2, 3)

@@ -26,6 +26,8 @@ cdef extern from "pixels.h" nogil:
     int sc_is_solid(const uint8_t *src, ptrdiff_t stride, int w, int h, uint32_t *rgb)
     int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
                          uint32_t *palette, uint8_t *indices)
+    int sc_palette_count(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
+                         uint32_t *first)
     void sc_pack_indices(const uint8_t *indices, int w, int h, int bits, uint8_t *packed)
     int sc_check_indices(const uint8_t *packed, int w, int h, int bits, int n)
     void sc_palette_apply(const uint8_t *packed, int w, int h, int bits, const uint32_t *palette,
@@ -151,6 +153,24 @@ def flat_pixels(const uint8_t[:, :, :] fb, int x, int y, int w, int h):
                 n += ((a ^ b) & _RGB_MASK) == 0
                 a = b
     return n
+
+
+def colour_count(const uint8_t[:, :, :] fb, int x, int y, int w, int h, int max_colours=256):
+    """``(n, rgb)``: the rect's number of colours n (-1 when it has more than
+    max_colours) and, when n is 1, its colour as ``solid_colour`` gives it.
+    One read of the rect, nothing allocated: the classification
+    ``palette_encode`` and ``solid_colour`` make together, for a coder that
+    does not send the palette."""
+    _check_rect(fb, x, y, w, h)
+    if not 1 <= max_colours <= 256:
+        raise ValueError("max_colours must lie in 1..256")
+    cdef const uint8_t *src = &fb[y, x, 0]
+    cdef ptrdiff_t stride = fb.strides[0]
+    cdef uint32_t first = 0
+    cdef int n
+    with nogil:
+        n = sc_palette_count(src, stride, w, h, max_colours, &first)
+    return n, (first if n == 1 else None)
 
 
 def palette_encode(const uint8_t[:, :, :] fb, int x, int y, int w, int h, int max_colours=256):

@@ -77,6 +77,7 @@ _MAGIC = b"\x28\xb5\x2f\xfd"
 _FRAME_HEADER = 6
 _RESET = int(ZStreamFlags.RESET)
 _RAW, _RLE, _COMPRESSED = 0, 1, 2
+_FLUSH_BLOCK = zstandard.COMPRESSOBJ_FLUSH_BLOCK
 
 
 def parse_frame_header(data: bytes | bytearray | memoryview) -> int:
@@ -230,12 +231,16 @@ class HistoryEncoder:
         if self._stream is None:
             self._stream = self._cctx.compressobj()
             self.resets += 1
-        raw = memoryview(_pixels.pack_bgr(fb, r.x, r.y, r.w, r.h))
-        parts = []
-        for i in range(0, len(raw), FLUSH_SIZE):
-            parts.append(self._stream.compress(raw[i : i + FLUSH_SIZE]))
-            parts.append(self._stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
-        data = b"".join(parts)
+        raw = _pixels.pack_bgr(fb, r.x, r.y, r.w, r.h)
+        stream = self._stream
+        if len(raw) <= FLUSH_SIZE:  # most ops: one block
+            data = stream.compress(raw) + stream.flush(_FLUSH_BLOCK)
+        else:
+            view, parts = memoryview(raw), []
+            for i in range(0, len(raw), FLUSH_SIZE):
+                parts.append(stream.compress(view[i : i + FLUSH_SIZE]))
+                parts.append(stream.flush(_FLUSH_BLOCK))
+            data = b"".join(parts)
         done = zstream_op(r, self._position, data, reset=reset)
         op.payload, op.flags = done.payload, done.flags
         self._position = (self._position + r.area * 3) & 0xFFFFFFFF

@@ -131,14 +131,22 @@ class LosslessEncoder:
 
     def encode_rect(self, fb: Framebuffer, rect: Rect, /) -> EncodedOp:
         x, y, w, h = rect.x, rect.y, rect.w, rect.h
-        rgb = _pixels.solid_colour(fb, x, y, w, h)
-        if rgb is not None:
-            return EncodedOp(Op.FILL, rect, rgb.to_bytes(3, "little"))
-        cctx = self._compressor()
-        pal = _pixels.palette_encode(fb, x, y, w, h, self.max_colours)
-        if pal is not None:
-            if self.stream:
+        pal: tuple[int, bytearray, bytearray] | None = None
+        if self.stream:
+            # The stream sends a palette-sized rect's pixels as they are:
+            # count its colours, without building the palette and indices.
+            n, rgb = _pixels.colour_count(fb, x, y, w, h, self.max_colours)
+            if rgb is not None:
+                return EncodedOp(Op.FILL, rect, rgb.to_bytes(3, "little"))
+            if n > 0:
                 return EncodedOp(Op.ZSTREAM, rect, b"")
+        else:
+            rgb = _pixels.solid_colour(fb, x, y, w, h)
+            if rgb is not None:
+                return EncodedOp(Op.FILL, rect, rgb.to_bytes(3, "little"))
+            pal = _pixels.palette_encode(fb, x, y, w, h, self.max_colours)
+        cctx = self._compressor()
+        if pal is not None:
             bits, colours, indices = pal
             head = PALETTE_HEADER.pack(bits, 0, len(colours) // 3)
             return EncodedOp(Op.PALETTE, rect, head + colours + cctx.compress(indices))
