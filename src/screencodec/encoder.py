@@ -392,7 +392,7 @@ class ScreenEncoder:
             )  # fmt: skip
             replaced = q.finish(f, boxes, adopt=owned)
         else:
-            ops += self._encode_rects([Rect(*map(int, r)) for r in rects])
+            ops += self._encode_rects([Rect(x, y, w, h) for x, y, w, h in rects.tolist()])
             if q is not None and (q.map or q.shadow is not None):
                 # Unlimited: the damage held every lossy cell, all sent exactly now.
                 q.unlimited()
@@ -526,7 +526,7 @@ class ScreenEncoder:
         counts: dict[Op, int] = {}
         for e in ops:
             counts[e.op] = counts.get(e.op, 0) + 1
-        changed = int((rects[:, 2].astype(np.int64) * rects[:, 3]).sum()) if len(rects) else 0
+        changed = sum(w * h for _, _, w, h in rects.tolist())  # a few rects: no NumPy
         return EncodeStats(self._sequence, keyframe, len(rects), changed, counts, size, dt)
 
     def close(self) -> None:

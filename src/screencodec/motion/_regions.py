@@ -118,7 +118,7 @@ def groups(rects: Rects, gap: int = 64) -> list[tuple[Rect, Rects]]:
 def column_spans(rects: Rects) -> list[tuple[int, int]]:
     """The disjoint column intervals [x0, x1) that the rects cover together."""
     spans: list[tuple[int, int]] = []
-    for x, w in sorted((r[0], r[2]) for r in rects.tolist()):
+    for x, w in sorted(zip(rects[:, 0].tolist(), rects[:, 2].tolist(), strict=True)):
         if spans and x <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], x + w))
         else:

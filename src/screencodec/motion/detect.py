@@ -97,11 +97,13 @@ MAX_COPIES = 64
 
 @dataclass(frozen=True, slots=True)
 class _Verified:
-    """A shift and the copy rectangles (x, y, w, h) verified for it in one box."""
+    """A shift, the copy rectangles (x, y, w, h) verified for it in one box,
+    and their total area."""
 
     dx: int
     dy: int
     rects: Rects
+    area: int
 
 
 @dataclass(slots=True)
@@ -444,7 +446,8 @@ class MotionStage:
                 starts, ends, box.y, self.min_run, self.min_copy_area, _KEEP
             )
             if dests:
-                out.append(_Verified(dx, dy, np.array(dests, np.int32).reshape(-1, 4)))
+                area = sum(w * h for _, _, w, h in dests)
+                out.append(_Verified(dx, dy, np.array(dests, np.int32).reshape(-1, 4), area))
         return out
 
     def _select(self, verified: list[_Verified]) -> list[Copy]:
@@ -454,18 +457,22 @@ class MotionStage:
         large), at most the frame's remaining room of COPY ops, the largest
         pieces first. One subtraction per candidate."""
         out: list[Copy] = []
-        order = sorted(verified, key=lambda v: -int((v.rects[:, 2] * v.rects[:, 3]).sum()))
-        for v in order:
+        if not verified:
+            return out
+        # A few candidates of a few rects each: plain Python over lists costs
+        # less than NumPy calls on arrays that small.
+        min_run, min_area = self.min_run, self.min_copy_area
+        for v in sorted(verified, key=lambda v: -v.area):
             room = self._room - len(out)
             if room <= 0:
                 break
             parts = subtract_rects(v.rects, [c.dest for c in out]) if out else v.rects
-            area = parts[:, 2].astype(np.int64) * parts[:, 3]
-            keep = (parts[:, 2] >= self.min_run) & (area >= self.min_copy_area)
-            parts, area = parts[keep], area[keep]
-            if len(parts) > room:
-                parts = parts[np.sort(np.argsort(-area, kind="stable")[:room])]
-            out += [Copy(x - v.dx, y - v.dy, Rect(x, y, w, h)) for x, y, w, h in parts.tolist()]
+            kept = [p for p in parts.tolist() if p[2] >= min_run and p[2] * p[3] >= min_area]
+            if len(kept) > room:
+                largest = sorted(range(len(kept)), key=lambda i: -kept[i][2] * kept[i][3])
+                kept = [kept[i] for i in sorted(largest[:room])]
+            dx, dy = v.dx, v.dy
+            out += [Copy(x - dx, y - dy, Rect(x, y, w, h)) for x, y, w, h in kept]
         return out
 
     # -- after the copies -----------------------------------------------------------
@@ -511,9 +518,9 @@ def _extent(rects: Rects) -> Rect:
     """The bounding box of the rects (empty for none)."""
     if not len(rects):
         return Rect(0, 0, 0, 0)
-    x0, y0 = rects[:, 0].min(), rects[:, 1].min()
-    x1, y1 = (rects[:, 0] + rects[:, 2]).max(), (rects[:, 1] + rects[:, 3]).max()
-    return Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    x0, y0 = rects[:, :2].min(axis=0).tolist()
+    x1, y1 = (rects[:, :2] + rects[:, 2:]).max(axis=0).tolist()
+    return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
 def _row_cover(box: Rect, copies: list[Copy]) -> npt.NDArray[np.int64]:
