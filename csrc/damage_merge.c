@@ -37,6 +37,14 @@ static int by_x(const void *pa, const void *pb) {
     return 0;
 }
 
+/* tile_diff's boxes come in raster order, so a band is usually sorted already. */
+static int sorted_by_x(const sc_merge_rect *r, ptrdiff_t m) {
+    for (ptrdiff_t j = 1; j < m; j++)
+        if (by_x(&r[j - 1], &r[j]) > 0)
+            return 0;
+    return 1;
+}
+
 static void emit(int32_t *out, ptrdiff_t *n, const sc_merge_rect *r) {
     int32_t *o = out + 4 * *n;
     o[0] = r->x0;
@@ -66,7 +74,8 @@ ptrdiff_t sc_merge_rects(const int32_t *boxes, ptrdiff_t n, int64_t rect_cost,
         }
 
         /* 2. Horizontal: greedy left to right. */
-        qsort(cur, (size_t)m, sizeof *cur, by_x);
+        if (!sorted_by_x(cur, m))
+            qsort(cur, (size_t)m, sizeof *cur, by_x);
         ptrdiff_t k = 0;
         for (ptrdiff_t j = 1; j < m; j++) {
             const sc_merge_rect u = bound(&cur[k], &cur[j]);
