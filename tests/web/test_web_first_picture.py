@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from screencodec.capture import open_source
@@ -14,7 +15,7 @@ from screencodec.encoder import ScreenEncoder
 from screencodec.quality import LossyOptions
 from screencodec.wire import Op
 
-from .conftest import canvas_bgr, wait_page
+from .conftest import canvas_bgr, page_state, wait_page
 from .harness import LiveSession, StillSource
 
 W, H = 480, 320
@@ -47,6 +48,64 @@ class Recorded(ScreenEncoder):
         return data
 
 
+def explain(
+    browser: Any, live: LiveSession, expect: npt.NDArray[np.uint8], encoders: list[Recorded]
+) -> str:
+    """What the canvas, the page, the web viewer and the host's encoder showed,
+    and the page's console: a failure says what went wrong without a rerun."""
+    lines = []
+    try:
+        got = canvas_bgr(browser)
+    except Exception as exc:  # the page may be what failed
+        lines.append(f"canvas: unreadable ({exc!r})")
+    else:
+        if got.shape != expect.shape:
+            lines.append(f"canvas: {got.shape[1]}x{got.shape[0]}, expected {W}x{H}")
+        else:
+            wrong = (got != expect).any(axis=2)
+            ys, xs = np.nonzero(wrong)
+            if len(ys):
+                worst = int(np.abs(got.astype(np.int16) - expect).max())
+                lines.append(
+                    f"canvas: {len(ys)} of {wrong.size} pixels differ from the host's screen, "
+                    f"within x {xs.min()}..{xs.max()}, y {ys.min()}..{ys.max()} "
+                    f"(by up to {worst} in a channel)"
+                )
+            else:
+                lines.append("canvas: equal to the host's screen")
+    try:
+        lines.append(f"page: {page_state(browser)}")
+    except Exception as exc:
+        lines.append(f"page: unreadable ({exc!r})")
+    ended = live.result
+    if not ended.done():
+        lines.append("web viewer: running")
+    elif ended.cancelled():
+        lines.append("web viewer: cancelled")
+    elif ended.exception() is not None:
+        lines.append(f"web viewer: failed ({ended.exception()!r})")
+    else:
+        lines.append(f"web viewer: ended ({ended.result()})")
+    for n, enc in enumerate(encoders):
+        updates = list(enc.updates)
+        ops = [{op.name: k for op, k in u.items()} for u in updates if u]
+        try:
+            lossy = f"{enc.lossy_area} px"
+        except Exception as exc:  # closed with its session
+            lossy = f"unreadable ({exc!r})"
+        lines.append(
+            f"encoder {n}: {len(updates)} encodes, {len(ops)} with ops, lossy area {lossy}; "
+            f"ops first {ops[:1]}, last {ops[-3:]}"
+        )
+    try:
+        logs = [f"{e['level']} {e['message']}" for e in browser.get_log("browser")]
+    except Exception as exc:
+        logs = [f"unreadable ({exc!r})"]
+    lines.append("console (lines wait_page already read are in its message):")
+    lines += [f"  {line}" for line in logs[-30:]] or ["  (nothing)"]
+    return "\n".join(lines)
+
+
 def test_a_lossy_first_picture_is_refined_to_exact_on_the_canvas(browser: Any) -> None:
     if not page_decodes_h264_420(browser):
         pytest.skip("this Chromium's WebCodecs decodes no H.264")
@@ -62,14 +121,17 @@ def test_a_lossy_first_picture_is_refined_to_exact_on_the_canvas(browser: Any) -
     try:
         browser.get(live.url)
         wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
-        (enc,) = encoders
+        assert len(encoders) == 1, "the host opened one encoder for the one viewer"
+        enc = encoders[0]
         # The keyframe went lossy as a whole: stills only, no lossless text.
         first = enc.updates[0]
         assert first.get(Op.VIDEO, 0) >= 1 and not first.get(Op.ZSTREAM), first
         wait_page(browser, lambda s: np.array_equal(canvas_bgr(browser), expect),
                   what="the canvas refined to the host's screen")  # fmt: skip
-        assert enc.lossy_area == 0
+        assert enc.lossy_area == 0, "the canvas is exact before the encoder refined all"
         st = wait_page(browser, lambda s: True)
-        assert st["refused"] == 0
+        assert st["refused"] == 0, "the page refused an update"
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n{explain(browser, live, expect, encoders)}") from exc
     finally:
         live.close()
