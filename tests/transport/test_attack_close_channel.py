@@ -18,8 +18,10 @@ import os
 import pytest
 
 from screencodec.errors import SessionClosedError
+from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import connect_direct, listen_direct
 
 from .secure_fixtures import FAST, both_loops, direct_pair, run
 
@@ -278,3 +280,30 @@ def test_many_close_cycles_leak_no_descriptor(loop_kind: str) -> None:
         assert open_fds() == before
 
     run(main(), loop_kind=loop_kind, timeout=30)
+
+
+@both_loops
+def test_a_listener_closing_many_channels_ends_them_all_in_bound(loop_kind: str) -> None:
+    """Six viewers, half reading and half silent: the listener's close ends
+    them all within the bound, each reader hears why, and every host-side
+    socket is released."""
+
+    async def main() -> None:
+        creds = SessionCredentials()
+        accepted: list[SecureChannel] = []
+        listener = await listen_direct("127.0.0.1", 0, creds, accepted.append, timeouts=FAST)
+        viewers = [await connect_direct("127.0.0.1", listener.port, creds.code, creds.password,
+                                        timeouts=FAST) for _ in range(6)]
+        await until(lambda: len(accepted) == 6)
+        socks = [socket_of(ch) for ch in accepted]
+        reads = [asyncio.ensure_future(v.recv()) for v in viewers[::2]]
+        await asyncio.sleep(0)
+        assert await timed(listener.close()) <= BOUND
+        for read in reads:
+            with pytest.raises(SessionClosedError, match="closed by peer: the host ended"):
+                await read
+        for channel, sock in zip(accepted, socks, strict=True):
+            assert_finished(channel, sock)
+        await asyncio.gather(*(v.close() for v in viewers))
+
+    run(main(), loop_kind=loop_kind)

@@ -13,9 +13,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.errors import SessionClosedError
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
+from screencodec.errors import ConsentDeniedError, SessionClosedError
+from screencodec.transport import CONTROL, VIEW, Grant, Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import (
@@ -26,6 +28,7 @@ from screencodec.transport.connect import (
 )
 from screencodec.transport.input import RecordingInjector
 from screencodec.transport.relay import Relay, RelayLimits
+from screencodec.transport.session.consent import ConsentCallback
 
 from .secure_fixtures import FAST, both_loops, run
 
@@ -36,14 +39,14 @@ SCENARIO = "typing"
 
 @asynccontextmanager
 async def hosting(
-    relayed: bool = False,
+    relayed: bool = False, consent: ConsentCallback | None = None,
 ) -> AsyncIterator[tuple[Host, asyncio.Queue[asyncio.Task[str]], str, int]]:
     """A host streaming a screen that changes every frame, listening on
     loopback (or through a relay); yields (host, its sessions as serve
     tasks, "code password", the port a viewer dials)."""
     creds = SessionCredentials()
     screen = SyntheticDesktop(*SIZE, scenario=SCENARIO, seed=3)
-    host = Host(screen, consent=allow(), injector=RecordingInjector(),
+    host = Host(screen, consent=consent or allow(), injector=RecordingInjector(),
                 config=HostConfig(stats_period=0.05))
     serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
 
@@ -146,3 +149,54 @@ def test_the_host_hears_viewer_said_bye_while_it_streams_every_time(loop_kind: s
 @both_loops
 def test_the_viewer_hears_host_said_bye_while_it_sends_input_every_time(loop_kind: str) -> None:
     run(host_ends_during_input(relayed=False), loop_kind=loop_kind, timeout=60)
+
+
+@both_loops
+def test_a_host_ending_several_sessions_at_once_says_bye_to_each(loop_kind: str) -> None:
+    async def main() -> None:
+        async with hosting() as (host, serving, secret, port):
+            viewers = [await join(port, secret) for _ in range(4)]
+            serves = [await asyncio.wait_for(serving.get(), 5) for _ in viewers]
+            runs = [asyncio.ensure_future(v.run()) for v in viewers]
+            for v in viewers:
+                await streaming(v, 1)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            await asyncio.wait_for(host.disconnect(reason="closing time"), 5)
+            assert loop.time() - start <= (FAST.linger or 0) + 1.0
+            reasons = await asyncio.wait_for(asyncio.gather(*runs), 5)
+            assert reasons == ["host said bye: closing time"] * 4
+            await asyncio.wait_for(asyncio.gather(*serves), 5)
+
+    run(main(), loop_kind=loop_kind, timeout=30)
+
+
+@both_loops
+def test_a_host_ending_a_session_awaiting_consent_tells_the_viewer_why(loop_kind: str) -> None:
+    async def never(request: object) -> Grant:
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    async def main() -> None:
+        async with hosting(consent=never) as (host, serving, secret, port):
+            for i in range(5):
+                starting = asyncio.ensure_future(join(port, secret))
+                serve = await asyncio.wait_for(serving.get(), 5)
+                await until_asked(host)
+                await asyncio.wait_for(host.disconnect(reason=f"not now {i}"), 5)
+                why = f"before its user answered: not now {i}"
+                with pytest.raises(ConsentDeniedError, match=why):
+                    await asyncio.wait_for(starting, 5)
+                await asyncio.wait_for(serve, 5)
+
+    run(main(), loop_kind=loop_kind, timeout=30)
+
+
+async def until_asked(host: Host) -> None:
+    """Until the host's session is waiting for its user's answer."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 5
+    while not host._runtime.serving or not any(
+            link.who for link in host._runtime.serving):
+        assert loop.time() < end, "the host never asked"
+        await asyncio.sleep(0.005)
