@@ -3,15 +3,34 @@
 :class:`XTestInjector` turns the agent's keysyms into keys the host's keymap
 types. XTEST presses keycodes, not characters, so the injector:
 
-* presses Shift around a key whose keycode gives the keysym only at shift
-  level 1 (``>``, ``|``, ``X`` typed by an input method, selenium or a
-  non-US agent keyboard with no Shift held), and releases the agent's Shift
-  (and AltGr) around a key that needs none (the agent's layout differs from
-  the host's), with Caps Lock taken into account for letters;
+* presses Shift and AltGr (ISO_Level3_Shift) around a key whose keycode
+  gives the keysym only at another level (``>``, ``X`` at level 2; ``@``,
+  ``{``, ``€`` at level 3 of a German host's keys; ``¿`` at level 4), and
+  releases the agent's Shift and AltGr around a key that needs them up (the
+  agent's layout differs from the host's), with Caps Lock taken into account
+  for letters and Num Lock for the keypad, as XKB's ALPHABETIC and KEYPAD key
+  types do. The agent's KP_1 is the keypad's 1 whatever the host's Num Lock,
+  and its KP_End the keypad's End: with Num Lock on, Shift is let go of
+  around the number and pressed around End; with Num Lock off, End is the
+  key as it is and the number (which XKB's default PC keypad type gives
+  only with Num Lock) goes through a spare keycode as below. Num Lock itself
+  is never toggled: the local user's lock state and its LED are theirs;
 * types a keysym that is on no keycode (``é`` on a US keymap, any Unicode
   keysym) by mapping it onto a spare keycode, one with no keysyms at all,
   kept in a small LRU so a text with a few such characters changes the map
   only once per character; the spare rows are emptied again on close.
+  Applications look a key's keysym up when they read the event, with the
+  keymap of that moment, so a keycode is given another keysym only once its
+  last key event is ``reuse_after`` seconds old: until then a burst of new
+  characters takes further spare keycodes, and when none is left the
+  injector waits out the rest of that time (the one place it blocks).
+
+Levels 3 and 4 are the core keymap's columns 4 and 5, which XKB fills with
+group 1's third and fourth levels. With more than one group they may hold
+another group's keysyms instead, so on such a keymap (and on one with no
+ISO_Level3_Shift key in the modifier map) keysyms found only there are
+remapped like absent ones. Mode_switch selects a group under XKB, not a
+level, and is never pressed for the agent.
 
 A keysym it cannot type is dropped and counted (``dropped_keys``), never
 raised into the session. Only printable keysyms get this treatment: a named
@@ -27,6 +46,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import functools
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -36,11 +59,13 @@ from screencodec.transport.input.base import InputInjector
 
 __all__ = ["LocalPointerWatcher", "XTestInjector"]
 
-_SHIFT_L, _SHIFT_R = 0xFFE1, 0xFFE2
-#: Modifiers the injector manages for printable keys: Shift, and the level-3/5
-#: shifts (AltGr) that would pick another level of the host's key.
-_MANAGED = {_SHIFT_L: "shift", _SHIFT_R: "shift",
-            0xFE03: "level3", 0xFF7E: "level3", 0xFE11: "level3"}  # fmt: skip
+_SHIFT_L, _SHIFT_R, _LEVEL3, _NUM_LOCK = 0xFFE1, 0xFFE2, 0xFE03, 0xFF7F
+#: Modifiers the injector manages for printable keys: Shift, AltGr (level 3),
+#: and the group switch and level-5 shift ("other": let go of for any of them).
+_MANAGED = {_SHIFT_L: "shift", _SHIFT_R: "shift", _LEVEL3: "level3",
+            0xFF7E: "other", 0xFE11: "other"}  # fmt: skip
+#: The core keymap columns of group 1's levels 1 to 4 under XKB.
+_COLUMNS = (0, 1, 4, 5)
 #: Modifier and lock keysyms: on a spare keycode they would be in no modifier
 #: map and do nothing, so one that is not on the keymap is dropped.
 _NOT_REMAPPED = (
@@ -76,12 +101,30 @@ def _normalise(keysym: int) -> int:
     return _CONTROL_KEYS.get(cp, keysym)
 
 
+@functools.cache
+def _legacy_to_utf32() -> Callable[[int], int] | None:
+    """libxkbcommon's table of X's legacy keysyms (EuroSign, Greek_OMEGA,
+    Cyrillic_a: what layouts put on their keys) to Unicode; None without it."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("xkbcommon") or "libxkbcommon.so.0")
+    except OSError:
+        return None
+    fn = lib.xkb_keysym_to_utf32
+    fn.restype, fn.argtypes = ctypes.c_uint32, [ctypes.c_uint32]
+    return fn
+
+
 def _char(keysym: int) -> str | None:
+    """The character a keysym types; None for function keys (and the keypad)."""
     if 0x20 <= keysym <= 0x7E or 0xA0 <= keysym <= 0xFF:
         return chr(keysym)
     if 0x01000100 <= keysym <= 0x0110FFFF:
         return chr(keysym - 0x01000000)
-    return None
+    convert = _legacy_to_utf32()
+    if convert is None or not 0x100 <= keysym < 0xFD00:
+        return None
+    cp = int(convert(keysym))
+    return chr(cp) if cp >= 0x20 and not 0x7F <= cp < 0xA0 else None
 
 
 def _keysym_of(ch: str) -> int:
@@ -93,6 +136,16 @@ def _printable(keysym: int) -> bool:
     # Legacy character keysyms sit below the 3270/ISO/function block at
     # 0xFD00..0xFFFF; Unicode ones are 0x01000100..0x0110FFFF (XF86 keys are above).
     return keysym < 0xFD00 or 0x01000100 <= keysym <= 0x0110FFFF
+
+
+def _keypad(keysym: int) -> bool:
+    return 0xFF80 <= keysym <= 0xFFBD
+
+
+def _typed(keysym: int) -> bool:
+    """Keys the injector picks the level of: characters, and the keypad's
+    keys (KP_1 and KP_End are two levels of one key)."""
+    return _printable(keysym) or _keypad(keysym)
 
 
 def _remappable(keysym: int) -> bool:
@@ -109,18 +162,40 @@ def _case_pair(lower: int, upper: int) -> bool:
 
 class _Keymap:
     """The core keyboard mapping, cached: ``where`` maps a keysym to the
-    (keycode, level) that types it (level 0 or 1, level 0 and then the lowest
-    keycode preferred); ``spares`` are the keycodes with no keysyms."""
+    (keycode, level) that types it (levels 0 to 3, the lowest level and then
+    the lowest keycode preferred; levels 2 and 3 only when ``level3``, the
+    keycode of an ISO_Level3_Shift in the modifier map, can reach them);
+    ``spares`` are the keycodes with no keysyms; ``numlock`` is the modifier
+    mask Num Lock locks (0: none)."""
 
     def __init__(self, disp: Any) -> None:
         first = disp.display.info.min_keycode
         rows = disp.get_keyboard_mapping(first, disp.display.info.max_keycode - first + 1)
         self.rows: dict[int, tuple[int, ...]] = {first + i: tuple(r) for i, r in enumerate(rows)}
+        modmap = [set(kcs) - {0} for kcs in disp.get_modifier_mapping()]
+        in_mods = set().union(*modmap)
+        self.level3 = next(
+            (kc for kc, r in self.rows.items() if r[:1] == (_LEVEL3,) and kc in in_mods), None
+        )
+        self.numlock = next(
+            (1 << i for i, kcs in enumerate(modmap)
+             if any(self.rows.get(kc, ())[:1] == (_NUM_LOCK,) for kc in kcs)),
+            0,
+        )  # fmt: skip
+        # One group: columns 2 and 3 repeat 0 and 1 (or are empty) on every key.
+        one_group = all(not any(r[2:4]) or r[2:4] == r[0:2] for r in self.rows.values())
+        levels = 4 if self.level3 is not None and one_group else 2
         self.where: dict[int, tuple[int, int]] = {}
-        for level in (0, 1):
+        for level in range(levels):
+            col = _COLUMNS[level]
             for kc, row in self.rows.items():
-                if len(row) > level and row[level]:
-                    self.where.setdefault(row[level], (kc, level))
+                if len(row) > col and row[col]:
+                    self.where.setdefault(row[col], (kc, level))
+        # The agent sends U+20AC as its Unicode keysym; the layout has EuroSign.
+        for keysym, place in list(self.where.items()):
+            ch = _char(keysym) if 0x100 <= keysym < 0xFD00 else None
+            if ch is not None:
+                self.where.setdefault(_keysym_of(ch), place)
         self.spares = [kc for kc, row in self.rows.items() if not any(row)]
 
     def put(self, keycode: int, keysym: int) -> None:
@@ -129,8 +204,17 @@ class _Keymap:
         if old and old[0] and self.where.get(old[0], (0, 0))[0] == keycode:
             del self.where[old[0]]
         self.rows[keycode] = (keysym, keysym)
-        if keysym:
-            self.where[keysym] = (keycode, 0)
+        if keysym:  # a keypad number also stays on its key, for Num Lock on
+            self.where.setdefault(keysym, (keycode, 0))
+
+    def levels(self, keycode: int, level: int) -> tuple[int, int, bool]:
+        """The keysyms of ``level``'s pair (levels 0-1 or 2-3) on ``keycode``,
+        and whether AltGr changes what the key types."""
+        row = self.rows[keycode]
+        lo, hi = _COLUMNS[level & 2], _COLUMNS[level & 2] + 1
+        lower, upper = (row[lo] if len(row) > lo else 0), (row[hi] if len(row) > hi else 0)
+        altgr = self.level3 is not None and any(row[4:6]) and row[4:6] != row[0:2]
+        return lower, upper, altgr
 
 
 class XTestInjector(InputInjector):
@@ -140,12 +224,24 @@ class XTestInjector(InputInjector):
     changed it); ``_held``, the keysyms the agent holds and the keycode each
     was pressed on; ``_down``, the keycodes and ``_buttons`` the buttons this
     injector holds down at the server; ``_mods``, the agent's held Shift and
-    AltGr keycodes, of which ``_suppressed`` are released for the moment
-    because the last printable key needed them up; ``_fake_shift``, the Shift
-    the injector pressed itself, and ``_owner``, the key whose release ends
-    that adjustment; ``_remapped``, keysym -> spare keycode, least recently
-    used first. ``release_all`` undoes every press, ours included; ``close``
-    also empties the spare keycodes again.
+    AltGr keycodes by kind, of which ``_suppressed`` are released for the
+    moment because the last printable key needed them up; ``_fakes``, the
+    Shift and AltGr the injector pressed itself, and ``_owner``, the key whose
+    release ends that adjustment; ``_remapped``, keysym -> spare keycode,
+    least recently used first; ``_last_event``, when each keycode last had a
+    key event (a remapped one is reused only ``reuse_after`` s later).
+    ``release_all`` undoes every press, ours included; ``close`` also empties
+    the spare keycodes again.
+
+    Parameters: ``remap_slots``, the spare keycodes kept remapped in the
+    normal run of things (more only during a burst, see the module's
+    docstring); ``reuse_after``, how long an application gets to look a
+    remapped key up before its keycode takes another keysym; ``remap_gap``,
+    the least time between two keymap changes: a libX11 client that gets a
+    change while it re-reads the keymap for the previous one was seen to look
+    the next key up in the keymap from before the change (NoSymbol) when they
+    came back to back. ``close`` waits out ``reuse_after`` after the last
+    remapped key too. These are the only waits; each is at most its setting.
 
     Counters: ``dropped_keys`` (keysyms that could not be typed), ``remaps``
     (keymap changes made for them).
@@ -154,7 +250,13 @@ class XTestInjector(InputInjector):
     thread, the event loop's.
     """
 
-    def __init__(self, display: str | None = None, remap_slots: int = 10) -> None:
+    def __init__(
+        self,
+        display: str | None = None,
+        remap_slots: int = 10,
+        reuse_after: float = 0.2,
+        remap_gap: float = 0.01,
+    ) -> None:
         from Xlib import X
         from Xlib.ext import xtest
 
@@ -166,13 +268,17 @@ class XTestInjector(InputInjector):
         self._stale = False
         self._own_changes: Counter[int] = Counter()  # MappingNotify our remaps will cause
         self._slots = remap_slots
+        self._reuse_after = reuse_after
+        self._remap_gap = remap_gap
+        self._last_change = 0.0
+        self._last_event: dict[int, float] = {}
         self._remapped: OrderedDict[int, int] = OrderedDict()
         self._buttons: set[int] = set()
         self._down: set[int] = set()
         self._held: dict[int, int] = {}
         self._mods: dict[int, str] = {}
         self._suppressed: set[int] = set()
-        self._fake_shift: int | None = None
+        self._fakes: dict[str, int] = {}
         self._owner: int | None = None
         self.dropped_keys = 0
         self.remaps = 0
@@ -232,7 +338,8 @@ class XTestInjector(InputInjector):
         self._held.clear()
         self._mods.clear()
         self._suppressed.clear()
-        self._fake_shift = self._owner = None
+        self._fakes.clear()
+        self._owner = None
         self._disp.sync()
 
     def query_pointer(self) -> tuple[int, int]:
@@ -263,16 +370,16 @@ class XTestInjector(InputInjector):
         if found is None:
             self.dropped_keys += 1
             return
-        keycode, shift = found
+        keycode, shift, level3 = found
         if keysym in _MANAGED and keycode in self._mods:
             return  # a browser repeats a held Shift: it is held already (or let go on purpose)
-        if keysym in _MANAGED or not _printable(keysym):
+        if keysym in _MANAGED or not _typed(keysym):
             # A named key or a modifier sees exactly the agent's modifiers.
             self._restore()
             if keysym in _MANAGED:
                 self._mods[keycode] = _MANAGED[keysym]
-        elif shift is not None:
-            self._adjust(shift, keycode)
+        elif shift is not None or level3 is not None:
+            self._adjust(shift, level3, keycode)
         # The last keysym pressed on a keycode is the one whose release lets go
         # of it (a browser's repeat of 1 becomes ! once Shift is down).
         for other in [ks for ks, kc in self._held.items() if kc == keycode]:
@@ -292,61 +399,93 @@ class XTestInjector(InputInjector):
         if keycode == self._owner:
             self._restore()
 
-    def _locate(self, keysym: int) -> tuple[int, bool | None] | None:
-        """The keycode for ``keysym`` and whether it needs Shift (None: either way)."""
+    def _locate(self, keysym: int) -> tuple[int, bool | None, bool | None] | None:
+        """The keycode for ``keysym``, whether it needs Shift and whether it
+        needs AltGr (None: either way)."""
         if self._stale:
             self._refresh()
         hit = self._map.where.get(keysym)
         if hit is None:
             keycode = self._remap(keysym)
-            return None if keycode is None else (keycode, None)
+            return None if keycode is None else (keycode, None, None)
         keycode, level = hit
         if keysym in self._remapped:
             self._remapped.move_to_end(keysym)
-        row = self._map.rows[keycode]
-        lower, upper = row[0], (row[1] if len(row) > 1 else 0)
+        lower, upper, altgr = self._map.levels(keycode, level)
+        level3 = True if level >= 2 else (False if altgr else None)
         if not upper or upper == lower:
-            return keycode, None
-        shift = level == 1
-        if _case_pair(lower, upper) and self._caps_locked():
-            shift = not shift  # Shift+Caps Lock gives the lower case (XKB's ALPHABETIC)
-        return keycode, shift
+            return keycode, None, level3
+        shift = bool(level & 1)
+        if _case_pair(lower, upper):
+            shift ^= self._locked(self._X.LockMask)  # Caps Lock swaps the cases
+        elif _keypad(upper):
+            # Num Lock gives the keypad's numbers, and Shift with Num Lock its
+            # other keys, in both of XKB's keypad types. Without Num Lock only
+            # the classic type gives the number with Shift (the PC type, now
+            # XKB's default, has none): a spare keycode types it either way,
+            # and Num Lock stays as the local user left it.
+            numlock = self._locked(self._map.numlock)
+            if shift and not numlock:
+                spare = self._remapped.get(keysym) or self._remap(keysym)
+                if spare is not None:
+                    self._remapped.move_to_end(keysym)
+                return None if spare is None else (spare, None, None)
+            shift ^= numlock
+        return keycode, shift, level3
 
-    def _caps_locked(self) -> bool:
-        return bool(self._root.query_pointer().mask & self._X.LockMask)
+    def _locked(self, mask: int) -> bool:
+        return bool(mask) and bool(self._root.query_pointer().mask & mask)
 
-    def _adjust(self, shift: bool, keycode: int) -> None:
-        """Bring Shift to ``shift`` and AltGr up for the printable key ``keycode``."""
+    def _adjust(self, shift: bool | None, level3: bool | None, keycode: int) -> None:
+        """Bring Shift and AltGr to what the key ``keycode`` needs (None:
+        leave it), the group switch and level-5 shift up."""
         for kc, kind in self._mods.items():
-            if kind == "level3" and kc not in self._suppressed:
+            if kind == "other" and kc not in self._suppressed:
                 self._release(kc)
                 self._suppressed.add(kc)
-        shifts = [kc for kc, kind in self._mods.items() if kind == "shift"]
-        active = [kc for kc in shifts if kc not in self._suppressed]
-        if shift and not active and self._fake_shift is None:
-            back = [kc for kc in shifts if kc in self._suppressed]
-            for kc in back:  # the agent holds Shift: give it back rather than add ours
+        if shift is not None:
+            self._bring("shift", shift)
+        if level3 is not None:
+            self._bring("level3", level3)
+        adjusted = self._suppressed or self._fakes
+        self._owner = keycode if adjusted else None
+
+    def _bring(self, kind: str, down: bool) -> None:
+        """Put the modifier ``kind`` down or up: the agent's own keys when it
+        holds some, else one of ours."""
+        agents = [kc for kc, k in self._mods.items() if k == kind]
+        active = [kc for kc in agents if kc not in self._suppressed]
+        fake = self._fakes.get(kind)
+        if down:
+            if active or fake is not None:
+                return
+            back = [kc for kc in agents if kc in self._suppressed]
+            for kc in back:  # the agent holds it: give it back rather than add ours
                 self._suppressed.discard(kc)
                 self._press(kc)
-            ours = self._map.where.get(_SHIFT_L) or self._map.where.get(_SHIFT_R)
+            ours = self._modifier_key(kind)
             if not back and ours is not None:
-                self._fake_shift = ours[0]
-                self._press(ours[0])
-        elif not shift:
-            if self._fake_shift is not None:
-                self._release(self._fake_shift)
-                self._fake_shift = None
+                self._fakes[kind] = ours
+                self._press(ours)
+        else:
+            if fake is not None:
+                self._release(fake)
+                del self._fakes[kind]
             for kc in active:
                 self._release(kc)
                 self._suppressed.add(kc)
-        adjusted = self._suppressed or self._fake_shift is not None
-        self._owner = keycode if adjusted else None
+
+    def _modifier_key(self, kind: str) -> int | None:
+        if kind == "level3":
+            return self._map.level3
+        ours = self._map.where.get(_SHIFT_L) or self._map.where.get(_SHIFT_R)
+        return None if ours is None else ours[0]
 
     def _restore(self) -> None:
         """Undo the last adjustment: the agent's own modifiers again."""
-        if self._fake_shift is not None:
-            self._release(self._fake_shift)
-            self._fake_shift = None
+        for kc in self._fakes.values():
+            self._release(kc)
+        self._fakes.clear()
         for kc in sorted(self._suppressed):
             self._press(kc)
         self._suppressed.clear()
@@ -355,10 +494,12 @@ class XTestInjector(InputInjector):
     def _press(self, keycode: int) -> None:
         self._fake(self._disp, self._X.KeyPress, keycode)
         self._down.add(keycode)
+        self._last_event[keycode] = time.monotonic()
 
     def _release(self, keycode: int) -> None:
         self._fake(self._disp, self._X.KeyRelease, keycode)
         self._down.discard(keycode)
+        self._last_event[keycode] = time.monotonic()
 
     # -- the keymap ---------------------------------------------------------
 
@@ -407,8 +548,10 @@ class XTestInjector(InputInjector):
             if old is not None:
                 del self._remapped[old]
             catch = CatchError()
+            self._settle(self._last_change + self._remap_gap - time.monotonic())
             self._disp.change_keyboard_mapping(keycode, [(keysym, keysym)], onerror=catch)
             self._disp.sync()
+            self._last_change = time.monotonic()
             if catch.get_error() is not None:
                 self._stale = True
                 return None
@@ -419,16 +562,33 @@ class XTestInjector(InputInjector):
             return keycode
 
     def _spare(self) -> int | None:
-        """A free spare keycode, else the least recently used remapped one not held."""
+        """A free spare keycode while fewer than ``remap_slots`` are in use,
+        else the least recently used remapped one not held, once an
+        application has had ``reuse_after`` s to look its last key up; a
+        further free spare until then; waiting for that time when none is left."""
         used = set(self._remapped.values())
-        if len(used) < self._slots:
-            free = next((kc for kc in self._map.spares if kc not in used), None)
-            if free is not None:
-                return free
+        free = next((kc for kc in self._map.spares if kc not in used), None)
+        if len(used) < self._slots and free is not None:
+            return free
         held = self._down | set(self._held.values())
-        return next((kc for kc in self._remapped.values() if kc not in held), None)
+        oldest = next((kc for kc in self._remapped.values() if kc not in held), None)
+        if oldest is None:
+            return free
+        wait = self._last_event.get(oldest, 0.0) + self._reuse_after - time.monotonic()
+        if wait > 0 and free is not None:
+            return free
+        self._settle(wait)
+        return oldest
+
+    def _settle(self, wait: float) -> None:
+        # The events we sent are at the server (each key call ends with a
+        # sync); this is the time the focused application gets to read them.
+        if wait > 0:
+            time.sleep(wait)
 
     def _empty_spares(self) -> None:
+        last = max((self._last_event.get(kc, 0.0) for kc in self._remapped.values()), default=0.0)
+        self._settle(last + self._reuse_after - time.monotonic())
         for keysym, keycode in list(self._remapped.items()):
             row = tuple(self._disp.get_keyboard_mapping(keycode, 1)[0])
             if row[:1] == (keysym,):  # still ours
