@@ -1,6 +1,7 @@
 """A lossy first picture in the page: a keyframe too large for its rate comes
 as H.264 stills (text included), the page shows it through WebCodecs, and the
-updates after it refine the canvas to bit-exact."""
+updates after it refine the canvas to bit-exact. A canvas whose GPU context
+is lost and restored (blank) is painted again from the page's framebuffer."""
 
 from __future__ import annotations
 
@@ -133,5 +134,44 @@ def test_a_lossy_first_picture_is_refined_to_exact_on_the_canvas(browser: Any) -
         assert st["refused"] == 0, "the page refused an update"
     except Exception as exc:
         raise AssertionError(f"{exc}\n{explain(browser, live, expect, encoders)}") from exc
+    finally:
+        live.close()
+
+
+def test_canvases_that_lost_their_gpu_context_are_painted_again(browser: Any) -> None:
+    """The GPU process restarts (a crash, a driver reset, its watchdog on a
+    starved machine): the screen's and the pointer's 2D contexts come back
+    blank, and a still screen sends nothing more, so the page paints both
+    again from what it holds."""
+    source = StillSource(open_source("synthetic", width=W, height=H, scenario="drag"))
+    expect = source.freeze()[..., :3]
+    live = LiveSession(source)
+    pointer = (
+        "const c = document.getElementById('cursor'); if (c.hidden) return null;"
+        "return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);"
+    )
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: np.array_equal(canvas_bgr(browser), expect),
+                  what="the canvas equal to the host's screen")  # fmt: skip
+        wait_page(browser, lambda s: browser.execute_script(pointer), what="the host's pointer")
+        shape = browser.execute_script(pointer)
+        browser.execute_script(
+            "window.restored = {screen: 0, cursor: 0}; for (const id of ['screen', 'cursor'])"
+            "  document.getElementById(id).addEventListener('contextrestored',"
+            "    () => window.restored[id]++);"
+        )
+        applied = wait_page(browser, lambda s: True)["applied"]
+        browser.execute_cdp_cmd("Browser.crashGpuProcess", {})
+        restored = "return window.restored.screen && window.restored.cursor"
+        try:
+            wait_page(browser, lambda s: browser.execute_script(restored), timeout=10,
+                      what="both canvases' contexts restored")  # fmt: skip
+        except AssertionError:
+            pytest.skip("a canvas kept its context (not on the GPU in this Chromium)")
+        st = wait_page(browser, lambda s: np.array_equal(canvas_bgr(browser), expect)
+                       and browser.execute_script(pointer) == shape,
+                       what="both canvases painted again")  # fmt: skip
+        assert st["applied"] == applied, "painted by the page, not by a new update"
     finally:
         live.close()

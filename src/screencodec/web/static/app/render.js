@@ -17,6 +17,17 @@ export class Renderer {
     this.cursorState = null;
     this.pictures = 0;
     new ResizeObserver(() => this.layout()).observe(viewport);
+    // A 2D context on the GPU is lost when the GPU process restarts (a crash,
+    // a driver reset, its watchdog on a starved machine) and comes back
+    // blank; updates paint only what they change, and a still screen sends
+    // none: paint everything again (the pointer's canvas too).
+    screen.addEventListener("contextrestored", () => {
+      if (this.image) this.ctx.putImageData(this.image, 0, 0);
+    });
+    cursor.addEventListener("contextrestored", () => {
+      this.shapeId = null;
+      if (this.cursorState) this.setCursor(this.cursorState);
+    });
     this.waiting = document.getElementById("waiting");
     const status = document.getElementById("status");
     if (this.waiting && status) {
