@@ -51,6 +51,7 @@ def test_a_closed_injector_holds_nothing_and_injects_nothing(xdisplay: str) -> N
     inj = XTestInjector(xdisplay)
     inj.key(0x20AC, True, "\u20ac")  # on no keycode of the US map: a spare one, held
     inj.key(0xFFE1, True, "")
+    assert inj.flush(5)  # queued, not yet at the server when key() returns
     assert _keys_down(xdisplay) and _keymap(xdisplay) != before
     inj.close()
     assert _keys_down(xdisplay) == set() and _keymap(xdisplay) == before

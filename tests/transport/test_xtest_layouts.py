@@ -129,15 +129,18 @@ def test_altgr_characters_on_a_german_host(german: str) -> None:
         text = "@€{[]}\\|~ ¿Ω µ"  # ¿ and Ω are AltGr+Shift (level 4)
         type_text(inj, text)
         assert read_text(t, len(text)) == text
+        assert inj.flush(5)
         assert t.keys_down() == set()
         # On the host's keys: not one keymap change, nothing for the LRU.
         assert inj.remaps == 0 and inj.dropped_keys == 0
+        assert inj.flush(5)
         assert t.mapping() == before
         n = len(text)
         # A German agent holds its AltGr: kept for '@', let go of for 'q'.
         inj.key(LEVEL3, True)
         type_text(inj, "@q{")
         assert read_text(t, 3, n) == "@q{"
+        assert inj.flush(5)
         assert level3 in t.keys_down()
         inj.key(LEVEL3, False)
         # A US agent's Shift+2: the host's '@' wants Shift up and AltGr down;
@@ -145,6 +148,7 @@ def test_altgr_characters_on_a_german_host(german: str) -> None:
         inj.key(SHIFT_L, True)
         type_text(inj, '@A"')
         assert read_text(t, 3, n + 3) == '@A"'
+        assert inj.flush(5)
         assert t.keys_down() == {shift}
         inj.key(SHIFT_L, False)
         # Caps Lock on: letters swap case, AltGr's level does not.
@@ -152,6 +156,7 @@ def test_altgr_characters_on_a_german_host(german: str) -> None:
         type_text(inj, "@qQ€æÆ")
         assert read_text(t, 6, n + 6) == "@qQ€æÆ"
         tap(inj, CAPS)
+        assert inj.flush(5)
         assert t.keys_down() == set()
         assert inj.remaps == 0
         inj.close()
@@ -174,6 +179,7 @@ def test_the_keypad_with_num_lock_off_and_on(xdisplay: str) -> None:
         numlock = modifier_mask(t, NUM_LOCK)
         sent = [*KP_DIGITS, KP_DECIMAL, KP_ENTER, KP_ADD, KP_DIVIDE, KP_END, KP_HOME]
         for on in (False, True):
+            assert inj.flush(5)
             assert locked(t, numlock) == on
             for ks in sent:
                 tap(inj, ks)
@@ -184,13 +190,15 @@ def test_the_keypad_with_num_lock_off_and_on(xdisplay: str) -> None:
             tap(inj, KP_HOME)
             inj.key(SHIFT_L, False)
             assert keypad_keys(t, 2) == [KP_DIGITS[7], KP_HOME]
+            assert inj.flush(5)
             assert t.keys_down() == set()
             assert locked(t, numlock) == on  # typing left the lock alone
             # Off: the numbers (and the decimal point, unless another key has
             # it) through spare keycodes, once each; on: no more of them.
             assert 10 <= inj.remaps <= 11
             tap(inj, NUM_LOCK)  # the agent's own Num Lock key does toggle it
-            assert locked(t, numlock) != on  # the server took it before the sync returned
+            assert inj.flush(5)
+            assert locked(t, numlock) != on  # at the server once flushed
         assert not locked(t, numlock)
     finally:
         inj.close()

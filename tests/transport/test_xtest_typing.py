@@ -210,6 +210,7 @@ def test_text_without_shift_types_exactly_that(typist: Typist, inj: XTestInjecto
     command = "ls | grep X > out"
     type_text(inj, command)
     assert typist.text(len(command)) == command
+    assert inj.flush(5)
     assert typist.keys_down() == set()
     # Not on a US keymap: typed through spare keycodes, one remap each.
     foreign = "é ü € →"
@@ -219,6 +220,7 @@ def test_text_without_shift_types_exactly_that(typist: Typist, inj: XTestInjecto
     type_text(inj, "→€üé")  # the remappings are kept: no keymap change
     assert typist.text(4) == "→€üé"
     assert inj.remaps == 4
+    assert inj.flush(5)
     assert typist.keys_down() == set()
     # Only keycodes that had no keysyms were touched.
     during = typist.mapping()
@@ -236,6 +238,7 @@ def test_the_agents_shift_is_not_doubled(typist: Typist, inj: XTestInjector) -> 
     inj.key(ord("B"), True, "B")
     inj.key(ord("B"), False)
     assert typist.keys(3)[1:] == [ord("A"), ord("B")]
+    assert inj.flush(5)
     assert shift in typist.keys_down()  # still the agent's
     # A named key keeps the agent's modifiers: Shift+Tab is ISO_Left_Tab.
     inj.key(TAB, True)
@@ -244,6 +247,7 @@ def test_the_agents_shift_is_not_doubled(typist: Typist, inj: XTestInjector) -> 
     inj.key(SHIFT_L, False)
     type_text(inj, "a")
     assert typist.text(1) == "a"
+    assert inj.flush(5)
     assert typist.keys_down() == set()
     # One Shift press in all, the agent's: the injector added none.
     assert a not in typist.keys_down() and typist.pressed.count(SHIFT_L) == 1
@@ -255,6 +259,7 @@ def test_a_layout_unlike_the_hosts(typist: Typist, inj: XTestInjector) -> None:
     inj.key(SHIFT_L, True)
     type_text(inj, "/")  # the host types it without Shift
     assert typist.text(1) == "/"
+    assert inj.flush(5)
     assert shift in typist.keys_down()  # given back after the key
     type_text(inj, "(=")
     assert typist.text(2) == "(="
@@ -262,10 +267,12 @@ def test_a_layout_unlike_the_hosts(typist: Typist, inj: XTestInjector) -> None:
     inj.key(ord("_"), True, "_")
     inj.key(ord("1"), True, "1")
     inj.key(SHIFT_L, True)
+    assert inj.flush(5)
     assert shift not in typist.keys_down()
     inj.key(ord("1"), False)
     inj.key(ord("_"), False)
     assert typist.text(2) == "_1"
+    assert inj.flush(5)
     assert shift in typist.keys_down()
     inj.key(SHIFT_L, False)
     # A held key repeats as another keysym once Shift goes down (the page then
@@ -277,13 +284,16 @@ def test_a_layout_unlike_the_hosts(typist: Typist, inj: XTestInjector) -> None:
     inj.key(ord("!"), False)
     inj.key(SHIFT_L, False)
     assert typist.text(1) == "1"
+    assert inj.flush(5)
     assert typist.keys_down() == set()
     assert typist.keys_down() == set()
     inj.key(LEVEL3, True)
     type_text(inj, "@q")
     assert typist.text(2) == "@q"
+    assert inj.flush(5)
     assert level3 in typist.keys_down()
     inj.key(LEVEL3, False)
+    assert inj.flush(5)
     assert typist.keys_down() == set()
 
 
@@ -298,6 +308,7 @@ def test_overlapping_keys_and_caps_lock(typist: Typist, inj: XTestInjector) -> N
     inj.key(ord(">"), False)
     inj.key(ord("<"), False)
     assert typist.text(4) == "Ab><"
+    assert inj.flush(5)
     assert typist.keys_down() == set()
     # With Caps Lock on at the host, Shift is what gives the lower case.
     inj.key(CAPS, True)
@@ -313,17 +324,21 @@ def test_overlapping_keys_and_caps_lock(typist: Typist, inj: XTestInjector) -> N
 def test_release_all_leaves_nothing_down(typist: Typist, inj: XTestInjector) -> None:
     inj.key(ord(">"), True, ">")  # our Shift and the key, the release never comes
     assert typist.text(1) == ">"
+    assert inj.flush(5)
     assert len(typist.keys_down()) == 2
     inj.release_all()
+    assert inj.flush(5)
     assert typist.keys_down() == set()
     inj.key(SHIFT_L, True)  # the agent's Shift, let go of around '/'
     inj.key(ord("/"), True, "/")
     inj.key(0x01000000 + ord("→"), True, "→")  # a remapped key, held
     assert typist.text(2) == "/→"
     inj.release_all()
+    assert inj.flush(5)
     assert typist.keys_down() == set()
     type_text(inj, "x")  # and the next text is plain again
     assert typist.text(1) == "x"
+    assert inj.flush(5)
     assert typist.keys_down() == set()
 
 
@@ -339,8 +354,10 @@ def test_remaps_are_a_small_lru_and_drops_are_counted(typist: Typist, xdisplay: 
         for ch in "ßñ":
             type_text(inj, ch)
             assert typist.text(1) == ch
+        assert inj.flush(5)
         assert len(typist.keys_down()) == 1  # ä's keycode, never taken from it
         inj.key(keysym("ä"), False)
+        assert inj.flush(5)
         assert typist.keys_down() == set()
         assert inj.remaps == 3
         for ch in "ñäß":  # ñ and ä are mapped; ß takes the least recently used slot
@@ -349,6 +366,7 @@ def test_remaps_are_a_small_lru_and_drops_are_counted(typist: Typist, xdisplay: 
         assert inj.remaps == 4
         inj.key(0x10FFFF, True)  # not a keysym X defines: dropped, counted
         inj.key(0x10FFFF, False)
+        assert inj.flush(5)
         assert inj.dropped_keys == 1
         type_text(inj, "k")  # the next event after them is k's own
         assert typist.text(1) == "k"

@@ -23,7 +23,13 @@ types. XTEST presses keycodes, not characters, so the injector:
   keymap of that moment, so a keycode is given another keysym only once its
   last key event is ``reuse_after`` seconds old: until then a burst of new
   characters takes further spare keycodes, and when none is left the
-  injector waits out the rest of that time (the one place it blocks).
+  injector waits out the rest of that time.
+
+All of that runs on a worker thread the injector owns, the one thread that
+uses its X connection: the caller (the host's event loop) only queues the
+agent's actions, so neither the round trips (one or more per key) nor those
+waits (up to ``reuse_after`` per character of a long exotic paste) hold up
+the screen updates and receipts the loop handles meanwhile.
 
 Levels 3 and 4 are the core keymap's columns 4 and 5, which XKB fills with
 group 1's third and fourth levels. With more than one group they may hold
@@ -49,15 +55,22 @@ import contextlib
 import ctypes
 import ctypes.util
 import functools
+import logging
+import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from screencodec.errors import CaptureError
 from screencodec.transport.input.base import InputInjector
 
 __all__ = ["LocalPointerWatcher", "XTestInjector"]
+
+_log = logging.getLogger(__name__)
+#: How long ``query_pointer`` waits for the worker (the queue ahead of it included).
+_QUERY_TIMEOUT = 30.0
 
 _SHIFT_L, _SHIFT_R, _LEVEL3, _NUM_LOCK = 0xFFE1, 0xFFE2, 0xFE03, 0xFF7F
 #: Modifiers the injector manages for printable keys: Shift, AltGr (level 3),
@@ -218,20 +231,38 @@ class _Keymap:
 
 
 class XTestInjector(InputInjector):
-    """Inject pointer and keyboard input into an X display through XTEST.
+    """Inject pointer and keyboard input into an X display through XTEST,
+    from a worker thread of its own.
 
-    State: the cached keymap (re-read when a MappingNotify says another client
-    changed it); ``_held``, the keysyms the agent holds and the keycode each
-    was pressed on; ``_down``, the keycodes and ``_buttons`` the buttons this
-    injector holds down at the server; ``_mods``, the agent's held Shift and
-    AltGr keycodes by kind, of which ``_suppressed`` are released for the
-    moment because the last printable key needed them up; ``_fakes``, the
-    Shift and AltGr the injector pressed itself, and ``_owner``, the key whose
-    release ends that adjustment; ``_remapped``, keysym -> spare keycode,
-    least recently used first; ``_last_event``, when each keycode last had a
-    key event (a remapped one is reused only ``reuse_after`` s later).
-    ``release_all`` undoes every press, ours included; ``close`` also empties
-    the spare keycodes again.
+    The public methods (``pointer_move``, ``button``, ``wheel``, ``key``,
+    ``release_all``) put the action on a queue and return at once; one
+    worker thread, the only user of the X connection after ``__init__``,
+    carries the actions out in order. Its round trips and the waits below
+    never hold up the caller (the host's event loop). ``flush`` waits until
+    everything queued so far has reached the X server; ``query_pointer``
+    does too, and blocks for its round trip (tests, not the loop); ``close``
+    drains the queue, then restores the keymap and closes the display.
+    Close every injector: until then its worker keeps it and its X
+    connection alive.
+
+    Worker state: the cached keymap (re-read when a MappingNotify says
+    another client changed it); ``_held``, the keysyms the agent holds and
+    the keycode each was pressed on; ``_down``, the keycodes and ``_buttons``
+    the buttons this injector holds down at the server; ``_mods``, the
+    agent's held Shift and AltGr keycodes by kind, of which ``_suppressed``
+    are released for the moment because the last printable key needed them
+    up; ``_fakes``, the Shift and AltGr the injector pressed itself, and
+    ``_owner``, the key whose release ends that adjustment; ``_remapped``,
+    keysym -> spare keycode, least recently used first; ``_last_event``, when
+    each keycode last had a key event (a remapped one is reused only
+    ``reuse_after`` s later). ``release_all`` undoes every press, ours
+    included; ``close`` also empties the spare keycodes again.
+
+    Caller state (under ``_cond``): ``_queue``, the actions not yet taken;
+    ``_queued``/``_reached``, how many were queued and how many are known to
+    be at the server; ``_moves``, the pointer positions requested and not
+    yet at the server, with the last one that is (see ``owns_position``);
+    ``last_position``, the position last requested.
 
     Parameters: ``remap_slots``, the spare keycodes kept remapped in the
     normal run of things (more only during a burst, see the module's
@@ -241,13 +272,19 @@ class XTestInjector(InputInjector):
     change while it re-reads the keymap for the previous one was seen to look
     the next key up in the keymap from before the change (NoSymbol) when they
     came back to back. ``close`` waits out ``reuse_after`` after the last
-    remapped key too. These are the only waits; each is at most its setting.
+    remapped key too. These are the only waits, each at most its setting,
+    all on the worker. ``max_queue``: actions waiting beyond this many are
+    dropped (``dropped_events``) and the queue then releases everything
+    held, so no lost release leaves a key stuck.
 
-    Counters: ``dropped_keys`` (keysyms that could not be typed), ``remaps``
-    (keymap changes made for them).
+    Counters: ``dropped_keys`` (keysyms that could not be typed, or came
+    after ``close``), ``remaps`` (keymap changes made for them),
+    ``dropped_events`` (actions dropped on a full queue), ``errors``
+    (actions the X connection failed: logged, never raised to the caller).
 
-    Thread safety: none. Xlib is not thread safe: use an injector from one
-    thread, the event loop's.
+    Thread safety: the public methods may be called from any thread (the
+    actions of one thread keep their order); the worker alone uses Xlib,
+    which is not thread safe.
     """
 
     def __init__(
@@ -256,6 +293,7 @@ class XTestInjector(InputInjector):
         remap_slots: int = 10,
         reuse_after: float = 0.2,
         remap_gap: float = 0.01,
+        max_queue: int = 10_000,
     ) -> None:
         from Xlib import X
         from Xlib.ext import xtest
@@ -264,6 +302,8 @@ class XTestInjector(InputInjector):
         self._fake = xtest.fake_input
         self._disp: Any = _open_display(display)
         self._root = self._disp.screen().root
+        scr = self._disp.screen()
+        self._size = (int(scr.width_in_pixels), int(scr.height_in_pixels))
         self._map = _Keymap(self._disp)
         self._stale = False
         self._own_changes: Counter[int] = Counter()  # MappingNotify our remaps will cause
@@ -282,26 +322,177 @@ class XTestInjector(InputInjector):
         self._owner: int | None = None
         self.dropped_keys = 0
         self.remaps = 0
+        self.dropped_events = 0
+        self.errors = 0
         self.last_position: tuple[int, int] | None = None
+        self._cond = threading.Condition()
+        self._queue: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._max_queue = max_queue
+        self._overflowing = False
+        self._queued = 0
+        self._reached = 0
+        self._flush_at = 0  # the worker syncs once it has taken this many
+        self._moves: deque[tuple[int, tuple[int, int]]] = deque()
+        self._closing = False
+        self._worker = threading.Thread(target=self._run, name="xtest-injector", daemon=True)
+        self._worker.start()
+
+    # -- the caller's side -------------------------------------------------
 
     def pointer_move(self, x: int, y: int) -> None:
-        if self._disp is None:
-            return  # closed (see close)
-        scr = self._disp.screen()
-        x = max(0, min(x, scr.width_in_pixels - 1))
-        y = max(0, min(y, scr.height_in_pixels - 1))
-        self._fake(self._disp, self._X.MotionNotify, x=x, y=y, root=self._root)
-        self._disp.sync()
-        self.last_position = (x, y)
+        w, h = self._size
+        pos = (max(0, min(x, w - 1)), max(0, min(y, h - 1)))
+        with self._cond:
+            if self._submit(self._do_move, pos):
+                self.last_position = pos
+                self._moves.append((self._queued, pos))
 
     def button(self, button: int, down: bool) -> None:
+        with self._cond:
+            self._submit(self._do_button, button, down)
+
+    def wheel(self, dx: int, dy: int) -> None:
+        with self._cond:
+            self._submit(self._do_wheel, dx, dy)
+
+    def key(self, keysym: int, down: bool, text: str = "") -> None:
+        with self._cond:
+            if not self._submit(self._do_key, keysym, down, text) and down:
+                self.dropped_keys += 1
+
+    def release_all(self) -> None:
+        with self._cond:
+            self._submit(self._do_release_all)
+
+    def owns_position(self, pos: tuple[int, int]) -> bool:
+        """Whether the pointer at ``pos`` may be where this injector put it:
+        the position last requested, one still on its way to the server, or
+        the last one that reached it."""
+        with self._cond:
+            while len(self._moves) > 1 and self._moves[1][0] <= self._reached:
+                self._moves.popleft()  # superseded at the server
+            return pos == self.last_position or any(p == pos for _, p in self._moves)
+
+    def pending(self) -> int:
+        """How many actions wait in the queue (not yet taken by the worker)."""
+        with self._cond:
+            return len(self._queue)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every action queued so far has reached the X server
+        (its events sent and a round trip made); False on ``timeout``."""
+        with self._cond:
+            target = self._queued
+            self._flush_at = max(self._flush_at, target)
+            self._cond.notify_all()
+            return self._cond.wait_for(
+                lambda: self._reached >= target or not self._worker.is_alive(), timeout
+            )
+
+    def query_pointer(self) -> tuple[int, int]:
+        """The pointer's position at the server once the queued actions are
+        there. Blocks for a round trip: not for the event loop."""
+        result: Future[tuple[int, int]] = Future()
+
+        def query() -> None:
+            try:
+                reply = self._root.query_pointer()
+                result.set_result((int(reply.root_x), int(reply.root_y)))
+            except Exception as exc:
+                result.set_exception(exc)
+
+        with self._cond:
+            if not self._submit(query, force=True):
+                raise CaptureError("the injector is closed")
+        return result.result(_QUERY_TIMEOUT)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Carry out what is queued, release every key and button, empty the
+        spare keycodes, and close the display; waits up to ``timeout`` s for
+        that. Idempotent; afterwards input is dropped (a session still
+        cleaning up after ``Host.close`` gave up waiting calls in here)."""
+        with self._cond:
+            if not self._closing:
+                self._submit(self._do_close, force=True)
+                self._closing = True
+        if threading.current_thread() is not self._worker:
+            self._worker.join(timeout)
+
+    def _submit(self, fn: Callable[..., None], *args: Any, force: bool = False) -> bool:
+        """Queue ``fn(*args)`` for the worker (``_cond`` held); False if
+        dropped: after close, or on a full queue (unless ``force``)."""
+        if self._closing:
+            return False
+        if not force and len(self._queue) >= self._max_queue:
+            self.dropped_events += 1
+            if not self._overflowing:  # a release may be among the lost
+                self._overflowing = True
+                self._queue.append((self._do_release_all, ()))
+                self._queued += 1
+                self._cond.notify_all()
+            return False
+        self._overflowing = False
+        self._queue.append((fn, args))
+        self._queued += 1
+        self._cond.notify_all()
+        return True
+
+    # -- the worker ----------------------------------------------------------
+
+    def _run(self) -> None:
+        taken = 0
+        while True:
+            with self._cond:
+                # A round trip when idle, or when a flush waits for what was
+                # taken: one per burst, not one per action.
+                idle = not self._queue
+                if taken > self._reached and (idle or self._reached < self._flush_at <= taken):
+                    self._cond.release()
+                    try:  # outside the lock: callers queue meanwhile
+                        self._guarded(self._sync)
+                    finally:
+                        self._cond.acquire()
+                    self._reached = taken
+                    self._cond.notify_all()
+                self._cond.wait_for(lambda: bool(self._queue))
+                fn, args = self._queue.popleft()
+            taken += 1
+            self._guarded(fn, *args)
+            if fn == self._do_close:
+                with self._cond:
+                    self._reached = taken
+                    self._cond.notify_all()
+                return
+
+    def _guarded(self, fn: Callable[..., None], *args: Any) -> None:
+        from Xlib.error import ConnectionClosedError, XError
+
+        try:
+            fn(*args)
+        except (ConnectionClosedError, XError, OSError) as exc:
+            self.errors += 1
+            if self.errors == 1 or self.errors % 1000 == 0:
+                _log.warning("X input injection failed (%d so far): %s", self.errors, exc)
+        except Exception:  # a defect of ours: the worker must outlive it
+            self.errors += 1
+            _log.exception("X input injection failed")
+
+    def _sync(self) -> None:
+        if self._disp is not None:
+            self._disp.sync()
+
+    def _do_move(self, pos: tuple[int, int]) -> None:
+        if self._disp is not None:
+            x, y = pos
+            self._fake(self._disp, self._X.MotionNotify, x=x, y=y, root=self._root)
+
+    def _do_button(self, button: int, down: bool) -> None:
         if self._disp is None:
             return
         self._fake(self._disp, self._X.ButtonPress if down else self._X.ButtonRelease, button)
         (self._buttons.add if down else self._buttons.discard)(button)
-        self._disp.sync()
 
-    def wheel(self, dx: int, dy: int) -> None:
+    def _do_wheel(self, dx: int, dy: int) -> None:
         # X has no wheel events: buttons 4/5 (vertical) and 6/7 (horizontal) clicks.
         if self._disp is None:
             return
@@ -310,9 +501,8 @@ class XTestInjector(InputInjector):
             for _ in range(abs(count)):
                 self._fake(self._disp, self._X.ButtonPress, b)
                 self._fake(self._disp, self._X.ButtonRelease, b)
-        self._disp.sync()
 
-    def key(self, keysym: int, down: bool, text: str = "") -> None:
+    def _do_key(self, keysym: int, down: bool, text: str) -> None:
         if self._disp is None:
             self.dropped_keys += 1 if down else 0
             return
@@ -324,9 +514,8 @@ class XTestInjector(InputInjector):
             self._key_down(keysym)
         else:
             self._key_up(keysym)
-        self._disp.sync()
 
-    def release_all(self) -> None:
+    def _do_release_all(self) -> None:
         if self._disp is None:
             return  # close released everything
         for b in sorted(self._buttons):
@@ -340,30 +529,23 @@ class XTestInjector(InputInjector):
         self._suppressed.clear()
         self._fakes.clear()
         self._owner = None
-        self._disp.sync()
 
-    def query_pointer(self) -> tuple[int, int]:
-        reply = self._root.query_pointer()
-        return int(reply.root_x), int(reply.root_y)
-
-    def close(self) -> None:
-        """Release every key and button, empty the spare keycodes, and close
-        the display. Idempotent; afterwards input is dropped (a session still
-        cleaning up after ``Host.close`` gave up waiting calls in here)."""
+    def _do_close(self) -> None:
         if self._disp is None:
             return
         from Xlib.error import ConnectionClosedError, XError
 
         # Each on its own: a release that fails must not leave the customer's
         # keymap holding our spare keycodes.
-        for step in (self.release_all, self._empty_spares):
+        for step in (self._do_release_all, self._empty_spares):
             # A server that is gone took its keymap with it.
             with contextlib.suppress(ConnectionClosedError, XError, OSError):
                 step()
-        self._disp.close()
+        with contextlib.suppress(ConnectionClosedError, XError, OSError):
+            self._disp.close()
         self._disp = None
 
-    # -- keys ---------------------------------------------------------------
+    # -- keys (the worker) ---------------------------------------------------
 
     def _key_down(self, keysym: int) -> None:
         found = self._locate(keysym)
@@ -581,9 +763,10 @@ class XTestInjector(InputInjector):
         return oldest
 
     def _settle(self, wait: float) -> None:
-        # The events we sent are at the server (each key call ends with a
-        # sync); this is the time the focused application gets to read them.
+        # This is the time the focused application gets to read the events
+        # we sent: they must be at the server before it starts.
         if wait > 0:
+            self._disp.flush()
             time.sleep(wait)
 
     def _empty_spares(self) -> None:
@@ -601,7 +784,8 @@ class XTestInjector(InputInjector):
 class LocalPointerWatcher:
     """Poll the pointer every ``period`` s; call ``on_local`` when it moved by itself.
 
-    A position equal to the injector's last injected one is ours, not the user's.
+    A position the injector requested (the last one, or one still on its
+    way to the server) is ours, not the user's.
     Run with ``task = asyncio.create_task(watcher.run())``; cancel to stop.
     """
 
@@ -624,7 +808,7 @@ class LocalPointerWatcher:
             while True:
                 reply = root.query_pointer()
                 pos = (int(reply.root_x), int(reply.root_y))
-                ours = self._injector is not None and self._injector.last_position == pos
+                ours = self._injector is not None and self._injector.owns_position(pos)
                 if last is not None and pos != last and not ours:
                     self._on_local()
                 last = pos
