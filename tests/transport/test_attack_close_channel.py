@@ -179,14 +179,17 @@ def test_a_close_cancelled_mid_linger_still_releases_and_a_second_close_returns(
             closing = asyncio.ensure_future(viewer.close())
             await until(viewer._recv_lock.locked)  # lingering: reading on
             closing.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await closing
+            # The chatter stops here: on Python <= 3.11 wait_for may swallow a
+            # cancel that lands as a read completes, and a linger fed for ever
+            # is another attack (see the review-close report), not this one.
+            talking.cancel()
+            await asyncio.gather(talking, return_exceptions=True)
+            # Cancelled, or finished (the cancel swallowed): either way over.
+            await asyncio.gather(closing, return_exceptions=True)
             assert await timed(viewer.close()) <= BOUND
             assert_finished(viewer, sock)
             with pytest.raises(SessionClosedError):
                 await viewer.recv()
-            talking.cancel()
-            await asyncio.gather(talking, return_exceptions=True)
 
     run(main(), loop_kind=loop_kind)
 
