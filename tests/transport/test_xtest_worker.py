@@ -126,7 +126,12 @@ def test_pointer_positions_on_their_way_are_ours(xdisplay: str) -> None:
     inj = XTestInjector(xdisplay)
     grab = Grab(xdisplay)
     try:
-        assert returns_at_once(lambda: (inj.pointer_move(10, 10), inj.pointer_move(20, 900)))
+
+        def moves() -> None:
+            inj.pointer_move(10, 10)
+            inj.pointer_move(20, 900)
+
+        assert returns_at_once(moves)
         # Not at the server yet: the pointer may be at either on the way.
         assert inj.last_position == (20, 599)  # clamped to the screen
         assert inj.owns_position((10, 10)) and inj.owns_position((20, 599))

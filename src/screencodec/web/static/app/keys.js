@@ -15,6 +15,22 @@ const SIDED = {
   Meta: [0xffeb, 0xffec], OS: [0xffeb, 0xffec],
 };
 
+// The keypad, by `code`: X has keysyms of its own for it (KP_1 is not 1:
+// applications bind them apart, and the host types them on its keypad).
+const KEYPAD = {
+  Numpad0: 0xffb0, Numpad1: 0xffb1, Numpad2: 0xffb2, Numpad3: 0xffb3, Numpad4: 0xffb4,
+  Numpad5: 0xffb5, Numpad6: 0xffb6, Numpad7: 0xffb7, Numpad8: 0xffb8, Numpad9: 0xffb9,
+  NumpadDecimal: 0xffae, NumpadEnter: 0xff8d, NumpadAdd: 0xffab, NumpadSubtract: 0xffad,
+  NumpadMultiply: 0xffaa, NumpadDivide: 0xffaf, NumpadEqual: 0xffbd, NumpadComma: 0xffac,
+};
+// With the agent's Num Lock off its keypad moves the cursor: `key` says how.
+// A keypad's decimal key that types ',' (a German one) is KP_Separator.
+const KEYPAD_BY_KEY = {
+  Home: 0xff95, ArrowLeft: 0xff96, ArrowUp: 0xff97, ArrowRight: 0xff98, ArrowDown: 0xff99,
+  PageUp: 0xff9a, PageDown: 0xff9b, End: 0xff9c, Clear: 0xff9d, Insert: 0xff9e,
+  Delete: 0xff9f, ",": 0xffac,
+};
+
 export function charKeysym(ch) {
   const cp = ch.codePointAt(0);
   if ((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xff)) return cp;
@@ -24,6 +40,12 @@ export function charKeysym(ch) {
 // The keysym for `event`, or 0 if it has none (composition, unknown keys).
 export function keysymOf(event) {
   const key = event.key;
+  // Only a key on the keypad (what WebDriver calls Enter is NumpadEnter at
+  // the standard location, and means Return).
+  const pad = event.location === KeyboardEvent.DOM_KEY_LOCATION_NUMPAD;
+  if (pad && Object.hasOwn(KEYPAD, event.code)) {
+    return Object.hasOwn(KEYPAD_BY_KEY, key) ? KEYPAD_BY_KEY[key] : KEYPAD[event.code];
+  }
   if (key in SIDED) return SIDED[key][event.code.endsWith("Right") ? 1 : 0];
   if (key in NAMED) return NAMED[key];
   const f = /^F([1-9]|1[0-9]|2[0-4])$/.exec(key);
