@@ -144,14 +144,20 @@ async def close_writer(writer: asyncio.StreamWriter, timeout: float = 1.0) -> No
     aborted instead, so no socket outlives its channel.
     """
     writer.close()
-    try:
-        await asyncio.wait_for(writer.wait_closed(), timeout)
-    except asyncio.TimeoutError:
+    # One waiter, never cancelled by a timeout: cancelling wait_closed() also
+    # cancels the protocol's shared close future, and the next wait_closed()
+    # then raised CancelledError out of a close that was not cancelled.
+    closed = asyncio.ensure_future(writer.wait_closed())
+    closed.add_done_callback(_consume)
+    if not (await asyncio.wait({closed}, timeout=timeout))[0]:
         writer.transport.abort()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(writer.wait_closed(), timeout)
-    except Exception:  # the peer is gone either way; nothing to report
-        pass
+        await asyncio.wait({closed}, timeout=timeout)
+
+
+def _consume(task: asyncio.Future[None]) -> None:
+    """Retrieve a finished waiter's outcome: the peer is gone either way."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def send_refusal(writer: asyncio.StreamWriter, code: RefuseCode, detail: str) -> None:

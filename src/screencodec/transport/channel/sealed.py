@@ -257,24 +257,35 @@ class SecureChannel:
             # Sealing and writing are synchronous, so this record cannot land
             # inside another task's half-written frame; no lock needed.
             self._write_record(FrameType.RECORD_CLOSE, reason.encode()[:200])
-            await asyncio.wait_for(self._writer.drain(), 1.0)
+            try:
+                await asyncio.wait_for(self._writer.drain(), 1.0)
+            except asyncio.TimeoutError:  # the peer stopped reading: no flush will come
+                self._writer.transport.abort()
+                return
             if not linger or self._timeouts.linger is None:
                 return
             if self._writer.can_write_eof():
                 self._writer.write_eof()
-            await asyncio.wait_for(self._discard_until_peer_closes(), self._timeouts.linger)
-        except Exception:  # best effort: the peer may be gone or stalled
+            loop = asyncio.get_running_loop()
+            await self._discard_until_peer_closes(loop.time() + self._timeouts.linger)
+        except Exception:  # best effort: the peer may be gone, quiet or stalled
             return
 
-    async def _discard_until_peer_closes(self) -> None:
+    async def _discard_until_peer_closes(self, deadline: float) -> None:
+        """Read and drop until EOF, a quiet spell or ``deadline``. Each wait is
+        bounded by the deadline itself, not by an outer timeout: a cancel that
+        lands as a read completes is swallowed (Python <= 3.11's wait_for),
+        and a peer flooding us would have held the close open for good."""
         loop = asyncio.get_running_loop()
         # A recv() already waiting keeps the lock until a record or the end
         # arrives; it then raises (the channel is closed) and we read on.
-        await asyncio.wait_for(self._recv_lock.acquire(), _LINGER_QUIET)
+        await asyncio.wait_for(self._recv_lock.acquire(),
+                               min(_LINGER_QUIET, max(deadline - loop.time(), 0.0)))
         try:
             self._pending_header = None
-            while True:
-                data = await asyncio.wait_for(self._reader.read(1 << 16), _LINGER_QUIET)
+            while (left := deadline - loop.time()) > 0:
+                data = await asyncio.wait_for(self._reader.read(1 << 16),
+                                              min(_LINGER_QUIET, left))
                 if not data:
                     return
                 self._last_received = loop.time()

@@ -58,6 +58,8 @@ class RelayStats:
     reclaims: int = 0
     evicted: int = 0
     failed_handshakes: int = 0
+    #: Pairs cut because one side never ended after the other's orderly end.
+    half_closed_cuts: int = 0
 
     def refuse(self, code: RefuseCode) -> None:
         self.refused[code.name] = self.refused.get(code.name, 0) + 1

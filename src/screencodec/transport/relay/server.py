@@ -527,6 +527,8 @@ class Relay:
             if not is_spliced(writer):
                 await close_writer(writer, 0.2)
             done.set()
+            if why == "half-closed":
+                self.stats.half_closed_cuts += 1
             log_event("pair_end", session=self._tag(reg.code), addr=ip, why=why, bytes=forwarded,
                       seconds=round(loop.time() - started, 3))
 

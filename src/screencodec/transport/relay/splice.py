@@ -311,7 +311,10 @@ async def _raw_phase(s: PairStreams, stopper: asyncio.Future[Any], *, idle_timeo
                 half_closed_at = loop.time() if half_closed_at is None else half_closed_at
                 remaining = min(remaining, half_closed_at + _HALF_CLOSED_FOR - loop.time())
             if remaining <= 0:
-                why = "idle" if half_closed_at is None else "closed"
+                # A side that ended and a side that never did: cut, and say so.
+                half_over = (half_closed_at is not None
+                             and loop.time() >= half_closed_at + _HALF_CLOSED_FOR)
+                why = "half-closed" if half_over else "idle"
                 break
             waiting = {ended, stopper} if ends.half.done() else {ends.half, stopper}
             done, _ = await asyncio.wait(waiting, timeout=min(remaining, 1.0),

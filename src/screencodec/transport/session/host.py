@@ -189,7 +189,7 @@ class Host:
             self._protocol_errors += 1
             reason = f"protocol error: {exc}"
         except SessionClosedError as exc:
-            reason = f"viewer gone: {exc}"
+            reason = link.ended_here or f"viewer gone: {exc}"
         except (ScreencodecError, OSError) as exc:
             reason = f"failed: {exc}"
         except Exception as exc:
@@ -240,7 +240,11 @@ class Host:
         """End sessions (also those still waiting for consent)."""
 
         async def end(link: ViewerLink) -> None:
-            await _quiet(link.send(m.Bye(reason)))
+            link.ended_here = f"ended by the host: {safe_text(reason, 200)}"
+            # Bounded: behind a file chunk stuck on a viewer that stopped
+            # reading, the Bye would wait for the idle timeout (or forever).
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_quiet(link.send(m.Bye(reason))), 1.0)
             await link.channel.close()  # lingers until the viewer took the Bye
 
         await asyncio.gather(*(end(link) for link in list(self._runtime.serving)

@@ -115,6 +115,8 @@ class ViewerLink:
         self._next: asyncio.Future[bytes] | None = None  # a receive begun before the grant
         self._early: list[m.Message] = []
         self.failure: BaseException | None = None
+        #: Why this host ended the session itself (Host.disconnect), if it did.
+        self.ended_here: str | None = None
         #: The last receipt from the viewer, to rebuild compact ones (receive loop).
         self._receipts = ReceiptState()
         self.compact_receipts = 0  #: receipts that came in compact form
