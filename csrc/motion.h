@@ -29,8 +29,8 @@ void sc_motion_init(void);
  * y .. y + h - 1; out[i] is row y + i. The hash is defined by
  * row_hashes_reference in src/screencodec/motion/reference.py: pixel pairs
  * read as little-endian 64-bit words with X masked out, word i fed into
- * lane i % 4 of an xxh64-style round, then the lanes merged with the width
- * and avalanched. w >= 1. */
+ * lane i % 8 (acc = rotl(acc ^ word, 29) * P1), then the lanes merged with
+ * the width and avalanched. w >= 1. */
 void sc_row_hashes(const uint8_t *data, ptrdiff_t stride, int32_t x, int32_t w, int32_t y,
                    int32_t h, uint64_t *out);
 

@@ -38,9 +38,9 @@ def _rotl(v: U64, r: int) -> U64:
     return out
 
 
-def _round(acc: U64, word: U64) -> U64:
+def _mix(acc: U64, word: U64) -> U64:
     # Array (not scalar) arithmetic: uint64 wraps silently, as in C.
-    out: U64 = _rotl(acc + word * _P2, 31) * _P1
+    out: U64 = _rotl(acc ^ word, 29) * _P1
     return out
 
 
@@ -54,21 +54,24 @@ def _pixels_bgr(frame: Frame, rect: RectT) -> npt.NDArray[np.uint32]:
 
 def row_hashes_reference(frame: Frame, rect: RectT) -> U64:
     """The row hash (see motion.h): pixel pairs as 64-bit words, word i into
-    lane i % 4 of an xxh64-style round, lanes merged with the width, avalanched."""
+    lane i % 8 (a xor, a rotate and one multiply), lanes merged with the width,
+    avalanched."""
     _, _, w, h = rect
     px = _pixels_bgr(frame, rect).astype(np.uint64)
     if w % 2:
         px = np.concatenate([px, np.zeros((h, 1), np.uint64)], axis=1)
     words = px[:, 0::2] | (px[:, 1::2] << np.uint64(32))
-    lanes = [
-        np.full(h, (int(_P1) + int(_P2)) % 2**64, np.uint64),
-        np.full(h, _P2, np.uint64),
-        np.zeros(h, np.uint64),
-        np.full(h, 2**64 - int(_P1), np.uint64),
-    ]
+    m = 2**64
+    seeds = [
+        (int(_P1) + int(_P2)) % m, int(_P2), 0, m - int(_P1),
+        int(_P3), int(_P5), int(_P1) ^ int(_P5), int(_P2) ^ int(_P3),
+    ]  # fmt: skip
+    lanes = [np.full(h, seed, np.uint64) for seed in seeds]
     for i in range(words.shape[1]):
-        lanes[i % 4] = _round(lanes[i % 4], words[:, i] & _BGR64)
-    v = _rotl(lanes[0], 1) + _rotl(lanes[1], 7) + _rotl(lanes[2], 12) + _rotl(lanes[3], 18)
+        lanes[i % 8] = _mix(lanes[i % 8], words[:, i] & _BGR64)
+    v = np.zeros(h, np.uint64)
+    for i, lane in enumerate(lanes):
+        v += _rotl(lane, 1 + 7 * i)
     v ^= np.full(h, w, np.uint64) * _P5
     v ^= v >> np.uint64(33)
     v *= _P2
