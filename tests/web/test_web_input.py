@@ -87,7 +87,7 @@ def test_input_with_control(browser: Any) -> None:
         assert sum(int(e[2]) for e in wheel) == 3 and all(e[1] == 0 for e in wheel)  # type: ignore[call-overload]
 
         chain = ActionChains(browser).send_keys("aB").key_down(Keys.SHIFT).send_keys("c")
-        chain.key_up(Keys.SHIFT).send_keys(Keys.ENTER).perform()
+        chain.key_up(Keys.SHIFT).send_keys(Keys.RETURN).perform()
         live.wait(lambda: ("key", 0xFF0D, False, "") in live.injector.events, what="keys")
         keys = [e for e in _inputs(live) if e[0] == "key"]
         assert ("key", 0x61, True, "a") in keys and ("key", 0x61, False, "") in keys

@@ -297,7 +297,9 @@ class Host:
             await asyncio.to_thread(self._recorder.close)  # the recordings' END chunks
         self._runtime.hub.close()
         if self.injector is not None:
-            self.injector.close()
+            # Off the loop: an injector may wait for its queued input to
+            # reach the display server (XTestInjector drains its worker).
+            await asyncio.to_thread(self.injector.close)
 
 
 async def _quiet(coro: object) -> None:
