@@ -8,6 +8,7 @@ fuzzers in fuzz/ and `HYPOTHESIS_PROFILE=explore` search for new cases.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,13 @@ from hypothesis import settings
 
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
+
+# A suite started as a background job of a non-interactive shell (`make test &`,
+# nohup) inherits SIGINT ignored, and so would every host it starts: Python
+# then installs no Ctrl-C handler, and the tests that stop a host with SIGINT
+# (its user's Ctrl-C) would wait on a host that never hears it.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=1000)
