@@ -74,6 +74,10 @@ def test_the_host_stopping_and_vanishing_in_plain_words() -> None:
         # sends meanwhile cannot meet a reset and lose the goodbye unread.
         assert _ended(views[0]) == "session ended: the host ended the session"
         assert _ended(views[1]) == "session ended: the connection was lost"
+        # The customer's own terminal says it ended the session, not that the
+        # agent went away.
+        line = stopped.wait_for(r"session with .* ended: [^\n]*")
+        assert line.group(0).endswith("ended: the host ended the session"), line.group(0)
     finally:
         for view in views:
             stop(view)

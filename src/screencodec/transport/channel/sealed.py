@@ -97,6 +97,7 @@ class SecureChannel:
         self._closed = False
         self._close_reason = ""
         self._closing: asyncio.Future[None] | None = None  # done once close() has finished
+        self._lost = False  # closed by the peer or the line, not by a caller here
         self._close_listeners: list[Callable[[SecureChannel], None]] = []
         loop = asyncio.get_running_loop()
         self._opened_at = loop.time()
@@ -124,6 +125,12 @@ class SecureChannel:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def closed_here(self) -> bool:
+        """Closed by a caller on this side (or its own time limit), not by the
+        peer's close, a broken line or a silent peer."""
+        return self._closed and not self._lost
 
     @property
     def close_reason(self) -> str:
@@ -155,9 +162,11 @@ class SecureChannel:
                 self._write_record(FrameType.RECORD_DATA, message)
                 await self._writer.drain()
             except SessionClosedError as exc:  # sequence numbers exhausted, or the line is gone
+                self._lost = True
                 await self.close(str(exc), linger=False)
                 raise
             except (OSError, RuntimeError) as exc:
+                self._lost = True
                 await self.close(f"the connection broke: {exc}", linger=False)
                 raise SessionClosedError(self._close_reason) from None
             if self._closed:  # closed while we waited for the peer to read
@@ -191,6 +200,7 @@ class SecureChannel:
                         raise SessionClosedError(self._close_reason) from None
                     # Broken or hostile: tell the peer (it may be a bug there),
                     # but do not wait for it.
+                    self._lost = True
                     await self.close(str(exc), linger=False)
                     raise
                 finally:
@@ -202,6 +212,7 @@ class SecureChannel:
                     return plaintext
                 if ftype == FrameType.RECORD_CLOSE:
                     reason = safe_text(plaintext[:200].decode("utf-8", "replace"))
+                    self._lost = True
                     await self.close(f"closed by peer: {reason}", notify_peer=False)
                     raise SessionClosedError(self._close_reason)
                 # RECORD_KEEPALIVE: nothing to deliver, read on
@@ -321,6 +332,7 @@ class SecureChannel:
             if t.idle is not None and self._reading_since is not None:
                 idle_deadline = max(self._reading_since, self._last_received) + t.idle
                 if now >= idle_deadline:
+                    self._lost = True
                     await self.close(f"nothing received for {t.idle:g} s (peer gone)", linger=False)
                     return
                 deadlines.append(idle_deadline)
@@ -331,6 +343,7 @@ class SecureChannel:
                     try:
                         self._write_record(FrameType.RECORD_KEEPALIVE, b"")
                     except (OSError, RuntimeError, SessionClosedError) as exc:
+                        self._lost = True
                         await self.close(f"keepalive failed: {exc}", linger=False)
                         return
                 deadlines.append(self._last_sent + t.keepalive)

@@ -189,7 +189,8 @@ class Host:
             self._protocol_errors += 1
             reason = f"protocol error: {exc}"
         except SessionClosedError as exc:
-            reason = link.ended_here or f"viewer gone: {exc}"
+            closed_here = getattr(link.channel, "closed_here", False)  # our listener closed it
+            reason = link.ended_here or (str(exc) if closed_here else f"viewer gone: {exc}")
         except (ScreencodecError, OSError) as exc:
             reason = f"failed: {exc}"
         except Exception as exc:
