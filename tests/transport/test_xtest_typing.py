@@ -77,6 +77,7 @@ def _libx11() -> Any:
             c_int, [POINTER(_XKeyEvent), c_char_p, c_int, POINTER(c_ulong), c_void_p]
         ),
         "XRefreshKeyboardMapping": (c_int, [POINTER(_XEvent)]),
+        "XKeysymToKeycode": (ctypes.c_ubyte, [c_void_p, c_ulong]),
         "XDestroyWindow": (c_int, [c_void_p, c_ulong]),
         "XCloseDisplay": (c_int, [c_void_p]),
     }  # fmt: skip
@@ -107,6 +108,10 @@ class Typist:
         while self._next(time.monotonic() + 5) != MAP_NOTIFY:
             pass
         self.x.XSetInputFocus(self.d, self.win, 2, 0)  # RevertToParent, CurrentTime
+        # Load the keymap now, as any application that has been running has:
+        # libX11 loads it at its first lookup, and one made while an injector
+        # already remaps keys can miss the change for the key it looks up.
+        self.x.XKeysymToKeycode(self.d, 0x61)
         self.x.XSync(self.d, 0)
         self.pressed: list[int] = []
         self._read = 0  # characters ``text`` has returned
