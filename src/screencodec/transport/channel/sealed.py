@@ -162,11 +162,11 @@ class SecureChannel:
                 self._write_record(FrameType.RECORD_DATA, message)
                 await self._writer.drain()
             except SessionClosedError as exc:  # sequence numbers exhausted, or the line is gone
-                self._lost = True
+                self._lost = self._lost or not self._closed  # not a close here cutting the drain
                 await self.close(str(exc), linger=False)
                 raise
             except (OSError, RuntimeError) as exc:
-                self._lost = True
+                self._lost = self._lost or not self._closed
                 await self.close(f"the connection broke: {exc}", linger=False)
                 raise SessionClosedError(self._close_reason) from None
             if self._closed:  # closed while we waited for the peer to read
