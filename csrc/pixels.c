@@ -212,6 +212,15 @@ static inline unsigned slot_of(uint32_t key)
     return (key * 2654435761u) >> 22; /* Fibonacci hashing to 10 bits */
 }
 
+/* Where colour c is in the table, or the empty slot where it goes. */
+static inline unsigned find_slot(const uint32_t *keys, uint32_t c)
+{
+    unsigned i = slot_of(c);
+    while (keys[i] != SC_EMPTY && keys[i] != c)
+        i = (i + 1) & (SC_SLOTS - 1);
+    return i;
+}
+
 int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max_colors,
                      uint32_t *palette, uint8_t *indices)
 {
@@ -230,9 +239,7 @@ int sc_palette_build(const uint8_t *src, ptrdiff_t stride, int w, int h, int max
         for (int x = 0; x < w; x++) {
             const uint32_t c = load_rgb(s + 4 * x);
             if (c != prev) { /* screen content comes in runs: skip the lookup in a run */
-                unsigned i = slot_of(c);
-                while (keys[i] != SC_EMPTY && keys[i] != c)
-                    i = (i + 1) & (SC_SLOTS - 1);
+                const unsigned i = find_slot(keys, c);
                 if (keys[i] == SC_EMPTY) {
                     if (n == max_colors)
                         return -1;
@@ -269,9 +276,7 @@ int sc_palette_count(const uint8_t *src, ptrdiff_t stride, int w, int h, int max
             const uint32_t c = load_rgb(s + 4 * x);
             if (c == prev)
                 continue;
-            unsigned i = slot_of(c);
-            while (keys[i] != SC_EMPTY && keys[i] != c)
-                i = (i + 1) & (SC_SLOTS - 1);
+            const unsigned i = find_slot(keys, c);
             if (keys[i] == SC_EMPTY) {
                 if (n == max_colors)
                     return -1;
