@@ -22,10 +22,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from screencodec.capture.xvfb import private_xvfb
 from screencodec.transport.input.xtest import XTestInjector
 
-from .test_xtest_typing import LEVEL3, SHIFT_L, Typist, keysym
+from .test_xtest_typing import LEVEL3, SHIFT_L, Typist, display_without_autorepeat, keysym
 
 CAPS, NUM_LOCK = 0xFFE5, 0xFF7F
 KP_HOME, KP_END, KP_ENTER, KP_ADD, KP_DIVIDE, KP_DECIMAL = (
@@ -87,17 +86,7 @@ def tap(inj: XTestInjector, ks: int) -> None:
     inj.key(ks, False)
 
 
-@pytest.fixture(scope="module")
-def xdisplay() -> Iterator[str]:
-    with private_xvfb(800, 600) as display:
-        from Xlib import X
-        from Xlib import display as xdisplay
-
-        d = xdisplay.Display(display)
-        d.change_keyboard_control(auto_repeat_mode=X.AutoRepeatModeOff)
-        d.sync()
-        d.close()
-        yield display
+xdisplay = pytest.fixture(scope="module", name="xdisplay")(display_without_autorepeat)
 
 
 def set_layout(display: str, layout: str) -> None:

@@ -176,8 +176,9 @@ class Typist:
         self.x.XCloseDisplay(self.d)
 
 
-@pytest.fixture(scope="module")
-def xdisplay() -> Iterator[str]:
+def display_without_autorepeat() -> Iterator[str]:
+    """A private Xvfb; every xtest module makes it its own module fixture
+    (``xdisplay``), since some change the keymap."""
     with private_xvfb(800, 600) as display:
         from Xlib import X
         from Xlib import display as xdisplay
@@ -188,6 +189,9 @@ def xdisplay() -> Iterator[str]:
         d.sync()
         d.close()
         yield display
+
+
+xdisplay = pytest.fixture(scope="module", name="xdisplay")(display_without_autorepeat)
 
 
 @pytest.fixture

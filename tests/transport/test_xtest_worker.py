@@ -12,32 +12,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.capture.xvfb import private_xvfb
 from screencodec.transport import CONTROL, VIEW, Host, allow
 from screencodec.transport.input.xtest import XTestInjector
 
 from .conftest import connected
 from .helpers import run, until
-from .test_xtest_typing import Typist, keysym
+from .test_xtest_typing import Typist, display_without_autorepeat, keysym
 
-
-@pytest.fixture(scope="module")
-def xdisplay() -> Iterator[str]:
-    with private_xvfb(800, 600) as display:
-        from Xlib import X
-        from Xlib import display as xdisplay
-
-        d = xdisplay.Display(display)
-        d.change_keyboard_control(auto_repeat_mode=X.AutoRepeatModeOff)
-        d.sync()
-        d.close()
-        yield display
+xdisplay = pytest.fixture(scope="module", name="xdisplay")(display_without_autorepeat)
 
 
 class Grab:
