@@ -111,6 +111,19 @@ async def viewer_says_bye(relayed: bool) -> None:
         assert reasons == ["viewer said bye: off now"] * RUNS
 
 
+async def fidget(viewer: Viewer, moved: asyncio.Event) -> None:
+    """Move the pointer as fast as the viewer sends, until the session ends."""
+    x = 0
+    try:
+        while True:
+            x = (x + 7) % 160
+            await viewer.pointer_move(x, 60)
+            moved.set()
+            await asyncio.sleep(0)
+    except SessionClosedError:
+        return
+
+
 async def host_ends_during_input(relayed: bool) -> None:
     """RUNS sessions, each ended by the host while the viewer sends input."""
     async with hosting(relayed) as (host, serving, secret, port):
@@ -121,19 +134,7 @@ async def host_ends_during_input(relayed: bool) -> None:
             running = asyncio.ensure_future(viewer.run())
             await streaming(viewer, 1)
             moved = asyncio.Event()
-
-            async def fidget(v: Viewer = viewer, ev: asyncio.Event = moved) -> None:
-                x = 0
-                try:
-                    while True:
-                        x = (x + 7) % 160
-                        await v.pointer_move(x, 60)
-                        ev.set()
-                        await asyncio.sleep(0)
-                except SessionClosedError:
-                    return
-
-            typing = asyncio.ensure_future(fidget())
+            typing = asyncio.ensure_future(fidget(viewer, moved))
             await moved.wait()
             await asyncio.wait_for(host.disconnect(reason=f"home time {i}"), 5)
             reasons.append(await asyncio.wait_for(running, 5))

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from screencodec.errors import SessionClosedError
-from screencodec.transport import CONTROL, VIEW, Viewer
+from screencodec.transport import CONTROL, VIEW
 
 from .secure_fixtures import both_loops, run
-from .test_attack_close_session import RUNS, join, streaming
+from .test_attack_close_session import RUNS, fidget, join, streaming
 from .test_attack_close_session_threads import host_thread
 
 
@@ -30,19 +29,7 @@ def test_a_busy_viewer_sending_input_hears_host_said_bye_every_time(loop_kind: s
                 running = asyncio.ensure_future(viewer.run())
                 await streaming(viewer, 1)
                 moved = asyncio.Event()
-
-                async def fidget(v: Viewer = viewer, ev: asyncio.Event = moved) -> None:
-                    x = 0
-                    try:
-                        while True:
-                            x = (x + 7) % 160
-                            await v.pointer_move(x, 60)
-                            ev.set()
-                            await asyncio.sleep(0)
-                    except SessionClosedError:
-                        return
-
-                typing = asyncio.ensure_future(fidget())
+                typing = asyncio.ensure_future(fidget(viewer, moved))
                 await moved.wait()
                 ending = asyncio.run_coroutine_threadsafe(
                     host.disconnect(reason=f"home time {i}"), h.loop)
