@@ -51,10 +51,10 @@ is placed as late as those bounds allow, which is exact unless unseen
 records come after it (a keepalive): then it may be placed up to their bytes
 late. What the link delivered after the receiving side closed (the peer's
 closing record, and whatever it sent before it heard of the close, which a
-lingering close reads and discards) bounds nothing. Without the log (only the window's byte
-count), a window that delivered fewer bytes than its messages hold is taken
-to have received the difference before it: that many bytes are cut from the
-front of its first message.
+lingering close reads and discards) bounds nothing. Without the log (only
+the window's byte count), a window that delivered fewer bytes than its
+messages hold is taken to have received the difference before it: that many
+bytes are cut from the front of its first message.
 
 State: one ledger per session, appended to from the event loop that runs the
 wrapped channels (no lock); read after the session.
