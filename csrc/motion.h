@@ -83,21 +83,24 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
  * multiple of row_step (with run >= row_step, one row of each run).
  *
  * Writes up to max_out (dx, dy, votes) int32 triples to out, most votes
- * first, and returns how many. Scratch: keys (cap uint64), slot_x (cap int32)
- * and meta (8 * cap int32) for the anchors, cap a power of two >= 2 *
- * max_runs * run * (x1 - x0) (anchors past 1/2 of it are dropped); skeys
- * (scap int64) and svotes (scap int32) for the shifts, scap a power of two
- * (shifts past 3/4 of it are dropped). k a positive multiple of 4, x1 - x0 >=
- * k, rows and both rects inside the frames. Linear in the anchor rows tried
- * and in the scan rect's area / row_step. */
+ * first, and returns how many. Scratch, kept by the caller between calls:
+ * the anchors' hash index (2 * cap uint64, all ones on entry and again on
+ * return, so no call clears all of it), cap a power
+ * of two >= 2 * max_runs * run * (x1 - x0) (anchors past 1/2 of it are
+ * dropped); the anchors themselves, dense in insertion order, in anchor
+ * (SC_ANCHOR_INTS * (cap / 2) int32); skeys (scap int64) and svotes (scap int32) for the
+ * shifts, scap a power of two (shifts past 3/4 of it are dropped). k a
+ * positive multiple of 4, x1 - x0 >= k, rows and both rects inside the
+ * frames. Linear in the anchor rows tried, the anchors found and the scan
+ * rect's area / row_step, not in cap. */
+#define SC_ANCHOR_INTS 10
 int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                           ptrdiff_t cur_stride, int32_t x0, int32_t x1, int32_t y1,
                           const int32_t *starts, int32_t nstarts, int32_t run, int32_t max_runs,
                           int32_t min_anchors, int32_t sx0, int32_t sy0, int32_t sx1,
                           int32_t sy1, int32_t k, int32_t min_detail, int32_t row_step,
-                          uint64_t *keys, int32_t *slot_x, int32_t *meta, int32_t cap,
-                          int64_t *skeys, int32_t *svotes, int32_t scap, int32_t max_out,
-                          int32_t *out);
+                          uint64_t *index, int32_t *anchor, int32_t cap, int64_t *skeys,
+                          int32_t *svotes, int32_t scap, int32_t max_out, int32_t *out);
 
 /* Moves the w x h pixels at (sx, sy) of buf by (dx, dy), inside the same
  * buffer; source and destination may overlap (rows are walked away from the

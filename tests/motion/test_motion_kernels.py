@@ -117,10 +117,16 @@ def test_apply_copies_matches_reference(n: int) -> None:
     assert np.array_equal(view, b)
 
 
+#: One scratch for every call of the test below, whatever its sizes: the
+#: kernel must leave its index empty for the next call.
+_TABLES = _rowhash.SegmentTables()
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_segment_shifts_match_reference(seed: int) -> None:
     """A window moved anywhere over noise or text: the kernel's votes equal
-    the pixel-by-pixel reference's, at any row step and segment width."""
+    the pixel-by-pixel reference's, at any row step and segment width, with
+    fresh scratch or scratch kept from earlier calls."""
     from .motion_helpers import textish
 
     rng = np.random.default_rng(seed)
@@ -140,6 +146,9 @@ def test_segment_shifts_match_reference(seed: int) -> None:
         got = _rowhash.segment_shifts(_strided(a), b, rect, rows, **opts)  # type: ignore[arg-type]
         want = ref.segment_shifts_reference(a, b, rect, rows, **opts)  # type: ignore[arg-type]
         assert np.array_equal(got, want)
+        kept = _rowhash.segment_shifts(a, b, rect, rows, tables=_TABLES, **opts)  # type: ignore[arg-type]
+        assert np.array_equal(kept, want)
+        assert (_TABLES.index == np.iinfo(np.uint64).max).all()  # left empty
     if (x0, y0) != (x1, y1):
         # The move itself has the most votes when an anchor row crosses the window.
         full = _rowhash.segment_shifts(a, b, rect, list(range(y1, y1 + 30)), k=8)
@@ -152,6 +161,17 @@ def test_segment_shifts_match_reference(seed: int) -> None:
             a, b, rect, [*rest, y1 + 12], k=8, row_step=2, run=4, max_runs=1, min_anchors=5
         )
         assert full[0, :2].tolist() == [x1 - x0, y1 - y0]
+
+
+def test_segment_tables_refuse_a_second_concurrent_call() -> None:
+    """Scratch in use (another thread inside the kernel) is refused, not shared."""
+    f = np.zeros((40, 64, 4), np.uint8)
+    tables = _rowhash.SegmentTables()
+    tables.busy = True
+    with pytest.raises(RuntimeError, match="in use"):
+        _rowhash.segment_shifts(f, f, (0, 0, 64, 40), [0], k=8, tables=tables)
+    tables.busy = False
+    assert _rowhash.segment_shifts(f, f, (0, 0, 64, 40), [0], k=8, tables=tables).shape == (0, 3)
 
 
 def test_validation() -> None:

@@ -43,6 +43,20 @@ def row_votes(
     hash occurs exactly once in the strip (repeating rows do not vote); see
     ``reference.row_votes_reference``. Runs without the GIL."""
 
+class SegmentTables:
+    """Scratch of ``segment_shifts``, kept between calls so that no call pays
+    for tables sized for its worst case (every column of every anchor row):
+    one per caller, used by one call at a time (a second concurrent call
+    raises RuntimeError)."""
+
+    SHIFT_SLOTS: int
+    cap: int
+    busy: bool
+    #: the anchors' hash index, (key, anchor) per slot, all ones when empty
+    index: npt.NDArray[np.uint64]
+    def reserve(self, cap: int) -> None:
+        """Room for an anchor index of ``cap`` slots (a power of two)."""
+
 def segment_shifts(
     prev: Frame,
     cur: Frame,
@@ -57,6 +71,7 @@ def segment_shifts(
     max_runs: int | None = None,
     min_anchors: int = 1,
     max_out: int = 8,
+    tables: SegmentTables | None = None,
 ) -> npt.NDArray[np.int32]:
     """Candidate shifts of any length: (n, 3) int32 rows (dx, dy, votes), most
     votes first, n <= max_out. Anchors are the ``k``-pixel segments of
@@ -69,7 +84,8 @@ def segment_shifts(
     ``prev``'s segments on a ``k``-column grid of every ``row_step``-th row of
     ``scan`` (default: the rect). See csrc/motion.h and
     ``reference.segment_shifts_reference``. ``k`` a multiple of 4. Linear in
-    the rows tried and the scanned area; runs without the GIL."""
+    the rows tried and the scanned area; runs without the GIL. ``tables``:
+    scratch kept by the caller (default: allocated for this call)."""
 
 def move_rect(buf: Frame, rect: _RectLike, dx: int, dy: int) -> None:
     """Move the pixels of ``rect`` by (dx, dy) inside the writable ``buf`` (source

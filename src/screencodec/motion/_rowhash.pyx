@@ -41,9 +41,10 @@ cdef extern from "motion.h" nogil:
                               const int32_t *starts, int32_t nstarts, int32_t run,
                               int32_t max_runs, int32_t min_anchors, int32_t sx0, int32_t sy0,
                               int32_t sx1, int32_t sy1, int32_t k, int32_t min_detail,
-                              int32_t row_step, uint64_t *keys, int32_t *slot_x, int32_t *meta,
+                              int32_t row_step, uint64_t *index, int32_t *anchor,
                               int32_t cap, int64_t *skeys, int32_t *svotes, int32_t scap,
                               int32_t max_out, int32_t *out)
+    enum: SC_ANCHOR_INTS
     void sc_row_votes(const uint64_t *hp, const uint64_t *hc, const uint8_t *changed,
                       int32_t n, int32_t h, uint64_t *keys, int32_t *rows, int32_t cap,
                       int32_t *votes)
@@ -197,8 +198,31 @@ def apply_copies(buf, ops, scratch=None):
     return scratch
 
 
+class SegmentTables:
+    """Scratch of ``segment_shifts``, kept between calls so that no call pays
+    for tables sized for its worst case: one per caller, used by one call at
+    a time (a second concurrent call raises RuntimeError)."""
+
+    SHIFT_SLOTS = 4096
+
+    def __init__(self):
+        self.cap = 0
+        self.busy = False
+        self.skeys = np.empty(self.SHIFT_SLOTS, np.int64)
+        self.svotes = np.empty(self.SHIFT_SLOTS, np.int32)
+
+    def reserve(self, cap):
+        """Room for an index of ``cap`` slots (a power of two)."""
+        if cap > self.cap:
+            # (key, anchor) per slot; the kernel leaves every slot empty (all
+            # ones) again when it returns.
+            self.index = np.full(2 * cap, np.iinfo(np.uint64).max, np.uint64)
+            self.anchor = np.empty(SC_ANCHOR_INTS * (cap // 2), np.int32)
+            self.cap = cap
+
+
 def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_step=1,
-                   run=None, max_runs=None, min_anchors=1, max_out=8):
+                   run=None, max_runs=None, min_anchors=1, max_out=8, tables=None):
     fh, fw, prev_row, cur_row = frame_pair(prev, cur)
     x, y, w, h = _rect(rect, fw, fh, "rect")
     sx, sy, sw, sh = _rect(rect if scan is None else scan, fw, fh, "scan")
@@ -225,29 +249,31 @@ def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_
     cdef int32_t cap = 16
     while cap < 2 * c_runs * c_run * w:
         cap *= 2
-    cdef int32_t scap = 4096
-    keys = np.empty(cap, np.uint64)
-    slot_x = np.empty(cap, np.int32)
-    meta = np.empty(8 * cap, np.int32)
-    skeys = np.empty(scap, np.int64)
-    svotes = np.empty(scap, np.int32)
+    t = SegmentTables() if tables is None else tables
+    if t.busy:
+        raise RuntimeError("these SegmentTables are in use by another call")
+    t.reserve(cap)
+    cdef int32_t scap = t.SHIFT_SLOTS
     cdef const int32_t[::1] rv = starts
-    cdef uint64_t[::1] kv = keys
-    cdef int32_t[::1] xv = slot_x
-    cdef int32_t[::1] mv = meta
-    cdef int64_t[::1] skv = skeys
-    cdef int32_t[::1] svv = svotes
+    cdef uint64_t[::1] iv = t.index
+    cdef int32_t[::1] av = t.anchor
+    cdef int64_t[::1] skv = t.skeys
+    cdef int32_t[::1] svv = t.svotes
     cdef int32_t[:, ::1] ov = out
     cdef const uint8_t *pp = _rptr(prev)
     cdef const uint8_t *pc = _rptr(cur)
     cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
     cdef int32_t x0 = x, x1 = x + w, y1 = y + h, nstarts = len(r), n
     cdef int32_t sx0 = sx, sy0 = sy, sx1 = sx + sw, sy1 = sy + sh
-    with nogil:
-        n = sc_segment_shifts(pp, c_prev_row, pc, c_cur_row, x0, x1, y1, &rv[0], nstarts,
-                              c_run, c_runs, c_min, sx0, sy0, sx1, sy1, c_k, c_detail, c_step,
-                              &kv[0], &xv[0], &mv[0], cap, &skv[0], &svv[0], scap, c_max,
-                              &ov[0, 0])
+    t.busy = True
+    try:
+        with nogil:
+            n = sc_segment_shifts(pp, c_prev_row, pc, c_cur_row, x0, x1, y1, &rv[0], nstarts,
+                                  c_run, c_runs, c_min, sx0, sy0, sx1, sy1, c_k, c_detail,
+                                  c_step, &iv[0], &av[0], cap, &skv[0], &svv[0], scap,
+                                  c_max, &ov[0, 0])
+    finally:
+        t.busy = False
     return out[:n].copy()
 
 

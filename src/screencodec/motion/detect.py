@@ -201,6 +201,7 @@ class MotionStage:
         self.max_hscroll = max_hscroll
         self.segment = segment
         self._hashes = RowHashCache()
+        self._segments = _rowhash.SegmentTables()
         self._misses = MissBackoff()
         self._size = (0, 0)
         self._free_pass = True
@@ -396,7 +397,7 @@ class MotionStage:
             ref, frame, (hull.x, hull.y, hull.w, hull.h), starts[spread][:_MAX_RUN_TRIES],
             scan=(scan.x, scan.y, scan.w, scan.h), k=self.segment, min_detail=3,
             row_step=step, max_runs=max(_RUNS, 4 * _RUNS // step), min_anchors=_MIN_RUN_ANCHORS,
-            max_out=2 * _MAX_CANDIDATES,
+            max_out=2 * _MAX_CANDIDATES, tables=self._segments,
         )  # fmt: skip
         ok = [
             (dx, dy)
