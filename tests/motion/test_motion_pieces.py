@@ -4,6 +4,8 @@ per-frame bookkeeping that does not grow with the pieces pairwise."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -14,7 +16,7 @@ from screencodec.codecs.copy import copy_op
 from screencodec.damage.subtract import subtract_rects_indexed
 from screencodec.errors import FrameError
 from screencodec.geometry import Rect
-from screencodec.motion import MotionStage, detect
+from screencodec.motion import MotionStage, _rowhash, detect
 from screencodec.motion._regions import Copy, apply_copies
 from screencodec.wire import build_update
 
@@ -136,6 +138,45 @@ def test_moved_window_is_one_copy_plus_what_it_reveals(
             assert n == 1, (k, n)
             # What is left is the uncovered background (as tile-trimmed rects).
             assert revealed <= enc.last.changed_pixels <= 1.1 * revealed
+
+
+def test_window_dragged_by_changing_steps_skips_the_row_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hand drag changes its step every update: each update is still one
+    COPY plus what it reveals, and once a region moved in 2-D the next update
+    goes straight to the 2-D search (which finds vertical steps too) instead
+    of hashing rows for a vertical shift first."""
+    rng = np.random.default_rng(5)
+    wall = _photo(rng, H, W)
+    win = textish(rng, 150, 240, line=12)
+    win[:18] = (70, 70, 70, 255)
+    hashed: list[int] = []
+    strip_hashes = _rowhash.strip_hashes
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        hashed[-1] += 1
+        return strip_hashes(*args, **kw)
+
+    monkeypatch.setattr(_rowhash, "strip_hashes", counting)
+    enc, dec = make_pair(W, H)
+    x, y = 200, 150
+    steps = [(0, 0), (24, 24), (31, -7), (0, -40), (-18, 0), (5, 33), (-27, -12)]
+    for k, (dx, dy) in enumerate(steps):
+        x, y = x + dx, y + dy
+        f = wall.copy()
+        f[y : y + 150, x : x + 240] = win
+        hashed.append(0)
+        n, _ = roundtrip(enc, dec, f)
+        if k:
+            revealed = 240 * 150 - (240 - abs(dx)) * (150 - abs(dy))
+            assert n == 1, (k, n)
+            assert revealed <= enc.last.changed_pixels <= 1.1 * revealed, k
+    # The first move is looked for with row hashes, and so is the update
+    # after the straight (0, -40) step; every other one right after a 2-D move
+    # skips them.
+    assert hashed[1] > 0 and hashed[4] > 0
+    assert hashed[2] == hashed[3] == hashed[5] == hashed[6] == 0
 
 
 # -- COPY ops: the host's application equals the decoder's ----------------------

@@ -23,7 +23,10 @@ what the viewer shows):
    reference's segments on a 32-column grid of every 4th row of the region
    are looked up among them (``segment_shifts``: linear in the region's
    area, whatever the distance). A segment found at one to three places
-   votes for those shifts; repeating content does not vote.
+   votes for those shifts; repeating content does not vote. A region that
+   the last update found mostly moved in 2-D (a window being dragged, whose
+   step changes every update) goes straight to this search, without the
+   row hashes of step 2.
 4. **Exact verification.** Each candidate shift is checked pixel by pixel in C
    (``match_runs``): per row, the longest run of columns equal to the shifted
    reference. Runs of consecutive rows become COPY rectangles, so every copied
@@ -208,11 +211,14 @@ class MotionStage:
         self._deadline = 0.0
         self._room = MAX_COPIES
         self._extent = Rect(0, 0, 0, 0)  # of this frame's damage
+        #: boxes of the regions the last update found mostly moved in 2-D
+        self._moved: list[Rect] = []
         self.last = MotionStats()
 
     def reset(self) -> None:
         """Forget cached row hashes (the reference was replaced)."""
         self._size = (0, 0)
+        self._moved = []
 
     def process(
         self,
@@ -244,7 +250,9 @@ class MotionStage:
         if keyframe or (width, height) != self._size:
             self._hashes.reset(width, height)
             self._size = (width, height)
+            self._moved = []
         self._hashes.pixels_hashed = 0
+        moved, self._moved = self._moved, []
         if keyframe or not len(rects):
             return [], rects
         self._deadline = c0 + self.budget
@@ -286,6 +294,14 @@ class MotionStage:
                 # already verified this frame is tried first, without hashing.
                 region.verified += self._verify(ref, frame, box, list(known))
             found = self._select(region.verified)
+            if area - sum(c.dest.area for c in found) >= self.min_area and _near(box, moved):
+                # A window being dragged: its next step is a 2-D move too, which
+                # row hashes cannot find, and the 2-D search finds vertical
+                # shifts as well. Its anchors come from the damaged rows.
+                rows = np.flatnonzero(_member_rows(box, members) & (_row_cover(box, found) == 0))
+                region.rows = rows + box.y
+                pending.append(region)
+                continue
             if area - sum(c.dest.area for c in found) >= self.min_area:
                 # Side-by-side panes scroll independently: hash each column
                 # span of the damage on its own.
@@ -413,6 +429,8 @@ class MotionStage:
         region's outcome (a region cut short by the budget did not fail) and
         its shifts for the regions after it."""
         self._room -= len(found)
+        if 2 * sum(c.dest.area for c in found if c.dest.x != c.src_x) >= region.area:
+            self._moved.append(region.box)  # mostly a 2-D move: a dragged window
         if found or not self.last.over_budget:
             self._misses.record(region.box, bool(found))
         for c in found:
@@ -522,6 +540,20 @@ def _extent(rects: Rects) -> Rect:
     x0, y0 = rects[:, :2].min(axis=0).tolist()
     x1, y1 = (rects[:, :2] + rects[:, 2:]).max(axis=0).tolist()
     return Rect(x0, y0, x1 - x0, y1 - y0)
+
+
+def _near(box: Rect, boxes: list[Rect]) -> bool:
+    """Whether ``box`` is mostly one of ``boxes`` (a dragged window's region
+    moves by a step each update)."""
+    return any(2 * box.intersection(b).area >= max(box.area, b.area) for b in boxes)
+
+
+def _member_rows(box: Rect, members: Rects) -> npt.NDArray[np.bool_]:
+    """For each row of ``box``, whether a damage rect covers it."""
+    edges = np.zeros(box.h + 1, np.int64)
+    np.add.at(edges, members[:, 1] - box.y, 1)
+    np.add.at(edges, members[:, 1] + members[:, 3] - box.y, -1)
+    return np.cumsum(edges[:-1]) > 0
 
 
 def _row_cover(box: Rect, copies: list[Copy]) -> npt.NDArray[np.int64]:
