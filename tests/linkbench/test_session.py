@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ import pytest
 from screencodec.capture.replay import synthetic_sequence
 from screencodec.encoder import ScreenEncoder
 from screencodec.linkbench import parse_link, run_session, targets
+from screencodec.linkbench import session as session_module
 from screencodec.linkbench.metrics import bgr_equal, changed_frames, display_lags, psnr
+from screencodec.linkbench.session import _Probe
 
 
 def _frame(value: int, pad: int = 0) -> np.ndarray:
@@ -30,6 +33,48 @@ def test_pixel_comparisons_ignore_the_padding_byte() -> None:
     assert not bgr_equal(a, c)
     mse = 1 / (4 * 6 * 3)
     assert psnr(a, c) == pytest.approx(10 * math.log10(255**2 / mse))
+    # Views of larger frames (a crop) compare the same way.
+    big_a, big_c = np.zeros((8, 12, 4), np.uint8), np.zeros((8, 12, 4), np.uint8)
+    big_a[2:6, 3:9], big_c[2:6, 3:9] = a, c
+    assert bgr_equal(big_a[2:6, 3:9], b) and not bgr_equal(big_a[2:6, 3:9], big_c[2:6, 3:9])
+
+
+def test_probe_samples_into_buffers_faulted_in_off_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The probe copies a sampled framebuffer into a buffer that a thread of
+    its own allocated and touched; while none is ready it skips the sample
+    (and takes a later update) instead of allocating on the event loop, where
+    fresh memory stalled host and viewer for tens of ms on the benchmark VM."""
+    started: list[threading.Thread] = []
+
+    class HeldThread(threading.Thread):
+        def start(self) -> None:  # run only when the test says so
+            started.append(self)
+
+    monkeypatch.setattr(session_module.threading, "Thread", HeldThread)
+
+    async def main() -> None:
+        probe = _Probe(None, _frame(9), 10**9, loop=asyncio.get_running_loop(),  # type: ignore[arg-type]
+                       sample_period=0.0, max_samples=2)  # fmt: skip
+        fbs = [_frame(v) for v in range(5)]
+        probe.on_decoded(0, 0.0, fbs[0])  # the first picture: a buffer is being prepared
+        assert len(started) == 1
+        probe.on_decoded(1, 0.0, fbs[1])
+        assert probe.samples == {}  # not ready: skipped, nothing allocated here
+        started.pop().run()
+        spare = probe._spare
+        assert spare is not None and spare.shape == fbs[0].shape
+        probe.on_decoded(2, 0.0, fbs[2])
+        assert list(probe.samples) == [2] and probe.samples[2] is spare
+        assert bgr_equal(spare, fbs[2])
+        assert len(started) == 1  # the next buffer is on its way
+        started.pop().run()
+        probe.on_decoded(3, 0.0, fbs[3])
+        assert sorted(probe.samples) == [2, 3] and bgr_equal(probe.samples[3], fbs[3])
+        assert started == []  # max_samples reached: no more buffers
+
+    asyncio.run(main())
 
 
 def test_changed_frames_compares_each_frame_with_the_previous_one() -> None:
@@ -68,6 +113,7 @@ def test_a_short_session_measures_lag_for_every_changed_frame() -> None:
         assert r.lag_p50_ms <= r.lag_p95_ms <= r.lag_max_ms
         assert r.exact_ms is not None  # lossless: exact once the screen stops
         assert r.lossy_samples == 0 and r.psnr_db == math.inf
+        assert r.psnr_samples >= 1  # the probe sampled framebuffers
         assert r.first_picture_ms > link.rtt * 1000  # consent + picture: round trips
         assert r.kbit_s > 0 and r.updates > 0
         assert r.ended.startswith("channel closed")  # we said bye and closed
