@@ -11,6 +11,8 @@ a call that fails leaves them usable.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -69,7 +71,7 @@ def _calls(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         m = rng.random((h, w)) < 0.1
         cur[m] = rng.integers(0, 256, (int(m.sum()), 4), dtype=np.uint8)
-    k = draw(st.sampled_from([4, 4, 8, 8, 12, 16, 32]))
+    k = draw(st.sampled_from([4, 4, 8, 8, 12, 16, 32, 64]))  # 64: wider than many rects
     if draw(st.booleans()):
         rx, ry, rw, rh = 0, 0, w, h
     else:
@@ -77,7 +79,7 @@ def _calls(draw: st.DrawFn) -> dict[str, Any]:
         rw = draw(st.integers(1, w - rx))
         ry = draw(st.integers(0, h - 1))
         rh = draw(st.integers(1, h - ry))
-    row_step = draw(st.integers(1, 5))
+    row_step = draw(st.sampled_from([1, 1, 2, 3, 4, 5, 64]))  # 64: past every frame
     run = draw(st.sampled_from([None, None, 1, 2, 3, 4, 6]))
     r = row_step if run is None else run
     # Runs inside the rect: a run cut short by its bottom is a known
@@ -236,6 +238,27 @@ def test_runs_short_of_min_anchors_do_not_overflow_the_index() -> None:
     assert want.tolist() == [[0, 5, 210]]
     got = _rowhash.segment_shifts(prev, cur, (0, 0, 8, 40), rows, **opts)
     assert got.tolist() == want.tolist()
+
+
+def test_a_large_min_anchors_sizes_the_index_by_the_frame() -> None:
+    """min_anchors far above what a run can give: the index is still sized
+    by what the rows can hold, so the call returns (an int32 ``cap`` doubled
+    past 2**31 would loop forever, holding the GIL: hence a subprocess)."""
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # no 16 GB index\n"
+        "import numpy as np\n"
+        "from screencodec.motion import _rowhash\n"
+        "f = np.zeros((4096, 64, 4), np.uint8)\n"
+        "r = _rowhash.segment_shifts(f, f, (0, 0, 64, 4096), list(range(4096)), k=8, run=1,\n"
+        "                            min_anchors=1 << 20)\n"
+        "print(r.shape)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(0, 3)"
 
 
 class _NumpyHeldIn:
