@@ -257,8 +257,11 @@ int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint
         int32_t y = starts[r / run] + r % run;
         if (r % run == 0)
             inserted = 0;
-        if (y >= y1)
+        if (y >= y1) { /* a run cut by the rect's bottom still ends */
+            if (r % run == run - 1 && inserted >= min_anchors)
+                productive++;
             continue;
+        }
         const uint8_t *c = cur + (ptrdiff_t)y * cur_stride;
         const uint8_t *p = prev + (ptrdiff_t)y * prev_stride;
         uint64_t hc = seg_hash(c + 4 * (ptrdiff_t)x0, k, b4);

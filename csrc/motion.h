@@ -85,11 +85,13 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
  * Writes up to max_out (dx, dy, votes) int32 triples to out, most votes
  * first, and returns how many. Scratch, kept by the caller between calls:
  * the anchors' hash index (2 * cap uint64, all ones on entry and again on
- * return, so no call clears all of it), cap a power
- * of two >= 2 * max_runs * run * (x1 - x0) (anchors past 1/2 of it are
- * dropped); the anchors themselves, dense in insertion order, in anchor
- * (SC_ANCHOR_INTS * (cap / 2) int32); skeys (scap int64) and svotes (scap int32) for the
- * shifts, scap a power of two (shifts past 3/4 of it are dropped). k a
+ * return, so no call clears all of it), cap a power of two >= 2 * (max_runs
+ * * run * (x1 - x0) + nstarts * (min_anchors - 1)), room for every anchor
+ * (an unproductive run inserts fewer than min_anchors; anchors past 1/2 of
+ * cap would be dropped); the anchors themselves, dense in insertion order,
+ * in anchor (SC_ANCHOR_INTS * (cap / 2) int32); skeys (scap int64) and
+ * svotes (scap int32) for the shifts, scap a power of two (shifts past 3/4
+ * of it are dropped). k a
  * positive multiple of 4, x1 - x0 >= k, rows and both rects inside the
  * frames. Linear in the anchor rows tried, the anchors found and the scan
  * rect's area / row_step, not in cap. */

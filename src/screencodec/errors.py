@@ -15,6 +15,7 @@ __all__ = [
     "AuthenticationError",
     "CaptureError",
     "CodecUnavailableError",
+    "ConcurrentUseError",
     "ConsentDeniedError",
     "DecodeError",
     "FrameError",
@@ -56,6 +57,11 @@ class CaptureError(ScreencodecError, OSError):
 
 class CodecUnavailableError(ScreencodecError, RuntimeError):
     """A codec is not registered, or its library is not installed."""
+
+
+class ConcurrentUseError(ScreencodecError, RuntimeError):
+    """An object that serves one caller at a time was called by a second
+    while the first was still inside it (a stage shared between threads)."""
 
 
 class TransportError(ScreencodecError, ConnectionError):

@@ -167,10 +167,11 @@ def test_segment_tables_refuse_a_second_concurrent_call() -> None:
     """Scratch in use (another thread inside the kernel) is refused, not shared."""
     f = np.zeros((40, 64, 4), np.uint8)
     tables = _rowhash.SegmentTables()
-    tables.busy = True
-    with pytest.raises(RuntimeError, match="in use"):
-        _rowhash.segment_shifts(f, f, (0, 0, 64, 40), [0], k=8, tables=tables)
-    tables.busy = False
+    with tables.lock:  # as a call on another thread holds it
+        assert tables.busy
+        with pytest.raises(RuntimeError, match="in use"):
+            _rowhash.segment_shifts(f, f, (0, 0, 64, 40), [0], k=8, tables=tables)
+    assert not tables.busy
     assert _rowhash.segment_shifts(f, f, (0, 0, 64, 40), [0], k=8, tables=tables).shape == (0, 3)
 
 

@@ -1,5 +1,6 @@
 """Typed surface of the compiled ``_rowhash`` module (what mypy sees)."""
 
+import threading
 from typing import Final
 
 import numpy as np
@@ -11,6 +12,8 @@ _RectLike = tuple[int, int, int, int]
 
 MAX_DIM: Final[int]
 MAX_SEGMENT: Final[int]
+#: Largest anchor index of segment_shifts; past half of it anchors are dropped.
+MAX_ANCHOR_SLOTS: Final[int]
 
 def row_hashes(frame: Frame, rect: _RectLike) -> npt.NDArray[np.uint64]:
     """One 64-bit hash per row of ``rect`` (x, y, w, h) over its columns, B, G, R
@@ -47,11 +50,16 @@ class SegmentTables:
     """Scratch of ``segment_shifts``, kept between calls so that no call pays
     for tables sized for its worst case (every column of every anchor row):
     one per caller, used by one call at a time (a second concurrent call
-    raises RuntimeError)."""
+    raises ConcurrentUseError)."""
 
     SHIFT_SLOTS: int
     cap: int
-    busy: bool
+    #: held while a call uses the tables (taken without waiting: a second
+    #: caller is refused, not queued)
+    lock: threading.Lock
+    @property
+    def busy(self) -> bool:
+        """Whether a call is using the tables."""
     #: the anchors' hash index, (key, anchor) per slot, all ones when empty
     index: npt.NDArray[np.uint64]
     def reserve(self, cap: int) -> None:

@@ -14,10 +14,11 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 import operator
+import threading
 
 import numpy as np
 
-from screencodec.errors import FrameError
+from screencodec.errors import ConcurrentUseError, FrameError
 from screencodec.frames import MAX_KERNEL_DIM, frame_layout, frame_pair
 
 
@@ -55,6 +56,8 @@ cdef extern from "motion.h" nogil:
 # Coordinates are int32 in C and shifts add to them: stay far from 2**31.
 MAX_DIM = MAX_KERNEL_DIM
 MAX_SEGMENT = 4096
+#: Largest anchor index of segment_shifts (64 MB of index, 80 MB of anchors).
+MAX_ANCHOR_SLOTS = 1 << 22
 
 sc_motion_init()
 
@@ -201,15 +204,25 @@ def apply_copies(buf, ops, scratch=None):
 class SegmentTables:
     """Scratch of ``segment_shifts``, kept between calls so that no call pays
     for tables sized for its worst case: one per caller, used by one call at
-    a time (a second concurrent call raises RuntimeError)."""
+    a time (a second concurrent call raises ConcurrentUseError)."""
 
     SHIFT_SLOTS = 4096
 
     def __init__(self):
         self.cap = 0
-        self.busy = False
+        #: held while a call uses the tables (taken without waiting: a second
+        #: caller is refused, not queued)
+        self.lock = threading.Lock()
         self.skeys = np.empty(self.SHIFT_SLOTS, np.int64)
         self.svotes = np.empty(self.SHIFT_SLOTS, np.int32)
+
+    def __reduce__(self):
+        # Scratch: a copy (a deep-copied MotionStage) starts with tables of its own.
+        return (SegmentTables, ())
+
+    @property
+    def busy(self):
+        return self.lock.locked()
 
     def reserve(self, cap):
         """Room for an index of ``cap`` slots (a power of two)."""
@@ -246,17 +259,22 @@ def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_
     if w < c_k or not len(r) or c_max == 0 or c_runs <= 0:
         return out[:0].copy()
     starts = r.astype(np.int32)
+    # Room for every anchor the kernel may insert: the productive runs' (at
+    # most every column of their rows), and fewer than min_anchors for each
+    # run tried that was not productive; never more than every column of
+    # every row tried. Past MAX_ANCHOR_SLOTS / 2 (only absurd requests) the
+    # kernel drops anchors, which costs votes, not memory.
+    cdef int64_t cols = max(w - c_k + 1, 1)
+    cdef int64_t most = min(<int64_t>c_runs * c_run * cols + <int64_t>len(r) * max(c_min - 1, 0),
+                            <int64_t>len(r) * c_run * cols)
     cdef int32_t cap = 16
-    while cap < 2 * c_runs * c_run * w:
+    while cap < 2 * most and cap < MAX_ANCHOR_SLOTS:
         cap *= 2
     t = SegmentTables() if tables is None else tables
-    if t.busy:
-        raise RuntimeError("these SegmentTables are in use by another call")
-    t.reserve(cap)
     cdef int32_t scap = t.SHIFT_SLOTS
     cdef const int32_t[::1] rv = starts
-    cdef uint64_t[::1] iv = t.index
-    cdef int32_t[::1] av = t.anchor
+    cdef uint64_t[::1] iv
+    cdef int32_t[::1] av
     cdef int64_t[::1] skv = t.skeys
     cdef int32_t[::1] svv = t.svotes
     cdef int32_t[:, ::1] ov = out
@@ -265,15 +283,18 @@ def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_
     cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
     cdef int32_t x0 = x, x1 = x + w, y1 = y + h, nstarts = len(r), n
     cdef int32_t sx0 = sx, sy0 = sy, sx1 = sx + sw, sy1 = sy + sh
-    t.busy = True
+    if not t.lock.acquire(False):
+        raise ConcurrentUseError("these SegmentTables are in use by another call")
     try:
+        t.reserve(cap)
+        iv, av = t.index, t.anchor
         with nogil:
             n = sc_segment_shifts(pp, c_prev_row, pc, c_cur_row, x0, x1, y1, &rv[0], nstarts,
                                   c_run, c_runs, c_min, sx0, sy0, sx1, sy1, c_k, c_detail,
                                   c_step, &iv[0], &av[0], cap, &skv[0], &svv[0], scap,
                                   c_max, &ov[0, 0])
     finally:
-        t.busy = False
+        t.lock.release()
     return out[:n].copy()
 
 
