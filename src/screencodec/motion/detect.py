@@ -92,6 +92,8 @@ _MIN_SEGMENT_VOTES = 12
 #: A candidate needs this many votes (and this share of the voters for rows).
 _MIN_VOTES = 2
 _MAX_CANDIDATES = 3
+#: Updates in a row that a region moved in 2-D may skip the row search.
+_ROW_SKIPS = 3
 #: COPY ops per update at most. Each costs 18 bytes and some bookkeeping; a
 #: move found in more pieces than this keeps its largest ones (the rest is
 #: re-sent as pixels), so no frame's work grows with a fragmented detection.
@@ -213,12 +215,15 @@ class MotionStage:
         self._extent = Rect(0, 0, 0, 0)  # of this frame's damage
         #: boxes of the regions the last update found mostly moved in 2-D
         self._moved: list[Rect] = []
+        #: updates in a row that skipped the row search for such a region
+        self._row_skips = 0
         self.last = MotionStats()
 
     def reset(self) -> None:
         """Forget cached row hashes (the reference was replaced)."""
         self._size = (0, 0)
         self._moved = []
+        self._row_skips = 0
 
     def process(
         self,
@@ -251,8 +256,10 @@ class MotionStage:
             self._hashes.reset(width, height)
             self._size = (width, height)
             self._moved = []
+            self._row_skips = 0
         self._hashes.pixels_hashed = 0
         moved, self._moved = self._moved, []
+        skipped_rows = False
         if keyframe or not len(rects):
             return [], rects
         self._deadline = c0 + self.budget
@@ -294,13 +301,18 @@ class MotionStage:
                 # already verified this frame is tried first, without hashing.
                 region.verified += self._verify(ref, frame, box, list(known))
             found = self._select(region.verified)
-            if area - sum(c.dest.area for c in found) >= self.min_area and _near(box, moved):
+            if (
+                area - sum(c.dest.area for c in found) >= self.min_area
+                and _near(box, moved)
+                and self._row_skips < _ROW_SKIPS
+            ):
                 # A window being dragged: its next step is a 2-D move too, which
                 # row hashes cannot find, and the 2-D search finds vertical
                 # shifts as well. Its anchors come from the damaged rows.
-                rows = np.flatnonzero(_member_rows(box, members) & (_row_cover(box, found) == 0))
+                rows = np.flatnonzero(self._uncovered(box, members, found))
                 region.rows = rows + box.y
                 pending.append(region)
+                skipped_rows = True
                 continue
             if area - sum(c.dest.area for c in found) >= self.min_area:
                 # Side-by-side panes scroll independently: hash each column
@@ -322,7 +334,7 @@ class MotionStage:
                     for span_rows in changed:
                         seen[span_rows] = True
                     rows = np.flatnonzero(seen)
-                    region.rows = rows[_row_cover(box, found)[rows] == 0] + box.y
+                    region.rows = rows[self._uncovered(box, members, found)[rows]] + box.y
                     pending.append(region)
                     continue
             copies += self._finish(region, found, known)
@@ -343,6 +355,9 @@ class MotionStage:
                 region.verified += self._verify(ref, frame, b, mine)
                 copies += self._finish(region, self._select(region.verified), known)
         self._remember(rects, fresh)
+        # Every _ROW_SKIPS-th update of a drag hashes rows anyway: a pane that
+        # started to scroll beside the window is found within that many.
+        self._row_skips = self._row_skips + 1 if skipped_rows else 0
         stats.ref_pixels_hashed = self._hashes.pixels_hashed
         if not copies:
             stats.seconds = time.perf_counter() - t0
@@ -429,13 +444,23 @@ class MotionStage:
         region's outcome (a region cut short by the budget did not fail) and
         its shifts for the regions after it."""
         self._room -= len(found)
-        if 2 * sum(c.dest.area for c in found if c.dest.x != c.src_x) >= region.area:
-            self._moved.append(region.box)  # mostly a 2-D move: a dragged window
+        moved = sum(c.dest.area for c in found if c.dest.x != c.src_x)
+        scrolled = sum(c.dest.area for c in found if c.dest.x == c.src_x)
+        if 2 * moved >= region.area and not scrolled:
+            # Mostly a 2-D move, and nothing beside it that row hashes found
+            # (a pane scrolling next to the dragged window keeps its search).
+            self._moved.append(region.box)
         if found or not self.last.over_budget:
             self._misses.record(region.box, bool(found))
         for c in found:
             known[(c.dest.x - c.src_x, c.dest.y - c.src_y)] = None
         return found
+
+    def _uncovered(self, box: Rect, members: Rects, found: list[Copy]) -> npt.NDArray[np.bool_]:
+        """For each row of ``box``, whether the copies leave enough of its
+        damage for the 2-D search's anchors (two segments): a row a scrolling
+        pane's copy crosses can still hold a window dragged beside it."""
+        return _member_cols(box, members) - _row_cover(box, found) >= 2 * self.segment
 
     def _allowed(self, dx: int, dy: int) -> bool:
         """Within the configured limits on 2-D moves and horizontal scrolls."""
@@ -548,12 +573,14 @@ def _near(box: Rect, boxes: list[Rect]) -> bool:
     return any(2 * box.intersection(b).area >= max(box.area, b.area) for b in boxes)
 
 
-def _member_rows(box: Rect, members: Rects) -> npt.NDArray[np.bool_]:
-    """For each row of ``box``, whether a damage rect covers it."""
+def _member_cols(box: Rect, members: Rects) -> npt.NDArray[np.int64]:
+    """For each row of ``box``, how many of its columns the damage rects
+    cover (they do not overlap)."""
     edges = np.zeros(box.h + 1, np.int64)
-    np.add.at(edges, members[:, 1] - box.y, 1)
-    np.add.at(edges, members[:, 1] + members[:, 3] - box.y, -1)
-    return np.cumsum(edges[:-1]) > 0
+    w = members[:, 2].astype(np.int64)
+    np.add.at(edges, members[:, 1] - box.y, w)
+    np.add.at(edges, members[:, 1] + members[:, 3] - box.y, -w)
+    return np.cumsum(edges[:-1])
 
 
 def _row_cover(box: Rect, copies: list[Copy]) -> npt.NDArray[np.int64]:
