@@ -88,11 +88,6 @@ def test_max_samples_reached_leaves_no_buffer_and_no_thread(
     assert probe._spare is None and not probe._preparing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: _Probe.on_decoded prepares a buffer at the first picture even with "
-    "max_samples=0 (a frame-sized allocation and a thread for nothing)",
-)
 def test_no_samples_wanted_no_buffer_prepared(
     loop: asyncio.AbstractEventLoop, held: list[threading.Thread]
 ) -> None:
@@ -119,11 +114,6 @@ class _NumpyFailingEmpty:
         return getattr(np, name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a buffer thread that raises leaves _Probe._preparing set, so no buffer "
-    "is ever prepared again and every later PSNR sample is skipped",
-)
 def test_a_failed_buffer_thread_does_not_stop_sampling(
     loop: asyncio.AbstractEventLoop,
     held: list[threading.Thread],
@@ -208,11 +198,6 @@ def test_decodes_from_two_threads_race_the_buffer_thread(
     assert pos[0] >= 25
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (0364cc3): bgr_equal passes its second frame to the C pass as it is, "
-    "which raises FrameError for frames whose pixels are not packed in rows",
-)
 def test_bgr_equal_compares_views_that_are_not_packed_rows() -> None:
     """Frames as any (H, W, 4) uint8 arrays: a mirrored view, a column-strided
     crop, Fortran order. The C pass needs packed pixels in rows; these must

@@ -34,7 +34,7 @@ def bgr_equal(a: Frame, b: Frame) -> bool:
     of ms on a VM whose page faults are slow)."""
     if a.shape != b.shape:
         return False
-    return not any_change(np.ascontiguousarray(a), b)
+    return not any_change(np.ascontiguousarray(a), np.ascontiguousarray(b))
 
 
 def psnr(a: Frame, b: Frame) -> float:

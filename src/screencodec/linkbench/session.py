@@ -269,7 +269,8 @@ class _Probe:
         if pos == 0:
             self.first_picture.set()
             self._next_sample = now + self.sample_period
-            self._prepare(fb.shape)
+            if self.max_samples > 0:
+                self._prepare(fb.shape)
         elif now >= self._next_sample and len(self.samples) < self.max_samples:
             spare = self._take_spare(fb.shape)
             if spare is not None:  # else the next update is sampled
@@ -298,12 +299,19 @@ class _Probe:
             self._preparing = True
 
         def fault_in() -> None:
-            buf = np.empty(shape, np.uint8)
-            buf.fill(0)  # touches every page here, not on the loop
-            with self._spare_lock:
-                self._spare, self._preparing = buf, False
+            buf: Frame | None = None
+            try:
+                buf = np.empty(shape, np.uint8)
+                buf.fill(0)  # touches every page here, not on the loop
+            finally:  # a failed allocation skips a sample; the next one tries again
+                with self._spare_lock:
+                    self._spare, self._preparing = buf, False
 
-        threading.Thread(target=fault_in, name="probe-sample", daemon=True).start()
+        try:
+            threading.Thread(target=fault_in, name="probe-sample", daemon=True).start()
+        except RuntimeError:  # no thread to be had: this sample is skipped, a later one tries
+            with self._spare_lock:
+                self._preparing = False
 
 
 class _NotingEncoder:
