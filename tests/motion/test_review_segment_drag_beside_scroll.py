@@ -11,6 +11,8 @@ row repeats a 2-pixel pattern, so its 32-px segments are ambiguous and the
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from screencodec.motion import MotionStage
@@ -40,15 +42,22 @@ def _hatched_list(rng: np.random.Generator, h: int, w: int) -> Frame:
     return f
 
 
-def test_a_pane_scrolling_beside_a_dragged_window_keeps_its_row_search() -> None:
+def _scene() -> tuple[np.random.Generator, Frame, Frame, Frame, Any, Any]:
+    """The wallpaper, a tall hatched pane, the window and an encoder/decoder
+    pair whose motion budget no machine reaches (what is found must not
+    depend on timing)."""
     rng = np.random.default_rng(2)
     wall = _wall(H, W)
     pane = _hatched_list(rng, 2000, 200)
     win = textish(rng, 260, 300, line=12)
     win[:18] = (70, 70, 70, 255)
     enc, dec = make_pair(W, H)
-    # A budget no machine reaches: what is found must not depend on timing.
     enc.motion_stage = MotionStage(budget_ms=1000)
+    return rng, wall, pane, win, enc, dec
+
+
+def test_a_pane_scrolling_beside_a_dragged_window_keeps_its_row_search() -> None:
+    _, wall, pane, win, enc, dec = _scene()
     x, y, top = 250, 60, 0
     steps = [(0, 0), (6, 4), (-5, 7), (8, -3), (-4, -6), (7, 5), (-6, 3), (5, -5), (-7, 4)]
     missing = []
@@ -78,13 +87,7 @@ def test_a_pane_that_starts_scrolling_during_a_drag_is_found_within_a_few_update
     search; when the pane starts to scroll the 2-D search cannot find it
     (ambiguous segments). Every few updates the row search runs anyway,
     finds it, and keeps running while the pane scrolls."""
-    rng = np.random.default_rng(2)
-    wall = _wall(H, W)
-    pane = _hatched_list(rng, 2000, 200)
-    win = textish(rng, 260, 300, line=12)
-    win[:18] = (70, 70, 70, 255)
-    enc, dec = make_pair(W, H)
-    enc.motion_stage = MotionStage(budget_ms=1000)
+    rng, wall, pane, win, enc, dec = _scene()
     x, y, top = 250, 60, 0
     steps = [(0, 0), (6, 4), (-5, 7), (8, -3), (-4, -6), (7, 5), (-6, 3), (5, -5), (-7, 4),
              (6, 2), (-5, -4), (4, 6)]  # fmt: skip
