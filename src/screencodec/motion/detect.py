@@ -308,7 +308,7 @@ class MotionStage:
             ):
                 # A window being dragged: its next step is a 2-D move too, which
                 # row hashes cannot find, and the 2-D search finds vertical
-                # shifts as well. Its anchors come from the damaged rows.
+                # shifts as well. Its anchors come from rows the copies left damage in.
                 rows = np.flatnonzero(self._uncovered(box, members, found))
                 region.rows = rows + box.y
                 pending.append(region)
@@ -457,9 +457,11 @@ class MotionStage:
         return found
 
     def _uncovered(self, box: Rect, members: Rects, found: list[Copy]) -> npt.NDArray[np.bool_]:
-        """For each row of ``box``, whether the copies leave enough of its
-        damage for the 2-D search's anchors (two segments): a row a scrolling
-        pane's copy crosses can still hold a window dragged beside it."""
+        """For each row of ``box``, whether its damage is wider than what the
+        copies cover by two segments, room for the 2-D search's anchors: a row
+        a scrolling pane's copy crosses can still hold a window dragged beside
+        it. (Copies may cover unchanged pixels too, which errs towards fewer
+        anchor rows, never towards a wrong copy: copies are verified.)"""
         return _member_cols(box, members) - _row_cover(box, found) >= 2 * self.segment
 
     def _allowed(self, dx: int, dy: int) -> bool:
