@@ -225,11 +225,23 @@ enum { A_X, A_Y, A_SLOT, A_COUNT, A_PLACES };
 #define SEG_PREFETCH(p) ((void)(p))
 #endif
 
-/* Slot of `key` in the index (2 uint64 a slot: key, anchor or SEG_EMPTY):
- * its own, or the empty one where it would go. */
-static inline uint32_t seg_find(const uint64_t *index, uint64_t key, int32_t cap) {
+/* Whether slot s holds an anchor of this call: its anchor number is one
+ * inserted so far and that anchor points back at s. The index is emptied
+ * after each call (SEG_EMPTY), but this test does not rely on it: whatever a
+ * caller wrote into the scratch counts as free, so anchor numbers stay below
+ * `total` and every probe ends at a free slot. */
+static inline int seg_taken(const uint64_t *index, const int32_t *anchor, uint32_t s,
+                            int32_t total) {
+    uint64_t a = index[2 * s + 1];
+    return a < (uint64_t)total && anchor[SC_ANCHOR_INTS * a + A_SLOT] == (int32_t)s;
+}
+
+/* Slot of `key` in the index (2 uint64 a slot: key, anchor): its own, or the
+ * free one where it would go. An index at most half taken always has one. */
+static inline uint32_t seg_find(const uint64_t *index, const int32_t *anchor, uint64_t key,
+                                int32_t cap, int32_t total) {
     uint32_t s = seg_slot(key, cap);
-    while (index[2 * s + 1] != SEG_EMPTY && index[2 * s] != key)
+    while (seg_taken(index, anchor, s, total) && index[2 * s] != key)
         s = (s + 1) & (uint32_t)(cap - 1);
     return s;
 }
@@ -292,8 +304,8 @@ int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint
             }
             /* ...inserted in order. */
             for (int32_t i = 0; i < n; i++) {
-                uint32_t s = seg_find(index, batch_h[i], cap);
-                if (index[2 * s + 1] != SEG_EMPTY) {
+                uint32_t s = seg_find(index, anchor, batch_h[i], cap, total);
+                if (seg_taken(index, anchor, s, total)) {
                     /* the same content twice among the anchors */
                     anchor[SC_ANCHOR_INTS * index[2 * s + 1] + A_COUNT] = -1;
                 } else if (2 * (total + 1) <= cap) { /* else full enough: probes stay short */
@@ -323,8 +335,8 @@ int32_t sc_segment_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint
                 SEG_PREFETCH(index + 2 * seg_slot(batch_h[n], cap));
             }
             for (int32_t i = 0; i < n; i++) {
-                uint32_t s = seg_find(index, batch_h[i], cap);
-                if (index[2 * s + 1] == SEG_EMPTY)
+                uint32_t s = seg_find(index, anchor, batch_h[i], cap, total);
+                if (!seg_taken(index, anchor, s, total))
                     continue;
                 int32_t *a = anchor + SC_ANCHOR_INTS * index[2 * s + 1];
                 if (a[A_COUNT] < 0)

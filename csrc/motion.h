@@ -84,8 +84,9 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
  *
  * Writes up to max_out (dx, dy, votes) int32 triples to out, most votes
  * first, and returns how many. Scratch, kept by the caller between calls:
- * the anchors' hash index (2 * cap uint64, all ones on entry and again on
- * return, so no call clears all of it), cap a power of two >= 2 * (max_runs
+ * the anchors' hash index (2 * cap uint64, left all ones on return; a slot
+ * counts only if the anchor it names points back at it, so whatever it holds
+ * on entry is safe, and no call clears all of it), cap a power of two >= 2 * (max_runs
  * * run * (x1 - x0) + nstarts * (min_anchors - 1)), room for every anchor
  * (an unproductive run inserts fewer than min_anchors; anchors past 1/2 of
  * cap would be dropped); the anchors themselves, dense in insertion order,

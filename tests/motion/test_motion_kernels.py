@@ -225,3 +225,34 @@ def test_row_votes_match_reference(n: int, h: int, seed: int, alphabet: int) -> 
     changed = rng.random((n, h)) < 0.8
     got = _rowhash.row_votes(hp, hc, changed)
     assert np.array_equal(got, ref.row_votes_reference(hp, hc, changed))
+
+
+@pytest.mark.parametrize("damage", ["zeros", "noise", "small", "dtype"])
+def test_segment_tables_written_by_the_caller_stay_safe(damage: str) -> None:
+    """Scratch a caller wrote into (every slot naming anchor 0, random words)
+    or replaced (a short array, another dtype) is neither trusted nor fatal:
+    the call returns the reference's votes, and the next call too."""
+    from .motion_helpers import textish
+
+    rng = np.random.default_rng(3)
+    a = textish(rng, 90, 150)
+    b = a.copy()
+    b[30:60, 40:100] = a[20:50, 30:90]  # a block moved by (10, 10)
+    opts = {"k": 8, "row_step": 2}
+    rows = [30, 40, 50]
+    want = ref.segment_shifts_reference(a, b, (0, 0, 150, 90), rows, **opts)  # type: ignore[arg-type]
+    tables = _rowhash.SegmentTables()
+    _rowhash.segment_shifts(a, b, (0, 0, 150, 90), rows, tables=tables, **opts)  # type: ignore[arg-type]
+    if damage == "zeros":
+        tables.index[:] = 0  # every slot: key 0, anchor 0
+    elif damage == "noise":
+        tables.index[:] = rng.integers(0, 2**63, tables.index.shape, dtype=np.uint64)
+    elif damage == "small":
+        tables.index = np.full(8, np.iinfo(np.uint64).max, np.uint64)
+        tables.anchor = np.zeros(4, np.int32)
+    else:
+        tables.index = tables.index.astype(np.int64)
+        tables.skeys = np.zeros(3, np.int64)
+    for _ in range(2):
+        got = _rowhash.segment_shifts(a, b, (0, 0, 150, 90), rows, tables=tables, **opts)  # type: ignore[arg-type]
+        assert np.array_equal(got, want)

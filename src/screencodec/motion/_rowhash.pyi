@@ -63,7 +63,9 @@ class SegmentTables:
     #: the anchors' hash index, (key, anchor) per slot, all ones when empty
     index: npt.NDArray[np.uint64]
     def reserve(self, cap: int) -> None:
-        """Room for an anchor index of ``cap`` slots (a power of two)."""
+        """Room for an anchor index of ``cap`` slots (a power of two); arrays a
+        caller replaced are made again. Whatever a caller wrote into them is
+        ignored by the kernel (a slot counts only if its anchor points back at it)."""
 
 def segment_shifts(
     prev: Frame,

@@ -58,6 +58,8 @@ MAX_DIM = MAX_KERNEL_DIM
 MAX_SEGMENT = 4096
 #: Largest anchor index of segment_shifts (64 MB of index, 80 MB of anchors).
 MAX_ANCHOR_SLOTS = 1 << 22
+#: Shift table of segment_shifts (a power of two).
+_SHIFT_SLOTS = 4096
 
 sc_motion_init()
 
@@ -206,15 +208,15 @@ class SegmentTables:
     for tables sized for its worst case: one per caller, used by one call at
     a time (a second concurrent call raises ConcurrentUseError)."""
 
-    SHIFT_SLOTS = 4096
+    SHIFT_SLOTS = _SHIFT_SLOTS
 
     def __init__(self):
         self.cap = 0
         #: held while a call uses the tables (taken without waiting: a second
         #: caller is refused, not queued)
         self.lock = threading.Lock()
-        self.skeys = np.empty(self.SHIFT_SLOTS, np.int64)
-        self.svotes = np.empty(self.SHIFT_SLOTS, np.int32)
+        self.skeys = np.empty(_SHIFT_SLOTS, np.int64)
+        self.svotes = np.empty(_SHIFT_SLOTS, np.int32)
 
     def __reduce__(self):
         # Scratch: a copy (a deep-copied MotionStage) starts with tables of its own.
@@ -225,13 +227,28 @@ class SegmentTables:
         return self.lock.locked()
 
     def reserve(self, cap):
-        """Room for an index of ``cap`` slots (a power of two)."""
-        if cap > self.cap:
+        """Room for an index of ``cap`` slots (a power of two). Arrays a caller
+        replaced are made again: the kernel relies on their sizes."""
+        if (cap > self.cap or _size(self, "index", np.uint64) != 2 * self.cap
+                or _size(self, "anchor", np.int32) != SC_ANCHOR_INTS * (self.cap // 2)):
+            cap = max(cap, self.cap)
             # (key, anchor) per slot; the kernel leaves every slot empty (all
             # ones) again when it returns.
             self.index = np.full(2 * cap, np.iinfo(np.uint64).max, np.uint64)
             self.anchor = np.empty(SC_ANCHOR_INTS * (cap // 2), np.int32)
             self.cap = cap
+        if _size(self, "skeys", np.int64) != _SHIFT_SLOTS:
+            self.skeys = np.empty(_SHIFT_SLOTS, np.int64)
+        if _size(self, "svotes", np.int32) != _SHIFT_SLOTS:
+            self.svotes = np.empty(_SHIFT_SLOTS, np.int32)
+
+
+def _size(tables, name, dtype):
+    """Length of a scratch array, -1 unless it is a contiguous 1-D ``dtype`` array."""
+    a = getattr(tables, name, None)
+    if not isinstance(a, np.ndarray) or a.dtype != dtype or a.ndim != 1 or not a.flags.c_contiguous:
+        return -1
+    return len(a)
 
 
 def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_step=1,
@@ -271,12 +288,12 @@ def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_
     while cap < 2 * most and cap < MAX_ANCHOR_SLOTS:
         cap *= 2
     t = SegmentTables() if tables is None else tables
-    cdef int32_t scap = t.SHIFT_SLOTS
+    cdef int32_t scap = _SHIFT_SLOTS
     cdef const int32_t[::1] rv = starts
     cdef uint64_t[::1] iv
     cdef int32_t[::1] av
-    cdef int64_t[::1] skv = t.skeys
-    cdef int32_t[::1] svv = t.svotes
+    cdef int64_t[::1] skv
+    cdef int32_t[::1] svv
     cdef int32_t[:, ::1] ov = out
     cdef const uint8_t *pp = _rptr(prev)
     cdef const uint8_t *pc = _rptr(cur)
@@ -287,7 +304,7 @@ def segment_shifts(prev, cur, rect, rows, *, scan=None, k=32, min_detail=3, row_
         raise ConcurrentUseError("these SegmentTables are in use by another call")
     try:
         t.reserve(cap)
-        iv, av = t.index, t.anchor
+        iv, av, skv, svv = t.index, t.anchor, t.skeys, t.svotes
         with nogil:
             n = sc_segment_shifts(pp, c_prev_row, pc, c_cur_row, x0, x1, y1, &rv[0], nstarts,
                                   c_run, c_runs, c_min, sx0, sy0, sx1, sy1, c_k, c_detail,
