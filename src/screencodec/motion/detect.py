@@ -301,11 +301,8 @@ class MotionStage:
                 # already verified this frame is tried first, without hashing.
                 region.verified += self._verify(ref, frame, box, list(known))
             found = self._select(region.verified)
-            if (
-                area - sum(c.dest.area for c in found) >= self.min_area
-                and _near(box, moved)
-                and self._row_skips < _ROW_SKIPS
-            ):
+            unexplained = area - sum(c.dest.area for c in found) >= self.min_area
+            if unexplained and _near(box, moved) and self._row_skips < _ROW_SKIPS:
                 # A window being dragged: its next step is a 2-D move too, which
                 # row hashes cannot find, and the 2-D search finds vertical
                 # shifts as well. Its anchors come from rows the copies left damage in.
@@ -314,7 +311,7 @@ class MotionStage:
                 pending.append(region)
                 skipped_rows = True
                 continue
-            if area - sum(c.dest.area for c in found) >= self.min_area:
+            if unexplained:
                 # Side-by-side panes scroll independently: hash each column
                 # span of the damage on its own.
                 changed: list[npt.NDArray[np.intp]] = []
