@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -133,10 +134,22 @@ class LiveSession:
             self.call(end)
             return self.result.result(timeout)
         except Exception:
-            self.result.cancel()
             return None
         finally:
+            # Whatever is still running (a run that failed or overran) is
+            # cancelled and awaited here, so its finally blocks (the download
+            # folder, the server) run now, not in a later test's garbage
+            # collection.
+            with contextlib.suppress(Exception):
+                self.call(_cancel_rest, timeout=timeout)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(5)
             if not self.thread.is_alive():
                 self.loop.close()
+
+
+async def _cancel_rest() -> None:
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)

@@ -40,6 +40,10 @@ __all__ = ["STATIC_DIR", "PageHandler", "WebServer"]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _PUBLIC = {"/": "index.html", "/boot.js": "boot.js"}
 _HELLO_TIMEOUT = 5.0
+#: How long a page may take to answer our close, and the server's handlers to
+#: end after it: a browser that hangs must not hold the agent's exit (aiohttp
+#: waits 10 s and 60 s by default).
+_CLOSE_TIMEOUT = 2.0
 #: Page -> server binary frames are file data: 4-byte id + 256 KiB (aiohttp refuses at the limit).
 _MAX_PAGE_FRAME = 512 * 1024
 _TYPES = {
@@ -88,7 +92,9 @@ class WebServer:
         app.router.add_get("/s/{key}/{path:.+}", self._static)
         for route in _PUBLIC:
             app.router.add_get(route, self._public)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=_CLOSE_TIMEOUT
+        )
         await self._runner.setup()
         # Loopback only, never a wildcard: the page is for this machine's user.
         site = web.TCPSite(self._runner, "127.0.0.1", self._port, reuse_address=False)
@@ -99,9 +105,7 @@ class WebServer:
         return self.url
 
     async def close(self) -> None:
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await ws.close()
+        await asyncio.gather(*(_close_quietly(ws) for ws in list(self._sockets)))
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -153,7 +157,9 @@ class WebServer:
         origin = request.headers.get("Origin", "")
         if origin not in (f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"):
             raise web.HTTPNotFound()
-        ws = web.WebSocketResponse(compress=False, max_msg_size=_MAX_PAGE_FRAME, heartbeat=None)
+        ws = web.WebSocketResponse(
+            compress=False, max_msg_size=_MAX_PAGE_FRAME, heartbeat=None, timeout=_CLOSE_TIMEOUT
+        )
         await ws.prepare(request)
         self._sockets.add(ws)
         try:
@@ -194,6 +200,11 @@ class WebServer:
             return None
         hello["resume"] = resume
         return hello
+
+
+async def _close_quietly(ws: web.WebSocketResponse) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close()
 
 
 def _serve(path: Path) -> web.StreamResponse:

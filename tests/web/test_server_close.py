@@ -1,0 +1,78 @@
+"""The web viewer's server ends in bounded time when the page does not answer.
+
+A browser that hangs (a busy tab, a machine under load) never sends its half
+of the WebSocket close. aiohttp waits 10 s for it by default, then up to 60 s
+for the page's handler, so `screencodec web` took that long to exit after a
+session ended (and a test harness timed out, leaving the session's download
+folder to be cleaned up by a later garbage collection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+
+from screencodec.web import WebServer
+from screencodec.web.server import _CLOSE_TIMEOUT
+
+
+def _frame(text: str) -> bytes:
+    """One masked text frame, as a browser sends it (< 126 bytes)."""
+    payload = text.encode()
+    assert len(payload) < 126
+    mask = os.urandom(4)
+    return (
+        bytes([0x81, 0x80 | len(payload)])
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
+
+
+async def _silent_page(server: WebServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A page that opens the socket, says hello and then never reads again."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    origin = f"http://127.0.0.1:{server.port}"
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nOrigin: {origin}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    hello = {"t": "hello", "key": server.access.token, "h264_444": False,
+             "h264_420": False, "zstream": False}  # fmt: skip
+    writer.write(_frame(json.dumps(hello)))
+    await writer.drain()
+    return reader, writer
+
+
+def test_close_is_bounded_when_the_page_never_answers() -> None:
+    admitted = asyncio.Event()
+
+    async def stuck_handler(ws: object, hello: object) -> None:
+        admitted.set()
+        await asyncio.sleep(3600)  # a handler that does not end by itself either
+
+    async def main() -> tuple[float, bytes]:
+        server = WebServer(stuck_handler)
+        await server.start()
+        reader, writer = await _silent_page(server)
+        await asyncio.wait_for(admitted.wait(), 10)
+        started = time.monotonic()
+        await server.close()
+        took = time.monotonic() - started
+        sent = await asyncio.wait_for(reader.read(64), 5)
+        writer.close()
+        return took, sent
+
+    took, sent = asyncio.run(asyncio.wait_for(main(), 60))
+    # Expected: our close frame went out (opcode 8), and close returned after
+    # at most the close timeout for the page plus the same for the handler,
+    # not aiohttp's 10 s + 60 s.
+    assert sent[:1] == b"\x88"
+    assert took < 2 * _CLOSE_TIMEOUT + 2.0, took
