@@ -125,7 +125,7 @@ class LiveSession:
                 raise AssertionError(f"timed out waiting for {what or cond}")
             time.sleep(0.02)
 
-    def close(self, timeout: float = 10) -> str | None:
+    def close(self, timeout: float = 20) -> str | None:
         async def end() -> None:
             if self.web.viewer is not None:
                 await self.web.viewer.bye("test over")

@@ -101,6 +101,7 @@ class WebBridge:
         self._state: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._bye = False
+        self._closed = False  # the session is over: the page's words go nowhere
         self.held_back = False
         self.unavailable = ""
         # What this bridge pressed on the host and has not released (keysym -> None,
@@ -237,6 +238,8 @@ class WebBridge:
                 if msg.type == WSMsgType.TEXT:
                     await self._on_text(msg.data)
                 elif msg.type == WSMsgType.BINARY:
+                    if self._closed:
+                        continue
                     if self.files is None:
                         raise PageProtocolError("file data before the session")
                     self.files.chunk(msg.data)
@@ -282,6 +285,11 @@ class WebBridge:
 
     async def _on_text(self, text: str) -> None:
         msg = parse_page_message(text)
+        if self._closed:
+            # The session has ended. The page may still be finishing an update
+            # that close() resolved ("applied"), or have input in flight: none
+            # of it is an error, and none of it goes anywhere.
+            return
         kind = msg["t"]
         viewer = self.viewer
         if kind == "hello":
@@ -412,11 +420,15 @@ class WebBridge:
             await fn(*args)
 
     def _spawn(self, coro: Any) -> None:
+        if self._closed:
+            coro.close()  # never started: nothing of the session is left to call
+            return
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
+        self._closed = True
         for task in list(self._tasks):
             task.cancel()
         while self._waiting:
