@@ -126,13 +126,21 @@ class LiveSession:
             time.sleep(0.02)
 
     def close(self, timeout: float = 20) -> str | None:
+        """End the session; returns why the run ended (None if it raised).
+        A run that does not end within ``timeout`` fails the test here, once
+        everything is cleaned up."""
+
         async def end() -> None:
             if self.web.viewer is not None:
                 await self.web.viewer.bye("test over")
 
+        overran = False
         try:
             self.call(end)
             return self.result.result(timeout)
+        except concurrent.futures.TimeoutError:  # TimeoutError from 3.11 on
+            overran = True
+            return None
         except Exception:
             return None
         finally:
@@ -146,6 +154,10 @@ class LiveSession:
             self.thread.join(5)
             if not self.thread.is_alive():
                 self.loop.close()
+            if overran:
+                # Said here, by the test whose session it was, rather than
+                # swallowed (a hang is a bug, not a way to end).
+                raise AssertionError(f"the web viewer session did not end within {timeout:g} s")
 
 
 async def _cancel_rest() -> None:

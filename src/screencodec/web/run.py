@@ -145,11 +145,18 @@ class WebViewer:
             bridge.send({"t": "ended", "reason": fit(reason, 300)})
             return reason
         finally:
-            await bridge.drain()  # the page gets the last banner before the socket closes
-            bridge.close()
-            await server.close()
-            if tmp is not None:
-                tmp.cleanup()
+            # Each stage runs even when the run is cancelled in an earlier one
+            # (--duration running out as the session ends): a cancellation
+            # interrupts only the await it lands in.
+            try:
+                await bridge.drain()  # the page gets the last banner before the socket closes
+            finally:
+                bridge.close()
+                try:
+                    await server.close()
+                finally:
+                    if tmp is not None:
+                        tmp.cleanup()
 
     async def _watch_page(self, viewer: Viewer, bridge: WebBridge) -> None:
         """End the session when the page has been gone for ``grace`` seconds."""
