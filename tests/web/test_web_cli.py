@@ -131,9 +131,8 @@ def test_view_web_end_to_end(browser: Any, via: str) -> None:
         assert "session ended" in out
         assert "page opened (H.264 in the browser: 4:4:4 " in out and "granted:" in out
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        proc.kill()  # if it still runs
+        proc.communicate()  # closes its pipes, not a later test's GC
         asyncio.run_coroutine_threadsafe(_close(closers, host), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
@@ -172,9 +171,8 @@ def test_web_connect_error_reaches_page_and_terminal(browser: Any) -> None:
         assert proc.returncode == 1
         assert f"nothing listens at 127.0.0.1:{port}" in err and "Traceback" not in err
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        proc.kill()  # if it still runs
+        proc.communicate()  # closes its pipes, not a later test's GC
 
 
 def test_web_port_in_use() -> None:

@@ -325,9 +325,8 @@ def test_cli_plays_until_the_page_leaves(browser: Any, recording: Path) -> None:
         assert proc.returncode == 0, err
         assert "playback ended: the agent closed the page" in out
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        proc.kill()  # if it still runs
+        proc.communicate()  # closes its pipes, not a later test's GC
 
 
 def test_cli_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
