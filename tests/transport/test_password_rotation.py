@@ -21,7 +21,7 @@ from screencodec.transport.session.events import PasswordGuessed
 from .helpers import Freezable, bgr_equal, run, until
 from .secure_fixtures import FAST
 from .test_bruteforce import _wrong
-from .test_cli import start_host
+from .test_cli import start_host, stop
 
 
 async def _wrong_once(port: int, code: str, password: str) -> None:
@@ -114,8 +114,7 @@ def test_cli_host_warns_of_a_wrong_password_and_the_same_password_works() -> Non
         out, _ = host.communicate(timeout=20)
         assert "YOUR SCREEN IS BEING SHARED" in out
     finally:
-        host.kill()
-        host.wait()
+        stop(host)  # closes its pipes too
 
 
 def _answer_y(host: subprocess.Popen[str]) -> None:
