@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 
-from screencodec.transport import CONTROL, VIEW
-from screencodec.web import WebBridge
+import pytest
+
+from screencodec.capture import open_source
+from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow, channel_pair
+from screencodec.web import WebBridge, capabilities_from
 
 from .harness import RecordingViewer
-from .test_review_bridge import _page
+from .test_review_bridge import _page, _PageSocket
 
 
 def test_an_update_applied_after_the_end_is_no_protocol_error() -> None:
@@ -61,3 +64,64 @@ def test_applied_with_nothing_waiting_is_still_refused_during_the_session() -> N
     bridge, sent = asyncio.run(main())
     assert bridge.protocol_errors == 1
     assert [x["text"] for x in sent if x["t"] == "banner"] == ["applied, but no update is waiting"]
+
+
+class _Page(_PageSocket):
+    """A page that notes when an update reaches it (and never answers by itself)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.got_update = asyncio.Event()
+
+    async def send_bytes(self, data: bytes) -> None:
+        if len(data) > 3 and data[3] == 1:  # an UPDATE (not a cursor), as the page tells them
+            self.got_update.set()
+
+
+@pytest.mark.parametrize("then", ["applied", "reload"])
+def test_an_update_the_viewer_stopped_waiting_for_at_the_end_is_no_error(then: str) -> None:
+    """The agent leaves (or the host ends the session) while the page still
+    decodes an update. The viewer's run ends and cancels its wait for that
+    update, which cancels the bridge's future for it. The page's "applied"
+    then met a cancelled future, and so did a reloaded tab: InvalidStateError
+    ended the page's handler, and its socket closed before the end banner was
+    sent (test_agent_errors failed on it under load: the page never said the
+    session had ended)."""
+
+    async def main() -> tuple[str, WebBridge, asyncio.Task[None]]:
+        source = open_source("synthetic", width=320, height=200, scenario="idle")
+        host = Host(source, consent=allow(), config=HostConfig(adaptive=False))
+        host_end, viewer_end = channel_pair()
+        serving = asyncio.ensure_future(host.serve(host_end))
+        bridge = WebBridge()
+        ws = _Page()
+        page = asyncio.ensure_future(bridge.on_page(ws, {"resume": "r"}))  # type: ignore[arg-type]
+        caps = capabilities_from({"h264_444": False, "h264_420": False, "zstream": True})
+        viewer = Viewer(viewer_end, who="support", capabilities=caps, sink=bridge)
+        bridge.attach(viewer)
+        await viewer.start(VIEW)
+        run = asyncio.ensure_future(viewer.run())
+        await asyncio.wait_for(ws.got_update.wait(), 10)  # on the page, not applied yet
+        await viewer.bye("the agent closed the web viewer")
+        reason = await asyncio.wait_for(run, 10)
+        if then == "applied":
+            ws.incoming.put_nowait('{"t":"applied","ok":true,"w":320,"h":200}')
+            ws.incoming.put_nowait(None)
+            await asyncio.wait({page}, timeout=10)
+        else:
+            ws.incoming.put_nowait(None)
+            await asyncio.wait_for(page, 10)
+            page = asyncio.ensure_future(bridge.on_page(_Page(), {"resume": "r2"}))  # type: ignore[arg-type]
+            await asyncio.wait({page}, timeout=0.5)  # a crash would be at once
+            page.cancel()
+            await asyncio.wait({page})
+        bridge.close()
+        await host.close()
+        await asyncio.wait_for(serving, 10)
+        return reason, bridge, page
+
+    reason, bridge, page = asyncio.run(main())
+    assert reason.startswith("channel closed")
+    # Expected: the page's handler went on (or ended only as the page left).
+    assert page.cancelled() or page.exception() is None, repr(page.exception())
+    assert bridge.protocol_errors == 0

@@ -230,7 +230,7 @@ class WebBridge:
         elif self.viewer is not None:
             # A reloaded tab: what the old page never applied is lost with it.
             while self._waiting:
-                self._waiting.popleft().set_result(None)
+                _answer(self._waiting.popleft(), None)
             self._spawn(self._quietly(self.viewer.request_keyframe))
         writer = asyncio.ensure_future(self._write(ws, out))
         try:
@@ -297,7 +297,7 @@ class WebBridge:
         if kind == "applied":
             if not self._waiting:
                 raise PageProtocolError("applied, but no update is waiting")
-            self._waiting.popleft().set_result((msg["w"], msg["h"]) if msg["ok"] else None)
+            _answer(self._waiting.popleft(), (msg["w"], msg["h"]) if msg["ok"] else None)
             return
         if kind == "file_answer":
             if self.files is not None:
@@ -432,11 +432,17 @@ class WebBridge:
         for task in list(self._tasks):
             task.cancel()
         while self._waiting:
-            fut = self._waiting.popleft()
-            if not fut.done():
-                fut.set_result(None)
+            _answer(self._waiting.popleft(), None)
         if self.files is not None:
             self.files.close()
+
+
+def _answer(fut: asyncio.Future[tuple[int, int] | None], size: tuple[int, int] | None) -> None:
+    """Resolve an update's future, unless its viewer stopped waiting for it:
+    a session that ends cancels its wait (Viewer.run), and the page may still
+    answer for that update afterwards, or a tab come back with it unanswered."""
+    if not fut.done():
+        fut.set_result(size)
 
 
 def _track(down: dict[int, None], what: int, pressed: bool) -> None:
