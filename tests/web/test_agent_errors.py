@@ -24,9 +24,12 @@ from .conftest import wait_page
 
 
 class _RealHost:
-    """A Host behind listen_direct on its own loop thread."""
+    """A Host behind listen_direct on its own loop thread. ``views``: the
+    viewer processes started for it, stopped (pipes closed) on close, also
+    those of a test that failed half-way."""
 
     def __init__(self, consent: ConsentCallback) -> None:
+        self.views: list[subprocess.Popen[str]] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -43,6 +46,10 @@ class _RealHost:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
     def close(self) -> None:
+        for proc in self.views:
+            proc.kill()  # if it still runs
+            proc.communicate()  # closes its pipes, not a later test's GC
+
         async def end() -> None:
             await self.listener.close()
             await self.host.close()
@@ -75,6 +82,7 @@ def _view(host: _RealHost, password: str | None = None) -> tuple[subprocess.Pope
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )  # fmt: skip
+    host.views.append(proc)
     assert proc.stdout is not None
     url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", proc.stdout.readline())
     assert url
