@@ -125,3 +125,17 @@ def test_an_update_the_viewer_stopped_waiting_for_at_the_end_is_no_error(then: s
     # Expected: the page's handler went on (or ended only as the page left).
     assert page.cancelled() or page.exception() is None, repr(page.exception())
     assert bridge.protocol_errors == 0
+
+
+def test_forgetting_waiting_updates_skips_those_nobody_waits_for() -> None:
+    """What a reloaded tab of a recording's playback does too (web/playback.py):
+    its driver, cancelled as the playback ends, leaves its wait cancelled."""
+
+    async def main() -> list[object]:
+        bridge = WebBridge()
+        given_up, waited = bridge.update(b"update 1"), bridge.update(b"update 2")
+        given_up.cancel()
+        bridge.forget_waiting()
+        return [given_up.cancelled(), waited.result()]
+
+    assert asyncio.run(main()) == [True, None]

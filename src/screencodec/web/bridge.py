@@ -169,6 +169,12 @@ class WebBridge:
             self._out.put_nowait(data)
         return fut
 
+    def forget_waiting(self) -> None:
+        """Answer every update still waiting for the page as not applied
+        (the page that had them is gone, or the session is)."""
+        while self._waiting:
+            _answer(self._waiting.popleft(), None)
+
     def cursor(self, data: bytes, /) -> None:
         if self._out is not None:
             self._out.put_nowait(data)
@@ -229,8 +235,7 @@ class WebBridge:
             self.hello.set_result(hello)
         elif self.viewer is not None:
             # A reloaded tab: what the old page never applied is lost with it.
-            while self._waiting:
-                _answer(self._waiting.popleft(), None)
+            self.forget_waiting()
             self._spawn(self._quietly(self.viewer.request_keyframe))
         writer = asyncio.ensure_future(self._write(ws, out))
         try:
@@ -431,8 +436,7 @@ class WebBridge:
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
-        while self._waiting:
-            _answer(self._waiting.popleft(), None)
+        self.forget_waiting()
         if self.files is not None:
             self.files.close()
 

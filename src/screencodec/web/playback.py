@@ -139,8 +139,7 @@ class PlaybackBridge(WebBridge):
         if self.hello.done():
             # A reloaded tab: what the old page never applied is lost with it,
             # and the new page starts from a keyframe of where we are.
-            while self._waiting:
-                self._waiting.popleft().set_result(None)
+            self.forget_waiting()
             self._seek_to = self.position
             self._wake.set()
         await super().on_page(ws, hello)
