@@ -131,11 +131,13 @@ def test_host_config_max_duration_over_tcp() -> None:
         async with await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
             ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
             viewer = Viewer(ch)
-            await viewer.start()
+            # Granted: the session was live. (Whether a first frame was decoded
+            # within the 0.5 s is up to the machine's load: a loaded fresh-clone
+            # run decoded none, so that is not asserted.)
+            assert VIEW in await viewer.start()
             # The host says why before it closes (session/host.py: Bye, then cleanup).
             reason = await asyncio.wait_for(viewer.run(), 5)
             assert reason == "host said bye: maximum session duration reached"
-            assert viewer.decoded >= 1  # the session was live until then
             ended = await _next(events, SessionEnded)
             assert ended.reason == "maximum session duration reached"
         await host.close()

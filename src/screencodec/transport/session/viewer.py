@@ -114,7 +114,9 @@ class RemoteApplier(Protocol):
 
     def update(self, data: bytes, /) -> asyncio.Future[tuple[int, int] | None]:
         """Forward one UPDATE; the future gives the frame size once applied
-        there, or None if it was refused (the viewer then asks for a keyframe)."""
+        there, or None if it was refused (the viewer then asks for a keyframe).
+        The future stays the sink's: a viewer that stops waiting for it (its
+        session ended) never cancels it, so the sink may resolve it later."""
         ...
 
     def cursor(self, data: bytes, /) -> None:
@@ -418,7 +420,9 @@ class Viewer:
     ) -> None:
         refused = False
         if remote is not None:
-            size = await remote
+            # Shielded: when the session ends this wait is cancelled, and the
+            # sink (a page still drawing the update) resolves it afterwards.
+            size = await asyncio.shield(remote)
             if size is None:
                 if msg.seq in self._stale:
                     self._stale.discard(msg.seq)
