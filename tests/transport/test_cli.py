@@ -70,6 +70,18 @@ def leave_once_shown(view: subprocess.Popen[bytes], shown: str) -> str:
     return seen + out.decode()
 
 
+def view_until_shown(host: subprocess.Popen[str], args: list[str], shown: str) -> str:
+    """``screencodec view ARGS`` let in by ``host``'s user, left once its line
+    matches ``shown``: all it printed."""
+    view = subprocess.Popen([*CLI, "view", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=ENV)  # fmt: skip
+    try:
+        answer_when_asked(host)
+        return leave_once_shown(view, shown)
+    finally:
+        stop(view)
+
+
 def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     """Kill ``proc`` if it still runs and close its pipes (when a test failed
     half-way, they were left to a later test's garbage collection)."""
@@ -89,17 +101,13 @@ def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
     host, code, password, port = start_host()
     try:
         snap = tmp_path / "snap.png"
-        view = subprocess.Popen(
-            [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
+        # Shown, with the host's stats: the host has printed its own by then.
+        vout = view_until_shown(
+            host,
+            [f"127.0.0.1:{port}", "--code", code, "--password", password,
              "--snapshot", str(snap), "--snapshot-cursor"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+            r"\[view\] 320x240 decoded \d+ errors 0 [\d.]+ fps",
         )  # fmt: skip
-        try:
-            answer_when_asked(host)
-            # Shown, with the host's stats: the host has printed its own by then.
-            vout = leave_once_shown(view, r"\[view\] 320x240 decoded \d+ errors 0 [\d.]+ fps")
-        finally:
-            stop(view)
         assert "granted: view" in vout
         out, _ = host.communicate(timeout=20)
         assert host.returncode == 0
@@ -172,16 +180,11 @@ def test_through_relay_processes() -> None:
         rport = int(found.group(1))
         host, code, password, _ = start_host(where=("--relay", f"127.0.0.1:{rport}"))
         try:
-            view = subprocess.Popen(
-                [*CLI, "view", "--relay", f"127.0.0.1:{rport}", "--code", code,
-                 "--password", password],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
-            )  # fmt: skip
-            try:
-                answer_when_asked(host)
-                vout = leave_once_shown(view, r"\[view\] 320x240 decoded")
-            finally:
-                stop(view)
+            vout = view_until_shown(
+                host,
+                ["--relay", f"127.0.0.1:{rport}", "--code", code, "--password", password],
+                r"\[view\] 320x240 decoded",
+            )
             assert "you left the session" in vout
             out, _ = host.communicate(timeout=20)
             assert "YOUR SCREEN IS BEING SHARED" in out
