@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 
@@ -75,3 +76,28 @@ def test_close_is_bounded_when_the_page_never_answers() -> None:
     sent = asyncio.run(asyncio.wait_for(main(), 60))
     # Expected: our close frame went out (opcode 8), and close returned.
     assert sent[:1] == b"\x88"
+
+
+def test_a_close_cancelled_while_the_page_answers_still_stops_listening() -> None:
+    async def idle_handler(ws: object, hello: object) -> None:
+        await asyncio.sleep(3600)
+
+    async def main() -> bool:
+        server = WebServer(idle_handler)
+        await server.start()
+        reader, writer = await _silent_page(server)
+        closing = asyncio.ensure_future(server.close())
+        assert (await asyncio.wait_for(reader.read(2), 10))[:1] == b"\x88"  # our close frame
+        closing.cancel()  # while it waits for the page's answer
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(closing, _HANG)
+        writer.close()
+        try:
+            _, probe = await asyncio.open_connection("127.0.0.1", server.port)
+        except OSError:
+            return False
+        probe.close()
+        return True
+
+    # Expected: nothing listens on the page's port any more.
+    assert asyncio.run(asyncio.wait_for(main(), 60)) is False

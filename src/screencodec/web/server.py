@@ -105,10 +105,14 @@ class WebServer:
         return self.url
 
     async def close(self) -> None:
-        await asyncio.gather(*(_close_quietly(ws) for ws in list(self._sockets)))
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        try:
+            await asyncio.gather(*(_close_quietly(ws) for ws in list(self._sockets)))
+        finally:
+            # Also when cancelled while a page answers the close: the port
+            # must not stay open behind a run that is gone.
+            runner, self._runner = self._runner, None
+            if runner is not None:
+                await runner.cleanup()
 
     # -- HTTP ---------------------------------------------------------------
 
