@@ -94,6 +94,12 @@ _MIN_VOTES = 2
 _MAX_CANDIDATES = 3
 #: Updates in a row that a region moved in 2-D may skip the row search.
 _ROW_SKIPS = 3
+#: Updates without a 2-D search after which its tables are given back: they
+#: grow to what the largest search needed (2.4 MB for the corpus window drag,
+#: about 9 MB for a 3840-wide region), and one drag should not hold that for
+#: the rest of a session. 100 updates are 5 s at 20 fps; a drag that resumes
+#: later pays one allocation.
+_TABLES_IDLE = 100
 #: COPY ops per update at most. Each costs 18 bytes and some bookkeeping; a
 #: move found in more pieces than this keeps its largest ones (the rest is
 #: re-sent as pixels), so no frame's work grows with a fragmented detection.
@@ -154,8 +160,9 @@ class MotionStage:
     the next reference's; rows the damage touched and that were not hashed are
     recomputed. A cache that is stale (e.g. a lossy stage wrote approximations
     into the reference) only costs detections: every copy is verified on the
-    pixels. The sources of several copies are saved in a scratch buffer kept
-    between calls (as large as the most pixels copied in one update so far).
+    pixels. The 2-D search's tables are kept between calls, as large as its
+    largest search needed, and given back after ``_TABLES_IDLE`` updates
+    without one (``scratch_bytes``).
     ``last`` holds the :class:`MotionStats` of the last call.
 
     Work per call is bounded: detection by the budget (plus, while nothing was
@@ -217,7 +224,17 @@ class MotionStage:
         self._moved: list[Rect] = []
         #: updates in a row that skipped the row search for such a region
         self._row_skips = 0
+        #: updates since the last 2-D search (the tables' idle time)
+        self._since_moves = 0
         self.last = MotionStats()
+
+    @property
+    def scratch_bytes(self) -> int:
+        """Bytes of the 2-D search's tables held between updates (given back
+        after ``_TABLES_IDLE`` updates without that search)."""
+        t = self._segments
+        arrays = [getattr(t, name, None) for name in ("index", "anchor", "skeys", "svotes")]
+        return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
 
     def reset(self) -> None:
         """Forget cached row hashes (the reference was replaced)."""
@@ -258,6 +275,9 @@ class MotionStage:
             self._moved = []
             self._row_skips = 0
         self._hashes.pixels_hashed = 0
+        self._since_moves += 1
+        if self._since_moves >= _TABLES_IDLE and self._segments.cap:
+            self._segments = _rowhash.SegmentTables()
         moved, self._moved = self._moved, []
         skipped_rows = False
         if keyframe or not len(rects):
@@ -404,6 +424,7 @@ class MotionStage:
             if found_any:
                 return []
         self._free_pass = not found_any
+        self._since_moves = 0
         hull = regions[0].box
         for r in regions[1:]:
             hull = hull.union(r.box)
