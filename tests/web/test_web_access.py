@@ -4,7 +4,11 @@ static key, loopback only, Host and Origin checks, one page at a time."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import json
 import socket
+import threading
+import time
 from typing import Any
 
 import aiohttp
@@ -160,6 +164,36 @@ def test_listens_on_loopback_only() -> None:
     run(main())
 
 
+def test_a_fixed_port_serves_again_right_after_a_session() -> None:
+    # The server closes the page's connections first, so they linger in
+    # TIME_WAIT on its port; the next session on the same --web-port must
+    # still start (and one still listening there must still refuse it).
+    async def main() -> None:
+        first = Served()
+        await first.server.start()
+        port = first.server.port
+        async with aiohttp.ClientSession() as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/")).status == 200
+            page = await _ws(http, port)
+            await page.send_json(_hello(first.server.access.token))
+            assert (await page.receive_json())["t"] == "status"
+            await first.server.close()
+            assert await _nothing_then_closed(page)
+        second = Served()
+        second.server = WebServer(second.on_page, port=port)
+        await second.server.start()
+        try:
+            third = WebServer(second.on_page, port=port)
+            with pytest.raises(OSError, match="in use") as exc:
+                await third.start()
+            assert exc.value.errno == errno.EADDRINUSE
+            await third.close()
+        finally:
+            await second.server.close()
+
+    run(main())
+
+
 def test_static_key_is_derived_from_the_token() -> None:
     # The browser test below proves boot.js derives the same key (it loads the app).
     acc = PageAccess("t" * 43)
@@ -195,3 +229,67 @@ def test_second_tab_cannot_take_over(browser: Any) -> None:
         wait_page(browser, lambda s: s["connected"] and s["applied"] >= 1, what="reloaded page")
     finally:
         live.close()
+
+
+class _Welcoming(Served):
+    """Served that also sends the welcome, as the bridge does: the page then
+    keeps this session's resume key in its tab's sessionStorage."""
+
+    async def on_page(self, ws: Any, hello: dict[str, Any]) -> None:
+        await ws.send_str(json.dumps({"t": "welcome", "resume": hello["resume"], "who": "t"}))
+        await super().on_page(ws, hello)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_next_link_in_the_same_tab_opens_the_next_session(browser: Any) -> None:
+    # With a fixed --web-port, the next session's link differs from the last
+    # one only in its fragment: pasted into the old tab, it is a same-document
+    # navigation (hashchange), which must still open the new session.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def call(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(20)
+
+    def wait(cond: Any, what: str) -> None:
+        deadline = time.monotonic() + 20
+        while not cond():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.02)
+
+    port = _free_port()
+    first, second = _Welcoming(), _Welcoming()
+    first.server = WebServer(first.on_page, port=port)
+    second.server = WebServer(second.on_page, port=port)
+    try:
+        call(first.server.start())
+        browser.get(first.server.url)
+        wait_page(browser, lambda s: s["connected"], what="the first session")
+        call(first.server.close())
+        wait_page(browser, lambda s: s["closed"], what="the first session's end")
+        call(second.server.start())
+        assert second.server.url.split("#")[0] == first.server.url.split("#")[0]
+        browser.get(second.server.url)
+        wait(lambda: second.hellos, "a hello at the second server")
+        # The new token, not the old tab's resume key from sessionStorage.
+        assert second.hellos[0]["key"] == second.server.access.token
+        assert [h["key"] for h in first.hellos] == [first.server.access.token]
+        wait_page(browser, lambda s: s["connected"], what="the second session")
+        assert "#" not in browser.current_url
+        # A plain reload of that tab still resumes, now with the second session's key.
+        browser.refresh()
+        wait(lambda: len(second.hellos) == 2, "the reloaded tab's hello")
+        assert second.hellos[1]["key"] == second.hellos[0]["resume"]
+    finally:
+        call(first.server.close())
+        call(second.server.close())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()

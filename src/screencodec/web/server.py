@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import mimetypes
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,12 @@ class WebServer:
         )
         await self._runner.setup()
         # Loopback only, never a wildcard: the page is for this machine's user.
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port, reuse_address=False)
+        # SO_REUSEADDR on POSIX (asyncio's default there): the last session's
+        # connections, which this side closed, linger in TIME_WAIT on a fixed
+        # --web-port for a minute and would refuse the next session; a port
+        # that something listens on is still refused. Never on Windows, where
+        # it would let us take a port in use.
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port, reuse_address=os.name == "posix")
         await site.start()
         server = site._server
         assert server is not None

@@ -3,6 +3,7 @@
 // fragment from the address bar, and load the page's code. A reload of the
 // same tab finds its key and resume key in sessionStorage instead.
 const STORE = "screencodec-web";
+const TOKEN = /^#k=([A-Za-z0-9_-]{16,128})$/;
 
 async function staticKey(token) {
   const data = new TextEncoder().encode("screencodec-static:" + token);
@@ -17,7 +18,7 @@ function fail(text) {
 }
 
 async function boot() {
-  const match = /^#k=([A-Za-z0-9_-]{16,128})$/.exec(location.hash);
+  const match = TOKEN.exec(location.hash);
   let saved = null;
   try {
     saved = JSON.parse(sessionStorage.getItem(STORE) || "null");
@@ -50,5 +51,13 @@ async function boot() {
   }
   app.main({ key: credentials.key, base, save });
 }
+
+// A link pasted into a tab already on this origin and path (the next
+// session on the same --web-port) differs only in its fragment: the browser
+// then keeps this document and its old key. Start over: boot() prefers the
+// fragment over the old session's resume key in sessionStorage.
+window.addEventListener("hashchange", () => {
+  if (TOKEN.test(location.hash)) location.reload();
+});
 
 boot();
