@@ -230,6 +230,32 @@ def test_local_input_wins() -> None:
     run(main())
 
 
+def test_a_local_user_who_keeps_moving_is_reported_once() -> None:
+    """The docs promise one Notice per reason, not one per mouse event: a
+    local user who keeps moving while the agent moves too (each local move
+    extends the pause) is reported to the agent once, not once per move."""
+
+    async def main() -> None:
+        host, _, inj = make_host(local_input_pause=30.0)
+        async with connected(host, level=VIEW | CONTROL) as (viewer, _, _):
+            link = next(iter(host._runtime.links))
+            events = viewer.events()
+            for i in range(5):
+                host.local_input_activity()
+                await viewer.pointer_move(i, i)
+                await until(lambda n=i + 1: link.gate.dropped_local == n)
+            await host.send_chat("after the moves")  # behind every notice on the channel
+            while True:
+                ev = await asyncio.wait_for(events.__anext__(), 10)
+                if isinstance(ev, ChatReceived):
+                    break
+            told = [n for n in viewer.notices if n.code == m.Notice.LOCAL_USER_ACTIVE]
+            assert len(told) == 1, told
+            assert inj.events == []
+
+    run(main())
+
+
 def test_revoke_view_ends_session_and_sharing_events() -> None:
     async def main() -> None:
         host, _, _ = make_host()

@@ -64,8 +64,11 @@ class InputGate:
         now = time.monotonic()
         if now < host.local_input_until:
             self.dropped_local += 1
-            if self._told_local_until < host.local_input_until:
-                self._told_local_until = host.local_input_until
+            # One notice per pause: each local move extends the pause, which
+            # is still the one already told about until it has run out.
+            tell = now >= self._told_local_until
+            self._told_local_until = host.local_input_until
+            if tell:
                 await link.send(
                     m.Notice(m.Notice.LOCAL_USER_ACTIVE, "the local user is using the input")
                 )
