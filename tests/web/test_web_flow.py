@@ -122,3 +122,29 @@ def test_a_page_gone_for_good_ends_the_session() -> None:
         assert "agent closed the web viewer" in live.call(served)
     finally:
         live.close()
+
+
+def test_leave_tells_the_host_the_agent_left() -> None:
+    """The page's Leave button (its ``bye``) reaches the host's user, and the
+    recording's audit log, as the agent leaving, not as a closed page."""
+    source = StillSource(open_source("synthetic", width=160, height=100, scenario="idle"))
+    live = LiveSession(source, options=WebOptions(grace=10.0))
+
+    async def main() -> None:
+        http, ws = await _page(live.url, live.web.server.access.token)  # type: ignore[union-attr]
+        await _updates(ws, 1)
+        await ws.send_str(json.dumps({"t": "bye"}))
+        await asyncio.wrap_future(live.result)
+        await ws.close()
+        await http.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 30))
+
+        async def served() -> str:
+            return await live.serving
+
+        reason = live.call(served)
+        assert "the agent left the session" in reason, reason
+    finally:
+        live.close()

@@ -344,7 +344,7 @@ class WebBridge:
                 self._spawn(self._send_file(viewer, msg["id"], *done))
         elif kind == "bye":
             self._bye = True
-            self._spawn(viewer.bye("the agent closed the web viewer"))
+            self._spawn(viewer.bye("the agent left the session"))  # the Leave button
 
     async def _input(self, viewer: Viewer, msg: dict[str, Any]) -> None:
         kind = msg["t"]
