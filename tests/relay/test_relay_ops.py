@@ -75,6 +75,34 @@ def test_drain_deadline_cuts_what_is_left() -> None:
     run(main())
 
 
+def test_a_relay_closed_after_a_drain_logs_no_traceback() -> None:
+    """`screencodec relay` drains, then closes: a pair still open when the
+    deadline cut it must not end in asyncio's "Exception in callback ...
+    CancelledError" tracebacks (what Ctrl-C on a relay printed, twice)."""
+    errors: list[dict[str, object]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+        creds = SessionCredentials()
+        accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
+        relay = Relay()
+        await relay.start()
+        async with await host_via_relay(
+                "127.0.0.1", relay.port, creds, accepted.put_nowait, timeouts=FAST) as reg:
+            await reg.wait_registered(5)
+            viewer, host = await _pair(relay, creds, accepted)
+            await viewer.send(b"spliced")
+            assert await host.recv() == b"spliced"
+            await relay.drain(0.2)
+            await relay.close()
+            await asyncio.sleep(0)  # the handlers' done callbacks run
+            await viewer.close()
+            await host.close()
+
+    run(main())
+    assert not errors, [str(ctx.get("exception") or ctx.get("message")) for ctx in errors]
+
+
 def test_metrics_count_sessions_pairs_bytes_refusals_and_directory_latency() -> None:
     async def main() -> bytes:
         creds = SessionCredentials()

@@ -302,6 +302,11 @@ class Relay:
                 await self._serve(reader, writer, ip)
         except (ScreencodecError, OSError, EOFError, asyncio.TimeoutError):
             pass  # one client's failure is that client's problem
+        except asyncio.CancelledError:
+            # close() ended this connection's task. It is the top of the task
+            # (asyncio's client_connected_cb), and on Python 3.11 asyncio's
+            # done callback logs a cancelled one as "Exception in callback".
+            pass
         except Exception:
             # A bug, not a client: say so, but keep serving everyone else.
             _log.exception("relay: unexpected error on one connection")
