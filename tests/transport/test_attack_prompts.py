@@ -62,18 +62,26 @@ class PtyHost:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self._master, 4096)
-            except OSError:
-                chunk = b""
-            with self._cond:
-                if not chunk:
-                    self._raw += b"\0EOF"
+        """Collect the output until the host's end; then close the master.
+
+        Only this thread closes it: closed by :meth:`close` while this thread
+        is between two reads, its number could go to the next host's pty
+        before the next read here, which would take that host's output."""
+        try:
+            while True:
+                try:
+                    chunk = os.read(self._master, 4096)
+                except OSError:
+                    chunk = b""
+                with self._cond:
+                    if not chunk:
+                        self._raw += b"\0EOF"
+                        self._cond.notify_all()
+                        return
+                    self._raw += chunk
                     self._cond.notify_all()
-                    return
-                self._raw += chunk
-                self._cond.notify_all()
+        finally:
+            os.close(self._master)
 
     @property
     def raw(self) -> bytes:
@@ -101,9 +109,9 @@ class PtyHost:
         os.write(self._master, line.encode() + b"\n")
 
     def close(self) -> None:
+        """Kill the host; the reader then reads the end and closes the master."""
         self.proc.kill()
         self.proc.wait()
-        os.close(self._master)
 
 
 async def _viewer(port: int, code: str, password: str, who: str) -> SecureChannel:
