@@ -27,7 +27,7 @@ from screencodec.transport import (
     listen_direct,
 )
 
-from .conftest import wait_page
+from .conftest import page_state, wait_page
 
 
 def _view(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -184,3 +184,77 @@ def test_web_port_in_use() -> None:
                      "--no-open", "--web-port", str(port))  # fmt: skip
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"cannot serve the page on 127.0.0.1 port {port}: it is in use" in done.stderr
+
+
+def test_view_web_tells_the_terminal_when_control_comes_and_goes(browser: Any) -> None:
+    """The terminal of `view --web` prints the terminal viewer's lines when
+    control is granted and taken back (it printed neither), and says so when
+    the agent's page gives it back (not "the host's user took back")."""
+    import queue
+
+    from screencodec.transport import CONTROL, RecordingInjector
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    creds = SessionCredentials()
+    source = open_source("synthetic", width=320, height=200, scenario="idle")
+
+    async def start() -> Any:
+        host = Host(source, consent=allow(), injector=RecordingInjector(),
+                    config=HostConfig(adaptive=False))  # fmt: skip
+        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
+
+    host, listener = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{listener.port}",
+         "--code", creds.code, "--password", creds.password, "--web", "--no-open", "--control"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    out: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+
+    def until(text: str) -> None:
+        while text not in out:
+            try:
+                out.append(lines.get(timeout=20))
+            except queue.Empty:
+                raise AssertionError(f"{text!r} never printed: {out}") from None
+
+    def control() -> bool:
+        return bool((page_state(browser).get("level") or {}).get("control"))
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        until("keep this link private: it admits one page, once")
+        url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", "\n".join(out))
+        assert url, out
+        browser.get(url.group(0))
+        until("control granted")  # --control
+        wait_page(browser, lambda s: control(), what="control in the page")
+        browser.find_element(By.ID, "give-back").click()
+        until("you gave control back: you can only watch now")
+        wait_page(browser, lambda s: not control(), what="view only in the page")
+        out.clear()
+        browser.find_element(By.ID, "control").click()  # the page's own request
+        until("control granted")
+        wait_page(browser, lambda s: control(), what="control again")
+        asyncio.run_coroutine_threadsafe(host.revoke(CONTROL), loop).result(10)
+        until("the host's user took back control: you can only watch now")
+        assert "you gave control back: you can only watch now" not in out
+        browser.find_element(By.ID, "leave").click()
+        until("session ended: the agent left the session")
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()  # if it still runs
+        proc.communicate()  # closes its pipes, not a later test's GC
+        asyncio.run_coroutine_threadsafe(_close([listener], host), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()

@@ -53,6 +53,8 @@ from screencodec.transport.session.permissions import CONTROL, VIEW
 
 if TYPE_CHECKING:
     from screencodec.transport.session.refusal import Refusal
+    from screencodec.transport.session.viewer import Viewer
+    from screencodec.web.bridge import WebBridge
 
 __all__ = ["register"]
 
@@ -165,10 +167,18 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         print(f"web viewer: {url}{opened}", flush=True)
         print("keep this link private: it admits one page, once", flush=True)
 
+    told: list[bool] = []
+
+    def step(text: str) -> None:
+        print(safe_text(text, 300), flush=True)
+        if web.viewer is not None and web.bridge is not None and not told:
+            told.append(True)  # joined: the levels come from now on
+            _tell_control(web.viewer, web.bridge)
+
     options = WebOptions(
         who=args.name, port=args.web_port, control=args.control,
         open_browser=not args.no_open, download_dir=args.download_dir, on_url=show,
-        on_step=lambda text: print(safe_text(text, 300), flush=True),
+        on_step=step,
     )  # fmt: skip
     web = WebViewer(lambda: _connect(args, password), options)
     try:
@@ -293,8 +303,7 @@ async def _chat(viewer: Any) -> None:
                 print(f"host says: {ev.text}", flush=True)
             elif isinstance(ev, PermissionChanged):
                 if CONTROL in had and CONTROL not in ev.level:
-                    print("the host's user took back control: you can only watch now",
-                          flush=True)  # fmt: skip
+                    print(TAKEN_BACK, flush=True)
                 had = ev.level
             elif isinstance(ev, FileRefused):
                 print(f"the host's user offered {safe_text(ev.name, 100)!r} ({ev.size} bytes):"
@@ -313,6 +322,38 @@ async def _chat(viewer: Any) -> None:
             print(f"you said: {safe_text(text, 1000)}", flush=True)
     finally:
         printer.cancel()
+
+
+#: Told when the host takes CONTROL back (its user's /view, its revoke).
+TAKEN_BACK = "the host's user took back control: you can only watch now"
+#: Told when the agent's page gave CONTROL back (its button, or the page went away).
+GIVEN_BACK = "you gave control back: you can only watch now"
+
+
+def _tell_control(viewer: Viewer, bridge: WebBridge) -> None:
+    """With ``--web``: print the terminal viewer's lines when CONTROL comes
+    and goes, whoever asked for it (``--control`` or the page's button): the
+    host's grant, its taking control back, or the page's own give-back (the
+    bridge holds control back until the host's answer: read before its own
+    ``on_message``, which this wraps, clears it)."""
+    from screencodec.transport.session import messages as m
+
+    page = viewer.on_message
+    had = CONTROL in viewer.level
+
+    def seen(msg: m.Message) -> None:
+        nonlocal had
+        given_back = bridge.held_back  # the bridge clears it on the host's answer
+        if page is not None:
+            page(msg)
+        has = CONTROL in viewer.level  # the viewer applied the message before this call
+        if isinstance(msg, m.PermissionGrant) and has and not had:
+            print(_control_answer(True, None), flush=True)
+        elif isinstance(msg, m.PermissionRevoke) and had and not has:
+            print(GIVEN_BACK if given_back else TAKEN_BACK, flush=True)
+        had = has
+
+    viewer.on_message = seen
 
 
 def _control_answer(granted: bool, refusal: Refusal | None) -> str:
