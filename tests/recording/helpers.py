@@ -1,9 +1,11 @@
 """Shared by the recording tests: a viewer decoder that remembers what it
-showed, and a polling wait bounded by a deadline."""
+showed, a polling wait bounded by a deadline, and the real command line."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -38,3 +40,10 @@ async def until(cond: Callable[[], bool], timeout: float = 20.0, what: str = "")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or cond}")
         await asyncio.sleep(0.01)
+
+
+def recordings_cli(*args: object) -> subprocess.CompletedProcess[str]:
+    """``screencodec recordings ARGS...`` in a process of its own, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "screencodec", "recordings", *map(str, args)],
+        capture_output=True, text=True, timeout=120, check=False)  # fmt: skip

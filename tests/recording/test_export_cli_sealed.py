@@ -9,22 +9,11 @@ from pathlib import Path
 import pytest
 
 from screencodec.cli.main import main
-from screencodec.recording import generate_keypair
-
-from .synth import synth
 
 
-@pytest.fixture(scope="module")
-def sealed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("sealed")
-    generate_keypair(d / "aud.key", d / "aud.pub")
-    path, _ = synth(d / "rec", frames=5, auditor=d / "aud.pub")
-    return path, d / "aud.key"
-
-
-def test_export_without_key_says_sealed(sealed: tuple[Path, Path], tmp_path: Path,
+def test_export_without_key_says_sealed(sealed_recording: tuple[Path, Path], tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    path, _ = sealed
+    path, _ = sealed_recording
     out = tmp_path / "out.mp4"
     assert main(["recordings", "export", str(path), "--mp4", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -33,16 +22,16 @@ def test_export_without_key_says_sealed(sealed: tuple[Path, Path], tmp_path: Pat
     assert not out.exists()
 
 
-def test_play_without_key_says_sealed(sealed: tuple[Path, Path], tmp_path: Path,
+def test_play_without_key_says_sealed(sealed_recording: tuple[Path, Path], tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    path, _ = sealed
+    path, _ = sealed_recording
     assert main(["recordings", "play", str(path), "--out", str(tmp_path / "pngs")]) == 2
     assert "is sealed: its content needs the auditor's private key" in capsys.readouterr().err
     assert not (tmp_path / "pngs").exists()
 
 
-def test_export_with_key_still_works(sealed: tuple[Path, Path], tmp_path: Path) -> None:
-    path, key = sealed
+def test_export_with_key_still_works(sealed_recording: tuple[Path, Path], tmp_path: Path) -> None:
+    path, key = sealed_recording
     log = tmp_path / "out.jsonl"
     assert main(["recordings", "export", str(path), "--key", str(key), "--log", str(log)]) == 0
     assert log.read_text().count("\n") >= 1

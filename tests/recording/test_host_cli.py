@@ -1,11 +1,13 @@
 """``screencodec host --record DIR --record-key AUDITOR.pub``: the local user's
 question says the session is recorded, and the recording is sealed for the
-auditor."""
+auditor. The host's user ending it with Ctrl-C is in the audit log, as a
+viewer's bye is."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -25,15 +27,15 @@ async def _read_until(stream: asyncio.StreamReader, buf: list[str], pattern: str
     return "".join(buf)
 
 
-def test_host_cli_records_sealed(tmp_path: Path) -> None:
-    generate_keypair(tmp_path / "aud.key", tmp_path / "aud.pub")
-    rec = tmp_path / "rec"
+def _recorded_session(rec: Path, *record: str, ctrl_c: bool = False) -> None:
+    """A host CLI recording into ``rec``, a viewer "Dana" shown 10 updates,
+    then Dana says bye, or (``ctrl_c``) the host's user presses Ctrl-C."""
 
     async def main() -> None:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "screencodec", "host", "--listen", "0",
             "--bind", "127.0.0.1", "--source", "synthetic", "--size", "320x200",
-            "--control", "none", "--record", str(rec), "--record-key", str(tmp_path / "aud.pub"),
+            "--control", "none", "--record", str(rec), *record,
             "--once", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert proc.stdout is not None and proc.stdin is not None
@@ -53,8 +55,11 @@ def test_host_cli_records_sealed(tmp_path: Path) -> None:
             await started
             task = asyncio.ensure_future(viewer.run())
             await until(lambda: viewer.decoded >= 10, 30, "10 updates")
-            await viewer.bye("done")
-            await task
+            if ctrl_c:
+                proc.send_signal(signal.SIGINT)
+            else:
+                await viewer.bye("done")
+            await asyncio.wait_for(task, 30)
             assert await asyncio.wait_for(proc.wait(), 30) == 0
         finally:
             if proc.returncode is None:
@@ -62,7 +67,28 @@ def test_host_cli_records_sealed(tmp_path: Path) -> None:
                 await proc.wait()
 
     asyncio.run(main())
+
+
+def test_host_cli_records_sealed(tmp_path: Path) -> None:
+    generate_keypair(tmp_path / "aud.key", tmp_path / "aud.pub")
+    rec = tmp_path / "rec"
+    _recorded_session(rec, "--record-key", str(tmp_path / "aud.pub"))
     (path,) = rec.glob("*.screc")
     with RecordingReader(path, private_key=tmp_path / "aud.key") as r:
         assert r.sealed and r.verify().status == "complete"
         assert r.meta()["who"] == "Dana" and r.update_count >= 10
+        byes = [ev for ev in r.events() if ev["type"] == "bye"]
+    assert [(b["from"], b["reason"]) for b in byes] == [("viewer", "done")]
+
+
+def test_host_ctrl_c_is_in_the_audit_log(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    _recorded_session(rec, ctrl_c=True)
+    (path,) = rec.glob("*.screc")
+    with RecordingReader(path) as r:
+        assert r.verify().status == "complete"
+        meta, events = r.meta(), r.events()
+    byes = [ev for ev in events if ev["type"] == "bye"]
+    assert [b["from"] for b in byes] == ["host"], events
+    assert byes[0]["reason"] == meta["reason"] and "host" in meta["reason"]
+    assert events[-1] is byes[0] and abs(byes[0]["t"] - meta["duration"]) < 1e-5  # at the END

@@ -1,13 +1,16 @@
 """The ``screencodec recordings`` command: keygen, list, verify, prune, export, play.
 
-Exit status: 0 success; ``verify`` gives 1 for a damaged recording and 2 for
-an incomplete one (intact, but it stops early: a killed host or a cut tail);
-any command gives 2 for unusable arguments or unreadable files.
+Exit status: 0 success; ``verify`` gives 1 for a damaged recording, 2 for
+an incomplete one (intact, but it stops early: a killed host or a cut tail)
+and 3 for a sealed one given without ``--key`` (its seal cannot be checked,
+so it is not verified); with several files, the first of 1, 2, 3 that
+applies. Any command gives 2 for unusable arguments or unreadable files.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +23,37 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
+_VERIFY_EXIT = ("exit status: 0 complete and verified; 1 damaged; 2 cut short (intact, but it "
+                "stops early); 3 sealed and given without --key: its seal cannot be checked "
+                "without the auditor's private key, so it is NOT verified (only its layout "
+                "is). With several files: the first of 1, 2, 3 that applies.")  # fmt: skip
+
+
+def _days(text: str) -> float:
+    """``--days``: a retention of more than 0 days (argparse: exit 2 otherwise)."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not (days > 0 and math.isfinite(days)):
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 days, not {text} (it would delete every recording)")
+    return days
+
+
+def _size(text: str) -> int:
+    """``--max-size``: more than 0 bytes, e.g. ``50G`` (argparse: exit 2 otherwise)."""
+    from screencodec.recording import parse_size
+
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if size <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 bytes, not {text} (it would delete every recording)")
+    return size
+
 
 def register(subparsers: Any) -> None:
     """Add ``recordings`` to an argparse subparsers object."""
@@ -31,13 +65,17 @@ def register(subparsers: Any) -> None:
     ls = sub.add_parser("list", help="session, start, duration, size, who")
     ls.add_argument("directory", type=Path)
     ls.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
-    v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, 2 cut short")
+    v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, "
+                       "2 cut short, 3 sealed but no --key (not verified)",
+                       description="Check recordings chunk by chunk.", epilog=_VERIFY_EXIT)
     v.add_argument("files", type=Path, nargs="+")
-    v.add_argument("--key", type=Path, help="auditor private key (checks every tag)")
+    v.add_argument("--key", type=Path, help="auditor private key: needed to verify a sealed "
+                   "recording (checks every chunk's tag)")
     p = sub.add_parser("prune", help="delete old recordings and keep the directory under a cap")
     p.add_argument("directory", type=Path)
-    p.add_argument("--days", type=float, default=90.0, help="age limit (default 90)")
-    p.add_argument("--max-size", default=None, help="size cap, e.g. 50G")
+    p.add_argument("--days", type=_days, default=90.0,
+                   help="age limit in days, more than 0 (default 90)")
+    p.add_argument("--max-size", type=_size, default=None, help="size cap, e.g. 50G")
     p.add_argument("--dry-run", action="store_true")
     e = sub.add_parser("export", help="MP4 video, PNG screenshots, JSONL audit log")
     e.add_argument("file", type=Path)
@@ -88,6 +126,7 @@ def _when(unix: float) -> str:
 def _list(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader
 
+    _check_directory(args.directory)
     print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  state     who")
     for path in sorted(args.directory.glob("*.screc")):
         try:
@@ -119,17 +158,32 @@ def _verify(args: argparse.Namespace) -> int:
         except (ScreencodecError, ValueError) as exc:  # its HEADER or key is bad
             print(f"{path}: damaged: {exc}")
             code = 1
-        worst = max(worst, code, key=lambda c: (c == 1, c))
+        worst = min(worst, code, key=lambda c: c or 4)  # 1, then 2, then 3, then 0
     return worst
 
 
-def _prune(args: argparse.Namespace) -> int:
-    from screencodec.recording import RetentionPolicy, parse_size, prune
+class _NoDirectoryError(ScreencodecError, ValueError):
+    """The directory to list or prune is not there (or not a directory)."""
 
-    cap = None if args.max_size is None else parse_size(args.max_size)
-    gone = prune(args.directory, RetentionPolicy(args.days, cap), dry_run=args.dry_run)
+
+def _check_directory(directory: Path) -> None:
+    if not directory.exists():
+        raise _NoDirectoryError(f"{directory}: no such directory")
+    if not directory.is_dir():
+        raise _NoDirectoryError(f"{directory}: not a directory")
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from screencodec.recording import RetentionPolicy, prune
+
+    _check_directory(args.directory)
+    gone = prune(args.directory, RetentionPolicy(args.days, args.max_size), dry_run=args.dry_run)
     for path in gone:
         print(("would delete " if args.dry_run else "deleted ") + str(path))
+    if not gone:
+        cap = "" if args.max_size is None else " and together they fit in --max-size"
+        print(f"nothing to delete in {args.directory}: no recording is older than "
+              f"{args.days:g} days{cap}")  # fmt: skip
     return 0
 
 

@@ -13,7 +13,10 @@ log, each a JSON-able dict with a ``type``:
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
   and ``answer`` (``accepted`` / ``refused``), once per transfer;
 * ``key``: keystroke text, only with ``include_keys`` (it can hold passwords);
-* ``bye``, ``end``.
+* ``bye``: ``from`` ``host`` or ``viewer``, ``reason``: the Bye message
+  either side sent, or, when a side closed the connection without one (the
+  host's user pressed Ctrl-C), the recorder's note of that close
+  (:meth:`AuditTracker.closed_without_bye`).
 
 Times are seconds on the recording's timeline. Not thread-safe: one
 recorder worker thread owns a tracker.
@@ -50,6 +53,7 @@ class AuditTracker:
     def __init__(self, *, include_keys: bool = False) -> None:
         self.include_keys = include_keys
         self.who = ""
+        self.bye_logged = False  #: a ``bye`` event was returned
         self._open: dict[tuple[str, str], list[float]] = {}  # (who, device) -> [start, last]
         self._in: dict[int, _Transfer] = {}  # viewer -> host, by transfer id
         self._out: dict[int, _Transfer] = {}  # host -> viewer
@@ -78,7 +82,7 @@ class AuditTracker:
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "viewer", "who": self.who, "text": msg.text})
         elif isinstance(msg, m.Bye):
-            out.append({"type": "bye", "from": "viewer", "reason": msg.reason})
+            out.append(self._bye("viewer", msg.reason))
         else:
             out += self._file(msg, self._in, self._out, "to-host")
         return out
@@ -97,7 +101,7 @@ class AuditTracker:
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "host", "text": msg.text})
         elif isinstance(msg, m.Bye):
-            out.append({"type": "bye", "from": "host", "reason": msg.reason})
+            out.append(self._bye("host", msg.reason))
         else:
             out += self._file(msg, self._out, self._in, "to-viewer")
         return out
@@ -109,6 +113,11 @@ class AuditTracker:
         """Close intervals that ended more than :data:`INPUT_GAP` before ``t``."""
         return self._expire(t) if self._open else []
 
+    def closed_without_bye(self, side: str, reason: str) -> list[Event]:
+        """``side`` (``host`` or ``viewer``) closed the connection: the ``bye``
+        it did not send, unless either side's Bye was already logged."""
+        return [] if self.bye_logged else [self._bye(side, reason)]
+
     def finish(self) -> list[Event]:
         """Close every open interval (the session ended)."""
         out = [self._interval(k, v) for k, v in self._open.items()]
@@ -116,6 +125,10 @@ class AuditTracker:
         return out
 
     # -- helpers -----------------------------------------------------------
+
+    def _bye(self, side: str, reason: str) -> Event:
+        self.bye_logged = True
+        return {"type": "bye", "from": side, "reason": reason}
 
     def _activity(self, t: float, who: str, device: str) -> list[Event]:
         span = self._open.get((who, device))

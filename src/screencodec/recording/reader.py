@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -47,8 +47,13 @@ __all__ = ["RecordingReader", "VerifyReport"]
 class VerifyReport:
     """What :meth:`RecordingReader.verify` found. ``status``: ``complete``
     (every chunk intact, END present), ``incomplete`` (every chunk intact, but
-    the file ends early: the writer was killed or the tail was cut), or
-    ``damaged`` (a chunk fails its check or is out of place)."""
+    the file ends early: the writer was killed or the tail was cut),
+    ``damaged`` (a chunk fails its check or is out of place), or
+    ``unverified``: a sealed recording read without the auditor's private
+    key, whose layout is whole (chunks in order, END present) but whose
+    chunks could not be checked: their AES-GCM tags need the key, so a
+    changed byte inside a chunk does not show. ``unchecked`` says the tags
+    were not checked (also for an incomplete one)."""
 
     path: Path
     status: str
@@ -58,18 +63,29 @@ class VerifyReport:
     problem: str = ""
     end_offset: int = 0  #: bytes of the intact prefix
     file_size: int = 0
+    unchecked: bool = False  #: sealed, read without the key: its tags were not checked
+
+    #: ``screencodec recordings verify``'s exit status for each status.
+    EXIT_CODES: ClassVar[dict[str, int]] = {
+        "complete": 0, "damaged": 1, "incomplete": 2, "unverified": 3}
 
     @property
     def exit_code(self) -> int:
-        return {"complete": 0, "damaged": 1}.get(self.status, 2)
+        return self.EXIT_CODES.get(self.status, 2)
 
     def describe(self) -> str:
-        head = (f"{self.path}: {self.status}: {self.chunks} chunks, {self.updates} updates, "
-                f"{self.duration:.3f} s")  # fmt: skip
+        what = f"{self.chunks} chunks, {self.updates} updates, {self.duration:.3f} s"
+        if self.status == "unverified":
+            return (f"{self.path}: unverified: sealed, and its seal was NOT checked (that "
+                    "needs the auditor's private key: --key AUDITOR.key), so a changed byte "
+                    f"would not show; checked without it: the layout only ({what}, in "
+                    "order, with an END chunk)")  # fmt: skip
+        head = f"{self.path}: {self.status}: {what}"
         if self.status == "complete":
             return head
+        unchecked = "; its seal was NOT checked (no --key)" if self.unchecked else ""
         return (f"{head}; intact up to byte {self.end_offset} of {self.file_size} "
-                f"(t={self.duration:.3f} s): {self.problem}")  # fmt: skip
+                f"(t={self.duration:.3f} s): {self.problem}{unchecked}")  # fmt: skip
 
 
 @dataclass
@@ -256,8 +272,9 @@ class RecordingReader:
     # -- verify ------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
-        """Check every chunk's trailer (AEAD tags need the private key; without
-        it a sealed recording is checked for structure only)."""
+        """Check every chunk's trailer. AEAD tags need the private key: without
+        it a sealed recording's layout alone is checked, and one whose layout
+        is whole is ``unverified``, never ``complete``."""
         idx = self.index
         good, problem, damaged = 0, idx.problem, idx.damaged
         can_open = not self.sealed or self._sealer is not None
@@ -277,13 +294,13 @@ class RecordingReader:
             status, problem = "complete", ""
         else:
             status = "incomplete"
-        if self.sealed and not can_open and status == "complete":
-            problem = "sealed: structure only (no private key given)"
+        if not can_open and status == "complete":
+            status, problem = "unverified", "sealed: layout only (no private key given)"
         end_offset = idx.end_offset if good == len(idx.chunks) else (
             idx.chunks[good].offset if good < len(idx.chunks) else idx.end_offset)
         return VerifyReport(
             self.path, status, good, last.time if last else 0.0, updates, problem,
-            end_offset, self.size,
+            end_offset, self.size, unchecked=not can_open,
         )  # fmt: skip
 
     def close(self) -> None:

@@ -139,6 +139,7 @@ class RecordingChannel(ChannelTap):
         self._session = session
         self._sent, self._received = ("out", "in") if host_side else ("in", "out")
         self._link = CompactState()
+        session.channel, session.side = self, "host" if host_side else "viewer"
 
     def _put(self, kind: str, message: bytes) -> None:
         if kind == "out":  # the host's message
@@ -183,6 +184,10 @@ class SessionRecorder:
         self.checkpoints = 0
         self.wire_bytes = 0
         self.error: BaseException | None = None
+        #: The recorded channel (set by :class:`RecordingChannel`) and which
+        #: end of it this recording is made at.
+        self.channel: Any = None
+        self.side = "host"
         self.cpu_seconds = 0.0  #: the worker thread's CPU time, once done
         self.done = threading.Event()
         self._queue: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
@@ -237,7 +242,11 @@ class SessionRecorder:
         self.put("seek", (reference, sequence), at)
 
     def end(self, reason: str, at: float | None = None) -> None:
-        self.put("end", reason, at)
+        """The session is over (``reason``). If this end closed the recorded
+        channel without a Bye (the host's listener closing on Ctrl-C), the
+        audit log gets this side's ``bye`` with ``reason`` all the same."""
+        closed_here = bool(getattr(self.channel, "closed_here", False))
+        self.put("end", (reason, self.side if closed_here else None), at)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -257,7 +266,7 @@ class SessionRecorder:
                 kind, t, obj = self._queue.get()
                 rel = max(0.0, t - self.t0)
                 if kind == "end":
-                    self._finish(rel, str(obj))
+                    self._finish(rel, *obj)
                     return
                 self._handle(kind, rel, obj)
                 if t - self._synced > _SYNC_EVERY:
@@ -407,9 +416,11 @@ class SessionRecorder:
         self._updates_since = 0
         self._ckpt_bytes = len(key)
 
-    def _finish(self, rel: float, reason: str) -> None:
+    def _finish(self, rel: float, reason: str, closed_by: str | None) -> None:
         us = int(rel * 1e6)
         self._events(self.audit.finish(), us)
+        if closed_by is not None:
+            self._events(self.audit.closed_without_bye(closed_by, reason), us)
         self.writer.append(ChunkType.END, json_payload({
             "reason": reason, "end_unix": self.start_unix + rel, "duration": rel,
             "who": self.audit.who, "updates": self.updates, "wire_bytes": self.wire_bytes,
