@@ -24,6 +24,11 @@ Files: started without ``--download-dir``, the host refuses every file an
 agent sends without asking, and says so in one line (the file's name through
 safe_text).
 
+Relay: while registered at a relay (``--relay``), the host says in one line
+when the relay is lost (the code does not work meanwhile; it keeps retrying)
+and in one line when the code works again, never a line per retry
+(:func:`_relay_status`).
+
 Control: when the host cannot inject input (``--control none``, or
 ``--control xtest`` and no X display), the session layer refuses a request to
 CONTROL without asking the local user (the agent is told why); the local user
@@ -40,7 +45,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size
@@ -68,6 +73,9 @@ from screencodec.transport.session.permissions import (
     Permission,
 )
 from screencodec.transport.session.screens import SourceFactory
+
+if TYPE_CHECKING:
+    from screencodec.transport.connect.via_relay import RelayStatus
 
 __all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "register", "run_host"]
 
@@ -474,12 +482,33 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
                 commands.done.set()
 
 
+def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
+    """The line the local user reads when the session code stops or starts
+    working at the relay (the relay went down or came back): while it is
+    lost, an agent who tries the code is told there is no such session."""
+
+    def tell(status: RelayStatus) -> None:
+        if status.reachable:
+            ui.say(f"connected to the relay at {status.relay} again; the code {status.code}"
+                   " works")
+        else:
+            error = status.error.removeprefix(f"cannot reach {status.relay}: ")
+            why = f" ({error})" if error else ""
+            ui.say(f"lost the relay at {status.relay}{why}; retrying: the code {status.code}"
+                   " will work again when the relay is back (you will be told)")
+
+    return tell
+
+
 STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
 
 
 async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts: Any,
-                on_lost: Any = None) -> tuple[Any, str]:
-    """Listen or register; a failure to start is a :class:`_StartError`."""
+                on_lost: Any = None, *,
+                on_status: Callable[[RelayStatus], None] | None = None) -> tuple[Any, str]:
+    """Listen or register; a failure to start is a :class:`_StartError`.
+    ``on_status`` hears of the relay's changes once registered (the start
+    itself says whether it worked)."""
     from screencodec.transport.connect import host_via_relay, listen_direct
 
     if args.relay:
@@ -501,6 +530,8 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
             await reg.close()
             raise _StartError(f"cannot register at the relay {rhost}:{rport}: "
                               f"{safe_text(why, 200)}")
+        if on_status is not None:
+            reg.add_status_listener(on_status)
         return reg, f"via relay {rhost}:{rport}"
     try:
         listener = await listen_direct(args.bind, args.listen or 0, creds, on_channel,
@@ -564,7 +595,8 @@ async def _host_main(args: argparse.Namespace) -> int:
         return new
 
     try:
-        opened, where = await _open(args, creds, on_channel, timeouts, on_lost)
+        opened, where = await _open(args, creds, on_channel, timeouts, on_lost,
+                                    on_status=_relay_status(ui))
         ui.say(
             f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
             "Read both to your support agent. Nothing is shared until you answer y.\n"

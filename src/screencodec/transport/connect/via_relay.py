@@ -17,6 +17,7 @@ import contextlib
 import random
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from screencodec.errors import (
@@ -64,6 +65,7 @@ __all__ = [
     "MAX_REDIRECTS",
     "RegistrationState",
     "RelayRegistration",
+    "RelayStatus",
     "connect_via_relay",
     "host_via_relay",
     "open_relay",
@@ -77,7 +79,35 @@ RegistrationState = Literal["connecting", "registered", "backoff", "lost", "clos
 #: user; return None to stay ``lost``.
 OnLost = Callable[["RelayRegistration"], "SessionCredentials | None"]
 MAX_REDIRECTS = 2
+#: A registration cut and taken back within this many seconds (a relay that
+#: dropped the connection and answers the next attempt) is not told as lost.
+LOST_GRACE = 1.0
 _RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
+
+
+@dataclass(frozen=True, slots=True)
+class RelayStatus:
+    """Whether the host's session code works at the relay right now, told on
+    each change (:meth:`RelayRegistration.add_status_listener`).
+
+    ``reachable`` False: the relay cannot be reached (it went down, the
+    network is cut, or the first attempt failed): a viewer who tries the code
+    meanwhile is told there is no such session. The registration keeps
+    retrying (unless its state is ``lost``: another registration holds the
+    code). True: registered (again); ``code`` works. Told once per change,
+    never once per retry. ``relay`` is ``HOST:PORT`` as the application gave
+    it; ``code`` the display code (``"123 456 789"``); ``error`` why it was
+    lost, through ``safe_text`` (a refusal's text comes from the relay), ``""``
+    when reachable.
+    """
+
+    reachable: bool
+    relay: str
+    code: str
+    error: str = ""
+
+
+StatusListener = Callable[[RelayStatus], None]
 
 
 async def _relay_answer(reader: asyncio.StreamReader, where: str) -> tuple[int, bytes]:
@@ -144,6 +174,10 @@ class RelayRegistration:
     a new secret) that ``on_lost`` returns. ``registrations`` counts successful registrations, so a
     re-registration after a relay restart is observable.
 
+    Status listeners (:meth:`add_status_listener`) hear when the code stops
+    working (a registration cut and not taken back within :data:`LOST_GRACE`,
+    or an attempt that failed) and when it works again, once per change.
+
     Each connection attempt goes to the next of ``relays`` (the first is the
     primary; with a cluster behind one load balancer there is just one
     address). The registration secret lives as long as this object, which
@@ -171,6 +205,10 @@ class RelayRegistration:
         self._first_try = asyncio.Event()
         self._control: asyncio.StreamWriter | None = None
         self._stopping = False  # set by close(); the loops check it
+        self._status_listeners: list[StatusListener] = []
+        #: The last status told: None before the first, else reachable or not.
+        self._told: bool | None = None
+        self._lost_timer: asyncio.TimerHandle | None = None
         self._joins: set[asyncio.Task[None]] = set()
         self.state: RegistrationState = "connecting"
         self.registrations = 0
@@ -184,6 +222,37 @@ class RelayRegistration:
         # (unless these are credentials that on_lost already replaced).
         if credentials is self._acceptor.credentials:
             self._closing = asyncio.ensure_future(self.close())
+
+    def add_status_listener(self, listener: StatusListener) -> None:
+        """Call ``listener(status)`` (a :class:`RelayStatus`) whenever the code
+        stops or starts working at the relay, from now on: once per change,
+        not once per retry. Nothing is told after :meth:`close` or once the
+        credentials have ended. Exceptions a listener raises are ignored."""
+        self._status_listeners.append(listener)
+
+    def _tell(self, reachable: bool, error: BaseException | None = None) -> None:
+        """Tell the listeners, if this is a change and the registration goes on."""
+        if self._lost_timer is not None:
+            self._lost_timer.cancel()
+            self._lost_timer = None
+        if self._told is reachable or self._stopping or self._acceptor.credentials.ended:
+            return
+        self._told = reachable
+        why = "" if error is None else safe_text(str(error) or type(error).__name__, 200)
+        status = RelayStatus(reachable, f"{self.relay_host}:{self.relay_port}",
+                             self._acceptor.credentials.display_code, why)
+        for listener in list(self._status_listeners):
+            with contextlib.suppress(Exception):
+                listener(status)
+
+    def _cut(self, error: BaseException | None) -> None:
+        """The registration was cut: tell it lost unless it is back within
+        :data:`LOST_GRACE` (or an attempt fails first, which tells at once)."""
+        if self._stopping or self._acceptor.credentials.ended:
+            return  # closed, not cut
+        if self._lost_timer is None and self._told is not False:
+            self._lost_timer = asyncio.get_running_loop().call_later(
+                LOST_GRACE, self._tell, False, error)
 
     @property
     def channels(self) -> frozenset[SecureChannel]:
@@ -225,6 +294,9 @@ class RelayRegistration:
         """
         self.state = "closed"
         self._stopping = True
+        if self._lost_timer is not None:
+            self._lost_timer.cancel()
+            self._lost_timer = None
         self._registered.clear()
         self._task.cancel()
         if self._control is not None:
@@ -251,16 +323,23 @@ class RelayRegistration:
         attempts = 0
         while not self._acceptor.credentials.ended and not self._stopping:
             self.state = "connecting"
+            before = self.registrations
+            error: BaseException | None = None
             try:
                 await self._session()
             except AccessRefusedError as exc:
-                self.last_error = exc
+                self.last_error = error = exc
                 if exc.code == RefuseCode.CODE_IN_USE:
                     if not self._lose():
+                        self._tell(False, exc)  # for good: nothing retries
                         return
                     continue
             except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
-                self.last_error = exc
+                self.last_error = error = exc
+            if self.registrations > before:
+                self._cut(error)  # registered, then cut: maybe back at once
+            else:
+                self._tell(False, error or self.last_error)  # this attempt failed
             attempts += 1
             if attempts >= len(self._relays):  # every relay tried once
                 self._first_try.set()
@@ -308,6 +387,7 @@ class RelayRegistration:
             self.state = "registered"
             self.registrations += 1
             self._registered.set()
+            self._tell(True)
             while not creds.ended and not self._stopping:
                 ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
                                                      self._ping_interval * 3)
