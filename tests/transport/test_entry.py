@@ -10,6 +10,7 @@ from screencodec.capture import FrameSource, open_source
 from screencodec.errors import AuthenticationError, ConsentDeniedError
 from screencodec.transport import (
     Relay,
+    RelayChanged,
     SessionEnded,
     SharedScreen,
     Viewer,
@@ -65,6 +66,48 @@ def test_share_and_view_through_a_relay() -> None:
                     await _exact(viewer, session)
 
     run(main())
+
+
+def test_share_tells_the_host_when_its_relay_code_stops_and_works_again() -> None:
+    """A library host gets a RelayChanged event when its relay goes away (the
+    code the customer read out is dead) and one when it works again: one each,
+    not one per retry; and the same code then lets the agent in."""
+
+    async def main() -> None:
+        relay = Relay("127.0.0.1", 0)
+        await relay.start()
+        port = relay.port
+        where = f"127.0.0.1:{port}"
+        async with share(_idle_source(), relay=where, consent=allow()) as session:
+            changes: list[RelayChanged] = []
+            events = session.events()
+
+            async def watch() -> None:
+                async for event in events:
+                    if isinstance(event, RelayChanged):
+                        changes.append(event)
+
+            watcher = asyncio.ensure_future(watch())
+            try:
+                await relay.close()
+                await until(lambda: len(changes) >= 1, 20, "the loss is told")
+                lost = changes[0]
+                assert not lost.reachable and lost.code == session.code and lost.error
+                assert lost.relay == where
+                relay = Relay("127.0.0.1", port)
+                await relay.start()
+                await until(lambda: len(changes) >= 2, 30, "the way back is told")
+                assert changes[1] == RelayChanged(True, where, session.code, "")
+                async with view(relay=where, code=session.code,
+                                password=session.password) as viewer:  # fmt: skip
+                    await first_picture(viewer, timeout=20)
+                assert len(changes) == 2, changes
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+                await relay.close()
+
+    run(main(), timeout=90)
 
 
 def test_view_when_the_user_says_no_raises_consent_denied() -> None:

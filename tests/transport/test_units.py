@@ -100,7 +100,7 @@ def test_public_api_surface() -> None:
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatReceived", "ConsentCallback",
             "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FileRefused",
             "FrameDecoded", "Grant", "Host", "HostConfig", "LinkStats", "Permission",
-            "PermissionChanged",
+            "PermissionChanged", "RelayChanged",
             "RecordingInjector", "Refusal", "Relay", "SessionCredentials", "Timeouts",
             "connect_direct", "connect_via_relay", "host_via_relay", "listen_direct",
             "session_encoder",

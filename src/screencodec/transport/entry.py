@@ -147,6 +147,7 @@ async def share(
         if relay is not None:
             where = _address(relay, "127.0.0.1")
             opened = await host_via_relay(*where, credentials, host.serve, timeouts=timeouts)
+            host.watch_relay(opened)  # RelayChanged events: the code stopped or works again
             await opened.wait_registered(10)
         else:
             assert listen is not None

@@ -32,6 +32,7 @@ __all__ = [
     "FrameDecoded",
     "PasswordGuessed",
     "PermissionChanged",
+    "RelayChanged",
     "SessionEnded",
     "SharingChanged",
     "StatsUpdated",
@@ -119,6 +120,19 @@ class PasswordGuessed:
 
 
 @dataclass(frozen=True, slots=True)
+class RelayChanged:
+    """Host side (:meth:`Host.watch_relay`): the session ``code`` stopped
+    (``reachable`` False; the registration retries) or started working at
+    ``relay`` again; told once per change, never once per retry. ``error``:
+    why it was lost (through safe_text), "" when reachable."""
+
+    reachable: bool
+    relay: str
+    code: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded:
     peer: str
     reason: str
@@ -127,7 +141,7 @@ class SessionEnded:
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
     | FileRefused | FrameDecoded | CursorMoved | PasswordGuessed
-    | SessionEnded
+    | RelayChanged | SessionEnded
 )  # fmt: skip
 
 _END = object()

@@ -37,6 +37,7 @@ from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
 from screencodec.transport.session.events import (
     PasswordGuessed,
+    RelayChanged,
     SessionEnded,
     SharingChanged,
     Subscription,
@@ -51,6 +52,7 @@ from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
     from screencodec.transport.channel.codes import SessionCredentials
+    from screencodec.transport.connect.via_relay import RelayRegistration, RelayStatus
 
 __all__ = ["Host"]
 
@@ -223,6 +225,16 @@ class Host:
                                  creds.throttle.next_delay))
 
         credentials.add_guess_listener(guessed)
+
+    def watch_relay(self, registration: RelayRegistration) -> None:
+        """Tell the local user when the session code stops or starts working at
+        the relay: a :class:`RelayChanged` event per change (not per retry)."""
+        emit = self._runtime.emit
+
+        def changed(status: RelayStatus) -> None:
+            emit(RelayChanged(status.reachable, status.relay, status.code, status.error))
+
+        registration.add_status_listener(changed)
 
     def local_input_activity(self) -> None:
         """The local user used mouse or keyboard: remote input pauses for a while."""
