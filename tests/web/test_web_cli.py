@@ -59,6 +59,18 @@ def talker() -> Iterator[tuple[int, list[bytes]]]:
     srv.close()
 
 
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop in a background thread, for the host the CLI talks to."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
 @pytest.mark.parametrize(
     "answer", [b"HTTP/1.1 400 Bad Request\r\n\r\n", b"SSH-2.0-OpenSSH_9.2\r\n"], ids=["http", "ssh"]
 )
@@ -88,13 +100,10 @@ def test_web_flag_needs_no_snapshot() -> None:
 
 
 @pytest.mark.parametrize("via", ["direct", "relay"])
-def test_view_web_end_to_end(browser: Any, via: str) -> None:
+def test_view_web_end_to_end(browser: Any, loop: asyncio.AbstractEventLoop, via: str) -> None:
     """The real command: a host on loopback (direct, or through a relay),
     `view --web --no-open`, the page opened from the printed link; the agent
     leaves from the page."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     creds = SessionCredentials()
     source = open_source("synthetic", width=320, height=200, scenario="typing")
 
@@ -134,9 +143,6 @@ def test_view_web_end_to_end(browser: Any, via: str) -> None:
         proc.kill()  # if it still runs
         proc.communicate()  # closes its pipes, not a later test's GC
         asyncio.run_coroutine_threadsafe(_close(closers, host), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
 
 
 async def _viewers(host: Host) -> int:
@@ -186,7 +192,9 @@ def test_web_port_in_use() -> None:
     assert f"cannot serve the page on 127.0.0.1 port {port}: it is in use" in done.stderr
 
 
-def test_view_web_tells_the_terminal_when_control_comes_and_goes(browser: Any) -> None:
+def test_view_web_tells_the_terminal_when_control_comes_and_goes(
+    browser: Any, loop: asyncio.AbstractEventLoop
+) -> None:
     """The terminal of `view --web` prints the terminal viewer's lines when
     control is granted and taken back (it printed neither), and says so when
     the agent's page gives it back (not "the host's user took back")."""
@@ -194,9 +202,6 @@ def test_view_web_tells_the_terminal_when_control_comes_and_goes(browser: Any) -
 
     from screencodec.transport import CONTROL, RecordingInjector
 
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     creds = SessionCredentials()
     source = open_source("synthetic", width=320, height=200, scenario="idle")
 
@@ -255,6 +260,3 @@ def test_view_web_tells_the_terminal_when_control_comes_and_goes(browser: Any) -
         proc.kill()  # if it still runs
         proc.communicate()  # closes its pipes, not a later test's GC
         asyncio.run_coroutine_threadsafe(_close([listener], host), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()

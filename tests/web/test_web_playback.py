@@ -161,8 +161,7 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
     reader = RecordingReader(recording)
     try:
         browser.get(playback.playback.url)
-        pos = _settle(browser, lambda p: p.get("us") == 0 and not p["playing"], "the first picture")
-        assert _status(browser) == "Paused"
+        pos = _settle(browser, lambda p: p.get("us") == 0 and not p["playing"], "the start")
         duration_us = round(reader.duration * 1e6)
         assert browser.execute_script("return window.screencodecPage.playback.durationUs;") == (
             duration_us)  # fmt: skip
@@ -190,7 +189,11 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
         # Seek with the timeline: a click, then a drag; each shows frame_at exactly.
         bar = browser.find_element(By.ID, "seek")
         width = bar.size["width"]
-        ActionChains(browser).move_to_element_with_offset(bar, -width // 6, 0).click().perform()
+        # A quarter of the way from the first picture to the end (on a loaded
+        # machine the first picture came after a third of the recording).
+        first_at = reader.update_time(0) / reader.duration
+        x = round((first_at + (1 - first_at) / 4 - 0.5) * width)  # from the bar's middle
+        ActionChains(browser).move_to_element_with_offset(bar, x, 0).click().perform()
         pos = _settle(browser, lambda p: p.get("us", 0) > 0 and not p["playing"], "a click seek")
         _shows(browser, reader, pos)
         first = pos["us"]
@@ -200,7 +203,7 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
             what="the events up to the position marked")  # fmt: skip
         (
             ActionChains(browser)
-            .move_to_element_with_offset(bar, -width // 6, 0)
+            .move_to_element_with_offset(bar, x, 0)
             .click_and_hold()
             .move_by_offset(width // 8, 0)
             .move_by_offset(width // 8, 0)
@@ -242,6 +245,50 @@ def test_seek_play_and_event_log(browser: Any, playback: _Playback, recording: P
         assert st["ended"] == "the agent closed the page" and "Playback ended" in st["banner"]
     finally:
         reader.close()
+
+
+def test_playback_shows_no_live_widgets_and_says_when_there_is_no_picture(
+    browser: Any, playback: _Playback, recording: Path
+) -> None:
+    """A recording has no host, link or grant: the page showed RTT, "sent",
+    a disabled Keys menu and "0x0, view only"; and at 0:00, before the
+    recording's first picture, a bare "Paused" on an empty screen."""
+    with RecordingReader(recording) as reader:
+        assert reader.update_time(0) > 0  # the recording starts before its first picture
+        last = reader.update_time(reader.update_count - 1)
+    browser.get(playback.playback.url)
+    _settle(browser, lambda p: p.get("us") == 0 and not p["playing"], "the start")
+    assert wait_page(browser, lambda st: True)["applied"] == 0
+    nothing = "No picture yet at this moment: press Play"
+    assert _status(browser) == nothing
+    waiting = "return document.getElementById('waiting')"
+    assert browser.execute_script(waiting + ".textContent") == nothing
+    assert browser.execute_script(waiting + ".checkVisibility()")
+    for live_only in ("keys", "control", "give-back", "chat-toggle", "monitor", "file-input"):
+        assert not browser.execute_script(
+            "return document.getElementById(arguments[0]).checkVisibility()", live_only), live_only
+
+    def stats() -> str:
+        return str(browser.execute_script("return document.getElementById('stats').innerText"))
+
+    wait_page(browser, lambda st: "screen:" in stats(), what="the stats overlay")
+    text = stats()
+    assert "screen:   no picture yet" in text
+    for word in ("RTT", "sent", "view only", "control", "0x0", "received"):
+        assert word not in text, (word, text)
+
+    # A moment with a picture: the usual words, the picture's size.
+    browser.execute_script(
+        "const r = document.getElementById('seek');"
+        "r.value = String(arguments[0]); r.dispatchEvent(new Event('change'));",
+        int(last * 1000) + 1,
+    )
+    _settle(browser, lambda p: p.get("us", 0) > 0, "the seek")
+    wait_page(browser, lambda st: st["applied"] >= 1, what="the picture")
+    assert _status(browser) in ("Paused", "End of recording")
+    assert not browser.execute_script(waiting + ".checkVisibility()")
+    wait_page(browser, lambda st: "screen:   320x200" in stats(), what="the size in the stats")
+    assert "RTT" not in stats()
 
 
 def test_wrong_or_missing_token_gets_nothing(browser: Any, playback: _Playback) -> None:

@@ -8,7 +8,7 @@ import { Input } from "./input.js";
 import { Renderer } from "./render.js";
 import { parseServerMessage } from "./schema.js";
 import { Timeline } from "./timeline.js";
-import { UI } from "./ui.js";
+import { shownText, UI } from "./ui.js";
 import { probeVideo, WebCodecsVideo } from "./video.js";
 
 const CHUNK = 256 * 1024;
@@ -157,7 +157,7 @@ export async function main({ key, base, save }) {
       case "welcome":
         page.connected = true;
         save(m.resume);
-        document.title = `screencodec viewer: ${m.who}`;
+        document.title = `screencodec viewer: ${shownText(m.who)}`;
         break;
       case "status":
         ui.status(m.text);
@@ -206,7 +206,7 @@ export async function main({ key, base, save }) {
         page.position = { us: m.us, playing: m.playing, pct: m.pct };
         if (timeline) {
           timeline.position(m);
-          ui.status(timeline.status());
+          ui.status(timeline.status(page.applied > 0));
         }
         break;
       case "event":

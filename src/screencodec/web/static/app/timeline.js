@@ -4,6 +4,8 @@
 // shows what it is told (`position` after each picture, `event` lines).
 // Event text comes from the recording and is shown with textContent only.
 
+import { shownText } from "./ui.js";
+
 const $ = (id) => document.getElementById(id);
 
 function clock(us) {
@@ -44,7 +46,7 @@ export class Timeline {
     $("timeline").hidden = false;
     $("events").hidden = false;
     document.body.classList.add("playback");
-    document.title = `screencodec recording: ${info.name}`;
+    document.title = `screencodec recording: ${shownText(info.name)}`;
     this.draw();
   }
 
@@ -56,10 +58,17 @@ export class Timeline {
   }
 
   // The page's status line: what the player is doing (the clock shows where).
-  status() {
+  // Until the page has a picture (a recording starts before its first one)
+  // it says so: the empty screen shows this line in its middle.
+  status(pictured) {
     const a = this.at;
+    const end = a.us >= this.durationUs;
+    if (!pictured) {
+      if (end) return "End of recording: it holds no picture";
+      return a.playing ? "Playing: no picture yet" : "No picture yet at this moment: press Play";
+    }
     if (a.playing) return a.pct === 100 ? "Playing" : `Playing at ${a.pct / 100}x`;
-    return a.us >= this.durationUs ? "End of recording" : "Paused";
+    return end ? "End of recording" : "Paused";
   }
 
   // Between pictures the clock runs on here, at the speed the server plays.

@@ -1,6 +1,8 @@
 // The page's controls and panels. Every string that came from the host (chat,
 // notices, file names, reasons) is shown with textContent only and was already
-// bounded by the schema; nothing here ever parses HTML.
+// bounded by the schema; nothing here ever parses HTML. The host's strings were
+// cleaned by the Python side (safe_text); what the agent typed or picked (its
+// chat lines, its files' names) is cleaned here the same way (`shownText`).
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,6 +11,17 @@ function el(tag, text, cls) {
   if (text !== undefined) e.textContent = text;
   if (cls) e.className = cls;
   return e;
+}
+
+// What safe_text (transport/channel/display.py) does to a peer's string, for
+// the page's own: whitespace becomes a space, every control, format (bidi
+// overrides and isolates, zero-width characters), surrogate, private-use or
+// unassigned character and the line and paragraph separators become "?" (the
+// reader sees that something was there), runs of spaces one space. Text the
+// Python side cleaned already comes through unchanged.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu;
+export function shownText(text) {
+  return String(text).replace(/[\t\n\r\v\f]/g, " ").replace(HIDDEN, "?").replace(/ {2,}/g, " ").trim();
 }
 
 // The host's Notice codes (docs/transport.md) whose notice is about a moment,
@@ -91,7 +104,7 @@ export class UI {
   // A recording, not a live session: nothing to control, chat with or send.
   playbackMode() {
     this.playback = true;
-    for (const id of ["control", "give-back", "chat-toggle", "monitor"]) $(id).closest("label, button").hidden = true;
+    for (const id of ["control", "give-back", "chat-toggle", "monitor", "keys"]) $(id).closest("label, button").hidden = true;
     $("file-input").closest("label").hidden = true;
     $("level").textContent = "Recording";
     $("level").className = "level view";
@@ -170,7 +183,7 @@ export class UI {
 
   chatLine(who, text) {
     const li = el("li", undefined, who);
-    li.append(el("b", who === "host" ? "User: " : who === "me" ? "You: " : ""), el("span", text));
+    li.append(el("b", who === "host" ? "User: " : who === "me" ? "You: " : ""), el("span", shownText(text)));
     $("chat-log").append(li);
     while ($("chat-log").children.length > 500) $("chat-log").firstChild.remove();
     if (who === "host") $("chat").hidden = false;
@@ -187,11 +200,19 @@ export class UI {
     sel.disabled = list.length < 2;
   }
 
+  // Playing a recording, there is no host, link or grant: only what the page
+  // shows is told.
   stats(host, page) {
     if (host) this.host = host;
     const h = this.host;
+    const shown = `shown:    ${page.fps.toFixed(0)} fps, decode ${page.decodeMs.toFixed(1)} ms`;
+    if (this.playback) {
+      const size = page.width ? `${page.width}x${page.height}` : "no picture yet";
+      $("stats").replaceChildren(...[shown, `screen:   ${size}`].map((l) => el("div", l)));
+      return;
+    }
     const lines = [
-      `shown:    ${page.fps.toFixed(0)} fps, decode ${page.decodeMs.toFixed(1)} ms`,
+      shown,
       h ? `sent:     ${h.fps.toFixed(0)} fps, ${h.kbps} kbit/s` : "sent:     -",
       h ? `RTT:      ${h.rtt.toFixed(1)} ms` : "RTT:      -",
       `received: ${page.kbps.toFixed(0)} kbit/s`,
@@ -204,7 +225,7 @@ export class UI {
   fileRow(id, name, text) {
     let row = this.files.get(id);
     if (!row) {
-      row = { li: el("li"), name: el("span", name, "name"), state: el("span", "", "state") };
+      row = { li: el("li"), name: el("span", shownText(name), "name"), state: el("span", "", "state") };
       row.li.append(row.name, row.state);
       this.files.set(id, row);
       $("file-list").append(row.li);
