@@ -72,12 +72,13 @@ def test_the_host_stopping_and_vanishing_in_plain_words() -> None:
         killed.proc.kill()
         # The host's close lingers (channel/sealed.py), so a receipt the viewer
         # sends meanwhile cannot meet a reset and lose the goodbye unread.
-        assert _ended(views[0]) == "session ended: the host ended the session"
+        # Ctrl-C is the host's user ending it, as /end is: their own Bye.
+        assert _ended(views[0]) == "session ended: the host's user ended the session"
         assert _ended(views[1]) == "session ended: the connection was lost"
-        # The customer's own terminal says it ended the session, not that the
-        # agent went away.
+        # The customer's own terminal says it ended the session, as after
+        # /end, not that the agent went away.
         line = stopped.wait_for(r"session with .* ended: [^\n]*")
-        assert line.group(0).endswith("ended: the host ended the session"), line.group(0)
+        assert line.group(0).endswith("ended: you ended it"), line.group(0)
     finally:
         for view in views:
             stop(view)

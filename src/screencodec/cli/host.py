@@ -608,6 +608,10 @@ async def _host_main(args: argparse.Namespace) -> int:
         # Also on Ctrl-C (this task is cancelled): the local user must see
         # that sharing stopped, not just that the program ended.
         try:
+            # The agent (and the audit log) gets the local user's Bye first:
+            # closing the listener would close each channel without one.
+            commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
+            await host.disconnect(reason=ENDED_BY_USER)
             if opened is not None:
                 await opened.close()
         finally:
