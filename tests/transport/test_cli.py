@@ -165,9 +165,11 @@ def test_no_answer_is_no(tmp_path: Path) -> None:
         stop(host)
 
 
-def test_through_relay_processes() -> None:
+def start_relay(port: int = 0) -> tuple[subprocess.Popen[str], int]:
+    """A `screencodec relay` process on 127.0.0.1 (``port`` 0: any free one),
+    once it listens; returns it and its port."""
     relay = subprocess.Popen(
-        [*CLI, "relay", "--listen", "0", "--bind", "127.0.0.1"],
+        [*CLI, "relay", "--listen", str(port), "--bind", "127.0.0.1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
     )  # fmt: skip
     try:
@@ -177,7 +179,15 @@ def test_through_relay_processes() -> None:
             line = relay.stdout.readline()  # log lines may come first
             assert line, f"relay exited: {seen}"
             seen.append(line)
-        rport = int(found.group(1))
+    except BaseException:
+        stop(relay)
+        raise
+    return relay, int(found.group(1))
+
+
+def test_through_relay_processes() -> None:
+    relay, rport = start_relay()
+    try:
         host, code, password, _ = start_host(where=("--relay", f"127.0.0.1:{rport}"))
         try:
             vout = view_until_shown(

@@ -20,7 +20,7 @@ from screencodec.transport.connect.via_relay import RelayStatus
 from screencodec.transport.relay import Relay
 
 from .secure_fixtures import FAST, both_loops, run
-from .test_cli import CLI, ENV, leave_once_shown, start_host, stop
+from .test_cli import CLI, ENV, leave_once_shown, start_host, start_relay, stop
 from .test_relay import wait_for_condition
 
 #: Retries a dead relay must see before it comes back (each one a chance to
@@ -149,22 +149,8 @@ class _Output:
             return found
 
 
-def _relay(port: int) -> tuple[subprocess.Popen[str], int]:
-    relay = subprocess.Popen(
-        [*CLI, "relay", "--listen", str(port), "--bind", "127.0.0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
-    )  # fmt: skip
-    assert relay.stdout is not None
-    seen: list[str] = []
-    while not (found := re.search(r"relay listening on 127.0.0.1:(\d+)", "".join(seen))):
-        line = relay.stdout.readline()  # log lines may come first
-        assert line, f"relay exited: {seen}"
-        seen.append(line)
-    return relay, int(found.group(1))
-
-
 def test_host_command_says_when_the_relay_is_lost_and_back() -> None:
-    relay, port = _relay(0)
+    relay, port = start_relay(0)
     host = None
     try:
         host, code, password, _ = start_host(where=("--relay", f"127.0.0.1:{port}"))
@@ -182,7 +168,7 @@ def test_host_command_says_when_the_relay_is_lost_and_back() -> None:
         assert lost.endswith(f"; retrying: the code {code} will work again when the relay is"
                              " back (you will be told)\n")
 
-        relay, _ = _relay(port)
+        relay, _ = start_relay(port)
         back = out.wait_for(r"connected to the relay[^\n]*\n", timeout=60).group(0)
         assert back == f"connected to the relay at 127.0.0.1:{port} again; the code {code}" \
                        " works\n"
