@@ -412,7 +412,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
         try:
             ended, reason = await _unless_left(task, left, args.duration)
             if not ended:  # --duration passed, or Ctrl-C
-                await viewer.bye("viewer left")
+                await viewer.bye("the agent left the session")
                 await task
                 reason = LEFT
         except ProtocolError:

@@ -227,7 +227,7 @@ async def view(
     finally:
         if not task.done():
             with contextlib.suppress(Exception):
-                await viewer.bye("viewer left")
+                await viewer.bye("the agent left the session")
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 5)
         await channel.close()
