@@ -4,6 +4,7 @@
 // same tab finds its key and resume key in sessionStorage instead.
 const STORE = "screencodec-web";
 const TOKEN = /^#k=([A-Za-z0-9_-]{16,128})$/;
+let current = null; // this document's session: its files key, once booted
 
 async function staticKey(token) {
   const data = new TextEncoder().encode("screencodec-static:" + token);
@@ -36,6 +37,7 @@ async function boot() {
     fail("This address has no viewer key: open the link that screencodec view printed.");
     return;
   }
+  current = credentials.files;
   const save = (resume) => sessionStorage.setItem(STORE, JSON.stringify({ resume, files: credentials.files }));
   const base = `/s/${credentials.files}/`;
   const link = document.createElement("link");
@@ -55,9 +57,17 @@ async function boot() {
 // A link pasted into a tab already on this origin and path (the next
 // session on the same --web-port) differs only in its fragment: the browser
 // then keeps this document and its old key. Start over: boot() prefers the
-// fragment over the old session's resume key in sessionStorage.
-window.addEventListener("hashchange", () => {
-  if (TOKEN.test(location.hash)) location.reload();
+// fragment over the old session's resume key in sessionStorage. The link
+// this document opened (its token is spent: it admits one page, once) would
+// only be refused: the live page stays, the fragment goes again.
+window.addEventListener("hashchange", async () => {
+  const match = TOKEN.exec(location.hash);
+  if (!match) return;
+  if (current !== null && (await staticKey(match[1])) === current) {
+    history.replaceState(null, "", location.pathname);
+    return;
+  }
+  location.reload();
 });
 
 boot();
