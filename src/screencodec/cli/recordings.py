@@ -125,6 +125,11 @@ def _when(unix: float) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader
+    from screencodec.transport.channel.display import safe_text
+
+    # The name is the agent's own choice (its PermissionRequest, recorded as
+    # sent) and a file's name anyone's who can write the directory: each is
+    # shown through safe_text, never raw on the auditor's terminal.
 
     _check_directory(args.directory)
     print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  state     who")
@@ -136,12 +141,15 @@ def _list(args: argparse.Namespace) -> int:
                     meta = r.meta()
                 except ScreencodecError:
                     meta, state = {}, "sealed" if r.sealed else "damaged"
-                sid = str(meta.get("session_id", "?"))[:12]
-                who = f"{meta.get('who', '?')} ({meta.get('peer', '?')})" if meta else "?"
+                sid = safe_text(meta.get("session_id", "?"))[:12]
+                who = (f"{safe_text(meta.get('who', '?'), 64)} "
+                       f"({safe_text(meta.get('peer', '?'), 64)})") if meta else "?"  # fmt: skip
                 print(f"{sid:14} {_when(r.start_unix):21} {r.duration:8.1f}s "
-                      f"{path.stat().st_size:>10}  {state:9} {who}  {path.name}")  # fmt: skip
+                      f"{path.stat().st_size:>10}  {state:9} {who}  "
+                      f"{safe_text(path.name, 255)}")  # fmt: skip
         except (ScreencodecError, OSError) as exc:
-            print(f"{'?':14} {'?':21} {'?':>9} {'?':>10}  unreadable {path.name}: {exc}")
+            print(f"{'?':14} {'?':21} {'?':>9} {'?':>10}  unreadable "
+                  f"{safe_text(path.name, 255)}: {safe_text(exc, 300)}")  # fmt: skip
     return 0
 
 
