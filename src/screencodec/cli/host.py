@@ -611,9 +611,11 @@ async def _host_main(args: argparse.Namespace) -> int:
             # The agent (and the audit log) gets the local user's Bye first:
             # closing the listener would close each channel without one.
             commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
-            await host.disconnect(reason=ENDED_BY_USER)
-            if opened is not None:
-                await opened.close()
+            try:
+                await host.disconnect(reason=ENDED_BY_USER)
+            finally:
+                if opened is not None:
+                    await opened.close()
         finally:
             # Whatever closing the listener did: the host releases what the
             # agent held and empties its spare keycodes on the user's screen.

@@ -122,9 +122,11 @@ class PasswordGuessed:
 @dataclass(frozen=True, slots=True)
 class RelayChanged:
     """Host side (:meth:`Host.watch_relay`): the session ``code`` stopped
-    (``reachable`` False; the registration retries) or started working at
-    ``relay`` again; told once per change, never once per retry. ``error``:
-    why it was lost (through safe_text), "" when reachable."""
+    working at ``relay`` (``reachable`` False) or works again; told once per
+    change, never once per retry. A lost code is retried, except when the
+    relay gave it to another registration and no replacement was supplied
+    (the registration's state is then ``lost``, for good). ``error``: why it
+    was lost (through safe_text), "" when reachable."""
 
     reachable: bool
     relay: str
