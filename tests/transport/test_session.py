@@ -256,6 +256,52 @@ def test_a_local_user_who_keeps_moving_is_reported_once() -> None:
     run(main())
 
 
+def test_a_local_user_who_never_stops_is_reported_once_however_rare_the_agent(
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The local user moves without a break for 1.5 s (pause 1 s) while the
+    agent's input comes only twice, the second time after the first pause
+    would have run out: one stretch of local use, one notice. After a real
+    break, a new stretch is told again. The clock is the test's."""
+    from types import SimpleNamespace
+
+    from screencodec.transport.session import input_gate, runtime
+
+    async def main() -> None:
+        host, _, inj = make_host(local_input_pause=1.0)
+        async with connected(host, level=VIEW | CONTROL) as (viewer, _, _):
+            link = next(iter(host._runtime.links))
+            clock = [time.monotonic() + 100.0]  # past the grant's settling time
+            fake = SimpleNamespace(monotonic=lambda: clock[0])
+            monkeypatch.setattr(runtime, "time", fake)
+            monkeypatch.setattr(input_gate, "time", fake)
+
+            async def agent_moves(n: int) -> None:
+                await viewer.pointer_move(n, n)
+                await until(lambda: link.gate.dropped_local == n)
+
+            host.local_input_activity()
+            await agent_moves(1)
+            for _ in range(3):  # every 0.5 s: never a break
+                clock[0] += 0.5
+                host.local_input_activity()
+            clock[0] += 0.1  # 1.6 s in: the first pause alone would be over
+            await agent_moves(2)
+            clock[0] += 3.0  # a break longer than the pause
+            host.local_input_activity()
+            await agent_moves(3)
+            events = viewer.events()
+            await host.send_chat("after the moves")  # behind every notice on the channel
+            while True:
+                ev = await asyncio.wait_for(events.__anext__(), 10)
+                if isinstance(ev, ChatReceived):
+                    break
+            told = [n for n in viewer.notices if n.code == m.Notice.LOCAL_USER_ACTIVE]
+            assert len(told) == 2, told
+            assert inj.events == []
+
+    run(main())
+
+
 def test_revoke_view_ends_session_and_sharing_events() -> None:
     async def main() -> None:
         host, _, _ = make_host()

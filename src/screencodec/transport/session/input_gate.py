@@ -39,7 +39,7 @@ class InputGate:
         self.injected = 0
         self._control_from = 0.0
         self._told_no_grant = False
-        self._told_local_until = 0.0
+        self._told_local_since = -1.0
 
     def granted(self, control: bool, rtt: float | None) -> None:
         """The viewer's level changed now; ``control``: it includes CONTROL
@@ -64,10 +64,11 @@ class InputGate:
         now = time.monotonic()
         if now < host.local_input_until:
             self.dropped_local += 1
-            # One notice per pause: each local move extends the pause, which
-            # is still the one already told about until it has run out.
-            tell = now >= self._told_local_until
-            self._told_local_until = host.local_input_until
+            # One notice per stretch of local use: each local move extends
+            # the pause, and a user who keeps moving stays in one stretch
+            # however rarely the agent's input comes.
+            tell = host.local_input_since != self._told_local_since
+            self._told_local_since = host.local_input_since
             if tell:
                 await link.send(
                     m.Notice(m.Notice.LOCAL_USER_ACTIVE, "the local user is using the input")

@@ -61,6 +61,7 @@ class HostRuntime:
         self.events_hub = EventHub()
         #: Remote input is held back until this monotonic time (local user active).
         self.local_input_until = 0.0
+        self.local_input_since = 0.0  # when the current stretch of local use began
         self.last_injected: tuple[int, int] | None = None
         self.links: dict[ViewerLink, None] = {}  # insertion-ordered set
         self.serving: set[ViewerLink] = set()
@@ -72,7 +73,12 @@ class HostRuntime:
         return tuple(link.peer for link in self.links)
 
     def local_input_activity(self) -> None:
-        self.local_input_until = time.monotonic() + self.config.local_input_pause
+        now = time.monotonic()
+        if now >= self.local_input_until:
+            # The last pause had run out: a new stretch of local use, which
+            # the agent is told about once (input_gate).
+            self.local_input_since = now
+        self.local_input_until = now + self.config.local_input_pause
 
     # -- SessionHost ---------------------------------------------------------
 
