@@ -147,6 +147,15 @@ def _status(browser: Any) -> str:
         "return document.getElementById('status').textContent;")
 
 
+def _seek(browser: Any, ms: int) -> None:
+    """Seek as the timeline does when its thumb is let go at ``ms``."""
+    browser.execute_script(
+        "const r = document.getElementById('seek');"
+        "r.value = String(arguments[0]); r.dispatchEvent(new Event('change'));",
+        ms,
+    )
+
+
 def _settle(browser: Any, cond: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
     wait_page(browser, lambda st: st["connected"] and bool(cond(_position(browser) or {})),
               what=what)  # fmt: skip
@@ -278,17 +287,72 @@ def test_playback_shows_no_live_widgets_and_says_when_there_is_no_picture(
         assert word not in text, (word, text)
 
     # A moment with a picture: the usual words, the picture's size.
-    browser.execute_script(
-        "const r = document.getElementById('seek');"
-        "r.value = String(arguments[0]); r.dispatchEvent(new Event('change'));",
-        int(last * 1000) + 1,
-    )
+    _seek(browser, int(last * 1000) + 1)
     _settle(browser, lambda p: p.get("us", 0) > 0, "the seek")
     wait_page(browser, lambda st: st["applied"] >= 1, what="the picture")
     assert _status(browser) in ("Paused", "End of recording")
     assert not browser.execute_script(waiting + ".checkVisibility()")
     wait_page(browser, lambda st: "screen:   320x200" in stats(), what="the size in the stats")
     assert "RTT" not in stats()
+
+
+NOTHING = "No picture yet at this moment: press Play"
+
+
+def _blank_shown(browser: Any) -> None:
+    """The screen holds no picture and says so, like before the first one."""
+    canvas = canvas_bgr(browser)
+    assert canvas.shape[:2] == (1, 1) and not canvas.any(), canvas.shape
+    assert _status(browser) == NOTHING
+    waiting = "return document.getElementById('waiting')"
+    assert browser.execute_script(waiting + ".checkVisibility()")
+    assert browser.execute_script(waiting + ".textContent") == NOTHING
+    wait_page(browser, lambda st: "no picture yet" in str(browser.execute_script(
+        "return document.getElementById('stats').innerText")), what="the stats")  # fmt: skip
+
+
+def test_seek_before_the_first_picture_clears_the_screen(
+    browser: Any, playback: _Playback, recording: Path
+) -> None:
+    with RecordingReader(recording) as reader:
+        first = reader.update_time(0)
+        assert first > 0.05  # the recording starts before its first picture
+        middle = reader.update_time(reader.update_count // 2)
+        browser.get(playback.playback.url)
+        _settle(browser, lambda p: p.get("us") == 0 and not p["playing"], "the start")
+
+        # A picture, then back to a moment before the first one.
+        _seek(browser, int(middle * 1000) + 1)
+        pos = _settle(browser, lambda p: p.get("us", 0) > 0, "the seek to a picture")
+        wait_page(browser, lambda st: st["applied"] >= 1, what="the picture")
+        _shows(browser, reader, pos)
+        assert _status(browser) == "Paused"
+        early = int(first * 1000) // 2
+        _seek(browser, early)
+        _settle(browser, lambda p: p.get("us") == early * 1000, "the seek before the first picture")
+        assert Player(reader).frame_at(early / 1000) is None
+        _blank_shown(browser)
+
+        # A picture again: drawn whole, exact.
+        _seek(browser, int(middle * 1000) + 1)
+        pos = _settle(browser, lambda p: p.get("us", 0) > first * 1e6, "the seek back")
+        _shows(browser, reader, pos)
+        assert _status(browser) == "Paused"
+        waiting = "return document.getElementById('waiting').checkVisibility()"
+        assert not browser.execute_script(waiting)
+
+        # From a blank moment, playing on shows the first picture whole (the
+        # page's frame is still the later one: a delta would be drawn wrong).
+        _seek(browser, early)
+        _settle(browser, lambda p: p.get("us") == early * 1000, "the second blank")
+        _blank_shown(browser)
+        applied = wait_page(browser, lambda st: True)["applied"]
+        browser.find_element("id", "play").click()
+        wait_page(browser, lambda st: st["applied"] > applied, what="the first picture played")
+        browser.find_element("id", "play").click()
+        pos = _settle(browser, lambda p: not p["playing"] and p["us"] >= first * 1e6, "pause")
+        _shows(browser, reader, pos)
+        assert _status(browser) in ("Paused", "End of recording")
 
 
 def test_wrong_or_missing_token_gets_nothing(browser: Any, playback: _Playback) -> None:
@@ -329,11 +393,7 @@ def test_reload_shows_the_same_moment(browser: Any, playback: _Playback, recordi
         browser.get(playback.playback.url)
         _settle(browser, lambda p: p.get("us") == 0, "the first picture")
         target = reader.update_time(reader.update_count // 2)
-        browser.execute_script(
-            "const r = document.getElementById('seek');"
-            "r.value = String(arguments[0]); r.dispatchEvent(new Event('change'));",
-            int(target * 1000),
-        )
+        _seek(browser, int(target * 1000))
         pos = _settle(browser, lambda p: p.get("us", 0) > 0, "the seek")
         browser.refresh()
         again = _settle(browser, lambda p: p.get("us") == pos["us"], "the page after a reload")
@@ -403,11 +463,7 @@ def test_sealed_recording_needs_the_auditor_key(browser: Any, tmp_path: Path) ->
             browser.get(pb.playback.url)
             _settle(browser, lambda p: p.get("us") == 0, "the start")
             end = reader.update_time(reader.update_count - 1)
-            browser.execute_script(
-                "const r = document.getElementById('seek');"
-                "r.value = String(arguments[0]); r.dispatchEvent(new Event('change'));",
-                int(end * 1000) + 1,
-            )
+            _seek(browser, int(end * 1000) + 1)
             pos = _settle(browser, lambda p: p.get("us", 0) > 0, "the seek")
             _shows(browser, reader, pos)
             n = len(reader.events())

@@ -13,7 +13,9 @@ the next one is made, so a slow page slows the playback, never queues it.
 Page -> server (besides ``hello``, ``applied`` and ``bye``): ``seek`` (``us``),
 ``play`` (``on``), ``speed`` (``pct``: 50, 100, 200 or 400). Server -> page:
 ``playback`` (duration and size, once), ``event`` (one audit event as text),
-``position`` (after each picture shown, and on every change of state).
+``position`` (after each picture shown, and on every change of state),
+``blank`` (there is no picture at the position: before the recording's
+first one; the page clears its screen instead of keeping a later picture).
 The page's live-session messages (input, chat, files) are dropped.
 
 :class:`PlaybackBridge` is owned by one event loop. The recording is read and
@@ -222,20 +224,25 @@ class PlaybackBridge(WebBridge):
     async def _show(self, t: float, *, keyframe: bool) -> None:
         self.position = t
         try:
-            data, pointer = await asyncio.to_thread(self._encode, t, keyframe)
+            data, pointer, blank = await asyncio.to_thread(self._encode, t, keyframe)
         except ScreencodecError as exc:  # a damaged stretch: say so, stay usable
             self.playing = False
             self.banner("error", f"Cannot show {t:.3f} s of this recording: {exc}")
-            data, pointer = None, []
-        if data is not None and await self.update(data) is not None:
+            data, pointer, blank = None, [], False
+        if data is None and blank:
+            # No picture at t: the page must not keep showing a later one.
+            self.send({"t": "blank"})
+        elif data is not None and await self.update(data) is not None:
             self.shown += 1
         for msg in pointer:
             self.cursor(msg)
         self._position()
 
-    def _encode(self, t: float, keyframe: bool) -> tuple[bytes | None, list[bytes]]:
-        """(the picture at ``t`` for the page, or None when it has it already;
-        the pointer messages that bring the page's pointer to ``t``)."""
+    def _encode(self, t: float, keyframe: bool) -> tuple[bytes | None, list[bytes], bool]:
+        """(the picture at ``t`` for the page, or None when it has it already
+        or there is none; the pointer messages that bring the page's pointer
+        to ``t``; whether the page must clear its screen: no picture at ``t``,
+        and the page may show one)."""
         if keyframe:
             self.pointer.reset()  # a keyframe may be a new page: shapes again
         cursor = self.track.at(t)
@@ -246,16 +253,20 @@ class PlaybackBridge(WebBridge):
         pointer = self.pointer.update(state)
         count = self.reader.updates_until(t)
         if not keyframe and count == self._pictures:
-            return None, pointer
+            return None, pointer, False
         fb = self.player.frame_at(t)
-        if fb is None:
-            return None, pointer  # before the first picture
+        if fb is None:  # before the first picture
+            blank = keyframe or self._pictures != 0
+            self._pictures = 0  # the page has none: the first one is new to it
+            if self.encoder is not None:  # and whole (a reloaded page has no frame)
+                self.encoder.request_keyframe()
+            return None, pointer, blank
         self._pictures = count
         if self.encoder is None:
             self.encoder = ScreenEncoder(fb.shape[1], fb.shape[0], threads=1)
         if keyframe:
             self.encoder.request_keyframe()
-        return self.encoder.encode(fb), pointer
+        return self.encoder.encode(fb), pointer, False
 
     def close(self) -> None:
         super().close()

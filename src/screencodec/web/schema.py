@@ -118,6 +118,8 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("file_progress", "id state", "text name"),
         ("playback", "duration_us width height name", ""),
         ("position", "us playing pct", ""),
+        # no picture at the position (before a recording's first): clear the screen
+        ("blank", "", ""),
         ("event", "us kind text", ""),
     ]
 }

@@ -20,6 +20,7 @@ const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
   playback: null, position: null, events: 0, notice: null, unavailable: "",
+  pictured: false, blanks: 0,
 };
 window.screencodecPage = page;
 
@@ -78,14 +79,32 @@ export async function main({ key, base, save }) {
     send({ t: "file_done", id });
   }
 
-  // Binary frames are handled strictly in order, one at a time.
+  // Binary frames are handled strictly in order, one at a time; a `blank`
+  // (a recording's moment without a picture) takes its place among them.
   const queue = [];
+  const BLANK = Symbol("blank");
   let busy = false;
   async function pump() {
     if (busy) return;
     busy = true;
-    while (queue.length) await handleBinary(queue.shift());
+    while (queue.length) {
+      const item = queue.shift();
+      if (item === BLANK) blank();
+      else await handleBinary(item);
+    }
     busy = false;
+  }
+
+  // No picture at this moment: the screen must not keep a later one (for an
+  // auditor, that would be wrong evidence). The decoder keeps its frame: the
+  // server's next picture is a keyframe, drawn whole.
+  function blank() {
+    renderer.clear();
+    page.pictured = false;
+    page.width = 0;
+    page.height = 0;
+    page.blanks++;
+    if (timeline) ui.status(timeline.status(false));
   }
 
   let frameVideoOps = 0;
@@ -109,6 +128,7 @@ export async function main({ key, base, save }) {
         page.width = decoder.width;
         page.height = decoder.height;
         page.applied++;
+        page.pictured = true;
         send({ t: "applied", ok: true, w: decoder.width, h: decoder.height });
       } else {
         renderer.setCursor(decoder.cursor);
@@ -206,8 +226,12 @@ export async function main({ key, base, save }) {
         page.position = { us: m.us, playing: m.playing, pct: m.pct };
         if (timeline) {
           timeline.position(m);
-          ui.status(timeline.status(page.applied > 0));
+          ui.status(timeline.status(page.pictured));
         }
+        break;
+      case "blank":
+        queue.push(BLANK);
+        pump();
         break;
       case "event":
         page.events++;

@@ -31,12 +31,29 @@ export class Renderer {
     this.waiting = document.getElementById("waiting");
     const status = document.getElementById("status");
     if (this.waiting && status) {
-      const mirror = () => {
+      this.mirror = () => {
         if (!this.pictures) this.waiting.textContent = status.textContent;
       };
-      this.statusWatch = new MutationObserver(mirror);
-      this.statusWatch.observe(status, { childList: true, characterData: true, subtree: true });
-      mirror();
+      this.statusWatch = new MutationObserver(this.mirror);
+      this.watchStatus = () => this.statusWatch.observe(status, { childList: true, characterData: true, subtree: true });
+      this.watchStatus();
+      this.mirror();
+    }
+  }
+
+  // No picture: the screen empty again (as before the first one, its middle
+  // saying what the status says); the next draw paints its frame whole.
+  clear() {
+    this.screen.width = 1;
+    this.screen.height = 1;
+    this.image = null;
+    this.layout();
+    const had = this.pictures;
+    this.pictures = 0;
+    if (had && this.waiting) {
+      this.waiting.hidden = false;
+      this.watchStatus();
+      this.mirror();
     }
   }
 

@@ -30,6 +30,7 @@ const KINDS = {
   playback: { duration_us: int(0, 2 ** 42), width: int(0, 1 << 20), height: int(0, 1 << 20), name: str(255) },
   position: { us: int(0, 2 ** 42), playing: bool, pct: oneOf(50, 100, 200, 400) },
   event: { us: int(0, 2 ** 42), kind: str(32), text: str(1000) },
+  blank: {}, // no picture at the position (before the first): the screen is cleared
 };
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
 // may carry a reason and the upload's name, level why control cannot be had,
