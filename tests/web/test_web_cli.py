@@ -4,13 +4,14 @@ errors when something other than a screencodec host answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -192,31 +193,11 @@ def test_web_port_in_use() -> None:
     assert f"cannot serve the page on 127.0.0.1 port {port}: it is in use" in done.stderr
 
 
-def test_view_web_tells_the_terminal_when_control_comes_and_goes(
-    browser: Any, loop: asyncio.AbstractEventLoop
-) -> None:
-    """The terminal of `view --web` prints the terminal viewer's lines when
-    control is granted and taken back (it printed neither), and says so when
-    the agent's page gives it back (not "the host's user took back")."""
+def _printed(proc: subprocess.Popen[str]) -> tuple[list[str], Callable[[str], None]]:
+    """The lines ``proc`` printed so far, and ``until(text)``, which reads
+    them (20 s for each) until one is ``text``."""
     import queue
 
-    from screencodec.transport import CONTROL, RecordingInjector
-
-    creds = SessionCredentials()
-    source = open_source("synthetic", width=320, height=200, scenario="idle")
-
-    async def start() -> Any:
-        host = Host(source, consent=allow(), injector=RecordingInjector(),
-                    config=HostConfig(adaptive=False))  # fmt: skip
-        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
-
-    host, listener = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{listener.port}",
-         "--code", creds.code, "--password", creds.password, "--web", "--no-open", "--control"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     out: list[str] = []
 
@@ -232,15 +213,59 @@ def test_view_web_tells_the_terminal_when_control_comes_and_goes(
             except queue.Empty:
                 raise AssertionError(f"{text!r} never printed: {out}") from None
 
-    def control() -> bool:
-        return bool((page_state(browser).get("level") or {}).get("control"))
-
     threading.Thread(target=read, daemon=True).start()
+    return out, until
+
+
+@contextlib.contextmanager
+def _view_web_with_control(
+    browser: Any, loop: asyncio.AbstractEventLoop, consent: Any
+) -> Iterator[tuple[Host, subprocess.Popen[str], list[str], Callable[[str], None]]]:
+    """`view --web --no-open --control` against a host on loopback that can
+    be controlled and answers with ``consent``, its page open in ``browser``:
+    (the host, the process, the lines it printed, ``until``)."""
+    from screencodec.transport import RecordingInjector
+
+    creds = SessionCredentials()
+    source = open_source("synthetic", width=320, height=200, scenario="idle")
+
+    async def start() -> Any:
+        host = Host(source, consent=consent, injector=RecordingInjector(),
+                    config=HostConfig(adaptive=False))  # fmt: skip
+        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
+
+    host, listener = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{listener.port}",
+         "--code", creds.code, "--password", creds.password, "--web", "--no-open", "--control"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )  # fmt: skip
+    out, until = _printed(proc)
     try:
         until("keep this link private: it admits one page, once")
         url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", "\n".join(out))
         assert url, out
         browser.get(url.group(0))
+        yield host, proc, out, until
+    finally:
+        proc.kill()  # if it still runs
+        proc.communicate()  # closes its pipes, not a later test's GC
+        asyncio.run_coroutine_threadsafe(_close([listener], host), loop).result(10)
+
+
+def test_view_web_tells_the_terminal_when_control_comes_and_goes(
+    browser: Any, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The terminal of `view --web` prints the terminal viewer's lines when
+    control is granted and taken back (it printed neither), and says so when
+    the agent's page gives it back (not "the host's user took back")."""
+    from screencodec.transport import CONTROL
+
+    def control() -> bool:
+        return bool((page_state(browser).get("level") or {}).get("control"))
+
+    with _view_web_with_control(browser, loop, allow()) as (host, proc, out, until):
         until("control granted")  # --control
         wait_page(browser, lambda s: control(), what="control in the page")
         browser.find_element(By.ID, "give-back").click()
@@ -256,7 +281,33 @@ def test_view_web_tells_the_terminal_when_control_comes_and_goes(
         browser.find_element(By.ID, "leave").click()
         until("session ended: the agent left the session")
         assert proc.wait(20) == 0
-    finally:
-        proc.kill()  # if it still runs
-        proc.communicate()  # closes its pipes, not a later test's GC
-        asyncio.run_coroutine_threadsafe(_close([listener], host), loop).result(10)
+
+
+def test_view_web_tells_the_terminal_when_control_is_refused(
+    browser: Any, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The terminal of `view --web` prints the terminal viewer's refusal lines
+    (it printed none): the host's user's own refusal (``--control``), and a
+    refusal the host made without asking its user, with its reason (the
+    page's button, asking again within the host's REASK_AFTER)."""
+    from screencodec.transport import VIEW
+    from screencodec.transport.session.refusal import REASK_AFTER
+
+    by_user = "control refused by the host's user"
+    unasked = ("control refused (the host's user was not asked): the host's user refused"
+               f" this less than {REASK_AFTER:g} s ago")  # fmt: skip
+    # The host's user grants watching only: CONTROL is refused by the user.
+    with _view_web_with_control(browser, loop, allow(VIEW)) as (_host, proc, out, until):
+        until(by_user)  # --control
+        wait_page(browser, lambda s: bool(browser.execute_script(
+            "return window.screencodecPage.notice")), what="the refusal in the page")  # fmt: skip
+        # Asked again at once, from the page: the host refuses without asking.
+        button = browser.find_element(By.ID, "control")
+        wait_page(browser, lambda s: button.is_enabled(), what="Request control enabled")
+        button.click()
+        until(unasked)
+        browser.find_element(By.ID, "leave").click()
+        until("session ended: the agent left the session")
+        assert proc.wait(20) == 0
+        assert out.count(by_user) == 1 and out.count(unasked) == 1, out
+        assert "control granted" not in out

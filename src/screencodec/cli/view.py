@@ -52,6 +52,7 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
 
 if TYPE_CHECKING:
+    from screencodec.transport.session.permissions import Permission
     from screencodec.transport.session.refusal import Refusal
     from screencodec.transport.session.viewer import Viewer
     from screencodec.web.bridge import WebBridge
@@ -333,13 +334,31 @@ GIVEN_BACK = "you gave control back: you can only watch now"
 def _tell_control(viewer: Viewer, bridge: WebBridge) -> None:
     """With ``--web``: print the terminal viewer's lines when CONTROL comes
     and goes, whoever asked for it (``--control`` or the page's button): the
-    host's grant, its taking control back, or the page's own give-back (the
-    bridge holds control back until the host's answer: read before its own
+    host's grant, its refusal (once the request's answer is known: by the
+    host's user, or by the host unasked with its reason, or no answer), its
+    taking control back, or the page's own give-back (the bridge holds
+    control back until the host's answer: read before its own
     ``on_message``, which this wraps, clears it)."""
     from screencodec.transport.session import messages as m
 
     page = viewer.on_message
     had = CONTROL in viewer.level
+    request = viewer.request
+
+    async def asked(level: Permission, timeout: float = 60.0) -> bool:
+        # The refusal is known only when the request returns (Viewer.refusal
+        # matches it to the host's answer and notice): the grant is told by
+        # its message below, a refusal here, as the terminal viewer tells both.
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        granted = await request(level, timeout)
+        unanswered = viewer.refusal is None
+        if granted or CONTROL not in level or (unanswered and loop.time() - start < timeout):
+            return granted  # (no refusal, no timeout: the session ended, which is told)
+        print(_control_answer(False, viewer.refusal), flush=True)
+        return granted
+
+    viewer.request = asked  # type: ignore[method-assign]  # the bridge asks through it
 
     def seen(msg: m.Message) -> None:
         nonlocal had
