@@ -52,7 +52,6 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
 
 if TYPE_CHECKING:
-    from screencodec.transport.session.permissions import Permission
     from screencodec.transport.session.refusal import Refusal
     from screencodec.transport.session.viewer import Viewer
     from screencodec.web.bridge import WebBridge
@@ -343,22 +342,10 @@ def _tell_control(viewer: Viewer, bridge: WebBridge) -> None:
 
     page = viewer.on_message
     had = CONTROL in viewer.level
-    request = viewer.request
-
-    async def asked(level: Permission, timeout: float = 60.0) -> bool:
-        # The refusal is known only when the request returns (Viewer.refusal
-        # matches it to the host's answer and notice): the grant is told by
-        # its message below, a refusal here, as the terminal viewer tells both.
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        granted = await request(level, timeout)
-        unanswered = viewer.refusal is None
-        if granted or CONTROL not in level or (unanswered and loop.time() - start < timeout):
-            return granted  # (no refusal, no timeout: the session ended, which is told)
-        print(_control_answer(False, viewer.refusal), flush=True)
-        return granted
-
-    viewer.request = asked  # type: ignore[method-assign]  # the bridge asks through it
+    # A refusal is known only when the bridge's request returns (Viewer.refusal
+    # matches it to the host's answer and notice); a grant is told by its
+    # message below, as the terminal viewer tells both.
+    bridge.on_refused = lambda refusal: print(_control_answer(False, refusal), flush=True)
 
     def seen(msg: m.Message) -> None:
         nonlocal had

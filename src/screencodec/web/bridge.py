@@ -43,6 +43,7 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import FileReceived
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
+from screencodec.transport.session.refusal import Refusal
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_message
@@ -74,6 +75,10 @@ def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
                           | m.Capabilities.COMPACT, cache)  # compact: expanded by the Viewer
 
 
+#: How long the page's request for CONTROL waits for the host's answer.
+ASK_TIMEOUT = 60.0
+
+
 class WebBridge:
     """One agent's page and one viewer. ``hello`` resolves with the first
     page's hello; ``page_seen`` is set while a page is connected.
@@ -103,6 +108,10 @@ class WebBridge:
         self._bye = False
         self._closed = False  # the session is over: the page's words go nowhere
         self.held_back = False
+        #: Called with the viewer's refusal when a request for CONTROL was
+        #: refused (None: the host did not answer within ASK_TIMEOUT); not
+        #: when granted (the grant is a message) or when the session ended.
+        self.on_refused: Callable[[Refusal | None], None] | None = None
         self.unavailable = ""
         # What this bridge pressed on the host and has not released (keysym -> None,
         # in order), so that giving control back never leaves a key down there.
@@ -385,9 +394,16 @@ class WebBridge:
         not taken for it)."""
         self.status("Asking the user for remote control...")
         refusal = None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         with contextlib.suppress(RuntimeError, SessionClosedError):  # one already pending
-            if not await viewer.request(CONTROL):
+            if not await viewer.request(CONTROL, ASK_TIMEOUT):
                 refusal = viewer.refusal
+                # No refusal and no timeout: the session ended, which is told.
+                if self.on_refused is not None and (
+                    refusal is not None or loop.time() - start >= ASK_TIMEOUT
+                ):
+                    self.on_refused(refusal)
         if refusal is not None and refusal.by_user:
             self.send({"t": "notice", "text": "The user declined remote control.", "code": 0})
         # A give-back under way stays one (held_back is cleared by the host's
