@@ -230,6 +230,16 @@ def test_local_input_wins() -> None:
     run(main())
 
 
+async def _local_user_notices(host: Host, viewer: Viewer) -> list[m.Notice]:
+    """Every "local user is using the input" notice the viewer got so far: a
+    chat line sent now comes behind them all on the channel."""
+    events = viewer.events()
+    await host.send_chat("after the moves")
+    while not isinstance(await asyncio.wait_for(events.__anext__(), 10), ChatReceived):
+        pass
+    return [n for n in viewer.notices if n.code == m.Notice.LOCAL_USER_ACTIVE]
+
+
 def test_a_local_user_who_keeps_moving_is_reported_once() -> None:
     """The docs promise one Notice per reason, not one per mouse event: a
     local user who keeps moving while the agent moves too (each local move
@@ -239,17 +249,11 @@ def test_a_local_user_who_keeps_moving_is_reported_once() -> None:
         host, _, inj = make_host(local_input_pause=30.0)
         async with connected(host, level=VIEW | CONTROL) as (viewer, _, _):
             link = next(iter(host._runtime.links))
-            events = viewer.events()
             for i in range(5):
                 host.local_input_activity()
                 await viewer.pointer_move(i, i)
                 await until(lambda n=i + 1: link.gate.dropped_local == n)
-            await host.send_chat("after the moves")  # behind every notice on the channel
-            while True:
-                ev = await asyncio.wait_for(events.__anext__(), 10)
-                if isinstance(ev, ChatReceived):
-                    break
-            told = [n for n in viewer.notices if n.code == m.Notice.LOCAL_USER_ACTIVE]
+            told = await _local_user_notices(host, viewer)
             assert len(told) == 1, told
             assert inj.events == []
 
@@ -289,13 +293,7 @@ def test_a_local_user_who_never_stops_is_reported_once_however_rare_the_agent(
             clock[0] += 3.0  # a break longer than the pause
             host.local_input_activity()
             await agent_moves(3)
-            events = viewer.events()
-            await host.send_chat("after the moves")  # behind every notice on the channel
-            while True:
-                ev = await asyncio.wait_for(events.__anext__(), 10)
-                if isinstance(ev, ChatReceived):
-                    break
-            told = [n for n in viewer.notices if n.code == m.Notice.LOCAL_USER_ACTIVE]
+            told = await _local_user_notices(host, viewer)
             assert len(told) == 2, told
             assert inj.events == []
 
