@@ -153,3 +153,41 @@ def _check_audit(path: Path, file_sha: str) -> None:
                  "direction": "to-host", "answer": "accepted", "sha256_matches": True}
     assert "key" not in kinds, "keystroke text only when enabled"
     assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+
+
+def test_a_listener_closed_without_a_bye_is_logged_as_the_hosts_bye(tmp_path: Path) -> None:
+    """A library host that closes its listener (not ``host.disconnect``): no
+    Bye crosses the connection, and the audit log still ends with the host's
+    ``bye``, its reason the session's END reason. A viewer's own Bye before
+    that is the only one logged (the fallback never adds a second)."""
+
+    async def session(viewer_says_bye: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        rec_dir = tmp_path / f"rec-{viewer_says_bye}"
+        recorder = Recorder(rec_dir, host_id="test-host")
+        source = open_source("synthetic", width=320, height=200, scenario="typing", seed=1)
+        host = Host(source, consent=allow(), recorder=recorder)
+        creds = SessionCredentials()
+        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+        ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+        viewer = Viewer(ch, who="Alice")
+        await viewer.start(VIEW)
+        task = asyncio.ensure_future(viewer.run())
+        await until(lambda: viewer.decoded >= 3, what="first updates")
+        if viewer_says_bye:
+            await viewer.bye("done")
+        else:
+            await listener.close()
+        await asyncio.wait_for(task, 20)
+        (done,) = await asyncio.to_thread(recorder.wait, 1)
+        await listener.close()
+        await host.close()
+        with RecordingReader(done.path) as r:
+            return r.meta(), r.events()
+
+    meta, events = asyncio.run(asyncio.wait_for(session(False), 60))
+    byes = [ev for ev in events if ev["type"] == "bye"]
+    assert [(b["from"], b["reason"]) for b in byes] == [("host", meta["reason"])], events
+    assert events[-1] is byes[0]
+    meta, events = asyncio.run(asyncio.wait_for(session(True), 60))
+    assert [(ev["from"], ev["reason"]) for ev in events if ev["type"] == "bye"] == [
+        ("viewer", "done")]
