@@ -20,8 +20,12 @@ build: $(STAMP)
 debug: $(STAMP)
 	SCREENCODEC_DEBUG=1 SCREENCODEC_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
 
+# The tests run in one process per core, at most 4 (pytest-xdist): most of
+# them wait on sockets, subprocesses and browsers, not on the CPU.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: build lint wheels
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) tests
 
 demo: build
 	$(VENV)/bin/screencodec demo
@@ -35,7 +39,10 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 wheels: $(STAMP)
-	rm -rf build/wheel-raw build/lib.* build/bdist.* wheels/*.whl
+	# The wheel packs the .so files `make build` linked in build/lib.* (setup.py
+	# rebuilds them when its switches change); only the Python files are copied again.
+	rm -rf build/wheel-raw build/bdist.* wheels/*.whl
+	[ ! -d build ] || find build -path 'build/lib.*' -type f ! -name '*.so' -delete
 	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w build/wheel-raw .
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/auditwheel repair -w wheels build/wheel-raw/screencodec-*.whl \
 		|| cp build/wheel-raw/screencodec-*.whl wheels/

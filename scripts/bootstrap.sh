@@ -40,4 +40,6 @@ fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel Cython
-"$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[dev]'
+# Metadata and dependencies only: `make build` compiles the extensions in place
+# (an editable install would compile them once more, in a folder of its own).
+SCREENCODEC_NO_EXT=1 "$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[dev]'
