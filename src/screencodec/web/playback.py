@@ -46,10 +46,17 @@ from screencodec.web.bridge import WebBridge
 from screencodec.web.schema import parse_page_message
 from screencodec.web.server import WebServer
 
-__all__ = ["PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "describe_event"]
+__all__ = [
+    "CLOSED", "LEFT", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "describe_event",
+]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
 _SPEEDS = (50, 100, 200, 400)
+#: Why a playback ended, as ``recordings play --web`` prints it ("playback
+#: ended: ..."): the auditor pressed Leave in the page, or the page went away
+#: and did not come back within ``PlaybackOptions.grace``.
+LEFT = "you left the playback in the page"
+CLOSED = "the page was closed"
 
 
 def _cut(text: str, units: int) -> str:
@@ -330,6 +337,8 @@ class RecordingPlayback:
             reader.close()
 
     async def _until_left(self, bridge: PlaybackBridge) -> str:
+        """Why the playback ends: :data:`LEFT` (the page's Leave button), or
+        :data:`CLOSED` (the page went and did not come back within ``grace``)."""
         ended = asyncio.ensure_future(bridge.ended.wait())
         try:
             while not ended.done():
@@ -346,7 +355,7 @@ class RecordingPlayback:
                                    return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
                 seen.cancel()
                 if not ended.done() and not bridge.page_seen.is_set():
-                    return "the page was closed"
-            return "the agent closed the page"
+                    return CLOSED
+            return LEFT
         finally:
             ended.cancel()
