@@ -48,7 +48,7 @@ from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_message
 
-__all__ = ["HISTORY", "WebBridge", "capabilities_from"]
+__all__ = ["ASK_TIMEOUT", "HISTORY", "UNANSWERED", "WebBridge", "capabilities_from"]
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
 _REPLAYED = ("status", "level", "monitors", "stats", "banner")
@@ -75,8 +75,11 @@ def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
                           | m.Capabilities.COMPACT, cache)  # compact: expanded by the Viewer
 
 
-#: How long the page's request for CONTROL waits for the host's answer.
+#: How long the page's request for CONTROL waits for the host's answer (the
+#: default of ``WebBridge.ask_timeout``).
 ASK_TIMEOUT = 60.0
+#: What the page is told when the host did not answer a request for CONTROL.
+UNANSWERED = "The host did not answer the request for remote control."
 
 
 class WebBridge:
@@ -87,10 +90,13 @@ class WebBridge:
     back), ``protocol_errors``. ``held_back``: the agent gave control back, or
     the page went away, and the host has not taken it yet; ``unavailable``: the
     host's reason why it cannot grant CONTROL in this session ("" if none).
+    ``ask_timeout``: how long a request for CONTROL waits for the host's
+    answer before the page and :attr:`on_refused` are told it did not come.
     """
 
-    def __init__(self, who: str = "support") -> None:
+    def __init__(self, who: str = "support", ask_timeout: float = ASK_TIMEOUT) -> None:
         self.who = who
+        self.ask_timeout = ask_timeout
         self.viewer: Viewer | None = None
         self.hello: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.page_seen = asyncio.Event()
@@ -109,7 +115,7 @@ class WebBridge:
         self._closed = False  # the session is over: the page's words go nowhere
         self.held_back = False
         #: Called with the viewer's refusal when a request for CONTROL was
-        #: refused (None: the host did not answer within ASK_TIMEOUT); not
+        #: refused (None: the host did not answer within ask_timeout); not
         #: when granted (the grant is a message) or when the session ended.
         self.on_refused: Callable[[Refusal | None], None] | None = None
         self.unavailable = ""
@@ -391,21 +397,23 @@ class WebBridge:
         answer. A refusal the user was not asked about comes with the host's
         own notice (shown as it came): only the user's own is said here, once
         this request's answer is known (a late answer to an earlier one is
-        not taken for it)."""
+        not taken for it), and no answer within :attr:`ask_timeout`."""
         self.status("Asking the user for remote control...")
         refusal = None
+        unanswered = False
         loop = asyncio.get_running_loop()
         start = loop.time()
         with contextlib.suppress(RuntimeError, SessionClosedError):  # one already pending
-            if not await viewer.request(CONTROL, ASK_TIMEOUT):
+            if not await viewer.request(CONTROL, self.ask_timeout):
                 refusal = viewer.refusal
                 # No refusal and no timeout: the session ended, which is told.
-                if self.on_refused is not None and (
-                    refusal is not None or loop.time() - start >= ASK_TIMEOUT
-                ):
+                unanswered = refusal is None and loop.time() - start >= self.ask_timeout
+                if self.on_refused is not None and (refusal is not None or unanswered):
                     self.on_refused(refusal)
         if refusal is not None and refusal.by_user:
             self.send({"t": "notice", "text": "The user declined remote control.", "code": 0})
+        elif unanswered:
+            self.send({"t": "notice", "text": UNANSWERED, "code": 0})
         # A give-back under way stays one (held_back is cleared by the host's
         # revoke only); a grant that came after the page went away is given
         # back at once, as the page's going away gives it back.
