@@ -31,6 +31,20 @@ export function shownText(text) {
 const TRANSIENT = new Set([1, 2]);
 export const CONTROL_UNAVAILABLE = 4;
 
+// Whether the viewer saved a file the user offered as `offered` under the
+// name `saved`: that name, or, when the download folder holds one already,
+// "stem (n).ext", or a random prefix (FileReceiver._target,
+// transport/session/sidechannels.py).
+function savedAs(offered, saved) {
+  if (saved === offered) return true;
+  const dot = offered.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [offered.slice(0, dot), offered.slice(dot)] : [offered.slice(dot + 1), ""];
+  if (saved.startsWith(`${stem} (`) && saved.endsWith(`)${ext}`)) {
+    return /^[0-9]+$/.test(saved.slice(stem.length + 2, saved.length - ext.length - 1));
+  }
+  return /^[0-9a-f]{16}-/.test(saved) && saved.slice(17) === offered;
+}
+
 function size(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
@@ -44,6 +58,7 @@ export class UI {
     this.playback = false;
     this.host = null;
     this.files = new Map();
+    this.accepted = []; // the user's files the agent accepted, not received yet: { key, name, bytes }
     this.noticeTtlMs = 8000;
     this.noticeQuietMs = 1500;
     this.lasting = null; // the latest notice that stays: shown again when a transient one goes
@@ -236,18 +251,23 @@ export class UI {
   }
 
   // `answered` ("accepted", "declined"): a row replayed to a reloaded page.
+  // An accepted file's row becomes its received row (fileReceived).
   fileOffer(id, name, bytes, answered = null) {
+    const key = `in${id}`;
     if (answered) {
-      this.fileRow(`in${id}`, name, ` ${size(bytes)} from the user: ${answered}`);
+      this.fileRow(key, name, ` ${size(bytes)} from the user: ${answered}`);
+      if (answered === "accepted") this.accepted.push({ key, name, bytes });
       return;
     }
-    const row = this.fileRow(`in${id}`, name, ` ${size(bytes)} from the user: `);
+    const asked = ` ${size(bytes)} from the user: `;
+    const row = this.fileRow(key, name, asked);
     const yes = el("button", "Accept");
     const no = el("button", "Decline");
     const answer = (accept) => {
       yes.remove();
       no.remove();
-      row.state.textContent = accept ? " receiving..." : " declined";
+      row.state.textContent = asked + (accept ? "receiving..." : "declined");
+      if (accept) this.accepted.push({ key, name, bytes });
       this.actions.answerFile(id, accept);
     };
     yes.onclick = () => answer(true);
@@ -255,8 +275,15 @@ export class UI {
     row.li.append(yes, no);
   }
 
+  // `id` numbers the received files (the Save link's), not the offers: the
+  // file's offer row is the oldest accepted one of its size and name, and a
+  // file without one (its row forgotten) gets a row of its own.
   fileReceived(id, name, bytes) {
-    const row = this.fileRow(`got${id}`, name, ` ${size(bytes)} received `);
+    const i = this.accepted.findIndex((o) => o.bytes === bytes && savedAs(o.name, name));
+    const offer = i < 0 ? null : this.accepted.splice(i, 1)[0];
+    const row = offer
+      ? this.fileRow(offer.key, offer.name, ` ${size(bytes)} from the user: received `)
+      : this.fileRow(`got${id}`, name, ` ${size(bytes)} received `);
     const a = el("a", "Save");
     a.href = this.actions.fileUrl(id);
     a.download = name;
