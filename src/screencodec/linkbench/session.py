@@ -383,6 +383,22 @@ async def _wait(signal: _Signal, timeout: float, what: str) -> None:
         raise TimeoutError(f"{what} within {timeout:g} s") from None
 
 
+def _staged(frames: FrameSequence, *, sample_period: float,
+            max_samples: int) -> tuple[list[int], PacedSource, _Probe]:  # fmt: skip
+    """The changed frames, the paced source and the probe (whose ``gate`` the
+    host shares) of one session of ``frames``, on the running loop."""
+    changed, final = changed_frames(frames.frame(i) for i in range(len(frames)))
+    assert final is not None
+    first = np.array(frames.frame(0), np.uint8, copy=True)
+    paced = PacedSource(frames, clock=_CLOCK)
+    loop = asyncio.get_running_loop()
+    gate = _GatedSource(paced, first, _Signal(loop))
+    stop = changed[-1] if changed else 0
+    probe = _Probe(gate, final, stop, loop=loop, sample_period=sample_period,
+                   max_samples=max_samples)  # fmt: skip
+    return changed, paced, probe
+
+
 async def run_session(
     frames: FrameSequence,
     link: Link,
@@ -413,17 +429,9 @@ async def run_session(
     """
     if proxy == "process" and not _shared_clock():
         raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
-    changed, final = changed_frames(frames.frame(i) for i in range(len(frames)))
-    assert final is not None
-    first = np.array(frames.frame(0), np.uint8, copy=True)
-    paced = PacedSource(frames, clock=_CLOCK)
-    loop = asyncio.get_running_loop()
-    gate = _GatedSource(paced, first, _Signal(loop))
-    stop = changed[-1] if changed else 0
-    probe = _Probe(gate, final, stop, loop=loop, sample_period=sample_period,
-                   max_samples=max_samples)  # fmt: skip
+    changed, paced, probe = _staged(frames, sample_period=sample_period, max_samples=max_samples)
     make_encoder = encoder_factory or host_default_encoder
-    host = Host(gate, consent=allow(), config=host_config or HostConfig(),
+    host = Host(probe.gate, consent=allow(), config=host_config or HostConfig(),
                 encoder_factory=lambda w, h: _NotingEncoder(make_encoder(w, h), probe))  # fmt: skip
     relay: _Proxy
     if proxy == "process":
