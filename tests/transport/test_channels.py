@@ -78,6 +78,65 @@ def test_file_accepted_with_consent_bytes_equal(tmp_path: Path) -> None:
     run(main())
 
 
+def _answer_in_reverse(order: list[str]):  # type: ignore[no-untyped-def]
+    """A file consent that says yes to two offers, the second one first:
+    the files then arrive in another order than they were offered."""
+    asked: list[FileOfferInfo] = []
+    gates = {name: asyncio.Event() for name in order}
+
+    async def consent(info: FileOfferInfo) -> bool:
+        asked.append(info)
+        if len(asked) == len(order):
+            gates[order[1]].set()
+        await gates[info.name].wait()
+        if info.name == order[1]:
+            gates[order[0]].set()
+        return True
+
+    return consent, asked
+
+
+@pytest.mark.parametrize("to", ["host", "viewer"])
+def test_a_received_file_names_the_offer_it_answers(tmp_path: Path, to: str) -> None:
+    # Two offers of the same size: only the transfer number ties each
+    # FileReceived to the question (the web page's row, a dialog) it answers.
+    # A viewer's questions may be answered in any order (here the second
+    # first, so the files arrive in reverse); the host asks one at a time.
+    files = {name: tmp_path / name for name in ("one.bin", "two.bin")}
+    for i, path in enumerate(files.values()):
+        path.write_bytes(bytes([i]) * 300_000)
+    dl = tmp_path / "dl"
+    dl.mkdir()
+
+    async def main() -> None:
+        desktop = SyntheticDesktop(320, 240, scenario="idle")
+        viewer_kw: dict[str, object] = {}
+        if to == "host":
+            host, asked = host_with_files(dl, True)
+        else:
+            consent, asked = _answer_in_reverse(list(files))
+            host = Host(desktop, consent=allow())
+            viewer_kw = {"download_dir": dl, "file_consent": consent}
+        host_events = host.events()
+        async with connected(host, **viewer_kw) as (viewer, _, _):
+            if to == "host":
+                got = host_events
+                sends = [viewer.send_file(p) for p in files.values()]
+            else:
+                got = viewer.events()
+                sends = [host.send_file(p, host.viewers[0]) for p in files.values()]
+            assert await asyncio.gather(*sends) == [True, True]
+            received = [await asyncio.wait_for(_first(got, FileReceived), 5) for _ in files]
+        by_transfer = {info.transfer: info.name for info in asked}
+        assert sorted(by_transfer.values()) == sorted(files)
+        if to == "viewer":
+            assert [by_transfer[ev.transfer] for ev in received] == ["two.bin", "one.bin"]
+        for ev in received:
+            assert Path(ev.path).read_bytes() == files[by_transfer[ev.transfer]].read_bytes()
+
+    run(main())
+
+
 async def _first(events, kind):  # type: ignore[no-untyped-def]
     async for ev in events:
         if isinstance(ev, kind):

@@ -1,8 +1,9 @@
 """A file the user offers has one row in the page, from the offer to its Save
 link, also after a reload. The offer's number (the page's question) and the
-received file's (its Save link's) are not the same transfer's: a declined
-offer before it must keep its own row, and a file saved under another name
-(the download folder had one already) still finds its offer's row."""
+received file's (its Save link's) are not the same: the bridge ties them by
+the host's transfer number. A declined offer before it keeps its own row, and
+a file saved under another name (the download folder had one already) still
+ends in its offer's row."""
 
 from __future__ import annotations
 
@@ -84,3 +85,4 @@ def test_an_accepted_file_keeps_one_row_to_its_save_link(browser: Any, tmp_path:
         assert _saved(browser) == second.read_text()
     finally:
         live.close()
+

@@ -233,7 +233,7 @@ class WebBridge:
     async def _events(self, viewer: Viewer) -> None:
         async for ev in viewer.events():
             if isinstance(ev, FileReceived) and self.files is not None:
-                self.files.received(Path(ev.path), ev.size)
+                self.files.received(Path(ev.path), ev.size, ev.transfer)
 
     # -- the page's socket -----------------------------------------------------------
 

@@ -32,6 +32,7 @@ __all__ = ["MAX_UPLOAD", "PageFiles"]
 MAX_UPLOAD = 1 << 30
 _MAX_OPEN_UPLOADS = 4
 _MAX_QUESTIONS = 8
+_MAX_ACCEPTED = 64
 _ID = struct.Struct(">I")
 
 
@@ -58,6 +59,10 @@ class PageFiles:
         self._uploads: dict[int, _Upload] = {}
         self._questions: dict[int, asyncio.Future[bool]] = {}
         self._next_question = 1
+        #: the host's transfer number -> the page's question about it, for the
+        #: files accepted and not received yet (the oldest forgotten past
+        #: _MAX_ACCEPTED: a transfer the host broke off never ends)
+        self._accepted: dict[int, int] = {}
 
     # -- uploads -----------------------------------------------------------------
 
@@ -108,19 +113,30 @@ class PageFiles:
         self._questions[qid] = fut
         self._send({"t": "file_offer", "id": qid, "name": info.name[:255], "size": info.size})
         try:
-            return await fut
+            accepted = await fut
         finally:
             self._questions.pop(qid, None)
+        if accepted:
+            self._accepted[info.transfer] = qid
+            while len(self._accepted) > _MAX_ACCEPTED:
+                del self._accepted[next(iter(self._accepted))]
+        return accepted
 
     def answer(self, qid: int, accept: bool) -> None:
         fut = self._questions.get(qid)
         if fut is not None and not fut.done():  # a late answer is harmless
             fut.set_result(accept)
 
-    def received(self, path: Path, size: int) -> None:
+    def received(self, path: Path, size: int, transfer: int) -> None:
+        """The file of host transfer ``transfer`` is in: the page gets a link
+        to it, and the question it answers (``offer``), whose row it ends."""
         n = len(self.served) + 1
         self.served[n] = path
-        self._send({"t": "file_received", "id": n, "name": path.name[:255], "size": size})
+        msg = {"t": "file_received", "id": n, "name": path.name[:255], "size": size}
+        offer = self._accepted.pop(transfer, None)
+        if offer is not None:
+            msg["offer"] = offer
+        self._send(msg)
 
     def close(self) -> None:
         for up in self._uploads.values():

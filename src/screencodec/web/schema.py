@@ -114,7 +114,8 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("ended", "reason", ""),
         # answered: replayed to a reloaded page once the agent answered
         ("file_offer", "id name size", "answered"),
-        ("file_received", "id name size", ""),
+        # offer: the file_offer (question) this file answers, when known
+        ("file_received", "id name size", "offer"),
         ("file_progress", "id state", "text name"),
         ("playback", "duration_us width height name", ""),
         ("position", "us playing pct", ""),

@@ -66,9 +66,14 @@ class ChatReceived:
 
 @dataclass(frozen=True, slots=True)
 class FileReceived:
+    """A file the peer sent is saved at ``path``. ``transfer`` is the
+    peer's number for it, as the :class:`FileOfferInfo` the local user was
+    asked about carried: what ties the file to that question."""
+
     peer: str
     path: str
     size: int
+    transfer: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -334,7 +334,7 @@ class ViewerLink:
             self.host.files_for(self).on_chunk(msg)
         elif isinstance(msg, m.FileEnd):
             path, size = self.host.files_for(self).on_end(msg)
-            self.host.emit(FileReceived(self.peer, str(path), size))
+            self.host.emit(FileReceived(self.peer, str(path), size, msg.transfer))
         elif isinstance(msg, m.FileAccept):
             self.host.sender_for(self).on_accept(msg)
         elif isinstance(msg, m.Extension):

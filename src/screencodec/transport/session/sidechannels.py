@@ -90,12 +90,15 @@ class FileOfferInfo:
     harmless path component, shown through :func:`~..channel.display.safe_text`),
     ``peer`` likewise. ``question`` numbers the question among all those the
     host asks (see :class:`~.consent.QuestionQueue`). Saying yes to it saves
-    one file and grants nothing else."""
+    one file and grants nothing else. ``transfer`` is the sender's number
+    for the file, which the :class:`~.events.FileReceived` event for it
+    carries too."""
 
     peer: str
     name: str
     size: int
     question: int = 0
+    transfer: int = 0
 
     def describe(self) -> str:
         return f"{self.peer} sends the file {self.name!r} ({self.size} bytes)"
@@ -183,7 +186,8 @@ class FileReceiver:
             return None
         self._total += offer.size
         self.pending += 1
-        return FileOfferInfo(safe_text(peer), safe_text(safe_filename(offer.name), 100), offer.size)
+        name = safe_text(safe_filename(offer.name), 100)
+        return FileOfferInfo(safe_text(peer), name, offer.size, transfer=offer.transfer)
 
     def refusal_event(self, offer: FileOffer, peer: str, why: str | None = None) -> FileRefused:
         """The event for an offer refused without asking: ``why`` (default:

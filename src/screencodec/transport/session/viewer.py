@@ -399,7 +399,7 @@ class Viewer:
             self.files.on_chunk(msg)
         elif isinstance(msg, m.FileEnd):
             path, size = self.files.on_end(msg)
-            self.events_hub.emit(FileReceived(self.channel.peer, str(path), size))
+            self.events_hub.emit(FileReceived(self.channel.peer, str(path), size, msg.transfer))
         elif isinstance(msg, m.FileAccept):
             self.sender.on_accept(msg)
         elif isinstance(msg, m.Extension):

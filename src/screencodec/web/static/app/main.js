@@ -214,7 +214,7 @@ export async function main({ key, base, save }) {
         ui.fileOffer(m.id, m.name, m.size, m.answered || null);
         break;
       case "file_received":
-        ui.fileReceived(m.id, m.name, m.size);
+        ui.fileReceived(m.id, m.name, m.size, m.offer ?? null);
         break;
       case "playback":
         page.playback = { durationUs: m.duration_us, width: m.width, height: m.height };

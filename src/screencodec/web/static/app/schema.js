@@ -34,12 +34,14 @@ const KINDS = {
 };
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
 // may carry a reason and the upload's name, level why control cannot be had,
-// notice the host's code, a replayed file_offer the agent's answer.
+// notice the host's code, a replayed file_offer the agent's answer,
+// file_received the offer it answers.
 const OPTIONAL = {
   file_progress: { text: str(200), name: str(255) },
   level: { unavailable: str(1000) },
   notice: { code: int(0, 65535) },
   file_offer: { answered: oneOf("accepted", "declined") },
+  file_received: { offer: int(0, 2 ** 32) },
 };
 
 // Own properties only: JSON.parse makes "__proto__" an own key, and `in`

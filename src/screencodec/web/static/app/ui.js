@@ -31,20 +31,6 @@ export function shownText(text) {
 const TRANSIENT = new Set([1, 2]);
 export const CONTROL_UNAVAILABLE = 4;
 
-// Whether the viewer saved a file the user offered as `offered` under the
-// name `saved`: that name, or, when the download folder holds one already,
-// "stem (n).ext", or a random prefix (FileReceiver._target,
-// transport/session/sidechannels.py).
-function savedAs(offered, saved) {
-  if (saved === offered) return true;
-  const dot = offered.lastIndexOf(".");
-  const [stem, ext] = dot > 0 ? [offered.slice(0, dot), offered.slice(dot)] : [offered.slice(dot + 1), ""];
-  if (saved.startsWith(`${stem} (`) && saved.endsWith(`)${ext}`)) {
-    return /^[0-9]+$/.test(saved.slice(stem.length + 2, saved.length - ext.length - 1));
-  }
-  return /^[0-9a-f]{16}-/.test(saved) && saved.slice(17) === offered;
-}
-
 function size(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
@@ -58,7 +44,6 @@ export class UI {
     this.playback = false;
     this.host = null;
     this.files = new Map();
-    this.accepted = []; // the user's files the agent accepted, not received yet: { key, name, bytes }
     this.noticeTtlMs = 8000;
     this.noticeQuietMs = 1500;
     this.lasting = null; // the latest notice that stays: shown again when a transient one goes
@@ -256,7 +241,6 @@ export class UI {
     const key = `in${id}`;
     if (answered) {
       this.fileRow(key, name, ` ${size(bytes)} from the user: ${answered}`);
-      if (answered === "accepted") this.accepted.push({ key, name, bytes });
       return;
     }
     const asked = ` ${size(bytes)} from the user: `;
@@ -267,7 +251,6 @@ export class UI {
       yes.remove();
       no.remove();
       row.state.textContent = asked + (accept ? "receiving..." : "declined");
-      if (accept) this.accepted.push({ key, name, bytes });
       this.actions.answerFile(id, accept);
     };
     yes.onclick = () => answer(true);
@@ -275,14 +258,13 @@ export class UI {
     row.li.append(yes, no);
   }
 
-  // `id` numbers the received files (the Save link's), not the offers: the
-  // file's offer row is the oldest accepted one of its size and name, and a
-  // file without one (its row forgotten) gets a row of its own.
-  fileReceived(id, name, bytes) {
-    const i = this.accepted.findIndex((o) => o.bytes === bytes && savedAs(o.name, name));
-    const offer = i < 0 ? null : this.accepted.splice(i, 1)[0];
-    const row = offer
-      ? this.fileRow(offer.key, offer.name, ` ${size(bytes)} from the user: received `)
+  // `id` numbers the received files (the Save link's `files/N`); `offer` is
+  // the question (fileOffer's id) this file answers: its row ends there. A
+  // file without one (or whose row was forgotten) gets a row of its own.
+  fileReceived(id, name, bytes, offer = null) {
+    const key = offer === null ? null : `in${offer}`;
+    const row = key !== null && this.files.has(key)
+      ? this.fileRow(key, name, ` ${size(bytes)} from the user: received `)
       : this.fileRow(`got${id}`, name, ` ${size(bytes)} received `);
     const a = el("a", "Save");
     a.href = this.actions.fileUrl(id);
