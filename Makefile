@@ -21,11 +21,12 @@ debug: $(STAMP)
 	SCREENCODEC_DEBUG=1 SCREENCODEC_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
 
 # The tests run in one process per core, at most 4 (pytest-xdist): most of
-# them wait on sockets, subprocesses and browsers, not on the CPU.
+# them wait on sockets, subprocesses and browsers, not on the CPU. Each file's
+# tests stay in one process, in their order, as when run alone.
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: build lint wheels
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
 
 demo: build
 	$(VENV)/bin/screencodec demo

@@ -4,10 +4,12 @@ node against Python's ScreenDecoder, on the same messages in the same run.
 Workloads: the synthetic desktop's typing, terminal and browser scenarios at
 1080p, 60 frames after the keyframe, encoded once by ``ScreenEncoder`` as a
 live session does (and terminal again with ``history=True``, the ZSTREAM
-path). Each decoder decodes each stream three times from a fresh state and
-the last pass counts (node's JIT is warm by then). Reported per workload: the
-median and mean decode time per delta update on each side, node's median as
-a ratio to Python's, and the keyframe's decode time in the last pass. Browser
+path); and, when ``make corpus`` recorded them, the real-screen clips
+terminal-log and browser-docs (120 frames, ``history=True``). Each decoder
+decodes each stream three times from a fresh state and the last pass counts
+(node's JIT is warm by then). Reported per workload: the median and mean
+decode time per delta update on each side, node's median as a ratio to
+Python's, and the keyframe's decode time in the last pass. Browser
 canvas upload (putImageData) is not included.
 Target: the page keeps up with 60 fps, i.e. a median under 16.7 ms.
 Run with ``make bench`` or ``pytest benchmarks/test_bench_web_decoder.py -s``.
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from screencodec.capture.replay import synthetic_sequence
+from screencodec.capture.replay import Recording, synthetic_sequence
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 
@@ -43,6 +45,9 @@ WORKLOADS = {
     "terminal (history)": ("terminal", True),
     "browser": ("browser", False),
 }
+CORPUS = ROOT / "corpus"
+CORPUS_CLIPS = ("terminal-log", "browser-docs")
+CORPUS_FRAMES = 120
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
@@ -51,6 +56,14 @@ def encode(scenario: str, history: bool) -> list[bytes]:
     seq = synthetic_sequence(scenario, W, H, fps=30, seconds=(FRAMES + 1) / 30, seed=0)
     enc = ScreenEncoder(W, H, history=history)
     return [enc.encode(np.ascontiguousarray(seq.frame(i))) for i in range(len(seq))]
+
+
+def encode_clip(clip: str) -> list[bytes]:
+    rec = Recording.open(CORPUS / clip)
+    frames = [np.array(rec.frame(i)) for i in range(min(len(rec), CORPUS_FRAMES + 1))]
+    height, width = frames[0].shape[:2]
+    enc = ScreenEncoder(width, height, history=True)
+    return [enc.encode(f) for f in frames]
 
 
 def python_times(messages: list[bytes]) -> list[float]:
@@ -66,10 +79,12 @@ def python_times(messages: list[bytes]) -> list[float]:
 
 
 def run_all(directory: Path) -> list[dict[str, Any]]:
-    streams = {}
-    for i, (name, (scenario, history)) in enumerate(WORKLOADS.items()):
-        streams[name] = encode(scenario, history)
-        with open(directory / f"w{i}.msgs", "wb") as f:
+    streams = {name: encode(scenario, history) for name, (scenario, history) in WORKLOADS.items()}
+    for clip in CORPUS_CLIPS:
+        if (CORPUS / clip).is_dir():
+            streams[f"corpus:{clip}"] = encode_clip(clip)
+    for i, name in enumerate(streams):
+        with open(directory / f"w{i:02d}.msgs", "wb") as f:
             for m in streams[name]:
                 f.write(struct.pack("<I", len(m)) + m)
     assert NODE is not None
@@ -81,12 +96,12 @@ def run_all(directory: Path) -> list[dict[str, Any]]:
     rows = []
     for i, (name, messages) in enumerate(streams.items()):
         py = python_times(messages)[1:]  # delta updates only
-        js = node[f"w{i}"][1:]
+        js = node[f"w{i:02d}"][1:]
         rows.append(
             {
                 "workload": name,
                 "py_key": python_times(messages[:1])[0],
-                "js_key": node[f"w{i}"][0],
+                "js_key": node[f"w{i:02d}"][0],
                 "bytes": statistics.fmean(len(m) for m in messages[1:]),
                 "py_median": statistics.median(py),
                 "py_mean": statistics.fmean(py),

@@ -563,8 +563,10 @@ def test_the_js_decoder_refuses_exactly_what_python_refuses(tmp_path: Path) -> N
     message leaves the JS framebuffer unchanged too), the same keyframe
     state; and a 16384x16384 keyframe whose MED frame declares a wrong size,
     refused by a JS decoder allowed that many pixels."""
-    if not HOSTILE:  # run on its own: the tests above build the streams
-        _build_hostile_streams()
+    # Built here whatever ran before: under pytest-xdist the tests that also
+    # fill HOSTILE may have run in another process, or only some of them here.
+    HOSTILE.clear()
+    _build_hostile_streams()
     tools = runpy.run_path(str(ROOT / "tests" / "web" / "test_js_decoder.py"))
     for name, messages in HOSTILE:
         tools["write_stream"](tmp_path, name.replace(" ", "_"), messages)

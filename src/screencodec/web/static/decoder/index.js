@@ -10,7 +10,7 @@
 
 import { DecodeError, IntegrityError, LimitError } from './errors.js';
 import { CursorState } from './cursor.js';
-import { prepareCopy } from './copy.js';
+import { applyCopies, prepareCopy } from './copy.js';
 import { HistoryDecoder } from './history.js';
 import { prepareFill, preparePalette, prepareRaw, prepareZstd } from './lossless.js';
 import { OPAQUE, bgrxToRgba, fillRect, readRect, rgbaToBgrx, writeRect } from './pixels.js';
@@ -236,11 +236,12 @@ export class ScreenDecoder {
     const undo = check && !resized ? u.ops.map((o) => [o, readRect(fb32, w, o.x, o.y, o.w, o.h)]) : [];
 
     // Every COPY reads the framebuffer as it was before the update.
-    const sources = u.ops.map((o, i) => (prepared[i].copyFrom
-      ? readRect(fb32, w, prepared[i].copyFrom.x, prepared[i].copyFrom.y, o.w, o.h) : null));
+    const copies = [];
     u.ops.forEach((o, i) => {
-      if (sources[i]) writeRect(fb32, w, o.x, o.y, o.w, o.h, sources[i]);
+      const from = prepared[i].copyFrom;
+      if (from) copies.push({ x: o.x, y: o.y, w: o.w, h: o.h, sx: from.x, sy: from.y });
     });
+    applyCopies(fb32, w, copies);
     u.ops.forEach((o, i) => {
       const p = prepared[i];
       if (p.copyFrom) return;
