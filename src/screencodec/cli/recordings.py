@@ -3,7 +3,7 @@
 Exit status: 0 success; ``verify`` gives 1 for a damaged recording, 2 for
 an incomplete one (intact, but it stops early: a killed host or a cut tail)
 and 3 for a sealed one given without ``--key`` (its seal cannot be checked,
-so it is not verified); with several files, the first of 1, 2, 3 that
+so it is not verified) or a plain one given with it; with several files, the first of 1, 2, 3 that
 applies. Any command gives 2 for unusable arguments or unreadable files.
 """
 
@@ -26,16 +26,25 @@ __all__ = ["register"]
 _VERIFY_EXIT = ("exit status: 0 complete and verified; 1 damaged; 2 cut short (intact, but it "
                 "stops early); 3 sealed and given without --key: its seal cannot be checked "
                 "without the auditor's private key, so it is NOT verified (only its layout "
-                "is). With several files: the first of 1, 2, 3 that applies.")  # fmt: skip
+                "is); 3 too for a plain (unsealed) recording given with --key. With several "
+                "files: the first of 1, 2, 3 that applies.")  # fmt: skip
+
+
+def _finite(text: str, what: str) -> float:
+    """``text`` as a finite number (argparse: exit 2 otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a {what}: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a {what}: {text}")
+    return value
 
 
 def _days(text: str) -> float:
     """``--days``: a retention of more than 0 days (argparse: exit 2 otherwise)."""
-    try:
-        days = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
-    if not (days > 0 and math.isfinite(days)):
+    days = _finite(text, "number of days")
+    if days <= 0:
         raise argparse.ArgumentTypeError(
             f"must be more than 0 days, not {text} (it would delete every recording)")
     return days
@@ -53,6 +62,29 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"must be more than 0 bytes, not {text} (it would delete every recording)")
     return size
+
+
+def _seconds(text: str) -> float:
+    """``--at``: a finite time (argparse: exit 2 otherwise). Before the start
+    or past the end is fine (no picture yet / the last picture); NaN and inf
+    are no time at all (they raised ValueError and OverflowError)."""
+    t = _finite(text, "time")
+    if abs(t) > _FAR:  # its PNG's name would be over 255 bytes
+        raise argparse.ArgumentTypeError(f"{text} s: no recording is that long")
+    return t
+
+
+#: The latest --at, seconds: 31 years.
+_FAR = 1e9
+
+
+def _positive(text: str) -> float:
+    """``--fps``, ``--png-every``'s SECONDS: a finite number above 0 (0 and
+    inf raised ZeroDivisionError and OverflowError)."""
+    value = _finite(text, "number")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text}")
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -81,7 +113,7 @@ def register(subparsers: Any) -> None:
     e.add_argument("file", type=Path)
     e.add_argument("--key", type=Path)
     e.add_argument("--mp4", type=Path, metavar="OUT.mp4")
-    e.add_argument("--fps", type=float, default=10.0, help="MP4 frame rate (default 10)")
+    e.add_argument("--fps", type=_positive, default=10.0, help="MP4 frame rate (default 10)")
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
     e.add_argument("--log", type=Path, metavar="OUT.jsonl")
     e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
@@ -89,7 +121,7 @@ def register(subparsers: Any) -> None:
                         "or play it in the browser (--web)")  # fmt: skip
     pl.add_argument("file", type=Path)
     pl.add_argument("--key", type=Path)
-    pl.add_argument("--at", type=float, nargs="+", default=[0.0], metavar="SECONDS")
+    pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
     pl.add_argument("--events", action="store_true", help="print the audit log too")
     pl.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
@@ -103,11 +135,28 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from screencodec.transport.channel.display import safe_text
+
     try:
         return int(_ACTIONS[args.action](args))
     except (ScreencodecError, OSError, ValueError) as exc:
-        print(f"screencodec recordings {args.action}: {exc}", file=sys.stderr)
+        # Through safe_text: the message can quote a file's name or content.
+        print(f"screencodec recordings {args.action}: {safe_text(exc, _LINE)}", file=sys.stderr)
         return 2
+
+
+#: The longest line the commands print about one file (a path is up to 4096).
+_LINE = 8192
+
+
+def _say(line: str) -> None:
+    """One line about a recording, harmless on the auditor's terminal: it
+    holds the file's name (anyone who can write the directory chose it: an
+    escape sequence would retitle or clear the terminal) and what the file
+    says of itself."""
+    from screencodec.transport.channel.display import safe_text
+
+    print(safe_text(line, _LINE))
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -161,10 +210,19 @@ def _verify(args: argparse.Namespace) -> int:
         try:
             with RecordingReader(path, private_key=args.key) as r:
                 report = r.verify()
-            print(report.describe())
-            code = report.exit_code
+            if args.key is not None and not r.sealed and report.status == "complete":
+                # A sealed recording swapped for a plain one (anyone can write
+                # CRCs) must not pass as verified by an auditor who gave --key.
+                _say(f"{path}: unverified: NOT sealed (plain: its CRC-32s catch accidents, "
+                     "not edits), so --key checked nothing; checked: "
+                     f"{report.chunks} chunks, {report.updates} updates, "
+                     f"{report.duration:.3f} s, with an END chunk")  # fmt: skip
+                code = 3
+            else:
+                _say(report.describe())
+                code = report.exit_code
         except (ScreencodecError, ValueError) as exc:  # its HEADER or key is bad
-            print(f"{path}: damaged: {exc}")
+            _say(f"{path}: damaged: {exc}")
             code = 1
         worst = min(worst, code, key=lambda c: c or 4)  # 1, then 2, then 3, then 0
     return worst
@@ -224,13 +282,20 @@ def _export(args: argparse.Namespace) -> int:
             print(f"{args.mp4}: {res['frames']} frames, {res['duration']:.2f} s, "
                   f"{res['bytes']} bytes")  # fmt: skip
         if args.png_every:
-            pngs = export_pngs(r, Path(args.png_every[1]), float(args.png_every[0]),
+            pngs = export_pngs(r, Path(args.png_every[1]), _png_every(args.png_every[0]),
                                cursor=not args.no_cursor)
             print(f"{len(pngs)} screenshots in {args.png_every[1]}")
         if args.log:
             n = export_log(r, args.log)
             print(f"{args.log}: {n} events")
     return 0
+
+
+def _png_every(text: str) -> float:
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"--png-every {exc}") from None
 
 
 def _play(args: argparse.Namespace) -> int:
@@ -245,8 +310,8 @@ def _play(args: argparse.Namespace) -> int:
     with _open_readable(args) as r:
         args.out.mkdir(parents=True, exist_ok=True)
         state = "complete" if r.complete else "cut short"
-        print(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
-              f"{len(r.index.checkpoints)} checkpoints, {state}")
+        _say(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
+             f"{len(r.index.checkpoints)} checkpoints, {state}")
         player = Player(r)
         track = None if args.no_cursor else CursorTrack(r)
         for t in sorted(args.at):  # forward only: each seek continues the last
@@ -256,7 +321,7 @@ def _play(args: argparse.Namespace) -> int:
                 continue
             out = args.out / f"{args.file.stem}_t{t:09.3f}.png"
             write_png(out, fb if track is None else draw_cursor(fb, track.at(t)))
-            print(f"t={t:.3f}: {out}")
+            _say(f"t={t:.3f}: {out}")
         if args.events:
             for ev in r.events():
                 print(json.dumps(ev, sort_keys=True))

@@ -27,7 +27,22 @@ from screencodec.frames import Frame
 from screencodec.recording.player import CursorTrack, Player, draw_cursor
 from screencodec.recording.reader import RecordingReader
 
-__all__ = ["export_log", "export_mp4", "export_pngs", "write_png"]
+__all__ = ["MAX_FPS", "MAX_FRAMES", "export_log", "export_mp4", "export_pngs", "write_png"]
+
+#: The most MP4 frames (or PNGs) one export makes: 11.6 days at 10 fps. A
+#: chunk time is whatever the file says (2**62 us is 146,000 years), and an
+#: export loops over the timeline, so without a bound a forged time is an
+#: export that never ends and fills the disk.
+MAX_FRAMES = 10_000_000
+MAX_FPS = 1000.0
+
+
+def _bound(count: float, length: float, what: str) -> None:
+    """ValueError when an export of ``length`` seconds would make ``count`` > MAX_FRAMES."""
+    if count > MAX_FRAMES:
+        raise ValueError(f"the recording says it lasts {length:.0f} s: that is {count:.0f} "
+                         f"{what}, more than an export makes ({MAX_FRAMES}); are its times "
+                         "forged?")  # fmt: skip
 
 
 
@@ -53,12 +68,15 @@ def export_pngs(
 ) -> list[Path]:
     """A PNG every ``every`` seconds from 0 to the end (``t_000012.0.png``...),
     with the pointer drawn in unless ``cursor`` is False."""
+    if not (every > 0 and math.isfinite(every)):  # 0: ZeroDivisionError; NaN: no count
+        raise ValueError(f"a screenshot every {every} s: give a number of seconds above 0")
+    _bound(reader.duration / every, reader.duration, "screenshots")
+    steps = int(max(0.0, reader.duration) // every) + 1
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     player = Player(reader)
     track = CursorTrack(reader) if cursor else None
     out = []
-    steps = int(reader.duration // every) + 1
     for k in range(steps):
         t = k * every
         fb = player.frame_at(t)
@@ -91,38 +109,48 @@ def export_mp4(
         import av
     except ImportError:
         raise CodecUnavailableError("MP4 export needs PyAV (pip install av)") from None
+    # 0 divides by zero below, NaN and inf have no frame count, and the time
+    # base is in thousandths of a frame a second (below 0.001 it is 0).
+    if not 0.001 <= fps <= MAX_FPS:
+        raise ValueError(f"{fps} frames a second: give a rate from 0.001 to {MAX_FPS:g}")
+    length = reader.duration if seconds is None else min(seconds, reader.duration)
+    _bound(length * fps, length, "frames")
+    frames = max(1, math.ceil(length * fps - 1e-9))
     player = Player(reader)
     track = CursorTrack(reader) if cursor and reader.index.cursors else None
     first = player.frame_after(min(1, reader.update_count))
     if first is None:
         raise CodecUnavailableError(f"{reader.path}: the recording holds no picture")
     h, w = first.shape[:2]
-    ew, eh = w - w % 2, h - h % 2  # 4:2:0 needs even sizes
-    length = reader.duration if seconds is None else min(seconds, reader.duration)
-    frames = max(1, math.ceil(length * fps - 1e-9))
+    # 4:2:0 needs even sizes: an odd one is cropped by a pixel, and a 1-pixel
+    # side (a hostile or odd header: cropping leaves nothing) padded to 2.
+    ew, eh = max(2, w - w % 2), max(2, h - h % 2)
     rate = round(fps * 1000)
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=Fraction(rate, 1000))
-        stream.width, stream.height = ew, eh
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": preset}
-        for k in range(frames):
-            fb = player.frame_at(k / fps)
-            if fb is None:
-                fb = np.zeros_like(first)
-            if fb.shape[:2] != (h, w):  # a monitor switch: pad or crop to the first size
-                canvas = np.zeros_like(first)
-                ch, cw = min(h, fb.shape[0]), min(w, fb.shape[1])
-                canvas[:ch, :cw] = fb[:ch, :cw]
-                fb = canvas
-            if track is not None:
-                fb = draw_cursor(fb, track.at(k / fps))
-            frame = av.VideoFrame.from_ndarray(
-                np.ascontiguousarray(fb[:eh, :ew]), format="bgra")
-            frame = frame.reformat(format="yuv420p")
-            frame.pts = k
-            for packet in stream.encode(frame):
+    try:
+        with av.open(str(path), "w", format="mp4") as out:
+            stream = out.add_stream("libx264", rate=Fraction(rate, 1000))
+            stream.width, stream.height = ew, eh
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(crf), "preset": preset}
+            for k in range(frames):
+                fb = player.frame_at(k / fps)
+                if fb is None:
+                    fb = np.zeros_like(first)
+                if track is not None:
+                    fb = draw_cursor(fb, track.at(k / fps))
+                if fb.shape[:2] != (eh, ew):  # odd, or a monitor switch: pad or crop to the video's
+                    canvas = np.zeros((eh, ew, 4), np.uint8)
+                    ch, cw = min(eh, fb.shape[0]), min(ew, fb.shape[1])
+                    canvas[:ch, :cw] = fb[:ch, :cw]
+                    fb = canvas
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(fb), format="bgra")
+                frame = frame.reformat(format="yuv420p")
+                frame.pts = k
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
                 out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    except av.FFmpegError as exc:  # x264 refuses a 16384x16384 picture: say which
+        raise CodecUnavailableError(
+            f"{reader.path}: MP4 export of its {w}x{h} picture failed ({exc})") from None
     return {"frames": frames, "duration": frames / fps, "bytes": Path(path).stat().st_size}

@@ -122,11 +122,20 @@ def json_payload(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_json(payload: bytes, what: str) -> dict[str, Any]:
+    # A hostile file's JSON must fail as damage (DecodeError), whatever it
+    # holds: deep nesting raises RecursionError, an integer of more than
+    # 4300 digits a plain ValueError, and NaN/Infinity (which json.loads
+    # accepts, and the writer never writes) would make `export --log` write
+    # lines that are not JSON.
     try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DecodeError(f"{what}: not JSON ({exc})") from None
+        obj = json.loads(payload, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError too
+        raise DecodeError(f"{what}: not JSON ({str(exc)[:200]})") from None
     if not isinstance(obj, dict):
         raise DecodeError(f"{what}: not a JSON object")
     return obj

@@ -29,7 +29,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.errors import CaptureError, DecodeError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
-from screencodec.recording.reader import RecordingReader
+from screencodec.recording.reader import RecordingReader, seek_us
 
 __all__ = ["CursorTrack", "Player", "RecordingSource", "draw_cursor"]
 
@@ -82,7 +82,9 @@ class Player:
             dec = self._fresh()
             try:
                 if chunk is not None:
-                    _, key = self.reader.checkpoint(chunk)
+                    after, key = self.reader.checkpoint(chunk)
+                    if after != start:  # it says it follows another update: forged or
+                        continue  # misplaced, so its picture is not this seek point's
                     dec.decode(key)  # type: ignore[attr-defined]
                 self.started_from = (start, chunk is not None)
                 return self._advance(dec, start, count)
@@ -129,7 +131,7 @@ class CursorTrack:
     def at(self, t: float) -> tuple[Frame, int, int] | None:
         """(shape BGRA straight alpha, left, top) of the pointer at ``t``, or
         None when it is hidden or unknown."""
-        target = bisect.bisect_right(self._times, round(t * 1e6))
+        target = bisect.bisect_right(self._times, seek_us(t))
         if self._dec is None or target < self._applied:
             from screencodec.decoder import ScreenDecoder
 

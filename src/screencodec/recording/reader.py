@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import math
 import mmap
 import zlib
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from screencodec.recording.format import (
     parse_json,
 )
 
-__all__ = ["RecordingReader", "VerifyReport"]
+__all__ = ["RecordingReader", "VerifyReport", "seek_us"]
 
 
 @dataclass
@@ -103,6 +104,31 @@ class _Index:
     end_offset: int = 0
 
 
+#: Times beyond this are clamped when seeking (no recording is that long).
+_FAR = float(1 << 53)
+#: A start time outside 1970..9999 cannot be shown as a date (datetime refuses it).
+_LAST_START = 253402300799.0
+
+
+def seek_us(t: float) -> int:
+    """``t`` seconds as the microseconds of chunk times; ValueError for NaN.
+    Clamped: round() of an infinite (or 1e308) time raises OverflowError."""
+    if math.isnan(t):
+        raise ValueError("not a time: NaN")
+    return round(max(-_FAR, min(_FAR, t)) * 1e6)
+
+
+def _start_unix(path: Path, value: object) -> float:
+    """The HEADER's ``start_unix``, or DecodeError: ``list`` shows it as a
+    date and ``prune`` compares it, so a hostile HEADER's list, string, NaN
+    or year 10**300 is damage here, not a TypeError or OverflowError later."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DecodeError(f"{path}: HEADER start_unix is not a number")
+    if not 0 <= value <= _LAST_START:  # NaN fails this too
+        raise DecodeError(f"{path}: HEADER start_unix {value!r} is not a date")
+    return float(value)
+
+
 class RecordingReader:
     """An open recording. ``private_key`` (an X25519 key or its file) is needed
     to read the payloads of a sealed one; its index needs no key."""
@@ -127,7 +153,7 @@ class RecordingReader:
         if self.header.get("format") != FORMAT:
             raise DecodeError(f"{self.path}: format {self.header.get('format')!r}")
         self.sealed = bool(self.header.get("sealed"))
-        self.start_unix = float(self.header.get("start_unix", 0.0))
+        self.start_unix = _start_unix(self.path, self.header.get("start_unix", 0.0))
         self._trailer = TAG_SIZE if self.sealed else CRC.size
         self._sealer: ChunkSealer | None = None
         if self.sealed and private_key is not None:
@@ -164,6 +190,10 @@ class RecordingReader:
                 break
             if idx.end is not None:
                 idx.problem, idx.damaged = f"chunk {n} after the END chunk", True
+                break
+            if h.time_us < 0:  # the writer clamps times to >= 0: a forged or broken header
+                idx.problem = f"chunk {n} has a negative time ({h.time_us} us, byte {pos})"
+                idx.damaged = True
                 break
             idx.chunks.append(h)
             kind = h.type
@@ -206,8 +236,8 @@ class RecordingReader:
         return self.index.update_times[ordinal] / 1e6
 
     def updates_until(self, t: float) -> int:
-        """How many updates have times <= ``t`` seconds."""
-        return bisect.bisect_right(self.index.update_times, round(t * 1e6))
+        """How many updates have times <= ``t`` seconds (ValueError for NaN)."""
+        return bisect.bisect_right(self.index.update_times, seek_us(t))
 
     # -- payloads ----------------------------------------------------------
 
