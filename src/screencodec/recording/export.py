@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from screencodec.errors import CodecUnavailableError
+from screencodec.errors import CodecUnavailableError, DecodeError
 from screencodec.frames import Frame
 from screencodec.recording.player import CursorTrack, Player, draw_cursor
 from screencodec.recording.reader import RecordingReader
@@ -38,12 +38,11 @@ MAX_FPS = 1000.0
 
 
 def _bound(count: float, length: float, what: str) -> None:
-    """ValueError when an export of ``length`` seconds would make ``count`` > MAX_FRAMES."""
+    """DecodeError when an export of ``length`` seconds would make ``count`` > MAX_FRAMES."""
     if count > MAX_FRAMES:
-        raise ValueError(f"the recording says it lasts {length:.0f} s: that is {count:.0f} "
+        raise DecodeError(f"the recording says it lasts {length:.0f} s: that is {count:.0f} "
                          f"{what}, more than an export makes ({MAX_FRAMES}); are its times "
                          "forged?")  # fmt: skip
-
 
 
 def write_png(path: Path, fb: Frame) -> None:

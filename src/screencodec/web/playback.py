@@ -38,7 +38,7 @@ from aiohttp import web
 
 from screencodec.capture.base import CursorState
 from screencodec.encoder import ScreenEncoder
-from screencodec.errors import ScreencodecError
+from screencodec.errors import DecodeError, ScreencodecError
 from screencodec.motion.cursor import CursorEncoder
 from screencodec.recording import Player, RecordingReader
 from screencodec.recording.player import CursorTrack
@@ -51,6 +51,10 @@ __all__ = [
 ]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
+#: The page's times are microseconds below 2**42 (51 days: schema.js), exact
+#: in a JS number. A chunk time is whatever the file says (2**62 us is
+#: 146,000 years), so a longer recording is refused before any page.
+MAX_PLAYBACK_US = 1 << 42
 _SPEEDS = (50, 100, 200, 400)
 #: Why a playback ended, as ``recordings play --web`` prints it ("playback
 #: ended: ..."): the auditor pressed Leave in the page, or the page went away
@@ -77,6 +81,16 @@ def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
         parts.append(f"{k}={v if isinstance(v, str | int | float | bool) else repr(v)}")
     return kind, _cut(", ".join(parts), 1000)
 
+
+
+def _event_us(t: object, duration: float) -> int:
+    """An audit event's time for the page: within the recording (an event's
+    ``t`` is whatever the file says: a string, 1e300, infinity)."""
+    try:
+        us = round(float(t) * 1e6)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return min(max(0, us), round(duration * 1e6))
 
 class PlaybackBridge(WebBridge):
     """A :class:`WebBridge` whose source is a recording. State (read on the
@@ -113,6 +127,10 @@ class PlaybackBridge(WebBridge):
         # The log first: a sealed recording opened without the key says so
         # here, where the player would only find no picture it can decode.
         self._log = self.reader.events()
+        if self.reader.duration * 1e6 >= MAX_PLAYBACK_US:
+            days = self.reader.duration / 86400
+            raise DecodeError(f"the recording says it lasts {days:.0f} days, longer than the "
+                              "player shows (51 days); are its times forged?")  # fmt: skip
         fb = self.player.frame_at(self.reader.duration)
         self._size = (0, 0) if fb is None else (fb.shape[1], fb.shape[0])
 
@@ -125,7 +143,7 @@ class PlaybackBridge(WebBridge):
                         "name": _cut(self.reader.path.name, 255)})  # fmt: skip
         for i, ev in enumerate(events[:_EVENTS_MAX]):
             kind, text = describe_event(ev)
-            us = max(0, round(float(ev.get("t", 0.0)) * 1e6))
+            us = _event_us(ev.get("t"), self.reader.duration)
             self._remember({"t": "event", "us": us, "kind": kind, "text": text}, f"event{i}")
         if len(events) > _EVENTS_MAX:
             self._remember({"t": "event", "us": round(self.reader.duration * 1e6), "kind": "...",
