@@ -107,7 +107,7 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("level", "view control", "unavailable"),
         ("monitors", "list current", ""),
         ("stats", "fps kbps rtt skipped", ""),
-        # code: the host's Notice code (0: the bridge's own word on the user's refusal)
+        # code: the host's Notice code (0: the bridge's own word: control refused or unanswered)
         ("notice", "text", "code"),
         ("chat", "from text", ""),
         ("banner", "kind text", ""),
