@@ -22,7 +22,6 @@ import contextlib
 import copy
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,9 +116,13 @@ class _BuildExt(build_ext):
             self.parallel = os.cpu_count() or 1
         if REBUILD:
             self.force = True
-            # A module no longer built must not be packed from an old build.
-            for old in BUILD_DIR.glob("lib.*"):
-                shutil.rmtree(old, ignore_errors=True)
+            # A module no longer built must not be packed from an old build
+            # (only .so files go: build_py may have copied the sources there).
+            built = {self.get_ext_filename(ext.name) for ext in self.extensions}
+            for lib in BUILD_DIR.glob("lib.*"):
+                for so in lib.rglob("*.so"):
+                    if str(so.relative_to(lib)) not in built:
+                        so.unlink()
 
     def run(self) -> None:
         super().run()
