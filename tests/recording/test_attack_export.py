@@ -1,6 +1,6 @@
 """Exports and seeks of hostile recordings: pictures of 1 pixel, odd and
-16384 x 16384, a time of 146,000 years, a resolution change, and the
-auditor's own odd arguments (``--at nan``, ``--fps 0``). Each export that
+16384 x 16384, a time of 146,000 years, a resolution change (the video takes
+the largest size), and the auditor's own odd arguments (``--at nan``, ``--fps 0``). Each export that
 succeeds is read back by ffprobe; the rest are refused with a clear message
 and exit 2, in bounded time, never a traceback or an endless loop."""
 
@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from screencodec.recording import RecordingReader
@@ -47,14 +49,22 @@ def test_mp4_of_tiny_and_odd_pictures_is_read_by_ffprobe(
     assert stream["nb_frames"] == "4"
 
 
-def test_mp4_of_a_resolution_change_keeps_the_first_size(tmp_path: Path) -> None:
+def test_mp4_of_a_resolution_change_takes_the_largest_size(tmp_path: Path) -> None:
+    # A switch to a larger monitor was cropped to the first picture's size:
+    # the auditor lost what the larger screen showed beyond it.
     path = craft(tmp_path / "resize.screc", [picture(64, 48), picture(100, 80, 200_000),
                                             picture(30, 20, 300_000)])  # fmt: skip
     out = tmp_path / "resize.mp4"
     done = cli("export", path, "--mp4", out, "--fps", "20")
     assert done.returncode == 0, done.stderr
     stream = _probe(out)
-    assert (stream["width"], stream["height"]) == (64, 48) and stream["nb_frames"] == "6"
+    assert (stream["width"], stream["height"]) == (100, 80) and stream["nb_frames"] == "6"
+    with av.open(str(out)) as video:
+        pictures = [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
+    colour = np.array([0x33, 0x66, 0x99])  # picture()'s fill, through yuv420p
+    near = lambda px: bool(np.abs(px.astype(int) - colour).max() <= 12)  # noqa: E731
+    assert near(pictures[2][10, 10]) and not near(pictures[2][70, 90])  # 64x48, padded
+    assert near(pictures[4][70, 90]) and near(pictures[4][10, 10])  # 100x80, whole
 
 
 def test_mp4_of_a_16384_square_picture_is_refused_clearly(tmp_path: Path) -> None:

@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from screencodec.errors import CodecUnavailableError, DecodeError
+from screencodec.errors import CodecUnavailableError, DecodeError, ScreencodecError
 from screencodec.frames import Frame
 from screencodec.recording.player import CursorTrack, Player, draw_cursor
 from screencodec.recording.reader import RecordingReader
+from screencodec.wire.format import MessageType
+from screencodec.wire.parse import parse_update, split_message
 
 __all__ = ["MAX_FPS", "MAX_FRAMES", "export_log", "export_mp4", "export_pngs", "write_png"]
 
@@ -97,6 +99,26 @@ def export_log(reader: RecordingReader, path: Path) -> int:
     return len(events)
 
 
+def _largest_picture(reader: RecordingReader, first: Frame, length: float) -> tuple[int, int]:
+    """(width, height) of the largest picture in the first ``length`` seconds:
+    the video takes that size, so a switch to a larger monitor is shown
+    whole and a smaller picture is padded. A size changes only with a
+    keyframe, so only their headers are read; one the player cannot read
+    either is passed over."""
+    w, h = first.shape[1], first.shape[0]
+    for ordinal in reader.index.keyframes:
+        if reader.update_time(ordinal) > length:
+            continue
+        try:
+            kind, body = split_message(reader.update(ordinal)[1])
+            if kind is MessageType.UPDATE:
+                update = parse_update(body)
+                w, h = max(w, update.width), max(h, update.height)
+        except ScreencodecError:
+            continue
+    return w, h
+
+
 def export_mp4(
     reader: RecordingReader, path: Path, *, fps: float = 10.0, crf: int = 23,
     preset: str = "veryfast", seconds: float | None = None, cursor: bool = True,
@@ -120,7 +142,7 @@ def export_mp4(
     first = player.frame_after(min(1, reader.update_count))
     if first is None:
         raise CodecUnavailableError(f"{reader.path}: the recording holds no picture")
-    h, w = first.shape[:2]
+    w, h = _largest_picture(reader, first, length)
     # 4:2:0 needs even sizes: an odd one is cropped by a pixel, and a 1-pixel
     # side (a hostile or odd header: cropping leaves nothing) padded to 2.
     ew, eh = max(2, w - w % 2), max(2, h - h % 2)
@@ -137,7 +159,7 @@ def export_mp4(
                     fb = np.zeros_like(first)
                 if track is not None:
                     fb = draw_cursor(fb, track.at(k / fps))
-                if fb.shape[:2] != (eh, ew):  # odd, or a monitor switch: pad or crop to the video's
+                if fb.shape[:2] != (eh, ew):  # odd, or a smaller monitor: pad (or crop by a pixel)
                     canvas = np.zeros((eh, ew, 4), np.uint8)
                     ch, cw = min(eh, fb.shape[0]), min(ew, fb.shape[1])
                     canvas[:ch, :cw] = fb[:ch, :cw]
