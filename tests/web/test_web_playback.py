@@ -32,6 +32,7 @@ from .conftest import canvas_bgr, wait_page
 pytest.importorskip("aiohttp")
 
 from screencodec.web.playback import (
+    CLOSED,
     PlaybackOptions,
     RecordingPlayback,
     describe_event,
@@ -73,12 +74,12 @@ async def _record(directory: Path, auditor: Path | None = None) -> Path:
 class _Playback:
     """RecordingPlayback on an event loop in a background thread."""
 
-    def __init__(self, path: Path, key: Path | None = None) -> None:
+    def __init__(self, path: Path, key: Path | None = None, grace: float | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.playback = RecordingPlayback(
-            path, PlaybackOptions(open_browser=False, grace=None, private_key=key)
+            path, PlaybackOptions(open_browser=False, grace=grace, private_key=key)
         )
         self.task: asyncio.Task[str] = self.call(self._start)
         self.call(self.playback.listening.wait)
@@ -402,6 +403,22 @@ def test_reload_shows_the_same_moment(browser: Any, playback: _Playback, recordi
         _shows(browser, reader, again)
         n = browser.execute_script("return window.screencodecPage.events;")
         assert n == len(reader.events())
+
+
+def test_a_closed_page_ends_the_playback_after_the_grace(browser: Any, recording: Path) -> None:
+    """A reload within the grace keeps the playback; a page gone for longer
+    ends it as closed, not as left (Leave was never pressed)."""
+    pb = _Playback(recording, grace=1.5)
+    try:
+        browser.get(pb.playback.url)
+        _settle(browser, lambda p: p.get("us") == 0, "the first picture")
+        browser.refresh()
+        _settle(browser, lambda p: p.get("us") == 0, "the page after a reload")
+        assert not pb.task.done()
+        browser.get("about:blank")  # the tab goes elsewhere: its socket closes
+        assert pb.result(20) == CLOSED
+    finally:
+        pb.close()
 
 
 def test_playback_messages_are_strict() -> None:
