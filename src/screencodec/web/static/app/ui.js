@@ -14,14 +14,22 @@ function el(tag, text, cls) {
 }
 
 // What safe_text (transport/channel/display.py) does to a peer's string, for
-// the page's own: whitespace becomes a space, every control, format (bidi
-// overrides and isolates, zero-width characters), surrogate, private-use or
-// unassigned character and the line and paragraph separators become "?" (the
-// reader sees that something was there), runs of spaces one space. Text the
-// Python side cleaned already comes through unchanged.
+// the page's own: an escape sequence goes whole (what follows its ESC is its
+// payload: "[8m", "]0;title") and becomes "?", whitespace becomes a space,
+// every control, format (bidi overrides and isolates, zero-width characters),
+// surrogate, private-use or unassigned character and the line and paragraph
+// separators become "?" (the reader sees that something was there), runs of
+// spaces one space. Not cut: the agent's own text, whose length the layout
+// bounds. Text the Python side cleaned already comes through unchanged.
+const SEQUENCES = new RegExp([
+  "(?:\\x1b\\[|\\x9b)[0-?]*[ -/]*[@-~]?", // CSI ... final byte
+  "(?:\\x1b[\\]PX^_]|[\\x90\\x98\\x9d\\x9e\\x9f])[^\\x07\\x1b\\x9c]*(?:\\x07|\\x1b\\\\|\\x9c)?", // OSC, DCS...
+  "\\x1b[ -/]*[0-~]?", // other two-byte escapes
+].join("|"), "gu");
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu;
 export function shownText(text) {
-  return String(text).replace(/[\t\n\r\v\f]/g, " ").replace(HIDDEN, "?").replace(/ {2,}/g, " ").trim();
+  return String(text).replace(SEQUENCES, "?").replace(/[\t\n\r\v\f]/g, " ").replace(HIDDEN, "?")
+    .replace(/ {2,}/g, " ").trim();
 }
 
 // The host's Notice codes (docs/transport.md) whose notice is about a moment,
