@@ -56,6 +56,15 @@ def test_verify_and_list_print_a_hostile_file_name_harmless(hostile: Path) -> No
     assert listed.returncode == 0 and len(listed.stdout) < 2000, listed.stdout[:400]
 
 
+def test_prune_prints_a_hostile_file_name_harmless(hostile: Path) -> None:
+    # Its "would delete"/"deleted" lines printed the name raw.
+    done = cli("prune", hostile.parent, "--days", "1", "--dry-run")
+    no_traceback(done)
+    assert done.returncode == 0 and "would delete" in done.stdout, done.stdout
+    _clean(done.stdout)
+    assert hostile.exists()
+
+
 def test_play_events_are_json_escaped_and_the_file_name_harmless(hostile: Path) -> None:
     done = cli("play", hostile, "--at", "1", "--events", "--out", hostile.parent / "png")
     no_traceback(done)

@@ -3,8 +3,8 @@
 Exit status: 0 success; ``verify`` gives 1 for a damaged recording, 2 for
 an incomplete one (intact, but it stops early: a killed host or a cut tail)
 and 3 for a sealed one given without ``--key`` (its seal cannot be checked,
-so it is not verified) or a plain one given with it; with several files, the first of 1, 2, 3 that
-applies. Any command gives 2 for unusable arguments or unreadable files.
+so it is not verified) or a plain one given with it; with several files,
+the first of 1, 2, 3 that applies. Any command gives 2 for unusable arguments or unreadable files.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ def _size(text: str) -> int:
     return size
 
 
+#: The latest --at, seconds: 31 years.
+_FAR = 1e9
+
+
 def _seconds(text: str) -> float:
     """``--at``: a finite time (argparse: exit 2 otherwise). Before the start
     or past the end is fine (no picture yet / the last picture); NaN and inf
@@ -72,10 +76,6 @@ def _seconds(text: str) -> float:
     if abs(t) > _FAR:  # its PNG's name would be over 255 bytes
         raise argparse.ArgumentTypeError(f"{text} s: no recording is that long")
     return t
-
-
-#: The latest --at, seconds: 31 years.
-_FAR = 1e9
 
 
 def _positive(text: str) -> float:
@@ -244,8 +244,8 @@ def _prune(args: argparse.Namespace) -> int:
 
     _check_directory(args.directory)
     gone = prune(args.directory, RetentionPolicy(args.days, args.max_size), dry_run=args.dry_run)
-    for path in gone:
-        print(("would delete " if args.dry_run else "deleted ") + str(path))
+    for path in gone:  # a name anyone who can write the directory chose
+        _say(("would delete " if args.dry_run else "deleted ") + str(path))
     if not gone:
         cap = "" if args.max_size is None else " and together they fit in --max-size"
         print(f"nothing to delete in {args.directory}: no recording is older than "
