@@ -82,16 +82,6 @@ def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
     return kind, _cut(", ".join(parts), 1000)
 
 
-
-def _event_us(t: object, duration: float) -> int:
-    """An audit event's time for the page: within the recording (an event's
-    ``t`` is whatever the file says: a string, 1e300, infinity)."""
-    try:
-        us = round(float(t) * 1e6)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return 0
-    return min(max(0, us), round(duration * 1e6))
-
 class PlaybackBridge(WebBridge):
     """A :class:`WebBridge` whose source is a recording. State (read on the
     loop): ``position`` (seconds), ``playing``, ``speed`` (percent), ``shown``
@@ -143,7 +133,9 @@ class PlaybackBridge(WebBridge):
                         "name": _cut(self.reader.path.name, 255)})  # fmt: skip
         for i, ev in enumerate(events[:_EVENTS_MAX]):
             kind, text = describe_event(ev)
-            us = _event_us(ev.get("t"), self.reader.duration)
+            # An event's time is its chunk's (>= 0: the reader refuses less);
+            # times may go backwards, so one may lie past the end.
+            us = min(round(ev["t"] * 1e6), round(self.reader.duration * 1e6))
             self._remember({"t": "event", "us": us, "kind": kind, "text": text}, f"event{i}")
         if len(events) > _EVENTS_MAX:
             self._remember({"t": "event", "us": round(self.reader.duration * 1e6), "kind": "...",
