@@ -12,8 +12,9 @@ Routes (``KEY`` is :attr:`~.access.PageAccess.static_key`):
   ``hello`` carrying the token (or the tab's resume key) within a few seconds;
   otherwise the socket is closed without a single byte sent to it.
 
-Every response carries a strict Content-Security-Policy (scripts and styles
-from this origin only, no inline code, no framing), ``no-store`` and
+Every response carries a strict Content-Security-Policy (scripts, the
+page's decoding worker and styles from this origin only, no inline code, no
+framing), ``no-store`` and
 ``nosniff``. Requests whose Host header is not this loopback address are
 refused (a DNS-rebinding page cannot reach us under another name), and the
 WebSocket also requires this origin.
@@ -58,7 +59,8 @@ PageHandler = Callable[[web.WebSocketResponse, dict[str, Any]], Awaitable[None]]
 
 def _csp(port: int) -> str:
     return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; "
+        "img-src 'self' blob: data:; "
         f"connect-src 'self' ws://127.0.0.1:{port}; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'none'"
     )

@@ -40,11 +40,7 @@ export class Input {
     this.last = null;
     this.wheelX = 0;
     this.wheelY = 0;
-    screen.addEventListener("pointermove", (e) => this.move(e));
-    screen.addEventListener("pointerdown", (e) => this.button(e, true));
-    screen.addEventListener("pointerup", (e) => this.button(e, false));
-    screen.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
-    screen.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.attach(screen);
     ime.addEventListener("keydown", (e) => this.key(e, true));
     ime.addEventListener("keyup", (e) => this.key(e, false));
     ime.addEventListener("compositionend", (e) => this.typeText(e.data || ""));
@@ -68,6 +64,17 @@ export class Input {
     }
     document.addEventListener("fullscreenchange", () => this.lockKeys());
   }
+  // The screen canvas whose pointer events are the agent's (a new element
+  // replaces it when a worker that drew into it is started again).
+  attach(screen) {
+    this.screen = screen;
+    screen.addEventListener("pointermove", (e) => this.move(e));
+    screen.addEventListener("pointerdown", (e) => this.button(e, true));
+    screen.addEventListener("pointerup", (e) => this.button(e, false));
+    screen.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
+    screen.addEventListener("contextmenu", (e) => e.preventDefault());
+  }
+
 
   sendCombo(keysyms) {
     if (!this.enabled()) return;

@@ -1,36 +1,58 @@
 // The web viewer page: one WebSocket to the Python viewer. Binary frames are
-// the host's wire messages, decoded here by ScreenDecoder (static/decoder)
-// one at a time, in order; each UPDATE is answered with `applied` once the
-// canvas shows it, which is what the host's flow control runs on.
+// the host's wire messages, decoded by ScreenDecoder (static/decoder) in a
+// worker (app/decoding.js, static/worker), in order; each UPDATE is answered
+// with `applied` once the canvas shows it, which is what the host's flow
+// control runs on. The main thread only draws what the worker sends, so the
+// socket, the receipts and the agent's input never wait behind a decode.
 
-import { ScreenDecoder } from "../decoder/index.js";
+import { DecodeWorker } from "./decoding.js";
 import { Input } from "./input.js";
 import { Renderer } from "./render.js";
 import { parseServerMessage } from "./schema.js";
 import { Timeline } from "./timeline.js";
 import { shownText, UI } from "./ui.js";
-import { probeVideo, WebCodecsVideo } from "./video.js";
 
 const CHUNK = 256 * 1024;
 const MAX_BUFFERED = 4 << 20;
-const UPDATE = 1;
 
 // Figures for the stats overlay and for tests/benchmarks (read-only use).
 const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
   playback: null, position: null, events: 0, notice: null, unavailable: "",
-  pictured: false, blanks: 0,
+  pictured: false, blanks: 0, workerFailures: 0,
 };
 window.screencodecPage = page;
 
 export async function main({ key, base, save }) {
   const $ = (id) => document.getElementById(id);
-  const renderer = new Renderer($("screen"), $("cursor"), $("viewport"));
-  const video = new WebCodecsVideo();
-  const decoder = new ScreenDecoder({ video }); // its default limits: 16 Mpixel frames, 256 MiB messages
-  const probe = await probeVideo();
+  // "offscreen": the worker draws into the screen canvas itself (a switch a
+  // measurement sets before the page loads; benchmarks/test_bench_web_link.py).
+  const mode = globalThis.screencodecDrawMode === "offscreen" ? "offscreen" : "bitmap";
+  const renderer = new Renderer($("screen"), $("cursor"), $("viewport"), {
+    mode, repaint: () => decoding.repaint(),
+  });
+  const decoding = new DecodeWorker({
+    url: `${base}worker/main.js`, mode, canvas: () => renderer.offscreen(),
+    onAnswer: (entry, m) => answered(entry, m),
+    onLost: (entry, reason) => lost(entry, reason),
+    onFailed: (reason) => {
+      page.workerFailures++;
+      console.warn("decoder worker failed:", reason);
+      send({ t: "keyframe" }); // the new worker has no picture to build on
+    },
+  });
+  let probe;
+  try {
+    probe = await decoding.start();
+  } catch (e) {
+    console.warn("decoder worker:", e && e.message);
+    $("boot-error").textContent = "This browser could not start the viewer's decoder: reload the page.";
+    $("boot-error").hidden = false;
+    return;
+  }
   page.probe = probe;
+  page.readPixels = () => (mode === "offscreen" ? decoding.read() : Promise.resolve(renderer.read()));
   const ws = new WebSocket(`ws://${location.host}/ws`);
   ws.binaryType = "arraybuffer";
   const send = (obj) => {
@@ -58,6 +80,10 @@ export async function main({ key, base, save }) {
     ui.inputSent();
   };
   const input = new Input($("screen"), $("ime"), renderer, sendInput, () => control);
+  renderer.onScreen = (fresh) => {
+    input.attach(fresh);
+    fresh.addEventListener("pointerdown", () => input.focus());
+  };
   page.ui = ui; // tests shorten the notices' timings through it
   ui.status("Opening...");
 
@@ -79,21 +105,9 @@ export async function main({ key, base, save }) {
     send({ t: "file_done", id });
   }
 
-  // Binary frames are handled strictly in order, one at a time; a `blank`
-  // (a recording's moment without a picture) takes its place among them.
-  const queue = [];
-  const BLANK = Symbol("blank");
-  let busy = false;
-  async function pump() {
-    if (busy) return;
-    busy = true;
-    while (queue.length) {
-      const item = queue.shift();
-      if (item === BLANK) blank();
-      else await handleBinary(item);
-    }
-    busy = false;
-  }
+  // Binary frames go to the worker as they come, and its answers come back
+  // strictly in order; a `blank` (a recording's moment without a picture)
+  // takes its place among them.
 
   // No picture at this moment: the screen must not keep a later one (for an
   // auditor, that would be wrong evidence). The decoder keeps its frame: the
@@ -107,39 +121,50 @@ export async function main({ key, base, save }) {
     if (timeline) ui.status(timeline.status(false));
   }
 
+  function refused(text) {
+    page.refused++;
+    console.warn("update refused:", text);
+    send({ t: "applied", ok: false, w: 0, h: 0 });
+  }
+
   let frameVideoOps = 0;
-  async function handleBinary(buf) {
-    const msg = new Uint8Array(buf);
-    const isUpdate = msg.length > 3 && msg[3] === UPDATE;
-    const before = video.pictures;
-    const t0 = performance.now();
-    try {
-      const result = await decoder.decode(msg);
-      if (isUpdate && result.skipped) {
-        // A delta after a refusal: not applied; the keyframe is on its way.
-        page.refused++;
-        send({ t: "applied", ok: false, w: 0, h: 0 });
-      } else if (isUpdate) {
-        renderer.draw(decoder.framebuffer, decoder.width, decoder.height, result.dirty || []);
-        page.decodeMs.push(performance.now() - t0);
+  function answered(entry, m) {
+    if (m.t === "painted") {
+      if (entry.t === "blank") blank();
+      else renderer.repainted(m.tiles, m.width, m.height);
+      return;
+    }
+    frameVideoOps += m.pictures;
+    page.videoOps += m.pictures;
+    switch (m.kind) {
+      case "update": {
+        const drawMs = renderer.draw(m.tiles, m.width, m.height);
+        page.decodeMs.push(m.ms + drawMs);
         if (page.decodeMs.length > 10000) page.decodeMs.splice(0, 5000);
-        frameVideoOps += video.pictures - before;
-        page.videoOps += video.pictures - before;
-        page.width = decoder.width;
-        page.height = decoder.height;
+        page.width = m.width;
+        page.height = m.height;
         page.applied++;
         page.pictured = true;
-        send({ t: "applied", ok: true, w: decoder.width, h: decoder.height });
-      } else {
-        renderer.setCursor(decoder.cursor);
+        send({ t: "applied", ok: true, w: m.width, h: m.height });
+        break;
       }
-    } catch (e) {
-      if (isUpdate) {
+      case "skipped": // a delta after a refusal: not applied; the keyframe is on its way
         page.refused++;
-        console.warn("update refused:", e && e.message);
         send({ t: "applied", ok: false, w: 0, h: 0 });
-      }
+        break;
+      case "refused":
+        refused(m.error);
+        break;
+      case "cursor":
+        renderer.setCursor(m.cursor);
+        break;
     }
+  }
+
+  // What a failed worker never answered.
+  function lost(entry, reason) {
+    if (entry.t === "blank") blank();
+    else if (entry.t === "decode" && entry.isUpdate) refused(reason);
   }
 
   ws.onopen = () => {
@@ -148,8 +173,7 @@ export async function main({ key, base, save }) {
   ws.onmessage = (ev) => {
     if (typeof ev.data !== "string") {
       page.bytes += ev.data.byteLength;
-      queue.push(ev.data);
-      pump();
+      decoding.decode(ev.data);
       return;
     }
     let m;
@@ -230,8 +254,7 @@ export async function main({ key, base, save }) {
         }
         break;
       case "blank":
-        queue.push(BLANK);
-        pump();
+        decoding.blank();
         break;
       case "event":
         page.events++;

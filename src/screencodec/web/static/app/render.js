@@ -1,31 +1,40 @@
-// Draws the decoder's framebuffer into the screen canvas (only the dirty
-// rectangles), the host's pointer into its own small canvas above it, and
-// keeps both scaled together: "fit" shrinks the screen into the window,
-// "1:1" shows it pixel for pixel with scrollbars. Until the first picture,
-// the empty screen says in its middle what the page is waiting for (the
-// header's status: connecting, waiting for the user's answer, or why not).
+// Draws what the decoding worker (app/decoding.js) sends into the screen
+// canvas: the tiles of each update (ImageBitmaps of its dirty rectangles),
+// the host's pointer into its own small canvas above it, and keeps both
+// scaled together: "fit" shrinks the screen into the window, "1:1" shows it
+// pixel for pixel with scrollbars. In "offscreen" mode (a measurement's
+// switch) the worker draws into the screen canvas itself: this only sizes
+// it. Until the first picture, the empty screen says in its middle what the
+// page is waiting for (the header's status: connecting, waiting for the
+// user's answer, or why not).
 
 export class Renderer {
-  constructor(screen, cursor, viewport) {
+  constructor(screen, cursor, viewport, { mode = "bitmap", repaint = () => {} } = {}) {
     this.screen = screen;
     this.cursorCanvas = cursor;
     this.viewport = viewport;
-    this.ctx = screen.getContext("2d", { alpha: false });
-    this.image = null;
-    this.mode = "fit";
-    this.shapeId = null;
+    this.mode = mode;
+    this.ctx = mode === "bitmap" ? screen.getContext("2d", { alpha: false }) : null;
+    // The frame's size (the canvas's own, which an offscreen canvas's
+    // placeholder does not follow).
+    this.width = screen.width;
+    this.height = screen.height;
+    this.scaleMode = "fit";
+    this.shape = null;
+    this.drawnShape = null;
     this.cursorState = null;
     this.pictures = 0;
     new ResizeObserver(() => this.layout()).observe(viewport);
     // A 2D context on the GPU is lost when the GPU process restarts (a crash,
     // a driver reset, its watchdog on a starved machine) and comes back
     // blank; updates paint only what they change, and a still screen sends
-    // none: paint everything again (the pointer's canvas too).
+    // none: the worker sends the whole frame again (the pointer's canvas is
+    // painted from the shape held here).
     screen.addEventListener("contextrestored", () => {
-      if (this.image) this.ctx.putImageData(this.image, 0, 0);
+      if (this.pictures) repaint();
     });
     cursor.addEventListener("contextrestored", () => {
-      this.shapeId = null;
+      this.drawnShape = null;
       if (this.cursorState) this.setCursor(this.cursorState);
     });
     this.waiting = document.getElementById("waiting");
@@ -41,13 +50,23 @@ export class Renderer {
     }
   }
 
+  /** The screen canvas handed to a worker (mode "offscreen"; once per canvas
+   * element: a worker started again after a failure gets a fresh element). */
+  offscreen() {
+    if (this.transferred) {
+      const fresh = this.screen.cloneNode(false);
+      this.screen.replaceWith(fresh);
+      this.screen = fresh;
+      if (this.onScreen) this.onScreen(fresh);
+    }
+    this.transferred = true;
+    return this.screen.transferControlToOffscreen();
+  }
+
   // No picture: the screen empty again (as before the first one, its middle
   // saying what the status says); the next draw paints its frame whole.
   clear() {
-    this.screen.width = 1;
-    this.screen.height = 1;
-    this.image = null;
-    this.layout();
+    this.resize(1, 1);
     const had = this.pictures;
     this.pictures = 0;
     if (had && this.waiting) {
@@ -57,39 +76,60 @@ export class Renderer {
     }
   }
 
-  // Paint `dirty` rects of `fb` (RGBA, width x height).
-  draw(fb, width, height, dirty) {
+  resize(width, height) {
+    this.width = width;
+    this.height = height;
+    if (this.ctx) {
+      this.screen.width = width;
+      this.screen.height = height;
+    }
+    this.layout();
+  }
+
+  // A picture of width x height: draw its `tiles` ([{ x, y, bitmap }], each
+  // closed here). Returns the milliseconds it took.
+  draw(tiles, width, height) {
+    const t0 = performance.now();
     if (!this.pictures++ && this.waiting) {
       this.waiting.hidden = true;
       this.statusWatch.disconnect();
     }
-    let all = false;
-    if (this.screen.width !== width || this.screen.height !== height) {
-      this.screen.width = width;
-      this.screen.height = height;
-      all = true;
-      this.layout();
+    if (this.width !== width || this.height !== height) this.resize(width, height);
+    for (const { x, y, bitmap } of tiles) {
+      if (this.ctx) this.ctx.drawImage(bitmap, x, y);
+      bitmap.close();
     }
-    if (!this.image || this.image.data !== fb || this.image.width !== width) {
-      this.image = new ImageData(fb, width, height);
-      all = true;
-    }
-    if (all) {
-      this.ctx.putImageData(this.image, 0, 0);
+    return performance.now() - t0;
+  }
+
+  // The whole frame again (after a lost context): the worker's tiles.
+  repainted(tiles, width, height) {
+    if (!this.pictures || width !== this.width || height !== this.height) {
+      for (const t of tiles) t.bitmap.close();
       return;
     }
-    for (const r of dirty) this.ctx.putImageData(this.image, 0, 0, r.x, r.y, r.width, r.height);
+    for (const { x, y, bitmap } of tiles) {
+      if (this.ctx) this.ctx.drawImage(bitmap, x, y);
+      bitmap.close();
+    }
+  }
+
+  /** The screen's pixels (RGBA), as shown: { width, height, data }. */
+  read() {
+    if (!this.ctx) return null;
+    const { width, height } = this.screen;
+    return { width, height, data: this.ctx.getImageData(0, 0, width, height).data };
   }
 
   setMode(mode) {
-    this.mode = mode;
+    this.scaleMode = mode;
     this.layout();
   }
 
   get scale() {
-    if (this.mode !== "fit") return 1;
-    const w = this.screen.width;
-    const h = this.screen.height;
+    if (this.scaleMode !== "fit") return 1;
+    const w = this.width;
+    const h = this.height;
     const vw = this.viewport.clientWidth;
     const vh = this.viewport.clientHeight;
     return Math.min(vw / w, vh / h, 1) || 1;
@@ -97,29 +137,34 @@ export class Renderer {
 
   layout() {
     const s = this.scale;
-    this.screen.style.width = `${this.screen.width * s}px`;
-    this.screen.style.height = `${this.screen.height * s}px`;
-    this.viewport.classList.toggle("one-to-one", this.mode !== "fit");
+    this.screen.style.width = `${this.width * s}px`;
+    this.screen.style.height = `${this.height * s}px`;
+    this.viewport.classList.toggle("one-to-one", this.scaleMode !== "fit");
     this.placeCursor();
   }
 
   // The framebuffer pixel under a client (CSS) position, clamped to the frame.
   toFrame(clientX, clientY) {
     const r = this.screen.getBoundingClientRect();
-    const x = Math.floor(((clientX - r.left) * this.screen.width) / r.width);
-    const y = Math.floor(((clientY - r.top) * this.screen.height) / r.height);
+    const x = Math.floor(((clientX - r.left) * this.width) / r.width);
+    const y = Math.floor(((clientY - r.top) * this.height) / r.height);
     return {
-      x: Math.min(Math.max(x, 0), this.screen.width - 1),
-      y: Math.min(Math.max(y, 0), this.screen.height - 1),
+      x: Math.min(Math.max(x, 0), this.width - 1),
+      y: Math.min(Math.max(y, 0), this.height - 1),
     };
   }
 
-  // The decoder's cursor state: { x, y, visible, shapeId, shapes }.
+  // The pointer as the worker describes it: { x, y, visible, shapeId, known,
+  // shape }: known false when the worker has no shape for shapeId (the
+  // default pointer), shape null when the one last given is still right.
   setCursor(cursor) {
     this.cursorState = cursor;
-    const shape = cursor.shapes.get(cursor.shapeId);
-    if (shape && cursor.shapeId !== this.shapeId) {
-      this.shapeId = cursor.shapeId;
+    if (!cursor.known) this.shape = null;
+    else if (cursor.shape) this.shape = cursor.shape;
+    cursor.shape = null; // kept as this.shape
+    const shape = this.shape;
+    if (shape && shape !== this.drawnShape) {
+      this.drawnShape = shape;
       this.cursorCanvas.width = shape.width;
       this.cursorCanvas.height = shape.height;
       const img = new ImageData(new Uint8ClampedArray(shape.rgba), shape.width, shape.height);
@@ -130,7 +175,7 @@ export class Renderer {
 
   placeCursor() {
     const c = this.cursorState;
-    const shape = c && c.shapes.get(c.shapeId);
+    const shape = this.shape;
     if (!c || !c.visible || !shape) {
       this.cursorCanvas.hidden = true;
       return;
