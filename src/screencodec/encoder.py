@@ -34,6 +34,7 @@ from screencodec.frames import Frame
 from .codecs.history import HistoryEncoder
 from .codecs.lossless import LosslessEncoder, PhotoFilter
 from .damage import copy_rects, merge_rects, tile_diff
+from .damage.hints import HintedDiff, hint_rects
 from .damage.subtract import subtract_rects
 from .errors import CodecUnavailableError, FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
@@ -82,6 +83,9 @@ class EncodeStats:
     psnr: float | None = None
     #: the byte budget of this update (``set_rate``), or None
     budget: int | None = None
+    #: frame rows compared to find the damage: the height, or fewer when a
+    #: damage hint was used (``encode(hint=...)``)
+    compared_rows: int = 0
 
 
 class ScreenEncoder:
@@ -181,6 +185,8 @@ class ScreenEncoder:
         self._clock = clock
         self.motion_stage = MotionStage() if motion else None
         self._boxes = np.zeros((0, 4), np.int32)  # the last tile_diff, for the video stage
+        self._hinted = HintedDiff(tile_size)  # change detection inside damage hints
+        self._compared = 0  # rows the last update compared
         self._ref = self._blank(width, height)
         self._spare: Frame | None = None  # see take_spare
         self._keyframe = True
@@ -284,7 +290,9 @@ class ScreenEncoder:
             due = refine if due is None else min(due, refine)
         return due
 
-    def encode(self, frame: Any, /, *, now: float | None = None, keep: bool = False) -> bytes:
+    def encode(
+        self, frame: Any, /, *, now: float | None = None, keep: bool = False, hint: Any = None
+    ) -> bytes:
         """One update from the viewer's picture to ``frame``.
 
         ``keep=True`` gives ``frame`` up to the encoder: the caller will not
@@ -297,6 +305,16 @@ class ScreenEncoder:
         the next capture to write into.
         With ``integrity`` on, frames are copied as without ``keep`` (the
         hash covers the reference's 4th bytes, which the frame does not set).
+
+        ``hint``: where the platform says the screen changed (XDamage, dirty
+        rects), as (x, y, w, h) rects in frame coordinates; None compares the
+        whole frame. Every change must lie inside the hint of the update whose
+        frame first shows it or of a later one (a change hinted late is sent
+        late). Only the tile rows a hint touches are compared, plus a rolling
+        band, so a change never hinted is still sent within
+        ``damage.hints.SCAN_UPDATES`` updates. Hints are not used on keyframes
+        or while the viewer's picture is lossy anywhere (video regions, lossy
+        stills not yet refined without a rate): the whole frame is compared.
         """
         t0 = time.perf_counter()
         # np.asarray of a memoryview, an mss shot or an __array__ object may
@@ -304,6 +322,7 @@ class ScreenEncoder:
         arr = frame if isinstance(frame, np.ndarray) else np.asarray(frame)
         f = as_frame(arr)
         height, width = f.shape[:2]
+        hinted = None if hint is None else hint_rects(hint)
         if (width, height) != self.size:
             self._ref = self._blank(width, height)
             self._keyframe = True
@@ -328,7 +347,14 @@ class ScreenEncoder:
             if limited:
                 base = q.base(self._ref)
         ops: list[EncodedOp] = []
-        rects = np.array([[0, 0, width, height]], np.int32) if keyframe else self._damage(f, base)
+        video = self.video_stage
+        if keyframe:
+            rects = np.array([[0, 0, width, height]], np.int32)
+        else:
+            # A hint says where the screen changed; it can stand for the
+            # damage only where base held the last frame exactly.
+            lossy = (q is not None and not limited and bool(q.map)) or bool(video and video.regions)
+            rects = self._damage(f, base, None if lossy else hinted)
         boxes = rects if keyframe else self._boxes
         # Pipeline stages that turn damage into cheaper ops (motion -> COPY,
         # video regions -> VIDEO) go here: each takes the reference as the
@@ -338,7 +364,6 @@ class ScreenEncoder:
         # Without a rate or a video region, the viewer shows f exactly after
         # this update: an owned f can become the reference. (A region found
         # in this update is seen below; the copies are then written after all.)
-        video = self.video_stage
         adopt = owned and not limited and (video is None or not video.regions)
         if self.motion_stage is not None:
             # Moves are not searched inside video regions: they change every frame.
@@ -471,10 +496,18 @@ class ScreenEncoder:
             total, measured = total + qs.sse, measured + qs.measured
         last.psnr = psnr(total, measured)
 
-    def _damage(self, f: Frame, base: Frame) -> npt.NDArray[np.int32]:
+    def _damage(
+        self, f: Frame, base: Frame, hint: npt.NDArray[np.int64] | None
+    ) -> npt.NDArray[np.int32]:
         """Changed areas of ``f`` against ``base`` (the reference, or under a
-        rate the last frame), merged into few rects."""
-        boxes = self._boxes = tile_diff(base, f, self.tile_size)
+        rate the last frame), merged into few rects; only in the hinted rows
+        (and the scan band) when there is a hint."""
+        if hint is None:
+            boxes = tile_diff(base, f, self.tile_size)
+            self._compared = f.shape[0]
+        else:
+            boxes, self._compared = self._hinted.diff(base, f, hint)
+        self._boxes = boxes
         if not len(boxes):
             return boxes
         height, width = f.shape[:2]
@@ -527,7 +560,10 @@ class ScreenEncoder:
         for e in ops:
             counts[e.op] = counts.get(e.op, 0) + 1
         changed = sum(w * h for _, _, w, h in rects.tolist())  # a few rects: no NumPy
-        return EncodeStats(self._sequence, keyframe, len(rects), changed, counts, size, dt)
+        rows = self._ref.shape[0] if keyframe else self._compared
+        return EncodeStats(
+            self._sequence, keyframe, len(rects), changed, counts, size, dt, compared_rows=rows
+        )
 
     def close(self) -> None:
         """Stop the worker threads. The encoder stays usable (threads restart)."""
