@@ -116,18 +116,23 @@ def register(subparsers: Any) -> None:
     h.add_argument("--record-key", type=Path, metavar="AUDITOR.pub", default=None,
                    help="seal recordings for this auditor key (screencodec recordings "
                         "keygen): this host cannot read them back")  # fmt: skip
+    h.add_argument("--record-sign", type=Path, metavar="HOST.key", default=None,
+                   help="sign recordings with this host key (screencodec recordings keygen "
+                        "--host): an auditor can tell they came from this host")  # fmt: skip
     h.set_defaults(func=run_host)
 
 
 def _recorder(args: argparse.Namespace) -> Any:
     if args.record is None:
-        if args.record_key is not None:
-            raise _StartError("--record-key needs --record DIR")
+        for flag in ("record_key", "record_sign"):
+            if getattr(args, flag) is not None:
+                raise _StartError(f"--{flag.replace('_', '-')} needs --record DIR")
         return None
     from screencodec.recording import Recorder, RetentionPolicy
 
     try:
-        return Recorder(args.record, auditor=args.record_key, retention=RetentionPolicy())
+        return Recorder(args.record, auditor=args.record_key, signer=args.record_sign,
+                        retention=RetentionPolicy())  # fmt: skip
     except (ScreencodecError, OSError) as exc:
         raise _StartError(f"cannot record into {args.record}: {exc}") from exc
 

@@ -3,8 +3,10 @@
 Exit status: 0 success; ``verify`` gives 1 for a damaged recording, 2 for
 an incomplete one (intact, but it stops early: a killed host or a cut tail)
 and 3 for a sealed one given without ``--key`` (its seal cannot be checked,
-so it is not verified) or a plain one given with it; with several files,
-the first of 1, 2, 3 that applies. Any command gives 2 for unusable arguments or unreadable files.
+so it is not verified) or a plain one given with it; with ``--hosts``, 4 for
+an unsigned recording, 5 for one signed by a host key not pinned, 6 for one
+a pinned host signed only in part (the rest unsigned); with several files,
+the lowest of these that applies. Any command gives 2 for unusable arguments or unreadable files.
 """
 
 from __future__ import annotations
@@ -23,11 +25,19 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_VERIFY_EXIT = ("exit status: 0 complete and verified; 1 damaged; 2 cut short (intact, but it "
+_VERIFY_EXIT = ("exit status: 0 complete and verified (with --hosts: and signed to its last "
+                "chunk by a pinned host); 1 damaged (also: a bad host signature, or bytes "
+                "that are not the ones signed); 2 cut short (intact, but it "
                 "stops early); 3 sealed and given without --key: its seal cannot be checked "
                 "without the auditor's private key, so it is NOT verified (only its layout "
-                "is); 3 too for a plain (unsealed) recording given with --key. With several "
-                "files: the first of 1, 2, 3 that applies.")  # fmt: skip
+                "is); 3 too for a plain (unsealed) recording given with --key. With --hosts "
+                "(the host public keys the auditor trusts: a file of "
+                "'screencodec-host-public-v1 BASE64' lines, or a directory of such *.pub "
+                "files), each NOT verified as a host's recording: 4 unsigned; 5 signed by a "
+                "host key that is not pinned; 6 signed by a pinned host only up to a chunk "
+                "(a killed host, or chunks added after its last signature): the line says "
+                "which chunk, time and update. With several files: the lowest of these that "
+                "applies.")  # fmt: skip
 
 
 def _finite(text: str, what: str) -> float:
@@ -92,17 +102,25 @@ def register(subparsers: Any) -> None:
     r = subparsers.add_parser("recordings", help="session recordings: keys, list, verify, "
                               "prune, export, play")  # fmt: skip
     sub = r.add_subparsers(dest="action", required=True)
-    k = sub.add_parser("keygen", help="make an auditor key pair (NAME.key, NAME.pub)")
+    k = sub.add_parser("keygen", help="make an auditor key pair (NAME.key, NAME.pub), or "
+                       "with --host a host signing key pair")  # fmt: skip
     k.add_argument("name", type=Path, help="path prefix, e.g. auditor")
+    k.add_argument("--host", action="store_true", help="a host's Ed25519 signing key (for "
+                   "screencodec host --record-sign NAME.key; pin NAME.pub with verify "
+                   "--hosts)")  # fmt: skip
     ls = sub.add_parser("list", help="session, start, duration, size, who")
     ls.add_argument("directory", type=Path)
     ls.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, "
-                       "2 cut short, 3 sealed but no --key (not verified)",
+                       "2 cut short, 3 sealed but no --key (not verified), with --hosts: "
+                       "4 unsigned, 5 signed by an unpinned key, 6 signed in part",
                        description="Check recordings chunk by chunk.", epilog=_VERIFY_EXIT)
     v.add_argument("files", type=Path, nargs="+")
     v.add_argument("--key", type=Path, help="auditor private key: needed to verify a sealed "
                    "recording (checks every chunk's tag)")
+    v.add_argument("--hosts", type=Path, metavar="FILE|DIR", help="the host public keys "
+                   "you trust (host .pub lines in a file, or a directory of .pub files): "
+                   "a recording must be signed by one of them to its end")  # fmt: skip
     p = sub.add_parser("prune", help="delete old recordings and keep the directory under a cap")
     p.add_argument("directory", type=Path)
     p.add_argument("--days", type=_days, default=90.0,
@@ -160,11 +178,16 @@ def _say(line: str) -> None:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from screencodec.recording import generate_keypair
+    from screencodec.recording import generate_host_keypair, generate_keypair
 
     priv, pub = Path(f"{args.name}.key"), Path(f"{args.name}.pub")
+    if args.host:
+        kid = generate_host_keypair(priv, pub)
+        _say(f"wrote {priv} (this host's signing key: keep it secret on the host; mode 0600) "
+             f"and {pub} (give it to the auditor for verify --hosts); key id {kid}")
+        return 0
     kid = generate_keypair(priv, pub)
-    print(f"wrote {priv} (keep it secret; mode 0600) and {pub} (give it to hosts); key id {kid}")
+    _say(f"wrote {priv} (keep it secret; mode 0600) and {pub} (give it to hosts); key id {kid}")
     return 0
 
 
@@ -181,7 +204,10 @@ def _list(args: argparse.Namespace) -> int:
     # shown through safe_text, never raw on the auditor's terminal.
 
     _check_directory(args.directory)
-    print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  state     who")
+    # The signer is the key id of the host key the HEADER names (computed from
+    # the key): who claims to have written it. `verify --hosts` checks that.
+    print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  {'signer':16}  "
+          "state     who")  # fmt: skip
     for path in sorted(args.directory.glob("*.screc")):
         try:
             with RecordingReader(path, private_key=args.key) as r:
@@ -194,7 +220,7 @@ def _list(args: argparse.Namespace) -> int:
                 who = (f"{safe_text(meta.get('who', '?'), 64)} "
                        f"({safe_text(meta.get('peer', '?'), 64)})") if meta else "?"  # fmt: skip
                 print(f"{sid:14} {_when(r.start_unix):21} {r.duration:8.1f}s "
-                      f"{path.stat().st_size:>10}  {state:9} {who}  "
+                      f"{path.stat().st_size:>10}  {r.signer_id or '-':16}  {state:9} {who}  "
                       f"{safe_text(path.name, 255)}")  # fmt: skip
         except (ScreencodecError, OSError) as exc:
             print(f"{'?':14} {'?':21} {'?':>9} {'?':>10}  unreadable "
@@ -203,13 +229,14 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from screencodec.recording import RecordingReader
+    from screencodec.recording import RecordingReader, load_pinned_hosts
 
+    hosts = None if args.hosts is None else set(load_pinned_hosts(args.hosts).values())
     worst = 0
     for path in args.files:
         try:
             with RecordingReader(path, private_key=args.key) as r:
-                report = r.verify()
+                report = r.verify(hosts)
             if args.key is not None and not r.sealed and report.status == "complete":
                 # A sealed recording swapped for a plain one (anyone can write
                 # CRCs) must not pass as verified by an auditor who gave --key.
@@ -224,7 +251,7 @@ def _verify(args: argparse.Namespace) -> int:
         except (ScreencodecError, ValueError) as exc:  # its HEADER or key is bad
             _say(f"{path}: damaged: {exc}")
             code = 1
-        worst = min(worst, code, key=lambda c: c or 4)  # 1, then 2, then 3, then 0
+        worst = min(worst, code, key=lambda c: c or 99)  # the lowest, 0 only if all are
     return worst
 
 

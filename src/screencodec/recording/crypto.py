@@ -40,8 +40,10 @@ __all__ = [
     "key_id",
     "load_private_key",
     "load_public_key",
+    "read_key",
     "unwrap_key",
     "wrap_key",
+    "write_keypair",
 ]
 
 _PUBLIC = "screencodec-auditor-public-v1"
@@ -65,16 +67,24 @@ def generate_keypair(private_path: Path, public_path: Path) -> str:
     """Write a new auditor key pair; returns its key id. Refuses to overwrite."""
     key = X25519PrivateKey.generate()
     raw = key.private_bytes(_RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(f"{_PRIVATE} {base64.b64encode(raw).decode()}\n")
     pub = key.public_key()
-    with open(public_path, "x") as f:
-        f.write(f"{_PUBLIC} {base64.b64encode(_pub_bytes(pub)).decode()}\n")
+    write_keypair(private_path, public_path, (_PRIVATE, raw), (_PUBLIC, _pub_bytes(pub)))
     return key_id(pub)
 
 
-def _read_key(path: Path, label: str) -> bytes:
+def write_keypair(private_path: Path, public_path: Path, private: tuple[str, bytes],
+                  public: tuple[str, bytes]) -> None:  # fmt: skip
+    """Two one-line key files, ``LABEL <base64>``: the private one created
+    mode 0600, neither overwriting a file that exists."""
+    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{private[0]} {base64.b64encode(private[1]).decode()}\n")
+    with open(public_path, "x") as f:
+        f.write(f"{public[0]} {base64.b64encode(public[1]).decode()}\n")
+
+
+def read_key(path: Path, label: str) -> bytes:
+    """The 32 raw bytes of a one-line key file of kind ``label``."""
     try:
         kind, b64 = Path(path).read_text().split()
         raw = base64.b64decode(b64, validate=True)
@@ -86,11 +96,11 @@ def _read_key(path: Path, label: str) -> bytes:
 
 
 def load_public_key(path: Path) -> X25519PublicKey:
-    return X25519PublicKey.from_public_bytes(_read_key(path, _PUBLIC))
+    return X25519PublicKey.from_public_bytes(read_key(path, _PUBLIC))
 
 
 def load_private_key(path: Path) -> X25519PrivateKey:
-    return X25519PrivateKey.from_private_bytes(_read_key(path, _PRIVATE))
+    return X25519PrivateKey.from_private_bytes(read_key(path, _PRIVATE))
 
 
 def _kek(shared: bytes, epk: bytes, recipient: bytes) -> bytes:

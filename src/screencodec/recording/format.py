@@ -13,7 +13,8 @@ removed or reordered. ``time_us`` is microseconds since the recording's start
 (its HEADER's ``start_unix``). The trailer is a CRC-32 of header and payload
 (4 bytes) in a plain recording and a 16-byte AEAD tag in a sealed one
 (:mod:`.crypto`; the header is then the associated data and the payload is
-ciphertext). Chunk 0 is always plain: it says how to read the rest.
+ciphertext). Chunk 0 is always plain: it says how to read the rest; so are
+SIGNATURE chunks (a host's signature over the bytes before it, :mod:`.sign`).
 
 Why chunks and no up-front index: a process killed at any moment leaves a
 prefix of complete chunks plus at most one torn chunk, and the prefix plays.
@@ -39,6 +40,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "MAX_PAYLOAD",
+    "PLAIN_TYPES",
     "ChunkFlags",
     "ChunkHeader",
     "ChunkType",
@@ -66,6 +68,14 @@ class ChunkType(enum.IntEnum):
     CHECKPOINT = 4  #: u32 updates before it | a lossless keyframe of the framebuffer
     EVENT = 5  #: JSON: one audit event
     END = 6  #: JSON: end, reason, counts; the last chunk of a complete recording
+    #: A host's Ed25519 signature over the file before it (:mod:`.sign`);
+    #: always plain (CRC trailer), also in a sealed recording. Only in a
+    #: recording whose HEADER names a ``signer``; the last one follows END.
+    SIGNATURE = 7
+
+
+#: Chunks that are plain (CRC-32 trailer) in a sealed recording too.
+PLAIN_TYPES = frozenset({ChunkType.HEADER, ChunkType.SIGNATURE})
 
 
 class ChunkFlags(enum.IntFlag):

@@ -6,7 +6,9 @@ and keyframe flags, checkpoints, cursor messages and events. It stops at the
 first place the walk cannot go on: a torn tail (the writer was killed), or
 damage (a header that is not one, an index out of place). Payloads are
 checked (CRC-32, or AEAD for a sealed recording with the auditor's private
-key) when read; :meth:`verify` reads them all.
+key) when read; :meth:`verify` reads them all, and in a host-signed
+recording checks every SIGNATURE chunk against the running SHA-256 of the
+bytes before it (:mod:`.sign`).
 
 Thread safety: a reader is immutable after opening except for its mapping;
 share it between threads only for reading payloads.
@@ -20,6 +22,7 @@ import hashlib
 import math
 import mmap
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -34,12 +37,14 @@ from screencodec.recording.format import (
     CRC,
     FORMAT,
     MAGIC,
+    PLAIN_TYPES,
     TAG_SIZE,
     ChunkFlags,
     ChunkHeader,
     ChunkType,
     parse_json,
 )
+from screencodec.recording.sign import Signature, host_key_id, signer_public_key
 
 __all__ = ["RecordingReader", "VerifyReport", "seek_us"]
 
@@ -54,7 +59,14 @@ class VerifyReport:
     key, whose layout is whole (chunks in order, END present) but whose
     chunks could not be checked: their AES-GCM tags need the key, so a
     changed byte inside a chunk does not show. ``unchecked`` says the tags
-    were not checked (also for an incomplete one)."""
+    were not checked (also for an incomplete one).
+
+    Given the auditor's pinned host keys (``hosts``), three more, each NOT
+    verified as a host's recording: ``unsigned`` (no host signature),
+    ``unpinned`` (signed by a host key not pinned), ``signed-prefix`` (a
+    pinned host's signatures cover chunks 0 .. ``signed_chunks`` - 1 only: a
+    killed host, or a tail added or cut). A bad signature or a broken chain
+    is ``damaged``. ``signer`` is the HEADER's host key id (None: unsigned)."""
 
     path: Path
     status: str
@@ -65,10 +77,17 @@ class VerifyReport:
     end_offset: int = 0  #: bytes of the intact prefix
     file_size: int = 0
     unchecked: bool = False  #: sealed, read without the key: its tags were not checked
+    signer: str | None = None  #: the HEADER's host key id; None: unsigned
+    pinned: bool | None = None  #: signer among the pinned hosts; None: none given
+    signed_chunks: int = 0  #: chunks 0 .. signed_chunks - 1 are signed (and intact)
+    signed_time: float = 0.0  #: time of the last signed chunk, seconds
+    signed_updates: int = 0  #: updates among the signed chunks
+    intact_chunks: int = 0  #: intact chunks, signed or not (``chunks`` when not damaged)
 
     #: ``screencodec recordings verify``'s exit status for each status.
     EXIT_CODES: ClassVar[dict[str, int]] = {
-        "complete": 0, "damaged": 1, "incomplete": 2, "unverified": 3}
+        "complete": 0, "damaged": 1, "incomplete": 2, "unverified": 3, "unsigned": 4,
+        "unpinned": 5, "signed-prefix": 6}
 
     @property
     def exit_code(self) -> int:
@@ -76,17 +95,53 @@ class VerifyReport:
 
     def describe(self) -> str:
         what = f"{self.chunks} chunks, {self.updates} updates, {self.duration:.3f} s"
+        unchecked = "; its seal was NOT checked (no --key)" if self.unchecked else ""
+        if self.status == "unsigned":
+            return (f"{self.path}: unsigned: NOT verified as a host's recording: it carries no "
+                    f"host signature, and --hosts asks for one; checked: {what}"
+                    f"{unchecked}")  # fmt: skip
+        if self.status == "unpinned":
+            return (f"{self.path}: unpinned: NOT verified as a host's recording: signed by "
+                    f"host key {self.signer}, which is NOT among the pinned hosts (--hosts); "
+                    f"checked: {what}{unchecked}")  # fmt: skip
+        if self.status == "signed-prefix":
+            rest = (f"chunks {self.signed_chunks} to {self.intact_chunks - 1} (to "
+                    f"t={self.duration:.3f} s) are NOT signed, so NOT verified")
+            return (f"{self.path}: signed-prefix: {self._span()} of {self.intact_chunks} "
+                    f"intact chunks; {rest}: {self.problem}{unchecked}")  # fmt: skip
         if self.status == "unverified":
             return (f"{self.path}: unverified: sealed, and its seal was NOT checked (that "
                     "needs the auditor's private key: --key AUDITOR.key), so a changed byte "
                     f"would not show; checked without it: the layout only ({what}, in "
-                    "order, with an END chunk)")  # fmt: skip
+                    f"order, with an END chunk){self._signed()}")  # fmt: skip
         head = f"{self.path}: {self.status}: {what}"
         if self.status == "complete":
-            return head
-        unchecked = "; its seal was NOT checked (no --key)" if self.unchecked else ""
+            return head + self._signed()
         return (f"{head}; intact up to byte {self.end_offset} of {self.file_size} "
-                f"(t={self.duration:.3f} s): {self.problem}{unchecked}")  # fmt: skip
+                f"(t={self.duration:.3f} s): {self.problem}{unchecked}"
+                f"{self._signed()}")  # fmt: skip
+
+    def _signed(self) -> str:
+        """What the signatures say, after a line of another status."""
+        if self.signer is None or self.status == "damaged":
+            return ""
+        if self.signed_chunks == self.intact_chunks:
+            span = f"signed by {self._who()}: every chunk"
+        else:
+            span = self._span() + ", the rest NOT"
+        if self.pinned is None:
+            return f"; {span} (the key was not checked against pinned hosts: --hosts FILE)"
+        return f"; {span}"
+
+    def _who(self) -> str:
+        return f"{'pinned host' if self.pinned else 'host key'} {self.signer}"
+
+    def _span(self) -> str:
+        """Which chunks the host's signatures cover."""
+        if not self.signed_chunks:
+            return f"named host key {self.signer} but signed no chunk (it stopped first)"
+        return (f"signed by {self._who()} up to chunk {self.signed_chunks - 1} "
+                f"(t={self.signed_time:.3f} s, {self.signed_updates} updates)")
 
 
 @dataclass
@@ -98,6 +153,7 @@ class _Index:
     checkpoints: list[tuple[int, int]] = field(default_factory=list)  # (resume ordinal, chunk)
     cursors: list[int] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
+    signatures: list[int] = field(default_factory=list)
     end: int | None = None
     problem: str = ""
     damaged: bool = False
@@ -154,13 +210,21 @@ class RecordingReader:
             raise DecodeError(f"{self.path}: format {self.header.get('format')!r}")
         self.sealed = bool(self.header.get("sealed"))
         self.start_unix = _start_unix(self.path, self.header.get("start_unix", 0.0))
+        self.header_digest = hashlib.sha256(body).digest()
+        try:
+            #: The host public key the HEADER names (raw 32 bytes), None: unsigned.
+            self.signer = signer_public_key(self.header.get("signer"))
+        except DecodeError as exc:
+            raise DecodeError(f"{self.path}: {exc}") from None
+        #: Its key id (computed from the key, not taken from the file).
+        self.signer_id = None if self.signer is None else host_key_id(self.signer)
         self._trailer = TAG_SIZE if self.sealed else CRC.size
         self._sealer: ChunkSealer | None = None
         if self.sealed and private_key is not None:
             if isinstance(private_key, str | Path):
                 private_key = load_private_key(Path(private_key))
             key = unwrap_key(self.header.get("key") or {}, private_key)
-            self._sealer = ChunkSealer(key, hashlib.sha256(body).digest())
+            self._sealer = ChunkSealer(key, self.header_digest)
         self.index = self._walk(first)
 
     # -- the index ---------------------------------------------------------
@@ -184,12 +248,19 @@ class RecordingReader:
                 idx.problem = f"chunk {h.index} found where chunk {n} belongs (byte {pos})"
                 idx.damaged = True
                 break
-            end = h.payload_offset + h.length + self._trailer
+            trailer = CRC.size if h.type in PLAIN_TYPES else self._trailer
+            end = h.payload_offset + h.length + trailer
             if end > size:
                 idx.problem = f"chunk {n} torn: {end - size} bytes missing at the end"
                 break
-            if idx.end is not None:
+            # After END: only the final SIGNATURE (a signed recording's last chunk).
+            if idx.end is not None and (h.type is not ChunkType.SIGNATURE
+                                        or idx.chunks[-1].type is not ChunkType.END):
                 idx.problem, idx.damaged = f"chunk {n} after the END chunk", True
+                break
+            if h.type is ChunkType.SIGNATURE and self.signer is None:
+                idx.problem = f"a SIGNATURE at chunk {n}, but the HEADER names no signer"
+                idx.damaged = True
                 break
             if h.time_us < 0:  # the writer clamps times to >= 0: a forged or broken header
                 idx.problem = f"chunk {n} has a negative time ({h.time_us} us, byte {pos})"
@@ -210,6 +281,8 @@ class RecordingReader:
                 idx.events.append(n)
             elif kind is ChunkType.END:
                 idx.end = n
+            elif kind is ChunkType.SIGNATURE:
+                idx.signatures.append(n)
             elif kind is ChunkType.HEADER:
                 idx.problem, idx.damaged = f"a second HEADER at chunk {n}", True
                 idx.chunks.pop()
@@ -254,7 +327,7 @@ class RecordingReader:
 
     def payload(self, h: ChunkHeader) -> bytes:
         """A chunk's payload, checked; IntegrityError when it fails."""
-        if h.type is ChunkType.HEADER or not self.sealed:
+        if h.type in PLAIN_TYPES or not self.sealed:
             return self._plain(h)
         if self._sealer is None:
             raise IntegrityError("a sealed recording: the auditor's private key is needed")
@@ -301,20 +374,37 @@ class RecordingReader:
 
     # -- verify ------------------------------------------------------------
 
-    def verify(self) -> VerifyReport:
-        """Check every chunk's trailer. AEAD tags need the private key: without
-        it a sealed recording's layout alone is checked, and one whose layout
-        is whole is ``unverified``, never ``complete``."""
+    def verify(self, hosts: Collection[bytes] | None = None) -> VerifyReport:
+        """Check every chunk's trailer and, in a signed recording, every
+        SIGNATURE chunk against the bytes before it. AEAD tags need the
+        private key: without it a sealed recording's layout alone is checked,
+        and one whose layout is whole is ``unverified``, never ``complete``
+        (signatures are checked all the same: they are over the bytes as
+        written). ``hosts``: the pinned host public keys (raw 32 bytes each);
+        given, only a recording a pinned host signed to its last chunk can be
+        ``complete``."""
         idx = self.index
         good, problem, damaged = 0, idx.problem, idx.damaged
         can_open = not self.sealed or self._sealer is not None
+        chain = hashlib.sha256()
+        hashed = 0  # bytes of the file in ``chain``
+        signed = 0  # chunks covered by the last good signature, itself included
         for h in idx.chunks:
-            if can_open or h.type is ChunkType.HEADER:
+            body = b""
+            if can_open or h.type in PLAIN_TYPES:
                 try:
-                    self.payload(h)
+                    body = self.payload(h)
                 except IntegrityError as exc:
                     problem, damaged = str(exc), True
                     break
+            if h.type is ChunkType.SIGNATURE:
+                chain.update(self._buf[hashed : h.offset])
+                hashed = h.offset
+                wrong = self._bad_signature(h, body, chain.digest(), signed)
+                if wrong:
+                    problem, damaged, good = wrong, True, signed
+                    break
+                signed = h.index + 1
             good += 1
         last = idx.chunks[good - 1] if good else None
         updates = bisect.bisect_left(idx.updates, good)
@@ -326,12 +416,49 @@ class RecordingReader:
             status = "incomplete"
         if not can_open and status == "complete":
             status, problem = "unverified", "sealed: layout only (no private key given)"
+        pinned = None if hosts is None or self.signer is None else self.signer in hosts
+        if hosts is not None and not damaged:
+            if self.signer is None:
+                status = "unsigned"
+            elif not pinned:
+                status = "unpinned"
+            elif signed < good:
+                status = "signed-prefix"
+                if idx.end is not None and good == len(idx.chunks):
+                    problem = "the END chunk is not signed: the host's last signature is before it"
         end_offset = idx.end_offset if good == len(idx.chunks) else (
             idx.chunks[good].offset if good < len(idx.chunks) else idx.end_offset)
+        sig_last = idx.chunks[signed - 1] if signed else None
         return VerifyReport(
             self.path, status, good, last.time if last else 0.0, updates, problem,
-            end_offset, self.size, unchecked=not can_open,
+            end_offset, self.size, unchecked=not can_open, signer=self.signer_id,
+            pinned=pinned, signed_chunks=signed,
+            signed_time=sig_last.time if sig_last else 0.0,
+            signed_updates=bisect.bisect_left(idx.updates, signed), intact_chunks=good,
         )  # fmt: skip
+
+    def _bad_signature(self, h: ChunkHeader, body: bytes, prefix: bytes, signed: int) -> str:
+        """What is wrong with SIGNATURE chunk ``h`` (payload ``body``) whose
+        file bytes before it hash to ``prefix``; "" when it holds. ``signed``:
+        the chunks the signatures before it covered."""
+        n = h.index
+        try:
+            sig = Signature.unpack(body)
+        except DecodeError as exc:
+            return f"SIGNATURE chunk {n}: {exc}"
+        if sig.n != n or sig.covered != h.offset:
+            return (f"SIGNATURE chunk {n} signs the first {sig.n} chunks ({sig.covered} "
+                    f"bytes), not the {n} chunks ({h.offset} bytes) before it: copied or "
+                    "replayed from elsewhere")  # fmt: skip
+        assert self.signer is not None  # _walk refuses a SIGNATURE in an unsigned recording
+        if not sig.check(self.signer, self.header_digest, h.time_us):
+            return (f"SIGNATURE chunk {n} is not host key {self.signer_id}'s signature "
+                    "of what it claims (forged, or from another recording)")  # fmt: skip
+        if sig.prefix_digest != prefix:
+            return (f"the chain breaks at SIGNATURE chunk {n}: the bytes before it are not "
+                    f"the ones the host signed (a chunk from {signed} to {n - 1} was "
+                    "changed, removed, inserted or reordered)")  # fmt: skip
+        return ""
 
     def close(self) -> None:
         buf = getattr(self, "_buf", None)

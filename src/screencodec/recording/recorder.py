@@ -43,6 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from screencodec.errors import DecodeError, ProtocolError
@@ -50,6 +51,7 @@ from screencodec.recording.audit import AuditTracker
 from screencodec.recording.crypto import load_public_key
 from screencodec.recording.format import ChunkFlags, ChunkType, json_payload
 from screencodec.recording.retention import RetentionPolicy, prune
+from screencodec.recording.sign import HostSigner, as_signer
 from screencodec.recording.writer import ChunkWriter
 from screencodec.transport.channel.base import ChannelTap
 from screencodec.transport.session import messages as m
@@ -178,7 +180,8 @@ class SessionRecorder:
         self.start_unix = time.time()
         stamp = datetime.fromtimestamp(self.start_unix, timezone.utc).strftime("%Y%m%dT%H%M%S")
         self.path = recorder.directory / f"{stamp}Z-{self.session_id[:12]}.screc"
-        self.writer = ChunkWriter(self.path, auditor=recorder.auditor, start_unix=self.start_unix)
+        self.writer = ChunkWriter(self.path, auditor=recorder.auditor, signer=recorder.signer,
+                                  start_unix=self.start_unix)  # fmt: skip
         self.audit = AuditTracker(include_keys=recorder.include_keys)
         self.updates = 0
         self.checkpoints = 0
@@ -192,6 +195,7 @@ class SessionRecorder:
         self.done = threading.Event()
         self._queue: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
         self._policy = recorder.checkpoints
+        self._sign_every = recorder.sign_every
         self._decoder: Any = None
         self._ckpt_encoder: Any = None
         self._ckpt_size = (0, 0)
@@ -206,7 +210,7 @@ class SessionRecorder:
         self._pending_seek: tuple[Any, int] | None = None  # (reference, sequence)
         self.seek_points = 0  #: checkpoints written from the encoder's seek points
         self._seek_at = 0.0
-        self._synced = time.monotonic()
+        self._synced = self._signed = time.monotonic()
         self.writer.append(ChunkType.META, json_payload({
             "session_id": self.session_id, "host_id": recorder.host_id, "peer": peer,
             "start_unix": self.start_unix, "include_keys": recorder.include_keys,
@@ -263,12 +267,17 @@ class SessionRecorder:
             while True:
                 if self._queue.empty():
                     self.writer.flush()  # before sleeping: all taken so far is on disk
-                kind, t, obj = self._queue.get()
+                item = self._next()
+                if item is None:
+                    continue
+                kind, t, obj = item
                 rel = max(0.0, t - self.t0)
                 if kind == "end":
                     self._finish(rel, *obj)
                     return
                 self._handle(kind, rel, obj)
+                if self.writer.unsigned and time.monotonic() - self._signed >= self._sign_every:
+                    self._sign()
                 if t - self._synced > _SYNC_EVERY:
                     self.writer.sync()
                     self._synced = t
@@ -281,6 +290,24 @@ class SessionRecorder:
             self.cpu_seconds = time.thread_time()
             self.done.set()
             self.recorder._session_done(self)
+
+    def _next(self) -> tuple[str, float, Any] | None:
+        """The next queued item. A signing recorder does not sleep on
+        unsigned chunks for more than ``sign_every``: when nothing comes, it
+        signs what it wrote (None), so a killed host's file verifies up to at
+        most ``sign_every`` seconds before the kill."""
+        if not self.writer.unsigned:
+            return self._queue.get()
+        wait = self._signed + self._sign_every - time.monotonic()
+        try:
+            return self._queue.get(timeout=max(0.0, wait))
+        except queue.Empty:
+            self._sign()
+            return None
+
+    def _sign(self) -> None:
+        self.writer.sign()
+        self._signed = time.monotonic()
 
     def _handle(self, kind: str, rel: float, obj: Any) -> None:
         us = int(rel * 1e6)
@@ -450,9 +477,13 @@ class Recorder:
 
     ``auditor``: an X25519 public key (or the path of a key file from
     ``screencodec recordings keygen``): recordings are sealed for it and this
-    host cannot read them back. ``include_keys`` logs keystroke text (off by
-    default: it can hold passwords). ``retention`` is applied when the
-    recorder starts and after each session ends.
+    host cannot read them back. ``signer``: this host's Ed25519 signing key
+    (or its file from ``screencodec recordings keygen --host``): every
+    recording names its public key and carries signatures over everything
+    written, one at most ``sign_every`` seconds after a chunk reached the
+    file and one after the END chunk (:mod:`.sign`). ``include_keys`` logs
+    keystroke text (off by default: it can hold passwords). ``retention`` is
+    applied when the recorder starts and after each session ends.
     """
 
     def __init__(
@@ -460,6 +491,8 @@ class Recorder:
         directory: Path | str,
         *,
         auditor: X25519PublicKey | Path | str | None = None,
+        signer: Ed25519PrivateKey | HostSigner | Path | str | None = None,
+        sign_every: float = 1.0,
         include_keys: bool = False,
         retention: RetentionPolicy | None = None,
         checkpoints: CheckpointPolicy | None = None,
@@ -470,6 +503,10 @@ class Recorder:
         if isinstance(auditor, str | Path):
             auditor = load_public_key(Path(auditor))
         self.auditor = auditor
+        self.signer = as_signer(signer)
+        if not sign_every > 0:
+            raise ValueError(f"sign_every must be above 0 s, not {sign_every}")
+        self.sign_every = sign_every
         self.include_keys = include_keys
         self.retention = retention
         self.checkpoints = checkpoints or CheckpointPolicy()

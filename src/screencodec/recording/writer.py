@@ -9,8 +9,12 @@ recorder batches and flushes each time its queue runs empty, so whatever it
 took off the queue reaches the kernel before it sleeps. ``sync()`` adds an
 fsync for power loss; the recorder calls it every few seconds and at the end.
 
-State: the next chunk index and the sealer. Not thread-safe: one thread owns
-a writer (the recorder's worker thread).
+With a host ``signer`` (:mod:`.sign`) the writer also keeps a running
+SHA-256 of every byte it writes; :meth:`sign` appends a SIGNATURE chunk over
+everything before it, and :meth:`close` signs once more after the last chunk.
+
+State: the next chunk index, the sealer, the running hash. Not thread-safe:
+one thread owns a writer (the recorder's worker thread).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from screencodec.recording.format import (
     crc_trailer,
     json_payload,
 )
+from screencodec.recording.sign import HostSigner
 
 __all__ = ["ChunkWriter"]
 
@@ -48,6 +53,7 @@ class ChunkWriter:
 
     ``auditor``: seal every chunk after the HEADER for this X25519 public key
     (:mod:`.crypto`); None keeps chunks plain with CRC-32 trailers.
+    ``signer``: sign the recording with this host key (:meth:`sign`).
     ``start_unix`` is the time origin of every chunk (default: now).
     """
 
@@ -56,6 +62,7 @@ class ChunkWriter:
         path: Path,
         *,
         auditor: X25519PublicKey | None = None,
+        signer: HostSigner | None = None,
         start_unix: float | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
@@ -70,14 +77,23 @@ class ChunkWriter:
             "key": None,
             **(extra or {}),
         }
+        if signer is not None:
+            header["signer"] = signer.entry
         self._sealer: ChunkSealer | None = None
         key = b""
         if auditor is not None:
             key = secrets.token_bytes(32)
             header["key"] = wrap_key(key, auditor)
         body = json_payload(header)
+        self._header_digest = hashlib.sha256(body).digest()
         if auditor is not None:
-            self._sealer = ChunkSealer(key, hashlib.sha256(body).digest())
+            self._sealer = ChunkSealer(key, self._header_digest)
+        self._signer = signer
+        #: SHA-256 of every byte written so far (only kept when signing).
+        self._chain = hashlib.sha256() if signer is not None else None
+        self._last_us = 0  # the last chunk's time: a signature's own time
+        self.signed_index = -1  #: the last SIGNATURE chunk's index (-1: none yet)
+        self.signatures = 0
         self.index = 0
         self.bytes_written = 0
         self.closed = False
@@ -93,6 +109,30 @@ class ChunkWriter:
     @property
     def sealed(self) -> bool:
         return self._sealer is not None
+
+    @property
+    def signing(self) -> bool:
+        return self._signer is not None
+
+    @property
+    def unsigned(self) -> bool:
+        """Whether chunks were appended since the last signature (signing only)."""
+        return self._signer is not None and self.signed_index != self.index - 1
+
+    def sign(self) -> None:
+        """Append a SIGNATURE chunk over every byte before it (and hand it to
+        the kernel with what is pending): from here, a killed host leaves a
+        recording that verifies as signed up to this chunk."""
+        if self._signer is None or self._chain is None:
+            raise ValueError("this writer has no signer")
+        self.flush()  # the chain covers what reached the file, in order
+        n, time_us = self.index, self._last_us
+        payload = self._signer.sign(self._header_digest, n, self.bytes_written,
+                                    self._chain.digest(), time_us)  # fmt: skip
+        self._append(ChunkType.SIGNATURE, payload, time_us, 0, plain=True)
+        self.flush()
+        self.signed_index = n
+        self.signatures += 1
 
     def append(
         self, ctype: ChunkType, payload: bytes | memoryview, time_us: int, flags: int = 0
@@ -115,6 +155,7 @@ class ChunkWriter:
             self._pending += (head, bytes(payload), crc_trailer(head, payload))
         self._pending_bytes += len(payload) + 40
         self.index += 1
+        self._last_us = max(self._last_us, time_us)
         if not self.batch or self._pending_bytes >= _FLUSH_AT:
             self.flush()
         return index
@@ -133,6 +174,8 @@ class ChunkWriter:
             n = os.write(self._fd, view)
             view = view[n:]
         self.bytes_written += len(data)
+        if self._chain is not None:
+            self._chain.update(data)
 
     def sync(self) -> None:
         if not self.closed:
@@ -140,7 +183,10 @@ class ChunkWriter:
             os.fsync(self._fd)
 
     def close(self) -> None:
+        """Sign what is not signed yet (the END chunk), then close the file."""
         if not self.closed:
+            if self.unsigned:
+                self.sign()
             self.flush()
             os.fsync(self._fd)
             os.close(self._fd)
