@@ -10,7 +10,10 @@ import numpy.typing as npt
 
 from ..geometry import Monitor
 
-__all__ = ["CursorState", "FrameSource", "SourceWrapper"]
+__all__ = ["CursorState", "FrameSource", "Hint", "SourceWrapper"]
+
+#: Damage rectangles (x, y, w, h) as an (n, 4) int32 array, in frame coordinates.
+Hint = npt.NDArray[np.int32]
 
 
 class CursorState:
@@ -68,6 +71,17 @@ class FrameSource(abc.ABC):
     def grab(self) -> npt.NDArray[np.uint8]:
         """Capture one frame of the selected monitor or region."""
 
+    def grab_hinted(self) -> tuple[npt.NDArray[np.uint8], Hint | None]:
+        """``(frame, hint)``: a :meth:`grab` and where the screen may have
+        changed since the previous ``grab_hinted``, as :data:`Hint` rects in
+        the frame's coordinates (they may overlap or stick out; n may be 0),
+        or None when the source cannot tell (the default; the first grab; a
+        switch of monitor or region). A change drawn while the frame is
+        grabbed may show in it and be hinted with the next grab only (the
+        hint of an update or a later one covers every change:
+        ``ScreenEncoder.encode(hint=...)``)."""
+        return self.grab(), None
+
     def cursor(self) -> CursorState | None:
         """The pointer's state, or None when the source cannot tell."""
         return None
@@ -112,6 +126,9 @@ class SourceWrapper(FrameSource):
 
     def grab(self) -> npt.NDArray[np.uint8]:
         return self.inner.grab()
+
+    # grab_hinted stays the default (grab() and no hint): a subclass that
+    # changes frames in grab would otherwise hand on hints of the inner ones.
 
     def cursor(self) -> CursorState | None:
         return self.inner.cursor()

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from ..errors import CaptureError
 from ..geometry import Monitor, Rect
-from .base import CursorState, FrameSource
+from .base import CursorState, FrameSource, Hint
 
 __all__ = ["ScreenSource", "list_monitors"]
 
@@ -96,6 +96,9 @@ class ScreenSource(FrameSource):
         self._closed = False
         self._cursor: Any = None  # an XFixesCursor, opened on first use
         self._cursor_failed = False
+        self._damage: Any = None  # an XDamageTracker, opened on the first grab_hinted
+        self._damage_failed = False
+        self._hint_valid = False  # the last take belongs to a grab of this box
         self._box = self._monitors[0].rect
         try:
             if region is not None:
@@ -132,6 +135,7 @@ class ScreenSource(FrameSource):
             )
             raise CaptureError(msg)
         self._box = self._monitors[index].rect
+        self._hint_valid = False
 
     def select_region(self, region: Rect, /) -> None:
         """Capture ``region`` (virtual-screen coordinates) from now on."""
@@ -140,6 +144,7 @@ class ScreenSource(FrameSource):
             msg = f"region {region} is empty or not inside the screen {screen}"
             raise CaptureError(msg)
         self._box = region
+        self._hint_valid = False
 
     def grab(self) -> npt.NDArray[np.uint8]:
         """The selected area now, as an (H, W, 4) uint8 BGRX view of mss's buffer."""
@@ -155,6 +160,44 @@ class ScreenSource(FrameSource):
         # ScreenShot exposes __array_interface__ over its bytearray: no copy.
         frame: npt.NDArray[np.uint8] = np.asarray(shot)
         return frame
+
+    def grab_hinted(self) -> tuple[npt.NDArray[np.uint8], Hint | None]:
+        """A :meth:`grab` and the X server's damage since the previous
+        ``grab_hinted`` (XDamage on the root window, loaded lazily from
+        ``capture/x11damage.py``), moved into the captured area's coordinates
+        and clipped to it. The hint is None on the first call, after
+        ``select_monitor``/``select_region``, and for good once XDamage fails
+        or is missing. The damage is taken *before* the grab: what is drawn
+        in between shows in this frame and is hinted again with the next."""
+        rects = self._take_damage()
+        valid, self._hint_valid = self._hint_valid, False
+        frame = self.grab()  # a failure here loses the damage taken: no hint next time
+        self._hint_valid = rects is not None
+        if rects is None or not valid:
+            return frame, None
+        return frame, _clip(rects, self._box)
+
+    def _take_damage(self) -> Hint | None:
+        """Root-window damage since the last take, or None (never raises)."""
+        if self._closed or self._damage_failed:
+            return None
+        try:
+            if self._damage is None:
+                from .x11damage import XDamageTracker
+
+                self._damage = XDamageTracker(self._display)
+            rects: Hint | None = self._damage.take()
+        except Exception:  # hints are optional: give up quietly, for good
+            self._damage_failed = True
+            self._close_damage()
+            return None
+        return rects
+
+    def _close_damage(self) -> None:
+        if self._damage is not None:
+            with contextlib.suppress(Exception):  # closing a dead connection
+                self._damage.close()
+            self._damage = None
 
     def cursor(self) -> CursorState | None:
         """The pointer through XFixes, in coordinates of the captured area
@@ -183,6 +226,7 @@ class ScreenSource(FrameSource):
             with contextlib.suppress(Exception):  # closing a dead connection
                 self._cursor.close()
             self._cursor = None
+        self._close_damage()
         self._sct.close()
 
     def __enter__(self) -> ScreenSource:
@@ -190,6 +234,17 @@ class ScreenSource(FrameSource):
 
     def __repr__(self) -> str:
         return f"ScreenSource(region={self._box}, display={self._display!r})"
+
+
+def _clip(rects: Hint, box: Rect) -> Hint:
+    """Root-window rects -> rects of ``box``'s frame, clipped to it, empty ones dropped."""
+    x0 = np.clip(rects[:, 0], box.x, box.right)
+    y0 = np.clip(rects[:, 1], box.y, box.bottom)
+    x1 = np.clip(rects[:, 0] + rects[:, 2], box.x, box.right)
+    y1 = np.clip(rects[:, 1] + rects[:, 3], box.y, box.bottom)
+    keep = (x1 > x0) & (y1 > y0)
+    out: Hint = np.stack([x0 - box.x, y0 - box.y, x1 - x0, y1 - y0], axis=1)[keep]
+    return out.astype(np.int32, copy=False)
 
 
 def list_monitors(*, display: str | None = None) -> list[Monitor]:

@@ -5,12 +5,29 @@ loads this module on the first ``cursor()`` call only.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
 
-__all__ = ["XFixesCursor"]
+__all__ = ["XFixesCursor", "open_display"]
+
+
+def open_display(display: str | None, purpose: str) -> Any:
+    """A python-xlib connection to ``display``, or CaptureError (Xlib missing,
+    no such display); ``purpose`` ends the error message."""
+    try:
+        from Xlib import display as xdisplay
+    except ImportError as exc:
+        msg = "python-xlib is not installed (pip install screencodec[x11])"
+        raise CaptureError(msg) from exc
+    try:
+        return xdisplay.Display(display)
+    except Exception as exc:  # Xlib raises its own hierarchy, or OSError
+        msg = f"cannot open X display {display!r} for {purpose}: {exc}"
+        raise CaptureError(msg) from exc
 
 
 class XFixesCursor:
@@ -22,16 +39,7 @@ class XFixesCursor:
     """
 
     def __init__(self, display: str | None = None, /) -> None:
-        try:
-            from Xlib import display as xdisplay
-        except ImportError as exc:
-            msg = "python-xlib is not installed (pip install screencodec[x11])"
-            raise CaptureError(msg) from exc
-        try:
-            self._display = xdisplay.Display(display)
-        except Exception as exc:  # Xlib raises its own hierarchy, or OSError
-            msg = f"cannot open X display {display!r} for the cursor: {exc}"
-            raise CaptureError(msg) from exc
+        self._display = open_display(display, "the cursor")
         if not self._display.has_extension("XFIXES"):
             self._display.close()
             msg = "the X server has no XFIXES extension"

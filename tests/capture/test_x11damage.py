@@ -1,0 +1,223 @@
+"""XDamage hints (capture/x11damage.py, ScreenSource.grab_hinted) on a real Xvfb.
+
+The contract the encoder relies on (``ScreenEncoder.encode(hint=...)``):
+every pixel that differs between two grabs lies inside the hint of the later
+grab or of the one after it. Checked pixel by pixel while xdotool types into
+a real xterm.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from screencodec.capture import ScreenSource
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.capture.x11damage import MAX_RECTS, XDamageTracker, parse_region
+from screencodec.capture.xvfb import private_xvfb
+from screencodec.errors import CaptureError
+from screencodec.geometry import Rect
+
+if TYPE_CHECKING:
+    from conftest import Painter
+
+Frame = npt.NDArray[np.uint8]
+Hint = npt.NDArray[np.int32]
+SIZE = (640, 400)
+
+
+def _wire(rects: list[tuple[int, int, int, int]]) -> bytes:
+    """Rectangles as a FetchRegion reply lists them (client byte order)."""
+    dt = np.dtype([("x", "=i2"), ("y", "=i2"), ("w", "=u2"), ("h", "=u2")])
+    return np.array(rects, dt).tobytes()
+
+
+# -- the reply validator -------------------------------------------------------
+
+
+def test_a_region_reply_becomes_rects() -> None:
+    got = parse_region(_wire([(10, 20, 30, 40), (-5, 0, 5, 2), (7, 7, 0, 9)]), (-5, 0, 45, 60))
+    assert got is not None and got.dtype == np.int32
+    # The empty rectangle (width 0) is dropped.
+    assert got.tolist() == [[10, 20, 30, 40], [-5, 0, 5, 2]]
+    empty = parse_region(b"", (0, 0, 0, 0))
+    assert empty is not None and empty.shape == (0, 4)
+
+
+def test_a_region_of_too_many_rects_is_its_extents() -> None:
+    many = _wire([(i % 100, i // 100, 1, 1) for i in range(MAX_RECTS + 1)])
+    got = parse_region(many, (0, 0, 100, 41))
+    assert got is not None and got.tolist() == [[0, 0, 100, 41]]
+    # At the limit, the rects themselves.
+    got = parse_region(many[: MAX_RECTS * 8], (0, 0, 100, 41))
+    assert got is not None and len(got) == MAX_RECTS
+
+
+def test_a_hostile_region_reply_is_refused_not_trusted() -> None:
+    # Not whole rectangles.
+    assert parse_region(b"\x01" * 13, (0, 0, 10, 10)) is None
+    # A rectangle outside the extents the same reply gave.
+    assert parse_region(_wire([(0, 0, 20, 5)]), (0, 0, 10, 10)) is None
+    assert parse_region(_wire([(-1, 0, 2, 2)]), (0, 0, 10, 10)) is None
+    # A negative extent, and a huge count in nothing.
+    assert parse_region(b"", (0, 0, -1, 5)) is None
+    huge = b"\0" * 8 * 1_000_000  # a million rectangles (8 MB), all empty
+    assert parse_region(huge, (0, 0, 0, 0)) is None
+    # A million in a real box: its extents, quickly, no million-row array.
+    got = parse_region(huge, (1, 2, 3, 4))
+    assert got is not None and got.tolist() == [[1, 2, 3, 4]]
+
+
+# -- the tracker and ScreenSource on a real X server ---------------------------
+
+
+def test_the_tracker_reports_exactly_what_was_drawn(x_painter: Painter) -> None:
+    tracker = XDamageTracker(x_painter.display)
+    try:
+        tracker.take()
+        x_painter.fill(Rect(10, 20, 30, 40), (255, 0, 0))
+        x_painter.fill(Rect(300, 200, 5, 6), (0, 255, 0))
+        got = tracker.take()
+        assert got is not None
+        assert sorted(map(tuple, got.tolist())) == [(10, 20, 30, 40), (300, 200, 5, 6)]
+        empty = tracker.take()  # taken: nothing new
+        assert empty is not None and empty.shape == (0, 4)
+    finally:
+        tracker.close()
+
+
+def test_hints_are_in_the_captured_areas_coordinates(x_painter: Painter) -> None:
+    with ScreenSource(display=x_painter.display, region=Rect(100, 50, 200, 100)) as src:
+        first, hint = src.grab_hinted()
+        assert hint is None  # nothing known before the first grab
+        assert first.shape == (100, 200, 4)
+        x_painter.fill(Rect(150, 70, 10, 10), (255, 0, 0))  # inside the region
+        x_painter.fill(Rect(290, 140, 50, 50), (0, 0, 255))  # sticks out of it
+        x_painter.fill(Rect(600, 500, 10, 10), (0, 255, 0))  # outside
+        _, hint = src.grab_hinted()
+        assert hint is not None
+        assert sorted(map(tuple, hint.tolist())) == [(50, 20, 10, 10), (190, 90, 10, 10)]
+        _, hint = src.grab_hinted()
+        assert hint is not None and hint.shape == (0, 4)
+        # Another area: the frame changes size, the next hint is unknown.
+        src.select_monitor(1)
+        _, hint = src.grab_hinted()
+        assert hint is None
+        x_painter.fill(Rect(600, 500, 10, 10), (0, 0, 0))
+        _, hint = src.grab_hinted()
+        assert hint is not None and hint.tolist() == [[600, 500, 10, 10]]
+
+
+def test_no_xdamage_no_hints() -> None:
+    """A server without DAMAGE, and a source that cannot tell: hint None
+    every time (the encoder compares everything, as before); frames as usual."""
+    with private_xvfb(*SIZE, args=["-br", "-extension", "DAMAGE"]) as display:
+        with pytest.raises(CaptureError, match="DAMAGE"):
+            XDamageTracker(display)
+        with ScreenSource(display=display) as src:
+            got = [src.grab_hinted() for _ in range(3)]
+            assert [h for _, h in got] == [None, None, None]
+            assert all(f.shape == (SIZE[1], SIZE[0], 4) for f, _ in got)
+    desktop = SyntheticDesktop(96, 64)
+    frame, hint = desktop.grab_hinted()
+    assert hint is None and frame.shape == (64, 96, 4)
+
+
+# -- typing into a real xterm --------------------------------------------------
+
+
+@pytest.fixture
+def xterm() -> Iterator[str]:
+    """A private Xvfb (black root) with an xterm at (20, 20) that has the
+    pointer over it (so it has the keyboard focus)."""
+    with private_xvfb(*SIZE, args=["-br"]) as display:
+        env = {**os.environ, "DISPLAY": display}
+        term = subprocess.Popen(
+            ["xterm", "-geometry", "60x12+20+20", "-e", "sh", "-c", "cat; sleep 60"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            with ScreenSource(display=display) as src:
+                deadline = time.monotonic() + 20
+                while not src.grab()[30:40, 30:40, :3].any():  # the xterm drew its window
+                    assert time.monotonic() < deadline, "the xterm did not show"
+                    time.sleep(0.05)
+            subprocess.run(["xdotool", "mousemove", "100", "60"], env=env, check=True)
+            yield display
+        finally:
+            term.kill()
+            term.wait(5)
+
+
+def _mask(hints: list[Hint], shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+    mask = np.zeros(shape[:2], bool)
+    for rects in hints:
+        for x, y, w, h in rects.tolist():
+            mask[max(y, 0) : max(y + h, 0), max(x, 0) : max(x + w, 0)] = True
+    return mask
+
+
+def typed_grabs(display: str, text: str, settle: float = 0.5) -> list[tuple[Frame, Any]]:
+    """``grab_hinted`` as fast as it goes while xdotool types ``text``, then
+    a few grabs of the still screen."""
+    env = {**os.environ, "DISPLAY": display}
+    out = []
+    with ScreenSource(display=display) as src:
+        out.append(src.grab_hinted())
+        typist = subprocess.Popen(["xdotool", "type", "--delay", "8", text], env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while typist.poll() is None:
+                assert time.monotonic() < deadline, "xdotool did not finish typing"
+                out.append(src.grab_hinted())
+        finally:
+            typist.kill()
+            typist.wait(5)
+        end = time.monotonic() + settle
+        while time.monotonic() < end:
+            out.append(src.grab_hinted())
+        out.append(src.grab_hinted())
+    return out
+
+
+def changed(a: Frame, b: Frame) -> npt.NDArray[np.bool_]:
+    """The pixels whose colour differs (the padding byte aside)."""
+    xor = a.view(np.uint32)[..., 0] ^ b.view(np.uint32)[..., 0]
+    return (xor & np.uint32(0x00FFFFFF)) != 0
+
+
+def uncovered(grabs: list[tuple[Frame, Any]]) -> list[tuple[int, int]]:
+    """(grab, pixels) for every pair of grabs whose changed pixels are not all
+    inside the union of the later grab's hint and the next one's."""
+    bad = []
+    for i in range(len(grabs) - 2):
+        diff = changed(grabs[i][0], grabs[i + 1][0])
+        if not diff.any():
+            continue
+        outside = diff & ~_mask([grabs[i + 1][1], grabs[i + 2][1]], diff.shape)
+        if outside.any():
+            bad.append((i + 1, int(outside.sum())))
+    return bad
+
+
+def test_every_change_typed_into_an_xterm_is_hinted(xterm: str) -> None:
+    text = "the quick brown fox jumps over the lazy dog 0123456789 " * 3
+    grabs = typed_grabs(xterm, text)
+    hints = [h for _, h in grabs]
+    assert hints[0] is None and all(h is not None for h in hints[1:])
+    changes = sum(int(changed(a, b).sum()) for (a, _), (b, _) in itertools.pairwise(grabs))
+    assert changes > 1000, "the typing changed (almost) nothing on screen"
+    assert uncovered(grabs) == []
+    # The hints are small: typed characters, not the screen.
+    area = [int((h[:, 2] * h[:, 3]).sum()) for h in hints[1:]]
+    assert max(area) < SIZE[0] * SIZE[1] // 10
+    # The screen stood still at the end: no hint.
+    assert area[-1] == 0
