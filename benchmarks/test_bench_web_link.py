@@ -40,12 +40,23 @@ How the page's figures are measured (the definitions of ``linkbench.session``):
   (the bridge's queue, the WebSocket, the page's main thread busy), queued in
   the page, decode, draw, page -> bridge (``applied`` back). The page's clock
   is put on ``perf_counter`` from the bounds every update gives (forward and
-  back delays are >= 0), the midpoint.
+  back delays are >= 0), the midpoint. The page decodes in its worker: its
+  ``decodeMs`` is the worker's decode and draw (and the main thread's
+  ``drawImage`` of the bitmaps, for "page-bitmap"); "draw" is only what the
+  main thread spends in ``putImageData`` / ``drawImage``.
+* **The main thread's long tasks** (over 50 ms, PerformanceObserver
+  ``longtask``) from the first update on: while one runs, the page reads no
+  WebSocket frame, sends no receipt and takes no input.
+* **Old against new**: each workload is also played to the page of
+  ``OLD_REV`` (its static files served instead: decoding on the main thread),
+  and to "page-bitmap"; ratios against the old page of the same round.
 
 Run: ``pytest benchmarks/test_bench_web_link.py -s`` (about 30 s per
 workload and round), or ``python benchmarks/test_bench_web_link.py``.
 ``SCREENCODEC_WEBLINK_ROUNDS`` (default 1), ``SCREENCODEC_WEBLINK_LINK``
-(default ``4M,40ms``), ``SCREENCODEC_WEBLINK_WORKLOADS`` (comma-separated).
+(default ``4M,40ms``), ``SCREENCODEC_WEBLINK_WORKLOADS`` and
+``SCREENCODEC_WEBLINK_VIEWERS`` (comma-separated), ``SCREENCODEC_WEBLINK_OLD``
+(a git revision; needs git and this checkout).
 Needs chromium, chromedriver and the corpus (``make corpus``; clips that are
 missing are left out).
 """
@@ -53,14 +64,20 @@ missing are left out).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import io
 import math
 import os
 import shutil
 import statistics
+import subprocess
+import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,6 +120,15 @@ MAX_SAMPLES = 16  # PSNR samples per session (every 0.5 s of applied updates)
 _WANTED = ["typing", "corpus:vim-typing", "corpus:terminal-log", "corpus:browser-docs",
            "corpus:window-drag"]  # fmt: skip
 _ASKED = os.environ.get("SCREENCODEC_WEBLINK_WORKLOADS", ",".join(_WANTED)).split(",")
+#: The viewers each workload is played to: the page as it is (decoding in its
+#: worker, which draws into the transferred canvas), the page whose worker
+#: sends ImageBitmaps that its main thread draws ("bitmap", its way where a
+#: canvas cannot be transferred), the page of ``OLD_REV`` (decoding on its
+#: main thread: the baseline) and the Python Viewer.
+VIEWERS = os.environ.get("SCREENCODEC_WEBLINK_VIEWERS",
+                         "page-old,page,page-bitmap,python").split(",")  # fmt: skip
+#: The page before its decoding moved into a worker (b96732f).
+OLD_REV = os.environ.get("SCREENCODEC_WEBLINK_OLD", "b96732f^")
 WORKLOADS = [w for w in _ASKED if not w.startswith("corpus:") or w in corpus_workloads()]
 
 pytestmark = pytest.mark.skipif(
@@ -114,13 +140,19 @@ pytestmark = pytest.mark.skipif(
 #: in putImageData since the last one) and the animation frame after it.
 _PROBE_JS = """
 (() => {
-  const rec = { arrive: [], sent: [], ok: [], draw: [], raf: [], drawAcc: 0 };
+  const rec = { arrive: [], sent: [], ok: [], draw: [], raf: [], drawAcc: 0, long: [] };
   window.__pagelag = rec;
-  const put = CanvasRenderingContext2D.prototype.putImageData;
-  CanvasRenderingContext2D.prototype.putImageData = function (...a) {
-    const t0 = performance.now();
-    try { return put.apply(this, a); } finally { rec.drawAcc += performance.now() - t0; }
-  };
+  for (const name of ["putImageData", "drawImage"]) {
+    const inner = CanvasRenderingContext2D.prototype[name];
+    CanvasRenderingContext2D.prototype[name] = function (...a) {
+      const t0 = performance.now();
+      try { return inner.apply(this, a); } finally { rec.drawAcc += performance.now() - t0; }
+    };
+  }
+  // The main thread's long tasks (over 50 ms): [start, duration].
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) rec.long.push([e.startTime, e.duration]);
+  }).observe({ type: "longtask", buffered: true });
   const Native = window.WebSocket;
   class Probed extends Native {
     constructor(...a) {
@@ -151,14 +183,23 @@ _PROBE_JS = """
 #: The canvas's R, G, B each summed with weights (index % 251 + 1): compared
 #: with the same sums of the last source frame.
 _CANVAS_SUMS_JS = """
-const c = document.getElementById('screen');
-const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-let r = 0, g = 0, b = 0;
-for (let i = 0, k = 0; i < d.length; i += 4, k++) {
-  const w = (k % 251) + 1;
-  r += d[i] * w; g += d[i + 1] * w; b += d[i + 2] * w;
-}
-return [c.width, c.height, r, g, b];
+const done = arguments[arguments.length - 1];
+(async () => {
+  const p = window.screencodecPage;
+  let px = p.readPixels ? await p.readPixels() : null;
+  if (!px) {
+    const c = document.getElementById('screen');
+    px = { width: c.width, height: c.height,
+      data: c.getContext('2d').getImageData(0, 0, c.width, c.height).data };
+  }
+  const d = px.data;
+  let r = 0, g = 0, b = 0;
+  for (let i = 0, k = 0; i < d.length; i += 4, k++) {
+    const w = (k % 251) + 1;
+    r += d[i] * w; g += d[i + 1] * w; b += d[i + 2] * w;
+  }
+  done([px.width, px.height, r, g, b]);
+})();
 """
 
 
@@ -242,6 +283,8 @@ class PageRun:
     parts: dict[str, list[float]] = field(default_factory=dict)
     lags: list[float] = field(default_factory=list)
     clock_bounds_ms: float = math.nan  # width of the page-clock alignment interval
+    #: the main thread's long tasks (> 50 ms) from the first update on: ms each
+    long_tasks: list[float] = field(default_factory=list)
 
 
 class _Tap:
@@ -330,7 +373,7 @@ async def run_page_session(frames: FrameSequence, link: Link, driver: Any, *,
                 viewer = web.viewer
                 assert viewer is not None
                 host_stats = viewer.host_stats
-                sums = await asyncio.to_thread(driver.execute_script, _CANVAS_SUMS_JS)
+                sums = await asyncio.to_thread(driver.execute_async_script, _CANVAS_SUMS_JS)
                 canvas_exact = sums == _frame_sums(final)
                 page = await asyncio.to_thread(
                     driver.execute_script,
@@ -365,6 +408,8 @@ async def run_page_session(frames: FrameSequence, link: Link, driver: Any, *,
     result.extra.pop("ledger", None)
     result.extra.update(cpu)
     out = PageRun(result, canvas_exact, sum(1 for r in tap.forwarded if not r.ok))
+    first = page[0]["arrive"][0] if page[0]["arrive"] else math.inf
+    out.long_tasks = [d for start, d in page[0]["long"] if start + d >= first]
     _split(out, forwarded=tap.forwarded, ok=ok, times=times, rec=page[0], decode_ms=page[1],
            changed=changed, paced=paced)  # fmt: skip
     return out
@@ -437,12 +482,54 @@ def _python_session(workload: str, link: Link) -> SessionResult:
         _close(frames)
 
 
-def _page_session(workload: str, link: Link, driver: Any) -> PageRun:
+def _page_session(workload: str, link: Link, driver: Any, viewer: str = "page") -> PageRun:
     frames = open_workload(workload, seconds=SECONDS)
     try:
-        return asyncio.run(run_page_session(frames, link, driver, name=workload))
+        with _page_variant(driver, viewer):
+            return asyncio.run(run_page_session(frames, link, driver, name=workload))
     finally:
         _close(frames)
+
+
+@contextlib.contextmanager
+def _page_variant(driver: Any, viewer: str) -> Iterator[None]:
+    """Serve the page ``viewer`` names: "page" as it is, "page-bitmap" with its
+    worker sending ImageBitmaps (a switch set before the page's scripts),
+    "page-old" the static files of ``OLD_REV``."""
+    from screencodec.web import server
+
+    added = None
+    static = server.STATIC_DIR
+    if viewer == "page-bitmap":
+        switch = {"source": "window.screencodecDrawMode = 'bitmap';"}
+        added = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", switch)
+    elif viewer == "page-old":
+        server.STATIC_DIR = _old_static()
+    elif viewer != "page":
+        raise ValueError(f"no page {viewer!r}")
+    try:
+        yield
+    finally:
+        server.STATIC_DIR = static
+        if added is not None:
+            driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", added)
+
+
+_OLD: list[Path] = []
+
+
+def _old_static() -> Path:
+    """``OLD_REV``'s web/static, exported once per run into a temporary folder."""
+    if not _OLD:
+        root = Path(tempfile.mkdtemp(prefix="screencodec-old-page-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        repo = Path(__file__).resolve().parents[1]
+        cmd = ["git", "-C", str(repo), "archive", OLD_REV, "src/screencodec/web/static"]
+        tar = subprocess.run(cmd, check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+            t.extractall(root, filter="data")
+        _OLD.append(root / "src/screencodec/web/static")
+    return _OLD[0]
 
 
 def _close(frames: Any) -> None:
@@ -460,20 +547,19 @@ def _browser() -> Iterator[Any]:
         drv.quit()
 
 
-def run_all(workloads: list[str] = WORKLOADS, rounds: int = ROUNDS,
-            link_spec: str = LINK) -> list[dict[str, Any]]:  # fmt: skip
-    """Every workload, page and Python viewer one after the other (their order
-    alternating by round), ``rounds`` times."""
+def run_all(workloads: list[str] = WORKLOADS, rounds: int = ROUNDS, link_spec: str = LINK,
+            viewers: list[str] = VIEWERS) -> list[dict[str, Any]]:  # fmt: skip
+    """Every workload to each viewer one after the other (their order
+    reversed every other round), ``rounds`` times."""
     link = parse_link(link_spec)
     rows: list[dict[str, Any]] = []
     with _browser() as driver:
         for rnd in range(rounds):
             for w in workloads:
-                order = ("page", "python") if rnd % 2 == 0 else ("python", "page")
-                for who in order:
+                for who in viewers if rnd % 2 == 0 else viewers[::-1]:
                     load = os.getloadavg()[0]
-                    if who == "page":
-                        pr = _page_session(w, link, driver)
+                    if who.startswith("page"):
+                        pr = _page_session(w, link, driver, who)
                         rows.append({"viewer": who, "round": rnd, "load": load, "run": pr,
                                      "result": pr.result})  # fmt: skip
                     else:
@@ -492,8 +578,10 @@ def _row(row: dict[str, Any]) -> str:
     extra = ""
     if "run" in row:
         pr: PageRun = row["run"]
-        extra = f" | canvas exact {pr.canvas_exact} refused {pr.refused}"
-    return (f"{r.scenario:22} {row['viewer']:6} r{row['round']} load {row['load']:4.1f} | "
+        long = pr.long_tasks
+        extra = (f" | canvas exact {pr.canvas_exact} refused {pr.refused} | long tasks "
+                 f"{len(long)}, {sum(long):,.0f} ms, max {max(long, default=0):,.0f}")  # fmt: skip
+    return (f"{r.scenario:22} {row['viewer']:14} r{row['round']} load {row['load']:4.1f} | "
             f"lag p50/p95/max {_ms(r.lag_p50_ms)} / {_ms(r.lag_p95_ms)} / {_ms(r.lag_max_ms)} ms | "
             f"{r.fps:4.1f} upd/s {r.content_fps:4.1f} shown/s {r.kbit_s:6.0f} kbit/s | first "
             f"{_ms(r.first_picture_ms)} ms exact {_ms(r.exact_ms)} ms | wait p95 "
@@ -521,9 +609,29 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
             slow = [values[k] for k in tail if not math.isnan(values[k])]
             cells.append(f"{p} {_ms(percentile(good, 50))}/{_ms(percentile(good, 95))}/"
                          f"{_ms(statistics.mean(slow) if slow else math.nan)}")  # fmt: skip
-        lines.append(f"  {pr.result.scenario:22} r{row['round']} (clock +-"
+        lines.append(f"  {pr.result.scenario:22} {row['viewer']:14} r{row['round']} (clock +-"
                      f"{pr.clock_bounds_ms / 2:.1f} ms): " + ", ".join(cells))  # fmt: skip
+    lines += _against_old(rows)
     return lines
+
+
+def _against_old(rows: list[dict[str, Any]]) -> list[str]:
+    """Each page against the old page (main-thread decoding) of the same
+    workload and round: lag p95 and long-task time as ratios."""
+    old = {(r["result"].scenario, r["round"]): r for r in rows if r["viewer"] == "page-old"}
+    lines = []
+    for row in rows:
+        base = old.get((row["result"].scenario, row["round"]))
+        if base is None or row is base or "run" not in row:
+            continue
+        r, b = row["result"], base["result"]
+        mine, theirs = sum(row["run"].long_tasks), sum(base["run"].long_tasks)
+        lines.append(
+            f"  {r.scenario:22} {row['viewer']:14} r{row['round']} / page-old: lag p95 "
+            f"{_ms(r.lag_p95_ms)} / {_ms(b.lag_p95_ms)} ms = {r.lag_p95_ms / b.lag_p95_ms:.2f}, "
+            f"long tasks {len(row['run'].long_tasks)} / {len(base['run'].long_tasks)}, "
+            f"{mine:,.0f} / {theirs:,.0f} ms")  # fmt: skip
+    return ["Against the old page (main-thread decoding), same workload and round:", *lines]
 
 
 @pytest.mark.slow

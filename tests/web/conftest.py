@@ -66,14 +66,17 @@ def wait_page(
 
 
 def canvas_bgr(browser: Any) -> npt.NDArray[np.uint8]:
-    """The screen canvas read back with getImageData, as (H, W, 3) B, G, R."""
-    data = browser.execute_script(
-        "const c = document.getElementById('screen');"
-        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        "let s = ''; const n = 0x8000;"
-        "for (let i = 0; i < d.length; i += n)"
-        "  s += String.fromCharCode.apply(null, d.subarray(i, i + n));"
-        "return [c.width, c.height, btoa(s)];"
+    """The screen canvas read back (the page's ``readPixels``: its decoding
+    worker draws into it, and only the worker can read it), as (H, W, 3) B, G, R."""
+    data = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const p = window.screencodecPage;"
+        "(p && p.readPixels ? p.readPixels() : Promise.resolve(null)).then((px) => {"
+        "  if (!px) return done([1, 1, btoa('\\0\\0\\0\\xff')]);"
+        "  const d = px.data; let s = ''; const n = 0x8000;"
+        "  for (let i = 0; i < d.length; i += n)"
+        "    s += String.fromCharCode.apply(null, d.subarray(i, i + n));"
+        "  done([px.width, px.height, btoa(s)]);"
+        "});"
     )
     w, h, b64 = data
     rgba = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)

@@ -21,15 +21,17 @@ export class DecodeWorker {
    * `url`: worker/main.js; `canvas()`: the OffscreenCanvas to draw into (for
    * mode "offscreen"; called again for each new worker); `onAnswer(entry,
    * msg)` for each answer, in order; `onLost(entry, reason)` for each message
-   * a failed worker had not answered, in order; `onFailed(reason)` after.
+   * a failed worker had not answered, in order; `onFailed(reason)` after;
+   * `onRestored()` when the canvas the worker draws into got its context back.
    */
-  constructor({ url, mode, canvas, onAnswer, onLost, onFailed }) {
+  constructor({ url, mode, canvas, onAnswer, onLost, onFailed, onRestored = () => {} }) {
     this.url = url;
     this.mode = mode;
     this.canvas = canvas;
     this.onAnswer = onAnswer;
     this.onLost = onLost;
     this.onFailed = onFailed;
+    this.onRestored = onRestored;
     this.pending = [];
     this.nextId = 1;
     this.worker = null;
@@ -97,6 +99,10 @@ export class DecodeWorker {
         this.answered = true;
         this.failures = 0;
         this.settle.resolve(m.probe);
+        return;
+      }
+      if (m.t === "restored") {
+        this.onRestored();
         return;
       }
       const entry = this.pending[0];

@@ -58,16 +58,24 @@ export class Input {
       });
       // The menu is usable while the screen is controlled (ui.js marks the
       // canvas "controlling" when the host grants control and unmarks it).
-      const sync = () => (this.combos.disabled = !screen.classList.contains("controlling"));
-      new MutationObserver(sync).observe(screen, { attributes: true, attributeFilter: ["class"] });
-      sync();
+      this.controlled = new MutationObserver(() => this.syncCombos());
+      this.controlled.observe(screen, { attributes: true, attributeFilter: ["class"] });
+      this.syncCombos();
     }
     document.addEventListener("fullscreenchange", () => this.lockKeys());
+  }
+
+  syncCombos() {
+    this.combos.disabled = !this.screen.classList.contains("controlling");
   }
   // The screen canvas whose pointer events are the agent's (a new element
   // replaces it when a worker that drew into it is started again).
   attach(screen) {
     this.screen = screen;
+    if (this.controlled) {
+      this.controlled.disconnect();
+      this.controlled.observe(screen, { attributes: true, attributeFilter: ["class"] });
+    }
     screen.addEventListener("pointermove", (e) => this.move(e));
     screen.addEventListener("pointerdown", (e) => this.button(e, true));
     screen.addEventListener("pointerup", (e) => this.button(e, false));

@@ -26,9 +26,13 @@ window.screencodecPage = page;
 
 export async function main({ key, base, save }) {
   const $ = (id) => document.getElementById(id);
-  // "offscreen": the worker draws into the screen canvas itself (a switch a
-  // measurement sets before the page loads; benchmarks/test_bench_web_link.py).
-  const mode = globalThis.screencodecDrawMode === "offscreen" ? "offscreen" : "bitmap";
+  // The worker draws into the screen canvas itself, transferred to it
+  // ("offscreen"); where a browser cannot transfer a canvas, it sends
+  // ImageBitmaps that are drawn here ("bitmap", which costs the main thread
+  // the bitmaps' upload: benchmarks/test_bench_web_worker.py). A measurement
+  // may choose before the page loads (screencodecDrawMode).
+  const canTransfer = typeof HTMLCanvasElement.prototype.transferControlToOffscreen === "function";
+  const mode = canTransfer && globalThis.screencodecDrawMode !== "bitmap" ? "offscreen" : "bitmap";
   const renderer = new Renderer($("screen"), $("cursor"), $("viewport"), {
     mode, repaint: () => decoding.repaint(),
   });
@@ -36,6 +40,9 @@ export async function main({ key, base, save }) {
     url: `${base}worker/main.js`, mode, canvas: () => renderer.offscreen(),
     onAnswer: (entry, m) => answered(entry, m),
     onLost: (entry, reason) => lost(entry, reason),
+    // The screen's context came back in the worker (which painted it again):
+    // the page's element says so, as a canvas drawn here would.
+    onRestored: () => renderer.screen.dispatchEvent(new Event("contextrestored")),
     onFailed: (reason) => {
       page.workerFailures++;
       console.warn("decoder worker failed:", reason);

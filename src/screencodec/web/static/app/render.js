@@ -1,12 +1,12 @@
-// Draws what the decoding worker (app/decoding.js) sends into the screen
-// canvas: the tiles of each update (ImageBitmaps of its dirty rectangles),
-// the host's pointer into its own small canvas above it, and keeps both
-// scaled together: "fit" shrinks the screen into the window, "1:1" shows it
-// pixel for pixel with scrollbars. In "offscreen" mode (a measurement's
-// switch) the worker draws into the screen canvas itself: this only sizes
-// it. Until the first picture, the empty screen says in its middle what the
-// page is waiting for (the header's status: connecting, waiting for the
-// user's answer, or why not).
+// Sizes the screen canvas and keeps it and the host's pointer (its own small
+// canvas above it) scaled together: "fit" shrinks the screen into the
+// window, "1:1" shows it pixel for pixel with scrollbars. The picture itself
+// is drawn by the decoding worker (app/decoding.js): into the screen canvas,
+// transferred to it ("offscreen"), or, where a browser cannot transfer a
+// canvas, as ImageBitmaps of each update's dirty rectangles that are drawn
+// here ("bitmap"). Until the first picture, the empty screen says in its
+// middle what the page is waiting for (the header's status: connecting,
+// waiting for the user's answer, or why not).
 
 export class Renderer {
   constructor(screen, cursor, viewport, { mode = "bitmap", repaint = () => {} } = {}) {
@@ -29,9 +29,10 @@ export class Renderer {
     // a driver reset, its watchdog on a starved machine) and comes back
     // blank; updates paint only what they change, and a still screen sends
     // none: the worker sends the whole frame again (the pointer's canvas is
-    // painted from the shape held here).
+    // painted from the shape held here). A canvas the worker draws into is
+    // painted again there.
     screen.addEventListener("contextrestored", () => {
-      if (this.pictures) repaint();
+      if (this.ctx && this.pictures) repaint();
     });
     cursor.addEventListener("contextrestored", () => {
       this.drawnShape = null;

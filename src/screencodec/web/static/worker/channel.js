@@ -58,6 +58,7 @@ const TO_PAGE = {
   },
   painted: { id, width: side, height: side, tiles },
   pixels: { id, width: side, height: side, data: nullOr(rgba) },
+  restored: {}, // unasked: the transferred canvas's context came back, painted again
 };
 
 function exact(o, fields) {

@@ -7,7 +7,8 @@
 // Messages (worker/channel.js, checked both ways) are handled strictly in
 // order, one at a time, and each is answered in order: `decode` with `done`
 // (the update applied, skipped or refused, with the tiles to draw or the
-// pointer), `blank` / `repaint` with `painted`, `read` with `pixels`. A
+// pointer), `blank` / `repaint` with `painted`, `read` with `pixels`; and
+// `restored`, unasked, when the canvas it draws into got its context back. A
 // refusal is a `done` of kind "refused" with the DecodeError's text; anything
 // else that goes wrong here is thrown, and the page takes the worker as
 // failed (its updates refused, a keyframe asked for, a new worker).
@@ -89,7 +90,8 @@ async function handle(m) {
   switch (m.t) {
     case "init": {
       if (output) throw new Error("init twice");
-      output = m.mode === "offscreen" ? new CanvasOutput(m.canvas) : new BitmapOutput();
+      const restored = () => self.postMessage({ t: "restored" });
+      output = m.mode === "offscreen" ? new CanvasOutput(m.canvas, restored) : new BitmapOutput();
       self.postMessage({ t: "ready", probe: await probeVideo() });
       return;
     }

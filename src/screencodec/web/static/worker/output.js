@@ -1,16 +1,15 @@
 // Where the worker's decoded pixels go. Two ways, one per class:
 //
-// - BitmapOutput (the page's default): each update's dirty rectangles are cut
-//   from the framebuffer as ImageBitmaps and posted (transferred) to the
-//   page, which draws them into its own canvas with drawImage. The page's
-//   canvas stays a normal one: it can be read back, and a new worker can
-//   draw into it after a failure.
-// - CanvasOutput: the page's canvas was transferred here
-//   (transferControlToOffscreen) and is drawn with putImageData, as the page
-//   drew before. The page cannot read that canvas back, and a transferred
-//   canvas cannot be given to a second worker.
-//
-// benchmarks/test_bench_web_worker.py measures both (RESULTS.md).
+// - CanvasOutput (the page's default): the page's canvas was transferred
+//   here (transferControlToOffscreen) and is drawn with putImageData, only
+//   the dirty rectangles; the browser shows it without the page's main
+//   thread. The page reads its pixels back through the worker (`read`), and
+//   a worker started again after a failure gets a fresh canvas element.
+// - BitmapOutput (where a canvas cannot be transferred): each update's dirty
+//   rectangles are cut from the framebuffer as ImageBitmaps and transferred
+//   to the page, which draws them with drawImage. Measured slower: the
+//   bitmaps' upload lands on the main thread when it paints
+//   (benchmarks/test_bench_web_worker.py, RESULTS.md).
 
 // More rectangles than this are sent as one: their bounding box.
 const MAX_TILES = 16;
@@ -54,14 +53,17 @@ export class BitmapOutput {
 }
 
 export class CanvasOutput {
-  constructor(canvas) {
+  /** `restored()` is called once the canvas's context came back (and was painted again). */
+  constructor(canvas, restored) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d", { alpha: false });
     this.image = null;
     // A 2D context on the GPU comes back blank after the GPU process
-    // restarts, and a still screen sends nothing: paint it all again.
+    // restarts (a crash, a driver reset, its watchdog on a starved machine),
+    // and a still screen sends nothing: paint it all again.
     canvas.addEventListener("contextrestored", () => {
       if (this.image) this.ctx.putImageData(this.image, 0, 0);
+      restored();
     });
   }
 
