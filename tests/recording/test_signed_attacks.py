@@ -9,6 +9,7 @@ attack has its verdict and exit code (docs/recording.md, "Host signatures").
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -27,7 +28,12 @@ from screencodec.recording.format import (
     crc_trailer,
     json_payload,
 )
-from screencodec.recording.sign import as_signer, host_key_id, load_host_public_key
+from screencodec.recording.sign import (
+    SIGNATURE_PAYLOAD,
+    as_signer,
+    host_key_id,
+    load_host_public_key,
+)
 from screencodec.recording.writer import ChunkWriter
 
 from .synth import synth
@@ -104,6 +110,21 @@ def header_with(chunk: bytes, **changes: object) -> bytes:
     return redo(chunk, payload=json_payload(head))
 
 
+def rechain(chunks: list[bytes]) -> list[bytes]:
+    """Each SIGNATURE's ``prefix`` (and CRC) made right for the bytes before
+    it, as anyone can (SHA-256 needs no key); its Ed25519 signature kept."""
+    out: list[bytes] = []
+    for c in chunks:
+        if ChunkHeader.unpack(c, 0).type is not ChunkType.SIGNATURE:
+            out.append(c)
+            continue
+        before = MAGIC + b"".join(out)
+        n, _, _, sig = SIGNATURE_PAYLOAD.unpack(c[CHUNK_HEADER.size : -4])
+        fixed = SIGNATURE_PAYLOAD.pack(n, len(before), hashlib.sha256(before).digest(), sig)
+        out.append(redo(c, payload=fixed))
+    return out
+
+
 def write(path: Path, chunks: list[bytes]) -> Path:
     path.write_bytes(MAGIC + b"".join(chunks))
     return path
@@ -172,6 +193,8 @@ def _attacked(attack: str, a: list[bytes], other: list[bytes], keys: Path) -> li
         return a
     if attack == "chunk_changed":  # update 5 (chunk 8), CRC fixed
         return [*a[:8], edit_payload(a[8]), *a[9:]]
+    if attack == "chain_recomputed":  # chunk 8 changed, every later prefix hash made right
+        return rechain([*a[:8], edit_payload(a[8]), *a[9:]])
     if attack == "chunk_removed":  # chunk 8 out, the rest renumbered
         return renumber([*a[:8], *a[9:]])
     if attack == "chunks_reordered":  # chunks 8 and 9 swapped, renumbered
@@ -207,6 +230,8 @@ def _attacked(attack: str, a: list[bytes], other: list[bytes], keys: Path) -> li
                      "every chunk"),
     ("chunk_changed", 1, "the chain breaks at SIGNATURE chunk 11: the bytes before it are not "
                          "the ones the host signed (a chunk from 7 to 10 was changed"),
+    ("chain_recomputed", 1, "SIGNATURE chunk 11 is not host key {h1}'s signature of what it "
+                            "claims"),
     ("chunk_removed", 1, "SIGNATURE chunk 10 signs the first 11 chunks"),
     ("chunks_reordered", 1, "the chain breaks at SIGNATURE chunk 11"),
     ("chunk_inserted", 1, "SIGNATURE chunk 12 signs the first 11 chunks"),
@@ -321,3 +346,15 @@ def test_a_forged_signer_key_id_is_damage(keys: Path, tmp_path: Path) -> None:
     code, out = verify(write(tmp_path / "lie.screc", [lie, *a[1:]]), "--hosts",
                        keys / "pinned.pub")  # fmt: skip
     assert code == 1 and "its key_id is not its public key's" in out, out
+
+
+def test_play_and_export_read_signed_recordings(keys: Path, tmp_path: Path) -> None:
+    # SIGNATURE chunks are no pictures, events or cursors: the tools skip them.
+    path = signed(tmp_path / "a.screc", keys / "h1.key", auditor=keys / "aud.pub")
+    done = cli("export", path, "--key", keys / "aud.key", "--mp4", tmp_path / "a.mp4",
+               "--log", tmp_path / "a.jsonl")  # fmt: skip
+    no_traceback(done)
+    assert done.returncode == 0 and "a.mp4: 10 frames, 1.00 s" in done.stdout, done.stdout
+    played = cli("play", path, "--key", keys / "aud.key", "--at", "0.95", "--out", tmp_path)
+    assert played.returncode == 0 and "10 updates, 0 checkpoints, complete" in played.stdout
+    assert len(list(tmp_path.glob("a_t*.png"))) == 1, played.stdout
