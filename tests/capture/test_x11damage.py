@@ -8,6 +8,7 @@ a real xterm.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -134,11 +135,11 @@ def test_no_xdamage_no_hints() -> None:
 # -- typing into a real xterm --------------------------------------------------
 
 
-@pytest.fixture
-def xterm() -> Iterator[str]:
+@contextlib.contextmanager
+def running_xterm(size: tuple[int, int] = SIZE) -> Iterator[str]:
     """A private Xvfb (black root) with an xterm at (20, 20) that has the
-    pointer over it (so it has the keyboard focus)."""
-    with private_xvfb(*SIZE, args=["-br"]) as display:
+    pointer over it (so it has the keyboard focus); yields the display."""
+    with private_xvfb(*size, args=["-br"]) as display:
         env = {**os.environ, "DISPLAY": display}
         term = subprocess.Popen(
             ["xterm", "-geometry", "60x12+20+20", "-e", "sh", "-c", "cat; sleep 60"],
@@ -155,6 +156,12 @@ def xterm() -> Iterator[str]:
         finally:
             term.kill()
             term.wait(5)
+
+
+@pytest.fixture
+def xterm() -> Iterator[str]:
+    with running_xterm() as display:
+        yield display
 
 
 def _mask(hints: list[Hint], shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:

@@ -166,4 +166,11 @@ class XDamageTracker:
         return rects
 
     def close(self) -> None:
-        self._display.close()
+        """Free the damage object and the region, and close the connection
+        (closing alone frees them too: this is for a server that stays)."""
+        d = self._display
+        try:
+            d.damage_destroy(self._damage)
+            self._proto.DestroyRegion(display=d.display, opcode=self._xfixes, region=self._region)
+        finally:
+            d.close()

@@ -19,6 +19,16 @@ it as its reference instead of copying it. A frame reused within ``reuse``
 seconds is never given up twice.
 Everything else (acquire, release, monitors) runs on the event loop.
 
+Damage hints: grabs go through ``source.grab_hinted()``; each monitor keeps a
+short log of (grab number, hint). :meth:`CaptureHub.grab_hinted_then` gives
+the work the union of the hints of every grab since the one that consumer
+(its :class:`HintCursor`) last saw: viewers encode at different times. A
+consumer too far behind (the log was trimmed), on its first frame, after a
+switch of monitor, or when any grab in between had no hint gets None
+(compare everything); a reused grab it already saw gets no rects. A source
+that serves several monitors never gives hints (each grab would take the
+damage another monitor's grab should see).
+
 :meth:`CaptureHub.cursor` reads the pointer (``source.cursor()``) in a worker
 thread under its own per-monitor lock, never the grab lock: a pointer poll
 does not wait for a grab + encode, and viewers polling together within
@@ -28,19 +38,27 @@ does not wait for a grab + encode, and viewers polling together within
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
-from screencodec.capture.base import CursorState, FrameSource
+from screencodec.capture.base import CursorState, FrameSource, Hint
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 
-__all__ = ["CaptureHub", "SourceFactory", "single_source"]
+__all__ = ["HINT_LOG", "CaptureHub", "HintCursor", "SourceFactory", "single_source"]
+
+#: Grabs a monitor remembers the hint of: a consumer further behind gets None.
+HINT_LOG = 64
+#: A union of more rects than this is given as its bounding box.
+HINT_MAX_RECTS = 4096
+_screen_serials = itertools.count(1)
 
 #: ``factory(monitor_index)`` -> a source showing that monitor (0 = all of them).
 SourceFactory = Callable[[int], FrameSource]
@@ -58,8 +76,20 @@ def single_source(source: FrameSource) -> SourceFactory:
 
 
 @dataclass
+class HintCursor:
+    """One consumer's place in the damage log: the monitor (the hub's record
+    of it) and the grab it last worked on. A fresh one knows nothing."""
+
+    screen: int = 0
+    grab: int = -1
+
+
+@dataclass
 class _Screen:
     source: FrameSource
+    serial: int = field(default_factory=lambda: next(_screen_serials))
+    hints: bool = True  # False for good once the source serves another monitor too
+    log: deque[tuple[int, Hint | None]] = field(default_factory=lambda: deque(maxlen=HINT_LOG))
     refs: int = 0
     frame: Frame | None = None
     private: bool = False  # frame is the source's own buffer, not a copy
@@ -91,14 +121,22 @@ class CaptureHub:
             src = screen.source if screen else self._factory(probe_index)
             self._monitors = tuple(src.monitors)
             if screen is None:
-                self._screens[probe_index] = _Screen(src)
+                self._add(probe_index, src)
         return self._monitors
 
     def acquire(self, index: int) -> None:
         screen = self._screens.get(index)
         if screen is None:
-            screen = self._screens[index] = _Screen(self._factory(index))
+            screen = self._add(index, self._factory(index))
         screen.refs += 1
+
+    def _add(self, index: int, source: FrameSource) -> _Screen:
+        screen = self._screens[index] = _Screen(source)
+        for other in self._screens.values():
+            if other is not screen and other.source is source:
+                # One source's damage is taken by whichever monitor grabs first.
+                other.hints = screen.hints = False
+        return screen
 
     def release(self, index: int) -> None:
         screen = self._screens.get(index)
@@ -117,24 +155,42 @@ class CaptureHub:
         overwritten by the next grab. ``owned``: a fresh buffer that only
         this work sees, which it may keep and later write into (``last_frame``
         returns copies)."""
-        return await asyncio.to_thread(self._grab_then, self._screens[index], work)
+        return await asyncio.to_thread(
+            self._grab_then, self._screens[index], None, lambda f, o, _: work(f, o)
+        )
 
-    def _grab_then(self, screen: _Screen, work: Callable[[Frame, bool], T]) -> T:
+    async def grab_hinted_then(
+        self, index: int, cursor: HintCursor, work: Callable[[Frame, bool, Hint | None], T]
+    ) -> T:
+        """:meth:`grab_then` that also gives ``work`` the damage hint of this
+        consumer (``cursor``, which it keeps from call to call): the union of
+        the hints of the grabs since the one it last saw, in frame
+        coordinates, or None (compare everything)."""
+        return await asyncio.to_thread(self._grab_then, self._screens[index], cursor, work)
+
+    def _grab_then(
+        self,
+        screen: _Screen,
+        cursor: HintCursor | None,
+        work: Callable[[Frame, bool, Hint | None], T],
+    ) -> T:
         with screen.lock:
             now = time.monotonic()
             owned = False
             if screen.frame is None or now - screen.grabbed_at > self._reuse:
-                raw = screen.source.grab()
+                raw, hint = screen.source.grab_hinted()
                 screen.private = screen.refs <= 1
                 screen.frame = raw if screen.private else np.array(raw, np.uint8, copy=True)
                 screen.grabbed_at = time.monotonic()
                 screen.grabs += 1
+                screen.log.append((screen.grabs, hint if screen.hints else None))
                 self.grabs += 1
                 owned = screen.private and screen.source.fresh_buffers
             frame = screen.frame
+            hint = None if cursor is None else _hint_since(screen, cursor)
             if screen.private:
-                return work(frame, owned)
-        return work(frame, False)
+                return work(frame, owned, hint)
+        return work(frame, False, hint)
 
     async def cursor(self, index: int) -> CursorState | None:
         """The pointer on monitor ``index`` (coordinates of that monitor), or None
@@ -164,3 +220,26 @@ class CaptureHub:
             for screen in self._screens.values():
                 screen.source.close()
         self._screens.clear()
+
+
+def _hint_since(screen: _Screen, cursor: HintCursor) -> Hint | None:
+    """The union of the hints of ``screen``'s grabs after the one ``cursor``
+    saw, up to the latest (which it sees now); None if one is unknown."""
+    seen, cursor.grab = cursor.grab, screen.grabs
+    same, cursor.screen = cursor.screen == screen.serial, screen.serial
+    behind = screen.grabs - seen
+    if not same or seen < 0 or behind < 0 or behind > len(screen.log):
+        return None
+    if behind == 0:  # a reused grab this consumer already worked on
+        return np.zeros((0, 4), np.int32)
+    parts: list[Hint] = []
+    for _, hint in itertools.islice(reversed(screen.log), behind):
+        if hint is None:
+            return None
+        parts.append(hint)
+    rects = parts[0] if behind == 1 else np.concatenate(parts[::-1])
+    if len(rects) > HINT_MAX_RECTS:
+        x0, y0 = rects[:, 0].min(), rects[:, 1].min()
+        x1, y1 = (rects[:, 0] + rects[:, 2]).max(), (rects[:, 1] + rects[:, 3]).max()
+        rects = np.array([[x0, y0, x1 - x0, y1 - y0]], np.int32)
+    return rects

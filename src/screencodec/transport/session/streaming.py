@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import threading
 import time
 from functools import partial
@@ -39,11 +40,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.capture.base import Hint
 from screencodec.errors import SessionClosedError
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.compact import CompactState, compact_update
 from screencodec.transport.session.encoding import EncoderChoice, open_encoder
 from screencodec.transport.session.flow import CongestionControl
+from screencodec.transport.session.screens import HintCursor
 from screencodec.transport.session.services import EncoderLike, SessionLink
 from screencodec.transport.session.stats import StatsMeter
 
@@ -72,6 +75,8 @@ class Streamer:
         self.meter = StatsMeter()
         self.switch_to: int | None = None
         self.encoder: EncoderLike | None = None
+        self._hints = HintCursor()  # this viewer's place in the monitor's damage log
+        self._encoder_hints = False  # the encoder takes encode(hint=...)
         self.keyframes_sent = 0
         self.empty_skipped = 0  #: unchanged ticks not sent
         #: Send compact deltas (the viewer declared ``Capabilities.COMPACT``).
@@ -130,7 +135,7 @@ class Streamer:
                 self._keyframe_encoding = True
             encode = partial(self._encode, keyframe, self._encoder_budget(now))
             try:
-                data = await link.host.hub.grab_then(link.monitor, encode)
+                data = await link.host.hub.grab_hinted_then(link.monitor, self._hints, encode)
             finally:
                 self._keyframe_encoding = False
             if data is None:
@@ -193,17 +198,21 @@ class Streamer:
         budget: tuple[float, float] | None,
         frame: npt.NDArray[np.uint8],
         owned: bool,
+        hint: Hint | None,
     ) -> bytes | None:
         """Worker thread: create the encoder from the first frame's size, set
         its rate, encode. None for an update that carries nothing. An
         ``owned`` frame (a fresh grab only this viewer sees) is given up to
-        an encoder that can keep it (``ScreenEncoder.encode(keep=True)``)."""
+        an encoder that can keep it (``ScreenEncoder.encode(keep=True)``).
+        ``hint``: where the screen changed since this viewer's last frame
+        (the hub's damage log), for an encoder that takes ``encode(hint=)``."""
         with self._encoder_lock:
             if self._encoder_closed:
                 raise SessionClosedError("the session is ending")
             enc = self.encoder
             if enc is None:
                 enc = self.encoder = open_encoder(self.choice, frame.shape[1], frame.shape[0])
+                self._encoder_hints = _takes_hint(enc)
                 keyframe = True
             set_rate = getattr(enc, "set_rate", None)
             if set_rate is not None and _moved(self._budget_set, budget):
@@ -222,11 +231,19 @@ class Streamer:
                 # player needs before this update (docs/recording.md, "Seeking").
                 enc.restart_streams()  # type: ignore[attr-defined]
                 ref = np.array(enc.reference)  # type: ignore[attr-defined]
+            kw: dict[str, Any] = {}
+            if self._encoder_hints and hint is not None:
+                # A change drawn between the damage's take and the grab shows
+                # in this frame and is hinted only with the next one: the
+                # frame must not become the encoder's reference (keep=True),
+                # or the next compare would find that change already there.
+                kw["hint"] = hint
+                owned = False
             if owned and hasattr(enc, "take_spare"):
-                data = enc.encode(frame, keep=True)  # type: ignore[call-arg]
+                data = enc.encode(frame, keep=True, **kw)  # type: ignore[call-arg]
                 enc.take_spare()  # mss allocates each grab: nothing to give it
             else:
-                data = enc.encode(frame)
+                data = enc.encode(frame, **kw)
             last = getattr(enc, "last", None)
             if seeker is not None and last is not None and not last.keyframe:
                 seeker.seek_point(ref, last.sequence)
@@ -254,6 +271,16 @@ class Streamer:
             if self.encoder is not None:
                 self.encoder.close()  # its own worker threads
                 self.encoder = None
+
+
+def _takes_hint(enc: EncoderLike) -> bool:
+    """Whether ``enc.encode`` takes ``hint=`` (ScreenEncoder does; a wrapper
+    may not)."""
+    try:
+        params = inspect.signature(enc.encode).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "hint" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def _moved(old: tuple[float, float] | None, new: tuple[float, float] | None) -> bool:
