@@ -214,6 +214,8 @@ def _attacked(attack: str, a: list[bytes], other: list[bytes], keys: Path) -> li
     if attack == "signatures_stripped":  # no signer, no SIGNATURE: a plain unsigned file
         kept = [c for c in a[1:] if ChunkHeader.unpack(c, 0).type is not ChunkType.SIGNATURE]
         return renumber([header_with(a[0], signer=None), *kept])
+    if attack == "signatures_stripped_signer_kept":
+        return renumber([c for c in a if ChunkHeader.unpack(c, 0).type is not ChunkType.SIGNATURE])
     if attack == "signature_left_without_signer":
         return [header_with(a[0], signer=None), *a[1:]]
     if attack == "tail_appended":  # final SIGNATURE and END off, an update and END on
@@ -242,6 +244,8 @@ def _attacked(attack: str, a: list[bytes], other: list[bytes], keys: Path) -> li
     ("shorter_signature_replayed_after_forged_end", 1,
      "SIGNATURE chunk 15 signs the first 11 chunks"),
     ("signatures_stripped", 4, ": unsigned: NOT verified as a host's recording"),
+    ("signatures_stripped_signer_kept", 6, ": signed-prefix: names pinned host {h1} but signed "
+                                           "none of 13 intact chunks; chunks 0 to 12"),
     ("signature_left_without_signer", 1, "a SIGNATURE at chunk 6, but the HEADER names no "
                                          "signer"),
     ("tail_appended", 6, ": signed-prefix: signed by pinned host {h1} up to chunk 11 (t=0.800 "

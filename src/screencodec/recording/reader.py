@@ -127,6 +127,8 @@ class VerifyReport:
             return ""
         if self.signed_chunks == self.intact_chunks:
             span = f"signed by {self._who()}: every chunk"
+        elif not self.signed_chunks:
+            span = f"names {self._who()} but signed none of its chunks"
         else:
             span = self._span() + ", the rest NOT"
         if self.pinned is None:
@@ -139,7 +141,7 @@ class VerifyReport:
     def _span(self) -> str:
         """Which chunks the host's signatures cover."""
         if not self.signed_chunks:
-            return f"named host key {self.signer} but signed no chunk (it stopped first)"
+            return f"names {self._who()} but signed none"
         return (f"signed by {self._who()} up to chunk {self.signed_chunks - 1} "
                 f"(t={self.signed_time:.3f} s, {self.signed_updates} updates)")
 
