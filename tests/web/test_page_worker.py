@@ -90,7 +90,7 @@ def _inject(live: LiveSession, data: bytes) -> Any:
 
 def test_pointer_input_goes_through_while_an_update_decodes(browser: Any) -> None:
     live, _ = _live()
-    heavy = _heavy_update(2)
+    heavy = _heavy_update(3)  # about 2 s in the worker (1.3 s for two, quiet machine)
     try:
         browser.get(live.url)
         st = wait_page(browser, lambda s: s["applied"] >= 1 and (s["level"] or {}).get("control"),
