@@ -48,16 +48,28 @@ def test_host_cli_signs_sealed_recordings(tmp_path: Path) -> None:
     assert shot.returncode == 0 and list(tmp_path.glob("*.png")), shot.stderr
 
 
-def test_host_cli_refuses_a_signing_key_that_is_not_one(tmp_path: Path) -> None:
-    generate_keypair(tmp_path / "aud.key", tmp_path / "aud.pub")  # an auditor key, not a host's
+def _host_with_key(tmp_path: Path, key: Path) -> str:
+    """What ``screencodec host --record-sign KEY`` says when it refuses to start."""
     done = subprocess.run(
         [sys.executable, "-m", "screencodec", "host", "--listen", "0", "--bind", "127.0.0.1",
          "--source", "synthetic", "--record", str(tmp_path / "rec"), "--record-sign",
-         str(tmp_path / "aud.key"), "--once"],
+         str(key), "--once"],
         capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
-    assert done.returncode != 0 and "not a screencodec-host-private-v1 key file" in (
-        done.stderr + done.stdout), done.stderr  # fmt: skip
-    assert "Traceback" not in done.stderr
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr + done.stdout
+
+
+def test_host_cli_refuses_a_signing_key_that_is_not_one(tmp_path: Path) -> None:
+    generate_keypair(tmp_path / "aud.key", tmp_path / "aud.pub")  # an auditor key, not a host's
+    assert "not a screencodec-host-private-v1 key file" in _host_with_key(
+        tmp_path, tmp_path / "aud.key")  # fmt: skip
+
+
+def test_host_cli_refuses_a_signing_key_others_may_read(tmp_path: Path) -> None:
+    generate_host_keypair(tmp_path / "desk.key", tmp_path / "desk.pub")
+    (tmp_path / "desk.key").chmod(0o644)
+    said = _host_with_key(tmp_path, tmp_path / "desk.key")
+    assert "a host signing key others may read (mode 644)" in said, said
 
 
 # test_crash's host, signing every SIGN_EVERY s (argv: DIR, HOST.key, SIGN_EVERY).

@@ -92,7 +92,18 @@ def generate_host_keypair(private_path: Path, public_path: Path) -> str:
 
 
 def load_host_private_key(path: Path | str) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(read_key(Path(path), _PRIVATE))
+    """The host's signing key. Refused when others than its owner may read
+    the file (as ssh refuses such a key): whoever can read it can sign
+    recordings as this host."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError as exc:
+        raise IntegrityError(f"{path}: not a {_PRIVATE} key file ({exc})") from None
+    if mode & 0o077:
+        raise IntegrityError(f"{path}: a host signing key others may read (mode {mode:03o}): "
+                             f"chmod 600 {path}")  # fmt: skip
+    return Ed25519PrivateKey.from_private_bytes(read_key(path, _PRIVATE))
 
 
 def load_host_public_key(path: Path | str) -> Ed25519PublicKey:
