@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import socket
+import struct
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +24,13 @@ import pytest
 
 from screencodec.capture import ScreenSource
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.capture.x11damage import MAX_RECTS, XDamageTracker, parse_region
+from screencodec.capture.x11damage import (
+    MAX_RECTS,
+    MAX_REPLY_BYTES,
+    XDamageTracker,
+    _Wire,
+    parse_region,
+)
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.errors import CaptureError
 from screencodec.geometry import Rect
@@ -77,6 +85,78 @@ def test_a_hostile_region_reply_is_refused_not_trusted() -> None:
     assert got is not None and got.tolist() == [[1, 2, 3, 4]]
 
 
+# -- the raw reply reader, against a fake server --------------------------------
+
+
+def _event(seq: int, kind: int = 91) -> bytes:
+    return struct.pack("=BBH", kind, 0, seq) + bytes(28)
+
+
+def _reply(seq: int, body: bytes = b"", words: int | None = None) -> bytes:
+    n = len(body) // 4 if words is None else words
+    return struct.pack("=BBHI", 1, 0, seq, n) + struct.pack("=hhHH", 0, 0, 9, 9) + bytes(16) + body
+
+
+@pytest.fixture
+def wire() -> Iterator[tuple[_Wire, socket.socket]]:
+    ours, server = socket.socketpair()
+    try:
+        yield _Wire(ours, 65534), server
+    finally:
+        ours.close()
+        server.close()
+
+
+def test_the_reader_finds_its_reply_among_events(wire: tuple[_Wire, socket.socket]) -> None:
+    w, server = wire
+    serial = w.send(b"\0" * 24, 2)  # the serial counter wraps at 16 bits
+    assert (serial, w.serial) == (65535, 0)
+    assert server.recv(64) == b"\0" * 24
+    body = _wire([(1, 2, 3, 4)])
+    whole = _event(65534) + _reply(65535, body) + _event(65535)
+    for i in range(0, len(whole), 7):  # in pieces, as a socket may give it
+        server.send(whole[i : i + 7])
+    got = w.reply(serial, timeout=20)
+    assert got == _reply(65535, body)
+    assert w.event_seq == 65534
+    w.poll()  # the event after the reply
+    assert w.event_seq == 65535
+
+
+def test_the_reader_refuses_hostile_answers(wire: tuple[_Wire, socket.socket]) -> None:
+    w, server = wire
+    # A reply that says it is 16 GB long: refused from its header alone.
+    server.send(_reply(7, words=0xFFFFFFFF))
+    with pytest.raises(ConnectionError, match="bytes"):
+        w.reply(7, timeout=20)
+    assert MAX_REPLY_BYTES < 0xFFFFFFFF * 4
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (struct.pack("=BBH", 0, 3, 7) + bytes(28), "X error 3"),
+        (_reply(6), "request 6, not 7"),
+        (struct.pack("=BBHI", 35, 0, 7, 1 << 30) + bytes(24), "bytes"),  # a GenericEvent
+    ],
+)
+def test_the_reader_refuses_errors_and_strays(
+    wire: tuple[_Wire, socket.socket], answer: bytes, match: str
+) -> None:
+    w, server = wire
+    server.send(answer)
+    with pytest.raises(ConnectionError, match=match):
+        w.reply(7, timeout=20)
+
+
+def test_the_reader_notices_a_closed_connection(wire: tuple[_Wire, socket.socket]) -> None:
+    w, server = wire
+    server.send(_reply(7)[:20])  # half a reply, then nothing
+    server.close()
+    with pytest.raises(ConnectionError, match="closed"):
+        w.reply(7, timeout=20)
+
+
 # -- the tracker and ScreenSource on a real X server ---------------------------
 
 
@@ -89,8 +169,15 @@ def test_the_tracker_reports_exactly_what_was_drawn(x_painter: Painter) -> None:
         got = tracker.take()
         assert got is not None
         assert sorted(map(tuple, got.tolist())) == [(10, 20, 30, 40), (300, 200, 5, 6)]
+        serial = tracker._wire.serial
         empty = tracker.take()  # taken: nothing new
         assert empty is not None and empty.shape == (0, 4)
+        # No DamageNotify came since the subtract: no request was sent.
+        assert tracker._wire.serial == serial
+        x_painter.fill(Rect(0, 0, 1, 1), (1, 2, 3))
+        got = tracker.take()
+        assert got is not None and got.tolist() == [[0, 0, 1, 1]]
+        assert tracker._wire.serial == (serial + 2) & 0xFFFF
     finally:
         tracker.close()
 
