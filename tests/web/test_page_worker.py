@@ -6,9 +6,10 @@
   pointer input reaches the host before the page answers for the update.
   With the old main-thread decoder the page is never seen in that state:
   the bytes and the picture land in the same task.
-- A worker that fails (an off-spec message makes it throw) while it holds an
-  update refuses that update, asks for a keyframe and is replaced: the
-  canvas is the host's screen again, exactly.
+- A worker that fails (an off-spec message makes it throw; its 'error' while
+  it holds an update; an answer that cannot be read) is replaced and a
+  keyframe asked for (an update it held is refused): the canvas, another
+  picture just before, is the host's screen again, exactly.
 - worker/channel.js refuses every off-spec message between page and worker.
 """
 
@@ -183,6 +184,16 @@ def test_a_failed_worker_refuses_its_update_and_the_picture_comes_back(browser: 
                        and np.array_equal(canvas_bgr(browser), expect),
                        timeout=30, what="the host's screen again, exactly")  # fmt: skip
         assert st["refused"] >= 1
+
+        # 3. An answer from the worker that cannot be read ('messageerror').
+        _red(live, browser)
+        browser.execute_script(
+            "window.__workers[2].dispatchEvent(new MessageEvent('messageerror'))"
+        )
+        wait_page(browser, lambda s: _page(browser, "workerFailures") == 3, what="the failure seen")
+        assert browser.execute_script("return window.__workers.length") == 4
+        wait_page(browser, lambda s: np.array_equal(canvas_bgr(browser), expect),
+                  timeout=30, what="the host's screen again, exactly")  # fmt: skip
     finally:
         live.close()
 

@@ -48,15 +48,17 @@ export class DecodeWorker {
     this.ready.catch(() => {});
     this.settle = settle;
     this.answered = false;
-    worker.onmessage = (ev) => {
+    // Listeners, not handler properties: what a failed worker still sends
+    // is ignored by its identity.
+    worker.addEventListener("message", (ev) => {
       if (worker === this.worker) this.answer(ev.data);
-    };
-    worker.onerror = (ev) => {
+    });
+    worker.addEventListener("error", (ev) => {
       if (worker === this.worker) this.fail(`the decoder failed: ${(ev && ev.message) || "error"}`);
-    };
-    worker.onmessageerror = () => {
+    });
+    worker.addEventListener("messageerror", () => {
       if (worker === this.worker) this.fail("the decoder's answer could not be read");
-    };
+    });
     const canvas = this.mode === "offscreen" ? this.canvas() : null;
     worker.postMessage({ t: "init", mode: this.mode, canvas }, canvas ? [canvas] : []);
     return this.ready;
@@ -86,6 +88,12 @@ export class DecodeWorker {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) % 2 ** 32;
     Object.assign(entry, { t: msg.t, id });
+    if (!this.worker) {
+      // A worker that never got ready is not started again: nothing decodes.
+      if (entry.resolve) entry.resolve(null);
+      else this.onLost(entry, "no decoder");
+      return;
+    }
     this.pending.push(entry);
     this.worker.postMessage({ ...msg, id }, transfer);
   }
@@ -134,9 +142,9 @@ export class DecodeWorker {
 
   /** End the worker; what it had not answered is lost; a new one takes over. */
   fail(reason) {
-    const worker = this.worker;
-    worker.onmessage = worker.onerror = worker.onmessageerror = null;
-    worker.terminate();
+    const dead = this.worker;
+    this.worker = null; // what it still sends is ignored
+    dead.terminate();
     const lost = this.pending.splice(0);
     const wasReady = this.answered;
     this.failures += 1;
