@@ -8,7 +8,6 @@ a real xterm.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import socket
@@ -31,7 +30,7 @@ from screencodec.capture.x11damage import (
     _Wire,
     parse_region,
 )
-from screencodec.capture.xvfb import private_xvfb
+from screencodec.capture.xvfb import private_xvfb, xvfb_xterm
 from screencodec.errors import CaptureError
 from screencodec.geometry import Rect
 
@@ -53,10 +52,12 @@ def _wire(rects: list[tuple[int, int, int, int]]) -> bytes:
 
 
 def test_a_region_reply_becomes_rects() -> None:
-    got = parse_region(_wire([(10, 20, 30, 40), (-5, 0, 5, 2), (7, 7, 0, 9)]), (-5, 0, 45, 60))
-    assert got is not None and got.dtype == np.int32
-    # The empty rectangle (width 0) is dropped.
-    assert got.tolist() == [[10, 20, 30, 40], [-5, 0, 5, 2]]
+    rects = [(10, 20, 30, 40), (-5, 0, 5, 2), (7, 7, 0, 9)]
+    for n in (1, 40):  # a short list, and a long one (parsed another way)
+        got = parse_region(_wire(rects * n), (-5, 0, 45, 60))
+        assert got is not None and got.dtype == np.int32 and got.shape == (2 * n, 4)
+        # The empty rectangle (width 0) is dropped.
+        assert got.tolist() == [[10, 20, 30, 40], [-5, 0, 5, 2]] * n
     empty = parse_region(b"", (0, 0, 0, 0))
     assert empty is not None and empty.shape == (0, 4)
 
@@ -73,9 +74,14 @@ def test_a_region_of_too_many_rects_is_its_extents() -> None:
 def test_a_hostile_region_reply_is_refused_not_trusted() -> None:
     # Not whole rectangles.
     assert parse_region(b"\x01" * 13, (0, 0, 10, 10)) is None
-    # A rectangle outside the extents the same reply gave.
+    # A rectangle outside the extents the same reply gave, alone or among
+    # many (a long list is checked another way).
     assert parse_region(_wire([(0, 0, 20, 5)]), (0, 0, 10, 10)) is None
     assert parse_region(_wire([(-1, 0, 2, 2)]), (0, 0, 10, 10)) is None
+    many = [(i % 10, i // 10, 1, 1) for i in range(100)]
+    assert parse_region(_wire(many), (0, 0, 10, 10)) is not None
+    assert parse_region(_wire([*many, (9, 9, 1, 2)]), (0, 0, 10, 10)) is None
+    assert parse_region(_wire([*many, (-1, 9, 1, 1)]), (0, 0, 10, 10)) is None
     # A negative extent, and a huge count in nothing.
     assert parse_region(b"", (0, 0, -1, 5)) is None
     huge = b"\0" * 8 * 1_000_000  # a million rectangles (8 MB), all empty
@@ -222,32 +228,9 @@ def test_no_xdamage_no_hints() -> None:
 # -- typing into a real xterm --------------------------------------------------
 
 
-@contextlib.contextmanager
-def running_xterm(size: tuple[int, int] = SIZE) -> Iterator[str]:
-    """A private Xvfb (black root) with an xterm at (20, 20) that has the
-    pointer over it (so it has the keyboard focus); yields the display."""
-    with private_xvfb(*size, args=["-br"]) as display:
-        env = {**os.environ, "DISPLAY": display}
-        term = subprocess.Popen(
-            ["xterm", "-geometry", "60x12+20+20", "-e", "sh", "-c", "cat; sleep 60"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            with ScreenSource(display=display) as src:
-                deadline = time.monotonic() + 20
-                while not src.grab()[30:40, 30:40, :3].any():  # the xterm drew its window
-                    assert time.monotonic() < deadline, "the xterm did not show"
-                    time.sleep(0.05)
-            subprocess.run(["xdotool", "mousemove", "100", "60"], env=env, check=True)
-            yield display
-        finally:
-            term.kill()
-            term.wait(5)
-
-
 @pytest.fixture
 def xterm() -> Iterator[str]:
-    with running_xterm() as display:
+    with xvfb_xterm(*SIZE) as display:
         yield display
 
 

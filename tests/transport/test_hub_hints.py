@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from capture.test_x11damage import running_xterm
 from screencodec.capture import ScreenSource
 from screencodec.capture.base import FrameSource
 from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.capture.xvfb import xvfb_xterm
 from screencodec.encoder import ScreenEncoder
 from screencodec.geometry import Monitor
 from screencodec.transport import Host, Viewer, allow
@@ -245,7 +245,7 @@ def test_typing_into_an_xterm_streams_bit_exact_with_fewer_compares() -> None:
     compare far fewer rows than the screen has, and once the typing stops
     each viewer holds exactly what X shows."""
     CountingEncoder.made = []
-    with running_xterm() as display:
+    with xvfb_xterm(640, 400) as display:
         env = {**os.environ, "DISPLAY": display}
 
         async def main() -> None:
@@ -299,7 +299,7 @@ def test_one_viewer_of_a_busy_screen_ends_bit_exact() -> None:
     from Xlib import display as xdisplay
 
     CountingEncoder.made = []
-    with running_xterm() as display:
+    with xvfb_xterm(640, 400) as display:
         d: Any = xdisplay.Display(display)
         root = d.screen().root
         gc = root.create_gc(subwindow_mode=X.IncludeInferiors)

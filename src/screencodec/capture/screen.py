@@ -237,11 +237,14 @@ class ScreenSource(FrameSource):
 
 
 def _clip(rects: Hint, box: Rect) -> Hint:
-    """Root-window rects -> rects of ``box``'s frame, clipped to it, empty ones dropped."""
-    x0 = np.clip(rects[:, 0], box.x, box.right)
-    y0 = np.clip(rects[:, 1], box.y, box.bottom)
-    x1 = np.clip(rects[:, 0] + rects[:, 2], box.x, box.right)
-    y1 = np.clip(rects[:, 1] + rects[:, 3], box.y, box.bottom)
+    """Root-window rects -> rects of ``box``'s frame, clipped to it, empty ones dropped.
+    (np.minimum/maximum: np.clip costs 20-50 us a call on arrays this small.)"""
+    if not len(rects):
+        return rects
+    x0 = np.minimum(np.maximum(rects[:, 0], box.x), box.right)
+    y0 = np.minimum(np.maximum(rects[:, 1], box.y), box.bottom)
+    x1 = np.minimum(np.maximum(rects[:, 0] + rects[:, 2], box.x), box.right)
+    y1 = np.minimum(np.maximum(rects[:, 1] + rects[:, 3], box.y), box.bottom)
     keep = (x1 > x0) & (y1 > y0)
     out: Hint = np.stack([x0 - box.x, y0 - box.y, x1 - x0, y1 - y0], axis=1)[keep]
     return out.astype(np.int32, copy=False)

@@ -45,6 +45,9 @@ REPLY_TIMEOUT = 10.0
 
 Rects = npt.NDArray[np.int32]
 
+_CHUNK = 65536  # bytes a socket read asks for
+#: Regions of up to this many rectangles are parsed without NumPy.
+_SMALL = 32
 # An X RECTANGLE on the wire, in the client's byte order (python-xlib
 # announces the machine's own): INT16 x, y; CARD16 width, height.
 _RECTANGLE = np.dtype([("x", "=i2"), ("y", "=i2"), ("w", "=u2"), ("h", "=u2")])
@@ -68,6 +71,13 @@ def parse_region(
         if ew == 0 or eh == 0:
             return None  # that many rectangles in nothing
         return np.array([[ex, ey, ew, eh]], np.int32)
+    if n <= _SMALL:
+        # Plain Python: a handful of NumPy calls on a few rows costs more.
+        rows = [r for r in struct.iter_unpack("=hhHH", data) if r[2] and r[3]]
+        for x, y, w, h in rows:
+            if x < ex or y < ey or x + w > ex + ew or y + h > ey + eh:
+                return None
+        return np.array(rows, np.int32).reshape(-1, 4)
     raw = np.frombuffer(data, _RECTANGLE, count=n)
     rects = np.empty((n, 4), np.int32)
     rects[:, 0] = raw["x"]
@@ -115,12 +125,14 @@ class _Wire:
         """Read what the server sent without waiting; note the events."""
         while True:
             try:
-                chunk = self.sock.recv(65536, socket.MSG_DONTWAIT)
+                chunk = self.sock.recv(_CHUNK, socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 break
             if not chunk:
                 raise ConnectionError("the X server closed the connection")
             self._buf += chunk
+            if len(chunk) < _CHUNK:
+                break  # all there was (a second call would only say so)
         self._units(None)
 
     def reply(self, serial: int, timeout: float = REPLY_TIMEOUT) -> bytes:
@@ -133,7 +145,7 @@ class _Wire:
             ready, _, _ = select.select([self.sock], [], [], timeout)
             if not ready:
                 raise TimeoutError("the X server did not answer")
-            chunk = self.sock.recv(65536)
+            chunk = self.sock.recv(_CHUNK)
             if not chunk:
                 raise ConnectionError("the X server closed the connection")
             self._buf += chunk

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from screencodec.errors import CaptureError
 
-__all__ = ["private_xvfb"]
+__all__ = ["private_xvfb", "xvfb_xterm"]
 
 
 @contextlib.contextmanager
@@ -92,3 +92,35 @@ def _wait_accepting(number: int, deadline: float) -> None:
                 if time.monotonic() > deadline:
                     raise CaptureError(f"Xvfb :{number} does not accept on {path}") from None
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def xvfb_xterm(
+    width: int, height: int, *, cols: int = 60, rows: int = 12, at: tuple[int, int] = (20, 20)
+) -> Iterator[str]:
+    """A private Xvfb (black root) with an xterm of ``cols`` x ``rows`` at
+    ``at`` echoing what is typed (``cat``), the pointer over it (so that it has
+    the keyboard focus: there is no window manager); yields the display once
+    the xterm has drawn its window. For xdotool typing in tests and benchmarks."""
+    from .screen import ScreenSource
+
+    with private_xvfb(width, height, args=["-br"]) as display:
+        env = {**os.environ, "DISPLAY": display}
+        geometry = f"{cols}x{rows}+{at[0]}+{at[1]}"
+        term = subprocess.Popen(
+            ["xterm", "-geometry", geometry, "-e", "sh", "-c", "cat; sleep 3600"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            x, y = at[0] + 10, at[1] + 10
+            with ScreenSource(display=display) as src:
+                deadline = time.monotonic() + 20
+                while not src.grab()[y : y + 10, x : x + 10, :3].any():  # a black root
+                    if time.monotonic() > deadline or term.poll() is not None:
+                        raise CaptureError(f"the xterm did not show (exit {term.poll()})")
+                    time.sleep(0.05)
+            subprocess.run(["xdotool", "mousemove", str(x + 70), str(y + 30)], env=env, check=True)
+            yield display
+        finally:
+            term.kill()
+            term.wait(5)
