@@ -315,6 +315,8 @@ class ScreenEncoder:
         ``damage.hints.SCAN_UPDATES`` updates. Hints are not used on keyframes
         or while the viewer's picture is lossy anywhere (video regions, lossy
         stills not yet refined without a rate): the whole frame is compared.
+        An update that used a hint does not keep the frame (``keep`` or not):
+        it may hold changes not sent yet, which the reference must not.
         """
         t0 = time.perf_counter()
         # np.asarray of a memoryview, an mss shot or an __array__ object may
@@ -354,7 +356,15 @@ class ScreenEncoder:
             # A hint says where the screen changed; it can stand for the
             # damage only where base held the last frame exactly.
             lossy = (q is not None and not limited and bool(q.map)) or bool(video and video.regions)
-            rects = self._damage(f, base, None if lossy else hinted)
+            if hinted is not None and not lossy:
+                rects = self._damage(f, base, hinted)
+                # f may hold changes outside the compared rows (hinted late,
+                # or never): it cannot become the reference or the shadow,
+                # which would then hold pixels the viewer was never sent, and
+                # the next compare would find nothing to send there.
+                owned = False
+            else:
+                rects = self._damage(f, base, None)
         boxes = rects if keyframe else self._boxes
         # Pipeline stages that turn damage into cheaper ops (motion -> COPY,
         # video regions -> VIDEO) go here: each takes the reference as the

@@ -70,20 +70,26 @@ def test_a_change_never_hinted_is_sent_when_the_scan_reaches_it() -> None:
     assert 0 < first < SCAN_UPDATES
 
 
-def test_a_change_hinted_one_update_late_is_sent_then() -> None:
+@pytest.mark.parametrize("keep", [False, True], ids=["copied", "given-up"])
+@pytest.mark.parametrize("rate", [None, 50_000_000])
+def test_a_change_hinted_one_update_late_is_sent_then(keep: bool, rate: int | None) -> None:
     # Drawn between the damage taken and the grab: the frame shows it, the
-    # hint of the next update names it.
-    enc, dec = encoder(motion=False), ScreenDecoder()
+    # hint of the next update names it. A frame given up (keep=True) must not
+    # become the reference (or, under a rate, the shadow) then: it holds a
+    # change the update did not send, and the next compare would find none.
+    enc, dec = encoder(motion=False, lossy=rate is not None), ScreenDecoder()
+    if rate:
+        enc.set_rate(rate, interval=1 / 30)
     f = np.full((H, W, 4), 40, np.uint8)
-    dec.decode(enc.encode(f.copy()))
+    dec.decode(enc.encode(f.copy(), now=0.0))
     g = f.copy()
     g[10:20, 300:330, :3] = 7
-    # rows 10-20 are in the scan's first band: hint elsewhere to keep it out
+    # rows 10-20 are in the scan's first band: start the scan elsewhere
     enc._hinted._scan = 3
-    pic = dec.decode(enc.encode(g, hint=[]))
+    pic = dec.decode(enc.encode(g.copy(), keep=keep, hint=[], now=0.1))
     assert not np.array_equal(pic[..., :3], g[..., :3])
     enc._hinted._scan = 3
-    pic = dec.decode(enc.encode(g, hint=[(300, 10, 30, 10)]))
+    pic = dec.decode(enc.encode(g.copy(), keep=keep, hint=[(300, 10, 30, 10)], now=0.2))
     assert np.array_equal(pic[..., :3], g[..., :3])
 
 
