@@ -315,8 +315,9 @@ class ScreenEncoder:
         ``damage.hints.SCAN_UPDATES`` updates. Hints are not used on keyframes
         or while the viewer's picture is lossy anywhere (video regions, lossy
         stills not yet refined without a rate): the whole frame is compared.
-        An update that used a hint does not keep the frame (``keep`` or not):
-        it may hold changes not sent yet, which the reference must not.
+        An update that compared less than the whole frame does not keep it
+        (``keep`` or not): it may hold changes not sent yet, which the
+        reference must not.
         """
         t0 = time.perf_counter()
         # np.asarray of a memoryview, an mss shot or an __array__ object may
@@ -362,7 +363,7 @@ class ScreenEncoder:
                 # or never): it cannot become the reference or the shadow,
                 # which would then hold pixels the viewer was never sent, and
                 # the next compare would find nothing to send there.
-                owned = False
+                owned = owned and self._compared == height
             else:
                 rects = self._damage(f, base, None)
         boxes = rects if keyframe else self._boxes
