@@ -118,7 +118,8 @@ def register(subparsers: Any) -> None:
                         "keygen): this host cannot read them back")  # fmt: skip
     h.add_argument("--record-sign", type=Path, metavar="HOST.key", default=None,
                    help="sign recordings with this host key (screencodec recordings keygen "
-                        "--host): an auditor can tell they came from this host")  # fmt: skip
+                        "--host; refused if group or others have any access to it): an auditor "
+                        "can tell they came from this host (verify --hosts)")  # fmt: skip
     h.set_defaults(func=run_host)
 
 

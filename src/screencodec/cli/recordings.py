@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from screencodec.errors import ScreencodecError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     from screencodec.recording import RecordingReader
 
 __all__ = ["register"]
@@ -108,7 +110,8 @@ def register(subparsers: Any) -> None:
     k.add_argument("--host", action="store_true", help="a host's Ed25519 signing key (for "
                    "screencodec host --record-sign NAME.key; pin NAME.pub with verify "
                    "--hosts)")  # fmt: skip
-    ls = sub.add_parser("list", help="session, start, duration, size, who")
+    ls = sub.add_parser("list", help="session, start, duration, size, signer (the host key "
+                        "id the file names; verify --hosts checks it), state, who")  # fmt: skip
     ls.add_argument("directory", type=Path)
     ls.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, "
@@ -129,7 +132,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dry-run", action="store_true")
     e = sub.add_parser("export", help="MP4 video, PNG screenshots, JSONL audit log")
     e.add_argument("file", type=Path)
-    e.add_argument("--key", type=Path)
+    e.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     e.add_argument("--mp4", type=Path, metavar="OUT.mp4")
     e.add_argument("--fps", type=_positive, default=10.0, help="MP4 frame rate (default 10)")
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
@@ -138,7 +141,7 @@ def register(subparsers: Any) -> None:
     pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG, "
                         "or play it in the browser (--web)")  # fmt: skip
     pl.add_argument("file", type=Path)
-    pl.add_argument("--key", type=Path)
+    pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
     pl.add_argument("--events", action="store_true", help="print the audit log too")
@@ -204,19 +207,22 @@ def _list(args: argparse.Namespace) -> int:
     # shown through safe_text, never raw on the auditor's terminal.
 
     _check_directory(args.directory)
+    key = _auditor_key(args)
     # The signer is the key id of the host key the HEADER names (computed from
     # the key): who claims to have written it. `verify --hosts` checks that.
     print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  {'signer':16}  "
           "state     who")  # fmt: skip
     for path in sorted(args.directory.glob("*.screc")):
         try:
-            with RecordingReader(path, private_key=args.key) as r:
+            with RecordingReader(path, private_key=key) as r:
                 state = "complete" if r.complete else "cut-short"
                 try:
                     meta = r.meta()
                 except ScreencodecError:
                     meta, state = {}, "sealed" if r.sealed else "damaged"
                 sid = safe_text(meta.get("session_id", "?"))[:12]
+                if meta and "who" not in meta:  # no END (a killed host): the hello has it
+                    meta["who"] = _hello_who(r)
                 who = (f"{safe_text(meta.get('who', '?'), 64)} "
                        f"({safe_text(meta.get('peer', '?'), 64)})") if meta else "?"  # fmt: skip
                 print(f"{sid:14} {_when(r.start_unix):21} {r.duration:8.1f}s "
@@ -228,14 +234,33 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _auditor_key(args: argparse.Namespace) -> X25519PrivateKey | None:
+    """``--key``, read once before any recording: a file that is not an
+    auditor's private key (its .pub, a host key) is the command's error
+    (exit 2), not damage of the recordings it was meant to open."""
+    from screencodec.recording import load_private_key
+
+    return None if args.key is None else load_private_key(args.key)
+
+
+def _hello_who(reader: RecordingReader) -> object:
+    """The name the agent asked in with (the first ``hello`` event), or "?"."""
+    try:
+        events = reader.events()
+    except ScreencodecError:
+        return "?"
+    return next((ev.get("who", "?") for ev in events if ev.get("type") == "hello"), "?")
+
+
 def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader, load_pinned_hosts
 
     hosts = None if args.hosts is None else set(load_pinned_hosts(args.hosts).values())
+    key = _auditor_key(args)
     worst = 0
     for path in args.files:
         try:
-            with RecordingReader(path, private_key=args.key) as r:
+            with RecordingReader(path, private_key=key) as r:
                 report = r.verify(hosts)
             if args.key is not None and not r.sealed and report.status == "complete":
                 # A sealed recording swapped for a plain one (anyone can write
@@ -290,7 +315,7 @@ def _open_readable(args: argparse.Namespace) -> RecordingReader:
     failing later on whatever payload is read first."""
     from screencodec.recording import RecordingReader
 
-    reader = RecordingReader(args.file, private_key=args.key)
+    reader = RecordingReader(args.file, private_key=_auditor_key(args))
     if reader.sealed and args.key is None:
         reader.close()
         raise _NeedsKeyError(f"{args.file} is sealed: its content needs the auditor's "
