@@ -237,6 +237,17 @@ class RecordingReader:
         idx.end_offset = pos
         buf, size = self._buf, self.size
         while pos < size:
+            # Nothing the writer writes follows END (and a signed recording's
+            # final SIGNATURE), not even torn: bytes nobody signed or checked
+            # must not pass as part of a complete file.
+            done = idx.end is not None and (self.signer is None
+                                            or idx.chunks[-1].type is not ChunkType.END)
+            if done and size - pos < CHUNK_HEADER.size:
+                idx.problem = (f"{size - pos} bytes after the last chunk (from byte {pos}): "
+                               "nothing follows the END chunk"
+                               f"{'' if self.signer is None else ' and its SIGNATURE'}")
+                idx.damaged = True
+                break
             if size - pos < CHUNK_HEADER.size:
                 idx.problem = f"torn chunk header at byte {pos}"
                 break
@@ -250,15 +261,15 @@ class RecordingReader:
                 idx.problem = f"chunk {h.index} found where chunk {n} belongs (byte {pos})"
                 idx.damaged = True
                 break
+            # After END: only the final SIGNATURE (a signed recording's last
+            # chunk), whole or torn (a host killed as it wrote it).
+            if idx.end is not None and (done or h.type is not ChunkType.SIGNATURE):
+                idx.problem, idx.damaged = f"chunk {n} after the END chunk", True
+                break
             trailer = CRC.size if h.type in PLAIN_TYPES else self._trailer
             end = h.payload_offset + h.length + trailer
             if end > size:
                 idx.problem = f"chunk {n} torn: {end - size} bytes missing at the end"
-                break
-            # After END: only the final SIGNATURE (a signed recording's last chunk).
-            if idx.end is not None and (h.type is not ChunkType.SIGNATURE
-                                        or idx.chunks[-1].type is not ChunkType.END):
-                idx.problem, idx.damaged = f"chunk {n} after the END chunk", True
                 break
             if h.type is ChunkType.SIGNATURE and self.signer is None:
                 idx.problem = f"a SIGNATURE at chunk {n}, but the HEADER names no signer"

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,14 +98,33 @@ def load_host_private_key(path: Path | str) -> Ed25519PrivateKey:
     the file (as ssh refuses such a key): whoever can read it can sign
     recordings as this host."""
     path = Path(path)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError as exc:
-        raise IntegrityError(f"{path}: not a {_PRIVATE} key file ({exc})") from None
+    mode = _regular(path, f"a {_PRIVATE} key file", 4096).st_mode & 0o777
+    # The content first: a NAME.pub given by mistake (mode 644) is told as
+    # not a signing key, not to be chmod'ed.
+    raw = read_key(path, _PRIVATE)
     if mode & 0o077:
         raise IntegrityError(f"{path}: a host signing key others may read (mode {mode:03o}): "
                              f"chmod 600 {path}")  # fmt: skip
-    return Ed25519PrivateKey.from_private_bytes(read_key(path, _PRIVATE))
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+#: The largest pin file read (about 230,000 host keys).
+MAX_PINS_FILE = 16 << 20
+
+
+def _regular(path: Path, what: str, limit: int) -> os.stat_result:
+    """``path``'s stat when it is a regular file (after symlinks) of at most
+    ``limit`` bytes: a FIFO would block the reader for good, /dev/zero
+    would never end."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise IntegrityError(f"{path}: not {what} ({exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise IntegrityError(f"{path}: not {what} (not a regular file)")
+    if st.st_size > limit:
+        raise IntegrityError(f"{path}: not {what} ({st.st_size} bytes, more than {limit})")
+    return st
 
 
 def load_host_public_key(path: Path | str) -> Ed25519PublicKey:
@@ -122,8 +143,14 @@ def load_pinned_hosts(where: Path | str) -> dict[str, bytes]:
     files = sorted(where.glob("*.pub")) if where.is_dir() else [where]
     pinned: dict[str, bytes] = {}
     for path in files:
+        _regular(path, "a file of host keys", MAX_PINS_FILE)
         try:
-            lines = path.read_text().splitlines()
+            with path.open("rb") as f:  # the size again: it may have grown since
+                data = f.read(MAX_PINS_FILE + 1)
+            if len(data) > MAX_PINS_FILE:
+                raise OSError(f"more than {MAX_PINS_FILE} bytes")
+            # utf-8-sig: a leading BOM (an editor's) is no part of line 1.
+            lines = data.decode("utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise IntegrityError(f"{path}: not a file of host keys ({exc})") from None
         for number, line in enumerate(lines, 1):
