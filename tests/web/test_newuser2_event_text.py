@@ -1,0 +1,78 @@
+"""``recordings play --web``: the event log shows what the recording's
+strings say, harmless. The agent chose its name and its chat lines, and they
+are recorded as sent; a bidi override in them would reorder the auditor's
+event row (a chat line that reads otherwise than it was typed) and a
+zero-width character would hide. The terminal's ``play --events`` escapes
+them (JSON); the page must show them as the live page shows the host's
+strings: bidi, invisible and control characters as ``?`` (safe_text /
+shownText). Found trying the feature as a new user (newuser2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from screencodec.capture import open_source
+from screencodec.encoder import ScreenEncoder
+from screencodec.recording import CheckpointPolicy, Recorder
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import VIEW
+
+from .conftest import wait_page
+
+pytest.importorskip("aiohttp")
+
+from .test_web_playback import _Playback
+
+NAME = "Mallory\u202egnp.exe\u200b"
+CHAT = "pay \u202e0001\u202c EUR\x1b[8m hidden"
+
+
+def _recording(directory: Path) -> Path:
+    rec = Recorder(directory, host_id="t", checkpoints=CheckpointPolicy(budget=0.0))
+    session = rec.start("192.0.2.7:5000")
+    enc = ScreenEncoder(160, 100)
+    try:
+        frame = open_source("synthetic", width=160, height=100, scenario="idle").grab()
+        session.put("in", m.encode(m.PermissionRequest(VIEW.bits, NAME)), at=session.t0)
+        session.put("out", m.encode(m.Update(1, enc.encode(frame))), at=session.t0 + 0.1)
+        session.put("in", m.encode(m.Chat(CHAT)), at=session.t0 + 0.2)
+        session.end("ended", at=session.t0 + 0.3)
+        assert rec.wait(1)
+    finally:
+        enc.close()
+    (path,) = directory.glob("*.screc")
+    return path
+
+
+@pytest.fixture
+def playback(tmp_path: Path) -> Iterator[_Playback]:
+    pb = _Playback(_recording(tmp_path))
+    try:
+        yield pb
+    finally:
+        pb.close()
+
+
+@pytest.mark.xfail(strict=True, reason="web/playback.py describe_event sends the recording's "
+                   "strings raw and static/app/timeline.js shows them without shownText: "
+                   "remove this mark with the fix")
+def test_event_rows_show_the_recordings_strings_harmless(
+    browser: Any, playback: _Playback
+) -> None:
+    browser.get(playback.playback.url)
+    wait_page(browser, lambda st: bool(browser.execute_script(
+        "return document.querySelectorAll('#event-log li').length >= 2;")),
+        what="the event log")  # fmt: skip
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('#event-log li')].map("
+        "li => li.querySelector('span').textContent);"
+    )
+    text = "\n".join(rows)
+    for bad in ("\u202e", "\u202c", "\u200b", "\x1b"):
+        assert bad not in text, (bad, rows)
+    assert "who=Mallory?gnp.exe?" in text, rows
+    assert "text=pay ?0001? EUR? hidden" in text, rows
