@@ -8,10 +8,11 @@ same screen, each with its own ScreenSource and its session encoder
 (``session_encoder``: what a host runs for a full viewer), which one goes
 first alternating:
 
-* hinted: ``frame, hint = src.grab_hinted(); enc.encode(frame, hint=hint)``
-  (the streamer with hints: the frame is not given up);
-* plain: ``frame = src.grab(); enc.encode(frame, keep=True); enc.take_spare()``
-  (the streamer without hints, mss's fresh buffers given up).
+* hinted: ``frame, hint = src.grab_hinted()``, then
+  ``enc.encode(frame, keep=True, hint=hint); enc.take_spare()``;
+* plain: ``frame = src.grab()``, then ``enc.encode(frame, keep=True);
+  enc.take_spare()``, as the streamer runs one viewer without hints (mss's
+  fresh buffers given up to the encoder).
 
 Per frame: the thread's CPU time (``time.thread_time``: this process's
 work; the X server's is not in it) and the wall time, for the grab (with the
@@ -65,11 +66,8 @@ class HostPath:
         else:
             frame, hint = self.src.grab(), None
         c1, w1 = time.thread_time(), time.perf_counter()
-        if self.hinted:
-            data = self.enc.encode(frame, hint=hint)
-        else:
-            data = self.enc.encode(frame, keep=True)
-            self.enc.take_spare()
+        data = self.enc.encode(frame, keep=True, hint=hint)
+        self.enc.take_spare()
         c2, w2 = time.thread_time(), time.perf_counter()
         self.times.append((c1 - c0, w1 - w0, c2 - c1, w2 - w1))
         self.rows.append(self.enc.last.compared_rows)

@@ -292,9 +292,10 @@ def test_one_viewer_of_a_busy_screen_ends_bit_exact() -> None:
     """One viewer (its grabs are ``owned``: fresh, seen by nobody else) while
     another client draws as fast as it can: changes drawn between the damage's
     take and the grab show in a frame before they are hinted, and still reach
-    the viewer. A hinted frame is not given up to the encoder (keep=True):
-    kept as its reference, it would hide them for good (3 of 3 runs time out
-    that way)."""
+    the viewer. The frames are given up to the encoder (keep=True): one
+    kept as its reference after a partial compare would hide them for good
+    (3 of 3 runs timed out that way before the encoder stopped adopting
+    those)."""
     from Xlib import X
     from Xlib import display as xdisplay
 

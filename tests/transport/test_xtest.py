@@ -338,11 +338,12 @@ def test_real_screen_capture_streams_bit_exact(xdisplay: str, tmp_path: Path) ->
             term_area = fb[10:300, 10:400, :3].reshape(-1, 3)
             assert len(np.unique(term_area, axis=0)) >= 2
             assert not fb[580:600, 760:800, :3].any()
-            # mss's grabs are fresh buffers, but with XDamage hints the
-            # encoder does not keep them (as its reference, or under a rate
-            # as the last-frame shadow): a change drawn between the damage's
-            # take and the grab is hinted one update late, and a kept frame
-            # would already hold it (tests/transport/test_hub_hints.py).
+            # mss's grabs are fresh buffers given up to the encoder, but it
+            # does not keep one whose update compared only the hinted rows
+            # (as its reference, or under a rate as the last-frame shadow):
+            # a change drawn between the damage's take and the grab is hinted
+            # one update late, and a kept frame would already hold it
+            # (tests/transport/test_hub_hints.py).
             (link,) = host._runtime.links
             enc = link.stream.encoder
             last = host._runtime.hub._screens[1].frame

@@ -235,10 +235,9 @@ class Streamer:
             if self._encoder_hints and hint is not None:
                 # A change drawn between the damage's take and the grab shows
                 # in this frame and is hinted only with the next one: the
-                # frame must not become the encoder's reference (keep=True),
-                # or the next compare would find that change already there.
+                # encoder does not adopt a frame it compared in part
+                # (encode(keep=True) then copies), so giving it up stays safe.
                 kw["hint"] = hint
-                owned = False
             if owned and hasattr(enc, "take_spare"):
                 data = enc.encode(frame, keep=True, **kw)  # type: ignore[call-arg]
                 enc.take_spare()  # mss allocates each grab: nothing to give it
