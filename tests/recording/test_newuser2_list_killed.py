@@ -21,9 +21,9 @@ from .helpers import recordings_cli
 NAME = "Bob\x1b[2J\u202e"
 
 
-def _killed_recording(directory: Path, name: str | None) -> Path:
-    """A recording cut where its END chunk began: what a host killed just
-    before the session's end leaves on disk."""
+def record_small(directory: Path, name: str | None, chat: str | None = None) -> Path:
+    """A complete recording of one picture: the agent asks in as ``name``
+    (None: no request) and says ``chat``."""
     rec = Recorder(directory, host_id="t", checkpoints=CheckpointPolicy(budget=0.0))
     session = rec.start("192.0.2.7:5000")
     enc = ScreenEncoder(160, 100)
@@ -32,11 +32,20 @@ def _killed_recording(directory: Path, name: str | None) -> Path:
         if name is not None:
             session.put("in", m.encode(m.PermissionRequest(VIEW.bits, name)), at=session.t0)
         session.put("out", m.encode(m.Update(1, enc.encode(frame))), at=session.t0 + 0.1)
-        session.end("ended", at=session.t0 + 0.2)
+        if chat is not None:
+            session.put("in", m.encode(m.Chat(chat)), at=session.t0 + 0.2)
+        session.end("ended", at=session.t0 + 0.3)
         assert rec.wait(1)
     finally:
         enc.close()
     (path,) = directory.glob("*.screc")
+    return path
+
+
+def _killed_recording(directory: Path, name: str | None) -> Path:
+    """A recording cut where its END chunk began: what a host killed just
+    before the session's end leaves on disk."""
+    path = record_small(directory, name)
     with RecordingReader(path) as r:
         assert r.index.end is not None
         cut = r.index.chunks[r.index.end].offset

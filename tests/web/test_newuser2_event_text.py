@@ -15,11 +15,7 @@ from typing import Any
 
 import pytest
 
-from screencodec.capture import open_source
-from screencodec.encoder import ScreenEncoder
-from screencodec.recording import CheckpointPolicy, Recorder
-from screencodec.transport.session import messages as m
-from screencodec.transport.session.permissions import VIEW
+from recording.test_newuser2_list_killed import record_small
 
 from .conftest import wait_page
 
@@ -31,26 +27,9 @@ NAME = "Mallory\u202egnp.exe\u200b"
 CHAT = "pay \u202e0001\u202c EUR\x1b[8m hidden"
 
 
-def _recording(directory: Path) -> Path:
-    rec = Recorder(directory, host_id="t", checkpoints=CheckpointPolicy(budget=0.0))
-    session = rec.start("192.0.2.7:5000")
-    enc = ScreenEncoder(160, 100)
-    try:
-        frame = open_source("synthetic", width=160, height=100, scenario="idle").grab()
-        session.put("in", m.encode(m.PermissionRequest(VIEW.bits, NAME)), at=session.t0)
-        session.put("out", m.encode(m.Update(1, enc.encode(frame))), at=session.t0 + 0.1)
-        session.put("in", m.encode(m.Chat(CHAT)), at=session.t0 + 0.2)
-        session.end("ended", at=session.t0 + 0.3)
-        assert rec.wait(1)
-    finally:
-        enc.close()
-    (path,) = directory.glob("*.screc")
-    return path
-
-
 @pytest.fixture
 def playback(tmp_path: Path) -> Iterator[_Playback]:
-    pb = _Playback(_recording(tmp_path))
+    pb = _Playback(record_small(tmp_path, NAME, CHAT))
     try:
         yield pb
     finally:
