@@ -43,9 +43,9 @@ def hint_rects(hint: Any) -> npt.NDArray[np.int64]:
         a = np.asarray(hint)
     except (TypeError, ValueError) as exc:
         raise FrameError(f"a hint must be (x, y, w, h) rects: {exc}") from None
-    if a.size == 0:
+    if a.size == 0 and a.shape in ((0,), (0, 4)):  # [] or no rects
         return np.empty((0, 4), np.int64)
-    if a.dtype.kind not in "iu" or a.ndim != 2 or a.shape[1] != 4:
+    if a.dtype.kind not in "iu" or a.ndim != 2 or a.shape[1] != 4 or a.size == 0:
         msg = f"a hint must be an (n, 4) integer array of rects, not {a.dtype} {a.shape}"
         raise FrameError(msg)
     if a.shape[0] > _MAX_HINT_RECTS:
@@ -55,6 +55,11 @@ def hint_rects(hint: Any) -> npt.NDArray[np.int64]:
     r = a.astype(np.int64)
     if (r[:, 2:] < 0).any():
         raise FrameError("a hint rect has a negative width or height")
+    # x + w must not wrap: (1, 0, 2**63 - 1, h) would end left of the frame
+    # and be ignored. A size is cut where its end would pass int64's largest
+    # value, far from any frame (a negative x cannot wrap).
+    top = np.iinfo(np.int64).max
+    np.minimum(r[:, 2:], top - np.maximum(r[:, :2], 0), out=r[:, 2:])
     return r
 
 
