@@ -36,9 +36,6 @@ def playback(tmp_path: Path) -> Iterator[_Playback]:
         pb.close()
 
 
-@pytest.mark.xfail(strict=True, reason="web/playback.py describe_event sends the recording's "
-                   "strings raw and static/app/timeline.js shows them without shownText: "
-                   "remove this mark with the fix")
 def test_event_rows_show_the_recordings_strings_harmless(
     browser: Any, playback: _Playback
 ) -> None:

@@ -42,6 +42,7 @@ from screencodec.errors import DecodeError, ScreencodecError
 from screencodec.motion.cursor import CursorEncoder
 from screencodec.recording import Player, RecordingReader
 from screencodec.recording.player import CursorTrack
+from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
 from screencodec.web.schema import parse_page_message
 from screencodec.web.server import WebServer
@@ -72,13 +73,16 @@ def _cut(text: str, units: int) -> str:
 def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
     """An audit event as (kind, one line of text), both bounded; the values
     are the recording's and untrusted (the page shows them as text only)."""
-    kind = _cut(str(ev.get("type", "?")), 32)
+    kind = safe_text(ev.get("type", "?"), 32)
     parts = []
     for k in sorted(ev):
         if k in ("type", "t"):
             continue
         v = ev[k]
-        parts.append(f"{k}={v if isinstance(v, str | int | float | bool) else repr(v)}")
+        # The agent chose its name and chat lines: a bidi override would
+        # reorder the auditor's row, a zero-width character hide.
+        shown = v if isinstance(v, str | int | float | bool) else repr(v)
+        parts.append(f"{safe_text(k, 64)}={safe_text(shown, 1000)}")
     return kind, _cut(", ".join(parts), 1000)
 
 

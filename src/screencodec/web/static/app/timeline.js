@@ -98,9 +98,9 @@ export class Timeline {
     when.title = "Go to this moment";
     when.onclick = () => this.send({ t: "seek", us: m.us });
     const kind = document.createElement("b");
-    kind.textContent = m.kind;
+    kind.textContent = shownText(m.kind);
     const text = document.createElement("span");
-    text.textContent = m.text;
+    text.textContent = shownText(m.text);
     li.append(when, " ", kind, " ", text);
     $("event-log").append(li);
     this.rows.push([m.us, li]);
