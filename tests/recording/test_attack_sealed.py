@@ -45,7 +45,8 @@ def sealed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes],
     ("tag_flipped", 1, "chunk 12 fails authentication"),
     ("chunk_removed", 1, "chunk 4 found where chunk 3 belongs"),
     ("end_removed", 2, "no END chunk"),
-    ("wrong_key", 1, "cannot be unwrapped: wrong auditor key"),
+    # Another auditor's key: not verified (3), not a sign of tampering.
+    ("wrong_key", 3, "unverified: sealed for auditor key"),
 ])  # fmt: skip
 def test_tampered_sealed_recording_is_never_complete(
         sealed: tuple[Path, list[bytes], list[bytes]], attack: str, code: int,

@@ -32,7 +32,8 @@ _VERIFY_EXIT = ("exit status: 0 complete and verified (with --hosts: and signed 
                 "that are not the ones signed); 2 cut short (intact, but it "
                 "stops early); 3 sealed and given without --key: its seal cannot be checked "
                 "without the auditor's private key, so it is NOT verified (only its layout "
-                "is); 3 too for a plain (unsealed) recording given with --key. With --hosts "
+                "is); 3 too for a plain (unsealed) recording given with --key, and for one "
+                "sealed for another auditor key than --key's. With --hosts "
                 "(the host public keys the auditor trusts: a file of "
                 "'screencodec-host-public-v1 BASE64' lines, or a directory of such *.pub "
                 "files), each NOT verified as a host's recording: 4 unsigned; 5 signed by a "
@@ -254,6 +255,7 @@ def _hello_who(reader: RecordingReader) -> object:
 
 def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader, load_pinned_hosts
+    from screencodec.recording.crypto import OtherAuditorError
 
     hosts = None if args.hosts is None else set(load_pinned_hosts(args.hosts).values())
     key = _auditor_key(args)
@@ -273,6 +275,9 @@ def _verify(args: argparse.Namespace) -> int:
             else:
                 _say(report.describe())
                 code = report.exit_code
+        except OtherAuditorError as exc:  # a key mix-up is no proof of tampering
+            _say(f"{path}: unverified: {exc}")
+            code = 3
         except (ScreencodecError, ValueError) as exc:  # its HEADER or key is bad
             _say(f"{path}: damaged: {exc}")
             code = 1

@@ -36,6 +36,7 @@ from screencodec.errors import IntegrityError
 
 __all__ = [
     "ChunkSealer",
+    "OtherAuditorError",
     "generate_keypair",
     "key_id",
     "load_private_key",
@@ -121,9 +122,22 @@ def wrap_key(recording_key: bytes, auditor: X25519PublicKey) -> dict[str, Any]:
     }
 
 
+class OtherAuditorError(IntegrityError):
+    """The recording is sealed for another auditor key than the one given
+    (the HEADER's ``key_id`` names another): not verified, not damaged."""
+
+
 def unwrap_key(entry: dict[str, Any], private: X25519PrivateKey) -> bytes:
-    """The recording key from a HEADER's ``key`` entry; IntegrityError when
-    ``private`` is not the auditor's key or the entry was altered."""
+    """The recording key from a HEADER's ``key`` entry; OtherAuditorError when
+    the entry names another auditor key than ``private``'s, IntegrityError
+    when ``private`` cannot open it (the entry was altered)."""
+    named, mine = entry.get("key_id"), key_id(private.public_key())
+    if isinstance(named, str) and named != mine:
+        # The id is not authenticated: a changed one makes the right auditor
+        # read "another key", never "verified"; the seal still decides that.
+        raise OtherAuditorError(
+            f"sealed for auditor key {named[:40]}, and the key given is {mine}"
+        )
     try:
         epk = base64.b64decode(entry["epk"], validate=True)
         wrapped = base64.b64decode(entry["wrapped"], validate=True)
