@@ -12,7 +12,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -25,7 +24,9 @@ from screencodec.capture.x11damage import (
     parse_region,
 )
 
-from .test_x11damage import _event, _wire
+from .test_x11damage import _event, _reply, _wire, wire
+
+__all__ = ["wire"]  # the fake server's socket pair, a fixture used here
 
 
 @pytest.mark.parametrize(("rects", "extents", "expect"), [
@@ -87,21 +88,6 @@ def test_the_rows_in_every_reply_lie_inside_its_extents() -> None:
             assert (got[:, 0] >= ex[0]).all() and (got[:, 0] + got[:, 2] <= ex[0] + ex[2]).all()
             assert (got[:, 1] >= ex[1]).all() and (got[:, 1] + got[:, 3] <= ex[1] + ex[3]).all()
     assert kept > 20, kept  # not every list refused: the rows were looked at
-
-
-@pytest.fixture
-def wire() -> Iterator[tuple[_Wire, socket.socket]]:
-    ours, server = socket.socketpair()
-    try:
-        yield _Wire(ours, 7), server
-    finally:
-        ours.close()
-        server.close()
-
-
-def _reply(seq: int, body: bytes, words: int | None = None) -> bytes:
-    n = len(body) // 4 if words is None else words
-    return struct.pack("=BBHI", 1, 0, seq, n) + struct.pack("=hhHH", 0, 0, 9, 9) + bytes(16) + body
 
 
 def _send_all(server: socket.socket, data: bytes) -> threading.Thread:
