@@ -266,3 +266,32 @@ def test_host_key_file_mistakes(keys: Path, tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match=r"others may read \(mode 640\)") as info:
         as_signer(loose)
     assert (keys / "h1.key").read_text().split()[1] not in str(info.value)
+
+
+@pytest.mark.parametrize(("signer", "says"), [
+    ([], "HEADER signer is not an Ed25519 host key"),
+    ("h1", "HEADER signer is not an Ed25519 host key"),
+    ({"alg": "ed25519"}, "HEADER signer is not an Ed25519 host key"),
+    ({"alg": "Ed25519", "key_id": "0", "public": "AAAA"}, "its public key is not 32 bytes"),
+    ({"alg": "Ed25519", "key_id": "0", "public": None}, "its public key is not 32 bytes"),
+    ({"alg": "Ed25519", "key_id": "0", "public": "A" * 43 + "= x"}, "not 32 bytes"),
+    ("upper", "its key_id is not its public key's"),
+    ("prefix", "its key_id is not its public key's"),
+])  # fmt: skip
+def test_odd_signer_entries_in_the_header(keys: Path, tmp_path: Path, signer: object, says: str
+                                          ) -> None:  # fmt: skip
+    from .test_signed_attacks import header_with
+
+    a = split(signed(tmp_path / "a.screc", keys / "h1.key"))
+    entry: object = signer
+    if signer in ("upper", "prefix"):
+        public = (keys / "h1.pub").read_text().split()[1]
+        key_id = kid(keys, "h1")
+        # A key id the auditor might take for the right one: upper case, or
+        # its first 8 digits (ids that collide by prefix).
+        key_id = key_id.upper() if signer == "upper" else key_id[:8]
+        entry = {"alg": "Ed25519", "key_id": key_id, "public": public}
+    path = write(tmp_path / "odd.screc", [header_with(a[0], signer=entry), *a[1:]])
+    code, out = verify(path, "--hosts", keys / "pinned.pub")
+    assert code == 1 and ": damaged: " in out and says in out, out
+    assert len(out.splitlines()) == 1
