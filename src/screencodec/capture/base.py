@@ -79,8 +79,16 @@ class FrameSource(abc.ABC):
         switch of monitor or region). A change drawn while the frame is
         grabbed may show in it and be hinted with the next grab only (the
         hint of an update or a later one covers every change:
-        ``ScreenEncoder.encode(hint=...)``)."""
+        ``ScreenEncoder.encode(hint=...)``). Its frame is a fresh buffer
+        when :attr:`hinted_buffers_fresh` says so after the call."""
         return self.grab(), None
+
+    @property
+    def hinted_buffers_fresh(self) -> bool:
+        """``fresh_buffers`` for the frame the last :meth:`grab_hinted`
+        returned (a source may keep and update a frame of its own there:
+        ``ScreenSource``). The default: as ``fresh_buffers``."""
+        return self.fresh_buffers
 
     def cursor(self) -> CursorState | None:
         """The pointer's state, or None when the source cannot tell."""

@@ -15,7 +15,12 @@ from ..errors import CaptureError
 from ..geometry import Monitor, Rect
 from .base import CursorState, FrameSource, Hint
 
-__all__ = ["ScreenSource", "list_monitors"]
+__all__ = ["BAND_GRID", "ROLL_GRABS", "ScreenSource", "list_monitors"]
+
+#: Damage is read from the screen in full-width bands of rows on this grid.
+BAND_GRID = 64
+#: grab_hinted re-reads every row within this many grabs (its rolling band).
+ROLL_GRABS = 16
 
 
 def _open_mss(display: str | None) -> Any:
@@ -53,6 +58,8 @@ class ScreenSource(FrameSource):
     1.. each screen, as in mss). ``region``, when given, replaces it: a
     :class:`Rect` in virtual-screen coordinates that must lie inside
     ``monitors[0]``. ``display`` names the X display (default ``$DISPLAY``).
+    ``partial_grabs``: :meth:`grab_hinted` reads only the rows that may have
+    changed into a frame of the source's own (default), or grabs everything.
 
     Raises :class:`CaptureError` (also an ``OSError``) when the display cannot
     be opened, the monitor index is out of range or the region is outside.
@@ -74,8 +81,10 @@ class ScreenSource(FrameSource):
         *,
         region: Rect | None = None,
         display: str | None = None,
+        partial_grabs: bool = True,
     ) -> None:
         self._display = display
+        self._partial = partial_grabs
         try:
             self._sct = _open_mss(display)
             raw = self._sct.monitors
@@ -99,6 +108,11 @@ class ScreenSource(FrameSource):
         self._damage: Any = None  # an XDamageTracker, opened on the first grab_hinted
         self._damage_failed = False
         self._hint_valid = False  # the last take belongs to a grab of this box
+        self._frame: npt.NDArray[np.uint8] | None = None  # grab_hinted's own, while valid
+        self._hinted_fresh = self.fresh_buffers
+        self._roll = 0  # the rolling band grab_hinted reads next
+        #: Rows the last :meth:`grab_hinted` read from the screen.
+        self.rows_read = 0
         self._box = self._monitors[0].rect
         try:
             if region is not None:
@@ -162,20 +176,83 @@ class ScreenSource(FrameSource):
         return frame
 
     def grab_hinted(self) -> tuple[npt.NDArray[np.uint8], Hint | None]:
-        """A :meth:`grab` and the X server's damage since the previous
+        """A frame and the X server's damage since the previous
         ``grab_hinted`` (XDamage on the root window, loaded lazily from
         ``capture/x11damage.py``), moved into the captured area's coordinates
-        and clipped to it. The hint is None on the first call, after
-        ``select_monitor``/``select_region``, and for good once XDamage fails
-        or is missing. The damage is taken *before* the grab: what is drawn
-        in between shows in this frame and is hinted again with the next."""
+        and clipped to it. The damage is taken *before* the grab: what is
+        drawn in between shows in this frame and is hinted again with the next.
+
+        **Partial grabs**: while damage is known the source keeps a persistent
+        frame of its own and reads from the screen only the full-width row
+        bands (on a :data:`BAND_GRID`-row grid) the damage touches, plus a
+        rolling band of its own (1/:data:`ROLL_GRABS` of the rows, the next
+        one each grab), which re-reads in :data:`ROLL_GRABS` grabs a change
+        XDamage never reported. The hint is the damage and the rolling band.
+        When the bands cover more than half of the rows, one full grab.
+        The frame is the same array every time (``hinted_buffers_fresh`` is
+        False): copy it to keep it. :attr:`rows_read` counts the rows read.
+
+        ``partial_grabs=False``: every call grabs the whole area (a fresh
+        buffer, as :meth:`grab`) and the hint is the damage alone.
+
+        The first call, one after ``select_monitor``/``select_region`` or
+        after a failed grab is a full grab with hint None; without XDamage
+        (missing, or failed once: for good) every call is a :meth:`grab`
+        (fresh buffers, as ``grab``) with hint None."""
         rects = self._take_damage()
         valid, self._hint_valid = self._hint_valid, False
-        frame = self.grab()  # a failure here loses the damage taken: no hint next time
-        self._hint_valid = rects is not None
-        if rects is None or not valid:
-            return frame, None
-        return frame, _clip(rects, self._box)
+        b = self._box
+        frame = self._frame
+        self._frame = None  # until this grab succeeds
+        if rects is None or not valid or frame is None or not self._partial:
+            full = self.grab()  # a failure here loses the damage taken: no hint next time
+            self.rows_read = b.h
+            self._hint_valid = rects is not None
+            keep = rects is not None and self._partial  # this frame is kept and updated
+            self._hinted_fresh = not keep and self.fresh_buffers
+            if keep:
+                self._frame = full = full if self.fresh_buffers else np.array(full, copy=True)
+            hint = None if rects is None or not valid or self._partial else _clip(rects, b)
+            return full, hint
+        damage = _clip(rects, b)
+        step = -(-b.h // ROLL_GRABS)
+        r0 = min(b.h, self._roll * step)
+        r1 = min(b.h, r0 + step)
+        self._roll = (self._roll + 1) % ROLL_GRABS
+        spans = _row_bands(damage, b.h, (r0, r1))
+        read = sum(y1 - y0 for y0, y1 in spans)
+        if 2 * read > b.h:
+            frame = self.grab()
+            if not self.fresh_buffers:
+                frame = np.array(frame, copy=True)
+            read = b.h
+        else:
+            for y0, y1 in spans:
+                frame[y0:y1] = self._grab_rows(y0, y1)
+        self.rows_read = read
+        self._frame = frame
+        self._hint_valid = True
+        if r1 > r0:
+            band = np.array([[0, r0, b.w, r1 - r0]], np.int32)
+            damage = np.concatenate([damage, band]) if len(damage) else band
+        return frame, damage
+
+    @property
+    def hinted_buffers_fresh(self) -> bool:
+        """Whether the frame the last :meth:`grab_hinted` returned is a fresh
+        buffer: False while partial grabs update the source's own frame."""
+        return self._hinted_fresh
+
+    def _grab_rows(self, y0: int, y1: int) -> npt.NDArray[np.uint8]:
+        """Rows ``y0:y1`` of the captured area, read from the screen now."""
+        b = self._box
+        try:
+            shot = self._sct.grab({"left": b.x, "top": b.y + y0, "width": b.w, "height": y1 - y0})
+        except Exception as exc:
+            msg = f"grabbing rows {y0}:{y1} of {b} on display {_where(self._display)} failed: {exc}"
+            raise CaptureError(msg) from exc
+        rows: npt.NDArray[np.uint8] = np.asarray(shot)
+        return rows
 
     def _take_damage(self) -> Hint | None:
         """Root-window damage since the last take, or None (never raises)."""
@@ -248,6 +325,35 @@ def _clip(rects: Hint, box: Rect) -> Hint:
     keep = (x1 > x0) & (y1 > y0)
     out: Hint = np.stack([x0 - box.x, y0 - box.y, x1 - x0, y1 - y0], axis=1)[keep]
     return out.astype(np.int32, copy=False)
+
+
+def _row_bands(rects: Hint, height: int, extra: tuple[int, int]) -> list[tuple[int, int]]:
+    """The rows to read, as sorted disjoint ``(y0, y1)`` spans: every
+    :data:`BAND_GRID`-row band that ``rects`` (clipped, non-empty) touch,
+    and the rows ``extra``, touching spans merged."""
+    spans: list[tuple[int, int]] = []
+    if len(rects) <= 32:
+        for _, y, _, h in rects.tolist():
+            end = -(-(y + h) // BAND_GRID) * BAND_GRID
+            spans.append((y // BAND_GRID * BAND_GRID, min(height, end)))
+    else:
+        cells = -(-height // BAND_GRID)
+        diff = np.zeros(cells + 1, np.int64)
+        np.add.at(diff, rects[:, 1] // BAND_GRID, 1)
+        np.add.at(diff, -(-(rects[:, 1] + rects[:, 3]) // BAND_GRID), -1)
+        for c in np.flatnonzero(np.cumsum(diff[:-1])).tolist():
+            spans.append((c * BAND_GRID, min(height, (c + 1) * BAND_GRID)))
+    if extra[1] > extra[0]:
+        spans.append(extra)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for y0, y1 in spans:
+        if merged and y0 <= merged[-1][1]:
+            if y1 > merged[-1][1]:
+                merged[-1] = (merged[-1][0], y1)
+        else:
+            merged.append((y0, y1))
+    return merged
 
 
 def list_monitors(*, display: str | None = None) -> list[Monitor]:

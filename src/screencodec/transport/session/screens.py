@@ -13,10 +13,11 @@ same buffer on every grab. With one viewer on a monitor the frame is used in
 place (a 1080p copy costs over a millisecond) and the work runs under the
 monitor's thread lock, so no other grab can overwrite the buffer meanwhile.
 With several viewers the frame is copied and their encodes run in parallel.
-A source whose grabs are fresh buffers (``fresh_buffers``: mss's are) with
-one viewer gives each new grab up to the work (``owned``): the encoder keeps
-it as its reference instead of copying it. A frame reused within ``reuse``
-seconds is never given up twice.
+A source whose grabs are fresh buffers (``hinted_buffers_fresh``: the hub
+grabs through ``grab_hinted``; mss's grabs are, ScreenSource's partial grabs
+into its own frame are not) with one viewer gives each new grab up to the
+work (``owned``): the encoder keeps it as its reference instead of copying it.
+A frame reused within ``reuse`` seconds is never given up twice.
 Everything else (acquire, release, monitors) runs on the event loop.
 
 Damage hints: grabs go through ``source.grab_hinted()``; each monitor keeps a
@@ -185,7 +186,8 @@ class CaptureHub:
                 screen.grabs += 1
                 screen.log.append((screen.grabs, hint if screen.hints else None))
                 self.grabs += 1
-                owned = screen.private and screen.source.fresh_buffers
+                # A hinted grab may be the source's own frame, updated in place.
+                owned = screen.private and screen.source.hinted_buffers_fresh
             frame = screen.frame
             hint = None if cursor is None else _hint_since(screen, cursor)
             if screen.private:
