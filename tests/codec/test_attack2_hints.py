@@ -93,7 +93,8 @@ def test_malformed_hints_are_refused_and_change_nothing(hint: object) -> None:
 
 
 def test_empty_hints_of_the_right_shape_are_no_rects() -> None:
-    for hint in ([], (), np.empty((0, 4), np.uint32), np.empty((0,))):
+    hints: list[object] = [[], (), np.empty((0, 4), np.uint32), np.empty((0,))]
+    for hint in hints:
         assert hint_rects(hint).shape == (0, 4)
 
 
@@ -178,3 +179,49 @@ def _stream(seed: int, updates: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_random_hinted_streams_are_never_stale_for_long(seed: int) -> None:
     _stream(seed, 250)
+
+
+
+@pytest.mark.parametrize("scenario", ["video", "browser", "terminal"])
+def test_exact_hints_give_the_same_bytes_through_lossy_video_and_rate_changes(
+        scenario: str) -> None:  # fmt: skip
+    # Hints are used only where the viewer's picture is exact (never while
+    # it is lossy: video regions, stills not refined without a rate): with
+    # hints that name every change, every update is the one without hints,
+    # byte for byte, while rates go on and off, keyframes are asked for and
+    # video regions come and go.
+    pytest.importorskip("av")
+    from screencodec.capture.synthetic import SyntheticDesktop
+    from screencodec.damage import tile_diff
+
+    w, h = 320, 192
+    rng = random.Random(11)
+    src = SyntheticDesktop(w, h, scenario=scenario, seed=3)
+    encs = [ScreenEncoder(w, h, threads=1, lossy=True, video=True) for _ in range(2)]
+    for enc in encs:
+        assert enc.motion_stage is not None
+        enc.motion_stage.budget = 60.0  # no CPU-time cut: both find the same moves
+    dec = ScreenDecoder()
+    prev, t, lossy_updates, hinted_rows = None, 0.0, 0, 0
+    for i in range(150):
+        t += 1 / 30
+        f = src.frame_at(i).copy()
+        r = rng.random()
+        for enc in encs:
+            if r < 0.08:
+                enc.set_rate([None, 100_000, 400_000, 5_000_000][i % 4], interval=1 / 30)
+            elif r < 0.1:
+                enc.request_keyframe()
+        if i == 120:
+            for enc in encs:
+                enc.set_rate(None)
+        keep = rng.random() < 0.5
+        lossy_updates += encs[1].lossy_area > 0 or bool(encs[1].video_stage.regions)  # type: ignore[union-attr]
+        plain = encs[0].encode(f.copy(), now=t, keep=keep)
+        hint: object = None if prev is None else tile_diff(prev, f, 16)
+        hinted = encs[1].encode(f.copy(), now=t, keep=keep, hint=hint)
+        assert hinted == plain, i
+        hinted_rows += encs[1].last.compared_rows < h
+        dec.decode(hinted)
+        prev = f
+    assert lossy_updates > 10 and hinted_rows > 10, (lossy_updates, hinted_rows)
