@@ -136,6 +136,7 @@ def test_hints_are_not_used_while_a_video_region_is_shown() -> None:
         [(0, 0, 10, 10), (1, 2)],
         np.zeros((2, 4, 1), np.int32),
         np.array([[2**64 - 1, 0, 1, 1]], np.uint64),
+        type("Broken", (), {"__array__": lambda self, *a, **k: 1 / 0})(),
     ],
 )
 def test_a_malformed_hint_is_a_frame_error_before_anything_changes(hint: object) -> None:

@@ -41,7 +41,7 @@ def hint_rects(hint: Any) -> npt.NDArray[np.int64]:
     frame (they are clipped) and may be empty (ignored)."""
     try:
         a = np.asarray(hint)
-    except (TypeError, ValueError) as exc:
+    except Exception as exc:  # whatever a caller's __array__ or sequence raises
         raise FrameError(f"a hint must be (x, y, w, h) rects: {exc}") from None
     if a.size == 0 and a.shape in ((0,), (0, 4)):  # [] or no rects
         return np.empty((0, 4), np.int64)
