@@ -24,6 +24,7 @@ from screencodec.capture.screen import BAND_GRID, ROLL_GRABS, _row_bands
 from screencodec.capture.xvfb import xvfb_xterm
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
+from screencodec.errors import CaptureError
 from screencodec.geometry import Rect
 from screencodec.transport.session.screens import CaptureHub, HintCursor
 from transport.helpers import bgr_equal, run, until
@@ -242,3 +243,32 @@ def test_without_partial_grabs_every_grab_is_whole_and_fresh(x_painter: Painter)
         second, hint = src.grab_hinted()
         assert hint is not None and hint.tolist() == [[30, 40, 5, 6]]
         assert second is not first and src.hinted_buffers_fresh and src.rows_read == 720
+
+
+def test_a_failed_band_grab_is_followed_by_a_full_grab(
+    x_painter: Painter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A band's grab fails half-way (the frame holds some new bands, not all):
+    CaptureError, and the next call is a full grab with hint None."""
+    with ScreenSource(display=x_painter.display) as src:
+        src.grab_hinted()
+        x_painter.fill(Rect(10, 10, 5, 5), (200, 0, 0))  # band 0
+        x_painter.fill(Rect(10, 300, 5, 5), (0, 200, 0))  # band 4
+        sct: Any = src._sct
+        real, calls = sct.grab, []
+
+        def second_fails(box: dict[str, int]) -> Any:
+            calls.append(box["top"])
+            if len(calls) == 2:
+                raise OSError("the X server went away")
+            return real(box)
+
+        monkeypatch.setattr(sct, "grab", second_fails)
+        with pytest.raises(CaptureError, match="rows"):
+            src.grab_hinted()
+        monkeypatch.setattr(sct, "grab", real)
+        frame, hint = src.grab_hinted()
+        assert hint is None and src.rows_read == 720
+        assert np.array_equal(frame[..., :3], src.grab()[..., :3])
+        _, hint = src.grab_hinted()
+        assert hint is not None and src.rows_read < 720
