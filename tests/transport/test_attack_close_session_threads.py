@@ -82,3 +82,28 @@ def test_a_busy_host_hears_viewer_said_bye_every_time(loop_kind: str) -> None:
             return reasons
 
         assert run(main(), loop_kind=loop_kind, timeout=60) == ["viewer said bye: off now"] * RUNS
+
+
+@both_loops
+def test_a_host_stalled_longer_than_the_quiet_spell_still_hears_bye(loop_kind: str) -> None:
+    """The host streams, then stalls for 0.6 s (a loaded machine) as the
+    goodbye comes: longer than the close's quiet spell (0.25 s). The viewer
+    must wait for the host's own close, not take the stall for the end:
+    closing then would reset the host's next write and lose the Bye (what a
+    fresh clone at load 9 hit once in 20 runs of the test above)."""
+    with host_thread() as (h, _, serving, secret, port):
+
+        async def main() -> list[str]:
+            reasons = []
+            for _ in range(3):
+                viewer = await join(port, secret)
+                serve = await h.wait(serving.get())
+                running = asyncio.ensure_future(viewer.run())
+                await streaming(viewer, 1)
+                h.block(0.6)
+                await asyncio.wait_for(viewer.bye("off now"), 5)
+                reasons.append(await h.wait(serve))
+                await asyncio.wait_for(running, 5)
+            return reasons
+
+        assert run(main(), loop_kind=loop_kind, timeout=60) == ["viewer said bye: off now"] * 3

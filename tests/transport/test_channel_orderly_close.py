@@ -133,3 +133,29 @@ def test_without_linger_a_close_is_immediate() -> None:
 
 
 assert FAST.linger is not None  # the fixtures' channels linger like real ones
+
+
+@pytest.mark.parametrize("closer_side", ["viewer", "host"])
+def test_a_goodbye_reaches_a_peer_that_was_sending_then_stalled(closer_side: str) -> None:
+    """The peer sends while the closer lingers, then goes quiet for longer
+    than the close's quiet spell (a stalled process on a loaded machine), then
+    writes before it reads. The closer must not take the stall for the end:
+    the peer's write would meet a reset and lose the goodbye."""
+
+    async def main() -> None:
+        async with direct_pair() as (viewer, host, _):
+            closer, peer = (viewer, host) if closer_side == "viewer" else (host, viewer)
+            await peer.send(b"update" * 1000)
+            await closer.send(b"bye")
+            closing = asyncio.ensure_future(closer.close("done here"))
+            await asyncio.sleep(0.05)
+            await peer.send(b"an update sent as the close lingers")
+            await asyncio.sleep(0.6)  # quiet for over twice the quiet spell
+            await peer.send(b"one more update")  # written before the peer reads anything
+            assert await peer.recv() == b"bye"
+            with pytest.raises(SessionClosedError, match="closed by peer: done here"):
+                await peer.recv()
+            await peer.close()
+            await asyncio.wait_for(closing, 5)
+
+    run(main())

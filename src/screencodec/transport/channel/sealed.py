@@ -225,8 +225,9 @@ class SecureChannel:
         Idempotent; a call while another is closing waits for it. Nothing is
         sent or delivered from the moment it is called. With ``notify_peer``
         and ``linger`` (an orderly end) it then reads on, discarding, until
-        the peer closes too, goes quiet for a moment, or ``timeouts.linger``
-        passes (see the module docstring for why).
+        the peer closes too, goes quiet for a moment without having sent
+        anything since, or ``timeouts.linger`` passes (see the module
+        docstring for why).
         """
         if self._closing is not None:
             if not self._closing.done():
@@ -283,7 +284,8 @@ class SecureChannel:
             return
 
     async def _discard_until_peer_closes(self, deadline: float) -> None:
-        """Read and drop until EOF, a quiet spell or ``deadline``. Each wait is
+        """Read and drop until EOF, ``deadline``, or a quiet spell of a peer
+        that has sent nothing since our close. Each wait is
         bounded by the deadline itself, not by an outer timeout: a cancel that
         lands as a read completes is swallowed (Python <= 3.11's wait_for),
         and a peer flooding us would have held the close open for good."""
@@ -294,11 +296,23 @@ class SecureChannel:
                                min(_LINGER_QUIET, max(deadline - loop.time(), 0.0)))
         try:
             self._pending_header = None
+            sending = False  # the peer sent since our close
             while (left := deadline - loop.time()) > 0:
-                data = await asyncio.wait_for(self._reader.read(1 << 16),
-                                              min(_LINGER_QUIET, left))
+                try:
+                    data = await asyncio.wait_for(self._reader.read(1 << 16),
+                                                  min(_LINGER_QUIET, left))
+                except asyncio.TimeoutError:
+                    # Quiet: a peer that sent nothing since our close is not
+                    # sending. One that was may only be busy (a loaded
+                    # machine stalls it for longer than the quiet spell), and
+                    # its next write would meet a reset and lose our Bye: it
+                    # gets until its own close, or the deadline.
+                    if not sending:
+                        return
+                    continue
                 if not data:
                     return
+                sending = True
                 self._last_received = loop.time()
         finally:
             self._recv_lock.release()
