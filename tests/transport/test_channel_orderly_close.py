@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -26,13 +27,21 @@ from .secure_fixtures import FAST, direct_pair, run
 from .test_relay import hosted
 
 
-async def _goodbye_then_peer_writes_first(closer: SecureChannel, peer: SecureChannel) -> None:
+async def _busy_peer(closer: SecureChannel, peer: SecureChannel) -> None:
+    await asyncio.sleep(0.1)  # the close runs as far as it can without the peer
+    time.sleep(0.1)  # the peer's loop is busy: goodbye, close (and a reset) arrive unread
+
+
+async def _goodbye_then_peer_writes_first(
+    closer: SecureChannel,
+    peer: SecureChannel,
+    meanwhile: Callable[[SecureChannel, SecureChannel], Awaitable[None]] = _busy_peer,
+) -> None:
     # Unread data at the closer: closing would reset the connection.
     await peer.send(b"update" * 1000)
     await closer.send(b"bye")
     closing = asyncio.ensure_future(closer.close("done here"))
-    await asyncio.sleep(0.1)  # the close runs as far as it can without the peer
-    time.sleep(0.1)  # the peer's loop is busy: goodbye, close (and a reset) arrive unread
+    await meanwhile(closer, peer)
     await peer.send(b"one more update")  # written before the peer reads anything
     assert await peer.recv() == b"bye"
     with pytest.raises(SessionClosedError, match="closed by peer: done here"):
@@ -142,20 +151,14 @@ def test_a_goodbye_reaches_a_peer_that_was_sending_then_stalled(closer_side: str
     writes before it reads. The closer must not take the stall for the end:
     the peer's write would meet a reset and lose the goodbye."""
 
+    async def sending_then_stalled(closer: SecureChannel, peer: SecureChannel) -> None:
+        await asyncio.sleep(0.05)
+        await peer.send(b"an update sent as the close lingers")
+        await asyncio.sleep(0.6)  # quiet for over twice the quiet spell
+
     async def main() -> None:
         async with direct_pair() as (viewer, host, _):
             closer, peer = (viewer, host) if closer_side == "viewer" else (host, viewer)
-            await peer.send(b"update" * 1000)
-            await closer.send(b"bye")
-            closing = asyncio.ensure_future(closer.close("done here"))
-            await asyncio.sleep(0.05)
-            await peer.send(b"an update sent as the close lingers")
-            await asyncio.sleep(0.6)  # quiet for over twice the quiet spell
-            await peer.send(b"one more update")  # written before the peer reads anything
-            assert await peer.recv() == b"bye"
-            with pytest.raises(SessionClosedError, match="closed by peer: done here"):
-                await peer.recv()
-            await peer.close()
-            await asyncio.wait_for(closing, 5)
+            await _goodbye_then_peer_writes_first(closer, peer, sending_then_stalled)
 
     run(main())
