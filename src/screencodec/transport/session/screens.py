@@ -28,7 +28,9 @@ consumer too far behind (the log was trimmed), on its first frame, after a
 switch of monitor, or when any grab in between had no hint gets None
 (compare everything); a reused grab it already saw gets no rects. A source
 that serves several monitors never gives hints (each grab would take the
-damage another monitor's grab should see).
+damage another monitor's grab should see), and its monitors share one grab
+lock (a grab may write into a frame the source keeps, which the other
+monitor's viewer may be encoding).
 
 :meth:`CaptureHub.cursor` reads the pointer (``source.cursor()``) in a worker
 thread under its own per-monitor lock, never the grab lock: a pointer poll
@@ -137,6 +139,10 @@ class CaptureHub:
             if other is not screen and other.source is source:
                 # One source's damage is taken by whichever monitor grabs first.
                 other.hints = screen.hints = False
+                # And one grab at a time: a grab may write into a frame the
+                # source keeps (ScreenSource's partial grabs), which the other
+                # monitor's viewer may be encoding under its grab lock.
+                screen.lock = other.lock
         return screen
 
     def release(self, index: int) -> None:
