@@ -265,6 +265,7 @@ class SecureChannel:
 
     async def _say_close(self, reason: str, *, linger: bool) -> None:
         """RECORD_CLOSE, then (lingering) our sending side shut and the rest read."""
+        began = asyncio.get_running_loop().time()
         try:
             # Sealing and writing are synchronous, so this record cannot land
             # inside another task's half-written frame; no lock needed.
@@ -279,11 +280,11 @@ class SecureChannel:
             if self._writer.can_write_eof():
                 self._writer.write_eof()
             loop = asyncio.get_running_loop()
-            await self._discard_until_peer_closes(loop.time() + self._timeouts.linger)
+            await self._discard_until_peer_closes(loop.time() + self._timeouts.linger, began)
         except Exception:  # best effort: the peer may be gone, quiet or stalled
             return
 
-    async def _discard_until_peer_closes(self, deadline: float) -> None:
+    async def _discard_until_peer_closes(self, deadline: float, began: float) -> None:
         """Read and drop until EOF, ``deadline``, or a quiet spell of a peer
         that has sent nothing since our close. Each wait is
         bounded by the deadline itself, not by an outer timeout: a cancel that
@@ -291,12 +292,16 @@ class SecureChannel:
         and a peer flooding us would have held the close open for good."""
         loop = asyncio.get_running_loop()
         # A recv() already waiting keeps the lock until a record or the end
-        # arrives; it then raises (the channel is closed) and we read on.
-        await asyncio.wait_for(self._recv_lock.acquire(),
-                               min(_LINGER_QUIET, max(deadline - loop.time(), 0.0)))
+        # arrives; it then raises (the channel is closed) and we read on. It
+        # waits on a peer that may be stalled (it sends nothing until it
+        # wakes, and then may write before it reads): the deadline bounds
+        # this wait, not the quiet spell.
+        await asyncio.wait_for(self._recv_lock.acquire(), max(deadline - loop.time(), 0.0))
         try:
             self._pending_header = None
-            sending = False  # the peer sent since our close
+            # The peer sent since our close (``began``): also a record a
+            # recv() still waiting read and dropped.
+            sending = self._last_received >= began
             while (left := deadline - loop.time()) > 0:
                 try:
                     data = await asyncio.wait_for(self._reader.read(1 << 16),
