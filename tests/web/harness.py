@@ -131,6 +131,13 @@ class LiveSession:
         everything is cleaned up."""
 
         async def end() -> None:
+            # A page that reported state from its worker (the video probe)
+            # may not have joined the session yet: with nobody to say bye
+            # to, the run would wait for the page for good. Let it join.
+            for _ in range(100):
+                if self.web.viewer is not None or self.result.done():
+                    break
+                await asyncio.sleep(0.1)
             if self.web.viewer is not None:
                 await self.web.viewer.bye("test over")
 
