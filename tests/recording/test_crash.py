@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,20 +43,23 @@ asyncio.run(main())
 """
 
 
-def test_sigkill_mid_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", HOST, str(tmp_path)],
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+def watch_then_kill(
+    proc: subprocess.Popen[str], dec: RememberingDecoder, ready: Callable[[Viewer], bool],
+    what: str,
+) -> None:
+    """Join the host ``proc`` printed (port, code, password on its first
+    line) as a viewer decoding with ``dec``; SIGKILL it once ``ready(viewer)``;
+    wait until the viewer sees it vanish. The process is reaped in any case."""
     try:
         assert proc.stdout is not None
         port, code, password = proc.stdout.readline().rstrip("\n").split("\t")
-        dec = RememberingDecoder()
 
         async def session() -> None:
             ch = await connect_direct("127.0.0.1", int(port), code, password)
             viewer = Viewer(ch, who="Carol", decoder=dec)
             await viewer.start(VIEW)
             task = asyncio.ensure_future(viewer.run())
-            await until(lambda: viewer.decoded >= 30, 30, "30 updates")
+            await until(lambda: ready(viewer), 30, what)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             await asyncio.wait_for(task, 10)  # the viewer sees the host vanish
@@ -67,6 +71,13 @@ def test_sigkill_mid_session(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_sigkill_mid_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", HOST, str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    dec = RememberingDecoder()
+    watch_then_kill(proc, dec, lambda viewer: viewer.decoded >= 30, "30 updates")
     (path,) = tmp_path.glob("*.screc")
     with RecordingReader(path) as reader:
         report = reader.verify()

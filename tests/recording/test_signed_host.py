@@ -4,9 +4,6 @@ verifies as signed up to its last SIGNATURE chunk, no further."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +17,11 @@ from screencodec.recording import (
 )
 from screencodec.recording.format import MAGIC, ChunkHeader, ChunkType
 from screencodec.recording.sign import host_key_id, load_host_public_key
-from screencodec.transport import VIEW, Viewer
-from screencodec.transport.connect import connect_direct
 
-from .helpers import RememberingDecoder, until
+from .helpers import RememberingDecoder
 from .test_attack_craft import cli, no_traceback
 from .test_crash import HOST as CRASH_HOST
+from .test_crash import watch_then_kill
 from .test_host_cli import _recorded_session
 
 
@@ -109,27 +105,7 @@ def test_sigkill_leaves_a_signed_prefix(tmp_path: Path) -> None:
         last = len(types) - 1 - types[::-1].index(ChunkType.SIGNATURE)
         return types[last + 1 :].count(ChunkType.UPDATE) >= 3
 
-    try:
-        assert proc.stdout is not None
-        port, code, password = proc.stdout.readline().rstrip("\n").split("\t")
-
-        async def session() -> None:
-            ch = await connect_direct("127.0.0.1", int(port), code, password)
-            viewer = Viewer(ch, who="Carol", decoder=dec)
-            await viewer.start(VIEW)
-            task = asyncio.ensure_future(viewer.run())
-            await until(signed_then_more, 30, "a signature and 3 updates after it")
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            await asyncio.wait_for(task, 10)
-
-        asyncio.run(session())
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    watch_then_kill(proc, dec, lambda _: signed_then_more(), "a signature and 3 updates after it")
     (path,) = rec.glob("*.screc")
     chunks = _chunks(path)
     sig = max(h.index for h in chunks if h.type is ChunkType.SIGNATURE)
