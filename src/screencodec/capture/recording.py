@@ -10,7 +10,8 @@ A clip is a folder with two files:
   first frame, as captured with ``time.monotonic``), per-frame hashes (hex
   xxh3-64 of the frame as a viewer holds it: captured B, G, R with the 4th byte
   255, i.e. :func:`screencodec.frames.framebuffer_hash` of the decoded
-  framebuffer) and free-form notes on what was recorded.
+  framebuffer) and free-form notes on what was recorded; optionally, per
+  frame, the X server's damage (XDamage) reported since the previous frame.
 
 Our own codec is the storage format because it is lossless, compact on screen
 content and already hardened against hostile input; the hashes make every
@@ -31,6 +32,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from screencodec.frames import Frame
 
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     # The codec imports the capture package (for CursorState): import it lazily.
     from ..decoder import ScreenDecoder
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Recording", "RecordingWriter"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_DAMAGE_RECTS", "Recording", "RecordingWriter"]
 
 
 FORMAT = "screencodec-recording"
@@ -58,6 +60,14 @@ _HASH_NOTE = (
 _HEX = frozenset("0123456789abcdef")
 #: Bytes of an update message up to and including its framebuffer hash.
 _PREFIX = HEADER.size + UPDATE_HEADER.size + HASH.size
+#: At most this many damage rects per frame (x11damage.MAX_RECTS: the tracker
+#: reports a larger region as its extents).
+MAX_DAMAGE_RECTS = 4096
+_DAMAGE_NOTE = (
+    "per frame: the XDamage rects (x, y, w, h; clipped to the screen) the X server "
+    "reported since the previous frame's grab, taken right before this frame's grab "
+    "(ScreenSource.grab_hinted); null for frame 0 and when the damage was not known"
+)
 
 
 def _update_prefix(buf: Any, pos: int, where: str) -> tuple[int, int, bool, int, int, int]:
@@ -87,6 +97,35 @@ def _field(m: dict[str, Any], key: str, kind: type | tuple[type, ...], where: st
     return value
 
 
+def _damage_rects(value: Any, width: int, height: int, where: str) -> npt.NDArray[np.int32] | None:
+    """One frame's manifest damage (null, or a list of [x, y, w, h]) -> an (n, 4)
+    int32 array (None for null). DecodeError unless every rect is 4 integers
+    with a positive size inside the frame, and there are at most
+    :data:`MAX_DAMAGE_RECTS` of them."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise DecodeError(f"{where}: damage is not a list of rects or null")
+    if len(value) > MAX_DAMAGE_RECTS:
+        raise DecodeError(f"{where}: {len(value)} damage rects, more than {MAX_DAMAGE_RECTS}")
+    for r in value:
+        ok = (
+            isinstance(r, list)
+            and len(r) == 4
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in r)
+        )
+        if not ok:
+            raise DecodeError(f"{where}: damage rect {r!r} is not 4 integers [x, y, w, h]")
+        x, y, w, h = r
+        if not (x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= width and y + h <= height):
+            raise DecodeError(
+                f"{where}: damage rect {r!r} is empty or not inside the {width}x{height} frame"
+            )
+    rects: npt.NDArray[np.int32] = np.array(value, np.int32).reshape(-1, 4)
+    rects.flags.writeable = False
+    return rects
+
+
 class Recording:
     """A recorded clip (see the module docstring); a ``FrameSequence``.
 
@@ -105,7 +144,12 @@ class Recording:
     """
 
     def __init__(
-        self, path: Path, manifest: dict[str, Any], data: mmap.mmap, offsets: list[int]
+        self,
+        path: Path,
+        manifest: dict[str, Any],
+        data: mmap.mmap,
+        offsets: list[int],
+        damage: list[npt.NDArray[np.int32] | None] | None = None,
     ) -> None:
         self.path = path
         self.manifest = manifest
@@ -116,6 +160,7 @@ class Recording:
         self.times: list[float] = [float(t) for t in manifest["times"]]
         self.hashes: list[int] = [int(h, 16) for h in manifest["hashes"]]
         self.description: str = str(manifest.get("description", ""))
+        self._damage = damage  # per frame, checked by _check_manifest
         self._data: mmap.mmap | None = data
         self._offsets = offsets  # message i is data[offsets[i]:offsets[i + 1]]
         self._decoder: ScreenDecoder | None = None
@@ -138,7 +183,7 @@ class Recording:
             manifest = json.loads(text)
         except ValueError as exc:
             raise DecodeError(f"{where}: {MANIFEST} is not valid JSON: {exc}") from exc
-        cls._check_manifest(manifest, where)
+        damage = cls._check_manifest(manifest, where)
         try:
             with open(folder / FRAMES, "rb") as f:
                 if os.fstat(f.fileno()).st_size == 0:
@@ -151,10 +196,12 @@ class Recording:
         except BaseException:
             data.close()
             raise
-        return cls(folder, manifest, data, offsets)
+        return cls(folder, manifest, data, offsets, damage)
 
     @staticmethod
-    def _check_manifest(m: Any, where: str) -> None:
+    def _check_manifest(m: Any, where: str) -> list[npt.NDArray[np.int32] | None] | None:
+        """Check the manifest ``m``; return its damage, one entry per frame
+        (None without a ``damage`` field)."""
         if not isinstance(m, dict):
             raise DecodeError(f"{where}: {MANIFEST} is not a JSON object")
         if m.get("format") != FORMAT or m.get("version") != FORMAT_VERSION:
@@ -187,6 +234,16 @@ class Recording:
         for i, s in enumerate(hashes):
             if not (isinstance(s, str) and len(s) == 16 and set(s) <= _HEX):
                 raise DecodeError(f"{where}: hash {s!r} of frame {i} is not 16 hex digits")
+        damage = m.get("damage")
+        if damage is None:
+            return None
+        if not isinstance(damage, list) or len(damage) != n:
+            raise DecodeError(f"{where}: manifest field 'damage' is not a list of {n} frames")
+        if damage[0] is not None:
+            raise DecodeError(f"{where}: damage of frame 0 (a keyframe) is not null")
+        return [
+            _damage_rects(d, w, h, f"{where}: damage of frame {i}") for i, d in enumerate(damage)
+        ]
 
     @staticmethod
     def _index(data: mmap.mmap, m: dict[str, Any], where: str) -> list[int]:
@@ -222,6 +279,22 @@ class Recording:
     def update_size(self, index: int, /) -> int:
         """Bytes of the stored update of frame ``index``."""
         return self._offsets[index + 1] - self._offsets[index]
+
+    @property
+    def has_damage(self) -> bool:
+        """Whether the clip recorded the X server's damage (manifest ``damage``)."""
+        return self._damage is not None
+
+    def damage(self, index: int, /) -> npt.NDArray[np.int32] | None:
+        """The XDamage rects (a read-only (n, 4) int32 array of x, y, w, h inside the
+        frame; n may be 0: nothing drawn) the X server reported between the grabs of
+        frames ``index - 1`` and ``index``, taken right before the grab of frame
+        ``index``: what was drawn during that grab is in the next frame's damage.
+        None when the clip has no damage, for frame 0 (a keyframe), and for a
+        frame whose damage was not known. FrameError for an index out of range."""
+        if not 0 <= index < len(self.times):
+            raise FrameError(f"{self.name}: frame {index} outside 0..{len(self.times) - 1}")
+        return None if self._damage is None else self._damage[index]
 
     def frame(self, index: int, /) -> Frame:
         """Frame ``index`` (see the class notes: a read-only view, overwritten later)."""
@@ -314,9 +387,17 @@ class RecordingWriter:
         self.times: list[float] = []
         self.hashes: list[int] = []
         self.sizes: list[int] = []
+        #: per frame, the damage given to :meth:`add` as lists of [x, y, w, h]
+        self.damage: list[list[list[int]] | None] = []
+        self._has_damage = False
 
-    def add(self, frame: Any, t: float, /) -> int:
-        """Encode ``frame`` captured at time ``t`` (seconds); return its update's size."""
+    def add(self, frame: Any, t: float, /, damage: Any = None) -> int:
+        """Encode ``frame`` captured at time ``t`` (seconds); return its update's size.
+
+        ``damage``: the X server's damage since the previous frame (an (n, 4)
+        integer array of x, y, w, h rects inside the frame, as
+        ``ScreenSource.grab_hinted`` gives it), or None (not known; always for
+        frame 0). A clip is stored with ``damage`` when any frame had some."""
         f = as_frame(frame)
         if f.shape[:2] != (self.height, self.width):
             size = f"{f.shape[1]}x{f.shape[0]}"
@@ -326,6 +407,21 @@ class RecordingWriter:
         rel = t - self._t0
         if self.times and rel < self.times[-1]:
             raise FrameError(f"frame time {rel} goes back from {self.times[-1]}")
+        rects: list[list[int]] | None = None
+        if damage is not None and self.times:
+            try:
+                a = np.asarray(damage)
+            except Exception as exc:
+                raise FrameError(f"{self.name}: damage is not (x, y, w, h) rects: {exc}") from None
+            if a.size == 0:
+                a = a.reshape(0, 4)
+            if a.dtype.kind not in "iu" or a.ndim != 2 or a.shape[1] != 4:
+                raise FrameError(f"{self.name}: damage must be (n, 4) integers, not {a.shape}")
+            rects = a.tolist()
+            try:
+                _damage_rects(rects, self.width, self.height, self.name)
+            except DecodeError as exc:
+                raise FrameError(str(exc)) from None
         data = self._encoder.encode(f)
         fb_hash = _update_prefix(data, 0, self.name)[-1]
         if self._decoder is not None:
@@ -336,6 +432,8 @@ class RecordingWriter:
         self.times.append(rel)
         self.hashes.append(fb_hash)
         self.sizes.append(len(data))
+        self.damage.append(rects)
+        self._has_damage = self._has_damage or rects is not None
         return len(data)
 
     def close(self) -> dict[str, Any]:
@@ -361,8 +459,18 @@ class RecordingWriter:
             "times": [round(t, 6) for t in self.times],
             "hashes": [f"{h:016x}" for h in self.hashes],
         }
+        text = json.dumps(manifest, indent=1)
+        if self._has_damage:
+            # One line per frame (indent=1 would give every number a line of its own).
+            manifest["damage_note"] = _DAMAGE_NOTE
+            manifest["damage"] = self.damage
+            lines = ",\n  ".join(json.dumps(d, separators=(",", ":")) for d in self.damage)
+            text = (
+                text[: text.rindex("\n}")]
+                + f',\n "damage_note": {json.dumps(_DAMAGE_NOTE)},\n "damage": [\n  {lines}\n ]\n}}'
+            )
         tmp = self.path / (MANIFEST + ".part")
-        tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
         tmp.replace(self.path / MANIFEST)
         return manifest
 
