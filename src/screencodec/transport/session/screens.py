@@ -218,10 +218,20 @@ class CaptureHub:
 
     def last_frame(self, index: int) -> Frame | None:
         """A copy of the most recent grab of monitor ``index`` (for tests and
-        previews): an encoder that kept the grab may write into it later."""
+        previews): an encoder that kept the grab may write into it later.
+
+        The copy is taken under the monitor's grab lock (shared by the
+        monitors of one source), the lock every grab and in-place work holds:
+        a partial grab writing the source's kept frame, or a keeping encoder
+        writing its reference, never shows through half done. The lock is
+        held for the copy only; the caller waits for a grab + encode under
+        way, the capture loop waits at most one copy."""
         screen = self._screens.get(index)
-        frame = None if screen is None else screen.frame
-        return None if frame is None else frame.copy()
+        if screen is None:
+            return None
+        with screen.lock:
+            frame = screen.frame
+            return None if frame is None else frame.copy()
 
     def close(self) -> None:
         if self._owns:
