@@ -10,7 +10,7 @@ import { Input } from "./input.js";
 import { Renderer } from "./render.js";
 import { parseServerMessage } from "./schema.js";
 import { Timeline } from "./timeline.js";
-import { shownText, UI } from "./ui.js";
+import { CUT, shownText, UI } from "./ui.js";
 
 const CHUNK = 256 * 1024;
 const MAX_BUFFERED = 4 << 20;
@@ -208,7 +208,7 @@ export async function main({ key, base, save }) {
       case "welcome":
         page.connected = true;
         save(m.resume);
-        document.title = `screencodec viewer: ${shownText(m.who)}`;
+        document.title = `screencodec viewer: ${shownText(m.who, { cut: CUT.title })}`;
         break;
       case "status":
         ui.status(m.text);
@@ -270,7 +270,7 @@ export async function main({ key, base, save }) {
       case "file_progress": {
         // "declined": the host's answer does not say whether its user was
         // asked (a host without a download directory refuses unasked).
-        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + m.text : ""}` }[m.state];
+        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + shownText(m.text, { cut: CUT.text }) : ""}` }[m.state];
         ui.fileRow(`out${m.id}`, m.name || "", text);
         // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
         nextUpload = Math.max(nextUpload, m.id + 1);

@@ -4,7 +4,7 @@
 // shows what it is told (`position` after each picture, `event` lines).
 // Event text comes from the recording and is shown with textContent only.
 
-import { shownText } from "./ui.js";
+import { CUT, shownText } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,7 +46,7 @@ export class Timeline {
     $("timeline").hidden = false;
     $("events").hidden = false;
     document.body.classList.add("playback");
-    document.title = `screencodec recording: ${shownText(info.name)}`;
+    document.title = `screencodec recording: ${shownText(info.name, { cut: CUT.title })}`;
     this.draw();
   }
 
@@ -98,9 +98,9 @@ export class Timeline {
     when.title = "Go to this moment";
     when.onclick = () => this.send({ t: "seek", us: m.us });
     const kind = document.createElement("b");
-    kind.textContent = shownText(m.kind);
+    kind.textContent = shownText(m.kind, { cut: CUT.kind });
     const text = document.createElement("span");
-    text.textContent = shownText(m.text);
+    text.textContent = shownText(m.text, { cut: CUT.text });
     li.append(when, " ", kind, " ", text);
     $("event-log").append(li);
     this.rows.push([m.us, li]);

@@ -1,8 +1,10 @@
 // The page's controls and panels. Every string that came from the host (chat,
 // notices, file names, reasons) is shown with textContent only and was already
 // bounded by the schema; nothing here ever parses HTML. The host's strings were
-// cleaned by the Python side (safe_text); what the agent typed or picked (its
-// chat lines, its files' names) is cleaned here the same way (`shownText`).
+// cleaned by the Python side (safe_text); every string shown is cleaned and
+// cut here the same way again (`shownText`), which leaves what Python cleaned
+// as it is and bounds what it did not (the agent's files' names, a
+// recording's rows); the agent's own chat lines are cleaned, not cut.
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,17 +21,50 @@ function el(tag, text, cls) {
 // every control, format (bidi overrides and isolates, zero-width characters),
 // surrogate, private-use or unassigned character and the line and paragraph
 // separators become "?" (the reader sees that something was there), runs of
-// spaces one space. Not cut: the agent's own text, whose length the layout
-// bounds. Text the Python side cleaned already comes through unchanged.
+// spaces one space. Text the Python side cleaned already comes through
+// unchanged.
+//
+// `{ cut }`: safe_text's `limit` too: a longer result keeps its first
+// cut - 3 characters and ends in "...", counted in code points as Python
+// counts them (a surrogate pair is never split; a combining mark may part
+// from its letter, as in safe_text); an input of more than 8 x cut code
+// points is cut to that before it is cleaned, as there. Every string the page
+// shows that came from the peer, a recording or a file is cut (CUT below);
+// the agent's own chat line is not (its input's maxlength and the chat
+// panel's wrapping bound it).
+export const MAX_SHOWN = 120; // safe_text's default limit
+// Each the bound the Python side cleans the same string to, so that a string
+// it cleaned comes through unchanged.
+export const CUT = {
+  title: MAX_SHOWN, // names in the page's title
+  name: 100, // file names (the host shows offered names cut to 100)
+  kind: 32, // a recording's event kind (web/playback.py describe_event)
+  text: 1000, // notices, banners, event rows, reasons (web/bridge.py _TEXT_MAX)
+  chat: 4000, // the host's chat lines (web/bridge.py)
+};
 const SEQUENCES = new RegExp([
   "(?:\\x1b\\[|\\x9b)[0-?]*[ -/]*[@-~]?", // CSI ... final byte
   "(?:\\x1b[\\]PX^_]|[\\x90\\x98\\x9d\\x9e\\x9f])[^\\x07\\x1b\\x9c]*(?:\\x07|\\x1b\\\\|\\x9c)?", // OSC, DCS...
   "\\x1b[ -/]*[0-~]?", // other two-byte escapes
 ].join("|"), "gu");
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu;
-export function shownText(text) {
-  return String(text).replace(SEQUENCES, "?").replace(/[\t\n\r\v\f]/g, " ").replace(HIDDEN, "?")
+
+// The first `n` code points of `s` (a lone surrogate counts as one, as in
+// Python), looking at no more of it than that needs.
+function headPoints(s, n) {
+  if (s.length <= n) return s; // n UTF-16 units are at most n code points
+  const points = Array.from(s.slice(0, 2 * n + 1)); // holds n + 1 whole ones, or all
+  return points.length > n ? points.slice(0, n).join("") : s;
+}
+
+export function shownText(text, { cut = Infinity } = {}) {
+  let s = String(text);
+  const bounded = Number.isInteger(cut) && cut >= 0;
+  if (bounded) s = headPoints(s, cut * 8); // bound the work before any regex
+  s = s.replace(SEQUENCES, "?").replace(/[\t\n\r\v\f]/g, " ").replace(HIDDEN, "?")
     .replace(/ {2,}/g, " ").trim();
+  if (bounded && headPoints(s, cut) !== s) s = `${headPoints(s, Math.max(0, cut - 3))}...`;
+  return s;
 }
 
 // The host's Notice codes (docs/transport.md) whose notice is about a moment,
@@ -119,7 +154,7 @@ export class UI {
   }
 
   status(text) {
-    $("status").textContent = text;
+    $("status").textContent = shownText(text, { cut: CUT.text });
   }
 
   // `unavailable`: the host's reason why it cannot grant control in this
@@ -140,7 +175,7 @@ export class UI {
 
   banner(kind, text) {
     $("banner").className = `banner ${kind}`;
-    $("banner-text").textContent = text;
+    $("banner-text").textContent = shownText(text, { cut: CUT.text });
     $("banner").hidden = false;
   }
 
@@ -161,6 +196,7 @@ export class UI {
   }
 
   showNotice(text) {
+    text = text && shownText(text, { cut: CUT.text });
     const shown = $("notice");
     shown.textContent = text || "";
     shown.title = text || "";
@@ -191,7 +227,7 @@ export class UI {
 
   chatLine(who, text) {
     const li = el("li", undefined, who);
-    li.append(el("b", who === "host" ? "User: " : who === "me" ? "You: " : ""), el("span", shownText(text)));
+    li.append(el("b", who === "host" ? "User: " : who === "me" ? "You: " : ""), el("span", shownText(text, who === "me" ? {} : { cut: who === "host" ? CUT.chat : CUT.text })));
     $("chat-log").append(li);
     while ($("chat-log").children.length > 500) $("chat-log").firstChild.remove();
     if (who === "host") $("chat").hidden = false;
@@ -233,7 +269,7 @@ export class UI {
   fileRow(id, name, text) {
     let row = this.files.get(id);
     if (!row) {
-      row = { li: el("li"), name: el("span", shownText(name), "name"), state: el("span", "", "state") };
+      row = { li: el("li"), name: el("span", shownText(name, { cut: CUT.name }), "name"), state: el("span", "", "state") };
       row.li.append(row.name, row.state);
       this.files.set(id, row);
       $("file-list").append(row.li);
