@@ -25,9 +25,24 @@ screens against the codec goals"):
   (the floor: both frames must be read); with each captured frame given up
   to the encoder (``keep=True``, what a host with fresh grabs does) and, for
   comparison, with one capture buffer copied into the reference, and with
-  damage hints (``encode(hint=...)``, what a host with XDamage gives): the
-  corpus holds no X damage, so the hint is the real change of each frame in
-  16-px tiles, the finest a platform reports (computed outside the timing).
+  damage hints (``encode(hint=...)``, what a host with XDamage gives). Two
+  hints: **hinted**, the X damage the clip recorded with each frame
+  (``Recording.damage``: XDamage taken right before each grab, as a host
+  does; coarser than the change, sometimes late), and **oracle**, the real
+  change of each frame in 16-px tiles (``tile_diff`` of the two frames,
+  computed outside the timing), the finest a platform could report. A clip
+  recorded without damage, and the synthetic scenarios, have only the
+  oracle (then "hinted" is the oracle, marked so). With each hinted time, the
+  median and mean rows the encoder compared (``EncodeStats.compared_rows``).
+- **damage coverage** (clips with recorded damage): of the pixels each
+  frame changed, the share inside that frame's X damage, and inside it or
+  the next frame's (damage that came late), frames with late damage and
+  frames damaged but unchanged (a redraw of the same pixels); the damage's
+  area and the oracle's against the changed pixels' (how coarse each is).
+
+The corpus is ``corpus/`` of the checkout, or the folder named by the
+environment variable ``SCREENCODEC_CORPUS`` (a corpus recorded elsewhere:
+``scripts/record_corpus.py --out DIR``).
 
 Run with ``pytest benchmarks/test_bench_codec_corpus.py -s``.
 """
@@ -36,6 +51,7 @@ from __future__ import annotations
 
 import fractions
 import itertools
+import os
 import statistics
 import time
 from pathlib import Path
@@ -57,13 +73,15 @@ av = pytest.importorskip("av")
 
 Frame = npt.NDArray[np.uint8]
 W, H = 1920, 1080
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(
+    os.environ.get("SCREENCODEC_CORPUS") or Path(__file__).resolve().parent.parent / "corpus"
+)
 ROWS: list[str] = []
 
 
 def clip(name: str) -> Recording:
     if not (CORPUS / name / "manifest.json").exists():
-        pytest.skip("no real-screen corpus in corpus/ (make corpus)")
+        pytest.skip(f"no real-screen corpus in {CORPUS} (make corpus)")
     rec = Recording.open(CORPUS / name)
     if (rec.width, rec.height) != (W, H):
         pytest.skip(f"corpus/{name} is {rec.width}x{rec.height}, not 1080p")
@@ -252,28 +270,45 @@ ENCODE_TIMES: dict[str, tuple[float, float]] = {}
 #: the same with the caller keeping its frames (keep=False: one capture
 #: buffer, copied into the reference), for comparison
 COPIED_TIMES: dict[str, tuple[float, float]] = {}
-#: frames kept, with damage hints
-HINTED_TIMES: dict[str, tuple[float, float]] = {}
+#: frames kept, with damage hints: workload -> (p50 ms, memcmp ms, (median,
+#: mean) rows compared, where the hint came from: "xdamage" or "oracle")
+HINTED_TIMES: dict[str, tuple[float, float, tuple[float, float], str]] = {}
+#: the same with the oracle's hints, for the clips that have X damage
+ORACLE_TIMES: dict[str, tuple[float, float, tuple[float, float], str]] = {}
+#: clip -> damage coverage figures (test_damage_coverage)
+COVERAGE: dict[str, dict[str, float]] = {}
+Hint = npt.NDArray[np.int32]
 
 
-@pytest.mark.parametrize("mode", ["kept", "copied", "hinted"])
+def oracle_hints(frames: list[Frame]) -> list[Hint | None]:
+    """The real change of each frame in 16-px tiles (None for the keyframe)."""
+    return [None, *(tile_diff(a, b, 16) for a, b in itertools.pairwise(frames))]
+
+
+@pytest.mark.parametrize("mode", ["kept", "copied", "hinted", "oracle"])
 @pytest.mark.parametrize("workload", ENCODE_WORKLOADS)
 def test_encode_time(workload: str, mode: str, benchmark: Any) -> None:
-    if workload.startswith("corpus/"):
-        frames = frames_of(clip(workload[7:]))
+    rec = clip(workload[7:]) if workload.startswith("corpus/") else None
+    if mode == "oracle" and (rec is None or not rec.has_damage):
+        pytest.skip("no recorded X damage: the hinted mode is the oracle already")
+    if rec is not None:
+        frames = frames_of(rec)
     else:
         src = SyntheticDesktop(W, H, scenario=workload, seed=0)
         frames = [src.frame_at(i).copy() for i in range(91)]
     keep = mode != "copied"
-    hints = [None] * len(frames)
-    if mode == "hinted":
-        hints[1:] = [tile_diff(a, b, 16) for a, b in itertools.pairwise(frames)]
+    hints: list[Hint | None] = [None] * len(frames)
+    source = ""
+    if mode == "hinted" and rec is not None and rec.has_damage:
+        hints, source = [rec.damage(i) for i in range(len(rec))], "xdamage"
+    elif mode in ("hinted", "oracle"):
+        hints, source = oracle_hints(frames), "oracle"
 
-    def run() -> tuple[float, float]:
+    def run() -> tuple[float, float, tuple[float, float]]:
         enc = ScreenEncoder(W, H, threads=1, history=True)
         buf = np.zeros((H, W, 4), np.uint8)
         other = np.zeros_like(buf)
-        times, floor = [], []
+        times, floor, rows = [], [], []
         for i, f in enumerate(frames):
             if keep:
                 # A host whose grabs are fresh buffers gives each frame up
@@ -293,12 +328,61 @@ def test_encode_time(workload: str, mode: str, benchmark: Any) -> None:
             if i:
                 times.append(t1 - t0)
                 floor.append(t3 - t2)
-        return statistics.median(times) * 1e3, statistics.median(floor) * 1e3
+                rows.append(enc.last.compared_rows)
+        return (
+            statistics.median(times) * 1e3,
+            statistics.median(floor) * 1e3,
+            (float(statistics.median(rows)), statistics.fmean(rows)),
+        )
 
-    p50, memcmp = benchmark.pedantic(run, rounds=1, iterations=1)
-    times = {"kept": ENCODE_TIMES, "copied": COPIED_TIMES, "hinted": HINTED_TIMES}[mode]
-    times[workload] = (p50, memcmp)
-    benchmark.extra_info.update(p50_ms=p50, memcmp_ms=memcmp)
+    p50, memcmp, rows = benchmark.pedantic(run, rounds=1, iterations=1)
+    if mode in ("kept", "copied"):
+        {"kept": ENCODE_TIMES, "copied": COPIED_TIMES}[mode][workload] = (p50, memcmp)
+    else:
+        {"hinted": HINTED_TIMES, "oracle": ORACLE_TIMES}[mode][workload] = (
+            p50, memcmp, rows, source
+        )  # fmt: skip
+    benchmark.extra_info.update(p50_ms=p50, memcmp_ms=memcmp, rows=rows, hint=source)
+
+
+def _mask(rects: Hint | None) -> npt.NDArray[np.bool_]:
+    m = np.zeros((H, W), np.bool_)
+    for x, y, w, h in [] if rects is None else rects.tolist():
+        m[y : y + h, x : x + w] = True
+    return m
+
+
+@pytest.mark.parametrize("name", [w[7:] for w in ENCODE_WORKLOADS if w.startswith("corpus/")])
+def test_damage_coverage(name: str) -> None:
+    """How the recorded X damage of each frame covers what the frame changed."""
+    rec = clip(name)
+    if not rec.has_damage:
+        pytest.skip(f"{name} was recorded without X damage")
+    frames = frames_of(rec)
+    changed = inside = inside_late = damaged = tiles = 0
+    late_frames = redrawn = 0
+    masks = [_mask(rec.damage(i)) for i in range(len(rec))] + [np.zeros((H, W), np.bool_)]
+    for i in range(1, len(frames)):
+        diff = (frames[i - 1][..., :3] != frames[i][..., :3]).any(axis=2)
+        n = int(diff.sum())
+        changed += n
+        damaged += int(masks[i].sum())
+        tiles += int((_mask(tile_diff(frames[i - 1], frames[i], 16))).sum())
+        got = int((diff & masks[i]).sum())
+        inside += got
+        inside_late += int((diff & (masks[i] | masks[i + 1])).sum())
+        late_frames += got < n
+        redrawn += n == 0 and bool(masks[i].any())
+    COVERAGE[name] = {
+        "changed_px": changed / max(1, len(frames) - 1),
+        "covered": inside / max(1, changed),
+        "covered_late": inside_late / max(1, changed),
+        "late_frames": late_frames,
+        "redrawn": redrawn,
+        "frames": len(frames) - 1,
+        "damage_area": damaged / max(1, changed),
+        "oracle_area": tiles / max(1, changed),
+    }
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -318,14 +402,34 @@ def _report() -> Any:
     if COPIED_TIMES:
         cells = ", ".join(f"{w} {p:.2f} ({p / m:.1f}x)" for w, (p, m) in COPIED_TIMES.items())
         ROWS.append(f"| the same, frames copied (keep=False) | {cells} | | |")
-    if HINTED_TIMES:
-        cells = ", ".join(f"{w} {p:.2f} ({p / m:.1f}x)" for w, (p, m) in HINTED_TIMES.items())
-        typing = [p for w, (p, _) in HINTED_TIMES.items() if "typing" in w]
-        rest = [p for w, (p, _) in HINTED_TIMES.items() if "typing" not in w]
+    for label, table in (
+        ("with damage hints (X damage the clip recorded, else the oracle)", HINTED_TIMES),
+        ("with the oracle's hints (the change in 16-px tiles)", ORACLE_TIMES),
+    ):
+        if not table:
+            continue
+        cells = ", ".join(
+            f"{w} {p:.2f} ({p / m:.1f}x, {src}, rows {r[0]:.0f}/{r[1]:.0f})"
+            for w, (p, m, r, src) in table.items()
+        )
+        typing = [p for w, (p, *_) in table.items() if "typing" in w]
+        rest = [p for w, (p, *_) in table.items() if "typing" not in w]
         met = max(typing, default=0) <= 1.0 and max(rest, default=0) <= 3.0
         ROWS.append(
-            f"| the same, frames kept, with damage hints | {cells} | | "
+            f"| the same, frames kept, {label}; rows compared of {H}: median/mean | {cells} | | "
             f"{'met' if met else 'not met'} |"
+        )
+    if COVERAGE:
+        cells = ", ".join(
+            f"{n} {c['covered']:.4%} ({c['covered_late']:.4%} with the next frame's; "
+            f"{c['late_frames']:.0f} of {c['frames']:.0f} frames late, {c['redrawn']:.0f} "
+            f"damaged unchanged) area {c['damage_area']:.1f}x (oracle {c['oracle_area']:.1f}x) "
+            f"of {c['changed_px']:,.0f} px/frame"
+            for n, c in COVERAGE.items()
+        )
+        ROWS.append(
+            f"| X damage coverage: changed pixels inside the frame's damage; damage area "
+            f"per changed pixel | {cells} | | |"
         )
     if ROWS:
         print("\n\n| goal | measured | baseline, same run | target |")
