@@ -38,6 +38,13 @@ export class Renderer {
       this.drawnShape = null;
       if (this.cursorState) this.setCursor(this.cursorState);
     });
+    this.frozen = null; // the last picture of a failed worker's canvas, until the next one's
+    this.frozenNote = document.createElement("p");
+    this.frozenNote.className = "frozen-note";
+    this.frozenNote.setAttribute("role", "status");
+    this.frozenNote.textContent = "Reconnecting the picture...";
+    this.frozenNote.hidden = true;
+    screen.parentElement.append(this.frozenNote);
     this.waiting = document.getElementById("waiting");
     const status = document.getElementById("status");
     if (this.waiting && status) {
@@ -52,21 +59,59 @@ export class Renderer {
   }
 
   /** The screen canvas handed to a worker (mode "offscreen"; once per canvas
-   * element: a worker started again after a failure gets a fresh element). */
+   * element: a worker started again after a failure gets a fresh element).
+   *
+   * A transferred canvas cannot be taken back, and the fresh one is empty
+   * until the new worker has a keyframe (a round trip to the host, more on a
+   * slow link): the old element stays where it was, over the fresh one,
+   * showing the last picture as it was (frozen: no input reaches it), with
+   * a small "Reconnecting the picture" note, until the new worker has
+   * painted its first picture (`draw`); then it goes. A worker that fails
+   * again before that keeps the same frozen picture (the element in between
+   * never showed one). */
   offscreen() {
     if (this.transferred) {
-      const fresh = this.screen.cloneNode(false);
-      this.screen.replaceWith(fresh);
+      const old = this.screen;
+      const fresh = old.cloneNode(false);
+      old.before(fresh);
+      if (this.frozen || !this.pictures) {
+        old.remove();
+      } else {
+        // One going already (its successor had painted) goes now: it would lie over this one.
+        for (const gone of old.parentElement.querySelectorAll("canvas.frozen")) gone.remove();
+        old.removeAttribute("id");
+        old.classList.add("frozen");
+        old.setAttribute("aria-hidden", "true");
+        this.frozen = old;
+        this.frozenNote.hidden = false;
+      }
       this.screen = fresh;
       if (this.onScreen) this.onScreen(fresh);
+      this.layout();
     }
     this.transferred = true;
     return this.screen.transferControlToOffscreen();
   }
 
+  // The frozen picture goes once the fresh canvas shows its first one: after
+  // two of the page's frames, by when the worker's canvas has reached the
+  // screen (its pixels are committed at the end of the worker's task).
+  thaw(now = false) {
+    const frozen = this.frozen;
+    if (!frozen) return;
+    this.frozen = null;
+    const drop = () => {
+      frozen.remove();
+      if (!this.frozen) this.frozenNote.hidden = true;
+    };
+    if (now) drop();
+    else requestAnimationFrame(() => requestAnimationFrame(drop));
+  }
+
   // No picture: the screen empty again (as before the first one, its middle
   // saying what the status says); the next draw paints its frame whole.
   clear() {
+    this.thaw(true); // a frozen picture is a later one too
     this.resize(1, 1);
     const had = this.pictures;
     this.pictures = 0;
@@ -100,6 +145,7 @@ export class Renderer {
       if (this.ctx) this.ctx.drawImage(bitmap, x, y);
       bitmap.close();
     }
+    this.thaw();
     return performance.now() - t0;
   }
 
@@ -138,8 +184,10 @@ export class Renderer {
 
   layout() {
     const s = this.scale;
-    this.screen.style.width = `${this.width * s}px`;
-    this.screen.style.height = `${this.height * s}px`;
+    for (const canvas of this.frozen ? [this.screen, this.frozen] : [this.screen]) {
+      canvas.style.width = `${this.width * s}px`;
+      canvas.style.height = `${this.height * s}px`;
+    }
     this.viewport.classList.toggle("one-to-one", this.scaleMode !== "fit");
     this.placeCursor();
   }
