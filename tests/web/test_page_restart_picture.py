@@ -110,6 +110,9 @@ FAILURES = {
     "thrown": "window.__workers[0].postMessage({t: 'decode', id: 1, data: 5})",
     "error": "window.__workers[0].dispatchEvent(new ErrorEvent('error', {message: 'test'}))",
     "messageerror": "window.__workers[0].dispatchEvent(new MessageEvent('messageerror'))",
+    # The new worker fails too before its first picture: the same one stays.
+    "twice": "window.__workers[0].postMessage({t: 'decode', id: 1, data: 5});"
+    " setTimeout(() => window.__workers[1].dispatchEvent(new ErrorEvent('error')), 300)",
 }
 
 
@@ -141,8 +144,9 @@ def test_the_picture_stays_until_the_new_worker_paints(browser: Any, failure: st
         browser.execute_script("window.__hold = true;")
         browser.execute_script(FAILURES[failure])
         wait_page(browser, lambda s: browser.execute_script(
-            "return window.screencodecPage.workerFailures === 1 && window.__workers.length === 2"
-            " && window.__held.length > 0"), what="a new worker, the keyframe held")  # fmt: skip
+            "return window.screencodecPage.workerFailures === arguments[0]"
+            " && window.__workers.length === arguments[0] + 1 && window.__held.length > 0",
+            2 if failure == "twice" else 1), what="a new worker, the keyframe held")  # fmt: skip
         # Between the restart and the keyframe: the last picture, every time.
         for _ in range(6):
             shown = _shown(browser)
