@@ -155,12 +155,16 @@ def test_meta_json_no_parser_should_take_is_listed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flags", [0, 1], ids=["no-keyframe", "flag-says-keyframe"])
 def test_a_missing_keyframe_is_a_clear_refusal(tmp_path: Path, flags: int) -> None:
-    # verify checks chunks, not pictures (docs/recording.md, "Hostile files"):
-    # a stream that starts with a delta is "complete"; play and export say why
-    # they cannot show it, even when the chunk's flag claims a keyframe.
+    # verify --no-pictures checks chunks, not pictures (docs/recording.md,
+    # "Hostile files"): a stream that starts with a delta is "complete"
+    # there, and the picture check (the default) calls it bad-picture; play
+    # and export say why they cannot show it, even when the chunk's flag
+    # claims a keyframe.
     delta = (ChunkType.UPDATE, update(fill(64, 48, keyframe=False)), 100_000, flags)
     path = craft(tmp_path / "nokey.screc", [delta])
-    assert cli("verify", path).returncode == 0
+    assert cli("verify", path, "--no-pictures").returncode == 0
+    done = cli("verify", path)
+    assert done.returncode == 7 and "before any keyframe" in done.stdout, done.stdout
     for args in (["play", path, "--at", "1", "--out", tmp_path],
                  ["export", path, "--mp4", tmp_path / "o.mp4"]):  # fmt: skip
         done = cli(*args)

@@ -5,7 +5,9 @@ an incomplete one (intact, but it stops early: a killed host or a cut tail)
 and 3 for a sealed one given without ``--key`` (its seal cannot be checked,
 so it is not verified) or a plain one given with it; with ``--hosts``, 4 for
 an unsigned recording, 5 for one signed by a host key not pinned, 6 for one
-a pinned host signed only in part (the rest unsigned); with several files,
+a pinned host signed only in part (the rest unsigned); 7 for one whose
+chunks are readable but whose screen does not decode (the picture check,
+on unless ``--no-pictures``); with several files,
 the lowest of these that applies. Any command gives 2 for unusable arguments or unreadable files.
 """
 
@@ -39,8 +41,13 @@ _VERIFY_EXIT = ("exit status: 0 complete and verified (with --hosts: and signed 
                 "files), each NOT verified as a host's recording: 4 unsigned; 5 signed by a "
                 "host key that is not pinned; 6 signed by a pinned host only up to a chunk "
                 "(a killed host, or chunks added after its last signature): the line says "
-                "which chunk, time and update. With several files: the lowest of these that "
-                "applies.")  # fmt: skip
+                "which chunk, time and update. 7 bad picture: the chunks are readable "
+                "(any of 0, 2, 4-6 above: the line says which) but a screen update does not "
+                "decode: every update is decoded in order with the viewer's decoder (VIDEO "
+                "with PyAV) and every checkpoint compared with the stream; the line names "
+                "the first that fails (update number, session sequence, chunk, time, "
+                "reason). --no-pictures skips that check (chunks only, faster). With "
+                "several files: the lowest of these that applies.")  # fmt: skip
 
 
 def _finite(text: str, what: str) -> float:
@@ -117,14 +124,19 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, "
                        "2 cut short, 3 sealed but no --key (not verified), with --hosts: "
-                       "4 unsigned, 5 signed by an unpinned key, 6 signed in part",
-                       description="Check recordings chunk by chunk.", epilog=_VERIFY_EXIT)
+                       "4 unsigned, 5 signed by an unpinned key, 6 signed in part; "
+                       "7 a screen update does not decode",
+                       description="Check recordings chunk by chunk, then decode their "
+                       "screen updates.", epilog=_VERIFY_EXIT)
     v.add_argument("files", type=Path, nargs="+")
     v.add_argument("--key", type=Path, help="auditor private key: needed to verify a sealed "
                    "recording (checks every chunk's tag)")
     v.add_argument("--hosts", type=Path, metavar="FILE|DIR", help="the host public keys "
                    "you trust (host .pub lines in a file, or a directory of .pub files): "
                    "a recording must be signed by one of them to its end")  # fmt: skip
+    v.add_argument("--no-pictures", dest="pictures", action="store_false",
+                   help="skip the picture check (decoding every screen update, about as "
+                   "long as the session's viewer spent decoding): chunks only")  # fmt: skip
     p = sub.add_parser("prune", help="delete old recordings and keep the directory under a cap")
     p.add_argument("directory", type=Path)
     p.add_argument("--days", type=_days, default=90.0,
@@ -256,6 +268,7 @@ def _hello_who(reader: RecordingReader) -> object:
 def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader, load_pinned_hosts
     from screencodec.recording.crypto import OtherAuditorError
+    from screencodec.recording.pictures import check_pictures
 
     hosts = None if args.hosts is None else set(load_pinned_hosts(args.hosts).values())
     key = _auditor_key(args)
@@ -264,7 +277,13 @@ def _verify(args: argparse.Namespace) -> int:
         try:
             with RecordingReader(path, private_key=key) as r:
                 report = r.verify(hosts)
-            if args.key is not None and not r.sealed and report.status == "complete":
+                plain_with_key = args.key is not None and not r.sealed
+                if plain_with_key and report.status == "complete":
+                    pass  # exit 3 below: no picture makes it verified
+                elif (args.pictures and report.status not in report.NO_PICTURES
+                      and not report.unchecked):  # sealed, no --key: no payload opens
+                    report = report.with_pictures(check_pictures(r, report.intact_chunks))
+            if plain_with_key and report.status == "complete":
                 # A sealed recording swapped for a plain one (anyone can write
                 # CRCs) must not pass as verified by an auditor who gave --key.
                 _say(f"{path}: unverified: NOT sealed (plain: its CRC-32s catch accidents, "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import hashlib
 import math
 import mmap
@@ -26,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -45,6 +46,9 @@ from screencodec.recording.format import (
     parse_json,
 )
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key
+
+if TYPE_CHECKING:
+    from screencodec.recording.pictures import PictureReport
 
 __all__ = ["RecordingReader", "VerifyReport", "seek_us"]
 
@@ -66,7 +70,11 @@ class VerifyReport:
     ``unpinned`` (signed by a host key not pinned), ``signed-prefix`` (a
     pinned host's signatures cover chunks 0 .. ``signed_chunks`` - 1 only: a
     killed host, or a tail added or cut). A bad signature or a broken chain
-    is ``damaged``. ``signer`` is the HEADER's host key id (None: unsigned)."""
+    is ``damaged``. ``signer`` is the HEADER's host key id (None: unsigned).
+
+    With the picture check (:meth:`with_pictures`, ``verify``'s default) a
+    recording whose chunks are readable but whose screen does not decode is
+    ``bad-picture``, whatever its chunks' status was (``chunk_status``)."""
 
     path: Path
     status: str
@@ -83,17 +91,40 @@ class VerifyReport:
     signed_time: float = 0.0  #: time of the last signed chunk, seconds
     signed_updates: int = 0  #: updates among the signed chunks
     intact_chunks: int = 0  #: intact chunks, signed or not (``chunks`` when not damaged)
+    pictures: PictureReport | None = None  #: the picture check; None: not run
+    chunk_status: str = ""  #: for ``bad-picture``: the status the chunks alone gave
+
+    #: Statuses whose payloads cannot all be read: no pictures to check.
+    NO_PICTURES: ClassVar[frozenset[str]] = frozenset({"damaged", "unverified"})
 
     #: ``screencodec recordings verify``'s exit status for each status.
     EXIT_CODES: ClassVar[dict[str, int]] = {
         "complete": 0, "damaged": 1, "incomplete": 2, "unverified": 3, "unsigned": 4,
-        "unpinned": 5, "signed-prefix": 6}
+        "unpinned": 5, "signed-prefix": 6, "bad-picture": 7}
 
     @property
     def exit_code(self) -> int:
         return self.EXIT_CODES.get(self.status, 2)
 
+    def with_pictures(self, pictures: PictureReport) -> VerifyReport:
+        """This report with the picture check's result: ``bad-picture`` when
+        an update fails (the chunks' own status kept in ``chunk_status``)."""
+        if pictures.failure is None or self.status in self.NO_PICTURES:
+            return dataclasses.replace(self, pictures=pictures)
+        return dataclasses.replace(
+            self, status="bad-picture", chunk_status=self.status, pictures=pictures)
+
     def describe(self) -> str:
+        if self.pictures is None:
+            return self._describe_chunks()
+        if self.status == "bad-picture":
+            chunks = dataclasses.replace(self, status=self.chunk_status, pictures=None)
+            said = chunks._describe_chunks().removeprefix(f"{self.path}: ")
+            return (f"{self.path}: bad-picture: {self.pictures.describe()}; the chunks alone: "
+                    f"{said}")  # fmt: skip
+        return f"{self._describe_chunks()}; {self.pictures.describe()}"
+
+    def _describe_chunks(self) -> str:
         what = f"{self.chunks} chunks, {self.updates} updates, {self.duration:.3f} s"
         unchecked = "; its seal was NOT checked (no --key)" if self.unchecked else ""
         if self.status == "unsigned":

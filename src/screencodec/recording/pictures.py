@@ -1,0 +1,153 @@
+"""The picture check of ``recordings verify``: does the recorded screen decode?
+
+A chunk's CRC, seal or host signature says the bytes are the ones written;
+it does not say they are a picture. :func:`check_pictures` replays the
+recording's screen stream (one viewer's: a recording holds the updates that
+viewer was sent) with a real :class:`~screencodec.decoder.ScreenDecoder`,
+exactly as ``play`` and the viewer did: every UPDATE in order (VIDEO ops with
+PyAV), and every CHECKPOINT that claims to follow the updates before it is
+decoded on its own and must show the very picture sequential decoding gives
+there (``play --at`` starts from it). The first update or checkpoint that
+fails is reported: which one, its session sequence, its time, and why.
+
+What it catches is what a decoder catches: a message or op that does not
+parse, a payload that does not decompress, a delta before any keyframe or
+after a size change, a lost update (its sequence number), and every
+framebuffer hash an update or checkpoint carries (keyframes and checkpoints
+of a host's encoder do; a delta's changed pixel without a hash decodes,
+wrongly, and is not seen).
+
+Bounded: one payload at a time from the reader's mapping (never the whole
+file), one decoder (its framebuffer, hash-undo buffer and codec state) and,
+per checkpoint, a second decoder dropped right after: about three
+framebuffers whatever the length. Time: what the viewer spent decoding, at
+full speed (``benchmarks`` and docs/recording.md give figures).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from screencodec.decoder import ScreenDecoder
+from screencodec.errors import DecodeError
+from screencodec.recording.format import ChunkType
+from screencodec.recording.reader import RecordingReader
+
+__all__ = ["PictureFailure", "PictureReport", "check_pictures"]
+
+
+@dataclass(frozen=True)
+class PictureFailure:
+    """The first screen update (or checkpoint) that does not decode."""
+
+    kind: str  #: "update" or "checkpoint"
+    ordinal: int  #: the update's number (0-based); a checkpoint's: updates before it
+    sequence: int  #: the session sequence the chunk carries
+    time: float  #: seconds into the recording
+    chunk: int  #: the chunk's index in the file
+    reason: str
+
+    def describe(self) -> str:
+        if self.kind == "checkpoint":
+            what = (f"checkpoint after update {self.ordinal} (chunk {self.chunk}, "
+                    f"sequence {self.sequence})")  # fmt: skip
+        else:
+            what = (f"update {self.ordinal} (chunk {self.chunk}, session sequence "
+                    f"{self.sequence})")  # fmt: skip
+        return f"{what} at t={self.time:.3f} s: {self.reason}"
+
+
+@dataclass(frozen=True)
+class PictureReport:
+    """What :func:`check_pictures` decoded, and the first failure (None: none)."""
+
+    updates: int  #: updates decoded (all of them when ``failure`` is None)
+    checkpoints: int  #: checkpoints decoded and found equal to the stream
+    failure: PictureFailure | None
+    seconds: float  #: wall time the check took
+    unchecked: str = ""  #: why the pictures could not be checked ("" when they were)
+
+    def describe(self) -> str:
+        if self.unchecked:
+            return f"pictures NOT checked: {self.unchecked}"
+        if self.failure is not None:
+            return (f"a picture does not decode: {self.failure.describe()} "
+                    f"({self.updates} updates before it decoded)")  # fmt: skip
+        return (f"pictures: {self.updates} updates and {self.checkpoints} checkpoints "
+                "decoded")  # fmt: skip
+
+
+def _video_missing(reason: str) -> bool:
+    """A VIDEO op met by a decoder without PyAV: nothing wrong with the file."""
+    return reason.startswith("no decoder for VIDEO")
+
+
+def check_pictures(reader: RecordingReader, chunks: int | None = None) -> PictureReport:
+    """Decode the screen updates among ``reader``'s first ``chunks`` chunks
+    (default: all indexed) in order; check each checkpoint among them
+    against the stream. Payloads must be readable (a plain recording, or a
+    sealed one opened with the auditor's key): an IntegrityError or a
+    DecodeError raised by the reader (not the decoder) propagates."""
+    began = time.monotonic()
+    idx = reader.index
+    limit = len(idx.chunks) if chunks is None else min(chunks, len(idx.chunks))
+    dec = ScreenDecoder()
+    # One decoder for every checkpoint: its framebuffer is reused (a fresh
+    # one per checkpoint doubled their cost in page faults).
+    keyframes = ScreenDecoder()
+    applied = checked = 0
+    failure: PictureFailure | None = None
+    for n in range(limit):
+        h = idx.chunks[n]
+        if h.type is ChunkType.UPDATE:
+            body = reader.payload(h)
+            seq = int.from_bytes(body[:4], "big")
+            try:
+                if len(body) < 4:
+                    raise DecodeError("the chunk is too short for a session sequence")
+                dec.decode(memoryview(body)[4:])
+            except DecodeError as exc:
+                if _video_missing(str(exc)):
+                    return PictureReport(applied, checked, None, time.monotonic() - began,
+                                         f"update {applied} holds VIDEO, which needs PyAV "
+                                         "(pip install av)")  # fmt: skip
+                failure = PictureFailure("update", applied, seq, h.time, n, str(exc))
+                break
+            applied += 1
+        elif h.type is ChunkType.CHECKPOINT:
+            body = reader.payload(h)
+            after = int.from_bytes(body[:4], "big")
+            if len(body) < 4 or after != applied:
+                continue  # no seek point (docs/recording.md): play never starts there
+            reason = _checkpoint_differs(keyframes, dec.framebuffer, memoryview(body)[4:])
+            if reason:
+                seq = dec.sequence if dec.sequence is not None else 0
+                failure = PictureFailure("checkpoint", applied, seq, h.time, n, reason)
+                break
+            checked += 1
+    return PictureReport(applied, checked, failure, time.monotonic() - began)
+
+
+def _checkpoint_differs(
+    keyframes: ScreenDecoder, stream: np.ndarray | None, message: memoryview
+) -> str:
+    """Why a checkpoint's keyframe (decoded by ``keyframes``) is not the
+    stream's picture ``stream``; "" when it is."""
+    try:
+        fb = keyframes.decode(message)
+    except DecodeError as exc:
+        return f"its keyframe does not decode: {exc}"
+    if stream is None:
+        return "it shows a picture where the stream has none yet"
+    if fb.shape != stream.shape:
+        return (f"it shows a {fb.shape[1]}x{fb.shape[0]} picture where the stream's is "
+                f"{stream.shape[1]}x{stream.shape[0]}")  # fmt: skip
+    # Both decoders write 255 into every 4th byte: whole pixels compare.
+    if not np.array_equal(fb, stream):
+        rows = np.flatnonzero((fb[..., :3] != stream[..., :3]).any(axis=(1, 2)))
+        return (f"its picture is not the stream's (rows {int(rows[0])} to {int(rows[-1])} "
+                "differ): play --at from it would show another screen")  # fmt: skip
+    return ""
