@@ -51,6 +51,15 @@ _SLOW_LINK = (
 """
     + _KEEP_WORKERS
     + """
+  const Kept = window.Worker; // each marked once it says it is ready
+  window.Worker = class extends Kept {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener("message", (ev) => {
+        if (ev.data && ev.data.t === "ready") this.__ready = true;
+      });
+    }
+  };
   window.__hold = false;
   window.__held = [];
   let deliver = null;
@@ -110,9 +119,9 @@ FAILURES = {
     "thrown": "window.__workers[0].postMessage({t: 'decode', id: 1, data: 5})",
     "error": "window.__workers[0].dispatchEvent(new ErrorEvent('error', {message: 'test'}))",
     "messageerror": "window.__workers[0].dispatchEvent(new MessageEvent('messageerror'))",
-    # The new worker fails too before its first picture: the same one stays.
-    "twice": "window.__workers[0].postMessage({t: 'decode', id: 1, data: 5});"
-    " setTimeout(() => window.__workers[1].dispatchEvent(new ErrorEvent('error')), 300)",
+    # Then the new worker fails too, once ready, before its first picture:
+    # the same picture stays.
+    "twice": "window.__workers[0].postMessage({t: 'decode', id: 1, data: 5})",
 }
 
 
@@ -143,10 +152,19 @@ def test_the_picture_stays_until_the_new_worker_paints(browser: Any, failure: st
         # asks for a keyframe.
         browser.execute_script("window.__hold = true;")
         browser.execute_script(FAILURES[failure])
-        wait_page(browser, lambda s: browser.execute_script(
+        failed = (
             "return window.screencodecPage.workerFailures === arguments[0]"
-            " && window.__workers.length === arguments[0] + 1 && window.__held.length > 0",
-            2 if failure == "twice" else 1), what="a new worker, the keyframe held")  # fmt: skip
+            " && window.__workers.length === arguments[0] + 1 && window.__held.length > 0"
+        )
+        wait_page(browser, lambda s: browser.execute_script(failed, 1),
+                  what="a new worker, the keyframe held")  # fmt: skip
+        if failure == "twice":
+            # (A worker that fails before it is ready is not started again.)
+            ready = "return window.__workers[1].__ready === true"
+            wait_page(browser, lambda s: browser.execute_script(ready), what="the new worker ready")
+            browser.execute_script("window.__workers[1].dispatchEvent(new ErrorEvent('error'))")
+            wait_page(browser, lambda s: browser.execute_script(failed, 2),
+                      what="another worker, the keyframe held")  # fmt: skip
         # Between the restart and the keyframe: the last picture, every time.
         for _ in range(6):
             shown = _shown(browser)
