@@ -152,7 +152,11 @@ def register(subparsers: Any) -> None:
     e.add_argument("--log", type=Path, metavar="OUT.jsonl")
     e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
     pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG, "
-                        "or play it in the browser (--web)")  # fmt: skip
+                        "or play it in the browser (--web)",
+                        epilog="--at writes pictures up to the wire's 16384x16384 in about "
+                        "their framebuffer's memory (1 GiB at that size); --web refuses "
+                        "one above 8192x8192 pixels (it re-encodes every picture), exit "
+                        "2")  # fmt: skip
     pl.add_argument("file", type=Path)
     pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
@@ -379,7 +383,7 @@ def _play(args: argparse.Namespace) -> int:
 
     from screencodec.recording import Player
     from screencodec.recording.export import write_png
-    from screencodec.recording.player import CursorTrack, draw_cursor
+    from screencodec.recording.player import CursorTrack
 
     if args.web:
         return _play_web(args)
@@ -388,7 +392,9 @@ def _play(args: argparse.Namespace) -> int:
         state = "complete" if r.complete else "cut short"
         _say(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
              f"{len(r.index.checkpoints)} checkpoints, {state}")
-        player = Player(r)
+        # write_png takes no copy of the picture: up to the wire's largest
+        # (16384x16384) it costs its 1 GiB framebuffer and a few MiB more.
+        player = Player(r, max_pixels=None)
         track = None if args.no_cursor else CursorTrack(r)
         for t in sorted(args.at):  # forward only: each seek continues the last
             fb = player.frame_at(t)
@@ -396,7 +402,7 @@ def _play(args: argparse.Namespace) -> int:
                 print(f"t={t:.3f}: no picture yet")
                 continue
             out = args.out / f"{args.file.stem}_t{t:09.3f}.png"
-            write_png(out, fb if track is None else draw_cursor(fb, track.at(t)))
+            write_png(out, fb, None if track is None else track.at(t))
             _say(f"t={t:.3f}: {out}")
         if args.events:
             for ev in r.events():

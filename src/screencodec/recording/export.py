@@ -47,21 +47,52 @@ def _bound(count: float, length: float, what: str) -> None:
                          "forged?")  # fmt: skip
 
 
-def write_png(path: Path, fb: Frame) -> None:
-    """An 8-bit RGB PNG of a BGRX framebuffer (no filter, zlib level 6)."""
+#: Rows of a PNG converted and compressed at a time: about this many bytes.
+_PNG_BAND_BYTES = 4 << 20
+#: A PNG's IDAT chunks are written once this much compressed data is waiting.
+_PNG_IDAT_BYTES = 1 << 20
+
+
+def write_png(path: Path, fb: Frame, cursor: tuple[Frame, int, int] | None = None) -> None:
+    """An 8-bit RGB PNG of a BGRX framebuffer (no filter, zlib level 6), the
+    pointer ``cursor`` (a :meth:`CursorTrack.at`) blended in.
+
+    Written in bands of rows, straight to the file (IDAT chunks of ~1 MiB):
+    besides ``fb`` it takes a band's RGB (~4 MiB) and what zlib holds, never
+    a copy of the picture. A 16384x16384 picture (1 GiB of framebuffer) was
+    written through a copy with the pointer (1 GiB), the RGB rows (768 MiB)
+    and their bytes (768 MiB) more: `play --at` peaked at 3.6 GB."""
     h, w = fb.shape[:2]
-    rgb = np.empty((h, w * 3 + 1), np.uint8)
-    rgb[:, 0] = 0  # filter type None for every row
-    rgb[:, 1:].reshape(h, w, 3)[...] = fb[:, :, 2::-1]
+    rows = max(1, _PNG_BAND_BYTES // (w * 3 + 1))
+    pack = zlib.compressobj(6)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(
             ">I", zlib.crc32(data, zlib.crc32(kind)))
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                           + chunk(b"IDAT", zlib.compress(rgb.tobytes(), 6))
-                           + chunk(b"IEND", b""))  # fmt: skip
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr))
+        waiting: list[bytes] = []
+        size = 0
+        band = np.empty((min(rows, h), w * 3 + 1), np.uint8)
+        band[:, 0] = 0  # filter type None for every row
+        for y in range(0, h, rows):
+            n = min(rows, h - y)
+            pixels = fb[y : y + n]
+            if cursor is not None and y - cursor[0].shape[0] < cursor[2] < y + n:
+                pixels = draw_cursor(pixels, (cursor[0], cursor[1], cursor[2] - y))
+            band[:n, 1:].reshape(n, w, 3)[...] = pixels[:, :, 2::-1]
+            out = pack.compress(band[:n].data)
+            if y + n >= h:
+                out += pack.flush()
+            if out:
+                waiting.append(out)
+                size += len(out)
+            if size >= _PNG_IDAT_BYTES or (y + n >= h and size):
+                f.write(chunk(b"IDAT", b"".join(waiting)))
+                waiting, size = [], 0
+        f.write(chunk(b"IEND", b""))
 
 
 def export_pngs(
@@ -75,7 +106,7 @@ def export_pngs(
     steps = int(max(0.0, reader.duration) // every) + 1
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    player = Player(reader)
+    player = Player(reader, max_pixels=None)  # write_png takes no copy: up to the wire's size
     track = CursorTrack(reader) if cursor else None
     out = []
     for k in range(steps):
@@ -84,7 +115,7 @@ def export_pngs(
         if fb is None:
             continue
         path = directory / f"t_{t:09.1f}.png"
-        write_png(path, fb if track is None else draw_cursor(fb, track.at(t)))
+        write_png(path, fb, None if track is None else track.at(t))
         out.append(path)
     return out
 

@@ -12,6 +12,15 @@ checkpoints are the encoder's seek points (its streams restarted there), so
 they hold for ZSTREAM and video alike. Playing forward continues
 from where the last call left off.
 
+Memory: a player holds one decoder (its framebuffer, up to 1 GiB for the
+wire's largest picture, 16384x16384) and drops it before a seek starts
+another. A picture larger than ``max_pixels`` (default
+:data:`MAX_PICTURE_PIXELS`) is refused with :class:`PictureTooLargeError`
+before anything of its size is allocated: the web playback re-encodes each
+picture, and an encoder keeps several frames of its own. ``play --at`` and
+``export --png-every`` pass ``max_pixels=None`` (their PNGs are written in
+bands, never a copy), MP4 export and :class:`RecordingSource` keep the limit.
+
 Not thread-safe: one player per thread (readers may be shared).
 """
 
@@ -26,21 +35,42 @@ from typing import Any
 import numpy as np
 
 from screencodec.capture.base import FrameSource
-from screencodec.errors import CaptureError, DecodeError
+from screencodec.errors import CaptureError, DecodeError, ScreencodecError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 from screencodec.recording.reader import RecordingReader, seek_us
+from screencodec.wire.format import UPDATE_HEADER, MessageType
+from screencodec.wire.parse import split_message
 
-__all__ = ["CursorTrack", "Player", "RecordingSource", "draw_cursor"]
+__all__ = [
+    "MAX_PICTURE_PIXELS",
+    "CursorTrack",
+    "PictureTooLargeError",
+    "Player",
+    "RecordingSource",
+    "draw_cursor",
+]  # fmt: skip
 
+#: The largest picture a :class:`Player` decodes by default, in pixels:
+#: 8192x8192 (a 256 MiB framebuffer). The wire allows 16384x16384 (1 GiB).
+MAX_PICTURE_PIXELS = 8192 * 8192
+
+
+class PictureTooLargeError(ScreencodecError, ValueError):
+    """A recorded picture is larger than the player was allowed to decode.
+    Not a DecodeError: no other seek point would make it smaller."""
 
 
 class Player:
     """Framebuffers of ``reader``'s recording. ``frame_at`` and ``frame_after``
     return read-only views of the player's framebuffer, valid until the next call."""
 
-    def __init__(self, reader: RecordingReader) -> None:
+    def __init__(
+        self, reader: RecordingReader, *, max_pixels: int | None = MAX_PICTURE_PIXELS
+    ) -> None:
         self.reader = reader
+        #: the largest picture decoded (width x height); None: the wire's limit
+        self.max_pixels = max_pixels
         self._decoder: object | None = None
         self._applied = 0  # updates applied to _decoder
         self.decoded = 0  #: updates decoded since the player was made (seek cost)
@@ -77,7 +107,10 @@ class Player:
                 self.started_from = None
                 return self._advance(self._decoder, self._applied, count)
             except DecodeError:
-                self._decoder = None
+                pass
+        # Its framebuffer goes before another decoder makes one (a backward
+        # seek held two at once: 2 GiB for the wire's largest picture).
+        self._decoder = None
         for start, chunk in self._seek_points(count):
             dec = self._fresh()
             try:
@@ -85,6 +118,7 @@ class Player:
                     after, key = self.reader.checkpoint(chunk)
                     if after != start:  # it says it follows another update: forged or
                         continue  # misplaced, so its picture is not this seek point's
+                    self._check_size(key, f"the checkpoint after update {start}")
                     dec.decode(key)  # type: ignore[attr-defined]
                 self.started_from = (start, chunk is not None)
                 return self._advance(dec, start, count)
@@ -99,10 +133,32 @@ class Player:
         self._applied = applied
         for i in range(applied, count):
             _, data = self.reader.update(i)
+            self._check_size(data, f"update {i}")
             dec.decode(data)  # type: ignore[attr-defined]
             self._applied = i + 1
             self.decoded += 1
         return dec.framebuffer  # type: ignore[attr-defined,no-any-return]
+
+    def _check_size(self, message: bytes, what: str) -> None:
+        """PictureTooLargeError when ``message`` is an update of a picture
+        larger than ``max_pixels`` (read from its header: nothing of that
+        size is allocated). Anything unreadable is the decoder's to refuse."""
+        if self.max_pixels is None:
+            return
+        try:
+            kind, body = split_message(message)
+        except DecodeError:
+            return
+        if kind is not MessageType.UPDATE or len(body) < UPDATE_HEADER.size:
+            return
+        _, _, width, height, _, _ = UPDATE_HEADER.unpack_from(body)
+        if width * height > self.max_pixels:
+            raise PictureTooLargeError(
+                f"{self.reader.path}: {what} is a {width}x{height} picture "
+                f"({width * height / 1e6:.0f} M pixels, a {width * height * 4 >> 20} MiB "
+                f"framebuffer), more than this player decodes ({self.max_pixels / 1e6:.0f} M "
+                "pixels, e.g. 8192x8192); `recordings play --at` writes it (about its "
+                "framebuffer's size in memory), the web playback and MP4 export do not")
 
     def frame_at(self, t: float) -> Frame | None:
         """The framebuffer as the viewer had it ``t`` seconds into the recording."""
