@@ -123,6 +123,37 @@ static inline int32_t imin(int32_t a, int32_t b) { return a < b ? a : b; }
  * terminal-log frame, the same run). */
 #define MATCH_AHEAD 2
 
+/* The longest run of equal pixels of rows a and b (n pixels), if it is at
+ * least min_run long: its start in *best_s and length in *best_len (0: none;
+ * the leftmost of equals). */
+static void longest_run(const uint8_t *a, const uint8_t *b, ptrdiff_t n, ptrdiff_t min_run,
+                        ptrdiff_t *best_s, ptrdiff_t *best_len) {
+    ptrdiff_t p = 0;
+    *best_s = *best_len = 0;
+    for (;;) {
+        /* Only runs of at least L pixels matter. Any such run starting in
+         * [p, q] covers q = p + L - 1, so one probe at q clears L columns
+         * of mismatching pixels: wrong shifts cost n / L compares a row. */
+        ptrdiff_t L = *best_len + 1 > min_run ? *best_len + 1 : min_run;
+        ptrdiff_t q = p + L - 1;
+        if (q >= n)
+            break;
+        if (!px_equal(a + 4 * q, b + 4 * q)) {
+            p = q + 1;
+            continue;
+        }
+        ptrdiff_t r = q;
+        while (r > p && px_equal(a + 4 * (r - 1), b + 4 * (r - 1)))
+            r--;
+        ptrdiff_t e = sc_row_first_diff(a, b, q, n); /* SIMD over equal pixels */
+        if (e - r >= L) { /* longer than the best and than min_run */
+            *best_s = r;
+            *best_len = e - r;
+        }
+        p = e + 1; /* pixel e differs (or e == n) */
+    }
+}
+
 void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                    ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
                    int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run, const uint8_t *row_mask,
@@ -139,7 +170,7 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
         /* a[i] is the source of b[i]; both start at column lo. */
         const uint8_t *a = prev + (ptrdiff_t)sy * prev_stride + (ptrdiff_t)(lo - dx) * 4;
         const uint8_t *b = cur + (ptrdiff_t)y * cur_stride + (ptrdiff_t)lo * 4;
-        ptrdiff_t n = hi - lo, p = 0, best_s = 0, best_len = 0;
+        ptrdiff_t n = hi - lo, best_s, best_len;
 #if defined(__GNUC__) || defined(__clang__)
         if (y + MATCH_AHEAD < y1 && sy + MATCH_AHEAD < height) {
             const uint8_t *pa = a + MATCH_AHEAD * prev_stride, *pb = b + MATCH_AHEAD * cur_stride;
@@ -149,28 +180,7 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
             }
         }
 #endif
-        for (;;) {
-            /* Only runs of at least L pixels matter. Any such run starting in
-             * [p, q] covers q = p + L - 1, so one probe at q clears L columns
-             * of mismatching pixels: wrong shifts cost n / L compares a row. */
-            ptrdiff_t L = best_len + 1 > min_run ? best_len + 1 : min_run;
-            ptrdiff_t q = p + L - 1;
-            if (q >= n)
-                break;
-            if (!px_equal(a + 4 * q, b + 4 * q)) {
-                p = q + 1;
-                continue;
-            }
-            ptrdiff_t r = q;
-            while (r > p && px_equal(a + 4 * (r - 1), b + 4 * (r - 1)))
-                r--;
-            ptrdiff_t e = sc_row_first_diff(a, b, q, n); /* SIMD over equal pixels */
-            if (e - r >= L) { /* longer than the best and than min_run */
-                best_s = r;
-                best_len = e - r;
-            }
-            p = e + 1; /* pixel e differs (or e == n) */
-        }
+        longest_run(a, b, n, min_run, &best_s, &best_len);
         *s = best_len ? (int32_t)(lo + best_s) : x0;
         *e = best_len ? (int32_t)(lo + best_s + best_len) : x0;
     }
@@ -466,6 +476,91 @@ ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t
             out[4 * n + 1] = by0;
             out[4 * n + 2] = (int32_t)(bx1 - bx0 + 1);
             out[4 * n + 3] = by1 - by0 + 1;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Widen the boxes of the tiles that [lo, hi) of row y crosses (`bounds`: x0,
+ * x1, y0, y1 per tile column; x1 < x0 while a tile holds no change) by the
+ * pixels that differ between rows a and b. */
+static void diff_span(const uint8_t *a, const uint8_t *b, int32_t lo, int32_t hi, int32_t y,
+                      int32_t tile, int32_t *bounds) {
+    for (int32_t t = lo / tile; lo < hi; t++) {
+        const int32_t end = imin((t + 1) * tile, hi);
+        ptrdiff_t f = sc_row_first_diff(a, b, lo, end);
+        if (f < end) {
+            int32_t *bx = bounds + 4 * (ptrdiff_t)t;
+            /* Only the part right of the box found so far can widen it. */
+            ptrdiff_t l = sc_row_last_diff(a, b, f > bx[1] ? f : bx[1], end);
+            if (bx[1] < bx[0]) { /* the tile's first change */
+                bx[0] = (int32_t)f;
+                bx[1] = (int32_t)l;
+                bx[2] = y;
+            } else {
+                if (f < bx[0])
+                    bx[0] = (int32_t)f;
+                if (l > bx[1])
+                    bx[1] = (int32_t)l;
+            }
+            bx[3] = y;
+        }
+        lo = end;
+    }
+}
+
+ptrdiff_t sc_scroll_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                         ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t y0,
+                         int32_t y1, int32_t x0, int32_t x1, int32_t dy, int32_t min_run,
+                         uint8_t *moved, int32_t *starts, int32_t *ends, int32_t tile,
+                         int32_t *bounds, int32_t *out) {
+    const int32_t tiles_x = (width + tile - 1) / tile;
+    ptrdiff_t n = 0;
+    for (int32_t ty = y0; ty < y1; ty += tile) {
+        const int32_t ty1 = imin(ty + tile, y1);
+        for (int32_t t = 0; t < tiles_x; t++) {
+            bounds[4 * t] = 0;
+            bounds[4 * t + 1] = -1;
+        }
+        for (int32_t y = ty; y < ty1; y++) {
+            const uint8_t *a = prev + (ptrdiff_t)y * prev_stride;
+            const uint8_t *b = cur + (ptrdiff_t)y * cur_stride;
+            const int32_t sy = y - dy;
+            ptrdiff_t s = x0, len = 0;
+            if (sy >= 0 && sy < height) {
+                const uint8_t *src = prev + (ptrdiff_t)sy * prev_stride;
+                if (sc_row_first_diff(src, b, x0, x1) == x1) {
+                    len = x1 - x0; /* the whole row moved: the common case */
+                } else {
+                    longest_run(src + 4 * (ptrdiff_t)x0, b + 4 * (ptrdiff_t)x0, x1 - x0, min_run,
+                                &s, &len);
+                    s += x0;
+                }
+            }
+            const int32_t e = (int32_t)(s + len);
+            starts[y - y0] = (int32_t)s;
+            ends[y - y0] = e;
+            if (len) {
+                /* A run equal to its old self as well (a blank line scrolled
+                 * onto a blank line) is marked apart: 2, not 1. */
+                int still = sc_row_first_diff(a, b, s, e) == e;
+                moved[y - y0] = (uint8_t)(1 + still);
+                diff_span(a, b, 0, (int32_t)s, y, tile, bounds);
+                diff_span(a, b, e, width, y, tile, bounds);
+            } else {
+                moved[y - y0] = 0;
+                diff_span(a, b, 0, width, y, tile, bounds);
+            }
+        }
+        for (int32_t t = 0; t < tiles_x; t++) {
+            const int32_t *bx = bounds + 4 * t;
+            if (bx[1] < bx[0])
+                continue;
+            out[4 * n] = bx[0];
+            out[4 * n + 1] = bx[2];
+            out[4 * n + 2] = bx[1] - bx[0] + 1;
+            out[4 * n + 3] = bx[3] - bx[2] + 1;
             n++;
         }
     }

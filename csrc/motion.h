@@ -131,6 +131,29 @@ ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t
                        ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
                        int32_t tile, int32_t *out);
 
+/* Change detection for a frame in which a scroll is expected: rows [y0, y1)
+ * of the frame (y0 a multiple of `tile`; y1 one too, or the height), each
+ * row read once (and `prev` at y - dy).
+ *
+ * In each row, the run [starts, ends) of columns of [x0, x1) equal to `prev`
+ * dy rows up (rows y - dy inside the frame; B, G, R compared): the whole span
+ * when it all matches, else the longest run of at least min_run pixels (the
+ * leftmost of equals), else none (start == end == x0). A row with a run
+ * moved: moved[y - y0] = 1, or 2 when the run equals `prev` at y as well (a
+ * blank line onto a blank line), and only its columns outside the run are
+ * compared with `prev` unshifted. Every other row (moved 0) is compared
+ * whole. The changes found are reported as sc_tile_diff does (tiles of the
+ * frame's grid, raster order, each trimmed to its changed pixels) into `out`
+ * (4 ints a box, room for every tile of the rows); `bounds` is scratch of 4
+ * ints per tile column. Returns the number of boxes. Once every moved row's
+ * run is copied from dy above, the frame differs from `prev` only inside the
+ * boxes. */
+ptrdiff_t sc_scroll_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                         ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t y0,
+                         int32_t y1, int32_t x0, int32_t x1, int32_t dy, int32_t min_run,
+                         uint8_t *moved, int32_t *starts, int32_t *ends, int32_t tile,
+                         int32_t *bounds, int32_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,6 +40,7 @@ from .errors import CodecUnavailableError, FrameError
 from .frames import as_frame, check_size, framebuffer_hash, readonly_view
 from .geometry import Rect
 from .motion import MotionStage
+from .motion.predict import Prediction
 from .quality import LossyOptions, psnr, sse
 from .video import available as video_available
 from .video import make_video_stage
@@ -351,21 +352,22 @@ class ScreenEncoder:
                 base = q.base(self._ref)
         ops: list[EncodedOp] = []
         video = self.video_stage
+        predicted: Prediction | None = None
         if keyframe:
             rects = np.array([[0, 0, width, height]], np.int32)
         else:
             # A hint says where the screen changed; it can stand for the
             # damage only where base held the last frame exactly.
             lossy = (q is not None and not limited and bool(q.map)) or bool(video and video.regions)
-            if hinted is not None and not lossy:
-                rects = self._damage(f, base, hinted)
+            usable = None if lossy else hinted
+            bands = [(0, height)] if usable is None else self._hinted.bands(usable, width, height)
+            rects, predicted = self._damage(f, base, usable, bands, lossy)
+            if usable is not None:
                 # f may hold changes outside the compared rows (hinted late,
                 # or never): it cannot become the reference or the shadow,
                 # which would then hold pixels the viewer was never sent, and
                 # the next compare would find nothing to send there.
                 owned = owned and self._compared == height
-            else:
-                rects = self._damage(f, base, None)
         boxes = rects if keyframe else self._boxes
         # Pipeline stages that turn damage into cheaper ops (motion -> COPY,
         # video regions -> VIDEO) go here: each takes the reference as the
@@ -384,8 +386,9 @@ class ScreenEncoder:
             # copies are not written into the shadow (q.finish replaces every
             # damaged pixel of it), nor into a reference that f replaces.
             mops, rects = self.motion_stage.process(
-                base, f, rects, keyframe=keyframe, skip=skip, apply=not (limited or adopt)
-            )
+                base, f, rects, keyframe=keyframe, skip=skip, apply=not (limited or adopt),
+                predicted=predicted,
+            )  # fmt: skip
             ops += mops
             if limited and mops:
                 assert q is not None
@@ -508,21 +511,33 @@ class ScreenEncoder:
         last.psnr = psnr(total, measured)
 
     def _damage(
-        self, f: Frame, base: Frame, hint: npt.NDArray[np.int64] | None
-    ) -> npt.NDArray[np.int32]:
+        self, f: Frame, base: Frame, hint: npt.NDArray[np.int64] | None,
+        bands: list[tuple[int, int]], lossy: bool,
+    ) -> tuple[npt.NDArray[np.int32], Prediction | None]:
         """Changed areas of ``f`` against ``base`` (the reference, or under a
-        rate the last frame), merged into few rects; only in the hinted rows
-        (and the scan band) when there is a hint."""
-        if hint is None:
-            boxes = tile_diff(base, f, self.tile_size)
-            self._compared = f.shape[0]
-        else:
-            boxes, self._compared = self._hinted.diff(base, f, hint)
-        self._boxes = boxes
-        if not len(boxes):
-            return boxes
+        rate the last frame) in the row ranges ``bands`` (the hinted rows and
+        the scan band, or all), merged into few rects. Where the last update
+        scrolled, the motion stage compares with the scroll going on
+        (screencodec.motion.predict): then also the copies it verified, and
+        the damage is what they leave."""  # fmt: skip
         height, width = f.shape[:2]
-        return merge_rects(boxes, width, height, **self._merge_opts)
+        self._compared = sum(b - a for a, b in bands)
+        predicted, boxes = None, None
+        if self.motion_stage is not None and not lossy:
+            predicted, boxes = self.motion_stage.predict(
+                base, f, hint=hint, bands=bands, tile=self.tile_size
+            )
+        if boxes is None:
+            boxes = (
+                tile_diff(base, f, self.tile_size) if hint is None
+                else self._hinted.diff_bands(base, f, bands)
+            )  # fmt: skip
+        # What the shadow and the video stage take as changed: the copies'
+        # destinations differ from base as well.
+        self._boxes = boxes if predicted is None else np.concatenate([boxes, predicted.dests])
+        if not len(boxes):
+            return boxes, predicted
+        return merge_rects(boxes, width, height, **self._merge_opts), predicted
 
     def _encode_rects(self, rects: list[Rect]) -> list[EncodedOp]:
         ops = self._code_blocks([b for r in rects for b in _blocks(r)])

@@ -22,15 +22,16 @@ def tile_diff(prev: Frame, cur: Frame, tile: int = 64) -> _Rects:
 
     Tiles of ``tile`` x ``tile`` pixels (16 to 256; the last row and column may
     be partial) are reported in raster order, each trimmed to the bounding box of
-    its pixels whose B, G or R differ; the X byte is ignored. ``prev`` must be
-    C-contiguous (H, W, 4) uint8; ``cur`` may be row-strided (strides (S, 4, 1)).
-    Raises FrameError on any other layout, on size mismatch or a bad tile size.
-    The scan runs without the GIL.
+    its pixels whose B, G or R differ; the X byte is ignored. Both frames are
+    (H, W, 4) uint8, C-contiguous or row-strided (strides (S, 4, 1): a
+    column range of a frame); two contiguous frames are compared as one span
+    per tile row. Raises FrameError on any other layout, on size mismatch or
+    a bad tile size. The scan runs without the GIL.
     """
 
 def any_change(prev: Frame, cur: Frame) -> bool:
     """True when any pixel's B, G or R differ; stops at the first difference.
-    Same layout rules as :func:`tile_diff`."""
+    ``prev`` must be C-contiguous, ``cur`` may be row-strided."""
 
 def merge_rects(boxes: npt.ArrayLike, width: int, height: int, *, rect_cost: int = ...) -> _Rects:
     """Merge boxes (N, 4) of (x, y, w, h) into few rectangles, (M, 4) int32.

@@ -61,7 +61,7 @@ sc_tilediff_init()
 
 
 def tile_diff(prev, cur, tile=64):
-    h, w, prev_row, cur_row = frame_pair(prev, cur, contiguous_prev=True, allow_empty=True)
+    h, w, prev_row, cur_row = frame_pair(prev, cur, allow_empty=True)
     try:
         t = operator.index(tile)
     except TypeError:

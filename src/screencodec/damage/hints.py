@@ -106,13 +106,20 @@ class HintedDiff:
         """Changed boxes of ``cur`` against ``prev`` in the hinted rows and the
         scan band, and how many rows were compared."""
         height, width = cur.shape[:2]
-        parts, rows = [], 0
+        bands = self.bands(hint, width, height)
+        return self.diff_bands(prev, cur, bands), sum(b - a for a, b in bands)
+
+    def diff_bands(
+        self, prev: Frame, cur: Frame, bands: list[tuple[int, int]]
+    ) -> npt.NDArray[np.int32]:
+        """Changed boxes of ``cur`` against ``prev`` in the row ranges ``bands``
+        (whole tile rows, as ``bands`` gives them)."""
+        parts = []
         # A few bands (at most one per tile row): one kernel call each.
-        for y0, y1 in self.bands(hint, width, height):
+        for y0, y1 in bands:
             boxes = tile_diff(prev[y0:y1], cur[y0:y1], self.tile)
             boxes[:, 1] += y0
             parts.append(boxes)
-            rows += y1 - y0
         if not parts:
-            return np.empty((0, 4), np.int32), rows
-        return np.concatenate(parts), rows
+            return np.empty((0, 4), np.int32)
+        return np.concatenate(parts)

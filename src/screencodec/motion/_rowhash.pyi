@@ -126,6 +126,40 @@ def rects_tile_diff(
     their order: one call, one validation pass, the kernels run back to back
     without the GIL. FrameError for any rect that is empty or outside."""
 
+def scroll_diff(
+    prev: Frame,
+    cur: Frame,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    dy: int,
+    *,
+    min_run: int = 1,
+    tile: int = 64,
+) -> tuple[
+    npt.NDArray[np.uint8], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]
+]:
+    """Change detection of rows [y0, y1) (whole tile rows) where a scroll by
+    ``dy`` in columns [x0, x1) is expected, one pass over each row. Per row,
+    the run [start, end) of those columns equal to ``prev`` dy rows up: all
+    of them when they all match, else the longest of at least ``min_run``
+    (leftmost of equals), else none (start == end). A row with a run moved
+    (1; 2 when the run equals ``prev`` in place as well), and only its
+    columns outside the run are compared; other rows (0) are compared
+    whole. Returns (moved, starts, ends, the changed boxes as tile_diff
+    gives them, in the frame's tile grid). Once each moved row's run is
+    copied from dy above, ``cur`` differs from ``prev`` only inside the
+    boxes. FrameError for rows, columns, shift, min_run or tile out of
+    range."""
+
+def copy_runs(
+    moved: npt.ArrayLike, starts: npt.ArrayLike, ends: npt.ArrayLike, tile: int
+) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of the copies ``scroll_diff``'s rows make: consecutive
+    rows that moved and changed (``moved`` 1) over the same run [start, end),
+    joined across rows whose same run moved onto equal pixels (2) in a tile
+    row (of ``tile`` rows) that also holds a changed row, each cut to begin
+    and end on changed rows, top to bottom."""
+
 def runs_to_boxes(
     starts: npt.ArrayLike, ends: npt.ArrayLike, y0: int, min_run: int, min_area: int, keep: float
 ) -> list[_RectLike]:

@@ -52,6 +52,11 @@ cdef extern from "motion.h" nogil:
     ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                            ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
                            int32_t tile, int32_t *out)
+    ptrdiff_t sc_scroll_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                             ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t y0,
+                             int32_t y1, int32_t x0, int32_t x1, int32_t dy, int32_t min_run,
+                             uint8_t *moved, int32_t *starts, int32_t *ends, int32_t tile,
+                             int32_t *bounds, int32_t *out)
 
 # Coordinates are int32 in C and shifts add to them: stay far from 2**31.
 MAX_DIM = MAX_KERNEL_DIM
@@ -361,8 +366,81 @@ def rects_tile_diff(prev, cur, rects, tile=16):
     return out[:k].copy()
 
 
+def scroll_diff(prev, cur, rows, cols, dy, *, min_run=1, tile=64):
+    fh, fw, prev_row, cur_row = frame_pair(prev, cur)
+    cdef int32_t t = operator.index(tile)
+    if not 16 <= t <= 256:
+        raise FrameError(f"tile must be in [16, 256], not {t}")
+    y0, y1 = (operator.index(v) for v in rows)
+    x0, x1 = (operator.index(v) for v in cols)
+    if not (0 <= y0 < y1 <= fh and y0 % t == 0 and (y1 % t == 0 or y1 == fh)):
+        raise FrameError(f"rows {(y0, y1)} are not whole tile rows of the {fw}x{fh} frame")
+    if not 0 <= x0 < x1 <= fw:
+        raise FrameError(f"columns {(x0, x1)} are empty or outside the {fw}x{fh} frame")
+    cdef int32_t c_dy = operator.index(dy), c_min = operator.index(min_run)
+    if abs(c_dy) > MAX_DIM:
+        raise FrameError(f"shift {c_dy} out of range")
+    if not 1 <= c_min <= MAX_DIM:
+        raise FrameError(f"min_run must be >= 1, not {c_min}")
+    moved = np.empty(y1 - y0, np.uint8)
+    starts = np.empty(y1 - y0, np.int32)
+    ends = np.empty(y1 - y0, np.int32)
+    cdef Py_ssize_t tiles_x = (fw + t - 1) // t, tiles_y = (y1 - y0 + t - 1) // t
+    out = np.empty((tiles_x * tiles_y, 4), np.int32)
+    bounds = np.empty(4 * tiles_x, np.int32)
+    cdef uint8_t[::1] mv = moved
+    cdef int32_t[::1] sv = starts
+    cdef int32_t[::1] ev = ends
+    cdef int32_t[:, ::1] ov = out
+    cdef int32_t[::1] bv = bounds
+    cdef const uint8_t *pp = _rptr(prev)
+    cdef const uint8_t *pc = _rptr(cur)
+    cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row, n
+    cdef int32_t cw = fw, ch = fh, cy0 = y0, cy1 = y1, cx0 = x0, cx1 = x1
+    with nogil:
+        n = sc_scroll_diff(pp, c_prev_row, pc, c_cur_row, cw, ch, cy0, cy1, cx0, cx1, c_dy,
+                           c_min, &mv[0], &sv[0], &ev[0], t, &bv[0], &ov[0, 0])
+    return moved, starts, ends, out[:n].copy()
+
+
 # -- bookkeeping helpers of the motion stage (small inputs, called every frame:
 #    Python or numpy would spend more on overheads than on the work) -----------
+
+def copy_runs(moved, starts, ends, tile):
+    m = np.ascontiguousarray(moved, dtype=np.uint8)
+    s_arr = np.ascontiguousarray(starts, dtype=np.int32)
+    e_arr = np.ascontiguousarray(ends, dtype=np.int32)
+    cdef Py_ssize_t n = m.shape[0], r, a = -1, first = -1, last = -1
+    if m.ndim != 1 or s_arr.shape != (n,) or e_arr.shape != (n,):
+        raise FrameError("moved, starts and ends must be 1-D arrays of one length")
+    cdef int32_t t = operator.index(tile)
+    if t < 1:
+        raise FrameError(f"tile must be positive, not {t}")
+    cdef const uint8_t[::1] mv = m
+    cdef const int32_t[::1] sv = s_arr
+    cdef const int32_t[::1] ev = e_arr
+    has = np.zeros(n // t + 1, np.uint8)
+    cdef uint8_t[::1] hv = has
+    for r in range(n):
+        if mv[r] == 1:
+            hv[r // t] = 1
+    out = []
+    cdef bint join
+    for r in range(n + 1):
+        join = r < n and (mv[r] == 1 or (mv[r] == 2 and hv[r // t]))
+        if a >= 0 and (not join or sv[r] != sv[a] or ev[r] != ev[a]):
+            if first >= 0:  # the run, cut to its changed rows
+                out.append((first, last + 1, sv[a], ev[a]))
+            a = -1
+        if join:
+            if a < 0:
+                a, first = r, -1
+            if mv[r] == 1:
+                if first < 0:
+                    first = r
+                last = r
+    return out
+
 
 def runs_to_boxes(starts, ends, y0, min_run, min_area, double keep):
     s_arr = np.ascontiguousarray(starts, dtype=np.int32)

@@ -47,6 +47,11 @@ what the viewer shows):
    copied areas is diffed again, and what is left (the revealed strips) goes
    to the lossless coder.
 
+Before all this, where the last update found a scroll, the encoder asks
+``predict``: the scroll going on is looked for during change detection itself
+(screencodec.motion.predict), and ``process`` then gets only the damage its
+copies left; regions mostly in the scroll's columns are not searched again.
+
 Detection (steps 2-4) stops when the per-frame time budget is spent (CPU time
 of the encoding thread, so a busy machine does not switch detection off). The
 largest region is always examined, with its first candidate verified and one
@@ -75,6 +80,7 @@ from ..wire import EncodedOp
 from . import _rowhash
 from ._hashcache import RowHashCache
 from ._regions import _KEEP, Copy, MissBackoff, column_spans, groups
+from .predict import PREDICT_MARGIN, Prediction, ScrollGuess, diff_scrolled
 
 __all__ = ["MAX_COPIES", "MotionStage", "MotionStats"]
 
@@ -152,6 +158,8 @@ class MotionStats:
     copies: int = 0
     copied_pixels: int = 0
     over_budget: bool = False
+    #: COPY ops that came from the update's prediction (``predict``).
+    predicted: int = 0
 
 
 class MotionStage:
@@ -234,6 +242,13 @@ class MotionStage:
         self._row_skips = 0
         #: updates since the last 2-D search (the tables' idle time)
         self._since_moves = 0
+        #: the last update's largest vertical scroll: the box of its damage
+        #: and the columns of its widest copy, where ``predict`` looks
+        self._scroll: tuple[Rect, int, int] | None = None
+        #: this update's scrolled regions so far, per dy: (their area, the box
+        #: around them, the columns of the largest copy); a scroll's damage
+        #: is often cut into regions
+        self._scrolled: dict[int, tuple[int, Rect, int, int]] = {}
         self.last = MotionStats()
 
     @property
@@ -249,6 +264,44 @@ class MotionStage:
         self._size = (0, 0)
         self._moved = []
         self._row_skips = 0
+        self._scroll = None
+
+    def predict(
+        self, ref: Frame, frame: Frame, /, *, hint: npt.NDArray[np.int64] | None,
+        bands: Sequence[tuple[int, int]], tile: int,
+    ) -> tuple[Prediction | None, Rects | None]:
+        """Change detection with a scroll in it (screencodec.motion.predict):
+        where the last update found a scroll, a vote on this frame's rows
+        there guesses how far it went on, and the rows ``bands`` are compared
+        with it (``diff_scrolled``). Returns the copies it verified (None if
+        none) and the changed boxes outside them (``tile_diff``'s, in the
+        frame's grid); or (None, None) without a guess: no scroll last
+        update, ``hint`` does not touch its box, or no shift won the vote.
+
+        For an update that is not a keyframe, with the ``ref`` and ``frame``
+        that ``process`` gets next, which must get the prediction: its copies
+        lead its output, and the cache learns the strips hashed here.
+        """  # fmt: skip
+        last = self._scroll
+        height, width = frame.shape[:2]
+        if last is None or (width, height) != self._size or ref.shape != frame.shape:
+            return None, None
+        box, x0, x1 = last
+        m = PREDICT_MARGIN
+        if hint is not None and not _touches(hint, Rect(box.x, box.y - m, box.w, box.h + 2 * m)):
+            return None, None
+        strips = _first_strips(self._hashes.strips(x0, x1))
+        hp = self._hashes.ref_hashes_strips(ref, strips, box.y, box.bottom)
+        hc = _rowhash.strip_hashes(frame, strips, box.y, box.h)
+        _, dys = _row_votes(hp, hc, self.min_rows)
+        if not dys:
+            return None, None
+        guess = ScrollGuess(box, x0, x1, dys[0], [(strips, box.y, hc)])
+        copies, boxes = diff_scrolled(
+            ref, frame, guess, bands, tile,
+            min_run=self.min_run, min_area=self.min_copy_area, most=MAX_COPIES,
+        )  # fmt: skip
+        return (Prediction(guess, copies) if copies else None), boxes
 
     def process(
         self,
@@ -260,6 +313,7 @@ class MotionStage:
         keyframe: bool = False,
         skip: Sequence[Rect] = (),
         apply: bool = True,
+        predicted: Prediction | None = None,
     ) -> tuple[list[EncodedOp], Rects]:
         """COPY ops for this update, and the damage they leave.
 
@@ -267,6 +321,9 @@ class MotionStage:
         every damaged pixel of ``ref`` with the frame's itself (or ``ref``
         with the frame), so writing the copies' destinations first would be
         a wasted pass. The damage returned is the same either way.
+
+        ``predicted``: what ``predict`` found for this update; ``rects`` is
+        then the damage outside its copies, which lead the ops returned.
 
         ``skip``: areas not searched for moves (the encoder's active video
         regions: a lossy reference there differs from the frame in every
@@ -282,34 +339,61 @@ class MotionStage:
             self._size = (width, height)
             self._moved = []
             self._row_skips = 0
+            self._scroll = None
         self._hashes.pixels_hashed = 0
         self._since_moves += 1
         if self._since_moves >= _TABLES_IDLE and self._segments.cap:
             self._segments = _rowhash.SegmentTables()
         moved, self._moved = self._moved, []
         skipped_rows = False
+        pre = predicted.copies if predicted is not None else []
+        # A scroll predicted again keeps its box (that of the damage where
+        # it was found), so copies that fall short one update (content
+        # that did not move at an edge) do not shrink it for the next.
+        self._scrolled = {}
+        fresh: list[_Fresh] = []
+        scroll_area = None
+        if predicted is not None:
+            g = predicted.guess
+            m = PREDICT_MARGIN
+            scroll_area = Rect(g.x0, g.box.y - m, g.x1 - g.x0, g.box.h + 2 * m)
+            self._scrolled[g.dy] = (sum(c.dest.area for c in pre), g.box, g.x0, g.x1)
+            fresh += g.fresh
         if keyframe or not len(rects):
+            if pre:
+                return self._conclude(
+                ref, frame, rects, pre=pre, found=[], fresh=fresh, apply=apply, t0=t0, c0=c0
+            )
+            self._scroll = None
             return [], rects
         self._deadline = c0 + self.budget
         self._misses.tick()
         if int((rects[:, 2].astype(np.int64) * rects[:, 3]).sum()) < self.min_area:
             # No region can be examined (none holds more than all the
             # damage): typing, a cursor, a clock. Only the cache follows.
-            self._remember(rects, [])
-            stats.seconds = time.perf_counter() - t0
-            stats.cpu_seconds = time.thread_time() - c0
-            return [], rects
+            return self._conclude(
+                ref, frame, rects, pre=pre, found=[], fresh=fresh, apply=apply, t0=t0, c0=c0
+            )
         self._free_pass = True
-        self._room = MAX_COPIES
+        self._room = MAX_COPIES - len(pre)
         searched = _outside(rects, skip) if skip else rects
         self._extent = _extent(searched)
         copies: list[Copy] = []
-        known: dict[tuple[int, int], None] = {}
-        fresh: list[_Fresh] = []
+        # The predicted shift is tried first where the scroll went on outside
+        # the predicted box.
+        known: dict[tuple[int, int], None] = {
+            (c.dest.x - c.src_x, c.dest.y - c.src_y): None for c in pre
+        }
         pending: list[_Region] = []
         for box, members in groups(searched):
             area = sum(w * h for _, _, w, h in members.tolist())
             if box.h < self.min_rows or area < self.min_area:
+                continue
+            if scroll_area is not None and 2 * box.intersection(scroll_area).area >= box.area:
+                # What the predicted scroll left in its columns: the rows it
+                # revealed, the fringe of its copies (the plain pipeline
+                # does not search what its copies leave either). A pane
+                # scrolling beside it is searched as usual.
                 continue
             if stats.groups and time.thread_time() > self._deadline:
                 stats.over_budget = True
@@ -379,25 +463,42 @@ class MotionStage:
                 ]
                 region.verified += self._verify(ref, frame, b, mine)
                 copies += self._finish(region, self._select(region.verified), known)
-        self._remember(rects, fresh)
         # Every _ROW_SKIPS-th update of a drag hashes rows anyway: a pane that
         # started to scroll beside the window is found within that many.
         self._row_skips = self._row_skips + 1 if skipped_rows else 0
+        return self._conclude(
+            ref, frame, rects, pre=pre, found=copies, fresh=fresh, apply=apply, t0=t0, c0=c0
+        )
+
+    def _conclude(
+        self, ref: Frame, frame: Frame, rects: Rects, *, pre: list[Copy], found: list[Copy],
+        fresh: list[_Fresh], apply: bool, t0: float, c0: float,
+    ) -> tuple[list[EncodedOp], Rects]:
+        """End ``process``: the cache follows the update, the copies (the
+        predicted ones, ``pre``, then those found in ``rects``) are applied,
+        and what they leave of ``rects`` is diffed again."""  # fmt: skip
+        stats = self.last
+        self._remember(rects, fresh, pre)
+        best = max(self._scrolled.values(), key=lambda s: s[0], default=None)
+        self._scroll = None if best is None else best[1:]
         stats.ref_pixels_hashed = self._hashes.pixels_hashed
-        if not copies:
-            stats.seconds = time.perf_counter() - t0
-            stats.cpu_seconds = time.thread_time() - c0
-            return [], rects
-        # Every destination was verified equal to the frame pixel by pixel
-        # (_verify), so the frame's pixels are what the copies leave there:
-        # one pass of frame -> reference instead of moving the reference in
-        # place, which for several copies (a scroll cut into sub-regions)
-        # saves their sources first and then writes them, twice the traffic.
-        if apply:
-            dests = np.array([(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies], np.int32)
-            copy_rects(ref, frame, dests)
-        left = self._rediff(ref, frame, rects, [c.dest for c in copies])
+        copies = pre + found
+        left = rects
+        if copies:
+            # Every destination was verified equal to the frame pixel by pixel
+            # (_verify), so the frame's pixels are what the copies leave there:
+            # one pass of frame -> reference instead of moving the reference in
+            # place, which for several copies (a scroll cut into sub-regions)
+            # saves their sources first and then writes them, twice the traffic.
+            if apply:
+                dests = [(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies]
+                copy_rects(ref, frame, np.array(dests, np.int32))
+            # The damage came from outside the predicted copies: only the
+            # others can cover some of it.
+            if found:
+                left = self._rediff(ref, frame, rects, [c.dest for c in found])
         stats.copies = len(copies)
+        stats.predicted = len(pre)
         stats.copied_pixels = sum(c.dest.area for c in copies)
         stats.seconds = time.perf_counter() - t0
         stats.cpu_seconds = time.thread_time() - c0
@@ -412,11 +513,9 @@ class MotionStage:
         also the frame's strip hashes (for the cache) and the changed rows
         (offsets in ``box``) of the strips that voted."""
         strips = self._hashes.strips(box.x, box.right)
-        n = len(strips)
-        first = [strips[n * (i + 1) // (_FIRST_STRIPS + 1)] for i in range(_FIRST_STRIPS)]
-        first = list(dict.fromkeys(first)) if n > _FIRST_STRIPS else strips
+        first = _first_strips(strips)
         hits, fresh, rows, dys = self._strip_votes(ref, frame, box, first, [])
-        if len(first) < n:
+        if len(first) < len(strips):
             # What a found scroll cannot explain is the rows it reveals; more
             # than that left over is another shift, or a scroll the first
             # strips missed (they lay on a margin, a scroll bar).
@@ -496,6 +595,13 @@ class MotionStage:
         self._room -= len(found)
         moved = sum(c.dest.area for c in found if c.dest.x != c.src_x)
         scrolled = sum(c.dest.area for c in found if c.dest.x == c.src_x)
+        if 2 * scrolled >= region.area:
+            top = max((c for c in found if c.dest.x == c.src_x), key=lambda c: c.dest.area)
+            dy = top.dest.y - top.src_y
+            area, box, x0, x1 = self._scrolled.get(dy, (0, region.box, 0, 0))
+            if scrolled > area:  # the columns of the larger part
+                x0, x1 = top.dest.x, top.dest.right
+            self._scrolled[dy] = (area + scrolled, box.union(region.box), x0, x1)
         if 2 * moved >= region.area and not scrolled:
             # Mostly a 2-D move, and nothing beside it that row hashes found
             # (a pane scrolling next to the dragged window keeps its search).
@@ -590,12 +696,33 @@ class MotionStage:
         height, width = ref.shape[:2]
         return merge_rects(keep, width, height)
 
-    def _remember(self, rects: Rects, fresh: list[_Fresh]) -> None:
+    def _remember(self, rects: Rects, fresh: list[_Fresh], pre: list[Copy]) -> None:
         """Keep the cache in step with the reference after this update: rows the
-        damage touches change; the frame rows just hashed are what they become."""
+        damage and the predicted copies touch change; the frame rows just
+        hashed are what they become."""
         self._hashes.invalidate(rects)
+        if pre:
+            dests = [(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in pre]
+            self._hashes.invalidate(np.array(dests, np.int32))
         for strips, y0, hashes in fresh:
             self._hashes.store_strips(strips, y0, hashes)
+
+
+def _first_strips(strips: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The strips of a span that vote first: _FIRST_STRIPS of them spread
+    across it (all, when there are no more)."""
+    n = len(strips)
+    if n <= _FIRST_STRIPS:
+        return strips
+    picks = (strips[n * (i + 1) // (_FIRST_STRIPS + 1)] for i in range(_FIRST_STRIPS))
+    return list(dict.fromkeys(picks))
+
+
+def _touches(hint: npt.NDArray[np.int64], box: Rect) -> bool:
+    """Whether any (x, y, w, h) rect of ``hint`` overlaps ``box``."""
+    x, y, w, h = hint.T
+    hit = (x < box.right) & (x + w > box.x) & (y < box.bottom) & (y + h > box.y) & (w > 0) & (h > 0)
+    return bool(hit.any())
 
 
 def _outside(rects: Rects, holes: Sequence[Rect]) -> Rects:

@@ -15,11 +15,13 @@ from ..damage.reference import tile_diff_reference
 
 __all__ = [
     "apply_copies_reference",
+    "copy_runs_reference",
     "match_runs_reference",
     "move_rect_reference",
     "rect_tile_diff_reference",
     "row_hashes_reference",
     "row_votes_reference",
+    "scroll_diff_reference",
     "segment_shifts_reference",
 ]
 
@@ -158,6 +160,44 @@ def rect_tile_diff_reference(
     return boxes
 
 
+I32 = npt.NDArray[np.int32]
+
+
+def scroll_diff_reference(
+    prev: Frame, cur: Frame, rows: tuple[int, int], cols: tuple[int, int], dy: int,
+    *, min_run: int = 1, tile: int = 64,
+) -> tuple[npt.NDArray[np.uint8], I32, I32, I32]:
+    """What ``scroll_diff`` returns: per row the columns of ``cols`` equal to
+    ``prev`` dy rows up (all, or the longest run of at least ``min_run``),
+    whether they moved (2 if they equal ``prev`` in place too), and tile_diff
+    of the rows against ``prev`` with the moved runs applied."""  # fmt: skip
+    height = prev.shape[0]
+    (y0, y1), (x0, x1) = rows, cols
+    moved = np.zeros(y1 - y0, np.uint8)
+    starts = np.full(y1 - y0, x0, np.int32)
+    ends = np.full(y1 - y0, x0, np.int32)
+    seen = prev[y0:y1].copy()
+    for i in range(y1 - y0):
+        y, sy = y0 + i, y0 + i - dy
+        if not 0 <= sy < height:
+            continue
+        eq = (prev[sy, x0:x1, :3] == cur[y, x0:x1, :3]).all(axis=1)
+        best_s = best_len = run = 0
+        for j, e in enumerate(eq):
+            run = run + 1 if e else 0
+            if run > best_len:
+                best_s, best_len = j - run + 1, run
+        if best_len < min_run and not eq.all():  # a whole span of any width moved
+            continue
+        s, e = x0 + best_s, x0 + best_s + best_len
+        starts[i], ends[i] = s, e
+        moved[i] = 1 + bool((prev[y, s:e, :3] == cur[y, s:e, :3]).all())
+        seen[i, s:e] = cur[y, s:e]
+    boxes = tile_diff_reference(seen, cur[y0:y1], tile)
+    boxes[:, 1] += y0
+    return moved, starts, ends, boxes
+
+
 def segment_shifts_reference(
     prev: Frame,
     cur: Frame,
@@ -226,3 +266,36 @@ def segment_shifts_reference(
 
     best = sorted(votes.items(), key=lambda kv: (-kv[1], key(kv[0])))
     return np.array([(dx, dy, v) for (dx, dy), v in best[:max_out]], np.int32).reshape(-1, 3)
+
+
+def copy_runs_reference(
+    moved: npt.NDArray[np.uint8], starts: I32, ends: I32, tile: int
+) -> list[tuple[int, int, int, int]]:
+    """``copy_runs`` (the copies of scroll_diff's rows), vectorised:
+    (y0, y1, x0, x1) of each copy: consecutive rows whose runs moved and
+    changed (1) over the same columns, joined across rows whose same runs
+    moved onto equal pixels (2: blank lines between lines of text) in a tile
+    row that also holds a changed row, and cut to begin and end on changed
+    rows. (Rows of such a tile row are compared whatever the hint, since a
+    changed row is hinted: the copies are the same with a hint covering
+    every change and without one.)"""
+    spans = np.stack([starts, ends], axis=1)
+    changed = moved == 1
+    n = len(moved)
+    has = np.zeros(-(-n // tile) * tile, np.bool_)
+    has[:n] = changed
+    has = has.reshape(-1, tile).any(axis=1).repeat(tile)[:n]
+    join = changed | ((moved == 2) & has)
+    key = np.where(join, spans[:, 0].astype(np.int64) << 32 | spans[:, 1], -1)
+    # A run starts where the key changes among joined rows, and ends before
+    # a row that is not joined or starts another.
+    start = join & np.concatenate(([True], key[1:] != key[:-1]))
+    stop = join & np.concatenate((~join[1:] | start[1:], [True]))
+    heads, tails = np.flatnonzero(start), np.flatnonzero(stop) + 1
+    rows = np.flatnonzero(changed)
+    first = np.searchsorted(rows, heads)
+    last = np.searchsorted(rows, tails) - 1
+    keep = first <= last  # the run holds a changed row
+    y0, y1 = rows[first[keep]], rows[last[keep]] + 1
+    x = spans[heads[keep]]
+    return list(zip(y0.tolist(), y1.tolist(), x[:, 0].tolist(), x[:, 1].tolist(), strict=True))
