@@ -494,9 +494,11 @@ class MotionStage:
                 dests = [(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies]
                 copy_rects(ref, frame, np.array(dests, np.int32))
             # The damage came from outside the predicted copies: only the
-            # others can cover some of it.
+            # others can cover some of it. Merged damage may still overlap
+            # a predicted copy, which ref holds only if apply wrote it: its
+            # area is cut out too, so the damage is the same either way.
             if found:
-                left = self._rediff(ref, frame, rects, [c.dest for c in found])
+                left = self._rediff(ref, frame, rects, [c.dest for c in copies])
         stats.copies = len(copies)
         stats.predicted = len(pre)
         stats.copied_pixels = sum(c.dest.area for c in copies)
