@@ -17,6 +17,7 @@ import pytest
 from screencodec.damage import tile_diff
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
+from screencodec.motion import _rowhash
 
 SIZES = [(1, 1), (1, 40), (40, 1), (17, 33), (100, 70), (200, 150), (480, 300), (250, 513)]
 TILES = [16, 64, 256]
@@ -252,3 +253,41 @@ def test_a_kept_frame_gives_the_same_bytes_as_a_copied_one_after_predicted_copie
             assert _exact(dec.decode(b), f), (seed, i)
             differ += a != b
     assert differ == 0
+
+
+def _stale_cached_rows(enc: ScreenEncoder) -> int:
+    """Rows the motion stage's hash cache holds as valid whose hash is not
+    that of the encoder's reference (white box: the cache only steers the
+    votes, but a stale row makes a scroll there go unseen)."""
+    ms = enc.motion_stage
+    assert ms is not None
+    cache, ref = ms._hashes, enc.reference
+    stale = 0
+    for k in range(cache._valid.shape[0]):
+        ys = np.flatnonzero(cache._valid[k])
+        if len(ys):
+            x0, x1 = k * cache.strip, min((k + 1) * cache.strip, ref.shape[1])
+            now = _rowhash.row_hashes(ref, (x0, 0, x1 - x0, ref.shape[0]))
+            stale += int((now[ys] != cache._hashes[k, ys]).sum())
+    return stale
+
+
+def test_late_hints_leave_no_stale_row_hashes_in_the_cache() -> None:
+    """predict hashes the frame over the last scroll's rows and the cache took
+    those hashes as the reference's after the update, even for rows outside
+    the compared bands (a late hint), whose changes are not sent yet."""
+    stale = 0
+    for seed in SEEDS:
+        frames, _ = _sequence(1000 + seed)
+        h0, w0 = frames[0].shape[:2]
+        enc = _encoder(w0, h0, TILES[seed % 3])
+        prev, last_hint = None, None
+        for f in frames:
+            exact = None if prev is None or prev.shape != f.shape else tile_diff(prev, f, 16)
+            hint, last_hint = last_hint, exact
+            if hint is None and exact is not None:
+                hint = np.empty((0, 4), np.int64)
+            enc.encode(f.copy(), hint=hint)
+            stale += _stale_cached_rows(enc)
+            prev = f
+    assert stale == 0

@@ -296,7 +296,14 @@ class MotionStage:
         _, dys = _row_votes(hp, hc, self.min_rows)
         if not dys:
             return None, None
-        guess = ScrollGuess(box, x0, x1, dys[0], [(strips, box.y, hc)])
+        # The frame's hashes stand for the reference's rows after this update
+        # only where all of their changes are sent: rows compared (a late
+        # hint leaves changes in others, and they would look sent).
+        compared = np.zeros(height, np.bool_)
+        for a, b in bands:
+            compared[a:b] = True
+        sent = bool(compared[box.y : box.bottom].all())
+        guess = ScrollGuess(box, x0, x1, dys[0], [(strips, box.y, hc)] if sent else [])
         copies, boxes = diff_scrolled(
             ref, frame, guess, bands, tile,
             min_run=self.min_run, min_area=self.min_copy_area, most=MAX_COPIES,
