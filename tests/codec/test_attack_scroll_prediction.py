@@ -291,3 +291,31 @@ def test_late_hints_leave_no_stale_row_hashes_in_the_cache() -> None:
             stale += _stale_cached_rows(enc)
             prev = f
     assert stale == 0
+
+
+def test_under_a_rate_an_exact_hint_gives_the_same_bytes_as_none() -> None:
+    """Under a rate the compare runs on the shadow and the copies are not
+    applied there (apply=False): hinted (kept) and unhinted encoders must
+    still agree byte for byte, the rate switched on and off. (Fails when the
+    hinted encoder skips the prediction.)"""
+    differ = 0
+    for seed in range(30):
+        frames, events = _sequence(3000 + seed)
+        h0, w0 = frames[0].shape[:2]
+        tile = TILES[seed % 3]
+        plain, hinted = _encoder(w0, h0, tile, lossy=True), _encoder(w0, h0, tile, lossy=True)
+        rate = True
+        for enc in (plain, hinted):
+            enc.set_rate(2_000_000)
+        prev = None
+        for i, (f, ev) in enumerate(zip(frames, events, strict=True)):
+            if ev == "rate":
+                rate = not rate
+                for enc in (plain, hinted):
+                    enc.set_rate(2_000_000 if rate else None)
+            hint = tile_diff(prev, f, 16) if prev is not None and prev.shape == f.shape else None
+            a = plain.encode(f.copy(), now=i / 30)
+            b = hinted.encode(f.copy(), keep=True, hint=hint, now=i / 30)
+            differ += a != b
+            prev = f
+    assert differ == 0
