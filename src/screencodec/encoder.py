@@ -353,6 +353,7 @@ class ScreenEncoder:
         ops: list[EncodedOp] = []
         video = self.video_stage
         predicted: Prediction | None = None
+        bands = [(0, height)]  # the rows compared
         if keyframe:
             rects = np.array([[0, 0, width, height]], np.int32)
         else:
@@ -387,7 +388,7 @@ class ScreenEncoder:
             # damaged pixel of it), nor into a reference that f replaces.
             mops, rects = self.motion_stage.process(
                 base, f, rects, keyframe=keyframe, skip=skip, apply=not (limited or adopt),
-                predicted=predicted,
+                predicted=predicted, compared=bands,
             )  # fmt: skip
             ops += mops
             if limited and mops:

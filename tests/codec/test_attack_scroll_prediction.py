@@ -321,14 +321,6 @@ def test_under_a_rate_an_exact_hint_gives_the_same_bytes_as_none() -> None:
     assert differ == 0
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="known regression, not fixed here: the skip rule in MotionStage.process "
-    "leaves unsearched every region mostly inside the predicted scroll's box; "
-    "that box can hold a second pane scrolling the other way in the same "
-    "columns (its copies are lost: 103 KB vs 69 KB before prediction)",
-)
 def test_two_panes_stacked_in_the_same_columns_both_keep_their_copies() -> None:
     """One pane scrolls up by 8, the one below it down by 16, over the same
     columns: after the first updates, every update copies in both (the

@@ -366,9 +366,31 @@ def rects_tile_diff(prev, cur, rects, tile=16):
     return out[:k].copy()
 
 
+def _small_int(v, str name):
+    """``v`` as a Python int within int32, else FrameError (the C side is int32)."""
+    try:
+        i = operator.index(v)
+    except TypeError:
+        raise FrameError(f"{name} must be an integer, not {type(v).__name__}") from None
+    if not -MAX_DIM <= i <= MAX_DIM:
+        raise FrameError(f"{name} {i} is out of range")
+    return i
+
+
+def _int32_array(a, str name):
+    """``a`` as a contiguous int32 array: FrameError unless it holds integers
+    within int32 (a cast would wrap them)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "iu" and arr.size:
+        raise FrameError(f"{name} must hold integers, not {arr.dtype}")
+    if arr.size and (int(arr.min()) < -MAX_DIM or int(arr.max()) > MAX_DIM):
+        raise FrameError(f"{name} holds values out of range")
+    return np.ascontiguousarray(arr, dtype=np.int32)
+
+
 def scroll_diff(prev, cur, rows, cols, dy, *, min_run=1, tile=64):
     fh, fw, prev_row, cur_row = frame_pair(prev, cur)
-    cdef int32_t t = operator.index(tile)
+    cdef int32_t t = _small_int(tile, "tile")
     if not 16 <= t <= 256:
         raise FrameError(f"tile must be in [16, 256], not {t}")
     y0, y1 = (operator.index(v) for v in rows)
@@ -377,9 +399,7 @@ def scroll_diff(prev, cur, rows, cols, dy, *, min_run=1, tile=64):
         raise FrameError(f"rows {(y0, y1)} are not whole tile rows of the {fw}x{fh} frame")
     if not 0 <= x0 < x1 <= fw:
         raise FrameError(f"columns {(x0, x1)} are empty or outside the {fw}x{fh} frame")
-    cdef int32_t c_dy = operator.index(dy), c_min = operator.index(min_run)
-    if abs(c_dy) > MAX_DIM:
-        raise FrameError(f"shift {c_dy} out of range")
+    cdef int32_t c_dy = _small_int(dy, "dy"), c_min = _small_int(min_run, "min_run")
     if not 1 <= c_min <= MAX_DIM:
         raise FrameError(f"min_run must be >= 1, not {c_min}")
     moved = np.empty(y1 - y0, np.uint8)
@@ -408,12 +428,12 @@ def scroll_diff(prev, cur, rows, cols, dy, *, min_run=1, tile=64):
 
 def copy_runs(moved, starts, ends, tile):
     m = np.ascontiguousarray(moved, dtype=np.uint8)
-    s_arr = np.ascontiguousarray(starts, dtype=np.int32)
-    e_arr = np.ascontiguousarray(ends, dtype=np.int32)
+    s_arr = _int32_array(starts, "starts")
+    e_arr = _int32_array(ends, "ends")
     cdef Py_ssize_t n = m.shape[0], r, a = -1, first = -1, last = -1
     if m.ndim != 1 or s_arr.shape != (n,) or e_arr.shape != (n,):
         raise FrameError("moved, starts and ends must be 1-D arrays of one length")
-    cdef int32_t t = operator.index(tile)
+    cdef int32_t t = _small_int(tile, "tile")
     if t < 1:
         raise FrameError(f"tile must be positive, not {t}")
     cdef const uint8_t[::1] mv = m

@@ -242,6 +242,8 @@ class MotionStage:
         self._row_skips = 0
         #: updates since the last 2-D search (the tables' idle time)
         self._since_moves = 0
+        #: the row ranges this update compared (None: all): see ``process``
+        self._compared: Sequence[tuple[int, int]] | None = None
         #: the last update's largest vertical scroll: the box of its damage
         #: and the columns of its widest copy, where ``predict`` looks
         self._scroll: tuple[Rect, int, int] | None = None
@@ -321,6 +323,7 @@ class MotionStage:
         skip: Sequence[Rect] = (),
         apply: bool = True,
         predicted: Prediction | None = None,
+        compared: Sequence[tuple[int, int]] | None = None,
     ) -> tuple[list[EncodedOp], Rects]:
         """COPY ops for this update, and the damage they leave.
 
@@ -331,6 +334,9 @@ class MotionStage:
 
         ``predicted``: what ``predict`` found for this update; ``rects`` is
         then the damage outside its copies, which lead the ops returned.
+        ``compared``: the row ranges the update's change detection compared
+        (None: all); elsewhere the frame may hold changes not sent yet, and
+        its row hashes do not stand for the reference's.
 
         ``skip``: areas not searched for moves (the encoder's active video
         regions: a lossy reference there differs from the frame in every
@@ -340,6 +346,7 @@ class MotionStage:
         t0 = time.perf_counter()
         c0 = time.thread_time()
         self.last = stats = MotionStats()
+        self._compared = compared
         height, width = ref.shape[:2]
         if keyframe or (width, height) != self._size:
             self._hashes.reset(width, height)
@@ -362,8 +369,12 @@ class MotionStage:
         scroll_area = None
         if predicted is not None:
             g = predicted.guess
-            m = PREDICT_MARGIN
-            scroll_area = Rect(g.x0, g.box.y - m, g.x1 - g.x0, g.box.h + 2 * m)
+            # What the scroll revealed lies beside its largest copy (stray
+            # small ones can match anywhere: repeated lines), at most its
+            # distance away (and the rows a scroll changes vary a little).
+            big = max(pre, key=lambda c: c.dest.area).dest
+            reach = abs(g.dy) + PREDICT_MARGIN
+            scroll_area = Rect(g.x0, big.y - reach, g.x1 - g.x0, big.h + 2 * reach)
             self._scrolled[g.dy] = (sum(c.dest.area for c in pre), g.box, g.x0, g.x1)
             fresh += g.fresh
         if keyframe or not len(rects):
@@ -397,10 +408,10 @@ class MotionStage:
             if box.h < self.min_rows or area < self.min_area:
                 continue
             if scroll_area is not None and 2 * box.intersection(scroll_area).area >= box.area:
-                # What the predicted scroll left in its columns: the rows it
-                # revealed, the fringe of its copies (the plain pipeline
-                # does not search what its copies leave either). A pane
-                # scrolling beside it is searched as usual.
+                # What the predicted scroll left beside its copies: the rows
+                # it revealed, their fringe (the plain pipeline does not
+                # search what its copies leave either). A pane scrolling
+                # beside it, or above or below it, is searched as usual.
                 continue
             if stats.groups and time.thread_time() > self._deadline:
                 stats.over_budget = True
@@ -485,7 +496,7 @@ class MotionStage:
         predicted ones, ``pre``, then those found in ``rects``) are applied,
         and what they leave of ``rects`` is diffed again."""  # fmt: skip
         stats = self.last
-        self._remember(rects, fresh, pre)
+        self._remember(rects, fresh, pre + found, self._compared)
         best = max(self._scrolled.values(), key=lambda s: s[0], default=None)
         self._scroll = None if best is None else best[1:]
         stats.ref_pixels_hashed = self._hashes.pixels_hashed
@@ -705,16 +716,26 @@ class MotionStage:
         height, width = ref.shape[:2]
         return merge_rects(keep, width, height)
 
-    def _remember(self, rects: Rects, fresh: list[_Fresh], pre: list[Copy]) -> None:
+    def _remember(
+        self, rects: Rects, fresh: list[_Fresh], copies: list[Copy],
+        compared: Sequence[tuple[int, int]] | None,
+    ) -> None:
         """Keep the cache in step with the reference after this update: rows the
-        damage and the predicted copies touch change; the frame rows just
-        hashed are what they become."""
+        damage and the copies touch change (a copy may reach rows that were
+        not compared, where the frame differs from the reference); the frame
+        rows just hashed are what they become where they were compared
+        (elsewhere the frame may hold changes not sent yet)."""  # fmt: skip
         self._hashes.invalidate(rects)
-        if pre:
-            dests = [(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in pre]
+        if copies:
+            dests = [(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies]
             self._hashes.invalidate(np.array(dests, np.int32))
         for strips, y0, hashes in fresh:
-            self._hashes.store_strips(strips, y0, hashes)
+            y1 = y0 + hashes.shape[1]
+            for lo, hi in [(y0, y1)] if compared is None else compared:
+                a, b = max(lo, y0), min(hi, y1)
+                if a < b:
+                    part = np.ascontiguousarray(hashes[:, a - y0 : b - y0])
+                    self._hashes.store_strips(strips, a, part)
 
 
 def _first_strips(strips: list[tuple[int, int]]) -> list[tuple[int, int]]:
