@@ -29,11 +29,16 @@ MiB = 1 << 20
 #: at most this much more (measured: 1107 MB in all; the old code 3661 MB).
 PLAY_OVERHEAD = 256 * MiB
 
+# The peak RSS of this process's own memory: VmHWM. (ru_maxrss is not it:
+# Linux keeps it across execve, so a child forked from a large pytest worker,
+# 754 MiB late in a full run, reports the worker's size.)
 _RSS = """
-import resource, sys
+import sys
 from screencodec.cli import main
 rc = main(sys.argv[1:])
-print(f"maxrss_kib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+with open("/proc/self/status") as status:
+    hwm = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+print(f"maxrss_kib={hwm}", file=sys.stderr)
 sys.exit(rc)
 """
 
