@@ -1,12 +1,21 @@
-"""Printing a benchmark module's own table after its tests, even without ``-s``."""
+"""Printing a benchmark module's own table after its tests, even without
+``-s``; where the benchmarks find the real-screen corpus."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
-__all__ = ["write_lines"]
+__all__ = ["CORPUS", "write_lines"]
+
+#: The real-screen corpus (docs/corpus.md): ``$SCREENCODEC_CORPUS`` (one
+#: recorded elsewhere), else ``corpus/`` at the project's root.
+CORPUS = Path(
+    os.environ.get("SCREENCODEC_CORPUS") or Path(__file__).resolve().parent.parent / "corpus"
+)
 
 
 def write_lines(request: pytest.FixtureRequest, lines: Iterable[str]) -> None:

@@ -51,16 +51,15 @@ from __future__ import annotations
 
 import fractions
 import itertools
-import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from _report import CORPUS
 from screencodec.capture.replay import Recording
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.damage import memcmp_equal, tile_diff
@@ -73,9 +72,6 @@ av = pytest.importorskip("av")
 
 Frame = npt.NDArray[np.uint8]
 W, H = 1920, 1080
-CORPUS = Path(
-    os.environ.get("SCREENCODEC_CORPUS") or Path(__file__).resolve().parent.parent / "corpus"
-)
 ROWS: list[str] = []
 
 

@@ -20,13 +20,13 @@ import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from _report import CORPUS
 from screencodec.capture.replay import Recording
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.decoder import ScreenDecoder
@@ -38,7 +38,6 @@ Frame = npt.NDArray[np.uint8]
 W, H = 1920, 1080
 SYNTHETIC_FRAMES = 120  # after the keyframe
 SCENARIOS = ["typing", "terminal", "browser", "drag", "video", "idle"]
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 CLIPS = ["terminal-log", "vim-typing", "browser-scroll", "window-drag", "idle"]
 #: Targets, as byte ratios to the encoder without history in the same run.
 TARGETS = {"corpus/terminal-log": 0.15}

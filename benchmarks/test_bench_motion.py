@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from _report import CORPUS
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.damage import merge_rects, tile_diff
 from screencodec.decoder import ScreenDecoder
@@ -221,7 +222,6 @@ PASSES = 3
 #: The product's target: no scenario's p99 encode above 3x its p50.
 TARGET_SPREAD = 3.0
 SCENARIOS = ["typing", "terminal", "browser", "drag", "video", "idle"]
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 #: Workloads whose median frame is nearly idle: see the module notes.
 BIMODAL = {"typing", "corpus/browser-scroll", "corpus/vim-typing"}
 

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from _report import write_lines
+from _report import CORPUS, write_lines
 from screencodec.capture.replay import Recording
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.codecs.lossless import LosslessDecoder, LosslessEncoder, PhotoFilter
@@ -49,7 +49,6 @@ from screencodec.wire import EncodedOp, Op, build_update, parse_update, split_me
 Frame = npt.NDArray[np.uint8]
 W, H = 1920, 1080
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
 BENCH_JS = ROOT / "tests" / "web" / "js" / "bench_decode.mjs"
 FILTERS: tuple[PhotoFilter, PhotoFilter] = ("delta", "med")
 SYNTHETIC_FRAMES = 120  # after the keyframe

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from _report import CORPUS
 from screencodec.capture.replay import Recording, synthetic_sequence
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
@@ -45,7 +46,6 @@ WORKLOADS = {
     "terminal (history)": ("terminal", True),
     "browser": ("browser", False),
 }
-CORPUS = ROOT / "corpus"
 CORPUS_CLIPS = ("terminal-log", "browser-docs")
 CORPUS_FRAMES = 120
 

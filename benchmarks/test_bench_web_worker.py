@@ -41,10 +41,10 @@ from typing import Any
 
 import pytest
 
+from _report import CORPUS
 from screencodec.web.server import WebServer
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "corpus"
 CLIPS = [c for c in os.environ.get("SCREENCODEC_WEBWORKER_CLIPS",
                                    "terminal-log,browser-docs,window-drag,vim-typing").split(",")
          if (CORPUS / c).is_dir()]  # fmt: skip
