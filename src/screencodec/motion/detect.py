@@ -50,7 +50,8 @@ what the viewer shows):
 Before all this, where the last update found a scroll, the encoder asks
 ``predict``: the scroll going on is looked for during change detection itself
 (screencodec.motion.predict), and ``process`` then gets only the damage its
-copies left; regions mostly in the scroll's columns are not searched again.
+copies left; regions beside its largest copy (what it revealed) are not
+searched again.
 
 Detection (steps 2-4) stops when the per-frame time budget is spent (CPU time
 of the encoding thread, so a busy machine does not switch detection off). The
@@ -380,8 +381,8 @@ class MotionStage:
         if keyframe or not len(rects):
             if pre:
                 return self._conclude(
-                ref, frame, rects, pre=pre, found=[], fresh=fresh, apply=apply, t0=t0, c0=c0
-            )
+                    ref, frame, rects, pre=pre, found=[], fresh=fresh, apply=apply, t0=t0, c0=c0
+                )
             self._scroll = None
             return [], rects
         self._deadline = c0 + self.budget
