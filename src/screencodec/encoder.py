@@ -361,7 +361,8 @@ class ScreenEncoder:
             # damage only where base held the last frame exactly.
             lossy = (q is not None and not limited and bool(q.map)) or bool(video and video.regions)
             usable = None if lossy else hinted
-            bands = [(0, height)] if usable is None else self._hinted.bands(usable, width, height)
+            if usable is not None:
+                bands = self._hinted.bands(usable, width, height)
             rects, predicted = self._damage(f, base, usable, bands, lossy)
             if usable is not None:
                 # f may hold changes outside the compared rows (hinted late,

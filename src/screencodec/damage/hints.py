@@ -66,8 +66,9 @@ def hint_rects(hint: Any) -> npt.NDArray[np.int64]:
 class HintedDiff:
     """Change detection inside a hint, with a rolling scan of the rest.
 
-    Stateful (where the scan is); one per encoder. ``diff`` returns the
-    changed boxes (as ``tile_diff`` gives them) and the rows it compared.
+    Stateful (where the scan is); one per encoder. ``bands`` gives the rows
+    to compare, ``diff_bands`` the changed boxes there (as ``tile_diff``
+    gives them).
     """
 
     def __init__(self, tile: int) -> None:
@@ -99,15 +100,6 @@ class HintedDiff:
         on = np.concatenate(([0], (np.cumsum(marks[:-1]) > 0).astype(np.int8), [0]))
         edges = np.flatnonzero(np.diff(on))
         return [(int(a) * t, min(int(b) * t, height)) for a, b in edges.reshape(-1, 2)]
-
-    def diff(
-        self, prev: Frame, cur: Frame, hint: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int32], int]:
-        """Changed boxes of ``cur`` against ``prev`` in the hinted rows and the
-        scan band, and how many rows were compared."""
-        height, width = cur.shape[:2]
-        bands = self.bands(hint, width, height)
-        return self.diff_bands(prev, cur, bands), sum(b - a for a, b in bands)
 
     def diff_bands(
         self, prev: Frame, cur: Frame, bands: list[tuple[int, int]]

@@ -299,14 +299,8 @@ class MotionStage:
         _, dys = _row_votes(hp, hc, self.min_rows)
         if not dys:
             return None, None
-        # The frame's hashes stand for the reference's rows after this update
-        # only where all of their changes are sent: rows compared (a late
-        # hint leaves changes in others, and they would look sent).
-        compared = np.zeros(height, np.bool_)
-        for a, b in bands:
-            compared[a:b] = True
-        sent = bool(compared[box.y : box.bottom].all())
-        guess = ScrollGuess(box, x0, x1, dys[0], [(strips, box.y, hc)] if sent else [])
+        # The cache keeps these hashes for the compared rows only (_remember).
+        guess = ScrollGuess(box, x0, x1, dys[0], [(strips, box.y, hc)])
         copies, boxes = diff_scrolled(
             ref, frame, guess, bands, tile,
             min_run=self.min_run, min_area=self.min_copy_area, most=MAX_COPIES,
@@ -512,10 +506,10 @@ class MotionStage:
             if apply:
                 dests = [(c.dest.x, c.dest.y, c.dest.w, c.dest.h) for c in copies]
                 copy_rects(ref, frame, np.array(dests, np.int32))
-            # The damage came from outside the predicted copies: only the
-            # others can cover some of it. Merged damage may still overlap
-            # a predicted copy, which ref holds only if apply wrote it: its
-            # area is cut out too, so the damage is the same either way.
+            # The damage came from outside the predicted copies, but merging
+            # may have grown it over one, which ref holds only if apply wrote
+            # it: every copy's area is cut out, so the damage is the same
+            # either way. Without found copies nothing else can cover it.
             if found:
                 left = self._rediff(ref, frame, rects, [c.dest for c in copies])
         stats.copies = len(copies)
