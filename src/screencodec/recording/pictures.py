@@ -18,9 +18,9 @@ of a host's encoder do; a delta's changed pixel without a hash decodes,
 wrongly, and is not seen).
 
 Bounded: one payload at a time from the reader's mapping (never the whole
-file), one decoder (its framebuffer, hash-undo buffer and codec state) and,
-per checkpoint, a second decoder dropped right after: about three
-framebuffers whatever the length. Time: what the viewer spent decoding, at
+file), one decoder for the stream (its framebuffer, hash-undo buffer and
+codec state) and one more for the checkpoints, whose framebuffer every
+checkpoint reuses: about three framebuffers whatever the length. Time: what the viewer spent decoding, at
 full speed (``benchmarks`` and docs/recording.md give figures).
 """
 
