@@ -20,8 +20,8 @@ wrongly, and is not seen).
 Bounded: one payload at a time from the reader's mapping (never the whole
 file), one decoder for the stream (its framebuffer, hash-undo buffer and
 codec state) and one more for the checkpoints, whose framebuffer every
-checkpoint reuses: about three framebuffers whatever the length. Time: what the viewer spent decoding, at
-full speed (``benchmarks`` and docs/recording.md give figures).
+checkpoint reuses: about three framebuffers whatever the length. Time:
+what the viewer spent decoding, at full speed (``benchmarks`` and docs/recording.md give figures).
 """
 
 from __future__ import annotations
