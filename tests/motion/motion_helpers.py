@@ -21,6 +21,20 @@ def noise(rng: np.random.Generator, h: int, w: int) -> Frame:
     return f
 
 
+def photo(rng: np.random.Generator, h: int, w: int) -> Frame:
+    """A smooth, photo-like picture with a little grain (no row or segment
+    repeats exactly, but neighbours are close)."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    f = np.empty((h, w, 4), np.uint8)
+    f[..., 0] = (128 + 60 * np.sin(xx / 37) + 40 * np.cos(yy / 23) + rng.normal(0, 5, (h, w))).clip(
+        0, 255
+    )
+    f[..., 1] = (100 + 80 * np.sin((xx + yy) / 60) + rng.normal(0, 5, (h, w))).clip(0, 255)
+    f[..., 2] = (90 + 70 * np.cos(xx / 81 - yy / 29) + rng.normal(0, 5, (h, w))).clip(0, 255)
+    f[..., 3] = 255
+    return f
+
+
 def textish(rng: np.random.Generator, h: int, w: int, line: int = 12) -> Frame:
     """Dark 'words' on white in lines of ``line`` px with blank rows between
     them and blank stretches: content full of repeated (blank) rows."""

@@ -20,7 +20,7 @@ from screencodec.motion import MotionStage, _rowhash, detect
 from screencodec.motion._regions import Copy, apply_copies
 from screencodec.wire import build_update
 
-from .motion_helpers import Frame, make_pair, noise, roundtrip, textish
+from .motion_helpers import Frame, make_pair, noise, photo, roundtrip, textish
 
 W, H = 640, 400
 
@@ -98,20 +98,6 @@ def test_copies_are_capped_per_update() -> None:
         detect.MAX_COPIES = old
 
 
-def _photo(rng: np.random.Generator, h: int, w: int) -> Frame:
-    """A smooth, photo-like picture with a little grain (no row or segment
-    repeats exactly, but neighbours are close)."""
-    yy, xx = np.mgrid[0:h, 0:w]
-    f = np.empty((h, w, 4), np.uint8)
-    f[..., 0] = (128 + 60 * np.sin(xx / 37) + 40 * np.cos(yy / 23) + rng.normal(0, 5, (h, w))).clip(
-        0, 255
-    )
-    f[..., 1] = (100 + 80 * np.sin((xx + yy) / 60) + rng.normal(0, 5, (h, w))).clip(0, 255)
-    f[..., 2] = (90 + 70 * np.cos(xx / 81 - yy / 29) + rng.normal(0, 5, (h, w))).clip(0, 255)
-    f[..., 3] = 255
-    return f
-
-
 @pytest.mark.parametrize("background", ["noise", "photo"])
 @pytest.mark.parametrize(
     "step",
@@ -124,7 +110,7 @@ def test_moved_window_is_one_copy_plus_what_it_reveals(
     """Any offset, horizontal, vertical or diagonal, near or beyond the
     window's own size: one COPY, and only the uncovered background is sent."""
     rng = np.random.default_rng(11)
-    wall = noise(rng, H, W) if background == "noise" else _photo(rng, H, W)
+    wall = noise(rng, H, W) if background == "noise" else photo(rng, H, W)
     win = textish(rng, 150, 240, line=12)
     win[..., :3] = 255 - win[..., :3]  # a dark terminal
     win[:18] = (70, 70, 70, 255)  # its title bar
@@ -152,7 +138,7 @@ def test_window_dragged_by_changing_steps_skips_the_row_search(
     goes straight to the 2-D search (which finds vertical steps too) instead
     of hashing rows for a vertical shift first."""
     rng = np.random.default_rng(5)
-    wall = _photo(rng, H, W)
+    wall = photo(rng, H, W)
     win = textish(rng, 150, 240, line=12)
     win[:18] = (70, 70, 70, 255)
     hashed: list[int] = []

@@ -4,7 +4,7 @@ They grow to what the largest search needed (megabytes for a window dragged
 across a wide screen); a session that dragged one window must not hold that
 for the rest of its life. Through a real encoder and decoder: a dragged
 window is one COPY, the tables are held while the drag goes on and for
-``_TABLES_IDLE`` updates after it, then given back, and a later drag finds
+``_TABLES_IDLE`` updates after its last 2-D search, then given back, and a later drag finds
 the window again (exact, one COPY) with fresh tables.
 """
 
@@ -37,10 +37,11 @@ def test_tables_given_back_after_a_drag_and_made_again() -> None:
     assert stage is not None and stage.scratch_bytes <= _SMALL  # nothing reserved yet
     roundtrip(enc, dec, _frame(bg, win, 40, 60, 0))
     x, y = 40, 60
-    for i in range(6):  # a diagonal drag, 24 px an update
-        x, y = x + 24, y + 16
+    for i in range(6):  # a diagonal drag by a hand, its step never guessed
+        x, y = (x + 24, y + 16) if i % 2 == 0 else (x + 31, y + 9)
         copies, _ = roundtrip(enc, dec, _frame(bg, win, x, y, 0))
         assert copies == 1, (i, copies)
+        assert stage.last.searches == 1, i  # the tables were used this update
     held = stage.scratch_bytes
     assert held >= 256 * 1024, held
     # The drag is over; typing goes on. Held up to the idle limit, then freed.

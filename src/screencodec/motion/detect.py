@@ -30,8 +30,12 @@ what the viewer shows):
    are looked up among them (``segment_shifts``: linear in the region's
    area, whatever the distance). A segment found at one to three places
    votes for those shifts; repeating content does not vote. A region that
-   the last update found mostly moved in 2-D (a window being dragged, whose
-   step changes every update) goes straight to this search, without the
+   the last update found mostly moved in 2-D (a window being dragged) first
+   tries the step it moved by, the steps a pixel away (a hand speeds up and
+   turns), twice it and half it (a pointer's events arrive one or two to a
+   frame): every 16th row picks the likeliest, which is verified, and when
+   it leaves no more than the strips a move reveals, the search is not
+   needed. Otherwise the region goes straight to this search, without the
    row hashes of step 2.
 4. **Exact verification.** Each candidate shift is checked pixel by pixel in C
    (``match_runs``): per row, the longest run of columns equal to the shifted
@@ -109,6 +113,9 @@ _MAX_CANDIDATES = 3
 _FIRST_STRIPS = 2
 #: Updates in a row that a region moved in 2-D may skip the row search.
 _ROW_SKIPS = 3
+#: A dragged window's guessed steps are screened on every _SCREEN_STEP-th row
+#: of its region before the likeliest is verified on all of them.
+_SCREEN_STEP = 16
 #: Updates without a 2-D search after which its tables are given back: they
 #: grow to what the largest search needed (2.4 MB for the corpus window drag,
 #: about 9 MB for a 3840-wide region), and one drag should not hold that for
@@ -161,6 +168,10 @@ class MotionStats:
     over_budget: bool = False
     #: COPY ops that came from the update's prediction (``predict``).
     predicted: int = 0
+    #: Regions whose drag step was guessed (``_guess_move``), and 2-D
+    #: searches run (``segment_shifts``).
+    guessed: int = 0
+    searches: int = 0
 
 
 class MotionStage:
@@ -237,8 +248,9 @@ class MotionStage:
         self._deadline = 0.0
         self._room = MAX_COPIES
         self._extent = Rect(0, 0, 0, 0)  # of this frame's damage
-        #: boxes of the regions the last update found mostly moved in 2-D
-        self._moved: list[Rect] = []
+        #: the regions the last update found mostly moved in 2-D: their boxes
+        #: and the shift of their largest copy (a dragged window's step)
+        self._moved: list[tuple[Rect, tuple[int, int]]] = []
         #: updates in a row that skipped the row search for such a region
         self._row_skips = 0
         #: updates since the last 2-D search (the tables' idle time)
@@ -358,7 +370,8 @@ class MotionStage:
         pre = predicted.copies if predicted is not None else []
         # A scroll predicted again keeps its box (that of the damage where
         # it was found), so copies that fall short one update (content
-        # that did not move at an edge) do not shrink it for the next.
+        # that did not move at an edge) do not shrink it for the next; it
+        # grows over the copies (a window dragged up or down moves on).
         self._scrolled = {}
         fresh: list[_Fresh] = []
         scroll_area = None
@@ -370,7 +383,10 @@ class MotionStage:
             big = max(pre, key=lambda c: c.dest.area).dest
             reach = abs(g.dy) + PREDICT_MARGIN
             scroll_area = Rect(g.x0, big.y - reach, g.x1 - g.x0, big.h + 2 * reach)
-            self._scrolled[g.dy] = (sum(c.dest.area for c in pre), g.box, g.x0, g.x1)
+            hull = g.box
+            for c in pre:
+                hull = hull.union(c.dest)
+            self._scrolled[g.dy] = (sum(c.dest.area for c in pre), hull, g.x0, g.x1)
             fresh += g.fresh
         if keyframe or not len(rects):
             if pre:
@@ -427,7 +443,13 @@ class MotionStage:
                 region.verified += self._verify(ref, frame, box, list(known))
             found = self._select(region.verified)
             unexplained = area - sum(c.dest.area for c in found) >= self.min_area
-            if unexplained and _near(box, moved) and self._row_skips < _ROW_SKIPS:
+            step = _step_near(box, moved)
+            if unexplained and step is not None:
+                # A window being dragged moves on by about its last step.
+                region.verified += self._guess_move(ref, frame, box, step, known)
+                found = self._select(region.verified)
+                unexplained = not _move_explains(area, found, self.min_area)
+            if unexplained and step is not None and self._row_skips < _ROW_SKIPS:
                 # A window being dragged: its next step is a 2-D move too, which
                 # row hashes cannot find, and the 2-D search finds vertical
                 # shifts as well. Its anchors come from rows the copies left damage in.
@@ -588,6 +610,7 @@ class MotionStage:
             return []
         starts = _distinct_sorted(np.sort((rows - hull.y) // step)) * step + hull.y
         spread = np.argsort((np.arange(len(starts)) * 0.618034) % 1.0, kind="stable")
+        self.last.searches += 1
         shifts = _rowhash.segment_shifts(
             ref, frame, (hull.x, hull.y, hull.w, hull.h), starts[spread][:_MAX_RUN_TRIES],
             scan=(scan.x, scan.y, scan.w, scan.h), k=self.segment, min_detail=3,
@@ -620,7 +643,8 @@ class MotionStage:
         if 2 * moved >= region.area and not scrolled:
             # Mostly a 2-D move, and nothing beside it that row hashes found
             # (a pane scrolling next to the dragged window keeps its search).
-            self._moved.append(region.box)
+            top = max((c for c in found if c.dest.x != c.src_x), key=lambda c: c.dest.area)
+            self._moved.append((region.box, (top.dest.x - top.src_x, top.dest.y - top.src_y)))
         if found or not self.last.over_budget:
             self._misses.record(region.box, bool(found))
         for c in found:
@@ -640,6 +664,37 @@ class MotionStage:
         if dy == 0:
             return self.max_hscroll is None or abs(dx) <= self.max_hscroll
         return self.max_move is None or max(abs(dx), abs(dy)) <= self.max_move
+
+    def _guess_move(
+        self, ref: Frame, frame: Frame, box: Rect, step: tuple[int, int],
+        known: dict[tuple[int, int], None],
+    ) -> list[_Verified]:  # fmt: skip
+        """The likeliest of a dragged window's guessed shifts (its last
+        ``step`` and the steps a pixel away from it, twice and half it: one
+        or two pointer events a frame), verified over ``box``; none when no
+        guess matches a sampled row. Screening (up to 11 guesses, outside
+        the budget: its cost is bounded by the box) costs a sixteenth of a
+        verification per guess, so a wrong guess costs little more than a
+        right one, and far less than the search."""
+        dx, dy = step
+        guesses = [(dx + ex, dy + ey) for ey in (-1, 0, 1) for ex in (-1, 0, 1)]
+        guesses.append((2 * dx, 2 * dy))
+        if dx % 2 == 0 and dy % 2 == 0:
+            guesses.append((dx // 2, dy // 2))
+        guesses = [g for g in guesses if g != (0, 0) and g not in known and self._allowed(*g)]
+        sampled = np.zeros(box.h, np.bool_)
+        sampled[_SCREEN_STEP // 2 :: _SCREEN_STEP] = True
+        best, best_run = None, 0
+        for g in guesses:
+            starts, ends = _rowhash.match_runs(
+                ref, frame, (box.x, box.y, box.w, box.h), g[0], g[1],
+                min_run=min(self.min_run, box.w), row_mask=sampled,
+            )  # fmt: skip
+            run = int((ends[sampled] - starts[sampled]).sum())
+            if run > best_run:
+                best, best_run = g, run
+        self.last.guessed += 1
+        return [] if best is None else self._verify(ref, frame, box, [best])
 
     def _verify(
         self, ref: Frame, frame: Frame, box: Rect, cands: list[tuple[int, int]]
@@ -771,10 +826,25 @@ def _extent(rects: Rects) -> Rect:
     return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
-def _near(box: Rect, boxes: list[Rect]) -> bool:
-    """Whether ``box`` is mostly one of ``boxes`` (a dragged window's region
-    moves by a step each update)."""
-    return any(2 * box.intersection(b).area >= max(box.area, b.area) for b in boxes)
+def _step_near(box: Rect, moved: list[tuple[Rect, tuple[int, int]]]) -> tuple[int, int] | None:
+    """The step of the region of ``moved`` that ``box`` mostly is (a dragged
+    window's region moves by a step each update), or None."""
+    for b, step in moved:
+        if 2 * box.intersection(b).area >= max(box.area, b.area):
+            return step
+    return None
+
+
+def _move_explains(area: int, found: list[Copy], min_area: int) -> bool:
+    """Whether ``found`` leaves of a region's ``area`` pixels of damage no
+    more than what a move of its largest copy reveals (a strip as wide as
+    the step along each moving edge) and ``min_area``."""
+    if not found:
+        return False
+    top = max(found, key=lambda c: c.dest.area)
+    d = top.dest
+    revealed = abs(d.x - top.src_x) * d.h + abs(d.y - top.src_y) * d.w
+    return area - sum(c.dest.area for c in found) < min_area + revealed
 
 
 def _area_in(members: Rects, x0: int, x1: int) -> int:

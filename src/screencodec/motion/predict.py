@@ -40,8 +40,10 @@ __all__ = ["PREDICT_MARGIN", "Prediction", "ScrollGuess", "diff_scrolled"]
 Rects = npt.NDArray[np.int32]
 #: Frame rows hashed during a guess, for the stage's cache: (strips, y0, hashes).
 Fresh = tuple[list[tuple[int, int]], int, npt.NDArray[np.uint64]]
-#: Rows above and below the last scroll's box where rows may be copied too:
-#: the rows a scroll changes vary with the content from update to update.
+#: Rows above and below the last scroll's box where rows may be copied too,
+#: beyond the scroll's own distance (a window dragged up or down moves out of
+#: its box by that much): the rows a scroll changes vary with the content
+#: from update to update.
 PREDICT_MARGIN = 32
 
 
@@ -83,8 +85,9 @@ def diff_scrolled(
     largest) and the changed boxes outside them, in the frame's tile grid."""
     height = cur.shape[0]
     box = guess.box
-    r0 = max(0, box.y - PREDICT_MARGIN) // tile * tile
-    r1 = min(height, -(-(box.bottom + PREDICT_MARGIN) // tile) * tile)
+    reach = PREDICT_MARGIN + abs(guess.dy)
+    r0 = max(0, box.y - reach) // tile * tile
+    r1 = min(height, -(-(box.bottom + reach) // tile) * tile)
     moved = np.zeros(height, np.uint8)
     spans = np.zeros((height, 2), np.int32)
     found: list[Rects] = []
