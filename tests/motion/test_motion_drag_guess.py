@@ -151,3 +151,35 @@ def test_a_window_redrawn_as_it_moves_stays_exact() -> None:
         n, _ = roundtrip(enc, dec, f)
         if k:
             assert n >= 1, k
+
+
+@pytest.mark.parametrize("dx", [-40, 24, -7])
+def test_a_horizontal_scroll_is_guessed_too(dx: int) -> None:
+    """A wide sheet scrolled sideways in a fixed viewport (a spreadsheet, a
+    long line in an editor) moves in 2-D to the stage (its columns change):
+    after the first update its step is guessed, one COPY of the viewport
+    minus the strip it reveals, and nothing searched."""
+    rng = np.random.default_rng(4)
+    sheet = textish(rng, 300, 2000, line=14)
+    wall = photo(rng, H, W)
+    vx, vy, vw, vh = 60, 100, 640, 300
+    enc, dec = make_pair(W, H)
+    stage = enc.motion_stage
+    assert stage is not None
+    stage.budget = 60.0
+    pos = 600
+    for k in range(6):
+        f = wall.copy()
+        f[vy : vy + vh, vx : vx + vw] = sheet[:, pos : pos + vw]
+        data = enc.encode(f)
+        assert np.array_equal(dec.decode(data)[..., :3], f[..., :3])
+        if k >= 1:
+            copies = copies_in(data)
+            assert len(copies) == 1, (k, copies)
+            sx, sy, cx, cy, cw, ch = copies[0]
+            assert (cx - sx, cy - sy) == (dx, 0) and cw == vw - abs(dx), (k, copies)
+            assert vy <= cy and cy + ch <= vy + vh and ch >= vh - 28, (k, copies)
+            m = stage.last
+            assert (m.searches, m.guessed) == ((1, 0) if k == 1 else (0, 1)), (k, m)
+            assert enc.last.changed_pixels <= 1.1 * abs(dx) * vh, k
+        pos -= dx
