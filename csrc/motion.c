@@ -444,6 +444,29 @@ void sc_apply_copies(uint8_t *buf, ptrdiff_t stride, const int32_t *ops, ptrdiff
     }
 }
 
+/* Widen `bx` (x0, x1, y0, y1; x1 < x0 while it holds no change) by the
+ * pixels of columns [lo, hi) that differ between rows a and b (row y, below
+ * every row the box holds). */
+static inline void widen_box(const uint8_t *a, const uint8_t *b, int32_t lo, int32_t hi, int32_t y,
+                             int32_t *bx) {
+    const ptrdiff_t f = sc_row_first_diff(a, b, lo, hi);
+    if (f == hi)
+        return;
+    /* Only the part right of the box found so far can widen it. */
+    const ptrdiff_t l = sc_row_last_diff(a, b, f > bx[1] ? f : bx[1], hi);
+    if (bx[1] < bx[0]) { /* the box's first change */
+        bx[0] = (int32_t)f;
+        bx[1] = (int32_t)l;
+        bx[2] = y;
+    } else {
+        if (f < bx[0])
+            bx[0] = (int32_t)f;
+        if (l > bx[1])
+            bx[1] = (int32_t)l;
+    }
+    bx[3] = y;
+}
+
 ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                        ptrdiff_t cur_stride, int32_t x, int32_t y, int32_t w, int32_t h,
                        int32_t tile, int32_t *out) {
@@ -451,31 +474,17 @@ ptrdiff_t sc_rect_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t
     for (int32_t ty = 0; ty < h; ty += tile) {
         int32_t th = imin(tile, h - ty);
         for (int32_t tx = 0; tx < w; tx += tile) {
-            ptrdiff_t lo = x + tx, hi = x + imin(tx + tile, w);
-            ptrdiff_t bx0 = hi, bx1 = lo - 1;
-            int32_t by0 = -1, by1 = -1;
-            for (int32_t r = y + ty; r < y + ty + th; r++) {
-                const uint8_t *a = prev + (ptrdiff_t)r * prev_stride;
-                const uint8_t *b = cur + (ptrdiff_t)r * cur_stride;
-                ptrdiff_t f = sc_row_first_diff(a, b, lo, hi);
-                if (f == hi)
-                    continue;
-                /* Only the part outside the box found so far can widen it. */
-                ptrdiff_t l = sc_row_last_diff(a, b, f > bx1 ? f : bx1, hi);
-                if (f < bx0)
-                    bx0 = f;
-                if (l > bx1)
-                    bx1 = l;
-                if (by0 < 0)
-                    by0 = r;
-                by1 = r;
-            }
-            if (by0 < 0)
+            const int32_t lo = x + tx, hi = x + imin(tx + tile, w);
+            int32_t bx[4] = {0, -1, 0, 0};
+            for (int32_t r = y + ty; r < y + ty + th; r++)
+                widen_box(prev + (ptrdiff_t)r * prev_stride, cur + (ptrdiff_t)r * cur_stride, lo,
+                          hi, r, bx);
+            if (bx[1] < bx[0])
                 continue;
-            out[4 * n + 0] = (int32_t)bx0;
-            out[4 * n + 1] = by0;
-            out[4 * n + 2] = (int32_t)(bx1 - bx0 + 1);
-            out[4 * n + 3] = by1 - by0 + 1;
+            out[4 * n + 0] = bx[0];
+            out[4 * n + 1] = bx[2];
+            out[4 * n + 2] = bx[1] - bx[0] + 1;
+            out[4 * n + 3] = bx[3] - bx[2] + 1;
             n++;
         }
     }
@@ -489,23 +498,7 @@ static void diff_span(const uint8_t *a, const uint8_t *b, int32_t lo, int32_t hi
                       int32_t tile, int32_t *bounds) {
     for (int32_t t = lo / tile; lo < hi; t++) {
         const int32_t end = imin((t + 1) * tile, hi);
-        ptrdiff_t f = sc_row_first_diff(a, b, lo, end);
-        if (f < end) {
-            int32_t *bx = bounds + 4 * (ptrdiff_t)t;
-            /* Only the part right of the box found so far can widen it. */
-            ptrdiff_t l = sc_row_last_diff(a, b, f > bx[1] ? f : bx[1], end);
-            if (bx[1] < bx[0]) { /* the tile's first change */
-                bx[0] = (int32_t)f;
-                bx[1] = (int32_t)l;
-                bx[2] = y;
-            } else {
-                if (f < bx[0])
-                    bx[0] = (int32_t)f;
-                if (l > bx[1])
-                    bx[1] = (int32_t)l;
-            }
-            bx[3] = y;
-        }
+        widen_box(a, b, lo, end, y, bounds + 4 * (ptrdiff_t)t);
         lo = end;
     }
 }
