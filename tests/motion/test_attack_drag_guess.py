@@ -310,12 +310,6 @@ def _two_windows(guess: bool) -> list[tuple[int, int]]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_move_explains tolerates min_area (16384 px) beyond what the move "
-    "reveals, so a second window in the region that moved by another step is "
-    "left un-copied (the old rule searched once leftover >= min_area)",
-)
 def test_a_second_window_in_the_drag_region_is_copied_as_without_the_guess() -> None:
     """The guess explains the large window; the small one (8,100 px) moved by
     another step. Without the guess the search copies both every update;

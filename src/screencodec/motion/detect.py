@@ -448,7 +448,7 @@ class MotionStage:
                 # A window being dragged moves on by about its last step.
                 region.verified += self._guess_move(ref, frame, box, step, known)
                 found = self._select(region.verified)
-                unexplained = not _move_explains(area, found, self.min_area)
+                unexplained = not _move_explains(area, found, self.min_area, self.min_copy_area)
             if unexplained and step is not None and self._row_skips < _ROW_SKIPS:
                 # A window being dragged: its next step is a 2-D move too, which
                 # row hashes cannot find, and the 2-D search finds vertical
@@ -835,16 +835,20 @@ def _step_near(box: Rect, moved: list[tuple[Rect, tuple[int, int]]]) -> tuple[in
     return None
 
 
-def _move_explains(area: int, found: list[Copy], min_area: int) -> bool:
-    """Whether ``found`` leaves of a region's ``area`` pixels of damage no
-    more than what a move of its largest copy reveals (a strip as wide as
-    the step along each moving edge) and ``min_area``."""
+def _move_explains(area: int, found: list[Copy], min_area: int, min_copy_area: int) -> bool:
+    """Whether ``found`` leaves of a region's ``area`` pixels of damage less
+    than ``min_area`` (what the plain rule leaves unsearched), or no more
+    than what a move of its largest copy reveals (a strip as wide as the
+    step along each moving edge) and less than the smallest copy beside it:
+    a second window moving in the same region is left to the search."""
     if not found:
         return False
     top = max(found, key=lambda c: c.dest.area)
     d = top.dest
-    revealed = abs(d.x - top.src_x) * d.h + abs(d.y - top.src_y) * d.w
-    return area - sum(c.dest.area for c in found) < min_area + revealed
+    dx, dy = abs(d.x - top.src_x), abs(d.y - top.src_y)
+    revealed = dx * d.h + dy * d.w - dx * dy
+    left = area - sum(c.dest.area for c in found)
+    return left < min_area or left < revealed + min_copy_area
 
 
 def _area_in(members: Rects, x0: int, x1: int) -> int:
