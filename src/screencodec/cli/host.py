@@ -2,8 +2,8 @@
 
 Runs one event loop: the listener or relay registration hands each
 authenticated channel to :meth:`Host.serve`; a display task turns host events
-into the banner and status lines; on X11 a watcher pauses remote input when
-the local user moves the pointer.
+into the banner and status lines; on X11 watchers pause remote input when
+the local user moves the pointer, types or clicks.
 
 All terminal output goes through one :class:`TerminalQuestions`: questions are
 asked one at a time and nothing prints over an open one. Every string a peer
@@ -585,7 +585,7 @@ async def _host_main(args: argparse.Namespace) -> int:
     sharing = [False]
     shower = asyncio.ensure_future(_show(host, ui, sharing, commands))
     sayer = asyncio.ensure_future(commands.run(terminal.commands))
-    watcher = _start_watcher(host)
+    watchers = _start_watchers(host)
     opened: Any = None
 
     def on_lost(_: object) -> Any:
@@ -626,27 +626,32 @@ async def _host_main(args: argparse.Namespace) -> int:
             # Whatever closing the listener did: the host releases what the
             # agent held and empties its spare keycodes on the user's screen.
             await host.close()
-        for task in (shower, sayer, watcher):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*(t for t in (shower, sayer, watcher) if t),
-                             return_exceptions=True)  # fmt: skip
+        tasks = [shower, sayer, *watchers]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if sharing[0]:
             print(STOPPED, flush=True)
     return 0
 
 
-def _start_watcher(host: Host) -> asyncio.Task[None] | None:
-    """On X11, the local user's pointer movement pauses remote input."""
+def _start_watchers(host: Host) -> list[asyncio.Task[None]]:
+    """On X11, the local user's pointer movement, keys and clicks pause
+    remote input (each watcher that the display supports)."""
+    from screencodec.transport.input.xpresses import LocalPressWatcher
     from screencodec.transport.input.xtest import LocalPointerWatcher, XTestInjector
 
-    if not isinstance(host.injector, XTestInjector):
-        return None
-    try:
-        watcher = LocalPointerWatcher(host.local_input_activity, host.injector)
-    except ScreencodecError:
-        return None
-    return asyncio.ensure_future(watcher.run())
+    injector = host.injector
+    if not isinstance(injector, XTestInjector):
+        return []
+    tasks = []
+    for make in (LocalPointerWatcher, LocalPressWatcher):
+        try:
+            watcher = make(host.local_input_activity, injector)
+        except ScreencodecError:
+            continue  # no XInput 2.2, say: the other watcher still serves
+        tasks.append(asyncio.ensure_future(watcher.run()))
+    return tasks
 
 
 def run_host(args: argparse.Namespace) -> int:

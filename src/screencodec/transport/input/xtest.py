@@ -45,7 +45,9 @@ modifiers, so Shift+Tab and Shift+arrows mean what the agent meant.
 
 :class:`LocalPointerWatcher` polls ``query_pointer`` and calls a callback when
 the pointer moved to somewhere the injector did not put it: that is the local
-user's hand on the mouse, and local input wins.
+user's hand on the mouse, and local input wins. The local user's keys and
+clicks are seen by ``screencodec.transport.input.xpresses``, from the presses
+the injector says it made (``claims_press``).
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ __all__ = ["LocalPointerWatcher", "XTestInjector"]
 _log = logging.getLogger(__name__)
 #: How long ``query_pointer`` waits for the worker (the queue ahead of it included).
 _QUERY_TIMEOUT = 30.0
+#: A press this injector made explains a press the X server reports this long
+#: after (``claims_press``; a watcher reads them within its poll period), and
+#: at most this many are remembered (a long paste with no watcher reading).
+_CLAIM_WINDOW = 2.0
+_CLAIM_MAX = 4096
 
 _SHIFT_L, _SHIFT_R, _LEVEL3, _NUM_LOCK = 0xFFE1, 0xFFE2, 0xFE03, 0xFF7F
 #: Modifiers the injector manages for printable keys: Shift, AltGr (level 3),
@@ -333,6 +340,10 @@ class XTestInjector(InputInjector):
         self._reached = 0
         self._flush_at = 0  # the worker syncs once it has taken this many
         self._moves: deque[tuple[int, tuple[int, int]]] = deque()
+        #: presses made, (when, "key" or "button", keycode or button), for
+        #: ``claims_press``; the worker appends, a watcher's thread takes
+        self._made: deque[tuple[float, str, int]] = deque(maxlen=_CLAIM_MAX)
+        self._made_lock = threading.Lock()
         self._closing = False
         self._worker = threading.Thread(target=self._run, name="xtest-injector", daemon=True)
         self._worker.start()
@@ -372,6 +383,28 @@ class XTestInjector(InputInjector):
             while len(self._moves) > 1 and self._moves[1][0] <= self._reached:
                 self._moves.popleft()  # superseded at the server
             return pos == self.last_position or any(p == pos for _, p in self._moves)
+
+    def claims_press(self, kind: str, detail: int) -> bool:
+        """Whether a press the X server reported, a key (``kind`` "key",
+        ``detail`` its keycode) or a button ("button", its number), is one
+        this injector made: made in the last ``_CLAIM_WINDOW`` s and not
+        claimed before. Each press explains one report, so the local user
+        pressing the same key as the agent is still seen."""
+        now = time.monotonic()
+        with self._made_lock:
+            made = self._made
+            while made and now - made[0][0] > _CLAIM_WINDOW:
+                made.popleft()
+            for i, (_, k, d) in enumerate(made):
+                if k == kind and d == detail:
+                    del made[i]
+                    return True
+        return False
+
+    def _made_press(self, kind: str, detail: int) -> None:
+        """Note a press before it is sent (a watcher may read it right after)."""
+        with self._made_lock:
+            self._made.append((time.monotonic(), kind, detail))
 
     def pending(self) -> int:
         """How many actions wait in the queue (not yet taken by the worker)."""
@@ -489,6 +522,8 @@ class XTestInjector(InputInjector):
     def _do_button(self, button: int, down: bool) -> None:
         if self._disp is None:
             return
+        if down:
+            self._made_press("button", button)
         self._fake(self._disp, self._X.ButtonPress if down else self._X.ButtonRelease, button)
         (self._buttons.add if down else self._buttons.discard)(button)
 
@@ -499,6 +534,7 @@ class XTestInjector(InputInjector):
         for count, neg, pos in ((dy, 4, 5), (dx, 6, 7)):
             b = pos if count > 0 else neg
             for _ in range(abs(count)):
+                self._made_press("button", b)
                 self._fake(self._disp, self._X.ButtonPress, b)
                 self._fake(self._disp, self._X.ButtonRelease, b)
 
@@ -674,6 +710,7 @@ class XTestInjector(InputInjector):
         self._owner = None
 
     def _press(self, keycode: int) -> None:
+        self._made_press("key", keycode)
         self._fake(self._disp, self._X.KeyPress, keycode)
         self._down.add(keycode)
         self._last_event[keycode] = time.monotonic()
