@@ -83,6 +83,7 @@ def test_recorded_session_replays_bit_exact_and_seeks(tmp_path: Path) -> None:
             await host.send_chat("hello Alice", peer=host.viewers[0])
             assert await alice.send_file(sent_file)
             host.local_input_activity()
+            host.local_input_activity("keyboard")  # what the X11 press watcher says
             await until(lambda: bob.decoded >= 40 and alice.decoded >= 40, what="40 updates")
             for v in viewers:
                 await v.bye("done")
@@ -145,7 +146,8 @@ def _check_audit(path: Path, file_sha: str) -> None:
     assert consent["answer"] == consent["asked"] == "view+control"
     assert any(e["type"] == "grant" and e["level"] == "view+control" for e in events)
     intervals = {(e["who"], e["device"]) for e in events if e["type"] == "input"}
-    assert {("agent", "pointer"), ("agent", "keyboard"), ("local", "input")} <= intervals
+    assert {("agent", "pointer"), ("agent", "keyboard"), ("local", "input"),
+            ("local", "keyboard")} <= intervals  # fmt: skip
     chats = [(e["from"], e["text"]) for e in events if e["type"] == "chat"]
     assert sorted(chats) == [("host", "hello Alice"), ("viewer", "hi, Alice here")]
     (f,) = [e for e in events if e["type"] == "file"]

@@ -40,20 +40,20 @@ def _local(display: str, *args: str) -> None:
     subprocess.run(["xdotool", *args], check=True, env={**os.environ, "DISPLAY": display})
 
 
-def _settled(watcher: LocalPressWatcher, presses: int) -> bool:
+def _settled(watcher: LocalPressWatcher, presses: int) -> set[str]:
     """Read what arrived until ``presses`` reports were seen (up to 5 s);
-    whether one of them was the local user's."""
-    deadline, local = time.monotonic() + 5, False
+    the devices of those that were the local user's."""
+    deadline, local = time.monotonic() + 5, set()
     while watcher.presses < presses:
         assert time.monotonic() < deadline, (watcher.presses, presses)
-        local |= watcher.poll()
+        local.update(watcher.poll())
         time.sleep(0.01)
-    return local | watcher.poll()
+    return local | set(watcher.poll())
 
 
 def test_the_agents_own_keys_and_clicks_are_not_the_local_user(xdisplay: str) -> None:
     inj = XTestInjector(xdisplay)
-    watcher = LocalPressWatcher(lambda: None, inj, xdisplay)
+    watcher = LocalPressWatcher(lambda _: None, inj, xdisplay)
     try:
         # Plain, shifted, AltGr-free symbols, a keysym on no key (typed
         # through a spare keycode), Return; a click and a wheel.
@@ -69,7 +69,7 @@ def test_the_agents_own_keys_and_clicks_are_not_the_local_user(xdisplay: str) ->
         inj.wheel(0, 3)
         assert inj.flush(5)
         # 16 characters, their Shifts (W, !, @), é, Return, the click, 3 wheel steps.
-        assert not _settled(watcher, 16 + 3 + 1 + 1 + 1 + 3)
+        assert _settled(watcher, 16 + 3 + 1 + 1 + 1 + 3) == set()
         assert watcher.local_presses == 0
         # An agent holding a key: the server repeats it, no new press.
         inj.key(ord("x"), True, "x")
@@ -77,7 +77,7 @@ def test_the_agents_own_keys_and_clicks_are_not_the_local_user(xdisplay: str) ->
         time.sleep(1.0)
         inj.key(ord("x"), False, "x")
         assert inj.flush(5)
-        assert not _settled(watcher, watcher.presses + 1)
+        assert _settled(watcher, watcher.presses + 1) == set()
         time.sleep(0.1)
         assert not watcher.poll() and watcher.local_presses == 0
     finally:
@@ -85,14 +85,19 @@ def test_the_agents_own_keys_and_clicks_are_not_the_local_user(xdisplay: str) ->
         inj.close()
 
 
-@pytest.mark.parametrize("action", [("key", "a"), ("key", "shift+Tab"), ("click", "1")])
-def test_a_local_key_or_click_is_the_local_user(xdisplay: str, action: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("action", "device"),
+    [(("key", "a"), "keyboard"), (("key", "shift+Tab"), "keyboard"), (("click", "1"), "pointer")],
+)
+def test_a_local_key_or_click_is_the_local_user(
+    xdisplay: str, action: tuple[str, str], device: str
+) -> None:
     inj = XTestInjector(xdisplay)
-    watcher = LocalPressWatcher(lambda: None, inj, xdisplay)
+    watcher = LocalPressWatcher(lambda _: None, inj, xdisplay)
     try:
         before = watcher.presses
         _local(xdisplay, *action)
-        assert _settled(watcher, before + 1)
+        assert _settled(watcher, before + 1) == {device}
         assert watcher.local_presses >= 1
     finally:
         watcher.close()
@@ -103,14 +108,14 @@ def test_the_local_user_pressing_the_agents_key_is_still_seen(xdisplay: str) -> 
     """Each press the injector made explains one report: the same key
     pressed once more by the local user is left over, and is theirs."""
     inj = XTestInjector(xdisplay)
-    watcher = LocalPressWatcher(lambda: None, inj, xdisplay)
+    watcher = LocalPressWatcher(lambda _: None, inj, xdisplay)
     try:
         before = watcher.presses
         inj.key(ord("q"), True, "q")
         inj.key(ord("q"), False, "q")
         assert inj.flush(5)
         _local(xdisplay, "key", "q")
-        assert _settled(watcher, before + 2)
+        assert _settled(watcher, before + 2) == {"keyboard"}
         assert watcher.local_presses == 1
     finally:
         watcher.close()
@@ -183,3 +188,12 @@ def test_the_cli_host_watches_pointer_and_presses(
             inj.close()
 
     run(main())
+
+
+def test_the_device_is_one_the_audit_log_knows() -> None:
+    host = Host(SyntheticDesktop(320, 240, scenario="idle"), consent=allow())
+    for device in ("input", "pointer", "keyboard"):
+        host.local_input_activity(device)
+    with pytest.raises(ValueError, match="device must be one of"):
+        host.local_input_activity("touchscreen")
+    run(host.close())

@@ -645,9 +645,12 @@ def _start_watchers(host: Host) -> list[asyncio.Task[None]]:
     if not isinstance(injector, XTestInjector):
         return []
     tasks = []
-    for make in (LocalPointerWatcher, LocalPressWatcher):
+    for make in (
+        lambda: LocalPointerWatcher(lambda: host.local_input_activity("pointer"), injector),
+        lambda: LocalPressWatcher(host.local_input_activity, injector),
+    ):
         try:
-            watcher = make(host.local_input_activity, injector)
+            watcher = make()
         except ScreencodecError:
             continue  # no XInput 2.2, say: the other watcher still serves
         tasks.append(asyncio.ensure_future(watcher.run()))

@@ -106,8 +106,10 @@ class AuditTracker:
             out += self._file(msg, self._out, self._in, "to-viewer")
         return out
 
-    def local_input(self, t: float) -> list[Event]:
-        return self._expire(t) + self._activity(t, "local", "input")
+    def local_input(self, t: float, device: str = "input") -> list[Event]:
+        """The local user's ``device`` ("pointer", "keyboard", or "input"
+        when the host could not tell) was used at ``t``."""
+        return self._expire(t) + self._activity(t, "local", device)
 
     def tick(self, t: float) -> list[Event]:
         """Close intervals that ended more than :data:`INPUT_GAP` before ``t``."""

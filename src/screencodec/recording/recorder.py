@@ -338,7 +338,7 @@ class SessionRecorder:
         elif kind == "consent":
             events = [obj]
         elif kind == "local":
-            events = self.audit.local_input(rel)
+            events = self.audit.local_input(rel, obj or "input")
         elif kind == "seek":
             self._pending_seek = obj
             return
@@ -567,9 +567,10 @@ class Recorder:
 
         return _asked
 
-    def local_input(self) -> None:
+    def local_input(self, device: str = "input") -> None:
+        """The local user used ``device`` ("pointer", "keyboard" or "input")."""
         for session in self.sessions:
-            session.put("local")
+            session.put("local", device)
 
     def end_session(self, session: SessionRecorder, reason: str) -> None:
         session.end(reason)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import abc
 
-__all__ = ["InputInjector"]
+__all__ = ["LOCAL_DEVICES", "InputInjector"]
+
+#: What the local user's input came from, as ``Host.local_input_activity``
+#: and a recording's audit log name it: "input" when the caller cannot tell.
+LOCAL_DEVICES = frozenset({"input", "pointer", "keyboard"})
 
 
 class InputInjector(abc.ABC):

@@ -33,8 +33,10 @@ _KEY_REPEAT = 1 << 16
 
 
 class LocalPressWatcher:
-    """Read the raw presses every ``period`` s; call ``on_local`` once per
-    read that held a press ``injector`` did not make.
+    """Read the raw presses every ``period`` s; for a read that held presses
+    ``injector`` did not make, call ``on_local`` with "keyboard" (keys among
+    them) or "pointer" (buttons among them), once for each: the device a
+    host's ``local_input_activity`` and a recording's audit log name.
 
     Run with ``task = asyncio.create_task(watcher.run())``; cancel to stop.
     CaptureError at construction when the display cannot be opened or has
@@ -43,7 +45,7 @@ class LocalPressWatcher:
 
     def __init__(
         self,
-        on_local: Callable[[], None],
+        on_local: Callable[[str], None],
         injector: XTestInjector,
         display: str | None = None,
         period: float = 0.05,
@@ -98,8 +100,8 @@ class LocalPressWatcher:
     async def run(self) -> None:
         try:
             while True:
-                if self.poll():
-                    self._on_local()
+                for device in self.poll():
+                    self._on_local(device)
                 await asyncio.sleep(self._period)
         finally:
             self.close()
@@ -110,11 +112,13 @@ class LocalPressWatcher:
             self._disp.close()
             self._disp = None
 
-    def poll(self) -> bool:
-        """Read the reports that arrived; whether one was the local user's."""
-        local, disp = False, self._disp
+    def poll(self) -> list[str]:
+        """Read the reports that arrived; the devices ("keyboard", "pointer")
+        of those that were the local user's."""
+        local: set[str] = set()
+        disp = self._disp
         if disp is None:
-            return False
+            return []
         while disp.pending_events():
             ev: Any = disp.next_event()
             if getattr(ev, "extension", None) != self._opcode:
@@ -126,5 +130,5 @@ class LocalPressWatcher:
             self.presses += 1
             if not self._injector.claims_press(kind, int(data["detail"])):
                 self.local_presses += 1
-                local = True
-        return local
+                local.add("keyboard" if kind == "key" else "pointer")
+        return sorted(local)

@@ -31,7 +31,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
-from screencodec.transport.input.base import InputInjector
+from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
@@ -236,11 +236,15 @@ class Host:
 
         registration.add_status_listener(changed)
 
-    def local_input_activity(self) -> None:
-        """The local user used mouse or keyboard: remote input pauses for a while."""
+    def local_input_activity(self, device: str = "input") -> None:
+        """The local user used mouse or keyboard: remote input pauses for a
+        while. ``device`` ("pointer", "keyboard", or "input" when the caller
+        cannot tell) is what a recording's audit log names."""
+        if device not in LOCAL_DEVICES:
+            raise ValueError(f"device must be one of {sorted(LOCAL_DEVICES)}, not {device!r}")
         self._runtime.local_input_activity()
         if self._recorder is not None:
-            self._recorder.local_input()
+            self._recorder.local_input(device)
 
     async def revoke(self, level: Permission, peer: str | None = None) -> None:
         """Take ``level`` back from one viewer (by peer name) or all; they are told.
