@@ -20,6 +20,8 @@ agent holding a key is never taken for the local user.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -96,6 +98,7 @@ class LocalPressWatcher:
         #: presses seen, and those the injector did not make
         self.presses = 0
         self.local_presses = 0
+        self._last_read: float | None = None  # monotonic time of the last poll
 
     async def run(self) -> None:
         try:
@@ -107,10 +110,14 @@ class LocalPressWatcher:
             self.close()
 
     def close(self) -> None:
-        """Close the watcher's X connection (``run`` does when it ends)."""
-        if self._disp is not None:
-            self._disp.close()
-            self._disp = None
+        """Close the watcher's X connection (``run`` does when it ends);
+        quiet and idempotent, also once the X server is gone."""
+        from Xlib.error import ConnectionClosedError
+
+        disp, self._disp = self._disp, None
+        if disp is not None:
+            with contextlib.suppress(ConnectionClosedError, OSError):
+                disp.close()
 
     def poll(self) -> list[str]:
         """Read the reports that arrived; the devices ("keyboard", "pointer")
@@ -119,6 +126,8 @@ class LocalPressWatcher:
         disp = self._disp
         if disp is None:
             return []
+        now = time.monotonic()
+        read_before, self._last_read = self._last_read, now
         while disp.pending_events():
             ev: Any = disp.next_event()
             if getattr(ev, "extension", None) != self._opcode:
@@ -128,7 +137,7 @@ class LocalPressWatcher:
             if kind is None or data is None or data["flags"] & _KEY_REPEAT:
                 continue
             self.presses += 1
-            if not self._injector.claims_press(kind, int(data["detail"])):
+            if not self._injector.claims_press(kind, int(data["detail"]), read_before):
                 self.local_presses += 1
                 local.add("keyboard" if kind == "key" else "pointer")
         return sorted(local)

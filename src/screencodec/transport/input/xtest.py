@@ -73,11 +73,11 @@ __all__ = ["LocalPointerWatcher", "XTestInjector"]
 _log = logging.getLogger(__name__)
 #: How long ``query_pointer`` waits for the worker (the queue ahead of it included).
 _QUERY_TIMEOUT = 30.0
-#: A press this injector made explains a press the X server reports this long
-#: after (``claims_press``; a watcher reads them within its poll period), and
-#: at most this many are remembered (a long paste with no watcher reading).
+#: Presses this injector made that no report claimed are forgotten once the
+#: watcher has read this long after the last of them (``claims_press``): the
+#: server reports a press within milliseconds, so such a press never reached
+#: it (the connection failed), and must not hide the local user's.
 _CLAIM_WINDOW = 2.0
-_CLAIM_MAX = 4096
 
 _SHIFT_L, _SHIFT_R, _LEVEL3, _NUM_LOCK = 0xFFE1, 0xFFE2, 0xFE03, 0xFF7F
 #: Modifiers the injector manages for printable keys: Shift, AltGr (level 3),
@@ -340,9 +340,12 @@ class XTestInjector(InputInjector):
         self._reached = 0
         self._flush_at = 0  # the worker syncs once it has taken this many
         self._moves: deque[tuple[int, tuple[int, int]]] = deque()
-        #: presses made, (when, "key" or "button", keycode or button), for
-        #: ``claims_press``; the worker appends, a watcher's thread takes
-        self._made: deque[tuple[float, str, int]] = deque(maxlen=_CLAIM_MAX)
+        #: presses made and not claimed yet, per ("key", keycode) or
+        #: ("button", number): [how many, when the last was made], for
+        #: ``claims_press`` (at most one entry per key and button: bounded
+        #: however long a paste no watcher reads); the worker adds, a
+        #: watcher's thread takes
+        self._made: dict[tuple[str, int], list[float]] = {}
         self._made_lock = threading.Lock()
         self._closing = False
         self._worker = threading.Thread(target=self._run, name="xtest-injector", daemon=True)
@@ -384,27 +387,37 @@ class XTestInjector(InputInjector):
                 self._moves.popleft()  # superseded at the server
             return pos == self.last_position or any(p == pos for _, p in self._moves)
 
-    def claims_press(self, kind: str, detail: int) -> bool:
+    def claims_press(self, kind: str, detail: int, read_before: float | None = None) -> bool:
         """Whether a press the X server reported, a key (``kind`` "key",
         ``detail`` its keycode) or a button ("button", its number), is one
-        this injector made: made in the last ``_CLAIM_WINDOW`` s and not
-        claimed before. Each press explains one report, so the local user
-        pressing the same key as the agent is still seen."""
-        now = time.monotonic()
+        this injector made and no report claimed yet. Each press explains
+        one report, so the local user pressing the same key as the agent is
+        still seen. ``read_before``: the ``time.monotonic()`` of the caller's
+        previous read of the reports (None: now); presses of this key made
+        more than ``_CLAIM_WINDOW`` s before it, still unclaimed, never
+        reached the server and are forgotten. Counted from the reads, not
+        the clock, a watcher that could not read for a while (a busy event
+        loop) still finds every press it has not read yet."""
+        key = (kind, detail)
         with self._made_lock:
-            made = self._made
-            while made and now - made[0][0] > _CLAIM_WINDOW:
-                made.popleft()
-            for i, (_, k, d) in enumerate(made):
-                if k == kind and d == detail:
-                    del made[i]
-                    return True
-        return False
+            entry = self._made.get(key)
+            if entry is None:
+                return False
+            horizon = time.monotonic() if read_before is None else read_before
+            if entry[1] < horizon - _CLAIM_WINDOW:
+                del self._made[key]
+                return False
+            entry[0] -= 1
+            if entry[0] <= 0:
+                del self._made[key]
+            return True
 
     def _made_press(self, kind: str, detail: int) -> None:
         """Note a press before it is sent (a watcher may read it right after)."""
         with self._made_lock:
-            self._made.append((time.monotonic(), kind, detail))
+            entry = self._made.setdefault((kind, detail), [0, 0.0])
+            entry[0] += 1
+            entry[1] = time.monotonic()
 
     def pending(self) -> int:
         """How many actions wait in the queue (not yet taken by the worker)."""

@@ -76,8 +76,11 @@ class HostRuntime:
         now = time.monotonic()
         if now >= self.local_input_until:
             # The last pause had run out: a new stretch of local use, which
-            # the agent is told about once (input_gate).
+            # the agent is told about once (input_gate). What the agent holds
+            # is let go of: the pause drops its releases too, and a Shift it
+            # held would capitalise what the local user types.
             self.local_input_since = now
+            self.release_input()
         self.local_input_until = now + self.config.local_input_pause
 
     # -- SessionHost ---------------------------------------------------------
