@@ -27,7 +27,6 @@ what the viewer spent decoding, at full speed (``benchmarks`` and docs/recording
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,49 +34,9 @@ from screencodec.decoder import ScreenDecoder
 from screencodec.errors import DecodeError
 from screencodec.recording.format import ChunkType
 from screencodec.recording.reader import RecordingReader
+from screencodec.recording.verdicts import PictureFailure, PictureReport
 
 __all__ = ["PictureFailure", "PictureReport", "check_pictures"]
-
-
-@dataclass(frozen=True)
-class PictureFailure:
-    """The first screen update (or checkpoint) that does not decode."""
-
-    kind: str  #: "update" or "checkpoint"
-    ordinal: int  #: the update's number (0-based); a checkpoint's: updates before it
-    sequence: int  #: the session sequence the chunk carries
-    time: float  #: seconds into the recording
-    chunk: int  #: the chunk's index in the file
-    reason: str
-
-    def describe(self) -> str:
-        if self.kind == "checkpoint":
-            what = (f"checkpoint after update {self.ordinal} (chunk {self.chunk}, "
-                    f"sequence {self.sequence})")  # fmt: skip
-        else:
-            what = (f"update {self.ordinal} (chunk {self.chunk}, session sequence "
-                    f"{self.sequence})")  # fmt: skip
-        return f"{what} at t={self.time:.3f} s: {self.reason}"
-
-
-@dataclass(frozen=True)
-class PictureReport:
-    """What :func:`check_pictures` decoded, and the first failure (None: none)."""
-
-    updates: int  #: updates decoded (all of them when ``failure`` is None)
-    checkpoints: int  #: checkpoints decoded and found equal to the stream
-    failure: PictureFailure | None
-    seconds: float  #: wall time the check took
-    unchecked: str = ""  #: why the pictures could not be checked ("" when they were)
-
-    def describe(self) -> str:
-        if self.unchecked:
-            return f"pictures NOT checked: {self.unchecked}"
-        if self.failure is not None:
-            return (f"a picture does not decode: {self.failure.describe()} "
-                    f"({self.updates} updates before it decoded)")  # fmt: skip
-        return (f"pictures: {self.updates} updates and {self.checkpoints} checkpoints "
-                "decoded")  # fmt: skip
 
 
 def _video_missing(reason: str) -> bool:

@@ -27,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -46,9 +46,7 @@ from screencodec.recording.format import (
     parse_json,
 )
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key
-
-if TYPE_CHECKING:
-    from screencodec.recording.pictures import PictureReport
+from screencodec.recording.verdicts import PictureReport
 
 __all__ = ["RecordingReader", "VerifyReport", "seek_us"]
 
