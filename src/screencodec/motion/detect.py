@@ -34,7 +34,8 @@ what the viewer shows):
    tries the step it moved by, the steps a pixel away (a hand speeds up and
    turns), twice it and half it (a pointer's events arrive one or two to a
    frame): every 16th row picks the likeliest, which is verified, and when
-   it leaves no more than the strips a move reveals, the search is not
+   it leaves no more than the strips a move reveals (and less than a copy
+   beside them: another window moving in the region), the search is not
    needed. Otherwise the region goes straight to this search, without the
    row hashes of step 2.
 4. **Exact verification.** Each candidate shift is checked pixel by pixel in C
