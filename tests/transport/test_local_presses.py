@@ -197,3 +197,26 @@ def test_the_device_is_one_the_audit_log_knows() -> None:
     with pytest.raises(ValueError, match="device must be one of"):
         host.local_input_activity("touchscreen")
     run(host.close())
+
+
+def test_a_press_that_never_reached_the_server_stops_hiding_local_ones(xdisplay: str) -> None:
+    """The injector's note of a press no report ever claimed (its request
+    was lost) explains a report only until the watcher has read 2 s past
+    it; then that key's local presses are seen again. Counted from the
+    watcher's previous read, not from the clock."""
+    from screencodec.transport.input import xtest
+
+    inj = XTestInjector(xdisplay)
+    try:
+        inj._made_press("key", 38)  # noted, never sent
+        made = time.monotonic()
+        # A watcher that last read before the window ran out still claims it.
+        assert inj.claims_press("key", 38, read_before=made + xtest._CLAIM_WINDOW - 0.5)
+        inj._made_press("key", 38)
+        inj._made_press("key", 38)
+        later = time.monotonic() + xtest._CLAIM_WINDOW + 0.5
+        assert not inj.claims_press("key", 38, read_before=later)  # forgotten, both
+        assert not inj.claims_press("key", 38, read_before=later)
+        assert not inj.claims_press("button", 1)  # never made
+    finally:
+        inj.close()
