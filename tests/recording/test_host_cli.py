@@ -1,7 +1,8 @@
 """``screencodec host --record DIR --record-key AUDITOR.pub``: the local user's
 question says the session is recorded, and the recording is sealed for the
 auditor. The host's user ending it with Ctrl-C is in the audit log, as a
-viewer's bye is."""
+viewer's bye is; so is the host program stopped by SIGTERM or SIGHUP, and its
+recording is complete."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import signal
 import sys
 from pathlib import Path
 
-from screencodec.cli.host import ENDED_BY_USER
+import pytest
+
+from screencodec.cli.host import ENDED_BY_USER, HOST_STOPPED
 from screencodec.recording import RecordingReader, generate_keypair
 from screencodec.transport import VIEW, Viewer
 from screencodec.transport.connect import connect_direct
@@ -28,9 +31,10 @@ async def _read_until(stream: asyncio.StreamReader, buf: list[str], pattern: str
     return "".join(buf)
 
 
-def _recorded_session(rec: Path, *record: str, ctrl_c: bool = False) -> None:
+def _recorded_session(rec: Path, *record: str, stop: signal.Signals | None = None) -> None:
     """A host CLI recording into ``rec``, a viewer "Dana" shown 10 updates,
-    then Dana says bye, or (``ctrl_c``) the host's user presses Ctrl-C."""
+    then Dana says bye, or the host gets ``stop`` (SIGINT: the host's user
+    pressed Ctrl-C)."""
 
     async def main() -> None:
         proc = await asyncio.create_subprocess_exec(
@@ -56,8 +60,8 @@ def _recorded_session(rec: Path, *record: str, ctrl_c: bool = False) -> None:
             await started
             task = asyncio.ensure_future(viewer.run())
             await until(lambda: viewer.decoded >= 10, 30, "10 updates")
-            if ctrl_c:
-                proc.send_signal(signal.SIGINT)
+            if stop is not None:
+                proc.send_signal(stop)
             else:
                 await viewer.bye("done")
             await asyncio.wait_for(task, 30)
@@ -84,7 +88,7 @@ def test_host_cli_records_sealed(tmp_path: Path) -> None:
 
 def test_host_ctrl_c_is_in_the_audit_log(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
-    _recorded_session(rec, ctrl_c=True)
+    _recorded_session(rec, stop=signal.SIGINT)
     (path,) = rec.glob("*.screc")
     with RecordingReader(path) as r:
         assert r.verify().status == "complete"
@@ -94,3 +98,19 @@ def test_host_ctrl_c_is_in_the_audit_log(tmp_path: Path) -> None:
     # The local user's own Bye, sent before the listener closed the channel.
     assert byes[0]["reason"] == ENDED_BY_USER and ENDED_BY_USER in meta["reason"]
     assert events[-1] is byes[0] and byes[0]["t"] <= meta["duration"]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_host_stopped_by_a_signal_says_bye_and_closes_its_recording(
+        tmp_path: Path, stop: signal.Signals) -> None:
+    # A logout or a closed terminal window: killed outright (the default for
+    # both), the agent got no Bye and the recording stopped mid-stream.
+    rec = tmp_path / "rec"
+    _recorded_session(rec, stop=stop)
+    (path,) = rec.glob("*.screc")
+    with RecordingReader(path) as r:
+        assert r.verify().status == "complete"
+        meta, events = r.meta(), r.events()
+    byes = [(ev["from"], ev["reason"]) for ev in events if ev["type"] == "bye"]
+    assert byes == [("host", HOST_STOPPED)], events
+    assert HOST_STOPPED in meta["reason"]

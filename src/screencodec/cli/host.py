@@ -24,6 +24,9 @@ Files: started without ``--download-dir``, the host refuses every file an
 agent sends without asking, and says so in one line (the file's name through
 safe_text).
 
+Signals: Ctrl-C, SIGTERM and SIGHUP end the sessions as ``/end`` does (a
+Bye, the agent's held keys let go, the recording closed), then the program.
+
 Relay: while registered at a relay (``--relay``), the host says in one line
 when the relay is lost (the code does not work meanwhile; it keeps retrying)
 and in one line when the code works again, never a line per retry
@@ -41,6 +44,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -236,6 +240,8 @@ class _TerminalInput:
 
 #: What an agent is told when the host's user types /end.
 ENDED_BY_USER = "the host's user ended the session"
+#: What an agent is told when the host program is stopped by SIGTERM or SIGHUP.
+HOST_STOPPED = "the host program was stopped"
 
 
 class _Commands:
@@ -587,6 +593,7 @@ async def _host_main(args: argparse.Namespace) -> int:
     sayer = asyncio.ensure_future(commands.run(terminal.commands))
     watchers = _start_watchers(host)
     opened: Any = None
+    stopped = _stop_on_signals(done)
 
     def on_lost(_: object) -> Any:
         # Someone else registered our code at the relay (it restarted and
@@ -618,7 +625,7 @@ async def _host_main(args: argparse.Namespace) -> int:
             # closing the listener would close each channel without one.
             commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
             try:
-                await host.disconnect(reason=ENDED_BY_USER)
+                await host.disconnect(reason=HOST_STOPPED if stopped else ENDED_BY_USER)
             finally:
                 if opened is not None:
                     await opened.close()
@@ -631,8 +638,28 @@ async def _host_main(args: argparse.Namespace) -> int:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if sharing[0]:
-            print(STOPPED, flush=True)
+            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                print(STOPPED, flush=True)
     return 0
+
+
+def _stop_on_signals(done: asyncio.Event) -> list[int]:
+    """SIGTERM (a logout, a service manager) and SIGHUP (the terminal window
+    closed) end the host as /end does: the agent gets a Bye, the recording is
+    closed complete, and what the agent held is let go. Killed outright, the
+    agent's keys would stay down on the user's screen. Returns the list the
+    signals received are appended to."""
+    stopped: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: int) -> None:
+        stopped.append(sig)
+        done.set()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal, sig)
+    return stopped
 
 
 def _start_watchers(host: Host) -> list[asyncio.Task[None]]:

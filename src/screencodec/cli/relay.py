@@ -90,13 +90,15 @@ async def _relay_main(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise _StartError(f"cannot serve metrics on port {args.metrics_port}: "
                                   f"{exc.strerror}") from None
-        print(f"relay listening on {args.bind}:{relay.port} (advertised as "
-              f"{relay.advertise}, directory {directory.describe()})", flush=True)
+        # Handlers go in before the line a supervisor waits for: a SIGTERM sent
+        # right after it must drain, not kill.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        print(f"relay listening on {args.bind}:{relay.port} (advertised as "
+              f"{relay.advertise}, directory {directory.describe()})", flush=True)
         await stop.wait()
         print(f"draining (up to {args.drain_timeout:g} s)", flush=True)
         await relay.drain(args.drain_timeout)
