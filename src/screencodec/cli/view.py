@@ -25,6 +25,7 @@ import contextlib
 import errno
 import getpass
 import importlib.util
+import os
 import re
 import signal
 import sys
@@ -234,31 +235,66 @@ def _plain(reason: str) -> str:
     return safe_text(reason, 200)
 
 
+#: The signals that end a session as the first Ctrl-C does: a logout or a
+#: supervisor's ``kill`` (SIGTERM), the agent's terminal window closed (SIGHUP).
+_LEAVING_SIGNALS = tuple(
+    s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None
+)
+
+
 @contextlib.contextmanager
-def _leave_on_ctrl_c() -> Iterator[asyncio.Event]:
-    """While inside, the first Ctrl-C (SIGINT) sets the event instead of
-    cancelling the run: the session is then left like ``--duration`` leaves
-    it, so the snapshot is still written. A second Ctrl-C interrupts at once."""
+def _leave_on_signals() -> Iterator[asyncio.Event]:
+    """While inside, the first Ctrl-C (SIGINT), SIGTERM and SIGHUP set the
+    event instead of ending the program: the session is then left like
+    ``--duration`` leaves it (the host gets a Bye, the snapshot is still
+    written). A second Ctrl-C interrupts at once; SIGTERM and SIGHUP again
+    change nothing (the session is being left already)."""
     left = asyncio.Event()
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGINT)
+    installed: list[int] = []
 
     def first() -> None:
         left.set()
         loop.remove_signal_handler(signal.SIGINT)
         signal.signal(signal.SIGINT, previous)
+        installed.remove(signal.SIGINT)
 
+    handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, first)]
+    handlers += [(sig, left.set) for sig in _LEAVING_SIGNALS]
     try:
-        loop.add_signal_handler(signal.SIGINT, first)
+        for sig, handler in handlers:
+            loop.add_signal_handler(sig, handler)
+            installed.append(sig)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-        yield left
-        return
+        pass
     try:
         yield left
     finally:
-        if not left.is_set():
-            loop.remove_signal_handler(signal.SIGINT)
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        if signal.SIGINT in installed:
             signal.signal(signal.SIGINT, previous)
+
+
+def _tell(text: str) -> None:
+    """Print a line of the session's end; after SIGHUP the terminal may be
+    gone (EIO), and the snapshot must still be written."""
+    try:
+        print(text, flush=True)
+    except OSError:
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    """Send what is left for a terminal that is gone nowhere: what its
+    buffer still holds would fail again at exit (status 120, not 0)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
 
 
 async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | None = None,
@@ -387,7 +423,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
     print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
     chat = asyncio.ensure_future(_chat(viewer))
     task = asyncio.ensure_future(viewer.run())
-    with _leave_on_ctrl_c() as left, contextlib.ExitStack() as stack:
+    with _leave_on_signals() as left, contextlib.ExitStack() as stack:
         stack.callback(chat.cancel)
         if args.control:
             asked = asyncio.ensure_future(viewer.request(CONTROL))
@@ -403,21 +439,20 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
                 s = viewer.host_stats
                 fb = viewer.framebuffer
                 size = f"{fb.shape[1]}x{fb.shape[0]}" if fb is not None else "-"
-                print(
+                _tell(
                     f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}"
                     + (
                         f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
                         f" rtt {s.rtt_us / 1000:.1f} ms"
                         if s
                         else ""
-                    ),
-                    flush=True,
+                    )
                 )
 
         tick = asyncio.ensure_future(ticker())
         try:
             ended, reason = await _unless_left(task, left, args.duration)
-            if not ended:  # --duration passed, or Ctrl-C
+            if not ended:  # --duration passed, Ctrl-C, SIGTERM or SIGHUP
                 await viewer.bye("the agent left the session")
                 await task
                 reason = LEFT
@@ -427,19 +462,26 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             reason = f"channel closed: {exc}"
         finally:
             tick.cancel()
-    print(ended_words(str(reason)), flush=True)
-    if args.snapshot is not None and viewer.framebuffer is not None:
-        from PIL import Image
-
-        from screencodec.transport.session.pointer import composite
-
-        fb = viewer.framebuffer
-        if args.snapshot_cursor:
-            fb = composite(fb, viewer.cursor)
-        rgb = fb[..., 2::-1].copy()
-        Image.fromarray(rgb, "RGB").save(args.snapshot)
-        print(f"snapshot written to {args.snapshot}", flush=True)
+        # Still inside: a second SIGTERM while the snapshot is written waits for it.
+        _tell(ended_words(str(reason)))
+        if args.snapshot is not None and viewer.framebuffer is not None:
+            _write_snapshot(viewer, args.snapshot, args.snapshot_cursor)
+            _tell(f"snapshot written to {args.snapshot}")
     return 0
+
+
+def _write_snapshot(viewer: Viewer, path: Path, cursor: bool) -> None:
+    """The last frame as a PNG (``cursor``: the host's pointer drawn in)."""
+    from PIL import Image
+
+    from screencodec.transport.session.pointer import composite
+
+    fb = viewer.framebuffer
+    assert fb is not None
+    if cursor:
+        fb = composite(fb, viewer.cursor)
+    rgb = fb[..., 2::-1].copy()
+    Image.fromarray(rgb, "RGB").save(path)
 
 
 #: What a mistyped code or password is told, before anything is connected

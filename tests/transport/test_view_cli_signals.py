@@ -1,0 +1,104 @@
+"""``screencodec view`` stopped by a signal other than Ctrl-C: SIGTERM (a
+logout, a supervisor's ``kill``) and SIGHUP (the agent's terminal window
+closed) leave the session as the first Ctrl-C does: the host's side reads the
+agent's Bye, --snapshot is written, the exit status is 0. Real ``host`` (on
+a pty) and ``view`` processes on loopback."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from .test_attack_prompts import PtyHost, _credentials
+from .test_cli import CLI, ENV
+from .test_view_cli_ux import read_until, stop, viewer
+
+#: What the host's terminal says when the agent left with a Bye.
+_BYE = r"ended: viewer said bye: the agent left the session\n"
+
+
+def _granted(host: PtyHost) -> None:
+    host.wait_for(r"Question 1: .*?\[y/N\] ")
+    host.type("y")
+
+
+def _assert_snapshot(snap: Path) -> None:
+    with Image.open(snap) as img:
+        img.load()  # the whole file, not just its header
+        assert img.size == (160, 120)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_leaves_the_session_and_writes_the_snapshot(
+        sig: signal.Signals, tmp_path: Path) -> None:
+    host = PtyHost()
+    snap = tmp_path / "snap.png"
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                      "--snapshot", str(snap))  # fmt: skip
+        _granted(host)
+        read_until(view, "[view] 160x120 decoded")  # a frame is shown, the handlers are set
+        view.send_signal(sig)
+        out, err = view.communicate(timeout=30)
+        assert view.returncode == 0, (view.returncode, err.decode())
+        assert "session ended: you left the session" in out.decode()
+        assert f"snapshot written to {snap}" in out.decode()
+        _assert_snapshot(snap)
+        host.wait_for(_BYE)
+    finally:
+        if view is not None:
+            stop(view)
+        host.close()
+
+
+def test_sighup_with_the_terminal_gone_still_leaves_cleanly(tmp_path: Path) -> None:
+    """The terminal window closed: SIGHUP, and every later write to it fails
+    (EIO). The viewer still says Bye, writes the snapshot and exits 0."""
+    host = PtyHost()
+    snap = tmp_path / "snap.png"
+    master, slave = pty.openpty()
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        # As a person runs it: stdout buffered by lines, not PYTHONUNBUFFERED
+        # (a line left in the buffer for a terminal that is gone made the
+        # exit status 120).
+        env = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}
+        view = subprocess.Popen(
+            [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
+             "--snapshot", str(snap)],
+            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+        )  # fmt: skip
+        os.close(slave)
+        slave = -1
+        _granted(host)
+        seen, deadline = b"", time.monotonic() + 30
+        while b"[view] 160x120 decoded" not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0, seen
+            if select.select([master], [], [], min(left, 0.5))[0]:
+                seen += os.read(master, 4096)
+        os.close(master)  # the window is gone
+        master = -1
+        view.send_signal(signal.SIGHUP)
+        assert view.wait(timeout=30) == 0
+        _assert_snapshot(snap)
+        host.wait_for(_BYE)
+    finally:
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
+        if view is not None and view.poll() is None:
+            view.kill()
+            view.wait()
+        host.close()
