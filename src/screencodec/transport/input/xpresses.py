@@ -20,13 +20,12 @@ agent holding a key is never taken for the local user.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 from screencodec.errors import CaptureError
-from screencodec.transport.input.xtest import XTestInjector, _open_display
+from screencodec.transport.input.xtest import XTestInjector, _close_display, _open_display
 
 __all__ = ["LocalPressWatcher"]
 
@@ -101,8 +100,11 @@ class LocalPressWatcher:
         self._last_read: float | None = None  # monotonic time of the last poll
 
     async def run(self) -> None:
+        """Read until cancelled, or until :meth:`close` (then it returns); a
+        dead X server ends it with the connection's error, and the
+        connection is closed either way."""
         try:
-            while True:
+            while self._disp is not None:
                 for device in self.poll():
                     self._on_local(device)
                 await asyncio.sleep(self._period)
@@ -112,12 +114,8 @@ class LocalPressWatcher:
     def close(self) -> None:
         """Close the watcher's X connection (``run`` does when it ends);
         quiet and idempotent, also once the X server is gone."""
-        from Xlib.error import ConnectionClosedError
-
         disp, self._disp = self._disp, None
-        if disp is not None:
-            with contextlib.suppress(ConnectionClosedError, OSError):
-                disp.close()
+        _close_display(disp)
 
     def poll(self) -> list[str]:
         """Read the reports that arrived; the devices ("keyboard", "pointer")

@@ -109,6 +109,29 @@ def _open_display(name: str | None) -> Any:
     return disp
 
 
+def _close_display(disp: Any) -> None:
+    """Close an X connection whatever the server's state (None: nothing to
+    do): quiet, and its socket is released even when Xlib's close fails.
+
+    A connection that already failed is not closed through Xlib: its close
+    would raise the stored error again, the very object that the read which
+    met it raised, and add this close's frames to that error's traceback."""
+    if disp is None:
+        return
+    from Xlib.error import ConnectionClosedError, XError
+
+    conn = getattr(disp, "display", None)  # Xlib's protocol connection
+    try:
+        if getattr(conn, "socket_error", None) is None:
+            with contextlib.suppress(ConnectionClosedError, XError, OSError):
+                disp.close()  # a server gone unnoticed: the flush before the close fails
+    finally:
+        sock = getattr(conn, "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()  # idempotent
+
+
 #: Control characters that come as text (an input method's newline) -> their keys.
 _CONTROL_KEYS = {0x08: 0xFF08, 0x09: 0xFF09, 0x0A: 0xFF0D, 0x0D: 0xFF0D, 0x1B: 0xFF1B, 0x7F: 0xFFFF}
 
@@ -852,10 +875,13 @@ class LocalPointerWatcher:
         self._period = period
 
     async def run(self) -> None:
-        root = self._disp.screen().root
-        last: tuple[int, int] | None = None
+        """Poll until cancelled, or until :meth:`close` (then it returns); a
+        dead X server ends it with the connection's error, and the
+        connection is closed either way."""
         try:
-            while True:
+            root = self._disp.screen().root
+            last: tuple[int, int] | None = None
+            while self._disp is not None:
                 reply = root.query_pointer()
                 pos = (int(reply.root_x), int(reply.root_y))
                 ours = self._injector is not None and self._injector.owns_position(pos)
@@ -864,4 +890,10 @@ class LocalPointerWatcher:
                 last = pos
                 await asyncio.sleep(self._period)
         finally:
-            self._disp.close()
+            self.close()
+
+    def close(self) -> None:
+        """Close the watcher's X connection (``run`` does when it ends);
+        quiet and idempotent, also once the X server is gone."""
+        disp, self._disp = self._disp, None
+        _close_display(disp)

@@ -1,0 +1,142 @@
+"""The X server dies (Xvfb killed) under the injector and the local input
+watchers: closing each is quiet and idempotent and releases its connection's
+socket, and a watcher's ``run`` ends (with the connection's error, not one
+from closing the dead connection on top of it). Real Xvfb servers, killed
+with SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from Xlib.error import ConnectionClosedError
+
+from screencodec.capture.xvfb import private_xvfb
+from screencodec.transport.input.xpresses import LocalPressWatcher
+from screencodec.transport.input.xtest import LocalPointerWatcher, XTestInjector
+
+from .helpers import run
+from .test_attack_local_presses import _xvfb_children
+
+
+def _gone(pid: int) -> bool:
+    """Whether the process ``pid`` has exited (a zombie until reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].split()[0] in "ZX"
+    except OSError:
+        return True
+
+
+@contextlib.contextmanager
+def _doomed_xvfb() -> Iterator[tuple[str, Callable[[], None]]]:
+    """A private Xvfb, and a function that kills it and returns once it is gone."""
+    before = _xvfb_children()
+    with private_xvfb(320, 240) as display:
+        (pid,) = _xvfb_children() - before
+
+        def kill() -> None:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while not _gone(pid):
+                assert time.monotonic() < deadline, "Xvfb outlived SIGKILL"
+                time.sleep(0.01)
+
+        yield display, kill
+
+
+Watcher = LocalPointerWatcher | LocalPressWatcher
+
+
+def _watcher(kind: str, display: str, inj: XTestInjector) -> Watcher:
+    if kind == "pointer":
+        return LocalPointerWatcher(lambda: None, inj, display, period=0.01)
+    return LocalPressWatcher(lambda _: None, inj, display, period=0.01)
+
+
+def _socket(watcher: Watcher) -> Any:
+    return watcher._disp.display.socket
+
+
+KINDS = pytest.mark.parametrize("kind", ["pointer", "presses"])
+
+
+@KINDS
+def test_closing_a_watcher_after_the_server_died_is_quiet_and_releases_the_socket(
+        kind: str) -> None:
+    with _doomed_xvfb() as (display, kill):
+        inj = XTestInjector(display)
+        watcher = _watcher(kind, display, inj)
+        sock = _socket(watcher)
+        try:
+            kill()
+            watcher.close()
+            watcher.close()
+            assert sock.fileno() == -1
+        finally:
+            inj.close(timeout=5)
+            sock.close()
+
+
+@KINDS
+def test_a_watcher_ends_with_the_connections_error_when_the_server_dies(kind: str) -> None:
+    """No busy loop and no hang: ``run`` ends, its error is the one the read
+    of the dead connection met (not a second one raised by closing it), and
+    the socket is released."""
+    with _doomed_xvfb() as (display, kill):
+        inj = XTestInjector(display)
+        watcher = _watcher(kind, display, inj)
+        sock = _socket(watcher)
+
+        async def main() -> BaseException | None:
+            task = asyncio.ensure_future(watcher.run())
+            await asyncio.sleep(0.1)
+            kill()
+            done, _ = await asyncio.wait([task], timeout=10)
+            assert done, "the watcher did not end on a dead X server"
+            return task.exception()
+
+        try:
+            exc = run(main())
+            assert isinstance(exc, ConnectionClosedError), exc
+            frames = [f.name for f in traceback.extract_tb(exc.__traceback__)]
+            assert "close" not in frames, "".join(traceback.format_exception(exc))
+            assert sock.fileno() == -1
+            watcher.close()  # after run closed it: nothing
+        finally:
+            inj.close(timeout=5)
+            sock.close()
+
+
+@KINDS
+def test_closing_a_running_watcher_ends_its_run(kind: str) -> None:
+    """``close`` while ``run`` polls (a live server): ``run`` returns."""
+    with _doomed_xvfb() as (display, _):
+        inj = XTestInjector(display)
+        watcher = _watcher(kind, display, inj)
+        sock = _socket(watcher)
+
+        async def main() -> BaseException | None:
+            task = asyncio.ensure_future(watcher.run())
+            await asyncio.sleep(0.1)
+            watcher.close()
+            done, _ = await asyncio.wait([task], timeout=10)
+            if not done:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            assert done, "run went on after close"
+            return task.exception()
+
+        try:
+            assert run(main()) is None
+            assert sock.fileno() == -1
+        finally:
+            inj.close(timeout=5)
+            sock.close()
