@@ -55,34 +55,55 @@ def _doomed_xvfb() -> Iterator[tuple[str, Callable[[], None]]]:
 Watcher = LocalPointerWatcher | LocalPressWatcher
 
 
-def _watcher(kind: str, display: str, inj: XTestInjector) -> Watcher:
-    if kind == "pointer":
-        return LocalPointerWatcher(lambda: None, inj, display, period=0.01)
-    return LocalPressWatcher(lambda _: None, inj, display, period=0.01)
-
-
-def _socket(watcher: Watcher) -> Any:
-    return watcher._disp.display.socket
+@contextlib.contextmanager
+def _watched(kind: str) -> Iterator[tuple[Watcher, Any, Callable[[], None]]]:
+    """A watcher of ``kind`` ("pointer", "presses") on a doomed Xvfb, its
+    connection's socket, and the function that kills the server."""
+    with _doomed_xvfb() as (display, kill):
+        inj = XTestInjector(display)
+        watcher: Watcher
+        if kind == "pointer":
+            watcher = LocalPointerWatcher(lambda: None, inj, display, period=0.01)
+        else:
+            watcher = LocalPressWatcher(lambda _: None, inj, display, period=0.01)
+        sock = watcher._disp.display.socket
+        try:
+            yield watcher, sock, kill
+        finally:
+            inj.close(timeout=5)
+            sock.close()
 
 
 KINDS = pytest.mark.parametrize("kind", ["pointer", "presses"])
 
 
+def _run_then(watcher: Watcher, then: Callable[[], None]) -> BaseException | None:
+    """Start ``watcher.run()``, call ``then`` once it polls; what ``run``
+    raised once it ended (None: it returned). Fails if it goes on 10 s
+    after ``then``."""
+
+    async def main() -> BaseException | None:
+        task = asyncio.ensure_future(watcher.run())
+        await asyncio.sleep(0.1)
+        then()
+        done, _ = await asyncio.wait([task], timeout=10)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert done, "run went on"
+        return task.exception()
+
+    return run(main())
+
+
 @KINDS
 def test_closing_a_watcher_after_the_server_died_is_quiet_and_releases_the_socket(
         kind: str) -> None:
-    with _doomed_xvfb() as (display, kill):
-        inj = XTestInjector(display)
-        watcher = _watcher(kind, display, inj)
-        sock = _socket(watcher)
-        try:
-            kill()
-            watcher.close()
-            watcher.close()
-            assert sock.fileno() == -1
-        finally:
-            inj.close(timeout=5)
-            sock.close()
+    with _watched(kind) as (watcher, sock, kill):
+        kill()
+        watcher.close()
+        watcher.close()
+        assert sock.fileno() == -1
 
 
 @KINDS
@@ -90,53 +111,18 @@ def test_a_watcher_ends_with_the_connections_error_when_the_server_dies(kind: st
     """No busy loop and no hang: ``run`` ends, its error is the one the read
     of the dead connection met (not a second one raised by closing it), and
     the socket is released."""
-    with _doomed_xvfb() as (display, kill):
-        inj = XTestInjector(display)
-        watcher = _watcher(kind, display, inj)
-        sock = _socket(watcher)
-
-        async def main() -> BaseException | None:
-            task = asyncio.ensure_future(watcher.run())
-            await asyncio.sleep(0.1)
-            kill()
-            done, _ = await asyncio.wait([task], timeout=10)
-            assert done, "the watcher did not end on a dead X server"
-            return task.exception()
-
-        try:
-            exc = run(main())
-            assert isinstance(exc, ConnectionClosedError), exc
-            frames = [f.name for f in traceback.extract_tb(exc.__traceback__)]
-            assert "close" not in frames, "".join(traceback.format_exception(exc))
-            assert sock.fileno() == -1
-            watcher.close()  # after run closed it: nothing
-        finally:
-            inj.close(timeout=5)
-            sock.close()
+    with _watched(kind) as (watcher, sock, kill):
+        exc = _run_then(watcher, kill)
+        assert isinstance(exc, ConnectionClosedError), exc
+        frames = [f.name for f in traceback.extract_tb(exc.__traceback__)]
+        assert "close" not in frames, "".join(traceback.format_exception(exc))
+        assert sock.fileno() == -1
+        watcher.close()  # after run closed it: nothing
 
 
 @KINDS
 def test_closing_a_running_watcher_ends_its_run(kind: str) -> None:
     """``close`` while ``run`` polls (a live server): ``run`` returns."""
-    with _doomed_xvfb() as (display, _):
-        inj = XTestInjector(display)
-        watcher = _watcher(kind, display, inj)
-        sock = _socket(watcher)
-
-        async def main() -> BaseException | None:
-            task = asyncio.ensure_future(watcher.run())
-            await asyncio.sleep(0.1)
-            watcher.close()
-            done, _ = await asyncio.wait([task], timeout=10)
-            if not done:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-            assert done, "run went on after close"
-            return task.exception()
-
-        try:
-            assert run(main()) is None
-            assert sock.fileno() == -1
-        finally:
-            inj.close(timeout=5)
-            sock.close()
+    with _watched(kind) as (watcher, sock, _):
+        assert _run_then(watcher, watcher.close) is None
+        assert sock.fileno() == -1
