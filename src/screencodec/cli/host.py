@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size
 from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command
+from screencodec.cli.terminal import settle_stdout, tell
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
@@ -638,8 +639,8 @@ async def _host_main(args: argparse.Namespace) -> int:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if sharing[0]:
-            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
-                print(STOPPED, flush=True)
+            tell(STOPPED)
+        settle_stdout()  # after SIGHUP the terminal may be gone
     return 0
 
 

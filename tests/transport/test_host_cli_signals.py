@@ -1,0 +1,110 @@
+"""``screencodec host`` stopped by SIGTERM (a logout, a service manager) or
+SIGHUP (the customer closed the terminal window) ends as ``/end`` does: the
+agent reads the host's Bye, what the agent held down on the customer's screen
+is let go, and the exit status is 0. Killed outright (both signals' default)
+the agent got no Bye and its keys stayed down. A real host on a pty, as a
+person runs it (stdout buffered by lines), on a private Xvfb; the agent is a
+raw channel on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import time
+
+import pytest
+
+from screencodec.cli.host import HOST_STOPPED
+from screencodec.errors import SessionClosedError
+from screencodec.transport.connect import connect_direct
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import CONTROL, VIEW
+
+from .secure_fixtures import run
+from .test_attack_prompts import CLI, _next_of
+from .test_review_xtest import _keys_down
+
+
+class _Terminal:
+    """The host's pty, read by the test itself (so the test can close it)."""
+
+    def __init__(self, display: str) -> None:
+        master, slave = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+        env["DISPLAY"] = display
+        self.proc = subprocess.Popen(
+            [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+             "--size", "160x120", "--control", "xtest", "--once"],
+            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+        )  # fmt: skip
+        os.close(slave)
+        self.master = master
+        self.seen = ""
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while not (found := re.search(pattern, self.seen, re.S)):
+            left = deadline - time.monotonic()
+            assert left > 0 and self.proc.poll() is None, self.seen
+            if select.select([self.master], [], [], min(left, 0.5))[0]:
+                self.seen += os.read(self.master, 4096).decode("utf-8", "replace")
+        return found
+
+    def type(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\n")
+
+    def hang_up(self) -> None:
+        """The window is closed: later writes to the terminal fail (EIO)."""
+        os.close(self.master)
+        self.master = -1
+
+    def close(self) -> None:
+        if self.master >= 0:
+            os.close(self.master)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.mark.parametrize(("sig", "hang_up"), [(signal.SIGTERM, False), (signal.SIGHUP, True)],
+                         ids=["sigterm", "sighup-window-closed"])
+def test_a_stopped_host_says_bye_and_lets_go_of_the_agents_keys(
+        xvfb_display: str, sig: signal.Signals, hang_up: bool) -> None:
+    term = _Terminal(xvfb_display)
+    try:
+        found = term.wait_for(r"listening on 127\.0\.0\.1:(\d+).*?Session code: ([\d ]+)\r?\n"
+                              r"Password:\s+(\S+)\r?\n")
+        port, code, password = int(found.group(1)), found.group(2).strip(), found.group(3)
+
+        async def agent() -> None:
+            ch = await connect_direct("127.0.0.1", port, code, password)
+            await ch.send(m.encode(m.PermissionRequest((VIEW | CONTROL).bits, "agent")))
+            term.wait_for(r"\[y/N\] ")
+            term.type("y")
+            await _next_of(ch, m.PermissionGrant)
+            term.wait_for("YOUR SCREEN IS BEING SHARED")
+            await ch.send(m.encode(m.Key(0xFFE1, True, "")))  # Shift, held
+            deadline = time.monotonic() + 10
+            while not _keys_down(xvfb_display):
+                assert time.monotonic() < deadline, "the agent's Shift never went down"
+                await asyncio.sleep(0.05)
+            if hang_up:
+                term.hang_up()
+            term.proc.send_signal(sig)
+            bye = await asyncio.wait_for(_next_of(ch, m.Bye), 30)
+            assert bye == m.Bye(HOST_STOPPED)
+            with contextlib.suppress(SessionClosedError):
+                while True:
+                    await ch.recv()
+
+        run(agent(), timeout=60)
+        assert term.proc.wait(timeout=30) == 0
+        assert _keys_down(xvfb_display) == set()
+    finally:
+        term.close()
