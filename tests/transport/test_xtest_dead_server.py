@@ -35,21 +35,30 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def _kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Kill the Xvfb ``pid``; return once it is gone."""
+    os.kill(pid, sig)
+    deadline = time.monotonic() + 10
+    while not _gone(pid):
+        assert time.monotonic() < deadline, "Xvfb outlived SIGKILL"
+        time.sleep(0.01)
+
+
 @contextlib.contextmanager
-def _doomed_xvfb() -> Iterator[tuple[str, Callable[[], None]]]:
-    """A private Xvfb, and a function that kills it and returns once it is gone."""
+def _doomed_xvfb() -> Iterator[tuple[str, int]]:
+    """A private Xvfb, and its pid (to be killed or stopped)."""
     before = _xvfb_children()
     with private_xvfb(320, 240) as display:
         (pid,) = _xvfb_children() - before
+        try:
+            yield display, pid
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)  # stopped: its stop would wait for SIGTERM
 
-        def kill() -> None:
-            os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while not _gone(pid):
-                assert time.monotonic() < deadline, "Xvfb outlived SIGKILL"
-                time.sleep(0.01)
 
-        yield display, kill
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
 
 
 Watcher = LocalPointerWatcher | LocalPressWatcher
@@ -59,7 +68,7 @@ Watcher = LocalPointerWatcher | LocalPressWatcher
 def _watched(kind: str) -> Iterator[tuple[Watcher, Any, Callable[[], None]]]:
     """A watcher of ``kind`` ("pointer", "presses") on a doomed Xvfb, its
     connection's socket, and the function that kills the server."""
-    with _doomed_xvfb() as (display, kill):
+    with _doomed_xvfb() as (display, pid):
         inj = XTestInjector(display)
         watcher: Watcher
         if kind == "pointer":
@@ -68,7 +77,7 @@ def _watched(kind: str) -> Iterator[tuple[Watcher, Any, Callable[[], None]]]:
             watcher = LocalPressWatcher(lambda _: None, inj, display, period=0.01)
         sock = watcher._disp.display.socket
         try:
-            yield watcher, sock, kill
+            yield watcher, sock, lambda: _kill(pid)
         finally:
             inj.close(timeout=5)
             sock.close()
@@ -126,3 +135,56 @@ def test_closing_a_running_watcher_ends_its_run(kind: str) -> None:
     with _watched(kind) as (watcher, sock, _):
         assert _run_then(watcher, watcher.close) is None
         assert sock.fileno() == -1
+
+
+def _busy(inj: XTestInjector) -> None:
+    """Keys held (one of them on a remapped spare keycode), and pointer moves queued."""
+    inj.key(ord("a"), True, "a")
+    inj.key(0xE9, True, "\u00e9")  # on no key of the US keymap: a spare keycode
+    assert inj.flush(5)
+    for i in range(2000):
+        inj.pointer_move(i % 300, i % 200)
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+def test_closing_the_injector_after_the_server_died_releases_its_socket(busy: bool) -> None:
+    """Xvfb killed, then the injector closed: its socket is closed and no
+    file descriptor is left behind; closing again does nothing."""
+    with _doomed_xvfb() as (display, pid):
+        before = _fds()
+        inj = XTestInjector(display)
+        sock = inj._disp.display.socket
+        try:
+            if busy:
+                _busy(inj)
+            _kill(pid)
+            inj.close(timeout=10)
+            inj.close(timeout=10)
+            assert sock.fileno() == -1
+            assert not inj._worker.is_alive()
+            assert _fds() == before
+        finally:
+            sock.close()
+
+
+def test_closing_the_injector_on_a_server_that_does_not_answer_releases_its_socket() -> None:
+    """Xvfb stopped (SIGSTOP: a hung server, or a remote one gone without a
+    word): the worker waits for a reply that never comes. ``close`` gives up
+    waiting after its timeout and cuts the connection: the socket is
+    released, the worker ends, no descriptor is left (before, both stayed
+    until the server went away)."""
+    with _doomed_xvfb() as (display, pid):
+        before = _fds()
+        inj = XTestInjector(display)
+        sock = inj._disp.display.socket
+        try:
+            _busy(inj)
+            os.kill(pid, signal.SIGSTOP)
+            inj.key(ord("a"), False, "a")
+            inj.close(timeout=1)
+            assert sock.fileno() == -1
+            assert not inj._worker.is_alive()
+            assert _fds() == before
+            inj.close(timeout=1)  # again: nothing
+        finally:
+            sock.close()

@@ -58,6 +58,7 @@ import ctypes
 import ctypes.util
 import functools
 import logging
+import socket
 import threading
 import time
 from collections import Counter, OrderedDict, deque
@@ -73,6 +74,9 @@ __all__ = ["LocalPointerWatcher", "XTestInjector"]
 _log = logging.getLogger(__name__)
 #: How long ``query_pointer`` waits for the worker (the queue ahead of it included).
 _QUERY_TIMEOUT = 30.0
+#: How long ``close`` waits for the worker once it cut a silent server's
+#: connection (the worker then fails each action left at once).
+_CUT_TIMEOUT = 5.0
 #: Presses this injector made that no report claimed are forgotten once the
 #: watcher has read this long after the last of them (``claims_press``): the
 #: server reports a press within milliseconds, so such a press never reached
@@ -331,6 +335,8 @@ class XTestInjector(InputInjector):
         self._X = X
         self._fake = xtest.fake_input
         self._disp: Any = _open_display(display)
+        #: kept for close: a server that does not answer has its connection cut
+        self._socket = self._disp.display.socket
         self._root = self._disp.screen().root
         scr = self._disp.screen()
         self._size = (int(scr.width_in_pixels), int(scr.height_in_pixels))
@@ -479,13 +485,27 @@ class XTestInjector(InputInjector):
         """Carry out what is queued, release every key and button, empty the
         spare keycodes, and close the display; waits up to ``timeout`` s for
         that. Idempotent; afterwards input is dropped (a session still
-        cleaning up after ``Host.close`` gave up waiting calls in here)."""
+        cleaning up after ``Host.close`` gave up waiting calls in here).
+
+        An X server that has not let the worker get through by then (a
+        stopped or hung server, a remote one gone without a word: the worker
+        waits for a reply that never comes) has the connection cut: its
+        socket is shut down, which ends the worker's wait, and the worker
+        closes it. So the socket is released whatever the server's state
+        (what the server has not taken by then is lost with it)."""
         with self._cond:
             if not self._closing:
                 self._submit(self._do_close, force=True)
                 self._closing = True
-        if threading.current_thread() is not self._worker:
-            self._worker.join(timeout)
+        if threading.current_thread() is self._worker:
+            return
+        self._worker.join(timeout)
+        if self._worker.is_alive():
+            _log.warning("the X server did not answer within %.1f s: its connection is cut",
+                         timeout)  # fmt: skip
+            with contextlib.suppress(OSError):  # closed already: EBADF
+                self._socket.shutdown(socket.SHUT_RDWR)
+            self._worker.join(_CUT_TIMEOUT)
 
     def _submit(self, fn: Callable[..., None], *args: Any, force: bool = False) -> bool:
         """Queue ``fn(*args)`` for the worker (``_cond`` held); False if
@@ -607,15 +627,16 @@ class XTestInjector(InputInjector):
             return
         from Xlib.error import ConnectionClosedError, XError
 
-        # Each on its own: a release that fails must not leave the customer's
-        # keymap holding our spare keycodes.
-        for step in (self._do_release_all, self._empty_spares):
-            # A server that is gone took its keymap with it.
-            with contextlib.suppress(ConnectionClosedError, XError, OSError):
-                step()
-        with contextlib.suppress(ConnectionClosedError, XError, OSError):
-            self._disp.close()
-        self._disp = None
+        try:
+            # Each on its own: a release that fails must not leave the
+            # customer's keymap holding our spare keycodes.
+            for step in (self._do_release_all, self._empty_spares):
+                # A server that is gone took its keymap with it.
+                with contextlib.suppress(ConnectionClosedError, XError, OSError):
+                    step()
+        finally:  # whatever failed above: the connection is closed, its socket released
+            disp, self._disp = self._disp, None
+            _close_display(disp)
 
     # -- keys (the worker) ---------------------------------------------------
 
