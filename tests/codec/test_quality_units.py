@@ -295,3 +295,57 @@ def test_ui_inside_a_still_is_its_edges_not_a_photos_smooth_stretches() -> None:
     for x, y, w, h in ui.tolist():
         covered[y : y + h, x : x + w] = True
     assert covered[104:112, 24:40].all()
+
+
+def blurred_picture(w: int, h: int, seed: int) -> Frame:
+    """A smooth photo (a sky, a blurred background): colour blobs 128x32
+    pixels apart, blended, so each of B, G, R rises or falls by under a
+    level a pixel. Most pixels equal their left neighbour (the flat test
+    alone took it for text), yet a block holds hundreds of colours and no
+    edge."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(80, 176, (h // 32 + 2, w // 128 + 2, 3)).astype(np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    fy, fx = yy / 32, xx / 128
+    y0, x0 = fy.astype(int), fx.astype(int)
+    ty, tx = (fy - y0)[..., None], (fx - x0)[..., None]
+    blend = (small[y0, x0] * (1 - ty) * (1 - tx) + small[y0 + 1, x0] * ty * (1 - tx)
+             + small[y0, x0 + 1] * (1 - ty) * tx + small[y0 + 1, x0 + 1] * ty * tx)  # fmt: skip
+    out = np.zeros((h, w, 4), np.uint8)
+    out[..., :3] = blend.astype(np.uint8)
+    return out
+
+
+def test_a_smooth_picture_is_photo_like_however_flat() -> None:
+    pic = blurred_picture(256, 64, 5)
+    words = pic.view(np.uint32)[..., 0]
+    assert (words[:, 1:] == words[:, :-1]).mean() >= 0.4  # flat by the first test
+    assert len(np.unique(words)) > 500
+    assert photo_like(pic, [(0, 0, 256, 64)]).tolist() == [True]
+    # Beside a plain area with no edge between them (a pale window's margin
+    # on a pale sky): a picture while the plain part is short ...
+    f = pic.copy()
+    f[:, 224:] = pic[:, 223:224]
+    assert photo_like(f, [(0, 0, 256, 64)]).tolist() == [True]
+    # ... and plain once it spans a quarter of each sampled row.
+    f[:, 192:] = pic[:, 191:192]
+    assert photo_like(f, [(0, 0, 256, 64)]).tolist() == [False]
+    # A block with an edge anywhere stays text: a photo's last rows above
+    # its caption go lossless (the caption must).
+    f = text_desktop(256, 64)
+    f[:32] = pic[:32]
+    assert photo_like(f, [(0, 0, 256, 64)]).tolist() == [False]
+
+
+def test_text_in_many_colours_stays_text() -> None:
+    """Anti-aliased text: strokes in 200 shades (many colours, flat page):
+    every sampled row through the lines has edges, and the blank rows
+    between lines have no steps at all."""
+    f = text_desktop(512, 128)
+    rng = np.random.default_rng(2)
+    ink = np.all(f[..., :3] == (30, 20, 10), axis=-1)
+    f[ink, :3] = rng.integers(10, 210, (int(ink.sum()), 1)).astype(np.uint8)
+    blocks = [(x, y, 256, 64) for y in (0, 64) for x in (0, 256)]
+    words = f.view(np.uint32)[..., 0]
+    assert len(np.unique(words[:64, :256])) > 128
+    assert photo_like(f, blocks).tolist() == [False] * 4
