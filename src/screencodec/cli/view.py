@@ -25,7 +25,6 @@ import contextlib
 import errno
 import getpass
 import importlib.util
-import os
 import re
 import signal
 import sys
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address
 from screencodec.cli.say import SAY, said
+from screencodec.cli.terminal import tell
 from screencodec.errors import (
     AccessRefusedError,
     ProtocolError,
@@ -277,26 +277,6 @@ def _leave_on_signals() -> Iterator[asyncio.Event]:
             signal.signal(signal.SIGINT, previous)
 
 
-def _tell(text: str) -> None:
-    """Print a line of the session's end; after SIGHUP the terminal may be
-    gone (EIO), and the snapshot must still be written."""
-    try:
-        print(text, flush=True)
-    except OSError:
-        _drop_stdout()
-
-
-def _drop_stdout() -> None:
-    """Send what is left for a terminal that is gone nowhere: what its
-    buffer still holds would fail again at exit (status 120, not 0)."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, sys.stdout.fileno())
-        finally:
-            os.close(devnull)
-
-
 async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | None = None,
                        ) -> tuple[bool, T | None]:
     """``(True, result)`` once ``aw`` is done, or ``(False, None)`` when the
@@ -439,7 +419,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
                 s = viewer.host_stats
                 fb = viewer.framebuffer
                 size = f"{fb.shape[1]}x{fb.shape[0]}" if fb is not None else "-"
-                _tell(
+                tell(
                     f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}"
                     + (
                         f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
@@ -463,10 +443,10 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
         finally:
             tick.cancel()
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
-        _tell(ended_words(str(reason)))
+        tell(ended_words(str(reason)))
         if args.snapshot is not None and viewer.framebuffer is not None:
             _write_snapshot(viewer, args.snapshot, args.snapshot_cursor)
-            _tell(f"snapshot written to {args.snapshot}")
+            tell(f"snapshot written to {args.snapshot}")
     return 0
 
 
