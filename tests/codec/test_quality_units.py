@@ -349,3 +349,38 @@ def test_text_in_many_colours_stays_text() -> None:
     words = f.view(np.uint32)[..., 0]
     assert len(np.unique(words[:64, :256])) > 128
     assert photo_like(f, blocks).tolist() == [False] * 4
+
+
+def test_a_pictures_edge_above_or_below_text_is_cut_from_it() -> None:
+    """A photo's last rows above its caption (one block: text by the tests,
+    for the caption's edges), and a picture's first rows below text, are cut
+    at their sampled rows: the picture's part is photo-like, the text's part
+    text and whole. Blocks of text alone, and a picture between lines of
+    text, are left as they are; every rect's blocks stay together."""
+    from screencodec.quality.classify import split_pictures
+
+    f = text_desktop(512, 192)
+    pic = blurred_picture(512, 192, 3)
+    f[:24] = pic[:24]  # ends above the text of the block (0, 0)
+    f[104:128, 256:] = pic[104:128, 256:]  # starts below the text of (256, 64)
+    f[152:168] = pic[152:168]  # between lines of text
+    blocks = np.array([[0, 0, 256, 64], [256, 0, 256, 64], [0, 64, 256, 64],
+                       [256, 64, 256, 64], [0, 128, 256, 64]], np.int32)  # fmt: skip
+    out, owner, photo = split_pictures(f, blocks, np.array([0, 0, 1, 1, 2]))
+    # Sampled rows are 4 apart (2, 6, ..., 62 of a block): the cut follows
+    # the last smooth one (22) or is at the first (42), and the rows between
+    # it and the text's sampled rows go with the text.
+    assert out.tolist() == [
+        [0, 0, 256, 23], [0, 23, 256, 41],
+        [256, 0, 256, 23], [256, 23, 256, 41],
+        [0, 64, 256, 64],
+        [256, 64, 256, 42], [256, 106, 256, 22],
+        [0, 128, 256, 64],
+    ]  # fmt: skip
+    assert owner.tolist() == [0, 0, 0, 0, 1, 1, 1, 2]
+    assert photo.tolist() == [True, False, True, False, False, False, True, False]
+    # No cut: the same as photo_like, the same arrays.
+    plain = text_desktop(512, 64)
+    same, same_owner, kind = split_pictures(plain, blocks[:2], np.array([0, 0]))
+    assert same.tolist() == blocks[:2].tolist() and same_owner.tolist() == [0, 0]
+    assert kind.tolist() == photo_like(plain, blocks[:2]).tolist() == [False, False]

@@ -445,3 +445,33 @@ def test_a_smooth_photo_scrolled_into_view_goes_lossy_not_as_text() -> None:
     assert_exact_outside_lossy_tiles(enc, fb, shown)
     fb, _ = refine_until_exact(enc, dec, shown, 9 * STEP, 60)
     assert np.array_equal(fb[..., :3], shown[..., :3])
+
+
+def test_a_photos_last_rows_above_a_new_caption_go_lossy_the_caption_exact() -> None:
+    """A page scrolls in a photo's last rows and the caption under it, in
+    the same blocks. The caption's edges made each block text, so the
+    photo's rows went lossless with it (the corpus article: a 841x64 band,
+    30 kB at 1 Mbit/s). The blocks are cut at the photo's last sampled row:
+    its rows go in a still, the caption is exact in the same update."""
+    from test_quality_units import blurred_picture, text_desktop
+
+    w, h = 960, 540
+    page = text_desktop(w, h)
+    enc = ScreenEncoder(w, h, lossy=True, integrity=True)
+    enc.set_rate(1e6)
+    dec = ScreenDecoder()
+    for k in range(8):
+        dec.decode(enc.encode(page, now=k * STEP))
+    assert enc.lossy_area == 0
+    shown = page.copy()
+    shown[448:472, 64:896] = blurred_picture(832, 24, 11)
+    shown[472:512, 64:896] = page[472:512, 64:896][::-1, ::-1]  # a new caption
+    data = enc.encode(shown, now=8 * STEP)
+    fb = dec.decode(data)
+    assert [o for o in ops_of(data) if o.op is Op.VIDEO]
+    assert enc.last.lossy_pixels >= 832 * 20
+    caption = (slice(472, 540), slice(0, w))
+    assert np.array_equal(fb[caption][..., :3], shown[caption][..., :3])
+    assert_exact_outside_lossy_tiles(enc, fb, shown)
+    fb, _ = refine_until_exact(enc, dec, shown, 9 * STEP, 60)
+    assert np.array_equal(fb[..., :3], shown[..., :3])

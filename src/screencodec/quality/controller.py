@@ -11,7 +11,8 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
 
 1. What earlier stages produced (COPY ops; video-region pictures, whose
    streams have their own share of the rate), then the damage cut into the
-   encoder's 256x64 blocks and classified (``classify.photo_like``).
+   encoder's 256x64 blocks and classified (``classify.split_pictures``:
+   a block that is a picture's edge above or below text is cut in two).
 2. Text and UI blocks: always lossless, even past the budget; except in a
    keyframe whose lossless part (text, and the UI found inside stills)
    would take more than ``LossyOptions.first_picture`` seconds of the rate:
@@ -58,7 +59,7 @@ from ..motion._rowhash import apply_copies
 from ..video.codec import MAX_VIDEO_COVERAGE, MAX_VIDEO_OPS
 from ..wire import EncodedOp
 from ..wire.format import COPY_PAYLOAD
-from .classify import photo_like
+from .classify import split_pictures
 from .lossymap import LossyMap
 from .metrics import outside, psnr, sse
 from .model import QP_STEP, LossyOptions, RateModel
@@ -248,8 +249,7 @@ class RateController:
         size, are not)."""
         budget = self.budget
         assert budget is not None, "encode() needs a rate"
-        blocks, owner = cut_blocks(rects)
-        photo = photo_like(frame, blocks) if len(blocks) else np.zeros(0, np.bool_)
+        blocks, owner, photo = split_pictures(frame, *cut_blocks(rects))
         # A keyframe whose lossless part (text, and UI inside photos) would
         # keep a joining viewer waiting for more than ``first_picture``
         # seconds is planned again as a first picture: everything in stills,
