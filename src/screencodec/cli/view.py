@@ -162,16 +162,17 @@ class _ViewError(ScreencodecError, ConnectionError):
 
 async def _web_main(args: argparse.Namespace, password: str) -> int:
     from screencodec.web import WebOptions, WebViewer
+    from screencodec.web.run import LEFT_HERE
 
     def show(url: str) -> None:
         opened = "" if args.no_open else "   (opening it in your browser)"
-        print(f"web viewer: {url}{opened}", flush=True)
-        print("keep this link private: it admits one page, once", flush=True)
+        tell(f"web viewer: {url}{opened}")
+        tell("keep this link private: it admits one page, once")
 
     told: list[bool] = []
 
     def step(text: str) -> None:
-        print(safe_text(text, 300), flush=True)
+        tell(safe_text(text, 300))
         if web.viewer is not None and web.bridge is not None and not told:
             told.append(True)  # joined: the levels come from now on
             _tell_control(web.viewer, web.bridge)
@@ -182,20 +183,27 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         on_step=step,
     )  # fmt: skip
     web = WebViewer(lambda: _connect(args, password), options)
-    try:
-        reason = await asyncio.wait_for(web.run(), args.duration)
-    except asyncio.TimeoutError:  # before OSError: TimeoutError is one
-        if web.viewer is None:
-            raise _ViewError("no page opened the viewer link in time") from None
-        reason = LEFT
-    except OSError as exc:
-        if web.url or isinstance(exc, ScreencodecError):
-            raise
-        # The page's own socket could not be opened (--web-port taken, say).
-        port = f"port {args.web_port}" if args.web_port else "a port"
-        why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-        raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
-    print(ended_words(reason), flush=True)
+    # Ctrl-C, SIGTERM, SIGHUP and --duration leave as the page's Leave button
+    # does: the host gets the agent's Bye, the page its ended banner.
+    with _leave_on_signals() as left:
+        try:
+            run = asyncio.ensure_future(web.run())
+            ended, reason = await _unless_left(run, left, args.duration)
+            if not ended:
+                web.leave()
+                reason = await run
+                if not left.is_set() and web.viewer is None:  # --duration passed
+                    raise _ViewError("no page opened the viewer link in time")
+                if reason == LEFT_HERE:
+                    reason = LEFT
+        except OSError as exc:
+            if web.url or isinstance(exc, ScreencodecError):
+                raise
+            # The page's own socket could not be opened (--web-port taken, say).
+            port = f"port {args.web_port}" if args.web_port else "a port"
+            why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
+        tell(ended_words(str(reason)))
     return 0
 
 
@@ -361,7 +369,7 @@ def _tell_control(viewer: Viewer, bridge: WebBridge) -> None:
     # A refusal is known only when the bridge's request returns (Viewer.refusal
     # matches it to the host's answer and notice); a grant is told by its
     # message below, as the terminal viewer tells both.
-    bridge.on_refused = lambda refusal: print(_control_answer(False, refusal), flush=True)
+    bridge.on_refused = lambda refusal: tell(_control_answer(False, refusal))
 
     def seen(msg: m.Message) -> None:
         nonlocal had
@@ -370,9 +378,9 @@ def _tell_control(viewer: Viewer, bridge: WebBridge) -> None:
             page(msg)
         has = CONTROL in viewer.level  # the viewer applied the message before this call
         if isinstance(msg, m.PermissionGrant) and has and not had:
-            print(_control_answer(True, None), flush=True)
+            tell(_control_answer(True, None))
         elif isinstance(msg, m.PermissionRevoke) and had and not has:
-            print(GIVEN_BACK if given_back else TAKEN_BACK, flush=True)
+            tell(GIVEN_BACK if given_back else TAKEN_BACK)
         had = has
 
     viewer.on_message = seen

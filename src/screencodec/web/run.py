@@ -15,6 +15,7 @@ import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
@@ -24,7 +25,13 @@ from screencodec.web.bridge import WebBridge, capabilities_from
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["WebOptions", "WebViewer"]
+__all__ = ["LEFT_HERE", "WebOptions", "WebViewer"]
+
+T = TypeVar("T")
+
+#: Why the run ended when the agent left: the page's Leave button, or
+#: :meth:`WebViewer.leave` (the terminal's Ctrl-C, SIGTERM, SIGHUP, --duration).
+LEFT_HERE = "the agent left the session"
 
 
 @dataclass
@@ -50,6 +57,7 @@ class WebOptions:
 class WebViewer:
     """Runs the session: ``await WebViewer(connect, options).run()`` returns why
     it ended. ``url`` is set once the server listens; ``viewer`` once joined.
+    :meth:`leave` ends it from outside the page, at whatever stage it is.
 
     ``connect`` opens the sealed channel to the host (direct or relay).
     """
@@ -65,6 +73,31 @@ class WebViewer:
         self.url = ""
         self.listening = asyncio.Event()
         self._page_left = False  # the watchdog ended the session: the page stayed away
+        self._leaving = asyncio.Event()
+
+    def leave(self) -> None:
+        """Leave the session as the page's Leave button does, whatever the
+        run is doing: joined, or while the host's user is being asked, the
+        host gets the agent's Bye (a question is withdrawn); the page is told
+        the session ended; the server closes. :meth:`run` then returns
+        :data:`LEFT_HERE` (before the page opened, at once)."""
+        self._leaving.set()
+
+    async def _unless_leaving(self, aw: Awaitable[T]) -> T:
+        """``await aw``, unless :meth:`leave` is called first: ``aw`` is then
+        cancelled and :class:`_LeftError` raised."""
+        task = asyncio.ensure_future(aw)
+        leaving = asyncio.ensure_future(self._leaving.wait())
+        try:
+            done, _ = await asyncio.wait({task, leaving}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            leaving.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if task not in done:
+            raise _LeftError
+        return task.result()
 
     async def run(self) -> str:
         opts = self.options
@@ -75,9 +108,14 @@ class WebViewer:
             self.url = await server.start()
             self.listening.set()
             opts.on_url(self.url)
-            if opts.open_browser:
-                await asyncio.to_thread(webbrowser.open, self.url)
-            hello = await asyncio.wait_for(bridge.hello, opts.page_timeout)
+            try:
+                if opts.open_browser:
+                    await self._unless_leaving(asyncio.to_thread(webbrowser.open, self.url))
+                hello = await self._unless_leaving(
+                    asyncio.wait_for(bridge.hello, opts.page_timeout)
+                )
+            except _LeftError:  # nothing is connected: the page, if it is there, is told
+                return self._ended(bridge, LEFT_HERE)
             yes = {True: "yes", False: "no"}
             opts.on_step(
                 f"page opened (H.264 in the browser: 4:4:4 {yes[hello['h264_444']]}, "
@@ -88,7 +126,10 @@ class WebViewer:
             files = bridge.make_files(server.files)
             bridge.status("Connecting to the host...")
             try:
-                channel = await self._connect()
+                channel = await self._unless_leaving(self._connect())
+            except _LeftError:
+                bridge.status("Not connected")
+                return self._ended(bridge, LEFT_HERE)
             except (ScreencodecError, OSError, ValueError) as exc:
                 # ValueError: a code or password that is not of the right form
                 # (transport/channel/codes.py); the page must say so too, not
@@ -107,7 +148,13 @@ class WebViewer:
             bridge.attach(viewer)
             bridge.status("Waiting for the user to accept...")
             try:
-                await viewer.start(VIEW)
+                await self._unless_leaving(viewer.start(VIEW))
+            except _LeftError:
+                # The host's user is being asked: the Bye withdraws the question.
+                with contextlib.suppress(ScreencodecError, OSError):
+                    await viewer.bye(LEFT_HERE)
+                bridge.status("Not connected")
+                return self._ended(bridge, LEFT_HERE)
             except ConsentDeniedError as exc:
                 bridge.status("Not connected")
                 bridge.banner("ended", f"Not shared: {exc}.")
@@ -126,12 +173,14 @@ class WebViewer:
                 asking = asyncio.ensure_future(bridge.ask_control(viewer))
                 asking.add_done_callback(lambda _t: None)
             watchdog = asyncio.ensure_future(self._watch_page(viewer, bridge))
+            leaving = asyncio.ensure_future(self._leave_when_asked(viewer))
             try:
                 reason = await task
             finally:
-                watchdog.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watchdog
+                for helper in (watchdog, leaving):
+                    helper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await helper
             if reason == _CLOSED_HERE:
                 # Our own bye closed the channel (Leave, or the page stayed away):
                 # say which, not the channel's words.
@@ -139,11 +188,9 @@ class WebViewer:
                     f"the agent closed the web viewer page (it did not come back within "
                     f"{self.options.grace:g} s)"
                     if self._page_left
-                    else "the agent left the session"
+                    else LEFT_HERE
                 )
-            bridge.banner("ended", _ended_text(reason))
-            bridge.send({"t": "ended", "reason": fit(reason, 300)})
-            return reason
+            return self._ended(bridge, reason)
         finally:
             # Each stage runs even when the run is cancelled in an earlier one
             # (--duration running out as the session ends): a cancellation
@@ -158,6 +205,19 @@ class WebViewer:
                     if tmp is not None:
                         tmp.cleanup()
 
+    @staticmethod
+    def _ended(bridge: WebBridge, reason: str) -> str:
+        """Tell the page the session ended and why; returns ``reason``."""
+        bridge.banner("ended", _ended_text(reason))
+        bridge.send({"t": "ended", "reason": fit(reason, 300)})
+        return reason
+
+    async def _leave_when_asked(self, viewer: Viewer) -> None:
+        """Say the agent's Bye once :meth:`leave` is called (the run then ends)."""
+        await self._leaving.wait()
+        with contextlib.suppress(ScreencodecError, OSError):  # the run reads why it ended
+            await viewer.bye(LEFT_HERE)
+
     async def _watch_page(self, viewer: Viewer, bridge: WebBridge) -> None:
         """End the session when the page has been gone for ``grace`` seconds."""
         while True:
@@ -171,6 +231,10 @@ class WebViewer:
                 self._page_left = True
                 await viewer.bye("the agent closed the web viewer")
                 return
+
+
+class _LeftError(Exception):
+    """:meth:`WebViewer.leave` was called before the session was joined."""
 
 
 #: Viewer.run's reason when this side closed the channel (viewer.bye).
