@@ -231,11 +231,6 @@ def test_text_on_a_smooth_background_keeps_its_glyphs_out_of_pictures() -> None:
         assert glyphs_in_pictures(ink, out, kind) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="split_pictures cuts after the last smooth sampled row; an i's dot "
-    "alone on it, in columns no sample pair sees, goes in the picture's part",
-)
 def test_the_dots_of_is_stay_with_their_text() -> None:
     """Labels 'nimun' over a smooth picture, their dots on a sampled row
     (18) in columns 4k+3 / 4k+4, which no sample sees: that row looks
@@ -251,12 +246,6 @@ def test_the_dots_of_is_stay_with_their_text() -> None:
     assert glyphs_in_pictures(ink, out, kind) == 0, (out.tolist(), kind.tolist())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="split_pictures cuts at the first smooth sampled row of a picture "
-    "below text; descenders' stems on it, in columns no sample pair sees, go "
-    "in the picture's part",
-)
 def test_descenders_stay_with_their_text() -> None:
     """A line 'pnnnpnnnp' at the top of a block, a picture below it: the
     descenders' stems (rows 18-20) are on the picture's first smooth
@@ -332,11 +321,6 @@ def test_a_caption_between_pictures_is_exact_the_pictures_edge_lossy(rule: int |
     assert np.array_equal(fb[..., :3], shown[..., :3]) and enc.lossy_area == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the i's dots, on the last smooth sampled row above the text in "
-    "columns no sample sees, are cut off with the picture and go in its still",
-)
 def test_labels_over_a_picture_keep_their_dots_exact() -> None:
     """Labels 'nimun' in white over a smooth picture (an icon's name on a
     wallpaper, a title on a photo), one in each block: the blocks are text

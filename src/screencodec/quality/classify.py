@@ -73,6 +73,11 @@ SMOOTH_ROWS = 4
 #: Consecutive unchanged samples (a quarter of a row) that make a row plain,
 #: not smooth.
 SOLID_RUN = 16
+#: Rows of a picture's part next to its cut checked in full for strokes of
+#: the text beside it, and the rows the part keeps at least once its cut
+#: moved past one.
+_NEAR_CUT = 8
+_LEAST_PICTURE = 8
 
 
 def photo_like(
@@ -102,8 +107,10 @@ def split_pictures(
     As one block it is text and goes lossless whole (on the corpus article
     a band of 841x64 pixels: 30 kB, 240 ms of a 1 Mbit/s link); cut, the
     picture's rows are tested again on their own and the text's rows stay
-    exact. The cut is at the sampled rows: the rows between the last smooth
-    sample and the first one with text go with the text. Returns the blocks
+    exact. The cut is at the sampled rows (the rows between the last smooth
+    sample and the first one with text go with the text), then moved past
+    any edge in the picture's rows next to it (``_clear_cut``: strokes of
+    the text that no sample saw). Returns the blocks
     (each cut block replaced in place by its two parts, so every rect's
     blocks stay together), their rects and whether each is photo-like."""
     b = blocks.astype(np.int64).reshape(-1, 4)
@@ -116,17 +123,21 @@ def split_pictures(
     if ok.any():
         m = _measure(frame, b[ok], 128, 0.4)
         photo[ok] = m.photo
-        rows = _smooth_rows(m.step)
+        # Only text blocks of many colours, tall enough for a quarter of
+        # their sampled rows to be a picture's, are looked at again.
+        cand = np.flatnonzero(m.many & ~m.photo & (b[ok, 3] >= 2 * SAMPLES_Y))
+        rows = _smooth_rows(m.step[cand])
         lead = np.argmin(np.pad(rows, ((0, 0), (0, 1))), axis=1)  # leading smooth rows
         trail = np.argmin(np.pad(rows[:, ::-1], ((0, 0), (0, 1))), axis=1)
-        text = m.many & ~m.photo & (b[ok, 3] >= 2 * SAMPLES_Y)
-        up = text & (lead >= SMOOTH_ROWS) & (lead < SAMPLES_Y)
-        down = text & ~up & (trail >= SMOOTH_ROWS) & (trail < SAMPLES_Y)
-        k = np.arange(len(m.ys))
-        c = np.full(len(m.ys), -1, np.int64)
-        c[up] = m.ys[k[up], lead[up] - 1] + 1
-        c[down] = m.ys[k[down], SAMPLES_Y - trail[down]]
-        cut[ok], top[ok] = c, up
+        up = (lead >= SMOOTH_ROWS) & (lead < SAMPLES_Y)
+        down = ~up & (trail >= SMOOTH_ROWS) & (trail < SAMPLES_Y)
+        c = np.full(len(cand), -1, np.int64)
+        c[up] = m.ys[cand[up], lead[up] - 1] + 1
+        c[down] = m.ys[cand[down], SAMPLES_Y - trail[down]]
+        where = np.flatnonzero(ok)[cand]
+        cut[where], top[where] = c, up
+        for i in np.flatnonzero(cut >= 0).tolist():
+            cut[i] = _clear_cut(frame, b[i], int(cut[i]), bool(top[i]))
     split = cut >= 0
     if not split.any():
         return blocks, owner, photo
@@ -144,6 +155,39 @@ def split_pictures(
     # Only the picture's part may be photo-like: the text's stays text.
     kind[np.where(top[split], second, first)] = False
     return out.astype(np.int32), owner[idx], kind
+
+
+def _clear_cut(frame: Frame, block: npt.NDArray[np.int64], at: int, top: bool) -> int:
+    """The cut of ``block`` at row ``at`` moved so that the ``_NEAR_CUT`` rows
+    of the picture's part next to it (above it when ``top``) hold no edge in
+    any pixel, across or down: glyphs reach that far past a line's sampled
+    rows (an i's dot, a descender, an accent), and the samples see one
+    column pair in four and one row in four, so such strokes alone on a
+    sampled row made it look smooth. Edges farther into the picture are the
+    picture's own. -1 when fewer than ``_LEAST_PICTURE`` rows are left."""
+    x, y, w, h = (int(v) for v in block)
+    y0, y1 = (max(y, at - _NEAR_CUT), at) if top else (at, min(y + h, at + _NEAR_CUT))
+    px = frame[y0:y1, x : x + w, :3]
+    edge = _steps(px[:, 1:], px[:, :-1])
+    # A row stepping to the next is an edge of both (the step across the
+    # cut itself is the text's: that side stays exact).
+    down = _steps(px[1:], px[:-1])
+    edge[:-1] |= down
+    edge[1:] |= down
+    hit = np.flatnonzero(edge)
+    if not len(hit):
+        return at
+    at = y0 + int(hit[0]) if top else y0 + int(hit[-1]) + 1
+    return at if (at - y if top else y + h - at) >= _LEAST_PICTURE else -1
+
+
+def _steps(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Per row of ``a`` (H, W, 3) and ``b``: whether some pixel steps by
+    ``EDGE`` or more in one of B, G, R."""
+    d = np.maximum(a, b)
+    d -= np.minimum(a, b)
+    out: npt.NDArray[np.bool_] = np.asarray((d >= EDGE).any(axis=(1, 2)))
+    return out
 
 
 class _Samples(NamedTuple):
