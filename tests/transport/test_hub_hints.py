@@ -245,7 +245,10 @@ def test_typing_into_an_xterm_streams_bit_exact_with_fewer_compares() -> None:
     compare far fewer rows than the screen has, and once the typing stops
     each viewer holds exactly what X shows."""
     CountingEncoder.made = []
-    with xvfb_xterm(640, 400) as display:
+    # 720 rows: the typed line wraps, so an update touches two tile rows of
+    # text and the rolling band's (up to 256 rows; on a loaded machine most
+    # updates do), which a 400-row screen left barely under its half.
+    with xvfb_xterm(640, 720) as display:
         env = {**os.environ, "DISPLAY": display}
 
         async def main() -> None:
@@ -262,12 +265,12 @@ def test_typing_into_an_xterm_streams_bit_exact_with_fewer_compares() -> None:
         run(main(), 60)
     encoders = CountingEncoder.made
     assert len(encoders) == 2
-    height = 400
+    height = 720
     for enc in encoders:
         deltas = [(hinted, rows) for key, hinted, rows in enc.updates if not key]
         hinted = [rows for h, rows in deltas if h]
         assert len(hinted) >= 10 and len(hinted) >= 0.9 * len(deltas), enc.updates[:5]
-        # Typing touches a tile row or two of a 400-row screen (and the
+        # Typing touches a tile row or two of a 720-row screen (and the
         # rolling band, 1/16 rounded up to a tile row): under half of it.
         assert sum(hinted) < 0.5 * height * len(hinted)
 
