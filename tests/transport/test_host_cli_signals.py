@@ -16,30 +16,41 @@ import re
 import select
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
 
 from screencodec.cli.host import HOST_STOPPED
 from screencodec.errors import SessionClosedError
+from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.permissions import CONTROL, VIEW
+from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 
 from .secure_fixtures import run
 from .test_attack_prompts import CLI, _next_of
 from .test_review_xtest import _keys_down
 
+#: ``python -c`` this, then the command's arguments: screencodec with SIGHUP
+#: ignored, as ``nohup`` runs it (without nohup's own redirection of output).
+_NOHUP = (
+    "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'screencodec', *sys.argv[1:]])"
+)
+
 
 class _Terminal:
     """The host's pty, read by the test itself (so the test can close it)."""
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, *, nohup: bool = False) -> None:
         master, slave = pty.openpty()
         env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
         env["DISPLAY"] = display
+        # As `nohup` starts it: SIGHUP ignored, which exec keeps.
+        start = [sys.executable, "-c", _NOHUP] if nohup else CLI
         self.proc = subprocess.Popen(
-            [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+            [*start, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
              "--size", "160x120", "--control", "xtest", "--once"],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
         )  # fmt: skip
@@ -72,22 +83,28 @@ class _Terminal:
             self.proc.wait()
 
 
+async def _granted(term: _Terminal, level: Permission) -> SecureChannel:
+    """An agent on the host's code and password, granted ``level`` by the
+    host's user typing y."""
+    found = term.wait_for(r"listening on 127\.0\.0\.1:(\d+).*?Session code: ([\d ]+)\r?\n"
+                          r"Password:\s+(\S+)\r?\n")
+    port, code, password = int(found.group(1)), found.group(2).strip(), found.group(3)
+    ch = await connect_direct("127.0.0.1", port, code, password)
+    await ch.send(m.encode(m.PermissionRequest(level.bits, "agent")))
+    term.wait_for(r"\[y/N\] ")
+    term.type("y")
+    await _next_of(ch, m.PermissionGrant)
+    return ch
+
+
 @pytest.mark.parametrize(("sig", "hang_up"), [(signal.SIGTERM, False), (signal.SIGHUP, True)],
                          ids=["sigterm", "sighup-window-closed"])
 def test_a_stopped_host_says_bye_and_lets_go_of_the_agents_keys(
         xvfb_display: str, sig: signal.Signals, hang_up: bool) -> None:
     term = _Terminal(xvfb_display)
     try:
-        found = term.wait_for(r"listening on 127\.0\.0\.1:(\d+).*?Session code: ([\d ]+)\r?\n"
-                              r"Password:\s+(\S+)\r?\n")
-        port, code, password = int(found.group(1)), found.group(2).strip(), found.group(3)
-
         async def agent() -> None:
-            ch = await connect_direct("127.0.0.1", port, code, password)
-            await ch.send(m.encode(m.PermissionRequest((VIEW | CONTROL).bits, "agent")))
-            term.wait_for(r"\[y/N\] ")
-            term.type("y")
-            await _next_of(ch, m.PermissionGrant)
+            ch = await _granted(term, VIEW | CONTROL)
             term.wait_for("YOUR SCREEN IS BEING SHARED")
             await ch.send(m.encode(m.Key(0xFFE1, True, "")))  # Shift, held
             deadline = time.monotonic() + 10
@@ -106,5 +123,33 @@ def test_a_stopped_host_says_bye_and_lets_go_of_the_agents_keys(
         run(agent(), timeout=60)
         assert term.proc.wait(timeout=30) == 0
         assert _keys_down(xvfb_display) == set()
+    finally:
+        term.close()
+
+
+def test_a_host_started_under_nohup_outlives_its_terminal(xvfb_display: str) -> None:
+    """SIGHUP ignored (``nohup screencodec host ...``): the user asked for
+    the host to outlive its terminal, so SIGHUP changes nothing; the session
+    goes on, and SIGTERM still ends it with the Bye."""
+    term = _Terminal(xvfb_display, nohup=True)
+    try:
+        async def agent() -> None:
+            ch = await _granted(term, VIEW)
+            term.proc.send_signal(signal.SIGHUP)
+            # Updates keep coming for a second after it (the synthetic
+            # desktop's clock and caret change every frame or so).
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                msg = m.decode(await asyncio.wait_for(ch.recv(), 10))
+                assert not isinstance(msg, m.Bye), msg
+            assert term.proc.poll() is None
+            term.proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(_next_of(ch, m.Bye), 30) == m.Bye(HOST_STOPPED)
+            with contextlib.suppress(SessionClosedError):
+                while True:
+                    await ch.recv()
+
+        run(agent(), timeout=60)
+        assert term.proc.wait(timeout=30) == 0
     finally:
         term.close()

@@ -44,7 +44,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -54,7 +53,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size
 from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command
-from screencodec.cli.terminal import settle_stdout, tell
+from screencodec.cli.terminal import ending_signals, settle_stdout, tell
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
@@ -646,10 +645,10 @@ async def _host_main(args: argparse.Namespace) -> int:
 
 def _stop_on_signals(done: asyncio.Event) -> list[int]:
     """SIGTERM (a logout, a service manager) and SIGHUP (the terminal window
-    closed) end the host as /end does: the agent gets a Bye, the recording is
-    closed complete, and what the agent held is let go. Killed outright, the
-    agent's keys would stay down on the user's screen. Returns the list the
-    signals received are appended to."""
+    closed; unless ignored, as under nohup) end the host as /end does: the
+    agent gets a Bye, the recording is closed complete, and what the agent
+    held is let go. Killed outright, the agent's keys would stay down on the
+    user's screen. Returns the list the signals received are appended to."""
     stopped: list[int] = []
     loop = asyncio.get_running_loop()
 
@@ -657,7 +656,7 @@ def _stop_on_signals(done: asyncio.Event) -> list[int]:
         stopped.append(sig)
         done.set()
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in ending_signals():
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, on_signal, sig)
     return stopped

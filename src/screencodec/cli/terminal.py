@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 
-__all__ = ["drop_stdout", "settle_stdout", "tell"]
+__all__ = ["drop_stdout", "ending_signals", "settle_stdout", "tell"]
+
+
+def ending_signals() -> list[int]:
+    """The signals a command ends its session on, as the user's Ctrl-C:
+    SIGTERM (a logout, a service manager) and SIGHUP (the terminal window
+    closed), each unless it is ignored: started under ``nohup`` a command
+    must outlive its terminal, as the user asked."""
+    names = ("SIGTERM", "SIGHUP")
+    sigs = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    return [sig for sig in sigs if signal.getsignal(sig) is not signal.SIG_IGN]
 
 
 def tell(text: str) -> None:

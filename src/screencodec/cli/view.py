@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address
 from screencodec.cli.say import SAY, said
-from screencodec.cli.terminal import tell
+from screencodec.cli.terminal import ending_signals, tell
 from screencodec.errors import (
     AccessRefusedError,
     ProtocolError,
@@ -243,13 +243,6 @@ def _plain(reason: str) -> str:
     return safe_text(reason, 200)
 
 
-#: The signals that end a session as the first Ctrl-C does: a logout or a
-#: supervisor's ``kill`` (SIGTERM), the agent's terminal window closed (SIGHUP).
-_LEAVING_SIGNALS = tuple(
-    s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None
-)
-
-
 @contextlib.contextmanager
 def _leave_on_signals() -> Iterator[asyncio.Event]:
     """While inside, the first Ctrl-C (SIGINT), SIGTERM and SIGHUP set the
@@ -269,7 +262,8 @@ def _leave_on_signals() -> Iterator[asyncio.Event]:
         installed.remove(signal.SIGINT)
 
     handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, first)]
-    handlers += [(sig, left.set) for sig in _LEAVING_SIGNALS]
+    # SIGTERM and SIGHUP, unless ignored (started under nohup).
+    handlers += [(sig, left.set) for sig in ending_signals()]
     try:
         for sig, handler in handlers:
             loop.add_signal_handler(sig, handler)
