@@ -24,6 +24,13 @@ from screencodec.geometry import Rect
 # (its user's Ctrl-C) would wait on a host that never hears it.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+# Likewise SIGHUP under nohup (a detached `make test`, some CI runners): the
+# hosts and viewers the tests close a terminal on would inherit the ignore
+# and rightly outlive it (cli.terminal.ending_signals). A handler that does
+# nothing keeps this process deaf to it, as nohup meant, while the children
+# start with the default (exec keeps an ignore, never a handler).
+if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, lambda _sig, _frame: None)
 
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=1000)
