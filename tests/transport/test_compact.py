@@ -1,5 +1,6 @@
-"""Compact deltas (session kind 26): every update of every synthetic scenario
-(and of the recorded corpus, if present) comes back byte for byte from its
+"""Compact deltas (session kind 26, and 28 with rect references): every
+update of every synthetic scenario (and of the recorded corpus, if present)
+comes back byte for byte from its
 compact form; hostile compact bodies are refused with ProtocolError; the
 link state's rules (no compact delta without a keyframe to build on, none
 after one that was lost)."""
@@ -31,10 +32,12 @@ _VIDEO = importlib.util.find_spec("av") is not None
 _SCENARIOS = ["typing", "terminal", "browser", "drag", "video", "idle"]
 
 
-def _round_trip(frames: Iterator[np.ndarray], encoder: ScreenEncoder) -> tuple[int, int]:
+def _round_trip(frames: Iterator[np.ndarray], encoder: ScreenEncoder, refs: bool = False
+                ) -> tuple[int, int]:  # fmt: skip
     """Each update the host would send (empty deltas are not), as the host's
-    and the viewer's link states see it: its compact form, if any, expands
-    to exactly the encoder's bytes. Returns (updates, compact ones)."""
+    and the viewer's link states see it: its compact form (kind 28 with
+    ``refs``), if any, expands to exactly the encoder's bytes, and both
+    recent-rects tables agree. Returns (updates, compact ones)."""
     host, viewer = CompactState(), CompactState()
     sent = compact = 0
     seq = 0
@@ -44,30 +47,35 @@ def _round_trip(frames: Iterator[np.ndarray], encoder: ScreenEncoder) -> tuple[i
         if not last.keyframe and not last.ops:
             continue
         seq = next_seq(seq)
-        message = compact_update(host, seq, data)
+        message = compact_update(host, seq, data, refs=refs)
+        plain = compact_update(host, seq, data)
         host.note(seq, data)
         sent += 1
         if message is None:
             viewer.note(seq, data)
             continue
         compact += 1
-        assert message[:2] == bytes((1, m.CompactUpdate.KIND))
+        kind = m.CompactUpdateRefs if refs else m.CompactUpdate
+        assert message[:2] == bytes((1, kind.KIND))
         assert len(message) < len(data) + 6
+        # a spelled-out x + REFS may take a byte more than x (x of 120..127)
+        assert plain is not None and len(message) <= len(plain) + sum(last.ops.values())
         decoded = m.decode(message)
-        assert isinstance(decoded, m.CompactUpdate)
+        assert type(decoded) is kind
         assert m.decode(viewer.canonical(message)) == m.Update(seq, data)
-        assert viewer.seq == seq and viewer.valid
+        assert viewer.seq == seq and viewer.valid and viewer.rects == host.rects
     return sent, compact
 
 
+@pytest.mark.parametrize("refs", [False, True])
 @pytest.mark.parametrize("scenario", _SCENARIOS)
-def test_every_synthetic_update_expands_to_the_encoders_bytes(scenario: str) -> None:
+def test_every_synthetic_update_expands_to_the_encoders_bytes(scenario: str, refs: bool) -> None:
     src = SyntheticDesktop(320, 200, scenario=scenario, seed=4)
     enc = ScreenEncoder(320, 200, history=True, threads=1, lossy=True,
                         video="auto" if _VIDEO and scenario == "video" else False)  # fmt: skip
     enc.set_rate(1_500_000, interval=1 / 30)  # lossy photos, refined later: more op kinds
     try:
-        sent, compact = _round_trip((src.frame_at(i) for i in range(30)), enc)
+        sent, compact = _round_trip((src.frame_at(i) for i in range(30)), enc, refs)
     finally:
         enc.close()
     assert compact >= sent - 2  # the keyframe, and at most one large update, go whole
@@ -80,8 +88,9 @@ def test_without_history_every_update_expands_too() -> None:
     assert compact == sent - 1
 
 
+@pytest.mark.parametrize("refs", [False, True])
 @pytest.mark.parametrize("name", [n.split(":", 1)[1] for n in corpus_workloads()] or ["none"])
-def test_every_corpus_update_expands_to_the_encoders_bytes(name: str) -> None:
+def test_every_corpus_update_expands_to_the_encoders_bytes(name: str, refs: bool) -> None:
     if name == "none":
         pytest.skip("no corpus/ here")
     with Recording.open(corpus_dir() / name) as rec:
@@ -89,7 +98,7 @@ def test_every_corpus_update_expands_to_the_encoders_bytes(name: str) -> None:
         frames = [rec.frame(i).copy() for i in range(n)]
     h, w = frames[0].shape[:2]
     with ScreenEncoder(w, h, history=True, threads=2) as enc:
-        sent, compact = _round_trip(iter(frames), enc)
+        sent, compact = _round_trip(iter(frames), enc, refs)
     assert compact > 0 or sent <= 1
 
 

@@ -1,4 +1,5 @@
-"""Compact deltas in real sessions over loopback sockets: the viewer's
+"""Compact deltas (kind 26: a viewer that declared COMPACT but not
+COMPACT_RECTS) in real sessions over loopback sockets: the viewer's
 framebuffer ends bit-exact, a viewer that did not declare them never gets
 one, hostile ones are refused and the session recovers by a keyframe, a
 recorded session (at the host and at the viewer) plays back bit-exact, and
@@ -7,6 +8,7 @@ an idle screen's updates shrink."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,19 +38,21 @@ _COMPACT = bytes((1, m.CompactUpdate.KIND))
 
 class Tap:
     """A channel wrapper that notes the kind of every message received and,
-    when armed, sends the next compact delta with another body instead."""
+    when armed, sends the next compact delta (of ``prefix``'s kind) with
+    another body instead."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.kinds: set[int] = set()
         self.hostile: list[bytes] = []
+        self.prefix = _COMPACT
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     async def send(self, message: bytes, /) -> None:
-        if self.hostile and message[:2] == _COMPACT:
-            message = _COMPACT + self.hostile.pop(0)
+        if self.hostile and message[:2] == self.prefix:
+            message = self.prefix + self.hostile.pop(0)
         await self.inner.send(message)
 
     async def recv(self) -> bytes:
@@ -70,7 +74,10 @@ class RememberingDecoder(ScreenDecoder):
         return fb
 
 
-_WITH = default_capabilities(compact=True)
+#: A viewer that takes kind 26 only (not COMPACT_RECTS): kind 28 sessions are
+#: in test_compact_rects.py.
+_WITH = dataclasses.replace(default_capabilities(compact=True),
+                            flags=default_capabilities().flags & ~m.Capabilities.COMPACT_RECTS)
 _WITHOUT = default_capabilities(compact=False)
 
 
@@ -80,10 +87,12 @@ _Session = tuple[Host, Freezable, Viewer, Tap, Tap]
 @asynccontextmanager
 async def _session(scenario: str = "typing", *, caps: m.Capabilities = _WITH,
                    host_kw: dict[str, Any] | None = None, wrap_viewer: Any = None,
-                   decoder: Any = None) -> AsyncIterator[_Session]:  # fmt: skip
-    """A Host on a synthetic desktop and a Viewer, over a loopback TCP pair;
-    each end's channel tapped."""
-    screen = Freezable(SyntheticDesktop(320, 200, scenario=scenario, seed=3))
+                   decoder: Any = None, screen: Freezable | None = None
+                   ) -> AsyncIterator[_Session]:  # fmt: skip
+    """A Host on a synthetic desktop (or ``screen``) and a Viewer, over a
+    loopback TCP pair; each end's channel tapped."""
+    if screen is None:
+        screen = Freezable(SyntheticDesktop(320, 200, scenario=scenario, seed=3))
     host = Host(screen, consent=allow(), config=HostConfig(local_input_pause=0.01),
                 **(host_kw or {}))  # fmt: skip
     host_ch, viewer_ch, server = await tcp_pair()
@@ -203,12 +212,16 @@ def test_one_refusal_counts_as_one_decode_error() -> None:
     run(main())
 
 
-def test_a_session_with_compact_deltas_is_recorded_canonical(tmp_path: Path) -> None:
+@pytest.mark.parametrize("refs", [False, True])
+def test_a_session_with_compact_deltas_is_recorded_canonical(tmp_path: Path, refs: bool) -> None:
+    caps = default_capabilities() if refs else _WITH  # kind 28, or kind 26
+
     async def main() -> list[int]:
         recorder = Recorder(tmp_path / "host", host_id="test-host")
         at_viewer = Recorder(tmp_path / "viewer", host_id="agent")
         decoder = RememberingDecoder()
-        async with _session("terminal", host_kw={"recorder": recorder}, decoder=decoder,
+        async with _session("terminal", caps=caps, host_kw={"recorder": recorder},
+                            decoder=decoder,
                             wrap_viewer=lambda ch: at_viewer.record_viewer(ch, "agent"),
                             ) as (host, screen, viewer, _, _):  # fmt: skip
             await until(lambda: viewer.decoded >= 40, what="40 updates")
@@ -267,13 +280,20 @@ def test_an_idle_screens_updates_shrink() -> None:
         assert min(u.wire - sum(o[5] for o in u.ops) for u in full_ticks) == FRAMING + 44
 
 
-def test_a_compact_delta_to_a_viewer_that_did_not_declare_it_ends_the_session() -> None:
+@pytest.mark.parametrize(("caps", "compact"), [
+    (_WITHOUT, _COMPACT + bytes((Op.FILL | 0x08, 0, 0, 1, 1)) + b"abc"),
+    # kind 28 to a viewer that declared COMPACT but not COMPACT_RECTS
+    (_WITH, bytes((1, m.CompactUpdateRefs.KIND, Op.FILL | 0x08, 0)) + b"abc"),
+])  # fmt: skip
+def test_a_compact_delta_to_a_viewer_that_did_not_declare_it_ends_the_session(
+    caps: m.Capabilities, compact: bytes
+) -> None:
     """A host may send one only to a viewer that declared it: to any other
     it is a protocol violation, like any message its role never receives."""
 
     async def main() -> None:
         host_ch, viewer_ch, server = await tcp_pair()
-        viewer = Viewer(viewer_ch, capabilities=_WITHOUT)
+        viewer = Viewer(viewer_ch, capabilities=caps)
 
         async def scripted_host() -> None:
             assert isinstance(m.decode(await host_ch.recv()), m.Capabilities)
@@ -282,7 +302,7 @@ def test_a_compact_delta_to_a_viewer_that_did_not_declare_it_ends_the_session() 
             with ScreenEncoder(64, 48) as enc:
                 await host_ch.send(m.encode(m.Update(1, enc.encode(np.zeros((48, 64, 4),
                                                                             np.uint8)))))
-            await host_ch.send(_COMPACT + bytes((Op.FILL | 0x08, 0, 0, 1, 1)) + b"abc")
+            await host_ch.send(compact)
 
         scripted = asyncio.ensure_future(scripted_host())
         await viewer.start()

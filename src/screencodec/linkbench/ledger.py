@@ -13,10 +13,10 @@ Each message is cut into rows (:data:`ROWS`):
   codec: the 8-byte message header, the 16-byte update header and the hash
   if any), one 14-byte op header per op, and each op's payload under the
   op's name (``FILL``, ``ZSTREAM``, ...);
-* a compact delta (session kind 26, :mod:`~..transport.session.compact`)
-  into ``compact headers`` (version, kind), ``compact op headers`` (tag,
-  varint rect and length) and the payloads as above (a ZSTREAM payload
-  without its stream position);
+* a compact delta (session kind 26, or 28 with rect references,
+  :mod:`~..transport.session.compact`) into ``compact headers`` (version,
+  kind), ``compact op headers`` (tag, varint rect or reference, and length)
+  and the payloads as above (a ZSTREAM payload without its stream position);
 * other messages by kind: ``Stats``, ``Cursor``, ``Receipt``, ``compact
   receipt`` (session kind 27, the receipt coded against the previous one), ``Ack``,
   ``KeyframeRequest``, ``input`` (pointer, buttons, wheel, keys) and
@@ -71,9 +71,9 @@ from typing import Any, Literal
 
 from ..errors import ProtocolError
 from ..transport.channel.base import Channel, ChannelTap
-from ..transport.session.compact import CompactState, compact_update, parse_compact
+from ..transport.session.compact import CompactState, Rect4, compact_update, walk_compact
 from ..wire.format import HASH, HEADER, OP_HEADER, UPDATE_HEADER, Op, UpdateFlags
-from .compact import ReceiptSizer, varint
+from .compact import ReceiptSizer
 
 __all__ = ["FRAMING", "ROWS", "CountingChannel", "Deliveries", "Ledger", "UpdateEntry", "classify"]
 
@@ -84,9 +84,9 @@ FRAMING = 4 + 1 + 16
 #: The session message header of an update: version u8, kind u8, seq u32.
 SESSION_UPDATE_HEADER = 6
 
-_KIND_NAMES = {1: "update", 26: "compact", 2: "Ack", 3: "KeyframeRequest", 8: "input", 9: "input",
-               10: "input", 11: "input", 20: "Stats", 23: "Cursor", 25: "Receipt",
-               27: "compact receipt"}  # fmt: skip
+_KIND_NAMES = {1: "update", 26: "compact", 28: "compact", 2: "Ack", 3: "KeyframeRequest",
+               8: "input", 9: "input", 10: "input", 11: "input", 20: "Stats", 23: "Cursor",
+               25: "Receipt", 27: "compact receipt"}  # fmt: skip
 #: The rows of a breakdown, in the order tables print them (op payload rows
 #: follow ``op headers``, named after the op).
 ROWS = ("update headers", "op headers", "compact headers", "compact op headers",
@@ -109,15 +109,17 @@ class UpdateEntry:
     compact: bool = False
 
 
-def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | None]:
+def classify(data: bytes, rects: list[Rect4] | None = None
+             ) -> tuple[list[tuple[str, int, int]], UpdateEntry | None]:  # fmt: skip
     """Cut one session message into ``(row, count, bytes)`` parts (framing
     included) and, for an update, its :class:`UpdateEntry` (time 0). Never
-    raises: bytes it cannot walk go to ``update body``."""
+    raises: bytes it cannot walk go to ``update body``. ``rects``: the link's
+    recent-rects table, for a compact delta of kind 28 (None: empty)."""
     kind = data[1] if len(data) > 1 else 0
     name = _KIND_NAMES.get(kind, "control")
     parts: list[tuple[str, int, int]] = [("framing", 1, FRAMING)]
     if name == "compact":
-        return _classify_compact(data, parts)
+        return _classify_compact(data, parts, (rects or []) if data[1] == 28 else None)
     if name != "update":
         parts.append((name, 1, len(data)))
         return parts, None
@@ -152,20 +154,16 @@ def classify(data: bytes) -> tuple[list[tuple[str, int, int]], UpdateEntry | Non
     return parts, UpdateEntry(0.0, len(data) + FRAMING, keyframe, tuple(ops), hashed)
 
 
-def _classify_compact(data: bytes, parts: list[tuple[str, int, int]]
+def _classify_compact(data: bytes, parts: list[tuple[str, int, int]], rects: list[Rect4] | None
                       ) -> tuple[list[tuple[str, int, int]], UpdateEntry]:  # fmt: skip
     try:
-        compact_ops = parse_compact(data[2:])
+        compact_ops = walk_compact(data[2:], rects)
     except ProtocolError:
         parts.append(("update body", 1, len(data)))
         return parts, UpdateEntry(0.0, len(data) + FRAMING, False, (), compact=True)
     parts.append(("compact headers", 1, 2))
     ops = []
-    last = len(compact_ops) - 1
-    for k, (op, _, x, y, w, h, payload) in enumerate(compact_ops):
-        head = 1 + varint(x) + varint(y) + varint(w) + varint(h)
-        if op not in (Op.FILL, Op.COPY) and k != last:
-            head += varint(len(payload))
+    for (op, _, x, y, w, h, payload), head in compact_ops:
         parts.append(("compact op headers", 1, head))
         parts.append((Op(op).name, 1, len(payload)))
         ops.append((Op(op).name, x, y, w, h, len(payload)))
@@ -214,7 +212,7 @@ class Ledger:
 
     def note(self, direction: Direction, data: bytes) -> None:
         t = self.clock()
-        parts, update = classify(data)
+        parts, update = classify(data, self._link.rects if direction == "down" else None)
         self.messages[direction].append((t, _wire_order(parts)))
         size = len(data)
         if update is not None and direction == "down":
@@ -233,7 +231,7 @@ class Ledger:
                 self._link.canonical(data)  # a compact delta: it is what was sent
             return len(data)
         seq = int.from_bytes(data[2:6], "big")
-        compact = compact_update(self._link, seq, data[6:])
+        compact = compact_update(self._link, seq, data[6:], refs=True)
         self._link.note(seq, data[6:])
         return len(data) if compact is None else len(compact)
 

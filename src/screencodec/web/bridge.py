@@ -72,7 +72,8 @@ def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
     cache = ZSTREAM_MAX_WINDOW if hello["zstream"] else 0
     # The page's decoder takes MED-filtered photos (decoder/lossless.js).
     return m.Capabilities(ops, video, m.Capabilities.RECEIPTS | m.Capabilities.ZSTD_MED
-                          | m.Capabilities.COMPACT, cache)  # compact: expanded by the Viewer
+                          | m.Capabilities.COMPACT | m.Capabilities.COMPACT_RECTS,
+                          cache)  # compact: expanded by the Viewer
 
 
 #: How long the page's request for CONTROL waits for the host's answer (the

@@ -15,7 +15,8 @@ from screencodec.transport.session._binary import Reader, Writer
 from screencodec.transport.session._msgbase import MAX_UPDATE, MessageBase
 from screencodec.wire import ZSTREAM_MAX_WINDOW, Op
 
-__all__ = ["MAX_SEQ_STEP", "Capabilities", "CompactReceipt", "CompactUpdate", "Receipt"]
+__all__ = ["MAX_SEQ_STEP", "Capabilities", "CompactReceipt", "CompactUpdate", "CompactUpdateRefs",
+           "Receipt"]
 
 #: Every op a version-0.1 viewer decodes: what a viewer that sends no
 #: Capabilities message is assumed to handle.
@@ -31,7 +32,8 @@ class Capabilities(MessageBase):
     :data:`RECEIPTS` says it answers updates with :class:`Receipt`, bit
     :data:`ZSTD_MED` that it decodes ZSTD ops with op flags MED | PLANAR
     (docs/protocol.md; without it the host filters photos with DELTA_UP),
-    bit :data:`COMPACT` that it takes :class:`CompactUpdate` messages;
+    bit :data:`COMPACT` that it takes :class:`CompactUpdate` messages, bit
+    :data:`COMPACT_RECTS` that it also takes :class:`CompactUpdateRefs`;
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -47,17 +49,21 @@ class Capabilities(MessageBase):
     RECEIPTS: ClassVar[int] = 1
     ZSTD_MED: ClassVar[int] = 2
     COMPACT: ClassVar[int] = 4
+    COMPACT_RECTS: ClassVar[int] = 8
     #: The flag bits this version knows; a newer viewer's others are dropped.
-    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED | COMPACT
+    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS
 
     @classmethod
     def full(cls, *, compact: bool = True) -> Capabilities:
         """Everything this version decodes: every op, both profiles, receipts,
-        the MED filter, compact deltas, and the memory a ZSTREAM history
-        stream takes (its 8 MiB window). ``compact=False`` for tools that read
-        the host's raw messages and expect every delta as an Update."""
+        the MED filter, compact deltas (with rect references), and the memory
+        a ZSTREAM history stream takes (its 8 MiB window). ``compact=False``
+        (neither COMPACT nor COMPACT_RECTS) for tools that read the host's raw
+        messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
-        flags = cls.KNOWN_FLAGS if compact else cls.KNOWN_FLAGS & ~cls.COMPACT
+        flags = cls.KNOWN_FLAGS
+        if not compact:
+            flags &= ~(cls.COMPACT | cls.COMPACT_RECTS)
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)
 
     @classmethod
@@ -135,6 +141,17 @@ class CompactUpdate(MessageBase):
         if len(body) > MAX_UPDATE:
             raise ProtocolError(f"compact update of {len(body)} bytes")
         return cls(body)
+
+
+@dataclass(frozen=True, slots=True)
+class CompactUpdateRefs(CompactUpdate):
+    """Host -> viewer: a :class:`CompactUpdate` whose ops may name their rect
+    by its place in the recent-rects table both ends keep
+    (:class:`~.compact.CompactState`) instead of spelling it out. Only to a
+    viewer that declared :attr:`Capabilities.COMPACT` and
+    :attr:`Capabilities.COMPACT_RECTS`."""
+
+    KIND: ClassVar[int] = 28
 
 
 #: A compact receipt's sequence step at most: a larger one (or 0) goes as a

@@ -1,6 +1,7 @@
-"""Compact delta updates (session kind 26) and compact receipts (kind 27):
-a small delta without the headers both ends can work out, and the viewer's
-receipt for it coded against the previous receipt.
+"""Compact delta updates (session kinds 26 and 28) and compact receipts
+(kind 27): a small delta without the headers both ends can work out (kind
+28: and without the rects both ends saw lately), and the viewer's receipt
+for it coded against the previous receipt.
 
 On an idle screen the headers weigh more than the pixels: a caret's blink is
 a 3-byte FILL inside 6 bytes of session header, 24 of codec headers and 14 of
@@ -47,6 +48,26 @@ update's size, numbered one more than the previous update in both sequences,
 with 1 to :data:`MAX_COMPACT_OPS` ops whose flags fit in 4 bits, and ZSTREAM
 positions where the state says; and only to a viewer that declared
 ``Capabilities.COMPACT``. Anything else goes as an Update.
+
+**Rect references** (kind 28, :class:`~.messages.CompactUpdateRefs`). An
+idle screen changes the same few rects over and over (the caret's cell, the
+clock's digit cells), and their ``x, y`` alone take 2 varint bytes each. Kind
+28 has kind 26's layout except for an op's first rect varint ``v``: if ``v <
+REFS`` (:data:`REFS`, 8) the op's rect is entry ``v`` of the recent-rects
+table and no ``x, y, w, h`` follow; otherwise ``x = v - REFS`` and ``y, w,
+h`` follow (``v`` at most ``16384 + REFS``). The table
+(:attr:`CompactState.rects`) holds up to REFS distinct rects, most recent
+first, as it stood before the update (an op never refers to a rect of its own
+update). Both ends change it alike for every canonical update on the link
+(:meth:`CompactState.note`, compact or not): a keyframe empties it first;
+then each op's rect, in op order, moves (or is added) to the front, and the
+table is cut to REFS; an update ``note`` cannot walk (more than
+:data:`MAX_COMPACT_OPS` ops, cut short, not a codec UPDATE) empties it.
+Compact deltas only build on a keyframe the viewer took, so the tables agree
+whenever one is expanded. A reference to an empty entry is malformed like any
+other (refused, a keyframe asked for). The host sends kind 28 instead of 26
+only to a viewer that declared ``Capabilities.COMPACT_RECTS`` (with
+``COMPACT``); a viewer that did not ends the session on one.
 
 Bounds on the viewer: every varint at most 5 bytes, coordinates at most
 16384, at most :data:`MAX_COMPACT_OPS` ops, the expanded update at most
@@ -107,6 +128,7 @@ from screencodec.wire.format import (
 
 __all__ = [
     "MAX_COMPACT_OPS",
+    "REFS",
     "CompactOp",
     "CompactState",
     "ReceiptState",
@@ -114,11 +136,15 @@ __all__ = [
     "expand_update",
     "next_seq",
     "parse_compact",
+    "walk_compact",
 ]
 
 #: Ops in one compact delta at most (a bigger update goes as an Update: its
 #: headers are a small part of it, and this bounds the viewer's work).
 MAX_COMPACT_OPS = 256
+#: Entries of the recent-rects table (kind 28): first-varint values below it
+#: are references.
+REFS = 8
 _LAST = 0x08
 _OP_MASK = 0x07
 _MAX_VARINT = 5
@@ -127,6 +153,8 @@ _KNOWN_OPS = frozenset(int(op) for op in Op)
 _U32 = 0xFFFFFFFF
 _U64 = (1 << 64) - 1
 _PREFIX = bytes((m.PROTOCOL_VERSION, m.CompactUpdate.KIND))
+_PREFIX_REFS = bytes((m.PROTOCOL_VERSION, m.CompactUpdateRefs.KIND))
+_COMPACT_KINDS = {m.CompactUpdate.KIND: False, m.CompactUpdateRefs.KIND: True}
 _CODEC_HEAD = HEADER.size + UPDATE_HEADER.size
 
 
@@ -143,9 +171,11 @@ class CompactState:
     compact delta may build on it: ``codec_seq`` (the codec's last number),
     ``width`` and ``height``, and ``zpos``, where the ZSTREAM history stream
     stands (None: unknown, so a ZSTREAM op without RESET cannot be compact).
+    ``rects``: the recent-rects table, ``(x, y, w, h)`` most recent first
+    (module notes, "Rect references").
     """
 
-    __slots__ = ("codec_seq", "height", "seq", "valid", "width", "zpos")
+    __slots__ = ("codec_seq", "height", "rects", "seq", "valid", "width", "zpos")
 
     def __init__(self) -> None:
         self.seq = 0
@@ -154,30 +184,48 @@ class CompactState:
         self.width = 0
         self.height = 0
         self.zpos: int | None = None
+        self.rects: list[Rect4] = []
 
     def note(self, seq: int, update: bytes) -> None:
         """After each canonical update sent or received (``update``: the codec
         message). A keyframe makes the state valid; a delta keeps it as it
-        was; an update this cannot read (or one of another size) ends it."""
+        was; an update this cannot read (or one of another size) ends it.
+        Each op's rect goes to the front of the recent-rects table (a
+        keyframe empties it first; an update this cannot walk empties it)."""
         self.seq = seq
         head = _read_head(update)
         if head is None:
             self.valid = False
+            self.rects.clear()
             return
         codec_seq, flags, width, height, count = head
         if flags & UpdateFlags.KEYFRAME:
             self.valid, self.width, self.height = True, width, height
+            self.rects.clear()
         elif (width, height) != (self.width, self.height):
             self.valid = False
         if flags or count:  # an empty delta does not count (docs/protocol.md)
             self.codec_seq = codec_seq
-        self.zpos = _stream_end(update, count, self.zpos)
+        ops = _walk(update, count)
+        if ops is None:
+            self.zpos = None
+            self.rects.clear()
+            return
+        rects = self.rects
+        for rect, at in ops:
+            if at is not None:
+                self.zpos = (at + rect[2] * rect[3] * 3) & _U32
+            if rect in rects:
+                rects.remove(rect)
+            rects.insert(0, rect)
+        del rects[REFS:]
 
     def lost(self, seq: int) -> None:
         """Update ``seq`` was not taken (not expanded, or refused by the
         decoder): no compact delta builds on it, until the next keyframe."""
         self.seq = seq
         self.valid = False
+        self.rects.clear()  # out of step with the host's until the keyframe
 
     def refused(self, seq: int) -> None:
         """The viewer's decoder refused update ``seq``: if it is still the
@@ -194,10 +242,10 @@ class CompactState:
         kind = message[1] if len(message) > 1 else -1
         if kind == m.Update.KIND and len(message) >= 6:
             self.note(int.from_bytes(message[2:6], "big"), message[6:])
-        elif kind == m.CompactUpdate.KIND:
+        elif kind in _COMPACT_KINDS:
             seq = next_seq(self.seq)
             try:
-                update = expand_update(self, message[2:])
+                update = expand_update(self, message[2:], refs=_COMPACT_KINDS[kind])
             except ProtocolError:
                 self.lost(seq)
                 raise
@@ -206,10 +254,13 @@ class CompactState:
         return message
 
 
-def compact_update(state: CompactState, seq: int, update: bytes) -> bytes | None:
+def compact_update(state: CompactState, seq: int, update: bytes, *, refs: bool = False
+                   ) -> bytes | None:  # fmt: skip
     """The compact session message for ``update`` (the codec message the host
     is about to send as session sequence ``seq``), or None when it must go
-    as an Update (see the module notes). Does not change ``state``."""
+    as an Update (see the module notes): kind 26, or with ``refs`` kind 28
+    (each op's rect a reference when it is in ``state.rects``). Does not
+    change ``state``."""
     if not state.valid or seq != next_seq(state.seq) or len(update) < _CODEC_HEAD:
         return None
     magic, version, mtype, length = HEADER.unpack_from(update)
@@ -220,7 +271,7 @@ def compact_update(state: CompactState, seq: int, update: bytes) -> bytes | None
     if (flags or reserved or (width, height) != (state.width, state.height)
             or codec_seq != (state.codec_seq + 1) & _U32 or not 0 < count <= MAX_COMPACT_OPS):
         return None  # fmt: skip
-    out = [_PREFIX]
+    out = [_PREFIX_REFS if refs else _PREFIX]
     pos, zpos = _CODEC_HEAD, state.zpos
     for k in range(count):
         if pos + OP_HEADER.size > len(update):
@@ -244,7 +295,12 @@ def compact_update(state: CompactState, seq: int, update: bytes) -> bytes | None
             zpos = (at + w * h * 3) & _U32
             pos += ZSTREAM_HEADER.size
         out.append(bytes((op | op_flags << 4 | (_LAST if last else 0),)))
-        out.append(_varints(x, y, w, h))
+        if not refs:
+            out.append(_varints(x, y, w, h))
+        elif (x, y, w, h) in state.rects:
+            out.append(_varints(state.rects.index((x, y, w, h))))
+        else:
+            out.append(_varints(x + REFS, y, w, h))
         if op not in _FIXED and not last:
             out.append(_varints(end - pos))
         out.append(update[pos:end])
@@ -254,14 +310,14 @@ def compact_update(state: CompactState, seq: int, update: bytes) -> bytes | None
     return b"".join(out)
 
 
-def expand_update(state: CompactState, body: bytes) -> bytes:
+def expand_update(state: CompactState, body: bytes, *, refs: bool = False) -> bytes:
     """The canonical codec UPDATE of a compact delta's ``body`` (the message
-    after version and kind), built on ``state``; ProtocolError if it is
-    malformed or ``state`` cannot take a compact delta. Does not change
-    ``state`` (see :meth:`CompactState.canonical`)."""
+    after version and kind; ``refs``: of kind 28), built on ``state``;
+    ProtocolError if it is malformed or ``state`` cannot take a compact
+    delta. Does not change ``state`` (see :meth:`CompactState.canonical`)."""
     if not state.valid:
         raise ProtocolError("a compact update without an update to build on (no keyframe yet)")
-    ops = parse_compact(body)
+    ops = parse_compact(body, state.rects if refs else None)
     total = _CODEC_HEAD + sum(
         OP_HEADER.size + len(p) + (ZSTREAM_HEADER.size if op == Op.ZSTREAM else 0)
         for op, _, _, _, _, _, p in ops
@@ -292,33 +348,48 @@ def expand_update(state: CompactState, body: bytes) -> bytes:
 #: One op of a compact delta: ``(op, op flags, x, y, w, h, payload)`` (a
 #: ZSTREAM payload without its stream position).
 CompactOp = tuple[int, int, int, int, int, int, bytes]
+#: A rect as ``(x, y, w, h)``.
+Rect4 = tuple[int, int, int, int]
 
 
-def parse_compact(body: bytes) -> list[CompactOp]:
+def parse_compact(body: bytes, rects: list[Rect4] | None = None) -> list[CompactOp]:
     """The ops of a compact delta's ``body`` (after version and kind), every
-    field bounded (module notes); ProtocolError if it is malformed."""
-    ops: list[CompactOp] = []
+    field bounded (module notes); ProtocolError if it is malformed. ``rects``:
+    the recent-rects table of a kind 28 body (None: kind 26)."""
+    return [op for op, _ in walk_compact(body, rects)]
+
+
+def walk_compact(body: bytes, rects: list[Rect4] | None = None) -> list[tuple[CompactOp, int]]:
+    """:func:`parse_compact`'s ops, each with the bytes of its op header (tag,
+    rect or reference, length)."""
+    ops: list[tuple[CompactOp, int]] = []
     pos, n = 0, len(body)
     while True:
         if pos >= n:
             raise ProtocolError("compact update truncated: its last op is missing")
         if len(ops) >= MAX_COMPACT_OPS:
             raise ProtocolError(f"compact update of more than {MAX_COMPACT_OPS} ops")
-        tag = body[pos]
+        start, tag = pos, body[pos]
         op, flags, last = tag & _OP_MASK, tag >> 4, bool(tag & _LAST)
         if op not in _KNOWN_OPS:
             raise ProtocolError(f"compact update with unknown op {op}")
-        x, pos = _read_varint(body, pos + 1, MAX_DIMENSION)
-        y, pos = _read_varint(body, pos, MAX_DIMENSION)
-        w, pos = _read_varint(body, pos, MAX_DIMENSION)
-        h, pos = _read_varint(body, pos, MAX_DIMENSION)
+        x, pos = _read_varint(body, pos + 1, MAX_DIMENSION + (0 if rects is None else REFS))
+        if rects is not None and x < REFS:
+            if x >= len(rects):
+                raise ProtocolError(f"compact update refers to rect {x} of {len(rects)}")
+            x, y, w, h = rects[x]
+        else:
+            x -= 0 if rects is None else REFS
+            y, pos = _read_varint(body, pos, MAX_DIMENSION)
+            w, pos = _read_varint(body, pos, MAX_DIMENSION)
+            h, pos = _read_varint(body, pos, MAX_DIMENSION)
         size = _FIXED.get(Op(op))
         if size is None:
             size, pos = (n - pos, pos) if last else _read_varint(body, pos, MAX_UPDATE)
         end = pos + size
         if end > n:
             raise ProtocolError("compact update truncated: an op's payload runs past the end")
-        ops.append((op, flags, x, y, w, h, body[pos:end]))
+        ops.append(((op, flags, x, y, w, h, body[pos:end]), pos - start))
         pos = end
         if last:
             if pos != n:
@@ -361,24 +432,27 @@ def _read_head(update: bytes) -> tuple[int, int, int, int, int] | None:
     return seq, flags, width, height, count
 
 
-def _stream_end(update: bytes, count: int, zpos: int | None) -> int | None:
-    """Where the ZSTREAM stream stands after ``update``: after its last
-    ZSTREAM op, or ``zpos`` if it has none; None (unknown) for an update of
-    more than :data:`MAX_COMPACT_OPS` ops (not walked) or one cut short."""
+def _walk(update: bytes, count: int) -> list[tuple[Rect4, int | None]] | None:
+    """Each op's rect in ``update`` and, for a ZSTREAM op, its stream
+    position; None (not walked) for an update of more than
+    :data:`MAX_COMPACT_OPS` ops or one cut short."""
     if count > MAX_COMPACT_OPS:
         return None
     pos = _CODEC_HEAD + (8 if update[4 + HEADER.size] & UpdateFlags.HASH else 0)
+    ops: list[tuple[Rect4, int | None]] = []
     for _ in range(count):
         if pos + OP_HEADER.size > len(update):
             return None
-        op, _, _, _, w, h, size = OP_HEADER.unpack_from(update, pos)
+        op, _, x, y, w, h, size = OP_HEADER.unpack_from(update, pos)
         pos += OP_HEADER.size
+        at = None
         if op == Op.ZSTREAM:
             if size < ZSTREAM_HEADER.size or pos + size > len(update):
                 return None
-            zpos = (ZSTREAM_HEADER.unpack_from(update, pos)[0] + w * h * 3) & _U32
+            (at,) = ZSTREAM_HEADER.unpack_from(update, pos)
+        ops.append(((x, y, w, h), at))
         pos += size
-    return zpos
+    return ops
 
 
 class ReceiptState:

@@ -234,6 +234,7 @@ class ViewerLink:
         # Nothing is encoded before the grant: the encoder is opened with this.
         self.stream.choice = choose_encoder(self.capabilities, self.host.encoder_factory)
         self.stream.compact = bool(self.capabilities.flags & m.Capabilities.COMPACT)
+        self.stream.compact_refs = bool(self.capabilities.flags & m.Capabilities.COMPACT_RECTS)
         return hello
 
     async def cleanup(self) -> None:

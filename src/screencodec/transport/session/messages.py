@@ -37,6 +37,7 @@ from screencodec.transport.session._msglink import (
     Capabilities,
     CompactReceipt,
     CompactUpdate,
+    CompactUpdateRefs,
     Receipt,
 )
 from screencodec.transport.session._msgside import (
@@ -63,6 +64,7 @@ __all__ = [
     "Chat",
     "CompactReceipt",
     "CompactUpdate",
+    "CompactUpdateRefs",
     "Cursor",
     "Extension",
     "FileAccept",
@@ -318,7 +320,7 @@ Message = (
     Update | Ack | KeyframeRequest | PermissionRequest | PermissionGrant | PermissionDeny
     | PermissionRevoke | PointerMove | Button | Wheel | Key | MonitorList | SelectMonitor
     | Chat | FileOffer | FileAccept | FileChunk | FileEnd | Extension | Stats | Notice | Bye
-    | Cursor | Capabilities | Receipt | CompactUpdate | CompactReceipt
+    | Cursor | Capabilities | Receipt | CompactUpdate | CompactReceipt | CompactUpdateRefs
 )  # fmt: skip
 
 _KINDS: dict[int, type[MessageBase]] = {
@@ -327,7 +329,7 @@ _KINDS: dict[int, type[MessageBase]] = {
         Update, Ack, KeyframeRequest, PermissionRequest, PermissionGrant, PermissionDeny,
         PermissionRevoke, PointerMove, Button, Wheel, Key, MonitorList, SelectMonitor, Chat,
         FileOffer, FileAccept, FileChunk, FileEnd, Extension, Stats, Notice, Bye, Cursor,
-        Capabilities, Receipt, CompactUpdate, CompactReceipt,
+        Capabilities, Receipt, CompactUpdate, CompactReceipt, CompactUpdateRefs,
     )
 }  # fmt: skip
 

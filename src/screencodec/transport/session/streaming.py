@@ -81,6 +81,8 @@ class Streamer:
         self.empty_skipped = 0  #: unchanged ticks not sent
         #: Send compact deltas (the viewer declared ``Capabilities.COMPACT``).
         self.compact = False
+        #: ... with rect references (kind 28; it declared ``COMPACT_RECTS`` too).
+        self.compact_refs = False
         self.compact_sent = 0  #: updates sent as compact deltas
         self._on_link = CompactState()  # the last update sent, as the viewer knows it
         self.rate_set: float | None = None  #: bits/s the encoder is held to (None: unlimited)
@@ -154,7 +156,7 @@ class Streamer:
         """Update ``seq`` as it goes on the wire: compact if it may be."""
         if not self.compact:
             return m.encode(m.Update(seq, data))
-        message = compact_update(self._on_link, seq, data)
+        message = compact_update(self._on_link, seq, data, refs=self.compact_refs)
         self._on_link.note(seq, data)
         if message is None:
             return m.encode(m.Update(seq, data))

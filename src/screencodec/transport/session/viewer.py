@@ -337,14 +337,16 @@ class Viewer:
         if isinstance(msg, m.Update):
             state.note(msg.seq, msg.data)
             return msg, None
-        if not self.capabilities.flags & m.Capabilities.COMPACT:
+        refs = isinstance(msg, m.CompactUpdateRefs)
+        wanted = m.Capabilities.COMPACT | (m.Capabilities.COMPACT_RECTS if refs else 0)
+        if self.capabilities.flags & wanted != wanted:
             raise ProtocolError("the host sent a compact update this viewer did not declare")
         self.compact_received += 1
         self._host_compact = True  # it ships with compact receipts (kind 27)
         seq = next_seq(state.seq)
         stale = not state.valid  # an earlier refusal: like a decoder's skip
         try:
-            update = m.Update(seq, expand_update(state, msg.body))
+            update = m.Update(seq, expand_update(state, msg.body, refs=refs))
         except ProtocolError:
             if stale:
                 self._stale.add(seq)
