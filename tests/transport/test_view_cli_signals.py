@@ -10,6 +10,7 @@ import os
 import pty
 import select
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -101,4 +102,45 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(tmp_path: Path) -> N
         if view is not None and view.poll() is None:
             view.kill()
             view.wait()
+        host.close()
+
+
+def test_sigterm_while_connecting_gives_up_the_attempt() -> None:
+    """A host that listens and never answers the handshake: SIGTERM gives up
+    the connection attempt and exits 0 with the end line (it killed the
+    viewer outright, -15)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        view = viewer(f"127.0.0.1:{silent.getsockname()[1]}", "--code", "123 456 789",
+                      "--password", "7kq2m9xa")  # fmt: skip
+        try:
+            conn, _ = silent.accept()  # the viewer is connecting: its handshake waits
+            with conn:
+                view.send_signal(signal.SIGTERM)
+                out, err = view.communicate(timeout=30)
+            assert view.returncode == 0, (view.returncode, err.decode())
+            assert out.decode().splitlines()[-1] == "session ended: you left the session"
+            assert b"Traceback" not in err
+        finally:
+            if view.poll() is None:
+                stop(view)
+
+
+def test_sigterm_while_the_host_asks_withdraws_the_question() -> None:
+    """The host's user is being asked: SIGTERM sends the agent's Bye, which
+    ends the question on the host's side, and the viewer exits 0."""
+    host = PtyHost()
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password)
+        host.wait_for(r"Question 1: .*?\[y/N\] ")
+        read_until(view, "waiting for the host's user to accept")
+        view.send_signal(signal.SIGTERM)
+        out, err = view.communicate(timeout=30)
+        assert view.returncode == 0, (view.returncode, err.decode())
+        assert out.decode().splitlines()[-1] == "session ended: you left the session"
+        host.wait_for(_BYE)
+    finally:
+        if view is not None and view.poll() is None:
+            stop(view)
         host.close()

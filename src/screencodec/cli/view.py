@@ -244,12 +244,13 @@ def _plain(reason: str) -> str:
 
 
 @contextlib.contextmanager
-def _leave_on_signals() -> Iterator[asyncio.Event]:
+def _leave_on_signals(*, ctrl_c: bool = True) -> Iterator[asyncio.Event]:
     """While inside, the first Ctrl-C (SIGINT), SIGTERM and SIGHUP set the
     event instead of ending the program: the session is then left like
     ``--duration`` leaves it (the host gets a Bye, the snapshot is still
     written). A second Ctrl-C interrupts at once; SIGTERM and SIGHUP again
-    change nothing (the session is being left already)."""
+    change nothing (the session is being left already). With ``ctrl_c``
+    false, Ctrl-C is left as it was (it interrupts at once)."""
     left = asyncio.Event()
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGINT)
@@ -261,7 +262,7 @@ def _leave_on_signals() -> Iterator[asyncio.Event]:
         signal.signal(signal.SIGINT, previous)
         installed.remove(signal.SIGINT)
 
-    handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, first)]
+    handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, first)] if ctrl_c else []
     # SIGTERM and SIGHUP, unless ignored (started under nohup).
     handlers += [(sig, left.set) for sig in ending_signals()]
     try:
@@ -280,16 +281,23 @@ def _leave_on_signals() -> Iterator[asyncio.Event]:
 
 
 async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | None = None,
-                       ) -> tuple[bool, T | None]:
+                       *, cancel: bool = False) -> tuple[bool, T | None]:  # fmt: skip
     """``(True, result)`` once ``aw`` is done, or ``(False, None)`` when the
-    person left (or ``timeout`` passed) first; ``aw`` keeps running then."""
+    person left (or ``timeout`` passed) first; ``aw`` keeps running then,
+    unless ``cancel`` (it is then cancelled and waited for)."""
     task = asyncio.ensure_future(aw)
     leaving = asyncio.ensure_future(left.wait())
     try:
         await asyncio.wait({task, leaving}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         leaving.cancel()
-    if task.done():
+        # Python 3.11's wait_for drops a cancellation that meets its inner
+        # future's result (a TCP connect completing as SIGTERM came): it
+        # then went on with the handshake for its 10 s. So ask again.
+        while cancel and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.2)
+    if task.done() and not task.cancelled():
         return True, task.result()
     return False, None
 
@@ -395,12 +403,24 @@ def _control_answer(granted: bool, refusal: Refusal | None) -> str:
 async def _view_main(args: argparse.Namespace, password: str) -> int:
     from screencodec.transport.session.viewer import Viewer
 
-    channel = await _connect(args, password)
-    viewer = Viewer(channel, who=args.name)
-    # The password is proven; the host now asks its user. It does not say for
-    # how long (its --consent-timeout), so no number is shown.
-    print("waiting for the host's user to accept...", flush=True)
-    level = await viewer.start(VIEW)
+    # SIGTERM and SIGHUP before the session is joined (connecting, the host's
+    # user being asked) leave as well: the attempt is given up, a question is
+    # withdrawn by the agent's Bye. Ctrl-C there still interrupts at once.
+    with _leave_on_signals(ctrl_c=False) as stopped:
+        _, channel = await _unless_left(_connect(args, password), stopped, cancel=True)
+        if channel is None:
+            tell(ended_words(LEFT))
+            return 0
+        viewer = Viewer(channel, who=args.name)
+        # The password is proven; the host now asks its user. It does not say
+        # for how long (its --consent-timeout), so no number is shown.
+        print("waiting for the host's user to accept...", flush=True)
+        joined, level = await _unless_left(viewer.start(VIEW), stopped, cancel=True)
+        if not joined:
+            with contextlib.suppress(ScreencodecError, OSError):
+                await viewer.bye("the agent left the session")
+            tell(ended_words(LEFT))
+            return 0
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
     chat = asyncio.ensure_future(_chat(viewer))

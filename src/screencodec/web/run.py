@@ -92,9 +92,11 @@ class WebViewer:
             done, _ = await asyncio.wait({task, leaving}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             leaving.cancel()
-            if not task.done():
+            # Asked again while it runs: Python 3.11's wait_for drops a
+            # cancellation that meets its inner future's result (cli/view.py).
+            while not task.done():
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+                await asyncio.wait({task}, timeout=0.2)
         if task not in done:
             raise _LeftError
         return task.result()
