@@ -12,7 +12,7 @@ carries no hash that would catch the wrong rect). Found: the tables never
 diverged while the viewer could expand; ``zpos`` may (a keyframe keeps it,
 a refusal does not advance the viewer's) until the next ZSTREAM RESET, which
 docs/protocol.md makes the first ZSTREAM op after a keyframe; a viewer's
-recording keeps a compact delta the viewer ended the session on (xfail)."""
+recording leaves out a compact delta the viewer ended the session on."""
 
 from __future__ import annotations
 
@@ -383,10 +383,6 @@ def test_a_kind_28_to_a_viewer_that_did_not_declare_both_ends_the_session(flags:
     assert viewer.channel.closed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the viewer's RecordingChannel expands every compact delta it can, whatever the "
-    "viewer declared: a kind 28 that ends the session (not declared) is recorded as an "
-    "Update the viewer showed, so the recording's last picture is one it never had"))
 def test_a_kind_28_the_viewer_did_not_declare_is_not_recorded_as_shown(tmp_path: Path) -> None:
     caps = dataclasses.replace(_FULL, flags=_FULL.flags & ~m.Capabilities.COMPACT_RECTS)
     recorder = Recorder(tmp_path, host_id="agent")

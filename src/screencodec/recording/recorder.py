@@ -126,6 +126,14 @@ def machine_id() -> str:
     return uuid.uuid5(uuid.NAMESPACE_DNS, os.uname().nodename).hex
 
 
+#: The Capabilities flags a viewer must have declared to take each compact
+#: delta kind.
+_COMPACT_FLAGS = {
+    m.CompactUpdate.KIND: m.Capabilities.COMPACT,
+    m.CompactUpdateRefs.KIND: m.Capabilities.COMPACT | m.Capabilities.COMPACT_RECTS,
+}
+
+
 class RecordingChannel(ChannelTap):
     """A :class:`Channel` that reports every message to a session recorder.
     ``host_side=False`` wraps a viewer's channel: what it receives is then
@@ -133,7 +141,9 @@ class RecordingChannel(ChannelTap):
     canonical Update it stands for (:mod:`~screencodec.transport.session.compact`:
     the channel keeps the link's state, from the one task that sends or
     receives the host's messages); one that cannot be expanded is left out,
-    as the viewer refuses it too."""
+    as the viewer refuses it too, and so is one of a kind the viewer did not
+    declare in its Capabilities (it ends the session on it: the picture was
+    never shown)."""
 
     def __init__(self, inner: Channel, session: SessionRecorder, *, host_side: bool = True
                  ) -> None:  # fmt: skip
@@ -141,14 +151,23 @@ class RecordingChannel(ChannelTap):
         self._session = session
         self._sent, self._received = ("out", "in") if host_side else ("in", "out")
         self._link = CompactState()
+        self._declared = 0  # the viewer's Capabilities flags, once it sent them
         session.channel, session.side = self, "host" if host_side else "viewer"
 
     def _put(self, kind: str, message: bytes) -> None:
         if kind == "out":  # the host's message
+            needs = _COMPACT_FLAGS.get(message[1] if len(message) > 1 else -1, 0)
+            if needs & ~self._declared:
+                return
             try:
                 message = self._link.canonical(message)
             except ProtocolError:
                 return
+        elif len(message) > 1 and message[1] == m.Capabilities.KIND:
+            with contextlib.suppress(ProtocolError, ValueError):
+                caps = m.decode(message)
+                if isinstance(caps, m.Capabilities):
+                    self._declared = caps.flags
         self._session.put(kind, message)
 
     def on_sent(self, message: bytes, /) -> None:
