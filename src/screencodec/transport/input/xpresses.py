@@ -19,13 +19,12 @@ agent holding a key is never taken for the local user.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
 from screencodec.errors import CaptureError
-from screencodec.transport.input.xtest import XTestInjector, _close_display, _open_display
+from screencodec.transport.input.xtest import PollingWatcher, XTestInjector, _open_display
 
 __all__ = ["LocalPressWatcher"]
 
@@ -33,7 +32,7 @@ __all__ = ["LocalPressWatcher"]
 _KEY_REPEAT = 1 << 16
 
 
-class LocalPressWatcher:
+class LocalPressWatcher(PollingWatcher):
     """Read the raw presses every ``period`` s; for a read that held presses
     ``injector`` did not make, call ``on_local`` with "keyboard" (keys among
     them) or "pointer" (buttons among them), once for each: the device a
@@ -99,23 +98,9 @@ class LocalPressWatcher:
         self.local_presses = 0
         self._last_read: float | None = None  # monotonic time of the last poll
 
-    async def run(self) -> None:
-        """Read until cancelled, or until :meth:`close` (then it returns); a
-        dead X server ends it with the connection's error, and the
-        connection is closed either way."""
-        try:
-            while self._disp is not None:
-                for device in self.poll():
-                    self._on_local(device)
-                await asyncio.sleep(self._period)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Close the watcher's X connection (``run`` does when it ends);
-        quiet and idempotent, also once the X server is gone."""
-        disp, self._disp = self._disp, None
-        _close_display(disp)
+    def _tick(self) -> None:
+        for device in self.poll():
+            self._on_local(device)
 
     def poll(self) -> list[str]:
         """Read the reports that arrived; the devices ("keyboard", "pointer")

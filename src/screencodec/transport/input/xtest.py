@@ -69,7 +69,7 @@ from typing import Any
 from screencodec.errors import CaptureError
 from screencodec.transport.input.base import InputInjector
 
-__all__ = ["LocalPointerWatcher", "XTestInjector"]
+__all__ = ["LocalPointerWatcher", "PollingWatcher", "XTestInjector"]
 
 _log = logging.getLogger(__name__)
 #: How long ``query_pointer`` waits for the worker (the queue ahead of it included).
@@ -875,7 +875,36 @@ class XTestInjector(InputInjector):
         self._disp.sync()
 
 
-class LocalPointerWatcher:
+class PollingWatcher:
+    """A watcher of the local user on its own X connection: ``_tick`` every
+    ``period`` s. Run with ``task = asyncio.create_task(watcher.run())``;
+    cancel or :meth:`close` to stop."""
+
+    _disp: Any
+    _period: float
+
+    def _tick(self) -> None:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        """Poll until cancelled, or until :meth:`close` (then it returns); a
+        dead X server ends it with the connection's error, and the
+        connection is closed either way."""
+        try:
+            while self._disp is not None:
+                self._tick()
+                await asyncio.sleep(self._period)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the watcher's X connection (``run`` does when it ends);
+        quiet and idempotent, also once the X server is gone."""
+        disp, self._disp = self._disp, None
+        _close_display(disp)
+
+
+class LocalPointerWatcher(PollingWatcher):
     """Poll the pointer every ``period`` s; call ``on_local`` when it moved by itself.
 
     A position the injector requested (the last one, or one still on its
@@ -894,27 +923,12 @@ class LocalPointerWatcher:
         self._injector = injector
         self._disp = _open_display(display)
         self._period = period
+        self._last: tuple[int, int] | None = None
 
-    async def run(self) -> None:
-        """Poll until cancelled, or until :meth:`close` (then it returns); a
-        dead X server ends it with the connection's error, and the
-        connection is closed either way."""
-        try:
-            root = self._disp.screen().root
-            last: tuple[int, int] | None = None
-            while self._disp is not None:
-                reply = root.query_pointer()
-                pos = (int(reply.root_x), int(reply.root_y))
-                ours = self._injector is not None and self._injector.owns_position(pos)
-                if last is not None and pos != last and not ours:
-                    self._on_local()
-                last = pos
-                await asyncio.sleep(self._period)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Close the watcher's X connection (``run`` does when it ends);
-        quiet and idempotent, also once the X server is gone."""
-        disp, self._disp = self._disp, None
-        _close_display(disp)
+    def _tick(self) -> None:
+        reply = self._disp.screen().root.query_pointer()
+        pos = (int(reply.root_x), int(reply.root_y))
+        ours = self._injector is not None and self._injector.owns_position(pos)
+        if self._last is not None and pos != self._last and not ours:
+            self._on_local()
+        self._last = pos
