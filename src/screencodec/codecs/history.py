@@ -63,11 +63,13 @@ FLUSH_SIZE = 126 * 1024
 DEFAULT_LEVEL = 7
 #: Match-finder settings over the level's own: pixels are 3 bytes, so a
 #: 5-byte match (the level's minimum) is mostly a pixel and a half that
-#: happens to repeat; 6 (two pixels) leaves those to the literals, and a
-#: deeper search (2^5 instead of 2^4 candidates) finds the longer ones. On the
-#: corpus: build log -17 %, documentation page -6 % of stream bytes, for
-#: ~0.05 ms more compression per update (measured against level 7 and 8).
-MATCH_TUNING = {"search_log": 5, "min_match": 6}
+#: happens to repeat; 6 (two pixels) leaves those to the literals. The
+#: deepest search the row match finder has (2^6 candidates instead of the
+#: level's 2^4) finds the longer ones. On the corpus, against search_log 5
+#: in the same run: build log 0.91x the bytes (318 -> 290 kbit/s) for 1.08x
+#: the encode time (1.92 -> 2.08 ms p50), documentation page 0.98x, the
+#: other clips within 1 % (benchmarks/RESULTS.md). Above 6 nothing changes.
+MATCH_TUNING = {"search_log": 6, "min_match": 6}
 #: Smallest window a stream may declare: every block may then hold 128 KiB,
 #: which keeps the number of blocks an op may have small.
 MIN_WINDOW = BLOCK_SIZE
