@@ -113,13 +113,26 @@ MAX_PENDING_OFFERS = 3
 MAX_OFFERS = 4096
 
 
+#: Bytes of one path component on the file systems we write to (NAME_MAX).
+_NAME_MAX = 255
+
+
+def _fitted(stem: str, tail: str) -> str:
+    """``stem + tail`` cut (in the stem, at a character) to :data:`_NAME_MAX`
+    bytes; a tail too long to leave the stem a few bytes is cut with it."""
+    if len(tail.encode()) > _NAME_MAX - 16:
+        stem, tail = stem + tail, ""
+    room = _NAME_MAX - len(tail.encode())
+    return stem.encode()[:room].decode(errors="ignore") + tail
+
+
 class _Incoming:
-    def __init__(self, path: Path, size: int) -> None:
+    def __init__(self, path: Path, fd: int, size: int) -> None:
         self.path = path
         self.size = size
         self.received = 0
         self.hash = hashlib.sha256()
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.fd = fd
 
 
 class FileReceiver:
@@ -226,10 +239,17 @@ class FileReceiver:
             self.refused += 1
             return FileAccept(offer.transfer, False)
         try:
-            self._active[offer.transfer] = _Incoming(self._target(info.name), offer.size)
+            path, fd = self._create(info.name)
+        except OSError:
+            # The directory went away, is not writable, is full...: this file
+            # is refused; the session goes on.
+            self._total -= info.size
+            self.refused += 1
+            return FileAccept(offer.transfer, False)
         except BaseException:
             self._total -= info.size
             raise
+        self._active[offer.transfer] = _Incoming(path, fd, offer.size)
         return FileAccept(offer.transfer, True)
 
     async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
@@ -248,19 +268,30 @@ class FileReceiver:
         except Exception:  # a crashing UI refuses, it never accepts
             return False
 
-    def _target(self, name: str) -> Path:
+    def _create(self, name: str) -> tuple[Path, int]:
+        """Create the file for ``name`` in the directory, exclusively (never
+        over a file or through a link that is there, even one that appeared
+        a moment ago): ``name``, else ``stem (1).ext`` ..., each cut to the
+        file system's 255 bytes. OSError if it cannot be created."""
         assert self.directory is not None
         root = self.directory.resolve()
         stem, dot, ext = name.rpartition(".")
         if not stem:
             stem, dot, ext = ext, "", ""
-        for i in range(1000):
-            candidate = root / (name if i == 0 else f"{stem} ({i}){dot}{ext}")
-            if candidate.resolve().parent != root:  # belt and braces after sanitising
+        tries = [_fitted(name, "")]
+        tries += [_fitted(stem, f" ({i}){dot}{ext}") for i in range(1, 1000)]
+        tries.append(_fitted(f"{secrets.token_hex(8)}-{name}", ""))
+        for candidate in tries:
+            path = root / candidate
+            if path.resolve().parent != root:  # belt and braces after sanitising
                 raise ProtocolError("file name escapes the download directory")
-            if not candidate.exists():
-                return candidate
-        return root / f"{secrets.token_hex(8)}-{name}"
+            if path.exists():
+                continue
+            try:
+                return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # it appeared since the look: the next name
+                continue
+        raise FileExistsError(f"no free name for {name!r}")
 
     def on_chunk(self, chunk: FileChunk) -> None:
         inc = self._active.get(chunk.transfer)
