@@ -133,13 +133,13 @@ def test_a_download_directory_that_cannot_be_written_refuses_the_file_not_the_se
     gone = tmp_path / "gone"
     gone.mkdir()
 
-    async def yes(info: FileOfferInfo) -> bool:
+    async def yes_then_gone(info: FileOfferInfo) -> bool:
         gone.rmdir()
         return True
 
     async def main() -> None:
         cfg = HostConfig(download_dir=gone)
-        async with _session(allow(), file_consent=_yes, config=cfg) as (host, ch):
+        async with _session(allow(), file_consent=yes_then_gone, config=cfg) as (host, ch):
             assert isinstance(await _granted(ch), m.PermissionGrant)
             assert not await _send_file(ch, 1, "a.txt", b"data")
             await _still_answered(ch)
