@@ -327,16 +327,30 @@ class FileReceiver:
 
 
 class FileSender:
-    """Offers files to the peer and streams them once accepted."""
+    """Offers files to the peer and streams them once accepted.
+
+    An offer not answered within ``timeout`` is given up (:meth:`send_file`
+    returns False). Its answer may still come: the peer asks its user one
+    question at a time and times each from when it is put, so an offer that
+    waited behind others is answered late. That answer is ignored (counted in
+    ``late``), never taken for a protocol error; the peer's half file goes
+    when the session ends. An answer to an offer never made, or a second
+    answer, is a ProtocolError."""
 
     def __init__(self, send: Callable[[Message], Awaitable[None]], timeout: float = 60.0) -> None:
         self._send = send
         self._timeout = timeout
         self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self._given_up: set[int] = set()
         self._next = 1
+        self.late = 0  #: answers that came after their offer was given up
 
     def on_accept(self, msg: FileAccept) -> None:
         fut = self._waiting.pop(msg.transfer, None)
+        if fut is None and msg.transfer in self._given_up:
+            self._given_up.discard(msg.transfer)
+            self.late += 1
+            return
         if fut is None:
             raise ProtocolError(f"answer for transfer {msg.transfer}, which was not offered")
         if not fut.done():
@@ -354,6 +368,7 @@ class FileSender:
             accepted = await asyncio.wait_for(fut, self._timeout)
         except asyncio.TimeoutError:
             self._waiting.pop(transfer, None)
+            self._given_up.add(transfer)
             return False
         if not accepted:
             return False

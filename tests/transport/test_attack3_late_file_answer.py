@@ -1,0 +1,75 @@
+"""A file offer answered after its sender gave up waiting. The host asks its
+user one question at a time, and the timeout of a question runs from when it
+is put: three files offered at once, the first two unanswered (30 s each),
+put the third to the user at 60 s, when the viewer's sender (60 s) has
+given up on it. The user's yes then reaches a viewer that no longer waits for
+it. Real host and viewer over sealed channels on loopback, timeouts scaled
+down. Expected outcome: the late answer is ignored (the sender already said
+the file was not sent), the session goes on, and the host keeps no half file
+after it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.transport import VIEW, ConsentRequest, Grant, Host, HostConfig, Viewer
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.session.events import ChatReceived
+from screencodec.transport.session.sidechannels import FileOfferInfo
+
+from .secure_fixtures import run
+
+
+def test_a_yes_that_comes_after_the_sender_gave_up_does_not_end_the_session(
+        tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"f{i}.txt")
+        files[-1].write_bytes(b"%d" % i)
+    put: list[str] = []
+
+    async def consent(request: ConsentRequest) -> Grant:
+        return Grant(request.level)
+
+    async def file_consent(info: FileOfferInfo) -> bool:
+        put.append(info.name)
+        if info.name != "f2.txt":
+            await asyncio.Event().wait()  # nobody answers: times out
+        return True  # at once, but the third question was put late
+
+    async def main() -> None:
+        config = HostConfig(download_dir=inbox, consent_timeout=0.5)
+        host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=consent,
+                    file_consent=file_consent, config=config)  # fmt: skip
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            events = host.events()
+            viewer = Viewer(await connect_direct("127.0.0.1", listener.port, creds.code,
+                                                 creds.password), who="Alice")  # fmt: skip
+            viewer.sender._timeout = 0.8  # the 60 s, scaled as the host's 30 s are
+            await viewer.start(VIEW)
+            task = asyncio.ensure_future(viewer.run())
+            sent = await asyncio.gather(*(viewer.send_file(f) for f in files))
+            assert sent == [False, False, False]  # the third: given up at 0.8 s
+            while len(put) < 3:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # the late yes reaches the viewer
+            assert not task.done(), "the viewer's session ended on the late answer"
+            await viewer.chat("still here")
+            async for ev in events:
+                if isinstance(ev, ChatReceived):
+                    assert ev.text == "still here"
+                    break
+            assert viewer.sender.late in (2, 3)  # the second (a no at 1.0 s), the third (the first
+            # too on a machine so loaded that its no at 0.5 s came after 0.8 s)
+            await viewer.bye("done")
+            await task
+        assert put == ["f0.txt", "f1.txt", "f2.txt"]
+        assert list(inbox.iterdir()) == []  # no half file left behind
+
+    run(main())
