@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size
-from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command
+from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command, help_lines, unknown
 from screencodec.cli.terminal import ending_signals, settle_stdout, tell
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
@@ -313,10 +313,9 @@ class _Commands:
         elif typed.name == "send":
             self._send(typed.arg)
         elif typed.name == "help":
-            width = max(len(name) for name, _ in HOST_COMMANDS)
-            self.ui.say("\n".join(f"  {name:<{width}}  {what}" for name, what in HOST_COMMANDS))
+            self.ui.say(help_lines(HOST_COMMANDS))
         else:
-            self.ui.say(f"(unknown command /{safe_text(typed.name, 40)}: type /help for the list)")
+            self.ui.say(unknown(typed))
 
     async def _say(self, text: str) -> None:
         """Send a chat line to every agent sharing the screen."""

@@ -3,7 +3,8 @@ alike: one parser, so the two terminals never disagree on what a line is.
 
 A line whose first non-blank character is ``/`` is a command line:
 ``/say TEXT`` is a message to the other side, and the host also knows
-``/view``, ``/end``, ``/send PATH`` and ``/help`` (:data:`HOST_COMMANDS`).
+``/view``, ``/end``, ``/send PATH`` and ``/help`` (:data:`HOST_COMMANDS`), the
+agent's terminal ``/help`` (:data:`VIEW_COMMANDS`).
 A command line, known or not, is never the answer to a question: a mistyped
 ``/veiw`` must not be read as "no" to the question on screen. Every other
 line is left to the command (the host's consent answers, for instance).
@@ -13,7 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HOST_COMMANDS", "SAY", "Command", "command", "said"]
+from screencodec.transport.channel.display import safe_text
+
+__all__ = [
+    "HOST_COMMANDS", "SAY", "VIEW_COMMANDS", "Command", "command", "help_lines", "said", "unknown",
+]  # fmt: skip
 
 #: The command that starts a chat line.
 SAY = "/say"
@@ -26,6 +31,19 @@ HOST_COMMANDS = (
     ("/send PATH", "offer the file PATH to the agent(s); each is asked whether to accept it"),
     ("/help", "list these commands"),
 )
+
+#: The agent's terminal commands (``screencodec view``), as ``/help`` lists them.
+VIEW_COMMANDS = (
+    ("/say TEXT", "write TEXT to the host's user"),
+    ("/help", "list these commands"),
+    ("Ctrl-C", "leave the session"),
+)
+
+
+def help_lines(commands: tuple[tuple[str, str], ...]) -> str:
+    """What ``/help`` prints: one indented line per command."""
+    width = max(len(name) for name, _ in commands)
+    return "\n".join(f"  {name:<{width}}  {what}" for name, what in commands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +65,11 @@ def command(line: str) -> Command | None:
         return None
     name, *rest = text[1:].split(maxsplit=1) or [""]
     return Command(name.lower(), rest[0].strip() if rest else "")
+
+
+def unknown(typed: Command) -> str:
+    """The line that answers a command neither terminal knows."""
+    return f"(unknown command /{safe_text(typed.name, 40)}: type /help for the list)"
 
 
 def said(line: str) -> str | None:

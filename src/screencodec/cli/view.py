@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address
-from screencodec.cli.say import SAY, said
+from screencodec.cli.say import SAY, VIEW_COMMANDS, command, help_lines, said, unknown
 from screencodec.cli.terminal import ending_signals, tell
 from screencodec.errors import (
     AccessRefusedError,
@@ -304,8 +304,11 @@ async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | N
 
 async def _chat(viewer: Any) -> None:
     """Show the host's chat (the viewer passed it through safe_text) and send
-    the lines typed as ``/say TEXT``; other lines are ignored. stdin is read
-    by a daemon thread: a waiting read must not keep the process alive."""
+    the lines typed as ``/say TEXT``; ``/help`` lists the commands, and any
+    other line is answered with one line saying it was not sent and how to
+    write (it was dropped without a word: an agent typing "hello" saw
+    nothing happen). stdin is read by a daemon thread: a waiting read must
+    not keep the process alive."""
     from screencodec.transport.session.events import (
         ChatReceived,
         FileRefused,
@@ -318,9 +321,8 @@ async def _chat(viewer: Any) -> None:
     def read() -> None:
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             for line in sys.stdin:
-                text = said(line)
-                if text:
-                    loop.call_soon_threadsafe(typed.put_nowait, text)
+                if line.strip():
+                    loop.call_soon_threadsafe(typed.put_nowait, line)
 
     async def shown() -> None:
         had = viewer.level
@@ -340,7 +342,13 @@ async def _chat(viewer: Any) -> None:
     printer = asyncio.ensure_future(shown())
     try:
         while True:
-            text = await typed.get()
+            line = await typed.get()
+            text = said(line)
+            if text is None:
+                tell(_not_chat(line))
+                continue
+            if not text:
+                continue  # a bare /say: nothing to send
             try:
                 await viewer.chat(text)
             except ScreencodecError:
@@ -348,6 +356,16 @@ async def _chat(viewer: Any) -> None:
             print(f"you said: {safe_text(text, 1000)}", flush=True)
     finally:
         printer.cancel()
+
+
+def _not_chat(line: str) -> str:
+    """The answer to a typed line that is not ``/say TEXT``."""
+    typed = command(line)
+    if typed is not None and typed.name == "help":
+        return help_lines(VIEW_COMMANDS)
+    if typed is not None:
+        return unknown(typed)
+    return f"(not sent: to write to the host's user, type {SAY} and your message)"
 
 
 #: Told when the host takes CONTROL back (its user's /view, its revoke).
