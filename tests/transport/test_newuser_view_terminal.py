@@ -6,7 +6,11 @@ and pseudo-terminals."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import subprocess
+import time
 
 from .test_cli import CLI, ENV, answer_when_asked, start_host
 from .test_view_cli_ux import read_until, stop
@@ -36,3 +40,58 @@ def test_a_typed_line_that_is_not_chat_is_answered() -> None:
     finally:
         stop(view)
         stop(host)
+
+
+def _view_on_pty(key: bytes) -> tuple[int, str]:
+    """A view asking for its password on a terminal; ``key`` is typed at the
+    prompt. Its exit status and all it printed there."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        # setsid -c: the pty is its controlling terminal, the /dev/tty
+        # getpass asks on (-w: its exit status is the view's).
+        ["setsid", "-w", "-c", *CLI, "view", "127.0.0.1:9", "--code", "123 456 789"],
+        stdin=slave, stdout=slave, stderr=slave, env=ENV, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        typed = False
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, seen
+            if not typed and b"Password: " in seen:
+                os.write(master, key)
+                typed = True
+            if select.select([master], [], [], min(left, 0.5))[0]:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the view closed its side
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        return proc.wait(timeout=30), seen.decode(errors="replace")
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line() -> None:
+    """No password typed (Ctrl-D): one line and exit 2, not getpass's
+    EOFError traceback."""
+    status, out = _view_on_pty(b"\x04")
+    assert "Traceback" not in out, out
+    assert "error: no password typed" in out, out
+    assert status == 2, out
+
+
+def test_ctrl_c_at_the_password_prompt_ends_its_line() -> None:
+    """Ctrl-C at the prompt exits 130 and ends the prompt's line: the
+    shell's next prompt started right after 'Password: '."""
+    status, out = _view_on_pty(b"\x03")
+    assert "Traceback" not in out, out
+    assert status == 130, out
+    assert "\n" in out[out.index("Password: ") :], repr(out)

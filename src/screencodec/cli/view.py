@@ -521,6 +521,22 @@ def _well_formed(text: str, parse: Callable[[str], str], error: str) -> bool:
     return True
 
 
+def _ask_password() -> str | None:
+    """The password typed at the prompt, or None when none came (Ctrl-D, or
+    no terminal and stdin at its end), said in one line. Ctrl-C is
+    re-raised (exit status 130) once the line is ended, so the shell's
+    prompt starts on a line of its own. Both were tracebacks from getpass."""
+    try:
+        return getpass.getpass("Password: ")
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise
+    except EOFError:
+        print("\nerror: no password typed: type it at the prompt, or give --password",
+              file=sys.stderr)  # fmt: skip
+        return None
+
+
 def run_view(args: argparse.Namespace) -> int:
     if (args.address is None) == (args.relay is None):
         print("give either HOST:PORT or --relay HOST:PORT", file=sys.stderr)
@@ -535,7 +551,9 @@ def run_view(args: argparse.Namespace) -> int:
     # before anything connects or a page opens.
     if not _well_formed(args.code, parse_code, NOT_A_CODE):
         return 2
-    password = args.password or getpass.getpass("Password: ")
+    password = args.password or _ask_password()
+    if password is None:
+        return 2
     if not _well_formed(password, normalize_password, NOT_A_PASSWORD):
         return 2
     try:
