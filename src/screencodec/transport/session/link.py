@@ -15,7 +15,8 @@ A helper task that fails ends the session: it records the failure and closes
 the channel, which wakes the receive loop, which re-raises it.
 
 Nothing is grabbed, encoded or sent before the local user's answer granted
-VIEW. While the first question waits, the receive loop keeps reading: a Bye or
+VIEW, nor once the user took VIEW back (the screen and pointer loops end
+before the revoke is sent). While the first question waits, the receive loop keeps reading: a Bye or
 a vanished viewer withdraws the question, input is dropped (input that arrived
 before a grant is never injected after it), anything else waits for the grant.
 Every question goes through the host's :class:`~.consent.QuestionQueue`, one at
@@ -115,6 +116,8 @@ class ViewerLink:
         self._next: asyncio.Future[bytes] | None = None  # a receive begun before the grant
         self._early: list[m.Message] = []
         self.failure: BaseException | None = None
+        #: The loops that read the screen and the pointer (from the grant on).
+        self._showing: tuple[asyncio.Task[Any], ...] = ()
         #: Why this host ended the session itself (Host.disconnect), if it did.
         self.ended_here: str | None = None
         #: The last receipt from the viewer, to rebuild compact ones (receive loop).
@@ -133,9 +136,13 @@ class ViewerLink:
         await self.channel.send(payload)
 
     def spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
+        self._start(coro)
+
+    def _start(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -191,8 +198,7 @@ class ViewerLink:
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
         self.host.joined(self)
-        self.spawn(self.stream.run())
-        self.spawn(self.pointer.run())
+        self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
         return await self._recv_loop()
 
@@ -442,6 +448,13 @@ class ViewerLink:
         if not removed:
             return
         self.level = self.level - removed
+        if VIEW in removed:
+            # Nothing of the screen after the user's stop: the screen and
+            # pointer loops end now, before anything here waits. Behind a
+            # congested link they would otherwise read the screen again and
+            # queue it between the revoke and the Bye.
+            for task in self._showing:
+                task.cancel()
         if CONTROL in removed:
             self.host.release_input()
         await self.send(m.PermissionRevoke(removed.bits, self.level.bits))
