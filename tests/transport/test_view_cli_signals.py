@@ -125,9 +125,12 @@ def test_sigterm_while_connecting_gives_up_the_attempt() -> None:
                 stop(view)
 
 
-def test_sigterm_while_the_host_asks_withdraws_the_question() -> None:
-    """The host's user is being asked: SIGTERM sends the agent's Bye, which
-    ends the question on the host's side, and the viewer exits 0."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_the_host_asks_withdraws_the_question(sig: signal.Signals) -> None:
+    """The host's user is being asked: SIGTERM, or the agent's Ctrl-C,
+    sends the agent's Bye, which ends the question on the host's side, and
+    the viewer exits 0 (Ctrl-C there exited with neither the Bye nor the
+    end line: the host's user read 'viewer gone')."""
     host = PtyHost()
     view = None
     try:
@@ -135,7 +138,7 @@ def test_sigterm_while_the_host_asks_withdraws_the_question() -> None:
         view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password)
         host.wait_for(r"Question 1: .*?\[y/N\] ")
         read_until(view, "waiting for the host's user to accept")
-        view.send_signal(signal.SIGTERM)
+        view.send_signal(sig)
         out, err = view.communicate(timeout=30)
         assert view.returncode == 0, (view.returncode, err.decode())
         assert out.decode().splitlines()[-1] == "session ended: you left the session"

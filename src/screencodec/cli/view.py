@@ -244,13 +244,12 @@ def _plain(reason: str) -> str:
 
 
 @contextlib.contextmanager
-def _leave_on_signals(*, ctrl_c: bool = True) -> Iterator[asyncio.Event]:
+def _leave_on_signals() -> Iterator[asyncio.Event]:
     """While inside, the first Ctrl-C (SIGINT), SIGTERM and SIGHUP set the
     event instead of ending the program: the session is then left like
     ``--duration`` leaves it (the host gets a Bye, the snapshot is still
     written). A second Ctrl-C interrupts at once; SIGTERM and SIGHUP again
-    change nothing (the session is being left already). With ``ctrl_c``
-    false, Ctrl-C is left as it was (it interrupts at once)."""
+    change nothing (the session is being left already)."""
     left = asyncio.Event()
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGINT)
@@ -262,7 +261,7 @@ def _leave_on_signals(*, ctrl_c: bool = True) -> Iterator[asyncio.Event]:
         signal.signal(signal.SIGINT, previous)
         installed.remove(signal.SIGINT)
 
-    handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, first)] if ctrl_c else []
+    handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, first)]
     # SIGTERM and SIGHUP, unless ignored (started under nohup).
     handlers += [(sig, left.set) for sig in ending_signals()]
     try:
@@ -421,10 +420,12 @@ def _control_answer(granted: bool, refusal: Refusal | None) -> str:
 async def _view_main(args: argparse.Namespace, password: str) -> int:
     from screencodec.transport.session.viewer import Viewer
 
-    # SIGTERM and SIGHUP before the session is joined (connecting, the host's
-    # user being asked) leave as well: the attempt is given up, a question is
-    # withdrawn by the agent's Bye. Ctrl-C there still interrupts at once.
-    with _leave_on_signals(ctrl_c=False) as stopped:
+    # Ctrl-C, SIGTERM and SIGHUP before the session is joined (connecting,
+    # the host's user being asked) leave as well: the attempt is given up, a
+    # question is withdrawn by the agent's Bye. (Ctrl-C there exited with no
+    # Bye and no end line: the host's user read "viewer gone".) A second
+    # Ctrl-C interrupts at once.
+    with _leave_on_signals() as stopped:
         _, channel = await _unless_left(_connect(args, password), stopped, cancel=True)
         if channel is None:
             tell(ended_words(LEFT))
