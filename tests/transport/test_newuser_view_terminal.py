@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import pty
 import select
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 from .test_cli import CLI, ENV, answer_when_asked, start_host
 from .test_view_cli_ux import read_until, stop
@@ -40,6 +42,27 @@ def test_a_typed_line_that_is_not_chat_is_answered() -> None:
     finally:
         stop(view)
         stop(host)
+
+
+def test_download_dir_without_web_is_refused_before_connecting(tmp_path: Path) -> None:
+    """The terminal viewer takes no files: --download-dir without --web is
+    one line and exit 2, nothing connected (it was taken without a word,
+    and every file the host's user sent was refused)."""
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        srv.settimeout(0.0)
+        result = subprocess.run(
+            [*CLI, "view", f"127.0.0.1:{srv.getsockname()[1]}", "--code", "123 456 789",
+             "--password", "7kq2m9xa", "--download-dir", str(tmp_path), "--duration", "1"],
+            capture_output=True, text=True, env=ENV, timeout=30, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2, result
+        assert result.stderr.startswith("--download-dir needs --web"), result.stderr
+        try:
+            srv.accept()[0].close()
+        except BlockingIOError:
+            pass  # nothing connected
+        else:
+            raise AssertionError("the viewer connected")
 
 
 def _view_on_pty(key: bytes) -> tuple[int, str]:

@@ -545,6 +545,12 @@ def run_view(args: argparse.Namespace) -> int:
     if args.web and args.snapshot is not None:
         print("--snapshot is not available with --web (the page draws the screen)", file=sys.stderr)
         return 2
+    if not args.web and args.download_dir is not None:
+        # Taken without a word before, and every file the host's user sent
+        # was then refused ("this viewer takes no files").
+        print("--download-dir needs --web: the terminal viewer takes no files (the page"
+              " asks about each and saves it there)", file=sys.stderr)  # fmt: skip
+        return 2
     if args.web and importlib.util.find_spec("aiohttp") is None:
         print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
         return 2
