@@ -201,9 +201,15 @@ class _TerminalInput:
     text stream, so the questions keep their own rules: lines typed before a
     question are discarded, end of input is no).
 
+    A line typed while no question is on screen answers nothing: it is
+    told so in one line (with how to chat) and not passed on (it was dropped
+    without a word: a user who typed "hello" to the agent saw nothing).
+
     State: a daemon thread reading ``stdin`` (daemon: a waiting read must not
-    keep the process alive at exit) and writing the pipe; :attr:`commands`
-    is filled on the event loop through ``call_soon_threadsafe``.
+    keep the process alive at exit); :attr:`commands` is filled, and the
+    pipe written and closed, on the event loop through
+    ``call_soon_threadsafe`` (in the order typed); :attr:`ui`, the
+    questions, once made (until then every line goes on to them).
     """
 
     def __init__(self, stdin: TextIO, loop: asyncio.AbstractEventLoop) -> None:
@@ -211,6 +217,7 @@ class _TerminalInput:
         self.answers: TextIO = os.fdopen(read_fd, "r", encoding="utf-8", errors="replace")
         self._to_questions = os.fdopen(write_fd, "w", encoding="utf-8")
         self.commands: asyncio.Queue[Command] = asyncio.Queue()
+        self.ui: TerminalQuestions | None = None
         self._loop = loop
         threading.Thread(target=self._run, args=(stdin,), name="host-terminal",
                          daemon=True).start()  # fmt: skip
@@ -229,13 +236,29 @@ class _TerminalInput:
                     # Never an answer, even a bare "/say" or an unknown command.
                     self._loop.call_soon_threadsafe(self.commands.put_nowait, typed)
                     continue
-                self._to_questions.write(line)
-                self._to_questions.flush()
+                self._loop.call_soon_threadsafe(self._typed, line)
         except (OSError, ValueError, RuntimeError):
             return  # the pipe or the loop is closed: the host is ending
         finally:
-            with contextlib.suppress(OSError):
-                self._to_questions.close()
+            try:
+                self._loop.call_soon_threadsafe(self._close)  # after the lines before
+            except RuntimeError:  # the loop is closed
+                self._close()
+
+    def _typed(self, line: str) -> None:
+        """On the loop: a line that is no command goes on to the open question."""
+        if self.ui is not None and not self.ui.asking:
+            if line.strip():
+                self.ui.say(f"(not sent, and no question is open: to write to your agent,"
+                            f" type {SAY} and your message)")  # fmt: skip
+            return
+        with contextlib.suppress(OSError, ValueError):  # closed: the host is ending
+            self._to_questions.write(line)
+            self._to_questions.flush()
+
+    def _close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._to_questions.close()
 
 
 #: What an agent is told when the host's user types /end.
@@ -565,7 +588,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         download_dir=args.download_dir,
     )
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
-    ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
+    ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
     done = asyncio.Event()
     commands = _Commands(ui, done, args.once, args.download_dir is not None)

@@ -284,6 +284,11 @@ class TerminalQuestions:
     def out(self) -> TextIO:
         return self._out or sys.stdout
 
+    @property
+    def asking(self) -> bool:
+        """Whether a question is on screen, waiting for its answer."""
+        return self._open
+
     def say(self, text: str, *, status: bool = False) -> None:
         """Print ``text`` now, or after the open question (a status line is
         dropped instead: the next one is current again)."""

@@ -1,0 +1,35 @@
+"""``screencodec host`` in a terminal as a new user meets it: a line typed
+while no question is open answers nothing, and is told so. Real host (on a
+pty) and viewer processes on loopback."""
+
+from __future__ import annotations
+
+from .test_attack_prompts import PtyHost, _credentials
+from .test_view_cli_ux import read_until, stop, viewer
+
+#: What a line typed with no question open is told.
+_NOT_SENT = (r"\(not sent, and no question is open: to write to your agent, type /say and"
+             r" your message\)\n")  # fmt: skip
+
+
+def test_a_line_typed_with_no_question_open_is_told_it_went_nowhere() -> None:
+    """The user types "hello" for the agent (it was dropped without a word),
+    then a y typed before the agent asked still answers nothing, and the y
+    typed after the question grants."""
+    host = PtyHost()
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        host.type("hello agent")
+        first = host.wait_for(_NOT_SENT)
+        host.type("y")
+        host.wait_for(_NOT_SENT, first.end())
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password)
+        asked = host.wait_for(r"Question 1: .*?\[y/N\] ")
+        host.type("y")
+        host.wait_for(r"\*\*\* Question 1: yes\n", asked.end())
+        read_until(view, "granted: view")
+    finally:
+        if view is not None:
+            stop(view)
+        host.close()
