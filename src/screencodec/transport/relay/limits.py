@@ -1,8 +1,9 @@
 """Everything a relay caps, in one place, and the shared attempt counters.
 
-Attempt limits (joins and registrations per address, joins per session) are
-counted in the session directory, so a cluster of relays sharing a Redis
-counts them once: spreading guesses over relays gains an attacker nothing.
+Attempt limits (joins and registrations per address, failed guesses per
+session and address) are counted in the session directory, so a cluster of
+relays sharing a Redis counts them once: spreading guesses over relays gains
+an attacker nothing.
 Addresses are keyed by :func:`~screencodec.transport.relay.protocol.address_key`
 (IPv4 address, IPv6 /64).
 """
@@ -27,11 +28,15 @@ class RelayLimits:
     every ``claim_ttl / 3`` while the host is connected.
     ``handshake_timeout``: a paired stream must complete the end-to-end
     handshake (the host's CONFIRM has passed) within this, or it is cut.
-    ``guesses_per_session_per_minute``: handshakes per code that got as far
-    as the viewer's PAKE message and did not complete (password guesses, as
-    far as a relay can tell), across the cluster; past it the code's joins
-    are refused until the window ends, and a completed handshake (the right
-    password) resets the count. Parked handshakes never reach it.
+    ``guesses_per_session_per_minute``: handshakes per code *and address*
+    (IPv4 address, IPv6 /64) that got as far as the viewer's PAKE message and
+    did not complete (password guesses, as far as a relay can tell), across
+    the cluster; past it that address's joins to the code are refused until
+    the window ends, and a completed handshake (the right password) from it
+    resets its count. Per address, so that someone who knows only the code
+    cannot lock the agent out by guessing from addresses of their own; the
+    host's throttle bounds the guesses of many addresses. Parked handshakes
+    never reach it.
     ``max_pending_per_session``: viewers waiting for the host to attach,
     per code; past it the oldest waiter is cut (BUSY).
     ``max_handshaking_per_session``: handshakes in flight per code; a new
@@ -71,20 +76,25 @@ class SharedLimits:
     async def join(self, ip: str) -> bool:
         return await self._dir.hit(f"join:{address_key(ip)}", self._limits.joins_per_minute, 60.0)
 
-    async def guesses_left(self, code: str) -> bool:
-        """Whether ``code`` may take another join (looks, counts nothing)."""
-        return await self._dir.hit(f"guesses:{code}",
+    async def guesses_left(self, code: str, ip: str) -> bool:
+        """Whether ``ip`` may join ``code`` once more (looks, counts nothing)."""
+        return await self._dir.hit(_guesses(code, ip),
                                    self._limits.guesses_per_session_per_minute, 60.0, weight=0)
 
-    async def guessed(self, code: str, *, right: bool) -> None:
-        """A handshake on ``code`` that reached the PAKE ended: a wrong guess
-        counts, the right password clears the count."""
+    async def guessed(self, code: str, ip: str, *, right: bool) -> None:
+        """A handshake from ``ip`` on ``code`` that reached the PAKE ended: a
+        wrong guess counts, the right password clears that address's count."""
         if right:
-            await self._dir.reset(f"guesses:{code}")
+            await self._dir.reset(_guesses(code, ip))
         else:
-            await self._dir.hit(f"guesses:{code}",
+            await self._dir.hit(_guesses(code, ip),
                                 self._limits.guesses_per_session_per_minute, 60.0)
 
     async def register(self, ip: str) -> bool:
         return await self._dir.hit(f"register:{address_key(ip)}",
                                    self._limits.registrations_per_minute, 60.0)
+
+
+def _guesses(code: str, ip: str) -> str:
+    """The directory key of the failed guesses of one address on one code."""
+    return f"guesses:{code}:{address_key(ip)}"

@@ -8,12 +8,13 @@ the relay that does, or refused; a host data connection is matched to its
 waiting viewer by join id, and the pair is forwarded (splice.py): frame by
 frame until the end-to-end handshake is over, then as raw bytes.
 
-Limits (limits.py): attempt limits per address (/64 for IPv6) and per session
-counted in the directory, so shared by a cluster; open connections per
-address and in all; deadlines for the opening frame, pairing, the end-to-end
-handshake and idle streams; pending joins and handshakes per code (a new
-viewer past a cap cuts a waiting one instead of being refused, so parked
-handshakes cannot lock the real agent out: sessions.py).
+Limits (limits.py): attempt limits per address (/64 for IPv6), and failed
+guesses per session and address, counted in the directory, so shared by a
+cluster; open connections per address and in all; deadlines for the
+opening frame, pairing, the end-to-end handshake and idle streams; pending
+joins and handshakes per code (a new viewer past a cap cuts a waiting one
+instead of being refused, so parked handshakes cannot lock the real agent
+out: sessions.py).
 
 Operations: structured log lines and metrics (observe.py), which name a
 session by a keyed tag (:func:`session_tag`), never by its code; :meth:`Relay.drain`
@@ -268,16 +269,24 @@ class Relay:
                     log_event("claim_lost", logging.WARNING, session=self._tag(code))
                     reg.writer.close()
 
-    async def _allowed(self, kind: str, key: str) -> bool:
-        """One attempt of ``kind`` ("register", "join" by address, "session"
-        by code, looking only), counted in the directory (the whole cluster)."""
-        check = {"register": self._shared.register, "join": self._shared.join,
-                 "session": self._shared.guesses_left}[kind]
+    async def _allowed(self, kind: str, ip: str) -> bool:
+        """One attempt of ``kind`` ("register", "join") by address ``ip``,
+        counted in the directory (the whole cluster)."""
+        check = {"register": self._shared.register, "join": self._shared.join}[kind]
         try:
-            return await self._dir("limit", check(key))
+            return await self._dir("limit", check(ip))
         except DirectoryUnavailableError:
             fallback = self._fallback_regs if kind == "register" else self._fallback_joins
-            return fallback.try_acquire(address_key(key) if kind != "session" else key)
+            return fallback.try_acquire(address_key(ip))
+
+    async def _guesses_left(self, code: str, ip: str) -> bool:
+        """Whether ``ip`` has failed guesses on ``code`` to spare (looking
+        only). While the directory cannot be reached the join limit, which
+        was just counted, is all there is."""
+        try:
+            return await self._dir("limit", self._shared.guesses_left(code, ip))
+        except DirectoryUnavailableError:
+            return True
 
     # -- per connection ----------------------------------------------------
 
@@ -445,10 +454,10 @@ class Relay:
                 await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such session code",
                                    ip, session=code)
             return
-        if not await self._allowed("session", code):
+        if not await self._guesses_left(code, ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
-                               "too many failed attempts on this session; wait a minute", ip,
-                               session=code)
+                               "too many failed attempts on this session from this address; "
+                               "wait a minute", ip, session=code)
             return
         if len(reg.pending) >= self.limits.max_pending_per_session:
             reg.evict_waiter()  # never refuse the newcomer
@@ -522,7 +531,7 @@ class Relay:
         finally:
             with contextlib.suppress(ValueError):
                 reg.handshaking.remove(control)
-            await self._count_guess(reg.code, control, raw=is_spliced(writer))
+            await self._count_guess(reg.code, ip, control, raw=is_spliced(writer))
             self._pairs.discard(stop)
             if not self._pairs:
                 self._no_pairs.set()
@@ -544,16 +553,18 @@ class Relay:
             return True
         return False
 
-    async def _count_guess(self, code: str, control: PairControl, *, raw: bool) -> None:
-        """A completed handshake clears the code's guess count; one that
-        ended after the viewer's PAKE message without completing adds one."""
+    async def _count_guess(self, code: str, ip: str, control: PairControl, *,
+                           raw: bool) -> None:
+        """A completed handshake clears the guess count of its address on the
+        code; one that ended after the viewer's PAKE message without
+        completing adds one to it."""
         if not raw and control.frames["viewer->host"] < 2:
             return  # never guessed (a parked or cut HELLO): not a guess
         if not raw:
             self.stats.failed_handshakes += 1
             log_event("guess_failed", logging.WARNING, session=self._tag(code))
         with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("limit", self._shared.guessed(code, right=raw))
+            await self._dir("limit", self._shared.guessed(code, ip, right=raw))
 
     async def _serve_host_data(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter, ip: str, code: str,
