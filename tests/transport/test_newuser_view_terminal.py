@@ -14,8 +14,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+from .test_attack_prompts import PtyHost, _can_control, _credentials
 from .test_cli import CLI, ENV, answer_when_asked, start_host
-from .test_view_cli_ux import read_until, stop
+from .test_view_cli_ux import read_until, stop, viewer
 
 
 def test_a_typed_line_that_is_not_chat_is_answered() -> None:
@@ -42,6 +45,27 @@ def test_a_typed_line_that_is_not_chat_is_answered() -> None:
     finally:
         stop(view)
         stop(host)
+
+
+def test_control_granted_in_the_terminal_says_where_input_is_sent(
+        xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal viewer sends no input: with --control granted it says
+    so and names --web (it said 'control granted', and the agent looked for
+    a mouse and keyboard that are not there)."""
+    host = PtyHost(*_can_control(xvfb_display, monkeypatch))
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password, "--control")
+        for n in (1, 2):  # view, then control
+            host.wait_for(rf"Question {n}: .*?\[y/N\] ")
+            host.type("y")
+        out = read_until(view, "run screencodec view with --web)")
+        assert "control granted\n(this terminal sends no input: " in out, out
+    finally:
+        if view is not None:
+            stop(view)
+        host.close()
 
 
 def test_download_dir_without_web_is_refused_before_connecting(tmp_path: Path) -> None:

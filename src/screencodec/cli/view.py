@@ -367,6 +367,10 @@ def _not_chat(line: str) -> str:
     return f"(not sent: to write to the host's user, type {SAY} and your message)"
 
 
+#: Told with a grant of CONTROL in the terminal, which sends no input: the
+#: host's user said yes to a mouse and keyboard the agent could not find.
+NO_INPUT_HERE = ("(this terminal sends no input: to use the host's mouse and keyboard,"
+                 " run screencodec view with --web)")
 #: Told when the host takes CONTROL back (its user's /view, its revoke).
 TAKEN_BACK = "the host's user took back control: you can only watch now"
 #: Told when the agent's page gave CONTROL back (its button, or the page went away).
@@ -451,6 +455,8 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             answered, granted = await _unless_left(asked, left)
             if answered:
                 print(_control_answer(bool(granted), viewer.refusal), flush=True)
+                if granted:
+                    tell(NO_INPUT_HERE)
             else:
                 asked.cancel()
 
