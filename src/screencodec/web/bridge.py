@@ -51,6 +51,8 @@ from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_mes
 __all__ = ["ASK_TIMEOUT", "HISTORY", "UNANSWERED", "WebBridge", "capabilities_from"]
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
+_MAX_MONITOR = 64  # the highest monitor index the page shows and asks for (schema.js)
+_MAX_FPS = 1e6  # the page's bound on a frame rate (schema.js)
 _REPLAYED = ("status", "level", "monitors", "stats", "banner")
 #: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
 HISTORY = 100
@@ -209,14 +211,19 @@ class WebBridge:
             if taken and not given_back:
                 self.banner("revoked", "The user took back remote control: you can only watch now.")
         elif isinstance(msg, m.MonitorList):
+            # The host's numbers within what the page's schema takes (schema.js),
+            # here and in stats: the wire allows more, and the page closes on a
+            # value out of its bounds.
             mons = [
                 {"index": x.index, "width": x.width, "height": x.height, "primary": x.primary}
                 for x in msg.monitors
+                if x.index <= _MAX_MONITOR  # the page could not ask for it anyway
             ]
             self.send({"t": "monitors", "list": mons, "current": msg.current})
         elif isinstance(msg, m.Stats):
-            self.send({"t": "stats", "fps": msg.fps_milli / 1000, "kbps": msg.kbps,
-                       "rtt": msg.rtt_us / 1000, "skipped": msg.skipped})  # fmt: skip
+            self.send({"t": "stats", "fps": min(msg.fps_milli / 1000, _MAX_FPS),
+                       "kbps": msg.kbps, "rtt": msg.rtt_us / 1000,
+                       "skipped": msg.skipped})  # fmt: skip
         elif isinstance(msg, m.Notice):
             text = fit(safe_text(msg.text, _TEXT_MAX), _TEXT_MAX)
             self.send({"t": "notice", "text": text, "code": msg.code})
