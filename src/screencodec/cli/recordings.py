@@ -403,7 +403,14 @@ def _play(args: argparse.Namespace) -> int:
                 continue
             out = args.out / f"{args.file.stem}_t{t:09.3f}.png"
             write_png(out, fb, None if track is None else track.at(t))
+            # A time past the end is the last picture: said, so that it is
+            # not read as the screen at that time (it was one more file name).
             _say(f"t={t:.3f}: {out}")
+            if t > r.duration:  # on stderr: stdout may carry --events' JSON lines
+                from screencodec.transport.channel.display import safe_text
+
+                print(safe_text(f"t={t:.3f} is past the end at {r.duration:.2f} s: {out.name}"
+                                " is the last picture", _LINE), file=sys.stderr)  # fmt: skip
         if args.events:
             for ev in r.events():
                 print(json.dumps(ev, sort_keys=True))
