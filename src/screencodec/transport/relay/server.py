@@ -433,7 +433,7 @@ class Relay:
             if self._sessions.get(code) is reg:
                 del self._sessions[code]
             self.metrics.sessions(len(self._sessions))
-            for _, fut in reg.pending:
+            for _, fut, _ in reg.pending:
                 if not fut.done():
                     fut.set_exception(TransportError("the host's registration ended"))
             log_event("unregistered", session=self._tag(code), addr=ip, why=why)
@@ -464,7 +464,7 @@ class Relay:
             self.stats.evicted += 1
         join_id = secrets.token_bytes(TOKEN_SIZE)
         fut: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
-        entry = (join_id, fut)
+        entry = (join_id, fut, address_key(ip))
         reg.pending.append(entry)
         try:
             reg.writer.write(encode_frame(FrameType.RELAY_INCOMING,
@@ -572,7 +572,7 @@ class Relay:
         reg = self._sessions.get(code)
         match = None
         if reg is not None:
-            for pending_id, fut in reg.pending:
+            for pending_id, fut, _ in reg.pending:
                 if hmac.compare_digest(pending_id, join_id) and not fut.done():
                     match = fut
         if match is None:

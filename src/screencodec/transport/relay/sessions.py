@@ -27,22 +27,29 @@ class Registration:
     """One host's live control connection at this relay.
 
     ``verifier`` is its claim's (never the secret); ``pending`` are viewers
-    waiting for the host's data connection, by join id, oldest first;
-    ``handshaking`` the pairs forwarded but not yet past the host's CONFIRM,
-    oldest first. One event loop; touched only between awaits.
+    waiting for the host's data connection (join id, future, address key),
+    oldest first; ``handshaking`` the pairs forwarded but not yet past the
+    host's CONFIRM, oldest first. One event loop; touched only between awaits.
     """
 
     code: str
     verifier: bytes
     writer: asyncio.StreamWriter
-    pending: list[tuple[bytes, asyncio.Future[Pairing]]] = field(default_factory=list)
+    pending: list[tuple[bytes, asyncio.Future[Pairing], str]] = field(default_factory=list)
     handshaking: list[PairControl] = field(default_factory=list)
 
     def evict_waiter(self) -> None:
-        """Cut the oldest viewer waiting for the host (it is refused BUSY)."""
-        _, oldest = self.pending.pop(0)
-        if not oldest.done():
-            oldest.set_exception(EvictedError("too many viewers joining at once"))
+        """Cut a viewer waiting for the host (it is refused BUSY): the oldest
+        of the address (``pending``'s third item, an address key) that holds
+        the most, so joins from one address cannot cut another's."""
+        held: dict[str, int] = {}
+        for _, _, key in self.pending:
+            held[key] = held.get(key, 0) + 1
+        most = max(held.values())
+        victim = next(e for e in self.pending if held[e[2]] == most)
+        self.pending.remove(victim)
+        if not victim[1].done():
+            victim[1].set_exception(EvictedError("too many viewers joining at once"))
 
     def evict_handshake(self, now: float, grace: float) -> bool:
         """Cut the handshake stalled the longest on its viewer (a parked one
