@@ -21,8 +21,8 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import (
     AccessRefusedError,
     FrameType,
+    RefuseCode,
     read_frame,
-    refusal_error,
 )
 from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX, Timeouts
 from screencodec.transport.connect import connect_via_relay, host_via_relay
@@ -65,7 +65,7 @@ async def _guess_from(source: str, port: int, code: str, password: str) -> str:
         writer.write(encode_open(ROLE_VIEWER, code))
         ftype, body = await read_frame(reader, HANDSHAKE_FRAME_MAX)
         if ftype == FrameType.REFUSE:
-            return refusal_error(body).code.name
+            return RefuseCode(body[0]).name
         if ftype != FrameType.RELAY_OK:
             return f"relay said {ftype}"
         try:
