@@ -14,6 +14,7 @@ the lowest of these that applies. Any command gives 2 for unusable arguments or 
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import sys
 from datetime import datetime, timezone
@@ -198,10 +199,23 @@ def _say(line: str) -> None:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    priv, pub = Path(f"{args.name}.key"), Path(f"{args.name}.pub")
+    try:
+        for path in (priv, pub):  # both first: a .pub alone got a .key that did not match it
+            if path.exists() or path.is_symlink():
+                raise FileExistsError(errno.EEXIST, "exists", str(path))
+        return _make_keys(args.host, priv, pub)
+    except FileExistsError as exc:  # it said "[Errno 17] File exists: 'NAME.key'"
+        why = ("a new key would not match the .pub an auditor pinned" if args.host
+               else "a new pair would not open the recordings sealed for the old one")
+        raise ValueError(f"{exc.filename} exists already, nothing was written ({why}):"
+                         " give another NAME, or move the old pair away first") from None
+
+
+def _make_keys(host: bool, priv: Path, pub: Path) -> int:
     from screencodec.recording import generate_host_keypair, generate_keypair
 
-    priv, pub = Path(f"{args.name}.key"), Path(f"{args.name}.pub")
-    if args.host:
+    if host:
         kid = generate_host_keypair(priv, pub)
         _say(f"wrote {priv} (this host's signing key: keep it secret on the host; mode 0600) "
              f"and {pub} (give it to the auditor for verify --hosts); key id {kid}")
