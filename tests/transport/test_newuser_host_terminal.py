@@ -1,8 +1,11 @@
 """``screencodec host`` in a terminal as a new user meets it: a line typed
-while no question is open answers nothing, and is told so. Real host (on a
+while no question is open answers nothing, and is told so; no $DISPLAY is
+said in words. Real host (on a
 pty) and viewer processes on loopback."""
 
 from __future__ import annotations
+
+import pytest
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_view_cli_ux import read_until, stop, viewer
@@ -32,4 +35,18 @@ def test_a_line_typed_with_no_question_open_is_told_it_went_nowhere() -> None:
     finally:
         if view is not None:
             stop(view)
+        host.close()
+
+
+def test_no_display_is_said_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without $DISPLAY the host says why remote control is unavailable in
+    words (it quoted python-xlib: 'cannot open X display None: Bad display
+    name ""')."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    host = PtyHost("--control", "xtest")
+    try:
+        _credentials(host)
+        assert host.text.startswith(
+            "(remote control unavailable: no X display: $DISPLAY is not set)\n"), host.text
+    finally:
         host.close()

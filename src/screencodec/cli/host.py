@@ -172,6 +172,9 @@ def _injector(args: argparse.Namespace) -> tuple[Any, tuple[str, str] | None]:
     if args.control == "none":
         return None, ("started with --control none", VIEW_ONLY)
     try:
+        if not os.environ.get("DISPLAY"):
+            # python-xlib's words were "cannot open X display None: Bad display name """.
+            raise ScreencodecError("no X display: $DISPLAY is not set")
         from screencodec.transport.input.xtest import XTestInjector
 
         return XTestInjector(), None
