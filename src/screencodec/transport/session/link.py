@@ -54,7 +54,6 @@ from screencodec.transport.session.consent import (
 from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
-    FileReceived,
     PermissionChanged,
     StatsUpdated,
 )
@@ -340,8 +339,7 @@ class ViewerLink:
         elif isinstance(msg, m.FileChunk):
             self.host.files_for(self).on_chunk(msg)
         elif isinstance(msg, m.FileEnd):
-            path, size = self.host.files_for(self).on_end(msg)
-            self.host.emit(FileReceived(self.peer, str(path), size, msg.transfer))
+            self.host.emit(self.host.files_for(self).end(msg, self.peer))
         elif isinstance(msg, m.FileAccept):
             self.host.sender_for(self).on_accept(msg)
         elif isinstance(msg, m.Extension):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from screencodec.errors import ProtocolError
 from screencodec.transport.channel.display import safe_text
-from screencodec.transport.session.events import FileRefused
+from screencodec.transport.session.events import FileReceived, FileRefused
 from screencodec.transport.session.messages import (
     MAX_FILE_CHUNK,
     FileAccept,
@@ -126,6 +126,14 @@ def _fitted(stem: str, tail: str) -> str:
     return stem.encode()[:room].decode(errors="ignore") + tail
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data``: a write near a full disk or a file size limit
+    writes part of it and says how much; the next one raises OSError."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 class _Incoming:
     def __init__(self, path: Path, fd: int, size: int) -> None:
         self.path = path
@@ -167,6 +175,9 @@ class FileReceiver:
         self._total = 0
         self._active: dict[int, _Incoming] = {}
         self._asked: set[int] = set()
+        #: Accepted transfers whose file could not be written: (name, size,
+        #: why) until their end comes (their other chunks are dropped).
+        self._failed: dict[int, tuple[str, int, str]] = {}
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -294,17 +305,30 @@ class FileReceiver:
         raise FileExistsError(f"no free name for {name!r}")
 
     def on_chunk(self, chunk: FileChunk) -> None:
+        if chunk.transfer in self._failed:
+            return  # it could not be saved: the rest of it goes nowhere
         inc = self._active.get(chunk.transfer)
         if inc is None:
             raise ProtocolError(f"chunk for transfer {chunk.transfer}, which is not accepted")
         if chunk.offset != inc.received or inc.received + len(chunk.data) > inc.size:
             self._abort(chunk.transfer)
             raise ProtocolError("file chunk out of order or past the offered size")
-        os.write(inc.fd, chunk.data)
+        try:
+            _write_all(inc.fd, chunk.data)
+        except OSError as exc:  # the disk is full, the file too large for it...
+            self._abort(chunk.transfer)
+            self._total -= inc.size
+            why = f"could not be saved: {exc.strerror or exc}"
+            self._failed[chunk.transfer] = (inc.path.name, inc.size, why)
+            return
         inc.hash.update(chunk.data)
         inc.received += len(chunk.data)
 
-    def on_end(self, end: FileEnd) -> tuple[Path, int]:
+    def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
+        """The file, complete and checked, or None if it could not be saved
+        here (:meth:`end` says so in an event)."""
+        if self._failed.pop(end.transfer, None) is not None:
+            return None
         inc = self._active.pop(end.transfer, None)
         if inc is None:
             raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
@@ -313,6 +337,17 @@ class FileReceiver:
             inc.path.unlink(missing_ok=True)
             raise ProtocolError("file transfer incomplete or its hash does not match")
         return inc.path, inc.size
+
+    def end(self, end: FileEnd, peer: str) -> FileReceived | FileRefused:
+        """:meth:`on_end`, told as the event for the local user: the file
+        received, or refused because it could not be saved."""
+        failed = self._failed.get(end.transfer)
+        got = self.on_end(end)
+        if got is None:
+            assert failed is not None
+            name, size, why = failed
+            return FileRefused(safe_text(peer), safe_text(name, 100), size, why)
+        return FileReceived(peer, str(got[0]), got[1], end.transfer)
 
     def _abort(self, transfer: int) -> None:
         inc = self._active.pop(transfer, None)

@@ -74,7 +74,6 @@ from screencodec.transport.session.events import (
     ChatReceived,
     CursorMoved,
     EventHub,
-    FileReceived,
     FrameDecoded,
     PermissionChanged,
     SessionEnded,
@@ -400,8 +399,7 @@ class Viewer:
         elif isinstance(msg, m.FileChunk):
             self.files.on_chunk(msg)
         elif isinstance(msg, m.FileEnd):
-            path, size = self.files.on_end(msg)
-            self.events_hub.emit(FileReceived(self.channel.peer, str(path), size, msg.transfer))
+            self.events_hub.emit(self.files.end(msg, self.channel.peer))
         elif isinstance(msg, m.FileAccept):
             self.sender.on_accept(msg)
         elif isinstance(msg, m.Extension):
