@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from .test_attack_prompts import PtyHost, _can_control, _credentials
 from .test_cli import CLI, ENV, answer_when_asked, start_host
@@ -68,25 +69,61 @@ def test_control_granted_in_the_terminal_says_where_input_is_sent(
         host.close()
 
 
-def test_download_dir_without_web_is_refused_before_connecting(tmp_path: Path) -> None:
-    """The terminal viewer takes no files: --download-dir without --web is
-    one line and exit 2, nothing connected (it was taken without a word,
-    and every file the host's user sent was refused)."""
+def _refused_before_connecting(*args: str) -> str:
+    """``view`` with ``args`` against a port that listens: its exit status
+    must be 2 with nothing connected. What it said on stderr."""
     with socket.create_server(("127.0.0.1", 0)) as srv:
         srv.settimeout(0.0)
         result = subprocess.run(
             [*CLI, "view", f"127.0.0.1:{srv.getsockname()[1]}", "--code", "123 456 789",
-             "--password", "7kq2m9xa", "--download-dir", str(tmp_path), "--duration", "1"],
+             "--password", "7kq2m9xa", "--duration", "1", *args],
             capture_output=True, text=True, env=ENV, timeout=30, check=False,
         )  # fmt: skip
         assert result.returncode == 2, result
-        assert result.stderr.startswith("--download-dir needs --web"), result.stderr
         try:
             srv.accept()[0].close()
         except BlockingIOError:
-            pass  # nothing connected
-        else:
-            raise AssertionError("the viewer connected")
+            return result.stderr  # nothing connected
+        raise AssertionError("the viewer connected")
+
+
+def test_download_dir_without_web_is_refused_before_connecting(tmp_path: Path) -> None:
+    """The terminal viewer takes no files: --download-dir without --web is
+    one line and exit 2, nothing connected (it was taken without a word,
+    and every file the host's user sent was refused)."""
+    err = _refused_before_connecting("--download-dir", str(tmp_path))
+    assert err.startswith("--download-dir needs --web"), err
+
+
+def test_a_snapshot_that_cannot_be_written_is_told_before_connecting(tmp_path: Path) -> None:
+    """--snapshot into a directory that is not there, or onto a directory:
+    one line before anything connects (it was found when the session ended,
+    'error: No such file or directory', and the picture was lost)."""
+    missing = tmp_path / "no" / "shot.png"
+    err = _refused_before_connecting("--snapshot", str(missing))
+    assert err == f"error: cannot write the snapshot to {missing}: no such directory\n", err
+    err = _refused_before_connecting("--snapshot", str(tmp_path))
+    assert err == f"error: cannot write the snapshot to {tmp_path}: it is a directory\n", err
+
+
+def test_a_snapshot_named_without_png_is_a_png(tmp_path: Path) -> None:
+    """--snapshot FILE whose name does not end in .png is still written as a
+    PNG (Pillow took the format from the name: 'unknown file extension',
+    after the session, and the picture was lost)."""
+    host, code, password, port = start_host()
+    shot = tmp_path / "shot"
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  "--duration", "2", "--snapshot", str(shot))  # fmt: skip
+    try:
+        answer_when_asked(host)
+        out, err = view.communicate(timeout=60)
+    finally:
+        stop(view)
+        stop(host)
+    assert view.returncode == 0, err.decode()
+    assert f"snapshot written to {shot}" in out.decode()
+    with Image.open(shot) as img:
+        assert img.format == "PNG" and img.size == (320, 240)
 
 
 def _view_on_pty(key: bytes) -> tuple[int, str]:

@@ -25,6 +25,7 @@ import contextlib
 import errno
 import getpass
 import importlib.util
+import os
 import re
 import signal
 import sys
@@ -492,9 +493,33 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
         tell(ended_words(str(reason)))
         if args.snapshot is not None and viewer.framebuffer is not None:
-            _write_snapshot(viewer, args.snapshot, args.snapshot_cursor)
+            try:
+                _write_snapshot(viewer, args.snapshot, args.snapshot_cursor)
+            except OSError as exc:  # it said "error: No such file or directory"
+                raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
     return 0
+
+
+def _unwritable(path: Path, exc: OSError) -> str:
+    return f"cannot write the snapshot to {path}: {(exc.strerror or str(exc)).lower()}"
+
+
+def _snapshot_writable(path: Path) -> bool:
+    """Whether --snapshot's directory takes the file, told before anything
+    connects: a wrong path was found only when the session ended, and the
+    picture was lost."""
+    folder = path.parent
+    if not folder.is_dir():
+        err = OSError(errno.ENOENT, "no such directory")
+    elif path.is_dir():
+        err = OSError(errno.EISDIR, "it is a directory")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        err = OSError(errno.EACCES, f"{folder} is not writable")
+    else:
+        return True
+    print(f"error: {_unwritable(path, err)}", file=sys.stderr)
+    return False
 
 
 def _write_snapshot(viewer: Viewer, path: Path, cursor: bool) -> None:
@@ -508,7 +533,7 @@ def _write_snapshot(viewer: Viewer, path: Path, cursor: bool) -> None:
     if cursor:
         fb = composite(fb, viewer.cursor)
     rgb = fb[..., 2::-1].copy()
-    Image.fromarray(rgb, "RGB").save(path)
+    Image.fromarray(rgb, "RGB").save(path, format="PNG")  # whatever the name ends with
 
 
 #: What a mistyped code or password is told, before anything is connected
@@ -550,6 +575,8 @@ def run_view(args: argparse.Namespace) -> int:
         return 2
     if args.web and args.snapshot is not None:
         print("--snapshot is not available with --web (the page draws the screen)", file=sys.stderr)
+        return 2
+    if args.snapshot is not None and not _snapshot_writable(args.snapshot):
         return 2
     if not args.web and args.download_dir is not None:
         # Taken without a word before, and every file the host's user sent
