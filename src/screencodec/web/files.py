@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from screencodec.transport.session.sidechannels import FileOfferInfo
-from screencodec.web.schema import PageProtocolError
+from screencodec.transport.session.sidechannels import FileOfferInfo, write_all
+from screencodec.web.schema import PageProtocolError, fit
 
 __all__ = ["MAX_UPLOAD", "PageFiles"]
 
@@ -43,6 +43,7 @@ class _Upload:
     path: Path
     fd: int
     received: int = 0
+    failed: bool = False  #: it could not be stored: its other frames are dropped
 
 
 class PageFiles:
@@ -87,14 +88,26 @@ class PageFiles:
         data = memoryview(frame)[_ID.size :]
         if up.received + len(data) > up.size:
             raise PageProtocolError("upload longer than declared")
-        os.write(up.fd, data)
         up.received += len(data)
+        if up.failed:
+            return
+        try:
+            write_all(up.fd, data)
+        except OSError as exc:  # the disk is full, the file too large for it...
+            up.failed = True
+            os.close(up.fd)
+            up.path.unlink(missing_ok=True)
+            self._send({"t": "file_progress", "id": tid, "state": "failed",
+                        "text": fit(f"could not be stored: {exc.strerror or exc}", 200)})
 
     def done(self, tid: int) -> tuple[Path, str] | None:
-        """The page finished upload ``tid``: its file and name, ready to offer."""
+        """The page finished upload ``tid``: its file and name, ready to
+        offer, or None if it could not be stored (the page was told)."""
         up = self._uploads.pop(tid, None)
         if up is None:
             raise PageProtocolError(f"upload {tid} was not offered")
+        if up.failed:
+            return None
         os.close(up.fd)
         if up.received != up.size:
             raise PageProtocolError("upload shorter than declared")
@@ -140,7 +153,8 @@ class PageFiles:
 
     def close(self) -> None:
         for up in self._uploads.values():
-            os.close(up.fd)
+            if not up.failed:
+                os.close(up.fd)
         self._uploads.clear()
         for fut in self._questions.values():
             if not fut.done():

@@ -46,6 +46,7 @@ __all__ = [
     "FileReceiver",
     "FileSender",
     "safe_filename",
+    "write_all",
 ]
 
 #: ``handler(peer, payload)`` -> optional reply payload sent back on the same channel.
@@ -126,7 +127,7 @@ def _fitted(stem: str, tail: str) -> str:
     return stem.encode()[:room].decode(errors="ignore") + tail
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     """Write all of ``data``: a write near a full disk or a file size limit
     writes part of it and says how much; the next one raises OSError."""
     view = memoryview(data)
@@ -314,7 +315,7 @@ class FileReceiver:
             self._abort(chunk.transfer)
             raise ProtocolError("file chunk out of order or past the offered size")
         try:
-            _write_all(inc.fd, chunk.data)
+            write_all(inc.fd, chunk.data)
         except OSError as exc:  # the disk is full, the file too large for it...
             self._abort(chunk.transfer)
             self._total -= inc.size
