@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from screencodec.transport.channel.limits import MAX_RECORD_BODY
+from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 from screencodec.transport.relay.directory import Directory
 from screencodec.transport.relay.protocol import address_key
 
@@ -38,12 +38,17 @@ class RelayLimits:
     host's throttle bounds the guesses of many addresses. Parked handshakes
     never reach it.
     ``max_pending_per_session``: viewers waiting for the host to attach,
-    per code; past it the oldest waiter is cut (BUSY).
+    per code; past it the oldest waiter of the address holding the most is
+    cut (BUSY).
     ``max_handshaking_per_session``: handshakes in flight per code; a new
     viewer past it cuts the *oldest* one, so parked handshakes cannot lock
     out a viewer who completes in a few round trips. Kept below the host's
     concurrent attempt reservations (3), so handshakes parked through the
     relay can never hold all of them.
+    ``max_frame_body``: the largest frame body the relay takes while a pair's
+    end-to-end handshake runs (it reads each frame whole then): the
+    handshake's own limit, 1 KiB, which both ends apply too. The sealed
+    records after it are forwarded as bytes, never held whole.
     """
 
     open_timeout: float = 10.0
@@ -59,7 +64,7 @@ class RelayLimits:
     max_connections_per_address: int = 64
     max_pending_per_session: int = 4
     max_handshaking_per_session: int = 2
-    max_frame_body: int = MAX_RECORD_BODY
+    max_frame_body: int = HANDSHAKE_FRAME_MAX
 
 
 class SharedLimits:
