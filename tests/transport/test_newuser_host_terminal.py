@@ -1,13 +1,17 @@
 """``screencodec host`` in a terminal as a new user meets it: a line typed
 while no question is open answers nothing, and is told so; no $DISPLAY is
-said in words. Real host (on a
+said in words; a --download-dir that is not there is refused at start. Real host (on a
 pty) and viewer processes on loopback."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from .test_attack_prompts import PtyHost, _credentials
+from .test_cli import CLI, ENV
 from .test_view_cli_ux import read_until, stop, viewer
 
 #: What a line typed with no question open is told.
@@ -50,3 +54,18 @@ def test_no_display_is_said_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
             "(remote control unavailable: no X display: $DISPLAY is not set)\n"), host.text
     finally:
         host.close()
+
+
+def test_a_download_dir_that_is_not_there_is_refused_at_start(tmp_path: Path) -> None:
+    """--download-dir that is not there: one line and exit 2 at start. It
+    was found after the user's yes to a file: the file was lost, the agent
+    read 'not accepted by the host', and the host's user read nothing."""
+    missing = tmp_path / "no" / "dl"
+    done = subprocess.run(
+        [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+         "--control", "none", "--download-dir", str(missing)],
+        capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2, done
+    assert done.stderr == f"screencodec host: --download-dir {missing}: no such directory\n"
+    assert "Session code" not in done.stdout, done.stdout

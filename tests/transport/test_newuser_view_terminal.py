@@ -95,6 +95,16 @@ def test_download_dir_without_web_is_refused_before_connecting(tmp_path: Path) -
     assert err.startswith("--download-dir needs --web"), err
 
 
+def test_a_download_dir_that_is_not_there_is_refused_before_connecting(
+        tmp_path: Path) -> None:
+    """view --web --download-dir that is not there: one line, exit 2, no
+    page served and nothing connected (a file the host's user sent was
+    lost after the agent's yes)."""
+    missing = tmp_path / "no"
+    err = _refused_before_connecting("--web", "--no-open", "--download-dir", str(missing))
+    assert err == f"error: --download-dir {missing}: no such directory\n", err
+
+
 def test_a_snapshot_that_cannot_be_written_is_told_before_connecting(tmp_path: Path) -> None:
     """--snapshot into a directory that is not there, or onto a directory:
     one line before anything connects (it was found when the session ended,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
-__all__ = ["address", "size"]
+__all__ = ["address", "size", "unusable_folder"]
 
 
 def address(text: str) -> tuple[str, int]:
@@ -22,3 +24,16 @@ def size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WxH, not {text!r}") from None
     return w, h
+
+
+def unusable_folder(folder: Path) -> str | None:
+    """Why files cannot be written into ``folder`` ("no such directory",
+    ...), or None when they can: checked when a command starts, before a
+    file or a picture depends on it."""
+    if not folder.exists():
+        return "no such directory"
+    if not folder.is_dir():
+        return "not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    return None

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from screencodec.capture.base import FrameSource
-from screencodec.cli.args import address, size
+from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command, help_lines, unknown
 from screencodec.cli.terminal import ending_signals, settle_stdout, tell
 from screencodec.errors import ScreencodecError
@@ -125,6 +125,16 @@ def register(subparsers: Any) -> None:
                         "--host; refused if group or others have any access to it): an auditor "
                         "can tell they came from this host (verify --hosts)")  # fmt: skip
     h.set_defaults(func=run_host)
+
+
+def _check_download_dir(args: argparse.Namespace) -> None:
+    """--download-dir must take files: a directory that was not there was
+    found only after the user's yes to a file, which was then lost, and the
+    agent read that the host had not accepted it."""
+    if args.download_dir is not None:
+        why = unusable_folder(args.download_dir)
+        if why is not None:
+            raise _StartError(f"--download-dir {args.download_dir}: {why}")
 
 
 def _recorder(args: argparse.Namespace) -> Any:
@@ -590,6 +600,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         max_duration=args.max_duration,
         download_dir=args.download_dir,
     )
+    _check_download_dir(args)
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
     ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)

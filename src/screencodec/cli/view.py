@@ -25,7 +25,6 @@ import contextlib
 import errno
 import getpass
 import importlib.util
-import os
 import re
 import signal
 import sys
@@ -34,7 +33,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from screencodec.cli.args import address
+from screencodec.cli.args import address, unusable_folder
 from screencodec.cli.say import SAY, VIEW_COMMANDS, command, help_lines, said, unknown
 from screencodec.cli.terminal import ending_signals, tell
 from screencodec.errors import (
@@ -509,17 +508,10 @@ def _snapshot_writable(path: Path) -> bool:
     """Whether --snapshot's directory takes the file, told before anything
     connects: a wrong path was found only when the session ended, and the
     picture was lost."""
-    folder = path.parent
-    if not folder.is_dir():
-        err = OSError(errno.ENOENT, "no such directory")
-    elif path.is_dir():
-        err = OSError(errno.EISDIR, "it is a directory")
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        err = OSError(errno.EACCES, f"{folder} is not writable")
-    else:
-        return True
-    print(f"error: {_unwritable(path, err)}", file=sys.stderr)
-    return False
+    why = "it is a directory" if path.is_dir() else unusable_folder(path.parent)
+    if why is not None:
+        print(f"error: cannot write the snapshot to {path}: {why}", file=sys.stderr)
+    return why is None
 
 
 def _write_snapshot(viewer: Viewer, path: Path, cursor: bool) -> None:
@@ -577,6 +569,11 @@ def run_view(args: argparse.Namespace) -> int:
         print("--snapshot is not available with --web (the page draws the screen)", file=sys.stderr)
         return 2
     if args.snapshot is not None and not _snapshot_writable(args.snapshot):
+        return 2
+    why = None if args.download_dir is None else unusable_folder(args.download_dir)
+    if why is not None:
+        # A file the host's user sent was then lost after the agent's yes.
+        print(f"error: --download-dir {args.download_dir}: {why}", file=sys.stderr)
         return 2
     if not args.web and args.download_dir is not None:
         # Taken without a word before, and every file the host's user sent
