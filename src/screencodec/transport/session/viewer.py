@@ -86,6 +86,7 @@ from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
     ExtensionRegistry,
     FileConsent,
+    FileOfferInfo,
     FileReceiver,
     FileSender,
 )
@@ -395,7 +396,10 @@ class Viewer:
         elif isinstance(msg, m.Chat):
             self.events_hub.emit(ChatReceived(self.channel.peer, safe_text(msg.text, 1000)))
         elif isinstance(msg, m.FileOffer):
-            self._spawn(self._file_offer(msg))
+            # Checked here (an offer number used twice, too many offers: a
+            # ProtocolError ends the session, as on the host); asked in a task.
+            info = self.files.admit(msg, self.channel.peer)
+            self._spawn(self._file_offer(msg, info))
         elif isinstance(msg, m.FileChunk):
             self.files.on_chunk(msg)
         elif isinstance(msg, m.FileEnd):
@@ -523,8 +527,7 @@ class Viewer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _file_offer(self, offer: m.FileOffer) -> None:
-        info = self.files.admit(offer, self.channel.peer)
+    async def _file_offer(self, offer: m.FileOffer, info: FileOfferInfo | None) -> None:
         if info is None:
             # Refused without asking (no download directory, too large): the
             # agent's interface should still say a file was offered.
