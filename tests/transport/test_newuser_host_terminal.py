@@ -1,6 +1,7 @@
 """``screencodec host`` in a terminal as a new user meets it: a line typed
 while no question is open answers nothing, and is told so; no $DISPLAY is
-said in words; a --download-dir that is not there is refused at start. Real host (on a
+said in words; a --download-dir that is not there is refused at start
+(a relay that is down: test_consent_cli.py). Real host (on a
 pty) and viewer processes on loopback."""
 
 from __future__ import annotations
@@ -69,3 +70,4 @@ def test_a_download_dir_that_is_not_there_is_refused_at_start(tmp_path: Path) ->
     assert done.returncode == 2, done
     assert done.stderr == f"screencodec host: --download-dir {missing}: no such directory\n"
     assert "Session code" not in done.stdout, done.stdout
+

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command, help_lines, unknown
-from screencodec.cli.terminal import ending_signals, settle_stdout, tell
+from screencodec.cli.terminal import ending_signals, in_words, settle_stdout, tell
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
@@ -539,7 +539,7 @@ def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
             ui.say(f"connected to the relay at {status.relay} again; the code {status.code}"
                    " works")
         else:
-            error = status.error.removeprefix(f"cannot reach {status.relay}: ")
+            error = in_words(status.error.removeprefix(f"cannot reach {status.relay}: "))
             why = f" ({error})" if error else ""
             ui.say(f"lost the relay at {status.relay}{why}; retrying: the code {status.code}"
                    " will work again when the relay is back (you will be told)")
@@ -575,6 +575,7 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
         if reg.state != "registered":
             why = reg.last_error or "no answer within 10 s"
             await reg.close()
+            why = in_words(str(why).removeprefix(f"cannot reach {rhost}:{rport}: "))
             raise _StartError(f"cannot register at the relay {rhost}:{rport}: "
                               f"{safe_text(why, 200)}")
         if on_status is not None:

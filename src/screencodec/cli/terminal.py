@@ -11,10 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 
-__all__ = ["drop_stdout", "ending_signals", "settle_stdout", "tell"]
+__all__ = ["drop_stdout", "ending_signals", "in_words", "settle_stdout", "tell"]
+
+#: asyncio's words for a failed connect: "[Errno 111] Connect call failed ('H', P)".
+_ERRNO = re.compile(r"\[Errno (\d+)\] [^;]*")
+
+
+def in_words(text: str) -> str:
+    """``text`` with each "[Errno N] ..." in the system's words for N,
+    lowercased ("connection refused"): what a user reads of a failed
+    connect, without Python's spelling of it."""
+    return _ERRNO.sub(lambda found: os.strerror(int(found.group(1))).lower(), text)
 
 
 def ending_signals() -> list[int]:
