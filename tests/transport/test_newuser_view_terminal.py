@@ -189,3 +189,16 @@ def test_ctrl_c_at_the_password_prompt_ends_its_line() -> None:
     assert "Traceback" not in out, out
     assert status == 130, out
     assert "\n" in out[out.index("Password: ") :], repr(out)
+
+
+def test_a_host_name_that_does_not_resolve_is_said_in_words() -> None:
+    """A mistyped host name: the lookup's own words, not Python's spelling
+    of them ('[Errno -2] Name or service not known')."""
+    done = subprocess.run(
+        [*CLI, "view", "nosuchhost.invalid:7000", "--code", "123 456 789",
+         "--password", "7kq2m9xa"],
+        capture_output=True, text=True, env=ENV, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done
+    assert done.stderr.startswith("error: cannot reach nosuchhost.invalid:7000: "), done.stderr
+    assert "[Errno" not in done.stderr and done.stderr.count("\n") == 1, done.stderr

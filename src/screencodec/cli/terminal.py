@@ -17,15 +17,21 @@ import sys
 
 __all__ = ["drop_stdout", "ending_signals", "in_words", "settle_stdout", "tell"]
 
-#: asyncio's words for a failed connect: "[Errno 111] Connect call failed ('H', P)".
-_ERRNO = re.compile(r"\[Errno (\d+)\] [^;]*")
+#: Python's spelling of an OSError: "[Errno 111] Connect call failed ('H', P)",
+#: "[Errno -2] Name or service not known" (a name lookup's, getaddrinfo's).
+_ERRNO = re.compile(r"\[Errno (-?\d+)\] ([^;]*)")
 
 
 def in_words(text: str) -> str:
-    """``text`` with each "[Errno N] ..." in the system's words for N,
-    lowercased ("connection refused"): what a user reads of a failed
-    connect, without Python's spelling of it."""
-    return _ERRNO.sub(lambda found: os.strerror(int(found.group(1))).lower(), text)
+    """``text`` with each "[Errno N] ..." in the system's words, lowercased
+    ("connection refused", "name or service not known"): what a user reads
+    of a failed connect, without Python's spelling of it."""
+
+    def words(found: re.Match[str]) -> str:
+        number = int(found.group(1))
+        return (os.strerror(number) if number > 0 else found.group(2)).lower()
+
+    return _ERRNO.sub(words, text)
 
 
 def ending_signals() -> list[int]:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address, unusable_folder
 from screencodec.cli.say import SAY, VIEW_COMMANDS, command, help_lines, said, unknown
-from screencodec.cli.terminal import ending_signals, tell
+from screencodec.cli.terminal import ending_signals, in_words, tell
 from screencodec.errors import (
     AccessRefusedError,
     ProtocolError,
@@ -114,7 +114,7 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
     # connect/accept.py words a refused TCP connection "cannot reach ...: [Errno 111] ...".
     if isinstance(exc, ConnectionRefusedError) or "[Errno 111]" in text:
         return f"nothing listens at {_where(args)} (connection refused)"
-    return text
+    return in_words(text)  # "[Errno -2] Name or service not known", say
 
 
 #: "peer refused: CODE: detail", how framing.refusal_error words the refusals
