@@ -54,7 +54,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command, help_lines, unknown
 from screencodec.cli.terminal import ending_signals, in_words, settle_stdout, tell
-from screencodec.errors import ScreencodecError
+from screencodec.errors import CaptureError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
@@ -137,6 +137,44 @@ def _check_download_dir(args: argparse.Namespace) -> None:
             raise _StartError(f"--download-dir {args.download_dir}: {why}")
 
 
+def _check_source(args: argparse.Namespace) -> None:
+    """The screen to share must open, before anyone is asked. With ``--source
+    screen`` the host does not start otherwise (it asked its user, who said
+    y, and the agent then read 'closed by peer: closed locally'); with
+    ``auto`` it says in one line that agents will see the synthetic demo
+    desktop (the banner said YOUR SCREEN IS BEING SHARED over a picture that
+    was not this computer's)."""
+    if args.source == "synthetic":
+        return
+    from screencodec.capture import ScreenSource
+
+    why = _no_display()
+    if why is None:
+        try:
+            ScreenSource(0).close()
+        except CaptureError as exc:
+            why = in_words(safe_text(exc, 200))
+    if why is None:
+        try:  # there is a screen: a --monitor it does not have is a mistake
+            ScreenSource(args.monitor).close()
+        except (CaptureError, IndexError, ValueError) as exc:
+            raise _StartError(f"--monitor {args.monitor}: {safe_text(exc, 200)}") from None
+        return
+    if args.source == "screen":
+        raise _StartError(f"no screen to share ({why}): start it where $DISPLAY is this"
+                          " computer's screen, or with --source synthetic for a demo desktop")
+    print(f"(no screen to capture here ({why}): agents will see a synthetic demo desktop,"
+          " not this computer's screen; --source screen refuses to start instead)", flush=True)
+
+
+def _no_display() -> str | None:
+    """Why there is no X display to open, when $DISPLAY says so at once."""
+    if os.name == "posix" and sys.platform != "darwin" and not os.environ.get("DISPLAY"):
+        # python-xlib's words were "cannot open X display None: Bad display name """.
+        return "no X display: $DISPLAY is not set"
+    return None
+
+
 def _recorder(args: argparse.Namespace) -> Any:
     if args.record is None:
         for flag in ("record_key", "record_sign"):
@@ -182,9 +220,9 @@ def _injector(args: argparse.Namespace) -> tuple[Any, tuple[str, str] | None]:
     if args.control == "none":
         return None, ("started with --control none", VIEW_ONLY)
     try:
-        if not os.environ.get("DISPLAY"):
-            # python-xlib's words were "cannot open X display None: Bad display name """.
-            raise ScreencodecError("no X display: $DISPLAY is not set")
+        no_display = _no_display()
+        if no_display is not None:
+            raise ScreencodecError(no_display)
         from screencodec.transport.input.xtest import XTestInjector
 
         return XTestInjector(), None
@@ -602,6 +640,7 @@ async def _host_main(args: argparse.Namespace) -> int:
         download_dir=args.download_dir,
     )
     _check_download_dir(args)
+    _check_source(args)
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
     ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
