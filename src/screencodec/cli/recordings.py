@@ -231,6 +231,7 @@ def _when(unix: float) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader
+    from screencodec.recording.retention import being_written
     from screencodec.transport.channel.display import safe_text
 
     # The name is the agent's own choice (its PermissionRequest, recorded as
@@ -246,7 +247,9 @@ def _list(args: argparse.Namespace) -> int:
     for path in sorted(args.directory.glob("*.screc")):
         try:
             with RecordingReader(path, private_key=key) as r:
-                state = "complete" if r.complete else "cut-short"
+                # A live host's recording is not cut short (it read so).
+                state = "complete" if r.complete else (
+                    "recording" if being_written(path) else "cut-short")
                 try:
                     meta = r.meta()
                 except ScreencodecError:

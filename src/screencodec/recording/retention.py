@@ -4,7 +4,11 @@ Only ``*.screc`` files directly in the directory are considered, and a file's
 age is the start time in its own HEADER (the file's mtime when the header
 cannot be read), so copying a recording does not make it young again. Age goes
 first; then, while the directory's recordings exceed ``max_bytes``, the oldest
-go. Recordings being written (``keep``) are never deleted.
+go. Recordings being written are never deleted: ``keep``, and any file a
+:class:`~screencodec.recording.writer.RecordingWriter` holds open, in this
+process or another (it holds a ``flock`` on it until it closes: a
+``recordings prune`` run beside a live host deleted the recording of the
+session under way).
 """
 
 from __future__ import annotations
@@ -16,10 +20,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; keep= still protects the host's own
+    fcntl = None  # type: ignore[assignment]
+
 from screencodec.errors import DecodeError
 from screencodec.recording.format import CHUNK_HEADER, MAGIC, ChunkHeader, parse_json
 
-__all__ = ["DEFAULT_DAYS", "RetentionPolicy", "parse_size", "prune", "recording_start"]
+__all__ = [
+    "DEFAULT_DAYS", "RetentionPolicy", "being_written", "hold", "parse_size", "prune",
+    "recording_start",
+]  # fmt: skip
 
 DEFAULT_DAYS = 90.0
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -40,6 +52,33 @@ def parse_size(text: str) -> int:
     if match is None:
         raise ValueError(f"not a size: {text!r}")
     return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def hold(fd: int) -> None:
+    """Mark the recording open on ``fd`` as being written, until ``fd`` is
+    closed (or its process ends): :func:`being_written` then says so."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):  # a file system without locks
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def being_written(path: Path) -> bool:
+    """Whether a writer holds ``path`` open (see :func:`hold`)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # also lets go of the lock just taken
+    return False
 
 
 def recording_start(path: Path) -> float:
@@ -70,7 +109,7 @@ def prune(
         path = Path(entry.path)
         if not entry.is_file(follow_symlinks=False) or path.suffix != ".screc":
             continue
-        if path.resolve() in keep:
+        if path.resolve() in keep or being_written(path):
             continue
         files.append((recording_start(path), entry.stat().st_size, path))
     files.sort()

@@ -41,6 +41,7 @@ from screencodec.recording.format import (
     crc_trailer,
     json_payload,
 )
+from screencodec.recording.retention import hold
 from screencodec.recording.sign import HostSigner
 
 __all__ = ["ChunkWriter"]
@@ -103,6 +104,7 @@ class ChunkWriter:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        hold(self._fd)  # prune leaves it alone until it is closed
         self._write(MAGIC)
         self._append(ChunkType.HEADER, body, 0, 0, plain=True)
 
