@@ -1,7 +1,7 @@
 """``recordings prune`` beside a live host: the recording of the session under
 way is left alone (it was deleted, and the host went on writing into a file
 no longer in the directory: the session's recording was lost), and ``list``
-says it is being recorded, not cut short. Real host, view and recordings
+and ``verify`` say it is being recorded, not just cut short. Real host, view and recordings
 processes on loopback."""
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ def test_prune_leaves_the_live_sessions_recording_alone(tmp_path: Path) -> None:
         assert live.exists(), pruned.stdout
         listed = recordings_cli("list", rec)
         assert " recording " in listed.stdout.splitlines()[1], listed.stdout
+        verified = recordings_cli("verify", live)
+        assert verified.returncode == 2, verified
+        assert verified.stdout.endswith("; a host is still writing it: verify it once its"
+                                        " session has ended\n"), verified.stdout  # fmt: skip
         view.send_signal(signal.SIGINT)
         view.communicate(timeout=30)
         assert host.wait(timeout=30) == 0

@@ -290,6 +290,7 @@ def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader, load_pinned_hosts
     from screencodec.recording.crypto import OtherAuditorError
     from screencodec.recording.pictures import check_pictures
+    from screencodec.recording.retention import being_written
 
     hosts = None if args.hosts is None else set(load_pinned_hosts(args.hosts).values())
     key = _auditor_key(args)
@@ -313,7 +314,10 @@ def _verify(args: argparse.Namespace) -> int:
                      f"{report.duration:.3f} s, with an END chunk")  # fmt: skip
                 code = 3
             else:
-                _say(report.describe())
+                # Cut short because a host is still writing it: not a killed host.
+                live = report.status == "incomplete" and being_written(path)
+                _say(report.describe() + ("; a host is still writing it: verify it once its"
+                                          " session has ended" if live else ""))  # fmt: skip
                 code = report.exit_code
         except OtherAuditorError as exc:  # a key mix-up is no proof of tampering
             _say(f"{path}: unverified: {exc}")
