@@ -16,6 +16,7 @@ from screencodec.transport import HostConfig
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.consent import allow
+from screencodec.transport.session.events import FileRefused
 from screencodec.transport.session.sidechannels import FileOfferInfo, FileReceiver
 
 from .secure_fixtures import run
@@ -140,9 +141,14 @@ def test_a_download_directory_that_cannot_be_written_refuses_the_file_not_the_se
     async def main() -> None:
         cfg = HostConfig(download_dir=gone)
         async with _session(allow(), file_consent=yes_then_gone, config=cfg) as (host, ch):
+            events = host.events()
             assert isinstance(await _granted(ch), m.PermissionGrant)
             assert not await _send_file(ch, 1, "a.txt", b"data")
             await _still_answered(ch)
+            async for ev in events:  # the local user who said yes is told
+                if isinstance(ev, FileRefused):
+                    assert ev.name == "a.txt" and ev.why.startswith("could not be saved")
+                    break
             runtime = host._runtime
             assert runtime.files_for(next(iter(runtime.links))).reserved == 0
 

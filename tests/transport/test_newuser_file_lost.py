@@ -1,7 +1,8 @@
 """A file the host's user said yes to that cannot be saved (the download
-directory went away, or filled up, during the session): nothing tells the
-host's user, and the agent reads that the host did not accept it. Real host
-on a pty; the agent is a viewer in this process."""
+directory went away, or filled up, during the session): the host's user
+reads that it could not be saved, and why (before: nothing after their yes),
+and the agent reads that the host did not accept it. Real host on a pty; the
+agent is a viewer in this process."""
 
 from __future__ import annotations
 
@@ -9,16 +10,10 @@ import asyncio
 import shutil
 from pathlib import Path
 
-import pytest
-
 from .test_attack_prompts import PtyHost
 from .test_host_cli_commands import join, session, wait
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FileReceiver.decide turns an OSError after the user's yes into a plain refusal with "
-    "no event: the host's user should read one line that the file could not be saved, "
-    "and why (transport/session/sidechannels.py, link.py)"))
 def test_a_file_accepted_but_not_saved_is_told_to_the_hosts_user(tmp_path: Path) -> None:
     dl = tmp_path / "dl"
     dl.mkdir()

@@ -107,6 +107,7 @@ class HostRuntime:
             rec = self._files[link] = FileReceiver(
                 cfg.download_dir, self.file_consent, max_file=cfg.max_file,
                 max_total=cfg.max_total, timeout=cfg.consent_timeout,
+                on_event=self.events_hub.emit,
             )  # fmt: skip
         return rec
 

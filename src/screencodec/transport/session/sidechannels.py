@@ -165,8 +165,12 @@ class FileReceiver:
         timeout: float = 30.0,
         max_pending: int = MAX_PENDING_OFFERS,
         side: str = "host",
+        on_event: Callable[[FileRefused], None] | None = None,
     ) -> None:
         self.side = side  #: "host" or "viewer": how refusals name this end
+        #: Told at once of a file the local user said yes to that cannot be
+        #: saved (its file cannot be created).
+        self._on_event = on_event
         self.directory = directory
         self._consent = consent
         self.max_file = max_file
@@ -252,11 +256,15 @@ class FileReceiver:
             return FileAccept(offer.transfer, False)
         try:
             path, fd = self._create(info.name)
-        except OSError:
+        except OSError as exc:
             # The directory went away, is not writable, is full...: this file
-            # is refused; the session goes on.
+            # is refused, the local user who said yes is told; the session
+            # goes on.
             self._total -= info.size
             self.refused += 1
+            if self._on_event is not None:
+                self._on_event(FileRefused(info.peer, info.name, info.size,
+                                           f"could not be saved: {exc.strerror or exc}"))
             return FileAccept(offer.transfer, False)
         except BaseException:
             self._total -= info.size

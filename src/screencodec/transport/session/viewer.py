@@ -199,7 +199,8 @@ class Viewer:
         self.extensions = ExtensionRegistry()
         self.events_hub = EventHub()
         self.pointer = CursorTracker()
-        self.files = FileReceiver(download_dir, file_consent, side="viewer")
+        self.files = FileReceiver(download_dir, file_consent, side="viewer",
+                                  on_event=self.events_hub.emit)
         self.sender = FileSender(self._send)
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
         #: ``record_times`` is set (benchmarks): unbounded otherwise.
