@@ -38,12 +38,23 @@ from .wire import (
     split_frame,
 )
 
-__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "CursorImage", "ScreenDecoder"]
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "CursorImage", "ScreenDecoder", "too_large"]
 
 
 #: A 4K keyframe of pure noise is 25 MB; anything near this is hostile.
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
 _CURSOR_CACHE = 64
+
+
+def too_large(width: int, height: int, max_pixels: int | None) -> str | None:
+    """Why a ``width`` x ``height`` picture is refused under ``max_pixels``
+    (None: it is not, or there is no limit). The words a viewer ends its
+    session with: the screen is the host's, the limit this side's."""
+    if max_pixels is None or width * height <= max_pixels:
+        return None
+    return f"the host's screen is {width}x{height}, over this viewer's limit of {max_pixels} pixels"
+
+
 _NO_FRAME = readonly_view(np.zeros((0, 0, 4), np.uint8))
 
 
@@ -79,6 +90,11 @@ class ScreenDecoder:
     of the framebuffer's size, where the pixels an update will overwrite are
     saved until its hash matches.
 
+    ``max_pixels`` (None: only the wire's 16384 per side) refuses, as a
+    DecodeError, any update whose frame has more pixels, before anything of
+    that size is allocated: a framebuffer costs 4 bytes a pixel, twice with
+    ``verify``. A :class:`~screencodec.transport.Viewer` sets it.
+
     ``sequence`` is the number of the last update applied that counts (a
     keyframe, ops or a hash; None before the first keyframe); a delta without
     a hash must carry the next number (docs/protocol.md, "Sequence
@@ -93,9 +109,11 @@ class ScreenDecoder:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         verify: bool = True,
         registry: CodecRegistry | None = None,
+        max_pixels: int | None = None,
     ) -> None:
         self.max_width = max_width
         self.max_height = max_height
+        self.max_pixels = max_pixels
         self.max_message_size = max_message_size
         self.verify = verify
         self._decoders: dict[Op, Any] = (registry or default_registry()).create_decoders()
@@ -230,6 +248,9 @@ class ScreenDecoder:
             self.cursor = parse_cursor_position(body)
 
     def _apply_update(self, u: Update) -> None:
+        refused = too_large(u.width, u.height, self.max_pixels)
+        if refused is not None:
+            raise DecodeError(refused)
         if not u.keyframe:
             if self._fb is None:
                 raise DecodeError("a delta update arrived before any keyframe")

@@ -48,12 +48,16 @@ from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_message
 
-__all__ = ["ASK_TIMEOUT", "HISTORY", "UNANSWERED", "WebBridge", "capabilities_from"]
+__all__ = ["ASK_TIMEOUT", "HISTORY", "PAGE_MAX_PIXELS", "UNANSWERED", "WebBridge",
+           "capabilities_from"]  # fmt: skip
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
 _MAX_MONITOR = 64  # the highest monitor index the page shows and asks for (schema.js)
 _MAX_FPS = 1e6  # the page's bound on a frame rate (schema.js)
 _REPLAYED = ("status", "level", "monitors", "stats", "banner")
+#: The largest picture the page's decoder takes (static/decoder/index.js,
+#: ``maxPixels``: a 64 MiB framebuffer): it refuses a bigger one, every time.
+PAGE_MAX_PIXELS = 64 * 1024 * 1024 // 4
 #: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
 HISTORY = 100
 

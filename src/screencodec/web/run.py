@@ -21,7 +21,7 @@ from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.session.permissions import VIEW
 from screencodec.transport.session.viewer import Viewer
-from screencodec.web.bridge import WebBridge, capabilities_from
+from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
@@ -40,7 +40,11 @@ class WebOptions:
     page to open (None: forever); ``grace``: how long a closed page may take
     to come back (a reload) before the session ends, watching only (control
     is held back as soon as the page goes, web/bridge.py); ``download_dir``: where
-    accepted files from the host go (None: a private temporary directory)."""
+    accepted files from the host go (None: a private temporary directory);
+    ``max_pixels``: the largest picture the page is given (``Viewer.max_pixels``):
+    a host's screen over it ends the session with a banner saying so. At
+    most :data:`~screencodec.web.bridge.PAGE_MAX_PIXELS`, what the page's own
+    decoder takes (a 4K screen, 8.3 M, fits; an 8K one does not)."""
 
     who: str = "support"
     port: int = 0
@@ -49,6 +53,7 @@ class WebOptions:
     page_timeout: float | None = None
     grace: float = 10.0
     download_dir: Path | None = None
+    max_pixels: int = PAGE_MAX_PIXELS
     on_url: Callable[[str], None] = field(default=lambda url: None)
     #: Told each step in words (page opened, connected, granted): a terminal prints them.
     on_step: Callable[[str], None] = field(default=lambda text: None)
@@ -146,6 +151,7 @@ class WebViewer:
                 sink=bridge,
                 download_dir=opts.download_dir or Path(tmp.name if tmp else "."),
                 file_consent=files.ask,
+                max_pixels=min(opts.max_pixels, PAGE_MAX_PIXELS),
             )
             bridge.attach(viewer)
             bridge.status("Waiting for the user to accept...")

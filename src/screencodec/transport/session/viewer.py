@@ -43,6 +43,14 @@ explains why that grant lacks CONTROL. Answers are matched to the requests
 they answer (:class:`~.refusal.RequestLedger`): a late answer to a request
 that timed out does not answer the next one, and a notice explains only the
 refusal it came with. The reason is the host's text through ``safe_text``.
+
+Picture size: an update whose frame has more than ``max_pixels`` pixels
+(:data:`DEFAULT_MAX_PIXELS` unless the Viewer is told otherwise) ends the
+session before anything of that size is allocated, here or in a sink: the
+host gets a Bye saying why, and :meth:`Viewer.run` returns it ("the host's
+screen is WxH, over this viewer's limit of N pixels"). Every picture comes
+in an update's header (the first keyframe, a monitor switch, a resize), so
+the check is there; a monitor list is only words until its keyframe comes.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from screencodec.decoder import too_large
 from screencodec.errors import ConsentDeniedError, DecodeError, ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.transport.channel.base import Channel
@@ -90,17 +99,24 @@ from screencodec.transport.session.sidechannels import (
     FileReceiver,
     FileSender,
 )
-from screencodec.wire import Op
+from screencodec.wire import Op, split_frame
+from screencodec.wire.format import UPDATE_HEADER
 
 # Refusal and USER_REFUSED live in .refusal; also named here, where they were first.
-__all__ = ["USER_REFUSED", "DecoderLike", "Refusal", "RemoteApplier", "Viewer",
-           "default_capabilities"]  # fmt: skip
+__all__ = ["DEFAULT_MAX_PIXELS", "USER_REFUSED", "DecoderLike", "Refusal", "RemoteApplier",
+           "Viewer", "default_capabilities"]  # fmt: skip
 
 _INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
 _KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
 #: Updates waiting to be decoded at most: a host keeps far fewer in flight.
 _MAX_QUEUED = 256
 _U32, _U64 = (1 << 32) - 1, (1 << 64) - 1
+#: The most pixels a host's picture may have, by default: an 8K screen
+#: (7680x4320, 33.2 M), three 4K side by side (11520x2160, 24.9 M), two 6K
+#: (12032x3384, 40.7 M) and three 5K (15360x2880, 44.2 M) fit; 16384x16384,
+#: which the wire allows, is 268 M (1 GiB of framebuffer, twice with hashes).
+#: At this limit a framebuffer is 192 MB.
+DEFAULT_MAX_PIXELS = 48_000_000
 
 
 class DecoderLike(Protocol):
@@ -133,10 +149,23 @@ def default_capabilities(*, compact: bool = True) -> m.Capabilities:
     return caps
 
 
-def _default_decoder() -> DecoderLike:
+def _default_decoder(max_pixels: int) -> DecoderLike:
     from screencodec.decoder import ScreenDecoder
 
-    return ScreenDecoder()
+    return ScreenDecoder(max_pixels=max_pixels)
+
+
+def _frame_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in an UPDATE message's header (None: no header to
+    read; the decoder, or the sink, refuses such a message)."""
+    try:
+        _, _, body = split_frame(data)
+    except DecodeError:
+        return None
+    if len(body) < UPDATE_HEADER.size:
+        return None
+    _, _, width, height, _, _ = UPDATE_HEADER.unpack_from(body)
+    return width, height
 
 
 _Queued = tuple[m.Update, float, float | None, "asyncio.Future[tuple[int, int] | None] | None"]
@@ -162,15 +191,21 @@ class Viewer:
         file_consent: FileConsent | None = None,
         capabilities: m.Capabilities | None = None,
         sink: RemoteApplier | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.channel = channel
+        #: The most pixels a host's picture may have: a bigger one ends the
+        #: session (module notes). Raise it for larger walls of screens.
+        self.max_pixels = max_pixels
         #: What this viewer tells the host it decodes (default: everything
         #: ScreenDecoder decodes here; no VIDEO without PyAV).
         self.capabilities = capabilities or default_capabilities()
         self.who = who
         #: Set: updates and cursor messages go there, undecoded (see module notes).
         self.sink = sink
-        self.decoder = decoder or (_NullDecoder() if sink is not None else _default_decoder())
+        self.decoder = decoder or (
+            _NullDecoder() if sink is not None else _default_decoder(max_pixels)
+        )
         #: Called with every message from the host other than updates, after
         #: the viewer handled it (a UI mirrors stats, notices, levels this way).
         self.on_message: Callable[[m.Message], None] | None = None
@@ -303,6 +338,12 @@ class Viewer:
                     if self._updates.qsize() >= _MAX_QUEUED:
                         raise ProtocolError("the host sent more updates than it may have in flight")
                     update, remote = self._take(msg)
+                    refused = self._too_large(update)
+                    if refused is not None:
+                        reason = refused
+                        with contextlib.suppress(SessionClosedError, OSError):
+                            await self._send(m.Bye(refused))
+                        break
                     if remote is None and self.sink is not None:
                         remote = self.sink.update(update.data)
                     self._updates.put_nowait((update, arrived, span, remote))
@@ -328,6 +369,12 @@ class Viewer:
             self.events_hub.emit(SessionEnded(self.channel.peer, reason))
             self.events_hub.close()
         return reason
+
+    def _too_large(self, update: m.Update) -> str | None:
+        """Why ``update``'s picture is refused (None: it is not): more pixels
+        than :attr:`max_pixels`, before the decoder or the sink sees it."""
+        size = _frame_size(update.data)
+        return None if size is None else too_large(*size, self.max_pixels)
 
     def _take(
         self, msg: m.Update | m.CompactUpdate
