@@ -36,7 +36,10 @@ def register(subparsers: Any) -> None:
                    help="the address other relays send this relay's viewers to "
                         "(needed with a shared --directory)")
     r.add_argument("--metrics-port", type=int, metavar="N", default=None,
-                   help="serve Prometheus metrics on http://BIND:N/metrics")
+                   help="serve Prometheus metrics on http://METRICS_BIND:N/metrics")
+    r.add_argument("--metrics-bind", metavar="ADDR", default="127.0.0.1",
+                   help="the address metrics are served on (default 127.0.0.1: this "
+                        "machine's scraper only; not --bind, the relay's public one)")
     r.add_argument("--claim-ttl", type=float, metavar="SECONDS", default=None,
                    help="how long a host's code stays reserved for it after a cut")
     r.add_argument("--drain-timeout", type=float, metavar="SECONDS", default=30.0,
@@ -86,10 +89,10 @@ async def _relay_main(args: argparse.Namespace) -> int:
     try:
         if args.metrics_port is not None:
             try:
-                relay.metrics.serve(args.metrics_port, args.bind)
+                relay.metrics.serve(args.metrics_port, args.metrics_bind)
             except OSError as exc:
-                raise _StartError(f"cannot serve metrics on port {args.metrics_port}: "
-                                  f"{exc.strerror}") from None
+                raise _StartError(f"cannot serve metrics on {args.metrics_bind}:"
+                                  f"{args.metrics_port}: {exc.strerror}") from None
         # Handlers go in before the line a supervisor waits for: a SIGTERM sent
         # right after it must drain, not kill.
         stop = asyncio.Event()
@@ -97,8 +100,11 @@ async def _relay_main(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        where = f"[{args.metrics_bind}]" if ":" in args.metrics_bind else args.metrics_bind
+        metrics = ("" if args.metrics_port is None else
+                   f", metrics on http://{where}:{args.metrics_port}/metrics")
         print(f"relay listening on {args.bind}:{relay.port} (advertised as "
-              f"{relay.advertise}, directory {directory.describe()})", flush=True)
+              f"{relay.advertise}, directory {directory.describe()}{metrics})", flush=True)
         await stop.wait()
         print(f"draining (up to {args.drain_timeout:g} s)", flush=True)
         await relay.drain(args.drain_timeout)
