@@ -101,20 +101,43 @@ def _median_rate(samples: deque[tuple[float, int, float]], total: int, busy: flo
     fewer, it stays bytes over spans, without the spans read all at once: a
     train of one or two packets, timed under load, was as often 300x too
     fast as too slow (corpus:video at 1 Mbit/s beside a busy loop), and a
-    median of a few such went wild.
+    median of a few such went wild. Unless most of the window's bytes came
+    in spans that short: then the link is too fast to time (100 Mbit/s), the
+    timed spans are its stragglers, and bytes over all spans is the rate (a
+    lower bound). Under a queue the caller also caps it by ``_latest_rate``.
     """
     timed = [(n, b) for _, n, b in samples if b >= _MIN_SPAN]
     rates = sorted((n / b, n) for n, b in timed if n >= _MEDIAN_BYTES)
+    if 2 * sum(n for n, _ in timed) <= total:
+        # Most bytes came in spans too short to time: a fast link (the spans
+        # are its serialisation), and the long spans are the stragglers, not
+        # the link. Those alone made a 100 Mbit/s link 10 Mbit/s.
+        return total / busy  # a lower bound
     if len(rates) < _MEDIAN_SAMPLES:
-        if not timed:  # every update came whole: a fast link, this a lower bound
-            return total / busy
         return sum(n for n, _ in timed) / sum(b for _, b in timed)
+    return _weighted_median(rates)
+
+
+def _weighted_median(rates: list[tuple[float, int]]) -> float:
+    """The bytes-weighted median of sorted (rate, bytes) pairs."""
     half, seen = sum(n for _, n in rates) / 2, 0
     for rate, n in rates:
         seen += n
         if seen >= half:
             return rate
     return rates[-1][0]  # pragma: no cover - the loop always returns
+
+
+def _latest_rate(samples: deque[tuple[float, int, float]]) -> float | None:
+    """The bytes-weighted median of the last ``_MEDIAN_SAMPLES`` trains that
+    ``_median_rate`` would time (None: fewer in the window)."""
+    latest: list[tuple[float, int]] = []
+    for _, n, b in reversed(samples):
+        if n >= _MEDIAN_BYTES and b >= _MIN_SPAN:
+            latest.append((n / b, n))
+            if len(latest) == _MEDIAN_SAMPLES:
+                return _weighted_median(sorted(latest))
+    return None
 
 
 class CongestionControl:
@@ -269,6 +292,14 @@ class CongestionControl:
         # link is clearly fast (loopback, a LAN): either way the rate counts.
         if busy >= c.min_busy:
             self.rate = _median_rate(self._busy, timed, busy)
+            latest = _latest_rate(self._busy) if self.congested() else None
+            if latest is not None:
+                # A queue: the link may have slowed, and the window's median
+                # follows only once the slow trains hold half its bytes (0.8 s
+                # after 4 -> 1 Mbit/s, the queue waiting). The last few trains
+                # follow at once; one the viewer stretched (a stall, which also
+                # looks like a queue) is outvoted, as summed spans would not be.
+                self.rate = min(self.rate, latest)
         elif timed >= _FAST_BYTES:
             self.rate = timed / c.min_busy  # a lower bound: too fast to time
         elif timed and first_owd - base <= c.max_queue_delay:
