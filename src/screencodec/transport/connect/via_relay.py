@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import random
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -69,6 +71,7 @@ __all__ = [
     "connect_via_relay",
     "host_via_relay",
     "open_relay",
+    "redirect_target",
 ]
 
 RegistrationState = Literal["connecting", "registered", "backoff", "lost", "closed"]
@@ -126,13 +129,39 @@ async def _relay_answer(reader: asyncio.StreamReader, where: str) -> tuple[int, 
     return ftype, await read_body(reader, length - 1)
 
 
+#: What a relay's redirect may name: a host name (dot-separated labels of
+#: letters, digits, '-' and '_', 253 characters in all, a final dot allowed)
+#: or an IP literal (IPv6 in brackets, a zone of such characters).
+_HOST_CHARS = re.compile(r"[A-Za-z0-9._:%-]{1,253}")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def redirect_target(body: bytes) -> tuple[str, int]:
+    """``(host, port)`` a RELAY_REDIRECT body names; ProtocolError unless its
+    host is a host name or an IP literal. The relay's text goes on into
+    connection errors, peer names and the CLI: control characters (a
+    terminal's escape sequences), spaces or anything else are refused here,
+    and the error shows them through ``safe_text``."""
+    host, port = parse_redirect(body)
+    if _HOST_CHARS.fullmatch(host):
+        try:
+            ipaddress.ip_address(host)
+            return host, port
+        except ValueError:
+            labels = host.removesuffix(".").split(".")
+            if "%" not in host and ":" not in host and all(map(_LABEL.fullmatch, labels)):
+                return host, port
+    raise ProtocolError("the relay redirected to something that is not a host name or IP "
+                        f"address ({safe_text(host, 64)!r})")
+
+
 async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *,
                      timeout: float | None,
                      on_redirect: Callable[[str, int], None] | None = None,
                      ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:  # fmt: skip
     """Connect to a relay, send RELAY_OPEN and return once a relay answers
     RELAY_OK, following up to :data:`MAX_REDIRECTS` redirects (each reported
-    to ``on_redirect``, host as the relay sent it: untrusted text).
+    to ``on_redirect``: a host name or an IP literal, :func:`redirect_target`).
 
     Raises TransportError naming the address if it cannot be reached or does
     not answer within ``timeout``, ProtocolError if something else than a
@@ -152,7 +181,7 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
                 return reader, writer
             if ftype == FrameType.REFUSE:
                 raise refusal_error(body)
-            host, port = parse_redirect(body)
+            host, port = redirect_target(body)
             if on_redirect is not None:
                 on_redirect(host, port)
         except BaseException:
