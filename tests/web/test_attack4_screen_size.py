@@ -13,9 +13,10 @@ import threading
 from typing import Any
 
 import pytest
-from tests.transport.helpers import tcp_pair
+from tests.transport.helpers import tcp_pair, until
 from tests.transport.test_attack4_screen_size import _Host
 
+from screencodec.transport.session import messages as m
 from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 from screencodec.web.run import WebOptions, WebViewer
 
@@ -59,8 +60,8 @@ def _run_web(browser: Any, script: Any, options: WebOptions) -> tuple[dict[str, 
 
 @pytest.mark.parametrize(("w", "h", "max_pixels"), [
     (16384, 16384, None),
-    (7680, 4320, DEFAULT_MAX_PIXELS),  # more than the page takes: its limit holds
-], ids=["16384-square", "8K-over-the-page"])  # fmt: skip
+    (12000, 4001, 60_000_000),  # more than the page takes: its limit holds
+], ids=["16384-square", "over-the-page"])  # fmt: skip
 def test_the_page_says_the_hosts_screen_is_over_the_limit(
         browser: Any, w: int, h: int, max_pixels: int | None) -> None:  # fmt: skip
     async def script(host: _Host) -> None:
@@ -73,11 +74,30 @@ def test_the_page_says_the_hosts_screen_is_over_the_limit(
     if max_pixels is not None:
         options.max_pixels = max_pixels
     st, reason = _run_web(browser, script, options)
-    words = f"the host's screen is {w}x{h}, over this viewer's limit of 16777216 pixels"
+    words = f"the host's screen is {w}x{h}, over this viewer's limit of {DEFAULT_MAX_PIXELS} pixels"
     assert reason == words
     assert st["ended"] == words
     assert st["banner"] == f"The session has ended ({words})."
     assert st["applied"] == 0 and st["width"] == 0  # the page never got the picture
+
+
+@pytest.mark.parametrize(("w", "h"), [(7680, 4320), (11520, 2160)], ids=["8K", "three-4K"])
+def test_real_screens_are_shown_in_the_page(browser: Any, w: int, h: int) -> None:
+    """The page took 16 M pixels and refused these every time (the session
+    went on, showing nothing); the viewer's limit and the page's are one."""
+
+    async def script(host: _Host) -> None:
+        await host.hello()
+        await host.picture(w, h)
+        reader = asyncio.ensure_future(host.read())
+        await until(lambda: host.receipts() > 0, timeout=20, what="the page's answer")
+        await host.channel.send(m.encode(m.Bye("test over")))
+        await reader
+
+    st, reason = _run_web(browser, script, WebOptions(open_browser=False, grace=5.0))
+    assert reason == "host said bye: test over"
+    assert st["applied"] == 1 and st["refused"] == 0
+    assert (st["width"], st["height"]) == (w, h)
 
 
 def test_a_service_sets_the_web_viewers_limit(browser: Any) -> None:

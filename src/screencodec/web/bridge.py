@@ -55,9 +55,11 @@ _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for 
 _MAX_MONITOR = 64  # the highest monitor index the page shows and asks for (schema.js)
 _MAX_FPS = 1e6  # the page's bound on a frame rate (schema.js)
 _REPLAYED = ("status", "level", "monitors", "stats", "banner")
-#: The largest picture the page's decoder takes (static/decoder/index.js,
-#: ``maxPixels``: a 64 MiB framebuffer): it refuses a bigger one, every time.
-PAGE_MAX_PIXELS = 64 * 1024 * 1024 // 4
+#: The largest picture the page's decoder takes (static/worker/main.js,
+#: ``maxPixels``; the Viewer's DEFAULT_MAX_PIXELS: an 8K screen, three 4K
+#: side by side): it would refuse a bigger one every time, so the bridge's
+#: viewer ends the session on one instead.
+PAGE_MAX_PIXELS = 48_000_000
 #: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
 HISTORY = 100
 

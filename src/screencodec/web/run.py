@@ -44,7 +44,7 @@ class WebOptions:
     ``max_pixels``: the largest picture the page is given (``Viewer.max_pixels``):
     a host's screen over it ends the session with a banner saying so. At
     most :data:`~screencodec.web.bridge.PAGE_MAX_PIXELS`, what the page's own
-    decoder takes (a 4K screen, 8.3 M, fits; an 8K one does not)."""
+    decoder takes (48 M: an 8K screen, three 4K side by side)."""
 
     who: str = "support"
     port: int = 0

@@ -24,7 +24,9 @@ let output = null;
 let whole = true; // the next picture is drawn whole (the page's canvas is empty)
 let sentShape = null; // the cursor shape object the page has
 const video = new WebCodecsVideo();
-const decoder = new ScreenDecoder({ video }); // 16 Mpixel frames, 256 MiB messages
+// Pictures up to 48 M pixels (web/bridge.py PAGE_MAX_PIXELS: an 8K screen,
+// three 4K side by side), messages up to 256 MiB.
+const decoder = new ScreenDecoder({ video, maxPixels: 48_000_000 });
 let queue = Promise.resolve();
 
 // What the page needs of the pointer: the shape only when it is not the one
