@@ -26,7 +26,7 @@ def _relay(*extra: str) -> Iterator[tuple[int, str]]:
     port, the line it printed once listening)."""
     metrics = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "screencodec", "relay", "--listen", str(free_port()),
+        [sys.executable, "-m", "screencodec", "relay", "--listen", "0",
          "--metrics-port", str(metrics), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
