@@ -64,11 +64,13 @@ def format_code(code: str, /) -> str:
 
 
 def parse_code(text: str, /) -> str:
-    """Parse a session code typed with or without spaces (or dashes).
+    """Parse a session code typed with or without spaces, dashes or dots
+    ("983 006 618", "983-006-618", "983.006.618": how people write a number
+    down in groups).
 
     Raises ValueError unless it is exactly 9 ASCII digits.
     """
-    digits = "".join(text.split()).replace("-", "")
+    digits = "".join(text.split()).replace("-", "").replace(".", "")
     if len(digits) != CODE_DIGITS or not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"a session code is {CODE_DIGITS} digits, like 123 456 789")
     return digits
