@@ -151,4 +151,4 @@ def test_the_host_stopping_and_the_agent_leaving_in_plain_words(
     # It said "The session has ended (channel closed: closed locally)."
     assert st["banner"] == "You left the session."
     out, _ = _finish(proc)
-    assert "session ended: the agent left the session" in out
+    assert "session ended: you left the session (Leave in the web page)" in out

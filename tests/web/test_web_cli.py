@@ -279,7 +279,7 @@ def test_view_web_tells_the_terminal_when_control_comes_and_goes(
         until("the host's user took back control: you can only watch now")
         assert "you gave control back: you can only watch now" not in out
         browser.find_element(By.ID, "leave").click()
-        until("session ended: the agent left the session")
+        until("session ended: you left the session (Leave in the web page)")
         assert proc.wait(20) == 0
 
 
@@ -307,7 +307,7 @@ def test_view_web_tells_the_terminal_when_control_is_refused(
         button.click()
         until(unasked)
         browser.find_element(By.ID, "leave").click()
-        until("session ended: the agent left the session")
+        until("session ended: you left the session (Leave in the web page)")
         assert proc.wait(20) == 0
         assert out.count(by_user) == 1 and out.count(unasked) == 1, out
         assert "control granted" not in out

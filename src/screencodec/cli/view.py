@@ -194,7 +194,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
                 reason = await run
                 if not left.is_set() and web.viewer is None:  # --duration passed
                     raise _ViewError("no page opened the viewer link in time")
-                if reason == LEFT_HERE:
+                if reason == LEFT_HERE:  # Ctrl-C, SIGTERM, SIGHUP: not the page's Leave
                     reason = LEFT
         except OSError as exc:
             if web.url or isinstance(exc, ScreencodecError):
@@ -203,12 +203,24 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             port = f"port {args.web_port}" if args.web_port else "a port"
             why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
-        tell(ended_words(str(reason)))
+        tell(ended_words(_yours(str(reason), LEFT_HERE)))
     return 0
 
 
 #: How a session this side left is told (Ctrl-C, --duration).
 LEFT = "you left the session"
+#: How the page's Leave button is told on the agent's terminal.
+LEFT_IN_PAGE = "you left the session (Leave in the web page)"
+
+
+def _yours(reason: str, left_here: str) -> str:
+    """The web viewer's reasons for its own leaving ("the agent left the
+    session", what the host reads) in the words of the agent's own terminal:
+    the agent did it, so "you" did (it read "the agent left the session"
+    after Leave in the page, and "you left the session" after Ctrl-C)."""
+    if reason == left_here:
+        return LEFT_IN_PAGE
+    return re.sub(r"^the agent closed ", "you closed ", reason)
 #: The host's own goodbyes (session/host.py, link.py) in the agent's words.
 _HOST_WORDS = {
     "host ended": "the host ended the session",
@@ -222,7 +234,8 @@ def ended_words(reason: str) -> str:
     the web viewer's), ``session ended: WHY``, WHY in plain words: without
     the channel's layers ("channel closed: closed by peer: ..."), the host's
     own words kept, through safe_text. The web viewer's reasons for its own
-    leaving ("the agent left the session") are plain already."""
+    leaving are the agent's own actions: "you left the session ..." (see
+    :func:`_yours`)."""
     return f"session ended: {_plain(reason)}"
 
 
