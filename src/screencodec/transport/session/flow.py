@@ -54,6 +54,10 @@ _FAST_BYTES = 64 * 1024
 _MEDIAN_SAMPLES = 5  #: trains a window needs before their median is the rate
 _MEDIAN_BYTES = 2 * _SEGMENT  #: a train timed for the median: two segments or more
 _MIN_SPAN = 200e-6  #: a shorter span was most likely read all at once
+#: A short span whose first byte looks this much later than the empty
+#: path's was read late, after the whole update came: on a link fast enough
+#: to move it in under ``_MIN_SPAN`` it would not be (no queue assumed).
+_LATE_WHOLE = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,8 @@ def _median_rate(samples: deque[tuple[float, int, float]], total: int, busy: flo
     """
     timed = [(n, b) for _, n, b in samples if b >= _MIN_SPAN]
     rates = sorted((n / b, n) for n, b in timed if n >= _MEDIAN_BYTES)
+    # ``total`` leaves out updates read whole and late (span 0, see
+    # ``_time_span``): their bytes say nothing of the link's speed.
     if 2 * sum(n for n, _ in timed) <= total:
         # Most bytes came in spans too short to time: a fast link (the spans
         # are its serialisation), and the long spans are the stragglers, not
@@ -282,12 +288,16 @@ class CongestionControl:
         first_owd = arrived - span - rec.at
         base = self._base(first_owd, now)
         if rec.size > 2 * _SEGMENT:
-            self._busy.append((now, rec.size - _SEGMENT, max(_MIN_BUSY, span)))
+            # Waiting whole when the viewer read it, and read after its last
+            # byte came (its first byte looks that late): nothing was timed,
+            # and it is no sign of a fast link either (span 0: left out).
+            whole = span < _MIN_SPAN and first_owd - base > _LATE_WHOLE
+            self._busy.append((now, rec.size - _SEGMENT, 0.0 if whole else max(_MIN_BUSY, span)))
             self.timed_at = now
         while self._busy and self._busy[0][0] < now - c.rate_window:
             self._busy.popleft()
         busy = sum(b for _, _, b in self._busy)
-        timed = sum(n for _, n, _ in self._busy)
+        timed = sum(n for _, n, b in self._busy if b)
         # Enough time to measure, or so many bytes in so little time that the
         # link is clearly fast (loopback, a LAN): either way the rate counts.
         if busy >= c.min_busy:
