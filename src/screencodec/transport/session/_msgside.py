@@ -16,9 +16,20 @@ from screencodec.transport.session._msgbase import (
 )
 
 __all__ = [
-    "MAX_CURSOR_BYTES", "Chat", "Cursor", "Extension", "FileAccept", "FileChunk", "FileEnd",
+    "MAX_CURSOR_BYTES",
+    "MAX_RESULT_REASON",
+    "Chat",
+    "Cursor",
+    "Extension",
+    "FileAccept",
+    "FileChunk",
+    "FileEnd",
     "FileOffer",
+    "FileResult",
 ]  # fmt: skip
+
+#: Bytes of a FileResult's reason (a short phrase such as "No space left on device").
+MAX_RESULT_REASON = 255
 
 #: A codec cursor message: a 256 x 256 BGRA shape plus headers, with room to spare.
 MAX_CURSOR_BYTES = 256 * 256 * 4 + 1024
@@ -124,6 +135,28 @@ class FileEnd(MessageBase):
     @classmethod
     def _unpack(cls, r: Reader) -> FileEnd:
         return cls(r.u32(), r.raw(32))
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult(MessageBase):
+    """Receiver -> sender: what became of an accepted transfer, ``saved``
+    or not (``reason`` says why in a few words; empty when saved). Sent only
+    to a peer that announced it takes them (docs/transport.md, "File
+    results"): an older peer refuses an unknown kind."""
+
+    KIND: ClassVar[int] = 29
+    transfer: int
+    saved: bool
+    reason: str = ""
+
+    def _pack(self, w: Writer) -> None:
+        w.u32(self.transfer)
+        w.flag(self.saved)
+        w.text(self.reason, MAX_RESULT_REASON)
+
+    @classmethod
+    def _unpack(cls, r: Reader) -> FileResult:
+        return cls(r.u32(), r.flag(), r.text(MAX_RESULT_REASON))
 
 
 @dataclass(frozen=True, slots=True)

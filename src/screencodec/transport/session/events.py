@@ -29,6 +29,7 @@ __all__ = [
     "EventHub",
     "FileReceived",
     "FileRefused",
+    "FileSent",
     "FrameDecoded",
     "PasswordGuessed",
     "PermissionChanged",
@@ -90,6 +91,32 @@ class FileRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class FileSent:
+    """What became of a file this side offered (host and viewer), once it is
+    known. ``outcome``: "delivered" (the peer saved it whole), "failed" (the
+    peer accepted it but could not save it; ``why`` in its words, through
+    ``safe_text``), "declined" (not accepted, or no answer in time), or
+    "unconfirmed" (streamed to a peer of an older version, which does not
+    say whether it saved it). ``name`` is the name offered."""
+
+    peer: str
+    name: str
+    size: int
+    transfer: int
+    outcome: str
+    why: str = ""
+
+    def describe(self) -> str:
+        """The outcome in words, for a person."""
+        return {
+            "delivered": "delivered",
+            "failed": f"failed: {self.why or 'not saved'}",
+            "declined": "not accepted",
+            "unconfirmed": "sent (the peer does not confirm files)",
+        }.get(self.outcome, self.outcome)
+
+
+@dataclass(frozen=True, slots=True)
 class FrameDecoded:
     """Viewer side: update ``seq`` is in the framebuffer (``width`` x ``height``)."""
 
@@ -147,7 +174,7 @@ class SessionEnded:
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
-    | FileRefused | FrameDecoded | CursorMoved | PasswordGuessed
+    | FileRefused | FileSent | FrameDecoded | CursorMoved | PasswordGuessed
     | RelayChanged | SessionEnded
 )  # fmt: skip
 

@@ -74,6 +74,10 @@ from screencodec.transport.session.refusal import (
     UnaskedRefusals,
 )
 from screencodec.transport.session.services import SessionHost
+from screencodec.transport.session.sidechannels import (
+    FILE_RESULTS_CHANNEL,
+    file_results_announcement,
+)
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
@@ -196,6 +200,7 @@ class ViewerLink:
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
+        await self.send(file_results_announcement())  # docs/transport.md "File results"
         self.host.joined(self)
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
@@ -337,11 +342,19 @@ class ViewerLink:
         elif isinstance(msg, m.FileOffer):
             await self._on_file_offer(msg)
         elif isinstance(msg, m.FileChunk):
-            self.host.files_for(self).on_chunk(msg)
+            if (result := self.host.files_for(self).on_chunk(msg)) is not None:
+                await self.send(result)
         elif isinstance(msg, m.FileEnd):
-            self.host.emit(self.host.files_for(self).end(msg, self.peer))
+            event, result = self.host.files_for(self).end(msg, self.peer)
+            self.host.emit(event)
+            if result is not None:
+                await self.send(result)
         elif isinstance(msg, m.FileAccept):
             self.host.sender_for(self).on_accept(msg)
+        elif isinstance(msg, m.FileResult) and self.host.sender_for(self).peer_reports:
+            self.host.sender_for(self).on_result(msg)
+        elif isinstance(msg, m.Extension) and msg.channel == FILE_RESULTS_CHANNEL:
+            self.host.files_for(self).reports = self.host.sender_for(self).peer_reports = True
         elif isinstance(msg, m.Extension):
             handler = self.host.extensions.get(msg.channel)
             if handler is not None:

@@ -49,6 +49,7 @@ from screencodec.transport.session._msgside import (
     FileChunk,
     FileEnd,
     FileOffer,
+    FileResult,
 )
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "FileChunk",
     "FileEnd",
     "FileOffer",
+    "FileResult",
     "Key",
     "KeyframeRequest",
     "Message",
@@ -321,6 +323,7 @@ Message = (
     | PermissionRevoke | PointerMove | Button | Wheel | Key | MonitorList | SelectMonitor
     | Chat | FileOffer | FileAccept | FileChunk | FileEnd | Extension | Stats | Notice | Bye
     | Cursor | Capabilities | Receipt | CompactUpdate | CompactReceipt | CompactUpdateRefs
+    | FileResult
 )  # fmt: skip
 
 _KINDS: dict[int, type[MessageBase]] = {
@@ -329,7 +332,7 @@ _KINDS: dict[int, type[MessageBase]] = {
         Update, Ack, KeyframeRequest, PermissionRequest, PermissionGrant, PermissionDeny,
         PermissionRevoke, PointerMove, Button, Wheel, Key, MonitorList, SelectMonitor, Chat,
         FileOffer, FileAccept, FileChunk, FileEnd, Extension, Stats, Notice, Bye, Cursor,
-        Capabilities, Receipt, CompactUpdate, CompactReceipt, CompactUpdateRefs,
+        Capabilities, Receipt, CompactUpdate, CompactReceipt, CompactUpdateRefs, FileResult,
     )
 }  # fmt: skip
 

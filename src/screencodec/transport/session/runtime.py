@@ -115,7 +115,8 @@ class HostRuntime:
         snd = self._senders.get(link)
         if snd is None:
             assert isinstance(link, ViewerLink)
-            snd = self._senders[link] = FileSender(link.send)
+            snd = self._senders[link] = FileSender(link.send, peer=link.peer,
+                                                   on_event=self.events_hub.emit)
         return snd
 
     def forget(self, link: ViewerLink) -> bool:
@@ -124,5 +125,7 @@ class HostRuntime:
         was_sharing = link in self.links
         self.links.pop(link, None)
         self._files.pop(link, None)
-        self._senders.pop(link, None)
+        sender = self._senders.pop(link, None)
+        if sender is not None:
+            sender.close()
         return was_sharing

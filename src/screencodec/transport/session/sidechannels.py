@@ -9,6 +9,13 @@ cap, and checked against the sender's SHA-256 at the end. Any violation by the
 peer is a ProtocolError and the partial file is removed. Space is reserved
 when the offer arrives, and only a few offers may wait for an answer at once.
 
+Outcomes (docs/transport.md, "File results"): each side announces on the
+reserved extension channel :data:`FILE_RESULTS_CHANNEL` that it sends and
+takes :class:`~.messages.FileResult`; to a peer that did, the receiver says
+whether each accepted file was saved, and the sender reports "delivered"
+only then. A peer of an older version drops the announcement (an unknown
+extension channel) and is never sent a FileResult.
+
 State is owned by one session's receive loop (single task); the consent
 question runs in its own task so the screen keeps flowing while the user reads.
 """
@@ -26,17 +33,20 @@ from pathlib import Path
 
 from screencodec.errors import ProtocolError
 from screencodec.transport.channel.display import safe_text
-from screencodec.transport.session.events import FileReceived, FileRefused
+from screencodec.transport.session.events import FileReceived, FileRefused, FileSent
 from screencodec.transport.session.messages import (
     MAX_FILE_CHUNK,
+    Extension,
     FileAccept,
     FileChunk,
     FileEnd,
     FileOffer,
+    FileResult,
     Message,
 )
 
 __all__ = [
+    "FILE_RESULTS_CHANNEL",
     "MAX_OFFERS",
     "MAX_PENDING_OFFERS",
     "ExtensionHandler",
@@ -45,9 +55,23 @@ __all__ = [
     "FileOfferInfo",
     "FileReceiver",
     "FileSender",
+    "file_results_announcement",
     "safe_filename",
     "write_all",
 ]
+
+#: The reserved extension channel on which a peer says it sends and takes
+#: FileResult (payload b"\x01"). Applications cannot register it.
+FILE_RESULTS_CHANNEL = "screencodec.file-results"
+#: Characters of a peer's FileResult reason shown to the sender's user.
+_REASON_SHOWN = 200
+
+
+def file_results_announcement() -> Extension:
+    """What a session sends once, right after the grant: "this side says what
+    became of the files it accepts, and takes it said about the ones it
+    sends". An older peer drops it (an unknown extension channel)."""
+    return Extension(FILE_RESULTS_CHANNEL, b"\x01")
 
 #: ``handler(peer, payload)`` -> optional reply payload sent back on the same channel.
 ExtensionHandler = Callable[[str, bytes], Awaitable[bytes | None]]
@@ -66,6 +90,8 @@ class ExtensionRegistry:
     def register(self, name: str, handler: ExtensionHandler) -> None:
         if not _EXT_NAME.match(name):
             raise ValueError(f"bad extension channel name {name!r}")
+        if name == FILE_RESULTS_CHANNEL:
+            raise ValueError(f"extension channel {name!r} is reserved")
         if name in self._handlers:
             raise ValueError(f"extension channel {name!r} is already registered")
         self._handlers[name] = handler
@@ -135,6 +161,14 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view):]
 
 
+class _UnsavedError(Exception):
+    """A complete file that could not be saved after all (its close failed)."""
+
+    def __init__(self, name: str, size: int, error: OSError) -> None:
+        super().__init__(name)
+        self.name, self.size, self.error = name, size, error
+
+
 class _Incoming:
     def __init__(self, path: Path, fd: int, size: int) -> None:
         self.path = path
@@ -183,6 +217,9 @@ class FileReceiver:
         #: Accepted transfers whose file could not be written: (name, size,
         #: why) until their end comes (their other chunks are dropped).
         self._failed: dict[int, tuple[str, int, str]] = {}
+        #: The peer announced it takes FileResult: each accepted file's
+        #: outcome is sent to it (:meth:`on_chunk`, :meth:`end`).
+        self.reports = False
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -313,9 +350,12 @@ class FileReceiver:
                 continue
         raise FileExistsError(f"no free name for {name!r}")
 
-    def on_chunk(self, chunk: FileChunk) -> None:
+    def on_chunk(self, chunk: FileChunk) -> FileResult | None:
+        """Write a chunk; a FileResult to send to the peer (when it takes
+        them) if this chunk's file could not be written: sent at once, so
+        the sender can stop."""
         if chunk.transfer in self._failed:
-            return  # it could not be saved: the rest of it goes nowhere
+            return None  # it could not be saved: the rest of it goes nowhere
         inc = self._active.get(chunk.transfer)
         if inc is None:
             raise ProtocolError(f"chunk for transfer {chunk.transfer}, which is not accepted")
@@ -326,12 +366,18 @@ class FileReceiver:
             write_all(inc.fd, chunk.data)
         except OSError as exc:  # the disk is full, the file too large for it...
             self._abort(chunk.transfer)
-            self._total -= inc.size
-            why = f"could not be saved: {exc.strerror or exc}"
-            self._failed[chunk.transfer] = (inc.path.name, inc.size, why)
-            return
+            return self._fail(chunk.transfer, inc, exc)
         inc.hash.update(chunk.data)
         inc.received += len(chunk.data)
+        return None
+
+    def _fail(self, transfer: int, inc: _Incoming, exc: OSError) -> FileResult | None:
+        """Record that ``transfer`` could not be saved (its file is gone);
+        the result for the peer, if it takes them."""
+        self._total -= inc.size
+        reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
+        self._failed[transfer] = (inc.path.name, inc.size, f"could not be saved: {reason}")
+        return FileResult(transfer, False, reason) if self.reports else None
 
     def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
         """The file, complete and checked, or None if it could not be saved
@@ -341,22 +387,41 @@ class FileReceiver:
         inc = self._active.pop(end.transfer, None)
         if inc is None:
             raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
-        os.close(inc.fd)
+        gone = os.fstat(inc.fd).st_nlink == 0  # removed meanwhile (its folder too)
+        try:
+            os.close(inc.fd)  # a network file system may say only now that it is full
+            if gone:
+                raise FileNotFoundError(0, "the file was removed before it was complete")
+        except OSError as exc:
+            inc.path.unlink(missing_ok=True)
+            self._total -= inc.size
+            raise _UnsavedError(inc.path.name, inc.size, exc) from None
         if inc.received != inc.size or inc.hash.digest() != end.sha256:
             inc.path.unlink(missing_ok=True)
             raise ProtocolError("file transfer incomplete or its hash does not match")
         return inc.path, inc.size
 
-    def end(self, end: FileEnd, peer: str) -> FileReceived | FileRefused:
-        """:meth:`on_end`, told as the event for the local user: the file
-        received, or refused because it could not be saved."""
+    def end(
+        self, end: FileEnd, peer: str
+    ) -> tuple[FileReceived | FileRefused, FileResult | None]:
+        """:meth:`on_end`, told as the event for the local user (the file
+        received, or refused because it could not be saved) and as the
+        FileResult for the peer if it takes them and has not been sent one
+        (a file that failed mid-way was told at once)."""
         failed = self._failed.get(end.transfer)
-        got = self.on_end(end)
+        try:
+            got = self.on_end(end)
+        except _UnsavedError as exc:
+            reason = safe_text(exc.error.strerror or str(exc.error), _REASON_SHOWN)
+            event = FileRefused(safe_text(peer), safe_text(exc.name, 100), exc.size,
+                                f"could not be saved: {reason}")
+            return event, FileResult(end.transfer, False, reason) if self.reports else None
         if got is None:
             assert failed is not None
             name, size, why = failed
-            return FileRefused(safe_text(peer), safe_text(name, 100), size, why)
-        return FileReceived(peer, str(got[0]), got[1], end.transfer)
+            return FileRefused(safe_text(peer), safe_text(name, 100), size, why), None
+        result = FileResult(end.transfer, True) if self.reports else None
+        return FileReceived(peer, str(got[0]), got[1], end.transfer), result
 
     def _abort(self, transfer: int) -> None:
         inc = self._active.pop(transfer, None)
@@ -379,15 +444,34 @@ class FileSender:
     waited behind others is answered late. That answer is ignored (counted in
     ``late``), never taken for a protocol error; the peer's half file goes
     when the session ends. An answer to an offer never made, or a second
-    answer, is a ProtocolError."""
+    answer, is a ProtocolError.
 
-    def __init__(self, send: Callable[[Message], Awaitable[None]], timeout: float = 60.0) -> None:
+    To a peer that announced file results (:attr:`peer_reports`), an
+    accepted file is "delivered" only once the peer's FileResult says it was
+    saved; a failure it reports mid-way stops the streaming (the FileEnd
+    still goes). Each outcome is a :class:`~.events.FileSent` event."""
+
+    def __init__(
+        self,
+        send: Callable[[Message], Awaitable[None]],
+        timeout: float = 60.0,
+        *,
+        peer: str = "",
+        on_event: Callable[[FileSent], None] | None = None,
+    ) -> None:
         self._send = send
         self._timeout = timeout
+        self._peer = safe_text(peer)
+        self._on_event = on_event
         self._waiting: dict[int, asyncio.Future[bool]] = {}
         self._given_up: set[int] = set()
+        #: Accepted transfers of a reporting peer, until its FileResult.
+        self._results: dict[int, asyncio.Future[FileResult]] = {}
         self._next = 1
         self.late = 0  #: answers that came after their offer was given up
+        #: The peer announced it sends FileResult (set by the session).
+        self.peer_reports = False
+        self.last: FileSent | None = None  #: the latest outcome
 
     def on_accept(self, msg: FileAccept) -> None:
         fut = self._waiting.pop(msg.transfer, None)
@@ -397,29 +481,81 @@ class FileSender:
             return
         if fut is None:
             raise ProtocolError(f"answer for transfer {msg.transfer}, which was not offered")
+        if msg.accepted and self.peer_reports:
+            # Known now, in the receive loop: the announcement came before
+            # this answer on the same channel, if at all.
+            self._results[msg.transfer] = asyncio.get_running_loop().create_future()
         if not fut.done():
             fut.set_result(msg.accepted)
 
+    def on_result(self, msg: FileResult) -> None:
+        """The peer's FileResult: for an accepted transfer, once."""
+        fut = self._results.get(msg.transfer)
+        if fut is None and msg.transfer in self._given_up:
+            self._given_up.discard(msg.transfer)
+            self.late += 1
+            return
+        if fut is None or fut.done():
+            raise ProtocolError(f"file result for transfer {msg.transfer}, which is not awaited")
+        fut.set_result(msg)
+
+    def close(self, why: str = "the session ended") -> None:
+        """Session over: transfers still waiting for their result fail."""
+        for transfer, fut in self._results.items():
+            if not fut.done():
+                fut.set_result(FileResult(transfer, False, why))
+
     async def send_file(self, path: Path, name: str | None = None) -> bool:
-        """Offer ``path``; stream it if accepted. Returns whether it was accepted."""
+        """Offer ``path``; stream it if accepted. True if it was delivered
+        (to a peer of an older version: accepted and streamed); what became
+        of it is :attr:`last` and a :class:`~.events.FileSent` event."""
+        return (await self.send(path, name)).outcome in ("delivered", "unconfirmed")
+
+    async def send(self, path: Path, name: str | None = None) -> FileSent:
+        """:meth:`send_file`, returning the outcome."""
         data_size = path.stat().st_size
+        name = name or path.name
         transfer = self._next
         self._next += 1
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting[transfer] = fut
-        await self._send(FileOffer(transfer, name or path.name, data_size))
+        await self._send(FileOffer(transfer, name, data_size))
         try:
             accepted = await asyncio.wait_for(fut, self._timeout)
         except asyncio.TimeoutError:
             self._waiting.pop(transfer, None)
             self._given_up.add(transfer)
-            return False
+            accepted = False
         if not accepted:
-            return False
+            return self._outcome(name, data_size, transfer, "declined")
+        result = self._results.get(transfer)
+        try:
+            await self._stream(path, data_size, transfer, result)
+            if result is None:
+                return self._outcome(name, data_size, transfer, "unconfirmed")
+            try:
+                answer = await asyncio.wait_for(asyncio.shield(result), self._timeout)
+            except asyncio.TimeoutError:
+                self._given_up.add(transfer)
+                answer = FileResult(transfer, False, "no answer from the peer")
+        finally:
+            self._results.pop(transfer, None)
+        if answer.saved:
+            return self._outcome(name, data_size, transfer, "delivered")
+        why = safe_text(answer.reason, _REASON_SHOWN) or "not saved"
+        return self._outcome(name, data_size, transfer, "failed", why)
+
+    async def _stream(
+        self, path: Path, data_size: int, transfer: int, result: asyncio.Future[FileResult] | None
+    ) -> None:
+        """The chunks, then the FileEnd; a failure the peer reported stops
+        the chunks."""
         digest = hashlib.sha256()
         offset = 0
         with path.open("rb") as fh:
             while chunk := fh.read(MAX_FILE_CHUNK):
+                if result is not None and result.done():
+                    break  # the peer could not save it: the rest goes nowhere
                 if offset + len(chunk) > data_size:
                     chunk = chunk[: data_size - offset]  # file grew: send what we offered
                 digest.update(chunk)
@@ -428,4 +564,12 @@ class FileSender:
                 if offset >= data_size:
                     break
         await self._send(FileEnd(transfer, digest.digest()))
-        return True
+
+    def _outcome(
+        self, name: str, size: int, transfer: int, outcome: str, why: str = ""
+    ) -> FileSent:
+        ev = FileSent(self._peer, safe_text(name, 100), size, transfer, outcome, why)
+        self.last = ev
+        if self._on_event is not None:
+            self._on_event(ev)
+        return ev

@@ -92,12 +92,14 @@ from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
 from screencodec.transport.session.refusal import UNASKED, USER_REFUSED, Refusal, RequestLedger
 from screencodec.transport.session.sidechannels import (
+    FILE_RESULTS_CHANNEL,
     ExtensionHandler,
     ExtensionRegistry,
     FileConsent,
     FileOfferInfo,
     FileReceiver,
     FileSender,
+    file_results_announcement,
 )
 from screencodec.wire import Op, split_frame
 from screencodec.wire.format import UPDATE_HEADER
@@ -236,7 +238,8 @@ class Viewer:
         self.pointer = CursorTracker()
         self.files = FileReceiver(download_dir, file_consent, side="viewer",
                                   on_event=self.events_hub.emit)
-        self.sender = FileSender(self._send)
+        self.sender = FileSender(self._send, peer=self.channel.peer,
+                                 on_event=self.events_hub.emit)
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
         #: ``record_times`` is set (benchmarks): unbounded otherwise.
         self.applied_at: list[tuple[int, float]] = []
@@ -299,6 +302,7 @@ class Viewer:
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
+        await self._send(file_results_announcement())  # docs/transport.md "File results"
         if level.known - self.level:
             # The user's, unless a reason follows the grant (run() reads it).
             self.refusal = Refusal(level.known - self.level)
@@ -365,6 +369,7 @@ class Viewer:
             if self._pending is not None and not self._pending.done():
                 self._pending.set_result((False, None))
             self.files.close()
+            self.sender.close()
             await self.channel.close()
             self.events_hub.emit(SessionEnded(self.channel.peer, reason))
             self.events_hub.close()
@@ -449,11 +454,19 @@ class Viewer:
             info = self.files.admit(msg, self.channel.peer)
             self._spawn(self._file_offer(msg, info))
         elif isinstance(msg, m.FileChunk):
-            self.files.on_chunk(msg)
+            if (result := self.files.on_chunk(msg)) is not None:
+                await self._send(result)
         elif isinstance(msg, m.FileEnd):
-            self.events_hub.emit(self.files.end(msg, self.channel.peer))
+            event, result = self.files.end(msg, self.channel.peer)
+            self.events_hub.emit(event)
+            if result is not None:
+                await self._send(result)
         elif isinstance(msg, m.FileAccept):
             self.sender.on_accept(msg)
+        elif isinstance(msg, m.FileResult) and self.sender.peer_reports:
+            self.sender.on_result(msg)
+        elif isinstance(msg, m.Extension) and msg.channel == FILE_RESULTS_CHANNEL:
+            self.files.reports = self.sender.peer_reports = True
         elif isinstance(msg, m.Extension):
             handler = self.extensions.get(msg.channel)
             if handler is not None:
