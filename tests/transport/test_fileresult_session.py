@@ -26,7 +26,7 @@ from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session import viewer as viewer_module
 from screencodec.transport.session.events import ChatReceived, FileRefused, FileSent
-from screencodec.transport.session.sidechannels import FileOfferInfo
+from screencodec.transport.session.sidechannels import FileOfferInfo, FileSender
 
 from .secure_fixtures import run
 from .test_attack3_file_space import _file_size_limit
@@ -176,12 +176,19 @@ def test_a_peer_of_the_previous_version_is_sent_no_result_and_the_session_goes_o
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str) -> None:
     """One side as the previous version was: it announces nothing and does
     not know the announcement's channel (dropped and counted, as an unknown
-    extension is), and a FileResult would end its session (an unknown kind).
-    Files both ways are saved and reported sent, unconfirmed."""
+    extension is), and a FileResult would end its session (an unknown kind:
+    it is not taken from a peer that did not announce). Files both ways are
+    saved and reported sent, unconfirmed."""
     module = viewer_module if old == "viewer" else link_module
     monkeypatch.setattr(module, "FILE_RESULTS_CHANNEL", "not-known-then")
-    monkeypatch.setattr(module, "file_results_announcement",
-                        lambda: m.Extension("an-old-peer-sends-nothing", b""))
+
+    def old_sender(sender: FileSender) -> FileSender:
+        async def nothing() -> None:
+            return None
+
+        sender.announce = nothing  # type: ignore[method-assign]
+        return sender
+
     host_dir, viewer_dir = _dirs(tmp_path)
     up, down = tmp_path / "up.txt", tmp_path / "down.txt"
     up.write_bytes(b"up" * 1000)
@@ -189,11 +196,18 @@ def test_a_peer_of_the_previous_version_is_sent_no_result_and_the_session_goes_o
 
     async def main() -> tuple[bool, bool, FileSent | None, list[FileSent]]:
         async with _pair(host_dir, viewer_dir) as (host, viewer):
+            if old == "viewer":
+                old_sender(viewer.sender)
+            else:
+                runtime = host._runtime
+                new = runtime.sender_for
+                monkeypatch.setattr(runtime, "sender_for", lambda link: old_sender(new(link)))
             host_events = host.events()
             ok_up = await viewer.send_file(up)
             ok_down = await host.send_file(down, host.stats()[0].peer)
             got = [ev async for ev in _until_sent(host_events)]
             await _alive(host, viewer)
+            assert (viewer if old == "viewer" else host._runtime).extensions.unknown == 1
             return ok_up, ok_down, viewer.sender.last, got
 
     ok_up, ok_down, last, got = run(main())

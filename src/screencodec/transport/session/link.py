@@ -74,10 +74,7 @@ from screencodec.transport.session.refusal import (
     UnaskedRefusals,
 )
 from screencodec.transport.session.services import SessionHost
-from screencodec.transport.session.sidechannels import (
-    FILE_RESULTS_CHANNEL,
-    file_results_announcement,
-)
+from screencodec.transport.session.sidechannels import FILE_RESULTS_CHANNEL
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
@@ -200,7 +197,6 @@ class ViewerLink:
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
-        await self.send(file_results_announcement())  # docs/transport.md "File results"
         self.host.joined(self)
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
@@ -450,7 +446,7 @@ class ViewerLink:
             return (await ask_file(queue, self, consent, q, timeout)).value
 
         async def run() -> None:
-            await self.send(await files.decide(offer, info, via_queue))
+            await self.host.sender_for(self).answer(await files.decide(offer, info, via_queue))
 
         self.spawn(run())
 

@@ -68,9 +68,10 @@ _REASON_SHOWN = 200
 
 
 def file_results_announcement() -> Extension:
-    """What a session sends once, right after the grant: "this side says what
-    became of the files it accepts, and takes it said about the ones it
-    sends". An older peer drops it (an unknown extension channel)."""
+    """What a side sends once, before its first file message
+    (:meth:`FileSender.announce`): "this side says what became of the files
+    it accepts, and takes it said about the ones it sends". An older peer
+    drops it (an unknown extension channel)."""
     return Extension(FILE_RESULTS_CHANNEL, b"\x01")
 
 #: ``handler(peer, payload)`` -> optional reply payload sent back on the same channel.
@@ -472,6 +473,24 @@ class FileSender:
         #: The peer announced it sends FileResult (set by the session).
         self.peer_reports = False
         self.last: FileSent | None = None  #: the latest outcome
+        self._announced = False
+        self._announcing = asyncio.Lock()
+
+    async def announce(self) -> None:
+        """Say once, before this side's first FileOffer and its first
+        accepting FileAccept, that it sends and takes FileResult (so a
+        session without files sends nothing new)."""
+        async with self._announcing:  # nothing of a file goes before it
+            if not self._announced:
+                await self._send(file_results_announcement())
+                self._announced = True
+
+    async def answer(self, accept: FileAccept) -> None:
+        """Send this side's answer to the peer's offer (the receiver's),
+        announced first if it accepts."""
+        if accept.accepted:
+            await self.announce()
+        await self._send(accept)
 
     def on_accept(self, msg: FileAccept) -> None:
         fut = self._waiting.pop(msg.transfer, None)
@@ -519,6 +538,7 @@ class FileSender:
         self._next += 1
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting[transfer] = fut
+        await self.announce()
         await self._send(FileOffer(transfer, name, data_size))
         try:
             accepted = await asyncio.wait_for(fut, self._timeout)

@@ -99,7 +99,6 @@ from screencodec.transport.session.sidechannels import (
     FileOfferInfo,
     FileReceiver,
     FileSender,
-    file_results_announcement,
 )
 from screencodec.wire import Op, split_frame
 from screencodec.wire.format import UPDATE_HEADER
@@ -302,7 +301,6 @@ class Viewer:
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
-        await self._send(file_results_announcement())  # docs/transport.md "File results"
         if level.known - self.level:
             # The user's, unless a reason follows the grant (run() reads it).
             self.refusal = Refusal(level.known - self.level)
@@ -595,7 +593,7 @@ class Viewer:
             self.events_hub.emit(self.files.refusal_event(offer, self.channel.peer))
             await self._send(m.FileAccept(offer.transfer, False))
             return
-        await self._send(await self.files.decide(offer, info))
+        await self.sender.answer(await self.files.decide(offer, info))
 
     # -- requests to the host ---------------------------------------------------
 
