@@ -79,7 +79,7 @@ def test_session_controls(browser: Any, tmp_path: Path) -> None:
 
         got = live.call(received)
         assert Path(got.path).read_bytes() == payload
-        _until_text(browser, "file-list", "sent", live)
+        _until_text(browser, "file-list", "delivered", live)
 
         # Another, dropped onto the screen.
         browser.execute_script(

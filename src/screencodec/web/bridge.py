@@ -41,7 +41,7 @@ from aiohttp import WSMsgType, web
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.events import FileReceived
+from screencodec.transport.session.events import FileReceived, FileRefused
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
 from screencodec.transport.session.viewer import Viewer
@@ -163,6 +163,8 @@ class WebBridge:
             self._row(f"in{obj['id']}", obj)
         elif kind == "file_received":
             self._row(f"got{obj['id']}", obj)
+        elif kind == "file_failed":
+            self._row(f"in{obj['offer']}" if "offer" in obj else f"lost{obj['id']}", obj)
         if self._out is not None:
             self._out.put_nowait(dumps(obj))
 
@@ -248,6 +250,8 @@ class WebBridge:
         async for ev in viewer.events():
             if isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
+            elif isinstance(ev, FileRefused) and self.files is not None:
+                self.files.not_saved(ev.transfer, ev.name, ev.size, safe_text(ev.why, 200))
 
     # -- the page's socket -----------------------------------------------------------
 
@@ -439,7 +443,7 @@ class WebBridge:
     async def _send_file(self, viewer: Viewer, tid: int, path: Path, name: str) -> None:
         self.send({"t": "file_progress", "id": tid, "state": "offered"})
         try:
-            ok = await viewer.sender.send_file(path, name)
+            outcome = await viewer.sender.send(path, name)
         except SessionClosedError:
             self.send({"t": "file_progress", "id": tid, "state": "failed",
                        "text": "the session ended"})  # fmt: skip
@@ -450,7 +454,14 @@ class WebBridge:
             # A refusal: the host's FileAccept does not say whether its user
             # was asked (no download directory refuses unasked), so the page
             # says "not accepted by the host", never "declined by the user".
-            self.send({"t": "file_progress", "id": tid, "state": "sent" if ok else "declined"})
+            # "sent": to a host of the previous version, which does not say
+            # whether it saved it (docs/transport.md "File results").
+            state = {"delivered": "delivered", "unconfirmed": "sent",
+                     "failed": "failed"}.get(outcome.outcome, "declined")  # fmt: skip
+            msg = {"t": "file_progress", "id": tid, "state": state}
+            if outcome.outcome == "failed":
+                msg["text"] = fit(f"the host could not save it: {outcome.why}", 200)
+            self.send(msg)
         finally:
             path.unlink(missing_ok=True)
 

@@ -64,6 +64,7 @@ class PageFiles:
         #: files accepted and not received yet (the oldest forgotten past
         #: _MAX_ACCEPTED: a transfer the host broke off never ends)
         self._accepted: dict[int, int] = {}
+        self._failures = 0  #: host files not saved here, numbered for the page
 
     # -- uploads -----------------------------------------------------------------
 
@@ -146,6 +147,19 @@ class PageFiles:
         n = len(self.served) + 1
         self.served[n] = path
         msg = {"t": "file_received", "id": n, "name": path.name[:255], "size": size}
+        offer = self._accepted.pop(transfer, None)
+        if offer is not None:
+            msg["offer"] = offer
+        self._send(msg)
+
+    def not_saved(self, transfer: int, name: str, size: int, why: str) -> None:
+        """A file of the host's was refused here, or said yes to and then
+        could not be saved (``why``, through safe_text already): the page
+        shows it in its file list, on the row of the question it answers
+        (``offer``) when there was one."""
+        self._failures += 1
+        msg = {"t": "file_failed", "id": self._failures, "name": fit(name, 255),
+               "size": size, "text": fit(why, 200)}  # fmt: skip
         offer = self._accepted.pop(transfer, None)
         if offer is not None:
             msg["offer"] = offer

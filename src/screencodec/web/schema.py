@@ -117,6 +117,9 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         # offer: the file_offer (question) this file answers, when known
         ("file_received", "id name size", "offer"),
         ("file_progress", "id state", "text name"),
+        # a host's file not saved here: refused unasked, or could not be
+        # saved; offer: the file_offer (question) it answers, when known
+        ("file_failed", "id name size text", "offer"),
         ("playback", "duration_us width height name", ""),
         ("position", "us playing pct", ""),
         # no picture at the position (before a recording's first): clear the screen

@@ -80,14 +80,17 @@ class FileReceived:
 @dataclass(frozen=True, slots=True)
 class FileRefused:
     """A peer's file was refused without asking the local user (on the host,
-    or on a viewer that takes no files): ``why`` in words (this host / viewer
-    takes no files, too large, too many waiting); ``name`` already through
-    ``safe_text``."""
+    or on a viewer that takes no files), or said yes to and then could not
+    be saved ("could not be saved: ..."): ``why`` in words (this host /
+    viewer takes no files, too large, too many waiting); ``name`` already
+    through ``safe_text``. ``transfer``: the peer's number for the file, as
+    in the :class:`FileOfferInfo` the local user was asked about."""
 
     peer: str
     name: str
     size: int
     why: str
+    transfer: int = 0
 
 
 @dataclass(frozen=True, slots=True)

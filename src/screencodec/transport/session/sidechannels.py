@@ -262,7 +262,8 @@ class FileReceiver:
         :meth:`admit`, before anything awaits: another offer's admit replaces
         :attr:`last_refusal`."""
         name = safe_text(safe_filename(offer.name), 100)
-        return FileRefused(peer, name, offer.size, self.last_refusal if why is None else why)
+        why = self.last_refusal if why is None else why
+        return FileRefused(peer, name, offer.size, why, offer.transfer)
 
     def _refusal(self, size: int) -> str:
         """Why an offer of ``size`` bytes is refused unasked ("": it is not)."""
@@ -302,7 +303,8 @@ class FileReceiver:
             self.refused += 1
             if self._on_event is not None:
                 self._on_event(FileRefused(info.peer, info.name, info.size,
-                                           f"could not be saved: {exc.strerror or exc}"))
+                                           f"could not be saved: {exc.strerror or exc}",
+                                           offer.transfer))
             return FileAccept(offer.transfer, False)
         except BaseException:
             self._total -= info.size
@@ -415,12 +417,13 @@ class FileReceiver:
         except _UnsavedError as exc:
             reason = safe_text(exc.error.strerror or str(exc.error), _REASON_SHOWN)
             event = FileRefused(safe_text(peer), safe_text(exc.name, 100), exc.size,
-                                f"could not be saved: {reason}")
+                                f"could not be saved: {reason}", end.transfer)
             return event, FileResult(end.transfer, False, reason) if self.reports else None
         if got is None:
             assert failed is not None
             name, size, why = failed
-            return FileRefused(safe_text(peer), safe_text(name, 100), size, why), None
+            event = FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer)
+            return event, None
         result = FileResult(end.transfer, True) if self.reports else None
         return FileReceived(peer, str(got[0]), got[1], end.transfer), result
 

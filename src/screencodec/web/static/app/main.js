@@ -247,6 +247,11 @@ export async function main({ key, base, save }) {
       case "file_received":
         ui.fileReceived(m.id, m.name, m.size, m.offer ?? null);
         break;
+      case "file_failed":
+        // A host's file refused here, or accepted and not saved (disk full,
+        // folder gone): the host is told too (docs/transport.md "File results").
+        ui.fileFailed(m.id, m.name, m.size, shownText(m.text, { cut: CUT.text }), m.offer ?? null);
+        break;
       case "playback":
         page.playback = { durationUs: m.duration_us, width: m.width, height: m.height };
         if (!timeline) timeline = new Timeline(send);
@@ -270,7 +275,7 @@ export async function main({ key, base, save }) {
       case "file_progress": {
         // "declined": the host's answer does not say whether its user was
         // asked (a host without a download directory refuses unasked).
-        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + shownText(m.text, { cut: CUT.text }) : ""}` }[m.state];
+        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", delivered: " delivered: the host saved it", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + shownText(m.text, { cut: CUT.text }) : ""}` }[m.state];
         ui.fileRow(`out${m.id}`, m.name || "", text);
         // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
         nextUpload = Math.max(nextUpload, m.id + 1);

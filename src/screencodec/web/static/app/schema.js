@@ -25,7 +25,8 @@ const KINDS = {
   ended: { reason: str(300) },
   file_offer: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
   file_received: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
-  file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sent", "declined", "failed") },
+  file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sent", "delivered", "declined", "failed") },
+  file_failed: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53), text: str(200) },
   // Playing a recording (timeline.js)
   playback: { duration_us: int(0, 2 ** 42), width: int(0, 1 << 20), height: int(0, 1 << 20), name: str(255) },
   position: { us: int(0, 2 ** 42), playing: bool, pct: oneOf(50, 100, 200, 400) },
@@ -35,13 +36,14 @@ const KINDS = {
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
 // may carry a reason and the upload's name, level why control cannot be had,
 // notice the host's code, a replayed file_offer the agent's answer,
-// file_received the offer it answers.
+// file_received and file_failed the offer they answer.
 const OPTIONAL = {
   file_progress: { text: str(200), name: str(255) },
   level: { unavailable: str(1000) },
   notice: { code: int(0, 65535) },
   file_offer: { answered: oneOf("accepted", "declined") },
   file_received: { offer: int(0, 2 ** 32) },
+  file_failed: { offer: int(0, 2 ** 32) },
 };
 
 // Own properties only: JSON.parse makes "__proto__" an own key, and `in`

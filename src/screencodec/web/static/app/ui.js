@@ -302,6 +302,16 @@ export class UI {
     row.li.append(yes, no);
   }
 
+  // A host's file not saved here (`why`: refused, or could not be saved);
+  // `offer` is the question it answers, whose row it ends, as in fileReceived.
+  fileFailed(id, name, bytes, why, offer = null) {
+    const key = offer === null ? null : `in${offer}`;
+    const row = key !== null && this.files.has(key)
+      ? this.fileRow(key, name, ` ${size(bytes)} from the user: not saved: ${why}`)
+      : this.fileRow(`lost${id}`, name, ` ${size(bytes)} from the user: not saved: ${why}`);
+    row.li.classList.add("failed");
+  }
+
   // `id` numbers the received files (the Save link's `files/N`); `offer` is
   // the question (fileOffer's id) this file answers: its row ends there. A
   // file without one (or whose row was forgotten) gets a row of its own.
