@@ -36,6 +36,7 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
 from screencodec.transport.session.events import (
+    FileSent,
     PasswordGuessed,
     RelayChanged,
     SessionEnded,
@@ -284,13 +285,19 @@ class Host:
                 await link.send(m.Chat(text))
 
     async def send_file(self, path: Path, peer: str) -> bool:
-        """Offer a file to a viewer; True if it accepted and it was sent.
+        """Offer a file to a viewer; True if it was delivered (saved there;
+        to a viewer of the previous version: accepted and sent).
 
         Raises :class:`KeyError` if no viewer of that name is sharing."""
+        return (await self.send(path, peer)).outcome in ("delivered", "unconfirmed")
+
+    async def send(self, path: Path, peer: str) -> FileSent:
+        """:meth:`send_file`, returning what became of the file (also a
+        :class:`~.events.FileSent` event)."""
         link = next((x for x in self._runtime.links if x.peer == peer), None)
         if link is None:
             raise KeyError(peer)
-        return await self._runtime.sender_for(link).send_file(path)
+        return await self._runtime.sender_for(link).send(path)
 
     def stats(self) -> list[LinkStats]:
         """A snapshot per viewer the screen is shared with."""
