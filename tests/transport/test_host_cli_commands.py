@@ -216,7 +216,8 @@ def test_send_offers_a_file_to_each_agent(tmp_path: Path) -> None:
             host.type(f"/send '{sent}'")  # quoted, as a dropped path is
             await wait(host, rf"offering {re.escape(str(sent))} \(200000 bytes\) to "
                              + AGENT.format(who="Alice") + ", " + AGENT.format(who="Bob"), mark)
-            await wait(host, "sent notes.bin to " + AGENT.format(who="Alice") + r"\n", mark)
+            await wait(host, "delivered notes.bin to " + AGENT.format(who="Alice")
+                       + ": saved there\n", mark)  # fmt: skip
             await wait(host, AGENT.format(who="Bob") + r" did not accept notes.bin \(", mark)
             host.type(f"/send {tmp_path / 'missing.txt'}")
             await wait(host, r"\(not sent: .*missing\.txt: no such file\)", mark)

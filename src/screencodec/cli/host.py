@@ -460,14 +460,19 @@ class _Commands:
     async def _offer(self, path: Path, peer: str) -> None:
         who = _agents(self.ui, (peer,))
         try:
-            sent = await self.host.send_file(path, peer)
+            sent = await self.host.send(path, peer)
         except KeyError:
             self.ui.say(f"(not sent to {who}: they left)")
             return
         except (ScreencodecError, OSError) as exc:
             self.ui.say(f"(not sent to {who}: {safe_text(exc, 200)})")
             return
-        if sent:
+        if sent.outcome == "delivered":
+            self.ui.say(f"delivered {safe_text(path.name, 200)} to {who}: saved there")
+        elif sent.outcome == "failed":  # accepted, then not saved (disk full...)
+            self.ui.say(f"{who} could not save {safe_text(path.name, 200)}: "
+                        f"{safe_text(sent.why, 200)}")
+        elif sent.outcome == "unconfirmed":  # a viewer of the previous version
             self.ui.say(f"sent {safe_text(path.name, 200)} to {who}")
         else:
             self.ui.say(f"{who} did not accept {safe_text(path.name, 200)} (declined, no "
