@@ -53,7 +53,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command, help_lines, unknown
-from screencodec.cli.terminal import ending_signals, in_words, settle_stdout, tell
+from screencodec.cli.terminal import (
+    StatusLines,
+    ending_signals,
+    in_words,
+    rtt_band,
+    settle_stdout,
+    tell,
+)
 from screencodec.errors import CaptureError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
@@ -77,6 +84,7 @@ from screencodec.transport.session.permissions import (
     Permission,
 )
 from screencodec.transport.session.screens import SourceFactory
+from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
     from screencodec.transport.connect.via_relay import RelayStatus
@@ -516,10 +524,11 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
 
 async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
                 commands: _Commands) -> None:
-    """Banner while shared, a status line per viewer per second (dropped while
-    a question is open), wrong-password warnings; ``sharing[0]`` says whether
-    the banner is up."""
+    """Banner while shared, a viewer's status line when it says something new
+    (:func:`_shared`; dropped while a question is open), wrong-password
+    warnings; ``sharing[0]`` says whether the banner is up."""
     reported = [0.0]
+    status = StatusLines(ui.out)
     async for ev in host.events():
         if isinstance(ev, SharingChanged):
             sharing[0] = bool(ev.viewers)
@@ -560,8 +569,13 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
         elif isinstance(ev, PermissionChanged):
             commands.note(ev)
         elif isinstance(ev, StatsUpdated):
-            ui.say(f"[shared] {safe_text(ev.stats.line(), 200)}", status=True)
+            # Not while a question is open: a line due then would be lost.
+            line = None if ui.asking else _shared(ev.stats, status,
+                                                  asyncio.get_running_loop().time())
+            if line is not None:
+                ui.say(line, status=True)
         elif isinstance(ev, SessionEnded):
+            status.forget(ev.peer)
             commands.note(ev)
             why = safe_text(ev.reason, 200)
             if ev.peer in commands.ended:
@@ -570,6 +584,22 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
             ui.say(f"session with {safe_text(ev.peer)} ended: {why}")
             if commands.once:
                 commands.done.set()
+
+
+def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
+    """A viewer's ``[shared]`` line, or None when it is not due: it is
+    printed when the link gets slow or fast again or input is dropped, and
+    in a log once a minute besides (a line every second drowned out the
+    agent's chat). On a terminal it is short (fps, kbit/s, rtt) and cut to
+    the window's width; a log gets every figure."""
+    news = (rtt_band(stats.rtt_ms), stats.input_dropped)
+    if not status.due(stats.peer, news, now):
+        return None
+    if not status.on_terminal:
+        return f"[shared] {safe_text(stats.line(), 200)}"
+    dropped = f", input dropped {stats.input_dropped}" if stats.input_dropped else ""
+    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {stats.fps:.0f} fps"
+                      f" rtt {stats.rtt_ms:.0f} ms {stats.kbps:.0f} kbit/s{dropped}")
 
 
 def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:

@@ -12,10 +12,16 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import sys
+from collections.abc import Hashable
+from typing import TextIO
 
-__all__ = ["drop_stdout", "ending_signals", "in_words", "settle_stdout", "tell"]
+__all__ = [
+    "StatusLines", "drop_stdout", "ending_signals", "in_words", "rtt_band", "settle_stdout",
+    "tell",
+]  # fmt: skip
 
 #: Python's spelling of an OSError: "[Errno 111] Connect call failed ('H', P)",
 #: "[Errno -2] Name or service not known" (a name lookup's, getaddrinfo's).
@@ -69,3 +75,72 @@ def drop_stdout() -> None:
             os.dup2(devnull, sys.stdout.fileno())
         finally:
             os.close(devnull)
+
+
+class StatusLines:
+    """When a status line (the host's ``[shared]``, the agent's ``[view]``)
+    is worth printing, and how wide it may be.
+
+    A status line is printed when what a person cares about in it changed
+    (its ``news``: the picture's size, decode errors, the link getting slow,
+    input dropped), for each ``who`` at most once per ``gap`` seconds (a
+    change that comes sooner waits for the next tick). Its first line is
+    printed at once. Written to a log (stdout not a terminal) a line is also
+    printed every ``log_every`` seconds while nothing changes, with the
+    figures of the moment; on a terminal never: the lines printed every
+    second drowned out the chat and the questions. On a terminal a line is
+    cut to the terminal's width (:meth:`fit`): a wrapped line took two or
+    three rows of a 40-column window.
+
+    Whole lines only, each printed by the caller: nothing is rewritten in
+    place, so a status never lands in the middle of a chat line, a question
+    or what the person is typing. One event loop; ``now`` is its clock.
+    """
+
+    def __init__(self, out: TextIO | None = None, *, gap: float = 5.0,
+                 log_every: float = 60.0) -> None:  # fmt: skip
+        self._out = out
+        self.gap = gap
+        self.log_every = log_every
+        self._last: dict[str, tuple[Hashable, float]] = {}
+
+    @property
+    def on_terminal(self) -> bool:
+        out = self._out or sys.stdout
+        try:
+            return out.isatty()
+        except (OSError, ValueError):  # closed: the program is ending
+            return False
+
+    def due(self, who: str, news: Hashable, now: float) -> bool:
+        """Whether ``who``'s status line is to be printed now (it is then
+        counted as printed)."""
+        last = self._last.get(who)
+        if last is not None:
+            told, at = last
+            if now - at < self.gap:
+                return False
+            if news == told and (self.on_terminal or now - at < self.log_every):
+                return False
+        self._last[who] = (news, now)
+        return True
+
+    def forget(self, who: str) -> None:
+        """``who`` is gone: its next line, if it comes back, is a first one."""
+        self._last.pop(who, None)
+
+    def fit(self, text: str) -> str:
+        """``text`` cut to the terminal's width (one column spare, so the
+        cursor does not wrap), ending in "..." when cut; whole in a log."""
+        if not self.on_terminal:
+            return text
+        width = max(shutil.get_terminal_size().columns - 1, 20)
+        return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def rtt_band(rtt_ms: float) -> str:
+    """The round trip in the words a person would use of it: a status line
+    is printed again when it goes from one to another."""
+    if rtt_ms < 200:
+        return "fast"
+    return "slow" if rtt_ms < 1000 else "very slow"

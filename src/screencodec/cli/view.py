@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address, unusable_folder
 from screencodec.cli.say import SAY, VIEW_COMMANDS, command, help_lines, said, unknown
-from screencodec.cli.terminal import ending_signals, in_words, tell
+from screencodec.cli.terminal import StatusLines, ending_signals, in_words, rtt_band, tell
 from screencodec.errors import (
     AccessRefusedError,
     ProtocolError,
@@ -474,20 +474,12 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
                 asked.cancel()
 
         async def ticker() -> None:
+            status = StatusLines()
             while True:
                 await asyncio.sleep(1.0)
-                s = viewer.host_stats
-                fb = viewer.framebuffer
-                size = f"{fb.shape[1]}x{fb.shape[0]}" if fb is not None else "-"
-                tell(
-                    f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}"
-                    + (
-                        f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
-                        f" rtt {s.rtt_us / 1000:.1f} ms"
-                        if s
-                        else ""
-                    )
-                )
+                line = _status(viewer, status, asyncio.get_running_loop().time())
+                if line is not None:
+                    tell(line)
 
         tick = asyncio.ensure_future(ticker())
         try:
@@ -511,6 +503,31 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
     return 0
+
+
+def _status(viewer: Viewer, status: StatusLines, now: float) -> str | None:
+    """The ``[view]`` line, or None when it is not due: printed once a
+    picture is shown, then when its size changes, decode errors come, the
+    host's figures arrive or the link gets slow or fast again (and in a log
+    once a minute besides): one line a second drowned out the host's chat.
+    On a terminal it is short (errors only when there are some) and cut to
+    the window's width; a log keeps every figure."""
+    fb = viewer.framebuffer
+    if fb is None:
+        return None  # nothing shown yet: "connected ..., granted" said where it is
+    s = viewer.host_stats
+    size = f"{fb.shape[1]}x{fb.shape[0]}"
+    rtt = None if s is None else rtt_band(s.rtt_us / 1000)
+    if not status.due("view", (size, viewer.decode_errors, rtt), now):
+        return None
+    figures = "" if s is None else (f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
+                                    f" rtt {s.rtt_us / 1000:.1f} ms")
+    if not status.on_terminal:
+        return f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}{figures}"
+    if s is not None:  # the round trip before the rate: what a narrow window keeps
+        figures = f": {s.fps_milli / 1000:.0f} fps rtt {s.rtt_us / 1000:.0f} ms {s.kbps} kbit/s"
+    errors = f" errors {viewer.decode_errors}" if viewer.decode_errors else ""
+    return status.fit(f"[view] {size} decoded {viewer.decoded}{errors}{figures}")
 
 
 def _unwritable(path: Path, exc: OSError) -> str:
