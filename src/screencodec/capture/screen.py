@@ -169,8 +169,7 @@ class ScreenSource(FrameSource):
         try:
             shot = self._sct.grab({"left": b.x, "top": b.y, "width": b.w, "height": b.h})
         except Exception as exc:
-            msg = f"grabbing {b} on display {_where(self._display)} failed: {exc}"
-            raise CaptureError(msg) from exc
+            raise _grab_failed(f"grabbing {b}", self._display, exc) from exc
         # ScreenShot exposes __array_interface__ over its bytearray: no copy.
         frame: npt.NDArray[np.uint8] = np.asarray(shot)
         return frame
@@ -249,8 +248,7 @@ class ScreenSource(FrameSource):
         try:
             shot = self._sct.grab({"left": b.x, "top": b.y + y0, "width": b.w, "height": y1 - y0})
         except Exception as exc:
-            msg = f"grabbing rows {y0}:{y1} of {b} on display {_where(self._display)} failed: {exc}"
-            raise CaptureError(msg) from exc
+            raise _grab_failed(f"grabbing rows {y0}:{y1} of {b}", self._display, exc) from exc
         rows: npt.NDArray[np.uint8] = np.asarray(shot)
         return rows
 
@@ -304,13 +302,21 @@ class ScreenSource(FrameSource):
                 self._cursor.close()
             self._cursor = None
         self._close_damage()
-        self._sct.close()
+        with contextlib.suppress(Exception):  # the X server died: mss raises XError
+            self._sct.close()
 
     def __enter__(self) -> ScreenSource:
         return self
 
     def __repr__(self) -> str:
         return f"ScreenSource(region={self._box}, display={self._display!r})"
+
+
+def _grab_failed(what: str, display: str | None, exc: Exception) -> CaptureError:
+    """The error of a failed grab; with mss's reason when it gave one (its
+    grab on a display whose server died raised a bare AssertionError)."""
+    why = f": {exc}" if str(exc) else ""
+    return CaptureError(f"{what} on display {_where(display)} failed{why}")
 
 
 def _clip(rects: Hint, box: Rect) -> Hint:

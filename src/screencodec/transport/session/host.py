@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource
-from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError
+from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
@@ -43,7 +43,7 @@ from screencodec.transport.session.events import (
     SharingChanged,
     Subscription,
 )
-from screencodec.transport.session.link import ViewerLink
+from screencodec.transport.session.link import SCREEN_GONE, ViewerLink
 from screencodec.transport.session.permissions import ConsentRequest, Permission
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
@@ -194,6 +194,8 @@ class Host:
         except SessionClosedError as exc:
             closed_here = getattr(link.channel, "closed_here", False)  # our listener closed it
             reason = link.ended_here or (str(exc) if closed_here else f"viewer gone: {exc}")
+        except CaptureError as exc:  # the viewer was told so in a Bye (ViewerLink)
+            reason = f"{SCREEN_GONE} ({safe_text(exc, 200)})"
         except (ScreencodecError, OSError) as exc:
             reason = f"failed: {exc}"
         except Exception as exc:

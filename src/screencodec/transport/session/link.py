@@ -12,7 +12,9 @@ Tasks per session (all on the host's event loop):
   file offers) so the screen keeps flowing while the local user reads.
 
 A helper task that fails ends the session: it records the failure and closes
-the channel, which wakes the receive loop, which re-raises it.
+the channel, which wakes the receive loop, which re-raises it. When the
+screen could not be grabbed (a CaptureError: the X display died, say) the
+viewer is first sent a Bye that says so (:data:`SCREEN_GONE`).
 
 Nothing is grabbed, encoded or sent before the local user's answer granted
 VIEW, nor once the user took VIEW back (the screen and pointer loops end
@@ -40,7 +42,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from screencodec.errors import ProtocolError, SessionClosedError
+from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
@@ -82,6 +84,9 @@ from screencodec.transport.session.streaming import Streamer
 __all__ = ["NO_INJECTOR", "REASK_AFTER", "ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
+#: The Bye a viewer gets when this host's screen cannot be grabbed any more
+#: (its X display died): the host's user reads it too, with the details.
+SCREEN_GONE = "the host's screen can no longer be captured"
 #: Messages (other than input, which is dropped) a viewer may send before the grant.
 _MAX_EARLY = 32
 
@@ -150,10 +155,23 @@ class ViewerLink:
             # A helper task failing (send loop, consent, file) ends the session:
             # closing the channel wakes the receive loop with SessionClosedError.
             self.failure = task.exception()
-            self.spawn_close()
+            if isinstance(self.failure, CaptureError):  # the display died, say
+                self._closer = asyncio.ensure_future(self._bye_then_close(SCREEN_GONE))
+            else:
+                self.spawn_close()
 
     def spawn_close(self) -> None:
         self._closer = asyncio.ensure_future(self.channel.close())
+
+    async def _bye_then_close(self, reason: str) -> None:
+        """Tell the viewer why before closing (it read only 'closed by peer:
+        closed locally' when the host's screen could not be grabbed)."""
+        try:
+            await asyncio.wait_for(self.send(m.Bye(reason)), 5.0)
+        except (ScreencodecError, OSError, asyncio.TimeoutError):
+            pass  # gone already: the close says the rest
+        finally:
+            await self.channel.close()
 
     # -- lifecycle ---------------------------------------------------------
 
