@@ -216,3 +216,28 @@ def test_a_peer_of_the_previous_version_is_sent_no_result_and_the_session_goes_o
     assert [ev.outcome for ev in got] == ["unconfirmed"]
     assert (host_dir / "up.txt").read_bytes() == up.read_bytes()
     assert (viewer_dir / "down.txt").read_bytes() == down.read_bytes()
+
+
+def test_a_file_whose_folder_is_gone_before_it_comes_is_reported_failed_not_declined(
+        tmp_path: Path) -> None:
+    """The host's user said yes, and its download folder had been removed:
+    the file cannot even be created. Before, the viewer read only that the
+    host did not accept it."""
+    host_dir, viewer_dir = _dirs(tmp_path)
+    src = tmp_path / "notes.txt"
+    src.write_bytes(os.urandom(600 * KiB))
+
+    async def main() -> tuple[bool, FileSent | None, list[FileRefused]]:
+        async with _pair(host_dir, viewer_dir) as (host, viewer):
+            host_events = host.events()
+            shutil.rmtree(host_dir)
+            ok = await viewer.send_file(src)
+            told = await _refused(host_events)
+            await _alive(host, viewer)
+            return ok, viewer.sender.last, told
+
+    ok, last, told = run(main())
+    assert not ok
+    assert last is not None and (last.outcome, last.why) == ("failed", "No such file or directory")
+    assert told[0].why == "could not be saved: No such file or directory"
+    assert not host_dir.exists()

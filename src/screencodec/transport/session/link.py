@@ -464,7 +464,8 @@ class ViewerLink:
             return (await ask_file(queue, self, consent, q, timeout)).value
 
         async def run() -> None:
-            await self.host.sender_for(self).answer(await files.decide(offer, info, via_queue))
+            accept = await files.decide(offer, info, via_queue)
+            await self.host.sender_for(self).answer(accept, files.take_result(offer.transfer))
 
         self.spawn(run())
 

@@ -221,6 +221,8 @@ class FileReceiver:
         #: The peer announced it takes FileResult: each accepted file's
         #: outcome is sent to it (:meth:`on_chunk`, :meth:`end`).
         self.reports = False
+        #: Results to send right after their FileAccept (take_result).
+        self._unsent: dict[int, FileResult] = {}
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -296,21 +298,32 @@ class FileReceiver:
         try:
             path, fd = self._create(info.name)
         except OSError as exc:
-            # The directory went away, is not writable, is full...: this file
-            # is refused, the local user who said yes is told; the session
-            # goes on.
+            # The directory went away, is not writable, is full...: the local
+            # user who said yes is told; the session goes on. A sender that
+            # takes results is told it was accepted and not saved (the
+            # FileResult right after the FileAccept: take_result); an older
+            # one that it was not accepted.
             self._total -= info.size
             self.refused += 1
+            reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
             if self._on_event is not None:
                 self._on_event(FileRefused(info.peer, info.name, info.size,
-                                           f"could not be saved: {exc.strerror or exc}",
-                                           offer.transfer))
-            return FileAccept(offer.transfer, False)
+                                           f"could not be saved: {reason}", offer.transfer))
+            if not self.reports:
+                return FileAccept(offer.transfer, False)
+            self._failed[offer.transfer] = (info.name, info.size, f"could not be saved: {reason}")
+            self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
+            return FileAccept(offer.transfer, True)
         except BaseException:
             self._total -= info.size
             raise
         self._active[offer.transfer] = _Incoming(path, fd, offer.size)
         return FileAccept(offer.transfer, True)
+
+    def take_result(self, transfer: int) -> FileResult | None:
+        """The FileResult to send right after :meth:`decide`'s FileAccept
+        for ``transfer`` (accepted, and its file could not be created)."""
+        return self._unsent.pop(transfer, None)
 
     async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
         """:meth:`admit`, then :meth:`decide`. Run it as its own task."""
@@ -488,12 +501,15 @@ class FileSender:
                 await self._send(file_results_announcement())
                 self._announced = True
 
-    async def answer(self, accept: FileAccept) -> None:
+    async def answer(self, accept: FileAccept, result: FileResult | None = None) -> None:
         """Send this side's answer to the peer's offer (the receiver's),
-        announced first if it accepts."""
+        announced first if it accepts, and ``result`` right after it if the
+        file already failed (:meth:`FileReceiver.take_result`)."""
         if accept.accepted:
             await self.announce()
         await self._send(accept)
+        if result is not None:
+            await self._send(result)
 
     def on_accept(self, msg: FileAccept) -> None:
         fut = self._waiting.pop(msg.transfer, None)

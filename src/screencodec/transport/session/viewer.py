@@ -593,7 +593,8 @@ class Viewer:
             self.events_hub.emit(self.files.refusal_event(offer, self.channel.peer))
             await self._send(m.FileAccept(offer.transfer, False))
             return
-        await self.sender.answer(await self.files.decide(offer, info))
+        accept = await self.files.decide(offer, info)
+        await self.sender.answer(accept, self.files.take_result(offer.transfer))
 
     # -- requests to the host ---------------------------------------------------
 
