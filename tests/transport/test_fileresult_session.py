@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -111,6 +111,25 @@ async def _until_sent(events: AsyncIterator[object]) -> AsyncIterator[FileSent]:
             return
 
 
+def _upload(host_dir: Path, viewer_dir: Path, src: Path,
+            before: Callable[[], None] = lambda: None,
+            ) -> tuple[bool, FileSent | None, list[FileRefused]]:
+    """The viewer sends ``src`` to the host (``before`` done once in
+    session): what its send_file said, its last outcome, and the first
+    FileRefused the host's user was told."""
+
+    async def main() -> tuple[bool, FileSent | None, list[FileRefused]]:
+        async with _pair(host_dir, viewer_dir) as (host, viewer):
+            host_events = host.events()
+            before()
+            ok = await viewer.send_file(src)
+            told = await _refused(host_events)
+            await _alive(host, viewer)
+            return ok, viewer.sender.last, told
+
+    return run(main())
+
+
 def test_a_file_the_host_cannot_write_is_reported_failed_to_the_viewer(tmp_path: Path) -> None:
     """2 MiB against the process's 900 KiB file size limit (RLIMIT_FSIZE; the
     write fails with EFBIG as it would with ENOSPC): the host drops it, and
@@ -118,17 +137,8 @@ def test_a_file_the_host_cannot_write_is_reported_failed_to_the_viewer(tmp_path:
     host_dir, viewer_dir = _dirs(tmp_path)
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(2048 * KiB))
-
-    async def main() -> tuple[bool, FileSent | None, list[FileRefused]]:
-        async with _pair(host_dir, viewer_dir) as (host, viewer):
-            host_events = host.events()
-            with _file_size_limit(900 * KiB):
-                ok = await viewer.send_file(src)
-            told = await _refused(host_events)
-            await _alive(host, viewer)
-            return ok, viewer.sender.last, told
-
-    ok, last, told = run(main())
+    with _file_size_limit(900 * KiB):
+        ok, last, told = _upload(host_dir, viewer_dir, src)
     assert not ok
     assert last is not None and last.outcome == "failed"
     assert "File too large" in last.why
@@ -226,17 +236,7 @@ def test_a_file_whose_folder_is_gone_before_it_comes_is_reported_failed_not_decl
     host_dir, viewer_dir = _dirs(tmp_path)
     src = tmp_path / "notes.txt"
     src.write_bytes(os.urandom(600 * KiB))
-
-    async def main() -> tuple[bool, FileSent | None, list[FileRefused]]:
-        async with _pair(host_dir, viewer_dir) as (host, viewer):
-            host_events = host.events()
-            shutil.rmtree(host_dir)
-            ok = await viewer.send_file(src)
-            told = await _refused(host_events)
-            await _alive(host, viewer)
-            return ok, viewer.sender.last, told
-
-    ok, last, told = run(main())
+    ok, last, told = _upload(host_dir, viewer_dir, src, before=lambda: shutil.rmtree(host_dir))
     assert not ok
     assert last is not None and (last.outcome, last.why) == ("failed", "No such file or directory")
     assert told[0].why == "could not be saved: No such file or directory"
