@@ -27,6 +27,9 @@ COLUMNS = 40
 #: How long the session runs before the host's user writes: the old status
 #: lines came once a second, so that many of them would be there by then.
 QUIET = 6.0
+#: Status lines a side may print by then: the first, the host's figures and
+#: one change per 5 s at most (the old code printed one a second).
+MOST = 2 + int(QUIET // 5)
 
 
 def _narrow(fd: int) -> None:
@@ -78,13 +81,16 @@ def test_on_a_narrow_terminal_status_is_quiet_and_fits() -> None:
         host.type("/say can you see it?")
         out = _pty_read_until(master, seen, "host says: can you see it?\n")
         shown = _status_lines(out, "[view]")
-        assert 1 <= len(shown) <= 2, out  # the first picture; maybe the host's figures
+        # The first picture, maybe the host's figures, and at most one line
+        # in 5 s for a change (a loaded machine's round trip can cross the
+        # slow mark): never the one a second of before.
+        assert 1 <= len(shown) <= MOST, out
         assert all(len(line) < COLUMNS for line in shown), shown
         assert re.search(r"\[view\] 160x120 decoded \d+: \d+ fps", out), out
         host.type("/end")
         host.wait_for("ended: you ended it")
         shared = _status_lines(host.text, "[shared]")
-        assert 1 <= len(shared) <= 2, host.text
+        assert 1 <= len(shared) <= MOST, host.text
         assert all(len(line) < COLUMNS for line in shared), shared
         assert view.wait(30) == 0
     finally:

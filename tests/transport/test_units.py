@@ -21,7 +21,12 @@ from screencodec.transport import (
     register_permission,
 )
 from screencodec.transport.session.consent import ask
-from screencodec.transport.session.events import EventHub
+from screencodec.transport.session.events import (
+    ChatReceived,
+    EventHub,
+    FrameDecoded,
+    PermissionChanged,
+)
 
 from .helpers import run, until
 
@@ -74,6 +79,43 @@ def test_event_hub_is_bounded() -> None:
     run(main())
 
 
+def test_a_chat_flood_does_not_push_a_permission_change_out_of_a_slow_ui() -> None:
+    """A UI that reads its events late (256 behind) and a peer that sends
+    300 chat lines after the agent was granted control: the UI must still
+    learn of the grant (it shows who controls the mouse). Chat, stats and
+    pictures go first; the rest only when nothing of those is queued."""
+
+    async def main() -> None:
+        hub = EventHub(maxsize=8)
+        sub = hub.subscribe()
+        hub.emit(FrameDecoded(1, 64, 48))
+        hub.emit(PermissionChanged("agent", VIEW | CONTROL))
+        for i in range(300):
+            hub.emit(ChatReceived("agent", f"line {i}"))
+        hub.emit(SharingChanged(("agent",)))
+        hub.close()
+        got = [ev async for ev in sub]
+        assert isinstance(got[0], PermissionChanged) and got[0].level == VIEW | CONTROL
+        assert isinstance(got[-1], SharingChanged)
+        assert [ev.text for ev in got[1:-1]] == [f"line {i}" for i in range(294, 300)]  # type: ignore[union-attr]
+        assert hub.lost == 1 + 294  # the picture, then the oldest chat lines
+
+    run(main())
+
+
+def test_closing_a_subscription_ends_a_waiting_reader() -> None:
+    async def main() -> None:
+        hub = EventHub()
+        sub = hub.subscribe()
+        reader = asyncio.ensure_future(anext(sub))
+        await asyncio.sleep(0)
+        sub.close()
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(reader, 1.0)
+
+    run(main())
+
+
 def test_memory_channel_semantics() -> None:
     async def main() -> None:
         a, b = channel_pair()
@@ -98,7 +140,7 @@ def test_public_api_surface() -> None:
     assert sorted(t.__all__) == sorted(
         [
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatReceived", "ConsentCallback",
-            "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FileRefused",
+            "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FileRefused", "FileSent",
             "FrameDecoded", "Grant", "Host", "HostConfig", "LinkStats", "Permission",
             "PermissionChanged", "RelayChanged",
             "RecordingInjector", "Refusal", "Relay", "SessionCredentials", "Timeouts",

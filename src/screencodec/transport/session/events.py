@@ -10,13 +10,18 @@ a path, a shell word or a format string.
 One design for host and viewer: :class:`EventHub` fans each event out to every
 subscriber's own bounded queue. Subscribing is what makes events kept; with no
 subscriber they are dropped at once. A subscriber that falls more than
-``maxsize`` events behind loses the oldest ones (counted in ``lost``), so a
-stuck UI can never grow the host's memory. All on one event loop.
+``maxsize`` events behind loses events (counted in ``lost``), so a stuck UI
+can never grow the host's memory: first the oldest of those a later one
+supersedes or that are a peer's chatter (pictures, the pointer, stats,
+password-guess counts, chat), and only when none is queued the oldest of
+the rest, so a flood of chat cannot push a permission change or a file out
+of a slow UI's sight. All on one event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 
 from screencodec.transport.session.permissions import Permission
@@ -181,61 +186,94 @@ Event = (
     | RelayChanged | SessionEnded
 )  # fmt: skip
 
-_END = object()
+#: Events a subscriber that falls behind loses first: each is superseded by
+#: a later one (pictures, the pointer, stats, the running count of password
+#: guesses) or is a peer's chatter. A flood of them (a peer's chat, a host
+#: sending stats as fast as it can) must not push out an event that changes
+#: what a UI shows of the session: a permission granted or taken back,
+#: sharing, a file, the end. Those go only when nothing droppable is left.
+_SUPERSEDED = (FrameDecoded, CursorMoved, StatsUpdated, PasswordGuessed, ChatReceived)
+
+
+class _Inbox:
+    """One subscriber's bounded queue (see EventHub)."""
+
+    __slots__ = ("items", "maxsize", "ready")
+
+    def __init__(self, maxsize: int) -> None:
+        self.items: deque[Event] = deque()
+        self.maxsize = maxsize
+        self.ready = asyncio.Event()
+
+    def put(self, event: Event) -> bool:
+        """Queue ``event``; False when an event had to go (the oldest that
+        may be dropped, else ``event`` itself if it may be, else the oldest)."""
+        items = self.items
+        kept = True
+        if len(items) >= self.maxsize:
+            kept = False
+            victim = next((i for i, ev in enumerate(items) if isinstance(ev, _SUPERSEDED)), None)
+            if victim is not None:
+                del items[victim]
+            elif isinstance(event, _SUPERSEDED):
+                return False
+            else:
+                items.popleft()
+        items.append(event)
+        self.ready.set()
+        return kept
 
 
 class EventHub:
     def __init__(self, maxsize: int = 256) -> None:
         self._maxsize = maxsize
-        self._subs: list[asyncio.Queue[object]] = []
+        self._subs: list[_Inbox] = []
         self.lost = 0
         self.closed = False
 
     def emit(self, event: Event) -> None:
-        for q in self._subs:
-            if q.full():
-                q.get_nowait()
+        for inbox in self._subs:
+            if not inbox.put(event):
                 self.lost += 1
-            q.put_nowait(event)
 
     def close(self) -> None:
         """End every subscriber's iteration (after the events already queued)."""
         self.closed = True
-        for q in self._subs:
-            if not q.full():  # a full queue's reader is not waiting: it sees ``closed``
-                q.put_nowait(_END)
+        for inbox in self._subs:
+            inbox.ready.set()
 
     def subscribe(self) -> Subscription:
         """Start keeping events for a new subscriber (from this call on, not from
         the first ``anext``, so nothing emitted in between is missed)."""
-        q: asyncio.Queue[object] = asyncio.Queue(self._maxsize)
-        self._subs.append(q)
-        return Subscription(self, q)
+        inbox = _Inbox(self._maxsize)
+        self._subs.append(inbox)
+        return Subscription(self, inbox)
 
-    def _unsubscribe(self, q: asyncio.Queue[object]) -> None:
-        if q in self._subs:
-            self._subs.remove(q)
+    def _unsubscribe(self, inbox: _Inbox) -> None:
+        if inbox in self._subs:
+            self._subs.remove(inbox)
 
 
 class Subscription:
     """An async iterator of events; ``close()`` (or the hub closing) ends it."""
 
-    def __init__(self, hub: EventHub, q: asyncio.Queue[object]) -> None:
+    def __init__(self, hub: EventHub, inbox: _Inbox) -> None:
         self._hub = hub
-        self._q = q
+        self._inbox = inbox
 
     def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> Event:
-        if self._hub.closed and self._q.empty():
-            self._hub._unsubscribe(self._q)
-            raise StopAsyncIteration
-        item = await self._q.get()
-        if item is _END:
-            self._hub._unsubscribe(self._q)
-            raise StopAsyncIteration
-        return item  # type: ignore[return-value]
+        inbox = self._inbox
+        while not inbox.items:
+            if self._hub.closed or inbox not in self._hub._subs:
+                self._hub._unsubscribe(inbox)
+                raise StopAsyncIteration
+            inbox.ready.clear()
+            await inbox.ready.wait()
+        return inbox.items.popleft()
 
     def close(self) -> None:
-        self._hub._unsubscribe(self._q)
+        self._hub._unsubscribe(self._inbox)
+        self._inbox.ready.set()
