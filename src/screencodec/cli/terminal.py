@@ -77,6 +77,16 @@ def drop_stdout() -> None:
             os.close(devnull)
 
 
+def _columns() -> int:
+    """The width of the terminal stdout is, asked of the terminal itself:
+    ``shutil.get_terminal_size`` takes $COLUMNS first, which a parent (make,
+    a CI runner) may have set to another window's width."""
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return shutil.get_terminal_size().columns
+
+
 class StatusLines:
     """When a status line (the host's ``[shared]``, the agent's ``[view]``)
     is worth printing, and how wide it may be.
@@ -134,7 +144,7 @@ class StatusLines:
         cursor does not wrap), ending in "..." when cut; whole in a log."""
         if not self.on_terminal:
             return text
-        width = max(shutil.get_terminal_size().columns - 1, 20)
+        width = max(_columns() - 1, 20)
         return text if len(text) <= width else text[: width - 3] + "..."
 
 
