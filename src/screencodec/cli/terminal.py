@@ -80,11 +80,14 @@ def drop_stdout() -> None:
 def _columns() -> int:
     """The width of the terminal stdout is, asked of the terminal itself:
     ``shutil.get_terminal_size`` takes $COLUMNS first, which a parent (make,
-    a CI runner) may have set to another window's width."""
+    a CI runner) may have set to another window's width. A terminal that
+    says 0 (a pseudo-terminal nobody sized) has no width: then shutil's
+    answer ($COLUMNS, else 80)."""
     try:
-        return os.get_terminal_size(sys.stdout.fileno()).columns
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
     except (OSError, ValueError, AttributeError):
-        return shutil.get_terminal_size().columns
+        columns = 0
+    return columns if columns > 0 else shutil.get_terminal_size().columns
 
 
 class StatusLines:
