@@ -484,6 +484,11 @@ class FileSender:
         self._given_up: set[int] = set()
         #: Accepted transfers of a reporting peer, until its FileResult.
         self._results: dict[int, asyncio.Future[FileResult]] = {}
+        #: Of those, the ones whose FileEnd went: only they can be saved.
+        self._ended: set[int] = set()
+        #: Accepted after their offer was given up, by a peer that reports:
+        #: its FileResult may follow (a file it could not create), ignored.
+        self._late_accepted: set[int] = set()
         self._next = 1
         self.late = 0  #: answers that came after their offer was given up
         #: The peer announced it sends FileResult (set by the session).
@@ -516,6 +521,8 @@ class FileSender:
         if fut is None and msg.transfer in self._given_up:
             self._given_up.discard(msg.transfer)
             self.late += 1
+            if msg.accepted and self.peer_reports:
+                self._late_accepted.add(msg.transfer)
             return
         if fut is None:
             raise ProtocolError(f"answer for transfer {msg.transfer}, which was not offered")
@@ -529,12 +536,17 @@ class FileSender:
     def on_result(self, msg: FileResult) -> None:
         """The peer's FileResult: for an accepted transfer, once."""
         fut = self._results.get(msg.transfer)
-        if fut is None and msg.transfer in self._given_up:
+        if fut is None and msg.transfer in self._given_up | self._late_accepted:
             self._given_up.discard(msg.transfer)
+            self._late_accepted.discard(msg.transfer)
             self.late += 1
             return
         if fut is None or fut.done():
             raise ProtocolError(f"file result for transfer {msg.transfer}, which is not awaited")
+        if msg.saved and msg.transfer not in self._ended:
+            # A receiver says saved after the FileEnd only: before it, the
+            # file is not all there (and the sender would stop streaming it).
+            raise ProtocolError(f"file result for transfer {msg.transfer}: saved before its end")
         fut.set_result(msg)
 
     def close(self, why: str = "the session ended") -> None:
@@ -579,6 +591,7 @@ class FileSender:
                 answer = FileResult(transfer, False, "no answer from the peer")
         finally:
             self._results.pop(transfer, None)
+            self._ended.discard(transfer)
         if answer.saved:
             return self._outcome(name, data_size, transfer, "delivered")
         why = safe_text(answer.reason, _REASON_SHOWN) or "not saved"
@@ -602,6 +615,8 @@ class FileSender:
                 offset += len(chunk)
                 if offset >= data_size:
                     break
+        if result is not None:
+            self._ended.add(transfer)  # before the send: the answer may come first
         await self._send(FileEnd(transfer, digest.digest()))
 
     def _outcome(
