@@ -108,6 +108,13 @@ class PtyHost:
     def type(self, line: str) -> None:
         os.write(self._master, line.encode() + b"\n")
 
+    def say_yes(self, questions: int) -> None:
+        """Answer y to questions 1..``questions`` as each is asked (a viewer's
+        view, then its control)."""
+        for n in range(1, questions + 1):
+            self.wait_for(rf"Question {n}: .*?\[y/N\] ")
+            self.type("y")
+
     def close(self) -> None:
         """Kill the host; the reader then reads the end and closes the master."""
         self.proc.kill()

@@ -21,7 +21,7 @@ import time
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV, answer_when_asked, start_host
-from .test_view_cli_ux import read_until, stop
+from .test_view_cli_ux import read_until, stop, viewer
 
 COLUMNS = 40
 #: How long the session runs before the host's user writes: the old status
@@ -106,10 +106,8 @@ def test_on_a_narrow_terminal_status_is_quiet_and_fits() -> None:
 def test_in_a_log_status_is_not_printed_every_second() -> None:
     host, code, password, port = start_host()
     assert host.stdin is not None
-    view = subprocess.Popen(
-        [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
-    )  # fmt: skip
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  stdin=subprocess.DEVNULL)  # fmt: skip
     try:
         answer_when_asked(host)
         # The log keeps every figure: the decoded count and the host's.

@@ -26,10 +26,8 @@ def test_a_typed_line_that_is_not_chat_is_answered() -> None:
     """"hello" without /say, /help and a mistyped command each get a line
     (all three were dropped without a word: the agent saw nothing happen)."""
     host, code, password, port = start_host()
-    view = subprocess.Popen(
-        [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
-    )  # fmt: skip
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  stdin=subprocess.PIPE)  # fmt: skip
     assert view.stdin is not None
     try:
         answer_when_asked(host)
@@ -58,9 +56,7 @@ def test_control_granted_in_the_terminal_says_where_input_is_sent(
     try:
         port, code, password = _credentials(host)
         view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password, "--control")
-        for n in (1, 2):  # view, then control
-            host.wait_for(rf"Question {n}: .*?\[y/N\] ")
-            host.type("y")
+        host.say_yes(2)  # view, then control
         out = read_until(view, "run screencodec view with --web)")
         assert "control granted\n(this terminal sends no input: " in out, out
     finally:

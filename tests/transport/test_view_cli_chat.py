@@ -8,17 +8,15 @@ import re
 import subprocess
 import threading
 
-from .test_cli import CLI, ENV, answer_when_asked, start_host
-from .test_view_cli_ux import read_until, stop
+from .test_cli import answer_when_asked, start_host
+from .test_view_cli_ux import read_until, stop, viewer
 
 
 def test_the_agent_and_the_hosts_user_chat_from_their_terminals() -> None:
     host, code, password, port = start_host()
     assert host.stdin is not None
-    view = subprocess.Popen(
-        [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
-    )  # fmt: skip
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  stdin=subprocess.PIPE)  # fmt: skip
     assert view.stdin is not None
     try:
         answer_when_asked(host)

@@ -129,9 +129,7 @@ def test_the_hosts_user_taking_control_back_is_told_to_the_agent(
     try:
         port, code, password = _credentials(host)
         view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password, "--control")
-        for n in (1, 2):  # view, then control
-            host.wait_for(rf"Question {n}: .*?\[y/N\] ")
-            host.type("y")
+        host.say_yes(2)  # view, then control
         read_until(view, "control granted")
         host.type("/view")
         read_until(view, "the host's user took back control: you can only watch now")

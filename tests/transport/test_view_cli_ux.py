@@ -43,8 +43,10 @@ def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     proc.communicate(timeout=10)
 
 
-def viewer(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([*CLI, "view", *args], stdout=subprocess.PIPE,
+def viewer(*args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
+    """``screencodec view ARGS`` with its output piped (and its input, with
+    ``stdin=subprocess.PIPE``: the agent typing)."""
+    return subprocess.Popen([*CLI, "view", *args], stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)  # fmt: skip
 
 
