@@ -5,7 +5,8 @@ consent answers and local input the host reports) and returns the events to
 log, each a JSON-able dict with a ``type``:
 
 * ``hello`` (the viewer's name and asked level), ``consent`` (question and
-  answer), ``grant``, ``deny``, ``revoke``;
+  answer), ``grant``, ``deny``, ``revoke`` (``by``: ``agent`` when the
+  viewer gave the level back, ``host`` when the host took it);
 * ``input``: who had pointer or keyboard and when, as intervals
   ``{"who": "agent"|"local", "device", "start", "end"}``: activity with gaps
   under :data:`INPUT_GAP` seconds is one interval;
@@ -57,6 +58,9 @@ class AuditTracker:
         self._open: dict[tuple[str, str], list[float]] = {}  # (who, device) -> [start, last]
         self._in: dict[int, _Transfer] = {}  # viewer -> host, by transfer id
         self._out: dict[int, _Transfer] = {}  # host -> viewer
+        #: levels the viewer gave back (its PermissionRevoke) that the host's
+        #: answering revoke has not confirmed yet
+        self._given_back = Permission(0)
 
     @property
     def open_intervals(self) -> bool:
@@ -79,6 +83,10 @@ class AuditTracker:
             out += self._activity(t, "agent", "keyboard")
             if self.include_keys and msg.down:
                 out.append({"type": "key", "keysym": msg.keysym, "text": msg.text})
+        elif isinstance(msg, m.PermissionRevoke):
+            # "Give back control": the host answers with its own revoke,
+            # which is logged then, as the agent's.
+            self._given_back = Permission(msg.revoked)
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "viewer", "who": self.who, "text": msg.text})
         elif isinstance(msg, m.Bye):
@@ -90,13 +98,17 @@ class AuditTracker:
     def from_host(self, t: float, msg: m.Message) -> list[Event]:
         out = self._expire(t)
         if isinstance(msg, m.PermissionGrant):
+            self._given_back = Permission(0)  # what was given back is history
             out.append({"type": "grant", "level": str(Permission(msg.level))})
         elif isinstance(msg, m.PermissionDeny):
             out.append({"type": "deny", "level": str(Permission(msg.level))})
         elif isinstance(msg, m.PermissionRevoke):
+            revoked = Permission(msg.revoked)
+            by = "agent" if revoked and revoked in self._given_back else "host"
+            self._given_back = Permission(0)
             out.append({
-                "type": "revoke", "level": str(Permission(msg.revoked)),
-                "remaining": str(Permission(msg.level)),
+                "type": "revoke", "level": str(revoked),
+                "remaining": str(Permission(msg.level)), "by": by,
             })  # fmt: skip
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "host", "text": msg.text})
