@@ -19,7 +19,15 @@ import numpy as np
 import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource, SourceWrapper
-from screencodec.transport import Host, HostConfig, RecordingInjector, allow, channel_pair
+from screencodec.transport import (
+    ConsentRequest,
+    Grant,
+    Host,
+    HostConfig,
+    RecordingInjector,
+    allow,
+    channel_pair,
+)
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.permissions import Permission
 from screencodec.web import WebOptions, WebViewer
@@ -40,6 +48,24 @@ class RecordingViewer:
             self.sent.append((name, args))
 
         return record
+
+
+class HeldControlQuestion:
+    """The host's local user as a consent callback: lets the agent watch at
+    once, and leaves each later question (control) open until the test sets
+    :attr:`answer` (a future on the session's loop). :attr:`prompts`: every
+    question asked."""
+
+    def __init__(self) -> None:
+        self.prompts: list[ConsentRequest] = []
+        self.answer: asyncio.Future[Grant] | None = None
+
+    async def __call__(self, request: ConsentRequest) -> Grant:
+        self.prompts.append(request)
+        if not request.upgrade:
+            return Grant(request.level)
+        self.answer = asyncio.get_running_loop().create_future()
+        return await self.answer
 
 
 class StillSource(SourceWrapper):

@@ -7,18 +7,17 @@ user's answer to the control prompt is held by the test; the bridge waits
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from selenium.webdriver.common.by import By
 
 from screencodec.capture import open_source
-from screencodec.transport import CONTROL, ConsentRequest, Grant, HostConfig, Permission, Refusal
+from screencodec.transport import CONTROL, Grant, HostConfig, Permission, Refusal
 from screencodec.web import WebOptions
 from screencodec.web.bridge import ASK_TIMEOUT, UNANSWERED
 
 from .conftest import wait_page
-from .harness import LiveSession
+from .harness import HeldControlQuestion, LiveSession
 
 
 def _page(browser: Any, field: str) -> Any:
@@ -26,18 +25,8 @@ def _page(browser: Any, field: str) -> Any:
 
 
 def test_unanswered_request_is_told_once_and_the_session_goes_on(browser: Any) -> None:
-    prompts: list[ConsentRequest] = []
-    answer: asyncio.Future[Grant] | None = None
-
-    async def user(request: ConsentRequest) -> Grant:
-        """The host's local user: lets the agent watch, and leaves the control
-        prompt open until the test answers it."""
-        nonlocal answer
-        prompts.append(request)
-        if not request.upgrade:
-            return Grant(request.level)
-        answer = asyncio.get_running_loop().create_future()
-        return await answer
+    user = HeldControlQuestion()
+    prompts = user.prompts
 
     # The host's own prompt timeout is far longer than the test: only the
     # bridge's wait can end the request.
@@ -73,7 +62,7 @@ def test_unanswered_request_is_told_once_and_the_session_goes_on(browser: Any) -
         live.wait(lambda: bool(asked) and asked[0][1] is not None, what="the request's end")
         assert asked == [(1.0, False)]
         assert refused == [None]  # told once: "control not granted: the host did not answer"
-        assert live.run(lambda: answer is not None and not answer.done())  # the prompt is open
+        assert live.run(lambda: user.answer is not None and not user.answer.done())  # open
         assert [p.level for p in prompts if p.upgrade] == [CONTROL]
 
         # The session goes on: View only, pictures still come, asking again works.
@@ -86,8 +75,8 @@ def test_unanswered_request_is_told_once_and_the_session_goes_on(browser: Any) -
         live.wait(lambda: len(asked) == 2, what="the second request")
 
         async def yes() -> None:
-            assert answer is not None
-            answer.set_result(Grant(CONTROL))
+            assert user.answer is not None
+            user.answer.set_result(Grant(CONTROL))
 
         live.call(yes)  # the user answers at last
         wait_page(browser, lambda s: s["level"]["control"], what="control granted")

@@ -248,9 +248,14 @@ class _LeftError(Exception):
 #: Viewer.run's reason when this side closed the channel (viewer.bye).
 _CLOSED_HERE = "channel closed: closed locally"
 #: Why a host's side ends a session when its user stops sharing: its session
-#: layer's goodbye (link.py; Host.disconnect's default), and its listener's
-#: close when the host program itself stops (connect/accept.py).
-_USER_STOPPED = ("the local user stopped sharing", "host ended", "the host ended the session")
+#: layer's goodbye (link.py; Host.disconnect's default), its listener's
+#: close when the host program itself stops (connect/accept.py), and
+#: ``screencodec host``'s ``/end``, Ctrl-C, SIGTERM and SIGHUP (cli/host.py
+#: ENDED_BY_USER).
+_USER_STOPPED = (
+    "the local user stopped sharing", "host ended", "the host ended the session",
+    "the host's user ended the session",
+)  # fmt: skip
 
 
 def _ended_text(reason: str) -> str:

@@ -199,6 +199,7 @@ export async function main({ key, base, save }) {
     control = false;
     ui.setLevel(false, false);
     if (!page.ended) {
+      ui.status("Not connected"); // not "Connected" beside the banner saying it is not
       ui.banner("error", page.banner || "The viewer program stopped or lost this page: if it still runs, reload; otherwise run screencodec view again.");
     }
   };

@@ -73,6 +73,10 @@ export function shownText(text, { cut = Infinity } = {}) {
 // gone `quietMs` without the host saying again that it dropped it.
 const TRANSIENT = new Set([1, 2]);
 export const CONTROL_UNAVAILABLE = 4;
+// Notices that answer a request for control with a no: the bridge's own (0:
+// the user declined, the host did not answer) and the host's refusal without
+// asking (5). A grant that follows makes them wrong: they leave the bar.
+const CONTROL_REFUSED = new Set([0, 5]);
 
 function size(n) {
   if (n < 1024) return `${n} B`;
@@ -90,6 +94,7 @@ export class UI {
     this.noticeTtlMs = 8000;
     this.noticeQuietMs = 1500;
     this.lasting = null; // the latest notice that stays: shown again when a transient one goes
+    this.lastingCode = null; // its code
     this.transient = null; // { at, timer, check } while a transient notice is shown
     $("bar").hidden = false;
     // The host's latest notice (why control was refused, why input is
@@ -160,6 +165,10 @@ export class UI {
   // `unavailable`: the host's reason why it cannot grant control in this
   // session ("" if it can): asking would not help, so the button says why.
   setLevel(view, control, unavailable = "") {
+    if (control && !this.control && CONTROL_REFUSED.has(this.lastingCode)) {
+      this.lasting = this.lastingCode = null;
+      if (!this.transient) this.showNotice(null);
+    }
     this.control = control;
     const level = $("level");
     level.textContent = control ? "Control" : view ? "View only" : "Not connected";
@@ -191,6 +200,7 @@ export class UI {
       this.transient = t;
     } else {
       this.lasting = text;
+      this.lastingCode = code;
     }
     this.showNotice(text);
   }
