@@ -202,20 +202,24 @@ def test_a_hostile_reason_reaches_the_host_s_user_as_one_short_harmless_line(
 
 def test_a_failure_that_races_the_offer_timeout_is_counted_late_and_the_session_goes_on(
         tmp_path: Path) -> None:
-    """An honest viewer: its user says yes after the host stopped waiting,
-    and its download folder is gone, so it answers FileAccept(accepted) and
-    FileResult(not saved) right after (b197e2c). Before, the late yes was
-    ignored but its result, for a transfer no longer known, ended the
-    session with a ProtocolError."""
+    """An honest viewer: its user says yes as the host stops waiting (the
+    host's offer timeout fires in the step that reads the yes, just before
+    it), and its download folder is gone, so it answers FileAccept(accepted)
+    and FileResult(not saved) right after (b197e2c). Before, the late yes
+    was ignored but its result, for a transfer no longer known, ended the
+    session with a ProtocolError. The host's withdrawal then reaches a
+    viewer that has nothing of the file."""
     inbox = _inbox(tmp_path)
 
-    async def slow_yes(info: FileOfferInfo) -> bool:
-        await asyncio.sleep(0.6)
-        return True
-
     async def main() -> tuple[FileSent, int]:
-        async with _pair(inbox, consent=slow_yes) as (host, viewer, sender, task):
-            sender._timeout = 0.2
+        async with _pair(inbox) as (host, viewer, sender, task):
+            accept = sender.on_accept
+
+            def timeout_first(msg: m.FileAccept) -> None:
+                sender._give_up(msg.transfer)
+                accept(msg)
+
+            sender.on_accept = timeout_first  # type: ignore[method-assign]
             shutil.rmtree(inbox)
             sent = await host.send(_src(tmp_path), host.stats()[0].peer)
             while sender.late < 2 and not task.done():
@@ -231,9 +235,10 @@ def test_a_failure_that_races_the_offer_timeout_is_counted_late_and_the_session_
 
 def test_thousands_of_results_for_given_up_offers_end_at_the_first_one_too_many(
         tmp_path: Path) -> None:
-    """Three offers the viewer never answers (the host gives up on each),
-    then 3000 results for them: the first for each is counted late, the
-    next ends the session; the host keeps nothing of them."""
+    """Three offers the viewer never answers (the host gives up on each, and
+    the viewer ignores the withdrawals), then 3000 results for them: the
+    first for each is counted late, the next ends the session; the host
+    keeps nothing of them."""
 
     async def never(info: FileOfferInfo) -> bool:
         await asyncio.Event().wait()
@@ -241,6 +246,7 @@ def test_thousands_of_results_for_given_up_offers_end_at_the_first_one_too_many(
 
     async def main() -> tuple[list[FileSent], str, FileSender]:
         async with _pair(_inbox(tmp_path), consent=never) as (host, viewer, sender, _task):
+            viewer.files.withdraw = lambda transfer: None  # type: ignore[method-assign]
             sender._timeout = 0.2
             events = host.events()
             peer = host.stats()[0].peer

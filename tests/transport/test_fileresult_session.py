@@ -26,7 +26,7 @@ from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session import viewer as viewer_module
 from screencodec.transport.session.events import ChatReceived, FileRefused, FileSent
-from screencodec.transport.session.sidechannels import FileOfferInfo, FileSender
+from screencodec.transport.session.sidechannels import FileConsent, FileOfferInfo, FileSender
 
 from .secure_fixtures import run
 from .test_attack3_file_space import _file_size_limit
@@ -43,14 +43,16 @@ async def _yes(info: FileOfferInfo) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def _pair(host_dir: Path, viewer_dir: Path) -> AsyncIterator[tuple[Host, Viewer]]:
-    """A host and a viewer in session, each saying yes to every file."""
+async def _pair(host_dir: Path, viewer_dir: Path, *, host_says: FileConsent = _yes,
+                viewer_says: FileConsent = _yes) -> AsyncIterator[tuple[Host, Viewer]]:
+    """A host and a viewer in session, each saying yes to every file (or
+    what ``host_says`` and ``viewer_says`` answer)."""
     host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=_grant,
-                file_consent=_yes, config=HostConfig(download_dir=host_dir))  # fmt: skip
+                file_consent=host_says, config=HostConfig(download_dir=host_dir))  # fmt: skip
     creds = SessionCredentials()
     async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
         channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
-        viewer = Viewer(channel, who="Alice", download_dir=viewer_dir, file_consent=_yes)
+        viewer = Viewer(channel, who="Alice", download_dir=viewer_dir, file_consent=viewer_says)
         await viewer.start(VIEW)
         task = asyncio.ensure_future(viewer.run())
         try:

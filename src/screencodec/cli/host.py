@@ -84,6 +84,7 @@ from screencodec.transport.session.permissions import (
     Permission,
 )
 from screencodec.transport.session.screens import SourceFactory
+from screencodec.transport.session.sidechannels import WITHDRAWN
 from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
@@ -482,6 +483,9 @@ class _Commands:
                         f"{safe_text(sent.why, 200)}")
         elif sent.outcome == "unconfirmed":  # a viewer of the previous version
             self.ui.say(f"sent {safe_text(path.name, 200)} to {who}")
+        elif sent.why:  # no answer in time: the offer is withdrawn there
+            self.ui.say(f"{who} did not answer about {safe_text(path.name, 200)} in time: "
+                        "the offer is withdrawn, nothing of it stays there")
         else:
             self.ui.say(f"{who} did not accept {safe_text(path.name, 200)} (declined, no "
                         "answer, or their viewer takes no files)")
@@ -490,7 +494,13 @@ class _Commands:
         """Tell the local user of a file refused without a question (no
         ``--download-dir``, too large, too many waiting): for each agent, at
         most one line per :data:`REFUSED_EVERY` s, which counts the files
-        refused meanwhile."""
+        refused meanwhile. A file the agent withdrew (their viewer stopped
+        waiting for the answer) is told each time: the user may have said yes."""
+        if ev.why == WITHDRAWN:
+            self.ui.say(f"{_agents(self.ui, (ev.peer,))} withdrew the file "
+                        f"{safe_text(ev.name, 100)!r}: their viewer stopped waiting for your"
+                        " answer; nothing of it was saved")
+            return
         now = asyncio.get_running_loop().time()
         last, untold = self.refusals.get(ev.peer, (-REFUSED_EVERY, 0))
         if now - last < REFUSED_EVERY:

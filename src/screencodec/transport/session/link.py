@@ -76,7 +76,7 @@ from screencodec.transport.session.refusal import (
     UnaskedRefusals,
 )
 from screencodec.transport.session.services import SessionHost
-from screencodec.transport.session.sidechannels import FILE_RESULTS_CHANNEL
+from screencodec.transport.session.sidechannels import FILE_RESULTS_CHANNEL, file_channel
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
@@ -368,7 +368,7 @@ class ViewerLink:
         elif isinstance(msg, m.FileResult) and self.host.sender_for(self).peer_reports:
             self.host.sender_for(self).on_result(msg)
         elif isinstance(msg, m.Extension) and msg.channel == FILE_RESULTS_CHANNEL:
-            self.host.files_for(self).reports = self.host.sender_for(self).peer_reports = True
+            file_channel(self.host.files_for(self), self.host.sender_for(self), msg.payload)
         elif isinstance(msg, m.Extension):
             handler = self.host.extensions.get(msg.channel)
             if handler is not None:

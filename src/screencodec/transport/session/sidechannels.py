@@ -16,6 +16,13 @@ whether each accepted file was saved, and the sender reports "delivered"
 only then. A peer of an older version drops the announcement (an unknown
 extension channel) and is never sent a FileResult.
 
+One outcome per offer (docs/transport.md, "An offer given up"): the sender
+decides, in one step on its loop, whether the peer's answer or its own
+timeout came first. If the timeout did, it tells the receiver on the same
+reserved channel (:func:`file_withdrawal`); the receiver then closes the
+question, or removes the file it had begun to take, and the sender ignores
+the answer still on its way.
+
 State is owned by one session's receive loop (single task); the consent
 question runs in its own task so the screen keeps flowing while the user reads.
 """
@@ -23,6 +30,7 @@ question runs in its own task so the screen keeps flowing while the user reads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -31,7 +39,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from screencodec.errors import ProtocolError
+from screencodec.errors import ProtocolError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.events import FileReceived, FileRefused, FileSent
 from screencodec.transport.session.messages import (
@@ -49,13 +57,16 @@ __all__ = [
     "FILE_RESULTS_CHANNEL",
     "MAX_OFFERS",
     "MAX_PENDING_OFFERS",
+    "WITHDRAWN",
     "ExtensionHandler",
     "ExtensionRegistry",
     "FileConsent",
     "FileOfferInfo",
     "FileReceiver",
     "FileSender",
+    "file_channel",
     "file_results_announcement",
+    "file_withdrawal",
     "safe_filename",
     "write_all",
 ]
@@ -65,6 +76,12 @@ __all__ = [
 FILE_RESULTS_CHANNEL = "screencodec.file-results"
 #: Characters of a peer's FileResult reason shown to the sender's user.
 _REASON_SHOWN = 200
+#: The first byte of a message on :data:`FILE_RESULTS_CHANNEL`: the
+#: announcement, and an offer given up (then the transfer, u32 big-endian).
+_ANNOUNCE, _WITHDRAW = 1, 2
+#: Why a file was not saved when its sender gave its offer up (the
+#: :class:`~.events.FileRefused` the receiver's user is told).
+WITHDRAWN = "the sender stopped waiting for an answer and withdrew it"
 
 
 def file_results_announcement() -> Extension:
@@ -72,7 +89,28 @@ def file_results_announcement() -> Extension:
     (:meth:`FileSender.announce`): "this side says what became of the files
     it accepts, and takes it said about the ones it sends". An older peer
     drops it (an unknown extension channel)."""
-    return Extension(FILE_RESULTS_CHANNEL, b"\x01")
+    return Extension(FILE_RESULTS_CHANNEL, bytes([_ANNOUNCE]))
+
+
+def file_withdrawal(transfer: int) -> Extension:
+    """What a sender sends when its offer's timeout came before the answer:
+    the receiver closes the question or removes what it took of the file
+    (:meth:`FileReceiver.withdraw`). A peer of the version before file
+    results drops it (an unknown extension channel); the one after takes any
+    message on the channel for an announcement, which it already had."""
+    return Extension(FILE_RESULTS_CHANNEL, bytes([_WITHDRAW]) + transfer.to_bytes(4, "big"))
+
+
+def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> None:
+    """A message from the peer on :data:`FILE_RESULTS_CHANNEL`: its
+    announcement (it sends and takes FileResult), or an offer of its given
+    up. Another first byte is a later version's: ignored."""
+    if payload[:1] == bytes([_WITHDRAW]):
+        if len(payload) != 5:
+            raise ProtocolError("malformed file offer withdrawal")
+        receiver.withdraw(int.from_bytes(payload[1:], "big"))
+    elif payload[:1] == bytes([_ANNOUNCE]):
+        receiver.reports = sender.peer_reports = True
 
 #: ``handler(peer, payload)`` -> optional reply payload sent back on the same channel.
 ExtensionHandler = Callable[[str, bytes], Awaitable[bytes | None]]
@@ -223,6 +261,15 @@ class FileReceiver:
         self.reports = False
         #: Results to send right after their FileAccept (take_result).
         self._unsent: dict[int, FileResult] = {}
+        #: The task asking about each offer whose question is open or
+        #: waiting for its turn: cancelled when the sender gives it up.
+        self._asking: dict[int, asyncio.Task[object]] = {}
+        #: Offers the sender withdrew while they were asked about.
+        self._withdrawn: set[int] = set()
+        #: What the local user was asked, per transfer still open (asked,
+        #: being received, or failed and awaiting its end): for the event
+        #: of a withdrawal.
+        self._infos: dict[int, FileOfferInfo] = {}
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -286,11 +333,36 @@ class FileReceiver:
         ask: Callable[[FileOfferInfo], Awaitable[bool]] | None = None,
     ) -> FileAccept:
         """Ask (through ``ask``, default the consent callback under the
-        timeout) about an admitted offer; open the target file if yes."""
+        timeout) about an admitted offer; open the target file if yes. An
+        offer the sender withdraws meanwhile closes the question (the task
+        asking is cancelled) and is refused, whatever the answer."""
+        # The question is asked in this task, not one of its own: it takes
+        # its turn among the host's questions in the order the offers came.
+        asking = asyncio.current_task()
+        assert asking is not None
+        self._asking[offer.transfer] = asking
+        self._infos[offer.transfer] = info
         try:
             ok = await (ask or self._ask)(info)
+        except asyncio.CancelledError:
+            if offer.transfer not in self._withdrawn:
+                raise
+            ok = False
         finally:
             self.pending -= 1
+            del self._asking[offer.transfer]
+            del self._infos[offer.transfer]  # back below while the file is taken
+        if offer.transfer in self._withdrawn:
+            # Withdrawn, whatever the answer (a cancellation that came as the
+            # answer did may have been swallowed by a wait_for on the way).
+            self._withdrawn.discard(offer.transfer)
+            uncancel = getattr(asking, "uncancel", None)  # Python >= 3.11
+            if uncancel is not None:
+                uncancel()
+            self._total -= info.size
+            self.refused += 1
+            self._tell(info, WITHDRAWN, offer.transfer)
+            return FileAccept(offer.transfer, False)
         if not ok or self.directory is None:
             self._total -= info.size
             self.refused += 1
@@ -306,11 +378,10 @@ class FileReceiver:
             self._total -= info.size
             self.refused += 1
             reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
-            if self._on_event is not None:
-                self._on_event(FileRefused(info.peer, info.name, info.size,
-                                           f"could not be saved: {reason}", offer.transfer))
+            self._tell(info, f"could not be saved: {reason}", offer.transfer)
             if not self.reports:
                 return FileAccept(offer.transfer, False)
+            self._infos[offer.transfer] = info
             self._failed[offer.transfer] = (info.name, info.size, f"could not be saved: {reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
@@ -318,7 +389,37 @@ class FileReceiver:
             self._total -= info.size
             raise
         self._active[offer.transfer] = _Incoming(path, fd, offer.size)
+        self._infos[offer.transfer] = info
         return FileAccept(offer.transfer, True)
+
+    def _tell(self, info: FileOfferInfo, why: str, transfer: int) -> None:
+        """Tell the local user at once that a file is not saved, and why."""
+        if self._on_event is not None:
+            self._on_event(FileRefused(info.peer, info.name, info.size, why, transfer))
+
+    def withdraw(self, transfer: int) -> None:
+        """The sender gave the offer up (its timeout came before it had this
+        side's answer): the question is closed (:meth:`decide` refuses it),
+        or the file begun is removed and its space given back; the local
+        user is told. An offer already answered no, refused unasked or
+        ended: nothing to do. One never offered: ProtocolError."""
+        if transfer not in self._asked:
+            raise ProtocolError(f"withdrawal of transfer {transfer}, which was not offered")
+        asking = self._asking.get(transfer)
+        if asking is not None:
+            if transfer not in self._withdrawn:
+                self._withdrawn.add(transfer)
+                asking.cancel()  # decide() refuses it and tells the user
+            return
+        info = self._infos.pop(transfer, None)
+        self._unsent.pop(transfer, None)
+        if self._failed.pop(transfer, None) is not None:
+            return  # it could not be saved, and the local user was told so
+        if transfer in self._active:
+            self._total -= self._active[transfer].size
+            self._abort(transfer)
+            if info is not None:
+                self._tell(info, WITHDRAWN, transfer)
 
     def take_result(self, transfer: int) -> FileResult | None:
         """The FileResult to send right after :meth:`decide`'s FileAccept
@@ -398,6 +499,7 @@ class FileReceiver:
     def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
         """The file, complete and checked, or None if it could not be saved
         here (:meth:`end` says so in an event)."""
+        self._infos.pop(end.transfer, None)
         if self._failed.pop(end.transfer, None) is not None:
             return None
         inc = self._active.pop(end.transfer, None)
@@ -456,12 +558,16 @@ class FileSender:
     """Offers files to the peer and streams them once accepted.
 
     An offer not answered within ``timeout`` is given up (:meth:`send_file`
-    returns False). Its answer may still come: the peer asks its user one
-    question at a time and times each from when it is put, so an offer that
-    waited behind others is answered late. That answer is ignored (counted in
-    ``late``), never taken for a protocol error; the peer's half file goes
-    when the session ends. An answer to an offer never made, or a second
-    answer, is a ProtocolError.
+    returns False, "declined"). Which came first, the answer or the
+    timeout, is decided once, synchronously on the loop (:meth:`on_accept`
+    and :meth:`_give_up` each take the offer out of ``_waiting``; the other
+    then finds it gone), so an answer that comes as the timeout fires is
+    never lost between them. A given-up offer is withdrawn at the peer
+    (:func:`file_withdrawal`: it closes its question or removes the file
+    it began), and its answer, which may still come (the peer asks its user
+    one question at a time and times each from when it is put), is ignored
+    (counted in ``late``), never taken for a protocol error. An answer to
+    an offer never made, or a second answer, is a ProtocolError.
 
     To a peer that announced file results (:attr:`peer_reports`), an
     accepted file is "delivered" only once the peer's FileResult says it was
@@ -480,7 +586,7 @@ class FileSender:
         self._timeout = timeout
         self._peer = safe_text(peer)
         self._on_event = on_event
-        self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self._waiting: dict[int, asyncio.Future[bool | None]] = {}
         self._given_up: set[int] = set()
         #: Accepted transfers of a reporting peer, until its FileResult.
         self._results: dict[int, asyncio.Future[FileResult]] = {}
@@ -517,7 +623,7 @@ class FileSender:
             await self._send(result)
 
     def on_accept(self, msg: FileAccept) -> None:
-        fut = self._waiting.pop(msg.transfer, None)
+        fut = self._waiting.pop(msg.transfer, None)  # the answer is first: see _give_up
         if fut is None and msg.transfer in self._given_up:
             self._given_up.discard(msg.transfer)
             self.late += 1
@@ -530,8 +636,15 @@ class FileSender:
             # Known now, in the receive loop: the announcement came before
             # this answer on the same channel, if at all.
             self._results[msg.transfer] = asyncio.get_running_loop().create_future()
-        if not fut.done():
-            fut.set_result(msg.accepted)
+        fut.set_result(msg.accepted)
+
+    def _give_up(self, transfer: int) -> None:
+        """The offer's timeout, on the loop: if no answer came before, the
+        offer is given up now (:meth:`send` withdraws it at the peer)."""
+        fut = self._waiting.pop(transfer, None)
+        if fut is not None:  # else the answer came first
+            self._given_up.add(transfer)
+            fut.set_result(None)
 
     def on_result(self, msg: FileResult) -> None:
         """The peer's FileResult: for an accepted transfer, once."""
@@ -567,16 +680,24 @@ class FileSender:
         name = name or path.name
         transfer = self._next
         self._next += 1
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool | None] = loop.create_future()  # None: given up
         self._waiting[transfer] = fut
-        await self.announce()
-        await self._send(FileOffer(transfer, name, data_size))
         try:
-            accepted = await asyncio.wait_for(fut, self._timeout)
-        except asyncio.TimeoutError:
-            self._waiting.pop(transfer, None)
-            self._given_up.add(transfer)
-            accepted = False
+            await self.announce()
+            await self._send(FileOffer(transfer, name, data_size))
+            timer = loop.call_later(self._timeout, self._give_up, transfer)
+            try:
+                accepted = await asyncio.shield(fut)
+            finally:
+                timer.cancel()
+        finally:
+            if not fut.done():  # cancelled: whatever answer comes is late
+                self._give_up(transfer)
+        if accepted is None:
+            with contextlib.suppress(ScreencodecError, OSError):  # the session ended
+                await self._send(file_withdrawal(transfer))
+            return self._outcome(name, data_size, transfer, "declined", "no answer in time")
         if not accepted:
             return self._outcome(name, data_size, transfer, "declined")
         result = self._results.get(transfer)
@@ -584,9 +705,11 @@ class FileSender:
             await self._stream(path, data_size, transfer, result)
             if result is None:
                 return self._outcome(name, data_size, transfer, "unconfirmed")
-            try:
-                answer = await asyncio.wait_for(asyncio.shield(result), self._timeout)
-            except asyncio.TimeoutError:
+            # Not wait_for: a result set as the timeout fires is taken.
+            await asyncio.wait({result}, timeout=self._timeout)
+            if result.done():
+                answer = result.result()
+            else:
                 self._given_up.add(transfer)
                 answer = FileResult(transfer, False, "no answer from the peer")
         finally:

@@ -99,6 +99,7 @@ from screencodec.transport.session.sidechannels import (
     FileOfferInfo,
     FileReceiver,
     FileSender,
+    file_channel,
 )
 from screencodec.wire import Op, split_frame
 from screencodec.wire.format import UPDATE_HEADER
@@ -464,7 +465,7 @@ class Viewer:
         elif isinstance(msg, m.FileResult) and self.sender.peer_reports:
             self.sender.on_result(msg)
         elif isinstance(msg, m.Extension) and msg.channel == FILE_RESULTS_CHANNEL:
-            self.files.reports = self.sender.peer_reports = True
+            file_channel(self.files, self.sender, msg.payload)
         elif isinstance(msg, m.Extension):
             handler = self.extensions.get(msg.channel)
             if handler is not None:
