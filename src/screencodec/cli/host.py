@@ -44,6 +44,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -714,7 +715,7 @@ async def _host_main(args: argparse.Namespace) -> int:
     sayer = asyncio.ensure_future(commands.run(terminal.commands))
     watchers = _start_watchers(host)
     opened: Any = None
-    stopped = _stop_on_signals(done)
+    stopped = _stop_on_signals(done, ui)
 
     def on_lost(_: object) -> Any:
         # Someone else registered our code at the relay (it restarted and
@@ -729,15 +730,28 @@ async def _host_main(args: argparse.Namespace) -> int:
         return new
 
     try:
-        opened, where = await _open(args, creds, on_channel, timeouts, on_lost,
-                                    on_status=_relay_status(ui))
-        ui.say(
-            f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
-            "Read both to your support agent. Nothing is shared until you answer y.\n"
-            f"To write to your agent, type {SAY} and your message, then Enter."
-            " Type /help for the other commands."
-        )
-        await done.wait()
+        # A stop (Ctrl-C, a signal) while still listening or registering
+        # ends the start too: the relay may take 10 s to answer.
+        opening = asyncio.ensure_future(_open(args, creds, on_channel, timeouts, on_lost,
+                                              on_status=_relay_status(ui)))  # fmt: skip
+        stopping = asyncio.ensure_future(done.wait())
+        try:
+            await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not opening.done():
+                opening.cancel()
+                await asyncio.wait({opening})
+        if not opening.cancelled():
+            opened, where = opening.result()
+        if not done.is_set():
+            ui.say(
+                f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
+                "Read both to your support agent. Nothing is shared until you answer y.\n"
+                f"To write to your agent, type {SAY} and your message, then Enter."
+                " Type /help for the other commands."
+            )
+            await done.wait()
     finally:
         # Also on Ctrl-C (this task is cancelled): the local user must see
         # that sharing stopped, not just that the program ended.
@@ -764,12 +778,18 @@ async def _host_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_signals(done: asyncio.Event) -> list[int]:
+def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions) -> list[int]:
     """SIGTERM (a logout, a service manager) and SIGHUP (the terminal window
     closed; unless ignored, as under nohup) end the host as /end does: the
     agent gets a Bye, the recording is closed complete, and what the agent
     held is let go. Killed outright, the agent's keys would stay down on the
-    user's screen. Returns the list the signals received are appended to."""
+    user's screen. Returns the list the signals received are appended to.
+
+    Ctrl-C (SIGINT) ends it the same way, as the local user's own stop, and
+    a Ctrl-C pressed again while the host stops is told it is under way and
+    changes nothing. Before, asyncio's handler raised KeyboardInterrupt at the
+    second one wherever the shutdown was: a traceback, the recording left
+    incomplete, the sharing banner never taken down."""
     stopped: list[int] = []
     loop = asyncio.get_running_loop()
 
@@ -777,9 +797,19 @@ def _stop_on_signals(done: asyncio.Event) -> list[int]:
         stopped.append(sig)
         done.set()
 
+    def on_interrupt() -> None:
+        if done.is_set() and not told:
+            told.append(True)
+            ui.say("(stopping: ending the session and closing what it opened; one moment)")
+        done.set()
+
+    told: list[bool] = []
     for sig in ending_signals():
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, on_signal, sig)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # else started in the background
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, on_interrupt)
     return stopped
 
 
@@ -811,6 +841,11 @@ def run_host(args: argparse.Namespace) -> int:
     except _StartError as exc:
         print(f"screencodec host: {exc}", file=sys.stderr, flush=True)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before the host's own handler is in place
         print("\nsharing stopped", flush=True)
         return 0
+    finally:
+        # The host has ended: a Ctrl-C pressed now (the loop's handler is gone
+        # with the loop) must not turn the exit into a traceback or status 130.
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
