@@ -55,6 +55,11 @@ class PtyHost:
              "--size", "160x120", "--control", "none", "--once", *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
         )  # fmt: skip
+        self._collect(master, slave)
+
+    def _collect(self, master: int, slave: int) -> None:
+        """Start collecting what the program on ``slave`` (just started)
+        prints (a subclass runs another program: test_view_cli_send_screens)."""
         os.close(slave)
         self._master = master
         self._raw = bytearray()

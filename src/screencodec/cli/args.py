@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["address", "size", "unusable_folder"]
+__all__ = ["address", "pixels", "size", "unusable_folder"]
 
 
 def address(text: str) -> tuple[str, int]:
@@ -24,6 +24,17 @@ def size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WxH, not {text!r}") from None
     return w, h
+
+
+def pixels(text: str) -> int:
+    """A number of pixels (``view --max-pixels``) for argparse: a positive
+    whole number, digits with ``_`` or ``,`` between groups allowed
+    (``48_000_000``, ``48,000,000``)."""
+    digits = text.strip().replace("_", "").replace(",", "")
+    if not (digits.isascii() and digits.isdigit()) or int(digits) == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of pixels (a whole number above 0, like 48000000), not {text!r}")
+    return int(digits)
 
 
 def unusable_folder(folder: Path) -> str | None:

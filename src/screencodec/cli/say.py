@@ -4,7 +4,8 @@ alike: one parser, so the two terminals never disagree on what a line is.
 A line whose first non-blank character is ``/`` is a command line:
 ``/say TEXT`` is a message to the other side, and the host also knows
 ``/view``, ``/end``, ``/send PATH`` and ``/help`` (:data:`HOST_COMMANDS`), the
-agent's terminal ``/help`` (:data:`VIEW_COMMANDS`).
+agent's terminal ``/send PATH``, ``/monitor N`` and ``/help``
+(:data:`VIEW_COMMANDS`). :func:`file_to_send` reads the PATH of a ``/send``.
 A command line, known or not, is never the answer to a question: a mistyped
 ``/veiw`` must not be read as "no" to the question on screen. Every other
 line is left to the command (the host's consent answers, for instance).
@@ -13,11 +14,13 @@ line is left to the command (the host's consent answers, for instance).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from screencodec.transport.channel.display import safe_text
 
 __all__ = [
-    "HOST_COMMANDS", "SAY", "VIEW_COMMANDS", "Command", "command", "help_lines", "said", "unknown",
+    "HOST_COMMANDS", "SAY", "VIEW_COMMANDS", "Command", "command", "file_to_send", "help_lines",
+    "said", "unknown",
 ]  # fmt: skip
 
 #: The command that starts a chat line.
@@ -35,6 +38,8 @@ HOST_COMMANDS = (
 #: The agent's terminal commands (``screencodec view``), as ``/help`` lists them.
 VIEW_COMMANDS = (
     ("/say TEXT", "write TEXT to the host's user"),
+    ("/send PATH", "offer the file PATH to the host's user, who is asked whether to accept it"),
+    ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
     ("/help", "list these commands"),
     ("Ctrl-C", "leave the session"),
 )
@@ -80,3 +85,24 @@ def said(line: str) -> str | None:
     if typed is None or typed.name != SAY[1:]:
         return None
     return typed.arg
+
+
+def file_to_send(arg: str) -> Path | str:
+    """The file the PATH of a ``/send PATH`` line names (quotes around it, as
+    a pasted or dropped path has, taken off; ``~`` expanded), or, when there
+    is none that can be sent, the line that says why in words: no PATH, no
+    such file, not a file, or not readable (with the system's reason)."""
+    if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"":
+        arg = arg[1:-1]
+    if not arg:
+        return "(usage: /send PATH)"
+    path = Path(arg).expanduser()
+    shown = safe_text(path, 300)
+    try:
+        if not path.is_file():
+            return f"(not sent: {shown}: {'not a file' if path.exists() else 'no such file'})"
+        with path.open("rb"):
+            pass
+    except OSError as exc:  # permission denied (the file's, or a folder's on the way)
+        return f"(not sent: {shown}: {(exc.strerror or str(exc)).lower()})"
+    return path

@@ -1,7 +1,12 @@
 """The ``screencodec view`` command: watch a shared screen, optionally take control.
 
 In the terminal, the host's chat is printed as ``host says: TEXT`` and a
-line typed as ``/say TEXT`` is sent to the host's user. With ``--web`` the
+line typed as ``/say TEXT`` is sent to the host's user. ``/send PATH``
+offers a file to the host's user (:class:`_Sending`: one line when it is
+offered, one with the outcome: saved, declined, or not saved and why).
+A host with more than one screen has them listed, each over ``--max-pixels``
+marked too large, and ``/monitor N`` switches (:class:`_Screens`: one too
+large is refused before the host is asked). With ``--web`` the
 screen is shown in a browser page served on 127.0.0.1
 (:mod:`screencodec.web`): the page decodes the wire format itself, and
 pointer, keyboard, chat, files and monitors are handled there.
@@ -33,16 +38,28 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from screencodec.cli.args import address, unusable_folder
-from screencodec.cli.say import SAY, VIEW_COMMANDS, command, help_lines, said, unknown
+from screencodec.cli.args import address, pixels, unusable_folder
+from screencodec.cli.say import (
+    SAY,
+    VIEW_COMMANDS,
+    Command,
+    command,
+    file_to_send,
+    help_lines,
+    said,
+    unknown,
+)
 from screencodec.cli.terminal import StatusLines, ending_signals, in_words, rtt_band, tell
+from screencodec.decoder import too_large
 from screencodec.errors import (
     AccessRefusedError,
     ProtocolError,
     RefuseCode,
     ScreencodecError,
+    SessionClosedError,
     TransportError,
 )
+from screencodec.geometry import Monitor
 from screencodec.transport.channel.codes import (
     CODE_DIGITS,
     PASSWORD_LENGTH,
@@ -50,7 +67,9 @@ from screencodec.transport.channel.codes import (
     parse_code,
 )
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW
+from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from screencodec.transport.session.refusal import Refusal
@@ -83,6 +102,11 @@ def register(subparsers: Any) -> None:
                    help="only print the page's address, do not open a browser")  # fmt: skip
     v.add_argument("--download-dir", type=Path, metavar="DIR",
                    help="with --web: where files the user sends you are saved")  # fmt: skip
+    v.add_argument("--max-pixels", type=pixels, default=DEFAULT_MAX_PIXELS, metavar="N",
+                   help="the largest host screen shown, in pixels (default"
+                        f" {DEFAULT_MAX_PIXELS}: an 8K screen, three 4K side by side);"
+                        " a larger one ends the session, and is marked in the list of"
+                        " the host's screens")  # fmt: skip
     v.set_defaults(func=run_view)
 
 
@@ -180,7 +204,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     options = WebOptions(
         who=args.name, port=args.web_port, control=args.control,
         open_browser=not args.no_open, download_dir=args.download_dir, on_url=show,
-        on_step=step,
+        on_step=step, max_pixels=args.max_pixels,
     )  # fmt: skip
     web = WebViewer(lambda: _connect(args, password), options)
     # Ctrl-C, SIGTERM, SIGHUP and --duration leave as the page's Leave button
@@ -203,7 +227,8 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             port = f"port {args.web_port}" if args.web_port else "a port"
             why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
-        tell(ended_words(_yours(str(reason), LEFT_HERE)))
+        tell(ended_words(_yours(str(reason), LEFT_HERE))
+             + _over_limit_hint(str(reason), args.max_pixels, web=True))
     return 0
 
 
@@ -314,13 +339,14 @@ async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | N
     return False, None
 
 
-async def _chat(viewer: Any) -> None:
-    """Show the host's chat (the viewer passed it through safe_text) and send
-    the lines typed as ``/say TEXT``; ``/help`` lists the commands, and any
-    other line is answered with one line saying it was not sent and how to
-    write (it was dropped without a word: an agent typing "hello" saw
-    nothing happen). stdin is read by a daemon thread: a waiting read must
-    not keep the process alive."""
+async def _chat(viewer: Any, screens: _Screens) -> None:
+    """Show the host's chat (the viewer passed it through safe_text) and carry
+    out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
+    (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
+    ``/help`` lists the commands, and any other line is answered with one
+    line saying it was not sent and how to write (it was dropped without a
+    word: an agent typing "hello" saw nothing happen). stdin is read by a
+    daemon thread: a waiting read must not keep the process alive."""
     from screencodec.transport.session.events import (
         ChatReceived,
         FileRefused,
@@ -352,12 +378,13 @@ async def _chat(viewer: Any) -> None:
 
     threading.Thread(target=read, name="view-terminal", daemon=True).start()
     printer = asyncio.ensure_future(shown())
+    sending = _Sending(viewer)
     try:
         while True:
             line = await typed.get()
             text = said(line)
             if text is None:
-                tell(_not_chat(line))
+                await _command(line, sending, screens)
                 continue
             if not text:
                 continue  # a bare /say: nothing to send
@@ -366,13 +393,163 @@ async def _chat(viewer: Any) -> None:
             except ScreencodecError:
                 return  # the session is ending
             print(f"you said: {safe_text(text, 1000)}", flush=True)
+    except ScreencodecError:
+        return  # the session is ending (a /monitor could not be sent)
     finally:
         printer.cancel()
+        sending.cancel()
+
+
+async def _command(line: str, sending: _Sending, screens: _Screens) -> None:
+    """Carry out a typed line that is not chat: ``/send``, ``/monitor``, or
+    the answer of :func:`_not_chat`."""
+    typed = command(line)
+    if typed is not None and typed.name == "send":
+        sending.start(typed.arg)
+    elif typed is not None and typed.name == "monitor":
+        await screens.select(typed.arg)
+    else:
+        tell(_not_chat(line))
+
+
+class _Sending:
+    """The files the agent offers with ``/send PATH``, each in a task of its
+    own (the host's user may take a minute to answer, and chat goes on
+    meanwhile): one line when it is offered, one with what became of it
+    (the :class:`~screencodec.transport.session.events.FileSent` the
+    viewer's sender returns), or one saying why it was not offered."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, arg: str) -> None:
+        path = file_to_send(arg)
+        if isinstance(path, str):
+            tell(path)
+            return
+        task = asyncio.ensure_future(self._offer(path))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def _offer(self, path: Path) -> None:
+        name = safe_text(path.name, 200)
+        try:
+            size = path.stat().st_size
+            tell(f"offering {name} ({size} bytes) to the host's user, who is asked whether"
+                 " to accept it")  # fmt: skip
+            sent = await self.viewer.sender.send(path)
+        except SessionClosedError:
+            tell(f"(not sent: {name}: the session ended)")
+            return
+        except (ScreencodecError, OSError) as exc:  # the file went away meanwhile, say
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            tell(f"(not sent: {name}: {safe_text(why, 200).lower()})")
+            return
+        tell(_sent_words(name, sent.size, sent.outcome, sent.why))
+
+
+def _sent_words(name: str, size: int, outcome: str, why: str) -> str:
+    """What became of a file the agent sent, in words (``outcome`` and
+    ``why``: FileSent's; ``why`` is the host's, through safe_text)."""
+    if outcome == "delivered":
+        return f"delivered {name} ({size} bytes): the host saved it"
+    if outcome == "failed":  # accepted, then not saved (its folder gone, a full disk)
+        return f"the host could not save {name}: {safe_text(why, 200) or 'no reason given'}"
+    if outcome == "unconfirmed":  # a host of a version that does not report results
+        return f"sent {name} ({size} bytes) to the host (it does not say whether it saved it)"
+    return (f"the host did not accept {name}: its user said no or did not answer in time,"
+            " or the host takes no files (or none this large)")  # fmt: skip
+
+
+#: The most rows of the host's screen list printed (the wire allows 64).
+_SCREENS_SHOWN = 16
+
+
+class _Screens:
+    """The host's screens in the agent's terminal: listed when the host has
+    more than one (its MonitorList, only numbers), each whose picture is
+    over the viewer's ``max_pixels`` marked "too large for this viewer";
+    a switch the host made is one line. ``/monitor N`` (:meth:`select`)
+    asks the host for screen N, unless the terminal can say at once why
+    not: no such screen, the one shown, or one too large (the host would
+    switch, and the session end on its first picture)."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        self._told: tuple[tuple[Monitor, ...], int] | None = None
+
+    def seen(self, msg: m.Message) -> None:
+        """A message from the host (the viewer's ``on_message``)."""
+        if not isinstance(msg, m.MonitorList):
+            return
+        told, self._told = self._told, (msg.monitors, msg.current)
+        if sum(mon.index != 0 for mon in msg.monitors) < 2:
+            return  # nothing to choose from
+        if told is not None and told[0] == msg.monitors:
+            if told[1] != msg.current:
+                tell(f"now watching {self._name(msg.current)}")
+            return
+        tell(self._listed(msg.monitors, msg.current))
+
+    def _listed(self, monitors: tuple[Monitor, ...], current: int) -> str:
+        lines = [f"the host has {sum(mon.index != 0 for mon in monitors)} screens;"
+                 " type /monitor N to watch screen N:"]  # fmt: skip
+        for mon in monitors[:_SCREENS_SHOWN]:
+            what = "all screens, " if mon.index == 0 else ""
+            notes = [*(["primary"] if mon.primary else []),
+                     *(["watching"] if mon.index == current else []),
+                     *(["too large for this viewer"] if self._too_large(mon) else [])]
+            noted = f" ({', '.join(notes)})" if notes else ""
+            lines.append(f"  {mon.index}: {what}{mon.width}x{mon.height}{noted}")
+        if len(monitors) > _SCREENS_SHOWN:
+            lines.append(f"  ... and {len(monitors) - _SCREENS_SHOWN} more")
+        if any(self._too_large(mon) for mon in monitors):
+            lines.append(f"(a screen too large for this viewer is over its limit of"
+                         f" {self.viewer.max_pixels} pixels: --max-pixels sets it)")
+        return "\n".join(lines)
+
+    def _too_large(self, mon: Monitor) -> bool:
+        return too_large(mon.width, mon.height, self.viewer.max_pixels) is not None
+
+    def _monitor(self, index: int) -> Monitor | None:
+        return next((mon for mon in self.viewer.monitors if mon.index == index), None)
+
+    def _name(self, index: int) -> str:
+        """``screen N (WxH)``, or ``all screens (WxH)`` for 0."""
+        mon = self._monitor(index)
+        size = "" if mon is None else f" ({mon.width}x{mon.height})"
+        return f"{'all screens' if index == 0 else f'screen {index}'}{size}"
+
+    async def select(self, arg: str) -> None:
+        """``/monitor ARG``: ask the host for screen ARG, or say why not."""
+        if not (arg.isascii() and arg.isdigit()):
+            tell("(usage: /monitor N: N is the number of one of the host's screens, 0 for all)")
+            return
+        index = int(arg)
+        mon = self._monitor(index)
+        if mon is None:
+            numbers = ", ".join(str(x.index) for x in self.viewer.monitors) or "none listed yet"
+            tell(f"(not switched: the host has no screen {index}; its screens: {numbers})")
+        elif index == self.viewer.monitor:
+            tell(f"(you are watching {self._name(index)} already)")
+        elif self._too_large(mon):
+            tell(f"(not switched: {self._name(index)} is too large for this viewer, over"
+                 f" its limit of {self.viewer.max_pixels} pixels;"
+                 f" {_watch_it(mon.width * mon.height)})")  # fmt: skip
+        else:
+            await self.viewer.select_monitor(index)
+            tell(f"asked the host for {self._name(index)}")
 
 
 def _not_chat(line: str) -> str:
-    """The answer to a typed line that is not ``/say TEXT``."""
-    typed = command(line)
+    """The answer to a typed line that is not ``/say TEXT``, ``/send`` or
+    ``/monitor``."""
+    typed: Command | None = command(line)
     if typed is not None and typed.name == "help":
         return help_lines(VIEW_COMMANDS)
     if typed is not None:
@@ -398,8 +575,6 @@ def _tell_control(viewer: Viewer, bridge: WebBridge) -> None:
     taking control back, or the page's own give-back (the bridge holds
     control back until the host's answer: read before its own
     ``on_message``, which this wraps, clears it)."""
-    from screencodec.transport.session import messages as m
-
     page = viewer.on_message
     had = CONTROL in viewer.level
     # A refusal is known only when the bridge's request returns (Viewer.refusal
@@ -447,7 +622,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
         if channel is None:
             tell(ended_words(LEFT))
             return 0
-        viewer = Viewer(channel, who=args.name)
+        viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels)
         # The password is proven; the host now asks its user. It does not say
         # for how long (its --consent-timeout), so no number is shown.
         print("waiting for the host's user to accept...", flush=True)
@@ -459,7 +634,9 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             return 0
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
-    chat = asyncio.ensure_future(_chat(viewer))
+    screens = _Screens(viewer)
+    viewer.on_message = screens.seen
+    chat = asyncio.ensure_future(_chat(viewer, screens))
     task = asyncio.ensure_future(viewer.run())
     with _leave_on_signals() as left, contextlib.ExitStack() as stack:
         stack.callback(chat.cancel)
@@ -495,7 +672,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
         finally:
             tick.cancel()
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
-        tell(ended_words(str(reason)))
+        tell(ended_words(str(reason)) + _over_limit_hint(str(reason), viewer.max_pixels))
         if args.snapshot is not None and viewer.framebuffer is not None:
             try:
                 _write_snapshot(viewer, args.snapshot, args.snapshot_cursor)
@@ -503,6 +680,30 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
     return 0
+
+
+def _over_limit_hint(reason: str, max_pixels: int, *, web: bool = False) -> str:
+    """What to do about a session this viewer ended because the host's
+    picture was over ``--max-pixels`` (its reason is :func:`too_large`'s,
+    "the host's screen is WxH, over this viewer's limit of N pixels"); ""
+    for any other end. With ``web``, a picture the page cannot draw at all
+    is to be watched in the terminal (the page needs the web extra, aiohttp)."""
+    size = re.match(r"the host's screen is (\d+)x(\d+),", reason)
+    if size is None or reason != too_large(int(size[1]), int(size[2]), max_pixels):
+        return ""
+    needed = int(size[1]) * int(size[2])
+    if web:
+        from screencodec.web.bridge import PAGE_MAX_PIXELS
+
+        if needed > PAGE_MAX_PIXELS:
+            return (f" (the web page draws at most {PAGE_MAX_PIXELS} pixels:"
+                    f" {_watch_it(needed, ' without --web,')})")  # fmt: skip
+    return f" ({_watch_it(needed)})"
+
+
+def _watch_it(needed: int, how: str = "") -> str:
+    """What to type to watch a picture of ``needed`` pixels."""
+    return f"to watch it, start screencodec view{how} with --max-pixels {needed}"
 
 
 def _status(viewer: Viewer, status: StatusLines, now: float) -> str | None:
@@ -565,6 +766,20 @@ NOT_A_PASSWORD = (f"that is not a session password: {PASSWORD_LENGTH} letters an
                   " like 7kq2m9xa (there is no 0, 1, l or o in one)")
 
 
+def _page_draws(max_pixels: int) -> bool:
+    """Whether the web page draws pictures of ``max_pixels`` (``--max-pixels``
+    with ``--web``); if not, one line says so. The page's own decoder takes
+    at most PAGE_MAX_PIXELS: a larger limit would be lowered without a word."""
+    from screencodec.web.bridge import PAGE_MAX_PIXELS
+
+    if max_pixels <= PAGE_MAX_PIXELS:
+        return True
+    print(f"error: --max-pixels {max_pixels}: the web page draws at most {PAGE_MAX_PIXELS}"
+          " pixels (leave out --web to watch a larger screen in the terminal)",
+          file=sys.stderr)  # fmt: skip
+    return False
+
+
 def _well_formed(text: str, parse: Callable[[str], str], error: str) -> bool:
     """Whether ``parse`` takes ``text``; if not, ``error`` is printed."""
     try:
@@ -613,6 +828,8 @@ def run_view(args: argparse.Namespace) -> int:
         return 2
     if args.web and importlib.util.find_spec("aiohttp") is None:
         print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
+        return 2
+    if args.web and not _page_draws(args.max_pixels):
         return 2
     # A code or password of the wrong form (misheard) is told here at once,
     # before anything connects or a page opens.
