@@ -453,7 +453,8 @@ def _play_web(args: argparse.Namespace) -> int:
         print("keep this link private: it admits one page, once", flush=True)
 
     options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
-                              private_key=args.key, on_url=on_url)  # fmt: skip
+                              private_key=args.key, on_url=on_url,
+                              on_step=lambda text: print(text, flush=True))  # fmt: skip
     try:
         reason = asyncio.run(RecordingPlayback(args.file, options).run())
     except KeyboardInterrupt:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from screencodec.recording import Player, RecordingReader
 from screencodec.recording.player import CursorTrack
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
+from screencodec.web.run import open_browser
 from screencodec.web.schema import parse_page_message
 from screencodec.web.server import WebServer
 
@@ -305,6 +305,8 @@ class PlaybackOptions:
     grace: float | None = 30.0
     private_key: Path | None = None
     on_url: Callable[[str], None] = field(default=lambda url: None)
+    #: Told in words what a terminal should know (no browser could be opened).
+    on_step: Callable[[str], None] = field(default=lambda text: None)
 
 
 class RecordingPlayback:
@@ -332,7 +334,7 @@ class RecordingPlayback:
             self.listening.set()
             opts.on_url(self.url)
             if opts.open_browser:
-                await asyncio.to_thread(webbrowser.open, self.url)
+                await open_browser(self.url, opts.on_step)
             await bridge.hello
             bridge.announce()
             driver = asyncio.ensure_future(bridge.drive())

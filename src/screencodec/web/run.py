@@ -59,6 +59,19 @@ class WebOptions:
     on_step: Callable[[str], None] = field(default=lambda text: None)
 
 
+#: Said (``on_step``) when the link could not be opened in a browser here
+#: (no display, as over SSH, and no text browser either).
+NO_BROWSER = "no browser could be opened here: open the link above in a browser on this machine"
+
+
+async def open_browser(url: str, say: Callable[[str], None]) -> None:
+    """Open ``url`` in this machine's browser; ``say`` :data:`NO_BROWSER` when
+    none could be (``webbrowser.open`` is False): the terminal said it was
+    opening it."""
+    if not await asyncio.to_thread(webbrowser.open, url):
+        say(NO_BROWSER)
+
+
 class WebViewer:
     """Runs the session: ``await WebViewer(connect, options).run()`` returns why
     it ended. ``url`` is set once the server listens; ``viewer`` once joined.
@@ -117,7 +130,7 @@ class WebViewer:
             opts.on_url(self.url)
             try:
                 if opts.open_browser:
-                    await self._unless_leaving(asyncio.to_thread(webbrowser.open, self.url))
+                    await self._unless_leaving(open_browser(self.url, opts.on_step))
                 hello = await self._unless_leaving(
                     asyncio.wait_for(bridge.hello, opts.page_timeout)
                 )
