@@ -9,16 +9,23 @@
   beside it still read "Connected"; it now reads "Not connected";
 - the host's user typed ``/end`` (or pressed Ctrl-C): the banner read "The
   session has ended: the host's user ended the session." where docs/web.md
-  promises "The session has ended: the user stopped sharing."
+  promises "The session has ended: the user stopped sharing.";
+- the user said yes over a slow link (10 kbit/s: 9 s to the first picture):
+  the empty screen said only "Connected" in its middle, as if nothing would
+  come; it now says the first picture is on its way.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from selenium.webdriver.common.by import By
 
 from screencodec.capture import open_source
+from screencodec.capture.base import SourceWrapper
 from screencodec.cli.host import ENDED_BY_USER
 from screencodec.transport import CONTROL, Grant, HostConfig
 from screencodec.web import WebOptions
@@ -86,3 +93,33 @@ def test_the_host_commands_end_reads_the_user_stopped_sharing() -> None:
     for layer in ("host said bye: ", "channel closed: closed by peer: "):
         assert _ended_text(layer + ENDED_BY_USER) == (
             "The session has ended: the user stopped sharing.")  # fmt: skip
+
+
+class _HeldSource(SourceWrapper):
+    """Grabs nothing until :attr:`go` is set (the host grabs in a worker
+    thread): the first picture is as late as the test wants, like a slow
+    link's."""
+
+    def __init__(self) -> None:
+        super().__init__(open_source("synthetic", width=320, height=200, scenario="idle"))
+        self.go = threading.Event()
+
+    def grab(self) -> npt.NDArray[np.uint8]:
+        self.go.wait(30)
+        return super().grab()
+
+
+def test_the_empty_screen_says_the_first_picture_is_coming(browser: Any) -> None:
+    source = _HeldSource()
+    live = LiveSession(source, options=WebOptions(grace=5.0))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["level"] is not None, what="the user's yes")
+        wait_page(browser, lambda s: _text(browser, "status") == "Connected", what="connected")
+        assert _text(browser, "waiting") == "Connected: the first picture is on its way..."
+        source.go.set()
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        assert browser.execute_script("return document.getElementById('waiting').hidden")
+    finally:
+        source.go.set()
+        live.close()

@@ -6,7 +6,9 @@
 // canvas, as ImageBitmaps of each update's dirty rectangles that are drawn
 // here ("bitmap"). Until the first picture, the empty screen says in its
 // middle what the page is waiting for (the header's status: connecting,
-// waiting for the user's answer, or why not).
+// waiting for the user's answer, the first picture, or why not).
+
+export const FIRST_PICTURE = "Connected: the first picture is on its way...";
 
 export class Renderer {
   constructor(screen, cursor, viewport, { mode = "bitmap", repaint = () => {} } = {}) {
@@ -48,8 +50,12 @@ export class Renderer {
     this.waiting = document.getElementById("waiting");
     const status = document.getElementById("status");
     if (this.waiting && status) {
+      // "Connected" (the bridge's status once the user said yes) over an
+      // empty screen read as if nothing would come; on a slow link the
+      // first picture takes seconds.
       this.mirror = () => {
-        if (!this.pictures) this.waiting.textContent = status.textContent;
+        const text = status.textContent;
+        if (!this.pictures) this.waiting.textContent = text === "Connected" ? FIRST_PICTURE : text;
       };
       this.statusWatch = new MutationObserver(this.mirror);
       this.watchStatus = () => this.statusWatch.observe(status, { childList: true, characterData: true, subtree: true });
