@@ -15,7 +15,6 @@ listener)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pty
 import signal
@@ -26,11 +25,10 @@ from pathlib import Path
 import pytest
 
 from screencodec.recording import RecordingReader
-from screencodec.transport import VIEW, Viewer
-from screencodec.transport.connect import connect_direct
 
 from .secure_fixtures import run
 from .test_attack_prompts import PtyHost, _credentials
+from .test_host_cli_commands import join, wait
 
 
 @pytest.fixture
@@ -58,15 +56,10 @@ def test_a_second_ctrl_c_at_the_shutdown_ends_the_host_cleanly(
     host = PtyHost("--record", str(rec))
     try:
         before = termios.tcgetattr(kept_tty[0])
-        port, code, password = _credentials(host)
 
         async def session() -> str:
-            viewer = Viewer(await connect_direct("127.0.0.1", port, code, password), who="Dana")
-            started = asyncio.ensure_future(viewer.start(VIEW))
-            await asyncio.to_thread(host.say_yes, 1)
-            await started
-            task = asyncio.ensure_future(viewer.run())
-            await asyncio.to_thread(host.wait_for, "YOUR SCREEN IS BEING SHARED")
+            _viewer, task = await join(host, _credentials(host), "Dana")
+            await wait(host, "YOUR SCREEN IS BEING SHARED")
             host.proc.send_signal(signal.SIGINT)
             if second == "back_to_back":
                 host.proc.send_signal(signal.SIGINT)

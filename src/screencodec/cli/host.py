@@ -26,6 +26,13 @@ safe_text).
 
 Signals: Ctrl-C, SIGTERM and SIGHUP end the sessions as ``/end`` does (a
 Bye, the agent's held keys let go, the recording closed), then the program.
+A Ctrl-C pressed again while it stops is told that it is under way and
+changes nothing: the exit is the same, status 0 (:func:`_stop_on_signals`).
+
+Typing: on a terminal, what the user has typed of a line is kept whole while
+chat, status and other lines are printed: each is printed where the typed
+text began and the typed text follows it again (:class:`~.terminal.TypedLine`,
+which puts the terminal's modes back however the program ends).
 
 Relay: while registered at a relay (``--relay``), the host says in one line
 when the relay is lost (the code does not work meanwhile; it keeps retrying)
@@ -56,6 +63,7 @@ from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command, help_lines, unknown
 from screencodec.cli.terminal import (
     StatusLines,
+    TypedLine,
     ending_signals,
     in_words,
     rtt_band,
@@ -273,21 +281,23 @@ class _TerminalInput:
     questions, once made (until then every line goes on to them).
     """
 
-    def __init__(self, stdin: TextIO, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, stdin: TextIO, loop: asyncio.AbstractEventLoop,
+                 typed: TypedLine | None = None) -> None:  # fmt: skip
         read_fd, write_fd = os.pipe()
         self.answers: TextIO = os.fdopen(read_fd, "r", encoding="utf-8", errors="replace")
         self._to_questions = os.fdopen(write_fd, "w", encoding="utf-8")
         self.commands: asyncio.Queue[Command] = asyncio.Queue()
         self.ui: TerminalQuestions | None = None
         self._loop = loop
-        threading.Thread(target=self._run, args=(stdin,), name="host-terminal",
+        read = stdin.readline if typed is None else typed.readline
+        threading.Thread(target=self._run, args=(read,), name="host-terminal",
                          daemon=True).start()  # fmt: skip
 
-    def _run(self, stdin: TextIO) -> None:
+    def _run(self, read: Callable[[], str]) -> None:
         try:
             while True:
                 try:
-                    line = stdin.readline()
+                    line = read()
                 except (OSError, ValueError):
                     line = ""
                 if not line:
@@ -674,7 +684,7 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
     return listener, f"listening on {args.bind}:{listener.port}"
 
 
-async def _host_main(args: argparse.Namespace) -> int:
+async def _host_main(args: argparse.Namespace, typed: TypedLine | None = None) -> int:
     from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.channel.limits import Timeouts
     from screencodec.transport.channel.sealed import SecureChannel
@@ -687,7 +697,7 @@ async def _host_main(args: argparse.Namespace) -> int:
     )
     _check_download_dir(args)
     _check_source(args)
-    terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop())
+    terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop(), typed)
     ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
     done = asyncio.Event()
@@ -836,8 +846,15 @@ def _start_watchers(host: Host) -> list[asyncio.Task[None]]:
 
 
 def run_host(args: argparse.Namespace) -> int:
+    # On a terminal, what the person types is kept whole while chat and
+    # status lines are printed (cli/terminal.TypedLine); its modes are put
+    # back however the host ends.
+    typed = TypedLine.on_terminal(sys.stdin, sys.stdout)
+    real_stdout = sys.stdout
+    if typed is not None:
+        sys.stdout = typed.stdout
     try:
-        return asyncio.run(_host_main(args))
+        return asyncio.run(_host_main(args, typed))
     except _StartError as exc:
         print(f"screencodec host: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -849,3 +866,6 @@ def run_host(args: argparse.Namespace) -> int:
         # with the loop) must not turn the exit into a traceback or status 130.
         with contextlib.suppress(ValueError):  # not the main thread
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if typed is not None:
+            typed.close()
+            sys.stdout = real_stdout

@@ -1,26 +1,44 @@
-"""Writing to a terminal that may be gone.
+"""Writing to a terminal that may be gone, and keeping what the person types
+whole while lines are printed.
 
 After SIGHUP (the terminal window was closed) every write to it fails with
 EIO. The commands still end their sessions cleanly then; what they meant to
 print goes nowhere. A line left in stdout's buffer would fail once more at
 exit and make the exit status 120, so once a write fails stdout is pointed at
 /dev/null.
+
+A chat or status line printed while the person has typed half a line used to
+land in the middle of it ("/say helagent 'Dana' says: hi", then "lo" alone
+on the next row). :class:`TypedLine` edits the line itself, as readline
+does: the terminal echoes nothing, the typed text is kept, and a line
+printed meanwhile takes the typed text's place, which is typed again after
+it.
 """
 
 from __future__ import annotations
 
+import atexit
+import codecs
 import contextlib
+import io
 import os
 import re
 import shutil
 import signal
 import sys
+import threading
+import unicodedata
 from collections.abc import Hashable
-from typing import TextIO
+from typing import TextIO, cast
+
+try:
+    import termios
+except ImportError:  # not a POSIX system: lines are read as typed, echoed by the terminal
+    termios = None  # type: ignore[assignment]
 
 __all__ = [
-    "StatusLines", "drop_stdout", "ending_signals", "in_words", "rtt_band", "settle_stdout",
-    "tell",
+    "StatusLines", "TypedLine", "drop_stdout", "ending_signals", "in_words", "rtt_band",
+    "settle_stdout", "tell",
 ]  # fmt: skip
 
 #: Python's spelling of an OSError: "[Errno 111] Connect call failed ('H', P)",
@@ -157,3 +175,219 @@ def rtt_band(rtt_ms: float) -> str:
     if rtt_ms < 200:
         return "fast"
     return "slow" if rtt_ms < 1000 else "very slow"
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide characters two, combining
+    marks none."""
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)  # fmt: skip
+
+
+def _echoed(typed: str) -> str:
+    """``typed`` as the terminal echoed it: a control character as ``^X``
+    (an Escape, a cursor key's sequence), a tab as a space."""
+    return "".join(" " if c == "\t" else f"^{chr(ord(c) ^ 0x40)}"
+                   if unicodedata.category(c) == "Cc" else c for c in typed)  # fmt: skip
+
+
+class TypedLine:
+    """The line a person is typing at a terminal, kept whole while other
+    lines are printed (what readline's redisplay does for a chat client).
+
+    The terminal is put in non-canonical mode without echo (signals stay
+    on: Ctrl-C is still SIGINT); :meth:`readline` reads the keys itself,
+    echoes them and edits the line as the terminal did: Backspace, Ctrl-U
+    (the whole line), Ctrl-W (a word), Enter, Ctrl-D on an empty line (end
+    of input); any other key goes into the line, a control character shown
+    as ``^X`` (a cursor key as ``^[[D``, as the terminal did). Everything the program
+    prints goes through :attr:`stdout`: a line printed while something is
+    typed first takes the typed text off the screen, is printed where the
+    typed text began (after a question's "[y/N] ", say), and the typed text
+    is put back after it, so the person sees it whole and goes on typing.
+    :meth:`close` (also at exit) puts the terminal's modes back.
+
+    State, under one lock (the reader thread echoes, the event loop
+    prints): the text typed so far, what was printed since the last newline
+    (:attr:`_tail`, on the row before the typed text) and what was written
+    and not yet shown (shown at each newline and flush).
+    """
+
+    def __init__(self, fd: int, out: TextIO) -> None:
+        assert termios is not None
+        self._fd = fd
+        self._real = out
+        self._saved = termios.tcgetattr(fd)
+        cc = self._saved[6]
+        self._erase = {cc[termios.VERASE], b"\x7f", b"\x08"}
+        self._kill, self._werase = cc[termios.VKILL], cc[termios.VWERASE]
+        self._eof = cc[termios.VEOF]
+        self._lock = threading.Lock()
+        self._typed = ""
+        self._tail = ""
+        self._unshown = ""
+        self._unread = ""  # keys read past the end of the last line
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._closed = False
+        mode = termios.tcgetattr(fd)
+        mode[3] &= ~(termios.ICANON | termios.ECHO)
+        mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
+        atexit.register(self.close)
+        self.stdout = cast(TextIO, _KeptLineOut(self, out))
+
+    @classmethod
+    def on_terminal(cls, stdin: TextIO, stdout: TextIO) -> TypedLine | None:
+        """A TypedLine when both ``stdin`` and ``stdout`` are a terminal,
+        else None (a pipe, a log: lines are read as they come)."""
+        if termios is None:
+            return None
+        try:
+            if not (stdin.isatty() and stdout.isatty()):
+                return None
+            return cls(stdin.fileno(), stdout)
+        except (OSError, ValueError, termios.error):
+            return None
+
+    def close(self) -> None:
+        """Put the terminal's modes back (the typed text, never sent, is
+        taken off the screen). Once; also at exit."""
+        with self._lock:
+            if self._closed:
+                return
+            with contextlib.suppress(OSError, ValueError):
+                if self._typed:
+                    self._real.write(self._back_to_typed())
+                    self._typed = ""
+                self._show_unshown()
+                self._real.flush()
+            self._closed = True
+        with contextlib.suppress(OSError, ValueError, termios.error):
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+
+    # -- reading (a thread of its own) ------------------------------------
+
+    def readline(self) -> str:
+        """The next line typed, with its newline; "" at the end of input
+        (Ctrl-D on an empty line, the terminal gone, :meth:`close`)."""
+        while True:
+            while self._unread:
+                key, self._unread = self._unread[0], self._unread[1:]
+                line = self._key(key)
+                if line is not None:
+                    return line
+            if self._closed:
+                return ""
+            try:
+                data = os.read(self._fd, 1024)
+            except OSError:
+                data = b""
+            if not data:
+                return ""
+            self._unread = self._decoder.decode(data)
+
+    def _key(self, key: str) -> str | None:
+        """Take one key; the line when it ends one ("" at the end of input)."""
+        with self._lock:
+            if self._closed:
+                return None
+            if key in "\r\n":
+                line, self._typed = self._typed + "\n", ""
+                self._real.write("\n")
+                self._real.flush()
+                self._tail = ""
+                return line
+            raw = key.encode()
+            if raw == self._eof:
+                return "" if not self._typed else None
+            if raw in self._erase:
+                self._retype(self._typed[:-1])
+            elif raw == self._kill:
+                self._retype("")
+            elif raw == self._werase:
+                self._retype(re.sub(r"\S*\s*$", "", self._typed))
+            else:  # as the terminal did, any other key goes into the line
+                self._typed += key
+                self._real.write(_echoed(key))
+                self._real.flush()
+            return None
+
+    def _retype(self, typed: str) -> None:
+        """Show ``typed`` in place of the typed text (lock held)."""
+        if self._typed:
+            self._real.write(self._back_to_typed())
+        self._typed = typed
+        self._real.write(_echoed(typed))
+        self._real.flush()
+
+    # -- printing --------------------------------------------------------
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._unshown += text
+            if "\n" in text:
+                self._show_unshown()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._show_unshown()
+            self._real.flush()
+
+    def _show_unshown(self) -> None:
+        """Print what was written where the typed text began, then the typed
+        text again after it (lock held)."""
+        text, self._unshown = self._unshown, ""
+        if not text:
+            return
+        if self._typed:
+            self._real.write(self._back_to_typed() + text + _echoed(self._typed))
+        else:
+            self._real.write(text)
+        self._tail = (self._tail + text).rpartition("\n")[2]
+        self._real.flush()
+
+    def _back_to_typed(self) -> str:
+        """The control sequence that takes the cursor back to where the
+        typed text begins and clears the screen from there (the text may
+        have wrapped over rows; a terminal that wraps late keeps the cursor
+        on a full row's last column)."""
+        try:
+            columns = os.get_terminal_size(self._real.fileno()).columns
+        except (OSError, ValueError):
+            columns = 0
+        columns = columns if columns > 0 else shutil.get_terminal_size().columns
+        start = _width(self._tail) % columns
+        rows = (start + _width(_echoed(self._typed)) - 1) // columns
+        up = f"\x1b[{rows}A" if rows > 0 else ""
+        right = f"\x1b[{start}C" if start else ""
+        return f"{up}\r{right}\x1b[J"
+
+
+class _KeptLineOut(io.TextIOBase):
+    """stdout, through a :class:`TypedLine` (see there)."""
+
+    def __init__(self, line: TypedLine, real: TextIO) -> None:
+        super().__init__()
+        self._line = line
+        self._real = real
+
+    def write(self, text: str) -> int:
+        return self._line.write(text)
+
+    def flush(self) -> None:
+        self._line.flush()
+
+    def fileno(self) -> int:
+        return self._real.fileno()
+
+    def isatty(self) -> bool:
+        return self._real.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._real.encoding
