@@ -21,6 +21,7 @@ import signal
 import termios
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,30 +33,31 @@ from .test_host_cli_commands import join, wait
 
 
 @pytest.fixture
-def kept_tty(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def kept_tty(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, list[Any]]]]:
     """The pseudo-terminals PtyHost opens, each kept open here (a copy of
-    its terminal side), to read its modes after the host has exited."""
-    kept: list[int] = []
+    its terminal side) with its modes as opened, to read its modes after
+    the host has exited."""
+    kept: list[tuple[int, list[Any]]] = []
     real = pty.openpty
 
     def openpty() -> tuple[int, int]:
         master, slave = real()
-        kept.append(os.dup(slave))
+        kept.append((os.dup(slave), termios.tcgetattr(slave)))
         return master, slave
 
     monkeypatch.setattr(pty, "openpty", openpty)
     yield kept
-    for fd in kept:
+    for fd, _ in kept:
         os.close(fd)
 
 
 @pytest.mark.parametrize("second", ["back_to_back", "after_the_bye"])
 def test_a_second_ctrl_c_at_the_shutdown_ends_the_host_cleanly(
-        tmp_path: Path, kept_tty: list[int], second: str) -> None:
+        tmp_path: Path, kept_tty: list[tuple[int, list[Any]]], second: str) -> None:
     rec = tmp_path / "rec"
     host = PtyHost("--record", str(rec))
+    [(tty, before)] = kept_tty
     try:
-        before = termios.tcgetattr(kept_tty[0])
 
         async def session() -> str:
             _viewer, task = await join(host, _credentials(host), "Dana")
@@ -71,7 +73,7 @@ def test_a_second_ctrl_c_at_the_shutdown_ends_the_host_cleanly(
         reason = run(session(), timeout=60)
         status = host.proc.wait(60)
         # After all the host wrote (the terminal keeps the order): the end.
-        os.write(kept_tty[0], b"\n(test: the host has exited)\n")
+        os.write(tty, b"\n(test: the host has exited)\n")
         host.wait_for(r"\(test: the host has exited\)")
     finally:
         host.close()
@@ -83,6 +85,6 @@ def test_a_second_ctrl_c_at_the_shutdown_ends_the_host_cleanly(
     (path,) = rec.glob("*.screc")
     with RecordingReader(path) as r:
         assert r.verify().status == "complete"
-    after = termios.tcgetattr(kept_tty[0])
+    after = termios.tcgetattr(tty)
     assert after[3] == before[3]  # the local modes: echo, line editing, signals
     assert after[3] & termios.ECHO and after[3] & termios.ICANON
