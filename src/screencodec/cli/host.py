@@ -274,8 +274,10 @@ class _TerminalInput:
     told so in one line (with how to chat) and not passed on (it was dropped
     without a word: a user who typed "hello" to the agent saw nothing).
 
-    State: a daemon thread reading ``stdin`` (daemon: a waiting read must not
-    keep the process alive at exit); :attr:`commands` is filled, and the
+    State: a daemon thread reading ``stdin``, through ``typed`` on a
+    terminal (:class:`~.terminal.TypedLine`: the typed text stays whole while
+    lines are printed), line by line otherwise (daemon: a waiting read must
+    not keep the process alive at exit); :attr:`commands` is filled, and the
     pipe written and closed, on the event loop through
     ``call_soon_threadsafe`` (in the order typed); :attr:`ui`, the
     questions, once made (until then every line goes on to them).
