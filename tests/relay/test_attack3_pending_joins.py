@@ -1,13 +1,14 @@
 """Viewers wait at the relay until the host attaches to them (one round trip
 and a TCP connect from the host: longer on a slow link). At most
-``max_pending_per_session`` (4) wait per code, and a newcomer past the cap
-cuts a waiter rather than being refused. Attack: someone who knows only the
-code sends joins from an address of their own while the agent's join waits;
-the agent's join is the oldest, so the cut took it (BUSY) and the attacker's
-own joins stayed. Real relay on loopback; the host side is written by hand so
-the test decides when it attaches. Expected outcome: the cut falls on the
-address holding the most waiting joins, the agent is paired when the host
-attaches."""
+``max_pending_per_address`` (4) wait per code and address, and a newcomer
+past the cap cuts a waiter rather than being refused. Attack: someone who
+knows only the code sends joins from an address of their own while the
+agent's join waits; the agent's join is the oldest, so (when the cap was 4
+per code and the oldest waiter was cut) the cut took it (BUSY) and the
+attacker's own joins stayed. Real relay on loopback; the host side is written
+by hand so the test decides when it attaches. Expected outcome: the cut falls
+on the attacker's own oldest join, the agent is paired when the host attaches.
+(Many addresses of one join each: test_attack_crowded_code.py.)"""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from screencodec.transport.relay import (
     ROLE_VIEWER,
     TOKEN_SIZE,
     Relay,
+    RelayLimits,
     encode_open,
 )
 
@@ -67,7 +69,7 @@ def test_joins_from_another_address_do_not_cut_the_agents_waiting_join() -> None
                 agent_join, agent_ip = await _incoming(control)
                 assert agent_ip == "127.0.0.1"
                 attackers = []
-                for _ in range(4):
+                for _ in range(RelayLimits().max_pending_per_address + 1):
                     attackers.append(await _open(relay.port, ROLE_VIEWER, code,
                                                  source="127.0.0.30"))
                     await _incoming(control)
@@ -85,6 +87,6 @@ def test_joins_from_another_address_do_not_cut_the_agents_waiting_join() -> None
                     with contextlib.suppress(OSError):
                         await writer.wait_closed()
 
-    # The agent is paired; the cut took the oldest join of the address
-    # holding the most (before: the agent's, BUSY).
+    # The agent is paired; the cut took the attacker's own oldest join
+    # (before b67d3c5: the agent's, BUSY).
     assert run(main()) == ["RELAY_OK", "BUSY"]

@@ -37,14 +37,26 @@ class RelayLimits:
     cannot lock the agent out by guessing from addresses of their own; the
     host's throttle bounds the guesses of many addresses. Parked handshakes
     never reach it.
-    ``max_pending_per_session``: viewers waiting for the host to attach,
-    per code; past it the oldest waiter of the address holding the most is
-    cut (BUSY).
+    ``max_pending_per_address``: viewers waiting for the host to attach, per
+    code *and address*; past it that address's oldest waiting join on the
+    code is cut (BUSY). A join is never cut by joins from other addresses:
+    there is no cap per code to crowd (the host attaches every join it is
+    told of, within a round trip). The connection caps bound the waiting
+    joins of a code as they bound everything else.
     ``max_handshaking_per_session``: handshakes in flight per code; a new
     viewer past it cuts the *oldest* one, so parked handshakes cannot lock
     out a viewer who completes in a few round trips. Kept below the host's
     concurrent attempt reservations (3), so handshakes parked through the
     relay can never hold all of them.
+    ``max_connections_per_address``: open connections of one address (IPv4
+    address, IPv6 /64), refused BUSY past it before their opening frame is
+    read. A host's address may hold one more for each join announced to a
+    host registered from it and not yet attached, and a host's data
+    connection stops counting once matched to its join (the pair counts
+    against the viewer's address): a crowd of joins from other addresses
+    cannot use up the host's own connections at the relay. (Each such extra
+    connection stands for one that another address holds, so this at most
+    doubles what a crowd holds.)
     ``max_frame_body``: the largest frame body the relay takes while a pair's
     end-to-end handshake runs (it reads each frame whole then): the
     handshake's own limit, 1 KiB, which both ends apply too. The sealed
@@ -62,7 +74,7 @@ class RelayLimits:
     registrations_per_minute: int = 20
     max_connections: int = 10_000
     max_connections_per_address: int = 64
-    max_pending_per_session: int = 4
+    max_pending_per_address: int = 4
     max_handshaking_per_session: int = 2
     max_frame_body: int = HANDSHAKE_FRAME_MAX
 

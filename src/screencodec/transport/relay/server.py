@@ -11,10 +11,11 @@ frame until the end-to-end handshake is over, then as raw bytes.
 Limits (limits.py): attempt limits per address (/64 for IPv6), and failed
 guesses per session and address, counted in the directory, so shared by a
 cluster; open connections per address and in all; deadlines for the
-opening frame, pairing, the end-to-end handshake and idle streams; pending
-joins and handshakes per code (a new viewer past a cap cuts a waiting one
-instead of being refused, so parked handshakes cannot lock the real agent
-out: sessions.py).
+opening frame, pairing, the end-to-end handshake and idle streams; waiting
+joins per code and address, and handshakes per code (a newcomer is never
+refused for a crowded code: it cuts only its own address's oldest waiting
+join, or a handshake stalled on its viewer, so nobody who knows only the
+code can cut the real agent's join or handshake: sessions.py).
 
 Operations: structured log lines and metrics (observe.py), which name a
 session by a keyed tag (:func:`session_tag`), never by its code; :meth:`Relay.drain`
@@ -69,8 +70,9 @@ __all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay", "session_tag"]
 
 T = TypeVar("T")
 
-#: Seconds a handshake may wait on its viewer before a newcomer may cut it:
-#: far longer than a real viewer takes to compute its PAKE answer.
+#: Seconds a handshake may wait on its viewer, on top of twice the viewer's
+#: own round trip, before a newcomer may cut it: far longer than a real
+#: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
 STALL_GRACE = 1.0
 _log = logging.getLogger(__name__)
 def session_tag(code: str, key: bytes) -> str:
@@ -113,6 +115,12 @@ class Relay:
         self._pairs: set[asyncio.Event] = set()
         self._no_pairs = asyncio.Event()
         self._per_address: dict[str, int] = {}
+        # Connections no longer counted against their address (a host's data
+        # connection, matched to its join), and per host address key the joins
+        # announced to hosts registered from it and not attached yet: that
+        # address may hold one more connection for each.
+        self._uncounted: set[asyncio.StreamWriter] = set()
+        self._announced: dict[str, int] = {}
         self._shared = SharedLimits(self.directory, self.limits)
         # Used only while the directory cannot be reached, so an outage does
         # not switch the attempt limits off.
@@ -303,9 +311,13 @@ class Relay:
                 await self._refuse(writer, RefuseCode.BUSY, "relay shutting down", ip)
             elif len(self._writers) > self.limits.max_connections:
                 await self._refuse(writer, RefuseCode.BUSY, "relay at capacity", ip)
-            elif self._per_address[key] > self.limits.max_connections_per_address:
+            elif (self._per_address[key] > self.limits.max_connections_per_address
+                  + self._announced.get(key, 0)):
                 # Without this, one address holding sockets open (slowloris)
-                # could use up max_connections for everyone.
+                # could use up max_connections for everyone. A host's address
+                # may also open one data connection per join announced to it
+                # (else a crowd of joins from other addresses would make the
+                # host's own connections here the ones refused).
                 await self._refuse(writer, RefuseCode.BUSY, "too many connections from here", ip)
             else:
                 await self._serve(reader, writer, ip)
@@ -322,9 +334,10 @@ class Relay:
         finally:
             self._tasks.discard(task)
             self._writers.discard(writer)
-            left = self._per_address.pop(key, 1) - 1
-            if left:
-                self._per_address[key] = left
+            if writer in self._uncounted:
+                self._uncounted.discard(writer)
+            else:
+                _add(self._per_address, key, -1)
             if not is_spliced(writer):
                 await close_writer(writer, 0.2)
 
@@ -402,7 +415,7 @@ class Relay:
         old = self._sessions.get(code)
         if old is not None:
             old.writer.close()  # the same host again: its old link is dead
-        reg = Registration(code, verifier, writer)
+        reg = Registration(code, verifier, writer, address_key(ip))
         self._sessions[code] = reg
         self.stats.registrations += 1
         if result is ClaimResult.RECLAIMED:
@@ -459,13 +472,14 @@ class Relay:
                                "too many failed attempts on this session from this address; "
                                "wait a minute", ip, session=code)
             return
-        if len(reg.pending) >= self.limits.max_pending_per_session:
-            reg.evict_waiter()  # never refuse the newcomer
-            self.stats.evicted += 1
+        key = address_key(ip)
+        if reg.make_room(key, self.limits.max_pending_per_address):
+            self.stats.evicted += 1  # this address's own oldest join: never another's
         join_id = secrets.token_bytes(TOKEN_SIZE)
         fut: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
-        entry = (join_id, fut, address_key(ip))
+        entry = (join_id, fut, key)
         reg.pending.append(entry)
+        _add(self._announced, reg.host_key, +1)
         try:
             reg.writer.write(encode_frame(FrameType.RELAY_INCOMING,
                                           join_id + ip.encode()[:64]))
@@ -483,6 +497,7 @@ class Relay:
                                session=code)
             return
         finally:
+            _add(self._announced, reg.host_key, -1)
             with contextlib.suppress(ValueError):
                 reg.pending.remove(entry)
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
@@ -490,14 +505,15 @@ class Relay:
     async def _forward(self, reg: Registration, ip: str, streams: PairStreams,
                        done: asyncio.Event) -> None:
         writer, host_writer = streams.v_writer, streams.h_writer
-        control = PairControl()
+        loop = asyncio.get_running_loop()
+        control = PairControl(opened=loop.time())  # RELAY_OK goes out below, without an await
         stop = control.stop
         if len(reg.handshaking) >= self.limits.max_handshaking_per_session:
-            # When every handshake in flight is young (one may be the agent
-            # computing its answer), the newcomer goes ahead over the cap:
-            # how many can be young at once is bounded by the joins an
-            # attacker may make per STALL_GRACE (the per-address join limit),
-            # and each is cut at handshake_timeout.
+            # When no handshake in flight has stalled past its allowance (one
+            # may be the agent on its way to answering), the newcomer goes
+            # ahead over the cap: how many can be in flight at once is bounded
+            # by the joins the attackers' addresses may make (the per-address
+            # join limit), and each is cut at handshake_timeout.
             self._evict_one(reg)
         reg.handshaking.append(control)
         self._pairs.add(stop)
@@ -505,7 +521,6 @@ class Relay:
         self.stats.paired += 1
         self.metrics.pair(+1)
         log_event("paired", session=self._tag(reg.code), addr=ip)
-        loop = asyncio.get_running_loop()
         started = loop.time()
         forwarded = 0
 
@@ -582,8 +597,20 @@ class Relay:
                                session=code)
             return
         done = asyncio.Event()
+        # From now on the pair counts against the viewer's address, not the host's.
+        self._uncounted.add(writer)
+        _add(self._per_address, address_key(ip), -1)
         match.set_result((reader, writer, done))
         await done.wait()  # the viewer's task forwards, and closes us when done
+
+
+def _add(counts: dict[str, int], key: str, n: int) -> None:
+    """Add ``n`` to ``counts[key]``, dropping keys that reach 0."""
+    left = counts.get(key, 0) + n
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
 
 
 async def run_relay(host: str = "0.0.0.0", port: int = 7390, *,

@@ -1,7 +1,9 @@
 """What a relay holds for each host it serves: the registration, the viewers
 waiting for the host to attach, and the pairs still in their handshake, with
-the rule for making room when a code is crowded (the newcomer is never the one
-refused; see :meth:`Registration.evict_handshake`)."""
+the rules for making room when a code is crowded. The newcomer is never the
+one refused; a waiting join is only ever cut by a newer one from its own
+address (:meth:`Registration.make_room`), and a handshake only when it has
+stalled on its viewer (:meth:`Registration.evict_handshake`)."""
 
 from __future__ import annotations
 
@@ -26,40 +28,62 @@ class EvictedError(TransportError):
 class Registration:
     """One host's live control connection at this relay.
 
-    ``verifier`` is its claim's (never the secret); ``pending`` are viewers
-    waiting for the host's data connection (join id, future, address key),
-    oldest first; ``handshaking`` the pairs forwarded but not yet past the
-    host's CONFIRM, oldest first. One event loop; touched only between awaits.
+    ``verifier`` is its claim's (never the secret); ``host_key`` the address
+    key of the host's control connection; ``pending`` are viewers waiting for
+    the host's data connection (join id, future, address key), oldest first;
+    ``handshaking`` the pairs forwarded but not yet past the host's CONFIRM,
+    oldest first. One event loop; touched only between awaits.
     """
 
     code: str
     verifier: bytes
     writer: asyncio.StreamWriter
+    host_key: str = ""
     pending: list[tuple[bytes, asyncio.Future[Pairing], str]] = field(default_factory=list)
     handshaking: list[PairControl] = field(default_factory=list)
 
-    def evict_waiter(self) -> None:
-        """Cut a viewer waiting for the host (it is refused BUSY): the oldest
-        of the address (``pending``'s third item, an address key) that holds
-        the most, so joins from one address cannot cut another's."""
-        held: dict[str, int] = {}
-        for _, _, key in self.pending:
-            held[key] = held.get(key, 0) + 1
-        most = max(held.values())
-        victim = next(e for e in self.pending if held[e[2]] == most)
+    def make_room(self, key: str, per_address: int) -> bool:
+        """Before a join from address key ``key`` waits: if that address
+        already has ``per_address`` joins waiting on this code, cut its
+        oldest (refused BUSY). True if one was cut.
+
+        Joins from other addresses are never cut, however many addresses
+        join: the host is told of every join and attaches each within a
+        round trip, so there is no shared room on a code for a crowd to fill,
+        and no victim to choose among strangers. (Choosing one, even the
+        oldest of the address holding the most, let anyone who knows the
+        code cut the agent's join from enough addresses of one join each.)
+        What bounds the waiting joins of a code is this cap per address and
+        the relay's connection caps per address and in all."""
+        mine = [e for e in self.pending if e[2] == key]
+        if len(mine) < per_address:
+            return False
+        victim = mine[0]
         self.pending.remove(victim)
         if not victim[1].done():
-            victim[1].set_exception(EvictedError("too many viewers joining at once"))
+            victim[1].set_exception(EvictedError(
+                "too many viewers joining at once from this address"))
+        return True
 
     def evict_handshake(self, now: float, grace: float) -> bool:
         """Cut the handshake stalled the longest on its viewer (a parked one
         sent its HELLO and never answers the host's; a real viewer answers
-        within its PAKE computation). Only one stalled for at least ``grace``
-        seconds may be cut: a viewer computing its answer right now (the real
-        agent, perhaps) is never the victim of a newcomer. A pair whose host
-        CONFIRM has passed is never cut. False if none could be."""
+        within a round trip and its PAKE computation). Only one whose viewer
+        owes its answer for longer than ``grace`` plus twice the round trip
+        it showed (:attr:`PairControl.round_trip`) may be cut: a viewer on
+        its way to answering (the real agent, perhaps, on however slow a
+        link) is never the victim of a newcomer, however many addresses the
+        newcomers come from. A pair whose host CONFIRM has passed is never
+        cut. False if none could be.
+
+        The bound: a viewer is safe while each of its answers reaches the
+        relay within ``grace`` + 2 x its first round trip (its link's round
+        trip may double, with ``grace`` to spare for computing). A viewer
+        that delays its HELLO widens its own allowance, up to the
+        handshake deadline: it holds its own pair longer, nobody else's."""
         stalled = [c for c in self.handshaking if not c.host_confirmed
-                   and c.stalled_since is not None and now - c.stalled_since >= grace]
+                   and c.stalled_since is not None
+                   and now - c.stalled_since >= grace + 2 * c.round_trip]
         if not stalled:
             return False
         victim = min(stalled, key=lambda c: c.stalled_since or 0.0)

@@ -66,20 +66,29 @@ class PairControl:
 
     #: loop time since when the viewer owes the next message (the host has
     #: answered its last one), or None: where a parked handshake sits forever
-    #: and a real viewer only while it computes its PAKE message.
+    #: and a real viewer for one round trip and its PAKE computation.
     stalled_since: float | None = None
+
+    #: loop time at which the relay told the viewer RELAY_OK (None: not
+    #: measured), and the viewer's round trip it showed: from then until its
+    #: first frame (a viewer sends its HELLO as soon as it reads RELAY_OK).
+    opened: float | None = None
+    round_trip: float = 0.0
 
 
 def _progress(control: PairControl, direction: str, ftype: int) -> None:
     # Updated before any await, so an eviction never sees stale progress.
     control.frames[direction] += 1
+    now = asyncio.get_running_loop().time()
     if direction == "host->viewer":
         if ftype == FrameType.CONFIRM:
             control.host_confirmed = True
         elif control.frames[direction] >= control.frames["viewer->host"]:
-            control.stalled_since = asyncio.get_running_loop().time()
+            control.stalled_since = now
     else:
         control.stalled_since = None
+        if control.frames[direction] == 1 and control.opened is not None:
+            control.round_trip = max(0.0, now - control.opened)
 
 
 async def forward_handshake(src: asyncio.StreamReader, dst: asyncio.StreamWriter,
