@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -239,6 +239,46 @@ async def _sending_nothing(port: int, code: str, source: str, *, start: float, e
         await asyncio.sleep(every)
 
 
+Crowd = Callable[[int, str, list[asyncio.StreamWriter]], list[asyncio.Future[Any]]]
+
+
+async def _slow_agent_among(crowd: Crowd, *, agent_first: bool) -> str:
+    """The agent on a 1.5 s round trip (:class:`SlowLink`) joins a real host
+    through the relay after ``crowd(relay port, code, held)`` has started
+    and two pairs are in flight, or (``agent_first``) the crowd starts right
+    once the agent is paired. "in" or what stopped the agent."""
+    creds = SessionCredentials()
+    accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
+    held: list[asyncio.StreamWriter] = []
+    # Deadlines with room for three 1.5 s round trips on a loaded machine:
+    # the rules under test are the cuts, not the deadlines.
+    async with Relay(limits=RelayLimits(handshake_timeout=10.0)) as relay, \
+            await host_via_relay("127.0.0.1", relay.port, creds, accepted.put_nowait,
+                                 timeouts=SLOW) as reg, \
+            SlowLink(relay.port, one_way=0.75) as link:
+        await reg.wait_registered(5)
+
+        def join() -> asyncio.Future[SecureChannel]:
+            return asyncio.ensure_future(connect_via_relay(
+                "127.0.0.1", link.port, creds.code, creds.password, timeouts=SLOW))
+
+        agent = join() if agent_first else None
+        if agent_first:
+            await wait_for(lambda: relay.stats.paired >= 1)
+        tasks = crowd(relay.port, creds.code, held)
+        try:
+            if agent is None:
+                await wait_for(lambda: relay.pairs >= 2)
+                agent = join()
+            try:
+                viewer = await agent
+            except ScreencodecError as exc:
+                return f"{type(exc).__name__}: {exc}"
+            return await _completes(viewer, accepted)
+        finally:
+            await _end(tasks, held)
+
+
 def test_a_crowd_does_not_cut_the_handshake_of_an_agent_on_a_slow_link() -> None:
     """The handshake stage: past ``max_handshaking_per_session`` a newcomer
     cuts a handshake stalled on its viewer. Before, "stalled" meant waiting
@@ -246,34 +286,30 @@ def test_a_crowd_does_not_cut_the_handshake_of_an_agent_on_a_slow_link() -> None
     link: an agent whose round trip is 1.5 s is stalled 1.5 s at each of its
     answers, and a crowd of joins that send nothing (never stalled, so never
     cut) from 30 addresses, 40 a second, cut the agent's handshake (10 of
-    10 runs).
-    Expected: the agent's session completes (each viewer is allowed twice
-    its own measured round trip on top of the grace)."""
+    10 runs). Expected: the agent's session completes (each viewer is
+    allowed twice its own measured round trip on top of the grace)."""
 
-    async def main() -> str:
-        creds = SessionCredentials()
-        accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
-        held: list[asyncio.StreamWriter] = []
-        # Deadlines with room for three 1.5 s round trips on a loaded machine:
-        # the rule under test is the cut, not the deadline.
-        async with Relay(limits=RelayLimits(handshake_timeout=10.0)) as relay, \
-                await host_via_relay("127.0.0.1", relay.port, creds, accepted.put_nowait,
-                                     timeouts=SLOW) as reg, \
-                SlowLink(relay.port, one_way=0.75) as link:
-            await reg.wait_registered(5)
-            crowd = [asyncio.ensure_future(_sending_nothing(
-                relay.port, creds.code, f"127.0.0.{2 + i}", start=i * 0.025, every=0.75,
-                joins=8, held=held))
-                     for i in range(30)]
-            try:
-                await wait_for(lambda: relay.pairs >= 2)
-                try:
-                    viewer = await connect_via_relay("127.0.0.1", link.port, creds.code,
-                                                     creds.password, timeouts=SLOW)
-                except ScreencodecError as exc:
-                    return f"{type(exc).__name__}: {exc}"
-                return await _completes(viewer, accepted)
-            finally:
-                await _end(crowd, held)
+    def silent(port: int, code: str, held: list[asyncio.StreamWriter]) -> list[asyncio.Future[Any]]:
+        return [asyncio.ensure_future(_sending_nothing(
+            port, code, f"127.0.0.{2 + i}", start=i * 0.025, every=0.75, joins=8, held=held))
+            for i in range(30)]
 
-    assert run(main()) == "in"
+    assert run(_slow_agent_among(silent, agent_first=False)) == "in"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the host's pre-auth room (channel/throttle.py PreauthSlots, 128 in all) lets a newcomer "
+    "displace the oldest connection of the address holding the most: with 160 addresses of "
+    "one parked join each that is the slow agent's, still waiting for its PAKE message to "
+    "arrive (3 of 3 runs). The host's rule, not the relay's"))
+def test_a_crowd_at_the_hosts_preauth_room_does_not_displace_a_slow_agent() -> None:
+    """One stage further, at the host: the agent on a 1.5 s round trip holds
+    a pre-auth slot from the host's data connection until its PAKE message
+    arrives (about 2.25 s); 160 attacker joins from as many addresses, right
+    behind it, each park a HELLO. Expected: the agent's session completes."""
+
+    def parked(port: int, code: str, held: list[asyncio.StreamWriter]) -> list[asyncio.Future[Any]]:
+        return [asyncio.ensure_future(_attacker(port, code, f"127.0.{i // 250}.{2 + i % 250}",
+                                                held)) for i in range(160)]
+
+    assert run(_slow_agent_among(parked, agent_first=True)) == "in"
