@@ -246,3 +246,62 @@ class OnMonitor(Freezable):
     def close(self) -> None:
         self.closed = True
         super().close()
+
+
+class LinkProxy:
+    """Forwards TCP to ``target``; ``cut`` resets every connection, ``abandon``
+    drops the viewer's side and leaves the host's open and silent."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._silent: list[asyncio.StreamWriter] = []  # abandoned host sides
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._on, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self.port
+
+    async def _on(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        sr, sw = await asyncio.open_connection("127.0.0.1", self.target)
+        self._pairs.append((cw, sw))
+        for r, w in ((cr, sw), (sr, cw)):
+            task = asyncio.ensure_future(self._pump(r, w))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _pump(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await r.read(65536):
+                w.write(data)
+                await w.drain()
+        w.transport.abort()
+
+    def cut(self) -> None:
+        for cw, sw in self._pairs:
+            cw.transport.abort()
+            sw.transport.abort()
+        self._pairs.clear()
+
+    def abandon(self) -> None:
+        """The viewer's side reset; the host's kept open, nothing forwarded."""
+        for task in list(self._tasks):
+            task.cancel()
+        for cw, sw in self._pairs:
+            cw.transport.abort()
+            self._silent.append(sw)
+        self._pairs.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        for sw in self._silent:
+            sw.transport.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()

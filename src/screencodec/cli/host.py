@@ -81,6 +81,7 @@ from screencodec.transport.session.events import (
     PasswordGuessed,
     PermissionChanged,
     SessionEnded,
+    SessionResumed,
     SharingChanged,
     StatsUpdated,
 )
@@ -367,6 +368,9 @@ class _Commands:
         self.takes_files = takes_files  #: started with --download-dir
         #: Peers whose sessions ``/end`` ended (their end is told in those words).
         self.ended: set[str] = set()
+        #: Agents whose link was lost and who may come back unasked (by name),
+        #: with the timer that ends a ``--once`` host if they do not.
+        self.away: dict[str, asyncio.TimerHandle | None] = {}
         self._sending: set[asyncio.Task[None]] = set()
 
     async def consent(self, request: ConsentRequest) -> Grant:
@@ -390,6 +394,40 @@ class _Commands:
                             " use your mouse and keyboard now")
         else:
             self.levels.pop(event.peer, None)
+
+    def lost(self, event: SessionEnded, why: str) -> None:
+        """A session ended because its link was lost: its agent may come back
+        unasked for ``event.resumable`` seconds; the user is told, and a
+        ``--once`` host waits that long before it closes."""
+        name = self.ui.names.get(event.peer) or event.peer
+        self.ui.say(f"session with {_agents(self.ui, (event.peer,))} ended: {why}\n"
+                    f"{name!r} may reconnect within {event.resumable:.0f} s and see your"
+                    " screen again without being asked (type /end to prevent it)")
+        loop = asyncio.get_running_loop()
+        self.came_back(name)
+        self.away[name] = (loop.call_later(event.resumable, self._gone, name)
+                           if self.once else None)  # fmt: skip
+
+    def came_back(self, name: str) -> None:
+        handle = self.away.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _gone(self, name: str) -> None:
+        self.away.pop(name, None)
+        if not self.host.viewers:
+            self.done.set()
+
+    def resumed(self, event: SessionResumed) -> None:
+        """An agent whose link was lost came back with its session's ticket."""
+        self.came_back(event.who)
+        self.ui.names[event.peer] = event.who
+        self.levels[event.peer] = event.level
+        after = f" after {event.away:.0f} s" if event.away >= 1 else ""
+        can = "see and control your screen" if CONTROL in event.level else "see your screen"
+        self.ui.say(f"{event.who!r} ({safe_text(event.peer)}) is back{after}: their connection"
+                    f" had dropped; they {can} again, as you allowed (/view takes control"
+                    " back, /end or Ctrl-C stops sharing)")
 
     async def run(self, typed: asyncio.Queue[Command]) -> None:
         try:
@@ -441,10 +479,17 @@ class _Commands:
             self.ui.say("(no agent controls your mouse and keyboard: nothing to take back)")
 
     async def _end(self) -> None:
-        """End every session, including those still waiting for an answer."""
+        """End every session, including those still waiting for an answer
+        and those whose agent could come back after a lost link."""
         viewers = self.host.viewers
         self.ended.update(viewers)
         await self.host.disconnect(reason=ENDED_BY_USER)
+        away = sorted(self.away)
+        for name in away:
+            self.came_back(name)
+        if away and not viewers:
+            names = ", ".join(repr(n) for n in away)
+            self.ui.say(f"{names} can no longer come back without asking you")
         who = f" with {_agents(self.ui, viewers)}" if viewers else ""
         if self.once:
             self.ui.say(f"you ended the session{who}; closing")
@@ -604,9 +649,14 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
             if ev.peer in commands.ended:
                 commands.ended.discard(ev.peer)
                 why = "you ended it"
+            elif ev.resumable > 0:
+                commands.lost(ev, why)
+                continue
             ui.say(f"session with {safe_text(ev.peer)} ended: {why}")
             if commands.once:
                 commands.done.set()
+        elif isinstance(ev, SessionResumed):
+            commands.resumed(ev)
 
 
 def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:

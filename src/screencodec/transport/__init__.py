@@ -61,6 +61,7 @@ from screencodec.transport.session.events import (
     PermissionChanged,
     RelayChanged,
     SessionEnded,
+    SessionResumed,
     SharingChanged,
     StatsUpdated,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "RelayChanged",
     "SessionCredentials",
     "SessionEnded",
+    "SessionResumed",
     "SharedScreen",
     "SharingChanged",
     "SourceFactory",

@@ -118,6 +118,9 @@ class WebBridge:
         self._waiting: collections.deque[asyncio.Future[tuple[int, int] | None]] = (
             collections.deque()
         )
+        #: Answers the page still owes for updates of a previous connection
+        #: (:meth:`new_connection`): dropped when they come.
+        self._stale = 0
         self._state: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._bye = False
@@ -201,6 +204,14 @@ class WebBridge:
         while self._waiting:
             _answer(self._waiting.popleft(), None)
 
+    def new_connection(self) -> None:
+        """The session goes on over a new connection (a lost link resumed):
+        the updates the page has not answered yet belonged to the old one.
+        They count as not applied now, and the page's answers to them are
+        dropped when they come, not taken for the new connection's."""
+        self._stale += len(self._waiting)
+        self.forget_waiting()
+
     def cursor(self, data: bytes, /) -> None:
         if self._out is not None:
             self._out.put_nowait(data)
@@ -268,6 +279,7 @@ class WebBridge:
             self.hello.set_result(hello)
         elif self.viewer is not None:
             # A reloaded tab: what the old page never applied is lost with it.
+            self._stale = 0
             self.forget_waiting()
             self._spawn(self._quietly(self.viewer.request_keyframe))
         writer = asyncio.ensure_future(self._write(ws, out))
@@ -333,6 +345,9 @@ class WebBridge:
         if kind == "hello":
             raise PageProtocolError("hello twice")
         if kind == "applied":
+            if self._stale:
+                self._stale -= 1  # an update of the connection before: gone with it
+                return
             if not self._waiting:
                 raise PageProtocolError("applied, but no update is waiting")
             _answer(self._waiting.popleft(), (msg["w"], msg["h"]) if msg["ok"] else None)

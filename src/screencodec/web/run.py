@@ -15,13 +15,15 @@ import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
-from screencodec.transport.session.permissions import VIEW
+from screencodec.transport.connect.reconnect import reconnect
+from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
+from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
@@ -54,6 +56,9 @@ class WebOptions:
     grace: float = 10.0
     download_dir: Path | None = None
     max_pixels: int = PAGE_MAX_PIXELS
+    #: How long a lost link is retried (the host keeps a lost session this
+    #: long by default: HostConfig.resume_window).
+    resume_within: float = 60.0
     on_url: Callable[[str], None] = field(default=lambda url: None)
     #: Told each step in words (page opened, connected, granted): a terminal prints them.
     on_step: Callable[[str], None] = field(default=lambda text: None)
@@ -157,51 +162,43 @@ class WebViewer:
                 bridge.status("Not connected")
                 bridge.banner("error", f"Could not connect: {exc}")
                 raise
-            viewer = self.viewer = Viewer(
-                channel,
-                who=opts.who,
-                capabilities=capabilities_from(hello),
-                sink=bridge,
-                download_dir=opts.download_dir or Path(tmp.name if tmp else "."),
-                file_consent=files.ask,
-                max_pixels=min(opts.max_pixels, PAGE_MAX_PIXELS),
-            )
-            bridge.attach(viewer)
+            make = self._viewer_maker(bridge, hello, files, tmp)
+            viewer = make(channel, None)
             bridge.status("Waiting for the user to accept...")
-            try:
-                await self._unless_leaving(viewer.start(VIEW))
-            except _LeftError:
-                # The host's user is being asked: the Bye withdraws the question.
-                with contextlib.suppress(ScreencodecError, OSError):
-                    await viewer.bye(LEFT_HERE)
-                bridge.status("Not connected")
-                return self._ended(bridge, LEFT_HERE)
-            except ConsentDeniedError as exc:
-                bridge.status("Not connected")
-                bridge.banner("ended", f"Not shared: {exc}.")
-                raise
-            except (ScreencodecError, OSError) as exc:
-                # The channel failed before the answer (the host went away):
-                # the page would otherwise keep "Waiting for the user to accept".
-                bridge.status("Not connected")
-                bridge.banner("error", f"The session could not start: {exc}")
-                raise
-            bridge.send_level()
-            bridge.status("Connected")
-            opts.on_step(f"connected to {channel.peer}, granted: {viewer.level}")
-            task = asyncio.ensure_future(viewer.run())
+            joined = await self._join(viewer, bridge, VIEW)
+            if isinstance(joined, str):
+                return joined
             if opts.control:
                 asking = asyncio.ensure_future(bridge.ask_control(viewer))
                 asking.add_done_callback(lambda _t: None)
-            watchdog = asyncio.ensure_future(self._watch_page(viewer, bridge))
-            leaving = asyncio.ensure_future(self._leave_when_asked(viewer))
-            try:
-                reason = await task
-            finally:
-                for helper in (watchdog, leaving):
-                    helper.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await helper
+            reason = await self._bridge_until_end(viewer, bridge)
+            # A lost link (no Bye; the agent's Wi-Fi, a relay restarting) is
+            # taken up again with the session's ticket, the host's user not
+            # asked again (transport/session/resume.py).
+            while viewer.link_lost and viewer.resume_ticket is not None:
+                lost = reason
+                bridge.new_connection()
+                bridge.status("Reconnecting...")
+                bridge.banner("lost", "The connection to the user's computer was lost:"
+                                         " reconnecting...")  # fmt: skip
+                opts.on_step(f"the link to the host was lost; reconnecting for up to"
+                             f" {opts.resume_within:g} s")  # fmt: skip
+                try:
+                    channel = await self._unless_leaving(
+                        reconnect(self._connect, within=opts.resume_within))
+                except _LeftError:
+                    bridge.status("Not connected")
+                    return self._ended(bridge, LEFT_HERE)
+                except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
+                    bridge.status("Not connected")
+                    return self._ended(bridge, f"{lost} (reconnecting failed: {exc})")
+                held = viewer.level
+                viewer = make(channel, viewer)
+                joined = await self._join(viewer, bridge, held)
+                if isinstance(joined, str):
+                    return joined
+                bridge.banner("resumed", "Reconnected: the session goes on.")
+                reason = await self._bridge_until_end(viewer, bridge)
             if reason == _CLOSED_HERE:
                 # Our own bye closed the channel (Leave, or the page stayed away):
                 # say which, not the channel's words.
@@ -225,6 +222,69 @@ class WebViewer:
                 finally:
                     if tmp is not None:
                         tmp.cleanup()
+
+    def _viewer_maker(
+        self, bridge: WebBridge, hello: dict[str, Any],
+        files: PageFiles, tmp: tempfile.TemporaryDirectory[str] | None,
+    ) -> Callable[[Channel, Viewer | None], Viewer]:
+        """How a Viewer for the page is made, on the first channel and on each
+        new one after a lost link (``before``: the viewer it resumes)."""
+        opts = self.options
+
+        def make(on: Channel, before: Viewer | None) -> Viewer:
+            viewer = self.viewer = Viewer(
+                on,
+                who=opts.who,
+                capabilities=capabilities_from(hello),
+                sink=bridge,
+                download_dir=opts.download_dir or Path(tmp.name if tmp else "."),
+                file_consent=files.ask,
+                max_pixels=min(opts.max_pixels, PAGE_MAX_PIXELS),
+                resume=None if before is None else before.resume_ticket,
+            )
+            bridge.attach(viewer)
+            return viewer
+
+        return make
+
+    async def _join(self, viewer: Viewer, bridge: WebBridge, level: Permission) -> str | None:
+        """Ask the host for ``level`` (its user is asked, unless the viewer
+        resumes a session); None once granted, else why the run ended."""
+        try:
+            await self._unless_leaving(viewer.start(level))
+        except _LeftError:
+            # The host's user is being asked: the Bye withdraws the question.
+            with contextlib.suppress(ScreencodecError, OSError):
+                await viewer.bye(LEFT_HERE)
+            bridge.status("Not connected")
+            return self._ended(bridge, LEFT_HERE)
+        except ConsentDeniedError as exc:
+            bridge.status("Not connected")
+            bridge.banner("ended", f"Not shared: {exc}.")
+            raise
+        except (ScreencodecError, OSError) as exc:
+            # The channel failed before the answer (the host went away):
+            # the page would otherwise keep "Waiting for the user to accept".
+            bridge.status("Not connected")
+            bridge.banner("error", f"The session could not start: {exc}")
+            raise
+        bridge.send_level()
+        bridge.status("Connected")
+        self.options.on_step(f"connected to {viewer.channel.peer}, granted: {viewer.level}")
+        return None
+
+    async def _bridge_until_end(self, viewer: Viewer, bridge: WebBridge) -> str:
+        """Run the joined session with the page until it ends; its reason."""
+        task = asyncio.ensure_future(viewer.run())
+        watchdog = asyncio.ensure_future(self._watch_page(viewer, bridge))
+        leaving = asyncio.ensure_future(self._leave_when_asked(viewer))
+        try:
+            return await task
+        finally:
+            for helper in (watchdog, leaving):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
 
     @staticmethod
     def _ended(bridge: WebBridge, reason: str) -> str:

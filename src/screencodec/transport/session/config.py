@@ -34,3 +34,6 @@ class HostConfig:
     #: Above this measured rate (bits/s) the link counts as unlimited and
     #: nothing but real video is lossy.
     unlimited_rate: float = 100e6
+    #: How long an agent whose link was lost may come back with its session's
+    #: ticket without the local user being asked again (0: never; .resume).
+    resume_window: float = 60.0

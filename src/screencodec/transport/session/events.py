@@ -40,6 +40,7 @@ __all__ = [
     "PermissionChanged",
     "RelayChanged",
     "SessionEnded",
+    "SessionResumed",
     "SharingChanged",
     "StatsUpdated",
     "Subscription",
@@ -176,14 +177,32 @@ class RelayChanged:
 
 @dataclass(frozen=True, slots=True)
 class SessionEnded:
+    """Viewer ``peer``'s session ended (``reason``). ``resumable``: on a host,
+    the seconds within which that agent may come back without the local user
+    being asked again (its link was lost; see :mod:`.resume`), else 0."""
+
     peer: str
     reason: str
+    resumable: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResumed:
+    """Host side: the agent ``who``, whose link was lost ``away`` seconds
+    ago (0: the host had not noticed yet), came back as ``peer`` with a ticket
+    of its session and holds ``level`` again, without a question: the local
+    user should be told."""
+
+    peer: str
+    who: str
+    level: Permission
+    away: float
 
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
     | FileRefused | FileSent | FrameDecoded | CursorMoved | PasswordGuessed
-    | RelayChanged | SessionEnded
+    | RelayChanged | SessionEnded | SessionResumed
 )  # fmt: skip
 
 #: Events a subscriber that falls behind loses first: each is superseded by

@@ -177,9 +177,11 @@ class Host:
         recording = None
         if self._recorder is not None:
             recording, link.channel = self._recorder.open_session(link.peer, channel)
+            link.recording = recording
         runtime.serving.add(link)
         self._all_ended.clear()
         reason = "ended"
+        lost = False  # the link was lost: the agent may resume (.resume)
         try:
             if self.config.max_duration is not None:
                 reason = await asyncio.wait_for(link.run(), self.config.max_duration)
@@ -194,6 +196,7 @@ class Host:
         except SessionClosedError as exc:
             closed_here = getattr(link.channel, "closed_here", False)  # our listener closed it
             reason = link.ended_here or (str(exc) if closed_here else f"viewer gone: {exc}")
+            lost = link.ended_here is None and not closed_here
         except CaptureError as exc:  # the viewer was told so in a Bye (ViewerLink)
             reason = f"{SCREEN_GONE} ({safe_text(exc, 200)})"
         except (ScreencodecError, OSError) as exc:
@@ -205,12 +208,18 @@ class Host:
             reason = f"internal error: {exc!r}"
         finally:
             await link.cleanup()
+            resumable = 0.0
+            if lost:
+                resumable = runtime.tickets.park(link, link.level, link.monitor)
+            else:
+                runtime.tickets.forget(link)
             was_sharing = runtime.forget(link)
+            link.finished.set()
             if not runtime.serving:
                 self._all_ended.set()
             if was_sharing:
                 runtime.emit(SharingChanged(self.viewers))
-            runtime.emit(SessionEnded(link.peer, reason))
+            runtime.emit(SessionEnded(link.peer, reason, resumable))
             if recording is not None:
                 recording.end(reason)
         return reason
@@ -257,7 +266,10 @@ class Host:
                 await _quiet(link.revoke(level))
 
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
-        """End sessions (also those still waiting for consent)."""
+        """End sessions (also those still waiting for consent). With no
+        ``peer``, sessions whose link was lost may not resume either."""
+        if peer is None:
+            self._runtime.tickets.forget_parked()
 
         async def end(link: ViewerLink) -> None:
             link.ended_here = f"ended by the host: {safe_text(reason, 200)}"

@@ -40,6 +40,8 @@ before any event or question carries them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from typing import Any
 
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
@@ -57,6 +59,7 @@ from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.events import (
     ChatReceived,
     PermissionChanged,
+    SessionResumed,
     StatsUpdated,
 )
 from screencodec.transport.session.flow import CongestionControl
@@ -75,7 +78,8 @@ from screencodec.transport.session.refusal import (
     TOO_MANY_QUESTIONS,
     UnaskedRefusals,
 )
-from screencodec.transport.session.services import SessionHost
+from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE, Resumable
+from screencodec.transport.session.services import RecordingLike, SessionHost
 from screencodec.transport.session.sidechannels import FILE_RESULTS_CHANNEL, file_channel
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
@@ -87,6 +91,7 @@ _HELLO_TIMEOUT = 10.0
 #: The Bye a viewer gets when this host's screen cannot be grabbed any more
 #: (its X display died): the host's user reads it too, with the details.
 SCREEN_GONE = "the host's screen can no longer be captured"
+_MAX_DURATION = "maximum session duration reached"
 #: Messages (other than input, which is dropped) a viewer may send before the grant.
 _MAX_EARLY = 32
 
@@ -128,6 +133,15 @@ class ViewerLink:
         #: The last receipt from the viewer, to rebuild compact ones (receive loop).
         self._receipts = ReceiptState()
         self.compact_receipts = 0  #: receipts that came in compact form
+        #: When the session first started (a resumed one: its first link's
+        #: start), for the overall time limit; set once the serve is over.
+        self.started = time.monotonic()
+        self.finished = asyncio.Event()
+        #: The ticket the viewer presented, and the session it resumed.
+        self._ticket: bytes | None = None
+        self.resumed: Resumable | None = None
+        #: The host's recording of this session, if it records (audit log).
+        self.recording: RecordingLike | None = None
 
     @property
     def flow(self) -> CongestionControl:
@@ -190,24 +204,15 @@ class ViewerLink:
         why = self.refusals.first(asked, self.who, self.peer)
         if why is not None:
             asked = asked - CONTROL
-        request = ConsentRequest(self.who, self.peer, asked)
-        queue = questions_for(self.host)
-        if not queue.reserve(self):  # cannot happen for a first question; fail closed
-            await self.send(m.PermissionDeny(hello.level))
-            return "consent denied"
-        answer = await self._first_answer(ask_permission(
-            queue, self, self.host.consent, request, self.host.config.consent_timeout))
-        if isinstance(answer, str):
-            return answer
-        grant = answer.value
-        if VIEW not in grant.level:
-            await self.send(m.PermissionDeny(hello.level))
-            if answer.timed_out:
-                await self.send(m.Bye("the local user did not answer in time"))
-                return "consent denied: no answer in time"
-            await self.send(m.Bye("the local user declined"))
-            return "consent denied"
-        self.level = grant.level
+        resumed = self._claim()
+        if resumed is not None:
+            level = await self._resume(resumed, asked)
+        else:
+            answer = await self._ask_first(asked, hello.level)
+            if isinstance(answer, str):
+                return answer
+            level = answer
+        self.level = level
         self.gate.granted(CONTROL in self.level, None)
         monitors = self.host.hub.monitors(self.monitor)
         self.watch(self.monitor)
@@ -215,10 +220,84 @@ class ViewerLink:
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
+        if resumed is not None:  # before SharingChanged: a UI names the agent from it
+            away = 0.0 if resumed.lost_at is None else time.monotonic() - resumed.lost_at
+            self.host.emit(SessionResumed(self.peer, self.who, self.level, round(away, 1)))
         self.host.joined(self)
+        await self._issue_ticket()
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
         return await self._recv_loop()
+
+    def _claim(self) -> Resumable | None:
+        """The session the viewer's ticket resumes, if any; not one whose
+        time limit (from its first start) is over: that is a new session,
+        asked about."""
+        if self._ticket is None:
+            return None
+        resumed = self.host.tickets.claim(self._ticket)
+        limit = self.host.config.max_duration
+        if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
+            return resumed
+        return None
+
+    async def _ask_first(self, asked: Permission, bits: int) -> Permission | str:
+        """The local user's answer to the first request: the levels granted,
+        or why the session ends (the viewer has been told)."""
+        request = ConsentRequest(self.who, self.peer, asked)
+        queue = questions_for(self.host)
+        if not queue.reserve(self):  # cannot happen for a first question; fail closed
+            await self.send(m.PermissionDeny(bits))
+            return "consent denied"
+        answer = await self._first_answer(ask_permission(
+            queue, self, self.host.consent, request, self.host.config.consent_timeout))
+        if isinstance(answer, str):
+            return answer
+        grant = answer.value
+        if VIEW not in grant.level:
+            await self.send(m.PermissionDeny(bits))
+            if answer.timed_out:
+                await self.send(m.Bye("the local user did not answer in time"))
+                return "consent denied: no answer in time"
+            await self.send(m.Bye("the local user declined"))
+            return "consent denied"
+        return grant.level
+
+    async def _resume(self, resumed: Resumable, asked: Permission) -> Permission:
+        """Go on with a session whose ticket this viewer presented: the
+        levels it held (no more than asked), the monitor it watched, the name
+        the local user agreed to, and the time limit of its first start.
+        A session still holding the ticket is ended first (.resume)."""
+        if resumed.holder is not None:
+            await self.host.take_over(resumed.holder)
+        self.who, self.started, self.resumed = resumed.who, resumed.started, resumed
+        if any(mon.index == resumed.monitor for mon in self.host.hub.monitors(self.monitor)):
+            self.monitor = resumed.monitor
+        level = (resumed.level & asked) | VIEW
+        if self.recording is not None:
+            self.recording.put("consent", {
+                "type": "consent", "who": self.who, "peer": self.peer, "asked": str(asked),
+                "upgrade": False, "answer": str(level), "resumed": True,
+            })  # fmt: skip
+        limit = self.host.config.max_duration
+        if limit is not None:
+            self.spawn(self._end_at(self.started + limit))
+        return level
+
+    async def _end_at(self, deadline: float) -> None:
+        """A resumed session's time limit counts from its first start."""
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        self.ended_here = _MAX_DURATION
+        with contextlib.suppress(ScreencodecError, OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(self.send(m.Bye(_MAX_DURATION)), 1.0)
+        await self.channel.close()
+
+    async def _issue_ticket(self) -> None:
+        """Give the viewer a new ticket of this session (.resume); none when
+        resuming is off."""
+        ticket = self.host.tickets.issue(self, self.who, self.level, self.monitor, self.started)
+        if ticket is not None:
+            await self.send(m.Extension(RESUME_CHANNEL, ticket))
 
     async def _first_answer(self, asking: Any) -> Answer[Grant] | str:
         """Wait for the first question's answer while reading the viewer:
@@ -252,6 +331,11 @@ class ViewerLink:
         hello = m.decode(await self.channel.recv())
         if isinstance(hello, m.Capabilities):
             self.capabilities = hello
+            hello = m.decode(await self.channel.recv())
+        if isinstance(hello, m.Extension) and hello.channel == RESUME_CHANNEL:
+            if len(hello.payload) != TICKET_SIZE:
+                raise ProtocolError(f"a resume ticket of {len(hello.payload)} bytes")
+            self._ticket = hello.payload
             hello = m.decode(await self.channel.recv())
         if not isinstance(hello, m.PermissionRequest):
             raise ProtocolError(f"expected a permission request, got {type(hello).__name__}")
@@ -475,6 +559,7 @@ class ViewerLink:
             return
         self.level = self.level - removed
         if VIEW in removed:
+            self.host.tickets.forget(self)  # the user stopped it: no coming back
             # Nothing of the screen after the user's stop: the screen and
             # pointer loops end now, before anything here waits. Behind a
             # congested link they would otherwise read the screen again and

@@ -10,6 +10,8 @@ Everything runs on one event loop; no locking.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 
 from screencodec.capture.base import FrameSource
@@ -18,6 +20,7 @@ from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import Event, EventHub, SharingChanged
 from screencodec.transport.session.link import ViewerLink
+from screencodec.transport.session.resume import ResumeTickets
 from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
 from screencodec.transport.session.services import EncoderFactory
 from screencodec.transport.session.sidechannels import (
@@ -67,6 +70,9 @@ class HostRuntime:
         self.serving: set[ViewerLink] = set()
         self._files: dict[object, FileReceiver] = {}
         self._senders: dict[object, FileSender] = {}
+        #: Tickets of granted sessions, for a viewer that lost its link (.resume).
+        self.tickets = ResumeTickets(config.resume_window)
+        self._closing: set[asyncio.Future[None]] = set()
 
     @property
     def viewers(self) -> tuple[str, ...]:
@@ -118,6 +124,18 @@ class HostRuntime:
             snd = self._senders[link] = FileSender(link.send, peer=link.peer,
                                                    on_event=self.events_hub.emit)
         return snd
+
+    async def take_over(self, link: object) -> None:
+        """End ``link``, whose ticket a new connection of the same agent
+        presented (its old link is dead but not yet noticed), and wait until
+        it has let go of the screen and the input (at most 5 s)."""
+        assert isinstance(link, ViewerLink)
+        link.ended_here = "the agent resumed the session on a new connection"
+        # Its own cleanup awaits this close too; not cancelled here.
+        self._closing.add(closing := asyncio.ensure_future(link.channel.close()))
+        closing.add_done_callback(self._closing.discard)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(link.finished.wait(), 5.0)
 
     def forget(self, link: ViewerLink) -> bool:
         """Drop a finished session's state; True if it had been sharing."""

@@ -74,6 +74,8 @@ __all__ = [
 #: The reserved extension channel on which a peer says it sends and takes
 #: FileResult (payload b"\x01"). Applications cannot register it.
 FILE_RESULTS_CHANNEL = "screencodec.file-results"
+#: Extension channels named so are this package's; applications may not register them.
+RESERVED_PREFIX = "screencodec."
 #: Characters of a peer's FileResult reason shown to the sender's user.
 _REASON_SHOWN = 200
 #: The first byte of a message on :data:`FILE_RESULTS_CHANNEL`: the
@@ -129,7 +131,8 @@ class ExtensionRegistry:
     def register(self, name: str, handler: ExtensionHandler) -> None:
         if not _EXT_NAME.match(name):
             raise ValueError(f"bad extension channel name {name!r}")
-        if name == FILE_RESULTS_CHANNEL:
+        if name.startswith(RESERVED_PREFIX):
+            # This package's own channels (file results, resume tickets).
             raise ValueError(f"extension channel {name!r} is reserved")
         if name in self._handlers:
             raise ValueError(f"extension channel {name!r} is already registered")

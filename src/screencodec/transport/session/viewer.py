@@ -44,6 +44,15 @@ they answer (:class:`~.refusal.RequestLedger`): a late answer to a request
 that timed out does not answer the next one, and a notice explains only the
 refusal it came with. The reason is the host's text through ``safe_text``.
 
+Resuming: a host of this version gives the viewer a ticket of the session
+once it is granted (:attr:`Viewer.resume_ticket`, renewed on every resume).
+When :meth:`Viewer.run` ends with :attr:`Viewer.link_lost` set (no Bye, the
+link broke), a new connection to the same host, authenticated as always,
+with ``Viewer(channel, resume=old.resume_ticket)`` goes on with the levels
+held, without the host's user being asked again, for the host's
+``resume_window`` (60 s by default; :mod:`.resume`). A ticket that no longer
+works is not an error: the user is asked, as for any new viewer.
+
 Picture size: an update whose frame has more than ``max_pixels`` pixels
 (:data:`DEFAULT_MAX_PIXELS` unless the Viewer is told otherwise) ends the
 session before anything of that size is allocated, here or in a sink: the
@@ -91,6 +100,7 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
 from screencodec.transport.session.refusal import UNASKED, USER_REFUSED, Refusal, RequestLedger
+from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
 from screencodec.transport.session.sidechannels import (
     FILE_RESULTS_CHANNEL,
     ExtensionHandler,
@@ -194,8 +204,18 @@ class Viewer:
         capabilities: m.Capabilities | None = None,
         sink: RemoteApplier | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        resume: bytes | None = None,
     ) -> None:
+        if resume is not None and len(resume) != TICKET_SIZE:
+            raise ValueError(f"a resume ticket is {TICKET_SIZE} bytes, not {len(resume)}")
         self.channel = channel
+        #: The host's newest ticket of this session (None: none yet, or a
+        #: host that does not resume): pass it as ``resume`` to a Viewer on a
+        #: new connection to the same host if this one is lost (module notes).
+        self.resume_ticket: bytes | None = resume
+        #: Set when run() ended because the link was lost (no Bye, not closed
+        #: on this side): the case for reconnecting with resume_ticket.
+        self.link_lost = False
         #: The most pixels a host's picture may have: a bigger one ends the
         #: session (module notes). Raise it for larger walls of screens.
         self.max_pixels = max_pixels
@@ -279,6 +299,8 @@ class Viewer:
         full picture: no keyframe needs asking for."""
         self.refusal = None
         await self._send(self.capabilities)
+        if self.resume_ticket is not None:
+            await self._send(m.Extension(RESUME_CHANNEL, self.resume_ticket))
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
             answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
@@ -359,6 +381,9 @@ class Viewer:
                     self.on_message(msg)
         except SessionClosedError as exc:
             reason = f"channel closed: {exc}"
+            # Neither side ended it: the link was lost, and a new connection
+            # may resume the session with resume_ticket (module notes).
+            self.link_lost = not getattr(self.channel, "closed_here", True)
         finally:
             applier.cancel()
             with contextlib.suppress(asyncio.CancelledError, SessionClosedError):
@@ -466,6 +491,10 @@ class Viewer:
             self.sender.on_result(msg)
         elif isinstance(msg, m.Extension) and msg.channel == FILE_RESULTS_CHANNEL:
             file_channel(self.files, self.sender, msg.payload)
+        elif isinstance(msg, m.Extension) and msg.channel == RESUME_CHANNEL:
+            if len(msg.payload) != TICKET_SIZE:
+                raise ProtocolError(f"a resume ticket of {len(msg.payload)} bytes")
+            self.resume_ticket = msg.payload
         elif isinstance(msg, m.Extension):
             handler = self.extensions.get(msg.channel)
             if handler is not None:

@@ -21,7 +21,7 @@ const KINDS = {
   stats: { fps: num(0, 1e6), kbps: int(0, 2 ** 32), rtt: num(0, 1e7), skipped: int(0, 2 ** 32) },
   notice: { text: str(1000) },
   chat: { from: oneOf("host", "me"), text: str(4000) },
-  banner: { kind: oneOf("revoked", "ended", "error"), text: str(1000) },
+  banner: { kind: oneOf("revoked", "ended", "error", "lost", "resumed"), text: str(1000) },
   ended: { reason: str(300) },
   file_offer: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
   file_received: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },

@@ -1,0 +1,141 @@
+"""Resuming a session whose link dropped, without asking the local user again.
+
+A support session should survive the agent's Wi-Fi changing or a relay
+restarting: the agent's viewer reconnects on its own, and the person who
+already said yes is not asked again a minute later about the same agent.
+
+How it works (docs/transport.md, "Resuming a session"):
+
+* Once the local user granted VIEW, the host sends the viewer a *ticket*: 32
+  random bytes on the reserved extension channel :data:`RESUME_CHANNEL`,
+  inside the sealed channel. A viewer of an older version ignores it.
+* If the session ends because the link was lost (not a Bye, not ended or
+  taken back on this side), the host keeps the ticket, the agent's name, the
+  levels held and the monitor for ``window`` seconds.
+* A viewer that reconnects authenticates as always (the session password,
+  SPAKE2), then presents the ticket between its Capabilities and its
+  PermissionRequest. If it matches, the session goes on with the levels it
+  held (at most those asked for), under the name the user agreed to, and the
+  host tells its user that the agent is back (:class:`~.events.SessionResumed`)
+  and records it in the audit log. Otherwise the user is asked, as for any
+  new viewer.
+
+The ticket is what the local user's earlier yes is bound to, so:
+
+* it is used once: every grant and every resume issues a new one;
+* it is compared in constant time against every ticket held;
+* it ends with the session when the host or its user ends it, takes VIEW
+  back, or closes; only a lost link leaves it usable, and only for ``window``
+  seconds (0 turns resuming off: no ticket is sent);
+* a ticket presented while its session still looks alive (the host has not
+  yet noticed the old link died) moves the session to the new link: the
+  old one is ended first;
+* the overall ``max_duration`` of a session counts from its first start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from screencodec.transport.session.permissions import VIEW, Permission
+
+__all__ = ["RESUME_CHANNEL", "TICKET_SIZE", "Resumable", "ResumeTickets"]
+
+#: The reserved extension channel the ticket travels on (host -> viewer when
+#: issued, viewer -> host when presented).
+RESUME_CHANNEL = "screencodec.resume"
+TICKET_SIZE = 32
+
+
+@dataclass(slots=True)
+class Resumable:
+    """What a ticket resumes: the agent's name the user agreed to, the levels
+    and monitor held, when the session first started (monotonic), when its
+    link was lost (None while it is live) and the live session holding it."""
+
+    who: str
+    level: Permission
+    monitor: int
+    started: float
+    lost_at: float | None = None
+    holder: object | None = None
+    _digest: bytes = b""
+    _expires: float = math.inf
+
+
+class ResumeTickets:
+    """The tickets one host has issued (one event loop)."""
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self._clock = clock
+        self._held: list[Resumable] = []
+        #: Tickets presented that matched nothing (expired, used, or made up).
+        self.unknown = 0
+
+    def issue(self, holder: object, who: str, level: Permission, monitor: int,
+              started: float) -> bytes | None:  # fmt: skip
+        """A new ticket for the live session ``holder`` (its previous one, if
+        any, stops working); None when resuming is off."""
+        self.forget(holder)
+        if self.window <= 0:
+            return None
+        ticket = secrets.token_bytes(TICKET_SIZE)
+        self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket)))
+        return ticket
+
+    def park(self, holder: object, level: Permission, monitor: int) -> float:
+        """``holder``'s link was lost: keep its ticket for ``window`` seconds
+        with the levels and monitor it held then. Returns the window, or 0 if
+        it holds no ticket or no longer held VIEW (nothing to resume)."""
+        entry = self._entry(holder)
+        if entry is None:
+            return 0.0
+        if VIEW not in level:
+            self._held.remove(entry)
+            return 0.0
+        now = self._clock()
+        entry.level, entry.monitor, entry.holder = level, monitor, None
+        entry.lost_at, entry._expires = now, now + self.window
+        return self.window
+
+    def forget(self, holder: object | None = None) -> None:
+        """The session of ``holder`` ended for good (all sessions: None)."""
+        self._held = [] if holder is None else [e for e in self._held if e.holder is not holder]
+
+    def forget_parked(self) -> None:
+        """No lost session may come back (the host's user ended them all)."""
+        self._held = [e for e in self._held if e.holder is not None]
+
+    def claim(self, ticket: bytes) -> Resumable | None:
+        """The session ``ticket`` resumes, taken out of the held tickets (a
+        ticket works once), or None. Every held ticket is compared, each in
+        constant time, whatever matches."""
+        now = self._clock()
+        self._held = [e for e in self._held if e._expires > now]
+        presented = _digest(ticket)
+        found = None
+        for entry in self._held:
+            if hmac.compare_digest(entry._digest, presented):
+                found = entry
+        if found is None:
+            self.unknown += 1
+            return None
+        self._held.remove(found)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def _entry(self, holder: object) -> Resumable | None:
+        return next((e for e in self._held if e.holder is holder), None)
+
+
+def _digest(ticket: bytes) -> bytes:
+    return hashlib.sha256(b"screencodec resume ticket\0" + ticket).digest()

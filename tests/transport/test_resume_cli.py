@@ -1,0 +1,64 @@
+"""The host's terminal when an agent's link is lost and the agent comes back
+with its session's ticket: told, not asked (transport/session/resume.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+from screencodec.transport import VIEW, Viewer
+from screencodec.transport.connect import connect_direct
+
+from .helpers import LinkProxy, run, until
+from .secure_fixtures import FAST
+from .test_cli import answer_when_asked, start_host, stop
+
+
+def _read_until(host: subprocess.Popen[str], text: str) -> str:
+    """The host's output up to and including ``text``."""
+    assert host.stdout is not None
+    seen = ""
+    while text not in seen:
+        ch = host.stdout.read(1)
+        assert ch, f"host exited before printing {text!r}: {seen!r}"
+        seen += ch
+    return seen
+
+
+def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked() -> None:
+    host, code, password, port = start_host()
+    try:
+        async def main() -> None:
+            proxy = LinkProxy(port)
+            await proxy.start()
+
+            async def join(resume: bytes | None) -> tuple[Viewer, asyncio.Task[str]]:
+                ch = await connect_direct("127.0.0.1", proxy.port, code, password,
+                                          timeouts=FAST)  # fmt: skip
+                viewer = Viewer(ch, who="Alice", resume=resume)
+                await viewer.start(VIEW)
+                return viewer, asyncio.ensure_future(viewer.run())
+
+            answering = asyncio.ensure_future(asyncio.to_thread(answer_when_asked, host))
+            viewer, task = await join(None)
+            await answering
+            await until(lambda: viewer.resume_ticket is not None, 10, "ticket")
+            proxy.cut()
+            await asyncio.wait_for(task, 10)
+            told = await asyncio.to_thread(_read_until, host, "(type /end to prevent it)")
+            assert "'Alice' may reconnect within 60 s" in told
+            again, task2 = await join(viewer.resume_ticket)
+            back = await asyncio.to_thread(_read_until, host, "stops sharing)")
+            # Expected: no question on the host's terminal, and the user told.
+            assert "[y/N]" not in told + back
+            assert "'Alice' (127.0.0.1:" in back and "is back" in back
+            assert "they see your screen again, as you allowed" in back
+            await again.bye()
+            await task2
+            await proxy.close()
+
+        run(main(), 60)
+        # --once: the session that came back ended, so the host closes.
+        assert host.wait(20) == 0
+    finally:
+        stop(host)

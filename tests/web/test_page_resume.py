@@ -1,0 +1,90 @@
+"""The agent's page when the link to the host is lost and taken up again:
+the page says so, reconnects on its own, the host's user is not asked a
+second time, and the canvas is the host's screen again, bit-exact
+(transport/session/resume.py, web/run.py). Real sockets on loopback: the
+host listens directly, the web viewer reaches it through a proxy the test
+cuts (both sides reset, as when a relay restarts)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import numpy as np
+
+from screencodec.capture import open_source
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.session.consent import ConsentRequest
+from screencodec.transport.session.permissions import Grant
+from transport.helpers import LinkProxy
+
+from .conftest import canvas_bgr, wait_page
+from .harness import LiveSession, StillSource
+
+
+class _LinkedSession(LiveSession):
+    """LiveSession over a real sealed channel, through a cuttable proxy."""
+
+    asked: list[ConsentRequest]
+
+    async def _make_host(self, consent: Any, config: Any, kw: dict[str, Any]) -> Any:
+        self.asked = []
+
+        async def counted(request: ConsentRequest) -> Grant:
+            self.asked.append(request)
+            return Grant(request.level)
+
+        host = await super()._make_host(counted, config, kw)
+        self.creds = SessionCredentials()
+        self.listener = await listen_direct("127.0.0.1", 0, self.creds, host.serve)
+        self.proxy = LinkProxy(self.listener.port)
+        await self.proxy.start()
+        return host
+
+    def close(self, timeout: float = 20) -> str | None:
+        """The agent leaves (the run ends), then the proxy and the listener
+        close, on the session's loop, before the harness stops it."""
+
+        async def leave() -> None:
+            if self.web.viewer is not None:
+                await self.web.viewer.bye("test over")
+            await asyncio.wait_for(asyncio.wrap_future(self.result), timeout)
+            await self.proxy.close()
+            await self.listener.close()
+
+        with contextlib.suppress(Exception):
+            self.call(leave, timeout=timeout + 5)
+        return super().close(timeout)
+
+    async def _connect(self) -> Any:
+        return await connect_direct("127.0.0.1", self.proxy.port, self.creds.code,
+                                    self.creds.password)  # fmt: skip
+
+
+def test_page_reconnects_after_a_lost_link_and_shows_the_screen_exact(browser: Any) -> None:
+    source = StillSource(open_source("synthetic", width=480, height=320, scenario="typing"))
+    live = _LinkedSession(source)
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 5, what="5 updates applied")
+        first = live.run(lambda: live.web.viewer)
+        live.run(live.proxy.cut)
+        st = wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
+                       what="the resumed banner")  # fmt: skip
+        # Expected: the same page, a new connection, and no second question.
+        assert live.run(lambda: live.web.viewer) is not first
+        assert len(live.asked) == 1 and st["ended"] is None
+        assert st["level"] == {"view": True, "control": False}
+        frame = source.freeze()[..., :3]
+        for _ in range(200):
+            got = canvas_bgr(browser)
+            if got.shape == frame.shape and np.array_equal(got, frame):
+                break
+            wait_page(browser, lambda s: True)
+        else:
+            raise AssertionError("the canvas never equalled the host's screen after the resume")
+        assert live.run(lambda: live.web.bridge.protocol_errors) == 0  # type: ignore[union-attr]
+    finally:
+        live.close()
