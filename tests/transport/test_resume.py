@@ -362,3 +362,20 @@ def test_reconnect_retries_until_the_host_is_back_and_stops_on_a_wrong_password(
                             within=0.7)  # fmt: skip
 
     run(main(), 60)
+
+
+def test_a_host_that_stops_is_not_a_lost_link() -> None:
+    """The host program stopping closes every channel in order (no Bye): the
+    viewer must not take it for a lost link and keep reconnecting."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join()
+            await _granted(viewer)
+            await s.listener.close()
+            reason = await asyncio.wait_for(task, 10)
+            assert "closed by peer" in reason and not viewer.link_lost
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.resumable == 0.0
+
+    run(main(), 60)

@@ -98,6 +98,7 @@ class SecureChannel:
         self._close_reason = ""
         self._closing: asyncio.Future[None] | None = None  # done once close() has finished
         self._lost = False  # closed by the peer or the line, not by a caller here
+        self._peer_closed = False  # the peer's own orderly close (RECORD_CLOSE)
         self._close_listeners: list[Callable[[SecureChannel], None]] = []
         loop = asyncio.get_running_loop()
         self._opened_at = loop.time()
@@ -131,6 +132,12 @@ class SecureChannel:
         """Closed by a caller on this side (or its own time limit), not by the
         peer's close, a broken line or a silent peer."""
         return self._closed and not self._lost
+
+    @property
+    def broken(self) -> bool:
+        """Closed because the line broke or the peer went silent: neither side
+        closed it (the case for resuming a session, session/resume.py)."""
+        return self._closed and self._lost and not self._peer_closed
 
     @property
     def close_reason(self) -> str:
@@ -212,7 +219,7 @@ class SecureChannel:
                     return plaintext
                 if ftype == FrameType.RECORD_CLOSE:
                     reason = safe_text(plaintext[:200].decode("utf-8", "replace"))
-                    self._lost = True
+                    self._lost = self._peer_closed = True
                     await self.close(f"closed by peer: {reason}", notify_peer=False)
                     raise SessionClosedError(self._close_reason)
                 # RECORD_KEEPALIVE: nothing to deliver, read on

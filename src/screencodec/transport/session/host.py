@@ -196,7 +196,7 @@ class Host:
         except SessionClosedError as exc:
             closed_here = getattr(link.channel, "closed_here", False)  # our listener closed it
             reason = link.ended_here or (str(exc) if closed_here else f"viewer gone: {exc}")
-            lost = link.ended_here is None and not closed_here
+            lost = link.ended_here is None and bool(getattr(link.channel, "broken", False))
         except CaptureError as exc:  # the viewer was told so in a Bye (ViewerLink)
             reason = f"{SCREEN_GONE} ({safe_text(exc, 200)})"
         except (ScreencodecError, OSError) as exc:

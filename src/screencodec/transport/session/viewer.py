@@ -383,7 +383,7 @@ class Viewer:
             reason = f"channel closed: {exc}"
             # Neither side ended it: the link was lost, and a new connection
             # may resume the session with resume_ticket (module notes).
-            self.link_lost = not getattr(self.channel, "closed_here", True)
+            self.link_lost = bool(getattr(self.channel, "broken", False))
         finally:
             applier.cancel()
             with contextlib.suppress(asyncio.CancelledError, SessionClosedError):
