@@ -4,7 +4,9 @@ with its session's ticket: told, not asked (transport/session/resume.py)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
+import threading
 
 from screencodec.transport import VIEW, Viewer
 from screencodec.transport.connect import connect_direct
@@ -12,6 +14,8 @@ from screencodec.transport.connect import connect_direct
 from .helpers import LinkProxy, run, until
 from .secure_fixtures import FAST
 from .test_cli import answer_when_asked, start_host, stop
+from .test_view_cli_ux import read_until, viewer
+from .test_view_cli_ux import stop as stop_view
 
 
 def _read_until(host: subprocess.Popen[str], text: str) -> str:
@@ -61,4 +65,52 @@ def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked() ->
         # --once: the session that came back ended, so the host closes.
         assert host.wait(20) == 0
     finally:
+        stop(host)
+
+
+class _ProxyThread:
+    """A LinkProxy on an event loop of its own thread (the CLI programs on
+    both ends are separate processes)."""
+
+    def __init__(self, target: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.proxy = LinkProxy(target)
+        asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
+        self.port = self.proxy.port
+
+    def cut(self) -> None:
+        self.loop.call_soon_threadsafe(self.proxy.cut)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.proxy.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def test_view_cli_reconnects_after_a_lost_link_and_the_host_is_not_asked_again() -> None:
+    host, code, password, port = start_host()
+    proxy = _ProxyThread(port)
+    try:
+        view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
+        try:
+            answer_when_asked(host)
+            read_until(view, "[view] 320x240 decoded")
+            proxy.cut()
+            seen = read_until(view, "back in the session, granted: view")
+            assert "reconnecting for up to 60 s" in seen
+            told = _read_until(host, "stops sharing)")
+            # Expected: the host's user is told, not asked again.
+            assert "[y/N]" not in told and "is back" in told
+            view.send_signal(signal.SIGINT)
+            out, err = view.communicate(timeout=30)
+        finally:
+            stop_view(view)
+        assert view.returncode == 0, err
+        assert "session ended: you left the session" in out.decode()
+        assert host.wait(20) == 0  # --once: the resumed session was the one
+    finally:
+        proxy.close()
         stop(host)

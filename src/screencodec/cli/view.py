@@ -34,6 +34,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -169,13 +170,18 @@ def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
     return f"{_where(args)} refused the connection: {safe_text(detail)}"
 
 
-async def _connect(args: argparse.Namespace, password: str) -> Any:
+async def _open(args: argparse.Namespace, password: str) -> Any:
+    """A sealed channel to the host, directly or through the relay."""
     from screencodec.transport.connect import connect_direct, connect_via_relay
 
+    if args.relay:
+        return await connect_via_relay(args.relay[0], args.relay[1], args.code, password)
+    return await connect_direct(args.address[0], args.address[1], args.code, password)
+
+
+async def _connect(args: argparse.Namespace, password: str) -> Any:
     try:
-        if args.relay:
-            return await connect_via_relay(args.relay[0], args.relay[1], args.code, password)
-        return await connect_direct(args.address[0], args.address[1], args.code, password)
+        return await _open(args, password)
     except (ScreencodecError, OSError) as exc:
         raise _ViewError(_explain(exc, args)) from exc
 
@@ -204,7 +210,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     options = WebOptions(
         who=args.name, port=args.web_port, control=args.control,
         open_browser=not args.no_open, download_dir=args.download_dir, on_url=show,
-        on_step=step, max_pixels=args.max_pixels,
+        on_step=step, max_pixels=args.max_pixels, host_direct=not args.relay,
     )  # fmt: skip
     web = WebViewer(lambda: _connect(args, password), options)
     # Ctrl-C, SIGTERM, SIGHUP and --duration leave as the page's Leave button
@@ -339,20 +345,10 @@ async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | N
     return False, None
 
 
-async def _chat(viewer: Any, screens: _Screens) -> None:
-    """Show the host's chat (the viewer passed it through safe_text) and carry
-    out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
-    (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
-    ``/help`` lists the commands, and any other line is answered with one
-    line saying it was not sent and how to write (it was dropped without a
-    word: an agent typing "hello" saw nothing happen). stdin is read by a
-    daemon thread: a waiting read must not keep the process alive."""
-    from screencodec.transport.session.events import (
-        ChatReceived,
-        FileRefused,
-        PermissionChanged,
-    )
-
+def _typed_lines() -> asyncio.Queue[str]:
+    """The lines typed in the terminal (not blank), read by a daemon thread
+    (a waiting read must not keep the process alive); one reader for the
+    whole run, whichever connection the session is on."""
     loop = asyncio.get_running_loop()
     typed: asyncio.Queue[str] = asyncio.Queue()
 
@@ -361,6 +357,24 @@ async def _chat(viewer: Any, screens: _Screens) -> None:
             for line in sys.stdin:
                 if line.strip():
                     loop.call_soon_threadsafe(typed.put_nowait, line)
+
+    threading.Thread(target=read, name="view-terminal", daemon=True).start()
+    return typed
+
+
+async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str]) -> None:
+    """Show the host's chat (the viewer passed it through safe_text) and carry
+    out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
+    (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
+    ``/help`` lists the commands, and any other line is answered with one
+    line saying it was not sent and how to write (it was dropped without a
+    word: an agent typing "hello" saw nothing happen). ``typed``: the lines
+    (:func:`_typed_lines`)."""
+    from screencodec.transport.session.events import (
+        ChatReceived,
+        FileRefused,
+        PermissionChanged,
+    )
 
     async def shown() -> None:
         had = viewer.level
@@ -376,7 +390,6 @@ async def _chat(viewer: Any, screens: _Screens) -> None:
                       f" not received, {safe_text(ev.why, 100)} (screencodec view --web"
                       " --download-dir DIR receives files)", flush=True)  # fmt: skip
 
-    threading.Thread(target=read, name="view-terminal", daemon=True).start()
     printer = asyncio.ensure_future(shown())
     sending = _Sending(viewer)
     try:
@@ -634,12 +647,12 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             return 0
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
-    screens = _Screens(viewer)
-    viewer.on_message = screens.seen
-    chat = asyncio.ensure_future(_chat(viewer, screens))
-    task = asyncio.ensure_future(viewer.run())
+    typed = _typed_lines()
+    until = None if args.duration is None else time.monotonic() + args.duration
     with _leave_on_signals() as left, contextlib.ExitStack() as stack:
-        stack.callback(chat.cancel)
+        chat = _Conversation(viewer, typed)
+        stack.callback(chat.stop)
+        running = asyncio.ensure_future(viewer.run())  # it reads the answer below
         if args.control:
             asked = asyncio.ensure_future(viewer.request(CONTROL))
             answered, granted = await _unless_left(asked, left)
@@ -654,21 +667,28 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             status = StatusLines()
             while True:
                 await asyncio.sleep(1.0)
-                line = _status(viewer, status, asyncio.get_running_loop().time())
+                line = _status(chat.viewer, status, asyncio.get_running_loop().time())
                 if line is not None:
                     tell(line)
 
         tick = asyncio.ensure_future(ticker())
         try:
-            ended, reason = await _unless_left(task, left, args.duration)
-            if not ended:  # --duration passed, Ctrl-C, SIGTERM or SIGHUP
-                await viewer.bye("the agent left the session")
-                await task
-                reason = LEFT
+            while True:
+                reason = await _watch(viewer, running, left, until)
+                # A lost link (no Bye: the agent's network, a relay restarting)
+                # is taken up again, the host's user not asked again
+                # (transport/session/resume.py).
+                if not (viewer.link_lost and viewer.resume_ticket is not None):
+                    break
+                again = await _rejoin(args, password, viewer, reason, left)
+                if isinstance(again, str):
+                    reason = again
+                    break
+                viewer = again
+                chat.move_to(viewer)
+                running = asyncio.ensure_future(viewer.run())
         except ProtocolError:
             raise  # the host broke the protocol: an error, said as one
-        except TransportError as exc:  # the connection broke under a read
-            reason = f"channel closed: {exc}"
         finally:
             tick.cancel()
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
@@ -680,6 +700,92 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
     return 0
+
+
+async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
+                 until: float | None) -> str:  # fmt: skip
+    """Wait for the joined session (``task``: its ``viewer.run()``) to end,
+    the person to leave or ``until`` (``--duration``) to pass; returns why
+    it ended."""
+    timeout = None if until is None else max(0.0, until - time.monotonic())
+    try:
+        ended, reason = await _unless_left(task, left, timeout)
+        if not ended:  # --duration passed, Ctrl-C, SIGTERM or SIGHUP
+            await viewer.bye("the agent left the session")
+            await task
+            return LEFT
+    except ProtocolError:
+        raise
+    except TransportError as exc:  # the connection broke under a read
+        return f"channel closed: {exc}"
+    return str(reason)
+
+
+#: How long a lost link is retried: the host keeps a lost session this long
+#: by default (HostConfig.resume_window).
+RESUME_WITHIN = 60.0
+
+
+async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason: str,
+                  left: asyncio.Event) -> Viewer | str:  # fmt: skip
+    """Connect again after a lost link and resume the session with its
+    ticket; the new viewer, or why the session ended after all."""
+    from screencodec.transport.connect.reconnect import reconnect
+    from screencodec.transport.session.viewer import Viewer
+
+    tell(f"{ended_words(reason)}; reconnecting for up to {RESUME_WITHIN:g} s"
+         " (Ctrl-C to stop)")  # fmt: skip
+
+    def tried(attempt: int, error: BaseException | None) -> None:
+        if error is not None and attempt % 4 == 1:  # a line now and then, not one a second
+            tell(f"still reconnecting ({in_words(str(error)) or 'no answer'})")
+
+    try:
+        done, channel = await _unless_left(
+            reconnect(lambda: _open(args, password), within=RESUME_WITHIN, on_attempt=tried,
+                      refused_is_final=not args.relay),
+            left, cancel=True)  # fmt: skip
+    except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
+        if not args.relay and getattr(exc, "errno", None) == errno.ECONNREFUSED:
+            return f"{_plain(reason)}, and the host no longer answers (its program has stopped)"
+        return f"{_plain(reason)}; could not reconnect: {_explain(exc, args)}"
+    if not done or channel is None:
+        return LEFT
+    viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,
+                    resume=lost.resume_ticket)  # fmt: skip
+    tell("reconnected; waiting for the host (its user is asked again if the session"
+         " could not be resumed)")  # fmt: skip
+    try:
+        joined, level = await _unless_left(viewer.start(lost.level), left, cancel=True)
+    except (ScreencodecError, OSError) as exc:
+        return f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}"
+    if not joined:
+        with contextlib.suppress(ScreencodecError, OSError):
+            await viewer.bye("the agent left the session")
+        return LEFT
+    tell(f"back in the session, granted: {level}")
+    return viewer
+
+
+class _Conversation:
+    """The terminal's chat and commands (:func:`_chat`) for the viewer of
+    the moment: moved to the new one when a lost link was taken up again."""
+
+    def __init__(self, viewer: Viewer, typed: asyncio.Queue[str]) -> None:
+        self._typed = typed
+        self._task: asyncio.Future[None] | None = None
+        self.move_to(viewer)
+
+    def move_to(self, viewer: Viewer) -> None:
+        self.stop()
+        self.viewer = viewer
+        screens = _Screens(viewer)
+        viewer.on_message = screens.seen
+        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed))
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 def _over_limit_hint(reason: str, max_pixels: int, *, web: bool = False) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import tempfile
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,9 @@ class WebOptions:
     #: How long a lost link is retried (the host keeps a lost session this
     #: long by default: HostConfig.resume_window).
     resume_within: float = 60.0
+    #: The host is reached directly, not through a relay: a reconnection its
+    #: machine refuses means the host program is gone (connect/reconnect.py).
+    host_direct: bool = False
     on_url: Callable[[str], None] = field(default=lambda url: None)
     #: Told each step in words (page opened, connected, granted): a terminal prints them.
     on_step: Callable[[str], None] = field(default=lambda text: None)
@@ -185,13 +189,16 @@ class WebViewer:
                              f" {opts.resume_within:g} s")  # fmt: skip
                 try:
                     channel = await self._unless_leaving(
-                        reconnect(self._connect, within=opts.resume_within))
+                        reconnect(self._connect, within=opts.resume_within,
+                                  refused_is_final=opts.host_direct))
                 except _LeftError:
                     bridge.status("Not connected")
                     return self._ended(bridge, LEFT_HERE)
                 except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                     bridge.status("Not connected")
-                    return self._ended(bridge, f"{lost} (reconnecting failed: {exc})")
+                    gone = opts.host_direct and getattr(exc, "errno", None) == errno.ECONNREFUSED
+                    why = "its program has stopped" if gone else f"reconnecting failed: {exc}"
+                    return self._ended(bridge, f"{lost} ({why})")
                 held = viewer.level
                 viewer = make(channel, viewer)
                 joined = await self._join(viewer, bridge, held)

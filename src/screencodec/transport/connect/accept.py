@@ -58,11 +58,14 @@ OnError = Callable[[str, BaseException], None]
 
 async def open_stream(host: str, port: int, timeout: float | None) -> tuple[
         asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open a TCP stream; any failure is a TransportError naming the address."""
+    """Open a TCP stream; any failure is a TransportError naming the address,
+    whose ``errno`` is the system's (ECONNREFUSED: nothing listens there)."""
     try:
         return await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
-        raise TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}") from None
+        error = TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}")
+        error.errno = exc.errno if isinstance(exc, OSError) else None
+        raise error from None
 
 
 def check_not_ended(credentials: SessionCredentials) -> None:

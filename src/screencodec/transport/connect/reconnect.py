@@ -6,12 +6,17 @@ the same way of connecting it used at first; the new channel goes to a
 backoff (0.25 s doubling to 4 s, with jitter, so a relay restarting under a
 thousand agents is not hit by all of them at once) until ``within`` seconds
 have passed. What a retry cannot mend ends it at once: a wrong password, a
-session the host ended, a host or relay of another version.
+session the host ended, a host or relay of another version, and with
+``refused_is_final`` (a host reached directly) a refused connection: the
+host's machine answered that nothing listens, so the host program is gone
+and its sessions with it (through a relay, the relay itself may be
+restarting).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +46,7 @@ async def reconnect(
     *,
     within: float = 60.0,
     on_attempt: Callable[[int, BaseException | None], None] | None = None,
+    refused_is_final: bool = False,
 ) -> Channel:
     """A new channel from ``connect()``, retried until ``within`` seconds
     have passed. ``on_attempt(n, error)`` hears of each failed attempt
@@ -60,7 +66,8 @@ async def reconnect(
         except asyncio.TimeoutError as exc:
             error: BaseException = exc
         except (ScreencodecError, OSError) as exc:
-            if not _retryable(exc):
+            refused = getattr(exc, "errno", None) == errno.ECONNREFUSED
+            if not _retryable(exc) or (refused_is_final and refused):
                 raise
             error = exc
         if on_attempt is not None:
