@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.errors import AuthenticationError, ConsentDeniedError, TransportError
+from screencodec.errors import (
+    AuthenticationError,
+    ConsentDeniedError,
+    SessionClosedError,
+    TransportError,
+)
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Permission, Viewer
 from screencodec.transport.channel.codes import SessionCredentials
@@ -379,3 +384,31 @@ def test_a_host_that_stops_is_not_a_lost_link() -> None:
             assert isinstance(ended, SessionEnded) and ended.resumable == 0.0
 
     run(main(), 60)
+
+
+def test_a_link_cut_inside_a_record_is_a_lost_link_not_a_protocol_error() -> None:
+    """A reset in the middle of a record (common when a link dies under a
+    picture) ended the viewer with ProtocolError, 'the host broke the
+    protocol', and nothing was resumed. Expected: a lost link."""
+    from screencodec.transport.channel.framing import FrameType, encode_frame
+
+    async def main() -> None:
+        creds = SessionCredentials()
+        accepted: asyncio.Queue[SecureChannel] = asyncio.Queue()
+        listener = await listen_direct("127.0.0.1", 0, creds, accepted.put_nowait)
+        try:
+            viewer_side = await connect_direct("127.0.0.1", listener.port, creds.code,
+                                               creds.password, timeouts=FAST)  # fmt: skip
+            host_side = await asyncio.wait_for(accepted.get(), 5)
+            frame = encode_frame(FrameType.RECORD_DATA, b"x" * 300)
+            host_side._writer.write(frame[:100])  # the header and a third of the body
+            await host_side._writer.drain()
+            host_side._writer.transport.abort()
+            with pytest.raises(SessionClosedError):
+                await asyncio.wait_for(viewer_side.recv(), 5)
+            assert viewer_side.broken and not viewer_side.closed_here
+            await host_side.close()
+        finally:
+            await listener.close()
+
+    run(main(), 30)

@@ -35,6 +35,7 @@ __all__ = [
     "AccessRefusedError",
     "FrameType",
     "RefuseCode",
+    "TruncatedError",
     "close_writer",
     "encode_frame",
     "read_body",
@@ -91,6 +92,13 @@ def encode_frame(ftype: int, body: bytes = b"") -> bytes:
     return HEADER.pack(len(body) + 1, ftype) + body
 
 
+class TruncatedError(ProtocolError):
+    """The stream ended or broke inside a frame. In a handshake the peer is
+    not speaking this protocol; on a sealed channel, whose peer proved the
+    password, it is the line breaking (a reset mid-record), not a hostile
+    frame: channel/sealed.py takes it for a lost link."""
+
+
 async def read_header(reader: asyncio.StreamReader, max_body: int) -> tuple[int, int]:
     """Read a frame header; returns ``(type, body length)``.
 
@@ -102,7 +110,7 @@ async def read_header(reader: asyncio.StreamReader, max_body: int) -> tuple[int,
         header = await reader.readexactly(HEADER.size)
     except asyncio.IncompleteReadError as exc:
         if exc.partial:
-            raise ProtocolError("stream truncated inside a frame header") from None
+            raise TruncatedError("stream truncated inside a frame header") from None
         raise SessionClosedError("the peer closed the connection") from None
     except OSError as exc:
         raise SessionClosedError(f"the connection broke: {exc}") from None
@@ -123,9 +131,9 @@ async def read_body(reader: asyncio.StreamReader, size: int) -> bytes:
     try:
         return await reader.readexactly(size)
     except asyncio.IncompleteReadError:
-        raise ProtocolError("stream truncated inside a frame") from None
+        raise TruncatedError("stream truncated inside a frame") from None
     except OSError as exc:
-        raise ProtocolError(f"the connection broke inside a frame: {exc}") from None
+        raise TruncatedError(f"the connection broke inside a frame: {exc}") from None
 
 
 async def read_frame(reader: asyncio.StreamReader, max_body: int) -> tuple[int, bytes]:

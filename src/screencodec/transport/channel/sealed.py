@@ -32,6 +32,7 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
     HEADER,
     FrameType,
+    TruncatedError,
     close_writer,
     read_body,
     read_header,
@@ -209,6 +210,8 @@ class SecureChannel:
                     # but do not wait for it.
                     self._lost = True
                     await self.close(str(exc), linger=False)
+                    if isinstance(exc, TruncatedError):  # the line broke mid-record
+                        raise SessionClosedError(self._close_reason) from None
                     raise
                 finally:
                     self._reading_since = None
