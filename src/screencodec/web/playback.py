@@ -49,6 +49,7 @@ from screencodec.web.server import WebServer
 
 __all__ = [
     "CLOSED", "LEFT", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "describe_event",
+    "event_time",
 ]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
@@ -68,6 +69,21 @@ def _cut(text: str, units: int) -> str:
     """At most ``units`` UTF-16 code units: the page's schema counts those."""
     out = text[:units]
     return out if len(out.encode("utf-16-le")) <= 2 * units else out[: units // 2]
+
+
+def event_time(ev: dict[str, Any]) -> float:
+    """The moment on the timeline an audit event names: when it was logged
+    (``t``), but for an ``input`` interval its ``start``: the interval is
+    logged once it has ended, at the next session message, which on a still
+    screen can come seconds later (the row's "Go to this moment" then showed
+    the screen after the input). A ``start`` that is not a number from 0 to
+    ``t`` (a hostile file) is not taken."""
+    t = float(ev["t"])
+    start = ev.get("start")
+    if (ev.get("type") == "input" and isinstance(start, int | float)
+            and not isinstance(start, bool) and 0 <= start <= t):  # fmt: skip
+        return float(start)
+    return t
 
 
 def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
@@ -135,11 +151,15 @@ class PlaybackBridge(WebBridge):
         self._remember({"t": "playback", "duration_us": round(self.reader.duration * 1e6),
                         "width": self._size[0], "height": self._size[1],
                         "name": _cut(self.reader.path.name, 255)})  # fmt: skip
-        for i, ev in enumerate(events[:_EVENTS_MAX]):
-            kind, text = describe_event(ev)
-            # An event's time is its chunk's (>= 0: the reader refuses less);
-            # times may go backwards, so one may lie past the end.
-            us = min(round(ev["t"] * 1e6), round(self.reader.duration * 1e6))
+        # An event's time is its chunk's (>= 0: the reader refuses less);
+        # times may go backwards, so one may lie past the end. Listed in the
+        # order of the moments they name (event_time), the log's order kept
+        # between equal ones.
+        end_us = round(self.reader.duration * 1e6)
+        shown = events[:_EVENTS_MAX]
+        listed = sorted((min(round(event_time(ev) * 1e6), end_us), i) for i, ev in enumerate(shown))
+        for us, i in listed:
+            kind, text = describe_event(events[i])
             self._remember({"t": "event", "us": us, "kind": kind, "text": text}, f"event{i}")
         if len(events) > _EVENTS_MAX:
             self._remember({"t": "event", "us": round(self.reader.duration * 1e6), "kind": "...",
