@@ -55,7 +55,7 @@ BIG = 10**6
 async def main():
     limits = RelayLimits(registrations_per_minute=BIG, joins_per_minute=BIG,
                          guesses_per_session_per_minute=BIG, max_connections=BIG,
-                         max_connections_per_address=BIG, max_pending_per_session=BIG,
+                         max_connections_per_address=BIG, max_pending_per_address=BIG,
                          max_handshaking_per_session=BIG, control_idle_timeout=600)
     url = sys.argv[2] if sys.argv[2] != "-" else None
     relay = Relay("127.0.0.1", int(sys.argv[1]), limits=limits,

@@ -277,7 +277,7 @@ def test_parked_handshakes_through_the_relay_do_not_make_the_agent_busy() -> Non
         # The relay's own eviction of parked streams is the relay's to test:
         # here it lets everything through, so the host alone must cope.
         # (Only the fields this relay version has.)
-        wanted = {"max_pending_per_session": 32, "max_handshaking_per_session": 1000,
+        wanted = {"max_pending_per_address": 32, "max_handshaking_per_session": 1000,
                   "joins_per_minute": 10**6, "guesses_per_session_per_minute": 10**6}
         limits = RelayLimits(**{k: v for k, v in wanted.items()  # type: ignore[arg-type]
                                 if k in RelayLimits.__dataclass_fields__})
