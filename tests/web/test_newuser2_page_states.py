@@ -28,6 +28,7 @@ from screencodec.capture import open_source
 from screencodec.capture.base import SourceWrapper
 from screencodec.cli.host import ENDED_BY_USER
 from screencodec.transport import CONTROL, Grant, HostConfig
+from screencodec.transport.session.sidechannels import WITHDRAWN
 from screencodec.web import WebOptions
 from screencodec.web.bridge import UNANSWERED
 from screencodec.web.run import _ended_text
@@ -122,4 +123,33 @@ def test_the_empty_screen_says_the_first_picture_is_coming(browser: Any) -> None
         assert browser.execute_script("return document.getElementById('waiting').hidden")
     finally:
         source.go.set()
+        live.close()
+
+
+def test_a_withdrawn_question_loses_its_buttons(browser: Any) -> None:
+    # The bridge's messages for a host's offer withdrawn while the page asks
+    # (web/files.PageFiles: file_failed names the question, offer).
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = LiveSession(source, options=WebOptions(grace=5.0))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        bridge = live.web.bridge
+        assert bridge is not None
+
+        async def offer() -> None:
+            bridge.send({"t": "file_offer", "id": 1, "name": "notes.txt", "size": 5})
+
+        async def withdrawn() -> None:
+            bridge.send({"t": "file_failed", "id": 1, "name": "notes.txt", "size": 5,
+                         "text": WITHDRAWN, "offer": 1})  # fmt: skip
+
+        buttons = "return document.querySelectorAll('#file-list button').length"
+        live.call(offer)
+        wait_page(browser, lambda s: browser.execute_script(buttons) == 2, what="the question")
+        live.call(withdrawn)
+        wait_page(browser, lambda s: "not saved" in _text(browser, "file-list"), what="the end")
+        assert browser.execute_script(buttons) == 0
+        assert _text(browser, "file-list") == f"notes.txt 5 B from the user: not saved: {WITHDRAWN}"
+    finally:
         live.close()

@@ -3,10 +3,12 @@
 the task asking (web/files.PageFiles.ask) and tells a FileRefused with why
 WITHDRAWN, which the bridge hands to PageFiles.not_saved. Expected outcome:
 the page's question row ends, "not saved: the sender stopped waiting ...";
-the file_failed message names the question it ends (``offer``). Not yet:
-ask forgets a cancelled question without noting its transfer, so the page
-gets a separate row and the question stays on screen (its answer is ignored).
-Found by the hostcli helper; web/ is not its to change."""
+the file_failed message names the question it ends (``offer``). Before,
+ask forgot a cancelled question without noting its transfer, so the page got
+a separate row and the question stayed on screen (its answer ignored).
+Found by the hostcli helper (a strict xfail), fixed by newuser2; the page's
+side (the row loses its Accept and Decline) is in
+test_newuser2_page_states.py."""
 
 from __future__ import annotations
 
@@ -14,14 +16,10 @@ import asyncio
 import contextlib
 from typing import Any
 
-import pytest
-
 from screencodec.transport.session.sidechannels import WITHDRAWN, FileOfferInfo
 from screencodec.web.files import PageFiles
 
 
-@pytest.mark.xfail(strict=True, reason="expected: the file_failed of a withdrawn offer names "
-                   "its question (offer) so the page ends that row; PageFiles.ask forgets it")
 def test_a_withdrawn_offer_ends_the_pages_question_row() -> None:
     async def main() -> list[dict[str, Any]]:
         sent: list[dict[str, Any]] = []

@@ -61,8 +61,10 @@ class PageFiles:
         self._questions: dict[int, asyncio.Future[bool]] = {}
         self._next_question = 1
         #: the host's transfer number -> the page's question about it, for the
-        #: files accepted and not received yet (the oldest forgotten past
-        #: _MAX_ACCEPTED: a transfer the host broke off never ends)
+        #: files accepted and not received yet, and the questions the host
+        #: withdrew while the page asked them (their not_saved ends the row;
+        #: the oldest forgotten past _MAX_ACCEPTED: a transfer the host broke
+        #: off never ends)
         self._accepted: dict[int, int] = {}
         self._failures = 0  #: host files not saved here, numbered for the page
 
@@ -128,13 +130,21 @@ class PageFiles:
         self._send({"t": "file_offer", "id": qid, "name": info.name[:255], "size": info.size})
         try:
             accepted = await fut
+        except asyncio.CancelledError:
+            # The host withdrew the offer (FileReceiver.withdraw cancels this
+            # question): its FileRefused (not_saved) ends the page's row.
+            self._note_question(info.transfer, qid)
+            raise
         finally:
             self._questions.pop(qid, None)
         if accepted:
-            self._accepted[info.transfer] = qid
-            while len(self._accepted) > _MAX_ACCEPTED:
-                del self._accepted[next(iter(self._accepted))]
+            self._note_question(info.transfer, qid)
         return accepted
+
+    def _note_question(self, transfer: int, qid: int) -> None:
+        self._accepted[transfer] = qid
+        while len(self._accepted) > _MAX_ACCEPTED:
+            del self._accepted[next(iter(self._accepted))]
 
     def answer(self, qid: int, accept: bool) -> None:
         fut = self._questions.get(qid)

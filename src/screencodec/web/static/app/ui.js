@@ -320,6 +320,8 @@ export class UI {
       ? this.fileRow(key, name, ` ${size(bytes)} from the user: not saved: ${why}`)
       : this.fileRow(`lost${id}`, name, ` ${size(bytes)} from the user: not saved: ${why}`);
     row.li.classList.add("failed");
+    // A question the host withdrew before the agent answered: nothing to answer.
+    for (const button of row.li.querySelectorAll("button")) button.remove();
   }
 
   // `id` numbers the received files (the Save link's `files/N`); `offer` is
