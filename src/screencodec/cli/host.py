@@ -60,7 +60,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
-from screencodec.cli.say import HOST_COMMANDS, SAY, Command, command, help_lines, unknown
+from screencodec.cli.say import (
+    HOST_COMMANDS,
+    SAY,
+    Command,
+    command,
+    file_to_send,
+    help_lines,
+    unknown,
+)
 from screencodec.cli.terminal import (
     StatusLines,
     TypedLine,
@@ -501,22 +509,20 @@ class _Commands:
 
     def _send(self, typed: str) -> None:
         """Offer a file to every agent, each offer in its own task."""
-        if len(typed) >= 2 and typed[0] == typed[-1] and typed[0] in "'\"":
-            typed = typed[1:-1]  # a path pasted or dropped in quotes
-        if not typed:
-            self.ui.say("(usage: /send PATH)")
+        path = file_to_send(typed)  # the same words as the agent's /send
+        if isinstance(path, str):
+            self.ui.say(path)
             return
-        path = Path(typed).expanduser()
         shown = safe_text(path, 300)
-        if not path.is_file():
-            why = "no such file" if not path.exists() else "not a file"
-            self.ui.say(f"(not sent: {shown}: {why})")
-            return
         viewers = self.host.viewers
         if not viewers:
             self.ui.say("(not sent: no support agent sees your screen)")
             return
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except OSError as exc:  # gone since it was checked
+            self.ui.say(f"(not sent: {shown}: {(exc.strerror or str(exc)).lower()})")
+            return
         self.ui.say(f"offering {shown} ({size} bytes) to {_agents(self.ui, viewers)}; "
                     "each is asked whether to accept it")
         for peer in viewers:
