@@ -440,7 +440,13 @@ class _Commands:
     async def run(self, typed: asyncio.Queue[Command]) -> None:
         try:
             while True:
-                await self.do(await typed.get())
+                command = await typed.get()
+                try:
+                    await self.do(command)
+                except (ScreencodecError, OSError, ValueError) as exc:
+                    # One command failing must not end the reading of the
+                    # rest (a /send that raised once left /end unanswered).
+                    self.ui.say(f"(/{command.name} failed: {safe_text(exc, 200)})")
         finally:
             for task in self._sending:
                 task.cancel()
