@@ -201,3 +201,32 @@ def test_the_hosts_question_is_closed_when_the_viewer_gives_the_offer_up(
     assert isinstance(told, FileRefused) and (told.why, told.name) == (WITHDRAWN, "first.txt")
     assert held.closed and held.asked == 2
     assert [p.name for p in host_dir.iterdir()] == ["second.txt"]
+
+
+def test_a_file_gone_after_the_yes_is_withdrawn_not_left_half_at_the_receiver(
+        tmp_path: Path) -> None:
+    """The host's file is removed between the offer and the agent's yes (the
+    agent's answer removes it here). Before, the host's send raised
+    FileNotFoundError and the viewer, which had created the file, waited for
+    chunks until the session ended. Expected: the host reads 'failed: could
+    not be read here', the viewer's half file is gone, the session goes on."""
+    host_dir, viewer_dir = _dirs(tmp_path)
+    src = tmp_path / "notes.txt"
+    src.write_bytes(b"n" * 5000)
+
+    async def yes_once_gone(info: FileOfferInfo) -> bool:
+        src.unlink()
+        return True
+
+    async def main() -> tuple[str, str, object]:
+        async with _pair(host_dir, viewer_dir, viewer_says=yes_once_gone) as (host, viewer):
+            seen = _Seen(viewer.events())
+            sent = await host.send(src, host.stats()[0].peer)
+            told = await seen.first((FileReceived, FileRefused))
+            await _in_order(host.send_chat, seen)
+            return sent.outcome, sent.why, told
+
+    outcome, why, told = run(main())
+    assert (outcome, why) == ("failed", "could not be read here: no such file or directory")
+    assert isinstance(told, FileRefused) and told.why == WITHDRAWN
+    assert list(viewer_dir.iterdir()) == []

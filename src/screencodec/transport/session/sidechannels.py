@@ -705,7 +705,18 @@ class FileSender:
             return self._outcome(name, data_size, transfer, "declined")
         result = self._results.get(transfer)
         try:
-            await self._stream(path, data_size, transfer, result)
+            try:
+                await self._stream(path, data_size, transfer, result)
+            except OSError as exc:
+                if isinstance(exc, ScreencodecError):
+                    raise  # the session ended
+                # The file went or could not be read after the yes: the
+                # receiver removes what it began (a peer of an earlier
+                # version waits for the rest until the session ends).
+                with contextlib.suppress(ScreencodecError, OSError):
+                    await self._send(file_withdrawal(transfer))
+                why = f"could not be read here: {(exc.strerror or str(exc)).lower()}"
+                return self._outcome(name, data_size, transfer, "failed", why)
             if result is None:
                 return self._outcome(name, data_size, transfer, "unconfirmed")
             # Not wait_for: a result set as the timeout fires is taken.
