@@ -275,11 +275,17 @@ class LinkProxy:
 
     @staticmethod
     async def _pump(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, ConnectionError):
+        try:
             while data := await r.read(65536):
                 w.write(data)
                 await w.drain()
-        w.transport.abort()
+        except (OSError, ConnectionError):
+            w.transport.abort()  # a reset is passed on as one
+            return
+        # An orderly end is passed on as one: a reset here would make the
+        # other side drop what it had not read yet (a Bye, say).
+        with contextlib.suppress(OSError, ConnectionError):
+            w.write_eof()
 
     def cut(self) -> None:
         for cw, sw in self._pairs:

@@ -30,7 +30,12 @@ from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.connect.reconnect import reconnect
 from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session.consent import ConsentRequest
-from screencodec.transport.session.events import Event, SessionEnded, SessionResumed
+from screencodec.transport.session.events import (
+    Event,
+    SessionEnded,
+    SessionResumed,
+    SharingChanged,
+)
 from screencodec.transport.session.permissions import Grant
 from screencodec.transport.session.resume import TICKET_SIZE, ResumeTickets
 
@@ -219,8 +224,10 @@ def test_a_ticket_from_a_link_the_host_still_thinks_alive_moves_the_session() ->
             again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
             assert again.level == VIEW | CONTROL and len(s.asked) == 1
             ended = await s.event(SessionEnded)
-            assert isinstance(ended, SessionEnded) and ended.resumable == 0.0
-            assert "resumed the session on a new connection" in ended.reason
+            assert isinstance(ended, SessionEnded) and ended.resumable == 0.0 and ended.moved
+            assert ended.reason == "the agent resumed the session on a new connection"
+            # No 'sharing stopped' in between: only the new connection's join.
+            assert not any(isinstance(e, SharingChanged) and not e.viewers for e in s.seen)
             back = await s.event(SessionResumed)
             assert isinstance(back, SessionResumed) and back.away == 0.0
             assert len(s.host.viewers) == 1

@@ -59,6 +59,9 @@ def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked() ->
             assert "they see your screen again, as you allowed" in back
             await again.bye()
             await task2
+            # Closed once the host read the Bye: the proxy's close resets the
+            # link, and a reset drops what the host had not read yet.
+            await asyncio.to_thread(_read_until, host, "ended: viewer said bye")
             await proxy.close()
 
         run(main(), 60)
@@ -113,4 +116,46 @@ def test_view_cli_reconnects_after_a_lost_link_and_the_host_is_not_asked_again()
         assert host.wait(20) == 0  # --once: the resumed session was the one
     finally:
         proxy.close()
+        stop(host)
+
+
+def test_host_cli_with_once_stays_when_the_agent_resumes_over_a_link_it_thought_alive() -> None:
+    """The agent's side of the link died and the host has not noticed: the
+    agent's new connection takes the session over. Expected: the host's
+    user reads that the agent is back, no 'ended' line and no question, and
+    --once does not close the host until the resumed session ends."""
+    host, code, password, port = start_host()
+    try:
+        async def main() -> None:
+            proxy = LinkProxy(port)
+            await proxy.start()
+
+            async def join(resume: bytes | None) -> tuple[Viewer, asyncio.Task[str]]:
+                ch = await connect_direct("127.0.0.1", proxy.port, code, password,
+                                          timeouts=FAST)  # fmt: skip
+                viewer = Viewer(ch, who="Alice", resume=resume)
+                await viewer.start(VIEW)
+                return viewer, asyncio.ensure_future(viewer.run())
+
+            answering = asyncio.ensure_future(asyncio.to_thread(answer_when_asked, host))
+            viewer, task = await join(None)
+            await answering
+            await until(lambda: viewer.resume_ticket is not None, 10, "ticket")
+            proxy.abandon()
+            await asyncio.wait_for(task, 10)
+            again, task2 = await join(viewer.resume_ticket)
+            back = await asyncio.to_thread(_read_until, host, "stops sharing)")
+            assert "[y/N]" not in back and "is back" in back and "ended" not in back
+            await again.chat("still here")
+            await asyncio.to_thread(_read_until, host, "says: still here")
+            await again.bye()
+            await task2
+            # Closed once the host read the Bye: the proxy's close resets the
+            # link, and a reset drops what the host had not read yet.
+            await asyncio.to_thread(_read_until, host, "ended: viewer said bye")
+            await proxy.close()
+
+        run(main(), 60)
+        assert host.wait(20) == 0
+    finally:
         stop(host)

@@ -657,6 +657,8 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
         elif isinstance(ev, SessionEnded):
             status.forget(ev.peer)
             commands.note(ev)
+            if ev.moved:
+                continue  # the agent came back on a new connection: told as SessionResumed
             why = safe_text(ev.reason, 200)
             if ev.peer in commands.ended:
                 commands.ended.discard(ev.peer)

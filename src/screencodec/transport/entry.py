@@ -83,7 +83,7 @@ class SharedScreen:
 
     async def _track(self, events: Subscription) -> None:
         async for event in events:
-            if isinstance(event, SessionEnded):
+            if isinstance(event, SessionEnded) and not event.moved:
                 self.ended.append(event.reason)
                 self._ended.set()
 

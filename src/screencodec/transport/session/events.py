@@ -179,11 +179,15 @@ class RelayChanged:
 class SessionEnded:
     """Viewer ``peer``'s session ended (``reason``). ``resumable``: on a host,
     the seconds within which that agent may come back without the local user
-    being asked again (its link was lost; see :mod:`.resume`), else 0."""
+    being asked again (its link was lost; see :mod:`.resume`), else 0.
+    ``moved``: on a host, only this connection ended: the agent resumed the
+    session on a new one (a :class:`SessionResumed` tells of it), so an
+    interface shows no end."""
 
     peer: str
     reason: str
     resumable: float = 0.0
+    moved: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -209,17 +209,18 @@ class Host:
         finally:
             await link.cleanup()
             resumable = 0.0
-            if lost:
+            if link.moved:  # the session goes on over the agent's new connection
+                reason = link.ended_here or reason
+            elif lost:
                 resumable = runtime.tickets.park(link, link.level, link.monitor)
-            else:
-                runtime.tickets.forget(link)
+            runtime.tickets.forget(link)  # parked tickets have no holder any more
             was_sharing = runtime.forget(link)
             link.finished.set()
             if not runtime.serving:
                 self._all_ended.set()
-            if was_sharing:
+            if was_sharing and not link.moved:  # the new connection's join says it
                 runtime.emit(SharingChanged(self.viewers))
-            runtime.emit(SessionEnded(link.peer, reason, resumable))
+            runtime.emit(SessionEnded(link.peer, reason, resumable, link.moved))
             if recording is not None:
                 recording.end(reason)
         return reason

@@ -140,6 +140,8 @@ class ViewerLink:
         #: The ticket the viewer presented, and the session it resumed.
         self._ticket: bytes | None = None
         self.resumed: Resumable | None = None
+        #: Set when a new connection of the same agent took this session over.
+        self.moved = False
         #: The host's recording of this session, if it records (audit log).
         self.recording: RecordingLike | None = None
 

@@ -30,7 +30,10 @@ from screencodec.transport.session.sidechannels import (
     FileSender,
 )
 
-__all__ = ["HostRuntime"]
+__all__ = ["MOVED", "HostRuntime"]
+
+#: Why a connection ended whose session the agent resumed on a new one.
+MOVED = "the agent resumed the session on a new connection"
 
 
 class HostRuntime:
@@ -130,7 +133,7 @@ class HostRuntime:
         presented (its old link is dead but not yet noticed), and wait until
         it has let go of the screen and the input (at most 5 s)."""
         assert isinstance(link, ViewerLink)
-        link.ended_here = "the agent resumed the session on a new connection"
+        link.ended_here, link.moved = MOVED, True
         # Its own cleanup awaits this close too; not cancelled here.
         self._closing.add(closing := asyncio.ensure_future(link.channel.close()))
         closing.add_done_callback(self._closing.discard)
