@@ -57,4 +57,4 @@ clean:
 	rm -rf build dist wheels/*.whl src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .benchmarks
 	find src -name '*.so' -delete
 	find src/screencodec -name '*.pyx' | sed 's/\.pyx$$/.c/' | xargs rm -f
-	find src/screencodec -name '*.html' -delete
+	find src/screencodec -name '*.pyx' | sed 's/\.pyx$$/.html/' | xargs rm -f  # Cython's annotations, not the web page
