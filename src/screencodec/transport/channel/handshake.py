@@ -176,6 +176,7 @@ async def host_handshake(
     preauth_timeout: float | None = None,
     auth_timeout: float | None = None,
     on_commit: Callable[[], None] | None = None,
+    on_hello: Callable[[], None] | None = None,
 ) -> HandshakeResult:
     """Run the host's side. On failure sends a REFUSE frame where one helps the
     peer and raises (AuthenticationError for a wrong code or password or a
@@ -183,10 +184,11 @@ async def host_handshake(
     ran out of time); the caller closes the stream.
 
     Phases: *pre-auth* (the hellos and the viewer's PAKE message, within
-    ``preauth_timeout``; ``on_commit`` is called once the viewer committed to a
-    guess), *admission* (the session's :class:`~.throttle.GuessThrottle`
-    decides when this guess may be checked; ``key`` is the source address's
-    key), and the *check* (our PAKE message and the confirmations, within
+    ``preauth_timeout``; ``on_hello`` is called once our hello answered the
+    viewer's, ``on_commit`` once the viewer committed to a guess),
+    *admission* (the session's :class:`~.throttle.GuessThrottle` decides when
+    this guess may be checked; ``key`` is the source address's key), and the
+    *check* (our PAKE message and the confirmations, within
     ``auth_timeout``). A check counts as a failed guess from the moment it
     starts, unless it succeeds; it uses the password current at that moment.
     """
@@ -209,6 +211,8 @@ async def host_handshake(
             raise AccessRefusedError(RefuseCode.UNKNOWN_SESSION, "viewer named another code")
         hello_h = _hello(ROLE_HOST, None)
         writer.write(encode_frame(FrameType.HELLO, hello_h))
+        if on_hello is not None:
+            on_hello()
         return hello_v, hello_h, await _expect(reader, FrameType.PAKE)
 
     async def check() -> HandshakeResult:

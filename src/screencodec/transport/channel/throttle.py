@@ -33,9 +33,13 @@ With the defaults an attacker with any number of addresses gets at most
 5 s after it arrived unless fresh, never-failed addresses queued before it.
 
 :class:`PreauthSlots` bounds what a connection that has not yet committed to a
-guess (it sent a HELLO, or nothing) can hold: a few per address, a bounded
-total in which a newcomer displaces the oldest connection of the address
-holding the most, so parked connections cannot keep the agent out either.
+guess (it sent a HELLO, or nothing) can hold: a few per address and a bounded
+total, in which a newcomer only ever displaces a connection stalled past an
+allowance measured on its own link, or one of an address holding at least two
+more than the newcomer's; else it is refused. So a viewer on its way to
+committing (the agent on a slow link among them) is never displaced, and
+keeping newcomers out takes a crowd of fresh connections from at least
+``total`` addresses (docs/security.md, "The pre-auth room").
 
 Time comes from an injectable clock; a real-time timer wakes the waiters, and
 :meth:`GuessThrottle.poke` re-evaluates at once (tests that move a fake clock
@@ -255,51 +259,110 @@ def _admitted(fut: asyncio.Future[Ticket]) -> bool:
     return fut.done() and not fut.cancelled() and fut.exception() is None
 
 
+class _Held:
+    __slots__ = ("evict", "key", "opened", "round_trip", "stalled_since")
+
+    def __init__(self, key: str, evict: Callable[[], None], opened: float) -> None:
+        self.key = key
+        self.evict = evict
+        self.opened = opened
+        self.round_trip = 0.0
+        self.stalled_since: float | None = None
+
+
 class PreauthSlots:
     """Connections that have not committed to a guess yet (no PAKE message).
 
-    At most ``per_address`` per address key; at most ``total`` in all, and a
-    newcomer beyond that displaces the oldest connection of the address that
-    holds the most (its ``evict`` callback is called): parked connections do
-    not keep a fast one out, and renewing them does not displace it either.
-    One event loop.
+    At most ``per_address`` per address key, at most ``total`` in all. When
+    the room is full a newcomer takes the slot of
+
+    1. the connection *stalled* the longest past its allowance: the host has
+       answered its hello and has waited for its PAKE message longer than
+       ``grace`` plus twice the round trip it showed (from its start to its
+       hello, or the link's round trip if that is longer: :meth:`hello`), or
+       else
+    2. the oldest connection of the address holding the most, if that address
+       holds at least two more than the newcomer's (so a displacement only
+       ever evens the room out: a connection alone at its address is never
+       the victim of a fair share);
+
+    and when neither exists the newcomer is refused (BUSY): nobody is
+    displaced for it. So a viewer on its way to committing (the real agent,
+    on however slow a link, as long as each of its messages arrives within
+    its allowance) keeps its slot against any number of addresses. What a
+    crowd can do instead is have newcomers refused, and only while it holds
+    every slot with fresh connections of at most one per address (see
+    docs/security.md, "The pre-auth room", for what that costs). One event
+    loop; time from ``clock``.
     """
 
-    def __init__(self, per_address: int = 3, total: int = 128) -> None:
+    def __init__(self, per_address: int = 3, total: int = 128, *, grace: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.per_address = per_address
         self.total = total
-        self._held: OrderedDict[object, tuple[str, Callable[[], None]]] = OrderedDict()
+        self.grace = grace
+        self._clock = clock
+        self._held: OrderedDict[object, _Held] = OrderedDict()
         self._per_key: dict[str, int] = {}
         self.evicted = 0
+        self.refused = 0
 
     def __len__(self) -> int:
         return len(self._held)
 
-    def take(self, token: object, key: str, evict: Callable[[], None]) -> bool:
-        """Hold a slot for ``token``; False if its address holds enough."""
+    def take(self, token: object, key: str,
+             evict: Callable[[], None]) -> tuple[RefuseCode, str] | None:
+        """Hold a slot for ``token`` (its start is now); None if it got one,
+        else the refusal to send: its address holds enough (RATE_LIMITED), or
+        the room is full and nobody may be displaced for it (BUSY)."""
         if self._per_key.get(key, 0) >= self.per_address:
-            return False
-        while len(self._held) >= self.total:
-            # The oldest of the address holding the most: an attacker renewing
-            # parked connections from a few addresses displaces its own, not a
-            # fast newcomer (the agent holds one slot for one round trip).
-            most = max(self._per_key.values())
-            old, (_, old_evict) = next(
-                (t, h) for t, h in self._held.items() if self._per_key[h[0]] == most)
-            self.release(old)
+            self.refused += 1
+            return RefuseCode.RATE_LIMITED, "too many connections from this address"
+        if len(self._held) >= self.total:
+            victim = self._victim(key)
+            if victim is None:
+                self.refused += 1
+                return (RefuseCode.BUSY,
+                        "too many viewers connecting at once; try again in a few seconds")
+            held = self._held[victim]
+            self.release(victim)
             self.evicted += 1
-            old_evict()
-        self._held[token] = (key, evict)
+            held.evict()
+        self._held[token] = _Held(key, evict, self._clock())
         self._per_key[key] = self._per_key.get(key, 0) + 1
-        return True
+        return None
+
+    def hello(self, token: object, link_round_trip: float = 0.0) -> None:
+        """``token``'s hello came and ours went back: from now on it owes its
+        PAKE message. Its round trip is the time since its start (through a
+        relay: the relay told the viewer to go on, and its hello came back)
+        or ``link_round_trip`` (the transport's own measure, for a direct
+        connection whose hello comes with its opening), the longer."""
+        held = self._held.get(token)
+        if held is not None:
+            now = self._clock()
+            held.round_trip = max(now - held.opened, link_round_trip)
+            held.stalled_since = now
 
     def release(self, token: object) -> None:
         held = self._held.pop(token, None)
         if held is None:
             return
-        key = held[0]
-        left = self._per_key.get(key, 0) - 1
+        left = self._per_key.get(held.key, 0) - 1
         if left > 0:
-            self._per_key[key] = left
+            self._per_key[held.key] = left
         else:
-            self._per_key.pop(key, None)
+            self._per_key.pop(held.key, None)
+
+    def _victim(self, key: str) -> object | None:
+        now = self._clock()
+        stalled = [(since, t) for t, h in self._held.items()
+                   if (since := h.stalled_since) is not None
+                   and now - since >= self.grace + 2 * h.round_trip]
+        if stalled:
+            return min(stalled, key=lambda s: s[0])[1]
+        most = max(self._per_key.values())
+        if most < self._per_key.get(key, 0) + 2:
+            return None
+        return next(t for t, h in self._held.items() if self._per_key[h.key] == most)
+

@@ -6,12 +6,18 @@ handshake and hands the confirmed channel to ``on_channel``. Also the small
 connection helpers both sides use.
 
 What an attacker can hold, and for how long: a connection that has not yet
-committed to a guess holds a pre-auth slot (a few per address, keyed on the
-IPv4 address or the IPv6 /64; a bounded total in which a newcomer displaces the
-oldest of the address holding the most) for at most ``Timeouts.preauth``; a
-committed guess waits for the session's throttle (see channel/throttle.py),
-which, not a slot count, decides who is checked next. So parked or slow
-handshakes cannot keep the agent out.
+committed to a guess holds a pre-auth slot (channel/throttle.py
+:class:`PreauthSlots`: a few per address, keyed on the IPv4 address or the
+IPv6 /64, and a bounded total) for at most ``Timeouts.preauth``. In a full
+room a newcomer displaces only a connection stalled past the allowance its own
+link earned (one second plus twice the round trip it showed up to its hello),
+or one of an address holding two more than the newcomer's, else it is refused
+BUSY. A committed guess waits for the session's throttle, which, not a slot
+count, decides who is checked next. So nobody can displace the agent's
+handshake once it has a slot; keeping the agent from getting one takes fresh
+connections, one per address, in every slot: ``total`` addresses for a moment,
+and ``total * 60 / (attempts_per_minute * Timeouts.preauth)`` to keep it up
+(154 with the defaults; docs/security.md, "The pre-auth room").
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import socket
+import sys
 from collections.abc import Awaitable, Callable
 
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
@@ -116,12 +124,13 @@ class HostAcceptor:
         task = asyncio.ensure_future(host_handshake(
             reader, writer, self.credentials, key,
             preauth_timeout=self.timeouts.preauth, auth_timeout=self.timeouts.handshake,
+            on_hello=lambda: self.slots.hello(task, link_round_trip(writer)),
             on_commit=lambda: self.slots.release(task)))
-        if not self.slots.take(task, key, lambda: _cancel(task)):
+        refused = self.slots.take(task, key, lambda: _cancel(task))
+        if refused is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await self._refuse(reader, writer, peer, RefuseCode.RATE_LIMITED,
-                               "too many connections from this address")
+            await self._refuse(reader, writer, peer, *refused)
             return
         self.handshakes.add(task)
         try:
@@ -174,6 +183,30 @@ class HostAcceptor:
 
 def _cancel(task: asyncio.Task[HandshakeResult]) -> None:
     task.cancel()
+
+
+def link_round_trip(writer: asyncio.StreamWriter) -> float:
+    """The kernel's smoothed round trip (seconds) of the TCP connection under
+    ``writer``: on Linux measured from the connection's own handshake, so
+    known when a direct viewer's hello arrives with its opening. 0.0 where
+    it cannot be read (another system, not a TCP socket)."""
+    sock = writer.get_extra_info("socket")
+    option = getattr(socket, "TCP_INFO", None)
+    if sock is None or option is None:
+        return 0.0
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, option, _TCP_INFO_SIZE)
+    except OSError:
+        return 0.0
+    if len(info) < _TCPI_RTT + 4:
+        return 0.0
+    return int.from_bytes(info[_TCPI_RTT:_TCPI_RTT + 4], sys.byteorder) / 1e6
+
+
+#: struct tcp_info (linux/tcp.h): eight one-byte fields, then u32s, of which
+#: tcpi_rtt (microseconds) is the sixteenth.
+_TCPI_RTT = 8 + 15 * 4
+_TCP_INFO_SIZE = 104
 
 
 async def relay_open(host: str, port: int, role: int, code: str, token: bytes, *,
