@@ -50,7 +50,14 @@ from screencodec.cli.say import (
     said,
     unknown,
 )
-from screencodec.cli.terminal import StatusLines, ending_signals, in_words, rtt_band, tell
+from screencodec.cli.terminal import (
+    StatusLines,
+    TypedLine,
+    ending_signals,
+    in_words,
+    rtt_band,
+    tell,
+)
 from screencodec.decoder import too_large
 from screencodec.errors import (
     AccessRefusedError,
@@ -345,18 +352,19 @@ async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | N
     return False, None
 
 
-def _typed_lines() -> asyncio.Queue[str]:
-    """The lines typed in the terminal (not blank), read by a daemon thread
-    (a waiting read must not keep the process alive); one reader for the
-    whole run, whichever connection the session is on."""
+def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:
+    """The lines typed (not blank), read by a daemon thread (a waiting read
+    must not keep the process alive); one reader for the whole run,
+    whichever connection the session is on. ``line``: on a terminal, the
+    line being typed, kept whole while other lines print."""
     loop = asyncio.get_running_loop()
     typed: asyncio.Queue[str] = asyncio.Queue()
 
     def read() -> None:
         with contextlib.suppress(OSError, ValueError, RuntimeError):
-            for line in sys.stdin:
-                if line.strip():
-                    loop.call_soon_threadsafe(typed.put_nowait, line)
+            for text in iter(line.readline, "") if line is not None else sys.stdin:
+                if text.strip():
+                    loop.call_soon_threadsafe(typed.put_nowait, text)
 
     threading.Thread(target=read, name="view-terminal", daemon=True).start()
     return typed
@@ -622,7 +630,8 @@ def _control_answer(granted: bool, refusal: Refusal | None) -> str:
             f"{safe_text(refusal.reason, 200)}")  # fmt: skip
 
 
-async def _view_main(args: argparse.Namespace, password: str) -> int:
+async def _view_main(args: argparse.Namespace, password: str,
+                     line: TypedLine | None = None) -> int:  # fmt: skip
     from screencodec.transport.session.viewer import Viewer
 
     # Ctrl-C, SIGTERM and SIGHUP before the session is joined (connecting,
@@ -647,7 +656,7 @@ async def _view_main(args: argparse.Namespace, password: str) -> int:
             return 0
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
-    typed = _typed_lines()
+    typed = _typed_lines(line)
     until = None if args.duration is None else time.monotonic() + args.duration
     with _leave_on_signals() as left, contextlib.ExitStack() as stack:
         chat = _Conversation(viewer, typed)
@@ -946,8 +955,16 @@ def run_view(args: argparse.Namespace) -> int:
         return 2
     if not _well_formed(password, normalize_password, NOT_A_PASSWORD):
         return 2
+    # In the terminal viewer, what the agent types is kept whole while the
+    # host's chat and status lines are printed (cli/terminal.TypedLine); the
+    # terminal's modes are put back however the viewer ends.
+    typed = None if args.web else TypedLine.on_terminal(sys.stdin, sys.stdout)
+    real_stdout = sys.stdout
+    if typed is not None:
+        sys.stdout = typed.stdout
     try:
-        return asyncio.run((_web_main if args.web else _view_main)(args, password))
+        return asyncio.run(_web_main(args, password) if args.web
+                           else _view_main(args, password, typed))  # fmt: skip
     except OSError as exc:
         if isinstance(exc, ScreencodecError):
             print(f"error: {exc}", file=sys.stderr)
@@ -959,3 +976,7 @@ def run_view(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 0
+    finally:
+        if typed is not None:
+            typed.close()
+            sys.stdout = real_stdout
