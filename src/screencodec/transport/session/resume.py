@@ -41,7 +41,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from screencodec.transport.session.permissions import VIEW, Permission
 
@@ -65,8 +65,8 @@ class Resumable:
     started: float
     lost_at: float | None = None
     holder: object | None = None
-    _digest: bytes = b""
-    _expires: float = math.inf
+    _digest: bytes = field(default=b"", repr=False)
+    _expires: float = field(default=math.inf, repr=False)
 
 
 class ResumeTickets:
