@@ -261,16 +261,17 @@ class Host:
 
     async def revoke(self, level: Permission, peer: str | None = None) -> None:
         """Take ``level`` back from one viewer (by peer name) or all; they are told.
-        Revoking VIEW ends that viewer's session."""
+        Revoking VIEW ends that viewer's session. A viewer whose link was
+        lost comes back without ``level`` (without VIEW: not unasked)."""
+        self._runtime.tickets.revoke(level, peer)
         for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await _quiet(link.revoke(level))
 
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
-        """End sessions (also those still waiting for consent). With no
-        ``peer``, sessions whose link was lost may not resume either."""
-        if peer is None:
-            self._runtime.tickets.forget_parked()
+        """End sessions (also those still waiting for consent); those (of
+        ``peer``) whose link was lost may not resume either."""
+        self._runtime.tickets.forget_parked(peer)
 
         async def end(link: ViewerLink) -> None:
             link.ended_here = f"ended by the host: {safe_text(reason, 200)}"

@@ -207,9 +207,11 @@ class ViewerLink:
         if why is not None:
             asked = asked - CONTROL
         resumed = self._claim()
-        if resumed is not None:
-            level = await self._resume(resumed, asked)
+        held = None if resumed is None else await self._resume(resumed, asked)
+        if held is not None:
+            level = held
         else:
+            resumed = None  # nothing left to resume: a new session, asked about
             answer = await self._ask_first(asked, hello.level)
             if isinstance(answer, str):
                 return answer
@@ -265,13 +267,19 @@ class ViewerLink:
             return "consent denied"
         return grant.level
 
-    async def _resume(self, resumed: Resumable, asked: Permission) -> Permission:
+    async def _resume(self, resumed: Resumable, asked: Permission) -> Permission | None:
         """Go on with a session whose ticket this viewer presented: the
         levels it held (no more than asked), the monitor it watched, the name
-        the local user agreed to, and the time limit of its first start.
-        A session still holding the ticket is ended first (.resume)."""
+        the local user agreed to, the levels the user refused lately, and the
+        time limit of its first start. A session still holding the ticket is
+        ended first, and what it held when it ended is what goes on (.resume);
+        None if that no longer includes VIEW (the user stopped it meanwhile)."""
         if resumed.holder is not None:
-            await self.host.take_over(resumed.holder)
+            resumed.level, resumed.monitor = await self.host.take_over(resumed.holder)
+        if VIEW not in resumed.level:
+            return None
+        if isinstance(resumed.refusals, UnaskedRefusals):
+            self.refusals = resumed.refusals
         self.who, self.started, self.resumed = resumed.who, resumed.started, resumed
         if any(mon.index == resumed.monitor for mon in self.host.hub.monitors(self.monitor)):
             self.monitor = resumed.monitor
@@ -297,7 +305,8 @@ class ViewerLink:
     async def _issue_ticket(self) -> None:
         """Give the viewer a new ticket of this session (.resume); none when
         resuming is off."""
-        ticket = self.host.tickets.issue(self, self.who, self.level, self.monitor, self.started)
+        ticket = self.host.tickets.issue(self, self.who, self.level, self.monitor, self.started,
+                                         peer=self.peer, refusals=self.refusals)  # fmt: skip
         if ticket is not None:
             await self.send(m.Extension(RESUME_CHANNEL, ticket))
 

@@ -27,9 +27,14 @@ The ticket is what the local user's earlier yes is bound to, so:
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``
   seconds (0 turns resuming off: no ticket is sent);
+* what the user takes back while the agent is away (CONTROL, or VIEW: the
+  whole session) stays taken: :meth:`ResumeTickets.revoke`;
 * a ticket presented while its session still looks alive (the host has not
   yet noticed the old link died) moves the session to the new link: the
-  old one is ended first;
+  old one is ended first, and the new one holds what the old one held *then*
+  (not at the grant: CONTROL taken or given back since is not regained);
+* the levels the user refused lately stay refused unasked across a resume
+  (the old session's :class:`~.refusal.UnaskedRefusals` goes on);
 * the overall ``max_duration`` of a session counts from its first start.
 """
 
@@ -57,7 +62,9 @@ TICKET_SIZE = 32
 class Resumable:
     """What a ticket resumes: the agent's name the user agreed to, the levels
     and monitor held, when the session first started (monotonic), when its
-    link was lost (None while it is live) and the live session holding it."""
+    link was lost (None while it is live), the live session holding it, the
+    peer name it had (the user's revoke/disconnect name it so), and the
+    session's record of levels the user refused lately (opaque here)."""
 
     who: str
     level: Permission
@@ -67,6 +74,8 @@ class Resumable:
     holder: object | None = None
     _digest: bytes = field(default=b"", repr=False)
     _expires: float = field(default=math.inf, repr=False)
+    peer: str = ""
+    refusals: object | None = None
 
 
 class ResumeTickets:
@@ -80,20 +89,24 @@ class ResumeTickets:
         self.unknown = 0
 
     def issue(self, holder: object, who: str, level: Permission, monitor: int,
-              started: float) -> bytes | None:  # fmt: skip
+              started: float, *, peer: str = "", refusals: object | None = None,
+              ) -> bytes | None:  # fmt: skip
         """A new ticket for the live session ``holder`` (its previous one, if
         any, stops working); None when resuming is off."""
         self.forget(holder)
+        self._prune()
         if self.window <= 0:
             return None
         ticket = secrets.token_bytes(TICKET_SIZE)
-        self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket)))
+        self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket),
+                                    peer=peer, refusals=refusals))  # fmt: skip
         return ticket
 
     def park(self, holder: object, level: Permission, monitor: int) -> float:
         """``holder``'s link was lost: keep its ticket for ``window`` seconds
         with the levels and monitor it held then. Returns the window, or 0 if
         it holds no ticket or no longer held VIEW (nothing to resume)."""
+        self._prune()
         entry = self._entry(holder)
         if entry is None:
             return 0.0
@@ -109,16 +122,27 @@ class ResumeTickets:
         """The session of ``holder`` ended for good (all sessions: None)."""
         self._held = [] if holder is None else [e for e in self._held if e.holder is not holder]
 
-    def forget_parked(self) -> None:
-        """No lost session may come back (the host's user ended them all)."""
-        self._held = [e for e in self._held if e.holder is not None]
+    def forget_parked(self, peer: str | None = None) -> None:
+        """No lost session (of ``peer``; None: any) may come back (the
+        host's user ended them)."""
+        self._held = [e for e in self._held
+                      if e.holder is not None or peer not in (None, e.peer)]  # fmt: skip
+
+    def revoke(self, level: Permission, peer: str | None = None) -> None:
+        """The host's user took ``level`` back from the lost sessions (of
+        ``peer``; None: all): they come back without it, and without VIEW
+        they do not come back at all. Live sessions are the links' own."""
+        for entry in list(self._held):
+            if entry.holder is None and peer in (None, entry.peer):
+                entry.level = entry.level - level
+                if VIEW not in entry.level:
+                    self._held.remove(entry)
 
     def claim(self, ticket: bytes) -> Resumable | None:
         """The session ``ticket`` resumes, taken out of the held tickets (a
         ticket works once), or None. Every held ticket is compared, each in
         constant time, whatever matches."""
-        now = self._clock()
-        self._held = [e for e in self._held if e._expires > now]
+        self._prune()
         presented = _digest(ticket)
         found = None
         for entry in self._held:
@@ -132,6 +156,12 @@ class ResumeTickets:
 
     def __len__(self) -> int:
         return len(self._held)
+
+    def _prune(self) -> None:
+        """Drop the tickets whose window is over (not only when one is
+        presented: a host nobody comes back to keeps none of them)."""
+        now = self._clock()
+        self._held = [e for e in self._held if e._expires > now]
 
     def _entry(self, holder: object) -> Resumable | None:
         return next((e for e in self._held if e.holder is holder), None)

@@ -20,6 +20,7 @@ from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import Event, EventHub, SharingChanged
 from screencodec.transport.session.link import ViewerLink
+from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.resume import ResumeTickets
 from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
 from screencodec.transport.session.services import EncoderFactory
@@ -128,10 +129,11 @@ class HostRuntime:
                                                    on_event=self.events_hub.emit)
         return snd
 
-    async def take_over(self, link: object) -> None:
+    async def take_over(self, link: object) -> tuple[Permission, int]:
         """End ``link``, whose ticket a new connection of the same agent
         presented (its old link is dead but not yet noticed), and wait until
-        it has let go of the screen and the input (at most 5 s)."""
+        it has let go of the screen and the input (at most 5 s). Returns the
+        levels and monitor it held as it ended (what the user left it)."""
         assert isinstance(link, ViewerLink)
         link.ended_here, link.moved = MOVED, True
         # Its own cleanup awaits this close too; not cancelled here.
@@ -139,6 +141,7 @@ class HostRuntime:
         closing.add_done_callback(self._closing.discard)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(link.finished.wait(), 5.0)
+        return link.level, link.monitor
 
     def forget(self, link: ViewerLink) -> bool:
         """Drop a finished session's state; True if it had been sharing."""

@@ -1,0 +1,304 @@
+"""Attacks on resuming a session (transport/session/resume.py).
+
+Resuming is the one place where a viewer gets levels without a question of
+its own, so each test here tries to get more out of a ticket than the local
+user's earlier yes covers, and names what must happen instead. Real sockets
+on loopback, the proxy and setup of test_resume.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+import pytest
+
+from screencodec.errors import ConsentDeniedError
+from screencodec.recording import Recorder, RecordingReader
+from screencodec.transport import CONTROL, VIEW, Permission
+from screencodec.transport.connect import connect_direct
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.events import SessionEnded
+from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
+
+from .helpers import run, until
+from .secure_fixtures import FAST
+from .test_resume import _granted, _lose, _Setup
+
+
+def _held(s: _Setup) -> list[Permission]:
+    return [link.level for link in s.host._runtime.links]
+
+
+@pytest.mark.parametrize("who", ["the user took it back", "the agent gave it back"])
+def test_control_given_up_before_an_unnoticed_drop_is_not_regained(who: str) -> None:
+    """The agent held CONTROL, then lost it (the user's /view, or its own
+    "give back"); its link died without the host noticing. The ticket was
+    issued with the grant: resuming must go on with VIEW, as held now."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            if who == "the user took it back":
+                await s.host.revoke(CONTROL)
+            else:
+                assert await viewer.release(CONTROL)
+            await until(lambda: _held(s) == [VIEW], 10, "control gone")
+            s.proxy.abandon()
+            await asyncio.wait_for(task, 10)
+            again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
+            assert again.level == VIEW and len(s.asked) == 1
+            assert _held(s) == [VIEW]
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+def test_control_granted_after_the_ticket_survives_an_unnoticed_drop() -> None:
+    """The other way round: CONTROL the user granted later (an upgrade) is
+    held at the drop, so the resume keeps it, as when the host noticed."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW)
+            ticket = await _granted(viewer)
+            assert await viewer.request(CONTROL)
+            s.proxy.abandon()
+            await asyncio.wait_for(task, 10)
+            again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
+            assert again.level == VIEW | CONTROL and len(s.asked) == 2
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+@pytest.mark.parametrize("level", [CONTROL, VIEW])
+def test_what_the_user_takes_back_while_the_agent_is_away_stays_taken(level: Permission) -> None:
+    """The link was lost and the host noticed (the session is parked). The
+    user takes CONTROL back (/view) or stops sharing: the agent coming back
+    with its ticket must not regain it without a question."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            ended = await _lose(s, viewer, task)
+            assert ended.resumable > 0
+            await s.host.revoke(level)
+            s.answer = Permission()  # a question, if any, is answered no
+            if level == VIEW:
+                with pytest.raises(ConsentDeniedError):
+                    await s.join(VIEW | CONTROL, resume=ticket)
+                assert len(s.asked) == 2
+                return
+            again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
+            assert again.level == VIEW and len(s.asked) == 1
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+def test_a_level_refused_lately_is_not_asked_again_after_a_resume() -> None:
+    """The user just refused CONTROL; the agent drops its link on purpose and
+    resumes: asking again at once must be refused unasked (REASK_AFTER), as
+    it would have been on the old link."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW)
+            ticket = await _granted(viewer)
+            s.answer = VIEW
+            assert not await viewer.request(CONTROL)
+            assert len(s.asked) == 2
+            await _lose(s, viewer, task)
+            again, task2 = await s.join(VIEW, resume=ticket)
+            assert not await again.request(CONTROL)
+            assert len(s.asked) == 2, "the user was asked again at once"
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+def test_two_connections_racing_with_one_ticket_resume_one_session() -> None:
+    """Both present the same ticket at once: one resumes, the other is a new
+    viewer whose question the user answers (here: no)."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            s.answer = Permission()
+            first, second = await asyncio.gather(
+                s.join(VIEW | CONTROL, resume=ticket), s.join(VIEW | CONTROL, resume=ticket),
+                return_exceptions=True)  # fmt: skip
+            joined = [r for r in (first, second) if not isinstance(r, BaseException)]
+            refused = [r for r in (first, second) if isinstance(r, ConsentDeniedError)]
+            assert len(joined) == 1 and len(refused) == 1
+            assert len(s.asked) == 2 and len(s.host.viewers) == 1
+            again, task2 = joined[0]
+            assert again.level == VIEW | CONTROL
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+def test_the_password_without_the_ticket_cannot_move_the_agents_session() -> None:
+    """Someone who knows the code and password, not the ticket, presents a
+    made-up one while the agent is connected: the user is asked (and says
+    no), and the agent's session goes on untouched."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            await _granted(viewer)
+            s.answer = Permission()
+            with pytest.raises(ConsentDeniedError):
+                await s.join(VIEW | CONTROL, resume=secrets.token_bytes(TICKET_SIZE))
+            assert len(s.asked) == 2 and s.host._runtime.tickets.unknown == 1
+            assert not task.done() and _held(s) == [VIEW | CONTROL]
+            await viewer.bye()
+            await task
+
+    run(main(), 60)
+
+
+@pytest.mark.parametrize("how", ["twice", "before Capabilities", "33 bytes", "empty"])
+def test_a_ticket_out_of_place_ends_only_that_connection_unasked(how: str) -> None:
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            ch = await connect_direct("127.0.0.1", s.proxy.port, s.creds.code,
+                                      s.creds.password, timeouts=FAST)  # fmt: skip
+            caps = m.Capabilities.legacy()
+            opening: list[m.Message] = {
+                "twice": [caps, m.Extension(RESUME_CHANNEL, ticket),
+                          m.Extension(RESUME_CHANNEL, ticket)],
+                "before Capabilities": [m.Extension(RESUME_CHANNEL, ticket), caps],
+                "33 bytes": [caps, m.Extension(RESUME_CHANNEL, ticket + b"\0")],
+                "empty": [caps, m.Extension(RESUME_CHANNEL, b"")],
+            }[how]  # fmt: skip
+            for msg in [*opening, m.PermissionRequest(VIEW.bits, "x")]:
+                await ch.send(m.encode(msg))
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.reason.startswith("protocol error")
+            assert len(s.asked) == 1 and s.host.viewers == ()
+            await ch.close()
+            # Whether the broken opening used the ticket up is not the point:
+            # the agent itself resumes, or is asked; nobody got anything unasked.
+            again, task2 = await s.join(resume=ticket)
+            assert len(s.asked) in (1, 2) and len(s.host.viewers) == 1
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+def test_a_ticket_sent_after_the_grant_does_nothing() -> None:
+    """Another session's ticket sent inside a live session (after its grant)
+    neither moves that other session nor ends this one."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            first, task1 = await s.join(VIEW | CONTROL, who="one")
+            ticket = await _granted(first)
+            second, task2 = await s.join(VIEW, who="two")
+            await _granted(second)
+            await second.send_extension(RESUME_CHANNEL, ticket)
+            await second.request_keyframe()
+            await until(lambda: second.decoded >= 3, 10, "frames")
+            assert not task1.done() and not task2.done() and len(s.host.viewers) == 2
+            assert len(s.host._runtime.tickets) == 2
+            for v, t in ((first, task1), (second, task2)):
+                await v.bye()
+                await t
+
+    run(main(), 60)
+
+
+def test_the_ticket_is_not_written_into_the_recording(tmp_path: Path) -> None:
+    """Whoever reads a recording (support QA, an auditor) must not find a
+    ticket that, with the password, moves the agent's live session away."""
+
+    async def main() -> None:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        tickets = []
+        async with _Setup(recorder=recorder) as s:
+            viewer, task = await s.join(VIEW)
+            tickets.append(await _granted(viewer))
+            await _lose(s, viewer, task)
+            again, task2 = await s.join(VIEW, resume=tickets[0])
+            tickets.append(await _granted(again))
+            await again.bye()
+            await task2
+        sessions = await asyncio.to_thread(recorder.wait, 2, 10.0)
+        found = []
+        for session in sessions:
+            raw = session.path.read_bytes()
+            with RecordingReader(session.path) as reader:
+                plain = [reader.chunk(n) for n in range(len(reader.index.chunks))]
+            for ticket in tickets:
+                found += [ticket.hex()[:8] for body in (raw, *plain)
+                          if ticket in body or ticket.hex().encode() in body]
+        assert found == []
+
+    run(main(), 60)
+
+
+def test_tickets_of_sessions_long_gone_are_not_kept() -> None:
+    """Sessions lost and never resumed: their tickets go once the window is
+    over, without waiting for someone to present one."""
+
+    async def main() -> None:
+        async with _Setup(resume_window=0.3) as s:
+            for _ in range(3):
+                viewer, task = await s.join()
+                await _granted(viewer)
+                await _lose(s, viewer, task)
+                await asyncio.sleep(0.4)
+            viewer, task = await s.join()
+            await _granted(viewer)
+            # Only the live session's ticket is held.
+            assert len(s.host._runtime.tickets) == 1
+            await viewer.bye()
+            await task
+
+    run(main(), 60)
+
+
+def test_ending_one_away_agent_by_its_peer_name_ends_its_resume_too() -> None:
+    """disconnect(peer) of a session whose link was lost: that agent is
+    asked again when it comes back; another away agent is not affected."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            one, task1 = await s.join(who="one")
+            two, task2 = await s.join(who="two")
+            tickets = [await _granted(one), await _granted(two)]
+            peer_one = s.host.viewers[0]  # in the order they joined
+            s.proxy.cut()
+            await asyncio.gather(task1, task2)
+            for _ in range(2):
+                ended = await s.event(SessionEnded)
+                assert isinstance(ended, SessionEnded) and ended.resumable > 0
+            await s.host.disconnect(peer_one)
+            assert len(s.host._runtime.tickets) == 1
+            back, task3 = await s.join(resume=tickets[1])
+            assert len(s.asked) == 2
+            s.answer = Permission()
+            with pytest.raises(ConsentDeniedError):
+                await s.join(resume=tickets[0])
+            assert len(s.asked) == 3
+            await back.bye()
+            await task3
+
+    run(main(), 60)
