@@ -52,9 +52,19 @@ class _Setup:
         self.screen = Freezable(SyntheticDesktop(320, 240, scenario="typing", seed=3))
         self.asked: list[ConsentRequest] = []
         self.answer = answer
+        #: While set, upgrade questions wait for it (an open question); those
+        #: withdrawn meanwhile are counted.
+        self.hold: asyncio.Event | None = None
+        self.withdrawn = 0
 
         async def consent(request: ConsentRequest) -> Grant:
             self.asked.append(request)
+            if self.hold is not None and request.upgrade:
+                try:
+                    await self.hold.wait()
+                except asyncio.CancelledError:
+                    self.withdrawn += 1
+                    raise
             if self.answer is None:
                 return Grant(request.level)
             return Grant(request.level & self.answer) if self.answer else Grant.deny()

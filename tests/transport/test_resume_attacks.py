@@ -9,7 +9,9 @@ on loopback, the proxy and setup of test_resume.py.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from screencodec.errors import ConsentDeniedError
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.transport import CONTROL, VIEW, Permission
 from screencodec.transport.connect import connect_direct
+from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
@@ -300,5 +303,98 @@ def test_ending_one_away_agent_by_its_peer_name_ends_its_resume_too() -> None:
             assert len(s.asked) == 3
             await back.bye()
             await task3
+
+    run(main(), 60)
+
+
+@pytest.mark.parametrize("drop", ["noticed", "unnoticed"])
+def test_a_question_open_at_the_drop_is_withdrawn_and_its_late_yes_grants_nothing(
+        drop: str) -> None:  # fmt: skip
+    """The agent asked for CONTROL and the user is reading the question when
+    the link drops: the resumed session does not inherit a yes to it, and the
+    question is withdrawn (a yes clicked later goes nowhere)."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW)
+            ticket = await _granted(viewer)
+            s.hold = asyncio.Event()
+            asking = asyncio.ensure_future(viewer.request(CONTROL))
+            await until(lambda: len(s.asked) == 2, 10, "the question")
+            if drop == "noticed":
+                await _lose(s, viewer, task)
+            else:
+                s.proxy.abandon()
+                await asyncio.wait_for(task, 10)
+            assert not await asyncio.wait_for(asking, 10)
+            again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
+            assert again.level == VIEW and s.withdrawn == 1
+            s.hold.set()  # the user clicks yes on the question gone
+            await again.request_keyframe()
+            await until(lambda: again.decoded >= 2, 10, "frames")
+            assert _held(s) == [VIEW] and again.level == VIEW and len(s.asked) == 2
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+def test_input_sent_before_the_resumed_grant_is_not_injected() -> None:
+    """A viewer that resumes with CONTROL and sends input before it saw the
+    grant (keys typed blind during the outage): as before any grant, that
+    input is dropped, never injected after it."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            injector = s.host.injector
+            assert isinstance(injector, RecordingInjector)
+            before = len(injector.events)
+            ch = await connect_direct("127.0.0.1", s.proxy.port, s.creds.code,
+                                      s.creds.password, timeouts=FAST)  # fmt: skip
+            opening: list[m.Message] = [
+                m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
+                m.PermissionRequest((VIEW | CONTROL).bits, "x"),
+                m.Key(0x61, True, "a"), m.Key(0x61, False, ""),
+            ]  # fmt: skip
+            for msg in opening:
+                await ch.send(m.encode(msg))
+            grant = m.decode(await ch.recv())
+            assert isinstance(grant, m.PermissionGrant) and grant.level == (VIEW | CONTROL).bits
+            await ch.send(m.encode(m.Bye("done")))
+            await s.event(SessionEnded)
+            keys = [e for e in injector.events[before:] if e[0] == "key"]
+            assert keys == [], "keys sent before the grant were injected"
+            await ch.close()
+
+    run(main(), 60)
+
+
+def test_a_ticket_presented_right_after_the_agents_bye_is_asked_about() -> None:
+    """The agent said bye and reconnects at once with its ticket while the
+    host is still ending the old session (here its cleanup waits for a busy
+    worker thread), so the ticket still names a live session: a Bye ends a
+    session for good, the user is asked. (test_resume's 'bye' case was
+    flaky on this under load: the takeover resumed it.)"""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=1))
+        busy = threading.Event()
+        async with _Setup() as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            s.screen.frozen = True
+            blocker = loop.run_in_executor(None, busy.wait, 20.0)
+            await viewer.bye()
+            await task
+            loop.call_later(0.5, busy.set)  # the host's cleanup goes on then
+            again, task2 = await s.join(resume=ticket)
+            assert len(s.asked) == 2, "resumed after the agent's bye"
+            await again.bye()
+            await task2
+            await blocker
 
     run(main(), 60)

@@ -10,7 +10,10 @@ Input that arrived before this viewer held CONTROL is dropped, never injected
 after the grant: while the first question waits the session drops input itself
 (``dropped_early``); after an upgrade grants CONTROL, input arriving within one
 round trip of the grant was sent before the viewer could have seen it and is
-dropped too (``dropped_before_grant``).
+dropped too (``dropped_before_grant``). A resumed session (.resume) holds
+CONTROL from its grant without a question on the new connection: input up to
+the viewer's first receipt there (sent after it saw the grant and an update:
+the channel keeps order) was typed blind and is dropped the same way.
 
 Pointer coordinates arrive relative to the monitor the viewer watches and are
 clamped into it, so a viewer can never click outside what it was shown.
@@ -40,6 +43,16 @@ class InputGate:
         self._control_from = 0.0
         self._told_no_grant = False
         self._told_local_since = -1.0
+        self._blind = False  # resumed, no receipt yet on this connection
+
+    def resumed(self) -> None:
+        """The session resumed on this connection: input is dropped until
+        :meth:`receipt` (module notes)."""
+        self._blind = True
+
+    def receipt(self) -> None:
+        """A receipt (or ack) came: what follows was sent after the grant."""
+        self._blind = False
 
     def granted(self, control: bool, rtt: float | None) -> None:
         """The viewer's level changed now; ``control``: it includes CONTROL
@@ -51,7 +64,7 @@ class InputGate:
     async def handle(self, msg: InputMessage) -> None:
         link = self._link
         host = link.host
-        if CONTROL in link.level and time.monotonic() < self._control_from:
+        if CONTROL in link.level and (self._blind or time.monotonic() < self._control_from):
             self.dropped_before_grant += 1
             return
         if CONTROL not in link.level or host.injector is None:

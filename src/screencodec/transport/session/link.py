@@ -142,6 +142,8 @@ class ViewerLink:
         self.resumed: Resumable | None = None
         #: Set when a new connection of the same agent took this session over.
         self.moved = False
+        #: The viewer ended the session with a Bye (it may not resume).
+        self.said_bye = False
         #: The host's recording of this session, if it records (audit log).
         self.recording: RecordingLike | None = None
 
@@ -218,6 +220,8 @@ class ViewerLink:
             level = answer
         self.level = level
         self.gate.granted(CONTROL in self.level, None)
+        if resumed is not None:
+            self.gate.resumed()
         monitors = self.host.hub.monitors(self.monitor)
         self.watch(self.monitor)
         await self.send(m.PermissionGrant(self.level.bits))
@@ -273,9 +277,14 @@ class ViewerLink:
         the local user agreed to, the levels the user refused lately, and the
         time limit of its first start. A session still holding the ticket is
         ended first, and what it held when it ended is what goes on (.resume);
-        None if that no longer includes VIEW (the user stopped it meanwhile)."""
+        None if that no longer includes VIEW (the user stopped it meanwhile)
+        or the viewer had said bye there (its Bye read while the host was
+        still ending it: not a lost link)."""
         if resumed.holder is not None:
-            resumed.level, resumed.monitor = await self.host.take_over(resumed.holder)
+            held = await self.host.take_over(resumed.holder)
+            if held is None:  # it had said bye: that session is over
+                return None
+            resumed.level, resumed.monitor = held
         if VIEW not in resumed.level:
             return None
         if isinstance(resumed.refusals, UnaskedRefusals):
@@ -410,11 +419,14 @@ class ViewerLink:
                 raise
             msg = m.decode(data)
             if isinstance(msg, m.Bye):
+                self.said_bye = True
                 return _bye_reason(msg)
             await self._dispatch(msg)
             self._fresh = False
 
     async def _dispatch(self, msg: m.Message) -> None:
+        if isinstance(msg, m.Receipt | m.CompactReceipt | m.Ack):
+            self.gate.receipt()
         if isinstance(msg, m.Receipt | m.CompactReceipt):
             if isinstance(msg, m.CompactReceipt):
                 # A viewer may send one only after a compact delta (compact.py).

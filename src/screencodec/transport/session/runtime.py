@@ -129,11 +129,12 @@ class HostRuntime:
                                                    on_event=self.events_hub.emit)
         return snd
 
-    async def take_over(self, link: object) -> tuple[Permission, int]:
+    async def take_over(self, link: object) -> tuple[Permission, int] | None:
         """End ``link``, whose ticket a new connection of the same agent
         presented (its old link is dead but not yet noticed), and wait until
         it has let go of the screen and the input (at most 5 s). Returns the
-        levels and monitor it held as it ended (what the user left it)."""
+        levels and monitor it held as it ended (what the user left it), or
+        None if its viewer had said bye (nothing to resume)."""
         assert isinstance(link, ViewerLink)
         link.ended_here, link.moved = MOVED, True
         # Its own cleanup awaits this close too; not cancelled here.
@@ -141,7 +142,7 @@ class HostRuntime:
         closing.add_done_callback(self._closing.discard)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(link.finished.wait(), 5.0)
-        return link.level, link.monitor
+        return None if link.said_bye else (link.level, link.monitor)
 
     def forget(self, link: ViewerLink) -> bool:
         """Drop a finished session's state; True if it had been sharing."""
