@@ -16,16 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ConsentDeniedError
 from screencodec.recording import Recorder, RecordingReader
-from screencodec.transport import CONTROL, VIEW, Permission
+from screencodec.transport import CONTROL, VIEW, Permission, Viewer, allow, share
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.events import SessionEnded
+from screencodec.transport.session.events import SessionEnded, SessionResumed
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
 
-from .helpers import run, until
+from .helpers import LinkProxy, run, until
 from .secure_fixtures import FAST
 from .test_resume import _granted, _lose, _Setup
 
@@ -396,5 +397,40 @@ def test_a_ticket_presented_right_after_the_agents_bye_is_asked_about() -> None:
             await again.bye()
             await task2
             await blocker
+
+    run(main(), 60)
+
+
+def test_share_does_not_count_a_session_moved_to_a_new_link_as_ended() -> None:
+    """share()'s wait_ended ("until the first viewer leaves") returns when
+    the agent's session moves to its new connection (the takeover): the
+    script's block then ends and closes the host under the agent."""
+
+    async def main() -> None:
+        source = SyntheticDesktop(320, 200, scenario="idle", seed=1)
+        async with share(source, listen="127.0.0.1:0", consent=allow()) as session:
+            proxy = LinkProxy(session.address[1])
+            await proxy.start()
+            events = session.host.events()
+
+            async def join(resume: bytes | None) -> tuple[Viewer, asyncio.Task[str]]:
+                ch = await connect_direct("127.0.0.1", proxy.port, session.code,
+                                          session.password, timeouts=FAST)  # fmt: skip
+                viewer = Viewer(ch, who="Alice", resume=resume)
+                await viewer.start(VIEW)
+                return viewer, asyncio.ensure_future(viewer.run())
+
+            viewer, task = await join(None)
+            ticket = await _granted(viewer)
+            proxy.abandon()
+            await asyncio.wait_for(task, 10)
+            again, task2 = await join(ticket)
+            while not isinstance(await asyncio.wait_for(anext(events), 10), SessionResumed):
+                pass
+            assert session.ended == [], "the move counted as the session's end"
+            await again.bye()
+            await task2
+            await asyncio.wait_for(session.wait_ended(), 10)
+            await proxy.close()
 
     run(main(), 60)

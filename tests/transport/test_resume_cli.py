@@ -7,6 +7,9 @@ import asyncio
 import signal
 import subprocess
 import threading
+from collections.abc import Awaitable, Callable
+
+import pytest
 
 from screencodec.transport import VIEW, Viewer
 from screencodec.transport.connect import connect_direct
@@ -29,34 +32,63 @@ def _read_until(host: subprocess.Popen[str], text: str) -> str:
     return seen
 
 
-def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked() -> None:
+_Joined = tuple[Viewer, "asyncio.Task[str]"]
+_Join = Callable[[bytes], Awaitable[_Joined]]
+
+
+async def _agent_in(host: subprocess.Popen[str], port: int, code: str, password: str
+                    ) -> tuple[LinkProxy, _Join, _Joined]:  # fmt: skip
+    """The test's agent joins the CLI host through a proxy (the host's user
+    says yes) and has its ticket and a picture; also how it joins again."""
+    proxy = LinkProxy(port)
+    await proxy.start()
+
+    async def join(resume: bytes | None) -> _Joined:
+        ch = await connect_direct("127.0.0.1", proxy.port, code, password, timeouts=FAST)
+        viewer = Viewer(ch, who="Alice", resume=resume)
+        await viewer.start(VIEW)
+        return viewer, asyncio.ensure_future(viewer.run())
+
+    answering = asyncio.ensure_future(asyncio.to_thread(answer_when_asked, host))
+    viewer, task = await join(None)
+    await answering
+    await until(lambda: viewer.resume_ticket is not None and viewer.decoded >= 1, 10, "ticket")
+    return proxy, join, (viewer, task)
+
+
+@pytest.mark.parametrize("drop", ["noticed", "unnoticed"])
+def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked(drop: str) -> None:
+    """'noticed': the link is reset, the host's user is told the agent may
+    come back unasked. 'unnoticed': the agent's side died, the host's did
+    not; the agent's ticket moves the session to its new connection (the
+    old one ends), and a --once host must not take that end for the
+    session's and close under the agent. Either way its user is told the
+    agent is back, and is not asked."""
     host, code, password, port = start_host()
     try:
         async def main() -> None:
-            proxy = LinkProxy(port)
-            await proxy.start()
-
-            async def join(resume: bytes | None) -> tuple[Viewer, asyncio.Task[str]]:
-                ch = await connect_direct("127.0.0.1", proxy.port, code, password,
-                                          timeouts=FAST)  # fmt: skip
-                viewer = Viewer(ch, who="Alice", resume=resume)
-                await viewer.start(VIEW)
-                return viewer, asyncio.ensure_future(viewer.run())
-
-            answering = asyncio.ensure_future(asyncio.to_thread(answer_when_asked, host))
-            viewer, task = await join(None)
-            await answering
-            await until(lambda: viewer.resume_ticket is not None, 10, "ticket")
-            proxy.cut()
+            proxy, join, (viewer, task) = await _agent_in(host, port, code, password)
+            if drop == "noticed":
+                proxy.cut()
+            else:
+                proxy.abandon()
             await asyncio.wait_for(task, 10)
-            told = await asyncio.to_thread(_read_until, host, "(type /end to prevent it)")
-            assert "'Alice' may reconnect within 60 s" in told
+            told = ""
+            if drop == "noticed":
+                told = await asyncio.to_thread(_read_until, host, "(type /end to prevent it)")
+                assert "'Alice' may reconnect within 60 s" in told
+            assert viewer.resume_ticket is not None
             again, task2 = await join(viewer.resume_ticket)
             back = await asyncio.to_thread(_read_until, host, "stops sharing)")
             # Expected: no question on the host's terminal, and the user told.
-            assert "[y/N]" not in told + back
+            assert "[y/N]" not in told + back and "closing" not in back
             assert "'Alice' (127.0.0.1:" in back and "is back" in back
             assert "they see your screen again, as you allowed" in back
+            # The session goes on: frames keep coming after it came back.
+            seen = again.decoded
+            await again.request_keyframe()
+            await until(lambda: again.decoded > seen, 10, "a frame after the resume")
+            assert not task2.done() and host.poll() is None
             await again.bye()
             await task2
             # Closed once the host read the Bye: the proxy's close resets the

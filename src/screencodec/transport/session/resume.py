@@ -50,12 +50,16 @@ from dataclasses import dataclass, field
 
 from screencodec.transport.session.permissions import VIEW, Permission
 
-__all__ = ["RESUME_CHANNEL", "TICKET_SIZE", "Resumable", "ResumeTickets"]
+__all__ = ["MOVED", "RESUME_CHANNEL", "TICKET_SIZE", "Resumable", "ResumeTickets"]
 
 #: The reserved extension channel the ticket travels on (host -> viewer when
 #: issued, viewer -> host when presented).
 RESUME_CHANNEL = "screencodec.resume"
 TICKET_SIZE = 32
+#: Why a session whose ticket a new connection presented (the takeover) ended:
+#: the session goes on there, and a SessionResumed follows. An interface that
+#: ends with the session (a --once host) must not end on this one.
+MOVED = "the agent resumed the session on a new connection"
 
 
 @dataclass(slots=True)

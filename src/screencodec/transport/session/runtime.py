@@ -21,7 +21,7 @@ from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import Event, EventHub, SharingChanged
 from screencodec.transport.session.link import ViewerLink
 from screencodec.transport.session.permissions import Permission
-from screencodec.transport.session.resume import ResumeTickets
+from screencodec.transport.session.resume import MOVED, ResumeTickets
 from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
 from screencodec.transport.session.services import EncoderFactory
 from screencodec.transport.session.sidechannels import (
@@ -31,10 +31,7 @@ from screencodec.transport.session.sidechannels import (
     FileSender,
 )
 
-__all__ = ["MOVED", "HostRuntime"]
-
-#: Why a connection ended whose session the agent resumed on a new one.
-MOVED = "the agent resumed the session on a new connection"
+__all__ = ["HostRuntime"]
 
 
 class HostRuntime:
