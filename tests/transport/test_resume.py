@@ -38,6 +38,7 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.permissions import Grant
 from screencodec.transport.session.resume import TICKET_SIZE, ResumeTickets
+from screencodec.transport.session.sidechannels import FileConsent
 
 from .helpers import Freezable, LinkProxy, bgr_equal, run, until
 from .secure_fixtures import FAST
@@ -48,7 +49,7 @@ class _Setup:
     its user was asked."""
 
     def __init__(self, *, answer: Permission | None = None, recorder: Recorder | None = None,
-                 **config: object) -> None:
+                 file_consent: FileConsent | None = None, **config: object) -> None:
         self.screen = Freezable(SyntheticDesktop(320, 240, scenario="typing", seed=3))
         self.asked: list[ConsentRequest] = []
         self.answer = answer
@@ -70,7 +71,8 @@ class _Setup:
             return Grant(request.level & self.answer) if self.answer else Grant.deny()
 
         self.host = Host(self.screen, consent=consent, injector=RecordingInjector(),
-                         config=HostConfig(**config), recorder=recorder)  # type: ignore[arg-type]
+                         config=HostConfig(**config), recorder=recorder,  # type: ignore[arg-type]
+                         file_consent=file_consent)  # fmt: skip
         self.events = self.host.events()
         self.seen: list[Event] = []
         self.creds = SessionCredentials()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.errors import ConsentDeniedError
+from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.transport import CONTROL, VIEW, Permission, Viewer, allow, share
 from screencodec.transport.connect import connect_direct
@@ -434,3 +434,57 @@ def test_share_does_not_count_a_session_moved_to_a_new_link_as_ended() -> None:
             await proxy.close()
 
     run(main(), 60)
+
+
+@pytest.mark.parametrize("drop", ["noticed", "unnoticed"])
+def test_a_file_in_flight_at_the_drop_leaves_no_half_file_and_is_not_reported_saved(
+        tmp_path: Path, drop: str) -> None:  # fmt: skip
+    """The agent uploads a file, the host sends one to the agent, and the
+    link drops mid-way; the session resumes. Neither half file stays on
+    either disk, and neither side reports its file delivered."""
+    from screencodec.transport.session.events import FileReceived, FileSent
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(secrets.token_bytes(48 << 20))
+    host_dir, agent_dir = tmp_path / "host", tmp_path / "agent"
+    host_dir.mkdir()
+    agent_dir.mkdir()
+
+    async def yes(_: object) -> bool:
+        return True
+
+    async def main() -> None:
+        async with _Setup(download_dir=host_dir, file_consent=yes) as s:
+            ch = await connect_direct("127.0.0.1", s.proxy.port, s.creds.code,
+                                      s.creds.password, timeouts=FAST)  # fmt: skip
+            viewer = Viewer(ch, who="Alice", download_dir=agent_dir, file_consent=yes)
+            await viewer.start(VIEW)
+            task = asyncio.ensure_future(viewer.run())
+            ticket = await _granted(viewer)
+            peer = s.host.viewers[0]
+            up = asyncio.ensure_future(viewer.sender.send(big))
+            down = asyncio.ensure_future(s.host.send(big, peer))
+            await until(lambda: any(host_dir.iterdir()) and any(agent_dir.iterdir()), 20,
+                        "both transfers under way")  # fmt: skip
+            if drop == "noticed":
+                await _lose(s, viewer, task)
+            else:
+                s.proxy.abandon()
+                await asyncio.wait_for(task, 10)
+            again, task2 = await s.join(resume=ticket)
+            # Each send ends in an outcome other than delivered, or in the
+            # error that its session ended.
+            for sent in await asyncio.wait_for(
+                    asyncio.gather(up, down, return_exceptions=True), 20):  # fmt: skip
+                assert isinstance(sent, ScreencodecError) or (
+                    isinstance(sent, FileSent) and sent.outcome != "delivered"), sent
+            peer2 = s.host.viewers[0]
+            await again.bye()
+            await task2
+            while not isinstance(ev := await s.event(SessionEnded), SessionEnded) or (
+                    ev.peer != peer2):  # fmt: skip
+                pass
+            assert not any(isinstance(ev, FileReceived) for ev in s.seen)
+            assert list(host_dir.iterdir()) == [] and list(agent_dir.iterdir()) == []
+
+    run(main(), 90)

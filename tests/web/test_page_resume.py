@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 from typing import Any
 
 import numpy as np
@@ -86,5 +88,52 @@ def test_page_reconnects_after_a_lost_link_and_shows_the_screen_exact(browser: A
         else:
             raise AssertionError("the canvas never equalled the host's screen after the resume")
         assert live.run(lambda: live.web.bridge.protocol_errors) == 0  # type: ignore[union-attr]
+    finally:
+        live.close()
+
+
+def test_keys_typed_while_the_page_reconnects_never_reach_the_host(browser: Any) -> None:
+    """The agent holds CONTROL and types while the link is down: the page
+    shows it is reconnecting, the keys are lost with the link (not replayed
+    into the user's desktop after the resume), and typing after the resume
+    works again, with the control the agent held."""
+    from screencodec.web import WebOptions
+
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = _LinkedSession(source, options=WebOptions(control=True, grace=5.0))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        bridge = live.web.bridge
+        assert bridge is not None
+        first = live.run(lambda: live.web.viewer)
+        asked = len(live.asked)  # VIEW, then CONTROL: the page asks for both
+
+        async def cut_then_type() -> int:
+            mark = len(live.injector.events)
+            live.proxy.cut()
+            for down in (True, False):  # "a", typed into the dead link
+                await bridge._on_text(json.dumps({"t": "key", "keysym": 0x61, "down": down,
+                                                  "text": "a" if down else ""}))  # fmt: skip
+            return mark
+
+        mark = live.call(cut_then_type)
+        st = wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
+                       what="the resumed banner")  # fmt: skip
+        assert live.run(lambda: live.web.viewer) is not first and len(live.asked) == asked
+        assert st["level"]["control"]
+        # "b", typed after the resume until it lands: what comes before the
+        # new connection's first receipt was typed blind and is dropped too.
+        for _ in range(200):
+            for down in (True, False):
+                live.call(bridge._on_text, json.dumps({"t": "key", "keysym": 0x62, "down": down,
+                                                       "text": "b" if down else ""}))  # fmt: skip
+            if live.run(lambda: ("key", 0x62, False, "") in live.injector.events):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("typing after the resume never reached the host")
+        keys = [e[1] for e in live.run(lambda: live.injector.events[mark:]) if e[0] == "key"]
+        assert 0x61 not in keys, "a key typed into the dead link reached the host"
     finally:
         live.close()
