@@ -19,7 +19,7 @@ from screencodec.capture.base import CursorState, FrameSource, SourceWrapper
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
-from screencodec.transport import Host
+from screencodec.transport import Host, Viewer
 from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.consent import questions_for
@@ -311,3 +311,10 @@ class LinkProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+async def ended_lost(viewer: Viewer, task: asyncio.Task[str]) -> None:
+    """``viewer``'s run ended on its lost link (a record cut in half
+    included: channel/sealed.py takes it for the line breaking)."""
+    await asyncio.wait_for(task, 10)
+    assert viewer.link_lost

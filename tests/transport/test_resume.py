@@ -40,7 +40,7 @@ from screencodec.transport.session.permissions import Grant
 from screencodec.transport.session.resume import TICKET_SIZE, ResumeTickets
 from screencodec.transport.session.sidechannels import FileConsent
 
-from .helpers import Freezable, LinkProxy, bgr_equal, run, until
+from .helpers import Freezable, LinkProxy, bgr_equal, ended_lost, run, until
 from .secure_fixtures import FAST
 
 
@@ -116,8 +116,7 @@ async def _granted(viewer: Viewer) -> bytes:
 
 async def _lose(s: _Setup, viewer: Viewer, task: asyncio.Task[str]) -> SessionEnded:
     s.proxy.cut()
-    await asyncio.wait_for(task, 10)
-    assert viewer.link_lost
+    await ended_lost(viewer, task)
     ended = await s.event(SessionEnded)
     assert isinstance(ended, SessionEnded)
     return ended
@@ -231,7 +230,7 @@ def test_a_ticket_from_a_link_the_host_still_thinks_alive_moves_the_session() ->
             viewer, task = await s.join(VIEW | CONTROL)
             ticket = await _granted(viewer)
             s.proxy.abandon()
-            await asyncio.wait_for(task, 10)
+            await ended_lost(viewer, task)
             assert s.host.viewers and len(s.host._runtime.serving) == 1  # not noticed
             again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
             assert again.level == VIEW | CONTROL and len(s.asked) == 1

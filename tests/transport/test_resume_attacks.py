@@ -26,8 +26,8 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
 
-from .helpers import LinkProxy, run, until
-from .secure_fixtures import FAST
+from .helpers import LinkProxy, ended_lost, run, until
+from .secure_fixtures import FAST, FrameProxy
 from .test_resume import _granted, _lose, _Setup
 
 
@@ -51,7 +51,7 @@ def test_control_given_up_before_an_unnoticed_drop_is_not_regained(who: str) -> 
                 assert await viewer.release(CONTROL)
             await until(lambda: _held(s) == [VIEW], 10, "control gone")
             s.proxy.abandon()
-            await asyncio.wait_for(task, 10)
+            await ended_lost(viewer, task)
             again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
             assert again.level == VIEW and len(s.asked) == 1
             assert _held(s) == [VIEW]
@@ -71,7 +71,7 @@ def test_control_granted_after_the_ticket_survives_an_unnoticed_drop() -> None:
             ticket = await _granted(viewer)
             assert await viewer.request(CONTROL)
             s.proxy.abandon()
-            await asyncio.wait_for(task, 10)
+            await ended_lost(viewer, task)
             again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
             assert again.level == VIEW | CONTROL and len(s.asked) == 2
             await again.bye()
@@ -326,7 +326,7 @@ def test_a_question_open_at_the_drop_is_withdrawn_and_its_late_yes_grants_nothin
                 await _lose(s, viewer, task)
             else:
                 s.proxy.abandon()
-                await asyncio.wait_for(task, 10)
+                await ended_lost(viewer, task)
             assert not await asyncio.wait_for(asking, 10)
             again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
             assert again.level == VIEW and s.withdrawn == 1
@@ -423,7 +423,7 @@ def test_share_does_not_count_a_session_moved_to_a_new_link_as_ended() -> None:
             viewer, task = await join(None)
             ticket = await _granted(viewer)
             proxy.abandon()
-            await asyncio.wait_for(task, 10)
+            await ended_lost(viewer, task)
             again, task2 = await join(ticket)
             while not isinstance(await asyncio.wait_for(anext(events), 10), SessionResumed):
                 pass
@@ -467,10 +467,10 @@ def test_a_file_in_flight_at_the_drop_leaves_no_half_file_and_is_not_reported_sa
             await until(lambda: any(host_dir.iterdir()) and any(agent_dir.iterdir()), 20,
                         "both transfers under way")  # fmt: skip
             if drop == "noticed":
-                await _lose(s, viewer, task)
+                s.proxy.cut()
             else:
                 s.proxy.abandon()
-                await asyncio.wait_for(task, 10)
+            await ended_lost(viewer, task)
             again, task2 = await s.join(resume=ticket)
             # Each send ends in an outcome other than delivered, or in the
             # error that its session ended.
@@ -488,3 +488,64 @@ def test_a_file_in_flight_at_the_drop_leaves_no_half_file_and_is_not_reported_sa
             assert list(host_dir.iterdir()) == [] and list(agent_dir.iterdir()) == []
 
     run(main(), 90)
+
+
+def test_a_host_that_closes_the_channel_itself_is_not_a_lost_link() -> None:
+    """The host program stops (its listener closes every channel, no Bye):
+    the host keeps nothing to resume, so the viewer must not report a lost
+    link (a web page then says "reconnecting..." for the whole window to a
+    host that is gone: tests/web/test_agent_errors.py failed on this)."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join()
+            await _granted(viewer)
+            await s.listener.close()
+            await asyncio.wait_for(task, 10)
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.resumable == 0.0
+            assert not viewer.link_lost
+
+    run(main(), 60)
+
+
+def test_a_link_lost_in_the_middle_of_a_frame_is_a_lost_link() -> None:
+    """The link dies while a big update is on its way (a relay restarting
+    under a busy screen): the viewer's read ends inside a frame. That is a
+    lost link like any other: the viewer's run ends saying so ("stream
+    truncated inside a frame"), and the session resumes."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            ready = asyncio.Event()
+            cut: list[int] = []
+
+            def to_client(index: int, frame: bytes) -> list[bytes] | None:
+                if not ready.is_set() or len(frame) < 64:
+                    return [frame]
+                if cut:
+                    return None  # the connection closes, right after the half frame
+                cut.append(index)
+                return [frame[: len(frame) // 2]]
+
+            proxy = FrameProxy(s.listener.port, to_client=to_client)
+            port = await proxy.start()
+            ch = await connect_direct("127.0.0.1", port, s.creds.code, s.creds.password,
+                                      timeouts=FAST)  # fmt: skip
+            viewer = Viewer(ch, who="Alice")
+            await viewer.start(VIEW)
+            task = asyncio.ensure_future(viewer.run())
+            ticket = await _granted(viewer)
+            ready.set()
+            await viewer.request_keyframe()  # a big frame on its way
+            reason = await asyncio.wait_for(task, 10)
+            assert "truncated" in reason and cut and viewer.link_lost
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.resumable > 0
+            again, task2 = await s.join(resume=ticket)
+            assert len(s.asked) == 1
+            await again.bye()
+            await task2
+            await proxy.close()
+
+    run(main(), 60)

@@ -14,7 +14,7 @@ import pytest
 from screencodec.transport import VIEW, Viewer
 from screencodec.transport.connect import connect_direct
 
-from .helpers import LinkProxy, run, until
+from .helpers import LinkProxy, ended_lost, run, until
 from .secure_fixtures import FAST
 from .test_cli import answer_when_asked, start_host, stop
 from .test_view_cli_ux import read_until, viewer
@@ -72,7 +72,7 @@ def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked(drop
                 proxy.cut()
             else:
                 proxy.abandon()
-            await asyncio.wait_for(task, 10)
+            await ended_lost(viewer, task)
             told = ""
             if drop == "noticed":
                 told = await asyncio.to_thread(_read_until, host, "(type /end to prevent it)")
