@@ -401,10 +401,18 @@ def test_a_ticket_presented_right_after_the_agents_bye_is_asked_about() -> None:
     run(main(), 60)
 
 
-def test_share_does_not_count_a_session_moved_to_a_new_link_as_ended() -> None:
-    """share()'s wait_ended ("until the first viewer leaves") returns when
-    the agent's session moves to its new connection (the takeover): the
-    script's block then ends and closes the host under the agent."""
+@pytest.mark.parametrize("drop", [
+    "unnoticed",
+    pytest.param("noticed", marks=pytest.mark.xfail(strict=True, reason=(
+        "share().wait_ended returns on a lost link the agent may still resume"
+        " (SessionEnded with resumable > 0): a script's block then ends and closes"
+        " the host; expected: it waits the window, as `host --once` does"))),
+])  # fmt: skip
+def test_share_does_not_count_a_session_the_agent_takes_up_again_as_ended(drop: str) -> None:
+    """share()'s wait_ended ("until the first viewer leaves") returned when
+    the agent's session moved to its new connection (the takeover): the
+    script's block then ended and closed the host under the agent. Also
+    for a lost link the host noticed (still open)."""
 
     async def main() -> None:
         source = SyntheticDesktop(320, 200, scenario="idle", seed=1)
@@ -422,8 +430,15 @@ def test_share_does_not_count_a_session_moved_to_a_new_link_as_ended() -> None:
 
             viewer, task = await join(None)
             ticket = await _granted(viewer)
-            proxy.abandon()
-            await ended_lost(viewer, task)
+            if drop == "noticed":
+                proxy.cut()
+                await ended_lost(viewer, task)
+                while not isinstance(await asyncio.wait_for(anext(events), 10), SessionEnded):
+                    pass
+                assert session.ended == [], "the lost link counted as the session's end"
+            else:
+                proxy.abandon()
+                await ended_lost(viewer, task)
             again, task2 = await join(ticket)
             while not isinstance(await asyncio.wait_for(anext(events), 10), SessionResumed):
                 pass
@@ -547,5 +562,38 @@ def test_a_link_lost_in_the_middle_of_a_frame_is_a_lost_link() -> None:
             await again.bye()
             await task2
             await proxy.close()
+
+    run(main(), 60)
+
+
+def test_a_takeover_whose_old_session_is_slow_to_end_never_shows_two_viewers() -> None:
+    """The takeover waits at most 5 s for the old session to let go; here its
+    cleanup is stuck longer (a busy worker thread). The new connection goes
+    on, but the host never lists the agent twice: one yes, one viewer."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=1))
+        busy = threading.Event()
+        async with _Setup() as s:
+            seen: list[tuple[str, ...]] = []
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            s.screen.frozen = True
+            blocker = loop.run_in_executor(None, busy.wait, 30.0)
+            s.proxy.abandon()
+            await ended_lost(viewer, task)
+            joining = asyncio.ensure_future(s.join(VIEW | CONTROL, resume=ticket))
+            while not joining.done():
+                seen.append(s.host.viewers)
+                await asyncio.sleep(0.01)
+            again, task2 = joining.result()
+            seen.append(s.host.viewers)
+            busy.set()
+            await blocker
+            assert max(len(v) for v in seen) == 1, seen
+            assert len(s.asked) == 1
+            await again.bye()
+            await task2
 
     run(main(), 60)

@@ -139,6 +139,10 @@ class HostRuntime:
         closing.add_done_callback(self._closing.discard)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(link.finished.wait(), 5.0)
+        # Still ending (its cleanup is slow): it shows nothing any more (its
+        # loops were cancelled first), so it is no longer listed as sharing:
+        # one yes, one viewer.
+        self.links.pop(link, None)
         return None if link.said_bye else (link.level, link.monitor)
 
     def forget(self, link: ViewerLink) -> bool:
