@@ -379,6 +379,8 @@ class _Commands:
         #: Agents whose link was lost and who may come back unasked (by name),
         #: with the timer that ends a ``--once`` host if they do not.
         self.away: dict[str, asyncio.TimerHandle | None] = {}
+        #: Those of them who held CONTROL when their link was lost.
+        self.away_control: set[str] = set()
         self._sending: set[asyncio.Task[None]] = set()
 
     async def consent(self, request: ConsentRequest) -> Grant:
@@ -403,10 +405,10 @@ class _Commands:
         else:
             self.levels.pop(event.peer, None)
 
-    def lost(self, event: SessionEnded, why: str) -> None:
+    def lost(self, event: SessionEnded, why: str, held: Permission) -> None:
         """A session ended because its link was lost: its agent may come back
-        unasked for ``event.resumable`` seconds; the user is told, and a
-        ``--once`` host waits that long before it closes."""
+        unasked for ``event.resumable`` seconds with ``held``; the user is
+        told, and a ``--once`` host waits that long before it closes."""
         name = self.ui.names.get(event.peer) or event.peer
         self.ui.say(f"session with {_agents(self.ui, (event.peer,))} ended: {why}\n"
                     f"{name!r} may reconnect within {event.resumable:.0f} s and see your"
@@ -415,14 +417,18 @@ class _Commands:
         self.came_back(name)
         self.away[name] = (loop.call_later(event.resumable, self._gone, name)
                            if self.once else None)  # fmt: skip
+        if CONTROL in held:
+            self.away_control.add(name)
 
     def came_back(self, name: str) -> None:
+        self.away_control.discard(name)
         handle = self.away.pop(name, None)
         if handle is not None:
             handle.cancel()
 
     def _gone(self, name: str) -> None:
         self.away.pop(name, None)
+        self.away_control.discard(name)
         if not self.host.viewers:
             self.done.set()
 
@@ -483,13 +489,18 @@ class _Commands:
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""
         had = tuple(p for p in self.host.viewers if CONTROL in self.levels.get(p, VIEW))
-        await self.host.revoke(CONTROL)
+        away, self.away_control = sorted(self.away_control), set()
+        await self.host.revoke(CONTROL)  # also from those away (.resume)
         if had:
             for peer in had:
                 self.levels[peer] = self.levels[peer] - CONTROL
             self.ui.say(f"you took back control from {_agents(self.ui, had)}: only you use"
                         " your mouse and keyboard now; your screen is still shared")
-        else:
+        if away:
+            names = ", ".join(repr(n) for n in away)
+            self.ui.say(f"you took back control from {names}, whose connection dropped: if"
+                        " they come back, they will only see your screen")
+        if not had and not away:
             self.ui.say("(no agent controls your mouse and keyboard: nothing to take back)")
 
     async def _end(self) -> None:
@@ -656,6 +667,7 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
                 ui.say(line, status=True)
         elif isinstance(ev, SessionEnded):
             status.forget(ev.peer)
+            held = commands.levels.get(ev.peer, VIEW)
             commands.note(ev)
             if ev.moved:
                 continue  # the agent came back on a new connection: told as SessionResumed
@@ -664,7 +676,7 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
                 commands.ended.discard(ev.peer)
                 why = "you ended it"
             elif ev.resumable > 0:
-                commands.lost(ev, why)
+                commands.lost(ev, why, held)
                 continue
             ui.say(f"session with {safe_text(ev.peer)} ended: {why}")
             if commands.once:
