@@ -19,7 +19,7 @@ import pytest
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.recording import Recorder, RecordingReader
-from screencodec.transport import CONTROL, VIEW, Permission, Viewer, allow, share
+from screencodec.transport import CONTROL, VIEW, HostConfig, Permission, Viewer, allow, share
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import messages as m
@@ -401,13 +401,7 @@ def test_a_ticket_presented_right_after_the_agents_bye_is_asked_about() -> None:
     run(main(), 60)
 
 
-@pytest.mark.parametrize("drop", [
-    "unnoticed",
-    pytest.param("noticed", marks=pytest.mark.xfail(strict=True, reason=(
-        "share().wait_ended returns on a lost link the agent may still resume"
-        " (SessionEnded with resumable > 0): a script's block then ends and closes"
-        " the host; expected: it waits the window, as `host --once` does"))),
-])  # fmt: skip
+@pytest.mark.parametrize("drop", ["unnoticed", "noticed"])
 def test_share_does_not_count_a_session_the_agent_takes_up_again_as_ended(drop: str) -> None:
     """share()'s wait_ended ("until the first viewer leaves") returned when
     the agent's session moved to its new connection (the takeover): the
@@ -597,5 +591,32 @@ def test_a_takeover_whose_old_session_is_slow_to_end_never_shows_two_viewers() -
             assert len(s.asked) == 1
             await again.bye()
             await task2
+
+    run(main(), 60)
+
+
+def test_share_ends_a_lost_session_once_its_window_passed_without_the_agent() -> None:
+    """The other half of the above: an agent that does not come back within
+    the window (0.5 s here) has ended the session for wait_ended."""
+
+    async def main() -> None:
+        source = SyntheticDesktop(320, 200, scenario="idle", seed=1)
+        config = HostConfig(resume_window=0.5)
+        async with share(source, listen="127.0.0.1:0", consent=allow(), config=config) as session:
+            proxy = LinkProxy(session.address[1])
+            await proxy.start()
+            try:
+                ch = await connect_direct("127.0.0.1", proxy.port, session.code,
+                                          session.password, timeouts=FAST)  # fmt: skip
+                viewer = Viewer(ch, who="Alice")
+                await viewer.start(VIEW)
+                task = asyncio.ensure_future(viewer.run())
+                await _granted(viewer)
+                proxy.cut()
+                await ended_lost(viewer, task)
+                reason = await asyncio.wait_for(session.wait_ended(), 10)
+                assert reason.startswith("viewer gone") and session.ended == [reason]
+            finally:
+                await proxy.close()
 
     run(main(), 60)

@@ -45,7 +45,7 @@ from screencodec.transport.connect import (
 from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
-from screencodec.transport.session.events import SessionEnded, Subscription
+from screencodec.transport.session.events import SessionEnded, SessionResumed, Subscription
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.screens import SourceFactory
@@ -82,10 +82,29 @@ class SharedScreen:
         self._watch = asyncio.ensure_future(self._track(host.events()))
 
     async def _track(self, events: Subscription) -> None:
-        async for event in events:
-            if isinstance(event, SessionEnded) and not event.moved:
-                self.ended.append(event.reason)
-                self._ended.set()
+        # A session whose link was lost ends only if its agent does not come
+        # back within the window it was given (transport/session/resume.py).
+        away: dict[str, asyncio.TimerHandle] = {}
+        loop = asyncio.get_running_loop()
+        try:
+            async for event in events:
+                if isinstance(event, SessionResumed) and event.who in away:
+                    away.pop(event.who).cancel()
+                elif isinstance(event, SessionEnded) and not event.moved:
+                    if event.resumable > 0:
+                        if event.who in away:
+                            away.pop(event.who).cancel()
+                        away[event.who] = loop.call_later(
+                            event.resumable, self._end, event.reason)
+                    else:
+                        self._end(event.reason)
+        finally:
+            for handle in away.values():
+                handle.cancel()
+
+    def _end(self, reason: str) -> None:
+        self.ended.append(reason)
+        self._ended.set()
 
     @property
     def code(self) -> str:
@@ -102,7 +121,9 @@ class SharedScreen:
         return self.host.events()
 
     async def wait_ended(self) -> str:
-        """Wait until a viewer's session has ended (at once if one has); returns why."""
+        """Wait until a viewer's session has ended (at once if one has); returns
+        why. One whose link was lost has ended once its agent did not come
+        back within the host's ``resume_window``."""
         await self._ended.wait()
         return self.ended[0]
 

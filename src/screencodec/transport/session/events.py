@@ -182,12 +182,15 @@ class SessionEnded:
     being asked again (its link was lost; see :mod:`.resume`), else 0.
     ``moved``: on a host, only this connection ended: the agent resumed the
     session on a new one (a :class:`SessionResumed` tells of it), so an
-    interface shows no end."""
+    interface shows no end. ``who``: on a host, the agent's name as the
+    local user agreed to it ("" before any grant), what a later
+    :class:`SessionResumed` names."""
 
     peer: str
     reason: str
     resumable: float = 0.0
     moved: bool = False
+    who: str = ""
 
 
 @dataclass(frozen=True, slots=True)

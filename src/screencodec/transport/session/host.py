@@ -220,7 +220,8 @@ class Host:
                 self._all_ended.set()
             if was_sharing and not link.moved:  # the new connection's join says it
                 runtime.emit(SharingChanged(self.viewers))
-            runtime.emit(SessionEnded(link.peer, reason, resumable, link.moved))
+            runtime.emit(SessionEnded(link.peer, reason, resumable, link.moved,
+                                      link.who if was_sharing else ""))
             if recording is not None:
                 recording.end(reason)
         return reason
