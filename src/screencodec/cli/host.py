@@ -140,7 +140,9 @@ def register(subparsers: Any) -> None:
         default=None,
         help="accept files (each after a y/N question) into this directory",
     )
-    h.add_argument("--once", action="store_true", help="exit when the first session ends")
+    h.add_argument("--once", action="store_true",
+                   help="exit when the first session ends (an agent whose connection"
+                        " dropped has 60 s to come back first)")  # fmt: skip
     h.add_argument("--record", type=Path, metavar="DIR", default=None,
                    help="record every session into DIR (90-day retention; the local "
                         "user is told in the consent question)")  # fmt: skip
