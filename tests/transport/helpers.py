@@ -259,6 +259,8 @@ class LinkProxy:
         self._pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._silent: list[asyncio.StreamWriter] = []  # abandoned host sides
+        #: While set, new connections are reset at once (the link still down).
+        self.refusing = False
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._on, "127.0.0.1", 0)
@@ -266,6 +268,9 @@ class LinkProxy:
         return self.port
 
     async def _on(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            cw.transport.abort()
+            return
         sr, sw = await asyncio.open_connection("127.0.0.1", self.target)
         self._pairs.append((cw, sw))
         for r, w in ((cr, sw), (sr, cw)):

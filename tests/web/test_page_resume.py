@@ -111,6 +111,7 @@ def test_keys_typed_while_the_page_reconnects_never_reach_the_host(browser: Any)
 
         async def cut_then_type() -> int:
             mark = len(live.injector.events)
+            live.proxy.refusing = True  # the link stays down until the test says
             live.proxy.cut()
             for down in (True, False):  # "a", typed into the dead link
                 await bridge._on_text(json.dumps({"t": "key", "keysym": 0x61, "down": down,
@@ -118,6 +119,13 @@ def test_keys_typed_while_the_page_reconnects_never_reach_the_host(browser: Any)
             return mark
 
         mark = live.call(cut_then_type)
+        # While it reconnects, the page shows no control (it had it before).
+        down = wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),
+                         what="the lost banner")  # fmt: skip
+        wait_page(browser, lambda s: s["level"] == {"view": True, "control": False},
+                  what="no control while reconnecting")  # fmt: skip
+        assert down["ended"] is None
+        live.run(lambda: setattr(live.proxy, "refusing", False))
         st = wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
                        what="the resumed banner")  # fmt: skip
         assert live.run(lambda: live.web.viewer) is not first and len(live.asked) == asked

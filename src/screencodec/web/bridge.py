@@ -177,11 +177,13 @@ class WebBridge:
         while len(self._rows) > HISTORY:
             del self._rows[next(iter(self._rows))]
 
-    def send_level(self) -> None:
+    def send_level(self, *, reconnecting: bool = False) -> None:
         """Tell the page the level it can use: the host's grant, without
-        CONTROL while it is held back, and why CONTROL cannot be had, if so."""
+        CONTROL while it is held back or the link is down (``reconnecting``:
+        the page shows no control and lets go of its keys until the session
+        is taken up again), and why CONTROL cannot be had, if so."""
         level = self.viewer.level if self.viewer is not None else Permission()
-        control = CONTROL in level and not self.held_back
+        control = CONTROL in level and not self.held_back and not reconnecting
         self.send({"t": "level", "view": VIEW in level, "control": control,
                    "unavailable": self.unavailable})  # fmt: skip
 

@@ -182,6 +182,7 @@ class WebViewer:
             while viewer.link_lost and viewer.resume_ticket is not None:
                 lost = reason
                 bridge.new_connection()
+                bridge.send_level(reconnecting=True)
                 bridge.status("Reconnecting...")
                 bridge.banner("lost", "The connection to the user's computer was lost:"
                                          " reconnecting...")  # fmt: skip
