@@ -739,7 +739,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
                   left: asyncio.Event) -> Viewer | str:  # fmt: skip
     """Connect again after a lost link and resume the session with its
     ticket; the new viewer, or why the session ended after all."""
-    from screencodec.transport.connect.reconnect import reconnect
+    from screencodec.transport.connect.reconnect import reconnect, refused
     from screencodec.transport.session.viewer import Viewer
 
     tell(f"{ended_words(reason)}; reconnecting for up to {RESUME_WITHIN:g} s"
@@ -755,7 +755,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
                       refused_is_final=not args.relay),
             left, cancel=True)  # fmt: skip
     except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
-        if not args.relay and getattr(exc, "errno", None) == errno.ECONNREFUSED:
+        if not args.relay and refused(exc):
             return f"{_plain(reason)}, and the host no longer answers (its program has stopped)"
         return f"{_plain(reason)}; could not reconnect: {_explain(exc, args)}"
     if not done or channel is None:

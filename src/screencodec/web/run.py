@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import tempfile
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
-from screencodec.transport.connect.reconnect import reconnect
+from screencodec.transport.connect.reconnect import reconnect, refused
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
@@ -197,7 +196,7 @@ class WebViewer:
                     return self._ended(bridge, LEFT_HERE)
                 except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                     bridge.status("Not connected")
-                    gone = opts.host_direct and getattr(exc, "errno", None) == errno.ECONNREFUSED
+                    gone = opts.host_direct and refused(exc)
                     why = "its program has stopped" if gone else f"reconnecting failed: {exc}"
                     return self._ended(bridge, f"{lost} ({why})")
                 held = viewer.level

@@ -30,7 +30,7 @@ from screencodec.errors import (
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["RETRYABLE", "reconnect"]
+__all__ = ["RETRYABLE", "reconnect", "refused"]
 
 #: Refusals a later attempt may not meet: the host has not registered again
 #: at a restarted relay yet, a relay is draining, too many joins at once.
@@ -66,8 +66,7 @@ async def reconnect(
         except asyncio.TimeoutError as exc:
             error: BaseException = exc
         except (ScreencodecError, OSError) as exc:
-            refused = getattr(exc, "errno", None) == errno.ECONNREFUSED
-            if not _retryable(exc) or (refused_is_final and refused):
+            if not _retryable(exc) or (refused_is_final and refused(exc)):
                 raise
             error = exc
         if on_attempt is not None:
@@ -77,6 +76,12 @@ async def reconnect(
             raise error
         await asyncio.sleep(min(left, wait * random.uniform(0.8, 1.2)))
         wait = min(wait * 2, _LONGEST_WAIT)
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether the peer's machine refused the connection (nothing listens
+    at that address): for a host reached directly, its program is gone."""
+    return getattr(exc, "errno", None) == errno.ECONNREFUSED
 
 
 def _retryable(exc: BaseException) -> bool:
