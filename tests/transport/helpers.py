@@ -323,3 +323,23 @@ async def ended_lost(viewer: Viewer, task: asyncio.Task[str]) -> None:
     included: channel/sealed.py takes it for the line breaking)."""
     await asyncio.wait_for(task, 10)
     assert viewer.link_lost
+
+
+class GrantingHost:
+    """The host's end of a channel, written by hand in a test: grants VIEW to
+    the viewer's opening, then sends what the test says; keeps every message
+    the viewer sends in ``got`` (:meth:`read`, run as a task)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.got: list[m.Message] = []
+        self.seq = 0
+
+    async def hello(self) -> None:
+        assert isinstance(m.decode(await self.channel.recv()), m.Capabilities)
+        assert isinstance(m.decode(await self.channel.recv()), m.PermissionRequest)
+        await self.channel.send(m.encode(m.PermissionGrant(1)))
+
+    async def read(self) -> None:
+        while True:
+            self.got.append(m.decode(await self.channel.recv()))

@@ -26,7 +26,7 @@ from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 from screencodec.wire import Op
 from screencodec.wire.build import EncodedOp, build_update
 
-from .helpers import run, tcp_pair, until
+from .helpers import GrantingHost, run, tcp_pair, until
 
 MB = 1_000_000
 
@@ -37,22 +37,8 @@ def _keyframe(seq: int, w: int, h: int, colour: bytes = b"\x10\x20\x30") -> byte
                         keyframe=True)  # fmt: skip
 
 
-class _Host:
+class _Host(GrantingHost):
     """Grants VIEW, then sends what the test says; keeps what the viewer sends."""
-
-    def __init__(self, channel: Any) -> None:
-        self.channel = channel
-        self.got: list[m.Message] = []
-        self.seq = 0
-
-    async def hello(self) -> None:
-        assert isinstance(m.decode(await self.channel.recv()), m.Capabilities)
-        assert isinstance(m.decode(await self.channel.recv()), m.PermissionRequest)
-        await self.channel.send(m.encode(m.PermissionGrant(1)))
-
-    async def read(self) -> None:
-        while True:
-            self.got.append(m.decode(await self.channel.recv()))
 
     async def monitors(self, *sizes: tuple[int, int], current: int = 1) -> None:
         mons = tuple(Monitor(i + 1, 0, 0, w, h, i == 0) for i, (w, h) in enumerate(sizes))

@@ -45,7 +45,7 @@ from screencodec.transport.session.viewer import default_capabilities
 from screencodec.wire import Op
 from screencodec.wire.build import EncodedOp, build_update, zstream_op
 
-from .helpers import OnMonitor, bgr_equal, run, tcp_pair, until
+from .helpers import GrantingHost, OnMonitor, bgr_equal, run, tcp_pair, until
 from .test_compact_rects import Blinking, _leb
 from .test_compact_session import RememberingDecoder, _converge, _link, _session
 from .test_compact_session import Tap as _Tap
@@ -239,27 +239,16 @@ def test_any_kind_28_body_is_expanded_on_the_table_or_refused(body: bytes) -> No
     assert ends.viewer.valid and ends.viewer.width == _W
 
 
-class _ScriptedHost:
+class _ScriptedHost(GrantingHost):
     """A host made of a ScreenEncoder and a CompactState that writes each
     message itself, over a loopback TCP pair, and reads what the viewer
     answers."""
 
     def __init__(self, channel: Any) -> None:
-        self.channel = channel
+        super().__init__(channel)
         self.enc = ScreenEncoder(_W, _H)
         self.state = CompactState()
-        self.seq = 0
-        self.got: list[m.Message] = []
         self.frame = np.full((_H, _W, 4), 70, np.uint8)
-
-    async def hello(self) -> None:
-        assert isinstance(m.decode(await self.channel.recv()), m.Capabilities)
-        assert isinstance(m.decode(await self.channel.recv()), m.PermissionRequest)
-        await self.channel.send(m.encode(m.PermissionGrant(1)))
-
-    async def read(self) -> None:
-        while True:
-            self.got.append(m.decode(await self.channel.recv()))
 
     def answered(self) -> int:
         """Receipts for updates so far (full or compact)."""
