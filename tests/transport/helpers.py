@@ -250,7 +250,9 @@ class OnMonitor(Freezable):
 
 class LinkProxy:
     """Forwards TCP to ``target``; ``cut`` resets every connection, ``abandon``
-    drops the viewer's side and leaves the host's open and silent."""
+    drops the viewer's side and leaves the host's open and silent, ``mute``
+    loses what one side sends from then on (one way only: the other's still
+    arrives)."""
 
     def __init__(self, target: int) -> None:
         self.target = target
@@ -261,6 +263,8 @@ class LinkProxy:
         self._silent: list[asyncio.StreamWriter] = []  # abandoned host sides
         #: While set, new connections are reset at once (the link still down).
         self.refusing = False
+        #: The side whose sending is lost ("viewer", "host"; :meth:`mute`).
+        self.muted: str | None = None
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._on, "127.0.0.1", 0)
@@ -273,15 +277,17 @@ class LinkProxy:
             return
         sr, sw = await asyncio.open_connection("127.0.0.1", self.target)
         self._pairs.append((cw, sw))
-        for r, w in ((cr, sw), (sr, cw)):
-            task = asyncio.ensure_future(self._pump(r, w))
+        for r, w, sender in ((cr, sw, "viewer"), (sr, cw, "host")):
+            task = asyncio.ensure_future(self._pump(r, w, sender))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _pump(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    async def _pump(self, r: asyncio.StreamReader, w: asyncio.StreamWriter,
+                    sender: str) -> None:  # fmt: skip
         try:
             while data := await r.read(65536):
+                if self.muted == sender:
+                    continue  # its sending side is dead
                 w.write(data)
                 await w.drain()
         except (OSError, ConnectionError):
@@ -297,6 +303,12 @@ class LinkProxy:
             cw.transport.abort()
             sw.transport.abort()
         self._pairs.clear()
+
+    def mute(self, side: str = "viewer") -> None:
+        """``side``'s sending dies (the agent's uplink, say): what it sends
+        ("viewer" or "host") is lost from now on, on every connection, while
+        what the other sends still arrives. ``muted = None`` mends it."""
+        self.muted = side
 
     def abandon(self) -> None:
         """The viewer's side reset; the host's kept open, nothing forwarded."""

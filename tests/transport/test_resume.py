@@ -25,6 +25,7 @@ from screencodec.errors import (
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Permission, Viewer
 from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.connect.reconnect import reconnect
@@ -49,7 +50,9 @@ class _Setup:
     its user was asked."""
 
     def __init__(self, *, answer: Permission | None = None, recorder: Recorder | None = None,
-                 file_consent: FileConsent | None = None, **config: object) -> None:
+                 file_consent: FileConsent | None = None, timeouts: Timeouts | None = None,
+                 **config: object) -> None:  # fmt: skip
+        self.timeouts = timeouts  # the host's channels' (None: the defaults)
         self.screen = Freezable(SyntheticDesktop(320, 240, scenario="typing", seed=3))
         self.asked: list[ConsentRequest] = []
         self.answer = answer
@@ -81,7 +84,8 @@ class _Setup:
         async def serve(channel: SecureChannel) -> None:
             await self.host.serve(channel)
 
-        self.listener = await listen_direct("127.0.0.1", 0, self.creds, serve)
+        self.listener = await listen_direct("127.0.0.1", 0, self.creds, serve,
+                                            timeouts=self.timeouts)  # fmt: skip
         self.proxy = LinkProxy(self.listener.port)
         await self.proxy.start()
         return self
@@ -92,9 +96,10 @@ class _Setup:
         await self.host.close()
 
     async def join(self, level: Permission = VIEW, resume: bytes | None = None,
-                   who: str = "Alice (support)") -> tuple[Viewer, asyncio.Task[str]]:  # fmt: skip
+                   who: str = "Alice (support)", timeouts: Timeouts = FAST,
+                   ) -> tuple[Viewer, asyncio.Task[str]]:  # fmt: skip
         ch = await connect_direct("127.0.0.1", self.proxy.port, self.creds.code,
-                                  self.creds.password, timeouts=FAST)  # fmt: skip
+                                  self.creds.password, timeouts=timeouts)  # fmt: skip
         viewer = Viewer(ch, who=who, resume=resume)
         await viewer.start(level)
         return viewer, asyncio.ensure_future(viewer.run())

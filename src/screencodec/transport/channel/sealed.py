@@ -40,13 +40,17 @@ from screencodec.transport.channel.framing import (
 from screencodec.transport.channel.handshake import HandshakeResult
 from screencodec.transport.channel.limits import MAX_RECORD_BODY, Timeouts
 
-__all__ = ["SecureChannel"]
+__all__ = ["SILENCE", "SecureChannel"]
 
 _RECORD_TYPES = frozenset({FrameType.RECORD_DATA, FrameType.RECORD_KEEPALIVE,
                            FrameType.RECORD_CLOSE})
 #: A lingering close stops early once the peer has sent nothing for this long:
 #: a peer that is not sending cannot meet a reset before it reads our close.
 _LINGER_QUIET = 0.25
+#: How the close sent to a peer we heard nothing from begins (the idle
+#: timeout; earlier versions' words too). The peer reads it as a lost link:
+#: its own sending side broke, nobody ended anything (:attr:`SecureChannel.broken`).
+SILENCE = "nothing received for "
 
 
 class SecureChannel:
@@ -136,8 +140,10 @@ class SecureChannel:
 
     @property
     def broken(self) -> bool:
-        """Closed because the line broke or the peer went silent: neither side
-        closed it (the case for resuming a session, session/resume.py)."""
+        """Closed because the line broke or the peer went silent, or because
+        the peer heard nothing from us (our sending side broke; its close
+        says so, :data:`SILENCE`): neither side ended it (the case for
+        resuming a session, session/resume.py)."""
         return self._closed and self._lost and not self._peer_closed
 
     @property
@@ -222,7 +228,9 @@ class SecureChannel:
                     return plaintext
                 if ftype == FrameType.RECORD_CLOSE:
                     reason = safe_text(plaintext[:200].decode("utf-8", "replace"))
-                    self._lost = self._peer_closed = True
+                    # A peer that heard nothing from us did not end the
+                    # session: the line broke our way (a one-way failure).
+                    self._lost, self._peer_closed = True, not reason.startswith(SILENCE)
                     await self.close(f"closed by peer: {reason}", notify_peer=False)
                     raise SessionClosedError(self._close_reason)
                 # RECORD_KEEPALIVE: nothing to deliver, read on
@@ -362,7 +370,7 @@ class SecureChannel:
                 idle_deadline = max(self._reading_since, self._last_received) + t.idle
                 if now >= idle_deadline:
                     self._lost = True
-                    await self.close(f"nothing received for {t.idle:g} s (peer gone)", linger=False)
+                    await self.close(f"{SILENCE}{t.idle:g} s (peer gone)", linger=False)
                     return
                 deadlines.append(idle_deadline)
             elif t.idle is not None:

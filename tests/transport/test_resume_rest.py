@@ -1,0 +1,59 @@
+"""Resuming, the cases the first work left open (transport/session/resume.py):
+a link that fails one way only, a takeover that waited out the old link's
+close, input sent blind while the link is down, and a session that is gone.
+
+Every session runs over real sockets on loopback, through the cuttable
+proxy of tests/transport/helpers.py (LinkProxy), as in test_resume.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from screencodec.transport import CONTROL, VIEW
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.session.events import SessionEnded, SessionResumed
+
+from .helpers import run, until
+from .test_resume import _granted, _Setup
+
+#: One side's channels: a silent peer is noticed after 1 s.
+_NOTICES = Timeouts(handshake=5.0, idle=1.0, keepalive=0.2, max_duration=None)
+#: The other's: it never times its peer out, and sends a keepalive when it has
+#: nothing else to send, so its peer hears from it while its sending works.
+_AGENT = Timeouts(handshake=5.0, idle=None, keepalive=0.2, max_duration=None)
+
+
+@pytest.mark.parametrize("dead", ["viewer", "host"])
+def test_a_link_that_fails_one_way_resumes(dead: str) -> None:
+    """One side's sending dies, the other's works. "viewer": the agent's
+    uplink; the host times the silent agent out and closes, the agent reads
+    that close and took it for the host's end (no reconnect: the session
+    was over). "host": the agent times the silent host out; the host read
+    the agent's close as its end and kept no ticket (the user was asked
+    again). Expected both ways: the host keeps the ticket, the agent's
+    viewer takes it for a lost link, and resumes without a second question."""
+    host, agent = ((_NOTICES, _AGENT) if dead == "viewer" else (_AGENT, _NOTICES))
+
+    async def main() -> None:
+        async with _Setup(timeouts=host) as s:
+            viewer, task = await s.join(VIEW | CONTROL, timeouts=agent)
+            ticket = await _granted(viewer)
+            s.proxy.mute(dead)
+            reason = await asyncio.wait_for(task, 10)
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.resumable == 60.0
+            assert "nothing received" in reason + ended.reason and viewer.link_lost
+            s.proxy.muted = None  # the new connection works both ways
+            again, task2 = await s.join(VIEW | CONTROL, resume=ticket, timeouts=_AGENT)
+            assert again.level == VIEW | CONTROL and len(s.asked) == 1
+            back = await s.event(SessionResumed)
+            assert isinstance(back, SessionResumed) and back.who == "Alice (support)"
+            await until(lambda: again.decoded >= 1, 10, "a picture")
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
