@@ -57,3 +57,32 @@ def test_a_link_that_fails_one_way_resumes(dead: str) -> None:
 
     run(main(), 60)
 
+
+def test_a_takeover_does_not_wait_out_the_old_links_close() -> None:
+    """A ticket presented while the host still serves the old link (its
+    agent's side died, the host's is open and silent). The host's close of
+    the old link lingered for the agent to read it, up to Timeouts.linger
+    (2 s by default; 2.0 s measured from ticket to grant), though the agent
+    is on its new connection; past the takeover's own bound (5 s) the new
+    session was granted while the old one was still ending. Expected: the
+    old session has ended (SessionEnded, moved) before the new one is
+    granted, however long the host's linger."""
+
+    async def main() -> None:
+        lingering = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None,
+                             linger=30.0)  # fmt: skip
+        async with _Setup(timeouts=lingering) as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            s.proxy.abandon()
+            await asyncio.wait_for(task, 10)
+            again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
+            assert again.level == VIEW | CONTROL and len(s.asked) == 1
+            back = await s.event(SessionResumed)
+            ended = [e for e in s.seen if isinstance(e, SessionEnded)]
+            assert len(ended) == 1 and ended[0].moved, s.seen
+            assert s.host.viewers == (back.peer,)
+            await again.bye()
+            await task2
+
+    run(main(), 60)

@@ -15,6 +15,8 @@ import contextlib
 import time
 
 from screencodec.capture.base import FrameSource
+from screencodec.transport.channel.base import Channel, ChannelTap
+from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
@@ -134,8 +136,15 @@ class HostRuntime:
         None if its viewer had said bye (nothing to resume)."""
         assert isinstance(link, ViewerLink)
         link.ended_here, link.moved = MOVED, True
-        # Its own cleanup awaits this close too; not cancelled here.
-        self._closing.add(closing := asyncio.ensure_future(link.channel.close()))
+        # Its own cleanup awaits this close too; not cancelled here. No
+        # lingering for the agent to read the close: it is on its new
+        # connection, and the old one is dead (its receive loop held the
+        # close for the whole linger, 2 s, waiting on a silent line).
+        wire = _unwrapped(link.channel)
+        closing = asyncio.ensure_future(wire.close(MOVED, linger=False)
+                                        if isinstance(wire, SecureChannel)
+                                        else link.channel.close())  # fmt: skip
+        self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(link.finished.wait(), 5.0)
@@ -155,3 +164,10 @@ class HostRuntime:
         if sender is not None:
             sender.close()
         return was_sharing
+
+
+def _unwrapped(channel: Channel) -> Channel:
+    """The transport's channel under any taps (a session's recording)."""
+    while isinstance(channel, ChannelTap):
+        channel = channel.inner
+    return channel
