@@ -43,6 +43,7 @@ __all__ = [
     "read_header",
     "refusal_error",
     "send_refusal",
+    "stop_listening",
 ]
 
 MAGIC = b"SCDC"
@@ -160,6 +161,25 @@ async def close_writer(writer: asyncio.StreamWriter, timeout: float = 1.0) -> No
     if not (await asyncio.wait({closed}, timeout=timeout))[0]:
         writer.transport.abort()
         await asyncio.wait({closed}, timeout=timeout)
+
+
+async def stop_listening(server: asyncio.Server) -> None:
+    """``server.close()``, without leaking a connection accepted just before.
+
+    On Python 3.11 a connection the loop has accepted but not yet wrapped in a
+    transport fails in ``Server._attach`` once the server is closed, and its
+    socket is left open (a ResourceWarning at collection, a leaked descriptor
+    until then). So the listening sockets stop accepting first, the loop
+    finishes wrapping what it took (one turn: those tasks were queued before
+    this one resumes), and only then does the server close; the caller cuts
+    the connections that arrived meanwhile like any other.
+    """
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, asyncio.SelectorEventLoop):  # uvloop has no such gap
+        for sock in server.sockets:
+            loop.remove_reader(sock.fileno())
+        await asyncio.sleep(0)
+    server.close()
 
 
 def _consume(task: asyncio.Future[None]) -> None:

@@ -9,10 +9,11 @@ viewer with the PAKE and hand every confirmed :class:`SecureChannel` to
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from screencodec.errors import TransportError
 from screencodec.transport.channel.codes import SessionCredentials, normalize_password, parse_code
-from screencodec.transport.channel.framing import close_writer
+from screencodec.transport.channel.framing import close_writer, stop_listening
 from screencodec.transport.channel.handshake import HandshakeResult, viewer_handshake
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
@@ -34,9 +35,11 @@ class DirectListener:
     channel it accepted. Usable as an async context manager.
     """
 
-    def __init__(self, server: asyncio.Server, acceptor: HostAcceptor) -> None:
+    def __init__(self, server: asyncio.Server, acceptor: HostAcceptor,
+                 connections: dict[asyncio.Task[None] | None, asyncio.StreamWriter]) -> None:
         self._server = server
         self._acceptor = acceptor
+        self._connections = connections
         self._closing: asyncio.Task[None] | None = None
         acceptor.credentials.add_end_listener(self._on_end)
 
@@ -58,8 +61,18 @@ class DirectListener:
         return frozenset(c for c in self._acceptor.channels if not c.closed)
 
     async def close(self) -> None:
-        self._server.close()
+        await stop_listening(self._server)
         await self._acceptor.close_channels()
+        # What is left is being refused, or was accepted but its task has not
+        # run yet (if the loop ended first, that task would never run and
+        # nothing else would close its socket).
+        left = {task: writer for task, writer in self._connections.items()
+                if task is not asyncio.current_task()}
+        for task, writer in left.items():
+            writer.transport.abort()
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in left if t is not None), return_exceptions=True)
         await self._server.wait_closed()
 
     async def __aenter__(self) -> DirectListener:
@@ -90,15 +103,34 @@ async def listen_direct(
     addresses.
     """
     check_not_ended(credentials)
-    acceptor = HostAcceptor(credentials, on_channel, on_error, timeouts or Timeouts(),
+    # Connections not yet handed to on_channel: close() cuts these (a refusal
+    # being sent, a handshake, a task not yet run). A session, once handed
+    # over, ends through its channel and finishes in its own time.
+    connections: dict[asyncio.Task[None] | None, asyncio.StreamWriter] = {}
+
+    def hand_over(channel: SecureChannel) -> Awaitable[object] | None:
+        connections.pop(asyncio.current_task(), None)
+        return on_channel(channel)
+
+    acceptor = HostAcceptor(credentials, hand_over, on_error, timeouts or Timeouts(),
                             attempts_per_minute)
+
+    def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Known from the moment the loop accepted it, so close() can cut it
+        # even if its task has not run yet.
+        if acceptor.closed:  # accepted by the loop just before close()
+            writer.transport.abort()
+            return
+        task = asyncio.ensure_future(handle(reader, writer))
+        connections[task] = writer
+        task.add_done_callback(lambda done: connections.pop(done, None))
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         name = writer.get_extra_info("peername") or ("?", 0)
         await acceptor.accept(reader, writer, f"{name[0]}:{name[1]}", str(name[0]))
 
-    server = await asyncio.start_server(handle, host, port)
-    return DirectListener(server, acceptor)
+    server = await asyncio.start_server(accepted, host, port)
+    return DirectListener(server, acceptor, connections)
 
 
 async def connect_direct(host: str, port: int, code: str, password: str, *,

@@ -42,6 +42,7 @@ from screencodec.transport.channel.framing import (
     encode_frame,
     read_frame,
     send_refusal,
+    stop_listening,
 )
 from screencodec.transport.channel.handshake import VersionMismatchError
 from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX, AttemptLimiter
@@ -128,6 +129,7 @@ class Relay:
         self._fallback_regs = AttemptLimiter(self.limits.registrations_per_minute, 60.0)
         self._heartbeat: asyncio.Task[None] | None = None
         self._draining = False
+        self._closed = False  # close() began: what the loop still accepts is cut
         self.stats = RelayStats()
         self.metrics = RelayMetrics()
         # This relay's own until the directory gives the cluster's (start()).
@@ -168,8 +170,9 @@ class Relay:
         return len(self._pairs)
 
     async def start(self) -> None:
+        self._closed = False
         await self._share_tag_key()
-        self._server = await asyncio.start_server(self._handle, self._host, self._port,
+        self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
         log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
@@ -195,7 +198,7 @@ class Relay:
         log_event("drain_start", pairs=len(self._pairs), sessions=len(self._sessions),
                   deadline=deadline)
         if self._server is not None:
-            self._server.close()
+            await stop_listening(self._server)
         for reg in list(self._sessions.values()):
             reg.writer.close()  # its claim stays: the host reclaims it elsewhere
         self._sessions.clear()
@@ -210,8 +213,9 @@ class Relay:
 
     async def close(self) -> None:
         """Stop listening and drop every connection (hosts will re-register elsewhere)."""
+        self._closed = True
         if self._server is not None:
-            self._server.close()
+            await stop_listening(self._server)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
@@ -298,13 +302,23 @@ class Relay:
 
     # -- per connection ----------------------------------------------------
 
+    def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Known from the moment it is accepted, not from its task's first
+        step: a task that close() cancels before it starts never runs its
+        finally, and its socket would be left open. The loop may still hand
+        over a connection it accepted just before close(): cut it."""
+        if self._closed:
+            writer.transport.abort()
+            return
+        self._writers.add(writer)
+        task = asyncio.get_running_loop().create_task(self._handle(reader, writer))
+        self._tasks.add(task)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         ip = str((writer.get_extra_info("peername") or ("?",))[0])
         key = address_key(ip)
-        self._tasks.add(task)
-        self._writers.add(writer)
         self._per_address[key] = self._per_address.get(key, 0) + 1
         try:
             if self._draining:
