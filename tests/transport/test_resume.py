@@ -98,11 +98,14 @@ class _Setup:
     async def join(self, level: Permission = VIEW, resume: bytes | None = None,
                    who: str = "Alice (support)", timeouts: Timeouts = FAST,
                    ) -> tuple[Viewer, asyncio.Task[str]]:  # fmt: skip
-        ch = await connect_direct("127.0.0.1", self.proxy.port, self.creds.code,
-                                  self.creds.password, timeouts=timeouts)  # fmt: skip
-        viewer = Viewer(ch, who=who, resume=resume)
+        viewer = Viewer(await self.connect(timeouts), who=who, resume=resume)
         await viewer.start(level)
         return viewer, asyncio.ensure_future(viewer.run())
+
+    async def connect(self, timeouts: Timeouts = FAST) -> SecureChannel:
+        """An agent's new connection through the proxy (the password checked)."""
+        return await connect_direct("127.0.0.1", self.proxy.port, self.creds.code,
+                                    self.creds.password, timeouts=timeouts)  # fmt: skip
 
     async def event(self, kind: type, **fields: object) -> Event:
         """The next host event of ``kind`` whose fields match."""

@@ -12,12 +12,13 @@ import asyncio
 
 import pytest
 
-from screencodec.transport import CONTROL, VIEW
+from screencodec.transport import CONTROL, VIEW, Viewer
 from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session.events import SessionEnded, SessionResumed
 
 from .helpers import run, until
-from .test_resume import _granted, _Setup
+from .test_resume import _granted, _lose, _Setup
 
 #: One side's channels: a silent peer is noticed after 1 s.
 _NOTICES = Timeouts(handshake=5.0, idle=1.0, keepalive=0.2, max_duration=None)
@@ -82,6 +83,44 @@ def test_a_takeover_does_not_wait_out_the_old_links_close() -> None:
             ended = [e for e in s.seen if isinstance(e, SessionEnded)]
             assert len(ended) == 1 and ended[0].moved, s.seen
             assert s.host.viewers == (back.peer,)
+            await again.bye()
+            await task2
+
+    run(main(), 60)
+
+
+@pytest.mark.parametrize("how", ["key", "button", "wheel", "pointer_move"])
+def test_input_sent_blind_after_a_resume_is_not_sent_and_the_caller_is_told(how: str) -> None:
+    """An agent resumes with CONTROL and types before its first picture on
+    the new connection arrived (blind: the keys were meant for a screen it
+    has not seen since the outage). The host dropped them and the caller
+    was not told (the call returned None, as for input that went).
+    Expected: the call returns False and nothing goes to the host; once the
+    first picture is applied there, input goes (True) and is injected."""
+    args = {"key": (0x61, True, "a"), "button": (1, True), "wheel": (0, 1),
+            "pointer_move": (5, 6)}[how]  # fmt: skip
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            injector = s.host.injector
+            assert isinstance(injector, RecordingInjector)
+            again = Viewer(await s.connect(), who="Alice (support)", resume=ticket)
+            assert await again.start(VIEW | CONTROL) == VIEW | CONTROL
+            before = len(injector.events)
+            # Its run() has not started: no picture can have been applied.
+            assert await getattr(again, how)(*args) is False
+            assert again.blind and again.input_withheld == 1
+            task2 = asyncio.ensure_future(again.run())
+            await until(lambda: not again.blind, 10, "the first receipt")
+            (link,) = s.host._runtime.links
+            assert link.gate.dropped_before_grant == 0  # nothing blind reached the host
+            assert await getattr(again, how)(*args) is True
+            await until(lambda: len(injector.events) > before, 10, "injected")
+            assert injector.events[before][0] == {"pointer_move": "move"}.get(how, how)
+            assert again.input_withheld == 1
             await again.bye()
             await task2
 

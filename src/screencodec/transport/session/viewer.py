@@ -51,7 +51,12 @@ link broke), a new connection to the same host, authenticated as always,
 with ``Viewer(channel, resume=old.resume_ticket)`` goes on with the levels
 held, without the host's user being asked again, for the host's
 ``resume_window`` (60 s by default; :mod:`.resume`). A ticket that no longer
-works is not an error: the user is asked, as for any new viewer.
+works is not an error: the user is asked, as for any new viewer. Input on
+such a connection waits for the agent to see the screen again: until this
+viewer's first receipt there (its first picture applied), the host drops
+what it gets as typed blind, so :meth:`Viewer.pointer_move`, ``button``,
+``wheel`` and ``key`` send nothing and return False (:attr:`Viewer.blind`,
+:attr:`Viewer.input_withheld`); True once it went.
 
 Picture size: an update whose frame has more than ``max_pixels`` pixels
 (:data:`DEFAULT_MAX_PIXELS` unless the Viewer is told otherwise) ends the
@@ -216,6 +221,12 @@ class Viewer:
         #: Set when run() ended because the link was lost (no Bye, not closed
         #: on this side): the case for reconnecting with resume_ticket.
         self.link_lost = False
+        #: True while input would be typed blind: this connection resumes a
+        #: session (``resume``) and no receipt has gone yet (no picture seen
+        #: here). The input methods then send nothing and return False.
+        self.blind = resume is not None
+        #: Input calls that sent nothing because they came while :attr:`blind`.
+        self.input_withheld = 0
         #: The most pixels a host's picture may have: a bigger one ends the
         #: session (module notes). Raise it for larger walls of screens.
         self.max_pixels = max_pixels
@@ -557,6 +568,9 @@ class Viewer:
         span_us = m.Receipt.NO_SPAN if span is None else min(int(span * 1e6), _U32 - 1)
         held_us = min(int((now - arrived) * 1e6), _U32)
         await self._send_receipt(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
+        # The host takes input that comes after a receipt as sent by an agent
+        # who saw the screen (the channel keeps order): no longer blind.
+        self.blind = False
         # After the receipt: a host takes a request that comes while a keyframe
         # awaits its receipt as answered by that keyframe, and this may be it.
         # A decoder that lost sync skips later deltas without raising, so ask
@@ -677,17 +691,29 @@ class Viewer:
         """Watch monitor ``index`` (0 = all); the host answers with a keyframe."""
         await self._send(m.SelectMonitor(index))
 
-    async def pointer_move(self, x: int, y: int) -> None:
-        await self._send(m.PointerMove(x, y))
+    async def pointer_move(self, x: int, y: int) -> bool:
+        """Move the host's pointer (CONTROL). Like :meth:`button`,
+        :meth:`wheel` and :meth:`key`: True once sent; False when nothing
+        was sent because the session resumed on this connection and its
+        first picture has not been applied yet (:attr:`blind`: the host
+        would drop it as typed blind)."""
+        return await self._input(m.PointerMove(x, y))
 
-    async def button(self, button: int, down: bool) -> None:
-        await self._send(m.Button(button, down))
+    async def button(self, button: int, down: bool) -> bool:
+        return await self._input(m.Button(button, down))
 
-    async def wheel(self, dx: int, dy: int) -> None:
-        await self._send(m.Wheel(dx, dy))
+    async def wheel(self, dx: int, dy: int) -> bool:
+        return await self._input(m.Wheel(dx, dy))
 
-    async def key(self, keysym: int, down: bool, text: str = "") -> None:
-        await self._send(m.Key(keysym, down, text))
+    async def key(self, keysym: int, down: bool, text: str = "") -> bool:
+        return await self._input(m.Key(keysym, down, text))
+
+    async def _input(self, msg: m.PointerMove | m.Button | m.Wheel | m.Key) -> bool:
+        if self.blind:
+            self.input_withheld += 1
+            return False
+        await self._send(msg)
+        return True
 
     async def chat(self, text: str) -> None:
         await self._send(m.Chat(text))
