@@ -139,7 +139,7 @@ def test_yes_typed_before_the_question_does_not_count() -> None:
             vout, verr = view.communicate(timeout=60)
         finally:
             stop(view)
-        assert view.returncode == 1, (vout, verr)
+        assert view.returncode == 3, (vout, verr)  # refused (cli.main.Exit)
         assert "declined" in verr
         assert "granted" not in vout
         out, _ = host.communicate(timeout=20)
@@ -156,7 +156,7 @@ def test_no_answer_is_no(tmp_path: Path) -> None:
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
             capture_output=True, text=True, timeout=60, env=ENV, check=False,
         )  # fmt: skip
-        assert view.returncode == 1
+        assert view.returncode == 3  # refused (cli.main.Exit)
         assert "declined" in view.stderr
         out, _ = host.communicate(timeout=20)
         assert "consent denied" in out

@@ -24,10 +24,11 @@ from .test_host_cli_commands import LongHost
 from .test_view_cli_ux import read_until, stop, viewer
 
 
-def _ended(view: subprocess.Popen[bytes]) -> str:
-    """The viewer's last line, once it has exited 0."""
+def _ended(view: subprocess.Popen[bytes], status: int = 0) -> str:
+    """The viewer's last line, once it has exited with ``status`` (0: ended
+    in order; 5: lost, cli.main.Exit)."""
     out, err = view.communicate(timeout=30)
-    assert view.returncode == 0, err
+    assert view.returncode == status, err
     return out.decode().rstrip("\n").rsplit("\n", 1)[-1]
 
 
@@ -78,8 +79,8 @@ def test_the_host_stopping_and_vanishing_in_plain_words() -> None:
         assert _ended(views[0]) == "session ended: the host's user ended the session"
         # A vanished host looks like a lost link: the viewer tries to take
         # the session up again, and the host's machine refuses at once.
-        assert _ended(views[1]) == ("session ended: the connection was lost, and the host"
-                                    " no longer answers (its program has stopped)")
+        assert _ended(views[1], 5) == ("session ended: the connection was lost, and the"
+                                       " host no longer answers (its program has stopped)")
         # The customer's own terminal says it ended the session, as after
         # /end, not that the agent went away.
         line = stopped.wait_for(r"session with .* ended: [^\n]*")

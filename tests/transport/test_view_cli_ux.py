@@ -117,11 +117,12 @@ def another(code: str) -> str:
     return digits[:-1] + str((int(digits[-1]) + 1) % 10)
 
 
-def refused(*args: str) -> str:
-    """Run a viewer that must fail with exit code 1; returns its stderr."""
+def refused(*args: str, status: int = 1) -> str:
+    """Run a viewer that must fail with exit code ``status`` (1: an error;
+    3: refused, cli.main.Exit); returns its stderr."""
     run = subprocess.run([*CLI, "view", *args, "--duration", "1"], capture_output=True,
                          text=True, timeout=60, env=ENV, check=False)  # fmt: skip
-    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert run.returncode == status, (run.stdout, run.stderr)
     assert "granted" not in run.stdout
     return run.stderr
 
@@ -130,7 +131,7 @@ def test_host_refusals_are_told_in_words_not_protocol_codes() -> None:
     host, code, password, port = start_host()
     where = f"127.0.0.1:{port}"
     try:
-        err = refused(where, "--code", another(code), "--password", password)
+        err = refused(where, "--code", another(code), "--password", password, status=3)
         assert err == f"error: no session with that code at {where}: check the 9-digit code\n"
         err = refused("--relay", where, "--code", code, "--password", password)
         assert err == f"error: {where} is a host, not a relay: give it without --relay\n"
@@ -142,7 +143,8 @@ def test_relay_refusals_are_told_in_words_not_protocol_codes() -> None:
     relay, port = start_relay()
     where = f"127.0.0.1:{port}"
     try:
-        err = refused("--relay", where, "--code", "123 456 789", "--password", "abcd2345")
+        err = refused("--relay", where, "--code", "123 456 789", "--password", "abcd2345",
+                      status=3)  # fmt: skip
         assert err == f"error: no session with that code at relay {where}: check the 9-digit code\n"
         err = refused(where, "--code", "123 456 789", "--password", "abcd2345")
         assert err == f"error: {where} is a relay, not a host: use --relay {where}\n"

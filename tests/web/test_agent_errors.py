@@ -123,7 +123,7 @@ def test_declined_is_not_left_waiting(browser: Any, declining: _RealHost) -> Non
     # The status said "Waiting for the user to accept..." beside the refusal.
     assert _shown(browser, "status") == "Not connected"
     _finish(proc)
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # refused (cli.main.Exit)
 
 
 def test_the_host_stopping_and_the_agent_leaving_in_plain_words(

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
+from screencodec.cli.main import Exit
 from screencodec.cli.say import (
     HOST_COMMANDS,
     SAY,
@@ -94,6 +95,7 @@ from screencodec.transport.session.events import (
     StatsUpdated,
 )
 from screencodec.transport.session.host import Host
+from screencodec.transport.session.link import SCREEN_GONE
 from screencodec.transport.session.permissions import (
     CONTROL,
     VIEW,
@@ -115,9 +117,18 @@ BANNER = "#" * 64
 GUESS_REPORT_EVERY = 30.0
 
 
+#: The exit statuses, as ``--help`` lists them (cli.main.Exit, docs/cli.md).
+EXIT_STATUS = (
+    'exit status: 0 stopped, or with --once the session ended in order; 1 an error (with '
+    '--once: this screen can no longer be captured); 2 bad arguments or could not start; 3 '
+    "with --once: the agent was refused; 5 with --once: the agent's connection was lost and"
+    ' not taken up again; 130 interrupted (docs/cli.md)')
+
+
 def register(subparsers: Any) -> None:
     """Add ``host`` to an argparse subparsers object."""
-    h = subparsers.add_parser("host", help="share this screen with a support agent")
+    h = subparsers.add_parser("host", help="share this screen with a support agent",
+                              epilog=EXIT_STATUS)
     where = h.add_mutually_exclusive_group()
     where.add_argument("--listen", type=int, metavar="PORT", help="accept viewers directly")
     where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")
@@ -344,6 +355,15 @@ class _TerminalInput:
         with contextlib.suppress(OSError):
             self._to_questions.close()
 
+    def close(self) -> None:
+        """Close both ends of the pipe (the host has ended): its writing end
+        first, so that the questions' reader, blocked reading the other end,
+        reads its end and lets go of it (closing the reading end under a
+        read waits for the read). The terminal's lines then go nowhere."""
+        self._close()
+        with contextlib.suppress(OSError):
+            self.answers.close()
+
 
 #: What an agent is told when the host's user types /end.
 ENDED_BY_USER = "the host's user ended the session"
@@ -384,6 +404,19 @@ class _Commands:
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
         self._sending: set[asyncio.Task[None]] = set()
+        #: The exit status (cli.main.Exit): with ``--once``, how the session
+        #: the host exits after ended (:meth:`ended_once`).
+        self.status = Exit.ENDED
+
+    def ended_once(self, event: SessionEnded) -> None:
+        """A ``--once`` host's session ended (not lost: :meth:`lost`): the
+        host exits, its status saying how (the agent refused, the screen
+        gone, or ended in order)."""
+        if event.reason.startswith("consent denied"):
+            self.status = Exit.REFUSED  # no session took place
+        elif event.reason.startswith(SCREEN_GONE):  # its details follow in brackets
+            self.status = Exit.ERROR
+        self.done.set()
 
     async def consent(self, request: ConsentRequest) -> Grant:
         """The terminal's question, noting what was granted (at once: a
@@ -432,6 +465,7 @@ class _Commands:
         self.away.pop(name, None)
         self.away_control.discard(name)
         if not self.host.viewers:
+            self.status = Exit.LOST  # the agent did not come back in time
             self.done.set()
 
     def resumed(self, event: SessionResumed) -> None:
@@ -682,7 +716,7 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
                 continue
             ui.say(f"session with {safe_text(ev.peer)} ended: {why}")
             if commands.once:
-                commands.done.set()
+                commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):
             commands.resumed(ev)
 
@@ -765,10 +799,6 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
 
 
 async def _host_main(args: argparse.Namespace, typed: TypedLine | None = None) -> int:
-    from screencodec.transport.channel.codes import SessionCredentials
-    from screencodec.transport.channel.limits import Timeouts
-    from screencodec.transport.channel.sealed import SecureChannel
-
     config = HostConfig(
         consent_timeout=args.consent_timeout,
         monitor=args.monitor,
@@ -778,6 +808,20 @@ async def _host_main(args: argparse.Namespace, typed: TypedLine | None = None) -
     _check_download_dir(args)
     _check_source(args)
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop(), typed)
+    try:
+        return await _share(args, config, terminal)
+    finally:
+        # However the host ends, a Ctrl-C while it starts included (its
+        # pipe's end was left to the garbage collector: a ResourceWarning).
+        terminal.close()
+
+
+async def _share(args: argparse.Namespace, config: HostConfig, terminal: _TerminalInput) -> int:
+    """Share the screen until the host is stopped; its exit status."""
+    from screencodec.transport.channel.codes import SessionCredentials
+    from screencodec.transport.channel.limits import Timeouts
+    from screencodec.transport.channel.sealed import SecureChannel
+
     ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
     done = asyncio.Event()
@@ -865,7 +909,7 @@ async def _host_main(args: argparse.Namespace, typed: TypedLine | None = None) -
         if sharing[0]:
             tell(STOPPED)
         settle_stdout()  # after SIGHUP the terminal may be gone
-    return 0
+    return commands.status
 
 
 def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions) -> list[int]:
@@ -937,10 +981,9 @@ def run_host(args: argparse.Namespace) -> int:
         return asyncio.run(_host_main(args, typed))
     except _StartError as exc:
         print(f"screencodec host: {exc}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:  # Ctrl-C before the host's own handler is in place
-        print("\nsharing stopped", flush=True)
-        return 0
+        return Exit.USAGE
+    # A Ctrl-C before the host's own handler is in place (nothing listens
+    # yet) goes on up: cli.main makes it exit status 130, no traceback.
     finally:
         # The host has ended: a Ctrl-C pressed now (the loop's handler is gone
         # with the loop) must not turn the exit into a traceback or status 130.

@@ -6,12 +6,47 @@ from :mod:`screencodec.cli.sessions`. ``DESCRIPTION`` is what ``--help`` says.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from collections.abc import Sequence
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DESCRIPTION", "main"]
+__all__ = ["DESCRIPTION", "Exit", "main"]
+
+
+class Exit(IntEnum):
+    """The exit statuses of ``screencodec host`` and ``screencodec view``
+    (docs/cli.md, "Exit status"), so that a script running them can tell
+    what happened; the line printed last says it in words."""
+
+    #: The session ended as one side meant it to: the agent left (Ctrl-C,
+    #: SIGTERM, SIGHUP, --duration, the page's Leave) or the host ended it
+    #: (its user, its program stopped, its screen gone); the host was
+    #: stopped (Ctrl-C, SIGTERM, SIGHUP, /end with --once).
+    ENDED = 0
+    #: Something failed: nothing to connect to (nothing listens, not a
+    #: screencodec host or relay, a name that does not resolve), a peer that
+    #: broke the protocol, a picture over --max-pixels, a snapshot not written.
+    ERROR = 1
+    #: Bad arguments (argparse's status too), or the host could not start
+    #: with them (a port in use, the relay unreachable, no screen).
+    USAGE = 2
+    #: Not let in: the host's user said no or did not answer, no session has
+    #: that code, it has ended, the host or relay refused (busy, too many
+    #: attempts). A ``--once`` host: the one agent asked was refused.
+    REFUSED = 3
+    #: ``view``: the password was wrong.
+    WRONG_PASSWORD = 4
+    #: The connection was lost and the session not taken up again (the host,
+    #: the relay or the network gone; the resume window passed). A ``--once``
+    #: host: the agent's link was lost and the agent did not come back.
+    LOST = 5
+    #: Ctrl-C before the command could end in order (while Python was
+    #: still importing it, at the password prompt, a second Ctrl-C).
+    INTERRUPTED = 130
 
 #: The first line of ``screencodec --help``: what the tool is and its commands.
 DESCRIPTION = (
@@ -162,15 +197,29 @@ def _add_missing_extra(sub: argparse._SubParsersAction[Any], exc: ImportError) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and not getattr(args, "takes_anything", False):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    """Run the ``screencodec`` command; its exit status. A Ctrl-C that no
+    command turned into an orderly end (the commands' own imports take a
+    moment after start) is a clean :attr:`Exit.INTERRUPTED`, no traceback."""
     try:
+        parser = build_parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and not getattr(args, "takes_anything", False):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         code: int = args.func(args)
     except KeyboardInterrupt:
-        return 130
+        return interrupted()
     return code
+
+
+def interrupted() -> Exit:
+    """After a Ctrl-C that cut a command short: the line ended (the shell's
+    prompt starts on a line of its own) and a further Ctrl-C ignored while
+    the interpreter exits (it printed a traceback from wherever it landed)."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, ValueError):  # the terminal is gone
+        print(file=sys.stderr, flush=True)
+    return Exit.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address, pixels, unusable_folder
+from screencodec.cli.main import Exit
 from screencodec.cli.say import (
     SAY,
     VIEW_COMMANDS,
@@ -61,6 +62,8 @@ from screencodec.cli.terminal import (
 from screencodec.decoder import too_large
 from screencodec.errors import (
     AccessRefusedError,
+    AuthenticationError,
+    ConsentDeniedError,
     ProtocolError,
     RefuseCode,
     ScreencodecError,
@@ -89,9 +92,17 @@ __all__ = ["register"]
 T = TypeVar("T")
 
 
+#: The exit statuses, as ``--help`` lists them (cli.main.Exit, docs/cli.md).
+EXIT_STATUS = (
+    'exit status: 0 the session ended (you left, or the host ended it); 1 an error (could '
+    'not connect, ...); 2 bad arguments; 3 refused (declined, no such session, ...); 4 '
+    'wrong password; 5 the connection was lost and not taken up again; 130 interrupted '
+    '(docs/cli.md)')
+
+
 def register(subparsers: Any) -> None:
     """Add ``view`` to an argparse subparsers object."""
-    v = subparsers.add_parser("view", help="watch a shared screen")
+    v = subparsers.add_parser("view", help="watch a shared screen", epilog=EXIT_STATUS)
     v.add_argument("address", nargs="?", type=address, metavar="HOST:PORT")
     v.add_argument("--relay", type=address, metavar="HOST:PORT")
     v.add_argument("--code", required=True)
@@ -190,11 +201,39 @@ async def _connect(args: argparse.Namespace, password: str) -> Any:
     try:
         return await _open(args, password)
     except (ScreencodecError, OSError) as exc:
-        raise _ViewError(_explain(exc, args)) from exc
+        raise _ViewError(_explain(exc, args), exit_status(exc)) from exc
 
 
 class _ViewError(ScreencodecError, ConnectionError):
-    """A connection failure, already explained for the user."""
+    """A connection failure, already explained for the user; ``status``,
+    the exit status it stands for."""
+
+    def __init__(self, message: str, status: Exit = Exit.ERROR) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+#: Refusals that say the password was wrong (the handshake's, and a host
+#: whose password was changed meanwhile).
+_WRONG_PASSWORD = frozenset({RefuseCode.AUTH_FAILED, RefuseCode.PASSWORD_INVALIDATED})
+
+
+def exit_status(exc: BaseException) -> Exit:
+    """The exit status of a viewer that ``exc`` ended: REFUSED for the host's
+    user's no and the host's or relay's refusals, WRONG_PASSWORD, else
+    ERROR (nothing to connect to, a protocol error, ...)."""
+    if isinstance(exc, _ViewError):
+        return exc.status
+    if isinstance(exc, ConsentDeniedError):
+        return Exit.REFUSED
+    if isinstance(exc, AccessRefusedError):
+        return Exit.WRONG_PASSWORD if exc.code in _WRONG_PASSWORD else Exit.REFUSED
+    if isinstance(exc, AuthenticationError):  # the handshake's "wrong session password"
+        return Exit.WRONG_PASSWORD
+    found = _PEER_REFUSED.fullmatch(str(exc))
+    if found is not None and found[1] == RefuseCode.BUSY.name:
+        return Exit.REFUSED
+    return Exit.ERROR
 
 
 async def _web_main(args: argparse.Namespace, password: str) -> int:
@@ -240,9 +279,10 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             port = f"port {args.web_port}" if args.web_port else "a port"
             why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
-        tell(ended_words(_yours(str(reason), LEFT_HERE))
-             + _over_limit_hint(str(reason), args.max_pixels, web=True))
-    return 0
+        hint = _over_limit_hint(str(reason), args.max_pixels, web=True)
+        tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
+    # A lost link the page's viewer could not take up again leaves it lost.
+    return _end_status(hint, lost=web.viewer is not None and web.viewer.link_lost)
 
 
 #: How a session this side left is told (Ctrl-C, --duration).
@@ -277,6 +317,10 @@ def ended_words(reason: str) -> str:
     return f"session ended: {_plain(reason)}"
 
 
+#: How a lost link is told (:func:`_plain`).
+_LOST = "the connection was lost"
+
+
 def _plain(reason: str) -> str:
     if reason in (LEFT, "channel closed: closed locally"):
         return LEFT
@@ -289,9 +333,19 @@ def _plain(reason: str) -> str:
         if why in ("the peer closed the connection", "the connection is gone") or why.startswith(
             "the connection broke"
         ):
-            return "the connection was lost"
-        return f"the connection was lost ({safe_text(why, 200)})"
+            return _LOST
+        return f"{_LOST} ({safe_text(why, 200)})"
     return safe_text(reason, 200)
+
+
+def _end_status(hint: str, *, lost: bool) -> Exit:
+    """The exit status of a session that was joined and has ended: LOST when
+    its link was lost and not taken up again, ERROR when this viewer ended
+    it over --max-pixels (``hint``, :func:`_over_limit_hint`'s, is then
+    not empty), else ENDED (the agent left, or the host ended it)."""
+    if lost:
+        return Exit.LOST
+    return Exit.ERROR if hint else Exit.ENDED
 
 
 @contextlib.contextmanager
@@ -643,7 +697,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         _, channel = await _unless_left(_connect(args, password), stopped, cancel=True)
         if channel is None:
             tell(ended_words(LEFT))
-            return 0
+            return Exit.ENDED
         viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels)
         # The password is proven; the host now asks its user. It does not say
         # for how long (its --consent-timeout), so no number is shown.
@@ -653,7 +707,7 @@ async def _view_main(args: argparse.Namespace, password: str,
             with contextlib.suppress(ScreencodecError, OSError):
                 await viewer.bye("the agent left the session")
             tell(ended_words(LEFT))
-            return 0
+            return Exit.ENDED
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
     typed = _typed_lines(line)
@@ -688,10 +742,13 @@ async def _view_main(args: argparse.Namespace, password: str,
                 # is taken up again, the host's user not asked again
                 # (transport/session/resume.py).
                 if not (viewer.link_lost and viewer.resume_ticket is not None):
+                    # A host of a version that gives no ticket, or a link
+                    # broken under a read (_watch's words for it).
+                    lost = viewer.link_lost or _plain(reason).startswith(_LOST)
                     break
                 again = await _rejoin(args, password, viewer, reason, left)
                 if isinstance(again, str):
-                    reason = again
+                    reason, lost = again, again != LEFT
                     break
                 viewer = again
                 chat.move_to(viewer)
@@ -701,14 +758,15 @@ async def _view_main(args: argparse.Namespace, password: str,
         finally:
             tick.cancel()
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
-        tell(ended_words(str(reason)) + _over_limit_hint(str(reason), viewer.max_pixels))
+        hint = _over_limit_hint(str(reason), viewer.max_pixels)
+        tell(ended_words(str(reason)) + hint)
         if args.snapshot is not None and viewer.framebuffer is not None:
             try:
                 _write_snapshot(viewer, args.snapshot, args.snapshot_cursor)
             except OSError as exc:  # it said "error: No such file or directory"
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
-    return 0
+    return _end_status(hint, lost=lost)
 
 
 async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
@@ -907,14 +965,11 @@ def _well_formed(text: str, parse: Callable[[str], str], error: str) -> bool:
 
 def _ask_password() -> str | None:
     """The password typed at the prompt, or None when none came (Ctrl-D, or
-    no terminal and stdin at its end), said in one line. Ctrl-C is
-    re-raised (exit status 130) once the line is ended, so the shell's
-    prompt starts on a line of its own. Both were tracebacks from getpass."""
+    no terminal and stdin at its end), said in one line. Ctrl-C goes on
+    up (exit status 130: cli.main ends the line, so the shell's prompt
+    starts on a line of its own). Both were tracebacks from getpass."""
     try:
         return getpass.getpass("Password: ")
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        raise
     except EOFError:
         print("\nerror: no password typed: type it at the prompt, or give --password",
               file=sys.stderr)  # fmt: skip
@@ -924,37 +979,37 @@ def _ask_password() -> str | None:
 def run_view(args: argparse.Namespace) -> int:
     if (args.address is None) == (args.relay is None):
         print("give either HOST:PORT or --relay HOST:PORT", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     if args.web and args.snapshot is not None:
         print("--snapshot is not available with --web (the page draws the screen)", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     if args.snapshot is not None and not _snapshot_writable(args.snapshot):
-        return 2
+        return Exit.USAGE
     why = None if args.download_dir is None else unusable_folder(args.download_dir)
     if why is not None:
         # A file the host's user sent was then lost after the agent's yes.
         print(f"error: --download-dir {args.download_dir}: {why}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     if not args.web and args.download_dir is not None:
         # Taken without a word before, and every file the host's user sent
         # was then refused ("this viewer takes no files").
         print("--download-dir needs --web: the terminal viewer takes no files (the page"
               " asks about each and saves it there)", file=sys.stderr)  # fmt: skip
-        return 2
+        return Exit.USAGE
     if args.web and importlib.util.find_spec("aiohttp") is None:
         print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     if args.web and not _page_draws(args.max_pixels):
-        return 2
+        return Exit.USAGE
     # A code or password of the wrong form (misheard) is told here at once,
     # before anything connects or a page opens.
     if not _well_formed(args.code, parse_code, NOT_A_CODE):
-        return 2
+        return Exit.USAGE
     password = args.password or _ask_password()
     if password is None:
-        return 2
+        return Exit.USAGE
     if not _well_formed(password, normalize_password, NOT_A_PASSWORD):
-        return 2
+        return Exit.USAGE
     # In the terminal viewer, what the agent types is kept whole while the
     # host's chat and status lines are printed (cli/terminal.TypedLine); the
     # terminal's modes are put back however the viewer ends.
@@ -970,12 +1025,12 @@ def run_view(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
         else:  # --web-port in use, for instance
             print(f"error: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return exit_status(exc)
     except (ScreencodecError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+        return exit_status(exc)
+    # A KeyboardInterrupt (a second Ctrl-C while leaving) goes on up: cli.main
+    # makes it exit status 130 (it was 0, as if the session ended in order).
     finally:
         if typed is not None:
             typed.close()
