@@ -140,7 +140,8 @@ def test_public_api_surface() -> None:
     assert sorted(t.__all__) == sorted(
         [
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatReceived", "ConsentCallback",
-            "ConsentRequest", "CursorMoved", "Event", "FileReceived", "FileRefused", "FileSent",
+            "ConsentRequest", "CursorMoved", "Event", "EventsLost", "FileReceived", "FileRefused",
+            "FileSent",
             "FrameDecoded", "Grant", "Host", "HostConfig", "LinkStats", "Permission",
             "PermissionChanged", "RelayChanged",
             "RecordingInjector", "Refusal", "Relay", "SessionCredentials", "Timeouts",

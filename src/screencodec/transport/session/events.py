@@ -9,19 +9,31 @@ a path, a shell word or a format string.
 
 One design for host and viewer: :class:`EventHub` fans each event out to every
 subscriber's own bounded queue. Subscribing is what makes events kept; with no
-subscriber they are dropped at once. A subscriber that falls more than
-``maxsize`` events behind loses events (counted in ``lost``), so a stuck UI
-can never grow the host's memory: first the oldest of those a later one
-supersedes or that are a peer's chatter (pictures, the pointer, stats,
-password-guess counts, chat), and only when none is queued the oldest of
-the rest, so a flood of chat cannot push a permission change or a file out
-of a slow UI's sight. All on one event loop.
+subscriber they are dropped at once. A subscriber that falls behind never
+grows the host's memory past a bound, and never loses an outcome without
+being told:
+
+- Past ``maxsize`` queued events, the events a later one supersedes (a
+  picture, the pointer, stats per peer, the password-guess count, who the
+  screen is shared with) are coalesced: the new one takes the place of the
+  queued one it supersedes (else of the oldest such). A peer's chatter (chat)
+  goes next, oldest first. These are dropped without notice, counted in
+  ``lost``.
+- The other kinds, outcomes (a permission granted or taken back, a file
+  received, refused or sent, the relay lost or back, a session ended or
+  resumed) are never dropped while fewer than ``limit`` events are queued
+  (``16 * maxsize`` by default: 4096): a flood of chat or pictures cannot
+  push one out. At ``limit`` the oldest goes and the subscriber's next read
+  is an :class:`EventsLost` that counts and names what went (also in
+  ``lost``), before the events that remain.
+
+All on one event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from screencodec.transport.session.permissions import Permission
@@ -32,6 +44,7 @@ __all__ = [
     "CursorMoved",
     "Event",
     "EventHub",
+    "EventsLost",
     "FileReceived",
     "FileRefused",
     "FileSent",
@@ -206,53 +219,113 @@ class SessionResumed:
     away: float
 
 
+@dataclass(frozen=True, slots=True)
+class EventsLost:
+    """This subscriber fell ``limit`` events behind (see :class:`EventHub`):
+    ``count`` events of the kinds that are otherwise never dropped were,
+    the oldest first, since its previous read; ``kinds``: their class names
+    ("FileSent", "SessionEnded", ...), sorted. Read before the events that
+    remain; what they told is to be asked for again (``host.viewers``, a
+    viewer's ``level``, ...)."""
+
+    count: int
+    kinds: tuple[str, ...]
+
+
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
     | FileRefused | FileSent | FrameDecoded | CursorMoved | PasswordGuessed
-    | RelayChanged | SessionEnded | SessionResumed
+    | RelayChanged | SessionEnded | SessionResumed | EventsLost
 )  # fmt: skip
 
-#: Events a subscriber that falls behind loses first: each is superseded by
-#: a later one (pictures, the pointer, stats, the running count of password
-#: guesses) or is a peer's chatter. A flood of them (a peer's chat, a host
-#: sending stats as fast as it can) must not push out an event that changes
-#: what a UI shows of the session: a permission granted or taken back,
-#: sharing, a file, the end. Those go only when nothing droppable is left.
-_SUPERSEDED = (FrameDecoded, CursorMoved, StatsUpdated, PasswordGuessed, ChatReceived)
+#: Events that a later one of the same kind supersedes (stats: of the same
+#: peer): past ``maxsize``, a new one takes the place of a queued one.
+_SUPERSEDED = (FrameDecoded, CursorMoved, StatsUpdated, PasswordGuessed, SharingChanged)
+#: Of those, the state a UI shows (who sees the screen): a new one with none
+#: queued to replace is queued as the kept kinds are, never dropped itself.
+_STATES = (SharingChanged,)
+#: A peer's chatter: dropped, oldest first, after the superseded kinds.
+_CHATTER = (ChatReceived,)
+_DROPPABLE = _SUPERSEDED + _CHATTER
+
+
+def _supersedes(new: Event, old: Event) -> bool:
+    """Whether ``new`` makes ``old`` (queued before it) worth nothing."""
+    if type(new) is not type(old) or not isinstance(new, _SUPERSEDED):
+        return False
+    if isinstance(new, StatsUpdated) and isinstance(old, StatsUpdated):
+        return new.stats.peer == old.stats.peer
+    return True
 
 
 class _Inbox:
-    """One subscriber's bounded queue (see EventHub)."""
+    """One subscriber's bounded queue (see EventHub): ``items``, the events
+    queued; ``dropped``, how many of each kept kind went at ``limit`` since
+    the subscriber's last read (told by an :class:`EventsLost`)."""
 
-    __slots__ = ("items", "maxsize", "ready")
+    __slots__ = ("dropped", "items", "limit", "maxsize", "ready")
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, limit: int) -> None:
         self.items: deque[Event] = deque()
         self.maxsize = maxsize
+        self.limit = limit
+        self.dropped: Counter[str] = Counter()
         self.ready = asyncio.Event()
 
     def put(self, event: Event) -> bool:
-        """Queue ``event``; False when an event had to go (the oldest that
-        may be dropped, else ``event`` itself if it may be, else the oldest)."""
+        """Queue ``event``; False when an event had to go: a queued one this
+        one supersedes, the oldest droppable, ``event`` itself if droppable
+        (not a state) and nothing droppable is queued, or at ``limit`` the
+        oldest (told)."""
         items = self.items
         kept = True
-        if len(items) >= self.maxsize:
-            kept = False
-            victim = next((i for i, ev in enumerate(items) if isinstance(ev, _SUPERSEDED)), None)
+        if isinstance(event, _DROPPABLE) and len(items) >= self.maxsize:
+            victim = self._victim(event)
             if victim is not None:
                 del items[victim]
-            elif isinstance(event, _SUPERSEDED):
-                return False
-            else:
-                items.popleft()
+                kept = False
+            elif not isinstance(event, _STATES):
+                return False  # nothing queued may go before it
+        if len(items) >= self.limit:
+            victim = self._victim(event)
+            if victim is None:  # all kept kinds: the oldest goes, told
+                self.dropped[type(items[0]).__name__] += 1
+                victim = 0
+            del items[victim]
+            kept = False
         items.append(event)
         self.ready.set()
         return kept
 
+    def _victim(self, event: Event) -> int | None:
+        """The queued event to drop for ``event``: one it supersedes, else
+        the oldest superseded kind, else the oldest chatter (None: none)."""
+        first: dict[bool, int] = {}
+        for i, ev in enumerate(self.items):
+            if _supersedes(event, ev):
+                return i
+            if isinstance(ev, _DROPPABLE):
+                first.setdefault(isinstance(ev, _SUPERSEDED), i)
+        return first.get(True, first.get(False))
+
+    def lost_notice(self) -> EventsLost | None:
+        """The :class:`EventsLost` due before the next event (None: none)."""
+        if not self.dropped:
+            return None
+        notice = EventsLost(sum(self.dropped.values()), tuple(sorted(self.dropped)))
+        self.dropped.clear()
+        return notice
+
 
 class EventHub:
-    def __init__(self, maxsize: int = 256) -> None:
+    """Fans events out to subscribers (see the module's notes): ``maxsize``
+    queued events before droppable ones go, ``limit`` (default ``16 *
+    maxsize``) before any other goes, told; ``lost`` counts every event a
+    subscriber did not get."""
+
+    def __init__(self, maxsize: int = 256, limit: int | None = None) -> None:
         self._maxsize = maxsize
+        self._limit = max(maxsize, 16 * maxsize if limit is None else limit)
         self._subs: list[_Inbox] = []
         self.lost = 0
         self.closed = False
@@ -271,7 +344,7 @@ class EventHub:
     def subscribe(self) -> Subscription:
         """Start keeping events for a new subscriber (from this call on, not from
         the first ``anext``, so nothing emitted in between is missed)."""
-        inbox = _Inbox(self._maxsize)
+        inbox = _Inbox(self._maxsize, self._limit)
         self._subs.append(inbox)
         return Subscription(self, inbox)
 
@@ -292,6 +365,9 @@ class Subscription:
 
     async def __anext__(self) -> Event:
         inbox = self._inbox
+        notice = inbox.lost_notice()
+        if notice is not None:
+            return notice
         while not inbox.items:
             if self._hub.closed or inbox not in self._hub._subs:
                 self._hub._unsubscribe(inbox)
