@@ -40,7 +40,7 @@ from screencodec.transport.channel.framing import (
 from screencodec.transport.channel.handshake import HandshakeResult
 from screencodec.transport.channel.limits import MAX_RECORD_BODY, Timeouts
 
-__all__ = ["SILENCE", "SecureChannel"]
+__all__ = ["SecureChannel"]
 
 _RECORD_TYPES = frozenset({FrameType.RECORD_DATA, FrameType.RECORD_KEEPALIVE,
                            FrameType.RECORD_CLOSE})
