@@ -330,7 +330,10 @@ class RelayRegistration:
         self._task.cancel()
         if self._control is not None:
             # Also end the control stream: on Python 3.11 a cancellation that
-            # lands as a read completes is swallowed by wait_for.
+            # lands as a read completes is swallowed by wait_for. The
+            # credentials ended: free the code first (the session's end, for
+            # the relay; written here, the cancelled task's is too late).
+            self._release(self._control)
             self._control.close()
         await self._acceptor.close_channels()
         others = [t for t in self._joins if t is not asyncio.current_task()]
@@ -432,10 +435,16 @@ class RelayRegistration:
             self._control = None
             pinger.cancel()
             await asyncio.gather(pinger, return_exceptions=True)
-            if creds.ended:  # done for good: free the code now, not at the claim's expiry
-                with contextlib.suppress(Exception):
-                    writer.write(encode_frame(RELAY_RELEASE))
+            self._release(writer)
             await close_writer(writer)
+
+    def _release(self, writer: asyncio.StreamWriter) -> None:
+        """Once the credentials ended (done for good), tell the relay: it
+        frees the code now, not at the claim's expiry, and tells a viewer
+        still reconnecting that the session ended."""
+        if self._acceptor.credentials.ended and not writer.is_closing():
+            with contextlib.suppress(Exception):
+                writer.write(encode_frame(RELAY_RELEASE))
 
     async def _ping(self, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, RuntimeError):

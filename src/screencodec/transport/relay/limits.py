@@ -57,6 +57,17 @@ class RelayLimits:
     cannot use up the host's own connections at the relay. (Each such extra
     connection stands for one that another address holds, so this at most
     doubles what a crowd holds.)
+    ``host_gone_after``: a host whose own side closed its control connection
+    without RELAY_RELEASE (its program stopped or crashed: its machine
+    closed the socket) and that has not registered again within this long
+    is taken for gone: a viewer naming its code is refused SESSION_ENDED,
+    not UNKNOWN_SESSION, and stops reconnecting. (A host that closes its
+    control connection to start a new one registers again within a few
+    tenths of a second; a reset or a silent line is not a close, and waits
+    for the host as before.) A RELAY_RELEASE counts at once.
+    ``ended_memory``: how long the relay remembers such an ended session
+    (longer than a viewer keeps reconnecting, 60 s); at most
+    ``max_ended`` of them, the oldest forgotten first.
     ``max_frame_body``: the largest frame body the relay takes while a pair's
     end-to-end handshake runs (it reads each frame whole then): the
     handshake's own limit, 1 KiB, which both ends apply too. The sealed
@@ -77,6 +88,9 @@ class RelayLimits:
     max_pending_per_address: int = 4
     max_handshaking_per_session: int = 2
     max_frame_body: int = HANDSHAKE_FRAME_MAX
+    host_gone_after: float = 3.0
+    ended_memory: float = 120.0
+    max_ended: int = 100_000
 
 
 class SharedLimits:

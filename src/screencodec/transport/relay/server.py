@@ -34,7 +34,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from screencodec.errors import ProtocolError, ScreencodecError, TransportError
+from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
 from screencodec.transport.channel.framing import (
     FrameType,
     RefuseCode,
@@ -64,7 +64,12 @@ from screencodec.transport.relay.protocol import (
     encode_redirect,
     parse_open,
 )
-from screencodec.transport.relay.sessions import EvictedError, Pairing, Registration
+from screencodec.transport.relay.sessions import (
+    EndedSessions,
+    EvictedError,
+    Pairing,
+    Registration,
+)
 from screencodec.transport.relay.splice import PairControl, PairStreams, Tap, is_spliced, splice
 
 __all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay", "session_tag"]
@@ -76,6 +81,12 @@ T = TypeVar("T")
 #: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
 STALL_GRACE = 1.0
 _log = logging.getLogger(__name__)
+#: How a host's registration ended, when that ends its session: what a viewer
+#: naming the code is told (EndedSessions).
+_ENDED = {
+    "released": "the host ended this session",
+    "closed by the host": "the host's program stopped: this session has ended",
+}
 def session_tag(code: str, key: bytes) -> str:
     """What the log says for a session code: 6 hex digits of a keyed hash.
 
@@ -130,6 +141,9 @@ class Relay:
         self._heartbeat: asyncio.Task[None] | None = None
         self._draining = False
         self._closed = False  # close() began: what the loop still accepts is cut
+        #: Codes whose host ended its registration here by a close (sessions.py).
+        self.ended = EndedSessions(self.limits.host_gone_after, self.limits.ended_memory,
+                                   self.limits.max_ended)  # fmt: skip
         self.stats = RelayStats()
         self.metrics = RelayMetrics()
         # This relay's own until the directory gives the cluster's (start()).
@@ -431,6 +445,7 @@ class Relay:
             old.writer.close()  # the same host again: its old link is dead
         reg = Registration(code, verifier, writer, address_key(ip))
         self._sessions[code] = reg
+        self.ended.registered(code)
         self.stats.registrations += 1
         if result is ClaimResult.RECLAIMED:
             self.stats.reclaims += 1
@@ -446,6 +461,13 @@ class Relay:
                 except asyncio.TimeoutError:
                     why = "idle"
                     raise
+                except SessionClosedError:
+                    # The host's machine closed it (FIN), not this relay (a
+                    # drain, the same host again) and not a reset or silence
+                    # (a line that may come back): its program stopped.
+                    if reader.at_eof() and not writer.is_closing():
+                        why = "closed by the host"
+                    raise
                 if ftype == RELAY_RELEASE:
                     why = "released"
                     with contextlib.suppress(DirectoryUnavailableError):
@@ -459,6 +481,8 @@ class Relay:
         finally:
             if self._sessions.get(code) is reg:
                 del self._sessions[code]
+                if why in _ENDED:
+                    self.ended.ended(code, _ENDED[why], released=why == "released")
             self.metrics.sessions(len(self._sessions))
             for _, fut, _ in reg.pending:
                 if not fut.done():
@@ -478,8 +502,13 @@ class Relay:
         reg = self._sessions.get(code)
         if reg is None:
             if not await self._redirect(writer, code, ip, "viewer"):
-                await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such session code",
-                                   ip, session=code)
+                ended = self.ended.why(code)
+                if ended is not None:  # a viewer reconnecting to it need not go on
+                    await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip,
+                                       session=code)
+                else:
+                    await self._refuse(writer, RefuseCode.UNKNOWN_SESSION,
+                                       "no such session code", ip, session=code)
             return
         if not await self._guesses_left(code, ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,

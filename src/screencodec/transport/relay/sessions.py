@@ -8,12 +8,14 @@ stalled on its viewer (:meth:`Registration.evict_handshake`)."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from screencodec.errors import TransportError
 from screencodec.transport.relay.splice import PairControl
 
-__all__ = ["EvictedError", "Pairing", "Registration"]
+__all__ = ["EndedSessions", "EvictedError", "Pairing", "Registration"]
 
 #: What a waiting viewer receives once the host attached: the host's data
 #: stream and an event the viewer's task sets when the pair is over.
@@ -90,3 +92,52 @@ class Registration:
         self.handshaking.remove(victim)
         victim.stop.set()
         return True
+
+
+class EndedSessions:
+    """The codes whose host ended its registration here by a close: a
+    RELAY_RELEASE (its session ended), or its own side closing the control
+    connection (its program stopped) and not registering again within
+    ``grace`` seconds. A viewer still reconnecting to such a session is told
+    it ended (SESSION_ENDED) instead of "no such session", which it retries
+    for as long as it may resume (a relay restarting looks like that until
+    its hosts register again). Remembered ``memory`` seconds, at most
+    ``most`` codes (the oldest forgotten first); a registration of the code
+    forgets it at once. One event loop."""
+
+    def __init__(self, grace: float, memory: float, most: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._grace, self._memory, self._most = grace, memory, most
+        self._clock = clock
+        #: code -> (from when it counts as ended, until when it is kept, why)
+        self._ended: dict[str, tuple[float, float, str]] = {}
+
+    def ended(self, code: str, why: str, *, released: bool) -> None:
+        """The host of ``code`` ended its registration: at once when it
+        ``released`` the code, else once ``grace`` has passed."""
+        now = self._clock()
+        self._ended.pop(code, None)
+        if len(self._ended) >= self._most:
+            self._ended = {c: e for c, e in self._ended.items() if e[1] > now}
+            while len(self._ended) >= self._most:  # the oldest first (insertion order)
+                del self._ended[next(iter(self._ended))]
+        since = now if released else now + self._grace
+        self._ended[code] = (since, since + self._memory, why)
+
+    def registered(self, code: str) -> None:
+        """The code is registered (again): its session goes on."""
+        self._ended.pop(code, None)
+
+    def why(self, code: str) -> str | None:
+        """Why ``code``'s session ended, if it did (None: not known to)."""
+        entry = self._ended.get(code)
+        if entry is None:
+            return None
+        now = self._clock()
+        if now >= entry[1]:
+            del self._ended[code]
+            return None
+        return entry[2] if now >= entry[0] else None
+
+    def __len__(self) -> int:
+        return len(self._ended)
