@@ -1,4 +1,4 @@
-"""The ``screencodec recordings`` command: keygen, list, verify, prune, export, play.
+"""The ``screencodec recordings`` command: keygen, revoke, list, verify, prune, export, play.
 
 Exit status: 0 success; ``verify`` gives 1 for a damaged recording, 2 for
 an incomplete one (intact, but it stops early: a killed host or a cut tail)
@@ -7,7 +7,8 @@ so it is not verified) or a plain one given with it; with ``--hosts``, 4 for
 an unsigned recording, 5 for one signed by a host key not pinned, 6 for one
 a pinned host signed only in part (the rest unsigned); 7 for one whose
 chunks are readable but whose screen does not decode (the picture check,
-on unless ``--no-pictures``); with several files,
+on unless ``--no-pictures``); 8 for one signed after its host key's
+revocation (``recordings revoke``); with several files,
 the lowest of these that applies. Any command gives 2 for unusable arguments or unreadable files.
 """
 
@@ -17,7 +18,6 @@ import argparse
 import errno
 import math
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +47,11 @@ _VERIFY_EXIT = ("exit status: 0 complete and verified (with --hosts: and signed 
                 "decode: every update is decoded in order with the viewer's decoder (VIDEO "
                 "with PyAV) and every checkpoint compared with the stream; the line names "
                 "the first that fails (update number, session sequence, chunk, time, "
-                "reason). --no-pictures skips that check (chunks only, faster). With "
-                "several files: the lowest of these that applies.")  # fmt: skip
+                "reason). --no-pictures skips that check (chunks only, faster). 8 revoked: "
+                "signed by a pinned host key revoked (recordings revoke) as of a time "
+                "before one of its signatures; a recording whose signatures all precede "
+                "the revocation keeps its code, and its line says it was signed by a key "
+                "later revoked. With several files: the lowest of these that applies.")  # fmt: skip
 
 
 def _finite(text: str, what: str) -> float:
@@ -119,6 +122,24 @@ def register(subparsers: Any) -> None:
     k.add_argument("--host", action="store_true", help="a host's Ed25519 signing key (for "
                    "screencodec host --record-sign NAME.key; pin NAME.pub with verify "
                    "--hosts)")  # fmt: skip
+    rv = sub.add_parser("revoke", help="revoke a pinned host key as of a time: verify "
+                        "--hosts then refuses its signatures made after it (exit 8)",
+                        description="Revoke a host key in the auditor's pin file (or "
+                        "directory of .pub files): its pin line becomes a "
+                        "'screencodec-host-revoked-v1 BASE64 TIME' line, after a comment "
+                        "saying when and why. verify --hosts then calls a recording with "
+                        "a signature of that key dated after TIME 'revoked' (exit 8); one "
+                        "signed wholly before it verifies, 'signed by a key later revoked'. "
+                        "A signature's date is the host's own claim: a stolen key can "
+                        "sign a recording dated before the revocation, so give the time "
+                        "the key was last known safe, not the time you found out.")  # fmt: skip
+    rv.add_argument("hosts", type=Path, metavar="PINS", help="the pin file (or directory "
+                    "of .pub files) verify --hosts reads")  # fmt: skip
+    rv.add_argument("key", metavar="KEY", help="the host key: its key id (16 hex digits, "
+                    "as list and verify print it) or its .pub file")  # fmt: skip
+    rv.add_argument("--as-of", type=_utc, default=None, metavar="TIME", help="ISO 8601 "
+                    "time with its zone, e.g. 2026-12-04T21:00:00Z (default: now)")
+    rv.add_argument("--reason", default="", help="written in the comment above the line")
     ls = sub.add_parser("list", help="session, start, duration, size, signer (the host key "
                         "id the file names; verify --hosts checks it), state, who")  # fmt: skip
     ls.add_argument("directory", type=Path)
@@ -126,7 +147,8 @@ def register(subparsers: Any) -> None:
     v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, "
                        "2 cut short, 3 sealed but no --key (not verified), with --hosts: "
                        "4 unsigned, 5 signed by an unpinned key, 6 signed in part; "
-                       "7 a screen update does not decode",
+                       "7 a screen update does not decode; 8 signed after its key's "
+                       "revocation",
                        description="Check recordings chunk by chunk, then decode their "
                        "screen updates.", epilog=_VERIFY_EXIT)
     v.add_argument("files", type=Path, nargs="+")
@@ -225,8 +247,35 @@ def _make_keys(host: bool, priv: Path, pub: Path) -> int:
     return 0
 
 
+def _utc(text: str) -> float:
+    """``--as-of``: an ISO 8601 time with its zone (argparse: exit 2 otherwise)."""
+    from screencodec.recording.sign import parse_utc
+
+    when = parse_utc(text)
+    if when is None:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time with its zone (e.g. 2026-12-04T21:00:00Z): {text!r}")
+    return when
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    import time
+
+    from screencodec.recording.sign import host_key_id, load_pins, revoke_host, utc_text
+
+    public = load_pins(args.hosts).named(args.key)
+    as_of = time.time() if args.as_of is None else args.as_of
+    changed = revoke_host(args.hosts, public, as_of, args.reason)
+    _say(f"host key {host_key_id(public)} revoked as of {utc_text(as_of)} in "
+         f"{', '.join(map(str, changed))}: verify --hosts refuses its signatures dated "
+         "after that (exit 8)")  # fmt: skip
+    return 0
+
+
 def _when(unix: float) -> str:
-    return datetime.fromtimestamp(unix, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    from screencodec.recording.sign import utc_text
+
+    return utc_text(unix, exact=False)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -287,18 +336,20 @@ def _hello_who(reader: RecordingReader) -> object:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from screencodec.recording import RecordingReader, load_pinned_hosts
+    from screencodec.recording import RecordingReader
     from screencodec.recording.crypto import OtherAuditorError
     from screencodec.recording.pictures import check_pictures
     from screencodec.recording.retention import being_written
+    from screencodec.recording.sign import load_pins
 
-    hosts = None if args.hosts is None else set(load_pinned_hosts(args.hosts).values())
+    pins = None if args.hosts is None else load_pins(args.hosts)
+    hosts = None if pins is None else set(pins.keys.values())
     key = _auditor_key(args)
     worst = 0
     for path in args.files:
         try:
             with RecordingReader(path, private_key=key) as r:
-                report = r.verify(hosts)
+                report = r.verify(hosts, revoked=None if pins is None else pins.revoked)
                 plain_with_key = args.key is not None and not r.sealed
                 if plain_with_key and report.status == "complete":
                     pass  # exit 3 below: no picture makes it verified
@@ -463,5 +514,5 @@ def _play_web(args: argparse.Namespace) -> int:
     return 0
 
 
-_ACTIONS = {"keygen": _keygen, "list": _list, "verify": _verify, "prune": _prune,
+_ACTIONS = {"keygen": _keygen, "revoke": _revoke, "list": _list, "verify": _verify, "prune": _prune,
             "export": _export, "play": _play}  # fmt: skip

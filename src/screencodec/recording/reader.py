@@ -23,7 +23,7 @@ import hashlib
 import math
 import mmap
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -45,7 +45,7 @@ from screencodec.recording.format import (
     ChunkType,
     parse_json,
 )
-from screencodec.recording.sign import Signature, host_key_id, signer_public_key
+from screencodec.recording.sign import Signature, host_key_id, signer_public_key, utc_text
 from screencodec.recording.verdicts import PictureReport
 
 __all__ = ["RecordingReader", "VerifyReport", "seek_us"]
@@ -69,6 +69,10 @@ class VerifyReport:
     pinned host's signatures cover chunks 0 .. ``signed_chunks`` - 1 only: a
     killed host, or a tail added or cut). A bad signature or a broken chain
     is ``damaged``. ``signer`` is the HEADER's host key id (None: unsigned).
+    A pinned key revoked as of a time (``revoked_as_of``) makes ``revoked``
+    a recording with a signature dated after that time (the first:
+    ``late_signature``); one whose signatures all precede it keeps its
+    status, and its line says it was signed by a key later revoked.
 
     With the picture check (:meth:`with_pictures`, ``verify``'s default) a
     recording whose chunks are readable but whose screen does not decode is
@@ -91,6 +95,11 @@ class VerifyReport:
     intact_chunks: int = 0  #: intact chunks, signed or not (``chunks`` when not damaged)
     pictures: PictureReport | None = None  #: the picture check; None: not run
     chunk_status: str = ""  #: for ``bad-picture``: the status the chunks alone gave
+    revoked_as_of: float | None = None  #: the signer's revocation (Unix time); None: none
+    valid_chunks: int = 0  #: chunks signed before the revocation
+    late_signature: int = -1  #: the first SIGNATURE chunk dated after it (-1: none)
+    late_time: float = 0.0  #: its date (Unix time)
+    start_unix: float = 0.0  #: the HEADER's start
 
     #: Statuses whose payloads cannot all be read: no pictures to check.
     NO_PICTURES: ClassVar[frozenset[str]] = frozenset({"damaged", "unverified"})
@@ -98,7 +107,7 @@ class VerifyReport:
     #: ``screencodec recordings verify``'s exit status for each status.
     EXIT_CODES: ClassVar[dict[str, int]] = {
         "complete": 0, "damaged": 1, "incomplete": 2, "unverified": 3, "unsigned": 4,
-        "unpinned": 5, "signed-prefix": 6, "bad-picture": 7}
+        "unpinned": 5, "signed-prefix": 6, "bad-picture": 7, "revoked": 8}
 
     @property
     def exit_code(self) -> int:
@@ -133,6 +142,13 @@ class VerifyReport:
             return (f"{self.path}: unpinned: NOT verified as a host's recording: signed by "
                     f"host key {self.signer}, which is NOT among the pinned hosts (--hosts); "
                     f"checked: {what}{unchecked}")  # fmt: skip
+        if self.status == "revoked":
+            return (f"{self.path}: revoked: NOT verified: signed by pinned host "
+                    f"{self.signer}, whose key is revoked as of "
+                    f"{utc_text(self.revoked_as_of or 0.0)}; its SIGNATURE chunk "
+                    f"{self.late_signature} is dated {utc_text(self.late_time)} (t="
+                    f"{self.late_time - self.start_unix:.3f} s), after that; "
+                    f"{self._before_revocation()}; checked: {what}{unchecked}")  # fmt: skip
         if self.status == "signed-prefix":
             rest = (f"chunks {self.signed_chunks} to {self.intact_chunks - 1} (to "
                     f"t={self.duration:.3f} s) are NOT signed, so NOT verified")
@@ -162,7 +178,16 @@ class VerifyReport:
             span = self._span() + ", the rest NOT"
         if self.pinned is None:
             return f"; {span} (the key was not checked against pinned hosts: --hosts FILE)"
+        if self.revoked_as_of is not None:
+            return (f"; {span}; signed by a key later revoked: host key {self.signer} is "
+                    f"revoked as of {utc_text(self.revoked_as_of)}, after every signature "
+                    "of this recording")  # fmt: skip
         return f"; {span}"
+
+    def _before_revocation(self) -> str:
+        if not self.valid_chunks:
+            return "none of its signatures is dated before the revocation"
+        return f"signed before the revocation: chunks 0 to {self.valid_chunks - 1} only"
 
     def _who(self) -> str:
         return f"{'pinned host' if self.pinned else 'host key'} {self.signer}"
@@ -416,7 +441,8 @@ class RecordingReader:
 
     # -- verify ------------------------------------------------------------
 
-    def verify(self, hosts: Collection[bytes] | None = None) -> VerifyReport:
+    def verify(self, hosts: Collection[bytes] | None = None, *,
+               revoked: Mapping[bytes, float] | None = None) -> VerifyReport:  # fmt: skip
         """Check every chunk's trailer and, in a signed recording, every
         SIGNATURE chunk against the bytes before it. AEAD tags need the
         private key: without it a sealed recording's layout alone is checked,
@@ -424,13 +450,18 @@ class RecordingReader:
         (signatures are checked all the same: they are over the bytes as
         written). ``hosts``: the pinned host public keys (raw 32 bytes each);
         given, only a recording a pinned host signed to its last chunk can be
-        ``complete``."""
+        ``complete``. ``revoked``: pinned keys revoked as of a Unix time
+        (:func:`~screencodec.recording.sign.load_pins`): a signature of such
+        a key dated after it (the HEADER's start plus its chunk time, both
+        signed) makes the recording ``revoked``."""
         idx = self.index
         good, problem, damaged = 0, idx.problem, idx.damaged
         can_open = not self.sealed or self._sealer is not None
         chain = hashlib.sha256()
         hashed = 0  # bytes of the file in ``chain``
         signed = 0  # chunks covered by the last good signature, itself included
+        as_of = None if self.signer is None else (revoked or {}).get(self.signer)
+        valid, late = 0, None  # chunks signed before the revocation; the first after
         for h in idx.chunks:
             body = b""
             if can_open or h.type in PLAIN_TYPES:
@@ -447,6 +478,10 @@ class RecordingReader:
                     problem, damaged, good = wrong, True, signed
                     break
                 signed = h.index + 1
+                if as_of is None or self.start_unix + h.time <= as_of:
+                    valid = signed
+                elif late is None:
+                    late = h
             good += 1
         last = idx.chunks[good - 1] if good else None
         updates = bisect.bisect_left(idx.updates, good)
@@ -464,6 +499,8 @@ class RecordingReader:
                 status = "unsigned"
             elif not pinned:
                 status = "unpinned"
+            elif late is not None:
+                status = "revoked"
             elif signed < good:
                 status = "signed-prefix"
                 if idx.end is not None and good == len(idx.chunks):
@@ -477,6 +514,10 @@ class RecordingReader:
             pinned=pinned, signed_chunks=signed,
             signed_time=sig_last.time if sig_last else 0.0,
             signed_updates=bisect.bisect_left(idx.updates, signed), intact_chunks=good,
+            revoked_as_of=as_of if pinned else None, valid_chunks=valid,
+            late_signature=-1 if late is None else late.index,
+            late_time=0.0 if late is None else self.start_unix + late.time,
+            start_unix=self.start_unix,
         )  # fmt: skip
 
     def _bad_signature(self, h: ChunkHeader, body: bytes, prefix: bytes, signed: int) -> str:
