@@ -119,10 +119,10 @@ GUESS_REPORT_EVERY = 30.0
 
 #: The exit statuses, as ``--help`` lists them (cli.main.Exit, docs/cli.md).
 EXIT_STATUS = (
-    'exit status: 0 stopped, or with --once the session ended in order; 1 an error (with '
-    '--once: this screen can no longer be captured); 2 bad arguments or could not start; 3 '
-    "with --once: the agent was refused; 5 with --once: the agent's connection was lost and"
-    ' not taken up again; 130 interrupted (docs/cli.md)')
+    "exit status: 0 stopped, or with --once the session ended in order; 1 an error (the X"
+    " display died; with --once: this screen can no longer be captured); 2 bad arguments or"
+    " could not start; 3 with --once: the agent was refused; 5 with --once: the agent's"
+    " connection was lost and not taken up again; 130 interrupted (docs/cli.md)")
 
 
 def register(subparsers: Any) -> None:
@@ -369,6 +369,8 @@ class _TerminalInput:
 ENDED_BY_USER = "the host's user ended the session"
 #: What an agent is told when the host program is stopped by SIGTERM or SIGHUP.
 HOST_STOPPED = "the host program was stopped"
+#: What an agent is told when the X display the host shares died mid-session.
+X_GONE = "the host's X display is gone: its screen, mouse and keyboard can no longer be used"
 
 
 class _Commands:
@@ -847,7 +849,23 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     sharing = [False]
     shower = asyncio.ensure_future(_show(host, ui, sharing, commands))
     sayer = asyncio.ensure_future(commands.run(terminal.commands))
-    watchers = _start_watchers(host)
+    x_gone: list[str] = []  # why the X display was lost, once it was
+
+    def display_lost(why: str) -> None:
+        """The injector's or a watcher's X connection failed: the display is
+        gone (the user logged out, the X server died). Said in one line; the
+        host then ends every session and stops (remote control cannot work,
+        and a screen on that display cannot be captured either)."""
+        if x_gone or done.is_set():
+            return  # said already, or the host is stopping anyway
+        x_gone.append(why)
+        commands.status = Exit.ERROR
+        ui.say(f"the X display {safe_text(os.environ.get('DISPLAY', ''), 40)} is gone"
+               f" ({in_words(safe_text(why, 200))}): remote control has stopped; ending the"
+               " sessions and stopping")  # fmt: skip
+        done.set()
+
+    watchers = _start_watchers(host, display_lost)
     opened: Any = None
     stopped = _stop_on_signals(done, ui)
 
@@ -892,9 +910,11 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         try:
             # The agent (and the audit log) gets the local user's Bye first:
             # closing the listener would close each channel without one.
-            commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
+            if not x_gone:
+                commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
+            reason = X_GONE if x_gone else HOST_STOPPED if stopped else ENDED_BY_USER
             try:
-                await host.disconnect(reason=HOST_STOPPED if stopped else ENDED_BY_USER)
+                await host.disconnect(reason=reason)
             finally:
                 if opened is not None:
                     await opened.close()
@@ -947,15 +967,43 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions) -> list[int]:
     return stopped
 
 
-def _start_watchers(host: Host) -> list[asyncio.Task[None]]:
+def _start_watchers(host: Host,
+                    lost: Callable[[str], None] | None = None) -> list[asyncio.Task[None]]:
     """On X11, the local user's pointer movement, keys and clicks pause
-    remote input (each watcher that the display supports)."""
+    remote input (each watcher that the display supports). ``lost(why)``
+    is called on the loop when the injector's or a watcher's X connection
+    fails (the display is gone); a watcher then ends, the injector drops
+    what it is given (:attr:`XTestInjector.lost`). Without ``lost``, a
+    watcher's task ends with the connection's error."""
     from screencodec.transport.input.xpresses import LocalPressWatcher
-    from screencodec.transport.input.xtest import LocalPointerWatcher, XTestInjector
+    from screencodec.transport.input.xtest import (
+        LocalPointerWatcher,
+        PollingWatcher,
+        XTestInjector,
+    )
 
     injector = host.injector
     if not isinstance(injector, XTestInjector):
         return []
+    loop = asyncio.get_running_loop()
+
+    if lost is not None:
+        def injector_lost(why: str) -> None:  # on the injector's worker thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the host has ended
+                loop.call_soon_threadsafe(lost, why)
+
+        injector.on_lost = injector_lost
+
+    async def watch(watcher: PollingWatcher) -> None:
+        from Xlib.error import ConnectionClosedError
+
+        try:
+            await watcher.run()
+        except (ConnectionClosedError, OSError) as exc:
+            if lost is None:
+                raise
+            lost(str(exc) or type(exc).__name__)
+
     tasks = []
     for make in (
         lambda: LocalPointerWatcher(lambda: host.local_input_activity("pointer"), injector),
@@ -965,7 +1013,7 @@ def _start_watchers(host: Host) -> list[asyncio.Task[None]]:
             watcher = make()
         except ScreencodecError:
             continue  # no XInput 2.2, say: the other watcher still serves
-        tasks.append(asyncio.ensure_future(watcher.run()))
+        tasks.append(asyncio.ensure_future(watch(watcher)))
     return tasks
 
 

@@ -94,10 +94,10 @@ T = TypeVar("T")
 
 #: The exit statuses, as ``--help`` lists them (cli.main.Exit, docs/cli.md).
 EXIT_STATUS = (
-    'exit status: 0 the session ended (you left, or the host ended it); 1 an error (could '
-    'not connect, ...); 2 bad arguments; 3 refused (declined, no such session, ...); 4 '
-    'wrong password; 5 the connection was lost and not taken up again; 130 interrupted '
-    '(docs/cli.md)')
+    "exit status: 0 the session ended (you left, or the host ended it); 1 an error (could"
+    " not connect, ...); 2 bad arguments; 3 refused (declined, no such session, ...); 4"
+    " wrong password; 5 the connection was lost and not taken up again; 130 interrupted"
+    " (docs/cli.md)")
 
 
 def register(subparsers: Any) -> None:

@@ -36,10 +36,12 @@ With the defaults an attacker with any number of addresses gets at most
 guess (it sent a HELLO, or nothing) can hold: a few per address and a bounded
 total, in which a newcomer only ever displaces a connection stalled past an
 allowance measured on its own link, or one of an address holding at least two
-more than the newcomer's; else it is refused. So a viewer on its way to
-committing (the agent on a slow link among them) is never displaced, and
+more than the newcomer's, or the newcomer's own address's oldest; else it
+is refused. So a viewer on its way to committing (the agent on a slow
+link among them) is never displaced by another address's newcomers, and
 keeping newcomers out takes a crowd of fresh connections from at least
-``total`` addresses (docs/security.md, "The pre-auth room").
+``total`` addresses, whatever the newcomer's address holds already
+(docs/security.md, "The pre-auth room").
 
 Time comes from an injectable clock; a real-time timer wakes the waiters, and
 :meth:`GuessThrottle.poke` re-evaluates at once (tests that move a fake clock
@@ -284,9 +286,11 @@ class PreauthSlots:
     2. the oldest connection of the address holding the most, if that address
        holds at least two more than the newcomer's (so a displacement only
        ever evens the room out: a connection alone at its address is never
-       the victim of a fair share);
+       the victim of a fair share), or else
+    3. the oldest connection of the newcomer's own address (its earlier
+       attempt: only an address's own newcomers ever take this slot);
 
-    and when neither exists the newcomer is refused (BUSY): nobody is
+    and when none exists the newcomer is refused (BUSY): nobody is
     displaced for it. So a viewer on its way to committing (the real agent,
     on however slow a link, as long as each of its messages arrives within
     its allowance) keeps its slot against any number of addresses. What a
@@ -362,7 +366,10 @@ class PreauthSlots:
         if stalled:
             return min(stalled, key=lambda s: s[0])[1]
         most = max(self._per_key.values())
-        if most < self._per_key.get(key, 0) + 2:
-            return None
-        return next(t for t, h in self._held.items() if self._per_key[h.key] == most)
+        if most >= self._per_key.get(key, 0) + 2:
+            return next(t for t, h in self._held.items() if self._per_key[h.key] == most)
+        # Its own address's oldest (an earlier attempt of the same agent):
+        # else a crowd of two per address, half the addresses of one each,
+        # kept out a newcomer whose address held one already.
+        return next((t for t, h in self._held.items() if h.key == key), None)
 

@@ -48,6 +48,13 @@ the pointer moved to somewhere the injector did not put it: that is the local
 user's hand on the mouse, and local input wins. The local user's keys and
 clicks are seen by ``screencodec.transport.input.xpresses``, from the presses
 the injector says it made (``claims_press``).
+
+When the X server goes away (the user logged out, the server crashed), the
+injector's worker notices at its next action: :attr:`XTestInjector.lost`
+says why, :attr:`XTestInjector.on_lost` is called once, and every later
+action is dropped without touching the dead connection (counted in
+``dropped_events``), where each had failed and been counted as an error.
+A watcher's ``run`` ends with the connection's error (``PollingWatcher``).
 """
 
 from __future__ import annotations
@@ -313,8 +320,14 @@ class XTestInjector(InputInjector):
 
     Counters: ``dropped_keys`` (keysyms that could not be typed, or came
     after ``close``), ``remaps`` (keymap changes made for them),
-    ``dropped_events`` (actions dropped on a full queue), ``errors``
-    (actions the X connection failed: logged, never raised to the caller).
+    ``dropped_events`` (actions dropped on a full queue, or once the X
+    connection is lost), ``errors`` (actions the X connection failed:
+    logged, never raised to the caller).
+
+    The X connection lost (the server gone): ``lost`` says why (None until
+    then), and ``on_lost(why)``, when set, is called once, on the worker
+    thread; without it one warning is logged. Nothing is sent on the
+    connection afterwards but its close.
 
     Thread safety: the public methods may be called from any thread (the
     actions of one thread keep their order); the worker alone uses Xlib,
@@ -377,6 +390,14 @@ class XTestInjector(InputInjector):
         self._made: dict[tuple[str, int], list[float]] = {}
         self._made_lock = threading.Lock()
         self._closing = False
+        #: Why the X connection was lost (None: it was not); see on_lost.
+        self.lost: str | None = None
+        #: Called once, on the worker thread, with ``lost``'s words when the
+        #: X connection is lost (None: a warning is logged instead).
+        self.on_lost: Callable[[str], None] | None = None
+        #: The actions dropped once the connection is lost.
+        self._actions = frozenset({self._sync, self._do_move, self._do_button, self._do_wheel,
+                                   self._do_key, self._do_release_all})  # fmt: skip
         self._worker = threading.Thread(target=self._run, name="xtest-injector", daemon=True)
         self._worker.start()
 
@@ -556,15 +577,36 @@ class XTestInjector(InputInjector):
     def _guarded(self, fn: Callable[..., None], *args: Any) -> None:
         from Xlib.error import ConnectionClosedError, XError
 
+        if self.lost is not None and fn in self._actions:
+            self.dropped_events += 1  # the server is gone: nothing to send it
+            return
         try:
             fn(*args)
-        except (ConnectionClosedError, XError, OSError) as exc:
+        except (ConnectionClosedError, OSError) as exc:  # the connection is gone
+            self.errors += 1
+            self._lost(str(exc) or type(exc).__name__)
+        except XError as exc:
             self.errors += 1
             if self.errors == 1 or self.errors % 1000 == 0:
                 _log.warning("X input injection failed (%d so far): %s", self.errors, exc)
         except Exception:  # a defect of ours: the worker must outlive it
             self.errors += 1
             _log.exception("X input injection failed")
+
+    def _lost(self, why: str) -> None:
+        """The X connection failed (on the worker): said once, by ``on_lost``
+        or else a warning; later actions are dropped (``_guarded``)."""
+        if self.lost is not None:
+            return
+        self.lost = why
+        on_lost = self.on_lost
+        if on_lost is None:
+            _log.warning("the X display's connection is lost: remote input stops (%s)", why)
+            return
+        try:
+            on_lost(why)
+        except Exception:  # the caller's defect: the worker must outlive it
+            _log.exception("XTestInjector.on_lost failed")
 
     def _sync(self) -> None:
         if self._disp is not None:

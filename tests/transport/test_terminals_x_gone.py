@@ -1,0 +1,99 @@
+"""The X display a host shares dies mid-session (a real Xvfb, killed), with
+remote control on: the injector's and the local-user watchers' own X
+connections fail. Before, nothing was said and nothing ended: the watchers
+ended without a word, the agent kept "control" of a display that was gone,
+and each injected action failed on the dead connection (a warning printed
+raw into the host's terminal). Now the host says so in one line, ends the
+session with a Bye that says why, and exits 1; the injector stops using
+the dead connection after its first failure."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+
+import pytest
+
+from screencodec.cli.main import Exit
+from screencodec.transport.input.xtest import XTestInjector
+
+from .test_cli import ENV, answer_when_asked, start_host
+from .test_cliux_screen_gone import doomed_xvfb  # noqa: F401 - a fixture
+from .test_view_cli_ux import read_until, stop, viewer
+from .test_xtest_dead_server import _doomed_xvfb, _kill
+
+X_GONE = ("session ended: the host's X display is gone: its screen, mouse and keyboard can"
+          " no longer be used")  # fmt: skip
+
+
+@pytest.mark.parametrize("source", ["synthetic", "screen"])
+def test_the_display_dying_under_remote_control_ends_the_host_in_one_line(
+    doomed_xvfb: tuple[str, subprocess.Popen[bytes]], source: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``synthetic``: the picture goes on, only the X connections die;
+    ``screen``: the capture fails too, and whichever notices first ends the
+    session."""
+    display, xvfb = doomed_xvfb
+    monkeypatch.setitem(ENV, "DISPLAY", display)
+    # The later --source and --control win over start_host's own.
+    host, code, password, port = start_host("--source", source, "--control", "xtest")
+    try:
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password, "--control")
+        try:
+            answer_when_asked(host)  # to see
+            answer_when_asked(host)  # to control
+            read_until(view, "control granted")
+            read_until(view, "decoded")
+            xvfb.kill()
+            xvfb.wait()
+            out, err = view.communicate(timeout=60)
+        finally:
+            stop(view)
+        said = out.decode().rstrip("\n").rsplit("\n", 1)[-1]
+        assert said in (X_GONE, "session ended: the host's screen can no longer be captured")
+        assert view.returncode == Exit.ENDED, err.decode()
+        if source == "synthetic":
+            assert said == X_GONE  # nothing else could have noticed
+        rest, _ = host.communicate(timeout=60)  # the host ends by itself
+        assert host.returncode == Exit.ERROR, rest
+        told = [x for x in rest.splitlines() if f"the X display {display} is gone" in x]
+        # Once, unless the capture noticed first: its end is then the line.
+        if source == "screen" and not told:
+            assert "ended: the host's screen can no longer be captured" in rest, rest
+        else:
+            assert len(told) == 1, rest
+            assert told[0].endswith("remote control has stopped; ending the sessions and"
+                                    " stopping")  # fmt: skip
+        assert "Traceback" not in rest and "injection failed" not in rest, rest
+    finally:
+        stop(host)
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["on_lost", "logged"])
+def test_the_injector_stops_using_a_dead_connection_and_says_so_once(
+        told: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """Xvfb killed under an injector that is then given thousands of
+    actions: ``lost`` says why, ``on_lost`` is called once (or, without
+    it, one warning is logged), the actions are dropped without touching
+    the connection, and a flush still returns."""
+    calls: list[str] = []
+    with _doomed_xvfb() as (display, pid):
+        inj = XTestInjector(display)
+        if told:
+            inj.on_lost = calls.append
+        try:
+            _kill(pid)
+            with caplog.at_level(logging.WARNING, "screencodec.transport.input.xtest"):
+                for i in range(5000):
+                    inj.pointer_move(i % 300, i % 200)
+                    inj.key(ord("a"), i % 2 == 0, "a")
+                assert inj.flush(30)
+            assert inj.lost is not None
+            assert calls == ([inj.lost] if told else [])
+            assert inj.errors == 1  # the action that found the connection dead
+            assert inj.dropped_events >= 10_000 - 1
+            warnings = [r.getMessage() for r in caplog.records]
+            assert len(warnings) == (0 if told else 1), warnings
+        finally:
+            inj.close(timeout=10)
