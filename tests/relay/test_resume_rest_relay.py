@@ -31,7 +31,7 @@ from screencodec.transport.session.consent import ConsentCallback, ConsentReques
 from screencodec.transport.session.permissions import Grant
 from transport.helpers import LinkProxy, ended_lost
 
-from .cluster import run, wait_for
+from .cluster import RedisServer, relays, run, wait_for
 
 #: A host program registered at the relay on port argv[1]: prints its code and
 #: password, then serves until it is killed.
@@ -190,3 +190,31 @@ def test_ended_sessions_are_told_after_the_grace_and_forgotten() -> None:
     assert len(ended) == 2 and ended.why("222222222") is None
     now[0] = 200.0
     assert ended.why("333333333") is None and len(ended) == 1
+
+
+def test_a_session_ended_at_one_relay_is_told_ended_at_every_relay_of_its_cluster(
+        redis_server: RedisServer) -> None:  # fmt: skip
+    """Two relays share a directory (a real redis-server). The host is at the
+    first; the agent's link drops and its host's user ends the session
+    there. The agent reconnects through the second (a load balancer sends it
+    anywhere): it was told "no such session" for its whole 60 s. Expected:
+    its first attempt is told the session ended."""
+
+    async def main() -> None:
+        async with relays(redis_server, 2) as (first, second), \
+                _hosted(first, 4) as (_, creds, reg, proxy):  # fmt: skip
+            code, password = creds.code, creds.password
+            viewer, task = await _watching(proxy.port, code, password)
+            proxy.cut()
+            await ended_lost(viewer, task)
+            creds.end()
+            await wait_for(lambda: reg.state == "closed" and not first.sessions, 10)
+            attempts: list[int] = []
+            with pytest.raises(AccessRefusedError) as refused:
+                await reconnect(lambda: connect_via_relay("127.0.0.1", second.port, code,
+                                                          password),
+                                within=_WITHIN, on_attempt=lambda n, e: attempts.append(n))
+            assert refused.value.code == RefuseCode.SESSION_ENDED
+            assert "ended" in str(refused.value) and max(attempts) == 1
+
+    run(main(), 60)

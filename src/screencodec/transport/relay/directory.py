@@ -78,6 +78,17 @@ class Directory(abc.ABC):
         """Which relay holds ``code``, or None."""
 
     @abc.abstractmethod
+    async def end(self, code: str, verifier: bytes, why: str, ttl: float) -> None:
+        """The host of ``code`` ended its session (RELAY_RELEASE): drop the
+        claim, if it is still this verifier's, and remember for ``ttl``
+        seconds that the session ended, and ``why``, for every relay (a
+        viewer still reconnecting is told so). A claim of the code forgets it."""
+
+    @abc.abstractmethod
+    async def ended(self, code: str) -> str | None:
+        """Why ``code``'s session ended (:meth:`end`), or None."""
+
+    @abc.abstractmethod
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         """Count ``weight`` attempts under ``key``; False if the window already
         held ``limit`` attempts (fixed windows of ``window`` seconds, shared by
@@ -120,6 +131,7 @@ class MemoryDirectory(Directory):
                  max_counters: int = 100_000) -> None:
         self._clock = clock
         self._claims: dict[str, tuple[bytes, str, float]] = {}
+        self._ended: dict[str, tuple[str, float]] = {}  # code -> (why, until)
         self._counters: dict[str, tuple[int, float]] = {}
         self._max_counters = max_counters
         self._log_key: bytes | None = None
@@ -136,6 +148,7 @@ class MemoryDirectory(Directory):
         if entry is not None and not hmac.compare_digest(entry[0], verifier):
             return ClaimResult.IN_USE
         self._claims[code] = (verifier, relay, self._clock() + ttl)
+        self._ended.pop(code, None)
         return ClaimResult.NEW if entry is None else ClaimResult.RECLAIMED
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
@@ -159,6 +172,23 @@ class MemoryDirectory(Directory):
     async def locate(self, code: str) -> Holder | None:
         entry = self._live(code)
         return None if entry is None else Holder(entry[1])
+
+    async def end(self, code: str, verifier: bytes, why: str, ttl: float) -> None:
+        entry = self._live(code)
+        if entry is not None and not hmac.compare_digest(entry[0], verifier):
+            return  # someone else's claim now: not this host's session
+        self._claims.pop(code, None)
+        now = self._clock()
+        if len(self._ended) >= self._max_counters:
+            self._ended = {c: e for c, e in self._ended.items() if e[1] > now}
+        self._ended[code] = (why, now + ttl)
+
+    async def ended(self, code: str) -> str | None:
+        entry = self._ended.get(code)
+        if entry is not None and entry[1] <= self._clock():
+            del self._ended[code]
+            return None
+        return None if entry is None else entry[0]
 
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         now = self._clock()

@@ -5,6 +5,9 @@ Keys (``prefix`` defaults to ``screencodec:``):
 * ``claim:<code>`` = ``<verifier hex> <relay HOST:PORT>`` with an expiry. A
   fresh claim is ``SET NX EX``; a reclaim or renewal is a short Lua script
   (compare, then set or extend), so two relays can never both win a code.
+* ``ended:<code>`` = why its session ended (its host sent RELAY_RELEASE),
+  with an expiry (``RelayLimits.ended_memory``): every relay tells a viewer
+  still reconnecting that it ended. A claim of the code deletes it.
 * ``limit:<key>`` = a counter with an expiry: one fixed window of a shared
   attempt limit (``INCRBY``, and ``PEXPIRE`` on the first hit).
 * ``log-key`` = 16 random bytes (hex), set by the first relay that asks
@@ -41,12 +44,17 @@ from screencodec.transport.relay.directory import (
 
 __all__ = ["RedisDirectory"]
 
-# KEYS[1] claim key; ARGV: value, verifier hex, ttl ms. 1 new, 2 reclaimed, 0 in use.
+# KEYS[1] claim key, KEYS[2] its ended key; ARGV: value, verifier hex, ttl ms.
+# 1 new, 2 reclaimed, 0 in use. A claim forgets that the code's session ended.
 _CLAIM = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 1 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 64) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  redis.call('DEL', KEYS[2])
   return 2
 end
 return 0
@@ -57,6 +65,14 @@ local v = redis.call('GET', KEYS[1])
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 return 0
+"""
+# KEYS[1] claim key, KEYS[2] its ended key; ARGV: verifier hex, why, ttl ms.
+_END = """
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 64) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
 """
 # KEYS[1] claim key; ARGV[1] verifier hex.
 _RELEASE = """
@@ -97,6 +113,7 @@ class RedisDirectory(Directory):
         self._claim = self._redis.register_script(_CLAIM)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
+        self._end = self._redis.register_script(_END)
         self._hit = self._redis.register_script(_HIT)
 
     def describe(self) -> str:
@@ -116,7 +133,8 @@ class RedisDirectory(Directory):
 
     async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
         value = f"{verifier.hex()} {relay}"
-        got = await self._run(self._claim(keys=[self._key("claim", code)],
+        got = await self._run(self._claim(keys=[self._key("claim", code),
+                                                self._key("ended", code)],
                                           args=[value, verifier.hex(), int(ttl * 1000)]))
         return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED}.get(int(got), ClaimResult.IN_USE)
 
@@ -136,6 +154,16 @@ class RedisDirectory(Directory):
 
     async def release(self, code: str, verifier: bytes) -> None:
         await self._run(self._release(keys=[self._key("claim", code)], args=[verifier.hex()]))
+
+    async def end(self, code: str, verifier: bytes, why: str, ttl: float) -> None:
+        await self._run(self._end(keys=[self._key("claim", code), self._key("ended", code)],
+                                  args=[verifier.hex(), why, max(1, int(ttl * 1000))]))
+
+    async def ended(self, code: str) -> str | None:
+        value = await self._run(self._redis.get(self._key("ended", code)))
+        if value is None:
+            return None
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
     async def locate(self, code: str) -> Holder | None:
         value = await self._run(self._redis.get(self._key("claim", code)))

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
     FrameType,
     RefuseCode,
@@ -295,6 +296,15 @@ class Relay:
                     log_event("claim_lost", logging.WARNING, session=self._tag(code))
                     reg.writer.close()
 
+    async def _ended_in_cluster(self, code: str) -> str | None:
+        """Why ``code``'s session ended, if its host released it at any relay
+        sharing the directory (None: not known, or the directory is out)."""
+        try:
+            why = await self._dir("ended", self.directory.ended(code))
+        except DirectoryUnavailableError:
+            return None
+        return None if why is None else safe_text(why, 200)
+
     async def _allowed(self, kind: str, ip: str) -> bool:
         """One attempt of ``kind`` ("register", "join") by address ``ip``,
         counted in the directory (the whole cluster)."""
@@ -471,7 +481,8 @@ class Relay:
                 if ftype == RELAY_RELEASE:
                     why = "released"
                     with contextlib.suppress(DirectoryUnavailableError):
-                        await self._dir("release", self.directory.release(code, verifier))
+                        await self._dir("end", self.directory.end(
+                            code, verifier, _ENDED[why], self.limits.ended_memory))
                     return
                 if ftype != FrameType.RELAY_PING:
                     why = f"unexpected frame {ftype}"
@@ -502,7 +513,7 @@ class Relay:
         reg = self._sessions.get(code)
         if reg is None:
             if not await self._redirect(writer, code, ip, "viewer"):
-                ended = self.ended.why(code)
+                ended = self.ended.why(code) or await self._ended_in_cluster(code)
                 if ended is not None:  # a viewer reconnecting to it need not go on
                     await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip,
                                        session=code)
