@@ -116,10 +116,10 @@ def test_a_file_that_appears_after_the_check_is_not_overwritten_nor_fatal(
             info = rec.admit(offer, "peer")
             assert info is not None
             answer = await rec.decide(offer, info)
+            assert answer.accepted
+            rec.on_chunk(m.FileChunk(1, 0, b"mine"))  # created with its first bytes
         finally:
             Path.exists = real_exists  # type: ignore[method-assign]
-        assert answer.accepted
-        rec.on_chunk(m.FileChunk(1, 0, b"mine"))
         path, _ = rec.on_end(m.FileEnd(1, hashlib.sha256(b"mine").digest()))
         assert path.name == "report (1).txt"
         assert (tmp_path / "report.txt").read_bytes() == b"theirs"

@@ -28,7 +28,12 @@ import pytest
 from screencodec.transport import Host
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import ChatReceived, FileReceived, FileRefused
-from screencodec.transport.session.sidechannels import WITHDRAWN, FileOfferInfo, FileSender
+from screencodec.transport.session.sidechannels import (
+    WITHDRAWN,
+    WITHDRAWN_UNREAD,
+    FileOfferInfo,
+    FileSender,
+)
 
 from .secure_fixtures import run
 from .test_fileresult_session import _dirs, _pair
@@ -228,5 +233,5 @@ def test_a_file_gone_after_the_yes_is_withdrawn_not_left_half_at_the_receiver(
 
     outcome, why, told = run(main())
     assert (outcome, why) == ("failed", "could not be read here: no such file or directory")
-    assert isinstance(told, FileRefused) and told.why == WITHDRAWN
+    assert isinstance(told, FileRefused) and told.why == WITHDRAWN_UNREAD  # the true reason
     assert list(viewer_dir.iterdir()) == []

@@ -164,8 +164,8 @@ def test_a_download_folder_removed_mid_transfer_is_reported_failed_to_the_host(
             on_chunk = viewer.files.on_chunk
 
             def remove_then_write(chunk: m.FileChunk) -> m.FileResult | None:
-                if chunk.offset == 0:
-                    shutil.rmtree(viewer_dir)  # the agent's folder goes away, for real
+                if chunk.offset and viewer_dir.exists():  # its file is there (created
+                    shutil.rmtree(viewer_dir)  # with the first chunk): the folder goes, for real
                 return on_chunk(chunk)
 
             viewer.files.on_chunk = remove_then_write  # type: ignore[method-assign]

@@ -91,8 +91,10 @@ async def _bounded_grant(
 class Answer(Generic[A]):
     """The result of one question: ``value`` (the refusal unless ``outcome`` is
     ``"answered"``) and ``outcome``: ``"answered"``, ``"timed out"``,
-    ``"failed"`` (the interface raised or returned the wrong type) or
-    ``"too many"`` (not asked: the viewer has too many questions waiting)."""
+    ``"failed"`` (the interface raised or returned the wrong type),
+    ``"too many"`` (not asked: the viewer has too many questions waiting) or
+    ``"void"`` (a file offer not asked: its sender stopped waiting for the
+    answer before its turn, :meth:`~.sidechannels.FileOfferInfo.window`)."""
 
     value: A
     outcome: str = "answered"
@@ -155,10 +157,19 @@ class QuestionQueue:
             self._held.pop(key, None)
 
     async def _ask(
-        self, asker: object, question: Q, run: Callable[[Q], Awaitable[Answer[A]]]
+        self,
+        asker: object,
+        question: Q,
+        run: Callable[[Q], Awaitable[Answer[A]]],
+        void: Callable[[], Answer[A] | None] = lambda: None,
     ) -> Answer[A]:
+        """``run`` the question in its turn, numbered; unless ``void()``,
+        asked when the turn comes, says it is no longer to be put (then
+        that answer, and no number is used)."""
         try:
             async with self._turn:
+                if (unput := void()) is not None:
+                    return unput
                 number = self._next
                 self._next += 1
                 self.asking = number
@@ -202,11 +213,20 @@ async def ask_file(
     info: FileOfferInfo,
     timeout: float,
 ) -> Answer[bool]:
-    """Ask about one file offer in its turn; only ``True`` itself accepts."""
+    """Ask about one file offer in its turn; only ``True`` itself accepts.
+    The question is open at most ``timeout``, and only while its sender
+    still waits for the answer: one whose sender stopped waiting before its
+    turn is not put at all (``"void"``)."""
+    window: list[float | None] = []
+
+    def void() -> Answer[bool] | None:
+        window.append(info.window(timeout))  # read as the turn comes
+        return Answer(False, "void") if window[0] is None else None
 
     async def run(q: FileOfferInfo) -> Answer[bool]:
+        assert window[0] is not None
         try:
-            yes = await asyncio.wait_for(callback(q), timeout)
+            yes = await asyncio.wait_for(callback(q), window[0])
         except asyncio.TimeoutError:
             return Answer(False, "timed out")
         except asyncio.CancelledError:
@@ -215,7 +235,7 @@ async def ask_file(
             return Answer(False, "failed")
         return Answer(yes is True, "answered")
 
-    return await queue._ask(asker, info, run)
+    return await queue._ask(asker, info, run, void)
 
 
 class Questions(Protocol):

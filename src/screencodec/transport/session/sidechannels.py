@@ -4,10 +4,12 @@ plain :class:`~.messages.Chat` message handled by host and viewer).
 File transfer, receiving side: every offer goes to the local user's consent
 callback (no answer in time = refused); an accepted file is written into the
 chosen directory only, under a sanitised name, created exclusively (never
-overwriting), chunk by chunk in order, within a per-file and a per-session size
-cap, and checked against the sender's SHA-256 at the end. Any violation by the
-peer is a ProtocolError and the partial file is removed. Space is reserved
-when the offer arrives, and only a few offers may wait for an answer at once.
+overwriting) when its first bytes come (a yes its sender no longer waited
+for leaves nothing on disk), chunk by chunk in order, within a per-file and
+a per-session size cap, and checked against the sender's SHA-256 at the end.
+Any violation by the peer is a ProtocolError and the partial file is
+removed. Space is reserved when the offer arrives, and only a few offers may
+wait for an answer at once.
 
 Outcomes (docs/transport.md, "File results"): each side announces on the
 reserved extension channel :data:`FILE_RESULTS_CHANNEL` that it sends and
@@ -21,7 +23,9 @@ decides, in one step on its loop, whether the peer's answer or its own
 timeout came first. If the timeout did, it tells the receiver on the same
 reserved channel (:func:`file_withdrawal`); the receiver then closes the
 question, or removes the file it had begun to take, and the sender ignores
-the answer still on its way.
+the answer still on its way. A question is never put, nor left open, past
+the time its sender stops waiting (:class:`OfferDeadline`), so nobody is
+asked about an offer already void.
 
 State is owned by one session's receive loop (single task); the consent
 question runs in its own task so the screen keeps flowing while the user reads.
@@ -31,12 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import secrets
+import stat
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from screencodec.errors import ProtocolError, ScreencodecError
@@ -54,16 +60,21 @@ from screencodec.transport.session.messages import (
 )
 
 __all__ = [
+    "EXPIRED",
     "FILE_RESULTS_CHANNEL",
     "MAX_OFFERS",
     "MAX_PENDING_OFFERS",
+    "OFFER_TIMEOUT",
+    "UNREAD",
     "WITHDRAWN",
+    "WITHDRAWN_UNREAD",
     "ExtensionHandler",
     "ExtensionRegistry",
     "FileConsent",
     "FileOfferInfo",
     "FileReceiver",
     "FileSender",
+    "OfferDeadline",
     "file_channel",
     "file_results_announcement",
     "file_withdrawal",
@@ -79,11 +90,30 @@ RESERVED_PREFIX = "screencodec."
 #: Characters of a peer's FileResult reason shown to the sender's user.
 _REASON_SHOWN = 200
 #: The first byte of a message on :data:`FILE_RESULTS_CHANNEL`: the
-#: announcement, and an offer given up (then the transfer, u32 big-endian).
-_ANNOUNCE, _WITHDRAW = 1, 2
+#: announcement, an offer given up (then the transfer, u32 big-endian), and
+#: an offer withdrawn for a reason (then the transfer and the reason, u8).
+_ANNOUNCE, _WITHDRAW, _WITHDRAW_WHY = 1, 2, 3
 #: Why a file was not saved when its sender gave its offer up (the
 #: :class:`~.events.FileRefused` the receiver's user is told).
 WITHDRAWN = "the sender stopped waiting for an answer and withdrew it"
+#: The reason code of a withdrawal (payload 0x03): the sender could not read
+#: the file after the yes (it was removed, unreadable, or shorter than offered).
+UNREAD = 1
+#: What the receiver's user is told of a file withdrawn with :data:`UNREAD`.
+WITHDRAWN_UNREAD = "the sender could not read the file after the yes and withdrew it"
+#: ... with a reason code of a later version.
+_WITHDRAWN_OTHER = "the sender withdrew it"
+_REASONS = {UNREAD: WITHDRAWN_UNREAD}
+#: What the receiver's user is told of an offer not put to them because its
+#: sender stopped waiting before it could be asked (:class:`OfferDeadline`).
+EXPIRED = "the sender stopped waiting for an answer before it could be asked"
+#: How long a sender waits for the answer to its offer (every version so
+#: far: 60 s); a receiver reckons with it (:class:`OfferDeadline`).
+OFFER_TIMEOUT = 60.0
+#: Of that wait: a question is closed this part of it before its sender
+#: stops waiting (3 s of 60: the no reaches the sender in time), and put
+#: only with this part of it still left to answer (6 s of 60).
+_EARLY, _LEAST = 0.05, 0.1
 
 
 def file_results_announcement() -> Extension:
@@ -94,23 +124,38 @@ def file_results_announcement() -> Extension:
     return Extension(FILE_RESULTS_CHANNEL, bytes([_ANNOUNCE]))
 
 
-def file_withdrawal(transfer: int) -> Extension:
-    """What a sender sends when its offer's timeout came before the answer:
-    the receiver closes the question or removes what it took of the file
-    (:meth:`FileReceiver.withdraw`). A peer of the version before file
-    results drops it (an unknown extension channel); the one after takes any
-    message on the channel for an announcement, which it already had."""
-    return Extension(FILE_RESULTS_CHANNEL, bytes([_WITHDRAW]) + transfer.to_bytes(4, "big"))
+def file_withdrawal(transfer: int, reason: int = 0) -> list[Extension]:
+    """What a sender sends when its offer's timeout came before the answer
+    (``reason`` 0), or when it could not read the file after the yes
+    (:data:`UNREAD`): the receiver closes the question or removes what it
+    took of the file (:meth:`FileReceiver.withdraw`). A reason goes first
+    (payload 0x03, transfer, code), then the plain withdrawal (0x02,
+    transfer), which a receiver that took the first finds done, and one of
+    the version before reasons acts on. A peer of the version before file
+    results drops both (an unknown extension channel); the one after takes
+    any message on the channel for an announcement, which it already had."""
+    plain = Extension(FILE_RESULTS_CHANNEL, bytes([_WITHDRAW]) + transfer.to_bytes(4, "big"))
+    if not reason:
+        return [plain]
+    why = bytes([_WITHDRAW_WHY]) + transfer.to_bytes(4, "big") + bytes([reason])
+    return [Extension(FILE_RESULTS_CHANNEL, why), plain]
 
 
 def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> None:
     """A message from the peer on :data:`FILE_RESULTS_CHANNEL`: its
     announcement (it sends and takes FileResult), or an offer of its given
-    up. Another first byte is a later version's: ignored."""
+    up, or withdrawn for a reason (a code of a later version reads as the
+    sender having withdrawn it). Another first byte is a later version's:
+    ignored."""
     if payload[:1] == bytes([_WITHDRAW]):
         if len(payload) != 5:
             raise ProtocolError("malformed file offer withdrawal")
         receiver.withdraw(int.from_bytes(payload[1:], "big"))
+    elif payload[:1] == bytes([_WITHDRAW_WHY]):
+        if len(payload) != 6:
+            raise ProtocolError("malformed file offer withdrawal")
+        why = _REASONS.get(payload[5], _WITHDRAWN_OTHER)
+        receiver.withdraw(int.from_bytes(payload[1:5], "big"), why)
     elif payload[:1] == bytes([_ANNOUNCE]):
         receiver.reports = sender.peer_reports = True
 
@@ -153,6 +198,34 @@ def safe_filename(name: str) -> str:
     return base or "received-file"
 
 
+class OfferDeadline:
+    """When the sender of one offer stops waiting for its answer, as the
+    receiver reckons it: :data:`OFFER_TIMEOUT` after the offer came (the
+    wait of every sender so far), or sooner once the sender withdrew an offer
+    that came with this one for want of an answer (it showed how long it
+    waits: :meth:`FileReceiver.withdraw`). A question about the offer is put
+    only while a part of that wait is left to answer it, and is closed a
+    little before it ends (:data:`_EARLY`, :data:`_LEAST`): nobody is shown
+    a question already void, and the no reaches the sender before it gives
+    up. One event loop."""
+
+    __slots__ = ("arrived", "skipped", "wait")
+
+    def __init__(self, wait: float = OFFER_TIMEOUT) -> None:
+        self.arrived = asyncio.get_running_loop().time()
+        self.wait = wait
+        self.skipped = False  #: not put: too little of the wait was left
+
+    def window(self, timeout: float) -> float | None:
+        """How long the question may be open if it is put now (at most
+        ``timeout``), or None: it is not put (:attr:`skipped`)."""
+        left = self.arrived + self.wait * (1 - _EARLY) - asyncio.get_running_loop().time()
+        if left < self.wait * _LEAST:
+            self.skipped = True
+            return None
+        return min(timeout, left)
+
+
 @dataclass(frozen=True, slots=True)
 class FileOfferInfo:
     """What the local user is asked about: ``name`` is already sanitised (a
@@ -161,13 +234,20 @@ class FileOfferInfo:
     host asks (see :class:`~.consent.QuestionQueue`). Saying yes to it saves
     one file and grants nothing else. ``transfer`` is the sender's number
     for the file, which the :class:`~.events.FileReceived` event for it
-    carries too."""
+    carries too. ``deadline``: until when the question may be open (None:
+    only its own timeout bounds it)."""
 
     peer: str
     name: str
     size: int
     question: int = 0
     transfer: int = 0
+    deadline: OfferDeadline | None = field(default=None, compare=False, repr=False)
+
+    def window(self, timeout: float) -> float | None:
+        """How long the question may be open if it is put now, at most
+        ``timeout``; None: do not put it, its sender no longer waits."""
+        return timeout if self.deadline is None else self.deadline.window(timeout)
 
     def describe(self) -> str:
         return f"{self.peer} sends the file {self.name!r} ({self.size} bytes)"
@@ -212,12 +292,15 @@ class _UnsavedError(Exception):
 
 
 class _Incoming:
-    def __init__(self, path: Path, fd: int, size: int) -> None:
-        self.path = path
+    """An accepted file; its file is created when its first bytes come."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.path: Path | None = None
+        self.fd: int | None = None
         self.size = size
         self.received = 0
         self.hash = hashlib.sha256()
-        self.fd = fd
 
 
 class FileReceiver:
@@ -267,8 +350,8 @@ class FileReceiver:
         #: The task asking about each offer whose question is open or
         #: waiting for its turn: cancelled when the sender gives it up.
         self._asking: dict[int, asyncio.Task[object]] = {}
-        #: Offers the sender withdrew while they were asked about.
-        self._withdrawn: set[int] = set()
+        #: Offers the sender withdrew while they were asked about, and why.
+        self._withdrawn: dict[int, str] = {}
         #: What the local user was asked, per transfer still open (asked,
         #: being received, or failed and awaiting its end): for the event
         #: of a withdrawal.
@@ -306,7 +389,8 @@ class FileReceiver:
         self._total += offer.size
         self.pending += 1
         name = safe_text(safe_filename(offer.name), 100)
-        return FileOfferInfo(safe_text(peer), name, offer.size, transfer=offer.transfer)
+        return FileOfferInfo(safe_text(peer), name, offer.size, transfer=offer.transfer,
+                             deadline=OfferDeadline())  # fmt: skip
 
     def refusal_event(self, offer: FileOffer, peer: str, why: str | None = None) -> FileRefused:
         """The event for an offer refused without asking: ``why`` (default:
@@ -336,9 +420,12 @@ class FileReceiver:
         ask: Callable[[FileOfferInfo], Awaitable[bool]] | None = None,
     ) -> FileAccept:
         """Ask (through ``ask``, default the consent callback under the
-        timeout) about an admitted offer; open the target file if yes. An
-        offer the sender withdraws meanwhile closes the question (the task
-        asking is cancelled) and is refused, whatever the answer."""
+        timeout) about an admitted offer; take the file if yes (its folder
+        checked now, the file created when its first bytes come). An offer
+        the sender withdraws meanwhile closes the question (the task asking
+        is cancelled) and is refused, whatever the answer; one whose sender
+        stopped waiting before its turn was not put (``ask`` honours
+        ``info.window``), and the local user is told."""
         # The question is asked in this task, not one of its own: it takes
         # its turn among the host's questions in the order the offers came.
         asking = asyncio.current_task()
@@ -358,23 +445,26 @@ class FileReceiver:
         if offer.transfer in self._withdrawn:
             # Withdrawn, whatever the answer (a cancellation that came as the
             # answer did may have been swallowed by a wait_for on the way).
-            self._withdrawn.discard(offer.transfer)
+            why = self._withdrawn.pop(offer.transfer)
             uncancel = getattr(asking, "uncancel", None)  # Python >= 3.11
             if uncancel is not None:
                 uncancel()
             self._total -= info.size
             self.refused += 1
-            self._tell(info, WITHDRAWN, offer.transfer)
+            self._tell(info, why, offer.transfer)
             return FileAccept(offer.transfer, False)
         if not ok or self.directory is None:
             self._total -= info.size
             self.refused += 1
+            if info.deadline is not None and info.deadline.skipped:
+                self._tell(info, EXPIRED, offer.transfer)
             return FileAccept(offer.transfer, False)
         try:
-            path, fd = self._create(info.name)
+            self._usable()
         except OSError as exc:
-            # The directory went away, is not writable, is full...: the local
-            # user who said yes is told; the session goes on. A sender that
+            # The directory went away, is not writable, read-only...: the
+            # local user who said yes is told; the session goes on (a file
+            # that cannot be created or written later fails in on_chunk). A sender that
             # takes results is told it was accepted and not saved (the
             # FileResult right after the FileAccept: take_result); an older
             # one that it was not accepted.
@@ -388,10 +478,7 @@ class FileReceiver:
             self._failed[offer.transfer] = (info.name, info.size, f"could not be saved: {reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
-        except BaseException:
-            self._total -= info.size
-            raise
-        self._active[offer.transfer] = _Incoming(path, fd, offer.size)
+        self._active[offer.transfer] = _Incoming(info.name, offer.size)
         self._infos[offer.transfer] = info
         return FileAccept(offer.transfer, True)
 
@@ -400,18 +487,27 @@ class FileReceiver:
         if self._on_event is not None:
             self._on_event(FileRefused(info.peer, info.name, info.size, why, transfer))
 
-    def withdraw(self, transfer: int) -> None:
+    def withdraw(self, transfer: int, why: str = WITHDRAWN) -> None:
         """The sender gave the offer up (its timeout came before it had this
-        side's answer): the question is closed (:meth:`decide` refuses it),
-        or the file begun is removed and its space given back; the local
-        user is told. An offer already answered no, refused unasked or
-        ended: nothing to do. One never offered: ProtocolError."""
+        side's answer; or ``why``, it could not read the file after the
+        yes): the question is closed (:meth:`decide` refuses it), or the
+        file begun is removed and its space given back; the local user is
+        told ``why``. An offer already answered no, refused unasked or
+        ended: nothing to do. One never offered: ProtocolError.
+
+        A question withdrawn for want of an answer shows how long its sender
+        waits: the offers that came with it and still wait for their turn
+        are reckoned to end as long after they came (:class:`OfferDeadline`),
+        so none of them is put once it is void, even while their own
+        withdrawals are still on the way."""
         if transfer not in self._asked:
             raise ProtocolError(f"withdrawal of transfer {transfer}, which was not offered")
         asking = self._asking.get(transfer)
         if asking is not None:
             if transfer not in self._withdrawn:
-                self._withdrawn.add(transfer)
+                self._withdrawn[transfer] = why
+                if why == WITHDRAWN:
+                    self._waited(transfer)
                 asking.cancel()  # decide() refuses it and tells the user
             return
         info = self._infos.pop(transfer, None)
@@ -422,7 +518,18 @@ class FileReceiver:
             self._total -= self._active[transfer].size
             self._abort(transfer)
             if info is not None:
-                self._tell(info, WITHDRAWN, transfer)
+                self._tell(info, why, transfer)
+
+    def _waited(self, transfer: int) -> None:
+        """The sender gave ``transfer`` up while it was asked about: the
+        other offers still asked about wait no longer after they came."""
+        given_up = self._infos[transfer].deadline
+        if given_up is None:
+            return
+        waited = asyncio.get_running_loop().time() - given_up.arrived
+        for other, info in self._infos.items():
+            if other in self._asking and info.deadline is not None:
+                info.deadline.wait = min(info.deadline.wait, waited)
 
     def take_result(self, transfer: int) -> FileResult | None:
         """The FileResult to send right after :meth:`decide`'s FileAccept
@@ -438,12 +545,26 @@ class FileReceiver:
 
     async def _ask(self, info: FileOfferInfo) -> bool:
         assert self._consent is not None
+        window = info.window(self.timeout)
+        if window is None:
+            return False
         try:
-            return bool(await asyncio.wait_for(self._consent(info), self.timeout))
+            return bool(await asyncio.wait_for(self._consent(info), window))
         except asyncio.TimeoutError:
             return False
         except Exception:  # a crashing UI refuses, it never accepts
             return False
+
+    def _usable(self) -> None:
+        """Whether the directory can take a new file now; OSError in the OS's
+        words if not (it is gone, not a directory, read-only, not writable)."""
+        assert self.directory is not None
+        if not stat.S_ISDIR(os.stat(self.directory).st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        if os.statvfs(self.directory).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
     def _create(self, name: str) -> tuple[Path, int]:
         """Create the file for ``name`` in the directory, exclusively (never
@@ -483,20 +604,27 @@ class FileReceiver:
             self._abort(chunk.transfer)
             raise ProtocolError("file chunk out of order or past the offered size")
         try:
-            write_all(inc.fd, chunk.data)
-        except OSError as exc:  # the disk is full, the file too large for it...
+            write_all(self._opened(inc), chunk.data)
+        except OSError as exc:  # gone, the disk is full, the file too large for it...
             self._abort(chunk.transfer)
             return self._fail(chunk.transfer, inc, exc)
         inc.hash.update(chunk.data)
         inc.received += len(chunk.data)
         return None
 
+    def _opened(self, inc: _Incoming) -> int:
+        """The file of ``inc``, created now if this is its first data."""
+        if inc.fd is None:
+            inc.path, inc.fd = self._create(inc.name)
+        return inc.fd
+
     def _fail(self, transfer: int, inc: _Incoming, exc: OSError) -> FileResult | None:
         """Record that ``transfer`` could not be saved (its file is gone);
         the result for the peer, if it takes them."""
         self._total -= inc.size
         reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
-        self._failed[transfer] = (inc.path.name, inc.size, f"could not be saved: {reason}")
+        name = inc.name if inc.path is None else inc.path.name
+        self._failed[transfer] = (name, inc.size, f"could not be saved: {reason}")
         return FileResult(transfer, False, reason) if self.reports else None
 
     def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
@@ -508,16 +636,23 @@ class FileReceiver:
         inc = self._active.pop(end.transfer, None)
         if inc is None:
             raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
-        gone = os.fstat(inc.fd).st_nlink == 0  # removed meanwhile (its folder too)
+        if inc.received != inc.size:
+            self._abort_file(inc)
+            raise ProtocolError("file transfer incomplete or its hash does not match")
         try:
-            os.close(inc.fd)  # a network file system may say only now that it is full
+            fd = self._opened(inc)  # an empty file is created only now
+            gone = os.fstat(fd).st_nlink == 0  # removed meanwhile (its folder too)
+            inc.fd = None
+            os.close(fd)  # a network file system may say only now that it is full
             if gone:
                 raise FileNotFoundError(0, "the file was removed before it was complete")
         except OSError as exc:
-            inc.path.unlink(missing_ok=True)
+            self._abort_file(inc)
             self._total -= inc.size
-            raise _UnsavedError(inc.path.name, inc.size, exc) from None
-        if inc.received != inc.size or inc.hash.digest() != end.sha256:
+            raise _UnsavedError(inc.name if inc.path is None else inc.path.name,
+                                inc.size, exc) from None  # fmt: skip
+        assert inc.path is not None
+        if inc.hash.digest() != end.sha256:
             inc.path.unlink(missing_ok=True)
             raise ProtocolError("file transfer incomplete or its hash does not match")
         return inc.path, inc.size
@@ -548,7 +683,15 @@ class FileReceiver:
     def _abort(self, transfer: int) -> None:
         inc = self._active.pop(transfer, None)
         if inc is not None:
+            self._abort_file(inc)
+
+    @staticmethod
+    def _abort_file(inc: _Incoming) -> None:
+        """Remove what ``inc`` has on disk (nothing before its first data)."""
+        if inc.fd is not None:
             os.close(inc.fd)
+            inc.fd = None
+        if inc.path is not None:
             inc.path.unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -575,12 +718,17 @@ class FileSender:
     To a peer that announced file results (:attr:`peer_reports`), an
     accepted file is "delivered" only once the peer's FileResult says it was
     saved; a failure it reports mid-way stops the streaming (the FileEnd
-    still goes). Each outcome is a :class:`~.events.FileSent` event."""
+    still goes). The result is awaited as long as the session lasts (the
+    receiver sends it as soon as it has checked and closed the file; a slow
+    close is no failure); a session that ends after the FileEnd went and
+    before the result leaves it "unconfirmed", one that ends before the
+    FileEnd "failed" (the receiver removes half files). Each outcome is a
+    :class:`~.events.FileSent` event."""
 
     def __init__(
         self,
         send: Callable[[Message], Awaitable[None]],
-        timeout: float = 60.0,
+        timeout: float = OFFER_TIMEOUT,
         *,
         peer: str = "",
         on_event: Callable[[FileSent], None] | None = None,
@@ -591,8 +739,9 @@ class FileSender:
         self._on_event = on_event
         self._waiting: dict[int, asyncio.Future[bool | None]] = {}
         self._given_up: set[int] = set()
-        #: Accepted transfers of a reporting peer, until its FileResult.
-        self._results: dict[int, asyncio.Future[FileResult]] = {}
+        #: Accepted transfers of a reporting peer, until its FileResult
+        #: (None: the session ended first).
+        self._results: dict[int, asyncio.Future[FileResult | None]] = {}
         #: Of those, the ones whose FileEnd went: only they can be saved.
         self._ended: set[int] = set()
         #: Accepted after their offer was given up, by a peer that reports:
@@ -666,10 +815,13 @@ class FileSender:
         fut.set_result(msg)
 
     def close(self, why: str = "the session ended") -> None:
-        """Session over: transfers still waiting for their result fail."""
+        """Session over: transfers still waiting for their result end
+        "unconfirmed" if their FileEnd went (the peer may have saved them),
+        else "failed: ``why``"."""
         for transfer, fut in self._results.items():
             if not fut.done():
-                fut.set_result(FileResult(transfer, False, why))
+                ended = transfer in self._ended
+                fut.set_result(None if ended else FileResult(transfer, False, why))
 
     async def send_file(self, path: Path, name: str | None = None) -> bool:
         """Offer ``path``; stream it if accepted. True if it was delivered
@@ -698,8 +850,7 @@ class FileSender:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
         if accepted is None:
-            with contextlib.suppress(ScreencodecError, OSError):  # the session ended
-                await self._send(file_withdrawal(transfer))
+            await self._withdraw(transfer)
             return self._outcome(name, data_size, transfer, "declined", "no answer in time")
         if not accepted:
             return self._outcome(name, data_size, transfer, "declined")
@@ -711,34 +862,43 @@ class FileSender:
                 if isinstance(exc, ScreencodecError):
                     raise  # the session ended
                 # The file went or could not be read after the yes: the
-                # receiver removes what it began (a peer of an earlier
-                # version waits for the rest until the session ends).
-                with contextlib.suppress(ScreencodecError, OSError):
-                    await self._send(file_withdrawal(transfer))
+                # receiver removes what it began, and tells its user why
+                # (one of an earlier version waits for the rest until its
+                # session ends, or has created nothing).
+                await self._withdraw(transfer, UNREAD)
                 why = f"could not be read here: {(exc.strerror or str(exc)).lower()}"
                 return self._outcome(name, data_size, transfer, "failed", why)
             if result is None:
                 return self._outcome(name, data_size, transfer, "unconfirmed")
-            # Not wait_for: a result set as the timeout fires is taken.
-            await asyncio.wait({result}, timeout=self._timeout)
-            if result.done():
-                answer = result.result()
-            else:
-                self._given_up.add(transfer)
-                answer = FileResult(transfer, False, "no answer from the peer")
+            answer = await result  # however late: the truth, not a guess
         finally:
             self._results.pop(transfer, None)
             self._ended.discard(transfer)
+        if answer is None:
+            why = "the session ended before the peer said whether it saved it"
+            return self._outcome(name, data_size, transfer, "unconfirmed", why)
         if answer.saved:
             return self._outcome(name, data_size, transfer, "delivered")
         why = safe_text(answer.reason, _REASON_SHOWN) or "not saved"
         return self._outcome(name, data_size, transfer, "failed", why)
 
+    async def _withdraw(self, transfer: int, reason: int = 0) -> None:
+        """Withdraw ``transfer`` at the peer (:func:`file_withdrawal`);
+        nothing if the session ended."""
+        with contextlib.suppress(ScreencodecError, OSError):
+            for msg in file_withdrawal(transfer, reason):
+                await self._send(msg)
+
     async def _stream(
-        self, path: Path, data_size: int, transfer: int, result: asyncio.Future[FileResult] | None
+        self,
+        path: Path,
+        data_size: int,
+        transfer: int,
+        result: asyncio.Future[FileResult | None] | None,
     ) -> None:
         """The chunks, then the FileEnd; a failure the peer reported stops
-        the chunks."""
+        the chunks. OSError if the file cannot be read, or is shorter than
+        offered (changed since): its FileEnd would not match."""
         digest = hashlib.sha256()
         offset = 0
         with path.open("rb") as fh:
@@ -752,6 +912,8 @@ class FileSender:
                 offset += len(chunk)
                 if offset >= data_size:
                     break
+        if offset < data_size and not (result is not None and result.done()):
+            raise OSError(errno.EIO, "it became shorter than offered")
         if result is not None:
             self._ended.add(transfer)  # before the send: the answer may come first
         await self._send(FileEnd(transfer, digest.digest()))
