@@ -19,6 +19,7 @@ the loop and collects: the expected outcome is no ResourceWarning.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import socket
 import warnings
@@ -36,10 +37,8 @@ def _dial(port: int, n: int = 20) -> list[socket.socket]:
     for _ in range(n):
         s = socket.socket()
         s.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):  # completes in the backlog
             s.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         socks.append(s)
     return socks
 
@@ -61,8 +60,7 @@ async def _direct(turns: int) -> list[socket.socket]:
     return socks
 
 
-def _unclosed_after(run: Callable[[int], Awaitable[list[socket.socket]]],
-                    turns: int) -> list[str]:
+def _unclosed_after(run: Callable[[int], Awaitable[list[socket.socket]]], turns: int) -> list[str]:
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         socks = asyncio.run(run(turns))  # type: ignore[arg-type]
@@ -75,5 +73,6 @@ def _unclosed_after(run: Callable[[int], Awaitable[list[socket.socket]]],
 @pytest.mark.parametrize("turns", range(8))
 @pytest.mark.parametrize("run", [_relay, _direct], ids=["relay", "direct"])
 def test_closing_while_connections_arrive_leaves_no_socket_open(
-        run: Callable[[int], Awaitable[list[socket.socket]]], turns: int) -> None:
+    run: Callable[[int], Awaitable[list[socket.socket]]], turns: int
+) -> None:
     assert _unclosed_after(run, turns) == []
