@@ -82,6 +82,9 @@ def test_a_real_session_recording_verifies_with_its_pictures(
     assert n >= 30
     assert (checkpoints > 0) == (kind == "plain")
     assert f"pictures: {n} updates and {checkpoints} checkpoints decoded" in out, out
+    # Every picture the viewer was shown, hashed by the host's recorder (which
+    # decodes the history stream too) and matched.
+    assert f"decoded, {n} pictures equal to the host's recorded hashes" in out, out
 
 
 def _chunk_fields(c: bytes) -> tuple[int, int, int, bytes]:

@@ -40,6 +40,8 @@ __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "MAX_PAYLOAD",
+    "PICTURE_HASH",
+    "PICTURE_PAYLOAD",
     "PLAIN_TYPES",
     "ChunkFlags",
     "ChunkHeader",
@@ -72,6 +74,17 @@ class ChunkType(enum.IntEnum):
     #: always plain (CRC trailer), also in a sealed recording. Only in a
     #: recording whose HEADER names a ``signer``; the last one follows END.
     SIGNATURE = 7
+    #: u32 n | xxh3-64 of the framebuffer after the first n updates, both
+    #: big-endian: the picture the update before it shows (the recorder
+    #: decodes every update). Right after each UPDATE in a recording whose
+    #: HEADER says ``"pictures": "xxh3-64"``.
+    PICTURE = 8
+
+
+#: A PICTURE chunk's payload: updates applied (u32), the framebuffer's xxh3-64.
+PICTURE_PAYLOAD = struct.Struct(">IQ")
+#: The HEADER's ``pictures`` value of a recording with a PICTURE chunk per update.
+PICTURE_HASH = "xxh3-64"
 
 
 #: Chunks that are plain (CRC-32 trailer) in a sealed recording too.

@@ -14,8 +14,12 @@ What it catches is what a decoder catches: a message or op that does not
 parse, a payload that does not decompress, a delta before any keyframe or
 after a size change, a lost update (its sequence number), and every
 framebuffer hash an update or checkpoint carries (keyframes and checkpoints
-of a host's encoder do; a delta's changed pixel without a hash decodes,
-wrongly, and is not seen).
+of a host's encoder do), and, in a recording with picture hashes (its
+HEADER's ``pictures``; a recorder writes them by default), the PICTURE chunk
+after every update: the xxh3-64 of the framebuffer the host's recorder
+decoded there, which every picture decoded here must match. Without them a
+delta's changed pixel decodes, wrongly, and is seen only if it lasts until
+a checkpoint.
 
 Bounded: one payload at a time from the reader's mapping (never the whole
 file), one decoder for the stream (its framebuffer, hash-undo buffer and
@@ -32,7 +36,8 @@ import numpy as np
 
 from screencodec.decoder import ScreenDecoder
 from screencodec.errors import DecodeError
-from screencodec.recording.format import ChunkType
+from screencodec.frames import framebuffer_hash
+from screencodec.recording.format import PICTURE_PAYLOAD, ChunkType
 from screencodec.recording.reader import RecordingReader
 from screencodec.recording.verdicts import PictureFailure, PictureReport
 
@@ -57,11 +62,20 @@ def check_pictures(reader: RecordingReader, chunks: int | None = None) -> Pictur
     # One decoder for every checkpoint: its framebuffer is reused (a fresh
     # one per checkpoint doubled their cost in page faults).
     keyframes = ScreenDecoder()
-    applied = checked = 0
+    applied = checked = hashed = 0
     failure: PictureFailure | None = None
     for n in range(limit):
         h = idx.chunks[n]
-        if h.type is ChunkType.UPDATE:
+        if reader.picture_hashes and hashed < applied and h.type is not ChunkType.PICTURE:
+            failure = _unhashed(reader, n - 1, applied - 1)
+            break
+        if h.type is ChunkType.PICTURE:
+            reason = _picture_differs(reader.payload(h), applied, hashed, dec)
+            if reason:
+                failure = _update_failure(reader, n - 1, applied - 1, reason)
+                break
+            hashed += 1
+        elif h.type is ChunkType.UPDATE:
             body = reader.payload(h)
             seq = int.from_bytes(body[:4], "big")
             try:
@@ -87,7 +101,42 @@ def check_pictures(reader: RecordingReader, chunks: int | None = None) -> Pictur
                 failure = PictureFailure("checkpoint", applied, seq, h.time, n, reason)
                 break
             checked += 1
-    return PictureReport(applied, checked, failure, time.monotonic() - began)
+    return PictureReport(applied, checked, failure, time.monotonic() - began, hashed=hashed)
+
+
+def _picture_differs(body: bytes, applied: int, hashed: int, dec: ScreenDecoder) -> str:
+    """Why PICTURE payload ``body`` is not the hash of the picture ``dec``
+    shows after ``applied`` updates (``hashed`` of them checked so far); ""
+    when it is."""
+    if len(body) != PICTURE_PAYLOAD.size:
+        return f"its PICTURE chunk has {len(body)} bytes, not {PICTURE_PAYLOAD.size}"
+    after, recorded = PICTURE_PAYLOAD.unpack(body)
+    if hashed >= applied or after != applied:
+        return (f"a PICTURE chunk for the picture after {after} updates follows it: out "
+                "of place")  # fmt: skip
+    fb = dec.framebuffer
+    actual = None if fb is None else framebuffer_hash(fb)
+    if actual != recorded:
+        return (f"its picture is not the one the host recorded (xxh3-64 "
+                f"{actual or 0:016x}, recorded {recorded:016x}): play shows another "
+                "screen there than the viewer saw")  # fmt: skip
+    return ""
+
+
+def _update_failure(reader: RecordingReader, chunk: int, ordinal: int,
+                    reason: str) -> PictureFailure:  # fmt: skip
+    """The failure of update ``ordinal`` (chunk ``chunk``, or the chunk
+    before a stray PICTURE) for ``reason``."""
+    h = reader.index.chunks[chunk]
+    body = reader.payload(h) if h.type is ChunkType.UPDATE else b""
+    return PictureFailure("update", max(ordinal, 0), int.from_bytes(body[:4], "big"), h.time,
+                          chunk, reason)  # fmt: skip
+
+
+def _unhashed(reader: RecordingReader, chunk: int, ordinal: int) -> PictureFailure:
+    return _update_failure(reader, chunk, ordinal, "its PICTURE chunk (the hash of the "
+                           "picture after it) is missing: a recording with picture hashes "
+                           "has one right after every update")  # fmt: skip
 
 
 def _checkpoint_differs(

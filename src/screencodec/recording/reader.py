@@ -38,6 +38,7 @@ from screencodec.recording.format import (
     CRC,
     FORMAT,
     MAGIC,
+    PICTURE_HASH,
     PLAIN_TYPES,
     TAG_SIZE,
     ChunkFlags,
@@ -274,6 +275,12 @@ class RecordingReader:
             raise DecodeError(f"{self.path}: {exc}") from None
         #: Its key id (computed from the key, not taken from the file).
         self.signer_id = None if self.signer is None else host_key_id(self.signer)
+        pictures = self.header.get("pictures")
+        if pictures is not None and pictures != PICTURE_HASH:
+            raise DecodeError(f"{self.path}: HEADER pictures is not {PICTURE_HASH!r}")
+        #: Whether every UPDATE is followed by its PICTURE chunk (the hash of
+        #: the framebuffer after it).
+        self.picture_hashes = pictures is not None
         self._trailer = TAG_SIZE if self.sealed else CRC.size
         self._sealer: ChunkSealer | None = None
         if self.sealed and private_key is not None:
@@ -327,6 +334,11 @@ class RecordingReader:
                 break
             if h.type is ChunkType.SIGNATURE and self.signer is None:
                 idx.problem = f"a SIGNATURE at chunk {n}, but the HEADER names no signer"
+                idx.damaged = True
+                break
+            if h.type is ChunkType.PICTURE and not self.picture_hashes:
+                idx.problem = (f"a PICTURE at chunk {n}, but the HEADER declares no picture "
+                               "hashes")  # fmt: skip
                 idx.damaged = True
                 break
             if h.time_us < 0:  # the writer clamps times to >= 0: a forged or broken header

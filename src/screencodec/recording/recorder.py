@@ -12,6 +12,11 @@ than the encoders) does the rest:
   session's recording is that viewer's stream and replays bit-exact to what
   that viewer saw);
 * everything else becomes audit events (:mod:`.audit`) on the same timeline;
+* **picture hashes** (on by default): the worker decodes every update as the
+  viewer does and writes the xxh3-64 of the framebuffer after it in a
+  PICTURE chunk right behind it, so that every picture a player shows is
+  checked by ``verify`` against what the host saw, and is under the host's
+  signature with the bytes it came from;
 * **checkpoints** for seeking: the worker decodes the stream as the viewer
   does and writes the framebuffer as one lossless keyframe when a player
   would otherwise replay too much (:class:`CheckpointPolicy`, measured
@@ -47,9 +52,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from screencodec.errors import DecodeError, ProtocolError
+from screencodec.frames import framebuffer_hash
 from screencodec.recording.audit import AuditTracker
 from screencodec.recording.crypto import load_public_key
-from screencodec.recording.format import ChunkFlags, ChunkType, json_payload
+from screencodec.recording.format import (
+    PICTURE_HASH,
+    PICTURE_PAYLOAD,
+    ChunkFlags,
+    ChunkType,
+    json_payload,
+)
 from screencodec.recording.retention import RetentionPolicy, prune
 from screencodec.recording.sign import HostSigner, as_signer
 from screencodec.recording.writer import ChunkWriter
@@ -199,8 +211,10 @@ class SessionRecorder:
         self.start_unix = time.time()
         stamp = datetime.fromtimestamp(self.start_unix, timezone.utc).strftime("%Y%m%dT%H%M%S")
         self.path = recorder.directory / f"{stamp}Z-{self.session_id[:12]}.screc"
+        self._hashes = recorder.picture_hashes
         self.writer = ChunkWriter(self.path, auditor=recorder.auditor, signer=recorder.signer,
-                                  start_unix=self.start_unix)  # fmt: skip
+                                  start_unix=self.start_unix, extra={"pictures": PICTURE_HASH}
+                                  if self._hashes else None)  # fmt: skip
         self.audit = AuditTracker(include_keys=recorder.include_keys)
         self.updates = 0
         self.checkpoints = 0
@@ -380,15 +394,21 @@ class SessionRecorder:
             ChunkType.UPDATE, data, us, ChunkFlags.KEYFRAME if keyframe else 0)
         self.updates += 1
         self.wire_bytes += len(payload)
+        # Decoded while a history stream is open only for the picture hash
+        # (its PICTURE chunk right behind the update): a checkpoint made from
+        # this decoder could not carry that stream.
+        streams_open = self._streams_open and not keyframe
+        decode = self._hashes or (self._policy.enabled and not streams_open)
+        work = self._picture(data[4:], us) if decode else None
         if self.audit.open_intervals:
             self._events(self.audit.tick(rel), us)
         if not self._policy.enabled:
             return
-        if self._streams_open and not keyframe:
+        if streams_open:
             # A stream state no checkpoint made by decoding can carry is open
-            # (a ZSTREAM history stream lasts until the next wire keyframe):
-            # decoding on would buy nothing. Seek points come from the
-            # encoder instead; the next keyframe starts afresh.
+            # (a ZSTREAM history stream lasts until the next wire keyframe).
+            # Seek points come from the encoder instead; the next keyframe
+            # starts afresh.
             self._bytes_since += len(payload)
             self._updates_since += 1
             if not self._want_seek and self._policy.seek_due(
@@ -397,18 +417,10 @@ class SessionRecorder:
                 self._want_seek = True
             return
         self._want_seek = False
-        if self._decoder is None:
-            from screencodec.decoder import ScreenDecoder
-
-            self._decoder = ScreenDecoder()
-        started = time.perf_counter()
-        try:
-            self._decoder.decode(data[4:])
-        except DecodeError:
+        if work is None:
             return  # the viewer would ask for a keyframe: so do we
-        self._since_seek += time.perf_counter() - started
+        self._since_seek += work
         self._bytes_since += len(payload)
-        self._streams_open = _streams_open(self._decoder)
         if keyframe:
             self._since_seek, self._seek_at, self._bytes_since = 0.0, rel, 0
             self._updates_since = 0
@@ -416,6 +428,27 @@ class SessionRecorder:
         elif not self._streams_open and self._policy.due(
                 self._since_seek, rel - self._seek_at, self._bytes_since, self._ckpt_bytes):
             self._checkpoint(us, rel)
+
+    def _picture(self, message: memoryview, us: int) -> float | None:
+        """Decode ``message`` as the viewer did; with picture hashes on, write
+        the framebuffer's hash after it. Returns the decoding's seconds, None
+        when the update does not decode (nor is a hash written: ``verify``
+        finds the update itself bad)."""
+        if self._decoder is None:
+            from screencodec.decoder import ScreenDecoder
+
+            self._decoder = ScreenDecoder()
+        started = time.perf_counter()
+        try:
+            fb = self._decoder.decode(message)
+        except DecodeError:
+            return None
+        work = time.perf_counter() - started
+        self._streams_open = _streams_open(self._decoder)
+        if self._hashes:
+            self.writer.append(ChunkType.PICTURE, PICTURE_PAYLOAD.pack(
+                self.updates, framebuffer_hash(fb)), us)  # fmt: skip
+        return work
 
     def _checkpoint(self, us: int, rel: float) -> None:
         # The keyframe takes the sequence number of the wire update it stands
@@ -500,7 +533,10 @@ class Recorder:
     (or its file from ``screencodec recordings keygen --host``): every
     recording names its public key and carries signatures over everything
     written, one at most ``sign_every`` seconds after a chunk reached the
-    file and one after the END chunk (:mod:`.sign`). ``include_keys`` logs
+    file and one after the END chunk (:mod:`.sign`). ``picture_hashes``
+    (default on) decodes every update as the viewer does and records the
+    hash of each picture (PICTURE chunks): ``verify`` then checks every
+    picture a player shows, not only the checkpoints. ``include_keys`` logs
     keystroke text (off by default: it can hold passwords). ``retention`` is
     applied when the recorder starts and after each session ends.
     """
@@ -516,8 +552,10 @@ class Recorder:
         retention: RetentionPolicy | None = None,
         checkpoints: CheckpointPolicy | None = None,
         host_id: str | None = None,
+        picture_hashes: bool = True,
     ) -> None:
         self.directory = Path(directory)
+        self.picture_hashes = picture_hashes
         self.directory.mkdir(parents=True, exist_ok=True)
         if isinstance(auditor, str | Path):
             auditor = load_public_key(Path(auditor))

@@ -39,6 +39,7 @@ class PictureReport:
     failure: PictureFailure | None
     seconds: float  #: wall time the check took
     unchecked: str = ""  #: why the pictures could not be checked ("" when they were)
+    hashed: int = 0  #: pictures found equal to the host's recorded hash (PICTURE chunks)
 
     def describe(self) -> str:
         if self.unchecked:
@@ -46,5 +47,9 @@ class PictureReport:
         if self.failure is not None:
             return (f"a picture does not decode: {self.failure.describe()} "
                     f"({self.updates} updates before it decoded)")  # fmt: skip
-        return (f"pictures: {self.updates} updates and {self.checkpoints} checkpoints "
+        said = (f"pictures: {self.updates} updates and {self.checkpoints} checkpoints "
                 "decoded")  # fmt: skip
+        if not self.hashed:
+            return said + " (no picture hashes recorded: a wrong pixel of a delta is seen "\
+                "only if it lasts until a checkpoint)"
+        return f"{said}, {self.hashed} pictures equal to the host's recorded hashes"
