@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from transport.helpers import LinkProxy, run
+from transport.helpers import DelayProxy, LinkProxy, run
 from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_view_cli_ux import read_until, stop, viewer
 
@@ -35,11 +35,28 @@ class _Way(LinkProxy):
         self._server = await asyncio.start_server(self._on, "127.0.0.1", self.port)
 
 
+class _Slow:
+    """A 1.2 s round trip (a satellite uplink, a saturated one): a DelayProxy
+    started as :func:`_with_alice` starts its ways."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self._proxy = DelayProxy(delay=0.6, pause_p=0.0)
+
+    async def start(self) -> int:
+        self.port = await self._proxy.start(self.target)
+        return self.port
+
+    async def close(self) -> None:
+        await self._proxy.close()
+
+
 _Body = Callable[[PtyHost, Any, "subprocess.Popen[bytes]"], Awaitable[None]]
 
 
-def _with_alice(body: _Body, *, way: type[LinkProxy] = LinkProxy, stdin: int | None = None,
-                timeout: float = 60) -> None:  # fmt: skip
+def _with_alice(body: _Body, *, way: Callable[[int], Any] = LinkProxy,
+                stdin: int | None = None, timeout: float = 60) -> None:  # fmt: skip
     """A --once host on a pty and 'Alice' watching it through ``way`` (let in
     by the host's user); then ``body(host, way, view)``."""
     host = PtyHost()
@@ -133,3 +150,16 @@ def test_walk3_say_typed_while_the_view_reconnects_is_not_lost_without_a_word() 
         assert "says: are you still there?" in host.text or "not sent" in seen
 
     _with_alice(body, stdin=subprocess.PIPE, timeout=90)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "walk3: the host's first status line for an agent says 'rtt 0 ms' on a link of 40 ms (and"
+    " here of 1.2 s): the round trip is not measured before the first receipt and is shown as"
+    " 0 (session/link.py: flow.srtt or 0.0); expected: no 0 ms round trip shown for a link"
+    " that has none"))  # fmt: skip
+def test_walk3_host_status_shows_no_zero_round_trip_before_one_is_measured() -> None:
+    async def body(host: PtyHost, way: _Slow, view: subprocess.Popen[bytes]) -> None:
+        found = await asyncio.to_thread(host.wait_for, r"\[shared\] [^\n]*? rtt (\d+) ms")
+        assert found.group(1) != "0", found.group(0)
+
+    _with_alice(body, way=_Slow, timeout=90)
