@@ -9,13 +9,18 @@ the dead connection after its first failure."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
 import subprocess
+import threading
 
 import pytest
 
 from screencodec.cli.main import Exit
-from screencodec.transport.input.xtest import XTestInjector
+from screencodec.errors import CaptureError
+from screencodec.transport.input.xtest import LocalPointerWatcher, XTestInjector
 
 from .test_cli import ENV, answer_when_asked, start_host
 from .test_cliux_screen_gone import doomed_xvfb  # noqa: F401 - a fixture
@@ -97,3 +102,74 @@ def test_the_injector_stops_using_a_dead_connection_and_says_so_once(
             assert len(warnings) == (0 if told else 1), warnings
         finally:
             inj.close(timeout=10)
+
+
+def test_a_watcher_on_a_server_that_stops_answering_ends_and_leaves_the_loop_free() -> None:
+    """Xvfb stopped (SIGSTOP: a hung server): the pointer watcher's poll, a
+    round trip, waited for its answer on the event loop, which stopped, the
+    host's sessions and its Ctrl-C with it. Now the loop goes on meanwhile,
+    and after ``answer_within`` the watcher cuts the connection and ends
+    with an error that says so, its socket released. (The presses watcher
+    only reads what has arrived: it never waits on the server.)"""
+    with _doomed_xvfb() as (display, pid):
+        inj = XTestInjector(display)
+        watcher = LocalPointerWatcher(lambda: None, inj, display, period=0.01)
+        watcher.answer_within = 0.5
+        sock = watcher._disp.display.socket
+        ended: dict[str, object] = {}
+
+        async def main() -> None:
+            task = asyncio.ensure_future(watcher.run())
+            await asyncio.sleep(0.1)
+            os.kill(pid, signal.SIGSTOP)
+            ticks = 0
+            while not task.done():  # the loop runs while the poll waits
+                await asyncio.sleep(0.01)
+                ticks += 1
+            ended.update(ticks=ticks, error=task.exception())
+
+        # On a thread of its own: a loop held by the watcher fails the test
+        # instead of hanging it.
+        loop_thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+        try:
+            loop_thread.start()
+            loop_thread.join(30)
+            assert not loop_thread.is_alive(), "the watcher held the event loop"
+            assert isinstance(ended["error"], CaptureError), ended
+            assert str(ended["error"]) == "the X server did not answer within 0.5 s"
+            assert isinstance(ended["ticks"], int) and ended["ticks"] > 0
+            assert sock.fileno() == -1
+        finally:
+            inj.close(timeout=1)
+            sock.close()
+
+
+def test_the_host_ends_by_itself_when_its_x_server_stops_answering(
+    doomed_xvfb: tuple[str, subprocess.Popen[bytes]],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The X server stopped (SIGSTOP) under a host with remote control on:
+    the host hung for good, Ctrl-C included. Now it says the display is
+    gone, ends the session and exits 1 by itself."""
+    display, xvfb = doomed_xvfb
+    monkeypatch.setitem(ENV, "DISPLAY", display)
+    host, code, password, port = start_host("--control", "xtest")
+    try:
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password)
+        try:
+            answer_when_asked(host)
+            read_until(view, "decoded")
+            xvfb.send_signal(signal.SIGSTOP)
+            out, _ = view.communicate(timeout=90)
+        finally:
+            stop(view)
+        assert out.decode().rstrip("\n").rsplit("\n", 1)[-1] == X_GONE
+        rest, _ = host.communicate(timeout=90)
+        assert host.returncode == Exit.ERROR, rest
+        told = [x for x in rest.splitlines() if f"the X display {display} is gone" in x]
+        assert told == [f"the X display {display} is gone (the X server did not answer within"
+                        " 10 s): remote control has stopped; ending the sessions and stopping"]
+        assert "Traceback" not in rest and "connection is cut" not in rest, rest
+    finally:
+        xvfb.send_signal(signal.SIGCONT)
+        stop(host)

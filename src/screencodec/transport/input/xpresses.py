@@ -98,8 +98,11 @@ class LocalPressWatcher(PollingWatcher):
         self.local_presses = 0
         self._last_read: float | None = None  # monotonic time of the last poll
 
-    def _tick(self) -> None:
-        for device in self.poll():
+    def _read(self) -> list[str]:
+        return self.poll()
+
+    def _seen(self, read: list[str]) -> None:
+        for device in read:
             self._on_local(device)
 
     def poll(self) -> list[str]:

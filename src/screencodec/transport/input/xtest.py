@@ -65,6 +65,7 @@ import ctypes
 import ctypes.util
 import functools
 import logging
+import queue
 import socket
 import threading
 import time
@@ -395,6 +396,7 @@ class XTestInjector(InputInjector):
         #: Called once, on the worker thread, with ``lost``'s words when the
         #: X connection is lost (None: a warning is logged instead).
         self.on_lost: Callable[[str], None] | None = None
+        self._lost_lock = threading.Lock()
         #: The actions dropped once the connection is lost.
         self._actions = frozenset({self._sync, self._do_move, self._do_button, self._do_wheel,
                                    self._do_key, self._do_release_all})  # fmt: skip
@@ -522,8 +524,9 @@ class XTestInjector(InputInjector):
             return
         self._worker.join(timeout)
         if self._worker.is_alive():
-            _log.warning("the X server did not answer within %.1f s: its connection is cut",
-                         timeout)  # fmt: skip
+            # Said once, as a lost connection is (on_lost, else a warning).
+            self._lost(f"the X server did not answer within {timeout:g} s: its connection"
+                       " is cut")  # fmt: skip
             with contextlib.suppress(OSError):  # closed already: EBADF
                 self._socket.shutdown(socket.SHUT_RDWR)
             self._worker.join(_CUT_TIMEOUT)
@@ -594,14 +597,16 @@ class XTestInjector(InputInjector):
             _log.exception("X input injection failed")
 
     def _lost(self, why: str) -> None:
-        """The X connection failed (on the worker): said once, by ``on_lost``
-        or else a warning; later actions are dropped (``_guarded``)."""
-        if self.lost is not None:
-            return
-        self.lost = why
+        """The X connection failed (on the worker; or did not answer
+        ``close``): said once, by ``on_lost`` or else a warning; later
+        actions are dropped (``_guarded``)."""
+        with self._lost_lock:  # the worker, or close on the caller's thread
+            if self.lost is not None:
+                return
+            self.lost = why
         on_lost = self.on_lost
         if on_lost is None:
-            _log.warning("the X display's connection is lost: remote input stops (%s)", why)
+            _log.warning("the X display's connection is lost, remote input stops: %s", why)
             return
         try:
             on_lost(why)
@@ -917,33 +922,121 @@ class XTestInjector(InputInjector):
         self._disp.sync()
 
 
+#: How long a watcher waits for the X server to answer one poll (s); then
+#: the server is taken for gone (stopped, hung, or far away and cut off).
+ANSWER_WITHIN = 10.0
+
+
 class PollingWatcher:
-    """A watcher of the local user on its own X connection: ``_tick`` every
-    ``period`` s. Run with ``task = asyncio.create_task(watcher.run())``;
-    cancel or :meth:`close` to stop."""
+    """A watcher of the local user on its own X connection: every ``period``
+    s, ``_read`` (its round trips) on a daemon thread of the watcher's own,
+    then ``_seen`` with what it read, on the event loop. Run with ``task =
+    asyncio.create_task(watcher.run())``; cancel or :meth:`close` to stop.
+
+    The round trips are off the loop: a server that stops answering (a
+    stopped or hung X server) held the host's whole event loop in a read
+    that never returned, and with it the sessions and even Ctrl-C. Now a
+    poll not answered within ``answer_within`` s cuts the connection and
+    ends ``run`` with a CaptureError that says so.
+
+    State: ``_disp``, the connection (None once closed); ``_busy``, whether
+    a read is on the thread (the connection is then the thread's alone:
+    :meth:`close` cuts its socket and leaves the close to the thread)."""
 
     _disp: Any
     _period: float
+    answer_within: float = ANSWER_WITHIN
+    _busy = False
+    _jobs: queue.SimpleQueue[Callable[[], None] | None] | None = None
 
-    def _tick(self) -> None:
+    def _read(self) -> Any:
+        """The X round trips of one poll, on the watcher's thread."""
+        raise NotImplementedError
+
+    def _seen(self, read: Any) -> None:
+        """What one poll read (``_read``'s), on the event loop."""
         raise NotImplementedError
 
     async def run(self) -> None:
         """Poll until cancelled, or until :meth:`close` (then it returns); a
-        dead X server ends it with the connection's error, and the
-        connection is closed either way."""
+        dead X server ends it with the connection's error, one that does not
+        answer with a CaptureError, and the connection is closed either way."""
+        loop = asyncio.get_running_loop()
+        jobs = self._jobs = queue.SimpleQueue()
+        thread = threading.Thread(target=_do_jobs, args=(jobs,), name="x-watcher", daemon=True)
+        thread.start()
         try:
             while self._disp is not None:
-                self._tick()
+                read = loop.create_future()
+                self._busy = True
+                jobs.put(functools.partial(_answer, loop, read, self._read))
+                try:
+                    done, _ = await asyncio.wait({read}, timeout=self.answer_within)
+                finally:
+                    self._busy = not read.done()  # still reading: given up on
+                    read.cancel()  # (done: nothing) what the read meets is not wanted
+                if not done:
+                    self._cut()
+                    raise CaptureError(f"the X server did not answer within"
+                                       f" {self.answer_within:g} s")  # fmt: skip
+                if self._disp is None:
+                    return  # closed meanwhile: what the read met does not matter
+                self._seen(read.result())
                 await asyncio.sleep(self._period)
         finally:
             self.close()
+            jobs.put(None)  # the thread ends once it has done what it was given
+            # A read given up on fails at once on its cut socket, and the
+            # thread then closes it: the connection is released on return.
+            thread.join(_CUT_TIMEOUT)
+
+    def _cut(self) -> None:
+        """Shut the connection's socket: a read waiting on it ends."""
+        sock = getattr(getattr(self._disp, "display", None), "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Close the watcher's X connection (``run`` does when it ends);
-        quiet and idempotent, also once the X server is gone."""
+        quiet and idempotent, also once the X server is gone. While a read
+        is on the watcher's thread, its socket is shut and the thread
+        closes it after the read."""
+        if self._busy and self._jobs is not None and self._disp is not None:
+            self._cut()
+            disp, self._disp = self._disp, None
+            self._jobs.put(functools.partial(_close_display, disp))
+            return
         disp, self._disp = self._disp, None
         _close_display(disp)
+
+
+def _do_jobs(jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+    """A watcher's thread: its jobs, in order, until None."""
+    while (job := jobs.get()) is not None:
+        job()
+
+
+def _answer(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any],
+            fn: Callable[[], Any]) -> None:  # fmt: skip
+    """On a watcher's thread: ``fn()``, its result or error set on ``future``."""
+    try:
+        result = fn()
+    except Exception as exc:
+        outcome = functools.partial(_settle, future, None, exc)
+    else:
+        outcome = functools.partial(_settle, future, result, None)
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+        loop.call_soon_threadsafe(outcome)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():  # given up on (a timeout, run cancelled)
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 class LocalPointerWatcher(PollingWatcher):
@@ -967,10 +1060,15 @@ class LocalPointerWatcher(PollingWatcher):
         self._period = period
         self._last: tuple[int, int] | None = None
 
-    def _tick(self) -> None:
+    def _read(self) -> tuple[tuple[int, int], bool]:
+        """Where the pointer is, and whether the injector may have put it there
+        (asked at once: the injector's moves go on meanwhile)."""
         reply = self._disp.screen().root.query_pointer()
         pos = (int(reply.root_x), int(reply.root_y))
-        ours = self._injector is not None and self._injector.owns_position(pos)
+        return pos, self._injector is not None and self._injector.owns_position(pos)
+
+    def _seen(self, read: tuple[tuple[int, int], bool]) -> None:
+        pos, ours = read
         if self._last is not None and pos != self._last and not ours:
             self._on_local()
         self._last = pos
