@@ -123,18 +123,21 @@ static inline int32_t imin(int32_t a, int32_t b) { return a < b ? a : b; }
  * terminal-log frame, the same run). */
 #define MATCH_AHEAD 2
 
-/* The longest run of equal pixels of rows a and b (n pixels), if it is at
- * least min_run long: its start in *best_s and length in *best_len (0: none;
- * the leftmost of equals). */
-static void longest_run(const uint8_t *a, const uint8_t *b, ptrdiff_t n, ptrdiff_t min_run,
-                        ptrdiff_t *best_s, ptrdiff_t *best_len) {
+/* The maximal runs of equal pixels of rows a and b (n pixels) at least
+ * min_run long, keeping the `most` longest (of equals, the leftmost): their
+ * starts and lengths in s[] and len[], left to right. Returns how many
+ * (most == 1: the longest run, if any). */
+static int32_t row_runs(const uint8_t *a, const uint8_t *b, ptrdiff_t n, ptrdiff_t min_run,
+                        int32_t most, ptrdiff_t *s, ptrdiff_t *len) {
+    int32_t count = 0, shortest = 0; /* index of the shortest kept (of equals, the rightmost) */
     ptrdiff_t p = 0;
-    *best_s = *best_len = 0;
     for (;;) {
-        /* Only runs of at least L pixels matter. Any such run starting in
-         * [p, q] covers q = p + L - 1, so one probe at q clears L columns
-         * of mismatching pixels: wrong shifts cost n / L compares a row. */
-        ptrdiff_t L = *best_len + 1 > min_run ? *best_len + 1 : min_run;
+        /* Only runs of at least L pixels matter: min_run, or longer than the
+         * shortest kept once `most` are. Any such run starting in [p, q]
+         * covers q = p + L - 1 (pixel p - 1 differs, or p is 0), so one
+         * probe at q clears L columns of mismatching pixels: wrong shifts
+         * cost n / L compares a row. */
+        ptrdiff_t L = count == most && len[shortest] + 1 > min_run ? len[shortest] + 1 : min_run;
         ptrdiff_t q = p + L - 1;
         if (q >= n)
             break;
@@ -146,31 +149,46 @@ static void longest_run(const uint8_t *a, const uint8_t *b, ptrdiff_t n, ptrdiff
         while (r > p && px_equal(a + 4 * (r - 1), b + 4 * (r - 1)))
             r--;
         ptrdiff_t e = sc_row_first_diff(a, b, q, n); /* SIMD over equal pixels */
-        if (e - r >= L) { /* longer than the best and than min_run */
-            *best_s = r;
-            *best_len = e - r;
+        if (e - r >= L) { /* at least min_run, and longer than the shortest kept when full */
+            if (count == most) {
+                /* Drop the shortest; the runs stay left to right (this one
+                 * is the rightmost so far). */
+                for (int32_t i = shortest; i + 1 < count; i++) {
+                    s[i] = s[i + 1];
+                    len[i] = len[i + 1];
+                }
+                count--;
+            }
+            s[count] = r;
+            len[count++] = e - r;
+            shortest = 0;
+            for (int32_t i = 1; i < count; i++)
+                if (len[i] <= len[shortest])
+                    shortest = i;
         }
         p = e + 1; /* pixel e differs (or e == n) */
     }
+    return count;
 }
 
 void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                    ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
-                   int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run, const uint8_t *row_mask,
-                   int32_t *starts, int32_t *ends) {
+                   int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run,
+                   const uint8_t *row_mask, int32_t most, int32_t *starts, int32_t *ends) {
     /* Columns whose source x - dx lies inside the frame. */
     int32_t lo = imax(x0, dx), hi = imin(x1, width + dx);
+    ptrdiff_t rs[SC_MAX_ROW_RUNS], rl[SC_MAX_ROW_RUNS];
     for (int32_t y = y0; y < y1; y++) {
-        int32_t *s = starts + (y - y0), *e = ends + (y - y0);
+        int32_t *s = starts + (ptrdiff_t)(y - y0) * most, *e = ends + (ptrdiff_t)(y - y0) * most;
+        for (int32_t k = 0; k < most; k++)
+            s[k] = e[k] = x0;
         int32_t sy = y - dy;
-        if (hi <= lo || sy < 0 || sy >= height || (row_mask && !row_mask[y - y0])) {
-            *s = *e = x0;
+        if (hi <= lo || sy < 0 || sy >= height || (row_mask && !row_mask[y - y0]))
             continue;
-        }
         /* a[i] is the source of b[i]; both start at column lo. */
         const uint8_t *a = prev + (ptrdiff_t)sy * prev_stride + (ptrdiff_t)(lo - dx) * 4;
         const uint8_t *b = cur + (ptrdiff_t)y * cur_stride + (ptrdiff_t)lo * 4;
-        ptrdiff_t n = hi - lo, best_s, best_len;
+        ptrdiff_t n = hi - lo;
 #if defined(__GNUC__) || defined(__clang__)
         if (y + MATCH_AHEAD < y1 && sy + MATCH_AHEAD < height) {
             const uint8_t *pa = a + MATCH_AHEAD * prev_stride, *pb = b + MATCH_AHEAD * cur_stride;
@@ -180,9 +198,34 @@ void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cu
             }
         }
 #endif
-        longest_run(a, b, n, min_run, &best_s, &best_len);
-        *s = best_len ? (int32_t)(lo + best_s) : x0;
-        *e = best_len ? (int32_t)(lo + best_s + best_len) : x0;
+        int32_t count = row_runs(a, b, n, min_run, most, rs, rl);
+        for (int32_t k = 0; k < count; k++) {
+            s[k] = (int32_t)(lo + rs[k]);
+            e[k] = (int32_t)(lo + rs[k] + rl[k]);
+        }
+    }
+}
+
+void sc_screen_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                      ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
+                      int32_t y0, int32_t y1, int32_t row_step, const int32_t *shifts, int32_t n,
+                      int32_t min_run, int64_t *matched) {
+    ptrdiff_t rs[SC_MAX_ROW_RUNS], rl[SC_MAX_ROW_RUNS];
+    for (int32_t g = 0; g < n; g++)
+        matched[g] = 0;
+    for (int32_t y = y0 + row_step / 2; y < y1; y += row_step) {
+        const uint8_t *b = cur + (ptrdiff_t)y * cur_stride;
+        for (int32_t g = 0; g < n; g++) {
+            const int32_t dx = shifts[2 * g], dy = shifts[2 * g + 1], sy = y - dy;
+            const int32_t lo = imax(x0, dx), hi = imin(x1, width + dx);
+            if (hi <= lo || sy < 0 || sy >= height)
+                continue;
+            const uint8_t *a = prev + (ptrdiff_t)sy * prev_stride + (ptrdiff_t)(lo - dx) * 4;
+            int32_t count = row_runs(a, b + (ptrdiff_t)lo * 4, hi - lo, min_run, SC_MAX_ROW_RUNS,
+                                     rs, rl);
+            for (int32_t k = 0; k < count; k++)
+                matched[g] += rl[k];
+        }
     }
 }
 
@@ -526,9 +569,9 @@ ptrdiff_t sc_scroll_diff(const uint8_t *prev, ptrdiff_t prev_stride, const uint8
                 if (sc_row_first_diff(src, b, x0, x1) == x1) {
                     len = x1 - x0; /* the whole row moved: the common case */
                 } else {
-                    longest_run(src + 4 * (ptrdiff_t)x0, b + 4 * (ptrdiff_t)x0, x1 - x0, min_run,
-                                &s, &len);
-                    s += x0;
+                    if (row_runs(src + 4 * (ptrdiff_t)x0, b + 4 * (ptrdiff_t)x0, x1 - x0, min_run,
+                                 1, &s, &len))
+                        s += x0; /* else none: s == x0, len == 0 */
                 }
             }
             const int32_t e = (int32_t)(s + len);

@@ -50,17 +50,38 @@ void sc_strip_hashes(const uint8_t *data, ptrdiff_t stride, const int32_t *xs, c
 void sc_row_votes(const uint64_t *hp, const uint64_t *hc, const uint8_t *changed, int32_t n,
                   int32_t h, uint64_t *keys, int32_t *rows, int32_t cap, int32_t *votes);
 
-/* For each row y in [y0, y1) of `cur`: the longest run of columns in
- * [x0, x1) whose pixels equal `prev` shifted by (dx, dy), written as
- * starts[y - y0] .. ends[y - y0] (end exclusive; the leftmost of equally long
- * runs; start == end == x0 when there is no run of at least min_run >= 1 pixels). Columns or rows whose source lies outside prev are never part of a
- * run. When row_mask is not NULL, rows with row_mask[y - y0] == 0 are skipped
- * (empty run). Mismatching stretches are probed every min_run pixels and
- * matching ones compared with SIMD, so a wrong candidate costs little. */
+/* Runs per row that sc_match_runs (most) and sc_screen_shifts report at most. */
+#define SC_MAX_ROW_RUNS 16
+
+/* For each row y in [y0, y1) of `cur`: the runs of columns in [x0, x1) whose
+ * pixels equal `prev` shifted by (dx, dy), at least min_run >= 1 pixels
+ * long. With most == 1, the longest (the leftmost of equally long runs);
+ * with 1 < most <= SC_MAX_ROW_RUNS, every maximal run, or the `most`
+ * longest of them (of equals, the leftmost), left to right: side-by-side
+ * windows moved by the same shift each keep their run. Row y's runs are
+ * starts[k] .. ends[k] (end exclusive) for k in [(y - y0) * most,
+ * (y - y0 + 1) * most); unused slots hold start == end == x0. Columns or
+ * rows whose source lies outside prev are never part of a run. When
+ * row_mask is not NULL, rows with row_mask[y - y0] == 0 are skipped (no
+ * run). Mismatching stretches are probed every min_run pixels (and every
+ * longer stretch than the best run so far, with most == 1) and matching
+ * ones compared with SIMD, so a wrong candidate costs little. */
 void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                    ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
                    int32_t y0, int32_t y1, int32_t dx, int32_t dy, int32_t min_run,
-                   const uint8_t *row_mask, int32_t *starts, int32_t *ends);
+                   const uint8_t *row_mask, int32_t most, int32_t *starts, int32_t *ends);
+
+/* Screening of n candidate shifts (dx, dy at shifts[2g], shifts[2g + 1]) in
+ * one pass over the sampled rows y0 + row_step / 2, + row_step, ... below y1
+ * (row_step >= 1) of columns [x0, x1): matched[g] is the total length of
+ * the runs of at least min_run pixels equal to `prev` shifted by shift g,
+ * over those rows (up to SC_MAX_ROW_RUNS runs a row, the longest). Each frame
+ * row is read once for all shifts; a shift that does not hold costs about
+ * (x1 - x0) / min_run probes a sampled row. */
+void sc_screen_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                      ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0, int32_t x1,
+                      int32_t y0, int32_t y1, int32_t row_step, const int32_t *shifts, int32_t n,
+                      int32_t min_run, int64_t *matched);
 
 /* Candidate shifts of any length: where in `prev` did content of `cur` come
  * from? (A moved window's old place is damage too, so the caller knows

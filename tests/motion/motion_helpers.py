@@ -91,18 +91,23 @@ def copies_in(data: bytes) -> list[tuple[int, int, int, int, int, int]]:
     return out
 
 
-def roundtrip(enc: ScreenEncoder, dec: ScreenDecoder, frame: Frame) -> tuple[int, int]:
+def checked_update(enc: ScreenEncoder, dec: ScreenDecoder, frame: Frame) -> bytes:
     """Encode and decode ``frame``; assert the decoded B, G, R equal it, and that
     every COPY is exact on its own: its source in the viewer's picture before
-    the update equals the frame at its destination. Returns (COPY ops, bytes)."""
+    the update equals the frame at its destination. Returns the update."""
     before = None if dec.framebuffer is None else dec.framebuffer.copy()
     data = enc.encode(frame)
-    copies = copies_in(data)
-    for sx, sy, x, y, w, h in copies:
+    for sx, sy, x, y, w, h in copies_in(data):
         assert before is not None
         src = before[sy : sy + h, sx : sx + w, :3]
         assert np.array_equal(src, frame[y : y + h, x : x + w, :3]), (sx, sy, x, y, w, h)
     fb = dec.decode(data)
     assert np.array_equal(fb[..., :3], frame[..., :3])
     assert np.array_equal(enc.reference[..., :3], frame[..., :3])
-    return len(copies), len(data)
+    return data
+
+
+def roundtrip(enc: ScreenEncoder, dec: ScreenDecoder, frame: Frame) -> tuple[int, int]:
+    """``checked_update``; returns (COPY ops, bytes)."""
+    data = checked_update(enc, dec, frame)
+    return len(copies_in(data)), len(data)

@@ -14,6 +14,8 @@ MAX_DIM: Final[int]
 MAX_SEGMENT: Final[int]
 #: Largest anchor index of segment_shifts; past half of it anchors are dropped.
 MAX_ANCHOR_SLOTS: Final[int]
+#: Runs per row that match_runs (``most``) and screen_shifts report at most.
+MAX_ROW_RUNS: Final[int]
 
 def row_hashes(frame: Frame, rect: _RectLike) -> npt.NDArray[np.uint64]:
     """One 64-bit hash per row of ``rect`` (x, y, w, h) over its columns, B, G, R
@@ -30,12 +32,33 @@ def match_runs(
     *,
     min_run: int = 1,
     row_mask: npt.ArrayLike | None = None,
+    most: int = 1,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Exact verification of a shift: for each row of ``rect`` in ``cur``, the
     longest run of columns (at least ``min_run``; the leftmost of equals) whose
     pixels equal ``prev`` at (x - dx, y - dy). Returns (starts, ends), ends
     exclusive, both ``rect.x`` for rows without such a run or masked out by
-    ``row_mask`` (h booleans). Runs without the GIL."""
+    ``row_mask`` (h booleans). With ``most`` > 1 (at most ``MAX_ROW_RUNS``),
+    every such maximal run of a row, or its ``most`` longest (of equals, the
+    leftmost), left to right, as (h, most) arrays whose unused slots hold
+    ``rect.x``: windows side by side moved by one shift each keep their run.
+    Runs without the GIL."""
+
+def screen_shifts(
+    prev: Frame,
+    cur: Frame,
+    rect: _RectLike,
+    shifts: npt.ArrayLike,
+    *,
+    row_step: int,
+    min_run: int = 1,
+) -> npt.NDArray[np.int64]:
+    """Screening of candidate shifts ((n, 2) integers dx, dy) in one pass over
+    the sampled rows ``rect.y + row_step // 2``, ``+ row_step``, ... of ``rect``:
+    for each shift, the total length of the runs of at least ``min_run`` columns
+    equal to ``prev`` at (x - dx, y - dy) over those rows (up to
+    ``MAX_ROW_RUNS`` runs a row, the longest). Each frame row is read once for
+    all shifts. Runs without the GIL."""
 
 def row_votes(
     hp: npt.NDArray[np.uint64], hc: npt.NDArray[np.uint64], changed: npt.NDArray[np.bool_]
@@ -167,7 +190,10 @@ def runs_to_boxes(
     rows y0, y0 + 1, ...: consecutive rows join while their common span keeps
     ``keep`` of both runs (and ``min_run``); rects narrower than ``min_run`` or
     smaller than ``min_area`` are dropped. Every column of a rect lies inside
-    the run of each of its rows. See ``_regions.runs_to_rects``."""
+    the run of each of its rows. ``starts`` and ``ends`` are 1-D (a run a
+    row) or (h, k) as ``match_runs(most=k)`` gives them: each run of a row
+    continues the box above it that it keeps, so side-by-side runs make
+    side-by-side rects. See ``_regions.runs_to_rects``."""
 
 def group_boxes(rects: npt.ArrayLike, gap: int) -> list[tuple[_RectLike, list[int]]]:
     """(x, y, w, h) rects grouped: rects less than ``gap`` apart connect (0:

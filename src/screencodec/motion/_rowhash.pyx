@@ -31,8 +31,13 @@ cdef extern from "motion.h" nogil:
     void sc_match_runs(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
                        ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0,
                        int32_t x1, int32_t y0, int32_t y1, int32_t dx, int32_t dy,
-                       int32_t min_run, const uint8_t *row_mask, int32_t *starts,
-                       int32_t *ends)
+                       int32_t min_run, const uint8_t *row_mask, int32_t most,
+                       int32_t *starts, int32_t *ends)
+    void sc_screen_shifts(const uint8_t *prev, ptrdiff_t prev_stride, const uint8_t *cur,
+                          ptrdiff_t cur_stride, int32_t width, int32_t height, int32_t x0,
+                          int32_t x1, int32_t y0, int32_t y1, int32_t row_step,
+                          const int32_t *shifts, int32_t n, int32_t min_run, int64_t *matched)
+    enum: SC_MAX_ROW_RUNS
     void sc_move_rect(uint8_t *buf, ptrdiff_t stride, int32_t sx, int32_t sy, int32_t w,
                       int32_t h, int32_t dx, int32_t dy)
     void sc_apply_copies(uint8_t *buf, ptrdiff_t stride, const int32_t *ops, ptrdiff_t n,
@@ -61,6 +66,8 @@ cdef extern from "motion.h" nogil:
 # Coordinates are int32 in C and shifts add to them: stay far from 2**31.
 MAX_DIM = MAX_KERNEL_DIM
 MAX_SEGMENT = 4096
+#: Runs per row that match_runs (most) reports at most.
+MAX_ROW_RUNS = SC_MAX_ROW_RUNS
 #: Largest anchor index of segment_shifts (64 MB of index, 80 MB of anchors).
 MAX_ANCHOR_SLOTS = 1 << 22
 #: Shift table of segment_shifts (a power of two).
@@ -97,15 +104,18 @@ def row_hashes(frame, rect):
     return out
 
 
-def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None):
+def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None, most=1):
     fh, fw, prev_row, cur_row = frame_pair(prev, cur)
     x, y, w, h = _rect(rect, fw, fh, "rect")
     cdef int32_t c_dx = operator.index(dx), c_dy = operator.index(dy)
     cdef int32_t c_min = operator.index(min_run)
+    cdef int32_t c_most = operator.index(most)
     if abs(c_dx) > MAX_DIM or abs(c_dy) > MAX_DIM:
         raise FrameError(f"shift ({c_dx}, {c_dy}) out of range")
     if not 1 <= c_min <= MAX_DIM:
         raise FrameError(f"min_run must be >= 1, not {c_min}")
+    if not 1 <= c_most <= SC_MAX_ROW_RUNS:
+        raise FrameError(f"most must be in [1, {SC_MAX_ROW_RUNS}], not {c_most}")
     cdef const uint8_t[::1] mv
     cdef const uint8_t *p_mask = NULL
     if row_mask is not None:
@@ -114,8 +124,8 @@ def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None):
             raise FrameError(f"row_mask must have shape ({h},), not {mask.shape}")
         mv = mask
         p_mask = &mv[0]
-    starts = np.empty(h, np.int32)
-    ends = np.empty(h, np.int32)
+    starts = np.empty(h * c_most, np.int32)
+    ends = np.empty(h * c_most, np.int32)
     cdef int32_t[::1] sv = starts
     cdef int32_t[::1] ev = ends
     cdef const uint8_t *pp = _rptr(prev)
@@ -124,8 +134,37 @@ def match_runs(prev, cur, rect, dx, dy, *, min_run=1, row_mask=None):
     cdef int32_t cw = fw, ch = fh, x0 = x, y0 = y, x1 = x + w, y1 = y + h
     with nogil:
         sc_match_runs(pp, c_prev_row, pc, c_cur_row, cw, ch, x0, x1, y0, y1, c_dx, c_dy,
-                      c_min, p_mask, &sv[0], &ev[0])
-    return starts, ends
+                      c_min, p_mask, c_most, &sv[0], &ev[0])
+    if c_most == 1:
+        return starts, ends
+    return starts.reshape(h, c_most), ends.reshape(h, c_most)
+
+
+def screen_shifts(prev, cur, rect, shifts, *, row_step, min_run=1):
+    fh, fw, prev_row, cur_row = frame_pair(prev, cur)
+    x, y, w, h = _rect(rect, fw, fh, "rect")
+    sh = _int32_array(shifts, "shifts")
+    if sh.ndim != 2 or sh.shape[1] != 2:
+        raise FrameError(f"shifts must be (n, 2) integers, not shape {sh.shape}")
+    cdef int32_t c_step = _small_int(row_step, "row_step"), c_min = _small_int(min_run, "min_run")
+    if c_step < 1:
+        raise FrameError(f"row_step must be >= 1, not {c_step}")
+    if c_min < 1:
+        raise FrameError(f"min_run must be >= 1, not {c_min}")
+    cdef int32_t n = sh.shape[0]
+    matched = np.zeros(n, np.int64)
+    if n == 0:
+        return matched
+    cdef const int32_t[:, ::1] shv = sh
+    cdef int64_t[::1] outv = matched
+    cdef const uint8_t *pp = _rptr(prev)
+    cdef const uint8_t *pc = _rptr(cur)
+    cdef ptrdiff_t c_prev_row = prev_row, c_cur_row = cur_row
+    cdef int32_t cw = fw, ch = fh, x0 = x, y0 = y, x1 = x + w, y1 = y + h
+    with nogil:
+        sc_screen_shifts(pp, c_prev_row, pc, c_cur_row, cw, ch, x0, x1, y0, y1, c_step,
+                         &shv[0, 0], n, c_min, &outv[0])
+    return matched
 
 
 def row_votes(hp, hc, changed):
@@ -465,50 +504,75 @@ def copy_runs(moved, starts, ends, tile):
 def runs_to_boxes(starts, ends, y0, min_run, min_area, double keep):
     s_arr = np.ascontiguousarray(starts, dtype=np.int32)
     e_arr = np.ascontiguousarray(ends, dtype=np.int32)
-    if s_arr.ndim != 1 or s_arr.shape != e_arr.shape:
-        raise FrameError(f"starts and ends must be 1-D of one length, not {s_arr.shape}, "
+    if s_arr.ndim not in (1, 2) or s_arr.shape != e_arr.shape:
+        raise FrameError(f"starts and ends must be 1-D or 2-D of one shape, not {s_arr.shape}, "
                          f"{e_arr.shape}")
-    cdef const int32_t[::1] sv = s_arr
-    cdef const int32_t[::1] ev = e_arr
-    cdef Py_ssize_t n = sv.shape[0], b0 = 0, b1, c0 = 0, c1 = 0
+    if s_arr.ndim == 1:
+        s_arr, e_arr = s_arr.reshape(-1, 1), e_arr.reshape(-1, 1)
+    if not 1 <= s_arr.shape[1] <= SC_MAX_ROW_RUNS:
+        raise FrameError(f"at most {SC_MAX_ROW_RUNS} runs a row, not {s_arr.shape[1]}")
+    cdef const int32_t[:, ::1] sv = s_arr
+    cdef const int32_t[:, ::1] ev = e_arr
+    cdef Py_ssize_t n = sv.shape[0], most = sv.shape[1], b0 = 0, b1, k, j, m, opened
     cdef long long cy0 = operator.index(y0), c_min = operator.index(min_run)
     cdef long long c_area = operator.index(min_area)
-    cdef long long s, e, lo, hi, x0 = 0, x1 = 0, w, h, wide
-    cdef bint have = False
+    cdef long long s, e, lo, hi, wide
+    # Open boxes, left to right (disjoint columns): x0, x1, first row, end row.
+    cdef long long ox0[SC_MAX_ROW_RUNS]
+    cdef long long ox1[SC_MAX_ROW_RUNS]
+    cdef Py_ssize_t oc0[SC_MAX_ROW_RUNS]
+    cdef Py_ssize_t oc1[SC_MAX_ROW_RUNS]
+    cdef long long nx0[SC_MAX_ROW_RUNS]
+    cdef long long nx1[SC_MAX_ROW_RUNS]
+    cdef Py_ssize_t nc0[SC_MAX_ROW_RUNS]
+    cdef bint used[SC_MAX_ROW_RUNS]
+    cdef Py_ssize_t nopen = 0
     out = []
-    while b0 < n:
-        s = sv[b0]
-        e = ev[b0]
+    while True:
         b1 = b0 + 1
-        while b1 < n and sv[b1] == s and ev[b1] == e:
-            b1 += 1
-        if e - s < c_min:
-            if have:
-                w, h = x1 - x0, c1 - c0
-                if w >= c_min and w * h >= c_area:
-                    out.append((x0, cy0 + c0, w, h))
-            have = False
-            b0 = b1
-            continue
-        if have:
-            lo = x0 if x0 > s else s
-            hi = x1 if x1 < e else e
-            wide = x1 - x0 if x1 - x0 > e - s else e - s
-            # Join only similar runs: a narrow run must not cut a wide one short.
-            if <double>(hi - lo) >= max(<double>c_min, keep * <double>wide):
-                c1, x0, x1 = b1, lo, hi
-                b0 = b1
+        # Rows with the same runs as row b0 form one block.
+        while b1 < n:
+            for k in range(most):
+                if sv[b1, k] != sv[b0, k] or ev[b1, k] != ev[b0, k]:
+                    break
+            else:
+                b1 += 1
                 continue
-            w, h = x1 - x0, c1 - c0
-            if w >= c_min and w * h >= c_area:
-                out.append((x0, cy0 + c0, w, h))
-        c0, c1, x0, x1, have = b0, b1, s, e, True
+            break
+        for j in range(nopen):
+            used[j] = False
+        m = 0
+        if b0 < n:
+            for k in range(most):
+                s, e = sv[b0, k], ev[b0, k]
+                if e - s < c_min:
+                    continue
+                nx0[m], nx1[m], nc0[m] = s, e, b0
+                # Join the open box this run keeps: a narrow run must not cut a
+                # wide box short (boxes are disjoint, so at most one qualifies).
+                for j in range(nopen):
+                    if used[j]:
+                        continue
+                    lo = ox0[j] if ox0[j] > s else s
+                    hi = ox1[j] if ox1[j] < e else e
+                    wide = ox1[j] - ox0[j] if ox1[j] - ox0[j] > e - s else e - s
+                    if <double>(hi - lo) >= max(<double>c_min, keep * <double>wide):
+                        used[j] = True
+                        nx0[m], nx1[m], nc0[m] = lo, hi, oc0[j]
+                        break
+                m += 1
+        # Boxes no run of this block continues are done.
+        for j in range(nopen):
+            if not used[j]:
+                wide, lo = ox1[j] - ox0[j], oc1[j] - oc0[j]
+                if wide >= c_min and wide * lo >= c_area:
+                    out.append((ox0[j], cy0 + oc0[j], wide, lo))
+        if b0 >= n:
+            return out
+        for j in range(m):
+            ox0[j], ox1[j], oc0[j], oc1[j] = nx0[j], nx1[j], nc0[j], b1
+        nopen = m
         b0 = b1
-    if have:
-        w, h = x1 - x0, c1 - c0
-        if w >= c_min and w * h >= c_area:
-            out.append((x0, cy0 + c0, w, h))
-    return out
 
 
 cdef Py_ssize_t _find(Py_ssize_t *parent, Py_ssize_t i) noexcept nogil:

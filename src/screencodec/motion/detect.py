@@ -33,16 +33,21 @@ what the viewer shows):
    the last update found mostly moved in 2-D (a window being dragged) first
    tries the step it moved by, the steps a pixel away (a hand speeds up and
    turns), twice it and half it (a pointer's events arrive one or two to a
-   frame): every 16th row picks the likeliest, which is verified, and when
-   it leaves no more than the strips a move reveals (and less than a copy
-   beside them: another window moving in the region), the search is not
-   needed. Otherwise the region goes straight to this search, without the
-   row hashes of step 2.
+   frame): one kernel pass over every 16th row screens them all and picks
+   the likeliest, which is verified when it matched a copy's worth more
+   than the typical guess there (guesses that all fail, matching only what
+   every step matches, cost that pass only); when it leaves no more than
+   the strips a move reveals (the damage outside its copies' destinations
+   and sources changes in less than a copy's area: no other window moving
+   in the region), the search is not needed. Otherwise the region goes
+   straight to this search, without the row hashes of step 2.
 4. **Exact verification.** Each candidate shift is checked pixel by pixel in C
-   (``match_runs``): per row, the longest run of columns equal to the shifted
-   reference. Runs of consecutive rows become COPY rectangles, so every copied
-   pixel is equal to the frame: repeating content can make a copy come from an
-   unexpected place, never make it wrong. Candidates are verified
+   (``match_runs``): per row, the runs of columns equal to the shifted
+   reference (up to ``_ROW_RUNS``, the longest: windows side by side moved by
+   one step each keep theirs). Each run continues the rectangle of the rows
+   above that it keeps, so every copied pixel is equal to the frame:
+   repeating content can make a copy come from an unexpected place, never
+   make it wrong. Candidates are verified
    independently; the copies are then chosen largest candidate first, each
    keeping what the ones before left (a shift matching the blank lines of a
    dragged window does not cut the window's move into pieces), at most
@@ -55,8 +60,9 @@ what the viewer shows):
 Before all this, where the last update found a scroll, the encoder asks
 ``predict``: the scroll going on is looked for during change detection itself
 (screencodec.motion.predict), and ``process`` then gets only the damage its
-copies left; regions beside its largest copy (what it revealed) are not
-searched again.
+copies left; regions whose damage lies mostly beside its largest copy (what
+it revealed) are not searched again, and copies found elsewhere leave its
+copies' destinations alone.
 
 Detection (steps 2-4) stops when the per-frame time budget is spent (CPU time
 of the encoding thread, so a busy machine does not switch detection off). The
@@ -115,8 +121,12 @@ _FIRST_STRIPS = 2
 #: Updates in a row that a region moved in 2-D may skip the row search.
 _ROW_SKIPS = 3
 #: A dragged window's guessed steps are screened on every _SCREEN_STEP-th row
-#: of its region before the likeliest is verified on all of them.
+#: of its region, all in one pass, before the likeliest is verified on all of
+#: them (when it matched a copy's worth more than the typical guess there).
 _SCREEN_STEP = 16
+#: Runs a row that verification keeps: windows side by side in a band of rows
+#: moved by the same shift (dragged together) each keep their own.
+_ROW_RUNS = 4
 #: Updates without a 2-D search after which its tables are given back: they
 #: grow to what the largest search needed (2.4 MB for the corpus window drag,
 #: about 9 MB for a 3840-wide region), and one drag should not hold that for
@@ -173,6 +183,9 @@ class MotionStats:
     #: searches run (``segment_shifts``).
     guessed: int = 0
     searches: int = 0
+    #: Kernel calls made by ``_guess_move``: its screening pass, and a
+    #: verification where the best guess stood out.
+    guess_calls: int = 0
 
 
 class MotionStage:
@@ -248,6 +261,9 @@ class MotionStage:
         self._free_pass = True
         self._deadline = 0.0
         self._room = MAX_COPIES
+        #: the destinations of this update's predicted copies: what a region's
+        #: copies must leave (a region's box may reach over them)
+        self._taken: list[Rect] = []
         self._extent = Rect(0, 0, 0, 0)  # of this frame's damage
         #: the regions the last update found mostly moved in 2-D: their boxes
         #: and the shift of their largest copy (a dragged window's step)
@@ -406,6 +422,7 @@ class MotionStage:
             )
         self._free_pass = True
         self._room = MAX_COPIES - len(pre)
+        self._taken = [c.dest for c in pre]
         searched = _outside(rects, skip) if skip else rects
         self._extent = _extent(searched)
         copies: list[Copy] = []
@@ -419,11 +436,13 @@ class MotionStage:
             area = sum(w * h for _, _, w, h in members.tolist())
             if box.h < self.min_rows or area < self.min_area:
                 continue
-            if scroll_area is not None and 2 * box.intersection(scroll_area).area >= box.area:
-                # What the predicted scroll left beside its copies: the rows
-                # it revealed, their fringe (the plain pipeline does not
+            if scroll_area is not None and 2 * _area_in(members, scroll_area) >= area:
+                # Mostly what the predicted scroll left beside its copies: the
+                # rows it revealed, their fringe (the plain pipeline does not
                 # search what its copies leave either). A pane scrolling
-                # beside it, or above or below it, is searched as usual.
+                # beside it, or above or below it, or a second window dragged
+                # beside it by the same step (its damage outside), is
+                # searched as usual.
                 continue
             if stats.groups and time.thread_time() > self._deadline:
                 stats.over_budget = True
@@ -449,7 +468,10 @@ class MotionStage:
                 # A window being dragged moves on by about its last step.
                 region.verified += self._guess_move(ref, frame, box, step, known)
                 found = self._select(region.verified)
-                unexplained = not _move_explains(area, found, self.min_area, self.min_copy_area)
+                unexplained = not _move_explains(
+                    ref, frame, members, found,
+                    area=area, min_area=self.min_area, min_copy_area=self.min_copy_area,
+                )  # fmt: skip
             if unexplained and step is not None and self._row_skips < _ROW_SKIPS:
                 # A window being dragged: its next step is a 2-D move too, which
                 # row hashes cannot find, and the 2-D search finds vertical
@@ -467,7 +489,7 @@ class MotionStage:
                     sub = Rect(x0, box.y, x1 - x0, box.h)
                     if sub.w < self.min_run:
                         continue
-                    hits, hashed, rows = self._vertical(ref, frame, sub, _area_in(members, x0, x1))
+                    hits, hashed, rows = self._vertical(ref, frame, sub, _area_in(members, sub))
                     fresh += hashed
                     region.verified += hits
                     changed.append(rows)
@@ -672,30 +694,41 @@ class MotionStage:
     ) -> list[_Verified]:  # fmt: skip
         """The likeliest of a dragged window's guessed shifts (its last
         ``step`` and the steps a pixel away from it, twice and half it: one
-        or two pointer events a frame), verified over ``box``; none when no
-        guess matches a sampled row. Screening (up to 11 guesses, outside
-        the budget: its cost is bounded by the box) costs a sixteenth of a
-        verification per guess, so a wrong guess costs little more than a
-        right one, and far less than the search."""
+        or two pointer events a frame), verified over ``box``; none when what
+        the best guess matches on the sampled rows beyond the typical guess
+        does not amount to a copy (all failed).
+        The screening (up to 11 guesses, outside the budget) is one kernel
+        pass over every _SCREEN_STEP-th row of the box, each row read once
+        for all guesses, a guess that does not hold costing a probe every
+        ``min_run`` pixels plus what it matches by chance: guesses that all
+        fail cost that pass and, unless one matched a copy's worth more than
+        the others, nothing else (no verification), far less than the search
+        that follows."""
         dx, dy = step
-        guesses = [(dx + ex, dy + ey) for ey in (-1, 0, 1) for ex in (-1, 0, 1)]
+        guesses = [(dx, dy)]  # first: it wins ties (blank rows match its neighbours too)
+        guesses += [(dx + ex, dy + ey) for ey in (-1, 0, 1) for ex in (-1, 0, 1) if ex or ey]
         guesses.append((2 * dx, 2 * dy))
         if dx % 2 == 0 and dy % 2 == 0:
             guesses.append((dx // 2, dy // 2))
         guesses = [g for g in guesses if g != (0, 0) and g not in known and self._allowed(*g)]
-        sampled = np.zeros(box.h, np.bool_)
-        sampled[_SCREEN_STEP // 2 :: _SCREEN_STEP] = True
-        best, best_run = None, 0
-        for g in guesses:
-            starts, ends = _rowhash.match_runs(
-                ref, frame, (box.x, box.y, box.w, box.h), g[0], g[1],
-                min_run=min(self.min_run, box.w), row_mask=sampled,
-            )  # fmt: skip
-            run = int((ends[sampled] - starts[sampled]).sum())
-            if run > best_run:
-                best, best_run = g, run
         self.last.guessed += 1
-        return [] if best is None else self._verify(ref, frame, box, [best])
+        if not guesses:
+            return []
+        min_run = min(self.min_run, box.w)
+        matched = _rowhash.screen_shifts(
+            ref, frame, (box.x, box.y, box.w, box.h), guesses, row_step=_SCREEN_STEP,
+            min_run=min_run,
+        )  # fmt: skip
+        self.last.guess_calls += 1
+        best = int(np.argmax(matched))  # the first of equals: the last step leads
+        # What every guess matches (a terminal's blank margins, a title bar)
+        # tells none apart: the best is verified over the whole box only when
+        # it matched a copy's worth more than the typical guess (the median).
+        typical = int(np.sort(matched)[(len(matched) - 1) // 2]) if len(matched) >= 3 else 0
+        if (int(matched[best]) - typical) * _SCREEN_STEP < self.min_copy_area:
+            return []
+        self.last.guess_calls += 1
+        return self._verify(ref, frame, box, [guesses[best]])
 
     def _verify(
         self, ref: Frame, frame: Frame, box: Rect, cands: list[tuple[int, int]]
@@ -713,7 +746,7 @@ class MotionStage:
             self.last.candidates += 1
             starts, ends = _rowhash.match_runs(
                 ref, frame, (box.x, box.y, box.w, box.h), dx, dy,
-                min_run=min(self.min_run, box.w),
+                min_run=min(self.min_run, box.w), most=_ROW_RUNS,
             )  # fmt: skip
             dests = _rowhash.runs_to_boxes(
                 starts, ends, box.y, self.min_run, self.min_copy_area, _KEEP
@@ -732,6 +765,7 @@ class MotionStage:
         out: list[Copy] = []
         if not verified:
             return out
+        taken = self._taken
         # A few candidates of a few rects each: plain Python over lists costs
         # less than NumPy calls on arrays that small.
         min_run, min_area = self.min_run, self.min_copy_area
@@ -739,7 +773,8 @@ class MotionStage:
             room = self._room - len(out)
             if room <= 0:
                 break
-            parts = subtract_rects(v.rects, [c.dest for c in out]) if out else v.rects
+            holes = taken + [c.dest for c in out]
+            parts = subtract_rects(v.rects, holes) if holes else v.rects
             kept = [p for p in parts.tolist() if p[2] >= min_run and p[2] * p[3] >= min_area]
             if len(kept) > room:
                 largest = sorted(range(len(kept)), key=lambda i: -kept[i][2] * kept[i][3])
@@ -836,27 +871,36 @@ def _step_near(box: Rect, moved: list[tuple[Rect, tuple[int, int]]]) -> tuple[in
     return None
 
 
-def _move_explains(area: int, found: list[Copy], min_area: int, min_copy_area: int) -> bool:
-    """Whether ``found`` leaves of a region's ``area`` pixels of damage less
-    than ``min_area`` (what the plain rule leaves unsearched), or no more
-    than what a move of its largest copy reveals (a strip as wide as the
-    step along each moving edge) and less than the smallest copy beside it:
-    a second window moving in the same region is left to the search."""
+def _move_explains(
+    ref: Frame, frame: Frame, members: Rects, found: list[Copy], *, area: int, min_area: int,
+    min_copy_area: int,
+) -> bool:  # fmt: skip
+    """Whether ``found`` leaves of a region's damage (``members``, ``area``
+    pixels) less than ``min_area`` (what the plain rule leaves unsearched),
+    or less than the smallest copy that changed outside the copies'
+    destinations and sources (what a move reveals lies in its source: a
+    strip as wide as the step along each moving edge of each window). A
+    second window moving in the same region by another step is left to the
+    search; windows dragged together by one step are explained. (The damage
+    outside is diffed again, a few small rects: merged damage spans the gap
+    between windows and the corners beside a diagonal move.)"""
     if not found:
         return False
-    top = max(found, key=lambda c: c.dest.area)
-    d = top.dest
-    dx, dy = abs(d.x - top.src_x), abs(d.y - top.src_y)
-    revealed = dx * d.h + dy * d.w - dx * dy
-    left = area - sum(c.dest.area for c in found)
-    return left < min_area or left < revealed + min_copy_area
+    if area - sum(c.dest.area for c in found) < min_area:
+        return True
+    outside = subtract_rects(members, [c.dest for c in found] + [c.src for c in found])
+    if not len(outside):
+        return True
+    changed = _rowhash.rects_tile_diff(ref, frame, outside, 32)
+    return int((changed[:, 2].astype(np.int64) * changed[:, 3]).sum()) < min_copy_area
 
 
-def _area_in(members: Rects, x0: int, x1: int) -> int:
-    """Pixels of the damage rects (they do not overlap) in columns [x0, x1)."""
-    left = members[:, 0].astype(np.int64)
-    w = np.minimum(left + members[:, 2], x1) - np.maximum(left, x0)
-    return int((np.maximum(w, 0) * members[:, 3]).sum())
+def _area_in(members: Rects, rect: Rect) -> int:
+    """Pixels of the damage rects (they do not overlap) inside ``rect``."""
+    x, y = members[:, 0].astype(np.int64), members[:, 1].astype(np.int64)
+    w = np.minimum(x + members[:, 2], rect.right) - np.maximum(x, rect.x)
+    h = np.minimum(y + members[:, 3], rect.bottom) - np.maximum(y, rect.y)
+    return int((np.maximum(w, 0) * np.maximum(h, 0)).sum())
 
 
 def _member_cols(box: Rect, members: Rects) -> npt.NDArray[np.int64]:

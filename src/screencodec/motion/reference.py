@@ -21,6 +21,7 @@ __all__ = [
     "rect_tile_diff_reference",
     "row_hashes_reference",
     "row_votes_reference",
+    "screen_shifts_reference",
     "scroll_diff_reference",
     "segment_shifts_reference",
 ]
@@ -99,6 +100,24 @@ def row_votes_reference(hp: U64, hc: U64, changed: npt.NDArray[np.bool_]) -> npt
     return votes
 
 
+def _row_runs(eq: npt.NDArray[np.bool_], min_run: int, most: int) -> list[tuple[int, int]]:
+    """Maximal runs of True in ``eq`` at least ``min_run`` long: the ``most``
+    longest (of equals, the leftmost), as (start, end), left to right."""
+    runs, j, n = [], 0, len(eq)
+    while j < n:
+        if not eq[j]:
+            j += 1
+            continue
+        k = j
+        while k < n and eq[k]:
+            k += 1
+        if k - j >= min_run:
+            runs.append((j, k))
+        j = k
+    kept = sorted(runs, key=lambda r: (r[0] - r[1], r[0]))[:most]
+    return sorted(kept)
+
+
 def match_runs_reference(
     prev: Frame,
     cur: Frame,
@@ -108,14 +127,16 @@ def match_runs_reference(
     *,
     min_run: int = 1,
     row_mask: npt.NDArray[np.bool_] | None = None,
+    most: int = 1,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """Per row of ``rect`` in ``cur``: the longest run of columns equal to ``prev``
-    shifted by (dx, dy); the leftmost when several are longest; empty (start ==
-    end) when it is shorter than ``min_run``."""
+    """Per row of ``rect`` in ``cur``: the ``most`` longest runs of columns
+    equal to ``prev`` shifted by (dx, dy), of at least ``min_run`` (of equally
+    long ones the leftmost), left to right; unused slots start == end == x.
+    1-D arrays for ``most`` 1, else (h, most)."""
     height, width = prev.shape[:2]
     x, y, w, h = rect
-    starts = np.full(h, x, np.int32)
-    ends = np.full(h, x, np.int32)
+    starts = np.full((h, most), x, np.int32)
+    ends = np.full((h, most), x, np.int32)
     lo, hi = max(x, dx), min(x + w, width + dx)
     for i in range(h):
         sy = y + i - dy
@@ -123,15 +144,30 @@ def match_runs_reference(
             continue
         a = prev[sy, lo - dx : hi - dx, :3]
         b = cur[y + i, lo:hi, :3]
-        eq = (a == b).all(axis=1)
-        best_s = best_len = run = 0
-        for j, e in enumerate(eq):
-            run = run + 1 if e else 0
-            if run > best_len:
-                best_s, best_len = j - run + 1, run
-        if best_len >= min_run:
-            starts[i], ends[i] = lo + best_s, lo + best_s + best_len
+        for k, (s, e) in enumerate(_row_runs((a == b).all(axis=1), min_run, most)):
+            starts[i, k], ends[i, k] = lo + s, lo + e
+    if most == 1:
+        return starts[:, 0].copy(), ends[:, 0].copy()
     return starts, ends
+
+
+def screen_shifts_reference(
+    prev: Frame, cur: Frame, rect: RectT, shifts: list[tuple[int, int]], *, row_step: int,
+    min_run: int = 1,
+) -> npt.NDArray[np.int64]:  # fmt: skip
+    """Per shift, the total length of the runs (at least ``min_run``, the 16
+    longest a row) equal to ``prev`` shifted by it, over rows
+    ``rect.y + row_step // 2``, ``+ row_step``, ... of ``rect``."""
+    h = rect[3]
+    mask = np.zeros(h, np.bool_)
+    mask[row_step // 2 :: row_step] = True
+    out = np.zeros(len(shifts), np.int64)
+    for g, (dx, dy) in enumerate(shifts):
+        s, e = match_runs_reference(
+            prev, cur, rect, dx, dy, min_run=min_run, row_mask=mask, most=16
+        )
+        out[g] = int((e - s).sum())
+    return out
 
 
 def move_rect_reference(buf: Frame, rect: RectT, dx: int, dy: int) -> None:
