@@ -106,3 +106,36 @@ def test_leaving_and_being_ended_are_ended_on_both_sides() -> None:
         assert host.proc.wait(timeout=30) == Exit.ENDED, host.text
     finally:
         host.close()
+
+
+def test_a_once_host_whose_agent_did_not_come_back_exits_lost() -> None:
+    """``--once``: the agent's link was lost and its time to come back
+    (60 s in the real host; 0.05 s here) passed: the host's status is LOST
+    (it was 0, as after an agent who said goodbye). The host's own objects,
+    a real Host and terminal, driven by the event the session emits."""
+    import asyncio
+    import io
+
+    from screencodec.capture import open_source
+    from screencodec.cli.host import _Commands
+    from screencodec.transport import Host, TerminalQuestions, allow
+    from screencodec.transport.session.events import SessionEnded
+    from screencodec.transport.session.permissions import VIEW
+
+    async def main() -> Exit:
+        out = io.StringIO()
+        ui = TerminalQuestions(io.StringIO(), out)
+        done = asyncio.Event()
+        commands = _Commands(ui, done, once=True, takes_files=False)
+        host = commands.host = Host(open_source("synthetic", width=160, height=120),
+                                    consent=allow())  # fmt: skip
+        try:
+            commands.lost(SessionEnded("127.0.0.1:5000", "the connection broke", 0.05,
+                                       who="Alice"), "the connection broke", VIEW)  # fmt: skip
+            await asyncio.wait_for(done.wait(), 10)
+            assert "may reconnect within 0 s" in out.getvalue()
+            return commands.status
+        finally:
+            await host.close()
+
+    assert asyncio.run(main()) == Exit.LOST
