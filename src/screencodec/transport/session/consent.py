@@ -276,7 +276,20 @@ class TerminalQuestions:
 
     ``names`` maps each peer the user said yes to onto the name its agent gave,
     for banners. One event loop; the stdin reader is a daemon thread.
+
+    A question closed without an answer (withdrawn by its sender, timed
+    out, its viewer gone) may be followed at once by the next: a ``y`` that
+    comes within ``settle`` seconds of that close, before any question was
+    answered since, was typed for the closed one (nobody reads a question
+    and answers it that fast), so it grants nothing; the user is told, and
+    the question stays open for its own answer (another line is taken: it
+    can only refuse). Else a peer that withdraws its question as the user
+    types ``y`` would have that ``y`` land on the question behind it.
     """
+
+    #: Seconds after a question closed without an answer during which a
+    #: typed line is taken for that question's, not the next one's.
+    SETTLE = 2.0
 
     def __init__(
         self,
@@ -284,10 +297,14 @@ class TerminalQuestions:
         stdout: TextIO | None = None,
         *,
         download_dir: Path | None = None,
+        settle: float = SETTLE,
     ) -> None:
         self._stdin = stdin
         self._out = stdout
         self._download_dir = download_dir
+        self.settle = settle
+        #: When (loop time) and which question last closed without an answer.
+        self._unanswered: tuple[float, int] | None = None
         self._lock = asyncio.Lock()
         self._open = False
         self._held: list[str] = []
@@ -356,19 +373,45 @@ class TerminalQuestions:
             self._open = True
             answered = False
             try:
-                line = await reader.next_line()
+                line = await self._own_line(reader, label)
                 answered = True
-                yes = line.strip().lower() in ("y", "yes")
+                self._unanswered = None  # a line after this one is for the next
+                yes = _says_yes(line)
                 self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
                 return yes
             finally:
                 if not answered:
                     self.out.write(f"\n*** {label} closed without an answer: no.\n")
+                    self._unanswered = (asyncio.get_running_loop().time(), number)
                 self._open = False
                 held, self._held = self._held, []
                 for text in held:
                     self.out.write(text + "\n")
                 self.out.flush()
+
+
+    async def _own_line(self, reader: _LineReader, label: str) -> str:
+        """The next line typed for the question on screen (``label``): a
+        yes that comes within :attr:`settle` of the close of a question left
+        unanswered was meant for that one, and is not taken (the user is
+        told). Any other line (the end of input too) is taken: it refuses."""
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await reader.next_line()
+            if self._unanswered is None or not _says_yes(line):
+                return line
+            closed_at, closed = self._unanswered
+            if loop.time() - closed_at >= self.settle:
+                return line
+            which = f"question {closed}" if closed else "the question before"
+            self.out.write(f"\n*** That y came as {which} closed: not taken as the"
+                           f" answer to {label}. Read it, then answer. [y/N] ")
+            self.out.flush()
+
+
+def _says_yes(line: str) -> bool:
+    """Only ``y`` or ``yes`` (any case, spaces around) is yes."""
+    return line.strip().lower() in ("y", "yes")
 
 
 def terminal_consent(stdin: TextIO | None = None, stdout: TextIO | None = None) -> ConsentCallback:
@@ -394,8 +437,7 @@ async def terminal_yes_no(
     out = stdout or sys.stdout
     out.write(f"\n*** {question} [y/N] ")
     out.flush()
-    line = await reader.next_line()
-    return line.strip().lower() in ("y", "yes")
+    return _says_yes(await reader.next_line())
 
 
 class _LineReader:
