@@ -6,11 +6,14 @@ the same way of connecting it used at first; the new channel goes to a
 backoff (0.25 s doubling to 4 s, with jitter, so a relay restarting under a
 thousand agents is not hit by all of them at once) until ``within`` seconds
 have passed. What a retry cannot mend ends it at once: a wrong password, a
-session the host ended, a host or relay of another version, and with
-``refused_is_final`` (a host reached directly) a refused connection: the
-host's machine answered that nothing listens, so the host program is gone
-and its sessions with it (through a relay, the relay itself may be
-restarting).
+session the host ended, a host or relay of another version. With
+``refused_is_final`` (a host reached directly), refused connections end it
+once they have gone on for :data:`REFUSED_FOR` seconds: the host's machine
+answers that nothing listens, so the host program is gone and its sessions
+with it. Not at the first refusal: what refuses may be a port forward, an
+SSH tunnel or a proxy between agent and host that is restarting, behind
+which the host still waits for the agent. Through a relay, refusals are
+retried for the whole ``within`` (the relay itself may be restarting).
 """
 
 from __future__ import annotations
@@ -30,12 +33,18 @@ from screencodec.errors import (
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["RETRYABLE", "reconnect", "refused"]
+__all__ = ["REFUSED_FOR", "RETRYABLE", "reconnect", "refused"]
 
 #: Refusals a later attempt may not meet: the host has not registered again
 #: at a restarted relay yet, a relay is draining, too many joins at once.
 RETRYABLE = frozenset({RefuseCode.UNKNOWN_SESSION, RefuseCode.BUSY, RefuseCode.TIMEOUT,
                        RefuseCode.RATE_LIMITED})  # fmt: skip
+
+#: With ``refused_is_final``: how long refusals may go on before the host is
+#: taken for stopped. A forwarder restarting comes back within it; a host
+#: that stopped is given up on after it, well within the host's resume
+#: window (60 s by default) that an agent waiting on would otherwise spend.
+REFUSED_FOR = 10.0
 
 _FIRST_WAIT = 0.25
 _LONGEST_WAIT = 4.0
@@ -53,10 +62,13 @@ async def reconnect(
     (``error``) and of the next one starting (``None``).
 
     Raises the last error when the time is up, or at once one that retrying
-    cannot mend (wrong password, session ended, another version)."""
+    cannot mend (wrong password, session ended, another version); with
+    ``refused_is_final``, a refusal once refusals have gone on, attempt
+    after attempt, for :data:`REFUSED_FOR` seconds."""
     deadline = time.monotonic() + within
     wait = _FIRST_WAIT
     attempt = 0
+    refused_until: float | None = None  # refusals since the first of a run end it then
     while True:
         attempt += 1
         if on_attempt is not None:
@@ -66,14 +78,24 @@ async def reconnect(
         except asyncio.TimeoutError as exc:
             error: BaseException = exc
         except (ScreencodecError, OSError) as exc:
-            if not _retryable(exc) or (refused_is_final and refused(exc)):
+            if not _retryable(exc):
                 raise
             error = exc
+        now = time.monotonic()
+        if refused_is_final and refused(error):
+            if refused_until is None:
+                refused_until = now + REFUSED_FOR
+            elif now >= refused_until:
+                raise error
+        else:
+            refused_until = None  # an attempt that got further: the run is over
         if on_attempt is not None:
             on_attempt(attempt, error)
-        left = deadline - time.monotonic()
+        left = deadline - now
         if left <= 0:
             raise error
+        if refused_until is not None:  # one more attempt as the refusals' time is up
+            left = min(left, max(0.0, refused_until - now))
         await asyncio.sleep(min(left, wait * random.uniform(0.8, 1.2)))
         wait = min(wait * 2, _LONGEST_WAIT)
 
