@@ -82,12 +82,10 @@ def _log(browser: Any) -> str:
     return _text(browser, "chat-log")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: a chat line sent from the page while it reconnects is shown as 'You: ...' but"
-    " never reaches the host (web/bridge.py drops the send quietly, then echoes it);"
-    " expected: it reaches the host's user after the resume, or it is not shown as"
-    " said"))  # fmt: skip
 def test_walk3_page_chat_sent_while_reconnecting_is_not_shown_as_said(browser: Any) -> None:
+    """walk3 (fixed): a chat line sent from the page while it reconnects is shown as 'You: ...'
+    but never reaches the host (web/bridge.py drops the send quietly, then echoes it);
+    expected: it reaches the host's user after the resume, or it is not shown as said"""
     with _watching(browser, _LinkedSession(_source())) as live:
         events = live.run(live.host.events)
         live.run(lambda: setattr(live.proxy, "refusing", True))  # down until the test says
@@ -115,13 +113,12 @@ def test_walk3_page_chat_sent_while_reconnecting_is_not_shown_as_said(browser: A
         assert "are you still there?" in got or "You: are you still there?" not in _log(browser)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: a file sent from the page while it reconnects gets the row 'failed: the session"
-    " ended' though the session goes on (the banner says reconnecting, then 'Reconnected');"
-    " expected: a row that does not say the session ended"))  # fmt: skip
 def test_walk3_page_file_sent_while_reconnecting_does_not_say_the_session_ended(
     browser: Any, tmp_path: Path
 ) -> None:
+    """walk3 (fixed): a file sent from the page while it reconnects gets the row 'failed: the
+    session ended' though the session goes on (the banner says reconnecting, then
+    'Reconnected'); expected: a row that does not say the session ended"""
     upload = tmp_path / "notes.txt"
     upload.write_text("sent while the link was down\n")
     with _watching(browser, _LinkedSession(_source())) as live:
@@ -140,11 +137,10 @@ def test_walk3_page_file_sent_while_reconnecting_does_not_say_the_session_ended(
         assert "the session ended" not in _text(browser, "file-list")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: once the session has ended the page's chat still takes a line (the input is"
-    " cleared, the line is lost without a word) and Send file takes a file (its row says"
-    " 'waiting' for good); expected: both disabled, as 'Request control' is"))  # fmt: skip
 def test_walk3_page_takes_no_chat_or_file_once_the_session_ended(browser: Any) -> None:
+    """walk3 (fixed): once the session has ended the page's chat still takes a line (the input
+    is cleared, the line is lost without a word) and Send file takes a file (its row says
+    'waiting' for good); expected: both disabled, as 'Request control' is"""
     with _watching(browser, LiveSession(_source())):
         browser.find_element(By.ID, "leave").click()
         wait_page(browser, lambda s: s["closed"] and bool(s["ended"]), what="the end")
@@ -154,12 +150,11 @@ def test_walk3_page_takes_no_chat_or_file_once_the_session_ended(browser: Any) -
         assert not browser.find_element(By.ID, "file-input").is_enabled()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: after the host's user took control back and then granted it again, the page"
-    " shows 'Control' beside the old banner 'The user took back remote control: you can"
-    " only watch now.' (nothing takes the 'revoked' banner down); expected: the banner goes"
-    " with the new grant"))  # fmt: skip
 def test_walk3_page_drops_the_taken_back_banner_when_control_comes_again(browser: Any) -> None:
+    """walk3 (fixed): after the host's user took control back and then granted it again, the
+    page shows 'Control' beside the old banner 'The user took back remote control: you can
+    only watch now.' (nothing takes the 'revoked' banner down); expected: the banner goes
+    with the new grant"""
     from screencodec.web import WebOptions
 
     def control(s: dict[str, Any]) -> bool:
@@ -178,12 +173,11 @@ def test_walk3_page_drops_the_taken_back_banner_when_control_comes_again(browser
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: when the host's side of the link goes silent (no reset: Wi-Fi gone, a NAT"
-    " dropped) the page shows the frozen picture as 'Connected' for 45 s, until the channel's"
-    " idle limit; expected: it says the picture is not live once the host's keepalive"
-    " (every 15 s) is overdue"))  # fmt: skip
 def test_walk3_page_does_not_say_connected_over_a_silent_link(browser: Any) -> None:
+    """walk3 (fixed): when the host's side of the link goes silent (no reset: Wi-Fi gone, a NAT
+    dropped) the page shows the frozen picture as 'Connected' for 45 s, until the channel's
+    idle limit; expected: it says the picture is not live once the host's keepalive (every
+    15 s) is overdue"""
     with _watching(browser, _LinkedSession(_source())) as live:
         live.run(lambda: live.proxy.mute("host"))  # nothing from the host arrives now
         try:
@@ -195,8 +189,52 @@ def test_walk3_page_does_not_say_connected_over_a_silent_link(browser: Any) -> N
                 what="a status but 'Connected' while the host is silent",
             )
             assert st["ended"] is None
+            assert _text(browser, "status").startswith("No word from the user's computer for")
         finally:
             live.run(lambda: setattr(live.proxy, "muted", None))
+
+
+@pytest.mark.slow
+def test_page_says_connected_again_when_a_stalled_host_is_heard_from(browser: Any) -> None:
+    """The walk's SIGSTOPped proxy: what the host sends waits (nothing is
+    lost) while the page says the host is silent; once it flows again the
+    page says "Connected", the session never ended."""
+
+    def stall(on: bool) -> None:
+        for _, host_side in live.proxy._pairs:
+            (host_side.transport.pause_reading if on else host_side.transport.resume_reading)()
+
+    with _watching(browser, _LinkedSession(_source())) as live:
+        live.run(lambda: stall(True))
+        try:
+            wait_page(browser, lambda s: _text(browser, "status").startswith("No word from"),
+                      timeout=30, what="the silence said")  # fmt: skip
+        finally:
+            live.run(lambda: stall(False))
+        st = wait_page(browser, lambda s: _text(browser, "status") == "Connected", timeout=30,
+                       what="'Connected' once the host is heard from")  # fmt: skip
+        assert st["ended"] is None and st["banner"] is None
+
+
+def test_page_chat_held_for_a_resume_that_never_comes_says_not_sent(browser: Any) -> None:
+    """A line typed while the page reconnects is held, marked so; when the
+    session cannot be taken up again (the link stays down past the resume
+    window) it says it was not sent, and the page takes no more lines."""
+    from screencodec.web import WebOptions
+
+    with _watching(browser, _LinkedSession(_source(), options=WebOptions(resume_within=3.0,
+                                                                          grace=5.0))) as live:
+        live.run(lambda: setattr(live.proxy, "refusing", True))  # down for good
+        live.run(live.proxy.cut)
+        wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),
+                  what="the lost banner")  # fmt: skip
+        _chat(browser, "hello?")
+        wait_page(browser, lambda s: "hello?" in _log(browser), what="the line")
+        assert "You: hello? (not sent yet: reconnecting)" in _log(browser)
+        wait_page(browser, lambda s: bool(s["ended"]), timeout=30, what="the end")
+        wait_page(browser, lambda s: "(not sent: the session ended)" in _log(browser),
+                  what="the line's end")  # fmt: skip
+        assert not browser.find_element(By.ID, "chat-input").is_enabled()
 
 
 @contextlib.contextmanager

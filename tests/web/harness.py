@@ -37,15 +37,18 @@ T = TypeVar("T")
 
 class RecordingViewer:
     """Stands in for a Viewer where a test drives a WebBridge by hand: every
-    coroutine the bridge calls on it is recorded in ``sent``, as (name, args)."""
+    coroutine the bridge calls on it is recorded in ``sent``, as (name, args),
+    and returns True (an input call's "it went": a viewer on a connection
+    that is not blind after a resume, docs/api.md)."""
 
     def __init__(self, level: Permission) -> None:
         self.level = level
         self.sent: list[tuple[str, tuple[Any, ...]]] = []
 
     def __getattr__(self, name: str) -> Any:
-        async def record(*args: Any) -> None:
+        async def record(*args: Any) -> bool:
             self.sent.append((name, args))
+            return True
 
         return record
 

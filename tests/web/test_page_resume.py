@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.session.consent import ConsentRequest
 from screencodec.transport.session.permissions import Grant
+from screencodec.transport.session.viewer import Viewer
+from screencodec.web.bridge import WebBridge
 from transport.helpers import LinkProxy
 
 from .conftest import canvas_bgr, wait_page
@@ -65,6 +68,24 @@ class _LinkedSession(LiveSession):
                                     self.creds.password)  # fmt: skip
 
 
+@contextlib.contextmanager
+def controlling(browser: Any) -> Iterator[tuple[_LinkedSession, WebBridge, Viewer | None]]:
+    """A linked session (an idle screen) whose page holds CONTROL:
+    ``(live, bridge, first viewer)``; closed after."""
+    from screencodec.web import WebOptions
+
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = _LinkedSession(source, options=WebOptions(control=True, grace=5.0))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        bridge = live.web.bridge
+        assert bridge is not None
+        yield live, bridge, live.run(lambda: live.web.viewer)
+    finally:
+        live.close()
+
+
 def test_page_reconnects_after_a_lost_link_and_shows_the_screen_exact(browser: Any) -> None:
     source = StillSource(open_source("synthetic", width=480, height=320, scenario="typing"))
     live = _LinkedSession(source)
@@ -97,16 +118,7 @@ def test_keys_typed_while_the_page_reconnects_never_reach_the_host(browser: Any)
     shows it is reconnecting, the keys are lost with the link (not replayed
     into the user's desktop after the resume), and typing after the resume
     works again, with the control the agent held."""
-    from screencodec.web import WebOptions
-
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-    live = _LinkedSession(source, options=WebOptions(control=True, grace=5.0))
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
-        bridge = live.web.bridge
-        assert bridge is not None
-        first = live.run(lambda: live.web.viewer)
+    with controlling(browser) as (live, bridge, first):
         asked = len(live.asked)  # VIEW, then CONTROL: the page asks for both
 
         async def cut_then_type() -> int:
@@ -143,5 +155,4 @@ def test_keys_typed_while_the_page_reconnects_never_reach_the_host(browser: Any)
             raise AssertionError("typing after the resume never reached the host")
         keys = [e[1] for e in live.run(lambda: live.injector.events[mark:]) if e[0] == "key"]
         assert 0x61 not in keys, "a key typed into the dead link reached the host"
-    finally:
-        live.close()
+

@@ -18,6 +18,21 @@ resume key, the waiting updates count as refused and a keyframe is asked for,
 so the new page starts from a full picture. The last state messages are
 replayed to it, and the last :data:`HISTORY` chat lines and file rows.
 
+A lost link (web/run.py reconnects): :meth:`WebBridge.reconnecting` and
+:meth:`WebBridge.resumed` mark the time between. Chat lines the agent types
+then (or whose send met the closed channel) are held and sent once the
+session is taken up again, the page told which ("held", then sent, or
+"lost" when the session ended instead: :meth:`WebBridge.settle`); a file is
+not offered over a link that is down, its row says so, not that the
+session ended. Input goes only as far as the viewer sends it: what it
+withholds (blind after a resume, docs/api.md) is not counted as pressed.
+
+A silent link (no reset: Wi-Fi gone, a NAT dropped): a live host says
+something at least every 10 s (its Stats, transport/session/stats.py), so
+after :data:`SILENT_AFTER` seconds without a word the page's status says
+so, instead of "Connected" beside a picture that may be frozen; the
+channel's idle limit (45 s) then ends the link and the run reconnects.
+
 Control given back: the agent may give control back (``control``, ``want:
 false``), and the page going away does it too. The bridge releases every key
 and button it pressed on the host, forwards no more input, and gives CONTROL
@@ -48,8 +63,8 @@ from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_message
 
-__all__ = ["ASK_TIMEOUT", "HISTORY", "PAGE_MAX_PIXELS", "UNANSWERED", "WebBridge",
-           "capabilities_from"]  # fmt: skip
+__all__ = ["ASK_TIMEOUT", "HISTORY", "LINK_DOWN", "PAGE_MAX_PIXELS", "SILENT_AFTER",
+           "UNANSWERED", "WebBridge", "capabilities_from"]  # fmt: skip
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
 _MAX_MONITOR = 64  # the highest monitor index the page shows and asks for (schema.js)
@@ -62,6 +77,16 @@ _REPLAYED = ("status", "level", "monitors", "stats", "banner")
 PAGE_MAX_PIXELS = 48_000_000
 #: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
 HISTORY = 100
+#: Seconds without a word from the host after which the page is told the
+#: link is silent: a live host sends its Stats at least every 10 s
+#: (transport/session/stats.py REFRESH_PERIODS of its 1 s stats_period).
+SILENT_AFTER = 12.0
+#: Why a file the agent sends while the link is down is not offered.
+LINK_DOWN = ("not sent: the connection to the user's computer was lost;"
+             " send it again once reconnected")  # fmt: skip
+#: The page's status while the session is joined and the host is heard from.
+CONNECTED = "Connected"
+_SILENT = "No word from the user's computer"
 
 
 def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
@@ -138,12 +163,29 @@ class WebBridge:
         self._chat: collections.deque[dict[str, Any]] = collections.deque(maxlen=HISTORY)
         self._rows: dict[str, dict[str, Any]] = {}  # file rows by the page's row key
         self._upload_names: dict[int, str] = {}
+        #: The link to the host is lost and not taken up again yet (reconnecting).
+        self.link_down = False
+        #: The agent's chat lines not sent yet (typed while the link was down),
+        #: in order; each is the page's line (its "id" and "state" "held").
+        self._held: list[dict[str, Any]] = []
+        self._chat_ids = 0
+        self._flushing = False
+        #: Uploads whose offer met a closed channel before it was known
+        #: whether the link was lost or the session ended (id -> None).
+        self._unsettled: dict[int, None] = {}
+        self._settled = False  # the session is over: settle() said so
+        self._heard = 0.0  # loop time of the host's last word
+        self._silence: asyncio.Task[None] | None = None
 
     def attach(self, viewer: Viewer) -> None:
         """Start bridging ``viewer`` (before its ``start``)."""
         self.viewer = viewer
         viewer.on_message = self._from_host
         self._spawn(self._events(viewer))
+        self._heard = asyncio.get_running_loop().time()
+        if self._silence is None and not self._closed:
+            self._silence = asyncio.ensure_future(self._watch_silence())
+            self._tasks.add(self._silence)
 
     def make_files(self, served: dict[int, Path]) -> PageFiles:
         self.files = PageFiles(self.send, served)
@@ -168,6 +210,9 @@ class WebBridge:
             self._row(f"got{obj['id']}", obj)
         elif kind == "file_failed":
             self._row(f"in{obj['offer']}" if "offer" in obj else f"lost{obj['id']}", obj)
+        self._to_page(obj)
+
+    def _to_page(self, obj: dict[str, Any]) -> None:
         if self._out is not None:
             self._out.put_nowait(dumps(obj))
 
@@ -184,6 +229,10 @@ class WebBridge:
         is taken up again), and why CONTROL cannot be had, if so."""
         level = self.viewer.level if self.viewer is not None else Permission()
         control = CONTROL in level and not self.held_back and not reconnecting
+        if control and self._state.get("banner", {}).get("kind") == "revoked":
+            # Control came again: "you can only watch now" is not replayed
+            # to a reloaded page (the page takes its banner down itself).
+            del self._state["banner"]
         self.send({"t": "level", "view": VIEW in level, "control": control,
                    "unavailable": self.unavailable})  # fmt: skip
 
@@ -194,7 +243,9 @@ class WebBridge:
         self.send({"t": "banner", "kind": kind, "text": fit(text, _TEXT_MAX)})
 
     def update(self, data: bytes, /) -> asyncio.Future[tuple[int, int] | None]:
-        fut: asyncio.Future[tuple[int, int] | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._heard = loop.time()
+        fut: asyncio.Future[tuple[int, int] | None] = loop.create_future()
         self._waiting.append(fut)
         if self._out is not None:
             self._out.put_nowait(data)
@@ -215,10 +266,100 @@ class WebBridge:
         self.forget_waiting()
 
     def cursor(self, data: bytes, /) -> None:
+        self._heard = asyncio.get_running_loop().time()
         if self._out is not None:
             self._out.put_nowait(data)
 
+    # -- a lost link and the session's end --------------------------------------------
+
+    def reconnecting(self) -> None:
+        """The link to the host was lost and the run reconnects: the page
+        shows no control (it lets go of its keys) until :meth:`resumed`;
+        an upload that met the closed channel is told it was not sent."""
+        self.link_down = True
+        self.new_connection()
+        self.send_level(reconnecting=True)
+        for tid in list(self._unsettled):
+            self._upload_failed(tid, LINK_DOWN)
+
+    def resumed(self) -> None:
+        """The session goes on over the new connection (joined): the chat
+        lines held meanwhile are sent, in order."""
+        self.link_down = False
+        self._heard = asyncio.get_running_loop().time()
+        if self._held and not self._flushing and self.viewer is not None:
+            self._spawn(self._flush(self.viewer))
+
+    def settle(self) -> None:
+        """The session is over (it ended, or could not be taken up again):
+        held chat lines and unsettled uploads are told never sent. Idempotent."""
+        if self._settled:
+            return
+        self._settled = True
+        for line in self._held:
+            line["state"] = "lost"  # the replayed line too: the same dict
+            self._to_page(line)
+        self._held.clear()
+        for tid in list(self._unsettled):
+            self._upload_failed(tid, "the session ended")
+
+    def _hold(self, text: str) -> None:
+        self._chat_ids += 1
+        state = "lost" if self._settled else "held"
+        line = {"t": "chat", "from": "me", "text": text, "id": self._chat_ids, "state": state}
+        if not self._settled:
+            self._held.append(line)
+        self.send(line)
+
+    async def _flush(self, viewer: Viewer) -> None:
+        """Send the held chat lines on ``viewer``, lines held meanwhile too;
+        those left when the link is lost again wait for the next resume."""
+        self._flushing = True
+        try:
+            while self._held and not self.link_down:
+                line = self._held[0]
+                try:
+                    await viewer.chat(line["text"])
+                except SessionClosedError:
+                    return
+                self._held.pop(0)
+                del line["state"]  # sent: the page's line loses its mark
+                self._to_page(line)
+        finally:
+            self._flushing = False
+
+    async def _say(self, viewer: Viewer, text: str) -> None:
+        """The agent's chat line: sent and shown as said, or held (the link
+        is down, or its send met the closed channel) until :meth:`resumed`."""
+        if self.link_down or self._held or self._settled:
+            self._hold(text)
+            return
+        try:
+            await viewer.chat(text)
+        except SessionClosedError:
+            self._hold(text)  # the link broke under it, or the session ended
+            return
+        self.send({"t": "chat", "from": "me", "text": text})
+
+    async def _watch_silence(self) -> None:
+        """While joined and not reconnecting: the status says how long the
+        host has been silent once it is :data:`SILENT_AFTER` seconds, and
+        "Connected" again when it speaks."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            shown = self._state.get("status", {}).get("text", "")
+            silent = shown.startswith(_SILENT)
+            if self.link_down or (shown != CONNECTED and not silent):
+                continue  # connecting, asking, reconnecting, ended: said otherwise
+            quiet = loop.time() - self._heard
+            if quiet >= SILENT_AFTER:
+                self.status(f"{_SILENT} for {quiet:.0f} s: the picture may not be live")
+            elif silent:
+                self.status(CONNECTED)
+
     def _from_host(self, msg: m.Message) -> None:
+        self._heard = asyncio.get_running_loop().time()
         if isinstance(msg, m.PermissionGrant | m.PermissionRevoke | m.PermissionDeny):
             assert self.viewer is not None
             taken = isinstance(msg, m.PermissionRevoke) and bool(msg.revoked & CONTROL.bits)
@@ -376,8 +517,7 @@ class WebBridge:
             elif CONTROL not in viewer.level and not self.unavailable:
                 self._spawn(self.ask_control(viewer))
         elif kind == "chat":
-            await self._quietly(viewer.chat, msg["text"])
-            self.send({"t": "chat", "from": "me", "text": msg["text"]})
+            await self._say(viewer, msg["text"])
         elif kind == "monitor":
             await self._quietly(viewer.select_monitor, msg["index"])
         elif kind == "file_offer":
@@ -401,13 +541,30 @@ class WebBridge:
         if kind == "move":
             await viewer.pointer_move(msg["x"], msg["y"])
         elif kind == "button":
-            _track(self._buttons_down, msg["b"], msg["down"])
-            await viewer.button(msg["b"], msg["down"])
+            b = msg["b"]
+            await self._press(self._buttons_down, b, msg["down"], viewer.button(b, msg["down"]))
         elif kind == "wheel":
             await viewer.wheel(msg["dx"], msg["dy"])
         else:
-            _track(self._keys_down, msg["keysym"], msg["down"])
-            await viewer.key(msg["keysym"], msg["down"], msg["text"])
+            keysym = msg["keysym"]
+            sent = viewer.key(keysym, msg["down"], msg["text"])
+            await self._press(self._keys_down, keysym, msg["down"], sent)
+
+    async def _press(self, down: dict[int, None], what: int, pressed: bool,
+                     sending: Awaitable[bool]) -> None:  # fmt: skip
+        """A key or button going down or up on the host: tracked before it is
+        sent (a give-back meanwhile releases it), and as it was if the viewer
+        withheld it (False: blind after a resume, docs/api.md) or could not
+        send it (a closed channel): only what was sent is pressed there, and
+        released later."""
+        was = what in down
+        _track(down, what, pressed)
+        sent = False
+        try:
+            sent = await sending
+        finally:
+            if not sent and not self.held_back:
+                _track(down, what, was)
 
     async def hold_back(self, viewer: Viewer) -> None:
         """Stop using CONTROL (the agent gave it back, or the page went away):
@@ -457,16 +614,29 @@ class WebBridge:
         self.send_level()
         self.status("Connected")
 
+    def _upload_failed(self, tid: int, why: str) -> None:
+        self._unsettled.pop(tid, None)
+        self.send({"t": "file_progress", "id": tid, "state": "failed", "text": fit(why, 200)})
+
     async def _send_file(self, viewer: Viewer, tid: int, path: Path, name: str) -> None:
+        if self.link_down:  # nothing to offer it to: the old channel is closed
+            self._upload_failed(tid, LINK_DOWN)
+            path.unlink(missing_ok=True)
+            return
         self.send({"t": "file_progress", "id": tid, "state": "offered"})
         try:
             outcome = await viewer.sender.send(path, name)
         except SessionClosedError:
-            self.send({"t": "file_progress", "id": tid, "state": "failed",
-                       "text": "the session ended"})  # fmt: skip
+            # A lost link or the session's end: told when known (reconnecting,
+            # settle), not guessed here.
+            if self._settled:
+                self._upload_failed(tid, "the session ended")
+            elif self.link_down:
+                self._upload_failed(tid, LINK_DOWN)
+            else:
+                self._unsettled[tid] = None
         except (ProtocolError, OSError) as exc:
-            self.send({"t": "file_progress", "id": tid, "state": "failed",
-                       "text": fit(str(exc), 200)})  # fmt: skip
+            self._upload_failed(tid, str(exc))
         else:
             # A refusal: the host's FileAccept does not say whether its user
             # was asked (no download directory refuses unasked), so the page
@@ -499,6 +669,7 @@ class WebBridge:
         task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
+        self.settle()
         self._closed = True
         for task in list(self._tasks):
             task.cancel()

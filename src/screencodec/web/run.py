@@ -180,8 +180,7 @@ class WebViewer:
             # asked again (transport/session/resume.py).
             while viewer.link_lost and viewer.resume_ticket is not None:
                 lost = reason
-                bridge.new_connection()
-                bridge.send_level(reconnecting=True)
+                bridge.reconnecting()
                 bridge.status("Reconnecting...")
                 bridge.banner("lost", "The connection to the user's computer was lost:"
                                          " reconnecting...")  # fmt: skip
@@ -204,6 +203,7 @@ class WebViewer:
                 joined = await self._join(viewer, bridge, held)
                 if isinstance(joined, str):
                     return joined
+                bridge.resumed()
                 bridge.banner("resumed", "Reconnected: the session goes on.")
                 reason = await self._bridge_until_end(viewer, bridge)
             if reason == _CLOSED_HERE:
@@ -221,6 +221,7 @@ class WebViewer:
             # (--duration running out as the session ends): a cancellation
             # interrupts only the await it lands in.
             try:
+                bridge.settle()  # what was held for a resume that will not come
                 await bridge.drain()  # the page gets the last banner before the socket closes
             finally:
                 bridge.close()
@@ -296,6 +297,7 @@ class WebViewer:
     @staticmethod
     def _ended(bridge: WebBridge, reason: str) -> str:
         """Tell the page the session ended and why; returns ``reason``."""
+        bridge.settle()
         bridge.banner("ended", _ended_text(reason))
         bridge.send({"t": "ended", "reason": fit(reason, 300)})
         return reason

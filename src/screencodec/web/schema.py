@@ -109,7 +109,10 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("stats", "fps kbps rtt skipped", ""),
         # code: the host's Notice code (0: the bridge's own word: control refused or unanswered)
         ("notice", "text", "code"),
-        ("chat", "from text", ""),
+        # id, state: the agent's own line typed while the link was down: held
+        # ("held") until the session is taken up again, then sent (the same id
+        # without a state), or never sent ("lost": the session ended)
+        ("chat", "from text", "id state"),
         ("banner", "kind text", ""),
         ("ended", "reason", ""),
         # answered: replayed to a reloaded page once the agent answered

@@ -198,6 +198,7 @@ export async function main({ key, base, save }) {
     page.closed = true;
     control = false;
     ui.setLevel(false, false);
+    ui.sessionOver(); // nothing more goes anywhere
     if (!page.ended) {
       ui.status("Not connected"); // not "Connected" beside the banner saying it is not
       ui.banner("error", page.banner || "The viewer program stopped or lost this page: if it still runs, reload; otherwise run screencodec view again.");
@@ -215,6 +216,7 @@ export async function main({ key, base, save }) {
         ui.status(m.text);
         break;
       case "level":
+        if (m.control && ui.bannerKind === "revoked") page.banner = null; // taken down below
         control = m.control;
         page.level = { view: m.view, control: m.control };
         page.unavailable = m.unavailable || "";
@@ -232,7 +234,7 @@ export async function main({ key, base, save }) {
         ui.notice(m.text, Object.hasOwn(m, "code") ? m.code : null);
         break;
       case "chat":
-        ui.chatLine(m.from, m.text);
+        ui.chatLine(m.from, m.text, m.id ?? null, m.state ?? null);
         break;
       case "banner":
         page.banner = m.text;
@@ -241,6 +243,7 @@ export async function main({ key, base, save }) {
       case "ended":
         page.ended = m.reason;
         ui.status(timeline ? "Playback ended" : "Session ended");
+        ui.sessionOver();
         break;
       case "file_offer":
         ui.fileOffer(m.id, m.name, m.size, m.answered || null);

@@ -96,6 +96,9 @@ export class UI {
     this.lasting = null; // the latest notice that stays: shown again when a transient one goes
     this.lastingCode = null; // its code
     this.transient = null; // { at, timer, check } while a transient notice is shown
+    this.bannerKind = null; // the kind of the banner shown (null: none)
+    this.lines = new Map(); // the agent's held chat lines by number: their state's span
+    this.over = false; // the session is over: nothing more to say or send
     $("bar").hidden = false;
     // The host's latest notice (why control was refused, why input is
     // ignored) stays in the bar until the next one: the status line beside it
@@ -130,7 +133,7 @@ export class UI {
       $("chat-input").value = "";
     };
     $("leave").onclick = () => actions.leave();
-    $("banner-close").onclick = () => ($("banner").hidden = true);
+    $("banner-close").onclick = () => this.hideBanner();
     $("file-input").onchange = (e) => {
       actions.sendFiles([...e.target.files]);
       e.target.value = "";
@@ -138,13 +141,13 @@ export class UI {
     const vp = $("viewport");
     vp.addEventListener("dragover", (e) => {
       e.preventDefault();
-      $("drop").hidden = false;
+      $("drop").hidden = this.over;
     });
     vp.addEventListener("dragleave", () => ($("drop").hidden = true));
     vp.addEventListener("drop", (e) => {
       e.preventDefault();
       $("drop").hidden = true;
-      actions.sendFiles([...e.dataTransfer.files]);
+      if (!this.over) actions.sendFiles([...e.dataTransfer.files]);
     });
     this.setLevel(false, false);
   }
@@ -158,6 +161,15 @@ export class UI {
     $("level").className = "level view";
   }
 
+  // The session ended (or the page lost its viewer): chat and Send file
+  // take nothing more, as "Request control" asks nothing more.
+  sessionOver() {
+    this.over = true;
+    for (const id of ["chat-input", "file-input"]) $(id).disabled = true;
+    $("chat-form").querySelector("button").disabled = true;
+    $("file-input").closest("label").classList.add("disabled");
+  }
+
   status(text) {
     $("status").textContent = shownText(text, { cut: CUT.text });
   }
@@ -169,6 +181,8 @@ export class UI {
       this.lasting = this.lastingCode = null;
       if (!this.transient) this.showNotice(null);
     }
+    // Control again: "you can only watch now" is no longer true.
+    if (control && this.bannerKind === "revoked") this.hideBanner();
     this.control = control;
     const level = $("level");
     level.textContent = control ? "Control" : view ? "View only" : "Not connected";
@@ -183,9 +197,15 @@ export class UI {
   }
 
   banner(kind, text) {
+    this.bannerKind = kind;
     $("banner").className = `banner ${kind}`;
     $("banner-text").textContent = shownText(text, { cut: CUT.text });
     $("banner").hidden = false;
+  }
+
+  hideBanner() {
+    this.bannerKind = null;
+    $("banner").hidden = true;
   }
 
   // The host's notice: into the chat log, and into the bar's notice area
@@ -235,9 +255,27 @@ export class UI {
     t.check = setTimeout(() => this.endTransient(t), this.noticeQuietMs);
   }
 
-  chatLine(who, text) {
+  // `id`, `state`: the agent's own line typed while the link was down,
+  // "held" until the session goes on (then the same id comes without a
+  // state: sent) or "lost" (the session ended first).
+  chatLine(who, text, id = null, state = null) {
+    const mark = { held: " (not sent yet: reconnecting)", lost: " (not sent: the session ended)" }[state] || "";
+    const known = id === null ? null : this.lines.get(id);
+    if (known) {
+      known.textContent = mark;
+      known.parentNode.classList.toggle("held", state === "held");
+      known.parentNode.classList.toggle("lost", state === "lost");
+      if (!state) this.lines.delete(id);
+      return;
+    }
     const li = el("li", undefined, who);
     li.append(el("b", who === "host" ? "User: " : who === "me" ? "You: " : ""), el("span", shownText(text, who === "me" ? {} : { cut: who === "host" ? CUT.chat : CUT.text })));
+    if (id !== null) {
+      const span = el("span", mark, "state");
+      li.append(span);
+      if (state) li.classList.add(state);
+      if (state === "held") this.lines.set(id, span);
+    }
     $("chat-log").append(li);
     while ($("chat-log").children.length > 500) $("chat-log").firstChild.remove();
     if (who === "host") $("chat").hidden = false;
