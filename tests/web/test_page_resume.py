@@ -156,3 +156,23 @@ def test_keys_typed_while_the_page_reconnects_never_reach_the_host(browser: Any)
         keys = [e[1] for e in live.run(lambda: live.injector.events[mark:]) if e[0] == "key"]
         assert 0x61 not in keys, "a key typed into the dead link reached the host"
 
+
+
+def test_a_session_the_viewer_ends_with_an_error_is_told_to_the_page(browser: Any) -> None:
+    """What the host sends is lost for a moment, then arrives again (a broken
+    middlebox): the stream's next record fails authentication and the viewer
+    ends the session with that error. The page is told the session ended and
+    why (it said only that the viewer program stopped or lost it)."""
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="typing"))
+    live = _LinkedSession(source)
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 2, what="2 updates applied")
+        live.run(lambda: live.proxy.mute("host"))
+        time.sleep(0.5)  # what the host sends meanwhile is lost
+        live.run(lambda: setattr(live.proxy, "muted", None))
+        st = wait_page(browser, lambda s: s["closed"], what="the end")
+        assert st["ended"], st
+        assert st["banner"].startswith("The session has ended: the connection to the user's")
+    finally:
+        live.close()

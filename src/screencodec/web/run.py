@@ -282,12 +282,19 @@ class WebViewer:
         return None
 
     async def _bridge_until_end(self, viewer: Viewer, bridge: WebBridge) -> str:
-        """Run the joined session with the page until it ends; its reason."""
+        """Run the joined session with the page until it ends; its reason.
+        A session the viewer ends with an error (a record that fails
+        authentication, a host breaking the protocol) is told to the page
+        too, before the error goes on to the caller."""
         task = asyncio.ensure_future(viewer.run())
         watchdog = asyncio.ensure_future(self._watch_page(viewer, bridge))
         leaving = asyncio.ensure_future(self._leave_when_asked(viewer))
         try:
             return await task
+        except (ScreencodecError, OSError) as exc:
+            bridge.status("Not connected")
+            self._ended(bridge, f"channel closed: {exc}")
+            raise
         finally:
             for helper in (watchdog, leaving):
                 helper.cancel()
