@@ -1,6 +1,10 @@
 """Host.disconnect while a viewer that stopped reading holds the host's send
 buffer full (a file transfer) finishes in bound: its Bye waited behind the
-stuck chunk until Timeouts.idle (or for ever with idle=None)."""
+stuck chunk until Timeouts.idle (or for ever with idle=None).
+
+The viewer is of the version before paced files (its announcement has no
+flags): to a pacing peer the host sends no more than its window, and a
+stalled viewer never fills the buffer (tests/transport/test_file_pacing.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +12,24 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.transport import Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.session import sidechannels
+from screencodec.transport.session.messages import Extension
 
 from .secure_fixtures import FAST, both_loops, run
 
 
 @both_loops
-def test_disconnect_of_a_stalled_viewer_mid_file_finishes_in_bound(loop_kind: str) -> None:
+def test_disconnect_of_a_stalled_viewer_mid_file_finishes_in_bound(
+        loop_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(sidechannels, "file_results_announcement",
+                        lambda: Extension(sidechannels.FILE_RESULTS_CHANNEL, bytes([1])))
+
     async def main() -> None:
         creds = SessionCredentials()
         host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),

@@ -72,6 +72,19 @@ def _bench_scenario(text: str) -> str:
     raise argparse.ArgumentTypeError(f"unknown scenario {text!r}: use {names} or corpus:NAME")
 
 
+def _bench_file(text: str) -> tuple[str, int]:
+    way, _, size = text.partition(":")
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    try:
+        scale = units.get(size[-1:].lower(), 1)
+        count = float(size[:-1] if scale > 1 else size)
+    except ValueError:
+        count = 0
+    if way not in ("down", "up") or not 0 < count * scale <= 1 << 34:
+        raise argparse.ArgumentTypeError(f"use down:SIZE or up:SIZE (e.g. down:4M), not {text!r}")
+    return way, int(count * scale)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from screencodec.demo import run_demo
 
@@ -97,8 +110,11 @@ def _bench(args: argparse.Namespace) -> int:
                 check_workload(name)
         except ValueError as exc:
             raise SystemExit(f"screencodec bench: {exc}") from None
-        run_sessions(links=args.link, scenarios=args.scenario, seconds=args.seconds,
-                     json_path=args.json)  # fmt: skip
+        try:
+            run_sessions(links=args.link, scenarios=args.scenario, seconds=args.seconds,
+                         json_path=args.json, file=args.file)  # fmt: skip
+        except ValueError as exc:
+            raise SystemExit(f"screencodec bench: {exc}") from None
         return 0
     if any(s.startswith("corpus:") for s in args.scenario or ()):
         raise SystemExit("screencodec bench: corpus:<name> scenarios need --link")
@@ -154,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "unlimited; tc:RATE,RTT shapes with the kernel in a network "
                             "namespace; repeatable)")  # fmt: skip
     bench.add_argument("--seconds", type=float, default=8.0, help="with --link: per session")
+    bench.add_argument("--file", type=_bench_file, metavar="WAY:SIZE",
+                       help="with --link: a file sent beside the screen in each session, "
+                            "down (host to viewer) or up, e.g. down:4M")  # fmt: skip
     bench.set_defaults(func=_bench)
 
     codecs = sub.add_parser("codecs", help="list the registered codecs and their specs")

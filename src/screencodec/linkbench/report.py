@@ -17,6 +17,7 @@ import platform
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from .session import SessionResult
 from .workloads import (
@@ -159,10 +160,15 @@ def format_ledger(results: Sequence[SessionResult]) -> str:
 
 def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds: float = 8.0,
         size: tuple[int, int] = (1920, 1080), json_path: Path | None = None,
-        out: Callable[[str], None] = print) -> list[SessionResult]:  # fmt: skip
+        out: Callable[[str], None] = print,
+        file: tuple[Literal["down", "up"], int] | None = None) -> list[SessionResult]:  # fmt: skip
     """Every scenario over every link (:func:`parse_link_spec`); print the table
-    (and write JSON)."""
+    (and write JSON). ``file``: a transfer beside the screen in each session
+    (see :mod:`.session`)."""
     parsed = [parse_link_spec(spec) for spec in links]
+    if file is not None and any(kernel for _, kernel in parsed):
+        raise ValueError("a file beside the screen needs the shaping proxy, not tc:")
+    extra: dict[str, Any] = {} if file is None else {"file": file}
     names = [check_workload(s) for s in scenarios] if scenarios else [
         *SCENARIOS, *corpus_workloads()]  # fmt: skip
     results: list[SessionResult] = []
@@ -173,13 +179,17 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
 
                 results.append(run_in_netns(name, link, seconds=seconds, size=size))
             else:
-                results.append(measure(name, link, seconds=seconds, size=size))
+                results.append(measure(name, link, seconds=seconds, size=size, **extra))
             # The table is printed once: its header, then a row per session as it ends.
             lines = format_table(results[-1:]).splitlines()
             if len(results) == 1:
                 for header in lines[:-1]:
                     out(header)
             out(lines[-1])
+            sent = results[-1].extra.get("file")
+            if sent is not None:
+                out(f"  beside it, a file of {sent['bytes']} bytes {sent['way']}: "
+                    f"{sent['outcome']} in {sent['file_s']:.1f} s")  # fmt: skip
     breakdown = format_ledger(results)
     if breakdown:
         out("")

@@ -42,6 +42,12 @@ viewer's ``applied_at`` uses; the paced source is given the same clock):
   wrapper). None when not reached within ``settle`` seconds after the source
   ended.
 
+* **A file beside the screen** (``file=("down"|"up", size)``): once the source
+  starts, the host sends the viewer a file of ``size`` random bytes (``down``)
+  or the viewer sends the host one (``up``), both sides saying yes; the lag is
+  then that of a screen sharing the link with a transfer, and ``extra`` says
+  how long the file took (``file_s``) and what became of it.
+
 Host and viewer share one event loop (as in the latency benchmark); the proxy
 runs in its own process by default (see :mod:`.isolated`).
 """
@@ -51,11 +57,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
+import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -414,6 +423,7 @@ async def run_session(
     proxy: Literal["process", "inline", "none"] = "process",
     proxy_options: dict[str, Any] | None = None,
     compact: bool = True,
+    file: tuple[Literal["down", "up"], int] | None = None,
 ) -> SessionResult:
     """Play ``frames`` once to a viewer over ``link``; see the module notes.
 
@@ -426,13 +436,66 @@ async def run_session(
     (``inline``), or not at all (``none``: the viewer dials the host; for a link
     shaped elsewhere, see :mod:`.netns`; kbit/s then counts update payloads).
     ``compact``: the viewer declares compact deltas (session kind 26).
+    ``file``: a transfer beside the screen, see the module notes.
     """
     if proxy == "process" and not _shared_clock():
         raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
     changed, paced, probe = _staged(frames, sample_period=sample_period, max_samples=max_samples)
     make_encoder = encoder_factory or host_default_encoder
-    host = Host(probe.gate, consent=allow(), config=host_config or HostConfig(),
-                encoder_factory=lambda w, h: _NotingEncoder(make_encoder(w, h), probe))  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="screencodec-bench-") as tmp:
+        transfer = None if file is None else _Transfer(Path(tmp), *file)
+        config = host_config or HostConfig()
+        if transfer is not None:
+            config = replace(config, download_dir=transfer.host_dir)
+        host = Host(probe.gate, consent=allow(), config=config, file_consent=_yes,
+                    encoder_factory=lambda w, h: _NotingEncoder(make_encoder(w, h),
+                                                                probe))  # fmt: skip
+        return await _session(frames, link, host, name=name, changed=changed, paced=paced,
+                              probe=probe, proxy=proxy, proxy_options=proxy_options,
+                              warmup=warmup, join_timeout=join_timeout, settle=settle,
+                              compact=compact, transfer=transfer)  # fmt: skip
+
+
+async def _yes(_: object) -> bool:
+    return True
+
+
+class _Transfer:
+    """A file of random bytes to send one way once the source starts."""
+
+    def __init__(self, tmp: Path, way: Literal["down", "up"], size: int) -> None:
+        if way not in ("down", "up") or size <= 0:
+            raise ValueError(f"file: ('down' or 'up', size > 0), not ({way!r}, {size})")
+        self.way, self.size = way, size
+        self.path = tmp / f"bench-{way}.bin"
+        self.host_dir, self.viewer_dir = tmp / "host", tmp / "viewer"
+        self.host_dir.mkdir()
+        self.viewer_dir.mkdir()
+        with self.path.open("wb") as fh:
+            for left in range(size, 0, -(1 << 20)):
+                fh.write(os.urandom(min(left, 1 << 20)))
+        self.seconds = math.nan
+        self.outcome = "not started"
+
+    async def run(self, host: Host, viewer: Viewer) -> None:
+        start = _CLOCK()
+        send: Awaitable[Any]
+        if self.way == "down":
+            send = host.send(self.path, host.viewers[0])
+        else:
+            send = viewer.sender.send(self.path)  # its FileSent, as the host's
+        self.outcome = "unfinished when the source ended"
+        outcome = await send
+        self.seconds = _CLOCK() - start
+        self.outcome = str(getattr(outcome, "outcome", outcome))
+
+
+async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
+                   changed: list[int], paced: PacedSource, probe: _Probe,
+                   proxy: Literal["process", "inline", "none"],
+                   proxy_options: dict[str, Any] | None, warmup: float, join_timeout: float,
+                   settle: float, compact: bool, transfer: _Transfer | None,
+                   ) -> SessionResult:  # fmt: skip
     relay: _Proxy
     if proxy == "process":
         relay = ProxyProcess(0, link, **(proxy_options or {}))
@@ -443,13 +506,18 @@ async def run_session(
     ledger = Ledger(_CLOCK)
     try:
         run = await _play(host, relay, probe, ledger, count=len(frames), warmup=warmup,
-                          join_timeout=join_timeout, settle=settle, compact=compact)  # fmt: skip
+                          join_timeout=join_timeout, settle=settle, compact=compact,
+                          transfer=transfer)  # fmt: skip
     finally:
         await host.close()
         paced.close()
-    return _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
-                   down=relay.down if proxy != "none" else None, up=relay.up,
-                   changed=changed, ledger=ledger)  # fmt: skip
+    result = _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
+                     down=relay.down if proxy != "none" else None, up=relay.up,
+                     changed=changed, ledger=ledger)  # fmt: skip
+    if transfer is not None:
+        result.extra["file"] = {"way": transfer.way, "bytes": transfer.size,
+                                "file_s": transfer.seconds, "outcome": transfer.outcome}
+    return result
 
 
 @dataclass(slots=True)
@@ -484,7 +552,7 @@ _Proxy = ProxyProcess | ShapingProxy | _NoProxy
 
 async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, count: int,
                 warmup: float, join_timeout: float, settle: float, compact: bool,
-                ) -> _Run:  # fmt: skip
+                transfer: _Transfer | None = None) -> _Run:  # fmt: skip
     """Listen, dial through the proxy; at the first picture (+ ``warmup``) start
     the source; when it has played, wait until the viewer is exact (at most
     ``settle``); say bye and close everything. Each side's channel notes what
@@ -504,7 +572,9 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                 await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password),
                 ledger, "down")  # fmt: skip
             run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe),
-                              capabilities=default_capabilities(compact=compact)))  # fmt: skip
+                              capabilities=default_capabilities(compact=compact),
+                              download_dir=None if transfer is None else transfer.viewer_dir,
+                              file_consent=_yes))  # fmt: skip
             viewer = run.viewer
             viewer.record_times = True
             events = viewer.events()
@@ -517,7 +587,12 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                     await asyncio.sleep(warmup)
                 gate.release()
                 await _wait(gate.started, join_timeout, "the host grabs nothing")
+                sending = None if transfer is None else asyncio.ensure_future(
+                    transfer.run(host, viewer))
                 await asyncio.sleep(max(0.0, paced.time_of(count - 1) - _CLOCK()))
+                if sending is not None:  # its end is measured, not waited for
+                    sending.cancel()
+                    await asyncio.gather(sending, return_exceptions=True)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(probe.exact.event.wait(), settle)
                     # Exactness is seen in the decode: let the viewer apply it too.
@@ -618,5 +693,6 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
                                     deliveries={"down": down.deliveries, "up": up.deliveries}),
             "bytes_down": down.bytes_out,
             "bytes_up": up.bytes_out,
+            "max_up_queue_bytes": up.max_queue,
         },
     )

@@ -58,6 +58,7 @@ from screencodec.transport.session.messages import (
     FileResult,
     Message,
 )
+from screencodec.transport.session.pacing import BulkWindow
 
 __all__ = [
     "EXPIRED",
@@ -90,9 +91,14 @@ RESERVED_PREFIX = "screencodec."
 #: Characters of a peer's FileResult reason shown to the sender's user.
 _REASON_SHOWN = 200
 #: The first byte of a message on :data:`FILE_RESULTS_CHANNEL`: the
-#: announcement, an offer given up (then the transfer, u32 big-endian), and
-#: an offer withdrawn for a reason (then the transfer and the reason, u8).
-_ANNOUNCE, _WITHDRAW, _WITHDRAW_WHY = 1, 2, 3
+#: announcement (then flags, u8, from the version with paced files), an
+#: offer given up (then the transfer, u32 big-endian), an offer withdrawn
+#: for a reason (then the transfer and the reason, u8), and how far the
+#: receiver got (then the transfer and the bytes it has, u64).
+_ANNOUNCE, _WITHDRAW, _WITHDRAW_WHY, _PROGRESS = 1, 2, 3, 4
+#: Announcement flag: this side confirms the chunks of files it takes
+#: (payload 0x04), and paces the files it sends on such confirmations.
+_PACED = 0x01
 #: Why a file was not saved when its sender gave its offer up (the
 #: :class:`~.events.FileRefused` the receiver's user is told).
 WITHDRAWN = "the sender stopped waiting for an answer and withdrew it"
@@ -121,7 +127,14 @@ def file_results_announcement() -> Extension:
     (:meth:`FileSender.announce`): "this side says what became of the files
     it accepts, and takes it said about the ones it sends". An older peer
     drops it (an unknown extension channel)."""
-    return Extension(FILE_RESULTS_CHANNEL, bytes([_ANNOUNCE]))
+    return Extension(FILE_RESULTS_CHANNEL, bytes([_ANNOUNCE, _PACED]))
+
+
+def file_progress(transfer: int, received: int) -> Extension:
+    """What the receiver of a file sends after each chunk to a sender that
+    paces (:mod:`.pacing`): the bytes of ``transfer`` it has."""
+    payload = bytes([_PROGRESS]) + transfer.to_bytes(4, "big") + received.to_bytes(8, "big")
+    return Extension(FILE_RESULTS_CHANNEL, payload)
 
 
 def file_withdrawal(transfer: int, reason: int = 0) -> list[Extension]:
@@ -156,8 +169,16 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
             raise ProtocolError("malformed file offer withdrawal")
         why = _REASONS.get(payload[5], _WITHDRAWN_OTHER)
         receiver.withdraw(int.from_bytes(payload[1:5], "big"), why)
+    elif payload[:1] == bytes([_PROGRESS]):
+        if len(payload) != 13:
+            raise ProtocolError("malformed file progress")
+        sender.on_progress(int.from_bytes(payload[1:5], "big"), int.from_bytes(payload[5:], "big"))
     elif payload[:1] == bytes([_ANNOUNCE]):
         receiver.reports = sender.peer_reports = True
+        # Flags came with paced files (the version before sent none).
+        if len(payload) > 1 and payload[1] & _PACED:
+            receiver.confirms = True
+            sender.pace()
 
 #: ``handler(peer, payload)`` -> optional reply payload sent back on the same channel.
 ExtensionHandler = Callable[[str, bytes], Awaitable[bytes | None]]
@@ -345,6 +366,8 @@ class FileReceiver:
         #: The peer announced it takes FileResult: each accepted file's
         #: outcome is sent to it (:meth:`on_chunk`, :meth:`end`).
         self.reports = False
+        #: The peer paces its files: each chunk is confirmed (file_progress).
+        self.confirms = False
         #: Results to send right after their FileAccept (take_result).
         self._unsent: dict[int, FileResult] = {}
         #: The task asking about each offer whose question is open or
@@ -591,10 +614,10 @@ class FileReceiver:
                 continue
         raise FileExistsError(f"no free name for {name!r}")
 
-    def on_chunk(self, chunk: FileChunk) -> FileResult | None:
-        """Write a chunk; a FileResult to send to the peer (when it takes
-        them) if this chunk's file could not be written: sent at once, so
-        the sender can stop."""
+    def on_chunk(self, chunk: FileChunk) -> Message | None:
+        """Write a chunk; what to send the peer: a FileResult (when it takes
+        them) if this chunk's file could not be written, sent at once so the
+        sender can stop; else to a pacing peer how far the file got."""
         if chunk.transfer in self._failed:
             return None  # it could not be saved: the rest of it goes nowhere
         inc = self._active.get(chunk.transfer)
@@ -610,7 +633,7 @@ class FileReceiver:
             return self._fail(chunk.transfer, inc, exc)
         inc.hash.update(chunk.data)
         inc.received += len(chunk.data)
-        return None
+        return file_progress(chunk.transfer, inc.received) if self.confirms else None
 
     def _opened(self, inc: _Incoming) -> int:
         """The file of ``inc``, created now if this is its first data."""
@@ -751,6 +774,8 @@ class FileSender:
         self.late = 0  #: answers that came after their offer was given up
         #: The peer announced it sends FileResult (set by the session).
         self.peer_reports = False
+        #: The peer confirms chunks: files go under this window (pace()).
+        self.window: BulkWindow | None = None
         self.last: FileSent | None = None  #: the latest outcome
         self._announced = False
         self._announcing = asyncio.Lock()
@@ -773,6 +798,17 @@ class FileSender:
         await self._send(accept)
         if result is not None:
             await self._send(result)
+
+    def pace(self) -> None:
+        """The peer confirms each chunk of the files it takes: from now on
+        they are sent under a :class:`~.pacing.BulkWindow`."""
+        if self.window is None:
+            self.window = BulkWindow()
+
+    def on_progress(self, transfer: int, received: int) -> None:
+        """The peer has ``received`` bytes of ``transfer``."""
+        if self.window is not None:
+            self.window.confirmed(transfer, received)
 
     def on_accept(self, msg: FileAccept) -> None:
         fut = self._waiting.pop(msg.transfer, None)  # the answer is first: see _give_up
@@ -822,6 +858,8 @@ class FileSender:
             if not fut.done():
                 ended = transfer in self._ended
                 fut.set_result(None if ended else FileResult(transfer, False, why))
+        if self.window is not None:
+            self.window.close()  # a file waiting for room stops waiting
 
     async def send_file(self, path: Path, name: str | None = None) -> bool:
         """Offer ``path``; stream it if accepted. True if it was delivered
@@ -901,17 +939,25 @@ class FileSender:
         offered (changed since): its FileEnd would not match."""
         digest = hashlib.sha256()
         offset = 0
-        with path.open("rb") as fh:
-            while chunk := fh.read(MAX_FILE_CHUNK):
-                if result is not None and result.done():
-                    break  # the peer could not save it: the rest goes nowhere
-                if offset + len(chunk) > data_size:
-                    chunk = chunk[: data_size - offset]  # file grew: send what we offered
-                digest.update(chunk)
-                await self._send(FileChunk(transfer, offset, chunk))
-                offset += len(chunk)
-                if offset >= data_size:
-                    break
+        window = self.window
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(MAX_FILE_CHUNK if window is None else window.chunk()):
+                    if result is not None and result.done():
+                        break  # the peer could not save it: the rest goes nowhere
+                    if offset + len(chunk) > data_size:
+                        chunk = chunk[: data_size - offset]  # file grew: send what we offered
+                    digest.update(chunk)
+                    if window is not None:
+                        await window.wait_room(len(chunk))
+                        window.sent(transfer, offset + len(chunk), len(chunk))
+                    await self._send(FileChunk(transfer, offset, chunk))
+                    offset += len(chunk)
+                    if offset >= data_size:
+                        break
+        finally:
+            if window is not None:
+                window.forget(transfer)
         if offset < data_size and not (result is not None and result.done()):
             raise OSError(errno.EIO, "it became shorter than offered")
         if result is not None:
