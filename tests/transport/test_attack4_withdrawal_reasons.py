@@ -79,10 +79,6 @@ def test_a_repeated_withdrawal_changes_nothing(tmp_path: Path) -> None:
     assert not any(host_dir.iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a withdrawal with the reason UNREAD of an offer whose question is still open "
-    "tells the host's user 'the sender could not read the file after the yes', of "
-    "a file they never said yes to; expected: told it was withdrawn, no more"))
 def test_a_reason_for_an_open_question_does_not_put_words_in_the_users_mouth(
         tmp_path: Path) -> None:  # fmt: skip
     host_dir, viewer_dir = _dirs(tmp_path)

@@ -528,7 +528,10 @@ class FileReceiver:
         asking = self._asking.get(transfer)
         if asking is not None:
             if transfer not in self._withdrawn:
-                self._withdrawn[transfer] = why
+                # A reason that presumes a yes (the file could not be read
+                # after it) is not the truth of a question still open: the
+                # user is told only that the sender withdrew it.
+                self._withdrawn[transfer] = why if why == WITHDRAWN else _WITHDRAWN_OTHER
                 if why == WITHDRAWN:
                     self._waited(transfer)
                 asking.cancel()  # decide() refuses it and tells the user
