@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .capture import CursorState, open_source
-from .decoder import ScreenDecoder
-from .encoder import EncodeStats, ScreenEncoder
 from .errors import (
     AccessRefusedError,
     AuthenticationError,
@@ -28,7 +26,52 @@ from .errors import (
     VersionMismatchError,
 )
 from .geometry import Monitor, Rect
-from .motion import CursorEncoder
+
+if TYPE_CHECKING:
+    from .capture import CursorState, open_source
+    from .decoder import ScreenDecoder
+    from .encoder import EncodeStats, ScreenEncoder
+    from .motion import CursorEncoder
+
+#: The codec's names, each imported from its module on first use (PEP 562):
+#: ``import screencodec`` stays light (no numpy, no extensions), so a command
+#: (``screencodec.cli``) runs its own code, and handles a Ctrl-C, before the
+#: codec loads; a Ctrl-C while the package was importing it was a traceback.
+_LAZY = {
+    "CursorState": ".capture",
+    "open_source": ".capture",
+    "ScreenDecoder": ".decoder",
+    "EncodeStats": ".encoder",
+    "ScreenEncoder": ".encoder",
+    "CursorEncoder": ".motion",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once: later lookups find it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, "__version__"})
+
+
+def _version() -> str:
+    """One source of truth: pyproject's version, as installed (looked up
+    on first use: importlib.metadata alone took 30 ms of every start)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("screencodec")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
 
 __all__ = [
     "AccessRefusedError",
@@ -59,8 +102,3 @@ __all__ = [
     "__version__",
     "open_source",
 ]
-
-try:  # one source of truth: pyproject's version, as installed
-    __version__ = version("screencodec")
-except PackageNotFoundError:  # imported from a source tree that was never installed
-    __version__ = "0+unknown"
