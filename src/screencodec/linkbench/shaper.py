@@ -57,6 +57,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..transport.channel.framing import stop_listening
+
 __all__ = [
     "DEFAULT_QUEUE",
     "DirectionStats",
@@ -414,7 +416,7 @@ class ShapingProxy:
 
     async def close(self) -> None:
         if self._server is not None:
-            self._server.close()
+            await stop_listening(self._server)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -433,23 +435,29 @@ class ShapingProxy:
         await self.close()
 
     def _accept(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+        # Known from the accept, not from its task's first step: close() may
+        # cancel the task before it runs, and then only this closes it.
+        self._writers.append(c_writer)
         task = asyncio.ensure_future(self._serve(c_reader, c_writer))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
-        self._writers.append(c_writer)
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        _tune(sock, self.sockbuf, self.mss)
-        sock.setblocking(False)
         try:
+            _tune(sock, self.sockbuf, self.mss)
+            sock.setblocking(False)
             await loop.sock_connect(sock, (self.upstream_host, self.upstream))
-        except OSError:
+            s_reader, s_writer = await asyncio.open_connection(sock=sock, limit=_STREAM_LIMIT)
+        except BaseException as exc:
+            # Nothing listens upstream, or the proxy closed meanwhile (a
+            # cancel): the socket is ours until a transport took it.
             sock.close()
             c_writer.close()
-            return
-        s_reader, s_writer = await asyncio.open_connection(sock=sock, limit=_STREAM_LIMIT)
+            if isinstance(exc, OSError):
+                return
+            raise
         self._writers.append(s_writer)
         self.connections += 1
         d = self.link.delay
