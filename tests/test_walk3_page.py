@@ -251,11 +251,10 @@ def _loop() -> Iterator[asyncio.AbstractEventLoop]:
         loop.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: after a resume the terminal of view --web no longer says 'control granted' (nor"
-    " that control was taken back): cli/view.py hooks _tell_control on the first viewer only;"
-    " expected: the same lines after a resume as before"))  # fmt: skip
 def test_walk3_view_web_tells_control_after_a_resume(browser: Any) -> None:
+    """walk3 (fixed): after a resume the terminal of view --web no longer said 'control
+    granted' (nor that control was taken back): cli/view.py hooked _tell_control on the first
+    viewer only; expected: the same lines after a resume as before"""
     creds = SessionCredentials()
     source = open_source("synthetic", width=320, height=200, scenario="idle")
 

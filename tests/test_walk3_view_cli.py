@@ -2,18 +2,17 @@
 and view commands over a shaped 4 Mbit/s, 40 ms link on Xvfb, the link cut
 and brought back). Here with real ``host`` and ``view`` processes on
 loopback, through a forwarder the test cuts or takes down and brings back;
-each test is a bug the walk found, strict xfail until it is fixed."""
+each test is a bug the walk found, strict xfail until it was fixed."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from transport.helpers import DelayProxy, LinkProxy, run
 from transport.test_attack_prompts import PtyHost, _credentials
@@ -101,12 +100,11 @@ def test_walk3_view_resumes_when_the_way_to_the_host_refused_for_a_moment() -> N
     _with_alice(body, way=_Way)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: on a lost link the view prints 'session ended: the connection was lost;"
-    " reconnecting for up to 60 s' and then goes on in the same session; expected: the line"
-    " docs/transport.md gives, 'the connection was lost; reconnecting ...', no 'session ended'"
-    " before the session has ended"))  # fmt: skip
 def test_walk3_view_says_it_reconnects_not_that_the_session_ended() -> None:
+    """walk3 (fixed): on a lost link the view prints 'session ended: the connection was
+    lost; reconnecting for up to 60 s' and then goes on in the same session; expected: the
+    line docs/transport.md gives, 'the connection was lost; reconnecting ...', no 'session
+    ended' before the session has ended"""
     async def body(host: PtyHost, way: LinkProxy, view: subprocess.Popen[bytes]) -> None:
         way.cut()
         seen = await asyncio.to_thread(read_until, view, "back in the session")
@@ -116,11 +114,10 @@ def test_walk3_view_says_it_reconnects_not_that_the_session_ended() -> None:
     _with_alice(body)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: the host says 'session with 127.0.0.1:PORT ended: viewer said bye: ...' (and"
-    " '...: you ended it' after /end) without the agent's name that every other line gives;"
-    " expected: \"session with 'Alice' (127.0.0.1:PORT) ended\""))  # fmt: skip
 def test_walk3_host_names_the_agent_whose_session_ended() -> None:
+    """walk3 (fixed): the host says 'session with 127.0.0.1:PORT ended: viewer said bye:
+    ...' (and '...: you ended it' after /end) without the agent's name that every other line
+    gives; expected: the line says session with 'Alice' (127.0.0.1:PORT) ended"""
     async def body(host: PtyHost, way: LinkProxy, view: subprocess.Popen[bytes]) -> None:
         view.send_signal(signal.SIGINT)  # Alice leaves
         found = await asyncio.to_thread(host.wait_for, r"session with (.*?) ended: viewer")
@@ -129,11 +126,11 @@ def test_walk3_host_names_the_agent_whose_session_ended() -> None:
     _with_alice(body)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: a /say typed while the view reconnects is dropped without a word (no 'you said',"
-    " no 'not sent', the host's user never reads it); expected: sent once the session is taken"
-    " up again, or answered '(not sent: ...)'"))  # fmt: skip
 def test_walk3_say_typed_while_the_view_reconnects_is_not_lost_without_a_word() -> None:
+    """walk3 (fixed): a /say typed while the view reconnects is dropped without a word (no
+    'you said', no 'not sent', the host's user never reads it); expected: sent once the
+    session is taken up again, or answered '(not sent: ...)'. It is held, said to be, and
+    sent in order once the session is taken up again (as the web page holds chat)."""
     async def body(host: PtyHost, way: LinkProxy, view: subprocess.Popen[bytes]) -> None:
         assert view.stdin is not None
         way.refusing = True  # the link stays down until the test lets it come back
@@ -141,7 +138,7 @@ def test_walk3_say_typed_while_the_view_reconnects_is_not_lost_without_a_word() 
         seen = await asyncio.to_thread(read_until, view, "reconnecting for up to 60 s")
         view.stdin.write(b"/say are you still there?\n")
         view.stdin.flush()
-        await asyncio.sleep(1.0)  # the line is read while the link is down
+        seen += await asyncio.to_thread(read_until, view, "(not sent yet: reconnecting")
         way.refusing = False
         seen += await asyncio.to_thread(read_until, view, "back in the session")
         view.stdin.write(b"/say back again\n")
@@ -150,16 +147,38 @@ def test_walk3_say_typed_while_the_view_reconnects_is_not_lost_without_a_word() 
         await asyncio.to_thread(host.wait_for, "says: back again")
         # Expected: the first line reached the host's user, or Alice was told it did not.
         assert "says: are you still there?" in host.text or "not sent" in seen
+        # Held, and sent before the line typed after the resume.
+        await asyncio.to_thread(host.wait_for, "says: are you still there?.*says: back again")
+        assert "you said: are you still there?\n" in seen
 
     _with_alice(body, stdin=subprocess.PIPE, timeout=90)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: the host's first status line for an agent says 'rtt 0 ms' on a link of 40 ms (and"
-    " here of 1.2 s): the round trip is not measured before the first receipt and is shown as"
-    " 0 (session/link.py: flow.srtt or 0.0); expected: no 0 ms round trip shown for a link"
-    " that has none"))  # fmt: skip
+def test_view_chat_held_for_a_resume_that_never_comes_is_told_not_sent() -> None:
+    """A /say typed while the view reconnects to a host whose way refuses the
+    connection for good (its program stopped: the view gives up after 10 s of
+    refusals) is told not sent when the session ends; before, it was dropped
+    without a word."""
+    async def body(host: PtyHost, way: _Way, view: subprocess.Popen[bytes]) -> None:
+        assert view.stdin is not None
+        await way.down()
+        await asyncio.to_thread(read_until, view, "reconnecting for up to 60 s")
+        view.stdin.write(b"/say hello?\n")
+        view.stdin.flush()
+        seen = await asyncio.to_thread(read_until, view, "session ended:")
+        seen += await asyncio.to_thread(read_until, view, re.compile(r"stopped\)\n"))
+        assert "(not sent yet: reconnecting; sent once back in the session): hello?" in seen
+        assert "(not sent, the session ended: hello?)\nsession ended: the connection was" \
+            " lost, and the host no longer answers" in seen, seen
+
+    _with_alice(body, way=_Way, stdin=subprocess.PIPE, timeout=90)
+
+
 def test_walk3_host_status_shows_no_zero_round_trip_before_one_is_measured() -> None:
+    """walk3 (fixed): the host's first status line for an agent says 'rtt 0 ms' on a link of
+    40 ms (and here of 1.2 s): the round trip is not measured before the first receipt and
+    is shown as 0 (session/link.py: flow.srtt or 0.0); expected: no 0 ms round trip shown
+    for a link that has none"""
     async def body(host: PtyHost, way: _Slow, view: subprocess.Popen[bytes]) -> None:
         found = await asyncio.to_thread(host.wait_for, r"\[shared\] [^\n]*? rtt (\d+) ms")
         assert found.group(1) != "0", found.group(0)
@@ -167,13 +186,12 @@ def test_walk3_host_status_shows_no_zero_round_trip_before_one_is_measured() -> 
     _with_alice(body, way=_Slow, timeout=90)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "walk3: a /send typed while the view reconnects prints 'offering NAME ... to the host's"
-    " user, who is asked' and then '(not sent: NAME: the session ended)', and the session goes"
-    " on; expected: no word of the session ending, nothing said to be offered"))  # fmt: skip
 def test_walk3_send_typed_while_the_view_reconnects_does_not_say_the_session_ended(
     tmp_path: Path,
 ) -> None:
+    """walk3 (fixed): a /send typed while the view reconnects prints 'offering NAME ... to
+    the host's user, who is asked' and then '(not sent: NAME: the session ended)', and the
+    session goes on; expected: no word of the session ending, nothing said to be offered"""
     notes = tmp_path / "notes.txt"
     notes.write_text("for the customer\n")
 
@@ -189,5 +207,9 @@ def test_walk3_send_typed_while_the_view_reconnects_does_not_say_the_session_end
         seen = await asyncio.to_thread(read_until, view, "back in the session")
         # Expected: the session is said to go on, not to have ended.
         assert "the session ended" not in seen, seen
+        # Not offered; to be sent again (the page's words for a file then).
+        assert "offering" not in seen, seen
+        assert ("(not sent: notes.txt: the connection to the host was lost; send it again once"
+                " back in the session)") in seen, seen
 
     _with_alice(body, stdin=subprocess.PIPE, timeout=90)

@@ -171,7 +171,9 @@ def test_end_ends_every_session_and_the_host_waits_for_the_next() -> None:
             await carol.close()
 
         session(host, body)
-        host.wait_for(r"(session with 127\.0\.0\.1:\d+ ended: you ended it\n.*){2}")
+        # Each named, as the other lines name them (walk3: only the address was).
+        host.wait_for(r"(session with (" + AGENT.format(who="Alice") + "|"
+                      + AGENT.format(who="Bob") + r") ended: you ended it\n.*){2}")
         assert "Question 3: no" not in host.text
     finally:
         host.close()

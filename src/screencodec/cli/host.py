@@ -76,6 +76,7 @@ from screencodec.cli.terminal import (
     ending_signals,
     in_words,
     rtt_band,
+    rtt_shown,
     settle_stdout,
     tell,
 )
@@ -104,7 +105,12 @@ from screencodec.transport.session.permissions import (
     Permission,
 )
 from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.sidechannels import WITHDRAWN
+from screencodec.transport.session.sidechannels import (
+    _WITHDRAWN_OTHER,
+    EXPIRED,
+    WITHDRAWN,
+    WITHDRAWN_UNREAD,
+)
 from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
@@ -600,6 +606,9 @@ class _Commands:
         elif sent.outcome == "failed":  # accepted, then not saved (disk full...)
             self.ui.say(f"{who} could not save {safe_text(path.name, 200)}: "
                         f"{safe_text(sent.why, 200)}")
+        elif sent.outcome == "unconfirmed" and sent.why:  # the session ended first
+            self.ui.say(f"sent {safe_text(path.name, 200)} to {who}, but the session ended"
+                        " before their viewer said whether it saved it")
         elif sent.outcome == "unconfirmed":  # a viewer of the previous version
             self.ui.say(f"sent {safe_text(path.name, 200)} to {who}")
         elif sent.why:  # no answer in time: the offer is withdrawn there
@@ -614,11 +623,19 @@ class _Commands:
         ``--download-dir``, too large, too many waiting): for each agent, at
         most one line per :data:`REFUSED_EVERY` s, which counts the files
         refused meanwhile. A file the agent withdrew (their viewer stopped
-        waiting for the answer) is told each time: the user may have said yes."""
-        if ev.why == WITHDRAWN:
-            self.ui.say(f"{_agents(self.ui, (ev.peer,))} withdrew the file "
-                        f"{safe_text(ev.name, 100)!r}: their viewer stopped waiting for your"
-                        " answer; nothing of it was saved")
+        waiting for the answer, could not read it after the yes, or withdrew
+        it for a reason of a later version), one not put to the user because
+        the agent stopped waiting first, and one the user said yes to that
+        could not be saved are each told every time, in their own words: the
+        user may have said yes (those went through the counted line, and a
+        yes could go untold)."""
+        who, name = _agents(self.ui, (ev.peer,)), safe_text(ev.name, 100)
+        withdrawn = _WITHDRAWN_WORDS.get(ev.why)
+        if withdrawn is not None:
+            self.ui.say(f"{who} withdrew the file {name!r}{withdrawn}; nothing of it was saved")
+            return
+        if ev.why.startswith(NOT_SAVED):
+            self.ui.say(f"the file {name!r} ({ev.size} bytes) from {who} {safe_text(ev.why, 300)}")
             return
         now = asyncio.get_running_loop().time()
         last, untold = self.refusals.get(ev.peer, (-REFUSED_EVERY, 0))
@@ -636,6 +653,17 @@ class _Commands:
 #: A host started without ``--download-dir`` says a file was refused at most
 #: this often per agent (s).
 REFUSED_EVERY = 10.0
+#: How a file the agent withdrew is told (after "'NAME' (PEER) withdrew the
+#: file 'F'"), by the receiver's reason (transport/session/sidechannels.py).
+_WITHDRAWN_WORDS = {
+    WITHDRAWN: ": their viewer stopped waiting for your answer",
+    WITHDRAWN_UNREAD: ": their viewer could not read it after your yes",
+    EXPIRED: " before you were asked about it: their viewer stopped waiting for an answer",
+    _WITHDRAWN_OTHER: "",
+}
+#: How the files receiver starts the reason of a file said yes to and then
+#: not saved ("could not be saved: No space left on device").
+NOT_SAVED = "could not be saved: "
 
 
 class _StartError(ScreencodecError, RuntimeError):
@@ -716,7 +744,7 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
             elif ev.resumable > 0:
                 commands.lost(ev, why, held)
                 continue
-            ui.say(f"session with {safe_text(ev.peer)} ended: {why}")
+            ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             if commands.once:
                 commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):
@@ -736,7 +764,7 @@ def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
         return f"[shared] {safe_text(stats.line(), 200)}"
     dropped = f", input dropped {stats.input_dropped}" if stats.input_dropped else ""
     return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {stats.fps:.0f} fps"
-                      f" rtt {stats.rtt_ms:.0f} ms {stats.kbps:.0f} kbit/s{dropped}")
+                      f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
 
 
 def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:

@@ -38,7 +38,7 @@ except ImportError:  # not a POSIX system: lines are read as typed, echoed by th
 
 __all__ = [
     "StatusLines", "TypedLine", "drop_stdout", "ending_signals", "in_words", "rtt_band",
-    "settle_stdout", "tell",
+    "rtt_shown", "settle_stdout", "tell",
 ]  # fmt: skip
 
 #: Python's spelling of an OSError: "[Errno 111] Connect call failed ('H', P)",
@@ -171,10 +171,25 @@ class StatusLines:
 
 def rtt_band(rtt_ms: float) -> str:
     """The round trip in the words a person would use of it: a status line
-    is printed again when it goes from one to another."""
+    is printed again when it goes from one to another (as when the first
+    round trip is measured: 0 stands for none yet, :func:`rtt_shown`)."""
+    if rtt_ms <= 0:
+        return "not measured"
     if rtt_ms < 200:
         return "fast"
     return "slow" if rtt_ms < 1000 else "very slow"
+
+
+def rtt_shown(rtt_ms: float, decimals: int = 0) -> str:
+    """`` rtt N ms`` for a status line, or "" before a round trip is
+    measured: the host reports 0 until its first receipt (session/link.py),
+    and "rtt 0 ms" was shown for a link of 40 ms (walk3) or of 1.2 s. A
+    measured one that rounds to 0 is "<1" (or "<0.1")."""
+    if rtt_ms <= 0:
+        return ""
+    least = 10.0**-decimals
+    shown = f"<{least:.{decimals}f}" if rtt_ms < least / 2 else f"{rtt_ms:.{decimals}f}"
+    return f" rtt {shown} ms"
 
 
 def _width(text: str) -> int:

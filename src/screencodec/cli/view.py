@@ -57,6 +57,7 @@ from screencodec.cli.terminal import (
     ending_signals,
     in_words,
     rtt_band,
+    rtt_shown,
     tell,
 )
 from screencodec.decoder import too_large
@@ -245,12 +246,12 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         tell(f"web viewer: {url}{opened}")
         tell("keep this link private: it admits one page, once")
 
-    told: list[bool] = []
+    told: list[object] = [None]  # the viewer whose levels are told
 
     def step(text: str) -> None:
         tell(safe_text(text, 300))
-        if web.viewer is not None and web.bridge is not None and not told:
-            told.append(True)  # joined: the levels come from now on
+        if web.viewer is not None and web.bridge is not None and web.viewer is not told[0]:
+            told[0] = web.viewer  # joined, or a lost link resumed: its levels from now on
             _tell_control(web.viewer, web.bridge)
 
     options = WebOptions(
@@ -424,14 +425,17 @@ def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:
     return typed
 
 
-async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str]) -> None:
+async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
+                held: list[str]) -> None:  # fmt: skip
     """Show the host's chat (the viewer passed it through safe_text) and carry
     out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
     (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
     ``/help`` lists the commands, and any other line is answered with one
     line saying it was not sent and how to write (it was dropped without a
     word: an agent typing "hello" saw nothing happen). ``typed``: the lines
-    (:func:`_typed_lines`)."""
+    (:func:`_typed_lines`). ``held``: chat typed while the link was down
+    (:class:`_Conversation`), sent first, in order; a line that cannot be
+    sent (the session is ending, or its link broke) is put back there."""
     from screencodec.transport.session.events import (
         ChatReceived,
         FileRefused,
@@ -456,17 +460,21 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str]) -> No
     sending = _Sending(viewer)
     try:
         while True:
-            line = await typed.get()
-            text = said(line)
-            if text is None:
-                await _command(line, sending, screens)
-                continue
-            if not text:
-                continue  # a bare /say: nothing to send
+            if not held:
+                line = await typed.get()
+                text = said(line)
+                if text is None:
+                    await _command(line, sending, screens)
+                    continue
+                if not text:
+                    continue  # a bare /say: nothing to send
+                held.append(text)
+            text = held[0]
             try:
                 await viewer.chat(text)
             except ScreencodecError:
-                return  # the session is ending
+                return  # the session is ending, or its link broke: the line stays held
+            held.pop(0)
             print(f"you said: {safe_text(text, 1000)}", flush=True)
     except ScreencodecError:
         return  # the session is ending (a /monitor could not be sent)
@@ -518,27 +526,48 @@ class _Sending:
             tell(f"offering {name} ({size} bytes) to the host's user, who is asked whether"
                  " to accept it")  # fmt: skip
             sent = await self.viewer.sender.send(path)
+        except asyncio.CancelledError:
+            if self.viewer.link_lost:  # the terminal stops this session's offers
+                tell(f"(not sent: {name}: {FILE_NOT_NOW})")
+            raise
         except SessionClosedError:
-            tell(f"(not sent: {name}: the session ended)")
+            tell(f"(not sent: {name}: {FILE_NOT_NOW if self._lost() else 'the session ended'})")
             return
         except (ScreencodecError, OSError) as exc:  # the file went away meanwhile, say
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             tell(f"(not sent: {name}: {safe_text(why, 200).lower()})")
             return
-        tell(_sent_words(name, sent.size, sent.outcome, sent.why))
+        tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost()))
+
+    def _lost(self) -> bool:
+        """Whether the session's link broke (it may be taken up again)."""
+        return self.viewer.link_lost or bool(getattr(self.viewer.channel, "broken", False))
 
 
-def _sent_words(name: str, size: int, outcome: str, why: str) -> str:
+def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False) -> str:
     """What became of a file the agent sent, in words (``outcome`` and
-    ``why``: FileSent's; ``why`` is the host's, through safe_text)."""
+    ``why``: FileSent's; ``why`` is the host's, through safe_text, or the
+    sender's own when the session ended first). ``lost``: the session's
+    link broke, and the session may go on: it is not said to have ended."""
     if outcome == "delivered":
         return f"delivered {name} ({size} bytes): the host saved it"
+    if outcome == "failed" and lost and why == _SENDER_ENDED:
+        return f"(not sent whole: {name}: {FILE_NOT_NOW})"
     if outcome == "failed":  # accepted, then not saved (its folder gone, a full disk)
         return f"the host could not save {name}: {safe_text(why, 200) or 'no reason given'}"
+    if outcome == "unconfirmed" and why:  # the session ended before the host's word
+        end = "the connection to the host was lost" if lost else "the session ended"
+        return (f"sent {name} ({size} bytes) to the host, but {end} before it said whether"
+                " it saved it")  # fmt: skip
     if outcome == "unconfirmed":  # a host of a version that does not report results
         return f"sent {name} ({size} bytes) to the host (it does not say whether it saved it)"
     return (f"the host did not accept {name}: its user said no or did not answer in time,"
             " or the host takes no files (or none this large)")  # fmt: skip
+
+
+#: Why the sender fails a file it had not sent whole when its session ends
+#: (FileSender.close).
+_SENDER_ENDED = "the session ended"
 
 
 #: The most rows of the host's screen list printed (the wire allows 64).
@@ -746,6 +775,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                     # broken under a read (_watch's words for it).
                     lost = viewer.link_lost or _plain(reason).startswith(_LOST)
                     break
+                chat.reconnecting()
                 again = await _rejoin(args, password, viewer, reason, left)
                 if isinstance(again, str):
                     reason, lost = again, again != LEFT
@@ -757,6 +787,8 @@ async def _view_main(args: argparse.Namespace, password: str,
             raise  # the host broke the protocol: an error, said as one
         finally:
             tick.cancel()
+            chat.stop()
+        chat.not_sent()  # chat held for a resume that did not come
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
         hint = _over_limit_hint(str(reason), viewer.max_pixels)
         tell(ended_words(str(reason)) + hint)
@@ -800,8 +832,8 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
     from screencodec.transport.connect.reconnect import reconnect, refused
     from screencodec.transport.session.viewer import Viewer
 
-    tell(f"{ended_words(reason)}; reconnecting for up to {RESUME_WITHIN:g} s"
-         " (Ctrl-C to stop)")  # fmt: skip
+    # Not "session ended: ...": the session goes on if the host takes it up again.
+    tell(f"{_plain(reason)}; reconnecting for up to {RESUME_WITHIN:g} s (Ctrl-C to stop)")
 
     def tried(attempt: int, error: BaseException | None) -> None:
         if error is not None and attempt % 4 == 1:  # a line now and then, not one a second
@@ -836,11 +868,23 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
 
 class _Conversation:
     """The terminal's chat and commands (:func:`_chat`) for the viewer of
-    the moment: moved to the new one when a lost link was taken up again."""
+    the moment: moved to the new one when a lost link was taken up again.
+
+    While the link is being taken up again (:meth:`reconnecting`), a
+    ``/say`` line is held, told "(not sent yet: reconnecting)", and sent in
+    order once back in the session (as the web page holds chat); so is one
+    whose sending failed as the link broke. A ``/send`` is not offered then:
+    it is told to be sent again once back (the page's words for a file).
+    Lines still held when the session ends are told not sent
+    (:meth:`not_sent`). The walk3 walkthrough found such a line dropped
+    without a word, and a ``/send`` told "offering ..." and then "the
+    session ended" while the session went on."""
 
     def __init__(self, viewer: Viewer, typed: asyncio.Queue[str]) -> None:
         self._typed = typed
         self._task: asyncio.Future[None] | None = None
+        #: Chat typed while the link was down, to be sent after the resume.
+        self.held: list[str] = []
         self.move_to(viewer)
 
     def move_to(self, viewer: Viewer) -> None:
@@ -848,11 +892,50 @@ class _Conversation:
         self.viewer = viewer
         screens = _Screens(viewer)
         viewer.on_message = screens.seen
-        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed))
+        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held))
+
+    def reconnecting(self) -> None:
+        """The link was lost and is being taken up again: the lines typed
+        meanwhile are answered here (:meth:`_while_away`)."""
+        self.stop()
+        self._task = asyncio.ensure_future(self._while_away())
+
+    async def _while_away(self) -> None:
+        while True:
+            line = await self._typed.get()
+            text = said(line)
+            typed = command(line)
+            if text:
+                self.held.append(text)
+                tell(f"(not sent yet: reconnecting; sent once back in the session):"
+                     f" {safe_text(text, 1000)}")  # fmt: skip
+            elif text is not None:
+                continue  # a bare /say: nothing to send
+            elif typed is not None and typed.name == "send":
+                path = file_to_send(typed.arg)
+                tell(path if isinstance(path, str)
+                     else f"(not sent: {safe_text(path.name, 200)}: {FILE_NOT_NOW})")  # fmt: skip
+            elif typed is not None and typed.name == "monitor":
+                tell(f"(not switched: {AWAY}; type it again once back in the session)")
+            else:
+                tell(_not_chat(line))
 
     def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+
+    def not_sent(self) -> None:
+        """The session has ended: the chat still held was not sent."""
+        for text in self.held:
+            tell(f"(not sent, the session ended: {safe_text(text, 1000)})")
+        self.held.clear()
+
+
+#: While a lost link is being taken up again.
+AWAY = "the connection to the host was lost; reconnecting"
+#: A file offered, or being offered, when the link to the host was lost
+#: (the web page's words: docs/web.md).
+FILE_NOT_NOW = "the connection to the host was lost; send it again once back in the session"
 
 
 def _over_limit_hint(reason: str, max_pixels: int, *, web: bool = False) -> str:
@@ -895,11 +978,11 @@ def _status(viewer: Viewer, status: StatusLines, now: float) -> str | None:
     if not status.due("view", (size, viewer.decode_errors, rtt), now):
         return None
     figures = "" if s is None else (f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
-                                    f" rtt {s.rtt_us / 1000:.1f} ms")
+                                    f"{rtt_shown(s.rtt_us / 1000, 1)}")
     if not status.on_terminal:
         return f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}{figures}"
     if s is not None:  # the round trip before the rate: what a narrow window keeps
-        figures = f": {s.fps_milli / 1000:.0f} fps rtt {s.rtt_us / 1000:.0f} ms {s.kbps} kbit/s"
+        figures = f": {s.fps_milli / 1000:.0f} fps{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
     errors = f" errors {viewer.decode_errors}" if viewer.decode_errors else ""
     return status.fit(f"[view] {size} decoded {viewer.decoded}{errors}{figures}")
 

@@ -98,12 +98,23 @@ class FileReceived:
 
 @dataclass(frozen=True, slots=True)
 class FileRefused:
-    """A peer's file was refused without asking the local user (on the host,
-    or on a viewer that takes no files), or said yes to and then could not
-    be saved ("could not be saved: ..."): ``why`` in words (this host /
-    viewer takes no files, too large, too many waiting); ``name`` already
-    through ``safe_text``. ``transfer``: the peer's number for the file, as
-    in the :class:`FileOfferInfo` the local user was asked about."""
+    """A peer's file that is not saved, ``why`` in words (``name`` already
+    through ``safe_text``; ``transfer``: the peer's number for the file, as
+    in the :class:`FileOfferInfo` the local user was asked about):
+
+    - refused without asking the local user (on the host, or on a viewer
+      that takes no files): this host / viewer takes no files, too large,
+      too many waiting, over what it takes in one session;
+    - said yes to and then not saved: "could not be saved: ...";
+    - withdrawn by its sender (transport/session/sidechannels.py):
+      ``WITHDRAWN`` (it stopped waiting for the answer; the user may have
+      said yes meanwhile), ``WITHDRAWN_UNREAD`` (it could not read the
+      file after the yes), "the sender withdrew it" (a reason of a later
+      version, or one that presumes a yes given to a question still open),
+      or ``EXPIRED`` (it stopped waiting before the question could be put).
+
+    The withdrawals and "could not be saved" may follow the user's yes: a
+    terminal tells each of them (a refusal unasked may be counted)."""
 
     peer: str
     name: str
@@ -117,9 +128,11 @@ class FileSent:
     """What became of a file this side offered (host and viewer), once it is
     known. ``outcome``: "delivered" (the peer saved it whole), "failed" (the
     peer accepted it but could not save it; ``why`` in its words, through
-    ``safe_text``), "declined" (not accepted, or no answer in time), or
-    "unconfirmed" (streamed to a peer of an older version, which does not
-    say whether it saved it). ``name`` is the name offered."""
+    ``safe_text``), "declined" (not accepted, or no answer in time: ``why``
+    says so), or "unconfirmed" (streamed whole, the peer's word not had:
+    a peer of an older version, which does not say whether it saved it, or,
+    with ``why``, a session that ended before the peer said). ``name`` is
+    the name offered."""
 
     peer: str
     name: str
@@ -130,6 +143,8 @@ class FileSent:
 
     def describe(self) -> str:
         """The outcome in words, for a person."""
+        if self.outcome == "unconfirmed" and self.why:
+            return f"sent, not confirmed: {self.why}"  # the session ended first
         return {
             "delivered": "delivered",
             "failed": f"failed: {self.why or 'not saved'}",
