@@ -106,9 +106,9 @@ from screencodec.transport.session.permissions import (
 )
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.sidechannels import (
-    _WITHDRAWN_OTHER,
     EXPIRED,
     WITHDRAWN,
+    WITHDRAWN_OTHER,
     WITHDRAWN_UNREAD,
 )
 from screencodec.transport.session.stats import LinkStats
@@ -659,7 +659,7 @@ _WITHDRAWN_WORDS = {
     WITHDRAWN: ": their viewer stopped waiting for your answer",
     WITHDRAWN_UNREAD: ": their viewer could not read it after your yes",
     EXPIRED: " before you were asked about it: their viewer stopped waiting for an answer",
-    _WITHDRAWN_OTHER: "",
+    WITHDRAWN_OTHER: "",
 }
 #: How the files receiver starts the reason of a file said yes to and then
 #: not saved ("could not be saved: No space left on device").

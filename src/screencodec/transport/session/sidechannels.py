@@ -68,6 +68,7 @@ __all__ = [
     "OFFER_TIMEOUT",
     "UNREAD",
     "WITHDRAWN",
+    "WITHDRAWN_OTHER",
     "WITHDRAWN_UNREAD",
     "ExtensionHandler",
     "ExtensionRegistry",
@@ -107,8 +108,8 @@ WITHDRAWN = "the sender stopped waiting for an answer and withdrew it"
 UNREAD = 1
 #: What the receiver's user is told of a file withdrawn with :data:`UNREAD`.
 WITHDRAWN_UNREAD = "the sender could not read the file after the yes and withdrew it"
-#: ... with a reason code of a later version.
-_WITHDRAWN_OTHER = "the sender withdrew it"
+#: ... with a reason code of a later version, or of a question still open.
+WITHDRAWN_OTHER = "the sender withdrew it"
 _REASONS = {UNREAD: WITHDRAWN_UNREAD}
 #: What the receiver's user is told of an offer not put to them because its
 #: sender stopped waiting before it could be asked (:class:`OfferDeadline`).
@@ -167,7 +168,7 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
     elif payload[:1] == bytes([_WITHDRAW_WHY]):
         if len(payload) != 6:
             raise ProtocolError("malformed file offer withdrawal")
-        why = _REASONS.get(payload[5], _WITHDRAWN_OTHER)
+        why = _REASONS.get(payload[5], WITHDRAWN_OTHER)
         receiver.withdraw(int.from_bytes(payload[1:5], "big"), why)
     elif payload[:1] == bytes([_PROGRESS]):
         if len(payload) != 13:
@@ -531,7 +532,7 @@ class FileReceiver:
                 # A reason that presumes a yes (the file could not be read
                 # after it) is not the truth of a question still open: the
                 # user is told only that the sender withdrew it.
-                self._withdrawn[transfer] = why if why == WITHDRAWN else _WITHDRAWN_OTHER
+                self._withdrawn[transfer] = why if why == WITHDRAWN else WITHDRAWN_OTHER
                 if why == WITHDRAWN:
                     self._waited(transfer)
                 asking.cancel()  # decide() refuses it and tells the user
