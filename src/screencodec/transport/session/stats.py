@@ -58,9 +58,11 @@ class LinkStats:
         quality = "exact" if not self.lossy_pixels else f"{self.lossy_pixels} px lossy"
         if self.psnr is not None:
             quality += f" ({self.psnr:.1f} dB)"
+        # 0.0: no round trip measured yet (a measured one is never exactly 0).
+        rtt = f"rtt {self.rtt_ms:6.1f} ms" if self.rtt_ms else "rtt not measured yet"
         return (
             f"{self.peer}: {self.fps:5.1f} fps {self.kbps:8.1f} kbit/s, link"
-            f" {self.link_kbps / 1000:.1f} Mbit/s rtt {self.rtt_ms:6.1f} ms"
+            f" {self.link_kbps / 1000:.1f} Mbit/s {rtt}"
             f" queue {self.queue_ms:5.1f} ms {quality}"
             f" skipped {self.skipped} input dropped {self.input_dropped}"
         )
