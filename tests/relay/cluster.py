@@ -19,6 +19,7 @@ import pytest
 
 from screencodec.transport.relay import Relay, RelayLimits
 from screencodec.transport.relay.redis_directory import RedisDirectory
+from transport.helpers import LinkProxy
 
 T = TypeVar("T")
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -142,59 +143,7 @@ def run(coro: Awaitable[T], timeout: float = 30.0) -> T:
     return asyncio.run(main())
 
 
-class CuttableProxy:
-    """A TCP proxy in front of a relay whose connections can be cut (a host's
-    link dropping) and which can refuse new ones for a while (an outage)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._links: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-
-    async def stop_accepting(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    def cut(self) -> None:
-        for writer in list(self._links):
-            writer.transport.abort()
-
-    async def close(self) -> None:
-        await self.stop_accepting()
-        self.cut()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.transport.abort()
-            self._tasks.discard(task)
-            return
-        self._links |= {writer, up_w}
-
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, ConnectionError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.transport.abort()
-
-        try:
-            await asyncio.gather(pump(reader, up_w), pump(up_r, writer))
-        finally:
-            self._links -= {writer, up_w}
-            self._tasks.discard(task)
+#: A TCP proxy in front of a relay whose connections can be cut (a host's
+#: link failing: reset, never closed in order) and which can stop accepting
+#: new ones for a while (an outage): the one of the session tests.
+CuttableProxy = LinkProxy

@@ -18,20 +18,17 @@ first attempt is refused SESSION_ENDED ("the host's program stopped") and it
 gives up, while the host keeps its ticket parked and registers again.
 
 Fix (connect/via_relay.py, resume-rest's): a host that closes its control
-connection because the relay went silent resets it (``transport.abort()``,
-an RST, which the relay does not take for a program that stopped) instead
-of closing it in order; only a host process that exits leaves a FIN.
+connection because the relay went silent resets it (``reset_stream``:
+SO_LINGER 0, then abort(); a RST, which the relay does not take for a
+program that stopped) instead of closing it in order; only a host process
+that exits leaves a FIN. The test proxy passes a reset on as a reset.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import struct
 from collections.abc import AsyncIterator
-
-import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.transport import VIEW, Host, Viewer
@@ -44,6 +41,8 @@ from screencodec.transport.relay import Relay
 from screencodec.transport.session.consent import ConsentRequest
 from screencodec.transport.session.permissions import Grant
 from transport.helpers import LinkProxy, ended_lost
+from transport.secure_fixtures import both_loops
+from transport.secure_fixtures import run as run_on
 
 from .cluster import run, wait_for
 
@@ -52,49 +51,12 @@ from .cluster import run, wait_for
 _HOST = Timeouts(handshake=2.0, idle=2.0, keepalive=0.5)
 
 
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a reset (RST), as the kernel does for an abortive close;
-    asyncio's abort() alone sends a FIN when nothing is left unread."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
-class _Proxy(LinkProxy):
-    """LinkProxy that passes a reset on as a reset (the relay tells a reset
-    from a FIN), an orderly end as one."""
-
-    async def _pump(self, r: asyncio.StreamReader, w: asyncio.StreamWriter,
-                    sender: str) -> None:  # fmt: skip
-        try:
-            while data := await r.read(65536):
-                if self.muted != sender:
-                    w.write(data)
-                    await w.drain()
-        except (OSError, ConnectionError):
-            _reset(w)
-            return
-        with contextlib.suppress(OSError, ConnectionError):
-            w.write_eof()
-
-    def cut(self) -> None:
-        """Reset every connection, both ways (LinkProxy.cut's abort() sends
-        FINs when nothing is left unread: a relay takes those for a host
-        program that stopped)."""
-        for cw, sw in self._pairs:
-            _reset(cw)
-            _reset(sw)
-        self._pairs.clear()
-
-
 class Watched:
     """A host registered at a relay through ``proxy`` (its link), with the
     agent watching it straight through the relay: what the tests need to
     break the session's links and see whether the agent resumes."""
 
-    def __init__(self, proxy: _Proxy, timeouts: Timeouts | None, seed: int) -> None:
+    def __init__(self, proxy: LinkProxy, timeouts: Timeouts | None, seed: int) -> None:
         self.proxy = proxy
         self.asked: list[ConsentRequest] = []
         self.host = Host(SyntheticDesktop(160, 120, scenario="typing", seed=seed),
@@ -160,7 +122,7 @@ class Watched:
 async def watched(relay_port: int, seed: int, timeouts: Timeouts | None = None,
                   ) -> AsyncIterator[Watched]:  # fmt: skip
     """A :class:`Watched` session at the relay on ``relay_port``."""
-    proxy = _Proxy(relay_port)
+    proxy = LinkProxy(relay_port)
     await proxy.start()
     session = Watched(proxy, timeouts, seed)
     try:
@@ -180,11 +142,6 @@ async def _gone_for(relay: Relay, seconds: float) -> None:
         await asyncio.sleep(0.02)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a host that closes its control connection itself after a silent relay "
-    "(a FIN) and cannot register again within 3 s is taken for a stopped "
-    "program: the agent reconnecting to resume is refused SESSION_ENDED and "
-    "gives up; expected: UNKNOWN_SESSION, retried, and resumed unasked"))
 def test_an_agent_resumes_after_its_hosts_link_to_the_relay_was_down_a_while() -> None:
     async def main() -> None:
         async with Relay() as relay, watched(relay.port, 7, _HOST) as session:
@@ -196,3 +153,32 @@ def test_an_agent_resumes_after_its_hosts_link_to_the_relay_was_down_a_while() -
             await session.resumes(relay.port)
 
     run(main(), 60)
+
+
+@both_loops
+def test_a_host_that_hears_nothing_from_its_relay_resets_its_control_connection(
+        loop_kind: str) -> None:  # fmt: skip
+    """The host's side of the above on either event loop (asyncio's and
+    uvloop's abort() alone both send a FIN): its registration alone, its
+    downlink dead and its link then down. The relay must see a reset: the
+    code is not told ended once host_gone_after has passed."""
+
+    async def main() -> None:
+        async with Relay() as relay:
+            proxy = LinkProxy(relay.port)
+            await proxy.start()
+            creds = SessionCredentials()
+            reg = await host_via_relay("127.0.0.1", proxy.port, creds, lambda ch: None,
+                                       timeouts=_HOST, ping_interval=0.3, backoff_max=0.3)
+            try:
+                await reg.wait_registered(5)
+                proxy.mute("host")
+                proxy.refusing = True
+                await _gone_for(relay, relay.limits.host_gone_after + 0.5)
+                assert relay.ended.why(creds.code) is None
+                assert reg.state != "closed"
+            finally:
+                await reg.close()
+                await proxy.close()
+
+    run_on(main(), timeout=30, loop_kind=loop_kind)

@@ -12,16 +12,15 @@ registers its code again as if nothing happened, and its user sees nothing;
 the agent, reconnecting to resume meanwhile, is told "the host ended this
 session" and gives up. Expected: the agent retries and resumes unasked.
 
-Fix (relay/server.py, resume-rest's): a RELAY_RELEASE (or a FIN) ends a
-session for viewers only from a registration that proved it owns the code:
-one that reclaimed a standing claim (ClaimResult.RECLAIMED), or one made
-after the relay's first ``claim_ttl`` (before that, any registration may
-be the first after a restart). Else UNKNOWN_SESSION, as before 84e8916.
+Fix (relay/protocol.pair_tag): the relay tells a viewer it pairs which
+registration it is paired with (a hash of its claim's verifier, in
+RELAY_OK), the viewer names it when it reconnects, and the relay says
+SESSION_ENDED only of that registration's end (the same secret: the real
+host's, at any relay of a cluster, across restarts); else UNKNOWN_SESSION,
+retried. A viewer that names none (a first join) hears of any end.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import host_via_relay
@@ -31,11 +30,6 @@ from .cluster import run, wait_for
 from .test_attack4_host_link_down import watched
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "after a memory relay restart, someone with the code registers it first and "
-    "releases it: the agent reconnecting is refused SESSION_ENDED and gives up, "
-    "while the host registers its code again unharmed; expected: retried, and "
-    "resumed unasked"))
 def test_a_release_by_someone_with_the_code_after_a_relay_restart_does_not_end_the_session(
         ) -> None:  # fmt: skip
     async def main() -> None:

@@ -23,8 +23,6 @@ as well.
 
 from __future__ import annotations
 
-import pytest
-
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import host_via_relay
 from screencodec.transport.relay import RelayLimits
@@ -36,11 +34,6 @@ from .test_attack4_host_link_down import watched
 _LIMITS = RelayLimits(claim_ttl=30.0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "after a Redis restart, someone with the code registers and releases it at "
-    "another relay: ended:<code> outlives the host's re-created claim, and the "
-    "agent reconnecting through the host's own relay is refused SESSION_ENDED; "
-    "expected: retried, and resumed unasked"))
 def test_a_release_by_someone_with_the_code_after_a_redis_restart_does_not_end_the_session(
         redis_server: RedisServer) -> None:  # fmt: skip
     async def main() -> None:

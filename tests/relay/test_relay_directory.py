@@ -75,6 +75,28 @@ def test_renew_recreates_a_vanished_claim(backend: str, redis_server: RedisServe
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_kept_or_recreated_claim_forgets_that_its_session_ended(
+        backend: str, redis_server: RedisServer) -> None:  # fmt: skip
+    """A claim lost (a Redis restart) and the code registered and released
+    meanwhile under another secret: the relay that holds the live
+    registration renews (re-creates) its claim, and the ended mark goes."""
+
+    async def main() -> None:
+        async with directory(backend, redis_server) as d:
+            mine, theirs = os.urandom(32), os.urandom(32)
+            assert await d.claim("000000011", theirs, "r2:1", 5) is ClaimResult.NEW
+            await d.end("000000011", theirs, "the host ended this session", 60)
+            assert await d.ended("000000011") == "the host ended this session"
+            assert await d.renew({"000000011": mine}, "r1:1", 5) == set()
+            assert await d.ended("000000011") is None
+            await d.end("000000012", theirs, "ended", 60)  # no claim: nobody renews it
+            assert await d.renew({"000000011": mine}, "r1:1", 5) == set()
+            assert await d.ended("000000012") == "ended"
+
+    run(main())
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_counters_are_fixed_windows_and_reset(backend: str, redis_server: RedisServer) -> None:
     async def main() -> None:
         async with directory(backend, redis_server) as d:

@@ -153,9 +153,11 @@ def test_a_session_the_host_ended_while_the_agent_was_away_is_given_up_on_at_onc
 
 
 def test_a_host_that_closes_its_control_connection_to_open_another_still_resumes() -> None:
-    """A host closes its control connection itself (it heard no PONG for three
-    pings, say) and registers again at once: the relay's grace covers that;
-    the agent, whose link dropped meanwhile, resumes unasked."""
+    """A host closes its control connection itself in order (a FIN: after a
+    protocol error from the relay, say; one that heard no PONG for three
+    pings resets it, test_attack4_host_link_down) and registers again at
+    once: the relay's grace covers that; the agent, whose link dropped
+    meanwhile, resumes unasked."""
 
     async def main() -> None:
         asked: list[ConsentRequest] = []
@@ -169,7 +171,7 @@ def test_a_host_that_closes_its_control_connection_to_open_another_still_resumes
             proxy.cut()
             await ended_lost(viewer, task)
             assert reg._control is not None
-            reg._control.close()  # the host's own side, as after unanswered pings
+            reg._control.close()  # the host's own side, in order
             ch = await reconnect(lambda: connect_via_relay("127.0.0.1", proxy.port,
                                                            creds.code, creds.password),
                                  within=_WITHIN)  # fmt: skip
@@ -196,6 +198,11 @@ def test_ended_sessions_are_told_after_the_grace_and_forgotten() -> None:
     assert len(ended) == 2 and ended.why("222222222") is None
     now[0] = 200.0
     assert ended.why("333333333") is None and len(ended) == 1
+    # A viewer that names the registration it was paired with hears only of
+    # that one's end; one that names none, of any.
+    ended.ended("555555555", "ended", released=True, tag=b"r" * 16)
+    assert ended.why("555555555", b"s" * 16) is None
+    assert ended.why("555555555", b"r" * 16) == ended.why("555555555") == "ended"
 
 
 def test_a_session_ended_at_one_relay_is_told_ended_at_every_relay_of_its_cluster(

@@ -21,6 +21,7 @@ from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.transport import Host, Viewer
 from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+from screencodec.transport.connect.via_relay import reset_stream
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.consent import questions_for
 
@@ -249,10 +250,14 @@ class OnMonitor(Freezable):
 
 
 class LinkProxy:
-    """Forwards TCP to ``target``; ``cut`` resets every connection, ``abandon``
-    drops the viewer's side and leaves the host's open and silent, ``mute``
-    loses what one side sends from then on (one way only: the other's still
-    arrives)."""
+    """Forwards TCP to ``target``; ``cut`` resets every connection (a link
+    that failed: a RST, as a router or a dead NAT mapping gives, never the
+    FIN of an orderly close, which a relay takes for a host program that
+    stopped), ``abandon`` resets the viewer's side and leaves the host's
+    open and silent, ``mute`` loses what one side sends from then on (one
+    way only: the other's still arrives). An orderly end on one side is
+    passed on as one, a reset as a reset. ``stop_accepting`` and ``start``
+    take its port down and up again (the same port)."""
 
     def __init__(self, target: int) -> None:
         self.target = target
@@ -267,15 +272,26 @@ class LinkProxy:
         self.muted: str | None = None
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._on, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._on, "127.0.0.1", self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port
 
+    async def stop_accepting(self) -> None:
+        """New connections are refused (nothing listens) until :meth:`start`."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
     async def _on(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
         if self.refusing:
-            cw.transport.abort()
+            reset_stream(cw)
             return
-        sr, sw = await asyncio.open_connection("127.0.0.1", self.target)
+        try:
+            sr, sw = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            reset_stream(cw)  # what it leads to is down
+            return
         self._pairs.append((cw, sw))
         for r, w, sender in ((cr, sw, "viewer"), (sr, cw, "host")):
             task = asyncio.ensure_future(self._pump(r, w, sender))
@@ -291,7 +307,7 @@ class LinkProxy:
                 w.write(data)
                 await w.drain()
         except (OSError, ConnectionError):
-            w.transport.abort()  # a reset is passed on as one
+            reset_stream(w)  # a reset is passed on as one
             return
         # An orderly end is passed on as one: a reset here would make the
         # other side drop what it had not read yet (a Bye, say).
@@ -300,8 +316,8 @@ class LinkProxy:
 
     def cut(self) -> None:
         for cw, sw in self._pairs:
-            cw.transport.abort()
-            sw.transport.abort()
+            reset_stream(cw)
+            reset_stream(sw)
         self._pairs.clear()
 
     def mute(self, side: str = "viewer") -> None:
@@ -315,19 +331,17 @@ class LinkProxy:
         for task in list(self._tasks):
             task.cancel()
         for cw, sw in self._pairs:
-            cw.transport.abort()
+            reset_stream(cw)
             self._silent.append(sw)
         self._pairs.clear()
 
     async def close(self) -> None:
         self.cut()
         for sw in self._silent:
-            sw.transport.abort()
+            reset_stream(sw)
         for task in list(self._tasks):
             task.cancel()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        await self.stop_accepting()
 
 
 async def ended_lost(viewer: Viewer, task: asyncio.Task[str]) -> None:

@@ -18,6 +18,8 @@ import ipaddress
 import random
 import re
 import secrets
+import socket
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -72,6 +74,7 @@ __all__ = [
     "host_via_relay",
     "open_relay",
     "redirect_target",
+    "reset_stream",
 ]
 
 RegistrationState = Literal["connecting", "registered", "backoff", "lost", "closed"]
@@ -85,6 +88,15 @@ MAX_REDIRECTS = 2
 #: A registration cut and taken back within this many seconds (a relay that
 #: dropped the connection and answers the next attempt) is not told as lost.
 LOST_GRACE = 1.0
+#: Per session code, the pair tag (relay/protocol.pair_tag) of the host
+#: registration this process's last viewer of it was paired with and
+#: authenticated through: named when a viewer of the code connects again (to
+#: resume), so that the relay tells SESSION_ENDED only of that registration's
+#: end, not of one by someone who registered the code after a relay restart.
+#: Process-wide because an agent reconnects with the code and password alone
+#: (connect/reconnect.py); the most recent codes only.
+_PAIRED: dict[str, bytes] = {}
+_PAIRED_MOST = 256
 _RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
 
 
@@ -111,6 +123,20 @@ class RelayStatus:
 
 
 StatusListener = Callable[[RelayStatus], None]
+
+
+def reset_stream(writer: asyncio.StreamWriter) -> None:
+    """Close ``writer``'s connection with a reset (RST), not in order: what
+    the relay takes for a line that failed, never for a program that stopped
+    (a FIN from a host's control connection; relay/server.py). asyncio's and
+    uvloop's ``abort()`` alone send a FIN when nothing is left unread; with
+    SO_LINGER 0 the kernel sends a RST instead."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        # ValueError: uvloop's socket of a connection already closed (fd -1).
+        with contextlib.suppress(OSError, ValueError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 async def _relay_answer(reader: asyncio.StreamReader, where: str) -> tuple[int, bytes]:
@@ -158,10 +184,12 @@ def redirect_target(body: bytes) -> tuple[str, int]:
 async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *,
                      timeout: float | None,
                      on_redirect: Callable[[str, int], None] | None = None,
+                     on_ok: Callable[[bytes], None] | None = None,
                      ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:  # fmt: skip
     """Connect to a relay, send RELAY_OPEN and return once a relay answers
     RELAY_OK, following up to :data:`MAX_REDIRECTS` redirects (each reported
-    to ``on_redirect``: a host name or an IP literal, :func:`redirect_target`).
+    to ``on_redirect``: a host name or an IP literal, :func:`redirect_target`);
+    ``on_ok`` hears RELAY_OK's body.
 
     Raises TransportError naming the address if it cannot be reached or does
     not answer within ``timeout``, ProtocolError if something else than a
@@ -178,6 +206,8 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
                 raise TransportError(f"{where} did not answer in time: "
                                      "is it a screencodec relay?") from None
             if ftype == FrameType.RELAY_OK:
+                if on_ok is not None:
+                    on_ok(body)
                 return reader, writer
             if ftype == FrameType.REFUSE:
                 raise refusal_error(body)
@@ -415,14 +445,19 @@ class RelayRegistration:
             return
         self._control = writer
         pinger = asyncio.ensure_future(self._ping(writer))
+        silent = False  # the relay sent nothing for 3 pings: the line, not us
         try:
             self.state = "registered"
             self.registrations += 1
             self._registered.set()
             self._tell(True)
             while not creds.ended and not self._stopping:
-                ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
-                                                     self._ping_interval * 3)
+                try:
+                    ftype, body = await asyncio.wait_for(
+                        read_frame(reader, HANDSHAKE_FRAME_MAX), self._ping_interval * 3)
+                except asyncio.TimeoutError:
+                    silent = True
+                    raise
                 if ftype == FrameType.RELAY_INCOMING and len(body) >= TOKEN_SIZE:
                     join = asyncio.ensure_future(self._join(body[:TOKEN_SIZE],
                                                             body[TOKEN_SIZE:].decode(
@@ -436,7 +471,14 @@ class RelayRegistration:
             pinger.cancel()
             await asyncio.gather(pinger, return_exceptions=True)
             self._release(writer)
-            await close_writer(writer)
+            if silent:
+                # A reset: a FIN that the uplink (perhaps still working)
+                # delivers would tell the relay this program stopped, and
+                # viewers reconnecting to resume would be told the session
+                # ended while this host tries to register again.
+                reset_stream(writer)
+            else:
+                await close_writer(writer)
 
     def _release(self, writer: asyncio.StreamWriter) -> None:
         """Once the credentials ended (done for good), tell the relay: it
@@ -516,11 +558,18 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     code, password = parse_code(code), normalize_password(password)
     t = timeouts or Timeouts()
     hops: list[tuple[str, int]] = []
+    told: list[bytes] = []
     reader, writer = await open_relay(relay_host, relay_port, ROLE_VIEWER, code,
-                                      bytes(TOKEN_SIZE), timeout=pair_timeout,
-                                      on_redirect=lambda h, p: hops.append((h, p)))
+                                      _PAIRED.get(code, bytes(TOKEN_SIZE)), timeout=pair_timeout,
+                                      on_redirect=lambda h, p: hops.append((h, p)),
+                                      on_ok=told.append)  # fmt: skip
     try:
         result = await handshake_viewer(reader, writer, code, password, t)
+        if told and len(told[0]) == TOKEN_SIZE:  # the host proved the password
+            _PAIRED.pop(code, None)
+            _PAIRED[code] = told[0]
+            while len(_PAIRED) > _PAIRED_MOST:
+                del _PAIRED[next(iter(_PAIRED))]
     except AccessRefusedError:
         await close_writer(writer)
         raise  # the host's own word: rate limited, invalidated, ended ...

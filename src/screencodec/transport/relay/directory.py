@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from screencodec.errors import TransportError
+from screencodec.transport.relay.protocol import pair_tag
+from screencodec.transport.relay.sessions import ended_for
 
 __all__ = [
     "ClaimResult",
@@ -66,8 +68,10 @@ class Directory(abc.ABC):
     @abc.abstractmethod
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
         """Extend the claims ``relay`` holds (``code -> verifier``); a claim that
-        vanished (a directory restart) is made again. Returns the codes that
-        someone else holds now: the relay must drop those registrations."""
+        vanished (a directory restart) is made again. A claim kept forgets
+        that its code's session ended (:meth:`end`), as a claim does: its
+        registration is live. Returns the codes that someone else holds now:
+        the relay must drop those registrations."""
 
     @abc.abstractmethod
     async def release(self, code: str, verifier: bytes) -> None:
@@ -85,8 +89,10 @@ class Directory(abc.ABC):
         viewer still reconnecting is told so). A claim of the code forgets it."""
 
     @abc.abstractmethod
-    async def ended(self, code: str) -> str | None:
-        """Why ``code``'s session ended (:meth:`end`), or None."""
+    async def ended(self, code: str, tag: bytes = b"") -> str | None:
+        """Why ``code``'s session ended (:meth:`end`), or None. With a viewer's
+        ``tag`` (protocol.pair_tag), only an end by the registration it
+        names (sessions.ended_for)."""
 
     @abc.abstractmethod
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
@@ -131,7 +137,7 @@ class MemoryDirectory(Directory):
                  max_counters: int = 100_000) -> None:
         self._clock = clock
         self._claims: dict[str, tuple[bytes, str, float]] = {}
-        self._ended: dict[str, tuple[str, float]] = {}  # code -> (why, until)
+        self._ended: dict[str, tuple[str, float, bytes]] = {}  # code -> (why, until, tag)
         self._counters: dict[str, tuple[int, float]] = {}
         self._max_counters = max_counters
         self._log_key: bytes | None = None
@@ -160,6 +166,7 @@ class MemoryDirectory(Directory):
             entry = self._claims.get(code)
             if entry is None or (entry[0] == verifier and entry[1] == relay):
                 self._claims[code] = (verifier, relay, now + ttl)
+                self._ended.pop(code, None)  # a live registration holds it
             else:
                 lost.add(code)
         return lost
@@ -181,14 +188,14 @@ class MemoryDirectory(Directory):
         now = self._clock()
         if len(self._ended) >= self._max_counters:
             self._ended = {c: e for c, e in self._ended.items() if e[1] > now}
-        self._ended[code] = (why, now + ttl)
+        self._ended[code] = (why, now + ttl, pair_tag(verifier))
 
-    async def ended(self, code: str) -> str | None:
+    async def ended(self, code: str, tag: bytes = b"") -> str | None:
         entry = self._ended.get(code)
         if entry is not None and entry[1] <= self._clock():
             del self._ended[code]
             return None
-        return None if entry is None else entry[0]
+        return None if entry is None or not ended_for(tag, entry[2]) else entry[0]
 
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         now = self._clock()

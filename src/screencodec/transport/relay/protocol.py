@@ -15,7 +15,8 @@ session code and a 16-byte token.
   the connection ends, the claim stays for ``claim_ttl`` seconds: the host
   (and only it) reclaims the code on this or any relay sharing the directory.
   RELAY_RELEASE on the control connection drops the claim at once.
-* **Viewer** (role 2, token unused): names a code. If this relay holds the
+* **Viewer** (role 2, token: the :func:`pair_tag` its last pairing with this
+  code was told in RELAY_OK, or zeros): names a code. If this relay holds the
   host's control connection it draws a random 16-byte *join id*, sends
   RELAY_INCOMING(join id, viewer address) to the host and waits up to
   ``pair_timeout``. If another relay holds the code, it answers
@@ -55,6 +56,7 @@ __all__ = [
     "claim_verifier",
     "encode_open",
     "encode_redirect",
+    "pair_tag",
     "parse_open",
     "parse_redirect",
 ]
@@ -121,6 +123,17 @@ def claim_verifier(code: str, secret: bytes) -> bytes:
     code. A copy of the directory (a Redis dump) gives no one the secret, and
     a secret is useless for any other code."""
     return hashlib.sha256(b"screencodec relay claim v1\0" + code.encode() + b"\0" + secret).digest()
+
+
+def pair_tag(verifier: bytes) -> bytes:
+    """What a relay tells a viewer it paired (RELAY_OK's body) of the host
+    registration it paired it with, and what that viewer names when it
+    reconnects to resume (its RELAY_OPEN token): the relay says
+    SESSION_ENDED only of an end by that registration (the same secret, at
+    any relay of the cluster, across a relay restart). Not a secret (anyone
+    with the code is paired and told it): it proves nothing, and a claim
+    needs the secret itself."""
+    return hashlib.sha256(b"screencodec relay pair tag v1\0" + verifier).digest()[:TOKEN_SIZE]
 
 
 def address_key(ip: str) -> str:

@@ -5,9 +5,11 @@ Keys (``prefix`` defaults to ``screencodec:``):
 * ``claim:<code>`` = ``<verifier hex> <relay HOST:PORT>`` with an expiry. A
   fresh claim is ``SET NX EX``; a reclaim or renewal is a short Lua script
   (compare, then set or extend), so two relays can never both win a code.
-* ``ended:<code>`` = why its session ended (its host sent RELAY_RELEASE),
+* ``ended:<code>`` = ``<pair tag hex> <why>``: that its session ended (its
+  host sent RELAY_RELEASE), the registration's pair tag and why,
   with an expiry (``RelayLimits.ended_memory``): every relay tells a viewer
-  still reconnecting that it ended. A claim of the code deletes it.
+  still reconnecting that it ended. A claim of the code deletes it, and so
+  does the renewal of a claim (a live registration holds the code).
 * ``limit:<key>`` = a counter with an expiry: one fixed window of a shared
   attempt limit (``INCRBY``, and ``PEXPIRE`` on the first hit).
 * ``log-key`` = 16 random bytes (hex), set by the first relay that asks
@@ -41,6 +43,8 @@ from screencodec.transport.relay.directory import (
     DirectoryUnavailableError,
     Holder,
 )
+from screencodec.transport.relay.protocol import TOKEN_SIZE, pair_tag
+from screencodec.transport.relay.sessions import ended_for
 
 __all__ = ["RedisDirectory"]
 
@@ -59,12 +63,21 @@ if v and string.sub(v, 1, 64) == ARGV[2] then
 end
 return 0
 """
-# KEYS[1] claim key; ARGV: value, ttl ms. 1 kept (or re-made), 0 someone else's now.
+# KEYS[1] claim key, KEYS[2] its ended key; ARGV: value, ttl ms. 1 kept (or
+# re-made), 0 someone else's now. A claim kept is a live session: it forgets
+# that the code's session ended (a mark left while a Redis restart had lost
+# the claim, by someone who registered the code meanwhile and released it).
 _RENEW = """
 local v = redis.call('GET', KEYS[1])
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+elseif v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+else
+  return 0
+end
+redis.call('DEL', KEYS[2])
+return 1
 """
 # KEYS[1] claim key, KEYS[2] its ended key; ARGV: verifier hex, why, ttl ms.
 _END = """
@@ -146,7 +159,7 @@ class RedisDirectory(Directory):
         # connection is left checked out after a Redis outage.
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in codes:
-                await self._renew(keys=[self._key("claim", code)],
+                await self._renew(keys=[self._key("claim", code), self._key("ended", code)],
                                   args=[f"{claims[code].hex()} {relay}", int(ttl * 1000)],
                                   client=pipe)
             results = await self._run(pipe.execute())
@@ -156,14 +169,23 @@ class RedisDirectory(Directory):
         await self._run(self._release(keys=[self._key("claim", code)], args=[verifier.hex()]))
 
     async def end(self, code: str, verifier: bytes, why: str, ttl: float) -> None:
+        value = f"{pair_tag(verifier).hex()} {why}"
         await self._run(self._end(keys=[self._key("claim", code), self._key("ended", code)],
-                                  args=[verifier.hex(), why, max(1, int(ttl * 1000))]))
+                                  args=[verifier.hex(), value, max(1, int(ttl * 1000))]))
 
-    async def ended(self, code: str) -> str | None:
+    async def ended(self, code: str, tag: bytes = b"") -> str | None:
         value = await self._run(self._redis.get(self._key("ended", code)))
         if value is None:
             return None
-        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        ended, _, why = text.partition(" ")
+        try:
+            by = bytes.fromhex(ended) if len(ended) == 2 * TOKEN_SIZE else b""
+        except ValueError:
+            by = b""
+        if not by:  # written by a relay before pair tags: no registration named
+            why = text
+        return why if ended_for(tag, by) else None
 
     async def locate(self, code: str) -> Holder | None:
         value = await self._run(self._redis.get(self._key("claim", code)))

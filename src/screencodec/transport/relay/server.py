@@ -63,6 +63,7 @@ from screencodec.transport.relay.protocol import (
     address_key,
     claim_verifier,
     encode_redirect,
+    pair_tag,
     parse_open,
 )
 from screencodec.transport.relay.sessions import (
@@ -296,11 +297,11 @@ class Relay:
                     log_event("claim_lost", logging.WARNING, session=self._tag(code))
                     reg.writer.close()
 
-    async def _ended_in_cluster(self, code: str) -> str | None:
+    async def _ended_in_cluster(self, code: str, tag: bytes) -> str | None:
         """Why ``code``'s session ended, if its host released it at any relay
         sharing the directory (None: not known, or the directory is out)."""
         try:
-            why = await self._dir("ended", self.directory.ended(code))
+            why = await self._dir("ended", self.directory.ended(code, tag))
         except DirectoryUnavailableError:
             return None
         return None if why is None else safe_text(why, 200)
@@ -426,7 +427,7 @@ class Relay:
         if role == ROLE_HOST_CONTROL:
             await self._serve_host_control(reader, writer, ip, code, token)
         elif role == ROLE_VIEWER:
-            await self._serve_viewer(reader, writer, ip, code)
+            await self._serve_viewer(reader, writer, ip, code, token)
         else:
             await self._serve_host_data(reader, writer, ip, code, token)
 
@@ -493,7 +494,8 @@ class Relay:
             if self._sessions.get(code) is reg:
                 del self._sessions[code]
                 if why in _ENDED:
-                    self.ended.ended(code, _ENDED[why], released=why == "released")
+                    self.ended.ended(code, _ENDED[why], released=why == "released",
+                                     tag=pair_tag(verifier))
             self.metrics.sessions(len(self._sessions))
             for _, fut, _ in reg.pending:
                 if not fut.done():
@@ -501,7 +503,7 @@ class Relay:
             log_event("unregistered", session=self._tag(code), addr=ip, why=why)
 
     async def _serve_viewer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            ip: str, code: str) -> None:
+                            ip: str, code: str, tag: bytes) -> None:
         # Every relay a viewer reaches counts it against its address (so a
         # redirected join costs two); the session's guess budget is checked
         # only where the session is served.
@@ -513,7 +515,10 @@ class Relay:
         reg = self._sessions.get(code)
         if reg is None:
             if not await self._redirect(writer, code, ip, "viewer"):
-                ended = self.ended.why(code) or await self._ended_in_cluster(code)
+                # Only an end by the registration the viewer was paired with,
+                # if it names one (protocol.pair_tag): after a restart the
+                # first to register a code may be someone who knows only it.
+                ended = self.ended.why(code, tag) or await self._ended_in_cluster(code, tag)
                 if ended is not None:  # a viewer reconnecting to it need not go on
                     await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip,
                                        session=code)
@@ -590,9 +595,10 @@ class Relay:
 
         why = "error"
         try:
-            ok = encode_frame(FrameType.RELAY_OK)
-            writer.write(ok)
-            host_writer.write(ok)
+            # The viewer is told which registration it is paired with, to
+            # name when it reconnects (only that one's end is its session's).
+            writer.write(encode_frame(FrameType.RELAY_OK, pair_tag(reg.verifier)))
+            host_writer.write(encode_frame(FrameType.RELAY_OK))
             why = await splice(streams, idle_timeout=self.limits.idle_timeout,
                                handshake_timeout=self.limits.handshake_timeout,
                                max_body=self.limits.max_frame_body, tap=self._tap,

@@ -8,6 +8,7 @@ stalled on its viewer (:meth:`Registration.evict_handshake`)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from screencodec.errors import TransportError
 from screencodec.transport.relay.splice import PairControl
 
-__all__ = ["EndedSessions", "EvictedError", "Pairing", "Registration"]
+__all__ = ["EndedSessions", "EvictedError", "Pairing", "Registration", "ended_for"]
 
 #: What a waiting viewer receives once the host attached: the host's data
 #: stream and an event the viewer's task sets when the pair is over.
@@ -94,6 +95,19 @@ class Registration:
         return True
 
 
+def ended_for(asked: bytes, ended: bytes) -> bool:
+    """Whether an end of the registration whose pair tag is ``ended`` is the
+    end of the session a viewer naming pair tag ``asked`` was in. A viewer
+    that names none (zeros: never paired with this code, or of an older
+    version) hears of any end; one that does, only of its own registration's:
+    after a relay (or directory) restart, someone who knows only the code can
+    register it first and release it, which must not tell an agent resuming
+    that its session ended while its host registers again."""
+    if not asked.strip(b"\0"):
+        return True
+    return hmac.compare_digest(asked, ended)
+
+
 class EndedSessions:
     """The codes whose host ended its registration here by a close: a
     RELAY_RELEASE (its session ended), or its own side closing the control
@@ -109,12 +123,14 @@ class EndedSessions:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._grace, self._memory, self._most = grace, memory, most
         self._clock = clock
-        #: code -> (from when it counts as ended, until when it is kept, why)
-        self._ended: dict[str, tuple[float, float, str]] = {}
+        #: code -> (from when it counts as ended, until when it is kept, why,
+        #: the ended registration's pair tag)
+        self._ended: dict[str, tuple[float, float, str, bytes]] = {}
 
-    def ended(self, code: str, why: str, *, released: bool) -> None:
-        """The host of ``code`` ended its registration: at once when it
-        ``released`` the code, else once ``grace`` has passed."""
+    def ended(self, code: str, why: str, *, released: bool, tag: bytes = b"") -> None:
+        """The host of ``code`` ended its registration (whose pair tag is
+        ``tag``): at once when it ``released`` the code, else once ``grace``
+        has passed."""
         now = self._clock()
         self._ended.pop(code, None)
         if len(self._ended) >= self._most:
@@ -122,14 +138,16 @@ class EndedSessions:
             while len(self._ended) >= self._most:  # the oldest first (insertion order)
                 del self._ended[next(iter(self._ended))]
         since = now if released else now + self._grace
-        self._ended[code] = (since, since + self._memory, why)
+        self._ended[code] = (since, since + self._memory, why, tag)
 
     def registered(self, code: str) -> None:
         """The code is registered (again): its session goes on."""
         self._ended.pop(code, None)
 
-    def why(self, code: str) -> str | None:
-        """Why ``code``'s session ended, if it did (None: not known to)."""
+    def why(self, code: str, tag: bytes = b"") -> str | None:
+        """Why ``code``'s session ended, if it did (None: not known to).
+        With a ``tag`` (a viewer's, :func:`~.protocol.pair_tag`): only an
+        end of the registration it names (:func:`ended_for`)."""
         entry = self._ended.get(code)
         if entry is None:
             return None
@@ -137,7 +155,7 @@ class EndedSessions:
         if now >= entry[1]:
             del self._ended[code]
             return None
-        return entry[2] if now >= entry[0] else None
+        return entry[2] if now >= entry[0] and ended_for(tag, entry[3]) else None
 
     def __len__(self) -> int:
         return len(self._ended)
