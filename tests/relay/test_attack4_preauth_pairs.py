@@ -12,42 +12,29 @@ too, which refused them BUSY)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.throttle import PreauthSlots
-from screencodec.transport.connect import listen_direct
 
 from .cluster import run
-from .test_attack_crowded_code import FAST
-from .test_attack_crowded_host import _park
+from .test_attack_crowded_host import _park, preauth_room
 
 
 def test_two_attacker_addresses_cycling_newcomers_never_drop_the_agents_attempt() -> None:
     creds = SessionCredentials()
 
     async def main() -> None:
-        listener = await listen_direct("127.0.0.1", 0, creds, lambda ch: ch.close(),  # type: ignore[arg-type,return-value]
-                                       timeouts=FAST)
-        slots = listener._acceptor.slots = PreauthSlots(total=5, clock=lambda: 0.0)
-        held: list[asyncio.StreamWriter] = []
-        try:
-            agent = await _park(listener.port, creds.code, "127.0.3.1", held)
-            crowd = [await _park(listener.port, creds.code, f"127.0.2.{1 + i // 2}", held)
+        async with preauth_room(creds, 5, lambda: 0.0) as (port, slots, held):
+            agent = await _park(port, creds.code, "127.0.3.1", held)
+            crowd = [await _park(port, creds.code, f"127.0.2.{1 + i // 2}", held)
                      for i in range(4)]
             assert [a for a, _ in [agent, *crowd]] == ["HELLO"] * 5
             for i in range(12):  # the per-address attempt limit (10 a minute) allows 6 more each
-                answer, _ = await _park(listener.port, creds.code, f"127.0.2.{1 + i % 2}", held)
+                answer, _ = await _park(port, creds.code, f"127.0.2.{1 + i % 2}", held)
                 assert answer == "HELLO"  # in, in its own address's oldest slot
             assert (slots.evicted, len(slots)) == (12, 5)
             assert not agent[1][0].at_eof()  # the agent's attempt is still held
-            again, _ = await _park(listener.port, creds.code, "127.0.3.1", held)
+            again, _ = await _park(port, creds.code, "127.0.3.1", held)
             assert (again, slots.evicted) == ("HELLO", 13)
             assert await asyncio.wait_for(agent[1][0].read(), 10) == b""  # its own, dropped
-        finally:
-            for writer in held:
-                with contextlib.suppress(Exception):
-                    writer.close()
-            await listener.close()
 
     run(main())

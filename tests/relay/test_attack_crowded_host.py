@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import MAGIC, PROTOCOL_VERSION, FrameType, encode_frame
@@ -40,6 +41,26 @@ async def _park(port: int, code: str, source: str,
     writer.write(encode_frame(FrameType.HELLO, MAGIC + PROTOCOL_VERSION.to_bytes(2, "big")
                               + bytes([ROLE_VIEWER]) + code.encode()))
     return await answer(reader), (reader, writer)
+
+
+@contextlib.asynccontextmanager
+async def preauth_room(
+    creds: SessionCredentials, total: int, clock: Callable[[], float]
+) -> AsyncIterator[tuple[int, PreauthSlots, list[asyncio.StreamWriter]]]:
+    """A host listening directly whose pre-auth room holds ``total`` and
+    keeps time by ``clock``: its port, the room, and a list for the writers
+    a test parks (closed at the end)."""
+    listener = await listen_direct("127.0.0.1", 0, creds, lambda ch: ch.close(),  # type: ignore[arg-type,return-value]
+                                   timeouts=FAST)
+    slots = listener._acceptor.slots = PreauthSlots(total=total, clock=clock)
+    held: list[asyncio.StreamWriter] = []
+    try:
+        yield listener.port, slots, held
+    finally:
+        for writer in held:
+            with contextlib.suppress(Exception):
+                writer.close()
+        await listener.close()
 
 
 async def _slow_agent_direct(attackers: int) -> str:
@@ -83,25 +104,16 @@ def test_a_full_room_refuses_newcomers_until_a_connection_stalls_past_its_allowa
     now = [0.0]
 
     async def main() -> None:
-        listener = await listen_direct("127.0.0.1", 0, creds, lambda ch: ch.close(),  # type: ignore[arg-type,return-value]
-                                       timeouts=FAST)
-        slots = listener._acceptor.slots = PreauthSlots(total=4, clock=lambda: now[0])
-        held: list[asyncio.StreamWriter] = []
-        try:
-            parked = [await _park(listener.port, creds.code, f"127.0.2.{1 + i}", held)
+        async with preauth_room(creds, 4, lambda: now[0]) as (port, slots, held):
+            parked = [await _park(port, creds.code, f"127.0.2.{1 + i}", held)
                       for i in range(4)]
             assert [answer for answer, _ in parked] == ["HELLO"] * 4
-            answer, _ = await _park(listener.port, creds.code, "127.0.2.9", held)
+            answer, _ = await _park(port, creds.code, "127.0.2.9", held)
             assert (answer, slots.evicted, len(slots)) == ("BUSY", 0, 4)
             now[0] += 1.5
-            answer, _ = await _park(listener.port, creds.code, "127.0.2.10", held)
+            answer, _ = await _park(port, creds.code, "127.0.2.10", held)
             assert (answer, slots.evicted, len(slots)) == ("HELLO", 1, 4)
             first = parked[0][1][0]
             assert await asyncio.wait_for(first.read(), 10) == b""  # dropped by the host
-        finally:
-            for writer in held:
-                with contextlib.suppress(Exception):
-                    writer.close()
-            await listener.close()
 
     run(main())

@@ -13,15 +13,11 @@ in test_attack_crowded_host.py; the room is 5 and its clock does not move
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.throttle import PreauthSlots
-from screencodec.transport.connect import listen_direct
 
 from .cluster import run
-from .test_attack_crowded_code import FAST
-from .test_attack_crowded_host import _park
+from .test_attack_crowded_host import _park, preauth_room
 
 
 def test_an_agent_whose_address_holds_a_connection_is_not_kept_out_by_pairs() -> None:
@@ -33,23 +29,14 @@ def test_an_agent_whose_address_holds_a_connection_is_not_kept_out_by_pairs() ->
     creds = SessionCredentials()
 
     async def main() -> None:
-        listener = await listen_direct("127.0.0.1", 0, creds, lambda ch: ch.close(),  # type: ignore[arg-type,return-value]
-                                       timeouts=FAST)
-        slots = listener._acceptor.slots = PreauthSlots(total=5, clock=lambda: 0.0)
-        held: list[asyncio.StreamWriter] = []
-        try:
-            earlier = await _park(listener.port, creds.code, "127.0.3.1", held)
-            crowd = [await _park(listener.port, creds.code, f"127.0.2.{1 + i // 2}", held)
+        async with preauth_room(creds, 5, lambda: 0.0) as (port, slots, held):
+            earlier = await _park(port, creds.code, "127.0.3.1", held)
+            crowd = [await _park(port, creds.code, f"127.0.2.{1 + i // 2}", held)
                      for i in range(4)]
             assert [a for a, _ in [earlier, *crowd]] == ["HELLO"] * 5
-            answer, _ = await _park(listener.port, creds.code, "127.0.3.1", held)
+            answer, _ = await _park(port, creds.code, "127.0.3.1", held)
             assert (answer, slots.evicted, len(slots)) == ("HELLO", 1, 5)
             assert await asyncio.wait_for(earlier[1][0].read(), 10) == b""  # dropped
             assert not any(reader.at_eof() for _, (reader, _) in crowd)
-        finally:
-            for writer in held:
-                with contextlib.suppress(Exception):
-                    writer.close()
-            await listener.close()
 
     run(main())
