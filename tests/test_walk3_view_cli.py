@@ -165,7 +165,8 @@ def test_view_chat_held_for_a_resume_that_never_comes_is_told_not_sent() -> None
         await asyncio.to_thread(read_until, view, "reconnecting for up to 60 s")
         view.stdin.write(b"/say hello?\n")
         view.stdin.flush()
-        seen = await asyncio.to_thread(read_until, view, re.compile(r"session ended:[^\n]*\n"))
+        # At a line's start: "(not sent, the session ended: ...)" has the words too.
+        seen = await asyncio.to_thread(read_until, view, re.compile(r"(?m)^session ended:[^\n]*\n"))
         assert "(not sent yet: reconnecting; sent once back in the session): hello?" in seen
         assert "(not sent, the session ended: hello?)\nsession ended: the connection was" \
             " lost, and the host no longer answers" in seen, seen

@@ -53,11 +53,17 @@ class _LinkedSession(LiveSession):
         close, on the session's loop, before the harness stops it."""
 
         async def leave() -> None:
-            if self.web.viewer is not None:
-                await self.web.viewer.bye("test over")
-            await asyncio.wait_for(asyncio.wrap_future(self.result), timeout)
-            await self.proxy.close()
-            await self.listener.close()
+            # The proxy and the listener close however the run ended: a run
+            # that ended with an error (the session's test of that) raised
+            # here, and their sockets were left to the collector, failing a
+            # later test on the same worker (ResourceWarning).
+            try:
+                if self.web.viewer is not None:
+                    await self.web.viewer.bye("test over")
+                await asyncio.wait_for(asyncio.wrap_future(self.result), timeout)
+            finally:
+                await self.proxy.close()
+                await self.listener.close()
 
         with contextlib.suppress(Exception):
             self.call(leave, timeout=timeout + 5)
