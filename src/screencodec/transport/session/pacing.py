@@ -18,11 +18,14 @@ follows the queueing delay those confirmations show, in the way of LEDBAT
 * **Window.** Below ``target`` of queueing the window grows (1.5 times per
   round trip until a quarter of the target shows, then one chunk per round
   trip scaled by how far below the target it is); above, it shrinks once a
-  round trip in proportion (by half at twice the target). It stays within
-  two chunks of what is in flight (a window not filled says nothing of the
-  path) and never goes below two chunks, so a file always moves.
-* **Chunks** are a quarter of the window (8 kB to 256 kB): one chunk holds a
-  screen update back by at most its own time on the link, 16 ms at 4 Mbit/s.
+  round trip in proportion (by half at twice the target), from what is in
+  flight. It stays within twice what is in flight (a window not filled says
+  nothing of the path) and never goes below two chunks, so a file always
+  moves.
+* **Chunks** take about 2 ms of the rate the peer confirms, 8 kB to 256 kB:
+  one holds a screen update back by at most its
+  own time on the link (16 ms at 4 Mbit/s), and on a LAN large chunks keep
+  the sender from being bound by its work per chunk.
 
 ``target`` (20 ms) is under the screen's own congestion threshold
 (:attr:`~.flow.FlowConfig.max_queue_delay`, 30 ms), so when both compete
@@ -46,6 +49,9 @@ __all__ = ["LEAST_CHUNK", "BulkWindow"]
 LEAST_CHUNK = 8 * 1024
 _MOST_CHUNK = 256 * 1024
 _FILTER = 4  #: queueing-delay samples whose least is the current delay
+_CHUNK_TIME = 0.002  #: a chunk's time at the rate confirmed
+_RATE_SAMPLES = 16  #: confirmations the rate is measured over
+_RATE_SPAN = 0.020  #: the least time the rate is measured over
 
 
 class BulkWindow:
@@ -68,6 +74,7 @@ class BulkWindow:
         self.window = float(initial)
         self.in_flight = 0
         self.delay = 0.0  #: the current queueing delay (filtered)
+        self.rate = 0.0  #: bytes a second the peer confirmed lately
         self.slow_start = True
         self.stalls = 0  #: chunks sent without room after ``stall`` seconds
         self.closed = False  #: the session ended: nothing waits for room
@@ -75,12 +82,16 @@ class BulkWindow:
         self._out: dict[int, deque[tuple[int, int, float]]] = {}  # transfer: (end, size, sent)
         self._rtts: deque[tuple[float, float]] = deque()  # (when, round trip) for the base
         self._delays: deque[float] = deque(maxlen=_FILTER)
+        self._acks: deque[tuple[float, int]] = deque(maxlen=_RATE_SAMPLES)  # (when, bytes)
         self._cut_at = -1e9
         self._room = asyncio.Event()
 
     def chunk(self) -> int:
-        """The size of the next chunk."""
-        return int(min(_MOST_CHUNK, max(LEAST_CHUNK, self.window // 4)))
+        """The size of the next chunk: about ``_CHUNK_TIME`` of the rate the
+        peer confirms: 8 kB on a home uplink, up to 256 kB on a LAN, where
+        small chunks would leave the sender bound by its work per chunk (one
+        chunk may always go when nothing is in flight)."""
+        return int(min(_MOST_CHUNK, max(LEAST_CHUNK, self.rate * _CHUNK_TIME)))
 
     async def wait_room(self, size: int) -> None:
         """Until ``size`` more bytes fit in the window (at once when nothing
@@ -117,6 +128,11 @@ class BulkWindow:
             _, size, sent_at = out.popleft()
             acked += size
         self.in_flight -= acked
+        self._acks.append((now, acked))
+        # Over 20 ms at least: confirmations read in a burst would make the
+        # rate, and so the chunks, seem many times what the path carries.
+        span = max(now - self._acks[0][0], _RATE_SPAN)
+        self.rate = sum(n for _, n in list(self._acks)[1:]) / span
         self._sample(now - sent_at, now)
         self._adapt(acked, flight, now)
         self._room.set()
@@ -130,7 +146,12 @@ class BulkWindow:
             self._room.set()
 
     def _sample(self, rtt: float, now: float) -> None:
-        self._rtts.append((now, rtt))
+        # The least round trip per second of the last ``base_window``: a few
+        # entries, however many confirmations a fast link brings.
+        if self._rtts and now - self._rtts[-1][0] < 1.0:
+            self._rtts[-1] = (self._rtts[-1][0], min(self._rtts[-1][1], rtt))
+        else:
+            self._rtts.append((now, rtt))
         while self._rtts[0][0] < now - self.base_window and len(self._rtts) > 1:
             self._rtts.popleft()
         base = min(r for _, r in self._rtts)
@@ -145,7 +166,10 @@ class BulkWindow:
             # times the target, by half at twice it.
             if now - self._cut_at > self._base_rtt() + self.delay:
                 over = (self.delay - self.target) / self.target
-                self.window = max(least, self.window * max(0.5, 1 - over / 2))
+                # From what is in flight: a window the sender did not fill
+                # says nothing of the path, and cut alone would not bite.
+                base = min(self.window, max(least, float(flight)))
+                self.window = max(least, base * max(0.5, 1 - over / 2))
                 self._cut_at = now
         elif self.slow_start and self.delay < self.target / 4:
             # Half of what was confirmed: 1.5 times per round trip, as the
@@ -157,9 +181,9 @@ class BulkWindow:
             self.window = min(
                 float(self.most), self.window + off * acked * LEAST_CHUNK / self.window
             )
-        # Never far above what is used: a window the sender did not fill
-        # says nothing of the path, and would let a burst through later.
-        self.window = min(self.window, max(least, flight + least))
+        # Never far above what is used, which would let a burst through
+        # later: twice what was in flight.
+        self.window = min(self.window, max(2 * least, 2.0 * flight))
 
     def _base_rtt(self) -> float:
         return min((r for _, r in self._rtts), default=0.0)
