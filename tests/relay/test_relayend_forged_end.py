@@ -1,0 +1,115 @@
+"""Someone who knows only a session code, against an agent that names no
+pair tag (e545b94's protection is for a viewer that names the tag of the
+registration it was paired with): an agent whose process lost
+``via_relay._PAIRED`` (restarted, or more than 256 codes since), or a viewer
+of an older version. The attacker registers the code while its host is away
+(after a memory relay's restart; at a Redis cluster once the host's claim
+expired) and releases it at once, before the host is back. Found: the relay
+told such a viewer SESSION_ENDED ("the host ended this session") of any end,
+and the agent gave up while its host registered again. Expected: it is told
+only what it can retry (UNKNOWN_SESSION), and resumes unasked once its host
+is back.
+
+And an agent that names its tag, paired after a relay restart with whoever
+registered the code first: that one cannot answer the password handshake.
+Found: the agent took the failed handshake for a wrong password and gave up.
+Expected: the relay told it (RELAY_OK's body) that this is not the
+registration it was in, so it retries, and resumes once its host is back.
+
+Real relays (and a real redis-server), real host and agent, real sockets on
+loopback.
+"""
+
+from __future__ import annotations
+
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect import host_via_relay, via_relay
+from screencodec.transport.relay import RelayLimits
+
+from .cluster import RedisServer, relays, run, wait_for
+from .test_attack4_host_link_down import Watched, watched
+from .test_attack4_restart_release import restarted
+
+
+async def _register_and_release(port: int, code: str, password: str | None = None) -> None:
+    """Register ``code`` under a secret of one's own and release it (the
+    registration's credentials end: RELAY_RELEASE)."""
+    mine = SessionCredentials(code, password)
+    squat = await host_via_relay("127.0.0.1", port, mine, lambda ch: None, backoff_max=0.2)
+    await squat.wait_registered(10)
+    mine.end()
+    await wait_for(lambda: squat.state == "closed")
+    await squat.close()
+
+
+def _forget_tags(session: Watched) -> None:
+    """The agent's process no longer knows which registration it was in."""
+    for key in [k for k in via_relay._PAIRED if session.code in k]:
+        del via_relay._PAIRED[key]
+
+
+def test_an_agent_naming_no_tag_is_not_told_a_forged_end_after_a_relay_restart() -> None:
+    async def main() -> None:
+        async with restarted(21) as (session, relay):
+            await _register_and_release(relay.port, session.code)
+            await wait_for(lambda: not relay.sessions)
+            _forget_tags(session)
+            await session.resumes(relay.port)
+            assert session.reg is not None and session.reg.state == "registered"
+
+    run(main(), 60)
+
+
+def test_an_agent_naming_no_tag_is_not_told_a_forged_end_at_a_cluster(
+        redis_server: RedisServer) -> None:  # fmt: skip
+    """Two relays sharing Redis: the host's link is down past its claim's
+    expiry, the attacker registers and releases the code at the other relay
+    (Redis's ended:<code>), the agent asks the host's relay."""
+
+    async def main() -> None:
+        limits = RelayLimits(claim_ttl=1.0)
+        async with relays(redis_server, 2, limits) as (home, other), \
+                watched(home.port, 22) as session:  # fmt: skip
+            session.proxy.refusing = True
+            session.proxy.cut()  # the host's link fails (a reset) and stays down
+            await session.lost()
+            await wait_for(lambda: not home.sessions)
+
+            async def expired() -> bool:
+                return await home.directory.locate(session.code) is None
+
+            await wait_for(expired, 10)
+
+            await _register_and_release(other.port, session.code)
+            assert await other.directory.ended(session.code) is not None  # the mark is there
+            _forget_tags(session)
+            await session.resumes(home.port)
+
+    run(main(), 60)
+
+
+
+def test_an_agent_paired_with_whoever_registered_its_code_after_a_relay_restart_retries(
+        ) -> None:  # fmt: skip
+    """The attacker holds the code until the agent's next attempt has failed
+    its handshake with it, then releases it; the host's link is mended."""
+
+    async def main() -> None:
+        async with restarted(23) as (session, relay):
+            mine = SessionCredentials(session.code)  # another password
+            squat = await host_via_relay("127.0.0.1", relay.port, mine, lambda ch: None,
+                                         backoff_max=0.2)  # fmt: skip
+            try:
+                await squat.wait_registered(10)
+
+                async def release(_: BaseException) -> None:  # then the link is mended
+                    mine.end()
+                    await squat.close()
+                    session.proxy.refusing = False
+
+                await session.resumes(relay.port, release)
+                assert mine.failed_attempts >= 1  # the agent's attempt met the attacker
+            finally:
+                await squat.close()
+
+    run(main(), 60)
