@@ -11,8 +11,10 @@ only what it can retry (UNKNOWN_SESSION), and resumes unasked once its host
 is back.
 
 And an agent that names its tag, paired after a relay restart with whoever
-registered the code first: that one cannot answer the password handshake.
-Found: the agent took the failed handshake for a wrong password and gave up.
+registered the code first: that one cannot answer the password handshake,
+but can fail it, or refuse it as a host whose session ended would. Found:
+the agent took the failed handshake for a wrong password, or the refusal
+for its host's word, and gave up.
 Expected: the relay told it (RELAY_OK's body) that this is not the
 registration it was in, so it retries, and resumes once its host is back.
 
@@ -22,9 +24,31 @@ loopback.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import secrets
+
+import pytest
+
 from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.connect import host_via_relay, via_relay
-from screencodec.transport.relay import RelayLimits
+from screencodec.transport.channel.framing import (
+    FrameType,
+    RefuseCode,
+    close_writer,
+    encode_frame,
+    read_frame,
+    send_refusal,
+)
+from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
+from screencodec.transport.connect import RelayRegistration, host_via_relay, via_relay
+from screencodec.transport.connect.via_relay import open_relay
+from screencodec.transport.relay import (
+    RELAY_RELEASE,
+    ROLE_HOST_CONTROL,
+    ROLE_HOST_DATA,
+    TOKEN_SIZE,
+    RelayLimits,
+)
 
 from .cluster import RedisServer, relays, run, wait_for
 from .test_attack4_host_link_down import Watched, watched
@@ -88,28 +112,88 @@ def test_an_agent_naming_no_tag_is_not_told_a_forged_end_at_a_cluster(
     run(main(), 60)
 
 
+class _RefusingSquatter:
+    """Registers a code under a secret of its own and answers each viewer's
+    HELLO as a host that ended its session would: REFUSE SESSION_ENDED."""
 
+    def __init__(self) -> None:
+        self.refused = 0
+        self._task: asyncio.Task[None] | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def start(self, port: int, code: str) -> None:
+        reader, self._writer = await open_relay("127.0.0.1", port, ROLE_HOST_CONTROL, code,
+                                                secrets.token_bytes(TOKEN_SIZE), timeout=5)
+        self._task = asyncio.ensure_future(self._serve(reader, port, code))
+
+    async def _serve(self, control: asyncio.StreamReader, port: int, code: str) -> None:
+        while True:
+            ftype, body = await read_frame(control, HANDSHAKE_FRAME_MAX)
+            if ftype != FrameType.RELAY_INCOMING:
+                continue
+            reader, writer = await open_relay("127.0.0.1", port, ROLE_HOST_DATA, code,
+                                              body[:TOKEN_SIZE], timeout=5)  # fmt: skip
+            await read_frame(reader, HANDSHAKE_FRAME_MAX)  # the viewer's HELLO
+            await send_refusal(writer, RefuseCode.SESSION_ENDED, "this session has ended")
+            self.refused += 1
+
+    async def release(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._writer is not None:
+            with contextlib.suppress(OSError):
+                self._writer.write(encode_frame(RELAY_RELEASE))
+            await close_writer(self._writer)
+
+
+class _FailingSquatter:
+    """Registers a code with a password of its own: the agent's password
+    handshake with it fails."""
+
+    def __init__(self) -> None:
+        self._reg: RelayRegistration | None = None
+        self._creds: SessionCredentials | None = None
+
+    @property
+    def refused(self) -> int:
+        return 0 if self._creds is None else self._creds.failed_attempts
+
+    async def start(self, port: int, code: str) -> None:
+        self._creds = SessionCredentials(code)
+        self._reg = await host_via_relay("127.0.0.1", port, self._creds, lambda ch: None,
+                                         backoff_max=0.2)  # fmt: skip
+        await self._reg.wait_registered(10)
+
+    async def release(self) -> None:
+        if self._creds is not None and self._reg is not None:
+            self._creds.end()
+            await self._reg.close()
+
+
+@pytest.mark.parametrize("squatter", [_FailingSquatter, _RefusingSquatter],
+                         ids=["fails-the-handshake", "refuses-ended"])
 def test_an_agent_paired_with_whoever_registered_its_code_after_a_relay_restart_retries(
-        ) -> None:  # fmt: skip
-    """The attacker holds the code until the agent's next attempt has failed
-    its handshake with it, then releases it; the host's link is mended."""
+        squatter: type[_FailingSquatter | _RefusingSquatter]) -> None:  # fmt: skip
+    """The attacker holds the code until the agent's next attempt has met
+    it (a password handshake that fails, or the refusal of a host whose
+    session ended: SESSION_ENDED, the host's own word when it is the
+    agent's host), then releases it; the host's link is mended."""
 
     async def main() -> None:
         async with restarted(23) as (session, relay):
-            mine = SessionCredentials(session.code)  # another password
-            squat = await host_via_relay("127.0.0.1", relay.port, mine, lambda ch: None,
-                                         backoff_max=0.2)  # fmt: skip
+            squat = squatter()
+            await squat.start(relay.port, session.code)
             try:
-                await squat.wait_registered(10)
 
                 async def release(_: BaseException) -> None:  # then the link is mended
-                    mine.end()
-                    await squat.close()
+                    await squat.release()
+                    await wait_for(lambda: not relay.sessions)
                     session.proxy.refusing = False
 
                 await session.resumes(relay.port, release)
-                assert mine.failed_attempts >= 1  # the agent's attempt met the attacker
+                assert squat.refused >= 1  # the agent's attempt met the attacker
             finally:
-                await squat.close()
+                await squat.release()
 
     run(main(), 60)
