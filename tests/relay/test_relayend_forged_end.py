@@ -171,10 +171,21 @@ class _FailingSquatter:
             await self._reg.close()
 
 
-@pytest.mark.parametrize("squatter", [_FailingSquatter, _RefusingSquatter],
-                         ids=["fails-the-handshake", "refuses-ended"])
+_NO_TAG = pytest.mark.xfail(strict=True, reason=(
+    "known limit: a viewer naming no pair tag (its process forgot it: more than 256 codes "
+    "since, an older version) cannot tell a stranger's registration from its host's, so a "
+    "stranger who registered the code after a relay restart fails its handshake and the agent "
+    "gives up (AuthenticationError). Expected: it retries and resumes once its host is back. "
+    "Fix: keep the tag with the resume ticket (session layer), not only in via_relay._PAIRED"))
+
+
+@pytest.mark.parametrize(("squatter", "tagged"), [
+    pytest.param(_FailingSquatter, True, id="fails-the-handshake"),
+    pytest.param(_RefusingSquatter, True, id="refuses-ended"),
+    pytest.param(_FailingSquatter, False, id="fails-the-handshake-no-tag", marks=_NO_TAG),
+])
 def test_an_agent_paired_with_whoever_registered_its_code_after_a_relay_restart_retries(
-        squatter: type[_FailingSquatter | _RefusingSquatter]) -> None:  # fmt: skip
+        squatter: type[_FailingSquatter | _RefusingSquatter], tagged: bool) -> None:  # fmt: skip
     """The attacker holds the code until the agent's next attempt has met
     it (a password handshake that fails, or the refusal of a host whose
     session ended: SESSION_ENDED, the host's own word when it is the
@@ -191,9 +202,12 @@ def test_an_agent_paired_with_whoever_registered_its_code_after_a_relay_restart_
                     await wait_for(lambda: not relay.sessions)
                     session.proxy.refusing = False
 
+                if not tagged:
+                    _forget_tags(session)
                 await session.resumes(relay.port, release)
                 assert squat.refused >= 1  # the agent's attempt met the attacker
             finally:
                 await squat.release()
 
     run(main(), 60)
+
