@@ -331,3 +331,55 @@ def test_a_recorded_link_resumes_on_a_keyframe(tmp_path: Path) -> None:
         await asyncio.to_thread(recorder.close)
 
     run(main(), 60)
+
+
+def test_a_sink_viewer_resumes_on_the_digest_its_sink_made() -> None:
+    """The page holds the picture (a sink): the bridge passes the digest the
+    page made, and the host's first update is a delta, as for a decoder."""
+
+    class _Sink:
+        def __init__(self) -> None:
+            self.decoder = ScreenDecoder()
+            self.first: bool | None = None
+
+        def update(self, data: bytes, /) -> asyncio.Future[tuple[int, int] | None]:
+            done: asyncio.Future[tuple[int, int] | None] = (
+                asyncio.get_running_loop().create_future())  # fmt: skip
+            if self.first is None:
+                self.first = bool(parse_update(memoryview(data)[8:]).flags & UpdateFlags.KEYFRAME)
+            try:
+                fb = self.decoder.decode(data)
+            except DecodeError:
+                done.set_result(None)
+            else:
+                done.set_result((fb.shape[1], fb.shape[0]))
+            return done
+
+        def cursor(self, data: bytes, /) -> None:
+            pass
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task, _ = await _join(s)
+            await _granted(viewer)
+            await _lose(s, viewer, task)
+            held = viewer.framebuffer
+            assert held is not None and viewer.host_keeps
+            sink = _Sink()
+            sink.decoder.adopt(held)
+            with pytest.raises(ValueError, match="goes with a sink, which holds it"):
+                Viewer(object(), resume=viewer.resume_ticket,  # type: ignore[arg-type]
+                       picture=KeptPicture.of(held))  # fmt: skip
+            again = Viewer(await s.connect(), sink=sink, resume=viewer.resume_ticket,
+                           picture=KeptPicture.of(held))  # fmt: skip
+            await again.start(VIEW)
+            task2 = asyncio.ensure_future(again.run())
+            await until(lambda: sink.first is not None, 10, "the first update")
+            assert sink.first is False
+            assert _link(s).stream.continuations == 1
+            s.screen.frozen = True
+            await until(lambda: bgr_equal(sink.decoder.framebuffer, s.screen.grab()), 10, "exact")
+            await again.bye()
+            await task2
+
+    run(main(), 60)

@@ -59,7 +59,10 @@ what it gets as typed blind, so :meth:`Viewer.pointer_move`, ``button``,
 :attr:`Viewer.input_withheld`); True once it went.
 Pass ``picture=old.kept_picture`` as well, and a host of this version goes
 on from the picture the old viewer showed, sending only the tiles that
-changed since, not a full keyframe (:mod:`.kept`).
+changed since, not a full keyframe (:mod:`.kept`). A viewer with a sink
+passes instead the :class:`~.kept.KeptPicture` digest its sink made of the
+picture it holds (``KeptPicture(width, height, key, digests)``, the key from
+``secrets``), if :attr:`Viewer.host_keeps` said the host offers it.
 
 Picture size: an update whose frame has more than ``max_pixels`` pixels
 (:data:`DEFAULT_MAX_PIXELS` unless the Viewer is told otherwise) ends the
@@ -214,12 +217,14 @@ class Viewer:
         sink: RemoteApplier | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         resume: bytes | None = None,
-        picture: npt.NDArray[np.uint8] | None = None,
+        picture: npt.NDArray[np.uint8] | KeptPicture | None = None,
     ) -> None:
         if resume is not None and len(resume) != TICKET_SIZE:
             raise ValueError(f"a resume ticket is {TICKET_SIZE} bytes, not {len(resume)}")
         if picture is not None and resume is None:
             raise ValueError("a kept picture goes with a resume ticket")
+        if isinstance(picture, KeptPicture) and sink is None:
+            raise ValueError("a digest of a kept picture goes with a sink, which holds it")
         self.channel = channel
         #: The host's newest ticket of this session (None: none yet, or a
         #: host that does not resume): pass it as ``resume`` to a Viewer on a
@@ -250,8 +255,12 @@ class Viewer:
         #: (:mod:`.kept`): :attr:`kept_picture` then gives the picture to pass.
         self.host_keeps = False
         #: The picture this connection resumes on (``picture``), until start()
-        #: sent its digest; adopted by the decoder then.
-        self._kept = picture if self.sink is None and hasattr(self.decoder, "adopt") else None
+        #: sent its digest: a picture the decoder adopts then, or the digest
+        #: of the one a sink holds (the page computes it).
+        self._kept: npt.NDArray[np.uint8] | KeptPicture | None = None
+        adopts = sink is None and hasattr(self.decoder, "adopt")
+        if isinstance(picture, KeptPicture) or (picture is not None and adopts):
+            self._kept = picture
         #: Called with every message from the host other than updates, after
         #: the viewer handled it (a UI mirrors stats, notices, levels this way).
         self.on_message: Callable[[m.Message], None] | None = None
@@ -328,10 +337,14 @@ class Viewer:
     async def _send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
 
-    async def _send_kept(self, picture: npt.NDArray[np.uint8]) -> None:
+    async def _send_kept(self, picture: npt.NDArray[np.uint8] | KeptPicture) -> None:
         """Offer the host ``picture`` to go on from: the decoder adopts it,
-        and its digest goes right after the ticket (:mod:`.kept`). A picture
-        the decoder cannot take is not offered: the host sends a keyframe."""
+        and its digest goes right after the ticket (:mod:`.kept`); or the
+        digest a sink made of the picture it holds. A picture the decoder
+        cannot take is not offered: the host sends a keyframe."""
+        if isinstance(picture, KeptPicture):
+            await self._send(m.Extension(KEPT_CHANNEL, picture.encode()))
+            return
         try:
             self.decoder.adopt(picture)  # type: ignore[attr-defined]
         except DecodeError:
