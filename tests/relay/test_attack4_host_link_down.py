@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.transport import VIEW, Host, Viewer
@@ -92,24 +92,30 @@ class Watched:
         assert self.viewer is not None and self.task is not None
         await ended_lost(self.viewer, self.task)
 
-    async def resumes(self, relay_port: int) -> None:
+    async def resumes(self, relay_port: int,
+                      on_refusal: Callable[[BaseException], Awaitable[None]] | None = None,
+                      ) -> None:  # fmt: skip
         """The agent reconnects through the relay on ``relay_port``; told to
-        retry once, the host's link is mended. Expected: it gets in and
-        resumes unasked."""
+        retry once, ``on_refusal(error)`` runs (by default: the host's link
+        is mended). Expected: it gets in and resumes unasked."""
         assert self.viewer is not None
-        proxy = self.proxy
+        ran: list[asyncio.Task[None]] = []
 
-        def link_back(n: int, error: BaseException | None) -> None:
-            if error is not None:  # the agent was told to retry: mend the link
-                proxy.muted, proxy.refusing = None, False
+        def tried(n: int, error: BaseException | None) -> None:
+            if error is not None and not ran:  # the agent was told to retry
+                ran.append(asyncio.ensure_future((on_refusal or self._mend)(error)))
 
         ch = await reconnect(lambda: connect_via_relay("127.0.0.1", relay_port, self.code,
                                                        self.password),
-                             within=20, on_attempt=link_back)  # fmt: skip
+                             within=20, on_attempt=tried)  # fmt: skip
         again = Viewer(ch, who="Alice", resume=self.viewer.resume_ticket)
         assert await again.start(VIEW) == VIEW
         assert len(self.asked) == 1  # resumed unasked
         await again.bye()
+        await asyncio.gather(*ran)
+
+    async def _mend(self, _: BaseException) -> None:
+        self.proxy.muted, self.proxy.refusing = None, False
 
     async def close(self) -> None:
         if self.reg is not None:

@@ -340,8 +340,11 @@ def test_ended_session_code_is_gone_from_the_relay() -> None:
                 await reg.close()
                 assert reg.state == "closed"
             await wait_for_condition(lambda: not relay.sessions)
-            # Told it ended (not "no such session", which a viewer retries).
-            with pytest.raises(AccessRefusedError, match="SESSION_ENDED"):
+            assert relay.ended.why(creds.code) == "the host ended this session"
+            # A viewer that was never in the session names no pair tag: it is
+            # told no end it cannot verify (anyone with the code could have
+            # registered and released it), only "no such session".
+            with pytest.raises(AccessRefusedError, match="UNKNOWN_SESSION"):
                 await connect_via_relay(
                     "127.0.0.1", relay.port, creds.code, "abcdefgh", timeouts=FAST
                 )

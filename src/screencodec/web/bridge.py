@@ -27,11 +27,21 @@ not offered over a link that is down, its row says so, not that the
 session ended. Input goes only as far as the viewer sends it: what it
 withholds (blind after a resume, docs/api.md) is not counted as pressed.
 
-A silent link (no reset: Wi-Fi gone, a NAT dropped): a live host says
-something at least every 10 s (its Stats, transport/session/stats.py), so
-after :data:`SILENT_AFTER` seconds without a word the page's status says
-so, instead of "Connected" beside a picture that may be frozen; the
-channel's idle limit (45 s) then ends the link and the run reconnects.
+A silent link (no reset: Wi-Fi gone, a NAT dropped): the viewer's sealed
+channel asks the host for an answer after 2 s without a byte from it (a
+probe, transport/channel/sealed.py), so a live host is heard from at least
+every 2 s and a round trip, however still its screen. After
+:data:`PROBED_SILENT_AFTER` seconds without a byte the page's status says
+so, instead of "Connected" beside a picture that may be frozen, and
+"Connected" again as soon as anything arrives. A host of an earlier version
+answers no probe (nor a channel that cannot tell, the in-memory one): its
+Stats come at least every 10 s, so the page waits :data:`SILENT_AFTER`
+seconds. The channel's idle limit (45 s) then ends the link and the run
+reconnects.
+
+Chat typed before the session is joined (the host's user not asked yet, or
+not answered) waits, marked "waiting", and is sent in order once the host
+grants the session; it is "lost" if the session never starts.
 
 Control given back: the agent may give control back (``control``, ``want:
 false``), and the page going away does it too. The bridge releases every key
@@ -63,8 +73,8 @@ from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_message
 
-__all__ = ["ASK_TIMEOUT", "HISTORY", "LINK_DOWN", "PAGE_MAX_PIXELS", "SILENT_AFTER",
-           "UNANSWERED", "WebBridge", "capabilities_from"]  # fmt: skip
+__all__ = ["ASK_TIMEOUT", "HISTORY", "LINK_DOWN", "PAGE_MAX_PIXELS", "PROBED_SILENT_AFTER",
+           "SILENT_AFTER", "UNANSWERED", "WebBridge", "capabilities_from"]  # fmt: skip
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
 _MAX_MONITOR = 64  # the highest monitor index the page shows and asks for (schema.js)
@@ -81,6 +91,12 @@ HISTORY = 100
 #: link is silent: a live host sends its Stats at least every 10 s
 #: (transport/session/stats.py REFRESH_PERIODS of its 1 s stats_period).
 SILENT_AFTER = 12.0
+#: The same over a channel whose host answers probes (it is heard from
+#: within a round trip of 2 s of silence: Timeouts.probe): a round trip of
+#: up to a second is not taken for silence.
+PROBED_SILENT_AFTER = 3.0
+#: How often the silence is looked at (the page is told within this of it).
+_SILENCE_CHECK = 0.25
 #: Why a file the agent sends while the link is down is not offered.
 LINK_DOWN = ("not sent: the connection to the user's computer was lost;"
              " send it again once reconnected")  # fmt: skip
@@ -165,8 +181,9 @@ class WebBridge:
         self._upload_names: dict[int, str] = {}
         #: The link to the host is lost and not taken up again yet (reconnecting).
         self.link_down = False
-        #: The agent's chat lines not sent yet (typed while the link was down),
-        #: in order; each is the page's line (its "id" and "state" "held").
+        #: The agent's chat lines not sent yet (typed while the link was down,
+        #: or before the session was joined), in order; each is the page's
+        #: line (its "id", and "state" "held" or "waiting").
         self._held: list[dict[str, Any]] = []
         self._chat_ids = 0
         self._flushing = False
@@ -226,7 +243,10 @@ class WebBridge:
         """Tell the page the level it can use: the host's grant, without
         CONTROL while it is held back or the link is down (``reconnecting``:
         the page shows no control and lets go of its keys until the session
-        is taken up again), and why CONTROL cannot be had, if so."""
+        is taken up again), and why CONTROL cannot be had, if so. The first
+        grant (web/run.py tells it once the session is joined) sends the
+        chat lines typed before it."""
+        self._start_flush()
         level = self.viewer.level if self.viewer is not None else Permission()
         control = CONTROL in level and not self.held_back and not reconnecting
         if control and self._state.get("banner", {}).get("kind") == "revoked":
@@ -287,8 +307,7 @@ class WebBridge:
         lines held meanwhile are sent, in order."""
         self.link_down = False
         self._heard = asyncio.get_running_loop().time()
-        if self._held and not self._flushing and self.viewer is not None:
-            self._spawn(self._flush(self.viewer))
+        self._start_flush()
 
     def settle(self) -> None:
         """The session is over (it ended, or could not be taken up again):
@@ -303,20 +322,33 @@ class WebBridge:
         for tid in list(self._unsettled):
             self._upload_failed(tid, "the session ended")
 
+    @property
+    def joined(self) -> bool:
+        """The host granted the session on the current viewer (VIEW at least)."""
+        return self.viewer is not None and VIEW in self.viewer.level
+
     def _hold(self, text: str) -> None:
         self._chat_ids += 1
-        state = "lost" if self._settled else "held"
+        state = ("lost" if self._settled else "held" if self.link_down or self.joined
+                 else "waiting")  # fmt: skip
         line = {"t": "chat", "from": "me", "text": text, "id": self._chat_ids, "state": state}
         if not self._settled:
             self._held.append(line)
         self.send(line)
 
+    def _start_flush(self) -> None:
+        """Send the held chat lines, if the session is joined and up and no
+        sending of them is under way already."""
+        if self._held and self.joined and not self.link_down and not self._flushing:
+            assert self.viewer is not None
+            self._flushing = True  # one at a time: two would send a line twice
+            self._spawn(self._flush(self.viewer))
+
     async def _flush(self, viewer: Viewer) -> None:
         """Send the held chat lines on ``viewer``, lines held meanwhile too;
         those left when the link is lost again wait for the next resume."""
-        self._flushing = True
         try:
-            while self._held and not self.link_down:
+            while self._held and not self.link_down and self.joined:
                 line = self._held[0]
                 try:
                     await viewer.chat(line["text"])
@@ -328,10 +360,11 @@ class WebBridge:
         finally:
             self._flushing = False
 
-    async def _say(self, viewer: Viewer, text: str) -> None:
+    async def _say(self, viewer: Viewer | None, text: str) -> None:
         """The agent's chat line: sent and shown as said, or held (the link
-        is down, or its send met the closed channel) until :meth:`resumed`."""
-        if self.link_down or self._held or self._settled:
+        is down, or its send met the closed channel) until :meth:`resumed`,
+        or (not joined yet) until the host grants the session."""
+        if self.link_down or self._held or self._settled or viewer is None or not self.joined:
             self._hold(text)
             return
         try:
@@ -343,18 +376,25 @@ class WebBridge:
 
     async def _watch_silence(self) -> None:
         """While joined and not reconnecting: the status says how long the
-        host has been silent once it is :data:`SILENT_AFTER` seconds, and
-        "Connected" again when it speaks."""
+        host has been silent once it is :data:`PROBED_SILENT_AFTER` seconds
+        (:data:`SILENT_AFTER` for a host that answers no probe), and
+        "Connected" again when it is heard from."""
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(_SILENCE_CHECK)
             shown = self._state.get("status", {}).get("text", "")
             silent = shown.startswith(_SILENT)
-            if self.link_down or (shown != CONNECTED and not silent):
+            if self.link_down or self.viewer is None or (shown != CONNECTED and not silent):
                 continue  # connecting, asking, reconnecting, ended: said otherwise
-            quiet = loop.time() - self._heard
-            if quiet >= SILENT_AFTER:
-                self.status(f"{_SILENT} for {quiet:.0f} s: the picture may not be live")
+            channel = self.viewer.channel
+            heard = max(self._heard, getattr(channel, "last_heard", self._heard))
+            probed = getattr(channel, "answers_probes", False)
+            after = PROBED_SILENT_AFTER if probed else SILENT_AFTER
+            quiet = loop.time() - heard
+            if quiet >= after:
+                text = f"{_SILENT} for {quiet:.0f} s: the picture may not be live"
+                if text != shown:
+                    self.status(text)
             elif silent:
                 self.status(CONNECTED)
 
@@ -502,6 +542,9 @@ class WebBridge:
             if row is not None:
                 row["answered"] = "accepted" if msg["accept"] else "declined"
             return
+        if kind == "chat":
+            await self._say(viewer, msg["text"])  # held until joined
+            return
         if viewer is None:
             return  # still connecting: nothing to forward to yet
         if kind in ("move", "button", "wheel", "key"):
@@ -516,8 +559,6 @@ class WebBridge:
                 await self._quietly(self.hold_back, viewer)
             elif CONTROL not in viewer.level and not self.unavailable:
                 self._spawn(self.ask_control(viewer))
-        elif kind == "chat":
-            await self._say(viewer, msg["text"])
         elif kind == "monitor":
             await self._quietly(viewer.select_monitor, msg["index"])
         elif kind == "file_offer":

@@ -110,8 +110,9 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         # code: the host's Notice code (0: the bridge's own word: control refused or unanswered)
         ("notice", "text", "code"),
         # id, state: the agent's own line typed while the link was down: held
-        # ("held") until the session is taken up again, then sent (the same id
-        # without a state), or never sent ("lost": the session ended)
+        # ("held") until the session is taken up again, or before the session
+        # was joined ("waiting"), then sent (the same id without a state), or
+        # never sent ("lost": the session ended)
         ("chat", "from text", "id state"),
         ("banner", "kind text", ""),
         ("ended", "reason", ""),

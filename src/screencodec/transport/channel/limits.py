@@ -52,6 +52,11 @@ class Timeouts:
     this long is closed; the peer has vanished.
     ``keepalive``: a channel that has sent nothing for this long sends a sealed
     keepalive, so relays and the peer's idle timer see a live link.
+    ``probe``: a viewer's channel that has received nothing for this long
+    while it reads asks the host for an answer at once (a sealed keepalive
+    with a body, channel/sealed.py), and once as it opens: a live host is
+    heard from within a round trip of it, however quiet its screen. Hosts
+    only answer (an earlier version ignores the probe, as any keepalive).
     ``max_duration``: a channel is closed this long after it opened, whatever
     happens on it.
     ``linger``: an orderly close reads on (discarding) for at most this long,
@@ -64,6 +69,7 @@ class Timeouts:
     max_duration: float | None = None
     preauth: float | None = 5.0
     linger: float | None = 2.0
+    probe: float | None = 2.0
 
 
 class AttemptLimiter:

@@ -7,6 +7,16 @@ data). Two more record types never reach the caller: RECORD_KEEPALIVE, sent
 when we have been quiet for ``timeouts.keepalive`` seconds, and RECORD_CLOSE,
 sent by :meth:`close` so the peer can tell a deliberate end from a cut line.
 
+A keepalive's body says what it is (every version ignores the body of one):
+empty, a plain keepalive; :data:`PROBE`, a viewer that heard nothing from its
+host for ``timeouts.probe`` seconds asks for an answer at once; :data:`ANSWER`,
+that answer. So a live host is heard from within a round trip of the probe,
+however quiet its screen, and a viewer can tell a silent link from a quiet
+host within a few seconds (:attr:`SecureChannel.last_heard`,
+:attr:`SecureChannel.answers_probes`; the web page's status, web/bridge.py).
+A host of an earlier version reads a probe as a keepalive and answers
+nothing: its viewer never sees :attr:`~SecureChannel.answers_probes`.
+
 An orderly close lingers: it sends RECORD_CLOSE, shuts its sending side, and
 reads on until the peer closes too. Closing a socket with unread data makes
 TCP reset the connection, and a peer whose write meets the reset loses what
@@ -34,7 +44,6 @@ from screencodec.transport.channel.framing import (
     FrameType,
     TruncatedError,
     close_writer,
-    read_body,
     read_header,
 )
 from screencodec.transport.channel.handshake import HandshakeResult
@@ -51,6 +60,10 @@ _LINGER_QUIET = 0.25
 #: timeout; earlier versions' words too). The peer reads it as a lost link:
 #: its own sending side broke, nobody ended anything (:attr:`SecureChannel.broken`).
 SILENCE = "nothing received for "
+#: A keepalive's body asking the peer to answer at once (sent by a viewer).
+PROBE = b"\x01"
+#: A keepalive's body answering a :data:`PROBE`.
+ANSWER = b"\x02"
 
 
 class SecureChannel:
@@ -108,6 +121,16 @@ class SecureChannel:
         loop = asyncio.get_running_loop()
         self._opened_at = loop.time()
         self._last_sent = self._last_received = self._opened_at
+        # The last byte of a record arrived (a header, a piece of a body): a
+        # large record on a slow link is heard from while it comes.
+        self._last_heard = self._opened_at
+        # A viewer's probes (Timeouts.probe): the last sent (the first goes at
+        # once: whether the host answers is known before the link matters),
+        # and whether the peer ever answered one.
+        self._last_probe: float | None = None
+        self._answers_probes = False
+        self._body_parts: list[bytes] = []  # a body being read, kept across a cancel
+        self._body_got = 0
         # When a recv() began waiting for its frame; None while nobody reads.
         # Idle is only judged while someone reads: a caller that stops reading
         # (busy decoding) must not have its channel closed for it.
@@ -154,6 +177,20 @@ class SecureChannel:
     @property
     def is_host(self) -> bool:
         return self._is_host
+
+    @property
+    def last_heard(self) -> float:
+        """Loop time (``loop.time()``) the last bytes of a record arrived:
+        any record, a keepalive or probe answer too, or a piece of one still
+        arriving. The channel's opening until then."""
+        return self._last_heard
+
+    @property
+    def answers_probes(self) -> bool:
+        """The peer answered a probe of ours: a live peer is heard from within
+        a round trip of ``timeouts.probe`` seconds of silence (a viewer's
+        channel; an earlier host never answers)."""
+        return self._answers_probes
 
     def add_close_listener(self, listener: Callable[[SecureChannel], None]) -> None:
         """Call ``listener(channel)`` once when the channel closes, for any reason."""
@@ -202,8 +239,9 @@ class SecureChannel:
                     if self._pending_header is None:
                         self._pending_header = await read_header(self._reader, MAX_RECORD_BODY)
                         self._header_at = time.monotonic()
+                        self._last_heard = asyncio.get_running_loop().time()
                     ftype, size = self._pending_header
-                    body = await read_body(self._reader, size)
+                    body = await self._read_body(size)
                     self.last_span = time.monotonic() - self._header_at
                     self._pending_header = None
                     if ftype not in _RECORD_TYPES:
@@ -226,6 +264,9 @@ class SecureChannel:
                     raise SessionClosedError(self._close_reason)
                 if ftype == FrameType.RECORD_DATA:
                     return plaintext
+                if ftype == FrameType.RECORD_KEEPALIVE:
+                    self._on_keepalive(plaintext)
+                    continue
                 if ftype == FrameType.RECORD_CLOSE:
                     reason = safe_text(plaintext[:200].decode("utf-8", "replace"))
                     # A peer that heard nothing from us did not end the
@@ -233,7 +274,6 @@ class SecureChannel:
                     self._lost, self._peer_closed = True, not reason.startswith(SILENCE)
                     await self.close(f"closed by peer: {reason}", notify_peer=False)
                     raise SessionClosedError(self._close_reason)
-                # RECORD_KEEPALIVE: nothing to deliver, read on
 
     async def close(
         self, reason: str = "closed locally", *, notify_peer: bool = True, linger: bool = True
@@ -281,6 +321,37 @@ class SecureChannel:
 
     # -- internals ---------------------------------------------------------
 
+    async def _read_body(self, size: int) -> bytes:
+        """A record's body, read as it arrives (each piece is :attr:`last_heard`).
+        Cancellation-safe: what was read is kept for the next call."""
+        loop = asyncio.get_running_loop()
+        parts = self._body_parts
+        while self._body_got < size:
+            try:
+                piece = await self._reader.read(size - self._body_got)
+            except OSError as exc:
+                raise TruncatedError(f"the connection broke inside a frame: {exc}") from None
+            if not piece:
+                raise TruncatedError("stream truncated inside a frame")
+            parts.append(piece)
+            self._body_got += len(piece)
+            self._last_heard = loop.time()
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts.clear()
+        self._body_got = 0
+        return body
+
+    def _on_keepalive(self, body: bytes) -> None:
+        """A keepalive: a probe is answered at once; an answer is noted; any
+        other body (a later version's) is ignored, as an empty one."""
+        if body == PROBE:
+            # Written whole at once (sealing and writing are synchronous), so
+            # it cannot land inside a record another task is sending.
+            with contextlib.suppress(OSError, RuntimeError, SessionClosedError):
+                self._write_record(FrameType.RECORD_KEEPALIVE, ANSWER)
+        elif body == ANSWER:
+            self._answers_probes = True
+
     async def _say_close(self, reason: str, *, linger: bool) -> None:
         """RECORD_CLOSE, then (lingering) our sending side shut and the rest read."""
         began = asyncio.get_running_loop().time()
@@ -317,6 +388,8 @@ class SecureChannel:
         await asyncio.wait_for(self._recv_lock.acquire(), max(deadline - loop.time(), 0.0))
         try:
             self._pending_header = None
+            self._body_parts.clear()
+            self._body_got = 0
             # The peer sent since our close (``began``): also a record a
             # recv() still waiting read and dropped.
             sending = self._last_received >= began
@@ -358,6 +431,7 @@ class SecureChannel:
         """Keepalive, idle timeout and maximum duration, on one timer."""
         t = self._timeouts
         loop = asyncio.get_running_loop()
+        probe = None if self._is_host else t.probe  # a viewer's channel probes, a host's answers
         while not self._closed:
             now = loop.time()
             deadlines = [now + 3600.0]
@@ -367,14 +441,29 @@ class SecureChannel:
                     return
                 deadlines.append(self._opened_at + t.max_duration)
             if t.idle is not None and self._reading_since is not None:
-                idle_deadline = max(self._reading_since, self._last_received) + t.idle
+                idle_deadline = max(self._reading_since, self._last_heard) + t.idle
                 if now >= idle_deadline:
                     self._lost = True
                     await self.close(f"{SILENCE}{t.idle:g} s (peer gone)", linger=False)
                     return
                 deadlines.append(idle_deadline)
-            elif t.idle is not None:
-                deadlines.append(now + min(t.idle, 1.0))  # re-check once a read starts
+            elif t.idle is not None or probe is not None:  # re-check once a read starts
+                deadlines.append(now + min(t.idle or 1.0, probe or 1.0, 1.0))
+            if probe is not None and self._reading_since is not None:
+                probe_at = (now if self._last_probe is None  # the first at once
+                            else max(self._last_heard, self._last_probe) + probe)
+                if now >= probe_at:
+                    # Not held back by a send waiting for the link: that it
+                    # waits may be the silence itself.
+                    try:
+                        self._write_record(FrameType.RECORD_KEEPALIVE, PROBE)
+                    except (OSError, RuntimeError, SessionClosedError) as exc:
+                        self._lost = True
+                        await self.close(f"keepalive failed: {exc}", linger=False)
+                        return
+                    self._last_probe = probe_at = now
+                    probe_at += probe
+                deadlines.append(probe_at)
             if t.keepalive is not None:
                 if now >= self._last_sent + t.keepalive and not self._send_lock.locked():
                     try:

@@ -67,6 +67,7 @@ from screencodec.transport.relay.protocol import (
 
 __all__ = [
     "MAX_REDIRECTS",
+    "OtherRegistrationError",
     "RegistrationState",
     "RelayRegistration",
     "RelayStatus",
@@ -88,16 +89,39 @@ MAX_REDIRECTS = 2
 #: A registration cut and taken back within this many seconds (a relay that
 #: dropped the connection and answers the next attempt) is not told as lost.
 LOST_GRACE = 1.0
-#: Per session code, the pair tag (relay/protocol.pair_tag) of the host
+#: Per relay address (as the application names it: one cluster's balancer)
+#: and session code, the pair tag (relay/protocol.pair_tag) of the host
 #: registration this process's last viewer of it was paired with and
 #: authenticated through: named when a viewer of the code connects again (to
 #: resume), so that the relay tells SESSION_ENDED only of that registration's
-#: end, not of one by someone who registered the code after a relay restart.
-#: Process-wide because an agent reconnects with the code and password alone
-#: (connect/reconnect.py); the most recent codes only.
-_PAIRED: dict[str, bytes] = {}
+#: end, not of one by someone who registered the code after a relay restart,
+#: and so that a handshake failed by another registration of the code is
+#: retried (:class:`OtherRegistrationError`). Process-wide because an agent
+#: reconnects with the relay, code and password alone (connect/reconnect.py);
+#: keyed by the relay too, since two relays (two deployments) may each hold
+#: a session of the same code; the most recent :data:`_PAIRED_MOST` only.
+_PAIRED: dict[tuple[str, int, str], bytes] = {}
 _PAIRED_MOST = 256
+
+
+def _paired(key: tuple[str, int, str]) -> bytes | None:
+    """The pair tag to name for ``key`` (relay host, port, code): the one
+    paired through that address, else the latest of the code through any
+    (another address of the same cluster), else None."""
+    tag = _PAIRED.get(key)
+    if tag is None:
+        tag = next((t for k, t in reversed(_PAIRED.items()) if k[2] == key[2]), None)
+    return tag
 _RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
+
+
+class OtherRegistrationError(TransportError):
+    """A viewer reconnecting through a relay was paired with another
+    registration of its code than the one it was in (RELAY_OK's pair tag
+    differs from the one it named), and the handshake failed or was refused:
+    someone who knows the code holds it for now (registered first after a
+    relay restart, say). Not the word of the viewer's host: retried
+    (connect/reconnect.py), as "no such session" is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,20 +583,31 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     t = timeouts or Timeouts()
     hops: list[tuple[str, int]] = []
     told: list[bytes] = []
+    key = (relay_host, relay_port, code)
+    named = _paired(key)
     reader, writer = await open_relay(relay_host, relay_port, ROLE_VIEWER, code,
-                                      _PAIRED.get(code, bytes(TOKEN_SIZE)), timeout=pair_timeout,
+                                      named or bytes(TOKEN_SIZE), timeout=pair_timeout,
                                       on_redirect=lambda h, p: hops.append((h, p)),
                                       on_ok=told.append)  # fmt: skip
+    tag = told[0] if told and len(told[0]) == TOKEN_SIZE else None
     try:
-        result = await handshake_viewer(reader, writer, code, password, t)
-        if told and len(told[0]) == TOKEN_SIZE:  # the host proved the password
-            _PAIRED.pop(code, None)
-            _PAIRED[code] = told[0]
+        try:
+            result = await handshake_viewer(reader, writer, code, password, t)
+        except (AccessRefusedError, AuthenticationError, ProtocolError) as exc:
+            if named is not None and tag is not None and tag != named:
+                raise OtherRegistrationError(
+                    "the relay paired this viewer with another registration of the code than "
+                    f"the session it was in, which did not let it in ({safe_text(exc, 200)}): "
+                    "someone else may hold the code for now") from exc
+            raise
+        if tag is not None:  # the host proved the password
+            _PAIRED.pop(key, None)
+            _PAIRED[key] = tag
             while len(_PAIRED) > _PAIRED_MOST:
                 del _PAIRED[next(iter(_PAIRED))]
-    except AccessRefusedError:
+    except (AccessRefusedError, OtherRegistrationError):
         await close_writer(writer)
-        raise  # the host's own word: rate limited, invalidated, ended ...
+        raise  # the host's own word (rate limited, invalidated, ended ...), or not its
     except AuthenticationError as exc:
         await close_writer(writer)
         # Through a relay the viewer cannot tell a mistyped password from a

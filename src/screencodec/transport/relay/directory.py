@@ -89,10 +89,10 @@ class Directory(abc.ABC):
         viewer still reconnecting is told so). A claim of the code forgets it."""
 
     @abc.abstractmethod
-    async def ended(self, code: str, tag: bytes = b"") -> str | None:
+    async def ended(self, code: str, tag: bytes | None = None) -> str | None:
         """Why ``code``'s session ended (:meth:`end`), or None. With a viewer's
-        ``tag`` (protocol.pair_tag), only an end by the registration it
-        names (sessions.ended_for)."""
+        ``tag`` (protocol.pair_tag; zeros if it names none), only an end by
+        the registration it names (sessions.ended_for); None: any end."""
 
     @abc.abstractmethod
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
@@ -190,7 +190,7 @@ class MemoryDirectory(Directory):
             self._ended = {c: e for c, e in self._ended.items() if e[1] > now}
         self._ended[code] = (why, now + ttl, pair_tag(verifier))
 
-    async def ended(self, code: str, tag: bytes = b"") -> str | None:
+    async def ended(self, code: str, tag: bytes | None = None) -> str | None:
         entry = self._ended.get(code)
         if entry is not None and entry[1] <= self._clock():
             del self._ended[code]

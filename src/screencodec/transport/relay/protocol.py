@@ -130,7 +130,8 @@ def pair_tag(verifier: bytes) -> bytes:
     registration it paired it with, and what that viewer names when it
     reconnects to resume (its RELAY_OPEN token): the relay says
     SESSION_ENDED only of an end by that registration (the same secret, at
-    any relay of the cluster, across a relay restart). Not a secret (anyone
+    any relay of the cluster, across a relay restart), and never to a viewer
+    naming none. Not a secret (anyone
     with the code is paired and told it): it proves nothing, and a claim
     needs the secret itself."""
     return hashlib.sha256(b"screencodec relay pair tag v1\0" + verifier).digest()[:TOKEN_SIZE]

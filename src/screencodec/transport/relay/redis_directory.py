@@ -173,7 +173,7 @@ class RedisDirectory(Directory):
         await self._run(self._end(keys=[self._key("claim", code), self._key("ended", code)],
                                   args=[verifier.hex(), value, max(1, int(ttl * 1000))]))
 
-    async def ended(self, code: str, tag: bytes = b"") -> str | None:
+    async def ended(self, code: str, tag: bytes | None = None) -> str | None:
         value = await self._run(self._redis.get(self._key("ended", code)))
         if value is None:
             return None

@@ -488,6 +488,7 @@ class Relay:
                 if ftype != FrameType.RELAY_PING:
                     why = f"unexpected frame {ftype}"
                     raise ProtocolError(f"unexpected frame {ftype} on a control connection")
+                reg.heard = time.monotonic()
                 writer.write(encode_frame(FrameType.RELAY_PONG))
                 await writer.drain()
         finally:
@@ -496,6 +497,8 @@ class Relay:
                 if why in _ENDED:
                     self.ended.ended(code, _ENDED[why], released=why == "released",
                                      tag=pair_tag(verifier))
+                else:  # a reset, silence: the host may come back
+                    self.ended.lost(code, pair_tag(verifier), reg.heard)
             self.metrics.sessions(len(self._sessions))
             for _, fut, _ in reg.pending:
                 if not fut.done():
@@ -515,16 +518,16 @@ class Relay:
         reg = self._sessions.get(code)
         if reg is None:
             if not await self._redirect(writer, code, ip, "viewer"):
-                # Only an end by the registration the viewer was paired with,
-                # if it names one (protocol.pair_tag): after a restart the
-                # first to register a code may be someone who knows only it.
+                # Only an end by the registration the viewer names
+                # (protocol.pair_tag), none if it names none: after a restart
+                # the first to register a code may be someone who knows only it.
                 ended = self.ended.why(code, tag) or await self._ended_in_cluster(code, tag)
                 if ended is not None:  # a viewer reconnecting to it need not go on
                     await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip,
                                        session=code)
                 else:
                     await self._refuse(writer, RefuseCode.UNKNOWN_SESSION,
-                                       "no such session code", ip, session=code)
+                                       self._unknown(code, tag), ip, session=code)
             return
         if not await self._guesses_left(code, ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
@@ -545,14 +548,16 @@ class Relay:
             host_reader, host_writer, done = await asyncio.wait_for(
                 fut, self.limits.pair_timeout)
         except asyncio.TimeoutError:
-            await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer", ip,
+            await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer (" +
+                               _not_heard(time.monotonic() - reg.heard) + ")", ip,
                                session=code)
             return
         except EvictedError as exc:
             await self._refuse(writer, RefuseCode.BUSY, str(exc), ip, session=code)
             return
         except TransportError:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away", ip,
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away (" +
+                               _not_heard(time.monotonic() - reg.heard) + ")", ip,
                                session=code)
             return
         finally:
@@ -560,6 +565,17 @@ class Relay:
             with contextlib.suppress(ValueError):
                 reg.pending.remove(entry)
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
+
+    def _unknown(self, code: str, tag: bytes) -> str:
+        """What a viewer naming ``code`` and pair tag ``tag`` is told with
+        UNKNOWN_SESSION: with how long its host (the registration it names)
+        has not been heard from, if this relay lost that host's connection
+        (a reset, silence) and it has not come back. A viewer retries; this
+        is what it waits for (an agent's terminal shows it)."""
+        silent = self.ended.silent_for(code, tag)
+        if silent is None:
+            return "no such session code"
+        return f"{_not_heard(silent)} (its connection to the relay was lost)"
 
     async def _forward(self, reg: Registration, ip: str, streams: PairStreams,
                        done: asyncio.Event) -> None:
@@ -662,6 +678,10 @@ class Relay:
         _add(self._per_address, address_key(ip), -1)
         match.set_result((reader, writer, done))
         await done.wait()  # the viewer's task forwards, and closes us when done
+
+
+def _not_heard(seconds: float) -> str:
+    return f"the host has not been heard from for {seconds:.0f} s"
 
 
 def _add(counts: dict[str, int], key: str, n: int) -> None:

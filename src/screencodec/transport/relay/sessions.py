@@ -35,13 +35,16 @@ class Registration:
     key of the host's control connection; ``pending`` are viewers waiting for
     the host's data connection (join id, future, address key), oldest first;
     ``handshaking`` the pairs forwarded but not yet past the host's CONFIRM,
-    oldest first. One event loop; touched only between awaits.
+    oldest first; ``heard`` when the host last sent a frame. One event loop;
+    touched only between awaits.
     """
 
     code: str
     verifier: bytes
     writer: asyncio.StreamWriter
     host_key: str = ""
+    #: When the host last sent a frame on its control connection (monotonic).
+    heard: float = field(default_factory=time.monotonic)
     pending: list[tuple[bytes, asyncio.Future[Pairing], str]] = field(default_factory=list)
     handshaking: list[PairControl] = field(default_factory=list)
 
@@ -95,16 +98,20 @@ class Registration:
         return True
 
 
-def ended_for(asked: bytes, ended: bytes) -> bool:
+def ended_for(asked: bytes | None, ended: bytes) -> bool:
     """Whether an end of the registration whose pair tag is ``ended`` is the
-    end of the session a viewer naming pair tag ``asked`` was in. A viewer
-    that names none (zeros: never paired with this code, or of an older
-    version) hears of any end; one that does, only of its own registration's:
-    after a relay (or directory) restart, someone who knows only the code can
-    register it first and release it, which must not tell an agent resuming
-    that its session ended while its host registers again."""
-    if not asked.strip(b"\0"):
+    end of the session a viewer naming pair tag ``asked`` was in: only an
+    end of the registration it names. A viewer that names none (zeros: a
+    first join, a process that forgot its tags, an older version) is told of
+    no end: it cannot tell its host's end from one by someone who knows only
+    the code (after a relay or directory restart, or once its host's claim
+    expired, that one can register the code first and release it), so it
+    hears UNKNOWN_SESSION, which it retries, and its host, back, resumes it.
+    ``asked`` None: not a viewer's question (the operator's, a test's): any end."""
+    if asked is None:
         return True
+    if not asked.strip(b"\0"):
+        return False
     return hmac.compare_digest(asked, ended)
 
 
@@ -115,47 +122,76 @@ class EndedSessions:
     ``grace`` seconds. A viewer still reconnecting to such a session is told
     it ended (SESSION_ENDED) instead of "no such session", which it retries
     for as long as it may resume (a relay restarting looks like that until
-    its hosts register again). Remembered ``memory`` seconds, at most
-    ``most`` codes (the oldest forgotten first); a registration of the code
-    forgets it at once. One event loop."""
+    its hosts register again). Also the codes whose host's connection was
+    lost otherwise (a reset, silence: :meth:`lost`), with when the host was
+    last heard from, for what a viewer retrying is told
+    (:meth:`silent_for`). Remembered ``memory`` seconds, at most ``most``
+    codes (the oldest forgotten first); a registration of the code forgets
+    it at once. One event loop."""
 
     def __init__(self, grace: float, memory: float, most: int,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._grace, self._memory, self._most = grace, memory, most
         self._clock = clock
-        #: code -> (from when it counts as ended, until when it is kept, why,
-        #: the ended registration's pair tag)
-        self._ended: dict[str, tuple[float, float, str, bytes]] = {}
+        #: code -> (from when it counts as ended, None if it does not, until
+        #: when it is kept, why, the registration's pair tag, when its host
+        #: was last heard from)
+        self._ended: dict[str, tuple[float | None, float, str, bytes, float]] = {}
 
     def ended(self, code: str, why: str, *, released: bool, tag: bytes = b"") -> None:
         """The host of ``code`` ended its registration (whose pair tag is
         ``tag``): at once when it ``released`` the code, else once ``grace``
         has passed."""
         now = self._clock()
+        self._keep(code, now if released else now + self._grace, why, tag, now)
+
+    def lost(self, code: str, tag: bytes, heard: float) -> None:
+        """The control connection of ``code``'s host (pair tag ``tag``) was
+        lost without an end (a reset, silence): the host may come back. It
+        was last heard from at ``heard`` (this object's clock)."""
+        self._keep(code, None, "", tag, heard)
+
+    def _keep(self, code: str, since: float | None, why: str, tag: bytes, heard: float) -> None:
+        now = self._clock()
         self._ended.pop(code, None)
         if len(self._ended) >= self._most:
             self._ended = {c: e for c, e in self._ended.items() if e[1] > now}
             while len(self._ended) >= self._most:  # the oldest first (insertion order)
                 del self._ended[next(iter(self._ended))]
-        since = now if released else now + self._grace
-        self._ended[code] = (since, since + self._memory, why, tag)
+        self._ended[code] = (since, max(now, since or now) + self._memory, why, tag, heard)
 
     def registered(self, code: str) -> None:
         """The code is registered (again): its session goes on."""
         self._ended.pop(code, None)
 
-    def why(self, code: str, tag: bytes = b"") -> str | None:
-        """Why ``code``'s session ended, if it did (None: not known to).
-        With a ``tag`` (a viewer's, :func:`~.protocol.pair_tag`): only an
-        end of the registration it names (:func:`ended_for`)."""
+    def _entry(self, code: str, tag: bytes | None,
+               ) -> tuple[float | None, float, str, bytes, float] | None:  # fmt: skip
         entry = self._ended.get(code)
         if entry is None:
             return None
-        now = self._clock()
-        if now >= entry[1]:
+        if self._clock() >= entry[1]:
             del self._ended[code]
             return None
-        return entry[2] if now >= entry[0] and ended_for(tag, entry[3]) else None
+        return entry if ended_for(tag, entry[3]) else None
+
+    def why(self, code: str, tag: bytes | None = None) -> str | None:
+        """Why ``code``'s session ended, if it did (None: not known to).
+        With a viewer's ``tag`` (:func:`~.protocol.pair_tag`, zeros if it
+        names none): only an end of the registration it names
+        (:func:`ended_for`)."""
+        entry = self._entry(code, tag)
+        if entry is None or entry[0] is None or self._clock() < entry[0]:
+            return None
+        return entry[2]
+
+    def silent_for(self, code: str, tag: bytes | None = None) -> float | None:
+        """Seconds since the host of ``code``, whose connection was lost and
+        whose session has not ended (yet), was last heard from; None if not
+        known. With a viewer's ``tag``: only of the registration it names."""
+        entry = self._entry(code, tag)
+        if entry is None or self.why(code, tag) is not None:
+            return None
+        return max(0.0, self._clock() - entry[4])
 
     def __len__(self) -> int:
         return len(self._ended)

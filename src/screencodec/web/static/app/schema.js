@@ -37,10 +37,11 @@ const KINDS = {
 // may carry a reason and the upload's name, level why control cannot be had,
 // notice the host's code, a replayed file_offer the agent's answer,
 // file_received and file_failed the offer they answer, the agent's own chat
-// line typed while the link was down its number and whether it is held or
-// lost (the same number without a state: it was sent).
+// line typed while the link was down or before the session was joined its
+// number and whether it is held, waiting or lost (the same number without a
+// state: it was sent).
 const OPTIONAL = {
-  chat: { id: int(1, 2 ** 32), state: oneOf("held", "lost") },
+  chat: { id: int(1, 2 ** 32), state: oneOf("held", "waiting", "lost") },
   file_progress: { text: str(200), name: str(255) },
   level: { unavailable: str(1000) },
   notice: { code: int(0, 65535) },

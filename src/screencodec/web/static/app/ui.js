@@ -256,15 +256,19 @@ export class UI {
   }
 
   // `id`, `state`: the agent's own line typed while the link was down,
-  // "held" until the session goes on (then the same id comes without a
-  // state: sent) or "lost" (the session ended first).
+  // "held" until the session goes on, or before the session was joined,
+  // "waiting" until the user lets the agent in (then the same id comes
+  // without a state: sent), or "lost" (the session ended first).
   chatLine(who, text, id = null, state = null) {
-    const mark = { held: " (not sent yet: reconnecting)", lost: " (not sent: the session ended)" }[state] || "";
+    const mark = {
+      held: " (not sent yet: reconnecting)",
+      waiting: " (not sent yet: it goes once the user lets you in)",
+      lost: " (not sent: the session ended)",
+    }[state] || "";
     const known = id === null ? null : this.lines.get(id);
     if (known) {
       known.textContent = mark;
-      known.parentNode.classList.toggle("held", state === "held");
-      known.parentNode.classList.toggle("lost", state === "lost");
+      for (const s of ["held", "waiting", "lost"]) known.parentNode.classList.toggle(s, state === s);
       if (!state) this.lines.delete(id);
       return;
     }
@@ -274,7 +278,7 @@ export class UI {
       const span = el("span", mark, "state");
       li.append(span);
       if (state) li.classList.add(state);
-      if (state === "held") this.lines.set(id, span);
+      if (state === "held" || state === "waiting") this.lines.set(id, span);
     }
     $("chat-log").append(li);
     while ($("chat-log").children.length > 500) $("chat-log").firstChild.remove();
