@@ -150,6 +150,30 @@ class ScreenDecoder:
         if value:
             self._drop_streams()
 
+    def adopt(self, picture: Any, /) -> None:
+        """Start from ``picture`` ((H, W, 4) uint8; copied, the 4th byte set
+        to 255), held from an earlier stream: a resumed session's viewer
+        keeps the picture it showed, and the host's first update on the new
+        link may be a delta on it (``ScreenEncoder.continue_from``). Deltas
+        are then taken with whatever number the first one carries; stream
+        state starts afresh. Raises DecodeError for a picture of another
+        shape or over this decoder's limits."""
+        arr = np.asarray(picture)
+        if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 4:
+            raise DecodeError(f"a picture of {arr.dtype} {arr.shape} cannot be adopted")
+        height, width = arr.shape[:2]
+        if not (1 <= width <= self.max_width and 1 <= height <= self.max_height):
+            raise DecodeError(f"a {width}x{height} picture is over this decoder's limits")
+        refused = too_large(width, height, self.max_pixels)
+        if refused is not None:
+            raise DecodeError(refused)
+        fb = np.array(arr, np.uint8, order="C")
+        fb[..., 3] = 255
+        self._fb = fb
+        self._drop_streams()
+        self.sequence = None  # nothing anchors the next delta's number
+        self._needs_keyframe = False
+
     def _drop_streams(self) -> None:
         for codec in self._streams:
             codec.drop_stream()

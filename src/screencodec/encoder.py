@@ -191,6 +191,7 @@ class ScreenEncoder:
         self._ref = self._blank(width, height)
         self._spare: Frame | None = None  # see take_spare
         self._keyframe = True
+        self._continue: npt.NDArray[np.int32] | None = None  # see continue_from
         self._sequence = 0
         self.last = EncodeStats()
         self.lossy_options = lossy_options or LossyOptions()
@@ -223,6 +224,26 @@ class ScreenEncoder:
     def request_keyframe(self) -> None:
         """Make the next update a full refresh (a viewer joined or lost sync)."""
         self._keyframe = True
+        self._continue = None
+
+    def continue_from(self, rects: npt.ArrayLike) -> None:
+        """Make the next update a delta for a viewer that holds the next
+        frame already, except within ``rects`` ((N, 4) of x, y, w, h): the
+        picture a resumed session's viewer kept (transport.session.kept).
+        It paints ``rects`` as a keyframe would, with no COPY (what the
+        viewer holds there is not known here), and starts a new history
+        stream; it has no op when ``rects`` is empty. A decoder takes it on
+        the kept picture (``ScreenDecoder.adopt``). A next frame of another
+        size makes it a keyframe after all."""
+        boxes = np.array(rects, np.int32).reshape(-1, 4)
+        width, height = self.size
+        if len(boxes):
+            x, y, w, h = boxes.T
+            if (x < 0).any() or (y < 0).any() or (w <= 0).any() or (h <= 0).any() or (
+                    x + w > width).any() or (y + h > height).any():  # fmt: skip
+                raise FrameError(f"continue_from: rects outside the {width}x{height} frame")
+        self._continue = boxes
+        self._keyframe = False
 
     def restart_streams(self) -> None:
         """Make the next update a seek point without a full picture: it
@@ -333,8 +354,15 @@ class ScreenEncoder:
         # The encoder owns f when the caller gave it up, or when as_frame made it.
         owned = (keep or f is not arr) and self._adoptable(f)
         keyframe = self._keyframe
+        # A continuation (continue_from) is made as a keyframe is, on part
+        # of the frame, and sent as a delta: ``fresh`` is either.
+        cont, self._continue = (None if keyframe else self._continue), None
+        fresh = keyframe or cont is not None
+        if cont is not None:
+            # Outside cont the viewer holds f already: so does the reference.
+            copy_rects(self._ref, f, np.array([[0, 0, width, height]], np.int32))
         if self._history is not None:
-            self._history.begin(keyframe=keyframe)
+            self._history.begin(keyframe=fresh)
         q = self.quality
         limited = q is not None and self._rate is not None
         t: float | None = now
@@ -346,7 +374,7 @@ class ScreenEncoder:
         base = self._ref
         if q is not None:
             q.begin()
-            if keyframe:
+            if fresh:
                 q.map.reset(width, height)
             if limited:
                 base = q.base(self._ref)
@@ -354,7 +382,9 @@ class ScreenEncoder:
         video = self.video_stage
         predicted: Prediction | None = None
         bands = [(0, height)]  # the rows compared
-        if keyframe:
+        if cont is not None:
+            rects = cont
+        elif keyframe:
             rects = np.array([[0, 0, width, height]], np.int32)
         else:
             # A hint says where the screen changed; it can stand for the
@@ -370,7 +400,7 @@ class ScreenEncoder:
                 # which would then hold pixels the viewer was never sent, and
                 # the next compare would find nothing to send there.
                 owned = owned and self._compared == height
-        boxes = rects if keyframe else self._boxes
+        boxes = rects if fresh else self._boxes
         # Pipeline stages that turn damage into cheaper ops (motion -> COPY,
         # video regions -> VIDEO) go here: each takes the reference as the
         # viewer has it before this update, appends its ops, keeps the
@@ -388,7 +418,7 @@ class ScreenEncoder:
             # copies are not written into the shadow (q.finish replaces every
             # damaged pixel of it), nor into a reference that f replaces.
             mops, rects = self.motion_stage.process(
-                base, f, rects, keyframe=keyframe, skip=skip, apply=not (limited or adopt),
+                base, f, rects, keyframe=fresh, skip=skip, apply=not (limited or adopt),
                 predicted=predicted, compared=bands,
             )  # fmt: skip
             ops += mops
@@ -401,7 +431,7 @@ class ScreenEncoder:
             # What the copies exposed, when the motion search was complete.
             searched = self.motion_stage is not None and not self.motion_stage.last.over_budget
             vops, rects = self.video_stage.process(
-                self._ref, f, rects, None if keyframe else self._boxes, self.tile_size, now=t,
+                self._ref, f, rects, None if fresh else self._boxes, self.tile_size, now=t,
                 copies=[o for o in ops if o.op is Op.COPY] if searched else None,
             )  # fmt: skip
             ops += vops
@@ -429,7 +459,7 @@ class ScreenEncoder:
                 used=_UPDATE_HEADER + 8 * self.integrity + sum(14 + len(o.payload) for o in ops),
                 overhead=_UPDATE_HEADER + 8 * self.integrity,
                 video_ops=len(vops), video_area=sum(o.rect.area for o in vops),
-                regions=regions, lossless=self._encode_rects, keyframe=keyframe,
+                regions=regions, lossless=self._encode_rects, keyframe=fresh,
             )  # fmt: skip
             replaced = q.finish(f, boxes, adopt=owned)
         else:

@@ -175,10 +175,11 @@ class CompactState:
     (module notes, "Rect references").
     """
 
-    __slots__ = ("codec_seq", "height", "rects", "seq", "valid", "width", "zpos")
+    __slots__ = ("codec_seq", "first", "height", "rects", "seq", "valid", "width", "zpos")
 
     def __init__(self) -> None:
         self.seq = 0
+        self.first = True  # no update noted yet
         self.valid = False
         self.codec_seq = 0
         self.width = 0
@@ -190,16 +191,20 @@ class CompactState:
         """After each canonical update sent or received (``update``: the codec
         message). A keyframe makes the state valid; a delta keeps it as it
         was; an update this cannot read (or one of another size) ends it.
+        The first update of a link starts it as a keyframe does, delta or
+        not: a delta comes first only on the picture a resumed viewer kept
+        (.kept), which both sides then hold.
         Each op's rect goes to the front of the recent-rects table (a
         keyframe empties it first; an update this cannot walk empties it)."""
         self.seq = seq
+        first, self.first = self.first, False
         head = _read_head(update)
         if head is None:
             self.valid = False
             self.rects.clear()
             return
         codec_seq, flags, width, height, count = head
-        if flags & UpdateFlags.KEYFRAME:
+        if flags & UpdateFlags.KEYFRAME or first:
             self.valid, self.width, self.height = True, width, height
             self.rects.clear()
         elif (width, height) != (self.width, self.height):

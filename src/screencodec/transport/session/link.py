@@ -64,6 +64,7 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.flow import CongestionControl
 from screencodec.transport.session.input_gate import InputGate
+from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
 from screencodec.transport.session.permissions import (
     CONTROL,
     VIEW,
@@ -139,6 +140,7 @@ class ViewerLink:
         self.finished = asyncio.Event()
         #: The ticket the viewer presented, and the session it resumed.
         self._ticket: bytes | None = None
+        self._kept: KeptPicture | None = None  # the picture the viewer resumes on
         self.resumed: Resumable | None = None
         #: Set when a new connection of the same agent took this session over.
         self.moved = False
@@ -212,6 +214,7 @@ class ViewerLink:
         held = None if resumed is None else await self._resume(resumed, asked)
         if held is not None:
             level = held
+            self.stream.kept = self._kept  # go on from the viewer's picture
         else:
             resumed = None  # nothing left to resume: a new session, asked about
             answer = await self._ask_first(asked, hello.level)
@@ -318,6 +321,7 @@ class ViewerLink:
                                          peer=self.peer, refusals=self.refusals)  # fmt: skip
         if ticket is not None:
             await self.send(m.Extension(RESUME_CHANNEL, ticket))
+            await self.send(m.Extension(KEPT_CHANNEL, OFFER))  # .kept
 
     async def _first_answer(self, asking: Any) -> Answer[Grant] | str:
         """Wait for the first question's answer while reading the viewer:
@@ -357,6 +361,9 @@ class ViewerLink:
                 raise ProtocolError(f"a resume ticket of {len(hello.payload)} bytes")
             self._ticket = hello.payload
             hello = m.decode(await self.channel.recv())
+            if isinstance(hello, m.Extension) and hello.channel == KEPT_CHANNEL:
+                self._kept = KeptPicture.parse(hello.payload)
+                hello = m.decode(await self.channel.recv())
         if not isinstance(hello, m.PermissionRequest):
             raise ProtocolError(f"expected a permission request, got {type(hello).__name__}")
         # Nothing is encoded before the grant: the encoder is opened with this.

@@ -15,6 +15,13 @@ KeyframeRequest while a keyframe is still unanswered is the same request and
 is ignored, so a joining viewer gets exactly one full picture. Later requests
 (a decode error) are honoured at most every ``KEYFRAME_MIN_GAP`` seconds.
 
+**A kept picture.** A viewer that resumes the session may hold the picture
+it showed before its link dropped (:mod:`.kept`): then the first update is
+no keyframe but a delta painting only the tiles that changed since
+(``ScreenEncoder.continue_from``), sent even if it paints nothing. Not on
+a recorded link: its recording starts at this link and needs a whole
+picture (a keyframe) to start from.
+
 **Seek points.** When the session is recorded and the recorder asks for a
 seek point (a history viewer's stream, see docs/recording.md "Seeking"),
 the next delta is encoded after ``restart_streams()`` and the recorder gets
@@ -46,6 +53,7 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.compact import CompactState, compact_update
 from screencodec.transport.session.encoding import EncoderChoice, open_encoder
 from screencodec.transport.session.flow import CongestionControl
+from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.screens import HintCursor
 from screencodec.transport.session.services import EncoderLike, SessionLink
 from screencodec.transport.session.stats import StatsMeter
@@ -78,6 +86,12 @@ class Streamer:
         self._hints = HintCursor()  # this viewer's place in the monitor's damage log
         self._encoder_hints = False  # the encoder takes encode(hint=...)
         self.keyframes_sent = 0
+        #: The digest of the picture a resuming viewer kept (.kept), for the
+        #: first update only; set by the link before the stream runs.
+        self.kept: KeptPicture | None = None
+        #: First updates that went on from a kept picture instead of a keyframe.
+        self.continuations = 0
+        self._continued = False  # the last encode was one (worker -> tick)
         self.empty_skipped = 0  #: unchanged ticks not sent
         #: Send compact deltas (the viewer declared ``Capabilities.COMPACT``).
         self.compact = False
@@ -148,7 +162,10 @@ class Streamer:
             seq = self.flow.sent(payload_size, time.monotonic())
             if keyframe:
                 self._keyframe_seq = seq
-                self.keyframes_sent += 1
+                if self._continued:
+                    self.continuations += 1
+                else:
+                    self.keyframes_sent += 1
             await link.send_raw(message)
             self.meter.on_send(payload_size)
 
@@ -224,8 +241,15 @@ class Streamer:
                     set_rate(budget[0], interval=budget[1])
                 self._budget_set = budget
                 self.rate_set = None if budget is None else budget[0]
+            self._continued = False
             if keyframe:
-                enc.request_keyframe()
+                kept, self.kept = self.kept, None
+                rects = self._kept_rects(enc, kept, frame)
+                if rects is None:
+                    enc.request_keyframe()
+                else:
+                    enc.continue_from(rects)  # type: ignore[attr-defined]
+                    self._continued = True
             seeker = None if keyframe else self._seeker(enc)
             if seeker is not None:
                 # A seek point for the recording: the encoder drops its
@@ -250,9 +274,24 @@ class Streamer:
                 seeker.seek_point(ref, last.sequence)
             if last is not None:
                 self.quality = _quality(enc, last)
-                if not last.keyframe and not last.ops:
+                if not last.keyframe and not last.ops and not self._continued:
                     return None
             return data
+
+    def _kept_rects(
+        self, enc: EncoderLike, kept: KeptPicture | None, frame: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.int32] | None:
+        """Worker thread: the rects of ``frame`` a viewer holding ``kept``
+        lacks, or None when the update must be a keyframe: no kept picture,
+        one of another size, an encoder that cannot go on from it, or a
+        recorded link (module notes)."""
+        if kept is None or not hasattr(enc, "continue_from"):
+            return None
+        if getattr(getattr(self._link, "channel", None), "session", None) is not None:
+            return None
+        if (kept.width, kept.height) != (frame.shape[1], frame.shape[0]):
+            return None
+        return kept.differing(frame)
 
     def _seeker(self, enc: EncoderLike) -> Any:
         """The session's recorder (``Host(recorder=...)`` wraps the link's

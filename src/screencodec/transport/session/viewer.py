@@ -57,6 +57,12 @@ viewer's first receipt there (its first picture applied), the host drops
 what it gets as typed blind, so :meth:`Viewer.pointer_move`, ``button``,
 ``wheel`` and ``key`` send nothing and return False (:attr:`Viewer.blind`,
 :attr:`Viewer.input_withheld`); True once it went.
+Pass ``picture=old.kept_picture`` as well, and a host of this version goes
+on from the picture the old viewer showed, sending only the tiles that
+changed since, not a full keyframe (:mod:`.kept`). A viewer with a sink
+passes instead the :class:`~.kept.KeptPicture` digest its sink made of the
+picture it holds (``KeptPicture(width, height, key, digests)``, the key from
+``secrets``), if :attr:`Viewer.host_keeps` said the host offers it.
 
 Picture size: an update whose frame has more than ``max_pixels`` pixels
 (:data:`DEFAULT_MAX_PIXELS` unless the Viewer is told otherwise) ends the
@@ -102,6 +108,7 @@ from screencodec.transport.session.events import (
     SessionEnded,
     Subscription,
 )
+from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
 from screencodec.transport.session.refusal import UNASKED, USER_REFUSED, Refusal, RequestLedger
@@ -210,9 +217,14 @@ class Viewer:
         sink: RemoteApplier | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         resume: bytes | None = None,
+        picture: npt.NDArray[np.uint8] | KeptPicture | None = None,
     ) -> None:
         if resume is not None and len(resume) != TICKET_SIZE:
             raise ValueError(f"a resume ticket is {TICKET_SIZE} bytes, not {len(resume)}")
+        if picture is not None and resume is None:
+            raise ValueError("a kept picture goes with a resume ticket")
+        if isinstance(picture, KeptPicture) and sink is None:
+            raise ValueError("a digest of a kept picture goes with a sink, which holds it")
         self.channel = channel
         #: The host's newest ticket of this session (None: none yet, or a
         #: host that does not resume): pass it as ``resume`` to a Viewer on a
@@ -239,6 +251,16 @@ class Viewer:
         self.decoder = decoder or (
             _NullDecoder() if sink is not None else _default_decoder(max_pixels)
         )
+        #: The host offered to go on from a kept picture after a resume
+        #: (:mod:`.kept`): :attr:`kept_picture` then gives the picture to pass.
+        self.host_keeps = False
+        #: The picture this connection resumes on (``picture``), until start()
+        #: sent its digest: a picture the decoder adopts then, or the digest
+        #: of the one a sink holds (the page computes it).
+        self._kept: npt.NDArray[np.uint8] | KeptPicture | None = None
+        adopts = sink is None and hasattr(self.decoder, "adopt")
+        if isinstance(picture, KeptPicture) or (picture is not None and adopts):
+            self._kept = picture
         #: Called with every message from the host other than updates, after
         #: the viewer handled it (a UI mirrors stats, notices, levels this way).
         self.on_message: Callable[[m.Message], None] | None = None
@@ -301,8 +323,35 @@ class Viewer:
         over the framebuffer yourself (or see :func:`~.pointer.composite`)."""
         return self.pointer.state
 
+    @property
+    def kept_picture(self) -> npt.NDArray[np.uint8] | None:
+        """The picture to pass as ``picture`` to the Viewer that resumes
+        this session (with ``resume=resume_ticket``), or None: the host did
+        not offer to go on from one, this viewer decodes nothing itself (a
+        sink), or its picture is not one the host sent (it waits for a
+        keyframe)."""
+        if not self.host_keeps or self.sink is not None or self.framebuffer is None:
+            return None
+        return None if self.decoder.needs_keyframe else self.framebuffer
+
     async def _send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
+
+    async def _send_kept(self, picture: npt.NDArray[np.uint8] | KeptPicture) -> None:
+        """Offer the host ``picture`` to go on from: the decoder adopts it,
+        and its digest goes right after the ticket (:mod:`.kept`); or the
+        digest a sink made of the picture it holds. A picture the decoder
+        cannot take is not offered: the host sends a keyframe."""
+        if isinstance(picture, KeptPicture):
+            await self._send(m.Extension(KEPT_CHANNEL, picture.encode()))
+            return
+        try:
+            self.decoder.adopt(picture)  # type: ignore[attr-defined]
+        except DecodeError:
+            return
+        self.framebuffer = self.decoder.framebuffer  # type: ignore[attr-defined]
+        digest = await asyncio.to_thread(KeptPicture.of, picture)
+        await self._send(m.Extension(KEPT_CHANNEL, digest.encode()))
 
     async def start(self, level: Permission = VIEW, timeout: float = 60.0) -> Permission:
         """Declare what this viewer decodes, ask the host for ``level`` (must
@@ -312,6 +361,9 @@ class Viewer:
         await self._send(self.capabilities)
         if self.resume_ticket is not None:
             await self._send(m.Extension(RESUME_CHANNEL, self.resume_ticket))
+            if self._kept is not None:
+                await self._send_kept(self._kept)
+                self._kept = None
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
             answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
@@ -506,6 +558,9 @@ class Viewer:
             if len(msg.payload) != TICKET_SIZE:
                 raise ProtocolError(f"a resume ticket of {len(msg.payload)} bytes")
             self.resume_ticket = msg.payload
+        elif isinstance(msg, m.Extension) and msg.channel == KEPT_CHANNEL:
+            # A later version may offer other digests: this one reads only its own.
+            self.host_keeps = msg.payload == OFFER
         elif isinstance(msg, m.Extension):
             handler = self.extensions.get(msg.channel)
             if handler is not None:
