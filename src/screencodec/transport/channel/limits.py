@@ -57,6 +57,13 @@ class Timeouts:
     with a body, channel/sealed.py), and once as it opens: a live host is
     heard from within a round trip of it, however quiet its screen. Hosts
     only answer (an earlier version ignores the probe, as any keepalive).
+    ``unanswered``: a viewer's channel whose host has answered a probe
+    (so a live one is heard from within a round trip of ``probe`` seconds
+    of silence) and that has heard nothing for this long is closed as
+    silent, the link lost, instead of after ``idle``: a Wi-Fi gone without a
+    reset is then resumed within seconds. With a host that never answered
+    (an earlier version), ``idle`` still applies; with ``idle`` None,
+    neither does.
     ``max_duration``: a channel is closed this long after it opened, whatever
     happens on it.
     ``linger``: an orderly close reads on (discarding) for at most this long,
@@ -70,6 +77,7 @@ class Timeouts:
     preauth: float | None = 5.0
     linger: float | None = 2.0
     probe: float | None = 2.0
+    unanswered: float | None = 10.0
 
 
 class AttemptLimiter:

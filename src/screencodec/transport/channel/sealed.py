@@ -15,7 +15,10 @@ however quiet its screen, and a viewer can tell a silent link from a quiet
 host within a few seconds (:attr:`SecureChannel.last_heard`,
 :attr:`SecureChannel.answers_probes`; the web page's status, web/bridge.py).
 A host of an earlier version reads a probe as a keepalive and answers
-nothing: its viewer never sees :attr:`~SecureChannel.answers_probes`.
+nothing: its viewer never sees :attr:`~SecureChannel.answers_probes`. Once a
+host has answered, a viewer's channel that hears nothing for
+``timeouts.unanswered`` seconds (10 by default, not ``idle``'s 45) takes the
+link for lost: its probes went unanswered, so the session resumes in seconds.
 
 An orderly close lingers: it sends RECORD_CLOSE, shuts its sending side, and
 reads on until the peer closes too. Closing a socket with unread data makes
@@ -427,6 +430,15 @@ class SecureChannel:
         self._writer.write(sealed)
         self._last_sent = asyncio.get_running_loop().time()
 
+    def _idle_limit(self) -> float | None:
+        """How long a silence ends the channel: ``timeouts.unanswered`` once
+        a host answered our probes (a live one would have been heard from),
+        else ``timeouts.idle``; None (never) when ``idle`` is None."""
+        t = self._timeouts
+        if t.idle is None or t.unanswered is None or t.probe is None:
+            return t.idle
+        return min(t.idle, t.unanswered) if self._answers_probes else t.idle
+
     async def _watch(self) -> None:
         """Keepalive, idle timeout and maximum duration, on one timer."""
         t = self._timeouts
@@ -440,15 +452,16 @@ class SecureChannel:
                     await self.close("maximum session duration reached")
                     return
                 deadlines.append(self._opened_at + t.max_duration)
-            if t.idle is not None and self._reading_since is not None:
-                idle_deadline = max(self._reading_since, self._last_heard) + t.idle
+            idle = self._idle_limit()
+            if idle is not None and self._reading_since is not None:
+                idle_deadline = max(self._reading_since, self._last_heard) + idle
                 if now >= idle_deadline:
                     self._lost = True
-                    await self.close(f"{SILENCE}{t.idle:g} s (peer gone)", linger=False)
+                    await self.close(f"{SILENCE}{idle:g} s (peer gone)", linger=False)
                     return
                 deadlines.append(idle_deadline)
-            elif t.idle is not None or probe is not None:  # re-check once a read starts
-                deadlines.append(now + min(t.idle or 1.0, probe or 1.0, 1.0))
+            elif idle is not None or probe is not None:  # re-check once a read starts
+                deadlines.append(now + min(idle or 1.0, probe or 1.0, 1.0))
             if probe is not None and self._reading_since is not None:
                 probe_at = (now if self._last_probe is None  # the first at once
                             else max(self._last_heard, self._last_probe) + probe)
