@@ -19,6 +19,7 @@ from screencodec.capture.base import CursorState, FrameSource, SourceWrapper
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
+from screencodec.linkbench.shaper import Link, ShapingProxy
 from screencodec.transport import Host, Viewer
 from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
 from screencodec.transport.connect.via_relay import reset_stream
@@ -342,6 +343,25 @@ class LinkProxy:
         for task in list(self._tasks):
             task.cancel()
         await self.stop_accepting()
+
+
+class ShapedLinkProxy(LinkProxy):
+    """A :class:`LinkProxy` (cuttable) in front of a shaping proxy of
+    ``link`` (``shaper``, linkbench), which dials ``target``."""
+
+    def __init__(self, target: int, link: Link) -> None:
+        super().__init__(target)
+        self.shaper = ShapingProxy(target, link)
+
+    async def start(self) -> int:
+        self.target = await self.shaper.start()
+        return await super().start()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await self.shaper.close()
 
 
 async def ended_lost(viewer: Viewer, task: asyncio.Task[str]) -> None:

@@ -97,8 +97,9 @@ def test_a_name_of_one_long_extension_offered_twice_fits_too(tmp_path: Path) -> 
 def test_a_file_that_appears_after_the_check_is_not_overwritten_nor_fatal(
         tmp_path: Path) -> None:
     """The name's file is created by someone else between the receiver's
-    look and its create: the receiver takes the next free name (O_EXCL), the
-    other file keeps its bytes."""
+    look and its taking the name (once the file is whole): the receiver
+    takes the next free name (a hard link fails on a name that is there),
+    the other file keeps its bytes."""
 
     async def main() -> None:
         rec = FileReceiver(tmp_path, _yes)
@@ -117,10 +118,11 @@ def test_a_file_that_appears_after_the_check_is_not_overwritten_nor_fatal(
             assert info is not None
             answer = await rec.decide(offer, info)
             assert answer.accepted
-            rec.on_chunk(m.FileChunk(1, 0, b"mine"))  # created with its first bytes
+            rec.on_chunk(m.FileChunk(1, 0, b"mine"))
+            # Named when whole, at its end.
+            path, _ = rec.on_end(m.FileEnd(1, hashlib.sha256(b"mine").digest()))
         finally:
             Path.exists = real_exists  # type: ignore[method-assign]
-        path, _ = rec.on_end(m.FileEnd(1, hashlib.sha256(b"mine").digest()))
         assert path.name == "report (1).txt"
         assert (tmp_path / "report.txt").read_bytes() == b"theirs"
 

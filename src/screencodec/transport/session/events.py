@@ -105,7 +105,10 @@ class FileRefused:
     - refused without asking the local user (on the host, or on a viewer
       that takes no files): this host / viewer takes no files, too large,
       too many waiting, over what it takes in one session;
-    - said yes to and then not saved: "could not be saved: ...";
+    - said yes to and then not saved: "could not be saved: ...", also
+      ``CUT_SHORT`` ("could not be saved: the connection ended before all
+      of it came (N of M bytes)") when its session ended mid-file, told
+      before the :class:`SessionEnded`;
     - withdrawn by its sender (transport/session/sidechannels.py):
       ``WITHDRAWN`` (it stopped waiting for the answer; the user may have
       said yes meanwhile), ``WITHDRAWN_UNREAD`` (it could not read the

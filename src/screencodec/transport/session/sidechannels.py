@@ -3,13 +3,17 @@ plain :class:`~.messages.Chat` message handled by host and viewer).
 
 File transfer, receiving side: every offer goes to the local user's consent
 callback (no answer in time = refused); an accepted file is written into the
-chosen directory only, under a sanitised name, created exclusively (never
-overwriting) when its first bytes come (a yes its sender no longer waited
-for leaves nothing on disk), chunk by chunk in order, within a per-file and
-a per-session size cap, and checked against the sender's SHA-256 at the end.
-Any violation by the peer is a ProtocolError and the partial file is
-removed. Space is reserved when the offer arrives, and only a few offers may
-wait for an answer at once.
+chosen directory only, chunk by chunk in order, within a per-file and a
+per-session size cap, under a temporary name (``.NAME.part-XXXXXXXX``,
+created exclusively when its first bytes come, so a yes its sender no
+longer waited for leaves nothing on disk), checked against the sender's
+SHA-256 at the end, and only then put under its sanitised name, never over
+a file that is there (docs/transport.md, "A file under its own name only
+when whole"). Any violation by the peer is a ProtocolError and the partial
+file is removed; a file the local user said yes to that ends unsaved
+(its session ended mid-way too) is told to the local user. Space is
+reserved when the offer arrives, and only a few offers may wait for an
+answer at once.
 
 Outcomes (docs/transport.md, "File results"): each side announces on the
 reserved extension channel :data:`FILE_RESULTS_CHANNEL` that it sends and
@@ -41,9 +45,15 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; temporary files are then never cleaned
+    fcntl = None  # type: ignore[assignment]
 
 from screencodec.errors import ProtocolError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
@@ -61,6 +71,7 @@ from screencodec.transport.session.messages import (
 from screencodec.transport.session.pacing import BulkWindow
 
 __all__ = [
+    "CUT_SHORT",
     "EXPIRED",
     "FILE_RESULTS_CHANNEL",
     "MAX_OFFERS",
@@ -286,6 +297,16 @@ MAX_OFFERS = 4096
 
 #: Bytes of one path component on the file systems we write to (NAME_MAX).
 _NAME_MAX = 255
+#: The temporary name of a file being received: ``.NAME.part-`` and 8 hex
+#: digits (docs/transport.md, "A file under its own name only when whole").
+_PART = re.compile(r"^\..*\.part-[0-9a-f]{8}$", re.DOTALL)
+#: A temporary file left by another receiver is removed only once it has not
+#: been written to for this long (s), and only if no process holds it.
+_STALE_PART = 60.0
+#: Why a file said yes to is not saved when its session ends mid-way (the
+#: :class:`~.events.FileRefused` the local user is told), then "(N of M
+#: bytes)": how much of it came.
+CUT_SHORT = "could not be saved: the connection ended before all of it came"
 
 
 def _fitted(stem: str, tail: str) -> str:
@@ -295,6 +316,53 @@ def _fitted(stem: str, tail: str) -> str:
         stem, tail = stem + tail, ""
     room = _NAME_MAX - len(tail.encode())
     return stem.encode()[:room].decode(errors="ignore") + tail
+
+
+#: Not following a link where a file is created (0 where there is none).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: Why a file system cannot give a file a second name (os.link).
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK,
+             errno.ENOSYS}  # fmt: skip
+
+
+def _inside(root: Path, name: str) -> Path:
+    """``root / name``, a file directly in ``root`` (belt and braces after
+    sanitising)."""
+    path = root / name
+    if name in ("", ".", "..") or path.parent != root:
+        raise ProtocolError("file name escapes the download directory")
+    return path
+
+
+def _hold(fd: int) -> None:
+    """Mark the temporary file open on ``fd`` as being written, until ``fd``
+    is closed or its process ends (:func:`_remove_left` leaves it)."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):  # a file system without locks
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _remove_left(path: Path) -> None:
+    """Remove ``path``, a temporary file of a receiver, if it was left: a
+    regular file of this user, not written to for :data:`_STALE_PART` s (one
+    just created may not be held yet), held by no process (:func:`_hold`).
+    OSError if it cannot be looked at."""
+    assert fcntl is not None
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid()
+                or time.time() - st.st_mtime < _STALE_PART):  # fmt: skip
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # being written
+        now = os.stat(path, follow_symlinks=False)
+        if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):  # still the one looked at
+            path.unlink()
+    finally:
+        os.close(fd)
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
@@ -380,6 +448,7 @@ class FileReceiver:
         #: being received, or failed and awaiting its end): for the event
         #: of a withdrawal.
         self._infos: dict[int, FileOfferInfo] = {}
+        self._cleaned = False  #: _clean() ran
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -502,6 +571,7 @@ class FileReceiver:
             self._failed[offer.transfer] = (info.name, info.size, f"could not be saved: {reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
+        self._clean()
         self._active[offer.transfer] = _Incoming(info.name, offer.size)
         self._infos[offer.transfer] = info
         return FileAccept(offer.transfer, True)
@@ -593,13 +663,37 @@ class FileReceiver:
         if not os.access(self.directory, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    def _create(self, name: str) -> tuple[Path, int]:
-        """Create the file for ``name`` in the directory, exclusively (never
-        over a file or through a link that is there, even one that appeared
-        a moment ago): ``name``, else ``stem (1).ext`` ..., each cut to the
-        file system's 255 bytes. OSError if it cannot be created."""
+    def _root(self) -> Path:
         assert self.directory is not None
-        root = self.directory.resolve()
+        return self.directory.resolve()
+
+    def _create(self, name: str) -> tuple[Path, int]:
+        """Create the temporary file for ``name`` in the directory,
+        ``.NAME.part-XXXXXXXX`` cut to the file system's 255 bytes,
+        exclusively (never over a file or through a link that is there, even
+        one that appeared a moment ago), held (flock) while it is open, so
+        that no other receiver's :meth:`_clean` takes it for left over.
+        OSError if it cannot be created."""
+        root = self._root()
+        for _ in range(16):
+            path = _inside(root, _fitted(f".{name}", f".part-{secrets.token_hex(4)}"))
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+            except FileExistsError:  # 32 random bits taken: another one
+                continue
+            _hold(fd)
+            return path, fd
+        raise FileExistsError(errno.EEXIST, f"no free temporary name for {name!r}")
+
+    def _place(self, part: Path, name: str) -> Path:
+        """Give the whole, checked file ``part`` its name in the directory,
+        never over a file or a link that is there, even one that appeared a
+        moment ago: ``name``, else ``stem (1).ext`` ..., each cut to the
+        file system's 255 bytes. A hard link, then the temporary name
+        removed (a crash in between leaves both, whole); on a file system
+        without hard links the name is created exclusively, then the file
+        renamed onto it. OSError if it cannot be placed."""
+        root = self._root()
         stem, dot, ext = name.rpartition(".")
         if not stem:
             stem, dot, ext = ext, "", ""
@@ -607,16 +701,47 @@ class FileReceiver:
         tries += [_fitted(stem, f" ({i}){dot}{ext}") for i in range(1, 1000)]
         tries.append(_fitted(f"{secrets.token_hex(8)}-{name}", ""))
         for candidate in tries:
-            path = root / candidate
-            if path.resolve().parent != root:  # belt and braces after sanitising
-                raise ProtocolError("file name escapes the download directory")
-            if path.exists():
+            path = _inside(root, candidate)
+            if path.is_symlink() or path.exists():
                 continue
             try:
-                return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.link(part, path, follow_symlinks=False)
             except FileExistsError:  # it appeared since the look: the next name
                 continue
-        raise FileExistsError(f"no free name for {name!r}")
+            except OSError as exc:
+                if exc.errno not in _NO_LINKS:
+                    raise
+                try:  # FAT, exFAT, some network file systems
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW))
+                except FileExistsError:
+                    continue
+                try:
+                    os.replace(part, path)
+                except OSError:
+                    path.unlink(missing_ok=True)  # the empty file just created
+                    raise
+                return path
+            part.unlink()
+            return path
+        raise FileExistsError(errno.EEXIST, f"no free name for {name!r}")
+
+    def _clean(self) -> None:
+        """Remove what receivers that could not end (a killed process, a
+        power cut) left in the directory: ``.NAME.part-XXXXXXXX`` files of
+        this user, not written to for :data:`_STALE_PART` s and held
+        (:meth:`_create`) by no process. Once per receiver, at its first
+        yes; nothing on a system without flock."""
+        if self._cleaned or fcntl is None:
+            return
+        self._cleaned = True
+        root = self._root()
+        try:
+            names = [n for n in os.listdir(root) if _PART.match(n)]
+        except OSError:
+            return
+        for n in names:
+            with contextlib.suppress(OSError):
+                _remove_left(root / n)
 
     def on_chunk(self, chunk: FileChunk) -> Message | None:
         """Write a chunk; what to send the peer: a FileResult (when it takes
@@ -640,7 +765,7 @@ class FileReceiver:
         return file_progress(chunk.transfer, inc.received) if self.confirms else None
 
     def _opened(self, inc: _Incoming) -> int:
-        """The file of ``inc``, created now if this is its first data."""
+        """The temporary file of ``inc``, created now if this is its first data."""
         if inc.fd is None:
             inc.path, inc.fd = self._create(inc.name)
         return inc.fd
@@ -650,20 +775,19 @@ class FileReceiver:
         the result for the peer, if it takes them."""
         self._total -= inc.size
         reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
-        name = inc.name if inc.path is None else inc.path.name
-        self._failed[transfer] = (name, inc.size, f"could not be saved: {reason}")
+        self._failed[transfer] = (inc.name, inc.size, f"could not be saved: {reason}")
         return FileResult(transfer, False, reason) if self.reports else None
 
     def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
-        """The file, complete and checked, or None if it could not be saved
-        here (:meth:`end` says so in an event)."""
+        """The file, complete and checked, under its name now, or None if
+        it could not be saved here (:meth:`end` says so in an event)."""
         self._infos.pop(end.transfer, None)
         if self._failed.pop(end.transfer, None) is not None:
             return None
         inc = self._active.pop(end.transfer, None)
         if inc is None:
             raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
-        if inc.received != inc.size:
+        if inc.received != inc.size or inc.hash.digest() != end.sha256:
             self._abort_file(inc)
             raise ProtocolError("file transfer incomplete or its hash does not match")
         try:
@@ -673,16 +797,15 @@ class FileReceiver:
             os.close(fd)  # a network file system may say only now that it is full
             if gone:
                 raise FileNotFoundError(0, "the file was removed before it was complete")
+            # Not fsync'ed first: on a large file that would hold this
+            # session's loop (the screen, the input) for seconds.
+            assert inc.path is not None
+            path = self._place(inc.path, inc.name)
         except OSError as exc:
             self._abort_file(inc)
             self._total -= inc.size
-            raise _UnsavedError(inc.name if inc.path is None else inc.path.name,
-                                inc.size, exc) from None  # fmt: skip
-        assert inc.path is not None
-        if inc.hash.digest() != end.sha256:
-            inc.path.unlink(missing_ok=True)
-            raise ProtocolError("file transfer incomplete or its hash does not match")
-        return inc.path, inc.size
+            raise _UnsavedError(inc.name, inc.size, exc) from None
+        return path, inc.size
 
     def end(
         self, end: FileEnd, peer: str
@@ -722,9 +845,15 @@ class FileReceiver:
             inc.path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Session over: remove every half-received file."""
-        for transfer in list(self._active):
+        """Session over: remove every half-received file, and tell the local
+        user of each one they said yes to that it is not saved
+        (:data:`CUT_SHORT`, with how much of it came). Once: what it
+        removed it no longer has."""
+        for transfer, inc in list(self._active.items()):
             self._abort(transfer)
+            info = self._infos.pop(transfer, None)
+            if info is not None:
+                self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
 
 
 class FileSender:
