@@ -38,11 +38,11 @@ def sealed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes],
 
 
 @pytest.mark.parametrize(("attack", "code", "says"), [
-    ("untouched", 0, ": complete: 17 chunks"),
+    ("untouched", 0, ": complete: 22 chunks"),
     ("other_header", 1, "chunk 1 fails authentication"),  # the other recording's key
     ("other_chunk", 1, "chunk 3 fails authentication"),  # same auditor, another recording
-    ("tag_cut", 2, "chunk 16 torn: 5 bytes missing"),
-    ("tag_flipped", 1, "chunk 16 fails authentication"),
+    ("tag_cut", 2, "chunk 21 torn: 5 bytes missing"),
+    ("tag_flipped", 1, "chunk 21 fails authentication"),
     ("chunk_removed", 1, "chunk 4 found where chunk 3 belongs"),
     ("end_removed", 2, "no END chunk"),
     # Another auditor's key: not verified (3), not a sign of tampering.

@@ -94,7 +94,7 @@ def _verify(path: Path, *args: object) -> tuple[int, str]:
 def _shown(path: Path, ordinal: int) -> np.ndarray:
     """What play shows after update ``ordinal``, in SQUARE (B, G, R)."""
     with RecordingReader(path) as r:
-        fb = Player(r).frame_after(ordinal + 1)
+        fb = Player(r, strict=False).frame_after(ordinal + 1)
         assert fb is not None
         return np.array(fb[SQUARE.y : SQUARE.bottom, SQUARE.x : SQUARE.right, :3])
 
@@ -117,14 +117,22 @@ def test_a_forged_picture_between_checkpoints_is_a_bad_picture(tmp_path: Path) -
             f"sequence {k + 1}) at t={t:.3f} s: its picture is not the one the host "
             "recorded (xxh3-64 ") in out, out
     assert "the chunks alone: complete" in out, out
-    # Exported as a user would, the MP4 shows it: only verify tells.
+    # Exported as a user would, the MP4 is refused (it showed the square
+    # with exit 0 before play and export checked the hashes): nothing at
+    # OUT.mp4; --unverified makes it, its comment tag saying UNVERIFIED.
     mp4 = tmp_path / "forged.mp4"
     done = cli("export", bad, "--mp4", mp4)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 7 and f"bad-picture: update {k} " in done.stderr, done.stderr
+    assert not mp4.exists() and not list(tmp_path.glob(".forged.mp4*"))
+    done = cli("export", bad, "--mp4", mp4, "--unverified")
+    assert done.returncode == 7, done.stderr
     probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams",
-                            "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0",
-                            str(mp4)], capture_output=True, text=True, check=True)  # fmt: skip
-    assert int(probe.stdout.strip()) == 60, probe.stdout
+                            "v:0", "-show_entries", "stream=nb_read_frames:format_tags=comment",
+                            "-of", "default=nw=1", str(mp4)], capture_output=True, text=True,
+                           check=True)  # fmt: skip
+    assert "nb_read_frames=60" in probe.stdout, probe.stdout
+    assert (f"TAG:comment=UNVERIFIED: NOT the host's recorded picture: update {k} "
+            in probe.stdout), probe.stdout
 
 
 def test_without_picture_hashes_the_same_forgery_passes(tmp_path: Path) -> None:
@@ -185,6 +193,18 @@ def test_rehashed_plain_recording_passes_only_as_unsigned(tmp_path: Path) -> Non
     assert code == 4 and ": unsigned: " in out, out
 
 
+def drop_or_swap(chunks: list[bytes], kind: ChunkType, drop: bool) -> None:
+    """The 21st chunk of ``kind`` dropped, or its payload swapped with the
+    22nd's (CRCs made right); renumber the chunks after a drop."""
+    found = [n for n, c in enumerate(chunks) if _fields(c)[0].type is kind]
+    if drop:
+        del chunks[found[20]]
+        return
+    a, b = found[20], found[21]
+    pa, pb = _fields(chunks[a])[1], _fields(chunks[b])[1]
+    chunks[a], chunks[b] = redo(chunks[a], payload=pb), redo(chunks[b], payload=pa)
+
+
 @pytest.mark.parametrize(("attack", "code", "says"), [
     ("drop one PICTURE", 7, "its PICTURE chunk (the hash of the picture after it) is missing"),
     ("swap two PICTUREs", 7, "follows it: out of place"),
@@ -196,19 +216,16 @@ def test_picture_chunks_moved_or_dropped(tmp_path: Path, attack: str, code: int,
                                          ) -> None:  # fmt: skip
     chunks = split(_record(tmp_path / "rec"))
     pictures = [n for n, c in enumerate(chunks) if _fields(c)[0].type is ChunkType.PICTURE]
-    if attack == "drop one PICTURE":
-        del chunks[pictures[20]]
-    elif attack == "swap two PICTUREs":
-        a, b = pictures[20], pictures[21]
-        pa, pb = _fields(chunks[a])[1], _fields(chunks[b])[1]
-        chunks[a], chunks[b] = redo(chunks[a], payload=pb), redo(chunks[b], payload=pa)
+    if attack in ("drop one PICTURE", "swap two PICTUREs"):
+        drop_or_swap(chunks, ChunkType.PICTURE, attack.startswith("drop"))
     elif attack == "PICTURE in a recording without hashes":
-        chunks[0] = header_with(chunks[0], pictures=None)
+        chunks[0] = header_with(chunks[0], pictures=None, pointer=None)
     elif attack == "unknown hash":
         chunks[0] = header_with(chunks[0], pictures="crc32")
     else:
-        chunks = [header_with(chunks[0], pictures=None)] + [
-            c for n, c in enumerate(chunks[1:], 1) if n not in pictures]
+        chunks = [header_with(chunks[0], pictures=None, pointer=None)] + [
+            c for n, c in enumerate(chunks[1:], 1) if n not in pictures
+            and _fields(c)[0].type is not ChunkType.POINTER]
     bad = write(tmp_path / "bad.screc", renumber(chunks))
     got, out = _verify(bad)
     assert got == code and says in out, out

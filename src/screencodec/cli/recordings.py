@@ -8,7 +8,8 @@ an unsigned recording, 5 for one signed by a host key not pinned, 6 for one
 a pinned host signed only in part (the rest unsigned); 7 for one whose
 chunks are readable but whose screen does not decode (the picture check,
 on unless ``--no-pictures``); 8 for one signed after its host key's
-revocation (``recordings revoke``); with several files,
+revocation (``recordings revoke``); 9 for one made by a newer version of
+screencodec (its HEADER's format version; any command); with several files,
 the lowest of these that applies. Any command gives 2 for unusable arguments or unreadable files.
 """
 
@@ -51,7 +52,26 @@ _VERIFY_EXIT = ("exit status: 0 complete and verified (with --hosts: and signed 
                 "signed by a pinned host key revoked (recordings revoke) as of a time "
                 "before one of its signatures; a recording whose signatures all precede "
                 "the revocation keeps its code, and its line says it was signed by a key "
-                "later revoked. With several files: the lowest of these that applies.")  # fmt: skip
+                "later revoked. 9 newer: made by a newer version of screencodec (its format "
+                "version is above this one's): not damaged, not verified here. With several "
+                "files: the lowest of these that applies.")  # fmt: skip
+
+
+#: play's and export's epilog: what they check before they show a picture.
+_SHOWN = ("What is shown is checked first, as verify checks it, without a pass over the "
+          "pictures of its own: the chunks (CRC or seal, and a host's signatures over the "
+          "bytes: damaged is refused, exit 1), then each picture and pointer as it is "
+          "decoded, against the hash the host's recorder took of it (PICTURE and POINTER "
+          "chunks): one that is not the host's (or does not decode, or whose hash is "
+          "missing) is refused, exit 7, nothing of it written (export's MP4 is left out "
+          "whole; PNGs of the pictures before it stay: each was checked). A recording "
+          "without hashes (made before them, or with picture_hashes=False) is shown as "
+          "before: only its chunks are checked.")  # fmt: skip
+_UNVERIFIED_HELP = ("show a recording that does not verify all the same, marked: a PNG of "
+                    "a picture (or pointer) that is not the host's, or of a damaged "
+                    "recording, is named *.UNVERIFIED.png and its Comment says why; the "
+                    "MP4's comment tag (ffprobe) starts with UNVERIFIED; the exit status "
+                    "stays verify's (1 or 7)")  # fmt: skip
 
 
 def _finite(text: str, what: str) -> float:
@@ -148,7 +168,7 @@ def register(subparsers: Any) -> None:
                        "2 cut short, 3 sealed but no --key (not verified), with --hosts: "
                        "4 unsigned, 5 signed by an unpinned key, 6 signed in part; "
                        "7 a screen update does not decode; 8 signed after its key's "
-                       "revocation",
+                       "revocation; 9 made by a newer version",
                        description="Check recordings chunk by chunk, then decode their "
                        "screen updates.", epilog=_VERIFY_EXIT)
     v.add_argument("files", type=Path, nargs="+")
@@ -166,7 +186,8 @@ def register(subparsers: Any) -> None:
                    help="age limit in days, more than 0 (default 90)")
     p.add_argument("--max-size", type=_size, default=None, help="size cap, e.g. 50G")
     p.add_argument("--dry-run", action="store_true")
-    e = sub.add_parser("export", help="MP4 video, PNG screenshots, JSONL audit log")
+    e = sub.add_parser("export", help="MP4 video, PNG screenshots, JSONL audit log",
+                       epilog=_SHOWN)
     e.add_argument("file", type=Path)
     e.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     e.add_argument("--mp4", type=Path, metavar="OUT.mp4")
@@ -174,18 +195,21 @@ def register(subparsers: Any) -> None:
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
     e.add_argument("--log", type=Path, metavar="OUT.jsonl")
     e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
+    e.add_argument("--unverified", action="store_true", help=_UNVERIFIED_HELP)
     pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG, "
                         "or play it in the browser (--web)",
-                        epilog="--at writes pictures up to the wire's 16384x16384 in about "
-                        "their framebuffer's memory (1 GiB at that size); --web refuses "
-                        "one above 8192x8192 pixels (it re-encodes every picture), exit "
-                        "2")  # fmt: skip
+                        epilog=_SHOWN + " --at writes pictures up to the wire's "
+                        "16384x16384 in about their framebuffer's memory (1 GiB at that "
+                        "size); --web refuses one above 8192x8192 pixels (it re-encodes "
+                        "every picture), exit 2")  # fmt: skip
     pl.add_argument("file", type=Path)
     pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
     pl.add_argument("--events", action="store_true", help="print the audit log too")
     pl.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
+    pl.add_argument("--unverified", action="store_true", help=_UNVERIFIED_HELP + " (not "
+                    "with --web: the page does not show such a picture, its banner names it)")
     pl.add_argument("--web", action="store_true",
                     help="play it in a browser page: timeline, speed, the event log")
     pl.add_argument("--web-port", type=int, default=0, metavar="N",
@@ -196,10 +220,22 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from screencodec.recording.format import NewerFormatError
+    from screencodec.recording.verdicts import BadPictureError
     from screencodec.transport.channel.display import safe_text
 
     try:
         return int(_ACTIONS[args.action](args))
+    except _RefusedError as exc:
+        print(safe_text(exc, _LINE), file=sys.stderr)
+        return exc.code
+    except NewerFormatError as exc:  # not damage: say what it is
+        print(f"screencodec recordings {args.action}: {safe_text(exc, _LINE)}", file=sys.stderr)
+        return 9
+    except BadPictureError as exc:  # a picture play or export was to show
+        print(safe_text(f"{exc}; NOT shown: `recordings verify` says the same (exit 7); "
+                        f"{_UNVERIFIED_HINT}", _LINE), file=sys.stderr)  # fmt: skip
+        return 7
     except (ScreencodecError, OSError, ValueError) as exc:
         # Through safe_text: the message can quote a file's name or content.
         print(f"screencodec recordings {args.action}: {safe_text(exc, _LINE)}", file=sys.stderr)
@@ -338,6 +374,7 @@ def _hello_who(reader: RecordingReader) -> object:
 def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader
     from screencodec.recording.crypto import OtherAuditorError
+    from screencodec.recording.format import NewerFormatError
     from screencodec.recording.pictures import check_pictures
     from screencodec.recording.retention import being_written
     from screencodec.recording.sign import load_pins
@@ -373,6 +410,9 @@ def _verify(args: argparse.Namespace) -> int:
         except OtherAuditorError as exc:  # a key mix-up is no proof of tampering
             _say(f"{path}: unverified: {exc}")
             code = 3
+        except NewerFormatError as exc:  # not damage: a newer screencodec reads it
+            _say(f"{path}: newer: {str(exc).removeprefix(f'{path}: ')}")
+            code = 9
         except (ScreencodecError, ValueError) as exc:  # its HEADER or key is bad
             _say(f"{path}: damaged: {exc}")
             code = 1
@@ -405,6 +445,52 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
+_UNVERIFIED_HINT = ("--unverified shows it all the same, each picture that is not the host's "
+                    "marked UNVERIFIED")  # fmt: skip
+
+
+class _RefusedError(ScreencodecError):
+    """A recording play or export will not show: verify's line, and its exit status."""
+
+    def __init__(self, line: str, code: int) -> None:
+        super().__init__(line)
+        self.code = code
+
+
+def _chunks_checked(args: argparse.Namespace, reader: RecordingReader) -> tuple[str, int]:
+    """The chunks' verdict, before play or export shows anything (as
+    ``verify --no-pictures``: every chunk's CRC or seal, and a host's
+    signatures over the bytes; no decoding). Damaged: refused
+    (_RefusedError, exit 1), or with ``--unverified`` (why every output is
+    marked, 1). Else ("", 0): every picture is then checked as it is decoded."""
+    report = reader.verify()
+    if report.status != "damaged":
+        return "", 0
+    if not args.unverified:
+        raise _RefusedError(f"{report.describe()}; NOT shown: `recordings verify` says the "
+                            f"same (exit 1); {_UNVERIFIED_HINT}", 1)  # fmt: skip
+    line = report.describe().removeprefix(f"{reader.path}: ")
+    _warn(f"{reader.path}: UNVERIFIED: {line}: every output is marked UNVERIFIED")
+    return line, 1
+
+
+def _warn(line: str) -> None:
+    from screencodec.transport.channel.display import safe_text
+
+    print(safe_text(line, _LINE), file=sys.stderr)
+
+
+def _unverified_end(args: argparse.Namespace, code: int, failures: list[Any]) -> int:
+    """--unverified's exit status: what verify would say (1 damaged, 7 a bad
+    picture shown), 0 when everything shown was the host's."""
+    if failures:
+        _warn(f"{args.file}: UNVERIFIED: {len(failures)} picture(s) or pointer(s) shown are "
+              f"NOT the host's recorded ones (marked UNVERIFIED), the first: "
+              f"{failures[0].describe()}")  # fmt: skip
+        code = code or 7
+    return code
+
+
 class _NeedsKeyError(ScreencodecError, ValueError):
     """A sealed recording's pictures and log were asked for without --key."""
 
@@ -429,18 +515,24 @@ def _export(args: argparse.Namespace) -> int:
     if not (args.mp4 or args.png_every or args.log):
         raise ValueError("nothing to do: give --mp4, --png-every or --log")
     with _open_readable(args) as r:
+        unverified, code = _chunks_checked(args, r)
+        marked: list[Any] = []
+        strict = not args.unverified
         if args.mp4:
-            res = export_mp4(r, args.mp4, fps=args.fps, cursor=not args.no_cursor)
+            res = export_mp4(r, args.mp4, fps=args.fps, cursor=not args.no_cursor,
+                             strict=strict, unverified=unverified)  # fmt: skip
             print(f"{args.mp4}: {res['frames']} frames, {res['duration']:.2f} s, "
-                  f"{res['bytes']} bytes")  # fmt: skip
+                  f"{res['bytes']} bytes{'; ' + res['unverified'] if res['unverified'] else ''}")
+            marked += res["failures"]
         if args.png_every:
             pngs = export_pngs(r, Path(args.png_every[1]), _png_every(args.png_every[0]),
-                               cursor=not args.no_cursor)
+                               cursor=not args.no_cursor, strict=strict,
+                               unverified=unverified, failures=marked)  # fmt: skip
             print(f"{len(pngs)} screenshots in {args.png_every[1]}")
         if args.log:
             n = export_log(r, args.log)
             print(f"{args.log}: {n} events")
-    return 0
+    return _unverified_end(args, code, marked)
 
 
 def _png_every(text: str) -> float:
@@ -454,39 +546,43 @@ def _play(args: argparse.Namespace) -> int:
     import json
 
     from screencodec.recording import Player
-    from screencodec.recording.export import write_png
+    from screencodec.recording.export import output_note, write_png
     from screencodec.recording.player import CursorTrack
 
     if args.web:
         return _play_web(args)
     with _open_readable(args) as r:
+        unverified, code = _chunks_checked(args, r)
         args.out.mkdir(parents=True, exist_ok=True)
         state = "complete" if r.complete else "cut short"
         _say(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
              f"{len(r.index.checkpoints)} checkpoints, {state}")
         # write_png takes no copy of the picture: up to the wire's largest
         # (16384x16384) it costs its 1 GiB framebuffer and a few MiB more.
-        player = Player(r, max_pixels=None)
-        track = None if args.no_cursor else CursorTrack(r)
+        # Each picture and pointer is checked as it is decoded: one that is
+        # not the host's raises BadPictureError (exit 7), or is marked.
+        player = Player(r, max_pixels=None, strict=not args.unverified)
+        track = None if args.no_cursor else CursorTrack(r, strict=not args.unverified)
         for t in sorted(args.at):  # forward only: each seek continues the last
             fb = player.frame_at(t)
             if fb is None:
                 print(f"t={t:.3f}: no picture yet")
                 continue
-            out = args.out / f"{args.file.stem}_t{t:09.3f}.png"
-            write_png(out, fb, None if track is None else track.at(t))
+            drawn = None if track is None else track.at(t)
+            note = output_note(unverified, player.shown_failure,
+                           None if track is None else track.shown_failure)  # fmt: skip
+            out = args.out / f"{args.file.stem}_t{t:09.3f}{'.UNVERIFIED' if note else ''}.png"
+            write_png(out, fb, drawn, note=note)
             # A time past the end is the last picture: said, so that it is
             # not read as the screen at that time (it was one more file name).
             _say(f"t={t:.3f}: {out}")
             if t > r.duration:  # on stderr: stdout may carry --events' JSON lines
-                from screencodec.transport.channel.display import safe_text
-
-                print(safe_text(f"t={t:.3f} is past the end at {r.duration:.2f} s: {out.name}"
-                                " is the last picture", _LINE), file=sys.stderr)  # fmt: skip
+                _warn(f"t={t:.3f} is past the end at {r.duration:.2f} s: {out.name} is the "
+                      "last picture")  # fmt: skip
         if args.events:
             for ev in r.events():
                 print(json.dumps(ev, sort_keys=True))
-    return 0
+    return _unverified_end(args, code, player.failures + (track.failures if track else []))
 
 
 def _play_web(args: argparse.Namespace) -> int:

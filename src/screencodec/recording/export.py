@@ -26,10 +26,12 @@ from screencodec.errors import CodecUnavailableError, DecodeError, ScreencodecEr
 from screencodec.frames import Frame
 from screencodec.recording.player import CursorTrack, Player, draw_cursor
 from screencodec.recording.reader import RecordingReader
+from screencodec.recording.verdicts import PictureFailure
 from screencodec.wire.format import MessageType
 from screencodec.wire.parse import parse_update, split_message
 
-__all__ = ["MAX_FPS", "MAX_FRAMES", "export_log", "export_mp4", "export_pngs", "write_png"]
+__all__ = ["MAX_FPS", "MAX_FRAMES", "UNVERIFIED", "export_log", "export_mp4", "export_pngs",
+           "output_note", "write_png"]  # fmt: skip
 
 #: The most MP4 frames (or PNGs) one export makes: 11.6 days at 10 fps. A
 #: chunk time is whatever the file says (2**62 us is 146,000 years), and an
@@ -53,9 +55,11 @@ _PNG_BAND_BYTES = 4 << 20
 _PNG_IDAT_BYTES = 1 << 20
 
 
-def write_png(path: Path, fb: Frame, cursor: tuple[Frame, int, int] | None = None) -> None:
+def write_png(path: Path, fb: Frame, cursor: tuple[Frame, int, int] | None = None, *,
+              note: str = "") -> None:  # fmt: skip
     """An 8-bit RGB PNG of a BGRX framebuffer (no filter, zlib level 6), the
-    pointer ``cursor`` (a :meth:`CursorTrack.at`) blended in.
+    pointer ``cursor`` (a :meth:`CursorTrack.at`) blended in; ``note``, when
+    given, is written as its ``Comment`` (a tEXt chunk, Latin-1).
 
     Written in bands of rows, straight to the file (IDAT chunks of ~1 MiB):
     besides ``fb`` it takes a band's RGB (~4 MiB) and what zlib holds, never
@@ -73,6 +77,8 @@ def write_png(path: Path, fb: Frame, cursor: tuple[Frame, int, int] | None = Non
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
     with open(path, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr))
+        if note:
+            f.write(chunk(b"tEXt", b"Comment\0" + note.encode("latin-1", "replace")))
         waiting: list[bytes] = []
         size = 0
         band = np.empty((min(rows, h), w * 3 + 1), np.uint8)
@@ -95,28 +101,54 @@ def write_png(path: Path, fb: Frame, cursor: tuple[Frame, int, int] | None = Non
         f.write(chunk(b"IEND", b""))
 
 
+#: What an export of a picture that failed its check says of itself.
+UNVERIFIED = "UNVERIFIED"
+
+
+def output_note(unverified: str, *failures: PictureFailure | None) -> str:
+    """The note of an output: "" when it is the host's picture; else why not
+    (``unverified``: what is known of the whole recording)."""
+    failure = next((f for f in failures if f is not None), None)
+    if failure is not None:
+        return f"{UNVERIFIED}: NOT the host's recorded picture: {failure.describe()}"
+    return f"{UNVERIFIED}: {unverified}" if unverified else ""
+
+
 def export_pngs(
-    reader: RecordingReader, directory: Path, every: float, *, cursor: bool = True
-) -> list[Path]:
+    reader: RecordingReader, directory: Path, every: float, *, cursor: bool = True,
+    strict: bool = True, unverified: str = "", failures: list[PictureFailure] | None = None,
+) -> list[Path]:  # fmt: skip
     """A PNG every ``every`` seconds from 0 to the end (``t_000012.0.png``...),
-    with the pointer drawn in unless ``cursor`` is False."""
+    with the pointer drawn in unless ``cursor`` is False. Each picture (and
+    pointer) is checked against its recorded hash as it is decoded
+    (:class:`Player`): one that fails raises BadPictureError, PNGs of the
+    pictures before it written; with ``strict=False`` it is written as
+    ``t_000012.0.UNVERIFIED.png`` with a ``Comment`` saying why, as is every
+    PNG when ``unverified`` (why the whole recording is not verified) is
+    given. ``failures`` gets those met (strict=False)."""
     if not (every > 0 and math.isfinite(every)):  # 0: ZeroDivisionError; NaN: no count
         raise ValueError(f"a screenshot every {every} s: give a number of seconds above 0")
     _bound(reader.duration / every, reader.duration, "screenshots")
     steps = int(max(0.0, reader.duration) // every) + 1
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    player = Player(reader, max_pixels=None)  # write_png takes no copy: up to the wire's size
-    track = CursorTrack(reader) if cursor else None
+    # write_png takes no copy: up to the wire's size
+    player = Player(reader, max_pixels=None, strict=strict)
+    track = CursorTrack(reader, strict=strict) if cursor else None
     out = []
     for k in range(steps):
         t = k * every
         fb = player.frame_at(t)
         if fb is None:
             continue
-        path = directory / f"t_{t:09.1f}.png"
-        write_png(path, fb, None if track is None else track.at(t))
+        drawn = None if track is None else track.at(t)
+        note = output_note(unverified, player.shown_failure,
+                       None if track is None else track.shown_failure)  # fmt: skip
+        path = directory / f"t_{t:09.1f}{'.' + UNVERIFIED if note else ''}.png"
+        write_png(path, fb, drawn, note=note)
         out.append(path)
+    if failures is not None:
+        failures += player.failures + ([] if track is None else track.failures)
     return out
 
 
@@ -150,13 +182,40 @@ def _largest_picture(reader: RecordingReader, first: Frame, length: float) -> tu
     return w, h
 
 
+def _tagged(av: Any, part: Path, path: Path, note: str) -> None:
+    """``part``'s video at ``path`` with its ``comment`` tag ``note``: its
+    packets copied (a muxer takes its tags before the first packet, when the
+    note is not known yet), then ``part`` removed."""
+    with av.open(str(part)) as src, av.open(str(path), "w", format="mp4") as out:
+        out.metadata["comment"] = note[:1000]
+        video = src.streams.video[0]
+        copy = out.add_stream_from_template(video)
+        for packet in src.demux(video):
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            packet.stream = copy
+            out.mux(packet)
+    part.unlink()
+
+
 def export_mp4(
     reader: RecordingReader, path: Path, *, fps: float = 10.0, crf: int = 23,
     preset: str = "veryfast", seconds: float | None = None, cursor: bool = True,
+    strict: bool = True, unverified: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """Encode the recording (its first ``seconds``, default all) as H.264 MP4,
     the pointer drawn in unless ``cursor`` is False; returns frames,
-    duration, size."""
+    duration, size, ``unverified`` (its note: "" when every picture and
+    pointer shown was the host's) and ``failures`` (strict=False: the
+    pictures and pointers met that were not the host's).
+
+    Each picture is checked against its recorded hash as it is decoded: a
+    picture that is not the host's raises BadPictureError and no MP4 is
+    left at ``path`` (it is written beside it and renamed once done). With
+    ``strict=False`` the export goes on and the MP4's ``comment`` tag (what
+    ffprobe shows) starts with UNVERIFIED and names the first failure, as
+    it does when ``unverified`` (why the whole recording is not verified)
+    is given."""
     try:
         import av
     except ImportError:
@@ -168,8 +227,8 @@ def export_mp4(
     length = reader.duration if seconds is None else min(seconds, reader.duration)
     _bound(length * fps, length, "frames")
     frames = max(1, math.ceil(length * fps - 1e-9))
-    player = Player(reader)
-    track = CursorTrack(reader) if cursor and reader.index.cursors else None
+    player = Player(reader, strict=strict)
+    track = CursorTrack(reader, strict=strict) if cursor and reader.index.cursors else None
     first = player.frame_after(min(1, reader.update_count))
     if first is None:
         raise CodecUnavailableError(f"{reader.path}: the recording holds no picture")
@@ -178,8 +237,11 @@ def export_mp4(
     # side (a hostile or odd header: cropping leaves nothing) padded to 2.
     ew, eh = max(2, w - w % 2), max(2, h - h % 2)
     rate = round(fps * 1000)
+    path = Path(path)
+    part = path.with_name(f".{path.name}.part")
+    note = ""
     try:
-        with av.open(str(path), "w", format="mp4") as out:
+        with av.open(str(part), "w", format="mp4") as out:
             stream = out.add_stream("libx264", rate=Fraction(rate, 1000))
             stream.width, stream.height = ew, eh
             stream.pix_fmt = "yuv420p"
@@ -190,6 +252,8 @@ def export_mp4(
                     fb = np.zeros_like(first)
                 if track is not None:
                     fb = draw_cursor(fb, track.at(k / fps))
+                note = note or output_note(unverified, player.shown_failure,
+                                       None if track is None else track.shown_failure)
                 if fb.shape[:2] != (eh, ew):  # odd, or a smaller monitor: pad (or crop by a pixel)
                     canvas = np.zeros((eh, ew, 4), np.uint8)
                     ch, cw = min(eh, fb.shape[0]), min(ew, fb.shape[1])
@@ -202,7 +266,17 @@ def export_mp4(
                     out.mux(packet)
             for packet in stream.encode(None):
                 out.mux(packet)
+        if note:
+            _tagged(av, part, path, note)
+        else:
+            part.replace(path)
     except av.FFmpegError as exc:  # x264 refuses a 16384x16384 picture: say which
+        part.unlink(missing_ok=True)
         raise CodecUnavailableError(
             f"{reader.path}: MP4 export of its {w}x{h} picture failed ({exc})") from None
-    return {"frames": frames, "duration": frames / fps, "bytes": Path(path).stat().st_size}
+    except BaseException:  # a bad picture (or Ctrl-C): no MP4 that looks whole
+        part.unlink(missing_ok=True)
+        raise
+    return {"frames": frames, "duration": frames / fps, "bytes": path.stat().st_size,
+            "unverified": note,
+            "failures": player.failures + ([] if track is None else track.failures)}

@@ -40,12 +40,14 @@ __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "MAX_PAYLOAD",
+    "MIN_POINTER_VERSION",
     "PICTURE_HASH",
     "PICTURE_PAYLOAD",
     "PLAIN_TYPES",
     "ChunkFlags",
     "ChunkHeader",
     "ChunkType",
+    "NewerFormatError",
     "crc_trailer",
     "json_payload",
     "parse_json",
@@ -55,7 +57,13 @@ MAGIC = b"SCREC01\n"
 CHUNK_MAGIC = b"SCk1"
 CHUNK_HEADER = struct.Struct("<4sBBHIqI")
 FORMAT = "screencodec-session-recording"
-FORMAT_VERSION = 1
+#: The newest format version this code reads (and writes). The writer
+#: writes the lowest version that describes its file (1 without POINTER
+#: chunks), so older readers keep reading what they can; a reader refuses a
+#: HEADER ``version`` above this one as made by a newer version, not damage.
+FORMAT_VERSION = 2
+#: The version of a recording with POINTER chunks (pointer hashes).
+MIN_POINTER_VERSION = 2
 #: No chunk is larger: a 4K keyframe is far smaller; a bigger length is damage.
 MAX_PAYLOAD = 64 * 1024 * 1024
 CRC = struct.Struct("<I")
@@ -79,12 +87,22 @@ class ChunkType(enum.IntEnum):
     #: decodes every update). Right after each UPDATE in a recording whose
     #: HEADER says ``"pictures": "xxh3-64"``.
     PICTURE = 8
+    #: u32 n | xxh3-64 of the pointer as drawn after the first n cursor
+    #: messages, both big-endian (:func:`pointer_digest`). Right after each
+    #: CURSOR in a recording whose HEADER says ``"pointer": "xxh3-64"``
+    #: (format version 2).
+    POINTER = 9
 
 
 #: A PICTURE chunk's payload: updates applied (u32), the framebuffer's xxh3-64.
 PICTURE_PAYLOAD = struct.Struct(">IQ")
 #: The HEADER's ``pictures`` value of a recording with a PICTURE chunk per update.
 PICTURE_HASH = "xxh3-64"
+
+
+class NewerFormatError(DecodeError):
+    """A recording whose HEADER says it is of a format version newer than
+    this code reads: not damage, a job for a newer screencodec."""
 
 
 #: Chunks that are plain (CRC-32 trailer) in a sealed recording too.

@@ -27,7 +27,6 @@ Not thread-safe: one player per thread (readers may be shared).
 from __future__ import annotations
 
 import bisect
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -38,6 +37,13 @@ from screencodec.capture.base import FrameSource
 from screencodec.errors import CaptureError, DecodeError, ScreencodecError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
+from screencodec.recording.pictures import (
+    BadPictureError,
+    PictureFailure,
+    drawn_pointer,
+    picture_failure,
+    pointer_failure,
+)
 from screencodec.recording.reader import RecordingReader, seek_us
 from screencodec.wire.format import UPDATE_HEADER, MessageType
 from screencodec.wire.parse import split_message
@@ -61,14 +67,52 @@ class PictureTooLargeError(ScreencodecError, ValueError):
     Not a DecodeError: no other seek point would make it smaller."""
 
 
-class Player:
+class _Checked:
+    """What a player or pointer track found not to be the host's: raised
+    (``strict``) or kept in ``failures``; ``shown_failure`` is the failure
+    of what it last returned (None: the host's, or nothing recorded to
+    compare with)."""
+
+    def __init__(self, reader: RecordingReader, strict: bool) -> None:
+        self.reader = reader
+        self.strict = strict
+        #: what was not the host's (strict=False), in the order met
+        self.failures: list[PictureFailure] = []
+        self.shown_failure: PictureFailure | None = None
+        self._failed_at = -1  # messages applied when the last failure was met
+
+    def _check(self, failure: PictureFailure | None, applied: int) -> None:
+        """``failure`` (None: none) of what ``applied`` messages show."""
+        if failure is None:
+            return
+        if self.strict:
+            raise BadPictureError(self.reader.path, failure)
+        if self._failed_at != applied or not self.failures:
+            self.failures.append(failure)
+        self._failed_at = applied
+
+    def _shown(self, applied: int) -> None:
+        """What ``applied`` messages show is what is returned now."""
+        self.shown_failure = self.failures[-1] if self._failed_at == applied > 0 else None
+
+
+class Player(_Checked):
     """Framebuffers of ``reader``'s recording. ``frame_at`` and ``frame_after``
-    return read-only views of the player's framebuffer, valid until the next call."""
+    return read-only views of the player's framebuffer, valid until the next call.
+
+    In a recording with picture hashes every picture the player decodes (each
+    update it applies, and the checkpoint it starts from) is compared with
+    the hash the host's recorder took of it, as it goes: no pass of its own.
+    One that differs (or whose hash is missing) raises
+    :class:`BadPictureError`; with ``strict=False`` it is kept in
+    ``failures`` instead, and ``shown_failure`` says whether the picture
+    last returned is one of them."""
 
     def __init__(
-        self, reader: RecordingReader, *, max_pixels: int | None = MAX_PICTURE_PIXELS
-    ) -> None:
-        self.reader = reader
+        self, reader: RecordingReader, *, max_pixels: int | None = MAX_PICTURE_PIXELS,
+        strict: bool = True,
+    ) -> None:  # fmt: skip
+        super().__init__(reader, strict)
         #: the largest picture decoded (width x height); None: the wire's limit
         self.max_pixels = max_pixels
         self._decoder: object | None = None
@@ -120,6 +164,7 @@ class Player:
                         continue  # misplaced, so its picture is not this seek point's
                     self._check_size(key, f"the checkpoint after update {start}")
                     dec.decode(key)  # type: ignore[attr-defined]
+                    self._check_start(dec, start, chunk)
                 self.started_from = (start, chunk is not None)
                 return self._advance(dec, start, count)
             except DecodeError:
@@ -134,10 +179,23 @@ class Player:
         for i in range(applied, count):
             _, data = self.reader.update(i)
             self._check_size(data, f"update {i}")
-            dec.decode(data)  # type: ignore[attr-defined]
+            fb = dec.decode(data)  # type: ignore[attr-defined]
             self._applied = i + 1
             self.decoded += 1
+            self._check(picture_failure(self.reader, i + 1, fb), i + 1)
+        self._shown(count)
         return dec.framebuffer  # type: ignore[attr-defined,no-any-return]
+
+    def _check_start(self, dec: object, start: int, chunk: int) -> None:
+        """The checkpoint (chunk ``chunk``) a seek starts from must show the
+        host's picture after ``start`` updates."""
+        fb = dec.framebuffer  # type: ignore[attr-defined]
+        if start > 0:
+            self._check(picture_failure(self.reader, start, fb), start)
+        elif self.reader.picture_hashes:  # verify says so of it too
+            self._check(PictureFailure("checkpoint", 0, 0, self.reader.index.chunks[chunk].time,
+                                       chunk, "it shows a picture where the stream has none "
+                                       "yet"), 0)  # fmt: skip
 
     def _check_size(self, message: bytes, what: str) -> None:
         """PictureTooLargeError when ``message`` is an update of a picture
@@ -172,12 +230,18 @@ class Player:
                 yield self.reader.update_time(i), fb
 
 
-class CursorTrack:
+class CursorTrack(_Checked):
     """The pointer over a recording's timeline (its CURSOR chunks): position,
-    visibility and shape at any time. Forward in time is incremental."""
+    visibility and shape at any time. Forward in time is incremental.
 
-    def __init__(self, reader: RecordingReader) -> None:
-        self.reader = reader
+    In a recording with pointer hashes, the pointer after every cursor
+    message is compared with the host's (its POINTER chunk), and a message
+    that does not decode is a failure too: :class:`BadPictureError`, or with
+    ``strict=False`` kept in ``failures``, ``shown_failure`` saying whether
+    the pointer last returned is one of them."""
+
+    def __init__(self, reader: RecordingReader, *, strict: bool = True) -> None:
+        super().__init__(reader, strict)
         idx = reader.index
         self._chunks = idx.cursors
         self._times = [idx.chunks[n].time_us for n in idx.cursors]
@@ -193,17 +257,21 @@ class CursorTrack:
 
             self._dec, self._applied = ScreenDecoder(), 0
         dec: Any = self._dec
+        hashed = self.reader.pointer_hashes
         for i in range(self._applied, target):
-            with contextlib.suppress(DecodeError):
-                dec.decode(self.reader.chunk(self._chunks[i]))
+            h = self.reader.index.chunks[self._chunks[i]]
+            try:
+                dec.decode(self.reader.payload(h))
+            except DecodeError as exc:
+                if hashed:
+                    self._check(PictureFailure("pointer", i, 0, h.time, h.index, str(exc)),
+                                i + 1)  # fmt: skip
+                continue
+            if hashed:
+                self._check(pointer_failure(self.reader, i + 1, dec), i + 1)
         self._applied = target
-        pos = dec.cursor
-        if pos is None or not pos.visible:
-            return None
-        image = dec.cursor_image(pos.shape_id)
-        if image is None:
-            return None
-        return image.pixels, pos.x - image.hotspot[0], pos.y - image.hotspot[1]
+        self._shown(target)
+        return drawn_pointer(dec)
 
 
 def draw_cursor(fb: Frame, cursor: tuple[Frame, int, int] | None) -> Frame:

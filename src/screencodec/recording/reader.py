@@ -37,13 +37,16 @@ from screencodec.recording.format import (
     CHUNK_HEADER,
     CRC,
     FORMAT,
+    FORMAT_VERSION,
     MAGIC,
+    MIN_POINTER_VERSION,
     PICTURE_HASH,
     PLAIN_TYPES,
     TAG_SIZE,
     ChunkFlags,
     ChunkHeader,
     ChunkType,
+    NewerFormatError,
     parse_json,
 )
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key, utc_text
@@ -211,6 +214,10 @@ class _Index:
     cursors: list[int] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
     signatures: list[int] = field(default_factory=list)
+    #: per update ordinal: the PICTURE chunk right after its UPDATE (-1: none)
+    pictures: list[int] = field(default_factory=list)
+    #: per cursor message: the POINTER chunk right after its CURSOR (-1: none)
+    pointers: list[int] = field(default_factory=list)
     end: int | None = None
     problem: str = ""
     damaged: bool = False
@@ -229,6 +236,20 @@ def seek_us(t: float) -> int:
     if math.isnan(t):
         raise ValueError("not a time: NaN")
     return round(max(-_FAR, min(_FAR, t)) * 1e6)
+
+
+def _version(path: Path, value: object) -> int:
+    """The HEADER's ``version``: NewerFormatError above :data:`FORMAT_VERSION`
+    (a newer screencodec wrote it: not damage), DecodeError when it is no
+    version at all."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DecodeError(f"{path}: HEADER version {str(value)[:40]!r} is not a format version")
+    if value > FORMAT_VERSION:
+        raise NewerFormatError(
+            f"{path}: made by a newer version of screencodec (format version {value}; this "
+            f"one reads versions 1 to {FORMAT_VERSION}): not damaged, and NOT verified "
+            "here: read it with a newer screencodec")
+    return value
 
 
 def _start_unix(path: Path, value: object) -> float:
@@ -265,6 +286,7 @@ class RecordingReader:
         self.header = parse_json(body, "HEADER")
         if self.header.get("format") != FORMAT:
             raise DecodeError(f"{self.path}: format {self.header.get('format')!r}")
+        self.version = _version(self.path, self.header.get("version"))
         self.sealed = bool(self.header.get("sealed"))
         self.start_unix = _start_unix(self.path, self.header.get("start_unix", 0.0))
         self.header_digest = hashlib.sha256(body).digest()
@@ -281,6 +303,15 @@ class RecordingReader:
         #: Whether every UPDATE is followed by its PICTURE chunk (the hash of
         #: the framebuffer after it).
         self.picture_hashes = pictures is not None
+        pointer = self.header.get("pointer")
+        if pointer is not None and (pointer != PICTURE_HASH or not self.picture_hashes
+                                    or self.version < MIN_POINTER_VERSION):
+            raise DecodeError(f"{self.path}: HEADER pointer is not {PICTURE_HASH!r} in a "
+                              f"recording of version {MIN_POINTER_VERSION} or later with "
+                              "picture hashes")  # fmt: skip
+        #: Whether every CURSOR is followed by its POINTER chunk (the hash of
+        #: the pointer as drawn after it).
+        self.pointer_hashes = pointer is not None
         self._trailer = TAG_SIZE if self.sealed else CRC.size
         self._sealer: ChunkSealer | None = None
         if self.sealed and private_key is not None:
@@ -341,6 +372,11 @@ class RecordingReader:
                                "hashes")  # fmt: skip
                 idx.damaged = True
                 break
+            if h.type is ChunkType.POINTER and not self.pointer_hashes:
+                idx.problem = (f"a POINTER at chunk {n}, but the HEADER declares no pointer "
+                               "hashes")  # fmt: skip
+                idx.damaged = True
+                break
             if h.time_us < 0:  # the writer clamps times to >= 0: a forged or broken header
                 idx.problem = f"chunk {n} has a negative time ({h.time_us} us, byte {pos})"
                 idx.damaged = True
@@ -352,10 +388,18 @@ class RecordingReader:
                     idx.keyframes.append(len(idx.updates))
                 idx.updates.append(n)
                 idx.update_times.append(h.time_us)
+                idx.pictures.append(-1)
+            elif kind is ChunkType.PICTURE:
+                if idx.chunks[n - 1].type is ChunkType.UPDATE:
+                    idx.pictures[-1] = n
+            elif kind is ChunkType.POINTER:
+                if idx.chunks[n - 1].type is ChunkType.CURSOR:
+                    idx.pointers[-1] = n
             elif kind is ChunkType.CHECKPOINT:
                 idx.checkpoints.append((len(idx.updates), n))
             elif kind is ChunkType.CURSOR:
                 idx.cursors.append(n)
+                idx.pointers.append(-1)
             elif kind is ChunkType.EVENT:
                 idx.events.append(n)
             elif kind is ChunkType.END:
@@ -368,9 +412,38 @@ class RecordingReader:
                 break
             pos = end
             idx.end_offset = pos
+        if not idx.damaged and idx.end is None:
+            self._unhashed_tail(idx)
         if not idx.problem and idx.end is None:
             idx.problem = "no END chunk: the recording stops here (writer killed or tail cut)"
         return idx
+
+    def _unhashed_tail(self, idx: _Index) -> None:
+        """A file that stops (a killed writer, a cut tail) right after an
+        UPDATE or CURSOR whose hash chunk is missing: that chunk is left out
+        of the intact prefix, as a torn one. The writer may hand it to the
+        kernel before its hash (a batch flushed at its size); nothing would
+        vouch for its picture, and it is not a bad one either."""
+        last = idx.chunks[-1]
+        if last.type is ChunkType.UPDATE and self.picture_hashes:
+            what = f"update {len(idx.updates) - 1} (chunk {last.index}) has no PICTURE chunk"
+            idx.updates.pop()
+            idx.update_times.pop()
+            idx.pictures.pop()
+            if idx.keyframes and idx.keyframes[-1] == len(idx.updates):
+                idx.keyframes.pop()
+        elif last.type is ChunkType.CURSOR and self.pointer_hashes:
+            what = (f"cursor message {len(idx.cursors) - 1} (chunk {last.index}) has no "
+                    "POINTER chunk")  # fmt: skip
+            idx.cursors.pop()
+            idx.pointers.pop()
+        else:
+            return
+        idx.chunks.pop()
+        idx.end_offset = last.offset
+        why = f"{what}: the file stops before its hash, so it is left out"
+        idx.problem = (f"{idx.problem}; before it, {why}" if idx.problem else
+                       f"no END chunk (writer killed or tail cut), and {why}")  # fmt: skip
 
     @property
     def complete(self) -> bool:

@@ -56,12 +56,14 @@ from screencodec.frames import framebuffer_hash
 from screencodec.recording.audit import AuditTracker
 from screencodec.recording.crypto import load_public_key
 from screencodec.recording.format import (
+    MIN_POINTER_VERSION,
     PICTURE_HASH,
     PICTURE_PAYLOAD,
     ChunkFlags,
     ChunkType,
     json_payload,
 )
+from screencodec.recording.pictures import drawn_pointer, pointer_digest
 from screencodec.recording.retention import RetentionPolicy, prune
 from screencodec.recording.sign import HostSigner, as_signer
 from screencodec.recording.writer import ChunkWriter
@@ -212,9 +214,13 @@ class SessionRecorder:
         stamp = datetime.fromtimestamp(self.start_unix, timezone.utc).strftime("%Y%m%dT%H%M%S")
         self.path = recorder.directory / f"{stamp}Z-{self.session_id[:12]}.screc"
         self._hashes = recorder.picture_hashes
+        # Version 2 (pointer hashes) only with them: without, a reader of
+        # version 1 reads the file.
         self.writer = ChunkWriter(self.path, auditor=recorder.auditor, signer=recorder.signer,
-                                  start_unix=self.start_unix, extra={"pictures": PICTURE_HASH}
-                                  if self._hashes else None)  # fmt: skip
+                                  start_unix=self.start_unix, extra={
+                                      "pictures": PICTURE_HASH, "pointer": PICTURE_HASH}
+                                  if self._hashes else None,
+                                  version=MIN_POINTER_VERSION if self._hashes else 1)  # fmt: skip
         self.audit = AuditTracker(include_keys=recorder.include_keys)
         self.updates = 0
         self.checkpoints = 0
@@ -230,6 +236,8 @@ class SessionRecorder:
         self._policy = recorder.checkpoints
         self._sign_every = recorder.sign_every
         self._decoder: Any = None
+        self._pointer: Any = None  # the cursor messages alone, for the pointer hashes
+        self.cursors = 0
         self._ckpt_encoder: Any = None
         self._ckpt_size = (0, 0)
         self._since_seek = 0.0  # decode seconds since the last seek point
@@ -351,7 +359,7 @@ class SessionRecorder:
                 self._update(payload, us, rel)
                 return
             if k == _CURSOR_KIND:
-                self.writer.append(ChunkType.CURSOR, memoryview(payload)[2:], us)
+                self._cursor(memoryview(payload)[2:], us)
                 return
             if k in _QUIET:
                 return
@@ -449,6 +457,25 @@ class SessionRecorder:
             self.writer.append(ChunkType.PICTURE, PICTURE_PAYLOAD.pack(
                 self.updates, framebuffer_hash(fb)), us)  # fmt: skip
         return work
+
+    def _cursor(self, message: memoryview, us: int) -> None:
+        """A cursor message as sent, and with pointer hashes on, the hash of
+        the pointer as drawn after it (none when it does not decode:
+        ``verify`` finds the message itself bad)."""
+        self.writer.append(ChunkType.CURSOR, message, us)
+        self.cursors += 1
+        if not self._hashes:
+            return
+        if self._pointer is None:
+            from screencodec.decoder import ScreenDecoder
+
+            self._pointer = ScreenDecoder()
+        try:
+            self._pointer.decode(message)
+        except DecodeError:
+            return
+        self.writer.append(ChunkType.POINTER, PICTURE_PAYLOAD.pack(
+            self.cursors, pointer_digest(drawn_pointer(self._pointer))), us)  # fmt: skip
 
     def _checkpoint(self, us: int, rel: float) -> None:
         # The keyframe takes the sequence number of the wire update it stands

@@ -6,22 +6,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PictureFailure", "PictureReport"]
+from screencodec.errors import ScreencodecError
+
+__all__ = ["BadPictureError", "PictureFailure", "PictureReport"]
 
 
 @dataclass(frozen=True)
 class PictureFailure:
     """The first screen update (or checkpoint) that does not decode."""
 
-    kind: str  #: "update" or "checkpoint"
-    ordinal: int  #: the update's number (0-based); a checkpoint's: updates before it
+    kind: str  #: "update", "checkpoint" or "pointer" (a cursor message)
+    #: the update's number (0-based); a checkpoint's: updates before it; a
+    #: pointer's: the cursor message's number (0-based)
+    ordinal: int
     sequence: int  #: the session sequence the chunk carries
     time: float  #: seconds into the recording
     chunk: int  #: the chunk's index in the file
     reason: str
 
     def describe(self) -> str:
-        if self.kind == "checkpoint":
+        if self.kind == "pointer":
+            what = f"cursor message {self.ordinal} (chunk {self.chunk})"
+        elif self.kind == "checkpoint":
             what = (f"checkpoint after update {self.ordinal} (chunk {self.chunk}, "
                     f"sequence {self.sequence})")  # fmt: skip
         else:
@@ -40,6 +46,7 @@ class PictureReport:
     seconds: float  #: wall time the check took
     unchecked: str = ""  #: why the pictures could not be checked ("" when they were)
     hashed: int = 0  #: pictures found equal to the host's recorded hash (PICTURE chunks)
+    pointers: int = 0  #: pointers found equal to the host's recorded hash (POINTER chunks)
 
     def describe(self) -> str:
         if self.unchecked:
@@ -52,4 +59,18 @@ class PictureReport:
         if not self.hashed:
             return said + " (no picture hashes recorded: a wrong pixel of a delta is seen "\
                 "only if it lasts until a checkpoint)"
-        return f"{said}, {self.hashed} pictures equal to the host's recorded hashes"
+        said = f"{said}, {self.hashed} pictures equal to the host's recorded hashes"
+        if not self.pointers:
+            return said + " (no pointer hashes recorded: the pointer is not checked)"
+        return f"{said}, and {self.pointers} pointers"
+
+
+class BadPictureError(ScreencodecError):
+    """A picture (or the pointer) a player was about to show is not the one
+    the host recorded, or does not decode: ``failure`` says which, as
+    ``verify`` would. Not a DecodeError: another seek point would not make
+    the recording's own picture right."""
+
+    def __init__(self, path: object, failure: PictureFailure) -> None:
+        super().__init__(f"{path}: bad-picture: {failure.describe()}")
+        self.failure = failure

@@ -34,7 +34,6 @@ from screencodec.recording.format import (
     CHUNK_HEADER,
     CHUNK_MAGIC,
     FORMAT,
-    FORMAT_VERSION,
     MAGIC,
     MAX_PAYLOAD,
     ChunkType,
@@ -66,12 +65,13 @@ class ChunkWriter:
         signer: HostSigner | None = None,
         start_unix: float | None = None,
         extra: dict[str, Any] | None = None,
+        version: int = 1,
     ) -> None:
         self.path = Path(path)
         self.start_unix = time.time() if start_unix is None else start_unix
         header: dict[str, Any] = {
             "format": FORMAT,
-            "version": FORMAT_VERSION,
+            "version": version,
             "start_unix": self.start_unix,
             "created": datetime.fromtimestamp(self.start_unix, timezone.utc).isoformat(),
             "sealed": auditor is not None,

@@ -137,6 +137,13 @@ class PlaybackBridge(WebBridge):
         # The log first: a sealed recording opened without the key says so
         # here, where the player would only find no picture it can decode.
         self._log = self.reader.events()
+        # As `play --at` (docs/recording.md, "What play and export show"):
+        # damaged chunks are refused before any page; each picture is
+        # checked against its recorded hash as the player decodes it (a bad
+        # one is not shown: the page's banner names it).
+        chunks = self.reader.verify()
+        if chunks.status == "damaged":
+            raise DecodeError(f"{chunks.describe()}: NOT played")
         if self.reader.duration * 1e6 >= MAX_PLAYBACK_US:
             days = self.reader.duration / 86400
             raise DecodeError(f"the recording says it lasts {days:.0f} days, longer than the "
