@@ -1,13 +1,12 @@
 """A file over the page's upload limit (walk4: the page of ``view --web`` in
 headless Chromium, files sent from its Send file). A bug the walk found,
-strict xfail until it is fixed."""
+strict xfail until it was fixed: the page refuses such a file in its row."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
 from selenium.webdriver.common.by import By
 
 import test_walk3_page as walk3
@@ -22,9 +21,6 @@ browser = walk3.browser  # the module's headless Chromium (a fixture)
 _source, _watching = walk3._source, walk3._watching
 
 
-@pytest.mark.xfail(strict=True, reason="walk4: a file over 1 GiB chosen in the page ends the"
-                   " session 10 s later ('you closed the web viewer page'); expected: the row says"
-                   " it is too large and the session goes on")
 def test_walk4_page_file_over_the_upload_limit_is_refused_in_its_row_not_the_session(
     browser: Any, tmp_path: Path
 ) -> None:
@@ -45,5 +41,7 @@ def test_walk4_page_file_over_the_upload_limit_is_refused_in_its_row_not_the_ses
         # Expected: told in its row, and the session goes on.
         wait_page(browser, lambda s: "large" in _rows(browser)[-1], timeout=10,
                   what=f"the row to say the file is too large: {_rows(browser)}")  # fmt: skip
+        assert _rows(browser)[-1] == ("huge.bin 1.0 GiB not sent: too large: the page sends"
+                                      " files of up to 1 GiB")  # fmt: skip
         assert page_state(browser)["connected"], page_state(browser)
         assert not live.result.done()

@@ -74,9 +74,11 @@ class PageFiles:
         tid = msg["id"]
         if tid in self._uploads or len(self._uploads) >= _MAX_OPEN_UPLOADS:
             raise PageProtocolError("too many uploads, or an id in use")
-        if msg["size"] > MAX_UPLOAD:
-            self._send({"t": "file_progress", "id": tid, "state": "failed", "text": "too large"})
-            raise PageProtocolError("upload larger than the limit")
+        if msg["size"] > MAX_UPLOAD:  # the page does not offer one (app/ui.js MAX_UPLOAD)
+            limit = f"the page sends files of up to {MAX_UPLOAD >> 30} GiB"
+            self._send({"t": "file_progress", "id": tid, "state": "failed",
+                        "text": f"too large: {limit}"})  # fmt: skip
+            raise PageProtocolError(f"upload larger than the limit: {limit}")
         path = Path(self._tmp.name) / f"upload-{tid}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._uploads[tid] = _Upload(msg["name"], msg["size"], path, fd)

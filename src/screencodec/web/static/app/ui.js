@@ -81,8 +81,14 @@ const CONTROL_REFUSED = new Set([0, 5]);
 function size(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${(n / (1 << 30)).toFixed(1)} GiB`;
 }
+
+// The largest file the page sends (web/files.py MAX_UPLOAD): a larger one is
+// not offered at all (the view process would take its offer for a page
+// breaking the protocol); its row says why, and the session goes on.
+export const MAX_UPLOAD = 2 ** 30;
 
 export class UI {
   constructor(actions) {
@@ -91,6 +97,7 @@ export class UI {
     this.playback = false;
     this.host = null;
     this.files = new Map();
+    this.refused = 0; // files not sent for their size: their rows' numbers
     this.noticeTtlMs = 8000;
     this.noticeQuietMs = 1500;
     this.lasting = null; // the latest notice that stays: shown again when a transient one goes
@@ -135,7 +142,7 @@ export class UI {
     $("leave").onclick = () => actions.leave();
     $("banner-close").onclick = () => this.hideBanner();
     $("file-input").onchange = (e) => {
-      actions.sendFiles([...e.target.files]);
+      this.sendFiles([...e.target.files]);
       e.target.value = "";
     };
     const vp = $("viewport");
@@ -147,7 +154,7 @@ export class UI {
     vp.addEventListener("drop", (e) => {
       e.preventDefault();
       $("drop").hidden = true;
-      if (!this.over) actions.sendFiles([...e.dataTransfer.files]);
+      if (!this.over) this.sendFiles([...e.dataTransfer.files]);
     });
     this.setLevel(false, false);
   }
@@ -316,6 +323,22 @@ export class UI {
       `screen:   ${page.width}x${page.height}, ${this.control ? "control" : "view only"}`,
     ];
     $("stats").replaceChildren(...lines.map((l) => el("div", l)));
+  }
+
+  // Files the agent chose (Send file, or dropped): those over MAX_UPLOAD
+  // get a row saying they were not sent, before a byte of them is read.
+  sendFiles(files) {
+    const fitting = [];
+    for (const file of files) {
+      if (file.size <= MAX_UPLOAD) {
+        fitting.push(file);
+        continue;
+      }
+      const row = this.fileRow(`big${++this.refused}`, file.name || "file",
+        ` ${size(file.size)} not sent: too large: the page sends files of up to ${MAX_UPLOAD / 2 ** 30} GiB`);
+      row.li.classList.add("failed");
+    }
+    if (fitting.length) this.actions.sendFiles(fitting);
   }
 
   fileRow(id, name, text) {
