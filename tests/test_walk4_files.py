@@ -25,7 +25,7 @@ from screencodec.linkbench.shaper import Link, ShapingProxy
 from screencodec.transport import HostConfig
 from screencodec.transport.session.sidechannels import FileOfferInfo
 from screencodec.web import WebOptions
-from transport.helpers import LinkProxy, run
+from transport.helpers import ShapedLinkProxy, run
 from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_view_cli_ux import read_until, stop, viewer
 from web.conftest import wait_page
@@ -41,33 +41,15 @@ browser = walk3.browser  # the module's headless Chromium (a fixture)
 _source, _watching = walk3._source, walk3._watching
 
 
-class _ShapedWay(LinkProxy):
-    """The agent's way to the host: a cuttable proxy in front of the shaping
-    proxy (the link), which dials the host."""
-
-    def __init__(self, target: int) -> None:
-        super().__init__(target)
-        self.shaper = ShapingProxy(target, SLOW)
-
-    async def start(self) -> int:
-        self.target = await self.shaper.start()
-        return await super().start()
-
-    async def close(self) -> None:
-        try:
-            await super().close()
-        finally:
-            await self.shaper.close()
-
-
 class _ShapedSession(_LinkedSession):
     """A host and the page's viewer over a real sealed channel through
-    :class:`_ShapedWay`."""
+    :class:`~transport.helpers.ShapedLinkProxy` (the agent's way to the host,
+    cuttable, at :data:`SLOW`)."""
 
     async def _make_host(self, consent: Any, config: Any, kw: dict[str, Any]) -> Any:
         host = await super()._make_host(consent, config, kw)
         await self.proxy.close()  # the plain proxy gives way to the shaped one
-        self.proxy = _ShapedWay(self.listener.port)
+        self.proxy = ShapedLinkProxy(self.listener.port, SLOW)
         await self.proxy.start()
         return host
 
@@ -114,16 +96,15 @@ def test_walk4_page_upload_row_does_not_say_waiting_for_the_user_after_the_yes(
         assert _partly_in(inbox), "the file was to be still crossing"
 
 
-@pytest.mark.xfail(strict=True, reason="walk4: the row of a host's file cut by the link stays"
-                   " 'receiving...' for good; expected: it says the file was not received")
-def test_walk4_page_row_of_a_hosts_file_cut_by_the_link_does_not_stay_receiving(
-    browser: Any, tmp_path: Path
+@pytest.mark.parametrize("cut", ["the link drops", "the host's user ends the session"])
+def test_walk4_page_row_of_a_hosts_file_cut_short_does_not_stay_receiving(
+    browser: Any, tmp_path: Path, cut: str
 ) -> None:
-    """walk4: a file of the host's user that the page accepted, cut mid-way by the link (the
-    session resumed: 'Reconnected: the session goes on.'), is deleted from the download
-    folder, the host says '(not sent to ...: the peer closed the connection)', and the
-    page's row says 'receiving...' for good (also after the host's user /end: the session
-    ended, the row still 'receiving...'); expected: the row says it was not received"""
+    """walk4 (fixed): a file of the host's user that the page accepted, cut mid-way by the
+    link (the session resumed: 'Reconnected: the session goes on.') or by the host's user's
+    /end ('The session has ended: the user stopped sharing.'), was deleted from the
+    download folder and its row said 'receiving...' for good; expected: the row says it was
+    not received"""
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     live = _ShapedSession(_source(), options=WebOptions(grace=5.0, download_dir=downloads))
@@ -135,11 +116,17 @@ def test_walk4_page_row_of_a_hosts_file_cut_by_the_link_does_not_stay_receiving(
         wait_page(browser, lambda s: browser.find_elements(By.XPATH, accept), what="the offer")
         browser.find_element(By.XPATH, accept).click()
         live.wait(lambda: _partly_in(downloads), what="part of the file here")
-        live.run(live.proxy.cut)
+        if cut == "the link drops":
+            live.run(live.proxy.cut)
+        else:
+            live.call(live.host.disconnect)  # what the host's /end does
         live.wait(sent.done, what="the host's send ended")
-        assert live.run(sent.exception) is not None  # not sent (the link was cut): retrieved
-        wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
-                  what="the resumed banner")  # fmt: skip
+        assert live.run(sent.exception) is not None  # not sent: retrieved
+        if cut == "the link drops":
+            wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
+                      what="the resumed banner")  # fmt: skip
+        else:
+            wait_page(browser, lambda s: s["ended"] is not None, what="the end")
         assert list(downloads.iterdir()) == []  # nothing of it stays
         # Expected: the row ends, saying the file was not received.
         wait_page(browser, lambda s: "receiving" not in _rows(browser)[-1], timeout=10,
@@ -218,13 +205,11 @@ def _alice_sends_a_file(tmp_path: Path, act: _Act) -> tuple[PtyHost, Path, int]:
     return host, inbox, yes
 
 
-@pytest.mark.xfail(strict=True, reason="walk4: an accepted file cut short is deleted without a"
-                   " word to the host's user; expected: a line naming the file as not saved")
 @pytest.mark.parametrize("cut", ["the agent leaves", "the link drops"])
 def test_walk4_host_says_a_file_its_user_said_yes_to_was_not_saved(
     tmp_path: Path, cut: str
 ) -> None:
-    """walk4: the host's user says yes to an agent's file; mid-way the agent presses Ctrl-C
+    """walk4 (fixed): the host's user says yes to an agent's file; mid-way the agent presses Ctrl-C
     in view (or the link drops and the agent comes back); the part written is deleted and
     the host's terminal says only 'session with 'Alice' ... ended: viewer said bye: the agent
     left the session' (or '... viewer gone: stream truncated inside a frame'), never that
@@ -249,13 +234,10 @@ def test_walk4_host_says_a_file_its_user_said_yes_to_was_not_saved(
     assert "big.bin" in host.text[yes:], host.text[yes:]
 
 
-@pytest.mark.xfail(strict=True, reason="walk4: a host killed mid-file leaves the part written"
-                   " under the file's own name; expected: no file of that name, only one whose"
-                   " name says it is partial")
 def test_walk4_a_killed_host_leaves_no_partial_file_under_the_offered_name(
     tmp_path: Path,
 ) -> None:
-    """walk4: the host's user says yes to an 8 MB file; the host is killed mid-way (kill -9,
+    """walk4 (fixed): the host's user says yes to an 8 MB file; the host is killed mid-way (kill -9,
     the OOM killer, a power cut); 'up8m.bin' stays in the download folder with 1.7 MB of
     its 8 MB, under its own name, like a whole file (the host writes the file under its
     final name as it arrives; SIGTERM, Ctrl-C and a cut link delete it). Expected: what is
