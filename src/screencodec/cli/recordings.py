@@ -233,8 +233,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"screencodec recordings {args.action}: {safe_text(exc, _LINE)}", file=sys.stderr)
         return 9
     except BadPictureError as exc:  # a picture play or export was to show
+        hint = ("play --at T --unverified writes it, marked" if getattr(args, "web", False)
+                else _UNVERIFIED_HINT)  # fmt: skip
         print(safe_text(f"{exc}; NOT shown: `recordings verify` says the same (exit 7); "
-                        f"{_UNVERIFIED_HINT}", _LINE), file=sys.stderr)  # fmt: skip
+                        f"{hint}", _LINE), file=sys.stderr)  # fmt: skip
         return 7
     except (ScreencodecError, OSError, ValueError) as exc:
         # Through safe_text: the message can quote a file's name or content.
