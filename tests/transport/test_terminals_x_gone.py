@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -144,12 +145,35 @@ def test_a_watcher_on_a_server_that_stops_answering_ends_and_leaves_the_loop_fre
             sock.close()
 
 
-@pytest.mark.parametrize("source", ["synthetic", pytest.param("screen", marks=pytest.mark.xfail(
-    strict=True, raises=subprocess.TimeoutExpired, reason=(
-        "expected: the host exits 1 by itself as with --source synthetic. It says the"
-        " display is gone and the agent reads why, but then never exits: the screen's grab"
-        " (mss, XGetImage in a to_thread worker, session/screens.py) waits for the stopped"
-        " server for good, and asyncio.run joins its default executor at the end")))])
+def stopped_under_a_viewer(
+    doomed: tuple[str, subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch,
+    *host_args: str, then: Callable[[subprocess.Popen[str]], None] = lambda host: None,
+) -> tuple[str, int, str, int]:
+    """A host started with ``host_args`` on the ``doomed`` display, a viewer
+    watching it, then the X server stopped (SIGSTOP) and ``then(host)``:
+    what the viewer printed and its status, what the host printed and its
+    status, once both ended."""
+    display, xvfb = doomed
+    monkeypatch.setitem(ENV, "DISPLAY", display)
+    host, code, password, port = start_host(*host_args)
+    try:
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password)
+        try:
+            answer_when_asked(host)
+            read_until(view, "decoded")
+            xvfb.send_signal(signal.SIGSTOP)
+            then(host)
+            out, _ = view.communicate(timeout=60)
+        finally:
+            stop(view)
+        rest, _ = host.communicate(timeout=60)
+        return out.decode(), view.returncode, rest, host.returncode
+    finally:
+        xvfb.send_signal(signal.SIGCONT)
+        stop(host)
+
+
+@pytest.mark.parametrize("source", ["synthetic", "screen"])
 def test_the_host_ends_by_itself_when_its_x_server_stops_answering(
     doomed_xvfb: tuple[str, subprocess.Popen[bytes]],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch, source: str,
@@ -157,25 +181,12 @@ def test_the_host_ends_by_itself_when_its_x_server_stops_answering(
     """The X server stopped (SIGSTOP) under a host with remote control on:
     the host hung for good, Ctrl-C included. Now it says the display is
     gone, ends the session and exits 1 by itself."""
-    display, xvfb = doomed_xvfb
-    monkeypatch.setitem(ENV, "DISPLAY", display)
-    host, code, password, port = start_host("--source", source, "--control", "xtest")
-    try:
-        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password)
-        try:
-            answer_when_asked(host)
-            read_until(view, "decoded")
-            xvfb.send_signal(signal.SIGSTOP)
-            out, _ = view.communicate(timeout=60)
-        finally:
-            stop(view)
-        assert out.decode().rstrip("\n").rsplit("\n", 1)[-1] == X_GONE
-        rest, _ = host.communicate(timeout=60)
-        assert host.returncode == Exit.ERROR, rest
-        told = [x for x in rest.splitlines() if f"the X display {display} is gone" in x]
-        assert told == [f"the X display {display} is gone (the X server did not answer within"
-                        " 10 s): remote control has stopped; ending the sessions and stopping"]
-        assert "Traceback" not in rest and "connection is cut" not in rest, rest
-    finally:
-        xvfb.send_signal(signal.SIGCONT)
-        stop(host)
+    display = doomed_xvfb[0]
+    out, _, rest, status = stopped_under_a_viewer(
+        doomed_xvfb, monkeypatch, "--source", source, "--control", "xtest")
+    assert out.rstrip("\n").rsplit("\n", 1)[-1] == X_GONE
+    assert status == Exit.ERROR, rest
+    told = [x for x in rest.splitlines() if f"the X display {display} is gone" in x]
+    assert told == [f"the X display {display} is gone (the X server did not answer within"
+                    " 10 s): remote control has stopped; ending the sessions and stopping"]
+    assert "Traceback" not in rest and "connection is cut" not in rest, rest

@@ -36,14 +36,30 @@ monitor's viewer may be encoding).
 thread under its own per-monitor lock, never the grab lock: a pointer poll
 does not wait for a grab + encode, and viewers polling together within
 ``reuse`` seconds share one read.
+
+Threads: grabs and pointer reads run on daemon threads of the hub's own
+(:class:`_Workers`), not in the loop's default executor, and each is waited
+for at most :attr:`CaptureHub.answer_within` seconds. A source whose X
+server stopped answering (SIGSTOP, a hung server) held a grab in XGetImage
+for good: the host said its display was gone, then never exited, as
+``asyncio.run`` joins its default executor at the end. Now such a call
+fails with a CaptureError (the session ends: the screen can no longer be
+captured), the monitor fails every later call at once, and its thread is
+left to the server: nobody joins it. A source with a call under way is
+closed on a worker after it (never, if it never returns), not on the loop
+(mss's close waits for its grab's lock).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import itertools
+import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,15 +68,22 @@ from typing import TypeVar
 import numpy as np
 
 from screencodec.capture.base import CursorState, FrameSource, Hint
+from screencodec.errors import CaptureError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 
-__all__ = ["HINT_LOG", "CaptureHub", "HintCursor", "SourceFactory", "single_source"]
+__all__ = ["ANSWER_WITHIN", "HINT_LOG", "CaptureHub", "HintCursor", "SourceFactory",
+           "single_source"]  # fmt: skip
 
 #: Grabs a monitor remembers the hint of: a consumer further behind gets None.
 HINT_LOG = 64
 #: A union of more rects than this is given as its bounding box.
 HINT_MAX_RECTS = 4096
+#: How long a grab (with its work) or a pointer read may take (s); then the
+#: source is taken for hung. Longer than the X watchers' own bound
+#: (input/xtest.ANSWER_WITHIN, 10 s): with remote control on, the host
+#: hears first that its display is gone, which says more.
+ANSWER_WITHIN = 15.0
 _screen_serials = itertools.count(1)
 
 #: ``factory(monitor_index)`` -> a source showing that monitor (0 = all of them).
@@ -102,6 +125,78 @@ class _Screen:
     cursor: CursorState | None = None
     cursor_at: float = -1.0
     cursor_lock: threading.Lock = field(default_factory=threading.Lock)
+    hung: str | None = None  # why every call now fails: one was not answered
+
+
+class _Workers:
+    """Daemon threads that run the hub's calls into its sources: a thread
+    is started when every other one is busy, an idle one waits for the next
+    call. :meth:`close` (the hub's close, or its collection) ends the idle
+    ones, and the busy ones once they return; a call that never returns
+    keeps its thread, which nobody joins."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._count = threading.Lock()
+        self.threads = 0  # running, idle or busy
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+        if not self._idle.acquire(blocking=False):
+            with self._count:
+                self.threads += 1
+            threading.Thread(target=self._run, name="capture", daemon=True).start()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+            del job  # a frame is not kept while idle
+            self._idle.release()
+        with self._count:
+            self.threads -= 1
+
+    def close(self) -> None:
+        with self._count:
+            for _ in range(self.threads):
+                self._jobs.put(None)
+
+
+def _run_for(
+    loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[T], fn: Callable[[], T]
+) -> None:
+    """On a worker: ``fn()``, unless ``waiter`` was given up on meanwhile;
+    its result or error is handed to ``waiter`` on the loop."""
+    if waiter.cancelled():  # read off the loop: at worst, a call made for nobody
+        return
+    try:
+        done = functools.partial(_hand_over, waiter, fn(), None)
+    except Exception as exc:
+        done = functools.partial(_hand_over, waiter, None, exc)
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+        loop.call_soon_threadsafe(done)
+
+
+def _hand_over(waiter: asyncio.Future[T], result: T | None, error: Exception | None) -> None:
+    if waiter.done():  # given up on: the caller was cancelled, or it took too long
+        pass
+    elif error is None:
+        waiter.set_result(result)  # type: ignore[arg-type]
+    else:
+        waiter.set_exception(error)
+
+
+def _close_after(locks: tuple[threading.Lock, ...], source: FrameSource) -> None:
+    """On a worker: close ``source`` once the calls on it that hold
+    ``locks`` (a grab, a pointer read) have returned."""
+    for lock in locks:
+        lock.acquire()
+    try:
+        with contextlib.suppress(Exception):  # a dead display; nobody to tell
+            source.close()
+    finally:
+        for lock in locks:
+            lock.release()
 
 
 class CaptureHub:
@@ -115,6 +210,11 @@ class CaptureHub:
         self.grabs = 0  # total over all monitors: the consent tests count these
         self.cursor_polls = 0  # source.cursor() calls, likewise
         self._monitors: tuple[Monitor, ...] | None = None
+        self._workers = _Workers()
+        # A hub nobody closed (a test's, say) keeps no thread once collected.
+        self._end_workers = weakref.finalize(self, self._workers.close)
+        #: How long one grab + work or pointer read is waited for (s).
+        self.answer_within = ANSWER_WITHIN
 
     def monitors(self, probe_index: int) -> tuple[Monitor, ...]:
         """The monitor list, read from a source the first time (which opens it,
@@ -153,7 +253,40 @@ class CaptureHub:
         if screen.refs <= 0:
             del self._screens[index]
             if self._owns and all(s.source is not screen.source for s in self._screens.values()):
-                screen.source.close()
+                self._close_source(screen.source, (screen.lock, screen.cursor_lock))
+
+    def _close_source(self, source: FrameSource, locks: tuple[threading.Lock, ...]) -> None:
+        """Close ``source`` now, or on a worker once the grab or pointer read
+        holding one of its ``locks`` has returned: closing it here would wait
+        for that call (mss's grab lock), for good if its X server stopped."""
+        if any(lock.locked() for lock in locks):
+            self._workers.submit(functools.partial(_close_after, locks, source))
+        else:
+            source.close()
+
+    async def _answer(self, screen: _Screen, fn: Callable[[], T]) -> T:
+        """``fn()`` on a worker; CaptureError if it takes over
+        :attr:`answer_within` s (the monitor then fails every call at once)."""
+        if screen.hung is not None:
+            raise CaptureError(screen.hung)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+        self._workers.submit(functools.partial(_run_for, loop, waiter, fn))
+        # Awaited as it is, with a timer: no wait_for, which on Python 3.11
+        # returns the result of a call that ends as the task is cancelled
+        # (the cancellation lost: a session's send loop went on for good).
+        late: list[bool] = []
+        timer = loop.call_later(self.answer_within, lambda: late.append(waiter.cancel()))
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            cancelling = getattr(asyncio.current_task(), "cancelling", None)  # 3.11+
+            if not late or (cancelling is not None and cancelling()):
+                raise  # the caller's
+            screen.hung = f"the screen did not answer within {self.answer_within:g} s"
+            raise CaptureError(screen.hung) from None
+        finally:
+            timer.cancel()
 
     async def grab_then(self, index: int, work: Callable[[Frame, bool], T]) -> T:
         """Grab monitor ``index`` (or reuse a very fresh grab) and return
@@ -162,8 +295,9 @@ class CaptureHub:
         overwritten by the next grab. ``owned``: a fresh buffer that only
         this work sees, which it may keep and later write into (``last_frame``
         returns copies)."""
-        return await asyncio.to_thread(
-            self._grab_then, self._screens[index], None, lambda f, o, _: work(f, o)
+        screen = self._screens[index]
+        return await self._answer(
+            screen, functools.partial(self._grab_then, screen, None, lambda f, o, _: work(f, o))
         )
 
     async def grab_hinted_then(
@@ -173,7 +307,8 @@ class CaptureHub:
         consumer (``cursor``, which it keeps from call to call): the union of
         the hints of the grabs since the one it last saw, in frame
         coordinates, or None (compare everything)."""
-        return await asyncio.to_thread(self._grab_then, self._screens[index], cursor, work)
+        screen = self._screens[index]
+        return await self._answer(screen, functools.partial(self._grab_then, screen, cursor, work))
 
     def _grab_then(
         self,
@@ -206,7 +341,7 @@ class CaptureHub:
         screen = self._screens.get(index)
         if screen is None:
             return None
-        return await asyncio.to_thread(self._cursor, screen)
+        return await self._answer(screen, functools.partial(self._cursor, screen))
 
     def _cursor(self, screen: _Screen) -> CursorState | None:
         with screen.cursor_lock:
@@ -225,19 +360,30 @@ class CaptureHub:
         a partial grab writing the source's kept frame, or a keeping encoder
         writing its reference, never shows through half done. The lock is
         held for the copy only; the caller waits for a grab + encode under
-        way, the capture loop waits at most one copy."""
+        way, the capture loop waits at most one copy. None, not a wait, when
+        a grab did not return (a hung X server holds its lock), or after
+        :attr:`answer_within` s."""
         screen = self._screens.get(index)
-        if screen is None:
+        if screen is None or screen.hung is not None:
             return None
-        with screen.lock:
+        if not screen.lock.acquire(timeout=self.answer_within):
+            return None
+        try:
             frame = screen.frame
             return None if frame is None else frame.copy()
+        finally:
+            screen.lock.release()
 
     def close(self) -> None:
         if self._owns:
-            for screen in self._screens.values():
-                screen.source.close()
+            locks: dict[int, tuple[FrameSource, set[threading.Lock]]] = {}
+            for screen in self._screens.values():  # one source may serve several monitors
+                held = locks.setdefault(id(screen.source), (screen.source, set()))[1]
+                held.update((screen.lock, screen.cursor_lock))
+            for source, held in locks.values():
+                self._close_source(source, tuple(held))
         self._screens.clear()
+        self._end_workers()  # once
 
 
 def _hint_since(screen: _Screen, cursor: HintCursor) -> Hint | None:
