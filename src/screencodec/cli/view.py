@@ -202,7 +202,12 @@ async def _connect(args: argparse.Namespace, password: str) -> Any:
     try:
         return await _open(args, password)
     except (ScreencodecError, OSError) as exc:
-        raise _ViewError(_explain(exc, args), exit_status(exc)) from exc
+        error = _ViewError(_explain(exc, args), exit_status(exc))
+        # Its errno kept: the web viewer's reconnect tells a refusal (the
+        # host's program gone) by it; without, it retried for the whole 60 s
+        # and said "reconnecting failed: nothing listens ...".
+        error.errno = getattr(exc, "errno", None)
+        raise error from exc
 
 
 class _ViewError(ScreencodecError, ConnectionError):
@@ -281,9 +286,40 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
         hint = _over_limit_hint(str(reason), args.max_pixels, web=True)
+        lost = web.viewer is not None and web.viewer.link_lost
+        if lost:
+            reason = _web_not_taken_up(str(reason))
         tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
     # A lost link the page's viewer could not take up again leaves it lost.
-    return _end_status(hint, lost=web.viewer is not None and web.viewer.link_lost)
+    return _end_status(hint, lost=lost)
+
+
+def _not_taken_up(reason: str, why: str | None) -> str:
+    """Why a session whose link was lost (``reason``) ended, once it could
+    not be taken up again: the host's machine refused (``why`` None: its
+    program has stopped), or reconnecting failed (``why``, explained)."""
+    if why is None:
+        return f"{_plain(reason)}, and the host no longer answers (its program has stopped)"
+    return f"{_plain(reason)}; could not reconnect: {why}"
+
+
+#: How WebViewer.run (web/run.py) ends a lost link not taken up again:
+#: ``LOST (its program has stopped)`` or ``LOST (reconnecting failed: WHY)``.
+_WEB_GONE = " (its program has stopped)"
+_WEB_FAILED = " (reconnecting failed: "
+
+
+def _web_not_taken_up(reason: str) -> str:
+    """The web viewer's reason for a lost link it could not take up again in
+    the words ``view`` uses (:func:`_not_taken_up`): it printed the layers
+    nested, ``the connection was lost (the peer closed the connection
+    (reconnecting failed: ...))``. Other reasons as they are."""
+    if reason.endswith(_WEB_GONE):
+        return _not_taken_up(reason.removesuffix(_WEB_GONE), None)
+    lost, failed, why = reason.partition(_WEB_FAILED)
+    if failed and why.endswith(")"):
+        return _not_taken_up(lost, why[:-1])
+    return reason
 
 
 #: How a session this side left is told (Ctrl-C, --duration).
@@ -846,8 +882,8 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
             left, cancel=True)  # fmt: skip
     except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
         if not args.relay and refused(exc):
-            return f"{_plain(reason)}, and the host no longer answers (its program has stopped)"
-        return f"{_plain(reason)}; could not reconnect: {_explain(exc, args)}"
+            return _not_taken_up(reason, None)
+        return _not_taken_up(reason, _explain(exc, args))
     if not done or channel is None:
         return LEFT
     viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,
