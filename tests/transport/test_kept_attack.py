@@ -463,6 +463,30 @@ def test_a_digest_with_a_dead_ticket_sends_not_one_pixel_before_consent() -> Non
 # -- a kept picture that changes under the viewer ------------------------------------
 
 
+async def _resume_on_a_picture_rewritten(s: _Kept) -> tuple[Viewer, asyncio.Task[str], _Tap]:
+    """A 1080p session lost with the screen then still; the new Viewer gets
+    as ``picture`` an array whose lower half is stale when the decoder adopts
+    it and is written as the host has it right after (as the old viewer's
+    decoder, still reading what was in flight, would), while the digest is
+    made. Returns the running viewer."""
+    s.screen.inner = SyntheticDesktop(1920, 1080, scenario="idle", seed=3)
+    viewer, task, _ = await s.join()
+    await until(lambda: viewer.decoded >= 3, 20, "a picture")
+    await s.lose(viewer, task)
+    s.screen.frozen = True
+    kept = viewer.kept_picture
+    assert kept is not None
+    exact, live = kept.copy(), kept.copy()
+    live[540:, :, :3] ^= 0x55
+    tap = _Tap(await s.connect())
+    again = Viewer(tap, who="Alice (support)", resume=viewer.resume_ticket, picture=live)
+    start = asyncio.ensure_future(again.start(VIEW))
+    await until(lambda: getattr(again.decoder, "framebuffer", None) is not None, 5, "adopt")
+    live[540:] = exact[540:]
+    await start
+    return again, asyncio.ensure_future(again.run()), tap
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
@@ -480,24 +504,7 @@ def test_a_picture_written_while_its_digest_is_made_still_ends_exact() -> None:
 
     async def main() -> None:
         async with _Kept() as s:
-            s.screen.inner = SyntheticDesktop(1920, 1080, scenario="idle", seed=3)
-            viewer, task, _ = await s.join()
-            await until(lambda: viewer.decoded >= 3, 20, "a picture")
-            await s.lose(viewer, task)
-            s.screen.frozen = True
-            await until(lambda: bgr_equal(viewer.framebuffer, s.screen.grab()), 1, "exact")
-            kept = viewer.kept_picture
-            assert kept is not None
-            exact, live = kept.copy(), kept.copy()  # live: as the old decoder's array
-            live[540:, :, :3] ^= 0x55  # stale when adopted: the lower half ...
-            tap = _Tap(await s.connect())
-            again = Viewer(tap, who="Alice (support)", resume=viewer.resume_ticket, picture=live)
-            start = asyncio.ensure_future(again.start(VIEW))
-            # ... which the old decoder then writes as the host has it.
-            await until(lambda: getattr(again.decoder, "framebuffer", None) is not None, 5, "adopt")
-            live[540:] = exact[540:]
-            await start
-            task2 = asyncio.ensure_future(again.run())
+            again, task2, _tap = await _resume_on_a_picture_rewritten(s)
             await until(lambda: again.decoded >= 1, 10, "the first picture")
             try:
                 await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 5, "exact")
@@ -529,22 +536,7 @@ def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_pict
 
     async def main() -> None:
         async with _Kept(encoder_factory=factory) as s:
-            s.screen.inner = SyntheticDesktop(1920, 1080, scenario="idle", seed=3)
-            viewer, task, _ = await s.join()
-            await until(lambda: viewer.decoded >= 3, 20, "a picture")
-            await s.lose(viewer, task)
-            s.screen.frozen = True
-            kept = viewer.kept_picture
-            assert kept is not None
-            exact, live = kept.copy(), kept.copy()
-            live[540:, :, :3] ^= 0x55
-            tap = _Tap(await s.connect())
-            again = Viewer(tap, who="Alice (support)", resume=viewer.resume_ticket, picture=live)
-            start = asyncio.ensure_future(again.start(VIEW))
-            await until(lambda: getattr(again.decoder, "framebuffer", None) is not None, 5, "adopt")
-            live[540:] = exact[540:]
-            await start
-            task2 = asyncio.ensure_future(again.run())
+            again, task2, tap = await _resume_on_a_picture_rewritten(s)
             try:
                 await until(lambda: again.decode_errors >= 1 or again.decoded >= 1, 10, "one")
                 state = (again.decode_errors, again.decoded, again.blind)
