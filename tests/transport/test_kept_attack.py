@@ -22,8 +22,9 @@ import pytest
 
 from screencodec.capture.base import FrameSource
 from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
-from screencodec.errors import SessionClosedError
+from screencodec.errors import DecodeError, SessionClosedError
 from screencodec.linkbench.shaper import Link, ShapingProxy
 from screencodec.transport import VIEW, Host, HostConfig, Viewer
 from screencodec.transport.channel.base import ChannelTap
@@ -487,16 +488,6 @@ async def _resume_on_a_picture_rewritten(s: _Kept) -> tuple[Viewer, asyncio.Task
     return again, asyncio.ensure_future(again.run()), tap
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "viewer.py _send_kept: the decoder adopts a copy of `picture`, but the digest is "
-        "hashed (in a thread) from `picture` itself; a picture still being written meanwhile "
-        "(kept_picture is the old viewer's live framebuffer) yields a digest of other pixels "
-        "than those adopted, and the host leaves the stale tiles. Expected: the viewer ends "
-        "with the host's picture (digest self.decoder.framebuffer, the adopted copy)"
-    ),
-)
 def test_a_picture_written_while_its_digest_is_made_still_ends_exact() -> None:
     """The old viewer's decoder may still write into the array passed as
     ``picture`` (its ``kept_picture`` is its live framebuffer). What the
@@ -515,34 +506,43 @@ def test_a_picture_written_while_its_digest_is_made_still_ends_exact() -> None:
     run(main(), 60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "viewer.py _receipt sets blind = False after any receipt, also one for an update the "
-        "decoder refused; with a kept picture the agent then sees the old screen and may type. "
-        "Expected: blind stays True until a picture is applied (set it only when not refused). "
-        "The refusal here comes from the _send_kept bug above: fixed, this test needs another"
-    ),
-)
-def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_picture() -> None:
-    """With integrity hashes, the viewer's decoder refuses a continuation
-    that does not make the host's picture (here: the digest did not describe
-    the adopted picture, as in the test above). The kept picture is then
-    stale where the screen changed: the refused update's receipt must not end
-    the blind time; the keyframe it asks for comes and makes it exact."""
+class _RefusesFirst(ScreenDecoder):
+    """A decoder that refuses the first update it is given (as one whose
+    kept picture the continuation does not fit would)."""
 
-    def factory(w: int, h: int) -> ScreenEncoder:
-        return ScreenEncoder(w, h, integrity=True)
+    refused = False
+
+    def decode(self, data: bytes | bytearray | memoryview, /) -> np.ndarray:
+        if not self.refused:
+            self.refused = True
+            self.needs_keyframe = True
+            raise DecodeError("refused for the test")
+        return super().decode(data)
+
+
+def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_picture() -> None:
+    """The viewer's decoder refuses the continuation: the kept picture is
+    then stale where the screen changed, so the refused update's receipt must
+    not end the blind time; the keyframe it asks for comes and makes the
+    picture exact."""
 
     async def main() -> None:
-        async with _Kept(encoder_factory=factory) as s:
-            again, task2, tap = await _resume_on_a_picture_rewritten(s)
+        async with _Kept() as s:
+            ticket, kept = await _lost_session(s)
+            s.screen.frozen = True
+            tap = _Tap(await s.connect())
+            again = Viewer(tap, who="Alice (support)", resume=ticket, picture=kept,
+                           decoder=_RefusesFirst())  # fmt: skip
+            await again.start(VIEW)
+            task2 = asyncio.ensure_future(again.run())
             try:
-                await until(lambda: again.decode_errors >= 1 or again.decoded >= 1, 10, "one")
+                await until(lambda: again.decode_errors >= 1, 10, "the refusal")
                 state = (again.decode_errors, again.decoded, again.blind)
+                assert not await again.key(0x61, True)  # withheld: typed blind
                 await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 15, "exact")
                 assert again.keyframe_requests >= 1 and tap.updates[:2] == [False, True]
                 assert state == (1, 0, True)  # refused, nothing applied: still blind
+                assert not again.blind
             finally:
                 await again.bye()
                 await task2
@@ -550,15 +550,6 @@ def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_pict
     run(main(), 60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "streaming.py Streamer.run sets _keyframe_seq for a continuation as for a keyframe "
-        "(and _keyframe_encoding while it is made), so request_keyframe() drops a request "
-        "that comes before its receipt as answered by it, and none is sent. Expected: a "
-        "keyframe follows (a continuation answers no request)"
-    ),
-)
 def test_a_keyframe_asked_for_while_the_continuation_is_in_flight_still_comes() -> None:
     """A continuation is no full picture: a KeyframeRequest that arrives
     before its receipt is not answered by it (as a keyframe's would be)."""
