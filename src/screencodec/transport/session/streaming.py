@@ -148,7 +148,9 @@ class Streamer:
             if keyframe:
                 self._want_keyframe = False
                 self._keyframe_at = now
-                self._keyframe_encoding = True
+                # A continuation (a kept picture) answers no keyframe request:
+                # one that comes meanwhile is for a keyframe after it.
+                self._keyframe_encoding = self.kept is None
             encode = partial(self._encode, keyframe, self._encoder_budget(now))
             try:
                 data = await link.host.hub.grab_hinted_then(link.monitor, self._hints, encode)
@@ -161,10 +163,10 @@ class Streamer:
             payload_size = len(message) + 2
             seq = self.flow.sent(payload_size, time.monotonic())
             if keyframe:
-                self._keyframe_seq = seq
                 if self._continued:
                     self.continuations += 1
                 else:
+                    self._keyframe_seq = seq
                     self.keyframes_sent += 1
             await link.send_raw(message)
             self.meter.on_send(payload_size)
@@ -285,9 +287,7 @@ class Streamer:
         lacks, or None when the update must be a keyframe: no kept picture,
         one of another size, an encoder that cannot go on from it, or a
         recorded link (module notes)."""
-        if kept is None or not hasattr(enc, "continue_from"):
-            return None
-        if getattr(getattr(self._link, "channel", None), "session", None) is not None:
+        if kept is None or not hasattr(enc, "continue_from") or self._recording() is not None:
             return None
         if (kept.width, kept.height) != (frame.shape[1], frame.shape[0]):
             return None
@@ -298,11 +298,16 @@ class Streamer:
         channel) if it asks for a seek point now and the encoder can restart
         its streams and show its reference, else None. Only for deltas: a
         keyframe is a seek point by itself."""
-        session = getattr(getattr(self._link, "channel", None), "session", None)
+        session = self._recording()
         if not getattr(session, "seek_point_wanted", False):
             return None
         ok = hasattr(enc, "restart_streams") and hasattr(enc, "reference")
         return session if ok else None
+
+    def _recording(self) -> Any:
+        """The recorder of this link (``Host(recorder=...)`` wraps its
+        channel: ``channel.session``), or None when it is not recorded."""
+        return getattr(getattr(self._link, "channel", None), "session", None)
 
     def shutdown_encoder(self) -> None:
         """Worker thread: wait for a running encode, then close the encoder."""

@@ -349,8 +349,11 @@ class Viewer:
             self.decoder.adopt(picture)  # type: ignore[attr-defined]
         except DecodeError:
             return
-        self.framebuffer = self.decoder.framebuffer  # type: ignore[attr-defined]
-        digest = await asyncio.to_thread(KeptPicture.of, picture)
+        # The digest is of the decoder's copy, not of ``picture``: its owner
+        # may still write to it (an old viewer still decoding), and the host
+        # would then skip tiles this picture does not hold.
+        adopted = self.framebuffer = self.decoder.framebuffer  # type: ignore[attr-defined]
+        digest = await asyncio.to_thread(KeptPicture.of, adopted)
         await self._send(m.Extension(KEPT_CHANNEL, digest.encode()))
 
     async def start(self, level: Permission = VIEW, timeout: float = 60.0) -> Permission:
@@ -624,8 +627,10 @@ class Viewer:
         held_us = min(int((now - arrived) * 1e6), _U32)
         await self._send_receipt(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
         # The host takes input that comes after a receipt as sent by an agent
-        # who saw the screen (the channel keeps order): no longer blind.
-        self.blind = False
+        # who saw the screen (the channel keeps order): no longer blind, once
+        # a picture was applied here (a refused one leaves the old picture up).
+        if not refused:
+            self.blind = False
         # After the receipt: a host takes a request that comes while a keyframe
         # awaits its receipt as answered by that keyframe, and this may be it.
         # A decoder that lost sync skips later deltas without raising, so ask
