@@ -175,6 +175,10 @@ export class UI {
     for (const id of ["chat-input", "file-input"]) $(id).disabled = true;
     $("chat-form").querySelector("button").disabled = true;
     $("file-input").closest("label").classList.add("disabled");
+    // A question the agent had not answered: its answer would go nowhere.
+    for (const row of this.files.values()) {
+      if (row.asked) this.closeQuestion(row, "not answered: the session ended", true);
+    }
   }
 
   status(text) {
@@ -364,17 +368,25 @@ export class UI {
     }
     const asked = ` ${size(bytes)} from the user: `;
     const row = this.fileRow(key, name, asked);
+    row.asked = asked; // open until answered, or ended otherwise (closeQuestion)
     const yes = el("button", "Accept");
     const no = el("button", "Decline");
     const answer = (accept) => {
-      yes.remove();
-      no.remove();
-      row.state.textContent = asked + (accept ? "receiving..." : "declined");
+      this.closeQuestion(row, accept ? "receiving..." : "declined");
       this.actions.answerFile(id, accept);
     };
     yes.onclick = () => answer(true);
     no.onclick = () => answer(false);
     row.li.append(yes, no);
+  }
+
+  // A question's row gets its outcome (`text`, after "SIZE from the user: ")
+  // and loses its Accept and Decline.
+  closeQuestion(row, text, failed = false) {
+    for (const button of row.li.querySelectorAll("button")) button.remove();
+    row.state.textContent = row.asked + text;
+    row.li.classList.toggle("failed", failed);
+    row.asked = null;
   }
 
   // A host's file not saved here (`why`: refused, or could not be saved);
@@ -387,6 +399,7 @@ export class UI {
     row.li.classList.add("failed");
     // A question the host withdrew before the agent answered: nothing to answer.
     for (const button of row.li.querySelectorAll("button")) button.remove();
+    row.asked = null;
   }
 
   // `id` numbers the received files (the Save link's `files/N`); `offer` is
