@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Refresh the web viewer's vendored JavaScript from the npm registry.
 
-The page ships its own copy of fzstd (a pure-JS zstd decompressor) so that it
-needs nothing from the internet at run time and has no build step. This script
+The page ships its own copies of fzstd (a pure-JS zstd decompressor) and
+blakejs (BLAKE2b, for the digest of the picture it kept) so that it needs
+nothing from the internet at run time and has no build step. This script
 fetches the package tarball of the pinned version with ``npm pack`` (npm's own
 client and registry settings), refuses it unless its sha256 is the pinned one,
 applies our small patches (PATCHES: bounds on work that hostile data could
-otherwise make unbounded) and writes the ES module, the licence and a VERSION
-file naming the version, the tarball's sha256, the patches and the sha256 of
-each file under ``src/screencodec/web/static/vendor/fzstd/``.
+otherwise make unbounded; blakejs's CommonJS made ES modules) and writes the
+modules, the licence and a VERSION file naming the version, the tarball's
+sha256, the patches and the sha256 of each file under
+``src/screencodec/web/static/vendor/<package>/``.
 
 Usage: ``python scripts/vendor_js.py`` (refresh) or ``--check`` (verify that
 the vendored files are exactly those of the pinned tarball, without writing).
@@ -37,6 +39,13 @@ PINS: dict[str, tuple[str, str, dict[str, str]]] = {
         "0.1.1",
         "5ed2ee2d3439067be211d0093292c708a831045372342c897437e5a4997c45c5",
         {"package/esm/index.mjs": "index.js", "package/LICENSE": "LICENSE"},
+    ),
+    # BLAKE2b for the digest of the picture the page kept (decoder/kept.js).
+    "blakejs": (
+        "1.2.1",
+        "3f5010267c1a3c5234fc6eb11820ea8ad63a1c65f447c7135c2cfaf3bba01ede",
+        {"package/blake2b.js": "blake2b.js", "package/util.js": "util.js",
+         "package/LICENSE": "LICENSE"},
     ),
 }
 
@@ -103,6 +112,17 @@ PATCHES: dict[tuple[str, str], list[tuple[str, str, str]]] = {
             "};\n"
             "var Decompress = /*#__PURE__*/ (function () {\n",
         ),
+    ],
+    # blakejs is CommonJS; the page loads ES modules without a build step.
+    ("blakejs", "blake2b.js"): [
+        ("an ES module: its helper imported",
+         "const util = require('./util')\n", "import util from './util.js'\n"),
+        ("an ES module: its functions exported",
+         "module.exports = {\n", "export default {\n"),
+    ],
+    ("blakejs", "util.js"): [
+        ("an ES module: its functions exported",
+         "module.exports = {\n", "export default {\n"),
     ],
 }
 

@@ -27,6 +27,17 @@ not offered over a link that is down, its row says so, not that the
 session ended. Input goes only as far as the viewer sends it: what it
 withholds (blind after a resume, docs/api.md) is not counted as pressed.
 
+The picture the page kept (docs/web.md): when the link is lost and the host
+offered to go on from a kept picture (``Viewer.host_keeps``),
+:meth:`WebBridge.ask_kept` asks the page for the digest of the picture its
+decoder holds, under a random key chosen here (``kept``, answered with
+``kept``), while the run reconnects: the picture does not change until the
+resumed session's first update. :meth:`WebBridge.kept_picture` gives it to
+the resumed Viewer, or None (the host then sends a keyframe, as before): no
+answer within :data:`KEPT_TIMEOUT` of the ask, a page with no picture to go
+on from, a malformed answer (counted in ``protocol_errors``; the page stays),
+or a page that went or was reloaded since it answered.
+
 A silent link (no reset: Wi-Fi gone, a NAT dropped): the viewer's sealed
 channel asks the host for an answer after 2 s without a byte from it (a
 probe, transport/channel/sealed.py), so a live host is heard from at least
@@ -57,6 +68,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -67,14 +79,22 @@ from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import FileReceived, FileRefused
+from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
-from screencodec.web.schema import PageProtocolError, dumps, fit, parse_page_message
+from screencodec.web.schema import (
+    PageProtocolError,
+    dumps,
+    fit,
+    parse_kept,
+    parse_page_message,
+)
 
-__all__ = ["ASK_TIMEOUT", "HISTORY", "LINK_DOWN", "PAGE_MAX_PIXELS", "PROBED_SILENT_AFTER",
-           "SILENT_AFTER", "UNANSWERED", "WebBridge", "capabilities_from"]  # fmt: skip
+__all__ = ["ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
+           "PROBED_SILENT_AFTER", "SILENT_AFTER", "UNANSWERED", "WebBridge",
+           "capabilities_from"]  # fmt: skip
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
 _MAX_MONITOR = 64  # the highest monitor index the page shows and asks for (schema.js)
@@ -124,6 +144,12 @@ def capabilities_from(hello: dict[str, Any]) -> m.Capabilities:
                           | m.Capabilities.COMPACT | m.Capabilities.COMPACT_RECTS,
                           cache)  # compact: expanded by the Viewer
 
+
+#: How long after the link was lost the resumed viewer waits for the page's
+#: digest of its picture (asked at once: it is usually there long before the
+#: new connection is; the page hashed a 1080p picture in 0.15-0.8 s with
+#: blakejs, docs/web.md).
+KEPT_TIMEOUT = 3.0
 
 #: How long the page's request for CONTROL waits for the host's answer (the
 #: default of ``WebBridge.ask_timeout``).
@@ -193,6 +219,13 @@ class WebBridge:
         self._settled = False  # the session is over: settle() said so
         self._heard = 0.0  # loop time of the host's last word
         self._silence: asyncio.Task[None] | None = None
+        #: The page's digest of its picture (ask_kept): the ask's number, key,
+        #: deadline (loop time), the page connection asked, and the answer.
+        self._kept_n = 0
+        self._kept_key = b""
+        self._kept_by = 0.0
+        self._kept_out: asyncio.Queue[str | bytes] | None = None
+        self._kept: asyncio.Future[KeptPicture | None] | None = None
 
     def attach(self, viewer: Viewer) -> None:
         """Start bridging ``viewer`` (before its ``start``)."""
@@ -308,6 +341,55 @@ class WebBridge:
         self.link_down = False
         self._heard = asyncio.get_running_loop().time()
         self._start_flush()
+
+    def ask_kept(self) -> None:
+        """Ask the page for the digest of the picture it holds, under a new
+        random key (the link is lost: see :meth:`kept_picture`)."""
+        self._drop_kept()
+        loop = asyncio.get_running_loop()
+        self._kept = loop.create_future()
+        if self._out is None or self._closed:
+            self._kept.set_result(None)
+            return
+        self._kept_n = self._kept_n % 0xFFFFFFFF + 1
+        self._kept_key = secrets.token_bytes(KEY_SIZE)
+        self._kept_by = loop.time() + KEPT_TIMEOUT
+        self._kept_out = self._out
+        self._to_page({"t": "kept", "n": self._kept_n, "key": self._kept_key.hex()})
+
+    async def kept_picture(self) -> KeptPicture | None:
+        """The page's answer to :meth:`ask_kept`, waited for until
+        :data:`KEPT_TIMEOUT` after the ask; None if it did not come, said no
+        picture, was malformed, or the page went or was reloaded since."""
+        asked = self._kept
+        if asked is None:
+            return None
+        remaining = self._kept_by - asyncio.get_running_loop().time()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(asked), max(remaining, 0.0))
+        kept = asked.result() if asked.done() else None
+        if self._out is not self._kept_out:
+            kept = None  # not the page that answered: its decoder has no such picture
+        self._drop_kept()
+        return kept
+
+    def _drop_kept(self) -> None:
+        if self._kept is not None and not self._kept.done():
+            self._kept.set_result(None)
+        self._kept = None
+        self._kept_out = None
+
+    def _on_kept(self, msg: dict[str, Any]) -> None:
+        """The page's answer to the ask of the same number; an answer to an
+        earlier one is dropped. A malformed one is refused: no picture."""
+        asked = self._kept
+        if asked is None or asked.done() or msg["n"] != self._kept_n:
+            return
+        try:
+            asked.set_result(parse_kept(msg, self._kept_key))
+        except PageProtocolError:
+            self.protocol_errors += 1
+            asked.set_result(None)
 
     def settle(self) -> None:
         """The session is over (it ended, or could not be taken up again):
@@ -487,6 +569,8 @@ class WebBridge:
             if self._out is out:
                 self._out = None
                 self.page_gone.set()
+                if self._kept_out is out and self._kept is not None and not self._kept.done():
+                    self._kept.set_result(None)  # no answer is coming
                 # Nobody watches what control would do: held back at once
                 # (the session itself waits out the grace for a reload).
                 if self.viewer is not None:
@@ -544,6 +628,9 @@ class WebBridge:
             return
         if kind == "chat":
             await self._say(viewer, msg["text"])  # held until joined
+            return
+        if kind == "kept":
+            self._on_kept(msg)
             return
         if viewer is None:
             return  # still connecting: nothing to forward to yet
@@ -712,6 +799,7 @@ class WebBridge:
     def close(self) -> None:
         self.settle()
         self._closed = True
+        self._drop_kept()
         for task in list(self._tasks):
             task.cancel()
         self.forget_waiting()

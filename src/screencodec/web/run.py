@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.connect.reconnect import reconnect, refused
+from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
@@ -59,6 +60,11 @@ class WebOptions:
     #: How long a lost link is retried (the host keeps a lost session this
     #: long by default: HostConfig.resume_window).
     resume_within: float = 60.0
+    #: After a lost link, resume on the picture the page kept when the host
+    #: offers it (the page's digest of it: web/bridge.py ``ask_kept``): the
+    #: host's first update paints only the tiles that differ. False: a
+    #: keyframe, as a host that does not offer it sends.
+    kept: bool = True
     #: The host is reached directly, not through a relay: a reconnection its
     #: machine refuses means the host program is gone (connect/reconnect.py).
     host_direct: bool = False
@@ -166,7 +172,7 @@ class WebViewer:
                 bridge.banner("error", f"Could not connect: {exc}")
                 raise
             make = self._viewer_maker(bridge, hello, files, tmp)
-            viewer = make(channel, None)
+            viewer = make(channel, None, None)
             bridge.status("Waiting for the user to accept...")
             joined = await self._join(viewer, bridge, VIEW)
             if isinstance(joined, str):
@@ -181,6 +187,10 @@ class WebViewer:
             while viewer.link_lost and viewer.resume_ticket is not None:
                 lost = reason
                 bridge.reconnecting()
+                if opts.kept and viewer.host_keeps:
+                    # Now, while reconnecting: the page's picture no longer
+                    # changes, and hashing it takes a while (docs/web.md).
+                    bridge.ask_kept()
                 bridge.status("Reconnecting...")
                 bridge.banner("lost", "The connection to the user's computer was lost:"
                                          " reconnecting...")  # fmt: skip
@@ -199,7 +209,7 @@ class WebViewer:
                     why = "its program has stopped" if gone else f"reconnecting failed: {exc}"
                     return self._ended(bridge, f"{lost} ({why})")
                 held = viewer.level
-                viewer = make(channel, viewer)
+                viewer = make(channel, viewer, await bridge.kept_picture())
                 joined = await self._join(viewer, bridge, held)
                 if isinstance(joined, str):
                     return joined
@@ -234,12 +244,13 @@ class WebViewer:
     def _viewer_maker(
         self, bridge: WebBridge, hello: dict[str, Any],
         files: PageFiles, tmp: tempfile.TemporaryDirectory[str] | None,
-    ) -> Callable[[Channel, Viewer | None], Viewer]:
+    ) -> Callable[[Channel, Viewer | None, KeptPicture | None], Viewer]:
         """How a Viewer for the page is made, on the first channel and on each
-        new one after a lost link (``before``: the viewer it resumes)."""
+        new one after a lost link (``before``: the viewer it resumes;
+        ``picture``: the page's digest of the picture it kept)."""
         opts = self.options
 
-        def make(on: Channel, before: Viewer | None) -> Viewer:
+        def make(on: Channel, before: Viewer | None, picture: KeptPicture | None) -> Viewer:
             viewer = self.viewer = Viewer(
                 on,
                 who=opts.who,
@@ -249,6 +260,7 @@ class WebViewer:
                 file_consent=files.ask,
                 max_pixels=min(opts.max_pixels, PAGE_MAX_PIXELS),
                 resume=None if before is None else before.resume_ticket,
+                picture=None if before is None else picture,
             )
             bridge.attach(viewer)
             return viewer

@@ -13,6 +13,10 @@ The page bounds a string by its JavaScript length, in UTF-16 units, where a
 character beyond the BMP (an emoji) counts two: text going to the page is cut
 with :func:`fit`, not by Python's ``len``.
 
+One kind may be longer: the page's ``kept`` answer, the digest of the
+picture it holds (up to :data:`MAX_KEPT_FRAME`: 8 bytes a tile of a 48 M
+pixel picture, in base64), whose contents :func:`parse_kept` checks.
+
 Binary frames are not JSON: server -> page they are the host's wire
 messages unchanged (docs/protocol.md); page -> server they carry file data,
 ``transfer u32 (big-endian) | bytes``.
@@ -20,17 +24,27 @@ messages unchanged (docs/protocol.md); page -> server they carry file data,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from typing import Any
 
 from screencodec.errors import ProtocolError
+from screencodec.transport.session.kept import DIGEST_SIZE, KeptPicture
 
-__all__ = ["MAX_TEXT_FRAME", "PAGE_MESSAGES", "SERVER_FIELDS", "PageProtocolError", "dumps",
-           "fit", "parse_page_message"]  # fmt: skip
+__all__ = ["MAX_KEPT_FRAME", "MAX_TEXT_FRAME", "PAGE_MESSAGES", "SERVER_FIELDS",
+           "PageProtocolError", "dumps", "fit", "parse_kept", "parse_page_message"]  # fmt: skip
 
 #: The largest text frame either side accepts.
 MAX_TEXT_FRAME = 16 * 1024
+#: The most tiles of a picture the page decodes (48 M pixels, as thin as 16384
+#: a side allows, partial tiles at both edges: 12,005; static/worker/channel.js
+#: MAX_KEPT), and the largest ``kept`` answer: their digests in base64, and the
+#: rest of the message.
+_MAX_TILES = 12288
+_MAX_KEPT_B64 = 4 * _MAX_TILES * DIGEST_SIZE // 3
+MAX_KEPT_FRAME = _MAX_KEPT_B64 + 1024
 
 
 class PageProtocolError(ProtocolError):
@@ -93,6 +107,9 @@ PAGE_MESSAGES: dict[str, dict[str, Any]] = {
     "seek": {"us": _Int(0, 1 << 42)},
     "play": {"on": _B},
     "speed": {"pct": _OneOf(50, 100, 200, 400)},
+    # The digest of the picture the page holds (the bridge's ``kept`` of the
+    # same n): w x h and 8 bytes a tile in base64, or 0, 0 and "" (none).
+    "kept": {"n": _U32, "w": _Int(0, 16384), "h": _Int(0, 16384), "tiles": _Str(_MAX_KEPT_B64)},
 }
 
 
@@ -129,13 +146,16 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         # no picture at the position (before a recording's first): clear the screen
         ("blank", "", ""),
         ("event", "us kind text", ""),
+        # the link to the host is lost: the page's digest of its picture
+        # under this key (32 hex digits), answered with the same n
+        ("kept", "n key", ""),
     ]
 }
 
 
 def parse_page_message(text: str) -> dict[str, Any]:
     """Parse and validate one text frame from the page."""
-    if len(text) > MAX_TEXT_FRAME:
+    if len(text) > MAX_KEPT_FRAME:
         raise PageProtocolError(f"text frame of {len(text)} characters")
     try:
         obj = json.loads(text, parse_constant=_no_constant)
@@ -147,12 +167,29 @@ def parse_page_message(text: str) -> dict[str, Any]:
     rules = PAGE_MESSAGES.get(kind) if isinstance(kind, str) else None
     if rules is None:
         raise PageProtocolError(f"unknown message kind {str(kind)[:32]!r}")
+    if len(text) > MAX_TEXT_FRAME and kind != "kept":
+        raise PageProtocolError(f"text frame of {len(text)} characters")
     if obj.keys() - {"t"} != rules.keys():
         raise PageProtocolError(f"{kind}: fields {sorted(obj.keys() - {'t'})}")
     for name, rule in rules.items():
         if not rule.check(obj[name]):
             raise PageProtocolError(f"{kind}: bad {name}")
     return obj
+
+
+def parse_kept(msg: dict[str, Any], key: bytes) -> KeptPicture | None:
+    """The picture a ``kept`` answer (parsed) says the page holds, its
+    digest made with ``key``; None when it holds none (w, h 0, no tiles).
+    PageProtocolError for tiles that are not strict base64 of exactly 8
+    bytes a tile of its size (``KeptPicture.parse``'s rules)."""
+    if (msg["w"], msg["h"], msg["tiles"]) == (0, 0, ""):
+        return None
+    try:
+        digests = base64.b64decode(msg["tiles"], validate=True)
+        head = bytes([1]) + msg["w"].to_bytes(2, "little") + msg["h"].to_bytes(2, "little")
+        return KeptPicture.parse(head + key + digests)
+    except (binascii.Error, ProtocolError) as exc:
+        raise PageProtocolError(f"kept: {exc}") from None
 
 
 def _no_constant(name: str) -> float:

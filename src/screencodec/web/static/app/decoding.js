@@ -11,6 +11,7 @@
 // is asked for a keyframe), and a new worker takes the next messages.
 
 import { checkToPage, MAX_SIDE } from "../worker/channel.js";
+import { tileCount } from "../decoder/kept.js";
 
 const UPDATE = 1;
 
@@ -84,6 +85,16 @@ export class DecodeWorker {
     return new Promise((resolve) => this.post({ t: "read" }, { resolve }));
   }
 
+  /**
+   * The digest of the picture the worker's decoder holds under `key` (16
+   * bytes), which it adopts (a resumed session may go on from it): resolves
+   * to { width, height, digests, ms }, or null (no picture to go on from, or
+   * the worker failed).
+   */
+  keep(key) {
+    return new Promise((resolve) => this.post({ t: "keep", key }, { resolve }));
+  }
+
   post(msg, entry, transfer = []) {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) % 2 ** 32;
@@ -115,13 +126,17 @@ export class DecodeWorker {
       }
       const entry = this.pending[0];
       if (!this.answered || !entry || entry.id !== m.id) throw new WorkerFailed("an answer out of order");
-      const kinds = { decode: "done", blank: "painted", repaint: "painted", read: "pixels" };
+      const kinds = { decode: "done", blank: "painted", repaint: "painted", read: "pixels", keep: "kept" };
       if (kinds[entry.t] !== m.t) throw new WorkerFailed(`a ${m.t} answer to ${entry.t}`);
       if (m.t === "done" && entry.isUpdate !== ["update", "skipped", "refused"].includes(m.kind)) {
         throw new WorkerFailed(`a ${m.kind} answer to ${entry.isUpdate ? "an update" : "another message"}`);
       }
       if (m.t === "pixels" && m.data && m.data.length !== m.width * m.height * 4) {
         throw new WorkerFailed("pixels of another size");
+      }
+      if (m.t === "kept" && (m.digests ? m.width < 1 || m.height < 1 ||
+        m.digests.length !== tileCount(m.width, m.height) * 8 : m.width || m.height)) {
+        throw new WorkerFailed("a digest of another size");
       }
       for (const tile of m.tiles || []) {
         const { x, y, bitmap } = tile;
@@ -136,7 +151,9 @@ export class DecodeWorker {
       return;
     }
     const entry = this.pending.shift();
-    if (entry.resolve) entry.resolve(m.data ? { width: m.width, height: m.height, data: m.data } : null);
+    if (entry.t === "keep") {
+      entry.resolve(m.digests ? { width: m.width, height: m.height, digests: m.digests, ms: m.ms } : null);
+    } else if (entry.resolve) entry.resolve(m.data ? { width: m.width, height: m.height, data: m.data } : null);
     else this.onAnswer(entry, m);
   }
 

@@ -20,7 +20,7 @@ const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
   playback: null, position: null, events: 0, notice: null, unavailable: "",
-  pictured: false, blanks: 0, workerFailures: 0,
+  pictured: false, blanks: 0, workerFailures: 0, keptMs: null,
 };
 window.screencodecPage = page;
 
@@ -168,6 +168,25 @@ export async function main({ key, base, save }) {
     }
   }
 
+  // The link to the host was lost: the digest of the picture the decoder
+  // holds (which it adopts), for the resumed session's host to send only
+  // the tiles that differ; w and h 0 and no tiles when there is none.
+  async function keep(n, keyHex) {
+    const key = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) key[i] = parseInt(keyHex.slice(2 * i, 2 * i + 2), 16);
+    const kept = await decoding.keep(key);
+    if (!kept) {
+      send({ t: "kept", n, w: 0, h: 0, tiles: "" });
+      return;
+    }
+    page.keptMs = kept.ms;
+    let s = "";
+    for (let i = 0; i < kept.digests.length; i += 0x8000) {
+      s += String.fromCharCode.apply(null, kept.digests.subarray(i, i + 0x8000));
+    }
+    send({ t: "kept", n, w: kept.width, h: kept.height, tiles: btoa(s) });
+  }
+
   // What a failed worker never answered.
   function lost(entry, reason) {
     if (entry.t === "blank") blank();
@@ -271,6 +290,9 @@ export async function main({ key, base, save }) {
         break;
       case "blank":
         decoding.blank();
+        break;
+      case "kept":
+        keep(m.n, m.key);
         break;
       case "event":
         page.events++;

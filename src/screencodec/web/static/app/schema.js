@@ -9,6 +9,7 @@ const bool = (v) => typeof v === "boolean";
 const num = (lo, hi) => (v) => typeof v === "number" && Number.isFinite(v) && v >= lo && v <= hi;
 const int = (lo, hi) => (v) => Number.isInteger(v) && v >= lo && v <= hi;
 const oneOf = (...xs) => (v) => xs.includes(v);
+const hex = (len) => (v) => typeof v === "string" && v.length === len && /^[0-9a-f]*$/.test(v);
 const monitor = (v) => v !== null && typeof v === "object" && !Array.isArray(v) &&
   exact(v, { index: int(0, 64), width: int(1, 1 << 20), height: int(1, 1 << 20), primary: bool });
 const list = (item, max) => (v) => Array.isArray(v) && v.length <= max && v.every(item);
@@ -32,6 +33,9 @@ const KINDS = {
   position: { us: int(0, 2 ** 42), playing: bool, pct: oneOf(50, 100, 200, 400) },
   event: { us: int(0, 2 ** 42), kind: str(32), text: str(1000) },
   blank: {}, // no picture at the position (before the first): the screen is cleared
+  // The link to the host was lost: the digest of the picture held, under this
+  // 16-byte key (hex), answered with the same n (web/bridge.py ask_kept)
+  kept: { n: int(1, 2 ** 32), key: hex(32) },
 };
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
 // may carry a reason and the upload's name, level why control cannot be had,

@@ -12,6 +12,7 @@ import { DecodeError, IntegrityError, LimitError } from './errors.js';
 import { CursorState } from './cursor.js';
 import { applyCopies, prepareCopy } from './copy.js';
 import { HistoryDecoder } from './history.js';
+import { tileDigests } from './kept.js';
 import { prepareFill, preparePalette, prepareRaw, prepareZstd } from './lossless.js';
 import { OPAQUE, bgrxToRgba, fillRect, readRect, rgbaToBgrx, writeRect } from './pixels.js';
 import { VideoOps } from './video.js';
@@ -44,6 +45,10 @@ function asBytes(data) {
  * counted in `skipped`, until a keyframe), `lastSeq` (the sequence number
  * of the last applied update that had ops or was a keyframe, or null),
  * `cursor` (CursorState), the ZSTREAM history stream and the VIDEO streams.
+ *
+ * `keep(key)` gives the digest of the picture held, for a resumed session's
+ * host to go on from, and adopts it (the first delta then may carry any
+ * number).
  *
  * `decode` calls are serialised internally (a VIDEO op awaits the sink), so a
  * caller may fire them without awaiting each; they apply in call order.
@@ -121,6 +126,28 @@ export class ScreenDecoder {
       return Promise.reject(e);
     }
     const run = this._queue.then(() => this._decode(bytes));
+    this._queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Go on from the picture held, in a new session's stream: resolves to
+   * `{ width, height, digests }`, the tile digests of the framebuffer under
+   * `key` (kept.js), or null when there is no picture the host sent (none
+   * yet, or one waiting for a keyframe). The decoder then adopts it, as
+   * Python's `ScreenDecoder.adopt`: the ZSTREAM history and the VIDEO
+   * streams start afresh, and the next delta is taken with whatever number
+   * it carries. Serialised with `decode`.
+   */
+  keep(key) {
+    const run = this._queue.then(() => {
+      if (!this.framebuffer || this._needsKeyframe) return null;
+      const digests = tileDigests(this.framebuffer, this.width, this.height, key);
+      this._history.dropStream();
+      this._video.reset();
+      this.lastSeq = null; // nothing anchors the next delta's number
+      return { width: this.width, height: this.height, digests };
+    });
     this._queue = run.catch(() => {});
     return run;
   }
@@ -213,7 +240,8 @@ export class ScreenDecoder {
       // that left the picture wrong (docs/protocol.md, "Sequence numbers");
       // where this decoder cannot check it (pictures from the video sink are
       // in the framebuffer) it takes that risk, as the format says.
-      const expected = this.lastSeq === null ? null : (this.lastSeq + 1) % 2 ** 32;
+      // (Nothing anchors the first delta on an adopted picture: keep().)
+      const expected = this.lastSeq === null ? u.sequence : (this.lastSeq + 1) % 2 ** 32;
       if (u.hash === null && u.sequence !== expected) {
         throw new DecodeError(`update ${u.sequence} where ${expected} belongs: an update was lost`);
       }

@@ -7,6 +7,9 @@
 export const MAX_MESSAGE = 256 * 1024 * 1024 + 64; // the decoder's maxMessage and a header
 export const MAX_TILES = 64;
 export const MAX_SIDE = 16384;
+// The digest of the largest picture the decoder takes (48 M pixels, as thin
+// as 16384 a side allows: the partial tiles of both edges count).
+export const MAX_KEPT = 8 * 12288;
 const MAX_ID = 2 ** 32;
 
 const int = (lo, hi) => (v) => Number.isInteger(v) && v >= lo && v <= hi;
@@ -22,6 +25,7 @@ const id = int(0, MAX_ID);
 const side = int(0, MAX_SIDE);
 
 const buffer = (max) => (v) => v instanceof ArrayBuffer && v.byteLength <= max;
+const bytes = (min, max) => (v) => v instanceof Uint8Array && v.length >= min && v.length <= max;
 const offscreen = (v) => typeof OffscreenCanvas !== "undefined" && v instanceof OffscreenCanvas;
 const bitmap = (v) => typeof ImageBitmap !== "undefined" && v instanceof ImageBitmap;
 const rgba = (v) => v instanceof Uint8ClampedArray && v.length <= 4 * MAX_SIDE * MAX_SIDE;
@@ -46,6 +50,7 @@ const TO_WORKER = {
   blank: { id }, // no picture: the screen is cleared
   repaint: { id }, // the page's canvas lost its pixels: the whole frame again
   read: { id }, // the pixels shown (offscreen mode: the page cannot read its canvas)
+  keep: { id, key: bytes(16, 16) }, // the digest of the picture held, which is adopted (decoder/kept.js)
 };
 
 // worker -> page
@@ -59,6 +64,9 @@ const TO_PAGE = {
   painted: { id, width: side, height: side, tiles },
   pixels: { id, width: side, height: side, data: nullOr(rgba) },
   restored: {}, // unasked: the transferred canvas's context came back, painted again
+  // the answer to keep: 8 bytes a tile of width x height (decoder/kept.js),
+  // or digests null and a size of 0 (no picture to go on from); ms: hashing
+  kept: { id, width: side, height: side, digests: nullOr(bytes(8, MAX_KEPT)), ms: num(0, 1e7) },
 };
 
 function exact(o, fields) {

@@ -7,7 +7,8 @@
 // Messages (worker/channel.js, checked both ways) are handled strictly in
 // order, one at a time, and each is answered in order: `decode` with `done`
 // (the update applied, skipped or refused, with the tiles to draw or the
-// pointer), `blank` / `repaint` with `painted`, `read` with `pixels`; and
+// pointer), `blank` / `repaint` with `painted`, `read` with `pixels`, `keep`
+// with `kept` (the digest of the picture held, which the decoder adopts); and
 // `restored`, unasked, when the canvas it draws into got its context back. A
 // refusal is a `done` of kind "refused" with the DecodeError's text; anything
 // else that goes wrong here is thrown, and the page takes the worker as
@@ -114,6 +115,16 @@ async function handle(m) {
       const tiles = await paint([]);
       self.postMessage({ t: "painted", id: m.id, width: decoder.width, height: decoder.height, tiles },
         bitmaps(tiles));
+      return;
+    }
+    case "keep": {
+      // Asked when the link to the host is lost: the picture no longer
+      // changes until the resumed session's first update.
+      const t0 = performance.now();
+      const kept = await decoder.keep(m.key);
+      const digests = kept ? kept.digests : null;
+      self.postMessage({ t: "kept", id: m.id, width: kept ? kept.width : 0, height: kept ? kept.height : 0,
+        digests, ms: performance.now() - t0 }, digests ? [digests.buffer] : []);
       return;
     }
     case "read": {
