@@ -177,7 +177,7 @@ export class UI {
     $("file-input").closest("label").classList.add("disabled");
     // A question the agent had not answered: its answer would go nowhere.
     for (const row of this.files.values()) {
-      if (row.asked) this.closeQuestion(row, "not answered: the session ended", true);
+      if (row.asked) this.closeQuestion(row, "not saved: the session ended before you answered", true);
     }
   }
 
