@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -52,14 +52,16 @@ def _host_link(live: _LinkedSession) -> ViewerLink:
 
 
 @contextlib.contextmanager
-def _resumed(browser: Any, first: tuple[int, int], change: str = ""
+def _resumed(browser: Any, first: tuple[int, int], change: str = "",
+             meanwhile: Callable[[], None] = lambda: None,
              ) -> Iterator[tuple[_LinkedSession, dict[str, Any]]]:  # fmt: skip
     """A session on a typing screen (330x205: partial tiles), its link cut
     while the screen changes, then the screen frozen and the link up again.
     Checks that the resumed host link's first update is ``first``
     (continuations, keyframes) and that the page then shows the host's
     screen exactly; yields the live session and the page's state once
-    resumed, and closes the session after."""
+    resumed, and closes the session after. ``meanwhile`` runs while the
+    link is down."""
     source = StillSource(open_source("synthetic", width=330, height=205, scenario="typing"))
     live = _LinkedSession(source)
     try:
@@ -70,6 +72,7 @@ def _resumed(browser: Any, first: tuple[int, int], change: str = ""
         live.run(live.proxy.cut)
         time.sleep(0.5)  # the host's screen goes on changing: some tiles differ
         frame = source.freeze()
+        meanwhile()
         live.run(lambda: setattr(live.proxy, "refusing", False))
         st = wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
                        what="the resumed banner")  # fmt: skip
@@ -136,3 +139,19 @@ def test_a_page_that_does_not_answer_is_resumed_with_a_keyframe(
     monkeypatch.setattr(bridge_module, "KEPT_TIMEOUT", 0.2)
     with _resumed(browser, (0, 1), "return false"):
         pass
+
+
+def test_a_page_reloaded_after_its_answer_is_resumed_with_a_keyframe(browser: Any) -> None:
+    """The reloaded page's decoder holds no picture: the digest the page
+    before it gave is not sent."""
+
+    def reload() -> None:
+        deadline = time.monotonic() + 10
+        while not browser.execute_script("return window.keptAnswers.length"):
+            assert time.monotonic() < deadline, "no kept answer"
+            time.sleep(0.02)
+        browser.refresh()
+        wait_page(browser, lambda s: s["connected"], what="the reloaded page")
+
+    with _resumed(browser, (0, 1), meanwhile=reload) as (live, _):
+        assert live.run(lambda: live.web.bridge.protocol_errors) == 0  # type: ignore[union-attr]
