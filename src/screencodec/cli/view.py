@@ -886,8 +886,10 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
         return _not_taken_up(reason, _explain(exc, args))
     if not done or channel is None:
         return LEFT
+    # The picture shown until now goes on: the host sends only what changed
+    # meanwhile, not a keyframe (transport/session/kept.py).
     viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,
-                    resume=lost.resume_ticket)  # fmt: skip
+                    resume=lost.resume_ticket, picture=lost.kept_picture)  # fmt: skip
     tell("reconnected; waiting for the host (its user is asked again if the session"
          " could not be resumed)")  # fmt: skip
     try:
