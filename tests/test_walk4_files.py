@@ -65,12 +65,10 @@ def _partly_in(folder: Path) -> bool:
     return any(0 < p.stat().st_size < BIG for p in folder.iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason="walk4: the page's row says 'waiting for the user' for the"
-                   " whole transfer after the host's user said yes; expected: not waiting any more")
 def test_walk4_page_upload_row_does_not_say_waiting_for_the_user_after_the_yes(
     browser: Any, tmp_path: Path
 ) -> None:
-    """walk4: a file sent from the page shows 'uploading 0%..100%' in some 60 ms (its copy
+    """walk4 (fixed): a file sent from the page shows 'uploading 0%..100%' in some 60 ms (its copy
     to the local view process, before the host's user is even asked), then 'waiting for the
     user' for the whole time the file crosses the link after the user said yes (13-14 s for
     6 MB at 4 Mbit/s), then 'delivered'; expected: once the user said yes and the bytes
@@ -93,7 +91,9 @@ def test_walk4_page_upload_row_does_not_say_waiting_for_the_user_after_the_yes(
         # Expected: said yes to, and crossing: not waiting for the user any more.
         wait_page(browser, lambda s: "waiting for the user" not in _rows(browser)[-1],
                   timeout=8, what=f"a row past the yes: {_rows(browser)}")  # fmt: skip
+        row = _rows(browser)[-1]
         assert _partly_in(inbox), "the file was to be still crossing"
+        assert re.fullmatch(r"big\.bin accepted by the host: sending \d{1,3}%", row), row
 
 
 @pytest.mark.parametrize("cut", ["the link drops", "the host's user ends the session"])

@@ -752,8 +752,19 @@ class WebBridge:
             path.unlink(missing_ok=True)
             return
         self.send({"t": "file_progress", "id": tid, "state": "offered"})
+        shown = -1  # the percentage the page shows
+
+        def sending(sent: int, size: int) -> None:
+            # The host said yes: the row says so, and how much has gone
+            # (each whole percent once), not that it waits for the user.
+            nonlocal shown
+            pct = 100 * sent // size if size else 100
+            if pct != shown:
+                shown = pct
+                self.send({"t": "file_progress", "id": tid, "state": "sending", "pct": pct})
+
         try:
-            outcome = await viewer.sender.send(path, name)
+            outcome = await viewer.sender.send(path, name, on_sending=sending)
         except SessionClosedError:
             # A lost link or the session's end: told when known (reconnecting,
             # settle), not guessed here.

@@ -137,7 +137,8 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("file_offer", "id name size", "answered"),
         # offer: the file_offer (question) this file answers, when known
         ("file_received", "id name size", "offer"),
-        ("file_progress", "id state", "text name"),
+        # pct: how much of an accepted upload went to the host (state "sending")
+        ("file_progress", "id state", "text name pct"),
         # a host's file not saved here: refused unasked, or could not be
         # saved; offer: the file_offer (question) it answers, when known
         ("file_failed", "id name size text", "offer"),

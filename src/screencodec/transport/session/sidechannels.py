@@ -1000,8 +1000,16 @@ class FileSender:
         of it is :attr:`last` and a :class:`~.events.FileSent` event."""
         return (await self.send(path, name)).outcome in ("delivered", "unconfirmed")
 
-    async def send(self, path: Path, name: str | None = None) -> FileSent:
-        """:meth:`send_file`, returning the outcome."""
+    async def send(
+        self,
+        path: Path,
+        name: str | None = None,
+        *,
+        on_sending: Callable[[int, int], None] | None = None,
+    ) -> FileSent:
+        """:meth:`send_file`, returning the outcome. ``on_sending(sent,
+        size)``: the peer accepted the file (``sent`` 0), and then after each
+        chunk handed to the channel (the bytes of it sent so far)."""
         data_size = path.stat().st_size
         name = name or path.name
         transfer = self._next
@@ -1026,9 +1034,11 @@ class FileSender:
         if not accepted:
             return self._outcome(name, data_size, transfer, "declined")
         result = self._results.get(transfer)
+        if on_sending is not None:
+            on_sending(0, data_size)
         try:
             try:
-                await self._stream(path, data_size, transfer, result)
+                await self._stream(path, data_size, transfer, result, on_sending)
             except OSError as exc:
                 if isinstance(exc, ScreencodecError):
                     raise  # the session ended
@@ -1066,10 +1076,12 @@ class FileSender:
         data_size: int,
         transfer: int,
         result: asyncio.Future[FileResult | None] | None,
+        on_sending: Callable[[int, int], None] | None = None,
     ) -> None:
         """The chunks, then the FileEnd; a failure the peer reported stops
-        the chunks. OSError if the file cannot be read, or is shorter than
-        offered (changed since): its FileEnd would not match."""
+        the chunks (``on_sending`` told after each, as :meth:`send` says).
+        OSError if the file cannot be read, or is shorter than offered
+        (changed since): its FileEnd would not match."""
         digest = hashlib.sha256()
         offset = 0
         window = self.window
@@ -1086,6 +1098,8 @@ class FileSender:
                         window.sent(transfer, offset + len(chunk), len(chunk))
                     await self._send(FileChunk(transfer, offset, chunk))
                     offset += len(chunk)
+                    if on_sending is not None:
+                        on_sending(offset, data_size)
                     if offset >= data_size:
                         break
         finally:

@@ -301,7 +301,7 @@ export async function main({ key, base, save }) {
       case "file_progress": {
         // "declined": the host's answer does not say whether its user was
         // asked (a host without a download directory refuses unasked).
-        const text = { uploading: " uploading", offered: " waiting for the user", sent: " sent", delivered: " delivered: the host saved it", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + shownText(m.text, { cut: CUT.text }) : ""}` }[m.state];
+        const text = { uploading: " uploading", offered: " waiting for the user", sending: ` accepted by the host: sending ${m.pct ?? 0}%`, sent: " sent", delivered: " delivered: the host saved it", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + shownText(m.text, { cut: CUT.text }) : ""}` }[m.state];
         ui.fileRow(`out${m.id}`, m.name || "", text);
         // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
         nextUpload = Math.max(nextUpload, m.id + 1);

@@ -26,7 +26,7 @@ const KINDS = {
   ended: { reason: str(300) },
   file_offer: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
   file_received: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
-  file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sent", "delivered", "declined", "failed") },
+  file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sending", "sent", "delivered", "declined", "failed") },
   file_failed: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53), text: str(200) },
   // Playing a recording (timeline.js)
   playback: { duration_us: int(0, 2 ** 42), width: int(0, 1 << 20), height: int(0, 1 << 20), name: str(255) },
@@ -38,7 +38,7 @@ const KINDS = {
   kept: { n: int(1, 2 ** 32), key: hex(32) },
 };
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
-// may carry a reason and the upload's name, level why control cannot be had,
+// may carry a reason, the upload's name and how much of it went ("sending"), level why control cannot be had,
 // notice the host's code, a replayed file_offer the agent's answer,
 // file_received and file_failed the offer they answer, the agent's own chat
 // line typed while the link was down or before the session was joined its
@@ -46,7 +46,7 @@ const KINDS = {
 // state: it was sent).
 const OPTIONAL = {
   chat: { id: int(1, 2 ** 32), state: oneOf("held", "waiting", "lost") },
-  file_progress: { text: str(200), name: str(255) },
+  file_progress: { text: str(200), name: str(255), pct: int(0, 100) },
   level: { unavailable: str(1000) },
   notice: { code: int(0, 65535) },
   file_offer: { answered: oneOf("accepted", "declined") },
