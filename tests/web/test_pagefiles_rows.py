@@ -23,13 +23,7 @@ from .test_page_resume import _LinkedSession
 _ROW = "notes.txt 1.4 KiB from the user: not saved: "
 
 
-@pytest.mark.parametrize("cut", [
-    "the session ends",
-    pytest.param("the link is lost", marks=pytest.mark.xfail(
-        strict=True, reason="pagefiles: a question open when the link is lost keeps its"
-        " Accept and Decline after the resume, its answer going nowhere; expected: the row"
-        " says the connection was lost before the agent answered (branch pagefiles-sending)")),
-])  # fmt: skip
+@pytest.mark.parametrize("cut", ["the session ends", "the link is lost"])
 def test_a_question_open_when_the_session_is_cut_says_so_and_loses_its_buttons(
     browser: Any, tmp_path: Path, cut: str
 ) -> None:

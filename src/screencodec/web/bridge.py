@@ -78,7 +78,7 @@ from aiohttp import WSMsgType, web
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.events import FileReceived, FileRefused
+from screencodec.transport.session.events import FileReceived, FileRefused, SessionEnded
 from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
@@ -120,6 +120,12 @@ _SILENCE_CHECK = 0.25
 #: Why a file the agent sends while the link is down is not offered.
 LINK_DOWN = ("not sent: the connection to the user's computer was lost;"
              " send it again once reconnected")  # fmt: skip
+#: Why a host's file question the agent had not answered ends (its row):
+#: the link was lost (the host asks again, if at all, after the resume),
+#: or the session ended.
+UNANSWERED_LOST = ("the connection to the user's computer was lost before you answered;"
+                   " the user may send it again")  # fmt: skip
+UNANSWERED_ENDED = "the session ended before you answered"
 #: The page's status while the session is joined and the host is heard from.
 CONNECTED = "Connected"
 _SILENT = "No word from the user's computer"
@@ -528,6 +534,10 @@ class WebBridge:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
             elif isinstance(ev, FileRefused) and self.files is not None:
                 self.files.not_saved(ev.transfer, ev.name, ev.size, safe_text(ev.why, 200))
+            elif isinstance(ev, SessionEnded) and self.files is not None:
+                # After the FileRefused of the offers the host withdrew.
+                self.files.session_over(UNANSWERED_LOST if viewer.link_lost
+                                        else UNANSWERED_ENDED)  # fmt: skip
 
     # -- the page's socket -----------------------------------------------------------
 

@@ -58,7 +58,8 @@ class PageFiles:
         self.served = served
         self._tmp = tempfile.TemporaryDirectory(prefix="screencodec-web-")
         self._uploads: dict[int, _Upload] = {}
-        self._questions: dict[int, asyncio.Future[bool]] = {}
+        #: the page's open questions: their answers, and the offers they ask about
+        self._questions: dict[int, tuple[asyncio.Future[bool], FileOfferInfo]] = {}
         self._next_question = 1
         #: the host's transfer number -> the page's question about it, for the
         #: files accepted and not received yet, and the questions the host
@@ -66,6 +67,11 @@ class PageFiles:
         #: the oldest forgotten past _MAX_ACCEPTED: a transfer the host broke
         #: off never ends)
         self._accepted: dict[int, int] = {}
+        #: the offers whose questions the viewer closed before the agent
+        #: answered, by the host's transfer number: the host withdrew the offer
+        #: (its not_saved ends the row), or the viewer's session is over
+        #: (session_over ends it)
+        self._unanswered: dict[int, FileOfferInfo] = {}
         self._failures = 0  #: host files not saved here, numbered for the page
 
     # -- uploads -----------------------------------------------------------------
@@ -128,14 +134,19 @@ class PageFiles:
         qid = self._next_question
         self._next_question += 1
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._questions[qid] = fut
+        self._questions[qid] = (fut, info)
         self._send({"t": "file_offer", "id": qid, "name": info.name[:255], "size": info.size})
         try:
             accepted = await fut
         except asyncio.CancelledError:
             # The host withdrew the offer (FileReceiver.withdraw cancels this
-            # question): its FileRefused (not_saved) ends the page's row.
-            self._note_question(info.transfer, qid)
+            # question): its FileRefused (not_saved) ends the page's row; or
+            # the viewer's session is over (session_over ends it).
+            if qid in self._questions:  # not ended by session_over already
+                self._note_question(info.transfer, qid)
+                self._unanswered[info.transfer] = info
+                while len(self._unanswered) > _MAX_ACCEPTED:
+                    del self._unanswered[next(iter(self._unanswered))]
             raise
         finally:
             self._questions.pop(qid, None)
@@ -149,7 +160,7 @@ class PageFiles:
             del self._accepted[next(iter(self._accepted))]
 
     def answer(self, qid: int, accept: bool) -> None:
-        fut = self._questions.get(qid)
+        fut, _ = self._questions.get(qid, (None, None))
         if fut is not None and not fut.done():  # a late answer is harmless
             fut.set_result(accept)
 
@@ -169,6 +180,7 @@ class PageFiles:
         could not be saved (``why``, through safe_text already): the page
         shows it in its file list, on the row of the question it answers
         (``offer``) when there was one."""
+        self._unanswered.pop(transfer, None)
         self._failures += 1
         msg = {"t": "file_failed", "id": self._failures, "name": fit(name, 255),
                "size": size, "text": fit(why, 200)}  # fmt: skip
@@ -177,12 +189,31 @@ class PageFiles:
             msg["offer"] = offer
         self._send(msg)
 
+    def session_over(self, why: str) -> None:
+        """The viewer's session is over (it ended, or its link was lost:
+        told after the FileRefused of the offers its host withdrew): its
+        questions the agent has not answered end their rows with ``why``,
+        those still open as well (answered no: the answer would go nowhere).
+        A question of the next viewer's asked before this is told (the host's
+        user sent a file within the moment of a resume) is ended too."""
+        for qid, (fut, info) in list(self._questions.items()):
+            # A question whose task was cancelled (its future with it) has
+            # not yet been noted by ask: it is ended here.
+            if fut.cancelled() or not fut.done():
+                if not fut.done():
+                    fut.set_result(False)
+                del self._questions[qid]
+                self._note_question(info.transfer, qid)
+                self._unanswered[info.transfer] = info
+        for transfer, info in list(self._unanswered.items()):
+            self.not_saved(transfer, info.name, info.size, why)
+
     def close(self) -> None:
         for up in self._uploads.values():
             if not up.failed:
                 os.close(up.fd)
         self._uploads.clear()
-        for fut in self._questions.values():
+        for fut, _ in self._questions.values():
             if not fut.done():
                 fut.set_result(False)
         self._tmp.cleanup()
