@@ -13,10 +13,11 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from screencodec.capture import open_source
+from screencodec.transport import HostConfig
 from screencodec.web import WebOptions
 
 from .conftest import wait_page
-from .harness import StillSource
+from .harness import LiveSession, StillSource
 from .test_page_file_rows import _rows
 from .test_page_resume import _LinkedSession
 
@@ -63,6 +64,32 @@ def test_a_question_open_when_the_session_is_cut_says_so_and_loses_its_buttons(
     finally:
         if sent is not None:
             live.call(_stop, sent)  # the host's send waits for its offer's timeout
+        live.close()
+
+
+def test_a_file_the_page_still_copies_when_the_session_ends_is_told_not_sent(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The agent sends a large file from the page and the host's user ends the
+    session (/end) while the page still copies it to the view process. Before,
+    its row kept 'uploading N%' for good (and the page went on reading it)."""
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(256 << 20)  # sparse: only what the page copies is read
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = LiveSession(source, options=WebOptions(grace=5.0),
+                       config=HostConfig(adaptive=False, download_dir=tmp_path / "in"))  # fmt: skip
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        browser.find_element(By.ID, "file-input").send_keys(str(big))
+        wait_page(browser, lambda s: "uploading " in "".join(_rows(browser)), what="the copy")
+        live.call(live.host.disconnect)  # what the host's /end does
+        wait_page(browser, lambda s: s["ended"] is not None, what="the end")
+        wait_page(browser, lambda s: "uploading" not in _rows(browser)[0], timeout=5,
+                  what=f"the row to end: {_rows(browser)}")  # fmt: skip
+        assert _rows(browser) == ["big.bin failed: the session ended"]
+    finally:
         live.close()
 
 

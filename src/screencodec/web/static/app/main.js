@@ -67,6 +67,8 @@ export async function main({ key, base, save }) {
   };
   let control = false;
   let nextUpload = 1;
+  // Uploads the page copies to the view process, until the bridge has taken
+  // them on (a file_progress past "uploading"): id -> their row.
   const uploads = new Map();
   const ui = new UI({
     control: (want) => {
@@ -101,8 +103,9 @@ export async function main({ key, base, save }) {
     send({ t: "file_offer", id, name: file.name.slice(0, 255) || "file", size: file.size });
     for (let off = 0; off < file.size; off += CHUNK) {
       while (ws.bufferedAmount > MAX_BUFFERED) await new Promise((r) => setTimeout(r, 20));
-      if (ws.readyState !== WebSocket.OPEN) return;
       const data = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
+      // After the waits: the session's end ("ended" below) says what became of it.
+      if (ws.readyState !== WebSocket.OPEN || page.ended !== null) return;
       const frame = new Uint8Array(4 + data.length);
       new DataView(frame.buffer).setUint32(0, id);
       frame.set(data, 4);
@@ -263,6 +266,9 @@ export async function main({ key, base, save }) {
         page.ended = m.reason;
         ui.status(timeline ? "Playback ended" : "Session ended");
         ui.sessionOver();
+        // A file the page was still copying goes nowhere now.
+        for (const id of uploads.keys()) ui.fileRow(`out${id}`, "", " failed: the session ended");
+        uploads.clear();
         break;
       case "file_offer":
         ui.fileOffer(m.id, m.name, m.size, m.answered || null);
@@ -303,6 +309,7 @@ export async function main({ key, base, save }) {
         // asked (a host without a download directory refuses unasked).
         const text = { uploading: " uploading", offered: " waiting for the user", sending: ` accepted by the host: sending ${m.pct ?? 0}%`, sent: " sent", delivered: " delivered: the host saved it", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + shownText(m.text, { cut: CUT.text }) : ""}` }[m.state];
         ui.fileRow(`out${m.id}`, m.name || "", text);
+        if (m.state !== "uploading") uploads.delete(m.id);
         // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
         nextUpload = Math.max(nextUpload, m.id + 1);
         break;
