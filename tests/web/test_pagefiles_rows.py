@@ -93,6 +93,29 @@ def test_a_file_the_page_still_copies_when_the_session_ends_is_told_not_sent(
         live.close()
 
 
+def test_a_file_the_host_refuses_says_what_that_can_mean(browser: Any, tmp_path: Path) -> None:
+    """The host's user says no to a file from the page. Before, the row said only
+    'not accepted by the host', where the terminal names the reasons it can have."""
+    report = tmp_path / "report.txt"
+    report.write_text("the log\n")
+
+    async def no(info: Any) -> bool:
+        return False
+
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = LiveSession(source, options=WebOptions(grace=5.0), file_consent=no,
+                       config=HostConfig(adaptive=False, download_dir=tmp_path))  # fmt: skip
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        browser.find_element(By.ID, "file-input").send_keys(str(report))
+        wait_page(browser, lambda s: "not accepted" in "".join(_rows(browser)), what="the no")
+        assert _rows(browser) == ["report.txt not accepted by the host: its user said no, or it"
+                                  " takes no files (or none this large)"]  # fmt: skip
+    finally:
+        live.close()
+
+
 async def _stop(task: asyncio.Future[Any]) -> None:
     task.cancel()
     with contextlib.suppress(BaseException):

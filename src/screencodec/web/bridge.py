@@ -118,13 +118,12 @@ PROBED_SILENT_AFTER = 3.0
 #: How often the silence is looked at (the page is told within this of it).
 _SILENCE_CHECK = 0.25
 #: Why a file the agent sends while the link is down is not offered.
-LINK_DOWN = ("not sent: the connection to the user's computer was lost;"
-             " send it again once reconnected")  # fmt: skip
+LINK_LOST = "the connection to the user's computer was lost"
+LINK_DOWN = f"not sent: {LINK_LOST}; send it again once reconnected"
 #: Why a host's file question the agent had not answered ends (its row):
 #: the link was lost (the host asks again, if at all, after the resume),
 #: or the session ended.
-UNANSWERED_LOST = ("the connection to the user's computer was lost before you answered;"
-                   " the user may send it again")  # fmt: skip
+UNANSWERED_LOST = f"{LINK_LOST} before you answered; the user may send it again"
 UNANSWERED_ENDED = "the session ended before you answered"
 #: The page's status while the session is joined and the host is heard from.
 CONNECTED = "Connected"
@@ -785,7 +784,10 @@ class WebBridge:
             else:
                 self._unsettled[tid] = None
         except (ProtocolError, OSError) as exc:
-            self._upload_failed(tid, str(exc))
+            # The file's copy here went away (OSError), or the host broke
+            # the file protocol: its words, not an errno's repr.
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._upload_failed(tid, f"not sent: {safe_text(why, 150).lower()}")
         else:
             # A refusal: the host's FileAccept does not say whether its user
             # was asked (no download directory refuses unasked), so the page
@@ -797,6 +799,13 @@ class WebBridge:
             msg = {"t": "file_progress", "id": tid, "state": state}
             if outcome.outcome == "failed":
                 msg["text"] = fit(f"the host could not save it: {outcome.why}", 200)
+            elif outcome.outcome == "unconfirmed" and outcome.why:
+                # It all went, and the session ended (or its link broke)
+                # before the host said whether it saved it.
+                end = LINK_LOST if viewer.link_lost else "the session ended"
+                msg["text"] = f"{end} before the host said whether it saved it"
+            elif state == "declined" and outcome.why:
+                msg["text"] = fit(outcome.why, 200)  # "no answer in time"
             self.send(msg)
         finally:
             path.unlink(missing_ok=True)

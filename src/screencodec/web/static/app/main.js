@@ -306,8 +306,20 @@ export async function main({ key, base, save }) {
         break;
       case "file_progress": {
         // "declined": the host's answer does not say whether its user was
-        // asked (a host without a download directory refuses unasked).
-        const text = { uploading: " uploading", offered: " waiting for the user", sending: ` accepted by the host: sending ${m.pct ?? 0}%`, sent: " sent", delivered: " delivered: the host saved it", declined: " not accepted by the host", failed: ` failed${m.text ? ": " + shownText(m.text, { cut: CUT.text }) : ""}` }[m.state];
+        // asked (a host without a download directory refuses unasked); its
+        // text, when there is one: "no answer in time". "sent": all of it
+        // went, and the host did not say whether it saved it (one of the
+        // previous version never does; the text: the session ended first).
+        const why = m.text ? shownText(m.text, { cut: CUT.text }) : "";
+        const text = {
+          uploading: " uploading",
+          offered: " waiting for the user",
+          sending: ` accepted by the host: sending ${m.pct ?? 0}%`,
+          sent: why ? ` sent, but ${why}` : " sent (the host does not say whether it saved it)",
+          delivered: " delivered: the host saved it",
+          declined: ` not accepted by the host: ${why || "its user said no, or it takes no files (or none this large)"}`,
+          failed: ` failed${why ? ": " + why : ""}`,
+        }[m.state];
         ui.fileRow(`out${m.id}`, m.name || "", text);
         if (m.state !== "uploading") uploads.delete(m.id);
         // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
