@@ -539,6 +539,7 @@ def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_pict
                 await until(lambda: again.decode_errors >= 1, 10, "the refusal")
                 state = (again.decode_errors, again.decoded, again.blind)
                 assert not await again.key(0x61, True)  # withheld: typed blind
+                await until(lambda: True in tap.updates, 15, "the keyframe asked for")
                 await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 15, "exact")
                 assert again.keyframe_requests >= 1 and tap.updates[:2] == [False, True]
                 assert state == (1, 0, True)  # refused, nothing applied: still blind

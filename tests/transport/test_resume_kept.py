@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 from screencodec.errors import DecodeError, FrameError, ProtocolError, SessionClosedError
-from screencodec.recording import Recorder
+from screencodec.recording import Player, Recorder, RecordingReader
 from screencodec.transport import VIEW, Viewer
 from screencodec.transport.channel.base import ChannelTap
 from screencodec.transport.session import messages as m
@@ -315,8 +316,13 @@ def test_a_malformed_digest_ends_only_that_connection() -> None:
     run(main(), 60)
 
 
-def test_a_recorded_link_resumes_on_a_keyframe(tmp_path: Path) -> None:
-    async def main() -> None:
+def test_a_recorded_link_resumes_on_a_continuation_and_its_recording_plays_exact(
+    tmp_path: Path,
+) -> None:
+    """The resumed link's recording starts at that link: the continuation is
+    recorded as a keyframe of the picture it makes, the stream restarts after
+    it, and the recording verifies and plays to the viewer's picture."""
+    async def main() -> Any:
         recorder = Recorder(tmp_path, host_id="test-host")
         async with _Setup(recorder=recorder) as s:
             viewer, task, _ = await _join(s)
@@ -325,12 +331,25 @@ def test_a_recorded_link_resumes_on_a_keyframe(tmp_path: Path) -> None:
             again, task2, tap = await _join(s, resume=viewer.resume_ticket,
                                             picture=viewer.kept_picture)  # fmt: skip
             await until(lambda: len(tap.updates) >= 1, 10, "the first update")
-            assert tap.updates[0][0]
+            assert not tap.updates[0][0]  # a continuation on the wire
+            assert _link(s).stream.continuations == 1
+            await until(lambda: len(tap.updates) >= 8, 10, "updates after it")
+            s.screen.frozen = True
+            await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 10, "exact")
+            shown = np.array(again.framebuffer, copy=True)
             await again.bye()
             await task2
+        sessions = await asyncio.to_thread(recorder.wait, 2, 10.0)
         await asyncio.to_thread(recorder.close)
+        return shown, sessions
 
-    run(main(), 60)
+    shown, sessions = run(main(), 60)
+    last = max(sessions, key=lambda x: x.start_unix)  # the resumed link's recording
+    with RecordingReader(last.path) as reader:
+        assert reader.verify().status == "complete"
+        assert reader.index.keyframes[:1] == [0]  # it starts on a keyframe
+        picture = Player(reader).frame_after(reader.update_count)
+    assert bgr_equal(picture, shown)
 
 
 def test_a_sink_viewer_resumes_on_the_digest_its_sink_made() -> None:

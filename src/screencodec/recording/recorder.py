@@ -249,6 +249,7 @@ class SessionRecorder:
         # Set by the worker, read by the streamer's thread (a plain bool).
         self._want_seek = False
         self._pending_seek: tuple[Any, int] | None = None  # (reference, sequence)
+        self._pending_continuation: tuple[Any, int] | None = None  # (picture, sequence)
         self.seek_points = 0  #: checkpoints written from the encoder's seek points
         self._seek_at = 0.0
         self._synced = self._signed = time.monotonic()
@@ -285,6 +286,17 @@ class SessionRecorder:
         update. Any thread, queued in order with the messages."""
         self._want_seek = False
         self.put("seek", (reference, sequence), at)
+
+    def continuation(self, picture: Any, sequence: int, at: float | None = None) -> None:
+        """The next update sent (the encoder's update number ``sequence``)
+        is a continuation: a delta on the picture a resumed viewer kept
+        (transport/session/kept.py), which this recording never held, and
+        after it the viewer shows ``picture`` (a BGRX framebuffer the caller
+        gives away). It is recorded as a keyframe of ``picture`` with the same
+        number, so the recording decodes from it; the encoder restarts its
+        streams before the update after it, which then needs nothing else.
+        Any thread, queued in order with the messages."""
+        self.put("continuation", (picture, sequence), at)
 
     def end(self, reason: str, at: float | None = None) -> None:
         """The session is over (``reason``). If this end closed the recorded
@@ -383,6 +395,9 @@ class SessionRecorder:
         elif kind == "seek":
             self._pending_seek = obj
             return
+        elif kind == "continuation":
+            self._pending_continuation = obj
+            return
         else:
             events = []
         self._events(events, us)
@@ -393,6 +408,9 @@ class SessionRecorder:
 
     def _update(self, payload: bytes, us: int, rel: float) -> None:
         # payload: version, kind, u32 sequence, then the encoder's update message.
+        cont, self._pending_continuation = self._pending_continuation, None
+        if cont is not None:
+            payload = self._as_keyframe(payload, *cont)
         data = memoryview(payload)[2:]
         keyframe = _is_keyframe(data[4:])
         pending, self._pending_seek = self._pending_seek, None
@@ -499,9 +517,23 @@ class SessionRecorder:
         self._write_checkpoint(ref, (seq - 1) & 0xFFFFFFFF, us, rel)
         self.seek_points += 1
 
-    def _write_checkpoint(self, fb: Any, sequence: int, us: int, rel: float) -> None:
-        """``fb`` as a lossless keyframe numbered ``sequence``, standing for
-        the updates recorded so far."""
+    def _as_keyframe(self, payload: bytes, picture: Any, sequence: int) -> bytes:
+        """The session message ``payload`` (an update) with its update
+        replaced by a keyframe of ``picture`` numbered ``sequence``, if it is
+        the continuation that was announced: a delta numbered ``sequence``
+        of ``picture``'s size. Anything else is kept as it is (and logged)."""
+        update = memoryview(payload)[6:]
+        if len(update) >= HEADER.size + UPDATE_HEADER.size:
+            seq, flags, w, h = UPDATE_HEADER.unpack_from(update, HEADER.size)[:4]
+            if (seq == sequence and not flags & UpdateFlags.KEYFRAME
+                    and picture.shape[:2] == (h, w)):  # fmt: skip
+                return bytes(payload[:6]) + bytes(self._keyframe(picture, sequence))
+        _log.warning("%s: a continuation announced as update %d did not come next; "
+                     "recorded as sent", self.path, sequence)  # fmt: skip
+        return payload
+
+    def _keyframe(self, fb: Any, sequence: int) -> bytearray:
+        """``fb`` as a lossless, hashed keyframe numbered ``sequence``."""
         from screencodec.encoder import ScreenEncoder
 
         h, w = fb.shape[:2]
@@ -515,6 +547,12 @@ class SessionRecorder:
         enc.request_keyframe()
         key = bytearray(enc.encode(fb))
         key[HEADER.size : HEADER.size + 4] = sequence.to_bytes(4, "little")
+        return key
+
+    def _write_checkpoint(self, fb: Any, sequence: int, us: int, rel: float) -> None:
+        """``fb`` as a lossless keyframe numbered ``sequence``, standing for
+        the updates recorded so far."""
+        key = self._keyframe(fb, sequence)
         self.writer.append(ChunkType.CHECKPOINT, self.updates.to_bytes(4, "big") + key, us)
         self.checkpoints += 1
         self.checkpoint_bytes += len(key)

@@ -18,9 +18,11 @@ is ignored, so a joining viewer gets exactly one full picture. Later requests
 **A kept picture.** A viewer that resumes the session may hold the picture
 it showed before its link dropped (:mod:`.kept`): then the first update is
 no keyframe but a delta painting only the tiles that changed since
-(``ScreenEncoder.continue_from``), sent even if it paints nothing. Not on
-a recorded link: its recording starts at this link and needs a whole
-picture (a keyframe) to start from.
+(``ScreenEncoder.continue_from``), sent even if it paints nothing. On a
+recorded link the recorder gets the picture it makes (``continuation``)
+and records a keyframe of it in its place (its recording starts at this
+link), and the encoder restarts its streams at the next update, so the
+recording needs nothing from before.
 
 **Seek points.** When the session is recorded and the recorder asks for a
 seek point (a history viewer's stream, see docs/recording.md "Seeking"),
@@ -92,6 +94,7 @@ class Streamer:
         #: First updates that went on from a kept picture instead of a keyframe.
         self.continuations = 0
         self._continued = False  # the last encode was one (worker -> tick)
+        self._restart = False  # restart the encoder's streams at the next delta (worker)
         self.empty_skipped = 0  #: unchanged ticks not sent
         #: Send compact deltas (the viewer declared ``Capabilities.COMPACT``).
         self.compact = False
@@ -252,6 +255,11 @@ class Streamer:
                 else:
                     enc.continue_from(rects)  # type: ignore[attr-defined]
                     self._continued = True
+            if self._restart and not keyframe:
+                # After a recorded continuation: the recording holds a
+                # keyframe in its place, on which no stream can go on.
+                enc.restart_streams()  # type: ignore[attr-defined]
+            self._restart = False
             seeker = None if keyframe else self._seeker(enc)
             if seeker is not None:
                 # A seek point for the recording: the encoder drops its
@@ -272,6 +280,10 @@ class Streamer:
             else:
                 data = enc.encode(frame, **kw)
             last = getattr(enc, "last", None)
+            recording = self._recording() if self._continued else None
+            if recording is not None and last is not None:
+                recording.continuation(np.array(enc.reference), last.sequence)  # type: ignore[attr-defined]
+                self._restart = True
             if seeker is not None and last is not None and not last.keyframe:
                 seeker.seek_point(ref, last.sequence)
             if last is not None:
@@ -286,8 +298,13 @@ class Streamer:
         """Worker thread: the rects of ``frame`` a viewer holding ``kept``
         lacks, or None when the update must be a keyframe: no kept picture,
         one of another size, an encoder that cannot go on from it, or a
-        recorded link (module notes)."""
-        if kept is None or not hasattr(enc, "continue_from") or self._recording() is not None:
+        recorder that cannot record it (module notes)."""
+        if kept is None or not hasattr(enc, "continue_from"):
+            return None
+        recording = self._recording()
+        if recording is not None and not (
+                hasattr(recording, "continuation") and hasattr(enc, "restart_streams")
+                and hasattr(enc, "reference")):  # fmt: skip
             return None
         if (kept.width, kept.height) != (frame.shape[1], frame.shape[0]):
             return None
