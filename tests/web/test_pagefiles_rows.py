@@ -116,6 +116,39 @@ def test_a_file_the_host_refuses_says_what_that_can_mean(browser: Any, tmp_path:
         live.close()
 
 
+def test_a_question_left_unanswered_closes_with_words_when_the_viewer_stops_waiting(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The agent does not answer the host's user's file: the viewer stops waiting
+    (its FileReceiver's timeout, 30 s; 2 s here) and refuses it. Before, the row
+    kept Accept and Decline for good, an answer going nowhere ('receiving...')."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"from the host\n" * 100)
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = LiveSession(source, options=WebOptions(grace=5.0, download_dir=downloads))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+
+        def shorten() -> None:
+            viewer, files = live.web.viewer, live.web.bridge.files
+            viewer.files.timeout = files.timeout = 2.0
+
+        live.run(shorten)
+        peer = live.run(lambda: live.host.viewers[0])
+        sent = live.run(lambda: asyncio.ensure_future(live.host.send_file(notes, peer)))
+        live.wait(sent.done, what="the host's send_file")
+        assert live.run(sent.result) is False
+        buttons = "#file-list button"
+        wait_page(browser, lambda s: not browser.find_elements(By.CSS_SELECTOR, buttons),
+                  timeout=5, what=f"the question to close: {_rows(browser)}")  # fmt: skip
+        assert _rows(browser) == [_ROW + "not answered within 2 s"]
+    finally:
+        live.close()
+
+
 async def _stop(task: asyncio.Future[Any]) -> None:
     task.cancel()
     with contextlib.suppress(BaseException):

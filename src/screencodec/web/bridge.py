@@ -236,6 +236,8 @@ class WebBridge:
         """Start bridging ``viewer`` (before its ``start``)."""
         self.viewer = viewer
         viewer.on_message = self._from_host
+        if self.files is not None:
+            self.files.timeout = viewer.files.timeout  # its questions close first
         self._spawn(self._events(viewer))
         self._heard = asyncio.get_running_loop().time()
         if self._silence is None and not self._closed:

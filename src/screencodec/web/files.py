@@ -34,6 +34,9 @@ _MAX_OPEN_UPLOADS = 4
 _MAX_QUESTIONS = 8
 _MAX_ACCEPTED = 64
 _ID = struct.Struct(">I")
+#: A question closes this much before the viewer's FileReceiver would stop
+#: waiting for it (its timer comes first on the loop): the page's row says so.
+_CLOSE_EARLIER = 0.25
 
 
 @dataclass
@@ -73,6 +76,11 @@ class PageFiles:
         #: (session_over ends it)
         self._unanswered: dict[int, FileOfferInfo] = {}
         self._failures = 0  #: host files not saved here, numbered for the page
+        #: How long the viewer's FileReceiver waits for an answer (the bridge
+        #: sets it from the viewer): a question still open then is closed here
+        #: first, its row told, instead of being left with buttons that
+        #: answer nothing.
+        self.timeout = 30.0
 
     # -- uploads -----------------------------------------------------------------
 
@@ -133,9 +141,21 @@ class PageFiles:
             return False
         qid = self._next_question
         self._next_question += 1
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
         self._questions[qid] = (fut, info)
         self._send({"t": "file_offer", "id": qid, "name": info.name[:255], "size": info.size})
+        window = info.window(self.timeout)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            if not fut.done():
+                expired = True
+                fut.set_result(False)
+
+        timer = None if window is None else loop.call_later(
+            max(window - _CLOSE_EARLIER, 0.0), expire)  # fmt: skip
         try:
             accepted = await fut
         except asyncio.CancelledError:
@@ -150,6 +170,13 @@ class PageFiles:
             raise
         finally:
             self._questions.pop(qid, None)
+            if timer is not None:
+                timer.cancel()
+        if expired:
+            self._note_question(info.transfer, qid)
+            self.not_saved(info.transfer, info.name, info.size,
+                           f"not answered within {round(window or 0)} s")  # fmt: skip
+            return False
         if accepted:
             self._note_question(info.transfer, qid)
         return accepted
