@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from screencodec.cli.say import file_to_send
 
 
-@pytest.mark.xfail(strict=True, reason="walk4: '/send /dir/my\\ file.bin' answers '(not sent:"
-                   " /dir/my\\ file.bin: no such file)'; expected: the file is offered")
 def test_walk4_send_takes_a_path_whose_spaces_are_escaped_with_backslashes(
     tmp_path: Path,
 ) -> None:
@@ -25,3 +21,11 @@ def test_walk4_send_takes_a_path_whose_spaces_are_escaped_with_backslashes(
     assert file_to_send(f"'{report}'") == report  # quoted: taken as it is
     escaped = str(report).replace(" ", "\\ ")
     assert file_to_send(escaped) == report, file_to_send(escaped)
+    assert file_to_send(f'"{report}"') == report
+    assert file_to_send(str(report)) == report  # plain, spaces and all, as it exists
+    odd = tmp_path / "Bob's notes.txt"  # a quote in a name typed plainly: as typed
+    odd.write_bytes(b"x")
+    assert file_to_send(str(odd)) == odd
+    assert file_to_send(str(odd).replace(" ", "\\ ").replace("'", "\\'")) == odd
+    missing = file_to_send(str(tmp_path / "no such\\ thing.pdf"))
+    assert isinstance(missing, str) and "no such file" in missing, missing

@@ -13,6 +13,7 @@ line is left to the command (the host's consent answers, for instance).
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,16 +88,30 @@ def said(line: str) -> str | None:
     return typed.arg
 
 
+def _named(arg: str) -> Path:
+    """The path ``arg`` names: as typed when a file is there by that name (a
+    plain path with spaces), else read as a shell reads one word (quotes
+    around it or its parts, backslash escapes: what a terminal gives for a
+    dropped file or a shell's completion writes), ``~`` expanded either way."""
+    typed = Path(arg).expanduser()
+    if typed.exists():
+        return typed
+    try:
+        words = shlex.split(arg)
+    except ValueError:  # an unclosed quote, a trailing backslash: as typed
+        return typed
+    return Path(words[0]).expanduser() if len(words) == 1 else typed
+
+
 def file_to_send(arg: str) -> Path | str:
-    """The file the PATH of a ``/send PATH`` line names (quotes around it, as
-    a pasted or dropped path has, taken off; ``~`` expanded), or, when there
+    """The file the PATH of a ``/send PATH`` line names (:func:`_named`: as
+    typed if it exists, else with a shell's quotes and backslash escapes taken
+    off; ``~`` expanded), or, when there
     is none that can be sent, the line that says why in words: no PATH, no
     such file, not a file, or not readable (with the system's reason)."""
-    if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"":
-        arg = arg[1:-1]
-    if not arg:
+    if not arg.strip():
         return "(usage: /send PATH)"
-    path = Path(arg).expanduser()
+    path = _named(arg.strip())
     shown = safe_text(path, 300)
     try:
         if not path.is_file():
