@@ -253,13 +253,12 @@ def test_walk4_a_killed_host_leaves_no_partial_file_under_the_offered_name(
     assert "big.bin" not in left, left
 
 
-@pytest.mark.xfail(strict=True, reason="walk4: /end while a file goes to the page says '(not sent"
-                   " to 'Alice' (...): closed locally)'; expected: words the host's user knows")
 def test_walk4_host_end_mid_file_says_why_in_the_users_words(browser: Any, tmp_path: Path) -> None:
-    """walk4: the host's user offers a file with /send, the agent accepts it in the page, and
-    mid-way the host's user types /end: the host says '(not sent to 'Alice' (127.0.0.1:PORT):
-    closed locally)', words of the code, not of the person who typed /end; expected: the
-    line says the session was ended (as the /end line does), not 'closed locally'"""
+    """walk4 (fixed): the host's user offers a file with /send, the agent accepts it in the
+    page, and mid-way the host's user types /end: the host says '(not sent to 'Alice'
+    (127.0.0.1:PORT): closed locally)', words of the code, not of the person who typed /end;
+    expected: the line says the session was ended (as the /end line does), not 'closed
+    locally'"""
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     big = _big(tmp_path)
@@ -288,6 +287,7 @@ def test_walk4_host_end_mid_file_says_why_in_the_users_words(browser: Any, tmp_p
             said = await asyncio.to_thread(host.wait_for, r"\(not sent to [^\n]*\n")
             # Expected: the host's user's own words for it.
             assert "closed locally" not in said.group(0), said.group(0)
+            assert "you ended the session" in said.group(0), said.group(0)
         finally:
             stop(view)
             await way.close()

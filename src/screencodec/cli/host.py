@@ -406,12 +406,18 @@ class _Commands:
         self.takes_files = takes_files  #: started with --download-dir
         #: Peers whose sessions ``/end`` ended (their end is told in those words).
         self.ended: set[str] = set()
+        #: The same peers, kept: a ``/send`` to one of them that the end cut
+        #: short says so in those words (it may learn of it after the end is told).
+        self.offers_ended: set[str] = set()
         #: Agents whose link was lost and who may come back unasked (by name),
         #: with the timer that ends a ``--once`` host if they do not.
         self.away: dict[str, asyncio.TimerHandle | None] = {}
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
         self._sending: set[asyncio.Task[None]] = set()
+        #: The sharing banner is up: from a share until the last agent's
+        #: session ends, through a lost link its agent may come back over.
+        self.sharing = False
         #: The exit status (cli.main.Exit): with ``--once``, how the session
         #: the host exits after ended (:meth:`ended_once`).
         self.status = Exit.ENDED
@@ -453,8 +459,11 @@ class _Commands:
         unasked for ``event.resumable`` seconds with ``held``; the user is
         told, and a ``--once`` host waits that long before it closes."""
         name = self.ui.names.get(event.peer) or event.peer
-        self.ui.say(f"session with {_agents(self.ui, (event.peer,))} ended: {why}\n"
-                    f"{name!r} may reconnect within {event.resumable:.0f} s and see your"
+        # Not "session ... ended: viewer gone: ...": the session goes on if
+        # they come back, and the code's words say nothing to the user.
+        meanwhile = "" if self.host.viewers else "; no one sees your screen meanwhile"
+        self.ui.say(f"the connection to {_agents(self.ui, (event.peer,))} was lost{meanwhile}"
+                    f"\n{name!r} may reconnect within {event.resumable:.0f} s and see your"
                     " screen again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
         self.came_back(name)
@@ -462,6 +471,13 @@ class _Commands:
                            if self.once else None)  # fmt: skip
         if CONTROL in held:
             self.away_control.add(name)
+
+    def stopped(self) -> None:
+        """Take the sharing banner down, once: the last agent's session ended,
+        or the last whose link was lost can no longer come back."""
+        if self.sharing:
+            self.sharing = False
+            self.ui.say(STOPPED)
 
     def came_back(self, name: str) -> None:
         self.away_control.discard(name)
@@ -552,6 +568,7 @@ class _Commands:
         and those whose agent could come back after a lost link."""
         viewers = self.host.viewers
         self.ended.update(viewers)
+        self.offers_ended.update(viewers)
         await self.host.disconnect(reason=ENDED_BY_USER)
         away = sorted(self.away)
         for name in away:
@@ -559,6 +576,8 @@ class _Commands:
         if away and not viewers:
             names = ", ".join(repr(n) for n in away)
             self.ui.say(f"{names} can no longer come back without asking you")
+        if away and not self.host.viewers:
+            self.stopped()  # sharing had waited for them: it stops now
         who = f" with {_agents(self.ui, viewers)}" if viewers else ""
         if self.once:
             self.ui.say(f"you ended the session{who}; closing")
@@ -599,7 +618,9 @@ class _Commands:
             self.ui.say(f"(not sent to {who}: they left)")
             return
         except (ScreencodecError, OSError) as exc:
-            self.ui.say(f"(not sent to {who}: {safe_text(exc, 200)})")
+            why = ("you ended the session" if peer in self.offers_ended
+                   else safe_text(exc, 200))  # fmt: skip
+            self.ui.say(f"(not sent to {who}: {why})")
             return
         if sent.outcome == "delivered":
             self.ui.say(f"delivered {safe_text(path.name, 200)} to {who}: saved there")
@@ -679,23 +700,23 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     return ", ".join(named)
 
 
-async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
-                commands: _Commands) -> None:
+async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
     """Banner while shared, a viewer's status line when it says something new
     (:func:`_shared`; dropped while a question is open), wrong-password
-    warnings; ``sharing[0]`` says whether the banner is up."""
+    warnings; ``commands.sharing`` says whether the banner is up (it comes
+    down when the last session ends, not when a lost link may come back)."""
     reported = [0.0]
     status = StatusLines(ui.out)
     async for ev in host.events():
         if isinstance(ev, SharingChanged):
-            sharing[0] = bool(ev.viewers)
+            # No one left: told with the SessionEnded that follows, as a stop,
+            # or not, for a lost link whose agent may come back unasked.
             if ev.viewers:
+                commands.sharing = True
                 ui.say(
                     f"\n{BANNER}\n##  YOUR SCREEN IS BEING SHARED WITH: {_agents(ui, ev.viewers)}"
                     f"\n##  Press Ctrl-C at any time to stop sharing.\n{BANNER}"
                 )
-            else:
-                ui.say(STOPPED)
         elif isinstance(ev, PasswordGuessed):
             now = asyncio.get_running_loop().time()
             if ev.failed == 1:
@@ -744,6 +765,8 @@ async def _show(host: Host, ui: TerminalQuestions, sharing: list[bool],
             elif ev.resumable > 0:
                 commands.lost(ev, why, held)
                 continue
+            if not host.viewers and not commands.away:
+                commands.stopped()
             ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             if commands.once:
                 commands.ended_once(ev)
@@ -874,8 +897,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     host.watch_credentials(creds)
     timeouts = Timeouts(max_duration=args.max_duration)
     commands.host = host
-    sharing = [False]
-    shower = asyncio.ensure_future(_show(host, ui, sharing, commands))
+    shower = asyncio.ensure_future(_show(host, ui, commands))
     sayer = asyncio.ensure_future(commands.run(terminal.commands))
     x_gone: list[str] = []  # why the X display was lost, once it was
 
@@ -954,7 +976,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if sharing[0]:
+        if commands.sharing:  # also while an agent whose link was lost could come back
             tell(STOPPED)
         settle_stdout()  # after SIGHUP the terminal may be gone
     return commands.status
