@@ -24,6 +24,17 @@ from .test_page_resume import _LinkedSession
 _ROW = "notes.txt 1.4 KiB from the user: not saved: "
 
 
+def _host_file(tmp_path: Path) -> tuple[Path, Path, StillSource]:
+    """The page's download folder, the host's user's file (notes.txt, 1.4
+    KiB) and an idle screen."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"from the host\n" * 100)
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    return downloads, notes, source
+
+
 @pytest.mark.parametrize("cut", ["the session ends", "the link is lost"])
 def test_a_question_open_when_the_session_is_cut_says_so_and_loses_its_buttons(
     browser: Any, tmp_path: Path, cut: str
@@ -32,11 +43,7 @@ def test_a_question_open_when_the_session_is_cut_says_so_and_loses_its_buttons(
     ends the session (/end), or the link is lost and the session resumed. Before, the
     row kept its Accept and Decline ('The session has ended', or 'Reconnected: the
     session goes on.'), and an Accept then made it say 'receiving...' for good."""
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    notes = tmp_path / "notes.txt"
-    notes.write_bytes(b"from the host\n" * 100)
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    downloads, notes, source = _host_file(tmp_path)
     live = _LinkedSession(source, options=WebOptions(grace=5.0, download_dir=downloads))
     sent = None
     try:
@@ -122,11 +129,7 @@ def test_a_question_left_unanswered_closes_with_words_when_the_viewer_stops_wait
     """The agent does not answer the host's user's file: the viewer stops waiting
     (its FileReceiver's timeout, 30 s; 2 s here) and refuses it. Before, the row
     kept Accept and Decline for good, an answer going nowhere ('receiving...')."""
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    notes = tmp_path / "notes.txt"
-    notes.write_bytes(b"from the host\n" * 100)
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    downloads, notes, source = _host_file(tmp_path)
     live = LiveSession(source, options=WebOptions(grace=5.0, download_dir=downloads))
     try:
         browser.get(live.url)
