@@ -320,7 +320,9 @@ export async function main({ key, base, save }) {
           declined: ` not accepted by the host: ${why || "its user said no, or it takes no files (or none this large)"}`,
           failed: ` failed${why ? ": " + why : ""}`,
         }[m.state];
-        ui.fileRow(`out${m.id}`, m.name || "", text);
+        // The bridge's "uploading" comes while the page copies the file: its
+        // row keeps the page's own "uploading N%" (a reloaded page shows the bridge's).
+        if (m.state !== "uploading" || !uploads.has(m.id)) ui.fileRow(`out${m.id}`, m.name || "", text);
         if (m.state !== "uploading") uploads.delete(m.id);
         // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
         nextUpload = Math.max(nextUpload, m.id + 1);
