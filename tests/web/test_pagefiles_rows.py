@@ -35,6 +35,18 @@ def _host_file(tmp_path: Path) -> tuple[Path, Path, StillSource]:
     return downloads, notes, source
 
 
+def _asked(live: LiveSession, browser: Any, notes: Path) -> asyncio.Future[Any]:
+    """The page shows its picture, then the host's user's offer of ``notes``
+    (the host's send_file, under way)."""
+    browser.get(live.url)
+    wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    peer = live.run(lambda: live.host.viewers[0])
+    sent = live.run(lambda: asyncio.ensure_future(live.host.send_file(notes, peer)))
+    accept = "//li[span[text()='notes.txt']]/button[text()='Accept']"
+    wait_page(browser, lambda s: browser.find_elements(By.XPATH, accept), what="the offer")
+    return sent
+
+
 @pytest.mark.parametrize("cut", ["the session ends", "the link is lost"])
 def test_a_question_open_when_the_session_is_cut_says_so_and_loses_its_buttons(
     browser: Any, tmp_path: Path, cut: str
@@ -47,12 +59,7 @@ def test_a_question_open_when_the_session_is_cut_says_so_and_loses_its_buttons(
     live = _LinkedSession(source, options=WebOptions(grace=5.0, download_dir=downloads))
     sent = None
     try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
-        peer = live.run(lambda: live.host.viewers[0])
-        sent = live.run(lambda: asyncio.ensure_future(live.host.send_file(notes, peer)))
-        accept = "//li[span[text()='notes.txt']]/button[text()='Accept']"
-        wait_page(browser, lambda s: browser.find_elements(By.XPATH, accept), what="the offer")
+        sent = _asked(live, browser, notes)
         if cut == "the session ends":
             live.call(live.host.disconnect)  # what the host's /end does
             wait_page(browser, lambda s: s["ended"] is not None, what="the end")
@@ -149,6 +156,30 @@ def test_a_question_left_unanswered_closes_with_words_when_the_viewer_stops_wait
                   timeout=5, what=f"the question to close: {_rows(browser)}")  # fmt: skip
         assert _rows(browser) == [_ROW + "not answered within 2 s"]
     finally:
+        live.close()
+
+
+@pytest.mark.xfail(strict=True, reason="pagefiles: the host's send of a file whose question the"
+                   " session's end closed waits for its offer's timeout (60 s): FileSender.close"
+                   " ends the transfers accepted, not the offers waiting for their answer;"
+                   " expected: it ends with the session")
+def test_the_hosts_send_of_a_file_still_asked_about_ends_with_the_session(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The host's user sends a file (/send) and ends the session before the agent
+    answered: the host's send_file, whose outcome its terminal prints ('(not sent to
+    ...)'), goes on waiting for the answer for up to 60 s after the session ended."""
+    downloads, notes, source = _host_file(tmp_path)
+    live = LiveSession(source, options=WebOptions(grace=5.0, download_dir=downloads))
+    sent = None
+    try:
+        sent = _asked(live, browser, notes)
+        live.call(live.host.disconnect)  # what the host's /end does
+        wait_page(browser, lambda s: s["ended"] is not None, what="the end")
+        live.wait(sent.done, timeout=10, what="the host's send to end with the session")
+    finally:
+        if sent is not None:
+            live.call(_stop, sent)
         live.close()
 
 
