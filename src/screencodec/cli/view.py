@@ -792,12 +792,15 @@ async def _view_main(args: argparse.Namespace, password: str,
                 asked.cancel()
 
         async def ticker() -> None:
-            status = StatusLines()
+            status, silence = StatusLines(), _Silence()
+            loop = asyncio.get_running_loop()
             while True:
-                await asyncio.sleep(1.0)
-                line = _status(chat.viewer, status, asyncio.get_running_loop().time())
-                if line is not None:
-                    tell(line)
+                await asyncio.sleep(_SILENCE_CHECK)
+                now = loop.time()
+                for news in (silence.line(chat.viewer, chat.away, now),
+                             _status(chat.viewer, status, now)):  # fmt: skip
+                    if news is not None:
+                        tell(news)
 
         tick = asyncio.ensure_future(ticker())
         try:
@@ -928,6 +931,7 @@ class _Conversation:
     def move_to(self, viewer: Viewer) -> None:
         self.stop()
         self.viewer = viewer
+        self.away = False  #: the link is being taken up again (:meth:`reconnecting`)
         screens = _Screens(viewer)
         viewer.on_message = screens.seen
         self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held))
@@ -936,6 +940,7 @@ class _Conversation:
         """The link was lost and is being taken up again: the lines typed
         meanwhile are answered here (:meth:`_while_away`)."""
         self.stop()
+        self.away = True
         self._task = asyncio.ensure_future(self._while_away())
 
     async def _while_away(self) -> None:
@@ -998,6 +1003,50 @@ def _over_limit_hint(reason: str, max_pixels: int, *, web: bool = False) -> str:
 def _watch_it(needed: int, how: str = "") -> str:
     """What to type to watch a picture of ``needed`` pixels."""
     return f"to watch it, start screencodec view{how} with --max-pixels {needed}"
+
+
+#: Seconds without a word from the host after which the view says the link
+#: is silent, as the page does (web/bridge.py): a host that answers the
+#: channel's probes is heard from within a round trip of 2 s of silence
+#: (Timeouts.probe); one of an earlier version only sends its Stats, at
+#: least every 10 s.
+PROBED_SILENT_AFTER = 3.0
+SILENT_AFTER = 12.0
+#: How often the silence (and the [view] line) is looked at (s).
+_SILENCE_CHECK = 0.5
+
+
+class _Silence:
+    """One line when the host has said nothing for :data:`PROBED_SILENT_AFTER`
+    seconds (:data:`SILENT_AFTER` when it answers no probe: the channel's
+    ``last_heard`` and ``answers_probes``, transport/channel/sealed.py), and
+    one when it is heard from again; none while the link is being taken up
+    again (said otherwise). State: :attr:`told`, the ``last_heard`` of the
+    silence told (None: none told)."""
+
+    def __init__(self) -> None:
+        self.told: float | None = None
+
+    def line(self, viewer: Viewer, away: bool, now: float) -> str | None:
+        channel = viewer.channel
+        heard = getattr(channel, "last_heard", None)
+        if away or heard is None or getattr(channel, "closed", False):
+            self.told = None  # the reconnection's lines say what happens
+            return None
+        if self.told is not None:
+            if heard <= self.told:
+                return None
+            quiet, self.told = heard - self.told, None
+            return f"(the host is heard from again after {quiet:.0f} s of silence)"
+        probed = bool(getattr(channel, "answers_probes", False))
+        quiet = now - heard
+        if quiet < (PROBED_SILENT_AFTER if probed else SILENT_AFTER):
+            return None
+        self.told = heard
+        # A host that answered probes and stays silent is taken for lost
+        # (Timeouts.unanswered, 10 s) and the view reconnects.
+        then = "; if it goes on, the view reconnects" if probed else ""
+        return f"(no word from the host for {quiet:.0f} s: the picture may not be live{then})"
 
 
 def _status(viewer: Viewer, status: StatusLines, now: float) -> str | None:
