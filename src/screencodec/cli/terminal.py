@@ -31,6 +31,8 @@ import unicodedata
 from collections.abc import Hashable
 from typing import TextIO, cast
 
+from screencodec.transport.channel.display import in_words
+
 try:
     import termios
 except ImportError:  # not a POSIX system: lines are read as typed, echoed by the terminal
@@ -40,23 +42,6 @@ __all__ = [
     "StatusLines", "TypedLine", "drop_stdout", "ending_signals", "in_words", "rtt_band",
     "rtt_shown", "settle_stdout", "tell",
 ]  # fmt: skip
-
-#: Python's spelling of an OSError: "[Errno 111] Connect call failed ('H', P)",
-#: "[Errno -2] Name or service not known" (a name lookup's, getaddrinfo's).
-_ERRNO = re.compile(r"\[Errno (-?\d+)\] ([^;]*)")
-
-
-def in_words(text: str) -> str:
-    """``text`` with each "[Errno N] ..." in the system's words, lowercased
-    ("connection refused", "name or service not known"): what a user reads
-    of a failed connect, without Python's spelling of it."""
-
-    def words(found: re.Match[str]) -> str:
-        number = int(found.group(1))
-        return (os.strerror(number) if number > 0 else found.group(2)).lower()
-
-    return _ERRNO.sub(words, text)
-
 
 def ending_signals() -> list[int]:
     """The signals a command ends its session on, as the user's Ctrl-C:

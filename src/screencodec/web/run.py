@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import tempfile
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -17,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from screencodec.errors import ConsentDeniedError, ScreencodecError
+from screencodec.errors import AccessRefusedError, ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.display import in_words
 from screencodec.transport.connect.reconnect import reconnect, refused
 from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
@@ -28,7 +30,7 @@ from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["LEFT_HERE", "WebOptions", "WebViewer"]
+__all__ = ["FAILED", "GONE", "LEFT_HERE", "WebOptions", "WebViewer", "attempt_words"]
 
 T = TypeVar("T")
 
@@ -191,7 +193,7 @@ class WebViewer:
                     # Now, while reconnecting: the page's picture no longer
                     # changes, and hashing it takes a while (docs/web.md).
                     bridge.ask_kept()
-                bridge.status("Reconnecting...")
+                bridge.status(f"Reconnecting, for up to {opts.resume_within:.0f} s...")
                 bridge.banner("lost", "The connection to the user's computer was lost:"
                                          " reconnecting...")  # fmt: skip
                 opts.on_step(f"the link to the host was lost; reconnecting for up to"
@@ -199,15 +201,19 @@ class WebViewer:
                 try:
                     channel = await self._unless_leaving(
                         reconnect(self._connect, within=opts.resume_within,
+                                  on_attempt=_telling(bridge, opts.resume_within),
                                   refused_is_final=opts.host_direct))
                 except _LeftError:
                     bridge.status("Not connected")
                     return self._ended(bridge, LEFT_HERE)
                 except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                     bridge.status("Not connected")
-                    gone = opts.host_direct and refused(exc)
-                    why = "its program has stopped" if gone else f"reconnecting failed: {exc}"
-                    return self._ended(bridge, f"{lost} ({why})")
+                    if opts.host_direct and refused(exc):
+                        return self._ended(bridge, f"{lost}{GONE}", f"{_LOST_TEXT}, and the"
+                                           " host no longer answers (its program has stopped).")
+                    why = attempt_words(exc, opts.resume_within)
+                    return self._ended(bridge, f"{lost}{FAILED}{why})",
+                                       f"{_LOST_TEXT}; could not reconnect: {why[:200]}.")
                 held = viewer.level
                 viewer = make(channel, viewer, await bridge.kept_picture())
                 joined = await self._join(viewer, bridge, held)
@@ -314,10 +320,11 @@ class WebViewer:
                     await helper
 
     @staticmethod
-    def _ended(bridge: WebBridge, reason: str) -> str:
-        """Tell the page the session ended and why; returns ``reason``."""
+    def _ended(bridge: WebBridge, reason: str, text: str | None = None) -> str:
+        """Tell the page the session ended and why (its banner ``text``, by
+        default the reason's words: :func:`_ended_text`); returns ``reason``."""
         bridge.settle()
-        bridge.banner("ended", _ended_text(reason))
+        bridge.banner("ended", text or _ended_text(reason))
         bridge.send({"t": "ended", "reason": fit(reason, 300)})
         return reason
 
@@ -357,6 +364,51 @@ _USER_STOPPED = (
     "the local user stopped sharing", "host ended", "the host ended the session",
     "the host's user ended the session",
 )  # fmt: skip
+
+
+#: How :meth:`WebViewer.run` words a lost link it could not take up again:
+#: ``LOST`` (the viewer's reason for the lost link) followed by :data:`GONE`
+#: (a host reached directly refused: its program has stopped) or by
+#: :data:`FAILED`, why, and ")". cli/view.py reads them back for the
+#: terminal's last line (``_web_not_taken_up``): keep the two in step.
+GONE = " (its program has stopped)"
+FAILED = " (reconnecting failed: "
+#: The start of the page's end banner for such a link.
+_LOST_TEXT = "The session has ended: the connection to the user's computer was lost"
+#: "peer refused: CODE: detail", how framing.refusal_error words the
+#: refusals that are not AccessRefusedError (a relay's TIMEOUT, BUSY).
+_PEER_REFUSED = re.compile(r"peer refused: [A-Z_]+: ")
+
+
+def attempt_words(exc: BaseException, within: float) -> str:
+    """Why an attempt to reconnect failed, in the words ``view``'s "still
+    reconnecting" lines use (the system's words for an errno), without the
+    protocol's refusal code: a relay's refusal says what it knows ("the host
+    has not been heard from for 12 s (its connection to the relay was
+    lost)"); an attempt that got no answer before the ``within`` seconds
+    ran out (asyncio.TimeoutError, no words of its own) says so."""
+    if isinstance(exc, AccessRefusedError):
+        text = str(exc).removeprefix(f"{exc.code.name}: ")
+    else:
+        text = _PEER_REFUSED.sub("", in_words(str(exc)), count=1)
+    return text or f"no answer within {within:g} s"
+
+
+def _telling(bridge: WebBridge, within: float) -> Callable[[int, BaseException | None], None]:
+    """``reconnect``'s ``on_attempt`` for the page: the status says, at each
+    failed attempt, how long the run goes on trying and why the attempt
+    failed (the relay's word on the host: how long it has not been heard
+    from), as ``view``'s "still reconnecting" lines do."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + within
+
+    def tried(_attempt: int, error: BaseException | None) -> None:
+        if error is not None:
+            left = max(0.0, until - loop.time())
+            bridge.status(f"Reconnecting, for up to {left:.0f} s more: "
+                          f"{attempt_words(error, within)}")  # fmt: skip
+
+    return tried
 
 
 def _ended_text(reason: str) -> str:

@@ -14,10 +14,11 @@ other peer-supplied text must call it too (see docs/security.md).
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 
-__all__ = ["MAX_SHOWN", "safe_text"]
+__all__ = ["MAX_SHOWN", "in_words", "safe_text"]
 
 #: Default bound on a shown peer string, in characters.
 MAX_SHOWN = 120
@@ -62,3 +63,21 @@ def safe_text(text: object, limit: int = MAX_SHOWN) -> str:
     if len(shown) > limit:
         shown = shown[: max(0, limit - 3)] + "..."
     return shown
+
+
+#: Python's spelling of an OSError: "[Errno 111] Connect call failed ('H', P)",
+#: "[Errno -2] Name or service not known" (a name lookup's, getaddrinfo's).
+_ERRNO = re.compile(r"\[Errno (-?\d+)\] ([^;]*)")
+
+
+def in_words(text: str) -> str:
+    """``text`` with each "[Errno N] ..." in the system's words, lowercased
+    ("connection refused", "name or service not known"): what a user reads
+    of a failed connect, without Python's spelling of it (a terminal's
+    lines, cli/terminal.py, and the web page's, web/run.py)."""
+
+    def words(found: re.Match[str]) -> str:
+        number = int(found.group(1))
+        return (os.strerror(number) if number > 0 else found.group(2)).lower()
+
+    return _ERRNO.sub(words, text)
