@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address, pixels, unusable_folder
 from screencodec.cli.main import Exit
+from screencodec.cli.progress import Progress
 from screencodec.cli.say import (
     SAY,
     VIEW_COMMANDS,
@@ -561,7 +562,15 @@ class _Sending:
             size = path.stat().st_size
             tell(f"offering {name} ({size} bytes) to the host's user, who is asked whether"
                  " to accept it")  # fmt: skip
-            sent = await self.viewer.sender.send(path)
+            progress = Progress(f"sending {name} to the host", size)
+            loop = asyncio.get_running_loop()
+
+            def sending(done: int, _size: int) -> None:
+                said = progress.line(done, loop.time())
+                if said is not None:
+                    tell(said)
+
+            sent = await self.viewer.sender.send(path, on_sending=sending)
         except asyncio.CancelledError:
             if self.viewer.link_lost:  # the terminal stops this session's offers
                 tell(f"(not sent: {name}: {FILE_NOT_NOW})")

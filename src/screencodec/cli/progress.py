@@ -1,0 +1,64 @@
+"""How far a file has gone, for the ``host`` and ``view`` terminals alike:
+a line a person can follow without the terminal flooding.
+
+A :class:`Progress` is fed the bytes moved so far; it gives a line when a
+new quarter of the file (25, 50, 75 %) has gone since its last line and at
+least :data:`EVERY` seconds have passed since it (or since the file began
+to move): at most three lines a file, at most one each 5 s. A file that
+takes less than 5 s gets none (its outcome's line says the rest); one of
+14 s (6 MB at 4 Mbit/s) gets two, one of minutes three. Each line gives the
+share, the bytes, the rate and about how long is left.
+"""
+
+from __future__ import annotations
+
+__all__ = ["EVERY", "Progress", "amount", "rate"]
+
+#: The least time between two progress lines of one file (s).
+EVERY = 5.0
+
+
+def amount(size: float) -> str:
+    """``size`` bytes in a person's units: "850 bytes", "12 kB", "6.3 MB", "1.2 GB"."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            shown = size / scale
+            return f"{shown:.1f} {unit}" if shown < 100 else f"{shown:.0f} {unit}"
+    return f"{size:.0f} bytes"
+
+
+def rate(per_second: float) -> str:
+    """A rate of bytes a second as a link's speed: "3.9 Mbit/s", "640 kbit/s"."""
+    bits = per_second * 8
+    if bits >= 1e6:
+        return f"{bits / 1e6:.1f} Mbit/s"
+    return f"{bits / 1e3:.0f} kbit/s"
+
+
+class Progress:
+    """The progress lines of one file moving (see the module docstring).
+    ``what`` starts each line ("sending report.pdf to the host"); ``size``
+    is the file's. State: when it began to move (the first :meth:`line`),
+    when the last line was given and the quarter it told."""
+
+    def __init__(self, what: str, size: int) -> None:
+        self.what = what
+        self.size = size
+        self._start: float | None = None
+        self._last = 0.0
+        self._quarter = 0
+
+    def line(self, done: int, now: float) -> str | None:
+        """The line due now that ``done`` bytes have moved, or None."""
+        if self._start is None:
+            self._start = self._last = now
+        if self.size <= 0 or done >= self.size:
+            return None  # the outcome's own line follows
+        quarter = 4 * done // self.size
+        if quarter <= self._quarter or now - self._last < EVERY:
+            return None
+        self._quarter, self._last = quarter, now
+        per_second = done / max(now - self._start, 1e-6)
+        left = (self.size - done) / per_second if per_second > 0 else 0.0
+        return (f"({self.what}: {100 * done // self.size}% ({amount(done)} of"
+                f" {amount(self.size)}) at {rate(per_second)}, about {left:.0f} s left)")
