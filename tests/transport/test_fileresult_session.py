@@ -28,6 +28,7 @@ from screencodec.transport.session import viewer as viewer_module
 from screencodec.transport.session.events import ChatReceived, FileRefused, FileSent
 from screencodec.transport.session.sidechannels import FileConsent, FileOfferInfo, FileSender
 
+from .helpers import until
 from .secure_fixtures import run
 from .test_attack3_file_space import _file_size_limit
 
@@ -220,6 +221,10 @@ def test_a_peer_of_the_previous_version_is_sent_no_result_and_the_session_goes_o
             got = [ev async for ev in _until_sent(host_events)]
             await _alive(host, viewer)
             assert (viewer if old == "viewer" else host._runtime).extensions.unknown == 1
+            # "Unconfirmed": the sender is not told when the receiver has
+            # checked the file and named it, so wait for the names here.
+            await until(lambda: (host_dir / "up.txt").exists()
+                        and (viewer_dir / "down.txt").exists(), 10, "the files named")
             return ok_up, ok_down, viewer.sender.last, got
 
     ok_up, ok_down, last, got = run(main())

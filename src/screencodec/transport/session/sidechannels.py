@@ -895,6 +895,9 @@ class FileSender:
         self._on_event = on_event
         self._waiting: dict[int, asyncio.Future[bool | None]] = {}
         self._given_up: set[int] = set()
+        #: Why the session ended (:meth:`close`): an offer still waiting for
+        #: its answer ends with it, in these words.
+        self._closed: str | None = None
         #: Accepted transfers of a reporting peer, until its FileResult
         #: (None: the session ended first).
         self._results: dict[int, asyncio.Future[FileResult | None]] = {}
@@ -986,7 +989,12 @@ class FileSender:
     def close(self, why: str = "the session ended") -> None:
         """Session over: transfers still waiting for their result end
         "unconfirmed" if their FileEnd went (the peer may have saved them),
-        else "failed: ``why``"."""
+        else "failed: ``why``"; offers still waiting for their answer end
+        "failed: ``why``" now, not at their timeout."""
+        self._closed = why
+        waiting, self._waiting = self._waiting, {}
+        for offer in waiting.values():
+            offer.set_result(None)
         for transfer, fut in self._results.items():
             if not fut.done():
                 ended = transfer in self._ended
@@ -1028,6 +1036,8 @@ class FileSender:
         finally:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
+        if accepted is None and self._closed is not None:
+            return self._outcome(name, data_size, transfer, "failed", self._closed)
         if accepted is None:
             await self._withdraw(transfer)
             return self._outcome(name, data_size, transfer, "declined", "no answer in time")
