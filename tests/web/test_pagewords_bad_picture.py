@@ -1,12 +1,10 @@
 """``recordings play --web`` meeting a picture that is not the host's (a
 plain recording with one delta update forged, docs/recording.md "What play
 and export show"): the page is not sent it, its banner names it (docs/web.md
-"Playing a recording"). Found (pagewords, not fixed: web/playback.py and
-cli/recordings.py): the terminal is not told. After the page's Leave it
-prints only "playback ended: you left the playback in the page" and exits
-0, where ``play --at`` of the same moment says ``bad-picture: update K ...``
-and exits 7 (verify's verdict). The real command, its page in headless
-Chromium."""
+"Playing a recording"), and the terminal is told as ``play --at`` tells it:
+``bad-picture: update K ...``, exit 7 (verify's verdict). Before, it printed
+only "playback ended: you left the playback in the page" and exited 0. The
+real command, its page in headless Chromium."""
 
 from __future__ import annotations
 
@@ -25,8 +23,6 @@ from .conftest import wait_page
 pytest.importorskip("aiohttp")
 
 
-@pytest.mark.xfail(strict=True, reason="play --web's terminal does not name a bad picture the"
-                   " page refused, and exits 0: expected 'bad-picture: update K' and exit 7")
 def test_a_bad_picture_refused_in_the_page_is_told_in_the_terminal(
     browser: Any, tmp_path: Path,
 ) -> None:

@@ -604,11 +604,14 @@ def _play_web(args: argparse.Namespace) -> int:
     options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
                               private_key=args.key, on_url=on_url,
                               on_step=lambda text: print(text, flush=True))  # fmt: skip
+    playback = RecordingPlayback(args.file, options)
     try:
-        reason = asyncio.run(RecordingPlayback(args.file, options).run())
+        reason = asyncio.run(playback.run())
     except KeyboardInterrupt:
         reason = "interrupted"
     print(f"playback ended: {reason}")
+    if playback.bridge is not None and playback.bridge.refused is not None:
+        raise playback.bridge.refused  # told as play --at tells it (exit 7)
     return 0
 
 

@@ -41,6 +41,7 @@ from screencodec.errors import DecodeError, ScreencodecError
 from screencodec.motion.cursor import CursorEncoder
 from screencodec.recording import Player, RecordingReader
 from screencodec.recording.player import CursorTrack
+from screencodec.recording.verdicts import BadPictureError
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
 from screencodec.web.run import open_browser
@@ -118,6 +119,9 @@ class PlaybackBridge(WebBridge):
         self.shown = 0
         self.ignored = 0  #: live-session messages the page sent, dropped
         self.ended = asyncio.Event()
+        #: The first picture the page was not sent because it is not the
+        #: host's (``recordings play --web`` then exits as ``play --at``: 7).
+        self.refused: BadPictureError | None = None
         self._seek_to: float | None = None
         self._wake = asyncio.Event()
         self._size = (0, 0)
@@ -274,6 +278,8 @@ class PlaybackBridge(WebBridge):
         try:
             data, pointer, blank = await asyncio.to_thread(self._encode, t, keyframe)
         except ScreencodecError as exc:  # a damaged stretch: say so, stay usable
+            if isinstance(exc, BadPictureError) and self.refused is None:
+                self.refused = exc  # the terminal says it too, at the end
             self.playing = False
             self.banner("error", f"Cannot show {t:.3f} s of this recording: {exc}")
             data, pointer, blank = None, [], False
