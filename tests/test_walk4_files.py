@@ -205,6 +205,24 @@ def _alice_sends_a_file(tmp_path: Path, act: _Act) -> tuple[PtyHost, Path, int]:
     return host, inbox, yes
 
 
+async def page_accepts_a_hosts_file(browser: Any, host: PtyHost, view: subprocess.Popen[bytes],
+                                    file: Path) -> None:  # fmt: skip
+    """The page of ``view --web`` opened in ``browser``, its agent let in by the
+    host's user, who then offers ``file`` with /send; accepted in the page."""
+    seen = await asyncio.to_thread(read_until, view, re.compile(r"http://\S+#k=\S+"))
+    link = re.search(r"http://\S+#k=\S+", seen)
+    assert link is not None
+    await asyncio.to_thread(browser.get, link.group(0))
+    await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
+    host.type("y")
+    await asyncio.to_thread(host.wait_for, r"BEING SHARED WITH: 'Alice'")
+    host.type(f"/send {file}")
+    accept = f"//li[span[text()='{file.name}']]/button[text()='Accept']"
+    await asyncio.to_thread(wait_page, browser, lambda s: browser.find_elements(
+        By.XPATH, accept), what="the offer")  # fmt: skip
+    await asyncio.to_thread(lambda: browser.find_element(By.XPATH, accept).click())
+
+
 @pytest.mark.parametrize("cut", ["the agent leaves", "the link drops"])
 def test_walk4_host_says_a_file_its_user_said_yes_to_was_not_saved(
     tmp_path: Path, cut: str
@@ -269,18 +287,7 @@ def test_walk4_host_end_mid_file_says_why_in_the_users_words(browser: Any, tmp_p
         way, view = await _alice_through(port, code, password, "--web", "--no-open",
                                          "--download-dir", str(downloads))  # fmt: skip
         try:
-            seen = await asyncio.to_thread(read_until, view, re.compile(r"http://\S+#k=\S+"))
-            link = re.search(r"http://\S+#k=\S+", seen)
-            assert link is not None
-            await asyncio.to_thread(browser.get, link.group(0))
-            await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
-            host.type("y")
-            await asyncio.to_thread(host.wait_for, r"BEING SHARED WITH: 'Alice'")
-            host.type(f"/send {big}")
-            accept = "//li[span[text()='big.bin']]/button[text()='Accept']"
-            await asyncio.to_thread(wait_page, browser, lambda s: browser.find_elements(
-                By.XPATH, accept), what="the offer")  # fmt: skip
-            await asyncio.to_thread(lambda: browser.find_element(By.XPATH, accept).click())
+            await page_accepts_a_hosts_file(browser, host, view, big)
             while not _partly_in(downloads):
                 await asyncio.sleep(0.05)
             host.type("/end")
