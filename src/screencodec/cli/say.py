@@ -94,7 +94,10 @@ def _named(arg: str) -> Path:
     around it or its parts, backslash escapes: what a terminal gives for a
     dropped file or a shell's completion writes), ``~`` expanded either way."""
     typed = Path(arg).expanduser()
-    if typed.exists():
+    try:
+        if typed.exists():
+            return typed
+    except OSError:  # a folder on the way may not be entered: its reason is told
         return typed
     try:
         words = shlex.split(arg)
