@@ -316,23 +316,30 @@ def test_a_malformed_digest_ends_only_that_connection() -> None:
     run(main(), 60)
 
 
+@pytest.mark.parametrize("during_the_cut", ["the screen changed", "nothing changed"])
 def test_a_recorded_link_resumes_on_a_continuation_and_its_recording_plays_exact(
-    tmp_path: Path,
+    tmp_path: Path, during_the_cut: str,
 ) -> None:
     """The resumed link's recording starts at that link: the continuation is
     recorded as a keyframe of the picture it makes, the stream restarts after
-    it, and the recording verifies and plays to the viewer's picture."""
+    it, and the recording verifies and plays to the viewer's picture. With
+    nothing changed, the continuation is an empty delta, which does not count
+    (the next update carries its number): its keyframe takes the one before."""
     async def main() -> Any:
         recorder = Recorder(tmp_path, host_id="test-host")
         async with _Setup(recorder=recorder) as s:
             viewer, task, _ = await _join(s)
             await _granted(viewer)
+            if during_the_cut == "nothing changed":
+                s.screen.frozen = True
+                await until(lambda: bgr_equal(viewer.framebuffer, s.screen.grab()), 10, "exact")
             await _lose(s, viewer, task)
             again, task2, tap = await _join(s, resume=viewer.resume_ticket,
                                             picture=viewer.kept_picture)  # fmt: skip
             await until(lambda: len(tap.updates) >= 1, 10, "the first update")
             assert not tap.updates[0][0]  # a continuation on the wire
             assert _link(s).stream.continuations == 1
+            s.screen.frozen = False
             await until(lambda: len(tap.updates) >= 8, 10, "updates after it")
             s.screen.frozen = True
             await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 10, "exact")

@@ -524,10 +524,15 @@ class SessionRecorder:
         of ``picture``'s size. Anything else is kept as it is (and logged)."""
         update = memoryview(payload)[6:]
         if len(update) >= HEADER.size + UPDATE_HEADER.size:
-            seq, flags, w, h = UPDATE_HEADER.unpack_from(update, HEADER.size)[:4]
+            seq, flags, w, h, _, count = UPDATE_HEADER.unpack_from(update, HEADER.size)
             if (seq == sequence and not flags & UpdateFlags.KEYFRAME
                     and picture.shape[:2] == (h, w)):  # fmt: skip
-                return bytes(payload[:6]) + bytes(self._keyframe(picture, sequence))
+                # An empty delta (nothing changed during the cut) does not
+                # count: it carries the next update's number, so the keyframe
+                # in its place takes the one before (docs/protocol.md).
+                counts = count > 0 or flags & UpdateFlags.HASH
+                number = seq if counts else (seq - 1) & 0xFFFFFFFF
+                return bytes(payload[:6]) + bytes(self._keyframe(picture, number))
         _log.warning("%s: a continuation announced as update %d did not come next; "
                      "recorded as sent", self.path, sequence)  # fmt: skip
         return payload
