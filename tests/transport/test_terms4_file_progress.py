@@ -12,8 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import test_walk3_page as walk3
 import test_walk4_files as walk4
 from screencodec.cli.progress import Progress
@@ -98,18 +96,12 @@ def test_view_says_how_far_a_file_it_sends_has_gone(tmp_path: Path) -> None:
     assert said.count("%") == len(LINE.findall(said)), said
 
 
-@pytest.mark.xfail(strict=True, reason="terms4: the host's terminal says nothing between "
-                   "'Question 2: yes' and 'saved' (FileReceiver tells no progress); expected: "
-                   "'(receiving big.bin from 'Alice' (PEER): N% ...)' lines")
 def test_host_says_how_far_a_file_it_receives_has_gone(tmp_path: Path) -> None:
     """The host receives the agent's 2 MB at 1 Mbit/s (16 s): a few lines say how far."""
     host, _ = _alice_sends(tmp_path)
     _shares(host, _line(r"receiving big\.bin from 'Alice' \(127\.0\.0\.1:\d+\)"))
 
 
-@pytest.mark.xfail(strict=True, reason="terms4: the host's /send says 'offering' and then "
-                   "'delivered', nothing between (Host.send takes no on_sending); expected: "
-                   "'(sending big.bin to 'Alice' (PEER): N% ...)' lines")
 def test_host_says_how_far_a_file_it_sends_has_gone(browser: Any, tmp_path: Path) -> None:
     """The host's /send of 2 MB at 1 Mbit/s to the agent's page (view --web;
     the terminal view takes no files), accepted there: the host says how far

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.main import Exit
+from screencodec.cli.progress import Progress, Receiving
 from screencodec.cli.say import (
     HOST_COMMANDS,
     SAY,
@@ -612,8 +613,17 @@ class _Commands:
 
     async def _offer(self, path: Path, peer: str) -> None:
         who = _agents(self.ui, (peer,))
+        progress = Progress(f"sending {safe_text(path.name, 200)} to {who}", 0)
+        loop = asyncio.get_running_loop()
+
+        def sending(done: int, size: int) -> None:
+            progress.size = size
+            said = progress.line(done, loop.time())
+            if said is not None:
+                self.ui.say(said)
+
         try:
-            sent = await self.host.send(path, peer)
+            sent = await self.host.send(path, peer, on_sending=sending)
         except KeyError:
             self.ui.say(f"(not sent to {who}: they left)")
             return
@@ -774,6 +784,23 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             commands.resumed(ev)
 
 
+#: How often the files being received are looked at for their progress (s).
+RECEIVING_CHECK = 0.5
+
+
+async def _receiving(host: Host, ui: TerminalQuestions) -> None:
+    """How far each file an agent sends has gone (cli/progress.py): a line
+    now and then while it moves (none while a question is open)."""
+    receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from"
+                                    f" {_agents(ui, (f.peer,))}")  # fmt: skip
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(RECEIVING_CHECK)
+        for line in receiving.lines(host.receiving(), loop.time()):
+            if not ui.asking:
+                ui.say(line)
+
+
 def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
     """A viewer's ``[shared]`` line, or None when it is not due: it is
     printed when the link gets slow or fast again or input is dropped, and
@@ -898,6 +925,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     timeouts = Timeouts(max_duration=args.max_duration)
     commands.host = host
     shower = asyncio.ensure_future(_show(host, ui, commands))
+    receiver = asyncio.ensure_future(_receiving(host, ui))
     sayer = asyncio.ensure_future(commands.run(terminal.commands))
     x_gone: list[str] = []  # why the X display was lost, once it was
 
@@ -972,7 +1000,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
             # Whatever closing the listener did: the host releases what the
             # agent held and empties its spare keycodes on the user's screen.
             await host.close()
-        tasks = [shower, sayer, *watchers]
+        tasks = [shower, sayer, receiver, *watchers]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

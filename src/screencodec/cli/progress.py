@@ -1,5 +1,5 @@
-"""How far a file has gone, for the ``host`` and ``view`` terminals alike:
-a line a person can follow without the terminal flooding.
+"""How far a file has gone, for the ``host`` and ``view`` terminals alike,
+sent or received: a line a person can follow without the terminal flooding.
 
 A :class:`Progress` is fed the bytes moved so far; it gives a line when a
 new quarter of the file (25, 50, 75 %) has gone since its last line and at
@@ -12,7 +12,13 @@ share, the bytes, the rate and about how long is left.
 
 from __future__ import annotations
 
-__all__ = ["EVERY", "Progress", "amount", "rate"]
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.sidechannels import FileOfferInfo
+
+__all__ = ["EVERY", "Progress", "Receiving", "amount", "rate"]
 
 #: The least time between two progress lines of one file (s).
 EVERY = 5.0
@@ -62,3 +68,28 @@ class Progress:
         left = (self.size - done) / per_second if per_second > 0 else 0.0
         return (f"({self.what}: {100 * done // self.size}% ({amount(done)} of"
                 f" {amount(self.size)}) at {rate(per_second)}, about {left:.0f} s left)")
+
+
+class Receiving:
+    """The progress lines of the files being received, looked at now and
+    then (``moving``: each file's offer and the bytes of it written so far,
+    :meth:`~screencodec.transport.session.sidechannels.FileReceiver.receiving`):
+    one :class:`Progress` a file, ``what(info)`` starting its lines, forgotten
+    once the file is no longer among them."""
+
+    def __init__(self, what: Callable[[FileOfferInfo], str]) -> None:
+        self._what = what
+        self._files: dict[tuple[str, int], Progress] = {}
+
+    def lines(self, moving: list[tuple[FileOfferInfo, int]], now: float) -> list[str]:
+        files: dict[tuple[str, int], Progress] = {}
+        said = []
+        for info, done in moving:
+            key = (info.peer, info.transfer)
+            progress = self._files.get(key) or Progress(self._what(info), info.size)
+            files[key] = progress
+            line = progress.line(done, now)
+            if line is not None:
+                said.append(line)
+        self._files = files
+        return said

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from screencodec.cli.args import address, pixels, unusable_folder
 from screencodec.cli.main import Exit
-from screencodec.cli.progress import Progress
+from screencodec.cli.progress import Progress, Receiving
 from screencodec.cli.say import (
     SAY,
     VIEW_COMMANDS,
@@ -802,12 +802,14 @@ async def _view_main(args: argparse.Namespace, password: str,
 
         async def ticker() -> None:
             status, silence = StatusLines(), _Silence()
+            receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from the host")
             loop = asyncio.get_running_loop()
             while True:
                 await asyncio.sleep(_SILENCE_CHECK)
                 now = loop.time()
                 for news in (silence.line(chat.viewer, chat.away, now),
-                             _status(chat.viewer, status, now)):  # fmt: skip
+                             _status(chat.viewer, status, now),
+                             *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
                         tell(news)
 

@@ -48,7 +48,11 @@ from screencodec.transport.session.permissions import ConsentRequest, Permission
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.services import EncoderFactory, RecorderLike
-from screencodec.transport.session.sidechannels import ExtensionHandler, FileConsent
+from screencodec.transport.session.sidechannels import (
+    ExtensionHandler,
+    FileConsent,
+    FileOfferInfo,
+)
 from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
@@ -308,13 +312,21 @@ class Host:
         Raises :class:`KeyError` if no viewer of that name is sharing."""
         return (await self.send(path, peer)).outcome in ("delivered", "unconfirmed")
 
-    async def send(self, path: Path, peer: str) -> FileSent:
+    async def send(self, path: Path, peer: str, *,
+                   on_sending: Callable[[int, int], None] | None = None) -> FileSent:  # fmt: skip
         """:meth:`send_file`, returning what became of the file (also a
-        :class:`~.events.FileSent` event)."""
+        :class:`~.events.FileSent` event); ``on_sending(sent, size)`` as
+        :meth:`.FileSender.send` calls it (the viewer said yes, then after
+        each chunk)."""
         link = next((x for x in self._runtime.links if x.peer == peer), None)
         if link is None:
             raise KeyError(peer)
-        return await self._runtime.sender_for(link).send(path)
+        return await self._runtime.sender_for(link).send(path, on_sending=on_sending)
+
+    def receiving(self) -> list[tuple[FileOfferInfo, int]]:
+        """The files the viewers send that are being received now, each with
+        the bytes of it written so far (:meth:`.FileReceiver.receiving`)."""
+        return self._runtime.receiving()
 
     def stats(self) -> list[LinkStats]:
         """A snapshot per viewer the screen is shared with."""

@@ -29,6 +29,7 @@ from screencodec.transport.session.services import EncoderFactory
 from screencodec.transport.session.sidechannels import (
     ExtensionRegistry,
     FileConsent,
+    FileOfferInfo,
     FileReceiver,
     FileSender,
 )
@@ -119,6 +120,10 @@ class HostRuntime:
                 on_event=self.events_hub.emit,
             )  # fmt: skip
         return rec
+
+    def receiving(self) -> list[tuple[FileOfferInfo, int]]:
+        """Every viewer's files being received now (FileReceiver.receiving)."""
+        return [got for rec in self._files.values() for got in rec.receiving()]
 
     def sender_for(self, link: object) -> FileSender:
         snd = self._senders.get(link)

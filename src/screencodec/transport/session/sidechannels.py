@@ -463,6 +463,12 @@ class FileReceiver:
         """Bytes reserved by pending offers and accepted files."""
         return self._total
 
+    def receiving(self) -> list[tuple[FileOfferInfo, int]]:
+        """The files being received now (accepted, not yet ended or failed),
+        each with the bytes of it written so far: for an interface's progress."""
+        return [(info, inc.received) for transfer, inc in self._active.items()
+                if (info := self._infos.get(transfer)) is not None]  # fmt: skip
+
     def admit(self, offer: FileOffer, peer: str) -> FileOfferInfo | None:
         """Check an offer and reserve its space; None: refuse it without asking.
 
