@@ -73,7 +73,11 @@ def test_a_yes_that_comes_after_the_sender_gave_up_does_not_end_the_session(
             sent = await asyncio.gather(*(viewer.send_file(f) for f in files))
             assert sent == [False, False, False]  # the third: given up at 0.8 s
             if host_version == "this":
-                while viewer.sender.late < 2:
+                # Two late answers as a rule (f1's no at 1.0 s, f2's void
+                # one). Under load the sender's 0.8 s timer can fire after an
+                # answer that came in time: one, then (not an endless wait).
+                waited = asyncio.get_running_loop().time() + 5.0
+                while viewer.sender.late < 2 and asyncio.get_running_loop().time() < waited:
                     await asyncio.sleep(0.05)
             while host_version == "previous" and len(put) < 3:
                 await asyncio.sleep(0.05)
@@ -84,8 +88,9 @@ def test_a_yes_that_comes_after_the_sender_gave_up_does_not_end_the_session(
                 if isinstance(ev, ChatReceived):
                     assert ev.text == "still here"
                     break
-            assert viewer.sender.late in (2, 3)  # the second (a no at 1.0 s), the third (the first
-            # too on a machine so loaded that its no at 0.5 s came after 0.8 s)
+            assert viewer.sender.late in (1, 2, 3)  # the second (a no at 1.0 s), the third (the
+            # first too on a machine so loaded that its no at 0.5 s came after 0.8 s; one of
+            # them in time when the sender's timer came late)
             await viewer.bye("done")
             await task
         if host_version == "previous":
