@@ -2,9 +2,10 @@
 not answered, not as a file the peer could not save (finalreview).
 
 FileSent's contract (events.py): "failed" is a file the peer *accepted* but
-could not save. Since abc5d9a, FileSender.close ends an offer still waiting
+could not save. abc5d9a made FileSender.close end an offer still waiting
 for its answer with outcome "failed" and why "the session ended", which both
-terminals then word as a saving failure: view prints "the host could not
+terminals then worded as a saving failure (now "declined", "the session ended
+before an answer", worded as not sent): view printed "the host could not
 save report.txt: the session ended", the host "'Alice' ... could not save
 ...". Real host and viewer on loopback; the host's user never answers the
 file question; the host ends the session.
@@ -15,8 +16,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from screencodec.cli.view import _sent_words
 from screencodec.transport import VIEW
 from screencodec.transport.session.sidechannels import FileOfferInfo
@@ -25,10 +24,6 @@ from .helpers import run
 from .test_resume import _granted, _Setup
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FileSender.close ends an unanswered offer as outcome 'failed' (the peer could not "
-    "save it); expected: not 'failed', and view's words say it was not answered, "
-    "not 'the host could not save'"))
 def test_an_offer_unanswered_when_the_session_ends_is_not_told_as_not_saved(
     tmp_path: Path,
 ) -> None:

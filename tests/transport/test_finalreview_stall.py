@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from screencodec.transport import VIEW
 from screencodec.transport.channel.limits import Timeouts
 
@@ -51,10 +49,6 @@ class _HoldingProxy(LinkProxy):
         await super()._pump(_Held(), w, sender)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sealed.py _idle_limit applies Timeouts.unanswered whenever the host answers probes, "
-    "also when it gave no resume ticket; expected: a link stalled for longer than "
-    "unanswered but less than idle keeps a session that cannot resume"))
 def test_a_stalled_link_keeps_a_session_that_cannot_resume() -> None:
     async def main() -> None:
         async with _Setup(resume_window=0) as s:

@@ -107,6 +107,7 @@ from screencodec.transport.session.permissions import (
 )
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.sidechannels import (
+    BEFORE_AN_ANSWER,
     EXPIRED,
     WITHDRAWN,
     WITHDRAWN_OTHER,
@@ -642,6 +643,9 @@ class _Commands:
                         " before their viewer said whether it saved it")
         elif sent.outcome == "unconfirmed":  # a viewer of the previous version
             self.ui.say(f"sent {safe_text(path.name, 200)} to {who}")
+        elif sent.why.endswith(BEFORE_AN_ANSWER):  # the session's end came first
+            self.ui.say(f"(not sent to {who}: the session ended before they answered about "
+                        f"{safe_text(path.name, 200)})")  # fmt: skip
         elif sent.why:  # no answer in time: the offer is withdrawn there
             self.ui.say(f"{who} did not answer about {safe_text(path.name, 200)} in time: "
                         "the offer is withdrawn, nothing of it stays there")

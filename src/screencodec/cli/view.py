@@ -82,6 +82,7 @@ from screencodec.transport.channel.codes import (
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW
+from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER
 from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -606,6 +607,10 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
                 " it saved it")  # fmt: skip
     if outcome == "unconfirmed":  # a host of a version that does not report results
         return f"sent {name} ({size} bytes) to the host (it does not say whether it saved it)"
+    if outcome == "declined" and why.endswith(BEFORE_AN_ANSWER):  # the end came first
+        if lost:
+            return f"(not sent: {name}: {FILE_NOT_NOW})"
+        return f"(not sent: {name}: the session ended before the host's user answered)"
     return (f"the host did not accept {name}: its user said no or did not answer in time,"
             " or the host takes no files (or none this large)")  # fmt: skip
 

@@ -59,8 +59,9 @@ class Timeouts:
     only answer (an earlier version ignores the probe, as any keepalive).
     ``unanswered``: a viewer's channel whose host has answered a probe
     (so a live one is heard from within a round trip of ``probe`` seconds
-    of silence) and that has heard nothing for this long is closed as
-    silent, the link lost, instead of after ``idle``: a Wi-Fi gone without a
+    of silence), whose session can resume (its viewer holds a ticket:
+    ``SecureChannel.mark_resumable``) and that has heard nothing for this
+    long is closed as silent, the link lost, instead of after ``idle``: a Wi-Fi gone without a
     reset is then resumed within seconds. With a host that never answered
     (an earlier version), ``idle`` still applies; with ``idle`` None,
     neither does.

@@ -16,9 +16,11 @@ host within a few seconds (:attr:`SecureChannel.last_heard`,
 :attr:`SecureChannel.answers_probes`; the web page's status, web/bridge.py).
 A host of an earlier version reads a probe as a keepalive and answers
 nothing: its viewer never sees :attr:`~SecureChannel.answers_probes`. Once a
-host has answered, a viewer's channel that hears nothing for
-``timeouts.unanswered`` seconds (10 by default, not ``idle``'s 45) takes the
-link for lost: its probes went unanswered, so the session resumes in seconds.
+host has answered, a viewer's channel whose session can resume
+(:meth:`SecureChannel.mark_resumable`: its viewer holds a ticket) and that
+hears nothing for ``timeouts.unanswered`` seconds (10 by default, not
+``idle``'s 45) takes the link for lost: its probes went unanswered, so the
+session resumes in seconds.
 
 An orderly close lingers: it sends RECORD_CLOSE, shuts its sending side, and
 reads on until the peer closes too. Closing a socket with unread data makes
@@ -132,6 +134,7 @@ class SecureChannel:
         # and whether the peer ever answered one.
         self._last_probe: float | None = None
         self._answers_probes = False
+        self._resumable = False  # see mark_resumable
         self._body_parts: list[bytes] = []  # a body being read, kept across a cancel
         self._body_got = 0
         # When a recv() began waiting for its frame; None while nobody reads.
@@ -194,6 +197,15 @@ class SecureChannel:
         a round trip of ``timeouts.probe`` seconds of silence (a viewer's
         channel; an earlier host never answers)."""
         return self._answers_probes
+
+    def mark_resumable(self) -> None:
+        """The session on this channel can be taken up again on a new
+        connection (its viewer holds a resume ticket): from now on a silence
+        of ``timeouts.unanswered`` seconds, once the host answered a probe,
+        ends the channel as a lost link. Without this, only ``idle`` does:
+        ending sooner a session that cannot resume would lose it to a stall
+        that a longer wait survives."""
+        self._resumable = True
 
     def add_close_listener(self, listener: Callable[[SecureChannel], None]) -> None:
         """Call ``listener(channel)`` once when the channel closes, for any reason."""
@@ -432,12 +444,14 @@ class SecureChannel:
 
     def _idle_limit(self) -> float | None:
         """How long a silence ends the channel: ``timeouts.unanswered`` once
-        a host answered our probes (a live one would have been heard from),
-        else ``timeouts.idle``; None (never) when ``idle`` is None."""
+        a host answered our probes (a live one would have been heard from)
+        and the session can resume (:meth:`mark_resumable`), else
+        ``timeouts.idle``; None (never) when ``idle`` is None."""
         t = self._timeouts
         if t.idle is None or t.unanswered is None or t.probe is None:
             return t.idle
-        return min(t.idle, t.unanswered) if self._answers_probes else t.idle
+        quick = self._answers_probes and self._resumable
+        return min(t.idle, t.unanswered) if quick else t.idle
 
     async def _watch(self) -> None:
         """Keepalive, idle timeout and maximum duration, on one timer."""

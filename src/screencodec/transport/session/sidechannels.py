@@ -862,6 +862,11 @@ class FileReceiver:
                 self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
 
 
+#: How the why of an offer that the session's end overtook ends (after the
+#: end's own words: "the session ended before an answer"), outcome "declined".
+BEFORE_AN_ANSWER = "before an answer"
+
+
 class FileSender:
     """Offers files to the peer and streams them once accepted.
 
@@ -996,7 +1001,8 @@ class FileSender:
         """Session over: transfers still waiting for their result end
         "unconfirmed" if their FileEnd went (the peer may have saved them),
         else "failed: ``why``"; offers still waiting for their answer end
-        "failed: ``why``" now, not at their timeout."""
+        now, not at their timeout: "declined: ``why`` before an answer"
+        (:data:`BEFORE_AN_ANSWER`)."""
         self._closed = why
         waiting, self._waiting = self._waiting, {}
         for offer in waiting.values():
@@ -1043,7 +1049,10 @@ class FileSender:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
         if accepted is None and self._closed is not None:
-            return self._outcome(name, data_size, transfer, "failed", self._closed)
+            # Never accepted: not sent, not "failed" (which says the peer
+            # took it and could not save it).
+            why = f"{self._closed} {BEFORE_AN_ANSWER}"
+            return self._outcome(name, data_size, transfer, "declined", why)
         if accepted is None:
             await self._withdraw(transfer)
             return self._outcome(name, data_size, transfer, "declined", "no answer in time")

@@ -561,6 +561,10 @@ class Viewer:
             if len(msg.payload) != TICKET_SIZE:
                 raise ProtocolError(f"a resume ticket of {len(msg.payload)} bytes")
             self.resume_ticket = msg.payload
+            # A silent link can now be given up on sooner: the session resumes.
+            mark = getattr(self.channel, "mark_resumable", None)
+            if mark is not None:
+                mark()
         elif isinstance(msg, m.Extension) and msg.channel == KEPT_CHANNEL:
             # A later version may offer other digests: this one reads only its own.
             self.host_keeps = msg.payload == OFFER
