@@ -71,6 +71,10 @@ def test_the_host_stopping_and_vanishing_in_plain_words() -> None:
     views: list[subprocess.Popen[bytes]] = []
     try:
         views = _watching(stopped, killed)
+        # Its first picture shown: the resume ticket, sent before it, came.
+        # Killed before that, the host leaves nothing to resume (the session
+        # ends "the connection was lost", as it failed once under load).
+        read_until(views[1], "decoded")
         stopped.proc.send_signal(signal.SIGINT)  # the host's user stops the program
         killed.proc.kill()
         # The host's close lingers (channel/sealed.py), so a receipt the viewer
