@@ -27,7 +27,7 @@ from screencodec.transport.session.sidechannels import FileOfferInfo
 from screencodec.web import WebOptions
 from transport.helpers import ShapedLinkProxy, run
 from transport.test_attack_prompts import PtyHost, _credentials
-from transport.test_view_cli_ux import read_until, stop, viewer
+from transport.test_view_cli_ux import let_in_and_send, read_until, stop, viewer
 from web.conftest import wait_page
 from web.test_page_file_rows import _rows
 from web.test_page_resume import _LinkedSession
@@ -179,11 +179,7 @@ def _alice_sends_a_file(tmp_path: Path, act: _Act) -> tuple[PtyHost, Path, int]:
         assert view.stdin is not None
         down = False
         try:
-            await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
-            host.type("y")
-            await asyncio.to_thread(read_until, view, "decoded")
-            view.stdin.write(f"/send {big}\n".encode())
-            view.stdin.flush()
+            await let_in_and_send(host, view, big)
             await asyncio.to_thread(host.wait_for, r"Question 2: .*?\[y/N\] ")
             host.type("y")
             yes = (await asyncio.to_thread(host.wait_for, r"Question 2: yes\n")).end()

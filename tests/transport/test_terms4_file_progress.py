@@ -19,7 +19,7 @@ from screencodec.linkbench.shaper import ShapingProxy
 
 from .helpers import run
 from .test_attack_prompts import PtyHost, _credentials
-from .test_view_cli_ux import read_until, stop, viewer
+from .test_view_cli_ux import let_in_and_send, read_until, stop, viewer
 
 browser = walk3.browser  # a headless Chromium (a fixture)
 
@@ -55,11 +55,7 @@ def _alice_sends(tmp_path: Path) -> tuple[str, str]:
                       "--name", "Alice", stdin=subprocess.PIPE)  # fmt: skip
         assert view.stdin is not None
         try:
-            await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
-            host.type("y")
-            await asyncio.to_thread(read_until, view, "decoded")
-            view.stdin.write(f"/send {big}\n".encode())
-            view.stdin.flush()
+            await let_in_and_send(host, view, big)
             await asyncio.to_thread(host.wait_for, r"Question 2: .*?\[y/N\] ")
             host.type("y")
             said = await asyncio.to_thread(read_until, view, "delivered big.bin", 60)

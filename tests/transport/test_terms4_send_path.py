@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .helpers import run
 from .test_attack_prompts import PtyHost, _credentials
-from .test_view_cli_ux import read_until, stop, viewer
+from .test_view_cli_ux import let_in_and_send, read_until, stop, viewer
 
 
 def test_both_terminals_take_a_path_with_escaped_spaces(tmp_path: Path) -> None:
@@ -34,11 +34,7 @@ def test_both_terminals_take_a_path_with_escaped_spaces(tmp_path: Path) -> None:
                       "--name", "Alice", stdin=subprocess.PIPE)  # fmt: skip
         assert view.stdin is not None
         try:
-            await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
-            host.type("y")
-            await asyncio.to_thread(read_until, view, "decoded")
-            view.stdin.write(f"/send {escaped}\n".encode())
-            view.stdin.flush()
+            await let_in_and_send(host, view, escaped)
             seen = await asyncio.to_thread(read_until, view, "My Report.pdf")
             assert "offering My Report.pdf (9 bytes)" in seen, seen
             await asyncio.to_thread(host.wait_for, r"Question 2: .*My Report\.pdf")

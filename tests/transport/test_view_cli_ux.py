@@ -4,6 +4,7 @@ loopback (see test_cli.py for the host and the consent answers)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import select
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -48,6 +50,17 @@ def viewer(*args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
     ``stdin=subprocess.PIPE``: the agent typing)."""
     return subprocess.Popen([*CLI, "view", *args], stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)  # fmt: skip
+
+
+async def let_in_and_send(host: Any, view: subprocess.Popen[bytes], path: object) -> None:
+    """The host's user (a PtyHost) lets the agent in; once the agent's view
+    shows the picture, the agent types ``/send PATH`` into it."""
+    assert view.stdin is not None
+    await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
+    host.type("y")
+    await asyncio.to_thread(read_until, view, "decoded")
+    view.stdin.write(f"/send {path}\n".encode())
+    view.stdin.flush()
 
 
 def test_ctrl_c_writes_the_snapshot(tmp_path: Path) -> None:
