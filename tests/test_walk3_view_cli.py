@@ -26,13 +26,11 @@ class _Way(LinkProxy):
     restarts; :meth:`up` listens again on the same port."""
 
     async def down(self) -> None:
-        assert self._server is not None
-        self._server.close()
+        await self.stop_accepting()
         self.cut()
-        await self._server.wait_closed()
 
     async def up(self) -> None:
-        self._server = await asyncio.start_server(self._on, "127.0.0.1", self.port)
+        await self.start()
 
 
 class _Slow:
