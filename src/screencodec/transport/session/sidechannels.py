@@ -76,6 +76,7 @@ __all__ = [
     "FILE_RESULTS_CHANNEL",
     "MAX_OFFERS",
     "MAX_PENDING_OFFERS",
+    "NOT_SAVED",
     "OFFER_TIMEOUT",
     "UNREAD",
     "WITHDRAWN",
@@ -303,10 +304,14 @@ _PART = re.compile(r"^\..*\.part-[0-9a-f]{8}$", re.DOTALL)
 #: A temporary file left by another receiver is removed only once it has not
 #: been written to for this long (s), and only if no process holds it.
 _STALE_PART = 60.0
-#: Why a file said yes to is not saved when its session ends mid-way (the
-#: :class:`~.events.FileRefused` the local user is told), then "(N of M
-#: bytes)": how much of it came.
-CUT_SHORT = "could not be saved: the connection ended before all of it came"
+#: How the why of a file said yes to and then not saved begins (the
+#: :class:`~.events.FileRefused` the local user is told), before the reason:
+#: "could not be saved: No space left on device". Interfaces word it once:
+#: they show such a why as it is, without a "not saved" of their own.
+NOT_SAVED = "could not be saved: "
+#: Why a file said yes to is not saved when its session ends mid-way, then
+#: "(N of M bytes)": how much of it came.
+CUT_SHORT = f"{NOT_SAVED}the connection ended before all of it came"
 
 
 def _fitted(stem: str, tail: str) -> str:
@@ -608,11 +613,11 @@ class FileReceiver:
             self._total -= info.size
             self.refused += 1
             reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
-            self._tell(info, f"could not be saved: {reason}", offer.transfer)
+            self._tell(info, f"{NOT_SAVED}{reason}", offer.transfer)
             if not self.reports:
                 return FileAccept(offer.transfer, False)
             self._infos[offer.transfer] = info
-            self._failed[offer.transfer] = (info.name, info.size, f"could not be saved: {reason}")
+            self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
         self._clean()
@@ -820,7 +825,7 @@ class FileReceiver:
         the result for the peer, if it takes them."""
         self._total -= inc.size
         reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
-        self._failed[transfer] = (inc.name, inc.size, f"could not be saved: {reason}")
+        self._failed[transfer] = (inc.name, inc.size, f"{NOT_SAVED}{reason}")
         return FileResult(transfer, False, reason) if self.reports else None
 
     def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
@@ -869,7 +874,7 @@ class FileReceiver:
         except _UnsavedError as exc:
             reason = safe_text(exc.error.strerror or str(exc.error), _REASON_SHOWN)
             event = FileRefused(safe_text(peer), safe_text(exc.name, 100), exc.size,
-                                f"could not be saved: {reason}", end.transfer)
+                                f"{NOT_SAVED}{reason}", end.transfer)
             return event, FileResult(end.transfer, False, reason) if self.reports else None
         if got is None:
             assert failed is not None
