@@ -142,7 +142,7 @@ def test_a_withdrawn_question_loses_its_buttons(browser: Any) -> None:
 
         async def withdrawn() -> None:
             bridge.send({"t": "file_failed", "id": 1, "name": "notes.txt", "size": 5,
-                         "text": WITHDRAWN, "offer": 1})  # fmt: skip
+                         "text": f"not saved: {WITHDRAWN}", "offer": 1})  # fmt: skip
 
         buttons = "return document.querySelectorAll('#file-list button').length"
         live.call(offer)

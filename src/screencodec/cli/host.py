@@ -109,6 +109,7 @@ from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.sidechannels import (
     BEFORE_AN_ANSWER,
     EXPIRED,
+    NOT_SAVED,
     WITHDRAWN,
     WITHDRAWN_OTHER,
     WITHDRAWN_UNREAD,
@@ -696,9 +697,6 @@ _WITHDRAWN_WORDS = {
     EXPIRED: " before you were asked about it: their viewer stopped waiting for an answer",
     WITHDRAWN_OTHER: "",
 }
-#: How the files receiver starts the reason of a file said yes to and then
-#: not saved ("could not be saved: No space left on device").
-NOT_SAVED = "could not be saved: "
 
 
 class _StartError(ScreencodecError, RuntimeError):

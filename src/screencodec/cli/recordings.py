@@ -10,7 +10,10 @@ chunks are readable but whose screen does not decode (the picture check,
 on unless ``--no-pictures``); 8 for one signed after its host key's
 revocation (``recordings revoke``); 9 for one made by a newer version of
 screencodec (its HEADER's format version; any command); with several files,
-the lowest of these that applies. Any command gives 2 for unusable arguments or unreadable files.
+the lowest of these that applies. ``play`` and ``export`` refuse what
+``verify`` calls damaged (1) or, given ``--hosts``, unsigned, unpinned,
+signed-prefix or revoked (4, 5, 6, 8), with its status, and a picture that is
+not the host's (7). Any command gives 2 for unusable arguments or unreadable files.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     from screencodec.recording import RecordingReader
+    from screencodec.recording.reader import VerifyReport
+    from screencodec.recording.sign import Pins
 
 __all__ = ["register"]
 
@@ -67,11 +72,17 @@ _SHOWN = ("What is shown is checked first, as verify checks it, without a pass o
           "whole; PNGs of the pictures before it stay: each was checked). A recording "
           "without hashes (made before them, or with picture_hashes=False) is shown as "
           "before: only its chunks are checked.")  # fmt: skip
+_HOSTS_HELP = ("the host public keys you trust (host .pub lines in a file, or a directory "
+               "of .pub files): a recording must be signed by one of them to its end")
+_HOSTS_SHOWN = ("; its verdict is said first, in verify --hosts's words, and one that is "
+                "not a pinned host's is NOT shown, with verify's exit status: 4 unsigned, "
+                "5 signed by a key not pinned, 6 signed in part, 8 signed after its key's "
+                "revocation (--unverified shows it, marked)")  # fmt: skip
 _UNVERIFIED_HELP = ("show a recording that does not verify all the same, marked: a PNG of "
                     "a picture (or pointer) that is not the host's, or of a damaged "
                     "recording, is named *.UNVERIFIED.png and its Comment says why; the "
                     "MP4's comment tag (ffprobe) starts with UNVERIFIED; the exit status "
-                    "stays verify's (1 or 7)")  # fmt: skip
+                    "stays verify's (1 or 7; with --hosts 4, 5, 6 or 8 too)")  # fmt: skip
 
 
 def _finite(text: str, what: str) -> float:
@@ -174,9 +185,7 @@ def register(subparsers: Any) -> None:
     v.add_argument("files", type=Path, nargs="+")
     v.add_argument("--key", type=Path, help="auditor private key: needed to verify a sealed "
                    "recording (checks every chunk's tag)")
-    v.add_argument("--hosts", type=Path, metavar="FILE|DIR", help="the host public keys "
-                   "you trust (host .pub lines in a file, or a directory of .pub files): "
-                   "a recording must be signed by one of them to its end")  # fmt: skip
+    v.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP)
     v.add_argument("--no-pictures", dest="pictures", action="store_false",
                    help="skip the picture check (decoding every screen update, about as "
                    "long as the session's viewer spent decoding): chunks only")  # fmt: skip
@@ -195,6 +204,7 @@ def register(subparsers: Any) -> None:
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
     e.add_argument("--log", type=Path, metavar="OUT.jsonl")
     e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
+    e.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP + _HOSTS_SHOWN)
     e.add_argument("--unverified", action="store_true", help=_UNVERIFIED_HELP)
     pl = sub.add_parser("play", help="seek to times and write the framebuffer as PNG, "
                         "or play it in the browser (--web)",
@@ -206,6 +216,7 @@ def register(subparsers: Any) -> None:
     pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
+    pl.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP + _HOSTS_SHOWN)
     pl.add_argument("--events", action="store_true", help="print the audit log too")
     pl.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
     pl.add_argument("--unverified", action="store_true", help=_UNVERIFIED_HELP + " (not "
@@ -373,22 +384,36 @@ def _hello_who(reader: RecordingReader) -> object:
     return next((ev.get("who", "?") for ev in events if ev.get("type") == "hello"), "?")
 
 
+def _pins(args: argparse.Namespace) -> Pins | None:
+    """``--hosts``, read once before any recording (None: not given): a pin
+    file with a line that is no pin is the command's error (exit 2)."""
+    from screencodec.recording.sign import load_pins
+
+    return None if args.hosts is None else load_pins(args.hosts)
+
+
+def _checked_against(reader: RecordingReader, pins: Pins | None) -> VerifyReport:
+    """The chunks' verdict (``verify --no-pictures``'s), against the pinned
+    hosts when given."""
+    if pins is None:
+        return reader.verify()
+    return reader.verify(set(pins.keys.values()), revoked=pins.revoked)
+
+
 def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader
     from screencodec.recording.crypto import OtherAuditorError
     from screencodec.recording.format import NewerFormatError
     from screencodec.recording.pictures import check_pictures
     from screencodec.recording.retention import being_written
-    from screencodec.recording.sign import load_pins
 
-    pins = None if args.hosts is None else load_pins(args.hosts)
-    hosts = None if pins is None else set(pins.keys.values())
+    pins = _pins(args)
     key = _auditor_key(args)
     worst = 0
     for path in args.files:
         try:
             with RecordingReader(path, private_key=key) as r:
-                report = r.verify(hosts, revoked=None if pins is None else pins.revoked)
+                report = _checked_against(r, pins)
                 plain_with_key = args.key is not None and not r.sealed
                 if plain_with_key and report.status == "complete":
                     pass  # exit 3 below: no picture makes it verified
@@ -459,21 +484,41 @@ class _RefusedError(ScreencodecError):
         self.code = code
 
 
+#: The verdicts of ``verify --hosts`` that are no pinned host's recording
+#: (exit 4, 5, 6, 8): play and export refuse them as they refuse damage.
+_NOT_A_PINNED_HOSTS = frozenset({"unsigned", "unpinned", "signed-prefix", "revoked"})
+
+
 def _chunks_checked(args: argparse.Namespace, reader: RecordingReader) -> tuple[str, int]:
     """The chunks' verdict, before play or export shows anything (as
     ``verify --no-pictures``: every chunk's CRC or seal, and a host's
-    signatures over the bytes; no decoding). Damaged: refused
-    (_RefusedError, exit 1), or with ``--unverified`` (why every output is
-    marked, 1). Else ("", 0): every picture is then checked as it is decoded."""
-    report = reader.verify()
-    if report.status != "damaged":
+    signatures over the bytes; no decoding), with ``--hosts`` against the
+    pinned hosts, said first in verify's words (signed by a pinned host,
+    or why not). Damaged, or with ``--hosts`` not a pinned host's
+    recording (unsigned, unpinned, signed-prefix, revoked): refused
+    (_RefusedError, verify's exit status: 1, 4, 5, 6, 8), or with
+    ``--unverified`` (why every output is marked, that status). Else ("",
+    0): every picture is then checked as it is decoded."""
+    report = _checked_against(reader, _pins(args))
+    refused = report.status == "damaged" or (
+        args.hosts is not None and report.status in _NOT_A_PINNED_HOSTS)
+    if not refused:
+        if args.hosts is not None:
+            _say(report.describe())
         return "", 0
     if not args.unverified:
-        raise _RefusedError(f"{report.describe()}; NOT shown: `recordings verify` says the "
-                            f"same (exit 1); {_UNVERIFIED_HINT}", 1)  # fmt: skip
+        raise _RefusedError(_not_shown(args, report, "--unverified shows it all the same, "
+                                       "every output marked UNVERIFIED"), report.exit_code)
     line = report.describe().removeprefix(f"{reader.path}: ")
     _warn(f"{reader.path}: UNVERIFIED: {line}: every output is marked UNVERIFIED")
-    return line, 1
+    return line, report.exit_code
+
+
+def _not_shown(args: argparse.Namespace, report: VerifyReport, hint: str) -> str:
+    """Why a recording is not shown: verify's line, and its exit status."""
+    verify = "recordings verify" + (" --hosts" if args.hosts is not None else "")
+    return (f"{report.describe()}; NOT shown: `{verify}` says the same (exit "
+            f"{report.exit_code}); {hint}")  # fmt: skip
 
 
 def _warn(line: str) -> None:
@@ -595,6 +640,15 @@ def _play_web(args: argparse.Namespace) -> int:
         print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
         return 2
     from screencodec.web.playback import PlaybackOptions, RecordingPlayback
+
+    if args.hosts is not None:  # the page marks nothing: one not the host's is refused
+        with _open_readable(args) as r:
+            report = _checked_against(r, _pins(args))
+            if report.status in _NOT_A_PINNED_HOSTS:
+                raise _RefusedError(_not_shown(args, report, "play --at T --unverified "
+                                               "writes it, marked"), report.exit_code)  # fmt: skip
+            if report.status != "damaged":  # the playback refuses it, in its words
+                _say(report.describe())
 
     def on_url(url: str) -> None:
         opened = "" if args.no_open else "   (opening it in your browser)"

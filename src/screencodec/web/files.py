@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from screencodec.transport.session.sidechannels import FileOfferInfo, write_all
+from screencodec.transport.session.sidechannels import NOT_SAVED, FileOfferInfo, write_all
 from screencodec.web.schema import PageProtocolError, fit
 
 __all__ = ["MAX_UPLOAD", "PageFiles"]
@@ -206,11 +206,14 @@ class PageFiles:
         """A file of the host's was refused here, or said yes to and then
         could not be saved (``why``, through safe_text already): the page
         shows it in its file list, on the row of the question it answers
-        (``offer``) when there was one."""
+        (``offer``) when there was one, as "not saved: WHY", or the why as
+        it is when it says so already ("could not be saved: No space left
+        on device"; it read "not saved: could not be saved: ...")."""
         self._unanswered.pop(transfer, None)
         self._failures += 1
+        words = why if why.startswith(NOT_SAVED) else f"not saved: {why}"
         msg = {"t": "file_failed", "id": self._failures, "name": fit(name, 255),
-               "size": size, "text": fit(why, 200)}  # fmt: skip
+               "size": size, "text": fit(words, 200)}  # fmt: skip
         offer = self._accepted.pop(transfer, None)
         if offer is not None:
             msg["offer"] = offer

@@ -76,6 +76,7 @@ __all__ = [
     "FILE_RESULTS_CHANNEL",
     "MAX_OFFERS",
     "MAX_PENDING_OFFERS",
+    "NOT_SAVED",
     "OFFER_TIMEOUT",
     "UNREAD",
     "WITHDRAWN",
@@ -303,10 +304,14 @@ _PART = re.compile(r"^\..*\.part-[0-9a-f]{8}$", re.DOTALL)
 #: A temporary file left by another receiver is removed only once it has not
 #: been written to for this long (s), and only if no process holds it.
 _STALE_PART = 60.0
-#: Why a file said yes to is not saved when its session ends mid-way (the
-#: :class:`~.events.FileRefused` the local user is told), then "(N of M
-#: bytes)": how much of it came.
-CUT_SHORT = "could not be saved: the connection ended before all of it came"
+#: How the why of a file said yes to and then not saved begins (the
+#: :class:`~.events.FileRefused` the local user is told), before the reason:
+#: "could not be saved: No space left on device". Interfaces word it once:
+#: they show such a why as it is, without a "not saved" of their own.
+NOT_SAVED = "could not be saved: "
+#: Why a file said yes to is not saved when its session ends mid-way, then
+#: "(N of M bytes)": how much of it came.
+CUT_SHORT = f"{NOT_SAVED}the connection ended before all of it came"
 
 
 def _fitted(stem: str, tail: str) -> str:
@@ -390,7 +395,45 @@ class _Incoming:
         self.fd: int | None = None
         self.size = size
         self.received = 0
+        self.written_back = 0  #: bytes of it sent on their way to the disk (_write_back)
         self.hash = hashlib.sha256()
+
+
+#: How much of a file being received may wait in memory before it is sent
+#: on its way to the disk (:func:`_write_back`).
+_WRITE_BACK = 8 << 20
+#: Starts the writing of a file's range to the disk without waiting for it
+#: (Linux; absent on macOS and Windows).
+_fadvise = getattr(os, "posix_fadvise", None)
+
+
+def _write_back(inc: _Incoming) -> None:
+    """Start writing what came of ``inc`` to the disk, :data:`_WRITE_BACK`
+    bytes at a time, without waiting: the fsync before it is named
+    (:meth:`FileReceiver.on_end`) then waits only for the last few MB, not
+    for the whole file (which the kernel would otherwise keep in memory for
+    up to 30 s), and holds the session's loop for milliseconds, not
+    seconds on a slow disk. POSIX_FADV_DONTNEED writes back the range's
+    pages (WB_SYNC_NONE) and drops those already written (which the
+    receiver never reads again)."""
+    if _fadvise is None or inc.fd is None or inc.received - inc.written_back < _WRITE_BACK:
+        return
+    with contextlib.suppress(OSError):  # only a hint
+        _fadvise(inc.fd, inc.written_back, inc.received - inc.written_back,
+                 os.POSIX_FADV_DONTNEED)  # fmt: skip
+    inc.written_back = inc.received
+
+
+def _sync_dir(folder: Path) -> None:
+    """fsync ``folder``, so that a name just given in it survives a power
+    cut (as git and sqlite do). A file system or system that cannot
+    (Windows, some network ones) is let be: the file is whole and named."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 class FileReceiver:
@@ -570,11 +613,11 @@ class FileReceiver:
             self._total -= info.size
             self.refused += 1
             reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
-            self._tell(info, f"could not be saved: {reason}", offer.transfer)
+            self._tell(info, f"{NOT_SAVED}{reason}", offer.transfer)
             if not self.reports:
                 return FileAccept(offer.transfer, False)
             self._infos[offer.transfer] = info
-            self._failed[offer.transfer] = (info.name, info.size, f"could not be saved: {reason}")
+            self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
         self._clean()
@@ -768,6 +811,7 @@ class FileReceiver:
             return self._fail(chunk.transfer, inc, exc)
         inc.hash.update(chunk.data)
         inc.received += len(chunk.data)
+        _write_back(inc)
         return file_progress(chunk.transfer, inc.received) if self.confirms else None
 
     def _opened(self, inc: _Incoming) -> int:
@@ -781,7 +825,7 @@ class FileReceiver:
         the result for the peer, if it takes them."""
         self._total -= inc.size
         reason = safe_text(exc.strerror or str(exc), _REASON_SHOWN) or "write error"
-        self._failed[transfer] = (inc.name, inc.size, f"could not be saved: {reason}")
+        self._failed[transfer] = (inc.name, inc.size, f"{NOT_SAVED}{reason}")
         return FileResult(transfer, False, reason) if self.reports else None
 
     def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
@@ -798,19 +842,23 @@ class FileReceiver:
             raise ProtocolError("file transfer incomplete or its hash does not match")
         try:
             fd = self._opened(inc)  # an empty file is created only now
-            gone = os.fstat(fd).st_nlink == 0  # removed meanwhile (its folder too)
             inc.fd = None
-            os.close(fd)  # a network file system may say only now that it is full
-            if gone:
-                raise FileNotFoundError(0, "the file was removed before it was complete")
-            # Not fsync'ed first: on a large file that would hold this
-            # session's loop (the screen, the input) for seconds.
+            try:
+                if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
+                    raise FileNotFoundError(0, "the file was removed before it was complete")
+                # On the disk before it has its name: a power cut then leaves
+                # it whole under its name, or only under its temporary one.
+                # Most of it is on its way there already (_write_back).
+                os.fsync(fd)
+            finally:
+                os.close(fd)  # a network file system may say only now that it is full
             assert inc.path is not None
             path = self._place(inc.path, inc.name)
         except OSError as exc:
             self._abort_file(inc)
             self._total -= inc.size
             raise _UnsavedError(inc.name, inc.size, exc) from None
+        _sync_dir(path.parent)
         return path, inc.size
 
     def end(
@@ -826,7 +874,7 @@ class FileReceiver:
         except _UnsavedError as exc:
             reason = safe_text(exc.error.strerror or str(exc.error), _REASON_SHOWN)
             event = FileRefused(safe_text(peer), safe_text(exc.name, 100), exc.size,
-                                f"could not be saved: {reason}", end.transfer)
+                                f"{NOT_SAVED}{reason}", end.transfer)
             return event, FileResult(end.transfer, False, reason) if self.reports else None
         if got is None:
             assert failed is not None

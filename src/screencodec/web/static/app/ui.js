@@ -389,13 +389,13 @@ export class UI {
     row.asked = null;
   }
 
-  // A host's file not saved here (`why`: refused, or could not be saved);
-  // `offer` is the question it answers, whose row it ends, as in fileReceived.
-  fileFailed(id, name, bytes, why, offer = null) {
+  // A host's file not saved here (`words`: "not saved: WHY" if refused,
+  // "could not be saved: WHY" if accepted: web/files.py not_saved); `offer`
+  // is the question it answers, whose row it ends, as in fileReceived.
+  fileFailed(id, name, bytes, words, offer = null) {
     const key = offer === null ? null : `in${offer}`;
-    const row = key !== null && this.files.has(key)
-      ? this.fileRow(key, name, ` ${size(bytes)} from the user: not saved: ${why}`)
-      : this.fileRow(`lost${id}`, name, ` ${size(bytes)} from the user: not saved: ${why}`);
+    const row = this.fileRow(key !== null && this.files.has(key) ? key : `lost${id}`, name,
+      ` ${size(bytes)} from the user: ${words}`);
     row.li.classList.add("failed");
     // A question the host withdrew before the agent answered: nothing to answer.
     for (const button of row.li.querySelectorAll("button")) button.remove();

@@ -1,0 +1,171 @@
+"""A received file survives a power cut (docs/transport.md, "A file under its
+own name only when whole"): its temporary file is fsync'ed before it gets
+its name, and its folder after, as git and sqlite do, so that the name
+never points at a file with holes or zeros; while it comes, what came is
+sent on its way to the disk every 8 MB (POSIX_FADV_DONTNEED), so that the
+last fsync waits for the last few MB only. Before, nothing was fsync'ed.
+
+No power can be cut here: the receiving process (a real host and viewer on
+loopback, the viewer sending the host a 20 MB file) runs under strace, which
+shows the calls on the file and on the folder in the order they were made.
+
+And on a file system without hard links (FAT): a real FAT16 image made by
+mkfs.vfat and mounted read-write through FUSE (fusefat; this kernel has no
+vfat), the host's download folder on it: the file arrives whole under its
+name, no temporary file is left, and a file already under that name is not
+overwritten (the new one is ``NAME (1).ext``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SIZE = 20 << 20
+
+#: The receiving session, run by strace: the viewer sends the host FILE,
+#: the host saves it in INBOX; prints the outcome.
+_SESSION = textwrap.dedent("""
+    import asyncio, sys
+    from pathlib import Path
+    from screencodec.capture.synthetic import SyntheticDesktop
+    from screencodec.transport import VIEW, Grant, Host, HostConfig, Viewer
+    from screencodec.transport.channel.codes import SessionCredentials
+    from screencodec.transport.connect import connect_direct, listen_direct
+
+    async def grant(request):
+        return Grant(request.level)
+
+    async def yes(info):
+        return True
+
+    async def main(inbox, files):
+        host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=grant,
+                    file_consent=yes, config=HostConfig(download_dir=Path(inbox)))
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+            viewer = Viewer(channel, who="Alice")
+            await viewer.start(VIEW)
+            task = asyncio.ensure_future(viewer.run())
+            for f in files:
+                sent = await viewer.sender.send(Path(f))
+                print(sent.outcome, sent.why, flush=True)
+            await viewer.bye("done")
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2:]), 90))
+""")
+
+
+def _session(inbox: Path, *files: Path, strace: Path | None = None) -> list[str]:
+    """Run :data:`_SESSION` (under strace, writing ``strace``, if given):
+    the outcome of each file."""
+    cmd = [sys.executable, "-c", _SESSION, str(inbox), *map(str, files)]
+    if strace is not None:
+        calls = "trace=fsync,fdatasync,fadvise64,link,linkat,rename,renameat,renameat2"
+        cmd = ["strace", "-f", "-y", "-e", calls, "-o", str(strace), *cmd]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_small_a_received_file_is_on_the_disk_before_its_name_and_the_name_after(
+    tmp_path: Path,
+) -> None:
+    """The temporary file is fsync'ed before the link that gives it its
+    name; the folder is fsync'ed after it; what came was sent on its way to
+    the disk before that fsync (fadvise on the temporary file)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(SIZE))
+    log = tmp_path / "strace.log"
+
+    assert _session(inbox, big, strace=log) == ["delivered "]
+    assert [p.name for p in inbox.iterdir()] == ["big.bin"]
+    assert (inbox / "big.bin").read_bytes() == big.read_bytes()
+
+    part = re.escape(str(inbox)) + r"/\.big\.bin\.part-[0-9a-f]{8}"
+    lines = log.read_text().splitlines()
+
+    def first(pattern: str) -> int:
+        hits = [i for i, line in enumerate(lines) if re.search(pattern, line)]
+        assert hits, f"no {pattern!r} in:\n" + "\n".join(lines[-40:])
+        return hits[0]
+
+    named = first(rf'linkat\(.*"{part}".*"{re.escape(str(inbox))}/big\.bin".*= 0')
+    synced = first(rf"fsync\(\d+<{part}>\) += 0")
+    folder = [i for i, line in enumerate(lines)
+              if re.search(rf"fsync\(\d+<{re.escape(str(inbox))}>\) += 0", line)]  # fmt: skip
+    on_its_way = first(rf"fadvise64\(\d+<{part}>, \d+, \d+, POSIX_FADV_DONTNEED\)")
+    assert on_its_way < synced < named, (on_its_way, synced, named)
+    assert any(i > named for i in folder), (named, folder)
+
+
+def _fat_tools() -> str:
+    """Why a FAT file system cannot be mounted here ("": it can)."""
+    if os.geteuid() != 0:
+        return "mounting needs root"
+    missing = [t for t in ("mkfs.vfat", "fusefat") if shutil.which(t) is None]
+    if missing or not os.path.exists("/dev/fuse"):
+        return f"needs /dev/fuse and {', '.join(missing) or 'fuse'} (apt: dosfstools fusefat)"
+    return ""
+
+
+@pytest.fixture
+def fat(tmp_path: Path) -> Iterator[Path]:
+    """A fresh 32 MB FAT16 file system mounted read-write (FUSE)."""
+    why = _fat_tools()
+    if why:
+        pytest.skip(why)
+    image, mount = tmp_path / "fat.img", tmp_path / "fat"
+    with image.open("wb") as f:
+        f.truncate(32 << 20)
+    mount.mkdir()
+    subprocess.run(["mkfs.vfat", str(image)], check=True, capture_output=True)
+    subprocess.run(["fusefat", "-o", "rw+", str(image), str(mount)], check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.ismount(mount):
+            assert time.monotonic() < deadline, "the FAT image was not mounted"
+            time.sleep(0.05)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True, check=False)
+
+
+def test_small_on_fat_a_file_arrives_whole_under_its_name_and_overwrites_none(
+    fat: Path, tmp_path: Path
+) -> None:
+    """FAT has no hard links (link: EPERM): the fallback names the file
+    (its name created exclusively, the file renamed onto it). Two files:
+    one under a free name, one whose name a file already has there."""
+    probe = fat / "probe"
+    probe.write_bytes(b"")
+    with pytest.raises(PermissionError):
+        os.link(probe, fat / "probe2")  # really a file system without hard links (EPERM)
+    probe.unlink()
+    (fat / "report.txt").write_bytes(b"already here")
+    fresh, clash = tmp_path / "fresh.bin", tmp_path / "report.txt"
+    fresh.write_bytes(os.urandom(3 << 20))
+    clash.write_bytes(os.urandom(100_000))
+
+    assert _session(fat, fresh, clash) == ["delivered ", "delivered "]
+
+    assert sorted(p.name for p in fat.iterdir()) == ["fresh.bin", "report (1).txt",
+                                                     "report.txt"]  # fmt: skip
+    assert (fat / "fresh.bin").read_bytes() == fresh.read_bytes()
+    assert (fat / "report (1).txt").read_bytes() == clash.read_bytes()
+    assert (fat / "report.txt").read_bytes() == b"already here"
