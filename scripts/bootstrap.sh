@@ -26,6 +26,12 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
+# A received file's fsync is checked under strace, and the no-hard-link
+# fallback on a real FAT file system (mkfs.vfat, mounted through fusefat:
+# containers often have no vfat module).
+command -v strace >/dev/null || need+=(strace)
+command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+command -v fusefat >/dev/null || need+=(fusefat)
 
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
