@@ -3,16 +3,14 @@
 such file or directory" (FileSender: the sender's own reason). The agent's
 terminal words every "failed" as the host's ("the host could not save
 NAME: could not be read here: ..."), though the host was never sent it: it
-should say the viewer could not read it. Real host and viewer on loopback;
-the host's user removes the file before answering yes. Not fixed here
-(cli/view.py is not this change's): a strict xfail naming the outcome."""
+should say the viewer could not read it (fixed: sidechannels.NOT_READ marks
+the sender's own failure). Real host and viewer on loopback; the host's
+user removes the file before answering yes."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
-import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.cli.view import _sent_words
@@ -24,9 +22,6 @@ from screencodec.transport.session.sidechannels import FileOfferInfo
 from .helpers import run
 
 
-@pytest.mark.xfail(strict=True, reason="the agent's terminal says 'the host could not save "
-                   "report.txt: could not be read here: ...' for a file its own viewer could "
-                   "not read; expected words that the viewer could not read it")  # fmt: skip
 def test_small_a_file_unread_after_the_yes_is_not_told_as_the_hosts(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -60,3 +55,5 @@ def test_small_a_file_unread_after_the_yes_is_not_told_as_the_hosts(tmp_path: Pa
     words = run(main(), 30)
     assert list(inbox.iterdir()) == []
     assert "could not save" not in words, words
+    assert words == ("(not sent whole: report.txt: it could not be read here: "
+                     "no such file or directory)")  # fmt: skip

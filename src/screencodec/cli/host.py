@@ -109,6 +109,7 @@ from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.sidechannels import (
     BEFORE_AN_ANSWER,
     EXPIRED,
+    NOT_READ,
     NOT_SAVED,
     WITHDRAWN,
     WITHDRAWN_OTHER,
@@ -636,6 +637,9 @@ class _Commands:
             return
         if sent.outcome == "delivered":
             self.ui.say(f"delivered {safe_text(path.name, 200)} to {who}: saved there")
+        elif sent.outcome == "failed" and sent.why.startswith(NOT_READ):  # this side's
+            self.ui.say(f"(not sent whole to {who}: {safe_text(path.name, 200)} could not be"
+                        f" read here: {safe_text(sent.why[len(NOT_READ):], 200)})")  # fmt: skip
         elif sent.outcome == "failed":  # accepted, then not saved (disk full...)
             self.ui.say(f"{who} could not save {safe_text(path.name, 200)}: "
                         f"{safe_text(sent.why, 200)}")

@@ -82,7 +82,7 @@ from screencodec.transport.channel.codes import (
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW
-from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER
+from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ
 from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -599,6 +599,9 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
         return f"delivered {name} ({size} bytes): the host saved it"
     if outcome == "failed" and lost and why == _SENDER_ENDED:
         return f"(not sent whole: {name}: {FILE_NOT_NOW})"
+    if outcome == "failed" and why.startswith(NOT_READ):  # this side's fault, not the host's
+        reason = safe_text(why[len(NOT_READ):], 200) or "no reason given"
+        return f"(not sent whole: {name}: it could not be read here: {reason})"
     if outcome == "failed":  # accepted, then not saved (its folder gone, a full disk)
         return f"the host could not save {name}: {safe_text(why, 200) or 'no reason given'}"
     if outcome == "unconfirmed" and why:  # the session ended before the host's word

@@ -76,6 +76,7 @@ __all__ = [
     "FILE_RESULTS_CHANNEL",
     "MAX_OFFERS",
     "MAX_PENDING_OFFERS",
+    "NOT_READ",
     "NOT_SAVED",
     "OFFER_TIMEOUT",
     "UNREAD",
@@ -309,6 +310,10 @@ _STALE_PART = 60.0
 #: "could not be saved: No space left on device". Interfaces word it once:
 #: they show such a why as it is, without a "not saved" of their own.
 NOT_SAVED = "could not be saved: "
+#: How the why of a file said yes to that its SENDER could not read (it went,
+#: or a disk failed, before it was sent whole) begins, before the reason: a
+#: FileSent "failed" whose fault is this side's, not the receiver's.
+NOT_READ = "could not be read here: "
 #: Why a file said yes to is not saved when its session ends mid-way, then
 #: "(N of M bytes)": how much of it came.
 CUT_SHORT = f"{NOT_SAVED}the connection ended before all of it came"
@@ -1120,7 +1125,7 @@ class FileSender:
                 # (one of an earlier version waits for the rest until its
                 # session ends, or has created nothing).
                 await self._withdraw(transfer, UNREAD)
-                why = f"could not be read here: {(exc.strerror or str(exc)).lower()}"
+                why = f"{NOT_READ}{(exc.strerror or str(exc)).lower()}"
                 return self._outcome(name, data_size, transfer, "failed", why)
             if result is None:
                 return self._outcome(name, data_size, transfer, "unconfirmed")
