@@ -34,6 +34,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from screencodec.transport.channel.framing import stop_listening
 from screencodec.web.access import PageAccess
 from screencodec.web.schema import MAX_TEXT_FRAME, PageProtocolError, parse_page_message
 
@@ -120,7 +121,15 @@ class WebServer:
             # must not stay open behind a run that is gone.
             runner, self._runner = self._runner, None
             if runner is not None:
-                await runner.cleanup()
+                try:
+                    # Not aiohttp's bare Server.close() first: on 3.11 a
+                    # connection the loop accepted just before it is left open
+                    # (framing.stop_listening); wrapped, cleanup closes it.
+                    for site in runner.sites:
+                        if site._server is not None:
+                            await stop_listening(site._server)  # type: ignore[arg-type]
+                finally:
+                    await runner.cleanup()
 
     # -- HTTP ---------------------------------------------------------------
 
