@@ -15,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,13 +39,13 @@ def _rgba(bgrx: npt.NDArray[np.uint8], alpha: npt.NDArray[np.uint8]) -> bytes:
     return np.dstack([bgrx[..., 2::-1], alpha]).tobytes()
 
 
-def _node(tmp: Path, manifest: dict[str, object]) -> dict[str, dict[str, object]]:
+def _node(tmp: Path, manifest: dict[str, object], *flags: str) -> dict[str, Any]:
     if NODE is None:
         pytest.skip("node is not installed")
     (tmp / "manifest.json").write_text(json.dumps(manifest))
-    out = subprocess.run([NODE, str(SCRIPT), str(tmp)], capture_output=True, text=True,
+    out = subprocess.run([NODE, *flags, str(SCRIPT), str(tmp)], capture_output=True, text=True,
                          timeout=300, check=True)  # fmt: skip
-    result: dict[str, dict[str, object]] = json.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
     return result
 
 
@@ -60,8 +61,24 @@ def test_the_pages_digest_is_pythons_for_the_same_frame_and_key(tmp_path: Path) 
         (tmp_path / name).write_bytes(_rgba(frame, rng.integers(0, 256, (h, w), np.uint8)))
         cases.append({"name": name, "width": w, "height": h, "key": key.hex(), "rgba": name})
         expected[name] = KeptPicture.of(frame, key).digests.hex()
-    got = _node(tmp_path, {"cases": cases, "streams": []})["digests"]
-    assert got == expected
+    got = _node(tmp_path, {"cases": cases, "streams": []})
+    assert got["kind"] == "wasm" and got["digests"] == expected
+
+
+def test_without_webassembly_the_digest_is_blakejs_and_the_same(tmp_path: Path) -> None:
+    # node --jitless has no WebAssembly (as a browser without it): hash-wasm
+    # cannot run, and kept.js falls back to blakejs.
+    rng = np.random.default_rng(5)
+    cases, expected = [], {}
+    for w, h in [(1, 1), (65, 64), (130, 129)]:
+        frame = rng.integers(0, 256, (h, w, 4), np.uint8)
+        key = secrets.token_bytes(16)
+        name = f"{w}x{h}"
+        (tmp_path / name).write_bytes(_rgba(frame, rng.integers(0, 256, (h, w), np.uint8)))
+        cases.append({"name": name, "width": w, "height": h, "key": key.hex(), "rgba": name})
+        expected[name] = KeptPicture.of(frame, key).digests.hex()
+    got = _node(tmp_path, {"cases": cases, "streams": []}, "--jitless")
+    assert got["kind"] == "blakejs" and got["digests"] == expected
 
 
 def test_both_blake2bs_are_pythons_at_random_sizes_and_bad_input_is_refused(

@@ -11,12 +11,13 @@
 // before, after (files of wire messages), out }: `before` decoded, then
 // keep(key), then `after`, the framebuffer written to `out`). Prints {
 // digests: { name: hex }, refused: { name: the error's class, or the digest's
-// hex if none }, streams: { name: { kept: hex or null, size, errors } } }.
+// hex if none }, streams: { name: { kept: hex or null, size, errors } },
+// kind: the BLAKE2b used by default }.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScreenDecoder } from '../../../src/screencodec/web/static/decoder/index.js';
-import { tileDigests } from '../../../src/screencodec/web/static/decoder/kept.js';
+import { blake2bKind, tileDigests } from '../../../src/screencodec/web/static/decoder/kept.js';
 
 const dir = process.argv[2];
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
@@ -64,4 +65,4 @@ for (const s of manifest.streams) {
   if (dec.framebuffer) writeFileSync(join(dir, s.out), dec.framebuffer);
   streams[s.name] = { kept: kept && hex(kept.digests), size: kept && [kept.width, kept.height], errors };
 }
-process.stdout.write(JSON.stringify({ digests, refused, streams }));
+process.stdout.write(JSON.stringify({ kind: await blake2bKind(), digests, refused, streams }));
