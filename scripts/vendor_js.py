@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Refresh the web viewer's vendored JavaScript from the npm registry.
 
-The page ships its own copies of fzstd (a pure-JS zstd decompressor) and
-blakejs (BLAKE2b, for the digest of the picture it kept) so that it needs
+The page ships its own copies of fzstd (a pure-JS zstd decompressor),
+hash-wasm's BLAKE2b (WebAssembly, for the digest of the picture it kept) and
+blakejs (BLAKE2b in pure JS, where WebAssembly cannot run) so that it needs
 nothing from the internet at run time and has no build step. This script
 fetches the package tarball of the pinned version with ``npm pack`` (npm's own
 client and registry settings), refuses it unless its sha256 is the pinned one,
 applies our small patches (PATCHES: bounds on work that hostile data could
-otherwise make unbounded; blakejs's CommonJS made ES modules) and writes the
-modules, the licence and a VERSION file naming the version, the tarball's
+otherwise make unbounded; blakejs's CommonJS and hash-wasm's UMD made ES
+modules) and writes the modules, the licence and a VERSION file naming the version, the tarball's
 sha256, the patches and the sha256 of each file under
 ``src/screencodec/web/static/vendor/<package>/``.
 
@@ -40,7 +41,14 @@ PINS: dict[str, tuple[str, str, dict[str, str]]] = {
         "5ed2ee2d3439067be211d0093292c708a831045372342c897437e5a4997c45c5",
         {"package/esm/index.mjs": "index.js", "package/LICENSE": "LICENSE"},
     ),
-    # BLAKE2b for the digest of the picture the page kept (decoder/kept.js).
+    # BLAKE2b for the digest of the picture the page kept (decoder/kept.js):
+    # hash-wasm's WebAssembly build (its one-algorithm bundle), and blakejs
+    # (pure JS, 15-40x slower) where WebAssembly cannot run.
+    "hash-wasm": (
+        "4.13.0",
+        "237a2735a3bb8725603a797fea1ba3e455d70e11f338518a65d42dab60182b68",
+        {"package/dist/blake2b.umd.min.js": "blake2b.js", "package/LICENSE": "LICENSE"},
+    ),
     "blakejs": (
         "1.2.1",
         "3f5010267c1a3c5234fc6eb11820ea8ad63a1c65f447c7135c2cfaf3bba01ede",
@@ -112,6 +120,19 @@ PATCHES: dict[tuple[str, str], list[tuple[str, str, str]]] = {
             "};\n"
             "var Decompress = /*#__PURE__*/ (function () {\n",
         ),
+    ],
+    # hash-wasm's bundle is UMD (it sets a global where there is no module
+    # system); the page loads ES modules without a build step.
+    ("hash-wasm", "blake2b.js"): [
+        ("an ES module: its UMD wrapper made a plain function call",
+         '!function(I,A){"object"==typeof exports&&"undefined"!=typeof module?A(exports):'
+         '"function"==typeof define&&define.amd?define(["exports"],A):A((I="undefined"!='
+         'typeof globalThis?globalThis:I||self).hashwasm=I.hashwasm||{})}(this,function(I){',
+         "const hashwasm = {};\n(function(I){"),
+        ("an ES module: its functions exported",
+         "blockSize:128,digestSize:h};return A})}});\n",
+         "blockSize:128,digestSize:h};return A})}})(hashwasm);\n"
+         "export const { blake2b, createBLAKE2b } = hashwasm;\n"),
     ],
     # blakejs is CommonJS; the page loads ES modules without a build step.
     ("blakejs", "blake2b.js"): [

@@ -279,5 +279,5 @@ def test_the_page_policy_allows_its_own_worker_only() -> None:
     csp = asyncio.run(headers())
     rules = dict(part.strip().split(" ", 1) for part in csp.split(";"))
     assert rules["worker-src"] == "'self'"
-    assert rules["script-src"] == "'self'"
+    assert rules["script-src"] == "'self' 'wasm-unsafe-eval'"  # WebAssembly, not eval
     assert rules["default-src"] == "'none'"

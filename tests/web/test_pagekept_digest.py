@@ -1,9 +1,11 @@
 """The page's digest of the picture it kept equals Python's ``KeptPicture``
 (transport/session/kept.py), and the page's decoder goes on from the picture
 it adopted: under node, static/decoder/kept.js (BLAKE2b from the vendored
-blakejs) and ScreenDecoder.keep through tests/web/js/kept.mjs, against the
-same frames and keys in Python. The page protocol's ``kept`` answer is
-checked as strictly as the rest (web/schema.py)."""
+hash-wasm, or blakejs where WebAssembly cannot run) and ScreenDecoder.keep
+through tests/web/js/kept.mjs, against the same frames and keys in Python;
+what is not a picture and a key it refuses. The page protocol's ``kept``
+answer is checked as strictly as the rest (web/schema.py). In the page
+itself (Chromium, its CSP): test_pagekept_wasm.py."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,13 +39,13 @@ def _rgba(bgrx: npt.NDArray[np.uint8], alpha: npt.NDArray[np.uint8]) -> bytes:
     return np.dstack([bgrx[..., 2::-1], alpha]).tobytes()
 
 
-def _node(tmp: Path, manifest: dict[str, object]) -> dict[str, dict[str, object]]:
+def _node(tmp: Path, manifest: dict[str, object], *flags: str) -> dict[str, Any]:
     if NODE is None:
         pytest.skip("node is not installed")
     (tmp / "manifest.json").write_text(json.dumps(manifest))
-    out = subprocess.run([NODE, str(SCRIPT), str(tmp)], capture_output=True, text=True,
+    out = subprocess.run([NODE, *flags, str(SCRIPT), str(tmp)], capture_output=True, text=True,
                          timeout=300, check=True)  # fmt: skip
-    result: dict[str, dict[str, object]] = json.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
     return result
 
 
@@ -58,8 +61,62 @@ def test_the_pages_digest_is_pythons_for_the_same_frame_and_key(tmp_path: Path) 
         (tmp_path / name).write_bytes(_rgba(frame, rng.integers(0, 256, (h, w), np.uint8)))
         cases.append({"name": name, "width": w, "height": h, "key": key.hex(), "rgba": name})
         expected[name] = KeptPicture.of(frame, key).digests.hex()
-    got = _node(tmp_path, {"cases": cases, "streams": []})["digests"]
-    assert got == expected
+    got = _node(tmp_path, {"cases": cases, "streams": []})
+    assert got["kind"] == "wasm" and got["digests"] == expected
+
+
+def test_without_webassembly_the_digest_is_blakejs_and_the_same(tmp_path: Path) -> None:
+    # node --jitless has no WebAssembly (as a browser without it): hash-wasm
+    # cannot run, and kept.js falls back to blakejs.
+    rng = np.random.default_rng(5)
+    cases, expected = [], {}
+    for w, h in [(1, 1), (65, 64), (130, 129)]:
+        frame = rng.integers(0, 256, (h, w, 4), np.uint8)
+        key = secrets.token_bytes(16)
+        name = f"{w}x{h}"
+        (tmp_path / name).write_bytes(_rgba(frame, rng.integers(0, 256, (h, w), np.uint8)))
+        cases.append({"name": name, "width": w, "height": h, "key": key.hex(), "rgba": name})
+        expected[name] = KeptPicture.of(frame, key).digests.hex()
+    got = _node(tmp_path, {"cases": cases, "streams": []}, "--jitless")
+    assert got["kind"] == "blakejs" and got["digests"] == expected
+
+
+def test_both_blake2bs_are_pythons_at_random_sizes_and_bad_input_is_refused(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(23)
+    cases, expected = [], {}
+    for i in range(24):
+        w, h = (int(v) for v in rng.integers(1, 300, 2))
+        if i < 4:  # one row, one column of tiles, and long thin pictures
+            w, h = [(1, 700), (700, 1), (64, 1000), (3000, 3)][i]
+        frame = rng.integers(0, 256, (h, w, 4), np.uint8)
+        key = rng.integers(0, 256, 16, np.uint8).tobytes()
+        (tmp_path / f"p{i}").write_bytes(_rgba(frame, rng.integers(0, 256, (h, w), np.uint8)))
+        for kind in ("wasm", "blakejs"):
+            cases.append({"name": f"{kind}{i}", "width": w, "height": h, "key": key.hex(),
+                          "rgba": f"p{i}", "kind": kind, "keyAt": i % 7})  # fmt: skip
+            expected[f"{kind}{i}"] = KeptPicture.of(frame, key).digests.hex()
+    key = bytes(range(16)).hex()
+    bad = {  # name: (width, height, length of the picture, key, kind)
+        "no size": (0, 0, 0, key, None), "no width": (0, 5, 0, key, None),
+        "negative": (-1, -4, 16, key, None), "a fraction": (1.5, 2, 12, key, None),
+        "not a number": ("NaN", 1, 4, key, None), "a string": ("2", 2, 16, key, None),
+        "a pixel short": (3, 3, 35, key, None), "a byte over": (3, 3, 37, key, None),
+        "no picture": (3, 3, None, key, None), "too wide for its bytes": (9, 1, 4, key, None),
+        "a short key": (1, 1, 4, key[:30], None), "a long key": (1, 1, 4, key + "00", None),
+        "no key": (1, 1, 4, "", None), "a 64-byte key": (1, 1, 4, key * 4, None),
+        "a key not bytes": (1, 1, 4, list(range(16)), None),
+        "another hash": (1, 1, 4, key, "md5"), "a blakejs short key": (1, 1, 4, key[:2], "blakejs"),
+    }  # fmt: skip
+    manifest = {"cases": cases, "streams": [],
+                "bad": [{"name": n, "width": w, "height": h, "length": n_, "key": k, "kind": kind}
+                        for n, (w, h, n_, k, kind) in bad.items()]}  # fmt: skip
+    got = _node(tmp_path, manifest)
+    assert got["digests"] == expected
+    assert got["refused"] == {
+        n: "TypeError" if "key" in n or n == "another hash" else "RangeError" for n in bad
+    }
 
 
 def _encoded(tmp: Path, name: str, messages: list[bytes]) -> list[str]:

@@ -3,7 +3,7 @@ the page for the keyed digest of its decoder's picture, and the resumed
 session's first update is a delta of the tiles that differ, not a keyframe
 (docs/web.md, "Resuming on the kept picture"). Real sockets on loopback
 through a proxy the test cuts, the real page in headless Chromium, its
-digest made in its worker with the vendored blakejs. What the page answers
+digest made in its worker (hash-wasm, docs/web.md). What the page answers
 is changed, where a test says so, in the page itself (its socket's send)."""
 
 from __future__ import annotations

@@ -59,8 +59,11 @@ PageHandler = Callable[[web.WebSocketResponse, dict[str, Any]], Awaitable[None]]
 
 
 def _csp(port: int) -> str:
+    # 'wasm-unsafe-eval' lets the page compile WebAssembly (its BLAKE2b for
+    # the kept picture's digest, static/decoder/kept.js), not run eval().
     return (
-        "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; "
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+        "style-src 'self'; "
         "img-src 'self' blob: data:; "
         f"connect-src 'self' ws://127.0.0.1:{port}; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'none'"

@@ -140,9 +140,9 @@ export class ScreenDecoder {
    * it carries. Serialised with `decode`.
    */
   keep(key) {
-    const run = this._queue.then(() => {
+    const run = this._queue.then(async () => {
       if (!this.framebuffer || this._needsKeyframe) return null;
-      const digests = tileDigests(this.framebuffer, this.width, this.height, key);
+      const digests = await tileDigests(this.framebuffer, this.width, this.height, key);
       this._history.dropStream();
       this._video.reset();
       this.lastSeq = null; // nothing anchors the next delta's number

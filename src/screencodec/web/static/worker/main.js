@@ -15,6 +15,7 @@
 // failed (its updates refused, a keyframe asked for, a new worker).
 
 import { ScreenDecoder } from "../decoder/index.js";
+import { blake2bKind } from "../decoder/kept.js";
 import { probeVideo, WebCodecsVideo } from "../app/video.js";
 import { checkToWorker } from "./channel.js";
 import { BitmapOutput, CanvasOutput } from "./output.js";
@@ -29,6 +30,9 @@ const video = new WebCodecsVideo();
 // three 4K side by side), messages up to 256 MiB.
 const decoder = new ScreenDecoder({ video, maxPixels: 48_000_000 });
 let queue = Promise.resolve();
+// The kept picture's BLAKE2b (WebAssembly: 5-10 ms to compile) made ready
+// now, not when a lost link asks for the digest.
+blake2bKind();
 
 // What the page needs of the pointer: the shape only when it is not the one
 // it has (shapes are cached by id; the same id may be sent again, changed).
