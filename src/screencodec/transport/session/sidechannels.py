@@ -312,7 +312,8 @@ _STALE_PART = 60.0
 NOT_SAVED = "could not be saved: "
 #: How the why of a file said yes to that its SENDER could not read (it went,
 #: or a disk failed, before it was sent whole) begins, before the reason: a
-#: FileSent "failed" whose fault is this side's, not the receiver's.
+#: FileSent "failed" whose fault is this side's, not the receiver's (a
+#: receiver's FileResult reason that begins so is prefixed "in its words: ").
 NOT_READ = "could not be read here: "
 #: Why a file said yes to is not saved when its session ends mid-way, then
 #: "(N of M bytes)": how much of it came.
@@ -1139,6 +1140,8 @@ class FileSender:
         if answer.saved:
             return self._outcome(name, data_size, transfer, "delivered")
         why = safe_text(answer.reason, _REASON_SHOWN) or "not saved"
+        if why.startswith(NOT_READ):  # the receiver's words, never told as this side's failure
+            why = f"in its words: {why}"
         return self._outcome(name, data_size, transfer, "failed", why)
 
     async def _withdraw(self, transfer: int, reason: int = 0) -> None:
