@@ -236,12 +236,19 @@ def _parse_pin(text: str) -> tuple[bytes | None, float | None]:
 
 def parse_utc(text: str) -> float | None:
     """An ISO 8601 time with its zone (``2026-12-04T21:00:00Z``) as Unix
-    time; None when it is not one (a time without a zone is ambiguous)."""
+    time; None when it is not one (a time without a zone is ambiguous), or
+    when it is not one :func:`utc_text` can say (its year in UTC before 1 or
+    after 9999: ``0001-01-01T00:00:00+14:00``): a pin line's time is said
+    in the verdict, which must not fail on it."""
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+        if when.tzinfo is None:
+            return None
+        unix = when.timestamp()
+        utc_text(unix)
+    except (ValueError, OverflowError, OSError):
         return None
-    return None if when.tzinfo is None else when.timestamp()
+    return unix
 
 
 def utc_text(unix: float, sep: str = " ", *, exact: bool = True) -> str:

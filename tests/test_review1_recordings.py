@@ -1,0 +1,62 @@
+"""Review of 51aaeec (play and export --hosts): a pin file whose revocation
+time is one Python can read but not say in UTC (``0001-01-01T00:00:00+14:00``
+is 31 December of the year 0 in UTC; ``9999-12-31T23:59:59-14:00`` the year
+10000) was taken as a pin, and the verdict's words then failed: ``verify``,
+``play`` and ``export --hosts`` exited 2 with only "year 0 is out of range"
+(no file, no line), and ``revoke --as-of`` wrote nothing with the same words.
+A revocation time must be one the pin file and the verdict can say: such a
+line is refused as the pin file's error, naming the file and the line, as
+every other bad line is (sign.parse_utc).
+
+Real signed recording (the host's writer, a real host key), the installed
+command as the auditor runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recording.test_attack_craft import cli, no_traceback
+from recording.test_signed_attacks import signed
+from screencodec.recording import generate_host_keypair
+
+TIMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
+
+
+@pytest.mark.parametrize("when", TIMES)
+def test_review1_a_revocation_time_out_of_range_is_the_pin_files_error(
+    tmp_path: Path, when: str
+) -> None:
+    generate_host_keypair(tmp_path / "h1.key", tmp_path / "h1.pub")
+    rec = signed(tmp_path / "s.screc", tmp_path / "h1.key")
+    pub = (tmp_path / "h1.pub").read_text().split()[1]
+    pins = tmp_path / "pins.pub"
+    pins.write_text(f"# h1\nscreencodec-host-revoked-v1 {pub} {when}\n")
+    out = tmp_path / "out"
+    runs = {
+        "verify": cli("verify", rec, "--hosts", pins),
+        "play": cli("play", rec, "--hosts", pins, "--at", "0.5", "--out", out),
+        "export": cli("export", rec, "--hosts", pins, "--png-every", "0.5", out),
+    }
+    for action, done in runs.items():
+        no_traceback(done)
+        assert done.returncode == 2, (action, done.stdout, done.stderr)
+        assert f"{pins}, line 2: not a screencodec-host-public-v1 line" in done.stderr, (
+            action, done.stderr)
+        assert "out of range" not in done.stderr, (action, done.stderr)
+    assert not out.exists()  # nothing shown
+
+
+@pytest.mark.parametrize("when", TIMES)
+def test_review1_revoke_as_of_a_time_out_of_range_is_refused(tmp_path: Path, when: str) -> None:
+    generate_host_keypair(tmp_path / "h1.key", tmp_path / "h1.pub")
+    pins = tmp_path / "pins.pub"
+    pins.write_text((tmp_path / "h1.pub").read_text())
+    before = pins.read_bytes()
+    done = cli("revoke", pins, tmp_path / "h1.pub", "--as-of", when)
+    no_traceback(done)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "out of range" not in done.stderr, done.stderr
+    assert "--as-of" in done.stderr, done.stderr
+    assert pins.read_bytes() == before
