@@ -43,7 +43,9 @@ def test_review1_a_revocation_time_out_of_range_is_the_pin_files_error(
         no_traceback(done)
         assert done.returncode == 2, (action, done.stdout, done.stderr)
         assert f"{pins}, line 2: not a screencodec-host-public-v1 line" in done.stderr, (
-            action, done.stderr)
+            action,
+            done.stderr,
+        )
         assert "out of range" not in done.stderr, (action, done.stderr)
     assert not out.exists()  # nothing shown
 

@@ -82,6 +82,7 @@ from screencodec.transport.session.events import FileReceived, FileRefused, Sess
 from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
+from screencodec.transport.session.sidechannels import NOT_READ
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import (
@@ -799,7 +800,11 @@ class WebBridge:
             state = {"delivered": "delivered", "unconfirmed": "sent",
                      "failed": "failed"}.get(outcome.outcome, "declined")  # fmt: skip
             msg = {"t": "file_progress", "id": tid, "state": state}
-            if outcome.outcome == "failed":
+            if outcome.outcome == "failed" and outcome.why.startswith(NOT_READ):
+                # This side's copy went after the yes, not the host's failure
+                # (as the terminals say it: cli/view.py _sent_words).
+                msg["text"] = fit(f"not sent whole: it {outcome.why}", 200)
+            elif outcome.outcome == "failed":
                 msg["text"] = fit(f"the host could not save it: {outcome.why}", 200)
             elif outcome.outcome == "unconfirmed" and outcome.why:
                 # It all went, and the session ended (or its link broke)
