@@ -548,7 +548,11 @@ def _open_readable(args: argparse.Namespace) -> RecordingReader:
     failing later on whatever payload is read first."""
     from screencodec.recording import RecordingReader
 
-    reader = RecordingReader(args.file, private_key=_auditor_key(args))
+    # With --hosts, read whole: what the check passed is then what is shown,
+    # even if the file is rewritten in place meanwhile (a mapping would show
+    # the new bytes).
+    reader = RecordingReader(args.file, private_key=_auditor_key(args),
+                             in_memory=getattr(args, "hosts", None) is not None)  # fmt: skip
     if reader.sealed and args.key is None:
         reader.close()
         raise _NeedsKeyError(f"{args.file} is sealed: its content needs the auditor's "
@@ -641,14 +645,19 @@ def _play_web(args: argparse.Namespace) -> int:
         return 2
     from screencodec.web.playback import PlaybackOptions, RecordingPlayback
 
+    checked = None  # with --hosts, the reader checked is the one played: read whole
     if args.hosts is not None:  # the page marks nothing: one not the host's is refused
-        with _open_readable(args) as r:
-            report = _checked_against(r, _pins(args))
+        checked = _open_readable(args)
+        try:
+            report = _checked_against(checked, _pins(args))
             if report.status in _NOT_A_PINNED_HOSTS:
                 raise _RefusedError(_not_shown(args, report, "play --at T --unverified "
                                                "writes it, marked"), report.exit_code)  # fmt: skip
-            if report.status != "damaged":  # the playback refuses it, in its words
-                _say(report.describe())
+        except BaseException:
+            checked.close()
+            raise
+        if report.status != "damaged":  # the playback refuses it, in its words
+            _say(report.describe())
 
     def on_url(url: str) -> None:
         opened = "" if args.no_open else "   (opening it in your browser)"
@@ -658,7 +667,7 @@ def _play_web(args: argparse.Namespace) -> int:
     options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
                               private_key=args.key, on_url=on_url,
                               on_step=lambda text: print(text, flush=True))  # fmt: skip
-    playback = RecordingPlayback(args.file, options)
+    playback = RecordingPlayback(checked or args.file, options)
     try:
         reason = asyncio.run(playback.run())
     except KeyboardInterrupt:

@@ -263,19 +263,37 @@ def _start_unix(path: Path, value: object) -> float:
     return float(value)
 
 
+class _Whole(bytes):
+    """A recording read whole: bytes with the mapping's ``closed`` and
+    ``close`` (nothing to unmap)."""
+
+    closed = False
+
+    def close(self) -> None:
+        pass
+
+
 class RecordingReader:
     """An open recording. ``private_key`` (an X25519 key or its file) is needed
-    to read the payloads of a sealed one; its index needs no key."""
+    to read the payloads of a sealed one; its index needs no key.
+
+    ``in_memory``: read the file once, whole, rather than map it. A mapping
+    shows what is written to the file later; a copy does not, so what
+    :meth:`verify` checked is what is shown after it (play and export
+    ``--hosts``: a recording rewritten in place after the check would be
+    shown as the pinned host's). It costs the file's size in memory."""
 
     def __init__(
-        self, path: Path | str, *, private_key: X25519PrivateKey | Path | str | None = None
+        self, path: Path | str, *, private_key: X25519PrivateKey | Path | str | None = None,
+        in_memory: bool = False,
     ) -> None:
         self.path = Path(path)
         with open(self.path, "rb") as f:
-            self.size = f.seek(0, 2)
+            whole = _Whole(f.read()) if in_memory else None
+            self.size = f.seek(0, 2) if whole is None else len(whole)
             if self.size < len(MAGIC) + CHUNK_HEADER.size:
                 raise DecodeError(f"{self.path}: not a recording (too short)")
-            self._buf: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            self._buf: Any = whole or mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if self._buf[: len(MAGIC)] != MAGIC:
             self.close()
             raise DecodeError(f"{self.path}: not a recording (bad magic)")

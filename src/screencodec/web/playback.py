@@ -345,9 +345,13 @@ class PlaybackOptions:
 class RecordingPlayback:
     """``await RecordingPlayback(path, options).run()`` serves the page until it
     leaves (or stays away for ``grace``). ``url`` and ``bridge`` are set once
-    it listens (``listening``)."""
+    it listens (``listening``). ``path`` may be a reader already open (the
+    one a check passed: what was checked is what plays); it is closed at the
+    end as one opened here is."""
 
-    def __init__(self, path: Path, options: PlaybackOptions | None = None) -> None:
+    def __init__(
+        self, path: Path | RecordingReader, options: PlaybackOptions | None = None
+    ) -> None:
         self.path = path
         self.options = options or PlaybackOptions()
         self.url = ""
@@ -357,7 +361,8 @@ class RecordingPlayback:
 
     async def run(self) -> str:
         opts = self.options
-        reader = RecordingReader(self.path, private_key=opts.private_key)
+        reader = (self.path if isinstance(self.path, RecordingReader)
+                  else RecordingReader(self.path, private_key=opts.private_key))  # fmt: skip
         bridge = self.bridge = PlaybackBridge(reader)
         server = self.server = WebServer(bridge.on_page, port=opts.port)
         driver: asyncio.Future[None] | None = None
