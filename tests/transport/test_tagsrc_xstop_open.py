@@ -127,9 +127,9 @@ def test_a_monitor_opened_while_the_server_is_stopped_leaves_the_loop_free() -> 
     monitor 0 (a new source). Found: ``acquire`` opened it on the loop,
     which stopped with the server. Expected: the loop goes on; the first
     grab there fails after ``answer_within`` with a CaptureError that says
-    so; letting both monitors go and closing the hub wait for nothing (the
-    loop, and ``asyncio.run``, end); once the server goes on, the source
-    opened late is closed, and the other one too."""
+    so; letting both monitors go and closing the hub wait at most
+    ``LOOP_WAIT`` each (the loop, and ``asyncio.run``, end); once the server
+    goes on, the source opened late is closed, and the other one too."""
     with _doomed_xvfb() as (display, pid):
         sources: list[ScreenSource] = []
 

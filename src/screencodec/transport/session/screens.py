@@ -52,14 +52,19 @@ closed on a worker after it (never, if it never returns), not on the loop
 Opening and closing run there too: opening a source (mss connects to X and
 reads the screen's layout) waited on the loop for a server that stopped
 answering, at the first viewer and at a monitor switch, and the whole host
-with it (chat, probes, other viewers, Ctrl-C). A hub that owns its sources
-(``owns_sources``: the factory opens a new one per call) opens a monitor's
-source in the worker call that first needs it (its first grab or pointer
-read), under the same bound: not answered in time, that call fails with the
-CaptureError above. Every source the hub closes is closed on a worker.
-Only the first :meth:`CaptureHub.monitors` (the layout, before anyone
-watches) still calls the factory on the loop: the host CLI hands it the
-source it opened at its start, off the loop (cli/host.py).
+with it (chat, probes, other viewers, Ctrl-C); so did closing one (a round
+trip). A hub that owns its sources (``owns_sources``: the factory opens a
+new one per call) opens a monitor's source on a worker when it is acquired,
+and closes every source on a worker; the loop waits for that at most
+:data:`LOOP_WAIT` s (a few milliseconds on a server that answers, so
+``acquire`` and ``release`` return with the source open or closed, and an
+error opening it is raised by ``acquire``, as before). Past that, the call
+goes on on its worker: the monitor's first grab or pointer read waits for
+the opening under the grabs' bound (not answered in time, it fails with
+the CaptureError above), and a close is left to its worker. Only the first
+:meth:`CaptureHub.monitors` (the layout, before anyone watches) still calls
+the factory on the loop: the host CLI hands it the source it opened at its
+start, off the loop (cli/host.py).
 """
 
 from __future__ import annotations
@@ -84,7 +89,7 @@ from screencodec.errors import CaptureError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 
-__all__ = ["ANSWER_WITHIN", "HINT_LOG", "CaptureHub", "HintCursor", "SourceFactory",
+__all__ = ["ANSWER_WITHIN", "HINT_LOG", "LOOP_WAIT", "CaptureHub", "HintCursor", "SourceFactory",
            "off_the_loop", "single_source"]  # fmt: skip
 
 #: Grabs a monitor remembers the hint of: a consumer further behind gets None.
@@ -96,6 +101,9 @@ HINT_MAX_RECTS = 4096
 #: (input/xtest.ANSWER_WITHIN, 10 s): with remote control on, the host
 #: hears first that its display is gone, which says more.
 ANSWER_WITHIN = 15.0
+#: How long the loop waits for a source to open (``acquire``) or close
+#: (``release``, ``close``) on a worker before it leaves that to the worker (s).
+LOOP_WAIT = 0.5
 _screen_serials = itertools.count(1)
 
 #: ``factory(monitor_index)`` -> a source showing that monitor (0 = all of them).
@@ -202,8 +210,8 @@ def _hand_over(waiter: asyncio.Future[T], result: T | None, error: Exception | N
 
 
 def _close_after(screens: list[_Screen]) -> None:
-    """On a worker: close the sources of ``screens`` once the calls on them
-    (an opening, a grab, a pointer read: their locks) have returned."""
+    """Close the sources of ``screens`` once the calls on them (an opening,
+    a grab, a pointer read: their locks) have returned."""
     locks = {id(lock): lock for sc in screens for lock in (sc.opening, sc.lock, sc.cursor_lock)}
     for lock in locks.values():
         lock.acquire()
@@ -215,6 +223,14 @@ def _close_after(screens: list[_Screen]) -> None:
     finally:
         for lock in locks.values():
             lock.release()
+
+
+def _busy(screens: list[_Screen]) -> bool:
+    """Whether a call on ``screens`` is under way (its lock held), or one
+    was not answered: closing their source waits for it."""
+    return any(sc.hung is not None or any(lock.locked() for lock in
+                                          (sc.opening, sc.lock, sc.cursor_lock))
+               for sc in screens)  # fmt: skip
 
 
 class _NotAnsweredError(CaptureError):
@@ -286,16 +302,44 @@ class CaptureHub:
         return self._monitors
 
     def acquire(self, index: int) -> None:
-        """Count one more watcher of monitor ``index``; its source is opened
-        by the first call that needs it, on a worker (module notes), unless
-        the hub does not own its sources (the caller's, open already)."""
+        """Count one more watcher of monitor ``index``. A source the hub owns
+        is opened on a worker, waited for at most :data:`LOOP_WAIT` s (module
+        notes); the caller's own (``owns_sources=False``) is open already."""
         screen = self._screens.get(index)
         if screen is None:
             if self._owns:
                 screen = self._screens[index] = _Screen(None, index)
+                done, error = self._briefly(functools.partial(self._opened, screen))
+                if done and error is not None:  # as when it was opened here
+                    del self._screens[index]
+                    screen.gone = True
+                    raise error
             else:
                 screen = self._add(index, self._factory(index))
         screen.refs += 1
+
+    def _briefly(self, job: Callable[[], object]) -> tuple[bool, Exception | None]:
+        """``job()`` on a worker, waited for at most :data:`LOOP_WAIT` s:
+        whether it ended by then, and what it raised."""
+        ended, raised = self._tracked(job)
+        done = ended.wait(LOOP_WAIT)
+        return done, raised[0] if done and raised else None
+
+    def _tracked(self, job: Callable[[], object]) -> tuple[threading.Event, list[Exception]]:
+        """``job()`` on a worker; set once it ended, and what it raised."""
+        ended = threading.Event()
+        raised: list[Exception] = []
+
+        def run() -> None:
+            try:
+                job()
+            except Exception as exc:  # the caller's to raise, or the next call's to meet
+                raised.append(exc)
+            finally:
+                ended.set()
+
+        self._workers.submit(run)
+        return ended, raised
 
     def _add(self, index: int, source: FrameSource) -> _Screen:
         screen = self._screens[index] = _Screen(None, index)
@@ -345,8 +389,20 @@ class CaptureHub:
         """Close the sources of ``screens`` on a worker, once the opening,
         grab or pointer read under way on them has returned: closing here
         would wait for the X server (a round trip; mss's close also waits
-        for its grab's lock), for good if it stopped."""
-        self._workers.submit(functools.partial(_close_after, screens))
+        for its grab's lock), for good if it stopped. Waited for at most
+        :data:`LOOP_WAIT` s, unless such a call is under way or one was
+        not answered: then not at all."""
+        self._close_all([screens])
+
+    def _close_all(self, groups: list[list[_Screen]]) -> None:
+        """:meth:`_close` for each group of screens (a group shares a source),
+        one worker each, waited for at most :data:`LOOP_WAIT` s in all."""
+        deadline = time.monotonic() + LOOP_WAIT
+        busy = [_busy(screens) for screens in groups]  # before the closes take the locks
+        ends = [self._tracked(functools.partial(_close_after, screens))[0] for screens in groups]
+        for ended, held in zip(ends, busy, strict=True):
+            if not held:
+                ended.wait(max(0.0, deadline - time.monotonic()))
 
     async def _answer(self, screen: _Screen, fn: Callable[[], T]) -> T:
         """``fn()`` on a worker; CaptureError if it takes over
@@ -455,8 +511,7 @@ class CaptureHub:
             for screen in self._screens.values():
                 key = id(screen if screen.source is None else screen.source)
                 groups.setdefault(key, []).append(screen)
-            for screens in groups.values():
-                self._close(screens)
+            self._close_all(list(groups.values()))
         self._screens.clear()
         self._end_workers()  # once
 
