@@ -41,7 +41,7 @@ from screencodec.transport.channel.framing import (
 )
 from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 from screencodec.transport.connect import RelayRegistration, host_via_relay, via_relay
-from screencodec.transport.connect.via_relay import open_relay
+from screencodec.transport.connect.via_relay import RelayChannel, open_relay
 from screencodec.transport.relay import (
     RELAY_RELEASE,
     ROLE_HOST_CONTROL,
@@ -49,6 +49,7 @@ from screencodec.transport.relay import (
     TOKEN_SIZE,
     RelayLimits,
 )
+from screencodec.transport.session.resume import Ticket
 
 from .cluster import RedisServer, relays, run, wait_for
 from .test_attack4_host_link_down import Watched, watched
@@ -66,10 +67,21 @@ async def _register_and_release(port: int, code: str, password: str | None = Non
     await squat.close()
 
 
-def _forget_tags(session: Watched) -> None:
-    """The agent's process no longer knows which registration it was in."""
-    for key in [k for k in via_relay._PAIRED if session.code in k]:
-        del via_relay._PAIRED[key]
+def _forget_tags(session: Watched, *, ticket_too: bool = False) -> None:
+    """The agent's process has paired more than ``_PAIRED_MOST`` codes since
+    (its latest pairing of this code is no longer among them), and the lost
+    link's channel is let go: what is left is the session's resume ticket.
+    With ``ticket_too``, that keeps no tag either (an agent of an older
+    version, which names none)."""
+    for n in range(via_relay._PAIRED_MOST + 1):
+        via_relay._pair(("127.0.0.1", 9, f"{n:09d}"), bytes(TOKEN_SIZE))
+    assert not [k for k in via_relay._PAIRED if session.code in k]
+    assert session.viewer is not None and session.viewer.resume_ticket is not None
+    assert isinstance(session.viewer.channel, RelayChannel)
+    session.viewer.channel.resume_hold = None
+    if ticket_too:
+        session.viewer.resume_ticket = Ticket(session.viewer.resume_ticket)
+        assert via_relay._paired(("127.0.0.1", 9, session.code)) is None
 
 
 def test_an_agent_naming_no_tag_is_not_told_a_forged_end_after_a_relay_restart() -> None:
@@ -77,7 +89,7 @@ def test_an_agent_naming_no_tag_is_not_told_a_forged_end_after_a_relay_restart()
         async with restarted(21) as (session, relay):
             await _register_and_release(relay.port, session.code)
             await wait_for(lambda: not relay.sessions)
-            _forget_tags(session)
+            _forget_tags(session, ticket_too=True)
             await session.resumes(relay.port)
             assert session.reg is not None and session.reg.state == "registered"
 
@@ -106,7 +118,7 @@ def test_an_agent_naming_no_tag_is_not_told_a_forged_end_at_a_cluster(
 
             await _register_and_release(other.port, session.code)
             assert await other.directory.ended(session.code) is not None  # the mark is there
-            _forget_tags(session)
+            _forget_tags(session, ticket_too=True)
             await session.resumes(home.port)
 
     run(main(), 60)
@@ -171,25 +183,20 @@ class _FailingSquatter:
             await self._reg.close()
 
 
-_NO_TAG = pytest.mark.xfail(strict=True, reason=(
-    "known limit: a viewer naming no pair tag (its process forgot it: more than 256 codes "
-    "since, an older version) cannot tell a stranger's registration from its host's, so a "
-    "stranger who registered the code after a relay restart fails its handshake and the agent "
-    "gives up (AuthenticationError). Expected: it retries and resumes once its host is back. "
-    "Fix: keep the tag with the resume ticket (session layer), not only in via_relay._PAIRED"))
-
-
 @pytest.mark.parametrize(("squatter", "tagged"), [
     pytest.param(_FailingSquatter, True, id="fails-the-handshake"),
     pytest.param(_RefusingSquatter, True, id="refuses-ended"),
-    pytest.param(_FailingSquatter, False, id="fails-the-handshake-no-tag", marks=_NO_TAG),
+    pytest.param(_FailingSquatter, False, id="fails-the-handshake-no-tag"),
 ])
 def test_an_agent_paired_with_whoever_registered_its_code_after_a_relay_restart_retries(
         squatter: type[_FailingSquatter | _RefusingSquatter], tagged: bool) -> None:  # fmt: skip
     """The attacker holds the code until the agent's next attempt has met
     it (a password handshake that fails, or the refusal of a host whose
     session ended: SESSION_ENDED, the host's own word when it is the
-    agent's host), then releases it; the host's link is mended."""
+    agent's host), then releases it; the host's link is mended. Not
+    ``tagged``: the agent's process has paired more than 256 codes since;
+    the tag it names is the one kept with its resume ticket (found: it named
+    none, took the failed handshake for a wrong password and gave up)."""
 
     async def main() -> None:
         async with restarted(23) as (session, relay):

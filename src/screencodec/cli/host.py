@@ -187,34 +187,39 @@ def _check_download_dir(args: argparse.Namespace) -> None:
             raise _StartError(f"--download-dir {args.download_dir}: {why}")
 
 
-def _check_source(args: argparse.Namespace) -> None:
+async def _check_source(args: argparse.Namespace) -> FrameSource | None:
     """The screen to share must open, before anyone is asked. With ``--source
     screen`` the host does not start otherwise (it asked its user, who said
     y, and the agent then read 'closed by peer: closed locally'); with
     ``auto`` it says in one line that agents will see the synthetic demo
     desktop (the banner said YOUR SCREEN IS BEING SHARED over a picture that
-    was not this computer's)."""
+    was not this computer's). Opened on a thread, waited for at most
+    ``screens.ANSWER_WITHIN`` s (an X server that stopped answering: the
+    host's start, Ctrl-C included, waited for it for good). Returns the
+    source of ``--monitor``, open, for the first viewer (its layout is read
+    from it without waiting for X); None when there is no screen."""
     if args.source == "synthetic":
-        return
+        return None
     from screencodec.capture import ScreenSource
+    from screencodec.transport.session.screens import off_the_loop
 
     why = _no_display()
     if why is None:
         try:
-            ScreenSource(0).close()
+            await off_the_loop(lambda: ScreenSource(0).close())
         except CaptureError as exc:
             why = in_words(safe_text(exc, 200))
     if why is None:
         try:  # there is a screen: a --monitor it does not have is a mistake
-            ScreenSource(args.monitor).close()
+            return await off_the_loop(lambda: ScreenSource(args.monitor))
         except (CaptureError, IndexError, ValueError) as exc:
             raise _StartError(f"--monitor {args.monitor}: {safe_text(exc, 200)}") from None
-        return
     if args.source == "screen":
         raise _StartError(f"no screen to share ({why}): start it where $DISPLAY is this"
                           " computer's screen, or with --source synthetic for a demo desktop")
     print(f"(no screen to capture here ({why}): agents will see a synthetic demo desktop,"
           " not this computer's screen; --source screen refuses to start instead)", flush=True)
+    return None
 
 
 def _no_display() -> str | None:
@@ -240,12 +245,16 @@ def _recorder(args: argparse.Namespace) -> Any:
         raise _StartError(f"cannot record into {args.record}: {exc}") from exc
 
 
-def _source_factory(args: argparse.Namespace) -> SourceFactory:
+def _source_factory(args: argparse.Namespace, kept: list[FrameSource]) -> SourceFactory:
+    """The host's sources; the first of ``--monitor`` is the one ``kept``
+    holds, if any (opened at the start: :func:`_check_source`)."""
     from screencodec.capture import open_source
 
     width, height = args.size
 
     def factory(index: int) -> FrameSource:
+        if kept and index == args.monitor:
+            return kept.pop()
         if args.source == "synthetic":
             return open_source("synthetic", width=width, height=height, scenario=args.scenario)
         if args.source == "screen":
@@ -892,17 +901,21 @@ async def _host_main(args: argparse.Namespace, typed: TypedLine | None = None) -
         download_dir=args.download_dir,
     )
     _check_download_dir(args)
-    _check_source(args)
+    opened = await _check_source(args)
+    kept = [] if opened is None else [opened]
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop(), typed)
     try:
-        return await _share(args, config, terminal)
+        return await _share(args, config, terminal, kept)
     finally:
         # However the host ends, a Ctrl-C while it starts included (its
         # pipe's end was left to the garbage collector: a ResourceWarning).
         terminal.close()
+        for source in kept:  # no viewer came: closed off the loop, as the hub's are
+            threading.Thread(target=source.close, name="capture-close", daemon=True).start()
 
 
-async def _share(args: argparse.Namespace, config: HostConfig, terminal: _TerminalInput) -> int:
+async def _share(args: argparse.Namespace, config: HostConfig, terminal: _TerminalInput,
+                 kept: list[FrameSource]) -> int:  # fmt: skip
     """Share the screen until the host is stopped; its exit status."""
     from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.channel.limits import Timeouts
@@ -917,7 +930,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         await host.serve(channel)
 
     host = Host(
-        _source_factory(args),
+        _source_factory(args, kept),
         consent=commands.consent,
         injector=injector,
         config=config,

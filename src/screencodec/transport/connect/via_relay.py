@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import itertools
 import random
 import re
 import secrets
 import socket
 import struct
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -69,6 +71,8 @@ __all__ = [
     "MAX_REDIRECTS",
     "OtherRegistrationError",
     "RegistrationState",
+    "RelayChannel",
+    "RelayPairing",
     "RelayRegistration",
     "RelayStatus",
     "connect_via_relay",
@@ -89,29 +93,72 @@ MAX_REDIRECTS = 2
 #: A registration cut and taken back within this many seconds (a relay that
 #: dropped the connection and answers the next attempt) is not told as lost.
 LOST_GRACE = 1.0
-#: Per relay address (as the application names it: one cluster's balancer)
-#: and session code, the pair tag (relay/protocol.pair_tag) of the host
-#: registration this process's last viewer of it was paired with and
-#: authenticated through: named when a viewer of the code connects again (to
-#: resume), so that the relay tells SESSION_ENDED only of that registration's
-#: end, not of one by someone who registered the code after a relay restart,
-#: and so that a handshake failed by another registration of the code is
-#: retried (:class:`OtherRegistrationError`). Process-wide because an agent
-#: reconnects with the relay, code and password alone (connect/reconnect.py);
-#: keyed by the relay too, since two relays (two deployments) may each hold
-#: a session of the same code; the most recent :data:`_PAIRED_MOST` only.
-_PAIRED: dict[tuple[str, int, str], bytes] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class RelayPairing:
+    """A viewer's pairing through a relay, once its host proved the
+    password: the relay address (as the application names it: one
+    cluster's balancer), the session code and the pair tag
+    (relay/protocol.pair_tag) of the host registration the relay paired it
+    with. Named when a viewer of the code connects again (to resume), so
+    that the relay tells SESSION_ENDED only of that registration's end, not
+    of one by someone who registered the code after a relay restart, and so
+    that a handshake failed by another registration of the code is retried
+    (:class:`OtherRegistrationError`). ``order``: later pairings are higher."""
+
+    relay: tuple[str, int]
+    code: str
+    tag: bytes
+    order: int
+
+
+_ORDER = itertools.count()
+#: Every pairing something still holds: the resume ticket of a viewer
+#: (session/resume.Ticket's hold, via :attr:`RelayChannel.resume_hold`),
+#: for as long as that ticket lives, and :data:`_PAIRED`. Process-wide
+#: because an agent reconnects with the relay, code and password alone
+#: (connect/reconnect.py, the view command, the web viewer's bridge).
+_HELD: weakref.WeakSet[RelayPairing] = weakref.WeakSet()
+#: Per relay address and code, this process's latest pairing, for a viewer
+#: whose ticket went (or a caller that kept none): the most recent
+#: :data:`_PAIRED_MOST` only. Keyed by the relay too, since two relays (two
+#: deployments) may each hold a session of the same code.
+_PAIRED: dict[tuple[str, int, str], RelayPairing] = {}
 _PAIRED_MOST = 256
 
 
 def _paired(key: tuple[str, int, str]) -> bytes | None:
-    """The pair tag to name for ``key`` (relay host, port, code): the one
-    paired through that address, else the latest of the code through any
-    (another address of the same cluster), else None."""
-    tag = _PAIRED.get(key)
-    if tag is None:
-        tag = next((t for k, t in reversed(_PAIRED.items()) if k[2] == key[2]), None)
-    return tag
+    """The pair tag to name for ``key`` (relay host, port, code): of the
+    latest pairing held through that address, else of the latest of the
+    code through any (another address of the same cluster), else None."""
+    held = [p for p in _HELD if p.code == key[2]]
+    here = [p for p in held if p.relay == key[:2]]
+    latest = max(here or held, key=lambda p: p.order, default=None)
+    return None if latest is None else latest.tag
+
+
+def _pair(key: tuple[str, int, str], tag: bytes) -> RelayPairing:
+    """A pairing through ``key`` with the registration of ``tag``, kept."""
+    pairing = RelayPairing(key[:2], key[2], tag, next(_ORDER))
+    _HELD.add(pairing)
+    _PAIRED.pop(key, None)
+    _PAIRED[key] = pairing
+    while len(_PAIRED) > _PAIRED_MOST:
+        del _PAIRED[next(iter(_PAIRED))]
+    return pairing
+
+
+class RelayChannel(SecureChannel):
+    """A viewer's channel through a relay. :attr:`resume_hold`: its
+    pairing (None: the relay told no tag, one of an older version), which
+    the Viewer keeps with the session's resume ticket
+    (session/resume.Ticket): the next connection names its tag for as long
+    as that ticket lives."""
+
+    resume_hold: RelayPairing | None = None
+
+
 _RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
 
 
@@ -570,7 +617,7 @@ async def host_via_relay(
 
 async def connect_via_relay(relay_host: str, relay_port: int, code: str, password: str, *,
                             timeouts: Timeouts | None = None,
-                            pair_timeout: float = 20.0) -> SecureChannel:
+                            pair_timeout: float = 20.0) -> RelayChannel:
     """Viewer side through a relay: name the code, then run the PAKE end to end.
 
     Raises like :func:`connect_direct`; an unknown code is
@@ -600,11 +647,7 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
                     f"the session it was in, which did not let it in ({safe_text(exc, 200)}): "
                     "someone else may hold the code for now") from exc
             raise
-        if tag is not None:  # the host proved the password
-            _PAIRED.pop(key, None)
-            _PAIRED[key] = tag
-            while len(_PAIRED) > _PAIRED_MOST:
-                del _PAIRED[next(iter(_PAIRED))]
+        pairing = None if tag is None else _pair(key, tag)  # the host proved the password
     except (AccessRefusedError, OtherRegistrationError):
         await close_writer(writer)
         raise  # the host's own word (rate limited, invalidated, ended ...), or not its
@@ -626,4 +669,6 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     if hops:  # the relay that holds the session, as the cluster named it
         host, port = hops[-1]
         peer = f"relay {safe_text(host, 64)}:{port} (redirected from {relay_host}:{relay_port})"
-    return SecureChannel(reader, writer, result, is_host=False, peer=peer, timeouts=t)
+    channel = RelayChannel(reader, writer, result, is_host=False, peer=peer, timeouts=t)
+    channel.resume_hold = pairing
+    return channel

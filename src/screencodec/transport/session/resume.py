@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 from screencodec.transport.session.permissions import VIEW, Permission
 
-__all__ = ["MOVED", "RESUME_CHANNEL", "TICKET_SIZE", "Resumable", "ResumeTickets"]
+__all__ = ["MOVED", "RESUME_CHANNEL", "TICKET_SIZE", "Resumable", "ResumeTickets", "Ticket"]
 
 #: The reserved extension channel the ticket travels on (host -> viewer when
 #: issued, viewer -> host when presented).
@@ -60,6 +60,29 @@ TICKET_SIZE = 32
 #: the session goes on there, and a SessionResumed follows. An interface that
 #: ends with the session (a --once host) must not end on this one.
 MOVED = "the agent resumed the session on a new connection"
+
+
+class Ticket(bytes):
+    """A resume ticket as a viewer holds it: its :data:`TICKET_SIZE` bytes
+    (what goes to the host), and :attr:`hold`, what the connection that
+    leads back to the same host needs again, kept for as long as the ticket
+    is: through a relay, the pairing (connect/via_relay.py) whose pair tag
+    a reconnection names, so that a stranger who registered the code after
+    a relay restart is told from the agent's host however long ago, or
+    however many codes since, it was paired. The connect layer finds it
+    again by the relay and code alone, so the application passes on only
+    the ticket (``Viewer(channel, resume=old.resume_ticket)``). Plain bytes
+    work too: a ticket without a hold."""
+
+    hold: object | None
+
+    def __new__(cls, ticket: bytes, hold: object | None = None) -> Ticket:
+        made = super().__new__(cls, ticket)
+        made.hold = hold
+        return made
+
+    def __repr__(self) -> str:
+        return f"Ticket({TICKET_SIZE} bytes)"  # a secret: never in a log
 
 
 @dataclass(slots=True)

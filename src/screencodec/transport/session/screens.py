@@ -48,6 +48,23 @@ captured), the monitor fails every later call at once, and its thread is
 left to the server: nobody joins it. A source with a call under way is
 closed on a worker after it (never, if it never returns), not on the loop
 (mss's close waits for its grab's lock).
+
+Opening and closing run there too: opening a source (mss connects to X and
+reads the screen's layout) waited on the loop for a server that stopped
+answering, at the first viewer and at a monitor switch, and the whole host
+with it (chat, probes, other viewers, Ctrl-C); so did closing one (a round
+trip). A hub that owns its sources (``owns_sources``: the factory opens a
+new one per call) opens a monitor's source on a worker when it is acquired,
+and closes every source on a worker; the loop waits for that at most
+:data:`LOOP_WAIT` s (a few milliseconds on a server that answers, so
+``acquire`` and ``release`` return with the source open or closed, and an
+error opening it is raised by ``acquire``, as before). Past that, the call
+goes on on its worker: the monitor's first grab or pointer read waits for
+the opening under the grabs' bound (not answered in time, it fails with
+the CaptureError above), and a close is left to its worker. Only the first
+:meth:`CaptureHub.monitors` (the layout, before anyone watches) still calls
+the factory on the loop: the host CLI hands it the source it opened at its
+start, off the loop (cli/host.py).
 """
 
 from __future__ import annotations
@@ -72,8 +89,8 @@ from screencodec.errors import CaptureError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 
-__all__ = ["ANSWER_WITHIN", "HINT_LOG", "CaptureHub", "HintCursor", "SourceFactory",
-           "single_source"]  # fmt: skip
+__all__ = ["ANSWER_WITHIN", "HINT_LOG", "LOOP_WAIT", "CaptureHub", "HintCursor", "SourceFactory",
+           "off_the_loop", "single_source"]  # fmt: skip
 
 #: Grabs a monitor remembers the hint of: a consumer further behind gets None.
 HINT_LOG = 64
@@ -84,6 +101,9 @@ HINT_MAX_RECTS = 4096
 #: (input/xtest.ANSWER_WITHIN, 10 s): with remote control on, the host
 #: hears first that its display is gone, which says more.
 ANSWER_WITHIN = 15.0
+#: How long the loop waits for a source to open (``acquire``) or close
+#: (``release``, ``close``) on a worker before it leaves that to the worker (s).
+LOOP_WAIT = 0.5
 _screen_serials = itertools.count(1)
 
 #: ``factory(monitor_index)`` -> a source showing that monitor (0 = all of them).
@@ -112,7 +132,8 @@ class HintCursor:
 
 @dataclass
 class _Screen:
-    source: FrameSource
+    source: FrameSource | None  # None until a worker opened it (CaptureHub._opened)
+    index: int = 0
     serial: int = field(default_factory=lambda: next(_screen_serials))
     hints: bool = True  # False for good once the source serves another monitor too
     log: deque[tuple[int, Hint | None]] = field(default_factory=lambda: deque(maxlen=HINT_LOG))
@@ -126,6 +147,8 @@ class _Screen:
     cursor_at: float = -1.0
     cursor_lock: threading.Lock = field(default_factory=threading.Lock)
     hung: str | None = None  # why every call now fails: one was not answered
+    opening: threading.Lock = field(default_factory=threading.Lock)  # held while it opens
+    gone: bool = False  # released: not opened any more, closed once a call on it ends
 
 
 class _Workers:
@@ -186,17 +209,67 @@ def _hand_over(waiter: asyncio.Future[T], result: T | None, error: Exception | N
         waiter.set_exception(error)
 
 
-def _close_after(locks: tuple[threading.Lock, ...], source: FrameSource) -> None:
-    """On a worker: close ``source`` once the calls on it that hold
-    ``locks`` (a grab, a pointer read) have returned."""
-    for lock in locks:
+def _close_after(screens: list[_Screen]) -> None:
+    """Close the sources of ``screens`` once the calls on them (an opening,
+    a grab, a pointer read: their locks) have returned."""
+    locks = {id(lock): lock for sc in screens for lock in (sc.opening, sc.lock, sc.cursor_lock)}
+    for lock in locks.values():
         lock.acquire()
     try:
-        with contextlib.suppress(Exception):  # a dead display; nobody to tell
-            source.close()
+        sources = {id(sc.source): sc.source for sc in screens if sc.source is not None}
+        for source in sources.values():
+            with contextlib.suppress(Exception):  # a dead display; nobody to tell
+                source.close()
     finally:
-        for lock in locks:
+        for lock in locks.values():
             lock.release()
+
+
+def _busy(screens: list[_Screen]) -> bool:
+    """Whether a call on ``screens`` is under way (its lock held), or one
+    was not answered: closing their source waits for it."""
+    return any(sc.hung is not None or any(lock.locked() for lock in
+                                          (sc.opening, sc.lock, sc.cursor_lock))
+               for sc in screens)  # fmt: skip
+
+
+class _NotAnsweredError(CaptureError):
+    """A call into a source was not answered in time."""
+
+
+async def _within(submit: Callable[[Callable[[], None]], None], fn: Callable[[], T],
+                  within: float) -> T:  # fmt: skip
+    """``fn()``, run by ``submit`` on a thread, waited for at most ``within``
+    s: then CaptureError (:class:`_NotAnsweredError`), the thread left to it."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[T] = loop.create_future()
+    submit(functools.partial(_run_for, loop, waiter, fn))
+    # Awaited as it is, with a timer: no wait_for, which on Python 3.11
+    # returns the result of a call that ends as the task is cancelled
+    # (the cancellation lost: a session's send loop went on for good).
+    late: list[bool] = []
+    timer = loop.call_later(within, lambda: late.append(waiter.cancel()))
+    try:
+        return await waiter
+    except asyncio.CancelledError:
+        cancelling = getattr(asyncio.current_task(), "cancelling", None)  # 3.11+
+        if not late or (cancelling is not None and cancelling()):
+            raise  # the caller's
+        raise _NotAnsweredError(f"the screen did not answer within {within:g} s") from None
+    finally:
+        timer.cancel()
+
+
+async def off_the_loop(fn: Callable[[], T], within: float = ANSWER_WITHIN) -> T:
+    """``fn()`` (opening a source, say) on a daemon thread of its own,
+    waited for at most ``within`` s; then CaptureError ("the screen did not
+    answer within N s") and the thread is left to the X server, unjoined:
+    neither the loop nor the end of ``asyncio.run`` waits for it."""
+
+    def start(job: Callable[[], None]) -> None:
+        threading.Thread(target=job, name="capture-open", daemon=True).start()
+
+    return await _within(start, fn, within)
 
 
 class CaptureHub:
@@ -205,6 +278,7 @@ class CaptureHub:
     ) -> None:
         self._factory = factory
         self._owns = owns_sources  # False: the caller's single source outlives viewers
+        self._sharing = threading.Lock()  # a source opened on a worker joins the others
         self._reuse = reuse
         self._screens: dict[int, _Screen] = {}
         self.grabs = 0  # total over all monitors: the consent tests count these
@@ -217,33 +291,87 @@ class CaptureHub:
         self.answer_within = ANSWER_WITHIN
 
     def monitors(self, probe_index: int) -> tuple[Monitor, ...]:
-        """The monitor list, read from a source the first time (which opens it,
-        but grabs nothing)."""
+        """The monitor list, read from a source the first time (which opens
+        it here, on the loop, unless that monitor's is open already; it
+        grabs nothing)."""
         if self._monitors is None:
             screen = self._screens.get(probe_index)
-            src = screen.source if screen else self._factory(probe_index)
-            self._monitors = tuple(src.monitors)
             if screen is None:
-                self._add(probe_index, src)
+                screen = self._add(probe_index, self._factory(probe_index))
+            self._monitors = tuple(self._opened(screen).monitors)
         return self._monitors
 
     def acquire(self, index: int) -> None:
+        """Count one more watcher of monitor ``index``. A source the hub owns
+        is opened on a worker, waited for at most :data:`LOOP_WAIT` s (module
+        notes); the caller's own (``owns_sources=False``) is open already."""
         screen = self._screens.get(index)
         if screen is None:
-            screen = self._add(index, self._factory(index))
+            if self._owns:
+                screen = self._screens[index] = _Screen(None, index)
+                done, error = self._briefly(functools.partial(self._opened, screen))
+                if done and error is not None:  # as when it was opened here
+                    del self._screens[index]
+                    screen.gone = True
+                    raise error
+            else:
+                screen = self._add(index, self._factory(index))
         screen.refs += 1
 
+    def _briefly(self, job: Callable[[], object]) -> tuple[bool, Exception | None]:
+        """``job()`` on a worker, waited for at most :data:`LOOP_WAIT` s:
+        whether it ended by then, and what it raised."""
+        ended, raised = self._tracked(job)
+        done = ended.wait(LOOP_WAIT)
+        return done, raised[0] if done and raised else None
+
+    def _tracked(self, job: Callable[[], object]) -> tuple[threading.Event, list[Exception]]:
+        """``job()`` on a worker; set once it ended, and what it raised."""
+        ended = threading.Event()
+        raised: list[Exception] = []
+
+        def run() -> None:
+            try:
+                job()
+            except Exception as exc:  # the caller's to raise, or the next call's to meet
+                raised.append(exc)
+            finally:
+                ended.set()
+
+        self._workers.submit(run)
+        return ended, raised
+
     def _add(self, index: int, source: FrameSource) -> _Screen:
-        screen = self._screens[index] = _Screen(source)
-        for other in self._screens.values():
-            if other is not screen and other.source is source:
-                # One source's damage is taken by whichever monitor grabs first.
-                other.hints = screen.hints = False
-                # And one grab at a time: a grab may write into a frame the
-                # source keeps (ScreenSource's partial grabs), which the other
-                # monitor's viewer may be encoding under its grab lock.
-                screen.lock = other.lock
+        screen = self._screens[index] = _Screen(None, index)
+        self._open_as(screen, source)
         return screen
+
+    def _open_as(self, screen: _Screen, source: FrameSource) -> None:
+        """``source`` is ``screen``'s from now on (its opening lock held, or
+        ``screen`` not yet seen by any worker)."""
+        with self._sharing:
+            for other in list(self._screens.values()):
+                if other is not screen and other.source is source:
+                    # One source's damage is taken by whichever monitor grabs first.
+                    other.hints = screen.hints = False
+                    # And one grab at a time: a grab may write into a frame the
+                    # source keeps (ScreenSource's partial grabs), which the other
+                    # monitor's viewer may be encoding under its grab lock.
+                    screen.lock = other.lock
+            screen.source = source
+
+    def _opened(self, screen: _Screen) -> FrameSource:
+        """On a worker: ``screen``'s source, opened now if it is not yet (a
+        stopped X server holds this call, which the caller gives up on)."""
+        with screen.opening:
+            if screen.source is None:
+                if screen.gone:  # released before its call came: nobody waits for it
+                    raise CaptureError("the screen is no longer watched")
+                self._open_as(screen, self._factory(screen.index))
+                if screen.gone:  # released meanwhile: its release's job closes it
+                    raise CaptureError("the screen is no longer watched")
+            assert screen.source is not None
+            return screen.source
 
     def release(self, index: int) -> None:
         screen = self._screens.get(index)
@@ -252,41 +380,40 @@ class CaptureHub:
         screen.refs -= 1
         if screen.refs <= 0:
             del self._screens[index]
-            if self._owns and all(s.source is not screen.source for s in self._screens.values()):
-                self._close_source(screen.source, (screen.lock, screen.cursor_lock))
+            screen.gone = True
+            if self._owns and all(s.source is not screen.source or s.source is None
+                                  for s in self._screens.values()):  # fmt: skip
+                self._close([screen])
 
-    def _close_source(self, source: FrameSource, locks: tuple[threading.Lock, ...]) -> None:
-        """Close ``source`` now, or on a worker once the grab or pointer read
-        holding one of its ``locks`` has returned: closing it here would wait
-        for that call (mss's grab lock), for good if its X server stopped."""
-        if any(lock.locked() for lock in locks):
-            self._workers.submit(functools.partial(_close_after, locks, source))
-        else:
-            source.close()
+    def _close(self, screens: list[_Screen]) -> None:
+        """Close the sources of ``screens`` on a worker, once the opening,
+        grab or pointer read under way on them has returned: closing here
+        would wait for the X server (a round trip; mss's close also waits
+        for its grab's lock), for good if it stopped. Waited for at most
+        :data:`LOOP_WAIT` s, unless such a call is under way or one was
+        not answered: then not at all."""
+        self._close_all([screens])
+
+    def _close_all(self, groups: list[list[_Screen]]) -> None:
+        """:meth:`_close` for each group of screens (a group shares a source),
+        one worker each, waited for at most :data:`LOOP_WAIT` s in all."""
+        deadline = time.monotonic() + LOOP_WAIT
+        busy = [_busy(screens) for screens in groups]  # before the closes take the locks
+        ends = [self._tracked(functools.partial(_close_after, screens))[0] for screens in groups]
+        for ended, held in zip(ends, busy, strict=True):
+            if not held:
+                ended.wait(max(0.0, deadline - time.monotonic()))
 
     async def _answer(self, screen: _Screen, fn: Callable[[], T]) -> T:
         """``fn()`` on a worker; CaptureError if it takes over
         :attr:`answer_within` s (the monitor then fails every call at once)."""
         if screen.hung is not None:
             raise CaptureError(screen.hung)
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[T] = loop.create_future()
-        self._workers.submit(functools.partial(_run_for, loop, waiter, fn))
-        # Awaited as it is, with a timer: no wait_for, which on Python 3.11
-        # returns the result of a call that ends as the task is cancelled
-        # (the cancellation lost: a session's send loop went on for good).
-        late: list[bool] = []
-        timer = loop.call_later(self.answer_within, lambda: late.append(waiter.cancel()))
         try:
-            return await waiter
-        except asyncio.CancelledError:
-            cancelling = getattr(asyncio.current_task(), "cancelling", None)  # 3.11+
-            if not late or (cancelling is not None and cancelling()):
-                raise  # the caller's
-            screen.hung = f"the screen did not answer within {self.answer_within:g} s"
-            raise CaptureError(screen.hung) from None
-        finally:
-            timer.cancel()
+            return await _within(self._workers.submit, fn, self.answer_within)
+        except _NotAnsweredError as exc:
+            screen.hung = str(exc)
+            raise
 
     async def grab_then(self, index: int, work: Callable[[Frame, bool], T]) -> T:
         """Grab monitor ``index`` (or reuse a very fresh grab) and return
@@ -316,11 +443,12 @@ class CaptureHub:
         cursor: HintCursor | None,
         work: Callable[[Frame, bool, Hint | None], T],
     ) -> T:
+        source = self._opened(screen)
         with screen.lock:
             now = time.monotonic()
             owned = False
             if screen.frame is None or now - screen.grabbed_at > self._reuse:
-                raw, hint = screen.source.grab_hinted()
+                raw, hint = source.grab_hinted()
                 screen.private = screen.refs <= 1
                 screen.frame = raw if screen.private else np.array(raw, np.uint8, copy=True)
                 screen.grabbed_at = time.monotonic()
@@ -328,7 +456,7 @@ class CaptureHub:
                 screen.log.append((screen.grabs, hint if screen.hints else None))
                 self.grabs += 1
                 # A hinted grab may be the source's own frame, updated in place.
-                owned = screen.private and screen.source.hinted_buffers_fresh
+                owned = screen.private and source.hinted_buffers_fresh
             frame = screen.frame
             hint = None if cursor is None else _hint_since(screen, cursor)
             if screen.private:
@@ -344,9 +472,10 @@ class CaptureHub:
         return await self._answer(screen, functools.partial(self._cursor, screen))
 
     def _cursor(self, screen: _Screen) -> CursorState | None:
+        source = self._opened(screen)
         with screen.cursor_lock:
             if time.monotonic() - screen.cursor_at > self._reuse:
-                screen.cursor = screen.source.cursor()
+                screen.cursor = source.cursor()
                 screen.cursor_at = time.monotonic()
                 self.cursor_polls += 1
             return screen.cursor
@@ -375,13 +504,14 @@ class CaptureHub:
             screen.lock.release()
 
     def close(self) -> None:
+        for screen in self._screens.values():
+            screen.gone = True
         if self._owns:
-            locks: dict[int, tuple[FrameSource, set[threading.Lock]]] = {}
-            for screen in self._screens.values():  # one source may serve several monitors
-                held = locks.setdefault(id(screen.source), (screen.source, set()))[1]
-                held.update((screen.lock, screen.cursor_lock))
-            for source, held in locks.values():
-                self._close_source(source, tuple(held))
+            groups: dict[int, list[_Screen]] = {}  # one source may serve several monitors
+            for screen in self._screens.values():
+                key = id(screen if screen.source is None else screen.source)
+                groups.setdefault(key, []).append(screen)
+            self._close_all(list(groups.values()))
         self._screens.clear()
         self._end_workers()  # once
 

@@ -112,7 +112,7 @@ from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
 from screencodec.transport.session.refusal import UNASKED, USER_REFUSED, Refusal, RequestLedger
-from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
+from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE, Ticket
 from screencodec.transport.session.sidechannels import (
     FILE_RESULTS_CHANNEL,
     ExtensionHandler,
@@ -229,7 +229,9 @@ class Viewer:
         #: The host's newest ticket of this session (None: none yet, or a
         #: host that does not resume): pass it as ``resume`` to a Viewer on a
         #: new connection to the same host if this one is lost (module notes).
-        self.resume_ticket: bytes | None = resume
+        #: It keeps what that connection must name to reach the same host
+        #: (:class:`~.resume.Ticket`'s hold: a relay's pair tag).
+        self.resume_ticket: Ticket | None = None if resume is None else self._ticket(resume)
         #: Set when run() ended because the link was lost (no Bye, not closed
         #: on this side): the case for reconnecting with resume_ticket.
         self.link_lost = False
@@ -334,6 +336,13 @@ class Viewer:
             return None
         return None if self.decoder.needs_keyframe else self.framebuffer
 
+    def _ticket(self, ticket: bytes) -> Ticket:
+        """``ticket`` held with what leads back to its host: this channel's
+        (``resume_hold``: a relay's pairing, connect/via_relay.py), else
+        the one it came with (a Ticket from the viewer this one resumes)."""
+        hold = getattr(self.channel, "resume_hold", None)
+        return Ticket(ticket, hold if hold is not None else getattr(ticket, "hold", None))
+
     async def _send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
 
@@ -363,7 +372,7 @@ class Viewer:
         self.refusal = None
         await self._send(self.capabilities)
         if self.resume_ticket is not None:
-            await self._send(m.Extension(RESUME_CHANNEL, self.resume_ticket))
+            await self._send(m.Extension(RESUME_CHANNEL, bytes(self.resume_ticket)))
             if self._kept is not None:
                 await self._send_kept(self._kept)
                 self._kept = None
@@ -560,7 +569,7 @@ class Viewer:
         elif isinstance(msg, m.Extension) and msg.channel == RESUME_CHANNEL:
             if len(msg.payload) != TICKET_SIZE:
                 raise ProtocolError(f"a resume ticket of {len(msg.payload)} bytes")
-            self.resume_ticket = msg.payload
+            self.resume_ticket = self._ticket(msg.payload)
             # A silent link can now be given up on sooner: the session resumes.
             mark = getattr(self.channel, "mark_resumable", None)
             if mark is not None:
