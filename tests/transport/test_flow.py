@@ -25,6 +25,7 @@ class Run:
 
     def __init__(self) -> None:
         self.sent: list[tuple[float, float, float, int]] = []  # (time, queue, target, size)
+        self.backoff: list[tuple[float, float]] = []  # (time, backoff) after each receipt
 
     def queue_after(self, t0: float) -> float:
         return max(q for t, q, _, _ in self.sent if t >= t0)
@@ -47,9 +48,18 @@ def simulate(
     size: Callable[[CongestionControl], int] | None = None,
     late: Callable[[int], float] | None = None,
     tick: float = 1 / 60,
+    offset: Callable[[float], float] | None = None,
+    cross: Callable[[float], float] | None = None,
 ) -> Run:
+    """``late``: by update, how much later than its last byte the viewer
+    read it (its span grows too). ``offset``: by time, how long after an
+    update's first byte came the viewer started reading it (a viewer whose
+    process is starved: it reads what came meanwhile at once). ``cross``: by
+    time, the share of the link other traffic takes (a steady flow in the
+    same FIFO: it delays what we queue, but an update's own bytes, queued
+    back to back, still cross at the link's rate)."""
     run = Run()
-    t = next_tick = free_at = last = 0.0
+    t = next_tick = free_at = last = sent_at = 0.0
     pending: list[tuple[float, int, float, float]] = []  # (host time, seq, arrival, span)
     size = size or (lambda c: max(200, int(c.target_rate() / 30)))
     while t < seconds:
@@ -59,6 +69,7 @@ def simulate(
                 cc.receipt(seq, at, arrived, hold, span)
             else:
                 cc.receipt(seq, at)
+            run.backoff.append((at, cc.backoff))
         wait = max(next_tick - t, cc.delay(t))
         if wait > 0:
             nxt = t + min(wait, 0.25)
@@ -69,10 +80,16 @@ def simulate(
         next_tick = t + tick
         n = size(cc)
         seq = cc.sent(n, t)
-        start = max(t, free_at)
-        free_at = start + n / rate(t)
+        share = 1 - cross(t) if cross else 1.0  # what other traffic leaves
+        start = t + max(0.0, free_at - sent_at - (t - sent_at) * share)
+        free_at, sent_at = start + n / rate(t), t
         arrival = free_at + owd
         span = max(0, n - 1448) / rate(t)  # the first segment comes with the header
+        if offset:
+            # Reading from first byte + offset: what came meanwhile at once.
+            read_from = arrival - span + offset(arrival)
+            span = max(0.0, arrival - read_from) if read_from < arrival else 0.0
+            arrival = max(arrival, read_from)
         # A viewer busy when the last byte came reads it late: the span and
         # the arrival stamp both grow (a negative delay: busy when the first
         # byte came, so the span shrinks).
