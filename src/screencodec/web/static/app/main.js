@@ -70,6 +70,12 @@ export async function main({ key, base, save }) {
   // Uploads the page copies to the view process, until the bridge has taken
   // them on (a file_progress past "uploading"): id -> their row.
   const uploads = new Map();
+  // The view process takes at most this many uploads open at once (web/files.py
+  // _MAX_OPEN_UPLOADS: a fifth is a page breaking the protocol, its socket closed):
+  // files chosen together beyond it wait in their rows, "waiting", for their turn.
+  const MAX_OPEN_UPLOADS = 4;
+  const queued = [];
+  let copying = 0;
   const ui = new UI({
     control: (want) => {
       if (!want) input.releaseAll(); // while the grant still lets the releases through
@@ -81,7 +87,7 @@ export async function main({ key, base, save }) {
     leave: () => send({ t: "bye" }),
     answerFile: (id, accept) => send({ t: "file_answer", id, accept }),
     fileUrl: (id) => `${base}files/${id}`,
-    sendFiles: (files) => timeline || files.forEach((f) => upload(f)),
+    sendFiles: (files) => timeline || files.forEach((f) => queueUpload(f)),
   });
   let timeline = null; // playing a recording (set by the `playback` message)
   const sendInput = (obj) => {
@@ -96,10 +102,27 @@ export async function main({ key, base, save }) {
   page.ui = ui; // tests shorten the notices' timings through it
   ui.status("Opening...");
 
-  async function upload(file) {
+  function queueUpload(file) {
     const id = nextUpload++;
     const row = ui.fileRow(`out${id}`, file.name, " waiting");
     uploads.set(id, row);
+    queued.push({ id, file, row });
+    nextUploads();
+  }
+
+  function nextUploads() {
+    while (copying < MAX_OPEN_UPLOADS && queued.length && page.ended === null) {
+      copying++;
+      upload(queued.shift()).finally(() => {
+        copying--;
+        nextUploads();
+      });
+    }
+  }
+
+  // The view process closes an upload at its file_done, which reaches it before
+  // any later file_offer (one socket, in order).
+  async function upload({ id, file, row }) {
     send({ t: "file_offer", id, name: file.name.slice(0, 255) || "file", size: file.size });
     for (let off = 0; off < file.size; off += CHUNK) {
       while (ws.bufferedAmount > MAX_BUFFERED) await new Promise((r) => setTimeout(r, 20));
