@@ -112,6 +112,14 @@ class RelayPairing:
     tag: bytes
     order: int
 
+    # Immutable, and known by its identity (:data:`_HELD`): a copy of a
+    # ticket (copy.deepcopy) holds this very pairing, not one nobody looks for.
+    def __copy__(self) -> RelayPairing:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> RelayPairing:
+        return self
+
 
 _ORDER = itertools.count()
 #: Every pairing something still holds: the resume ticket of a viewer

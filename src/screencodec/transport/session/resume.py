@@ -84,6 +84,10 @@ class Ticket(bytes):
     def __repr__(self) -> str:
         return f"Ticket({TICKET_SIZE} bytes)"  # a secret: never in a log
 
+    # bytes' str() (so %s, an f-string, a log line's arguments) is its C
+    # repr, not the one above: it wrote the secret out.
+    __str__ = __repr__
+
 
 @dataclass(slots=True)
 class Resumable:
