@@ -225,8 +225,10 @@ class ViewerLink:
         self.gate.granted(CONTROL in self.level, None)
         if resumed is not None:
             self.gate.resumed()
-        monitors = self.host.hub.monitors(self.monitor)
+        # Watched first, then its layout read: an X server that does not
+        # answer the opening holds this join, never the loop (screens.py).
         self.watch(self.monitor)
+        monitors = await self.host.hub.layout(self.monitor)
         await self.send(m.PermissionGrant(self.level.bits))
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))

@@ -61,10 +61,13 @@ and closes every source on a worker; the loop waits for that at most
 error opening it is raised by ``acquire``, as before). Past that, the call
 goes on on its worker: the monitor's first grab or pointer read waits for
 the opening under the grabs' bound (not answered in time, it fails with
-the CaptureError above), and a close is left to its worker. Only the first
-:meth:`CaptureHub.monitors` (the layout, before anyone watches) still calls
-the factory on the loop: the host CLI hands it the source it opened at its
-start, off the loop (cli/host.py).
+the CaptureError above), and a close is left to its worker. The layout
+(the monitor list) is read at a viewer's join by :meth:`CaptureHub.layout`
+once that viewer's monitor is acquired, so it waits for that opening the
+same way. Only :meth:`CaptureHub.monitors` called before anyone watched
+(not done by a session) would still call the factory on the loop; the
+host CLI hands its first viewer the source it opened at its start, off
+the loop (cli/host.py).
 """
 
 from __future__ import annotations
@@ -299,6 +302,21 @@ class CaptureHub:
             if screen is None:
                 screen = self._add(probe_index, self._factory(probe_index))
             self._monitors = tuple(self._opened(screen).monitors)
+        return self._monitors
+
+    async def layout(self, index: int) -> tuple[Monitor, ...]:
+        """:meth:`monitors`, for a viewer that watches ``index`` (acquired):
+        the first time read from that monitor's source once it is open,
+        waited for on a worker under :attr:`answer_within` (it may still be
+        opening after :meth:`acquire`), never on the loop: not answered in
+        time, the CaptureError of a grab that was not (module notes)."""
+        if self._monitors is None:
+            screen = self._screens[index]
+            source = screen.source
+            if source is None:
+                source = await self._answer(screen, functools.partial(self._opened, screen))
+            if self._monitors is None:
+                self._monitors = tuple(source.monitors)
         return self._monitors
 
     def acquire(self, index: int) -> None:
