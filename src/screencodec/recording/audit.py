@@ -12,7 +12,9 @@ log, each a JSON-able dict with a ``type``:
   under :data:`INPUT_GAP` seconds is one interval;
 * ``chat`` (``from`` host or viewer, ``text``);
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
-  and ``answer`` (``accepted`` / ``refused``), once per transfer;
+  and ``answer`` (``accepted`` / ``refused``), once per transfer; one the
+  session's end cut short (``answer`` ``pending`` when never answered) is
+  logged then, with ``transferred`` and ``cut_short``;
 * ``key``: keystroke text, only with ``include_keys`` (it can hold passwords);
 * ``bye``: ``from`` ``host`` or ``viewer``, ``reason``: the Bye message
   either side sent, or, when a side closed the connection without one (the
@@ -133,9 +135,15 @@ class AuditTracker:
         return [] if self.bye_logged else [self._bye(side, reason)]
 
     def finish(self) -> list[Event]:
-        """Close every open interval (the session ended)."""
+        """Close every open interval, and log every transfer still open (an
+        offer not answered, a file not all sent): the session ended."""
         out = [self._interval(k, v) for k, v in self._open.items()]
         self._open.clear()
+        for open_ in (self._in, self._out):
+            for tr in open_.values():
+                out.append({**self._file_event(tr, None), "transferred": tr.received,
+                            "cut_short": True})  # fmt: skip
+            open_.clear()
         return out
 
     # -- helpers -----------------------------------------------------------
