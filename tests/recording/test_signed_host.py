@@ -25,7 +25,9 @@ from .test_crash import watch_then_kill
 from .test_host_cli import _recorded_session
 
 
-def test_host_cli_signs_sealed_recordings(tmp_path: Path) -> None:
+def signed_sealed(tmp_path: Path) -> tuple[Path, str]:
+    """A recording of the host CLI in ``tmp_path/rec``, sealed for ``aud.pub`` and
+    signed with ``desk.key`` (the keys in ``tmp_path``), and the host key's id."""
     generate_keypair(tmp_path / "aud.key", tmp_path / "aud.pub")
     generate_host_keypair(tmp_path / "desk.key", tmp_path / "desk.pub")
     kid = host_key_id(load_host_public_key(tmp_path / "desk.pub"))
@@ -33,6 +35,12 @@ def test_host_cli_signs_sealed_recordings(tmp_path: Path) -> None:
     _recorded_session(rec, "--record-key", str(tmp_path / "aud.pub"),
                       "--record-sign", str(tmp_path / "desk.key"))  # fmt: skip
     (path,) = rec.glob("*.screc")
+    return path, kid
+
+
+def test_host_cli_signs_sealed_recordings(tmp_path: Path) -> None:
+    path, kid = signed_sealed(tmp_path)
+    rec = path.parent
     done = cli("verify", path, "--key", tmp_path / "aud.key", "--hosts", tmp_path / "desk.pub")
     no_traceback(done)
     assert done.returncode == 0, done.stdout

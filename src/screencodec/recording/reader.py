@@ -159,10 +159,18 @@ class VerifyReport:
             return (f"{self.path}: signed-prefix: {self._span()} of {self.intact_chunks} "
                     f"intact chunks; {rest}: {self.problem}{unchecked}")  # fmt: skip
         if self.status == "unverified":
+            unsealed = "the auditor's private key: --key AUDITOR.key"
+            layout = f"({what}, in order, with an END chunk)"
+            if self.pinned and self.signed_chunks == self.intact_chunks:
+                # The pinned host's signatures cover every byte: a change is
+                # damage (1) without the key too; only the content is unopened.
+                return (f"{self.path}: unverified: sealed, and its seal was NOT checked (that "
+                        f"needs {unsealed}), so its pictures and log were not opened; "
+                        f"checked without it: the layout {layout} and the host's signatures "
+                        f"over its bytes{self._signed()}")  # fmt: skip
             return (f"{self.path}: unverified: sealed, and its seal was NOT checked (that "
-                    "needs the auditor's private key: --key AUDITOR.key), so a changed byte "
-                    f"would not show; checked without it: the layout only ({what}, in "
-                    f"order, with an END chunk){self._signed()}")  # fmt: skip
+                    f"needs {unsealed}), so a changed byte would not show; checked without "
+                    f"it: the layout only {layout}{self._signed()}")  # fmt: skip
         head = f"{self.path}: {self.status}: {what}"
         if self.status == "complete":
             return head + self._signed()
