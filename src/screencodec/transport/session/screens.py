@@ -151,6 +151,7 @@ class _Screen:
     cursor_lock: threading.Lock = field(default_factory=threading.Lock)
     hung: str | None = None  # why every call now fails: one was not answered
     opening: threading.Lock = field(default_factory=threading.Lock)  # held while it opens
+    tried: threading.Event = field(default_factory=threading.Event)  # an opening returned
     gone: bool = False  # released: not opened any more, closed once a call on it ends
 
 
@@ -212,14 +213,20 @@ def _hand_over(waiter: asyncio.Future[T], result: T | None, error: Exception | N
         waiter.set_exception(error)
 
 
-def _close_after(screens: list[_Screen]) -> None:
+def _close_after(screens: list[_Screen], used: Callable[[FrameSource], bool] | None = None) -> None:
     """Close the sources of ``screens`` once the calls on them (an opening,
-    a grab, a pointer read: their locks) have returned."""
+    a grab, a pointer read: their locks) have returned; not one that
+    ``used`` says another monitor still shows (known only once an opening
+    returned: a factory may serve two monitors with one source)."""
     locks = {id(lock): lock for sc in screens for lock in (sc.opening, sc.lock, sc.cursor_lock)}
     for lock in locks.values():
         lock.acquire()
     try:
-        sources = {id(sc.source): sc.source for sc in screens if sc.source is not None}
+        sources = {
+            id(sc.source): sc.source
+            for sc in screens
+            if sc.source is not None and not (used is not None and used(sc.source))
+        }
         for source in sources.values():
             with contextlib.suppress(Exception):  # a dead display; nobody to tell
                 source.close()
@@ -382,12 +389,15 @@ class CaptureHub:
         """On a worker: ``screen``'s source, opened now if it is not yet (a
         stopped X server holds this call, which the caller gives up on)."""
         with screen.opening:
-            if screen.source is None:
-                if screen.gone:  # released before its call came: nobody waits for it
-                    raise CaptureError("the screen is no longer watched")
-                self._open_as(screen, self._factory(screen.index))
-                if screen.gone:  # released meanwhile: its release's job closes it
-                    raise CaptureError("the screen is no longer watched")
+            try:
+                if screen.source is None:
+                    if screen.gone:  # released before its call came: nobody waits for it
+                        raise CaptureError("the screen is no longer watched")
+                    self._open_as(screen, self._factory(screen.index))
+                    if screen.gone:  # released meanwhile: its release's job closes it
+                        raise CaptureError("the screen is no longer watched")
+            finally:
+                screen.tried.set()
             assert screen.source is not None
             return screen.source
 
@@ -403,21 +413,35 @@ class CaptureHub:
                                   for s in self._screens.values()):  # fmt: skip
                 self._close([screen])
 
+    def _in_use(self, source: FrameSource) -> bool:
+        """On a worker: whether a monitor still watched shows ``source``,
+        once the openings under way returned (one may yet give it)."""
+        for screen in list(self._screens.values()):
+            if screen.source is None:
+                screen.tried.wait()  # its opening's job may not have started yet
+                with screen.opening:
+                    pass
+        return any(s.source is source for s in list(self._screens.values()))
+
     def _close(self, screens: list[_Screen]) -> None:
         """Close the sources of ``screens`` on a worker, once the opening,
         grab or pointer read under way on them has returned: closing here
         would wait for the X server (a round trip; mss's close also waits
-        for its grab's lock), for good if it stopped. Waited for at most
+        for its grab's lock), for good if it stopped; unless another
+        monitor shows that source by then (one still opening when it was
+        released may turn out to be another's). Waited for at most
         :data:`LOOP_WAIT` s, unless such a call is under way or one was
         not answered: then not at all."""
-        self._close_all([screens])
+        self._close_all([screens], self._in_use)
 
-    def _close_all(self, groups: list[list[_Screen]]) -> None:
+    def _close_all(self, groups: list[list[_Screen]],
+                   used: Callable[[FrameSource], bool] | None = None) -> None:  # fmt: skip
         """:meth:`_close` for each group of screens (a group shares a source),
         one worker each, waited for at most :data:`LOOP_WAIT` s in all."""
         deadline = time.monotonic() + LOOP_WAIT
         busy = [_busy(screens) for screens in groups]  # before the closes take the locks
-        ends = [self._tracked(functools.partial(_close_after, screens))[0] for screens in groups]
+        ends = [self._tracked(functools.partial(_close_after, screens, used))[0]
+                for screens in groups]  # fmt: skip
         for ended, held in zip(ends, busy, strict=True):
             if not held:
                 ended.wait(max(0.0, deadline - time.monotonic()))

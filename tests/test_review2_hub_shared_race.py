@@ -1,0 +1,65 @@
+"""review2: a hub that owns its sources, whose factory serves two monitors
+with one source (the hub supports it: screens._open_as shares the grab lock
+and turns hints off), lets one monitor go while that monitor's source is
+still opening on its worker (faa8c7d, a638b63: acquire waits LOOP_WAIT,
+then the opening goes on). ``release`` decided whether the source was
+still used by another monitor while the opening monitor's source was
+still None, so it closed it once the opening returned: the very source the
+other monitor's viewer was watching. A real Xvfb and ScreenSource."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from screencodec.capture import ScreenSource
+from screencodec.transport.session.screens import LOOP_WAIT, CaptureHub, HintCursor
+
+
+@pytest.mark.parametrize("leaves", ["opening", "other"])
+def test_a_shared_source_let_go_while_opening_stays_open_for_the_other(
+    xvfb_display: str,
+    leaves: str,
+) -> None:
+    """Monitor 0 watched; monitor 1 acquired (its factory call, which
+    returns the same source, takes longer than LOOP_WAIT) and released at
+    once, as a viewer that leaves as it switches (``opening``), or monitor
+    0 released while 1 opens (``other``, a switch from 0 to 1). Found: once
+    the opening returned, the close job closed the shared source, which
+    the monitor still watched then grabbed from. Expected: the source stays
+    open while a monitor showing it is watched, grabs there go on, and it
+    is closed when the last monitor goes."""
+    shared = ScreenSource(0, display=xvfb_display)
+    opened = threading.Event()
+
+    def factory(index: int) -> ScreenSource:
+        if index == 1:
+            time.sleep(LOOP_WAIT + 0.3)  # still opening when acquire returns
+            opened.set()
+        return shared
+
+    hub = CaptureHub(factory, reuse=0)
+
+    async def main() -> None:
+        hub.acquire(0)
+        await hub.grab_hinted_then(0, HintCursor(), lambda f, o, h: None)
+        hub.acquire(1)
+        watched, gone = (0, 1) if leaves == "opening" else (1, 0)
+        hub.release(gone)
+        while not opened.is_set():
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # the close job, if any, has run
+        assert not shared._closed, f"monitor {watched}'s source was closed under it"
+        shape = await hub.grab_hinted_then(watched, HintCursor(), lambda f, o, h: f.shape)
+        assert shape[:2] == (shared.height, shared.width)
+        hub.release(watched)
+        hub.close()
+
+    try:
+        asyncio.run(main())
+        assert shared._closed  # the last monitor let go: closed
+    finally:
+        shared.close()
