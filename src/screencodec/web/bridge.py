@@ -82,7 +82,7 @@ from screencodec.transport.session.events import FileReceived, FileRefused, Sess
 from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
-from screencodec.transport.session.sidechannels import NOT_READ
+from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import (
@@ -811,6 +811,12 @@ class WebBridge:
                 # before the host said whether it saved it.
                 end = LINK_LOST if viewer.link_lost else "the session ended"
                 msg["text"] = f"{end} before the host said whether it saved it"
+            elif state == "declined" and viewer.link_lost and outcome.why.endswith(
+                    BEFORE_AN_ANSWER):  # fmt: skip
+                # The link broke while the host's user was asked: neither a
+                # refusal nor the session's end (it may resume), as the
+                # terminal says it (cli/view.py _sent_words).
+                msg.update(state="failed", text=LINK_DOWN)
             elif state == "declined" and outcome.why:
                 msg["text"] = fit(outcome.why, 200)  # "no answer in time"
             self.send(msg)
