@@ -64,3 +64,26 @@ def test_walk5_an_offer_the_lost_link_cut_short_is_not_said_refused_by_the_host(
     finally:
         live.close()
     assert list(inbox.iterdir()) == []
+
+
+def test_walk5_view_web_says_back_in_the_session_after_a_resume(browser: Any) -> None:
+    """walk5: after a lost link taken up again, `view --web`'s terminal said 'connected to
+    relay 127.0.0.1:7152, granted: view', the words of the first connection, where `view`
+    in a terminal says 'back in the session, granted: view'. Expected: the same words as
+    `view`, so the agent reading the terminal can tell the session went on."""
+    steps: list[str] = []
+    live = _LinkedSession(walk3._source(), options=WebOptions(grace=5.0, on_step=steps.append))
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
+        live.run(live.proxy.cut)
+        wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
+                  what="the resumed banner")  # fmt: skip
+        wait_page(browser, lambda s: steps[-1].startswith("back"), what=f"the line: {steps}")
+    finally:
+        live.close()
+    joined = [s for s in steps if "granted" in s]
+    assert len(joined) == 2 and joined[0].startswith("connected to "), steps
+    assert joined[1] == "back in the session, granted: view", steps
+    lost = steps.index("the link to the host was lost; reconnecting for up to 60 s")
+    assert steps.index(joined[1]) > lost

@@ -216,7 +216,7 @@ class WebViewer:
                                        f"{_LOST_TEXT}; could not reconnect: {why[:200]}.")
                 held = viewer.level
                 viewer = make(channel, viewer, await bridge.kept_picture())
-                joined = await self._join(viewer, bridge, held)
+                joined = await self._join(viewer, bridge, held, again=True)
                 if isinstance(joined, str):
                     return joined
                 bridge.resumed()
@@ -273,9 +273,12 @@ class WebViewer:
 
         return make
 
-    async def _join(self, viewer: Viewer, bridge: WebBridge, level: Permission) -> str | None:
+    async def _join(
+        self, viewer: Viewer, bridge: WebBridge, level: Permission, *, again: bool = False
+    ) -> str | None:
         """Ask the host for ``level`` (its user is asked, unless the viewer
-        resumes a session); None once granted, else why the run ended."""
+        resumes a session); None once granted, else why the run ended.
+        ``again``: after a lost link, said as ``view`` in a terminal says it."""
         try:
             await self._unless_leaving(viewer.start(level))
         except _LeftError:
@@ -296,7 +299,8 @@ class WebViewer:
             raise
         bridge.send_level()
         bridge.status("Connected")
-        self.options.on_step(f"connected to {viewer.channel.peer}, granted: {viewer.level}")
+        joined = "back in the session" if again else f"connected to {viewer.channel.peer}"
+        self.options.on_step(f"{joined}, granted: {viewer.level}")
         return None
 
     async def _bridge_until_end(self, viewer: Viewer, bridge: WebBridge) -> str:
