@@ -63,3 +63,36 @@ def test_a_shared_source_let_go_while_opening_stays_open_for_the_other(
         assert shared._closed  # the last monitor let go: closed
     finally:
         shared.close()
+
+
+def test_viewers_leaving_while_their_screen_opens_keep_the_workers_few(
+    xvfb_display: str,
+) -> None:
+    """A viewer joins and leaves, again and again, each leaving while its
+    screen is still opening (an X server slow to answer). Found (with the
+    first version of the fix above): each close waited for the openings
+    under way through their locks, which the next close held, so the
+    closes waited in a chain and the hub's threads grew with the joins
+    (9 after 50, 24 after 150). Expected: as many threads as the calls
+    under way at once need, however many viewers came and went; every
+    source closed."""
+    sources: list[ScreenSource] = []
+
+    def factory(index: int) -> ScreenSource:
+        time.sleep(LOOP_WAIT + 0.2)
+        sources.append(ScreenSource(index, display=xvfb_display))
+        return sources[-1]
+
+    hub = CaptureHub(factory, reuse=0)
+
+    async def main() -> int:
+        for _ in range(60):
+            hub.acquire(0)
+            hub.release(0)
+        while len(sources) < 60 or not all(s._closed for s in sources):
+            await asyncio.sleep(0.05)
+        threads = hub._workers.threads
+        hub.close()
+        return threads
+
+    assert asyncio.run(main()) <= 5

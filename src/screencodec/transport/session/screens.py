@@ -151,7 +151,9 @@ class _Screen:
     cursor_lock: threading.Lock = field(default_factory=threading.Lock)
     hung: str | None = None  # why every call now fails: one was not answered
     opening: threading.Lock = field(default_factory=threading.Lock)  # held while it opens
-    tried: threading.Event = field(default_factory=threading.Event)  # an opening returned
+    # Set once its opening returned, or it was let go: what a close waits for
+    # before it knows which monitors show a source (CaptureHub._in_use).
+    settled: threading.Event = field(default_factory=threading.Event)
     gone: bool = False  # released: not opened any more, closed once a call on it ends
 
 
@@ -397,7 +399,7 @@ class CaptureHub:
                     if screen.gone:  # released meanwhile: its release's job closes it
                         raise CaptureError("the screen is no longer watched")
             finally:
-                screen.tried.set()
+                screen.settled.set()
             assert screen.source is not None
             return screen.source
 
@@ -409,6 +411,7 @@ class CaptureHub:
         if screen.refs <= 0:
             del self._screens[index]
             screen.gone = True
+            screen.settled.set()  # nobody's source now: a close need not wait for it
             if self._owns and all(s.source is not screen.source or s.source is None
                                   for s in self._screens.values()):  # fmt: skip
                 self._close([screen])
@@ -418,10 +421,8 @@ class CaptureHub:
         once the openings under way returned (one may yet give it)."""
         for screen in list(self._screens.values()):
             if screen.source is None:
-                screen.tried.wait()  # its opening's job may not have started yet
-                with screen.opening:
-                    pass
-        return any(s.source is source for s in list(self._screens.values()))
+                screen.settled.wait()  # its opening's job may not have started yet
+        return any(s.source is source and not s.gone for s in list(self._screens.values()))
 
     def _close(self, screens: list[_Screen]) -> None:
         """Close the sources of ``screens`` on a worker, once the opening,
@@ -548,6 +549,7 @@ class CaptureHub:
     def close(self) -> None:
         for screen in self._screens.values():
             screen.gone = True
+            screen.settled.set()
         if self._owns:
             groups: dict[int, list[_Screen]] = {}  # one source may serve several monitors
             for screen in self._screens.values():
