@@ -216,7 +216,7 @@ def test_send_offers_a_file_to_each_agent(tmp_path: Path) -> None:
             bob, b_run = await join(host, at, "Bob")  # takes no files
             mark = len(host.text)
             host.type(f"/send '{sent}'")  # quoted, as a dropped path is
-            await wait(host, rf"offering {re.escape(str(sent))} \(200000 bytes\) to "
+            await wait(host, rf"offering {re.escape(str(sent))} \(200 kB\) to "
                              + AGENT.format(who="Alice") + ", " + AGENT.format(who="Bob"), mark)
             await wait(host, "delivered notes.bin to " + AGENT.format(who="Alice")
                        + ": saved there\n", mark)  # fmt: skip

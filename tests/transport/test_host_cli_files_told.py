@@ -58,7 +58,7 @@ def test_every_file_not_saved_after_its_question_is_told(tmp_path: Path) -> None
             asked = await wait(host, r"Question 3: FILE.*?\[y/N\] ", first.end())
             host.type("y")
             await sending
-            second = await wait(host, r"the file 'unsaved\.txt' \(3000 bytes\) from " + alice
+            second = await wait(host, r"the file 'unsaved\.txt' \(3\.0 kB\) from " + alice
                                 + r" could not be saved: No such file or directory\n",
                                 asked.end())  # fmt: skip
             # 3: withdrawn while asked, for a reason of a later version.

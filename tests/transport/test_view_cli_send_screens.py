@@ -108,12 +108,12 @@ def test_send_a_file_the_hosts_user_accepts_arrives_identical(
         view.wait_for(answer, mark)
     mark = len(view.text)
     view.type("/send '~/report.bin'")  # quoted, as a path dropped into a terminal is
-    view.wait_for(r"offering report\.bin \(600000 bytes\) to the host's user, who is asked"
+    view.wait_for(r"offering report\.bin \(600 kB\) to the host's user, who is asked"
                   r" whether to accept it\n", mark)  # fmt: skip
     asked = host.wait_for(r"Question 2: .*?report\.bin.*?\[y/N\] ")
     host.type("y")
-    view.wait_for(r"delivered report\.bin \(600000 bytes\): the host saved it\n", mark)
-    host.wait_for(r"saved .*report\.bin \(600000 bytes\) from ", asked.end())
+    view.wait_for(r"delivered report\.bin \(600 kB\): the host saved it\n", mark)
+    host.wait_for(r"saved .*report\.bin \(600 kB\) from ", asked.end())
     assert (dl / "report.bin").read_bytes() == data
     assert "Question 3" not in host.text  # the wrong paths offered nothing
     view.type("/say still here")  # the session goes on

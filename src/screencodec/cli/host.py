@@ -82,7 +82,7 @@ from screencodec.cli.terminal import (
     tell,
 )
 from screencodec.errors import CaptureError, ScreencodecError
-from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
@@ -616,7 +616,7 @@ class _Commands:
         except OSError as exc:  # gone since it was checked
             self.ui.say(f"(not sent: {shown}: {(exc.strerror or str(exc)).lower()})")
             return
-        self.ui.say(f"offering {shown} ({size} bytes) to {_agents(self.ui, viewers)}; "
+        self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, viewers)}; "
                     "each is asked whether to accept it")
         for peer in viewers:
             task = asyncio.ensure_future(self._offer(path, peer))
@@ -684,7 +684,8 @@ class _Commands:
             self.ui.say(f"{who} withdrew the file {name!r}{withdrawn}; nothing of it was saved")
             return
         if ev.why.startswith(NOT_SAVED):
-            self.ui.say(f"the file {name!r} ({ev.size} bytes) from {who} {safe_text(ev.why, 300)}")
+            self.ui.say(f"the file {name!r} ({amount(ev.size)}) from {who} "
+                        f"{safe_text(ev.why, 300)}")
             return
         now = asyncio.get_running_loop().time()
         last, untold = self.refusals.get(ev.peer, (-REFUSED_EVERY, 0))
@@ -695,7 +696,7 @@ class _Commands:
         more = f" ({untold} more since the last such line)" if untold else ""
         hint = " (start it with --download-dir DIR to be asked)" if not self.takes_files else ""
         self.ui.say(f"refused a file from {_agents(self.ui, (ev.peer,))}: "
-                    f"{safe_text(ev.name, 100)!r} ({ev.size} bytes){more}: "
+                    f"{safe_text(ev.name, 100)!r} ({amount(ev.size)}){more}: "
                     f"{safe_text(ev.why, 200)}{hint}")
 
 
@@ -768,7 +769,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             commands.file_refused(ev)
         elif isinstance(ev, FileReceived):
             sender = _agents(ui, (ev.peer,))
-            ui.say(f"saved {safe_text(ev.path, 300)} ({ev.size} bytes) from {sender}")
+            ui.say(f"saved {safe_text(ev.path, 300)} ({amount(ev.size)}) from {sender}")
         elif isinstance(ev, PermissionChanged):
             commands.note(ev)
         elif isinstance(ev, StatsUpdated):

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from screencodec.transport.channel.display import amount
+
 if TYPE_CHECKING:
     from screencodec.transport.session.sidechannels import FileOfferInfo
 
@@ -22,15 +24,6 @@ __all__ = ["EVERY", "Progress", "Receiving", "amount", "rate"]
 
 #: The least time between two progress lines of one file (s).
 EVERY = 5.0
-
-
-def amount(size: float) -> str:
-    """``size`` bytes in a person's units: "850 bytes", "12 kB", "6.3 MB", "1.2 GB"."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            shown = size / scale
-            return f"{shown:.1f} {unit}" if shown < 100 else f"{shown:.0f} {unit}"
-    return f"{size:.0f} bytes"
 
 
 def rate(per_second: float) -> str:

@@ -79,7 +79,7 @@ from screencodec.transport.channel.codes import (
     normalize_password,
     parse_code,
 )
-from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW
 from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ
@@ -490,7 +490,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                     print(TAKEN_BACK, flush=True)
                 had = ev.level
             elif isinstance(ev, FileRefused):
-                print(f"the host's user offered {safe_text(ev.name, 100)!r} ({ev.size} bytes):"
+                print(f"the host's user offered {safe_text(ev.name, 100)!r} ({amount(ev.size)}):"
                       f" not received, {safe_text(ev.why, 100)} (screencodec view --web"
                       " --download-dir DIR receives files)", flush=True)  # fmt: skip
 
@@ -561,7 +561,7 @@ class _Sending:
         name = safe_text(path.name, 200)
         try:
             size = path.stat().st_size
-            tell(f"offering {name} ({size} bytes) to the host's user, who is asked whether"
+            tell(f"offering {name} ({amount(size)}) to the host's user, who is asked whether"
                  " to accept it")  # fmt: skip
             progress = Progress(f"sending {name} to the host", size)
             loop = asyncio.get_running_loop()
@@ -596,7 +596,7 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
     sender's own when the session ended first). ``lost``: the session's
     link broke, and the session may go on: it is not said to have ended."""
     if outcome == "delivered":
-        return f"delivered {name} ({size} bytes): the host saved it"
+        return f"delivered {name} ({amount(size)}): the host saved it"
     if outcome == "failed" and lost and why == _SENDER_ENDED:
         return f"(not sent whole: {name}: {FILE_NOT_NOW})"
     if outcome == "failed" and why.startswith(NOT_READ):  # this side's fault, not the host's
@@ -606,10 +606,10 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
         return f"the host could not save {name}: {safe_text(why, 200) or 'no reason given'}"
     if outcome == "unconfirmed" and why:  # the session ended before the host's word
         end = "the connection to the host was lost" if lost else "the session ended"
-        return (f"sent {name} ({size} bytes) to the host, but {end} before it said whether"
+        return (f"sent {name} ({amount(size)}) to the host, but {end} before it said whether"
                 " it saved it")  # fmt: skip
     if outcome == "unconfirmed":  # a host of a version that does not report results
-        return f"sent {name} ({size} bytes) to the host (it does not say whether it saved it)"
+        return f"sent {name} ({amount(size)}) to the host (it does not say whether it saved it)"
     if outcome == "declined" and why.endswith(BEFORE_AN_ANSWER):  # the end came first
         if lost:
             return f"(not sent: {name}: {FILE_NOT_NOW})"

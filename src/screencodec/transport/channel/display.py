@@ -18,7 +18,7 @@ import os
 import re
 import unicodedata
 
-__all__ = ["MAX_SHOWN", "in_words", "safe_text"]
+__all__ = ["MAX_SHOWN", "amount", "in_words", "safe_text"]
 
 #: Default bound on a shown peer string, in characters.
 MAX_SHOWN = 120
@@ -81,3 +81,13 @@ def in_words(text: str) -> str:
         return (os.strerror(number) if number > 0 else found.group(2)).lower()
 
     return _ERRNO.sub(words, text)
+
+
+def amount(size: float) -> str:
+    """``size`` bytes in a person's units: "850 bytes", "12 kB", "6.3 MB",
+    "1.2 GB" (a question about a 300 MB file said "300000000 bytes")."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            shown = size / scale
+            return f"{shown:.1f} {unit}" if shown < 100 else f"{shown:.0f} {unit}"
+    return f"{size:.0f} bytes"

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Generic, Protocol, TextIO, TypeVar
 
+from screencodec.transport.channel.display import amount
 from screencodec.transport.session.permissions import ConsentRequest, Grant, Permission
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
@@ -353,7 +354,7 @@ class TerminalQuestions:
         who = self.names.get(offer.peer)
         text = offer.describe()
         if who:
-            text = f"{who!r} ({offer.peer}) sends the file {offer.name!r} ({offer.size} bytes)"
+            text = f"{who!r} ({offer.peer}) sends the file {offer.name!r} ({amount(offer.size)})"
         return await self._yes_no(
             offer.question,
             "FILE (grants no access to your screen or input)",

@@ -56,7 +56,7 @@ except ImportError:  # Windows: no flock; temporary files are then never cleaned
     fcntl = None  # type: ignore[assignment]
 
 from screencodec.errors import ProtocolError, ScreencodecError
-from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session.events import FileReceived, FileRefused, FileSent
 from screencodec.transport.session.messages import (
     MAX_FILE_CHUNK,
@@ -285,7 +285,7 @@ class FileOfferInfo:
         return timeout if self.deadline is None else self.deadline.window(timeout)
 
     def describe(self) -> str:
-        return f"{self.peer} sends the file {self.name!r} ({self.size} bytes)"
+        return f"{self.peer} sends the file {self.name!r} ({amount(self.size)})"
 
 
 FileConsent = Callable[[FileOfferInfo], Awaitable[bool]]
