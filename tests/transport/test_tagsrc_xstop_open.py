@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 
-from screencodec.capture import ScreenSource
 from screencodec.cli.main import Exit
 from screencodec.errors import CaptureError
-from screencodec.transport.session.screens import ANSWER_WITHIN, CaptureHub, HintCursor
+from screencodec.transport.session.screens import ANSWER_WITHIN, HintCursor
 
 from .test_cli import CLI, ENV, answer_when_asked, start_host
 from .test_cliux_screen_gone import (
@@ -31,6 +30,7 @@ from .test_cliux_screen_gone import (
     doomed_xvfb,  # noqa: F401 - a fixture
 )
 from .test_view_cli_ux import read_until, stop, viewer
+from .test_xstop_hub import hub_on
 from .test_xtest_dead_server import _doomed_xvfb
 
 
@@ -131,14 +131,7 @@ def test_a_monitor_opened_while_the_server_is_stopped_leaves_the_loop_free() -> 
     ``LOOP_WAIT`` each (the loop, and ``asyncio.run``, end); once the server
     goes on, the source opened late is closed, and the other one too."""
     with _doomed_xvfb() as (display, pid):
-        sources: list[ScreenSource] = []
-
-        def factory(index: int) -> ScreenSource:
-            sources.append(ScreenSource(index, display=display))
-            return sources[-1]
-
-        hub = CaptureHub(factory, reuse=0)
-        hub.answer_within = 0.5
+        hub, sources = hub_on(display)
         outcome: dict[str, Any] = {}
 
         async def main() -> None:

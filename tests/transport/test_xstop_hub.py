@@ -34,6 +34,20 @@ def _until(done: Any, timeout: float, what: str) -> None:
         time.sleep(0.01)
 
 
+def hub_on(display: str) -> tuple[CaptureHub, list[ScreenSource]]:
+    """A hub of real screen sources on ``display``, each kept in the list
+    as it is opened, that gives up on a grab after 0.5 s."""
+    sources: list[ScreenSource] = []
+
+    def factory(index: int) -> ScreenSource:
+        sources.append(ScreenSource(index, display=display))
+        return sources[-1]
+
+    hub = CaptureHub(factory, reuse=0)
+    hub.answer_within = 0.5
+    return hub, sources
+
+
 def test_a_grab_the_server_never_answers_is_given_up_and_the_loop_ends() -> None:
     """Stopped under a hub: the grab under way fails after ``answer_within``
     with a CaptureError that says so; the grabs, pointer reads and previews
@@ -42,14 +56,7 @@ def test_a_grab_the_server_never_answers_is_given_up_and_the_loop_ends() -> None
     given up on returns and closes the source."""
     others = _capture_threads()  # other hubs' (of earlier tests), idle for a while yet
     with _doomed_xvfb() as (display, pid):
-        sources: list[ScreenSource] = []
-
-        def factory(index: int) -> ScreenSource:
-            sources.append(ScreenSource(index, display=display))
-            return sources[-1]
-
-        hub = CaptureHub(factory, reuse=0)
-        hub.answer_within = 0.5
+        hub, sources = hub_on(display)
         outcome: dict[str, Any] = {}
 
         async def main() -> None:
