@@ -82,6 +82,11 @@ def _log(browser: Any) -> str:
     return _text(browser, "chat-log")
 
 
+def _stats(browser: Any) -> str:
+    """The statistics overlay's lines (run together), shown or not."""
+    return _text(browser, "stats")
+
+
 def test_walk3_page_chat_sent_while_reconnecting_is_not_shown_as_said(browser: Any) -> None:
     """walk3 (fixed): a chat line sent from the page while it reconnects is shown as 'You: ...'
     but never reaches the host (web/bridge.py drops the send quietly, then echoes it);
@@ -224,10 +229,15 @@ def test_page_chat_held_for_a_resume_that_never_comes_says_not_sent(browser: Any
 
     with _watching(browser, _LinkedSession(_source(), options=WebOptions(resume_within=3.0,
                                                                           grace=5.0))) as live:
+        wait_page(browser, lambda s: re.search(r"RTT: +\d", _stats(browser)) is not None,
+                  what="the host's figures (its stats come every second)")  # fmt: skip
         live.run(lambda: setattr(live.proxy, "refusing", True))  # down for good
         live.run(live.proxy.cut)
         wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),
                   what="the lost banner")  # fmt: skip
+        # walk5: the overlay kept the lost link's RTT and kbit/s as if current.
+        wait_page(browser, lambda s: "RTT:      -" in _stats(browser), what="the RTT unknown")
+        assert "sent:     -" in _stats(browser), _stats(browser)
         _chat(browser, "hello?")
         wait_page(browser, lambda s: "hello?" in _log(browser), what="the line")
         assert "You: hello? (not sent yet: reconnecting)" in _log(browser)

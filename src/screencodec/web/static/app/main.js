@@ -284,6 +284,9 @@ export async function main({ key, base, save }) {
       case "banner":
         page.banner = m.text;
         ui.banner(m.kind, m.text);
+        // The host's figures are a lost or ended link's last: not shown as
+        // if current (the next "stats" of a resumed link shows them again).
+        if (m.kind === "lost" || m.kind === "ended" || m.kind === "error") hostStats = null;
         break;
       case "ended":
         page.ended = m.reason;

@@ -310,7 +310,7 @@ export class UI {
   // Playing a recording, there is no host, link or grant: only what the page
   // shows is told.
   stats(host, page) {
-    if (host) this.host = host;
+    this.host = host; // null: none, or the link they came over is down
     const h = this.host;
     const shown = `shown:    ${page.fps.toFixed(0)} fps, decode ${page.decodeMs.toFixed(1)} ms`;
     if (this.playback) {
