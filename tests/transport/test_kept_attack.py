@@ -122,6 +122,18 @@ class _Tap(ChannelTap):
         self.kinds: list[str] = []
         self.updates: list[bool] = []
 
+    #: Set: every update after the first waits for it before the viewer
+    #: reads it (what a test checks between the two cannot race the second).
+    gate: asyncio.Event | None = None
+
+    async def recv(self) -> bytes:
+        data = await self.inner.recv()
+        if (self.gate is not None and self.updates
+                and isinstance(m.decode(data), m.Update | m.CompactUpdate)):
+            await self.gate.wait()
+        self.on_received(data)
+        return data
+
     def on_received(self, message: bytes, /) -> None:
         msg = m.decode(message)
         self.kinds.append(type(msg).__name__)
@@ -344,8 +356,11 @@ def test_a_picture_the_host_cannot_go_on_from_gets_a_keyframe_and_ends_exact(cas
 
 
 async def _opening(s: _Kept, *messages: m.Message) -> tuple[SecureChannel, list[str]]:
-    """A raw connection that sends ``messages``; what it reads until closed
-    or 3 s passed (message kinds, updates as 'Update:key' or 'Update:delta')."""
+    """A raw connection that sends ``messages``; what it reads until closed,
+    3 s passed or its first update came (message kinds, the update as
+    'Update:key' or 'Update:delta'): every test here asks what the first
+    update is, or that none comes. (A live host, its stats every second,
+    is never 3 s silent: reading on took till the 45 s idle limit.)"""
     channel = await s.connect()
     for msg in messages:
         await channel.send(m.encode(msg))
@@ -356,8 +371,8 @@ async def _opening(s: _Kept, *messages: m.Message) -> tuple[SecureChannel, list[
             if isinstance(msg, m.Update):
                 flags = int.from_bytes(msg.data[12:14], "little")
                 seen.append("Update:key" if flags & UpdateFlags.KEYFRAME else "Update:delta")
-            else:
-                seen.append(type(msg).__name__)
+                break
+            seen.append(type(msg).__name__)
     except (SessionClosedError, asyncio.TimeoutError):
         pass
     return channel, seen
@@ -531,6 +546,7 @@ def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_pict
             ticket, kept = await _lost_session(s)
             s.screen.frozen = True
             tap = _Tap(await s.connect())
+            tap.gate = asyncio.Event()  # the keyframe waits until the blind state is read
             again = Viewer(tap, who="Alice (support)", resume=ticket, picture=kept,
                            decoder=_RefusesFirst())  # fmt: skip
             await again.start(VIEW)
@@ -539,6 +555,7 @@ def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_pict
                 await until(lambda: again.decode_errors >= 1, 10, "the refusal")
                 state = (again.decode_errors, again.decoded, again.blind)
                 assert not await again.key(0x61, True)  # withheld: typed blind
+                tap.gate.set()
                 await until(lambda: True in tap.updates, 15, "the keyframe asked for")
                 await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 15, "exact")
                 assert again.keyframe_requests >= 1 and tap.updates[:2] == [False, True]
