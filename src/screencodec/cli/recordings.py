@@ -667,7 +667,7 @@ def _play_web(args: argparse.Namespace) -> int:
     options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
                               private_key=args.key, on_url=on_url,
                               on_step=lambda text: print(text, flush=True))  # fmt: skip
-    playback = RecordingPlayback(checked or args.file, options)
+    playback = RecordingPlayback(checked if checked is not None else args.file, options)
     try:
         reason = asyncio.run(playback.run())
     except KeyboardInterrupt:
