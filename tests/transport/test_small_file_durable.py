@@ -36,33 +36,17 @@ SIZE = 20 << 20
 _SESSION = textwrap.dedent("""
     import asyncio, sys
     from pathlib import Path
-    from screencodec.capture.synthetic import SyntheticDesktop
-    from screencodec.transport import VIEW, Grant, Host, HostConfig, Viewer
-    from screencodec.transport.channel.codes import SessionCredentials
-    from screencodec.transport.connect import connect_direct, listen_direct
-
-    async def grant(request):
-        return Grant(request.level)
+    from test_review1_files import _with_viewer
 
     async def yes(info):
         return True
 
-    async def main(inbox, files):
-        host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=grant,
-                    file_consent=yes, config=HostConfig(download_dir=Path(inbox)))
-        creds = SessionCredentials()
-        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
-            channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
-            viewer = Viewer(channel, who="Alice")
-            await viewer.start(VIEW)
-            task = asyncio.ensure_future(viewer.run())
-            for f in files:
-                sent = await viewer.sender.send(Path(f))
-                print(sent.outcome, sent.why, flush=True)
-            await viewer.bye("done")
-            await asyncio.wait_for(task, 10)
+    async def send_all(viewer):
+        for f in sys.argv[2:]:
+            sent = await viewer.sender.send(Path(f))
+            print(sent.outcome, sent.why, flush=True)
 
-    asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2:]), 90))
+    asyncio.run(asyncio.wait_for(_with_viewer(Path(sys.argv[1]), yes, send_all), 90))
 """)
 
 
