@@ -260,7 +260,7 @@ def _version(path: Path, value: object) -> int:
     return value
 
 
-def _start_unix(path: Path, value: object) -> float:
+def header_start(path: Path, value: object) -> float:
     """The HEADER's ``start_unix``, or DecodeError: ``list`` shows it as a
     date and ``prune`` compares it, so a hostile HEADER's list, string, NaN
     or year 10**300 is damage here, not a TypeError or OverflowError later."""
@@ -314,7 +314,7 @@ class RecordingReader:
             raise DecodeError(f"{self.path}: format {self.header.get('format')!r}")
         self.version = _version(self.path, self.header.get("version"))
         self.sealed = bool(self.header.get("sealed"))
-        self.start_unix = _start_unix(self.path, self.header.get("start_unix", 0.0))
+        self.start_unix = header_start(self.path, self.header.get("start_unix", 0.0))
         self.header_digest = hashlib.sha256(body).digest()
         try:
             #: The host public key the HEADER names (raw 32 bytes), None: unsigned.

@@ -2,7 +2,14 @@
 
 Only ``*.screc`` files directly in the directory are considered, and a file's
 age is the start time in its own HEADER (the file's mtime when the header
-cannot be read), so copying a recording does not make it young again. Age goes
+cannot be read), so copying a recording does not make it young again. A
+recording made by a newer version of screencodec (a HEADER ``version`` above
+:data:`~screencodec.recording.format.FORMAT_VERSION`, or a magic of the same
+family this one does not know) is dated by the start it states when this
+version can read it there; when it cannot, the file is left alone and said
+to be (``on_skip``, by default a logged warning): its mtime is no age (a
+copy's is the copy's), and deleting a file this version cannot read on a
+guess is not ours to do. Age goes
 first; then, while the directory's recordings exceed ``max_bytes``, the oldest
 go. Recordings being written are never deleted: ``keep``, and any file a
 :class:`~screencodec.recording.writer.RecordingWriter` holds open, in this
@@ -14,9 +21,11 @@ session under way).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +35,22 @@ except ImportError:  # Windows: no flock; keep= still protects the host's own
     fcntl = None  # type: ignore[assignment]
 
 from screencodec.errors import DecodeError
-from screencodec.recording.format import CHUNK_HEADER, MAGIC, ChunkHeader, parse_json
+from screencodec.recording.format import (
+    CHUNK_HEADER,
+    FORMAT_VERSION,
+    MAGIC,
+    ChunkHeader,
+    ChunkType,
+    parse_json,
+)
+from screencodec.recording.reader import header_start
 
 __all__ = [
     "DEFAULT_DAYS", "RetentionPolicy", "being_written", "hold", "parse_size", "prune",
-    "recording_start",
+    "recording_start", "stated_start",
 ]  # fmt: skip
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 90.0
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -81,16 +100,54 @@ def being_written(path: Path) -> bool:
     return False
 
 
-def recording_start(path: Path) -> float:
-    """The Unix time a recording started (its HEADER), else its mtime."""
-    bad = (OSError, DecodeError, KeyError, TypeError, ValueError)
-    with contextlib.suppress(*bad), open(path, "rb") as f:
-        head = f.read(len(MAGIC) + CHUNK_HEADER.size)
-        if head[: len(MAGIC)] == MAGIC:
+#: The most HEADER bytes read for a date: a newer version's HEADER may be
+#: larger than this one's (a few hundred bytes), a damaged length is not read.
+_HEADER_READ = 1 << 20
+#: What every magic of the format starts with; a newer format's may differ after it.
+_FAMILY = MAGIC[:5]
+
+
+def stated_start(path: Path) -> float | str | None:
+    """The Unix time ``path`` states it started (its HEADER's ``start_unix``);
+    else, for a recording made by a newer version of screencodec, why it
+    cannot be dated (a string); None for anything else that states no start
+    (not a recording, a damaged or torn HEADER: dated by its mtime)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(MAGIC) + CHUNK_HEADER.size)
+            if head[: len(MAGIC)] != MAGIC:
+                if head[: len(_FAMILY)] == _FAMILY and len(head) >= len(MAGIC):
+                    return (f"its magic {bytes(head[: len(MAGIC)])!r} is of a newer recording"
+                            " format than this version of screencodec reads")
+                return None
             h = ChunkHeader.unpack(head, len(MAGIC))
-            if h.length <= 65536:
-                return float(parse_json(f.read(h.length), "header")["start_unix"])
-    return path.stat().st_mtime
+            if h.type is not ChunkType.HEADER or h.length > _HEADER_READ:
+                return None
+            header = parse_json(f.read(h.length), "HEADER")
+    except (OSError, DecodeError):
+        return None
+    version = header.get("version")
+    newer = isinstance(version, int) and not isinstance(version, bool) \
+        and version > FORMAT_VERSION
+    try:
+        return header_start(path, header.get("start_unix"))
+    except DecodeError:
+        if not newer:
+            return None
+    return (f"made by a newer version of screencodec (format version {version}) and its"
+            " HEADER states no start this version reads")
+
+
+def recording_start(path: Path) -> float:
+    """The Unix time a recording started (its HEADER), else its mtime (also
+    for a newer version's file that states no start: :func:`prune` skips
+    those, see :func:`stated_start`)."""
+    start = stated_start(path)
+    return start if isinstance(start, float) else path.stat().st_mtime
+
+
+def _warn(path: Path, why: str) -> None:
+    _log.warning("%s: not pruned: %s; prune it with that version", path, why)
 
 
 def prune(
@@ -100,8 +157,12 @@ def prune(
     keep: set[Path] | frozenset[Path] = frozenset(),
     now: float | None = None,
     dry_run: bool = False,
+    on_skip: Callable[[Path, str], None] = _warn,
 ) -> list[Path]:
-    """Apply ``policy`` to ``directory``; returns the files deleted (oldest first)."""
+    """Apply ``policy`` to ``directory``; returns the files deleted (oldest
+    first). A file made by a newer version whose start this one cannot read
+    is neither deleted nor counted as deletable: ``on_skip(path, why)``
+    (default: a warning in the log, which a command prints on stderr)."""
     now = time.time() if now is None else now
     keep = {Path(p).resolve() for p in keep}
     files: list[tuple[float, int, Path]] = []
@@ -111,7 +172,12 @@ def prune(
             continue
         if path.resolve() in keep or being_written(path):
             continue
-        files.append((recording_start(path), entry.stat().st_size, path))
+        start = stated_start(path)
+        if isinstance(start, str):
+            on_skip(path, start)
+            continue
+        files.append((entry.stat().st_mtime if start is None else start,
+                      entry.stat().st_size, path))  # fmt: skip
     files.sort()
     doomed: list[Path] = []
     if policy.days is not None:
