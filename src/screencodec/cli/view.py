@@ -808,6 +808,8 @@ async def _view_main(args: argparse.Namespace, password: str,
             else:
                 asked.cancel()
 
+        earlier = _Earlier()  # the links of this session before the present one
+
         async def ticker() -> None:
             status, silence = StatusLines(), _Silence()
             receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from the host")
@@ -816,7 +818,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 await asyncio.sleep(_SILENCE_CHECK)
                 now = loop.time()
                 for news in (silence.line(chat.viewer, chat.away, now),
-                             _status(chat.viewer, status, now),
+                             _status(chat.viewer, status, now, earlier),
                              *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
                         tell(news)
@@ -838,6 +840,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 if isinstance(again, str):
                     reason, lost = again, again != LEFT
                     break
+                earlier.add(viewer)
                 viewer = again
                 chat.move_to(viewer)
                 running = asyncio.ensure_future(viewer.run())
@@ -1068,29 +1071,57 @@ class _Silence:
         return f"(no word from the host for {quiet:.0f} s: the picture may not be live{then})"
 
 
-def _status(viewer: Viewer, status: StatusLines, now: float) -> str | None:
+class _Earlier:
+    """What the session's earlier links decoded (updates, decode errors):
+    the ``[view]`` line counts over the session, as the picture shown goes
+    on from one link to the next (a resume on the kept picture). It said
+    ``decoded 0`` of the kept picture when a resumed link had decoded
+    nothing yet."""
+
+    def __init__(self) -> None:
+        self.links = 0
+        self.decoded = 0
+        self.errors = 0
+
+    def add(self, lost: Viewer) -> None:
+        """``lost``'s link is over; the session goes on on another."""
+        self.links += 1
+        self.decoded += lost.decoded
+        self.errors += lost.decode_errors
+
+
+def _status(viewer: Viewer, status: StatusLines, now: float,
+            earlier: _Earlier | None = None) -> str | None:  # fmt: skip
     """The ``[view]`` line, or None when it is not due: printed once a
     picture is shown, then when its size changes, decode errors come, the
     host's figures arrive or the link gets slow or fast again (and in a log
     once a minute besides): one line a second drowned out the host's chat.
     On a terminal it is short (errors only when there are some) and cut to
-    the window's width; a log keeps every figure."""
+    the window's width; a log keeps every figure. The counts are over the
+    session (``earlier``: its links before this one); a resumed link that
+    shows the kept picture and has decoded nothing yet says so."""
     fb = viewer.framebuffer
     if fb is None:
         return None  # nothing shown yet: "connected ..., granted" said where it is
+    earlier = earlier or _Earlier()
+    decoded = earlier.decoded + viewer.decoded
+    errors = earlier.errors + viewer.decode_errors
+    waiting = earlier.links > 0 and viewer.decoded == viewer.decode_errors == 0
     s = viewer.host_stats
     size = f"{fb.shape[1]}x{fb.shape[0]}"
     rtt = None if s is None else rtt_band(s.rtt_us / 1000)
-    if not status.due("view", (size, viewer.decode_errors, rtt), now):
+    if not status.due("view", (size, errors, rtt, waiting), now):
         return None
+    # The picture kept from before the cut is what is shown until then.
+    note = ", resumed: waiting for the host's first update" if waiting else ""
     figures = "" if s is None else (f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
                                     f"{rtt_shown(s.rtt_us / 1000, 1)}")
     if not status.on_terminal:
-        return f"[view] {size} decoded {viewer.decoded} errors {viewer.decode_errors}{figures}"
+        return f"[view] {size} decoded {decoded} errors {errors}{figures}{note}"
     if s is not None:  # the round trip before the rate: what a narrow window keeps
         figures = f": {s.fps_milli / 1000:.0f} fps{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
-    errors = f" errors {viewer.decode_errors}" if viewer.decode_errors else ""
-    return status.fit(f"[view] {size} decoded {viewer.decoded}{errors}{figures}")
+    shown = f" errors {errors}" if errors else ""
+    return status.fit(f"[view] {size} decoded {decoded}{shown}{figures}{note}")
 
 
 def _unwritable(path: Path, exc: OSError) -> str:
