@@ -22,6 +22,9 @@ import dataclasses
 import hashlib
 import math
 import mmap
+import os
+import re
+import stat
 import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +55,8 @@ from screencodec.recording.format import (
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key, utc_text
 from screencodec.recording.verdicts import PictureReport
 
-__all__ = ["RecordingReader", "VerifyReport", "seek_us"]
+__all__ = ["RecordingReader", "VerifyReport", "earlier_check", "file_digest", "header_start",
+           "seek_us"]  # fmt: skip
 
 
 @dataclass
@@ -104,6 +108,9 @@ class VerifyReport:
     late_signature: int = -1  #: the first SIGNATURE chunk dated after it (-1: none)
     late_time: float = 0.0  #: its date (Unix time)
     start_unix: float = 0.0  #: the HEADER's start
+    #: What the check of the earlier file a resumed link's recording names
+    #: found (:func:`earlier_check`); "" for any other recording.
+    resumes: str = ""
 
     #: Statuses whose payloads cannot all be read: no pictures to check.
     NO_PICTURES: ClassVar[frozenset[str]] = frozenset({"damaged", "unverified"})
@@ -126,14 +133,16 @@ class VerifyReport:
             self, status="bad-picture", chunk_status=self.status, pictures=pictures)
 
     def describe(self) -> str:
+        resumes = f"; {self.resumes}" if self.resumes else ""
         if self.pictures is None:
-            return self._describe_chunks()
+            return self._describe_chunks() + resumes
         if self.status == "bad-picture":
-            chunks = dataclasses.replace(self, status=self.chunk_status, pictures=None)
+            chunks = dataclasses.replace(self, status=self.chunk_status, pictures=None,
+                                         resumes="")  # fmt: skip
             said = chunks._describe_chunks().removeprefix(f"{self.path}: ")
             return (f"{self.path}: bad-picture: {self.pictures.describe()}; the chunks alone: "
-                    f"{said}")  # fmt: skip
-        return f"{self._describe_chunks()}; {self.pictures.describe()}"
+                    f"{said}{resumes}")  # fmt: skip
+        return f"{self._describe_chunks()}; {self.pictures.describe()}{resumes}"
 
     def _describe_chunks(self) -> str:
         what = f"{self.chunks} chunks, {self.updates} updates, {self.duration:.3f} s"
@@ -269,6 +278,47 @@ def header_start(path: Path, value: object) -> float:
     if not 0 <= value <= _LAST_START:  # NaN fails this too
         raise DecodeError(f"{path}: HEADER start_unix {value!r} is not a date")
     return float(value)
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """``{"sha256": hex, "bytes": size}`` of the file at ``path``."""
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return {"sha256": h.hexdigest(), "bytes": size}
+
+
+#: A file name a recording may name as the one it resumes: the recorder's own
+#: names, and nothing with a directory in it.
+_RECORDING_NAME = re.compile(r"[\w.-]{1,200}\.screc")
+
+
+def earlier_check(path: Path, named: object) -> str:
+    """What a resumed link's recording at ``path`` says of the file it
+    resumes (its consent event's ``earlier``: docs/recording.md "A resumed
+    link"), checked against the file of that name beside it."""
+    if named is None:
+        return "resumes a session whose earlier link was not recorded by this host's recorder"
+    name = named.get("file") if isinstance(named, dict) else None
+    if not isinstance(name, str) or _RECORDING_NAME.fullmatch(name) is None:
+        return "resumes a session, and names its earlier recording wrongly (damage)"
+    said = f"resumes the session of {name}"
+    assert isinstance(named, dict)
+    sha = named.get("sha256")
+    if not isinstance(sha, str):
+        return f"{said} (not named by hash: that file was not complete when this one named it)"
+    there = path.parent / name
+    try:
+        if not stat.S_ISREG(os.stat(there).st_mode):  # a FIFO would hold the read for good
+            raise FileNotFoundError(there)
+        found = file_digest(there)
+    except OSError:
+        return f"{said}, which is not in this directory"
+    if found["sha256"] != sha:
+        return f"{said}, but the file of that name here is NOT the one it names (SHA-256 differs)"
+    return f"{said}: the file here is the one it names (SHA-256)"
 
 
 class _Whole(bytes):
@@ -628,8 +678,22 @@ class RecordingReader:
             revoked_as_of=as_of if pinned else None, valid_chunks=valid,
             late_signature=-1 if late is None else late.index,
             late_time=0.0 if late is None else self.start_unix + late.time,
-            start_unix=self.start_unix,
+            start_unix=self.start_unix, resumes=self._resumes() if can_open and not damaged
+            else "",
         )  # fmt: skip
+
+    def _resumes(self) -> str:
+        """:func:`earlier_check` of the earlier file this recording names
+        (a resumed link's); "" when it names none, or its log does not
+        read (verify checks the chunks, not what their JSON says)."""
+        try:
+            events = self.events()
+        except (DecodeError, IntegrityError):
+            return ""
+        for event in events:
+            if event.get("type") == "consent" and "earlier" in event:
+                return earlier_check(self.path, event["earlier"])
+        return ""
 
     def _bad_signature(self, h: ChunkHeader, body: bytes, prefix: bytes, signed: int) -> str:
         """What is wrong with SIGNATURE chunk ``h`` (payload ``body``) whose

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import queue
@@ -64,6 +65,7 @@ from screencodec.recording.format import (
     json_payload,
 )
 from screencodec.recording.pictures import drawn_pointer, pointer_digest
+from screencodec.recording.reader import file_digest
 from screencodec.recording.retention import RetentionPolicy, prune
 from screencodec.recording.sign import HostSigner, as_signer
 from screencodec.recording.writer import ChunkWriter
@@ -71,6 +73,7 @@ from screencodec.transport.channel.base import ChannelTap
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.compact import CompactState
 from screencodec.transport.session.permissions import ConsentRequest, Grant
+from screencodec.transport.session.resume import RESUME_CHANNEL
 from screencodec.wire import UpdateFlags
 from screencodec.wire.format import HEADER, UPDATE_HEADER
 
@@ -142,6 +145,11 @@ def machine_id() -> str:
 
 #: The Capabilities flags a viewer must have declared to take each compact
 #: delta kind.
+#: How long a resumed link's recording waits for the file of the link it
+#: resumes to be complete, to name its hash (s): that link has ended by then
+#: (the host ends it before it takes the new one up), its file is being closed.
+EARLIER_WAIT = 10.0
+
 _COMPACT_FLAGS = {
     m.CompactUpdate.KIND: m.Capabilities.COMPACT,
     m.CompactUpdateRefs.KIND: m.Capabilities.COMPACT | m.Capabilities.COMPACT_RECTS,
@@ -182,6 +190,8 @@ class RecordingChannel(ChannelTap):
                 caps = m.decode(message)
                 if isinstance(caps, m.Capabilities):
                     self._declared = caps.flags
+        if len(message) > 1 and message[1] == m.Extension.KIND:
+            self._session.ticket(kind, message)
         self._session.put(kind, message)
 
     def on_sent(self, message: bytes, /) -> None:
@@ -232,6 +242,12 @@ class SessionRecorder:
         self.side = "host"
         self.cpu_seconds = 0.0  #: the worker thread's CPU time, once done
         self.done = threading.Event()
+        #: SHA-256 of each resume ticket the host gave the viewer on this
+        #: link, and of the one the viewer presented (never the tickets:
+        #: secrets): a resumed link's recording names the file of the link
+        #: whose ticket it presented (:meth:`Recorder.issuer`).
+        self.issued: set[bytes] = set()
+        self.presented: bytes | None = None
         self._queue: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
         self._policy = recorder.checkpoints
         self._sign_every = recorder.sign_every
@@ -269,6 +285,22 @@ class SessionRecorder:
         if self.done.is_set():
             return  # the recording ended (or failed: a full disk must not grow memory)
         self._queue.put((kind, time.monotonic() if at is None else at, obj))
+
+    def ticket(self, kind: str, message: bytes) -> None:
+        """An Extension message went by (``kind`` as for :meth:`put`): a
+        resume ticket's digest is kept, given ("out") or presented ("in").
+        On the loop, before the message is queued."""
+        try:
+            ext = m.decode(message)
+        except ProtocolError:
+            return
+        if not isinstance(ext, m.Extension) or ext.channel != RESUME_CHANNEL:
+            return
+        digest = hashlib.sha256(ext.payload).digest()
+        if kind == "out":
+            self.issued.add(digest)
+        else:
+            self.presented = digest
 
     @property
     def seek_point_wanted(self) -> bool:
@@ -389,7 +421,7 @@ class SessionRecorder:
                 return  # the session ends on it; nothing to log
             events = self.audit.from_viewer(rel, received)
         elif kind == "consent":
-            events = [obj]
+            events = [self._earlier(obj) if obj.get("resumed") else obj]
         elif kind == "local":
             events = self.audit.local_input(rel, obj or "input")
         elif kind == "seek":
@@ -401,6 +433,22 @@ class SessionRecorder:
         else:
             events = []
         self._events(events, us)
+
+    def _earlier(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The consent event of a resumed link with ``earlier``: the file of
+        the link whose ticket the viewer presented (its name, session id,
+        size and SHA-256 once it is complete), so that ``verify`` and a
+        reader can chain the files of one session; ``earlier`` null when
+        that link was not recorded here (docs/recording.md)."""
+        before = None if self.presented is None else self.recorder.issuer(self.presented)
+        if before is None:
+            return {**event, "earlier": None}
+        named: dict[str, Any] = {"file": before.path.name, "session_id": before.session_id,
+                                 "sha256": None, "bytes": None}  # fmt: skip
+        if before.done.wait(EARLIER_WAIT) and before.error is None:
+            with contextlib.suppress(OSError):
+                named.update(file_digest(before.path))
+        return {**event, "earlier": named}
 
     def _events(self, events: list[dict[str, Any]], us: int) -> None:
         for ev in events:
@@ -693,6 +741,14 @@ class Recorder:
                     })  # fmt: skip
 
         return _asked
+
+    def issuer(self, digest: bytes) -> SessionRecorder | None:
+        """The recording (live or done) of the link that gave the viewer the
+        resume ticket whose SHA-256 is ``digest``; the latest if several."""
+        with self._lock:
+            recordings = [*self.finished, *self._live.values()]
+        found = [r for r in recordings if digest in r.issued]
+        return max(found, key=lambda r: r.start_unix) if found else None
 
     def local_input(self, device: str = "input") -> None:
         """The local user used ``device`` ("pointer", "keyboard" or "input")."""
