@@ -305,12 +305,22 @@ class CaptureHub:
     def monitors(self, probe_index: int) -> tuple[Monitor, ...]:
         """The monitor list, read from a source the first time (which opens
         it here, on the loop, unless that monitor's is open already; it
-        grabs nothing)."""
+        grabs nothing; any monitor's open source tells the whole layout).
+        A source opened only for this, of a monitor nobody watches, is
+        closed again at once (as :meth:`release` closes one): it stayed
+        open, unwatched, until the hub closed (a resumed link read the list
+        before it watched its monitor, which may be another, and a link
+        that died first never released it)."""
         if self._monitors is None:
-            screen = self._screens.get(probe_index)
+            screen = self._screens.get(probe_index) or next(
+                (s for s in self._screens.values() if s.source is not None), None)
             if screen is None:
                 screen = self._add(probe_index, self._factory(probe_index))
-            self._monitors = tuple(self._opened(screen).monitors)
+            try:
+                self._monitors = tuple(self._opened(screen).monitors)
+            finally:
+                if screen.refs <= 0:
+                    self._let_go(screen.index, screen)
         return self._monitors
 
     async def layout(self, index: int) -> tuple[Monitor, ...]:
@@ -409,12 +419,17 @@ class CaptureHub:
             return
         screen.refs -= 1
         if screen.refs <= 0:
-            del self._screens[index]
-            screen.gone = True
-            screen.settled.set()  # nobody's source now: a close need not wait for it
-            if self._owns and all(s.source is not screen.source or s.source is None
-                                  for s in self._screens.values()):  # fmt: skip
-                self._close([screen])
+            self._let_go(index, screen)
+
+    def _let_go(self, index: int, screen: _Screen) -> None:
+        """Nobody watches monitor ``index`` now: its source is closed (if
+        the hub owns it and no other monitor shows it)."""
+        del self._screens[index]
+        screen.gone = True
+        screen.settled.set()  # nobody's source now: a close need not wait for it
+        if self._owns and all(s.source is not screen.source or s.source is None
+                              for s in self._screens.values()):  # fmt: skip
+            self._close([screen])
 
     def _in_use(self, source: FrameSource) -> bool:
         """On a worker: whether a monitor still watched shows ``source``,
