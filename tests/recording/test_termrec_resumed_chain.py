@@ -13,23 +13,32 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from screencodec.recording import Recorder, RecordingReader
-from transport.helpers import run
+from transport.helpers import ended_lost, run
 from transport.test_resume import _granted, _lose, _Setup
 from transport.test_resume_kept import _join
 
 from .test_attack_craft import cli, no_traceback
 
 
+@pytest.mark.parametrize("loss", ["reset", "silent"])
 def test_a_resumed_links_recording_names_the_earlier_file_and_verify_checks_it(
-    tmp_path: Path,
+    tmp_path: Path, loss: str,
 ) -> None:
+    """``silent``: the host had not noticed the loss; the ticket presented
+    ends the old link (its file completed then) and moves the session."""
     async def main() -> Any:
         recorder = Recorder(tmp_path, host_id="test-host")
         async with _Setup(recorder=recorder) as s:
             viewer, task, _ = await _join(s)
             await _granted(viewer)
-            await _lose(s, viewer, task)
+            if loss == "reset":
+                await _lose(s, viewer, task)
+            else:
+                s.proxy.abandon()
+                await ended_lost(viewer, task)
             again, task2, _ = await _join(s, resume=viewer.resume_ticket,
                                           picture=viewer.kept_picture)  # fmt: skip
             await _granted(again)
@@ -51,6 +60,13 @@ def test_a_resumed_links_recording_names_the_earlier_file_and_verify_checks_it(
     with RecordingReader(first.path) as reader:  # the first link's file: nothing to name
         assert all("earlier" not in e for e in reader.events())
         assert reader.meta()["session_id"] == first.session_id != session_id
+    if loss == "silent":  # the API's verify says what the command's line says
+        with RecordingReader(second.path) as reader:
+            report = reader.verify()
+        assert report.status == "complete", report.describe()
+        assert report.resumes == (f"resumes the session of {first.path.name}: the file here"
+                                  " is the one it names (SHA-256)")  # fmt: skip
+        return
     done = cli("verify", second.path, first.path, timeout=60)
     no_traceback(done)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -62,6 +78,8 @@ def test_a_resumed_links_recording_names_the_earlier_file_and_verify_checks_it(
     assert "resumes" not in said[str(first.path)], said
     # The earlier file changed (or another of its name): the chain is said broken.
     first.path.write_bytes(whole[:-1] + bytes([whole[-1] ^ 1]))
-    done = cli("verify", second.path, timeout=60)
-    assert (f"resumes the session of {first.path.name}, but the file of that name here is NOT"
-            " the one it names (SHA-256 differs)") in done.stdout, done.stdout
+    with RecordingReader(second.path) as reader:
+        report = reader.verify()
+    assert report.status == "complete"
+    assert report.resumes == (f"resumes the session of {first.path.name}, but the file of that"
+                              " name here is NOT the one it names (SHA-256 differs)")  # fmt: skip
