@@ -143,13 +143,13 @@ def machine_id() -> str:
     return uuid.uuid5(uuid.NAMESPACE_DNS, os.uname().nodename).hex
 
 
-#: The Capabilities flags a viewer must have declared to take each compact
-#: delta kind.
 #: How long a resumed link's recording waits for the file of the link it
 #: resumes to be complete, to name its hash (s): that link has ended by then
 #: (the host ends it before it takes the new one up), its file is being closed.
 EARLIER_WAIT = 10.0
 
+#: The Capabilities flags a viewer must have declared to take each compact
+#: delta kind.
 _COMPACT_FLAGS = {
     m.CompactUpdate.KIND: m.Capabilities.COMPACT,
     m.CompactUpdateRefs.KIND: m.Capabilities.COMPACT | m.Capabilities.COMPACT_RECTS,
