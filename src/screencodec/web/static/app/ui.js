@@ -108,14 +108,14 @@ export class UI {
     this.over = false; // the session is over: nothing more to say or send
     $("bar").hidden = false;
     // The host's latest notice (why control was refused, why input is
-    // ignored) stays in the bar until the next one: the status line beside it
-    // moves on ("Connected") and the chat log where notices are kept is
-    // usually closed.
+    // ignored) stays in the bar's status line, after the status, until the
+    // next one: the status moves on ("Connected") and the chat log where
+    // notices are kept is usually closed.
     const notice = el("span", undefined, "notice");
     notice.id = "notice";
     notice.setAttribute("role", "status");
     notice.hidden = true;
-    $("status").before(notice);
+    $("status").after(notice);
     $("control").onclick = () => actions.control(true);
     $("give-back").onclick = () => actions.control(false);
     $("scale").onchange = (e) => actions.scale(e.target.value);
