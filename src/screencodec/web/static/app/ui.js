@@ -168,6 +168,16 @@ export class UI {
     $("level").className = "level view";
   }
 
+  // A recording's check (web/playback.py page_verdict): a line above the
+  // picture for the whole playback, closed by nothing. Its text holds what
+  // the file says of itself: shown as text, cleaned and cut.
+  verdict(kind, text) {
+    const line = $("verdict");
+    line.className = `verdict ${kind}`;
+    line.textContent = shownText(text, { cut: CUT.text });
+    line.hidden = false;
+  }
+
   // The session ended (or the page lost its viewer): chat and Send file
   // take nothing more, as "Request control" asks nothing more.
   sessionOver() {
