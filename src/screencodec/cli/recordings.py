@@ -646,6 +646,7 @@ def _play_web(args: argparse.Namespace) -> int:
     from screencodec.web.playback import PlaybackOptions, RecordingPlayback
 
     checked = None  # with --hosts, the reader checked is the one played: read whole
+    report = None  # ... and its verdict is the page's too
     if args.hosts is not None:  # the page marks nothing: one not the host's is refused
         checked = _open_readable(args)
         try:
@@ -665,7 +666,7 @@ def _play_web(args: argparse.Namespace) -> int:
         print("keep this link private: it admits one page, once", flush=True)
 
     options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
-                              private_key=args.key, on_url=on_url,
+                              private_key=args.key, report=report, on_url=on_url,
                               on_step=lambda text: print(text, flush=True))  # fmt: skip
     playback = RecordingPlayback(checked if checked is not None else args.file, options)
     try:

@@ -15,7 +15,10 @@ Page -> server (besides ``hello``, ``applied`` and ``bye``): ``seek`` (``us``),
 ``playback`` (duration and size, once), ``event`` (one audit event as text),
 ``position`` (after each picture shown, and on every change of state),
 ``blank`` (there is no picture at the position: before the recording's
-first one; the page clears its screen instead of keeping a later picture).
+first one; the page clears its screen instead of keeping a later picture),
+``verdict`` (what checking the recording found, as ``recordings verify``
+says it: :func:`page_verdict`; shown above the picture for the whole
+playback).
 The page's live-session messages (input, chat, files) are dropped.
 
 :class:`PlaybackBridge` is owned by one event loop. The recording is read and
@@ -39,18 +42,18 @@ from screencodec.capture.base import CursorState
 from screencodec.encoder import ScreenEncoder
 from screencodec.errors import DecodeError, ScreencodecError
 from screencodec.motion.cursor import CursorEncoder
-from screencodec.recording import Player, RecordingReader
+from screencodec.recording import Player, RecordingReader, VerifyReport
 from screencodec.recording.player import CursorTrack
 from screencodec.recording.verdicts import BadPictureError
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
 from screencodec.web.run import open_browser
-from screencodec.web.schema import parse_page_message
+from screencodec.web.schema import fit, parse_page_message
 from screencodec.web.server import WebServer
 
 __all__ = [
     "CLOSED", "LEFT", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "describe_event",
-    "event_time",
+    "event_time", "page_verdict",
 ]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
@@ -103,14 +106,43 @@ def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
     return kind, _cut(", ".join(parts), 1000)
 
 
+def page_verdict(report: VerifyReport) -> tuple[str, str]:
+    """The check of a recording as the page shows it: ``("verified", ...)``
+    only for one complete and signed to its end by a pinned host (``verify
+    --hosts``'s exit 0), else ``("unverified", ...)``; the text leads with
+    which, then says verify's line (without the file's path: the page's
+    title names the file). The line holds what the file says of itself (its
+    signer's key id, its problem): cleaned and bounded here, shown as text."""
+    said = report.describe().removeprefix(f"{report.path}: ")
+    if report.pinned and report.status == "complete":
+        kind, lead = "verified", "Verified: a pinned host's recording"
+    elif report.pinned and report.status == "incomplete":
+        kind, lead = "unverified", ("NOT verified whole: cut short, signed by a pinned host up "
+                                    "to where it stops")  # fmt: skip
+    elif report.signer is None:
+        kind, lead = "unverified", "NOT verified: unsigned, it carries no host signature"
+    elif report.pinned is None:
+        kind, lead = "unverified", ("NOT verified: its signer was not checked against pinned "
+                                    "hosts (play --web --hosts FILE checks it)")  # fmt: skip
+    else:
+        kind, lead = "unverified", "NOT verified as a pinned host's recording"
+    return kind, fit(safe_text(f"{lead}: {said}", 1000), 1000)
+
+
 class PlaybackBridge(WebBridge):
     """A :class:`WebBridge` whose source is a recording. State (read on the
     loop): ``position`` (seconds), ``playing``, ``speed`` (percent), ``shown``
     (pictures the page applied), ``ended`` (set when the page said bye)."""
 
-    def __init__(self, reader: RecordingReader, who: str = "recording") -> None:
+    def __init__(
+        self, reader: RecordingReader, who: str = "recording", report: VerifyReport | None = None
+    ) -> None:
         super().__init__(who)
         self.reader = reader
+        #: The check of ``reader`` its caller made (``play --web --hosts``:
+        #: against the pinned hosts); None: :meth:`survey` checks it,
+        #: without pinned hosts. The page is shown its verdict.
+        self.report = report
         self.player = Player(reader)
         self.encoder: ScreenEncoder | None = None
         self.position = 0.0
@@ -145,7 +177,9 @@ class PlaybackBridge(WebBridge):
         # damaged chunks are refused before any page; each picture is
         # checked against its recorded hash as the player decodes it (a bad
         # one is not shown: the page's banner names it).
-        chunks = self.reader.verify()
+        if self.report is None:
+            self.report = self.reader.verify()
+        chunks = self.report
         if chunks.status == "damaged":
             raise DecodeError(f"{chunks.describe()}: NOT played")
         if self.reader.duration * 1e6 >= MAX_PLAYBACK_US:
@@ -159,6 +193,9 @@ class PlaybackBridge(WebBridge):
         """The recording's length, size and audit log (replayed to a reloaded
         tab), and a first picture from the start."""
         events = self._log
+        assert self.report is not None  # survey's
+        kind, text = page_verdict(self.report)
+        self._remember({"t": "verdict", "kind": kind, "text": text})
         self._remember({"t": "playback", "duration_us": round(self.reader.duration * 1e6),
                         "width": self._size[0], "height": self._size[1],
                         "name": _cut(self.reader.path.name, 255)})  # fmt: skip
@@ -337,6 +374,10 @@ class PlaybackOptions:
     open_browser: bool = True
     grace: float | None = 30.0
     private_key: Path | None = None
+    #: The check of the recording already made (``play --web --hosts``:
+    #: against the pinned hosts, of the reader it passes): the page shows
+    #: its verdict. None: the playback checks it, without pinned hosts.
+    report: VerifyReport | None = None
     on_url: Callable[[str], None] = field(default=lambda url: None)
     #: Told in words what a terminal should know (no browser could be opened).
     on_step: Callable[[str], None] = field(default=lambda text: None)
@@ -363,7 +404,7 @@ class RecordingPlayback:
         opts = self.options
         reader = (self.path if isinstance(self.path, RecordingReader)
                   else RecordingReader(self.path, private_key=opts.private_key))  # fmt: skip
-        bridge = self.bridge = PlaybackBridge(reader)
+        bridge = self.bridge = PlaybackBridge(reader, report=opts.report)
         server = self.server = WebServer(bridge.on_page, port=opts.port)
         driver: asyncio.Future[None] | None = None
         try:

@@ -147,6 +147,8 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         # no picture at the position (before a recording's first): clear the screen
         ("blank", "", ""),
         ("event", "us kind text", ""),
+        # what checking the recording found (web/playback.py page_verdict)
+        ("verdict", "kind text", ""),
         # the link to the host is lost: the page's digest of its picture
         # under this key (32 hex digits), answered with the same n
         ("kept", "n key", ""),

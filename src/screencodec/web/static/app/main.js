@@ -19,7 +19,7 @@ const MAX_BUFFERED = 4 << 20;
 const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
-  playback: null, position: null, events: 0, notice: null, unavailable: "",
+  playback: null, position: null, events: 0, notice: null, unavailable: "", verdict: null,
   pictured: false, blanks: 0, workerFailures: 0, keptMs: null,
 };
 window.screencodecPage = page;
@@ -312,6 +312,10 @@ export async function main({ key, base, save }) {
         if (!timeline) timeline = new Timeline(send);
         ui.playbackMode();
         timeline.start(m);
+        break;
+      case "verdict":
+        page.verdict = { kind: m.kind, text: m.text };
+        ui.verdict(m.kind, m.text);
         break;
       case "position":
         page.position = { us: m.us, playing: m.playing, pct: m.pct };

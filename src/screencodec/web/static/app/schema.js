@@ -33,6 +33,8 @@ const KINDS = {
   position: { us: int(0, 2 ** 42), playing: bool, pct: oneOf(50, 100, 200, 400) },
   event: { us: int(0, 2 ** 42), kind: str(32), text: str(1000) },
   blank: {}, // no picture at the position (before the first): the screen is cleared
+  // What checking the recording found (web/playback.py page_verdict)
+  verdict: { kind: oneOf("verified", "unverified"), text: str(1000) },
   // The link to the host was lost: the digest of the picture held, under this
   // 16-byte key (hex), answered with the same n (web/bridge.py ask_kept)
   kept: { n: int(1, 2 ** 32), key: hex(32) },

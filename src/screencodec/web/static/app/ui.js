@@ -108,14 +108,14 @@ export class UI {
     this.over = false; // the session is over: nothing more to say or send
     $("bar").hidden = false;
     // The host's latest notice (why control was refused, why input is
-    // ignored) stays in the bar until the next one: the status line beside it
-    // moves on ("Connected") and the chat log where notices are kept is
-    // usually closed.
+    // ignored) stays in the bar's status line, after the status, until the
+    // next one: the status moves on ("Connected") and the chat log where
+    // notices are kept is usually closed.
     const notice = el("span", undefined, "notice");
     notice.id = "notice";
     notice.setAttribute("role", "status");
     notice.hidden = true;
-    $("status").before(notice);
+    $("status").after(notice);
     $("control").onclick = () => actions.control(true);
     $("give-back").onclick = () => actions.control(false);
     $("scale").onchange = (e) => actions.scale(e.target.value);
@@ -166,6 +166,16 @@ export class UI {
     $("file-input").closest("label").hidden = true;
     $("level").textContent = "Recording";
     $("level").className = "level view";
+  }
+
+  // A recording's check (web/playback.py page_verdict): a line above the
+  // picture for the whole playback, closed by nothing. Its text holds what
+  // the file says of itself: shown as text, cleaned and cut.
+  verdict(kind, text) {
+    const line = $("verdict");
+    line.className = `verdict ${kind}`;
+    line.textContent = shownText(text, { cut: CUT.text });
+    line.hidden = false;
   }
 
   // The session ended (or the page lost its viewer): chat and Send file
