@@ -289,7 +289,11 @@ class SessionRecorder:
     def ticket(self, kind: str, message: bytes) -> None:
         """An Extension message went by (``kind`` as for :meth:`put`): a
         resume ticket's digest is kept, given ("out") or presented ("in").
-        On the loop, before the message is queued."""
+        On the loop, before the message is queued. Only the first one the
+        viewer sends counts: the host takes a ticket in the viewer's hello
+        alone, and a later one (another session's, or the one this link
+        was just given, echoed) must not change the file the recording
+        names, which the worker reads when it comes to the consent event."""
         try:
             ext = m.decode(message)
         except ProtocolError:
@@ -299,7 +303,7 @@ class SessionRecorder:
         digest = hashlib.sha256(ext.payload).digest()
         if kind == "out":
             self.issued.add(digest)
-        else:
+        elif self.presented is None:
             self.presented = digest
 
     @property
