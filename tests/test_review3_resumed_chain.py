@@ -70,3 +70,76 @@ def test_a_resume_ticket_sent_after_the_hello_does_not_change_the_file_named(
     for path in tmp_path.iterdir():  # the tickets are secrets: in no file
         data = path.read_bytes()
         assert not any(t in data for t in (t_a, t_b, t_c)), path
+
+
+def _chain(tmp_path: Path, earlier: dict[str, object] | None = None) -> tuple[Path, Path]:
+    """Two recordings of one session made by the real Recorder: the first
+    link's, and the resumed link's naming it (or, given ``earlier``, a
+    consent event that says that instead: what a crafted file may say)."""
+    recorder = Recorder(tmp_path, host_id="test-host")
+    ticket = secrets.token_bytes(32)
+    first = recorder.start("a")
+    _passes(first, "out", _ticket(ticket))
+    first.end("lost")
+    assert recorder.wait(1, 10.0)
+    second = recorder.start("b")
+    _passes(second, "in", _ticket(ticket))
+    event: dict[str, object] = {"type": "consent", "who": "Alice", "peer": "b",
+                                "asked": "VIEW", "upgrade": False, "answer": "VIEW"}  # fmt: skip
+    second.put("consent", {**event, "resumed": True} if earlier is None
+               else {**event, "earlier": earlier})  # fmt: skip
+    second.end("bye")
+    recorder.close()
+    return first.path, second.path
+
+
+def test_verify_fails_a_complete_file_whose_earlier_file_is_not_the_one_it_names(
+    tmp_path: Path,
+) -> None:
+    """An auditor checks a directory with ``verify *.screc`` and its exit
+    status: a first link's file swapped for another (each complete in
+    itself) showed only in a line's end, with exit 0. Now exit 10 (a file's
+    own failure still wins); an earlier file that is not there (pruned,
+    or not copied along) is said, and is no failure."""
+    from recording.test_attack_craft import cli, no_traceback
+
+    first, second = _chain(tmp_path)
+    whole = first.read_bytes()
+    done = cli("verify", first, second)
+    no_traceback(done)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the file here is the one it names (SHA-256)" in done.stdout
+    first.write_bytes(whole[:-1] + bytes([whole[-1] ^ 1]))  # damaged: its own exit 1 wins
+    done = cli("verify", first, second)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "is NOT the one it names" in done.stdout
+    done = cli("verify", second)  # the resumed link's file alone: the chain is broken
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith(
+        "the file of that name here is NOT the one it names (SHA-256 differs)"), done.stdout
+    first.unlink()
+    done = cli("verify", second)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("which is not in this directory"), done.stdout
+
+
+@pytest.mark.parametrize("name", ["../outside.screc", "/etc/passwd.screc",
+                                  "\x1b]0;owned\x07\x1b[2J.screc", "a\u202egnp.screc",
+                                  "a\u3164.screc", 7])  # fmt: skip
+def test_a_crafted_earlier_name_is_refused_and_never_reaches_the_terminal(
+    tmp_path: Path, name: object,
+) -> None:
+    """A file that names its earlier one by a path, or with escape, bidi or
+    blank-looking characters (anyone can write a file that CRCs check):
+    verify says the name is wrong without opening anything, and prints no
+    control character; exit 10, as for any chain that does not hold."""
+    from recording.test_attack_craft import cli, no_traceback
+
+    (tmp_path / "outside.screc").write_bytes(b"")
+    _, second = _chain(tmp_path / "d", {"file": name, "sha256": "0" * 64, "bytes": 0})
+    done = cli("verify", second)
+    no_traceback(done)
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith(
+        "resumes a session, and names its earlier recording wrongly (damage)"), done.stdout
+    assert not any(c in done.stdout for c in "\x1b\x07\u202e\u3164"), repr(done.stdout)

@@ -58,7 +58,11 @@ _VERIFY_EXIT = ("exit status: 0 complete and verified (with --hosts: and signed 
                 "before one of its signatures; a recording whose signatures all precede "
                 "the revocation keeps its code, and its line says it was signed by a key "
                 "later revoked. 9 newer: made by a newer version of screencodec (its format "
-                "version is above this one's): not damaged, not verified here. With several "
+                "version is above this one's): not damaged, not verified here. 10 broken "
+                "chain: complete and verified itself (0 above), a resumed link's recording "
+                "whose earlier file, the one of the name it gives beside it, is NOT the one "
+                "it names (SHA-256), or that names it wrongly; an earlier file not in the "
+                "directory is said, not failed. With several "
                 "files: the lowest of these that applies.")  # fmt: skip
 
 
@@ -179,7 +183,8 @@ def register(subparsers: Any) -> None:
                        "2 cut short, 3 sealed but no --key (not verified), with --hosts: "
                        "4 unsigned, 5 signed by an unpinned key, 6 signed in part; "
                        "7 a screen update does not decode; 8 signed after its key's "
-                       "revocation; 9 made by a newer version",
+                       "revocation; 9 made by a newer version; 10 the earlier file a "
+                       "resumed link's recording names is not the one here",
                        description="Check recordings chunk by chunk, then decode their "
                        "screen updates.", epilog=_VERIFY_EXIT)
     v.add_argument("files", type=Path, nargs="+")
@@ -434,6 +439,8 @@ def _verify(args: argparse.Namespace) -> int:
                 _say(report.describe() + ("; a host is still writing it: verify it once its"
                                           " session has ended" if live else ""))  # fmt: skip
                 code = report.exit_code
+                if code == 0 and report.chain_broken:  # each file sound, the set is not
+                    code = 10
         except OtherAuditorError as exc:  # a key mix-up is no proof of tampering
             _say(f"{path}: unverified: {exc}")
             code = 3

@@ -111,6 +111,10 @@ class VerifyReport:
     #: What the check of the earlier file a resumed link's recording names
     #: found (:func:`earlier_check`); "" for any other recording.
     resumes: str = ""
+    #: That check found the chain broken: the file of the name it gives is
+    #: not the one named, or the name is not a recording's (``verify``
+    #: exits 10 for a file complete in itself).
+    chain_broken: bool = False
 
     #: Statuses whose payloads cannot all be read: no pictures to check.
     NO_PICTURES: ClassVar[frozenset[str]] = frozenset({"damaged", "unverified"})
@@ -292,33 +296,41 @@ def file_digest(path: Path) -> dict[str, Any]:
 
 #: A file name a recording may name as the one it resumes: the recorder's own
 #: names, and nothing with a directory in it.
-_RECORDING_NAME = re.compile(r"[\w.-]{1,200}\.screc")
+_RECORDING_NAME = re.compile(r"[\w.-]{1,200}\.screc", re.ASCII)
 
 
 def earlier_check(path: Path, named: object) -> str:
     """What a resumed link's recording at ``path`` says of the file it
     resumes (its consent event's ``earlier``: docs/recording.md "A resumed
     link"), checked against the file of that name beside it."""
+    return _earlier_verdict(path, named)[0]
+
+
+def _earlier_verdict(path: Path, named: object) -> tuple[str, bool]:
+    """:func:`earlier_check`'s words, and whether the chain is broken."""
     if named is None:
-        return "resumes a session whose earlier link was not recorded by this host's recorder"
+        return ("resumes a session whose earlier link was not recorded by this host's recorder",
+                False)  # fmt: skip
     name = named.get("file") if isinstance(named, dict) else None
     if not isinstance(name, str) or _RECORDING_NAME.fullmatch(name) is None:
-        return "resumes a session, and names its earlier recording wrongly (damage)"
+        return "resumes a session, and names its earlier recording wrongly (damage)", True
     said = f"resumes the session of {name}"
     assert isinstance(named, dict)
     sha = named.get("sha256")
     if not isinstance(sha, str):
-        return f"{said} (not named by hash: that file was not complete when this one named it)"
+        return (f"{said} (not named by hash: that file was not complete when this one named"
+                " it)", False)  # fmt: skip
     there = path.parent / name
     try:
         if not stat.S_ISREG(os.stat(there).st_mode):  # a FIFO would hold the read for good
             raise FileNotFoundError(there)
         found = file_digest(there)
     except OSError:
-        return f"{said}, which is not in this directory"
+        return f"{said}, which is not in this directory", False
     if found["sha256"] != sha:
-        return f"{said}, but the file of that name here is NOT the one it names (SHA-256 differs)"
-    return f"{said}: the file here is the one it names (SHA-256)"
+        return (f"{said}, but the file of that name here is NOT the one it names (SHA-256"
+                " differs)", True)  # fmt: skip
+    return f"{said}: the file here is the one it names (SHA-256)", False
 
 
 class _Whole(bytes):
@@ -669,6 +681,7 @@ class RecordingReader:
         end_offset = idx.end_offset if good == len(idx.chunks) else (
             idx.chunks[good].offset if good < len(idx.chunks) else idx.end_offset)
         sig_last = idx.chunks[signed - 1] if signed else None
+        resumes, broken = self._resumes() if can_open and not damaged else ("", False)
         return VerifyReport(
             self.path, status, good, last.time if last else 0.0, updates, problem,
             end_offset, self.size, unchecked=not can_open, signer=self.signer_id,
@@ -678,22 +691,22 @@ class RecordingReader:
             revoked_as_of=as_of if pinned else None, valid_chunks=valid,
             late_signature=-1 if late is None else late.index,
             late_time=0.0 if late is None else self.start_unix + late.time,
-            start_unix=self.start_unix, resumes=self._resumes() if can_open and not damaged
-            else "",
+            start_unix=self.start_unix, resumes=resumes, chain_broken=broken,
         )  # fmt: skip
 
-    def _resumes(self) -> str:
+    def _resumes(self) -> tuple[str, bool]:
         """:func:`earlier_check` of the earlier file this recording names
-        (a resumed link's); "" when it names none, or its log does not
-        read (verify checks the chunks, not what their JSON says)."""
+        (a resumed link's), and whether the chain is broken; "" when it
+        names none, or its log does not read (verify checks the chunks, not
+        what their JSON says)."""
         try:
             events = self.events()
         except (DecodeError, IntegrityError):
-            return ""
+            return "", False
         for event in events:
             if event.get("type") == "consent" and "earlier" in event:
-                return earlier_check(self.path, event["earlier"])
-        return ""
+                return _earlier_verdict(self.path, event["earlier"])
+        return "", False
 
     def _bad_signature(self, h: ChunkHeader, body: bytes, prefix: bytes, signed: int) -> str:
         """What is wrong with SIGNATURE chunk ``h`` (payload ``body``) whose
