@@ -162,16 +162,27 @@ class _Workers:
     is started when every other one is busy, an idle one waits for the next
     call. :meth:`close` (the hub's close, or its collection) ends the idle
     ones, and the busy ones once they return; a call that never returns
-    keeps its thread, which nobody joins."""
+    keeps its thread, which nobody joins. A call made after the close (a
+    link still joining when its host closed the hub: a source opened for
+    the monitor list, let go again) runs on a thread of its own: queued, it
+    waited behind the threads' ends for a thread that never came (their
+    idle permits outlive them), and that source was never closed."""
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._idle = threading.Semaphore(0)
         self._count = threading.Lock()
         self.threads = 0  # running, idle or busy
+        self._closed = False
 
     def submit(self, job: Callable[[], None]) -> None:
-        self._jobs.put(job)
+        with self._count:  # not queued behind the threads' ends
+            closed = self._closed
+            if not closed:
+                self._jobs.put(job)
+        if closed:
+            threading.Thread(target=job, name="capture", daemon=True).start()
+            return
         if not self._idle.acquire(blocking=False):
             with self._count:
                 self.threads += 1
@@ -187,6 +198,7 @@ class _Workers:
 
     def close(self) -> None:
         with self._count:
+            self._closed = True
             for _ in range(self.threads):
                 self._jobs.put(None)
 
