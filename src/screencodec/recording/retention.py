@@ -44,6 +44,7 @@ from screencodec.recording.format import (
     parse_json,
 )
 from screencodec.recording.reader import header_start
+from screencodec.transport.channel.display import safe_text
 
 __all__ = [
     "DEFAULT_DAYS", "RetentionPolicy", "being_written", "hold", "parse_size", "prune",
@@ -147,7 +148,10 @@ def recording_start(path: Path) -> float:
 
 
 def _warn(path: Path, why: str) -> None:
-    _log.warning("%s: not pruned: %s; prune it with that version", path, why)
+    # The name is anyone's who can write the directory: no escape sequence
+    # reaches the terminal (or the log) the warning is read on.
+    _log.warning("%s: not pruned: %s; prune it with that version", safe_text(path, 1000),
+                 why)  # fmt: skip
 
 
 def prune(
