@@ -147,6 +147,15 @@ def recording_start(path: Path) -> float:
     return start if isinstance(start, float) else path.stat().st_mtime
 
 
+def _size(path: Path) -> int:
+    """``path``'s size, 0 once it is gone (a kept file that ended, or
+    another prune's)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _warn(path: Path, why: str) -> None:
     # The name is anyone's who can write the directory: no escape sequence
     # reaches the terminal (or the log) the warning is read on.
@@ -180,8 +189,11 @@ def prune(
         if isinstance(start, str):
             on_skip(path, start)
             continue
-        files.append((entry.stat().st_mtime if start is None else start,
-                      entry.stat().st_size, path))  # fmt: skip
+        try:
+            stat = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # another prune (the host's, a command's) deleted it just now
+        files.append((stat.st_mtime if start is None else start, stat.st_size, path))
     files.sort()
     doomed: list[Path] = []
     if policy.days is not None:
@@ -189,8 +201,7 @@ def prune(
         doomed = [p for start, _, p in files if start < limit]
         files = [f for f in files if f[2] not in doomed]
     if policy.max_bytes is not None:
-        total = sum(size for _, size, _ in files) + sum(
-            p.stat().st_size for p in keep if p.exists())
+        total = sum(size for _, size, _ in files) + sum(_size(p) for p in keep)
         for _, size, path in files:
             if total <= policy.max_bytes:
                 break
