@@ -55,7 +55,7 @@ def _session(inbox: Path, *files: Path, strace: Path | None = None) -> list[str]
     the outcome of each file."""
     cmd = [sys.executable, "-c", _SESSION, str(inbox), *map(str, files)]
     if strace is not None:
-        calls = "trace=fsync,fdatasync,fadvise64,link,linkat,rename,renameat,renameat2"
+        calls = "trace=execve,fsync,fdatasync,fadvise64,link,linkat,rename,renameat,renameat2"
         cmd = ["strace", "-f", "-y", "-e", calls, "-o", str(strace), *cmd]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
@@ -69,7 +69,9 @@ def test_small_a_received_file_is_on_the_disk_before_its_name_and_the_name_after
 ) -> None:
     """The temporary file is fsync'ed before the link that gives it its
     name; the folder is fsync'ed after it; what came was sent on its way to
-    the disk before that fsync (fadvise on the temporary file)."""
+    the disk before that fsync (fadvise on the temporary file). Each of
+    those calls is made by a thread other than the session loop's (the main
+    thread, which runs asyncio.run; files2: they ran on it before)."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     big = tmp_path / "big.bin"
@@ -82,6 +84,12 @@ def test_small_a_received_file_is_on_the_disk_before_its_name_and_the_name_after
 
     part = re.escape(str(inbox)) + r"/\.big\.bin\.part-[0-9a-f]{8}"
     lines = log.read_text().splitlines()
+    # The first line: the python process's execve, by its main thread (the loop's).
+    loop = re.match(r"(\d+) +execve\(", lines[0])
+    assert loop is not None, lines[:3]
+    on_the_loop = [line for line in lines[1:]
+                   if line.startswith(f"{loop.group(1)} ") and str(inbox) in line]  # fmt: skip
+    assert not on_the_loop, on_the_loop
 
     def first(pattern: str) -> int:
         hits = [i for i, line in enumerate(lines) if re.search(pattern, line)]

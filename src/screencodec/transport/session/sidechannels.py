@@ -33,6 +33,10 @@ asked about an offer already void.
 
 State is owned by one session's receive loop (single task); the consent
 question runs in its own task so the screen keeps flowing while the user reads.
+What may wait on a slow disk for seconds (the fsyncs, the links that name a
+file, the write-back hints) runs on the receiver's disk thread, one call
+after the other in the order given, never on the session's loop, which
+carries the screen and the input (:meth:`FileReceiver.end`).
 """
 
 from __future__ import annotations
@@ -40,15 +44,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import re
 import secrets
 import stat
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 try:
     import fcntl
@@ -96,6 +103,8 @@ __all__ = [
     "safe_filename",
     "write_all",
 ]
+
+T = TypeVar("T")
 
 #: The reserved extension channel on which a peer says it sends and takes
 #: FileResult (payload b"\x01"). Applications cannot register it.
@@ -384,14 +393,6 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view):]
 
 
-class _UnsavedError(Exception):
-    """A complete file that could not be saved after all (its close failed)."""
-
-    def __init__(self, name: str, size: int, error: OSError) -> None:
-        super().__init__(name)
-        self.name, self.size, self.error = name, size, error
-
-
 class _Incoming:
     """An accepted file; its file is created when its first bytes come."""
 
@@ -406,28 +407,25 @@ class _Incoming:
 
 
 #: How much of a file being received may wait in memory before it is sent
-#: on its way to the disk (:func:`_write_back`).
+#: on its way to the disk (:meth:`FileReceiver._write_back`).
 _WRITE_BACK = 8 << 20
 #: Starts the writing of a file's range to the disk without waiting for it
 #: (Linux; absent on macOS and Windows).
 _fadvise = getattr(os, "posix_fadvise", None)
 
 
-def _write_back(inc: _Incoming) -> None:
-    """Start writing what came of ``inc`` to the disk, :data:`_WRITE_BACK`
-    bytes at a time, without waiting: the fsync before it is named
-    (:meth:`FileReceiver.on_end`) then waits only for the last few MB, not
-    for the whole file (which the kernel would otherwise keep in memory for
-    up to 30 s), and holds the session's loop for milliseconds, not
-    seconds on a slow disk. POSIX_FADV_DONTNEED writes back the range's
-    pages (WB_SYNC_NONE) and drops those already written (which the
-    receiver never reads again)."""
-    if _fadvise is None or inc.fd is None or inc.received - inc.written_back < _WRITE_BACK:
-        return
-    with contextlib.suppress(OSError):  # only a hint
-        _fadvise(inc.fd, inc.written_back, inc.received - inc.written_back,
-                 os.POSIX_FADV_DONTNEED)  # fmt: skip
-    inc.written_back = inc.received
+def _advise(fd: int, offset: int, length: int) -> None:
+    """On the disk thread: start writing ``length`` bytes of the file open on
+    ``fd`` (a duplicate, closed here) from ``offset`` to the disk, without
+    waiting for them (:meth:`FileReceiver._write_back`).
+    POSIX_FADV_DONTNEED writes back the range's pages (WB_SYNC_NONE) and
+    drops those already written (which the receiver never reads again)."""
+    assert _fadvise is not None
+    try:
+        with contextlib.suppress(OSError):  # only a hint
+            _fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def _sync_dir(folder: Path) -> None:
@@ -440,6 +438,16 @@ def _sync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+async def _reply(
+    answer: Awaitable[FileResult | None], send: Callable[[Message], Awaitable[None]]
+) -> None:
+    """Send the peer the FileResult of a file it sent once there is one
+    (:meth:`FileReceiver.end`); none if it takes none."""
+    if (result := await answer) is not None:
+        with contextlib.suppress(ScreencodecError, OSError):  # the session ended: nobody to tell
+            await send(result)
 
 
 class FileReceiver:
@@ -463,11 +471,12 @@ class FileReceiver:
         timeout: float = 30.0,
         max_pending: int = MAX_PENDING_OFFERS,
         side: str = "host",
-        on_event: Callable[[FileRefused], None] | None = None,
+        on_event: Callable[[FileReceived | FileRefused], None] | None = None,
     ) -> None:
         self.side = side  #: "host" or "viewer": how refusals name this end
         #: Told at once of a file the local user said yes to that cannot be
-        #: saved (its file cannot be created).
+        #: saved (its file cannot be created), and of each file that ends,
+        #: saved or not (:meth:`end`).
         self._on_event = on_event
         self.directory = directory
         self._consent = consent
@@ -498,6 +507,10 @@ class FileReceiver:
         #: of a withdrawal.
         self._infos: dict[int, FileOfferInfo] = {}
         self._cleaned = False  #: _clean() ran
+        #: The disk thread (:meth:`_disk`), once a file needed it, and the
+        #: last call given to it.
+        self._pool: ThreadPoolExecutor | None = None
+        self._last: Future[Any] | None = None
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -633,8 +646,23 @@ class FileReceiver:
 
     def _tell(self, info: FileOfferInfo, why: str, transfer: int) -> None:
         """Tell the local user at once that a file is not saved, and why."""
+        self._told(FileRefused(info.peer, info.name, info.size, why, transfer))
+
+    def _told(self, event: FileReceived | FileRefused) -> None:
         if self._on_event is not None:
-            self._on_event(FileRefused(info.peer, info.name, info.size, why, transfer))
+            self._on_event(event)
+
+    def _on_disk(self, call: Callable[..., T], *args: Any) -> Future[T]:
+        """``call(*args)`` on the disk thread: the thread that makes this
+        receiver's calls that may wait on a slow disk for seconds (fsync,
+        link, rename, write-back), off the session's loop; one, so that
+        they run in the order they were given (a file's write-back before
+        its fsync, and that before its name)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="screencodec-files")
+        done = self._pool.submit(call, *args)
+        self._last = done
+        return done
 
     def withdraw(self, transfer: int, why: str = WITHDRAWN) -> None:
         """The sender gave the offer up (its timeout came before it had this
@@ -817,8 +845,22 @@ class FileReceiver:
             return self._fail(chunk.transfer, inc, exc)
         inc.hash.update(chunk.data)
         inc.received += len(chunk.data)
-        _write_back(inc)
+        self._write_back(inc)
         return file_progress(chunk.transfer, inc.received) if self.confirms else None
+
+    def _write_back(self, inc: _Incoming) -> None:
+        """Start writing what came of ``inc`` to the disk, :data:`_WRITE_BACK`
+        bytes at a time, without waiting (:func:`_advise`, on the disk
+        thread, with a duplicate of the file's descriptor, which the loop
+        may close meanwhile): the fsync before it is named (:meth:`end`)
+        then waits only for the last few MB, not for the whole file (which
+        the kernel would otherwise keep in memory for up to 30 s)."""
+        if _fadvise is None or inc.fd is None or inc.received - inc.written_back < _WRITE_BACK:
+            return
+        with contextlib.suppress(OSError):  # no descriptor to spare: only a hint
+            fd = os.dup(inc.fd)
+            self._on_disk(_advise, fd, inc.written_back, inc.received - inc.written_back)
+            inc.written_back = inc.received
 
     def _opened(self, inc: _Incoming) -> int:
         """The temporary file of ``inc``, created now if this is its first data."""
@@ -834,9 +876,10 @@ class FileReceiver:
         self._failed[transfer] = (inc.name, inc.size, f"{NOT_SAVED}{reason}")
         return FileResult(transfer, False, reason) if self.reports else None
 
-    def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
-        """The file, complete and checked, under its name now, or None if
-        it could not be saved here (:meth:`end` says so in an event)."""
+    def _ending(self, end: FileEnd) -> _Incoming | None:
+        """The file ``end`` ends, taken out of those being received, checked
+        whole and the one offered (ProtocolError if not: it is removed), or
+        None if it could not be saved here (it failed mid-way)."""
         self._infos.pop(end.transfer, None)
         if self._failed.pop(end.transfer, None) is not None:
             return None
@@ -846,49 +889,101 @@ class FileReceiver:
         if inc.received != inc.size or inc.hash.digest() != end.sha256:
             self._abort_file(inc)
             raise ProtocolError("file transfer incomplete or its hash does not match")
+        return inc
+
+    def _save(self, inc: _Incoming) -> Path:
+        """Put the whole, checked file ``inc`` under its name, to stay: it is
+        on the disk before it has its name, and its name after (a power cut
+        leaves it whole under its name, or only under its temporary one).
+        May wait on the disk for seconds: the session runs it on the disk
+        thread (:meth:`end`), after the file's write-back (most of it is on
+        its way to the disk already: :meth:`_write_back`). OSError if it
+        cannot be saved; what it had on disk is then removed."""
         try:
             fd = self._opened(inc)  # an empty file is created only now
             inc.fd = None
             try:
                 if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
                     raise FileNotFoundError(0, "the file was removed before it was complete")
-                # On the disk before it has its name: a power cut then leaves
-                # it whole under its name, or only under its temporary one.
-                # Most of it is on its way there already (_write_back).
                 os.fsync(fd)
             finally:
                 os.close(fd)  # a network file system may say only now that it is full
             assert inc.path is not None
             path = self._place(inc.path, inc.name)
-        except OSError as exc:
+        except OSError:
             self._abort_file(inc)
-            self._total -= inc.size
-            raise _UnsavedError(inc.name, inc.size, exc) from None
+            raise
         _sync_dir(path.parent)
-        return path, inc.size
+        return path
+
+    def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
+        """The file, complete and checked, under its name now, saved on the
+        calling thread (the session saves off its loop: :meth:`end`); None if
+        it failed mid-way; OSError if it could not be saved."""
+        inc = self._ending(end)
+        if inc is None:
+            return None
+        try:
+            return self._save(inc), inc.size
+        except OSError:
+            self._total -= inc.size
+            raise
 
     def end(
-        self, end: FileEnd, peer: str
-    ) -> tuple[FileReceived | FileRefused, FileResult | None]:
-        """:meth:`on_end`, told as the event for the local user (the file
-        received, or refused because it could not be saved) and as the
-        FileResult for the peer if it takes them and has not been sent one
-        (a file that failed mid-way was told at once)."""
+        self, end: FileEnd, peer: str, send: Callable[[Message], Awaitable[None]]
+    ) -> Coroutine[Any, Any, None]:
+        """The peer's FileEnd: the file is checked now (ProtocolError if it
+        is not whole or not the one offered), then saved on the disk thread
+        (:meth:`_save`), so that the session's loop and the receive loop
+        that calls this go on meanwhile. Once it is saved or not, the local
+        user is told (``on_event``: a FileReceived, or a FileRefused saying
+        why), even if the session ended meanwhile; the coroutine returned,
+        run as a task of its own, then sends the peer its FileResult if it
+        takes them and has not been sent one (a file that failed mid-way
+        was told at once)."""
+        answer: asyncio.Future[FileResult | None] = asyncio.get_running_loop().create_future()
         failed = self._failed.get(end.transfer)
-        try:
-            got = self.on_end(end)
-        except _UnsavedError as exc:
-            reason = safe_text(exc.error.strerror or str(exc.error), _REASON_SHOWN)
-            event = FileRefused(safe_text(peer), safe_text(exc.name, 100), exc.size,
-                                f"{NOT_SAVED}{reason}", end.transfer)
-            return event, FileResult(end.transfer, False, reason) if self.reports else None
-        if got is None:
+        inc = self._ending(end)
+        if inc is None:
             assert failed is not None
             name, size, why = failed
-            event = FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer)
-            return event, None
-        result = FileResult(end.transfer, True) if self.reports else None
-        return FileReceived(peer, str(got[0]), got[1], end.transfer), result
+            self._told(FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer))
+            answer.set_result(None)
+        else:
+            saving = asyncio.wrap_future(self._on_disk(self._save, inc))
+            told = functools.partial(self._saved, inc, end.transfer, peer, answer)
+            saving.add_done_callback(told)
+        return _reply(answer, send)
+
+    def _saved(
+        self,
+        inc: _Incoming,
+        transfer: int,
+        peer: str,
+        answer: asyncio.Future[FileResult | None],
+        saving: asyncio.Future[Path],
+    ) -> None:
+        """On the loop, once the disk thread saved ``inc`` or could not
+        (:meth:`end`): the local user is told, and ``answer`` is given the
+        FileResult for the peer (unless whoever waited for it is gone)."""
+        error = saving.exception()
+        if error is not None and not isinstance(error, OSError):
+            if not answer.done():
+                answer.set_exception(error)  # a bug: the session ends
+            return
+        if error is None:
+            event: FileReceived | FileRefused
+            event = FileReceived(peer, str(saving.result()), inc.size, transfer)
+            result = FileResult(transfer, True)
+        else:
+            self._total -= inc.size
+            reason = safe_text(error.strerror or str(error), _REASON_SHOWN)
+            event = FileRefused(safe_text(peer), safe_text(inc.name, 100), inc.size,
+                                f"{NOT_SAVED}{reason}", transfer)  # fmt: skip
+            result = FileResult(transfer, False, reason)
+        self._told(event)
+        if not answer.done():
+            answer.set_result(result if self.reports else None)
 
     def _abort(self, transfer: int) -> None:
         inc = self._active.pop(transfer, None)
@@ -904,6 +999,15 @@ class FileReceiver:
         if inc.path is not None:
             inc.path.unlink(missing_ok=True)
 
+    async def settle(self) -> None:
+        """Wait until the disk thread has done what it was given: each file
+        whose end came is saved or not, and its user told (:meth:`end`);
+        also after :meth:`close`. At the session's end: it is told after the
+        files that came whole before it. A caller cancelled stops waiting;
+        the saves go on."""
+        if self._last is not None:  # the calls run in order: all done with it
+            await asyncio.wait({asyncio.wrap_future(self._last)})
+
     def close(self) -> None:
         """Session over: remove every half-received file, and tell the local
         user of each one they said yes to that it is not saved
@@ -914,6 +1018,11 @@ class FileReceiver:
             info = self._infos.pop(transfer, None)
             if info is not None:
                 self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
+        if self._pool is not None:
+            # What it was given still runs (a file whole before the end is
+            # saved, and its user told); then its thread ends.
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
 
 #: How the why of an offer that the session's end overtook ends (after the
