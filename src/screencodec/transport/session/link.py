@@ -570,7 +570,10 @@ class ViewerLink:
                 await files.decide(offer, info, _refuse)
             why = None if info is None else "too many questions wait"
             self.host.emit(files.refusal_event(offer, self.peer, why))
-            await self.send(m.FileAccept(offer.transfer, False))
+            # Why, as a code (to a viewer that takes it), then the no.
+            busy = None if info is None else queue.max_per_asker
+            for msg in files.refuse(offer.transfer, busy):
+                await self.send(msg)
             return
         consent = files.consent
         timeout = self.host.config.consent_timeout

@@ -20,7 +20,10 @@ reserved extension channel :data:`FILE_RESULTS_CHANNEL` that it sends and
 takes :class:`~.messages.FileResult`; to a peer that did, the receiver says
 whether each accepted file was saved, and the sender reports "delivered"
 only then. A peer of an older version drops the announcement (an unknown
-extension channel) and is never sent a FileResult.
+extension channel) and is never sent a FileResult. An offer refused without
+asking the receiver's user is told why, as a code, right before the
+FileAccept that refuses it (:func:`file_refusal`; docs/transport.md, "Why
+an offer was refused unasked").
 
 One outcome per offer (docs/transport.md, "An offer given up"): the sender
 decides, in one step on its loop, whether the peer's answer or its own
@@ -78,6 +81,7 @@ from screencodec.transport.session.messages import (
 from screencodec.transport.session.pacing import BulkWindow
 
 __all__ = [
+    "BUSY",
     "CUT_SHORT",
     "EXPIRED",
     "FILE_RESULTS_CHANNEL",
@@ -85,7 +89,11 @@ __all__ = [
     "MAX_PENDING_OFFERS",
     "NOT_READ",
     "NOT_SAVED",
+    "NO_FILES",
     "OFFER_TIMEOUT",
+    "OVER_TOTAL",
+    "REFUSED_UNASKED",
+    "TOO_LARGE",
     "UNREAD",
     "WITHDRAWN",
     "WITHDRAWN_OTHER",
@@ -98,8 +106,10 @@ __all__ = [
     "FileSender",
     "OfferDeadline",
     "file_channel",
+    "file_refusal",
     "file_results_announcement",
     "file_withdrawal",
+    "refusal_words",
     "safe_filename",
     "write_all",
 ]
@@ -116,9 +126,11 @@ _REASON_SHOWN = 200
 #: The first byte of a message on :data:`FILE_RESULTS_CHANNEL`: the
 #: announcement (then flags, u8, from the version with paced files), an
 #: offer given up (then the transfer, u32 big-endian), an offer withdrawn
-#: for a reason (then the transfer and the reason, u8), and how far the
-#: receiver got (then the transfer and the bytes it has, u64).
-_ANNOUNCE, _WITHDRAW, _WITHDRAW_WHY, _PROGRESS = 1, 2, 3, 4
+#: for a reason (then the transfer and the reason, u8), how far the
+#: receiver got (then the transfer and the bytes it has, u64), and why an
+#: offer is refused without asking the receiver's user (then the transfer,
+#: a reason code, u8, and the number it qualifies, u64: :func:`file_refusal`).
+_ANNOUNCE, _WITHDRAW, _WITHDRAW_WHY, _PROGRESS, _REFUSED = 1, 2, 3, 4, 5
 #: Announcement flag: this side confirms the chunks of files it takes
 #: (payload 0x04), and paces the files it sends on such confirmations.
 _PACED = 0x01
@@ -133,6 +145,16 @@ WITHDRAWN_UNREAD = "the sender could not read the file after the yes and withdre
 #: ... with a reason code of a later version, or of a question still open.
 WITHDRAWN_OTHER = "the sender withdrew it"
 _REASONS = {UNREAD: WITHDRAWN_UNREAD}
+#: Reason codes of an offer refused without asking the receiver's user
+#: (payload 0x05), each with the number it qualifies: the receiver takes no
+#: files (0); questions already wait for its user's answer (how many); the
+#: file is larger than it takes (its limit, bytes); it would go over what it
+#: takes in one session (its limit, bytes).
+NO_FILES, BUSY, TOO_LARGE, OVER_TOTAL = 1, 2, 3, 4
+#: How the why of an offer the receiver refused without asking its user
+#: begins (a FileSent "declined", from a receiver that says why), before
+#: the words of its reason code (:func:`refusal_words`), never the peer's own.
+REFUSED_UNASKED = "refused unasked: "
 #: What the receiver's user is told of an offer not put to them because its
 #: sender stopped waiting before it could be asked (:class:`OfferDeadline`).
 EXPIRED = "the sender stopped waiting for an answer before it could be asked"
@@ -177,12 +199,40 @@ def file_withdrawal(transfer: int, reason: int = 0) -> list[Extension]:
     return [Extension(FILE_RESULTS_CHANNEL, why), plain]
 
 
+def file_refusal(transfer: int, code: int, number: int = 0) -> Extension:
+    """What a receiver sends right before the FileAccept that refuses
+    ``transfer`` without asking its user, to a sender that announced file
+    results: why, as a reason code (:data:`BUSY`...) and the number it
+    qualifies. A sender of the version before drops it (another first
+    byte on the channel is a later version's) and says "declined" as before."""
+    payload = (bytes([_REFUSED]) + transfer.to_bytes(4, "big") + bytes([code])
+               + min(number, (1 << 64) - 1).to_bytes(8, "big"))  # fmt: skip
+    return Extension(FILE_RESULTS_CHANNEL, payload)
+
+
+def refusal_words(code: int, number: int) -> str:
+    """The words of a refusal's reason code (:func:`file_refusal`), after
+    :data:`REFUSED_UNASKED`: made here from the code and its number, never
+    from the peer's text; a code of a later version reads as a refusal."""
+    if code == NO_FILES:
+        return "it takes no files"
+    if code == BUSY:
+        many = f"{number} questions" if 0 < number <= MAX_OFFERS else "questions"
+        return f"its user has {many} open already: send it again once they are answered"
+    if code == TOO_LARGE:
+        return f"it takes none larger than {amount(number)}"
+    if code == OVER_TOTAL:
+        return f"it takes at most {amount(number)} in one session"
+    return "refused without asking its user"
+
+
 def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> None:
     """A message from the peer on :data:`FILE_RESULTS_CHANNEL`: its
     announcement (it sends and takes FileResult), or an offer of its given
     up, or withdrawn for a reason (a code of a later version reads as the
-    sender having withdrawn it). Another first byte is a later version's:
-    ignored."""
+    sender having withdrawn it), how far it got with a file of this side's,
+    or why it refuses one without asking its user. Another first byte is a
+    later version's: ignored."""
     if payload[:1] == bytes([_WITHDRAW]):
         if len(payload) != 5:
             raise ProtocolError("malformed file offer withdrawal")
@@ -196,6 +246,11 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
         if len(payload) != 13:
             raise ProtocolError("malformed file progress")
         sender.on_progress(int.from_bytes(payload[1:5], "big"), int.from_bytes(payload[5:], "big"))
+    elif payload[:1] == bytes([_REFUSED]):
+        if len(payload) != 14:
+            raise ProtocolError("malformed file refusal")
+        why = refusal_words(payload[5], int.from_bytes(payload[6:], "big"))
+        sender.on_refusal(int.from_bytes(payload[1:5], "big"), why)
     elif payload[:1] == bytes([_ANNOUNCE]):
         receiver.reports = sender.peer_reports = True
         # Flags came with paced files (the version before sent none).
@@ -514,6 +569,8 @@ class FileReceiver:
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
+        #: ... as a reason code for the peer, and the number it qualifies.
+        self._last_code = (0, 0)
 
     @property
     def consent(self) -> FileConsent | None:
@@ -543,7 +600,8 @@ class FileReceiver:
         if len(self._asked) >= MAX_OFFERS:
             raise ProtocolError(f"more than {MAX_OFFERS} file offers in one session")
         self._asked.add(offer.transfer)
-        self.last_refusal = self._refusal(offer.size)
+        self.last_refusal, *code = self._refusal(offer.size)
+        self._last_code = (code[0], code[1])
         if self.last_refusal:
             self.refused += 1
             return None
@@ -562,17 +620,34 @@ class FileReceiver:
         why = self.last_refusal if why is None else why
         return FileRefused(peer, name, offer.size, why, offer.transfer)
 
-    def _refusal(self, size: int) -> str:
-        """Why an offer of ``size`` bytes is refused unasked ("": it is not)."""
+    def _refusal(self, size: int) -> tuple[str, int, int]:
+        """Why an offer of ``size`` bytes is refused unasked ("": it is not),
+        for the local user, and as a reason code and its number for the peer
+        (:func:`file_refusal`)."""
         if self.directory is None or self._consent is None:
-            return f"this {self.side} takes no files"
+            return f"this {self.side} takes no files", NO_FILES, 0
         if self.pending >= self.max_pending:
-            return f"{self.pending} files already wait for an answer"
+            return f"{self.pending} files already wait for an answer", BUSY, self.pending
         if size > self.max_file:
-            return f"larger than this {self.side} takes ({self.max_file} bytes)"
+            return (f"larger than this {self.side} takes ({self.max_file} bytes)",
+                    TOO_LARGE, self.max_file)  # fmt: skip
         if self._total + size > self.max_total:
-            return f"over what this {self.side} takes in one session ({self.max_total} bytes)"
-        return ""
+            return (f"over what this {self.side} takes in one session ({self.max_total} bytes)",
+                    OVER_TOTAL, self.max_total)  # fmt: skip
+        return "", 0, 0
+
+    def refuse(self, transfer: int, busy: int | None = None) -> list[Message]:
+        """What to send the peer for an offer refused without asking (read
+        right after :meth:`admit`, as :meth:`refusal_event`): to a peer that
+        announced file results, why (:func:`file_refusal`: a code, never
+        this side's words), then the FileAccept that refuses it. ``busy``:
+        refused because that many questions of the peer's wait already (the
+        host's question queue), not for what :meth:`admit` said."""
+        answer = FileAccept(transfer, False)
+        if not self.reports:
+            return [answer]
+        code, number = self._last_code if busy is None else (BUSY, busy)
+        return [file_refusal(transfer, code, number), answer]
 
     async def decide(
         self,
@@ -720,7 +795,7 @@ class FileReceiver:
         """:meth:`admit`, then :meth:`decide`. Run it as its own task."""
         info = self.admit(offer, peer)
         if info is None:
-            return FileAccept(offer.transfer, False)
+            return FileAccept(offer.transfer, False)  # (its reason: refuse())
         return await self.decide(offer, info)
 
     async def _ask(self, info: FileOfferInfo) -> bool:
@@ -1080,6 +1155,9 @@ class FileSender:
         #: Accepted after their offer was given up, by a peer that reports:
         #: its FileResult may follow (a file it could not create), ignored.
         self._late_accepted: set[int] = set()
+        #: Why the peer refuses an offer still waiting for its answer
+        #: (:func:`file_refusal`), until that answer.
+        self._refusals: dict[int, str] = {}
         self._next = 1
         self.late = 0  #: answers that came after their offer was given up
         #: The peer announced it sends FileResult (set by the session).
@@ -1119,6 +1197,13 @@ class FileSender:
         """The peer has ``received`` bytes of ``transfer``."""
         if self.window is not None:
             self.window.confirmed(transfer, received)
+
+    def on_refusal(self, transfer: int, why: str) -> None:
+        """The peer says why it refuses ``transfer`` without asking its user
+        (the FileAccept that refuses it comes next): kept for that answer.
+        For an offer no longer waiting (given up, answered): ignored."""
+        if transfer in self._waiting:
+            self._refusals[transfer] = why
 
     def on_accept(self, msg: FileAccept) -> None:
         fut = self._waiting.pop(msg.transfer, None)  # the answer is first: see _give_up
@@ -1211,6 +1296,7 @@ class FileSender:
         finally:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
+            refused = self._refusals.pop(transfer, "")
         if accepted is None and self._closed is not None:
             # Never accepted: not sent, not "failed" (which says the peer
             # took it and could not save it).
@@ -1219,8 +1305,9 @@ class FileSender:
         if accepted is None:
             await self._withdraw(transfer)
             return self._outcome(name, data_size, transfer, "declined", "no answer in time")
-        if not accepted:
-            return self._outcome(name, data_size, transfer, "declined")
+        if not accepted:  # why, if the peer refused it unasked and said so
+            why = f"{REFUSED_UNASKED}{refused}" if refused else ""
+            return self._outcome(name, data_size, transfer, "declined", why)
         result = self._results.get(transfer)
         if on_sending is not None:
             on_sending(0, data_size)

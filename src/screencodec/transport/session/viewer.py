@@ -708,7 +708,8 @@ class Viewer:
             # Refused without asking (no download directory, too large): the
             # agent's interface should still say a file was offered.
             self.events_hub.emit(self.files.refusal_event(offer, self.channel.peer))
-            await self._send(m.FileAccept(offer.transfer, False))
+            for msg in self.files.refuse(offer.transfer):  # why (a code), then the no
+                await self._send(msg)
             return
         accept = await self.files.decide(offer, info)
         await self.sender.answer(accept, self.files.take_result(offer.transfer))
