@@ -366,8 +366,13 @@ _NAME_MAX = 255
 #: The temporary name of a file being received: ``.NAME.part-`` and 8 hex
 #: digits (docs/transport.md, "A file under its own name only when whole").
 _PART = re.compile(r"^\..*\.part-[0-9a-f]{8}$", re.DOTALL)
-#: A temporary file left by another receiver is removed only once it has not
-#: been written to for this long (s), and only if no process holds it.
+#: A whole, checked file on a file system without hard links, renamed so
+#: before an empty file reserves its name (:meth:`FileReceiver._place`):
+#: ``.NAME.whole-`` and 8 hex digits, NAME the name it is to have, whole.
+_WHOLE = re.compile(r"^\.(.+)\.whole-[0-9a-f]{8}$", re.DOTALL)
+#: A temporary file left by another receiver is removed (or, whole, named)
+#: only once it has not been written to for this long (s), and only if no
+#: process holds it.
 _STALE_PART = 60.0
 #: How the why of a file said yes to and then not saved begins (the
 #: :class:`~.events.FileRefused` the local user is told), before the reason:
@@ -411,17 +416,18 @@ def _inside(root: Path, name: str) -> Path:
 
 def _hold(fd: int) -> None:
     """Mark the temporary file open on ``fd`` as being written, until ``fd``
-    is closed or its process ends (:func:`_remove_left` leaves it)."""
+    is closed or its process ends (:func:`_take_left` leaves it)."""
     if fcntl is not None:
         with contextlib.suppress(OSError):  # a file system without locks
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def _remove_left(path: Path) -> None:
-    """Remove ``path``, a temporary file of a receiver, if it was left: a
-    regular file of this user, not written to for :data:`_STALE_PART` s (one
-    just created may not be held yet), held by no process (:func:`_hold`).
-    OSError if it cannot be looked at."""
+def _take_left(path: Path, take: Callable[[], None]) -> None:
+    """``take()`` (remove or name ``path``), if ``path`` is a file a receiver
+    left: a regular file of this user, not written to for
+    :data:`_STALE_PART` s (one just created may not be held yet), held by no
+    process (:func:`_hold`); it is held meanwhile. OSError if it cannot be
+    looked at."""
     assert fcntl is not None
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
     try:
@@ -432,10 +438,10 @@ def _remove_left(path: Path) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return  # being written
+            return  # being written, or named
         now = os.stat(path, follow_symlinks=False)
         if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):  # still the one looked at
-            path.unlink()
+            take()
     finally:
         os.close(fd)
 
@@ -481,6 +487,25 @@ def _advise(fd: int, offset: int, length: int) -> None:
             _fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+
+
+def _mark_whole(inc: _Incoming, root: Path, name: str) -> None:
+    """Rename the whole, checked file of ``inc`` ``.NAME.whole-XXXXXXXX``
+    (``name`` is the name it is about to reserve) and fsync the folder, so
+    that a power cut after the reservation leaves it known whole and for
+    that name (:meth:`FileReceiver._place`). A name too long for that keeps
+    its temporary one (such a cut then leaves the empty name, and the whole
+    file is removed as a temporary one)."""
+    assert inc.path is not None
+    whole = f".{name}.whole-{secrets.token_hex(4)}"
+    if len(whole.encode()) > _NAME_MAX:
+        return
+    target = _inside(root, whole)
+    if target.exists() or target.is_symlink():  # 32 random bits taken: keep the name it has
+        return
+    os.rename(inc.path, target)
+    inc.path = target
+    _sync_dir(root)
 
 
 def _sync_dir(folder: Path) -> None:
@@ -561,7 +586,7 @@ class FileReceiver:
         #: being received, or failed and awaiting its end): for the event
         #: of a withdrawal.
         self._infos: dict[int, FileOfferInfo] = {}
-        self._cleaned = False  #: _clean() ran
+        self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
         #: The disk thread (:meth:`_disk`), once a file needed it, and the
         #: last call given to it.
         self._pool: ThreadPoolExecutor | None = None
@@ -714,9 +739,9 @@ class FileReceiver:
             self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
-        self._clean()
         self._active[offer.transfer] = _Incoming(info.name, offer.size)
         self._infos[offer.transfer] = info
+        await self._clean()  # (a withdrawal meanwhile removes what it began)
         return FileAccept(offer.transfer, True)
 
     def _tell(self, info: FileOfferInfo, why: str, transfer: int) -> None:
@@ -843,63 +868,102 @@ class FileReceiver:
             return path, fd
         raise FileExistsError(errno.EEXIST, f"no free temporary name for {name!r}")
 
-    def _place(self, part: Path, name: str) -> Path:
-        """Give the whole, checked file ``part`` its name in the directory,
+    def _place(self, inc: _Incoming) -> Path:
+        """Give the whole, checked file of ``inc`` its name in the directory,
         never over a file or a link that is there, even one that appeared a
-        moment ago: ``name``, else ``stem (1).ext`` ..., each cut to the
+        moment ago: ``inc.name``, else ``stem (1).ext`` ..., each cut to the
         file system's 255 bytes. A hard link, then the temporary name
-        removed (a crash in between leaves both, whole); on a file system
-        without hard links the name is created exclusively, then the file
-        renamed onto it. OSError if it cannot be placed."""
+        removed (a crash in between leaves both, whole). On a file system
+        without hard links the file is renamed ``.NAME.whole-XXXXXXXX``
+        (NAME: the name it is to have) and the folder fsync'ed, then NAME is
+        created exclusively, empty, and the file renamed onto it: a power
+        cut in between leaves that empty file and the whole one beside it,
+        which the next receiver in the folder puts under it (:meth:`_clean`).
+        ``inc.path`` follows the file. OSError if it cannot be placed."""
+        assert inc.path is not None
         root = self._root()
+        name = inc.name
         stem, dot, ext = name.rpartition(".")
         if not stem:
             stem, dot, ext = ext, "", ""
         tries = [_fitted(name, "")]
         tries += [_fitted(stem, f" ({i}){dot}{ext}") for i in range(1, 1000)]
         tries.append(_fitted(f"{secrets.token_hex(8)}-{name}", ""))
+        links = True
         for candidate in tries:
             path = _inside(root, candidate)
             if path.is_symlink() or path.exists():
                 continue
-            try:
-                os.link(part, path, follow_symlinks=False)
-            except FileExistsError:  # it appeared since the look: the next name
-                continue
-            except OSError as exc:
-                if exc.errno not in _NO_LINKS:
-                    raise
-                try:  # FAT, exFAT, some network file systems
-                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW))
-                except FileExistsError:
-                    continue
+            if links:
                 try:
-                    os.replace(part, path)
-                except OSError:
-                    path.unlink(missing_ok=True)  # the empty file just created
-                    raise
-                return path
-            part.unlink()
+                    os.link(inc.path, path, follow_symlinks=False)
+                except FileExistsError:  # it appeared since the look: the next name
+                    continue
+                except OSError as exc:
+                    if exc.errno not in _NO_LINKS:
+                        raise
+                    links = False  # FAT, exFAT, some network file systems
+                else:
+                    inc.path.unlink()
+                    return path
+            _mark_whole(inc, root, candidate)
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW))
+            except FileExistsError:
+                continue
+            try:
+                os.replace(inc.path, path)
+            except OSError:
+                path.unlink(missing_ok=True)  # the empty file just created
+                raise
             return path
         raise FileExistsError(errno.EEXIST, f"no free name for {name!r}")
 
-    def _clean(self) -> None:
-        """Remove what receivers that could not end (a killed process, a
-        power cut) left in the directory: ``.NAME.part-XXXXXXXX`` files of
-        this user, not written to for :data:`_STALE_PART` s and held
-        (:meth:`_create`) by no process. Once per receiver, at its first
-        yes; nothing on a system without flock."""
-        if self._cleaned or fcntl is None:
+    async def _clean(self) -> None:
+        """Once per receiver, at its first yes, on the disk thread: tidy
+        what receivers that could not end (a killed process, a power cut)
+        left in the directory, files of this user not written to for
+        :data:`_STALE_PART` s and held (:func:`_hold`) by no process.
+        ``.NAME.part-XXXXXXXX`` files are removed (they may be half); a
+        ``.NAME.whole-XXXXXXXX`` file (whole and checked: :meth:`_place`)
+        is put under NAME if NAME is an empty file (the name it had
+        reserved) or not there, else under the next free name. Nothing on
+        a system without flock."""
+        if fcntl is None:
             return
-        self._cleaned = True
+        if self._tidied is None:
+            self._tidied = asyncio.wrap_future(self._on_disk(self._tidy))
+        if not self._tidied.done():  # each yes meanwhile waits too: answered in order
+            await asyncio.wait({self._tidied})
+
+    def _tidy(self) -> None:
+        """:meth:`_clean`'s work, on the disk thread."""
         root = self._root()
         try:
-            names = [n for n in os.listdir(root) if _PART.match(n)]
+            names = os.listdir(root)
         except OSError:
             return
         for n in names:
-            with contextlib.suppress(OSError):
-                _remove_left(root / n)
+            path = root / n
+            with contextlib.suppress(OSError, ProtocolError):  # (a name of no file: "...whole-")
+                if _PART.match(n):
+                    _take_left(path, path.unlink)
+                elif (whole := _WHOLE.match(n)) is not None:
+                    _take_left(path, functools.partial(self._name_whole, path, whole[1]))
+
+    def _name_whole(self, whole: Path, name: str) -> None:
+        """Put ``whole``, a whole file left while it was named (a power cut
+        in :meth:`_place`), under ``name``: over the empty file that
+        reserved it, or under the first free name as :meth:`_place` does."""
+        path = _inside(whole.parent, name)
+        st = os.stat(path, follow_symlinks=False) if path.exists() or path.is_symlink() else None
+        if st is not None and stat.S_ISREG(st.st_mode) and st.st_size == 0:
+            os.replace(whole, path)
+        else:
+            inc = _Incoming(name, 0)
+            inc.path = whole
+            self._place(inc)
+        _sync_dir(whole.parent)
 
     def on_chunk(self, chunk: FileChunk) -> Message | None:
         """Write a chunk; what to send the peer: a FileResult (when it takes
@@ -977,14 +1041,17 @@ class FileReceiver:
         try:
             fd = self._opened(inc)  # an empty file is created only now
             inc.fd = None
+            held = os.dup(fd)  # its lock (_hold) until it has its name
             try:
-                if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
-                    raise FileNotFoundError(0, "the file was removed before it was complete")
-                os.fsync(fd)
+                try:
+                    if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
+                        raise FileNotFoundError(0, "the file was removed before it was complete")
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)  # a network file system may say only now that it is full
+                path = self._place(inc)
             finally:
-                os.close(fd)  # a network file system may say only now that it is full
-            assert inc.path is not None
-            path = self._place(inc.path, inc.name)
+                os.close(held)
         except OSError:
             self._abort_file(inc)
             raise
