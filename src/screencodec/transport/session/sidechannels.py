@@ -587,7 +587,7 @@ class FileReceiver:
         #: of a withdrawal.
         self._infos: dict[int, FileOfferInfo] = {}
         self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
-        #: The disk thread (:meth:`_disk`), once a file needed it, and the
+        #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
         #: last call given to it.
         self._pool: ThreadPoolExecutor | None = None
         self._last: Future[Any] | None = None
@@ -625,8 +625,8 @@ class FileReceiver:
         if len(self._asked) >= MAX_OFFERS:
             raise ProtocolError(f"more than {MAX_OFFERS} file offers in one session")
         self._asked.add(offer.transfer)
-        self.last_refusal, *code = self._refusal(offer.size)
-        self._last_code = (code[0], code[1])
+        self.last_refusal, code, number = self._refusal(offer.size)
+        self._last_code = (code, number)
         if self.last_refusal:
             self.refused += 1
             return None
@@ -1040,8 +1040,8 @@ class FileReceiver:
         cannot be saved; what it had on disk is then removed."""
         try:
             fd = self._opened(inc)  # an empty file is created only now
-            inc.fd = None
             held = os.dup(fd)  # its lock (_hold) until it has its name
+            inc.fd = None
             try:
                 try:
                     if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
