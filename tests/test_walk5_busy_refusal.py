@@ -1,12 +1,15 @@
 """Files the agent sends while the host's user has 3 file questions open
-(walk5: ``view``'s ``/send`` five times in a row through a relay)."""
+(walk5: ``view``'s ``/send`` five times in a row through a relay). The
+host refused the fourth unasked and the agent was told "its user said no or
+did not answer in time, or the host takes no files": none of those
+(FileAccept carries no reason). Now the host says why before its no, as a
+code (files2: payload 0x05 on screencodec.file-results), and the agent is
+told that questions wait for an answer there, and to send it again."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
-import pytest
 
 from screencodec.cli.view import _sent_words
 from screencodec.transport import Viewer
@@ -16,13 +19,6 @@ from test_review1_files import _with_viewer
 from transport.helpers import run
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "walk5: a file the host refuses unasked because its user has MAX_PENDING_OFFERS (3) "
-    "file questions open is worded to the agent as 'the host did not accept NAME: its user "
-    "said no or did not answer in time, or the host takes no files (or none this large)': "
-    "none of those; FileAccept carries no reason (the host's terminal knows it: '3 files "
-    "already wait for an answer'). Expected: the agent is told the host's user still has "
-    "files to answer about, and to send it again later"))  # fmt: skip
 def test_walk5_a_file_refused_while_the_user_has_questions_open_says_so(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

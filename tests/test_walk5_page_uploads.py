@@ -46,8 +46,9 @@ def test_walk5_six_files_chosen_at_once_are_all_sent_and_the_page_stays(
     with _watching(browser, live):
         browser.find_element(By.ID, "file-input").send_keys("\n".join(names))
         delivered = " delivered: the host saved it"
-        busy = (" not accepted by the host: its user said no, or it takes no files (or none"
-                " this large)")  # the host asks about 3 at a time (MAX_PENDING_OFFERS)  # fmt: skip
+        # The host asks about 3 at a time (MAX_PENDING_OFFERS), and says so (files2).
+        busy = (" not accepted by the host: its user has 3 questions open already: send it"
+                " again once they are answered")  # fmt: skip
 
         def ended(row: str) -> bool:
             return row.endswith((delivered, busy))

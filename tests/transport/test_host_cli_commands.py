@@ -220,7 +220,8 @@ def test_send_offers_a_file_to_each_agent(tmp_path: Path) -> None:
                              + AGENT.format(who="Alice") + ", " + AGENT.format(who="Bob"), mark)
             await wait(host, "delivered notes.bin to " + AGENT.format(who="Alice")
                        + ": saved there\n", mark)  # fmt: skip
-            await wait(host, AGENT.format(who="Bob") + r" did not accept notes.bin \(", mark)
+            await wait(host, AGENT.format(who="Bob") + r" did not accept notes.bin: it takes no"
+                       r" files\n", mark)  # its viewer said why (files2)
             host.type(f"/send {tmp_path / 'missing.txt'}")
             await wait(host, r"\(not sent: .*missing\.txt: no such file\)", mark)
             for viewer in (alice, bob):

@@ -96,10 +96,11 @@ def test_a_file_whose_session_ended_before_the_agent_confirmed_it_is_not_said_se
             ended = asyncio.Event()
             end = viewer.files.end
 
-            def no_word(msg: m.FileEnd, peer: str) -> tuple[Any, None]:
-                event, _result = end(msg, peer)
-                ended.set()
-                return event, None  # the FileResult never goes
+            def no_word(msg: m.FileEnd, peer: str, send: Any) -> Any:
+                async def held(_result: m.Message) -> None:
+                    ended.set()  # saved; its FileResult never goes
+
+                return end(msg, peer, held)
 
             viewer.files.end = no_word  # type: ignore[method-assign]
             mark = len(host.text)

@@ -111,6 +111,7 @@ from screencodec.transport.session.sidechannels import (
     EXPIRED,
     NOT_READ,
     NOT_SAVED,
+    REFUSED_UNASKED,
     WITHDRAWN,
     WITHDRAWN_OTHER,
     WITHDRAWN_UNREAD,
@@ -660,6 +661,9 @@ class _Commands:
         elif sent.why.endswith(BEFORE_AN_ANSWER):  # the session's end came first
             self.ui.say(f"(not sent to {who}: the session ended before they answered about "
                         f"{safe_text(path.name, 200)})")  # fmt: skip
+        elif sent.why.startswith(REFUSED_UNASKED):  # their viewer said why (a code)
+            self.ui.say(f"{who} did not accept {safe_text(path.name, 200)}: "
+                        f"{sent.why[len(REFUSED_UNASKED):]}")
         elif sent.why:  # no answer in time: the offer is withdrawn there
             self.ui.say(f"{who} did not answer about {safe_text(path.name, 200)} in time: "
                         "the offer is withdrawn, nothing of it stays there")

@@ -82,7 +82,7 @@ from screencodec.transport.channel.codes import (
 from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW
-from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ
+from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ, REFUSED_UNASKED
 from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -614,6 +614,8 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
         if lost:
             return f"(not sent: {name}: {FILE_NOT_NOW})"
         return f"(not sent: {name}: the session ended before the host's user answered)"
+    if outcome == "declined" and why.startswith(REFUSED_UNASKED):  # the host said why (a code)
+        return f"the host did not accept {name}: {why[len(REFUSED_UNASKED):]}"
     return (f"the host did not accept {name}: its user said no or did not answer in time,"
             " or the host takes no files (or none this large)")  # fmt: skip
 

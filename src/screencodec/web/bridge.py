@@ -82,7 +82,7 @@ from screencodec.transport.session.events import FileReceived, FileRefused, Sess
 from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
-from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ
+from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ, REFUSED_UNASKED
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import (
@@ -794,7 +794,8 @@ class WebBridge:
         else:
             # A refusal: the host's FileAccept does not say whether its user
             # was asked (no download directory refuses unasked), so the page
-            # says "not accepted by the host", never "declined by the user".
+            # says "not accepted by the host", never "declined by the user";
+            # a host that says why it refused unasked is shown its reason.
             # "sent": to a host of the previous version, which does not say
             # whether it saved it (docs/transport.md "File results").
             state = {"delivered": "delivered", "unconfirmed": "sent",
@@ -817,6 +818,8 @@ class WebBridge:
                 # refusal nor the session's end (it may resume), as the
                 # terminal says it (cli/view.py _sent_words).
                 msg.update(state="failed", text=LINK_DOWN)
+            elif state == "declined" and outcome.why.startswith(REFUSED_UNASKED):
+                msg["text"] = fit(outcome.why[len(REFUSED_UNASKED):], 200)  # its code's words
             elif state == "declined" and outcome.why:
                 msg["text"] = fit(outcome.why, 200)  # "no answer in time"
             self.send(msg)

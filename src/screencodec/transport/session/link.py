@@ -396,8 +396,10 @@ class ViewerLink:
             if self._watching is not None:
                 self.host.hub.release(self._watching)
                 self._watching = None
-            self.host.files_for(self).close()
+            files = self.host.files_for(self)
+            files.close()
             await closing
+            await files.settle()  # the files whole before the end: saved (or not) and told
 
     def watch(self, index: int) -> None:
         """Show monitor ``index`` from now on (acquire it before releasing the old)."""
@@ -475,10 +477,9 @@ class ViewerLink:
             if (result := self.host.files_for(self).on_chunk(msg)) is not None:
                 await self.send(result)
         elif isinstance(msg, m.FileEnd):
-            event, result = self.host.files_for(self).end(msg, self.peer)
-            self.host.emit(event)
-            if result is not None:
-                await self.send(result)
+            # Checked here; saved (fsync, link) on the receiver's disk thread
+            # while this loop reads on: a slow disk holds no input or receipt.
+            self.spawn(self.host.files_for(self).end(msg, self.peer, self.send))
         elif isinstance(msg, m.FileAccept):
             self.host.sender_for(self).on_accept(msg)
         elif isinstance(msg, m.FileResult) and self.host.sender_for(self).peer_reports:
@@ -569,7 +570,10 @@ class ViewerLink:
                 await files.decide(offer, info, _refuse)
             why = None if info is None else "too many questions wait"
             self.host.emit(files.refusal_event(offer, self.peer, why))
-            await self.send(m.FileAccept(offer.transfer, False))
+            # Why, as a code (to a viewer that takes it), then the no.
+            busy = None if info is None else queue.max_per_asker
+            for msg in files.refuse(offer.transfer, busy):
+                await self.send(msg)
             return
         consent = files.consent
         timeout = self.host.config.consent_timeout

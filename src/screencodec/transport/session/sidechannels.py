@@ -20,7 +20,10 @@ reserved extension channel :data:`FILE_RESULTS_CHANNEL` that it sends and
 takes :class:`~.messages.FileResult`; to a peer that did, the receiver says
 whether each accepted file was saved, and the sender reports "delivered"
 only then. A peer of an older version drops the announcement (an unknown
-extension channel) and is never sent a FileResult.
+extension channel) and is never sent a FileResult. An offer refused without
+asking the receiver's user is told why, as a code, right before the
+FileAccept that refuses it (:func:`file_refusal`; docs/transport.md, "Why
+an offer was refused unasked").
 
 One outcome per offer (docs/transport.md, "An offer given up"): the sender
 decides, in one step on its loop, whether the peer's answer or its own
@@ -33,6 +36,10 @@ asked about an offer already void.
 
 State is owned by one session's receive loop (single task); the consent
 question runs in its own task so the screen keeps flowing while the user reads.
+What may wait on a slow disk for seconds (the fsyncs, the links that name a
+file, the write-back hints) runs on the receiver's disk thread, one call
+after the other in the order given, never on the session's loop, which
+carries the screen and the input (:meth:`FileReceiver.end`).
 """
 
 from __future__ import annotations
@@ -40,15 +47,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import re
 import secrets
 import stat
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 try:
     import fcntl
@@ -71,6 +81,7 @@ from screencodec.transport.session.messages import (
 from screencodec.transport.session.pacing import BulkWindow
 
 __all__ = [
+    "BUSY",
     "CUT_SHORT",
     "EXPIRED",
     "FILE_RESULTS_CHANNEL",
@@ -78,7 +89,11 @@ __all__ = [
     "MAX_PENDING_OFFERS",
     "NOT_READ",
     "NOT_SAVED",
+    "NO_FILES",
     "OFFER_TIMEOUT",
+    "OVER_TOTAL",
+    "REFUSED_UNASKED",
+    "TOO_LARGE",
     "UNREAD",
     "WITHDRAWN",
     "WITHDRAWN_OTHER",
@@ -91,11 +106,15 @@ __all__ = [
     "FileSender",
     "OfferDeadline",
     "file_channel",
+    "file_refusal",
     "file_results_announcement",
     "file_withdrawal",
+    "refusal_words",
     "safe_filename",
     "write_all",
 ]
+
+T = TypeVar("T")
 
 #: The reserved extension channel on which a peer says it sends and takes
 #: FileResult (payload b"\x01"). Applications cannot register it.
@@ -107,9 +126,11 @@ _REASON_SHOWN = 200
 #: The first byte of a message on :data:`FILE_RESULTS_CHANNEL`: the
 #: announcement (then flags, u8, from the version with paced files), an
 #: offer given up (then the transfer, u32 big-endian), an offer withdrawn
-#: for a reason (then the transfer and the reason, u8), and how far the
-#: receiver got (then the transfer and the bytes it has, u64).
-_ANNOUNCE, _WITHDRAW, _WITHDRAW_WHY, _PROGRESS = 1, 2, 3, 4
+#: for a reason (then the transfer and the reason, u8), how far the
+#: receiver got (then the transfer and the bytes it has, u64), and why an
+#: offer is refused without asking the receiver's user (then the transfer,
+#: a reason code, u8, and the number it qualifies, u64: :func:`file_refusal`).
+_ANNOUNCE, _WITHDRAW, _WITHDRAW_WHY, _PROGRESS, _REFUSED = 1, 2, 3, 4, 5
 #: Announcement flag: this side confirms the chunks of files it takes
 #: (payload 0x04), and paces the files it sends on such confirmations.
 _PACED = 0x01
@@ -124,6 +145,16 @@ WITHDRAWN_UNREAD = "the sender could not read the file after the yes and withdre
 #: ... with a reason code of a later version, or of a question still open.
 WITHDRAWN_OTHER = "the sender withdrew it"
 _REASONS = {UNREAD: WITHDRAWN_UNREAD}
+#: Reason codes of an offer refused without asking the receiver's user
+#: (payload 0x05), each with the number it qualifies: the receiver takes no
+#: files (0); questions already wait for its user's answer (how many); the
+#: file is larger than it takes (its limit, bytes); it would go over what it
+#: takes in one session (its limit, bytes).
+NO_FILES, BUSY, TOO_LARGE, OVER_TOTAL = 1, 2, 3, 4
+#: How the why of an offer the receiver refused without asking its user
+#: begins (a FileSent "declined", from a receiver that says why), before
+#: the words of its reason code (:func:`refusal_words`), never the peer's own.
+REFUSED_UNASKED = "refused unasked: "
 #: What the receiver's user is told of an offer not put to them because its
 #: sender stopped waiting before it could be asked (:class:`OfferDeadline`).
 EXPIRED = "the sender stopped waiting for an answer before it could be asked"
@@ -168,12 +199,40 @@ def file_withdrawal(transfer: int, reason: int = 0) -> list[Extension]:
     return [Extension(FILE_RESULTS_CHANNEL, why), plain]
 
 
+def file_refusal(transfer: int, code: int, number: int = 0) -> Extension:
+    """What a receiver sends right before the FileAccept that refuses
+    ``transfer`` without asking its user, to a sender that announced file
+    results: why, as a reason code (:data:`BUSY`...) and the number it
+    qualifies. A sender of the version before drops it (another first
+    byte on the channel is a later version's) and says "declined" as before."""
+    payload = (bytes([_REFUSED]) + transfer.to_bytes(4, "big") + bytes([code])
+               + min(number, (1 << 64) - 1).to_bytes(8, "big"))  # fmt: skip
+    return Extension(FILE_RESULTS_CHANNEL, payload)
+
+
+def refusal_words(code: int, number: int) -> str:
+    """The words of a refusal's reason code (:func:`file_refusal`), after
+    :data:`REFUSED_UNASKED`: made here from the code and its number, never
+    from the peer's text; a code of a later version reads as a refusal."""
+    if code == NO_FILES:
+        return "it takes no files"
+    if code == BUSY:
+        many = f"{number} questions" if 0 < number <= MAX_OFFERS else "questions"
+        return f"its user has {many} open already: send it again once they are answered"
+    if code == TOO_LARGE:
+        return f"it takes none larger than {amount(number)}"
+    if code == OVER_TOTAL:
+        return f"it takes at most {amount(number)} in one session"
+    return "refused without asking its user"
+
+
 def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> None:
     """A message from the peer on :data:`FILE_RESULTS_CHANNEL`: its
     announcement (it sends and takes FileResult), or an offer of its given
     up, or withdrawn for a reason (a code of a later version reads as the
-    sender having withdrawn it). Another first byte is a later version's:
-    ignored."""
+    sender having withdrawn it), how far it got with a file of this side's,
+    or why it refuses one without asking its user. Another first byte is a
+    later version's: ignored."""
     if payload[:1] == bytes([_WITHDRAW]):
         if len(payload) != 5:
             raise ProtocolError("malformed file offer withdrawal")
@@ -187,6 +246,11 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
         if len(payload) != 13:
             raise ProtocolError("malformed file progress")
         sender.on_progress(int.from_bytes(payload[1:5], "big"), int.from_bytes(payload[5:], "big"))
+    elif payload[:1] == bytes([_REFUSED]):
+        if len(payload) != 14:
+            raise ProtocolError("malformed file refusal")
+        why = refusal_words(payload[5], int.from_bytes(payload[6:], "big"))
+        sender.on_refusal(int.from_bytes(payload[1:5], "big"), why)
     elif payload[:1] == bytes([_ANNOUNCE]):
         receiver.reports = sender.peer_reports = True
         # Flags came with paced files (the version before sent none).
@@ -302,8 +366,13 @@ _NAME_MAX = 255
 #: The temporary name of a file being received: ``.NAME.part-`` and 8 hex
 #: digits (docs/transport.md, "A file under its own name only when whole").
 _PART = re.compile(r"^\..*\.part-[0-9a-f]{8}$", re.DOTALL)
-#: A temporary file left by another receiver is removed only once it has not
-#: been written to for this long (s), and only if no process holds it.
+#: A whole, checked file on a file system without hard links, renamed so
+#: before an empty file reserves its name (:meth:`FileReceiver._place`):
+#: ``.NAME.whole-`` and 8 hex digits, NAME the name it is to have, whole.
+_WHOLE = re.compile(r"^\.(.+)\.whole-[0-9a-f]{8}$", re.DOTALL)
+#: A temporary file left by another receiver is removed (or, whole, named)
+#: only once it has not been written to for this long (s), and only if no
+#: process holds it.
 _STALE_PART = 60.0
 #: How the why of a file said yes to and then not saved begins (the
 #: :class:`~.events.FileRefused` the local user is told), before the reason:
@@ -347,17 +416,18 @@ def _inside(root: Path, name: str) -> Path:
 
 def _hold(fd: int) -> None:
     """Mark the temporary file open on ``fd`` as being written, until ``fd``
-    is closed or its process ends (:func:`_remove_left` leaves it)."""
+    is closed or its process ends (:func:`_take_left` leaves it)."""
     if fcntl is not None:
         with contextlib.suppress(OSError):  # a file system without locks
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def _remove_left(path: Path) -> None:
-    """Remove ``path``, a temporary file of a receiver, if it was left: a
-    regular file of this user, not written to for :data:`_STALE_PART` s (one
-    just created may not be held yet), held by no process (:func:`_hold`).
-    OSError if it cannot be looked at."""
+def _take_left(path: Path, take: Callable[[], None]) -> None:
+    """``take()`` (remove or name ``path``), if ``path`` is a file a receiver
+    left: a regular file of this user, not written to for
+    :data:`_STALE_PART` s (one just created may not be held yet), held by no
+    process (:func:`_hold`); it is held meanwhile. OSError if it cannot be
+    looked at."""
     assert fcntl is not None
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
     try:
@@ -368,10 +438,10 @@ def _remove_left(path: Path) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return  # being written
+            return  # being written, or named
         now = os.stat(path, follow_symlinks=False)
         if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):  # still the one looked at
-            path.unlink()
+            take()
     finally:
         os.close(fd)
 
@@ -382,14 +452,6 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-class _UnsavedError(Exception):
-    """A complete file that could not be saved after all (its close failed)."""
-
-    def __init__(self, name: str, size: int, error: OSError) -> None:
-        super().__init__(name)
-        self.name, self.size, self.error = name, size, error
 
 
 class _Incoming:
@@ -406,28 +468,44 @@ class _Incoming:
 
 
 #: How much of a file being received may wait in memory before it is sent
-#: on its way to the disk (:func:`_write_back`).
+#: on its way to the disk (:meth:`FileReceiver._write_back`).
 _WRITE_BACK = 8 << 20
 #: Starts the writing of a file's range to the disk without waiting for it
 #: (Linux; absent on macOS and Windows).
 _fadvise = getattr(os, "posix_fadvise", None)
 
 
-def _write_back(inc: _Incoming) -> None:
-    """Start writing what came of ``inc`` to the disk, :data:`_WRITE_BACK`
-    bytes at a time, without waiting: the fsync before it is named
-    (:meth:`FileReceiver.on_end`) then waits only for the last few MB, not
-    for the whole file (which the kernel would otherwise keep in memory for
-    up to 30 s), and holds the session's loop for milliseconds, not
-    seconds on a slow disk. POSIX_FADV_DONTNEED writes back the range's
-    pages (WB_SYNC_NONE) and drops those already written (which the
-    receiver never reads again)."""
-    if _fadvise is None or inc.fd is None or inc.received - inc.written_back < _WRITE_BACK:
+def _advise(fd: int, offset: int, length: int) -> None:
+    """On the disk thread: start writing ``length`` bytes of the file open on
+    ``fd`` (a duplicate, closed here) from ``offset`` to the disk, without
+    waiting for them (:meth:`FileReceiver._write_back`).
+    POSIX_FADV_DONTNEED writes back the range's pages (WB_SYNC_NONE) and
+    drops those already written (which the receiver never reads again)."""
+    assert _fadvise is not None
+    try:
+        with contextlib.suppress(OSError):  # only a hint
+            _fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _mark_whole(inc: _Incoming, root: Path, name: str) -> None:
+    """Rename the whole, checked file of ``inc`` ``.NAME.whole-XXXXXXXX``
+    (``name`` is the name it is about to reserve) and fsync the folder, so
+    that a power cut after the reservation leaves it known whole and for
+    that name (:meth:`FileReceiver._place`). A name too long for that keeps
+    its temporary one (such a cut then leaves the empty name, and the whole
+    file is removed as a temporary one)."""
+    assert inc.path is not None
+    whole = f".{name}.whole-{secrets.token_hex(4)}"
+    if len(whole.encode()) > _NAME_MAX:
         return
-    with contextlib.suppress(OSError):  # only a hint
-        _fadvise(inc.fd, inc.written_back, inc.received - inc.written_back,
-                 os.POSIX_FADV_DONTNEED)  # fmt: skip
-    inc.written_back = inc.received
+    target = _inside(root, whole)
+    if target.exists() or target.is_symlink():  # 32 random bits taken: keep the name it has
+        return
+    os.rename(inc.path, target)
+    inc.path = target
+    _sync_dir(root)
 
 
 def _sync_dir(folder: Path) -> None:
@@ -440,6 +518,16 @@ def _sync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+async def _reply(
+    answer: Awaitable[FileResult | None], send: Callable[[Message], Awaitable[None]]
+) -> None:
+    """Send the peer the FileResult of a file it sent once there is one
+    (:meth:`FileReceiver.end`); none if it takes none."""
+    if (result := await answer) is not None:
+        with contextlib.suppress(ScreencodecError, OSError):  # the session ended: nobody to tell
+            await send(result)
 
 
 class FileReceiver:
@@ -463,11 +551,12 @@ class FileReceiver:
         timeout: float = 30.0,
         max_pending: int = MAX_PENDING_OFFERS,
         side: str = "host",
-        on_event: Callable[[FileRefused], None] | None = None,
+        on_event: Callable[[FileReceived | FileRefused], None] | None = None,
     ) -> None:
         self.side = side  #: "host" or "viewer": how refusals name this end
         #: Told at once of a file the local user said yes to that cannot be
-        #: saved (its file cannot be created).
+        #: saved (its file cannot be created), and of each file that ends,
+        #: saved or not (:meth:`end`).
         self._on_event = on_event
         self.directory = directory
         self._consent = consent
@@ -497,10 +586,16 @@ class FileReceiver:
         #: being received, or failed and awaiting its end): for the event
         #: of a withdrawal.
         self._infos: dict[int, FileOfferInfo] = {}
-        self._cleaned = False  #: _clean() ran
+        self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
+        #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
+        #: last call given to it.
+        self._pool: ThreadPoolExecutor | None = None
+        self._last: Future[Any] | None = None
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
+        #: ... as a reason code for the peer, and the number it qualifies.
+        self._last_code = (0, 0)
 
     @property
     def consent(self) -> FileConsent | None:
@@ -530,7 +625,8 @@ class FileReceiver:
         if len(self._asked) >= MAX_OFFERS:
             raise ProtocolError(f"more than {MAX_OFFERS} file offers in one session")
         self._asked.add(offer.transfer)
-        self.last_refusal = self._refusal(offer.size)
+        self.last_refusal, code, number = self._refusal(offer.size)
+        self._last_code = (code, number)
         if self.last_refusal:
             self.refused += 1
             return None
@@ -549,17 +645,34 @@ class FileReceiver:
         why = self.last_refusal if why is None else why
         return FileRefused(peer, name, offer.size, why, offer.transfer)
 
-    def _refusal(self, size: int) -> str:
-        """Why an offer of ``size`` bytes is refused unasked ("": it is not)."""
+    def _refusal(self, size: int) -> tuple[str, int, int]:
+        """Why an offer of ``size`` bytes is refused unasked ("": it is not),
+        for the local user, and as a reason code and its number for the peer
+        (:func:`file_refusal`)."""
         if self.directory is None or self._consent is None:
-            return f"this {self.side} takes no files"
+            return f"this {self.side} takes no files", NO_FILES, 0
         if self.pending >= self.max_pending:
-            return f"{self.pending} files already wait for an answer"
+            return f"{self.pending} files already wait for an answer", BUSY, self.pending
         if size > self.max_file:
-            return f"larger than this {self.side} takes ({self.max_file} bytes)"
+            return (f"larger than this {self.side} takes ({self.max_file} bytes)",
+                    TOO_LARGE, self.max_file)  # fmt: skip
         if self._total + size > self.max_total:
-            return f"over what this {self.side} takes in one session ({self.max_total} bytes)"
-        return ""
+            return (f"over what this {self.side} takes in one session ({self.max_total} bytes)",
+                    OVER_TOTAL, self.max_total)  # fmt: skip
+        return "", 0, 0
+
+    def refuse(self, transfer: int, busy: int | None = None) -> list[Message]:
+        """What to send the peer for an offer refused without asking (read
+        right after :meth:`admit`, as :meth:`refusal_event`): to a peer that
+        announced file results, why (:func:`file_refusal`: a code, never
+        this side's words), then the FileAccept that refuses it. ``busy``:
+        refused because that many questions of the peer's wait already (the
+        host's question queue), not for what :meth:`admit` said."""
+        answer = FileAccept(transfer, False)
+        if not self.reports:
+            return [answer]
+        code, number = self._last_code if busy is None else (BUSY, busy)
+        return [file_refusal(transfer, code, number), answer]
 
     async def decide(
         self,
@@ -626,15 +739,30 @@ class FileReceiver:
             self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
-        self._clean()
         self._active[offer.transfer] = _Incoming(info.name, offer.size)
         self._infos[offer.transfer] = info
+        await self._clean()  # (a withdrawal meanwhile removes what it began)
         return FileAccept(offer.transfer, True)
 
     def _tell(self, info: FileOfferInfo, why: str, transfer: int) -> None:
         """Tell the local user at once that a file is not saved, and why."""
+        self._told(FileRefused(info.peer, info.name, info.size, why, transfer))
+
+    def _told(self, event: FileReceived | FileRefused) -> None:
         if self._on_event is not None:
-            self._on_event(FileRefused(info.peer, info.name, info.size, why, transfer))
+            self._on_event(event)
+
+    def _on_disk(self, call: Callable[..., T], *args: Any) -> Future[T]:
+        """``call(*args)`` on the disk thread: the thread that makes this
+        receiver's calls that may wait on a slow disk for seconds (fsync,
+        link, rename, write-back), off the session's loop; one, so that
+        they run in the order they were given (a file's write-back before
+        its fsync, and that before its name)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="screencodec-files")
+        done = self._pool.submit(call, *args)
+        self._last = done
+        return done
 
     def withdraw(self, transfer: int, why: str = WITHDRAWN) -> None:
         """The sender gave the offer up (its timeout came before it had this
@@ -692,7 +820,7 @@ class FileReceiver:
         """:meth:`admit`, then :meth:`decide`. Run it as its own task."""
         info = self.admit(offer, peer)
         if info is None:
-            return FileAccept(offer.transfer, False)
+            return FileAccept(offer.transfer, False)  # (its reason: refuse())
         return await self.decide(offer, info)
 
     async def _ask(self, info: FileOfferInfo) -> bool:
@@ -740,63 +868,102 @@ class FileReceiver:
             return path, fd
         raise FileExistsError(errno.EEXIST, f"no free temporary name for {name!r}")
 
-    def _place(self, part: Path, name: str) -> Path:
-        """Give the whole, checked file ``part`` its name in the directory,
+    def _place(self, inc: _Incoming) -> Path:
+        """Give the whole, checked file of ``inc`` its name in the directory,
         never over a file or a link that is there, even one that appeared a
-        moment ago: ``name``, else ``stem (1).ext`` ..., each cut to the
+        moment ago: ``inc.name``, else ``stem (1).ext`` ..., each cut to the
         file system's 255 bytes. A hard link, then the temporary name
-        removed (a crash in between leaves both, whole); on a file system
-        without hard links the name is created exclusively, then the file
-        renamed onto it. OSError if it cannot be placed."""
+        removed (a crash in between leaves both, whole). On a file system
+        without hard links the file is renamed ``.NAME.whole-XXXXXXXX``
+        (NAME: the name it is to have) and the folder fsync'ed, then NAME is
+        created exclusively, empty, and the file renamed onto it: a power
+        cut in between leaves that empty file and the whole one beside it,
+        which the next receiver in the folder puts under it (:meth:`_clean`).
+        ``inc.path`` follows the file. OSError if it cannot be placed."""
+        assert inc.path is not None
         root = self._root()
+        name = inc.name
         stem, dot, ext = name.rpartition(".")
         if not stem:
             stem, dot, ext = ext, "", ""
         tries = [_fitted(name, "")]
         tries += [_fitted(stem, f" ({i}){dot}{ext}") for i in range(1, 1000)]
         tries.append(_fitted(f"{secrets.token_hex(8)}-{name}", ""))
+        links = True
         for candidate in tries:
             path = _inside(root, candidate)
             if path.is_symlink() or path.exists():
                 continue
-            try:
-                os.link(part, path, follow_symlinks=False)
-            except FileExistsError:  # it appeared since the look: the next name
-                continue
-            except OSError as exc:
-                if exc.errno not in _NO_LINKS:
-                    raise
-                try:  # FAT, exFAT, some network file systems
-                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW))
-                except FileExistsError:
-                    continue
+            if links:
                 try:
-                    os.replace(part, path)
-                except OSError:
-                    path.unlink(missing_ok=True)  # the empty file just created
-                    raise
-                return path
-            part.unlink()
+                    os.link(inc.path, path, follow_symlinks=False)
+                except FileExistsError:  # it appeared since the look: the next name
+                    continue
+                except OSError as exc:
+                    if exc.errno not in _NO_LINKS:
+                        raise
+                    links = False  # FAT, exFAT, some network file systems
+                else:
+                    inc.path.unlink()
+                    return path
+            _mark_whole(inc, root, candidate)
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW))
+            except FileExistsError:
+                continue
+            try:
+                os.replace(inc.path, path)
+            except OSError:
+                path.unlink(missing_ok=True)  # the empty file just created
+                raise
             return path
         raise FileExistsError(errno.EEXIST, f"no free name for {name!r}")
 
-    def _clean(self) -> None:
-        """Remove what receivers that could not end (a killed process, a
-        power cut) left in the directory: ``.NAME.part-XXXXXXXX`` files of
-        this user, not written to for :data:`_STALE_PART` s and held
-        (:meth:`_create`) by no process. Once per receiver, at its first
-        yes; nothing on a system without flock."""
-        if self._cleaned or fcntl is None:
+    async def _clean(self) -> None:
+        """Once per receiver, at its first yes, on the disk thread: tidy
+        what receivers that could not end (a killed process, a power cut)
+        left in the directory, files of this user not written to for
+        :data:`_STALE_PART` s and held (:func:`_hold`) by no process.
+        ``.NAME.part-XXXXXXXX`` files are removed (they may be half); a
+        ``.NAME.whole-XXXXXXXX`` file (whole and checked: :meth:`_place`)
+        is put under NAME if NAME is an empty file (the name it had
+        reserved) or not there, else under the next free name. Nothing on
+        a system without flock."""
+        if fcntl is None:
             return
-        self._cleaned = True
+        if self._tidied is None:
+            self._tidied = asyncio.wrap_future(self._on_disk(self._tidy))
+        if not self._tidied.done():  # each yes meanwhile waits too: answered in order
+            await asyncio.wait({self._tidied})
+
+    def _tidy(self) -> None:
+        """:meth:`_clean`'s work, on the disk thread."""
         root = self._root()
         try:
-            names = [n for n in os.listdir(root) if _PART.match(n)]
+            names = os.listdir(root)
         except OSError:
             return
         for n in names:
-            with contextlib.suppress(OSError):
-                _remove_left(root / n)
+            path = root / n
+            with contextlib.suppress(OSError, ProtocolError):  # (a name of no file: "...whole-")
+                if _PART.match(n):
+                    _take_left(path, path.unlink)
+                elif (whole := _WHOLE.match(n)) is not None:
+                    _take_left(path, functools.partial(self._name_whole, path, whole[1]))
+
+    def _name_whole(self, whole: Path, name: str) -> None:
+        """Put ``whole``, a whole file left while it was named (a power cut
+        in :meth:`_place`), under ``name``: over the empty file that
+        reserved it, or under the first free name as :meth:`_place` does."""
+        path = _inside(whole.parent, name)
+        st = os.stat(path, follow_symlinks=False) if path.exists() or path.is_symlink() else None
+        if st is not None and stat.S_ISREG(st.st_mode) and st.st_size == 0:
+            os.replace(whole, path)
+        else:
+            inc = _Incoming(name, 0)
+            inc.path = whole
+            self._place(inc)
+        _sync_dir(whole.parent)
 
     def on_chunk(self, chunk: FileChunk) -> Message | None:
         """Write a chunk; what to send the peer: a FileResult (when it takes
@@ -817,8 +984,22 @@ class FileReceiver:
             return self._fail(chunk.transfer, inc, exc)
         inc.hash.update(chunk.data)
         inc.received += len(chunk.data)
-        _write_back(inc)
+        self._write_back(inc)
         return file_progress(chunk.transfer, inc.received) if self.confirms else None
+
+    def _write_back(self, inc: _Incoming) -> None:
+        """Start writing what came of ``inc`` to the disk, :data:`_WRITE_BACK`
+        bytes at a time, without waiting (:func:`_advise`, on the disk
+        thread, with a duplicate of the file's descriptor, which the loop
+        may close meanwhile): the fsync before it is named (:meth:`end`)
+        then waits only for the last few MB, not for the whole file (which
+        the kernel would otherwise keep in memory for up to 30 s)."""
+        if _fadvise is None or inc.fd is None or inc.received - inc.written_back < _WRITE_BACK:
+            return
+        with contextlib.suppress(OSError):  # no descriptor to spare: only a hint
+            fd = os.dup(inc.fd)
+            self._on_disk(_advise, fd, inc.written_back, inc.received - inc.written_back)
+            inc.written_back = inc.received
 
     def _opened(self, inc: _Incoming) -> int:
         """The temporary file of ``inc``, created now if this is its first data."""
@@ -834,9 +1015,10 @@ class FileReceiver:
         self._failed[transfer] = (inc.name, inc.size, f"{NOT_SAVED}{reason}")
         return FileResult(transfer, False, reason) if self.reports else None
 
-    def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
-        """The file, complete and checked, under its name now, or None if
-        it could not be saved here (:meth:`end` says so in an event)."""
+    def _ending(self, end: FileEnd) -> _Incoming | None:
+        """The file ``end`` ends, taken out of those being received, checked
+        whole and the one offered (ProtocolError if not: it is removed), or
+        None if it could not be saved here (it failed mid-way)."""
         self._infos.pop(end.transfer, None)
         if self._failed.pop(end.transfer, None) is not None:
             return None
@@ -846,49 +1028,104 @@ class FileReceiver:
         if inc.received != inc.size or inc.hash.digest() != end.sha256:
             self._abort_file(inc)
             raise ProtocolError("file transfer incomplete or its hash does not match")
+        return inc
+
+    def _save(self, inc: _Incoming) -> Path:
+        """Put the whole, checked file ``inc`` under its name, to stay: it is
+        on the disk before it has its name, and its name after (a power cut
+        leaves it whole under its name, or only under its temporary one).
+        May wait on the disk for seconds: the session runs it on the disk
+        thread (:meth:`end`), after the file's write-back (most of it is on
+        its way to the disk already: :meth:`_write_back`). OSError if it
+        cannot be saved; what it had on disk is then removed."""
         try:
             fd = self._opened(inc)  # an empty file is created only now
+            held = os.dup(fd)  # its lock (_hold) until it has its name
             inc.fd = None
             try:
-                if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
-                    raise FileNotFoundError(0, "the file was removed before it was complete")
-                # On the disk before it has its name: a power cut then leaves
-                # it whole under its name, or only under its temporary one.
-                # Most of it is on its way there already (_write_back).
-                os.fsync(fd)
+                try:
+                    if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
+                        raise FileNotFoundError(0, "the file was removed before it was complete")
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)  # a network file system may say only now that it is full
+                path = self._place(inc)
             finally:
-                os.close(fd)  # a network file system may say only now that it is full
-            assert inc.path is not None
-            path = self._place(inc.path, inc.name)
-        except OSError as exc:
+                os.close(held)
+        except OSError:
             self._abort_file(inc)
-            self._total -= inc.size
-            raise _UnsavedError(inc.name, inc.size, exc) from None
+            raise
         _sync_dir(path.parent)
-        return path, inc.size
+        return path
+
+    def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
+        """The file, complete and checked, under its name now, saved on the
+        calling thread (the session saves off its loop: :meth:`end`); None if
+        it failed mid-way; OSError if it could not be saved."""
+        inc = self._ending(end)
+        if inc is None:
+            return None
+        try:
+            return self._save(inc), inc.size
+        except OSError:
+            self._total -= inc.size
+            raise
 
     def end(
-        self, end: FileEnd, peer: str
-    ) -> tuple[FileReceived | FileRefused, FileResult | None]:
-        """:meth:`on_end`, told as the event for the local user (the file
-        received, or refused because it could not be saved) and as the
-        FileResult for the peer if it takes them and has not been sent one
-        (a file that failed mid-way was told at once)."""
+        self, end: FileEnd, peer: str, send: Callable[[Message], Awaitable[None]]
+    ) -> Coroutine[Any, Any, None]:
+        """The peer's FileEnd: the file is checked now (ProtocolError if it
+        is not whole or not the one offered), then saved on the disk thread
+        (:meth:`_save`), so that the session's loop and the receive loop
+        that calls this go on meanwhile. Once it is saved or not, the local
+        user is told (``on_event``: a FileReceived, or a FileRefused saying
+        why), even if the session ended meanwhile; the coroutine returned,
+        run as a task of its own, then sends the peer its FileResult if it
+        takes them and has not been sent one (a file that failed mid-way
+        was told at once)."""
+        answer: asyncio.Future[FileResult | None] = asyncio.get_running_loop().create_future()
         failed = self._failed.get(end.transfer)
-        try:
-            got = self.on_end(end)
-        except _UnsavedError as exc:
-            reason = safe_text(exc.error.strerror or str(exc.error), _REASON_SHOWN)
-            event = FileRefused(safe_text(peer), safe_text(exc.name, 100), exc.size,
-                                f"{NOT_SAVED}{reason}", end.transfer)
-            return event, FileResult(end.transfer, False, reason) if self.reports else None
-        if got is None:
+        inc = self._ending(end)
+        if inc is None:
             assert failed is not None
             name, size, why = failed
-            event = FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer)
-            return event, None
-        result = FileResult(end.transfer, True) if self.reports else None
-        return FileReceived(peer, str(got[0]), got[1], end.transfer), result
+            self._told(FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer))
+            answer.set_result(None)
+        else:
+            saving = asyncio.wrap_future(self._on_disk(self._save, inc))
+            told = functools.partial(self._saved, inc, end.transfer, peer, answer)
+            saving.add_done_callback(told)
+        return _reply(answer, send)
+
+    def _saved(
+        self,
+        inc: _Incoming,
+        transfer: int,
+        peer: str,
+        answer: asyncio.Future[FileResult | None],
+        saving: asyncio.Future[Path],
+    ) -> None:
+        """On the loop, once the disk thread saved ``inc`` or could not
+        (:meth:`end`): the local user is told, and ``answer`` is given the
+        FileResult for the peer (unless whoever waited for it is gone)."""
+        error = saving.exception()
+        if error is not None and not isinstance(error, OSError):
+            if not answer.done():
+                answer.set_exception(error)  # a bug: the session ends
+            return
+        if error is None:
+            event: FileReceived | FileRefused
+            event = FileReceived(peer, str(saving.result()), inc.size, transfer)
+            result = FileResult(transfer, True)
+        else:
+            self._total -= inc.size
+            reason = safe_text(error.strerror or str(error), _REASON_SHOWN)
+            event = FileRefused(safe_text(peer), safe_text(inc.name, 100), inc.size,
+                                f"{NOT_SAVED}{reason}", transfer)  # fmt: skip
+            result = FileResult(transfer, False, reason)
+        self._told(event)
+        if not answer.done():
+            answer.set_result(result if self.reports else None)
 
     def _abort(self, transfer: int) -> None:
         inc = self._active.pop(transfer, None)
@@ -904,6 +1141,15 @@ class FileReceiver:
         if inc.path is not None:
             inc.path.unlink(missing_ok=True)
 
+    async def settle(self) -> None:
+        """Wait until the disk thread has done what it was given: each file
+        whose end came is saved or not, and its user told (:meth:`end`);
+        also after :meth:`close`. At the session's end: it is told after the
+        files that came whole before it. A caller cancelled stops waiting;
+        the saves go on."""
+        if self._last is not None:  # the calls run in order: all done with it
+            await asyncio.wait({asyncio.wrap_future(self._last)})
+
     def close(self) -> None:
         """Session over: remove every half-received file, and tell the local
         user of each one they said yes to that it is not saved
@@ -914,6 +1160,11 @@ class FileReceiver:
             info = self._infos.pop(transfer, None)
             if info is not None:
                 self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
+        if self._pool is not None:
+            # What it was given still runs (a file whole before the end is
+            # saved, and its user told); then its thread ends.
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
 
 #: How the why of an offer that the session's end overtook ends (after the
@@ -971,6 +1222,9 @@ class FileSender:
         #: Accepted after their offer was given up, by a peer that reports:
         #: its FileResult may follow (a file it could not create), ignored.
         self._late_accepted: set[int] = set()
+        #: Why the peer refuses an offer still waiting for its answer
+        #: (:func:`file_refusal`), until that answer.
+        self._refusals: dict[int, str] = {}
         self._next = 1
         self.late = 0  #: answers that came after their offer was given up
         #: The peer announced it sends FileResult (set by the session).
@@ -1010,6 +1264,13 @@ class FileSender:
         """The peer has ``received`` bytes of ``transfer``."""
         if self.window is not None:
             self.window.confirmed(transfer, received)
+
+    def on_refusal(self, transfer: int, why: str) -> None:
+        """The peer says why it refuses ``transfer`` without asking its user
+        (the FileAccept that refuses it comes next): kept for that answer.
+        For an offer no longer waiting (given up, answered): ignored."""
+        if transfer in self._waiting:
+            self._refusals[transfer] = why
 
     def on_accept(self, msg: FileAccept) -> None:
         fut = self._waiting.pop(msg.transfer, None)  # the answer is first: see _give_up
@@ -1102,6 +1363,7 @@ class FileSender:
         finally:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
+            refused = self._refusals.pop(transfer, "")
         if accepted is None and self._closed is not None:
             # Never accepted: not sent, not "failed" (which says the peer
             # took it and could not save it).
@@ -1110,8 +1372,9 @@ class FileSender:
         if accepted is None:
             await self._withdraw(transfer)
             return self._outcome(name, data_size, transfer, "declined", "no answer in time")
-        if not accepted:
-            return self._outcome(name, data_size, transfer, "declined")
+        if not accepted:  # why, if the peer refused it unasked and said so
+            why = f"{REFUSED_UNASKED}{refused}" if refused else ""
+            return self._outcome(name, data_size, transfer, "declined", why)
         result = self._results.get(transfer)
         if on_sending is not None:
             on_sending(0, data_size)

@@ -470,6 +470,7 @@ class Viewer:
             self.files.close()
             self.sender.close()
             await self.channel.close()
+            await self.files.settle()  # the files whole before the end: saved (or not) and told
             self.events_hub.emit(SessionEnded(self.channel.peer, reason))
             self.events_hub.close()
         return reason
@@ -556,10 +557,9 @@ class Viewer:
             if (result := self.files.on_chunk(msg)) is not None:
                 await self._send(result)
         elif isinstance(msg, m.FileEnd):
-            event, result = self.files.end(msg, self.channel.peer)
-            self.events_hub.emit(event)
-            if result is not None:
-                await self._send(result)
+            # Checked here; saved (fsync, link) on the receiver's disk thread
+            # while this loop reads on: a slow disk holds no update.
+            self._spawn(self.files.end(msg, self.channel.peer, self._send))
         elif isinstance(msg, m.FileAccept):
             self.sender.on_accept(msg)
         elif isinstance(msg, m.FileResult) and self.sender.peer_reports:
@@ -708,7 +708,8 @@ class Viewer:
             # Refused without asking (no download directory, too large): the
             # agent's interface should still say a file was offered.
             self.events_hub.emit(self.files.refusal_event(offer, self.channel.peer))
-            await self._send(m.FileAccept(offer.transfer, False))
+            for msg in self.files.refuse(offer.transfer):  # why (a code), then the no
+                await self._send(msg)
             return
         accept = await self.files.decide(offer, info)
         await self.sender.answer(accept, self.files.take_result(offer.transfer))
