@@ -179,21 +179,22 @@ def prune(
     now = time.time() if now is None else now
     keep = {Path(p).resolve() for p in keep}
     files: list[tuple[float, int, Path]] = []
-    for entry in os.scandir(directory):
-        path = Path(entry.path)
-        if not entry.is_file(follow_symlinks=False) or path.suffix != ".screc":
-            continue
-        if path.resolve() in keep or being_written(path):
-            continue
-        start = stated_start(path)
-        if isinstance(start, str):
-            on_skip(path, start)
-            continue
-        try:
-            stat = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            continue  # another prune (the host's, a command's) deleted it just now
-        files.append((stat.st_mtime if start is None else start, stat.st_size, path))
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            path = Path(entry.path)
+            if not entry.is_file(follow_symlinks=False) or path.suffix != ".screc":
+                continue
+            if path.resolve() in keep or being_written(path):
+                continue
+            start = stated_start(path)
+            if isinstance(start, str):
+                on_skip(path, start)
+                continue
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # another prune (the host's, a command's) deleted it just now
+            files.append((stat.st_mtime if start is None else start, stat.st_size, path))
     files.sort()
     doomed: list[Path] = []
     if policy.days is not None:
