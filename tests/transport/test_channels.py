@@ -12,7 +12,13 @@ from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ProtocolError
 from screencodec.transport import ChatReceived, FileReceived, Host, HostConfig, allow
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.sidechannels import FileOfferInfo, FileReceiver, safe_filename
+from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
+from screencodec.transport.session.sidechannels import (
+    FILE_RESULTS_CHANNEL,
+    FileOfferInfo,
+    FileReceiver,
+    safe_filename,
+)
 
 from .conftest import connected
 from .helpers import OnMonitor, bgr_equal, run, until
@@ -226,6 +232,15 @@ def test_chat_round_trip_and_extension_channel() -> None:
             await viewer.send_extension("clipboard", b"abc")
             await until(lambda: replies == [b"cba"])
             assert got == [("memory:viewer", b"abc")]
+            # The package's own channels are not an application's to send
+            # on either: a "ticket" from the host's application would be
+            # kept by the viewer as the host's (review3).
+            with pytest.raises(ValueError, match="reserved"):
+                await host.send_extension(RESUME_CHANNEL, bytes(TICKET_SIZE))
+            with pytest.raises(ValueError, match="reserved"):
+                await viewer.send_extension(FILE_RESULTS_CHANNEL, b"\x05")
+            await viewer.send_extension("clipboard", b"de")
+            await until(lambda: replies == [b"cba", b"ed"])
         with pytest.raises(ValueError, match="already registered"):
             host.register_channel("clipboard", echo)
 

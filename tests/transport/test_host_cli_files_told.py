@@ -65,7 +65,7 @@ def test_every_file_not_saved_after_its_question_is_told(tmp_path: Path) -> None
             sending = asyncio.ensure_future(viewer.sender.send(files["withdrawn.txt"]))
             asked = await wait(host, r"Question 4: FILE.*?\[y/N\] ", second.end())
             why = bytes([3]) + (3).to_bytes(4, "big") + bytes([LATER_REASON])
-            await viewer.send_extension(FILE_RESULTS_CHANNEL, why)
+            await viewer._send(m.Extension(FILE_RESULTS_CHANNEL, why))  # raw: a reserved channel
             assert (await sending).outcome == "declined"
             await wait(host, alice + r" withdrew the file 'withdrawn\.txt'; nothing of it was"
                        r" saved\n", asked.end())  # fmt: skip

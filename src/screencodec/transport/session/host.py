@@ -52,6 +52,7 @@ from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
     FileConsent,
     FileOfferInfo,
+    application_channel,
 )
 from screencodec.transport.session.stats import LinkStats
 
@@ -294,7 +295,11 @@ class Host:
         self._runtime.extensions.register(name, handler)
 
     async def send_extension(self, name: str, payload: bytes, peer: str | None = None) -> None:
-        """Send on an extension channel to one viewer (by peer name) or all."""
+        """Send on an extension channel to one viewer (by peer name) or all.
+
+        Raises :class:`ValueError` for a reserved or malformed name (as
+        :meth:`register_channel`), before anything is sent."""
+        application_channel(name)
         for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await link.send(m.Extension(name, payload))

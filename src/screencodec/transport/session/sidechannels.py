@@ -105,6 +105,7 @@ __all__ = [
     "FileReceiver",
     "FileSender",
     "OfferDeadline",
+    "application_channel",
     "file_channel",
     "file_refusal",
     "file_results_announcement",
@@ -199,6 +200,18 @@ def file_withdrawal(transfer: int, reason: int = 0) -> list[Extension]:
     return [Extension(FILE_RESULTS_CHANNEL, why), plain]
 
 
+def application_channel(name: str) -> str:
+    """``name`` if an application may register it and send on it; else
+    :class:`ValueError`. The package's own channels (file results, resume
+    tickets, the kept picture) are reserved both ways: a ticket sent by an
+    application would be taken for the host's."""
+    if not _EXT_NAME.match(name):
+        raise ValueError(f"bad extension channel name {name!r}")
+    if name.startswith(RESERVED_PREFIX):
+        raise ValueError(f"extension channel {name!r} is reserved")
+    return name
+
+
 def file_refusal(transfer: int, code: int, number: int = 0) -> Extension:
     """What a receiver sends right before the FileAccept that refuses
     ``transfer`` without asking its user, to a sender that announced file
@@ -273,11 +286,7 @@ class ExtensionRegistry:
         self.unknown = 0
 
     def register(self, name: str, handler: ExtensionHandler) -> None:
-        if not _EXT_NAME.match(name):
-            raise ValueError(f"bad extension channel name {name!r}")
-        if name.startswith(RESERVED_PREFIX):
-            # This package's own channels (file results, resume tickets).
-            raise ValueError(f"extension channel {name!r} is reserved")
+        application_channel(name)
         if name in self._handlers:
             raise ValueError(f"extension channel {name!r} is already registered")
         self._handlers[name] = handler

@@ -121,6 +121,7 @@ from screencodec.transport.session.sidechannels import (
     FileOfferInfo,
     FileReceiver,
     FileSender,
+    application_channel,
     file_channel,
 )
 from screencodec.wire import Op, split_frame
@@ -799,6 +800,9 @@ class Viewer:
         self.extensions.register(name, handler)
 
     async def send_extension(self, name: str, payload: bytes) -> None:
+        """Send on an extension channel; :class:`ValueError` for a reserved or
+        malformed name (as :meth:`register_channel`), before anything is sent."""
+        application_channel(name)
         await self._send(m.Extension(name, payload))
 
     async def bye(self, reason: str = "") -> None:
