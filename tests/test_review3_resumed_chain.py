@@ -16,12 +16,15 @@ own end. The real Recorder, fed as its RecordingChannel feeds it."""
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
 
 from screencodec.recording import Recorder, RecordingReader
+from screencodec.recording.reader import file_digest
 from screencodec.recording.recorder import SessionRecorder
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.resume import RESUME_CHANNEL
@@ -143,3 +146,27 @@ def test_a_crafted_earlier_name_is_refused_and_never_reaches_the_terminal(
     assert done.stdout.rstrip().endswith(
         "resumes a session, and names its earlier recording wrongly (damage)"), done.stdout
     assert not any(c in done.stdout for c in "\x1b\x07\u202e\u3164"), repr(done.stdout)
+
+
+def test_the_earlier_files_digest_never_waits_on_a_fifo(tmp_path: Path) -> None:
+    """verify reads the file a resumed recording names by hash; a FIFO put
+    under that name (or swapped in after a look at the name) is refused at
+    once: the old digest opened it for reading and waited for a writer."""
+    fifo = tmp_path / "earlier.screc"
+    os.mkfifo(fifo)
+    result: list[object] = []
+
+    def digest() -> None:
+        try:
+            result.append(file_digest(fifo))
+        except OSError as e:
+            result.append(e)
+
+    worker = threading.Thread(target=digest, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # free the old code's open, so the thread ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(5)
+    assert len(result) == 1 and isinstance(result[0], OSError), result
+    assert file_digest(Path(__file__))["bytes"] == Path(__file__).stat().st_size

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import math
 import mmap
@@ -285,9 +286,19 @@ def header_start(path: Path, value: object) -> float:
 
 
 def file_digest(path: Path) -> dict[str, Any]:
-    """``{"sha256": hex, "bytes": size}`` of the file at ``path``."""
+    """``{"sha256": hex, "bytes": size}`` of the regular file at ``path``;
+    :class:`OSError` for anything else. What is read is what was checked:
+    opened without blocking (a FIFO swapped in under the name would hold an
+    open for good), then looked at through the descriptor."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
     h, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
+    with open(fd, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
             size += len(block)
@@ -322,9 +333,7 @@ def _earlier_verdict(path: Path, named: object) -> tuple[str, bool]:
                 " it)", False)  # fmt: skip
     there = path.parent / name
     try:
-        if not stat.S_ISREG(os.stat(there).st_mode):  # a FIFO would hold the read for good
-            raise FileNotFoundError(there)
-        found = file_digest(there)
+        found = file_digest(there)  # a regular file's, or OSError
     except OSError:
         return f"{said}, which is not in this directory", False
     if found["sha256"] != sha:
