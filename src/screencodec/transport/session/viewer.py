@@ -553,7 +553,14 @@ class Viewer:
             # Checked here (an offer number used twice, too many offers: a
             # ProtocolError ends the session, as on the host); asked in a task.
             info = self.files.admit(msg, self.channel.peer)
-            self._spawn(self._file_offer(msg, info))
+            if info is None:
+                # Refused without asking (no download directory, too large):
+                # the agent's interface should still say a file was offered.
+                # Its why, read now: the next offer's admit replaces it.
+                self.events_hub.emit(self.files.refusal_event(msg, self.channel.peer))
+                self._spawn(self._send_all(self.files.refuse(msg.transfer)))
+            else:
+                self._spawn(self._file_offer(msg, info))
         elif isinstance(msg, m.FileChunk):
             if (result := self.files.on_chunk(msg)) is not None:
                 await self._send(result)
@@ -704,14 +711,11 @@ class Viewer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _file_offer(self, offer: m.FileOffer, info: FileOfferInfo | None) -> None:
-        if info is None:
-            # Refused without asking (no download directory, too large): the
-            # agent's interface should still say a file was offered.
-            self.events_hub.emit(self.files.refusal_event(offer, self.channel.peer))
-            for msg in self.files.refuse(offer.transfer):  # why (a code), then the no
-                await self._send(msg)
-            return
+    async def _send_all(self, msgs: list[m.Message]) -> None:
+        for msg in msgs:  # (a refusal: why, as a code, then the no)
+            await self._send(msg)
+
+    async def _file_offer(self, offer: m.FileOffer, info: FileOfferInfo) -> None:
         accept = await self.files.decide(offer, info)
         await self.sender.answer(accept, self.files.take_result(offer.transfer))
 
