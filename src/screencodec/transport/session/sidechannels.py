@@ -963,10 +963,14 @@ class FileReceiver:
     def _name_whole(self, whole: Path, name: str) -> None:
         """Put ``whole``, a whole file left while it was named (a power cut
         in :meth:`_place`), under ``name``: over the empty file that
-        reserved it, or under the first free name as :meth:`_place` does."""
+        reserved it, or under the first free name as :meth:`_place` does.
+        An empty file is the reservation only once it is stale too: one
+        of a moment ago is another receiver's, about to have its own file
+        renamed onto it (:meth:`_place`)."""
         path = _inside(whole.parent, name)
         st = os.stat(path, follow_symlinks=False) if path.exists() or path.is_symlink() else None
-        if st is not None and stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        if (st is not None and stat.S_ISREG(st.st_mode) and st.st_size == 0
+                and time.time() - st.st_mtime >= _STALE_PART):  # fmt: skip
             os.replace(whole, path)
         else:
             inc = _Incoming(name, 0)
