@@ -70,6 +70,7 @@ def test_review4_ctrl_c_while_a_received_file_waits_on_a_stalled_disk_says_so(
             mark = len(host.text)
             host.proc.send_signal(signal.SIGINT)
             await wait(host, r"Screen sharing stopped", mark)
+            await asyncio.sleep(1.0)  # (a line said right after the banner counts too)
             assert "notes.bin" in host.text[mark:], host.text[mark:]
             sending.cancel()
 
