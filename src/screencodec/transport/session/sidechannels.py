@@ -935,9 +935,9 @@ class FileReceiver:
         :data:`_STALE_PART` s and held (:func:`_hold`) by no process.
         ``.NAME.part-XXXXXXXX`` files are removed (they may be half); a
         ``.NAME.whole-XXXXXXXX`` file (whole and checked: :meth:`_place`)
-        is put under NAME if NAME is an empty file (the name it had
-        reserved) or not there, else under the next free name. Nothing on
-        a system without flock."""
+        is put under NAME if NAME is an empty file not written to for as
+        long (the name it had reserved) or not there, else under the next
+        free name. Nothing on a system without flock."""
         if fcntl is None:
             return
         if self._tidied is None:
