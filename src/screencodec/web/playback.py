@@ -115,18 +115,24 @@ def page_verdict(report: VerifyReport) -> tuple[str, str]:
     signer's key id, its problem): cleaned and bounded here, shown as text."""
     said = report.describe().removeprefix(f"{report.path}: ")
     if report.pinned and report.status == "complete":
-        kind, lead = "verified", "Verified: a pinned host's recording"
-    elif report.pinned and report.status == "incomplete":
-        kind, lead = "unverified", ("NOT verified whole: cut short, signed by a pinned host up "
-                                    "to where it stops")  # fmt: skip
-    elif report.signer is None:
-        kind, lead = "unverified", "NOT verified: unsigned, it carries no host signature"
+        return "verified", fit(safe_text(f"Verified: a pinned host's recording: {said}", 1000),
+                               1000)  # fmt: skip
+    if report.signer is None:
+        signer = "unsigned, it carries no host signature"
     elif report.pinned is None:
-        kind, lead = "unverified", ("NOT verified: its signer was not checked against pinned "
-                                    "hosts (play --web --hosts FILE checks it)")  # fmt: skip
+        signer = ("its signer was not checked against pinned hosts (play --web --hosts FILE "
+                  "checks it)")  # fmt: skip
+    elif report.pinned:
+        signer = "signed by a pinned host up to where it stops"
     else:
-        kind, lead = "unverified", "NOT verified as a pinned host's recording"
-    return kind, fit(safe_text(f"{lead}: {said}", 1000), 1000)
+        signer = "not a pinned host's recording"
+    if report.status == "incomplete":  # said first: --hosts would not make it whole
+        lead = f"NOT verified whole: cut short, {signer}"
+    elif report.pinned:
+        lead = "NOT verified as a pinned host's recording"
+    else:
+        lead = f"NOT verified: {signer}"
+    return "unverified", fit(safe_text(f"{lead}: {said}", 1000), 1000)
 
 
 class PlaybackBridge(WebBridge):
