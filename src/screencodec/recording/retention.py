@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import re
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,12 +83,24 @@ def hold(fd: int) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+def _open_file(path: Path) -> int:
+    """``path`` opened to read, if it is a regular file; else OSError. A
+    name may have become a FIFO since the directory was listed (whoever
+    can write the directory can swap it): opening that to read would wait
+    for a writer for good, so it is opened without waiting and let go."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    return fd
+
+
 def being_written(path: Path) -> bool:
     """Whether a writer holds ``path`` open (see :func:`hold`)."""
     if fcntl is None:
         return False
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = _open_file(path)
     except OSError:
         return False
     try:
@@ -114,7 +127,7 @@ def stated_start(path: Path) -> float | str | None:
     cannot be dated (a string); None for anything else that states no start
     (not a recording, a damaged or torn HEADER: dated by its mtime)."""
     try:
-        with open(path, "rb") as f:
+        with open(_open_file(path), "rb") as f:
             head = f.read(len(MAGIC) + CHUNK_HEADER.size)
             if head[: len(MAGIC)] != MAGIC:
                 if head[: len(_FAMILY)] == _FAMILY and len(head) >= len(MAGIC):
@@ -191,10 +204,12 @@ def prune(
                 on_skip(path, start)
                 continue
             try:
-                stat = entry.stat(follow_symlinks=False)
+                info = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # another prune (the host's, a command's) deleted it just now
-            files.append((stat.st_mtime if start is None else start, stat.st_size, path))
+            if not stat.S_ISREG(info.st_mode):
+                continue  # no longer the file listed (_open_file)
+            files.append((info.st_mtime if start is None else start, info.st_size, path))
     files.sort()
     doomed: list[Path] = []
     if policy.days is not None:
