@@ -223,8 +223,13 @@ def prune(
                 break
             doomed.append(path)
             total -= size
-    if not dry_run:
-        for path in doomed:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-    return doomed
+    if dry_run:
+        return doomed
+    deleted = []
+    for path in doomed:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue  # another prune's: it says so, not this one
+        deleted.append(path)
+    return deleted
