@@ -32,6 +32,7 @@ from screencodec.transport import (
 )
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import listen_direct
+from screencodec.web import bridge
 from transport.test_resume_cli import _ProxyThread
 from web.conftest import CHROMEDRIVER, CHROMIUM, _driver, wait_page
 from web.harness import LiveSession, StillSource
@@ -200,10 +201,16 @@ def test_walk3_page_does_not_say_connected_over_a_silent_link(browser: Any) -> N
 
 
 @pytest.mark.slow
-def test_page_says_connected_again_when_a_stalled_host_is_heard_from(browser: Any) -> None:
+def test_page_says_connected_again_when_a_stalled_host_is_heard_from(
+    browser: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The walk's SIGSTOPped proxy: what the host sends waits (nothing is
     lost) while the page says the host is silent; once it flows again the
-    page says "Connected", the session never ended."""
+    page says "Connected", the session never ended. The page takes 3 s of
+    silence for silence (a current host's bound, PROBED_SILENT_AFTER), not
+    the 12 s of SILENT_AFTER this link's viewer is on: the test above
+    waits those 12 s."""
+    monkeypatch.setattr(bridge, "SILENT_AFTER", bridge.PROBED_SILENT_AFTER)
 
     def stall(on: bool) -> None:
         for _, host_side in live.proxy._pairs:

@@ -14,8 +14,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from transport.helpers import DelayProxy, LinkProxy, run
 from transport.test_attack_prompts import PtyHost, _credentials
+from transport.test_cli import ENV
 from transport.test_view_cli_ux import read_until, stop, viewer
 
 
@@ -152,11 +155,16 @@ def test_walk3_say_typed_while_the_view_reconnects_is_not_lost_without_a_word() 
     _with_alice(body, stdin=subprocess.PIPE, timeout=90)
 
 
-def test_view_chat_held_for_a_resume_that_never_comes_is_told_not_sent() -> None:
+def test_view_chat_held_for_a_resume_that_never_comes_is_told_not_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A /say typed while the view reconnects to a host whose way refuses the
     connection for good (its program stopped: the view gives up after 10 s of
-    refusals) is told not sent when the session ends; before, it was dropped
-    without a word."""
+    refusals, here 2 s: reconnect.REFUSED_FOR through its test-only
+    variable) is told not sent when the session ends; before, it was
+    dropped without a word."""
+    monkeypatch.setitem(ENV, "SCREENCODEC_TEST_REFUSED_FOR", "2")
+
     async def body(host: PtyHost, way: _Way, view: subprocess.Popen[bytes]) -> None:
         assert view.stdin is not None
         await way.down()

@@ -45,9 +45,15 @@ def test_a_host_whose_x_server_stopped_before_the_first_viewer_stays_responsive(
     its user typed never went. Expected: the chat line reaches the agent
     while the screen does not answer; ``stays_stopped``: the agent then
     reads that the screen can no longer be captured and the ``--once`` host
-    exits 1 by itself; ``goes_on`` (SIGCONT): the agent sees the picture."""
+    exits 1 by itself; ``goes_on`` (SIGCONT): the agent sees the picture.
+    ``stays_stopped`` gives its host 6 s for the screen's answer
+    (screens.ANSWER_WITHIN, through its test-only variable), not 15."""
     display, xvfb = doomed_xvfb
     monkeypatch.setitem(ENV, "DISPLAY", display)
+    within = ANSWER_WITHIN
+    if server == "stays_stopped":
+        within = 6.0
+        monkeypatch.setitem(ENV, "SCREENCODEC_TEST_SCREEN_ANSWER_WITHIN", f"{within:g}")
     host, code, password, port = start_host("--source", "screen")
     try:
         xvfb.send_signal(signal.SIGSTOP)
@@ -55,10 +61,11 @@ def test_a_host_whose_x_server_stopped_before_the_first_viewer_stays_responsive(
         try:
             answer_when_asked(host)
             assert host.stdin is not None and host.stdout is not None
-            _host_shows(host, "YOUR SCREEN IS BEING SHARED")  # chat goes to the agent now
+            # Both before the host gives up on the screen (and ends the session).
+            _host_shows(host, "YOUR SCREEN IS BEING SHARED", within - 3)  # chat goes now
             host.stdin.write("/say one moment please\n")
             host.stdin.flush()
-            read_until(view, "host says: one moment please", timeout=ANSWER_WITHIN - 3)
+            read_until(view, "host says: one moment please", timeout=within - 3)
             if server == "goes_on":
                 xvfb.send_signal(signal.SIGCONT)
                 read_until(view, "decoded")
@@ -70,16 +77,16 @@ def test_a_host_whose_x_server_stopped_before_the_first_viewer_stays_responsive(
         rest, _ = host.communicate(timeout=60)
         assert host.returncode == Exit.ERROR, rest
         assert (f"ended: {SCREEN_GONE} (the screen did not answer within"
-                f" {ANSWER_WITHIN:g} s)") in rest, rest  # fmt: skip
+                f" {within:g} s)") in rest, rest  # fmt: skip
         assert "Traceback" not in rest, rest
     finally:
         xvfb.send_signal(signal.SIGCONT)
         stop(host)
 
 
-def _host_shows(host: subprocess.Popen[str], text: str) -> None:
-    """Wait until ``host`` printed a line with ``text`` (a host whose loop
-    is held never does: the test fails, it does not hang)."""
+def _host_shows(host: subprocess.Popen[str], text: str, within: float) -> None:
+    """Wait up to ``within`` s until ``host`` printed a line with ``text`` (a
+    host whose loop is held never does: the test fails, it does not hang)."""
     seen = threading.Event()
 
     def read() -> None:
@@ -90,7 +97,7 @@ def _host_shows(host: subprocess.Popen[str], text: str) -> None:
                 return
 
     threading.Thread(target=read, daemon=True).start()
-    assert seen.wait(ANSWER_WITHIN - 3), f"the host did not show {text!r}"
+    assert seen.wait(within), f"the host did not show {text!r}"
 
 
 def test_a_host_started_on_a_stopped_x_server_says_so_and_exits(
@@ -99,24 +106,26 @@ def test_a_host_started_on_a_stopped_x_server_says_so_and_exits(
     """Found: ``host --source screen`` on a stopped X server never started
     nor ended (its screen check waited on the loop). Expected: it says in
     one line that there is no screen to share, because the screen did not
-    answer, and exits 2 (could not start)."""
+    answer, and exits 2 (could not start). Its screen check is given 4 s
+    (screens.ANSWER_WITHIN, through its test-only variable), not 15."""
     display, xvfb = doomed_xvfb
+    within = 4.0
     xvfb.send_signal(signal.SIGSTOP)
     try:
         host = subprocess.Popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "screen",
              "--once"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**ENV, "DISPLAY": display},
+            env={**ENV, "DISPLAY": display, "SCREENCODEC_TEST_SCREEN_ANSWER_WITHIN": f"{within:g}"},
         )  # fmt: skip
         try:
-            out, err = host.communicate(timeout=ANSWER_WITHIN + 30)
+            out, err = host.communicate(timeout=within + 30)
         finally:
             stop(host)
         assert host.returncode == Exit.USAGE, (out, err)
         assert err.strip() == (
             "screencodec host: no screen to share (the screen did not answer within"
-            f" {ANSWER_WITHIN:g} s): start it where $DISPLAY is this computer's screen, or"
+            f" {within:g} s): start it where $DISPLAY is this computer's screen, or"
             " with --source synthetic for a demo desktop"), err  # fmt: skip
     finally:
         xvfb.send_signal(signal.SIGCONT)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 import subprocess
 
+import pytest
+
 from screencodec.cli.main import Exit
 
 from .test_attack_prompts import PtyHost, _credentials
@@ -68,10 +70,15 @@ def test_declined_is_refused_on_both_sides() -> None:
         host.close()
 
 
-def test_the_host_vanishing_mid_session_is_lost_not_ended() -> None:
+def test_the_host_vanishing_mid_session_is_lost_not_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The host's program is killed while the agent watches: the viewer
     tries to take the session up again, the host's machine refuses, and it
-    exits LOST (it exited 0, as if someone had ended the session)."""
+    exits LOST (it exited 0, as if someone had ended the session). The
+    viewer takes 2 s of refusals for a stopped host, not 10
+    (reconnect.REFUSED_FOR, through its test-only variable)."""
+    monkeypatch.setitem(ENV, "SCREENCODEC_TEST_REFUSED_FOR", "2")
     host = PtyHost()
     try:
         (view,) = _watching(host)

@@ -1,7 +1,10 @@
 """The terminals say how far a file has gone while it moves (cli/progress.py):
 a real ``host`` on a pty with a download folder and a real ``view``
 subprocess through the shaping proxy (linkbench/shaper.py) at 1 Mbit/s,
-40 ms, so that a file of 2 MB takes some 16 s."""
+40 ms, so that a file of 2 MB takes some 16 s: the agent's file, on the real
+5 s between lines (one transfer, read on both sides). The host's own /send
+runs on a shorter bound (cli/progress.EVERY, through its test-only
+environment variable) with a smaller file."""
 
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import test_walk3_page as walk3
 import test_walk4_files as walk4
-from screencodec.cli.progress import Progress
+from screencodec.cli.progress import Progress, amount
 from screencodec.linkbench.shaper import ShapingProxy
 
 from .helpers import run
@@ -25,22 +30,26 @@ browser = walk3.browser  # a headless Chromium (a fixture)
 
 SLOW = walk4.SLOW  # 1 Mbit/s, 40 ms
 SIZE = 2_000_000
+#: The host's /send: 300 kB (2.4 s at 1 Mbit/s), its lines at least 0.5 s apart.
+SMALL, EVERY = 300_000, 0.5
 
 
-def _line(what: str) -> re.Pattern[str]:
+def _line(what: str, size: int = SIZE) -> re.Pattern[str]:
     """A progress line: "(WHAT: 31% (620.0 kB of 2.0 MB) at 1.0 Mbit/s, about 11 s left)"."""
-    return re.compile(rf"\({what}: (\d+)% \(\S+ \w+ of 2\.0 MB\) at [\d.]+ [kM]bit/s,"
-                      r" about \d+ s left\)")  # fmt: skip
+    return re.compile(rf"\({what}: (\d+)% \(\S+ \w+ of {re.escape(amount(size))}\) at"
+                      r" [\d.]+ [kM]bit/s, about \d+ s left\)")  # fmt: skip
 
 
 LINE = _line(r"sending big\.bin to the host")
 
 
-def _alice_sends(tmp_path: Path) -> tuple[str, str]:
+@pytest.fixture(scope="module")
+def alice_sends(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A --once host on a pty with a download folder and 'Alice' (view)
     through the shaping proxy; Alice offers a file of 2 MB with /send, the
-    host's user says yes. Returns what the host and the view said from the
-    offer to 'delivered'."""
+    host's user says yes. What the host and the view said from the offer to
+    'delivered': one transfer of 16 s, which the tests of each side read."""
+    tmp_path = tmp_path_factory.mktemp("alice_sends")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     big = tmp_path / "big.bin"
@@ -82,30 +91,33 @@ def _shares(said: str, line: re.Pattern[str]) -> list[int]:
     return shares
 
 
-def test_view_says_how_far_a_file_it_sends_has_gone(tmp_path: Path) -> None:
+def test_view_says_how_far_a_file_it_sends_has_gone(alice_sends: tuple[str, str]) -> None:
     """The agent's /send of 2 MB at 1 Mbit/s: between 'offering' and 'delivered'
     the view says how far it is, in a few lines (not one a chunk), each further
     on than the last. The old view said nothing for the 16 s it took."""
-    _, said = _alice_sends(tmp_path)
+    _, said = alice_sends
     _shares(said, LINE)
     # One line a chunk would be hundreds: only the progress lines say "%".
     assert said.count("%") == len(LINE.findall(said)), said
 
 
-def test_host_says_how_far_a_file_it_receives_has_gone(tmp_path: Path) -> None:
+def test_host_says_how_far_a_file_it_receives_has_gone(alice_sends: tuple[str, str]) -> None:
     """The host receives the agent's 2 MB at 1 Mbit/s (16 s): a few lines say how far."""
-    host, _ = _alice_sends(tmp_path)
+    host, _ = alice_sends
     _shares(host, _line(r"receiving big\.bin from 'Alice' \(127\.0\.0\.1:\d+\)"))
 
 
-def test_host_says_how_far_a_file_it_sends_has_gone(browser: Any, tmp_path: Path) -> None:
-    """The host's /send of 2 MB at 1 Mbit/s to the agent's page (view --web;
-    the terminal view takes no files), accepted there: the host says how far
-    it has gone."""
+def test_host_says_how_far_a_file_it_sends_has_gone(
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The host's /send of 300 kB at 1 Mbit/s to the agent's page (view
+    --web; the terminal view takes no files), accepted there: the host, its
+    lines at least 0.5 s apart, says how far it has gone."""
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(SIZE))
+    big.write_bytes(os.urandom(SMALL))
+    monkeypatch.setenv("SCREENCODEC_TEST_PROGRESS_EVERY", str(EVERY))  # the host's
     host = PtyHost()
     port, code, password = _credentials(host)
 
@@ -124,7 +136,7 @@ def test_host_says_how_far_a_file_it_sends_has_gone(browser: Any, tmp_path: Path
     finally:
         host.close()
     said = host.text[host.text.index("offering"):]
-    _shares(said, _line(r"sending big\.bin to 'Alice' \(127\.0\.0\.1:\d+\)"))
+    _shares(said, _line(r"sending big\.bin to 'Alice' \(127\.0\.0\.1:\d+\)", SMALL))
 
 
 def test_progress_lines_come_at_new_quarters_at_most_every_5_s() -> None:

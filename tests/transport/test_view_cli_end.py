@@ -20,6 +20,7 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import listen_direct
 
 from .test_attack_prompts import PtyHost, _can_control, _credentials
+from .test_cli import ENV
 from .test_host_cli_commands import LongHost
 from .test_view_cli_ux import read_until, stop, viewer
 
@@ -66,7 +67,10 @@ def test_the_agent_leaving_and_the_hosts_user_ending_in_plain_words() -> None:
         host.close()
 
 
-def test_the_host_stopping_and_vanishing_in_plain_words() -> None:
+def test_the_host_stopping_and_vanishing_in_plain_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vanished host's viewer takes 2 s of refusals for a stopped host,
+    not 10 (reconnect.REFUSED_FOR, through its test-only variable)."""
+    monkeypatch.setitem(ENV, "SCREENCODEC_TEST_REFUSED_FOR", "2")
     stopped, killed = PtyHost(), PtyHost()
     views: list[subprocess.Popen[bytes]] = []
     try:

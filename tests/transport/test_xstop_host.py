@@ -18,6 +18,7 @@ import pytest
 from screencodec.cli.main import Exit
 from screencodec.transport.session.screens import ANSWER_WITHIN
 
+from .test_cli import ENV
 from .test_cliux_screen_gone import (
     SCREEN_GONE,
     doomed_xvfb,  # noqa: F401 - a fixture
@@ -31,8 +32,14 @@ def test_a_host_whose_x_server_stops_ends_the_session_and_exits(
     monkeypatch: pytest.MonkeyPatch, end: str,
 ) -> None:
     """``by_itself``: the agent reads that the screen can no longer be
-    captured, and the ``--once`` host exits 1 (its screen gone) by itself.
-    ``ctrl_c``: Ctrl-C pressed while the grab waits stops the host (0)."""
+    captured, and the ``--once`` host exits 1 (its screen gone) by itself;
+    its host waits 4 s for a grab (screens.ANSWER_WITHIN, through its
+    test-only variable), not 15. ``ctrl_c``: Ctrl-C pressed while the grab
+    waits (on the real bound) stops the host (0)."""
+    within = ANSWER_WITHIN
+    if end == "by_itself":
+        within = 4.0
+        monkeypatch.setitem(ENV, "SCREENCODEC_TEST_SCREEN_ANSWER_WITHIN", f"{within:g}")
 
     def ctrl_c(host: subprocess.Popen[str]) -> None:
         time.sleep(2)  # a grab now waits on the stopped server
@@ -48,6 +55,6 @@ def test_a_host_whose_x_server_stops_ends_the_session_and_exits(
         assert out.rstrip("\n").rsplit("\n", 1)[-1] == f"session ended: {SCREEN_GONE}", out
         assert status == Exit.ERROR, rest
         assert (f"ended: {SCREEN_GONE} (the screen did not answer within"
-                f" {ANSWER_WITHIN:g} s)") in rest, rest  # fmt: skip
+                f" {within:g} s)") in rest, rest  # fmt: skip
     else:
         assert status == Exit.ENDED, rest

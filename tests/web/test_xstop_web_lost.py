@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tests.transport.test_attack_prompts import PtyHost
+from tests.transport.test_cli import ENV
 from tests.transport.test_view_cli_ux import read_until
 
 from screencodec.cli.main import Exit
@@ -26,8 +28,11 @@ _LOST = ("session ended: the connection was lost, and the host no longer answers
 
 
 def test_the_host_killed_mid_session_is_lost_not_ended(
-    browser: Any, host: PtyHost, view: View,  # noqa: F811
+    browser: Any, host: PtyHost, view: View, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
+    """The viewer takes 2 s of refusals for a stopped host, not 10
+    (reconnect.REFUSED_FOR, through its test-only variable)."""
+    monkeypatch.setitem(ENV, "SCREENCODEC_TEST_REFUSED_FOR", "2")  # the view's
     proc = view()
     seen = read_until(proc, _URL)
     _open_and_accept(browser, host, seen)

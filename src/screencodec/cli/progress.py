@@ -12,6 +12,7 @@ share, the bytes, the rate and about how long is left.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = ["EVERY", "Progress", "Receiving", "amount", "rate"]
 
-#: The least time between two progress lines of one file (s).
-EVERY = 5.0
+#: The least time between two progress lines of one file (s). The test suite
+#: shortens it for the host and view it starts with
+#: $SCREENCODEC_TEST_PROGRESS_EVERY (tests only).
+EVERY = float(os.environ.get("SCREENCODEC_TEST_PROGRESS_EVERY", "5"))
 
 
 def rate(per_second: float) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -44,7 +45,9 @@ RETRYABLE = frozenset({RefuseCode.UNKNOWN_SESSION, RefuseCode.BUSY, RefuseCode.T
 #: taken for stopped. A forwarder restarting comes back within it; a host
 #: that stopped is given up on after it, well within the host's resume
 #: window (60 s by default) that an agent waiting on would otherwise spend.
-REFUSED_FOR = 10.0
+#: The test suite shortens it for the viewers it starts with
+#: $SCREENCODEC_TEST_REFUSED_FOR (tests only).
+REFUSED_FOR = float(os.environ.get("SCREENCODEC_TEST_REFUSED_FOR", "10"))
 
 _FIRST_WAIT = 0.25
 _LONGEST_WAIT = 4.0

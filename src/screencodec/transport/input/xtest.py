@@ -65,6 +65,7 @@ import ctypes
 import ctypes.util
 import functools
 import logging
+import os
 import queue
 import socket
 import threading
@@ -80,6 +81,11 @@ from screencodec.transport.input.base import InputInjector
 __all__ = ["LocalPointerWatcher", "PollingWatcher", "XTestInjector"]
 
 _log = logging.getLogger(__name__)
+#: How long the X server is given to answer (s): one poll of a watcher, the
+#: injector's :meth:`~XTestInjector.close`; then the server is taken for
+#: gone (stopped, hung, or far away and cut off). The test suite shortens it
+#: for the host it starts with $SCREENCODEC_TEST_X_ANSWER_WITHIN (tests only).
+ANSWER_WITHIN = float(os.environ.get("SCREENCODEC_TEST_X_ANSWER_WITHIN", "10"))
 #: How long ``query_pointer`` waits for the worker (the queue ahead of it included).
 _QUERY_TIMEOUT = 30.0
 #: How long ``close`` waits for the worker once it cut a silent server's
@@ -504,7 +510,7 @@ class XTestInjector(InputInjector):
                 raise CaptureError("the injector is closed")
         return result.result(_QUERY_TIMEOUT)
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = ANSWER_WITHIN) -> None:
         """Carry out what is queued, release every key and button, empty the
         spare keycodes, and close the display; waits up to ``timeout`` s for
         that. Idempotent; afterwards input is dropped (a session still
@@ -920,11 +926,6 @@ class XTestInjector(InputInjector):
                 self._map.put(keycode, 0)
         self._remapped.clear()
         self._disp.sync()
-
-
-#: How long a watcher waits for the X server to answer one poll (s); then
-#: the server is taken for gone (stopped, hung, or far away and cut off).
-ANSWER_WITHIN = 10.0
 
 
 class PollingWatcher:
