@@ -218,6 +218,8 @@ class Host:
                 reason = link.ended_here or reason
             elif lost:
                 resumable = runtime.tickets.park(link, link.level, link.monitor)
+            # Chat kept for a resume waits as long as the ticket does; else told not delivered.
+            link.chats.detach(link, keep=link.moved, window=resumable)
             runtime.tickets.forget(link)  # parked tickets have no holder any more
             was_sharing = runtime.forget(link)
             link.finished.set()
@@ -304,11 +306,16 @@ class Host:
             if peer is None or link.peer == peer:
                 await link.send(m.Extension(name, payload))
 
-    async def send_chat(self, text: str, peer: str | None = None) -> None:
-        """Send a chat line to one viewer (by peer name) or all."""
+    async def send_chat(self, text: str, peer: str | None = None) -> dict[str, int]:
+        """Send a chat line to one viewer (by peer name) or all. Returns the
+        line's id per viewer: a :class:`~.events.ChatDelivery` of that peer
+        tells what became of it (.chat). :class:`~.chat.ChatBacklogError`
+        when a viewer has not confirmed the last 64 lines."""
+        ids: dict[str, int] = {}
         for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
-                await link.send(m.Chat(text))
+                ids[link.peer] = await link.chats.send(text)
+        return ids
 
     async def send_file(self, path: Path, peer: str) -> bool:
         """Offer a file to a viewer; True if it was delivered (saved there;
