@@ -83,9 +83,11 @@ from screencodec.cli.terminal import (
 )
 from screencodec.errors import CaptureError, ScreencodecError
 from screencodec.transport.channel.display import amount, safe_text
+from screencodec.transport.session.chat import DELIVERED, NOT_DELIVERED, ChatBacklogError
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
+    ChatDelivery,
     ChatReceived,
     FileReceived,
     FileRefused,
@@ -554,7 +556,10 @@ class _Commands:
             self.ui.say("(not sent: no support agent sees your screen)")
             return
         try:
-            await self.host.send_chat(text)
+            await self.host.send_chat(text)  # each agent's program confirms it: _delivery
+        except ChatBacklogError as exc:
+            self.ui.say(f"(not sent to every agent: {safe_text(exc, 200)})")
+            return
         except (ScreencodecError, OSError) as exc:
             self.ui.say(f"(not sent: {safe_text(exc, 200)})")
             return
@@ -721,6 +726,22 @@ class _StartError(ScreencodecError, RuntimeError):
     """The host could not start (port in use, relay unreachable): one line."""
 
 
+def _delivery(ui: TerminalQuestions, ev: ChatDelivery) -> None:
+    """What became of the local user's chat lines to one agent: each marked
+    delivered once the agent's program has it, or NOT delivered when the
+    session ended first; an agent's viewer of a version that confirms
+    nothing is told once."""
+    agent = _agents(ui, (ev.peer,))
+    if ev.state == DELIVERED:
+        for text in ev.texts:
+            ui.say(f"delivered to {agent}: {safe_text(text, 80)}")
+    elif ev.state == NOT_DELIVERED:
+        for text in ev.texts:
+            ui.say(f"NOT delivered to {agent}, the session ended: {safe_text(text, 1000)}")
+    elif ev.first == 1:
+        ui.say(f"(sent: the viewer of {agent} does not confirm that chat arrives)")
+
+
 def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     """Name each viewer as the question named it: the agent, then the address."""
     named = []
@@ -769,6 +790,8 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             # Already passed through safe_text by the session; again here, as
             # every peer string this terminal shows is.
             ui.say(f"agent {_agents(ui, (ev.peer,))} says: {safe_text(ev.text, 1000)}")
+        elif isinstance(ev, ChatDelivery):
+            _delivery(ui, ev)
         elif isinstance(ev, FileRefused):
             commands.file_refused(ev)
         elif isinstance(ev, FileReceived):

@@ -474,7 +474,9 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
     (:func:`_typed_lines`). ``held``: chat typed while the link was down
     (:class:`_Conversation`), sent first, in order; a line that cannot be
     sent (the session is ending, or its link broke) is put back there."""
+    from screencodec.transport.session.chat import DELIVERED, SENT, ChatBacklogError
     from screencodec.transport.session.events import (
+        ChatDelivery,
         ChatReceived,
         FileRefused,
         PermissionChanged,
@@ -485,6 +487,11 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
         async for ev in viewer.events():
             if isinstance(ev, ChatReceived):
                 print(f"host says: {ev.text}", flush=True)
+            elif isinstance(ev, ChatDelivery) and ev.state == DELIVERED:
+                for text in ev.texts:  # the host's program has it (and shows it)
+                    print(f"delivered: {safe_text(text, _MARKED)}", flush=True)
+            elif isinstance(ev, ChatDelivery) and ev.state == SENT and ev.first == 1:
+                print(OLD_HOST_CHAT, flush=True)  # once: every line of it is only sent
             elif isinstance(ev, PermissionChanged):
                 if CONTROL in had and CONTROL not in ev.level:
                     print(TAKEN_BACK, flush=True)
@@ -509,7 +516,11 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 held.append(text)
             text = held[0]
             try:
-                await viewer.chat(text)
+                await viewer.chat(text)  # kept by the viewer until the host confirms it
+            except ChatBacklogError as exc:
+                held.pop(0)
+                print(f"(not sent: {exc}): {safe_text(text, 1000)}", flush=True)
+                continue
             except ScreencodecError:
                 return  # the session is ending, or its link broke: the line stays held
             held.pop(0)
@@ -883,6 +894,12 @@ async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
     return str(reason)
 
 
+#: What the terminal says of a line the host's program never had.
+NOT_DELIVERED = "NOT delivered, the session ended"
+#: ... once, of a host that confirms no chat (a version before chat delivery).
+OLD_HOST_CHAT = "(sent: this host's version does not confirm that chat arrives)"
+_MARKED = 80  # characters of a line shown again when it is marked delivered
+
 #: How long a lost link is retried: the host keeps a lost session this long
 #: by default (HostConfig.resume_window).
 RESUME_WITHIN = 60.0
@@ -992,7 +1009,12 @@ class _Conversation:
             self._task.cancel()
 
     def not_sent(self) -> None:
-        """The session has ended: the chat still held was not sent."""
+        """The session has ended: the chat still held was not sent, and the
+        lines sent that the host never confirmed were not delivered."""
+        self.viewer.chats.give_up()  # kept for a resume that did not come
+        for _, text in self.viewer.chats.lost_lines:
+            tell(f"{NOT_DELIVERED}: {safe_text(text, 1000)}")
+        self.viewer.chats.lost_lines.clear()
         for text in self.held:
             tell(f"(not sent, the session ended: {safe_text(text, 1000)})")
         self.held.clear()

@@ -1,0 +1,113 @@
+"""Chat delivery in the two terminals: ``screencodec host`` and ``screencodec
+view`` as real processes on loopback. Each side's line is marked delivered
+once the other program has it; a line the host never had (the agent's
+uplink dead, then the session ended) is told NOT delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import threading
+import time
+
+from .helpers import LinkProxy
+from .test_cli import answer_when_asked, start_host
+from .test_view_cli_ux import read_until, stop, viewer
+
+
+class _Output:
+    """All a text-mode process prints, read by a thread."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.text = ""
+        self._proc = proc
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        while ch := self._proc.stdout.read(1):
+            self.text += ch
+
+    def wait_for(self, needle: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text:
+            assert time.monotonic() < deadline, f"no {needle!r}: {self.text}"
+            time.sleep(0.02)
+
+
+class _Proxy:
+    """A LinkProxy on its own event loop in a thread (the test is synchronous)."""
+
+    def __init__(self, port: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.proxy = LinkProxy(port)
+        self.port = self.call(self.proxy.start())
+
+    def call(self, coro: object) -> int:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)  # type: ignore[arg-type]
+
+    def mute(self, side: str) -> None:
+        self.loop.call_soon_threadsafe(self.proxy.mute, side)
+
+    def close(self) -> None:
+        self.call(self.proxy.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+def test_each_terminal_marks_its_lines_delivered() -> None:
+    host, code, password, port = start_host()
+    assert host.stdin is not None
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  stdin=subprocess.PIPE)  # fmt: skip
+    assert view.stdin is not None
+    try:
+        answer_when_asked(host)
+        out = _Output(host)
+        read_until(view, "type /say")
+        view.stdin.write(b"/say hello from the agent\n")
+        view.stdin.flush()
+        seen = read_until(view, "delivered: hello from the agent")
+        assert seen.index("you said: hello") < seen.index("delivered: hello")
+        out.wait_for("says: hello from the agent")
+        host.stdin.write("/say hi agent\n")
+        host.stdin.flush()
+        out.wait_for("delivered to ")
+        line = out.text[out.text.index("delivered to "):].splitlines()[0]
+        assert re.fullmatch(r"delivered to 'support' \(\S+\): hi agent", line), line
+        read_until(view, "host says: hi agent")
+    finally:
+        stop(view)
+        stop(host)
+
+
+def test_the_agents_line_the_host_never_had_is_told_not_delivered() -> None:
+    host, code, password, port = start_host()
+    assert host.stdin is not None
+    proxy = _Proxy(port)
+    view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
+                  stdin=subprocess.PIPE)  # fmt: skip
+    assert view.stdin is not None
+    try:
+        answer_when_asked(host)
+        out = _Output(host)
+        read_until(view, "decoded")
+        proxy.mute("viewer")  # the agent's uplink dies: its line never arrives
+        view.stdin.write(b"/say are you there\n")
+        view.stdin.flush()
+        read_until(view, "you said: are you there")
+        host.stdin.write("/end\n")
+        host.stdin.flush()
+        seen = read_until(view, "session ended")
+        seen += view.communicate(timeout=20)[0].decode()
+        assert "NOT delivered, the session ended: are you there" in seen, seen
+        assert "delivered: are you there" not in seen.replace("NOT delivered", "")
+        assert "are you there" not in out.text
+    finally:
+        stop(view)
+        stop(host)
+        proxy.close()
