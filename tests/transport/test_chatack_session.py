@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from screencodec.transport import VIEW, Viewer
+from screencodec.transport.session import chat as chat_module
 from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import (
@@ -113,6 +114,21 @@ def test_lines_lost_in_a_cut_are_delivered_once_in_order_after_the_resume() -> N
     run(main(), 30)
 
 
+def test_a_burst_past_the_bound_waits_for_room_on_a_live_link() -> None:
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join()
+            seen = _Seen(viewer.events_hub)
+            for n in range(3 * MAX_UNACKED):
+                await s.host.send_chat(f"burst {n}")
+            await until(lambda: len(seen.received) == 3 * MAX_UNACKED, 10, "all lines")
+            assert seen.received == [f"burst {n}" for n in range(3 * MAX_UNACKED)]
+            await viewer.bye()
+            await task
+
+    run(main(), 30)
+
+
 def test_an_older_viewer_chats_as_before_and_the_host_says_sent() -> None:
     async def main() -> None:
         async with _Setup() as s:
@@ -190,7 +206,10 @@ def test_hostile_counts_are_ignored_and_counted() -> None:
     run(main(), 30)
 
 
-def test_lines_never_confirmed_are_told_not_delivered_and_the_backlog_is_bounded() -> None:
+def test_lines_never_confirmed_are_told_not_delivered_and_the_backlog_is_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(chat_module, "BACKLOG_WAIT", 0.3)  # the wait for room (5 s)
+
     async def main() -> None:
         async with _Setup() as s:
             host_seen = _Seen(s.host)
@@ -200,8 +219,11 @@ def test_lines_never_confirmed_are_told_not_delivered_and_the_backlog_is_bounded
             s.proxy.mute("host")  # nothing of the host's arrives from now on
             for n in range(MAX_UNACKED):
                 await s.host.send_chat(f"unheard {n}")
+            loop = asyncio.get_running_loop()
+            began = loop.time()
             with pytest.raises(ChatBacklogError):
                 await s.host.send_chat("one too many")
+            assert loop.time() - began >= 0.3  # it waited for room first
             await s.host.disconnect(reason="done")
             await asyncio.wait_for(task, 10)
             await until(lambda: len(host_seen.states()) == MAX_UNACKED, 10, "told")

@@ -17,7 +17,8 @@ tells the peer so on the reserved extension channel :data:`CHAT_CHANNEL`
   this side's program (its ChatReceived event).
 
 A line stays kept (at most :data:`MAX_UNACKED`; past that :meth:`send`
-refuses with :class:`ChatBacklogError`) until the peer acknowledged it: a
+a line waits up to 5 s for room, then :meth:`send` refuses with
+:class:`ChatBacklogError`) until the peer acknowledged it: a
 :class:`~.events.ChatDelivery` "delivered" then. Kept lines go again, after
 the hello, on the link that resumes the session; the receiver numbers the
 lines from the hello's number on and drops those it had (counted in
@@ -50,6 +51,7 @@ from screencodec.transport.session.events import ChatDelivery
 from screencodec.transport.session.messages import Chat, Extension, Message
 
 __all__ = [
+    "BACKLOG_WAIT",
     "CHAT_CHANNEL",
     "DELIVERED",
     "MAX_UNACKED",
@@ -62,8 +64,11 @@ __all__ = [
 
 #: The reserved extension channel of chat delivery (module notes).
 CHAT_CHANNEL = "screencodec.chat"
-#: Lines kept, unacknowledged, at most: past it :meth:`ChatLedger.send` refuses.
+#: Lines kept, unacknowledged, at most: past it :meth:`ChatLedger.send`
+#: waits up to :data:`BACKLOG_WAIT` seconds for the peer to confirm some
+#: (a burst on a live link), then refuses.
 MAX_UNACKED = 64
+BACKLOG_WAIT = 5.0
 #: :class:`~.events.ChatDelivery` states.
 DELIVERED, SENT, NOT_DELIVERED = "delivered", "sent", "not delivered"
 #: Why lines were not delivered: the session ended before the peer had them.
@@ -125,6 +130,7 @@ class ChatLedger:
         self._attached = False  # the hello went on the present link
         self._heard = False  # the peer's hello came on the present link
         self._expiry: asyncio.TimerHandle | None = None
+        self._freed: asyncio.Event | None = None  # set when kept lines are settled
 
     # -- the link ---------------------------------------------------------------------
 
@@ -199,8 +205,10 @@ class ChatLedger:
     async def send(self, text: str) -> int:
         """Send ``text`` (or keep it for the link that says hello): its id,
         which the :class:`~.events.ChatDelivery` naming it carries.
-        :class:`ChatBacklogError` when :data:`MAX_UNACKED` lines wait; to a
-        peer of the version before, a send error as before."""
+        :class:`ChatBacklogError` when :data:`MAX_UNACKED` lines still wait
+        after :data:`BACKLOG_WAIT` seconds; to a peer of the version before,
+        a send error as before."""
+        await self._room()
         async with self._locked():
             if not self.enabled or self.peer_acks is False:
                 if self._send is None:
@@ -318,9 +326,29 @@ class ChatLedger:
     # -- helpers ---------------------------------------------------------------------
 
     def _tell(self, lines: list[tuple[int, str]], state: str, why: str = "") -> None:
+        self._settled()  # room for lines waiting to be sent
         if lines and self._emit is not None:
             self._emit(ChatDelivery(self._peer, lines[0][0], lines[-1][0], state,
                                     tuple(t for _, t in lines), why))  # fmt: skip
+
+    async def _room(self) -> None:
+        """Wait (at most :data:`BACKLOG_WAIT`) while :data:`MAX_UNACKED`
+        lines are kept; :meth:`send` refuses if they still are."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BACKLOG_WAIT
+        while len(self._pending) >= MAX_UNACKED and self.enabled and self.peer_acks is not False:
+            if self._freed is None:
+                self._freed = asyncio.Event()
+            self._freed.clear()
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), left)
+
+    def _settled(self) -> None:
+        if self._freed is not None:
+            self._freed.set()
 
     def _locked(self) -> asyncio.Lock:
         if self._lock is None:
