@@ -11,7 +11,10 @@ chose is passed through :func:`safe_text` before it is printed. Failures to
 start (port in use, relay unreachable) are one line on stderr and exit code 2.
 
 Commands: each chat line from an agent is printed as ``agent 'NAME' (PEER)
-says: TEXT``. The local user types commands (parsed by :mod:`.say`): ``/say
+says: TEXT``; each of the local user's lines as ``delivered to AGENT: TEXT``
+once that agent's program has it (``NOT delivered to AGENT, the session
+ended: TEXT`` if it never did: :func:`_delivery`). The local user types
+commands (parsed by :mod:`.say`): ``/say
 TEXT`` chats with every agent, ``/view`` takes control back (the agents keep
 watching), ``/end`` ends the sessions (the host then exits with ``--once``,
 else waits for the next agent, who is asked about again), ``/send PATH``

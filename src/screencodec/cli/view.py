@@ -1,7 +1,10 @@
 """The ``screencodec view`` command: watch a shared screen, optionally take control.
 
 In the terminal, the host's chat is printed as ``host says: TEXT`` and a
-line typed as ``/say TEXT`` is sent to the host's user. ``/send PATH``
+line typed as ``/say TEXT`` is sent to the host's user, then marked
+``delivered: TEXT`` once the host's program has it (``NOT delivered, the
+session ended: TEXT`` at the end if it never did; transport/session/chat.py).
+``/send PATH``
 offers a file to the host's user (:class:`_Sending`: one line when it is
 offered, one with the outcome: saved, declined, or not saved and why).
 A host with more than one screen has them listed, each over ``--max-pixels``

@@ -60,6 +60,7 @@ __all__ = [
     "SESSION_ENDED",
     "ChatBacklogError",
     "ChatLedger",
+    "chat_ack",
 ]
 
 #: The reserved extension channel of chat delivery (module notes).
@@ -92,6 +93,17 @@ def _hello(resumed: bool, received: int, first: int) -> Extension:
     payload = (bytes([_HELLO, _RESUMED if resumed else 0]) + min(received, _U64).to_bytes(8, "big")
                + min(first, _U64).to_bytes(8, "big"))  # fmt: skip
     return Extension(CHAT_CHANNEL, payload)
+
+
+def chat_ack(msg: Message) -> int | None:
+    """The count a well-formed acknowledgement ``msg`` carries (how many of
+    the other side's lines its sender has), else None: what an audit log
+    records of it (recording/audit.py)."""
+    if not isinstance(msg, Extension) or msg.channel != CHAT_CHANNEL:
+        return None
+    if len(msg.payload) != _ACK_SIZE or msg.payload[0] != _ACK:
+        return None
+    return int.from_bytes(msg.payload[1:], "big")
 
 
 class ChatLedger:
