@@ -5,14 +5,13 @@ uplink dead, then the session ended) is told NOT delivered."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import threading
 import time
 
-from .helpers import LinkProxy
 from .test_cli import answer_when_asked, start_host
+from .test_resume_cli import _ProxyThread
 from .test_view_cli_ux import read_until, stop, viewer
 
 
@@ -36,27 +35,18 @@ class _Output:
             time.sleep(0.02)
 
 
-class _Proxy:
-    """A LinkProxy on its own event loop in a thread (the test is synchronous)."""
+def _mute(proxy: _ProxyThread, side: str | None) -> None:
+    def set_muted() -> None:
+        proxy.proxy.muted = side
 
-    def __init__(self, port: int) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-        self.proxy = LinkProxy(port)
-        self.port = self.call(self.proxy.start())
+    proxy.loop.call_soon_threadsafe(set_muted)
 
-    def call(self, coro: object) -> int:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)  # type: ignore[arg-type]
 
-    def mute(self, side: str) -> None:
-        self.loop.call_soon_threadsafe(self.proxy.mute, side)
+def _refuse(proxy: _ProxyThread, refusing: bool) -> None:
+    def set_refusing() -> None:
+        proxy.proxy.refusing = refusing
 
-    def close(self) -> None:
-        self.call(self.proxy.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
+    proxy.loop.call_soon_threadsafe(set_refusing)
 
 
 def test_each_terminal_marks_its_lines_delivered() -> None:
@@ -88,7 +78,7 @@ def test_each_terminal_marks_its_lines_delivered() -> None:
 def test_the_agents_line_the_host_never_had_is_told_not_delivered() -> None:
     host, code, password, port = start_host()
     assert host.stdin is not None
-    proxy = _Proxy(port)
+    proxy = _ProxyThread(port)
     view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
                   stdin=subprocess.PIPE)  # fmt: skip
     assert view.stdin is not None
@@ -96,7 +86,7 @@ def test_the_agents_line_the_host_never_had_is_told_not_delivered() -> None:
         answer_when_asked(host)
         out = _Output(host)
         read_until(view, "decoded")
-        proxy.mute("viewer")  # the agent's uplink dies: its line never arrives
+        _mute(proxy, "viewer")  # the agent's uplink dies: its line never arrives
         view.stdin.write(b"/say are you there\n")
         view.stdin.flush()
         read_until(view, "you said: are you there")
@@ -107,6 +97,33 @@ def test_the_agents_line_the_host_never_had_is_told_not_delivered() -> None:
         assert "NOT delivered, the session ended: are you there" in seen, seen
         assert "delivered: are you there" not in seen.replace("NOT delivered", "")
         assert "are you there" not in out.text
+    finally:
+        stop(view)
+        stop(host)
+        proxy.close()
+
+
+def test_the_hosts_line_to_an_agent_away_reaches_them_once_back() -> None:
+    host, code, password, port = start_host()
+    assert host.stdin is not None
+    proxy = _ProxyThread(port)
+    view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
+    try:
+        answer_when_asked(host)
+        out = _Output(host)
+        read_until(view, "decoded")
+        _refuse(proxy, True)  # the agent stays away until the test says
+        proxy.cut()
+        out.wait_for("(type /end to prevent it)")
+        host.stdin.write("/say are you back?\n")
+        host.stdin.flush()
+        out.wait_for("whose connection dropped: it goes once they are back): are you back?")
+        _refuse(proxy, False)
+        seen = read_until(view, "host says: are you back?")
+        out.wait_for("delivered to ")
+        assert "delivered to 'support' (" in out.text and out.text.endswith("are you back?\n")
+        seen += read_until(view, "decoded", timeout=10)
+        assert seen.count("host says: are you back?") == 1
     finally:
         stop(view)
         stop(host)

@@ -266,3 +266,38 @@ def test_a_resume_not_taken_up_leaves_the_kept_lines_to_give_up() -> None:
             assert viewer.chats.waiting == 0
 
     run(main(), 30)
+
+
+def test_the_hosts_line_to_an_agent_away_goes_once_they_are_back() -> None:
+    async def main() -> None:
+        async with _Setup() as s:
+            host_seen = _Seen(s.host)
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            ended = await _lose(s, viewer, task)
+            assert ended.resumable > 0
+            ids = await s.host.send_chat("are you back?")
+            assert ids == {ended.peer: 1}  # kept for the agent away
+            again, task2 = await s.join(resume=ticket)
+            seen = _Seen(again.events_hub)
+            await until(lambda: seen.received == ["are you back?"], 10, "the kept line")
+            await until(lambda: host_seen.states() == {1: "delivered"}, 10, "delivered")
+            await again.bye()
+            await task2
+
+    run(main(), 30)
+
+
+def test_the_hosts_line_to_an_agent_away_is_not_delivered_when_the_host_ends_it() -> None:
+    async def main() -> None:
+        async with _Setup() as s:
+            host_seen = _Seen(s.host)
+            viewer, task = await s.join()
+            await _granted(viewer)
+            await _lose(s, viewer, task)
+            await s.host.send_chat("hello?")
+            await s.host.disconnect()
+            await until(lambda: host_seen.states() == {1: "not delivered"}, 10, "told")
+            assert await s.host.send_chat("anyone?") == {}  # no one left to keep it for
+
+    run(main(), 30)

@@ -555,18 +555,27 @@ class _Commands:
         if not text:
             return
         viewers = self.host.viewers
-        if not viewers:
+        if not viewers and not self.away:
             self.ui.say("(not sent: no support agent sees your screen)")
             return
         try:
-            await self.host.send_chat(text)  # each agent's program confirms it: _delivery
+            # Each agent's program confirms it (_delivery); kept for those away.
+            ids = await self.host.send_chat(text)
         except ChatBacklogError as exc:
             self.ui.say(f"(not sent to every agent: {safe_text(exc, 200)})")
             return
         except (ScreencodecError, OSError) as exc:
             self.ui.say(f"(not sent: {safe_text(exc, 200)})")
             return
-        self.ui.say(f"you said to {_agents(self.ui, viewers)}: {safe_text(text, 1000)}")
+        away = tuple(peer for peer in ids if peer not in viewers)
+        if not ids:
+            self.ui.say("(not sent: no support agent sees your screen)")
+            return
+        to = [_agents(self.ui, viewers)] if viewers else []
+        if away:
+            to.append(f"{_agents(self.ui, away)} (whose connection dropped: it goes once"
+                      " they are back)")  # fmt: skip
+        self.ui.say(f"you said to {', '.join(to)}: {safe_text(text, 1000)}")
 
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""

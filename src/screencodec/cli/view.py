@@ -467,7 +467,7 @@ def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:
 
 
 async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
-                held: list[str]) -> None:  # fmt: skip
+                held: list[str], events: Any) -> None:  # fmt: skip
     """Show the host's chat (the viewer passed it through safe_text) and carry
     out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
     (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
@@ -476,7 +476,8 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
     word: an agent typing "hello" saw nothing happen). ``typed``: the lines
     (:func:`_typed_lines`). ``held``: chat typed while the link was down
     (:class:`_Conversation`), sent first, in order; a line that cannot be
-    sent (the session is ending, or its link broke) is put back there."""
+    sent (the session is ending, or its link broke) is put back there.
+    ``events``: the viewer's, subscribed before its run reads a message."""
     from screencodec.transport.session.chat import DELIVERED, SENT, ChatBacklogError
     from screencodec.transport.session.events import (
         ChatDelivery,
@@ -487,7 +488,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
 
     async def shown() -> None:
         had = viewer.level
-        async for ev in viewer.events():
+        async for ev in events:
             if isinstance(ev, ChatReceived):
                 print(f"host says: {ev.text}", flush=True)
             elif isinstance(ev, ChatDelivery) and ev.state == DELIVERED:
@@ -533,6 +534,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
     finally:
         printer.cancel()
         sending.cancel()
+        events.close()
 
 
 async def _command(line: str, sending: _Sending, screens: _Screens) -> None:
@@ -978,7 +980,11 @@ class _Conversation:
         self.away = False  #: the link is being taken up again (:meth:`reconnecting`)
         screens = _Screens(viewer)
         viewer.on_message = screens.seen
-        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held))
+        # Subscribed now, before the viewer's run reads a message: a line
+        # the host kept for the resume may be its first (transport/session/chat.py).
+        events = viewer.events()
+        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held,
+                                                 events))  # fmt: skip
 
     def reconnecting(self) -> None:
         """The link was lost and is being taken up again: the lines typed

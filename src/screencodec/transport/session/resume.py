@@ -176,6 +176,11 @@ class ResumeTickets:
                 if VIEW not in entry.level:
                     self._held.remove(entry)
 
+    def parked(self, peer: str | None = None) -> list[Resumable]:
+        """The lost sessions (of ``peer``; None: all) that may still come back."""
+        self._prune()
+        return [e for e in self._held if e.holder is None and peer in (None, e.peer)]
+
     def claim(self, ticket: bytes) -> Resumable | None:
         """The session ``ticket`` resumes, taken out of the held tickets (a
         ticket works once), or None. Every held ticket is compared, each in
