@@ -83,6 +83,13 @@ def test_a_line_lost_in_a_cut_reaches_the_host_once_after_the_resume(browser: An
         _chat(browser, "lost in the cut")
         wait_page(browser, lambda s: "(sent)" in _text(browser, "chat-log"), what="sent")
 
+        async def host_says() -> None:
+            await live.host.send_chat("from the host")
+
+        live.call(host_says)  # it arrives; the page's ack of it is lost: sent again
+        wait_page(browser, lambda s: "User: from the host" in _text(browser, "chat-log"),
+                  what="the host's line")  # fmt: skip
+
         def cut() -> None:
             live.proxy.muted = None
             live.proxy.cut()
@@ -95,6 +102,11 @@ def test_a_line_lost_in_a_cut_reaches_the_host_once_after_the_resume(browser: An
         wait_page(browser, lambda s: _text(browser, "chat-log").count("(delivered)") == 2,
                   what="both delivered")  # fmt: skip
         assert [row[1] for row in _mine(browser)] == [" (delivered)", " (delivered)"]
+        host_lines = browser.execute_script(
+            "return document.querySelectorAll('#chat-log li.host').length")
+        assert host_lines == 1  # the line the host sent again is not shown twice
+        viewer = live.run(lambda: live.web.viewer)
+        assert viewer.chats.duplicates == 1
         assert len(live.asked) == 1
     finally:
         live.close()

@@ -272,6 +272,7 @@ class Viewer:
         #: Called with every message from the host other than updates, after
         #: the viewer handled it (a UI mirrors stats, notices, levels this way).
         self.on_message: Callable[[m.Message], None] | None = None
+        self._had: m.Message | None = None  # a chat line had already: not passed on
         self.framebuffer: npt.NDArray[np.uint8] | None = None
         self.level = Permission()
         self._level_moved = asyncio.Event()  # set when the host took a level back
@@ -462,7 +463,7 @@ class Viewer:
                     continue
                 await self._dispatch(msg)
                 self._first = None  # only the message right after the grant explains it
-                if self.on_message is not None:
+                if self.on_message is not None and msg is not self._had:
                     self.on_message(msg)
         except SessionClosedError as exc:
             reason = f"channel closed: {exc}"
@@ -561,6 +562,8 @@ class Viewer:
         elif isinstance(msg, m.Chat):
             if self.chats.take():  # not one had already (sent again after a resume)
                 self.events_hub.emit(ChatReceived(self.channel.peer, safe_text(msg.text, 1000)))
+            else:
+                self._had = msg  # nor is it passed to on_message
             await self.chats.acknowledge()
         elif isinstance(msg, m.Extension) and msg.channel == CHAT_CHANNEL:
             await self.chats.on_channel(msg.payload, answer=True)
