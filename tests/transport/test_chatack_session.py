@@ -301,3 +301,28 @@ def test_the_hosts_line_to_an_agent_away_is_not_delivered_when_the_host_ends_it(
             assert await s.host.send_chat("anyone?") == {}  # no one left to keep it for
 
     run(main(), 30)
+
+
+def test_a_viewer_resuming_with_a_plain_ticket_goes_on_from_the_hosts_count() -> None:
+    """A ticket passed as plain bytes carries no chat: the new viewer's lines
+    are numbered on from what the host had, not taken for lines it had."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            host_seen = _Seen(s.host)
+            viewer, task = await s.join()
+            ticket = bytes(await _granted(viewer))
+            await viewer.chat("one")
+            await viewer.chat("two")
+            await until(lambda: viewer.chats.waiting == 0, 10, "acks")
+            await _lose(s, viewer, task)
+            again, task2 = await s.join(resume=ticket)
+            seen = _Seen(again.events_hub)
+            assert await again.chat("three") == 1
+            await until(lambda: seen.states() == {1: "delivered"}, 10, "delivered")
+            assert host_seen.received == ["one", "two", "three"]
+            assert again.chats.ignored == 0 and _link(s).chats.duplicates == 0
+            await again.bye()
+            await task2
+
+    run(main(), 30)

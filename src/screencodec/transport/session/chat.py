@@ -313,12 +313,19 @@ class ChatLedger:
             self._heard = True
             self.peer_acks = True
             self._peer_next = first
+            had = int.from_bytes(payload[2:10], "big")
             if answer and not payload[1] & _RESUMED and (self.received or self._ids > self._base):
                 # The host began a new session (the resume was not taken up):
                 # the kept lines are its first, the counts start again.
                 self._base, self.received = self._acked, 0
                 self._written = min(self._written, self._base)
-            self._on_ack(int.from_bytes(payload[2:10], "big"))
+            elif answer and payload[1] & _RESUMED and not (self._written or self.received):
+                # A session resumed by a viewer that did not carry its chat on
+                # (a plain-bytes ticket): this side's lines go on from the
+                # host's count, and the host's from those it sends again.
+                self._base = self._acked - min(had, _U64)
+                self.received = first - 1
+            self._on_ack(had)
             if answer and not self._attached:
                 await self._attach(bool(payload[1] & _RESUMED))
 
