@@ -73,7 +73,7 @@ def test_reload_brings_back_chat_and_file_rows(browser: Any, tmp_path: Path) -> 
         wait_page(browser, lambda s: "my answer" in _text(browser, "chat-log"), what="the replay")
         after = _lines(browser)
         assert len(after) == 100 and after == before[-100:]
-        assert after[0] == "User: line 6" and after[-1] == "You: my answer"
+        assert after[0] == "User: line 6" and after[-1] == "You: my answer (delivered)"
         files = _text(browser, "file-list")
         assert "report.txt" in files and "not accepted by the host" in files
         assert "gift.txt" in files and "declined" in files

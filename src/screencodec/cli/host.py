@@ -11,7 +11,10 @@ chose is passed through :func:`safe_text` before it is printed. Failures to
 start (port in use, relay unreachable) are one line on stderr and exit code 2.
 
 Commands: each chat line from an agent is printed as ``agent 'NAME' (PEER)
-says: TEXT``. The local user types commands (parsed by :mod:`.say`): ``/say
+says: TEXT``; each of the local user's lines as ``delivered to AGENT: TEXT``
+once that agent's program has it (``NOT delivered to AGENT, the session
+ended: TEXT`` if it never did: :func:`_delivery`). The local user types
+commands (parsed by :mod:`.say`): ``/say
 TEXT`` chats with every agent, ``/view`` takes control back (the agents keep
 watching), ``/end`` ends the sessions (the host then exits with ``--once``,
 else waits for the next agent, who is asked about again), ``/send PATH``
@@ -83,9 +86,11 @@ from screencodec.cli.terminal import (
 )
 from screencodec.errors import CaptureError, ScreencodecError
 from screencodec.transport.channel.display import amount, safe_text
+from screencodec.transport.session.chat import DELIVERED, NOT_DELIVERED, ChatBacklogError
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
+    ChatDelivery,
     ChatReceived,
     FileReceived,
     FileRefused,
@@ -550,15 +555,27 @@ class _Commands:
         if not text:
             return
         viewers = self.host.viewers
-        if not viewers:
+        if not viewers and not self.away:
             self.ui.say("(not sent: no support agent sees your screen)")
             return
         try:
-            await self.host.send_chat(text)
+            # Each agent's program confirms it (_delivery); kept for those away.
+            ids = await self.host.send_chat(text)
+        except ChatBacklogError as exc:
+            self.ui.say(f"(not sent to every agent: {safe_text(exc, 200)})")
+            return
         except (ScreencodecError, OSError) as exc:
             self.ui.say(f"(not sent: {safe_text(exc, 200)})")
             return
-        self.ui.say(f"you said to {_agents(self.ui, viewers)}: {safe_text(text, 1000)}")
+        away = tuple(peer for peer in ids if peer not in viewers)
+        if not ids:
+            self.ui.say("(not sent: no support agent sees your screen)")
+            return
+        to = [_agents(self.ui, viewers)] if viewers else []
+        if away:
+            to.append(f"{_agents(self.ui, away)} (whose connection dropped: it goes once"
+                      " they are back)")  # fmt: skip
+        self.ui.say(f"you said to {', '.join(to)}: {safe_text(text, 1000)}")
 
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""
@@ -721,6 +738,22 @@ class _StartError(ScreencodecError, RuntimeError):
     """The host could not start (port in use, relay unreachable): one line."""
 
 
+def _delivery(ui: TerminalQuestions, ev: ChatDelivery) -> None:
+    """What became of the local user's chat lines to one agent: each marked
+    delivered once the agent's program has it, or NOT delivered when the
+    session ended first; an agent's viewer of a version that confirms
+    nothing is told once."""
+    agent = _agents(ui, (ev.peer,))
+    if ev.state == DELIVERED:
+        for text in ev.texts:
+            ui.say(f"delivered to {agent}: {safe_text(text, 80)}")
+    elif ev.state == NOT_DELIVERED:
+        for text in ev.texts:
+            ui.say(f"NOT delivered to {agent}, the session ended: {safe_text(text, 1000)}")
+    elif ev.first == 1:
+        ui.say(f"(sent: the viewer of {agent} does not confirm that chat arrives)")
+
+
 def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     """Name each viewer as the question named it: the agent, then the address."""
     named = []
@@ -769,6 +802,8 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             # Already passed through safe_text by the session; again here, as
             # every peer string this terminal shows is.
             ui.say(f"agent {_agents(ui, (ev.peer,))} says: {safe_text(ev.text, 1000)}")
+        elif isinstance(ev, ChatDelivery):
+            _delivery(ui, ev)
         elif isinstance(ev, FileRefused):
             commands.file_refused(ev)
         elif isinstance(ev, FileReceived):

@@ -1,7 +1,10 @@
 """The ``screencodec view`` command: watch a shared screen, optionally take control.
 
 In the terminal, the host's chat is printed as ``host says: TEXT`` and a
-line typed as ``/say TEXT`` is sent to the host's user. ``/send PATH``
+line typed as ``/say TEXT`` is sent to the host's user, then marked
+``delivered: TEXT`` once the host's program has it (``NOT delivered, the
+session ended: TEXT`` at the end if it never did; transport/session/chat.py).
+``/send PATH``
 offers a file to the host's user (:class:`_Sending`: one line when it is
 offered, one with the outcome: saved, declined, or not saved and why).
 A host with more than one screen has them listed, each over ``--max-pixels``
@@ -464,7 +467,7 @@ def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:
 
 
 async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
-                held: list[str]) -> None:  # fmt: skip
+                held: list[str], events: Any) -> None:  # fmt: skip
     """Show the host's chat (the viewer passed it through safe_text) and carry
     out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
     (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
@@ -473,8 +476,11 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
     word: an agent typing "hello" saw nothing happen). ``typed``: the lines
     (:func:`_typed_lines`). ``held``: chat typed while the link was down
     (:class:`_Conversation`), sent first, in order; a line that cannot be
-    sent (the session is ending, or its link broke) is put back there."""
+    sent (the session is ending, or its link broke) is put back there.
+    ``events``: the viewer's, subscribed before its run reads a message."""
+    from screencodec.transport.session.chat import DELIVERED, SENT, ChatBacklogError
     from screencodec.transport.session.events import (
+        ChatDelivery,
         ChatReceived,
         FileRefused,
         PermissionChanged,
@@ -482,9 +488,14 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
 
     async def shown() -> None:
         had = viewer.level
-        async for ev in viewer.events():
+        async for ev in events:
             if isinstance(ev, ChatReceived):
                 print(f"host says: {ev.text}", flush=True)
+            elif isinstance(ev, ChatDelivery) and ev.state == DELIVERED:
+                for text in ev.texts:  # the host's program has it (and shows it)
+                    print(f"delivered: {safe_text(text, _MARKED)}", flush=True)
+            elif isinstance(ev, ChatDelivery) and ev.state == SENT and ev.first == 1:
+                print(OLD_HOST_CHAT, flush=True)  # once: every line of it is only sent
             elif isinstance(ev, PermissionChanged):
                 if CONTROL in had and CONTROL not in ev.level:
                     print(TAKEN_BACK, flush=True)
@@ -509,7 +520,11 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 held.append(text)
             text = held[0]
             try:
-                await viewer.chat(text)
+                await viewer.chat(text)  # kept by the viewer until the host confirms it
+            except ChatBacklogError as exc:
+                held.pop(0)
+                print(f"(not sent: {exc}): {safe_text(text, 1000)}", flush=True)
+                continue
             except ScreencodecError:
                 return  # the session is ending, or its link broke: the line stays held
             held.pop(0)
@@ -519,6 +534,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
     finally:
         printer.cancel()
         sending.cancel()
+        events.close()
 
 
 async def _command(line: str, sending: _Sending, screens: _Screens) -> None:
@@ -883,6 +899,12 @@ async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
     return str(reason)
 
 
+#: What the terminal says of a line the host's program never had.
+NOT_DELIVERED = "NOT delivered, the session ended"
+#: ... once, of a host that confirms no chat (a version before chat delivery).
+OLD_HOST_CHAT = "(sent: this host's version does not confirm that chat arrives)"
+_MARKED = 80  # characters of a line shown again when it is marked delivered
+
 #: How long a lost link is retried: the host keeps a lost session this long
 #: by default (HostConfig.resume_window).
 RESUME_WITHIN = 60.0
@@ -958,7 +980,11 @@ class _Conversation:
         self.away = False  #: the link is being taken up again (:meth:`reconnecting`)
         screens = _Screens(viewer)
         viewer.on_message = screens.seen
-        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held))
+        # Subscribed now, before the viewer's run reads a message: a line
+        # the host kept for the resume may be its first (transport/session/chat.py).
+        events = viewer.events()
+        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held,
+                                                 events))  # fmt: skip
 
     def reconnecting(self) -> None:
         """The link was lost and is being taken up again: the lines typed
@@ -992,7 +1018,12 @@ class _Conversation:
             self._task.cancel()
 
     def not_sent(self) -> None:
-        """The session has ended: the chat still held was not sent."""
+        """The session has ended: the chat still held was not sent, and the
+        lines sent that the host never confirmed were not delivered."""
+        self.viewer.chats.give_up()  # kept for a resume that did not come
+        for _, text in self.viewer.chats.lost_lines:
+            tell(f"{NOT_DELIVERED}: {safe_text(text, 1000)}")
+        self.viewer.chats.lost_lines.clear()
         for text in self.held:
             tell(f"(not sent, the session ended: {safe_text(text, 1000)})")
         self.held.clear()

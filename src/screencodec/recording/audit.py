@@ -10,7 +10,11 @@ log, each a JSON-able dict with a ``type``:
 * ``input``: who had pointer or keyboard and when, as intervals
   ``{"who": "agent"|"local", "device", "start", "end"}``: activity with gaps
   under :data:`INPUT_GAP` seconds is one interval;
-* ``chat`` (``from`` host or viewer, ``text``);
+* ``chat`` (``from`` host or viewer, ``text``); ``chat_delivered``
+  (``from``: whose lines, ``count``: how many of that side's lines of the
+  session the other side's program has, its acknowledgement on the chat
+  channel, transport/session/chat.py); a line sent again after a resume is
+  logged again as ``chat`` (the receiver drops it, and the count says so);
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
   and ``answer`` (``accepted`` / ``refused``), once per transfer; one the
   session's end cut short (``answer`` ``pending`` when never answered) is
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.chat import chat_ack
 from screencodec.transport.session.permissions import Permission
 
 __all__ = ["INPUT_GAP", "AuditTracker"]
@@ -91,6 +96,8 @@ class AuditTracker:
             self._given_back = Permission(msg.revoked)
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "viewer", "who": self.who, "text": msg.text})
+        elif (count := chat_ack(msg)) is not None:
+            out.append({"type": "chat_delivered", "from": "host", "count": count})
         elif isinstance(msg, m.Bye):
             out.append(self._bye("viewer", msg.reason))
         else:
@@ -114,6 +121,8 @@ class AuditTracker:
             })  # fmt: skip
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "host", "text": msg.text})
+        elif (count := chat_ack(msg)) is not None:
+            out.append({"type": "chat_delivered", "from": "viewer", "count": count})
         elif isinstance(msg, m.Bye):
             out.append(self._bye("host", msg.reason))
         else:

@@ -50,6 +50,7 @@ from screencodec.transport.session.consent import (
 )
 from screencodec.transport.session.encoding import session_encoder
 from screencodec.transport.session.events import (
+    ChatDelivery,
     ChatReceived,
     CursorMoved,
     Event,
@@ -86,6 +87,7 @@ __all__ = [
     "MAX_MESSAGE_SIZE",
     "VIEW",
     "Channel",
+    "ChatDelivery",
     "ChatReceived",
     "ConsentCallback",
     "ConsentRequest",

@@ -78,7 +78,18 @@ from aiohttp import WSMsgType, web
 from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.events import FileReceived, FileRefused, SessionEnded
+from screencodec.transport.session.chat import (
+    DELIVERED,
+    NOT_DELIVERED,
+    ChatBacklogError,
+    ChatLedger,
+)
+from screencodec.transport.session.events import (
+    ChatDelivery,
+    FileReceived,
+    FileRefused,
+    SessionEnded,
+)
 from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
@@ -218,6 +229,11 @@ class WebBridge:
         #: line (its "id", and "state" "held" or "waiting").
         self._held: list[dict[str, Any]] = []
         self._chat_ids = 0
+        #: The agent's lines sent and not settled yet, by the viewer's id of
+        #: the line (its ChatDelivery): the page's line, marked "sent" until
+        #: "delivered" or "undelivered" (a host of an older version leaves it
+        #: "sent"; the oldest go past :data:`HISTORY`).
+        self._sent: dict[int, dict[str, Any]] = {}
         self._flushing = False
         #: Uploads whose offer met a closed channel before it was known
         #: whether the link was lost or the session ended (id -> None).
@@ -405,6 +421,11 @@ class WebBridge:
         if self._settled:
             return
         self._settled = True
+        chats = getattr(self.viewer, "chats", None)
+        if isinstance(chats, ChatLedger):
+            chats.give_up()  # kept for a resume that did not come
+            for line_id, _ in chats.lost_lines:
+                self._mark(line_id, "undelivered")
         for line in self._held:
             line["state"] = "lost"  # the replayed line too: the same dict
             self._to_page(line)
@@ -441,12 +462,13 @@ class WebBridge:
             while self._held and not self.link_down and self.joined:
                 line = self._held[0]
                 try:
-                    await viewer.chat(line["text"])
+                    line_id = await viewer.chat(line["text"])
                 except SessionClosedError:
                     return
+                except ChatBacklogError:
+                    line_id = None
                 self._held.pop(0)
-                del line["state"]  # sent: the page's line loses its mark
-                self._to_page(line)
+                self._sent_line(line, line_id)
         finally:
             self._flushing = False
 
@@ -458,11 +480,36 @@ class WebBridge:
             self._hold(text)
             return
         try:
-            await viewer.chat(text)
+            line_id: int | None = await viewer.chat(text)
         except SessionClosedError:
             self._hold(text)  # the link broke under it, or the session ended
             return
-        self.send({"t": "chat", "from": "me", "text": text})
+        except ChatBacklogError:
+            line_id = None
+        self._chat_ids += 1
+        line = {"t": "chat", "from": "me", "text": text, "id": self._chat_ids}
+        self._chat.append(line)  # replayed as its latest state: the same dict
+        self._sent_line(line, line_id)
+
+    def _sent_line(self, line: dict[str, Any], line_id: int | None) -> None:
+        """The page's ``line`` went to the viewer as ``line_id`` ("sent",
+        until its ChatDelivery), or was refused (None: too many lines wait
+        for the host's confirmation)."""
+        if line_id is None:
+            line["state"] = "backlog"
+        else:
+            line["state"] = "sent"
+            self._sent[line_id] = line
+            while len(self._sent) > HISTORY:
+                del self._sent[next(iter(self._sent))]
+        self._to_page(line)
+
+    def _mark(self, line_id: int, state: str) -> None:
+        """The page's line sent as ``line_id`` is now ``state``."""
+        line = self._sent.pop(line_id, None) if state != "sent" else self._sent.get(line_id)
+        if line is not None and line.get("state") != state:
+            line["state"] = state
+            self._to_page(line)
 
     async def _watch_silence(self) -> None:
         """While joined and not reconnecting: the status says how long the
@@ -532,7 +579,11 @@ class WebBridge:
 
     async def _events(self, viewer: Viewer) -> None:
         async for ev in viewer.events():
-            if isinstance(ev, FileReceived) and self.files is not None:
+            if isinstance(ev, ChatDelivery):
+                state = {DELIVERED: "delivered", NOT_DELIVERED: "undelivered"}.get(ev.state, "sent")
+                for line_id in range(ev.first, ev.last + 1):
+                    self._mark(line_id, state)
+            elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
             elif isinstance(ev, FileRefused) and self.files is not None:
                 self.files.not_saved(ev.transfer, ev.name, ev.size, safe_text(ev.why, 200))

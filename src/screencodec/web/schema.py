@@ -128,8 +128,10 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("notice", "text", "code"),
         # id, state: the agent's own line typed while the link was down: held
         # ("held") until the session is taken up again, or before the session
-        # was joined ("waiting"), then sent (the same id without a state), or
-        # never sent ("lost": the session ended)
+        # was joined ("waiting"), or never sent ("lost": the session ended);
+        # once sent, "sent" until the host's program confirms it ("delivered")
+        # or the session ends first ("undelivered"); "backlog": not sent, too
+        # many lines wait for the host's confirmation
         ("chat", "from text", "id state"),
         ("banner", "kind text", ""),
         ("ended", "reason", ""),

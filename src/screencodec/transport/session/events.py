@@ -40,6 +40,7 @@ from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.stats import LinkStats
 
 __all__ = [
+    "ChatDelivery",
     "ChatReceived",
     "CursorMoved",
     "Event",
@@ -82,6 +83,23 @@ class StatsUpdated:
 class ChatReceived:
     peer: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDelivery:
+    """What became of this side's chat lines ``first`` to ``last`` (the ids
+    ``host.send_chat`` and ``viewer.chat`` returned; ``texts``: theirs, in
+    order) to ``peer``: ``state`` "delivered" (the peer's program has them),
+    "sent" (a peer of an older version: they went, it confirms nothing), or
+    "not delivered" (``why``: the session ended first). See
+    :mod:`~screencodec.transport.session.chat`."""
+
+    peer: str
+    first: int
+    last: int
+    state: str
+    texts: tuple[str, ...]
+    why: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +269,7 @@ class EventsLost:
 
 
 Event = (
-    SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | FileReceived
+    SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | ChatDelivery | FileReceived
     | FileRefused | FileSent | FrameDecoded | CursorMoved | PasswordGuessed
     | RelayChanged | SessionEnded | SessionResumed | EventsLost
 )  # fmt: skip

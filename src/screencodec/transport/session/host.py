@@ -33,6 +33,7 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.chat import ChatLedger
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
 from screencodec.transport.session.events import (
@@ -218,6 +219,8 @@ class Host:
                 reason = link.ended_here or reason
             elif lost:
                 resumable = runtime.tickets.park(link, link.level, link.monitor)
+            # Chat kept for a resume waits as long as the ticket does; else told not delivered.
+            link.chats.detach(link, keep=link.moved, window=resumable)
             runtime.tickets.forget(link)  # parked tickets have no holder any more
             was_sharing = runtime.forget(link)
             link.finished.set()
@@ -277,6 +280,9 @@ class Host:
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
         """End sessions (also those still waiting for consent); those (of
         ``peer``) whose link was lost may not resume either."""
+        for lost in self._runtime.tickets.parked(peer):
+            if isinstance(lost.chat, ChatLedger):
+                lost.chat.give_up()  # its kept lines: told not delivered now
         self._runtime.tickets.forget_parked(peer)
 
         async def end(link: ViewerLink) -> None:
@@ -304,11 +310,22 @@ class Host:
             if peer is None or link.peer == peer:
                 await link.send(m.Extension(name, payload))
 
-    async def send_chat(self, text: str, peer: str | None = None) -> None:
-        """Send a chat line to one viewer (by peer name) or all."""
+    async def send_chat(self, text: str, peer: str | None = None) -> dict[str, int]:
+        """Send a chat line to one viewer (by peer name) or all, and keep it
+        for those whose link was lost and who may resume (sent once they
+        are back; to a viewer of an older version, not). Returns the line's
+        id per viewer: a :class:`~.events.ChatDelivery` of that peer tells
+        what became of it (.chat). :class:`~.chat.ChatBacklogError` when a
+        viewer has not confirmed the last 64 lines."""
+        ids: dict[str, int] = {}
         for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
-                await link.send(m.Chat(text))
+                ids[link.peer] = await link.chats.send(text)
+        for lost in self._runtime.tickets.parked(peer):
+            chats = lost.chat
+            if isinstance(chats, ChatLedger) and chats.enabled and chats.peer_acks is not False:
+                ids[lost.peer] = await chats.send(text)
+        return ids
 
     async def send_file(self, path: Path, peer: str) -> bool:
         """Offer a file to a viewer; True if it was delivered (saved there;

@@ -48,6 +48,7 @@ from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, Se
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
 from screencodec.transport.session.compact import ReceiptState
 from screencodec.transport.session.consent import (
     Answer,
@@ -148,6 +149,8 @@ class ViewerLink:
         self.said_bye = False
         #: The host's recording of this session, if it records (audit log).
         self.recording: RecordingLike | None = None
+        #: The session's chat on this side (.chat): a resumed one goes on with its own.
+        self.chats = ChatLedger()
 
     @property
     def flow(self) -> CongestionControl:
@@ -233,6 +236,10 @@ class ViewerLink:
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
+        # Chat's hello, and the lines kept from a link lost, before any other
+        # line and before the first update (.chat).
+        self.chats.bind(self, self.send, self.host.emit, self.peer)
+        await self.chats.attach(self, resumed=resumed is not None)
         if resumed is not None:  # before SharingChanged: a UI names the agent from it
             away = 0.0 if resumed.lost_at is None else time.monotonic() - resumed.lost_at
             self.host.emit(SessionResumed(self.peer, self.who, self.level, round(away, 1)))
@@ -294,6 +301,8 @@ class ViewerLink:
             return None
         if isinstance(resumed.refusals, UnaskedRefusals):
             self.refusals = resumed.refusals
+        if isinstance(resumed.chat, ChatLedger):
+            self.chats = resumed.chat
         self.who, self.started, self.resumed = resumed.who, resumed.started, resumed
         if any(mon.index == resumed.monitor for mon in self.host.hub.monitors(self.monitor)):
             self.monitor = resumed.monitor
@@ -320,7 +329,8 @@ class ViewerLink:
         """Give the viewer a new ticket of this session (.resume); none when
         resuming is off."""
         ticket = self.host.tickets.issue(self, self.who, self.level, self.monitor, self.started,
-                                         peer=self.peer, refusals=self.refusals)  # fmt: skip
+                                         peer=self.peer, refusals=self.refusals,
+                                         chat=self.chats)  # fmt: skip
         if ticket is not None:
             await self.send(m.Extension(RESUME_CHANNEL, ticket))
             await self.send(m.Extension(KEPT_CHANNEL, OFFER))  # .kept
@@ -438,6 +448,8 @@ class ViewerLink:
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Receipt | m.CompactReceipt | m.Ack):
             self.gate.receipt()
+            if self.chats.peer_acks is None:  # no chat hello before it: an older viewer
+                await self.chats.peer_is_old()
         if isinstance(msg, m.Receipt | m.CompactReceipt):
             if isinstance(msg, m.CompactReceipt):
                 # A viewer may send one only after a compact delta (compact.py).
@@ -470,7 +482,11 @@ class ViewerLink:
             else:
                 await self.send(m.Notice(m.Notice.UNKNOWN_MONITOR, f"no monitor {msg.index}"))
         elif isinstance(msg, m.Chat):
-            self.host.emit(ChatReceived(self.peer, safe_text(msg.text, 1000)))
+            if self.chats.take():  # not one had already (sent again after a resume)
+                self.host.emit(ChatReceived(self.peer, safe_text(msg.text, 1000)))
+            await self.chats.acknowledge()
+        elif isinstance(msg, m.Extension) and msg.channel == CHAT_CHANNEL:
+            await self.chats.on_channel(msg.payload, answer=False)
         elif isinstance(msg, m.FileOffer):
             await self._on_file_offer(msg)
         elif isinstance(msg, m.FileChunk):

@@ -75,10 +75,15 @@ class Ticket(bytes):
     work too: a ticket without a hold."""
 
     hold: object | None
+    #: The session's chat on this side (a :class:`~.chat.ChatLedger`),
+    #: which the Viewer that resumes with this ticket carries on.
+    chat: object | None
 
-    def __new__(cls, ticket: bytes, hold: object | None = None) -> Ticket:
+    def __new__(cls, ticket: bytes, hold: object | None = None,
+                chat: object | None = None) -> Ticket:  # fmt: skip
         made = super().__new__(cls, ticket)
         made.hold = hold
+        made.chat = chat
         return made
 
     def __repr__(self) -> str:
@@ -94,8 +99,9 @@ class Resumable:
     """What a ticket resumes: the agent's name the user agreed to, the levels
     and monitor held, when the session first started (monotonic), when its
     link was lost (None while it is live), the live session holding it, the
-    peer name it had (the user's revoke/disconnect name it so), and the
-    session's record of levels the user refused lately (opaque here)."""
+    peer name it had (the user's revoke/disconnect name it so), the
+    session's record of levels the user refused lately, and its chat
+    (:class:`~.chat.ChatLedger`; both opaque here)."""
 
     who: str
     level: Permission
@@ -107,6 +113,7 @@ class Resumable:
     _expires: float = field(default=math.inf, repr=False)
     peer: str = ""
     refusals: object | None = None
+    chat: object | None = None
 
 
 class ResumeTickets:
@@ -121,7 +128,7 @@ class ResumeTickets:
 
     def issue(self, holder: object, who: str, level: Permission, monitor: int,
               started: float, *, peer: str = "", refusals: object | None = None,
-              ) -> bytes | None:  # fmt: skip
+              chat: object | None = None) -> bytes | None:  # fmt: skip
         """A new ticket for the live session ``holder`` (its previous one, if
         any, stops working); None when resuming is off."""
         self.forget(holder)
@@ -130,7 +137,7 @@ class ResumeTickets:
             return None
         ticket = secrets.token_bytes(TICKET_SIZE)
         self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket),
-                                    peer=peer, refusals=refusals))  # fmt: skip
+                                    peer=peer, refusals=refusals, chat=chat))  # fmt: skip
         return ticket
 
     def park(self, holder: object, level: Permission, monitor: int) -> float:
@@ -168,6 +175,11 @@ class ResumeTickets:
                 entry.level = entry.level - level
                 if VIEW not in entry.level:
                     self._held.remove(entry)
+
+    def parked(self, peer: str | None = None) -> list[Resumable]:
+        """The lost sessions (of ``peer``; None: all) that may still come back."""
+        self._prune()
+        return [e for e in self._held if e.holder is None and peer in (None, e.peer)]
 
     def claim(self, ticket: bytes) -> Resumable | None:
         """The session ``ticket`` resumes, taken out of the held tickets (a

@@ -93,6 +93,7 @@ from screencodec.geometry import Monitor
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
 from screencodec.transport.session.compact import (
     CompactState,
     ReceiptState,
@@ -227,6 +228,10 @@ class Viewer:
         if isinstance(picture, KeptPicture) and sink is None:
             raise ValueError("a digest of a kept picture goes with a sink, which holds it")
         self.channel = channel
+        #: The session's chat on this side (.chat): carried on by the Viewer
+        #: that resumes with this one's ticket.
+        kept_chat = getattr(resume, "chat", None)
+        self.chats = kept_chat if isinstance(kept_chat, ChatLedger) else ChatLedger()
         #: The host's newest ticket of this session (None: none yet, or a
         #: host that does not resume): pass it as ``resume`` to a Viewer on a
         #: new connection to the same host if this one is lost (module notes).
@@ -267,6 +272,7 @@ class Viewer:
         #: Called with every message from the host other than updates, after
         #: the viewer handled it (a UI mirrors stats, notices, levels this way).
         self.on_message: Callable[[m.Message], None] | None = None
+        self._had: m.Message | None = None  # a chat line had already: not passed on
         self.framebuffer: npt.NDArray[np.uint8] | None = None
         self.level = Permission()
         self._level_moved = asyncio.Event()  # set when the host took a level back
@@ -296,6 +302,7 @@ class Viewer:
                                   on_event=self.events_hub.emit)
         self.sender = FileSender(self._send, peer=self.channel.peer,
                                  on_event=self.events_hub.emit)
+        self.chats.bind(self, self._send, self.events_hub.emit, self.channel.peer)
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
         #: ``record_times`` is set (benchmarks): unbounded otherwise.
         self.applied_at: list[tuple[int, float]] = []
@@ -342,7 +349,8 @@ class Viewer:
         (``resume_hold``: a relay's pairing, connect/via_relay.py), else
         the one it came with (a Ticket from the viewer this one resumes)."""
         hold = getattr(self.channel, "resume_hold", None)
-        return Ticket(ticket, hold if hold is not None else getattr(ticket, "hold", None))
+        return Ticket(ticket, hold if hold is not None else getattr(ticket, "hold", None),
+                      self.chats)
 
     async def _send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
@@ -434,6 +442,8 @@ class Viewer:
                     break
                 if isinstance(msg, m.Update | m.CompactUpdate):
                     self._first = None
+                    if self.chats.peer_acks is None:  # no chat hello before it: an older host
+                        await self.chats.peer_is_old()
                     # Decoded by the apply loop, so this loop stays free to
                     # stamp arrivals truly: the host times its link by them.
                     if self._updates.qsize() >= _MAX_QUEUED:
@@ -453,7 +463,7 @@ class Viewer:
                     continue
                 await self._dispatch(msg)
                 self._first = None  # only the message right after the grant explains it
-                if self.on_message is not None:
+                if self.on_message is not None and msg is not self._had:
                     self.on_message(msg)
         except SessionClosedError as exc:
             reason = f"channel closed: {exc}"
@@ -472,6 +482,8 @@ class Viewer:
             self.sender.close()
             await self.channel.close()
             await self.files.settle()  # the files whole before the end: saved (or not) and told
+            # Chat kept for the Viewer that resumes; else told not delivered.
+            self.chats.detach(self, keep=self.link_lost and self.resume_ticket is not None)
             self.events_hub.emit(SessionEnded(self.channel.peer, reason))
             self.events_hub.close()
         return reason
@@ -548,7 +560,13 @@ class Viewer:
                 else:
                     self._requests.notice(msg)
         elif isinstance(msg, m.Chat):
-            self.events_hub.emit(ChatReceived(self.channel.peer, safe_text(msg.text, 1000)))
+            if self.chats.take():  # not one had already (sent again after a resume)
+                self.events_hub.emit(ChatReceived(self.channel.peer, safe_text(msg.text, 1000)))
+            else:
+                self._had = msg  # nor is it passed to on_message
+            await self.chats.acknowledge()
+        elif isinstance(msg, m.Extension) and msg.channel == CHAT_CHANNEL:
+            await self.chats.on_channel(msg.payload, answer=True)
         elif isinstance(msg, m.FileOffer):
             # Checked here (an offer number used twice, too many offers: a
             # ProtocolError ends the session, as on the host); asked in a task.
@@ -794,8 +812,15 @@ class Viewer:
         await self._send(msg)
         return True
 
-    async def chat(self, text: str) -> None:
-        await self._send(m.Chat(text))
+    async def chat(self, text: str) -> int:
+        """Send a chat line; returns its id: a :class:`~.events.ChatDelivery`
+        naming it tells when the host's program has it ("delivered"), that a
+        host of an older version confirms nothing ("sent"), or that the
+        session ended first ("not delivered"). Sent once the host said its
+        chat hello (before that, and over a link lost, the line is kept and
+        goes then: .chat); :class:`~.chat.ChatBacklogError` when 64 lines
+        wait for the host's confirmation."""
+        return await self.chats.send(text)
 
     async def send_file(self, path: Path) -> bool:
         return await self.sender.send_file(path)

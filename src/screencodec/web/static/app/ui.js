@@ -33,6 +33,11 @@ function el(tag, text, cls) {
 // the agent's own chat line is not (its input's maxlength and the chat
 // panel's wrapping bound it).
 export const MAX_SHOWN = 120; // safe_text's default limit
+// The marks of the agent's own chat lines (chatLine), and those a later
+// message still changes.
+const CHAT_STATES = ["held", "waiting", "lost", "sent", "delivered", "undelivered", "backlog"];
+const OPEN_STATES = ["held", "waiting", "sent"];
+
 // Each the bound the Python side cleans the same string to, so that a string
 // it cleaned comes through unchanged.
 export const CUT = {
@@ -276,21 +281,28 @@ export class UI {
     t.check = setTimeout(() => this.endTransient(t), this.noticeQuietMs);
   }
 
-  // `id`, `state`: the agent's own line typed while the link was down,
+  // `id`, `state`: the agent's own line. Typed while the link was down,
   // "held" until the session goes on, or before the session was joined,
-  // "waiting" until the user lets the agent in (then the same id comes
-  // without a state: sent), or "lost" (the session ended first).
+  // "waiting" until the user lets the agent in, or "lost" (the session ended
+  // first). Once it went: "sent", then "delivered" (the host's program has
+  // it), or "undelivered" (the session ended first); a host of an older
+  // version confirms nothing, and the line stays "sent". "backlog": not sent,
+  // too many lines wait for the host's confirmation.
   chatLine(who, text, id = null, state = null) {
     const mark = {
       held: " (not sent yet: reconnecting)",
       waiting: " (not sent yet: it goes once the user lets you in)",
       lost: " (not sent: the session ended)",
+      sent: " (sent)",
+      delivered: " (delivered)",
+      undelivered: " (NOT delivered: the session ended)",
+      backlog: " (not sent: too many lines wait for the host to confirm them)",
     }[state] || "";
     const known = id === null ? null : this.lines.get(id);
     if (known) {
       known.textContent = mark;
-      for (const s of ["held", "waiting", "lost"]) known.parentNode.classList.toggle(s, state === s);
-      if (!state) this.lines.delete(id);
+      for (const s of CHAT_STATES) known.parentNode.classList.toggle(s, state === s);
+      if (!OPEN_STATES.includes(state)) this.lines.delete(id);
       return;
     }
     const li = el("li", undefined, who);
@@ -299,7 +311,12 @@ export class UI {
       const span = el("span", mark, "state");
       li.append(span);
       if (state) li.classList.add(state);
-      if (state === "held" || state === "waiting") this.lines.set(id, span);
+      if (OPEN_STATES.includes(state)) this.lines.set(id, span);
+      // The log keeps 500 lines: so many lines' marks at most.
+      for (const old of this.lines.keys()) {
+        if (this.lines.size <= 500) break;
+        this.lines.delete(old);
+      }
     }
     $("chat-log").append(li);
     while ($("chat-log").children.length > 500) $("chat-log").firstChild.remove();

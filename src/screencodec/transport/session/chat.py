@@ -1,0 +1,380 @@
+"""Chat delivery: which of this side's chat lines the peer's program has.
+
+A :class:`~.messages.Chat` carries no number. Each side keeps, for the
+whole session (a resumed link carries on the same session, and the same
+:class:`ChatLedger`), how many chat lines it has received from the peer, and
+tells the peer so on the reserved extension channel :data:`CHAT_CHANNEL`
+(docs/transport.md, "Chat delivery"):
+
+* ``0x01`` hello, once per link, before this side's first chat line on it:
+  flags (u8; bit 0: the link carries on a session whose chat went on
+  before, a resume), the peer's lines this side has (u64), and the number
+  (u64, from 1 in a session) of the next chat line this side sends on this
+  link. The host sends it after the monitor list, before its first update;
+  the viewer answers it with its own (and only then sends its chat).
+* ``0x02`` acknowledgement: the peer's lines this side has (u64), sent after
+  each chat line from a peer that said hello, once the line was handed to
+  this side's program (its ChatReceived event).
+
+A line stays kept (at most :data:`MAX_UNACKED`; past that :meth:`send`
+a line waits up to 5 s for room, then :meth:`send` refuses with
+:class:`ChatBacklogError`) until the peer acknowledged it: a
+:class:`~.events.ChatDelivery` "delivered" then. Kept lines go again, after
+the hello, on the link that resumes the session; the receiver numbers the
+lines from the hello's number on and drops those it had (counted in
+``duplicates``), so each line is shown once, in order. A session that ends
+with lines kept tells them "not delivered" (the peer said it acknowledges;
+the peer's program never had them).
+
+An older peer sends no hello and ignores the channel (an unknown extension
+channel): a viewer learns so when an update comes with no hello before it,
+a host when a receipt does. Its lines are then told "sent" (they went; no
+acknowledgement will come) and not kept.
+
+Everything on the channel is the peer's: a hello or acknowledgement that is
+malformed, comes twice, goes backwards or counts past the lines written is
+ignored and counted in ``ignored``; it never ends the session.
+
+One event loop; the send side may be called from any task on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from screencodec.errors import ScreencodecError
+from screencodec.transport.session.events import ChatDelivery
+from screencodec.transport.session.messages import Chat, Extension, Message
+
+__all__ = [
+    "BACKLOG_WAIT",
+    "CHAT_CHANNEL",
+    "DELIVERED",
+    "MAX_UNACKED",
+    "NOT_DELIVERED",
+    "SENT",
+    "SESSION_ENDED",
+    "ChatBacklogError",
+    "ChatLedger",
+    "chat_ack",
+]
+
+#: The reserved extension channel of chat delivery (module notes).
+CHAT_CHANNEL = "screencodec.chat"
+#: Lines kept, unacknowledged, at most: past it :meth:`ChatLedger.send`
+#: waits up to :data:`BACKLOG_WAIT` seconds for the peer to confirm some
+#: (a burst on a live link), then refuses.
+MAX_UNACKED = 64
+BACKLOG_WAIT = 5.0
+#: :class:`~.events.ChatDelivery` states.
+DELIVERED, SENT, NOT_DELIVERED = "delivered", "sent", "not delivered"
+#: Why lines were not delivered: the session ended before the peer had them.
+SESSION_ENDED = "the session ended"
+
+_HELLO, _ACK = 1, 2
+_RESUMED = 0x01
+_HELLO_SIZE, _ACK_SIZE = 18, 9
+_U64 = (1 << 64) - 1
+
+_Send = Callable[[Message], Awaitable[None]]
+_Emit = Callable[[Any], None]
+
+
+class ChatBacklogError(ScreencodecError, RuntimeError):
+    """:data:`MAX_UNACKED` lines wait for the peer's acknowledgement: this
+    one was not sent (the link is stalled, or the peer does not read)."""
+
+
+def _hello(resumed: bool, received: int, first: int) -> Extension:
+    payload = (bytes([_HELLO, _RESUMED if resumed else 0]) + min(received, _U64).to_bytes(8, "big")
+               + min(first, _U64).to_bytes(8, "big"))  # fmt: skip
+    return Extension(CHAT_CHANNEL, payload)
+
+
+def chat_ack(msg: Message) -> int | None:
+    """The count a well-formed acknowledgement ``msg`` carries (how many of
+    the other side's lines its sender has), else None: what an audit log
+    records of it (recording/audit.py)."""
+    if not isinstance(msg, Extension) or msg.channel != CHAT_CHANNEL:
+        return None
+    if len(msg.payload) != _ACK_SIZE or msg.payload[0] != _ACK:
+        return None
+    return int.from_bytes(msg.payload[1:], "big")
+
+
+class ChatLedger:
+    """One side's chat of one session (module notes). ``enabled=False``:
+    a side of the version before (no hello, no acknowledgement, no line
+    kept, no :class:`~.events.ChatDelivery`)."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._lock: asyncio.Lock | None = None
+        self._ids = 0  # the last line id given (this object's whole life)
+        self._base = 0  # the id of the session's line 0: wire number = id - base
+        self._acked = 0  # the last id the peer has (or that was settled)
+        self._written = 0  # the last id written on a link
+        self._pending: collections.deque[tuple[int, str]] = collections.deque()
+        #: The peer's lines this side has (its count, this session).
+        self.received = 0
+        self._peer_next = 1  # the wire number of the peer's next line
+        #: Whether the peer acknowledges: None until it said hello (True) or
+        #: showed it is of the version before (False).
+        self.peer_acks: bool | None = None
+        #: Hellos and acknowledgements from the peer that were ignored
+        #: (malformed, twice, backwards, past what was written).
+        self.ignored = 0
+        #: The peer's lines dropped because this side had them (sent again after a resume).
+        self.duplicates = 0
+        #: Lines the peer's numbers skipped (never seen here).
+        self.skipped = 0
+        #: ``(id, text)`` of the lines told not delivered, the latest few.
+        self.lost_lines: collections.deque[tuple[int, str]] = collections.deque(
+            maxlen=4 * MAX_UNACKED)
+        self._owner: object | None = None
+        self._send: _Send | None = None
+        self._emit: _Emit | None = None
+        self._peer = ""
+        self._attached = False  # the hello went on the present link
+        self._heard = False  # the peer's hello came on the present link
+        self._expiry: asyncio.TimerHandle | None = None
+        self._freed: asyncio.Event | None = None  # set when kept lines are settled
+
+    # -- the link ---------------------------------------------------------------------
+
+    def bind(self, owner: object, send: _Send, emit: _Emit, peer: str) -> None:
+        """A new link of the session (``owner``: its Host-side link or its
+        Viewer): what it sends with and where its events go. Nothing is sent
+        until :meth:`attach`."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        self._owner, self._send, self._emit, self._peer = owner, send, emit, peer
+        self._attached = self._heard = False
+        self._peer_next = self.received + 1  # a peer of the version before numbers nothing
+        if self.peer_acks is False:
+            self.peer_acks = None  # the same agent may come back with a newer program
+
+    async def attach(self, owner: object, *, resumed: bool) -> None:
+        """Say hello on ``owner``'s link and send the kept lines, before any
+        other chat line goes there."""
+        async with self._locked():
+            if owner is self._owner and not self._attached:
+                await self._attach(resumed)
+
+    async def _attach(self, resumed: bool) -> None:
+        self._attached = True
+        if not self.enabled or self._send is None:
+            return
+        try:
+            await self._send(_hello(resumed, self.received, self._acked + 1 - self._base))
+            for line_id, text in list(self._pending):
+                await self._send(Chat(text))
+                self._written = max(self._written, line_id)
+        except (ScreencodecError, OSError):
+            self._attached = False  # kept: the next link sends them
+
+    def detach(self, owner: object, *, keep: bool = False, window: float = 0.0) -> list[str]:
+        """``owner``'s link ended. ``keep``: the session goes on elsewhere (a
+        resume under way); ``window`` > 0: it may be resumed within that many
+        seconds, after which the kept lines are told not delivered. Else the
+        session is over: the kept lines are told so now. Returns the texts
+        told not delivered."""
+        if owner is not self._owner:
+            return []
+        self._attached = False
+        if keep:
+            return []
+        if window > 0:
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_later(window, self.give_up)
+            return []
+        return self.give_up()
+
+    def give_up(self) -> list[str]:
+        """The session is over (it was not taken up again): the kept lines
+        are told not delivered (sent, to a peer that never said whether it
+        acknowledges: what went, "sent"); returns their texts."""
+        self._expiry = None
+        pending, self._pending = list(self._pending), collections.deque()
+        if not pending:
+            return []
+        self._acked = max(self._acked, pending[-1][0])
+        if self.peer_acks is None:
+            went = [(i, t) for i, t in pending if i <= self._written]
+            self._tell(went, SENT)
+            pending = [(i, t) for i, t in pending if i > self._written]
+        self._tell(pending, NOT_DELIVERED, SESSION_ENDED)
+        self.lost_lines.extend(pending)
+        return [t for _, t in pending]
+
+    # -- this side's lines ----------------------------------------------------------------
+
+    async def send(self, text: str) -> int:
+        """Send ``text`` (or keep it for the link that says hello): its id,
+        which the :class:`~.events.ChatDelivery` naming it carries.
+        :class:`ChatBacklogError` when :data:`MAX_UNACKED` lines still wait
+        after :data:`BACKLOG_WAIT` seconds; to a peer of the version before,
+        a send error as before."""
+        await self._room()
+        async with self._locked():
+            if not self.enabled or self.peer_acks is False:
+                if self._send is None:
+                    raise ScreencodecError("not connected")
+                await self._send(Chat(text))
+                self._ids += 1
+                self._acked = self._written = self._ids
+                if self.enabled:
+                    self._tell([(self._ids, text)], SENT)
+                return self._ids
+            if len(self._pending) >= MAX_UNACKED:
+                raise ChatBacklogError(f"{MAX_UNACKED} chat lines wait for the peer to"
+                                       " confirm them: not sent")  # fmt: skip
+            self._ids += 1
+            line_id = self._ids
+            self._pending.append((line_id, text))
+            if self._attached and self._send is not None:
+                try:
+                    await self._send(Chat(text))
+                    self._written = line_id
+                except (ScreencodecError, OSError):
+                    self._attached = False  # kept: the link that resumes sends it
+            return line_id
+
+    async def peer_is_old(self) -> None:
+        """The peer showed it is of the version before (an update, or a
+        receipt, with no hello first): the kept lines go (if not yet) and
+        are told sent; none are kept from now on."""
+        if self.peer_acks is not None or not self.enabled:
+            return
+        async with self._locked():
+            if self.peer_acks is not None:
+                return
+            self.peer_acks = False
+            pending, self._pending = list(self._pending), collections.deque()
+            try:
+                if not self._attached and self._send is not None:
+                    self._attached = True
+                    for _, text in pending:
+                        await self._send(Chat(text))
+            finally:
+                if pending:
+                    self._acked = self._written = max(self._written, pending[-1][0])
+                    self._tell(pending, SENT)
+
+    # -- the peer's words -----------------------------------------------------------------
+
+    def take(self) -> bool:
+        """A chat line from the peer came: True if it is new (to be handed
+        to the program), False if this side had it (sent again after a resume)."""
+        number = self._peer_next
+        self._peer_next += 1
+        if not self.enabled:
+            return True
+        if number <= self.received:
+            self.duplicates += 1
+            return False
+        self.skipped += number - self.received - 1
+        self.received = number
+        return True
+
+    async def acknowledge(self) -> None:
+        """Tell a peer that acknowledges how many of its lines this side has."""
+        if self.enabled and self._heard and self._send is not None:
+            payload = bytes([_ACK]) + min(self.received, _U64).to_bytes(8, "big")
+            # The link is going, if it fails: the hello on the next one says it.
+            with contextlib.suppress(ScreencodecError, OSError):
+                await self._send(Extension(CHAT_CHANNEL, payload))
+
+    async def on_channel(self, payload: bytes, *, answer: bool) -> None:
+        """A message from the peer on :data:`CHAT_CHANNEL`. ``answer``: this
+        side says hello once the peer's came (the viewer)."""
+        if not self.enabled:
+            return  # the version before: an unknown channel
+        if payload[:1] == bytes([_HELLO]):
+            await self._on_hello(payload, answer)
+        elif payload[:1] == bytes([_ACK]):
+            if len(payload) != _ACK_SIZE or not self._heard:
+                self.ignored += 1
+                return
+            self._on_ack(int.from_bytes(payload[1:], "big"))
+        # another first byte: a later version's, ignored
+
+    async def _on_hello(self, payload: bytes, answer: bool) -> None:
+        first = int.from_bytes(payload[10:18], "big")
+        if len(payload) != _HELLO_SIZE or self._heard or self.peer_acks is False or first < 1:
+            self.ignored += 1
+            return
+        async with self._locked():
+            self._heard = True
+            self.peer_acks = True
+            self._peer_next = first
+            had = int.from_bytes(payload[2:10], "big")
+            if answer and not payload[1] & _RESUMED and (self.received or self._ids > self._base):
+                # The host began a new session (the resume was not taken up):
+                # the kept lines are its first, the counts start again.
+                self._base, self.received = self._acked, 0
+                self._written = min(self._written, self._base)
+            elif answer and payload[1] & _RESUMED and not (self._written or self.received):
+                # A session resumed by a viewer that did not carry its chat on
+                # (a plain-bytes ticket): this side's lines go on from the
+                # host's count, and the host's from those it sends again.
+                self._base = self._acked - min(had, _U64)
+                self.received = first - 1
+            self._on_ack(had)
+            if answer and not self._attached:
+                await self._attach(bool(payload[1] & _RESUMED))
+
+    def _on_ack(self, count: int) -> None:
+        line_id = self._base + count
+        if line_id < self._acked or line_id > self._written:
+            self.ignored += 1  # backwards, or lines never written
+            return
+        had = [(i, t) for i, t in self._pending if i <= line_id]
+        if not had:
+            return
+        for _ in had:
+            self._pending.popleft()
+        self._acked = max(self._acked, line_id)
+        self._tell(had, DELIVERED)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _tell(self, lines: list[tuple[int, str]], state: str, why: str = "") -> None:
+        self._settled()  # room for lines waiting to be sent
+        if lines and self._emit is not None:
+            self._emit(ChatDelivery(self._peer, lines[0][0], lines[-1][0], state,
+                                    tuple(t for _, t in lines), why))  # fmt: skip
+
+    async def _room(self) -> None:
+        """Wait (at most :data:`BACKLOG_WAIT`) while :data:`MAX_UNACKED`
+        lines are kept; :meth:`send` refuses if they still are."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BACKLOG_WAIT
+        while len(self._pending) >= MAX_UNACKED and self.enabled and self.peer_acks is not False:
+            if self._freed is None:
+                self._freed = asyncio.Event()
+            self._freed.clear()
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), left)
+
+    def _settled(self) -> None:
+        if self._freed is not None:
+            self._freed.set()
+
+    def _locked(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    @property
+    def waiting(self) -> int:
+        """Lines kept, not acknowledged yet."""
+        return len(self._pending)
