@@ -86,7 +86,12 @@ from screencodec.cli.terminal import (
 )
 from screencodec.errors import CaptureError, ScreencodecError
 from screencodec.transport.channel.display import amount, safe_text
-from screencodec.transport.session.chat import DELIVERED, NOT_DELIVERED, ChatBacklogError
+from screencodec.transport.session.chat import (
+    DELIVERED,
+    MAX_UNACKED,
+    NOT_DELIVERED,
+    ChatBacklogError,
+)
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import (
@@ -562,8 +567,12 @@ class _Commands:
             # Each agent's program confirms it (_delivery); kept for those away.
             ids = await self.host.send_chat(text)
         except ChatBacklogError as exc:
-            self.ui.say(f"(not sent to every agent: {safe_text(exc, 200)})")
-            return
+            # Sent to the others all the same (Host.send_chat).
+            self.ui.say(f"(not sent to {_agents(self.ui, exc.refused) or 'every agent'}:"
+                        f" {MAX_UNACKED} of your lines still wait for them to confirm)")
+            if not exc.sent:
+                return
+            ids = exc.sent
         except (ScreencodecError, OSError) as exc:
             self.ui.say(f"(not sent: {safe_text(exc, 200)})")
             return
@@ -571,6 +580,7 @@ class _Commands:
         if not ids:
             self.ui.say("(not sent: no support agent sees your screen)")
             return
+        viewers = tuple(peer for peer in viewers if peer in ids)
         to = [_agents(self.ui, viewers)] if viewers else []
         if away:
             to.append(f"{_agents(self.ui, away)} (whose connection dropped: it goes once"

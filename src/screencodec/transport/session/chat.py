@@ -86,7 +86,16 @@ _Emit = Callable[[Any], None]
 
 class ChatBacklogError(ScreencodecError, RuntimeError):
     """:data:`MAX_UNACKED` lines wait for the peer's acknowledgement: this
-    one was not sent (the link is stalled, or the peer does not read)."""
+    one was not sent (the link is stalled, or the peer does not read).
+    From :meth:`~.host.Host.send_chat`, a line to several viewers:
+    ``refused``, the viewers it was not sent to; ``sent``, the ids of it
+    for the others, to whom it went."""
+
+    def __init__(self, message: str, *, refused: tuple[str, ...] = (),
+                 sent: dict[str, int] | None = None) -> None:  # fmt: skip
+        super().__init__(message)
+        self.refused = refused
+        self.sent: dict[str, int] = dict(sent or {})
 
 
 def _hello(resumed: bool, received: int, first: int) -> Extension:

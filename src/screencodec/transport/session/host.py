@@ -33,7 +33,7 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.chat import ChatLedger
+from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError, ChatLedger
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
 from screencodec.transport.session.events import (
@@ -316,15 +316,32 @@ class Host:
         are back; to a viewer of an older version, not). Returns the line's
         id per viewer: a :class:`~.events.ChatDelivery` of that peer tells
         what became of it (.chat). :class:`~.chat.ChatBacklogError` when a
-        viewer has not confirmed the last 64 lines."""
-        ids: dict[str, int] = {}
-        for link in list(self._runtime.links):
-            if peer is None or link.peer == peer:
-                ids[link.peer] = await link.chats.send(text)
+        viewer has not confirmed the last 64 lines: it goes to the others
+        all the same (each waits for room on its own), and the error names
+        those it was not sent to (``.refused``) and has the others' ids
+        (``.sent``)."""
+        to: list[tuple[str, ChatLedger]] = [
+            (link.peer, link.chats) for link in list(self._runtime.links)
+            if peer is None or link.peer == peer]  # fmt: skip
         for lost in self._runtime.tickets.parked(peer):
             chats = lost.chat
             if isinstance(chats, ChatLedger) and chats.enabled and chats.peer_acks is not False:
-                ids[lost.peer] = await chats.send(text)
+                to.append((lost.peer, chats))
+        got = await asyncio.gather(*(chats.send(text) for _, chats in to),
+                                   return_exceptions=True)  # fmt: skip
+        ids: dict[str, int] = {}
+        refused: list[str] = []
+        for (name, _), outcome in zip(to, got, strict=True):
+            if isinstance(outcome, ChatBacklogError):
+                refused.append(name)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                ids[name] = outcome
+        if refused:
+            raise ChatBacklogError(f"not sent to {', '.join(refused)}: {MAX_UNACKED} chat lines"
+                                   " wait for them to confirm", refused=tuple(refused),
+                                   sent=ids)  # fmt: skip
         return ids
 
     async def send_file(self, path: Path, peer: str) -> bool:
