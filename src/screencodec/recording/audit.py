@@ -15,6 +15,8 @@ log, each a JSON-able dict with a ``type``:
   session the other side's program has, its acknowledgement on the chat
   channel, transport/session/chat.py); a line sent again after a resume is
   logged again as ``chat`` (the receiver drops it, and the count says so);
+  a viewer's count past the host's lines written, or going back, is not
+  recorded (the host's program ignores it too);
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
   and ``answer`` (``accepted`` / ``refused``), once per transfer; one the
   session's end cut short (``answer`` ``pending`` when never answered) is
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.chat import chat_ack
+from screencodec.transport.session.chat import chat_ack, chat_hello_next
 from screencodec.transport.session.permissions import Permission
 
 __all__ = ["INPUT_GAP", "AuditTracker"]
@@ -68,6 +70,13 @@ class AuditTracker:
         #: levels the viewer gave back (its PermissionRevoke) that the host's
         #: answering revoke has not confirmed yet
         self._given_back = Permission(0)
+        #: The host's chat lines of the session written so far (its hello's
+        #: number less one, then one per line it sends on this link), and the
+        #: viewer's latest count of them recorded: a viewer's count past the
+        #: one or before the other is not what its program has (the host's
+        #: ledger ignores it too).
+        self._host_lines = 0
+        self._host_confirmed = 0
 
     @property
     def open_intervals(self) -> bool:
@@ -97,7 +106,9 @@ class AuditTracker:
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "viewer", "who": self.who, "text": msg.text})
         elif (count := chat_ack(msg)) is not None:
-            out.append({"type": "chat_delivered", "from": "host", "count": count})
+            if self._host_confirmed <= count <= self._host_lines:
+                self._host_confirmed = count
+                out.append({"type": "chat_delivered", "from": "host", "count": count})
         elif isinstance(msg, m.Bye):
             out.append(self._bye("viewer", msg.reason))
         else:
@@ -120,7 +131,10 @@ class AuditTracker:
                 "remaining": str(Permission(msg.level)), "by": by,
             })  # fmt: skip
         elif isinstance(msg, m.Chat):
+            self._host_lines += 1
             out.append({"type": "chat", "from": "host", "text": msg.text})
+        elif (number := chat_hello_next(msg)) is not None:
+            self._host_lines = max(self._host_lines, number - 1)
         elif (count := chat_ack(msg)) is not None:
             out.append({"type": "chat_delivered", "from": "viewer", "count": count})
         elif isinstance(msg, m.Bye):

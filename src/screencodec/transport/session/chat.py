@@ -61,6 +61,7 @@ __all__ = [
     "ChatBacklogError",
     "ChatLedger",
     "chat_ack",
+    "chat_hello_next",
 ]
 
 #: The reserved extension channel of chat delivery (module notes).
@@ -104,15 +105,28 @@ def _hello(resumed: bool, received: int, first: int) -> Extension:
     return Extension(CHAT_CHANNEL, payload)
 
 
+def _chat_payload(msg: Message, first: int, size: int) -> bytes | None:
+    if not isinstance(msg, Extension) or msg.channel != CHAT_CHANNEL:
+        return None
+    if len(msg.payload) != size or msg.payload[0] != first:
+        return None
+    return msg.payload
+
+
 def chat_ack(msg: Message) -> int | None:
     """The count a well-formed acknowledgement ``msg`` carries (how many of
     the other side's lines its sender has), else None: what an audit log
     records of it (recording/audit.py)."""
-    if not isinstance(msg, Extension) or msg.channel != CHAT_CHANNEL:
-        return None
-    if len(msg.payload) != _ACK_SIZE or msg.payload[0] != _ACK:
-        return None
-    return int.from_bytes(msg.payload[1:], "big")
+    payload = _chat_payload(msg, _ACK, _ACK_SIZE)
+    return None if payload is None else int.from_bytes(payload[1:], "big")
+
+
+def chat_hello_next(msg: Message) -> int | None:
+    """The number of the next chat line a well-formed hello ``msg``'s sender
+    sends (its lines of the session so far, plus one), else None: how an
+    audit log knows how many lines the host wrote (recording/audit.py)."""
+    payload = _chat_payload(msg, _HELLO, _HELLO_SIZE)
+    return None if payload is None else int.from_bytes(payload[10:18], "big")
 
 
 class ChatLedger:
