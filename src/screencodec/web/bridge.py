@@ -235,6 +235,9 @@ class WebBridge:
         #: "sent"; the oldest go past :data:`HISTORY`).
         self._sent: dict[int, dict[str, Any]] = {}
         self._flushing = False
+        #: The page's chat lines go one at a time, in order, each in a task
+        #: (:meth:`_say_in_turn`).
+        self._saying = asyncio.Lock()
         #: Uploads whose offer met a closed channel before it was known
         #: whether the link was lost or the session ended (id -> None).
         self._unsettled: dict[int, None] = {}
@@ -472,6 +475,15 @@ class WebBridge:
         finally:
             self._flushing = False
 
+    async def _say_in_turn(self, viewer: Viewer | None, text: str) -> None:
+        """:meth:`_say`, after the lines the page sent before. Not awaited by
+        the page's loop: a line may wait up to BACKLOG_WAIT for room (64 of
+        the agent's lines wait for the host's confirmation), and the page's
+        other messages (its input, Leave, what it applied) do not wait
+        behind it."""
+        async with self._saying:
+            await self._say(viewer, text)
+
     async def _say(self, viewer: Viewer | None, text: str) -> None:
         """The agent's chat line: sent and shown as said, or held (the link
         is down, or its send met the closed channel) until :meth:`resumed`,
@@ -690,7 +702,7 @@ class WebBridge:
                 row["answered"] = "accepted" if msg["accept"] else "declined"
             return
         if kind == "chat":
-            await self._say(viewer, msg["text"])  # held until joined
+            self._spawn(self._say_in_turn(viewer, msg["text"]))  # held until joined
             return
         if kind == "kept":
             self._on_kept(msg)
