@@ -30,9 +30,10 @@ def _delivered(recorder: Recorder, count: int) -> list[list[tuple[Any, ...]]]:
 
 def test_the_audit_log_does_not_record_a_viewers_count_of_lines_never_sent(
         tmp_path: Path) -> None:  # fmt: skip
-    """A hostile viewer acknowledges 99 of the host's lines, then 0: the host
-    sent one. Its ledger ignores both; the audit log recorded them as what
-    the viewer's program has ("count": 99 of the host's lines)."""
+    """A hostile viewer acknowledges 99 of the host's lines, then 0 and
+    2^64-1: the host sent one. Its ledger ignores them; the audit log
+    recorded them as what the viewer's program has ("count": 99 of the
+    host's lines). The same true count again, in a flood, says nothing new."""
 
     async def main() -> list[list[tuple[Any, ...]]]:
         recorder = Recorder(tmp_path, host_id="test-host")
@@ -41,7 +42,7 @@ def test_the_audit_log_does_not_record_a_viewers_count_of_lines_never_sent(
             viewer, task = await s.join()
             await s.host.send_chat("one")
             await until(lambda: host_seen.states() == {1: "delivered"}, 10, "true ack")
-            for count in (99, 0, 2**64 - 1):
+            for count in (99, 0, 2**64 - 1, 1, 1, 1):
                 payload = bytes([2]) + count.to_bytes(8, "big")
                 await viewer._send(m.Extension(CHAT_CHANNEL, payload))
             await viewer.chat("still here")

@@ -15,8 +15,8 @@ log, each a JSON-able dict with a ``type``:
   session the other side's program has, its acknowledgement on the chat
   channel, transport/session/chat.py); a line sent again after a resume is
   logged again as ``chat`` (the receiver drops it, and the count says so);
-  a viewer's count past the host's lines written, or going back, is not
-  recorded (the host's program ignores it too);
+  a viewer's count past the host's lines written, or not past its last, is
+  not recorded (the host's program ignores it, or learns nothing from it);
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
   and ``answer`` (``accepted`` / ``refused``), once per transfer; one the
   session's end cut short (``answer`` ``pending`` when never answered) is
@@ -73,8 +73,9 @@ class AuditTracker:
         #: The host's chat lines of the session written so far (its hello's
         #: number less one, then one per line it sends on this link), and the
         #: viewer's latest count of them recorded: a viewer's count past the
-        #: one or before the other is not what its program has (the host's
-        #: ledger ignores it too).
+        #: one is not what its program has (the host's ledger ignores it, as
+        #: one going back); one not past the other says nothing new (a flood
+        #: of the same ack would grow the log).
         self._host_lines = 0
         self._host_confirmed = 0
 
@@ -106,7 +107,7 @@ class AuditTracker:
         elif isinstance(msg, m.Chat):
             out.append({"type": "chat", "from": "viewer", "who": self.who, "text": msg.text})
         elif (count := chat_ack(msg)) is not None:
-            if self._host_confirmed <= count <= self._host_lines:
+            if self._host_confirmed < count <= self._host_lines:
                 self._host_confirmed = count
                 out.append({"type": "chat_delivered", "from": "host", "count": count})
         elif isinstance(msg, m.Bye):
