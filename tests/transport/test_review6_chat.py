@@ -17,7 +17,7 @@ from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError
 from .helpers import run, until
 from .secure_fixtures import FAST
 from .test_chatack_session import _Seen
-from .test_resume import _Setup
+from .test_resume import _granted, _lose, _Setup
 
 
 def test_a_stalled_agent_does_not_keep_the_hosts_line_from_the_others(
@@ -58,5 +58,36 @@ def test_a_stalled_agent_does_not_keep_the_hosts_line_from_the_others(
             await other.bye()
             await stalled.bye()
             await asyncio.wait_for(asyncio.gather(task1, task2), 10)
+
+    run(main(), 30)
+
+
+def test_the_delivery_of_a_line_kept_for_an_agent_away_names_the_peer_its_id_was_given_for(
+) -> None:  # fmt: skip
+    """host.send_chat returns a line's id per peer, and "a ChatDelivery of
+    that peer tells what became of it": for the agent away that is the peer
+    of its lost link, though the line goes (and is confirmed) on the new one;
+    a line sent after the resume has the new peer's id and delivery."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            host_seen = _Seen(s.host)
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            ended = await _lose(s, viewer, task)
+            kept = await s.host.send_chat("are you back?")
+            assert kept == {ended.peer: 1}
+            again, task2 = await s.join(resume=ticket)
+            await until(lambda: again.chats.received == 1, 10, "the kept line")
+            after = await s.host.send_chat("welcome back")
+            (new_peer,) = after
+            assert new_peer != ended.peer and after[new_peer] == 2
+            await until(lambda: len({(ev.peer, i) for ev in host_seen.delivery
+                                     for i in range(ev.first, ev.last + 1)}) >= 2, 10, "told")
+            told = {(ev.peer, i) for ev in host_seen.delivery if ev.state == "delivered"
+                    for i in range(ev.first, ev.last + 1)}  # fmt: skip
+            assert told == {(ended.peer, 1), (new_peer, 2)}
+            await again.bye()
+            await task2
 
     run(main(), 30)

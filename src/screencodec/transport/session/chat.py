@@ -41,6 +41,7 @@ One event loop; the send side may be called from any task on it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import contextlib
 from collections.abc import Awaitable, Callable
@@ -162,6 +163,10 @@ class ChatLedger:
         self._send: _Send | None = None
         self._emit: _Emit | None = None
         self._peer = ""
+        #: ``(first id, name)``: the peer's name from that id on. A resumed
+        #: link has a new one, and a line's delivery names the peer its id
+        #: was given for (host.send_chat's ids, by peer).
+        self._names: collections.deque[tuple[int, str]] = collections.deque()
         self._attached = False  # the hello went on the present link
         self._heard = False  # the peer's hello came on the present link
         self._expiry: asyncio.TimerHandle | None = None
@@ -177,6 +182,12 @@ class ChatLedger:
             self._expiry.cancel()
             self._expiry = None
         self._owner, self._send, self._emit, self._peer = owner, send, emit, peer
+        if self._names and self._names[-1][0] > self._ids:
+            self._names.pop()  # no line was given for the name before
+        if not self._names or self._names[-1][1] != peer:
+            self._names.append((self._ids + 1, peer))
+        while len(self._names) > 1 and self._names[1][0] <= self._acked + 1:
+            self._names.popleft()  # every line of the first name is settled
         self._attached = self._heard = False
         self._peer_next = self.received + 1  # a peer of the version before numbers nothing
         if self.peer_acks is False:
@@ -368,10 +379,19 @@ class ChatLedger:
     # -- helpers ---------------------------------------------------------------------
 
     def _tell(self, lines: list[tuple[int, str]], state: str, why: str = "") -> None:
+        """One :class:`~.events.ChatDelivery` per peer name the lines' ids
+        were given for (a resume between them: two)."""
         self._settled()  # room for lines waiting to be sent
-        if lines and self._emit is not None:
-            self._emit(ChatDelivery(self._peer, lines[0][0], lines[-1][0], state,
-                                    tuple(t for _, t in lines), why))  # fmt: skip
+        if not lines or self._emit is None:
+            return
+        starts = [first for first, _ in self._names]
+        runs: dict[int, list[tuple[int, str]]] = {}
+        for line in lines:
+            runs.setdefault(max(bisect.bisect_right(starts, line[0]) - 1, 0), []).append(line)
+        for at, run in runs.items():
+            peer = self._names[at][1] if self._names else self._peer
+            self._emit(ChatDelivery(peer, run[0][0], run[-1][0], state,
+                                    tuple(t for _, t in run), why))  # fmt: skip
 
     async def _room(self) -> None:
         """Wait (at most :data:`BACKLOG_WAIT`) while :data:`MAX_UNACKED`

@@ -91,8 +91,10 @@ class ChatDelivery:
     ``host.send_chat`` and ``viewer.chat`` returned; ``texts``: theirs, in
     order) to ``peer``: ``state`` "delivered" (the peer's program has them),
     "sent" (a peer of an older version: they went, it confirms nothing), or
-    "not delivered" (``why``: the session ended first). See
-    :mod:`~screencodec.transport.session.chat`."""
+    "not delivered" (``why``: the session ended first). ``peer`` is the
+    one the ids were given for: a line ``host.send_chat`` kept for an agent
+    away names the peer of its lost link, though it is confirmed on the
+    resumed one. See :mod:`~screencodec.transport.session.chat`."""
 
     peer: str
     first: int
