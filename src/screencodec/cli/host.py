@@ -65,6 +65,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.main import Exit
 from screencodec.cli.progress import Progress, Receiving
+from screencodec.cli.saving import finish_saving
 from screencodec.cli.say import (
     HOST_COMMANDS,
     SAY,
@@ -1014,7 +1015,8 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
 
     watchers = _start_watchers(host, display_lost)
     opened: Any = None
-    stopped = _stop_on_signals(done, ui)
+    again = asyncio.Event()  # Ctrl-C again while received files are being saved
+    stopped = _stop_on_signals(done, ui, again, host.saving)
 
     def on_lost(_: object) -> Any:
         # Someone else registered our code at the relay (it restarted and
@@ -1054,21 +1056,27 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     finally:
         # Also on Ctrl-C (this task is cancelled): the local user must see
         # that sharing stopped, not just that the program ended.
-        try:
-            # The agent (and the audit log) gets the local user's Bye first:
-            # closing the listener would close each channel without one.
-            if not x_gone:
-                commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
-            reason = X_GONE if x_gone else HOST_STOPPED if stopped else ENDED_BY_USER
+        async def end() -> None:
             try:
-                await host.disconnect(reason=reason)
+                # The agent (and the audit log) gets the local user's Bye first:
+                # closing the listener would close each channel without one.
+                if not x_gone:
+                    commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
+                reason = X_GONE if x_gone else HOST_STOPPED if stopped else ENDED_BY_USER
+                try:
+                    await host.disconnect(reason=reason)
+                finally:
+                    if opened is not None:
+                        await opened.close()
             finally:
-                if opened is not None:
-                    await opened.close()
-        finally:
-            # Whatever closing the listener did: the host releases what the
-            # agent held and empties its spare keycodes on the user's screen.
-            await host.close()
+                # Whatever closing the listener did: the host releases what the
+                # agent held and empties its spare keycodes on the user's screen.
+                await host.close()
+
+        # A received file still being written to the disk is waited for,
+        # said at once, and a Ctrl-C more leaves without it (cli/saving.py).
+        await finish_saving(end(), host.saving, host.give_up_saves, again=again, say=ui.say,
+                            sender=lambda f: _agents(ui, (f.peer,)))  # fmt: skip
         tasks = [shower, sayer, receiver, *watchers]
         for task in tasks:
             task.cancel()
@@ -1079,7 +1087,8 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     return commands.status
 
 
-def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions) -> list[int]:
+def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.Event,
+                     saving: Callable[[], list[Any]]) -> list[int]:  # fmt: skip
     """SIGTERM (a logout, a service manager) and SIGHUP (the terminal window
     closed; unless ignored, as under nohup) end the host as /end does: the
     agent gets a Bye, the recording is closed complete, and what the agent
@@ -1090,7 +1099,10 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions) -> list[int]:
     a Ctrl-C pressed again while the host stops is told it is under way and
     changes nothing. Before, asyncio's handler raised KeyboardInterrupt at the
     second one wherever the shutdown was: a traceback, the recording left
-    incomplete, the sharing banner never taken down."""
+    incomplete, the sharing banner never taken down. One pressed again while
+    a received file is being written to the disk (``saving()``) sets
+    ``again``: the host leaves without waiting for the disk
+    (cli/saving.finish_saving)."""
     stopped: list[int] = []
     loop = asyncio.get_running_loop()
 
@@ -1099,7 +1111,9 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions) -> list[int]:
         done.set()
 
     def on_interrupt() -> None:
-        if done.is_set() and not told:
+        if done.is_set() and saving():
+            again.set()
+        elif done.is_set() and not told:
             told.append(True)
             ui.say("(stopping: ending the session and closing what it opened; one moment)")
         done.set()

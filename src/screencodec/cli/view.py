@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from screencodec.cli.args import address, pixels, unusable_folder
 from screencodec.cli.main import Exit
 from screencodec.cli.progress import Progress, Receiving
+from screencodec.cli.saving import finish_saving
 from screencodec.cli.say import (
     SAY,
     VIEW_COMMANDS,
@@ -277,8 +278,9 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             run = asyncio.ensure_future(web.run())
             ended, reason = await _unless_left(run, left, args.duration)
             if not ended:
+                leaving = web.viewer
                 web.leave()
-                reason = await run
+                reason = await run if leaving is None else await _saved_first(run, leaving)
                 if not left.is_set() and web.viewer is None:  # --duration passed
                     raise _ViewError("no page opened the viewer link in time")
                 if reason == LEFT_HERE:  # Ctrl-C, SIGTERM, SIGHUP: not the page's Leave
@@ -297,6 +299,46 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
     # A lost link the page's viewer could not take up again leaves it lost.
     return _end_status(hint, lost=lost)
+
+
+async def _saved_first(run: Awaitable[T], viewer: Viewer) -> T:
+    """``run``, the session being left, once the files the host's user sent
+    whose end came are saved (it waits for them), said as the host says it
+    (cli/saving.py): which files it waits for, at once, then each one's
+    outcome; a Ctrl-C more leaves without them (otherwise it interrupts at
+    once, as ever)."""
+    files = viewer.files
+    again = asyncio.Event()
+    with _again_on_ctrl_c(again, files.saving):
+        return await finish_saving(run, files.saving, files.give_up, again=again, say=tell,
+                                   sender=lambda f: "the host", outcomes=viewer.events())
+
+
+@contextlib.contextmanager
+def _again_on_ctrl_c(again: asyncio.Event, saving: Callable[[], list[Any]]) -> Iterator[None]:
+    """While inside, a Ctrl-C while ``saving()`` has files sets ``again``;
+    else it does what it did before (the handler in place: asyncio's
+    interrupts the program at once)."""
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
+
+    def interrupted(signum: int, frame: Any) -> None:
+        if saving():
+            loop.call_soon_threadsafe(again.set)
+        elif callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGINT, interrupted)
+    except ValueError:  # not the main thread: as before
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _not_taken_up(reason: str, why: str | None) -> str:

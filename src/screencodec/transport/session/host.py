@@ -375,15 +375,49 @@ class Host:
         """The newest captured frame of a monitor (None if it is not captured)."""
         return self._runtime.hub.last_frame(self.config.monitor if monitor is None else monitor)
 
+    def saving(self) -> list[FileOfferInfo]:
+        """The files the viewers sent whose end came and that are being
+        saved on the disk now (:meth:`.FileReceiver.saving`): what
+        :meth:`close` waits for beyond its timeout."""
+        return self._runtime.saving()
+
+    def give_up_saves(self) -> list[FileOfferInfo]:
+        """Stop waiting for the files being saved on the disk
+        (:meth:`.FileReceiver.give_up`): their sessions end now, and
+        :meth:`close` no longer waits for them. Returns those files."""
+        return [info for rec in self._runtime.settling() for info in rec.give_up()]
+
     async def close(self, timeout: float = 5.0) -> None:
         """Say bye to every viewer, wait (up to ``timeout``) for their sessions
-        to finish cleaning up, then release the sources and the injector."""
+        to finish cleaning up, then release the sources and the injector.
+        While a received file is being saved on the disk (:meth:`saving`),
+        its session is waited for beyond the timeout, until the file is
+        saved or :meth:`give_up_saves` (a slow or stalled disk: its user is
+        the one to say how long to wait); that time is not counted."""
         await self.disconnect()
         for handle in self._rotations.values():
             handle.cancel()
         self._rotations.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._all_ended.wait(), timeout)
+        loop = asyncio.get_running_loop()
+        ended = asyncio.ensure_future(self._all_ended.wait())
+        left = timeout
+        try:
+            while not ended.done():
+                disk = [asyncio.ensure_future(rec.settle()) for rec in self._runtime.settling()]
+                if disk:
+                    try:
+                        await asyncio.wait({ended, *disk}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for waiting in disk:
+                            waiting.cancel()
+                    continue
+                if left <= 0:
+                    break
+                began = loop.time()
+                await asyncio.wait({ended}, timeout=left)
+                left -= loop.time() - began
+        finally:
+            ended.cancel()
         self._runtime.events_hub.close()
         if self._recorder is not None:
             await asyncio.to_thread(self._recorder.close)  # the recordings' END chunks

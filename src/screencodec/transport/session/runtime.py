@@ -125,6 +125,14 @@ class HostRuntime:
         """Every viewer's files being received now (FileReceiver.receiving)."""
         return [got for rec in self._files.values() for got in rec.receiving()]
 
+    def saving(self) -> list[FileOfferInfo]:
+        """Every viewer's files being saved on the disk now (FileReceiver.saving)."""
+        return [info for rec in self._files.values() for info in rec.saving()]
+
+    def settling(self) -> list[FileReceiver]:
+        """The receivers whose disk thread has work a session's end waits for."""
+        return [rec for rec in self._files.values() if rec.disk_busy]
+
     def sender_for(self, link: object) -> FileSender:
         snd = self._senders.get(link)
         if snd is None:

@@ -39,7 +39,11 @@ question runs in its own task so the screen keeps flowing while the user reads.
 What may wait on a slow disk for seconds (the fsyncs, the links that name a
 file, the write-back hints) runs on the receiver's disk thread, one call
 after the other in the order given, never on the session's loop, which
-carries the screen and the input (:meth:`FileReceiver.end`).
+carries the screen and the input (:meth:`FileReceiver.end`). A session
+that ends waits for the files whole before its end to be saved
+(:meth:`FileReceiver.settle`), unless its user gives up waiting
+(:meth:`FileReceiver.give_up`): the thread is a daemon, so a program that
+leaves then is not held until the disk answers.
 """
 
 from __future__ import annotations
@@ -50,12 +54,15 @@ import errno
 import functools
 import hashlib
 import os
+import queue
 import re
 import secrets
 import stat
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -539,6 +546,50 @@ async def _reply(
             await send(result)
 
 
+class _DiskThread:
+    """One thread that makes a receiver's disk calls in the order they are
+    given (:meth:`FileReceiver._on_disk`), as a one-worker pool would; but a
+    daemon, unlike the pool's workers, which the interpreter joins at exit:
+    a disk that never answers held the program's end for good (review4),
+    and its user's second Ctrl-C with it."""
+
+    def __init__(self) -> None:
+        self._calls: _Calls = queue.SimpleQueue()
+        threading.Thread(target=_serve, args=(self._calls,), name="screencodec-files",
+                         daemon=True).start()  # fmt: skip
+        # A receiver dropped unclosed: its thread ends too (as a pool's).
+        weakref.finalize(self, self._calls.put, None)
+
+    def submit(self, call: Callable[..., T], *args: Any) -> Future[T]:
+        done: Future[T] = Future()
+        self._calls.put((done, call, args))
+        return done
+
+    def shutdown(self) -> None:
+        """The thread ends once it has made the calls given so far."""
+        self._calls.put(None)
+
+
+
+#: What a :class:`_DiskThread` is given: a call, its arguments and where its
+#: outcome goes; None: no more.
+_Calls = queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None]
+
+
+def _serve(calls: _Calls) -> None:
+    """A :class:`_DiskThread`'s thread: each call in turn, until None."""
+    while (item := calls.get()) is not None:
+        done, call, args = item
+        if not done.set_running_or_notify_cancel():
+            continue
+        try:
+            result = call(*args)
+        except BaseException as exc:  # given to whoever waits for it, as a pool does
+            done.set_exception(exc)
+        else:
+            done.set_result(result)
+
+
 class FileReceiver:
     """Receives the files one peer offers (see the module docstring).
 
@@ -598,8 +649,13 @@ class FileReceiver:
         self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
         #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
         #: last call given to it.
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _DiskThread | None = None
         self._last: Future[Any] | None = None
+        #: The files whose end came, being saved on the disk thread, until
+        #: they are saved or not (:meth:`saving`).
+        self._saving: dict[int, FileOfferInfo] = {}
+        #: Set by :meth:`give_up`: :meth:`settle` no longer waits for the disk.
+        self._left = asyncio.Event()
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -768,7 +824,7 @@ class FileReceiver:
         they run in the order they were given (a file's write-back before
         its fsync, and that before its name)."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="screencodec-files")
+            self._pool = _DiskThread()
         done = self._pool.submit(call, *args)
         self._last = done
         return done
@@ -1105,6 +1161,8 @@ class FileReceiver:
             self._told(FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer))
             answer.set_result(None)
         else:
+            self._saving[end.transfer] = FileOfferInfo(safe_text(peer), inc.name, inc.size,
+                                                       transfer=end.transfer)  # fmt: skip
             saving = asyncio.wrap_future(self._on_disk(self._save, inc))
             told = functools.partial(self._saved, inc, end.transfer, peer, answer)
             saving.add_done_callback(told)
@@ -1121,6 +1179,7 @@ class FileReceiver:
         """On the loop, once the disk thread saved ``inc`` or could not
         (:meth:`end`): the local user is told, and ``answer`` is given the
         FileResult for the peer (unless whoever waited for it is gone)."""
+        self._saving.pop(transfer, None)
         error = saving.exception()
         if error is not None and not isinstance(error, OSError):
             if not answer.done():
@@ -1154,14 +1213,44 @@ class FileReceiver:
         if inc.path is not None:
             inc.path.unlink(missing_ok=True)
 
+    def saving(self) -> list[FileOfferInfo]:
+        """The files whose end came that the disk thread is saving now (the
+        fsync, the name; :meth:`end`), in the order they ended: what a
+        program that ends waits for (:meth:`settle`)."""
+        return list(self._saving.values())
+
+    @property
+    def disk_busy(self) -> bool:
+        """The disk thread still has work that :meth:`settle` waits for."""
+        return self._last is not None and not self._last.done() and not self._left.is_set()
+
     async def settle(self) -> None:
         """Wait until the disk thread has done what it was given: each file
         whose end came is saved or not, and its user told (:meth:`end`);
         also after :meth:`close`. At the session's end: it is told after the
         files that came whole before it. A caller cancelled stops waiting;
-        the saves go on."""
-        if self._last is not None:  # the calls run in order: all done with it
-            await asyncio.wait({asyncio.wrap_future(self._last)})
+        the saves go on. Once :meth:`give_up` is called: at once."""
+        if not self.disk_busy:
+            return
+        assert self._last is not None
+        left = asyncio.ensure_future(self._left.wait())
+        try:  # the calls run in order: the last one done, all are
+            await asyncio.wait({asyncio.wrap_future(self._last), left},
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            left.cancel()
+
+    def give_up(self) -> list[FileOfferInfo]:
+        """Stop waiting for the disk (the local user leaves without waiting
+        for it): :meth:`settle` returns now and from now on. The disk thread
+        goes on with what it was given; a file it saves while the program
+        still runs is told saved as ever, and a program that ends meanwhile
+        does not wait for it (a daemon thread): such a file is then not
+        under its name, and what of it was written stays under its
+        temporary name, which a later receiver in the folder tidies away
+        (:meth:`_clean`). Returns the files that were still being saved."""
+        self._left.set()
+        return self.saving()
 
     def close(self) -> None:
         """Session over: remove every half-received file, and tell the local
@@ -1176,7 +1265,7 @@ class FileReceiver:
         if self._pool is not None:
             # What it was given still runs (a file whole before the end is
             # saved, and its user told); then its thread ends.
-            self._pool.shutdown(wait=False)
+            self._pool.shutdown()
             self._pool = None
 
 

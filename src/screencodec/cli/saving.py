@@ -1,0 +1,131 @@
+"""A program that ends while received files are still being written to
+the disk, for the ``host`` and ``view --web`` terminals alike (review4).
+
+The last files whose end came are saved on the receiver's disk thread (the
+fsync, then the name: transport/session/sidechannels.py), and the session
+ends once they are, so that its user is told "saved" before "ended". On a
+slow or stalled disk (a USB stick, a network share, a FUSE file system
+that stopped answering) that is seconds, or for good: the program said
+nothing meanwhile, did not end, and a second Ctrl-C changed nothing.
+
+:func:`finish_saving` runs the program's end and says at once which files
+it waits for and how to stop waiting; it ends as soon as they are saved
+(each program tells that as it tells a file saved), and a Ctrl-C meanwhile
+(``again``) stops waiting: the sessions end, and it says which files may
+not be saved and what of them stays in the folder. The disk thread is a
+daemon: the interpreter then ends without waiting for it. The kernel may
+still hold the process's very end while the disk does not answer: a thread
+in a wait no signal interrupts (a block device's write-back, a FUSE
+request its daemon took) ends only with that wait, and closing a file of a
+FUSE file system waits for its daemon (the flush). Everything the program
+says and does is done by then; measured with the FUSE daemon stopped: the
+lines at once, the interpreter gone, the process reaped when the daemon
+went on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from screencodec.transport.channel.display import amount, safe_text
+from screencodec.transport.session.events import FileReceived, FileRefused
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.events import Subscription
+    from screencodec.transport.session.sidechannels import FileOfferInfo
+
+__all__ = ["LOOK_EVERY", "finish_saving", "left_words", "waiting_words"]
+
+T = TypeVar("T")
+
+#: How often the files being saved are looked at while the program ends (s).
+LOOK_EVERY = 0.1
+
+
+def _files(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:
+    return ", ".join(f"{safe_text(f.name, 200)} ({amount(f.size)}) from {sender(f)}"
+                     for f in files)  # fmt: skip
+
+
+def waiting_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:
+    """The line said when the program waits for ``files`` to be written."""
+    it = "it" if len(files) == 1 else "they"
+    return (f"waiting for the disk to finish saving {_files(files, sender)}; press Ctrl-C"
+            f" again to leave now: {it} may then not be saved")  # fmt: skip
+
+
+def left_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:
+    """The line said when the person left without waiting for ``files``."""
+    what = "it" if len(files) == 1 else "them"
+    return (f"left without waiting for the disk: {_files(files, sender)} may not be saved"
+            f" (what of {what} was written stays in the folder as a hidden temporary file,"
+            " removed by a later file received there); while the disk does not answer, the"
+            " system may hold this program's very end")  # fmt: skip
+
+
+async def finish_saving(
+    ending: Awaitable[T],
+    saving: Callable[[], list[FileOfferInfo]],
+    give_up: Callable[[], list[FileOfferInfo]],
+    *,
+    again: asyncio.Event,
+    say: Callable[[str], None],
+    sender: Callable[[FileOfferInfo], str],
+    outcomes: Subscription | None = None,
+) -> T:
+    """Await ``ending`` (the sessions' end, which waits for the files being
+    saved); meanwhile say each file of ``saving()`` it waits for, once, as
+    soon as it is there. ``again`` set (the person pressed Ctrl-C again)
+    once the files being saved were all said: ``give_up()``, and the files
+    it gave up are said; set before that, the new files are said first
+    (the person did not know of them). ``outcomes``: the receiver's events,
+    for a program that does not tell a file saved already (``view --web``:
+    its page does): what became of each file said here is said too, until
+    ``ending`` is done. Cancelled: ``ending`` is too."""
+    task = asyncio.ensure_future(ending)
+    told: set[tuple[str, int]] = set()  # (peer, transfer)
+    pressed = asyncio.ensure_future(again.wait())
+    telling = None if outcomes is None else asyncio.ensure_future(_tell(outcomes, told, say))
+    try:
+        while not task.done():
+            files = saving()
+            new = [f for f in files if (f.peer, f.transfer) not in told]
+            if new:
+                told.update((f.peer, f.transfer) for f in new)
+                say(waiting_words(new, sender))
+                again.clear()
+            elif again.is_set():
+                again.clear()
+                if files:
+                    gone = give_up()
+                    if gone:
+                        say(left_words(gone, sender))
+            if pressed.done():
+                pressed = asyncio.ensure_future(again.wait())
+            await asyncio.wait({task, pressed}, timeout=LOOK_EVERY,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if outcomes is not None and telling is not None:
+            outcomes.close()  # what came until now is still told
+            await telling
+        return task.result()
+    finally:
+        pressed.cancel()
+        task.cancel()
+        if telling is not None:
+            telling.cancel()
+
+
+async def _tell(outcomes: Subscription, told: set[tuple[str, int]],
+                say: Callable[[str], None]) -> None:  # fmt: skip
+    """Say what became of each file of ``told`` (by its transfer: one
+    receiver's events) that ``outcomes`` tells of."""
+    async for ev in outcomes:
+        if not any(transfer == getattr(ev, "transfer", None) for _, transfer in told):
+            continue
+        if isinstance(ev, FileReceived):
+            say(f"saved {safe_text(ev.path, 300)} ({amount(ev.size)})")
+        elif isinstance(ev, FileRefused):
+            say(f"not saved: {safe_text(ev.name, 200)} ({amount(ev.size)}):"
+                f" {safe_text(ev.why, 300)}")
