@@ -1163,7 +1163,9 @@ def _start_watchers(host: Host,
         except (ConnectionClosedError, OSError) as exc:
             if lost is None:
                 raise
-            lost(str(exc) or type(exc).__name__)
+            why = str(exc) or type(exc).__name__
+            injector.server_gone(why)  # so its close does not wait on that server again
+            lost(why)
 
     tasks = []
     for make in (

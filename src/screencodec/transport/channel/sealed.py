@@ -133,6 +133,11 @@ class SecureChannel:
         # once: whether the host answers is known before the link matters),
         # and whether the peer ever answered one.
         self._last_probe: float | None = None
+        # Set by the first read: the watchdog sends the first probe then,
+        # not at its next once-a-second check (the host's answer came after
+        # the session's first picture, and a link that went silent then was
+        # judged as an earlier host's: 12 s on the page instead of 3).
+        self._first_read = asyncio.Event()
         self._answers_probes = False
         self._resumable = False  # see mark_resumable
         self._body_parts: list[bytes] = []  # a body being read, kept across a cancel
@@ -247,6 +252,7 @@ class SecureChannel:
             while True:
                 self._check_open()
                 self._reading_since = asyncio.get_running_loop().time()
+                self._first_read.set()
                 try:
                     # A caller may cancel recv (wait_for with a timeout). Keep a
                     # header already read, so the next call reads its body
@@ -500,4 +506,9 @@ class SecureChannel:
                         await self.close(f"keepalive failed: {exc}", linger=False)
                         return
                 deadlines.append(self._last_sent + t.keepalive)
-            await asyncio.sleep(max(0.005, min(deadlines) - loop.time()))
+            wait = max(0.005, min(deadlines) - loop.time())
+            if probe is not None and not self._first_read.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._first_read.wait(), wait)
+            else:
+                await asyncio.sleep(wait)

@@ -521,21 +521,37 @@ class XTestInjector(InputInjector):
         waits for a reply that never comes) has the connection cut: its
         socket is shut down, which ends the worker's wait, and the worker
         closes it. So the socket is released whatever the server's state
-        (what the server has not taken by then is lost with it)."""
+        (what the server has not taken by then is lost with it).
+
+        A server known gone already (``lost``: this connection failed, or
+        :meth:`server_gone` was told so) is not waited for again: nothing
+        more is sent to it, the connection is cut at once and closed."""
         with self._cond:
             if not self._closing:
                 self._submit(self._do_close, force=True)
                 self._closing = True
         if threading.current_thread() is self._worker:
             return
-        self._worker.join(timeout)
+        if self.lost is None:
+            self._worker.join(timeout)
+            if self._worker.is_alive():
+                # Said once, as a lost connection is (on_lost, else a warning).
+                self._lost(f"the X server did not answer within {timeout:g} s: its"
+                           " connection is cut")  # fmt: skip
         if self._worker.is_alive():
-            # Said once, as a lost connection is (on_lost, else a warning).
-            self._lost(f"the X server did not answer within {timeout:g} s: its connection"
-                       " is cut")  # fmt: skip
             with contextlib.suppress(OSError):  # closed already: EBADF
                 self._socket.shutdown(socket.SHUT_RDWR)
             self._worker.join(_CUT_TIMEOUT)
+
+    def server_gone(self, why: str) -> None:
+        """The X server is known gone: another connection to it failed or
+        was not answered (a watcher's). Taken as this connection's loss
+        (``lost``; ``on_lost`` is not called: the caller knows), so what is
+        queued or comes later is dropped and :meth:`close` does not wait on
+        the server again."""
+        with self._lost_lock:
+            if self.lost is None:
+                self.lost = why
 
     def _submit(self, fn: Callable[..., None], *args: Any, force: bool = False) -> bool:
         """Queue ``fn(*args)`` for the worker (``_cond`` held); False if
@@ -682,8 +698,10 @@ class XTestInjector(InputInjector):
 
         try:
             # Each on its own: a release that fails must not leave the
-            # customer's keymap holding our spare keycodes.
-            for step in (self._do_release_all, self._empty_spares):
+            # customer's keymap holding our spare keycodes. A server known
+            # gone is sent nothing (close cuts the connection meanwhile).
+            for step in (() if self.lost is not None else
+                         (self._do_release_all, self._empty_spares)):  # fmt: skip
                 # A server that is gone took its keymap with it.
                 with contextlib.suppress(ConnectionClosedError, XError, OSError):
                     step()
