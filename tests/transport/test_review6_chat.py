@@ -6,10 +6,14 @@ that never confirms)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 
 import pytest
 
-from screencodec.transport import Viewer
+from screencodec.cli.host import _Commands
+from screencodec.cli.say import Command
+from screencodec.transport import TerminalQuestions, Viewer
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import chat as chat_module
 from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError
@@ -89,5 +93,39 @@ def test_the_delivery_of_a_line_kept_for_an_agent_away_names_the_peer_its_id_was
             assert told == {(ended.peer, 1), (new_peer, 2)}
             await again.bye()
             await task2
+
+    run(main(), 30)
+
+
+def test_the_hosts_commands_do_not_wait_behind_a_line_waiting_for_room(
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """screencodec host's typed commands (its own _Commands, a real Host): the
+    agent's uplink died, 64 of the user's lines wait for its confirmation;
+    the 65th /say waits for room (BACKLOG_WAIT), and the /view typed after
+    it (take control back) is carried out meanwhile, not after the wait."""
+    monkeypatch.setattr(chat_module, "BACKLOG_WAIT", 60.0)
+
+    async def main() -> None:
+        async with _Setup() as s:
+            out = io.StringIO()
+            commands = _Commands(TerminalQuestions(io.StringIO(), out), asyncio.Event(),
+                                 once=False, takes_files=False)  # fmt: skip
+            commands.host = s.host
+            viewer, task = await s.join()
+            await until(lambda: viewer.decoded >= 1 and bool(s.host.viewers), 10, "shared")
+            s.proxy.mute("viewer")  # nothing the agent confirms arrives
+            typed: asyncio.Queue[Command] = asyncio.Queue()
+            for n in range(MAX_UNACKED + 1):
+                typed.put_nowait(Command("say", f"line {n}"))
+            typed.put_nowait(Command("view"))
+            running = asyncio.ensure_future(commands.run(typed))
+            await until(lambda: "nothing to take back" in out.getvalue()
+                        and out.getvalue().count("you said to") == MAX_UNACKED, 10, "/view done")
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            s.proxy.muted = None
+            await viewer.bye()
+            await asyncio.wait_for(task, 10)
 
     run(main(), 30)

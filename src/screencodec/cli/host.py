@@ -412,7 +412,8 @@ class _Commands:
     from the answers, and by :meth:`note` from the host's events), so
     ``/view`` can say from whom control was taken back; the ``/send`` tasks in
     flight (an offer waits for the agent's answer, and must not hold up the
-    next command); :attr:`refusals`, per agent, the time of the last line
+    next command), and the /say lines in flight (one may wait for room:
+    :meth:`_say_in_turn`); :attr:`refusals`, per agent, the time of the last line
     about a file refused unasked and how many were not told since (an agent
     cannot flood the terminal with offers). One event loop; no locking.
     """
@@ -440,6 +441,9 @@ class _Commands:
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
         self._sending: set[asyncio.Task[None]] = set()
+        #: /say lines go one at a time, in order, each in a task of its own
+        #: (:meth:`_say_in_turn`), cancelled with the /send tasks at the end.
+        self._saying = asyncio.Lock()
         #: The sharing banner is up: from a share until the last agent's
         #: session ends, through a lost link its agent may come back over.
         self.sharing = False
@@ -544,7 +548,9 @@ class _Commands:
 
     async def do(self, typed: Command) -> None:
         if typed.name == "say":
-            await self._say(typed.arg)
+            task = asyncio.ensure_future(self._say_in_turn(typed.arg))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
         elif typed.name == "view":
             await self._view()
         elif typed.name == "end":
@@ -555,6 +561,17 @@ class _Commands:
             self.ui.say(help_lines(HOST_COMMANDS))
         else:
             self.ui.say(unknown(typed))
+
+    async def _say_in_turn(self, text: str) -> None:
+        """:meth:`_say`, after the lines typed before. Not awaited by
+        :meth:`run`: a line to an agent that has not confirmed the last 64
+        waits up to BACKLOG_WAIT for room, and the commands typed after it
+        (/view, /end) do not wait behind it."""
+        async with self._saying:
+            try:
+                await self._say(text)
+            except (ScreencodecError, OSError, ValueError) as exc:
+                self.ui.say(f"(/say failed: {safe_text(exc, 200)})")
 
     async def _say(self, text: str) -> None:
         """Send a chat line to every agent sharing the screen."""
