@@ -13,6 +13,7 @@ import pytest
 
 from screencodec.cli.host import _Commands
 from screencodec.cli.say import Command
+from screencodec.errors import SessionClosedError
 from screencodec.transport import TerminalQuestions, Viewer
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import chat as chat_module
@@ -127,5 +128,52 @@ def test_the_hosts_commands_do_not_wait_behind_a_line_waiting_for_room(
             s.proxy.muted = None
             await viewer.bye()
             await asyncio.wait_for(task, 10)
+
+    run(main(), 30)
+
+
+def test_a_line_given_after_the_session_ended_is_refused_not_kept_for_good() -> None:
+    """The host ended the session: the agent's program then calls chat (a
+    line typed as the Bye came). It got an id and the line was kept in the
+    ended session's ledger, never sent and never told not delivered; as
+    before chat delivery, the send is refused (SessionClosedError)."""
+
+    async def main() -> None:
+        async with _Setup() as s:
+            viewer, task = await s.join()
+            seen = _Seen(viewer.events_hub)
+            await until(lambda: viewer.decoded >= 1, 10, "picture")
+            await s.host.disconnect(reason="done")
+            assert (await asyncio.wait_for(task, 10)).startswith("host said bye")
+            with pytest.raises(SessionClosedError):
+                await viewer.chat("too late")
+            assert viewer.chats.waiting == 0 and seen.delivery == []
+
+    run(main(), 30)
+
+
+def test_a_line_waiting_for_room_when_the_host_ends_the_session_is_not_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """64 lines kept for an agent away, the 65th waits for room: the host's
+    user ends the session. The 64 are told not delivered (that frees room),
+    and the 65th goes to no one (no id), not kept in the ended session for
+    good with an id no event will name."""
+    monkeypatch.setattr(chat_module, "BACKLOG_WAIT", 60.0)
+
+    async def main() -> None:
+        async with _Setup() as s:
+            host_seen = _Seen(s.host)
+            viewer, task = await s.join()
+            await _granted(viewer)
+            await _lose(s, viewer, task)
+            for n in range(MAX_UNACKED):
+                await s.host.send_chat(f"line {n}")
+            waiting = asyncio.ensure_future(s.host.send_chat("one more"))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            await s.host.disconnect()
+            assert await asyncio.wait_for(waiting, 10) == {}  # sent to no one
+            await until(lambda: len(host_seen.states()) == MAX_UNACKED, 10, "told")
+            assert set(host_seen.states().values()) == {"not delivered"}
 
     run(main(), 30)

@@ -47,7 +47,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from screencodec.errors import ScreencodecError
+from screencodec.errors import ScreencodecError, SessionClosedError
 from screencodec.transport.session.events import ChatDelivery
 from screencodec.transport.session.messages import Chat, Extension, Message
 
@@ -171,6 +171,7 @@ class ChatLedger:
         self._heard = False  # the peer's hello came on the present link
         self._expiry: asyncio.TimerHandle | None = None
         self._freed: asyncio.Event | None = None  # set when kept lines are settled
+        self._over = False  # given up: the session ended, no link will come (till a bind)
 
     # -- the link ---------------------------------------------------------------------
 
@@ -182,6 +183,7 @@ class ChatLedger:
             self._expiry.cancel()
             self._expiry = None
         self._owner, self._send, self._emit, self._peer = owner, send, emit, peer
+        self._over = False
         if self._names and self._names[-1][0] > self._ids:
             self._names.pop()  # no line was given for the name before
         if not self._names or self._names[-1][1] != peer:
@@ -234,6 +236,7 @@ class ChatLedger:
         are told not delivered (sent, to a peer that never said whether it
         acknowledges: what went, "sent"); returns their texts."""
         self._expiry = None
+        self._over = True  # a line given from now on is refused (send)
         pending, self._pending = list(self._pending), collections.deque()
         if not pending:
             return []
@@ -252,10 +255,13 @@ class ChatLedger:
         """Send ``text`` (or keep it for the link that says hello): its id,
         which the :class:`~.events.ChatDelivery` naming it carries.
         :class:`ChatBacklogError` when :data:`MAX_UNACKED` lines still wait
-        after :data:`BACKLOG_WAIT` seconds; to a peer of the version before,
-        a send error as before."""
+        after :data:`BACKLOG_WAIT` seconds; :class:`SessionClosedError` once
+        the session ended (:meth:`give_up`: not kept, never told); to a peer
+        of the version before, a send error as before."""
         await self._room()
         async with self._locked():
+            if self._over:  # kept, it would never go nor be told not delivered
+                raise SessionClosedError("the session ended: the chat line was not sent")
             if not self.enabled or self.peer_acks is False:
                 if self._send is None:
                     raise ScreencodecError("not connected")

@@ -319,7 +319,7 @@ class Host:
         viewer has not confirmed the last 64 lines: it goes to the others
         all the same (each waits for room on its own), and the error names
         those it was not sent to (``.refused``) and has the others' ids
-        (``.sent``)."""
+        (``.sent``). A viewer whose session ended meanwhile has no id."""
         to: list[tuple[str, ChatLedger]] = [
             (link.peer, link.chats) for link in list(self._runtime.links)
             if peer is None or link.peer == peer]  # fmt: skip
@@ -334,6 +334,8 @@ class Host:
         for (name, _), outcome in zip(to, got, strict=True):
             if isinstance(outcome, ChatBacklogError):
                 refused.append(name)
+            elif isinstance(outcome, SessionClosedError):
+                continue  # that session ended meanwhile: not sent, not kept
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:
