@@ -648,9 +648,10 @@ class FileReceiver:
         self._infos: dict[int, FileOfferInfo] = {}
         self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
         #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
-        #: last call given to it.
+        #: last save given to it (:meth:`settle` waits for that, not for a
+        #: tidy or a write-back hint: review7).
         self._pool: _DiskThread | None = None
-        self._last: Future[Any] | None = None
+        self._last_save: Future[Any] | None = None
         #: The files whose end came, being saved on the disk thread, until
         #: they are saved or not (:meth:`saving`).
         self._saving: dict[int, FileOfferInfo] = {}
@@ -825,9 +826,7 @@ class FileReceiver:
         its fsync, and that before its name)."""
         if self._pool is None:
             self._pool = _DiskThread()
-        done = self._pool.submit(call, *args)
-        self._last = done
-        return done
+        return self._pool.submit(call, *args)
 
     def withdraw(self, transfer: int, why: str = WITHDRAWN) -> None:
         """The sender gave the offer up (its timeout came before it had this
@@ -1163,7 +1162,8 @@ class FileReceiver:
         else:
             self._saving[end.transfer] = FileOfferInfo(safe_text(peer), inc.name, inc.size,
                                                        transfer=end.transfer)  # fmt: skip
-            saving = asyncio.wrap_future(self._on_disk(self._save, inc))
+            self._last_save = self._on_disk(self._save, inc)
+            saving = asyncio.wrap_future(self._last_save)
             told = functools.partial(self._saved, inc, end.transfer, peer, answer)
             saving.add_done_callback(told)
         return _reply(answer, send)
@@ -1221,21 +1221,26 @@ class FileReceiver:
 
     @property
     def disk_busy(self) -> bool:
-        """The disk thread still has work that :meth:`settle` waits for."""
-        return self._last is not None and not self._last.done() and not self._left.is_set()
+        """A file whose end came is still being saved: what :meth:`settle`
+        waits for. Not the other work of the disk thread (the tidy of the
+        folder at the first yes, a write-back hint): a disk that stops
+        answering then had a host's close wait for good, with no file to
+        name and none to give up (review7)."""
+        last = self._last_save
+        return last is not None and not last.done() and not self._left.is_set()
 
     async def settle(self) -> None:
-        """Wait until the disk thread has done what it was given: each file
-        whose end came is saved or not, and its user told (:meth:`end`);
-        also after :meth:`close`. At the session's end: it is told after the
-        files that came whole before it. A caller cancelled stops waiting;
-        the saves go on. Once :meth:`give_up` is called: at once."""
+        """Wait until each file whose end came is saved or not, and its
+        user told (:meth:`end`); also after :meth:`close`. At the session's
+        end: it is told after the files that came whole before it. A caller
+        cancelled stops waiting; the saves go on. Once :meth:`give_up` is
+        called: at once."""
         if not self.disk_busy:
             return
-        assert self._last is not None
+        assert self._last_save is not None
         left = asyncio.ensure_future(self._left.wait())
-        try:  # the calls run in order: the last one done, all are
-            await asyncio.wait({asyncio.wrap_future(self._last), left},
+        try:  # the calls run in order: the last save done, all are
+            await asyncio.wait({asyncio.wrap_future(self._last_save), left},
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         finally:
             left.cancel()
