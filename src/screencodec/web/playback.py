@@ -114,7 +114,7 @@ def page_verdict(report: VerifyReport) -> tuple[str, str]:
     title names the file). The line holds what the file says of itself (its
     signer's key id, its problem): cleaned and bounded here, shown as text."""
     said = report.describe().removeprefix(f"{report.path}: ")
-    if report.pinned and report.status == "complete":
+    if report.pinned and report.status == "complete" and not report.chain_broken:
         return "verified", fit(safe_text(f"Verified: a pinned host's recording: {said}", 1000),
                                1000)  # fmt: skip
     if report.signer is None:
@@ -123,11 +123,15 @@ def page_verdict(report: VerifyReport) -> tuple[str, str]:
         signer = ("its signer was not checked against pinned hosts (play --web --hosts FILE "
                   "checks it)")  # fmt: skip
     elif report.pinned:
-        signer = "signed by a pinned host up to where it stops"
+        signer = ("signed by a pinned host" if report.status == "complete"
+                  else "signed by a pinned host up to where it stops")
     else:
         signer = "not a pinned host's recording"
     if report.status == "incomplete":  # said first: --hosts would not make it whole
         lead = f"NOT verified whole: cut short, {signer}"
+    elif report.chain_broken and report.status == "complete":  # verify exits 10
+        lead = ("NOT verified as a whole session: the earlier file this resumed link names "
+                f"is not the one beside it ({signer})")
     elif report.pinned:
         lead = "NOT verified as a pinned host's recording"
     else:
