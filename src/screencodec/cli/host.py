@@ -436,8 +436,9 @@ class _Commands:
         #: short says so in those words (it may learn of it after the end is told).
         self.offers_ended: set[str] = set()
         #: Agents whose link was lost and who may come back unasked (by name),
-        #: with the timer that ends a ``--once`` host if they do not.
-        self.away: dict[str, asyncio.TimerHandle | None] = {}
+        #: with the timer that tells the user if they do not (and ends a
+        #: ``--once`` host): :meth:`_gone`.
+        self.away: dict[str, asyncio.TimerHandle] = {}
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
         self._sending: set[asyncio.Task[None]] = set()
@@ -496,8 +497,7 @@ class _Commands:
                     " screen again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
         self.came_back(name)
-        self.away[name] = (loop.call_later(event.resumable, self._gone, name)
-                           if self.once else None)  # fmt: skip
+        self.away[name] = loop.call_later(event.resumable, self._gone, name, event.resumable)
         if CONTROL in held:
             self.away_control.add(name)
 
@@ -514,12 +514,21 @@ class _Commands:
         if handle is not None:
             handle.cancel()
 
-    def _gone(self, name: str) -> None:
+    def _gone(self, name: str, window: float) -> None:
+        """``name``'s time to come back after a lost link ran out: a
+        ``--once`` host ends if no one else is there; any other says so, and
+        takes the sharing banner down if no one sees the screen now."""
         self.away.pop(name, None)
         self.away_control.discard(name)
-        if not self.host.viewers:
-            self.status = Exit.LOST  # the agent did not come back in time
-            self.done.set()
+        if self.once:
+            if not self.host.viewers:
+                self.status = Exit.LOST  # the agent did not come back in time
+                self.done.set()
+            return
+        self.ui.say(f"{name!r} did not come back within {window:.0f} s: they can no longer"
+                    " come back without asking you")
+        if not self.host.viewers and not self.away:
+            self.stopped()
 
     def resumed(self, event: SessionResumed) -> None:
         """An agent whose link was lost came back with its session's ticket."""
