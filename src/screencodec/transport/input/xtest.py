@@ -67,6 +67,7 @@ import functools
 import logging
 import os
 import queue
+import select
 import socket
 import threading
 import time
@@ -399,6 +400,11 @@ class XTestInjector(InputInjector):
         self._closing = False
         #: Why the X connection was lost (None: it was not); see on_lost.
         self.lost: str | None = None
+        # Set by server_gone: the server did not answer another connection,
+        # this one has not failed (a stopped server may go on: what the
+        # agent holds is still released, see _release_to_a_silent_server).
+        self._told_gone = False
+        self._close_timeout = ANSWER_WITHIN
         #: Called once, on the worker thread, with ``lost``'s words when the
         #: X connection is lost (None: a warning is logged instead).
         self.on_lost: Callable[[str], None] | None = None
@@ -525,9 +531,13 @@ class XTestInjector(InputInjector):
 
         A server known gone already (``lost``: this connection failed, or
         :meth:`server_gone` was told so) is not waited for again: nothing
-        more is sent to it, the connection is cut at once and closed."""
+        more is sent to it, the connection is cut at once and closed; but
+        for a server only told gone while the agent holds a key or a button,
+        whose releases are written and given up to ``timeout`` s to be
+        taken (a stopped server that goes on within it has nothing stuck)."""
         with self._cond:
             if not self._closing:
+                self._close_timeout = timeout  # the worker's, for a silent server
                 self._submit(self._do_close, force=True)
                 self._closing = True
         if threading.current_thread() is self._worker:
@@ -538,6 +548,8 @@ class XTestInjector(InputInjector):
                 # Said once, as a lost connection is (on_lost, else a warning).
                 self._lost(f"the X server did not answer within {timeout:g} s: its"
                            " connection is cut")  # fmt: skip
+        elif self._told_gone and (self._buttons or self._down):
+            self._worker.join(timeout + _CUT_TIMEOUT)  # it waits timeout at most
         if self._worker.is_alive():
             with contextlib.suppress(OSError):  # closed already: EBADF
                 self._socket.shutdown(socket.SHUT_RDWR)
@@ -552,6 +564,7 @@ class XTestInjector(InputInjector):
         with self._lost_lock:
             if self.lost is None:
                 self.lost = why
+                self._told_gone = True
 
     def _submit(self, fn: Callable[..., None], *args: Any, force: bool = False) -> bool:
         """Queue ``fn(*args)`` for the worker (``_cond`` held); False if
@@ -691,6 +704,21 @@ class XTestInjector(InputInjector):
         self._fakes.clear()
         self._owner = None
 
+    def _release_to_a_silent_server(self) -> None:
+        """Release what the agent holds on a server that does not answer
+        (stopped, or hung): the releases are one-way requests, written, then
+        this side of the connection is half-closed, and the server is given
+        close's timeout to take them: it closes its side once it has read
+        them. Only a half-close: a server that goes on after a full close
+        or reset (the process's exit, too) drops what it had not read, and
+        the agent's key would stay down on the customer's machine."""
+        assert self._disp is not None
+        self._do_release_all()
+        self._disp.flush()
+        self._socket.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):
+            select.select([self._socket], [], [], self._close_timeout)
+
     def _do_close(self) -> None:
         if self._disp is None:
             return
@@ -699,9 +727,18 @@ class XTestInjector(InputInjector):
         try:
             # Each on its own: a release that fails must not leave the
             # customer's keymap holding our spare keycodes. A server known
-            # gone is sent nothing (close cuts the connection meanwhile).
-            for step in (() if self.lost is not None else
-                         (self._do_release_all, self._empty_spares)):  # fmt: skip
+            # gone is sent nothing that waits for an answer (close cuts the
+            # connection meanwhile), but a server that only stopped may go
+            # on: the releases of what the agent holds are one-way requests,
+            # written before the cut, so no key or button stays down.
+            if self.lost is None:
+                steps: tuple[Callable[[], None], ...] = (self._do_release_all,
+                                                         self._empty_spares)  # fmt: skip
+            elif self._told_gone and (self._buttons or self._down):
+                steps = (self._release_to_a_silent_server,)
+            else:
+                steps = ()
+            for step in steps:
                 # A server that is gone took its keymap with it.
                 with contextlib.suppress(ConnectionClosedError, XError, OSError):
                     step()
