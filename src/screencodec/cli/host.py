@@ -415,7 +415,8 @@ class _Commands:
     next command), and the /say lines in flight (one may wait for room:
     :meth:`_say_in_turn`); :attr:`refusals`, per agent, the time of the last line
     about a file refused unasked and how many were not told since (an agent
-    cannot flood the terminal with offers). One event loop; no locking.
+    cannot flood the terminal with offers: those are told together when
+    :data:`REFUSED_EVERY` is up). One event loop; no locking.
     """
 
     #: Set right after the host is made (this object's :meth:`consent` is its).
@@ -429,6 +430,8 @@ class _Commands:
         self.once = once
         self.levels: dict[str, Permission] = {}
         self.refusals: dict[str, tuple[float, int]] = {}
+        #: Per agent, the last file refused unasked and not told yet.
+        self.untold_refusal: dict[str, FileRefused] = {}
         self.takes_files = takes_files  #: started with --download-dir
         #: Peers whose sessions ``/end`` ended (their end is told in those words).
         self.ended: set[str] = set()
@@ -728,10 +731,11 @@ class _Commands:
     def file_refused(self, ev: FileRefused) -> None:
         """Tell the local user of a file refused without a question (no
         ``--download-dir``, too large, too many waiting): for each agent, at
-        most one line per :data:`REFUSED_EVERY` s, which counts the files
-        refused meanwhile. A file the agent withdrew (their viewer stopped
-        waiting for the answer, could not read it after the yes, or withdrew
-        it for a reason of a later version), one not put to the user because
+        most one line per :data:`REFUSED_EVERY` s; the files refused meanwhile
+        are told in one line when it is up (:meth:`_refusals_due`). A file
+        the agent withdrew (their viewer stopped waiting for the answer,
+        could not read it after the yes, or withdrew it for a reason of a
+        later version), one not put to the user because
         the agent stopped waiting first, and one the user said yes to that
         could not be saved are each told every time, in their own words: the
         user may have said yes (those went through the counted line, and a
@@ -745,17 +749,38 @@ class _Commands:
             self.ui.say(f"the file {name!r} ({amount(ev.size)}) from {who} "
                         f"{safe_text(ev.why, 300)}")
             return
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         last, untold = self.refusals.get(ev.peer, (-REFUSED_EVERY, 0))
         if now - last < REFUSED_EVERY:
             self.refusals[ev.peer] = (last, untold + 1)
+            self.untold_refusal[ev.peer] = ev
+            if not untold:  # told when the time is up, whether or not another comes
+                loop.call_later(last + REFUSED_EVERY - now, self._refusals_due, ev.peer)
             return
         self.refusals[ev.peer] = (now, 0)
+        self.untold_refusal.pop(ev.peer, None)
+        # Those counted are told by _refusals_due; one not yet (it is late) here.
         more = f" ({untold} more since the last such line)" if untold else ""
-        hint = " (start it with --download-dir DIR to be asked)" if not self.takes_files else ""
-        self.ui.say(f"refused a file from {_agents(self.ui, (ev.peer,))}: "
-                    f"{safe_text(ev.name, 100)!r} ({amount(ev.size)}){more}: "
-                    f"{safe_text(ev.why, 200)}{hint}")
+        self.ui.say(f"refused a file from {who}: {name!r} ({amount(ev.size)}){more}: "
+                    f"{safe_text(ev.why, 200)}{self._refused_hint()}")
+
+    def _refused_hint(self) -> str:
+        return " (start it with --download-dir DIR to be asked)" if not self.takes_files else ""
+
+    def _refusals_due(self, peer: str) -> None:
+        """Tell the files refused unasked since the last line about them
+        (:meth:`file_refused`), once :data:`REFUSED_EVERY` has passed: how
+        many, and the last one and why."""
+        _, untold = self.refusals.get(peer, (0.0, 0))
+        ev = self.untold_refusal.pop(peer, None)
+        if not untold or ev is None:
+            return
+        self.refusals[peer] = (asyncio.get_running_loop().time(), 0)
+        files = "file" if untold == 1 else "files"
+        self.ui.say(f"refused {untold} more {files} from {_agents(self.ui, (peer,))} since the"
+                    f" last such line; the last, {safe_text(ev.name, 100)!r} ({amount(ev.size)}):"
+                    f" {safe_text(ev.why, 200)}{self._refused_hint()}")
 
 
 #: A host started without ``--download-dir`` says a file was refused at most
