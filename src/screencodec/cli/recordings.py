@@ -187,7 +187,8 @@ def register(subparsers: Any) -> None:
                        "resumed link's recording names is not the one here",
                        description="Check recordings chunk by chunk, then decode their "
                        "screen updates.", epilog=_VERIFY_EXIT)
-    v.add_argument("files", type=Path, nargs="+")
+    v.add_argument("files", type=Path, nargs="+", metavar="FILE|DIR",
+                   help="recordings; a folder: the recordings (*.screc) directly in it")
     v.add_argument("--key", type=Path, help="auditor private key: needed to verify a sealed "
                    "recording (checks every chunk's tag)")
     v.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP)
@@ -415,7 +416,7 @@ def _verify(args: argparse.Namespace) -> int:
     pins = _pins(args)
     key = _auditor_key(args)
     worst = 0
-    for path in args.files:
+    for path in _recording_files(args.files):
         try:
             with RecordingReader(path, private_key=key) as r:
                 report = _checked_against(r, pins)
@@ -455,7 +456,23 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 class _NoDirectoryError(ScreencodecError, ValueError):
-    """The directory to list or prune is not there (or not a directory)."""
+    """The directory to list or prune is not there (or not a directory), or
+    a folder given to verify holds no recording."""
+
+
+def _recording_files(paths: list[Path]) -> list[Path]:
+    """The files ``verify`` checks: each path given, a folder standing for
+    the recordings directly in it (``*.screc``, as ``list`` reads them)."""
+    files = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(path.glob("*.screc"))
+        if not found:
+            raise _NoDirectoryError(f"{path}: no recordings (*.screc) in this folder")
+        files.extend(found)
+    return files
 
 
 def _check_directory(directory: Path) -> None:
