@@ -53,7 +53,7 @@ def test_review4_two_offers_at_once_each_refusal_says_its_own_reason(tmp_path: P
 
     sent, refused = run(main())
     assert [(s.name, s.outcome, s.why) for s in sent] == [
-        ("big.bin", "declined", "refused unasked: it takes none larger than 1.0 kB"),
+        ("big.bin", "declined", "refused unasked: it takes none larger than 1 kB"),
         ("small.txt", "declined", ""),  # the agent's own no
     ]
     assert [(ev.name, ev.why) for ev in refused] == [

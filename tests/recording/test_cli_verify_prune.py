@@ -95,6 +95,9 @@ def test_prune_nothing_to_delete_says_so(tmp_path: Path) -> None:
     assert res.stdout.splitlines() == [
         f"nothing to delete in {tmp_path}: no recording is older than 1.5 days and together "
         "they fit in --max-size"]
+    res = recordings_cli("prune", tmp_path, "--days", "1", "--dry-run")  # walk6: "1 days"
+    assert res.stdout.splitlines() == [
+        f"nothing to delete in {tmp_path}: no recording is older than 1 day"]
     assert path.exists()
     res = recordings_cli("prune", tmp_path, "--max-size", "1K", "--dry-run")  # too big: it goes
     assert res.returncode == 0 and res.stdout.splitlines() == [f"would delete {path}"]

@@ -78,8 +78,14 @@ def test_files2_a_refusal_reason_is_a_code_worded_by_the_sender() -> None:
     assert refusal_words(BUSY, 3) == ("its user has 3 questions open already: send it again"
                                       " once they are answered")  # fmt: skip
     assert refusal_words(BUSY, 1 << 63).startswith("its user has questions open already")
-    assert refusal_words(TOO_LARGE, 10_000_000) == "it takes none larger than 10.0 MB"
-    assert refusal_words(OVER_TOTAL, 4_000_000_000) == "it takes at most 4.0 GB in one session"
+    assert refusal_words(TOO_LARGE, 10_000_000) == "it takes none larger than 10 MB"
+    assert refusal_words(OVER_TOTAL, 4_000_000_000) == "it takes at most 4 GB in one session"
+    # A limit is never shown above itself (walk6: 1 GiB read "1.1 GB", so a
+    # 1.08 GB file was refused as larger than 1.1 GB).
+    assert refusal_words(TOO_LARGE, 1 << 30) == "it takes none larger than 1.07 GB"
+    assert refusal_words(TOO_LARGE, 999_999) == "it takes none larger than 999 kB"
+    assert refusal_words(TOO_LARGE, 12_345_678) == "it takes none larger than 12.3 MB"
+    assert refusal_words(TOO_LARGE, 999) == "it takes none larger than 999 bytes"
     assert refusal_words(200, 7) == "refused without asking its user"
 
     receiver, sender = FileReceiver(None, None), FileSender(_nowhere)

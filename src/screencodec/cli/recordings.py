@@ -491,8 +491,8 @@ def _prune(args: argparse.Namespace) -> int:
         _say(("would delete " if args.dry_run else "deleted ") + str(path))
     if not gone:
         cap = "" if args.max_size is None else " and together they fit in --max-size"
-        print(f"nothing to delete in {args.directory}: no recording is older than "
-              f"{args.days:g} days{cap}")  # fmt: skip
+        days = f"{args.days:g} day" + ("" if args.days == 1 else "s")
+        print(f"nothing to delete in {args.directory}: no recording is older than {days}{cap}")
     return 0
 
 
@@ -631,7 +631,8 @@ def _play(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         state = "complete" if r.complete else "cut short"
         _say(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
-             f"{len(r.index.checkpoints)} checkpoints, {state}")
+             f"{len(r.index.checkpoints)} checkpoint"
+             f"{'' if len(r.index.checkpoints) == 1 else 's'}, {state}")
         # write_png takes no copy of the picture: up to the wire's largest
         # (16384x16384) it costs its 1 GiB framebuffer and a few MiB more.
         # Each picture and pointer is checked as it is decoded: one that is

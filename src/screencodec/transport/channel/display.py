@@ -14,11 +14,12 @@ other peer-supplied text must call it too (see docs/security.md).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import unicodedata
 
-__all__ = ["MAX_SHOWN", "amount", "in_words", "safe_text"]
+__all__ = ["MAX_SHOWN", "amount", "in_words", "limit_amount", "safe_text"]
 
 #: Default bound on a shown peer string, in characters.
 MAX_SHOWN = 120
@@ -91,3 +92,16 @@ def amount(size: float) -> str:
             shown = size / scale
             return f"{shown:.1f} {unit}" if shown < 100 else f"{shown:.0f} {unit}"
     return f"{size:.0f} bytes"
+
+
+def limit_amount(size: int) -> str:
+    """A limit in a person's units, never shown above itself, to three
+    figures: "1.07 GB" for 1 GiB, which :func:`amount` shows as "1.1 GB",
+    so that a 1.08 GB file refused read as under the limit it broke."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            value = size / scale
+            digits = 0 if value >= 100 else 1 if value >= 10 else 2
+            shown = math.floor(value * 10**digits) / 10**digits
+            return f"{shown:.{digits}f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{size} bytes"

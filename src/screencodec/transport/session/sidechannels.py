@@ -73,7 +73,7 @@ except ImportError:  # Windows: no flock; temporary files are then never cleaned
     fcntl = None  # type: ignore[assignment]
 
 from screencodec.errors import ProtocolError, ScreencodecError
-from screencodec.transport.channel.display import amount, safe_text
+from screencodec.transport.channel.display import amount, limit_amount, safe_text
 from screencodec.transport.session.events import FileReceived, FileRefused, FileSent
 from screencodec.transport.session.messages import (
     MAX_FILE_CHUNK,
@@ -240,9 +240,9 @@ def refusal_words(code: int, number: int) -> str:
         many = f"{number} questions" if 0 < number <= MAX_OFFERS else "questions"
         return f"its user has {many} open already: send it again once they are answered"
     if code == TOO_LARGE:
-        return f"it takes none larger than {amount(number)}"
+        return f"it takes none larger than {limit_amount(number)}"
     if code == OVER_TOTAL:
-        return f"it takes at most {amount(number)} in one session"
+        return f"it takes at most {limit_amount(number)} in one session"
     return "refused without asking its user"
 
 
