@@ -139,7 +139,8 @@ def test_public_api_surface() -> None:
 
     assert sorted(t.__all__) == sorted(
         [
-            "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatDelivery", "ChatReceived", "ConsentCallback",
+            "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatDelivery", "ChatReceived",
+            "ConsentCallback",
             "ConsentRequest", "CursorMoved", "Event", "EventsLost", "FileReceived", "FileRefused",
             "FileSent",
             "FrameDecoded", "Grant", "Host", "HostConfig", "LinkStats", "Permission",
