@@ -23,7 +23,10 @@ debug: $(STAMP)
 # The tests run in one process per core, at most 4 (pytest-xdist): most of
 # them wait on sockets, subprocesses and browsers, not on the CPU. Each file's
 # tests stay in one process, in their order, as when run alone.
-TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+# One worker more than the cores, at most 4: most tests wait (real bounds,
+# sockets, X servers, Chromium), so a third worker on two cores fills the
+# waits (make test took over 18 minutes on 2 cores with 2 workers).
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((n + 1)); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: build lint wheels
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
