@@ -433,8 +433,14 @@ def test_local_typing_holds_off_the_agent_until_the_pause_runs_out(xdisplay: str
 
 
 def test_the_agents_held_shift_is_let_go_while_the_local_user_types(xdisplay: str) -> None:
+    """The agent holds Shift, the customer starts typing, and the agent's
+    release comes while the customer's pause holds: the release is dropped
+    (counted), yet the server's Shift goes up before the customer's next key.
+    (A 60 s pause: nothing here waits for it to run out, and a loaded CI
+    machine's stall of a few seconds must not end it before the release.)"""
+
     async def main() -> None:
-        async with _host_session(xdisplay, 3.0) as ses:
+        async with _host_session(xdisplay, 60.0) as ses:
             gate, local = ses.gate, ses.local
             await ses.viewer.key(_SHIFT_L, True)
             await until(lambda: gate.injected >= 1, 5, "the agent's Shift")
@@ -442,7 +448,8 @@ def test_the_agents_held_shift_is_let_go_while_the_local_user_types(xdisplay: st
             await asyncio.to_thread(local.key, "p")
             await until(lambda: ses.watcher.local_presses >= 1, 5, "the local key seen")
             await ses.viewer.key(_SHIFT_L, False)
-            await until(lambda: gate.dropped_local >= 1, 5, "the release dropped")
+            await until(lambda: gate.dropped_local + gate.injected >= 2, 10, "the release handled")
+            assert gate.dropped_local == 1, "the release went through the customer's pause"
             assert ses.inj.flush(5)
             await asyncio.to_thread(local.key, "w")
             held = local.is_down(_SHIFT_L)
