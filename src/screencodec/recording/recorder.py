@@ -221,7 +221,10 @@ class SessionRecorder:
         self.session_id = uuid.uuid4().hex
         self.t0 = time.monotonic()
         self.start_unix = time.time()
-        stamp = datetime.fromtimestamp(self.start_unix, timezone.utc).strftime("%Y%m%dT%H%M%S")
+        # Milliseconds: a resumed link's file starts within the second of
+        # the one it continues, and names sort in the order files began.
+        start = datetime.fromtimestamp(self.start_unix, timezone.utc)
+        stamp = start.strftime("%Y%m%dT%H%M%S.%f")[:-3]
         self.path = recorder.directory / f"{stamp}Z-{self.session_id[:12]}.screc"
         self._hashes = recorder.picture_hashes
         # Version 2 (pointer hashes) only with them: without, a reader of
