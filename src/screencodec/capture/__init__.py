@@ -7,14 +7,42 @@ played at their own timing.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .._lazy import lazy_names
 from ..errors import CaptureError
-from .base import CursorState, FrameSource, SourceWrapper
-from .recording import Recording, RecordingWriter
-from .replay import FrameSequence, PacedSource, SyntheticSequence, synthetic_sequence
-from .screen import ScreenSource, list_monitors
-from .synthetic import SCENARIOS, Motion, SyntheticDesktop, scenario_names
+
+if TYPE_CHECKING:
+    from .base import CursorState, FrameSource, SourceWrapper
+    from .recording import Recording, RecordingWriter
+    from .replay import FrameSequence, PacedSource, SyntheticSequence, synthetic_sequence
+    from .screen import ScreenSource, list_monitors
+    from .synthetic import SCENARIOS, Motion, SyntheticDesktop, scenario_names
+
+#: Each source's names, imported from its module on first use (PEP 562), as the
+#: top-level package does: what needs only ``capture.base`` (a recording's
+#: player, the session layer's types) does not load mss, PIL and the synthetic
+#: desktop with it.
+_LAZY = {
+    "CursorState": ".base",
+    "FrameSource": ".base",
+    "SourceWrapper": ".base",
+    "Recording": ".recording",
+    "RecordingWriter": ".recording",
+    "FrameSequence": ".replay",
+    "PacedSource": ".replay",
+    "SyntheticSequence": ".replay",
+    "synthetic_sequence": ".replay",
+    "ScreenSource": ".screen",
+    "list_monitors": ".screen",
+    "SCENARIOS": ".synthetic",
+    "Motion": ".synthetic",
+    "SyntheticDesktop": ".synthetic",
+    "scenario_names": ".synthetic",
+}
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 __all__ = [
     "SCENARIOS",
@@ -47,6 +75,8 @@ def has_display(display: str | None = None, /) -> bool:
 
         if sys.platform != "darwin":
             return False
+    from .screen import ScreenSource
+
     try:
         ScreenSource(0, display=display).close()
     except CaptureError:
@@ -63,6 +93,9 @@ def open_source(kind: str = "auto", /, **kw: Any) -> FrameSource:
     ``"auto"``: the screen when a display is reachable, else the synthetic
     desktop (keywords of the other kind are then ignored).
     """
+    from .screen import ScreenSource
+    from .synthetic import SyntheticDesktop
+
     if kind == "screen":
         return ScreenSource(**kw)
     if kind == "synthetic":

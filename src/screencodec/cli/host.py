@@ -147,10 +147,9 @@ EXIT_STATUS = (
     " connection was lost and not taken up again; 130 interrupted (docs/cli.md)")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, summary: str) -> None:
     """Add ``host`` to an argparse subparsers object."""
-    h = subparsers.add_parser("host", help="share this screen with a support agent",
-                              epilog=EXIT_STATUS)
+    h = subparsers.add_parser("host", help=summary, epilog=EXIT_STATUS)
     where = h.add_mutually_exclusive_group()
     where.add_argument("--listen", type=int, metavar="PORT", help="accept viewers directly")
     where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")

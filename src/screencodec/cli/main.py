@@ -144,15 +144,20 @@ def _codecs(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from screencodec.capture import scenario_names
+def build_parser(running: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; ``running``: the command about to run, the only
+    session command whose module is imported (:func:`add_subcommands`)."""
+    names: Sequence[str] = ()
+    if running in (None, "demo", "bench"):  # the names load the synthetic desktop (60 ms)
+        from screencodec.capture import scenario_names
 
+        names = scenario_names()
     parser = argparse.ArgumentParser(prog="screencodec", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="capture -> encode -> decode live, checked bit-exact")
     demo.add_argument("--source", choices=["auto", "screen", "synthetic"], default="auto")
-    demo.add_argument("--scenario", choices=["all", *scenario_names()], default="all")
+    demo.add_argument("--scenario", choices=["all", *names], default="all")
     demo.add_argument("--size", type=_size, default=(1920, 1080), help="synthetic size, WxH")
     demo.add_argument("--seconds", type=float, default=6.0)
     demo.add_argument("--fps", type=float, default=30.0)
@@ -161,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="the benchmark table at 1080p and 4K")
     bench.add_argument("--scenario", action="append", type=_bench_scenario,
-                       help=f"{', '.join(scenario_names())}, or corpus:NAME (with --link)")
+                       help=f"{', '.join(names)}, or corpus:NAME (with --link)")
     bench.add_argument("--resolution", action="append", choices=["1080p", "4K"])
     bench.add_argument("--frames", type=int, default=60, help="frames per scenario at 1080p")
     bench.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -178,30 +183,23 @@ def build_parser() -> argparse.ArgumentParser:
     codecs = sub.add_parser("codecs", help="list the registered codecs and their specs")
     codecs.set_defaults(func=_codecs)
 
+    from screencodec.cli.sessions import add_subcommands
+
     try:
-        from screencodec.cli.sessions import add_subcommands
+        add_subcommands(sub, running)
     except ImportError as exc:  # the transport's optional dependencies are not installed
         _add_missing_extra(sub, exc)
-    else:
-        add_subcommands(sub)
     return parser
-
-
-#: The session commands and the extra each needs (README, "Install").
-SESSION_COMMANDS = {
-    "host": "transport",
-    "view": "transport",
-    "relay": "relay",
-    "recordings": "record",
-}
 
 
 def _add_missing_extra(sub: argparse._SubParsersAction[Any], exc: ImportError) -> None:
     """Keep the session commands visible, each saying in one line what to install."""
+    from screencodec.cli.sessions import COMMANDS
+
     missing = exc.name or str(exc)
 
     def explain(args: argparse.Namespace) -> int:
-        extra = SESSION_COMMANDS[args.command]
+        extra = COMMANDS[args.command].extra
         print(
             f"screencodec {args.command}: needs the '{extra}' extra (missing module"
             f" {missing!r}): pip install 'screencodec[{extra}]'",
@@ -209,7 +207,8 @@ def _add_missing_extra(sub: argparse._SubParsersAction[Any], exc: ImportError) -
         )
         return 2
 
-    for name, extra in SESSION_COMMANDS.items():
+    for name, command in COMMANDS.items():
+        extra = command.extra
         p = sub.add_parser(name, help=f"(needs: pip install 'screencodec[{extra}]')",
                            add_help=False)  # fmt: skip
         p.set_defaults(func=explain, takes_anything=True)
@@ -220,8 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command turned into an orderly end (the commands' own imports take a
     moment after start) is a clean :attr:`Exit.INTERRUPTED`, no traceback."""
     try:
-        parser = build_parser()
-        args, unknown = parser.parse_known_args(argv)
+        words = sys.argv[1:] if argv is None else list(argv)
+        # The top level takes no option but --help: the first word names the command.
+        parser = build_parser(running=words[0] if words else None)
+        args, unknown = parser.parse_known_args(words)
         if unknown and not getattr(args, "takes_anything", False):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         code: int = args.func(args)

@@ -146,10 +146,9 @@ def _positive(text: str) -> float:
     return value
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, summary: str) -> None:
     """Add ``recordings`` to an argparse subparsers object."""
-    r = subparsers.add_parser("recordings", help="session recordings: keys, list, verify, "
-                              "prune, export, play")  # fmt: skip
+    r = subparsers.add_parser("recordings", help=summary)
     sub = r.add_subparsers(dest="action", required=True)
     k = sub.add_parser("keygen", help="make an auditor key pair (NAME.key, NAME.pub), or "
                        "with --host a host signing key pair")  # fmt: skip

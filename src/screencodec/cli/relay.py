@@ -24,9 +24,9 @@ from screencodec.cli.args import address
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, summary: str) -> None:
     """Add ``relay`` to an argparse subparsers object."""
-    r = subparsers.add_parser("relay", help="run a relay for hosts behind NAT")
+    r = subparsers.add_parser("relay", help=summary)
     r.add_argument("--listen", type=int, required=True, metavar="PORT")
     r.add_argument("--bind", default="0.0.0.0")
     r.add_argument("--directory", metavar="URL", default=None,

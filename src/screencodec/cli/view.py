@@ -107,9 +107,9 @@ EXIT_STATUS = (
     " (docs/cli.md)")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, summary: str) -> None:
     """Add ``view`` to an argparse subparsers object."""
-    v = subparsers.add_parser("view", help="watch a shared screen", epilog=EXIT_STATUS)
+    v = subparsers.add_parser("view", help=summary, epilog=EXIT_STATUS)
     v.add_argument("address", nargs="?", type=address, metavar="HOST:PORT")
     v.add_argument("--relay", type=address, metavar="HOST:PORT")
     v.add_argument("--code", required=True)

@@ -25,62 +25,130 @@ Every exception is in :mod:`screencodec.errors` (and at the package's top level)
 
 from __future__ import annotations
 
-from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.display import safe_text
-from screencodec.transport.channel.limits import Timeouts
-from screencodec.transport.channel.memory import channel_pair
-from screencodec.transport.connect import (
-    connect_direct,
-    connect_via_relay,
-    host_via_relay,
-    listen_direct,
-)
-from screencodec.transport.entry import SharedScreen, first_picture, share, view
-from screencodec.transport.input import RecordingInjector
-from screencodec.transport.relay import Relay
-from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import (
-    ConsentCallback,
-    Questions,
-    TerminalQuestions,
-    allow,
-    deny,
-    terminal_consent,
-)
-from screencodec.transport.session.encoding import session_encoder
-from screencodec.transport.session.events import (
-    ChatDelivery,
-    ChatReceived,
-    CursorMoved,
-    Event,
-    EventsLost,
-    FileReceived,
-    FileRefused,
-    FileSent,
-    FrameDecoded,
-    PasswordGuessed,
-    PermissionChanged,
-    RelayChanged,
-    SessionEnded,
-    SessionResumed,
-    SharingChanged,
-    StatsUpdated,
-)
-from screencodec.transport.session.host import Host
-from screencodec.transport.session.permissions import (
-    CONTROL,
-    VIEW,
-    ConsentRequest,
-    Grant,
-    Permission,
-    register_permission,
-)
-from screencodec.transport.session.pointer import PointerState
-from screencodec.transport.session.refusal import Refusal
-from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.stats import LinkStats
-from screencodec.transport.session.viewer import Viewer
+from typing import TYPE_CHECKING
+
+from screencodec._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+    from screencodec.transport.channel.codes import SessionCredentials
+    from screencodec.transport.channel.display import safe_text
+    from screencodec.transport.channel.limits import Timeouts
+    from screencodec.transport.channel.memory import channel_pair
+    from screencodec.transport.connect import (
+        connect_direct,
+        connect_via_relay,
+        host_via_relay,
+        listen_direct,
+    )
+    from screencodec.transport.entry import SharedScreen, first_picture, share, view
+    from screencodec.transport.input import RecordingInjector
+    from screencodec.transport.relay import Relay
+    from screencodec.transport.session.config import HostConfig
+    from screencodec.transport.session.consent import (
+        ConsentCallback,
+        Questions,
+        TerminalQuestions,
+        allow,
+        deny,
+        terminal_consent,
+    )
+    from screencodec.transport.session.encoding import session_encoder
+    from screencodec.transport.session.events import (
+        ChatDelivery,
+        ChatReceived,
+        CursorMoved,
+        Event,
+        EventsLost,
+        FileReceived,
+        FileRefused,
+        FileSent,
+        FrameDecoded,
+        PasswordGuessed,
+        PermissionChanged,
+        RelayChanged,
+        SessionEnded,
+        SessionResumed,
+        SharingChanged,
+        StatsUpdated,
+    )
+    from screencodec.transport.session.host import Host
+    from screencodec.transport.session.permissions import (
+        CONTROL,
+        VIEW,
+        ConsentRequest,
+        Grant,
+        Permission,
+        register_permission,
+    )
+    from screencodec.transport.session.pointer import PointerState
+    from screencodec.transport.session.refusal import Refusal
+    from screencodec.transport.session.screens import SourceFactory
+    from screencodec.transport.session.stats import LinkStats
+    from screencodec.transport.session.viewer import Viewer
+
+#: Each public name, imported from its module on first use (PEP 562), as the
+#: top-level package does: a module under ``screencodec.transport`` (the
+#: display helpers a recording reads, the wire messages) loads without the
+#: whole session layer, so ``screencodec recordings`` starts in half the time.
+_LAZY = {
+    "CONTROL": "screencodec.transport.session.permissions",
+    "Channel": "screencodec.transport.channel.base",
+    "ChatDelivery": "screencodec.transport.session.events",
+    "ChatReceived": "screencodec.transport.session.events",
+    "ConsentCallback": "screencodec.transport.session.consent",
+    "ConsentRequest": "screencodec.transport.session.permissions",
+    "CursorMoved": "screencodec.transport.session.events",
+    "Event": "screencodec.transport.session.events",
+    "EventsLost": "screencodec.transport.session.events",
+    "FileReceived": "screencodec.transport.session.events",
+    "FileRefused": "screencodec.transport.session.events",
+    "FileSent": "screencodec.transport.session.events",
+    "FrameDecoded": "screencodec.transport.session.events",
+    "Grant": "screencodec.transport.session.permissions",
+    "Host": "screencodec.transport.session.host",
+    "HostConfig": "screencodec.transport.session.config",
+    "LinkStats": "screencodec.transport.session.stats",
+    "MAX_MESSAGE_SIZE": "screencodec.transport.channel.base",
+    "PasswordGuessed": "screencodec.transport.session.events",
+    "Permission": "screencodec.transport.session.permissions",
+    "PermissionChanged": "screencodec.transport.session.events",
+    "PointerState": "screencodec.transport.session.pointer",
+    "Questions": "screencodec.transport.session.consent",
+    "RecordingInjector": "screencodec.transport.input",
+    "Refusal": "screencodec.transport.session.refusal",
+    "Relay": "screencodec.transport.relay",
+    "RelayChanged": "screencodec.transport.session.events",
+    "SessionCredentials": "screencodec.transport.channel.codes",
+    "SessionEnded": "screencodec.transport.session.events",
+    "SessionResumed": "screencodec.transport.session.events",
+    "SharedScreen": "screencodec.transport.entry",
+    "SharingChanged": "screencodec.transport.session.events",
+    "SourceFactory": "screencodec.transport.session.screens",
+    "StatsUpdated": "screencodec.transport.session.events",
+    "TerminalQuestions": "screencodec.transport.session.consent",
+    "Timeouts": "screencodec.transport.channel.limits",
+    "VIEW": "screencodec.transport.session.permissions",
+    "Viewer": "screencodec.transport.session.viewer",
+    "allow": "screencodec.transport.session.consent",
+    "channel_pair": "screencodec.transport.channel.memory",
+    "connect_direct": "screencodec.transport.connect",
+    "connect_via_relay": "screencodec.transport.connect",
+    "deny": "screencodec.transport.session.consent",
+    "first_picture": "screencodec.transport.entry",
+    "host_via_relay": "screencodec.transport.connect",
+    "listen_direct": "screencodec.transport.connect",
+    "register_permission": "screencodec.transport.session.permissions",
+    "safe_text": "screencodec.transport.channel.display",
+    "session_encoder": "screencodec.transport.session.encoding",
+    "share": "screencodec.transport.entry",
+    "terminal_consent": "screencodec.transport.session.consent",
+    "view": "screencodec.transport.entry",
+}
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
+
 
 __all__ = [
     "CONTROL",
