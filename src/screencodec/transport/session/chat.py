@@ -35,7 +35,10 @@ Everything on the channel is the peer's: a hello or acknowledgement that is
 malformed, comes twice, goes backwards or counts past the lines written is
 ignored and counted in ``ignored``; it never ends the session.
 
-One event loop; the send side may be called from any task on it.
+One event loop; the send side may be called from any task on it: lines
+given at the same moment by different tasks go in the order of the calls
+(one caller at a time, first come first served, also while they wait for
+room; each caller's wait counts from its own call).
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ class ChatLedger:
     def __init__(self, *, enabled: bool = True) -> None:
         self.enabled = enabled
         self._lock: asyncio.Lock | None = None
+        self._turn: asyncio.Lock | None = None  # :meth:`send`'s callers, one at a time
         self._ids = 0  # the last line id given (this object's whole life)
         self._base = 0  # the id of the session's line 0: wire number = id - base
         self._acked = 0  # the last id the peer has (or that was settled)
@@ -258,7 +262,12 @@ class ChatLedger:
         after :data:`BACKLOG_WAIT` seconds; :class:`SessionClosedError` once
         the session ended (:meth:`give_up`: not kept, never told); to a peer
         of the version before, a send error as before."""
-        await self._room()
+        deadline = asyncio.get_running_loop().time() + BACKLOG_WAIT
+        async with self._in_turn():  # the order of the calls is the order on the wire
+            return await self._send_line(text, deadline)
+
+    async def _send_line(self, text: str, deadline: float) -> int:
+        await self._room(deadline)
         async with self._locked():
             if self._over:  # kept, it would never go nor be told not delivered
                 raise SessionClosedError("the session ended: the chat line was not sent")
@@ -399,11 +408,10 @@ class ChatLedger:
             self._emit(ChatDelivery(peer, run[0][0], run[-1][0], state,
                                     tuple(t for _, t in run), why))  # fmt: skip
 
-    async def _room(self) -> None:
-        """Wait (at most :data:`BACKLOG_WAIT`) while :data:`MAX_UNACKED`
+    async def _room(self, deadline: float) -> None:
+        """Wait (until ``deadline``, the loop's time) while :data:`MAX_UNACKED`
         lines are kept; :meth:`send` refuses if they still are."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + BACKLOG_WAIT
         while len(self._pending) >= MAX_UNACKED and self.enabled and self.peer_acks is not False:
             if self._freed is None:
                 self._freed = asyncio.Event()
@@ -417,6 +425,14 @@ class ChatLedger:
     def _settled(self) -> None:
         if self._freed is not None:
             self._freed.set()
+
+    def _in_turn(self) -> asyncio.Lock:
+        """Held by one :meth:`send` at a time, from its call to its line's
+        writing: the callers are served in the order they called (asyncio's
+        lock is first come, first served), also while they wait for room."""
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        return self._turn
 
     def _locked(self) -> asyncio.Lock:
         if self._lock is None:
