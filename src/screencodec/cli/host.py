@@ -12,8 +12,9 @@ start (port in use, relay unreachable) are one line on stderr and exit code 2.
 
 Commands: each chat line from an agent is printed as ``agent 'NAME' (PEER)
 says: TEXT``; each of the local user's lines as ``delivered to AGENT: TEXT``
-once that agent's program has it (``NOT delivered to AGENT, the session
-ended: TEXT`` if it never did: :func:`_delivery`). The local user types
+once that agent's program has it (``not confirmed by AGENT, the session
+ended: TEXT`` if the session ended before it said so, ``NOT delivered to
+AGENT, the session ended: TEXT`` if it was never sent: :func:`_delivery`). The local user types
 commands (parsed by :mod:`.say`): ``/say
 TEXT`` chats with every agent, ``/view`` takes control back (the agents keep
 watching), ``/end`` ends the sessions (the host then exits with ``--once``,
@@ -90,6 +91,7 @@ from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session.chat import (
     DELIVERED,
     MAX_UNACKED,
+    NOT_CONFIRMED,
     NOT_DELIVERED,
     ChatBacklogError,
 )
@@ -802,13 +804,18 @@ class _StartError(ScreencodecError, RuntimeError):
 
 def _delivery(ui: TerminalQuestions, ev: ChatDelivery) -> None:
     """What became of the local user's chat lines to one agent: each marked
-    delivered once the agent's program has it, or NOT delivered when the
-    session ended first; an agent's viewer of a version that confirms
+    delivered once the agent's program has it; when the session ended
+    first, not confirmed if it was sent (it may have arrived, its
+    confirmation lost), NOT delivered if it never was (kept for an agent
+    who did not come back); an agent's viewer of a version that confirms
     nothing is told once."""
     agent = _agents(ui, (ev.peer,))
     if ev.state == DELIVERED:
         for text in ev.texts:
             ui.say(f"delivered to {agent}: {safe_text(text, 80)}")
+    elif ev.state == NOT_CONFIRMED:
+        for text in ev.texts:
+            ui.say(f"not confirmed by {agent}, the session ended: {safe_text(text, 1000)}")
     elif ev.state == NOT_DELIVERED:
         for text in ev.texts:
             ui.say(f"NOT delivered to {agent}, the session ended: {safe_text(text, 1000)}")

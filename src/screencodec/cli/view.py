@@ -2,8 +2,10 @@
 
 In the terminal, the host's chat is printed as ``host says: TEXT`` and a
 line typed as ``/say TEXT`` is sent to the host's user, then marked
-``delivered: TEXT`` once the host's program has it (``NOT delivered, the
-session ended: TEXT`` at the end if it never did; transport/session/chat.py).
+``delivered: TEXT`` once the host's program has it (at the end, ``not
+confirmed, the session ended: TEXT`` if it was sent and the host never said
+it had it, ``NOT delivered, the session ended: TEXT`` if it was never sent;
+transport/session/chat.py).
 ``/send PATH``
 offers a file to the host's user (:class:`_Sending`: one line when it is
 offered, one with the outcome: saved, declined, or not saved and why).
@@ -941,8 +943,11 @@ async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
     return str(reason)
 
 
-#: What the terminal says of a line the host's program never had.
+#: What the terminal says of a line never sent (the host's program never had it).
 NOT_DELIVERED = "NOT delivered, the session ended"
+#: ... of a line sent on a link that ended before the host confirmed it: it
+#: may have arrived, its confirmation lost.
+NOT_CONFIRMED = "not confirmed, the session ended"
 #: ... once, of a host that confirms no chat (a version before chat delivery).
 OLD_HOST_CHAT = "(sent: this host's version does not confirm that chat arrives)"
 _MARKED = 80  # characters of a line shown again when it is marked delivered
@@ -1060,12 +1065,17 @@ class _Conversation:
             self._task.cancel()
 
     def not_sent(self) -> None:
-        """The session has ended: the chat still held was not sent, and the
-        lines sent that the host never confirmed were not delivered."""
-        self.viewer.chats.give_up()  # kept for a resume that did not come
-        for _, text in self.viewer.chats.lost_lines:
-            tell(f"{NOT_DELIVERED}: {safe_text(text, 1000)}")
-        self.viewer.chats.lost_lines.clear()
+        """The session has ended: the chat still held was not sent, the
+        lines sent that the host never confirmed are not confirmed, and
+        those given to the viewer and never sent were not delivered."""
+        chats = self.viewer.chats
+        chats.give_up()  # kept for a resume that did not come
+        told = [(i, NOT_CONFIRMED, t) for i, t in chats.unconfirmed_lines]
+        told += [(i, NOT_DELIVERED, t) for i, t in chats.lost_lines]
+        for _, words, text in sorted(told):
+            tell(f"{words}: {safe_text(text, 1000)}")
+        chats.unconfirmed_lines.clear()
+        chats.lost_lines.clear()
         for text in self.held:
             tell(f"(not sent, the session ended: {safe_text(text, 1000)})")
         self.held.clear()

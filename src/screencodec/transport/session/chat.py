@@ -23,8 +23,12 @@ a line waits up to 5 s for room, then :meth:`send` refuses with
 the hello, on the link that resumes the session; the receiver numbers the
 lines from the hello's number on and drops those it had (counted in
 ``duplicates``), so each line is shown once, in order. A session that ends
-with lines kept tells them "not delivered" (the peer said it acknowledges;
-the peer's program never had them).
+with lines kept tells those that went on a link (which ended before their
+acknowledgement came) "not confirmed": the peer's program may have had
+them, its acknowledgement lost as the session ended, and nothing here can
+tell; and those that never went on a link (kept for a peer that never came
+back, or whose sending failed) "not delivered": the peer's program never
+had them.
 
 An older peer sends no hello and ignores the channel (an unknown extension
 channel): a viewer learns so when an update comes with no hello before it,
@@ -59,6 +63,7 @@ __all__ = [
     "CHAT_CHANNEL",
     "DELIVERED",
     "MAX_UNACKED",
+    "NOT_CONFIRMED",
     "NOT_DELIVERED",
     "SENT",
     "SESSION_ENDED",
@@ -77,7 +82,10 @@ MAX_UNACKED = 64
 BACKLOG_WAIT = 5.0
 #: :class:`~.events.ChatDelivery` states.
 DELIVERED, SENT, NOT_DELIVERED = "delivered", "sent", "not delivered"
-#: Why lines were not delivered: the session ended before the peer had them.
+#: ... of a line that went on a link that ended before the peer's
+#: acknowledgement came: it may have arrived (the ack lost), or not.
+NOT_CONFIRMED = "not confirmed"
+#: Why lines were not delivered (or not confirmed): the session ended first.
 SESSION_ENDED = "the session ended"
 
 _HELLO, _ACK = 1, 2
@@ -160,8 +168,13 @@ class ChatLedger:
         self.duplicates = 0
         #: Lines the peer's numbers skipped (never seen here).
         self.skipped = 0
-        #: ``(id, text)`` of the lines told not delivered, the latest few.
+        #: ``(id, text)`` of the lines told not delivered (never went on a
+        #: link), the latest few.
         self.lost_lines: collections.deque[tuple[int, str]] = collections.deque(
+            maxlen=4 * MAX_UNACKED)
+        #: ``(id, text)`` of the lines told not confirmed (went on a link that
+        #: ended before their acknowledgement), the latest few.
+        self.unconfirmed_lines: collections.deque[tuple[int, str]] = collections.deque(
             maxlen=4 * MAX_UNACKED)
         self._owner: object | None = None
         self._send: _Send | None = None
@@ -236,22 +249,27 @@ class ChatLedger:
         return self.give_up()
 
     def give_up(self) -> list[str]:
-        """The session is over (it was not taken up again): the kept lines
-        are told not delivered (sent, to a peer that never said whether it
-        acknowledges: what went, "sent"); returns their texts."""
+        """The session is over (it was not taken up again): of the kept
+        lines, those that went on a link are told not confirmed (to a peer
+        that never said whether it acknowledges: "sent"), the others not
+        delivered; returns the texts told either, in order."""
         self._expiry = None
         self._over = True  # a line given from now on is refused (send)
         pending, self._pending = list(self._pending), collections.deque()
         if not pending:
             return []
         self._acked = max(self._acked, pending[-1][0])
+        went = [(i, t) for i, t in pending if i <= self._written]
+        never = [(i, t) for i, t in pending if i > self._written]
         if self.peer_acks is None:
-            went = [(i, t) for i, t in pending if i <= self._written]
             self._tell(went, SENT)
-            pending = [(i, t) for i, t in pending if i > self._written]
-        self._tell(pending, NOT_DELIVERED, SESSION_ENDED)
-        self.lost_lines.extend(pending)
-        return [t for _, t in pending]
+            went = []
+        else:
+            self._tell(went, NOT_CONFIRMED, SESSION_ENDED)
+            self.unconfirmed_lines.extend(went)
+        self._tell(never, NOT_DELIVERED, SESSION_ENDED)
+        self.lost_lines.extend(never)
+        return [t for _, t in went + never]
 
     # -- this side's lines ----------------------------------------------------------------
 

@@ -90,8 +90,10 @@ class ChatDelivery:
     """What became of this side's chat lines ``first`` to ``last`` (the ids
     ``host.send_chat`` and ``viewer.chat`` returned; ``texts``: theirs, in
     order) to ``peer``: ``state`` "delivered" (the peer's program has them),
-    "sent" (a peer of an older version: they went, it confirms nothing), or
-    "not delivered" (``why``: the session ended first). ``peer`` is the
+    "sent" (a peer of an older version: they went, it confirms nothing),
+    "not confirmed" (``why``: the session ended before the peer's
+    acknowledgement came; they went on a link, and may have arrived), or
+    "not delivered" (``why``: the session ended before they went on a link). ``peer`` is the
     one the ids were given for: a line ``host.send_chat`` kept for an agent
     away names the peer of its lost link, though it is confirmed on the
     resumed one. See :mod:`~screencodec.transport.session.chat`."""
