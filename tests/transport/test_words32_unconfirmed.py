@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .helpers import run, until
 from .test_chatack_cli import _mute, _Output, _refuse
@@ -57,16 +59,19 @@ def test_a_line_kept_for_an_agent_who_never_came_back_is_not_delivered() -> None
     run(main(), 30)
 
 
-def _say(host: subprocess.Popen[str], text: str) -> None:
+def say(host: subprocess.Popen[str], text: str) -> None:
+    """The host's user types ``text``."""
     assert host.stdin is not None
     host.stdin.write(f"{text}\n")
     host.stdin.flush()
 
 
-def test_the_host_terminal_says_not_confirmed_or_not_delivered() -> None:
-    """The agent's uplink dies: the host's line reaches the agent, its
-    confirmation does not; then the link is cut and the host's next line
-    waits for the agent, who does not come back before the host's /end."""
+@contextmanager
+def agent_through_proxy() -> Iterator[tuple[subprocess.Popen[str], _Output, _ProxyThread,
+                                            subprocess.Popen[bytes]]]:  # fmt: skip
+    """``screencodec host`` and an agent's ``screencodec view`` through a
+    proxy, the agent let in and shown the picture: the host, its output,
+    the proxy and the viewer."""
     host, code, password, port = start_host()
     proxy = _ProxyThread(port)
     view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
@@ -74,15 +79,27 @@ def test_the_host_terminal_says_not_confirmed_or_not_delivered() -> None:
         answer_when_asked(host)
         out = _Output(host)
         read_until(view, "decoded")
+        yield host, out, proxy, view
+    finally:
+        stop(view)
+        stop(host)
+        proxy.close()
+
+
+def test_the_host_terminal_says_not_confirmed_or_not_delivered() -> None:
+    """The agent's uplink dies: the host's line reaches the agent, its
+    confirmation does not; then the link is cut and the host's next line
+    waits for the agent, who does not come back before the host's /end."""
+    with agent_through_proxy() as (host, out, proxy, view):
         _mute(proxy, "viewer")
-        _say(host, "/say can you read this")
+        say(host, "/say can you read this")
         read_until(view, "host says: can you read this")
         _refuse(proxy, True)  # the agent stays away
         proxy.cut()
         out.wait_for("(type /end to prevent it)")
-        _say(host, "/say are you back?")
+        say(host, "/say are you back?")
         out.wait_for("it goes once they are back): are you back?")
-        _say(host, "/end")
+        say(host, "/end")
         out.wait_for("NOT delivered to ")
         out.wait_for("not confirmed by ")
         lines = out.text.splitlines()
@@ -94,7 +111,3 @@ def test_the_host_terminal_says_not_confirmed_or_not_delivered() -> None:
         assert len(never) == 1 and re.fullmatch(
             r"NOT delivered to 'support' \(\S+\), the session ended: are you back\?",
             never[0]), never  # fmt: skip
-    finally:
-        stop(view)
-        stop(host)
-        proxy.close()

@@ -446,6 +446,10 @@ class _Commands:
         self.away: dict[str, asyncio.TimerHandle] = {}
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
+        #: The peer name each agent who came back has now, by the peer name
+        #: of a link of theirs that was lost (:meth:`resumed`): a line given
+        #: before the resume and confirmed after it names them as they are now.
+        self.now_as: dict[str, str] = {}
         self._sending: set[asyncio.Task[None]] = set()
         #: /say lines go one at a time, in order, each in a task of its own
         #: (:meth:`_say_in_turn`), cancelled with the /send tasks at the end.
@@ -539,6 +543,11 @@ class _Commands:
         """An agent whose link was lost came back with its session's ticket."""
         self.came_back(event.who)
         self.ui.names[event.peer] = event.who
+        if event.was and event.was != event.peer:
+            for old, now in list(self.now_as.items()):
+                if now == event.was:  # back a second time
+                    self.now_as[old] = event.peer
+            self.now_as[event.was] = event.peer
         self.levels[event.peer] = event.level
         after = f" after {event.away:.0f} s" if event.away >= 1 else ""
         can = "see and control your screen" if CONTROL in event.level else "see your screen"
@@ -802,14 +811,15 @@ class _StartError(ScreencodecError, RuntimeError):
     """The host could not start (port in use, relay unreachable): one line."""
 
 
-def _delivery(ui: TerminalQuestions, ev: ChatDelivery) -> None:
+def _delivery(ui: TerminalQuestions, ev: ChatDelivery, now_as: dict[str, str]) -> None:
     """What became of the local user's chat lines to one agent: each marked
     delivered once the agent's program has it; when the session ended
     first, not confirmed if it was sent (it may have arrived, its
     confirmation lost), NOT delivered if it never was (kept for an agent
     who did not come back); an agent's viewer of a version that confirms
-    nothing is told once."""
-    agent = _agents(ui, (ev.peer,))
+    nothing is told once. The agent is named as they are now (``now_as``:
+    the address they came back from, for a line given before a resume)."""
+    agent = _agents(ui, (now_as.get(ev.peer, ev.peer),))
     if ev.state == DELIVERED:
         for text in ev.texts:
             ui.say(f"delivered to {agent}: {safe_text(text, 80)}")
@@ -872,7 +882,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             # every peer string this terminal shows is.
             ui.say(f"agent {_agents(ui, (ev.peer,))} says: {safe_text(ev.text, 1000)}")
         elif isinstance(ev, ChatDelivery):
-            _delivery(ui, ev)
+            _delivery(ui, ev, commands.now_as)
         elif isinstance(ev, FileRefused):
             commands.file_refused(ev)
         elif isinstance(ev, FileReceived):

@@ -251,12 +251,15 @@ class SessionResumed:
     """Host side: the agent ``who``, whose link was lost ``away`` seconds
     ago (0: the host had not noticed yet), came back as ``peer`` with a ticket
     of its session and holds ``level`` again, without a question: the local
-    user should be told."""
+    user should be told. ``was``: the peer name of the link it resumes (the
+    one earlier events, and a :class:`ChatDelivery` of a line given before
+    the resume, name)."""
 
     peer: str
     who: str
     level: Permission
     away: float
+    was: str = ""
 
 
 @dataclass(frozen=True, slots=True)

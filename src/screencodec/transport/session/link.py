@@ -242,7 +242,8 @@ class ViewerLink:
         await self.chats.attach(self, resumed=resumed is not None)
         if resumed is not None:  # before SharingChanged: a UI names the agent from it
             away = 0.0 if resumed.lost_at is None else time.monotonic() - resumed.lost_at
-            self.host.emit(SessionResumed(self.peer, self.who, self.level, round(away, 1)))
+            self.host.emit(SessionResumed(self.peer, self.who, self.level, round(away, 1),
+                                          resumed.peer))  # fmt: skip
         self.host.joined(self)
         await self._issue_ticket()
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
