@@ -458,6 +458,13 @@ class ChatLedger:
         return self._lock
 
     @property
+    def written(self) -> int:
+        """This side's lines of the session that went on a link so far (the
+        wire number of the last one): a resumed link's audit log logs only
+        those past it when they go again (recording/audit.py)."""
+        return max(self._written - self._base, 0)
+
+    @property
     def waiting(self) -> int:
         """Lines kept, not acknowledged yet."""
         return len(self._pending)

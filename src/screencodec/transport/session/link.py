@@ -313,6 +313,9 @@ class ViewerLink:
                 "type": "consent", "who": self.who, "peer": self.peer, "asked": str(asked),
                 "upgrade": False, "answer": str(level), "resumed": True,
             })  # fmt: skip
+            # The host's lines logged already, in the lost links' recordings:
+            # those sent again here are not logged twice (recording/audit.py).
+            self.recording.put("chat_written", self.chats.written)
         limit = self.host.config.max_duration
         if limit is not None:
             self.spawn(self._end_at(self.started + limit))
