@@ -603,6 +603,9 @@ class _Sending:
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The host said why it refused one of the agent's files unasked (a
+        #: reason code), this session: it is of a version that does.
+        self.coded = False
 
     def start(self, arg: str) -> None:
         path = file_to_send(arg)
@@ -643,18 +646,34 @@ class _Sending:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             tell(f"(not sent: {name}: {safe_text(why, 200).lower()})")
             return
-        tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost()))
+        if sent.outcome == "declined" and sent.why.startswith(REFUSED_UNASKED):
+            self.coded = True
+        tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost(),
+                         current=self._current()))  # fmt: skip
+
+    def _current(self) -> bool:
+        """Whether the host says why it refuses a file without asking its
+        user (a reason code: no files taken, too large, too many waiting),
+        so that a plain no is its user's: it sent a code this session, or
+        it confirms chat (a chat hello: chat delivery came after the codes,
+        in 4361f49 and 7eba360). A host of the version before the codes
+        sends neither."""
+        return self.coded or self.viewer.chats.peer_acks is True
 
     def _lost(self) -> bool:
         """Whether the session's link broke (it may be taken up again)."""
         return self.viewer.link_lost or bool(getattr(self.viewer.channel, "broken", False))
 
 
-def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False) -> str:
+def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False,
+                current: bool = False) -> str:  # fmt: skip
     """What became of a file the agent sent, in words (``outcome`` and
     ``why``: FileSent's; ``why`` is the host's, through safe_text, or the
     sender's own when the session ended first). ``lost``: the session's
-    link broke, and the session may go on: it is not said to have ended."""
+    link broke, and the session may go on: it is not said to have ended.
+    ``current``: the host says why it refuses a file unasked (a code), so
+    a no without one is its user's (:meth:`_Sending._current`); only to a
+    host of the version before is a no also maybe "it takes no files"."""
     if outcome == "delivered":
         return f"delivered {name} ({amount(size)}): the host saved it"
     if outcome == "failed" and lost and why == _SENDER_ENDED:
@@ -676,8 +695,14 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
         return f"(not sent: {name}: the session ended before the host's user answered)"
     if outcome == "declined" and why.startswith(REFUSED_UNASKED):  # the host said why (a code)
         return f"the host did not accept {name}: {why[len(REFUSED_UNASKED):]}"
-    return (f"the host did not accept {name}: its user said no or did not answer in time,"
-            " or the host takes no files (or none this large)")  # fmt: skip
+    if outcome == "declined" and current:  # no code: its user said no (or let it go by)
+        return f"the host did not accept {name}: {USER_SAID_NO}"
+    return (f"the host did not accept {name}: {USER_SAID_NO}, or the host takes no files (or"
+            " none this large)")  # fmt: skip
+
+
+#: Why a host declined a file without a reason code (a host that gives codes: all of it).
+USER_SAID_NO = "its user said no or did not answer in time"
 
 
 #: Why the sender fails a file it had not sent whole when its session ends
