@@ -16,31 +16,41 @@ from .test_chatack_session import _Seen
 from .test_resume import _Setup
 
 
-class _HoldingProxy(LinkProxy):
+class HoldingProxy(LinkProxy):
     """A loopback proxy that can hold what one side sends (kept, in order,
-    and passed on when :meth:`release` is called): acknowledgements that
-    come late, as on a slow uplink, not lost ones."""
+    and passed on when :meth:`let_through` or :meth:`release` is called):
+    acknowledgements that come late, as on a slow uplink, not lost ones."""
 
     def __init__(self, target: int) -> None:
         super().__init__(target)
         self.held: str | None = None
-        self._go = asyncio.Event()
-        self._go.set()
+        #: What the held side sent meanwhile, with where it goes.
+        self.kept: list[tuple[asyncio.StreamWriter, bytes]] = []
 
     def hold(self, side: str) -> None:
         self.held = side
-        self._go.clear()
+
+    def let_through(self) -> None:
+        """What was kept goes on; what comes later is kept while held."""
+        kept, self.kept = self.kept, []
+        for w, data in kept:
+            w.write(data)
 
     def release(self) -> None:
         self.held = None
-        self._go.set()
+        self.let_through()
+
+    @property
+    def kept_bytes(self) -> int:
+        return sum(len(data) for _, data in self.kept)
 
     async def _pump(self, r: asyncio.StreamReader, w: asyncio.StreamWriter,
                     sender: str) -> None:  # fmt: skip
         try:
             while data := await r.read(65536):
-                while self.held == sender:
-                    await self._go.wait()
+                if self.held == sender:
+                    self.kept.append((w, data))
+                    continue
                 w.write(data)
                 await w.drain()
         except (OSError, ConnectionError):
@@ -50,14 +60,14 @@ class _HoldingProxy(LinkProxy):
             w.write_eof()
 
 
-async def _holding(s: _Setup) -> _HoldingProxy:
+async def _holding(s: _Setup) -> HoldingProxy:
     await s.proxy.close()
-    s.proxy = _HoldingProxy(s.listener.port)
+    s.proxy = HoldingProxy(s.listener.port)
     await s.proxy.start()
     return s.proxy
 
 
-async def _burst(proxy: _HoldingProxy, acking: str, send: Callable[[str], Awaitable[object]],
+async def _burst(proxy: HoldingProxy, acking: str, send: Callable[[str], Awaitable[object]],
                  prefix: str) -> list[str]:  # fmt: skip
     """4 x MAX_UNACKED lines, each sent by its own task: half while the
     acknowledging side's words are held (the backlog fills, the rest wait

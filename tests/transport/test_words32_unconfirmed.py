@@ -11,6 +11,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from .helpers import run, until
 from .test_chatack_cli import _mute, _Output, _refuse
@@ -66,15 +67,20 @@ def say(host: subprocess.Popen[str], text: str) -> None:
     host.stdin.flush()
 
 
+P = TypeVar("P", bound=_ProxyThread)
+
+
 @contextmanager
-def agent_through_proxy() -> Iterator[tuple[subprocess.Popen[str], _Output, _ProxyThread,
-                                            subprocess.Popen[bytes]]]:  # fmt: skip
-    """``screencodec host`` and an agent's ``screencodec view`` through a
-    proxy, the agent let in and shown the picture: the host, its output,
-    the proxy and the viewer."""
-    host, code, password, port = start_host()
-    proxy = _ProxyThread(port)
-    view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
+def agent_through_proxy(
+    *host_args: str, proxy_type: type[P] = _ProxyThread, stdin: int | None = None,  # type: ignore[assignment]
+) -> Iterator[tuple[subprocess.Popen[str], _Output, P, subprocess.Popen[bytes]]]:
+    """``screencodec host HOST_ARGS`` and an agent's ``screencodec view``
+    (its input ``stdin``) through a ``proxy_type`` proxy, the agent let in
+    and shown the picture: the host, its output, the proxy and the viewer."""
+    host, code, password, port = start_host(*host_args)
+    proxy = proxy_type(port)
+    view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
+                  stdin=stdin)  # fmt: skip
     try:
         answer_when_asked(host)
         out = _Output(host)

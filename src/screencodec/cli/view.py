@@ -622,6 +622,12 @@ class _Sending:
 
     async def _offer(self, path: Path) -> None:
         name = safe_text(path.name, 200)
+        size, arrived = 0, -1  # arrived: what the host said it has of it (one that paces)
+
+        def has(received: int) -> None:
+            nonlocal arrived
+            arrived = received
+
         try:
             size = path.stat().st_size
             tell(f"offering {name} ({amount(size)}) to the host's user, who is asked whether"
@@ -634,13 +640,13 @@ class _Sending:
                 if said is not None:
                     tell(said)
 
-            sent = await self.viewer.sender.send(path, on_sending=sending)
+            sent = await self.viewer.sender.send(path, on_sending=sending, on_arrived=has)
         except asyncio.CancelledError:
             if self.viewer.link_lost:  # the terminal stops this session's offers
                 tell(f"(not sent: {name}: {FILE_NOT_NOW})")
             raise
         except SessionClosedError:
-            tell(f"(not sent: {name}: {FILE_NOT_NOW if self._lost() else 'the session ended'})")
+            tell(f"(not sent: {name}: {self._ended_words(arrived, size)})")
             return
         except (ScreencodecError, OSError) as exc:  # the file went away meanwhile, say
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -659,6 +665,17 @@ class _Sending:
         in 4361f49 and 7eba360). A host of the version before the codes
         sends neither."""
         return self.coded or self.viewer.chats.peer_acks is True
+
+    def _ended_words(self, arrived: int, size: int) -> str:
+        """Why a file being offered or sent did not go whole: the link was
+        lost (send it again once back), or the host ended the session (its
+        Bye came), or the session ended; and how much of it the host said
+        had arrived (``arrived`` >= 0: a host that paces files says)."""
+        if self._lost():
+            return FILE_NOT_NOW
+        end = ("the host ended the session" if self.viewer.host_bye is not None
+               else "the session ended")  # fmt: skip
+        return f"{end}, {amount(arrived)} of {amount(size)} had arrived" if arrived >= 0 else end
 
     def _lost(self) -> bool:
         """Whether the session's link broke (it may be taken up again)."""

@@ -139,13 +139,16 @@ class FileRefused:
       or ``EXPIRED`` (it stopped waiting before the question could be put).
 
     The withdrawals and "could not be saved" may follow the user's yes: a
-    terminal tells each of them (a refusal unasked may be counted)."""
+    terminal tells each of them (a refusal unasked may be counted).
+    ``received``: for a file ``CUT_SHORT``, the bytes of it that came
+    (-1 for every other)."""
 
     peer: str
     name: str
     size: int
     why: str
     transfer: int = 0
+    received: int = -1
 
 
 @dataclass(frozen=True, slots=True)
