@@ -1,8 +1,9 @@
 """Chat delivery on the agent's page (transport/session/chat.py,
 web/bridge.py): each of the agent's lines is marked sent, then delivered
-once the host's program has it, or NOT delivered when the session ended
-first; a line lost in a cut link reaches the host's user once after the
-resume. Real host, web viewer through a cuttable proxy, headless Chromium."""
+once the host's program has it, or not confirmed when the session ended
+first (it went; its confirmation never came); a line lost in a cut link
+reaches the host's user once after the resume. Real host, web viewer
+through a cuttable proxy, headless Chromium."""
 
 from __future__ import annotations
 
@@ -64,10 +65,11 @@ def test_the_page_marks_each_line_delivered_or_not_delivered(browser: Any) -> No
             await live.host.disconnect(reason="done")
 
         live.call(end)
-        wait_page(browser, lambda s: "NOT delivered" in _text(browser, "chat-log"),
-                  what="not delivered")  # fmt: skip
-        assert _mine(browser)[1] == ["You: <b>second</b> line (NOT delivered: the session ended)",
-                                     " (NOT delivered: the session ended)", "me undelivered"]
+        wait_page(browser, lambda s: "not confirmed" in _text(browser, "chat-log"),
+                  what="not confirmed")  # fmt: skip
+        # It went, and no confirmation came: the page cannot know more (words32).
+        assert _mine(browser)[1] == ["You: <b>second</b> line (not confirmed: the session ended)",
+                                     " (not confirmed: the session ended)", "me unconfirmed"]
         assert _mine(browser)[0][1] == " (delivered)"
     finally:
         live.close()

@@ -12,8 +12,9 @@ start (port in use, relay unreachable) are one line on stderr and exit code 2.
 
 Commands: each chat line from an agent is printed as ``agent 'NAME' (PEER)
 says: TEXT``; each of the local user's lines as ``delivered to AGENT: TEXT``
-once that agent's program has it (``NOT delivered to AGENT, the session
-ended: TEXT`` if it never did: :func:`_delivery`). The local user types
+once that agent's program has it (``not confirmed by AGENT, the session
+ended: TEXT`` if the session ended before it said so, ``NOT delivered to
+AGENT, the session ended: TEXT`` if it was never sent: :func:`_delivery`). The local user types
 commands (parsed by :mod:`.say`): ``/say
 TEXT`` chats with every agent, ``/view`` takes control back (the agents keep
 watching), ``/end`` ends the sessions (the host then exits with ``--once``,
@@ -90,6 +91,7 @@ from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session.chat import (
     DELIVERED,
     MAX_UNACKED,
+    NOT_CONFIRMED,
     NOT_DELIVERED,
     ChatBacklogError,
 )
@@ -443,6 +445,10 @@ class _Commands:
         self.away: dict[str, asyncio.TimerHandle] = {}
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
+        #: The peer name each agent who came back has now, by the peer name
+        #: of a link of theirs that was lost (:meth:`resumed`): a line given
+        #: before the resume and confirmed after it names them as they are now.
+        self.now_as: dict[str, str] = {}
         self._sending: set[asyncio.Task[None]] = set()
         #: /say lines go one at a time, in order, each in a task of its own
         #: (:meth:`_say_in_turn`), cancelled with the /send tasks at the end.
@@ -536,6 +542,11 @@ class _Commands:
         """An agent whose link was lost came back with its session's ticket."""
         self.came_back(event.who)
         self.ui.names[event.peer] = event.who
+        if event.was and event.was != event.peer:
+            for old, now in list(self.now_as.items()):
+                if now == event.was:  # back a second time
+                    self.now_as[old] = event.peer
+            self.now_as[event.was] = event.peer
         self.levels[event.peer] = event.level
         after = f" after {event.away:.0f} s" if event.away >= 1 else ""
         can = "see and control your screen" if CONTROL in event.level else "see your screen"
@@ -744,6 +755,14 @@ class _Commands:
         if withdrawn is not None:
             self.ui.say(f"{who} withdrew the file {name!r}{withdrawn}; nothing of it was saved")
             return
+        if ev.received >= 0:  # the session ended while it came
+            # Told before its SessionEnded: /end, Ctrl-C and the signals have
+            # put the peer in ``ended`` by then.
+            end = ("you ended the session" if ev.peer in self.ended | self.offers_ended
+                   else "the session ended before all of it came")  # fmt: skip
+            self.ui.say(f"not received from {who}: {name!r} ({amount(ev.received)} of"
+                        f" {amount(ev.size)}, {end}); nothing of it was kept")  # fmt: skip
+            return
         if ev.why.startswith(NOT_SAVED):
             self.ui.say(f"the file {name!r} ({amount(ev.size)}) from {who} "
                         f"{safe_text(ev.why, 300)}")
@@ -799,15 +818,21 @@ class _StartError(ScreencodecError, RuntimeError):
     """The host could not start (port in use, relay unreachable): one line."""
 
 
-def _delivery(ui: TerminalQuestions, ev: ChatDelivery) -> None:
+def _delivery(ui: TerminalQuestions, ev: ChatDelivery, now_as: dict[str, str]) -> None:
     """What became of the local user's chat lines to one agent: each marked
-    delivered once the agent's program has it, or NOT delivered when the
-    session ended first; an agent's viewer of a version that confirms
-    nothing is told once."""
-    agent = _agents(ui, (ev.peer,))
+    delivered once the agent's program has it; when the session ended
+    first, not confirmed if it was sent (it may have arrived, its
+    confirmation lost), NOT delivered if it never was (kept for an agent
+    who did not come back); an agent's viewer of a version that confirms
+    nothing is told once. The agent is named as they are now (``now_as``:
+    the address they came back from, for a line given before a resume)."""
+    agent = _agents(ui, (now_as.get(ev.peer, ev.peer),))
     if ev.state == DELIVERED:
         for text in ev.texts:
             ui.say(f"delivered to {agent}: {safe_text(text, 80)}")
+    elif ev.state == NOT_CONFIRMED:
+        for text in ev.texts:
+            ui.say(f"not confirmed by {agent}, the session ended: {safe_text(text, 1000)}")
     elif ev.state == NOT_DELIVERED:
         for text in ev.texts:
             ui.say(f"NOT delivered to {agent}, the session ended: {safe_text(text, 1000)}")
@@ -864,7 +889,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             # every peer string this terminal shows is.
             ui.say(f"agent {_agents(ui, (ev.peer,))} says: {safe_text(ev.text, 1000)}")
         elif isinstance(ev, ChatDelivery):
-            _delivery(ui, ev)
+            _delivery(ui, ev, commands.now_as)
         elif isinstance(ev, FileRefused):
             commands.file_refused(ev)
         elif isinstance(ev, FileReceived):

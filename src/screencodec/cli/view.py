@@ -2,8 +2,10 @@
 
 In the terminal, the host's chat is printed as ``host says: TEXT`` and a
 line typed as ``/say TEXT`` is sent to the host's user, then marked
-``delivered: TEXT`` once the host's program has it (``NOT delivered, the
-session ended: TEXT`` at the end if it never did; transport/session/chat.py).
+``delivered: TEXT`` once the host's program has it (at the end, ``not
+confirmed, the session ended: TEXT`` if it was sent and the host never said
+it had it, ``NOT delivered, the session ended: TEXT`` if it was never sent;
+transport/session/chat.py).
 ``/send PATH``
 offers a file to the host's user (:class:`_Sending`: one line when it is
 offered, one with the outcome: saved, declined, or not saved and why).
@@ -601,6 +603,9 @@ class _Sending:
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The host said why it refused one of the agent's files unasked (a
+        #: reason code), this session: it is of a version that does.
+        self.coded = False
 
     def start(self, arg: str) -> None:
         path = file_to_send(arg)
@@ -617,6 +622,12 @@ class _Sending:
 
     async def _offer(self, path: Path) -> None:
         name = safe_text(path.name, 200)
+        size, arrived = 0, -1  # arrived: what the host said it has of it (one that paces)
+
+        def has(received: int) -> None:
+            nonlocal arrived
+            arrived = received
+
         try:
             size = path.stat().st_size
             tell(f"offering {name} ({amount(size)}) to the host's user, who is asked whether"
@@ -629,30 +640,57 @@ class _Sending:
                 if said is not None:
                     tell(said)
 
-            sent = await self.viewer.sender.send(path, on_sending=sending)
+            sent = await self.viewer.sender.send(path, on_sending=sending, on_arrived=has)
         except asyncio.CancelledError:
             if self.viewer.link_lost:  # the terminal stops this session's offers
                 tell(f"(not sent: {name}: {FILE_NOT_NOW})")
             raise
         except SessionClosedError:
-            tell(f"(not sent: {name}: {FILE_NOT_NOW if self._lost() else 'the session ended'})")
+            tell(f"(not sent: {name}: {self._ended_words(arrived, size)})")
             return
         except (ScreencodecError, OSError) as exc:  # the file went away meanwhile, say
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             tell(f"(not sent: {name}: {safe_text(why, 200).lower()})")
             return
-        tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost()))
+        if sent.outcome == "declined" and sent.why.startswith(REFUSED_UNASKED):
+            self.coded = True
+        tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost(),
+                         current=self._current()))  # fmt: skip
+
+    def _current(self) -> bool:
+        """Whether the host says why it refuses a file without asking its
+        user (a reason code: no files taken, too large, too many waiting),
+        so that a plain no is its user's: it sent a code this session, or
+        it confirms chat (a chat hello: chat delivery came after the codes,
+        in 4361f49 and 7eba360). A host of the version before the codes
+        sends neither."""
+        return self.coded or self.viewer.chats.peer_acks is True
+
+    def _ended_words(self, arrived: int, size: int) -> str:
+        """Why a file being offered or sent did not go whole: the link was
+        lost (send it again once back), or the host ended the session (its
+        Bye came), or the session ended; and how much of it the host said
+        had arrived (``arrived`` >= 0: a host that paces files says)."""
+        if self._lost():
+            return FILE_NOT_NOW
+        end = ("the host ended the session" if self.viewer.host_bye is not None
+               else "the session ended")  # fmt: skip
+        return f"{end}, {amount(arrived)} of {amount(size)} had arrived" if arrived >= 0 else end
 
     def _lost(self) -> bool:
         """Whether the session's link broke (it may be taken up again)."""
         return self.viewer.link_lost or bool(getattr(self.viewer.channel, "broken", False))
 
 
-def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False) -> str:
+def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False,
+                current: bool = False) -> str:  # fmt: skip
     """What became of a file the agent sent, in words (``outcome`` and
     ``why``: FileSent's; ``why`` is the host's, through safe_text, or the
     sender's own when the session ended first). ``lost``: the session's
-    link broke, and the session may go on: it is not said to have ended."""
+    link broke, and the session may go on: it is not said to have ended.
+    ``current``: the host says why it refuses a file unasked (a code), so
+    a no without one is its user's (:meth:`_Sending._current`); only to a
+    host of the version before is a no also maybe "it takes no files"."""
     if outcome == "delivered":
         return f"delivered {name} ({amount(size)}): the host saved it"
     if outcome == "failed" and lost and why == _SENDER_ENDED:
@@ -674,8 +712,14 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
         return f"(not sent: {name}: the session ended before the host's user answered)"
     if outcome == "declined" and why.startswith(REFUSED_UNASKED):  # the host said why (a code)
         return f"the host did not accept {name}: {why[len(REFUSED_UNASKED):]}"
-    return (f"the host did not accept {name}: its user said no or did not answer in time,"
-            " or the host takes no files (or none this large)")  # fmt: skip
+    if outcome == "declined" and current:  # no code: its user said no (or let it go by)
+        return f"the host did not accept {name}: {USER_SAID_NO}"
+    return (f"the host did not accept {name}: {USER_SAID_NO}, or the host takes no files (or"
+            " none this large)")  # fmt: skip
+
+
+#: Why a host declined a file without a reason code (a host that gives codes: all of it).
+USER_SAID_NO = "its user said no or did not answer in time"
 
 
 #: Why the sender fails a file it had not sent whole when its session ends
@@ -941,8 +985,11 @@ async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
     return str(reason)
 
 
-#: What the terminal says of a line the host's program never had.
+#: What the terminal says of a line never sent (the host's program never had it).
 NOT_DELIVERED = "NOT delivered, the session ended"
+#: ... of a line sent on a link that ended before the host confirmed it: it
+#: may have arrived, its confirmation lost.
+NOT_CONFIRMED = "not confirmed, the session ended"
 #: ... once, of a host that confirms no chat (a version before chat delivery).
 OLD_HOST_CHAT = "(sent: this host's version does not confirm that chat arrives)"
 _MARKED = 80  # characters of a line shown again when it is marked delivered
@@ -1060,12 +1107,17 @@ class _Conversation:
             self._task.cancel()
 
     def not_sent(self) -> None:
-        """The session has ended: the chat still held was not sent, and the
-        lines sent that the host never confirmed were not delivered."""
-        self.viewer.chats.give_up()  # kept for a resume that did not come
-        for _, text in self.viewer.chats.lost_lines:
-            tell(f"{NOT_DELIVERED}: {safe_text(text, 1000)}")
-        self.viewer.chats.lost_lines.clear()
+        """The session has ended: the chat still held was not sent, the
+        lines sent that the host never confirmed are not confirmed, and
+        those given to the viewer and never sent were not delivered."""
+        chats = self.viewer.chats
+        chats.give_up()  # kept for a resume that did not come
+        told = [(i, NOT_CONFIRMED, t) for i, t in chats.unconfirmed_lines]
+        told += [(i, NOT_DELIVERED, t) for i, t in chats.lost_lines]
+        for _, words, text in sorted(told):
+            tell(f"{words}: {safe_text(text, 1000)}")
+        chats.unconfirmed_lines.clear()
+        chats.lost_lines.clear()
         for text in self.held:
             tell(f"(not sent, the session ended: {safe_text(text, 1000)})")
         self.held.clear()

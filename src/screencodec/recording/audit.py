@@ -13,8 +13,12 @@ log, each a JSON-able dict with a ``type``:
 * ``chat`` (``from`` host or viewer, ``text``); ``chat_delivered``
   (``from``: whose lines, ``count``: how many of that side's lines of the
   session the other side's program has, its acknowledgement on the chat
-  channel, transport/session/chat.py); a line sent again after a resume is
-  logged again as ``chat`` (the receiver drops it, and the count says so);
+  channel, transport/session/chat.py); a line is logged once, in the
+  recording of the link it first went on: the host's lines sent again on
+  a resumed link (their ack lost, or they were lost on the way) are not
+  logged again there (the session says how many went before:
+  :meth:`AuditTracker.chat_written`); a viewer's are not sent again (the
+  host's hello says which it has), and each that comes is logged;
   a viewer's count past the host's lines written, or not past its last, is
   not recorded (the host's program ignores it, or learns nothing from it);
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
@@ -78,6 +82,9 @@ class AuditTracker:
         #: of the same ack would grow the log).
         self._host_lines = 0
         self._host_confirmed = 0
+        #: The host's chat lines of the session that went on the links before
+        #: this resumed one (logged in their recordings): not logged again.
+        self._host_logged = 0
 
     @property
     def open_intervals(self) -> bool:
@@ -133,7 +140,8 @@ class AuditTracker:
             })  # fmt: skip
         elif isinstance(msg, m.Chat):
             self._host_lines += 1
-            out.append({"type": "chat", "from": "host", "text": msg.text})
+            if self._host_lines > self._host_logged:  # else sent again after a resume
+                out.append({"type": "chat", "from": "host", "text": msg.text})
         elif (number := chat_hello_next(msg)) is not None:
             self._host_lines = max(self._host_lines, number - 1)
         elif (count := chat_ack(msg)) is not None:
@@ -148,6 +156,15 @@ class AuditTracker:
         """The local user's ``device`` ("pointer", "keyboard", or "input"
         when the host could not tell) was used at ``t``."""
         return self._expire(t) + self._activity(t, "local", device)
+
+    def chat_written(self, count: int) -> list[Event]:
+        """This recording is of a resumed link: the host's first ``count``
+        chat lines of the session went on the links before it (and are in
+        their recordings); those of them sent again here are not logged.
+        Told by the host's session (ChatLedger.written), before this link's
+        chat hello."""
+        self._host_logged = max(self._host_logged, count)
+        return []
 
     def tick(self, t: float) -> list[Event]:
         """Close intervals that ended more than :data:`INPUT_GAP` before ``t``."""

@@ -448,6 +448,8 @@ class SessionRecorder:
             events = [self._earlier(obj) if obj.get("resumed") else obj]
         elif kind == "local":
             events = self.audit.local_input(rel, obj or "input")
+        elif kind == "chat_written":  # a resumed link: the host's lines logged before
+            events = self.audit.chat_written(int(obj))
         elif kind == "seek":
             self._pending_seek = obj
             return

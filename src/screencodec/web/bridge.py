@@ -80,6 +80,7 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import (
     DELIVERED,
+    NOT_CONFIRMED,
     NOT_DELIVERED,
     ChatBacklogError,
     ChatLedger,
@@ -112,6 +113,8 @@ _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for 
 _MAX_MONITOR = 64  # the highest monitor index the page shows and asks for (schema.js)
 _MAX_FPS = 1e6  # the page's bound on a frame rate (schema.js)
 _REPLAYED = ("status", "level", "monitors", "stats", "banner")
+#: The page's state of the agent's line, by its ChatDelivery's ("sent" else).
+_PAGE_STATES = {DELIVERED: "delivered", NOT_CONFIRMED: "unconfirmed", NOT_DELIVERED: "undelivered"}
 #: The largest picture the page's decoder takes (static/worker/main.js,
 #: ``maxPixels``; the Viewer's DEFAULT_MAX_PIXELS: an 8K screen, three 4K
 #: side by side): it would refuse a bigger one every time, so the bridge's
@@ -231,7 +234,7 @@ class WebBridge:
         self._chat_ids = 0
         #: The agent's lines sent and not settled yet, by the viewer's id of
         #: the line (its ChatDelivery): the page's line, marked "sent" until
-        #: "delivered" or "undelivered" (a host of an older version leaves it
+        #: "delivered", "unconfirmed" or "undelivered" (a host of an older version leaves it
         #: "sent"; the oldest go past :data:`HISTORY`).
         self._sent: dict[int, dict[str, Any]] = {}
         self._flushing = False
@@ -427,6 +430,8 @@ class WebBridge:
         chats = getattr(self.viewer, "chats", None)
         if isinstance(chats, ChatLedger):
             chats.give_up()  # kept for a resume that did not come
+            for line_id, _ in chats.unconfirmed_lines:
+                self._mark(line_id, "unconfirmed")
             for line_id, _ in chats.lost_lines:
                 self._mark(line_id, "undelivered")
         for line in self._held:
@@ -592,7 +597,7 @@ class WebBridge:
     async def _events(self, viewer: Viewer) -> None:
         async for ev in viewer.events():
             if isinstance(ev, ChatDelivery):
-                state = {DELIVERED: "delivered", NOT_DELIVERED: "undelivered"}.get(ev.state, "sent")
+                state = _PAGE_STATES.get(ev.state, "sent")
                 for line_id in range(ev.first, ev.last + 1):
                     self._mark(line_id, state)
             elif isinstance(ev, FileReceived) and self.files is not None:

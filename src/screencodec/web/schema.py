@@ -130,7 +130,8 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         # ("held") until the session is taken up again, or before the session
         # was joined ("waiting"), or never sent ("lost": the session ended);
         # once sent, "sent" until the host's program confirms it ("delivered")
-        # or the session ends first ("undelivered"); "backlog": not sent, too
+        # or the session ends first ("unconfirmed": it went, the host's
+        # confirmation never came; "undelivered": it never went); "backlog": not sent, too
         # many lines wait for the host's confirmation
         ("chat", "from text", "id state"),
         ("banner", "kind text", ""),

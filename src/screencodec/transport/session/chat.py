@@ -23,8 +23,12 @@ a line waits up to 5 s for room, then :meth:`send` refuses with
 the hello, on the link that resumes the session; the receiver numbers the
 lines from the hello's number on and drops those it had (counted in
 ``duplicates``), so each line is shown once, in order. A session that ends
-with lines kept tells them "not delivered" (the peer said it acknowledges;
-the peer's program never had them).
+with lines kept tells those that went on a link (which ended before their
+acknowledgement came) "not confirmed": the peer's program may have had
+them, its acknowledgement lost as the session ended, and nothing here can
+tell; and those that never went on a link (kept for a peer that never came
+back, or whose sending failed) "not delivered": the peer's program never
+had them.
 
 An older peer sends no hello and ignores the channel (an unknown extension
 channel): a viewer learns so when an update comes with no hello before it,
@@ -35,7 +39,10 @@ Everything on the channel is the peer's: a hello or acknowledgement that is
 malformed, comes twice, goes backwards or counts past the lines written is
 ignored and counted in ``ignored``; it never ends the session.
 
-One event loop; the send side may be called from any task on it.
+One event loop; the send side may be called from any task on it: lines
+given at the same moment by different tasks go in the order of the calls
+(one caller at a time, first come first served, also while they wait for
+room; each caller's wait counts from its own call).
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ __all__ = [
     "CHAT_CHANNEL",
     "DELIVERED",
     "MAX_UNACKED",
+    "NOT_CONFIRMED",
     "NOT_DELIVERED",
     "SENT",
     "SESSION_ENDED",
@@ -74,7 +82,10 @@ MAX_UNACKED = 64
 BACKLOG_WAIT = 5.0
 #: :class:`~.events.ChatDelivery` states.
 DELIVERED, SENT, NOT_DELIVERED = "delivered", "sent", "not delivered"
-#: Why lines were not delivered: the session ended before the peer had them.
+#: ... of a line that went on a link that ended before the peer's
+#: acknowledgement came: it may have arrived (the ack lost), or not.
+NOT_CONFIRMED = "not confirmed"
+#: Why lines were not delivered (or not confirmed): the session ended first.
 SESSION_ENDED = "the session ended"
 
 _HELLO, _ACK = 1, 2
@@ -138,6 +149,7 @@ class ChatLedger:
     def __init__(self, *, enabled: bool = True) -> None:
         self.enabled = enabled
         self._lock: asyncio.Lock | None = None
+        self._turn: asyncio.Lock | None = None  # :meth:`send`'s callers, one at a time
         self._ids = 0  # the last line id given (this object's whole life)
         self._base = 0  # the id of the session's line 0: wire number = id - base
         self._acked = 0  # the last id the peer has (or that was settled)
@@ -156,8 +168,13 @@ class ChatLedger:
         self.duplicates = 0
         #: Lines the peer's numbers skipped (never seen here).
         self.skipped = 0
-        #: ``(id, text)`` of the lines told not delivered, the latest few.
+        #: ``(id, text)`` of the lines told not delivered (never went on a
+        #: link), the latest few.
         self.lost_lines: collections.deque[tuple[int, str]] = collections.deque(
+            maxlen=4 * MAX_UNACKED)
+        #: ``(id, text)`` of the lines told not confirmed (went on a link that
+        #: ended before their acknowledgement), the latest few.
+        self.unconfirmed_lines: collections.deque[tuple[int, str]] = collections.deque(
             maxlen=4 * MAX_UNACKED)
         self._owner: object | None = None
         self._send: _Send | None = None
@@ -232,22 +249,27 @@ class ChatLedger:
         return self.give_up()
 
     def give_up(self) -> list[str]:
-        """The session is over (it was not taken up again): the kept lines
-        are told not delivered (sent, to a peer that never said whether it
-        acknowledges: what went, "sent"); returns their texts."""
+        """The session is over (it was not taken up again): of the kept
+        lines, those that went on a link are told not confirmed (to a peer
+        that never said whether it acknowledges: "sent"), the others not
+        delivered; returns the texts told either, in order."""
         self._expiry = None
         self._over = True  # a line given from now on is refused (send)
         pending, self._pending = list(self._pending), collections.deque()
         if not pending:
             return []
         self._acked = max(self._acked, pending[-1][0])
+        went = [(i, t) for i, t in pending if i <= self._written]
+        never = [(i, t) for i, t in pending if i > self._written]
         if self.peer_acks is None:
-            went = [(i, t) for i, t in pending if i <= self._written]
             self._tell(went, SENT)
-            pending = [(i, t) for i, t in pending if i > self._written]
-        self._tell(pending, NOT_DELIVERED, SESSION_ENDED)
-        self.lost_lines.extend(pending)
-        return [t for _, t in pending]
+            went = []
+        else:
+            self._tell(went, NOT_CONFIRMED, SESSION_ENDED)
+            self.unconfirmed_lines.extend(went)
+        self._tell(never, NOT_DELIVERED, SESSION_ENDED)
+        self.lost_lines.extend(never)
+        return [t for _, t in went + never]
 
     # -- this side's lines ----------------------------------------------------------------
 
@@ -258,7 +280,12 @@ class ChatLedger:
         after :data:`BACKLOG_WAIT` seconds; :class:`SessionClosedError` once
         the session ended (:meth:`give_up`: not kept, never told); to a peer
         of the version before, a send error as before."""
-        await self._room()
+        deadline = asyncio.get_running_loop().time() + BACKLOG_WAIT
+        async with self._in_turn():  # the order of the calls is the order on the wire
+            return await self._send_line(text, deadline)
+
+    async def _send_line(self, text: str, deadline: float) -> int:
+        await self._room(deadline)
         async with self._locked():
             if self._over:  # kept, it would never go nor be told not delivered
                 raise SessionClosedError("the session ended: the chat line was not sent")
@@ -399,11 +426,10 @@ class ChatLedger:
             self._emit(ChatDelivery(peer, run[0][0], run[-1][0], state,
                                     tuple(t for _, t in run), why))  # fmt: skip
 
-    async def _room(self) -> None:
-        """Wait (at most :data:`BACKLOG_WAIT`) while :data:`MAX_UNACKED`
+    async def _room(self, deadline: float) -> None:
+        """Wait (until ``deadline``, the loop's time) while :data:`MAX_UNACKED`
         lines are kept; :meth:`send` refuses if they still are."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + BACKLOG_WAIT
         while len(self._pending) >= MAX_UNACKED and self.enabled and self.peer_acks is not False:
             if self._freed is None:
                 self._freed = asyncio.Event()
@@ -418,10 +444,25 @@ class ChatLedger:
         if self._freed is not None:
             self._freed.set()
 
+    def _in_turn(self) -> asyncio.Lock:
+        """Held by one :meth:`send` at a time, from its call to its line's
+        writing: the callers are served in the order they called (asyncio's
+        lock is first come, first served), also while they wait for room."""
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        return self._turn
+
     def _locked(self) -> asyncio.Lock:
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
+
+    @property
+    def written(self) -> int:
+        """This side's lines of the session that went on a link so far (the
+        wire number of the last one): a resumed link's audit log logs only
+        those past it when they go again (recording/audit.py)."""
+        return max(self._written - self._base, 0)
 
     @property
     def waiting(self) -> int:

@@ -90,8 +90,10 @@ class ChatDelivery:
     """What became of this side's chat lines ``first`` to ``last`` (the ids
     ``host.send_chat`` and ``viewer.chat`` returned; ``texts``: theirs, in
     order) to ``peer``: ``state`` "delivered" (the peer's program has them),
-    "sent" (a peer of an older version: they went, it confirms nothing), or
-    "not delivered" (``why``: the session ended first). ``peer`` is the
+    "sent" (a peer of an older version: they went, it confirms nothing),
+    "not confirmed" (``why``: the session ended before the peer's
+    acknowledgement came; they went on a link, and may have arrived), or
+    "not delivered" (``why``: the session ended before they went on a link). ``peer`` is the
     one the ids were given for: a line ``host.send_chat`` kept for an agent
     away names the peer of its lost link, though it is confirmed on the
     resumed one. See :mod:`~screencodec.transport.session.chat`."""
@@ -137,13 +139,16 @@ class FileRefused:
       or ``EXPIRED`` (it stopped waiting before the question could be put).
 
     The withdrawals and "could not be saved" may follow the user's yes: a
-    terminal tells each of them (a refusal unasked may be counted)."""
+    terminal tells each of them (a refusal unasked may be counted).
+    ``received``: for a file ``CUT_SHORT``, the bytes of it that came
+    (-1 for every other)."""
 
     peer: str
     name: str
     size: int
     why: str
     transfer: int = 0
+    received: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,12 +254,15 @@ class SessionResumed:
     """Host side: the agent ``who``, whose link was lost ``away`` seconds
     ago (0: the host had not noticed yet), came back as ``peer`` with a ticket
     of its session and holds ``level`` again, without a question: the local
-    user should be told."""
+    user should be told. ``was``: the peer name of the link it resumes (the
+    one earlier events, and a :class:`ChatDelivery` of a line given before
+    the resume, name)."""
 
     peer: str
     who: str
     level: Permission
     away: float
+    was: str = ""
 
 
 @dataclass(frozen=True, slots=True)

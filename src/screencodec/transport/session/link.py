@@ -242,7 +242,8 @@ class ViewerLink:
         await self.chats.attach(self, resumed=resumed is not None)
         if resumed is not None:  # before SharingChanged: a UI names the agent from it
             away = 0.0 if resumed.lost_at is None else time.monotonic() - resumed.lost_at
-            self.host.emit(SessionResumed(self.peer, self.who, self.level, round(away, 1)))
+            self.host.emit(SessionResumed(self.peer, self.who, self.level, round(away, 1),
+                                          resumed.peer))  # fmt: skip
         self.host.joined(self)
         await self._issue_ticket()
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
@@ -312,6 +313,9 @@ class ViewerLink:
                 "type": "consent", "who": self.who, "peer": self.peer, "asked": str(asked),
                 "upgrade": False, "answer": str(level), "resumed": True,
             })  # fmt: skip
+            # The host's lines logged already, in the lost links' recordings:
+            # those sent again here are not logged twice (recording/audit.py).
+            self.recording.put("chat_written", self.chats.written)
         limit = self.host.config.max_duration
         if limit is not None:
             self.spawn(self._end_at(self.started + limit))

@@ -1266,7 +1266,9 @@ class FileReceiver:
             self._abort(transfer)
             info = self._infos.pop(transfer, None)
             if info is not None:
-                self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
+                why = f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)"
+                self._told(FileRefused(info.peer, info.name, info.size, why, transfer,
+                                       inc.received))  # fmt: skip
         if self._pool is not None:
             # What it was given still runs (a file whole before the end is
             # saved, and its user told); then its thread ends.
@@ -1332,6 +1334,8 @@ class FileSender:
         #: Why the peer refuses an offer still waiting for its answer
         #: (:func:`file_refusal`), until that answer.
         self._refusals: dict[int, str] = {}
+        #: Who is told how much of a transfer the peer has (:meth:`send`'s ``on_arrived``).
+        self._arrived: dict[int, Callable[[int], None]] = {}
         self._next = 1
         self.late = 0  #: answers that came after their offer was given up
         #: The peer announced it sends FileResult (set by the session).
@@ -1371,6 +1375,9 @@ class FileSender:
         """The peer has ``received`` bytes of ``transfer``."""
         if self.window is not None:
             self.window.confirmed(transfer, received)
+        arrived = self._arrived.get(transfer)
+        if arrived is not None:
+            arrived(received)
 
     def on_refusal(self, transfer: int, why: str) -> None:
         """The peer says why it refuses ``transfer`` without asking its user
@@ -1448,10 +1455,14 @@ class FileSender:
         name: str | None = None,
         *,
         on_sending: Callable[[int, int], None] | None = None,
+        on_arrived: Callable[[int], None] | None = None,
     ) -> FileSent:
         """:meth:`send_file`, returning the outcome. ``on_sending(sent,
         size)``: the peer accepted the file (``sent`` 0), and then after each
-        chunk handed to the channel (the bytes of it sent so far)."""
+        chunk handed to the channel (the bytes of it sent so far).
+        ``on_arrived(received)``: a peer that paces said it has that many
+        bytes of it (so that a session that ends mid-file can say how much
+        had arrived)."""
         data_size = path.stat().st_size
         name = name or path.name
         transfer = self._next
@@ -1459,6 +1470,8 @@ class FileSender:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bool | None] = loop.create_future()  # None: given up
         self._waiting[transfer] = fut
+        if on_arrived is not None:
+            self._arrived[transfer] = on_arrived
         try:
             await self.announce()
             await self._send(FileOffer(transfer, name, data_size))
@@ -1471,6 +1484,8 @@ class FileSender:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
             refused = self._refusals.pop(transfer, "")
+            if not (fut.done() and not fut.cancelled() and fut.result() is True):
+                self._arrived.pop(transfer, None)  # not accepted: nothing of it goes
         if accepted is None and self._closed is not None:
             # Never accepted: not sent, not "failed" (which says the peer
             # took it and could not save it).
@@ -1504,6 +1519,7 @@ class FileSender:
         finally:
             self._results.pop(transfer, None)
             self._ended.discard(transfer)
+            self._arrived.pop(transfer, None)
         if answer is None:
             why = "the session ended before the peer said whether it saved it"
             return self._outcome(name, data_size, transfer, "unconfirmed", why)

@@ -241,6 +241,8 @@ class Viewer:
         #: Set when run() ended because the link was lost (no Bye, not closed
         #: on this side): the case for reconnecting with resume_ticket.
         self.link_lost = False
+        #: The host's Bye's reason, once one came (the host ended the session).
+        self.host_bye: str | None = None
         #: True while input would be typed blind: this connection resumes a
         #: session (``resume``) and no receipt has gone yet (no picture seen
         #: here). The input methods then send nothing and return False.
@@ -438,7 +440,8 @@ class Viewer:
                 span = getattr(self.channel, "last_span", None)
                 msg = m.decode(data)
                 if isinstance(msg, m.Bye):
-                    reason = f"host said bye: {safe_text(msg.reason, 200)}"
+                    self.host_bye = safe_text(msg.reason, 200)
+                    reason = f"host said bye: {self.host_bye}"
                     break
                 if isinstance(msg, m.Update | m.CompactUpdate):
                     self._first = None

@@ -44,10 +44,10 @@ const KINDS = {
 // notice the host's code, a replayed file_offer the agent's answer,
 // file_received and file_failed the offer they answer, the agent's own chat
 // line its number and its state: held, waiting or lost (typed while the link
-// was down or before the session was joined), sent, delivered, undelivered
-// or backlog (ui.js chatLine).
+// was down or before the session was joined), sent, delivered, unconfirmed,
+// undelivered or backlog (ui.js chatLine).
 const OPTIONAL = {
-  chat: { id: int(1, 2 ** 32), state: oneOf("held", "waiting", "lost", "sent", "delivered", "undelivered", "backlog") },
+  chat: { id: int(1, 2 ** 32), state: oneOf("held", "waiting", "lost", "sent", "delivered", "unconfirmed", "undelivered", "backlog") },
   file_progress: { text: str(200), name: str(255), pct: int(0, 100) },
   level: { unavailable: str(1000) },
   notice: { code: int(0, 65535) },

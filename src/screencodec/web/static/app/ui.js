@@ -35,7 +35,7 @@ function el(tag, text, cls) {
 export const MAX_SHOWN = 120; // safe_text's default limit
 // The marks of the agent's own chat lines (chatLine), and those a later
 // message still changes.
-const CHAT_STATES = ["held", "waiting", "lost", "sent", "delivered", "undelivered", "backlog"];
+const CHAT_STATES = ["held", "waiting", "lost", "sent", "delivered", "unconfirmed", "undelivered", "backlog"];
 const OPEN_STATES = ["held", "waiting", "sent"];
 
 // Each the bound the Python side cleans the same string to, so that a string
@@ -284,10 +284,12 @@ export class UI {
   // `id`, `state`: the agent's own line. Typed while the link was down,
   // "held" until the session goes on, or before the session was joined,
   // "waiting" until the user lets the agent in, or "lost" (the session ended
-  // first). Once it went: "sent", then "delivered" (the host's program has
-  // it), or "undelivered" (the session ended first); a host of an older
-  // version confirms nothing, and the line stays "sent". "backlog": not sent,
-  // too many lines wait for the host's confirmation.
+  // first). Once given to the viewer: "sent", then "delivered" (the host's
+  // program has it); if the session ended first, "unconfirmed" (it went, and
+  // may have arrived: the host's confirmation never came) or "undelivered"
+  // (it never went out); a host of an older version confirms nothing, and
+  // the line stays "sent". "backlog": not sent, too many lines wait for the
+  // host's confirmation.
   chatLine(who, text, id = null, state = null) {
     const mark = {
       held: " (not sent yet: reconnecting)",
@@ -295,6 +297,7 @@ export class UI {
       lost: " (not sent: the session ended)",
       sent: " (sent)",
       delivered: " (delivered)",
+      unconfirmed: " (not confirmed: the session ended)",
       undelivered: " (NOT delivered: the session ended)",
       backlog: " (not sent: too many lines wait for the host to confirm them)",
     }[state] || "";
