@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +243,83 @@ def test_a_sealed_chain_without_key_is_said_not_checked_and_with_it_is_checked(
     first.write_bytes(whole[:-1] + bytes([whole[-1] ^ 1]))
     broken = cli("verify", second, "--key", tmp_path / "aud.key")
     assert broken.returncode == 10, broken.stdout
+
+
+@pytest.fixture(scope="module")
+def page() -> Any:
+    """A headless Chromium (tests/web/conftest.py's)."""
+    from web.conftest import CHROMEDRIVER, CHROMIUM, _driver
+
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium and chromedriver are needed (scripts/bootstrap.sh installs them)")
+    pytest.importorskip("selenium")
+    drv = _driver()
+    try:
+        yield drv
+    finally:
+        drv.quit()
+
+
+def _web(path: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """``recordings play PATH --web --no-open``: (it, what it said first, the link)."""
+    proc = subprocess.Popen([sys.executable, "-m", "screencodec", "recordings", "play",
+                             str(path), "--web", "--no-open"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    said = []
+    for line in proc.stdout:
+        said.append(line)
+        match = re.search(r"http://127\.0\.0\.1:\d+/#k=\S+", line)
+        if match:
+            return proc, "".join(said), match.group(0)
+    proc.wait(10)
+    raise AssertionError("".join(said) + (proc.stderr.read() if proc.stderr else ""))
+
+
+def _leave(page: Any, proc: subprocess.Popen[str]) -> tuple[str, str]:
+    page.find_element("id", "leave").click()
+    try:
+        return proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_play_web_plays_the_session_and_says_where_its_chain_stops(
+    chain: list[Path], page: Any, tmp_path: Path,
+) -> None:
+    """The page plays the three parts: their events in its log, and a seek
+    into the first part shows the first part's picture; with the first file
+    gone, its verdict (amber) says a part is missing, in verify's words."""
+    from web.conftest import canvas_bgr, wait_page
+    from web.test_web_playback import _seek, _settle
+
+    events = 0
+    for path in chain:
+        with RecordingReader(path) as r:
+            events += len(r.events())
+    t, picture = _last_picture(chain[0])
+    proc, _, url = _web(chain[-1])
+    page.get(url)
+    _settle(page, lambda p: p.get("us") == 0, "the start")
+    wait_page(page, lambda st: page.execute_script(
+        "return window.screencodecPage.events;") == events, what="every part's events")
+    _seek(page, int(t * 1000) + 1)
+    _settle(page, lambda p: p.get("us", 0) > 0, "the seek")
+    assert np.array_equal(canvas_bgr(page), picture[..., ::-1]), "not the first part's picture"
+    out, err = _leave(page, proc)
+    assert proc.returncode == 0, out + err
+    # The first file gone: said, and amber on the page.
+    files = _copy(chain, tmp_path)
+    files[0].unlink()
+    proc, said, url = _web(files[-1])
+    assert f"{files[0].name}, which is not in this directory" in said, said
+    page.get(url)
+    wait_page(page, lambda st: page.execute_script(
+        "return window.screencodecPage.verdict") is not None, what="the verdict")
+    verdict = page.execute_script("return window.screencodecPage.verdict;")
+    assert verdict["kind"] == "unverified", verdict
+    assert verdict["text"].startswith("NOT the whole session: a part is missing: "
+                                      f"{files[1].name}: resumes the session of "
+                                      f"{files[0].name}, which is not in this directory")
+    _leave(page, proc)

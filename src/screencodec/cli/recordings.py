@@ -226,8 +226,7 @@ def register(subparsers: Any) -> None:
                         "16384x16384 in about their framebuffer's memory (1 GiB at that "
                         "size); --web refuses one above 8192x8192 pixels (it re-encodes "
                         "every picture), exit 2")  # fmt: skip
-    pl.add_argument("file", type=Path, metavar="FILE|DIR", help=_SESSION_HELP + " (--web: "
-                    "the file given only)")  # fmt: skip
+    pl.add_argument("file", type=Path, metavar="FILE|DIR", help=_SESSION_HELP)
     pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
@@ -601,6 +600,26 @@ def _open_session(args: argparse.Namespace) -> tuple[Chain, str, int]:
     checked as :func:`_chunks_checked` checks one file. Said first: the
     parts, and where the chain stops early, in verify's words. Returns the
     chain, why it is unverified ("" when it is not) and that exit status."""
+    chain = _session_chain(args)
+    try:
+        lines: list[str] = []
+        code = 0
+        for part in chain.parts:
+            line, status = _chunks_checked(args, part.reader)
+            if line:
+                lines.append(line if len(chain.parts) == 1 else f"{part.path.name}: {line}")
+            code = code or status
+        _chain_said(chain)
+    except BaseException:
+        chain.close()
+        raise
+    return chain, "; ".join(lines), code
+
+
+def _session_chain(args: argparse.Namespace) -> Chain:
+    """The parts of the session ``args.file`` ends (a folder: the one
+    session whose last part is in it), each open as :func:`_open_readable`
+    opens one file."""
     from screencodec.recording.chain import last_parts, open_chain
 
     def opened(path: Path) -> RecordingReader:
@@ -616,25 +635,18 @@ def _open_session(args: argparse.Namespace) -> tuple[Chain, str, int]:
                 f"{args.file}: {len(ends)} sessions end in this folder ({names}): give the "
                 "last file of one")  # fmt: skip
         last = ends[0]
-    chain = open_chain(last, opened)
-    try:
-        lines: list[str] = []
-        code = 0
-        for part in chain.parts:
-            line, status = _chunks_checked(args, part.reader)
-            if line:
-                lines.append(line if len(chain.parts) == 1 else f"{part.path.name}: {line}")
-            code = code or status
-        for naming, words in chain.said:
-            _say(f"{naming}: {words}" + ("" if chain.broken else "; the session is played "
-                                        "from this file on"))  # fmt: skip
-        if chain.broken:
-            _warn(f"{chain.parts[0].path}: the chain is broken before it (verify exits 10): "
-                  "the session is played from this file on, the files before it are NOT")
-    except BaseException:
-        chain.close()
-        raise
-    return chain, "; ".join(lines), code
+    return open_chain(last, opened)
+
+
+def _chain_said(chain: Chain) -> None:
+    """Where the chain stops early, in verify's words (stdout), and a broken
+    link on stderr too."""
+    for naming, words in chain.said:
+        _say(f"{naming}: {words}" + ("" if chain.broken else "; the session is played "
+                                    "from this file on"))  # fmt: skip
+    if chain.broken:
+        _warn(f"{chain.parts[0].path}: the chain is broken before it (verify exits 10): "
+              "the session is played from this file on, the files before it are NOT")
 
 
 def _session_said(chain: Chain) -> None:
@@ -744,20 +756,24 @@ def _play_web(args: argparse.Namespace) -> int:
         return 2
     from screencodec.web.playback import PlaybackOptions, RecordingPlayback
 
-    checked = None  # with --hosts, the reader checked is the one played: pinned
-    report = None  # ... and its verdict is the page's too
-    if args.hosts is not None:  # the page marks nothing: one not the host's is refused
-        checked = _open_readable(args)
-        try:
-            report = _checked_against(checked, _pins(args))
-            if report.status in _NOT_A_PINNED_HOSTS:
-                raise _RefusedError(_not_shown(args, report, "play --at T --unverified "
-                                               "writes it, marked"), report.exit_code)  # fmt: skip
-        except BaseException:
-            checked.close()
-            raise
-        if report.status != "damaged":  # the playback refuses it, in its words
-            _say(report.describe())
+    # The session's parts (one file, or a resumed session's chain), each
+    # pinned with --hosts: what the check passed is what plays.
+    chain = _session_chain(args)
+    reports = None  # with --hosts, each part's verdict is the page's too
+    try:
+        if args.hosts is not None:  # the page marks nothing: one not the host's is refused
+            reports = [_checked_against(part.reader, _pins(args)) for part in chain.parts]
+            hint = "play --at T --unverified writes it, marked"
+            for report in reports:
+                if report.status in _NOT_A_PINNED_HOSTS:
+                    raise _RefusedError(_not_shown(args, report, hint), report.exit_code)
+            for report in reports:
+                if report.status != "damaged":  # the playback refuses it, in its words
+                    _say(report.describe())
+        _chain_said(chain)
+    except BaseException:
+        chain.close()
+        raise
 
     def on_url(url: str) -> None:
         opened = "" if args.no_open else "   (opening it in your browser)"
@@ -765,9 +781,9 @@ def _play_web(args: argparse.Namespace) -> int:
         print("keep this link private: it admits one page, once", flush=True)
 
     options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
-                              private_key=args.key, report=report, on_url=on_url,
+                              private_key=args.key, reports=reports, on_url=on_url,
                               on_step=lambda text: print(text, flush=True))  # fmt: skip
-    playback = RecordingPlayback(checked if checked is not None else args.file, options)
+    playback = RecordingPlayback(chain, options)
     try:
         reason = asyncio.run(playback.run())
     except KeyboardInterrupt:
@@ -775,7 +791,7 @@ def _play_web(args: argparse.Namespace) -> int:
     print(f"playback ended: {reason}")
     if playback.bridge is not None and playback.bridge.refused is not None:
         raise playback.bridge.refused  # told as play --at tells it (exit 7)
-    return 0
+    return _chain_end(chain, 0)
 
 
 _ACTIONS = {"keygen": _keygen, "revoke": _revoke, "list": _list, "verify": _verify, "prune": _prune,
