@@ -36,6 +36,7 @@ from screencodec.recording.reader import SEALED_CHAIN, UNSIGNED_CHAIN
 from transport.helpers import run
 from transport.test_resume import _granted, _lose, _Setup
 from transport.test_resume_kept import _join
+from web.conftest import browser  # noqa: F401 (the fixture: a headless Chromium)
 
 from .helpers import until
 from .test_attack_craft import cli, no_traceback
@@ -245,21 +246,6 @@ def test_a_sealed_chain_without_key_is_said_not_checked_and_with_it_is_checked(
     assert broken.returncode == 10, broken.stdout
 
 
-@pytest.fixture(scope="module")
-def page() -> Any:
-    """A headless Chromium (tests/web/conftest.py's)."""
-    from web.conftest import CHROMEDRIVER, CHROMIUM, _driver
-
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("chromium and chromedriver are needed (scripts/bootstrap.sh installs them)")
-    pytest.importorskip("selenium")
-    drv = _driver()
-    try:
-        yield drv
-    finally:
-        drv.quit()
-
-
 def _web(path: Path) -> tuple[subprocess.Popen[str], str, str]:
     """``recordings play PATH --web --no-open``: (it, what it said first, the link)."""
     proc = subprocess.Popen([sys.executable, "-m", "screencodec", "recordings", "play",
@@ -276,8 +262,8 @@ def _web(path: Path) -> tuple[subprocess.Popen[str], str, str]:
     raise AssertionError("".join(said) + (proc.stderr.read() if proc.stderr else ""))
 
 
-def _leave(page: Any, proc: subprocess.Popen[str]) -> tuple[str, str]:
-    page.find_element("id", "leave").click()
+def _leave(drv: Any, proc: subprocess.Popen[str]) -> tuple[str, str]:
+    drv.find_element("id", "leave").click()
     try:
         return proc.communicate(timeout=15)
     finally:
@@ -286,7 +272,7 @@ def _leave(page: Any, proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def test_play_web_plays_the_session_and_says_where_its_chain_stops(
-    chain: list[Path], page: Any, tmp_path: Path,
+    chain: list[Path], browser: Any, tmp_path: Path,  # noqa: F811 (web.conftest's fixture)
 ) -> None:
     """The page plays the three parts: their events in its log, and a seek
     into the first part shows the first part's picture; with the first file
@@ -300,26 +286,26 @@ def test_play_web_plays_the_session_and_says_where_its_chain_stops(
             events += len(r.events())
     t, picture = _last_picture(chain[0])
     proc, _, url = _web(chain[-1])
-    page.get(url)
-    _settle(page, lambda p: p.get("us") == 0, "the start")
-    wait_page(page, lambda st: page.execute_script(
+    browser.get(url)
+    _settle(browser, lambda p: p.get("us") == 0, "the start")
+    wait_page(browser, lambda st: browser.execute_script(
         "return window.screencodecPage.events;") == events, what="every part's events")
-    _seek(page, int(t * 1000) + 1)
-    _settle(page, lambda p: p.get("us", 0) > 0, "the seek")
-    assert np.array_equal(canvas_bgr(page), picture[..., ::-1]), "not the first part's picture"
-    out, err = _leave(page, proc)
+    _seek(browser, int(t * 1000) + 1)
+    _settle(browser, lambda p: p.get("us", 0) > 0, "the seek")
+    assert np.array_equal(canvas_bgr(browser), picture[..., ::-1]), "not the first part's picture"
+    out, err = _leave(browser, proc)
     assert proc.returncode == 0, out + err
-    # The first file gone: said, and amber on the page.
+    # The first file gone: said, and amber on the browser.
     files = _copy(chain, tmp_path)
     files[0].unlink()
     proc, said, url = _web(files[-1])
     assert f"{files[0].name}, which is not in this directory" in said, said
-    page.get(url)
-    wait_page(page, lambda st: page.execute_script(
+    browser.get(url)
+    wait_page(browser, lambda st: browser.execute_script(
         "return window.screencodecPage.verdict") is not None, what="the verdict")
-    verdict = page.execute_script("return window.screencodecPage.verdict;")
+    verdict = browser.execute_script("return window.screencodecPage.verdict;")
     assert verdict["kind"] == "unverified", verdict
     assert verdict["text"].startswith("NOT the whole session: a part is missing: "
                                       f"{files[1].name}: resumes the session of "
                                       f"{files[0].name}, which is not in this directory")
-    _leave(page, proc)
+    _leave(browser, proc)
