@@ -239,6 +239,10 @@ def test_a_sealed_chain_without_key_is_said_not_checked_and_with_it_is_checked(
     assert SEALED_CHAIN not in keyed.stdout
     played = cli("play", second, "--key", tmp_path / "aud.key", "--out", tmp_path)
     assert played.returncode == 0 and "one session of 2 parts" in played.stdout, played.stdout
+    # The folder without the key: its sealed logs say nothing, and it says why.
+    folder = cli("play", second.parent, "--out", tmp_path)
+    assert folder.returncode == 2 and "is sealed: its content needs the auditor's private key" \
+        in folder.stderr, folder.stderr
     # Changed, the earlier file breaks the chain: exit 10 with the key.
     whole = first.read_bytes()
     first.write_bytes(whole[:-1] + bytes([whole[-1] ^ 1]))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from screencodec.errors import DecodeError, IntegrityError, ScreencodecError
+from screencodec.errors import DecodeError, IntegrityError
 from screencodec.frames import Frame
 from screencodec.recording.player import MAX_PICTURE_PIXELS, CursorTrack, Player
 from screencodec.recording.reader import RecordingReader, earlier_named, earlier_verdict
@@ -190,11 +190,13 @@ def _named(reader: RecordingReader) -> object:
 
 def last_parts(directory: Path, open_reader: Callable[[Path], RecordingReader]) -> list[Path]:
     """The recordings directly in ``directory`` that no other one there names
-    as the link it resumes: the last part of each session."""
+    as the link it resumes: the last part of each session. One that is no
+    recording (or unreadable) names none; what ``open_reader`` raises else
+    (a sealed one without the key, say) is raised."""
     files = sorted(directory.glob("*.screc"))
     named: set[str] = set()
     for path in files:
-        with contextlib.suppress(ScreencodecError, OSError), open_reader(path) as reader:
+        with contextlib.suppress(DecodeError, OSError), open_reader(path) as reader:
             earlier = _named(reader)
             if isinstance(earlier, dict) and isinstance(earlier.get("file"), str):
                 named.add(earlier["file"])
