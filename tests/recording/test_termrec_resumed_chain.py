@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from screencodec.recording import Recorder, RecordingReader
+from screencodec.recording.reader import UNSIGNED_CHAIN
 from transport.helpers import ended_lost, run
 from transport.test_resume import _granted, _lose, _Setup
 from transport.test_resume_kept import _join
@@ -65,7 +66,7 @@ def test_a_resumed_links_recording_names_the_earlier_file_and_verify_checks_it(
             report = reader.verify()
         assert report.status == "complete", report.describe()
         assert report.resumes == (f"resumes the session of {first.path.name}: the file here"
-                                  " is the one it names (SHA-256)")  # fmt: skip
+                                  f" is the one it names (SHA-256); {UNSIGNED_CHAIN}")  # fmt: skip
         return
     done = cli("verify", second.path, first.path, timeout=60)
     no_traceback(done)
@@ -74,7 +75,7 @@ def test_a_resumed_links_recording_names_the_earlier_file_and_verify_checks_it(
     assert said[str(second.path)].startswith(f"{second.path}: complete: "), said
     assert said[str(second.path)].endswith(
         f"; resumes the session of {first.path.name}: the file here is the one it names"
-        " (SHA-256)"), said  # fmt: skip
+        f" (SHA-256); {UNSIGNED_CHAIN}"), said  # fmt: skip
     assert "resumes" not in said[str(first.path)], said
     # The earlier file changed (or another of its name): the chain is said broken.
     first.path.write_bytes(whole[:-1] + bytes([whole[-1] ^ 1]))

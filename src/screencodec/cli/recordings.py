@@ -13,7 +13,9 @@ screencodec (its HEADER's format version; any command); with several files,
 the lowest of these that applies. ``play`` and ``export`` refuse what
 ``verify`` calls damaged (1) or, given ``--hosts``, unsigned, unpinned,
 signed-prefix or revoked (4, 5, 6, 8), with its status, and a picture that is
-not the host's (7). Any command gives 2 for unusable arguments or unreadable files.
+not the host's (7); they show a resumed session's parts as one, and give 10
+(after showing the parts after it) for a broken link of its chain. Any command
+gives 2 for unusable arguments or unreadable files.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     from screencodec.recording import RecordingReader
+    from screencodec.recording.chain import Chain
     from screencodec.recording.reader import VerifyReport
     from screencodec.recording.sign import Pins
 
@@ -76,6 +79,11 @@ _SHOWN = ("What is shown is checked first, as verify checks it, without a pass o
           "whole; PNGs of the pictures before it stay: each was checked). A recording "
           "without hashes (made before them, or with picture_hashes=False) is shown as "
           "before: only its chunks are checked.")  # fmt: skip
+_SESSION_HELP = ("a session's last recording, or a folder of one session: a resumed "
+                 "session's earlier parts (each resumed link names the file before it) are "
+                 "followed back, checked as verify checks them, and shown in order as one "
+                 "session, time running on; a part missing is said, a link broken is said "
+                 "and exits 10 (verify's), the parts before it not shown")  # fmt: skip
 _HOSTS_HELP = ("the host public keys you trust (host .pub lines in a file, or a directory "
                "of .pub files): a recording must be signed by one of them to its end")
 _HOSTS_SHOWN = ("; its verdict is said first, in verify --hosts's words, and one that is "
@@ -202,7 +210,7 @@ def register(subparsers: Any, summary: str) -> None:
     p.add_argument("--dry-run", action="store_true")
     e = sub.add_parser("export", help="MP4 video, PNG screenshots, JSONL audit log",
                        epilog=_SHOWN)
-    e.add_argument("file", type=Path)
+    e.add_argument("file", type=Path, metavar="FILE|DIR", help=_SESSION_HELP)
     e.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     e.add_argument("--mp4", type=Path, metavar="OUT.mp4")
     e.add_argument("--fps", type=_positive, default=10.0, help="MP4 frame rate (default 10)")
@@ -217,7 +225,7 @@ def register(subparsers: Any, summary: str) -> None:
                         "16384x16384 in about their framebuffer's memory (1 GiB at that "
                         "size); --web refuses one above 8192x8192 pixels (it re-encodes "
                         "every picture), exit 2")  # fmt: skip
-    pl.add_argument("file", type=Path)
+    pl.add_argument("file", type=Path, metavar="FILE|DIR", help=_SESSION_HELP)
     pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
@@ -565,22 +573,101 @@ class _NeedsKeyError(ScreencodecError, ValueError):
     """A sealed recording's pictures and log were asked for without --key."""
 
 
-def _open_readable(args: argparse.Namespace) -> RecordingReader:
-    """The recording ``args.file``, open for its content: a sealed one without
-    ``--key`` is refused here, as ``list`` shows it ("sealed"), rather than
-    failing later on whatever payload is read first."""
+def _open_readable(args: argparse.Namespace, path: Path | None = None) -> RecordingReader:
+    """The recording ``path`` (default ``args.file``), open for its content: a
+    sealed one without ``--key`` is refused here, as ``list`` shows it
+    ("sealed"), rather than failing later on whatever payload is read first."""
     from screencodec.recording import RecordingReader
 
-    # With --hosts, read whole: what the check passed is then what is shown,
-    # even if the file is rewritten in place meanwhile (a mapping would show
-    # the new bytes).
-    reader = RecordingReader(args.file, private_key=_auditor_key(args),
-                             in_memory=getattr(args, "hosts", None) is not None)  # fmt: skip
+    path = args.file if path is None else path
+    # With --hosts, pinned: what the check passed is then what is shown, even
+    # if the file is rewritten in place meanwhile (a mapping would show the
+    # new bytes): a chunk read again must be the bytes it was when checked.
+    reader = RecordingReader(path, private_key=_auditor_key(args),
+                             pinned=getattr(args, "hosts", None) is not None)  # fmt: skip
     if reader.sealed and args.key is None:
         reader.close()
-        raise _NeedsKeyError(f"{args.file} is sealed: its content needs the auditor's "
+        raise _NeedsKeyError(f"{path} is sealed: its content needs the auditor's "
                              "private key (--key AUDITOR.key)")  # fmt: skip
     return reader
+
+
+def _open_session(args: argparse.Namespace) -> tuple[Chain, str, int]:
+    """The session ``args.file`` ends (a folder: the one session whose last
+    part is in it), its parts followed back through each resumed link's
+    ``earlier`` (docs/recording.md "A resumed link"), each part's chunks
+    checked as :func:`_chunks_checked` checks one file. Said first: the
+    parts, and where the chain stops early, in verify's words. Returns the
+    chain, why it is unverified ("" when it is not) and that exit status."""
+    chain = _session_chain(args)
+    try:
+        lines: list[str] = []
+        code = 0
+        for part in chain.parts:
+            line, status = _chunks_checked(args, part.reader)
+            if line:
+                lines.append(line if len(chain.parts) == 1 else f"{part.path.name}: {line}")
+            code = code or status
+        _chain_said(chain)
+    except BaseException:
+        chain.close()
+        raise
+    return chain, "; ".join(lines), code
+
+
+def _session_chain(args: argparse.Namespace) -> Chain:
+    """The parts of the session ``args.file`` ends (a folder: the one
+    session whose last part is in it), each open as :func:`_open_readable`
+    opens one file."""
+    from screencodec.recording.chain import last_parts, open_chain
+
+    def opened(path: Path) -> RecordingReader:
+        return _open_readable(args, path)
+
+    last = args.file
+    if args.file.is_dir():
+        ends = last_parts(args.file, opened)
+        if len(ends) != 1:
+            names = ", ".join(p.name for p in ends[:5]) + (", ..." if len(ends) > 5 else "")
+            raise _NoDirectoryError(
+                f"{args.file}: no recordings (*.screc) in this folder" if not ends else
+                f"{args.file}: {len(ends)} sessions end in this folder ({names}): give the "
+                "last file of one")  # fmt: skip
+        last = ends[0]
+    return open_chain(last, opened)
+
+
+def _chain_said(chain: Chain) -> None:
+    """Where the chain stops early, in verify's words (stdout), and a broken
+    link on stderr too."""
+    for naming, words in chain.said:
+        _say(f"{naming}: {words}" + ("" if chain.broken else "; the session is played "
+                                    "from this file on"))  # fmt: skip
+    if chain.broken:
+        _warn(f"{chain.parts[0].path}: the chain is broken before it (verify exits 10): "
+              "the session is played from this file on, the files before it are NOT")
+
+
+def _session_said(chain: Chain) -> None:
+    """Each part's line: its length, updates, checkpoints and state (with
+    several parts: where in the session it plays)."""
+    several = len(chain.parts) > 1
+    for k, part in enumerate(chain.parts):
+        r = part.reader
+        state = "complete" if r.complete else "cut short"
+        where = (f" (part {k + 1} of {len(chain.parts)}, from t={part.offset:.2f} s of the "
+                 "session)" if several else "")  # fmt: skip
+        _say(f"{part.path}: {r.duration:.2f} s, {r.update_count} updates, "
+             f"{len(r.index.checkpoints)} checkpoint"
+             f"{'' if len(r.index.checkpoints) == 1 else 's'}, {state}{where}")
+    if several:
+        _say(f"{chain.path}: one session of {len(chain.parts)} parts, "
+             f"{chain.duration:.2f} s, {chain.update_count} updates")
+
+
+def _chain_end(chain: Chain, code: int) -> int:
+    """A broken chain's exit status (verify's 10) when nothing else failed."""
+    return 10 if code == 0 and chain.broken else code
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -588,8 +675,10 @@ def _export(args: argparse.Namespace) -> int:
 
     if not (args.mp4 or args.png_every or args.log):
         raise ValueError("nothing to do: give --mp4, --png-every or --log")
-    with _open_readable(args) as r:
-        unverified, code = _chunks_checked(args, r)
+    chain, unverified, code = _open_session(args)
+    with chain as r:
+        if len(r.parts) > 1:
+            _session_said(r)
         marked: list[Any] = []
         strict = not args.unverified
         if args.mp4:
@@ -606,7 +695,7 @@ def _export(args: argparse.Namespace) -> int:
         if args.log:
             n = export_log(r, args.log)
             print(f"{args.log}: {n} events")
-    return _unverified_end(args, code, marked)
+    return _chain_end(chain, _unverified_end(args, code, marked))
 
 
 def _png_every(text: str) -> float:
@@ -619,25 +708,21 @@ def _png_every(text: str) -> float:
 def _play(args: argparse.Namespace) -> int:
     import json
 
-    from screencodec.recording import Player
+    from screencodec.recording.chain import ChainCursor, ChainPlayer
     from screencodec.recording.export import output_note, write_png
-    from screencodec.recording.player import CursorTrack
 
     if args.web:
         return _play_web(args)
-    with _open_readable(args) as r:
-        unverified, code = _chunks_checked(args, r)
+    chain, unverified, code = _open_session(args)
+    with chain as r:
         args.out.mkdir(parents=True, exist_ok=True)
-        state = "complete" if r.complete else "cut short"
-        _say(f"{args.file}: {r.duration:.2f} s, {r.update_count} updates, "
-             f"{len(r.index.checkpoints)} checkpoint"
-             f"{'' if len(r.index.checkpoints) == 1 else 's'}, {state}")
+        _session_said(r)
         # write_png takes no copy of the picture: up to the wire's largest
         # (16384x16384) it costs its 1 GiB framebuffer and a few MiB more.
         # Each picture and pointer is checked as it is decoded: one that is
         # not the host's raises BadPictureError (exit 7), or is marked.
-        player = Player(r, max_pixels=None, strict=not args.unverified)
-        track = None if args.no_cursor else CursorTrack(r, strict=not args.unverified)
+        player = ChainPlayer(r, max_pixels=None, strict=not args.unverified)
+        track = None if args.no_cursor else ChainCursor(r, strict=not args.unverified)
         for t in sorted(args.at):  # forward only: each seek continues the last
             fb = player.frame_at(t)
             if fb is None:
@@ -646,7 +731,7 @@ def _play(args: argparse.Namespace) -> int:
             drawn = None if track is None else track.at(t)
             note = output_note(unverified, player.shown_failure,
                            None if track is None else track.shown_failure)  # fmt: skip
-            out = args.out / f"{args.file.stem}_t{t:09.3f}{'.UNVERIFIED' if note else ''}.png"
+            out = args.out / f"{r.path.stem}_t{t:09.3f}{'.UNVERIFIED' if note else ''}.png"
             write_png(out, fb, drawn, note=note)
             # A time past the end is the last picture: said, so that it is
             # not read as the screen at that time (it was one more file name).
@@ -657,7 +742,8 @@ def _play(args: argparse.Namespace) -> int:
         if args.events:
             for ev in r.events():
                 print(json.dumps(ev, sort_keys=True))
-    return _unverified_end(args, code, player.failures + (track.failures if track else []))
+    return _chain_end(chain, _unverified_end(
+        args, code, player.failures + (track.failures if track else [])))
 
 
 def _play_web(args: argparse.Namespace) -> int:
@@ -669,20 +755,24 @@ def _play_web(args: argparse.Namespace) -> int:
         return 2
     from screencodec.web.playback import PlaybackOptions, RecordingPlayback
 
-    checked = None  # with --hosts, the reader checked is the one played: read whole
-    report = None  # ... and its verdict is the page's too
-    if args.hosts is not None:  # the page marks nothing: one not the host's is refused
-        checked = _open_readable(args)
-        try:
-            report = _checked_against(checked, _pins(args))
-            if report.status in _NOT_A_PINNED_HOSTS:
-                raise _RefusedError(_not_shown(args, report, "play --at T --unverified "
-                                               "writes it, marked"), report.exit_code)  # fmt: skip
-        except BaseException:
-            checked.close()
-            raise
-        if report.status != "damaged":  # the playback refuses it, in its words
-            _say(report.describe())
+    # The session's parts (one file, or a resumed session's chain), each
+    # pinned with --hosts: what the check passed is what plays.
+    chain = _session_chain(args)
+    reports = None  # with --hosts, each part's verdict is the page's too
+    try:
+        if args.hosts is not None:  # the page marks nothing: one not the host's is refused
+            reports = [_checked_against(part.reader, _pins(args)) for part in chain.parts]
+            hint = "play --at T --unverified writes it, marked"
+            for report in reports:
+                if report.status in _NOT_A_PINNED_HOSTS:
+                    raise _RefusedError(_not_shown(args, report, hint), report.exit_code)
+            for report in reports:
+                if report.status != "damaged":  # the playback refuses it, in its words
+                    _say(report.describe())
+        _chain_said(chain)
+    except BaseException:
+        chain.close()
+        raise
 
     def on_url(url: str) -> None:
         opened = "" if args.no_open else "   (opening it in your browser)"
@@ -690,9 +780,9 @@ def _play_web(args: argparse.Namespace) -> int:
         print("keep this link private: it admits one page, once", flush=True)
 
     options = PlaybackOptions(port=args.web_port, open_browser=not args.no_open,
-                              private_key=args.key, report=report, on_url=on_url,
+                              private_key=args.key, reports=reports, on_url=on_url,
                               on_step=lambda text: print(text, flush=True))  # fmt: skip
-    playback = RecordingPlayback(checked if checked is not None else args.file, options)
+    playback = RecordingPlayback(chain, options)
     try:
         reason = asyncio.run(playback.run())
     except KeyboardInterrupt:
@@ -700,7 +790,7 @@ def _play_web(args: argparse.Namespace) -> int:
     print(f"playback ended: {reason}")
     if playback.bridge is not None and playback.bridge.refused is not None:
         raise playback.bridge.refused  # told as play --at tells it (exit 7)
-    return 0
+    return _chain_end(chain, 0)
 
 
 _ACTIONS = {"keygen": _keygen, "revoke": _revoke, "list": _list, "verify": _verify, "prune": _prune,

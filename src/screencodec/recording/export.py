@@ -24,7 +24,8 @@ import numpy as np
 
 from screencodec.errors import CodecUnavailableError, DecodeError, ScreencodecError
 from screencodec.frames import Frame
-from screencodec.recording.player import CursorTrack, Player, draw_cursor
+from screencodec.recording.chain import Chain, ChainCursor, ChainPlayer
+from screencodec.recording.player import draw_cursor
 from screencodec.recording.reader import RecordingReader
 from screencodec.recording.verdicts import PictureFailure
 from screencodec.wire.format import MessageType
@@ -114,8 +115,13 @@ def output_note(unverified: str, *failures: PictureFailure | None) -> str:
     return f"{UNVERIFIED}: {unverified}" if unverified else ""
 
 
+def _chain(source: RecordingReader | Chain) -> Chain:
+    """A recording as a session of one part; a session's parts as they are."""
+    return source if isinstance(source, Chain) else Chain.of(source)
+
+
 def export_pngs(
-    reader: RecordingReader, directory: Path, every: float, *, cursor: bool = True,
+    source: RecordingReader | Chain, directory: Path, every: float, *, cursor: bool = True,
     strict: bool = True, unverified: str = "", failures: list[PictureFailure] | None = None,
 ) -> list[Path]:  # fmt: skip
     """A PNG every ``every`` seconds from 0 to the end (``t_000012.0.png``...),
@@ -125,16 +131,18 @@ def export_pngs(
     pictures before it written; with ``strict=False`` it is written as
     ``t_000012.0.UNVERIFIED.png`` with a ``Comment`` saying why, as is every
     PNG when ``unverified`` (why the whole recording is not verified) is
-    given. ``failures`` gets those met (strict=False)."""
+    given. ``failures`` gets those met (strict=False). A :class:`Chain`: its
+    parts as one session, on the session's clock."""
     if not (every > 0 and math.isfinite(every)):  # 0: ZeroDivisionError; NaN: no count
         raise ValueError(f"a screenshot every {every} s: give a number of seconds above 0")
-    _bound(reader.duration / every, reader.duration, "screenshots")
-    steps = int(max(0.0, reader.duration) // every) + 1
+    chain = _chain(source)
+    _bound(chain.duration / every, chain.duration, "screenshots")
+    steps = int(max(0.0, chain.duration) // every) + 1
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     # write_png takes no copy: up to the wire's size
-    player = Player(reader, max_pixels=None, strict=strict)
-    track = CursorTrack(reader, strict=strict) if cursor else None
+    player = ChainPlayer(chain, max_pixels=None, strict=strict)
+    track = ChainCursor(chain, strict=strict) if cursor else None
     out = []
     for k in range(steps):
         t = k * every
@@ -152,14 +160,33 @@ def export_pngs(
     return out
 
 
-def export_log(reader: RecordingReader, path: Path) -> int:
-    """The audit log as JSONL; returns the number of events."""
-    events = reader.events()
+def export_log(source: RecordingReader | Chain, path: Path) -> int:
+    """The audit log as JSONL; returns the number of events. A :class:`Chain`
+    of several parts: each part's ``session`` line (its META and END, with
+    its ``file`` and ``offset``, seconds into the session) before its events,
+    which name their ``file`` and are timed on the session's clock."""
+    chain = _chain(source)
+    events = chain.events()
+    several = len(chain.parts) > 1
     with open(path, "w") as f:
-        f.write(json.dumps({"type": "session", **reader.meta()}, sort_keys=True) + "\n")
-        for ev in events:
-            f.write(json.dumps(ev, sort_keys=True) + "\n")
+        for part in chain.parts:
+            where = {"file": part.path.name, "offset": part.offset} if several else {}
+            f.write(json.dumps({"type": "session", **part.reader.meta(), **where},
+                               sort_keys=True) + "\n")  # fmt: skip
+            for ev in events:
+                if not several or ev["file"] == part.path.name:
+                    f.write(json.dumps(ev, sort_keys=True) + "\n")
     return len(events)
+
+
+def _largest(chain: Chain, first: Frame, length: float) -> tuple[int, int]:
+    """:func:`_largest_picture` over a session's parts."""
+    w, h = first.shape[1], first.shape[0]
+    for part in chain.parts:
+        if part.offset <= length:
+            pw, ph = _largest_picture(part.reader, first, length - part.offset)
+            w, h = max(w, pw), max(h, ph)
+    return w, h
 
 
 def _largest_picture(reader: RecordingReader, first: Frame, length: float) -> tuple[int, int]:
@@ -199,7 +226,7 @@ def _tagged(av: Any, part: Path, path: Path, note: str) -> None:
 
 
 def export_mp4(
-    reader: RecordingReader, path: Path, *, fps: float = 10.0, crf: int = 23,
+    source: RecordingReader | Chain, path: Path, *, fps: float = 10.0, crf: int = 23,
     preset: str = "veryfast", seconds: float | None = None, cursor: bool = True,
     strict: bool = True, unverified: str = "",
 ) -> dict[str, Any]:  # fmt: skip
@@ -215,7 +242,8 @@ def export_mp4(
     ``strict=False`` the export goes on and the MP4's ``comment`` tag (what
     ffprobe shows) starts with UNVERIFIED and names the first failure, as
     it does when ``unverified`` (why the whole recording is not verified)
-    is given."""
+    is given. A :class:`Chain`: its parts as one session, on the session's
+    clock."""
     try:
         import av
     except ImportError:
@@ -224,15 +252,17 @@ def export_mp4(
     # base is in thousandths of a frame a second (below 0.001 it is 0).
     if not 0.001 <= fps <= MAX_FPS:
         raise ValueError(f"{fps} frames a second: give a rate from 0.001 to {MAX_FPS:g}")
-    length = reader.duration if seconds is None else min(seconds, reader.duration)
+    chain = _chain(source)
+    length = chain.duration if seconds is None else min(seconds, chain.duration)
     _bound(length * fps, length, "frames")
     frames = max(1, math.ceil(length * fps - 1e-9))
-    player = Player(reader, strict=strict)
-    track = CursorTrack(reader, strict=strict) if cursor and reader.index.cursors else None
-    first = player.frame_after(min(1, reader.update_count))
+    player = ChainPlayer(chain, strict=strict)
+    cursors = any(p.reader.index.cursors for p in chain.parts)
+    track = ChainCursor(chain, strict=strict) if cursor and cursors else None
+    first = player.first_picture()
     if first is None:
-        raise CodecUnavailableError(f"{reader.path}: the recording holds no picture")
-    w, h = _largest_picture(reader, first, length)
+        raise CodecUnavailableError(f"{chain.path}: the recording holds no picture")
+    w, h = _largest(chain, first, length)
     # 4:2:0 needs even sizes: an odd one is cropped by a pixel, and a 1-pixel
     # side (a hostile or odd header: cropping leaves nothing) padded to 2.
     ew, eh = max(2, w - w % 2), max(2, h - h % 2)
@@ -273,7 +303,7 @@ def export_mp4(
     except av.FFmpegError as exc:  # x264 refuses a 16384x16384 picture: say which
         part.unlink(missing_ok=True)
         raise CodecUnavailableError(
-            f"{reader.path}: MP4 export of its {w}x{h} picture failed ({exc})") from None
+            f"{chain.path}: MP4 export of its {w}x{h} picture failed ({exc})") from None
     except BaseException:  # a bad picture (or Ctrl-C): no MP4 that looks whole
         part.unlink(missing_ok=True)
         raise

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from screencodec.capture.base import FrameSource
-from screencodec.errors import CaptureError, DecodeError, ScreencodecError
+from screencodec.errors import CaptureError, DecodeError, IntegrityError, ScreencodecError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
 from screencodec.recording.pictures import (
@@ -150,6 +150,8 @@ class Player(_Checked):
             try:
                 self.started_from = None
                 return self._advance(self._decoder, self._applied, count)
+            except IntegrityError:  # the file changed since it was checked: no other way
+                raise
             except DecodeError:
                 pass
         # Its framebuffer goes before another decoder makes one (a backward
@@ -167,6 +169,8 @@ class Player(_Checked):
                     self._check_start(dec, start, chunk)
                 self.started_from = (start, chunk is not None)
                 return self._advance(dec, start, count)
+            except IntegrityError:
+                raise
             except DecodeError:
                 continue
         if count == 0:

@@ -56,7 +56,8 @@ from screencodec.recording.format import (
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key, utc_text
 from screencodec.recording.verdicts import PictureReport
 
-__all__ = ["RecordingReader", "VerifyReport", "earlier_check", "file_digest", "header_start",
+__all__ = ["SEALED_CHAIN", "UNSIGNED_CHAIN", "RecordingReader", "VerifyReport",
+           "earlier_check", "earlier_named", "earlier_verdict", "file_digest", "header_start",
            "seek_us"]  # fmt: skip
 
 
@@ -151,7 +152,8 @@ class VerifyReport:
 
     def _describe_chunks(self) -> str:
         what = f"{self.chunks} chunks, {self.updates} updates, {self.duration:.3f} s"
-        unchecked = "; its seal was NOT checked (no --key)" if self.unchecked else ""
+        unchecked = (f"; its seal was NOT checked (no --key); {SEALED_CHAIN}" if self.unchecked
+                     else "")  # fmt: skip
         if self.status == "unsigned":
             return (f"{self.path}: unsigned: NOT verified as a host's recording: it carries no "
                     f"host signature, and --hosts asks for one; checked: {what}"
@@ -180,11 +182,12 @@ class VerifyReport:
                 # damage (1) without the key too; only the content is unopened.
                 return (f"{self.path}: unverified: sealed, and its seal was NOT checked (that "
                         f"needs {unsealed}), so its pictures and log were not opened; "
+                        f"{SEALED_CHAIN}; "
                         f"checked without it: the layout {layout} and the host's signatures "
                         f"over its bytes{self._signed()}")  # fmt: skip
             return (f"{self.path}: unverified: sealed, and its seal was NOT checked (that "
-                    f"needs {unsealed}), so a changed byte would not show; checked without "
-                    f"it: the layout only {layout}{self._signed()}")  # fmt: skip
+                    f"needs {unsealed}), so a changed byte would not show; {SEALED_CHAIN}; "
+                    f"checked without it: the layout only {layout}{self._signed()}")  # fmt: skip
         head = f"{self.path}: {self.status}: {what}"
         if self.status == "complete":
             return head + self._signed()
@@ -310,14 +313,36 @@ def file_digest(path: Path) -> dict[str, Any]:
 _RECORDING_NAME = re.compile(r"[\w.-]{1,200}\.screc", re.ASCII)
 
 
-def earlier_check(path: Path, named: object) -> str:
+#: What an intact link of an unsigned recording's chain is worth: its
+#: SHA-256 is in a file anyone may rewrite with fresh CRCs (docs/recording.md).
+UNSIGNED_CHAIN = "chain intact, not signed: anyone with the files could have rewritten it"
+
+#: What ``verify`` says of a sealed recording read without the key: the
+#: ``earlier`` a resumed link's log holds is sealed with the rest of it.
+SEALED_CHAIN = ("chain NOT checked: whether it resumes an earlier recording, and which, is "
+                "in its sealed log (--key AUDITOR.key opens it)")  # fmt: skip
+
+
+def earlier_check(path: Path, named: object, *, signed: bool = True) -> str:
     """What a resumed link's recording at ``path`` says of the file it
     resumes (its consent event's ``earlier``: docs/recording.md "A resumed
-    link"), checked against the file of that name beside it."""
-    return _earlier_verdict(path, named)[0]
+    link"), checked against the file of that name beside it. ``signed``:
+    whether a host signed the recording that names it (unsigned, an
+    intact link says it could have been rewritten)."""
+    return earlier_verdict(path, named, signed)[0]
 
 
-def _earlier_verdict(path: Path, named: object) -> tuple[str, bool]:
+def earlier_named(reader: RecordingReader) -> tuple[object] | None:
+    """``(earlier,)``: what a resumed link's consent event names as the file
+    it resumes (docs/recording.md "A resumed link"); None when the recording
+    names none. DecodeError or IntegrityError when its log does not read."""
+    for event in reader.events():
+        if event.get("type") == "consent" and "earlier" in event:
+            return (event["earlier"],)
+    return None
+
+
+def earlier_verdict(path: Path, named: object, signed: bool = True) -> tuple[str, bool]:
     """:func:`earlier_check`'s words, and whether the chain is broken."""
     if named is None:
         return ("resumes a session whose earlier link was not recorded by this host's recorder",
@@ -339,7 +364,8 @@ def _earlier_verdict(path: Path, named: object) -> tuple[str, bool]:
     if found["sha256"] != sha:
         return (f"{said}, but the file of that name here is NOT the one it names (SHA-256"
                 " differs)", True)  # fmt: skip
-    return f"{said}: the file here is the one it names (SHA-256)", False
+    intact = f"{said}: the file here is the one it names (SHA-256)"
+    return (intact if signed else f"{intact}; {UNSIGNED_CHAIN}"), False
 
 
 class _Whole(bytes):
@@ -356,25 +382,40 @@ class RecordingReader:
     """An open recording. ``private_key`` (an X25519 key or its file) is needed
     to read the payloads of a sealed one; its index needs no key.
 
-    ``in_memory``: read the file once, whole, rather than map it. A mapping
-    shows what is written to the file later; a copy does not, so what
-    :meth:`verify` checked is what is shown after it (play and export
-    ``--hosts``: a recording rewritten in place after the check would be
-    shown as the pinned host's). It costs the file's size in memory."""
+    ``pinned``: what :meth:`verify` checked is what is shown after it, in
+    bounded memory (play and export ``--hosts``: a recording rewritten in
+    place after the check would be shown as the pinned host's). Once the
+    index is walked each chunk is read with ``pread`` (a mapping shows what
+    is written to the file later, and a file cut short under it kills the
+    process with SIGBUS), and the first read of each chunk (``verify``'s)
+    pins its BLAKE2b-128: a later read of other bytes raises IntegrityError.
+    It costs 17 bytes a chunk. ``in_memory``: read the file once, whole, for
+    the same guarantee at the file's size in memory (what ``--hosts`` did)."""
 
     def __init__(
         self, path: Path | str, *, private_key: X25519PrivateKey | Path | str | None = None,
-        in_memory: bool = False,
+        in_memory: bool = False, pinned: bool = False,
     ) -> None:
         self.path = Path(path)
+        self._fd: int | None = None  # pinned: every chunk is read from it
+        self._pins: bytearray | None = None  # pinned: 16 bytes a chunk, then a flag each
         with open(self.path, "rb") as f:
             whole = _Whole(f.read()) if in_memory else None
             self.size = f.seek(0, 2) if whole is None else len(whole)
             if self.size < len(MAGIC) + CHUNK_HEADER.size:
                 raise DecodeError(f"{self.path}: not a recording (too short)")
             self._buf: Any = whole or mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        if self._buf[: len(MAGIC)] != MAGIC:
+            if pinned and whole is None:
+                self._fd = os.dup(f.fileno())
+        try:
+            self._open(private_key)
+        except BaseException:
             self.close()
+            raise
+
+    def _open(self, private_key: X25519PrivateKey | Path | str | None) -> None:
+        """The HEADER, the key and the index (``__init__``'s, once mapped)."""
+        if self._buf[: len(MAGIC)] != MAGIC:
             raise DecodeError(f"{self.path}: not a recording (bad magic)")
         first = ChunkHeader.unpack(self._buf, len(MAGIC))
         if first.type is not ChunkType.HEADER or first.index != 0:
@@ -417,6 +458,9 @@ class RecordingReader:
             key = unwrap_key(self.header.get("key") or {}, private_key)
             self._sealer = ChunkSealer(key, self.header_digest)
         self.index = self._walk(first)
+        if self._fd is not None:
+            self._pins = bytearray(17 * len(self.index.chunks))
+            self._buf.close()  # nothing reads the mapping from here on
 
     # -- the index ---------------------------------------------------------
 
@@ -563,26 +607,50 @@ class RecordingReader:
 
     # -- payloads ----------------------------------------------------------
 
+    def _raw(self, h: ChunkHeader) -> bytes:
+        """Chunk ``h``'s bytes, header to trailer (a copy). Pinned: read from
+        the file, and the same bytes as the first read of it, or
+        IntegrityError (the file was changed while it was read)."""
+        plain = h.type in PLAIN_TYPES or not self.sealed
+        end = h.payload_offset + h.length + (CRC.size if plain else TAG_SIZE)
+        if self._fd is None:
+            if end > self.size:
+                raise DecodeError(f"chunk {h.index} torn")
+            return bytes(self._buf[h.offset : end])
+        data = os.pread(self._fd, end - h.offset, h.offset)
+        if len(data) != end - h.offset or data[: CHUNK_HEADER.size] != h.pack():
+            raise IntegrityError(f"chunk {h.index} is not there as it was when the file was "
+                                 "opened: the file was changed while it was read")  # fmt: skip
+        if self._pins is not None and h.index < len(self._pins) // 17:
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            at, flag = 16 * h.index, len(self._pins) // 17 * 16 + h.index
+            if not self._pins[flag]:
+                self._pins[at : at + 16], self._pins[flag] = digest, 1
+            elif self._pins[at : at + 16] != digest:
+                raise IntegrityError(f"chunk {h.index} is not the one checked when it was "
+                                     "first read: the file was changed while it was read, "
+                                     "so it is not shown")  # fmt: skip
+        return data
+
     def _plain(self, h: ChunkHeader) -> bytes:
-        start, end = h.payload_offset, h.payload_offset + h.length
-        if end + CRC.size > self.size:
-            raise DecodeError(f"chunk {h.index} torn")
-        payload = self._buf[start:end]
-        (crc,) = CRC.unpack_from(self._buf, end)
-        head = self._buf[h.offset : start]
-        if zlib.crc32(payload, zlib.crc32(head)) != crc:
-            raise IntegrityError(f"chunk {h.index} fails its checksum")
-        return bytes(payload)
+        return self._opened(h, self._raw(h))
+
+    def _opened(self, h: ChunkHeader, raw: bytes) -> bytes:
+        """The payload of chunk ``h`` whose bytes are ``raw``, checked (its
+        CRC, or its seal); IntegrityError when it fails."""
+        start, end = CHUNK_HEADER.size, CHUNK_HEADER.size + h.length
+        if h.type in PLAIN_TYPES or not self.sealed:
+            (crc,) = CRC.unpack_from(raw, end)
+            if zlib.crc32(raw[start:end], zlib.crc32(raw[:start])) != crc:
+                raise IntegrityError(f"chunk {h.index} fails its checksum")
+            return raw[start:end]
+        if self._sealer is None:
+            raise IntegrityError("a sealed recording: the auditor's private key is needed")
+        return self._sealer.open(h.index, raw[:start], raw[start:])
 
     def payload(self, h: ChunkHeader) -> bytes:
         """A chunk's payload, checked; IntegrityError when it fails."""
-        if h.type in PLAIN_TYPES or not self.sealed:
-            return self._plain(h)
-        if self._sealer is None:
-            raise IntegrityError("a sealed recording: the auditor's private key is needed")
-        start = h.payload_offset
-        return self._sealer.open(
-            h.index, self._buf[h.offset : start], self._buf[start : start + h.length + TAG_SIZE])
+        return self._opened(h, self._raw(h))
 
     def chunk(self, n: int) -> bytes:
         return self.payload(self.index.chunks[n])
@@ -639,22 +707,23 @@ class RecordingReader:
         idx = self.index
         good, problem, damaged = 0, idx.problem, idx.damaged
         can_open = not self.sealed or self._sealer is not None
-        chain = hashlib.sha256()
-        hashed = 0  # bytes of the file in ``chain``
+        chain = hashlib.sha256(MAGIC)  # the file's bytes before the chunk at hand
         signed = 0  # chunks covered by the last good signature, itself included
         as_of = None if self.signer is None else (revoked or {}).get(self.signer)
         valid, late = 0, None  # chunks signed before the revocation; the first after
         for h in idx.chunks:
             body = b""
-            if can_open or h.type in PLAIN_TYPES:
-                try:
-                    body = self.payload(h)
-                except IntegrityError as exc:
-                    problem, damaged = str(exc), True
-                    break
+            opens = can_open or h.type in PLAIN_TYPES
+            try:
+                # Read once: the bytes checked, hashed for the signatures and
+                # (pinned) pinned are the same.
+                raw = self._raw(h) if opens or self.signer is not None else b""
+                if opens:
+                    body = self._opened(h, raw)
+            except IntegrityError as exc:
+                problem, damaged = str(exc), True
+                break
             if h.type is ChunkType.SIGNATURE:
-                chain.update(self._buf[hashed : h.offset])
-                hashed = h.offset
                 wrong = self._bad_signature(h, body, chain.digest(), signed)
                 if wrong:
                     problem, damaged, good = wrong, True, signed
@@ -664,6 +733,8 @@ class RecordingReader:
                     valid = signed
                 elif late is None:
                     late = h
+            if self.signer is not None:
+                chain.update(raw)
             good += 1
         last = idx.chunks[good - 1] if good else None
         updates = bisect.bisect_left(idx.updates, good)
@@ -709,13 +780,12 @@ class RecordingReader:
         names none, or its log does not read (verify checks the chunks, not
         what their JSON says)."""
         try:
-            events = self.events()
+            named = earlier_named(self)
         except (DecodeError, IntegrityError):
             return "", False
-        for event in events:
-            if event.get("type") == "consent" and "earlier" in event:
-                return _earlier_verdict(self.path, event["earlier"])
-        return "", False
+        if named is None:
+            return "", False
+        return earlier_verdict(self.path, named[0], self.signer is not None)
 
     def _bad_signature(self, h: ChunkHeader, body: bytes, prefix: bytes, signed: int) -> str:
         """What is wrong with SIGNATURE chunk ``h`` (payload ``body``) whose
@@ -741,6 +811,9 @@ class RecordingReader:
         return ""
 
     def close(self) -> None:
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            os.close(fd)
         buf = getattr(self, "_buf", None)
         if buf is not None and not buf.closed:
             # BufferError: a payload view is still alive; the mapping goes with it.

@@ -42,8 +42,8 @@ from screencodec.capture.base import CursorState
 from screencodec.encoder import ScreenEncoder
 from screencodec.errors import DecodeError, ScreencodecError
 from screencodec.motion.cursor import CursorEncoder
-from screencodec.recording import Player, RecordingReader, VerifyReport
-from screencodec.recording.player import CursorTrack
+from screencodec.recording import RecordingReader, VerifyReport
+from screencodec.recording.chain import Chain, ChainCursor, ChainPlayer
 from screencodec.recording.verdicts import BadPictureError
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
@@ -52,8 +52,8 @@ from screencodec.web.schema import fit, parse_page_message
 from screencodec.web.server import WebServer
 
 __all__ = [
-    "CLOSED", "LEFT", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "describe_event",
-    "event_time", "page_verdict",
+    "CLOSED", "LEFT", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "chain_verdict",
+    "describe_event", "event_time", "page_verdict",
 ]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
@@ -139,21 +139,51 @@ def page_verdict(report: VerifyReport) -> tuple[str, str]:
     return "unverified", fit(safe_text(f"{lead}: {said}", 1000), 1000)
 
 
+def chain_verdict(reports: list[VerifyReport], chain: Chain) -> tuple[str, str]:
+    """:func:`page_verdict` of a session's parts (``reports``, first to last):
+    a single recording's own; of several, the first part not verified (its
+    file named), else "verified" for them all. Where the chain stops early
+    (a part missing, a link broken: ``chain.said``, verify's words) it is
+    "unverified" and says so first: the page does not show the whole session."""
+    verdicts = [page_verdict(r) for r in reports]
+    several = len(reports) > 1
+    if not several and not chain.said:
+        return verdicts[0]
+    kind, text = next(((k, f"{r.path.name}: {t}" if several else t)
+                       for r, (k, t) in zip(reports, verdicts, strict=True)
+                       if k != "verified"), verdicts[-1])  # fmt: skip
+    if several and kind == "verified":
+        text = f"Verified, all {len(reports)} parts of this session: {text}"
+    if chain.said:
+        stops = "; ".join(f"{path.name}: {words}" for path, words in chain.said)
+        lead = ("NOT the whole session: a link of its chain is broken (verify exits 10), the "
+                "files before it are NOT shown" if chain.broken else
+                "NOT the whole session: a part is missing")  # fmt: skip
+        kind, text = "unverified", f"{lead}: {stops}; {text}"
+    return kind, fit(safe_text(text, 1000), 1000)
+
+
 class PlaybackBridge(WebBridge):
     """A :class:`WebBridge` whose source is a recording. State (read on the
     loop): ``position`` (seconds), ``playing``, ``speed`` (percent), ``shown``
     (pictures the page applied), ``ended`` (set when the page said bye)."""
 
     def __init__(
-        self, reader: RecordingReader, who: str = "recording", report: VerifyReport | None = None
-    ) -> None:
+        self, reader: RecordingReader | Chain, who: str = "recording",
+        report: VerifyReport | None = None, reports: list[VerifyReport] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(who)
-        self.reader = reader
-        #: The check of ``reader`` its caller made (``play --web --hosts``:
-        #: against the pinned hosts); None: :meth:`survey` checks it,
-        #: without pinned hosts. The page is shown its verdict.
+        #: The session played: one recording, or a resumed session's parts
+        #: (docs/recording.md "A resumed link"), on the session's clock.
+        self.chain = reader if isinstance(reader, Chain) else Chain.of(reader)
+        self.reader = self.chain  # its length, updates and log
+        #: The check of the last part its caller made (``play --web
+        #: --hosts``: against the pinned hosts), or of every part
+        #: (``reports``); None: :meth:`survey` checks them, without pinned
+        #: hosts. The page is shown their verdict.
         self.report = report
-        self.player = Player(reader)
+        self.reports = reports
+        self.player = ChainPlayer(self.chain)
         self.encoder: ScreenEncoder | None = None
         self.position = 0.0
         self.playing = False
@@ -169,9 +199,9 @@ class PlaybackBridge(WebBridge):
         self._size = (0, 0)
         self._log: list[dict[str, Any]] = []
         #: the pointer: the recording's CURSOR chunks, re-encoded for the page
-        self.track = CursorTrack(reader)
+        self.track = ChainCursor(self.chain)
         self.pointer = CursorEncoder()
-        self._pointer_us = [reader.index.chunks[n].time_us for n in reader.index.cursors]
+        self._pointer_us = self.chain.cursor_times_us()
         self._pictures = -1  # updates applied in the picture the page has
 
     # -- state for the page ----------------------------------------------------------
@@ -187,11 +217,12 @@ class PlaybackBridge(WebBridge):
         # damaged chunks are refused before any page; each picture is
         # checked against its recorded hash as the player decodes it (a bad
         # one is not shown: the page's banner names it).
-        if self.report is None:
-            self.report = self.reader.verify()
-        chunks = self.report
-        if chunks.status == "damaged":
-            raise DecodeError(f"{chunks.describe()}: NOT played")
+        if self.reports is None:
+            self.reports = [p.reader.verify() for p in self.chain.parts[:-1]]
+            self.reports.append(self.report or self.chain.parts[-1].reader.verify())
+        for chunks in self.reports:
+            if chunks.status == "damaged":
+                raise DecodeError(f"{chunks.describe()}: NOT played")
         if self.reader.duration * 1e6 >= MAX_PLAYBACK_US:
             days = self.reader.duration / 86400
             raise DecodeError(f"the recording says it lasts {days:.0f} days, longer than the "
@@ -203,8 +234,8 @@ class PlaybackBridge(WebBridge):
         """The recording's length, size and audit log (replayed to a reloaded
         tab), and a first picture from the start."""
         events = self._log
-        assert self.report is not None  # survey's
-        kind, text = page_verdict(self.report)
+        assert self.reports is not None  # survey's
+        kind, text = chain_verdict(self.reports, self.chain)
         self._remember({"t": "verdict", "kind": kind, "text": text})
         self._remember({"t": "playback", "duration_us": round(self.reader.duration * 1e6),
                         "width": self._size[0], "height": self._size[1],
@@ -388,6 +419,9 @@ class PlaybackOptions:
     #: against the pinned hosts, of the reader it passes): the page shows
     #: its verdict. None: the playback checks it, without pinned hosts.
     report: VerifyReport | None = None
+    #: The check of each part of a session played as a :class:`Chain`
+    #: (``play --web --hosts``), first to last; None: as ``report``.
+    reports: list[VerifyReport] | None = None
     on_url: Callable[[str], None] = field(default=lambda url: None)
     #: Told in words what a terminal should know (no browser could be opened).
     on_step: Callable[[str], None] = field(default=lambda text: None)
@@ -397,11 +431,13 @@ class RecordingPlayback:
     """``await RecordingPlayback(path, options).run()`` serves the page until it
     leaves (or stays away for ``grace``). ``url`` and ``bridge`` are set once
     it listens (``listening``). ``path`` may be a reader already open (the
-    one a check passed: what was checked is what plays); it is closed at the
-    end as one opened here is."""
+    one a check passed: what was checked is what plays), or a resumed
+    session's :class:`Chain` (its parts played as one session, the page's
+    verdict saying where the chain stops early); it is closed at the end as
+    one opened here is."""
 
     def __init__(
-        self, path: Path | RecordingReader, options: PlaybackOptions | None = None
+        self, path: Path | RecordingReader | Chain, options: PlaybackOptions | None = None
     ) -> None:
         self.path = path
         self.options = options or PlaybackOptions()
@@ -412,9 +448,9 @@ class RecordingPlayback:
 
     async def run(self) -> str:
         opts = self.options
-        reader = (self.path if isinstance(self.path, RecordingReader)
+        reader = (self.path if isinstance(self.path, RecordingReader | Chain)
                   else RecordingReader(self.path, private_key=opts.private_key))  # fmt: skip
-        bridge = self.bridge = PlaybackBridge(reader, report=opts.report)
+        bridge = self.bridge = PlaybackBridge(reader, report=opts.report, reports=opts.reports)
         server = self.server = WebServer(bridge.on_page, port=opts.port)
         driver: asyncio.Future[None] | None = None
         try:
