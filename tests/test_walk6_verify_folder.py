@@ -26,7 +26,10 @@ def test_verify_takes_a_folder_of_recordings(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert [line.split(":", 1)[0] for line in lines] == [str(first), str(second)], lines
-    assert lines[1].endswith("the file here is the one it names (SHA-256)"), lines
+    assert lines[1].endswith(
+        "the file here is the one it names (SHA-256); chain intact, not signed:"
+        " anyone with the files could have rewritten it"
+    ), lines
     # The first link's file swapped for another session's: verify says so, exit 10.
     recorder = Recorder(tmp_path / "other", host_id="test-host")
     other = recorder.start("c")
