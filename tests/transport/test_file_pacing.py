@@ -28,7 +28,7 @@ import pytest
 
 from screencodec.errors import ProtocolError
 from screencodec.linkbench.workloads import measure
-from screencodec.transport.session import sidechannels
+from screencodec.transport.session.files import sender as file_sender
 from screencodec.transport.session.messages import MAX_FILE_CHUNK, Extension, FileChunk
 from screencodec.transport.session.pacing import LEAST_CHUNK, BulkWindow
 from screencodec.transport.session.sidechannels import (
@@ -47,7 +47,7 @@ KiB = 1024
 
 def _old_announcement(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both sides announce as the version before paced files did."""
-    monkeypatch.setattr(sidechannels, "file_results_announcement",
+    monkeypatch.setattr(file_sender, "file_results_announcement",
                         lambda: Extension(FILE_RESULTS_CHANNEL, bytes([1])))  # fmt: skip
 
 

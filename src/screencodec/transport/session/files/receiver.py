@@ -1,0 +1,701 @@
+"""File transfer, receiving side (docs/transport.md, "Files"): every offer
+goes to the local user's consent callback (no answer in time = refused); an
+accepted file is written into the chosen directory only, chunk by chunk in
+order, within a per-file and a per-session size cap, under a temporary name
+(``.NAME.part-XXXXXXXX``, created exclusively when its first bytes come, so
+a yes its sender no longer waited for leaves nothing on disk), checked
+against the sender's SHA-256 at the end, and only then put under its
+sanitised name, never over a file that is there (:mod:`.names`). Any
+violation by the peer is a ProtocolError and the partial file is removed; a
+file the local user said yes to that ends unsaved (its session ended
+mid-way too) is told to the local user. Space is reserved when the offer
+arrives, and only a few offers may wait for an answer at once.
+
+State is owned by one session's receive loop (single task); the consent
+question runs in its own task so the screen keeps flowing while the user
+reads. What may wait on a slow disk for seconds (the fsyncs, the links that
+name a file, the write-back hints) runs on the receiver's disk thread
+(:class:`~.disk.DiskThread`), one call after the other in the order given,
+never on the session's loop, which carries the screen and the input
+(:meth:`FileReceiver.end`). A session that ends waits for the files whole
+before its end to be saved (:meth:`FileReceiver.settle`), unless its user
+gives up waiting (:meth:`FileReceiver.give_up`): the thread is a daemon, so
+a program that leaves then is not held until the disk answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import functools
+import hashlib
+import os
+import stat
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from screencodec.errors import ProtocolError, ScreencodecError
+from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.events import FileReceived, FileRefused
+from screencodec.transport.session.files.disk import (
+    WRITE_BACK,
+    DiskThread,
+    advise,
+    can_advise,
+    can_lock,
+    sync_dir,
+    write_all,
+)
+from screencodec.transport.session.files.names import create_part, place, tidy
+from screencodec.transport.session.files.offers import (
+    FileConsent,
+    FileOfferInfo,
+    OfferDeadline,
+    safe_filename,
+)
+from screencodec.transport.session.files.wire import (
+    BUSY,
+    CUT_SHORT,
+    EXPIRED,
+    MAX_OFFERS,
+    MAX_PENDING_OFFERS,
+    NO_FILES,
+    NOT_SAVED,
+    OVER_TOTAL,
+    REASON_SHOWN,
+    TOO_LARGE,
+    WITHDRAWN,
+    WITHDRAWN_OTHER,
+    file_progress,
+    file_refusal,
+)
+from screencodec.transport.session.messages import (
+    FileAccept,
+    FileChunk,
+    FileEnd,
+    FileOffer,
+    FileResult,
+    Message,
+)
+
+__all__ = ["FileReceiver"]
+
+T = TypeVar("T")
+
+
+class _Incoming:
+    """An accepted file; its file is created when its first bytes come."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.path: Path | None = None
+        self.fd: int | None = None
+        self.size = size
+        self.received = 0
+        self.written_back = 0  #: bytes of it sent on their way to the disk (_write_back)
+        self.hash = hashlib.sha256()
+
+
+
+async def _reply(
+    answer: Awaitable[FileResult | None], send: Callable[[Message], Awaitable[None]]
+) -> None:
+    """Send the peer the FileResult of a file it sent once there is one
+    (:meth:`FileReceiver.end`); none if it takes none."""
+    if (result := await answer) is not None:
+        with contextlib.suppress(ScreencodecError, OSError):  # the session ended: nobody to tell
+            await send(result)
+
+
+
+class FileReceiver:
+    """Receives the files one peer offers (see the module docstring).
+
+    State: ``_total`` bytes reserved (by offers waiting for an answer and by
+    accepted files), the transfers in progress, the ids already offered and
+    the offers waiting for an answer. Space is reserved when an offer arrives,
+    before the question, so parallel offers can never together exceed
+    ``max_total``; a refusal gives it back. At most ``max_pending`` offers wait
+    for an answer at once; more are refused at once, unasked.
+    """
+
+    def __init__(
+        self,
+        directory: Path | None,
+        consent: FileConsent | None,
+        *,
+        max_file: int = 1 << 30,
+        max_total: int = 4 << 30,
+        timeout: float = 30.0,
+        max_pending: int = MAX_PENDING_OFFERS,
+        side: str = "host",
+        on_event: Callable[[FileReceived | FileRefused], None] | None = None,
+    ) -> None:
+        self.side = side  #: "host" or "viewer": how refusals name this end
+        #: Told at once of a file the local user said yes to that cannot be
+        #: saved (its file cannot be created), and of each file that ends,
+        #: saved or not (:meth:`end`).
+        self._on_event = on_event
+        self.directory = directory
+        self._consent = consent
+        self.max_file = max_file
+        self.max_total = max_total
+        self.timeout = timeout
+        self.max_pending = max_pending
+        self._total = 0
+        self._active: dict[int, _Incoming] = {}
+        self._asked: set[int] = set()
+        #: Accepted transfers whose file could not be written: (name, size,
+        #: why) until their end comes (their other chunks are dropped).
+        self._failed: dict[int, tuple[str, int, str]] = {}
+        #: The peer announced it takes FileResult: each accepted file's
+        #: outcome is sent to it (:meth:`on_chunk`, :meth:`end`).
+        self.reports = False
+        #: The peer paces its files: each chunk is confirmed (file_progress).
+        self.confirms = False
+        #: Results to send right after their FileAccept (take_result).
+        self._unsent: dict[int, FileResult] = {}
+        #: The task asking about each offer whose question is open or
+        #: waiting for its turn: cancelled when the sender gives it up.
+        self._asking: dict[int, asyncio.Task[object]] = {}
+        #: Offers the sender withdrew while they were asked about, and why.
+        self._withdrawn: dict[int, str] = {}
+        #: What the local user was asked, per transfer still open (asked,
+        #: being received, or failed and awaiting its end): for the event
+        #: of a withdrawal.
+        self._infos: dict[int, FileOfferInfo] = {}
+        self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
+        #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
+        #: last save given to it (:meth:`settle` waits for that, not for a
+        #: tidy or a write-back hint: review7).
+        self._pool: DiskThread | None = None
+        self._last_save: Future[Any] | None = None
+        #: The files whose end came, being saved on the disk thread, until
+        #: they are saved or not (:meth:`saving`).
+        self._saving: dict[int, FileOfferInfo] = {}
+        #: Set by :meth:`give_up`: :meth:`settle` no longer waits for the disk.
+        self._left = asyncio.Event()
+        self.pending = 0
+        self.refused = 0
+        self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
+        #: ... as a reason code for the peer, and the number it qualifies.
+        self._last_code = (0, 0)
+
+    @property
+    def consent(self) -> FileConsent | None:
+        """The callback that asks the local user (None: every offer is refused)."""
+        return self._consent
+
+    @property
+    def reserved(self) -> int:
+        """Bytes reserved by pending offers and accepted files."""
+        return self._total
+
+    def receiving(self) -> list[tuple[FileOfferInfo, int]]:
+        """The files being received now (accepted, not yet ended or failed),
+        each with the bytes of it written so far: for an interface's progress."""
+        return [(info, inc.received) for transfer, inc in self._active.items()
+                if (info := self._infos.get(transfer)) is not None]  # fmt: skip
+
+    def admit(self, offer: FileOffer, peer: str) -> FileOfferInfo | None:
+        """Check an offer and reserve its space; None: refuse it without asking.
+
+        Synchronous, so the receive loop can refuse a flood without a task per
+        offer. Raises ProtocolError for an id offered twice or too many offers.
+        A non-None result must go to :meth:`decide`.
+        """
+        if offer.transfer in self._asked:
+            raise ProtocolError(f"transfer {offer.transfer} offered twice")
+        if len(self._asked) >= MAX_OFFERS:
+            raise ProtocolError(f"more than {MAX_OFFERS} file offers in one session")
+        self._asked.add(offer.transfer)
+        self.last_refusal, code, number = self._refusal(offer.size)
+        self._last_code = (code, number)
+        if self.last_refusal:
+            self.refused += 1
+            return None
+        self._total += offer.size
+        self.pending += 1
+        name = safe_text(safe_filename(offer.name), 100)
+        return FileOfferInfo(safe_text(peer), name, offer.size, transfer=offer.transfer,
+                             deadline=OfferDeadline())  # fmt: skip
+
+    def refusal_event(self, offer: FileOffer, peer: str, why: str | None = None) -> FileRefused:
+        """The event for an offer refused without asking: ``why`` (default:
+        what :meth:`admit` just said), the name made harmless. Read right after
+        :meth:`admit`, before anything awaits: another offer's admit replaces
+        :attr:`last_refusal`."""
+        name = safe_text(safe_filename(offer.name), 100)
+        why = self.last_refusal if why is None else why
+        return FileRefused(peer, name, offer.size, why, offer.transfer)
+
+    def _refusal(self, size: int) -> tuple[str, int, int]:
+        """Why an offer of ``size`` bytes is refused unasked ("": it is not),
+        for the local user, and as a reason code and its number for the peer
+        (:func:`file_refusal`)."""
+        if self.directory is None or self._consent is None:
+            return f"this {self.side} takes no files", NO_FILES, 0
+        if self.pending >= self.max_pending:
+            return f"{self.pending} files already wait for an answer", BUSY, self.pending
+        if size > self.max_file:
+            return (f"larger than this {self.side} takes ({self.max_file} bytes)",
+                    TOO_LARGE, self.max_file)  # fmt: skip
+        if self._total + size > self.max_total:
+            return (f"over what this {self.side} takes in one session ({self.max_total} bytes)",
+                    OVER_TOTAL, self.max_total)  # fmt: skip
+        return "", 0, 0
+
+    def refuse(self, transfer: int, busy: int | None = None) -> list[Message]:
+        """What to send the peer for an offer refused without asking (read
+        right after :meth:`admit`, as :meth:`refusal_event`): to a peer that
+        announced file results, why (:func:`file_refusal`: a code, never
+        this side's words), then the FileAccept that refuses it. ``busy``:
+        refused because that many questions of the peer's wait already (the
+        host's question queue), not for what :meth:`admit` said."""
+        answer = FileAccept(transfer, False)
+        if not self.reports:
+            return [answer]
+        code, number = self._last_code if busy is None else (BUSY, busy)
+        return [file_refusal(transfer, code, number), answer]
+
+    async def decide(
+        self,
+        offer: FileOffer,
+        info: FileOfferInfo,
+        ask: Callable[[FileOfferInfo], Awaitable[bool]] | None = None,
+    ) -> FileAccept:
+        """Ask (through ``ask``, default the consent callback under the
+        timeout) about an admitted offer; take the file if yes (its folder
+        checked now, the file created when its first bytes come). An offer
+        the sender withdraws meanwhile closes the question (the task asking
+        is cancelled) and is refused, whatever the answer; one whose sender
+        stopped waiting before its turn was not put (``ask`` honours
+        ``info.window``), and the local user is told."""
+        # The question is asked in this task, not one of its own: it takes
+        # its turn among the host's questions in the order the offers came.
+        asking = asyncio.current_task()
+        assert asking is not None
+        self._asking[offer.transfer] = asking
+        self._infos[offer.transfer] = info
+        try:
+            ok = await (ask or self._ask)(info)
+        except asyncio.CancelledError:
+            if offer.transfer not in self._withdrawn:
+                raise
+            ok = False
+        finally:
+            self.pending -= 1
+            del self._asking[offer.transfer]
+            del self._infos[offer.transfer]  # back below while the file is taken
+        if offer.transfer in self._withdrawn:
+            # Withdrawn, whatever the answer (a cancellation that came as the
+            # answer did may have been swallowed by a wait_for on the way).
+            why = self._withdrawn.pop(offer.transfer)
+            uncancel = getattr(asking, "uncancel", None)  # Python >= 3.11
+            if uncancel is not None:
+                uncancel()
+            self._total -= info.size
+            self.refused += 1
+            self._tell(info, why, offer.transfer)
+            return FileAccept(offer.transfer, False)
+        if not ok or self.directory is None:
+            self._total -= info.size
+            self.refused += 1
+            if info.deadline is not None and info.deadline.skipped:
+                self._tell(info, EXPIRED, offer.transfer)
+            return FileAccept(offer.transfer, False)
+        try:
+            self._usable()
+        except OSError as exc:
+            # The directory went away, is not writable, read-only...: the
+            # local user who said yes is told; the session goes on (a file
+            # that cannot be created or written later fails in on_chunk). A sender that
+            # takes results is told it was accepted and not saved (the
+            # FileResult right after the FileAccept: take_result); an older
+            # one that it was not accepted.
+            self._total -= info.size
+            self.refused += 1
+            reason = safe_text(exc.strerror or str(exc), REASON_SHOWN) or "write error"
+            self._tell(info, f"{NOT_SAVED}{reason}", offer.transfer)
+            if not self.reports:
+                return FileAccept(offer.transfer, False)
+            self._infos[offer.transfer] = info
+            self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
+            self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
+            return FileAccept(offer.transfer, True)
+        self._active[offer.transfer] = _Incoming(info.name, offer.size)
+        self._infos[offer.transfer] = info
+        await self._clean()  # (a withdrawal meanwhile removes what it began)
+        return FileAccept(offer.transfer, True)
+
+    def _tell(self, info: FileOfferInfo, why: str, transfer: int) -> None:
+        """Tell the local user at once that a file is not saved, and why."""
+        self._told(FileRefused(info.peer, info.name, info.size, why, transfer))
+
+    def _told(self, event: FileReceived | FileRefused) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _on_disk(self, call: Callable[..., T], *args: Any) -> Future[T]:
+        """``call(*args)`` on the disk thread: the thread that makes this
+        receiver's calls that may wait on a slow disk for seconds (fsync,
+        link, rename, write-back), off the session's loop; one, so that
+        they run in the order they were given (a file's write-back before
+        its fsync, and that before its name)."""
+        if self._pool is None:
+            self._pool = DiskThread()
+        return self._pool.submit(call, *args)
+
+    def withdraw(self, transfer: int, why: str = WITHDRAWN) -> None:
+        """The sender gave the offer up (its timeout came before it had this
+        side's answer; or ``why``, it could not read the file after the
+        yes): the question is closed (:meth:`decide` refuses it), or the
+        file begun is removed and its space given back; the local user is
+        told ``why``. An offer already answered no, refused unasked or
+        ended: nothing to do. One never offered: ProtocolError.
+
+        A question withdrawn for want of an answer shows how long its sender
+        waits: the offers that came with it and still wait for their turn
+        are reckoned to end as long after they came (:class:`OfferDeadline`),
+        so none of them is put once it is void, even while their own
+        withdrawals are still on the way."""
+        if transfer not in self._asked:
+            raise ProtocolError(f"withdrawal of transfer {transfer}, which was not offered")
+        asking = self._asking.get(transfer)
+        if asking is not None:
+            if transfer not in self._withdrawn:
+                # A reason that presumes a yes (the file could not be read
+                # after it) is not the truth of a question still open: the
+                # user is told only that the sender withdrew it.
+                self._withdrawn[transfer] = why if why == WITHDRAWN else WITHDRAWN_OTHER
+                if why == WITHDRAWN:
+                    self._waited(transfer)
+                asking.cancel()  # decide() refuses it and tells the user
+            return
+        info = self._infos.pop(transfer, None)
+        self._unsent.pop(transfer, None)
+        if self._failed.pop(transfer, None) is not None:
+            return  # it could not be saved, and the local user was told so
+        if transfer in self._active:
+            self._total -= self._active[transfer].size
+            self._abort(transfer)
+            if info is not None:
+                self._tell(info, why, transfer)
+
+    def _waited(self, transfer: int) -> None:
+        """The sender gave ``transfer`` up while it was asked about: the
+        other offers still asked about wait no longer after they came."""
+        given_up = self._infos[transfer].deadline
+        if given_up is None:
+            return
+        waited = asyncio.get_running_loop().time() - given_up.arrived
+        for other, info in self._infos.items():
+            if other in self._asking and info.deadline is not None:
+                info.deadline.wait = min(info.deadline.wait, waited)
+
+    def take_result(self, transfer: int) -> FileResult | None:
+        """The FileResult to send right after :meth:`decide`'s FileAccept
+        for ``transfer`` (accepted, and its file could not be created)."""
+        return self._unsent.pop(transfer, None)
+
+    async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
+        """:meth:`admit`, then :meth:`decide`. Run it as its own task."""
+        info = self.admit(offer, peer)
+        if info is None:
+            return FileAccept(offer.transfer, False)  # (its reason: refuse())
+        return await self.decide(offer, info)
+
+    async def _ask(self, info: FileOfferInfo) -> bool:
+        assert self._consent is not None
+        window = info.window(self.timeout)
+        if window is None:
+            return False
+        try:
+            return bool(await asyncio.wait_for(self._consent(info), window))
+        except asyncio.TimeoutError:
+            return False
+        except Exception:  # a crashing UI refuses, it never accepts
+            return False
+
+    def _usable(self) -> None:
+        """Whether the directory can take a new file now; OSError in the OS's
+        words if not (it is gone, not a directory, read-only, not writable)."""
+        assert self.directory is not None
+        if not stat.S_ISDIR(os.stat(self.directory).st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        if os.statvfs(self.directory).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    def _root(self) -> Path:
+        assert self.directory is not None
+        return self.directory.resolve()
+
+    def _create(self, name: str) -> tuple[Path, int]:
+        """The temporary file for ``name`` (:func:`~.names.create_part`)."""
+        return create_part(self._root(), name)
+
+    def _place(self, inc: _Incoming) -> Path:
+        """Give the whole, checked file of ``inc`` its name in the directory
+        (:func:`~.names.place`); ``inc.path`` follows the file."""
+        return place(inc, self._root())
+
+    async def _clean(self) -> None:
+        """Once per receiver, at its first yes, on the disk thread: tidy
+        what receivers that could not end left in the directory
+        (:func:`~.names.tidy`). Nothing on a system without flock."""
+        if not can_lock:
+            return
+        if self._tidied is None:
+            self._tidied = asyncio.wrap_future(self._on_disk(self._tidy))
+        if not self._tidied.done():  # each yes meanwhile waits too: answered in order
+            await asyncio.wait({self._tidied})
+
+    def _tidy(self) -> None:
+        """:meth:`_clean`'s work, on the disk thread."""
+        tidy(self._root())
+
+    def on_chunk(self, chunk: FileChunk) -> Message | None:
+        """Write a chunk; what to send the peer: a FileResult (when it takes
+        them) if this chunk's file could not be written, sent at once so the
+        sender can stop; else to a pacing peer how far the file got."""
+        if chunk.transfer in self._failed:
+            return None  # it could not be saved: the rest of it goes nowhere
+        inc = self._active.get(chunk.transfer)
+        if inc is None:
+            raise ProtocolError(f"chunk for transfer {chunk.transfer}, which is not accepted")
+        if chunk.offset != inc.received or inc.received + len(chunk.data) > inc.size:
+            self._abort(chunk.transfer)
+            raise ProtocolError("file chunk out of order or past the offered size")
+        try:
+            write_all(self._opened(inc), chunk.data)
+        except OSError as exc:  # gone, the disk is full, the file too large for it...
+            self._abort(chunk.transfer)
+            return self._fail(chunk.transfer, inc, exc)
+        inc.hash.update(chunk.data)
+        inc.received += len(chunk.data)
+        self._write_back(inc)
+        return file_progress(chunk.transfer, inc.received) if self.confirms else None
+
+    def _write_back(self, inc: _Incoming) -> None:
+        """Start writing what came of ``inc`` to the disk, :data:`WRITE_BACK`
+        bytes at a time, without waiting (:func:`~.disk.advise`, on the disk
+        thread, with a duplicate of the file's descriptor, which the loop
+        may close meanwhile): the fsync before it is named (:meth:`end`)
+        then waits only for the last few MB, not for the whole file (which
+        the kernel would otherwise keep in memory for up to 30 s)."""
+        if not can_advise or inc.fd is None or inc.received - inc.written_back < WRITE_BACK:
+            return
+        with contextlib.suppress(OSError):  # no descriptor to spare: only a hint
+            fd = os.dup(inc.fd)
+            self._on_disk(advise, fd, inc.written_back, inc.received - inc.written_back)
+            inc.written_back = inc.received
+
+    def _opened(self, inc: _Incoming) -> int:
+        """The temporary file of ``inc``, created now if this is its first data."""
+        if inc.fd is None:
+            inc.path, inc.fd = self._create(inc.name)
+        return inc.fd
+
+    def _fail(self, transfer: int, inc: _Incoming, exc: OSError) -> FileResult | None:
+        """Record that ``transfer`` could not be saved (its file is gone);
+        the result for the peer, if it takes them."""
+        self._total -= inc.size
+        reason = safe_text(exc.strerror or str(exc), REASON_SHOWN) or "write error"
+        self._failed[transfer] = (inc.name, inc.size, f"{NOT_SAVED}{reason}")
+        return FileResult(transfer, False, reason) if self.reports else None
+
+    def _ending(self, end: FileEnd) -> _Incoming | None:
+        """The file ``end`` ends, taken out of those being received, checked
+        whole and the one offered (ProtocolError if not: it is removed), or
+        None if it could not be saved here (it failed mid-way)."""
+        self._infos.pop(end.transfer, None)
+        if self._failed.pop(end.transfer, None) is not None:
+            return None
+        inc = self._active.pop(end.transfer, None)
+        if inc is None:
+            raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
+        if inc.received != inc.size or inc.hash.digest() != end.sha256:
+            self._abort_file(inc)
+            raise ProtocolError("file transfer incomplete or its hash does not match")
+        return inc
+
+    def _save(self, inc: _Incoming) -> Path:
+        """Put the whole, checked file ``inc`` under its name, to stay: it is
+        on the disk before it has its name, and its name after (a power cut
+        leaves it whole under its name, or only under its temporary one).
+        May wait on the disk for seconds: the session runs it on the disk
+        thread (:meth:`end`), after the file's write-back (most of it is on
+        its way to the disk already: :meth:`_write_back`). OSError if it
+        cannot be saved; what it had on disk is then removed."""
+        try:
+            fd = self._opened(inc)  # an empty file is created only now
+            held = os.dup(fd)  # its lock (_hold) until it has its name
+            inc.fd = None
+            try:
+                try:
+                    if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
+                        raise FileNotFoundError(0, "the file was removed before it was complete")
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)  # a network file system may say only now that it is full
+                path = self._place(inc)
+            finally:
+                os.close(held)
+        except OSError:
+            self._abort_file(inc)
+            raise
+        sync_dir(path.parent)
+        return path
+
+    def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
+        """The file, complete and checked, under its name now, saved on the
+        calling thread (the session saves off its loop: :meth:`end`); None if
+        it failed mid-way; OSError if it could not be saved."""
+        inc = self._ending(end)
+        if inc is None:
+            return None
+        try:
+            return self._save(inc), inc.size
+        except OSError:
+            self._total -= inc.size
+            raise
+
+    def end(
+        self, end: FileEnd, peer: str, send: Callable[[Message], Awaitable[None]]
+    ) -> Coroutine[Any, Any, None]:
+        """The peer's FileEnd: the file is checked now (ProtocolError if it
+        is not whole or not the one offered), then saved on the disk thread
+        (:meth:`_save`), so that the session's loop and the receive loop
+        that calls this go on meanwhile. Once it is saved or not, the local
+        user is told (``on_event``: a FileReceived, or a FileRefused saying
+        why), even if the session ended meanwhile; the coroutine returned,
+        run as a task of its own, then sends the peer its FileResult if it
+        takes them and has not been sent one (a file that failed mid-way
+        was told at once)."""
+        answer: asyncio.Future[FileResult | None] = asyncio.get_running_loop().create_future()
+        failed = self._failed.get(end.transfer)
+        inc = self._ending(end)
+        if inc is None:
+            assert failed is not None
+            name, size, why = failed
+            self._told(FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer))
+            answer.set_result(None)
+        else:
+            self._saving[end.transfer] = FileOfferInfo(safe_text(peer), inc.name, inc.size,
+                                                       transfer=end.transfer)  # fmt: skip
+            self._last_save = self._on_disk(self._save, inc)
+            saving = asyncio.wrap_future(self._last_save)
+            told = functools.partial(self._saved, inc, end.transfer, peer, answer)
+            saving.add_done_callback(told)
+        return _reply(answer, send)
+
+    def _saved(
+        self,
+        inc: _Incoming,
+        transfer: int,
+        peer: str,
+        answer: asyncio.Future[FileResult | None],
+        saving: asyncio.Future[Path],
+    ) -> None:
+        """On the loop, once the disk thread saved ``inc`` or could not
+        (:meth:`end`): the local user is told, and ``answer`` is given the
+        FileResult for the peer (unless whoever waited for it is gone)."""
+        self._saving.pop(transfer, None)
+        error = saving.exception()
+        if error is not None and not isinstance(error, OSError):
+            if not answer.done():
+                answer.set_exception(error)  # a bug: the session ends
+            return
+        if error is None:
+            event: FileReceived | FileRefused
+            event = FileReceived(peer, str(saving.result()), inc.size, transfer)
+            result = FileResult(transfer, True)
+        else:
+            self._total -= inc.size
+            reason = safe_text(error.strerror or str(error), REASON_SHOWN)
+            event = FileRefused(safe_text(peer), safe_text(inc.name, 100), inc.size,
+                                f"{NOT_SAVED}{reason}", transfer)  # fmt: skip
+            result = FileResult(transfer, False, reason)
+        self._told(event)
+        if not answer.done():
+            answer.set_result(result if self.reports else None)
+
+    def _abort(self, transfer: int) -> None:
+        inc = self._active.pop(transfer, None)
+        if inc is not None:
+            self._abort_file(inc)
+
+    @staticmethod
+    def _abort_file(inc: _Incoming) -> None:
+        """Remove what ``inc`` has on disk (nothing before its first data)."""
+        if inc.fd is not None:
+            os.close(inc.fd)
+            inc.fd = None
+        if inc.path is not None:
+            inc.path.unlink(missing_ok=True)
+
+    def saving(self) -> list[FileOfferInfo]:
+        """The files whose end came that the disk thread is saving now (the
+        fsync, the name; :meth:`end`), in the order they ended: what a
+        program that ends waits for (:meth:`settle`)."""
+        return list(self._saving.values())
+
+    @property
+    def disk_busy(self) -> bool:
+        """A file whose end came is still being saved: what :meth:`settle`
+        waits for. Not the other work of the disk thread (the tidy of the
+        folder at the first yes, a write-back hint): a disk that stops
+        answering then had a host's close wait for good, with no file to
+        name and none to give up (review7)."""
+        last = self._last_save
+        return last is not None and not last.done() and not self._left.is_set()
+
+    async def settle(self) -> None:
+        """Wait until each file whose end came is saved or not, and its
+        user told (:meth:`end`); also after :meth:`close`. At the session's
+        end: it is told after the files that came whole before it. A caller
+        cancelled stops waiting; the saves go on. Once :meth:`give_up` is
+        called: at once."""
+        if not self.disk_busy:
+            return
+        assert self._last_save is not None
+        left = asyncio.ensure_future(self._left.wait())
+        try:  # the calls run in order: the last save done, all are
+            await asyncio.wait({asyncio.wrap_future(self._last_save), left},
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            left.cancel()
+
+    def give_up(self) -> list[FileOfferInfo]:
+        """Stop waiting for the disk (the local user leaves without waiting
+        for it): :meth:`settle` returns now and from now on. The disk thread
+        goes on with what it was given; a file it saves while the program
+        still runs is told saved as ever, and a program that ends meanwhile
+        does not wait for it (a daemon thread): such a file is then not
+        under its name, and what of it was written stays under its
+        temporary name, which a later receiver in the folder tidies away
+        (:meth:`_clean`). Returns the files that were still being saved."""
+        self._left.set()
+        return self.saving()
+
+    def close(self) -> None:
+        """Session over: remove every half-received file, and tell the local
+        user of each one they said yes to that it is not saved
+        (:data:`CUT_SHORT`, with how much of it came). Once: what it
+        removed it no longer has."""
+        for transfer, inc in list(self._active.items()):
+            self._abort(transfer)
+            info = self._infos.pop(transfer, None)
+            if info is not None:
+                self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
+        if self._pool is not None:
+            # What it was given still runs (a file whole before the end is
+            # saved, and its user told); then its thread ends.
+            self._pool.shutdown()
+            self._pool = None
+
