@@ -81,13 +81,25 @@ from screencodec.transport.session.messages import (
     Message,
 )
 
-__all__ = ["FileReceiver"]
+__all__ = ["QUEUED_MOST", "FileReceiver"]
 
 T = TypeVar("T")
 
 
+#: Bytes of received chunks that may wait in memory for the disk thread to
+#: write them, for all the files of one receiver: twice what a paced sender
+#: has in flight at most (:class:`~..pacing.BulkWindow`, 16 MiB), so that
+#: only a sender that does not pace (a version before paced files) ever
+#: waits for room (:meth:`FileReceiver.chunk`).
+QUEUED_MOST = 32 << 20
+
+
 class _Incoming:
-    """An accepted file; its file is created when its first bytes come."""
+    """An accepted file; its file is created when its first bytes come.
+    ``received`` and ``hash`` are the loop's (what came); ``path``, ``fd``,
+    ``written``, ``written_back``, ``dropped`` and ``error`` belong to the
+    thread that writes it (the disk thread once the session handed it a
+    chunk: ``on_disk``)."""
 
     def __init__(self, name: str, size: int) -> None:
         self.name = name
@@ -95,8 +107,12 @@ class _Incoming:
         self.fd: int | None = None
         self.size = size
         self.received = 0
-        self.written_back = 0  #: bytes of it sent on their way to the disk (_write_back)
         self.hash = hashlib.sha256()
+        self.on_disk = False  #: its writes, and so its removal, go to the disk thread
+        self.written = 0
+        self.written_back = 0  #: bytes of it sent on their way to the disk (:meth:`_write`)
+        self.dropped = False  #: removed: chunks still queued for it are not written
+        self.error: OSError | None = None  #: why a write of it failed
 
 
 
@@ -106,8 +122,13 @@ async def _reply(
     """Send the peer the FileResult of a file it sent once there is one
     (:meth:`FileReceiver.end`); none if it takes none."""
     if (result := await answer) is not None:
-        with contextlib.suppress(ScreencodecError, OSError):  # the session ended: nobody to tell
-            await send(result)
+        await _tell_peer(result, send)
+
+
+async def _tell_peer(msg: Message, send: Callable[[Message], Awaitable[None]]) -> None:
+    """Send ``msg`` to the peer; nothing if the session ended: nobody to tell."""
+    with contextlib.suppress(ScreencodecError, OSError):
+        await send(msg)
 
 
 
@@ -178,6 +199,15 @@ class FileReceiver:
         self._saving: dict[int, FileOfferInfo] = {}
         #: Set by :meth:`give_up`: :meth:`settle` no longer waits for the disk.
         self._left = asyncio.Event()
+        #: Bytes of chunks handed to the disk thread and not yet written
+        #: (:meth:`chunk`), and the event set whenever some are.
+        self._queued = 0
+        self._room = asyncio.Event()
+        #: How far each file got on the disk, to confirm to a pacing peer,
+        #: and the task that sends those confirmations (:meth:`_confirm`).
+        self._to_confirm: dict[int, int] = {}
+        self._confirming: asyncio.Task[None] | None = None
+        self._later: set[asyncio.Task[None]] = set()  #: results sent from callbacks
         self.pending = 0
         self.refused = 0
         self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
@@ -459,41 +489,129 @@ class FileReceiver:
         """:meth:`_clean`'s work, on the disk thread."""
         tidy(self._root())
 
-    def on_chunk(self, chunk: FileChunk) -> Message | None:
-        """Write a chunk; what to send the peer: a FileResult (when it takes
-        them) if this chunk's file could not be written, sent at once so the
-        sender can stop; else to a pacing peer how far the file got."""
+    def _take(self, chunk: FileChunk) -> _Incoming | None:
+        """The file ``chunk`` belongs to, with the chunk counted in (its
+        bytes and its hash); None if that file could not be saved (the rest
+        of it goes nowhere). ProtocolError for a chunk of no accepted file,
+        out of order or past the offered size (the file is removed)."""
         if chunk.transfer in self._failed:
-            return None  # it could not be saved: the rest of it goes nowhere
+            return None
         inc = self._active.get(chunk.transfer)
         if inc is None:
             raise ProtocolError(f"chunk for transfer {chunk.transfer}, which is not accepted")
         if chunk.offset != inc.received or inc.received + len(chunk.data) > inc.size:
             self._abort(chunk.transfer)
             raise ProtocolError("file chunk out of order or past the offered size")
+        inc.hash.update(chunk.data)
+        inc.received += len(chunk.data)
+        return inc
+
+    def on_chunk(self, chunk: FileChunk) -> Message | None:
+        """Write a chunk on the calling thread (the session writes on the
+        disk thread: :meth:`chunk`); what to send the peer: a FileResult
+        (when it takes them) if this chunk's file could not be written, else
+        to a pacing peer how far the file got."""
+        inc = self._take(chunk)
+        if inc is None:
+            return None
         try:
-            write_all(self._opened(inc), chunk.data)
+            self._write(inc, chunk.data)
         except OSError as exc:  # gone, the disk is full, the file too large for it...
             self._abort(chunk.transfer)
             return self._fail(chunk.transfer, inc, exc)
-        inc.hash.update(chunk.data)
-        inc.received += len(chunk.data)
-        self._write_back(inc)
-        return file_progress(chunk.transfer, inc.received) if self.confirms else None
+        return file_progress(chunk.transfer, inc.written) if self.confirms else None
 
-    def _write_back(self, inc: _Incoming) -> None:
-        """Start writing what came of ``inc`` to the disk, :data:`WRITE_BACK`
-        bytes at a time, without waiting (:func:`~.disk.advise`, on the disk
-        thread, with a duplicate of the file's descriptor, which the loop
-        may close meanwhile): the fsync before it is named (:meth:`end`)
-        then waits only for the last few MB, not for the whole file (which
-        the kernel would otherwise keep in memory for up to 30 s)."""
-        if not can_advise or inc.fd is None or inc.received - inc.written_back < WRITE_BACK:
+    async def chunk(self, chunk: FileChunk, send: Callable[[Message], Awaitable[None]]) -> None:
+        """The peer's chunk, checked and counted in now (:meth:`_take`),
+        then written on the disk thread after the chunks before it, so that
+        a disk that stops answering holds neither the receive loop nor the
+        session's loop, which carry the screen, the input and the chat.
+        Once it is written, a pacing peer is told how far the file got
+        (:meth:`_confirm`): a sender that paces sends no more than its
+        window ahead of the disk. If it could not be written, its file is
+        removed and the peer told at once (a FileResult, if it takes them).
+        At most :data:`QUEUED_MOST` bytes wait for the disk: a chunk that
+        would go over waits for room here (only a sender that does not pace
+        gets that far ahead; the receive loop then waits, and TCP holds the
+        sender)."""
+        inc = self._take(chunk)
+        if inc is None:
             return
-        with contextlib.suppress(OSError):  # no descriptor to spare: only a hint
-            fd = os.dup(inc.fd)
-            self._on_disk(advise, fd, inc.written_back, inc.received - inc.written_back)
-            inc.written_back = inc.received
+        size = len(chunk.data)
+        while self._queued and self._queued + size > QUEUED_MOST:
+            self._room.clear()
+            await self._room.wait()
+            if self._active.get(chunk.transfer) is not inc:
+                return  # withdrawn meanwhile, or the session ended
+        self._queued += size
+        inc.on_disk = True
+        writing = asyncio.wrap_future(self._on_disk(self._write, inc, chunk.data))
+        writing.add_done_callback(functools.partial(self._written, chunk.transfer, inc, size,
+                                                    send))  # fmt: skip
+
+    def _write(self, inc: _Incoming, data: bytes) -> None:
+        """Write ``data`` at the end of the file of ``inc`` (created now if
+        this is its first data), unless it was removed meanwhile; every
+        :data:`~.disk.WRITE_BACK` bytes, start writing them to the disk
+        without waiting (:func:`~.disk.advise`): the fsync before it is
+        named (:meth:`end`) then waits only for the last few MB, not for the
+        whole file (which the kernel would otherwise keep in memory for up
+        to 30 s). OSError if it cannot be written (it is kept: no later
+        chunk of it is written, and its save fails with it)."""
+        if inc.dropped or inc.error is not None:
+            return
+        try:
+            write_all(self._opened(inc), data)
+        except OSError as exc:
+            inc.error = exc
+            raise
+        inc.written += len(data)
+        if can_advise and inc.fd is not None and inc.written - inc.written_back >= WRITE_BACK:
+            with contextlib.suppress(OSError):  # no descriptor to spare: only a hint
+                advise(os.dup(inc.fd), inc.written_back, inc.written - inc.written_back)
+                inc.written_back = inc.written
+
+    def _written(
+        self,
+        transfer: int,
+        inc: _Incoming,
+        size: int,
+        send: Callable[[Message], Awaitable[None]],
+        writing: asyncio.Future[None],
+    ) -> None:
+        """On the loop, once the disk thread wrote a chunk of ``inc`` or
+        could not (:meth:`chunk`)."""
+        self._queued -= size
+        self._room.set()
+        if self._active.get(transfer) is not inc:
+            return  # ended (its save reports a failed write), withdrawn, or its session ended
+        error = writing.exception()
+        if error is None:
+            if self.confirms:
+                self._confirm(transfer, inc.written, send)
+        elif isinstance(error, OSError):
+            self._abort(transfer)
+            result = self._fail(transfer, inc, error)
+            if result is not None:
+                task = asyncio.ensure_future(_tell_peer(result, send))
+                self._later.add(task)
+                task.add_done_callback(self._later.discard)
+        else:  # a bug: the file's end says so (its save fails with it)
+            inc.error = OSError(errno.EIO, repr(error))
+
+    def _confirm(self, transfer: int, written: int, send: Callable[[Message], Awaitable[None]]
+                 ) -> None:  # fmt: skip
+        """Tell the peer that ``written`` bytes of ``transfer`` are written
+        (file_progress), in order, from one task: what was written while it
+        sent the last is told in one confirmation each file."""
+        self._to_confirm[transfer] = written
+        if self._confirming is None or self._confirming.done():
+            self._confirming = asyncio.ensure_future(self._confirm_all(send))
+
+    async def _confirm_all(self, send: Callable[[Message], Awaitable[None]]) -> None:
+        while self._to_confirm:
+            transfer = next(iter(self._to_confirm))
+            await _tell_peer(file_progress(transfer, self._to_confirm.pop(transfer)), send)
 
     def _opened(self, inc: _Incoming) -> int:
         """The temporary file of ``inc``, created now if this is its first data."""
@@ -520,7 +638,7 @@ class FileReceiver:
         if inc is None:
             raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
         if inc.received != inc.size or inc.hash.digest() != end.sha256:
-            self._abort_file(inc)
+            self._drop(inc)
             raise ProtocolError("file transfer incomplete or its hash does not match")
         return inc
 
@@ -530,9 +648,11 @@ class FileReceiver:
         leaves it whole under its name, or only under its temporary one).
         May wait on the disk for seconds: the session runs it on the disk
         thread (:meth:`end`), after the file's write-back (most of it is on
-        its way to the disk already: :meth:`_write_back`). OSError if it
+        its way to the disk already: :meth:`_write`). OSError if it
         cannot be saved; what it had on disk is then removed."""
         try:
+            if inc.error is not None:  # a write of it failed (after its end came)
+                raise inc.error
             fd = self._opened(inc)  # an empty file is created only now
             held = os.dup(fd)  # its lock (_hold) until it has its name
             inc.fd = None
@@ -628,11 +748,23 @@ class FileReceiver:
     def _abort(self, transfer: int) -> None:
         inc = self._active.pop(transfer, None)
         if inc is not None:
+            self._drop(inc)
+
+    def _drop(self, inc: _Incoming) -> None:
+        """Remove what ``inc`` has on disk, on the thread that writes it:
+        on the disk thread after the chunks queued before (which it then
+        does not write), so that a disk that does not answer does not hold
+        the loop (:meth:`_abort_file`)."""
+        if inc.on_disk:
+            self._on_disk(self._abort_file, inc)
+        else:
             self._abort_file(inc)
 
     @staticmethod
     def _abort_file(inc: _Incoming) -> None:
-        """Remove what ``inc`` has on disk (nothing before its first data)."""
+        """Remove what ``inc`` has on disk (nothing before its first data);
+        a chunk of it written after this is not."""
+        inc.dropped = True
         if inc.fd is not None:
             os.close(inc.fd)
             inc.fd = None
@@ -684,15 +816,17 @@ class FileReceiver:
         return self.saving()
 
     def close(self) -> None:
-        """Session over: remove every half-received file, and tell the local
-        user of each one they said yes to that it is not saved
-        (:data:`CUT_SHORT`, with how much of it came). Once: what it
+        """Session over: remove every half-received file (on the disk
+        thread, after its chunks queued there, if it had any: :meth:`_drop`),
+        and tell the local user of each one they said yes to that it is not
+        saved (:data:`CUT_SHORT`, with how much of it came). Once: what it
         removed it no longer has."""
         for transfer, inc in list(self._active.items()):
             self._abort(transfer)
             info = self._infos.pop(transfer, None)
             if info is not None:
                 self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
+        self._room.set()  # a chunk waiting for room goes nowhere now
         if self._pool is not None:
             # What it was given still runs (a file whole before the end is
             # saved, and its user told); then its thread ends.
