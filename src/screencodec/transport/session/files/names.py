@@ -117,13 +117,12 @@ def mark_whole(file: Named, root: Path, name: str) -> None:
     """Rename the whole, checked ``file`` ``.NAME.whole-XXXXXXXX``
     (``name`` is the name it is about to reserve) and fsync the folder, so
     that a power cut after the reservation leaves it known whole and for
-    that name (:func:`place`). A name too long for that keeps its
-    temporary one (such a cut then leaves the empty name, and the whole
-    file is removed as a temporary one)."""
+    that name (:func:`place`). A name too long for that is cut in its
+    middle, at a character (:func:`fitted`), as a temporary name is: the
+    reservation is then the empty file whose mark would be cut so
+    (:func:`name_whole`)."""
     assert file.path is not None
-    whole = f".{name}.whole-{secrets.token_hex(4)}"
-    if len(whole.encode()) > NAME_MAX:
-        return
+    whole = fitted(f".{name}", f".whole-{secrets.token_hex(4)}")
     target = inside(root, whole)
     if target.exists() or target.is_symlink():  # 32 random bits taken: keep the name it has
         return
@@ -207,16 +206,33 @@ def tidy(root: Path) -> None:
 
 def name_whole(whole: Path, name: str) -> None:
     """Put ``whole``, a whole file left while it was named (a power cut
-    in :func:`place`), under ``name``: over the empty file that reserved
-    it, or under the first free name as :func:`place` does. An empty file
-    is the reservation only once it is stale too: one of a moment ago is
-    another receiver's, about to have its own file renamed onto it
-    (:func:`place`)."""
-    path = inside(whole.parent, name)
-    st = os.stat(path, follow_symlinks=False) if path.exists() or path.is_symlink() else None
-    if (st is not None and stat.S_ISREG(st.st_mode) and st.st_size == 0
-            and time.time() - st.st_mtime >= STALE_PART):  # fmt: skip
-        os.replace(whole, path)
+    in :func:`place`), under the name its mark is for, ``name`` or, for a
+    mark cut to :data:`NAME_MAX` bytes, a longer one (:func:`_marked`):
+    over the empty file that reserved it, or under the first free name as
+    :func:`place` does. An empty file is the reservation only once it is
+    stale too: one of a moment ago is another receiver's, about to have
+    its own file renamed onto it (:func:`place`)."""
+    names = _marked(whole, name)
+    for n in names:
+        path = inside(whole.parent, n)
+        st = os.stat(path, follow_symlinks=False) if path.exists() or path.is_symlink() else None
+        if (st is not None and stat.S_ISREG(st.st_mode) and st.st_size == 0
+                and time.time() - st.st_mtime >= STALE_PART):  # fmt: skip
+            os.replace(whole, path)
+            break
     else:
-        place(_Left(name, whole), whole.parent)
+        place(_Left(names[0], whole), whole.parent)
     sync_dir(whole.parent)
+
+
+def _marked(whole: Path, name: str) -> list[str]:
+    """The names the mark of ``whole`` may be for, longest first: ``name``,
+    what the mark reads; and if the mark may have been cut (it is within a
+    character of :data:`NAME_MAX` bytes), each name in the folder whose own
+    mark :func:`mark_whole` would cut to it."""
+    if len(whole.name.encode()) <= NAME_MAX - 4:
+        return [name]
+    tail = whole.name[len(name) + 1:]  # ".whole-XXXXXXXX"
+    longer = [n for n in os.listdir(whole.parent)
+              if not n.startswith(".") and n != name and fitted(f".{n}", tail) == whole.name]
+    return [*sorted(longer, key=len, reverse=True), name]
