@@ -168,8 +168,10 @@ def test_a_download_folder_removed_mid_transfer_is_reported_failed_to_the_host(
 
             async def remove_then_write(chunk: m.FileChunk,
                                         send: Callable[[m.Message], Awaitable[None]]) -> None:
-                if chunk.offset and viewer_dir.exists():  # its file is there (created
-                    shutil.rmtree(viewer_dir)  # with the first chunk): the folder goes, for real
+                if chunk.offset and viewer_dir.exists():
+                    while not any(viewer_dir.iterdir()):  # its file, made on the disk thread
+                        await asyncio.sleep(0.01)
+                    shutil.rmtree(viewer_dir)  # the folder goes, for real
                 await real_chunk(chunk, send)
 
             viewer.files.chunk = remove_then_write  # type: ignore[method-assign]

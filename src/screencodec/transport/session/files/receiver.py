@@ -13,27 +13,33 @@ arrives, and only a few offers may wait for an answer at once.
 
 State is owned by one session's receive loop (single task); the consent
 question runs in its own task so the screen keeps flowing while the user
-reads. What may wait on a slow disk for seconds (the fsyncs, the links that
-name a file, the write-back hints) runs on the receiver's disk thread
-(:class:`~.disk.DiskThread`), one call after the other in the order given,
-never on the session's loop, which carries the screen and the input
-(:meth:`FileReceiver.end`). A session that ends waits for the files whole
-before its end to be saved (:meth:`FileReceiver.settle`), unless its user
-gives up waiting (:meth:`FileReceiver.give_up`): the thread is a daemon, so
-a program that leaves then is not held until the disk answers.
+reads. What may wait on a slow disk for seconds (each chunk's write, the
+fsyncs, the links that name a file, the write-back hints) runs on the
+receiver's disk thread (:class:`~.disk.DiskThread`), one call after the
+other in the order given, never on the session's loop, which carries the
+screen and the input (:meth:`FileReceiver.chunk`, :meth:`FileReceiver.end`).
+A session that ends waits for the files whole before its end to be saved
+(:meth:`FileReceiver.settle`), unless its user gives up waiting
+(:meth:`FileReceiver.give_up`): the thread is a daemon, so a program that
+leaves then is not held until the disk answers. A program
+that leaves without awaiting its sessions' end and without giving up (a
+cancelled ``Viewer.run``) has them saved still: its exit waits for them
+(:func:`_saves_at_exit`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import errno
 import functools
 import hashlib
 import os
 import stat
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,6 +90,30 @@ from screencodec.transport.session.messages import (
 __all__ = ["QUEUED_MOST", "FileReceiver"]
 
 T = TypeVar("T")
+
+#: Each receiver's last save given to its disk thread and not given up
+#: (:meth:`FileReceiver.end`, :meth:`FileReceiver.give_up`): what the
+#: interpreter's exit waits for (:func:`_saves_at_exit`). Weak: a receiver
+#: lives on while its disk thread has a call of its to make.
+_SAVES: weakref.WeakKeyDictionary[FileReceiver, Future[Any]] = weakref.WeakKeyDictionary()
+
+
+def _saves_at_exit() -> None:
+    """At the interpreter's exit (atexit: its daemon threads still run):
+    wait for the files whose end came to be saved, unless their user gave
+    up waiting (:meth:`FileReceiver.give_up`). A program that leaves
+    without awaiting its sessions' end (``Viewer.run`` cancelled, or the
+    host's tasks, without ``Host.close``) otherwise lost them: the disk
+    thread, a daemon, stopped mid-save, and a whole file stayed under its
+    temporary name, which the next receiver removes as half. Calls made
+    one after the other: the last save done, all of a receiver's are. A
+    Ctrl-C meanwhile stops waiting."""
+    with contextlib.suppress(KeyboardInterrupt):
+        for saving in list(_SAVES.values()):
+            wait([saving])
+
+
+atexit.register(_saves_at_exit)
 
 
 #: Bytes of received chunks that may wait in memory for the disk thread to
@@ -194,6 +224,11 @@ class FileReceiver:
         #: tidy or a write-back hint: review7).
         self._pool: DiskThread | None = None
         self._last_save: Future[Any] | None = None
+        #: The last removal of a half file given to the disk thread by
+        #: :meth:`close` (its chunks were still being written): :meth:`settle`
+        #: waits for it too, so that nothing of it stays once the session
+        #: is told ended.
+        self._last_drop: Future[Any] | None = None
         #: The files whose end came, being saved on the disk thread, until
         #: they are saved or not (:meth:`saving`).
         self._saving: dict[int, FileOfferInfo] = {}
@@ -708,7 +743,8 @@ class FileReceiver:
         else:
             self._saving[end.transfer] = FileOfferInfo(safe_text(peer), inc.name, inc.size,
                                                        transfer=end.transfer)  # fmt: skip
-            self._last_save = self._on_disk(self._save, inc)
+            self._last_save = last = self._on_disk(self._save, inc)
+            _SAVES[self] = last
             saving = asyncio.wrap_future(self._last_save)
             told = functools.partial(self._saved, inc, end.transfer, peer, answer)
             saving.add_done_callback(told)
@@ -745,20 +781,19 @@ class FileReceiver:
         if not answer.done():
             answer.set_result(result if self.reports else None)
 
-    def _abort(self, transfer: int) -> None:
+    def _abort(self, transfer: int) -> Future[None] | None:
         inc = self._active.pop(transfer, None)
-        if inc is not None:
-            self._drop(inc)
+        return None if inc is None else self._drop(inc)
 
-    def _drop(self, inc: _Incoming) -> None:
+    def _drop(self, inc: _Incoming) -> Future[None] | None:
         """Remove what ``inc`` has on disk, on the thread that writes it:
         on the disk thread after the chunks queued before (which it then
         does not write), so that a disk that does not answer does not hold
-        the loop (:meth:`_abort_file`)."""
+        the loop (:meth:`_abort_file`); its removal there, if it went there."""
         if inc.on_disk:
-            self._on_disk(self._abort_file, inc)
-        else:
-            self._abort_file(inc)
+            return self._on_disk(self._abort_file, inc)
+        self._abort_file(inc)
+        return None
 
     @staticmethod
     def _abort_file(inc: _Incoming) -> None:
@@ -789,16 +824,19 @@ class FileReceiver:
 
     async def settle(self) -> None:
         """Wait until each file whose end came is saved or not, and its
-        user told (:meth:`end`); also after :meth:`close`. At the session's
-        end: it is told after the files that came whole before it. A caller
-        cancelled stops waiting; the saves go on. Once :meth:`give_up` is
-        called: at once."""
-        if not self.disk_busy:
+        user told (:meth:`end`); also after :meth:`close`, and then until
+        the half files it gave the disk thread are removed. At the session's
+        end: it is told after the files that came whole before it, and once
+        nothing of those cut short stays. A caller cancelled stops waiting;
+        the saves go on. Once :meth:`give_up` is called: at once."""
+        # The calls run in order, and close() gives its removals after
+        # every save: the last one done, all are.
+        last = self._last_save if self._last_drop is None else self._last_drop
+        if last is None or last.done() or self._left.is_set():
             return
-        assert self._last_save is not None
         left = asyncio.ensure_future(self._left.wait())
-        try:  # the calls run in order: the last save done, all are
-            await asyncio.wait({asyncio.wrap_future(self._last_save), left},
+        try:  # (asyncio.wait cancels neither: a save is never cancelled)
+            await asyncio.wait({asyncio.wrap_future(last), left},
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         finally:
             left.cancel()
@@ -813,6 +851,7 @@ class FileReceiver:
         temporary name, which a later receiver in the folder tidies away
         (:meth:`_clean`). Returns the files that were still being saved."""
         self._left.set()
+        _SAVES.pop(self, None)  # nor does the interpreter's exit
         return self.saving()
 
     def close(self) -> None:
@@ -822,7 +861,7 @@ class FileReceiver:
         saved (:data:`CUT_SHORT`, with how much of it came). Once: what it
         removed it no longer has."""
         for transfer, inc in list(self._active.items()):
-            self._abort(transfer)
+            self._last_drop = self._abort(transfer) or self._last_drop
             info = self._infos.pop(transfer, None)
             if info is not None:
                 self._tell(info, f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)", transfer)
