@@ -6,6 +6,7 @@ way, each only from those listed before it:
 - :mod:`.disk`: the disk thread and the calls that may wait on a disk;
 - :mod:`.names`: a received file's temporary name, its own name, the marks
   of a whole file on FAT, the tidy of what was left;
+- :mod:`.incoming`: one file being received, on the thread that writes it;
 - :mod:`.offers`: what the receiving user is asked, and until when;
 - :mod:`.receiver`: :class:`~.receiver.FileReceiver`;
 - :mod:`.sender`: :class:`~.sender.FileSender`.

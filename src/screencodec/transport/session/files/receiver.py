@@ -34,10 +34,8 @@ import atexit
 import contextlib
 import errno
 import functools
-import hashlib
 import os
 import stat
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future, wait
 from pathlib import Path
@@ -46,16 +44,9 @@ from typing import Any, TypeVar
 from screencodec.errors import ProtocolError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.events import FileReceived, FileRefused
-from screencodec.transport.session.files.disk import (
-    WRITE_BACK,
-    DiskThread,
-    advise,
-    can_advise,
-    can_lock,
-    sync_dir,
-    write_all,
-)
-from screencodec.transport.session.files.names import create_part, place, tidy
+from screencodec.transport.session.files.disk import DiskThread, can_lock
+from screencodec.transport.session.files.incoming import QUEUED_MOST, Incoming
+from screencodec.transport.session.files.names import tidy
 from screencodec.transport.session.files.offers import (
     FileConsent,
     FileOfferInfo,
@@ -87,15 +78,14 @@ from screencodec.transport.session.messages import (
     Message,
 )
 
-__all__ = ["QUEUED_MOST", "FileReceiver"]
+__all__ = ["FileReceiver"]
 
 T = TypeVar("T")
 
-#: Each receiver's last save given to its disk thread and not given up
-#: (:meth:`FileReceiver.end`, :meth:`FileReceiver.give_up`): what the
-#: interpreter's exit waits for (:func:`_saves_at_exit`). Weak: a receiver
-#: lives on while its disk thread has a call of its to make.
-_SAVES: weakref.WeakKeyDictionary[FileReceiver, Future[Any]] = weakref.WeakKeyDictionary()
+#: Each receiver's last save given to its disk thread, until it is done
+#: (:meth:`FileReceiver._saved`) or given up (:meth:`FileReceiver.give_up`):
+#: what the interpreter's exit waits for (:func:`_saves_at_exit`).
+_SAVES: dict[FileReceiver, Future[Any]] = {}
 
 
 def _saves_at_exit() -> None:
@@ -114,36 +104,6 @@ def _saves_at_exit() -> None:
 
 
 atexit.register(_saves_at_exit)
-
-
-#: Bytes of received chunks that may wait in memory for the disk thread to
-#: write them, for all the files of one receiver: twice what a paced sender
-#: has in flight at most (:class:`~..pacing.BulkWindow`, 16 MiB), so that
-#: only a sender that does not pace (a version before paced files) ever
-#: waits for room (:meth:`FileReceiver.chunk`).
-QUEUED_MOST = 32 << 20
-
-
-class _Incoming:
-    """An accepted file; its file is created when its first bytes come.
-    ``received`` and ``hash`` are the loop's (what came); ``path``, ``fd``,
-    ``written``, ``written_back``, ``dropped`` and ``error`` belong to the
-    thread that writes it (the disk thread once the session handed it a
-    chunk: ``on_disk``)."""
-
-    def __init__(self, name: str, size: int) -> None:
-        self.name = name
-        self.path: Path | None = None
-        self.fd: int | None = None
-        self.size = size
-        self.received = 0
-        self.hash = hashlib.sha256()
-        self.on_disk = False  #: its writes, and so its removal, go to the disk thread
-        self.written = 0
-        self.written_back = 0  #: bytes of it sent on their way to the disk (:meth:`_write`)
-        self.dropped = False  #: removed: chunks still queued for it are not written
-        self.error: OSError | None = None  #: why a write of it failed
-
 
 
 async def _reply(
@@ -197,7 +157,7 @@ class FileReceiver:
         self.timeout = timeout
         self.max_pending = max_pending
         self._total = 0
-        self._active: dict[int, _Incoming] = {}
+        self._active: dict[int, Incoming] = {}
         self._asked: set[int] = set()
         #: Accepted transfers whose file could not be written: (name, size,
         #: why) until their end comes (their other chunks are dropped).
@@ -391,7 +351,7 @@ class FileReceiver:
             self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
             self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
             return FileAccept(offer.transfer, True)
-        self._active[offer.transfer] = _Incoming(info.name, offer.size)
+        self._active[offer.transfer] = Incoming(info.name, offer.size, self.directory)
         self._infos[offer.transfer] = info
         await self._clean()  # (a withdrawal meanwhile removes what it began)
         return FileAccept(offer.transfer, True)
@@ -500,15 +460,6 @@ class FileReceiver:
         assert self.directory is not None
         return self.directory.resolve()
 
-    def _create(self, name: str) -> tuple[Path, int]:
-        """The temporary file for ``name`` (:func:`~.names.create_part`)."""
-        return create_part(self._root(), name)
-
-    def _place(self, inc: _Incoming) -> Path:
-        """Give the whole, checked file of ``inc`` its name in the directory
-        (:func:`~.names.place`); ``inc.path`` follows the file."""
-        return place(inc, self._root())
-
     async def _clean(self) -> None:
         """Once per receiver, at its first yes, on the disk thread: tidy
         what receivers that could not end left in the directory
@@ -524,7 +475,7 @@ class FileReceiver:
         """:meth:`_clean`'s work, on the disk thread."""
         tidy(self._root())
 
-    def _take(self, chunk: FileChunk) -> _Incoming | None:
+    def _take(self, chunk: FileChunk) -> Incoming | None:
         """The file ``chunk`` belongs to, with the chunk counted in (its
         bytes and its hash); None if that file could not be saved (the rest
         of it goes nowhere). ProtocolError for a chunk of no accepted file,
@@ -550,7 +501,7 @@ class FileReceiver:
         if inc is None:
             return None
         try:
-            self._write(inc, chunk.data)
+            inc.write(chunk.data)
         except OSError as exc:  # gone, the disk is full, the file too large for it...
             self._abort(chunk.transfer)
             return self._fail(chunk.transfer, inc, exc)
@@ -580,36 +531,14 @@ class FileReceiver:
                 return  # withdrawn meanwhile, or the session ended
         self._queued += size
         inc.on_disk = True
-        writing = asyncio.wrap_future(self._on_disk(self._write, inc, chunk.data))
+        writing = asyncio.wrap_future(self._on_disk(inc.write, chunk.data))
         writing.add_done_callback(functools.partial(self._written, chunk.transfer, inc, size,
                                                     send))  # fmt: skip
-
-    def _write(self, inc: _Incoming, data: bytes) -> None:
-        """Write ``data`` at the end of the file of ``inc`` (created now if
-        this is its first data), unless it was removed meanwhile; every
-        :data:`~.disk.WRITE_BACK` bytes, start writing them to the disk
-        without waiting (:func:`~.disk.advise`): the fsync before it is
-        named (:meth:`end`) then waits only for the last few MB, not for the
-        whole file (which the kernel would otherwise keep in memory for up
-        to 30 s). OSError if it cannot be written (it is kept: no later
-        chunk of it is written, and its save fails with it)."""
-        if inc.dropped or inc.error is not None:
-            return
-        try:
-            write_all(self._opened(inc), data)
-        except OSError as exc:
-            inc.error = exc
-            raise
-        inc.written += len(data)
-        if can_advise and inc.fd is not None and inc.written - inc.written_back >= WRITE_BACK:
-            with contextlib.suppress(OSError):  # no descriptor to spare: only a hint
-                advise(os.dup(inc.fd), inc.written_back, inc.written - inc.written_back)
-                inc.written_back = inc.written
 
     def _written(
         self,
         transfer: int,
-        inc: _Incoming,
+        inc: Incoming,
         size: int,
         send: Callable[[Message], Awaitable[None]],
         writing: asyncio.Future[None],
@@ -648,13 +577,7 @@ class FileReceiver:
             transfer = next(iter(self._to_confirm))
             await _tell_peer(file_progress(transfer, self._to_confirm.pop(transfer)), send)
 
-    def _opened(self, inc: _Incoming) -> int:
-        """The temporary file of ``inc``, created now if this is its first data."""
-        if inc.fd is None:
-            inc.path, inc.fd = self._create(inc.name)
-        return inc.fd
-
-    def _fail(self, transfer: int, inc: _Incoming, exc: OSError) -> FileResult | None:
+    def _fail(self, transfer: int, inc: Incoming, exc: OSError) -> FileResult | None:
         """Record that ``transfer`` could not be saved (its file is gone);
         the result for the peer, if it takes them."""
         self._total -= inc.size
@@ -662,7 +585,7 @@ class FileReceiver:
         self._failed[transfer] = (inc.name, inc.size, f"{NOT_SAVED}{reason}")
         return FileResult(transfer, False, reason) if self.reports else None
 
-    def _ending(self, end: FileEnd) -> _Incoming | None:
+    def _ending(self, end: FileEnd) -> Incoming | None:
         """The file ``end`` ends, taken out of those being received, checked
         whole and the one offered (ProtocolError if not: it is removed), or
         None if it could not be saved here (it failed mid-way)."""
@@ -677,36 +600,6 @@ class FileReceiver:
             raise ProtocolError("file transfer incomplete or its hash does not match")
         return inc
 
-    def _save(self, inc: _Incoming) -> Path:
-        """Put the whole, checked file ``inc`` under its name, to stay: it is
-        on the disk before it has its name, and its name after (a power cut
-        leaves it whole under its name, or only under its temporary one).
-        May wait on the disk for seconds: the session runs it on the disk
-        thread (:meth:`end`), after the file's write-back (most of it is on
-        its way to the disk already: :meth:`_write`). OSError if it
-        cannot be saved; what it had on disk is then removed."""
-        try:
-            if inc.error is not None:  # a write of it failed (after its end came)
-                raise inc.error
-            fd = self._opened(inc)  # an empty file is created only now
-            held = os.dup(fd)  # its lock (_hold) until it has its name
-            inc.fd = None
-            try:
-                try:
-                    if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
-                        raise FileNotFoundError(0, "the file was removed before it was complete")
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)  # a network file system may say only now that it is full
-                path = self._place(inc)
-            finally:
-                os.close(held)
-        except OSError:
-            self._abort_file(inc)
-            raise
-        sync_dir(path.parent)
-        return path
-
     def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
         """The file, complete and checked, under its name now, saved on the
         calling thread (the session saves off its loop: :meth:`end`); None if
@@ -715,7 +608,7 @@ class FileReceiver:
         if inc is None:
             return None
         try:
-            return self._save(inc), inc.size
+            return inc.save(), inc.size
         except OSError:
             self._total -= inc.size
             raise
@@ -725,7 +618,7 @@ class FileReceiver:
     ) -> Coroutine[Any, Any, None]:
         """The peer's FileEnd: the file is checked now (ProtocolError if it
         is not whole or not the one offered), then saved on the disk thread
-        (:meth:`_save`), so that the session's loop and the receive loop
+        (:meth:`~.incoming.Incoming.save`), so that the session's loop and the receive loop
         that calls this go on meanwhile. Once it is saved or not, the local
         user is told (``on_event``: a FileReceived, or a FileRefused saying
         why), even if the session ended meanwhile; the coroutine returned,
@@ -743,7 +636,7 @@ class FileReceiver:
         else:
             self._saving[end.transfer] = FileOfferInfo(safe_text(peer), inc.name, inc.size,
                                                        transfer=end.transfer)  # fmt: skip
-            self._last_save = last = self._on_disk(self._save, inc)
+            self._last_save = last = self._on_disk(inc.save)
             _SAVES[self] = last
             saving = asyncio.wrap_future(self._last_save)
             told = functools.partial(self._saved, inc, end.transfer, peer, answer)
@@ -752,7 +645,7 @@ class FileReceiver:
 
     def _saved(
         self,
-        inc: _Incoming,
+        inc: Incoming,
         transfer: int,
         peer: str,
         answer: asyncio.Future[FileResult | None],
@@ -762,6 +655,8 @@ class FileReceiver:
         (:meth:`end`): the local user is told, and ``answer`` is given the
         FileResult for the peer (unless whoever waited for it is gone)."""
         self._saving.pop(transfer, None)
+        if self._last_save is not None and self._last_save.done():
+            _SAVES.pop(self, None)  # its last save: the exit need not wait
         error = saving.exception()
         if error is not None and not isinstance(error, OSError):
             if not answer.done():
@@ -785,26 +680,15 @@ class FileReceiver:
         inc = self._active.pop(transfer, None)
         return None if inc is None else self._drop(inc)
 
-    def _drop(self, inc: _Incoming) -> Future[None] | None:
+    def _drop(self, inc: Incoming) -> Future[None] | None:
         """Remove what ``inc`` has on disk, on the thread that writes it:
         on the disk thread after the chunks queued before (which it then
         does not write), so that a disk that does not answer does not hold
-        the loop (:meth:`_abort_file`); its removal there, if it went there."""
+        the loop (:meth:`~.incoming.Incoming.remove`); its removal there, if it went there."""
         if inc.on_disk:
-            return self._on_disk(self._abort_file, inc)
-        self._abort_file(inc)
+            return self._on_disk(inc.remove)
+        inc.remove()
         return None
-
-    @staticmethod
-    def _abort_file(inc: _Incoming) -> None:
-        """Remove what ``inc`` has on disk (nothing before its first data);
-        a chunk of it written after this is not."""
-        inc.dropped = True
-        if inc.fd is not None:
-            os.close(inc.fd)
-            inc.fd = None
-        if inc.path is not None:
-            inc.path.unlink(missing_ok=True)
 
     def saving(self) -> list[FileOfferInfo]:
         """The files whose end came that the disk thread is saving now (the
