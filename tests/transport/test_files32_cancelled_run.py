@@ -66,6 +66,9 @@ _PROGRAM = textwrap.dedent("""
         sender._send = send
         sending = asyncio.ensure_future(host.send(notes, host.viewers[0]))
         while not viewer.files.saving():
+            if sending.done():  # a failing run: why it was not saved
+                print("sent", sending.result(), flush=True)
+                return
             await asyncio.sleep(0.01)
         running.cancel()  # the program stops its viewer...
         await asyncio.wait({running}, timeout=1)  # (it waits for the disk)
