@@ -28,6 +28,7 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.session import sidechannels
 from screencodec.transport.session.events import FileSent
+from screencodec.transport.session.files import incoming
 from screencodec.transport.session.sidechannels import FileOfferInfo
 from transport.helpers import run
 
@@ -70,9 +71,9 @@ def test_review1_a_receivers_reason_is_not_taken_for_the_senders_own(
     inbox.mkdir()
     report = tmp_path / "report.txt"
     report.write_bytes(b"x" * 3000)
-    # The host's receiver writes with sidechannels.write_all; the viewer's
-    # sender reads the file itself and never calls it.
-    monkeypatch.setattr(sidechannels, "write_all", _lying_write)
+    # The host's receiver writes with write_all (files/incoming.py); the
+    # viewer's sender reads the file itself and never calls it.
+    monkeypatch.setattr(incoming, "write_all", _lying_write)
 
     async def yes(info: FileOfferInfo) -> bool:
         return True

@@ -56,16 +56,18 @@ def _outcome(tmp_path: Path, size: int) -> tuple[list[object], list[Path]]:
             while not isinstance(msg := m.decode(await ch.recv()), m.FileAccept):
                 pass
             assert msg.accepted
+            # Until the outcome: the host writes on its disk thread, after
+            # the chunks came (files32).
             with _file_size_limit(_LIMIT):
                 for at in range(0, len(data), m.MAX_FILE_CHUNK):
                     await ch.send(m.encode(m.FileChunk(1, at, data[at:at + m.MAX_FILE_CHUNK])))
                 await ch.send(m.encode(m.FileEnd(1, hashlib.sha256(data).digest())))
                 await _still_answered(ch)
-            got: list[object] = []
-            async for ev in events:
-                if isinstance(ev, FileReceived | FileRefused):
-                    got.append(ev)
-                    break
+                got: list[object] = []
+                async for ev in events:
+                    if isinstance(ev, FileReceived | FileRefused):
+                        got.append(ev)
+                        break
             return got
 
     return run(main()), list(inbox.iterdir())

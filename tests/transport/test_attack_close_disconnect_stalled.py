@@ -19,6 +19,7 @@ from screencodec.transport import Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.session import sidechannels
+from screencodec.transport.session.files import sender as file_sender
 from screencodec.transport.session.messages import Extension
 
 from .secure_fixtures import FAST, both_loops, run
@@ -27,7 +28,7 @@ from .secure_fixtures import FAST, both_loops, run
 @both_loops
 def test_disconnect_of_a_stalled_viewer_mid_file_finishes_in_bound(
         loop_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setattr(sidechannels, "file_results_announcement",
+    monkeypatch.setattr(file_sender, "file_results_announcement",
                         lambda: Extension(sidechannels.FILE_RESULTS_CHANNEL, bytes([1])))
 
     async def main() -> None:

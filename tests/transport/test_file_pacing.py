@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from screencodec.errors import ProtocolError
 from screencodec.linkbench.workloads import measure
-from screencodec.transport.session import sidechannels
-from screencodec.transport.session.messages import MAX_FILE_CHUNK, Extension, FileChunk
+from screencodec.transport.session.files import sender as file_sender
+from screencodec.transport.session.messages import MAX_FILE_CHUNK, Extension, FileChunk, Message
 from screencodec.transport.session.pacing import LEAST_CHUNK, BulkWindow
 from screencodec.transport.session.sidechannels import (
     FILE_RESULTS_CHANNEL,
@@ -47,7 +48,7 @@ KiB = 1024
 
 def _old_announcement(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both sides announce as the version before paced files did."""
-    monkeypatch.setattr(sidechannels, "file_results_announcement",
+    monkeypatch.setattr(file_sender, "file_results_announcement",
                         lambda: Extension(FILE_RESULTS_CHANNEL, bytes([1])))  # fmt: skip
 
 
@@ -100,16 +101,20 @@ def test_a_peer_of_the_previous_version_gets_whole_chunks_and_no_confirmation(
     src.write_bytes(os.urandom(MAX_FILE_CHUNK * 2 + 5))
     sizes: list[int] = []
     confirmations: list[bytes] = []
-    on_chunk = FileReceiver.on_chunk
+    real_chunk = FileReceiver.chunk
 
-    def noting(self: FileReceiver, chunk: FileChunk) -> object:
+    async def noting(self: FileReceiver, chunk: FileChunk,
+                     send: Callable[[Message], Awaitable[None]]) -> None:  # fmt: skip
         sizes.append(len(chunk.data))
-        reply = on_chunk(self, chunk)
-        if isinstance(reply, Extension):
-            confirmations.append(reply.payload)
-        return reply
 
-    monkeypatch.setattr(FileReceiver, "on_chunk", noting)
+        async def sending(msg: Message) -> None:
+            if isinstance(msg, Extension):
+                confirmations.append(msg.payload)
+            await send(msg)
+
+        await real_chunk(self, chunk, sending)
+
+    monkeypatch.setattr(FileReceiver, "chunk", noting)
 
     async def main() -> tuple[bool, BulkWindow | None]:
         async with _pair(host_dir, viewer_dir) as (_, viewer):

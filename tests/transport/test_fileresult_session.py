@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -45,10 +45,12 @@ async def _yes(info: FileOfferInfo) -> bool:
 
 @contextlib.asynccontextmanager
 async def _pair(host_dir: Path, viewer_dir: Path, *, host_says: FileConsent = _yes,
-                viewer_says: FileConsent = _yes) -> AsyncIterator[tuple[Host, Viewer]]:
+                viewer_says: FileConsent = _yes,
+                scenario: str = "idle") -> AsyncIterator[tuple[Host, Viewer]]:  # fmt: skip
     """A host and a viewer in session, each saying yes to every file (or
-    what ``host_says`` and ``viewer_says`` answer)."""
-    host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=_grant,
+    what ``host_says`` and ``viewer_says`` answer); the host's screen the
+    synthetic ``scenario``."""
+    host = Host(SyntheticDesktop(96, 64, scenario=scenario, seed=1), consent=_grant,
                 file_consent=host_says, config=HostConfig(download_dir=host_dir))  # fmt: skip
     creds = SessionCredentials()
     async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
@@ -162,14 +164,17 @@ def test_a_download_folder_removed_mid_transfer_is_reported_failed_to_the_host(
     async def main() -> tuple[bool, list[FileSent], list[FileRefused]]:
         async with _pair(host_dir, viewer_dir) as (host, viewer):
             host_events, viewer_events = host.events(), viewer.events()
-            on_chunk = viewer.files.on_chunk
+            real_chunk = viewer.files.chunk
 
-            def remove_then_write(chunk: m.FileChunk) -> m.FileResult | None:
-                if chunk.offset and viewer_dir.exists():  # its file is there (created
-                    shutil.rmtree(viewer_dir)  # with the first chunk): the folder goes, for real
-                return on_chunk(chunk)
+            async def remove_then_write(chunk: m.FileChunk,
+                                        send: Callable[[m.Message], Awaitable[None]]) -> None:
+                if chunk.offset and viewer_dir.exists():
+                    while not any(viewer_dir.iterdir()):  # its file, made on the disk thread
+                        await asyncio.sleep(0.01)
+                    shutil.rmtree(viewer_dir)  # the folder goes, for real
+                await real_chunk(chunk, send)
 
-            viewer.files.on_chunk = remove_then_write  # type: ignore[method-assign]
+            viewer.files.chunk = remove_then_write  # type: ignore[method-assign]
             ok = await host.send_file(src, host.stats()[0].peer)
             got = [ev async for ev in _until_sent(host_events)]
             told = await _refused(viewer_events)

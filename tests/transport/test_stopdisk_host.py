@@ -108,13 +108,14 @@ def stop_at_end(real: Callable[[m.Message], Awaitable[None]], daemon: int, notes
     return send
 
 
-async def ctrl_c_while_saving(host: PtyHost, daemon: int, notes: Path,
-                              folder: Path) -> tuple[int, asyncio.Future[object]]:  # fmt: skip
+async def ctrl_c_while_saving(host: PtyHost, daemon: int, notes: Path, folder: Path, *,
+                              sig: int = signal.SIGINT, waiting: str = WAITING,
+                              ) -> tuple[int, asyncio.Future[object]]:  # fmt: skip
     """'Alice' sends ``notes``, the host's user says yes; the disk stops
     answering once all of it is written into ``folder``, as the FileEnd
-    goes; once the host waits for the disk (its fsync), Ctrl-C. Returns where the
-    Ctrl-C is in ``host.text``, once the host said it waits for the file,
-    and Alice's sending."""
+    goes; once the host waits for the disk (its fsync), Ctrl-C (or ``sig``).
+    Returns where the Ctrl-C is in ``host.text``, once the host said it
+    waits for the file (``waiting``), and Alice's sending."""
     viewer, _task = await join(host, _credentials(host), "Alice")
     viewer.sender._send = stop_at_end(viewer.sender._send, daemon, notes, folder)  # type: ignore[method-assign]
     mark = len(host.text)
@@ -124,8 +125,8 @@ async def ctrl_c_while_saving(host: PtyHost, daemon: int, notes: Path,
     while not waits_on_the_disk(host.proc.pid, daemon):
         await asyncio.sleep(0.05)
     mark = len(host.text)
-    host.proc.send_signal(signal.SIGINT)
-    await wait(host, WAITING, mark)
+    host.proc.send_signal(sig)
+    await wait(host, waiting, mark)
     return mark, sending
 
 

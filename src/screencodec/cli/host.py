@@ -66,7 +66,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.cli.args import address, size, unusable_folder
 from screencodec.cli.main import Exit
 from screencodec.cli.progress import Progress, Receiving
-from screencodec.cli.saving import finish_saving
+from screencodec.cli.saving import again_words, finish_saving
 from screencodec.cli.say import (
     HOST_COMMANDS,
     SAY,
@@ -1151,7 +1151,8 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         # A received file still being written to the disk is waited for,
         # said at once, and a Ctrl-C more leaves without it (cli/saving.py).
         await finish_saving(end(), host.saving, host.give_up_saves, again=again, say=ui.say,
-                            sender=lambda f: _agents(ui, (f.peer,)))  # fmt: skip
+                            sender=lambda f: _agents(ui, (f.peer,)),
+                            leave=lambda: again_words(stopped[0] if stopped else None))  # fmt: skip
         tasks = [shower, sayer, receiver, *watchers]
         for task in tasks:
             task.cancel()
@@ -1177,11 +1178,14 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.
     incomplete, the sharing banner never taken down. One pressed again while
     a received file is being written to the disk (``saving()``) sets
     ``again``: the host leaves without waiting for the disk
-    (cli/saving.finish_saving)."""
+    (cli/saving.finish_saving); so does a SIGTERM or SIGHUP received again
+    then (a service manager has no Ctrl-C to press)."""
     stopped: list[int] = []
     loop = asyncio.get_running_loop()
 
     def on_signal(sig: int) -> None:
+        if done.is_set() and saving():
+            again.set()
         stopped.append(sig)
         done.set()
 

@@ -9,9 +9,11 @@ that stopped answering) that is seconds, or for good: the program said
 nothing meanwhile, did not end, and a second Ctrl-C changed nothing.
 
 :func:`finish_saving` runs the program's end and says at once which files
-it waits for and how to stop waiting; it ends as soon as they are saved
-(each program tells that as it tells a file saved), and a Ctrl-C meanwhile
-(``again``) stops waiting: the sessions end, and it says which files may
+it waits for and how to stop waiting, in the terms of what stopped it
+(:func:`again_words`: Ctrl-C, or under a service manager the SIGTERM it
+sent); it ends as soon as they are saved (each program tells that as it
+tells a file saved), and a Ctrl-C (or that signal) meanwhile (``again``)
+stops waiting: the sessions end, and it says which files may
 not be saved and what of them stays in the folder. The disk thread is a
 daemon: the interpreter then ends without waiting for it. The kernel may
 still hold the process's very end while the disk does not answer: a thread
@@ -26,6 +28,7 @@ went on.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -36,12 +39,29 @@ if TYPE_CHECKING:
     from screencodec.transport.session.events import Subscription
     from screencodec.transport.session.sidechannels import FileOfferInfo
 
-__all__ = ["LOOK_EVERY", "finish_saving", "left_words", "waiting_words"]
+__all__ = ["CTRL_C_AGAIN", "LOOK_EVERY", "again_words", "finish_saving", "left_words",
+           "waiting_words"]
 
 T = TypeVar("T")
 
 #: How often the files being saved are looked at while the program ends (s).
 LOOK_EVERY = 0.1
+#: How a person at the terminal leaves without waiting for the disk.
+CTRL_C_AGAIN = "press Ctrl-C again"
+
+
+def again_words(sig: int | None = None) -> str:
+    """How to leave without waiting for the disk, for the signal that
+    stopped the program (None: the person's Ctrl-C or /end): Ctrl-C again,
+    or the same signal again (a service manager's SIGTERM: nobody is at a
+    terminal to press Ctrl-C)."""
+    if sig is None or sig == signal.SIGINT:
+        return CTRL_C_AGAIN
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    return f"send {name} again"
 
 
 def _files(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:
@@ -49,11 +69,13 @@ def _files(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -
                      for f in files)  # fmt: skip
 
 
-def waiting_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:
-    """The line said when the program waits for ``files`` to be written."""
+def waiting_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str],
+                  again: str = CTRL_C_AGAIN) -> str:  # fmt: skip
+    """The line said when the program waits for ``files`` to be written;
+    ``again``: how to stop waiting (:func:`again_words`)."""
     it = "it" if len(files) == 1 else "they"
-    return (f"waiting for the disk to finish saving {_files(files, sender)}; press Ctrl-C"
-            f" again to leave now: {it} may then not be saved")  # fmt: skip
+    return (f"waiting for the disk to finish saving {_files(files, sender)}; {again}"
+            f" to leave now: {it} may then not be saved")  # fmt: skip
 
 
 def left_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:
@@ -74,6 +96,7 @@ async def finish_saving(
     say: Callable[[str], None],
     sender: Callable[[FileOfferInfo], str],
     outcomes: Subscription | None = None,
+    leave: Callable[[], str] = lambda: CTRL_C_AGAIN,
 ) -> T:
     """Await ``ending`` (the sessions' end, which waits for the files being
     saved); meanwhile say each file of ``saving()`` it waits for, once, as
@@ -83,7 +106,9 @@ async def finish_saving(
     (the person did not know of them). ``outcomes``: the receiver's events,
     for a program that does not tell a file saved already (``view --web``:
     its page does): what became of each file said here is said too, until
-    ``ending`` is done. Cancelled: ``ending`` is too."""
+    ``ending`` is done. ``leave()``: how the person stops waiting, read
+    as the files are said (:func:`again_words`; the program sets ``again``
+    on it). Cancelled: ``ending`` is too."""
     task = asyncio.ensure_future(ending)
     told: set[tuple[str, int]] = set()  # (peer, transfer)
     pressed = asyncio.ensure_future(again.wait())
@@ -94,7 +119,7 @@ async def finish_saving(
             new = [f for f in files if (f.peer, f.transfer) not in told]
             if new:
                 told.update((f.peer, f.transfer) for f in new)
-                say(waiting_words(new, sender))
+                say(waiting_words(new, sender, leave()))
                 again.clear()
             elif again.is_set():
                 again.clear()

@@ -494,8 +494,9 @@ class ViewerLink:
         elif isinstance(msg, m.FileOffer):
             await self._on_file_offer(msg)
         elif isinstance(msg, m.FileChunk):
-            if (result := self.host.files_for(self).on_chunk(msg)) is not None:
-                await self.send(result)
+            # Written on the receiver's disk thread, in order: a disk that
+            # stops answering holds no input or chat (FileReceiver.chunk).
+            await self.host.files_for(self).chunk(msg, self.send)
         elif isinstance(msg, m.FileEnd):
             # Checked here; saved (fsync, link) on the receiver's disk thread
             # while this loop reads on: a slow disk holds no input or receipt.

@@ -583,8 +583,9 @@ class Viewer:
             else:
                 self._spawn(self._file_offer(msg, info))
         elif isinstance(msg, m.FileChunk):
-            if (result := self.files.on_chunk(msg)) is not None:
-                await self._send(result)
+            # Written on the receiver's disk thread, in order: a disk that
+            # stops answering holds no update (FileReceiver.chunk).
+            await self.files.chunk(msg, self._send)
         elif isinstance(msg, m.FileEnd):
             # Checked here; saved (fsync, link) on the receiver's disk thread
             # while this loop reads on: a slow disk holds no update.

@@ -1,0 +1,760 @@
+"""File transfer, receiving side (docs/transport.md, "Files"): every offer
+goes to the local user's consent callback (no answer in time = refused); an
+accepted file is written into the chosen directory only, chunk by chunk in
+order, within a per-file and a per-session size cap, under a temporary name
+(``.NAME.part-XXXXXXXX``, created exclusively when its first bytes come, so
+a yes its sender no longer waited for leaves nothing on disk), checked
+against the sender's SHA-256 at the end, and only then put under its
+sanitised name, never over a file that is there (:mod:`.names`). Any
+violation by the peer is a ProtocolError and the partial file is removed; a
+file the local user said yes to that ends unsaved (its session ended
+mid-way too) is told to the local user. Space is reserved when the offer
+arrives, and only a few offers may wait for an answer at once.
+
+State is owned by one session's receive loop (single task); the consent
+question runs in its own task so the screen keeps flowing while the user
+reads. What may wait on a slow disk for seconds (each chunk's write, the
+fsyncs, the links that name a file, the write-back hints) runs on the
+receiver's disk thread (:class:`~.disk.DiskThread`), one call after the
+other in the order given, never on the session's loop, which carries the
+screen and the input (:meth:`FileReceiver.chunk`, :meth:`FileReceiver.end`).
+A session that ends waits for the files whole before its end to be saved
+(:meth:`FileReceiver.settle`), unless its user gives up waiting
+(:meth:`FileReceiver.give_up`): the thread is a daemon, so a program that
+leaves then is not held until the disk answers. A program
+that leaves without awaiting its sessions' end and without giving up (a
+cancelled ``Viewer.run``) has them saved still: its exit waits for them
+(:func:`_saves_at_exit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import errno
+import functools
+import os
+import stat
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future, wait
+from pathlib import Path
+from typing import Any, TypeVar
+
+from screencodec.errors import ProtocolError, ScreencodecError
+from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.events import FileReceived, FileRefused
+from screencodec.transport.session.files.disk import DiskThread, can_lock
+from screencodec.transport.session.files.incoming import QUEUED_MOST, Incoming
+from screencodec.transport.session.files.names import tidy
+from screencodec.transport.session.files.offers import (
+    FileConsent,
+    FileOfferInfo,
+    OfferDeadline,
+    safe_filename,
+)
+from screencodec.transport.session.files.wire import (
+    BUSY,
+    CUT_SHORT,
+    EXPIRED,
+    MAX_OFFERS,
+    MAX_PENDING_OFFERS,
+    NO_FILES,
+    NOT_SAVED,
+    OVER_TOTAL,
+    REASON_SHOWN,
+    TOO_LARGE,
+    WITHDRAWN,
+    WITHDRAWN_OTHER,
+    file_progress,
+    file_refusal,
+)
+from screencodec.transport.session.messages import (
+    FileAccept,
+    FileChunk,
+    FileEnd,
+    FileOffer,
+    FileResult,
+    Message,
+)
+
+__all__ = ["FileReceiver"]
+
+T = TypeVar("T")
+
+#: Each receiver's last save given to its disk thread, until it is done
+#: (:meth:`FileReceiver._saved`) or given up (:meth:`FileReceiver.give_up`):
+#: what the interpreter's exit waits for (:func:`_saves_at_exit`).
+_SAVES: dict[FileReceiver, Future[Any]] = {}
+
+
+def _saves_at_exit() -> None:
+    """At the interpreter's exit (atexit: its daemon threads still run):
+    wait for the files whose end came to be saved, unless their user gave
+    up waiting (:meth:`FileReceiver.give_up`). A program that leaves
+    without awaiting its sessions' end (``Viewer.run`` cancelled, or the
+    host's tasks, without ``Host.close``) otherwise lost them: the disk
+    thread, a daemon, stopped mid-save, and a whole file stayed under its
+    temporary name, which the next receiver removes as half. Calls made
+    one after the other: the last save done, all of a receiver's are. A
+    Ctrl-C meanwhile stops waiting."""
+    with contextlib.suppress(KeyboardInterrupt):
+        for saving in list(_SAVES.values()):
+            wait([saving])
+
+
+atexit.register(_saves_at_exit)
+
+
+async def _reply(
+    answer: Awaitable[FileResult | None], send: Callable[[Message], Awaitable[None]]
+) -> None:
+    """Send the peer the FileResult of a file it sent once there is one
+    (:meth:`FileReceiver.end`); none if it takes none."""
+    if (result := await answer) is not None:
+        await _tell_peer(result, send)
+
+
+async def _tell_peer(msg: Message, send: Callable[[Message], Awaitable[None]]) -> None:
+    """Send ``msg`` to the peer; nothing if the session ended: nobody to tell."""
+    with contextlib.suppress(ScreencodecError, OSError):
+        await send(msg)
+
+
+
+class FileReceiver:
+    """Receives the files one peer offers (see the module docstring).
+
+    State: ``_total`` bytes reserved (by offers waiting for an answer and by
+    accepted files), the transfers in progress, the ids already offered and
+    the offers waiting for an answer. Space is reserved when an offer arrives,
+    before the question, so parallel offers can never together exceed
+    ``max_total``; a refusal gives it back. At most ``max_pending`` offers wait
+    for an answer at once; more are refused at once, unasked.
+    """
+
+    def __init__(
+        self,
+        directory: Path | None,
+        consent: FileConsent | None,
+        *,
+        max_file: int = 1 << 30,
+        max_total: int = 4 << 30,
+        timeout: float = 30.0,
+        max_pending: int = MAX_PENDING_OFFERS,
+        side: str = "host",
+        on_event: Callable[[FileReceived | FileRefused], None] | None = None,
+    ) -> None:
+        self.side = side  #: "host" or "viewer": how refusals name this end
+        #: Told at once of a file the local user said yes to that cannot be
+        #: saved (its file cannot be created), and of each file that ends,
+        #: saved or not (:meth:`end`).
+        self._on_event = on_event
+        self.directory = directory
+        self._consent = consent
+        self.max_file = max_file
+        self.max_total = max_total
+        self.timeout = timeout
+        self.max_pending = max_pending
+        self._total = 0
+        self._active: dict[int, Incoming] = {}
+        self._asked: set[int] = set()
+        #: Accepted transfers whose file could not be written: (name, size,
+        #: why) until their end comes (their other chunks are dropped).
+        self._failed: dict[int, tuple[str, int, str]] = {}
+        #: The peer announced it takes FileResult: each accepted file's
+        #: outcome is sent to it (:meth:`on_chunk`, :meth:`end`).
+        self.reports = False
+        #: The peer paces its files: each chunk is confirmed (file_progress).
+        self.confirms = False
+        #: Results to send right after their FileAccept (take_result).
+        self._unsent: dict[int, FileResult] = {}
+        #: The task asking about each offer whose question is open or
+        #: waiting for its turn: cancelled when the sender gives it up.
+        self._asking: dict[int, asyncio.Task[object]] = {}
+        #: Offers the sender withdrew while they were asked about, and why.
+        self._withdrawn: dict[int, str] = {}
+        #: What the local user was asked, per transfer still open (asked,
+        #: being received, or failed and awaiting its end): for the event
+        #: of a withdrawal.
+        self._infos: dict[int, FileOfferInfo] = {}
+        self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
+        #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
+        #: last save given to it (:meth:`settle` waits for that, not for a
+        #: tidy or a write-back hint: review7).
+        self._pool: DiskThread | None = None
+        self._last_save: Future[Any] | None = None
+        #: The last removal of a half file given to the disk thread by
+        #: :meth:`close` (its chunks were still being written): :meth:`settle`
+        #: waits for it too, so that nothing of it stays once the session
+        #: is told ended.
+        self._last_drop: Future[Any] | None = None
+        #: The files whose end came, being saved on the disk thread, until
+        #: they are saved or not (:meth:`saving`).
+        self._saving: dict[int, FileOfferInfo] = {}
+        #: Set by :meth:`give_up`: :meth:`settle` no longer waits for the disk.
+        self._left = asyncio.Event()
+        #: Bytes of chunks handed to the disk thread and not yet written
+        #: (:meth:`chunk`), and the event set whenever some are.
+        self._queued = 0
+        self._room = asyncio.Event()
+        #: How far each file got on the disk, to confirm to a pacing peer,
+        #: and the task that sends those confirmations (:meth:`_confirm`).
+        self._to_confirm: dict[int, int] = {}
+        self._confirming: asyncio.Task[None] | None = None
+        self._later: set[asyncio.Task[None]] = set()  #: results sent from callbacks
+        self.pending = 0
+        self.refused = 0
+        self.last_refusal = ""  #: why the last offer was refused unasked ("" if it was not)
+        #: ... as a reason code for the peer, and the number it qualifies.
+        self._last_code = (0, 0)
+
+    @property
+    def consent(self) -> FileConsent | None:
+        """The callback that asks the local user (None: every offer is refused)."""
+        return self._consent
+
+    @property
+    def reserved(self) -> int:
+        """Bytes reserved by pending offers and accepted files."""
+        return self._total
+
+    def receiving(self) -> list[tuple[FileOfferInfo, int]]:
+        """The files being received now (accepted, not yet ended or failed),
+        each with the bytes of it written so far: for an interface's progress."""
+        return [(info, inc.received) for transfer, inc in self._active.items()
+                if (info := self._infos.get(transfer)) is not None]  # fmt: skip
+
+    def admit(self, offer: FileOffer, peer: str) -> FileOfferInfo | None:
+        """Check an offer and reserve its space; None: refuse it without asking.
+
+        Synchronous, so the receive loop can refuse a flood without a task per
+        offer. Raises ProtocolError for an id offered twice or too many offers.
+        A non-None result must go to :meth:`decide`.
+        """
+        if offer.transfer in self._asked:
+            raise ProtocolError(f"transfer {offer.transfer} offered twice")
+        if len(self._asked) >= MAX_OFFERS:
+            raise ProtocolError(f"more than {MAX_OFFERS} file offers in one session")
+        self._asked.add(offer.transfer)
+        self.last_refusal, code, number = self._refusal(offer.size)
+        self._last_code = (code, number)
+        if self.last_refusal:
+            self.refused += 1
+            return None
+        self._total += offer.size
+        self.pending += 1
+        name = safe_text(safe_filename(offer.name), 100)
+        return FileOfferInfo(safe_text(peer), name, offer.size, transfer=offer.transfer,
+                             deadline=OfferDeadline())  # fmt: skip
+
+    def refusal_event(self, offer: FileOffer, peer: str, why: str | None = None) -> FileRefused:
+        """The event for an offer refused without asking: ``why`` (default:
+        what :meth:`admit` just said), the name made harmless. Read right after
+        :meth:`admit`, before anything awaits: another offer's admit replaces
+        :attr:`last_refusal`."""
+        name = safe_text(safe_filename(offer.name), 100)
+        why = self.last_refusal if why is None else why
+        return FileRefused(peer, name, offer.size, why, offer.transfer)
+
+    def _refusal(self, size: int) -> tuple[str, int, int]:
+        """Why an offer of ``size`` bytes is refused unasked ("": it is not),
+        for the local user, and as a reason code and its number for the peer
+        (:func:`file_refusal`)."""
+        if self.directory is None or self._consent is None:
+            return f"this {self.side} takes no files", NO_FILES, 0
+        if self.pending >= self.max_pending:
+            return f"{self.pending} files already wait for an answer", BUSY, self.pending
+        if size > self.max_file:
+            return (f"larger than this {self.side} takes ({self.max_file} bytes)",
+                    TOO_LARGE, self.max_file)  # fmt: skip
+        if self._total + size > self.max_total:
+            return (f"over what this {self.side} takes in one session ({self.max_total} bytes)",
+                    OVER_TOTAL, self.max_total)  # fmt: skip
+        return "", 0, 0
+
+    def refuse(self, transfer: int, busy: int | None = None) -> list[Message]:
+        """What to send the peer for an offer refused without asking (read
+        right after :meth:`admit`, as :meth:`refusal_event`): to a peer that
+        announced file results, why (:func:`file_refusal`: a code, never
+        this side's words), then the FileAccept that refuses it. ``busy``:
+        refused because that many questions of the peer's wait already (the
+        host's question queue), not for what :meth:`admit` said."""
+        answer = FileAccept(transfer, False)
+        if not self.reports:
+            return [answer]
+        code, number = self._last_code if busy is None else (BUSY, busy)
+        return [file_refusal(transfer, code, number), answer]
+
+    async def decide(
+        self,
+        offer: FileOffer,
+        info: FileOfferInfo,
+        ask: Callable[[FileOfferInfo], Awaitable[bool]] | None = None,
+    ) -> FileAccept:
+        """Ask (through ``ask``, default the consent callback under the
+        timeout) about an admitted offer; take the file if yes (its folder
+        checked now, the file created when its first bytes come). An offer
+        the sender withdraws meanwhile closes the question (the task asking
+        is cancelled) and is refused, whatever the answer; one whose sender
+        stopped waiting before its turn was not put (``ask`` honours
+        ``info.window``), and the local user is told."""
+        # The question is asked in this task, not one of its own: it takes
+        # its turn among the host's questions in the order the offers came.
+        asking = asyncio.current_task()
+        assert asking is not None
+        self._asking[offer.transfer] = asking
+        self._infos[offer.transfer] = info
+        try:
+            ok = await (ask or self._ask)(info)
+        except asyncio.CancelledError:
+            if offer.transfer not in self._withdrawn:
+                raise
+            ok = False
+        finally:
+            self.pending -= 1
+            del self._asking[offer.transfer]
+            del self._infos[offer.transfer]  # back below while the file is taken
+        if offer.transfer in self._withdrawn:
+            # Withdrawn, whatever the answer (a cancellation that came as the
+            # answer did may have been swallowed by a wait_for on the way).
+            why = self._withdrawn.pop(offer.transfer)
+            uncancel = getattr(asking, "uncancel", None)  # Python >= 3.11
+            if uncancel is not None:
+                uncancel()
+            self._total -= info.size
+            self.refused += 1
+            self._tell(info, why, offer.transfer)
+            return FileAccept(offer.transfer, False)
+        if not ok or self.directory is None:
+            self._total -= info.size
+            self.refused += 1
+            if info.deadline is not None and info.deadline.skipped:
+                self._tell(info, EXPIRED, offer.transfer)
+            return FileAccept(offer.transfer, False)
+        try:
+            self._usable()
+        except OSError as exc:
+            # The directory went away, is not writable, read-only...: the
+            # local user who said yes is told; the session goes on (a file
+            # that cannot be created or written later fails in on_chunk). A sender that
+            # takes results is told it was accepted and not saved (the
+            # FileResult right after the FileAccept: take_result); an older
+            # one that it was not accepted.
+            self._total -= info.size
+            self.refused += 1
+            reason = safe_text(exc.strerror or str(exc), REASON_SHOWN) or "write error"
+            self._tell(info, f"{NOT_SAVED}{reason}", offer.transfer)
+            if not self.reports:
+                return FileAccept(offer.transfer, False)
+            self._infos[offer.transfer] = info
+            self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
+            self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
+            return FileAccept(offer.transfer, True)
+        self._active[offer.transfer] = Incoming(info.name, offer.size, self.directory)
+        self._infos[offer.transfer] = info
+        await self._clean()  # (a withdrawal meanwhile removes what it began)
+        return FileAccept(offer.transfer, True)
+
+    def _tell(self, info: FileOfferInfo, why: str, transfer: int) -> None:
+        """Tell the local user at once that a file is not saved, and why."""
+        self._told(FileRefused(info.peer, info.name, info.size, why, transfer))
+
+    def _told(self, event: FileReceived | FileRefused) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _on_disk(self, call: Callable[..., T], *args: Any) -> Future[T]:
+        """``call(*args)`` on the disk thread: the thread that makes this
+        receiver's calls that may wait on a slow disk for seconds (fsync,
+        link, rename, write-back), off the session's loop; one, so that
+        they run in the order they were given (a file's write-back before
+        its fsync, and that before its name)."""
+        if self._pool is None:
+            self._pool = DiskThread()
+        return self._pool.submit(call, *args)
+
+    def withdraw(self, transfer: int, why: str = WITHDRAWN) -> None:
+        """The sender gave the offer up (its timeout came before it had this
+        side's answer; or ``why``, it could not read the file after the
+        yes): the question is closed (:meth:`decide` refuses it), or the
+        file begun is removed and its space given back; the local user is
+        told ``why``. An offer already answered no, refused unasked or
+        ended: nothing to do. One never offered: ProtocolError.
+
+        A question withdrawn for want of an answer shows how long its sender
+        waits: the offers that came with it and still wait for their turn
+        are reckoned to end as long after they came (:class:`OfferDeadline`),
+        so none of them is put once it is void, even while their own
+        withdrawals are still on the way."""
+        if transfer not in self._asked:
+            raise ProtocolError(f"withdrawal of transfer {transfer}, which was not offered")
+        asking = self._asking.get(transfer)
+        if asking is not None:
+            if transfer not in self._withdrawn:
+                # A reason that presumes a yes (the file could not be read
+                # after it) is not the truth of a question still open: the
+                # user is told only that the sender withdrew it.
+                self._withdrawn[transfer] = why if why == WITHDRAWN else WITHDRAWN_OTHER
+                if why == WITHDRAWN:
+                    self._waited(transfer)
+                asking.cancel()  # decide() refuses it and tells the user
+            return
+        info = self._infos.pop(transfer, None)
+        self._unsent.pop(transfer, None)
+        if self._failed.pop(transfer, None) is not None:
+            return  # it could not be saved, and the local user was told so
+        if transfer in self._active:
+            self._total -= self._active[transfer].size
+            self._abort(transfer)
+            if info is not None:
+                self._tell(info, why, transfer)
+
+    def _waited(self, transfer: int) -> None:
+        """The sender gave ``transfer`` up while it was asked about: the
+        other offers still asked about wait no longer after they came."""
+        given_up = self._infos[transfer].deadline
+        if given_up is None:
+            return
+        waited = asyncio.get_running_loop().time() - given_up.arrived
+        for other, info in self._infos.items():
+            if other in self._asking and info.deadline is not None:
+                info.deadline.wait = min(info.deadline.wait, waited)
+
+    def take_result(self, transfer: int) -> FileResult | None:
+        """The FileResult to send right after :meth:`decide`'s FileAccept
+        for ``transfer`` (accepted, and its file could not be created)."""
+        return self._unsent.pop(transfer, None)
+
+    async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
+        """:meth:`admit`, then :meth:`decide`. Run it as its own task."""
+        info = self.admit(offer, peer)
+        if info is None:
+            return FileAccept(offer.transfer, False)  # (its reason: refuse())
+        return await self.decide(offer, info)
+
+    async def _ask(self, info: FileOfferInfo) -> bool:
+        assert self._consent is not None
+        window = info.window(self.timeout)
+        if window is None:
+            return False
+        try:
+            return bool(await asyncio.wait_for(self._consent(info), window))
+        except asyncio.TimeoutError:
+            return False
+        except Exception:  # a crashing UI refuses, it never accepts
+            return False
+
+    def _usable(self) -> None:
+        """Whether the directory can take a new file now; OSError in the OS's
+        words if not (it is gone, not a directory, read-only, not writable)."""
+        assert self.directory is not None
+        if not stat.S_ISDIR(os.stat(self.directory).st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        if os.statvfs(self.directory).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    def _root(self) -> Path:
+        assert self.directory is not None
+        return self.directory.resolve()
+
+    async def _clean(self) -> None:
+        """Once per receiver, at its first yes, on the disk thread: tidy
+        what receivers that could not end left in the directory
+        (:func:`~.names.tidy`). Nothing on a system without flock."""
+        if not can_lock:
+            return
+        if self._tidied is None:
+            self._tidied = asyncio.wrap_future(self._on_disk(self._tidy))
+        if not self._tidied.done():  # each yes meanwhile waits too: answered in order
+            await asyncio.wait({self._tidied})
+
+    def _tidy(self) -> None:
+        """:meth:`_clean`'s work, on the disk thread."""
+        tidy(self._root())
+
+    def _take(self, chunk: FileChunk) -> Incoming | None:
+        """The file ``chunk`` belongs to, with the chunk counted in (its
+        bytes and its hash); None if that file could not be saved (the rest
+        of it goes nowhere). ProtocolError for a chunk of no accepted file,
+        out of order or past the offered size (the file is removed)."""
+        if chunk.transfer in self._failed:
+            return None
+        inc = self._active.get(chunk.transfer)
+        if inc is None:
+            raise ProtocolError(f"chunk for transfer {chunk.transfer}, which is not accepted")
+        if chunk.offset != inc.received or inc.received + len(chunk.data) > inc.size:
+            self._abort(chunk.transfer)
+            raise ProtocolError("file chunk out of order or past the offered size")
+        inc.hash.update(chunk.data)
+        inc.received += len(chunk.data)
+        return inc
+
+    def on_chunk(self, chunk: FileChunk) -> Message | None:
+        """Write a chunk on the calling thread (the session writes on the
+        disk thread: :meth:`chunk`); what to send the peer: a FileResult
+        (when it takes them) if this chunk's file could not be written, else
+        to a pacing peer how far the file got."""
+        inc = self._take(chunk)
+        if inc is None:
+            return None
+        try:
+            inc.write(chunk.data)
+        except OSError as exc:  # gone, the disk is full, the file too large for it...
+            self._abort(chunk.transfer)
+            return self._fail(chunk.transfer, inc, exc)
+        return file_progress(chunk.transfer, inc.written) if self.confirms else None
+
+    async def chunk(self, chunk: FileChunk, send: Callable[[Message], Awaitable[None]]) -> None:
+        """The peer's chunk, checked and counted in now (:meth:`_take`),
+        then written on the disk thread after the chunks before it, so that
+        a disk that stops answering holds neither the receive loop nor the
+        session's loop, which carry the screen, the input and the chat.
+        Once it is written, a pacing peer is told how far the file got
+        (:meth:`_confirm`): a sender that paces sends no more than its
+        window ahead of the disk. If it could not be written, its file is
+        removed and the peer told at once (a FileResult, if it takes them).
+        At most :data:`QUEUED_MOST` bytes wait for the disk: a chunk that
+        would go over waits for room here (only a sender that does not pace
+        gets that far ahead; the receive loop then waits, and TCP holds the
+        sender)."""
+        inc = self._take(chunk)
+        if inc is None:
+            return
+        size = len(chunk.data)
+        while self._queued and self._queued + size > QUEUED_MOST:
+            self._room.clear()
+            await self._room.wait()
+            if self._active.get(chunk.transfer) is not inc:
+                return  # withdrawn meanwhile, or the session ended
+        self._queued += size
+        inc.on_disk = True
+        writing = asyncio.wrap_future(self._on_disk(inc.write, chunk.data))
+        writing.add_done_callback(functools.partial(self._written, chunk.transfer, inc, size,
+                                                    send))  # fmt: skip
+
+    def _written(
+        self,
+        transfer: int,
+        inc: Incoming,
+        size: int,
+        send: Callable[[Message], Awaitable[None]],
+        writing: asyncio.Future[None],
+    ) -> None:
+        """On the loop, once the disk thread wrote a chunk of ``inc`` or
+        could not (:meth:`chunk`)."""
+        self._queued -= size
+        self._room.set()
+        if self._active.get(transfer) is not inc:
+            return  # ended (its save reports a failed write), withdrawn, or its session ended
+        error = writing.exception()
+        if error is None:
+            if self.confirms:
+                self._confirm(transfer, inc.written, send)
+        elif isinstance(error, OSError):
+            self._abort(transfer)
+            result = self._fail(transfer, inc, error)
+            if result is not None:
+                task = asyncio.ensure_future(_tell_peer(result, send))
+                self._later.add(task)
+                task.add_done_callback(self._later.discard)
+        else:  # a bug: the file's end says so (its save fails with it)
+            inc.error = OSError(errno.EIO, repr(error))
+
+    def _confirm(self, transfer: int, written: int, send: Callable[[Message], Awaitable[None]]
+                 ) -> None:  # fmt: skip
+        """Tell the peer that ``written`` bytes of ``transfer`` are written
+        (file_progress), in order, from one task: what was written while it
+        sent the last is told in one confirmation each file."""
+        self._to_confirm[transfer] = written
+        if self._confirming is None or self._confirming.done():
+            self._confirming = asyncio.ensure_future(self._confirm_all(send))
+
+    async def _confirm_all(self, send: Callable[[Message], Awaitable[None]]) -> None:
+        while self._to_confirm:
+            transfer = next(iter(self._to_confirm))
+            await _tell_peer(file_progress(transfer, self._to_confirm.pop(transfer)), send)
+
+    def _fail(self, transfer: int, inc: Incoming, exc: OSError) -> FileResult | None:
+        """Record that ``transfer`` could not be saved (its file is gone);
+        the result for the peer, if it takes them."""
+        self._total -= inc.size
+        reason = safe_text(exc.strerror or str(exc), REASON_SHOWN) or "write error"
+        self._failed[transfer] = (inc.name, inc.size, f"{NOT_SAVED}{reason}")
+        return FileResult(transfer, False, reason) if self.reports else None
+
+    def _ending(self, end: FileEnd) -> Incoming | None:
+        """The file ``end`` ends, taken out of those being received, checked
+        whole and the one offered (ProtocolError if not: it is removed), or
+        None if it could not be saved here (it failed mid-way)."""
+        self._infos.pop(end.transfer, None)
+        if self._failed.pop(end.transfer, None) is not None:
+            return None
+        inc = self._active.pop(end.transfer, None)
+        if inc is None:
+            raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
+        if inc.received != inc.size or inc.hash.digest() != end.sha256:
+            self._drop(inc)
+            raise ProtocolError("file transfer incomplete or its hash does not match")
+        return inc
+
+    def on_end(self, end: FileEnd) -> tuple[Path, int] | None:
+        """The file, complete and checked, under its name now, saved on the
+        calling thread (the session saves off its loop: :meth:`end`); None if
+        it failed mid-way; OSError if it could not be saved."""
+        inc = self._ending(end)
+        if inc is None:
+            return None
+        try:
+            return inc.save(), inc.size
+        except OSError:
+            self._total -= inc.size
+            raise
+
+    def end(
+        self, end: FileEnd, peer: str, send: Callable[[Message], Awaitable[None]]
+    ) -> Coroutine[Any, Any, None]:
+        """The peer's FileEnd: the file is checked now (ProtocolError if it
+        is not whole or not the one offered), then saved on the disk thread
+        (:meth:`~.incoming.Incoming.save`), so that the session's loop and the receive loop
+        that calls this go on meanwhile. Once it is saved or not, the local
+        user is told (``on_event``: a FileReceived, or a FileRefused saying
+        why), even if the session ended meanwhile; the coroutine returned,
+        run as a task of its own, then sends the peer its FileResult if it
+        takes them and has not been sent one (a file that failed mid-way
+        was told at once)."""
+        answer: asyncio.Future[FileResult | None] = asyncio.get_running_loop().create_future()
+        failed = self._failed.get(end.transfer)
+        inc = self._ending(end)
+        if inc is None:
+            assert failed is not None
+            name, size, why = failed
+            self._told(FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer))
+            answer.set_result(None)
+        else:
+            self._saving[end.transfer] = FileOfferInfo(safe_text(peer), inc.name, inc.size,
+                                                       transfer=end.transfer)  # fmt: skip
+            self._last_save = last = self._on_disk(inc.save)
+            _SAVES[self] = last
+            saving = asyncio.wrap_future(self._last_save)
+            told = functools.partial(self._saved, inc, end.transfer, peer, answer)
+            saving.add_done_callback(told)
+        return _reply(answer, send)
+
+    def _saved(
+        self,
+        inc: Incoming,
+        transfer: int,
+        peer: str,
+        answer: asyncio.Future[FileResult | None],
+        saving: asyncio.Future[Path],
+    ) -> None:
+        """On the loop, once the disk thread saved ``inc`` or could not
+        (:meth:`end`): the local user is told, and ``answer`` is given the
+        FileResult for the peer (unless whoever waited for it is gone)."""
+        self._saving.pop(transfer, None)
+        if self._last_save is not None and self._last_save.done():
+            _SAVES.pop(self, None)  # its last save: the exit need not wait
+        error = saving.exception()
+        if error is not None and not isinstance(error, OSError):
+            if not answer.done():
+                answer.set_exception(error)  # a bug: the session ends
+            return
+        if error is None:
+            event: FileReceived | FileRefused
+            event = FileReceived(peer, str(saving.result()), inc.size, transfer)
+            result = FileResult(transfer, True)
+        else:
+            self._total -= inc.size
+            reason = safe_text(error.strerror or str(error), REASON_SHOWN)
+            event = FileRefused(safe_text(peer), safe_text(inc.name, 100), inc.size,
+                                f"{NOT_SAVED}{reason}", transfer)  # fmt: skip
+            result = FileResult(transfer, False, reason)
+        self._told(event)
+        if not answer.done():
+            answer.set_result(result if self.reports else None)
+
+    def _abort(self, transfer: int) -> Future[None] | None:
+        inc = self._active.pop(transfer, None)
+        return None if inc is None else self._drop(inc)
+
+    def _drop(self, inc: Incoming) -> Future[None] | None:
+        """Remove what ``inc`` has on disk, on the thread that writes it:
+        on the disk thread after the chunks queued before (which it then
+        does not write), so that a disk that does not answer does not hold
+        the loop (:meth:`~.incoming.Incoming.remove`); its removal there, if it went there."""
+        if inc.on_disk:
+            return self._on_disk(inc.remove)
+        inc.remove()
+        return None
+
+    def saving(self) -> list[FileOfferInfo]:
+        """The files whose end came that the disk thread is saving now (the
+        fsync, the name; :meth:`end`), in the order they ended: what a
+        program that ends waits for (:meth:`settle`)."""
+        return list(self._saving.values())
+
+    @property
+    def disk_busy(self) -> bool:
+        """A file whose end came is still being saved: what :meth:`settle`
+        waits for. Not the other work of the disk thread (the tidy of the
+        folder at the first yes, a write-back hint): a disk that stops
+        answering then had a host's close wait for good, with no file to
+        name and none to give up (review7)."""
+        last = self._last_save
+        return last is not None and not last.done() and not self._left.is_set()
+
+    async def settle(self) -> None:
+        """Wait until each file whose end came is saved or not, and its
+        user told (:meth:`end`); also after :meth:`close`, and then until
+        the half files it gave the disk thread are removed. At the session's
+        end: it is told after the files that came whole before it, and once
+        nothing of those cut short stays. A caller cancelled stops waiting;
+        the saves go on. Once :meth:`give_up` is called: at once."""
+        # The calls run in order, and close() gives its removals after
+        # every save: the last one done, all are.
+        last = self._last_save if self._last_drop is None else self._last_drop
+        if last is None or last.done() or self._left.is_set():
+            return
+        left = asyncio.ensure_future(self._left.wait())
+        try:  # (asyncio.wait cancels neither: a save is never cancelled)
+            await asyncio.wait({asyncio.wrap_future(last), left},
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            left.cancel()
+
+    def give_up(self) -> list[FileOfferInfo]:
+        """Stop waiting for the disk (the local user leaves without waiting
+        for it): :meth:`settle` returns now and from now on. The disk thread
+        goes on with what it was given; a file it saves while the program
+        still runs is told saved as ever, and a program that ends meanwhile
+        does not wait for it (a daemon thread): such a file is then not
+        under its name, and what of it was written stays under its
+        temporary name, which a later receiver in the folder tidies away
+        (:meth:`_clean`). Returns the files that were still being saved."""
+        self._left.set()
+        _SAVES.pop(self, None)  # nor does the interpreter's exit
+        return self.saving()
+
+    def close(self) -> None:
+        """Session over: remove every half-received file (on the disk
+        thread, after its chunks queued there, if it had any: :meth:`_drop`),
+        and tell the local user of each one they said yes to that it is not
+        saved (:data:`CUT_SHORT`, with how much of it came). Once: what it
+        removed it no longer has."""
+        for transfer, inc in list(self._active.items()):
+            self._last_drop = self._abort(transfer) or self._last_drop
+            info = self._infos.pop(transfer, None)
+            if info is not None:
+                why = f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)"
+                self._told(FileRefused(info.peer, info.name, info.size, why, transfer,
+                                       inc.received))  # fmt: skip
+        self._room.set()  # a chunk waiting for room goes nowhere now
+        if self._pool is not None:
+            # What it was given still runs (a file whole before the end is
+            # saved, and its user told); then its thread ends.
+            self._pool.shutdown()
+            self._pool = None
+

@@ -1,0 +1,346 @@
+"""File transfer, sending side (docs/transport.md, "Files"): an offer, the
+file streamed once the peer accepts it (paced on its confirmations by a
+:class:`~..pacing.BulkWindow` when it sends them), and one outcome per
+offer, a :class:`~..events.FileSent` (:class:`FileSender`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from screencodec.errors import ProtocolError, ScreencodecError
+from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.events import FileSent
+from screencodec.transport.session.files.wire import (
+    BEFORE_AN_ANSWER,
+    NOT_READ,
+    OFFER_TIMEOUT,
+    REASON_SHOWN,
+    REFUSED_UNASKED,
+    UNREAD,
+    file_results_announcement,
+    file_withdrawal,
+)
+from screencodec.transport.session.messages import (
+    MAX_FILE_CHUNK,
+    FileAccept,
+    FileChunk,
+    FileEnd,
+    FileOffer,
+    FileResult,
+    Message,
+)
+from screencodec.transport.session.pacing import BulkWindow
+
+__all__ = ["FileSender"]
+
+
+class FileSender:
+    """Offers files to the peer and streams them once accepted.
+
+    An offer not answered within ``timeout`` is given up (:meth:`send_file`
+    returns False, "declined"). Which came first, the answer or the
+    timeout, is decided once, synchronously on the loop (:meth:`on_accept`
+    and :meth:`_give_up` each take the offer out of ``_waiting``; the other
+    then finds it gone), so an answer that comes as the timeout fires is
+    never lost between them. A given-up offer is withdrawn at the peer
+    (:func:`file_withdrawal`: it closes its question or removes the file
+    it began), and its answer, which may still come (the peer asks its user
+    one question at a time and times each from when it is put), is ignored
+    (counted in ``late``), never taken for a protocol error. An answer to
+    an offer never made, or a second answer, is a ProtocolError.
+
+    To a peer that announced file results (:attr:`peer_reports`), an
+    accepted file is "delivered" only once the peer's FileResult says it was
+    saved; a failure it reports mid-way stops the streaming (the FileEnd
+    still goes). The result is awaited as long as the session lasts (the
+    receiver sends it as soon as it has checked and closed the file; a slow
+    close is no failure); a session that ends after the FileEnd went and
+    before the result leaves it "unconfirmed", one that ends before the
+    FileEnd "failed" (the receiver removes half files). Each outcome is a
+    :class:`~.events.FileSent` event."""
+
+    def __init__(
+        self,
+        send: Callable[[Message], Awaitable[None]],
+        timeout: float = OFFER_TIMEOUT,
+        *,
+        peer: str = "",
+        on_event: Callable[[FileSent], None] | None = None,
+    ) -> None:
+        self._send = send
+        self._timeout = timeout
+        self._peer = safe_text(peer)
+        self._on_event = on_event
+        self._waiting: dict[int, asyncio.Future[bool | None]] = {}
+        self._given_up: set[int] = set()
+        #: Why the session ended (:meth:`close`): an offer still waiting for
+        #: its answer ends with it, in these words.
+        self._closed: str | None = None
+        #: Accepted transfers of a reporting peer, until its FileResult
+        #: (None: the session ended first).
+        self._results: dict[int, asyncio.Future[FileResult | None]] = {}
+        #: Of those, the ones whose FileEnd went: only they can be saved.
+        self._ended: set[int] = set()
+        #: Accepted after their offer was given up, by a peer that reports:
+        #: its FileResult may follow (a file it could not create), ignored.
+        self._late_accepted: set[int] = set()
+        #: Why the peer refuses an offer still waiting for its answer
+        #: (:func:`file_refusal`), until that answer.
+        self._refusals: dict[int, str] = {}
+        #: Who is told how much of a transfer the peer has (:meth:`send`'s ``on_arrived``).
+        self._arrived: dict[int, Callable[[int], None]] = {}
+        self._next = 1
+        self.late = 0  #: answers that came after their offer was given up
+        #: The peer announced it sends FileResult (set by the session).
+        self.peer_reports = False
+        #: The peer confirms chunks: files go under this window (pace()).
+        self.window: BulkWindow | None = None
+        self.last: FileSent | None = None  #: the latest outcome
+        self._announced = False
+        self._announcing = asyncio.Lock()
+
+    async def announce(self) -> None:
+        """Say once, before this side's first FileOffer and its first
+        accepting FileAccept, that it sends and takes FileResult (so a
+        session without files sends nothing new)."""
+        async with self._announcing:  # nothing of a file goes before it
+            if not self._announced:
+                await self._send(file_results_announcement())
+                self._announced = True
+
+    async def answer(self, accept: FileAccept, result: FileResult | None = None) -> None:
+        """Send this side's answer to the peer's offer (the receiver's),
+        announced first if it accepts, and ``result`` right after it if the
+        file already failed (:meth:`FileReceiver.take_result`)."""
+        if accept.accepted:
+            await self.announce()
+        await self._send(accept)
+        if result is not None:
+            await self._send(result)
+
+    def pace(self) -> None:
+        """The peer confirms each chunk of the files it takes: from now on
+        they are sent under a :class:`~.pacing.BulkWindow`."""
+        if self.window is None:
+            self.window = BulkWindow()
+
+    def on_progress(self, transfer: int, received: int) -> None:
+        """The peer has ``received`` bytes of ``transfer``."""
+        if self.window is not None:
+            self.window.confirmed(transfer, received)
+        arrived = self._arrived.get(transfer)
+        if arrived is not None:
+            arrived(received)
+
+    def on_refusal(self, transfer: int, why: str) -> None:
+        """The peer says why it refuses ``transfer`` without asking its user
+        (the FileAccept that refuses it comes next): kept for that answer.
+        For an offer no longer waiting (given up, answered): ignored."""
+        if transfer in self._waiting:
+            self._refusals[transfer] = why
+
+    def on_accept(self, msg: FileAccept) -> None:
+        fut = self._waiting.pop(msg.transfer, None)  # the answer is first: see _give_up
+        if fut is None and msg.transfer in self._given_up:
+            self._given_up.discard(msg.transfer)
+            self.late += 1
+            if msg.accepted and self.peer_reports:
+                self._late_accepted.add(msg.transfer)
+            return
+        if fut is None:
+            raise ProtocolError(f"answer for transfer {msg.transfer}, which was not offered")
+        if msg.accepted and self.peer_reports:
+            # Known now, in the receive loop: the announcement came before
+            # this answer on the same channel, if at all.
+            self._results[msg.transfer] = asyncio.get_running_loop().create_future()
+        fut.set_result(msg.accepted)
+
+    def _give_up(self, transfer: int) -> None:
+        """The offer's timeout, on the loop: if no answer came before, the
+        offer is given up now (:meth:`send` withdraws it at the peer)."""
+        fut = self._waiting.pop(transfer, None)
+        if fut is not None:  # else the answer came first
+            self._given_up.add(transfer)
+            fut.set_result(None)
+
+    def on_result(self, msg: FileResult) -> None:
+        """The peer's FileResult: for an accepted transfer, once."""
+        fut = self._results.get(msg.transfer)
+        if fut is None and msg.transfer in self._given_up | self._late_accepted:
+            self._given_up.discard(msg.transfer)
+            self._late_accepted.discard(msg.transfer)
+            self.late += 1
+            return
+        if fut is None or fut.done():
+            raise ProtocolError(f"file result for transfer {msg.transfer}, which is not awaited")
+        if msg.saved and msg.transfer not in self._ended:
+            # A receiver says saved after the FileEnd only: before it, the
+            # file is not all there (and the sender would stop streaming it).
+            raise ProtocolError(f"file result for transfer {msg.transfer}: saved before its end")
+        fut.set_result(msg)
+
+    def close(self, why: str = "the session ended") -> None:
+        """Session over: transfers still waiting for their result end
+        "unconfirmed" if their FileEnd went (the peer may have saved them),
+        else "failed: ``why``"; offers still waiting for their answer end
+        now, not at their timeout: "declined: ``why`` before an answer"
+        (:data:`BEFORE_AN_ANSWER`)."""
+        self._closed = why
+        waiting, self._waiting = self._waiting, {}
+        for offer in waiting.values():
+            offer.set_result(None)
+        for transfer, fut in self._results.items():
+            if not fut.done():
+                ended = transfer in self._ended
+                fut.set_result(None if ended else FileResult(transfer, False, why))
+        if self.window is not None:
+            self.window.close()  # a file waiting for room stops waiting
+
+    async def send_file(self, path: Path, name: str | None = None) -> bool:
+        """Offer ``path``; stream it if accepted. True if it was delivered
+        (to a peer of an older version: accepted and streamed); what became
+        of it is :attr:`last` and a :class:`~.events.FileSent` event."""
+        return (await self.send(path, name)).outcome in ("delivered", "unconfirmed")
+
+    async def send(
+        self,
+        path: Path,
+        name: str | None = None,
+        *,
+        on_sending: Callable[[int, int], None] | None = None,
+        on_arrived: Callable[[int], None] | None = None,
+    ) -> FileSent:
+        """:meth:`send_file`, returning the outcome. ``on_sending(sent,
+        size)``: the peer accepted the file (``sent`` 0), and then after each
+        chunk handed to the channel (the bytes of it sent so far).
+        ``on_arrived(received)``: a peer that paces said it has that many
+        bytes of it (so that a session that ends mid-file can say how much
+        had arrived)."""
+        data_size = path.stat().st_size
+        name = name or path.name
+        transfer = self._next
+        self._next += 1
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool | None] = loop.create_future()  # None: given up
+        self._waiting[transfer] = fut
+        if on_arrived is not None:
+            self._arrived[transfer] = on_arrived
+        try:
+            await self.announce()
+            await self._send(FileOffer(transfer, name, data_size))
+            timer = loop.call_later(self._timeout, self._give_up, transfer)
+            try:
+                accepted = await asyncio.shield(fut)
+            finally:
+                timer.cancel()
+        finally:
+            if not fut.done():  # cancelled: whatever answer comes is late
+                self._give_up(transfer)
+            refused = self._refusals.pop(transfer, "")
+            if not (fut.done() and not fut.cancelled() and fut.result() is True):
+                self._arrived.pop(transfer, None)  # not accepted: nothing of it goes
+        if accepted is None and self._closed is not None:
+            # Never accepted: not sent, not "failed" (which says the peer
+            # took it and could not save it).
+            why = f"{self._closed} {BEFORE_AN_ANSWER}"
+            return self._outcome(name, data_size, transfer, "declined", why)
+        if accepted is None:
+            await self._withdraw(transfer)
+            return self._outcome(name, data_size, transfer, "declined", "no answer in time")
+        if not accepted:  # why, if the peer refused it unasked and said so
+            why = f"{REFUSED_UNASKED}{refused}" if refused else ""
+            return self._outcome(name, data_size, transfer, "declined", why)
+        result = self._results.get(transfer)
+        if on_sending is not None:
+            on_sending(0, data_size)
+        try:
+            try:
+                await self._stream(path, data_size, transfer, result, on_sending)
+            except OSError as exc:
+                if isinstance(exc, ScreencodecError):
+                    raise  # the session ended
+                # The file went or could not be read after the yes: the
+                # receiver removes what it began, and tells its user why
+                # (one of an earlier version waits for the rest until its
+                # session ends, or has created nothing).
+                await self._withdraw(transfer, UNREAD)
+                why = f"{NOT_READ}{(exc.strerror or str(exc)).lower()}"
+                return self._outcome(name, data_size, transfer, "failed", why)
+            if result is None:
+                return self._outcome(name, data_size, transfer, "unconfirmed")
+            answer = await result  # however late: the truth, not a guess
+        finally:
+            self._results.pop(transfer, None)
+            self._ended.discard(transfer)
+            self._arrived.pop(transfer, None)
+        if answer is None:
+            why = "the session ended before the peer said whether it saved it"
+            return self._outcome(name, data_size, transfer, "unconfirmed", why)
+        if answer.saved:
+            return self._outcome(name, data_size, transfer, "delivered")
+        why = safe_text(answer.reason, REASON_SHOWN) or "not saved"
+        if why.startswith(NOT_READ):  # the receiver's words, never told as this side's failure
+            why = f"in its words: {why}"
+        return self._outcome(name, data_size, transfer, "failed", why)
+
+    async def _withdraw(self, transfer: int, reason: int = 0) -> None:
+        """Withdraw ``transfer`` at the peer (:func:`file_withdrawal`);
+        nothing if the session ended."""
+        with contextlib.suppress(ScreencodecError, OSError):
+            for msg in file_withdrawal(transfer, reason):
+                await self._send(msg)
+
+    async def _stream(
+        self,
+        path: Path,
+        data_size: int,
+        transfer: int,
+        result: asyncio.Future[FileResult | None] | None,
+        on_sending: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """The chunks, then the FileEnd; a failure the peer reported stops
+        the chunks (``on_sending`` told after each, as :meth:`send` says).
+        OSError if the file cannot be read, or is shorter than offered
+        (changed since): its FileEnd would not match."""
+        digest = hashlib.sha256()
+        offset = 0
+        window = self.window
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(MAX_FILE_CHUNK if window is None else window.chunk()):
+                    if result is not None and result.done():
+                        break  # the peer could not save it: the rest goes nowhere
+                    if offset + len(chunk) > data_size:
+                        chunk = chunk[: data_size - offset]  # file grew: send what we offered
+                    digest.update(chunk)
+                    if window is not None:
+                        await window.wait_room(len(chunk))
+                        window.sent(transfer, offset + len(chunk), len(chunk))
+                    await self._send(FileChunk(transfer, offset, chunk))
+                    offset += len(chunk)
+                    if on_sending is not None:
+                        on_sending(offset, data_size)
+                    if offset >= data_size:
+                        break
+        finally:
+            if window is not None:
+                window.forget(transfer)
+        if offset < data_size and not (result is not None and result.done()):
+            raise OSError(errno.EIO, "it became shorter than offered")
+        if result is not None:
+            self._ended.add(transfer)  # before the send: the answer may come first
+        await self._send(FileEnd(transfer, digest.digest()))
+
+    def _outcome(
+        self, name: str, size: int, transfer: int, outcome: str, why: str = ""
+    ) -> FileSent:
+        ev = FileSent(self._peer, safe_text(name, 100), size, transfer, outcome, why)
+        self.last = ev
+        if self._on_event is not None:
+            self._on_event(ev)
+        return ev
