@@ -88,7 +88,12 @@ from screencodec.transport.channel.codes import (
 from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW
-from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ, REFUSED_UNASKED
+from screencodec.transport.session.sidechannels import (
+    BEFORE_AN_ANSWER,
+    NOT_READ,
+    REFUSED_UNASKED,
+    USER_SAID_NO,
+)
 from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -603,9 +608,6 @@ class _Sending:
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
         self._tasks: set[asyncio.Task[None]] = set()
-        #: The host said why it refused one of the agent's files unasked (a
-        #: reason code), this session: it is of a version that does.
-        self.coded = False
 
     def start(self, arg: str) -> None:
         path = file_to_send(arg)
@@ -652,19 +654,8 @@ class _Sending:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             tell(f"(not sent: {name}: {safe_text(why, 200).lower()})")
             return
-        if sent.outcome == "declined" and sent.why.startswith(REFUSED_UNASKED):
-            self.coded = True
         tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost(),
-                         current=self._current()))  # fmt: skip
-
-    def _current(self) -> bool:
-        """Whether the host says why it refuses a file without asking its
-        user (a reason code: no files taken, too large, too many waiting),
-        so that a plain no is its user's: it sent a code this session, or
-        it confirms chat (a chat hello: chat delivery came after the codes,
-        in 4361f49 and 7eba360). A host of the version before the codes
-        sends neither."""
-        return self.coded or self.viewer.chats.peer_acks is True
+                         current=self.viewer.host_gives_reasons))  # fmt: skip
 
     def _ended_words(self, arrived: int, size: int) -> str:
         """Why a file being offered or sent did not go whole: the link was
@@ -689,7 +680,7 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
     sender's own when the session ended first). ``lost``: the session's
     link broke, and the session may go on: it is not said to have ended.
     ``current``: the host says why it refuses a file unasked (a code), so
-    a no without one is its user's (:meth:`_Sending._current`); only to a
+    a no without one is its user's (``Viewer.host_gives_reasons``); only to a
     host of the version before is a no also maybe "it takes no files"."""
     if outcome == "delivered":
         return f"delivered {name} ({amount(size)}): the host saved it"
@@ -716,10 +707,6 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
         return f"the host did not accept {name}: {USER_SAID_NO}"
     return (f"the host did not accept {name}: {USER_SAID_NO}, or the host takes no files (or"
             " none this large)")  # fmt: skip
-
-
-#: Why a host declined a file without a reason code (a host that gives codes: all of it).
-USER_SAID_NO = "its user said no or did not answer in time"
 
 
 #: Why the sender fails a file it had not sent whole when its session ends

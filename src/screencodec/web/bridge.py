@@ -94,7 +94,12 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.refusal import Refusal
-from screencodec.transport.session.sidechannels import BEFORE_AN_ANSWER, NOT_READ, REFUSED_UNASKED
+from screencodec.transport.session.sidechannels import (
+    BEFORE_AN_ANSWER,
+    NOT_READ,
+    REFUSED_UNASKED,
+    USER_SAID_NO,
+)
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import (
@@ -890,6 +895,8 @@ class WebBridge:
                 msg["text"] = fit(outcome.why[len(REFUSED_UNASKED):], 200)  # its code's words
             elif state == "declined" and outcome.why:
                 msg["text"] = fit(outcome.why, 200)  # "no answer in time"
+            elif state == "declined" and viewer.host_gives_reasons:  # no code: its user's no
+                msg["text"] = USER_SAID_NO
             self.send(msg)
         finally:
             path.unlink(missing_ok=True)

@@ -336,6 +336,16 @@ class Viewer:
         return self.pointer.state
 
     @property
+    def host_gives_reasons(self) -> bool:
+        """Whether the host says why it refuses a file without asking its
+        user (a reason code: no files taken, too large, too many waiting), so
+        that a refusal without one was its user's no (or no answer in time).
+        Known once it sent a code this session, or confirmed chat (a chat
+        hello: chat delivery came after the codes, in 4361f49 and 7eba360);
+        a host of the version before the codes does neither."""
+        return self.sender.peer_gave_reasons or self.chats.peer_acks is True
+
+    @property
     def kept_picture(self) -> npt.NDArray[np.uint8] | None:
         """The picture to pass as ``picture`` to the Viewer that resumes
         this session (with ``resume=resume_ticket``), or None: the host did

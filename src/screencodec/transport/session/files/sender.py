@@ -98,6 +98,10 @@ class FileSender:
         self.late = 0  #: answers that came after their offer was given up
         #: The peer announced it sends FileResult (set by the session).
         self.peer_reports = False
+        #: The peer said why it refused an offer without asking (a code) this
+        #: session: it is of a version that says so, and a refusal without a
+        #: code is its user's (see :attr:`.Viewer.host_gives_reasons`).
+        self.peer_gave_reasons = False
         #: The peer confirms chunks: files go under this window (pace()).
         self.window: BulkWindow | None = None
         self.last: FileSent | None = None  #: the latest outcome
@@ -141,6 +145,7 @@ class FileSender:
         """The peer says why it refuses ``transfer`` without asking its user
         (the FileAccept that refuses it comes next): kept for that answer.
         For an offer no longer waiting (given up, answered): ignored."""
+        self.peer_gave_reasons = True
         if transfer in self._waiting:
             self._refusals[transfer] = why
 

@@ -32,6 +32,7 @@ __all__ = [
     "REFUSED_UNASKED",
     "TOO_LARGE",
     "UNREAD",
+    "USER_SAID_NO",
     "WITHDRAW",
     "WITHDRAWN",
     "WITHDRAWN_OTHER",
@@ -81,6 +82,9 @@ NO_FILES, BUSY, TOO_LARGE, OVER_TOTAL = 1, 2, 3, 4
 #: begins (a FileSent "declined", from a receiver that says why), before
 #: the words of its reason code (:func:`refusal_words`), never the peer's own.
 REFUSED_UNASKED = "refused unasked: "
+#: Why a file was refused by a peer that gives reasons, when it gave none
+#: (:attr:`.Viewer.host_gives_reasons`): its user was asked.
+USER_SAID_NO = "its user said no or did not answer in time"
 #: What the receiver's user is told of an offer not put to them because its
 #: sender stopped waiting before it could be asked (:class:`OfferDeadline`).
 EXPIRED = "the sender stopped waiting for an answer before it could be asked"
