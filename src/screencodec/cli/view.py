@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from screencodec.cli.args import address, pixels, unusable_folder
 from screencodec.cli.main import Exit
 from screencodec.cli.progress import Progress, Receiving
-from screencodec.cli.saving import finish_saving
+from screencodec.cli.saving import again_words, finish_saving
 from screencodec.cli.say import (
     SAY,
     VIEW_COMMANDS,
@@ -287,7 +287,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             if not ended:
                 leaving = web.viewer
                 web.leave()
-                reason = await run if leaving is None else await _saved_first(run, leaving)
+                reason = await run if leaving is None else await _saved_first(run, leaving, left)
                 if not left.is_set() and web.viewer is None:  # --duration passed
                     raise _ViewError("no page opened the viewer link in time")
                 if reason == LEFT_HERE:  # Ctrl-C, SIGTERM, SIGHUP: not the page's Leave
@@ -308,17 +308,48 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     return _end_status(hint, lost=lost)
 
 
-async def _saved_first(run: Awaitable[T], viewer: Viewer) -> T:
+async def _saved_first(run: Awaitable[T], viewer: Viewer, left: _Left) -> T:
     """``run``, the session being left, once the files the host's user sent
     whose end came are saved (it waits for them), said as the host says it
     (cli/saving.py): which files it waits for, at once, then each one's
     outcome; a Ctrl-C more leaves without them (otherwise it interrupts at
-    once, as ever)."""
+    once, as ever), and so does the SIGTERM or SIGHUP that made it leave,
+    sent again (a service manager has no Ctrl-C to press)."""
     files = viewer.files
     again = asyncio.Event()
-    with _again_on_ctrl_c(again, files.saving):
+    stopped_by = left.signals[0] if left.signals else None
+    with _again_on_ctrl_c(again, files.saving), _again_on_ending_signals(again, files.saving, left):
         return await finish_saving(run, files.saving, files.give_up, again=again, say=tell,
-                                   sender=lambda f: "the host", outcomes=viewer.events())
+                                   sender=lambda f: "the host", outcomes=viewer.events(),
+                                   leave=lambda: again_words(stopped_by))  # fmt: skip
+
+
+@contextlib.contextmanager
+def _again_on_ending_signals(
+    again: asyncio.Event, saving: Callable[[], list[Any]], left: _Left
+) -> Iterator[None]:
+    """While inside, SIGTERM or SIGHUP while ``saving()`` has files sets
+    ``again``; after, they leave as :func:`_leave_on_signals` made them."""
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+
+    def received(sig: int) -> None:
+        if saving():
+            again.set()
+        else:
+            left.stop(sig)
+
+    try:
+        for sig in ending_signals():
+            loop.add_signal_handler(sig, received, sig)
+            installed.append(sig)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+        pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.add_signal_handler(sig, left.stop, sig)
 
 
 @contextlib.contextmanager
@@ -439,30 +470,43 @@ def _end_status(hint: str, *, lost: bool) -> Exit:
     return Exit.ERROR if hint else Exit.ENDED
 
 
+class _Left(asyncio.Event):
+    """Set when the agent leaves by a signal; ``signals``: those received."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signals: list[int] = []
+
+    def stop(self, sig: int) -> None:
+        self.signals.append(sig)
+        self.set()
+
+
 @contextlib.contextmanager
-def _leave_on_signals() -> Iterator[asyncio.Event]:
+def _leave_on_signals() -> Iterator[_Left]:
     """While inside, the first Ctrl-C (SIGINT), SIGTERM and SIGHUP set the
     event instead of ending the program: the session is then left like
     ``--duration`` leaves it (the host gets a Bye, the snapshot is still
     written). A second Ctrl-C interrupts at once; SIGTERM and SIGHUP again
-    change nothing (the session is being left already)."""
-    left = asyncio.Event()
+    change nothing (the session is being left already), unless a file is
+    being saved (:func:`_saved_first`)."""
+    left = _Left()
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGINT)
     installed: list[int] = []
 
     def first() -> None:
-        left.set()
+        left.stop(signal.SIGINT)
         loop.remove_signal_handler(signal.SIGINT)
         signal.signal(signal.SIGINT, previous)
         installed.remove(signal.SIGINT)
 
-    handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, first)]
-    # SIGTERM and SIGHUP, unless ignored (started under nohup).
-    handlers += [(sig, left.set) for sig in ending_signals()]
     try:
-        for sig, handler in handlers:
-            loop.add_signal_handler(sig, handler)
+        loop.add_signal_handler(signal.SIGINT, first)
+        installed.append(signal.SIGINT)
+        # SIGTERM and SIGHUP, unless ignored (started under nohup).
+        for sig in ending_signals():
+            loop.add_signal_handler(sig, left.stop, sig)
             installed.append(sig)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
         pass
