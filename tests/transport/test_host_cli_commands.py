@@ -208,25 +208,36 @@ def test_send_offers_a_file_to_each_agent(tmp_path: Path) -> None:
         asked.append(offer)
         return True
 
+    async def decline(offer: FileOfferInfo) -> bool:
+        return False
+
     host = LongHost()
     try:
         async def body(at: Where) -> None:
             alice, a_run = await join(host, at, "Alice",
                                       download_dir=inbox, file_consent=accept)
             bob, b_run = await join(host, at, "Bob")  # takes no files
+            carol, c_run = await join(host, at, "Carol", download_dir=tmp_path,
+                                      file_consent=decline)  # fmt: skip
             mark = len(host.text)
             host.type(f"/send '{sent}'")  # quoted, as a dropped path is
             await wait(host, rf"offering {re.escape(str(sent))} \(200 kB\) to "
-                             + AGENT.format(who="Alice") + ", " + AGENT.format(who="Bob"), mark)
+                             + AGENT.format(who="Alice") + ", " + AGENT.format(who="Bob")
+                             + ", " + AGENT.format(who="Carol"), mark)  # fmt: skip
             await wait(host, "delivered notes.bin to " + AGENT.format(who="Alice")
                        + ": saved there\n", mark)  # fmt: skip
             await wait(host, AGENT.format(who="Bob") + r" did not accept notes.bin: it takes no"
                        r" files\n", mark)  # its viewer said why (files2)
+            # A current viewer gives a code when it refuses unasked: a no
+            # without one is its user's (before: "declined, no answer, or
+            # their viewer takes no files").
+            await wait(host, AGENT.format(who="Carol") + r" did not accept notes.bin: they said"
+                       r" no\n", mark)  # fmt: skip
             host.type(f"/send {tmp_path / 'missing.txt'}")
             await wait(host, r"\(not sent: .*missing\.txt: no such file\)", mark)
-            for viewer in (alice, bob):
+            for viewer in (alice, bob, carol):
                 await viewer.bye("done")
-            await asyncio.gather(a_run, b_run)
+            await asyncio.gather(a_run, b_run, c_run)
 
         session(host, body)
         assert [(x.name, x.size) for x in asked] == [("notes.bin", 200_000)]

@@ -734,7 +734,9 @@ class _Commands:
         elif sent.why:  # no answer in time: the offer is withdrawn there
             self.ui.say(f"{who} did not answer about {safe_text(path.name, 200)} in time: "
                         "the offer is withdrawn, nothing of it stays there")
-        else:
+        elif self.host.gives_reasons(peer):  # no code: their user's no
+            self.ui.say(f"{who} did not accept {safe_text(path.name, 200)}: they said no")
+        else:  # a viewer of the version before the codes
             self.ui.say(f"{who} did not accept {safe_text(path.name, 200)} (declined, no "
                         "answer, or their viewer takes no files)")
 

@@ -364,6 +364,18 @@ class Host:
             raise KeyError(peer)
         return await self._runtime.sender_for(link).send(path, on_sending=on_sending)
 
+    def gives_reasons(self, peer: str) -> bool:
+        """Whether the viewer ``peer`` says why it refuses a file without
+        asking its user (a reason code: it takes no files, none this large),
+        so that a refusal without one was its user's no: it sent a code on
+        this link, or confirms chat (chat delivery came after the codes).
+        False for a viewer of the version before, or one not sharing; the
+        viewer's side of it is :attr:`.Viewer.host_gives_reasons`."""
+        link = next((x for x in self._runtime.links if x.peer == peer), None)
+        if link is None:
+            return False
+        return self._runtime.sender_for(link).peer_gave_reasons or link.chats.peer_acks is True
+
     def receiving(self) -> list[tuple[FileOfferInfo, int]]:
         """The files the viewers send that are being received now, each with
         the bytes of it written so far (:meth:`.FileReceiver.receiving`)."""
