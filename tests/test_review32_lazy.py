@@ -21,6 +21,7 @@ assert t.relay.Relay is t.Relay
 assert c.base.FrameSource is c.FrameSource
 assert c.synthetic.SyntheticDesktop is c.SyntheticDesktop
 assert not hasattr(t, "no_such_module") and not hasattr(c, "no_such_module")
+assert not hasattr(t, "no.such") and not hasattr(c, "__wrapped__")
 print("ok")
 """
 

@@ -42,7 +42,9 @@ def lazy_names(
         there is none, or it cannot be imported (hasattr says False)."""
         missing = AttributeError(f"module {package!r} has no attribute {name!r}")
         inner = f"{package}.{name}"
-        if name.startswith("__") or importlib.util.find_spec(inner) is None:
+        # Not a dotted name: find_spec would import its first part.
+        ok = name.isidentifier() and not name.startswith("__")
+        if not ok or importlib.util.find_spec(inner) is None:
             raise missing
         try:
             value = importlib.import_module(inner)
