@@ -1,23 +1,23 @@
 """review32 of words32's audit log (49e5d09): the agent is the untrusted
 side, and the host's audit log is what an auditor reads of the session. A
-hostile viewer that resumes a session numbers its chat lines from 1 again
-in its hello: the host's program takes each of them for one it had (sent
-again after a resume), drops it and never shows it to its user, but the
-audit log records it as ``chat`` from the viewer, like any line the user
-read. So the agent can place words in the log ("as agreed, I am deleting
-the backups now") that the customer never saw. (Before words32 the log
-said so too: a line sent again was logged again; words32's docs now say a
-viewer's line the host had is not sent again, which holds only for a
-correct viewer.) Real host with a recorder, a real viewer on loopback
-whose ledger numbers its lines from 1 again, a real resume."""
+hostile viewer that resumes a session numbered its chat lines from 1 again
+in its hello: the host's program took each of them for one it had (sent
+again after a resume), dropped it and never showed it to its user, but the
+audit log recorded it as ``chat`` from the viewer, like any line the user
+read. So the agent could place words in the log ("as agreed, I am deleting
+the backups now") that the customer never saw (before words32 too: a line
+sent again was logged again; words32's docs say a viewer's line the host
+had is not sent again, which holds only for a correct viewer). Now the
+host's session tells its recording how it numbers the viewer's lines
+(ChatLedger.numbering) and such a line is logged with ``"duplicate":
+true``. Real host with a recorder, a real viewer on loopback whose ledger
+numbers its lines from 1 again, a real resume."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from screencodec.recording import Recorder, RecordingReader
 
@@ -28,14 +28,6 @@ from .test_resume import _granted, _lose, _Setup
 FORGED = "as agreed, I am deleting the backups now"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "review32: a chat line a hostile viewer numbers as one the host had is dropped"
-    " unshown by the host (ChatLedger.take: a duplicate), yet logged as an ordinary"
-    " 'chat' from the viewer. Expected: still logged (nothing hidden), but told apart"
-    " from the lines the host's user was shown ('duplicate': true), by the host's own"
-    " decision. Not a small fix: the audit tracker sees the wire, and mirroring take()"
-    " there needs the ledger's state carried across links (peer_acks: a receipt before"
-    " the hello); the link's decision comes after the chat event is written"))
 def test_a_line_the_host_dropped_unshown_is_not_logged_as_shown(tmp_path: Path) -> None:
     async def main() -> tuple[list[str], list[dict[str, Any]]]:
         recorder = Recorder(tmp_path, host_id="test-host")
@@ -68,3 +60,5 @@ def test_a_line_the_host_dropped_unshown_is_not_logged_as_shown(tmp_path: Path) 
     assert FORGED not in shown  # the host's user never saw it
     as_shown = [e["text"] for e in logged if e["from"] == "viewer" and not e.get("duplicate")]
     assert as_shown == ["hello, I am here to help"], logged
+    # Nothing the viewer sent is hidden: the dropped line is logged, marked.
+    assert [e["text"] for e in logged if e.get("duplicate")] == [FORGED], logged
