@@ -20,10 +20,12 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from .test_chatack_cli import _Output
 from .test_resume_cli import _ProxyThread
 from .test_view_cli_ux import read_until
 from .test_words32_chat_order import HoldingProxy
@@ -62,7 +64,13 @@ def _part_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if ".part-" in p.name)
 
 
-def test_ctrl_c_mid_transfer_is_told_plainly_on_both_sides(tmp_path: Path) -> None:
+@contextmanager
+def file_mid_way(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], _Output, _Holding,
+                                                  subprocess.Popen[bytes], Path]]:
+    """The agent's ``/send`` of an 8 MB file that the host's user said yes
+    to, its first window of chunks (32 KiB) written in the host's download
+    folder and the rest held by the proxy: the host, its output, the proxy,
+    the agent's viewer and the download folder."""
     dl = tmp_path / "dl"
     dl.mkdir()
     path = tmp_path / "large.bin"
@@ -82,6 +90,11 @@ def test_ctrl_c_mid_transfer_is_told_plainly_on_both_sides(tmp_path: Path) -> No
                "the first chunks")  # fmt: skip
         proxy.on_loop(proxy.holding.let_through)
         _until(lambda: _part_size(dl) >= 32 * 1024, "the first chunks written")
+        yield host, out, proxy, view, dl
+
+
+def test_ctrl_c_mid_transfer_is_told_plainly_on_both_sides(tmp_path: Path) -> None:
+    with file_mid_way(tmp_path) as (host, out, _proxy, view, dl):
         host.send_signal(signal.SIGINT)
         assert host.wait(timeout=30) == 0
         seen = read_until(view, "session ended")

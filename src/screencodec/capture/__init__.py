@@ -42,7 +42,8 @@ _LAZY = {
 }
 
 
-__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
+if not TYPE_CHECKING:  # mypy reads the imports above (_lazy)
+    __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 __all__ = [
     "SCENARIOS",

@@ -757,11 +757,13 @@ class _Commands:
         if withdrawn is not None:
             self.ui.say(f"{who} withdrew the file {name!r}{withdrawn}; nothing of it was saved")
             return
-        if ev.received >= 0:  # the session ended while it came
+        if ev.received >= 0:  # the link ended while it came
             # Told before its SessionEnded: /end, Ctrl-C and the signals have
-            # put the peer in ``ended`` by then.
+            # put the peer in ``ended`` by then. Else the agent left, or the
+            # link was lost and the session may go on (not known yet): the
+            # connection ended, which is true of both.
             end = ("you ended the session" if ev.peer in self.ended | self.offers_ended
-                   else "the session ended before all of it came")  # fmt: skip
+                   else "the connection ended before all of it came")  # fmt: skip
             self.ui.say(f"not received from {who}: {name!r} ({amount(ev.received)} of"
                         f" {amount(ev.size)}, {end}); nothing of it was kept")  # fmt: skip
             return

@@ -18,7 +18,10 @@ log, each a JSON-able dict with a ``type``:
   a resumed link (their ack lost, or they were lost on the way) are not
   logged again there (the session says how many went before:
   :meth:`AuditTracker.chat_written`); a viewer's are not sent again (the
-  host's hello says which it has), and each that comes is logged;
+  host's hello says which it has), and each that comes is logged, with
+  ``duplicate`` true if the host's program dropped it as one it had (a
+  hostile viewer numbering its lines again), never shown to its user
+  (:meth:`AuditTracker.chat_numbering`);
   a viewer's count past the host's lines written, or not past its last, is
   not recorded (the host's program ignores it, or learns nothing from it);
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
@@ -85,6 +88,11 @@ class AuditTracker:
         #: The host's chat lines of the session that went on the links before
         #: this resumed one (logged in their recordings): not logged again.
         self._host_logged = 0
+        #: The number the host's program gives the viewer's next chat line,
+        #: and the highest it has (ChatLedger.numbering, told by the host's
+        #: session): a line numbered as one it had is dropped there, never
+        #: shown, and logged with ``duplicate``. Without word, each is new.
+        self._viewer_next, self._viewer_had = 1, 0
 
     @property
     def open_intervals(self) -> bool:
@@ -112,7 +120,12 @@ class AuditTracker:
             # which is logged then, as the agent's.
             self._given_back = Permission(msg.revoked)
         elif isinstance(msg, m.Chat):
-            out.append({"type": "chat", "from": "viewer", "who": self.who, "text": msg.text})
+            event: Event = {"type": "chat", "from": "viewer", "who": self.who, "text": msg.text}
+            number, self._viewer_next = self._viewer_next, self._viewer_next + 1
+            if number <= self._viewer_had:  # the host dropped it: not shown to its user
+                event["duplicate"] = True
+            self._viewer_had = max(self._viewer_had, number)
+            out.append(event)
         elif (count := chat_ack(msg)) is not None:
             if self._host_confirmed < count <= self._host_lines:
                 self._host_confirmed = count
@@ -164,6 +177,18 @@ class AuditTracker:
         Told by the host's session (ChatLedger.written), before this link's
         chat hello."""
         self._host_logged = max(self._host_logged, count)
+        return []
+
+    def chat_numbering(self, next_: int, had: int) -> list[Event]:
+        """The host's program numbers the viewer's next chat line ``next_``
+        and has its lines up to ``had`` (ChatLedger.numbering): told at the
+        start of a link and after each message on the chat channel, before
+        the next message from the viewer. A viewer's line numbered ``had``
+        or less is dropped there, never shown to the host's user: it is
+        logged (nothing the viewer sends is hidden) with ``"duplicate":
+        true``, so a hostile viewer that numbers its lines again cannot
+        have them read as lines the user saw."""
+        self._viewer_next, self._viewer_had = next_, had
         return []
 
     def tick(self, t: float) -> list[Event]:

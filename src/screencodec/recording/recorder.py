@@ -450,6 +450,8 @@ class SessionRecorder:
             events = self.audit.local_input(rel, obj or "input")
         elif kind == "chat_written":  # a resumed link: the host's lines logged before
             events = self.audit.chat_written(int(obj))
+        elif kind == "chat_numbering":  # how the host numbers the viewer's lines now
+            events = self.audit.chat_numbering(*obj)
         elif kind == "seek":
             self._pending_seek = obj
             return

@@ -335,6 +335,15 @@ class ChatLedger:
 
     # -- the peer's words -----------------------------------------------------------------
 
+    @property
+    def numbering(self) -> tuple[int, int]:
+        """``(next, had)``: the number this side gives the peer's next chat
+        line, and the highest it has; :meth:`take` drops a line numbered
+        ``had`` or less. What an audit log needs to tell such a line apart
+        (recording/audit.py: a hostile viewer may number its lines again);
+        ``(1, 0)`` when disabled (each line new)."""
+        return (self._peer_next, self.received) if self.enabled else (1, 0)
+
     def take(self) -> bool:
         """A chat line from the peer came: True if it is new (to be handed
         to the program), False if this side had it (sent again after a resume)."""

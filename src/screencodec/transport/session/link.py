@@ -240,6 +240,7 @@ class ViewerLink:
         # line and before the first update (.chat).
         self.chats.bind(self, self.send, self.host.emit, self.peer)
         await self.chats.attach(self, resumed=resumed is not None)
+        self._chat_numbering()
         if resumed is not None:  # before SharingChanged: a UI names the agent from it
             away = 0.0 if resumed.lost_at is None else time.monotonic() - resumed.lost_at
             self.host.emit(SessionResumed(self.peer, self.who, self.level, round(away, 1),
@@ -320,6 +321,14 @@ class ViewerLink:
         if limit is not None:
             self.spawn(self._end_at(self.started + limit))
         return level
+
+    def _chat_numbering(self) -> None:
+        """Tell the recording how the host numbers the viewer's chat lines
+        from here on (before the next message from the viewer is recorded:
+        the receive loop takes one at a time), so that its audit log marks
+        a line the host drops as one it had, never shown (recording/audit.py)."""
+        if self.recording is not None:
+            self.recording.put("chat_numbering", self.chats.numbering)
 
     async def _end_at(self, deadline: float) -> None:
         """A resumed session's time limit counts from its first start."""
@@ -491,6 +500,7 @@ class ViewerLink:
             await self.chats.acknowledge()
         elif isinstance(msg, m.Extension) and msg.channel == CHAT_CHANNEL:
             await self.chats.on_channel(msg.payload, answer=False)
+            self._chat_numbering()  # the viewer's hello may have set it
         elif isinstance(msg, m.FileOffer):
             await self._on_file_offer(msg)
         elif isinstance(msg, m.FileChunk):
