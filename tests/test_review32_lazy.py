@@ -40,6 +40,9 @@ def test_mypy_tells_a_misspelled_public_name(tmp_path: Path) -> None:
         "import screencodec.capture as c\n"
         "from screencodec.transport import Hots\n"
         "source = c.ScreenSourc\n"
+        "from screencodec import ScreenEncodr\n"
+        "import screencodec\n"
+        "version: int = screencodec.__version__\n"
     )
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(bad)],
@@ -47,3 +50,5 @@ def test_mypy_tells_a_misspelled_public_name(tmp_path: Path) -> None:
     )  # fmt: skip
     assert 'Module "screencodec.transport" has no attribute "Hots"' in done.stdout, done.stdout
     assert '"ScreenSourc"' in done.stdout, done.stdout
+    assert 'Module "screencodec" has no attribute "ScreenEncodr"' in done.stdout, done.stdout
+    assert 'expression has type "str", variable has type "int"' in done.stdout, done.stdout

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .encoder import EncodeStats, ScreenEncoder
     from .motion import CursorEncoder
 
+    __version__: str
+
 #: The codec's names, each imported from its module on first use (PEP 562):
 #: ``import screencodec`` stays light (no numpy, no extensions), so a command
 #: (``screencodec.cli``) runs its own code, and handles a Ctrl-C, before the
@@ -49,16 +51,16 @@ _LAZY = {
 
 _getattr, _dir = lazy_names(__name__, _LAZY, globals())
 
+if not TYPE_CHECKING:  # mypy reads the imports above, so a misspelled name is an error (_lazy)
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        globals()[name] = _version()
-        return globals()[name]
-    return _getattr(name)
+    def __getattr__(name: str) -> Any:
+        if name == "__version__":
+            globals()[name] = _version()
+            return globals()[name]
+        return _getattr(name)
 
-
-def __dir__() -> list[str]:
-    return sorted({*_dir(), "__version__"})
+    def __dir__() -> list[str]:
+        return sorted({*_dir(), "__version__"})
 
 
 def _version() -> str:
