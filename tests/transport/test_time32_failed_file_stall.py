@@ -13,14 +13,13 @@ sent its first window by then (nothing confirmed it), and waits for room."""
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 
 import pytest
 
-from screencodec.transport.session import sidechannels
 from screencodec.transport.session.pacing import BulkWindow
+from screencodec.transport.session.sidechannels import FileSender
 
 from .test_attack3_file_space import _file_size_limit
 from .test_fileresult_session import KiB, _dirs, _upload
@@ -30,21 +29,21 @@ from .test_fileresult_session import KiB, _dirs, _upload
                    " receiver's failure; expected: it stops at the failure, without a stall")
 def test_a_file_the_receiver_could_not_save_stops_without_waiting_out_a_stall(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    # The stall shortened to 2 s (the waiting the bug costs a run): on
-    # loopback in one process a 2 s gap in confirmations is no stall.
-    monkeypatch.setattr(sidechannels, "BulkWindow", functools.partial(BulkWindow, stall=2.0))
     host_dir, viewer_dir = _dirs(tmp_path)
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(1 << 20))  # more than a window
     windows: list[BulkWindow] = []
-    pace = sidechannels.FileSender.pace
+    pace = FileSender.pace
 
-    def kept(sender: sidechannels.FileSender) -> None:
+    def kept(sender: FileSender) -> None:
         pace(sender)
         assert sender.window is not None
+        # The stall shortened to 2 s (the waiting the bug costs a run): on
+        # loopback in one process a 2 s gap in confirmations is no stall.
+        sender.window.stall = 2.0
         windows.append(sender.window)
 
-    monkeypatch.setattr(sidechannels.FileSender, "pace", kept)
+    monkeypatch.setattr(FileSender, "pace", kept)
     with _file_size_limit(4 * KiB):
         ok, last, _ = _upload(host_dir, viewer_dir, src)
     assert not ok and last is not None and last.outcome == "failed", last
