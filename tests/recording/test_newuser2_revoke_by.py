@@ -38,7 +38,7 @@ def test_revoke_says_who_ended_control(tmp_path: Path) -> None:
             await until(lambda: CONTROL not in viewer.level, what="taken back")
             await viewer.bye("done")
             await task
-            (done,) = await asyncio.to_thread(recorder.wait, 5)
+            (done,) = await asyncio.to_thread(recorder.wait, 1)
         await host.close()
         with RecordingReader(done.path) as reader:
             return reader.events()

@@ -50,7 +50,7 @@ def _record(directory: Path, caps: Any, updates: int = 30) -> Path:
             await until(lambda: viewer.decoded >= updates, what=f"{updates} updates")
             await viewer.bye("done")
             await task
-            (done,) = await asyncio.to_thread(recorder.wait, 10)
+            (done,) = await asyncio.to_thread(recorder.wait, 1)
         await host.close()
         return Path(done.path)
 

@@ -22,6 +22,7 @@ import pytest
 from screencodec.cli.main import Exit
 from screencodec.errors import CaptureError
 from screencodec.transport.input.xtest import ANSWER_WITHIN, LocalPointerWatcher, XTestInjector
+from screencodec.transport.session.screens import ANSWER_WITHIN as SCREEN_ANSWER_WITHIN
 
 from .test_cli import ENV, answer_when_asked, start_host
 from .test_cliux_screen_gone import doomed_xvfb  # noqa: F401 - a fixture
@@ -180,16 +181,16 @@ def test_the_host_ends_by_itself_when_its_x_server_stops_answering(
 ) -> None:
     """The X server stopped (SIGSTOP) under a host with remote control on:
     the host hung for good, Ctrl-C included. Now it says the display is
-    gone, ends the session and exits 1 by itself. ``screen``: on the real
-    bounds, the X watchers' 10 s (docs/cli.md) before the capture's 15 s;
-    ``synthetic`` (no capture to notice): the host given 3 s for the X
-    server's answers (xtest.ANSWER_WITHIN, through its test-only variable),
-    not 10 s to notice and 10 more to close its injector (21 s a run)."""
+    gone, ends the session and exits 1 by itself. The host is given 3 s for
+    the X server's answers (xtest.ANSWER_WITHIN, through its test-only
+    variable), not 10 s to notice and 10 more to close its injector (21 s a
+    run). ``screen``: the capture keeps its real 15 s, so the X watchers
+    notice first, as on the real bounds (10 s, docs/cli.md, before 15 s);
+    ``synthetic``: no capture to notice."""
+    assert ANSWER_WITHIN < SCREEN_ANSWER_WITHIN  # the real bounds' order
     display = doomed_xvfb[0]
-    within = ANSWER_WITHIN
-    if source == "synthetic":
-        within = 3.0
-        monkeypatch.setitem(ENV, "SCREENCODEC_TEST_X_ANSWER_WITHIN", f"{within:g}")
+    within = 3.0
+    monkeypatch.setitem(ENV, "SCREENCODEC_TEST_X_ANSWER_WITHIN", f"{within:g}")
     out, _, rest, status = stopped_under_a_viewer(
         doomed_xvfb, monkeypatch, "--source", source, "--control", "xtest")
     assert out.rstrip("\n").rsplit("\n", 1)[-1] == X_GONE

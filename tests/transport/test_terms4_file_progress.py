@@ -1,10 +1,11 @@
 """The terminals say how far a file has gone while it moves (cli/progress.py):
 a real ``host`` on a pty with a download folder and a real ``view``
 subprocess through the shaping proxy (linkbench/shaper.py) at 1 Mbit/s,
-40 ms, so that a file of 2 MB takes some 16 s: the agent's file, on the real
-5 s between lines (one transfer, read on both sides). The host's own /send
-runs on a shorter bound (cli/progress.EVERY, through its test-only
-environment variable) with a smaller file."""
+40 ms, so that a file of 300 kB takes some 2.4 s. Both programs run on a
+shorter bound between lines than the real 5 s (cli/progress.EVERY, through
+its test-only environment variable; the unit test below holds the 5 s): the
+agent's file is one transfer, read on both sides, and the host's own /send
+another."""
 
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ from .test_view_cli_ux import let_in_and_send, read_until, stop, viewer
 browser = walk3.browser  # a headless Chromium (a fixture)
 
 SLOW = walk4.SLOW  # 1 Mbit/s, 40 ms
-SIZE = 2_000_000
-#: The host's /send: 300 kB (2.4 s at 1 Mbit/s), its lines at least 0.5 s apart.
-SMALL, EVERY = 300_000, 0.5
+#: A file of 300 kB (2.4 s at 1 Mbit/s), its lines at least 0.5 s apart.
+SIZE, EVERY = 300_000, 0.5
+KNOB = {"SCREENCODEC_TEST_PROGRESS_EVERY": str(EVERY)}
 
 
 def _line(what: str, size: int = SIZE) -> re.Pattern[str]:
@@ -46,22 +47,24 @@ LINE = _line(r"sending big\.bin to the host")
 @pytest.fixture(scope="module")
 def alice_sends(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A --once host on a pty with a download folder and 'Alice' (view)
-    through the shaping proxy; Alice offers a file of 2 MB with /send, the
+    through the shaping proxy; Alice offers a file of 300 kB with /send, the
     host's user says yes. What the host and the view said from the offer to
-    'delivered': one transfer of 16 s, which the tests of each side read."""
+    'delivered': one transfer of 2.4 s, which the tests of each side read."""
     tmp_path = tmp_path_factory.mktemp("alice_sends")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(SIZE))
-    host = PtyHost("--download-dir", str(inbox))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCREENCODEC_TEST_PROGRESS_EVERY", str(EVERY))  # the host's
+        host = PtyHost("--download-dir", str(inbox))
     port, code, password = _credentials(host)
 
     async def main() -> str:
         proxy = ShapingProxy(port, SLOW)
         way = await proxy.start()
         view = viewer(f"127.0.0.1:{way}", "--code", code, "--password", password,
-                      "--name", "Alice", stdin=subprocess.PIPE)  # fmt: skip
+                      "--name", "Alice", stdin=subprocess.PIPE, env=KNOB)  # fmt: skip
         assert view.stdin is not None
         try:
             await let_in_and_send(host, view, big)
@@ -92,9 +95,9 @@ def _shares(said: str, line: re.Pattern[str]) -> list[int]:
 
 
 def test_view_says_how_far_a_file_it_sends_has_gone(alice_sends: tuple[str, str]) -> None:
-    """The agent's /send of 2 MB at 1 Mbit/s: between 'offering' and 'delivered'
-    the view says how far it is, in a few lines (not one a chunk), each further
-    on than the last. The old view said nothing for the 16 s it took."""
+    """The agent's /send of 300 kB at 1 Mbit/s: between 'offering' and
+    'delivered' the view says how far it is, in a few lines (not one a chunk),
+    each further on than the last. The old view said nothing while it went."""
     _, said = alice_sends
     _shares(said, LINE)
     # One line a chunk would be hundreds: only the progress lines say "%".
@@ -102,7 +105,7 @@ def test_view_says_how_far_a_file_it_sends_has_gone(alice_sends: tuple[str, str]
 
 
 def test_host_says_how_far_a_file_it_receives_has_gone(alice_sends: tuple[str, str]) -> None:
-    """The host receives the agent's 2 MB at 1 Mbit/s (16 s): a few lines say how far."""
+    """The host receives the agent's 300 kB at 1 Mbit/s (2.4 s): a few lines say how far."""
     host, _ = alice_sends
     _shares(host, _line(r"receiving big\.bin from 'Alice' \(127\.0\.0\.1:\d+\)"))
 
@@ -116,7 +119,7 @@ def test_host_says_how_far_a_file_it_sends_has_gone(
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(SMALL))
+    big.write_bytes(os.urandom(SIZE))
     monkeypatch.setenv("SCREENCODEC_TEST_PROGRESS_EVERY", str(EVERY))  # the host's
     host = PtyHost()
     port, code, password = _credentials(host)
@@ -136,7 +139,7 @@ def test_host_says_how_far_a_file_it_sends_has_gone(
     finally:
         host.close()
     said = host.text[host.text.index("offering"):]
-    _shares(said, _line(r"sending big\.bin to 'Alice' \(127\.0\.0\.1:\d+\)", SMALL))
+    _shares(said, _line(r"sending big\.bin to 'Alice' \(127\.0\.0\.1:\d+\)"))
 
 
 def test_progress_lines_come_at_new_quarters_at_most_every_5_s() -> None:

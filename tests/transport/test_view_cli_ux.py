@@ -45,11 +45,13 @@ def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     proc.communicate(timeout=10)
 
 
-def viewer(*args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
+def viewer(*args: str, stdin: int | None = None,
+           env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
     """``screencodec view ARGS`` with its output piped (and its input, with
-    ``stdin=subprocess.PIPE``: the agent typing)."""
+    ``stdin=subprocess.PIPE``: the agent typing), its environment ``ENV``
+    with ``env`` added."""
     return subprocess.Popen([*CLI, "view", *args], stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=ENV)  # fmt: skip
+                            stderr=subprocess.PIPE, env={**ENV, **(env or {})})  # fmt: skip
 
 
 async def let_in_and_send(host: Any, view: subprocess.Popen[bytes], path: object) -> None:

@@ -26,10 +26,17 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from screencodec.capture import open_source
 from screencodec.cli.view import _web_not_taken_up, ended_words
 from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.connect import RelayRegistration, connect_via_relay, host_via_relay
+from screencodec.transport.connect import (
+    RelayRegistration,
+    connect_via_relay,
+    host_via_relay,
+    reconnect,
+)
 from screencodec.transport.relay import Relay
 from screencodec.web import WebOptions
 from transport.helpers import LinkProxy
@@ -160,10 +167,11 @@ def test_the_end_banner_of_a_link_the_relay_never_got_back_is_one_plain_line(
 
 
 def test_the_end_banner_of_a_host_whose_program_stopped_is_one_plain_line(
-    browser: Any,
+    browser: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A host reached directly whose machine refuses the reconnection (its
-    program stopped: nothing listens) for REFUSED_FOR (10 s)."""
+    program stopped: nothing listens) for REFUSED_FOR, here 2 s, not 10."""
+    monkeypatch.setattr(reconnect, "REFUSED_FOR", 2.0)
     source = StillSource(open_source("synthetic", width=320, height=200, scenario="typing"))
     live = _LinkedSession(source, options=WebOptions(grace=5.0, host_direct=True))
     try:
