@@ -187,6 +187,10 @@ class FileSender:
             # A receiver says saved after the FileEnd only: before it, the
             # file is not all there (and the sender would stop streaming it).
             raise ProtocolError(f"file result for transfer {msg.transfer}: saved before its end")
+        if not msg.saved and self.window is not None:
+            # Nothing more of it will be confirmed: what it holds of the
+            # window is let go now, not after the window's stall (5 s).
+            self.window.forget(msg.transfer)
         fut.set_result(msg)
 
     def close(self, why: str = "the session ended") -> None:
@@ -325,6 +329,8 @@ class FileSender:
                     digest.update(chunk)
                     if window is not None:
                         await window.wait_room(len(chunk))
+                        if result is not None and result.done():
+                            break  # it failed there while this chunk waited for room
                         window.sent(transfer, offset + len(chunk), len(chunk))
                     await self._send(FileChunk(transfer, offset, chunk))
                     offset += len(chunk)
