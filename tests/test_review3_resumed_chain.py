@@ -53,7 +53,7 @@ def test_a_resume_ticket_sent_after_the_hello_does_not_change_the_file_named(
     _passes(other, "out", _ticket(t_c))  # another session of the same agent
     for s in (earlier, other):
         s.end("lost")
-    assert recorder.wait(2, 10.0)
+    assert recorder.wait(2, timeout=10.0)
     resumed = recorder.start("b")
     _passes(resumed, "in", _ticket(t_a))  # presented in its hello: the one the host takes
     resumed.put("consent", {"type": "consent", "who": "Alice", "peer": "b", "asked": "VIEW",
@@ -84,7 +84,7 @@ def _chain(tmp_path: Path, earlier: dict[str, object] | None = None) -> tuple[Pa
     first = recorder.start("a")
     _passes(first, "out", _ticket(ticket))
     first.end("lost")
-    assert recorder.wait(1, 10.0)
+    assert recorder.wait(1, timeout=10.0)
     second = recorder.start("b")
     _passes(second, "in", _ticket(ticket))
     event: dict[str, object] = {"type": "consent", "who": "Alice", "peer": "b",

@@ -42,7 +42,7 @@ def _signed_chain(directory: Path, key: Path) -> tuple[Path, Path, Path]:
     first = recorder.start("a")
     _ticket(first, "out", ticket)
     first.end("lost")
-    assert recorder.wait(1, 10.0)
+    assert recorder.wait(1, timeout=10.0)
     second = recorder.start("b")
     _ticket(second, "in", ticket)
     second.put("consent", {"type": "consent", "who": "Alice", "peer": "b", "asked": "VIEW",

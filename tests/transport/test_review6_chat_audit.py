@@ -21,7 +21,7 @@ from .test_resume import _Setup
 def _delivered(recorder: Recorder, count: int) -> list[list[tuple[Any, ...]]]:
     """Each recording's chat_delivered events (from, count), oldest first."""
     out = []
-    for session in sorted(recorder.wait(count, 10.0), key=lambda s: str(s.path)):
+    for session in sorted(recorder.wait(count, timeout=10.0), key=lambda s: str(s.path)):
         with RecordingReader(session.path) as reader:
             events = reader.events()
         out.append([(e["from"], e["count"]) for e in events if e["type"] == "chat_delivered"])

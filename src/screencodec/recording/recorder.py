@@ -810,8 +810,10 @@ class Recorder:
         for session in self.sessions:
             session.join(max(0.0, deadline - time.monotonic()))
 
-    def wait(self, count: int, timeout: float = 10.0) -> list[SessionRecorder]:
-        """Block until ``count`` sessions have finished (tests, tools); returns them."""
+    def wait(self, count: int, *, timeout: float = 10.0) -> list[SessionRecorder]:
+        """Block until ``count`` sessions have finished (tests, tools), at most
+        ``timeout`` seconds; returns those that did. ``timeout`` is named: a
+        call wait(10) meant as a timeout waited for 10 sessions (time32)."""
         with self._finished_cond:
             self._finished_cond.wait_for(lambda: len(self.finished) >= count, timeout)
             return list(self.finished)
