@@ -116,12 +116,19 @@ class Chain:
         return k, local
 
     def events(self) -> list[dict[str, Any]]:
-        """Every part's audit events in order, ``t`` on the session's clock;
-        with more than one part each also names its ``file``."""
+        """Every part's audit events in order, ``t`` on the session's clock,
+        and an ``input`` interval's ``start`` and ``end`` too (numbers only:
+        the file's values are untrusted); with more than one part each also
+        names its ``file``."""
         out = []
         for part in self.parts:
             for ev in part.reader.events():
                 ev["t"] = ev["t"] + part.offset
+                if ev.get("type") == "input":
+                    for key in ("start", "end"):
+                        v = ev.get(key)
+                        if isinstance(v, int | float) and not isinstance(v, bool):
+                            ev[key] = round(v + part.offset, 6)
                 if len(self.parts) > 1:
                     ev["file"] = part.path.name
                 out.append(ev)
