@@ -16,11 +16,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from transport.test_attack_prompts import PtyHost
 from transport.test_host_cli_commands import AGENT, Where, join, session, wait
 
 
-def test_a_refusal_counted_after_the_line_is_told_when_its_time_is_up(tmp_path: Path) -> None:
+def test_a_refusal_counted_after_the_line_is_told_when_its_time_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 s instead of 10 (the host's REFUSED_EVERY): the second file is sent
+    # at once after the first line, well within it even on a loaded machine.
+    monkeypatch.setenv("SCREENCODEC_TEST_REFUSED_EVERY", "4")
     first, second = tmp_path / "notes.txt", tmp_path / "big.bin"
     first.write_bytes(b"notes")
     second.write_bytes(b"x" * 1000)
@@ -32,8 +39,8 @@ def test_a_refusal_counted_after_the_line_is_told_when_its_time_is_up(tmp_path: 
             assert await viewer.send_file(first) is False
             line = await wait(host, r"refused a file from " + AGENT.format(who="Alice")
                               + r": 'notes.txt'", mark)  # fmt: skip
-            assert await viewer.send_file(second) is False  # within the 10 s: counted
-            # Expected: told once the 10 s since the last line are up.
+            assert await viewer.send_file(second) is False  # within the 4 s: counted
+            # Expected: told once the 4 s since the last line are up.
             await wait(host, r"refused 1 more file from " + AGENT.format(who="Alice")
                        + r" since the last such line; the last, 'big.bin' \(1\.0 kB\):"
                        r" this host takes no files \(start it with --download-dir DIR to be"

@@ -806,8 +806,8 @@ class _Commands:
 
 
 #: A host started without ``--download-dir`` says a file was refused at most
-#: this often per agent (s).
-REFUSED_EVERY = 10.0
+#: this often per agent (s); $SCREENCODEC_TEST_REFUSED_EVERY (tests only).
+REFUSED_EVERY = float(os.environ.get("SCREENCODEC_TEST_REFUSED_EVERY", "10"))
 #: How a file the agent withdrew is told (after "'NAME' (PEER) withdrew the
 #: file 'F'"), by the receiver's reason (transport/session/sidechannels.py).
 _WITHDRAWN_WORDS = {
