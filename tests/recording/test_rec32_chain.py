@@ -61,7 +61,7 @@ def _session(directory: Path, parts: int, **recorder: Any) -> list[Path]:
                 await _granted(viewer)
             await viewer.bye()
             await task
-        sessions = await asyncio.to_thread(rec.wait, parts, 20.0)
+        sessions = await asyncio.to_thread(rec.wait, parts, timeout=20.0)
         await asyncio.to_thread(rec.close)
         return sessions
 

@@ -45,7 +45,7 @@ def test_a_resumed_links_recording_names_the_earlier_file_and_verify_checks_it(
             await _granted(again)
             await again.bye()
             await task2
-        sessions = await asyncio.to_thread(recorder.wait, 2, 10.0)
+        sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
         await asyncio.to_thread(recorder.close)
         return sessions
 

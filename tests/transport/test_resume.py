@@ -318,7 +318,7 @@ def test_the_audit_log_says_the_session_resumed_unasked(tmp_path: Path) -> None:
             await again.bye()
             await task2
         entries = []
-        for session in await asyncio.to_thread(recorder.wait, 2, 10.0):
+        for session in await asyncio.to_thread(recorder.wait, 2, timeout=10.0):
             with RecordingReader(session.path) as reader:
                 assert reader.verify().status == "complete"
                 consent = [e for e in reader.events() if e["type"] == "consent"]

@@ -245,7 +245,7 @@ def test_the_ticket_is_not_written_into_the_recording(tmp_path: Path) -> None:
             tickets.append(await _granted(again))
             await again.bye()
             await task2
-        sessions = await asyncio.to_thread(recorder.wait, 2, 10.0)
+        sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
         found = []
         for session in sessions:
             raw = session.path.read_bytes()

@@ -346,7 +346,7 @@ def test_a_recorded_link_resumes_on_a_continuation_and_its_recording_plays_exact
             shown = np.array(again.framebuffer, copy=True)
             await again.bye()
             await task2
-        sessions = await asyncio.to_thread(recorder.wait, 2, 10.0)
+        sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
         await asyncio.to_thread(recorder.close)
         return shown, sessions
 

@@ -49,7 +49,7 @@ def test_a_line_the_host_dropped_unshown_is_not_logged_as_shown(tmp_path: Path) 
             await again.bye()
             await task2
             shown = list(host_seen.received)
-        sessions = await asyncio.to_thread(recorder.wait, 2, 10.0)
+        sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
         logged: list[dict[str, Any]] = []
         for session in sessions:
             with RecordingReader(session.path) as reader:

@@ -50,7 +50,7 @@ def _logged(tmp_path: Path, muted: str) -> tuple[list[Any], list[Any]]:
             await again.bye()
             await task2
         out = []
-        for session in await asyncio.to_thread(recorder.wait, 2, 10.0):
+        for session in await asyncio.to_thread(recorder.wait, 2, timeout=10.0):
             with RecordingReader(session.path) as reader:
                 events = reader.events()
             resumed = any(e["type"] == "consent" and e.get("resumed") for e in events)
