@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["DESCRIPTION", "Exit", "main"]
 
@@ -224,11 +224,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(running=words[0] if words else None)
         args, unknown = parser.parse_known_args(words)
         if unknown and not getattr(args, "takes_anything", False):
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+            unrecognized(parser, args, unknown)
         code: int = args.func(args)
     except KeyboardInterrupt:
         return interrupted()
     return code
+
+
+def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                 unknown: Sequence[str]) -> NoReturn:  # fmt: skip
+    """Refuse words no parser took, as the command they were given to (its
+    usage and name: argparse hands a subcommand's unknown words up to the
+    top level, which said them as its own), with the option of that command
+    a mistyped one is closest to."""
+    import difflib
+
+    command = parser
+    while True:
+        subs = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, subs[0].dest, None) if subs else None
+        if not subs or name not in subs[0].choices:
+            break
+        command = subs[0].choices[name]
+    said = f"unrecognized arguments: {' '.join(unknown)}"
+    options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+    for word in unknown:
+        close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1, cutoff=0.75)
+        if word.startswith("--") and close:
+            said += f" (did you mean {close[0]}?)"
+            break
+    command.error(said)
 
 
 def interrupted() -> Exit:
