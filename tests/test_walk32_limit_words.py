@@ -24,8 +24,9 @@ async def _yes(*_: object) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="expected: the limit as the agent reads it (limit_amount: "
-                   "'larger than this host takes (1.07 GB)'); the host says it in bytes")  # fmt: skip
+@pytest.mark.xfail(strict=True, reason=(
+    "expected: the limit as the agent reads it (limit_amount: 'larger than this host takes"
+    " (1.07 GB)'); the host says it in bytes"))
 @pytest.mark.parametrize(("size", "words"), [
     ((1 << 30) + 1, "larger than this host takes ({})"),
     ((4 << 30) + 1, "over what this host takes in one session ({})"),
