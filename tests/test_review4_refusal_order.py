@@ -57,4 +57,4 @@ def test_review4_two_offers_at_once_each_refusal_says_its_own_reason(tmp_path: P
         ("small.txt", "declined", ""),  # the agent's own no
     ]
     assert [(ev.name, ev.why) for ev in refused] == [
-        ("big.bin", "larger than this viewer takes (1000 bytes)")]
+        ("big.bin", "larger than this viewer takes (1 kB)")]

@@ -5,9 +5,8 @@ Walked by hand: the agent sent a 1.3 GB file; the agent's terminal said
 reason code's words, refusal_words: limit_amount), the host's terminal
 "refused a file from 'Alice' (...): 'huge.bin' (1.3 GB): larger than this
 host takes (1073741824 bytes)", a ten-digit count where everything else it
-prints is in kB/MB/GB. The words are FileReceiver._refusal's, under
-transport/session/files/ (another helper's while this was written): left
-as a strict xfail. The real FileReceiver on a real folder."""
+prints is in kB/MB/GB (a strict xfail until fixed: FileReceiver._refusal
+now says limit_amount's words). The real FileReceiver on a real folder."""
 
 from __future__ import annotations
 
@@ -24,9 +23,6 @@ async def _yes(*_: object) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "expected: the limit as the agent reads it (limit_amount: 'larger than this host takes"
-    " (1.07 GB)'); the host says it in bytes"))
 @pytest.mark.parametrize(("size", "words"), [
     ((1 << 30) + 1, "larger than this host takes ({})"),
     ((4 << 30) + 1, "over what this host takes in one session ({})"),
@@ -34,7 +30,9 @@ async def _yes(*_: object) -> bool:
 def test_the_hosts_refusal_says_the_limit_as_the_agent_reads_it(
     size: int, words: str, tmp_path: Path,
 ) -> None:
-    rx = FileReceiver(tmp_path, _yes, max_total=4 << 30)
+    # Over the session's total: one file within the per-file limit (8 GB here).
+    max_file = 1 << 30 if "larger" in words else 8 << 30
+    rx = FileReceiver(tmp_path, _yes, max_file=max_file, max_total=4 << 30)
     offer = m.FileOffer(1, "huge.bin", size)
     assert rx.admit(offer, "127.0.0.1:1") is None
     limit = rx.max_file if "larger" in words else rx.max_total

@@ -70,7 +70,7 @@ def test_a_file_over_the_limit_is_refused_unasked_and_says_so(tmp_path: Path) ->
     sent = tmp_path / "big.bin"
     sent.write_bytes(b"x" * 5000)
     (ev,) = _refused(HostConfig(download_dir=tmp_path / "in", max_file=4096), sent)
-    assert ev.why == "larger than this host takes (4096 bytes)"
+    assert ev.why == "larger than this host takes (4.09 kB)"
     assert ev.name == "big.bin" and ev.size == 5000
 
 
@@ -116,4 +116,4 @@ def test_a_file_the_agent_declines_is_not_reported_as_refused_unasked(tmp_path: 
 
     got = run(main())
     assert [(ev.name, ev.why) for ev in got] == [
-        ("big.bin", "larger than this viewer takes (1000 bytes)")]
+        ("big.bin", "larger than this viewer takes (1 kB)")]

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError
-from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.display import limit_amount, safe_text
 from screencodec.transport.session.events import FileReceived, FileRefused
 from screencodec.transport.session.files.disk import DiskThread, can_lock
 from screencodec.transport.session.files.incoming import QUEUED_MOST, Incoming
@@ -266,10 +266,13 @@ class FileReceiver:
         if self.pending >= self.max_pending:
             return f"{self.pending} files already wait for an answer", BUSY, self.pending
         if size > self.max_file:
-            return (f"larger than this {self.side} takes ({self.max_file} bytes)",
+            # Said as the peer reads the code (refusal_words): never a count
+            # of bytes a person has to read digit by digit.
+            return (f"larger than this {self.side} takes ({limit_amount(self.max_file)})",
                     TOO_LARGE, self.max_file)  # fmt: skip
         if self._total + size > self.max_total:
-            return (f"over what this {self.side} takes in one session ({self.max_total} bytes)",
+            return (f"over what this {self.side} takes in one session"
+                    f" ({limit_amount(self.max_total)})",
                     OVER_TOTAL, self.max_total)  # fmt: skip
         return "", 0, 0
 
