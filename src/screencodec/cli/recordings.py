@@ -21,6 +21,7 @@ gives 2 for unusable arguments or unreadable files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import math
 import sys
@@ -263,9 +264,37 @@ def run(args: argparse.Namespace) -> int:
                         f"{hint}", _LINE), file=sys.stderr)  # fmt: skip
         return 7
     except (ScreencodecError, OSError, ValueError) as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_gone():
+            return _reader_left()
         # Through safe_text: the message can quote a file's name or content.
         print(f"screencodec recordings {args.action}: {safe_text(exc, _LINE)}", file=sys.stderr)
         return 2
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe (or socket) whose reader has left
+    (``recordings list DIR | head``): its write end polls as an error."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _reader_left() -> int:
+    """The reader of the output left: stop without a word (what is still
+    buffered goes nowhere, not into an error at the interpreter's exit),
+    with the status a command killed by SIGPIPE has in the shell."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 128 + 13  # SIGPIPE
 
 
 #: The longest line the commands print about one file (a path is up to 4096).
