@@ -41,7 +41,7 @@ def test_walk4_page_file_over_the_upload_limit_is_refused_in_its_row_not_the_ses
         # Expected: told in its row, and the session goes on.
         wait_page(browser, lambda s: "large" in _rows(browser)[-1], timeout=10,
                   what=f"the row to say the file is too large: {_rows(browser)}")  # fmt: skip
-        assert _rows(browser)[-1] == ("huge.bin 1.0 GiB not sent: too large: the page sends"
-                                      " files of up to 1 GiB")  # fmt: skip
+        assert _rows(browser)[-1] == ("huge.bin 1.1 GB not sent: too large: the page sends"
+                                      " files of up to 1.07 GB")  # fmt: skip
         assert page_state(browser)["connected"], page_state(browser)
         assert not live.result.done()

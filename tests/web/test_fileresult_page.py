@@ -58,7 +58,7 @@ def test_a_hosts_file_the_agent_accepted_and_could_not_save_is_shown_not_saved(
             live.wait(sent.done, what="the host's send of big.bin")
         assert live.run(sent.result) is False  # the host's side is told: failed
         row = _until_row(browser, "could not be saved")
-        assert row == "big.bin 2.0 MiB from the user: could not be saved: File too large"
+        assert row == "big.bin 2.1 MB from the user: could not be saved: File too large"
         assert list(downloads.iterdir()) == []
         assert browser.find_elements(By.CSS_SELECTOR, "#file-list a") == []  # nothing to Save
         browser.refresh()  # the row is replayed to a reloaded page

@@ -69,13 +69,13 @@ def test_an_accepted_file_keeps_one_row_to_its_save_link(browser: Any, tmp_path:
         browser.execute_script(_WATCH)  # every state of the rows from now on
         _offer(live, browser, second, "Accept")
         assert (downloads / "second (1).txt").read_bytes() == second.read_bytes()
-        final = ["first.txt 13 B from the user: declined",
-                 "second.txt 1.4 KiB from the user: received Save"]  # fmt: skip
+        final = ["first.txt 13 bytes from the user: declined",
+                 "second.txt 1.4 kB from the user: received Save"]  # fmt: skip
         wait_page(browser, lambda s: "received" in "".join(_rows(browser)), what="the file")
         assert _rows(browser) == final
         assert _saved(browser) == second.read_text()
         seen = browser.execute_script("return window.rowsSeen")
-        assert [final[0], "second.txt 1.4 KiB from the user: receiving..."] in seen
+        assert [final[0], "second.txt 1.4 kB from the user: receiving..."] in seen
         assert max(map(len, seen)) == 2
 
         browser.refresh()

@@ -23,7 +23,7 @@ from .harness import LiveSession, StillSource
 from .test_page_file_rows import _rows
 from .test_page_resume import _LinkedSession
 
-_ROW = "notes.txt 1.4 KiB from the user: not saved: "
+_ROW = "notes.txt 1.4 kB from the user: not saved: "
 
 
 def _host_file(tmp_path: Path) -> tuple[Path, Path, StillSource]:

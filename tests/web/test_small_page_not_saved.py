@@ -60,7 +60,7 @@ def test_small_a_file_the_disk_could_not_take_is_worded_once(
         browser.find_element(By.XPATH, accept).click()
         live.wait(sent.done, what="the host's send of notes.txt")
         assert live.run(sent.result) is False  # the host's side is told: not saved
-        words = "notes.txt 2.0 MiB from the user: could not be saved: No space left on device"
+        words = "notes.txt 2.1 MB from the user: could not be saved: No space left on device"
         wait_page(browser, lambda s: words in _rows(browser), what=words)
         assert _rows(browser) == [words]
         assert os.listdir(full_soon) == []  # no part left

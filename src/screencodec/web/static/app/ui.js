@@ -83,11 +83,30 @@ export const CONTROL_UNAVAILABLE = 4;
 // asking (5). A grant that follows makes them wrong: they leave the bar.
 const CONTROL_REFUSED = new Set([0, 5]);
 
+// A size in a person's units, as the terminals say it (transport/channel/
+// display.py amount): "850 bytes", "150 kB", "6.3 MB", "1.2 GB".
 function size(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  for (const [unit, scale] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]]) {
+    if (n >= scale) {
+      const shown = n / scale;
+      return `${shown < 100 ? shown.toFixed(1) : shown.toFixed(0)} ${unit}`;
+    }
+  }
+  return `${n} bytes`;
+}
+
+// A limit in the same units, never shown above itself, to three figures
+// (display.py limit_amount): 2 ** 30 is "1.07 GB", which size() rounds up.
+function limitSize(n) {
+  for (const [unit, scale] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]]) {
+    if (n >= scale) {
+      const value = n / scale;
+      const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+      const shown = Math.floor(value * 10 ** digits) / 10 ** digits;
+      return `${String(shown)} ${unit}`;
+    }
+  }
+  return `${n} bytes`;
 }
 
 // The largest file the page sends (web/files.py MAX_UPLOAD): a larger one is
@@ -369,7 +388,7 @@ export class UI {
         continue;
       }
       const row = this.fileRow(`big${++this.refused}`, file.name || "file",
-        ` ${size(file.size)} not sent: too large: the page sends files of up to ${MAX_UPLOAD / 2 ** 30} GiB`);
+        ` ${size(file.size)} not sent: too large: the page sends files of up to ${limitSize(MAX_UPLOAD)}`);
       row.li.classList.add("failed");
     }
     if (fitting.length) this.actions.sendFiles(fitting);
