@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from screencodec.errors import ScreencodecError
+from screencodec.transport.channel.display import counted
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -467,7 +468,7 @@ def _verify(args: argparse.Namespace) -> int:
                 # CRCs) must not pass as verified by an auditor who gave --key.
                 _say(f"{path}: unverified: NOT sealed (plain: its CRC-32s catch accidents, "
                      "not edits), so --key checked nothing; checked: "
-                     f"{report.chunks} chunks, {report.updates} updates, "
+                     f"{counted(report.chunks, 'chunk')}, {counted(report.updates, 'update')}, "
                      f"{report.duration:.3f} s, with an END chunk")  # fmt: skip
                 code = 3
             else:
@@ -686,12 +687,11 @@ def _session_said(chain: Chain) -> None:
         state = "complete" if r.complete else "cut short"
         where = (f" (part {k + 1} of {len(chain.parts)}, from t={part.offset:.2f} s of the "
                  "session)" if several else "")  # fmt: skip
-        _say(f"{part.path}: {r.duration:.2f} s, {r.update_count} updates, "
-             f"{len(r.index.checkpoints)} checkpoint"
-             f"{'' if len(r.index.checkpoints) == 1 else 's'}, {state}{where}")
+        _say(f"{part.path}: {r.duration:.2f} s, {counted(r.update_count, 'update')}, "
+             f"{counted(len(r.index.checkpoints), 'checkpoint')}, {state}{where}")
     if several:
         _say(f"{chain.path}: one session of {len(chain.parts)} parts, "
-             f"{chain.duration:.2f} s, {chain.update_count} updates")
+             f"{chain.duration:.2f} s, {counted(chain.update_count, 'update')}")
 
 
 def _chain_end(chain: Chain, code: int) -> int:

@@ -55,6 +55,7 @@ from screencodec.recording.format import (
 )
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key, utc_text
 from screencodec.recording.verdicts import PictureReport
+from screencodec.transport.channel.display import counted
 
 __all__ = ["SEALED_CHAIN", "UNSIGNED_CHAIN", "RecordingReader", "VerifyReport",
            "earlier_check", "earlier_named", "earlier_verdict", "file_digest", "header_start",
@@ -151,7 +152,8 @@ class VerifyReport:
         return f"{self._describe_chunks()}; {self.pictures.describe()}{resumes}"
 
     def _describe_chunks(self) -> str:
-        what = f"{self.chunks} chunks, {self.updates} updates, {self.duration:.3f} s"
+        what = (f"{counted(self.chunks, 'chunk')}, {counted(self.updates, 'update')},"
+                f" {self.duration:.3f} s")
         unchecked = (f"; its seal was NOT checked (no --key); {SEALED_CHAIN}" if self.unchecked
                      else "")  # fmt: skip
         if self.status == "unsigned":
@@ -226,7 +228,7 @@ class VerifyReport:
         if not self.signed_chunks:
             return f"names {self._who()} but signed none"
         return (f"signed by {self._who()} up to chunk {self.signed_chunks - 1} "
-                f"(t={self.signed_time:.3f} s, {self.signed_updates} updates)")
+                f"(t={self.signed_time:.3f} s, {counted(self.signed_updates, 'update')})")
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from screencodec.errors import ScreencodecError
+from screencodec.transport.channel.display import counted
 
 __all__ = ["BadPictureError", "PictureFailure", "PictureReport"]
 
@@ -53,8 +54,9 @@ class PictureReport:
             return f"pictures NOT checked: {self.unchecked}"
         if self.failure is not None:
             return (f"a picture does not decode: {self.failure.describe()} "
-                    f"({self.updates} updates before it decoded)")  # fmt: skip
-        said = (f"pictures: {self.updates} updates and {self.checkpoints} checkpoints "
+                    f"({counted(self.updates, 'update')} before it decoded)")  # fmt: skip
+        said = (f"pictures: {counted(self.updates, 'update')} and"
+                f" {counted(self.checkpoints, 'checkpoint')} "
                 "decoded")  # fmt: skip
         if not self.hashed:
             return said + " (no picture hashes recorded: a wrong pixel of a delta is seen "\

@@ -19,7 +19,7 @@ import os
 import re
 import unicodedata
 
-__all__ = ["MAX_SHOWN", "amount", "in_words", "limit_amount", "safe_text"]
+__all__ = ["MAX_SHOWN", "amount", "counted", "in_words", "limit_amount", "safe_text"]
 
 #: Default bound on a shown peer string, in characters.
 MAX_SHOWN = 120
@@ -92,6 +92,11 @@ def amount(size: float) -> str:
             shown = size / scale
             return f"{shown:.1f} {unit}" if shown < 100 else f"{shown:.0f} {unit}"
     return f"{size:.0f} bytes"
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, singular for one: "1 update", "3 updates"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def limit_amount(size: int) -> str:
