@@ -150,6 +150,7 @@ def test_a_withdrawn_question_loses_its_buttons(browser: Any) -> None:
         live.call(withdrawn)
         wait_page(browser, lambda s: "not saved" in _text(browser, "file-list"), what="the end")
         assert browser.execute_script(buttons) == 0
-        assert _text(browser, "file-list") == f"notes.txt 5 bytes from the user: not saved: {WITHDRAWN}"
+        said = f"notes.txt 5 bytes from the user: not saved: {WITHDRAWN}"
+        assert _text(browser, "file-list") == said
     finally:
         live.close()

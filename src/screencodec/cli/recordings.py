@@ -713,17 +713,17 @@ def _export(args: argparse.Namespace) -> int:
         if args.mp4:
             res = export_mp4(r, args.mp4, fps=args.fps, cursor=not args.no_cursor,
                              strict=strict, unverified=unverified)  # fmt: skip
-            print(f"{args.mp4}: {res['frames']} frames, {res['duration']:.2f} s, "
+            print(f"{args.mp4}: {counted(res['frames'], 'frame')}, {res['duration']:.2f} s, "
                   f"{res['bytes']} bytes{'; ' + res['unverified'] if res['unverified'] else ''}")
             marked += res["failures"]
         if args.png_every:
             pngs = export_pngs(r, Path(args.png_every[1]), _png_every(args.png_every[0]),
                                cursor=not args.no_cursor, strict=strict,
                                unverified=unverified, failures=marked)  # fmt: skip
-            print(f"{len(pngs)} screenshots in {args.png_every[1]}")
+            print(f"{counted(len(pngs), 'screenshot')} in {args.png_every[1]}")
         if args.log:
             n = export_log(r, args.log)
-            print(f"{args.log}: {n} events")
+            print(f"{args.log}: {counted(n, 'event')}")
     return _chain_end(chain, _unverified_end(args, code, marked))
 
 

@@ -43,6 +43,7 @@ from screencodec.frames import framebuffer_hash
 from screencodec.recording.format import PICTURE_PAYLOAD, ChunkType
 from screencodec.recording.reader import RecordingReader
 from screencodec.recording.verdicts import BadPictureError, PictureFailure, PictureReport
+from screencodec.transport.channel.display import counted
 
 __all__ = [
     "BadPictureError",
@@ -236,7 +237,7 @@ def _hash_differs(body: bytes, applied: int, fb: np.ndarray | None) -> str:
         return f"its PICTURE chunk has {len(body)} bytes, not {PICTURE_PAYLOAD.size}"
     after, recorded = PICTURE_PAYLOAD.unpack(body)
     if after != applied:
-        return (f"a PICTURE chunk for the picture after {after} updates follows it: out "
+        return (f"a PICTURE chunk for the picture after {counted(after, 'update')} follows it: out "
                 "of place")  # fmt: skip
     actual = None if fb is None else framebuffer_hash(fb)
     if actual != recorded:

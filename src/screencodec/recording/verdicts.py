@@ -61,10 +61,10 @@ class PictureReport:
         if not self.hashed:
             return said + " (no picture hashes recorded: a wrong pixel of a delta is seen "\
                 "only if it lasts until a checkpoint)"
-        said = f"{said}, {self.hashed} pictures equal to the host's recorded hashes"
+        said = f"{said}, {counted(self.hashed, 'picture')} equal to the host's recorded hashes"
         if not self.pointers:
             return said + " (no pointer hashes recorded: the pointer is not checked)"
-        return f"{said}, and {self.pointers} pointers"
+        return f"{said}, and {counted(self.pointers, 'pointer')}"
 
 
 class BadPictureError(ScreencodecError):

@@ -14,7 +14,6 @@ other peer-supplied text must call it too (see docs/security.md).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import unicodedata
@@ -102,11 +101,13 @@ def counted(n: int, noun: str) -> str:
 def limit_amount(size: int) -> str:
     """A limit in a person's units, never shown above itself, to three
     figures: "1.07 GB" for 1 GiB, which :func:`amount` shows as "1.1 GB",
-    so that a 1.08 GB file refused read as under the limit it broke."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    so that a 1.08 GB file refused read as under the limit it broke. In
+    whole numbers: a float's floor showed 1.15 GB as "1.14 GB", and only a
+    fraction loses its trailing zeros (250 MB read "25 MB")."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if size >= scale:
-            value = size / scale
-            digits = 0 if value >= 100 else 1 if value >= 10 else 2
-            shown = math.floor(value * 10**digits) / 10**digits
-            return f"{shown:.{digits}f}".rstrip("0").rstrip(".") + f" {unit}"
+            digits = 0 if size >= 100 * scale else 1 if size >= 10 * scale else 2
+            whole, part = divmod(size * 10**digits // scale, 10**digits)
+            shown = f"{whole}.{part:0{digits}d}".rstrip("0").rstrip(".") if digits else f"{whole}"
+            return f"{shown} {unit}"
     return f"{size} bytes"

@@ -367,7 +367,8 @@ class Host:
     def gives_reasons(self, peer: str) -> bool:
         """Whether the viewer ``peer`` says why it refuses a file without
         asking its user (a reason code: it takes no files, none this large),
-        so that a refusal without one was its user's no: it sent a code on
+        so that a refusal without one was its user's no (or its question
+        closing unanswered at the viewer's own timeout): it sent a code on
         this link, or confirms chat (chat delivery came after the codes).
         False for a viewer of the version before, or one not sharing; the
         viewer's side of it is :attr:`.Viewer.host_gives_reasons`."""

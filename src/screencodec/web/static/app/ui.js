@@ -85,25 +85,35 @@ const CONTROL_REFUSED = new Set([0, 5]);
 
 // A size in a person's units, as the terminals say it (transport/channel/
 // display.py amount): "850 bytes", "150 kB", "6.3 MB", "1.2 GB".
-function size(n) {
+export function size(n) {
   for (const [unit, scale] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]]) {
     if (n >= scale) {
       const shown = n / scale;
-      return `${shown < 100 ? shown.toFixed(1) : shown.toFixed(0)} ${unit}`;
+      return `${fixed(shown, shown < 100 ? 1 : 0)} ${unit}`;
     }
   }
   return `${n} bytes`;
 }
 
+// x to d decimals as Python's format rounds it: toFixed takes a tie
+// (1.25, 100.5: exact in binary) up, Python to the even digit ("1.2 kB").
+function fixed(x, d) {
+  const exact = x.toFixed(60); // every digit of a double of 1 or more
+  const point = exact.indexOf(".");
+  const kept = exact.slice(0, d ? point + 1 + d : point);
+  if (/^50*$/.test(exact.slice(point + 1 + d)) && Number(kept.at(-1)) % 2 === 0) return kept;
+  return x.toFixed(d);
+}
+
 // A limit in the same units, never shown above itself, to three figures
 // (display.py limit_amount): 2 ** 30 is "1.07 GB", which size() rounds up.
-function limitSize(n) {
+// Floored in whole numbers, as a float's floor shows 1.15 GB as "1.14 GB".
+export function limitSize(n) {
   for (const [unit, scale] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]]) {
     if (n >= scale) {
-      const value = n / scale;
-      const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-      const shown = Math.floor(value * 10 ** digits) / 10 ** digits;
-      return `${String(shown)} ${unit}`;
+      const digits = n >= 100 * scale ? 0 : n >= 10 * scale ? 1 : 2;
+      const shown = Math.floor((n * 10 ** digits) / scale);
+      return `${String(shown / 10 ** digits)} ${unit}`;
     }
   }
   return `${n} bytes`;
