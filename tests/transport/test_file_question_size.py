@@ -44,3 +44,11 @@ def test_the_file_question_gives_the_size_in_a_persons_units(tmp_path: Path) -> 
 def test_amounts_read_as_a_person_says_them() -> None:
     assert [amount(n) for n in (0, 999, 1000, 12_345, 6_300_000, 300_000_000, 1.2e9)] == [
         "0 bytes", "999 bytes", "1.0 kB", "12.3 kB", "6.3 MB", "300 MB", "1.2 GB"]  # fmt: skip
+
+
+def test_an_amount_that_rounds_up_is_said_in_three_figures_or_the_next_unit() -> None:
+    """review32b: 99 950 bytes read "100.0 kB" (four figures where every other
+    is three) and 999 500 bytes "1000 kB"; the page says the same (ui.js size,
+    compared in tests/web/test_review32b_page_sizes.py)."""
+    assert [amount(n) for n in (99_949, 99_950, 99_999, 999_499, 999_500, 999_999_999)] == [
+        "99.9 kB", "100 kB", "100 kB", "999 kB", "1.0 MB", "1.0 GB"]  # fmt: skip

@@ -86,10 +86,16 @@ def in_words(text: str) -> str:
 def amount(size: float) -> str:
     """``size`` bytes in a person's units: "850 bytes", "12 kB", "6.3 MB",
     "1.2 GB" (a question about a 300 MB file said "300000000 bytes")."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    units = (("GB", 1e9), ("MB", 1e6), ("kB", 1e3))
+    for k, (unit, scale) in enumerate(units):
         if size >= scale:
             shown = size / scale
-            return f"{shown:.1f} {unit}" if shown < 100 else f"{shown:.0f} {unit}"
+            text = f"{shown:.1f}" if shown < 100 else f"{shown:.0f}"
+            if text == "100.0":  # 99.95 and up rounds to three figures, not four
+                text = "100"
+            if text == "1000" and k:  # 999.5 and up is the next unit's 1.0
+                return f"1.0 {units[k - 1][0]}"
+            return f"{text} {unit}"
     return f"{size:.0f} bytes"
 
 

@@ -86,10 +86,15 @@ const CONTROL_REFUSED = new Set([0, 5]);
 // A size in a person's units, as the terminals say it (transport/channel/
 // display.py amount): "850 bytes", "150 kB", "6.3 MB", "1.2 GB".
 export function size(n) {
-  for (const [unit, scale] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]]) {
+  const units = [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]];
+  for (let k = 0; k < units.length; k++) {
+    const [unit, scale] = units[k];
     if (n >= scale) {
       const shown = n / scale;
-      return `${fixed(shown, shown < 100 ? 1 : 0)} ${unit}`;
+      let text = fixed(shown, shown < 100 ? 1 : 0);
+      if (text === "100.0") text = "100"; // three figures, not four
+      if (text === "1000" && k) return `1.0 ${units[k - 1][0]}`; // the next unit's
+      return `${text} ${unit}`;
     }
   }
   return `${n} bytes`;
