@@ -11,18 +11,16 @@ was asked again ("Question 2: SCREEN SHARING"), said y, and the agent read
 session goes on." on the page: nothing said the host's user had ended the
 session, nor that its last line was lost. The host's chat hello tells the
 viewer it was not resumed (transport/session/chat.py: "The host began a new
-session"), but neither view nor the page says so. Strict xfail: the fix is
-the Viewer saying whether its session was taken up (the session layer), and
-both interfaces' words. The real host and view CLIs on pseudo-terminals,
-through a real proxy on loopback."""
+session"), but neither view nor the page said so. Now the Viewer says
+whether its session was taken up (Viewer.resumed, a SessionRejoined event)
+and view says it in words. The real host and view CLIs on pseudo-terminals,
+through a real proxy on loopback (the page: tests/web/test_pagerejoin32.py)."""
 
 from __future__ import annotations
 
 import os
 import pty
 import subprocess
-
-import pytest
 
 from transport.test_attack_prompts import CLI, PtyHost, _credentials
 from transport.test_chatack_cli import _refuse
@@ -44,9 +42,6 @@ class _StayingHost(PtyHost):
         self._collect(master, slave)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "expected: the agent is told the host's user ended the session while it was away and"
-    " that it is in a new one (not 'back in the session'); view says 'back in the session'"))
 def test_a_session_ended_while_away_is_not_said_to_go_on() -> None:
     host = _StayingHost()
     proxy = view = None
@@ -71,7 +66,8 @@ def test_a_session_ended_while_away_is_not_said_to_go_on() -> None:
         view.wait_for(r"granted: view", away)
         said = view.text[away:]
         assert "back in the session" not in said, said
-        assert "ended the session" in said, said
+        assert "ended the session while you were away" in said, said
+        assert "this is a new session" in said, said
     finally:
         if view is not None:
             view.close()

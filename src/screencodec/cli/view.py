@@ -577,6 +577,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
         ChatReceived,
         FileRefused,
         PermissionChanged,
+        SessionRejoined,
     )
 
     async def shown() -> None:
@@ -593,6 +594,8 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 if CONTROL in had and CONTROL not in ev.level:
                     print(TAKEN_BACK, flush=True)
                 had = ev.level
+            elif isinstance(ev, SessionRejoined):  # after a lost link: what the host took up
+                tell(ev.describe(viewer.level))
             elif isinstance(ev, FileRefused):
                 print(f"the host's user offered {safe_text(ev.name, 100)!r} ({amount(ev.size)}):"
                       f" not received, {safe_text(ev.why, 100)} (screencodec view --web"
@@ -1062,14 +1065,15 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
     tell("reconnected; waiting for the host (its user is asked again if the session"
          " could not be resumed)")  # fmt: skip
     try:
-        joined, level = await _unless_left(viewer.start(lost.level), left, cancel=True)
+        joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)
     except (ScreencodecError, OSError) as exc:
         return f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}"
     if not joined:
         with contextlib.suppress(ScreencodecError, OSError):
             await viewer.bye("the agent left the session")
         return LEFT
-    tell(f"back in the session, granted: {level}")
+    # Not "back in the session" yet: the host's hello, which run() reads
+    # next, says whether it took the session up (the conversation tells it).
     return viewer
 
 

@@ -22,6 +22,7 @@ from screencodec.errors import AccessRefusedError, ConsentDeniedError, Screencod
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import in_words
 from screencodec.transport.connect.reconnect import reconnect, refused
+from screencodec.transport.session.events import SessionEnded, SessionRejoined, Subscription
 from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.viewer import Viewer
@@ -220,8 +221,14 @@ class WebViewer:
                 if isinstance(joined, str):
                     return joined
                 bridge.resumed()
-                bridge.banner("resumed", "Reconnected: the session goes on.")
-                reason = await self._bridge_until_end(viewer, bridge)
+                # Said once the host's hello (which run() reads next) tells
+                # whether it took the session up or began a new one.
+                told = asyncio.ensure_future(_tell_rejoined(viewer.events(), viewer, bridge,
+                                                            self.options.on_step))  # fmt: skip
+                try:
+                    reason = await self._bridge_until_end(viewer, bridge)
+                finally:
+                    told.cancel()
             if reason == _CLOSED_HERE:
                 # Our own bye closed the channel (Leave, or the page stayed away):
                 # say which, not the channel's words.
@@ -299,8 +306,8 @@ class WebViewer:
             raise
         bridge.send_level()
         bridge.status("Connected")
-        joined = "back in the session" if again else f"connected to {viewer.channel.peer}"
-        self.options.on_step(f"{joined}, granted: {viewer.level}")
+        if not again:  # else told by _tell_rejoined, once the host said what it took up
+            self.options.on_step(f"connected to {viewer.channel.peer}, granted: {viewer.level}")
         return None
 
     async def _bridge_until_end(self, viewer: Viewer, bridge: WebBridge) -> str:
@@ -413,6 +420,35 @@ def _telling(bridge: WebBridge, within: float) -> Callable[[int, BaseException |
                           f"{attempt_words(error, within)}")  # fmt: skip
 
     return tried
+
+
+#: The page's banner once the host said what it took up after a lost link
+#: (:class:`~screencodec.transport.session.events.SessionRejoined`'s ``resumed``).
+REJOINED_TEXT = {
+    True: "Reconnected: the session goes on.",
+    False: "Reconnected, in a new session: the user had ended the session while you were away"
+           " (or it had run out) and let you in again; what they wrote meanwhile did not come.",
+    None: "Reconnected (this host's version does not say whether the session went on or a"
+          " new one began).",
+}  # fmt: skip
+
+
+async def _tell_rejoined(events: Subscription, viewer: Viewer, bridge: WebBridge,
+                         say: Callable[[str], None]) -> None:  # fmt: skip
+    """Tell the page and the terminal, once the host's hello came after a lost
+    link (``events``: the resuming viewer's, subscribed before its run reads),
+    whether the session goes on or a new one began: walk32 read "Reconnected:
+    the session goes on." of a session its user had ended while it was away."""
+    try:
+        async for ev in events:
+            if isinstance(ev, SessionRejoined):
+                bridge.banner("resumed", REJOINED_TEXT[ev.resumed])
+                say(ev.describe(viewer.level))
+                return
+            if isinstance(ev, SessionEnded):
+                return
+    finally:
+        events.close()
 
 
 def _ended_text(reason: str) -> str:

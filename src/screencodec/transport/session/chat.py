@@ -161,6 +161,11 @@ class ChatLedger:
         #: Whether the peer acknowledges: None until it said hello (True) or
         #: showed it is of the version before (False).
         self.peer_acks: bool | None = None
+        #: What the peer's hello on the present link said of it: True, it
+        #: carries on the session (a resume taken up); False, a new session
+        #: (for a viewer that resumed: the host did not take it up); None
+        #: until a hello came on this link.
+        self.peer_resumed: bool | None = None
         #: Hellos and acknowledgements from the peer that were ignored
         #: (malformed, twice, backwards, past what was written).
         self.ignored = 0
@@ -208,6 +213,7 @@ class ChatLedger:
         while len(self._names) > 1 and self._names[1][0] <= self._acked + 1:
             self._names.popleft()  # every line of the first name is settled
         self._attached = self._heard = False
+        self.peer_resumed = None
         self._peer_next = self.received + 1  # a peer of the version before numbers nothing
         if self.peer_acks is False:
             self.peer_acks = None  # the same agent may come back with a newer program
@@ -388,6 +394,7 @@ class ChatLedger:
         async with self._locked():
             self._heard = True
             self.peer_acks = True
+            self.peer_resumed = bool(payload[1] & _RESUMED)
             self._peer_next = first
             had = int.from_bytes(payload[2:10], "big")
             if answer and not payload[1] & _RESUMED and (self.received or self._ids > self._base):

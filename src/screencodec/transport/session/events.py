@@ -54,6 +54,7 @@ __all__ = [
     "PermissionChanged",
     "RelayChanged",
     "SessionEnded",
+    "SessionRejoined",
     "SessionResumed",
     "SharingChanged",
     "StatsUpdated",
@@ -266,6 +267,33 @@ class SessionResumed:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionRejoined:
+    """Viewer side: this Viewer came with a resume ticket (its link was
+    lost), was let in, and the host said whether it took the session up.
+    ``resumed`` True: the session goes on (its chat, its files' numbers).
+    False: the host began a new session (its user had ended the one before
+    while the agent was away, or it had expired, and the agent was let in
+    anew): what the host's side sent meanwhile did not come. None: a host
+    of the version before chat hellos, which does not say. Once per
+    Viewer, before its first picture; :attr:`.viewer.Viewer.resumed` has
+    the same."""
+
+    peer: str
+    resumed: bool | None
+
+    def describe(self, level: object) -> str:
+        """In words for the agent, with the ``level`` granted ("view")."""
+        if self.resumed:
+            return f"back in the session, granted: {level}"
+        if self.resumed is False:
+            return (f"the host's user had ended the session while you were away (or it had"
+                    f" run out); this is a new session, you were let in again, granted: {level};"
+                    " what the host's user wrote meanwhile did not come")  # fmt: skip
+        return (f"reconnected, granted: {level} (this host's version does not say whether"
+                " the session went on or a new one began)")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class EventsLost:
     """This subscriber fell ``limit`` events behind (see :class:`EventHub`):
     ``count`` events of the kinds that are otherwise never dropped were,
@@ -281,7 +309,7 @@ class EventsLost:
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | ChatDelivery | FileReceived
     | FileRefused | FileSent | FrameDecoded | CursorMoved | PasswordGuessed
-    | RelayChanged | SessionEnded | SessionResumed | EventsLost
+    | RelayChanged | SessionEnded | SessionRejoined | SessionResumed | EventsLost
 )  # fmt: skip
 
 #: Events that a later one of the same kind supersedes (stats: of the same

@@ -107,6 +107,7 @@ from screencodec.transport.session.events import (
     FrameDecoded,
     PermissionChanged,
     SessionEnded,
+    SessionRejoined,
     Subscription,
 )
 from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
@@ -243,6 +244,14 @@ class Viewer:
         self.link_lost = False
         #: The host's Bye's reason, once one came (the host ended the session).
         self.host_bye: str | None = None
+        #: Whether the host took up the session this Viewer's ticket names,
+        #: from its chat hello after the grant (run() reads it, before the
+        #: first picture): True, the session goes on; False, the host began a
+        #: new one (on a first connection, always). None until known, and
+        #: for a host of the version before chat hellos. A Viewer that came
+        #: with a ticket tells it once in a :class:`~.events.SessionRejoined`.
+        self.resumed: bool | None = None
+        self._rejoining = resume is not None  # the SessionRejoined is still to be told
         #: True while input would be typed blind: this connection resumes a
         #: session (``resume``) and no receipt has gone yet (no picture seen
         #: here). The input methods then send nothing and return False.
@@ -457,6 +466,7 @@ class Viewer:
                     self._first = None
                     if self.chats.peer_acks is None:  # no chat hello before it: an older host
                         await self.chats.peer_is_old()
+                        self._rejoined(None)
                     # Decoded by the apply loop, so this loop stays free to
                     # stamp arrivals truly: the host times its link by them.
                     if self._updates.qsize() >= _MAX_QUEUED:
@@ -580,6 +590,9 @@ class Viewer:
             await self.chats.acknowledge()
         elif isinstance(msg, m.Extension) and msg.channel == CHAT_CHANNEL:
             await self.chats.on_channel(msg.payload, answer=True)
+            if self.chats.peer_resumed is not None and self.resumed is None:
+                self.resumed = self.chats.peer_resumed
+                self._rejoined(self.resumed)
         elif isinstance(msg, m.FileOffer):
             # Checked here (an offer number used twice, too many offers: a
             # ProtocolError ends the session, as on the host); asked in a task.
@@ -731,6 +744,12 @@ class Viewer:
             missing = missing & CONTROL
         if missing:
             self.refusal = Refusal.explained(missing, notice)
+
+    def _rejoined(self, resumed: bool | None) -> None:
+        """Tell, once, whether the session this Viewer's ticket names was taken up."""
+        if self._rejoining:
+            self._rejoining = False
+            self.events_hub.emit(SessionRejoined(self.channel.peer, resumed))
 
     def _answer(self, number: int | None, refusal: Refusal | None) -> None:
         """The host answered request ``number`` (None: none in flight)."""
