@@ -117,7 +117,11 @@ def test_an_agent_naming_no_tag_is_not_told_a_forged_end_at_a_cluster(
             await wait_for(expired, 10)
 
             await _register_and_release(other.port, session.code)
-            assert await other.directory.ended(session.code) is not None  # the mark is there
+
+            async def marked() -> bool:  # the relay writes it once it read the release
+                return await other.directory.ended(session.code) is not None
+
+            await wait_for(marked, 10)  # the mark is there
             _forget_tags(session, ticket_too=True)
             await session.resumes(home.port)
 
