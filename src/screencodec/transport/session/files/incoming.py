@@ -10,6 +10,7 @@ order given (:class:`~.disk.DiskThread`)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -81,6 +82,9 @@ class Incoming:
             write_all(self.opened(), data)
         except OSError as exc:
             self.error = exc
+            raise
+        except Exception as exc:  # a bug, MemoryError: its save fails all the same
+            self.error = OSError(errno.EIO, f"it could not be written here ({exc!r})")
             raise
         self.written += len(data)
         if can_advise and self.fd is not None and self.written - self.written_back >= WRITE_BACK:
