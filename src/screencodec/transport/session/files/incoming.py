@@ -84,7 +84,8 @@ class Incoming:
             self.error = exc
             raise
         except Exception as exc:  # a bug, MemoryError: its save fails all the same
-            self.error = OSError(errno.EIO, f"it could not be written here ({exc!r})")
+            # Its kind only: the peer is told this, and a bug's message is ours.
+            self.error = OSError(errno.EIO, f"it could not be written here ({type(exc).__name__})")
             raise
         self.written += len(data)
         if can_advise and self.fd is not None and self.written - self.written_back >= WRITE_BACK:
