@@ -146,6 +146,10 @@ def test_local_typing_pauses_the_agents_keys_in_a_session(xdisplay: str) -> None
                 # key is dropped, and the agent is told why.
                 await asyncio.to_thread(_local, xdisplay, "type", "pw")
                 await until(lambda: watcher.local_presses >= 1, 5, "the local keys seen")
+                # The watcher counts in its poll thread and tells the host on
+                # the loop afterwards: the key goes once the host has paused.
+                runtime = host._runtime
+                await until(lambda: runtime.local_input_until > time.monotonic(), 5, "the pause")
                 await viewer.key(ord("b"), True, "b")
                 await until(lambda: link.gate.dropped_local >= 1, 5, "the agent's key dropped")
                 await until(
