@@ -109,6 +109,7 @@ from screencodec.web.schema import (
     parse_kept,
     parse_page_message,
 )
+from screencodec.web.server import page_messages
 
 __all__ = ["ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
            "PROBED_SILENT_AFTER", "SILENT_AFTER", "UNANSWERED", "WebBridge",
@@ -145,6 +146,9 @@ LINK_DOWN = f"not sent: {LINK_LOST}; send it again once reconnected"
 #: or the session ended.
 UNANSWERED_LOST = f"{LINK_LOST} before you answered; the user may send it again"
 UNANSWERED_ENDED = "the session ended before you answered"
+#: How long :meth:`WebBridge.page_closed` waits: the page's close answer is
+#: bounded by the server's close timeout (2 s), this only by a stalled loop.
+_PAGE_CLOSE_WAIT = 5.0
 #: The page's status while the session is joined and the host is heard from.
 CONNECTED = "Connected"
 _SILENT = "No word from the user's computer"
@@ -203,6 +207,8 @@ class WebBridge:
         self.page_seen = asyncio.Event()
         self.page_gone = asyncio.Event()
         self.page_gone.set()
+        #: Set by :meth:`close`: the page's socket is closed in order (page_messages).
+        self._ending = asyncio.Event()
         self.files: PageFiles | None = None
         self.input_dropped = 0
         self.protocol_errors = 0
@@ -634,7 +640,7 @@ class WebBridge:
             self._spawn(self._quietly(self.viewer.request_keyframe))
         writer = asyncio.ensure_future(self._write(ws, out))
         try:
-            async for msg in ws:
+            async for msg in page_messages(ws, self._ending):
                 if msg.type == WSMsgType.TEXT:
                     await self._on_text(msg.data)
                 elif msg.type == WSMsgType.BINARY:
@@ -684,6 +690,13 @@ class WebBridge:
         await asyncio.wait({joined, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         joined.cancel()
         gone.cancel()
+
+    async def page_closed(self) -> None:
+        """After :meth:`close`: wait until the page's socket has closed (the
+        page answered our close, or its timeout passed), so that the
+        server's own close finds nothing to cut short."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.page_gone.wait(), _PAGE_CLOSE_WAIT)
 
     async def _on_text(self, text: str) -> None:
         msg = parse_page_message(text)
@@ -918,8 +931,10 @@ class WebBridge:
         task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
+        """End the bridge; the page's socket then closes in order (:meth:`page_closed`)."""
         self.settle()
         self._closed = True
+        self._ending.set()
         self._drop_kept()
         for task in list(self._tasks):
             task.cancel()

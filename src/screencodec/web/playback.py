@@ -474,8 +474,13 @@ class RecordingPlayback:
                 with contextlib.suppress(asyncio.CancelledError):
                     await driver
             bridge.close()
-            await server.close()
-            reader.close()
+            try:
+                try:
+                    await bridge.page_closed()  # in order: the page read all we sent
+                finally:
+                    await server.close()
+            finally:
+                reader.close()
 
     async def _until_left(self, bridge: PlaybackBridge) -> str:
         """Why the playback ends: :data:`LEFT` (the page's Leave button), or

@@ -249,7 +249,10 @@ class WebViewer:
             finally:
                 bridge.close()
                 try:
-                    await server.close()
+                    try:
+                        await bridge.page_closed()  # in order: the page read all we sent
+                    finally:
+                        await server.close()
                 finally:
                     if tmp is not None:
                         tmp.cleanup()

@@ -28,17 +28,17 @@ import asyncio
 import contextlib
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from screencodec.transport.channel.framing import stop_listening
 from screencodec.web.access import PageAccess
 from screencodec.web.schema import MAX_TEXT_FRAME, PageProtocolError, parse_page_message
 
-__all__ = ["STATIC_DIR", "PageHandler", "WebServer"]
+__all__ = ["STATIC_DIR", "PageHandler", "WebServer", "page_messages"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _PUBLIC = {"/": "index.html", "/boot.js": "boot.js"}
@@ -224,6 +224,40 @@ class WebServer:
             return None
         hello["resume"] = resume
         return hello
+
+
+async def page_messages(ws: web.WebSocketResponse, stop: asyncio.Event) -> AsyncIterator[WSMessage]:
+    """The page's messages until its socket ends or ``stop`` is set; the
+    socket is then closed here, in order.
+
+    In order means by the task that reads: aiohttp's ``close()``, called while
+    another task waits in ``receive()``, sends its close frame and shuts the
+    connection at once. What the page still sends (a file it copies, ahead of
+    its close answer) then meets a closed socket, the kernel answers with a
+    reset, and the browser, meeting the reset on its next write, drops what
+    it had not read yet: the session's last messages. Closed from here,
+    aiohttp reads on (discarding) until the page's answer, for at most
+    ``_CLOSE_TIMEOUT``."""
+    messages = aiter(ws)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            received = asyncio.ensure_future(anext(messages))
+            await asyncio.wait({received, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not received.done():
+                # Cancelling a wait in receive() takes nothing from the socket.
+                received.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await received
+                await _close_quietly(ws)
+                return
+            try:
+                msg = received.result()
+            except StopAsyncIteration:
+                return
+            yield msg
+    finally:
+        stopped.cancel()
 
 
 async def _close_quietly(ws: web.WebSocketResponse) -> None:
