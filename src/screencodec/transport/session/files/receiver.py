@@ -184,10 +184,11 @@ class FileReceiver:
         #: tidy or a write-back hint: review7).
         self._pool: DiskThread | None = None
         self._last_save: Future[Any] | None = None
-        #: The last removal of a half file given to the disk thread by
-        #: :meth:`close` (its chunks were still being written): :meth:`settle`
-        #: waits for it too, so that nothing of it stays once the session
-        #: is told ended.
+        #: The last removal of a half file given to the disk thread (its
+        #: chunks were still being written: withdrawn, cut short by
+        #: :meth:`close`, failed or broken by the peer): :meth:`settle` waits
+        #: for it too, so that nothing of it stays once the session is told
+        #: ended.
         self._last_drop: Future[Any] | None = None
         #: The files whose end came, being saved on the disk thread, until
         #: they are saved or not (:meth:`saving`).
@@ -689,7 +690,8 @@ class FileReceiver:
         does not write), so that a disk that does not answer does not hold
         the loop (:meth:`~.incoming.Incoming.remove`); its removal there, if it went there."""
         if inc.on_disk:
-            return self._on_disk(inc.remove)
+            self._last_drop = self._on_disk(inc.remove)
+            return self._last_drop
         inc.remove()
         return None
 
@@ -711,20 +713,22 @@ class FileReceiver:
 
     async def settle(self) -> None:
         """Wait until each file whose end came is saved or not, and its
-        user told (:meth:`end`); also after :meth:`close`, and then until
-        the half files it gave the disk thread are removed. At the session's
-        end: it is told after the files that came whole before it, and once
-        nothing of those cut short stays. A caller cancelled stops waiting;
-        the saves go on. Once :meth:`give_up` is called: at once."""
-        # The calls run in order, and close() gives its removals after
-        # every save: the last one done, all are.
-        last = self._last_save if self._last_drop is None else self._last_drop
-        if last is None or last.done() or self._left.is_set():
+        user told (:meth:`end`), and until the half files given to the disk
+        thread to be removed are (withdrawn mid-way, or cut short by
+        :meth:`close`). At the session's end: it is told after the files
+        that came whole before it, and once nothing of those cut short or
+        withdrawn stays. A caller cancelled stops waiting; the saves go on.
+        Once :meth:`give_up` is called: at once."""
+        # The calls run in order: the last save and the last removal done, all are.
+        last = {call for call in (self._last_save, self._last_drop)
+                if call is not None and not call.done()}  # fmt: skip
+        if not last or self._left.is_set():
             return
         left = asyncio.ensure_future(self._left.wait())
-        try:  # (asyncio.wait cancels neither: a save is never cancelled)
-            await asyncio.wait({asyncio.wrap_future(last), left},
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        try:  # (asyncio.wait cancels none: a save is never cancelled)
+            done: asyncio.Future[Any] = asyncio.gather(
+                *(asyncio.wrap_future(call) for call in last), return_exceptions=True)
+            await asyncio.wait({done, left}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             left.cancel()
 
@@ -748,7 +752,7 @@ class FileReceiver:
         saved (:data:`CUT_SHORT`, with how much of it came). Once: what it
         removed it no longer has."""
         for transfer, inc in list(self._active.items()):
-            self._last_drop = self._abort(transfer) or self._last_drop
+            self._abort(transfer)
             info = self._infos.pop(transfer, None)
             if info is not None:
                 why = f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)"
