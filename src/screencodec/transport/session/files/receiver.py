@@ -17,7 +17,8 @@ reads. What may wait on a slow disk for seconds (each chunk's write, the
 fsyncs, the links that name a file, the write-back hints) runs on the
 receiver's disk thread (:class:`~.disk.DiskThread`), one call after the
 other in the order given, never on the session's loop, which carries the
-screen and the input (:meth:`FileReceiver.chunk`, :meth:`FileReceiver.end`).
+screen and the input (:meth:`FileReceiver.chunk`, :meth:`FileReceiver.end`);
+so does the look at the folder after a yes (:meth:`FileReceiver.decide`).
 A session that ends waits for the files whole before its end to be saved
 (:meth:`FileReceiver.settle`), unless its user gives up waiting
 (:meth:`FileReceiver.give_up`): the thread is a daemon, so a program that
@@ -298,9 +299,10 @@ class FileReceiver:
     ) -> FileAccept:
         """Ask (through ``ask``, default the consent callback under the
         timeout) about an admitted offer; take the file if yes (its folder
-        checked now, the file created when its first bytes come). An offer
-        the sender withdraws meanwhile closes the question (the task asking
-        is cancelled) and is refused, whatever the answer; one whose sender
+        checked now, on the disk thread; the file created when its first
+        bytes come). An offer the sender withdraws meanwhile closes the
+        question (the task asking is cancelled; or the look at the folder
+        after a yes) and is refused, whatever the answer; one whose sender
         stopped waiting before its turn was not put (``ask`` honours
         ``info.window``), and the local user is told."""
         # The question is asked in this task, not one of its own: it takes
@@ -309,8 +311,13 @@ class FileReceiver:
         assert asking is not None
         self._asking[offer.transfer] = asking
         self._infos[offer.transfer] = info
+        unusable: OSError | None = None
         try:
             ok = await (ask or self._ask)(info)
+            if ok and self.directory is not None:
+                # Still asked about meanwhile: a withdrawal closes it as it
+                # closes the question.
+                unusable = await self._unusable()
         except asyncio.CancelledError:
             if offer.transfer not in self._withdrawn:
                 raise
@@ -336,9 +343,7 @@ class FileReceiver:
             if info.deadline is not None and info.deadline.skipped:
                 self._tell(info, EXPIRED, offer.transfer)
             return FileAccept(offer.transfer, False)
-        try:
-            self._usable()
-        except OSError as exc:
+        if unusable is not None:
             # The directory went away, is not writable, read-only...: the
             # local user who said yes is told; the session goes on (a file
             # that cannot be created or written later fails in on_chunk). A sender that
@@ -347,7 +352,7 @@ class FileReceiver:
             # one that it was not accepted.
             self._total -= info.size
             self.refused += 1
-            reason = safe_text(exc.strerror or str(exc), REASON_SHOWN) or "write error"
+            reason = safe_text(unusable.strerror or str(unusable), REASON_SHOWN) or "write error"
             self._tell(info, f"{NOT_SAVED}{reason}", offer.transfer)
             if not self.reports:
                 return FileAccept(offer.transfer, False)
@@ -449,9 +454,21 @@ class FileReceiver:
         except Exception:  # a crashing UI refuses, it never accepts
             return False
 
+    async def _unusable(self) -> OSError | None:
+        """Why the directory cannot take a new file now (:meth:`_usable`),
+        or None: looked at on the disk thread, so that a folder on a disk
+        that does not answer (NFS) holds neither the session's loop nor the
+        screen and input it carries (only this file's answer waits)."""
+        try:
+            await asyncio.wrap_future(self._on_disk(self._usable))
+        except OSError as exc:
+            return exc
+        return None
+
     def _usable(self) -> None:
         """Whether the directory can take a new file now; OSError in the OS's
-        words if not (it is gone, not a directory, read-only, not writable)."""
+        words if not (it is gone, not a directory, read-only, not writable).
+        On the disk thread (:meth:`_unusable`)."""
         assert self.directory is not None
         if not stat.S_ISDIR(os.stat(self.directory).st_mode):
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
