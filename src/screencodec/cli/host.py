@@ -734,7 +734,7 @@ class _Commands:
         elif sent.why:  # no answer in time: the offer is withdrawn there
             self.ui.say(f"{who} did not answer about {safe_text(path.name, 200)} in time: "
                         "the offer is withdrawn, nothing of it stays there")
-        elif self.host.gives_reasons(peer):  # no code: their user's no, or no answer there
+        elif sent.gives_reasons:  # no code: their user's no, or no answer there
             # Their viewer's own question closes at its timeout (30 s, before
             # this offer's 60 s) with a plain no: not always a no they said.
             self.ui.say(f"{who} did not accept {safe_text(path.name, 200)}: they said no"

@@ -489,23 +489,23 @@ def _leave_on_signals() -> Iterator[_Left]:
     ``--duration`` leaves it (the host gets a Bye, the snapshot is still
     written). A second Ctrl-C interrupts at once; SIGTERM and SIGHUP again
     change nothing (the session is being left already), unless a file is
-    being saved (:func:`_saved_first`)."""
+    being saved (:func:`_saved_first`). After, each of them has the handler
+    it had before (:func:`_given_back`)."""
     left = _Left()
     loop = asyncio.get_running_loop()
-    previous = signal.getsignal(signal.SIGINT)
     installed: list[int] = []
+    ending = ending_signals()  # SIGTERM and SIGHUP, unless ignored (started under nohup)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, *ending)}
 
     def first() -> None:
         left.stop(signal.SIGINT)
-        loop.remove_signal_handler(signal.SIGINT)
-        signal.signal(signal.SIGINT, previous)
         installed.remove(signal.SIGINT)
+        _given_back(loop, signal.SIGINT, previous[signal.SIGINT])
 
     try:
         loop.add_signal_handler(signal.SIGINT, first)
         installed.append(signal.SIGINT)
-        # SIGTERM and SIGHUP, unless ignored (started under nohup).
-        for sig in ending_signals():
+        for sig in ending:
             loop.add_signal_handler(sig, left.stop, sig)
             installed.append(sig)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
@@ -514,9 +514,19 @@ def _leave_on_signals() -> Iterator[_Left]:
         yield left
     finally:
         for sig in installed:
-            loop.remove_signal_handler(sig)
-        if signal.SIGINT in installed:
-            signal.signal(signal.SIGINT, previous)
+            _given_back(loop, sig, previous[sig])
+
+
+def _given_back(loop: asyncio.AbstractEventLoop, sig: int, previous: Any) -> None:
+    """Take this command's handler of ``sig`` off ``loop`` and put back
+    ``previous``, the one before it (:func:`signal.getsignal`'s). The loop
+    alone would leave the default (SIG_DFL): a program that runs this
+    command inside it then died of its next SIGTERM, its own handler
+    never called. None: the handler before was not set from Python; the
+    default is the best guess."""
+    loop.remove_signal_handler(sig)
+    if previous is not None:
+        signal.signal(sig, previous)
 
 
 async def _unless_left(aw: Awaitable[T], left: asyncio.Event, timeout: float | None = None,

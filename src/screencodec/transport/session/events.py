@@ -161,7 +161,12 @@ class FileSent:
     says so), or "unconfirmed" (streamed whole, the peer's word not had:
     a peer of an older version, which does not say whether it saved it, or,
     with ``why``, a session that ended before the peer said). ``name`` is
-    the name offered."""
+    the name offered. ``gives_reasons``: the peer says why it refuses a
+    file without asking its user (a reason code), as that peer was known
+    when the outcome came (whoever has its name later); so "declined"
+    without ``why`` was its user's no, or its question closing unanswered
+    at its own timeout (False: a peer of the version before the codes,
+    whose no may also be that it takes no files)."""
 
     peer: str
     name: str
@@ -169,6 +174,7 @@ class FileSent:
     transfer: int
     outcome: str
     why: str = ""
+    gives_reasons: bool = False
 
     def describe(self) -> str:
         """The outcome in words, for a person."""

@@ -371,11 +371,15 @@ class Host:
         closing unanswered at the viewer's own timeout): it sent a code on
         this link, or confirms chat (chat delivery came after the codes).
         False for a viewer of the version before, or one not sharing; the
-        viewer's side of it is :attr:`.Viewer.host_gives_reasons`."""
+        viewer's side of it is :attr:`.Viewer.host_gives_reasons`. Of a file
+        sent, ask its :class:`~.events.FileSent` (``gives_reasons``): it
+        says it of the viewer the file was offered to, as that viewer was
+        known then; this looks ``peer`` up now, and a viewer who left
+        meanwhile is not sharing (another may have its name by then)."""
         link = next((x for x in self._runtime.links if x.peer == peer), None)
         if link is None:
             return False
-        return self._runtime.sender_for(link).peer_gave_reasons or link.chats.peer_acks is True
+        return self._runtime.sender_for(link).gives_reasons
 
     def receiving(self) -> list[tuple[FileOfferInfo, int]]:
         """The files the viewers send that are being received now, each with

@@ -137,8 +137,9 @@ class HostRuntime:
         snd = self._senders.get(link)
         if snd is None:
             assert isinstance(link, ViewerLink)
-            snd = self._senders[link] = FileSender(link.send, peer=link.peer,
-                                                   on_event=self.events_hub.emit)
+            snd = self._senders[link] = FileSender(
+                link.send, peer=link.peer, on_event=self.events_hub.emit,
+                confirms_chat=lambda: link.chats.peer_acks is True)
         return snd
 
     async def take_over(self, link: object) -> tuple[Permission, int] | None:

@@ -312,7 +312,8 @@ class Viewer:
         self.files = FileReceiver(download_dir, file_consent, side="viewer",
                                   on_event=self.events_hub.emit)
         self.sender = FileSender(self._send, peer=self.channel.peer,
-                                 on_event=self.events_hub.emit)
+                                 on_event=self.events_hub.emit,
+                                 confirms_chat=lambda: self.chats.peer_acks is True)
         self.chats.bind(self, self._send, self.events_hub.emit, self.channel.peer)
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
         #: ``record_times`` is set (benchmarks): unbounded otherwise.
@@ -351,8 +352,9 @@ class Viewer:
         that a refusal without one was its user's no (or no answer in time).
         Known once it sent a code this session, or confirmed chat (a chat
         hello: chat delivery came after the codes, in 4361f49 and 7eba360);
-        a host of the version before the codes does neither."""
-        return self.sender.peer_gave_reasons or self.chats.peer_acks is True
+        a host of the version before the codes does neither. A file's
+        :class:`~.events.FileSent` says it as it was known then."""
+        return self.sender.gives_reasons
 
     @property
     def kept_picture(self) -> npt.NDArray[np.uint8] | None:

@@ -17,7 +17,8 @@ reads. What may wait on a slow disk for seconds (each chunk's write, the
 fsyncs, the links that name a file, the write-back hints) runs on the
 receiver's disk thread (:class:`~.disk.DiskThread`), one call after the
 other in the order given, never on the session's loop, which carries the
-screen and the input (:meth:`FileReceiver.chunk`, :meth:`FileReceiver.end`).
+screen and the input (:meth:`FileReceiver.chunk`, :meth:`FileReceiver.end`);
+so does the look at the folder after a yes (:meth:`FileReceiver.decide`).
 A session that ends waits for the files whole before its end to be saved
 (:meth:`FileReceiver.settle`), unless its user gives up waiting
 (:meth:`FileReceiver.give_up`): the thread is a daemon, so a program that
@@ -184,10 +185,11 @@ class FileReceiver:
         #: tidy or a write-back hint: review7).
         self._pool: DiskThread | None = None
         self._last_save: Future[Any] | None = None
-        #: The last removal of a half file given to the disk thread by
-        #: :meth:`close` (its chunks were still being written): :meth:`settle`
-        #: waits for it too, so that nothing of it stays once the session
-        #: is told ended.
+        #: The last removal of a half file given to the disk thread (its
+        #: chunks were still being written: withdrawn, cut short by
+        #: :meth:`close`, failed or broken by the peer): :meth:`settle` waits
+        #: for it too, so that nothing of it stays once the session is told
+        #: ended.
         self._last_drop: Future[Any] | None = None
         #: The files whose end came, being saved on the disk thread, until
         #: they are saved or not (:meth:`saving`).
@@ -297,9 +299,10 @@ class FileReceiver:
     ) -> FileAccept:
         """Ask (through ``ask``, default the consent callback under the
         timeout) about an admitted offer; take the file if yes (its folder
-        checked now, the file created when its first bytes come). An offer
-        the sender withdraws meanwhile closes the question (the task asking
-        is cancelled) and is refused, whatever the answer; one whose sender
+        checked now, on the disk thread; the file created when its first
+        bytes come). An offer the sender withdraws meanwhile closes the
+        question (the task asking is cancelled; or the look at the folder
+        after a yes) and is refused, whatever the answer; one whose sender
         stopped waiting before its turn was not put (``ask`` honours
         ``info.window``), and the local user is told."""
         # The question is asked in this task, not one of its own: it takes
@@ -308,8 +311,13 @@ class FileReceiver:
         assert asking is not None
         self._asking[offer.transfer] = asking
         self._infos[offer.transfer] = info
+        unusable: OSError | None = None
         try:
             ok = await (ask or self._ask)(info)
+            if ok and self.directory is not None:
+                # Still asked about meanwhile: a withdrawal closes it as it
+                # closes the question.
+                unusable = await self._unusable()
         except asyncio.CancelledError:
             if offer.transfer not in self._withdrawn:
                 raise
@@ -335,9 +343,7 @@ class FileReceiver:
             if info.deadline is not None and info.deadline.skipped:
                 self._tell(info, EXPIRED, offer.transfer)
             return FileAccept(offer.transfer, False)
-        try:
-            self._usable()
-        except OSError as exc:
+        if unusable is not None:
             # The directory went away, is not writable, read-only...: the
             # local user who said yes is told; the session goes on (a file
             # that cannot be created or written later fails in on_chunk). A sender that
@@ -346,7 +352,7 @@ class FileReceiver:
             # one that it was not accepted.
             self._total -= info.size
             self.refused += 1
-            reason = safe_text(exc.strerror or str(exc), REASON_SHOWN) or "write error"
+            reason = safe_text(unusable.strerror or str(unusable), REASON_SHOWN) or "write error"
             self._tell(info, f"{NOT_SAVED}{reason}", offer.transfer)
             if not self.reports:
                 return FileAccept(offer.transfer, False)
@@ -448,9 +454,21 @@ class FileReceiver:
         except Exception:  # a crashing UI refuses, it never accepts
             return False
 
+    async def _unusable(self) -> OSError | None:
+        """Why the directory cannot take a new file now (:meth:`_usable`),
+        or None: looked at on the disk thread, so that a folder on a disk
+        that does not answer (NFS) holds neither the session's loop nor the
+        screen and input it carries (only this file's answer waits)."""
+        try:
+            await asyncio.wrap_future(self._on_disk(self._usable))
+        except OSError as exc:
+            return exc
+        return None
+
     def _usable(self) -> None:
         """Whether the directory can take a new file now; OSError in the OS's
-        words if not (it is gone, not a directory, read-only, not writable)."""
+        words if not (it is gone, not a directory, read-only, not writable).
+        On the disk thread (:meth:`_unusable`)."""
         assert self.directory is not None
         if not stat.S_ISDIR(os.stat(self.directory).st_mode):
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
@@ -689,7 +707,8 @@ class FileReceiver:
         does not write), so that a disk that does not answer does not hold
         the loop (:meth:`~.incoming.Incoming.remove`); its removal there, if it went there."""
         if inc.on_disk:
-            return self._on_disk(inc.remove)
+            self._last_drop = self._on_disk(inc.remove)
+            return self._last_drop
         inc.remove()
         return None
 
@@ -711,20 +730,22 @@ class FileReceiver:
 
     async def settle(self) -> None:
         """Wait until each file whose end came is saved or not, and its
-        user told (:meth:`end`); also after :meth:`close`, and then until
-        the half files it gave the disk thread are removed. At the session's
-        end: it is told after the files that came whole before it, and once
-        nothing of those cut short stays. A caller cancelled stops waiting;
-        the saves go on. Once :meth:`give_up` is called: at once."""
-        # The calls run in order, and close() gives its removals after
-        # every save: the last one done, all are.
-        last = self._last_save if self._last_drop is None else self._last_drop
-        if last is None or last.done() or self._left.is_set():
+        user told (:meth:`end`), and until the half files given to the disk
+        thread to be removed are (withdrawn mid-way, or cut short by
+        :meth:`close`). At the session's end: it is told after the files
+        that came whole before it, and once nothing of those cut short or
+        withdrawn stays. A caller cancelled stops waiting; the saves go on.
+        Once :meth:`give_up` is called: at once."""
+        # The calls run in order: the last save and the last removal done, all are.
+        last = {call for call in (self._last_save, self._last_drop)
+                if call is not None and not call.done()}  # fmt: skip
+        if not last or self._left.is_set():
             return
         left = asyncio.ensure_future(self._left.wait())
-        try:  # (asyncio.wait cancels neither: a save is never cancelled)
-            await asyncio.wait({asyncio.wrap_future(last), left},
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        try:  # (asyncio.wait cancels none: a save is never cancelled)
+            done: asyncio.Future[Any] = asyncio.gather(
+                *(asyncio.wrap_future(call) for call in last), return_exceptions=True)
+            await asyncio.wait({done, left}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             left.cancel()
 
@@ -748,7 +769,7 @@ class FileReceiver:
         saved (:data:`CUT_SHORT`, with how much of it came). Once: what it
         removed it no longer has."""
         for transfer, inc in list(self._active.items()):
-            self._last_drop = self._abort(transfer) or self._last_drop
+            self._abort(transfer)
             info = self._infos.pop(transfer, None)
             if info is not None:
                 why = f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)"

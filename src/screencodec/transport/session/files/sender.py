@@ -71,8 +71,12 @@ class FileSender:
         *,
         peer: str = "",
         on_event: Callable[[FileSent], None] | None = None,
+        confirms_chat: Callable[[], bool] = lambda: False,
     ) -> None:
         self._send = send
+        #: Whether the peer confirms chat lines (its chat hello came): a
+        #: version after the reason codes (:attr:`gives_reasons`).
+        self._confirms_chat = confirms_chat
         self._timeout = timeout
         self._peer = safe_text(peer)
         self._on_event = on_event
@@ -107,6 +111,16 @@ class FileSender:
         self.last: FileSent | None = None  #: the latest outcome
         self._announced = False
         self._announcing = asyncio.Lock()
+
+    @property
+    def gives_reasons(self) -> bool:
+        """Whether the peer says why it refuses a file without asking its
+        user (a reason code), so that a refusal without one was its user's
+        no: it sent a code this session, or confirms chat (chat delivery
+        came after the codes, in 4361f49 and 7eba360). False for a peer of
+        the version before the codes, which does neither. Each
+        :class:`~..events.FileSent` says it as it was known then."""
+        return self.peer_gave_reasons or self._confirms_chat()
 
     async def announce(self) -> None:
         """Say once, before this side's first FileOffer and its first
@@ -350,7 +364,8 @@ class FileSender:
     def _outcome(
         self, name: str, size: int, transfer: int, outcome: str, why: str = ""
     ) -> FileSent:
-        ev = FileSent(self._peer, safe_text(name, 100), size, transfer, outcome, why)
+        ev = FileSent(self._peer, safe_text(name, 100), size, transfer, outcome, why,
+                      self.gives_reasons)  # fmt: skip
         self.last = ev
         if self._on_event is not None:
             self._on_event(ev)
