@@ -28,7 +28,10 @@ acknowledgement came) "not confirmed": the peer's program may have had
 them, its acknowledgement lost as the session ended, and nothing here can
 tell; and those that never went on a link (kept for a peer that never came
 back, or whose sending failed) "not delivered": the peer's program never
-had them.
+had them. A line went once its bytes were handed to the connection, also
+when its send then failed (the link ended while they waited for the socket:
+:attr:`SessionClosedError.handed <screencodec.errors.SessionClosedError>`);
+they may still reach the peer.
 
 An older peer sends no hello and ignores the channel (an unknown extension
 channel): a viewer learns so when an update comes with no hello before it,
@@ -229,12 +232,14 @@ class ChatLedger:
         self._attached = True
         if not self.enabled or self._send is None:
             return
+        line_id = 0  # the hello
         try:
             await self._send(_hello(resumed, self.received, self._acked + 1 - self._base))
             for line_id, text in list(self._pending):
                 await self._send(Chat(text))
                 self._written = max(self._written, line_id)
-        except (ScreencodecError, OSError):
+        except (ScreencodecError, OSError) as exc:
+            self._went(line_id, exc)
             self._attached = False  # kept: the next link sends them
 
     def detach(self, owner: object, *, keep: bool = False, window: float = 0.0) -> list[str]:
@@ -314,7 +319,8 @@ class ChatLedger:
                 try:
                     await self._send(Chat(text))
                     self._written = line_id
-                except (ScreencodecError, OSError):
+                except (ScreencodecError, OSError) as exc:
+                    self._went(line_id, exc)
                     self._attached = False  # kept: the link that resumes sends it
             return line_id
 
@@ -426,6 +432,14 @@ class ChatLedger:
         self._tell(had, DELIVERED)
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _went(self, line_id: int, exc: BaseException) -> None:
+        """Line ``line_id``'s send failed with ``exc``: if its bytes had been
+        handed to the connection first (the link ended while they waited to
+        drain), it went all the same: the peer may have it, and it is told
+        not confirmed, never not delivered, if the session ends now."""
+        if line_id and isinstance(exc, SessionClosedError) and exc.handed:
+            self._written = max(self._written, line_id)
 
     def _tell(self, lines: list[tuple[int, str]], state: str, why: str = "") -> None:
         """One :class:`~.events.ChatDelivery` per peer name the lines' ids
