@@ -54,6 +54,7 @@ import asyncio
 import bisect
 import collections
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -72,6 +73,7 @@ __all__ = [
     "SESSION_ENDED",
     "ChatBacklogError",
     "ChatLedger",
+    "HeldLine",
     "chat_ack",
     "chat_hello_next",
 ]
@@ -98,6 +100,9 @@ _U64 = (1 << 64) - 1
 
 _Send = Callable[[Message], Awaitable[None]]
 _Emit = Callable[[Any], None]
+#: ``(number, text, typed)``: one of this side's lines, its wire number in the
+#: session and the ``time.monotonic()`` of the call that gave it.
+HeldLine = tuple[int, str, float]
 
 
 class ChatBacklogError(ScreencodecError, RuntimeError):
@@ -158,6 +163,13 @@ class ChatLedger:
         self._acked = 0  # the last id the peer has (or that was settled)
         self._written = 0  # the last id written on a link
         self._pending: collections.deque[tuple[int, str]] = collections.deque()
+        self._typed: dict[int, float] = {}  # a kept line's id -> its call's time.monotonic()
+        #: Told once, when this side's lines stop being logged where they
+        #: are (the host's audit log, session/host.py): with those that never
+        #: went on a link (the session is over: :meth:`give_up`), or None (a
+        #: new link takes the session up: :meth:`taken_up`; the kept lines go
+        #: there, and its log has them).
+        self.on_over: Callable[[list[HeldLine] | None], None] | None = None
         #: The peer's lines this side has (its count, this session).
         self.received = 0
         self._peer_next = 1  # the wire number of the peer's next line
@@ -242,6 +254,11 @@ class ChatLedger:
             self._went(line_id, exc)
             self._attached = False  # kept: the next link sends them
 
+    def taken_up(self) -> None:
+        """A new link takes the session up (a resume): :attr:`on_over` is told
+        None, and the next link's end sets it anew."""
+        self._over_told(None)
+
     def detach(self, owner: object, *, keep: bool = False, window: float = 0.0) -> list[str]:
         """``owner``'s link ended. ``keep``: the session goes on elsewhere (a
         resume under way); ``window`` > 0: it may be resumed within that many
@@ -267,11 +284,13 @@ class ChatLedger:
         self._expiry = None
         self._over = True  # a line given from now on is refused (send)
         pending, self._pending = list(self._pending), collections.deque()
+        typed, self._typed = self._typed, {}
+        never = [(i, t) for i, t in pending if i > self._written]
+        self._over_told([(i - self._base, t, typed.get(i, 0.0)) for i, t in never])
         if not pending:
             return []
         self._acked = max(self._acked, pending[-1][0])
         went = [(i, t) for i, t in pending if i <= self._written]
-        never = [(i, t) for i, t in pending if i > self._written]
         if self.peer_acks is None:
             self._tell(went, SENT)
             went = []
@@ -291,11 +310,12 @@ class ChatLedger:
         after :data:`BACKLOG_WAIT` seconds; :class:`SessionClosedError` once
         the session ended (:meth:`give_up`: not kept, never told); to a peer
         of the version before, a send error as before."""
+        called = time.monotonic()  # when the person typed it (an audit log says so)
         deadline = asyncio.get_running_loop().time() + BACKLOG_WAIT
         async with self._in_turn():  # the order of the calls is the order on the wire
-            return await self._send_line(text, deadline)
+            return await self._send_line(text, deadline, called)
 
-    async def _send_line(self, text: str, deadline: float) -> int:
+    async def _send_line(self, text: str, deadline: float, called: float) -> int:
         await self._room(deadline)
         async with self._locked():
             if self._over:  # kept, it would never go nor be told not delivered
@@ -315,6 +335,7 @@ class ChatLedger:
             self._ids += 1
             line_id = self._ids
             self._pending.append((line_id, text))
+            self._typed[line_id] = called
             if self._attached and self._send is not None:
                 try:
                     await self._send(Chat(text))
@@ -335,6 +356,7 @@ class ChatLedger:
                 return
             self.peer_acks = False
             pending, self._pending = list(self._pending), collections.deque()
+            self._typed.clear()
             try:
                 if not self._attached and self._send is not None:
                     self._attached = True
@@ -426,12 +448,18 @@ class ChatLedger:
         had = [(i, t) for i, t in self._pending if i <= line_id]
         if not had:
             return
-        for _ in had:
+        for i, _ in had:
             self._pending.popleft()
+            self._typed.pop(i, None)
         self._acked = max(self._acked, line_id)
         self._tell(had, DELIVERED)
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _over_told(self, never: list[HeldLine] | None) -> None:
+        told, self.on_over = self.on_over, None
+        if told is not None:
+            told(never)
 
     def _went(self, line_id: int, exc: BaseException) -> None:
         """Line ``line_id``'s send failed with ``exc``: if its bytes had been
@@ -493,6 +521,14 @@ class ChatLedger:
         wire number of the last one): a resumed link's audit log logs only
         those past it when they go again (recording/audit.py)."""
         return max(self._written - self._base, 0)
+
+    def held(self) -> list[HeldLine]:
+        """The kept lines that never went on a link (typed while the peer was
+        away, or whose sending failed as the link ended), in order: those
+        the link that takes the session up sends first (its audit log says
+        when they were typed, recording/audit.py)."""
+        return [(i - self._base, t, self._typed.get(i, 0.0))
+                for i, t in self._pending if i > self._written]  # fmt: skip
 
     @property
     def waiting(self) -> int:
