@@ -74,7 +74,16 @@ class ProtocolError(TransportError):
 
 
 class SessionClosedError(TransportError):
-    """The session has ended (by either side, by timeout or by a fatal error)."""
+    """The session has ended (by either side, by timeout or by a fatal error).
+
+    ``handed``: raised by a channel's ``send`` after the message's bytes were
+    handed to the connection (the channel closed, or the line broke, while
+    they waited for the socket to take them): they may reach the peer, or
+    not; nothing here can tell. False when the message never left."""
+
+    def __init__(self, *args: object, handed: bool = False) -> None:
+        super().__init__(*args)
+        self.handed = handed
 
 
 class AuthenticationError(ScreencodecError, PermissionError):

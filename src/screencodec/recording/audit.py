@@ -17,7 +17,13 @@ log, each a JSON-able dict with a ``type``:
   recording of the link it first went on: the host's lines sent again on
   a resumed link (their ack lost, or they were lost on the way) are not
   logged again there (the session says how many went before:
-  :meth:`AuditTracker.chat_written`); a viewer's are not sent again (the
+  :meth:`AuditTracker.chat_written`); the host's lines held while the link
+  was down go first on the resumed link and are logged there with ``typed``
+  (when its user typed them) and ``resent`` true
+  (:meth:`AuditTracker.chat_held`); those that never went are logged when
+  the session is over, in the file of the link they were kept for, with
+  ``typed`` and ``outcome`` "not delivered"
+  (:meth:`AuditTracker.chat_unsent`); a viewer's are not sent again (the
   host's hello says which it has), and each that comes is logged, with
   ``duplicate`` true if the host's program dropped it as one it had (a
   hostile viewer numbering its lines again), never shown to its user
@@ -93,6 +99,9 @@ class AuditTracker:
         #: session): a line numbered as one it had is dropped there, never
         #: shown, and logged with ``duplicate``. Without word, each is new.
         self._viewer_next, self._viewer_had = 1, 0
+        #: The host's lines that go first on this resumed link, held while the
+        #: link was down: number -> when its user typed it (this timeline).
+        self._held: dict[int, float] = {}
 
     @property
     def open_intervals(self) -> bool:
@@ -154,7 +163,11 @@ class AuditTracker:
         elif isinstance(msg, m.Chat):
             self._host_lines += 1
             if self._host_lines > self._host_logged:  # else sent again after a resume
-                out.append({"type": "chat", "from": "host", "text": msg.text})
+                event: Event = {"type": "chat", "from": "host", "text": msg.text}
+                typed = self._held.pop(self._host_lines, None)
+                if typed is not None:  # typed before, held while the link was down
+                    event.update(typed=round(typed, 6), resent=True)
+                out.append(event)
         elif (number := chat_hello_next(msg)) is not None:
             self._host_lines = max(self._host_lines, number - 1)
         elif (count := chat_ack(msg)) is not None:
@@ -178,6 +191,26 @@ class AuditTracker:
         chat hello."""
         self._host_logged = max(self._host_logged, count)
         return []
+
+    def chat_held(self, lines: list[tuple[int, str, float]]) -> list[Event]:
+        """This recording is of a resumed link, and the host's lines
+        ``(number, text, typed)`` were held while the link was down (typed
+        while the agent was away, or cut off with the link before they
+        went): they go first here, each logged as it goes with ``typed``
+        (when the host's user typed it, on this timeline: before it began,
+        negative) and ``resent`` true. Told by the host's session
+        (ChatLedger.held), before this link's chat hello."""
+        self._held = {number: typed for number, _, typed in lines}
+        return []
+
+    def chat_unsent(self, lines: list[tuple[int, str, float]]) -> list[Event]:
+        """The session is over, and the host's lines ``(number, text,
+        typed)`` never went (kept for an agent who did not come back, or
+        whose sending failed): logged, with ``typed`` and ``outcome`` "not
+        delivered" (what the host's user typed is in the log, whether or
+        not it reached anybody). Told by the host's session (ChatLedger.on_over)."""
+        return [{"type": "chat", "from": "host", "text": text, "typed": round(typed, 6),
+                 "outcome": "not delivered"} for _, text, typed in lines]  # fmt: skip
 
     def chat_numbering(self, next_: int, had: int) -> list[Event]:
         """The host's program numbers the viewer's next chat line ``next_``

@@ -282,7 +282,8 @@ class SessionRecorder:
 
     def put(self, kind: str, obj: Any = None, at: float | None = None) -> None:
         """Queue ``obj``: ``"out"``/``"in"`` a session message sent/received,
-        ``"consent"`` an audit event, ``"local"`` local input. ``at`` is its
+        ``"consent"`` an audit event, ``"local"`` local input, ``"chat_*"``
+        what the host's chat ledger says of its lines (:meth:`_handle`). ``at`` is its
         ``time.monotonic()`` time (default now; tools that synthesise a
         recording pass ``session.t0 + seconds``)."""
         if self.done.is_set():
@@ -452,6 +453,10 @@ class SessionRecorder:
             events = self.audit.chat_written(int(obj))
         elif kind == "chat_numbering":  # how the host numbers the viewer's lines now
             events = self.audit.chat_numbering(*obj)
+        elif kind == "chat_held":  # a resumed link: the host's lines that go first here
+            events = self.audit.chat_held(self._typed(obj))
+        elif kind == "chat_unsent":  # the session is over: the host's lines that never went
+            events = self.audit.chat_unsent(self._typed(obj))
         elif kind == "seek":
             self._pending_seek = obj
             return
@@ -461,6 +466,12 @@ class SessionRecorder:
         else:
             events = []
         self._events(events, us)
+
+    def _typed(self, lines: list[tuple[int, str, float]]) -> list[tuple[int, str, float]]:
+        """Chat lines ``(number, text, typed)`` with ``typed`` (a
+        ``time.monotonic()``) on this recording's timeline: negative when
+        typed before it began."""
+        return [(number, text, typed - self.t0) for number, text, typed in lines]
 
     def _earlier(self, event: dict[str, Any]) -> dict[str, Any]:
         """The consent event of a resumed link with ``earlier``: the file of
@@ -777,9 +788,12 @@ class Recorder:
         return max(found, key=lambda r: r.start_unix) if found else None
 
     def local_input(self, device: str = "input") -> None:
-        """The local user used ``device`` ("pointer", "keyboard" or "input")."""
+        """The local user used ``device`` ("pointer", "keyboard" or "input"),
+        in the sessions whose link is up: not in one kept open for an agent
+        away (its file ends at the link's end if the agent comes back)."""
         for session in self.sessions:
-            session.put("local", device)
+            if not getattr(session.channel, "closed", False):
+                session.put("local", device)
 
     def end_session(self, session: SessionRecorder, reason: str) -> None:
         session.end(reason)

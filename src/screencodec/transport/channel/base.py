@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from screencodec.errors import SessionClosedError
+
 __all__ = ["MAX_MESSAGE_SIZE", "Channel", "ChannelTap"]
 
 #: The largest message either side accepts. A 4K keyframe compresses to far
@@ -33,7 +35,9 @@ class Channel(Protocol):
         ...
 
     async def send(self, message: bytes, /) -> None:
-        """Send one message. Raises SessionClosedError if the channel is closed."""
+        """Send one message. Raises SessionClosedError if the channel is
+        closed: with ``handed`` True if it closed after the message's bytes
+        were handed to the connection (they may reach the peer)."""
         ...
 
     async def recv(self) -> bytes:
@@ -53,7 +57,8 @@ class Channel(Protocol):
 class ChannelTap:
     """A :class:`Channel` that passes everything through to ``inner`` and
     shows each message to :meth:`on_sent` / :meth:`on_received` (after it
-    went or came), for observers such as a session recorder or a benchmark's
+    went or came; one whose send failed once its bytes were handed to the
+    connection went), for observers such as a session recorder or a benchmark's
     byte ledger. Anything else (``last_span``) is the inner channel's."""
 
     def __init__(self, inner: Channel) -> None:
@@ -74,7 +79,12 @@ class ChannelTap:
         return self.inner.closed
 
     async def send(self, message: bytes, /) -> None:
-        await self.inner.send(message)
+        try:
+            await self.inner.send(message)
+        except SessionClosedError as exc:
+            if exc.handed:  # it went: the peer may have it
+                self.on_sent(message)
+            raise
         self.on_sent(message)
 
     async def recv(self) -> bytes:

@@ -223,25 +223,31 @@ class SecureChannel:
         """Seal and send one message; waits while the peer is slow (backpressure).
 
         Raises ValueError for a message over MAX_MESSAGE_SIZE (a local bug, the
-        channel stays open) and SessionClosedError once the channel is closed.
+        channel stays open) and SessionClosedError once the channel is closed;
+        its ``handed`` is True when the close came after the record was
+        written to the transport (while waiting for the peer to read): the
+        peer may have it.
         """
         if len(message) > MAX_MESSAGE_SIZE:
             raise ValueError(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_SIZE}")
         async with self._send_lock:
             self._check_open()
+            handed = False  # the record is in the transport's hands (SessionClosedError.handed)
             try:
                 self._write_record(FrameType.RECORD_DATA, message)
+                handed = True
                 await self._writer.drain()
             except SessionClosedError as exc:  # sequence numbers exhausted, or the line is gone
                 self._lost = self._lost or not self._closed  # not a close here cutting the drain
                 await self.close(str(exc), linger=False)
+                exc.handed = handed
                 raise
             except (OSError, RuntimeError) as exc:
                 self._lost = self._lost or not self._closed
                 await self.close(f"the connection broke: {exc}", linger=False)
-                raise SessionClosedError(self._close_reason) from None
+                raise SessionClosedError(self._close_reason, handed=handed) from None
             if self._closed:  # closed while we waited for the peer to read
-                raise SessionClosedError(self._close_reason)
+                raise SessionClosedError(self._close_reason, handed=True)
 
     async def recv(self) -> bytes:
         """Receive the next message (see the Channel protocol for the errors).

@@ -28,7 +28,10 @@ acknowledgement came) "not confirmed": the peer's program may have had
 them, its acknowledgement lost as the session ended, and nothing here can
 tell; and those that never went on a link (kept for a peer that never came
 back, or whose sending failed) "not delivered": the peer's program never
-had them.
+had them. A line went once its bytes were handed to the connection, also
+when its send then failed (the link ended while they waited for the socket:
+:attr:`SessionClosedError.handed <screencodec.errors.SessionClosedError>`);
+they may still reach the peer.
 
 An older peer sends no hello and ignores the channel (an unknown extension
 channel): a viewer learns so when an update comes with no hello before it,
@@ -51,6 +54,7 @@ import asyncio
 import bisect
 import collections
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -69,6 +73,7 @@ __all__ = [
     "SESSION_ENDED",
     "ChatBacklogError",
     "ChatLedger",
+    "HeldLine",
     "chat_ack",
     "chat_hello_next",
 ]
@@ -95,6 +100,9 @@ _U64 = (1 << 64) - 1
 
 _Send = Callable[[Message], Awaitable[None]]
 _Emit = Callable[[Any], None]
+#: ``(number, text, typed)``: one of this side's lines, its wire number in the
+#: session and the ``time.monotonic()`` of the call that gave it.
+HeldLine = tuple[int, str, float]
 
 
 class ChatBacklogError(ScreencodecError, RuntimeError):
@@ -155,6 +163,13 @@ class ChatLedger:
         self._acked = 0  # the last id the peer has (or that was settled)
         self._written = 0  # the last id written on a link
         self._pending: collections.deque[tuple[int, str]] = collections.deque()
+        self._typed: dict[int, float] = {}  # a kept line's id -> its call's time.monotonic()
+        #: Told once, when this side's lines stop being logged where they
+        #: are (the host's audit log, session/host.py): with those that never
+        #: went on a link (the session is over: :meth:`give_up`), or None (a
+        #: new link takes the session up: :meth:`taken_up`; the kept lines go
+        #: there, and its log has them).
+        self.on_over: Callable[[list[HeldLine] | None], None] | None = None
         #: The peer's lines this side has (its count, this session).
         self.received = 0
         self._peer_next = 1  # the wire number of the peer's next line
@@ -229,13 +244,20 @@ class ChatLedger:
         self._attached = True
         if not self.enabled or self._send is None:
             return
+        line_id = 0  # the hello
         try:
             await self._send(_hello(resumed, self.received, self._acked + 1 - self._base))
             for line_id, text in list(self._pending):
                 await self._send(Chat(text))
                 self._written = max(self._written, line_id)
-        except (ScreencodecError, OSError):
+        except (ScreencodecError, OSError) as exc:
+            self._went(line_id, exc)
             self._attached = False  # kept: the next link sends them
+
+    def taken_up(self) -> None:
+        """A new link takes the session up (a resume): :attr:`on_over` is told
+        None, and the next link's end sets it anew."""
+        self._over_told(None)
 
     def detach(self, owner: object, *, keep: bool = False, window: float = 0.0) -> list[str]:
         """``owner``'s link ended. ``keep``: the session goes on elsewhere (a
@@ -262,11 +284,13 @@ class ChatLedger:
         self._expiry = None
         self._over = True  # a line given from now on is refused (send)
         pending, self._pending = list(self._pending), collections.deque()
+        typed, self._typed = self._typed, {}
+        never = [(i, t) for i, t in pending if i > self._written]
+        self._over_told([(i - self._base, t, typed.get(i, 0.0)) for i, t in never])
         if not pending:
             return []
         self._acked = max(self._acked, pending[-1][0])
         went = [(i, t) for i, t in pending if i <= self._written]
-        never = [(i, t) for i, t in pending if i > self._written]
         if self.peer_acks is None:
             self._tell(went, SENT)
             went = []
@@ -286,11 +310,12 @@ class ChatLedger:
         after :data:`BACKLOG_WAIT` seconds; :class:`SessionClosedError` once
         the session ended (:meth:`give_up`: not kept, never told); to a peer
         of the version before, a send error as before."""
+        called = time.monotonic()  # when the person typed it (an audit log says so)
         deadline = asyncio.get_running_loop().time() + BACKLOG_WAIT
         async with self._in_turn():  # the order of the calls is the order on the wire
-            return await self._send_line(text, deadline)
+            return await self._send_line(text, deadline, called)
 
-    async def _send_line(self, text: str, deadline: float) -> int:
+    async def _send_line(self, text: str, deadline: float, called: float) -> int:
         await self._room(deadline)
         async with self._locked():
             if self._over:  # kept, it would never go nor be told not delivered
@@ -310,11 +335,13 @@ class ChatLedger:
             self._ids += 1
             line_id = self._ids
             self._pending.append((line_id, text))
+            self._typed[line_id] = called
             if self._attached and self._send is not None:
                 try:
                     await self._send(Chat(text))
                     self._written = line_id
-                except (ScreencodecError, OSError):
+                except (ScreencodecError, OSError) as exc:
+                    self._went(line_id, exc)
                     self._attached = False  # kept: the link that resumes sends it
             return line_id
 
@@ -329,6 +356,7 @@ class ChatLedger:
                 return
             self.peer_acks = False
             pending, self._pending = list(self._pending), collections.deque()
+            self._typed.clear()
             try:
                 if not self._attached and self._send is not None:
                     self._attached = True
@@ -420,12 +448,26 @@ class ChatLedger:
         had = [(i, t) for i, t in self._pending if i <= line_id]
         if not had:
             return
-        for _ in had:
+        for i, _ in had:
             self._pending.popleft()
+            self._typed.pop(i, None)
         self._acked = max(self._acked, line_id)
         self._tell(had, DELIVERED)
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _over_told(self, never: list[HeldLine] | None) -> None:
+        told, self.on_over = self.on_over, None
+        if told is not None:
+            told(never)
+
+    def _went(self, line_id: int, exc: BaseException) -> None:
+        """Line ``line_id``'s send failed with ``exc``: if its bytes had been
+        handed to the connection first (the link ended while they waited to
+        drain), it went all the same: the peer may have it, and it is told
+        not confirmed, never not delivered, if the session ends now."""
+        if line_id and isinstance(exc, SessionClosedError) and exc.handed:
+            self._written = max(self._written, line_id)
 
     def _tell(self, lines: list[tuple[int, str]], state: str, why: str = "") -> None:
         """One :class:`~.events.ChatDelivery` per peer name the lines' ids
@@ -479,6 +521,14 @@ class ChatLedger:
         wire number of the last one): a resumed link's audit log logs only
         those past it when they go again (recording/audit.py)."""
         return max(self._written - self._base, 0)
+
+    def held(self) -> list[HeldLine]:
+        """The kept lines that never went on a link (typed while the peer was
+        away, or whose sending failed as the link ended), in order: those
+        the link that takes the session up sends first (its audit log says
+        when they were typed, recording/audit.py)."""
+        return [(i - self._base, t, self._typed.get(i, 0.0))
+                for i, t in self._pending if i > self._written]  # fmt: skip
 
     @property
     def waiting(self) -> int:

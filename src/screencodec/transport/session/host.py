@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +35,12 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError, ChatLedger
+from screencodec.transport.session.chat import (
+    MAX_UNACKED,
+    ChatBacklogError,
+    ChatLedger,
+    HeldLine,
+)
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
 from screencodec.transport.session.events import (
@@ -48,7 +55,7 @@ from screencodec.transport.session.link import SCREEN_GONE, ViewerLink
 from screencodec.transport.session.permissions import ConsentRequest, Permission
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.services import EncoderFactory, RecorderLike
+from screencodec.transport.session.services import EncoderFactory, RecorderLike, RecordingLike
 from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
     FileConsent,
@@ -219,6 +226,13 @@ class Host:
                 reason = link.ended_here or reason
             elif lost:
                 resumable = runtime.tickets.park(link, link.level, link.monitor)
+            if recording is not None and not link.moved:
+                # The file ends once the session's chat is settled: now, or
+                # (the link lost, the agent may come back) when the agent does
+                # or the ticket ends. The host's lines that never went are in
+                # it (recording/audit.py), those typed while the agent is away too.
+                link.chats.on_over = functools.partial(_end_recording, recording, reason,
+                                                       time.monotonic())  # fmt: skip
             # Chat kept for a resume waits as long as the ticket does; else told not delivered.
             link.chats.detach(link, keep=link.moved, window=resumable)
             runtime.tickets.forget(link)  # parked tickets have no holder any more
@@ -230,7 +244,7 @@ class Host:
                 runtime.emit(SharingChanged(self.viewers))
             runtime.emit(SessionEnded(link.peer, reason, resumable, link.moved,
                                       link.who if was_sharing else ""))
-            if recording is not None:
+            if recording is not None and link.moved:  # else at the chat's end (above)
                 recording.end(reason)
         return reason
 
@@ -445,6 +459,19 @@ class Host:
             # Off the loop: an injector may wait for its queued input to
             # reach the display server (XTestInjector drains its worker).
             await asyncio.to_thread(self.injector.close)
+
+
+def _end_recording(recording: RecordingLike, reason: str, ended: float,
+                   unsent: list[HeldLine] | None) -> None:  # fmt: skip
+    """End the recording of a link that ended at ``ended`` (its
+    ``time.monotonic()``; ``reason``) once its session's chat is settled
+    (ChatLedger.on_over): ``unsent``, the host's lines that never went, are
+    logged, and the file ends now, when the session is over; None: a new
+    link took the session up (its file goes on from here), and the file ends
+    at the link's end, so the parts of the session follow each other."""
+    if unsent:
+        recording.put("chat_unsent", unsent)
+    recording.end(reason, at=ended if unsent is None else None)
 
 
 async def _quiet(coro: object) -> None:

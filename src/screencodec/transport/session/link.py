@@ -305,6 +305,7 @@ class ViewerLink:
             self.refusals = resumed.refusals
         if isinstance(resumed.chat, ChatLedger):
             self.chats = resumed.chat
+            self.chats.taken_up()  # the lost link's recording ends (session/host.py)
         self.who, self.started, self.resumed = resumed.who, resumed.started, resumed
         if any(mon.index == resumed.monitor for mon in self.host.hub.monitors(self.monitor)):
             self.monitor = resumed.monitor
@@ -317,6 +318,9 @@ class ViewerLink:
             # The host's lines logged already, in the lost links' recordings:
             # those sent again here are not logged twice (recording/audit.py).
             self.recording.put("chat_written", self.chats.written)
+            # Those that never went (typed while the agent was away, or cut
+            # off with the link) go first here: logged with when they were typed.
+            self.recording.put("chat_held", self.chats.held())
         limit = self.host.config.max_duration
         if limit is not None:
             self.spawn(self._end_at(self.started + limit))
