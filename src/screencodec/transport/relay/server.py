@@ -243,12 +243,10 @@ class Relay:
         if self._server is not None:
             await stop_listening(self._server)
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            await _stop(self._heartbeat)
             self._heartbeat = None
         if self._reading_members is not None:
-            self._reading_members.cancel()
-            await asyncio.gather(self._reading_members, return_exceptions=True)
+            await _stop(self._reading_members)
             self._reading_members = None
         for task in list(self._tasks):
             task.cancel()
@@ -723,6 +721,17 @@ class Relay:
         _add(self._per_address, address_key(ip), -1)
         match.set_result((reader, writer, done))
         await done.wait()  # the viewer's task forwards, and closes us when done
+
+
+async def _stop(task: asyncio.Future[None]) -> None:
+    """Cancel ``task`` until it has ended. Once is not always enough: on
+    Python 3.11 ``asyncio.wait_for`` (around each Redis directory call)
+    swallows a cancellation that lands as the call completes, and the
+    heartbeat would beat on while close() waited for it."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _not_heard(seconds: float) -> str:
