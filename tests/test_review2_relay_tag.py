@@ -8,8 +8,11 @@ as long as it lives) and then opens code X at an unrelated relay B (another
 deployment; or a code that an attacker running B asked the agent to open)
 names A's tag to B in its RELAY_OPEN. The tag is told by A to anyone who
 is paired with code X, so B (knowing X) can check it against A and learn
-that this agent joined session X there. Real relay A, host and viewer;
-B is a listener that reads the RELAY_OPEN frame, as a relay would."""
+that this agent joined session X there. Expected: a tag is named only to
+the address it paired through, its redirects and the cluster that relay
+listed (tests/relay/test_relaytag_cluster.py has the rest). Real relay A,
+host and viewer; B is a listener that reads the RELAY_OPEN frame, as a
+relay would."""
 
 from __future__ import annotations
 
@@ -29,9 +32,6 @@ from screencodec.transport.relay import Relay
 from screencodec.transport.relay.protocol import TOKEN_SIZE, parse_open
 
 
-@pytest.mark.xfail(strict=True, reason="found: the tag of a pairing through relay A is named "
-                   "to an unrelated relay B asked for the same code; expected: B is named none "
-                   "(only A, or a relay A redirected to, is named A's tag)")  # fmt: skip
 def test_a_tag_is_not_named_to_another_relay() -> None:
     async def main() -> bytes:
         named: list[bytes] = []

@@ -17,6 +17,7 @@ from screencodec.transport.relay import (
     address_key,
     claim_verifier,
 )
+from screencodec.transport.relay.directory import MEMBERS_MOST
 from screencodec.transport.relay.redis_directory import RedisDirectory
 
 from .cluster import RedisServer, run, wait_for
@@ -108,6 +109,32 @@ def test_counters_are_fixed_windows_and_reset(backend: str, redis_server: RedisS
             assert await d.hit("k", 3, 60) is True
 
     run(main())
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_members_are_the_relays_announced_within_their_ttl(
+        backend: str, redis_server: RedisServer) -> None:  # fmt: skip
+    """What a relay tells the viewers it pairs of its cluster: every relay
+    that announced itself and has not expired, by name, at most
+    MEMBERS_MOST."""
+
+    async def main() -> None:
+        async with directory(backend, redis_server) as d:
+            assert await d.members() == []
+            await d.announce("r2:1", 0.3)
+            await d.announce("r1:1", 30)
+            await d.announce("r1:1", 30)  # a heartbeat: still one
+            assert await d.members() == ["r1:1", "r2:1"]
+            await wait_for(lambda: _members_are(d, ["r1:1"]), timeout=5)  # r2 expired
+            for n in range(MEMBERS_MOST + 5):
+                await d.announce(f"r{n:03d}:1", 30)
+            assert len(await d.members()) == MEMBERS_MOST
+
+    run(main())
+
+
+async def _members_are(d: Directory, expected: list[str]) -> bool:
+    return await d.members() == expected
 
 
 def test_the_verifier_binds_code_and_secret() -> None:

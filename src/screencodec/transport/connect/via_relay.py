@@ -65,6 +65,7 @@ from screencodec.transport.relay.protocol import (
     TOKEN_SIZE,
     encode_open,
     parse_redirect,
+    parse_viewer_ok,
 )
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "host_via_relay",
     "open_relay",
     "redirect_target",
+    "relay_address",
     "reset_stream",
 ]
 
@@ -105,12 +107,19 @@ class RelayPairing:
     that the relay tells SESSION_ENDED only of that registration's end, not
     of one by someone who registered the code after a relay restart, and so
     that a handshake failed by another registration of the code is retried
-    (:class:`OtherRegistrationError`). ``order``: later pairings are higher."""
+    (:class:`OtherRegistrationError`). ``order``: later pairings are higher.
+
+    ``names``: the other addresses (:func:`relay_address`) its tag may be
+    named to, as that connection's relays told them: those it was
+    redirected to, and the cluster the relay that paired it listed in
+    RELAY_OK. Nothing another connection hears widens them: a relay that
+    lists someone else's address widens only its own pairing."""
 
     relay: tuple[str, int]
     code: str
     tag: bytes
     order: int
+    names: frozenset[tuple[str, int]] = frozenset()
 
     # Immutable, and known by its identity (:data:`_HELD`): a copy of a
     # ticket (copy.deepcopy) holds this very pairing, not one nobody looks for.
@@ -136,19 +145,35 @@ _PAIRED: dict[tuple[str, int, str], RelayPairing] = {}
 _PAIRED_MOST = 256
 
 
+def relay_address(host: str, port: int) -> tuple[str, int]:
+    """``(host, port)`` as pairings compare them: a host name in lower case
+    without its final dot, an IP literal in its canonical form (no
+    brackets). Never resolved: two names of one machine are two addresses."""
+    host = host.strip("[]").lower()
+    try:
+        return str(ipaddress.ip_address(host)), port
+    except ValueError:
+        return host.removesuffix("."), port
+
+
 def _paired(key: tuple[str, int, str]) -> bytes | None:
     """The pair tag to name for ``key`` (relay host, port, code): of the
-    latest pairing held through that address, else of the latest of the
-    code through any (another address of the same cluster), else None."""
+    latest pairing held through that address, else of the latest whose
+    relays named that address as theirs (:attr:`RelayPairing.names`), else
+    None: never one of a relay that did not say this one is of its cluster."""
+    where = relay_address(*key[:2])
     held = [p for p in _HELD if p.code == key[2]]
-    here = [p for p in held if p.relay == key[:2]]
-    latest = max(here or held, key=lambda p: p.order, default=None)
+    here = [p for p in held if relay_address(*p.relay) == where]
+    theirs = [p for p in held if where in p.names]
+    latest = max(here or theirs, key=lambda p: p.order, default=None)
     return None if latest is None else latest.tag
 
 
-def _pair(key: tuple[str, int, str], tag: bytes) -> RelayPairing:
-    """A pairing through ``key`` with the registration of ``tag``, kept."""
-    pairing = RelayPairing(key[:2], key[2], tag, next(_ORDER))
+def _pair(key: tuple[str, int, str], tag: bytes,
+          names: frozenset[tuple[str, int]] = frozenset()) -> RelayPairing:
+    """A pairing through ``key`` with the registration of ``tag``, kept;
+    ``names``: the other addresses it may be named to."""
+    pairing = RelayPairing(key[:2], key[2], tag, next(_ORDER), names)
     _HELD.add(pairing)
     _PAIRED.pop(key, None)
     _PAIRED[key] = pairing
@@ -258,6 +283,17 @@ def redirect_target(body: bytes) -> tuple[str, int]:
                 return host, port
     raise ProtocolError("the relay redirected to something that is not a host name or IP "
                         f"address ({safe_text(host, 64)!r})")
+
+
+def _told_cluster(addresses: tuple[str, ...] | None) -> frozenset[tuple[str, int]]:
+    """The addresses of a RELAY_OK's cluster list (protocol.parse_viewer_ok),
+    each checked as a redirect's is: none at all if any is not a host name
+    or IP literal and port (a relay that tells garbage is not believed)."""
+    try:
+        return frozenset(relay_address(*redirect_target(a.encode("ascii")))
+                         for a in addresses or ())
+    except ProtocolError:
+        return frozenset()
 
 
 async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *,
@@ -644,7 +680,10 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
                                       named or bytes(TOKEN_SIZE), timeout=pair_timeout,
                                       on_redirect=lambda h, p: hops.append((h, p)),
                                       on_ok=told.append)  # fmt: skip
-    tag = told[0] if told and len(told[0]) == TOKEN_SIZE else None
+    tag, cluster = parse_viewer_ok(told[0]) if told else (None, None)
+    # What this connection's relays said is theirs: where they redirected
+    # it, and the cluster of the one that paired it.
+    names = frozenset(relay_address(*hop) for hop in hops) | _told_cluster(cluster)
     try:
         try:
             result = await handshake_viewer(reader, writer, code, password, t)
@@ -655,7 +694,8 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
                     f"the session it was in, which did not let it in ({safe_text(exc, 200)}): "
                     "someone else may hold the code for now") from exc
             raise
-        pairing = None if tag is None else _pair(key, tag)  # the host proved the password
+        # The host proved the password.
+        pairing = None if tag is None else _pair(key, tag, names)
     except (AccessRefusedError, OtherRegistrationError):
         await close_writer(writer)
         raise  # the host's own word (rate limited, invalidated, ended ...), or not its

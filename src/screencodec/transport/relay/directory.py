@@ -29,12 +29,16 @@ from screencodec.transport.relay.protocol import pair_tag
 from screencodec.transport.relay.sessions import ended_for
 
 __all__ = [
+    "MEMBERS_MOST",
     "ClaimResult",
     "Directory",
     "DirectoryUnavailableError",
     "Holder",
     "MemoryDirectory",
 ]
+
+#: At most this many members listed (:meth:`Directory.members`).
+MEMBERS_MOST = 64
 
 
 class DirectoryUnavailableError(TransportError):
@@ -104,6 +108,18 @@ class Directory(abc.ABC):
     async def reset(self, key: str) -> None:
         """Forget the count under ``key``."""
 
+    async def announce(self, relay: str, ttl: float) -> None:  # noqa: B027 - optional
+        """``relay`` (its advertised ``HOST:PORT``) serves this directory's
+        sessions for ``ttl`` seconds: one of the cluster (:meth:`members`).
+        Called at start and at every heartbeat. This default shares nothing."""
+
+    async def members(self) -> list[str]:
+        """The advertised ``HOST:PORT`` of the relays announced and not
+        expired (:meth:`announce`), at most :data:`MEMBERS_MOST`, in a stable
+        order: what a relay tells the viewers it pairs of its cluster (the
+        relays they may name their pair tag to). This default: none."""
+        return []
+
     async def log_key(self, mine: bytes) -> bytes:
         """The key of the relays' log tags (``session_tag``), one for every
         relay sharing this directory, so that an operator can follow one
@@ -141,6 +157,7 @@ class MemoryDirectory(Directory):
         self._counters: dict[str, tuple[int, float]] = {}
         self._max_counters = max_counters
         self._log_key: bytes | None = None
+        self._members: dict[str, float] = {}  # relay -> until
 
     def _live(self, code: str) -> tuple[bytes, str, float] | None:
         entry = self._claims.get(code)
@@ -210,6 +227,15 @@ class MemoryDirectory(Directory):
 
     async def reset(self, key: str) -> None:
         self._counters.pop(key, None)
+
+    async def announce(self, relay: str, ttl: float) -> None:
+        now = self._clock()
+        self._members = {r: until for r, until in self._members.items() if until > now}
+        self._members[relay] = now + ttl
+
+    async def members(self) -> list[str]:
+        now = self._clock()
+        return sorted(r for r, until in self._members.items() if until > now)[:MEMBERS_MOST]
 
     async def log_key(self, mine: bytes) -> bytes:
         if self._log_key is None:

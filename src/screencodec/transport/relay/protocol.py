@@ -19,9 +19,11 @@ session code and a 16-byte token.
   code was told in RELAY_OK, or zeros): names a code. If this relay holds the
   host's control connection it draws a random 16-byte *join id*, sends
   RELAY_INCOMING(join id, viewer address) to the host and waits up to
-  ``pair_timeout``. If another relay holds the code, it answers
-  RELAY_REDIRECT(HOST:PORT) and closes: the client dials that relay, so the
-  path stays one relay long. Otherwise REFUSE UNKNOWN_SESSION.
+  ``pair_timeout``; once paired, RELAY_OK tells the viewer the pair tag and,
+  in a cluster, the relays that belong to it (:func:`encode_viewer_ok`). If
+  another relay holds the code, it answers RELAY_REDIRECT(HOST:PORT) and
+  closes: the client dials that relay, so the path stays one relay long.
+  Otherwise REFUSE UNKNOWN_SESSION.
 * **Host data** (role 3, token = a join id): the host's connection for one
   viewer; redirected like a viewer if it reached another relay of the
   cluster. The relay matches the join id (constant time), answers RELAY_OK to
@@ -39,13 +41,16 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import struct
+from collections.abc import Sequence
 
 from screencodec.errors import ProtocolError
 from screencodec.transport.channel.codes import CODE_DIGITS, parse_code
 from screencodec.transport.channel.framing import MAGIC, PROTOCOL_VERSION, FrameType, encode_frame
 from screencodec.transport.channel.handshake import VersionMismatchError
+from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 
 __all__ = [
+    "CLUSTER_MOST",
     "RELAY_REDIRECT",
     "RELAY_RELEASE",
     "ROLE_HOST_CONTROL",
@@ -56,9 +61,11 @@ __all__ = [
     "claim_verifier",
     "encode_open",
     "encode_redirect",
+    "encode_viewer_ok",
     "pair_tag",
     "parse_open",
     "parse_redirect",
+    "parse_viewer_ok",
 ]
 
 ROLE_HOST_CONTROL = 1
@@ -74,6 +81,13 @@ RELAY_REDIRECT = 0x25
 #: relay drops the claim at once instead of holding it for a reclaim.
 RELAY_RELEASE = 0x26
 _MAX_ADDRESS = 255
+#: RELAY_OK's field after the pair tag: the ``HOST:PORT`` of the relays of
+#: this relay's cluster (kind byte, count byte, then per address a length
+#: byte and ASCII).
+_CLUSTER_FIELD = 1
+#: At most this many cluster addresses in a RELAY_OK; a viewer believes no
+#: list that holds more.
+CLUSTER_MOST = 16
 
 
 def encode_open(role: int, code: str, token: bytes = bytes(TOKEN_SIZE)) -> bytes:
@@ -116,6 +130,67 @@ def parse_redirect(body: bytes) -> tuple[str, int]:
     except ValueError:
         raise ProtocolError("malformed relay redirect") from None
     return host.strip("[]"), int(port)
+
+
+def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
+    """The RELAY_OK frame that tells a paired viewer ``tag`` (:func:`pair_tag`)
+    and, if ``cluster`` names any, the ``HOST:PORT`` of the relays of this
+    relay's cluster: the addresses the viewer may name this pairing's tag
+    to. The first :data:`CLUSTER_MOST` that fit in a handshake frame (ASCII,
+    at most 255 bytes each; others are left out). With none, the body is the
+    tag alone, as relays before cluster lists sent it (a viewer that expects
+    exactly 16 bytes keeps the tag)."""
+    entries = []
+    room = HANDSHAKE_FRAME_MAX - TOKEN_SIZE - 2
+    for address in cluster:
+        try:
+            raw = address.encode("ascii")
+        except UnicodeEncodeError:
+            continue
+        if not raw or len(raw) > _MAX_ADDRESS or len(raw) + 1 > room:
+            continue
+        entries.append(bytes([len(raw)]) + raw)
+        room -= len(raw) + 1
+        if len(entries) == CLUSTER_MOST:
+            break
+    body = tag
+    if entries:
+        body += bytes([_CLUSTER_FIELD, len(entries)]) + b"".join(entries)
+    return encode_frame(FrameType.RELAY_OK, body)
+
+
+def parse_viewer_ok(body: bytes) -> tuple[bytes | None, tuple[str, ...] | None]:
+    """``(pair tag, cluster addresses)`` from a RELAY_OK a viewer was sent.
+
+    The tag is None if the body holds none (a relay before pair tags sends
+    an empty body). The addresses are None, *nothing told*, unless the body
+    holds exactly one cluster field after the tag with at most
+    :data:`CLUSTER_MOST` ASCII ``HOST:PORT`` entries (:func:`parse_redirect`)
+    and nothing after them: a relay before cluster lists sends none, and a
+    list that breaks any rule (too many, malformed, an unknown field) is
+    not believed at all. The caller still checks each host
+    (connect/via_relay.redirect_target)."""
+    if len(body) < TOKEN_SIZE:
+        return None, None
+    tag, rest = body[:TOKEN_SIZE], body[TOKEN_SIZE:]
+    if len(rest) < 2 or rest[0] != _CLUSTER_FIELD or rest[1] > CLUSTER_MOST:
+        return tag, None
+    addresses = []
+    at = 2
+    for _ in range(rest[1]):
+        size = rest[at] if at < len(rest) else 0
+        raw = rest[at + 1:at + 1 + size]
+        if not size or len(raw) != size:
+            return tag, None
+        try:
+            parse_redirect(raw)
+        except ProtocolError:
+            return tag, None
+        addresses.append(raw.decode("ascii"))
+        at += 1 + size
+    if at != len(rest):
+        return tag, None
+    return tag, tuple(addresses)
 
 
 def claim_verifier(code: str, secret: bytes) -> bytes:

@@ -12,6 +12,11 @@ Keys (``prefix`` defaults to ``screencodec:``):
   does the renewal of a claim (a live registration holds the code).
 * ``limit:<key>`` = a counter with an expiry: one fixed window of a shared
   attempt limit (``INCRBY``, and ``PEXPIRE`` on the first hit).
+* ``members`` = a sorted set of the relays' advertised ``HOST:PORT``, each
+  scored with when it expires (Redis's own clock, ms): every relay adds
+  itself at start and at every heartbeat for ``claim_ttl``, and drops those
+  expired. A relay tells the viewers it pairs the members it read (the
+  addresses they may name their pair tag to: relay/protocol.py).
 * ``log-key`` = 16 random bytes (hex), set by the first relay that asks
   (``SET NX``) and read by the others: every relay tags a session's log
   lines with it, so one session reads the same across the cluster. Relays
@@ -38,6 +43,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from screencodec.transport.relay.directory import (
+    MEMBERS_MOST,
     ClaimResult,
     Directory,
     DirectoryUnavailableError,
@@ -93,6 +99,26 @@ local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 64) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
+# KEYS[1] the members set; ARGV: relay, ttl ms. Scores are expiries by
+# Redis's clock (the relays' clocks may differ).
+_ANNOUNCE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 0
+"""
+# KEYS[1] the members set; ARGV[1] how many at most. Those not expired, by name.
+_MEMBERS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local all = redis.call('ZRANGE', KEYS[1], 0, -1)
+table.sort(all)
+local out = {}
+for i = 1, math.min(#all, tonumber(ARGV[1])) do out[i] = all[i] end
+return out
+"""
 # KEYS[1] counter; ARGV: window ms, weight. Returns the count before this hit.
 _HIT = """
 local w = tonumber(ARGV[2])
@@ -128,6 +154,8 @@ class RedisDirectory(Directory):
         self._release = self._redis.register_script(_RELEASE)
         self._end = self._redis.register_script(_END)
         self._hit = self._redis.register_script(_HIT)
+        self._announce = self._redis.register_script(_ANNOUNCE)
+        self._members = self._redis.register_script(_MEMBERS)
 
     def describe(self) -> str:
         # The URL may hold a password: log only where it points.
@@ -202,6 +230,15 @@ class RedisDirectory(Directory):
 
     async def reset(self, key: str) -> None:
         await self._run(self._redis.delete(self._key("limit", key)))
+
+    async def announce(self, relay: str, ttl: float) -> None:
+        await self._run(self._announce(keys=[f"{self._prefix}members"],
+                                       args=[relay, max(1, int(ttl * 1000))]))
+
+    async def members(self) -> list[str]:
+        got = await self._run(self._members(keys=[f"{self._prefix}members"],
+                                            args=[MEMBERS_MOST]))
+        return [m.decode("ascii", "replace") if isinstance(m, bytes) else str(m) for m in got]
 
     async def log_key(self, mine: bytes) -> bytes:
         key = f"{self._prefix}log-key"

@@ -63,6 +63,7 @@ from screencodec.transport.relay.protocol import (
     address_key,
     claim_verifier,
     encode_redirect,
+    encode_viewer_ok,
     pair_tag,
     parse_open,
 )
@@ -82,6 +83,10 @@ T = TypeVar("T")
 #: own round trip, before a newcomer may cut it: far longer than a real
 #: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
 STALL_GRACE = 1.0
+#: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
+#: cluster's members read when it arrived (one directory round trip, begun
+#: while the host answers); past it, those read last are told.
+MEMBERS_WAIT = 0.25
 _log = logging.getLogger(__name__)
 #: How a host's registration ended, when that ends its session: what a viewer
 #: naming the code is told (EndedSessions).
@@ -150,6 +155,10 @@ class Relay:
         self.metrics = RelayMetrics()
         # This relay's own until the directory gives the cluster's (start()).
         self._tag_key = secrets.token_bytes(16)
+        #: The cluster's relays as the directory last listed them
+        #: (Directory.members), and the read in flight that viewers share.
+        self._members: tuple[str, ...] = ()
+        self._reading_members: asyncio.Future[None] | None = None
 
     @property
     def port(self) -> int:
@@ -190,6 +199,7 @@ class Relay:
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
+        await self._announce()
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
         log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
                   directory=self.directory.describe())
@@ -233,9 +243,11 @@ class Relay:
         if self._server is not None:
             await stop_listening(self._server)
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            await _stop(self._heartbeat)
             self._heartbeat = None
+        if self._reading_members is not None:
+            await _stop(self._reading_members)
+            self._reading_members = None
         for task in list(self._tasks):
             task.cancel()
         for writer in list(self._writers):
@@ -285,6 +297,7 @@ class Relay:
         while True:
             await asyncio.sleep(period)
             await self._share_tag_key()
+            await self._announce()
             claims = {code: reg.verifier for code, reg in self._sessions.items()}
             try:
                 lost = await self._dir("renew", self.directory.renew(
@@ -296,6 +309,31 @@ class Relay:
                 if reg is not None and reg.verifier == claims.get(code):
                     log_event("claim_lost", logging.WARNING, session=self._tag(code))
                     reg.writer.close()
+
+    async def _announce(self) -> None:
+        """Say in the directory that this relay is one of the cluster (for a
+        claim's lifetime: renewed at every heartbeat), and read who else is."""
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("announce", self.directory.announce(self.advertise,
+                                                                self.limits.claim_ttl))
+            await self._read_members()
+
+    async def _read_members(self) -> None:
+        with contextlib.suppress(DirectoryUnavailableError):
+            self._members = tuple(await self._dir("members", self.directory.members()))
+
+    def _members_now(self) -> asyncio.Future[None]:
+        """A read of the cluster's members, the one in flight if any (the
+        viewers being paired share it)."""
+        if self._reading_members is None or self._reading_members.done():
+            self._reading_members = asyncio.ensure_future(self._read_members())
+        return self._reading_members
+
+    def _cluster(self) -> list[str]:
+        """What a paired viewer is told of this relay's cluster: this relay
+        (a viewer that came through a balancer or a proxy may come back to
+        it directly), then the others the directory lists."""
+        return [self.advertise, *(m for m in self._members if m != self.advertise)]
 
     async def _ended_in_cluster(self, code: str, tag: bytes) -> str | None:
         """Why ``code``'s session ended, if its host released it at any relay
@@ -538,6 +576,9 @@ class Relay:
         if reg.make_room(key, self.limits.max_pending_per_address):
             self.stats.evicted += 1  # this address's own oldest join: never another's
         join_id = secrets.token_bytes(TOKEN_SIZE)
+        # Read while the host answers: a relay that joined the cluster since
+        # the last heartbeat is told too.
+        members = self._members_now()
         fut: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
         entry = (join_id, fut, key)
         reg.pending.append(entry)
@@ -564,6 +605,7 @@ class Relay:
             _add(self._announced, reg.host_key, -1)
             with contextlib.suppress(ValueError):
                 reg.pending.remove(entry)
+        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
 
     def _unknown(self, code: str, tag: bytes) -> str:
@@ -612,8 +654,9 @@ class Relay:
         why = "error"
         try:
             # The viewer is told which registration it is paired with, to
-            # name when it reconnects (only that one's end is its session's).
-            writer.write(encode_frame(FrameType.RELAY_OK, pair_tag(reg.verifier)))
+            # name when it reconnects (only that one's end is its session's),
+            # and to which relays it may name it: this cluster's.
+            writer.write(encode_viewer_ok(pair_tag(reg.verifier), self._cluster()))
             host_writer.write(encode_frame(FrameType.RELAY_OK))
             why = await splice(streams, idle_timeout=self.limits.idle_timeout,
                                handshake_timeout=self.limits.handshake_timeout,
@@ -678,6 +721,17 @@ class Relay:
         _add(self._per_address, address_key(ip), -1)
         match.set_result((reader, writer, done))
         await done.wait()  # the viewer's task forwards, and closes us when done
+
+
+async def _stop(task: asyncio.Future[None]) -> None:
+    """Cancel ``task`` until it has ended. Once is not always enough: on
+    Python 3.11 ``asyncio.wait_for`` (around each Redis directory call)
+    swallows a cancellation that lands as the call completes, and the
+    heartbeat would beat on while close() waited for it."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _not_heard(seconds: float) -> str:
