@@ -26,6 +26,11 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     (["recordings", "export", "--mp5", "out.mp4", "DIR"], "screencodec recordings export",
      "--mp4"),
     (["codecs", "--bogus"], "screencodec codecs", None),
+    # A prefix is refused, not taken for the option (argparse's default ran
+    # export --mp as --mp4), and the option it began is named.
+    (["recordings", "export", "--mp", "out.mp4", "DIR"], "screencodec recordings export",
+     "--mp4"),
+    (["host", "--recor", "DIR"], "screencodec host", "--record"),
 ])  # fmt: skip
 def test_an_unknown_option_is_said_by_its_command(
     argv: list[str], prog: str, meant: str | None,

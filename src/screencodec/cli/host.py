@@ -984,6 +984,8 @@ def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
 
 
 STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
+#: The host stopped with nobody sharing (nobody connected, or all had left).
+CODE_GONE = "Stopped. Nothing is shared; the session code no longer works."
 
 
 async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts: Any,
@@ -1166,6 +1168,10 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         await asyncio.gather(*tasks, return_exceptions=True)
         if commands.sharing:  # also while an agent whose link was lost could come back
             tell(STOPPED)
+        elif not x_gone:  # (which said why it stops)
+            # Nothing was shared: said all the same, or the user, who was
+            # reading the code out, is left to guess whether it still works.
+            tell(CODE_GONE)
         settle_stdout()  # after SIGHUP the terminal may be gone
     return commands.status
 

@@ -144,6 +144,17 @@ def _codecs(args: argparse.Namespace) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """Options are taken whole, never by a prefix (argparse's default takes
+    ``--mp`` for ``--mp4``): a later version's new option would silently
+    change what a script's short word means. Subcommands' parsers are of
+    this class too (argparse makes them of their parent's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; ``running``: the command about to run, the only
     session command whose module is imported (:func:`add_subcommands`)."""
@@ -152,7 +163,7 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
         from screencodec.capture import scenario_names
 
         names = scenario_names()
-    parser = argparse.ArgumentParser(prog="screencodec", description=DESCRIPTION)
+    parser = Parser(prog="screencodec", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="capture -> encode -> decode live, checked bit-exact")
@@ -249,7 +260,11 @@ def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
     said = f"unrecognized arguments: {' '.join(unknown)}"
     options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
     for word in unknown:
-        close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1, cutoff=0.75)
+        given = word.split("=", 1)[0]
+        # What a prefix would have meant before options were taken whole.
+        close = [o for o in options if o.startswith(given)] if len(given) > 2 else []
+        close = close if len(close) == 1 else []
+        close = close or difflib.get_close_matches(given, options, n=1, cutoff=0.75)
         if word.startswith("--") and close:
             said += f" (did you mean {close[0]}?)"
             break
