@@ -23,29 +23,16 @@ import asyncio
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
 
 from screencodec.capture import open_source
 
 from .harness import LiveSession, StillSource
-from .test_server_close import _silent_page
+from .test_server_close import _silent_page, server_frames
 
 #: A masked, empty WebSocket ping, as a browser's frame: 6 bytes.
 _PING = bytes([0x89, 0x80]) + bytes(4)
 #: The page's close answer: code 1000, masked with zeros.
 _CLOSE = bytes([0x88, 0x82]) + bytes(4) + (1000).to_bytes(2, "big")
-
-
-async def _frames(reader: asyncio.StreamReader) -> AsyncIterator[tuple[int, bytes]]:
-    """The server's (unmasked) frames: (opcode, payload)."""
-    while True:
-        head = await reader.readexactly(2)
-        size = head[1] & 0x7F
-        if size == 126:
-            size = int.from_bytes(await reader.readexactly(2), "big")
-        elif size == 127:
-            size = int.from_bytes(await reader.readexactly(8), "big")
-        yield head[0] & 0x0F, await reader.readexactly(size)
 
 
 async def _keep_sending(writer: asyncio.StreamWriter) -> None:
@@ -66,7 +53,7 @@ def test_a_page_still_sending_when_the_session_ends_reads_the_end_and_an_orderly
         ending: asyncio.Future[None] | None = None
         sending: asyncio.Future[None] | None = None
         try:
-            async for opcode, payload in _frames(reader):
+            async for opcode, payload in server_frames(reader):
                 if opcode == 0x1:
                     kind = json.loads(payload)["t"]
                     said.append(kind)

@@ -22,20 +22,12 @@ import pytest
 
 from screencodec.web import WebOptions, WebViewer
 
-from .test_server_close import _silent_page
+from .test_server_close import _silent_page, server_frames
 
 
 async def _until_close_frame(reader: asyncio.StreamReader) -> None:
-    """Read the server's (unmasked) frames until its close frame."""
-    while True:
-        head = await reader.readexactly(2)
-        size = head[1] & 0x7F
-        if size == 126:
-            size = int.from_bytes(await reader.readexactly(2), "big")
-        elif size == 127:
-            size = int.from_bytes(await reader.readexactly(8), "big")
-        await reader.readexactly(size)
-        if head[0] & 0x0F == 0x8:
+    async for opcode, _ in server_frames(reader):
+        if opcode == 0x8:
             return
 
 

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import os
+from collections.abc import AsyncIterator
 
 from screencodec.web import WebServer
 from screencodec.web.server import _CLOSE_TIMEOUT
@@ -32,6 +33,18 @@ def _frame(text: str) -> bytes:
         + mask
         + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     )
+
+
+async def server_frames(reader: asyncio.StreamReader) -> AsyncIterator[tuple[int, bytes]]:
+    """The server's (unmasked) frames as they come: (opcode, payload)."""
+    while True:
+        head = await reader.readexactly(2)
+        size = head[1] & 0x7F
+        if size == 126:
+            size = int.from_bytes(await reader.readexactly(2), "big")
+        elif size == 127:
+            size = int.from_bytes(await reader.readexactly(8), "big")
+        yield head[0] & 0x0F, await reader.readexactly(size)
 
 
 async def _silent_page(server: WebServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -109,7 +109,7 @@ from screencodec.web.schema import (
     parse_kept,
     parse_page_message,
 )
-from screencodec.web.server import page_messages
+from screencodec.web.server import WebServer, page_messages
 
 __all__ = ["ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
            "PROBED_SILENT_AFTER", "SILENT_AFTER", "UNANSWERED", "WebBridge",
@@ -146,7 +146,7 @@ LINK_DOWN = f"not sent: {LINK_LOST}; send it again once reconnected"
 #: or the session ended.
 UNANSWERED_LOST = f"{LINK_LOST} before you answered; the user may send it again"
 UNANSWERED_ENDED = "the session ended before you answered"
-#: How long :meth:`WebBridge.page_closed` waits: the page's close answer is
+#: How long :meth:`WebBridge.shut` waits for the page: the page's close answer is
 #: bounded by the server's close timeout (2 s), this only by a stalled loop.
 _PAGE_CLOSE_WAIT = 5.0
 #: The page's status while the session is joined and the host is heard from.
@@ -691,12 +691,17 @@ class WebBridge:
         joined.cancel()
         gone.cancel()
 
-    async def page_closed(self) -> None:
-        """After :meth:`close`: wait until the page's socket has closed (the
-        page answered our close, or its timeout passed), so that the
-        server's own close finds nothing to cut short."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.page_gone.wait(), _PAGE_CLOSE_WAIT)
+    async def shut(self, server: WebServer) -> None:
+        """:meth:`close`, then ``server``'s close once the page's socket has
+        closed in order (the page answered our close, or its timeout passed):
+        the server's own close would cut it short (:func:`page_messages`).
+        The server is closed also when this is cancelled."""
+        self.close()
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.page_gone.wait(), _PAGE_CLOSE_WAIT)
+        finally:
+            await server.close()
 
     async def _on_text(self, text: str) -> None:
         msg = parse_page_message(text)
@@ -931,7 +936,7 @@ class WebBridge:
         task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
-        """End the bridge; the page's socket then closes in order (:meth:`page_closed`)."""
+        """End the bridge; the page's socket then closes in order (:meth:`shut`)."""
         self.settle()
         self._closed = True
         self._ending.set()

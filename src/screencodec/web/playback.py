@@ -473,12 +473,8 @@ class RecordingPlayback:
                 driver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await driver
-            bridge.close()
             try:
-                try:
-                    await bridge.page_closed()  # in order: the page read all we sent
-                finally:
-                    await server.close()
+                await bridge.shut(server)  # in order: the page read all we sent
             finally:
                 reader.close()
 

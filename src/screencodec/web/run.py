@@ -247,12 +247,8 @@ class WebViewer:
                 bridge.settle()  # what was held for a resume that will not come
                 await bridge.drain()  # the page gets the last banner before the socket closes
             finally:
-                bridge.close()
                 try:
-                    try:
-                        await bridge.page_closed()  # in order: the page read all we sent
-                    finally:
-                        await server.close()
+                    await bridge.shut(server)  # in order: the page read all we sent
                 finally:
                     if tmp is not None:
                         tmp.cleanup()
