@@ -231,11 +231,14 @@ def test_idle_timeout_closes_a_silent_channel() -> None:
 
 def test_keepalive_keeps_an_idle_channel_open() -> None:
     async def main() -> None:
-        host_t = Timeouts(handshake=5, idle=0.4, keepalive=None)
+        # Ten keepalives to an idle time: a loaded machine's stall of a few
+        # hundred ms (both ends share this loop) must not pass for silence
+        # (0.4 s failed once beside busy helpers).
+        host_t = Timeouts(handshake=5, idle=1.0, keepalive=None)
         viewer_t = Timeouts(handshake=5, idle=None, keepalive=0.1)
         # A control pair, silent and with twice the idle time, started after:
         # once its idle timer has closed it, the kept-alive pair's would have.
-        control_t = Timeouts(handshake=5, idle=0.8, keepalive=None)
+        control_t = Timeouts(handshake=5, idle=2.0, keepalive=None)
         async with direct_pair(timeouts=host_t, viewer_timeouts=viewer_t) as (viewer, host, _):
             reader = asyncio.ensure_future(host.recv())  # keepalives never surface
             async with direct_pair(timeouts=control_t, viewer_timeouts=FAST) as (_, silent, _l):
