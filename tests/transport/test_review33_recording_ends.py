@@ -1,0 +1,136 @@
+"""review33: a link's recording ends when its session is over.
+
+chatleft (1eee045) ends a link's file from its chat ledger's ``on_over``
+(told by ``give_up`` or ``taken_up``), so that a lost link's file stays open
+while the agent may come back. A link that ended before its ledger was
+bound (consent denied, the agent gone while the question was open, no
+request in time) never gets there: ``ChatLedger.detach`` returns at once for
+an owner it was never bound to, ``give_up`` is never called, and the file
+stays open (its thread, its descriptor, no END) until the host closes, when
+it ends "host closed" instead of its reason.
+
+Real host with a recorder, viewers on loopback (tests/transport/test_resume.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from screencodec.errors import ScreencodecError
+from screencodec.recording import Recorder, RecordingReader
+from screencodec.recording.recorder import SessionRecorder
+from screencodec.transport import VIEW, Permission, Viewer
+from screencodec.transport.session.events import SessionEnded
+
+from .helpers import run
+from .test_chatleft_audit import _chat
+from .test_resume import _granted, _lose, _Setup
+
+
+def test_a_denied_sessions_recording_ends_with_its_reason(tmp_path: Path) -> None:
+    async def main() -> tuple[list[str], list[str]]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, answer=Permission(0)) as s:
+            viewer = Viewer(await s.connect(), who="Mallory")
+            with pytest.raises(ScreencodecError):
+                await viewer.start(VIEW)
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.reason == "consent denied"
+            # The session is over: its file ends now, not when the host closes.
+            done = await asyncio.to_thread(recorder.wait, 1, timeout=5.0)
+            live = [r.path.name for r in recorder.sessions]
+        reasons = []
+        for session in recorder.finished:
+            with RecordingReader(session.path) as reader:
+                reasons.append(reader.meta()["reason"])
+        return [d.path.name for d in done] + live, reasons
+
+    names, reasons = run(main(), 30)
+    assert reasons == ["consent denied"], (names, reasons)
+
+
+def test_revoking_view_from_an_agent_away_ends_its_recording_with_the_unsent_line(
+        tmp_path: Path) -> None:  # fmt: skip
+    """The host's user takes VIEW back from an agent whose link was lost: the
+    session is over (the ticket is dropped, the agent may not come back), so
+    its file ends now with the line kept for the agent logged "not
+    delivered", as when the user ends it (Host.disconnect). Found: the file
+    stayed open until the ticket's window ran out, and a host closed before
+    then ended it "host closed" with the line in no log."""
+
+    async def main() -> list[SessionRecorder]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            await _granted(viewer)
+            await _lose(s, viewer, task)
+            await s.host.send_chat("are you back?")
+            await s.host.revoke(VIEW)
+            return await asyncio.to_thread(recorder.wait, 1, timeout=5.0)
+
+    done = run(main(), 30)
+    assert len(done) == 1, "the file stayed open after VIEW was revoked from the agent away"
+    chat, end = _chat(done[0])
+    assert [(e["text"], e.get("outcome")) for e in chat] == [("are you back?", "not delivered")]
+    assert end["reason"].startswith("viewer gone"), end
+
+
+def test_a_lost_links_file_that_nobody_resumed_ends_at_the_links_end(tmp_path: Path) -> None:
+    """The agent's link is lost and the agent does not come back, nothing
+    was typed meanwhile: the file is kept open until the ticket runs out,
+    but its END (time, ``duration``, ``end_unix``) is the link's, as when
+    the agent comes back: nothing of the session happened after it. Found:
+    END at the ticket's expiry, the away time counted in the link's
+    duration (a 60 s window made every dropped link 60 s longer)."""
+
+    async def main() -> tuple[SessionRecorder, float]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=2.0) as s:
+            viewer, task = await s.join()
+            await _granted(viewer)
+            await _lose(s, viewer, task)
+            lost_at = time.monotonic()
+            (session,) = await asyncio.to_thread(recorder.wait, 1, timeout=10.0)
+        return session, lost_at
+
+    session, lost_at = run(main(), 30)
+    chat, end = _chat(session)
+    assert chat == []
+    assert end["reason"].startswith("viewer gone"), end
+    # The link ended before the host's SessionEnded came (lost_at); the
+    # ticket ran out 2 s after.
+    assert end["duration"] <= lost_at - session.t0 + 0.05, (end["duration"], lost_at - session.t0)
+
+
+def test_a_ticket_presented_after_the_sessions_time_limit_ends_the_lost_links_file(
+        tmp_path: Path) -> None:  # fmt: skip
+    """The agent comes back with its ticket after the session's time limit
+    (HostConfig.max_duration) ran out while it was away: the ticket is spent
+    and a new session is asked about, so the lost session is over: its file
+    ends now, with the line kept for the agent "not delivered". Found: it
+    stayed open until the ticket's window (60 s) ran out; a host closed
+    before that ended it "host closed" with the line in no log."""
+
+    async def main() -> tuple[SessionRecorder, bool]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, max_duration=1.0, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            (lost,) = recorder.sessions
+            await s.host.send_chat("are you back?")
+            await asyncio.sleep(1.1)  # the session's hour is up (not an assertion)
+            _, task2 = await s.join(resume=ticket)
+            assert len(s.asked) == 2  # a new session, asked about
+            ended = await asyncio.to_thread(lost.done.wait, 5.0)
+            await task2
+        return lost, ended
+
+    lost, ended = run(main(), 60)
+    assert ended, "the lost link's file stayed open after its ticket was spent"
+    chat, end = _chat(lost)
+    assert [(e["text"], e.get("outcome")) for e in chat] == [("are you back?", "not delivered")]
+    assert end["reason"].startswith("viewer gone"), end
