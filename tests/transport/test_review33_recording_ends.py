@@ -134,3 +134,45 @@ def test_a_ticket_presented_after_the_sessions_time_limit_ends_the_lost_links_fi
     chat, end = _chat(lost)
     assert [(e["text"], e.get("outcome")) for e in chat] == [("are you back?", "not delivered")]
     assert end["reason"].startswith("viewer gone"), end
+
+
+def test_a_resumed_link_lost_before_its_grant_ends_its_file(tmp_path: Path) -> None:
+    """The agent comes back with its ticket, and its new link is lost while
+    the host reads the screen's layout for it (before the grant: the chat of
+    the session not yet bound to it, no new ticket given). The ticket is
+    spent: the session is over, and the new link's file ends with it.
+    Found: it stayed open until the old ticket's window ran out (60 s)."""
+
+    async def main() -> tuple[bool, list[str]]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            reading, release = asyncio.Event(), asyncio.Event()
+            hub = s.host._runtime.hub  # the links' (ViewerLink.host)
+            layout = hub.layout
+
+            async def held_layout(index: int) -> object:
+                reading.set()
+                await release.wait()
+                return await layout(index)
+
+            hub.layout = held_layout  # type: ignore[method-assign]
+            joining = asyncio.ensure_future(s.join(resume=ticket))
+            await asyncio.wait_for(reading.wait(), 10)
+            (_, again) = sorted(recorder.sessions, key=lambda r: r.start_unix)
+            s.proxy.cut()
+            release.set()
+            with pytest.raises((ScreencodecError, OSError)):
+                await asyncio.wait_for(joining, 10)
+            ended = await asyncio.to_thread(again.done.wait, 5.0)
+        reasons = []
+        for session in sorted(recorder.finished, key=lambda r: r.start_unix):
+            with RecordingReader(session.path) as reader:
+                reasons.append(reader.meta()["reason"])
+        return ended, reasons
+
+    ended, reasons = run(main(), 60)
+    assert ended, "the resumed link's file stayed open after the link was lost before its grant"
+    assert len(reasons) == 2 and all(r.startswith("viewer gone") for r in reasons), reasons
