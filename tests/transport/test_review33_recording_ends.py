@@ -25,7 +25,7 @@ from screencodec.recording.recorder import SessionRecorder
 from screencodec.transport import VIEW, Permission, Viewer
 from screencodec.transport.session.events import SessionEnded
 
-from .helpers import run
+from .helpers import run, until
 from .test_chatleft_audit import _chat
 from .test_resume import _granted, _lose, _Setup
 
@@ -176,3 +176,28 @@ def test_a_resumed_link_lost_before_its_grant_ends_its_file(tmp_path: Path) -> N
     ended, reasons = run(main(), 60)
     assert ended, "the resumed link's file stayed open after the link was lost before its grant"
     assert len(reasons) == 2 and all(r.startswith("viewer gone") for r in reasons), reasons
+
+
+def test_a_file_kept_open_for_an_agent_away_lets_go_of_its_decoders(tmp_path: Path) -> None:
+    """A lost link's file stays open while its agent may come back (up to
+    the ticket's window: 60 s by default, longer if the host says so), but
+    nothing of the stream comes to it any more: the decoders that checked
+    its pictures (a 1080p session's framebuffer, about 9 MB each: review3)
+    go at the link's end, not at the window's. Found: kept the whole window."""
+
+    async def main() -> tuple[bool, bool]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            await _granted(viewer)
+            (lost,) = recorder.sessions
+            had = lost._decoder is not None
+            await _lose(s, viewer, task)
+            await until(lambda: lost._decoder is None and lost._pointer is None, 5,
+                        "the kept file let go of its decoders")  # fmt: skip
+            await s.host.send_chat("are you back?")  # it is still open
+            open_ = not lost.done.is_set()
+        return had, open_
+
+    had, open_ = run(main(), 30)
+    assert had and open_

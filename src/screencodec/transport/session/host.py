@@ -227,6 +227,9 @@ class Host:
             elif lost:
                 resumable = runtime.tickets.park(link, link.level, link.monitor)
             if recording is not None and not link.moved:
+                # Nothing of the stream comes any more: what checked it goes
+                # now, not when the file ends (review33).
+                recording.put("link_over")
                 # The file ends once the session's chat is settled: now, or
                 # (the link lost, the agent may come back) when the agent does
                 # or the ticket ends. The host's lines that never went are in
