@@ -185,19 +185,56 @@ def test_a_file_kept_open_for_an_agent_away_lets_go_of_its_decoders(tmp_path: Pa
     its pictures (a 1080p session's framebuffer, about 9 MB each: review3)
     go at the link's end, not at the window's. Found: kept the whole window."""
 
-    async def main() -> tuple[bool, bool]:
+    async def main() -> bool:
         recorder = Recorder(tmp_path, host_id="test-host")
         async with _Setup(recorder=recorder, resume_window=60.0) as s:
             viewer, task = await s.join()
             await _granted(viewer)
             (lost,) = recorder.sessions
-            had = lost._decoder is not None
+            # Its worker has decoded the first picture (on its own thread).
+            await until(lambda: lost._decoder is not None, 5, "the file's decoder")
             await _lose(s, viewer, task)
             await until(lambda: lost._decoder is None and lost._pointer is None, 5,
                         "the kept file let go of its decoders")  # fmt: skip
             await s.host.send_chat("are you back?")  # it is still open
-            open_ = not lost.done.is_set()
-        return had, open_
+            return not lost.done.is_set()
 
-    had, open_ = run(main(), 30)
-    assert had and open_
+    assert run(main(), 30), "the file kept open for the agent"
+
+
+def test_local_input_while_one_agent_is_away_goes_to_the_other_agents_file(
+        tmp_path: Path) -> None:  # fmt: skip
+    """Two agents; one's link is lost (its file kept open for it), the other's
+    is up. The local user types: the audit log of the link that is up has
+    it, the kept file does not (it ends at its link's end when its agent comes
+    back: recording.md "A resumed link"). Pins chatleft's Recorder.local_input,
+    untested before."""
+
+    async def main() -> tuple[SessionRecorder, SessionRecorder]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            away, away_task = await s.join(who="Alice (support)")
+            ticket = await _granted(away)
+            up, up_task = await s.join(who="Bob (support)")
+            await _granted(up)
+            kept = min(recorder.sessions, key=lambda r: r.start_unix)  # Alice's
+            s.proxy.cut()  # both links go through the proxy: Bob joins anew below
+            await asyncio.wait_for(asyncio.gather(away_task, up_task), 10)
+            up, up_task = await s.join(who="Bob (support)")
+            await _granted(up)
+            live = max(recorder.sessions, key=lambda r: r.start_unix)  # Bob's new link
+            s.host.local_input_activity("keyboard")
+            await until(lambda: live.audit.open_intervals, 5, "the local input logged")
+            again, again_task = await s.join(resume=ticket)
+            await _granted(again)
+            await again.bye()
+            await up.bye()
+            await asyncio.gather(again_task, up_task)
+        return kept, live
+
+    kept, live = run(main(), 60)
+    with RecordingReader(kept.path) as reader:
+        assert [e for e in reader.events() if e["type"] == "input"] == []
+    with RecordingReader(live.path) as reader:
+        local = [e for e in reader.events() if e["type"] == "input" and e["who"] == "local"]
+    assert [e["device"] for e in local] == ["keyboard"]
