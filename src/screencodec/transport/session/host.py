@@ -359,6 +359,18 @@ class Host:
             chats = lost.chat
             if isinstance(chats, ChatLedger) and chats.enabled and chats.peer_acks is not False:
                 to.append((lost.peer, chats))
+        for link in list(self._runtime.serving):
+            # A lost session being taken up: its ticket claimed (no longer
+            # parked), the new link not joined yet. Kept for it, sent first
+            # there; before review33 the line went to nobody, in no log.
+            took = link.resumed
+            if (took is None or link in self._runtime.links
+                    or peer not in (None, link.peer, took.peer)):  # fmt: skip
+                continue
+            chats = link.chats
+            if (chats is took.chat and chats.enabled and chats.peer_acks is not False
+                    and all(chats is not c for _, c in to)):  # fmt: skip
+                to.append((link.peer, chats))
         got = await asyncio.gather(*(chats.send(text) for _, chats in to),
                                    return_exceptions=True)  # fmt: skip
         ids: dict[str, int] = {}
