@@ -283,7 +283,8 @@ class SessionRecorder:
     def put(self, kind: str, obj: Any = None, at: float | None = None) -> None:
         """Queue ``obj``: ``"out"``/``"in"`` a session message sent/received,
         ``"consent"`` an audit event, ``"local"`` local input, ``"chat_*"``
-        what the host's chat ledger says of its lines (:meth:`_handle`). ``at`` is its
+        what the host's chat ledger says of its lines, ``"link_over"`` the
+        link ended (the file may stay open: :meth:`_handle`). ``at`` is its
         ``time.monotonic()`` time (default now; tools that synthesise a
         recording pass ``session.t0 + seconds``)."""
         if self.done.is_set():
@@ -390,16 +391,22 @@ class SessionRecorder:
         :attr:`Recorder.finished` keeps this recorder for the host's life
         (:meth:`Recorder.issuer`), and a 1080p session's decoder alone holds
         about 9 MB."""
-        if self._ckpt_encoder is not None:
-            with contextlib.suppress(Exception):  # closed already, or broken by the failure
-                self._ckpt_encoder.close()
-        self._decoder = self._pointer = self._ckpt_encoder = None
-        self._pending_seek = self._pending_continuation = None
+        self._stream_over()
         while True:  # what came after the end (nothing reads it now)
             try:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
+
+    def _stream_over(self) -> None:
+        """No more of the stream comes (the link ended, or the file is
+        complete): what checked it goes, also from a file kept open for an
+        agent away (``"link_over"``, :meth:`_handle`)."""
+        if self._ckpt_encoder is not None:
+            with contextlib.suppress(Exception):  # closed already, or broken by the failure
+                self._ckpt_encoder.close()
+        self._decoder = self._pointer = self._ckpt_encoder = None
+        self._pending_seek = self._pending_continuation = None
 
     def _next(self) -> tuple[str, float, Any] | None:
         """The next queued item. A signing recorder does not sleep on
@@ -462,6 +469,9 @@ class SessionRecorder:
             return
         elif kind == "continuation":
             self._pending_continuation = obj
+            return
+        elif kind == "link_over":  # the file may stay open (an agent away): nothing more comes
+            self._stream_over()
             return
         else:
             events = []

@@ -259,6 +259,13 @@ class ChatLedger:
         None, and the next link's end sets it anew."""
         self._over_told(None)
 
+    def bound_to(self, owner: object) -> bool:
+        """Whether ``owner``'s link is the one this session's chat goes on
+        (:meth:`bind`): a link that ended before its chat began (consent
+        denied, no request in time) is not, and its :meth:`detach` settles
+        nothing."""
+        return owner is self._owner
+
     def detach(self, owner: object, *, keep: bool = False, window: float = 0.0) -> list[str]:
         """``owner``'s link ended. ``keep``: the session goes on elsewhere (a
         resume under way); ``window`` > 0: it may be resumed within that many

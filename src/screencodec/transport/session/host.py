@@ -52,7 +52,7 @@ from screencodec.transport.session.events import (
     Subscription,
 )
 from screencodec.transport.session.link import SCREEN_GONE, ViewerLink
-from screencodec.transport.session.permissions import ConsentRequest, Permission
+from screencodec.transport.session.permissions import VIEW, ConsentRequest, Permission
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.services import EncoderFactory, RecorderLike, RecordingLike
@@ -227,6 +227,9 @@ class Host:
             elif lost:
                 resumable = runtime.tickets.park(link, link.level, link.monitor)
             if recording is not None and not link.moved:
+                # Nothing of the stream comes any more: what checked it goes
+                # now, not when the file ends (review33).
+                recording.put("link_over")
                 # The file ends once the session's chat is settled: now, or
                 # (the link lost, the agent may come back) when the agent does
                 # or the ticket ends. The host's lines that never went are in
@@ -234,7 +237,14 @@ class Host:
                 link.chats.on_over = functools.partial(_end_recording, recording, reason,
                                                        time.monotonic())  # fmt: skip
             # Chat kept for a resume waits as long as the ticket does; else told not delivered.
-            link.chats.detach(link, keep=link.moved, window=resumable)
+            if link.moved or link.chats.bound_to(link):
+                link.chats.detach(link, keep=link.moved, window=resumable)
+            else:
+                # It ended before its chat began (no ticket given: nothing to
+                # resume): the session is over, and its recording ends now. A
+                # resumed link's taken from a lost one is settled here too:
+                # the ticket it presented is spent (review33).
+                link.chats.give_up()
             runtime.tickets.forget(link)  # parked tickets have no holder any more
             was_sharing = runtime.forget(link)
             link.finished.set()
@@ -285,8 +295,16 @@ class Host:
     async def revoke(self, level: Permission, peer: str | None = None) -> None:
         """Take ``level`` back from one viewer (by peer name) or all; they are told.
         Revoking VIEW ends that viewer's session. A viewer whose link was
-        lost comes back without ``level`` (without VIEW: not unasked)."""
+        lost comes back without ``level``; without VIEW not at all: its
+        session is over now (its kept chat lines told not delivered, its
+        recording ended)."""
+        away = self._runtime.tickets.parked(peer)
         self._runtime.tickets.revoke(level, peer)
+        for lost in away:
+            if VIEW not in lost.level and isinstance(lost.chat, ChatLedger):
+                # Its ticket is dropped: the session is over, as for disconnect
+                # (its kept lines told not delivered, its recording ends).
+                lost.chat.give_up()
         for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await _quiet(link.revoke(level))
@@ -341,6 +359,18 @@ class Host:
             chats = lost.chat
             if isinstance(chats, ChatLedger) and chats.enabled and chats.peer_acks is not False:
                 to.append((lost.peer, chats))
+        for link in list(self._runtime.serving):
+            # A lost session being taken up: its ticket claimed (no longer
+            # parked), the new link not joined yet. Kept for it, sent first
+            # there; before review33 the line went to nobody, in no log.
+            took = link.resumed
+            if (took is None or link in self._runtime.links
+                    or peer not in (None, link.peer, took.peer)):  # fmt: skip
+                continue
+            chats = link.chats
+            if (chats is took.chat and chats.enabled and chats.peer_acks is not False
+                    and all(chats is not c for _, c in to)):  # fmt: skip
+                to.append((link.peer, chats))
         got = await asyncio.gather(*(chats.send(text) for _, chats in to),
                                    return_exceptions=True)  # fmt: skip
         ids: dict[str, int] = {}
@@ -468,10 +498,13 @@ def _end_recording(recording: RecordingLike, reason: str, ended: float,
     (ChatLedger.on_over): ``unsent``, the host's lines that never went, are
     logged, and the file ends now, when the session is over; None: a new
     link took the session up (its file goes on from here), and the file ends
-    at the link's end, so the parts of the session follow each other."""
+    at the link's end, so the parts of the session follow each other; so
+    does one with no line unsent: nothing of the session came after the
+    link's end, and its duration does not count the time the agent was
+    away (review33)."""
     if unsent:
         recording.put("chat_unsent", unsent)
-    recording.end(reason, at=ended if unsent is None else None)
+    recording.end(reason, at=None if unsent else ended)
 
 
 async def _quiet(coro: object) -> None:

@@ -261,6 +261,10 @@ class ViewerLink:
         limit = self.host.config.max_duration
         if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
             return resumed
+        if isinstance(resumed.chat, ChatLedger):
+            # Its ticket is spent and nothing takes it up: that session is
+            # over (its kept lines told not delivered, its recording ends).
+            resumed.chat.give_up()
         return None
 
     async def _ask_first(self, asked: Permission, bits: int) -> Permission | str:
