@@ -84,9 +84,11 @@ def test_file_accepted_with_consent_bytes_equal(tmp_path: Path) -> None:
     run(main())
 
 
-def _answer_in_reverse(order: list[str]):  # type: ignore[no-untyped-def]
-    """A file consent that says yes to two offers, the second one first:
-    the files then arrive in another order than they were offered."""
+def _answer_in_reverse(order: list[str], folder: Path):  # type: ignore[no-untyped-def]
+    """A file consent that says yes to two offers, the second one first and
+    the first once the second is saved in ``folder``: the files then arrive
+    in another order than they were offered. (Answered back to back, both
+    came at once, and either could be saved first.)"""
     asked: list[FileOfferInfo] = []
     gates = {name: asyncio.Event() for name in order}
 
@@ -97,6 +99,8 @@ def _answer_in_reverse(order: list[str]):  # type: ignore[no-untyped-def]
         await gates[info.name].wait()
         if info.name == order[1]:
             gates[order[0]].set()
+        else:
+            await until((folder / order[1]).exists, 10, f"{order[1]} saved")
         return True
 
     return consent, asked
@@ -120,7 +124,7 @@ def test_a_received_file_names_the_offer_it_answers(tmp_path: Path, to: str) -> 
         if to == "host":
             host, asked = host_with_files(dl, True)
         else:
-            consent, asked = _answer_in_reverse(list(files))
+            consent, asked = _answer_in_reverse(list(files), dl)
             host = Host(desktop, consent=allow())
             viewer_kw = {"download_dir": dl, "file_consent": consent}
         host_events = host.events()
