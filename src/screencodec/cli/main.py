@@ -153,6 +153,31 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self._words: list[str] = []
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        """A command's own error, unless a word it was given is an option it
+        does not have: then that is said (with the option it is closest
+        to), not what followed from it. argparse checks what is required,
+        and the positionals' types, before main sees the words it did not
+        take: ``relay --lis 7100`` said "the following arguments are
+        required: --listen", and ``view --cod 123456789`` that the code is
+        not a HOST:PORT (walk33). Not a parser of subcommands: there an
+        option of the command given is no stray."""
+        subcommands = any(isinstance(a, argparse._SubParsersAction) for a in self._actions)
+        if not subcommands and not message.startswith(_UNRECOGNIZED):
+            known = {o for a in self._actions for o in a.option_strings}
+            words = self._words[: self._words.index("--")] if "--" in self._words else self._words
+            stray = [w for w in words if w.startswith("--") and w.split("=", 1)[0] not in known]
+            if stray:
+                message = unrecognized_words(self, stray)
+        super().error(message)
 
 
 def build_parser(running: str | None = None) -> argparse.ArgumentParser:
@@ -248,8 +273,6 @@ def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
     usage and name: argparse hands a subcommand's unknown words up to the
     top level, which said them as its own), with the option of that command
     a mistyped one is closest to."""
-    import difflib
-
     command = parser
     while True:
         subs = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
@@ -257,7 +280,18 @@ def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
         if not subs or name not in subs[0].choices:
             break
         command = subs[0].choices[name]
-    said = f"unrecognized arguments: {' '.join(unknown)}"
+    command.error(unrecognized_words(command, unknown))
+
+
+_UNRECOGNIZED = "unrecognized arguments: "
+
+
+def unrecognized_words(command: argparse.ArgumentParser, unknown: Sequence[str]) -> str:
+    """How ``command`` refuses the words it has no use for: them, and the
+    option of its own the first mistyped one is closest to."""
+    import difflib
+
+    said = f"{_UNRECOGNIZED}{' '.join(unknown)}"
     options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
     for word in unknown:
         given = word.split("=", 1)[0]
@@ -266,9 +300,8 @@ def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
         close = close if len(close) == 1 else []
         close = close or difflib.get_close_matches(given, options, n=1, cutoff=0.75)
         if word.startswith("--") and close:
-            said += f" (did you mean {close[0]}?)"
-            break
-    command.error(said)
+            return f"{said} (did you mean {close[0]}?)"
+    return said
 
 
 def interrupted() -> Exit:

@@ -778,11 +778,14 @@ def _play(args: argparse.Namespace) -> int:
 def _play_web(args: argparse.Namespace) -> int:
     import asyncio
     import importlib.util
+    import signal
+
+    from screencodec.cli.terminal import ending_signals
 
     if importlib.util.find_spec("aiohttp") is None:
         print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
         return 2
-    from screencodec.web.playback import PlaybackOptions, RecordingPlayback
+    from screencodec.web.playback import STOPPED, PlaybackOptions, RecordingPlayback
 
     # The session's parts (one file, or a resumed session's chain), each
     # pinned with --hosts: what the check passed is what plays.
@@ -812,9 +815,25 @@ def _play_web(args: argparse.Namespace) -> int:
                               private_key=args.key, reports=reports, on_url=on_url,
                               on_step=lambda text: print(text, flush=True))  # fmt: skip
     playback = RecordingPlayback(chain, options)
+
+    async def played() -> str:
+        """The playback's run; Ctrl-C, SIGTERM and SIGHUP end it in order,
+        as the page's Leave does (STOPPED): they cancel it, and the page
+        is told. Before, Ctrl-C left the page saying the viewer program was
+        lost, and the others ended the command without a word to it."""
+        loop = asyncio.get_running_loop()
+        main = asyncio.current_task()
+        assert main is not None
+        for sig in (signal.SIGINT, *ending_signals()):
+            loop.add_signal_handler(sig, main.cancel)
+        try:
+            return await playback.run()
+        except asyncio.CancelledError:
+            return STOPPED
+
     try:
-        reason = asyncio.run(playback.run())
-    except KeyboardInterrupt:
+        reason = asyncio.run(played())
+    except KeyboardInterrupt:  # before the handlers were set
         reason = "interrupted"
     print(f"playback ended: {reason}")
     if playback.bridge is not None and playback.bridge.refused is not None:

@@ -29,7 +29,7 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Hashable
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 from screencodec.transport.channel.display import in_words
 
@@ -234,8 +234,23 @@ class TypedLine:
         mode[3] &= ~(termios.ICANON | termios.ECHO)
         mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
         termios.tcsetattr(fd, termios.TCSANOW, mode)
+        self._mode = mode
+        # Ctrl-Z, then fg: the shell gives the job the terminal back in its
+        # own modes (canonical, echo), and every key showed twice (walk33).
+        self._on_cont: Any = None
+        with contextlib.suppress(ValueError, AttributeError):  # not the main thread; no SIGCONT
+            self._on_cont = signal.signal(signal.SIGCONT, self._continued)
         atexit.register(self.close)
         self.stdout = cast(TextIO, _KeptLineOut(self, out))
+
+    def _continued(self, signum: int, frame: Any) -> None:
+        """SIGCONT (``fg`` after Ctrl-Z): this line's mode again. In the
+        main thread, between two of its steps: no lock (it may hold it)."""
+        if not self._closed:
+            with contextlib.suppress(OSError, termios.error):
+                termios.tcsetattr(self._fd, termios.TCSANOW, self._mode)
+        if callable(self._on_cont):
+            self._on_cont(signum, frame)
 
     @classmethod
     def on_terminal(cls, stdin: TextIO, stdout: TextIO) -> TypedLine | None:
@@ -265,6 +280,9 @@ class TypedLine:
             self._closed = True
         with contextlib.suppress(OSError, ValueError, termios.error):
             termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+        if self._on_cont is not None:
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(signal.SIGCONT, self._on_cont)
 
     # -- reading (a thread of its own) ------------------------------------
 

@@ -735,7 +735,12 @@ class Recorder:
         self.host_id = host_id or machine_id()
         self._lock = threading.Lock()
         self._finished_cond = threading.Condition(self._lock)
-        self._live: dict[str, SessionRecorder] = {}  # peer -> its recording
+        #: The recordings not done yet, oldest first. Not keyed by peer name:
+        #: through a relay every link of one agent has the same one ("relay
+        #: HOST:PORT viewer IP"), and a resumed link's recording took the place
+        #: of the one it resumes, still open, whose ticket was then not found
+        #: (:meth:`issuer`: its consent event said ``"earlier": null``, walk33).
+        self._live: list[SessionRecorder] = []
         self.finished: list[SessionRecorder] = []
         self.pruned: list[Path] = []
         self._apply_retention()
@@ -743,7 +748,7 @@ class Recorder:
     @property
     def sessions(self) -> list[SessionRecorder]:
         with self._lock:
-            return list(self._live.values())
+            return list(self._live)
 
     def open_session(self, peer: str, channel: Channel) -> tuple[SessionRecorder, RecordingChannel]:
         """Start recording a session on ``channel``; the host then uses the
@@ -763,7 +768,7 @@ class Recorder:
         """A new recording fed by hand (``session.put``): tools, benchmarks."""
         session = SessionRecorder(self, peer)
         with self._lock:
-            self._live[peer] = session
+            self._live.append(session)
         return session
 
     def wrap_consent(self, consent: ConsentCallback) -> ConsentCallback:
@@ -777,8 +782,9 @@ class Recorder:
                 grant = await consent(request)
                 return grant
             finally:
-                with self._lock:
-                    session = self._live.get(request.peer)
+                with self._lock:  # the newest of that name: the link that asks
+                    session = next((s for s in reversed(self._live) if s.peer == request.peer),
+                                   None)  # fmt: skip
                 if session is not None:
                     level = getattr(grant, "level", None)
                     session.put("consent", {
@@ -793,7 +799,7 @@ class Recorder:
         """The recording (live or done) of the link that gave the viewer the
         resume ticket whose SHA-256 is ``digest``; the latest if several."""
         with self._lock:
-            recordings = [*self.finished, *self._live.values()]
+            recordings = [*self.finished, *self._live]
         found = [r for r in recordings if digest in r.issued]
         return max(found, key=lambda r: r.start_unix) if found else None
 
@@ -810,8 +816,8 @@ class Recorder:
 
     def _session_done(self, session: SessionRecorder) -> None:
         with self._lock:
-            if self._live.get(session.peer) is session:
-                del self._live[session.peer]
+            if session in self._live:
+                self._live.remove(session)
             self.finished.append(session)
             self._finished_cond.notify_all()
         self._apply_retention()
@@ -820,7 +826,7 @@ class Recorder:
         if self.retention is None:
             return
         with self._lock:
-            active = {s.path for s in self._live.values()}
+            active = {s.path for s in self._live}
         try:
             self.pruned += prune(self.directory, self.retention, keep=active)
         except OSError:

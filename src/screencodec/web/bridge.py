@@ -76,7 +76,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from screencodec.errors import ProtocolError, SessionClosedError
-from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import (
     DELIVERED,
@@ -614,7 +614,8 @@ class WebBridge:
             elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
             elif isinstance(ev, FileRefused) and self.files is not None:
-                self.files.not_saved(ev.transfer, ev.name, ev.size, safe_text(ev.why, 200))
+                why = safe_text(ev.why, 200) if ev.received < 0 else _cut_short(viewer, ev)
+                self.files.not_saved(ev.transfer, ev.name, ev.size, why)
             elif isinstance(ev, SessionEnded) and self.files is not None:
                 # After the FileRefused of the offers the host withdrew.
                 self.files.session_over(UNANSWERED_LOST if viewer.link_lost
@@ -954,6 +955,21 @@ def _answer(fut: asyncio.Future[tuple[int, int] | None], size: tuple[int, int] |
     answer for that update afterwards, or a tab come back with it unanswered."""
     if not fut.done():
         fut.set_result(size)
+
+
+def _cut_short(viewer: Viewer, ev: FileRefused) -> str:
+    """A host's file the agent accepted that the session's end cut short, in
+    the page's words (PageFiles.not_saved puts "not saved: " first): the
+    session ended (the user's /end, the agent's Leave), or the link was lost
+    (the user may send it again), with how much of it came in a person's
+    units. It read the Viewer's CUT_SHORT, "could not be saved: the
+    connection ended before all of it came (11968542 of 400000000 bytes)",
+    after the user's /end (walk33)."""
+    came = f"{amount(ev.received)} of {amount(ev.size)}"
+    if viewer.link_lost:
+        return (f"{LINK_LOST} before all of it came ({came}); nothing of it was"
+                " kept; the user may send it again")  # fmt: skip
+    return f"the session ended before all of it came ({came}); nothing of it was kept"
 
 
 def _track(down: dict[int, None], what: int, pressed: bool) -> None:

@@ -52,8 +52,8 @@ from screencodec.web.schema import fit, parse_page_message
 from screencodec.web.server import WebServer
 
 __all__ = [
-    "CLOSED", "LEFT", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback", "chain_verdict",
-    "describe_event", "event_time", "page_verdict",
+    "CLOSED", "LEFT", "STOPPED", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback",
+    "chain_verdict", "describe_event", "event_time", "page_verdict",
 ]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
@@ -67,6 +67,10 @@ _SPEEDS = (50, 100, 200, 400)
 #: and did not come back within ``PlaybackOptions.grace``.
 LEFT = "you left the playback in the page"
 CLOSED = "the page was closed"
+#: ... or it was stopped where it runs (``recordings play --web``: Ctrl-C,
+#: SIGTERM, SIGHUP): its run was cancelled, and the page told as a Leave is.
+STOPPED = "you stopped the playback here"
+_ENDED_TEXT = "Playback ended: you can close this page."
 
 
 def _cut(text: str, units: int) -> str:
@@ -464,10 +468,19 @@ class RecordingPlayback:
             bridge.announce()
             driver = asyncio.ensure_future(bridge.drive())
             reason = await self._until_left(bridge)
-            bridge.banner("ended", "Playback ended: you can close this page.")
+            bridge.banner("ended", _ENDED_TEXT)
             bridge.send({"t": "ended", "reason": reason})
             await bridge.drain()  # the page gets the banner before the socket closes
             return reason
+        except asyncio.CancelledError:
+            # Stopped where it runs (STOPPED): a page that is there reads the
+            # end, not "The viewer program stopped or lost this page" (walk33).
+            if bridge.hello.done():
+                bridge.banner("ended", _ENDED_TEXT)
+                bridge.send({"t": "ended", "reason": STOPPED})
+                with contextlib.suppress(asyncio.CancelledError):  # a second Ctrl-C
+                    await bridge.drain()
+            raise
         finally:
             if driver is not None:
                 driver.cancel()
