@@ -1047,7 +1047,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
                   left: asyncio.Event) -> Viewer | str:  # fmt: skip
     """Connect again after a lost link and resume the session with its
     ticket; the new viewer, or why the session ended after all."""
-    from screencodec.transport.connect.reconnect import reconnect, refused
+    from screencodec.transport.connect.reconnect import attempt_words, reconnect, refused
     from screencodec.transport.session.viewer import Viewer
 
     # Not "session ended: ...": the session goes on if the host takes it up again.
@@ -1055,7 +1055,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
 
     def tried(attempt: int, error: BaseException | None) -> None:
         if error is not None and attempt % 4 == 1:  # a line now and then, not one a second
-            tell(f"still reconnecting ({in_words(str(error)) or 'no answer'})")
+            tell(f"still reconnecting ({attempt_words(error, RESUME_WITHIN)})")
 
     try:
         done, channel = await _unless_left(

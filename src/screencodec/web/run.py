@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import tempfile
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -18,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from screencodec.errors import AccessRefusedError, ConsentDeniedError, ScreencodecError
+from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
-from screencodec.transport.channel.display import in_words
-from screencodec.transport.connect.reconnect import reconnect, refused
+from screencodec.transport.connect.reconnect import attempt_words, reconnect, refused
 from screencodec.transport.session.events import SessionEnded, SessionRejoined, Subscription
 from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
@@ -31,7 +29,7 @@ from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["FAILED", "GONE", "LEFT_HERE", "WebOptions", "WebViewer", "attempt_words"]
+__all__ = ["FAILED", "GONE", "LEFT_HERE", "WebOptions", "WebViewer"]
 
 T = TypeVar("T")
 
@@ -385,23 +383,6 @@ GONE = " (its program has stopped)"
 FAILED = " (reconnecting failed: "
 #: The start of the page's end banner for such a link.
 _LOST_TEXT = "The session has ended: the connection to the user's computer was lost"
-#: "peer refused: CODE: detail", how framing.refusal_error words the
-#: refusals that are not AccessRefusedError (a relay's TIMEOUT, BUSY).
-_PEER_REFUSED = re.compile(r"peer refused: [A-Z_]+: ")
-
-
-def attempt_words(exc: BaseException, within: float) -> str:
-    """Why an attempt to reconnect failed, in the words ``view``'s "still
-    reconnecting" lines use (the system's words for an errno), without the
-    protocol's refusal code: a relay's refusal says what it knows ("the host
-    has not been heard from for 12 s (its connection to the relay was
-    lost)"); an attempt that got no answer before the ``within`` seconds
-    ran out (asyncio.TimeoutError, no words of its own) says so."""
-    if isinstance(exc, AccessRefusedError):
-        text = str(exc).removeprefix(f"{exc.code.name}: ")
-    else:
-        text = _PEER_REFUSED.sub("", in_words(str(exc)), count=1)
-    return text or f"no answer within {within:g} s"
 
 
 def _telling(bridge: WebBridge, within: float) -> Callable[[int, BaseException | None], None]:

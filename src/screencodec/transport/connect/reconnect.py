@@ -22,6 +22,7 @@ import asyncio
 import errno
 import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -32,9 +33,10 @@ from screencodec.errors import (
     ScreencodecError,
 )
 from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.display import in_words
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["REFUSED_FOR", "RETRYABLE", "reconnect", "refused"]
+__all__ = ["REFUSED_FOR", "RETRYABLE", "attempt_words", "reconnect", "refused"]
 
 #: Refusals a later attempt may not meet: the host has not registered again
 #: at a restarted relay yet, a relay is draining, too many joins at once.
@@ -114,3 +116,23 @@ def _retryable(exc: BaseException) -> bool:
         return exc.code in RETRYABLE
     # A wrong password or a peer of another kind or version: the same again.
     return not isinstance(exc, AuthenticationError | ProtocolError)
+
+
+#: "peer refused: CODE: detail", how framing.refusal_error words the
+#: refusals that are not AccessRefusedError (a relay's TIMEOUT, BUSY).
+_PEER_REFUSED = re.compile(r"peer refused: [A-Z_]+: ")
+
+
+def attempt_words(exc: BaseException, within: float) -> str:
+    """Why an attempt to reconnect failed, as ``view``'s "still reconnecting"
+    lines and the web page's status say it (the system's words for an
+    errno), without the
+    protocol's refusal code: a relay's refusal says what it knows ("the host
+    has not been heard from for 12 s (its connection to the relay was
+    lost)"); an attempt that got no answer before the ``within`` seconds
+    ran out (asyncio.TimeoutError, no words of its own) says so."""
+    if isinstance(exc, AccessRefusedError):
+        text = str(exc).removeprefix(f"{exc.code.name}: ")
+    else:
+        text = _PEER_REFUSED.sub("", in_words(str(exc)), count=1)
+    return text or f"no answer within {within:g} s"
