@@ -31,24 +31,19 @@ from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.linkbench.shaper import Link, ShapingProxy
 from screencodec.transport import Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.sealed import CLOSE_CAP
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.session import sidechannels
 from screencodec.transport.session.files import sender as file_sender
 from screencodec.transport.session.messages import Extension
 
-from .secure_fixtures import FAST, run
+from .secure_fixtures import FAST, both_loops, run
 
-CLOSE_CAP = 10.0  # the bound the fix is to keep
 #: 2 Mbit/s: what the host has queued (1-1.5 MB) takes 4-6 s to cross.
 SLOW = Link.symmetric(250_000, 0.02)
 
 
-@pytest.mark.parametrize("loop_kind", [
-    pytest.param("asyncio", marks=pytest.mark.xfail(
-        strict=True, reason="found: the viewer reads 'channel closed: stream truncated inside"
-        " a frame' (link_lost True, no Bye); expected: 'host said bye: host ended'")),
-    "uvloop",  # passed 4 of 4 before the fix (its abort and close timings differ)
-])
+@both_loops
 def test_disconnect_of_a_slow_viewer_mid_file_tells_it_the_host_ended(
         loop_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setattr(file_sender, "file_results_announcement",
