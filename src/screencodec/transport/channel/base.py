@@ -8,11 +8,13 @@ knows nor cares how.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any, Protocol, runtime_checkable
 
 from screencodec.errors import SessionClosedError
 
-__all__ = ["MAX_MESSAGE_SIZE", "Channel", "ChannelTap"]
+__all__ = ["MAX_MESSAGE_SIZE", "Channel", "ChannelTap", "close_with"]
 
 #: The largest message either side accepts. A 4K keyframe compresses to far
 #: less; anything bigger is an attack or a bug, and ends the session.
@@ -95,5 +97,34 @@ class ChannelTap:
     async def close(self) -> None:
         await self.inner.close()
 
+    async def close_with(self, message: bytes, /) -> None:
+        """:func:`close_with` on the inner channel; the message is shown to
+        :meth:`on_sent` once it went (a recording keeps the host's Bye)."""
+        await close_with(self.inner, message)
+        self.on_sent(message)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+#: How long :func:`close_with` waits to send the last message on a channel
+#: without a ``close_with`` of its own (in memory, a test's): it may wait
+#: behind a send stuck on a peer that stopped reading.
+_LAST_SEND = 1.0
+
+
+async def close_with(channel: Channel, message: bytes, /) -> None:
+    """Send ``message`` as the last one on ``channel`` and close it: the
+    channel's own ``close_with`` where it has one (SecureChannel: at once,
+    ahead of sends still waiting, the close waiting while the peer reads);
+    else a send given at most a second, then :meth:`Channel.close`. Raises
+    SessionClosedError if the channel is closed already (nothing sent)."""
+    own = getattr(channel, "close_with", None)
+    if own is not None:
+        await own(message)
+        return
+    if channel.closed:
+        raise SessionClosedError("the channel is closed")
+    with contextlib.suppress(asyncio.TimeoutError, SessionClosedError, OSError):
+        await asyncio.wait_for(channel.send(message), _LAST_SEND)
+    await channel.close()

@@ -67,8 +67,10 @@ class Timeouts:
     neither does.
     ``max_duration``: a channel is closed this long after it opened, whatever
     happens on it.
-    ``linger``: an orderly close reads on (discarding) for at most this long,
-    until the peer closes too; see SecureChannel.close.
+    ``linger``: an orderly close reads on (discarding) until the peer closes
+    too, for at most this long after the peer last took any of our bytes (a
+    slow peer still reading what was queued before the close is waited for,
+    up to channel/sealed.CLOSE_CAP); see SecureChannel.close.
     """
 
     handshake: float | None = 10.0

@@ -26,6 +26,16 @@ An orderly close lingers: it sends RECORD_CLOSE, shuts its sending side, and
 reads on until the peer closes too. Closing a socket with unread data makes
 TCP reset the connection, and a peer whose write meets the reset loses what
 it had not read yet (asyncio drops it), which is our last message: the Bye.
+The reset also throws away what our kernel had not sent yet.
+
+Its waits follow the peer's progress (sendqueue.py), not a fixed time: what
+we wrote reaches a slow peer (a loaded machine, a slow link with a megabyte
+queued ahead of the Bye) seconds later, and the close waits while the peer
+takes our bytes; it gives up on a peer that took nothing for
+:data:`STALL` seconds (it stopped reading), and on any peer after
+:data:`CLOSE_CAP`. :meth:`SecureChannel.close_with` puts a last message
+(the host's Bye) at once behind what is already queued, ahead of sends still
+waiting for the link, so it never waits behind them.
 """
 
 from __future__ import annotations
@@ -53,14 +63,26 @@ from screencodec.transport.channel.framing import (
 )
 from screencodec.transport.channel.handshake import HandshakeResult
 from screencodec.transport.channel.limits import MAX_RECORD_BODY, Timeouts
+from screencodec.transport.channel.sendqueue import Progress, queued
 
-__all__ = ["SecureChannel"]
+__all__ = ["CLOSE_CAP", "STALL", "SecureChannel"]
 
 _RECORD_TYPES = frozenset({FrameType.RECORD_DATA, FrameType.RECORD_KEEPALIVE,
                            FrameType.RECORD_CLOSE})
 #: A lingering close stops early once the peer has sent nothing for this long:
 #: a peer that is not sending cannot meet a reset before it reads our close.
 _LINGER_QUIET = 0.25
+#: A close gives up on a peer that took none of our bytes for this long: it
+#: stopped reading (what a close of a stalled peer took before, with its
+#: fixed bound: tests/transport/test_attack_close_disconnect_stalled.py).
+STALL = 1.0
+#: The most a close waits for a peer that keeps taking our bytes, however
+#: slowly (a trickle must not hold the end of a session for ever). 10 s
+#: carries what a sender's buffers hold when a session ends mid-file (1-1.5
+#: MB measured on Linux, asyncio's and the kernel's) over 1.2 Mbit/s or more;
+#: on a slower link that full, the peer may see a cut link instead of the
+#: Bye, as it would after Timeouts.unanswered (10 s) without a word anyway.
+CLOSE_CAP = 10.0
 #: How the close sent to a peer we heard nothing from begins (the idle
 #: timeout; earlier versions' words too). The peer reads it as a lost link:
 #: its own sending side broke, nobody ended anything (:attr:`SecureChannel.broken`).
@@ -119,6 +141,8 @@ class SecureChannel:
         self._recv_lock = asyncio.Lock()
         self._closed = False
         self._close_reason = ""
+        self._last_message: bytes | None = None  # close_with's, sent before RECORD_CLOSE
+        self._written = 0  # bytes handed to the transport: what the peer took is this minus queued
         self._closing: asyncio.Future[None] | None = None  # done once close() has finished
         self._lost = False  # closed by the peer or the line, not by a caller here
         self._peer_closed = False  # the peer's own orderly close (RECORD_CLOSE)
@@ -308,11 +332,14 @@ class SecureChannel:
         """Close, tell the peer (best effort, sealed) and forget the keys.
 
         Idempotent; a call while another is closing waits for it. Nothing is
-        sent or delivered from the moment it is called. With ``notify_peer``
-        and ``linger`` (an orderly end) it then reads on, discarding, until
-        the peer closes too, goes quiet for a moment without having sent
-        anything since, or ``timeouts.linger`` passes (see the module
-        docstring for why).
+        sent or delivered from the moment it is called. The close waits for
+        what is queued to reach the peer while the peer takes it (at most
+        :data:`STALL` seconds without progress). With ``notify_peer`` and
+        ``linger`` (an orderly end) it then reads on, discarding, until the
+        peer closes too, goes quiet for a moment without having sent
+        anything since (and took all we sent), or ``timeouts.linger`` passes
+        after the peer last took any of our bytes; :data:`CLOSE_CAP` in all
+        (see the module docstring for why).
         """
         if self._closing is not None:
             if not self._closing.done():
@@ -339,6 +366,22 @@ class SecureChannel:
                         listener(self)
                 self._close_listeners.clear()
                 self._closing.set_result(None)
+
+    async def close_with(self, message: bytes, /, reason: str = "closed locally") -> None:
+        """Send ``message`` as the last one and close in order (:meth:`close`).
+
+        It is written at once, behind only what is queued already and ahead
+        of every :meth:`send` still waiting for the link (those then raise
+        SessionClosedError): a host's Bye behind a file chunk on a slow link
+        is neither held back by the chunks after it nor given up on while the
+        peer still reads. Raises ValueError as :meth:`send` and
+        SessionClosedError if the channel is closed already.
+        """
+        if len(message) > MAX_MESSAGE_SIZE:
+            raise ValueError(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_SIZE}")
+        self._check_open()
+        self._last_message = message
+        await self.close(reason)
 
     async def __aenter__(self) -> SecureChannel:
         return self
@@ -380,39 +423,90 @@ class SecureChannel:
             self._answers_probes = True
 
     async def _say_close(self, reason: str, *, linger: bool) -> None:
-        """RECORD_CLOSE, then (lingering) our sending side shut and the rest read."""
-        began = asyncio.get_running_loop().time()
+        """The last message (:meth:`close_with`) and RECORD_CLOSE, flushed;
+        then (lingering) our sending side shut and the rest read. Each wait
+        lasts while the peer takes our bytes (module docstring), up to
+        :data:`CLOSE_CAP` in all."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        give_up = began + CLOSE_CAP
+        last, self._last_message = self._last_message, None
         try:
-            # Sealing and writing are synchronous, so this record cannot land
-            # inside another task's half-written frame; no lock needed.
+            # Sealing and writing are synchronous, so these records cannot
+            # land inside another task's half-written frame; no lock needed.
+            if last is not None:
+                self._write_record(FrameType.RECORD_DATA, last)
             self._write_record(FrameType.RECORD_CLOSE, reason.encode()[:200])
-            try:
-                await asyncio.wait_for(self._writer.drain(), 1.0)
-            except asyncio.TimeoutError:  # the peer stopped reading: no flush will come
+            progress = Progress(self._taken, began)
+            if not await self._flush(progress, give_up):
+                # The peer stopped reading (or trickles past the cap): no
+                # flush will come.
                 self._writer.transport.abort()
                 return
             if not linger or self._timeouts.linger is None:
                 return
             if self._writer.can_write_eof():
                 self._writer.write_eof()
-            loop = asyncio.get_running_loop()
-            await self._discard_until_peer_closes(loop.time() + self._timeouts.linger, began)
+            await self._discard_until_peer_closes(progress, began, give_up)
         except Exception:  # best effort: the peer may be gone, quiet or stalled
             return
 
-    async def _discard_until_peer_closes(self, deadline: float, began: float) -> None:
-        """Read and drop until EOF, ``deadline``, or a quiet spell of a peer
-        that has sent nothing since our close. Each wait is
-        bounded by the deadline itself, not by an outer timeout: a cancel that
-        lands as a read completes is swallowed (Python <= 3.11's wait_for),
-        and a peer flooding us would have held the close open for good."""
+    def _taken(self) -> int:
+        """Bytes of ours the peer's TCP acknowledged (as far as we can tell)."""
+        return self._written - queued(self._writer.transport)
+
+    async def _flush(self, progress: Progress, give_up: float) -> bool:
+        """Wait until asyncio's buffer drained (True), while the peer takes
+        our bytes: False once it took none for :data:`STALL` seconds, or at
+        ``give_up``. Raises what a drain raises (the connection broke)."""
         loop = asyncio.get_running_loop()
+        # A task waited on with asyncio.wait, not wait_for: a timeout cannot
+        # swallow its outcome (Python <= 3.11), and cancelling it is harmless.
+        drained = asyncio.ensure_future(self._writer.drain())
+        try:
+            while True:
+                left = give_up - loop.time()
+                if left <= 0:
+                    return False
+                done, _ = await asyncio.wait({drained}, timeout=min(STALL, left))
+                if done:
+                    drained.result()
+                    return True
+                now = loop.time()
+                if not progress.check(now) and now - progress.at >= STALL:
+                    return False
+        finally:
+            drained.cancel()
+
+    async def _discard_until_peer_closes(self, progress: Progress, began: float,
+                                         give_up: float) -> None:  # fmt: skip
+        """Read and drop until EOF, or ``timeouts.linger`` after the peer last
+        took any of our bytes (:class:`Progress`), or a quiet spell of a peer
+        that has sent nothing since our close and has taken all we sent, or
+        ``give_up``. Each wait is bounded by those times itself, not by an
+        outer timeout: a cancel that lands as a read completes is swallowed
+        (Python <= 3.11's wait_for), and a peer flooding us would have held
+        the close open for good."""
+        loop = asyncio.get_running_loop()
+        linger = self._timeouts.linger or 0.0
+
+        def left() -> float:
+            now = loop.time()
+            progress.check(now)
+            return min(give_up, progress.at + linger) - now
+
         # A recv() already waiting keeps the lock until a record or the end
         # arrives; it then raises (the channel is closed) and we read on. It
         # waits on a peer that may be stalled (it sends nothing until it
-        # wakes, and then may write before it reads): the deadline bounds
-        # this wait, not the quiet spell.
-        await asyncio.wait_for(self._recv_lock.acquire(), max(deadline - loop.time(), 0.0))
+        # wakes, and then may write before it reads), or still reading what
+        # we sent before the close: the lingering bounds this wait.
+        while True:
+            wait = left()
+            if wait <= 0:
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._recv_lock.acquire(), min(_LINGER_QUIET, wait))
+                break
         try:
             self._pending_header = None
             self._body_parts.clear()
@@ -420,17 +514,19 @@ class SecureChannel:
             # The peer sent since our close (``began``): also a record a
             # recv() still waiting read and dropped.
             sending = self._last_received >= began
-            while (left := deadline - loop.time()) > 0:
+            while (wait := left()) > 0:
                 try:
                     data = await asyncio.wait_for(self._reader.read(1 << 16),
-                                                  min(_LINGER_QUIET, left))
+                                                  min(_LINGER_QUIET, wait))
                 except asyncio.TimeoutError:
-                    # Quiet: a peer that sent nothing since our close is not
-                    # sending. One that was may only be busy (a loaded
-                    # machine stalls it for longer than the quiet spell), and
-                    # its next write would meet a reset and lose our Bye: it
-                    # gets until its own close, or the deadline.
-                    if not sending:
+                    # Quiet: a peer that sent nothing since our close and
+                    # has taken all we sent is not sending. One that was may
+                    # only be busy (a loaded machine stalls it for longer
+                    # than the quiet spell), and one still taking our bytes
+                    # may answer them (a receipt) before it reads the Bye:
+                    # either write would meet a reset and lose the Bye. They
+                    # get until their own close, or the lingering's end.
+                    if not sending and queued(self._writer.transport) == 0:
                         return
                     continue
                 if not data:
@@ -452,6 +548,7 @@ class SecureChannel:
         sealed = self._sealer.seal(ftype, plaintext)
         self._writer.write(HEADER.pack(len(sealed) + 1, ftype))
         self._writer.write(sealed)
+        self._written += HEADER.size + len(sealed)
         self._last_sent = asyncio.get_running_loop().time()
 
     def _idle_limit(self) -> float | None:

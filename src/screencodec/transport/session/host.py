@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
-from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
@@ -319,11 +319,14 @@ class Host:
 
         async def end(link: ViewerLink) -> None:
             link.ended_here = f"ended by the host: {safe_text(reason, 200)}"
-            # Bounded: behind a file chunk stuck on a viewer that stopped
-            # reading, the Bye would wait for the idle timeout (or forever).
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(_quiet(link.send(m.Bye(reason))), 1.0)
-            await link.channel.close()  # lingers until the viewer took the Bye
+            # The Bye goes at once, behind what is queued and ahead of sends
+            # still waiting (a file's next chunk), and the channel closes: no
+            # more of the screen, no more input. The close lingers until the
+            # viewer took the Bye, while it takes our bytes: a slow viewer
+            # (a file queued ahead on a slow link) is told, one that stopped
+            # reading is given up on (channel/sealed.py).
+            await _quiet(close_with(link.channel, m.encode(m.Bye(reason))))
+            await link.channel.close()  # closed already, or waits for that close
 
         await asyncio.gather(*(end(link) for link in list(self._runtime.serving)
                                if peer is None or link.peer == peer))

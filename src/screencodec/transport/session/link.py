@@ -45,7 +45,7 @@ import time
 from typing import Any
 
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
-from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
@@ -342,8 +342,10 @@ class ViewerLink:
         """A resumed session's time limit counts from its first start."""
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
         self.ended_here = _MAX_DURATION
-        with contextlib.suppress(ScreencodecError, OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(self.send(m.Bye(_MAX_DURATION)), 1.0)
+        # As Host.disconnect: the Bye at once, ahead of sends still waiting,
+        # and a close that waits while the viewer reads (channel/sealed.py).
+        with contextlib.suppress(ScreencodecError, OSError):
+            await close_with(self.channel, m.encode(m.Bye(_MAX_DURATION)))
         await self.channel.close()
 
     async def _issue_ticket(self) -> None:
