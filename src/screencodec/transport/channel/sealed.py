@@ -29,11 +29,14 @@ it had not read yet (asyncio drops it), which is our last message: the Bye.
 The reset also throws away what our kernel had not sent yet.
 
 Its waits follow the peer's progress (sendqueue.py), not a fixed time: what
-we wrote reaches a slow peer (a loaded machine, a slow link with a megabyte
-queued ahead of the Bye) seconds later, and the close waits while the peer
-takes our bytes; it gives up on a peer that took nothing for
-:data:`STALL` seconds (it stopped reading), and on any peer after
-:data:`CLOSE_CAP`. :meth:`SecureChannel.close_with` puts a last message
+we wrote reaches a peer behind a slow link (a megabyte queued ahead of the
+Bye) seconds later, and the close waits while the peer takes our bytes; it
+gives up on a peer that took nothing for :data:`STALL` seconds (it stopped
+reading), and on any peer after :data:`CLOSE_CAP`. A peer whose program
+reads slowly from a full receive buffer (a loaded machine) takes nothing
+that TCP shows for seconds at a time (Linux opens the window again only
+once a sixteenth of a buffer of megabytes is free): it looks stalled, and
+may read a cut link instead of the Bye (review33b's strict xfails). :meth:`SecureChannel.close_with` puts a last message
 (the host's Bye) at once behind what is already queued, ahead of sends still
 waiting for the link, so it never waits behind them.
 """
