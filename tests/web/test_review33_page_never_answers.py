@@ -23,8 +23,8 @@ import time
 from screencodec.capture import open_source
 
 from .harness import LiveSession, StillSource
-from .test_page_close_orderly import _PING, _frames
-from .test_server_close import _silent_page
+from .test_page_close_orderly import _PING
+from .test_server_close import _silent_page, server_frames
 
 #: From the server's close frame to the run's end: the close timeout (2 s)
 #: and the handler's end. Past it, what bounds it is page_closed's 5 s and the
@@ -53,7 +53,7 @@ def test_a_page_that_never_answers_the_close_does_not_hold_the_run() -> None:
         ending: asyncio.Future[None] | None = None
         sending: asyncio.Future[None] | None = None
         try:
-            async for opcode, payload in _frames(reader):
+            async for opcode, payload in server_frames(reader):
                 if opcode == 0x1:
                     kind = json.loads(payload)["t"]
                     said.append(kind)
