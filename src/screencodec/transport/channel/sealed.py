@@ -36,9 +36,10 @@ reading), and on any peer after :data:`CLOSE_CAP`. A peer whose program
 reads slowly from a full receive buffer (a loaded machine) takes nothing
 that TCP shows for seconds at a time (Linux opens the window again only
 once a sixteenth of a buffer of megabytes is free): it looks stalled, and
-may read a cut link instead of the Bye (review33b's strict xfails). :meth:`SecureChannel.close_with` puts a last message
-(the host's Bye) at once behind what is already queued, ahead of sends still
-waiting for the link, so it never waits behind them.
+may read a cut link instead of the Bye (review33b's strict xfails).
+:meth:`SecureChannel.close_with` puts a last message (the host's Bye) at
+once behind what is already queued, ahead of sends still waiting for the
+link, so it never waits behind them.
 """
 
 from __future__ import annotations
