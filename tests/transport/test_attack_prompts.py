@@ -47,13 +47,18 @@ class PtyHost:
     """``screencodec host`` on a pseudo-terminal: everything it prints is
     collected (by a reader thread) into :attr:`text`; :meth:`type` types a line."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, own_group: bool = False) -> None:
         master, slave = pty.openpty()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # own_group: a process group of its own, whose parent (this test) is
+        # in another group of the session, as a shell's job is. Else, under
+        # a runner that left the tests' group orphaned (setsid, nohup, CI),
+        # the kernel discards a SIGTSTP sent to it (POSIX): no Ctrl-Z.
         self.proc = subprocess.Popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
              "--size", "160x120", "--control", "none", "--once", *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+            process_group=0 if own_group else None,
         )  # fmt: skip
         self._collect(master, slave)
 

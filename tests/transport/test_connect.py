@@ -193,7 +193,7 @@ def test_public_api_surface() -> None:
     assert {"AccessRefusedError", "RefuseCode"} <= set(frames.__all__)
     assert {"Relay", "RelayLimits", "run_relay"} <= set(relay.__all__)
     assert {"Timeouts", "AttemptLimiter", "MAX_FAILED_ATTEMPTS"} <= set(limits.__all__)
-    assert sealed.__all__ == ["SecureChannel"]
+    assert sealed.__all__ == ["CLOSE_CAP", "STALL", "SecureChannel"]
     for module in (codes, connect, frames, limits, relay, sealed):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"

@@ -26,7 +26,7 @@ def _lflag(fd: int) -> int:
 
 
 def test_walk33_the_host_echoes_a_line_once_after_ctrl_z_and_fg() -> None:
-    host = PtyHost()
+    host = PtyHost(own_group=True)
     try:
         host.wait_for(r"Type /help for the other commands\.\n")
         master = host._master
