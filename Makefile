@@ -24,7 +24,8 @@ debug: $(STAMP)
 # most of them wait (real bounds, sockets, X servers, Chromium), so a third
 # worker on two cores fills the waits. Each file's tests stay in one process,
 # in their order, as when run alone. On 2 cores: make test 8.6 min on a fresh
-# clone (tests 7.7 min, 3,586 tests), stop 32.
+# clone (tests 7.7 min, 3,586 tests), stop 32; 15.3 min (tests 13.1 min,
+# 3,695 tests), stop 33: over the 15-minute budget, the growth not located.
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((n + 1)); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: build lint wheels
