@@ -240,6 +240,7 @@ async def page_messages(ws: web.WebSocketResponse, stop: asyncio.Event) -> Async
     ``_CLOSE_TIMEOUT``."""
     messages = aiter(ws)
     stopped = asyncio.ensure_future(stop.wait())
+    received: asyncio.Future[WSMessage] | None = None
     try:
         while True:
             received = asyncio.ensure_future(anext(messages))
@@ -258,6 +259,8 @@ async def page_messages(ws: web.WebSocketResponse, stop: asyncio.Event) -> Async
             yield msg
     finally:
         stopped.cancel()
+        if received is not None and not received.done():
+            received.cancel()  # its reader was cancelled while it waited
 
 
 async def _close_quietly(ws: web.WebSocketResponse) -> None:
