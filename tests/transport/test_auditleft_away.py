@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from screencodec.errors import ConsentDeniedError
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.recording.recorder import SessionRecorder
 from screencodec.transport import CONTROL, VIEW
@@ -161,3 +164,86 @@ def test_the_time_limit_ends_a_session_whose_agent_is_away(tmp_path: Path) -> No
     assert end["reason"] == "maximum session duration reached", end
     assert bye["t"] <= end["duration"] <= limit + 1.0, end
 
+
+
+def _held_layout(s: _Setup) -> tuple[asyncio.Event, asyncio.Event]:
+    """The new link's layout read waits for the second event (the first is
+    set when it began): the session is being taken up, its ticket claimed,
+    the agent not back yet (tests/transport/test_review33_chat_resuming.py)."""
+    hub = s.host._runtime.hub  # the links' (ViewerLink.host)
+    layout = hub.layout
+    reading, release = asyncio.Event(), asyncio.Event()
+
+    async def held_layout(index: int) -> object:
+        reading.set()
+        await release.wait()
+        return await layout(index)
+
+    hub.layout = held_layout  # type: ignore[method-assign]
+    return reading, release
+
+
+def test_control_taken_back_while_the_agent_is_being_taken_up(tmp_path: Path) -> None:
+    """The host's user takes CONTROL back while the agent's new link takes
+    its session up (the ticket claimed, the grant not sent yet: neither a
+    parked ticket nor a joined link). Found: the revoke reached neither, and
+    the agent came back holding CONTROL. Now it comes back without it, and
+    the new link's file says who took it."""
+
+    async def main() -> tuple[Any, list[SessionRecorder]]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            reading, release = _held_layout(s)
+            joining = asyncio.ensure_future(s.join(VIEW | CONTROL, resume=ticket))
+            await asyncio.wait_for(reading.wait(), 10)
+            await s.host.revoke(CONTROL)
+            release.set()
+            again, task2 = await asyncio.wait_for(joining, 10)
+            await _granted(again)
+            level = again.level
+            await again.bye()
+            await task2
+            sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
+        return level, sorted(sessions, key=lambda r: r.start_unix)
+
+    level, (lost, resumed) = run(main(), 60)
+    assert level == VIEW, level
+    assert _rows(_log(lost)[0]) == []
+    events, _ = _log(resumed)
+    (revoke,) = [e for e in events if e["type"] == "revoke"]
+    assert {k: v for k, v in revoke.items() if k != "t"} == {
+        "type": "revoke", "level": str(CONTROL), "remaining": str(VIEW), "by": "host",
+        "away": True}, revoke  # fmt: skip
+    (grant,) = [e for e in events if e["type"] == "grant"]
+    assert grant["level"] == str(VIEW) and revoke["t"] <= grant["t"], (revoke, grant)
+
+
+def test_view_taken_back_while_the_agent_is_being_taken_up(tmp_path: Path) -> None:
+    """As above with VIEW: the session is over, the agent is refused (found:
+    let in with the levels it held)."""
+
+    async def main() -> list[SessionRecorder]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            reading, release = _held_layout(s)
+            joining = asyncio.ensure_future(s.join(resume=ticket))
+            await asyncio.wait_for(reading.wait(), 10)
+            await s.host.revoke(VIEW)
+            release.set()
+            with pytest.raises(ConsentDeniedError):
+                await asyncio.wait_for(joining, 10)
+            sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
+        return sorted(sessions, key=lambda r: r.start_unix)
+
+    _, resumed = run(main(), 60)
+    events, end = _log(resumed)
+    (revoke,) = [e for e in events if e["type"] == "revoke"]
+    assert (revoke["level"], revoke["by"], revoke["away"]) == (str(VIEW), "host", True), revoke
+    assert [e for e in events if e["type"] == "grant"] == []
+    assert end["reason"] == "the local user stopped sharing", end

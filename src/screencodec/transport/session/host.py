@@ -323,6 +323,13 @@ class Host:
                 # Its ticket is dropped: the session is over, as for disconnect
                 # (its kept lines told not delivered, its recording ends).
                 end_away(lost.chat, row, STOPPED_SHARING)
+        for link in list(self._runtime.serving):
+            # A lost session being taken up (its ticket claimed, the new link
+            # not joined: neither parked nor among the links), as send_chat.
+            took = link.resumed
+            if (took is not None and link not in self._runtime.links
+                    and peer in (None, link.peer, took.peer)):  # fmt: skip
+                await _quiet(link.revoke_joining(level))
         for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await _quiet(link.revoke(level))

@@ -157,6 +157,7 @@ class ViewerLink:
         self.recording: RecordingLike | None = None
         #: The session's chat on this side (.chat): a resumed one goes on with its own.
         self.chats = ChatLedger()
+        self._granted = False  # the first grant was sent (revoke_joining)
 
     @property
     def flow(self) -> CongestionControl:
@@ -238,7 +239,13 @@ class ViewerLink:
         # answer the opening holds this join, never the loop (screens.py).
         self.watch(self.monitor)
         monitors = await self.host.hub.layout(self.monitor)
-        await self.send(m.PermissionGrant(self.level.bits))
+        if VIEW not in self.level:  # the host's user took it back meanwhile (revoke_joining)
+            await self.send(m.PermissionDeny(hello.level))
+            await self.send(m.Bye(STOPPED_SHARING))
+            return STOPPED_SHARING
+        grant = m.PermissionGrant(self.level.bits)
+        self._granted = True  # a revoke from now on is told to the viewer (revoke_joining)
+        await self.send(grant)
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
@@ -667,6 +674,28 @@ class ViewerLink:
         if VIEW not in self.level:
             await self.send(m.Bye(STOPPED_SHARING))
             await self.channel.close()
+
+    async def revoke_joining(self, level: Permission) -> Permission:
+        """The host's user takes ``level`` back while this link takes a lost
+        session up (its ticket claimed, not joined yet: Host.revoke, which
+        before auditleft reached neither this link nor the parked ticket, and
+        the agent came back with it). Before the grant went, the session goes
+        on without it (VIEW: not at all, :meth:`run`), and this link's
+        recording logs it (``away``: the agent, not granted yet, is not told
+        of it); after, it is a live link's revoke. Returns what was taken."""
+        taken = self.level & level
+        if not taken:
+            return taken
+        if self._granted:
+            await self.revoke(level)
+            return taken
+        self.level = self.level - taken
+        if VIEW in taken:
+            self.host.tickets.forget(self)
+        if self.recording is not None:
+            self.recording.put("away", {"type": "revoke", "level": str(taken),
+                                        "remaining": str(self.level), "by": "host"})  # fmt: skip
+        return taken
 
     def snapshot(self) -> LinkStats:
         meter = self.stream.meter
