@@ -119,8 +119,9 @@ def test_a_line_that_never_went_is_logged_when_the_host_ends_the_session(
         tmp_path: Path) -> None:  # fmt: skip
     chat, end, typed, session = _never_went(tmp_path, ends="end")
     never = _check_never_went(chat, typed, session)
-    # The file ends with the session, the link's reason kept.
-    assert end["reason"].startswith("viewer gone"), end
+    # The file ends with the session, and says who ended it (auditleft: it
+    # kept the link's reason, "viewer gone: ...").
+    assert end["reason"] == "ended by the host: host ended", end
     assert never["t"] <= end["duration"]
 
 

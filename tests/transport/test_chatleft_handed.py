@@ -8,14 +8,18 @@ read it, and the host's user was told it was NOT delivered.
 Real Host and Viewer on loopback through a proxy that stops reading what the
 host sends (the agent's downlink stalls: the host's socket buffers fill, and
 its last chat line waits in its send buffer), then the host's user ends the
-session and the stall clears: every byte that was handed over arrives."""
+session and the stall clears: every byte that was handed over arrives.
+The host records the session: its audit log says the same (auditleft)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+from pathlib import Path
 from typing import Any
+
+from screencodec.recording import Recorder, RecordingReader
 
 from .helpers import LinkProxy, run, until
 from .test_chatack_session import _link, _Seen
@@ -77,9 +81,12 @@ def _unsent(link: Any) -> int:
     return int(link.channel._writer.transport.get_write_buffer_size())
 
 
-def test_a_line_handed_to_the_connection_as_the_session_ends_is_not_confirmed() -> None:
-    async def main() -> None:
-        async with _Setup() as s:
+def test_a_line_handed_to_the_connection_as_the_session_ends_is_not_confirmed(
+        tmp_path: Path) -> None:  # fmt: skip
+    recorder = Recorder(tmp_path, host_id="test-host")
+
+    async def main() -> int:
+        async with _Setup(recorder=recorder) as s:
             proxy = await _stalling(s)
             host_seen = _Seen(s.host)
             viewer, task = await s.join()
@@ -131,5 +138,17 @@ def test_a_line_handed_to_the_connection_as_the_session_ends_is_not_confirmed() 
             assert states[waiting] == "not confirmed", states
             assert {states[i] for i in range(1, waiting + 1)} == {"not confirmed"}
             assert states[waiting + 1] == "not delivered"
+        return waiting
 
-    run(main(), 60)
+    waiting = run(main(), 60)
+    # The host's audit log says what its user was told of each line
+    # (auditleft: the lines not confirmed had no row saying so).
+    (session,) = recorder.wait(1, timeout=10.0)
+    with RecordingReader(session.path) as reader:
+        events = reader.events()
+    went = [e["text"] for e in events if e["type"] == "chat" and "outcome" not in e]
+    outcome = [(e["number"], e["text"], e["outcome"]) for e in events
+               if e["type"] == "chat_outcome"]  # fmt: skip
+    assert outcome == [(n, went[n - 1], "not confirmed") for n in range(1, waiting + 1)]
+    never = [e["text"] for e in events if e["type"] == "chat" and "outcome" in e]
+    assert never == ["never left"]

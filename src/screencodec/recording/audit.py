@@ -9,7 +9,9 @@ log, each a JSON-able dict with a ``type``:
   viewer gave the level back, ``host`` when the host took it);
 * ``input``: who had pointer or keyboard and when, as intervals
   ``{"who": "agent"|"local", "device", "start", "end"}``: activity with gaps
-  under :data:`INPUT_GAP` seconds is one interval;
+  under :data:`INPUT_GAP` seconds is one interval; the local user's up to
+  the file's end, also after its link's channel closed
+  (:meth:`AuditTracker.link_over`);
 * ``chat`` (``from`` host or viewer, ``text``); ``chat_delivered``
   (``from``: whose lines, ``count``: how many of that side's lines of the
   session the other side's program has, its acknowledgement on the chat
@@ -23,7 +25,9 @@ log, each a JSON-able dict with a ``type``:
   (:meth:`AuditTracker.chat_held`); those that never went are logged when
   the session is over, in the file of the link they were kept for, with
   ``typed`` and ``outcome`` "not delivered"
-  (:meth:`AuditTracker.chat_unsent`); a viewer's are not sent again (the
+  (:meth:`AuditTracker.chat_unsent`), and those that went but were not
+  confirmed get a ``chat_outcome`` row then (:meth:`AuditTracker.chat_went`);
+  a viewer's are not sent again (the
   host's hello says which it has), and each that comes is logged, with
   ``duplicate`` true if the host's program dropped it as one it had (a
   hostile viewer numbering its lines again), never shown to its user
@@ -38,7 +42,10 @@ log, each a JSON-able dict with a ``type``:
 * ``bye``: ``from`` ``host`` or ``viewer``, ``reason``: the Bye message
   either side sent, or, when a side closed the connection without one (the
   host's user pressed Ctrl-C), the recorder's note of that close
-  (:meth:`AuditTracker.closed_without_bye`).
+  (:meth:`AuditTracker.closed_without_bye`);
+* a ``revoke`` or ``bye`` of the host's side while the agent was away (its
+  link lost, the file kept open for it), marked ``away`` true
+  (:meth:`AuditTracker.away`).
 
 Times are seconds on the recording's timeline. Not thread-safe: one
 recorder worker thread owns a tracker.
@@ -102,6 +109,12 @@ class AuditTracker:
         #: The host's lines that go first on this resumed link, held while the
         #: link was down: number -> when its user typed it (this timeline).
         self._held: dict[int, float] = {}
+        #: The link ended (:meth:`link_over`); the file may stay open while
+        #: its agent may come back. The local user's input from then on is
+        #: held (``_after``: the intervals closed since) until the file's
+        #: end is known: logged if it came before it (:meth:`finish`).
+        self._link_over = False
+        self._after: list[tuple[tuple[str, str], list[float]]] = []
 
     @property
     def open_intervals(self) -> bool:
@@ -180,7 +193,8 @@ class AuditTracker:
 
     def local_input(self, t: float, device: str = "input") -> list[Event]:
         """The local user's ``device`` ("pointer", "keyboard", or "input"
-        when the host could not tell) was used at ``t``."""
+        when the host could not tell) was used at ``t`` (after
+        :meth:`link_over`: held until :meth:`finish`)."""
         return self._expire(t) + self._activity(t, "local", device)
 
     def chat_written(self, count: int) -> list[Event]:
@@ -212,6 +226,36 @@ class AuditTracker:
         return [{"type": "chat", "from": "host", "text": text, "typed": round(typed, 6),
                  "outcome": "not delivered"} for _, text, typed in lines]  # fmt: skip
 
+    def chat_went(self, lines: list[tuple[int, str, float]], state: str) -> list[Event]:
+        """The session is over, and the host's lines ``(number, text,
+        typed)`` went on a link (each logged then as a ``chat`` row) that
+        ended before the viewer's acknowledgement of them came: its user was
+        told ``state`` ("not confirmed": the viewer's program may have them;
+        "sent" to a viewer that never said whether it acknowledges). One
+        ``chat_outcome`` row each, with the line's ``number`` in the session
+        (a ``chat_delivered`` count that reaches it would have said it
+        arrived). Before auditleft only the missing ``chat_delivered`` said
+        it. Told by the host's session (ChatLedger.on_over)."""
+        return [{"type": "chat_outcome", "from": "host", "number": number, "text": text,
+                 "typed": round(typed, 6), "outcome": state}
+                for number, text, typed in lines]  # fmt: skip
+
+    def away(self, event: Event) -> list[Event]:
+        """What the host's side did while the agent was away (its link lost,
+        this file kept open for it): ``event`` (a ``revoke``, or the ``bye``
+        the session's end would have sent), marked ``away`` true: the agent
+        was not told, it had no link. Told by the host (session/away.py)."""
+        if event.get("type") == "bye":
+            self.bye_logged = True
+        return [{**event, "away": True}]
+
+    def link_over(self) -> list[Event]:
+        """The link ended; the file may stay open (its agent may come back).
+        The local user's input from now on is held until :meth:`finish`,
+        which logs what came before the file's end."""
+        self._link_over = True
+        return []
+
     def chat_numbering(self, next_: int, had: int) -> list[Event]:
         """The host's program numbers the viewer's next chat line ``next_``
         and has its lines up to ``had`` (ChatLedger.numbering): told at the
@@ -233,11 +277,23 @@ class AuditTracker:
         it did not send, unless either side's Bye was already logged."""
         return [] if self.bye_logged else [self._bye(side, reason)]
 
-    def finish(self) -> list[Event]:
+    def finish(self, t: float | None = None) -> list[Event]:
         """Close every open interval, and log every transfer still open (an
-        offer not answered, a file not all sent): the session ended."""
-        out = [self._interval(k, v) for k, v in self._open.items()]
-        self._open.clear()
+        offer not answered, a file not all sent): the file ends at ``t``.
+        After :meth:`link_over`, the local input held is logged if it began
+        by ``t``, its interval ending there at the latest: a file kept open
+        for an agent away ends at its link's end if the agent comes back,
+        later if something was logged while it was away."""
+        spans = sorted([*self._after, *self._open.items()], key=lambda x: x[1][0])
+        self._after, self._open = [], {}
+        out = []
+        for key, (start, last) in spans:
+            if self._link_over and t is not None:
+                if start > t:
+                    continue  # after the file's end: a later link's, or nobody's
+                out.append(self._interval(key, [start, min(last, t)]))
+            else:
+                out.append(self._interval(key, [start, last]))
         for open_ in (self._in, self._out):
             for tr in open_.values():
                 out.append({**self._file_event(tr, None), "transferred": tr.received,
@@ -261,6 +317,9 @@ class AuditTracker:
 
     def _expire(self, t: float) -> list[Event]:
         done = [k for k, (_, last) in self._open.items() if t - last > INPUT_GAP]
+        if self._link_over:  # held until the file's end is known (finish)
+            self._after += [(k, self._open.pop(k)) for k in done]
+            return []
         return [self._interval(k, self._open.pop(k)) for k in done]
 
     @staticmethod

@@ -284,7 +284,8 @@ class SessionRecorder:
         """Queue ``obj``: ``"out"``/``"in"`` a session message sent/received,
         ``"consent"`` an audit event, ``"local"`` local input, ``"chat_*"``
         what the host's chat ledger says of its lines, ``"link_over"`` the
-        link ended (the file may stay open: :meth:`_handle`). ``at`` is its
+        link ended (the file may stay open: :meth:`_handle`), ``"away"`` an
+        audit event of the host's side while the agent is away. ``at`` is its
         ``time.monotonic()`` time (default now; tools that synthesise a
         recording pass ``session.t0 + seconds``)."""
         if self.done.is_set():
@@ -464,6 +465,10 @@ class SessionRecorder:
             events = self.audit.chat_held(self._typed(obj))
         elif kind == "chat_unsent":  # the session is over: the host's lines that never went
             events = self.audit.chat_unsent(self._typed(obj))
+        elif kind == "chat_went":  # ... and those that went, not confirmed: (lines, state)
+            events = self.audit.chat_went(self._typed(obj[0]), obj[1])
+        elif kind == "away":  # the host's side did this while the agent was away
+            events = self.audit.away(obj)
         elif kind == "seek":
             self._pending_seek = obj
             return
@@ -472,7 +477,7 @@ class SessionRecorder:
             return
         elif kind == "link_over":  # the file may stay open (an agent away): nothing more comes
             self._stream_over()
-            return
+            events = self.audit.link_over()
         else:
             events = []
         self._events(events, us)
@@ -664,7 +669,7 @@ class SessionRecorder:
 
     def _finish(self, rel: float, reason: str, closed_by: str | None) -> None:
         us = int(rel * 1e6)
-        self._events(self.audit.finish(), us)
+        self._events(self.audit.finish(rel), us)
         if closed_by is not None:
             self._events(self.audit.closed_without_bye(closed_by, reason), us)
         self.writer.append(ChunkType.END, json_payload({
@@ -805,11 +810,14 @@ class Recorder:
 
     def local_input(self, device: str = "input") -> None:
         """The local user used ``device`` ("pointer", "keyboard" or "input"),
-        in the sessions whose link is up: not in one kept open for an agent
-        away (its file ends at the link's end if the agent comes back)."""
+        in every recording not ended: one whose link ended (its channel
+        closed) logs it if it came before its END (the tracker holds it
+        until then: AuditTracker.link_over), so a file kept open for an
+        agent away that ends at its link's end (the agent came back) does
+        not. Before auditleft a link's recording dropped it from its
+        channel's close on (its END comes after the link's cleanup)."""
         for session in self.sessions:
-            if not getattr(session.channel, "closed", False):
-                session.put("local", device)
+            session.put("local", device)
 
     def end_session(self, session: SessionRecorder, reason: str) -> None:
         session.end(reason)

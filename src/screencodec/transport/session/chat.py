@@ -56,6 +56,7 @@ import collections
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from screencodec.errors import ScreencodecError, SessionClosedError
@@ -74,6 +75,7 @@ __all__ = [
     "ChatBacklogError",
     "ChatLedger",
     "HeldLine",
+    "Settled",
     "chat_ack",
     "chat_hello_next",
 ]
@@ -103,6 +105,20 @@ _Emit = Callable[[Any], None]
 #: ``(number, text, typed)``: one of this side's lines, its wire number in the
 #: session and the ``time.monotonic()`` of the call that gave it.
 HeldLine = tuple[int, str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What the end of a session settled of this side's kept lines (told to
+    :attr:`ChatLedger.on_over`, for the host's audit log): ``never``, those
+    that never went on a link (told not delivered), and ``went``, those that
+    went on one that ended before the peer's acknowledgement came, told
+    ``went_state``: not confirmed, or sent to a peer that never said whether
+    it acknowledges."""
+
+    never: list[HeldLine]
+    went: list[HeldLine]
+    went_state: str = NOT_CONFIRMED
 
 
 class ChatBacklogError(ScreencodecError, RuntimeError):
@@ -165,11 +181,11 @@ class ChatLedger:
         self._pending: collections.deque[tuple[int, str]] = collections.deque()
         self._typed: dict[int, float] = {}  # a kept line's id -> its call's time.monotonic()
         #: Told once, when this side's lines stop being logged where they
-        #: are (the host's audit log, session/host.py): with those that never
-        #: went on a link (the session is over: :meth:`give_up`), or None (a
-        #: new link takes the session up: :meth:`taken_up`; the kept lines go
-        #: there, and its log has them).
-        self.on_over: Callable[[list[HeldLine] | None], None] | None = None
+        #: are (the host's audit log, session/away.py): what the session's end
+        #: settled of them (:meth:`give_up`), or None (a new link takes the
+        #: session up: :meth:`taken_up`; the kept lines go there, and its log
+        #: has them).
+        self.on_over: Callable[[Settled | None], None] | None = None
         #: The peer's lines this side has (its count, this session).
         self.received = 0
         self._peer_next = 1  # the wire number of the peer's next line
@@ -233,11 +249,17 @@ class ChatLedger:
         if self.peer_acks is False:
             self.peer_acks = None  # the same agent may come back with a newer program
 
-    async def attach(self, owner: object, *, resumed: bool) -> None:
+    async def attach(self, owner: object, *, resumed: bool,
+                     first: Callable[[], None] | None = None) -> None:  # fmt: skip
         """Say hello on ``owner``'s link and send the kept lines, before any
-        other chat line goes there."""
+        other chat line goes there. ``first`` is called right before, when
+        no line can be given meanwhile: what :meth:`held` and
+        :attr:`written` say then is what goes (the host's audit log of a
+        resumed link is told so, session/link.py)."""
         async with self._locked():
             if owner is self._owner and not self._attached:
+                if first is not None:
+                    first()
                 await self._attach(resumed)
 
     async def _attach(self, resumed: bool) -> None:
@@ -288,16 +310,23 @@ class ChatLedger:
         lines, those that went on a link are told not confirmed (to a peer
         that never said whether it acknowledges: "sent"), the others not
         delivered; returns the texts told either, in order."""
+        if self._expiry is not None:
+            self._expiry.cancel()  # told now (a second give_up settles nothing)
         self._expiry = None
         self._over = True  # a line given from now on is refused (send)
         pending, self._pending = list(self._pending), collections.deque()
         typed, self._typed = self._typed, {}
         never = [(i, t) for i, t in pending if i > self._written]
-        self._over_told([(i - self._base, t, typed.get(i, 0.0)) for i, t in never])
+        went = [(i, t) for i, t in pending if i <= self._written]
+
+        def held(lines: list[tuple[int, str]]) -> list[HeldLine]:
+            return [(i - self._base, t, typed.get(i, 0.0)) for i, t in lines]
+
+        self._over_told(Settled(held(never), held(went),
+                                NOT_CONFIRMED if self.peer_acks is not None else SENT))  # fmt: skip
         if not pending:
             return []
         self._acked = max(self._acked, pending[-1][0])
-        went = [(i, t) for i, t in pending if i <= self._written]
         if self.peer_acks is None:
             self._tell(went, SENT)
             went = []
@@ -463,10 +492,10 @@ class ChatLedger:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _over_told(self, never: list[HeldLine] | None) -> None:
+    def _over_told(self, settled: Settled | None) -> None:
         told, self.on_over = self.on_over, None
         if told is not None:
-            told(never)
+            told(settled)
 
     def _went(self, line_id: int, exc: BaseException) -> None:
         """Line ``line_id``'s send failed with ``exc``: if its bytes had been

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -35,12 +34,8 @@ from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.chat import (
-    MAX_UNACKED,
-    ChatBacklogError,
-    ChatLedger,
-    HeldLine,
-)
+from screencodec.transport.session.away import LinkRecording, end_away, log_away
+from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError, ChatLedger
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
 from screencodec.transport.session.events import (
@@ -51,11 +46,17 @@ from screencodec.transport.session.events import (
     SharingChanged,
     Subscription,
 )
-from screencodec.transport.session.link import SCREEN_GONE, ViewerLink
+from screencodec.transport.session.link import (
+    MAX_DURATION,
+    SCREEN_GONE,
+    STOPPED_SHARING,
+    ViewerLink,
+)
 from screencodec.transport.session.permissions import VIEW, ConsentRequest, Permission
+from screencodec.transport.session.resume import Resumable
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.services import EncoderFactory, RecorderLike, RecordingLike
+from screencodec.transport.session.services import EncoderFactory, RecorderLike
 from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
     FileConsent,
@@ -130,6 +131,9 @@ class Host:
         self._all_ended.set()
         self._protocol_errors = 0
         self._rotations: dict[int, asyncio.TimerHandle] = {}  # pending, per credentials
+        #: The time limits of sessions whose agent is away, when they come
+        #: before the ticket's window ends (:meth:`_limit_away`).
+        self._limits: set[asyncio.TimerHandle] = set()
 
     async def __aenter__(self) -> Host:
         return self
@@ -201,7 +205,7 @@ class Host:
             else:
                 reason = await link.run()
         except asyncio.TimeoutError:
-            reason = "maximum session duration reached"
+            reason = MAX_DURATION
             await _quiet(link.send(m.Bye(reason)))
         except ProtocolError as exc:
             self._protocol_errors += 1
@@ -221,24 +225,31 @@ class Host:
             reason = f"internal error: {exc!r}"
         finally:
             await link.cleanup()
-            resumable = 0.0
+            resumable = window = 0.0
             if link.moved:  # the session goes on over the agent's new connection
                 reason = link.ended_here or reason
             elif lost:
-                resumable = runtime.tickets.park(link, link.level, link.monitor)
+                ticket = runtime.tickets.held_by(link)
+                resumable = window = runtime.tickets.park(link, link.level, link.monitor)
+                limit = self.config.max_duration
+                if ticket is not None and resumable and limit is not None:
+                    # The time limit comes first: it ends the session then.
+                    resumable = min(window, max(0.0, link.started + limit - time.monotonic()))
+                    if resumable < window:
+                        self._limit_away(link, ticket, resumable)
             if recording is not None and not link.moved:
                 # Nothing of the stream comes any more: what checked it goes
                 # now, not when the file ends (review33).
                 recording.put("link_over")
                 # The file ends once the session's chat is settled: now, or
                 # (the link lost, the agent may come back) when the agent does
-                # or the ticket ends. The host's lines that never went are in
-                # it (recording/audit.py), those typed while the agent is away too.
-                link.chats.on_over = functools.partial(_end_recording, recording, reason,
-                                                       time.monotonic())  # fmt: skip
+                # or the session is over. The host's lines that never went are
+                # in it (recording/audit.py), those typed while the agent is
+                # away too, and what the host's side did meanwhile (.away).
+                link.chats.on_over = LinkRecording(recording, reason, time.monotonic())
             # Chat kept for a resume waits as long as the ticket does; else told not delivered.
             if link.moved or link.chats.bound_to(link):
-                link.chats.detach(link, keep=link.moved, window=resumable)
+                link.chats.detach(link, keep=link.moved, window=window)
             else:
                 # It ended before its chat began (no ticket given: nothing to
                 # resume): the session is over, and its recording ends now. A
@@ -297,14 +308,28 @@ class Host:
         Revoking VIEW ends that viewer's session. A viewer whose link was
         lost comes back without ``level``; without VIEW not at all: its
         session is over now (its kept chat lines told not delivered, its
-        recording ended)."""
-        away = self._runtime.tickets.parked(peer)
+        recording ended). Its recording logs it (``away``: the agent was
+        not told)."""
+        away = [(lost, lost.level & level) for lost in self._runtime.tickets.parked(peer)]
         self._runtime.tickets.revoke(level, peer)
-        for lost in away:
-            if VIEW not in lost.level and isinstance(lost.chat, ChatLedger):
+        for lost, taken in away:
+            if not taken:
+                continue
+            row = {"type": "revoke", "level": str(taken), "remaining": str(lost.level),
+                   "by": "host"}  # fmt: skip
+            if VIEW in lost.level:
+                log_away(lost.chat, row)
+            else:
                 # Its ticket is dropped: the session is over, as for disconnect
                 # (its kept lines told not delivered, its recording ends).
-                lost.chat.give_up()
+                end_away(lost.chat, row, STOPPED_SHARING)
+        for link in list(self._runtime.serving):
+            # A lost session being taken up (its ticket claimed, the new link
+            # not joined: neither parked nor among the links), as send_chat.
+            took = link.resumed
+            if (took is not None and link not in self._runtime.links
+                    and peer in (None, link.peer, took.peer)):  # fmt: skip
+                await _quiet(link.revoke_joining(level))
         for link in list(self._runtime.links):
             if peer is None or link.peer == peer:
                 await _quiet(link.revoke(level))
@@ -313,12 +338,13 @@ class Host:
         """End sessions (also those still waiting for consent); those (of
         ``peer``) whose link was lost may not resume either."""
         for lost in self._runtime.tickets.parked(peer):
-            if isinstance(lost.chat, ChatLedger):
-                lost.chat.give_up()  # its kept lines: told not delivered now
+            # Its kept lines: told not delivered now; its recording says who ended it.
+            end_away(lost.chat, {"type": "bye", "from": "host", "reason": reason},
+                     _ended_by_host(reason))  # fmt: skip
         self._runtime.tickets.forget_parked(peer)
 
         async def end(link: ViewerLink) -> None:
-            link.ended_here = f"ended by the host: {safe_text(reason, 200)}"
+            link.ended_here = _ended_by_host(reason)
             # The Bye goes at once, behind what is queued and ahead of sends
             # still waiting (a file's next chunk), and the channel closes: no
             # more of the screen, no more input. The close lingers until the
@@ -330,6 +356,22 @@ class Host:
 
         await asyncio.gather(*(end(link) for link in list(self._runtime.serving)
                                if peer is None or link.peer == peer))
+
+    def _limit_away(self, link: ViewerLink, ticket: Resumable, after: float) -> None:
+        """``link`` was lost, and its session's time limit runs out in
+        ``after`` seconds, before its ticket's window: then, if its agent
+        is still away, the session ends, saying so in its recording
+        (before auditleft it waited for the window, or ended when the agent
+        presented its ticket)."""
+
+        def reached() -> None:
+            self._limits.discard(handle)
+            if self._runtime.tickets.drop(ticket):
+                end_away(ticket.chat, {"type": "bye", "from": "host", "reason": MAX_DURATION},
+                         MAX_DURATION)  # fmt: skip
+
+        handle = asyncio.get_running_loop().call_later(after, reached)
+        self._limits.add(handle)
 
     def register_channel(self, name: str, handler: ExtensionHandler) -> None:
         """Add an extension channel; ``handler(peer, payload)`` may return a reply."""
@@ -461,9 +503,10 @@ class Host:
         saved or :meth:`give_up_saves` (a slow or stalled disk: its user is
         the one to say how long to wait); that time is not counted."""
         await self.disconnect()
-        for handle in self._rotations.values():
+        for handle in [*self._rotations.values(), *self._limits]:
             handle.cancel()
         self._rotations.clear()
+        self._limits.clear()
         loop = asyncio.get_running_loop()
         ended = asyncio.ensure_future(self._all_ended.wait())
         left = timeout
@@ -494,20 +537,9 @@ class Host:
             await asyncio.to_thread(self.injector.close)
 
 
-def _end_recording(recording: RecordingLike, reason: str, ended: float,
-                   unsent: list[HeldLine] | None) -> None:  # fmt: skip
-    """End the recording of a link that ended at ``ended`` (its
-    ``time.monotonic()``; ``reason``) once its session's chat is settled
-    (ChatLedger.on_over): ``unsent``, the host's lines that never went, are
-    logged, and the file ends now, when the session is over; None: a new
-    link took the session up (its file goes on from here), and the file ends
-    at the link's end, so the parts of the session follow each other; so
-    does one with no line unsent: nothing of the session came after the
-    link's end, and its duration does not count the time the agent was
-    away (review33)."""
-    if unsent:
-        recording.put("chat_unsent", unsent)
-    recording.end(reason, at=None if unsent else ended)
+def _ended_by_host(reason: str) -> str:
+    """A session's end reason when the host's user ended it (Host.disconnect)."""
+    return f"ended by the host: {safe_text(reason, 200)}"
 
 
 async def _quiet(coro: object) -> None:

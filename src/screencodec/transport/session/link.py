@@ -48,6 +48,7 @@ from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, Se
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.away import end_away
 from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
 from screencodec.transport.session.compact import ReceiptState
 from screencodec.transport.session.consent import (
@@ -87,13 +88,18 @@ from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
 # NO_INJECTOR and REASK_AFTER live in .refusal; also named here, where they were first.
-__all__ = ["NO_INJECTOR", "REASK_AFTER", "ViewerLink"]
+__all__ = ["MAX_DURATION", "NO_INJECTOR", "REASK_AFTER", "STOPPED_SHARING", "ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
 #: The Bye a viewer gets when this host's screen cannot be grabbed any more
 #: (its X display died): the host's user reads it too, with the details.
 SCREEN_GONE = "the host's screen can no longer be captured"
-_MAX_DURATION = "maximum session duration reached"
+#: The Bye of a session whose VIEW the host's user took back; the reason of
+#: one whose agent was away then (session/away.py).
+STOPPED_SHARING = "the local user stopped sharing"
+#: Why a session ended at its time limit (HostConfig.max_duration): its
+#: Bye, its reason, its recording's END (also while its agent is away).
+MAX_DURATION = "maximum session duration reached"
 #: Messages (other than input, which is dropped) a viewer may send before the grant.
 _MAX_EARLY = 32
 
@@ -151,6 +157,7 @@ class ViewerLink:
         self.recording: RecordingLike | None = None
         #: The session's chat on this side (.chat): a resumed one goes on with its own.
         self.chats = ChatLedger()
+        self._granted = False  # the first grant was sent (revoke_joining)
 
     @property
     def flow(self) -> CongestionControl:
@@ -232,14 +239,21 @@ class ViewerLink:
         # answer the opening holds this join, never the loop (screens.py).
         self.watch(self.monitor)
         monitors = await self.host.hub.layout(self.monitor)
-        await self.send(m.PermissionGrant(self.level.bits))
+        if VIEW not in self.level:  # the host's user took it back meanwhile (revoke_joining)
+            await self.send(m.PermissionDeny(hello.level))
+            await self.send(m.Bye(STOPPED_SHARING))
+            return STOPPED_SHARING
+        grant = m.PermissionGrant(self.level.bits)
+        self._granted = True  # a revoke from now on is told to the viewer (revoke_joining)
+        await self.send(grant)
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
             await self.send(m.Notice(m.Notice.CONTROL_UNAVAILABLE, why))
         await self.send(m.MonitorList(monitors, self.monitor))
         # Chat's hello, and the lines kept from a link lost, before any other
         # line and before the first update (.chat).
         self.chats.bind(self, self.send, self.host.emit, self.peer)
-        await self.chats.attach(self, resumed=resumed is not None)
+        await self.chats.attach(self, resumed=resumed is not None,
+                                first=None if resumed is None else self._chat_resumed)  # fmt: skip
         self._chat_numbering()
         if resumed is not None:  # before SharingChanged: a UI names the agent from it
             away = 0.0 if resumed.lost_at is None else time.monotonic() - resumed.lost_at
@@ -261,10 +275,11 @@ class ViewerLink:
         limit = self.host.config.max_duration
         if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
             return resumed
-        if isinstance(resumed.chat, ChatLedger):
-            # Its ticket is spent and nothing takes it up: that session is
-            # over (its kept lines told not delivered, its recording ends).
-            resumed.chat.give_up()
+        # Its ticket is spent and nothing takes it up: that session is over
+        # (its kept lines told not delivered, its recording ends, saying
+        # so), had the host not ended it at the limit yet (Host: a moment's lag).
+        end_away(resumed.chat, {"type": "bye", "from": "host", "reason": MAX_DURATION},
+                 MAX_DURATION)  # fmt: skip
         return None
 
     async def _ask_first(self, asked: Permission, bits: int) -> Permission | str:
@@ -319,16 +334,25 @@ class ViewerLink:
                 "type": "consent", "who": self.who, "peer": self.peer, "asked": str(asked),
                 "upgrade": False, "answer": str(level), "resumed": True,
             })  # fmt: skip
-            # The host's lines logged already, in the lost links' recordings:
-            # those sent again here are not logged twice (recording/audit.py).
-            self.recording.put("chat_written", self.chats.written)
-            # Those that never went (typed while the agent was away, or cut
-            # off with the link) go first here: logged with when they were typed.
-            self.recording.put("chat_held", self.chats.held())
         limit = self.host.config.max_duration
         if limit is not None:
             self.spawn(self._end_at(self.started + limit))
         return level
+
+    def _chat_resumed(self) -> None:
+        """Tell the recording of this resumed link, right before the chat's
+        hello goes (ChatLedger.attach: no line is given meanwhile), which of
+        the host's lines went on the links before (logged in their
+        recordings: those sent again here are not logged twice) and which
+        never went (typed while the agent was away, or as the session was
+        being taken up, or cut off with the link): they go first here,
+        logged with when they were typed (recording/audit.py). Before
+        auditleft it was told at the ticket's claim, so a line given while
+        the session was being taken up (kept for this link since review33)
+        was logged without ``typed`` and ``resent``."""
+        if self.recording is not None:
+            self.recording.put("chat_written", self.chats.written)
+            self.recording.put("chat_held", self.chats.held())
 
     def _chat_numbering(self) -> None:
         """Tell the recording how the host numbers the viewer's chat lines
@@ -341,11 +365,11 @@ class ViewerLink:
     async def _end_at(self, deadline: float) -> None:
         """A resumed session's time limit counts from its first start."""
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        self.ended_here = _MAX_DURATION
+        self.ended_here = MAX_DURATION
         # As Host.disconnect: the Bye at once, ahead of sends still waiting,
         # and a close that waits while the viewer reads (channel/sealed.py).
         with contextlib.suppress(ScreencodecError, OSError):
-            await close_with(self.channel, m.encode(m.Bye(_MAX_DURATION)))
+            await close_with(self.channel, m.encode(m.Bye(MAX_DURATION)))
         await self.channel.close()
 
     async def _issue_ticket(self) -> None:
@@ -648,8 +672,30 @@ class ViewerLink:
         await self.send(m.PermissionRevoke(removed.bits, self.level.bits))
         self.host.emit(PermissionChanged(self.peer, self.level))
         if VIEW not in self.level:
-            await self.send(m.Bye("the local user stopped sharing"))
+            await self.send(m.Bye(STOPPED_SHARING))
             await self.channel.close()
+
+    async def revoke_joining(self, level: Permission) -> Permission:
+        """The host's user takes ``level`` back while this link takes a lost
+        session up (its ticket claimed, not joined yet: Host.revoke, which
+        before auditleft reached neither this link nor the parked ticket, and
+        the agent came back with it). Before the grant went, the session goes
+        on without it (VIEW: not at all, :meth:`run`), and this link's
+        recording logs it (``away``: the agent, not granted yet, is not told
+        of it); after, it is a live link's revoke. Returns what was taken."""
+        taken = self.level & level
+        if not taken:
+            return taken
+        if self._granted:
+            await self.revoke(level)
+            return taken
+        self.level = self.level - taken
+        if VIEW in taken:
+            self.host.tickets.forget(self)
+        if self.recording is not None:
+            self.recording.put("away", {"type": "revoke", "level": str(taken),
+                                        "remaining": str(self.level), "by": "host"})  # fmt: skip
+        return taken
 
     def snapshot(self) -> LinkStats:
         meter = self.stream.meter

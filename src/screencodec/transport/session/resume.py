@@ -35,7 +35,8 @@ The ticket is what the local user's earlier yes is bound to, so:
   (not at the grant: CONTROL taken or given back since is not regained);
 * the levels the user refused lately stay refused unasked across a resume
   (the old session's :class:`~.refusal.UnaskedRefusals` goes on);
-* the overall ``max_duration`` of a session counts from its first start.
+* the overall ``max_duration`` of a session counts from its first start,
+  and ends it also while its agent is away (session/away.py).
 """
 
 from __future__ import annotations
@@ -155,6 +156,19 @@ class ResumeTickets:
         entry.level, entry.monitor, entry.holder = level, monitor, None
         entry.lost_at, entry._expires = now, now + self.window
         return self.window
+
+    def held_by(self, holder: object) -> Resumable | None:
+        """The ticket of the live session ``holder``, if it holds one."""
+        return self._entry(holder)
+
+    def drop(self, entry: Resumable) -> bool:
+        """The lost session ``entry`` may not come back any more (its time
+        limit ran out while its agent was away): True if it was parked, its
+        ticket spent now; False if it was claimed or ended already."""
+        parked = entry.holder is None and any(e is entry for e in self._held)
+        if parked:
+            self._held = [e for e in self._held if e is not entry]
+        return parked
 
     def forget(self, holder: object | None = None) -> None:
         """The session of ``holder`` ended for good (all sessions: None)."""
