@@ -171,6 +171,8 @@ class Relay:
         #: (Directory.members), and the read in flight that viewers share.
         self._members: tuple[str, ...] = ()
         self._reading_members: asyncio.Future[None] | None = None
+        #: Directory writes that outlive the connection that caused them.
+        self._background: set[asyncio.Future[None]] = set()
 
     @property
     def port(self) -> int:
@@ -266,6 +268,8 @@ class Relay:
             self._reading_members = None
         for task in list(self._tasks):
             task.cancel()
+        for later in list(self._background):
+            await _stop(later)
         for writer in list(self._writers):
             if is_spliced(writer):
                 writer.transport.abort()
@@ -361,6 +365,29 @@ class Relay:
         except DirectoryUnavailableError:
             return None
         return None if why is None else safe_text(why, 200)
+
+    def _later(self, coro: Awaitable[None]) -> None:
+        """Run ``coro`` beside the connections; close() cancels it."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _tell_cluster_ended(self, code: str, verifier: bytes, why: str) -> None:
+        """A host whose own side closed its control connection here (a FIN)
+        and did not register again within ``host_gone_after``: its session
+        ended, and every relay of the cluster is told (Directory.end, as a
+        RELAY_RELEASE is), not only this one. Else a viewer that reached
+        another relay once the claim had expired (15 s), or once this relay
+        was gone (a restart, a drain), was told "no such session" and retried
+        for its whole 60 s. Not if the host registered again meanwhile, here
+        or (the claim naming another relay) elsewhere."""
+        await asyncio.sleep(self.limits.host_gone_after)
+        if code in self._sessions or not self.ended.has_ended(code, pair_tag(verifier)):
+            return
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("end", self.directory.end(code, verifier, why,
+                                                      self.limits.ended_memory,
+                                                      relay=self.advertise))
 
     async def _allowed(self, kind: str, ip: str) -> bool:
         """One attempt of ``kind`` ("register", "join") by address ``ip``,
@@ -553,6 +580,8 @@ class Relay:
                 if why in _ENDED:
                     self.ended.ended(code, _ENDED[why], released=why == "released",
                                      tag=pair_tag(verifier))
+                    if why != "released":  # the cluster learns it once the grace is over
+                        self._later(self._tell_cluster_ended(code, verifier, _ENDED[why]))
                 else:  # a reset, silence: the host may come back
                     self.ended.lost(code, pair_tag(verifier), reg.heard)
             self.metrics.sessions(len(self._sessions))
