@@ -35,6 +35,10 @@ def register(subparsers: Any, summary: str) -> None:
     r.add_argument("--advertise", type=address, metavar="HOST:PORT", default=None,
                    help="the address other relays send this relay's viewers to "
                         "(needed with a shared --directory)")
+    r.add_argument("--public-name", type=address, metavar="HOST:PORT", action="append",
+                   default=[],
+                   help="a name clients reach the cluster by (the load balancer's), "
+                        "listed to paired viewers beside the cluster's relays; repeatable")
     r.add_argument("--metrics-port", type=int, metavar="N", default=None,
                    help="serve Prometheus metrics on http://METRICS_BIND:N/metrics")
     r.add_argument("--metrics-bind", metavar="ADDR", default="127.0.0.1",
@@ -78,8 +82,14 @@ async def _relay_main(args: argparse.Namespace) -> int:
     if args.directory and args.directory != "memory://" and advertise is None:
         print("screencodec relay: warning: a shared --directory without --advertise: other "
               "relays will send viewers to this relay's bind address", file=sys.stderr)
-    relay = Relay(args.bind, args.listen, limits=limits, directory=directory,
-                  advertise=advertise)
+    public = [f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
+              for h, p in ((h.strip("[]"), p) for h, p in args.public_name)]
+    try:
+        relay = Relay(args.bind, args.listen, limits=limits, directory=directory,
+                      advertise=advertise, public_names=public)
+    except ValueError as exc:
+        await directory.close()
+        raise _StartError(f"--public-name: {exc}") from None
     try:
         await relay.start()
     except OSError as exc:
@@ -103,8 +113,10 @@ async def _relay_main(args: argparse.Namespace) -> int:
         where = f"[{args.metrics_bind}]" if ":" in args.metrics_bind else args.metrics_bind
         metrics = ("" if args.metrics_port is None else
                    f", metrics on http://{where}:{args.metrics_port}/metrics")
+        names = "".join(f", public name {name}" for name in relay.public_names)
         print(f"relay listening on {args.bind}:{relay.port} (advertised as "
-              f"{relay.advertise}, directory {directory.describe()}{metrics})", flush=True)
+              f"{relay.advertise}{names}, directory {directory.describe()}{metrics})",
+              flush=True)
         await stop.wait()
         print(f"draining (up to {args.drain_timeout:g} s)", flush=True)
         await relay.drain(args.drain_timeout)

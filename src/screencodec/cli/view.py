@@ -1043,6 +1043,26 @@ _MARKED = 80  # characters of a line shown again when it is marked delivered
 RESUME_WITHIN = 60.0
 
 
+def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
+    """Why taking a lost link up again failed, from its last attempt: what
+    the relay said of the session's host, if it knew it ("the host has not
+    been heard from for 58 s (its connection to the relay was lost)", as the
+    "still reconnecting" lines and the web page say it), else as a first
+    connection's error is explained. The relay's "no such session" of a
+    session it paired this agent with before is no typing mistake: "check
+    the 9-digit code", which a first connection is told, was wrong here."""
+    from screencodec.transport.connect.reconnect import attempt_words
+
+    if (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.UNKNOWN_SESSION
+            and attempt_words(exc, RESUME_WITHIN) != _NO_SUCH_SESSION):  # fmt: skip
+        return attempt_words(exc, RESUME_WITHIN)
+    return _explain(exc, args)
+
+
+#: A relay's words for a code it knows nothing of (relay/server.py _unknown).
+_NO_SUCH_SESSION = "no such session code"
+
+
 async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason: str,
                   left: asyncio.Event) -> Viewer | str:  # fmt: skip
     """Connect again after a lost link and resume the session with its
@@ -1065,7 +1085,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
     except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
         if not args.relay and refused(exc):
             return _not_taken_up(reason, None)
-        return _not_taken_up(reason, _explain(exc, args))
+        return _not_taken_up(reason, _rejoin_words(exc, args))
     if not done or channel is None:
         return LEFT
     # The picture shown until now goes on: the host sends only what changed

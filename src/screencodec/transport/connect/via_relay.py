@@ -17,7 +17,6 @@ import contextlib
 import ipaddress
 import itertools
 import random
-import re
 import secrets
 import socket
 import struct
@@ -64,6 +63,7 @@ from screencodec.transport.relay.protocol import (
     ROLE_VIEWER,
     TOKEN_SIZE,
     encode_open,
+    is_relay_host,
     parse_redirect,
     parse_viewer_ok,
 )
@@ -259,13 +259,6 @@ async def _relay_answer(reader: asyncio.StreamReader, where: str) -> tuple[int, 
     return ftype, await read_body(reader, length - 1)
 
 
-#: What a relay's redirect may name: a host name (dot-separated labels of
-#: letters, digits, '-' and '_', 253 characters in all, a final dot allowed)
-#: or an IP literal (IPv6 in brackets, a zone of such characters).
-_HOST_CHARS = re.compile(r"[A-Za-z0-9._:%-]{1,253}")
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
-
-
 def redirect_target(body: bytes) -> tuple[str, int]:
     """``(host, port)`` a RELAY_REDIRECT body names; ProtocolError unless its
     host is a host name or an IP literal. The relay's text goes on into
@@ -273,14 +266,8 @@ def redirect_target(body: bytes) -> tuple[str, int]:
     terminal's escape sequences), spaces or anything else are refused here,
     and the error shows them through ``safe_text``."""
     host, port = parse_redirect(body)
-    if _HOST_CHARS.fullmatch(host):
-        try:
-            ipaddress.ip_address(host)
-            return host, port
-        except ValueError:
-            labels = host.removesuffix(".").split(".")
-            if "%" not in host and ":" not in host and all(map(_LABEL.fullmatch, labels)):
-                return host, port
+    if is_relay_host(host):
+        return host, port
     raise ProtocolError("the relay redirected to something that is not a host name or IP "
                         f"address ({safe_text(host, 64)!r})")
 

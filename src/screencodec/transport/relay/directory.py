@@ -86,11 +86,15 @@ class Directory(abc.ABC):
         """Which relay holds ``code``, or None."""
 
     @abc.abstractmethod
-    async def end(self, code: str, verifier: bytes, why: str, ttl: float) -> None:
-        """The host of ``code`` ended its session (RELAY_RELEASE): drop the
-        claim, if it is still this verifier's, and remember for ``ttl``
-        seconds that the session ended, and ``why``, for every relay (a
-        viewer still reconnecting is told so). A claim of the code forgets it."""
+    async def end(self, code: str, verifier: bytes, why: str, ttl: float, *,
+                  relay: str | None = None) -> None:
+        """The host of ``code`` ended its session (RELAY_RELEASE, or its
+        program stopped): drop the claim, if it is still this verifier's
+        (and, given ``relay``, still names that relay: an end learnt after a
+        grace, when the host may have registered again elsewhere), and
+        remember for ``ttl`` seconds that the session ended, and ``why``, for
+        every relay (a viewer still reconnecting is told so). Nothing if the
+        claim is another's. A claim of the code forgets it."""
 
     @abc.abstractmethod
     async def ended(self, code: str, tag: bytes | None = None) -> str | None:
@@ -197,10 +201,12 @@ class MemoryDirectory(Directory):
         entry = self._live(code)
         return None if entry is None else Holder(entry[1])
 
-    async def end(self, code: str, verifier: bytes, why: str, ttl: float) -> None:
+    async def end(self, code: str, verifier: bytes, why: str, ttl: float, *,
+                  relay: str | None = None) -> None:
         entry = self._live(code)
-        if entry is not None and not hmac.compare_digest(entry[0], verifier):
-            return  # someone else's claim now: not this host's session
+        if entry is not None and (not hmac.compare_digest(entry[0], verifier)
+                                  or relay not in (None, entry[1])):
+            return  # someone else's claim now, or held elsewhere: not ended
         self._claims.pop(code, None)
         now = self._clock()
         if len(self._ended) >= self._max_counters:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import struct
 from collections.abc import Sequence
 
@@ -58,10 +59,12 @@ __all__ = [
     "ROLE_VIEWER",
     "TOKEN_SIZE",
     "address_key",
+    "check_public_names",
     "claim_verifier",
     "encode_open",
     "encode_redirect",
     "encode_viewer_ok",
+    "is_relay_host",
     "pair_tag",
     "parse_open",
     "parse_redirect",
@@ -130,6 +133,58 @@ def parse_redirect(body: bytes) -> tuple[str, int]:
     except ValueError:
         raise ProtocolError("malformed relay redirect") from None
     return host.strip("[]"), int(port)
+
+
+#: What a relay's redirect or cluster list may name: a host name
+#: (dot-separated labels of letters, digits, '-' and '_', 253 characters in
+#: all, a final dot allowed) or an IP literal (IPv6 in brackets, a zone of
+#: such characters).
+_HOST_CHARS = re.compile(r"[A-Za-z0-9._:%-]{1,253}")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def is_relay_host(host: str) -> bool:
+    """Whether ``host`` (brackets taken off) is a host name or an IP literal,
+    as a viewer believes a relay's redirect or cluster list
+    (connect/via_relay.redirect_target): nothing else, no control
+    characters, spaces or anything a terminal would act on."""
+    if not _HOST_CHARS.fullmatch(host):
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return "%" not in host and ":" not in host and all(map(_LABEL.fullmatch, labels))
+
+
+def check_public_names(names: Sequence[str], advertise: str) -> tuple[str, ...]:
+    """``names`` (``HOST:PORT`` each), the public names of a relay's cluster
+    (a load balancer's) that it lists in RELAY_OK after ``advertise`` (its
+    own, or the longest it may be), if a viewer would believe them all and
+    they fit with it in one RELAY_OK: at most :data:`CLUSTER_MOST` addresses
+    in all, each of 255 ASCII bytes at most, the body within a handshake
+    frame. ValueError naming the first that breaks a rule: a list a viewer
+    does not believe is not believed at all (:func:`parse_viewer_ok`), so a
+    relay must not start with one."""
+    if len(names) > CLUSTER_MOST - 1:
+        raise ValueError(f"at most {CLUSTER_MOST - 1} public names (RELAY_OK lists at most "
+                         f"{CLUSTER_MOST} addresses, this relay's own first)")
+    room = HANDSHAKE_FRAME_MAX - TOKEN_SIZE - 2 - (len(advertise.encode()) + 1)
+    for name in names:
+        try:
+            raw = name.encode("ascii")
+            host, _ = parse_redirect(raw)
+        except (UnicodeEncodeError, ProtocolError):
+            raise ValueError(f"{name!r} is not HOST:PORT with a port 1-65535") from None
+        if len(raw) > _MAX_ADDRESS or not is_relay_host(host):
+            raise ValueError(f"{name!r} is not a host name or IP address and port")
+        room -= len(raw) + 1
+        if room < 0:
+            raise ValueError(f"the public names do not fit in one RELAY_OK "
+                             f"({HANDSHAKE_FRAME_MAX} bytes with the pair tag and this "
+                             f"relay's own address): {name!r} and after")
+    return tuple(names)
 
 
 def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:

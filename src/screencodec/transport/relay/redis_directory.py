@@ -85,10 +85,12 @@ end
 redis.call('DEL', KEYS[2])
 return 1
 """
-# KEYS[1] claim key, KEYS[2] its ended key; ARGV: verifier hex, why, ttl ms.
+# KEYS[1] claim key, KEYS[2] its ended key; ARGV: verifier hex, why, ttl ms,
+# the relay the claim must name ('' for any).
 _END = """
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 64) ~= ARGV[1] then return 0 end
+if v and ARGV[4] ~= '' and string.sub(v, 66) ~= ARGV[4] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1
@@ -196,10 +198,12 @@ class RedisDirectory(Directory):
     async def release(self, code: str, verifier: bytes) -> None:
         await self._run(self._release(keys=[self._key("claim", code)], args=[verifier.hex()]))
 
-    async def end(self, code: str, verifier: bytes, why: str, ttl: float) -> None:
+    async def end(self, code: str, verifier: bytes, why: str, ttl: float, *,
+                  relay: str | None = None) -> None:
         value = f"{pair_tag(verifier).hex()} {why}"
         await self._run(self._end(keys=[self._key("claim", code), self._key("ended", code)],
-                                  args=[verifier.hex(), value, max(1, int(ttl * 1000))]))
+                                  args=[verifier.hex(), value, max(1, int(ttl * 1000)),
+                                        relay or ""]))
 
     async def ended(self, code: str, tag: bytes | None = None) -> str | None:
         value = await self._run(self._redis.get(self._key("ended", code)))

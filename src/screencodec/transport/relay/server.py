@@ -31,7 +31,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
@@ -61,6 +61,7 @@ from screencodec.transport.relay.protocol import (
     ROLE_VIEWER,
     TOKEN_SIZE,
     address_key,
+    check_public_names,
     claim_verifier,
     encode_redirect,
     encode_viewer_ok,
@@ -112,6 +113,12 @@ class Relay:
     ``directory``: where claims and attempt counters live (default: a private
     :class:`MemoryDirectory`). ``advertise``: the ``HOST:PORT`` other relays
     send viewers to (default: the bound address, 127.0.0.1 for a wildcard).
+    ``public_names``: other ``HOST:PORT`` names of this relay's cluster (the
+    load balancer's name its clients dial) that it lists to the viewers it
+    pairs beside its members, so that an agent paired through a relay's own
+    address names its pair tag to the balancer's name too; ValueError if a
+    viewer would not believe them or they do not fit in a RELAY_OK
+    (:func:`~.protocol.check_public_names`).
 
     Concurrency: one task per connection on one event loop; shared state
     (registrations, counters, stats) is only touched between awaits. The
@@ -120,13 +127,18 @@ class Relay:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
                  limits: RelayLimits | None = None, tap: Tap | None = None,
-                 directory: Directory | None = None, advertise: str | None = None) -> None:
+                 directory: Directory | None = None, advertise: str | None = None,
+                 public_names: Sequence[str] = ()) -> None:
         self._host = host
         self._port = port
         self.limits = limits or RelayLimits()
         self._tap = tap
         self.directory = directory or MemoryDirectory()
         self._advertise = advertise
+        # Checked against the longest this relay's own address may be (its
+        # port is not known before start() when it is 0).
+        longest = advertise or self._advertised(65535)
+        self.public_names = check_public_names(public_names, longest)
         self._server: asyncio.Server | None = None
         self._sessions: dict[str, Registration] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -159,6 +171,8 @@ class Relay:
         #: (Directory.members), and the read in flight that viewers share.
         self._members: tuple[str, ...] = ()
         self._reading_members: asyncio.Future[None] | None = None
+        #: Directory writes that outlive the connection that caused them.
+        self._background: set[asyncio.Future[None]] = set()
 
     @property
     def port(self) -> int:
@@ -171,8 +185,11 @@ class Relay:
         """The ``HOST:PORT`` this relay's claims name, for redirects."""
         if self._advertise is not None:
             return self._advertise
+        return self._advertised(self.port)
+
+    def _advertised(self, port: int) -> str:
         host = "127.0.0.1" if self._host in ("0.0.0.0", "", "::") else self._host
-        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     @property
     def sessions(self) -> frozenset[str]:
@@ -202,6 +219,7 @@ class Relay:
         await self._announce()
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
         log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
+                  public=",".join(self.public_names) or "-",
                   directory=self.directory.describe())
 
     def _tag(self, code: str) -> str:
@@ -250,6 +268,8 @@ class Relay:
             self._reading_members = None
         for task in list(self._tasks):
             task.cancel()
+        for later in list(self._background):
+            await _stop(later)
         for writer in list(self._writers):
             if is_spliced(writer):
                 writer.transport.abort()
@@ -332,8 +352,10 @@ class Relay:
     def _cluster(self) -> list[str]:
         """What a paired viewer is told of this relay's cluster: this relay
         (a viewer that came through a balancer or a proxy may come back to
-        it directly), then the others the directory lists."""
-        return [self.advertise, *(m for m in self._members if m != self.advertise)]
+        it directly), the cluster's public names (a viewer paired through
+        this relay's own address may come back through the balancer), then
+        the other relays the directory lists; each once."""
+        return list(dict.fromkeys([self.advertise, *self.public_names, *self._members]))
 
     async def _ended_in_cluster(self, code: str, tag: bytes) -> str | None:
         """Why ``code``'s session ended, if its host released it at any relay
@@ -343,6 +365,29 @@ class Relay:
         except DirectoryUnavailableError:
             return None
         return None if why is None else safe_text(why, 200)
+
+    def _later(self, coro: Awaitable[None]) -> None:
+        """Run ``coro`` beside the connections; close() cancels it."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _tell_cluster_ended(self, code: str, verifier: bytes, why: str) -> None:
+        """A host whose own side closed its control connection here (a FIN)
+        and did not register again within ``host_gone_after``: its session
+        ended, and every relay of the cluster is told (Directory.end, as a
+        RELAY_RELEASE is), not only this one. Else a viewer that reached
+        another relay once the claim had expired (15 s), or once this relay
+        was gone (a restart, a drain), was told "no such session" and retried
+        for its whole 60 s. Not if the host registered again meanwhile, here
+        or (the claim naming another relay) elsewhere."""
+        await asyncio.sleep(self.limits.host_gone_after)
+        if code in self._sessions or not self.ended.has_ended(code, pair_tag(verifier)):
+            return
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("end", self.directory.end(code, verifier, why,
+                                                      self.limits.ended_memory,
+                                                      relay=self.advertise))
 
     async def _allowed(self, kind: str, ip: str) -> bool:
         """One attempt of ``kind`` ("register", "join") by address ``ip``,
@@ -535,6 +580,8 @@ class Relay:
                 if why in _ENDED:
                     self.ended.ended(code, _ENDED[why], released=why == "released",
                                      tag=pair_tag(verifier))
+                    if why != "released":  # the cluster learns it once the grace is over
+                        self._later(self._tell_cluster_ended(code, verifier, _ENDED[why]))
                 else:  # a reset, silence: the host may come back
                     self.ended.lost(code, pair_tag(verifier), reg.heard)
             self.metrics.sessions(len(self._sessions))
@@ -751,9 +798,11 @@ async def run_relay(host: str = "0.0.0.0", port: int = 7390, *,
                     limits: RelayLimits | None = None,
                     ready: Callable[[Relay], None] | None = None,
                     directory: Directory | None = None,
-                    advertise: str | None = None) -> None:
+                    advertise: str | None = None,
+                    public_names: Sequence[str] = ()) -> None:
     """Run a relay until cancelled (for embedding; the CLI adds signals)."""
-    relay = Relay(host, port, limits=limits, directory=directory, advertise=advertise)
+    relay = Relay(host, port, limits=limits, directory=directory, advertise=advertise,
+                  public_names=public_names)
     await relay.start()
     try:
         if ready is not None:

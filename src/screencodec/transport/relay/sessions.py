@@ -184,6 +184,13 @@ class EndedSessions:
             return None
         return entry[2]
 
+    def has_ended(self, code: str, tag: bytes) -> bool:
+        """Whether the registration of pair tag ``tag`` ended ``code``'s
+        session by a close (:meth:`ended`), told or still within its grace,
+        and nothing registered the code here since."""
+        entry = self._entry(code, None)
+        return entry is not None and entry[0] is not None and entry[3] == tag
+
     def silent_for(self, code: str, tag: bytes | None = None) -> float | None:
         """Seconds since the host of ``code``, whose connection was lost and
         whose session has not ended (yet), was last heard from; None if not
