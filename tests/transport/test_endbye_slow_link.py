@@ -60,7 +60,8 @@ class _Session:
 
 
 @contextlib.asynccontextmanager
-async def _session(tmp: Path, *, slow: bool) -> AsyncIterator[_Session]:
+async def _session(tmp: Path, *, slow: bool, max_duration: float | None = None
+                   ) -> AsyncIterator[_Session]:  # fmt: skip
     """A host and a viewer that take every file, over :data:`SLOW` (``slow``)
     or a direct connection."""
     host_dir, viewer_dir = tmp / "host", tmp / "viewer"
@@ -68,7 +69,8 @@ async def _session(tmp: Path, *, slow: bool) -> AsyncIterator[_Session]:
     viewer_dir.mkdir()
     creds = SessionCredentials()
     host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
-                file_consent=_yes, config=HostConfig(download_dir=host_dir))  # fmt: skip
+                file_consent=_yes,
+                config=HostConfig(download_dir=host_dir, max_duration=max_duration))  # fmt: skip
     serving: asyncio.Queue[asyncio.Future[str]] = asyncio.Queue()
     listener = await listen_direct(
         "127.0.0.1", 0, creds,
@@ -211,6 +213,36 @@ def test_a_revoke_mid_download_to_a_viewer_that_stopped_reading_is_not_held(
             took = loop.time() - began
             assert took <= _GIVEN_UP, took
             assert s.link.channel.closed
+            viewer_side.resume_reading()
+            await asyncio.wait_for(asyncio.gather(s.running, sending, return_exceptions=True), 10)
+
+    run(main(), loop_kind=loop_kind, timeout=60)
+
+
+@both_loops
+def test_the_time_limit_mid_download_to_a_viewer_that_stopped_reading_ends_the_session(
+        loop_kind: str, tmp_path: Path) -> None:  # fmt: skip
+    """HostConfig.max_duration passes while a file is stuck on a viewer that
+    stopped reading. Found before: Host.serve's Bye waited for the send lock
+    behind the stuck chunk, and the session never ended (idle None)."""
+    limit = 4.0
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        async with _session(tmp_path, slow=False, max_duration=limit) as s:
+            began = loop.time()  # the serve began before: its limit passes sooner
+            peer = s.host.viewers[0]
+            viewer_side = s.viewer.channel._writer.transport  # type: ignore[attr-defined]
+            sending = asyncio.ensure_future(s.host.send_file(_big(tmp_path), peer))
+            await _until("the download under way", s.viewer.files.receiving)
+            viewer_side.pause_reading()
+            transport = s.link.channel._writer.transport  # type: ignore[attr-defined]
+            await _until("a backlog queued", lambda: transport.get_write_buffer_size() >= 100_000)
+            assert loop.time() - began < limit, "the limit passed before the file was stuck"
+            reason = await asyncio.wait_for(s.serve, limit + 10)
+            took = loop.time() - began
+            assert reason == "maximum session duration reached"
+            assert took <= limit + _GIVEN_UP, took
             viewer_side.resume_reading()
             await asyncio.wait_for(asyncio.gather(s.running, sending, return_exceptions=True), 10)
 
