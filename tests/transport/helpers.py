@@ -21,7 +21,7 @@ from screencodec.errors import ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.linkbench.shaper import Link, ShapingProxy
 from screencodec.transport import Host, Viewer
-from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+from screencodec.transport.channel.base import CLOSED_HERE, MAX_MESSAGE_SIZE, Channel
 from screencodec.transport.channel.framing import stop_listening
 from screencodec.transport.connect.via_relay import reset_stream
 from screencodec.transport.session import messages as m
@@ -110,7 +110,7 @@ class PlainTcpChannel:
             await self.close()
             raise SessionClosedError("peer gone") from exc
 
-    async def close(self) -> None:
+    async def close(self, reason: str = CLOSED_HERE) -> None:  # (not carried)
         if self._closed:
             return
         self._closed = True

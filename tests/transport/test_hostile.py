@@ -177,8 +177,8 @@ def test_corrupted_update_triggers_keyframe_and_recovers(which: int) -> None:
         async def recv(self) -> bytes:
             return await self.inner.recv()
 
-        async def close(self) -> None:
-            await self.inner.close()
+        async def close(self, reason: str = "closed locally") -> None:
+            await self.inner.close(reason)
 
     async def main() -> None:
         host, screen, _ = make_host()

@@ -70,7 +70,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import ProtocolError
-from ..transport.channel.base import Channel, ChannelTap
+from ..transport.channel.base import CLOSED_HERE, Channel, ChannelTap
 from ..transport.session.compact import CompactState, Rect4, compact_update, walk_compact
 from ..wire.format import HASH, HEADER, OP_HEADER, UPDATE_HEADER, Op, UpdateFlags
 from .compact import ReceiptSizer
@@ -397,6 +397,6 @@ class CountingChannel(ChannelTap):
     def on_received(self, message: bytes, /) -> None:
         self.ledger.note(self.direction, message)
 
-    async def close(self) -> None:
+    async def close(self, reason: str = CLOSED_HERE) -> None:
         self.ledger.closed_at.setdefault(self.direction, self.ledger.clock())
-        await self.inner.close()
+        await self.inner.close(reason)

@@ -14,11 +14,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from screencodec.errors import SessionClosedError
 
-__all__ = ["MAX_MESSAGE_SIZE", "Channel", "ChannelTap", "close_with"]
+__all__ = ["CLOSED_HERE", "MAX_MESSAGE_SIZE", "Channel", "ChannelTap", "close_with"]
 
 #: The largest message either side accepts. A 4K keyframe compresses to far
 #: less; anything bigger is an attack or a bug, and ends the session.
 MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+#: Why a channel closes when its caller says nothing else.
+CLOSED_HERE = "closed locally"
 
 
 @runtime_checkable
@@ -48,8 +50,11 @@ class Channel(Protocol):
         attribute ``last_span`` (seconds; see SecureChannel)."""
         ...
 
-    async def close(self) -> None:
-        """Close the channel and forget its keys. Idempotent."""
+    async def close(self, reason: str = CLOSED_HERE) -> None:
+        """Close the channel and forget its keys. Idempotent (the first
+        call's ``reason`` counts). ``reason`` says why, to the peer where
+        the channel can tell it (SecureChannel's close record: the peer's
+        channel closes "closed by peer: REASON"); one that cannot ignores it."""
         ...
 
     @property
@@ -94,37 +99,44 @@ class ChannelTap:
         self.on_received(data)
         return data
 
-    async def close(self) -> None:
-        await self.inner.close()
+    async def close(self, reason: str = CLOSED_HERE) -> None:
+        await self.inner.close(reason)
 
-    async def close_with(self, message: bytes, /) -> None:
-        """:func:`close_with` on the inner channel; the message is shown to
-        :meth:`on_sent` once it went (a recording keeps the host's Bye)."""
-        await close_with(self.inner, message)
-        self.on_sent(message)
+    async def close_with(self, *last: bytes, reason: str = CLOSED_HERE) -> None:
+        """:func:`close_with` on the inner channel; the messages are shown to
+        :meth:`on_sent` once they went (a recording keeps the host's Bye)."""
+        await close_with(self.inner, *last, reason=reason)
+        for message in last:
+            self.on_sent(message)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
 
-#: How long :func:`close_with` waits to send the last message on a channel
+#: How long :func:`close_with` waits to send the last messages on a channel
 #: without a ``close_with`` of its own (in memory, a test's): it may wait
 #: behind a send stuck on a peer that stopped reading.
 _LAST_SEND = 1.0
 
 
-async def close_with(channel: Channel, message: bytes, /) -> None:
-    """Send ``message`` as the last one on ``channel`` and close it: the
+async def close_with(channel: Channel, *last: bytes, reason: str = CLOSED_HERE) -> None:
+    """Send ``last`` (one message or a few, in order) as the last on
+    ``channel`` and close it for ``reason`` (:meth:`Channel.close`): the
     channel's own ``close_with`` where it has one (SecureChannel: at once,
     ahead of sends still waiting, the close waiting while the peer reads);
-    else a send given at most a second, then :meth:`Channel.close`. Raises
+    else sends given at most a second in all, then the close. Raises
     SessionClosedError if the channel is closed already (nothing sent)."""
     own = getattr(channel, "close_with", None)
     if own is not None:
-        await own(message)
+        await own(*last, reason=reason)
         return
     if channel.closed:
         raise SessionClosedError("the channel is closed")
+
+    async def send_all() -> None:
+        for message in last:
+            await channel.send(message)
+
     with contextlib.suppress(asyncio.TimeoutError, SessionClosedError, OSError):
-        await asyncio.wait_for(channel.send(message), _LAST_SEND)
-    await channel.close()
+        await asyncio.wait_for(send_all(), _LAST_SEND)
+    await channel.close(reason)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 
 from screencodec.errors import ProtocolError, SessionClosedError
-from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel
+from screencodec.transport.channel.base import CLOSED_HERE, MAX_MESSAGE_SIZE, Channel
 
 __all__ = ["MemoryChannel", "channel_pair"]
 
@@ -73,7 +73,9 @@ class MemoryChannel:
         assert isinstance(item, bytes)
         return item
 
-    async def close(self) -> None:
+    async def close(self, reason: str = CLOSED_HERE) -> None:
+        """Close both ways; ``reason`` is not carried (the peer reads "peer
+        closed the channel", as ever)."""
         if self._closed:
             return
         self._closed = True

@@ -37,9 +37,10 @@ reads slowly from a full receive buffer (a loaded machine) takes nothing
 that TCP shows for seconds at a time (Linux opens the window again only
 once a sixteenth of a buffer of megabytes is free): it looks stalled, and
 may read a cut link instead of the Bye (review33b's strict xfails).
-:meth:`SecureChannel.close_with` puts a last message (the host's Bye) at
-once behind what is already queued, ahead of sends still waiting for the
-link, so it never waits behind them.
+:meth:`SecureChannel.close_with` puts the last messages (a Bye; a revoke
+and its Bye) at once behind what is already queued, ahead of sends still
+waiting for the link, so they never wait behind them; the close record
+then carries the caller's reason (the host's words, not "closed locally").
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ import time
 from collections.abc import Callable
 
 from screencodec.errors import ProtocolError, SessionClosedError, TransportError
-from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
+from screencodec.transport.channel.base import CLOSED_HERE, MAX_MESSAGE_SIZE
 from screencodec.transport.channel.crypto import (
     DIRECTION_HOST_TO_VIEWER,
     DIRECTION_VIEWER_TO_HOST,
@@ -145,7 +146,7 @@ class SecureChannel:
         self._recv_lock = asyncio.Lock()
         self._closed = False
         self._close_reason = ""
-        self._last_message: bytes | None = None  # close_with's, sent before RECORD_CLOSE
+        self._last: tuple[bytes, ...] = ()  # close_with's, sent before RECORD_CLOSE
         self._written = 0  # bytes handed to the transport: what the peer took is this minus queued
         self._closing: asyncio.Future[None] | None = None  # done once close() has finished
         self._lost = False  # closed by the peer or the line, not by a caller here
@@ -331,7 +332,7 @@ class SecureChannel:
                     raise SessionClosedError(self._close_reason)
 
     async def close(
-        self, reason: str = "closed locally", *, notify_peer: bool = True, linger: bool = True
+        self, reason: str = CLOSED_HERE, *, notify_peer: bool = True, linger: bool = True
     ) -> None:
         """Close, tell the peer (best effort, sealed) and forget the keys.
 
@@ -371,20 +372,23 @@ class SecureChannel:
                 self._close_listeners.clear()
                 self._closing.set_result(None)
 
-    async def close_with(self, message: bytes, /, reason: str = "closed locally") -> None:
-        """Send ``message`` as the last one and close in order (:meth:`close`).
+    async def close_with(self, *last: bytes, reason: str = CLOSED_HERE) -> None:
+        """Send ``last`` (a message or a few, in order) as the last ones and
+        close in order for ``reason`` (:meth:`close`).
 
-        It is written at once, behind only what is queued already and ahead
-        of every :meth:`send` still waiting for the link (those then raise
-        SessionClosedError): a host's Bye behind a file chunk on a slow link
+        They are written at once, behind only what is queued already and
+        ahead of every :meth:`send` still waiting for the link (those then
+        raise SessionClosedError): a Bye behind a file chunk on a slow link
         is neither held back by the chunks after it nor given up on while the
-        peer still reads. Raises ValueError as :meth:`send` and
-        SessionClosedError if the channel is closed already.
+        peer still reads. Raises ValueError as :meth:`send` (nothing sent,
+        the channel stays open) and SessionClosedError if the channel is
+        closed already.
         """
-        if len(message) > MAX_MESSAGE_SIZE:
-            raise ValueError(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_SIZE}")
+        for message in last:
+            if len(message) > MAX_MESSAGE_SIZE:
+                raise ValueError(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_SIZE}")
         self._check_open()
-        self._last_message = message
+        self._last = last
         await self.close(reason)
 
     async def __aenter__(self) -> SecureChannel:
@@ -427,19 +431,19 @@ class SecureChannel:
             self._answers_probes = True
 
     async def _say_close(self, reason: str, *, linger: bool) -> None:
-        """The last message (:meth:`close_with`) and RECORD_CLOSE, flushed;
+        """The last messages (:meth:`close_with`) and RECORD_CLOSE, flushed;
         then (lingering) our sending side shut and the rest read. Each wait
         lasts while the peer takes our bytes (module docstring), up to
         :data:`CLOSE_CAP` in all."""
         loop = asyncio.get_running_loop()
         began = loop.time()
         give_up = began + CLOSE_CAP
-        last, self._last_message = self._last_message, None
+        last, self._last = self._last, ()
         try:
             # Sealing and writing are synchronous, so these records cannot
             # land inside another task's half-written frame; no lock needed.
-            if last is not None:
-                self._write_record(FrameType.RECORD_DATA, last)
+            for message in last:
+                self._write_record(FrameType.RECORD_DATA, message)
             self._write_record(FrameType.RECORD_CLOSE, reason.encode()[:200])
             progress = Progress(self._taken, began)
             if not await self._flush(progress, give_up):

@@ -69,9 +69,19 @@ if TYPE_CHECKING:
     from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.connect.via_relay import RelayRegistration, RelayStatus
 
-__all__ = ["Host"]
+__all__ = ["CLEANUP_WAIT", "Host"]
 
 _log = logging.getLogger(__name__)
+
+#: How long :meth:`Host.disconnect` waits, once the channels it ended have
+#: closed (CLOSE_CAP at most), for their sessions to finish cleaning up:
+#: their tasks and encoder ended, half-received files removed, whole ones
+#: saved and told, their recordings ended. On a working machine that takes
+#: milliseconds (a second for a file's fsync); a disk that stopped answering
+#: must not hold the host's user (``/end``) for good. The cleanup goes on
+#: after it; :meth:`Host.close` still waits for files being saved. The same
+#: as Host.close's own wait for the sessions.
+CLEANUP_WAIT = 5.0
 
 
 class Host:
@@ -195,6 +205,7 @@ class Host:
         if self._recorder is not None:
             recording, link.channel = self._recorder.open_session(link.peer, channel)
             link.recording = recording
+        link.serve_task = asyncio.current_task()
         runtime.serving.add(link)
         self._all_ended.clear()
         reason = "ended"
@@ -206,7 +217,8 @@ class Host:
                 reason = await link.run()
         except asyncio.TimeoutError:
             reason = MAX_DURATION
-            await _quiet(link.send(m.Bye(reason)))
+            # As disconnect: the Bye at once, ahead of a file's next chunk.
+            await _quiet(close_with(link.channel, m.encode(m.Bye(reason)), reason=reason))
         except ProtocolError as exc:
             self._protocol_errors += 1
             reason = f"protocol error: {exc}"
@@ -336,7 +348,17 @@ class Host:
 
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
         """End sessions (also those still waiting for consent); those (of
-        ``peer``) whose link was lost may not resume either."""
+        ``peer``) whose link was lost may not resume either. Each viewer
+        gets a Bye saying ``reason``, and its channel's close says it too.
+        Returns once those sessions have cleaned up (a half-received file
+        is gone from the disk, the recording's file complete), or
+        :data:`CLEANUP_WAIT` after their channels closed, whichever comes
+        first."""
+        await self._cleaned_up(await self._end(peer, reason), CLEANUP_WAIT)
+
+    async def _end(self, peer: str | None, reason: str) -> list[ViewerLink]:
+        """:meth:`disconnect` without the wait for the cleanup: the sessions
+        ended, their channels closed. Returns their links."""
         for lost in self._runtime.tickets.parked(peer):
             # Its kept lines: told not delivered now; its recording says who ended it.
             end_away(lost.chat, {"type": "bye", "from": "host", "reason": reason},
@@ -350,12 +372,41 @@ class Host:
             # more of the screen, no more input. The close lingers until the
             # viewer took the Bye, while it takes our bytes: a slow viewer
             # (a file queued ahead on a slow link) is told, one that stopped
-            # reading is given up on (channel/sealed.py).
-            await _quiet(close_with(link.channel, m.encode(m.Bye(reason))))
-            await link.channel.close()  # closed already, or waits for that close
+            # reading is given up on (channel/sealed.py). Its close record
+            # says the reason too (a viewer that reads no Bye).
+            await _quiet(close_with(link.channel, m.encode(m.Bye(reason)), reason=reason))
+            await link.channel.close(reason)  # closed already, or waits for that close
 
-        await asyncio.gather(*(end(link) for link in list(self._runtime.serving)
-                               if peer is None or link.peer == peer))
+        links = [link for link in list(self._runtime.serving) if peer is None or link.peer == peer]
+        await asyncio.gather(*(end(link) for link in links))
+        return links
+
+    @staticmethod
+    async def _cleaned_up(links: list[ViewerLink], within: float) -> None:
+        """Wait until the sessions of ``links`` finished cleaning up (their
+        serve's end: ``finished``) and their recordings have ended (the
+        files complete), ``within`` seconds at most in all."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        # Not a session's own task (an extension handler of its receive loop
+        # that ends it): its cleanup comes once this returns.
+        here = asyncio.current_task()
+        links = [link for link in links if link.serve_task is not here]
+        waits = [asyncio.ensure_future(link.finished.wait()) for link in links]
+        if not waits:
+            return
+        try:
+            await asyncio.wait(waits, timeout=within)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        # Ended at the serve's end (a link taken over goes on recording).
+        recordings = [link.recording for link in links
+                      if link.recording is not None and link.finished.is_set()
+                      and not link.moved]  # fmt: skip
+        left = deadline - loop.time()
+        if recordings and left > 0:
+            await asyncio.gather(*(asyncio.to_thread(r.join, left) for r in recordings))
 
     def _limit_away(self, link: ViewerLink, ticket: Resumable, after: float) -> None:
         """``link`` was lost, and its session's time limit runs out in
@@ -502,7 +553,7 @@ class Host:
         its session is waited for beyond the timeout, until the file is
         saved or :meth:`give_up_saves` (a slow or stalled disk: its user is
         the one to say how long to wait); that time is not counted."""
-        await self.disconnect()
+        await self._end(None, "host ended")  # its wait for the cleanup is this one
         for handle in [*self._rotations.values(), *self._limits]:
             handle.cancel()
         self._rotations.clear()

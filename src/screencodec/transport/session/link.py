@@ -145,6 +145,8 @@ class ViewerLink:
         #: start), for the overall time limit; set once the serve is over.
         self.started = time.monotonic()
         self.finished = asyncio.Event()
+        #: The task that serves it (Host.serve): its end sets ``finished``.
+        self.serve_task: asyncio.Task[Any] | None = None
         #: The ticket the viewer presented, and the session it resumed.
         self._ticket: bytes | None = None
         self._kept: KeptPicture | None = None  # the picture the viewer resumes on
@@ -195,13 +197,14 @@ class ViewerLink:
 
     async def _bye_then_close(self, reason: str) -> None:
         """Tell the viewer why before closing (it read only 'closed by peer:
-        closed locally' when the host's screen could not be grabbed)."""
+        closed locally' when the host's screen could not be grabbed): the
+        Bye at once, ahead of a file's next chunk, as Host.disconnect's."""
         try:
-            await asyncio.wait_for(self.send(m.Bye(reason)), 5.0)
-        except (ScreencodecError, OSError, asyncio.TimeoutError):
+            await close_with(self.channel, m.encode(m.Bye(reason)), reason=reason)
+        except (ScreencodecError, OSError):
             pass  # gone already: the close says the rest
         finally:
-            await self.channel.close()
+            await self.channel.close(reason)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -369,8 +372,8 @@ class ViewerLink:
         # As Host.disconnect: the Bye at once, ahead of sends still waiting,
         # and a close that waits while the viewer reads (channel/sealed.py).
         with contextlib.suppress(ScreencodecError, OSError):
-            await close_with(self.channel, m.encode(m.Bye(MAX_DURATION)))
-        await self.channel.close()
+            await close_with(self.channel, m.encode(m.Bye(MAX_DURATION)), reason=MAX_DURATION)
+        await self.channel.close(MAX_DURATION)
 
     async def _issue_ticket(self) -> None:
         """Give the viewer a new ticket of this session (.resume); none when
@@ -669,11 +672,20 @@ class ViewerLink:
                 task.cancel()
         if CONTROL in removed:
             self.host.release_input()
-        await self.send(m.PermissionRevoke(removed.bits, self.level.bits))
+        revoked = m.PermissionRevoke(removed.bits, self.level.bits)
+        if VIEW in self.level:
+            await self.send(revoked)
+            self.host.emit(PermissionChanged(self.peer, self.level))
+            return
+        # The session ends: the revoke and the Bye go at once, behind what is
+        # queued and ahead of sends still waiting (a file's next chunk), as
+        # Host.disconnect's; a viewer that stopped reading does not hold the
+        # local user's stop (channel/sealed.py).
         self.host.emit(PermissionChanged(self.peer, self.level))
-        if VIEW not in self.level:
-            await self.send(m.Bye(STOPPED_SHARING))
-            await self.channel.close()
+        with contextlib.suppress(ScreencodecError, OSError):
+            await close_with(self.channel, m.encode(revoked), m.encode(m.Bye(STOPPED_SHARING)),
+                             reason=STOPPED_SHARING)  # fmt: skip
+        await self.channel.close(STOPPED_SHARING)
 
     async def revoke_joining(self, level: Permission) -> Permission:
         """The host's user takes ``level`` back while this link takes a lost

@@ -105,6 +105,9 @@ class RecordingLike(Protocol):
 
     def end(self, reason: str, at: float | None = ...) -> None: ...
     def put(self, kind: str, obj: Any = ..., at: float | None = ...) -> None: ...
+    def join(self, timeout: float | None = ...) -> bool:
+        """Wait (a thread's wait) until its file is complete; whether it is."""
+        ...
 
 
 class RecorderLike(Protocol):

@@ -90,7 +90,7 @@ import numpy.typing as npt
 from screencodec.decoder import too_large
 from screencodec.errors import ConsentDeniedError, DecodeError, ProtocolError, SessionClosedError
 from screencodec.geometry import Monitor
-from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
@@ -870,6 +870,12 @@ class Viewer:
         await self._send(m.Extension(name, payload))
 
     async def bye(self, reason: str = "") -> None:
+        """Leave the session, saying ``reason`` to the host: the Bye goes at
+        once, behind what is queued and ahead of sends still waiting (a
+        file's next chunk), and the channel closes; the close waits while
+        the host takes what was sent, and gives up on one that stopped
+        reading (channel/sealed.py). The close's own reason stays "closed
+        locally" (:meth:`run` returns "channel closed: closed locally")."""
         with contextlib.suppress(SessionClosedError):
-            await self._send(m.Bye(reason))
+            await close_with(self.channel, m.encode(m.Bye(reason)))
         await self.channel.close()
