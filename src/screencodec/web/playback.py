@@ -99,7 +99,7 @@ def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
     """An audit event as (kind, one line of text), both bounded; the values
     are the recording's and untrusted (the page shows them as text only).
     A nested value (a resumed link's ``earlier``) is written as its fields,
-    ``{file=A.screc, sha256=...}``, and JSON's words as the log has them
+    ``{bytes=..., file=A.screc, ...}``, and JSON's words as the log has them
     (true, false, null), not as Python's repr (walk34: "{'file': ...}")."""
     kind = safe_text(ev.get("type", "?"), 32)
     parts = []
