@@ -71,7 +71,12 @@ def test_walk34_leave_during_an_upload_says_you_cancelled_it(
         wait_page(browser, lambda s: any(r.startswith("big.bin accepted by the host: sending ")
                                          for r in _rows(browser)), what="the file under way")
         browser.find_element(By.ID, "leave").click()
-        wait_page(browser, lambda s: _rows(browser) == [_CANCELLED], what=_CANCELLED)
+        seen: list[list[str]] = []
+        try:
+            wait_page(browser, lambda s: seen.append(_rows(browser)) or seen[-1] == [_CANCELLED],
+                      what=_CANCELLED)  # fmt: skip
+        except AssertionError as exc:
+            raise AssertionError(f"rows: {seen[-1:]}") from exc
         assert live.result.result(20) == LEFT_HERE
         assert _rows(browser) == [_CANCELLED]
     finally:

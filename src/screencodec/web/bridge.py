@@ -228,6 +228,8 @@ class WebBridge:
         self._stale = 0
         self._state: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: The uploads being offered or sent (:meth:`uploads_over`).
+        self._uploads: set[asyncio.Task[Any]] = set()
         #: The agent left: the page's Leave, or where the view runs
         #: (WebViewer.leave: Ctrl-C, SIGTERM, SIGHUP). Its uploads cut short
         #: are "cancelled", not "failed".
@@ -693,6 +695,15 @@ class WebBridge:
                 await ws.send_bytes(item)
             out.task_done()
 
+    async def uploads_over(self, timeout: float = 2.0) -> None:
+        """Once the session is over (:meth:`settle`), until each upload under
+        way has said how it ended (its send fails or is answered at once on
+        the closed channel), or ``timeout`` passed: :meth:`close` cancels
+        what is left, and a row it cancelled kept "sending N%" for good
+        (walk34, after the agent's Leave mid-file)."""
+        if self._uploads:
+            await asyncio.wait(set(self._uploads), timeout=timeout)
+
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait until what is queued for the page has been written, the page
         has gone, or ``timeout`` passed."""
@@ -776,7 +787,10 @@ class WebBridge:
             assert self.files is not None
             done = self.files.done(msg["id"])
             if done is not None:
-                self._spawn(self._send_file(viewer, msg["id"], *done))
+                task = self._spawn(self._send_file(viewer, msg["id"], *done))
+                if task is not None:
+                    self._uploads.add(task)
+                    task.add_done_callback(self._uploads.discard)
         elif kind == "bye":
             self.left = True
             self._spawn(viewer.bye("the agent left the session"))  # the Leave button
@@ -951,13 +965,14 @@ class WebBridge:
         with contextlib.suppress(SessionClosedError):
             await fn(*args)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any] | None:
         if self._closed:
             coro.close()  # never started: nothing of the session is left to call
-            return
-        task = asyncio.ensure_future(coro)
+            return None
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def close(self) -> None:
         """End the bridge; the page's socket then closes in order (:meth:`shut`)."""

@@ -243,6 +243,7 @@ class WebViewer:
             # interrupts only the await it lands in.
             try:
                 bridge.settle()  # what was held for a resume that will not come
+                await bridge.uploads_over()  # each upload's row says how it ended
                 await bridge.drain()  # the page gets the last banner before the socket closes
             finally:
                 try:
