@@ -59,8 +59,10 @@ class Watched:
     agent watching it straight through the relay: what the tests need to
     break the session's links and see whether the agent resumes."""
 
-    def __init__(self, proxy: LinkProxy, timeouts: Timeouts | None, seed: int) -> None:
+    def __init__(self, proxy: LinkProxy, timeouts: Timeouts | None, seed: int,
+                 ping_interval: float = 0.3) -> None:  # fmt: skip
         self.proxy = proxy
+        self.ping_interval = ping_interval  #: the host's, to the relay
         self.asked: list[ConsentRequest] = []
         self.host = Host(SyntheticDesktop(160, 120, scenario="typing", seed=seed),
                          consent=self._consent)  # fmt: skip
@@ -80,7 +82,8 @@ class Watched:
 
     async def start(self, relay_port: int) -> None:
         self.reg = await host_via_relay("127.0.0.1", self.proxy.port, self.creds, self._serve,
-                                        timeouts=self._timeouts, ping_interval=0.3,
+                                        timeouts=self._timeouts,
+                                        ping_interval=self.ping_interval,
                                         backoff_max=0.3)  # fmt: skip
         await self.reg.wait_registered(5)
         self.viewer = Viewer(await connect_via_relay("127.0.0.1", relay_port, self.code,
@@ -129,11 +132,11 @@ class Watched:
 
 @contextlib.asynccontextmanager
 async def watched(relay_port: int, seed: int, timeouts: Timeouts | None = None,
-                  ) -> AsyncIterator[Watched]:  # fmt: skip
+                  ping_interval: float = 0.3) -> AsyncIterator[Watched]:  # fmt: skip
     """A :class:`Watched` session at the relay on ``relay_port``."""
     proxy = LinkProxy(relay_port)
     await proxy.start()
-    session = Watched(proxy, timeouts, seed)
+    session = Watched(proxy, timeouts, seed, ping_interval)
     try:
         await session.start(relay_port)
         yield session

@@ -116,6 +116,6 @@ def test_a_host_that_ends_the_session_before_its_user_answers_is_a_refusal_in_wo
             with pytest.raises(ConsentDeniedError) as err:
                 await started
             assert str(err.value) == (
-                "the host ended the session before its user answered: the user ended it ?")
+                "the host ended the session before its user answered (the user ended it ?)")
 
     run(main())

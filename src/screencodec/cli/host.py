@@ -84,6 +84,7 @@ from screencodec.cli.terminal import (
     rtt_band,
     rtt_shown,
     settle_stdout,
+    signals_given_back,
     tell,
 )
 from screencodec.errors import CaptureError, ScreencodecError
@@ -580,9 +581,18 @@ class _Commands:
         elif typed.name == "send":
             self._send(typed.arg)
         elif typed.name == "help":
-            self.ui.say(help_lines(HOST_COMMANDS))
+            self.ui.say(help_lines((*HOST_COMMANDS, ("Ctrl-C", self._ctrl_c()))))
         else:
             self.ui.say(unknown(typed))
+
+    def _ctrl_c(self) -> str:
+        """What Ctrl-C does now, as ``/help`` says it (walk34: the list did
+        not name it): it always quits the host (:func:`_stop_on_signals`),
+        ending the sessions first while the screen is shared (an agent
+        whose link was lost and may come back included)."""
+        if self.sharing:
+            return "stop sharing: end the session with every agent, then quit"
+        return "quit: the session code and password stop working"
 
     async def _say_in_turn(self, text: str) -> None:
         """:meth:`_say`, after the lines typed before. Not awaited by
@@ -1280,18 +1290,25 @@ def run_host(args: argparse.Namespace) -> int:
     real_stdout = sys.stdout
     if typed is not None:
         sys.stdout = typed.stdout
+    # The loop's handlers of Ctrl-C and the ending signals go with it; the
+    # ones before are put back once the terminal is (the program's, when
+    # run inside one: walk34). A Ctrl-C while the program itself then exits
+    # is cli.main's to ignore.
     try:
-        return asyncio.run(_host_main(args, typed))
+        with signals_given_back(signal.SIGINT, *ending_signals()):
+            try:
+                return asyncio.run(_host_main(args, typed))
+            finally:
+                # The host has ended: a Ctrl-C pressed while the terminal is
+                # put back (the loop's handler is gone with the loop) must
+                # not turn the exit into a traceback or status 130.
+                with contextlib.suppress(ValueError):  # not the main thread
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                if typed is not None:
+                    typed.close()
+                    sys.stdout = real_stdout
     except _StartError as exc:
         print(f"screencodec host: {exc}", file=sys.stderr, flush=True)
         return Exit.USAGE
     # A Ctrl-C before the host's own handler is in place (nothing listens
     # yet) goes on up: cli.main makes it exit status 130, no traceback.
-    finally:
-        # The host has ended: a Ctrl-C pressed now (the loop's handler is gone
-        # with the loop) must not turn the exit into a traceback or status 130.
-        with contextlib.suppress(ValueError):  # not the main thread
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if typed is not None:
-            typed.close()
-            sys.stdout = real_stdout

@@ -14,7 +14,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["DESCRIPTION", "Exit", "main"]
+__all__ = ["DESCRIPTION", "Exit", "main", "other_words"]
 
 
 class Exit(IntEnum):
@@ -154,6 +154,10 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self._words: list[str] = []
+        #: Options a person may try that this command has under another
+        #: name, each with the words that say what to give instead
+        #: (:func:`other_words`).
+        self.meant: dict[str, str] = {}
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -253,7 +257,16 @@ def _add_missing_extra(sub: argparse._SubParsersAction[Any], exc: ImportError) -
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``screencodec`` command; its exit status. A Ctrl-C that no
     command turned into an orderly end (the commands' own imports take a
-    moment after start) is a clean :attr:`Exit.INTERRUPTED`, no traceback."""
+    moment after start) is a clean :attr:`Exit.INTERRUPTED`, no traceback.
+
+    Without ``argv`` it is the program (its console script, ``python -m
+    screencodec``): once the command has ended, a Ctrl-C is ignored while
+    the interpreter exits (it joins the threads the command used: a
+    traceback, or status 130 for a command that ended in order). Given
+    ``argv`` (run inside another program), the signals' handlers are left
+    as the command gave them back (``host``, ``view`` and ``relay`` put
+    back the ones they found)."""
+    program = argv is None
     try:
         words = sys.argv[1:] if argv is None else list(argv)
         # The top level takes no option but --help: the first word names the command.
@@ -262,9 +275,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown and not getattr(args, "takes_anything", False):
             unrecognized(parser, args, unknown)
         code: int = args.func(args)
+        if program:
+            _ignore_ctrl_c()
     except KeyboardInterrupt:
-        return interrupted()
+        return interrupted(program)
     return code
+
+
+def _ignore_ctrl_c() -> None:
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -293,8 +313,11 @@ def unrecognized_words(command: argparse.ArgumentParser, unknown: Sequence[str])
 
     said = f"{_UNRECOGNIZED}{' '.join(unknown)}"
     options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+    meant = getattr(command, "meant", {})
     for word in unknown:
         given = word.split("=", 1)[0]
+        if given in meant:
+            return f"{said} ({meant[given]})"
         # What a prefix would have meant before options were taken whole.
         close = [o for o in options if o.startswith(given)] if len(given) > 2 else []
         close = close if len(close) == 1 else []
@@ -304,12 +327,24 @@ def unrecognized_words(command: argparse.ArgumentParser, unknown: Sequence[str])
     return said
 
 
-def interrupted() -> Exit:
+def other_words(command: argparse.ArgumentParser, hint: str, *words: str) -> None:
+    """``words``, options a person may try on ``command`` that it has under
+    another name (``recordings export --audit``: its ``--log``), are
+    refused all the same, with ``hint``, the words that say what to give
+    instead (walk34: "unrecognized arguments: --audit" alone left the
+    person to guess). A parser not of :class:`Parser` (none here) is left
+    as it is."""
+    if isinstance(command, Parser):
+        command.meant.update(dict.fromkeys(words, hint))
+
+
+def interrupted(program: bool = True) -> Exit:
     """After a Ctrl-C that cut a command short: the line ended (the shell's
-    prompt starts on a line of its own) and a further Ctrl-C ignored while
-    the interpreter exits (it printed a traceback from wherever it landed)."""
-    with contextlib.suppress(ValueError):  # not the main thread
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prompt starts on a line of its own) and, in the ``program`` (not run
+    inside another), a further Ctrl-C ignored while the interpreter exits
+    (it printed a traceback from wherever it landed)."""
+    if program:
+        _ignore_ctrl_c()
     with contextlib.suppress(OSError, ValueError):  # the terminal is gone
         print(file=sys.stderr, flush=True)
     return Exit.INTERRUPTED

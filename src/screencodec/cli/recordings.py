@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from screencodec.cli.main import other_words
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import counted
 
@@ -217,7 +218,10 @@ def register(subparsers: Any, summary: str) -> None:
     e.add_argument("--mp4", type=Path, metavar="OUT.mp4")
     e.add_argument("--fps", type=_positive, default=10.0, help="MP4 frame rate (default 10)")
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
-    e.add_argument("--log", type=Path, metavar="OUT.jsonl")
+    e.add_argument("--log", type=Path, metavar="OUT.jsonl",
+                   help="the audit log as JSON lines: consent, chat, files, who had the input")
+    other_words(e, "the audit log is written with --log OUT.jsonl", "--audit", "--audit-log",
+                "--events", "--jsonl")
     e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
     e.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP + _HOSTS_SHOWN)
     e.add_argument("--unverified", action="store_true", help=_UNVERIFIED_HELP)

@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from screencodec.cli.args import address
+from screencodec.cli.terminal import signals_given_back
 
 __all__ = ["register"]
 
@@ -138,14 +139,17 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 def run_relay(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
-    loop = _new_loop()  # uvloop when installed: a cheaper data path
-    try:
-        return loop.run_until_complete(_relay_main(args))
-    except _StartError as exc:
-        print(f"screencodec relay: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+    # The loop's SIGTERM and SIGINT handlers (drain) go with it, the ones
+    # before are put back: a program running the relay inside it keeps its own.
+    with signals_given_back(signal.SIGTERM, signal.SIGINT):
+        loop = _new_loop()  # uvloop when installed: a cheaper data path
+        try:
+            return loop.run_until_complete(_relay_main(args))
+        except _StartError as exc:
+            print(f"screencodec relay: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()

@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 import unicodedata
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Any, TextIO, cast
 
 from screencodec.transport.channel.display import in_words
@@ -40,7 +40,7 @@ except ImportError:  # not a POSIX system: lines are read as typed, echoed by th
 
 __all__ = [
     "StatusLines", "TypedLine", "drop_stdout", "ending_signals", "in_words", "rtt_band",
-    "rtt_shown", "settle_stdout", "tell",
+    "rtt_shown", "settle_stdout", "signals_given_back", "tell",
 ]  # fmt: skip
 
 def ending_signals() -> list[int]:
@@ -51,6 +51,26 @@ def ending_signals() -> list[int]:
     names = ("SIGTERM", "SIGHUP")
     sigs = [getattr(signal, name) for name in names if hasattr(signal, name)]
     return [sig for sig in sigs if signal.getsignal(sig) is not signal.SIG_IGN]
+
+
+@contextlib.contextmanager
+def signals_given_back(*sigs: int) -> Iterator[None]:
+    """While inside, a command may handle ``sigs`` itself (its event loop's
+    handlers); after, each has the handler it had before. An event loop
+    that closes puts the default back (SIG_DFL; SIGINT's, Python's), so a
+    program that ran ``host`` or ``relay`` inside it (``cli.main`` called
+    in-process) then died of its next SIGTERM, its own handler never called
+    (walk34; ``view`` gives them back itself: cli/view.py). One not set from
+    Python (``getsignal`` None) is left as the loop left it; outside the
+    main thread nothing can be set, nor was."""
+    previous = {sig: signal.getsignal(sig) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                with contextlib.suppress(ValueError):  # not the main thread
+                    signal.signal(sig, handler)
 
 
 def tell(text: str) -> None:

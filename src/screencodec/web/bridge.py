@@ -146,6 +146,13 @@ LINK_DOWN = f"not sent: {LINK_LOST}; send it again once reconnected"
 #: or the session ended.
 UNANSWERED_LOST = f"{LINK_LOST} before you answered; the user may send it again"
 UNANSWERED_ENDED = "the session ended before you answered"
+#: Why an upload the session's end cut short went no further (its row, state
+#: "failed"), and, when the agent left (the page's Leave; Ctrl-C, SIGTERM or
+#: SIGHUP where the view runs), state "cancelled": walk34 read "failed: the
+#: session ended" after its own Leave.
+UPLOAD_ENDED = "the session ended"
+UPLOAD_LEFT = "you left the session before it was all sent"
+UPLOAD_LEFT_UNANSWERED = "you left the session before the user answered"
 #: How long :meth:`WebBridge.shut` waits for the page: the page's close answer is
 #: bounded by the server's close timeout (2 s), this only by a stalled loop.
 _PAGE_CLOSE_WAIT = 5.0
@@ -221,7 +228,12 @@ class WebBridge:
         self._stale = 0
         self._state: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._bye = False
+        #: The uploads being offered or sent (:meth:`uploads_over`).
+        self._uploads: set[asyncio.Task[Any]] = set()
+        #: The agent left: the page's Leave, or where the view runs
+        #: (WebViewer.leave: Ctrl-C, SIGTERM, SIGHUP). Its uploads cut short
+        #: are "cancelled", not "failed".
+        self.left = False
         self._closed = False  # the session is over: the page's words go nowhere
         self.held_back = False
         #: Called with the viewer's refusal when a request for CONTROL was
@@ -432,12 +444,15 @@ class WebBridge:
             self.protocol_errors += 1
             asked.set_result(None)
 
-    def settle(self) -> None:
-        """The session is over (it ended, or could not be taken up again):
-        held chat lines and unsettled uploads are told never sent. Idempotent."""
+    def settle(self, *, left: bool = False) -> None:
+        """The session is over (it ended, or could not be taken up again;
+        ``left``: the agent left it): held chat lines and unsettled uploads
+        are told never sent, uploads "cancelled" when the agent left.
+        Idempotent: the first call says why."""
         if self._settled:
             return
         self._settled = True
+        self.left = self.left or left
         chats = getattr(self.viewer, "chats", None)
         if isinstance(chats, ChatLedger):
             chats.give_up()  # kept for a resume that did not come
@@ -450,7 +465,7 @@ class WebBridge:
             self._to_page(line)
         self._held.clear()
         for tid in list(self._unsettled):
-            self._upload_failed(tid, "the session ended")
+            self._upload_ended(tid)
 
     @property
     def joined(self) -> bool:
@@ -680,6 +695,15 @@ class WebBridge:
                 await ws.send_bytes(item)
             out.task_done()
 
+    async def uploads_over(self, timeout: float = 2.0) -> None:
+        """Once the session is over (:meth:`settle`), until each upload under
+        way has said how it ended (its send fails or is answered at once on
+        the closed channel), or ``timeout`` passed: :meth:`close` cancels
+        what is left, and a row it cancelled kept "sending N%" for good
+        (walk34, after the agent's Leave mid-file)."""
+        if self._uploads:
+            await asyncio.wait(set(self._uploads), timeout=timeout)
+
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait until what is queued for the page has been written, the page
         has gone, or ``timeout`` passed."""
@@ -763,9 +787,12 @@ class WebBridge:
             assert self.files is not None
             done = self.files.done(msg["id"])
             if done is not None:
-                self._spawn(self._send_file(viewer, msg["id"], *done))
+                task = self._spawn(self._send_file(viewer, msg["id"], *done))
+                if task is not None:
+                    self._uploads.add(task)
+                    task.add_done_callback(self._uploads.discard)
         elif kind == "bye":
-            self._bye = True
+            self.left = True
             self._spawn(viewer.bye("the agent left the session"))  # the Leave button
 
     async def _input(self, viewer: Viewer, msg: dict[str, Any]) -> None:
@@ -846,9 +873,16 @@ class WebBridge:
         self.send_level()
         self.status("Connected")
 
-    def _upload_failed(self, tid: int, why: str) -> None:
+    def _upload_failed(self, tid: int, why: str, state: str = "failed") -> None:
         self._unsettled.pop(tid, None)
-        self.send({"t": "file_progress", "id": tid, "state": "failed", "text": fit(why, 200)})
+        self.send({"t": "file_progress", "id": tid, "state": state, "text": fit(why, 200)})
+
+    def _upload_ended(self, tid: int) -> None:
+        """An upload the session's end (:meth:`settle`) cut short."""
+        if self.left:
+            self._upload_failed(tid, UPLOAD_LEFT, "cancelled")
+        else:
+            self._upload_failed(tid, UPLOAD_ENDED)
 
     async def _send_file(self, viewer: Viewer, tid: int, path: Path, name: str) -> None:
         if self.link_down:  # nothing to offer it to: the old channel is closed
@@ -873,7 +907,7 @@ class WebBridge:
             # A lost link or the session's end: told when known (reconnecting,
             # settle), not guessed here.
             if self._settled:
-                self._upload_failed(tid, "the session ended")
+                self._upload_ended(tid)
             elif self.link_down:
                 self._upload_failed(tid, LINK_DOWN)
             else:
@@ -904,6 +938,9 @@ class WebBridge:
                 # before the host said whether it saved it.
                 end = LINK_LOST if viewer.link_lost else "the session ended"
                 msg["text"] = f"{end} before the host said whether it saved it"
+            elif state == "declined" and self.left and outcome.why.endswith(BEFORE_AN_ANSWER):
+                # The agent's own Leave withdrew the offer: no refusal.
+                msg.update(state="cancelled", text=UPLOAD_LEFT_UNANSWERED)
             elif state == "declined" and viewer.link_lost and outcome.why.endswith(
                     BEFORE_AN_ANSWER):  # fmt: skip
                 # The link broke while the host's user was asked: neither a
@@ -928,13 +965,14 @@ class WebBridge:
         with contextlib.suppress(SessionClosedError):
             await fn(*args)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any] | None:
         if self._closed:
             coro.close()  # never started: nothing of the session is left to call
-            return
-        task = asyncio.ensure_future(coro)
+            return None
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def close(self) -> None:
         """End the bridge; the page's socket then closes in order (:meth:`shut`)."""

@@ -52,8 +52,9 @@ from screencodec.web.schema import fit, parse_page_message
 from screencodec.web.server import WebServer
 
 __all__ = [
-    "CLOSED", "LEFT", "STOPPED", "PlaybackBridge", "PlaybackOptions", "RecordingPlayback",
-    "chain_verdict", "describe_event", "event_time", "page_verdict",
+    "CLOSED", "LEFT", "LINK_LOST", "STOPPED", "PlaybackBridge", "PlaybackOptions",
+    "RecordingPlayback", "chain_verdict", "describe_event", "event_time", "link_marks",
+    "page_verdict",
 ]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
@@ -96,18 +97,86 @@ def event_time(ev: dict[str, Any]) -> float:
 
 def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
     """An audit event as (kind, one line of text), both bounded; the values
-    are the recording's and untrusted (the page shows them as text only)."""
+    are the recording's and untrusted (the page shows them as text only).
+    A nested value (a resumed link's ``earlier``) is written as its fields,
+    ``{bytes=..., file=A.screc, ...}``, and JSON's words as the log has them
+    (true, false, null), not as Python's repr (walk34: "{'file': ...}")."""
     kind = safe_text(ev.get("type", "?"), 32)
     parts = []
     for k in sorted(ev):
         if k in ("type", "t"):
             continue
-        v = ev[k]
         # The agent chose its name and chat lines: a bidi override would
         # reorder the auditor's row, a zero-width character hide.
-        shown = v if isinstance(v, str | int | float | bool) else repr(v)
-        parts.append(f"{safe_text(k, 64)}={safe_text(shown, 1000)}")
+        parts.append(f"{safe_text(k, 64)}={safe_text(_value(ev[k]), 1000)}")
     return kind, _cut(", ".join(parts), 1000)
+
+
+#: How deep a nested value of an event is written out (deeper: "{...}").
+_DEPTH = 3
+
+
+def _value(v: object, depth: int = 0) -> str:
+    """A value of an event as the page shows it (cleaned by the caller): a
+    string as it is, a number as JSON writes it, an object's fields as
+    ``{key=value, ...}``, a list's items as ``[a, b]``; at most about 1000
+    characters are made (a hostile file may nest or repeat without end)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool) or v is None:
+        return {True: "true", False: "false", None: "null"}[v]
+    if isinstance(v, int | float):
+        return str(v)
+    if not isinstance(v, dict | list):
+        return type(v).__name__  # not from JSON: nothing of it is shown
+    if depth >= _DEPTH:
+        return "{...}" if isinstance(v, dict) else "[...]"
+    items = v.items() if isinstance(v, dict) else enumerate(v)
+    out: list[str] = []
+    size = 0
+    for key, item in items:
+        said = _value(item, depth + 1)
+        out.append(f"{key}={said}" if isinstance(v, dict) else said)
+        size += len(out[-1]) + 2
+        if size > 1000:
+            out.append("...")
+            break
+    inner = ", ".join(out)
+    return f"{{{inner}}}" if isinstance(v, dict) else f"[{inner}]"
+
+
+#: The kind of the rows that mark where a link of the session was lost.
+LINK_LOST = "link lost"
+#: The start of a link's end reason when its connection ended without a Bye
+#: (session/host.py).
+_GONE = "viewer gone: "
+
+
+def link_marks(chain: Chain) -> list[tuple[float, str]]:
+    """Where a link of the session was lost, as rows for the event log
+    (walk34: nothing in the log said so): ``(session time, text)`` at the
+    end of each part a later part resumes, and of a last part that ended
+    without a goodbye (its END's reason says "viewer gone": the agent's
+    connection ended and was not taken up again). The reason is the file's
+    own (cleaned here)."""
+    marks = []
+    for k, part in enumerate(chain.parts):
+        try:
+            reason = part.reader.meta().get("reason")
+        except (ScreencodecError, ValueError):  # a damaged END: said by the verdict
+            reason = None
+        said = reason.removeprefix(_GONE) if isinstance(reason, str) else "no reason recorded"
+        why = safe_text(said, 300)
+        if k + 1 < len(chain.parts):
+            after = chain.parts[k + 1]
+            back = max(0.0, after.offset - part.end)
+            marks.append((part.end, f"the connection to the agent was lost ({why}); the agent "
+                                    f"came back {back:.1f} s later and the session went on "
+                                    f"({safe_text(after.path.name, 255)})"))  # fmt: skip
+        elif isinstance(reason, str) and reason.startswith(_GONE):
+            marks.append((part.end, f"the connection to the agent was lost ({why}); the "
+                                    "session was not taken up again"))  # fmt: skip
+    return marks
 
 
 def page_verdict(report: VerifyReport) -> tuple[str, str]:
@@ -251,7 +320,16 @@ class PlaybackBridge(WebBridge):
         end_us = round(self.reader.duration * 1e6)
         shown = events[:_EVENTS_MAX]
         listed = sorted((min(round(event_time(ev) * 1e6), end_us), i) for i, ev in enumerate(shown))
+        # Where a link was lost: after the events of the same moment.
+        marks = link_marks(self.chain)
+        listed = sorted([*listed, *((min(round(t * 1e6), end_us), len(events) + j)
+                                    for j, (t, _) in enumerate(marks))])  # fmt: skip
         for us, i in listed:
+            if i >= len(events):
+                text = _cut(marks[i - len(events)][1], 1000)
+                self._remember({"t": "event", "us": us, "kind": LINK_LOST, "text": text},
+                               f"mark{i - len(events)}")  # fmt: skip
+                continue
             kind, text = describe_event(events[i])
             self._remember({"t": "event", "us": us, "kind": kind, "text": text}, f"event{i}")
         if len(events) > _EVENTS_MAX:

@@ -243,6 +243,7 @@ class WebViewer:
             # interrupts only the await it lands in.
             try:
                 bridge.settle()  # what was held for a resume that will not come
+                await bridge.uploads_over()  # each upload's row says how it ended
                 await bridge.drain()  # the page gets the last banner before the socket closes
             finally:
                 try:
@@ -330,8 +331,9 @@ class WebViewer:
     @staticmethod
     def _ended(bridge: WebBridge, reason: str, text: str | None = None) -> str:
         """Tell the page the session ended and why (its banner ``text``, by
-        default the reason's words: :func:`_ended_text`); returns ``reason``."""
-        bridge.settle()
+        default the reason's words: :func:`_ended_text`); returns ``reason``.
+        The agent's own leaving (:data:`LEFT_HERE`) cancels its uploads."""
+        bridge.settle(left=reason == LEFT_HERE)
         bridge.banner("ended", text or _ended_text(reason))
         bridge.send({"t": "ended", "reason": fit(reason, 300)})
         return reason
@@ -339,6 +341,8 @@ class WebViewer:
     async def _leave_when_asked(self, viewer: Viewer) -> None:
         """Say the agent's Bye once :meth:`leave` is called (the run then ends)."""
         await self._leaving.wait()
+        if self.bridge is not None:
+            self.bridge.left = True  # before the Bye: a file it cuts short was cancelled
         with contextlib.suppress(ScreencodecError, OSError):  # the run reads why it ended
             await viewer.bye(LEFT_HERE)
 

@@ -575,6 +575,13 @@ class Relay:
                 writer.write(encode_frame(FrameType.RELAY_PONG))
                 await writer.drain()
         finally:
+            if why != "idle":
+                # Its connection's end (a reset, a FIN, a broken line) is the
+                # last the relay heard of the host: what a viewer is told
+                # counts from it, not from the last ping, up to a ping
+                # interval (10 s) before (walk34: "not heard from for 4 s"
+                # a second after the loss). Silence counts from the last ping.
+                reg.heard = time.monotonic()
             if self._sessions.get(code) is reg:
                 del self._sessions[code]
                 if why in _ENDED:

@@ -43,7 +43,8 @@ class Registration:
     verifier: bytes
     writer: asyncio.StreamWriter
     host_key: str = ""
-    #: When the host last sent a frame on its control connection (monotonic).
+    #: When the host last sent a frame on its control connection, or when
+    #: that connection ended other than by silence (monotonic).
     heard: float = field(default_factory=time.monotonic)
     pending: list[tuple[bytes, asyncio.Future[Pairing], str]] = field(default_factory=list)
     handshaking: list[PairControl] = field(default_factory=list)

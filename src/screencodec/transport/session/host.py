@@ -498,7 +498,15 @@ class Host:
         """:meth:`send_file`, returning what became of the file (also a
         :class:`~.events.FileSent` event); ``on_sending(sent, size)`` as
         :meth:`.FileSender.send` calls it (the viewer said yes, then after
-        each chunk)."""
+        each chunk). :class:`KeyError` when no viewer ``peer`` shares the
+        screen. A session that ends, or whose link is lost, while the
+        file's bytes are being sent raises
+        :class:`~screencodec.errors.SessionClosedError` (no FileSent: how
+        much of it arrived is not known; the viewer drops what it began),
+        as the viewer's ``viewer.sender.send`` does: one FileSender serves
+        both sides. Before the viewer's answer, such an end returns
+        "declined" (``why``: "... before an answer"); after the file's end
+        went, "unconfirmed"."""
         link = next((x for x in self._runtime.links if x.peer == peer), None)
         if link is None:
             raise KeyError(peer)

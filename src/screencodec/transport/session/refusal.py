@@ -50,6 +50,7 @@ __all__ = [
     "Refusal",
     "RequestLedger",
     "UnaskedRefusals",
+    "unanswered_end",
 ]
 
 _log = logging.getLogger(__name__)
@@ -268,3 +269,28 @@ class RequestLedger:
                 del self._flight[number]
                 return number
         return None
+
+
+#: A host's goodbye that came instead of its user's answer, by the host's
+#: reason: one sentence that says who ended the session and that the
+#: question went unanswered. The host's own reasons (cli/host.py's /end,
+#: Ctrl-C and signals; Host.disconnect's default; the session layer's) each
+#: already say who ended it: walk34 read "the host ended the session before
+#: its user answered: the host's user ended the session".
+_UNANSWERED_ENDS = {
+    "the host's user ended the session": "the host's user ended the session without answering",
+    "the local user stopped sharing": "the host's user stopped sharing without answering",
+    "the host program was stopped": "the host program was stopped before its user answered",
+    "host ended": "the host ended the session before its user answered",
+    "the host ended the session": "the host ended the session before its user answered",
+    "": "the host ended the session before its user answered",
+}
+
+
+def unanswered_end(why: str) -> str:
+    """Why a viewer was not let in when the host said Bye (its reason
+    ``why``, already through ``safe_text``) while its user was being asked:
+    one sentence, the host's reason in brackets when it is none of its own
+    known ones (an embedding program's words)."""
+    said = _UNANSWERED_ENDS.get(why)
+    return said or f"the host ended the session before its user answered ({why})"

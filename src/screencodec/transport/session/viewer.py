@@ -113,7 +113,13 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
-from screencodec.transport.session.refusal import UNASKED, USER_REFUSED, Refusal, RequestLedger
+from screencodec.transport.session.refusal import (
+    UNASKED,
+    USER_REFUSED,
+    Refusal,
+    RequestLedger,
+    unanswered_end,
+)
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE, Ticket
 from screencodec.transport.session.sidechannels import (
     FILE_RESULTS_CHANNEL,
@@ -426,8 +432,7 @@ class Viewer:
             # The host ended the session before its user answered (its user
             # typed /end, or the host closed): no grant, in words.
             await self.channel.close()
-            why = safe_text(answer.reason, 200) or "no reason given"
-            raise ConsentDeniedError(f"the host ended the session before its user answered: {why}")
+            raise ConsentDeniedError(unanswered_end(safe_text(answer.reason, 200)))
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)

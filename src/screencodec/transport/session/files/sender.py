@@ -243,7 +243,12 @@ class FileSender:
         chunk handed to the channel (the bytes of it sent so far).
         ``on_arrived(received)``: a peer that paces said it has that many
         bytes of it (so that a session that ends mid-file can say how much
-        had arrived)."""
+        had arrived). A session that ends (or whose link is lost) while the
+        file's bytes are being sent raises
+        :class:`~screencodec.errors.SessionClosedError`, no outcome and no
+        event (the caller says it: it knows whether the link was lost);
+        the host's ``Host.send`` and the viewer's ``viewer.sender.send``
+        alike (walk34 checked both)."""
         data_size = path.stat().st_size
         name = name or path.name
         transfer = self._next

@@ -288,14 +288,18 @@ export async function main({ key, base, save }) {
         // if current (the next "stats" of a resumed link shows them again).
         if (m.kind === "lost" || m.kind === "ended" || m.kind === "error") hostStats = null;
         break;
-      case "ended":
+      case "ended": {
         page.ended = m.reason;
         ui.status(timeline ? "Playback ended" : "Session ended");
         ui.sessionOver();
-        // A file the page was still copying goes nowhere now.
-        for (const id of uploads.keys()) ui.fileRow(`out${id}`, "", " failed: the session ended");
+        // A file the page was still copying goes nowhere now: cancelled
+        // when the agent left (web/run.py LEFT_HERE), else failed.
+        const left = m.reason === "the agent left the session";
+        const cut = left ? " cancelled: you left the session before it was all sent" : " failed: the session ended";
+        for (const id of uploads.keys()) ui.fileRow(`out${id}`, "", cut);
         uploads.clear();
         break;
+      }
       case "file_offer":
         ui.fileOffer(m.id, m.name, m.size, m.answered || null);
         break;
@@ -349,6 +353,8 @@ export async function main({ key, base, save }) {
           delivered: " delivered: the host saved it",
           declined: ` not accepted by the host: ${why || "its user said no, or it takes no files (or none this large)"}`,
           failed: ` failed${why ? ": " + why : ""}`,
+          // The agent left before it was all sent (web/bridge.py UPLOAD_LEFT).
+          cancelled: ` cancelled${why ? ": " + why : ""}`,
         }[m.state];
         // The bridge's "uploading" comes while the page copies the file: its
         // row keeps the page's own "uploading N%" (a reloaded page shows the bridge's).

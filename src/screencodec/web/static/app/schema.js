@@ -26,7 +26,7 @@ const KINDS = {
   ended: { reason: str(300) },
   file_offer: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
   file_received: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53) },
-  file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sending", "sent", "delivered", "declined", "failed") },
+  file_progress: { id: int(0, 2 ** 32), state: oneOf("uploading", "offered", "sending", "sent", "delivered", "declined", "failed", "cancelled") },
   file_failed: { id: int(0, 2 ** 32), name: str(255), size: int(0, 2 ** 53), text: str(200) },
   // Playing a recording (timeline.js)
   playback: { duration_us: int(0, 2 ** 42), width: int(0, 1 << 20), height: int(0, 1 << 20), name: str(255) },

@@ -102,6 +102,8 @@ export class Timeline {
     const text = document.createElement("span");
     text.textContent = shownText(m.text, { cut: CUT.text });
     li.append(when, " ", kind, " ", text);
+    // Where a link of the session was lost (web/playback.py LINK_LOST).
+    if (m.kind === "link lost") li.classList.add("mark");
     $("event-log").append(li);
     this.rows.push([m.us, li]);
   }

@@ -1,0 +1,162 @@
+"""walk34: the agent chose a file in the page's Send file, the host's user
+accepted it, and the agent pressed Leave while it was being sent: its row
+then read "failed: the session ended", as if something had gone wrong.
+Expected: it says the agent left, "cancelled: you left the session before
+it was all sent". A session the host ends still says failed (its words
+unchanged: tests/web/test_walk33_page_cut_file.py for the host's side).
+
+Real host and ``view --web``'s bridge and page in headless Chromium (the
+tests/web harness, over a real sealed channel); the agent's link to the
+host is a slow one: each chunk of the file after the first waits 50 ms
+before it goes, so that Leave lands while the 4 MB file is under way
+(it would take over 5 s to go)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from screencodec.capture import open_source
+from screencodec.transport import HostConfig
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.sidechannels import FileOfferInfo
+from screencodec.web import WebOptions
+from screencodec.web.run import LEFT_HERE
+
+from .conftest import wait_page
+from .harness import LiveSession, StillSource
+from .test_page_file_rows import _rows
+from .test_page_resume import _LinkedSession
+
+_CANCELLED = "big.bin cancelled: you left the session before it was all sent"
+
+
+def _slow_link(live: LiveSession) -> None:
+    """Each FileChunk after the first waits 50 ms before it goes."""
+    sender = live.run(lambda: live.web.viewer.sender)  # type: ignore[union-attr]
+    real = sender._send
+
+    async def send(msg: m.Message) -> None:
+        if isinstance(msg, m.FileChunk) and msg.offset > 0:
+            await asyncio.sleep(0.05)
+        await real(msg)
+
+    sender._send = send
+
+
+def test_walk34_leave_during_an_upload_says_you_cancelled_it(
+    browser: Any, tmp_path: Path
+) -> None:
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(4 << 20))
+
+    async def yes(info: FileOfferInfo) -> bool:
+        return True
+
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = _LinkedSession(source, options=WebOptions(grace=5.0), file_consent=yes,
+                          config=HostConfig(adaptive=False, download_dir=downloads))  # fmt: skip
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        _slow_link(live)
+        browser.find_element(By.ID, "file-input").send_keys(str(big))
+        wait_page(browser, lambda s: any(r.startswith("big.bin accepted by the host: sending ")
+                                         for r in _rows(browser)), what="the file under way")
+        browser.find_element(By.ID, "leave").click()
+        seen: list[list[str]] = []
+        try:
+            wait_page(browser, lambda s: seen.append(_rows(browser)) or seen[-1] == [_CANCELLED],
+                      what=_CANCELLED)  # fmt: skip
+        except AssertionError as exc:
+            raise AssertionError(f"rows: {seen[-1:]}") from exc
+        assert live.result.result(20) == LEFT_HERE
+        assert _rows(browser) == [_CANCELLED]
+    finally:
+        live.close()
+
+
+def test_walk34_leave_while_the_host_asks_says_you_cancelled_it(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Leave while the host's user is asked about the file: the offer is
+    withdrawn by the agent's leaving, no refusal ("not accepted by the
+    host: the session ended before an answer" before)."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes\n" * 100)
+
+    async def never(info: FileOfferInfo) -> bool:
+        await asyncio.Event().wait()  # the host's user does not answer
+        return False
+
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = _LinkedSession(source, options=WebOptions(grace=5.0), file_consent=never,
+                          config=HostConfig(adaptive=False, download_dir=downloads))  # fmt: skip
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        browser.find_element(By.ID, "file-input").send_keys(str(notes))
+        asked = "notes.txt waiting for the user"
+        wait_page(browser, lambda s: _rows(browser) == [asked], what=asked)
+        browser.find_element(By.ID, "leave").click()
+        said = "notes.txt cancelled: you left the session before the user answered"
+        wait_page(browser, lambda s: _rows(browser) == [said], what=said)
+        assert live.result.result(20) == LEFT_HERE
+    finally:
+        live.close()
+
+
+def test_walk34_leave_while_the_page_copies_the_file_says_you_cancelled_it(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Leave while the page still copies a large file to the view process
+    (the host's /end then reads "failed: the session ended":
+    tests/web/test_pagefiles_rows.py)."""
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(256 << 20)  # sparse: only what the page copies is read
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = _LinkedSession(source, options=WebOptions(grace=5.0),
+                       config=HostConfig(adaptive=False, download_dir=tmp_path / "in"))  # fmt: skip
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        browser.find_element(By.ID, "file-input").send_keys(str(big))
+        wait_page(browser, lambda s: "uploading " in "".join(_rows(browser)), what="the copy")
+        browser.find_element(By.ID, "leave").click()
+        wait_page(browser, lambda s: s["ended"] is not None, what="the end")
+        wait_page(browser, lambda s: "uploading" not in _rows(browser)[0], timeout=5,
+                  what=f"the row to end: {_rows(browser)}")  # fmt: skip
+        assert _rows(browser) == [_CANCELLED]
+        assert live.result.result(20) == LEFT_HERE
+    finally:
+        live.close()
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_walk34_an_upload_the_end_cut_short_says_who_ended_it(left: bool) -> None:
+    """The bridge alone: an upload whose send met the closed channel, told
+    when the session's end is known (settle)."""
+    from screencodec.web.bridge import WebBridge
+
+    sent: list[dict[str, Any]] = []
+
+    async def settled() -> None:
+        bridge = WebBridge("Alice")
+        bridge.send = sent.append  # type: ignore[method-assign]
+        bridge._unsettled[7] = None
+        bridge.settle(left=left)
+
+    asyncio.run(settled())
+    state, text = ("cancelled", "you left the session before it was all sent") if left else (
+        "failed", "the session ended")
+    assert sent == [{"t": "file_progress", "id": 7, "state": state, "text": text}]
