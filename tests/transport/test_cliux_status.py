@@ -88,7 +88,7 @@ def test_on_a_narrow_terminal_status_is_quiet_and_fits() -> None:
         assert all(len(line) < COLUMNS for line in shown), shown
         assert re.search(r"\[view\] 160x120 decoded \d+: \d+ fps", out), out
         host.type("/end")
-        host.wait_for("ended: you ended it")
+        host.wait_for("you ended the session with ")
         shared = _status_lines(host.text, "[shared]")
         assert 1 <= len(shared) <= MOST, host.text
         assert all(len(line) < COLUMNS for line in shared), shared

@@ -440,6 +440,12 @@ class _Commands:
         #: The same peers, kept: a ``/send`` to one of them that the end cut
         #: short says so in those words (it may learn of it after the end is told).
         self.offers_ended: set[str] = set()
+        #: Of those, the peers whose end ``/end`` tells in its own line ("you
+        #: ended the session with ..."): their SessionEnded prints none (it
+        #: came before /end's line, which waits for the cleanup).
+        self.told_by_end: set[str] = set()
+        #: ``/end`` is under way: the sharing banner waits for its line.
+        self.ending = False
         #: Agents whose link was lost and who may come back unasked (by name),
         #: with the timer that tells the user if they do not (and ends a
         #: ``--once`` host): :meth:`_gone`.
@@ -501,12 +507,18 @@ class _Commands:
         # Not "session ... ended: viewer gone: ...": the session goes on if
         # they come back, and the code's words say nothing to the user.
         meanwhile = "" if self.host.viewers else "; no one sees your screen meanwhile"
+        # Less time than the window: the session's time limit comes first
+        # (Host.serve), and ends the session then.
+        limit = self.host.config.max_duration
+        limited = limit is not None and event.resumable < self.host.config.resume_window
+        then = f" (then the session's time limit of {limit:.0f} s ends it)" if limited else ""
         self.ui.say(f"the connection to {_agents(self.ui, (event.peer,))} was lost{meanwhile}"
-                    f"\n{name!r} may reconnect within {event.resumable:.0f} s and see your"
-                    " screen again without being asked (type /end to prevent it)")
+                    f"\n{name!r} may reconnect within {event.resumable:.0f} s{then} and see"
+                    " your screen again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
         self.came_back(name)
-        self.away[name] = loop.call_later(event.resumable, self._gone, name, event.resumable)
+        self.away[name] = loop.call_later(event.resumable, self._gone, name, event.resumable,
+                                          limit if limited else None)  # fmt: skip
         if CONTROL in held:
             self.away_control.add(name)
 
@@ -523,19 +535,26 @@ class _Commands:
         if handle is not None:
             handle.cancel()
 
-    def _gone(self, name: str, window: float) -> None:
-        """``name``'s time to come back after a lost link ran out: a
-        ``--once`` host ends if no one else is there; any other says so, and
-        takes the sharing banner down if no one sees the screen now."""
+    def _gone(self, name: str, window: float, limit: float | None) -> None:
+        """``name``'s time to come back after a lost link ran out, or the
+        session's time limit (``limit``, its seconds) came first and ended
+        it: a ``--once`` host ends if no one else is there; any other says
+        so, and takes the sharing banner down if no one sees the screen now."""
         self.away.pop(name, None)
         self.away_control.discard(name)
         if self.once:
             if not self.host.viewers:
-                self.status = Exit.LOST  # the agent did not come back in time
+                # The limit: ended as if the agent were there (ended_once).
+                self.status = Exit.LOST if limit is None else Exit.ENDED
                 self.done.set()
             return
-        self.ui.say(f"{name!r} did not come back within {window:.0f} s: they can no longer"
-                    " come back without asking you")
+        if limit is None:
+            self.ui.say(f"{name!r} did not come back within {window:.0f} s: they can no longer"
+                        " come back without asking you")
+        else:
+            self.ui.say(f"the session with {name!r} reached its time limit of {limit:.0f} s"
+                        " while they were away: it is over, and they can no longer come back"
+                        " without asking you")
         if not self.host.viewers and not self.away:
             self.stopped()
 
@@ -660,23 +679,33 @@ class _Commands:
         viewers = self.host.viewers
         self.ended.update(viewers)
         self.offers_ended.update(viewers)
-        await self.host.disconnect(reason=ENDED_BY_USER)
+        self.told_by_end.update(viewers)
+        self.ending = True
+        try:
+            # Returns once their sessions are over (SessionEnded told).
+            await self.host.disconnect(reason=ENDED_BY_USER)
+        finally:
+            self.ending = False
         away = sorted(self.away)
         for name in away:
             self.came_back(name)
-        if away and not viewers:
-            names = ", ".join(repr(n) for n in away)
-            self.ui.say(f"{names} can no longer come back without asking you")
-        if away and not self.host.viewers:
-            self.stopped()  # sharing had waited for them: it stops now
+        # The user's own line first, then what follows from it, then the
+        # banner (SessionEnded left it to this line; sharing had waited for
+        # those away too).
         who = f" with {_agents(self.ui, viewers)}" if viewers else ""
         if self.once:
             self.ui.say(f"you ended the session{who}; closing")
-            self.done.set()
         else:
             self.ui.say(f"you ended the session{who}; the code and password above still"
                         " work, and you will be asked again before anyone sees your screen"
                         " (Ctrl-C to stop)")
+        if away and not viewers:
+            names = ", ".join(repr(n) for n in away)
+            self.ui.say(f"{names} can no longer come back without asking you")
+        if not self.host.viewers and not self.away:
+            self.stopped()
+        if self.once:
+            self.done.set()
 
     def _send(self, typed: str) -> None:
         """Offer a file to every agent, each offer in its own task."""
@@ -876,8 +905,10 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
     async for ev in host.events():
         if isinstance(ev, SharingChanged):
             # No one left: told with the SessionEnded that follows, as a stop,
-            # or not, for a lost link whose agent may come back unasked.
-            if ev.viewers:
+            # or not, for a lost link whose agent may come back unasked. Only
+            # those /end is ending left: told by its line (one agent's end
+            # before another's printed "BEING SHARED WITH" the other).
+            if ev.viewers and not set(ev.viewers) <= commands.told_by_end:
                 commands.sharing = True
                 ui.say(
                     f"\n{BANNER}\n##  YOUR SCREEN IS BEING SHARED WITH: {_agents(ui, ev.viewers)}"
@@ -927,14 +958,22 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             if ev.moved:
                 continue  # the agent came back on a new connection: told as SessionResumed
             why = safe_text(ev.reason, 200)
+            if ev.peer in commands.told_by_end:
+                # /end's own line tells it ("you ended the session with ..."),
+                # and the banner after it: not this line before it.
+                commands.told_by_end.discard(ev.peer)
+                commands.ended.discard(ev.peer)
+                if not commands.ending and not host.viewers and not commands.away:
+                    commands.stopped()  # ended after /end gave up waiting
+                continue
             if ev.peer in commands.ended:
                 commands.ended.discard(ev.peer)
                 why = "you ended it"
             elif ev.resumable > 0:
                 commands.lost(ev, why, held)
                 continue
-            if not host.viewers and not commands.away:
-                commands.stopped()
+            if not host.viewers and not commands.away and not commands.ending:
+                commands.stopped()  # (/end's line says it after its own)
             ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             if commands.once:
                 commands.ended_once(ev)

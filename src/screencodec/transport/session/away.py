@@ -30,7 +30,7 @@ from typing import Any
 from screencodec.transport.session.chat import ChatLedger, Settled
 from screencodec.transport.session.services import RecordingLike
 
-__all__ = ["LinkRecording", "end_away", "log_away"]
+__all__ = ["LinkRecording", "end_away", "kept_recording", "log_away"]
 
 
 class LinkRecording:
@@ -72,6 +72,13 @@ def log_away(chats: object, event: dict[str, Any]) -> None:
     kept = getattr(chats, "on_over", None)
     if isinstance(kept, LinkRecording):
         kept.log(event)
+
+
+def kept_recording(chats: object) -> RecordingLike | None:
+    """The lost link's recording kept open for the session of ``chats``
+    (a parked session's ledger), or None (not recorded, or ended)."""
+    kept = getattr(chats, "on_over", None)
+    return kept.recording if isinstance(kept, LinkRecording) else None
 
 
 def end_away(chats: object, event: dict[str, Any], reason: str) -> None:

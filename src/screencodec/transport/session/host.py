@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -34,7 +34,7 @@ from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.away import LinkRecording, end_away, log_away
+from screencodec.transport.session.away import LinkRecording, end_away, kept_recording, log_away
 from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError, ChatLedger
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback, questions_for
@@ -56,7 +56,7 @@ from screencodec.transport.session.permissions import VIEW, ConsentRequest, Perm
 from screencodec.transport.session.resume import Resumable
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
-from screencodec.transport.session.services import EncoderFactory, RecorderLike
+from screencodec.transport.session.services import EncoderFactory, RecorderLike, RecordingLike
 from screencodec.transport.session.sidechannels import (
     ExtensionHandler,
     FileConsent,
@@ -354,15 +354,22 @@ class Host:
         is gone from the disk, the recording's file complete), or
         :data:`CLEANUP_WAIT` after their channels closed, whichever comes
         first."""
-        await self._cleaned_up(await self._end(peer, reason), CLEANUP_WAIT)
+        away: list[RecordingLike] = []
+        await self._cleaned_up(await self._end(peer, reason, away), CLEANUP_WAIT, away)
 
-    async def _end(self, peer: str | None, reason: str) -> list[ViewerLink]:
+    async def _end(self, peer: str | None, reason: str,
+                   away: list[RecordingLike] | None = None) -> list[ViewerLink]:  # fmt: skip
         """:meth:`disconnect` without the wait for the cleanup: the sessions
-        ended, their channels closed. Returns their links."""
+        ended, their channels closed. Returns their links; the recordings
+        of those ended while their agent was away (parked) are added to
+        ``away``."""
         for lost in self._runtime.tickets.parked(peer):
+            kept = kept_recording(lost.chat)
             # Its kept lines: told not delivered now; its recording says who ended it.
             end_away(lost.chat, {"type": "bye", "from": "host", "reason": reason},
                      _ended_by_host(reason))  # fmt: skip
+            if kept is not None and away is not None:
+                away.append(kept)
         self._runtime.tickets.forget_parked(peer)
 
         async def end(link: ViewerLink) -> None:
@@ -382,10 +389,12 @@ class Host:
         return links
 
     @staticmethod
-    async def _cleaned_up(links: list[ViewerLink], within: float) -> None:
+    async def _cleaned_up(links: list[ViewerLink], within: float,
+                          away: Sequence[RecordingLike] = ()) -> None:
         """Wait until the sessions of ``links`` finished cleaning up (their
         serve's end: ``finished``) and their recordings have ended (the
-        files complete), ``within`` seconds at most in all."""
+        files complete), and the recordings ``away`` (sessions ended while
+        their agent was away) too, ``within`` seconds at most in all."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         # Not a session's own task (an extension handler of its receive loop
@@ -393,17 +402,17 @@ class Host:
         here = asyncio.current_task()
         links = [link for link in links if link.serve_task is not here]
         waits = [asyncio.ensure_future(link.finished.wait()) for link in links]
-        if not waits:
-            return
-        try:
-            await asyncio.wait(waits, timeout=within)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
+        if waits:
+            try:
+                await asyncio.wait(waits, timeout=within)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
         # Ended at the serve's end (a link taken over goes on recording).
         recordings = [link.recording for link in links
                       if link.recording is not None and link.finished.is_set()
                       and not link.moved]  # fmt: skip
+        recordings += away  # ended at their end_away
         left = deadline - loop.time()
         if recordings and left > 0:
             await asyncio.gather(*(asyncio.to_thread(r.join, left) for r in recordings))

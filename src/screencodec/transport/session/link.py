@@ -680,7 +680,10 @@ class ViewerLink:
         # The session ends: the revoke and the Bye go at once, behind what is
         # queued and ahead of sends still waiting (a file's next chunk), as
         # Host.disconnect's; a viewer that stopped reading does not hold the
-        # local user's stop (channel/sealed.py).
+        # local user's stop (channel/sealed.py). Its reason (SessionEnded, the
+        # recording's END) is the user's stop, whatever the channel's close
+        # says (before endbye: "closed locally"), as Host.disconnect's.
+        self.ended_here = STOPPED_SHARING
         self.host.emit(PermissionChanged(self.peer, self.level))
         with contextlib.suppress(ScreencodecError, OSError):
             await close_with(self.channel, m.encode(revoked), m.encode(m.Bye(STOPPED_SHARING)),

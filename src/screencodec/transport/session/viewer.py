@@ -482,8 +482,12 @@ class Viewer:
                     refused = self._too_large(update)
                     if refused is not None:
                         reason = refused
+                        # As bye(): at once, not behind a file's next chunk
+                        # (an upload to a host that stopped reading held it
+                        # for good); the close says why too.
                         with contextlib.suppress(SessionClosedError, OSError):
-                            await self._send(m.Bye(refused))
+                            await close_with(self.channel, m.encode(m.Bye(refused)),
+                                             reason=refused)  # fmt: skip
                         break
                     if remote is None and self.sink is not None:
                         remote = self.sink.update(update.data)
