@@ -237,6 +237,12 @@ class Host:
             reason = f"internal error: {exc!r}"
         finally:
             await link.cleanup()
+            if lost and link.ended_here is not None:
+                # The host's user ended the session (disconnect) while this
+                # lost link was cleaning up, before its ticket was parked:
+                # _end could not forget it, so it is not parked now (review34:
+                # the agent came back and resumed unasked).
+                reason, lost = link.ended_here, False
             resumable = window = 0.0
             if link.moved:  # the session goes on over the agent's new connection
                 reason = link.ended_here or reason
@@ -366,7 +372,6 @@ class Host:
         self._runtime.tickets.forget_parked(peer)
 
         async def end(link: ViewerLink) -> None:
-            link.ended_here = _ended_by_host(reason)
             # The Bye goes at once, behind what is queued and ahead of sends
             # still waiting (a file's next chunk), and the channel closes: no
             # more of the screen, no more input. The close lingers until the
@@ -378,6 +383,11 @@ class Host:
             await link.channel.close(reason)  # closed already, or waits for that close
 
         links = [link for link in list(self._runtime.serving) if peer is None or link.peer == peer]
+        for link in links:
+            # Now, not in end()'s task: a lost link still cleaning up parks
+            # its ticket unless it sees this by then (Host.serve; the parked
+            # ones were forgotten above, and parking leaves ``serving`` at once).
+            link.ended_here = _ended_by_host(reason)
         await asyncio.gather(*(end(link) for link in links))
         return links
 
@@ -389,9 +399,11 @@ class Host:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         # Not a session's own task (an extension handler of its receive loop
-        # that ends it): its cleanup comes once this returns.
+        # that ends it): its cleanup comes once this returns. With a time
+        # limit its receive loop runs in a task of its own (asyncio.wait_for
+        # before Python 3.12): that one too (review34: it waited CLEANUP_WAIT).
         here = asyncio.current_task()
-        links = [link for link in links if link.serve_task is not here]
+        links = [link for link in links if here not in (link.serve_task, link.run_task)]
         waits = [asyncio.ensure_future(link.finished.wait()) for link in links]
         if not waits:
             return

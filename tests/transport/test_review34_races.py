@@ -1,0 +1,99 @@
+"""review34: the host's user ending a session at an awkward moment.
+
+* ``Host.disconnect`` while a lost link is still cleaning up (a received
+  file being saved, the encoder winding down): its ticket was not parked
+  yet, so ``_end`` did not forget it, and the serve parked it afterwards.
+  Found: the agent came back within the window and resumed unasked, after
+  the host's user had ended the session.
+* ``Host.disconnect`` from an extension handler of the session it ends,
+  with a time limit (``HostConfig.max_duration``): ``asyncio.wait_for``
+  (Python 3.11) runs the link in a task of its own, not ``serve``'s, so
+  the disconnect waited for that session's own cleanup, which comes only
+  once the handler returns. Found: 5.0 s (CLEANUP_WAIT), not at once.
+
+Real host and viewers on loopback (tests/transport/test_resume.py's
+setup, a cutting proxy); a slow cleanup is the encoder's shutdown held in
+its worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from screencodec.transport import VIEW
+from screencodec.transport.session.events import SessionEnded
+
+from .helpers import ended_lost, run, until
+from .test_chatack_session import _link
+from .test_resume import _granted, _Setup
+
+
+def _slow_shutdown(link: Any, hold: threading.Event, entered: threading.Event) -> None:
+    """``link``'s encoder shutdown (its cleanup's, in a worker thread) waits
+    for ``hold``: a cleanup still under way when the host's user acts."""
+    shutdown = link.stream.shutdown_encoder
+
+    def slowly() -> None:
+        entered.set()
+        hold.wait(20)
+        shutdown()
+
+    link.stream.shutdown_encoder = slowly
+
+
+def test_disconnect_while_a_lost_link_cleans_up_does_not_let_it_resume() -> None:
+    async def main() -> tuple[float, int, list[Any]]:
+        async with _Setup(resume_window=60.0) as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            link = _link(s)
+            hold, entered = threading.Event(), threading.Event()
+            _slow_shutdown(link, hold, entered)
+            s.proxy.cut()
+            await ended_lost(viewer, task)
+            await until(entered.is_set, 10, "the lost link's cleanup under way")
+            try:
+                ending = asyncio.ensure_future(s.host.disconnect(reason="done for today"))
+                await until(lambda: link.ended_here is not None, 10, "disconnect began")
+            finally:
+                hold.set()
+            await asyncio.wait_for(ending, 10)
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded)
+            parked = s.host._runtime.tickets.parked()
+            again, task2 = await s.join(resume=ticket)
+            await until(lambda: again.resumed is not None, 10, "told of the session it left")
+            resumed = again.resumed
+            await again.bye()
+            await task2
+        return ended.resumable, len(s.asked), [parked, resumed]
+
+    resumable, asked, (parked, resumed) = run(main(), 60)
+    # Found: resumable 60.0, a parked ticket, asked 1, resumed True.
+    assert (resumable, parked, asked, resumed) == (0.0, [], 2, False)
+
+
+def test_disconnect_from_a_handler_with_a_time_limit_is_not_held() -> None:
+    async def main() -> tuple[float, str]:
+        async with _Setup(max_duration=120.0) as s:
+            viewer, task = await s.join(VIEW)
+            await _granted(viewer)
+            took: list[float] = []
+
+            async def hang_up(peer: str, _: bytes) -> bytes | None:
+                began = time.monotonic()
+                await s.host.disconnect(peer, reason="the agent hung up")
+                took.append(time.monotonic() - began)
+                return None
+
+            s.host.register_channel("hangup", hang_up)
+            await viewer.send_extension("hangup", b"")
+            reason = await asyncio.wait_for(task, 15)
+            await until(lambda: bool(took), 10, "the handler's disconnect returned")
+        return took[0], reason
+
+    took, reason = run(main(), 60)
+    assert reason == "host said bye: the agent hung up"
+    assert took < 2.0, took  # found: 5.0 s (CLEANUP_WAIT)
