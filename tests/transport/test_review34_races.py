@@ -10,6 +10,11 @@
   (Python 3.11) runs the link in a task of its own, not ``serve``'s, so
   the disconnect waited for that session's own cleanup, which comes only
   once the handler returns. Found: 5.0 s (CLEANUP_WAIT), not at once.
+* ``Host.revoke`` while a lost link is still cleaning up: the agent came
+  back without the level, but no log said who took it.
+* A host's reason beginning as an idle close does ("nothing received for
+  "): its close record made a viewer that read it (not the Bye) take the
+  end for a lost link.
 
 Real host and viewers on loopback (tests/transport/test_resume.py's
 setup, a cutting proxy); a slow cleanup is the encoder's shutdown held in
@@ -20,13 +25,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-from screencodec.transport import VIEW
+from screencodec.recording import Recorder, RecordingReader
+from screencodec.transport import CONTROL, VIEW, Permission
+from screencodec.transport.channel.sealed import SILENCE
 from screencodec.transport.session.events import SessionEnded
 
 from .helpers import ended_lost, run, until
 from .test_chatack_session import _link
+from .test_endbye_disconnect import _DeafToBye, _session
 from .test_resume import _granted, _Setup
 
 
@@ -97,3 +106,62 @@ def test_disconnect_from_a_handler_with_a_time_limit_is_not_held() -> None:
     took, reason = run(main(), 60)
     assert reason == "host said bye: the agent hung up"
     assert took < 2.0, took  # found: 5.0 s (CLEANUP_WAIT)
+
+
+def test_a_hosts_reason_that_reads_like_silence_is_not_a_lost_link() -> None:
+    """The close record carries the host's reason since endbye; one that
+    begins "nothing received for " (sealed.SILENCE, how an idle close
+    begins) made a viewer that read the close record rather than the Bye
+    take the end for a lost link (found: link_lost True: it would reconnect
+    and present its ticket); a viewer that reads the Bye never did."""
+
+    async def main() -> list[tuple[str, bool]]:
+        got = []
+        for wrap in (None, _DeafToBye):
+            async with _session(None, wrap=wrap) as (host, viewer, running):
+                await asyncio.wait_for(host.disconnect(reason=SILENCE + "a while"), 15)
+                got.append((await asyncio.wait_for(running, 15), viewer.link_lost))
+        return got
+
+    (read, deaf) = run(main(), 60)
+    assert read == (f"host said bye: {SILENCE}a while", False), read
+    assert deaf[1] is False, deaf
+
+
+def test_control_taken_back_while_a_lost_link_cleans_up_is_logged(tmp_path: Path) -> None:
+    """Host.revoke(CONTROL) while the lost link is still cleaning up (its
+    ticket not parked yet): the agent comes back without CONTROL, and the
+    lost link's file says the host took it, as for a parked one (found: no
+    row, its revoke went nowhere and its send failed quietly)."""
+
+    async def main() -> tuple[Permission, list[dict[str, Any]]]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            link = _link(s)
+            hold, entered = threading.Event(), threading.Event()
+            _slow_shutdown(link, hold, entered)
+            s.proxy.cut()
+            await ended_lost(viewer, task)
+            await until(entered.is_set, 10, "the lost link's cleanup under way")
+            try:
+                await asyncio.wait_for(s.host.revoke(CONTROL), 10)
+            finally:
+                hold.set()
+            await s.event(SessionEnded)
+            again, task2 = await s.join(VIEW | CONTROL, resume=ticket)
+            level = again.level
+            await again.bye()
+            await task2
+            lost, _ = sorted(await asyncio.to_thread(recorder.wait, 2, timeout=10.0),
+                             key=lambda r: r.start_unix)  # fmt: skip
+        with RecordingReader(lost.path) as reader:
+            rows = [e for e in reader.events() if e["type"] == "revoke"]
+        return level, rows
+
+    level, rows = run(main(), 60)
+    assert level == VIEW, level
+    assert [{k: v for k, v in row.items() if k != "t"} for row in rows] == [{
+        "type": "revoke", "level": str(CONTROL), "remaining": str(VIEW), "by": "host",
+        "away": True}], rows  # fmt: skip

@@ -32,6 +32,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.sealed import SILENCE
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.away import LinkRecording, end_away, log_away
@@ -379,8 +380,13 @@ class Host:
             # (a file queued ahead on a slow link) is told, one that stopped
             # reading is given up on (channel/sealed.py). Its close record
             # says the reason too (a viewer that reads no Bye).
-            await _quiet(close_with(link.channel, m.encode(m.Bye(reason)), reason=reason))
-            await link.channel.close(reason)  # closed already, or waits for that close
+            await _quiet(close_with(link.channel, m.encode(m.Bye(reason)), reason=said))
+            await link.channel.close(said)  # closed already, or waits for that close
+
+        # A close record beginning as an idle close does is read as the line
+        # breaking (sealed.SILENCE): the viewer would take the host's end for
+        # a lost link and come back with its ticket (review34).
+        said = f"ended: {reason}" if reason.startswith(SILENCE) else reason
 
         links = [link for link in list(self._runtime.serving) if peer is None or link.peer == peer]
         for link in links:

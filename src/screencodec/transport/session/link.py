@@ -678,6 +678,17 @@ class ViewerLink:
         if CONTROL in removed:
             self.host.release_input()
         revoked = m.PermissionRevoke(removed.bits, self.level.bits)
+        if self.channel.closed:
+            # Its link is gone, its cleanup under way (Host.serve then parks
+            # its ticket with what is left): the agent is not told; its file
+            # says it, as a parked session's does (session/away.py). Before
+            # review34 the send failed quietly and no log had it.
+            self.host.emit(PermissionChanged(self.peer, self.level))
+            if self.recording is not None:
+                row = {"type": "revoke", "level": str(removed), "remaining": str(self.level),
+                       "by": "host"}  # fmt: skip
+                self.recording.put("away", row)
+            return
         if VIEW in self.level:
             await self.send(revoked)
             self.host.emit(PermissionChanged(self.peer, self.level))
