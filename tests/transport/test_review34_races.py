@@ -28,15 +28,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from screencodec.errors import ConsentDeniedError
 from screencodec.recording import Recorder, RecordingReader
+from screencodec.recording.recorder import SessionRecorder
 from screencodec.transport import CONTROL, VIEW, Permission
 from screencodec.transport.channel.sealed import SILENCE
 from screencodec.transport.session.events import SessionEnded
 
 from .helpers import ended_lost, run, until
+from .test_auditleft_away import _held_layout
 from .test_chatack_session import _link
 from .test_endbye_disconnect import _DeafToBye, _session
-from .test_resume import _granted, _Setup
+from .test_resume import _granted, _lose, _Setup
 
 
 def _slow_shutdown(link: Any, hold: threading.Event, entered: threading.Event) -> None:
@@ -165,3 +168,135 @@ def test_control_taken_back_while_a_lost_link_cleans_up_is_logged(tmp_path: Path
     assert [{k: v for k, v in row.items() if k != "t"} for row in rows] == [{
         "type": "revoke", "level": str(CONTROL), "remaining": str(VIEW), "by": "host",
         "away": True}], rows  # fmt: skip
+
+
+def test_the_limit_timer_of_a_session_whose_agent_came_back_ends_only_the_resumed_link(
+        tmp_path: Path) -> None:  # fmt: skip
+    """max_duration 3 s, the agent away and back before it: the away timer
+    (Host._limit_away) finds its ticket claimed and does nothing; the
+    resumed link ends at the limit of the first start, once; the lost
+    link's file has no row of the host's and ends at the link's end."""
+
+    async def main() -> tuple[str, float, list[SessionRecorder]]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, max_duration=3.0, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            started = _link(s).started
+            await _lose(s, viewer, task)
+            assert s.host._limits, "no limit timer while the agent is away"
+            _, task2 = await s.join(resume=ticket)
+            assert len(s.asked) == 1
+            reason = await asyncio.wait_for(task2, 10)
+            at = time.monotonic() - started
+            sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
+            await until(lambda: not s.host._limits, 5, "the away timer fired")
+        return reason, at, sorted(sessions, key=lambda r: r.start_unix)
+
+    reason, at, (lost, resumed) = run(main(), 60)
+    assert reason == "host said bye: maximum session duration reached", reason
+    assert 2.9 <= at <= 4.5, at
+    with RecordingReader(lost.path) as reader:
+        events, end = reader.events(), reader.meta()
+    assert [e for e in events if e.get("away")] == [], events
+    assert end["reason"].startswith("viewer gone"), end
+    with RecordingReader(resumed.path) as reader:
+        byes = [e for e in reader.events() if e["type"] == "bye"]
+        assert reader.meta()["reason"] == "maximum session duration reached"
+    assert [(b["from"], b["reason"]) for b in byes] == [
+        ("host", "maximum session duration reached")], byes
+
+
+def test_host_close_with_a_limit_timer_pending_ends_the_kept_file_once(tmp_path: Path) -> None:
+    async def main() -> SessionRecorder:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        s = _Setup(recorder=recorder, max_duration=30.0, resume_window=60.0)
+        async with s:
+            viewer, task = await s.join()
+            await _granted(viewer)
+            await _lose(s, viewer, task)
+            assert s.host._limits
+            (kept,) = recorder.sessions
+        assert not s.host._limits and s.host._runtime.tickets.parked() == []
+        return kept
+
+    kept = run(main(), 60)
+    assert kept.done.is_set()
+    with RecordingReader(kept.path) as reader:
+        rows = [e for e in reader.events() if e["type"] in ("bye", "revoke")]
+        end = reader.meta()
+    assert [(r["from"], r["reason"], r["away"]) for r in rows] == [
+        ("host", "host ended", True)], rows  # fmt: skip
+    assert end["reason"] == "ended by the host: host ended", end
+
+
+def test_disconnect_while_the_agent_is_being_taken_up(tmp_path: Path) -> None:
+    """The host's user ends the session while the agent's new link takes it
+    up (its ticket claimed, the grant not sent): the agent is refused, its
+    new link's file says the host ended it, and nothing may resume."""
+
+    async def main() -> tuple[str, list[SessionRecorder], int]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            reading, release = _held_layout(s)
+            joining = asyncio.ensure_future(s.join(resume=ticket))
+            await asyncio.wait_for(reading.wait(), 10)
+            ending = asyncio.ensure_future(s.host.disconnect(reason="done for today"))
+            await until(lambda: all(x.ended_here for x in s.host._runtime.serving), 10)
+            release.set()
+            try:
+                await asyncio.wait_for(joining, 10)
+                refused = "joined"
+            except ConsentDeniedError as exc:
+                refused = str(exc)
+            await asyncio.wait_for(ending, 10)
+            sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
+            held = len(s.host._runtime.tickets)
+        return refused, sorted(sessions, key=lambda r: r.start_unix), held
+
+    refused, (_, resumed), held = run(main(), 60)
+    assert refused.endswith("done for today"), refused
+    assert held == 0
+    with RecordingReader(resumed.path) as reader:
+        byes = [(e["from"], e["reason"]) for e in reader.events() if e["type"] == "bye"]
+        assert reader.meta()["reason"] == "ended by the host: done for today"
+    assert byes == [("host", "done for today")], byes
+
+
+def test_the_time_limit_passing_while_the_agent_is_being_taken_up(tmp_path: Path) -> None:
+    """max_duration 3 s passes while the agent's new link takes the session
+    up (the ticket claimed before it, the grant not sent): the away timer
+    finds the ticket claimed; the new link ends at the limit, the agent told
+    why, its file saying it once."""
+
+    async def main() -> tuple[str, list[SessionRecorder]]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, max_duration=3.0, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            ticket = await _granted(viewer)
+            started = _link(s).started
+            await _lose(s, viewer, task)
+            reading, release = _held_layout(s)
+            joining = asyncio.ensure_future(s.join(resume=ticket))
+            await asyncio.wait_for(reading.wait(), 10)
+            await until(lambda: time.monotonic() > started + 3.2, 10, "the limit")
+            release.set()
+            try:
+                await asyncio.wait_for(joining, 10)
+                refused = "joined"
+            except ConsentDeniedError as exc:
+                refused = str(exc)
+            sessions = await asyncio.to_thread(recorder.wait, 2, timeout=10.0)
+        return refused, sorted(sessions, key=lambda r: r.start_unix)
+
+    refused, (lost, resumed) = run(main(), 60)
+    assert refused.endswith("maximum session duration reached"), refused
+    with RecordingReader(lost.path) as reader:
+        assert [e for e in reader.events() if e.get("away")] == []
+    with RecordingReader(resumed.path) as reader:
+        byes = [(e["from"], e["reason"]) for e in reader.events() if e["type"] == "bye"]
+        assert reader.meta()["reason"] == "maximum session duration reached"
+    assert byes == [("host", "maximum session duration reached")], byes
