@@ -300,3 +300,40 @@ def test_the_time_limit_passing_while_the_agent_is_being_taken_up(tmp_path: Path
         byes = [(e["from"], e["reason"]) for e in reader.events() if e["type"] == "bye"]
         assert reader.meta()["reason"] == "maximum session duration reached"
     assert byes == [("host", "maximum session duration reached")], byes
+
+
+def test_disconnect_while_a_lost_link_cleans_up_is_logged_as_for_an_agent_away(
+        tmp_path: Path) -> None:  # fmt: skip
+    """The lost link's file says the host ended the session, as a parked
+    one's does (an away bye, END 'ended by the host: R'); found: no bye row
+    (the Bye could not go, the channel was closed), END 'viewer gone: ...'
+    before the fix above, then no row."""
+
+    async def main() -> SessionRecorder:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
+            viewer, task = await s.join()
+            await _granted(viewer)
+            link = _link(s)
+            hold, entered = threading.Event(), threading.Event()
+            _slow_shutdown(link, hold, entered)
+            s.proxy.cut()
+            await ended_lost(viewer, task)
+            await until(entered.is_set, 10, "the lost link's cleanup under way")
+            (kept,) = recorder.sessions
+            try:
+                ending = asyncio.ensure_future(s.host.disconnect(reason="done for today"))
+                await until(lambda: link.ended_here is not None, 10, "disconnect began")
+            finally:
+                hold.set()
+            await asyncio.wait_for(ending, 10)
+            assert await asyncio.to_thread(kept.done.wait, 5.0), "the file stayed open"
+        return kept
+
+    kept = run(main(), 60)
+    with RecordingReader(kept.path) as reader:
+        rows = [e for e in reader.events() if e["type"] in ("bye", "revoke")]
+        end = reader.meta()
+    assert [(r["from"], r["reason"], r.get("away")) for r in rows] == [
+        ("host", "done for today", True)], rows  # fmt: skip
+    assert end["reason"] == "ended by the host: done for today", end

@@ -380,8 +380,14 @@ class Host:
             # (a file queued ahead on a slow link) is told, one that stopped
             # reading is given up on (channel/sealed.py). Its close record
             # says the reason too (a viewer that reads no Bye).
+            lost = bool(getattr(link.channel, "broken", False))
             await _quiet(close_with(link.channel, m.encode(m.Bye(reason)), reason=said))
             await link.channel.close(said)  # closed already, or waits for that close
+            if lost and link.recording is not None:
+                # Its link was lost, its cleanup under way: no Bye could go,
+                # and its ticket is not parked (Host.serve). Its file says the
+                # host ended it, as a parked session's does (.away; review34).
+                link.recording.put("away", {"type": "bye", "from": "host", "reason": reason})
 
         # A close record beginning as an idle close does is read as the line
         # breaking (sealed.SILENCE): the viewer would take the host's end for
