@@ -32,6 +32,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.sealed import SILENCE
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.away import LinkRecording, end_away, kept_recording, log_away
@@ -237,6 +238,12 @@ class Host:
             reason = f"internal error: {exc!r}"
         finally:
             await link.cleanup()
+            if lost and link.ended_here is not None:
+                # The host's user ended the session (disconnect) while this
+                # lost link was cleaning up, before its ticket was parked:
+                # _end could not forget it, so it is not parked now (review34:
+                # the agent came back and resumed unasked).
+                reason, lost = link.ended_here, False
             resumable = window = 0.0
             if link.moved:  # the session goes on over the agent's new connection
                 reason = link.ended_here or reason
@@ -373,7 +380,6 @@ class Host:
         self._runtime.tickets.forget_parked(peer)
 
         async def end(link: ViewerLink) -> None:
-            link.ended_here = _ended_by_host(reason)
             # The Bye goes at once, behind what is queued and ahead of sends
             # still waiting (a file's next chunk), and the channel closes: no
             # more of the screen, no more input. The close lingers until the
@@ -381,10 +387,26 @@ class Host:
             # (a file queued ahead on a slow link) is told, one that stopped
             # reading is given up on (channel/sealed.py). Its close record
             # says the reason too (a viewer that reads no Bye).
-            await _quiet(close_with(link.channel, m.encode(m.Bye(reason)), reason=reason))
-            await link.channel.close(reason)  # closed already, or waits for that close
+            lost = bool(getattr(link.channel, "broken", False))
+            await _quiet(close_with(link.channel, m.encode(m.Bye(reason)), reason=said))
+            await link.channel.close(said)  # closed already, or waits for that close
+            if lost and link.recording is not None:
+                # Its link was lost, its cleanup under way: no Bye could go,
+                # and its ticket is not parked (Host.serve). Its file says the
+                # host ended it, as a parked session's does (.away; review34).
+                link.recording.put("away", {"type": "bye", "from": "host", "reason": reason})
+
+        # A close record beginning as an idle close does is read as the line
+        # breaking (sealed.SILENCE): the viewer would take the host's end for
+        # a lost link and come back with its ticket (review34).
+        said = f"ended: {reason}" if reason.startswith(SILENCE) else reason
 
         links = [link for link in list(self._runtime.serving) if peer is None or link.peer == peer]
+        for link in links:
+            # Now, not in end()'s task: a lost link still cleaning up parks
+            # its ticket unless it sees this by then (Host.serve; the parked
+            # ones were forgotten above, and parking leaves ``serving`` at once).
+            link.ended_here = _ended_by_host(reason)
         await asyncio.gather(*(end(link) for link in links))
         return links
 
@@ -398,9 +420,11 @@ class Host:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         # Not a session's own task (an extension handler of its receive loop
-        # that ends it): its cleanup comes once this returns.
+        # that ends it): its cleanup comes once this returns. With a time
+        # limit its receive loop runs in a task of its own (asyncio.wait_for
+        # before Python 3.12): that one too (review34: it waited CLEANUP_WAIT).
         here = asyncio.current_task()
-        links = [link for link in links if link.serve_task is not here]
+        links = [link for link in links if here not in (link.serve_task, link.run_task)]
         waits = [asyncio.ensure_future(link.finished.wait()) for link in links]
         if waits:
             try:

@@ -147,6 +147,10 @@ class ViewerLink:
         self.finished = asyncio.Event()
         #: The task that serves it (Host.serve): its end sets ``finished``.
         self.serve_task: asyncio.Task[Any] | None = None
+        #: The task that runs :meth:`run` (its receive loop, so its extension
+        #: handlers): the serve's, or one of its own where Host.serve's time
+        #: limit is asyncio.wait_for's (a task of its own before Python 3.12).
+        self.run_task: asyncio.Task[Any] | None = None
         #: The ticket the viewer presented, and the session it resumed.
         self._ticket: bytes | None = None
         self._kept: KeptPicture | None = None  # the picture the viewer resumes on
@@ -210,6 +214,7 @@ class ViewerLink:
 
     async def run(self) -> str:
         """Serve this viewer until it ends; returns the reason."""
+        self.run_task = asyncio.current_task()
         try:
             hello = await asyncio.wait_for(self._hello(), _HELLO_TIMEOUT)
         except asyncio.TimeoutError:
@@ -673,6 +678,17 @@ class ViewerLink:
         if CONTROL in removed:
             self.host.release_input()
         revoked = m.PermissionRevoke(removed.bits, self.level.bits)
+        if self.channel.closed:
+            # Its link is gone, its cleanup under way (Host.serve then parks
+            # its ticket with what is left): the agent is not told; its file
+            # says it, as a parked session's does (session/away.py). Before
+            # review34 the send failed quietly and no log had it.
+            self.host.emit(PermissionChanged(self.peer, self.level))
+            if self.recording is not None:
+                row = {"type": "revoke", "level": str(removed), "remaining": str(self.level),
+                       "by": "host"}  # fmt: skip
+                self.recording.put("away", row)
+            return
         if VIEW in self.level:
             await self.send(revoked)
             self.host.emit(PermissionChanged(self.peer, self.level))
