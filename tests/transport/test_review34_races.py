@@ -258,7 +258,7 @@ def test_disconnect_while_the_agent_is_being_taken_up(tmp_path: Path) -> None:
         return refused, sorted(sessions, key=lambda r: r.start_unix), held
 
     refused, (_, resumed), held = run(main(), 60)
-    assert refused.endswith("done for today"), refused
+    assert refused.endswith("(done for today)"), refused
     assert held == 0
     with RecordingReader(resumed.path) as reader:
         byes = [(e["from"], e["reason"]) for e in reader.events() if e["type"] == "bye"]
@@ -293,7 +293,7 @@ def test_the_time_limit_passing_while_the_agent_is_being_taken_up(tmp_path: Path
         return refused, sorted(sessions, key=lambda r: r.start_unix)
 
     refused, (lost, resumed) = run(main(), 60)
-    assert refused.endswith("maximum session duration reached"), refused
+    assert refused.endswith("(maximum session duration reached)"), refused
     with RecordingReader(lost.path) as reader:
         assert [e for e in reader.events() if e.get("away")] == []
     with RecordingReader(resumed.path) as reader:
