@@ -29,7 +29,7 @@ debug: $(STAMP)
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((n + 1)); [ $$n -gt 4 ] && n=4; echo $$n)
 
 # The tests start about a thousand Python processes (hosts, viewers, relays).
-# Where PYTHONDONTWRITEBYTECODE is set (CI's machines set it) each compiled
+# Where PYTHONDONTWRITEBYTECODE is set (this project's machines set it) each compiled
 # the package's sources again: 0.2 s of CPU a process, a fifth of a CLI
 # test's. compileall writes them once (into __pycache__, which git ignores);
 # Python reads them even where it writes none.
