@@ -40,5 +40,7 @@ def test_a_live_revoke_of_view_ends_the_recording_as_the_users_stop(tmp_path: Pa
     assert end["reason"] == "the local user stopped sharing", end
     rows = [(e["type"], e.get("level"), e.get("remaining"), e.get("by"), e.get("reason"),
              e.get("from")) for e in events if e["type"] in ("revoke", "bye")]  # fmt: skip
-    assert rows == [("revoke", str(VIEW), str(CONTROL), "host", None, None),
+    # Nothing outlives the view: the whole level is taken (found before stop
+    # 34's Permission.taking: level "view", remaining "control").
+    assert rows == [("revoke", str(VIEW | CONTROL), "none", "host", None, None),
                     ("bye", None, None, None, "the local user stopped sharing", "host")], rows

@@ -329,7 +329,7 @@ class Host:
         session is over now (its kept chat lines told not delivered, its
         recording ended). Its recording logs it (``away``: the agent was
         not told)."""
-        away = [(lost, lost.level & level) for lost in self._runtime.tickets.parked(peer)]
+        away = [(lost, lost.level.taking(level)) for lost in self._runtime.tickets.parked(peer)]
         self._runtime.tickets.revoke(level, peer)
         for lost, taken in away:
             if not taken:

@@ -663,7 +663,7 @@ class ViewerLink:
         self.spawn(run())
 
     async def revoke(self, level: Permission) -> None:
-        removed = self.level & level
+        removed = self.level.taking(level)
         if not removed:
             return
         self.level = self.level - removed
@@ -714,7 +714,7 @@ class ViewerLink:
         on without it (VIEW: not at all, :meth:`run`), and this link's
         recording logs it (``away``: the agent, not granted yet, is not told
         of it); after, it is a live link's revoke. Returns what was taken."""
-        taken = self.level & level
+        taken = self.level.taking(level)
         if not taken:
             return taken
         if self._granted:

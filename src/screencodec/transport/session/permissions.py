@@ -66,6 +66,13 @@ class Permission:
     def __str__(self) -> str:
         return "+".join(self.names) or "none"
 
+    def taking(self, level: Permission) -> Permission:
+        """What revoking ``level`` takes from this set: all of it when VIEW
+        goes, since nothing outlives the view (the session ends; before
+        stop 34 a revoke of VIEW told "remaining: control")."""
+        taken = self & level
+        return self if VIEW in taken else taken
+
 
 def register_permission(name: str, bit: int | None = None) -> Permission:
     """Register a level and return it; idempotent for the same name and bit.

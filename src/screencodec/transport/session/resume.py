@@ -186,7 +186,7 @@ class ResumeTickets:
         they do not come back at all. Live sessions are the links' own."""
         for entry in list(self._held):
             if entry.holder is None and peer in (None, entry.peer):
-                entry.level = entry.level - level
+                entry.level = entry.level - entry.level.taking(level)
                 if VIEW not in entry.level:
                     self._held.remove(entry)
 
