@@ -20,19 +20,20 @@ build: $(STAMP)
 debug: $(STAMP)
 	SCREENCODEC_DEBUG=1 SCREENCODEC_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
 
-# The tests run in one process more than the cores, at most 4 (pytest-xdist):
-# most of them wait (real bounds, sockets, X servers, Chromium), so a third
-# worker on two cores fills the waits. Each file's tests stay in one process,
-# in their order, as when run alone. On 2 cores: make test 8.6 min on a fresh
-# clone (tests 7.7 min, 3,586 tests), stop 32; 15.3 min (tests 13.1 min,
-# 3,695 tests), stop 33: over the 15-minute budget, the growth not located.
-TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((n + 1)); [ $$n -gt 4 ] && n=4; echo $$n)
+# The tests run in two processes a core, at most 4 (pytest-xdist): about
+# 40% of their time is waiting (real bounds, sockets, X servers, Chromium),
+# and with one process more than the cores 2 cores were busy 77% of the
+# time (stop 34). Each file's tests stay in one process, in their order, as
+# when run alone. On 2 cores, fresh clones: make test 15.3 min (tests 13.1)
+# with 3 processes, stop 33; 13.6 min (tests 11.4, 3,786 tests) with 4 and
+# the compiled sources below, stop 34.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((2 * n)); [ $$n -gt 4 ] && n=4; echo $$n)
 
-# The tests start about a thousand Python processes (hosts, viewers, relays).
-# Where PYTHONDONTWRITEBYTECODE is set (this project's machines set it) each compiled
-# the package's sources again: 0.2 s of CPU a process, a fifth of a CLI
-# test's. compileall writes them once (into __pycache__, which git ignores);
-# Python reads them even where it writes none.
+# The tests start hundreds of Python processes (hosts, viewers, relays).
+# Where PYTHONDONTWRITEBYTECODE is set (this project's machines set it) each
+# compiled the package's sources again: 0.2 s of CPU a process, a fifth of a
+# CLI test's. compileall writes them once (into __pycache__, which git
+# ignores); Python reads them even where it writes none.
 test: build lint wheels
 	$(PY) -m compileall -q src/screencodec
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
