@@ -61,9 +61,13 @@ def test_history_viewer_seeks_from_the_encoders_seek_points(tmp_path: Path) -> N
             split_message(reader.update(i)[1])[1]).ops if o.op is Op.ZSTREAM]  # fmt: skip
         assert streamed and any(o.flags == 0 for o in streamed)
         ordinals = [o for o, _ in reader.index.checkpoints]
-        assert len(ordinals) == seek_points >= 3 and all(0 < o < n for o in ordinals)
+        # The recording may hold up to 2 updates the viewer had not decoded
+        # when it left (above), and a seek point among them (found once in a
+        # fresh clone's run at -n 4): only decoded ones are compared.
+        assert len(ordinals) == seek_points >= 3
+        assert all(0 < o < reader.update_count for o in ordinals), (ordinals, n)
         first, last = ordinals[0], ordinals[-1]
-        targets = sorted({first, last - 1, last, n - 1, (n + first) // 2})
+        targets = sorted(t for t in {first, last - 1, last, n - 1, (n + first) // 2} if t < n)
         same = Player(reader)
         for i in reversed(targets):  # backwards too, from one player
             t = reader.update_time(i)

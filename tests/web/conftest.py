@@ -57,15 +57,6 @@ def _fresh_tab(drv: Any) -> None:
     ActionChains(drv).reset_actions()  # keys and buttons held belong to the session
 
 
-@pytest.fixture(scope="session")
-def _shared_chromium() -> Iterator[list[Any]]:
-    """This process's Chromium (a list: empty until a module asks for it)."""
-    held: list[Any] = []
-    yield held
-    for drv in held:
-        drv.quit()
-
-
 @pytest.fixture(scope="module")
 def browser(request: pytest.FixtureRequest, _shared_chromium: list[Any]) -> Iterator[Any]:
     if CHROMIUM is None or CHROMEDRIVER is None:
