@@ -25,8 +25,9 @@ debug: $(STAMP)
 # and with one process more than the cores 2 cores were busy 77% of the
 # time (stop 34). Each file's tests stay in one process, in their order, as
 # when run alone. On 2 cores, fresh clones: make test 15.3 min (tests 13.1)
-# with 3 processes, stop 33; 13.6 min (tests 11.4, 3,786 tests) with 4 and
-# the compiled sources below, stop 34.
+# with 3 processes, stop 33; 13.6 and 15.2 min (tests 11.4 and 12.9, 3,794
+# tests) in two runs with 4 and the compiled sources below, stop 34: still
+# at the budget's edge.
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((2 * n)); [ $$n -gt 4 ] && n=4; echo $$n)
 
 # The tests start hundreds of Python processes (hosts, viewers, relays).
