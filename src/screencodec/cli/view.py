@@ -601,7 +601,9 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
             elif isinstance(ev, ChatDelivery) and ev.state == SENT and ev.first == 1:
                 print(OLD_HOST_CHAT, flush=True)  # once: every line of it is only sent
             elif isinstance(ev, PermissionChanged):
-                if CONTROL in had and CONTROL not in ev.level:
+                # Not when VIEW went too: the session ends (Permission.taking
+                # takes the whole level then), nothing is left to watch.
+                if CONTROL in had and CONTROL not in ev.level and VIEW in ev.level:
                     print(TAKEN_BACK, flush=True)
                 had = ev.level
             elif isinstance(ev, SessionRejoined):  # after a lost link: what the host took up

@@ -590,7 +590,9 @@ class WebBridge:
                 self._buttons_down.clear()
                 self.held_back = False
             self.send_level()
-            if taken and not given_back:
+            # Not when VIEW went too: the session ends (Permission.taking),
+            # and its end is what the page says.
+            if taken and not given_back and msg.level & VIEW.bits:
                 self.banner("revoked", "The user took back remote control: you can only watch now.")
         elif isinstance(msg, m.MonitorList):
             # The host's numbers within what the page's schema takes (schema.js),
