@@ -271,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         words = sys.argv[1:] if argv is None else list(argv)
         # The top level takes no option but --help: the first word names the command.
         parser = build_parser(running=words[0] if words else None)
+        if words:
+            _misplaced_command(parser, words)
         args, unknown = parser.parse_known_args(words)
         if unknown and not getattr(args, "takes_anything", False):
             unrecognized(parser, args, unknown)
@@ -280,6 +282,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return interrupted(program)
     return code
+
+
+def _misplaced_command(parser: argparse.ArgumentParser, words: Sequence[str]) -> None:
+    """Refuse a first word that is no command but a subcommand of one
+    (``screencodec export FILE``: ``recordings export``), saying the
+    command meant, with the words given (USAGE, as argparse's refusals):
+    argparse's "invalid choice" named only the top level's commands. The
+    subcommands are read from the parser (the commands' modules are loaded
+    for it: this is the way to an error only)."""
+    first = words[0]
+    if first.startswith("-") or first in _commands(parser):
+        return
+    import shlex
+
+    whole = build_parser()  # every command's parser, not only the one named
+    for name, command in _commands(whole).items():
+        if first in _commands(command):
+            parser.error(f"{first!r} is a {name} command: screencodec {name} "
+                         f"{shlex.join(words)}")  # fmt: skip
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands ``parser`` takes, by name (none: a command without)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(subs[0].choices) if subs else {}
 
 
 def _ignore_ctrl_c() -> None:
