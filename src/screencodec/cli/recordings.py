@@ -25,6 +25,7 @@ import contextlib
 import errno
 import math
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -389,7 +390,7 @@ def _list(args: argparse.Namespace) -> int:
     # the key): who claims to have written it. `verify --hosts` checks that.
     print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  {'signer':16}  "
           "state     who")  # fmt: skip
-    for path in sorted(args.directory.glob("*.screc")):
+    for path in _by_start(args.directory.glob("*.screc")):
         try:
             with RecordingReader(path, private_key=key) as r:
                 # A live host's recording is not cut short (it read so).
@@ -509,11 +510,28 @@ def _recording_files(paths: list[Path]) -> list[Path]:
         if not path.is_dir():
             files.append(path)
             continue
-        found = sorted(path.glob("*.screc"))
+        found = _by_start(path.glob("*.screc"))
         if not found:
             raise _NoDirectoryError(f"{path}: no recordings (*.screc) in this folder")
         files.extend(found)
     return files
+
+
+def _by_start(paths: Iterable[Path]) -> list[Path]:
+    """``paths`` in the order their recordings began (the start each HEADER
+    states; a file that states none, its mtime; one that cannot be looked
+    at, last), then by name. Not in name order: a name of the version
+    before milliseconds (``...T080000Z-id``) sorted after every newer one
+    of its second (``...T080000.500Z-id``: '.' before 'Z')."""
+    from screencodec.recording.retention import recording_start
+
+    def start(path: Path) -> float:
+        try:
+            return recording_start(path)
+        except OSError:  # gone, a link to nothing
+            return math.inf
+
+    return sorted(paths, key=lambda p: (start(p), p.name))
 
 
 def _check_directory(directory: Path) -> None:
