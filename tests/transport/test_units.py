@@ -141,8 +141,8 @@ def test_public_api_surface() -> None:
         [
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatDelivery", "ChatReceived",
             "ConsentCallback",
-            "ConsentRequest", "CursorMoved", "Event", "EventsLost", "FileReceived", "FileRefused",
-            "FileSent",
+            "ConsentRequest", "CursorMoved", "Event", "EventsLost", "FileCut", "FileReceived",
+            "FileRefused", "FileSent",
             "FrameDecoded", "Grant", "Host", "HostConfig", "LinkStats", "Permission",
             "PermissionChanged", "RelayChanged",
             "RecordingInjector", "Refusal", "Relay", "SessionCredentials", "Timeouts",

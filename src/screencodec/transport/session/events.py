@@ -20,7 +20,7 @@ being told:
   goes next, oldest first. These are dropped without notice, counted in
   ``lost``.
 - The other kinds, outcomes (a permission granted or taken back, a file
-  received, refused or sent, the relay lost or back, a session ended or
+  received, refused, sent or cut short, the relay lost or back, a session ended or
   resumed) are never dropped while fewer than ``limit`` events are queued
   (``16 * maxsize`` by default: 4096): a flood of chat or pictures cannot
   push one out. At ``limit`` the oldest goes and the subscriber's next read
@@ -40,12 +40,18 @@ from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.stats import LinkStats
 
 __all__ = [
+    "CUT_ENDED",
+    "CUT_FAILED",
+    "CUT_LOST",
+    "CUT_STOPPED",
+    "CUT_UNREAD",
     "ChatDelivery",
     "ChatReceived",
     "CursorMoved",
     "Event",
     "EventHub",
     "EventsLost",
+    "FileCut",
     "FileReceived",
     "FileRefused",
     "FileSent",
@@ -188,6 +194,53 @@ class FileSent:
         }.get(self.outcome, self.outcome)
 
 
+#: :attr:`FileCut.cause`: the session ended (either side: a Bye, this side's
+#: end, a protocol error); no :class:`FileSent` follows.
+CUT_ENDED = "ended"
+#: The session's link was lost (it may be taken up again; the file is not
+#: resumed: send it again); no :class:`FileSent` follows.
+CUT_LOST = "lost"
+#: The peer stopped taking it (it could not save it: ``why`` in its words);
+#: a :class:`FileSent` "failed" follows.
+CUT_FAILED = "failed"
+#: This side could not read the rest of it (gone, unreadable, shorter than
+#: offered); a :class:`FileSent` "failed" follows.
+CUT_UNREAD = "unread"
+#: Its sending was cancelled here (the task awaiting the send), the session
+#: going on; no :class:`FileSent` follows.
+CUT_STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class FileCut:
+    """A file this side was sending (host and viewer) stopped before all of
+    it went: once per such file, after the peer's yes and before its end
+    (its :class:`FileSent` says what became of it, when one comes).
+    ``sent``: the bytes of it handed to the link; ``arrived``: those the
+    peer said it has (a peer that paces files says it; -1: not known).
+    ``cause``: :data:`CUT_ENDED` or :data:`CUT_LOST` (no FileSent follows:
+    the send raises :class:`~screencodec.errors.SessionClosedError`),
+    :data:`CUT_FAILED` or :data:`CUT_UNREAD` (a FileSent "failed" follows),
+    :data:`CUT_STOPPED` (cancelled here). ``why``: in words (a peer's
+    through ``safe_text``). Told before the session's :class:`SessionEnded`."""
+
+    peer: str
+    name: str
+    size: int
+    transfer: int
+    sent: int
+    cause: str
+    why: str = ""
+    arrived: int = -1
+
+    def describe(self) -> str:
+        """For a person: how much went, and why it stopped."""
+        how = f"{self.sent} of {self.size} bytes sent"
+        if self.arrived >= 0:
+            how += f", {self.arrived} arrived"
+        return f"cut short ({how}): {self.why or self.cause}"
+
+
 @dataclass(frozen=True, slots=True)
 class FrameDecoded:
     """Viewer side: update ``seq`` is in the framebuffer (``width`` x ``height``)."""
@@ -314,7 +367,7 @@ class EventsLost:
 
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | ChatDelivery | FileReceived
-    | FileRefused | FileSent | FrameDecoded | CursorMoved | PasswordGuessed
+    | FileRefused | FileSent | FileCut | FrameDecoded | CursorMoved | PasswordGuessed
     | RelayChanged | SessionEnded | SessionRejoined | SessionResumed | EventsLost
 )  # fmt: skip
 

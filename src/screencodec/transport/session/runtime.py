@@ -139,7 +139,9 @@ class HostRuntime:
             assert isinstance(link, ViewerLink)
             snd = self._senders[link] = FileSender(
                 link.send, peer=link.peer, on_event=self.events_hub.emit,
-                confirms_chat=lambda: link.chats.peer_acks is True)
+                confirms_chat=lambda: link.chats.peer_acks is True,
+                link_lost=lambda: link.ended_here is None
+                and bool(getattr(link.channel, "broken", False)))
         return snd
 
     async def take_over(self, link: object) -> tuple[Permission, int] | None:

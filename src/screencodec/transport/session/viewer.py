@@ -319,7 +319,9 @@ class Viewer:
                                   on_event=self.events_hub.emit)
         self.sender = FileSender(self._send, peer=self.channel.peer,
                                  on_event=self.events_hub.emit,
-                                 confirms_chat=lambda: self.chats.peer_acks is True)
+                                 confirms_chat=lambda: self.chats.peer_acks is True,
+                                 link_lost=lambda: self.link_lost or bool(
+                                     getattr(self.channel, "broken", False)))
         self.chats.bind(self, self._send, self.events_hub.emit, self.channel.peer)
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
         #: ``record_times`` is set (benchmarks): unbounded otherwise.

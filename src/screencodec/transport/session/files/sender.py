@@ -14,7 +14,15 @@ from pathlib import Path
 
 from screencodec.errors import ProtocolError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
-from screencodec.transport.session.events import FileSent
+from screencodec.transport.session.events import (
+    CUT_ENDED,
+    CUT_FAILED,
+    CUT_LOST,
+    CUT_STOPPED,
+    CUT_UNREAD,
+    FileCut,
+    FileSent,
+)
 from screencodec.transport.session.files.wire import (
     BEFORE_AN_ANSWER,
     NOT_READ,
@@ -37,6 +45,13 @@ from screencodec.transport.session.messages import (
 from screencodec.transport.session.pacing import BulkWindow
 
 __all__ = ["FileSender"]
+
+#: A :class:`~.events.FileCut`'s ``why`` when nobody gave words for it.
+_CUT_WORDS = {
+    CUT_ENDED: "the session ended",
+    CUT_LOST: "the connection was lost",
+    CUT_STOPPED: "its sending was stopped here",
+}
 
 
 class FileSender:
@@ -62,7 +77,20 @@ class FileSender:
     close is no failure); a session that ends after the FileEnd went and
     before the result leaves it "unconfirmed", one that ends before the
     FileEnd "failed" (the receiver removes half files). Each outcome is a
-    :class:`~.events.FileSent` event."""
+    :class:`~.events.FileSent` event; a file whose streaming stopped before
+    its end is also a :class:`~.events.FileCut`, once (:meth:`_cut`: from
+    :meth:`close` for those still streaming as the session ends, else from
+    :meth:`send` as it stops), so that a program can tell a cut file from
+    one still going when no FileSent comes (the session ended)."""
+
+    class _Streaming:
+        """A transfer being streamed: what a :class:`~.events.FileCut` says."""
+
+        __slots__ = ("arrived", "name", "sent", "size")
+
+        def __init__(self, name: str, size: int) -> None:
+            self.name, self.size = name, size
+            self.sent, self.arrived = 0, -1
 
     def __init__(
         self,
@@ -70,10 +98,17 @@ class FileSender:
         timeout: float = OFFER_TIMEOUT,
         *,
         peer: str = "",
-        on_event: Callable[[FileSent], None] | None = None,
+        on_event: Callable[[FileSent | FileCut], None] | None = None,
         confirms_chat: Callable[[], bool] = lambda: False,
+        link_lost: Callable[[], bool] = lambda: False,
     ) -> None:
         self._send = send
+        #: Whether the session's link was lost (neither side ended it): the
+        #: cause of a file cut as the session goes (:data:`~.events.CUT_LOST`).
+        self._link_lost = link_lost
+        #: Accepted transfers being streamed, until they end or are cut
+        #: (:meth:`_cut` takes one out: told once).
+        self._streaming: dict[int, FileSender._Streaming] = {}
         #: Whether the peer confirms chat lines (its chat hello came): a
         #: version after the reason codes (:attr:`gives_reasons`).
         self._confirms_chat = confirms_chat
@@ -151,6 +186,9 @@ class FileSender:
         """The peer has ``received`` bytes of ``transfer``."""
         if self.window is not None:
             self.window.confirmed(transfer, received)
+        streaming = self._streaming.get(transfer)
+        if streaming is not None:
+            streaming.arrived = received
         arrived = self._arrived.get(transfer)
         if arrived is not None:
             arrived(received)
@@ -214,6 +252,8 @@ class FileSender:
         now, not at their timeout: "declined: ``why`` before an answer"
         (:data:`BEFORE_AN_ANSWER`)."""
         self._closed = why
+        for transfer in list(self._streaming):  # told now: before the session's end is
+            self._cut(transfer, self._ended_cause())
         waiting, self._waiting = self._waiting, {}
         for offer in waiting.values():
             offer.set_result(None)
@@ -246,7 +286,8 @@ class FileSender:
         had arrived). A session that ends (or whose link is lost) while the
         file's bytes are being sent raises
         :class:`~screencodec.errors.SessionClosedError`, no outcome and no
-        event (the caller says it: it knows whether the link was lost);
+        FileSent, but a :class:`~.events.FileCut` (the caller says it too:
+        it knows whether the link was lost);
         the host's ``Host.send`` and the viewer's ``viewer.sender.send``
         alike (walk34 checked both)."""
         data_size = path.stat().st_size
@@ -284,6 +325,7 @@ class FileSender:
             why = f"{REFUSED_UNASKED}{refused}" if refused else ""
             return self._outcome(name, data_size, transfer, "declined", why)
         result = self._results.get(transfer)
+        self._streaming[transfer] = self._Streaming(safe_text(name, 100), data_size)
         if on_sending is not None:
             on_sending(0, data_size)
         try:
@@ -291,14 +333,27 @@ class FileSender:
                 await self._stream(path, data_size, transfer, result, on_sending)
             except OSError as exc:
                 if isinstance(exc, ScreencodecError):
+                    self._cut(transfer, self._ended_cause())
                     raise  # the session ended
                 # The file went or could not be read after the yes: the
                 # receiver removes what it began, and tells its user why
                 # (one of an earlier version waits for the rest until its
                 # session ends, or has created nothing).
-                await self._withdraw(transfer, UNREAD)
                 why = f"{NOT_READ}{(exc.strerror or str(exc)).lower()}"
+                self._cut(transfer, CUT_UNREAD, why)
+                await self._withdraw(transfer, UNREAD)
                 return self._outcome(name, data_size, transfer, "failed", why)
+            except BaseException:  # cancelled here (or a bug): the rest does not go
+                ending = self._closed is not None or self._link_lost()
+                self._cut(transfer, self._ended_cause() if ending else CUT_STOPPED)
+                raise
+            streaming = self._streaming.get(transfer)
+            if streaming is not None and streaming.sent < data_size and result is not None \
+                    and result.done():  # the peer stopped taking it (it said why)
+                answer = result.result()
+                why = "" if answer is None else safe_text(answer.reason, REASON_SHOWN)
+                self._cut(transfer, CUT_FAILED, why or "not saved")
+            self._streaming.pop(transfer, None)  # it went whole
             if result is None:
                 return self._outcome(name, data_size, transfer, "unconfirmed")
             answer = await result  # however late: the truth, not a guess
@@ -306,6 +361,7 @@ class FileSender:
             self._results.pop(transfer, None)
             self._ended.discard(transfer)
             self._arrived.pop(transfer, None)
+            self._streaming.pop(transfer, None)
         if answer is None:
             why = "the session ended before the peer said whether it saved it"
             return self._outcome(name, data_size, transfer, "unconfirmed", why)
@@ -353,6 +409,9 @@ class FileSender:
                         window.sent(transfer, offset + len(chunk), len(chunk))
                     await self._send(FileChunk(transfer, offset, chunk))
                     offset += len(chunk)
+                    streaming = self._streaming.get(transfer)
+                    if streaming is not None:
+                        streaming.sent = offset
                     if on_sending is not None:
                         on_sending(offset, data_size)
                     if offset >= data_size:
@@ -365,6 +424,21 @@ class FileSender:
         if result is not None:
             self._ended.add(transfer)  # before the send: the answer may come first
         await self._send(FileEnd(transfer, digest.digest()))
+
+    def _ended_cause(self) -> str:
+        """Why files are cut as the session goes: its link was lost, or it ended."""
+        return CUT_LOST if self._link_lost() else CUT_ENDED
+
+    def _cut(self, transfer: int, cause: str, why: str = "") -> None:
+        """``transfer`` stopped before its end: a :class:`~.events.FileCut`
+        (``why``: the peer's or the OS's words, else this side's for
+        ``cause``), unless it was told already (no longer streaming)."""
+        streaming = self._streaming.pop(transfer, None)
+        if streaming is None or self._on_event is None:
+            return
+        why = why or _CUT_WORDS.get(cause, "")
+        self._on_event(FileCut(self._peer, streaming.name, streaming.size, transfer,
+                               streaming.sent, cause, why, streaming.arrived))  # fmt: skip
 
     def _outcome(
         self, name: str, size: int, transfer: int, outcome: str, why: str = ""
