@@ -15,6 +15,11 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+# The processes the tests start import NumPy, whose OpenBLAS would start a
+# spinning thread a core in each (0.15 s of CPU; nothing here uses BLAS).
+# `screencodec` itself sets this; snippets run with `python -c` do not.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
 
