@@ -101,3 +101,15 @@ def x_painter(_painter: Painter) -> Painter:
     """The session's painter, over a screen cleared to black for each test."""
     _painter.clear()
     return _painter
+
+
+@pytest.fixture(scope="session")
+def _shared_chromium() -> Iterator[list[Any]]:
+    """This process's Chromium, for tests/web/conftest.py's ``browser`` (a
+    list: empty until a module asks for it). Here, not there: modules outside
+    tests/web import that fixture, and pytest finds a session fixture they
+    depend on only in a conftest above them."""
+    held: list[Any] = []
+    yield held
+    for drv in held:
+        drv.quit()

@@ -19,6 +19,10 @@ from screencodec.wire import Op
 from .conftest import canvas_bgr, page_state, wait_page
 from .harness import LiveSession, StillSource
 
+#: A test here crashes Chromium's GPU process: it gets a browser of its own
+#: (conftest.py), not the one the other modules share.
+OWN_BROWSER = True
+
 W, H = 480, 320
 
 
