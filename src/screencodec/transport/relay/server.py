@@ -31,8 +31,8 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
 from screencodec.transport.channel.display import safe_text
@@ -162,7 +162,8 @@ class Relay:
         self._closed = False  # close() began: what the loop still accepts is cut
         #: Codes whose host ended its registration here by a close (sessions.py).
         self.ended = EndedSessions(self.limits.host_gone_after, self.limits.ended_memory,
-                                   self.limits.max_ended)  # fmt: skip
+                                   self.limits.max_ended,
+                                   lost_memory=self.limits.lost_memory)  # fmt: skip
         self.stats = RelayStats()
         self.metrics = RelayMetrics()
         # This relay's own until the directory gives the cluster's (start()).
@@ -366,8 +367,21 @@ class Relay:
             return None
         return None if why is None else safe_text(why, 200)
 
-    def _later(self, coro: Awaitable[None]) -> None:
-        """Run ``coro`` beside the connections; close() cancels it."""
+    async def _silent_in_cluster(self, code: str, tag: bytes) -> float | None:
+        """Seconds since the host of ``code`` (the registration of pair tag
+        ``tag``) was last heard from, if a relay of the cluster lost its
+        connection (Directory.lost); None: not known, or the directory is out."""
+        try:
+            return await self._dir("silent", self.directory.silent_for(code, tag))
+        except DirectoryUnavailableError:
+            return None
+
+    def _later(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` beside the connections; close() cancels it. Not once
+        close() began (it would outlive it): dropped."""
+        if self._closed:
+            coro.close()
+            return
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -388,6 +402,22 @@ class Relay:
             await self._dir("end", self.directory.end(code, verifier, why,
                                                       self.limits.ended_memory,
                                                       relay=self.advertise))
+
+    async def _tell_cluster_lost(self, code: str, verifier: bytes, heard: float) -> None:
+        """A host whose control connection here was lost without an end (a
+        reset, silence; last heard from at ``heard``): every relay of the
+        cluster tells a viewer naming its registration so, for the host's
+        resume window (Directory.lost), not only this one. Else, once the
+        claim had expired (15 s), or once this relay was gone, a viewer at
+        another relay was told "no such session code" for the rest of its
+        60 s, and gave up with it. Not if the host is back: here (checked
+        now), or elsewhere (the directory checks the claim)."""
+        if code in self._sessions:
+            return
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("lost", self.directory.lost(
+                code, verifier, time.monotonic() - heard, self.limits.lost_memory,
+                relay=self.advertise))
 
     async def _allowed(self, kind: str, ip: str) -> bool:
         """One attempt of ``kind`` ("register", "join") by address ``ip``,
@@ -591,6 +621,8 @@ class Relay:
                         self._later(self._tell_cluster_ended(code, verifier, _ENDED[why]))
                 else:  # a reset, silence: the host may come back
                     self.ended.lost(code, pair_tag(verifier), reg.heard)
+                    if not self._draining:  # a drain cuts hosts itself: not lost
+                        self._later(self._tell_cluster_lost(code, verifier, reg.heard))
             self.metrics.sessions(len(self._sessions))
             for _, fut, _ in reg.pending:
                 if not fut.done():
@@ -619,7 +651,7 @@ class Relay:
                                        session=code)
                 else:
                     await self._refuse(writer, RefuseCode.UNKNOWN_SESSION,
-                                       self._unknown(code, tag), ip, session=code)
+                                       await self._unknown(code, tag), ip, session=code)
             return
         if not await self._guesses_left(code, ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
@@ -662,13 +694,16 @@ class Relay:
         await asyncio.wait({members}, timeout=MEMBERS_WAIT)
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
 
-    def _unknown(self, code: str, tag: bytes) -> str:
+    async def _unknown(self, code: str, tag: bytes) -> str:
         """What a viewer naming ``code`` and pair tag ``tag`` is told with
         UNKNOWN_SESSION: with how long its host (the registration it names)
-        has not been heard from, if this relay lost that host's connection
-        (a reset, silence) and it has not come back. A viewer retries; this
-        is what it waits for (an agent's terminal shows it)."""
+        has not been heard from, if this relay, or another of its cluster
+        (Directory.lost), lost that host's connection (a reset, silence)
+        and it has not come back. A viewer retries; this is what it waits
+        for (an agent's terminal shows it)."""
         silent = self.ended.silent_for(code, tag)
+        if silent is None:
+            silent = await self._silent_in_cluster(code, tag)
         if silent is None:
             return "no such session code"
         return f"{_not_heard(silent)} (its connection to the relay was lost)"
