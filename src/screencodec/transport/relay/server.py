@@ -61,6 +61,7 @@ from screencodec.transport.relay.protocol import (
     ROLE_VIEWER,
     TOKEN_SIZE,
     address_key,
+    check_advertise,
     check_public_names,
     claim_verifier,
     encode_redirect,
@@ -116,9 +117,11 @@ class Relay:
     ``public_names``: other ``HOST:PORT`` names of this relay's cluster (the
     load balancer's name its clients dial) that it lists to the viewers it
     pairs beside its members, so that an agent paired through a relay's own
-    address names its pair tag to the balancer's name too; ValueError if a
-    viewer would not believe them or they do not fit in a RELAY_OK
-    (:func:`~.protocol.check_public_names`).
+    address names its pair tag to the balancer's name too. ValueError,
+    naming the option (``--advertise: ...``, ``--public-name: ...``), if a
+    viewer would not believe them, they do not fit in a RELAY_OK
+    (:func:`~.protocol.check_public_names`), or ``advertise`` cannot be
+    dialled (:func:`~.protocol.check_advertise`).
 
     Concurrency: one task per connection on one event loop; shared state
     (registrations, counters, stats) is only touched between awaits. The
@@ -134,11 +137,19 @@ class Relay:
         self.limits = limits or RelayLimits()
         self._tap = tap
         self.directory = directory or MemoryDirectory()
+        if advertise is not None:
+            try:
+                check_advertise(advertise)
+            except ValueError as exc:
+                raise ValueError(f"--advertise: {exc}") from None
         self._advertise = advertise
         # Checked against the longest this relay's own address may be (its
         # port is not known before start() when it is 0).
         longest = advertise or self._advertised(65535)
-        self.public_names = check_public_names(public_names, longest)
+        try:
+            self.public_names = check_public_names(public_names, longest)
+        except ValueError as exc:
+            raise ValueError(f"--public-name: {exc}") from None
         self._server: asyncio.Server | None = None
         self._sessions: dict[str, Registration] = {}
         self._tasks: set[asyncio.Task[None]] = set()
