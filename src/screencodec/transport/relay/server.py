@@ -249,7 +249,9 @@ class Relay:
     async def drain(self, deadline: float) -> None:
         """Stop accepting, hand every host back to the cluster (they reclaim
         their codes elsewhere with their secret) and let live pairs run for
-        up to ``deadline`` seconds; then cut what is left. Idempotent."""
+        up to ``deadline`` seconds; then cut what is left, and let the
+        cluster learn of sessions that ended here (up to ``host_gone_after``
+        more, RelayLimits). Idempotent."""
         self._draining = True
         log_event("drain_start", pairs=len(self._pairs), sessions=len(self._sessions),
                   deadline=deadline)
@@ -265,6 +267,13 @@ class Relay:
         left = len(self._pairs)
         for stop in list(self._pairs):
             stop.set()
+        if self._background:
+            # A host's program that stopped just before (a FIN) is told to
+            # the cluster once host_gone_after has passed; close() would
+            # cancel that, and the other relays would say "no such session
+            # code" once the claim expired. At most the grace and a call.
+            await asyncio.wait(set(self._background),
+                               timeout=self.limits.host_gone_after + 2.0)
         log_event("drain_done", cut=left)
 
     async def close(self) -> None:
