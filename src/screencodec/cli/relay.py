@@ -79,18 +79,18 @@ async def _relay_main(args: argparse.Namespace) -> int:
     limits = RelayLimits()
     if args.claim_ttl is not None:
         limits = replace(limits, claim_ttl=args.claim_ttl)
-    advertise = f"{args.advertise[0]}:{args.advertise[1]}" if args.advertise else None
+    # An IPv6 literal in brackets, as a viewer parses it ("::1:7390" too).
+    advertise = _host_port(*args.advertise) if args.advertise else None
     if args.directory and args.directory != "memory://" and advertise is None:
         print("screencodec relay: warning: a shared --directory without --advertise: other "
               "relays will send viewers to this relay's bind address", file=sys.stderr)
-    public = [f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
-              for h, p in ((h.strip("[]"), p) for h, p in args.public_name)]
-    try:
+    public = [_host_port(h, p) for h, p in args.public_name]
+    try:  # checked as a viewer would believe them (its message names the option)
         relay = Relay(args.bind, args.listen, limits=limits, directory=directory,
                       advertise=advertise, public_names=public)
     except ValueError as exc:
         await directory.close()
-        raise _StartError(f"--public-name: {exc}") from None
+        raise _StartError(str(exc)) from None
     try:
         await relay.start()
     except OSError as exc:
@@ -125,6 +125,12 @@ async def _relay_main(args: argparse.Namespace) -> int:
         await relay.close()
         await directory.close()
     return 0
+
+
+def _host_port(host: str, port: int) -> str:
+    """``HOST:PORT`` from argparse's ``address``, an IPv6 literal bracketed."""
+    host = host.strip("[]")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

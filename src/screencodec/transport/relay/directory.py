@@ -102,6 +102,26 @@ class Directory(abc.ABC):
         ``tag`` (protocol.pair_tag; zeros if it names none), only an end by
         the registration it names (sessions.ended_for); None: any end."""
 
+    async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,  # noqa: B027
+                   relay: str) -> None:
+        """The control connection of ``code``'s host (its claim's
+        ``verifier``) was lost at ``relay`` without an end (a reset,
+        silence: the host may come back), and the host was last heard from
+        ``ago`` seconds ago: remember it for ``ttl`` seconds (the host's
+        resume window), for every relay, under the registration's pair tag
+        (:meth:`silent_for`). Nothing unless the claim is still this
+        verifier's at ``relay`` or gone: a host that took its code back,
+        there or elsewhere, is not lost, and nobody else's registration
+        writes under its tag. A claim (or renewal) of the code by this
+        verifier forgets it. This default shares nothing."""
+
+    async def silent_for(self, code: str, tag: bytes) -> float | None:
+        """Seconds since the host of ``code`` whose registration has pair tag
+        ``tag`` (a viewer's: zeros if it names none, then None) was last
+        heard from, if a relay lost its connection (:meth:`lost`) and it
+        has not taken its code back; None if not known. This default: None."""
+        return None
+
     @abc.abstractmethod
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         """Count ``weight`` attempts under ``key``; False if the window already
@@ -158,6 +178,8 @@ class MemoryDirectory(Directory):
         self._clock = clock
         self._claims: dict[str, tuple[bytes, str, float]] = {}
         self._ended: dict[str, tuple[str, float, bytes]] = {}  # code -> (why, until, tag)
+        #: (code, pair tag) -> (when its host was last heard from, until when kept)
+        self._lost: dict[tuple[str, bytes], tuple[float, float]] = {}
         self._counters: dict[str, tuple[int, float]] = {}
         self._max_counters = max_counters
         self._log_key: bytes | None = None
@@ -176,6 +198,7 @@ class MemoryDirectory(Directory):
             return ClaimResult.IN_USE
         self._claims[code] = (verifier, relay, self._clock() + ttl)
         self._ended.pop(code, None)
+        self._lost.pop((code, pair_tag(verifier)), None)
         return ClaimResult.NEW if entry is None else ClaimResult.RECLAIMED
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
@@ -188,6 +211,7 @@ class MemoryDirectory(Directory):
             if entry is None or (entry[0] == verifier and entry[1] == relay):
                 self._claims[code] = (verifier, relay, now + ttl)
                 self._ended.pop(code, None)  # a live registration holds it
+                self._lost.pop((code, pair_tag(verifier)), None)
             else:
                 lost.add(code)
         return lost
@@ -208,6 +232,7 @@ class MemoryDirectory(Directory):
                                   or relay not in (None, entry[1])):
             return  # someone else's claim now, or held elsewhere: not ended
         self._claims.pop(code, None)
+        self._lost.pop((code, pair_tag(verifier)), None)
         now = self._clock()
         if len(self._ended) >= self._max_counters:
             self._ended = {c: e for c, e in self._ended.items() if e[1] > now}
@@ -219,6 +244,29 @@ class MemoryDirectory(Directory):
             del self._ended[code]
             return None
         return None if entry is None or not ended_for(tag, entry[2]) else entry[0]
+
+    async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,
+                   relay: str) -> None:
+        entry = self._live(code)
+        if entry is not None and (not hmac.compare_digest(entry[0], verifier)
+                                  or entry[1] != relay):
+            return  # someone else's claim now, or the host is back elsewhere
+        now = self._clock()
+        if len(self._lost) >= self._max_counters:
+            self._lost = {k: e for k, e in self._lost.items() if e[1] > now}
+            while len(self._lost) >= self._max_counters:  # the oldest first
+                del self._lost[next(iter(self._lost))]
+        self._lost[(code, pair_tag(verifier))] = (now - ago, now + ttl)
+
+    async def silent_for(self, code: str, tag: bytes) -> float | None:
+        if not tag.strip(b"\0"):
+            return None  # a viewer naming no registration is told of none
+        entry = self._lost.get((code, tag))
+        now = self._clock()
+        if entry is not None and entry[1] <= now:
+            del self._lost[(code, tag)]
+            return None
+        return None if entry is None else max(0.0, now - entry[0])
 
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         now = self._clock()

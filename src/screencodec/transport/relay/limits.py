@@ -68,6 +68,16 @@ class RelayLimits:
     ``ended_memory``: how long the relay remembers such an ended session
     (longer than a viewer keeps reconnecting, 60 s); at most
     ``max_ended`` of them, the oldest forgotten first.
+    ``lost_memory``: how long a relay, and through the directory every
+    relay of its cluster, tells a viewer naming the registration of a host
+    whose control connection was lost without an end (a reset, silence)
+    that "the host has not been heard from for N s (its connection to the
+    relay was lost)", counted from when the relay learnt of the loss: the
+    host's resume window (``HostConfig.resume_window``, 60 s), in which it
+    may come back and resume, and 10 s more, since an agent's own 60 s of
+    retries begin when it learns that its link was lost, which can be a
+    moment after the relay learnt of the host's (its last attempt is told
+    too). After it, "no such session code".
     ``max_frame_body``: the largest frame body the relay takes while a pair's
     end-to-end handshake runs (it reads each frame whole then): the
     handshake's own limit, 1 KiB, which both ends apply too. The sealed
@@ -90,6 +100,7 @@ class RelayLimits:
     max_frame_body: int = HANDSHAKE_FRAME_MAX
     host_gone_after: float = 3.0
     ended_memory: float = 120.0
+    lost_memory: float = 70.0
     max_ended: int = 100_000
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "ROLE_VIEWER",
     "TOKEN_SIZE",
     "address_key",
+    "check_advertise",
     "check_public_names",
     "claim_verifier",
     "encode_open",
@@ -158,6 +159,43 @@ def is_relay_host(host: str) -> bool:
         return "%" not in host and ":" not in host and all(map(_LABEL.fullmatch, labels))
 
 
+def _believed(name: str) -> bytes:
+    """``name`` in ASCII if a viewer believes it as a redirect's or a
+    cluster list's ``HOST:PORT`` (connect/via_relay.redirect_target); else
+    ValueError saying why."""
+    try:
+        raw = name.encode("ascii")
+        host, _ = parse_redirect(raw)
+    except (UnicodeEncodeError, ProtocolError):
+        raise ValueError(f"{name!r} is not HOST:PORT with a port 1-65535") from None
+    if not is_relay_host(host):
+        raise ValueError(f"{name!r} is not a host name or IP address and port")
+    return raw
+
+
+def check_advertise(advertise: str) -> str:
+    """``advertise``, a relay's own ``HOST:PORT`` (``relay --advertise``), if
+    it can work: every claim of the relay names it (the other relays
+    redirect viewers to it) and every RELAY_OK lists it first, so a viewer
+    must believe it (as :func:`check_public_names` checks), a redirect
+    must carry it whole (255 bytes), and clients on other machines must be
+    able to dial it (not 0.0.0.0 or ::, a machine's wildcard). ValueError
+    saying why not."""
+    raw = _believed(advertise)
+    if len(raw) > _MAX_ADDRESS:
+        raise ValueError(f"{advertise[:40]!r}... is longer than a redirect carries "
+                         f"({_MAX_ADDRESS} bytes)")
+    host, _ = parse_redirect(raw)
+    try:
+        unspecified = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        unspecified = False
+    if unspecified:
+        raise ValueError(f"{advertise!r} is not an address clients can dial ({host} is this "
+                         f"machine's wildcard: give its name or address)")
+    return advertise
+
+
 def check_public_names(names: Sequence[str], advertise: str) -> tuple[str, ...]:
     """``names`` (``HOST:PORT`` each), the public names of a relay's cluster
     (a load balancer's) that it lists in RELAY_OK after ``advertise`` (its
@@ -172,12 +210,8 @@ def check_public_names(names: Sequence[str], advertise: str) -> tuple[str, ...]:
                          f"{CLUSTER_MOST} addresses, this relay's own first)")
     room = HANDSHAKE_FRAME_MAX - TOKEN_SIZE - 2 - (len(advertise.encode()) + 1)
     for name in names:
-        try:
-            raw = name.encode("ascii")
-            host, _ = parse_redirect(raw)
-        except (UnicodeEncodeError, ProtocolError):
-            raise ValueError(f"{name!r} is not HOST:PORT with a port 1-65535") from None
-        if len(raw) > _MAX_ADDRESS or not is_relay_host(host):
+        raw = _believed(name)
+        if len(raw) > _MAX_ADDRESS:
             raise ValueError(f"{name!r} is not a host name or IP address and port")
         room -= len(raw) + 1
         if room < 0:

@@ -10,6 +10,15 @@ Keys (``prefix`` defaults to ``screencodec:``):
   with an expiry (``RelayLimits.ended_memory``): every relay tells a viewer
   still reconnecting that it ended. A claim of the code deletes it, and so
   does the renewal of a claim (a live registration holds the code).
+* ``lost:<code>:<pair tag hex>`` = when the host of that registration was
+  last heard from (Redis's clock, ms), with an expiry
+  (``RelayLimits.lost_memory``, the host's resume window): a relay lost the
+  host's control connection without an end (a reset, silence), and every
+  relay tells a viewer naming that registration what the first one does.
+  Written only while the claim is that registration's at that relay, or
+  gone; a claim or renewal by the registration deletes it, as does its end.
+  Under the pair tag, so a registration of the code by someone else (once
+  the claim expired) neither reads nor overwrites it.
 * ``limit:<key>`` = a counter with an expiry: one fixed window of a shared
   attempt limit (``INCRBY``, and ``PEXPIRE`` on the first hit).
 * ``members`` = a sorted set of the relays' advertised ``HOST:PORT``, each
@@ -54,25 +63,28 @@ from screencodec.transport.relay.sessions import ended_for
 
 __all__ = ["RedisDirectory"]
 
-# KEYS[1] claim key, KEYS[2] its ended key; ARGV: value, verifier hex, ttl ms.
-# 1 new, 2 reclaimed, 0 in use. A claim forgets that the code's session ended.
+# KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
+# verifier's registration; ARGV: value, verifier hex, ttl ms. 1 new, 2
+# reclaimed, 0 in use. A claim forgets that the code's session ended, and
+# that its own registration was lost (it is back).
 _CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   return 1
 end
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 64) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   return 2
 end
 return 0
 """
-# KEYS[1] claim key, KEYS[2] its ended key; ARGV: value, ttl ms. 1 kept (or
-# re-made), 0 someone else's now. A claim kept is a live session: it forgets
-# that the code's session ended (a mark left while a Redis restart had lost
-# the claim, by someone who registered the code meanwhile and released it).
+# KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
+# registration; ARGV: value, ttl ms. 1 kept (or re-made), 0 someone else's
+# now. A claim kept is a live session: it forgets that the code's session
+# ended (a mark left while a Redis restart had lost the claim, by someone
+# who registered the code meanwhile and released it), and that it was lost.
 _RENEW = """
 local v = redis.call('GET', KEYS[1])
 if not v then
@@ -82,18 +94,41 @@ elseif v == ARGV[1] then
 else
   return 0
 end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 return 1
 """
-# KEYS[1] claim key, KEYS[2] its ended key; ARGV: verifier hex, why, ttl ms,
-# the relay the claim must name ('' for any).
+# KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
+# registration; ARGV: verifier hex, why, ttl ms, the relay the claim must
+# name ('' for any).
 _END = """
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 64) ~= ARGV[1] then return 0 end
 if v and ARGV[4] ~= '' and string.sub(v, 66) ~= ARGV[4] then return 0 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1
+"""
+# KEYS[1] claim key, KEYS[2] the lost key of this registration; ARGV:
+# verifier hex, ms since the host was last heard from, ttl ms, the relay
+# that lost it. Stored: when it was last heard from, by Redis's clock (the
+# relays' clocks may differ). Nothing while the claim is another
+# registration's, or this one's at another relay (the host is back there).
+_LOST = """
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 64) ~= ARGV[1] then return 0 end
+if v and string.sub(v, 66) ~= ARGV[4] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SET', KEYS[2], tostring(now - tonumber(ARGV[2])), 'PX', ARGV[3])
+return 1
+"""
+# KEYS[1] a lost key. Milliseconds since its host was last heard from, or nil.
+_SILENT = """
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return now - tonumber(v)
 """
 # KEYS[1] claim key; ARGV[1] verifier hex.
 _RELEASE = """
@@ -158,6 +193,8 @@ class RedisDirectory(Directory):
         self._hit = self._redis.register_script(_HIT)
         self._announce = self._redis.register_script(_ANNOUNCE)
         self._members = self._redis.register_script(_MEMBERS)
+        self._lost = self._redis.register_script(_LOST)
+        self._silent = self._redis.register_script(_SILENT)
 
     def describe(self) -> str:
         # The URL may hold a password: log only where it points.
@@ -166,6 +203,10 @@ class RedisDirectory(Directory):
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
+
+    def _lost_key(self, code: str, tag: bytes) -> str:
+        """Where a lost host of registration ``tag`` (its pair tag) is kept."""
+        return self._key("lost", f"{code}:{tag.hex()}")
 
     async def _run(self, coro: Any) -> Any:
         try:
@@ -177,7 +218,8 @@ class RedisDirectory(Directory):
     async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
         value = f"{verifier.hex()} {relay}"
         got = await self._run(self._claim(keys=[self._key("claim", code),
-                                                self._key("ended", code)],
+                                                self._key("ended", code),
+                                                self._lost_key(code, pair_tag(verifier))],
                                           args=[value, verifier.hex(), int(ttl * 1000)]))
         return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED}.get(int(got), ClaimResult.IN_USE)
 
@@ -189,7 +231,8 @@ class RedisDirectory(Directory):
         # connection is left checked out after a Redis outage.
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in codes:
-                await self._renew(keys=[self._key("claim", code), self._key("ended", code)],
+                await self._renew(keys=[self._key("claim", code), self._key("ended", code),
+                                        self._lost_key(code, pair_tag(claims[code]))],
                                   args=[f"{claims[code].hex()} {relay}", int(ttl * 1000)],
                                   client=pipe)
             results = await self._run(pipe.execute())
@@ -201,9 +244,23 @@ class RedisDirectory(Directory):
     async def end(self, code: str, verifier: bytes, why: str, ttl: float, *,
                   relay: str | None = None) -> None:
         value = f"{pair_tag(verifier).hex()} {why}"
-        await self._run(self._end(keys=[self._key("claim", code), self._key("ended", code)],
+        await self._run(self._end(keys=[self._key("claim", code), self._key("ended", code),
+                                        self._lost_key(code, pair_tag(verifier))],
                                   args=[verifier.hex(), value, max(1, int(ttl * 1000)),
                                         relay or ""]))
+
+    async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,
+                   relay: str) -> None:
+        await self._run(self._lost(keys=[self._key("claim", code),
+                                         self._lost_key(code, pair_tag(verifier))],
+                                   args=[verifier.hex(), max(0, int(ago * 1000)),
+                                         max(1, int(ttl * 1000)), relay]))
+
+    async def silent_for(self, code: str, tag: bytes) -> float | None:
+        if not tag.strip(b"\0"):
+            return None  # a viewer naming no registration is told of none
+        got = await self._run(self._silent(keys=[self._lost_key(code, tag)]))
+        return None if got is None else max(0.0, int(got) / 1000)
 
     async def ended(self, code: str, tag: bytes | None = None) -> str | None:
         value = await self._run(self._redis.get(self._key("ended", code)))

@@ -31,8 +31,8 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
 from screencodec.transport.channel.display import safe_text
@@ -61,6 +61,7 @@ from screencodec.transport.relay.protocol import (
     ROLE_VIEWER,
     TOKEN_SIZE,
     address_key,
+    check_advertise,
     check_public_names,
     claim_verifier,
     encode_redirect,
@@ -116,9 +117,11 @@ class Relay:
     ``public_names``: other ``HOST:PORT`` names of this relay's cluster (the
     load balancer's name its clients dial) that it lists to the viewers it
     pairs beside its members, so that an agent paired through a relay's own
-    address names its pair tag to the balancer's name too; ValueError if a
-    viewer would not believe them or they do not fit in a RELAY_OK
-    (:func:`~.protocol.check_public_names`).
+    address names its pair tag to the balancer's name too. ValueError,
+    naming the option (``--advertise: ...``, ``--public-name: ...``), if a
+    viewer would not believe them, they do not fit in a RELAY_OK
+    (:func:`~.protocol.check_public_names`), or ``advertise`` cannot be
+    dialled (:func:`~.protocol.check_advertise`).
 
     Concurrency: one task per connection on one event loop; shared state
     (registrations, counters, stats) is only touched between awaits. The
@@ -134,11 +137,19 @@ class Relay:
         self.limits = limits or RelayLimits()
         self._tap = tap
         self.directory = directory or MemoryDirectory()
+        if advertise is not None:
+            try:
+                check_advertise(advertise)
+            except ValueError as exc:
+                raise ValueError(f"--advertise: {exc}") from None
         self._advertise = advertise
         # Checked against the longest this relay's own address may be (its
         # port is not known before start() when it is 0).
         longest = advertise or self._advertised(65535)
-        self.public_names = check_public_names(public_names, longest)
+        try:
+            self.public_names = check_public_names(public_names, longest)
+        except ValueError as exc:
+            raise ValueError(f"--public-name: {exc}") from None
         self._server: asyncio.Server | None = None
         self._sessions: dict[str, Registration] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -162,7 +173,8 @@ class Relay:
         self._closed = False  # close() began: what the loop still accepts is cut
         #: Codes whose host ended its registration here by a close (sessions.py).
         self.ended = EndedSessions(self.limits.host_gone_after, self.limits.ended_memory,
-                                   self.limits.max_ended)  # fmt: skip
+                                   self.limits.max_ended,
+                                   lost_memory=self.limits.lost_memory)  # fmt: skip
         self.stats = RelayStats()
         self.metrics = RelayMetrics()
         # This relay's own until the directory gives the cluster's (start()).
@@ -237,7 +249,9 @@ class Relay:
     async def drain(self, deadline: float) -> None:
         """Stop accepting, hand every host back to the cluster (they reclaim
         their codes elsewhere with their secret) and let live pairs run for
-        up to ``deadline`` seconds; then cut what is left. Idempotent."""
+        up to ``deadline`` seconds; then cut what is left, and let the
+        cluster learn of sessions that ended here (up to ``host_gone_after``
+        more, RelayLimits). Idempotent."""
         self._draining = True
         log_event("drain_start", pairs=len(self._pairs), sessions=len(self._sessions),
                   deadline=deadline)
@@ -253,6 +267,13 @@ class Relay:
         left = len(self._pairs)
         for stop in list(self._pairs):
             stop.set()
+        if self._background:
+            # A host's program that stopped just before (a FIN) is told to
+            # the cluster once host_gone_after has passed; close() would
+            # cancel that, and the other relays would say "no such session
+            # code" once the claim expired. At most the grace and a call.
+            await asyncio.wait(set(self._background),
+                               timeout=self.limits.host_gone_after + 2.0)
         log_event("drain_done", cut=left)
 
     async def close(self) -> None:
@@ -366,8 +387,21 @@ class Relay:
             return None
         return None if why is None else safe_text(why, 200)
 
-    def _later(self, coro: Awaitable[None]) -> None:
-        """Run ``coro`` beside the connections; close() cancels it."""
+    async def _silent_in_cluster(self, code: str, tag: bytes) -> float | None:
+        """Seconds since the host of ``code`` (the registration of pair tag
+        ``tag``) was last heard from, if a relay of the cluster lost its
+        connection (Directory.lost); None: not known, or the directory is out."""
+        try:
+            return await self._dir("silent", self.directory.silent_for(code, tag))
+        except DirectoryUnavailableError:
+            return None
+
+    def _later(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` beside the connections; close() cancels it. Not once
+        close() began (it would outlive it): dropped."""
+        if self._closed:
+            coro.close()
+            return
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -388,6 +422,22 @@ class Relay:
             await self._dir("end", self.directory.end(code, verifier, why,
                                                       self.limits.ended_memory,
                                                       relay=self.advertise))
+
+    async def _tell_cluster_lost(self, code: str, verifier: bytes, heard: float) -> None:
+        """A host whose control connection here was lost without an end (a
+        reset, silence; last heard from at ``heard``): every relay of the
+        cluster tells a viewer naming its registration so, for the host's
+        resume window (Directory.lost), not only this one. Else, once the
+        claim had expired (15 s), or once this relay was gone, a viewer at
+        another relay was told "no such session code" for the rest of its
+        60 s, and gave up with it. Not if the host is back: here (checked
+        now), or elsewhere (the directory checks the claim)."""
+        if code in self._sessions:
+            return
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("lost", self.directory.lost(
+                code, verifier, time.monotonic() - heard, self.limits.lost_memory,
+                relay=self.advertise))
 
     async def _allowed(self, kind: str, ip: str) -> bool:
         """One attempt of ``kind`` ("register", "join") by address ``ip``,
@@ -591,6 +641,8 @@ class Relay:
                         self._later(self._tell_cluster_ended(code, verifier, _ENDED[why]))
                 else:  # a reset, silence: the host may come back
                     self.ended.lost(code, pair_tag(verifier), reg.heard)
+                    if not self._draining:  # a drain cuts hosts itself: not lost
+                        self._later(self._tell_cluster_lost(code, verifier, reg.heard))
             self.metrics.sessions(len(self._sessions))
             for _, fut, _ in reg.pending:
                 if not fut.done():
@@ -619,7 +671,7 @@ class Relay:
                                        session=code)
                 else:
                     await self._refuse(writer, RefuseCode.UNKNOWN_SESSION,
-                                       self._unknown(code, tag), ip, session=code)
+                                       await self._unknown(code, tag), ip, session=code)
             return
         if not await self._guesses_left(code, ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
@@ -662,13 +714,16 @@ class Relay:
         await asyncio.wait({members}, timeout=MEMBERS_WAIT)
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
 
-    def _unknown(self, code: str, tag: bytes) -> str:
+    async def _unknown(self, code: str, tag: bytes) -> str:
         """What a viewer naming ``code`` and pair tag ``tag`` is told with
         UNKNOWN_SESSION: with how long its host (the registration it names)
-        has not been heard from, if this relay lost that host's connection
-        (a reset, silence) and it has not come back. A viewer retries; this
-        is what it waits for (an agent's terminal shows it)."""
+        has not been heard from, if this relay, or another of its cluster
+        (Directory.lost), lost that host's connection (a reset, silence)
+        and it has not come back. A viewer retries; this is what it waits
+        for (an agent's terminal shows it)."""
         silent = self.ended.silent_for(code, tag)
+        if silent is None:
+            silent = await self._silent_in_cluster(code, tag)
         if silent is None:
             return "no such session code"
         return f"{_not_heard(silent)} (its connection to the relay was lost)"

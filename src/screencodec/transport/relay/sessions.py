@@ -126,13 +126,17 @@ class EndedSessions:
     its hosts register again). Also the codes whose host's connection was
     lost otherwise (a reset, silence: :meth:`lost`), with when the host was
     last heard from, for what a viewer retrying is told
-    (:meth:`silent_for`). Remembered ``memory`` seconds, at most ``most``
-    codes (the oldest forgotten first); a registration of the code forgets
-    it at once. One event loop."""
+    (:meth:`silent_for`). Remembered ``memory`` seconds (a lost host,
+    ``lost_memory``: its resume window, as the cluster keeps it,
+    ``Directory.lost``; ``memory`` if None), at most ``most`` codes (the
+    oldest forgotten first); a registration of the code forgets it at once.
+    One event loop."""
 
     def __init__(self, grace: float, memory: float, most: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 lost_memory: float | None = None) -> None:  # fmt: skip
         self._grace, self._memory, self._most = grace, memory, most
+        self._lost_memory = memory if lost_memory is None else lost_memory
         self._clock = clock
         #: code -> (from when it counts as ended, None if it does not, until
         #: when it is kept, why, the registration's pair tag, when its host
@@ -150,16 +154,18 @@ class EndedSessions:
         """The control connection of ``code``'s host (pair tag ``tag``) was
         lost without an end (a reset, silence): the host may come back. It
         was last heard from at ``heard`` (this object's clock)."""
-        self._keep(code, None, "", tag, heard)
+        self._keep(code, None, "", tag, heard, memory=self._lost_memory)
 
-    def _keep(self, code: str, since: float | None, why: str, tag: bytes, heard: float) -> None:
+    def _keep(self, code: str, since: float | None, why: str, tag: bytes, heard: float, *,
+              memory: float | None = None) -> None:  # fmt: skip
         now = self._clock()
         self._ended.pop(code, None)
         if len(self._ended) >= self._most:
             self._ended = {c: e for c, e in self._ended.items() if e[1] > now}
             while len(self._ended) >= self._most:  # the oldest first (insertion order)
                 del self._ended[next(iter(self._ended))]
-        self._ended[code] = (since, max(now, since or now) + self._memory, why, tag, heard)
+        until = max(now, since or now) + (self._memory if memory is None else memory)
+        self._ended[code] = (since, until, why, tag, heard)
 
     def registered(self, code: str) -> None:
         """The code is registered (again): its session goes on."""
