@@ -446,6 +446,9 @@ class _Commands:
         self.told_by_end: set[str] = set()
         #: ``/end`` is under way: the sharing banner waits for its line.
         self.ending = False
+        #: Lines about files its end cut short, held while ``/end`` is under
+        #: way: said after its own line (what the user typed is answered first).
+        self.after_end: list[str] = []
         #: Agents whose link was lost and who may come back unasked (by name),
         #: with the timer that tells the user if they do not (and ends a
         #: ``--once`` host): :meth:`_gone`.
@@ -681,11 +684,20 @@ class _Commands:
         self.offers_ended.update(viewers)
         self.told_by_end.update(viewers)
         self.ending = True
+        ended = False
         try:
-            # Returns once their sessions are over (SessionEnded told).
+            # Returns once their sessions are over (SessionEnded told), or
+            # gives up waiting after CLEANUP_WAIT.
             await self.host.disconnect(reason=ENDED_BY_USER)
+            ended = True
         finally:
             self.ending = False
+            if not ended:
+                self._say_after_end()
+        # Those still cleaning up (disconnect gave up waiting) get their own
+        # line when their session ends: "ended: you ended it" (endleft35:
+        # none was said).
+        self.told_by_end.difference_update(self.host.viewers)
         away = sorted(self.away)
         for name in away:
             self.came_back(name)
@@ -702,10 +714,24 @@ class _Commands:
         if away and not viewers:
             names = ", ".join(repr(n) for n in away)
             self.ui.say(f"{names} can no longer come back without asking you")
+        self._say_after_end()
         if not self.host.viewers and not self.away:
             self.stopped()
         if self.once:
             self.done.set()
+
+    def _say_after_end(self) -> None:
+        held, self.after_end = self.after_end, []
+        for line in held:
+            self.ui.say(line)
+
+    def _file_line(self, line: str) -> None:
+        """Say a line about a file, after ``/end``'s own if it is under way
+        (a file the end cut short: endleft35 found it told first)."""
+        if self.ending:
+            self.after_end.append(line)
+        else:
+            self.ui.say(line)
 
     def _send(self, typed: str) -> None:
         """Offer a file to every agent, each offer in its own task."""
@@ -744,43 +770,43 @@ class _Commands:
         try:
             sent = await self.host.send(path, peer, on_sending=sending)
         except KeyError:
-            self.ui.say(f"(not sent to {who}: they left)")
+            self._file_line(f"(not sent to {who}: they left)")
             return
         except (ScreencodecError, OSError) as exc:
             why = ("you ended the session" if peer in self.offers_ended
                    else safe_text(exc, 200))  # fmt: skip
-            self.ui.say(f"(not sent to {who}: {why})")
+            self._file_line(f"(not sent to {who}: {why})")
             return
         if sent.outcome == "delivered":
-            self.ui.say(f"delivered {safe_text(path.name, 200)} to {who}: saved there")
+            self._file_line(f"delivered {safe_text(path.name, 200)} to {who}: saved there")
         elif sent.outcome == "failed" and sent.why.startswith(NOT_READ):  # this side's
-            self.ui.say(f"(not sent whole to {who}: {safe_text(path.name, 200)} could not be"
-                        f" read here: {safe_text(sent.why[len(NOT_READ):], 200)})")  # fmt: skip
+            self._file_line(f"(not sent whole to {who}: {safe_text(path.name, 200)} could not be"
+                            f" read here: {safe_text(sent.why[len(NOT_READ):], 200)})")  # fmt: skip
         elif sent.outcome == "failed":  # accepted, then not saved (disk full...)
-            self.ui.say(f"{who} could not save {safe_text(path.name, 200)}: "
-                        f"{safe_text(sent.why, 200)}")
+            self._file_line(f"{who} could not save {safe_text(path.name, 200)}: "
+                            f"{safe_text(sent.why, 200)}")
         elif sent.outcome == "unconfirmed" and sent.why:  # the session ended first
-            self.ui.say(f"sent {safe_text(path.name, 200)} to {who}, but the session ended"
-                        " before their viewer said whether it saved it")
+            self._file_line(f"sent {safe_text(path.name, 200)} to {who}, but the session ended"
+                            " before their viewer said whether it saved it")
         elif sent.outcome == "unconfirmed":  # a viewer of the previous version
-            self.ui.say(f"sent {safe_text(path.name, 200)} to {who}")
+            self._file_line(f"sent {safe_text(path.name, 200)} to {who}")
         elif sent.why.endswith(BEFORE_AN_ANSWER):  # the session's end came first
-            self.ui.say(f"(not sent to {who}: the session ended before they answered about "
-                        f"{safe_text(path.name, 200)})")  # fmt: skip
+            self._file_line(f"(not sent to {who}: the session ended before they answered about "
+                            f"{safe_text(path.name, 200)})")  # fmt: skip
         elif sent.why.startswith(REFUSED_UNASKED):  # their viewer said why (a code)
-            self.ui.say(f"{who} did not accept {safe_text(path.name, 200)}: "
-                        f"{sent.why[len(REFUSED_UNASKED):]}")
+            self._file_line(f"{who} did not accept {safe_text(path.name, 200)}: "
+                            f"{sent.why[len(REFUSED_UNASKED):]}")
         elif sent.why:  # no answer in time: the offer is withdrawn there
-            self.ui.say(f"{who} did not answer about {safe_text(path.name, 200)} in time: "
-                        "the offer is withdrawn, nothing of it stays there")
+            self._file_line(f"{who} did not answer about {safe_text(path.name, 200)} in time: "
+                            "the offer is withdrawn, nothing of it stays there")
         elif sent.gives_reasons:  # no code: their user's no, or no answer there
             # Their viewer's own question closes at its timeout (30 s, before
             # this offer's 60 s) with a plain no: not always a no they said.
-            self.ui.say(f"{who} did not accept {safe_text(path.name, 200)}: they said no"
-                        " or did not answer in time")
+            self._file_line(f"{who} did not accept {safe_text(path.name, 200)}: they said no"
+                            " or did not answer in time")
         else:  # a viewer of the version before the codes
-            self.ui.say(f"{who} did not accept {safe_text(path.name, 200)} (declined, no "
-                        "answer, or their viewer takes no files)")
+            self._file_line(f"{who} did not accept {safe_text(path.name, 200)} (declined, no "
+                            "answer, or their viewer takes no files)")
 
     def file_refused(self, ev: FileRefused) -> None:
         """Tell the local user of a file refused without a question (no
@@ -806,8 +832,8 @@ class _Commands:
             # connection ended, which is true of both.
             end = ("you ended the session" if ev.peer in self.ended | self.offers_ended
                    else "the connection ended before all of it came")  # fmt: skip
-            self.ui.say(f"not received from {who}: {name!r} ({amount(ev.received)} of"
-                        f" {amount(ev.size)}, {end}); nothing of it was kept")  # fmt: skip
+            self._file_line(f"not received from {who}: {name!r} ({amount(ev.received)} of"
+                                f" {amount(ev.size)}, {end}); nothing of it was kept")  # fmt: skip
             return
         if ev.why.startswith(NOT_SAVED):
             self.ui.say(f"the file {name!r} ({amount(ev.size)}) from {who} "

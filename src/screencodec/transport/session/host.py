@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -84,6 +85,13 @@ _log = logging.getLogger(__name__)
 #: as Host.close's own wait for the sessions.
 CLEANUP_WAIT = 5.0
 
+#: The session whose own code runs (Host.serve sets it; the tasks it
+#: starts, its consent callbacks' and handlers', inherit it): what
+#: disconnect and close called from inside a session must not wait for,
+#: since it ends only once that code returns (endleft35).
+_session_here: contextvars.ContextVar[ViewerLink | None] = contextvars.ContextVar(
+    "screencodec_session_here", default=None)
+
 
 class Host:
     """Shares one screen (or a set of monitors) with consenting viewers.
@@ -145,6 +153,9 @@ class Host:
         #: The time limits of sessions whose agent is away, when they come
         #: before the ticket's window ends (:meth:`_limit_away`).
         self._limits: set[asyncio.TimerHandle] = set()
+        #: close() from a session's own code: the release waits for its end.
+        self._releasing: asyncio.Task[None] | None = None
+        self._released = False
 
     async def __aenter__(self) -> Host:
         return self
@@ -207,6 +218,7 @@ class Host:
             recording, link.channel = self._recorder.open_session(link.peer, channel)
             link.recording = recording
         link.serve_task = asyncio.current_task()
+        here = _session_here.set(link)
         runtime.serving.add(link)
         self._all_ended.clear()
         reason = "ended"
@@ -286,6 +298,7 @@ class Host:
                                       link.who if was_sharing else ""))
             if recording is not None and link.moved:  # else at the chat's end (above)
                 recording.end(reason)
+            _session_here.reset(here)
         return reason
 
     def watch_credentials(self, credentials: SessionCredentials) -> None:
@@ -401,12 +414,19 @@ class Host:
         # a lost link and come back with its ticket (review34).
         said = f"ended: {reason}" if reason.startswith(SILENCE) else reason
 
-        links = [link for link in list(self._runtime.serving) if peer is None or link.peer == peer]
+        # Not a link being taken over (moved): its session goes on over the
+        # agent's new connection, which is ended here; its end says it moved
+        # (endleft35: found 'ended by the host: ...' with moved True).
+        links = [link for link in list(self._runtime.serving)
+                 if (peer is None or link.peer == peer) and not link.moved]  # fmt: skip
+        own = _session_here.get()
         for link in links:
             # Now, not in end()'s task: a lost link still cleaning up parks
             # its ticket unless it sees this by then (Host.serve; the parked
             # ones were forgotten above, and parking leaves ``serving`` at once).
             link.ended_here = _ended_by_host(reason)
+            if link is own:  # its end lets this code return first (ViewerLink.cleanup)
+                link.ended_by_own = asyncio.current_task()
         await asyncio.gather(*(end(link) for link in links))
         return links
 
@@ -419,12 +439,14 @@ class Host:
         their agent was away) too, ``within`` seconds at most in all."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        # Not a session's own task (an extension handler of its receive loop
-        # that ends it): its cleanup comes once this returns. With a time
-        # limit its receive loop runs in a task of its own (asyncio.wait_for
-        # before Python 3.12): that one too (review34: it waited CLEANUP_WAIT).
-        here = asyncio.current_task()
-        links = [link for link in links if here not in (link.serve_task, link.run_task)]
+        # Not the session whose own code this is (an extension handler of
+        # its receive loop, a consent callback: _session_here): its cleanup
+        # comes once that code returns. The tasks too: with a time limit its
+        # receive loop runs in a task of its own (asyncio.wait_for before
+        # Python 3.12; review34: it waited CLEANUP_WAIT).
+        here, own = asyncio.current_task(), _session_here.get()
+        links = [link for link in links
+                 if link is not own and here not in (link.serve_task, link.run_task)]
         waits = [asyncio.ensure_future(link.finished.wait()) for link in links]
         if waits:
             try:
@@ -593,14 +615,23 @@ class Host:
         While a received file is being saved on the disk (:meth:`saving`),
         its session is waited for beyond the timeout, until the file is
         saved or :meth:`give_up_saves` (a slow or stalled disk: its user is
-        the one to say how long to wait); that time is not counted."""
+        the one to say how long to wait); that time is not counted.
+
+        Called from a session's own code (an extension handler, a consent
+        callback), it waits for the other sessions only: that one ends
+        once its code returns, and the sources, the injector and the
+        events are released after that (not under it), in a task of the
+        host's own."""
+        own = _session_here.get()
         await self._end(None, "host ended")  # its wait for the cleanup is this one
         for handle in [*self._rotations.values(), *self._limits]:
             handle.cancel()
         self._rotations.clear()
         self._limits.clear()
+        if own is not None and own.finished.is_set():
+            own = None  # its serve is over (a task it left behind calls this)
         loop = asyncio.get_running_loop()
-        ended = asyncio.ensure_future(self._all_ended.wait())
+        ended = asyncio.ensure_future(self._others_ended(own))
         left = timeout
         try:
             while not ended.done():
@@ -619,6 +650,30 @@ class Host:
                 left -= loop.time() - began
         finally:
             ended.cancel()
+        if own is None:
+            await self._release()
+        elif self._releasing is None:
+            self._releasing = asyncio.ensure_future(self._release_after(own))
+
+    async def _others_ended(self, own: ViewerLink | None) -> None:
+        """Return once no session but ``own`` runs (any, for None)."""
+        if own is None:
+            await self._all_ended.wait()
+            return
+        while others := [link for link in self._runtime.serving if link is not own]:
+            await asyncio.gather(*(link.finished.wait() for link in others))
+
+    async def _release_after(self, own: ViewerLink) -> None:
+        """:meth:`_release` once ``own``, the session whose code called
+        :meth:`close`, has ended (its channel is closed: once that code returns)."""
+        await own.finished.wait()
+        await self._release()
+
+    async def _release(self) -> None:
+        """Release the events, the recorder, the sources and the injector, once."""
+        if self._released:
+            return
+        self._released = True
         self._runtime.events_hub.close()
         if self._recorder is not None:
             await asyncio.to_thread(self._recorder.close)  # the recordings' END chunks

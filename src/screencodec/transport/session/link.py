@@ -88,7 +88,8 @@ from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
 # NO_INJECTOR and REASK_AFTER live in .refusal; also named here, where they were first.
-__all__ = ["MAX_DURATION", "NO_INJECTOR", "REASK_AFTER", "STOPPED_SHARING", "ViewerLink"]
+__all__ = ["MAX_DURATION", "NO_INJECTOR", "OWN_END_WAIT", "REASK_AFTER", "STOPPED_SHARING",
+           "ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
 #: The Bye a viewer gets when this host's screen cannot be grabbed any more
@@ -97,6 +98,11 @@ SCREEN_GONE = "the host's screen can no longer be captured"
 #: The Bye of a session whose VIEW the host's user took back; the reason of
 #: one whose agent was away then (session/away.py).
 STOPPED_SHARING = "the local user stopped sharing"
+#: How long a session's end waits for its own code that ended it (a consent
+#: callback calling Host.disconnect) to return: the disconnect does not wait
+#: for that session, so it returns at once; a callback stuck after it is
+#: cancelled then. As Host's CLEANUP_WAIT.
+OWN_END_WAIT = 5.0
 #: Why a session ended at its time limit (HostConfig.max_duration): its
 #: Bye, its reason, its recording's END (also while its agent is away).
 MAX_DURATION = "maximum session duration reached"
@@ -138,6 +144,10 @@ class ViewerLink:
         self._showing: tuple[asyncio.Task[Any], ...] = ()
         #: Why this host ended the session itself (Host.disconnect), if it did.
         self.ended_here: str | None = None
+        #: The task of this session's own code (a consent callback, a
+        #: handler) that ended it (Host.disconnect or close from inside it):
+        #: let return, not cancelled, before the session ends (endleft35).
+        self.ended_by_own: asyncio.Task[Any] | None = None
         #: The last receipt from the viewer, to rebuild compact ones (receive loop).
         self._receipts = ReceiptState()
         self.compact_receipts = 0  #: receipts that came in compact form
@@ -413,6 +423,10 @@ class ViewerLink:
                 else:
                     self._early.append(msg)
         finally:
+            if not task.done() and self.ended_by_own is not None:
+                # The question's own callback ended the session: its await
+                # returns, and the session ends once it has returned.
+                await asyncio.wait({task}, timeout=OWN_END_WAIT)
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -446,6 +460,12 @@ class ViewerLink:
         closing = asyncio.ensure_future(self.channel.close())
         if self._next is not None:
             self._next.cancel()
+        own = self.ended_by_own
+        if own is not None and not own.done() and own is not asyncio.current_task():
+            # Code of this session's own (an upgrade's or a file's consent
+            # callback) ended it: it returns from its await before the rest
+            # is cancelled (endleft35: found cancelled in it).
+            await asyncio.wait({own}, timeout=OWN_END_WAIT)
         for task in list(self._tasks):
             task.cancel()
         try:
