@@ -82,6 +82,11 @@ def browser(request: pytest.FixtureRequest, _shared_chromium: list[Any]) -> Iter
         drv = _driver()
         _shared_chromium.append(drv)
     yield drv
+    # The module's page goes now, not when the next page module comes: until
+    # then it would keep its timers, its worker and its link (or its tries to
+    # reconnect) running while this process runs other files.
+    with contextlib.suppress(Exception):
+        drv.get("about:blank")
 
 
 def page_state(browser: Any) -> dict[str, Any]:
