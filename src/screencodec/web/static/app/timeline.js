@@ -22,9 +22,13 @@ export class Timeline {
     this.dragging = false;
     this.rows = []; // [us, li] in the log's (time) order
     this.past = 0; // rows marked as already happened
+    this.shown = { clock: "", seek: "" }; // what draw() last wrote
     const range = $("seek");
     const seek = () => send({ t: "seek", us: Math.round(Number(range.value) * 1000) });
-    range.addEventListener("pointerdown", () => (this.dragging = true));
+    range.addEventListener("pointerdown", () => {
+      this.dragging = true;
+      this.shown.seek = ""; // the thumb is where the pointer left it: put back on the next draw
+    });
     range.addEventListener("pointerup", () => (this.dragging = false));
     range.addEventListener("input", seek); // while dragging: the server keeps only the latest
     range.addEventListener("change", () => {
@@ -33,11 +37,21 @@ export class Timeline {
     });
     $("play").onclick = () => send({ t: "play", on: !this.at.playing });
     $("speed").onchange = (e) => send({ t: "speed", pct: Number(e.target.value) });
-    const frame = () => {
+    // The clock runs on between pictures only while playing: a paused
+    // player draws when told something (start, position), not 60 times a
+    // second, which kept a laptop's core busy with an idle page.
+    this.ticking = false;
+    this.frame = () => {
       this.draw();
-      requestAnimationFrame(frame);
+      if (this.at.playing) requestAnimationFrame(this.frame);
+      else this.ticking = false;
     };
-    requestAnimationFrame(frame);
+  }
+
+  tick() {
+    if (this.ticking || !this.at.playing) return;
+    this.ticking = true;
+    requestAnimationFrame(this.frame);
   }
 
   start(info) {
@@ -55,6 +69,7 @@ export class Timeline {
     $("play").textContent = m.playing ? "Pause" : "Play";
     $("speed").value = String(m.pct);
     this.draw();
+    this.tick();
   }
 
   // The page's status line: what the player is doing (the clock shows where).
@@ -80,8 +95,11 @@ export class Timeline {
 
   draw() {
     const us = this.now();
-    if (!this.dragging) $("seek").value = String(Math.round(us / 1000));
-    $("clock").textContent = `${clock(us)} / ${clock(this.durationUs)}`;
+    const seek = String(Math.round(us / 1000));
+    const shown = `${clock(us)} / ${clock(this.durationUs)}`;
+    // Written only when changed: each write costs the page a style pass.
+    if (!this.dragging && seek !== this.shown.seek) $("seek").value = this.shown.seek = seek;
+    if (shown !== this.shown.clock) $("clock").textContent = this.shown.clock = shown;
     // Events up to now look done; only the rows that changed are touched.
     let past = this.past;
     while (past < this.rows.length && this.rows[past][0] <= us) this.rows[past++][1].classList.add("past");
