@@ -141,14 +141,19 @@ def test_a_ticket_presented_after_the_sessions_time_limit_ends_the_lost_links_fi
     assert end["reason"] == "maximum session duration reached", end
 
 
-def test_a_resumed_link_lost_before_its_grant_ends_its_file(tmp_path: Path) -> None:
+def test_a_resumed_link_lost_before_its_grant_keeps_its_file_for_the_agents_return(
+        tmp_path: Path) -> None:  # fmt: skip
     """The agent comes back with its ticket, and its new link is lost while
     the host reads the screen's layout for it (before the grant: the chat of
-    the session not yet bound to it, no new ticket given). The ticket is
-    spent: the session is over, and the new link's file ends with it.
-    Found: it stayed open until the old ticket's window ran out (60 s)."""
+    the session not yet bound to it, no new ticket given). review33 spent the
+    ticket there and ended the new link's file (it had stayed open the old
+    window's 60 s); the agent, whose only ticket that was, was then asked
+    about again (smallleft35). Since resumegrant35 the session is parked
+    again: the file stays open, the agent comes back with the same ticket
+    unasked, the cut link's file ends then, and the next link's consent
+    event names it as the file before (the chain is whole)."""
 
-    async def main() -> tuple[bool, list[str]]:
+    async def main() -> tuple[SessionRecorder, SessionRecorder, bool, bool]:
         recorder = Recorder(tmp_path, host_id="test-host")
         async with _Setup(recorder=recorder, resume_window=60.0) as s:
             viewer, task = await s.join()
@@ -166,21 +171,32 @@ def test_a_resumed_link_lost_before_its_grant_ends_its_file(tmp_path: Path) -> N
             hub.layout = held_layout  # type: ignore[method-assign]
             joining = asyncio.ensure_future(s.join(resume=ticket))
             await asyncio.wait_for(reading.wait(), 10)
-            (_, again) = sorted(recorder.sessions, key=lambda r: r.start_unix)
+            (_, cut) = sorted(recorder.sessions, key=lambda r: r.start_unix)
             s.proxy.cut()
             release.set()
             with pytest.raises((ScreencodecError, OSError)):
                 await asyncio.wait_for(joining, 10)
-            ended = await asyncio.to_thread(again.done.wait, 5.0)
-        reasons = []
-        for session in sorted(recorder.finished, key=lambda r: r.start_unix):
-            with RecordingReader(session.path) as reader:
-                reasons.append(reader.meta()["reason"])
-        return ended, reasons
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.resumable == 60.0
+            kept_open = not cut.done.is_set()
+            hub.layout = layout  # type: ignore[method-assign]
+            again, task2 = await s.join(resume=ticket)
+            assert len(s.asked) == 1
+            cut_ended = await asyncio.to_thread(cut.done.wait, 5.0)
+            (last,) = [r for r in recorder.sessions if r is not cut]
+            await again.bye()
+            await task2
+        return cut, last, kept_open, cut_ended
 
-    ended, reasons = run(main(), 60)
-    assert ended, "the resumed link's file stayed open after the link was lost before its grant"
-    assert len(reasons) == 2 and all(r.startswith("viewer gone") for r in reasons), reasons
+    cut, last, kept_open, cut_ended = run(main(), 60)
+    assert kept_open, "the cut link's file ended while its agent could still come back"
+    assert cut_ended, "the cut link's file stayed open once its agent was back"
+    with RecordingReader(cut.path) as reader:
+        assert reader.meta()["reason"].startswith("viewer gone")
+    assert last.join(30.0)
+    with RecordingReader(last.path) as reader:
+        (consent,) = [e for e in reader.events() if e["type"] == "consent"]
+    assert consent["resumed"] is True and consent["earlier"]["file"] == cut.path.name
 
 
 def test_a_file_kept_open_for_an_agent_away_lets_go_of_its_decoders(tmp_path: Path) -> None:

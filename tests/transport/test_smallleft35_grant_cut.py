@@ -2,11 +2,15 @@
 dropped between the host's grant and its chat hello on a resumed link: the
 "back in the session, granted: ..." line comes from the hello (the
 Viewer's SessionRejoined), and the link that got the grant lost it.
-Expected: the agent still learns what was granted once the link is back
-(or the end line says so). A real ``screencodec host`` and ``screencodec
-view``, a proxy on loopback that resets the resumed link right after the
-frame that carries the grant (the first sealed data frame the host sends
-on it: a resumed link is not asked about)."""
+Found: the view reconnected with its old ticket, which the host had spent
+on the cut link (it had sent the new one, never read), and the host, after
+telling its user the agent may come back unasked, asked again (Question
+2). Fixed in resumegrant35 (session/resume.py: the ticket a resumed link's
+viewer presented stays good for that session until the viewer answers an
+update). A real ``screencodec host`` and ``screencodec view``, a proxy on
+loopback that resets the resumed link right after the frame that carries
+the grant (the first sealed data frame the host sends on it: a resumed
+link is not asked about)."""
 
 from __future__ import annotations
 
@@ -16,10 +20,8 @@ import signal
 import struct
 import threading
 
-import pytest
-
 from .helpers import LinkProxy
-from .test_cli import answer_when_asked, start_host, stop
+from .test_cli import answer_when_asked, start_host
 from .test_resume_cli import _ProxyThread
 from .test_view_cli_ux import read_until, viewer
 from .test_view_cli_ux import stop as stop_view
@@ -64,16 +66,6 @@ class _Proxy(_ProxyThread):
         self.loop.call_soon_threadsafe(setattr, self.proxy, "armed", True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "found (smallleft35, in a script run and here): the resumed link's grant came, its "
-    "chat hello and new ticket did not; the view reconnects with its old ticket, "
-    "which the host spent on the cut link, and the host, though it said \"'support' "
-    "may reconnect within 60 s ... without being asked\", asks its user again "
-    "(Question 2) while the view says only 'reconnected; waiting for the host': no "
-    "granted line. Expected: back in the session unasked, 'back in the session, "
-    "granted: view' (or an end line that says what was granted). A host-side resume "
-    "fix (transport/session/resume.py, link.py _issue_ticket after the hello), not "
-    "only the view's words"))
 def test_view_says_what_was_granted_after_a_link_cut_between_grant_and_hello() -> None:
     host, code, password, port = start_host()
     proxy = _Proxy(port)
@@ -84,7 +76,7 @@ def test_view_says_what_was_granted_after_a_link_cut_between_grant_and_hello() -
             read_until(view, "[view] 320x240 decoded")
             proxy.arm()  # the resumed link is cut right after its grant
             proxy.cut()
-            seen = read_until(view, "granted: view", timeout=30)
+            seen = read_until(view, "granted: view", timeout=20)
             assert "reconnecting for up to 60 s" in seen
             view.send_signal(signal.SIGINT)
             view.communicate(timeout=30)
@@ -92,4 +84,8 @@ def test_view_says_what_was_granted_after_a_link_cut_between_grant_and_hello() -
             stop_view(view)
     finally:
         proxy.close()
-        stop(host)
+        host.kill()
+        said = host.communicate(timeout=10)[0]
+    # Told the agent may come back unasked: not asked again. (The cut link
+    # was told back too, or not, as the cut came before its event or after.)
+    assert "Question 2" not in said and "is back: their connection had dropped" in said

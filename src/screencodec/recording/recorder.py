@@ -251,6 +251,11 @@ class SessionRecorder:
         #: whose ticket it presented (:meth:`Recorder.issuer`).
         self.issued: set[bytes] = set()
         self.presented: bytes | None = None
+        #: The viewer's ticket took the session up on this link (its consent
+        #: event says ``resumed``): should the link be lost before the viewer
+        #: read the next one, the same ticket takes it up again
+        #: (transport/session/resume.py), and this file is the one before.
+        self.took_up = False
         self._queue: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
         self._policy = recorder.checkpoints
         self._sign_every = recorder.sign_every
@@ -290,6 +295,8 @@ class SessionRecorder:
         recording pass ``session.t0 + seconds``)."""
         if self.done.is_set():
             return  # the recording ended (or failed: a full disk must not grow memory)
+        if kind == "consent" and isinstance(obj, dict) and obj.get("resumed"):
+            self.took_up = True
         self._queue.put((kind, time.monotonic() if at is None else at, obj))
 
     def ticket(self, kind: str, message: bytes) -> None:
@@ -494,7 +501,7 @@ class SessionRecorder:
         size and SHA-256 once it is complete), so that ``verify`` and a
         reader can chain the files of one session; ``earlier`` null when
         that link was not recorded here (docs/recording.md)."""
-        before = None if self.presented is None else self.recorder.issuer(self.presented)
+        before = None if self.presented is None else self.recorder.issuer(self.presented, self)
         if before is None:
             return {**event, "earlier": None}
         named: dict[str, Any] = {"file": before.path.name, "session_id": before.session_id,
@@ -800,12 +807,17 @@ class Recorder:
 
         return _asked
 
-    def issuer(self, digest: bytes) -> SessionRecorder | None:
+    def issuer(self, digest: bytes,
+               asking: SessionRecorder | None = None) -> SessionRecorder | None:  # fmt: skip
         """The recording (live or done) of the link that gave the viewer the
-        resume ticket whose SHA-256 is ``digest``; the latest if several."""
+        resume ticket whose SHA-256 is ``digest``, or that took the session
+        up with it (``asking`` aside: it is lost before the viewer read the
+        next one, so the same ticket takes the session up again); the latest
+        if several."""
         with self._lock:
             recordings = [*self.finished, *self._live]
-        found = [r for r in recordings if digest in r.issued]
+        found = [r for r in recordings if digest in r.issued
+                 or (r.took_up and r.presented == digest and r is not asking)]  # fmt: skip
         return max(found, key=lambda r: r.start_unix) if found else None
 
     def local_input(self, device: str = "input") -> None:

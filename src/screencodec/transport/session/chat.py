@@ -305,6 +305,15 @@ class ChatLedger:
             return []
         return self.give_up()
 
+    def keep(self, window: float) -> None:
+        """The link that took the session up ended before its chat began
+        there, and the session may be taken up again within ``window``
+        seconds (session/resume.py): as :meth:`detach`'s window, counted
+        from now."""
+        if self._expiry is not None:
+            self._expiry.cancel()  # the window of the link before
+        self._expiry = asyncio.get_running_loop().call_later(window, self.give_up)
+
     def give_up(self) -> list[str]:
         """The session is over (it was not taken up again): of the kept
         lines, those that went on a link are told not confirmed (to a peer

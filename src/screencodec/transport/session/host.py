@@ -281,6 +281,10 @@ class Host:
             # Chat kept for a resume waits as long as the ticket does; else told not delivered.
             if link.moved or link.chats.bound_to(link):
                 link.chats.detach(link, keep=link.moved, window=window)
+            elif window:
+                # A link that took the session up, lost before its chat
+                # began there: the session is parked again (.resume).
+                link.chats.keep(window)
             else:
                 # It ended before its chat began (no ticket given: nothing to
                 # resume): the session is over, and its recording ends now. A

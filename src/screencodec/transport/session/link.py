@@ -92,6 +92,10 @@ __all__ = ["MAX_DURATION", "NO_INJECTOR", "OWN_END_WAIT", "REASK_AFTER", "STOPPE
            "ViewerLink"]
 
 _HELLO_TIMEOUT = 10.0
+#: How long a connection presenting a ticket waits for the live link that
+#: took its session up with it to show the viewer holds the next one, or to
+#: be lost (.resume); then it is asked about.
+_SETTLE_WAIT = 5.0
 #: The Bye a viewer gets when this host's screen cannot be grabbed any more
 #: (its X display died): the host's user reads it too, with the details.
 SCREEN_GONE = "the host's screen can no longer be captured"
@@ -165,6 +169,10 @@ class ViewerLink:
         self._ticket: bytes | None = None
         self._kept: KeptPicture | None = None  # the picture the viewer resumes on
         self.resumed: Resumable | None = None
+        #: The viewer of a resumed link may not have read its new ticket yet;
+        #: set once it showed it has (it answered an update).
+        self._unshown = False
+        self.ticket_shown = asyncio.Event()
         #: Set when a new connection of the same agent took this session over.
         self.moved = False
         #: The viewer ended the session with a Bye (it may not resume).
@@ -238,13 +246,14 @@ class ViewerLink:
         why = self.refusals.first(asked, self.who, self.peer)
         if why is not None:
             asked = asked - CONTROL
-        resumed = self._claim()
+        resumed = await self._claim()
         held = None if resumed is None else await self._resume(resumed, asked)
         if held is not None:
             level = held
             self.stream.kept = self._kept  # go on from the viewer's picture
         else:
             resumed = None  # nothing left to resume: a new session, asked about
+            self.host.tickets.forget(self)  # a session claimed, and over after all
             answer = await self._ask_first(asked, hello.level)
             if isinstance(answer, str):
                 return answer
@@ -283,13 +292,28 @@ class ViewerLink:
         self.spawn(self._stats_loop())
         return await self._recv_loop()
 
-    def _claim(self) -> Resumable | None:
+    async def _claim(self) -> Resumable | None:
         """The session the viewer's ticket resumes, if any; not one whose
         time limit (from its first start) is over: that is a new session,
-        asked about."""
+        asked about. A link that took the session up with this ticket, live
+        and its viewer not yet shown the next one, is waited for (.resume)."""
         if self._ticket is None:
             return None
-        resumed = self.host.tickets.claim(self._ticket)
+        settling = self.host.tickets.settling(self._ticket)
+        if isinstance(settling, ViewerLink):
+            waits: list[asyncio.Future[Any]] = [
+                asyncio.ensure_future(e.wait()) for e in (settling.ticket_shown, settling.finished)]
+            if self._next is None:  # this link ending meanwhile ends the wait too
+                self._next = asyncio.ensure_future(self.channel.recv())
+            try:
+                await asyncio.wait([*waits, self._next], timeout=_SETTLE_WAIT,
+                                   return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+            if self._next.done() and self._next.exception() is not None:
+                await self._next  # its end (the receive loop reads what came)
+        resumed = self.host.tickets.claim(self._ticket, self, self.peer)
         limit = self.host.config.max_duration
         if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
             return resumed
@@ -397,6 +421,9 @@ class ViewerLink:
                                          peer=self.peer, refusals=self.refusals,
                                          chat=self.chats)  # fmt: skip
         if ticket is not None:
+            # Until the viewer answers an update (sent after this), the
+            # ticket it resumed with stays this session's (.resume).
+            self._unshown = self.resumed is not None
             await self.send(m.Extension(RESUME_CHANNEL, ticket))
             await self.send(m.Extension(KEPT_CHANNEL, OFFER))  # .kept
 
@@ -523,6 +550,10 @@ class ViewerLink:
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Receipt | m.CompactReceipt | m.Ack):
             self.gate.receipt()
+            if self._unshown:  # the viewer read the new ticket before that update
+                self._unshown = False
+                self.host.tickets.shown(self)
+                self.ticket_shown.set()
             if self.chats.peer_acks is None:  # no chat hello before it: an older viewer
                 await self.chats.peer_is_old()
         if isinstance(msg, m.Receipt | m.CompactReceipt):

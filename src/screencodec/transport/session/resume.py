@@ -22,7 +22,18 @@ How it works (docs/transport.md, "Resuming a session"):
 
 The ticket is what the local user's earlier yes is bound to, so:
 
-* it is used once: every grant and every resume issues a new one;
+* it is used once: every grant and every resume issues a new one. The
+  session the ticket resumed holds it, for that session alone, until the
+  viewer shows it holds the next one (it answers an update: every update
+  goes after the new ticket, on one ordered channel): should that link be
+  lost before (cut after the grant, or after the new ticket went but before
+  the viewer read it), the session is parked again with the ticket the
+  viewer still has, and the local user, told the agent may come back
+  unasked, is not asked again (smallleft35). Once shown, it is refused like
+  any spent ticket. While the link that took it up is still live and has
+  not shown it, another connection presenting it waits (a bounded time)
+  until that link shows it (then it is refused: the user is asked) or is
+  lost (then it resumes): two connections with one ticket never both get in;
 * it is compared in constant time against every ticket held;
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``
@@ -41,6 +52,7 @@ The ticket is what the local user's earlier yes is bound to, so:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import math
@@ -112,6 +124,10 @@ class Resumable:
     holder: object | None = None
     _digest: bytes = field(default=b"", repr=False)
     _expires: float = field(default=math.inf, repr=False)
+    #: The digest of the ticket the viewer took the session up with on the
+    #: link that holds it, while that viewer has not shown it holds the
+    #: next one (b"": it has, or the session was not taken up).
+    _presented: bytes = field(default=b"", repr=False)
     peer: str = ""
     refusals: object | None = None
     chat: object | None = None
@@ -131,15 +147,42 @@ class ResumeTickets:
               started: float, *, peer: str = "", refusals: object | None = None,
               chat: object | None = None) -> bytes | None:  # fmt: skip
         """A new ticket for the live session ``holder`` (its previous one, if
-        any, stops working); None when resuming is off."""
+        any, stops working, but for the one its viewer took the session up
+        with: until :meth:`shown`); None when resuming is off."""
+        taken_up = self._entry(holder)
+        presented = b"" if taken_up is None else taken_up._presented
         self.forget(holder)
         self._prune()
         if self.window <= 0:
             return None
         ticket = secrets.token_bytes(TICKET_SIZE)
         self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket),
-                                    peer=peer, refusals=refusals, chat=chat))  # fmt: skip
+                                    peer=peer, refusals=refusals, chat=chat,
+                                    _presented=presented))  # fmt: skip
         return ticket
+
+    def shown(self, holder: object) -> None:
+        """``holder``'s viewer has its newest ticket (it answered an update
+        sent after it): the ticket it took the session up with stops working."""
+        entry = self._entry(holder)
+        if entry is not None:
+            entry._presented = b""
+
+    def unshown(self) -> int:
+        """How many sessions still take the ticket their viewer took them up
+        with (:meth:`shown` not told yet)."""
+        return sum(1 for e in self._held if e._presented)
+
+    def settling(self, ticket: bytes) -> object | None:
+        """The live link that took a session up with ``ticket`` and whose
+        viewer has not shown it holds the next one, if any: a connection
+        presenting ``ticket`` meanwhile waits for it (module notes)."""
+        presented = _digest(ticket)
+        found = None
+        for entry in self._held:
+            if hmac.compare_digest(entry._presented or _NEVER, presented):
+                found = entry
+        return None if found is None else found.holder
 
     def park(self, holder: object, level: Permission, monitor: int) -> float:
         """``holder``'s link was lost: keep its ticket for ``window`` seconds
@@ -195,21 +238,33 @@ class ResumeTickets:
         self._prune()
         return [e for e in self._held if e.holder is None and peer in (None, e.peer)]
 
-    def claim(self, ticket: bytes) -> Resumable | None:
-        """The session ``ticket`` resumes, taken out of the held tickets (a
-        ticket works once), or None. Every held ticket is compared, each in
-        constant time, whatever matches."""
+    def claim(self, ticket: bytes, claimant: object | None = None,
+              peer: str = "") -> Resumable | None:  # fmt: skip
+        """The session ``ticket`` resumes as it was (its holder then: a live
+        link is taken over), or None. Every held ticket is compared, each in
+        constant time, whatever matches: a session's ticket, and the one its
+        viewer took it up with (until :meth:`shown`) if no live link holds
+        it. The session is held by ``claimant`` (named ``peer``) from now on,
+        with ``ticket`` alone (its other one stops working) until
+        :meth:`issue`; without a claimant it is taken out."""
         self._prune()
         presented = _digest(ticket)
         found = None
         for entry in self._held:
-            if hmac.compare_digest(entry._digest, presented):
+            current = hmac.compare_digest(entry._digest or _NEVER, presented)
+            before = hmac.compare_digest(entry._presented or _NEVER, presented)
+            if current or (before and entry.holder is None):
                 found = entry
         if found is None:
             self.unknown += 1
             return None
-        self._held.remove(found)
-        return found
+        claimed = dataclasses.replace(found)
+        if claimant is None:
+            self._held.remove(found)
+            return claimed
+        found.holder, found.peer, found.lost_at, found._expires = claimant, peer, None, math.inf
+        found._digest, found._presented = b"", presented
+        return claimed
 
     def __len__(self) -> int:
         return len(self._held)
@@ -222,6 +277,11 @@ class ResumeTickets:
 
     def _entry(self, holder: object) -> Resumable | None:
         return next((e for e in self._held if e.holder is holder), None)
+
+
+#: What an empty digest is compared with (in constant time, as a real one):
+#: no ticket's digest is it.
+_NEVER = bytes(32)
 
 
 def _digest(ticket: bytes) -> bytes:
