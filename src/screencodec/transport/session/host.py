@@ -155,7 +155,8 @@ class Host:
         self._limits: set[asyncio.TimerHandle] = set()
         #: close() from a session's own code: the release waits for its end.
         self._releasing: asyncio.Task[None] | None = None
-        self._released = False
+        #: The release itself, once begun: every close returns after it.
+        self._released: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Host:
         return self
@@ -625,7 +626,7 @@ class Host:
         callback), it waits for the other sessions only: that one ends
         once its code returns, and the sources, the injector and the
         events are released after that (not under it), in a task of the
-        host's own."""
+        host's own; a close from elsewhere returns once that release is done."""
         own = _session_here.get()
         await self._end(None, "host ended")  # its wait for the cleanup is this one
         for handle in [*self._rotations.values(), *self._limits]:
@@ -674,10 +675,14 @@ class Host:
         await self._release()
 
     async def _release(self) -> None:
-        """Release the events, the recorder, the sources and the injector, once."""
-        if self._released:
-            return
-        self._released = True
+        """Release the events, the recorder, the sources and the injector,
+        once; return when that is done, whoever began it (review35: a
+        close after a handler's returned while it was under way)."""
+        if self._released is None:
+            self._released = asyncio.ensure_future(self._release_now())
+        await asyncio.shield(self._released)
+
+    async def _release_now(self) -> None:
         self._runtime.events_hub.close()
         if self._recorder is not None:
             await asyncio.to_thread(self._recorder.close)  # the recordings' END chunks

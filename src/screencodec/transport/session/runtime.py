@@ -140,8 +140,10 @@ class HostRuntime:
             snd = self._senders[link] = FileSender(
                 link.send, peer=link.peer, on_event=self.events_hub.emit,
                 confirms_chat=lambda: link.chats.peer_acks is True,
-                link_lost=lambda: link.ended_here is None
-                and bool(getattr(link.channel, "broken", False)))
+                # A take-over's link too (moved): the session goes on over
+                # the agent's new connection (review35: found "ended").
+                link_lost=lambda: link.moved or (link.ended_here is None
+                                                 and bool(getattr(link.channel, "broken", False))))
         return snd
 
     async def take_over(self, link: object) -> tuple[Permission, int] | None:
