@@ -42,6 +42,7 @@ def _fresh_tab(drv: Any) -> None:
     """A new blank tab, every other one closed, the log drained, every key
     and button let go: what a module left does not reach the next."""
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.timeouts import Timeouts
 
     drv.switch_to.new_window("tab")
     keep = drv.current_window_handle
@@ -55,6 +56,9 @@ def _fresh_tab(drv: Any) -> None:
     drv.execute_cdp_cmd("Page.bringToFront", {})
     drv.get_log("browser")
     ActionChains(drv).reset_actions()  # keys and buttons held belong to the session
+    # Timeouts belong to the browser's session, not the tab: back to a new
+    # one's (W3C WebDriver's), or a module's 300 s script timeout would last.
+    drv.timeouts = Timeouts(implicit_wait=0, page_load=300, script=30)
 
 
 @pytest.fixture(scope="module")
