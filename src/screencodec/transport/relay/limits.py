@@ -1,9 +1,10 @@
 """Everything a relay caps, in one place, and the shared attempt counters.
 
-Attempt limits (joins and registrations per address, failed guesses per
-session and address) are counted in the session directory, so a cluster of
-relays sharing a Redis counts them once: spreading guesses over relays gains
-an attacker nothing.
+Attempt limits (joins and registrations per address, an agent's joins back
+to its session per address and pair tag, failed guesses per session and
+address) are counted in the session directory, so a cluster of relays
+sharing a Redis counts them once: spreading guesses over relays gains an
+attacker nothing.
 Addresses are keyed by :func:`~screencodec.transport.relay.protocol.address_key`
 (IPv4 address, IPv6 /64).
 """
@@ -16,7 +17,7 @@ from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 from screencodec.transport.relay.directory import Directory
 from screencodec.transport.relay.protocol import address_key
 
-__all__ = ["RelayLimits", "SharedLimits"]
+__all__ = ["RelayLimits", "SharedLimits", "rejoin_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,20 @@ class RelayLimits:
     every ``claim_ttl / 3`` while the host is connected.
     ``handshake_timeout``: a paired stream must complete the end-to-end
     handshake (the host's CONFIRM has passed) within this, or it is cut.
+    ``joins_per_minute``: viewer joins per address (IPv4 address, IPv6
+    /64), across the cluster, counted where a join is decided (paired, or
+    refused as unknown or ended), never at a relay that only redirects it
+    (the relay it is sent to counts it: once, as without a redirect).
+    ``rejoins_per_minute``: joins naming the pair tag of a registration the
+    deciding relay knows (live, or lost or ended and remembered: an agent
+    coming back to its session) count per address *and tag* against this
+    instead, so that an agent's retries (at most 23 in its 60 s: 0.25 s
+    doubling to 4 s, 20 % jitter; two agents of one session behind one
+    address fit) are never refused for other joins from its address, nor
+    its other joins for them. The tag is told to whoever pairs with the
+    host, so someone who knows the code may join that code this many times
+    more a minute per address; what they may guess is bounded as before
+    (the guesses below, the host's throttle).
     ``guesses_per_session_per_minute``: handshakes per code *and address*
     (IPv4 address, IPv6 /64) that got as far as the viewer's PAKE message and
     did not complete (password guesses, as far as a relay can tell), across
@@ -91,6 +106,7 @@ class RelayLimits:
     handshake_timeout: float = 5.0
     claim_ttl: float = 15.0
     joins_per_minute: int = 20
+    rejoins_per_minute: int = 60
     guesses_per_session_per_minute: int = 30
     registrations_per_minute: int = 20
     max_connections: int = 10_000
@@ -115,8 +131,13 @@ class SharedLimits:
         self._dir = directory
         self._limits = limits
 
-    async def join(self, ip: str) -> bool:
-        return await self._dir.hit(f"join:{address_key(ip)}", self._limits.joins_per_minute, 60.0)
+    async def join(self, ip: str, tag: bytes | None = None) -> bool:
+        """One join by ``ip``; with ``tag``, the pair tag of a registration
+        the relay knows (an agent coming back), counted under that tag."""
+        if tag is None:
+            return await self._dir.hit(f"join:{address_key(ip)}",
+                                       self._limits.joins_per_minute, 60.0)
+        return await self._dir.hit(rejoin_key(ip, tag), self._limits.rejoins_per_minute, 60.0)
 
     async def guesses_left(self, code: str, ip: str) -> bool:
         """Whether ``ip`` may join ``code`` once more (looks, counts nothing)."""
@@ -135,6 +156,12 @@ class SharedLimits:
     async def register(self, ip: str) -> bool:
         return await self._dir.hit(f"register:{address_key(ip)}",
                                    self._limits.registrations_per_minute, 60.0)
+
+
+def rejoin_key(ip: str, tag: bytes) -> str:
+    """The key an agent's joins back to the registration of pair tag ``tag``
+    from ``ip`` count under (the directory's and a relay's own fallback)."""
+    return f"rejoin:{address_key(ip)}:{tag.hex()}"
 
 
 def _guesses(code: str, ip: str) -> str:

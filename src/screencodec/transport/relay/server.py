@@ -8,7 +8,9 @@ the relay that does, or refused; a host data connection is matched to its
 waiting viewer by join id, and the pair is forwarded (splice.py): frame by
 frame until the end-to-end handshake is over, then as raw bytes.
 
-Limits (limits.py): attempt limits per address (/64 for IPv6), and failed
+Limits (limits.py): attempt limits per address (/64 for IPv6; a join is
+counted where it is decided, not where it is redirected, and an agent's
+joins back to its registration per address and pair tag), and failed
 guesses per session and address, counted in the directory, so shared by a
 cluster; open connections per address and in all; deadlines for the
 opening frame, pairing, the end-to-end handshake and idle streams; waiting
@@ -53,7 +55,7 @@ from screencodec.transport.relay.directory import (
     DirectoryUnavailableError,
     MemoryDirectory,
 )
-from screencodec.transport.relay.limits import RelayLimits, SharedLimits
+from screencodec.transport.relay.limits import RelayLimits, SharedLimits, rejoin_key
 from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_event
 from screencodec.transport.relay.protocol import (
     RELAY_RELEASE,
@@ -90,6 +92,7 @@ STALL_GRACE = 1.0
 #: while the host answers); past it, those read last are told.
 MEMBERS_WAIT = 0.25
 _log = logging.getLogger(__name__)
+_TOO_MANY_JOINS = "too many join attempts from this address; wait a minute"
 #: How a host's registration ended, when that ends its session: what a viewer
 #: naming the code is told (EndedSessions).
 _ENDED = {
@@ -167,6 +170,7 @@ class Relay:
         # Used only while the directory cannot be reached, so an outage does
         # not switch the attempt limits off.
         self._fallback_joins = AttemptLimiter(self.limits.joins_per_minute, 60.0)
+        self._fallback_rejoins = AttemptLimiter(self.limits.rejoins_per_minute, 60.0)
         self._fallback_regs = AttemptLimiter(self.limits.registrations_per_minute, 60.0)
         self._heartbeat: asyncio.Task[None] | None = None
         self._draining = False
@@ -439,15 +443,25 @@ class Relay:
                 code, verifier, time.monotonic() - heard, self.limits.lost_memory,
                 relay=self.advertise))
 
-    async def _allowed(self, kind: str, ip: str) -> bool:
-        """One attempt of ``kind`` ("register", "join") by address ``ip``,
-        counted in the directory (the whole cluster)."""
-        check = {"register": self._shared.register, "join": self._shared.join}[kind]
+    async def _register_allowed(self, ip: str) -> bool:
+        """One registration by address ``ip``, counted in the directory (the
+        whole cluster)."""
         try:
-            return await self._dir("limit", check(ip))
+            return await self._dir("limit", self._shared.register(ip))
         except DirectoryUnavailableError:
-            fallback = self._fallback_regs if kind == "register" else self._fallback_joins
-            return fallback.try_acquire(address_key(ip))
+            return self._fallback_regs.try_acquire(address_key(ip))
+
+    async def _join_allowed(self, ip: str, known: bytes | None) -> bool:
+        """One join by address ``ip``, counted in the directory (the whole
+        cluster): against its address's joins, or, ``known`` the pair tag
+        of a registration this relay knows (an agent coming back), against
+        its joins back to that registration (RelayLimits.rejoins_per_minute)."""
+        try:
+            return await self._dir("limit", self._shared.join(ip, known))
+        except DirectoryUnavailableError:
+            if known is None:
+                return self._fallback_joins.try_acquire(address_key(ip))
+            return self._fallback_rejoins.try_acquire(rejoin_key(ip, known))
 
     async def _guesses_left(self, code: str, ip: str) -> bool:
         """Whether ``ip`` has failed guesses on ``code`` to spare (looking
@@ -567,7 +581,7 @@ class Relay:
     async def _serve_host_control(self, reader: asyncio.StreamReader,
                                   writer: asyncio.StreamWriter, ip: str,
                                   code: str, secret: bytes) -> None:
-        if not await self._allowed("register", ip):
+        if not await self._register_allowed(ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
                                "too many registrations from this address; wait a minute", ip,
                                session=code)
@@ -651,27 +665,21 @@ class Relay:
 
     async def _serve_viewer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                             ip: str, code: str, tag: bytes) -> None:
-        # Every relay a viewer reaches counts it against its address (so a
-        # redirected join costs two); the session's guess budget is checked
-        # only where the session is served.
-        if not await self._allowed("join", ip):
-            await self._refuse(writer, RefuseCode.RATE_LIMITED,
-                               "too many join attempts from this address; wait a minute", ip,
-                               session=code)
-            return
+        # A join is counted once, where it is decided (paired here, or
+        # refused as unknown or ended), never where it is only redirected:
+        # the relay it is sent to counts it. The session's guess budget is
+        # checked only where the session is served.
+        named = tag if any(tag) else None
         reg = self._sessions.get(code)
         if reg is None:
             if not await self._redirect(writer, code, ip, "viewer"):
-                # Only an end by the registration the viewer names
-                # (protocol.pair_tag), none if it names none: after a restart
-                # the first to register a code may be someone who knows only it.
-                ended = self.ended.why(code, tag) or await self._ended_in_cluster(code, tag)
-                if ended is not None:  # a viewer reconnecting to it need not go on
-                    await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip,
-                                       session=code)
-                else:
-                    await self._refuse(writer, RefuseCode.UNKNOWN_SESSION,
-                                       await self._unknown(code, tag), ip, session=code)
+                await self._refuse_absent(writer, ip, code, named)
+            return
+        known = named if named is not None and hmac.compare_digest(
+            named, pair_tag(reg.verifier)) else None  # fmt: skip
+        if not await self._join_allowed(ip, known):
+            await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip,
+                               session=code)
             return
         if not await self._guesses_left(code, ip):
             await self._refuse(writer, RefuseCode.RATE_LIMITED,
@@ -714,19 +722,38 @@ class Relay:
         await asyncio.wait({members}, timeout=MEMBERS_WAIT)
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
 
-    async def _unknown(self, code: str, tag: bytes) -> str:
-        """What a viewer naming ``code`` and pair tag ``tag`` is told with
-        UNKNOWN_SESSION: with how long its host (the registration it names)
-        has not been heard from, if this relay, or another of its cluster
-        (Directory.lost), lost that host's connection (a reset, silence)
-        and it has not come back. A viewer retries; this is what it waits
-        for (an agent's terminal shows it)."""
-        silent = self.ended.silent_for(code, tag)
-        if silent is None:
-            silent = await self._silent_in_cluster(code, tag)
-        if silent is None:
-            return "no such session code"
-        return f"{_not_heard(silent)} (its connection to the relay was lost)"
+    async def _refuse_absent(self, writer: asyncio.StreamWriter, ip: str, code: str,
+                             named: bytes | None) -> None:
+        """Refuse a viewer naming ``code`` that no relay holds, and pair tag
+        ``named`` (None: it names none), after counting its join: against
+        its joins back to that registration if this relay, or its cluster,
+        knows it ended or lost it (an agent coming back), else its address's.
+
+        SESSION_ENDED only for an end by the registration the viewer names
+        (protocol.pair_tag), none if it names none: after a restart the first
+        to register a code may be someone who knows only it. Otherwise
+        UNKNOWN_SESSION, with how long its host (that registration) has not
+        been heard from, if a relay of the cluster lost that host's
+        connection (a reset, silence, Directory.lost) and it has not come
+        back. A viewer retries UNKNOWN_SESSION; this is what it waits for
+        (an agent's terminal shows it)."""
+        ended = silent = None
+        if named is not None:
+            ended = self.ended.why(code, named) or await self._ended_in_cluster(code, named)
+            if ended is None:
+                silent = self.ended.silent_for(code, named)
+                if silent is None:
+                    silent = await self._silent_in_cluster(code, named)
+        known = named if ended is not None or silent is not None else None
+        if not await self._join_allowed(ip, known):
+            await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip,
+                               session=code)
+        elif ended is not None:  # a viewer reconnecting to it need not go on
+            await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip, session=code)
+        else:
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such session code"
+                               if silent is None else f"{_not_heard(silent)} (its connection "
+                               "to the relay was lost)", ip, session=code)  # fmt: skip
 
     async def _forward(self, reg: Registration, ip: str, streams: PairStreams,
                        done: asyncio.Event) -> None:
@@ -739,7 +766,8 @@ class Relay:
             # may be the agent on its way to answering), the newcomer goes
             # ahead over the cap: how many can be in flight at once is bounded
             # by the joins the attackers' addresses may make (the per-address
-            # join limit), and each is cut at handshake_timeout.
+            # join limits: joins, and joins back naming the tag, which
+            # whoever pairs learns), and each is cut at handshake_timeout.
             self._evict_one(reg)
         reg.handshaking.append(control)
         self._pairs.add(stop)
