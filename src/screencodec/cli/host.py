@@ -760,8 +760,10 @@ class _Commands:
         who = _agents(self.ui, (peer,))
         progress = Progress(f"sending {safe_text(path.name, 200)} to {who}", 0)
         loop = asyncio.get_running_loop()
+        went = [-1, 0]  # bytes handed to the link, of size: -1 before the first chunk
 
         def sending(done: int, size: int) -> None:
+            went[:] = [done, size]
             progress.size = size
             said = progress.line(done, loop.time())
             if said is not None:
@@ -775,7 +777,15 @@ class _Commands:
         except (ScreencodecError, OSError) as exc:
             why = ("you ended the session" if peer in self.offers_ended
                    else safe_text(exc, 200))  # fmt: skip
-            self._file_line(f"(not sent to {who}: {why})")
+            # Which file, and how much of it went (walk35: the line named
+            # neither, where the line of a file coming the other way does).
+            name = repr(safe_text(path.name, 200))
+            if went[0] < 0:
+                self._file_line(f"(not sent to {who}: {name}: {why})")
+            else:
+                self._file_line(f"(not sent to {who}: {name} ({amount(went[0])} of"
+                                f" {amount(went[1])} had gone, {why}); nothing of it was"
+                                " kept there)")  # fmt: skip
             return
         if sent.outcome == "delivered":
             self._file_line(f"delivered {safe_text(path.name, 200)} to {who}: saved there")

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import logging
 import signal
 import sys
@@ -128,9 +129,16 @@ async def _relay_main(args: argparse.Namespace) -> int:
 
 
 def _host_port(host: str, port: int) -> str:
-    """``HOST:PORT`` from argparse's ``address``, an IPv6 literal bracketed."""
-    host = host.strip("[]")
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    """``HOST:PORT`` from argparse's ``address``, an IPv6 literal bracketed.
+    Any other host stays as typed, colons and all, so that a refusal quotes
+    the value given (walk35: ``http://relay1:7390`` was quoted back as
+    ``[http://relay1]:7390``)."""
+    bare = host.strip("[]")
+    try:
+        ipv6 = ipaddress.ip_address(bare).version == 6
+    except ValueError:
+        ipv6 = False
+    return f"[{bare}]:{port}" if ipv6 else f"{bare}:{port}"
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
