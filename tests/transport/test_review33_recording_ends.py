@@ -149,9 +149,10 @@ def test_a_resumed_link_lost_before_its_grant_keeps_its_file_for_the_agents_retu
     ticket there and ended the new link's file (it had stayed open the old
     window's 60 s); the agent, whose only ticket that was, was then asked
     about again (smallleft35). Since resumegrant35 the session is parked
-    again: the file stays open, the agent comes back with the same ticket
-    unasked, the cut link's file ends then, and the next link's consent
-    event names it as the file before (the chain is whole)."""
+    again (away as before it, for what was left of its window: attack35):
+    the file stays open, the agent comes back with the same ticket unasked,
+    the cut link's file ends then, and the next link's consent event names
+    it as the file before (the chain is whole)."""
 
     async def main() -> tuple[SessionRecorder, SessionRecorder, bool, bool]:
         recorder = Recorder(tmp_path, host_id="test-host")
@@ -177,7 +178,9 @@ def test_a_resumed_link_lost_before_its_grant_keeps_its_file_for_the_agents_retu
             with pytest.raises((ScreencodecError, OSError)):
                 await asyncio.wait_for(joining, 10)
             ended = await s.event(SessionEnded)
-            assert isinstance(ended, SessionEnded) and ended.resumable == 60.0
+            # Away as before the cut link, for what was left of its window (attack35).
+            assert isinstance(ended, SessionEnded) and 55.0 < ended.resumable < 60.0
+            assert ended.who == "Alice (support)"
             kept_open = not cut.done.is_set()
             hub.layout = layout  # type: ignore[method-assign]
             again, task2 = await s.join(resume=ticket)

@@ -258,11 +258,16 @@ class Host:
                 # the agent came back and resumed unasked).
                 reason, lost = link.ended_here, False
             resumable = window = 0.0
+            ended_as, ended_who = link.peer, ""  # what its SessionEnded names
             if link.moved:  # the session goes on over the agent's new connection
                 reason = link.ended_here or reason
             elif lost:
                 ticket = runtime.tickets.held_by(link)
                 resumable = window = runtime.tickets.park(link, link.level, link.monitor)
+                if ticket is not None and resumable and link not in runtime.links:
+                    # Lost after its claim, before it joined: the session
+                    # is away under the names the host's user knows (.resume).
+                    ended_as, ended_who = ticket.peer, ticket.who
                 limit = self.config.max_duration
                 if ticket is not None and resumable and limit is not None:
                     # The time limit comes first: it ends the session then.
@@ -299,8 +304,8 @@ class Host:
                 self._all_ended.set()
             if was_sharing and not link.moved:  # the new connection's join says it
                 runtime.emit(SharingChanged(self.viewers))
-            runtime.emit(SessionEnded(link.peer, reason, resumable, link.moved,
-                                      link.who if was_sharing else ""))
+            runtime.emit(SessionEnded(ended_as, reason, resumable, link.moved,
+                                      link.who if was_sharing else ended_who))
             if recording is not None and link.moved:  # else at the chat's end (above)
                 recording.end(reason)
             _session_here.reset(here)

@@ -128,6 +128,11 @@ class Resumable:
     #: link that holds it, while that viewer has not shown it holds the
     #: next one (b"": it has, or the session was not taken up).
     _presented: bytes = field(default=b"", repr=False)
+    #: While a link that claimed the session has not joined (no ticket
+    #: issued to it yet): the peer name, loss time and expiry the session
+    #: had before the claim, what it is parked with again should that link
+    #: be lost (:meth:`park`; attack35).
+    _before: tuple[str, float | None, float] | None = field(default=None, repr=False)
     peer: str = ""
     refusals: object | None = None
     chat: object | None = None
@@ -186,8 +191,13 @@ class ResumeTickets:
 
     def park(self, holder: object, level: Permission, monitor: int) -> float:
         """``holder``'s link was lost: keep its ticket for ``window`` seconds
-        with the levels and monitor it held then. Returns the window, or 0 if
-        it holds no ticket or no longer held VIEW (nothing to resume)."""
+        with the levels and monitor it held then. Returns the seconds it is
+        kept, or 0 if it holds no ticket or no longer held VIEW (nothing to
+        resume). A link lost after its claim and before it joined (no new
+        ticket issued) gave its agent nothing: a session that was away is
+        away as before, under its peer name then and for what was left of
+        its window (the host's user was told those); one taken over from a
+        live link is kept ``window`` seconds, under that link's peer name."""
         self._prune()
         entry = self._entry(holder)
         if entry is None:
@@ -198,7 +208,15 @@ class ResumeTickets:
         now = self._clock()
         entry.level, entry.monitor, entry.holder = level, monitor, None
         entry.lost_at, entry._expires = now, now + self.window
-        return self.window
+        if entry._before is not None:
+            entry.peer, lost_at, expires = entry._before
+            entry._before = None
+            if lost_at is not None:  # it was away: the window it had goes on
+                entry.lost_at, entry._expires = lost_at, expires
+        if entry._expires <= now:
+            self._held.remove(entry)
+            return 0.0
+        return entry._expires - now
 
     def held_by(self, holder: object) -> Resumable | None:
         """The ticket of the live session ``holder``, if it holds one."""
@@ -262,6 +280,8 @@ class ResumeTickets:
         if claimant is None:
             self._held.remove(found)
             return claimed
+        if found._before is None:  # the state a link that never joins leaves it in (.park)
+            found._before = (found.peer, found.lost_at, found._expires)
         found.holder, found.peer, found.lost_at, found._expires = claimant, peer, None, math.inf
         found._digest, found._presented = b"", presented
         return claimed
