@@ -720,12 +720,17 @@ class _Sending:
         """Why a file being offered or sent did not go whole: the link was
         lost (send it again once back), or the host ended the session (its
         Bye came), or the session ended; and how much of it the host said
-        had arrived (``arrived`` >= 0: a host that paces files says)."""
+        had arrived (``arrived`` >= 0: a host that paces files says), and
+        that none of it was kept: the host removes a file cut short, as this
+        side's host says of one coming the other way (walk35: the agent was
+        left unsure whether the host kept what had arrived)."""
         if self._lost():
             return FILE_NOT_NOW
         end = ("the host ended the session" if self.viewer.host_bye is not None
                else "the session ended")  # fmt: skip
-        return f"{end}, {amount(arrived)} of {amount(size)} had arrived" if arrived >= 0 else end
+        if arrived < 0:
+            return end
+        return f"{end}, {amount(arrived)} of {amount(size)} had arrived; {NOTHING_KEPT}"
 
     def _lost(self) -> bool:
         """Whether the session's link broke (it may be taken up again)."""
@@ -1190,6 +1195,9 @@ class _Conversation:
         self.held.clear()
 
 
+#: Of a file cut short at the other side, which removes it (the host's
+#: words for a file going the other way: cli/host.py).
+NOTHING_KEPT = "nothing of it was kept there"
 #: While a lost link is being taken up again.
 AWAY = "the connection to the host was lost; reconnecting"
 #: A file offered, or being offered, when the link to the host was lost
