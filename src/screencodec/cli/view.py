@@ -873,6 +873,10 @@ def _not_chat(line: str) -> str:
 #: host's user said yes to a mouse and keyboard the agent could not find.
 NO_INPUT_HERE = ("(this terminal sends no input: to use the host's mouse and keyboard,"
                  " run screencodec view with --web)")
+#: Told once when ``--control`` is asked for, before the answer (the host's
+#: user may take up to its question's timeout): walk35 saw nothing printed
+#: meanwhile, a question on the host's screen not told from a hung view.
+CONTROL_ASKED = "asked for control: waiting for the host's user's answer..."
 #: Told when the host takes CONTROL back (its user's /view, its revoke).
 TAKEN_BACK = "the host's user took back control: you can only watch now"
 #: Told when the agent's page gave CONTROL back (its button, or the page went away).
@@ -955,6 +959,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         running = asyncio.ensure_future(viewer.run())  # it reads the answer below
         if args.control:
             asked = asyncio.ensure_future(viewer.request(CONTROL))
+            print(CONTROL_ASKED, flush=True)
             answered, granted = await _unless_left(asked, left)
             if answered:
                 print(_control_answer(bool(granted), viewer.refusal), flush=True)
