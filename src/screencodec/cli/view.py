@@ -978,7 +978,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 await asyncio.sleep(_SILENCE_CHECK)
                 now = loop.time()
                 for news in (silence.line(chat.viewer, chat.away, now),
-                             _status(chat.viewer, status, now, earlier),
+                             _status(chat.viewer, status, now, earlier, away=chat.away),
                              *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
                         tell(news)
@@ -1298,7 +1298,7 @@ class _Earlier:
 
 
 def _status(viewer: Viewer, status: StatusLines, now: float,
-            earlier: _Earlier | None = None) -> str | None:  # fmt: skip
+            earlier: _Earlier | None = None, *, away: bool = False) -> str | None:  # fmt: skip
     """The ``[view]`` line, or None when it is not due: printed once a
     picture is shown, then when its size changes, decode errors come, the
     host's figures arrive or the link gets slow or fast again (and in a log
@@ -1306,9 +1306,12 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     On a terminal it is short (errors only when there are some) and cut to
     the window's width; a log keeps every figure. The counts are over the
     session (``earlier``: its links before this one); a resumed link that
-    shows the kept picture and has decoded nothing yet says so."""
+    shows the kept picture and has decoded nothing yet says so. None while
+    the link is being taken up again (``away``): the lost link's figures
+    read as a live picture after "reconnecting" (walk35); a change held
+    back meanwhile is printed once back."""
     fb = viewer.framebuffer
-    if fb is None:
+    if fb is None or away:
         return None  # nothing shown yet: "connected ..., granted" said where it is
     earlier = earlier or _Earlier()
     decoded = earlier.decoded + viewer.decoded
