@@ -3,7 +3,9 @@ The host says plainly what it did not get: "not received from AGENT:
 'NAME' (X of Y, you ended the session); nothing of it was kept", sizes in
 a person's units (display.amount), not
 "the connection ended before all of it came (N of M bytes)"; the agent
-reads "(not sent: NAME: the host ended the session, X of Y had arrived)",
+reads "(not sent: NAME: the host ended the session, X of Y had arrived;
+nothing of it was kept there)" (walk35: without its last words the agent
+could not tell whether the host kept what had arrived; it does not),
 not "(not sent: NAME: the session ended)". (A link that is lost instead
 still reads "the connection to the host was lost": tests/test_walk3_view_cli.py.)
 
@@ -105,7 +107,7 @@ def test_ctrl_c_mid_transfer_is_told_plainly_on_both_sides(tmp_path: Path) -> No
     assert told, out.text
     assert "bytes)" not in out.text
     sent = re.search(r"\(not sent: large\.bin: the host ended the session, (\d+\.\d kB) of"
-                     r" 8\.0 MB had arrived\)", seen)  # fmt: skip
+                     r" 8\.0 MB had arrived; nothing of it was kept there\)", seen)  # fmt: skip
     assert sent, seen
     assert sent.group(1) == told.group(1)
     assert list(dl.iterdir()) == []

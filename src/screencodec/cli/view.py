@@ -720,12 +720,17 @@ class _Sending:
         """Why a file being offered or sent did not go whole: the link was
         lost (send it again once back), or the host ended the session (its
         Bye came), or the session ended; and how much of it the host said
-        had arrived (``arrived`` >= 0: a host that paces files says)."""
+        had arrived (``arrived`` >= 0: a host that paces files says), and
+        that none of it was kept: the host removes a file cut short, as this
+        side's host says of one coming the other way (walk35: the agent was
+        left unsure whether the host kept what had arrived)."""
         if self._lost():
             return FILE_NOT_NOW
         end = ("the host ended the session" if self.viewer.host_bye is not None
                else "the session ended")  # fmt: skip
-        return f"{end}, {amount(arrived)} of {amount(size)} had arrived" if arrived >= 0 else end
+        if arrived < 0:
+            return end
+        return f"{end}, {amount(arrived)} of {amount(size)} had arrived; {NOTHING_KEPT}"
 
     def _lost(self) -> bool:
         """Whether the session's link broke (it may be taken up again)."""
@@ -868,6 +873,10 @@ def _not_chat(line: str) -> str:
 #: host's user said yes to a mouse and keyboard the agent could not find.
 NO_INPUT_HERE = ("(this terminal sends no input: to use the host's mouse and keyboard,"
                  " run screencodec view with --web)")
+#: Told once when ``--control`` is asked for, before the answer (the host's
+#: user may take up to its question's timeout): walk35 saw nothing printed
+#: meanwhile, a question on the host's screen not told from a hung view.
+CONTROL_ASKED = "asked for control: waiting for the host's user's answer..."
 #: Told when the host takes CONTROL back (its user's /view, its revoke).
 TAKEN_BACK = "the host's user took back control: you can only watch now"
 #: Told when the agent's page gave CONTROL back (its button, or the page went away).
@@ -950,6 +959,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         running = asyncio.ensure_future(viewer.run())  # it reads the answer below
         if args.control:
             asked = asyncio.ensure_future(viewer.request(CONTROL))
+            print(CONTROL_ASKED, flush=True)
             answered, granted = await _unless_left(asked, left)
             if answered:
                 print(_control_answer(bool(granted), viewer.refusal), flush=True)
@@ -968,7 +978,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 await asyncio.sleep(_SILENCE_CHECK)
                 now = loop.time()
                 for news in (silence.line(chat.viewer, chat.away, now),
-                             _status(chat.viewer, status, now, earlier),
+                             _status(chat.viewer, status, now, earlier, away=chat.away),
                              *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
                         tell(news)
@@ -1190,6 +1200,9 @@ class _Conversation:
         self.held.clear()
 
 
+#: Of a file cut short at the other side, which removes it (the host's
+#: words for a file going the other way: cli/host.py).
+NOTHING_KEPT = "nothing of it was kept there"
 #: While a lost link is being taken up again.
 AWAY = "the connection to the host was lost; reconnecting"
 #: A file offered, or being offered, when the link to the host was lost
@@ -1285,7 +1298,7 @@ class _Earlier:
 
 
 def _status(viewer: Viewer, status: StatusLines, now: float,
-            earlier: _Earlier | None = None) -> str | None:  # fmt: skip
+            earlier: _Earlier | None = None, *, away: bool = False) -> str | None:  # fmt: skip
     """The ``[view]`` line, or None when it is not due: printed once a
     picture is shown, then when its size changes, decode errors come, the
     host's figures arrive or the link gets slow or fast again (and in a log
@@ -1293,9 +1306,12 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     On a terminal it is short (errors only when there are some) and cut to
     the window's width; a log keeps every figure. The counts are over the
     session (``earlier``: its links before this one); a resumed link that
-    shows the kept picture and has decoded nothing yet says so."""
+    shows the kept picture and has decoded nothing yet says so. None while
+    the link is being taken up again (``away``): the lost link's figures
+    read as a live picture after "reconnecting" (walk35); a change held
+    back meanwhile is printed once back."""
     fb = viewer.framebuffer
-    if fb is None:
+    if fb is None or away:
         return None  # nothing shown yet: "connected ..., granted" said where it is
     earlier = earlier or _Earlier()
     decoded = earlier.decoded + viewer.decoded

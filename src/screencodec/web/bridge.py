@@ -86,7 +86,9 @@ from screencodec.transport.session.chat import (
     ChatLedger,
 )
 from screencodec.transport.session.events import (
+    CUT_LOST,
     ChatDelivery,
+    FileCut,
     FileReceived,
     FileRefused,
     SessionEnded,
@@ -267,6 +269,13 @@ class WebBridge:
         #: Uploads whose offer met a closed channel before it was known
         #: whether the link was lost or the session ended (id -> None).
         self._unsettled: dict[int, None] = {}
+        #: Uploads whose bytes are being sent (page id -> the name offered),
+        #: until their FileCut comes; the cuts (page id -> FileCut), what
+        #: their ended rows say (:meth:`_upload_ended`); the ids whose ended
+        #: row was sent (a FileCut that comes after it sends it again).
+        self._streaming: dict[int, str] = {}
+        self._cuts: dict[int, FileCut] = {}
+        self._told_ended: set[int] = set()
         self._settled = False  # the session is over: settle() said so
         self._heard = 0.0  # loop time of the host's last word
         self._silence: asyncio.Task[None] | None = None
@@ -628,6 +637,8 @@ class WebBridge:
                 state = _PAGE_STATES.get(ev.state, "sent")
                 for line_id in range(ev.first, ev.last + 1):
                     self._mark(line_id, state)
+            elif isinstance(ev, FileCut):
+                self._file_cut(ev)
             elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
             elif isinstance(ev, FileRefused) and self.files is not None:
@@ -880,11 +891,34 @@ class WebBridge:
         self.send({"t": "file_progress", "id": tid, "state": state, "text": fit(why, 200)})
 
     def _upload_ended(self, tid: int) -> None:
-        """An upload the session's end (:meth:`settle`) cut short."""
+        """An upload the session's end (:meth:`settle`) cut short: with how
+        much of it had arrived, and that none of it was kept, once its
+        FileCut is known (:meth:`_file_cut`), as the terminal says it
+        (walk35: the row read only "failed: the session ended")."""
+        self._told_ended.add(tid)
+        cut = self._cuts.get(tid)
         if self.left:
-            self._upload_failed(tid, UPLOAD_LEFT, "cancelled")
-        else:
+            why = UPLOAD_LEFT if cut is None else f"{UPLOAD_LEFT} ({_how_much(cut)})"
+            self._upload_failed(tid, why, "cancelled")
+        elif cut is None:
             self._upload_failed(tid, UPLOAD_ENDED)
+        else:
+            host_ended = self.viewer is not None and self.viewer.host_bye is not None
+            end = "the host ended the session" if host_ended else UPLOAD_ENDED
+            self._upload_failed(tid, f"{end}, {_how_much(cut)}")
+
+    def _file_cut(self, ev: FileCut) -> None:
+        """An upload's bytes stopped before its end (the viewer's FileCut,
+        matched to the page's upload by the name offered). A lost link's
+        cut keeps the link's words (the session may go on); an ended
+        session's row, if already told, is told again with the amounts."""
+        tid = next((t for t, name in self._streaming.items() if name == ev.name), None)
+        if tid is None or ev.cause == CUT_LOST:
+            return
+        del self._streaming[tid]
+        self._cuts[tid] = ev
+        if tid in self._told_ended:
+            self._upload_ended(tid)
 
     async def _send_file(self, viewer: Viewer, tid: int, path: Path, name: str) -> None:
         if self.link_down:  # nothing to offer it to: the old channel is closed
@@ -904,6 +938,7 @@ class WebBridge:
                 self.send({"t": "file_progress", "id": tid, "state": "sending", "pct": pct})
 
         try:
+            self._streaming[tid] = safe_text(name, 100)  # as FileCut names it
             outcome = await viewer.sender.send(path, name, on_sending=sending)
         except SessionClosedError:
             # A lost link or the session's end: told when known (reconnecting,
@@ -918,8 +953,10 @@ class WebBridge:
             # The file's copy here went away (OSError), or the host broke
             # the file protocol: its words, not an errno's repr.
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._streaming.pop(tid, None)
             self._upload_failed(tid, f"not sent: {safe_text(why, 150).lower()}")
         else:
+            self._streaming.pop(tid, None)  # not cut (kept after a SessionClosedError)
             # A refusal: the host's FileAccept does not say whether its user
             # was asked (no download directory refuses unasked), so the page
             # says "not accepted by the host", never "declined by the user";
@@ -1010,6 +1047,17 @@ def _cut_short(viewer: Viewer, ev: FileRefused) -> str:
         return (f"{LINK_LOST} before all of it came ({came}); nothing of it was"
                 " kept; the user may send it again")  # fmt: skip
     return f"the session ended before all of it came ({came}); nothing of it was kept"
+
+
+def _how_much(cut: FileCut) -> str:
+    """How much of an upload ``cut`` short had reached the host (what it
+    said it has, else what was sent), and that the host kept none of it
+    (its receiver removes a file cut short)."""
+    if cut.arrived >= 0:
+        went = f"{amount(cut.arrived)} of {amount(cut.size)} had arrived"
+    else:
+        went = f"{amount(cut.sent)} of {amount(cut.size)} had been sent"
+    return f"{went}; nothing of it was kept there"
 
 
 def _track(down: dict[int, None], what: int, pressed: bool) -> None:
