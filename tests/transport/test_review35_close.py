@@ -16,8 +16,6 @@ import asyncio
 import threading
 import time
 
-import pytest
-
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.transport import VIEW, Grant, Host, RecordingInjector, Viewer
 from screencodec.transport.channel.codes import SessionCredentials
@@ -82,14 +80,6 @@ def test_the_closing_host_is_released_when_its_close_returns_after_a_handlers_cl
     assert closed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "found: a task a handler starts (asyncio.ensure_future(quit())) inherits Host.serve's "
-    "_session_here (c8c0dfb), so its close() is taken for the session's own code: it "
-    "does not wait for that session and returns with nothing released (injector not "
-    "closed; before c8c0dfb it waited for the session and released). expected: a close "
-    "from a task that outlives the session waits for it and releases, as close() says. "
-    "Not fixed: telling a detached task from the session's own awaited code needs a "
-    "design decision (review35 report)"))
 def test_a_close_from_a_task_a_handler_started_waits_and_releases() -> None:
     async def main() -> bool:
         injector = _DrainingInjector()
@@ -121,4 +111,5 @@ def test_a_close_from_a_task_a_handler_started_waits_and_releases() -> None:
             await listener.close()
         return released_at_return[0]
 
-    assert run(main(), 30)  # found: False
+    # Found: False (owncode35 fixed it: owncode.py), the injector not closed.
+    assert run(main(), 30)

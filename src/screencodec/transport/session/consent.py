@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import ClassVar, Generic, Protocol, TextIO, TypeVar
 
 from screencodec.transport.channel.display import amount
+from screencodec.transport.session.owncode import in_own_task
 from screencodec.transport.session.permissions import ConsentRequest, Grant, Permission
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
@@ -76,7 +77,9 @@ async def _bounded_grant(
     callback: ConsentCallback, request: ConsentRequest, timeout: float
 ) -> Answer[Grant]:
     try:
-        grant = await asyncio.wait_for(callback(request), timeout)
+        # In the task the callback runs in: what it ends of its own
+        # session does not wait for it (owncode.py).
+        grant = await asyncio.wait_for(in_own_task(callback(request)), timeout)
     except asyncio.TimeoutError:
         return Answer(Grant.deny(), "timed out")
     except asyncio.CancelledError:
@@ -227,7 +230,7 @@ async def ask_file(
     async def run(q: FileOfferInfo) -> Answer[bool]:
         assert window[0] is not None
         try:
-            yes = await asyncio.wait_for(callback(q), window[0])
+            yes = await asyncio.wait_for(in_own_task(callback(q)), window[0])  # as above
         except asyncio.TimeoutError:
             return Answer(False, "timed out")
         except asyncio.CancelledError:

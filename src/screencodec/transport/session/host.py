@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +53,7 @@ from screencodec.transport.session.link import (
     STOPPED_SHARING,
     ViewerLink,
 )
+from screencodec.transport.session.owncode import enter_session, leave_session, own_session
 from screencodec.transport.session.permissions import VIEW, ConsentRequest, Permission
 from screencodec.transport.session.resume import Resumable
 from screencodec.transport.session.runtime import HostRuntime
@@ -84,14 +84,6 @@ _log = logging.getLogger(__name__)
 #: after it; :meth:`Host.close` still waits for files being saved. The same
 #: as Host.close's own wait for the sessions.
 CLEANUP_WAIT = 5.0
-
-#: The session whose own code runs (Host.serve sets it; the tasks it
-#: starts, its consent callbacks' and handlers', inherit it): what
-#: disconnect and close called from inside a session must not wait for,
-#: since it ends only once that code returns (endleft35).
-_session_here: contextvars.ContextVar[ViewerLink | None] = contextvars.ContextVar(
-    "screencodec_session_here", default=None)
-
 
 class Host:
     """Shares one screen (or a set of monitors) with consenting viewers.
@@ -219,7 +211,10 @@ class Host:
             recording, link.channel = self._recorder.open_session(link.peer, channel)
             link.recording = recording
         link.serve_task = asyncio.current_task()
-        here = _session_here.set(link)
+        # What disconnect and close called from inside this session (this
+        # task, its receive loop's, its consent callbacks') do not wait
+        # for; a task that code leaves running is not it (owncode.py).
+        here = enter_session(link)
         runtime.serving.add(link)
         self._all_ended.clear()
         reason = "ended"
@@ -308,7 +303,7 @@ class Host:
                                       link.who if was_sharing else ended_who))
             if recording is not None and link.moved:  # else at the chat's end (above)
                 recording.end(reason)
-            _session_here.reset(here)
+            leave_session(here)
         return reason
 
     def watch_credentials(self, credentials: SessionCredentials) -> None:
@@ -383,7 +378,10 @@ class Host:
         Returns once those sessions have cleaned up (a half-received file
         is gone from the disk, the recording's file complete), or
         :data:`CLEANUP_WAIT` after their channels closed, whichever comes
-        first."""
+        first. Called from a session's own code (its extension handler, in
+        its receive loop; its consent or file-consent callback) it does not
+        wait for that session, which ends once that code returns; a task
+        that code started and left running is not that code, and waits."""
         away: list[RecordingLike] = []
         await self._cleaned_up(await self._end(peer, reason, away), CLEANUP_WAIT, away)
 
@@ -429,7 +427,7 @@ class Host:
         # (endleft35: found 'ended by the host: ...' with moved True).
         links = [link for link in list(self._runtime.serving)
                  if (peer is None or link.peer == peer) and not link.moved]  # fmt: skip
-        own = _session_here.get()
+        own = own_session()
         for link in links:
             # Now, not in end()'s task: a lost link still cleaning up parks
             # its ticket unless it sees this by then (Host.serve; the parked
@@ -450,13 +448,11 @@ class Host:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         # Not the session whose own code this is (an extension handler of
-        # its receive loop, a consent callback: _session_here): its cleanup
-        # comes once that code returns. The tasks too: with a time limit its
-        # receive loop runs in a task of its own (asyncio.wait_for before
-        # Python 3.12; review34: it waited CLEANUP_WAIT).
-        here, own = asyncio.current_task(), _session_here.get()
-        links = [link for link in links
-                 if link is not own and here not in (link.serve_task, link.run_task)]
+        # its receive loop, a consent callback: owncode.py): its cleanup
+        # comes once that code returns. A task such code left running is
+        # not that code: it waits (owncode35: it returned before the cleanup).
+        own = own_session()
+        links = [link for link in links if link is not own]
         waits = [asyncio.ensure_future(link.finished.wait()) for link in links]
         if waits:
             try:
@@ -628,18 +624,20 @@ class Host:
         the one to say how long to wait); that time is not counted.
 
         Called from a session's own code (an extension handler, a consent
-        callback), it waits for the other sessions only: that one ends
-        once its code returns, and the sources, the injector and the
-        events are released after that (not under it), in a task of the
-        host's own; a close from elsewhere returns once that release is done."""
-        own = _session_here.get()
+        callback, while the library awaits it), it waits for the other
+        sessions only: that one ends once its code returns, and the
+        sources, the injector and the events are released after that (not
+        under it), in a task of the host's own; a close from elsewhere,
+        a task such code started and left running too, returns once that
+        release is done."""
+        own = own_session()
         await self._end(None, "host ended")  # its wait for the cleanup is this one
         for handle in [*self._rotations.values(), *self._limits]:
             handle.cancel()
         self._rotations.clear()
         self._limits.clear()
         if own is not None and own.finished.is_set():
-            own = None  # its serve is over (a task it left behind calls this)
+            own = None  # its serve is over (a callback that outlived it calls this)
         loop = asyncio.get_running_loop()
         ended = asyncio.ensure_future(self._others_ended(own))
         left = timeout
