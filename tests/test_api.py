@@ -18,6 +18,7 @@ def test_top_level_names_are_pinned() -> None:
             "CaptureError",
             "CodecUnavailableError",
             "ConcurrentUseError",
+            "ConsentCallbackError",
             "ConsentDeniedError",
             "CursorEncoder",
             "CursorState",
@@ -63,6 +64,7 @@ def test_top_level_names_are_pinned() -> None:
         (errors.AuthenticationError, PermissionError),
         (errors.PermissionDeniedError, PermissionError),
         (errors.ConsentDeniedError, PermissionError),
+        (errors.ConsentCallbackError, TypeError),
     ],
 )
 def test_every_error_is_a_screencodec_error_and_its_builtin(

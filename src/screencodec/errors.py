@@ -16,6 +16,7 @@ __all__ = [
     "CaptureError",
     "CodecUnavailableError",
     "ConcurrentUseError",
+    "ConsentCallbackError",
     "ConsentDeniedError",
     "DecodeError",
     "FrameError",
@@ -96,6 +97,14 @@ class PermissionDeniedError(ScreencodecError, PermissionError):
 
 class ConsentDeniedError(PermissionDeniedError):
     """The local user declined to share the screen, or did not answer in time."""
+
+
+class ConsentCallbackError(ScreencodecError, TypeError):
+    """What a host was given as its consent callback is none: a factory
+    (``allow``, ``deny``, ``terminal_consent``) given where the callback it
+    makes was meant (``consent=allow`` for ``consent=allow()``), or
+    something that cannot be called. Raised by ``Host()`` and ``share()``:
+    such a host would refuse every agent without a word."""
 
 
 class VersionMismatchError(ProtocolError):

@@ -482,8 +482,14 @@ class _Commands:
 
     async def consent(self, request: ConsentRequest) -> Grant:
         """The terminal's question, noting what was granted (at once: a
-        ``/view`` typed right after a yes must know of it)."""
-        grant = await self.ui.permission(request)
+        ``/view`` typed right after a yes must know of it). The agent's name
+        is kept whatever the answer: the end line of a join refused, or left
+        unanswered, names them as every other line does."""
+        try:
+            grant = await self.ui.permission(request)
+        finally:
+            if not request.upgrade:
+                self.ui.names.setdefault(request.peer, request.who)
         granted = grant.level & request.level
         if request.upgrade:
             granted = granted | self.levels.get(request.peer, VIEW)

@@ -405,6 +405,11 @@ def _list(args: argparse.Namespace) -> int:
                     meta["who"] = _hello_who(r)
                 who = (f"{safe_text(meta.get('who', '?'), 64)} "
                        f"({safe_text(meta.get('peer', '?'), 64)})") if meta else "?"  # fmt: skip
+                # Complete, but no session took place: said (walkfix35b: it
+                # read "complete  Alice (...)" as one that did).
+                refused = _refused(meta) if state == "complete" else ""
+                if refused:
+                    state, who = "refused", f"{who}  {refused}"
                 print(f"{sid:14} {_when(r.start_unix):21} {r.duration:8.1f}s "
                       f"{path.stat().st_size:>10}  {r.signer_id or '-':16}  {state:9} {who}  "
                       f"{safe_text(path.name, 255)}")  # fmt: skip
@@ -412,6 +417,28 @@ def _list(args: argparse.Namespace) -> int:
             print(f"{'?':14} {'?':21} {'?':>9} {'?':>10}  unreadable "
                   f"{safe_text(path.name, 255)}: {safe_text(exc, 300)}")  # fmt: skip
     return 0
+
+
+def _refused(meta: dict[str, Any]) -> str:
+    """How a recorded session nobody was let in reads ("nobody was let in
+    (consent denied)": the agent was refused, or not answered, at its first
+    question), from its metadata's END reason; "" for any other."""
+    from screencodec.transport.channel.display import safe_text
+
+    reason = meta.get("reason")
+    if not isinstance(reason, str) or not reason.startswith("consent denied"):
+        return ""
+    return f"nobody was let in ({safe_text(reason, 100)})"
+
+
+def _reader_refused(reader: RecordingReader) -> str:
+    """:func:`_refused` of a complete recording ("" if its metadata does not open)."""
+    if not reader.complete:
+        return ""
+    try:
+        return _refused(reader.meta())
+    except ScreencodecError:
+        return ""
 
 
 def _auditor_key(args: argparse.Namespace) -> X25519PrivateKey | None:
@@ -468,6 +495,7 @@ def _verify(args: argparse.Namespace) -> int:
                 elif (args.pictures and report.status not in report.NO_PICTURES
                       and not report.unchecked):  # sealed, no --key: no payload opens
                     report = report.with_pictures(check_pictures(r, report.intact_chunks))
+                refused = _reader_refused(r)  # said with a sound verdict only
             if plain_with_key and report.status == "complete":
                 # A sealed recording swapped for a plain one (anyone can write
                 # CRCs) must not pass as verified by an auditor who gave --key.
@@ -480,7 +508,9 @@ def _verify(args: argparse.Namespace) -> int:
                 # Cut short because a host is still writing it: not a killed host.
                 live = report.status == "incomplete" and being_written(path)
                 _say(report.describe() + ("; a host is still writing it: verify it once its"
-                                          " session has ended" if live else ""))  # fmt: skip
+                                          " session has ended" if live else "")
+                     + (f"; a refused session: {refused}" if refused and report.exit_code == 0
+                        else ""))  # fmt: skip
                 code = report.exit_code
                 if code == 0 and report.chain_broken:  # each file sound, the set is not
                     code = 10
@@ -707,6 +737,8 @@ def _session_said(chain: Chain) -> None:
     for k, part in enumerate(chain.parts):
         r = part.reader
         state = "complete" if r.complete else "cut short"
+        if refused := _reader_refused(r):
+            state = f"refused: {refused}"
         where = (f" (part {k + 1} of {len(chain.parts)}, from t={part.offset:.2f} s of the "
                  "session)" if several else "")  # fmt: skip
         _say(f"{part.path}: {r.duration:.2f} s, {counted(r.update_count, 'update')}, "

@@ -4,8 +4,11 @@ One relay alone keeps its session directory in memory; several relays behind
 a load balancer share one with ``--directory redis://HOST:PORT/DB`` and each
 names the address viewers should be sent to with ``--advertise``. SIGTERM
 drains: the relay stops accepting, hands its hosts back to the cluster and
-lets live pairs run up to ``--drain-timeout``. Failures to start are one
-line on stderr and exit status 2; see docs/relay.md.
+lets live pairs run up to ``--drain-timeout``. A value typed wrong is
+refused as argparse refuses one, whichever check finds it (usage, then
+``screencodec relay: error: argument --OPTION: ...``); what the machine
+refuses (a port in use, the directory unreachable) is one line on stderr.
+Exit status 2 either way; see docs/relay.md.
 """
 
 from __future__ import annotations
@@ -52,11 +55,18 @@ def register(subparsers: Any, summary: str) -> None:
                    help="on SIGTERM, how long live pairs may keep running")
     r.add_argument("--log-level", default="INFO",
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    r.set_defaults(func=run_relay)
+    # A value found wrong after parsing is refused in argparse's words too.
+    r.set_defaults(func=run_relay, usage_error=r.error)
 
 
 class _StartError(Exception):
     """A relay that cannot start: the message is the whole story (CLI only)."""
+
+
+class _ArgumentError(_StartError):
+    """A value typed wrong, found after parsing (``--OPTION: why``): refused
+    as argparse refuses one (walkfix35b: ``--advertise relay1`` was, and
+    ``--advertise http://relay1:7390`` was one line without ``error:``)."""
 
 
 async def _relay_main(args: argparse.Namespace) -> int:
@@ -67,7 +77,9 @@ async def _relay_main(args: argparse.Namespace) -> int:
 
     try:
         directory = open_directory(args.directory)
-    except (ValueError, ImportError) as exc:
+    except ValueError as exc:
+        raise _ArgumentError(f"--directory: {exc}") from None
+    except ImportError as exc:  # the relay extra is not installed
         raise _StartError(f"--directory: {exc}") from None
     ping = getattr(directory, "ping", None)
     if ping is not None:
@@ -89,9 +101,9 @@ async def _relay_main(args: argparse.Namespace) -> int:
     try:  # checked as a viewer would believe them (its message names the option)
         relay = Relay(args.bind, args.listen, limits=limits, directory=directory,
                       advertise=advertise, public_names=public)
-    except ValueError as exc:
+    except ValueError as exc:  # "--advertise: ..." or "--public-name: ..."
         await directory.close()
-        raise _StartError(str(exc)) from None
+        raise _ArgumentError(str(exc)) from None
     try:
         await relay.start()
     except OSError as exc:
@@ -159,6 +171,9 @@ def run_relay(args: argparse.Namespace) -> int:
         loop = _new_loop()  # uvloop when installed: a cheaper data path
         try:
             return loop.run_until_complete(_relay_main(args))
+        except _ArgumentError as exc:
+            args.usage_error(f"argument {exc}")  # exits with status 2
+            raise  # (not reached)
         except _StartError as exc:
             print(f"screencodec relay: {exc}", file=sys.stderr)
             return 2

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
+import logging
 import sys
 import threading
 import weakref
@@ -38,12 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Generic, Protocol, TextIO, TypeVar
 
+from screencodec.errors import ConsentCallbackError
 from screencodec.transport.channel.display import amount
 from screencodec.transport.session.owncode import in_own_task
 from screencodec.transport.session.permissions import ConsentRequest, Grant, Permission
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
 __all__ = [
+    "CALLBACK_FAILED",
     "Answer",
     "ConsentCallback",
     "QuestionQueue",
@@ -53,6 +57,7 @@ __all__ = [
     "ask",
     "ask_file",
     "ask_permission",
+    "check_consent",
     "deny",
     "questions_for",
     "terminal_consent",
@@ -60,6 +65,11 @@ __all__ = [
 ]
 
 ConsentCallback = Callable[[ConsentRequest], Awaitable[Grant]]
+
+#: A host's Bye after refusing a first request because its consent callback
+#: failed (raised, or returned no Grant): its user was never asked. A viewer
+#: tells its agent so, not that the user declined.
+CALLBACK_FAILED = "the host could not ask its user: its consent callback failed"
 
 #: Questions one viewer may have waiting or on screen at once.
 MAX_QUESTIONS_PER_VIEWER = 3
@@ -73,22 +83,70 @@ async def ask(callback: ConsentCallback, request: ConsentRequest, timeout: float
     return (await _bounded_grant(callback, request, timeout)).value
 
 
+_log = logging.getLogger(__name__)
+
+
 async def _bounded_grant(
     callback: ConsentCallback, request: ConsentRequest, timeout: float
 ) -> Answer[Grant]:
     try:
+        asked = callback(request)
+        if not inspect.isawaitable(asked):
+            return _failed(f"the consent callback returned {_what(asked)}, not an awaitable"
+                           " of a Grant")  # fmt: skip
         # In the task the callback runs in: what it ends of its own
         # session does not wait for it (owncode.py).
-        grant = await asyncio.wait_for(in_own_task(callback(request)), timeout)
+        grant = await asyncio.wait_for(in_own_task(asked), timeout)
     except asyncio.TimeoutError:
         return Answer(Grant.deny(), "timed out")
     except asyncio.CancelledError:
         raise
-    except Exception:  # a crashing consent UI must fail closed, not open
-        return Answer(Grant.deny(), "failed")
+    except Exception as exc:  # a crashing consent UI must fail closed, not open
+        _log.error("the consent callback raised %s", type(exc).__name__, exc_info=exc)
+        return Answer(Grant.deny(), "failed",
+                      f"the consent callback raised {type(exc).__name__}: {exc}"[:200])
     if not isinstance(grant, Grant):
-        return Answer(Grant.deny(), "failed")
+        return _failed(f"the consent callback returned {_what(grant)}, not a Grant")
     return Answer(Grant(grant.level & request.level), "answered")
+
+
+def _failed(why: str) -> Answer[Grant]:
+    """A refusal because the consent callback is broken: said in the log
+    (the agent was refused without its user being asked: the host's
+    program must hear of it) and carried in the answer."""
+    _log.error("%s: the agent is refused without a question", why)
+    return Answer(Grant.deny(), "failed", why)
+
+
+def _what(value: object) -> str:
+    """What a broken consent callback returned, in a few words."""
+    if callable(value):  # a factory's callback: consent=allow for allow()
+        return (f"a callable ({getattr(value, '__qualname__', type(value).__name__)}: was a"
+                " factory such as allow given where allow() was meant?)")  # fmt: skip
+    return f"a {type(value).__name__}"
+
+
+#: The factories of consent callbacks: given as the callback itself, each
+#: would refuse every agent (their result is no awaitable of a Grant).
+_FACTORIES = ("allow", "deny", "terminal_consent")
+
+
+def check_consent(consent: object) -> None:
+    """:class:`~screencodec.errors.ConsentCallbackError` unless ``consent``
+    may be a consent callback: not one of this module's factories (``allow``
+    given for ``allow()``), and callable. ``Host()`` checks its own."""
+    for name in _FACTORIES:
+        if consent is globals()[name]:
+            raise ConsentCallbackError(
+                f"consent={name} is the factory, not a consent callback: give"
+                f" consent={name}() (as given, every agent would be refused unasked)")
+    if isinstance(consent, TerminalQuestions):
+        raise ConsentCallbackError("consent= takes its .permission method, not the"
+                                   " TerminalQuestions itself")  # fmt: skip
+    if not callable(consent):
+        raise ConsentCallbackError(
+            f"consent must be a callback (an async function of a ConsentRequest that returns"
+            f" a Grant), not a {type(consent).__name__}")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +156,13 @@ class Answer(Generic[A]):
     ``"failed"`` (the interface raised or returned the wrong type),
     ``"too many"`` (not asked: the viewer has too many questions waiting) or
     ``"void"`` (a file offer not asked: its sender stopped waiting for the
-    answer before its turn, :meth:`~.sidechannels.FileOfferInfo.window`)."""
+    answer before its turn, :meth:`~.sidechannels.FileOfferInfo.window`).
+    ``why``: for ``"failed"`` consent, what the callback did (raised, or
+    returned what), in words for the host program."""
 
     value: A
     outcome: str = "answered"
+    why: str = ""
 
     @property
     def timed_out(self) -> bool:

@@ -38,7 +38,11 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.away import LinkRecording, end_away, kept_recording, log_away
 from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError, ChatLedger
 from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import ConsentCallback, questions_for
+from screencodec.transport.session.consent import (
+    ConsentCallback,
+    check_consent,
+    questions_for,
+)
 from screencodec.transport.session.events import (
     FileSent,
     PasswordGuessed,
@@ -123,6 +127,7 @@ class Host:
         control_unavailable: str | None = None,
         on_unavailable: Callable[[ConsentRequest, str], None] | None = None,
     ) -> None:
+        check_consent(consent)  # consent=allow for allow(): every agent refused unasked
         if control_unavailable is not None and (
                 "\0" in control_unavailable or len(control_unavailable.encode()) > 1024):
             raise ValueError("control_unavailable: at most 1024 bytes of UTF-8, no NUL")

@@ -52,6 +52,7 @@ from screencodec.transport.session.away import end_away
 from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
 from screencodec.transport.session.compact import ReceiptState
 from screencodec.transport.session.consent import (
+    CALLBACK_FAILED,
     Answer,
     ask_file,
     ask_permission,
@@ -339,6 +340,9 @@ class ViewerLink:
         grant = answer.value
         if VIEW not in grant.level:
             await self.send(m.PermissionDeny(bits))
+            if answer.outcome == "failed":  # the host program's fault: said as such
+                await self.send(m.Bye(CALLBACK_FAILED))
+                return f"consent denied: {answer.why or 'the consent callback failed'}"
             if answer.timed_out:
                 await self.send(m.Bye("the local user did not answer in time"))
                 return "consent denied: no answer in time"

@@ -100,6 +100,7 @@ from screencodec.transport.session.compact import (
     expand_update,
     next_seq,
 )
+from screencodec.transport.session.consent import CALLBACK_FAILED
 from screencodec.transport.session.events import (
     ChatReceived,
     CursorMoved,
@@ -454,6 +455,8 @@ class Viewer:
             return "the host's user declined"
         if isinstance(msg, m.Bye) and "in time" in msg.reason:
             return "the host declined: its user did not answer in time"
+        if isinstance(msg, m.Bye) and msg.reason == CALLBACK_FAILED:
+            return "the host refused: its program could not ask its user (a bug there)"
         return "the host's user declined"
 
     async def run(self) -> str:

@@ -1,0 +1,79 @@
+"""walkfix35b: the host's lines a new user's walk found wrong, on a real
+``screencodec host`` on a pty (the agents are real Viewers in this process).
+
+- A refused join's end line named only the address (``session with
+  127.0.0.1:52850 ended: consent denied``) where every other line names
+  ``'Alice' (ADDRESS)``.
+- A refused session's recording read as one that took place in
+  ``recordings list`` (``complete  Alice (...)``), ``verify`` and ``play``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from screencodec.errors import ConsentDeniedError
+from screencodec.transport import VIEW, Viewer
+from screencodec.transport.connect import connect_direct
+from transport.test_attack_prompts import CLI, PtyHost
+from transport.test_host_cli_commands import AGENT, Where, session, wait
+
+
+def test_a_refused_join_ends_in_a_line_that_names_the_agent() -> None:
+    host = PtyHost()
+    try:
+        async def body(at: Where) -> None:
+            viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Alice")
+            started = asyncio.ensure_future(viewer.start(VIEW))
+            question = await wait(host, r"Question 1: .*?\[y/N\] ")
+            host.type("n")
+            with pytest.raises(ConsentDeniedError):
+                await started
+            # Before: "session with 127.0.0.1:52850 ended: consent denied".
+            await wait(host, "session with " + AGENT.format(who="Alice")
+                       + r" ended: consent denied\n", question.end())  # fmt: skip
+
+        session(host, body)
+        assert host.proc.wait(10) == 3  # --once: refused, no session took place
+    finally:
+        host.close()
+
+
+def _cli(*words: str) -> str:
+    done = subprocess.run([*CLI, *words], capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_refused_session_says_so_in_recordings_list_verify_and_play(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    host = PtyHost("--record", str(rec))
+    try:
+        async def body(at: Where) -> None:
+            viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Alice")
+            started = asyncio.ensure_future(viewer.start(VIEW))
+            await wait(host, r"Question 1: .*?\[y/N\] ")
+            host.type("n")
+            with pytest.raises(ConsentDeniedError):
+                await started
+
+        session(host, body)
+        assert host.proc.wait(10) == 3
+    finally:
+        host.close()
+    (path,) = rec.glob("*.screc")
+    # Before: "complete  Alice (127.0.0.1:PORT)  FILE", as a session that took place.
+    listed = _cli("recordings", "list", str(rec)).splitlines()[1]
+    assert re.search(r" refused +Alice \(127\.0\.0\.1:\d+\)  nobody was let in \(consent denied\)"
+                     rf"  {re.escape(path.name)}$", listed), listed  # fmt: skip
+    verified = _cli("recordings", "verify", str(path))
+    assert verified.rstrip().endswith("; a refused session: nobody was let in (consent denied)")
+    played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
+    assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
+                     r" \(consent denied\)\n", played), played  # fmt: skip
