@@ -28,10 +28,11 @@ def test_still_reconnecting_gives_the_relays_words_without_its_code() -> None:
         read_until(view, "decoded")
         host.send_signal(signal.SIGKILL)
         host.wait(10)
-        seen = read_until(view, re.compile(r"still reconnecting \(.*\)\n"))
-        line = re.search(r"still reconnecting \((.*)\)\n", seen).group(1)  # type: ignore[union-attr]
+        seen = read_until(view, re.compile(r"still reconnecting: .*\n"))
+        line = re.search(r"still reconnecting: (.*)\n", seen).group(1)  # type: ignore[union-attr]
         assert "UNKNOWN_SESSION" not in line and not re.match(r"[A-Z_]+:", line), line
         assert "the host has not been heard from" in line, line
+        assert "(" not in line, line  # endwords35: "(... (its connection ...))" nested
     finally:
         stop(view)
         stop(host)

@@ -1193,10 +1193,12 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     again = asyncio.Event()  # Ctrl-C again while received files are being saved
     stopped = _stop_on_signals(done, ui, again, host.saving)
 
+    current = [creds]  # the code in use (on_lost gives a new one)
+
     def on_lost(_: object) -> Any:
         # Someone else registered our code at the relay (it restarted and
         # forgot us): go on under a new code and tell the user to read it out.
-        new = SessionCredentials()
+        new = current[0] = SessionCredentials()
         host.watch_credentials(new)
         ui.say(
             f"The relay gave your session code to someone else; use this one instead.\n"
@@ -1241,6 +1243,11 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                 try:
                     await host.disconnect(reason=reason)
                 finally:
+                    # The code ends with the program: a relay is told so
+                    # (RELAY_RELEASE), and tells an agent reconnecting that
+                    # the host ended the session, not that its program
+                    # stopped (walk35: a SIGTERM read as a crash, status 5).
+                    current[0].end()
                     if opened is not None:
                         await opened.close()
             finally:

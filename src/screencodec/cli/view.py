@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from screencodec.cli.args import address, pixels, unusable_folder
 from screencodec.cli.main import Exit
@@ -997,8 +997,8 @@ async def _view_main(args: argparse.Namespace, password: str,
                     break
                 chat.reconnecting()
                 again = await _rejoin(args, password, viewer, reason, left)
-                if isinstance(again, str):
-                    reason, lost = again, again != LEFT
+                if isinstance(again, _Over):
+                    reason, lost = again
                     break
                 earlier.add(viewer)
                 viewer = again
@@ -1058,7 +1058,7 @@ RESUME_WITHIN = 60.0
 def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
     """Why taking a lost link up again failed, from its last attempt: what
     the relay said of the session's host, if it knew it ("the host has not
-    been heard from for 58 s (its connection to the relay was lost)", as the
+    been heard from for 58 s; its connection to the relay was lost", as the
     "still reconnecting" lines and the web page say it), else as a first
     connection's error is explained. The relay's "no such session" of a
     session it paired this agent with before is no typing mistake: "check
@@ -1075,8 +1075,37 @@ def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
 _NO_SUCH_SESSION = "no such session code"
 
 
+class _Over(NamedTuple):
+    """Why a session whose link was lost ended after all (``reason``), and
+    whether it ends lost (``lost``: exit status LOST) or not (the agent
+    left, the host ended it meanwhile: ENDED)."""
+
+    reason: str
+    lost: bool
+
+
+def _ended_meanwhile(exc: BaseException, reason: str) -> _Over | None:
+    """A refusal of a reconnection because the session has ended, in words
+    (None for any other error): a relay that saw the host's program stop
+    (its socket closed without a release) is told as a host reached
+    directly whose program stopped, still lost; a host that ended it (a
+    relay's "the host ended this session", a host's own refusal) ended it
+    while the agent was away. walk35: both read "could not reconnect: that
+    session has ended: ask the host's user for a new code and password",
+    exit status 5, so a script could not tell "the host ended it" from
+    "lost"."""
+    from screencodec.transport.relay.protocol import ENDED_STOPPED
+
+    if not (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.SESSION_ENDED):
+        return None
+    if str(exc).removeprefix(f"{exc.code.name}: ") == ENDED_STOPPED:
+        return _Over(_not_taken_up(reason, None), lost=True)
+    return _Over(f"{_plain(reason)}, and the host's user had ended the session while you"
+                 " were away", lost=False)  # fmt: skip
+
+
 async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason: str,
-                  left: asyncio.Event) -> Viewer | str:  # fmt: skip
+                  left: asyncio.Event) -> Viewer | _Over:  # fmt: skip
     """Connect again after a lost link and resume the session with its
     ticket; the new viewer, or why the session ended after all."""
     from screencodec.transport.connect.reconnect import attempt_words, reconnect, refused
@@ -1087,7 +1116,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
 
     def tried(attempt: int, error: BaseException | None) -> None:
         if error is not None and attempt % 4 == 1:  # a line now and then, not one a second
-            tell(f"still reconnecting ({attempt_words(error, RESUME_WITHIN)})")
+            tell(f"still reconnecting: {attempt_words(error, RESUME_WITHIN)}")
 
     try:
         done, channel = await _unless_left(
@@ -1096,10 +1125,11 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
             left, cancel=True)  # fmt: skip
     except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
         if not args.relay and refused(exc):
-            return _not_taken_up(reason, None)
-        return _not_taken_up(reason, _rejoin_words(exc, args))
+            return _Over(_not_taken_up(reason, None), lost=True)
+        return _ended_meanwhile(exc, reason) or _Over(
+            _not_taken_up(reason, _rejoin_words(exc, args)), lost=True)
     if not done or channel is None:
-        return LEFT
+        return _Over(LEFT, lost=False)
     # The picture shown until now goes on: the host sends only what changed
     # meanwhile, not a keyframe (transport/session/kept.py).
     viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,
@@ -1109,11 +1139,11 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
     try:
         joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)
     except (ScreencodecError, OSError) as exc:
-        return f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}"
+        return _Over(f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}", lost=True)
     if not joined:
         with contextlib.suppress(ScreencodecError, OSError):
             await viewer.bye("the agent left the session")
-        return LEFT
+        return _Over(LEFT, lost=False)
     # Not "back in the session" yet: the host's hello, which run() reads
     # next, says whether it took the session up (the conversation tells it).
     return viewer

@@ -128,11 +128,18 @@ def attempt_words(exc: BaseException, within: float) -> str:
     lines and the web page's status say it (the system's words for an
     errno), without the
     protocol's refusal code: a relay's refusal says what it knows ("the host
-    has not been heard from for 12 s (its connection to the relay was
-    lost)"); an attempt that got no answer before the ``within`` seconds
+    has not been heard from for 12 s; its connection to the relay was
+    lost"); an attempt that got no answer before the ``within`` seconds
     ran out (asyncio.TimeoutError, no words of its own) says so."""
     if isinstance(exc, AccessRefusedError):
         text = str(exc).removeprefix(f"{exc.code.name}: ")
     else:
         text = _PEER_REFUSED.sub("", in_words(str(exc)), count=1)
+    # One sentence: inside "still reconnecting (...)" the relay's own
+    # parenthesis nested (walk35).
+    text = _ASIDE.sub(r"; \1", text)
     return text or f"no answer within {within:g} s"
+
+
+#: A relay's aside on the host's link, "... (its connection to the relay was lost)".
+_ASIDE = re.compile(r" \((its connection to the relay was lost)\)$")

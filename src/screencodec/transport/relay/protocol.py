@@ -52,6 +52,8 @@ from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 
 __all__ = [
     "CLUSTER_MOST",
+    "ENDED_RELEASED",
+    "ENDED_STOPPED",
     "RELAY_REDIRECT",
     "RELAY_RELEASE",
     "ROLE_HOST_CONTROL",
@@ -84,6 +86,12 @@ RELAY_REDIRECT = 0x25
 #: Host -> relay on the control connection: "I am done with this code"; the
 #: relay drops the claim at once instead of holding it for a reclaim.
 RELAY_RELEASE = 0x26
+#: A relay's words, with SESSION_ENDED, for a viewer naming a registration
+#: that ended: the host released it (RELAY_RELEASE: its user ended the
+#: session), or its program stopped (its socket closed without a release).
+#: A reconnecting viewer tells the two apart by them (cli/view.py).
+ENDED_RELEASED = "the host ended this session"
+ENDED_STOPPED = "the host's program stopped: this session has ended"
 _MAX_ADDRESS = 255
 #: RELAY_OK's field after the pair tag: the ``HOST:PORT`` of the relays of
 #: this relay's cluster (kind byte, count byte, then per address a length

@@ -58,6 +58,8 @@ from screencodec.transport.relay.directory import (
 from screencodec.transport.relay.limits import RelayLimits, SharedLimits, rejoin_key
 from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_event
 from screencodec.transport.relay.protocol import (
+    ENDED_RELEASED,
+    ENDED_STOPPED,
     RELAY_RELEASE,
     ROLE_HOST_CONTROL,
     ROLE_VIEWER,
@@ -95,10 +97,7 @@ _log = logging.getLogger(__name__)
 _TOO_MANY_JOINS = "too many join attempts from this address; wait a minute"
 #: How a host's registration ended, when that ends its session: what a viewer
 #: naming the code is told (EndedSessions).
-_ENDED = {
-    "released": "the host ended this session",
-    "closed by the host": "the host's program stopped: this session has ended",
-}
+_ENDED = {"released": ENDED_RELEASED, "closed by the host": ENDED_STOPPED}
 def session_tag(code: str, key: bytes) -> str:
     """What the log says for a session code: 6 hex digits of a keyed hash.
 
