@@ -20,7 +20,7 @@ from .test_page_resume import controlling
 #: words of the longest one the view process says: a failed reconnection
 #: attempt with the relay's reason (web/run.py _telling).
 STATUS = ("Reconnecting, for up to 30 s more: the host has not been heard from for 12 s; its "
-          "connection to the relay was lost; the relay at relay.example.com:7443 says it "
+          "connection to the relay was lost; the relay at relay.example.com:17443 says it "
           "is still waiting for the host to return")  # fmt: skip
 NOTICE = "this host cannot be controlled remotely: it has no way to inject input"
 
