@@ -6,24 +6,28 @@ and compact deltas built as the host builds them, a Stats) are laid on a
 byte stream with records the ledger never sees (the handshake, a keepalive,
 the closing record) and delivered by a link model as the shaping proxy
 delivers them: each record cut into packets of at most 1500 bytes at
-4 Mbit/s, one log entry per packet. The viewer receives each message when
-its last packet is in, sometimes before the proxy has logged that packet,
-sometimes a few packets late. Each byte of the stream knows what it carries
+4 Mbit/s, one log entry per packet, stamped as the proxy stamps a write:
+just before making it. The viewer receives each message when its last
+packet is in, a moment after the proxy stamped that packet's write or a few
+packets late, never before the stamp. Each byte of the stream knows what it carries
 (the record's head, the message's parts in order, its tag), so the expected
 rows of a window are counted straight from the stream.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pytest
 
 from screencodec import ScreenEncoder
 from screencodec.linkbench import DirectionStats
-from screencodec.linkbench.ledger import FRAMING, Ledger, classify
+from screencodec.linkbench.ledger import FRAMING, CountingChannel, Ledger, classify
+from screencodec.transport.channel.base import Channel
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.compact import CompactState, compact_update, next_seq
 
@@ -50,8 +54,8 @@ class Stream:
         self.labels += ["unattributed"] * size
 
     def message(self, data: bytes, viewer_delay: float = 1e-4) -> None:
-        """Write ``data``; the viewer takes it ``viewer_delay`` after the proxy
-        logged its last packet (negative: before it logged it)."""
+        """Write ``data``; the viewer takes it ``viewer_delay`` (> 0) after the
+        proxy stamped the write of its last packet."""
         parts, _ = classify(data)
         assert parts[0] == ("framing", 1, FRAMING)
         wire = [("framing", 0, 5), *parts[1:], ("framing", 1, FRAMING - 5)]
@@ -138,10 +142,12 @@ def kind(data: bytes) -> str:
 Session = tuple[Stream, Ledger, dict[str, float]]
 
 
-def play(*, close: bool) -> Session:
+def play(*, close: bool, last_read: float = 1e-4) -> Session:
     """A keyframe, an idle stretch (caret blinks, a keepalive, Stats), then a
     burst the host writes at once (a full delta of 320 ops among compact
-    ones of a few kB), idle again and, if ``close``, the closing record."""
+    ones of a few kB), idle again and, if ``close``, the closing record
+    half a second later. ``last_read``: how long after its write the viewer
+    read the last message."""
     host, s = Host(), Stream()
     s.unseen(HANDSHAKE)
     s.read(0.0)
@@ -155,14 +161,14 @@ def play(*, close: bool) -> Session:
     s.message(m.encode(m.Stats(1000, 2, 40_000, 0, 9)))
     s.read(2.8)
     s.message(host.picture(0, 0))
-    s.message(host.picture(64, 0), viewer_delay=-2e-4)  # before the proxy's log
+    s.message(host.picture(64, 0), viewer_delay=1e-6)  # as soon as it was written
     s.message(host.scattered())
     s.message(host.picture(128, 64), viewer_delay=0.008)  # the viewer was busy
     s.message(host.picture(192, 64))
     s.message(host.picture(256, 128))
     s.message(host.caret(140))
     s.read(3.0)
-    s.message(host.caret(144))
+    s.message(host.caret(144), viewer_delay=last_read)
     s.read(4.0)
     if close:
         s.unseen(21 + len("bye"))
@@ -240,11 +246,30 @@ def test_without_the_log_a_short_window_is_cut_from_its_first_message(
     check(report["down"]["rows"], s.expected(start, end), on_link)
 
 
-def test_an_unseen_record_after_the_last_message_shifts_the_cut_by_its_bytes_at_most() -> None:
-    """The closing record comes after every message: the ledger cannot tell
-    it from a gap before them, so it may place the messages up to its 24
-    bytes late. The rows still add up to the link's bytes, none negative."""
+def test_an_unseen_record_after_the_last_message_read_leaves_the_cut_exact() -> None:
+    """The closing record comes after every message, in a write the proxy
+    made after the viewer read the last one: no message may be placed in
+    it (with the write stamped after it was made, the session's last caret
+    blink was placed in the closing record's write, past the window's end)."""
     s, ledger, marks = play(close=True)
+    start, end = marks["start"], marks["end"]
+    on_link = s.stats.bytes_between(start, end)
+    rows = ledger.report(start, end, {"down": on_link},
+                         deliveries={"down": s.stats.deliveries})["down"]["rows"]  # fmt: skip
+    check(rows, s.expected(start, end), on_link)
+    tail = s.received[-1][0]
+    report = ledger.report(tail - 0.1, tail + 0.1, {"down": None},
+                           deliveries={"down": s.stats.deliveries})  # fmt: skip
+    assert report["down"]["rows"]["compact headers"]["count"] == 1
+    assert sum(v["updates"] for v in report["updates"].values()) == 1
+
+
+def test_an_unseen_record_the_viewer_read_past_shifts_the_cut_by_its_bytes_at_most() -> None:
+    """The viewer read the last message only after the proxy wrote the
+    closing record: the ledger cannot tell the record from a gap before the
+    messages, so it may place them up to its 24 bytes late. The rows still
+    add up to the link's bytes, none negative."""
+    s, ledger, marks = play(close=True, last_read=0.6)
     start, end = marks["start"], marks["end"]
     on_link = s.stats.bytes_between(start, end)
     rows = ledger.report(start, end, {"down": on_link},
@@ -255,3 +280,44 @@ def test_an_unseen_record_after_the_last_message_shifts_the_cut_by_its_bytes_at_
     off = sum(abs(rows.get(k, {"bytes": 0})["bytes"] - expected.get(k, {"bytes": 0})["bytes"])
               for k in {*rows, *expected})  # fmt: skip
     assert off <= 2 * 24
+
+
+def test_an_update_delivered_before_the_window_but_read_in_it_is_in_neither_table(
+    session: Session,
+) -> None:
+    """The viewer was busy: it read an update 8 ms after the proxy wrote
+    it. A window starting between the two has none of its bytes, so neither
+    its rows nor its updates table count it (by receipt, the table did).
+    An update counts where its last byte is, as its record's ``framing``
+    does (the next one's headers came before the window, its tail in it)."""
+    s, ledger, _ = session
+    busy = s.received[9][0]  # picture(128, 64), read 8 ms late
+    start, end = busy - 0.004, busy + 1.5
+    report = ledger.report(start, end, {"down": None}, deliveries={"down": s.stats.deliveries})
+    rows = report["down"]["rows"]
+    check(rows, s.expected(start, end), s.stats.bytes_between(start, end))
+    received = [data for t, data in s.received if start < t <= end]
+    assert len(received) == 5 and all(kind(d) != "other" for d in received)
+    assert rows["framing"]["count"] == 4 and rows["compact headers"]["count"] == 3
+    assert sum(v["updates"] for v in report["updates"].values()) == 4
+    assert sum(v["updates"] for v in ledger.shapes(start, end).values()) == 5
+
+
+def test_a_close_with_last_messages_is_noted_before_it_lingers() -> None:
+    """``Viewer.bye`` closes through ``close_with``, whose linger reads the
+    peer's closing record: the ledger notes the close when it starts, so
+    that record bounds no message (noted after, it moved the last one)."""
+
+    seen: list[float | None] = []
+
+    class Lingering:
+        closed = False
+
+        async def close_with(self, *last: bytes, reason: str) -> None:
+            seen.append(ledger.closed_at.get("down"))
+
+    ticks = iter([1.0, 2.0])
+    ledger = Ledger(lambda: next(ticks))
+    channel = CountingChannel(cast(Channel, Lingering()), ledger, "down")
+    asyncio.run(channel.close_with(b"bye"))
+    assert seen == [1.0] and ledger.closed_at == {"down": 1.0}

@@ -6,17 +6,29 @@ and pseudo-terminals."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import pty
+import queue
 import re
 import select
+import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+
+from screencodec.errors import ScreencodecError
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect import listen_direct
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import VIEW
 
 from .test_attack_prompts import PtyHost, _can_control, _credentials
 from .test_cli import CLI, ENV, answer_when_asked, start_host
@@ -116,21 +128,74 @@ def test_a_snapshot_that_cannot_be_written_is_told_before_connecting(tmp_path: P
 def test_a_snapshot_named_without_png_is_a_png(tmp_path: Path) -> None:
     """--snapshot FILE whose name does not end in .png is still written as a
     PNG (Pillow took the format from the name: 'unknown file extension',
-    after the session, and the picture was lost)."""
+    after the session, and the picture was lost). The agent leaves once the
+    picture is shown (SIGTERM, as --duration leaves): with --duration 2 the
+    host's first picture came too late at times under load."""
     host, code, password, port = start_host()
     shot = tmp_path / "shot"
     view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
-                  "--duration", "2", "--snapshot", str(shot))  # fmt: skip
+                  "--snapshot", str(shot))  # fmt: skip
     try:
         answer_when_asked(host)
+        shown = read_until(view, "[view] 320x240")
+        view.send_signal(signal.SIGTERM)
         out, err = view.communicate(timeout=60)
     finally:
         stop(view)
         stop(host)
     assert view.returncode == 0, err.decode()
-    assert f"snapshot written to {shot}" in out.decode()
+    assert f"snapshot written to {shot}" in shown + out.decode()
     with Image.open(shot) as img:
         assert img.format == "PNG" and img.size == (320, 240)
+
+
+def test_a_snapshot_asked_for_when_no_picture_came_is_an_error(tmp_path: Path) -> None:
+    """The host grants the view and sends no picture before --duration
+    passes: the view says no snapshot was written and exits 1 (it said only
+    'session ended: you left the session' and exited 0: a script took the
+    snapshot for written; seen under load, the host's first picture later
+    than --duration 2)."""
+    granted = threading.Event()
+
+    async def silent_host(channel: Any) -> None:
+        assert isinstance(m.decode(await channel.recv()), m.Capabilities)
+        assert isinstance(m.decode(await channel.recv()), m.PermissionRequest)
+        await channel.send(m.encode(m.PermissionGrant(VIEW.bits)))
+        granted.set()
+        with contextlib.suppress(ScreencodecError):
+            while True:  # the viewer's Bye, then its close
+                await channel.recv()
+
+    creds = SessionCredentials()
+    listening: queue.Queue[int] = queue.Queue()
+    done = threading.Event()
+
+    async def serve() -> None:
+        async with await listen_direct("127.0.0.1", 0, creds, silent_host) as listener:
+            listening.put(listener.port)
+            while not done.is_set():
+                await asyncio.sleep(0.05)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    shot = tmp_path / "shot.png"
+    try:
+        port = listening.get(timeout=30)
+        view = viewer(f"127.0.0.1:{port}", "--code", creds.code, "--password", creds.password,
+                      "--duration", "0.5", "--snapshot", str(shot))  # fmt: skip
+        try:
+            out, err = view.communicate(timeout=60)
+        finally:
+            stop(view)
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    assert granted.is_set()
+    assert view.returncode == 1, (out, err)
+    assert out.decode().endswith("session ended: you left the session\n"), out
+    assert err.decode() == (f"error: no snapshot written to {shot}: the host sent no "
+                            "picture before the session ended\n")  # fmt: skip
+    assert not shot.exists()
 
 
 def _view_on_pty(key: bytes) -> tuple[int, str]:

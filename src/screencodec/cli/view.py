@@ -1013,7 +1013,9 @@ async def _view_main(args: argparse.Namespace, password: str,
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
         hint = _over_limit_hint(str(reason), viewer.max_pixels)
         tell(ended_words(str(reason)) + hint)
-        if args.snapshot is not None and viewer.framebuffer is not None:
+        if args.snapshot is not None:
+            if viewer.framebuffer is None:  # it said nothing and exited 0
+                raise _ViewError(_NO_PICTURE.format(args.snapshot))
             try:
                 _write_snapshot(viewer, args.snapshot, args.snapshot_cursor)
             except OSError as exc:  # it said "error: No such file or directory"
@@ -1362,6 +1364,12 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
         figures = f": {s.fps_milli / 1000:.0f} fps{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
     shown = f" errors {errors}" if errors else ""
     return status.fit(f"[view] {size} decoded {decoded}{shown}{figures}{note}")
+
+
+#: --snapshot when the session ended before a picture came (--duration
+#: passed while the host was still starting its screen; measured: its first
+#: picture came more than 2 s after the grant with a tenth of a CPU core).
+_NO_PICTURE = "no snapshot written to {}: the host sent no picture before the session ended"
 
 
 def _unwritable(path: Path, exc: OSError) -> str:

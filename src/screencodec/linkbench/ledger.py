@@ -39,22 +39,34 @@ log, it places every message in the delivered byte stream and cuts one that
 straddles an edge at the edge's byte, in wire order (the record's 5-byte
 head, the message's parts in order, the 16-byte tag). A part counts (its
 ``count``) where its last byte was delivered, as a whole message does where
-it is received.
+it is received. The updates table (:meth:`Ledger.report`'s ``updates``)
+counts an update where its last byte was delivered too, as ``framing`` does
+its record: by receipt time alone, an update the proxy wrote just before an
+edge and the viewer read just after it would be counted on one side of the
+edge there and on the other in the rows.
 
 Placing a message: the stream is the unseen records and the messages back to
-back, in order. A message's last byte was delivered by the first delivery
-the proxy logged at or after the message was received (the proxy logs a
-write after making it and writes in order, so the write before that was
-logged before the message could arrive), and at most the session's unseen
-bytes (the link's total less every message's) come before it. Each message
-is placed as late as those bounds allow, which is exact unless unseen
-records come after it (a keepalive): then it may be placed up to their bytes
-late. What the link delivered after the receiving side closed (the peer's
-closing record, and whatever it sent before it heard of the close, which a
-lingering close reads and discards) bounds nothing. Without the log (only
-the window's byte count), a window that delivered fewer bytes than its
-messages hold is taken to have received the difference before it: that many
-bytes are cut from the front of its first message.
+back, in order. A message's last byte was delivered by the last write the
+proxy stamped at or before the message was received (it stamps a write just
+before making it and writes in order, so a write stamped later was made
+after the receipt), and at most the session's unseen bytes (the link's total
+less every message's) come before it. Each message is placed as late as
+those bounds allow, which is exact unless unseen records came after it in
+writes made before the receiving side read it (a keepalive, the closing
+record while the receiver was busy): then it may be placed up to their
+bytes late. (Stamped after the write, a write could be logged after the
+receipt, so the bound was the first write logged at or after it: a message
+read a moment after its write was logged went into the next write, up to
+that write's bytes late; measured: the host's closing record, 35 bytes,
+moved an idle session's last caret blink, read 0.27 s before the window's
+end, past it, as the viewer's close (``Viewer.bye``, through ``close_with``)
+was noted only once its linger had read that record.) What the link delivered after
+the receiving side closed (the peer's closing record, and whatever it sent
+before it heard of the close, which a lingering close reads and discards)
+bounds nothing. Without the log (only the window's byte count), a window
+that delivered fewer bytes than its messages hold is taken to have received
+the difference before it: that many bytes are cut from the front of its
+first message.
 
 State: one ledger per session, appended to from the event loop that runs the
 wrapped channels (no lock); read after the session.
@@ -64,7 +76,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -177,7 +189,7 @@ _RECORD_TAG = FRAMING - _RECORD_HEAD
 
 _Part = tuple[str, int, int]
 #: The link's delivery log of one direction: ``(time, bytes delivered so far)``
-#: after each write (:attr:`.shaper.DirectionStats.deliveries`).
+#: per write, stamped just before it (:attr:`.shaper.DirectionStats.deliveries`).
 Deliveries = Sequence[tuple[float, int]]
 
 
@@ -197,6 +209,8 @@ class Ledger:
     messages: dict[Direction, list[tuple[float, tuple[_Part, ...]]]] = field(
         default_factory=lambda: {"down": [], "up": []})  # fmt: skip
     updates: list[UpdateEntry] = field(default_factory=list)
+    #: Per entry of ``updates``, its message's index in ``messages["down"]``.
+    _update_messages: list[int] = field(default_factory=list)
     #: ``(time, wire bytes)`` of each message in compact form: every delta
     #: the host could send as a compact one and every receipt the viewer
     #: could send as a compact one (each built as the sender would; what
@@ -218,6 +232,7 @@ class Ledger:
         if update is not None and direction == "down":
             self.updates.append(UpdateEntry(t, update.wire, update.keyframe, update.ops,
                                             update.hashed, update.compact))  # fmt: skip
+            self._update_messages.append(len(self.messages[direction]) - 1)
             size = self._compact_size(data)
         elif direction == "up" and parts[-1][0] in ("Receipt", "compact receipt"):
             size = self._receipts.size(data)
@@ -247,16 +262,7 @@ class Ledger:
         ``FILL+ZSTREAM``, ``compact FILL`` for a compact delta, ...): ``{"updates",
         "wire", "payload"}`` summed, so a caret's blink or a clock's tick can
         be read as payload against the rest (headers and framing)."""
-        out: dict[str, dict[str, int]] = {}
-        for u in self.updates:
-            if start < u.t <= end:
-                kind = "keyframe " if u.keyframe else "compact " if u.compact else ""
-                key = kind + ("+".join(o[0] for o in u.ops) or "empty")
-                s = out.setdefault(key, {"updates": 0, "wire": 0, "payload": 0})
-                s["updates"] += 1
-                s["wire"] += u.wire
-                s["payload"] += sum(o[5] for o in u.ops)
-        return out
+        return _shapes(u for u in self.updates if start < u.t <= end)
 
     def report(
         self,
@@ -274,15 +280,19 @@ class Ledger:
         Without it, ``link_bytes``: what the link delivered in the window
         (None: unknown), against the messages received in it.
         ``compact_bytes``: the same bytes less what each message received in
-        the window would have saved in compact form."""
+        the window would have saved in compact form. ``updates``: the
+        window's updates by shape (:meth:`shapes`), an update in it where
+        its last byte was delivered (with the log) or it was received."""
         out: dict[str, Any] = {"start": start, "end": end, "seconds": end - start}
         directions: tuple[Direction, ...] = ("down", "up")
         for direction in directions:
             log = (deliveries or {}).get(direction) or ()
             on_link: int | None
+            received = [start < t <= end for t, _ in self.messages[direction]]
             if log:
-                on_link, sums = self._delivered(direction, log, start, end)
+                on_link, sums, whole = self._delivered(direction, log, start, end)
             else:
+                whole = received
                 window = [parts for t, parts in self.messages[direction] if start < t <= end]
                 on_link = link_bytes.get(direction)
                 counted = sum(_size(parts) for parts in window)
@@ -296,23 +306,27 @@ class Ledger:
             total = counted if on_link is None else on_link
             # Savings by message received, so that a window of compact
             # messages only weighs the same in both columns, cut edges and all.
-            saved = sum(_size(parts) - b for (t, parts), (_, b)
-                        in zip(self.messages[direction], self.compact[direction], strict=True)
-                        if start < t <= end)  # fmt: skip
+            saved = sum(_size(parts) - b for inside, (_, parts), (_, b)
+                        in zip(received, self.messages[direction], self.compact[direction],
+                               strict=True)
+                        if inside)  # fmt: skip
             compact = counted - saved
             secs = max(end - start, 1e-9)
             out[direction] = {"rows": rows, "bytes": total, "kbit_s": total * 8 / 1000 / secs,
                               # what .compact's messages would have carried instead
                               "compact_bytes": compact,
                               "compact_kbit_s": compact * 8 / 1000 / secs}  # fmt: skip
-        shapes = self.shapes(start, end)
+            if direction == "down":
+                shapes = _shapes(u for u, i in zip(self.updates, self._update_messages,
+                                                   strict=True) if whole[i])  # fmt: skip
         out["updates"] = dict(sorted(shapes.items(), key=lambda kv: -kv[1]["updates"])[:8])
         return out
 
     def _delivered(self, direction: Direction, log: Deliveries, start: float, end: float
-                   ) -> tuple[int, dict[str, list[int]]]:  # fmt: skip
-        """The bytes ``log`` says the link delivered in ``(start, end]`` and
-        their rows, each message placed in the stream (module notes)."""
+                   ) -> tuple[int, dict[str, list[int]], list[bool]]:  # fmt: skip
+        """The bytes ``log`` says the link delivered in ``(start, end]``, their
+        rows, each message placed in the stream (module notes), and per
+        message whether its last byte is among them."""
         times = [t for t, _ in log]
         messages = self.messages[direction]
         total = log[-1][1]
@@ -326,14 +340,28 @@ class Ledger:
         slack = max(total - end_at, 0)
         starts = [0] * len(messages)
         for i in range(len(messages) - 1, -1, -1):
-            k = bisect_left(times, messages[i][0])
-            by = min(log[k][1] if k < len(log) else total, total)
+            k = bisect_right(times, messages[i][0])  # writes stamped by its receipt
+            by = min(log[k - 1][1] if k else 0, total)
             slack = min(slack, by - end_at)
             starts[i] = max(slack, 0) + end_at - sizes[i]
             end_at -= sizes[i]
         lo, hi = _logged(log, times, start), _logged(log, times, end)
         placed = ((at, parts) for at, (_, parts) in zip(starts, messages, strict=True))
-        return hi - lo, _tally(placed, lo, hi)
+        whole = [lo < at + size <= hi for at, size in zip(starts, sizes, strict=True)]
+        return hi - lo, _tally(placed, lo, hi), whole
+
+
+def _shapes(updates: Iterable[UpdateEntry]) -> dict[str, dict[str, int]]:
+    """:meth:`Ledger.shapes` of ``updates``."""
+    out: dict[str, dict[str, int]] = {}
+    for u in updates:
+        kind = "keyframe " if u.keyframe else "compact " if u.compact else ""
+        key = kind + ("+".join(o[0] for o in u.ops) or "empty")
+        s = out.setdefault(key, {"updates": 0, "wire": 0, "payload": 0})
+        s["updates"] += 1
+        s["wire"] += u.wire
+        s["payload"] += sum(o[5] for o in u.ops)
+    return out
 
 
 def _size(parts: tuple[_Part, ...]) -> int:
@@ -400,3 +428,9 @@ class CountingChannel(ChannelTap):
     async def close(self, reason: str = CLOSED_HERE) -> None:
         self.ledger.closed_at.setdefault(self.direction, self.ledger.clock())
         await self.inner.close(reason)
+
+    async def close_with(self, *last: bytes, reason: str = CLOSED_HERE) -> None:
+        # Closed from now, not when the lingering close is done: by then it
+        # has read the peer's closing record (Viewer.bye closes this way).
+        self.ledger.closed_at.setdefault(self.direction, self.ledger.clock())
+        await super().close_with(*last, reason=reason)

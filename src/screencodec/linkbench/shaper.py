@@ -175,7 +175,8 @@ class DirectionStats:
     max_queue: int = 0  #: the deepest the queue got, bytes
     #: ``(arrival time, seconds it waited before the link started on it)`` per read.
     queue_delays: list[tuple[float, float]] = field(default_factory=list)
-    #: ``(time, bytes_out so far)`` after each write to the receiver.
+    #: ``(time, bytes_out so far)`` per write to the receiver, the time taken
+    #: just before the write.
     deliveries: list[tuple[float, int]] = field(default_factory=list)
 
     def bytes_between(self, start: float, end: float) -> int:
@@ -326,10 +327,14 @@ class _Pipe:
 
     def _write(self, batch: list[memoryview] | list[bytes]) -> None:
         data = b"".join(batch)
+        # Stamped before the write: the receiver cannot have these bytes
+        # before the stamp, which bounds where the byte ledger places a
+        # message (a stamp after it could come after the receipt).
+        stamp = self.proxy.clock()
         self.dst.write(data)
         stats = self.link.stats
         stats.bytes_out += len(data)
-        stats.deliveries.append((self.proxy.clock(), stats.bytes_out))
+        stats.deliveries.append((stamp, stats.bytes_out))
         if self.pending_bytes:
             self.pending_bytes -= len(data)
             self._delivered.set()
