@@ -152,23 +152,49 @@ def test_the_hosts_user_taking_control_back_is_told_to_the_agent(
 
 
 def test_a_file_the_terminal_cannot_take_is_told_to_the_agent(tmp_path: Any) -> None:
-    """The host's user typed /send: the agent's terminal takes no files, and
-    refused it without a word, so neither side knew what happened to it."""
-    host = PtyHost()
-    views: list[subprocess.Popen[bytes]] = []
+    """A host offered a file: the agent's terminal takes no files, and
+    refused it without a word, so neither side knew what happened to it.
+    Since nofiles35 the terminal says so up front and the host's ``/send``
+    offers it nothing (test_host_cli_send_nofiles.py); a host of the
+    version before still offers, as ``Host.send`` does here."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def call(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(10)
+
+    creds = SessionCredentials()
+
+    async def start() -> tuple[Host, Any]:
+        host = Host(open_source("synthetic", width=160, height=120, scenario="idle"),
+                    consent=allow())  # fmt: skip
+        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
+
+    async def takes_files(host: Host) -> bool:
+        (peer,) = host.viewers
+        return host.takes_files(peer)
+
+    host, listener = call(start())
+    view = viewer(f"127.0.0.1:{listener.port}", "--code", creds.code,
+                  "--password", creds.password)  # fmt: skip
     try:
-        views = _watching(host)
+        read_until(view, "decoded")
+        assert call(takes_files(host)) is False  # said up front
         offered = tmp_path / "notes\x1b[2J.txt"
         offered.write_bytes(b"x" * 20)
-        host.type(f"/send {offered}")
-        line = read_until(views[0], re.compile(r"the host's user offered .*\n"))
+        call(host.send(offered, host.viewers[0]))
+        line = read_until(view, re.compile(r"the host's user offered .*\n"))
         assert ("the host's user offered 'notes[2J.txt' (20 bytes): not received, this viewer"
                 " takes no files") in line  # fmt: skip
         assert "\x1b" not in line
     finally:
-        for view in views:
-            stop(view)
-        host.close()
+        stop(view)
+        call(listener.close())
+        call(host.close())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 def test_a_broken_connection_reads_as_lost_in_plain_words() -> None:

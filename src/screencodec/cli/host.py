@@ -755,9 +755,18 @@ class _Commands:
         except OSError as exc:  # gone since it was checked
             self.ui.say(f"(not sent: {shown}: {(exc.strerror or str(exc)).lower()})")
             return
-        self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, viewers)}; "
-                    "each is asked whether to accept it")
+        # Those whose program said up front it takes no files are not offered
+        # it (nofiles35: they were, and "each is asked" was not so).
+        takers = tuple(peer for peer in viewers if self.host.takes_files(peer))
         for peer in viewers:
+            if peer not in takers:
+                self.ui.say(f"(not sent to {_agents(self.ui, (peer,))}: their program takes"
+                            " no files)")
+        if not takers:
+            return
+        self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, takers)}; "
+                    "each is asked whether to accept it")
+        for peer in takers:
             task = asyncio.ensure_future(self._offer(path, peer))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)

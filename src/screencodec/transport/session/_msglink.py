@@ -33,7 +33,9 @@ class Capabilities(MessageBase):
     :data:`ZSTD_MED` that it decodes ZSTD ops with op flags MED | PLANAR
     (docs/protocol.md; without it the host filters photos with DELTA_UP),
     bit :data:`COMPACT` that it takes :class:`CompactUpdate` messages, bit
-    :data:`COMPACT_RECTS` that it also takes :class:`CompactUpdateRefs`;
+    :data:`COMPACT_RECTS` that it also takes :class:`CompactUpdateRefs`,
+    bit :data:`NO_FILES` that it refuses every file offer (no download
+    folder, or no one to ask: the host need not offer one to learn it);
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -50,18 +52,22 @@ class Capabilities(MessageBase):
     ZSTD_MED: ClassVar[int] = 2
     COMPACT: ClassVar[int] = 4
     COMPACT_RECTS: ClassVar[int] = 8
+    #: Not something it decodes, so never in :meth:`full`: a host of the
+    #: version before drops the bit (its parser keeps the four above).
+    NO_FILES: ClassVar[int] = 16
     #: The flag bits this version knows; a newer viewer's others are dropped.
-    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS
+    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS | NO_FILES
 
     @classmethod
     def full(cls, *, compact: bool = True) -> Capabilities:
         """Everything this version decodes: every op, both profiles, receipts,
         the MED filter, compact deltas (with rect references), and the memory
-        a ZSTREAM history stream takes (its 8 MiB window). ``compact=False``
-        (neither COMPACT nor COMPACT_RECTS) for tools that read the host's raw
-        messages and expect every delta as an Update."""
+        a ZSTREAM history stream takes (its 8 MiB window); not NO_FILES
+        (the Viewer adds it: what it takes is not what it decodes).
+        ``compact=False`` (neither COMPACT nor COMPACT_RECTS) for tools that
+        read the host's raw messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
-        flags = cls.KNOWN_FLAGS
+        flags = cls.KNOWN_FLAGS & ~cls.NO_FILES
         if not compact:
             flags &= ~(cls.COMPACT | cls.COMPACT_RECTS)
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)

@@ -595,6 +595,16 @@ class Host:
             return False
         return self._runtime.sender_for(link).gives_reasons
 
+    def takes_files(self, peer: str) -> bool:
+        """Whether the viewer ``peer`` may accept a file: False when it
+        declared up front that it takes none (``Capabilities.NO_FILES``:
+        no download folder, or no one to ask), so that an offer would only
+        be refused unasked; True for a viewer of the version before (it
+        says nothing of it: offer and learn). False for a peer not sharing
+        (:meth:`send` raises KeyError for it)."""
+        link = next((x for x in self._runtime.links if x.peer == peer), None)
+        return link is not None and link.takes_files
+
     def receiving(self) -> list[tuple[FileOfferInfo, int]]:
         """The files the viewers send that are being received now, each with
         the bytes of it written so far (:meth:`.FileReceiver.receiving`)."""

@@ -188,6 +188,13 @@ class ViewerLink:
     def flow(self) -> CongestionControl:
         return self.stream.flow
 
+    @property
+    def takes_files(self) -> bool:
+        """False when the viewer declared it refuses every file offer
+        (``Capabilities.NO_FILES``); a viewer of the version before, which
+        says nothing of it, is taken to take files."""
+        return not self.capabilities.flags & m.Capabilities.NO_FILES
+
     async def send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
 

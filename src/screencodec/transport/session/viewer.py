@@ -269,7 +269,8 @@ class Viewer:
         #: session (module notes). Raise it for larger walls of screens.
         self.max_pixels = max_pixels
         #: What this viewer tells the host it decodes (default: everything
-        #: ScreenDecoder decodes here; no VIDEO without PyAV).
+        #: ScreenDecoder decodes here; no VIDEO without PyAV), with
+        #: ``Capabilities.NO_FILES`` added when it takes no files.
         self.capabilities = capabilities or default_capabilities()
         self.who = who
         #: Set: updates and cursor messages go there, undecoded (see module notes).
@@ -318,6 +319,11 @@ class Viewer:
         self.pointer = CursorTracker()
         self.files = FileReceiver(download_dir, file_consent, side="viewer",
                                   on_event=self.events_hub.emit)
+        if not self.files.takes_files:
+            # Said up front (nofiles35): the host offers it no file just to
+            # be told no. Neither the folder nor the consent changes later.
+            self.capabilities = dataclasses.replace(
+                self.capabilities, flags=self.capabilities.flags | m.Capabilities.NO_FILES)
         self.sender = FileSender(self._send, peer=self.channel.peer,
                                  on_event=self.events_hub.emit,
                                  confirms_chat=lambda: self.chats.peer_acks is True,

@@ -217,6 +217,12 @@ class FileReceiver:
         return self._consent
 
     @property
+    def takes_files(self) -> bool:
+        """Whether an offer can be accepted at all (a directory, and a
+        callback to ask): False refuses every one unasked ("takes no files")."""
+        return self.directory is not None and self._consent is not None
+
+    @property
     def reserved(self) -> int:
         """Bytes reserved by pending offers and accepted files."""
         return self._total
@@ -263,7 +269,7 @@ class FileReceiver:
         """Why an offer of ``size`` bytes is refused unasked ("": it is not),
         for the local user, and as a reason code and its number for the peer
         (:func:`file_refusal`)."""
-        if self.directory is None or self._consent is None:
+        if not self.takes_files:
             return f"this {self.side} takes no files", NO_FILES, 0
         if self.pending >= self.max_pending:
             return f"{self.pending} files already wait for an answer", BUSY, self.pending

@@ -1,0 +1,79 @@
+"""nofiles35: the host's ``/send`` to an agent whose program takes no files
+(the terminal ``screencodec view``, which declares it up front: the
+Capabilities bit NO_FILES) says so at once and offers the file only to the
+others. Real ``screencodec host`` and ``screencodec view`` on ptys.
+
+Before: ``offering big.bin (...) to 'Alice' (ADDR); each is asked whether
+to accept it``, then at once ``'Alice' (ADDR) did not accept big.bin: it
+takes no files``: the host's user read that she was asked, and she never
+was."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+from screencodec.transport.session.sidechannels import FileOfferInfo
+
+from .test_attack_prompts import PtyHost
+from .test_host_cli_commands import AGENT, Where, join, session, wait
+from .test_view_cli_send_screens import PtyView, _join, host_and_view
+
+__all__ = ["host_and_view"]
+
+
+def _big(folder: Path) -> Path:
+    path = folder / "big.bin"
+    path.write_bytes(os.urandom(100_000))
+    return path
+
+
+def test_send_to_a_terminal_viewer_says_up_front_it_takes_no_files(
+        tmp_path: Path, host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:
+    big = _big(tmp_path)
+    host, view = _join(*host_and_view, view_args=("--name", "Alice"))
+    mark = len(host.text)
+    host.type(f"/send {big}")
+    host.wait_for(r"\(not sent to " + AGENT.format(who="Alice")
+                  + r": their program takes no files\)\n", mark)  # fmt: skip
+    # A chat line after it goes the same way an offer would have: once the
+    # agent has it, an offer sent before it would have been told there.
+    host.type("/say after the file")
+    view.wait_for(r"after the file")
+    assert "not received" not in view.text and "offered" not in view.text
+    said = host.text[mark:]
+    assert "each is asked" not in said and "offering" not in said
+    assert "did not accept" not in said
+    assert view.leave() == 0
+
+
+def test_send_offers_the_file_to_the_others_only(
+        tmp_path: Path, host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:
+    """Alice's terminal takes no files; Bob's viewer (this process) has a
+    download folder, and says yes: only Bob is offered the file, and gets it."""
+    big = _big(tmp_path)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    host, view = _join(*host_and_view, view_args=("--name", "Alice"))
+
+    async def yes(_: FileOfferInfo) -> bool:
+        return True
+
+    async def body(at: Where) -> None:
+        viewer, task = await join(host, at, "Bob", download_dir=saved, file_consent=yes)
+        mark = len(host.text)
+        host.type(f"/send {big}")
+        alice, bob = AGENT.format(who="Alice"), AGENT.format(who="Bob")
+        await wait(host, rf"\(not sent to {alice}: their program takes no files\)\n", mark)
+        await wait(host, rf"offering {re.escape(str(big))} \(100 kB\) to {bob}; each is asked"
+                         r" whether to accept it\n", mark)  # fmt: skip
+        await wait(host, rf"delivered big\.bin to {bob}: saved there\n", mark)
+        assert (saved / "big.bin").read_bytes() == big.read_bytes()
+        assert "did not accept" not in host.text[mark:]
+        await viewer.bye("done")
+        await asyncio.wait_for(task, 10)
+
+    session(host, body)
+    assert view.leave() == 0
