@@ -48,8 +48,11 @@ def test_review7_host_close_is_bounded_when_the_disk_stalls_and_no_file_is_being
     notes.write_bytes(os.urandom(100_000))
     real_tidy = FileReceiver._tidy
 
+    tidied = threading.Event()
+
     def stopping_tidy(self: FileReceiver) -> None:  # on the disk thread
         os.kill(daemon, signal.SIGSTOP)  # the disk stops answering
+        tidied.set()
         real_tidy(self)
 
     monkeypatch.setattr(FileReceiver, "_tidy", stopping_tidy)
@@ -72,7 +75,14 @@ def test_review7_host_close_is_bounded_when_the_disk_stalls_and_no_file_is_being
             await viewer.start(VIEW)
             viewing = asyncio.ensure_future(viewer.run())
             sending = asyncio.ensure_future(viewer.sender.send(notes))
+            loop = asyncio.get_running_loop()
+            waited = loop.time() + 20
             while not waits_on_the_disk(os.getpid(), daemon):  # the tidy's listing waits
+                # Once in a whole run (fresh clone, stop 35) this waited 60 s: say where.
+                sent = sending.exception() if sending.done() else "still going"
+                assert loop.time() < waited, (
+                    f"no wait on the stopped disk: tidy began {tidied.is_set()},"
+                    f" daemon {state(daemon)}, the send: {sent!r}")  # fmt: skip
                 await asyncio.sleep(0.05)
             saving = host.saving()  # no file is being saved: none came whole
             await host.close(timeout=0.5)

@@ -23,8 +23,10 @@ import time
 from screencodec.capture import open_source
 
 from .harness import LiveSession, StillSource
-from .test_page_close_orderly import _PING
 from .test_server_close import _silent_page, server_frames
+
+#: An empty ping, masked as a page's frames are (key 0).
+_PING = bytes([0x89, 0x80]) + bytes(4)
 
 #: From the server's close frame to the run's end: the close timeout (2 s)
 #: and the handler's end. Past it, what bounds it is page_closed's 5 s and the
