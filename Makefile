@@ -26,8 +26,10 @@ debug: $(STAMP)
 # time (stop 34). Each file's tests stay in one process, in their order, as
 # when run alone. On 2 cores, fresh clones: make test 15.3 min (tests 13.1)
 # with 3 processes, stop 33; 13.6 and 15.2 min (tests 11.4 and 12.9, 3,794
-# tests) in two runs with 4 and the compiled sources below, stop 34: still
-# at the budget's edge.
+# tests) with 4 and the compiled sources below, stop 34; 13.9 and 13.5 min
+# (tests 11.4 and 11.0, 3,902 tests) with the collection below, one
+# Chromium a process (tests/web/conftest.py) and no spinning OpenBLAS
+# threads (tests/conftest.py), stop 35.
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((2 * n)); [ $$n -gt 4 ] && n=4; echo $$n)
 
 # The tests start hundreds of Python processes (hosts, viewers, relays).
