@@ -77,3 +77,36 @@ def test_a_refused_session_says_so_in_recordings_list_verify_and_play(tmp_path: 
     played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
     assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
                      r" \(consent denied\)\n", played), played  # fmt: skip
+
+
+def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(
+        tmp_path: Path) -> None:
+    """smallend35: an agent that connects (the password proven) and asks
+    nothing: the host ends the link when no request came in time (10 s,
+    session/link.py), its recording's END reason "viewer sent no request".
+    Before: ``list`` said ``complete  ? (127.0.0.1:PORT)``, ``verify`` and
+    ``play`` ``complete``, as for a session that took place."""
+    rec = tmp_path / "rec"
+    host = PtyHost("--record", str(rec))
+    try:
+        async def body(at: Where) -> None:
+            channel = await connect_direct("127.0.0.1", *at)
+            try:  # the host's link waits 10 s for a request, then closes
+                await wait(host, r" ended: viewer sent no request\n")
+            finally:
+                await channel.close()
+
+        session(host, body)
+        host.proc.wait(10)
+    finally:
+        host.close()
+    (path,) = rec.glob("*.screc")
+    listed = _cli("recordings", "list", str(rec)).splitlines()[1]
+    assert re.search(r" refused +\? \(127\.0\.0\.1:\d+\)  nobody was let in \(no request in"
+                     rf" time\)  {re.escape(path.name)}$", listed), listed  # fmt: skip
+    verified = _cli("recordings", "verify", str(path))
+    assert verified.rstrip().endswith("; a refused session: nobody was let in (no request in"
+                                      " time)"), verified  # fmt: skip
+    played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
+    assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
+                     r" \(no request in time\)\n", played), played  # fmt: skip

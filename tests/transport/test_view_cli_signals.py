@@ -147,3 +147,57 @@ def test_a_signal_while_the_host_asks_withdraws_the_question(sig: signal.Signals
         if view is not None and view.poll() is None:
             stop(view)
         host.close()
+
+
+def _no_snapshot(shot: Path) -> str:
+    return f"error: no snapshot written to {shot}: you left before the session began\n"
+
+
+def test_ctrl_c_while_the_host_asks_is_no_snapshot_written(tmp_path: Path) -> None:
+    """smallend35: --snapshot, and the agent's Ctrl-C while the host's user
+    is asked (who never answers): the question is withdrawn as without
+    --snapshot, and the view says no snapshot was written and exits 1
+    (docs/cli.md: the snapshot not written). It exited 0 with no word: a
+    script took the snapshot for written."""
+    host = PtyHost()
+    view = None
+    shot = tmp_path / "shot.png"
+    try:
+        port, code, password = _credentials(host)
+        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                      "--snapshot", str(shot))  # fmt: skip
+        host.wait_for(r"Question 1: .*?\[y/N\] ")
+        read_until(view, "waiting for the host's user to accept")
+        view.send_signal(signal.SIGINT)
+        out, err = view.communicate(timeout=30)
+        assert view.returncode == 1, (view.returncode, err.decode())
+        assert out.decode().splitlines()[-1] == "session ended: you left the session"
+        assert err.decode() == _no_snapshot(shot)
+        assert not shot.exists()
+        host.wait_for(_BYE)
+    finally:
+        if view is not None and view.poll() is None:
+            stop(view)
+        host.close()
+
+
+def test_ctrl_c_while_connecting_is_no_snapshot_written(tmp_path: Path) -> None:
+    """smallend35: --snapshot, and the agent's Ctrl-C while the handshake
+    waits on a peer that says nothing: no snapshot written, exit 1 (it was
+    0 with no word)."""
+    shot = tmp_path / "shot.png"
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        view = viewer(f"127.0.0.1:{silent.getsockname()[1]}", "--code", "123 456 789",
+                      "--password", "7kq2m9xa", "--snapshot", str(shot))  # fmt: skip
+        try:
+            conn, _ = silent.accept()  # the viewer is connecting: its handshake waits
+            with conn:
+                view.send_signal(signal.SIGINT)
+                out, err = view.communicate(timeout=30)
+            assert view.returncode == 1, (view.returncode, err.decode())
+            assert out.decode().splitlines()[-1] == "session ended: you left the session"
+            assert err.decode() == _no_snapshot(shot)
+            assert not shot.exists()
+        finally:
+            if view.poll() is None:
+                stop(view)

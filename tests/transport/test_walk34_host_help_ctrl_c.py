@@ -17,6 +17,10 @@ from .test_host_cli_commands import Where, join, session, wait
 
 _QUITS = r"  Ctrl-C +quit: the session code and password stop working\n"
 _ENDS = r"  Ctrl-C +stop sharing: end the session with every agent, then quit\n"
+# smallend35: an agent whose program takes no files is not offered it
+# (nofiles35), and the /send line says so.
+_SENDS = (r"  /send PATH +offer the file PATH to the agent\(s\) whose program takes files;"
+          r" each is asked whether to accept it\n")
 
 
 def test_walk34_help_says_ctrl_c_quits_while_nothing_is_shared() -> None:
@@ -25,7 +29,7 @@ def test_walk34_help_says_ctrl_c_quits_while_nothing_is_shared() -> None:
         host.wait_for(r"Type /help for the other commands\.\n")
         mark = len(host.text)
         host.type("/help")
-        told = host.wait_for(r"  /help +list these commands\n" + _QUITS, mark)
+        told = host.wait_for(_SENDS + r"  /help +list these commands\n" + _QUITS, mark)
         host.proc.send_signal(signal.SIGINT)
         host.wait_for(r"Stopped\. Nothing is shared; the session code no longer works\.",
                       told.end())  # fmt: skip
@@ -42,7 +46,7 @@ def test_walk34_help_says_ctrl_c_ends_the_session_while_shared() -> None:
             await wait(host, r"Press Ctrl-C at any time to stop sharing")
             mark = len(host.text)
             host.type("/help")
-            await wait(host, r"  /help +list these commands\n" + _ENDS, mark)
+            await wait(host, _SENDS + r"  /help +list these commands\n" + _ENDS, mark)
             assert "quit: the session code" not in host.text[mark:]
             host.proc.send_signal(signal.SIGINT)
             assert await task == "host said bye: the host's user ended the session"

@@ -419,14 +419,25 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+#: END reasons of a link that ended before its agent asked anything
+#: (session/link.py), and how ``list`` says them (smallend35: they read
+#: "complete", as a session that took place).
+_NOTHING_ASKED = {"viewer sent no request": "no request in time"}
+
+
 def _refused(meta: dict[str, Any]) -> str:
     """How a recorded session nobody was let in reads ("nobody was let in
     (consent denied)": the agent was refused, or not answered, at its first
-    question), from its metadata's END reason; "" for any other."""
+    question; "nobody was let in (no request in time)": it asked nothing),
+    from its metadata's END reason; "" for any other."""
     from screencodec.transport.channel.display import safe_text
 
     reason = meta.get("reason")
-    if not isinstance(reason, str) or not reason.startswith("consent denied"):
+    if not isinstance(reason, str):
+        return ""
+    if reason in _NOTHING_ASKED:
+        return f"nobody was let in ({_NOTHING_ASKED[reason]})"
+    if not reason.startswith("consent denied"):
         return ""
     return f"nobody was let in ({safe_text(reason, 100)})"
 

@@ -34,7 +34,8 @@ HOST_COMMANDS = (
     ("/say TEXT", "write TEXT to the support agent(s)"),
     ("/view", "take back control of your mouse and keyboard; the agents can still watch"),
     ("/end", "end the session: every agent leaves"),
-    ("/send PATH", "offer the file PATH to the agent(s); each is asked whether to accept it"),
+    ("/send PATH", "offer the file PATH to the agent(s) whose program takes files; each is asked"
+                   " whether to accept it"),
     ("/help", "list these commands"),
 )
 

@@ -937,8 +937,7 @@ async def _view_main(args: argparse.Namespace, password: str,
     with _leave_on_signals() as stopped:
         _, channel = await _unless_left(_connect(args, password), stopped, cancel=True)
         if channel is None:
-            tell(ended_words(LEFT))
-            return Exit.ENDED
+            return _left_before_joining(args)
         viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels)
         # The password is proven; the host now asks its user. It does not say
         # for how long (its --consent-timeout), so no number is shown.
@@ -947,8 +946,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         if not joined:
             with contextlib.suppress(ScreencodecError, OSError):
                 await viewer.bye("the agent left the session")
-            tell(ended_words(LEFT))
-            return Exit.ENDED
+            return _left_before_joining(args)
     print(f"connected to {channel.peer}, granted: {level}", flush=True)
     print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
     typed = _typed_lines(line)
@@ -1370,6 +1368,21 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
 #: passed while the host was still starting its screen; measured: its first
 #: picture came more than 2 s after the grant with a tenth of a CPU core).
 _NO_PICTURE = "no snapshot written to {}: the host sent no picture before the session ended"
+
+
+#: --snapshot when the agent left (Ctrl-C, SIGTERM, SIGHUP) while connecting
+#: or while the host's user was asked: there was never a picture to write.
+_LEFT_EARLY = "no snapshot written to {}: you left before the session began"
+
+
+def _left_before_joining(args: argparse.Namespace) -> int:
+    """The end of a view the agent left before it joined: the end line, and
+    with ``--snapshot`` an error (it exited 0 with no word: a script took
+    the snapshot for written)."""
+    tell(ended_words(LEFT))
+    if args.snapshot is not None:
+        raise _ViewError(_LEFT_EARLY.format(args.snapshot))
+    return Exit.ENDED
 
 
 def _unwritable(path: Path, exc: OSError) -> str:
