@@ -245,8 +245,9 @@ def test_on_a_fast_link_chunks_grow_so_the_sender_is_not_bound_by_its_work(
             assert viewer.sender.window is not None
             return viewer.sender.window.chunk()
 
-    # 4x the least chunk: a confirmed rate of 131 Mbit/s or more. (64 kB, 262
-    # Mbit/s, was missed at 47.5 kB in a full run at load 6: what loopback's
-    # crypto confirms on a busy machine, not chunks tied to the window.)
-    assert run(main(), timeout=120) >= 4 * LEAST_CHUNK
+    # Above the least chunk: tied to the window, they stayed at exactly 8 kB.
+    # How far above is the rate loopback's crypto confirms, which is the
+    # machine's speed, not this behaviour: 4x (131 Mbit/s) was missed at 20 kB
+    # in a fresh clone's full run (stop 35), 64 kB at 47.5 kB at load 6 before.
+    assert run(main(), timeout=120) > LEAST_CHUNK
     assert (host_dir / "big.bin").read_bytes() == src.read_bytes()
