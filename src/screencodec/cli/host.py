@@ -1155,6 +1155,8 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.channel.limits import Timeouts
     from screencodec.transport.channel.sealed import SecureChannel
+    from screencodec.transport.connect.via_relay import RelayRegistration
+    from screencodec.transport.relay.protocol import RELEASE_DISPLAY_GONE
 
     ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
@@ -1255,7 +1257,11 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                     # The code ends with the program: a relay is told so
                     # (RELAY_RELEASE), and tells an agent reconnecting that
                     # the host ended the session, not that its program
-                    # stopped (walk35: a SIGTERM read as a crash, status 5).
+                    # stopped (walk35: a SIGTERM read as a crash, status 5);
+                    # nor that its user ended it, when its display went
+                    # (ends36): an agent away heard no Bye that says so.
+                    if x_gone and isinstance(opened, RelayRegistration):
+                        opened.release_why = RELEASE_DISPLAY_GONE
                     current[0].end()
                     if opened is not None:
                         await opened.close()
