@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from screencodec.errors import ConsentDeniedError
-from screencodec.transport import VIEW, Viewer
+from screencodec.transport import CONTROL, VIEW, Viewer
 from screencodec.transport.connect import connect_direct
 from transport.test_attack_prompts import CLI, PtyHost
 from transport.test_host_cli_commands import AGENT, Where, session, wait
@@ -110,3 +110,35 @@ def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(
     played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
     assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
                      r" \(no request in time\)\n", played), played  # fmt: skip
+
+
+def test_a_session_whose_agent_did_not_ask_to_view_says_so_in_recordings_list(
+        tmp_path: Path) -> None:
+    """ends36: an agent whose first request lacks VIEW (CONTROL alone): the
+    host refuses it at once, its recording's END reason "viewer did not ask
+    to view" (session/link.py). Nobody was let in; before, ``list`` said
+    ``complete  Alice (127.0.0.1:PORT)``, ``verify`` and ``play``
+    ``complete``, as smallend35 found for "viewer sent no request"."""
+    rec = tmp_path / "rec"
+    host = PtyHost("--record", str(rec))
+    try:
+        async def body(at: Where) -> None:
+            viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Alice")
+            with pytest.raises(ConsentDeniedError):
+                await viewer.start(CONTROL)
+            await wait(host, r" ended: viewer did not ask to view\n")
+
+        session(host, body)
+        host.proc.wait(10)
+    finally:
+        host.close()
+    (path,) = rec.glob("*.screc")
+    listed = _cli("recordings", "list", str(rec)).splitlines()[1]
+    assert re.search(r" refused +Alice \(127\.0\.0\.1:\d+\)  nobody was let in \(it did not ask to"
+                     rf" view\)  {re.escape(path.name)}$", listed), listed  # fmt: skip
+    verified = _cli("recordings", "verify", str(path))
+    assert verified.rstrip().endswith("; a refused session: nobody was let in (it did not ask"
+                                      " to view)"), verified  # fmt: skip
+    played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
+    assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
+                     r" \(it did not ask to view\)\n", played), played  # fmt: skip

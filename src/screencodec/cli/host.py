@@ -511,8 +511,15 @@ class _Commands:
     def lost(self, event: SessionEnded, why: str, held: Permission) -> None:
         """A session ended because its link was lost: its agent may come back
         unasked for ``event.resumable`` seconds with ``held``; the user is
-        told, and a ``--once`` host waits that long before it closes."""
+        told, and a ``--once`` host waits that long before it closes.
+
+        A session put back to away (its agent came back, and the link that
+        took it up was lost before it joined: session/resume.py) holds what
+        it held when it was away before: its SessionEnded names it as the
+        user knew it, whose levels were let go then (ends36: CONTROL was
+        forgotten, and /view said there was nothing to take back)."""
         name = self.ui.names.get(event.peer) or event.peer
+        controls = CONTROL in held or name in self.away_control
         # Not "session ... ended: viewer gone: ...": the session goes on if
         # they come back, and the code's words say nothing to the user.
         meanwhile = "" if self.host.viewers else "; no one sees your screen meanwhile"
@@ -521,14 +528,15 @@ class _Commands:
         limit = self.host.config.max_duration
         limited = limit is not None and event.resumable < self.host.config.resume_window
         then = f" (then the session's time limit of {limit:.0f} s ends it)" if limited else ""
+        can = "see and control your screen" if controls else "see your screen"
         self.ui.say(f"the connection to {_agents(self.ui, (event.peer,))} was lost{meanwhile}"
-                    f"\n{name!r} may reconnect within {event.resumable:.0f} s{then} and see"
-                    " your screen again without being asked (type /end to prevent it)")
+                    f"\n{name!r} may reconnect within {event.resumable:.0f} s{then} and {can}"
+                    " again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
         self.came_back(name)
         self.away[name] = loop.call_later(event.resumable, self._gone, name, event.resumable,
                                           limit if limited else None)  # fmt: skip
-        if CONTROL in held:
+        if controls:
             self.away_control.add(name)
 
     def stopped(self) -> None:
@@ -1155,6 +1163,8 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.channel.limits import Timeouts
     from screencodec.transport.channel.sealed import SecureChannel
+    from screencodec.transport.connect.via_relay import RelayRegistration
+    from screencodec.transport.relay.protocol import RELEASE_DISPLAY_GONE
 
     ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)
     injector, no_control = _injector(args)
@@ -1255,7 +1265,11 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                     # The code ends with the program: a relay is told so
                     # (RELAY_RELEASE), and tells an agent reconnecting that
                     # the host ended the session, not that its program
-                    # stopped (walk35: a SIGTERM read as a crash, status 5).
+                    # stopped (walk35: a SIGTERM read as a crash, status 5);
+                    # nor that its user ended it, when its display went
+                    # (ends36): an agent away heard no Bye that says so.
+                    if x_gone and isinstance(opened, RelayRegistration):
+                        opened.release_why = RELEASE_DISPLAY_GONE
                     current[0].end()
                     if opened is not None:
                         await opened.close()

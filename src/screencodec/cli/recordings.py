@@ -419,17 +419,22 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-#: END reasons of a link that ended before its agent asked anything
-#: (session/link.py), and how ``list`` says them (smallend35: they read
-#: "complete", as a session that took place).
-_NOTHING_ASKED = {"viewer sent no request": "no request in time"}
+#: END reasons of a link that ended before its agent was asked about
+#: (session/link.py ViewerLink.run: no request in time, or one without VIEW,
+#: refused at once), and how ``list``, ``verify`` and ``play`` say them
+#: (smallend35, ends36: they read "complete", as a session that took place).
+_NOTHING_ASKED = {
+    "viewer sent no request": "no request in time",
+    "viewer did not ask to view": "it did not ask to view",
+}
 
 
 def _refused(meta: dict[str, Any]) -> str:
     """How a recorded session nobody was let in reads ("nobody was let in
     (consent denied)": the agent was refused, or not answered, at its first
-    question; "nobody was let in (no request in time)": it asked nothing),
-    from its metadata's END reason; "" for any other."""
+    question; "nobody was let in (no request in time)": it asked nothing,
+    or "(it did not ask to view)"), from its metadata's END reason; "" for
+    any other."""
     from screencodec.transport.channel.display import safe_text
 
     reason = meta.get("reason")

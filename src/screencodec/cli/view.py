@@ -218,8 +218,12 @@ async def _connect(args: argparse.Namespace, password: str) -> Any:
         error = _ViewError(_explain(exc, args), exit_status(exc))
         # Its errno kept: the web viewer's reconnect tells a refusal (the
         # host's program gone) by it; without, it retried for the whole 60 s
-        # and said "reconnecting failed: nothing listens ...".
+        # and said "reconnecting failed: nothing listens ...". And the error
+        # itself: by it, the reconnect gives up on what a retry cannot mend
+        # (a wrong password, a session ended: ends36) and says how a session
+        # ended (connect/reconnect.py).
         error.errno = getattr(exc, "errno", None)
+        error.explains = exc
         raise error from exc
 
 
@@ -230,6 +234,8 @@ class _ViewError(ScreencodecError, ConnectionError):
     def __init__(self, message: str, status: Exit = Exit.ERROR) -> None:
         super().__init__(message)
         self.status = status
+        #: The error it explains, if any (connect/reconnect.py judges by it).
+        self.explains: BaseException | None = None
 
 
 #: Refusals that say the password was wrong (the handshake's, and a host
@@ -302,6 +308,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         hint = _over_limit_hint(str(reason), args.max_pixels, web=True)
         lost = web.viewer is not None and web.viewer.link_lost
         if lost:
+            lost = not _web_ended_away(str(reason))
             reason = _web_not_taken_up(str(reason))
         tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
     # A lost link the page's viewer could not take up again leaves it lost.
@@ -394,13 +401,27 @@ _WEB_GONE = " (its program has stopped)"
 _WEB_FAILED = " (reconnecting failed: "
 
 
+def _web_ended_away(reason: str) -> bool:
+    """Whether the web viewer's reason for a lost link says the session
+    ended while the agent was away (web/run.AWAY): it ends ENDED, not LOST,
+    as :func:`_ended_meanwhile`'s (ends36: exit status 5)."""
+    from screencodec.web.run import AWAY
+
+    return any(reason.endswith(suffix) for suffix in AWAY.values())
+
+
 def _web_not_taken_up(reason: str) -> str:
     """The web viewer's reason for a lost link it could not take up again in
-    the words ``view`` uses (:func:`_not_taken_up`): it printed the layers
-    nested, ``the connection was lost (the peer closed the connection
-    (reconnecting failed: ...))``. Other reasons as they are."""
+    the words ``view`` uses (:func:`_not_taken_up`, :func:`_ended_meanwhile`):
+    it printed the layers nested, ``the connection was lost (the peer closed
+    the connection (reconnecting failed: ...))``. Other reasons as they are."""
+    from screencodec.web.run import AWAY
+
     if reason.endswith(_WEB_GONE):
         return _not_taken_up(reason.removesuffix(_WEB_GONE), None)
+    for how, suffix in AWAY.items():
+        if reason.endswith(suffix):
+            return f"{_plain(reason.removesuffix(suffix))}, and {_AWAY_WORDS[how.value]}"
     lost, failed, why = reason.partition(_WEB_FAILED)
     if failed and why.endswith(")"):
         return _not_taken_up(lost, why[:-1])
@@ -1090,18 +1111,29 @@ def _ended_meanwhile(exc: BaseException, reason: str) -> _Over | None:
     (its socket closed without a release) is told as a host reached
     directly whose program stopped, still lost; a host that ended it (a
     relay's "the host ended this session", a host's own refusal) ended it
-    while the agent was away. walk35: both read "could not reconnect: that
+    while the agent was away, as did one whose display went (the words of
+    :data:`_AWAY_WORDS`). walk35: both read "could not reconnect: that
     session has ended: ask the host's user for a new code and password",
     exit status 5, so a script could not tell "the host ended it" from
-    "lost"."""
-    from screencodec.transport.relay.protocol import ENDED_STOPPED
+    "lost"; ends36: a display gone read as the user's end."""
+    from screencodec.transport.connect.reconnect import EndedAway, ended_while_away
 
-    if not (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.SESSION_ENDED):
+    how = ended_while_away(exc)
+    if how is None:
         return None
-    if str(exc).removeprefix(f"{exc.code.name}: ") == ENDED_STOPPED:
+    if how is EndedAway.STOPPED:
         return _Over(_not_taken_up(reason, None), lost=True)
-    return _Over(f"{_plain(reason)}, and the host's user had ended the session while you"
-                 " were away", lost=False)  # fmt: skip
+    return _Over(f"{_plain(reason)}, and {_AWAY_WORDS[how.value]}", lost=False)
+
+
+#: How the terminal says the session ended while the agent was away
+#: (connect/reconnect.EndedAway's values, not STOPPED's), after "the
+#: connection was lost, and ".
+_AWAY_WORDS = {
+    "ended": "the host's user had ended the session while you were away",
+    "display gone": "the host's X display was gone while you were away: its screen, mouse and"
+                    " keyboard could no longer be used, and the host stopped",
+}  # fmt: skip
 
 
 async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason: str,

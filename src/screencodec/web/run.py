@@ -19,7 +19,13 @@ from typing import Any, TypeVar
 
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
-from screencodec.transport.connect.reconnect import attempt_words, reconnect, refused
+from screencodec.transport.connect.reconnect import (
+    EndedAway,
+    attempt_words,
+    ended_while_away,
+    reconnect,
+    refused,
+)
 from screencodec.transport.session.events import SessionEnded, SessionRejoined, Subscription
 from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
@@ -29,7 +35,7 @@ from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["FAILED", "GONE", "LEFT_HERE", "WebOptions", "WebViewer"]
+__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "WebOptions", "WebViewer"]
 
 T = TypeVar("T")
 
@@ -207,9 +213,13 @@ class WebViewer:
                     return self._ended(bridge, LEFT_HERE)
                 except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                     bridge.status("Not connected")
-                    if opts.host_direct and refused(exc):
+                    how = ended_while_away(exc)  # a relay's word: said as the terminal says it
+                    if (opts.host_direct and refused(exc)) or how is EndedAway.STOPPED:
                         return self._ended(bridge, f"{lost}{GONE}", f"{_LOST_TEXT}, and the"
                                            " host no longer answers (its program has stopped).")
+                    if how is not None:  # the host ended it meanwhile: not lost (ends36)
+                        return self._ended(bridge, f"{lost}{AWAY[how]}",
+                                           f"{_LOST_TEXT}, and {_AWAY_TEXT[how]}.")
                     why = attempt_words(exc, opts.resume_within)
                     return self._ended(bridge, f"{lost}{FAILED}{why})",
                                        f"{_LOST_TEXT}; could not reconnect: {why[:200]}.")
@@ -380,13 +390,26 @@ _USER_STOPPED = (
 
 #: How :meth:`WebViewer.run` words a lost link it could not take up again:
 #: ``LOST`` (the viewer's reason for the lost link) followed by :data:`GONE`
-#: (a host reached directly refused: its program has stopped) or by
-#: :data:`FAILED`, why, and ")". cli/view.py reads them back for the
-#: terminal's last line (``_web_not_taken_up``): keep the two in step.
+#: (a host reached directly refused, or a relay saw its program stop: it
+#: has stopped), by one of :data:`AWAY` (the session ended while the agent
+#: was away: not a lost one), or by :data:`FAILED`, why, and ")".
+#: cli/view.py reads them back for the terminal's last line and its exit
+#: status (``_web_not_taken_up``, ``_web_ended_away``): keep them in step.
 GONE = " (its program has stopped)"
 FAILED = " (reconnecting failed: "
+AWAY = {
+    EndedAway.ENDED: " (the host's user ended the session meanwhile)",
+    EndedAway.DISPLAY_GONE: " (the host's X display went meanwhile)",
+}
 #: The start of the page's end banner for such a link.
 _LOST_TEXT = "The session has ended: the connection to the user's computer was lost"
+#: What follows it, after ", and ", for a session that ended while the
+#: agent was away (the terminal's words: cli/view._AWAY_WORDS).
+_AWAY_TEXT = {
+    EndedAway.ENDED: "the user had ended the session while you were away",
+    EndedAway.DISPLAY_GONE: "the user's X display was gone while you were away: its screen,"
+                            " mouse and keyboard could no longer be used, and the host stopped",
+}  # fmt: skip
 
 
 def _telling(bridge: WebBridge, within: float) -> Callable[[int, BaseException | None], None]:

@@ -14,11 +14,14 @@ with it. Not at the first refusal: what refuses may be a port forward, an
 SSH tunnel or a proxy between agent and host that is restarting, behind
 which the host still waits for the agent. Through a relay, refusals are
 retried for the whole ``within`` (the relay itself may be restarting).
+An error that explains another in the user's words names it in its
+``explains`` attribute: it is judged by that one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import errno
 import os
 import random
@@ -36,7 +39,8 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import in_words
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["REFUSED_FOR", "RETRYABLE", "attempt_words", "reconnect", "refused"]
+__all__ = ["REFUSED_FOR", "RETRYABLE", "EndedAway", "attempt_words", "ended_while_away",
+           "reconnect", "refused"]
 
 #: Refusals a later attempt may not meet: the host has not registered again
 #: at a restarted relay yet, a relay is draining, too many joins at once.
@@ -111,7 +115,51 @@ def refused(exc: BaseException) -> bool:
     return getattr(exc, "errno", None) == errno.ECONNREFUSED
 
 
+class EndedAway(enum.Enum):
+    """How the session of a lost link ended while its agent was away, as a
+    reconnection's refusal (SESSION_ENDED) tells it (:func:`ended_while_away`).
+    The terminal and the web page say each in their words (cli/view.py,
+    web/run.py); the exit status follows the session's end as a connected
+    agent would have heard it: STOPPED is lost (5), the others ended (0)."""
+
+    #: The host's program stopped without ending it (a crash, a kill).
+    STOPPED = "stopped"
+    #: The host's user ended it (also a host reached directly that refused).
+    ENDED = "ended"
+    #: The host's X display went, and the host stopped.
+    DISPLAY_GONE = "display gone"
+
+
+def ended_while_away(exc: BaseException) -> EndedAway | None:
+    """How a reconnection refused because the session has ended says it
+    ended, by the relay's words (relay/protocol.py); None for any other
+    error. A refusal without the relay's words (a host's own) is its
+    user's end."""
+    from screencodec.transport.relay.protocol import ENDED_DISPLAY_GONE, ENDED_STOPPED
+
+    exc = _underlying(exc)
+    if not (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.SESSION_ENDED):
+        return None
+    words = str(exc).removeprefix(f"{exc.code.name}: ")
+    if words == ENDED_STOPPED:
+        return EndedAway.STOPPED
+    if words == ENDED_DISPLAY_GONE:
+        return EndedAway.DISPLAY_GONE
+    return EndedAway.ENDED
+
+
+def _underlying(exc: BaseException) -> BaseException:
+    """The error that ``exc`` explains in the user's words, if it names one
+    in its ``explains`` (cli/view.py's, which the web viewer's connect
+    raises); else ``exc``. ends36: judged by the explained one alone, which
+    says nothing of what it is, a session ended and a wrong password were
+    retried for the web viewer's whole minute, as any failed attempt."""
+    explained = getattr(exc, "explains", None)
+    return explained if isinstance(explained, BaseException) else exc
+
+
 def _retryable(exc: BaseException) -> bool:
+    exc = _underlying(exc)
     if isinstance(exc, AccessRefusedError):
         return exc.code in RETRYABLE
     # A wrong password or a peer of another kind or version: the same again.

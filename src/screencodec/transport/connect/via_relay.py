@@ -374,6 +374,10 @@ class RelayRegistration:
         self.state: RegistrationState = "connecting"
         self.registrations = 0
         self.last_error: BaseException | None = None
+        #: RELAY_RELEASE's body once the credentials end: why the host ends
+        #: its code (relay/protocol.py), which the relay tells an agent
+        #: still reconnecting. Empty: its user ended the session.
+        self.release_why = b""
         self._task = asyncio.ensure_future(self._run())
         self._closing: asyncio.Task[None] | None = None
         acceptor.credentials.add_end_listener(self._on_end)
@@ -588,7 +592,7 @@ class RelayRegistration:
         still reconnecting that the session ended."""
         if self._acceptor.credentials.ended and not writer.is_closing():
             with contextlib.suppress(Exception):
-                writer.write(encode_frame(RELAY_RELEASE))
+                writer.write(encode_frame(RELAY_RELEASE, self.release_why))
 
     async def _ping(self, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, RuntimeError):

@@ -52,10 +52,12 @@ from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 
 __all__ = [
     "CLUSTER_MOST",
+    "ENDED_DISPLAY_GONE",
     "ENDED_RELEASED",
     "ENDED_STOPPED",
     "RELAY_REDIRECT",
     "RELAY_RELEASE",
+    "RELEASE_DISPLAY_GONE",
     "ROLE_HOST_CONTROL",
     "ROLE_HOST_DATA",
     "ROLE_VIEWER",
@@ -72,6 +74,7 @@ __all__ = [
     "parse_open",
     "parse_redirect",
     "parse_viewer_ok",
+    "release_words",
 ]
 
 ROLE_HOST_CONTROL = 1
@@ -84,14 +87,30 @@ _OPEN = struct.Struct(f">4sHB{CODE_DIGITS}s{TOKEN_SIZE}s")
 #: relay"; body is its ``HOST:PORT`` in ASCII. The client dials there once more.
 RELAY_REDIRECT = 0x25
 #: Host -> relay on the control connection: "I am done with this code"; the
-#: relay drops the claim at once instead of holding it for a reclaim.
+#: relay drops the claim at once instead of holding it for a reclaim. Its
+#: body says why: empty (or a byte this relay does not know), the host's
+#: user ended the session; :data:`RELEASE_DISPLAY_GONE`, the host stopped
+#: because its X display went. A relay of a version before reads none.
 RELAY_RELEASE = 0x26
+#: RELAY_RELEASE's body from a host whose X display (its screen, mouse and
+#: keyboard) went: it ended its sessions and stopped.
+RELEASE_DISPLAY_GONE = b"\x01"
 #: A relay's words, with SESSION_ENDED, for a viewer naming a registration
 #: that ended: the host released it (RELAY_RELEASE: its user ended the
-#: session), or its program stopped (its socket closed without a release).
-#: A reconnecting viewer tells the two apart by them (cli/view.py).
+#: session, or its display went), or its program stopped (its socket
+#: closed without a release). A reconnecting viewer tells them apart by
+#: them (connect/reconnect.ended_while_away).
 ENDED_RELEASED = "the host ended this session"
 ENDED_STOPPED = "the host's program stopped: this session has ended"
+ENDED_DISPLAY_GONE = "the host's X display is gone and the host stopped: this session has ended"
+
+
+def release_words(body: bytes) -> str:
+    """What a relay tells a viewer naming a code its host released with
+    RELAY_RELEASE's ``body``."""
+    return ENDED_DISPLAY_GONE if body == RELEASE_DISPLAY_GONE else ENDED_RELEASED
+
+
 _MAX_ADDRESS = 255
 #: RELAY_OK's field after the pair tag: the ``HOST:PORT`` of the relays of
 #: this relay's cluster (kind byte, count byte, then per address a length

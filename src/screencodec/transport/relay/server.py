@@ -72,6 +72,7 @@ from screencodec.transport.relay.protocol import (
     encode_viewer_ok,
     pair_tag,
     parse_open,
+    release_words,
 )
 from screencodec.transport.relay.sessions import (
     EndedSessions,
@@ -609,11 +610,12 @@ class Relay:
         self.metrics.sessions(len(self._sessions))
         log_event("registered", session=self._tag(code), addr=ip, claim=result.value)
         why = "closed"
+        words = ""  # what a viewer naming the code is told once it ended (_ENDED)
         try:
             writer.write(encode_frame(FrameType.RELAY_OK))
             while True:
                 try:
-                    ftype, _ = await asyncio.wait_for(
+                    ftype, body = await asyncio.wait_for(
                         read_frame(reader, HANDSHAKE_FRAME_MAX), self.limits.control_idle_timeout)
                 except asyncio.TimeoutError:
                     why = "idle"
@@ -626,10 +628,10 @@ class Relay:
                         why = "closed by the host"
                     raise
                 if ftype == RELAY_RELEASE:
-                    why = "released"
+                    why, words = "released", release_words(body)
                     with contextlib.suppress(DirectoryUnavailableError):
                         await self._dir("end", self.directory.end(
-                            code, verifier, _ENDED[why], self.limits.ended_memory))
+                            code, verifier, words, self.limits.ended_memory))
                     return
                 if ftype != FrameType.RELAY_PING:
                     why = f"unexpected frame {ftype}"
@@ -648,10 +650,11 @@ class Relay:
             if self._sessions.get(code) is reg:
                 del self._sessions[code]
                 if why in _ENDED:
-                    self.ended.ended(code, _ENDED[why], released=why == "released",
+                    words = words or _ENDED[why]
+                    self.ended.ended(code, words, released=why == "released",
                                      tag=pair_tag(verifier))
                     if why != "released":  # the cluster learns it once the grace is over
-                        self._later(self._tell_cluster_ended(code, verifier, _ENDED[why]))
+                        self._later(self._tell_cluster_ended(code, verifier, words))
                 else:  # a reset, silence: the host may come back
                     self.ended.lost(code, pair_tag(verifier), reg.heard)
                     if not self._draining:  # a drain cuts hosts itself: not lost
