@@ -7,13 +7,11 @@ found, strict xfail until it is fixed."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 from selenium.webdriver.common.by import By
 
+from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.transport import (
     CONTROL,
@@ -254,20 +253,6 @@ def test_page_chat_held_for_a_resume_that_never_comes_says_not_sent(browser: Any
         assert not browser.find_element(By.ID, "chat-input").is_enabled()
 
 
-@contextlib.contextmanager
-def _loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """An event loop in a background thread, for the host the CLI talks to."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield loop
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-
-
 def test_walk3_view_web_tells_control_after_a_resume(browser: Any) -> None:
     """walk3 (fixed): after a resume the terminal of view --web no longer said 'control
     granted' (nor that control was taken back): cli/view.py hooked _tell_control on the first
@@ -280,8 +265,8 @@ def test_walk3_view_web_tells_control_after_a_resume(browser: Any) -> None:
                     config=HostConfig(adaptive=False))  # fmt: skip
         return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
 
-    with _loop() as loop:
-        host, listener = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    with LoopThread() as loop:  # for the host the CLI talks to
+        host, listener = loop.call(start())
         way = _ProxyThread(listener.port)
         proc = subprocess.Popen(
             [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{way.port}",
@@ -307,4 +292,4 @@ def test_walk3_view_web_tells_control_after_a_resume(browser: Any) -> None:
             proc.kill()  # if it still runs
             proc.communicate()  # closes its pipes
             way.close()
-            asyncio.run_coroutine_threadsafe(_close([listener], host), loop).result(10)
+            loop.call(_close([listener], host))

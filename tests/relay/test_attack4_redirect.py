@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
+from loop_thread import LoopThread
 from screencodec.errors import ProtocolError, SessionClosedError, TransportError
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import encode_frame
@@ -26,18 +24,15 @@ from screencodec.transport.relay.protocol import RELAY_REDIRECT
 from .cluster import free_port
 
 
-class _Relay:
+class _Relay(LoopThread):
     """Answers every connection with RELAY_REDIRECT ``body`` (None: closes
     without answering), on its own loop thread; counts connections."""
 
     def __init__(self, body: bytes | None) -> None:
+        super().__init__()
         self.body = body
         self.connections = 0
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._on, "127.0.0.1", 0), self.loop).result(10)  # fmt: skip
+        self.server = self.call(asyncio.start_server(self._on, "127.0.0.1", 0))
         self.port: int = self.server.sockets[0].getsockname()[1]
 
     async def _on(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -48,24 +43,9 @@ class _Relay:
             await writer.drain()
         writer.close()
 
-    def close(self) -> None:
-        async def stop() -> None:
-            self.server.close()
-            await self.server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
-@contextmanager
-def _relay(body: bytes | None) -> Iterator[_Relay]:
-    relay = _Relay(body)
-    try:
-        yield relay
-    finally:
-        relay.close()
+    async def aclose(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
 
 
 HOSTILE = {
@@ -90,7 +70,7 @@ def _connect(port: int) -> None:
 
 @pytest.mark.parametrize("body", list(HOSTILE.values()), ids=list(HOSTILE))
 def test_a_redirect_to_no_host_name_is_refused_and_shown_safely(body: bytes) -> None:
-    with _relay(body) as relay, pytest.raises(ProtocolError) as err:
+    with _Relay(body) as relay, pytest.raises(ProtocolError) as err:
         _connect(relay.port)
     text = str(err.value)
     assert text.startswith("the relay redirected to something that is not a host name or IP")
@@ -107,7 +87,7 @@ def test_host_names_and_ip_literals_are_followed(host: bytes) -> None:
 
 
 def test_a_good_redirect_is_followed() -> None:
-    with _relay(None) as target, _relay(b"127.0.0.1:%d" % target.port) as first:
+    with _Relay(None) as target, _Relay(b"127.0.0.1:%d" % target.port) as first:
         with pytest.raises(SessionClosedError, match="closed the connection without answering"):
             _connect(first.port)
         assert target.connections == 1
@@ -115,14 +95,14 @@ def test_a_good_redirect_is_followed() -> None:
 
 def test_a_redirect_to_a_name_that_does_not_resolve_names_it_plainly() -> None:
     port = free_port()
-    with _relay(b"no-such-relay.invalid:%d" % port) as relay, pytest.raises(TransportError) as err:
+    with _Relay(b"no-such-relay.invalid:%d" % port) as relay, pytest.raises(TransportError) as err:
         _connect(relay.port)
     assert f"cannot reach no-such-relay.invalid:{port}" in str(err.value)
 
 
 def test_the_view_cli_prints_no_control_character() -> None:
     creds = SessionCredentials()
-    with _relay(HOSTILE["escapes"]) as relay:
+    with _Relay(HOSTILE["escapes"]) as relay:
         done = subprocess.run(
             [sys.executable, "-m", "screencodec", "view", "--relay", f"127.0.0.1:{relay.port}",
              "--code", creds.code, "--password", creds.password],

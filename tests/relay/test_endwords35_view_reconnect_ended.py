@@ -64,6 +64,28 @@ async def _cluster(redis: RedisServer) -> AsyncIterator[tuple[Relay, Relay, Link
         await proxy.close()
 
 
+@contextlib.asynccontextmanager
+async def _agent_watching(
+    redis: RedisServer,
+) -> AsyncIterator[tuple[subprocess.Popen[str], subprocess.Popen[bytes], LinkProxy]]:
+    """A ``screencodec host`` registered at relay A of :func:`_cluster`, and
+    an agent's ``screencodec view`` that joined through B, let in and shown
+    a picture: (host, view, the proxy in front of A). Both processes are
+    stopped after, the relays then closed."""
+    async with _cluster(redis) as (a, b, proxy):
+        host, code, password, _ = await asyncio.to_thread(
+            start_host, where=("--relay", f"127.0.0.1:{a.port}"))
+        view = viewer("--relay", f"127.0.0.1:{b.port}", "--code", code,
+                      "--password", password)  # fmt: skip
+        try:
+            await asyncio.to_thread(answer_when_asked, host)
+            await asyncio.to_thread(read_until, view, "decoded")
+            yield host, view, proxy
+        finally:
+            stop(view)
+            stop(host)
+
+
 def _ended(view: subprocess.Popen[bytes]) -> tuple[str, int]:
     """The view's last line and its exit status, once it has exited."""
     out, _ = view.communicate(timeout=30)
@@ -72,55 +94,35 @@ def _ended(view: subprocess.Popen[bytes]) -> tuple[str, int]:
 
 def test_a_host_killed_under_the_session_reads_as_its_program_stopped(
         redis_server: RedisServer) -> None:  # fmt: skip
-    async def main() -> None:
-        async with _cluster(redis_server) as (a, b, _proxy):
-            host, code, password, _ = await asyncio.to_thread(
-                start_host, where=("--relay", f"127.0.0.1:{a.port}"))
-            view = viewer("--relay", f"127.0.0.1:{b.port}", "--code", code,
-                          "--password", password)  # fmt: skip
-            try:
-                await asyncio.to_thread(answer_when_asked, host)
-                await asyncio.to_thread(read_until, view, "decoded")
-                host.send_signal(signal.SIGKILL)
-                await asyncio.to_thread(host.wait, 10)
-                line, status = await asyncio.to_thread(_ended, view)
-            finally:
-                stop(view)
-                stop(host)
-            # Found: "...; could not reconnect: that session has ended: ask
-            # the host's user for a new code and password", status 5.
-            assert line == ("session ended: the connection was lost, and the host no longer"
-                            " answers (its program has stopped)"), line  # fmt: skip
-            assert status == 5  # LOST
+    async def main() -> tuple[str, int]:
+        async with _agent_watching(redis_server) as (host, view, _proxy):
+            host.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(host.wait, 10)
+            return await asyncio.to_thread(_ended, view)
 
-    run(main(), 60)
+    line, status = run(main(), 60)
+    # Found: "...; could not reconnect: that session has ended: ask the
+    # host's user for a new code and password", status 5.
+    assert line == ("session ended: the connection was lost, and the host no longer"
+                    " answers (its program has stopped)"), line  # fmt: skip
+    assert status == 5  # LOST
 
 
 def test_a_host_that_ended_the_session_while_the_agent_was_away_reads_so(
         redis_server: RedisServer) -> None:  # fmt: skip
-    async def main() -> None:
-        async with _cluster(redis_server) as (a, b, proxy):
-            host, code, password, _ = await asyncio.to_thread(
-                start_host, where=("--relay", f"127.0.0.1:{a.port}"))
-            view = viewer("--relay", f"127.0.0.1:{b.port}", "--code", code,
-                          "--password", password)  # fmt: skip
-            try:
-                await asyncio.to_thread(answer_when_asked, host)
-                await asyncio.to_thread(read_until, view, "decoded")
-                proxy.refusing = True  # the agent's link fails and stays down ...
-                proxy.cut()
-                await asyncio.to_thread(read_until, view, "reconnecting for up to")
-                host.send_signal(signal.SIGTERM)  # ... while the host ends the session
-                await asyncio.to_thread(host.wait, 10)
-                proxy.refusing = False
-                line, status = await asyncio.to_thread(_ended, view)
-            finally:
-                stop(view)
-                stop(host)
-            # Found: "...; could not reconnect: that session has ended: ask
-            # the host's user for a new code and password", status 5.
-            assert line == ("session ended: the connection was lost, and the host's user had"
-                            " ended the session while you were away"), line  # fmt: skip
-            assert status == 0  # ENDED
+    async def main() -> tuple[str, int]:
+        async with _agent_watching(redis_server) as (host, view, proxy):
+            proxy.refusing = True  # the agent's link fails and stays down ...
+            proxy.cut()
+            await asyncio.to_thread(read_until, view, "reconnecting for up to")
+            host.send_signal(signal.SIGTERM)  # ... while the host ends the session
+            await asyncio.to_thread(host.wait, 10)
+            proxy.refusing = False
+            return await asyncio.to_thread(_ended, view)
 
-    run(main(), 60)
+    line, status = run(main(), 60)
+    # Found: "...; could not reconnect: that session has ended: ask the
+    # host's user for a new code and password", status 5.
+    assert line == ("session ended: the connection was lost, and the host's user had"
+                    " ended the session while you were away"), line  # fmt: skip
+    assert status == 0  # ENDED

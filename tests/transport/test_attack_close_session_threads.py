@@ -8,11 +8,12 @@ before the orderly close, 4 of 8 such tests lost the Bye to a reset.)
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+
+from loop_thread import LoopThread
 
 from .secure_fixtures import both_loops, run
 from .test_attack_close_session import RUNS, hosting, join, streaming
@@ -20,16 +21,8 @@ from .test_attack_close_session import RUNS, hosting, join, streaming
 T = TypeVar("T")
 
 
-class HostLoop:
+class HostLoop(LoopThread):
     """An asyncio loop in a thread, holding the host; ``block`` makes it busy."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def call(self, coro: Awaitable[T], timeout: float = 10) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
 
     async def wait(self, awaitable: Awaitable[T], timeout: float = 10) -> T:
         """Await ``awaitable`` (of the host's loop) from another loop."""
@@ -37,30 +30,21 @@ class HostLoop:
         async def there() -> T:
             return await awaitable
 
-        fut = asyncio.run_coroutine_threadsafe(there(), self.loop)
-        return await asyncio.wait_for(asyncio.wrap_future(fut), timeout)
+        return await asyncio.wait_for(asyncio.wrap_future(self.submit(there())), timeout)
 
     def block(self, seconds: float) -> None:
         self.loop.call_soon_threadsafe(time.sleep, seconds)
 
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
 
 @contextmanager
 def host_thread() -> Iterator[tuple[HostLoop, Any, asyncio.Queue[asyncio.Task[str]], str, int]]:
-    h = HostLoop()
-    context = hosting()
-    try:
+    with HostLoop() as h:
+        context = hosting()
         host, serving, secret, port = h.call(context.__aenter__())
         try:
             yield h, host, serving, secret, port
         finally:
             h.call(context.__aexit__(None, None, None))
-    finally:
-        h.stop()
 
 
 @both_loops

@@ -31,8 +31,7 @@ def test_a_busy_viewer_sending_input_hears_host_said_bye_every_time(loop_kind: s
                 moved = asyncio.Event()
                 typing = asyncio.ensure_future(fidget(viewer, moved))
                 await moved.wait()
-                ending = asyncio.run_coroutine_threadsafe(
-                    host.disconnect(reason=f"home time {i}"), h.loop)
+                ending = h.submit(host.disconnect(reason=f"home time {i}"))
                 time.sleep(0.03)  # busy: the goodbye and the close arrive unread
                 await asyncio.sleep(0)  # the input is written before the goodbye is read
                 reasons.append(await asyncio.wait_for(running, 5))

@@ -10,10 +10,9 @@ granted), the real ``screencodec view`` in a subprocess."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from typing import Any
 
+from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.cli.view import TAKEN_BACK
 from screencodec.transport import CONTROL, VIEW, Host, RecordingInjector, allow
@@ -26,13 +25,6 @@ from .test_view_cli_ux import read_until, stop, viewer
 def _view_after_revoke(level: Any) -> str:
     """What ``view --control`` printed after the host revoked ``level``
     (VIEW: up to its exit, which must be 0; CONTROL: up to TAKEN_BACK)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def call(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(10)
-
     creds = SessionCredentials()
 
     async def start() -> tuple[Host, Any]:
@@ -40,26 +32,24 @@ def _view_after_revoke(level: Any) -> str:
                     consent=allow(), injector=RecordingInjector())  # fmt: skip
         return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
 
-    host, listener = call(start())
-    view = viewer(f"127.0.0.1:{listener.port}", "--code", creds.code,
-                  "--password", creds.password, "--control")  # fmt: skip
-    try:
-        seen = read_until(view, "decoded")
-        if "control granted" not in seen:
-            seen += read_until(view, "control granted")
-        call(host.revoke(level))
-        if level == CONTROL:
-            return read_until(view, TAKEN_BACK)
-        out, err = view.communicate(timeout=20)
-        assert view.returncode == 0, err
-        return out.decode()
-    finally:
-        stop(view)
-        call(listener.close())
-        call(host.close())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    with LoopThread() as loop:
+        host, listener = loop.call(start())
+        view = viewer(f"127.0.0.1:{listener.port}", "--code", creds.code,
+                      "--password", creds.password, "--control")  # fmt: skip
+        try:
+            seen = read_until(view, "decoded")
+            if "control granted" not in seen:
+                seen += read_until(view, "control granted")
+            loop.call(host.revoke(level))
+            if level == CONTROL:
+                return read_until(view, TAKEN_BACK)
+            out, err = view.communicate(timeout=20)
+            assert view.returncode == 0, err
+            return out.decode()
+        finally:
+            stop(view)
+            loop.call(listener.close())
+            loop.call(host.close())
 
 
 def test_view_taken_back_from_a_controlling_agent_says_only_the_end() -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
 
+from loop_thread import LoopThread
 from screencodec.transport import VIEW, Viewer
 from screencodec.transport.connect import connect_direct
 
@@ -103,26 +103,21 @@ def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked(drop
         stop(host)
 
 
-class _ProxyThread:
-    """A LinkProxy on an event loop of its own thread (the CLI programs on
-    both ends are separate processes)."""
+class _ProxyThread(LoopThread):
+    """A LinkProxy (or ``proxy_type``, one of its kind) on an event loop of
+    its own thread (the CLI programs on both ends are separate processes)."""
 
-    def __init__(self, target: int) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.proxy = LinkProxy(target)
-        asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
+    def __init__(self, target: int, proxy_type: type[LinkProxy] = LinkProxy) -> None:
+        super().__init__()
+        self.proxy = proxy_type(target)
+        self.call(self.proxy.start())
         self.port = self.proxy.port
 
     def cut(self) -> None:
         self.loop.call_soon_threadsafe(self.proxy.cut)
 
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.proxy.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+    async def aclose(self) -> None:
+        await self.proxy.close()
 
 
 def test_view_cli_reconnects_after_a_lost_link_and_the_host_is_not_asked_again() -> None:

@@ -13,8 +13,10 @@ takes a while to close, as XTestInjector does when it drains its queue."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import AsyncIterator
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.transport import VIEW, Grant, Host, RecordingInjector, Viewer
@@ -45,13 +47,31 @@ async def _yes(request: ConsentRequest) -> Grant:
     return Grant(request.level)
 
 
+@contextlib.asynccontextmanager
+async def _watching(
+    injector: _DrainingInjector,
+) -> AsyncIterator[tuple[Host, Viewer, asyncio.Future[str]]]:
+    """A Host with ``injector`` (``async with``: closed as the program
+    leaves) on a loopback listener, and a Viewer watching it: (host,
+    viewer, the viewer's run). The listener closes after."""
+    creds = SessionCredentials()
+    async with Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=_yes,
+                    injector=injector) as host:  # fmt: skip
+        listener = await listen_direct("127.0.0.1", 0, creds, host.serve, timeouts=FAST)
+        channel = await connect_direct("127.0.0.1", listener.port, creds.code,
+                                       creds.password, timeouts=FAST)  # fmt: skip
+        viewer = Viewer(channel, who="Alice")
+        await viewer.start(VIEW)
+        running = asyncio.ensure_future(viewer.run())
+        await until(lambda: viewer.decoded >= 1, 10, "the viewer watching")
+        yield host, viewer, running
+        await listener.close()
+
+
 def test_the_closing_host_is_released_when_its_close_returns_after_a_handlers_close() -> None:
     async def main() -> tuple[bool, str]:
         injector = _DrainingInjector()
-        creds = SessionCredentials()
-        async with Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=_yes,
-                        injector=injector) as host:  # fmt: skip
-            listener = await listen_direct("127.0.0.1", 0, creds, host.serve, timeouts=FAST)
+        async with _watching(injector) as (host, viewer, running):
             events = host.events()
 
             async def hang_up(_peer: str, _: bytes) -> bytes | None:
@@ -59,18 +79,11 @@ def test_the_closing_host_is_released_when_its_close_returns_after_a_handlers_cl
                 return None
 
             host.register_channel("hangup", hang_up)
-            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                           creds.password, timeouts=FAST)  # fmt: skip
-            viewer = Viewer(channel, who="Alice")
-            await viewer.start(VIEW)
-            running = asyncio.ensure_future(viewer.run())
-            await until(lambda: viewer.decoded >= 1, 10, "the viewer watching")
             await viewer.send_extension("hangup", b"")
             reason = await asyncio.wait_for(running, 10)
             # The program's own loop: the host's events end with the host.
             async for _ev in events:
                 pass
-            await listener.close()
         # Left the host (its __aexit__'s close returned): all is released.
         return injector.closed.is_set(), reason
 
@@ -83,12 +96,9 @@ def test_the_closing_host_is_released_when_its_close_returns_after_a_handlers_cl
 def test_a_close_from_a_task_a_handler_started_waits_and_releases() -> None:
     async def main() -> bool:
         injector = _DrainingInjector()
-        creds = SessionCredentials()
         released_at_return: list[bool] = []
         quitting: list[asyncio.Future[None]] = []
-        async with Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=_yes,
-                        injector=injector) as host:  # fmt: skip
-            listener = await listen_direct("127.0.0.1", 0, creds, host.serve, timeouts=FAST)
+        async with _watching(injector) as (host, viewer, running):
 
             async def quit_host() -> None:  # the program's "stop everything"
                 await host.close()
@@ -99,16 +109,9 @@ def test_a_close_from_a_task_a_handler_started_waits_and_releases() -> None:
                 return None
 
             host.register_channel("quit", hang_up)
-            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                           creds.password, timeouts=FAST)  # fmt: skip
-            viewer = Viewer(channel, who="Alice")
-            await viewer.start(VIEW)
-            running = asyncio.ensure_future(viewer.run())
-            await until(lambda: viewer.decoded >= 1, 10, "the viewer watching")
             await viewer.send_extension("quit", b"")
             await asyncio.wait_for(running, 10)
             await until(lambda: bool(released_at_return), 10, "the task's close returned")
-            await listener.close()
         return released_at_return[0]
 
     # Found: False (owncode35 fixed it: owncode.py), the injector not closed.

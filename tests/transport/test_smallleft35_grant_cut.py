@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import signal
 import struct
-import threading
 
 from .helpers import LinkProxy
 from .test_cli import answer_when_asked, start_host
@@ -53,28 +52,16 @@ class _GrantCutProxy(LinkProxy):
                     return
 
 
-class _Proxy(_ProxyThread):
-    def __init__(self, target: int) -> None:  # as _ProxyThread, with the proxy above
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.proxy = _GrantCutProxy(target)
-        asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
-        self.port = self.proxy.port
-
-    def arm(self) -> None:
-        self.loop.call_soon_threadsafe(setattr, self.proxy, "armed", True)
-
-
 def test_view_says_what_was_granted_after_a_link_cut_between_grant_and_hello() -> None:
     host, code, password, port = start_host()
-    proxy = _Proxy(port)
+    proxy = _ProxyThread(port, _GrantCutProxy)
     try:
         view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
         try:
             answer_when_asked(host)
             read_until(view, "[view] 320x240 decoded")
-            proxy.arm()  # the resumed link is cut right after its grant
+            # Armed: the resumed link is cut right after its grant.
+            proxy.loop.call_soon_threadsafe(setattr, proxy.proxy, "armed", True)
             proxy.cut()
             seen = read_until(view, "granted: view", timeout=20)
             assert "reconnecting for up to 60 s" in seen

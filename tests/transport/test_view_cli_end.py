@@ -5,15 +5,14 @@ loopback; the host's user types on a pty."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import subprocess
-import threading
 from typing import Any
 
 import pytest
 
+from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.transport import Host, allow
 from screencodec.transport.channel.codes import SessionCredentials
@@ -101,13 +100,8 @@ def test_the_host_stopping_and_vanishing_in_plain_words(monkeypatch: pytest.Monk
 
 
 def test_the_hosts_own_reason_is_kept_and_shown_harmless() -> None:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def call(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(10)
-
+    loop = LoopThread()
+    call = loop.call
     creds = SessionCredentials()
 
     async def start() -> tuple[Host, Any]:
@@ -127,8 +121,6 @@ def test_the_hosts_own_reason_is_kept_and_shown_harmless() -> None:
         stop(view)
         call(listener.close())
         call(host.close())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
         loop.close()
 
 
@@ -157,13 +149,8 @@ def test_a_file_the_terminal_cannot_take_is_told_to_the_agent(tmp_path: Any) -> 
     Since nofiles35 the terminal says so up front and the host's ``/send``
     offers it nothing (test_host_cli_send_nofiles.py); a host of the
     version before still offers, as ``Host.send`` does here."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def call(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(10)
-
+    loop = LoopThread()
+    call = loop.call
     creds = SessionCredentials()
 
     async def start() -> tuple[Host, Any]:
@@ -192,8 +179,6 @@ def test_a_file_the_terminal_cannot_take_is_told_to_the_agent(tmp_path: Any) -> 
         stop(view)
         call(listener.close())
         call(host.close())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
         loop.close()
 
 

@@ -16,7 +16,6 @@ sure, when the host's user presses Ctrl-C."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -41,18 +40,15 @@ class _Holding(_ProxyThread):
     """:class:`HoldingProxy` on an event loop of its own thread."""
 
     def __init__(self, target: int) -> None:
-        super().__init__(target)
-        asyncio.run_coroutine_threadsafe(self.proxy.close(), self.loop).result(10)
-        self.holding = HoldingProxy(target)
-        self.proxy = self.holding
-        asyncio.run_coroutine_threadsafe(self.holding.start(), self.loop).result(10)
-        self.port = self.holding.port
+        super().__init__(target, HoldingProxy)
+        assert isinstance(self.proxy, HoldingProxy)
+        self.holding = self.proxy
 
     def on_loop(self, call: Callable[[], T]) -> T:
         async def run() -> T:
             return call()
 
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+        return self.call(run())
 
 
 def _until(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from loop_thread import LoopThread
 from screencodec.capture.base import FrameSource, SourceWrapper
 from screencodec.transport import (
     ConsentRequest,
@@ -108,18 +109,14 @@ class LiveSession:
         options: WebOptions | None = None,
         **host_kw: Any,
     ) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        self.loop_thread = LoopThread(timeout=20)
         self.injector = RecordingInjector()
         self.source = source
         self.options = options or WebOptions(open_browser=False, grace=5.0)
         self.options.open_browser = False
         self.host: Host = self.call(self._make_host, consent, config, host_kw)
         self.web = WebViewer(self._connect, self.options)
-        self.result: concurrent.futures.Future[str] = asyncio.run_coroutine_threadsafe(
-            self.web.run(), self.loop
-        )
+        self.result: concurrent.futures.Future[str] = self.loop_thread.submit(self.web.run())
         self.call(self.web.listening.wait)
         self.url = self.web.url
 
@@ -137,7 +134,7 @@ class LiveSession:
         return vc
 
     def call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, timeout: float = 20) -> T:
-        return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result(timeout)
+        return self.loop_thread.call(fn(*args), timeout)
 
     def run(self, fn: Callable[[], T]) -> T:
         """Run a plain function on the loop's thread (to read its state safely)."""
@@ -185,19 +182,8 @@ class LiveSession:
             # folder, the server) run now, not in a later test's garbage
             # collection.
             with contextlib.suppress(Exception):
-                self.call(_cancel_rest, timeout=timeout)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-            if not self.thread.is_alive():
-                self.loop.close()
+                self.loop_thread.close(timeout)
             if overran:
                 # Said here, by the test whose session it was, rather than
                 # swallowed (a hang is a bug, not a way to end).
                 raise AssertionError(f"the web viewer session did not end within {timeout:g} s")
-
-
-async def _cancel_rest() -> None:
-    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in rest:
-        task.cancel()
-    await asyncio.gather(*rest, return_exceptions=True)

@@ -4,18 +4,17 @@ why in plain words, and the status beside it no longer says it is waiting."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
 
+from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.transport import Host, HostConfig, SessionCredentials, allow, deny, listen_direct
 from screencodec.transport.session.consent import ConsentCallback
@@ -23,16 +22,14 @@ from screencodec.transport.session.consent import ConsentCallback
 from .conftest import wait_page
 
 
-class _RealHost:
+class _RealHost(LoopThread):
     """A Host behind listen_direct on its own loop thread. ``views``: the
     viewer processes started for it, stopped (pipes closed) on close, also
     those of a test that failed half-way."""
 
     def __init__(self, consent: ConsentCallback) -> None:
+        super().__init__()
         self.views: list[subprocess.Popen[str]] = []
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
         self.creds = SessionCredentials()
         source = open_source("synthetic", width=320, height=200, scenario="idle")
 
@@ -42,36 +39,27 @@ class _RealHost:
 
         self.host, self.listener = self.call(start())
 
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         for proc in self.views:
             proc.kill()  # if it still runs
             proc.communicate()  # closes its pipes, not a later test's GC
+        super().close(timeout)
 
-        async def end() -> None:
-            await self.listener.close()
-            await self.host.close()
-
-        self.call(end())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+    async def aclose(self) -> None:
+        await self.listener.close()
+        await self.host.close()
 
 
 @pytest.fixture
 def allowing() -> Iterator[_RealHost]:
-    host = _RealHost(allow())
-    yield host
-    host.close()
+    with _RealHost(allow()) as host:
+        yield host
 
 
 @pytest.fixture
 def declining() -> Iterator[_RealHost]:
-    host = _RealHost(deny())
-    yield host
-    host.close()
+    with _RealHost(deny()) as host:
+        yield host
 
 
 def _view(host: _RealHost, password: str | None = None) -> tuple[subprocess.Popen[str], str]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from typing import Any
 
 import pytest
 from tests.transport.helpers import tcp_pair, until
 from tests.transport.test_attack4_screen_size import _Host
 
+from loop_thread import LoopThread
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 from screencodec.web.run import WebOptions, WebViewer
@@ -25,9 +25,6 @@ from .conftest import wait_page
 
 def _run_web(browser: Any, script: Any, options: WebOptions) -> tuple[dict[str, Any], str]:
     """The page's state once it was told the session ended, and why the run ended."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     kept: list[Any] = []
 
     async def connect() -> Any:
@@ -44,18 +41,17 @@ def _run_web(browser: Any, script: Any, options: WebOptions) -> tuple[dict[str, 
         await server.wait_closed()
 
     web = WebViewer(connect, options)
-    result = asyncio.run_coroutine_threadsafe(web.run(), loop)
-    try:
-        asyncio.run_coroutine_threadsafe(web.listening.wait(), loop).result(20)
-        browser.get(web.url)
-        st = wait_page(browser, lambda s: s["ended"] is not None, what="the session's end")
-        return st, result.result(20)
-    finally:
-        result.cancel()
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(close(), loop).result(20)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
+    with LoopThread(timeout=20) as loop:
+        result = loop.submit(web.run())
+        try:
+            loop.call(web.listening.wait())
+            browser.get(web.url)
+            st = wait_page(browser, lambda s: s["ended"] is not None, what="the session's end")
+            return st, result.result(20)
+        finally:
+            result.cancel()
+            with contextlib.suppress(Exception):
+                loop.call(close())
 
 
 @pytest.mark.parametrize(("w", "h", "max_pixels"), [

@@ -14,16 +14,15 @@ policy the page cannot eval."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
+from loop_thread import LoopThread
 from screencodec.encoder import ScreenEncoder
 from screencodec.transport.session.kept import KeptPicture
 from screencodec.web import server as server_module
@@ -89,18 +88,13 @@ def served() -> Iterator[WebServer]:
     async def on_page(ws: Any, hello: Any) -> None:
         return None
 
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = WebServer(on_page)
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(20)
-    try:
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.close(), loop).result(20)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    with LoopThread(timeout=20) as loop:
+        server = WebServer(on_page)
+        loop.call(server.start())
+        try:
+            yield server
+        finally:
+            loop.call(server.close())
 
 
 @pytest.fixture(scope="module")

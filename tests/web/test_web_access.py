@@ -7,13 +7,13 @@ import asyncio
 import errno
 import json
 import socket
-import threading
 import time
 from typing import Any
 
 import aiohttp
 import pytest
 
+from loop_thread import LoopThread
 from screencodec.web import PageAccess, WebServer
 from screencodec.web.access import static_key_of
 
@@ -251,13 +251,6 @@ def test_next_link_in_the_same_tab_opens_the_next_session(browser: Any) -> None:
     # With a fixed --web-port, the next session's link differs from the last
     # one only in its fragment: pasted into the old tab, it is a same-document
     # navigation (hashchange), which must still open the new session.
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def call(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(20)
-
     def wait(cond: Any, what: str) -> None:
         deadline = time.monotonic() + 20
         while not cond():
@@ -268,28 +261,26 @@ def test_next_link_in_the_same_tab_opens_the_next_session(browser: Any) -> None:
     first, second = _Welcoming(), _Welcoming()
     first.server = WebServer(first.on_page, port=port)
     second.server = WebServer(second.on_page, port=port)
-    try:
-        call(first.server.start())
-        browser.get(first.server.url)
-        wait_page(browser, lambda s: s["connected"], what="the first session")
-        call(first.server.close())
-        wait_page(browser, lambda s: s["closed"], what="the first session's end")
-        call(second.server.start())
-        assert second.server.url.split("#")[0] == first.server.url.split("#")[0]
-        browser.get(second.server.url)
-        wait(lambda: second.hellos, "a hello at the second server")
-        # The new token, not the old tab's resume key from sessionStorage.
-        assert second.hellos[0]["key"] == second.server.access.token
-        assert [h["key"] for h in first.hellos] == [first.server.access.token]
-        wait_page(browser, lambda s: s["connected"], what="the second session")
-        assert "#" not in browser.current_url
-        # A plain reload of that tab still resumes, now with the second session's key.
-        browser.refresh()
-        wait(lambda: len(second.hellos) == 2, "the reloaded tab's hello")
-        assert second.hellos[1]["key"] == second.hellos[0]["resume"]
-    finally:
-        call(first.server.close())
-        call(second.server.close())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    with LoopThread(timeout=20) as loop:
+        try:
+            loop.call(first.server.start())
+            browser.get(first.server.url)
+            wait_page(browser, lambda s: s["connected"], what="the first session")
+            loop.call(first.server.close())
+            wait_page(browser, lambda s: s["closed"], what="the first session's end")
+            loop.call(second.server.start())
+            assert second.server.url.split("#")[0] == first.server.url.split("#")[0]
+            browser.get(second.server.url)
+            wait(lambda: second.hellos, "a hello at the second server")
+            # The new token, not the old tab's resume key from sessionStorage.
+            assert second.hellos[0]["key"] == second.server.access.token
+            assert [h["key"] for h in first.hellos] == [first.server.access.token]
+            wait_page(browser, lambda s: s["connected"], what="the second session")
+            assert "#" not in browser.current_url
+            # A plain reload of that tab still resumes, now with the second session's key.
+            browser.refresh()
+            wait(lambda: len(second.hellos) == 2, "the reloaded tab's hello")
+            assert second.hellos[1]["key"] == second.hellos[0]["resume"]
+        finally:
+            loop.call(first.server.close())
+            loop.call(second.server.close())

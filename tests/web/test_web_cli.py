@@ -3,7 +3,6 @@ errors when something other than a screencodec host answers."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
+from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.transport import (
     Host,
@@ -61,15 +61,10 @@ def talker() -> Iterator[tuple[int, list[bytes]]]:
 
 
 @pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
+def loop() -> Iterator[LoopThread]:
     """An event loop in a background thread, for the host the CLI talks to."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield loop
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    with LoopThread() as loop:
+        yield loop
 
 
 @pytest.mark.parametrize(
@@ -101,7 +96,7 @@ def test_web_flag_needs_no_snapshot() -> None:
 
 
 @pytest.mark.parametrize("via", ["direct", "relay"])
-def test_view_web_end_to_end(browser: Any, loop: asyncio.AbstractEventLoop, via: str) -> None:
+def test_view_web_end_to_end(browser: Any, loop: LoopThread, via: str) -> None:
     """The real command: a host on loopback (direct, or through a relay),
     `view --web --no-open`, the page opened from the printed link; the agent
     leaves from the page."""
@@ -119,7 +114,7 @@ def test_view_web_end_to_end(browser: Any, loop: asyncio.AbstractEventLoop, via:
         await reg.wait_registered(5)
         return host, [reg, relay], ["--relay", f"127.0.0.1:{relay.port}"]
 
-    host, closers, where = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    host, closers, where = loop.call(start())
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "screencodec", "view", *where,
@@ -134,7 +129,7 @@ def test_view_web_end_to_end(browser: Any, loop: asyncio.AbstractEventLoop, via:
         assert url, line
         browser.get(url.group(0))
         wait_page(browser, lambda s: s["applied"] >= 3, what="pictures through the CLI")
-        assert asyncio.run_coroutine_threadsafe(_viewers(host), loop).result(5) == 1
+        assert loop.call(_viewers(host), 5) == 1
         browser.find_element(By.ID, "leave").click()
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
@@ -143,7 +138,7 @@ def test_view_web_end_to_end(browser: Any, loop: asyncio.AbstractEventLoop, via:
     finally:
         proc.kill()  # if it still runs
         proc.communicate()  # closes its pipes, not a later test's GC
-        asyncio.run_coroutine_threadsafe(_close(closers, host), loop).result(10)
+        loop.call(_close(closers, host))
 
 
 async def _viewers(host: Host) -> int:
@@ -219,7 +214,7 @@ def _printed(proc: subprocess.Popen[str]) -> tuple[list[str], Callable[[str], No
 
 @contextlib.contextmanager
 def _view_web_with_control(
-    browser: Any, loop: asyncio.AbstractEventLoop, consent: Any
+    browser: Any, loop: LoopThread, consent: Any
 ) -> Iterator[tuple[Host, subprocess.Popen[str], list[str], Callable[[str], None]]]:
     """`view --web --no-open --control` against a host on loopback that can
     be controlled and answers with ``consent``, its page open in ``browser``:
@@ -234,7 +229,7 @@ def _view_web_with_control(
                     config=HostConfig(adaptive=False))  # fmt: skip
         return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
 
-    host, listener = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    host, listener = loop.call(start())
     proc = subprocess.Popen(
         [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{listener.port}",
          "--code", creds.code, "--password", creds.password, "--web", "--no-open", "--control"],
@@ -251,11 +246,11 @@ def _view_web_with_control(
     finally:
         proc.kill()  # if it still runs
         proc.communicate()  # closes its pipes, not a later test's GC
-        asyncio.run_coroutine_threadsafe(_close([listener], host), loop).result(10)
+        loop.call(_close([listener], host))
 
 
 def test_view_web_tells_the_terminal_when_control_comes_and_goes(
-    browser: Any, loop: asyncio.AbstractEventLoop
+    browser: Any, loop: LoopThread
 ) -> None:
     """The terminal of `view --web` prints the terminal viewer's lines when
     control is granted and taken back (it printed neither), and says so when
@@ -275,7 +270,7 @@ def test_view_web_tells_the_terminal_when_control_comes_and_goes(
         browser.find_element(By.ID, "control").click()  # the page's own request
         until("control granted")
         wait_page(browser, lambda s: control(), what="control again")
-        asyncio.run_coroutine_threadsafe(host.revoke(CONTROL), loop).result(10)
+        loop.call(host.revoke(CONTROL))
         until("the host's user took back control: you can only watch now")
         assert "you gave control back: you can only watch now" not in out
         browser.find_element(By.ID, "leave").click()
@@ -284,7 +279,7 @@ def test_view_web_tells_the_terminal_when_control_comes_and_goes(
 
 
 def test_view_web_tells_the_terminal_when_control_is_refused(
-    browser: Any, loop: asyncio.AbstractEventLoop
+    browser: Any, loop: LoopThread
 ) -> None:
     """The terminal of `view --web` prints the terminal viewer's refusal lines
     (it printed none): the host's user's own refusal (``--control``), and a

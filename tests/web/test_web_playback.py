@@ -12,14 +12,14 @@ import contextlib
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
 
+from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.recording import Player, Recorder, RecordingReader, generate_keypair
 from screencodec.recording.player import CursorTrack
@@ -37,8 +37,6 @@ from screencodec.web.playback import (
     RecordingPlayback,
     describe_event,
 )
-
-T = TypeVar("T")
 
 
 async def _record(directory: Path, auditor: Path | None = None) -> Path:
@@ -71,43 +69,30 @@ async def _record(directory: Path, auditor: Path | None = None) -> Path:
     return Path(done.path)
 
 
-class _Playback:
+class _Playback(LoopThread):
     """RecordingPlayback on an event loop in a background thread."""
 
     def __init__(self, path: Path, key: Path | None = None, grace: float | None = None) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        super().__init__(timeout=20)
         self.playback = RecordingPlayback(
             path, PlaybackOptions(open_browser=False, grace=grace, private_key=key)
         )
-        self.task: asyncio.Task[str] = self.call(self._start)
-        self.call(self.playback.listening.wait)
+        self.task: asyncio.Task[str] = self.call(self._start())
+        self.call(self.playback.listening.wait())
 
     async def _start(self) -> asyncio.Task[str]:
         return asyncio.ensure_future(self.playback.run())
 
-    async def _stop(self) -> None:
-        self.task.cancel()
+    async def aclose(self) -> None:
+        self.task.cancel()  # the server closes its socket and the reader its file
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
 
     def result(self, timeout: float) -> str:
-        return asyncio.run_coroutine_threadsafe(
-            asyncio.wait_for(asyncio.shield(self.task), timeout), self.loop
-        ).result(timeout + 1)
+        async def ended() -> str:  # (shield and wait_for on the task's own loop)
+            return await asyncio.wait_for(asyncio.shield(self.task), timeout)
 
-    def call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
-        return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result(20)
-
-    def close(self) -> None:
-        try:
-            self.call(self._stop)  # the server closes its socket and the reader its file
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-            if not self.thread.is_alive():
-                self.loop.close()
+        return self.call(ended(), timeout + 1)
 
 
 @pytest.fixture(scope="module")
