@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from screencodec.cli.main import other_words
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import counted
+from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -424,8 +425,8 @@ def _list(args: argparse.Namespace) -> int:
 #: refused at once), and how ``list``, ``verify`` and ``play`` say them
 #: (smallend35, ends36: they read "complete", as a session that took place).
 _NOTHING_ASKED = {
-    "viewer sent no request": "no request in time",
-    "viewer did not ask to view": "it did not ask to view",
+    NO_REQUEST: "no request in time",
+    NO_VIEW_ASKED: "it did not ask to view",
 }
 
 

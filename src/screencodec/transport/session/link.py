@@ -59,6 +59,7 @@ from screencodec.transport.session.consent import (
     questions_for,
 )
 from screencodec.transport.session.encoding import choose_encoder
+from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED
 from screencodec.transport.session.events import (
     ChatReceived,
     PermissionChanged,
@@ -244,12 +245,12 @@ class ViewerLink:
         try:
             hello = await asyncio.wait_for(self._hello(), _HELLO_TIMEOUT)
         except asyncio.TimeoutError:
-            return "viewer sent no request"
+            return NO_REQUEST
         self.who = safe_text(hello.who, 64)
         asked = Permission(hello.level).known
         if VIEW not in asked:
             await self.send(m.PermissionDeny(hello.level))
-            return "viewer did not ask to view"
+            return NO_VIEW_ASKED
         # CONTROL this host cannot grant is refused here; VIEW is still asked.
         why = self.refusals.first(asked, self.who, self.peer)
         if why is not None:

@@ -1,0 +1,13 @@
+"""END reasons a host writes for a viewer it let in to nothing, as plain
+strings with no imports: ``recordings list`` reads them out of a recording's
+metadata to show such a session as refused, and importing :mod:`.link` for
+them would cost that command a second of imports."""
+
+from __future__ import annotations
+
+__all__ = ["NO_REQUEST", "NO_VIEW_ASKED"]
+
+#: The viewer proved the password, then sent no request within the host's wait.
+NO_REQUEST = "viewer sent no request"
+#: The viewer's first request did not include VIEW.
+NO_VIEW_ASKED = "viewer did not ask to view"
