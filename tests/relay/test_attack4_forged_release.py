@@ -39,34 +39,51 @@ from .cluster import RedisServer, relays, run, wait_for
 from .test_attack4_host_link_down import watched
 
 
-async def _register_and_release(port: int, code: str, pipelined: bool) -> RefuseCode:
-    """A registration of ``code`` under a secret of one's own, with a
-    RELAY_RELEASE before or after the relay's answer; what the relay said."""
+async def register_and_release(port: int, code: str, secret: bytes, body: bytes = b"", *,
+                               pipelined: bool = False) -> BaseException | None:  # fmt: skip
+    """A registration of ``code`` under ``secret``, then RELAY_RELEASE with
+    ``body`` (before the relay's answer if ``pipelined``); the relay's
+    refusal, None once it took the registration and let the connection go."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        opening = encode_open(ROLE_HOST_CONTROL, code, secrets.token_bytes(TOKEN_SIZE))
-        writer.write(opening + (encode_frame(RELAY_RELEASE) if pipelined else b""))
-        ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 10)
+        release = encode_frame(RELAY_RELEASE, body)
+        writer.write(encode_open(ROLE_HOST_CONTROL, code, secret)
+                     + (release if pipelined else b""))  # fmt: skip
+        ftype, answer = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 10)
         with contextlib.suppress(OSError):
-            writer.write(encode_frame(RELAY_RELEASE))
+            writer.write(release)
             writer.write_eof()
-        assert ftype == FrameType.REFUSE
-        refused = refusal_error(body)
-        return RefuseCode(getattr(refused, "code", RefuseCode.MALFORMED))
+        if ftype == FrameType.REFUSE:
+            return refusal_error(answer)
+        assert ftype == FrameType.RELAY_OK, ftype
+        await asyncio.wait_for(reader.read(), 10)  # the relay closes it once released
+        return None
     finally:
         writer.close()
 
 
-async def _join_and_release(port: int, code: str) -> None:
-    """A viewer join of ``code`` that sends RELAY_RELEASE and a FIN."""
+async def join_naming(port: int, code: str, tag: bytes = bytes(TOKEN_SIZE),
+                      then: bytes = b"") -> BaseException | None:  # fmt: skip
+    """A viewer join of ``code`` naming pair tag ``tag``, ``then`` sent after
+    the opening, and a FIN; the relay's refusal, or None if it paired it
+    (once it let the connection go: what ``then`` did is done)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(encode_open(ROLE_VIEWER, code) + encode_frame(RELAY_RELEASE))
+        writer.write(encode_open(ROLE_VIEWER, code, tag) + then)
         writer.write_eof()
+        ftype, answer = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 10)
+        if ftype == FrameType.REFUSE:
+            return refusal_error(answer)
         with contextlib.suppress(OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(reader.read(), 10)  # until the relay lets it go
+            await asyncio.wait_for(reader.read(), 10)
+        return None
     finally:
         writer.close()
+
+
+def refused_code(refusal: BaseException | None) -> RefuseCode | None:
+    """The code of a relay's refusal (None: it let the connection in)."""
+    return None if refusal is None else RefuseCode(getattr(refusal, "code", RefuseCode.MALFORMED))
 
 
 @pytest.mark.parametrize("where", ["one relay", "cluster"])
@@ -85,9 +102,10 @@ def test_someone_with_the_code_cannot_have_a_live_session_told_ended(
             code = session.code
             for relay in every:
                 for pipelined in (True, False):
-                    assert await _register_and_release(relay.port, code, pipelined) \
-                        == RefuseCode.CODE_IN_USE  # fmt: skip
-                await _join_and_release(relay.port, code)
+                    refusal = await register_and_release(
+                        relay.port, code, secrets.token_bytes(TOKEN_SIZE), pipelined=pipelined)
+                    assert refused_code(refusal) == RefuseCode.CODE_IN_USE, refusal
+                await join_naming(relay.port, code, then=encode_frame(RELAY_RELEASE))
             for relay in every:
                 assert relay.ended.why(code) is None
                 assert await relay.directory.ended(code) is None

@@ -18,35 +18,26 @@ It is peer input to the relay, and its words reach agents. The attacks:
   display went; once its host is back it resumes unasked.
 
 A real relay on loopback, raw relay frames for the attacker, a real Host
-and Viewer for the session (tests/relay/test_attack4_host_link_down.py).
+and Viewer for the session (tests/relay/test_attack4_host_link_down.py);
+the attacker's frames as tests/relay/test_attack4_forged_release.py sends
+them (its test: the empty body, and a cluster).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 
 from screencodec.errors import AccessRefusedError
 from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.framing import (
-    FrameType,
-    RefuseCode,
-    encode_frame,
-    read_frame,
-    refusal_error,
-)
+from screencodec.transport.channel.framing import RefuseCode, encode_frame
 from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 from screencodec.transport.connect.reconnect import ended_while_away
 from screencodec.transport.relay import (
     RELAY_RELEASE,
-    ROLE_HOST_CONTROL,
-    ROLE_VIEWER,
     TOKEN_SIZE,
     Relay,
     RelayLimits,
     claim_verifier,
-    encode_open,
 )
 from screencodec.transport.relay.protocol import (
     ENDED_DISPLAY_GONE,
@@ -56,47 +47,8 @@ from screencodec.transport.relay.protocol import (
 )
 
 from .cluster import run, wait_for
+from .test_attack4_forged_release import join_naming, register_and_release
 from .test_attack4_host_link_down import watched
-
-
-async def _first_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    return await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 10)
-
-
-async def _register_and_release(port: int, code: str, secret: bytes, body: bytes, *,
-                                pipelined: bool = False) -> BaseException | None:  # fmt: skip
-    """A registration of ``code`` under ``secret``, then RELAY_RELEASE with
-    ``body`` (before the relay's answer if ``pipelined``); the relay's
-    refusal, None once it took the registration and let the connection go."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        release = encode_frame(RELAY_RELEASE, body)
-        writer.write(encode_open(ROLE_HOST_CONTROL, code, secret)
-                     + (release if pipelined else b""))  # fmt: skip
-        ftype, answer = await _first_frame(reader)
-        with contextlib.suppress(OSError):
-            writer.write(release)
-            writer.write_eof()
-        if ftype == FrameType.REFUSE:
-            return refusal_error(answer)
-        assert ftype == FrameType.RELAY_OK, ftype
-        await asyncio.wait_for(reader.read(), 10)  # the relay closes it once released
-        return None
-    finally:
-        writer.close()
-
-
-async def _join(port: int, code: str, tag: bytes, then: bytes = b"") -> BaseException | None:
-    """A viewer join of ``code`` naming pair tag ``tag``, ``then`` sent after
-    the opening, and a FIN; the relay's refusal, or None if it paired it."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(encode_open(ROLE_VIEWER, code, tag) + then)
-        writer.write_eof()
-        ftype, answer = await _first_frame(reader)
-        return refusal_error(answer) if ftype == FrameType.REFUSE else None
-    finally:
-        writer.close()
 
 
 def _words(refusal: BaseException | None) -> tuple[RefuseCode, str]:
@@ -121,14 +73,14 @@ def test_a_release_says_the_display_went_for_its_one_byte_alone() -> None:
         async with Relay() as relay:
             for body, words in _BODIES.items():
                 code, secret = SessionCredentials().code, secrets.token_bytes(TOKEN_SIZE)
-                assert await _register_and_release(relay.port, code, secret, body) is None
+                assert await register_and_release(relay.port, code, secret, body) is None
                 tag = pair_tag(claim_verifier(code, secret))
-                said = _words(await _join(relay.port, code, tag))
+                said = _words(await join_naming(relay.port, code, tag))
                 assert said == (RefuseCode.SESSION_ENDED, words), (body[:8], said)
                 # What the cluster's other relays would tell: the same sentence.
                 assert await relay.directory.ended(code) == words
                 # A viewer naming no registration is told of no end.
-                assert _words(await _join(relay.port, code, bytes(TOKEN_SIZE)))[0] \
+                assert _words(await join_naming(relay.port, code, bytes(TOKEN_SIZE)))[0] \
                     == RefuseCode.UNKNOWN_SESSION  # fmt: skip
 
     run(main(), 60)
@@ -139,12 +91,12 @@ def test_someone_with_the_code_cannot_release_a_live_session_as_its_display_gone
         async with Relay() as relay, watched(relay.port, 36) as session:
             code = session.code
             for pipelined in (True, False):
-                refused = await _register_and_release(relay.port, code, secrets.token_bytes(
+                refused = await register_and_release(relay.port, code, secrets.token_bytes(
                     TOKEN_SIZE), RELEASE_DISPLAY_GONE, pipelined=pipelined)  # fmt: skip
                 assert _words(refused)[0] == RefuseCode.CODE_IN_USE, refused
             # A viewer's join carrying the release: spliced to the host, if
             # anything, never read by the relay as its control's.
-            await _join(relay.port, code, bytes(TOKEN_SIZE),
+            await join_naming(relay.port, code, bytes(TOKEN_SIZE),
                         encode_frame(RELAY_RELEASE, RELEASE_DISPLAY_GONE))  # fmt: skip
             assert relay.ended.why(code) is None
             assert await relay.directory.ended(code) is None
@@ -175,7 +127,7 @@ def test_someone_who_claims_an_away_hosts_code_cannot_tell_its_agent_the_display
             await wait_for(claim_free, 10)
             # The attack: the code, claimed under the attacker's secret and
             # released as the display's end.
-            assert await _register_and_release(relay.port, code, secrets.token_bytes(TOKEN_SIZE),
+            assert await register_and_release(relay.port, code, secrets.token_bytes(TOKEN_SIZE),
                                                RELEASE_DISPLAY_GONE) is None  # fmt: skip
             told: list[BaseException] = []
 
