@@ -51,6 +51,21 @@ def _cli(*words: str) -> str:
     return done.stdout
 
 
+def _reads_refused(rec: Path, out: Path, who: str, why: str) -> None:
+    """``recordings list``, ``verify`` and ``play`` say of the one recording
+    in ``rec`` that nobody was let in (``why``), its agent ``who`` (``play``
+    writes its pictures below ``out``)."""
+    (path,) = rec.glob("*.screc")
+    listed = _cli("recordings", "list", str(rec)).splitlines()[1]
+    assert re.search(rf" refused +{re.escape(who)} \(127\.0\.0\.1:\d+\)  nobody was let in"
+                     rf" \({re.escape(why)}\)  {re.escape(path.name)}$", listed), listed
+    verified = _cli("recordings", "verify", str(path))
+    assert verified.rstrip().endswith(f"; a refused session: nobody was let in ({why})"), verified
+    played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(out / "png"))
+    assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
+                     rf" \({re.escape(why)}\)\n", played), played
+
+
 def test_a_refused_session_says_so_in_recordings_list_verify_and_play(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     host = PtyHost("--record", str(rec))
@@ -67,16 +82,8 @@ def test_a_refused_session_says_so_in_recordings_list_verify_and_play(tmp_path: 
         assert host.proc.wait(10) == 3
     finally:
         host.close()
-    (path,) = rec.glob("*.screc")
     # Before: "complete  Alice (127.0.0.1:PORT)  FILE", as a session that took place.
-    listed = _cli("recordings", "list", str(rec)).splitlines()[1]
-    assert re.search(r" refused +Alice \(127\.0\.0\.1:\d+\)  nobody was let in \(consent denied\)"
-                     rf"  {re.escape(path.name)}$", listed), listed  # fmt: skip
-    verified = _cli("recordings", "verify", str(path))
-    assert verified.rstrip().endswith("; a refused session: nobody was let in (consent denied)")
-    played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
-    assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
-                     r" \(consent denied\)\n", played), played  # fmt: skip
+    _reads_refused(rec, tmp_path, "Alice", "consent denied")
 
 
 def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(
@@ -100,16 +107,7 @@ def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(
         host.proc.wait(10)
     finally:
         host.close()
-    (path,) = rec.glob("*.screc")
-    listed = _cli("recordings", "list", str(rec)).splitlines()[1]
-    assert re.search(r" refused +\? \(127\.0\.0\.1:\d+\)  nobody was let in \(no request in"
-                     rf" time\)  {re.escape(path.name)}$", listed), listed  # fmt: skip
-    verified = _cli("recordings", "verify", str(path))
-    assert verified.rstrip().endswith("; a refused session: nobody was let in (no request in"
-                                      " time)"), verified  # fmt: skip
-    played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
-    assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
-                     r" \(no request in time\)\n", played), played  # fmt: skip
+    _reads_refused(rec, tmp_path, "?", "no request in time")
 
 
 def test_a_session_whose_agent_did_not_ask_to_view_says_so_in_recordings_list(
@@ -132,13 +130,4 @@ def test_a_session_whose_agent_did_not_ask_to_view_says_so_in_recordings_list(
         host.proc.wait(10)
     finally:
         host.close()
-    (path,) = rec.glob("*.screc")
-    listed = _cli("recordings", "list", str(rec)).splitlines()[1]
-    assert re.search(r" refused +Alice \(127\.0\.0\.1:\d+\)  nobody was let in \(it did not ask to"
-                     rf" view\)  {re.escape(path.name)}$", listed), listed  # fmt: skip
-    verified = _cli("recordings", "verify", str(path))
-    assert verified.rstrip().endswith("; a refused session: nobody was let in (it did not ask"
-                                      " to view)"), verified  # fmt: skip
-    played = _cli("recordings", "play", str(path), "--at", "0", "--out", str(tmp_path / "png"))
-    assert re.search(r": \d+\.\d\d s, 0 updates, 0 checkpoints, refused: nobody was let in"
-                     r" \(it did not ask to view\)\n", played), played  # fmt: skip
+    _reads_refused(rec, tmp_path, "Alice", "it did not ask to view")

@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 
 from screencodec.transport import CONTROL, VIEW, Viewer
-from screencodec.transport.connect import connect_direct
 
 from .helpers import ended_lost, until
-from .secure_fixtures import FAST, run
+from .secure_fixtures import run
 from .test_host_cli_signals import _Terminal
+from .test_resume_cli_control import alice_joins
 from .test_smallleft35_grant_cut import _GrantCutProxy
 
 AWAY = r"type /end to prevent it\)"
@@ -34,21 +34,12 @@ def test_view_takes_control_back_from_a_session_put_back_to_away(xvfb_display: s
     term = _Terminal(xvfb_display)
     try:
         async def agent() -> None:
-            found = term.wait_for(r"listening on 127\.0\.0\.1:(\d+).*?Session code: ([\d ]+)"
-                                  r"\r?\nPassword:\s+(\S+)\r?\n")  # fmt: skip
-            port, code, password = int(found.group(1)), found.group(2).strip(), found.group(3)
+            port, code, password = term.credentials()
             proxy = _GrantCutProxy(port)
             await proxy.start()
 
             async def join(resume: bytes | None) -> tuple[Viewer, asyncio.Task[str]]:
-                ch = await connect_direct("127.0.0.1", proxy.port, code, password,
-                                          timeouts=FAST)  # fmt: skip
-                viewer = Viewer(ch, who="Alice", resume=resume)
-                starting = asyncio.ensure_future(viewer.start(VIEW | CONTROL))
-                if resume is None:
-                    await asyncio.to_thread(term.wait_for, r"\[y/N\] ")
-                    term.type("y")
-                await starting
+                viewer = await alice_joins(term, proxy.port, code, password, resume)
                 return viewer, asyncio.ensure_future(viewer.run())
 
             try:

@@ -67,6 +67,12 @@ class _Terminal:
                 self.seen += os.read(self.master, 4096).decode("utf-8", "replace")
         return found
 
+    def credentials(self) -> tuple[int, str, str]:
+        """The port, session code and password the host shows."""
+        found = self.wait_for(r"listening on 127\.0\.0\.1:(\d+).*?Session code: ([\d ]+)\r?\n"
+                              r"Password:\s+(\S+)\r?\n")  # fmt: skip
+        return int(found.group(1)), found.group(2).strip(), found.group(3)
+
     def type(self, line: str) -> None:
         os.write(self.master, line.encode() + b"\n")
 
@@ -86,9 +92,7 @@ class _Terminal:
 async def _granted(term: _Terminal, level: Permission) -> SecureChannel:
     """An agent on the host's code and password, granted ``level`` by the
     host's user typing y."""
-    found = term.wait_for(r"listening on 127\.0\.0\.1:(\d+).*?Session code: ([\d ]+)\r?\n"
-                          r"Password:\s+(\S+)\r?\n")
-    port, code, password = int(found.group(1)), found.group(2).strip(), found.group(3)
+    port, code, password = term.credentials()
     ch = await connect_direct("127.0.0.1", port, code, password)
     await ch.send(m.encode(m.PermissionRequest(level.bits, "agent")))
     term.wait_for(r"\[y/N\] ")

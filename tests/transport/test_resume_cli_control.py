@@ -15,26 +15,31 @@ from .secure_fixtures import FAST, run
 from .test_host_cli_signals import _Terminal
 
 
+async def alice_joins(term: _Terminal, port: int, code: str, password: str,
+                      resume: bytes | None) -> Viewer:  # fmt: skip
+    """'Alice' asks VIEW and CONTROL of the host on ``term`` through ``port``
+    (a proxy to it), with the ticket ``resume`` if given; the host's user
+    types y to a first join (a resume is not asked)."""
+    ch = await connect_direct("127.0.0.1", port, code, password, timeouts=FAST)
+    viewer = Viewer(ch, who="Alice", resume=resume)
+    starting = asyncio.ensure_future(viewer.start(VIEW | CONTROL))
+    if resume is None:
+        await asyncio.to_thread(term.wait_for, r"\[y/N\] ")
+        term.type("y")
+    await starting
+    return viewer
+
+
 def test_view_while_the_agent_is_away_takes_control_back_for_good(xvfb_display: str) -> None:
     term = _Terminal(xvfb_display)
     try:
         async def agent() -> None:
-            found = term.wait_for(r"listening on 127\.0\.0\.1:(\d+).*?Session code: ([\d ]+)"
-                                  r"\r?\nPassword:\s+(\S+)\r?\n")  # fmt: skip
-            port, code, password = int(found.group(1)), found.group(2).strip(), found.group(3)
+            port, code, password = term.credentials()
             proxy = LinkProxy(port)
             await proxy.start()
 
             async def join(resume: bytes | None) -> Viewer:
-                ch = await connect_direct("127.0.0.1", proxy.port, code, password,
-                                          timeouts=FAST)  # fmt: skip
-                viewer = Viewer(ch, who="Alice", resume=resume)
-                starting = asyncio.ensure_future(viewer.start(VIEW | CONTROL))
-                if resume is None:
-                    await asyncio.to_thread(term.wait_for, r"\[y/N\] ")
-                    term.type("y")
-                await starting
-                return viewer
+                return await alice_joins(term, proxy.port, code, password, resume)
 
             viewer = await join(None)
             assert viewer.level == VIEW | CONTROL

@@ -1,11 +1,11 @@
 """How ``screencodec view --web`` ends when, reconnecting through a relay
 after its link was lost, it learns that the session ended meanwhile.
 
-Found: a refusal as ended was one more failed reconnection: the page's
-banner "The session has ended: the connection to the user's computer was
-lost; could not reconnect: the host ended this session.", the terminal's
-last line "session ended: the connection was lost; could not reconnect:
-the host ended this session", exit status 5, however it had ended. The
+Found: a refusal as ended was one more failed reconnection, retried for
+the whole 60 s: the page's banner "The session has ended: the connection
+to the user's computer was lost; could not reconnect: that session has
+ended: ask the host's user for a new code and password.", the terminal's
+last line the same, exit status 5, however it had ended. The
 terminal view (endwords35) says the host's user ended it (status 0), or
 that the host no longer answers, its program stopped (a kill: status 5).
 
@@ -23,16 +23,15 @@ in headless Chromium.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from loop_thread import LoopThread
 from relay.test_ends36_host_end_relay import RelayPtyHost
 from screencodec.transport.relay import Relay
 from screencodec.transport.relay.limits import RelayLimits
@@ -42,8 +41,6 @@ from transport.test_cliux_screen_gone import doomed_xvfb  # noqa: F401 - a fixtu
 from transport.test_view_cli_ux import read_until, stop
 
 from .conftest import wait_page
-
-T = TypeVar("T")
 
 #: Per way the session ended: the page's banner, the terminal's last line
 #: (as `screencodec view` without --web says it) and the exit status.
@@ -62,61 +59,40 @@ ENDS = {
 }  # fmt: skip
 
 
-class _Relayed:
+class _Relayed(LoopThread):
     """A relay and a proxy in front of it for the agent's link, on an event
     loop of their own thread (the host and the view are processes)."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        super().__init__(timeout=20)
+        self.relay, self.proxy = self.call(self._start())
 
-        async def start() -> tuple[Relay, LinkProxy]:
-            # A host gone without a release is told so after 1 s, not 3.
-            relay = Relay(limits=RelayLimits(host_gone_after=1.0))
-            await relay.start()
-            proxy = LinkProxy(relay.port)
-            await proxy.start()
-            return relay, proxy
-
-        self.relay, self.proxy = self.call(start)
-
-    def call(self, make: Callable[[], Any]) -> Any:
-        """``make()`` run on the loop (awaited if it is a coroutine)."""
-        async def run() -> Any:
-            made = make()
-            return await made if asyncio.iscoroutine(made) else made
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(20)
+    @staticmethod
+    async def _start() -> tuple[Relay, LinkProxy]:
+        # A host gone without a release is told so after 1 s, not 3.
+        relay = Relay(limits=RelayLimits(host_gone_after=1.0))
+        await relay.start()
+        proxy = LinkProxy(relay.port)
+        await proxy.start()
+        return relay, proxy
 
     def cut(self, *, refusing: bool) -> None:
-        def do() -> None:
+        async def cut() -> None:
             self.proxy.refusing = refusing
             if refusing:
                 self.proxy.cut()
 
-        self.call(do)
+        self.call(cut())
 
-    def close(self) -> None:
-        async def close() -> None:
-            await self.proxy.close()
-            await self.relay.close()
-
-        try:
-            self.call(close)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-            self.loop.close()
+    async def aclose(self) -> None:
+        await self.proxy.close()
+        await self.relay.close()
 
 
 @pytest.fixture
 def relayed() -> Iterator[_Relayed]:
-    relay = _Relayed()
-    try:
+    with _Relayed() as relay:
         yield relay
-    finally:
-        relay.close()
 
 
 @pytest.fixture
@@ -173,8 +149,8 @@ def test_view_web_reconnecting_to_an_ended_session_says_how_it_ended(
             stop(view)
     finally:
         host.close()
-    # Found: "...; could not reconnect: the host ended this session." (each
-    # way, with the relay's words for it), status 5.
+    # Found: "...; could not reconnect: that session has ended: ask the
+    # host's user for a new code and password." each way, status 5.
     assert st["banner"] == page_banner
     lines = out.decode(errors="replace").strip().splitlines()
     assert lines[-1] == last_line, (lines[-3:], err.decode(errors="replace"))
