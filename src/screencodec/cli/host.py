@@ -449,9 +449,12 @@ class _Commands:
         #: Lines about files its end cut short, held while ``/end`` is under
         #: way: said after its own line (what the user typed is answered first).
         self.after_end: list[str] = []
-        #: Agents whose link was lost and who may come back unasked (by name),
-        #: with the timer that tells the user if they do not (and ends a
-        #: ``--once`` host): :meth:`_gone`.
+        #: Sessions whose link was lost and whose agent may come back unasked,
+        #: by the peer name their SessionEnded gave (the one a resume names
+        #: as ``SessionResumed.was``), with the timer that tells the user if
+        #: they do not (and ends a ``--once`` host): :meth:`_gone`. Not by
+        #: the agent's name, its own choice: review36 found two agents named
+        #: alike, one coming back, made the terminal forget the other's.
         self.away: dict[str, asyncio.TimerHandle] = {}
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
@@ -518,8 +521,9 @@ class _Commands:
         it held when it was away before: its SessionEnded names it as the
         user knew it, whose levels were let go then (ends36: CONTROL was
         forgotten, and /view said there was nothing to take back)."""
-        name = self.ui.names.get(event.peer) or event.peer
-        controls = CONTROL in held or name in self.away_control
+        peer = event.peer
+        name = self._name(peer)
+        controls = CONTROL in held or peer in self.away_control
         # Not "session ... ended: viewer gone: ...": the session goes on if
         # they come back, and the code's words say nothing to the user.
         meanwhile = "" if self.host.viewers else "; no one sees your screen meanwhile"
@@ -533,11 +537,11 @@ class _Commands:
                     f"\n{name!r} may reconnect within {event.resumable:.0f} s{then} and {can}"
                     " again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
-        self.came_back(name)
-        self.away[name] = loop.call_later(event.resumable, self._gone, name, event.resumable,
+        self.came_back(peer)
+        self.away[peer] = loop.call_later(event.resumable, self._gone, peer, event.resumable,
                                           limit if limited else None)  # fmt: skip
         if controls:
-            self.away_control.add(name)
+            self.away_control.add(peer)
 
     def stopped(self) -> None:
         """Take the sharing banner down, once: the last agent's session ended,
@@ -546,19 +550,27 @@ class _Commands:
             self.sharing = False
             self.ui.say(STOPPED)
 
-    def came_back(self, name: str) -> None:
-        self.away_control.discard(name)
-        handle = self.away.pop(name, None)
+    def _name(self, peer: str) -> str:
+        """The agent's name the user knows a session ``peer`` by."""
+        return self.ui.names.get(peer) or peer
+
+    def came_back(self, peer: str) -> None:
+        """The session away as ``peer`` is not any more (its agent came
+        back, it ended, or it was lost again)."""
+        self.away_control.discard(peer)
+        handle = self.away.pop(peer, None)
         if handle is not None:
             handle.cancel()
 
-    def _gone(self, name: str, window: float, limit: float | None) -> None:
-        """``name``'s time to come back after a lost link ran out, or the
-        session's time limit (``limit``, its seconds) came first and ended
-        it: a ``--once`` host ends if no one else is there; any other says
-        so, and takes the sharing banner down if no one sees the screen now."""
-        self.away.pop(name, None)
-        self.away_control.discard(name)
+    def _gone(self, peer: str, window: float, limit: float | None) -> None:
+        """The time to come back of the session away as ``peer`` ran out, or
+        the session's time limit (``limit``, its seconds) came first and
+        ended it: a ``--once`` host ends if no one else is there; any other
+        says so, and takes the sharing banner down if no one sees the
+        screen now."""
+        self.away.pop(peer, None)
+        self.away_control.discard(peer)
+        name = self._name(peer)
         if self.once:
             if not self.host.viewers:
                 # The limit: ended as if the agent were there (ended_once).
@@ -577,7 +589,7 @@ class _Commands:
 
     def resumed(self, event: SessionResumed) -> None:
         """An agent whose link was lost came back with its session's ticket."""
-        self.came_back(event.who)
+        self.came_back(event.was or event.peer)
         self.ui.names[event.peer] = event.who
         if event.was and event.was != event.peer:
             for old, now in list(self.now_as.items()):
@@ -676,7 +688,8 @@ class _Commands:
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""
         had = tuple(p for p in self.host.viewers if CONTROL in self.levels.get(p, VIEW))
-        away, self.away_control = sorted(self.away_control), set()
+        away = sorted(self._name(peer) for peer in self.away_control)
+        self.away_control = set()
         await self.host.revoke(CONTROL)  # also from those away (.resume)
         if had:
             for peer in had:
@@ -712,9 +725,9 @@ class _Commands:
         # line when their session ends: "ended: you ended it" (endleft35:
         # none was said).
         self.told_by_end.difference_update(self.host.viewers)
-        away = sorted(self.away)
-        for name in away:
-            self.came_back(name)
+        away = sorted(self._name(peer) for peer in self.away)
+        for peer in list(self.away):
+            self.came_back(peer)
         # The user's own line first, then what follows from it, then the
         # banner (SessionEnded left it to this line; sharing had waited for
         # those away too).
