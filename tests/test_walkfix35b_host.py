@@ -104,7 +104,8 @@ def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(
                 await channel.close()
 
         session(host, body)
-        host.proc.wait(10)
+        # --once: nobody was let in, as for a refusal (review36: it was 0)
+        assert host.proc.wait(10) == 3
     finally:
         host.close()
     _reads_refused(rec, tmp_path, "?", "no request in time")
@@ -127,7 +128,8 @@ def test_a_session_whose_agent_did_not_ask_to_view_says_so_in_recordings_list(
             await wait(host, r" ended: viewer did not ask to view\n")
 
         session(host, body)
-        host.proc.wait(10)
+        # --once: nobody was let in, as for a refusal (review36: it was 0)
+        assert host.proc.wait(10) == 3
     finally:
         host.close()
     _reads_refused(rec, tmp_path, "Alice", "it did not ask to view")

@@ -98,6 +98,7 @@ from screencodec.transport.session.chat import (
 )
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
+from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
 from screencodec.transport.session.events import (
     ChatDelivery,
     ChatReceived,
@@ -476,8 +477,9 @@ class _Commands:
     def ended_once(self, event: SessionEnded) -> None:
         """A ``--once`` host's session ended (not lost: :meth:`lost`): the
         host exits, its status saying how (the agent refused, the screen
-        gone, or ended in order)."""
-        if event.reason.startswith("consent denied"):
+        gone, or ended in order). An agent that asked nothing, or not to view,
+        was let in to nothing: refused too, as ``recordings list`` shows it."""
+        if event.reason.startswith("consent denied") or event.reason in LET_IN_TO_NOTHING:
             self.status = Exit.REFUSED  # no session took place
         elif event.reason.startswith(SCREEN_GONE):  # its details follow in brackets
             self.status = Exit.ERROR

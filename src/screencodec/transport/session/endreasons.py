@@ -5,9 +5,11 @@ them would cost that command a second of imports."""
 
 from __future__ import annotations
 
-__all__ = ["NO_REQUEST", "NO_VIEW_ASKED"]
+__all__ = ["LET_IN_TO_NOTHING", "NO_REQUEST", "NO_VIEW_ASKED"]
 
 #: The viewer proved the password, then sent no request within the host's wait.
 NO_REQUEST = "viewer sent no request"
 #: The viewer's first request did not include VIEW.
 NO_VIEW_ASKED = "viewer did not ask to view"
+#: Both: a session nobody was let in to, as a refusal is.
+LET_IN_TO_NOTHING = frozenset({NO_REQUEST, NO_VIEW_ASKED})
