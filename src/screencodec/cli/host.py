@@ -128,6 +128,7 @@ from screencodec.transport.session.sidechannels import (
     REFUSED_UNASKED,
     WITHDRAWN,
     WITHDRAWN_OTHER,
+    WITHDRAWN_STOPPED,
     WITHDRAWN_UNREAD,
 )
 from screencodec.transport.session.stats import LinkStats
@@ -839,13 +840,17 @@ class _Commands:
         most one line per :data:`REFUSED_EVERY` s; the files refused meanwhile
         are told in one line when it is up (:meth:`_refusals_due`). A file
         the agent withdrew (their viewer stopped waiting for the answer,
-        could not read it after the yes, or withdrew it for a reason of a
-        later version), one not put to the user because
+        could not read it after the yes, stopped sending it, or withdrew it
+        for a reason of a later version), one not put to the user because
         the agent stopped waiting first, and one the user said yes to that
         could not be saved are each told every time, in their own words: the
         user may have said yes (those went through the counted line, and a
         yes could go untold)."""
         who, name = _agents(self.ui, (ev.peer,)), safe_text(ev.name, 100)
+        if ev.why == WITHDRAWN_STOPPED:  # their program stopped sending it (files36)
+            self.ui.say(f"{who} stopped sending the file {name!r} ({amount(max(ev.received, 0))}"
+                        f" of {amount(ev.size)} had come); nothing of it was kept")
+            return
         withdrawn = _WITHDRAWN_WORDS.get(ev.why)
         if withdrawn is not None:
             self.ui.say(f"{who} withdrew the file {name!r}{withdrawn}; nothing of it was saved")

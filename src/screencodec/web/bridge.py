@@ -101,6 +101,7 @@ from screencodec.transport.session.sidechannels import (
     NOT_READ,
     REFUSED_UNASKED,
     USER_SAID_NO,
+    WITHDRAWN_STOPPED,
 )
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
@@ -642,7 +643,13 @@ class WebBridge:
             elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
             elif isinstance(ev, FileRefused) and self.files is not None:
-                why = safe_text(ev.why, 200) if ev.received < 0 else _cut_short(viewer, ev)
+                if ev.why == WITHDRAWN_STOPPED:  # the host's program stopped sending it
+                    why = (f"the user stopped sending it ({amount(max(ev.received, 0))} of"
+                           f" {amount(ev.size)} had come); nothing of it was kept")
+                elif ev.received >= 0:
+                    why = _cut_short(viewer, ev)
+                else:
+                    why = safe_text(ev.why, 200)
                 self.files.not_saved(ev.transfer, ev.name, ev.size, why)
             elif isinstance(ev, SessionEnded) and self.files is not None:
                 # After the FileRefused of the offers the host withdrew.
