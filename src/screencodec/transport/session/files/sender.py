@@ -289,13 +289,18 @@ class FileSender:
         *,
         on_sending: Callable[[int, int], None] | None = None,
         on_arrived: Callable[[int], None] | None = None,
+        on_offered: Callable[[int], None] | None = None,
     ) -> FileSent:
         """:meth:`send_file`, returning the outcome. ``on_sending(sent,
         size)``: the peer accepted the file (``sent`` 0), and then after each
         chunk handed to the channel (the bytes of it sent so far).
         ``on_arrived(received)``: a peer that paces said it has that many
         bytes of it (so that a session that ends mid-file can say how much
-        had arrived). A session that ends (or whose link is lost) while the
+        had arrived). ``on_offered(transfer)``: the number this side gave
+        the offer, before it goes: what its :class:`~.events.FileCut` and
+        FileSent carry, so that a caller with several files of one name
+        under way tells their events apart (files36: the page matched them
+        by name). A session that ends (or whose link is lost) while the
         file's bytes are being sent raises
         :class:`~screencodec.errors.SessionClosedError`, no outcome and no
         FileSent, but a :class:`~.events.FileCut` (the caller says it too:
@@ -306,6 +311,8 @@ class FileSender:
         name = name or path.name
         transfer = self._next
         self._next += 1
+        if on_offered is not None:
+            on_offered(transfer)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bool | None] = loop.create_future()  # None: given up
         self._waiting[transfer] = fut
