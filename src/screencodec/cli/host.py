@@ -58,7 +58,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -756,21 +756,34 @@ class _Commands:
         except OSError as exc:  # gone since it was checked
             self.ui.say(f"(not sent: {shown}: {(exc.strerror or str(exc)).lower()})")
             return
-        # Those whose program said up front it takes no files are not offered
-        # it (nofiles35: they were, and "each is asked" was not so).
+        # Those whose program said up front it takes no files are not asked
+        # (nofiles35: "each is asked" was not so); they are told of it.
         takers = tuple(peer for peer in viewers if self.host.takes_files(peer))
         for peer in viewers:
             if peer not in takers:
                 self.ui.say(f"(not sent to {_agents(self.ui, (peer,))}: their program takes"
                             " no files)")
+                self._spawn_send(self._tell_tried(path, peer))
         if not takers:
             return
         self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, takers)}; "
                     "each is asked whether to accept it")
         for peer in takers:
-            task = asyncio.ensure_future(self._offer(path, peer))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._spawn_send(self._offer(path, peer))
+
+    def _spawn_send(self, offering: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(offering)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _tell_tried(self, path: Path, peer: str) -> None:
+        """Offer ``path`` to ``peer``, whose program takes no files, only so
+        that it tells the agent the host's user tried (files36: the agent's
+        terminal said nothing). It refuses it unasked, and none of the file
+        goes (a yes from it is a protocol error: FileSender); what became of
+        it was said here already."""
+        with contextlib.suppress(KeyError, ScreencodecError, OSError):
+            await self.host.send(path, peer)
 
     async def _offer(self, path: Path, peer: str) -> None:
         who = _agents(self.ui, (peer,))

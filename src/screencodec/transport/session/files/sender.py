@@ -104,8 +104,14 @@ class FileSender:
         on_event: Callable[[FileSent | FileCut], None] | None = None,
         confirms_chat: Callable[[], bool] = lambda: False,
         link_lost: Callable[[], bool] = lambda: False,
+        takes_files: Callable[[], bool] = lambda: True,
     ) -> None:
         self._send = send
+        #: Whether the peer may accept a file: False for a viewer that said
+        #: up front it takes none (Capabilities.NO_FILES), which is offered
+        #: a file only to be told of it (the host's /send: files36), and
+        #: whose yes is a ProtocolError: none of the file goes.
+        self._takes_files = takes_files
         #: Whether the session's link was lost (neither side ended it): the
         #: cause of a file cut as the session goes (:data:`~.events.CUT_LOST`).
         self._link_lost = link_lost
@@ -211,6 +217,9 @@ class FileSender:
             self._refusals[transfer] = why
 
     def on_accept(self, msg: FileAccept) -> None:
+        if msg.accepted and not self._takes_files():
+            raise ProtocolError(f"transfer {msg.transfer} accepted by a peer that said it"
+                                " takes no files")
         fut = self._waiting.pop(msg.transfer, None)  # the answer is first: see _give_up
         if fut is None and msg.transfer in self._given_up:
             self._given_up.discard(msg.transfer)
