@@ -3,8 +3,9 @@ host's and the viewer's sending side alike. ``unread``: this side could not
 read the rest of its own file (truncated on disk mid-send): one FileCut,
 then the FileSent "failed" with the same words (docs/transport.md, "File
 results"). ``stopped``: the task running ``send`` cancelled here: one
-FileCut, no FileSent for it, and the session goes on (a second file is
-delivered). Real Host and Viewer over sealed channels on loopback."""
+FileCut, no FileSent for it, the session goes on (a second file is
+delivered), and the peer is told and keeps nothing of it (withdrawn:
+files36). Real Host and Viewer over sealed channels on loopback."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from screencodec.transport import FileCut
 from screencodec.transport.session.events import (
     CUT_STOPPED,
     CUT_UNREAD,
+    FileReceived,
+    FileRefused,
     FileSent,
     SessionEnded,
 )
-from screencodec.transport.session.files.wire import NOT_READ
+from screencodec.transport.session.files.wire import NOT_READ, WITHDRAWN_STOPPED
 
 from .secure_fixtures import run
 from .test_fileresult_session import _alive, _pair
@@ -135,22 +138,23 @@ def test_a_send_cancelled_mid_file_is_cut_stopped_and_no_file_sent(
         == small.read_bytes()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "filecut35 found: a send cancelled mid-file sends no withdrawal, so the "
-    "receiver keeps its '.big.bin.part-XXXXXXXX' (and waits for the rest) "
-    "until the session ends, the session going on; expected: it is withdrawn "
-    "at the peer, which removes what it began, as for an unread file"))
 @pytest.mark.parametrize("side", ["host", "viewer"])
 def test_a_send_cancelled_mid_file_leaves_no_half_file_at_the_peer(
     tmp_path: Path, side: str
 ) -> None:
+    """filecut35 found it (a strict xfail): no withdrawal went, and the
+    receiver kept its '.big.bin.part-XXXXXXXX' (and waited for the rest)
+    until the session ended, the session going on. files36: the stopped
+    send is withdrawn (reason STOPPED), the peer removes what it began and
+    tells its user, with how much of it had come."""
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(4 * MiB))
     host_dir, viewer_dir = _dirs(tmp_path)
     peer_dir = viewer_dir if side == "host" else host_dir
 
-    async def main() -> list[str]:
+    async def main() -> tuple[list[str], list[object], list[int]]:
         async with _pair(host_dir, viewer_dir) as (host, viewer):
+            peer_events = viewer.events() if side == "host" else host.events()
             went: list[int] = []
 
             def sending(sent: int, size: int) -> None:
@@ -163,16 +167,26 @@ def test_a_send_cancelled_mid_file_leaves_no_half_file_at_the_peer(
                 else viewer.sender.send(big, on_sending=sending))  # fmt: skip
             with pytest.raises(asyncio.CancelledError):
                 await first
+            told = await asyncio.wait_for(_refused(peer_events), 5)
             await _alive(host, viewer)  # whatever the peer was sent has come
             clock = asyncio.get_running_loop().time
             deadline = clock() + 3
-            while not any(peer_dir.iterdir()) and clock() < deadline:
-                await asyncio.sleep(0.05)  # its disk thread creates the half file
-            began = sorted(p.name for p in peer_dir.iterdir())
-            assert len(began) == 1 and began[0].startswith(".big.bin.part-"), began
-            deadline = clock() + 3
             while (left := sorted(p.name for p in peer_dir.iterdir())) and clock() < deadline:
-                await asyncio.sleep(0.05)  # and would remove it there
-            return left
+                await asyncio.sleep(0.05)  # its disk thread removes the half file
+            return left, told, went
 
-    assert run(main(), timeout=60) == []
+    left, told, went = run(main(), timeout=60)
+    assert left == []
+    (refused,) = told
+    assert isinstance(refused, FileRefused)
+    assert (refused.name, refused.size, refused.why, refused.transfer) == (
+        "big.bin", 4 * MiB, WITHDRAWN_STOPPED, 1)
+    assert 0 < refused.received == went[-1], (refused, went)  # all that went came
+
+
+async def _refused(events: AsyncIterator[object]) -> list[object]:
+    """The first FileRefused or FileReceived of the peer: what its user is told."""
+    async for ev in events:
+        if isinstance(ev, FileRefused | FileReceived):
+            return [ev]
+    return []

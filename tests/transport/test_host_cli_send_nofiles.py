@@ -6,7 +6,15 @@ others. Real ``screencodec host`` and ``screencodec view`` on ptys.
 Before: ``offering big.bin (...) to 'Alice' (ADDR); each is asked whether
 to accept it``, then at once ``'Alice' (ADDR) did not accept big.bin: it
 takes no files``: the host's user read that she was asked, and she never
-was."""
+was.
+
+files36: the agent is told the host's user tried. From nofiles35 on the
+host offered such an agent nothing, and its terminal said nothing at all;
+now the host's ``/send`` still offers it the file, unasked and unsaid on
+the host's side, the agent's program refuses it unasked (its reason code
+NO_FILES: no bytes go), and its terminal says ``the host's user offered
+'big.bin' (100 kB): not received, this viewer takes no files (screencodec
+view --web --download-dir DIR receives files)``."""
 
 from __future__ import annotations
 
@@ -24,6 +32,11 @@ from .test_view_cli_send_screens import PtyView, _join, host_and_view
 __all__ = ["host_and_view"]
 
 
+#: What the agent's terminal says of the host's /send (sizes: _big's).
+_TOLD = (r"the host's user offered 'big\.bin' \(100 kB\): not received, this viewer takes no"
+         r" files \(screencodec view --web --download-dir DIR receives files\)\n")
+
+
 def _big(folder: Path) -> Path:
     path = folder / "big.bin"
     path.write_bytes(os.urandom(100_000))
@@ -38,11 +51,7 @@ def test_send_to_a_terminal_viewer_says_up_front_it_takes_no_files(
     host.type(f"/send {big}")
     host.wait_for(r"\(not sent to " + AGENT.format(who="Alice")
                   + r": their program takes no files\)\n", mark)  # fmt: skip
-    # A chat line after it goes the same way an offer would have: once the
-    # agent has it, an offer sent before it would have been told there.
-    host.type("/say after the file")
-    view.wait_for(r"after the file")
-    assert "not received" not in view.text and "offered" not in view.text
+    view.wait_for(_TOLD)
     said = host.text[mark:]
     assert "each is asked" not in said and "offering" not in said
     assert "did not accept" not in said
@@ -71,9 +80,13 @@ def test_send_offers_the_file_to_the_others_only(
                          r" whether to accept it\n", mark)  # fmt: skip
         await wait(host, rf"delivered big\.bin to {bob}: saved there\n", mark)
         assert (saved / "big.bin").read_bytes() == big.read_bytes()
+        await asyncio.to_thread(view.wait_for, _TOLD)  # Alice is told it
         assert "did not accept" not in host.text[mark:]
         await viewer.bye("done")
         await asyncio.wait_for(task, 10)
 
     session(host, body)
-    assert view.leave() == 0
+    # A --once host ends with Bob's session, Alice's with it: her terminal
+    # ends by itself (a Ctrl-C sent as it did read 130 now and then).
+    view.wait_for(r"session ended: the host's user ended the session\n")
+    assert view.proc.wait(timeout=30) == 0, view.text

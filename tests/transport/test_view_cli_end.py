@@ -146,9 +146,9 @@ def test_the_hosts_user_taking_control_back_is_told_to_the_agent(
 def test_a_file_the_terminal_cannot_take_is_told_to_the_agent(tmp_path: Any) -> None:
     """A host offered a file: the agent's terminal takes no files, and
     refused it without a word, so neither side knew what happened to it.
-    Since nofiles35 the terminal says so up front and the host's ``/send``
-    offers it nothing (test_host_cli_send_nofiles.py); a host of the
-    version before still offers, as ``Host.send`` does here."""
+    Since nofiles35 the terminal says so up front, and the host's ``/send``
+    asks it nothing (since files36 it offers it the file only so that this
+    line is said: test_host_cli_send_nofiles.py); ``Host.send`` offers."""
     loop = LoopThread()
     call = loop.call
     creds = SessionCredentials()

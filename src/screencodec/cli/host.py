@@ -58,7 +58,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -129,6 +129,7 @@ from screencodec.transport.session.sidechannels import (
     REFUSED_UNASKED,
     WITHDRAWN,
     WITHDRAWN_OTHER,
+    WITHDRAWN_STOPPED,
     WITHDRAWN_UNREAD,
 )
 from screencodec.transport.session.stats import LinkStats
@@ -778,21 +779,34 @@ class _Commands:
         except OSError as exc:  # gone since it was checked
             self.ui.say(f"(not sent: {shown}: {(exc.strerror or str(exc)).lower()})")
             return
-        # Those whose program said up front it takes no files are not offered
-        # it (nofiles35: they were, and "each is asked" was not so).
+        # Those whose program said up front it takes no files are not asked
+        # (nofiles35: "each is asked" was not so); they are told of it.
         takers = tuple(peer for peer in viewers if self.host.takes_files(peer))
         for peer in viewers:
             if peer not in takers:
                 self.ui.say(f"(not sent to {_agents(self.ui, (peer,))}: their program takes"
                             " no files)")
+                self._spawn_send(self._tell_tried(path, peer))
         if not takers:
             return
         self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, takers)}; "
                     "each is asked whether to accept it")
         for peer in takers:
-            task = asyncio.ensure_future(self._offer(path, peer))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._spawn_send(self._offer(path, peer))
+
+    def _spawn_send(self, offering: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(offering)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _tell_tried(self, path: Path, peer: str) -> None:
+        """Offer ``path`` to ``peer``, whose program takes no files, only so
+        that it tells the agent the host's user tried (files36: the agent's
+        terminal said nothing). It refuses it unasked, and none of the file
+        goes (a yes from it is a protocol error: FileSender); what became of
+        it was said here already."""
+        with contextlib.suppress(KeyError, ScreencodecError, OSError):
+            await self.host.send(path, peer)
 
     async def _offer(self, path: Path, peer: str) -> None:
         who = _agents(self.ui, (peer,))
@@ -862,13 +876,17 @@ class _Commands:
         most one line per :data:`REFUSED_EVERY` s; the files refused meanwhile
         are told in one line when it is up (:meth:`_refusals_due`). A file
         the agent withdrew (their viewer stopped waiting for the answer,
-        could not read it after the yes, or withdrew it for a reason of a
-        later version), one not put to the user because
+        could not read it after the yes, stopped sending it, or withdrew it
+        for a reason of a later version), one not put to the user because
         the agent stopped waiting first, and one the user said yes to that
         could not be saved are each told every time, in their own words: the
         user may have said yes (those went through the counted line, and a
         yes could go untold)."""
         who, name = _agents(self.ui, (ev.peer,)), safe_text(ev.name, 100)
+        if ev.why == WITHDRAWN_STOPPED:  # their program stopped sending it (files36)
+            self.ui.say(f"{who} stopped sending the file {name!r} ({amount(max(ev.received, 0))}"
+                        f" of {amount(ev.size)} had come); nothing of it was kept")
+            return
         withdrawn = _WITHDRAWN_WORDS.get(ev.why)
         if withdrawn is not None:
             self.ui.say(f"{who} withdrew the file {name!r}{withdrawn}; nothing of it was saved")

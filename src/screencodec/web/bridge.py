@@ -101,6 +101,8 @@ from screencodec.transport.session.sidechannels import (
     NOT_READ,
     REFUSED_UNASKED,
     USER_SAID_NO,
+    WITHDRAWN_STOPPED,
+    FileSender,
 )
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.files import PageFiles
@@ -269,11 +271,15 @@ class WebBridge:
         #: Uploads whose offer met a closed channel before it was known
         #: whether the link was lost or the session ended (id -> None).
         self._unsettled: dict[int, None] = {}
-        #: Uploads whose bytes are being sent (page id -> the name offered),
-        #: until their FileCut comes; the cuts (page id -> FileCut), what
-        #: their ended rows say (:meth:`_upload_ended`); the ids whose ended
-        #: row was sent (a FileCut that comes after it sends it again).
-        self._streaming: dict[int, str] = {}
+        #: Uploads offered (the viewer's sender and its number for the
+        #: transfer -> page id), until their FileCut comes or their send
+        #: ends otherwise: what ties a FileCut to its row, never the file's
+        #: name (files36: two uploads of one name were confused; a viewer
+        #: after a lost link numbers its transfers from 1 again); the cuts
+        #: (page id -> FileCut), what their ended rows say
+        #: (:meth:`_upload_ended`); the ids whose ended row was sent (a
+        #: FileCut that comes after it sends it again).
+        self._streaming: dict[tuple[FileSender, int], int] = {}
         self._cuts: dict[int, FileCut] = {}
         self._told_ended: set[int] = set()
         self._settled = False  # the session is over: settle() said so
@@ -638,11 +644,17 @@ class WebBridge:
                 for line_id in range(ev.first, ev.last + 1):
                     self._mark(line_id, state)
             elif isinstance(ev, FileCut):
-                self._file_cut(ev)
+                self._file_cut(ev, viewer.sender)
             elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
             elif isinstance(ev, FileRefused) and self.files is not None:
-                why = safe_text(ev.why, 200) if ev.received < 0 else _cut_short(viewer, ev)
+                if ev.why == WITHDRAWN_STOPPED:  # the host's program stopped sending it
+                    why = (f"the user stopped sending it ({amount(max(ev.received, 0))} of"
+                           f" {amount(ev.size)} had come); nothing of it was kept")
+                elif ev.received >= 0:
+                    why = _cut_short(viewer, ev)
+                else:
+                    why = safe_text(ev.why, 200)
                 self.files.not_saved(ev.transfer, ev.name, ev.size, why)
             elif isinstance(ev, SessionEnded) and self.files is not None:
                 # After the FileRefused of the offers the host withdrew.
@@ -907,15 +919,15 @@ class WebBridge:
             end = "the host ended the session" if host_ended else UPLOAD_ENDED
             self._upload_failed(tid, f"{end}, {_how_much(cut)}")
 
-    def _file_cut(self, ev: FileCut) -> None:
-        """An upload's bytes stopped before its end (the viewer's FileCut,
-        matched to the page's upload by the name offered). A lost link's
-        cut keeps the link's words (the session may go on); an ended
-        session's row, if already told, is told again with the amounts."""
-        tid = next((t for t, name in self._streaming.items() if name == ev.name), None)
+    def _file_cut(self, ev: FileCut, sender: FileSender) -> None:
+        """An upload's bytes stopped before its end (the FileCut of
+        ``sender``, the viewer's, matched to the page's upload by its
+        transfer number). A lost link's cut keeps the link's words (the
+        session may go on); an ended session's row, if already told, is
+        told again with the amounts."""
+        tid = self._streaming.pop((sender, ev.transfer), None)
         if tid is None or ev.cause == CUT_LOST:
             return
-        del self._streaming[tid]
         self._cuts[tid] = ev
         if tid in self._told_ended:
             self._upload_ended(tid)
@@ -937,9 +949,15 @@ class WebBridge:
                 shown = pct
                 self.send({"t": "file_progress", "id": tid, "state": "sending", "pct": pct})
 
+        sender = viewer.sender
+        offered: list[tuple[FileSender, int]] = []  # its key in _streaming, once numbered
+
+        def numbered(transfer: int) -> None:
+            offered.append((sender, transfer))
+            self._streaming[offered[0]] = tid
+
         try:
-            self._streaming[tid] = safe_text(name, 100)  # as FileCut names it
-            outcome = await viewer.sender.send(path, name, on_sending=sending)
+            outcome = await sender.send(path, name, on_sending=sending, on_offered=numbered)
         except SessionClosedError:
             # A lost link or the session's end: told when known (reconnecting,
             # settle), not guessed here.
@@ -953,10 +971,10 @@ class WebBridge:
             # The file's copy here went away (OSError), or the host broke
             # the file protocol: its words, not an errno's repr.
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._streaming.pop(tid, None)
+            self._not_streaming(offered)
             self._upload_failed(tid, f"not sent: {safe_text(why, 150).lower()}")
         else:
-            self._streaming.pop(tid, None)  # not cut (kept after a SessionClosedError)
+            self._not_streaming(offered)  # not cut (kept after a SessionClosedError)
             # A refusal: the host's FileAccept does not say whether its user
             # was asked (no download directory refuses unasked), so the page
             # says "not accepted by the host", never "declined by the user";
@@ -995,6 +1013,12 @@ class WebBridge:
             self.send(msg)
         finally:
             path.unlink(missing_ok=True)
+
+    def _not_streaming(self, offered: list[tuple[FileSender, int]]) -> None:
+        """An upload's send ended with an outcome or an error: no FileCut
+        of it is waited for (:meth:`_file_cut`)."""
+        for key in offered:
+            self._streaming.pop(key, None)
 
     @staticmethod
     async def _quietly(fn: Callable[..., Awaitable[Any]], *args: Any) -> None:

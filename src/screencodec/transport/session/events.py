@@ -141,14 +141,15 @@ class FileRefused:
     - withdrawn by its sender (transport/session/sidechannels.py):
       ``WITHDRAWN`` (it stopped waiting for the answer; the user may have
       said yes meanwhile), ``WITHDRAWN_UNREAD`` (it could not read the
-      file after the yes), "the sender withdrew it" (a reason of a later
+      file after the yes), ``WITHDRAWN_STOPPED`` (its sending was stopped
+      there, the session going on), "the sender withdrew it" (a reason of a later
       version, or one that presumes a yes given to a question still open),
       or ``EXPIRED`` (it stopped waiting before the question could be put).
 
     The withdrawals and "could not be saved" may follow the user's yes: a
     terminal tells each of them (a refusal unasked may be counted).
-    ``received``: for a file ``CUT_SHORT``, the bytes of it that came
-    (-1 for every other)."""
+    ``received``: for a file ``CUT_SHORT`` or ``WITHDRAWN_STOPPED``, the
+    bytes of it that came (-1 for every other)."""
 
     peer: str
     name: str
@@ -207,7 +208,8 @@ CUT_FAILED = "failed"
 #: offered); a :class:`FileSent` "failed" follows.
 CUT_UNREAD = "unread"
 #: Its sending was cancelled here (the task awaiting the send), the session
-#: going on; no :class:`FileSent` follows.
+#: going on; no :class:`FileSent` follows; it is withdrawn at the peer
+#: (its user is told ``WITHDRAWN_STOPPED``).
 CUT_STOPPED = "stopped"
 
 

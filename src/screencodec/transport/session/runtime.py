@@ -143,7 +143,8 @@ class HostRuntime:
                 # A take-over's link too (moved): the session goes on over
                 # the agent's new connection (review35: found "ended").
                 link_lost=lambda: link.moved or (link.ended_here is None
-                                                 and bool(getattr(link.channel, "broken", False))))
+                                                 and bool(getattr(link.channel, "broken", False))),
+                takes_files=lambda: link.takes_files)
         return snd
 
     async def take_over(self, link: object) -> tuple[Permission, int] | None:

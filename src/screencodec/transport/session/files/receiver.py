@@ -67,6 +67,7 @@ from screencodec.transport.session.files.wire import (
     TOO_LARGE,
     WITHDRAWN,
     WITHDRAWN_OTHER,
+    WITHDRAWN_STOPPED,
     file_progress,
     file_refusal,
 )
@@ -392,10 +393,12 @@ class FileReceiver:
     def withdraw(self, transfer: int, why: str = WITHDRAWN) -> None:
         """The sender gave the offer up (its timeout came before it had this
         side's answer; or ``why``, it could not read the file after the
-        yes): the question is closed (:meth:`decide` refuses it), or the
-        file begun is removed and its space given back; the local user is
-        told ``why``. An offer already answered no, refused unasked or
-        ended: nothing to do. One never offered: ProtocolError.
+        yes, or its sending was stopped there): the question is closed
+        (:meth:`decide` refuses it), or the file begun is removed and its
+        space given back; the local user is told ``why`` (and, of a file
+        whose sending was stopped, how much of it had come). An offer
+        already answered no, refused unasked or ended: nothing to do. One
+        never offered: ProtocolError.
 
         A question withdrawn for want of an answer shows how long its sender
         waits: the offers that came with it and still wait for their turn
@@ -419,11 +422,13 @@ class FileReceiver:
         self._unsent.pop(transfer, None)
         if self._failed.pop(transfer, None) is not None:
             return  # it could not be saved, and the local user was told so
-        if transfer in self._active:
-            self._total -= self._active[transfer].size
+        inc = self._active.get(transfer)
+        if inc is not None:
+            self._total -= inc.size
             self._abort(transfer)
             if info is not None:
-                self._tell(info, why, transfer)
+                came = inc.received if why == WITHDRAWN_STOPPED else -1
+                self._told(FileRefused(info.peer, info.name, info.size, why, transfer, came))
 
     def _waited(self, transfer: int) -> None:
         """The sender gave ``transfer`` up while it was asked about: the

@@ -29,6 +29,7 @@ from screencodec.transport.session.files.wire import (
     OFFER_TIMEOUT,
     REASON_SHOWN,
     REFUSED_UNASKED,
+    STOPPED,
     UNREAD,
     file_results_announcement,
     file_withdrawal,
@@ -81,7 +82,9 @@ class FileSender:
     its end is also a :class:`~.events.FileCut`, once (:meth:`_cut`: from
     :meth:`close` for those still streaming as the session ends, else from
     :meth:`send` as it stops), so that a program can tell a cut file from
-    one still going when no FileSent comes (the session ended)."""
+    one still going when no FileSent comes (the session ended). A send
+    stopped here (its task cancelled) while the session goes on withdraws
+    its offer at the peer, whatever it had got to (:meth:`_stopped`)."""
 
     class _Streaming:
         """A transfer being streamed: what a :class:`~.events.FileCut` says."""
@@ -101,8 +104,14 @@ class FileSender:
         on_event: Callable[[FileSent | FileCut], None] | None = None,
         confirms_chat: Callable[[], bool] = lambda: False,
         link_lost: Callable[[], bool] = lambda: False,
+        takes_files: Callable[[], bool] = lambda: True,
     ) -> None:
         self._send = send
+        #: Whether the peer may accept a file: False for a viewer that said
+        #: up front it takes none (Capabilities.NO_FILES), which is offered
+        #: a file only to be told of it (the host's /send: files36), and
+        #: whose yes is a ProtocolError: none of the file goes.
+        self._takes_files = takes_files
         #: Whether the session's link was lost (neither side ended it): the
         #: cause of a file cut as the session goes (:data:`~.events.CUT_LOST`).
         self._link_lost = link_lost
@@ -128,6 +137,12 @@ class FileSender:
         #: Accepted after their offer was given up, by a peer that reports:
         #: its FileResult may follow (a file it could not create), ignored.
         self._late_accepted: set[int] = set()
+        #: Withdrawn after the peer's yes (unread, stopped here), of a peer
+        #: that reports: a FileResult it sent before it had the withdrawal
+        #: (its write failed meanwhile) awaits nothing, and is ignored.
+        self._withdrawn: set[int] = set()
+        #: The withdrawals of sends stopped here, until sent (:meth:`_stopped`).
+        self._withdrawing: set[asyncio.Task[None]] = set()
         #: Why the peer refuses an offer still waiting for its answer
         #: (:func:`file_refusal`), until that answer.
         self._refusals: dict[int, str] = {}
@@ -202,6 +217,9 @@ class FileSender:
             self._refusals[transfer] = why
 
     def on_accept(self, msg: FileAccept) -> None:
+        if msg.accepted and not self._takes_files():
+            raise ProtocolError(f"transfer {msg.transfer} accepted by a peer that said it"
+                                " takes no files")
         fut = self._waiting.pop(msg.transfer, None)  # the answer is first: see _give_up
         if fut is None and msg.transfer in self._given_up:
             self._given_up.discard(msg.transfer)
@@ -228,6 +246,9 @@ class FileSender:
     def on_result(self, msg: FileResult) -> None:
         """The peer's FileResult: for an accepted transfer, once."""
         fut = self._results.get(msg.transfer)
+        if fut is None and msg.transfer in self._withdrawn:
+            self._withdrawn.discard(msg.transfer)
+            return  # it crossed the withdrawal on the way
         if fut is None and msg.transfer in self._given_up | self._late_accepted:
             self._given_up.discard(msg.transfer)
             self._late_accepted.discard(msg.transfer)
@@ -277,13 +298,18 @@ class FileSender:
         *,
         on_sending: Callable[[int, int], None] | None = None,
         on_arrived: Callable[[int], None] | None = None,
+        on_offered: Callable[[int], None] | None = None,
     ) -> FileSent:
         """:meth:`send_file`, returning the outcome. ``on_sending(sent,
         size)``: the peer accepted the file (``sent`` 0), and then after each
         chunk handed to the channel (the bytes of it sent so far).
         ``on_arrived(received)``: a peer that paces said it has that many
         bytes of it (so that a session that ends mid-file can say how much
-        had arrived). A session that ends (or whose link is lost) while the
+        had arrived). ``on_offered(transfer)``: the number this side gave
+        the offer, before it goes: what its :class:`~.events.FileCut` and
+        FileSent carry, so that a caller with several files of one name
+        under way tells their events apart (files36: the page matched them
+        by name). A session that ends (or whose link is lost) while the
         file's bytes are being sent raises
         :class:`~screencodec.errors.SessionClosedError`, no outcome and no
         FileSent, but a :class:`~.events.FileCut` (the caller says it too:
@@ -294,19 +320,30 @@ class FileSender:
         name = name or path.name
         transfer = self._next
         self._next += 1
+        if on_offered is not None:
+            on_offered(transfer)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bool | None] = loop.create_future()  # None: given up
         self._waiting[transfer] = fut
         if on_arrived is not None:
             self._arrived[transfer] = on_arrived
+        offering: asyncio.Future[None] | None = None  # the FileOffer's send, once begun
         try:
             await self.announce()
-            await self._send(FileOffer(transfer, name, data_size))
+            # A task of its own, so that a cancellation here neither cuts
+            # it off nor leaves it unknown whether the peer has the offer:
+            # a withdrawal waits for it (_stopped).
+            offering = asyncio.ensure_future(self._send(FileOffer(transfer, name, data_size)))
+            await asyncio.shield(offering)
             timer = loop.call_later(self._timeout, self._give_up, transfer)
             try:
                 accepted = await asyncio.shield(fut)
             finally:
                 timer.cancel()
+        except BaseException:  # cancelled here, or the offer could not go
+            if offering is not None:
+                self._stopped(transfer, offering)
+            raise
         finally:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
@@ -341,11 +378,13 @@ class FileSender:
                 # session ends, or has created nothing).
                 why = f"{NOT_READ}{(exc.strerror or str(exc)).lower()}"
                 self._cut(transfer, CUT_UNREAD, why)
+                if self.peer_reports:
+                    self._withdrawn.add(transfer)
                 await self._withdraw(transfer, UNREAD)
                 return self._outcome(name, data_size, transfer, "failed", why)
             except BaseException:  # cancelled here (or a bug): the rest does not go
-                ending = self._closed is not None or self._link_lost()
-                self._cut(transfer, self._ended_cause() if ending else CUT_STOPPED)
+                self._cut(transfer, self._ended_cause() if self._ending() else CUT_STOPPED)
+                self._stopped(transfer)
                 raise
             streaming = self._streaming.get(transfer)
             if streaming is not None and streaming.sent < data_size and result is not None \
@@ -371,6 +410,39 @@ class FileSender:
         if why.startswith(NOT_READ):  # the receiver's words, never told as this side's failure
             why = f"in its words: {why}"
         return self._outcome(name, data_size, transfer, "failed", why)
+
+    def _stopped(self, transfer: int, offering: asyncio.Future[None] | None = None) -> None:
+        """The send of ``transfer`` stopped here before its end, its offer
+        begun (``offering``: its send, if it may not have gone yet): its
+        task was cancelled (or a bug), or the offer could not go. Unless
+        the session is ending (the peer drops what it began, and there is
+        no one to tell), the offer is withdrawn at the peer with the reason
+        :data:`STOPPED`: it closes its question, or removes what it has of
+        the file and tells its user how much came. Sent from a task of its
+        own, once the offer has gone (a withdrawal of an offer never made
+        is a protocol error there; one that failed to go needs none): the
+        cancelled caller does not wait for the link."""
+        self._results.pop(transfer, None)
+        self._arrived.pop(transfer, None)
+        if self.peer_reports:
+            self._withdrawn.add(transfer)
+        if self._ending():
+            if offering is not None:
+                offering.add_done_callback(_retrieved)
+            return
+        task = asyncio.ensure_future(self._withdraw_after(transfer, offering))
+        self._withdrawing.add(task)
+        task.add_done_callback(self._withdrawing.discard)
+
+    async def _withdraw_after(self, transfer: int, offering: asyncio.Future[None] | None
+                              ) -> None:  # fmt: skip
+        """:meth:`_stopped`'s withdrawal, once the offer has gone."""
+        if offering is not None:
+            try:
+                await offering
+            except Exception:  # it did not go (the session ended): nothing to withdraw
+                return
+        await self._withdraw(transfer, STOPPED)
 
     async def _withdraw(self, transfer: int, reason: int = 0) -> None:
         """Withdraw ``transfer`` at the peer (:func:`file_withdrawal`);
@@ -425,6 +497,10 @@ class FileSender:
             self._ended.add(transfer)  # before the send: the answer may come first
         await self._send(FileEnd(transfer, digest.digest()))
 
+    def _ending(self) -> bool:
+        """Whether the session ended here or its link was lost: no withdrawal goes."""
+        return self._closed is not None or self._link_lost()
+
     def _ended_cause(self) -> str:
         """Why files are cut as the session goes: its link was lost, or it ended."""
         return CUT_LOST if self._link_lost() else CUT_ENDED
@@ -449,3 +525,9 @@ class FileSender:
         if self._on_event is not None:
             self._on_event(ev)
         return ev
+
+
+def _retrieved(fut: asyncio.Future[None]) -> None:
+    """A send nobody awaits any more: its error is read (no "never retrieved")."""
+    if not fut.cancelled():
+        fut.exception()

@@ -30,12 +30,14 @@ __all__ = [
     "REASON_SHOWN",
     "REFUSED",
     "REFUSED_UNASKED",
+    "STOPPED",
     "TOO_LARGE",
     "UNREAD",
     "USER_SAID_NO",
     "WITHDRAW",
     "WITHDRAWN",
     "WITHDRAWN_OTHER",
+    "WITHDRAWN_STOPPED",
     "WITHDRAWN_UNREAD",
     "WITHDRAW_WHY",
     "file_progress",
@@ -64,14 +66,19 @@ PACED = 0x01
 #: Why a file was not saved when its sender gave its offer up (the
 #: :class:`~.events.FileRefused` the receiver's user is told).
 WITHDRAWN = "the sender stopped waiting for an answer and withdrew it"
-#: The reason code of a withdrawal (payload 0x03): the sender could not read
-#: the file after the yes (it was removed, unreadable, or shorter than offered).
-UNREAD = 1
+#: The reason codes of a withdrawal (payload 0x03): the sender could not read
+#: the file after the yes (it was removed, unreadable, or shorter than
+#: offered); its sending was stopped there (the task sending it cancelled,
+#: the session going on: files36).
+UNREAD, STOPPED = 1, 2
 #: What the receiver's user is told of a file withdrawn with :data:`UNREAD`.
 WITHDRAWN_UNREAD = "the sender could not read the file after the yes and withdrew it"
+#: ... with :data:`STOPPED` (its :class:`~.events.FileRefused` says how much
+#: of it had come: ``received``).
+WITHDRAWN_STOPPED = "the sender stopped sending it and withdrew it"
 #: ... with a reason code of a later version, or of a question still open.
 WITHDRAWN_OTHER = "the sender withdrew it"
-REASONS = {UNREAD: WITHDRAWN_UNREAD}
+REASONS = {UNREAD: WITHDRAWN_UNREAD, STOPPED: WITHDRAWN_STOPPED}
 #: Reason codes of an offer refused without asking the receiver's user
 #: (payload 0x05), each with the number it qualifies: the receiver takes no
 #: files (0); questions already wait for its user's answer (how many); the

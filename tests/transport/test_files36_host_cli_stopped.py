@@ -1,0 +1,60 @@
+"""files36: ``screencodec host --download-dir`` (a real process on a pty;
+the agent is a viewer in this process) takes a file whose sending the
+agent's program stops mid-way (the task sending it cancelled, the session
+going on). Expected: the host's user reads that the agent stopped sending
+it, with how much of it had come, and that none of it was kept; the folder
+is empty, and the session goes on. Before, nothing was said, and the hidden
+``.big.bin.part-XXXXXXXX`` stayed in the folder until the session ended."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from screencodec.transport.channel.display import amount
+
+from .test_attack_prompts import PtyHost
+from .test_host_cli_commands import AGENT, Where, join, session, wait
+
+
+def test_a_file_the_agent_stopped_sending_is_told_and_not_kept(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(4 << 20))
+    host = PtyHost("--download-dir", str(inbox))
+    try:
+        async def body(at: Where) -> None:
+            viewer, task = await join(host, at, "Alice")
+            mark = len(host.text)
+            went: list[int] = []
+
+            def sending(sent: int, size: int) -> None:
+                went.append(sent)
+                if sent and len(went) == 2:  # the first chunk went: stop it here
+                    first.cancel()
+
+            first = asyncio.ensure_future(viewer.sender.send(big, on_sending=sending))
+            asked = await wait(host, r"Question 2: FILE.*?\[y/N\] ", mark)
+            host.type("y")
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            shown = re.escape(amount(went[-1]))  # all that went had come
+            told = await wait(host, AGENT.format(who="Alice") + r" stopped sending the file"
+                              rf" 'big\.bin' \({shown} of 4\.2 MB had come\); nothing of it"
+                              r" was kept\n", asked.end())  # fmt: skip
+            await viewer.chat("after the file")
+            await wait(host, r"says: after the file\n", told.end())
+            assert list(inbox.iterdir()) == []
+            await viewer.bye("done")
+            await task
+
+        session(host, body)
+        host.wait_for(r"ended: viewer said bye: done")
+    finally:
+        host.close()
+    assert list(inbox.iterdir()) == []
