@@ -48,7 +48,6 @@ from screencodec.transport.session.events import (
     PasswordGuessed,
     RelayChanged,
     SessionEnded,
-    SharingChanged,
     Subscription,
 )
 from screencodec.transport.session.link import (
@@ -302,8 +301,8 @@ class Host:
             link.finished.set()
             if not runtime.serving:
                 self._all_ended.set()
-            if was_sharing and not link.moved:  # the new connection's join says it
-                runtime.emit(SharingChanged(self.viewers))
+            if not link.moved:  # the new connection's join says it, or its end
+                runtime.tell_sharing()
             runtime.emit(SessionEnded(ended_as, reason, resumable, link.moved,
                                       link.who if was_sharing else ended_who))
             if recording is not None and link.moved:  # else at the chat's end (above)

@@ -71,6 +71,8 @@ class HostRuntime:
         self.local_input_since = 0.0  # when the current stretch of local use began
         self.last_injected: tuple[int, int] | None = None
         self.links: dict[ViewerLink, None] = {}  # insertion-ordered set
+        #: The viewers the last SharingChanged named (:meth:`tell_sharing`).
+        self.told_sharing: tuple[str, ...] = ()
         self.serving: set[ViewerLink] = set()
         self._files: dict[object, FileReceiver] = {}
         self._senders: dict[object, FileSender] = {}
@@ -101,7 +103,18 @@ class HostRuntime:
     def joined(self, link: object) -> None:
         assert isinstance(link, ViewerLink)
         self.links[link] = None
-        self.events_hub.emit(SharingChanged(self.viewers))
+        self.tell_sharing(always=True)
+
+    def tell_sharing(self, *, always: bool = False) -> None:
+        """A SharingChanged with the viewers now (unless ``always`` is
+        false and they are those the last one named). A link taken over
+        leaves the list untold (the new link's join names the agent again);
+        should that link end before it joined, its end tells that nobody
+        sees the screen (takeover36: the last event still named the old
+        link while nobody saw it)."""
+        if always or self.viewers != self.told_sharing:
+            self.told_sharing = self.viewers
+            self.events_hub.emit(SharingChanged(self.viewers))
 
     def release_input(self) -> None:
         if self.injector is not None:
