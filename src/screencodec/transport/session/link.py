@@ -171,6 +171,10 @@ class ViewerLink:
         self._ticket: bytes | None = None
         self._kept: KeptPicture | None = None  # the picture the viewer resumes on
         self.resumed: Resumable | None = None
+        #: The session this link's ticket claimed, as it was then, from the
+        #: claim on (a link taken over still ending; ``resumed`` comes after
+        #: that): the host's user names it by its earlier names (:meth:`named`).
+        self.claimed: Resumable | None = None
         #: The viewer of a resumed link may not have read its new ticket yet;
         #: set once it showed it has (it answered an update).
         self._unshown = False
@@ -184,6 +188,20 @@ class ViewerLink:
         #: The session's chat on this side (.chat): a resumed one goes on with its own.
         self.chats = ChatLedger()
         self._granted = False  # the first grant was sent (revoke_joining)
+
+    @property
+    def earlier(self) -> tuple[str, ...]:
+        """The peer names of the session this link holds, or takes up, on
+        the links before it (oldest first); () for a new session."""
+        claimed = self.claimed
+        return () if claimed is None else (*claimed.was, claimed.peer)
+
+    def named(self, peer: str | None) -> bool:
+        """Whether ``peer`` names this link's session (None: any does): its
+        own name, or one it had on an earlier link, whichever the host's
+        user was shown (Host.disconnect, Host.revoke; takeover36: during a
+        take-over and after it, the old link's name reached nothing)."""
+        return peer is None or peer == self.peer or peer in self.earlier
 
     @property
     def flow(self) -> CongestionControl:
@@ -262,6 +280,7 @@ class ViewerLink:
             self.stream.kept = self._kept  # go on from the viewer's picture
         else:
             resumed = None  # nothing left to resume: a new session, asked about
+            self.claimed = None
             self.host.tickets.forget(self)  # a session claimed, and over after all
             answer = await self._ask_first(asked, hello.level)
             if isinstance(answer, str):
@@ -325,6 +344,7 @@ class ViewerLink:
         resumed = self.host.tickets.claim(self._ticket, self, self.peer)
         limit = self.host.config.max_duration
         if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
+            self.claimed = resumed
             return resumed
         # Its ticket is spent and nothing takes it up: that session is over
         # (its kept lines told not delivered, its recording ends, saying
@@ -431,7 +451,7 @@ class ViewerLink:
         resuming is off."""
         ticket = self.host.tickets.issue(self, self.who, self.level, self.monitor, self.started,
                                          peer=self.peer, refusals=self.refusals,
-                                         chat=self.chats)  # fmt: skip
+                                         chat=self.chats, was=self.earlier)  # fmt: skip
         if ticket is not None:
             # Until the viewer answers an update (sent after this), the
             # ticket it resumed with stays this session's (.resume).

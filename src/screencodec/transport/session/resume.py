@@ -40,6 +40,9 @@ The ticket is what the local user's earlier yes is bound to, so:
   seconds (0 turns resuming off: no ticket is sent);
 * what the user takes back while the agent is away (CONTROL, or VIEW: the
   whole session) stays taken: :meth:`ResumeTickets.revoke`;
+* the user names a session by any peer name it had: a resumed session
+  keeps those of its earlier links (``Resumable.was``), so that a revoke or
+  disconnect by the name the user was shown reaches it wherever it went;
 * a ticket presented while its session still looks alive (the host has not
   yet noticed the old link died) moves the session to the new link: the
   old one is ended first, and the new one holds what the old one held *then*
@@ -112,8 +115,9 @@ class Resumable:
     """What a ticket resumes: the agent's name the user agreed to, the levels
     and monitor held, when the session first started (monotonic), when its
     link was lost (None while it is live), the live session holding it, the
-    peer name it had (the user's revoke/disconnect name it so), the
-    session's record of levels the user refused lately, and its chat
+    peer name it had and those of its earlier links (``was``, oldest first:
+    the user's revoke/disconnect name it by any of them), the session's
+    record of levels the user refused lately, and its chat
     (:class:`~.chat.ChatLedger`; both opaque here)."""
 
     who: str
@@ -136,6 +140,11 @@ class Resumable:
     peer: str = ""
     refusals: object | None = None
     chat: object | None = None
+    was: tuple[str, ...] = ()
+
+    def named(self, peer: str | None) -> bool:
+        """Whether ``peer`` names this session (None: any does)."""
+        return peer is None or peer == self.peer or peer in self.was
 
 
 class ResumeTickets:
@@ -150,7 +159,7 @@ class ResumeTickets:
 
     def issue(self, holder: object, who: str, level: Permission, monitor: int,
               started: float, *, peer: str = "", refusals: object | None = None,
-              chat: object | None = None) -> bytes | None:  # fmt: skip
+              chat: object | None = None, was: tuple[str, ...] = ()) -> bytes | None:  # fmt: skip
         """A new ticket for the live session ``holder`` (its previous one, if
         any, stops working, but for the one its viewer took the session up
         with: until :meth:`shown`); None when resuming is off."""
@@ -162,7 +171,7 @@ class ResumeTickets:
             return None
         ticket = secrets.token_bytes(TICKET_SIZE)
         self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket),
-                                    peer=peer, refusals=refusals, chat=chat,
+                                    peer=peer, refusals=refusals, chat=chat, was=was,
                                     _presented=presented))  # fmt: skip
         return ticket
 
@@ -238,15 +247,14 @@ class ResumeTickets:
     def forget_parked(self, peer: str | None = None) -> None:
         """No lost session (of ``peer``; None: any) may come back (the
         host's user ended them)."""
-        self._held = [e for e in self._held
-                      if e.holder is not None or peer not in (None, e.peer)]  # fmt: skip
+        self._held = [e for e in self._held if e.holder is not None or not e.named(peer)]
 
     def revoke(self, level: Permission, peer: str | None = None) -> None:
         """The host's user took ``level`` back from the lost sessions (of
         ``peer``; None: all): they come back without it, and without VIEW
         they do not come back at all. Live sessions are the links' own."""
         for entry in list(self._held):
-            if entry.holder is None and peer in (None, entry.peer):
+            if entry.holder is None and entry.named(peer):
                 entry.level = entry.level - entry.level.taking(level)
                 if VIEW not in entry.level:
                     self._held.remove(entry)
@@ -254,7 +262,12 @@ class ResumeTickets:
     def parked(self, peer: str | None = None) -> list[Resumable]:
         """The lost sessions (of ``peer``; None: all) that may still come back."""
         self._prune()
-        return [e for e in self._held if e.holder is None and peer in (None, e.peer)]
+        return [e for e in self._held if e.holder is None and e.named(peer)]
+
+    def names(self) -> set[str]:
+        """Every peer name a lost session may still be named by (a new
+        connection is given none of them: Host.serve)."""
+        return {name for e in self.parked() for name in (e.peer, *e.was)}
 
     def claim(self, ticket: bytes, claimant: object | None = None,
               peer: str = "") -> Resumable | None:  # fmt: skip
