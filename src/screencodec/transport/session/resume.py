@@ -34,6 +34,9 @@ The ticket is what the local user's earlier yes is bound to, so:
   not shown it, another connection presenting it waits (a bounded time)
   until that link shows it (then it is refused: the user is asked) or is
   lost (then it resumes): two connections with one ticket never both get in;
+  a granted link that shows no life when probed is taken over from,
+  unasked, as below (session/silent.py: the agent's retry after that link
+  dropped without a reset);
 * it is compared in constant time against every ticket held;
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``
@@ -270,21 +273,23 @@ class ResumeTickets:
         return {name for e in self.parked() for name in (e.peer, *e.was)}
 
     def claim(self, ticket: bytes, claimant: object | None = None,
-              peer: str = "") -> Resumable | None:  # fmt: skip
+              peer: str = "", *, silent: object | None = None) -> Resumable | None:  # fmt: skip
         """The session ``ticket`` resumes as it was (its holder then: a live
         link is taken over), or None. Every held ticket is compared, each in
         constant time, whatever matches: a session's ticket, and the one its
         viewer took it up with (until :meth:`shown`) if no live link holds
-        it. The session is held by ``claimant`` (named ``peer``) from now on,
-        with ``ticket`` alone (its other one stops working) until
-        :meth:`issue`; without a claimant it is taken out."""
+        it but ``silent``, a live link that went silent (probed, no sign of
+        life: session/silent.py). The session is held by ``claimant``
+        (named ``peer``) from now on, with ``ticket`` alone (its other one
+        stops working) until :meth:`issue`; without a claimant it is taken
+        out."""
         self._prune()
         presented = _digest(ticket)
         found = None
         for entry in self._held:
             current = hmac.compare_digest(entry._digest or _NEVER, presented)
             before = hmac.compare_digest(entry._presented or _NEVER, presented)
-            if current or (before and entry.holder is None):
+            if current or (before and (entry.holder is None or entry.holder is silent)):
                 found = entry
         if found is None:
             self.unknown += 1
