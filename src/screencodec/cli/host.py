@@ -595,6 +595,7 @@ class _Commands:
         self.came_back(event.was or event.peer)
         self.ui.names[event.peer] = event.who
         if event.was and event.was != event.peer:
+            self.levels.pop(event.was, None)  # a link taken over: its levels go on here
             for old, now in list(self.now_as.items()):
                 if now == event.was:  # back a second time
                     self.now_as[old] = event.peer
@@ -1045,10 +1046,15 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
                 ui.say(line, status=True)
         elif isinstance(ev, SessionEnded):
             status.forget(ev.peer)
+            if ev.moved:
+                # The agent came back on a new connection: told as
+                # SessionResumed. What it holds goes on with the session: a
+                # new link lost before it joined puts it back to away under
+                # this name (takeover36: forgotten here, the lost line said
+                # "see your screen" of an agent who held control).
+                continue
             held = commands.levels.get(ev.peer, VIEW)
             commands.note(ev)
-            if ev.moved:
-                continue  # the agent came back on a new connection: told as SessionResumed
             why = safe_text(ev.reason, 200)
             if ev.peer in commands.told_by_end:
                 # /end's own line tells it ("you ended the session with ..."),

@@ -48,7 +48,6 @@ from screencodec.transport.session.events import (
     PasswordGuessed,
     RelayChanged,
     SessionEnded,
-    SharingChanged,
     Subscription,
 )
 from screencodec.transport.session.link import (
@@ -206,7 +205,10 @@ class Host:
         link = ViewerLink(runtime, channel)
         # Peer names identify viewers in events and in revoke(peer=...): make them
         # unique (two agents behind one NAT look alike through a relay).
-        taken = {x.peer for x in runtime.serving}
+        # Nor a name that still names a session (a link's before a take-over,
+        # a lost one's): disconnect(peer) by it would end both (takeover36).
+        taken = {n for x in runtime.serving for n in (x.peer, *x.earlier)}
+        taken |= runtime.tickets.names()
         base, n = link.peer, 1
         while link.peer in taken:
             n += 1
@@ -264,16 +266,19 @@ class Host:
             elif lost:
                 ticket = runtime.tickets.held_by(link)
                 resumable = window = runtime.tickets.park(link, link.level, link.monitor)
-                if ticket is not None and resumable and link not in runtime.links:
-                    # Lost after its claim, before it joined: the session
-                    # is away under the names the host's user knows (.resume).
-                    ended_as, ended_who = ticket.peer, ticket.who
                 limit = self.config.max_duration
                 if ticket is not None and resumable and limit is not None:
                     # The time limit comes first: it ends the session then.
                     resumable = min(window, max(0.0, link.started + limit - time.monotonic()))
                     if resumable < window:
                         self._limit_away(link, ticket, resumable)
+            claimed = link.claimed
+            if claimed is not None and not link.moved and link not in runtime.links:
+                # Ended after its claim, before it joined (lost: the session
+                # away again; or ended by the host's user): named as the
+                # host's user knows the session (.resume; takeover36: an end
+                # by disconnect named this connection, never shown, and no agent).
+                ended_as, ended_who = claimed.peer, claimed.who
             if recording is not None and not link.moved:
                 # Nothing of the stream comes any more: what checked it goes
                 # now, not when the file ends (review33).
@@ -302,8 +307,8 @@ class Host:
             link.finished.set()
             if not runtime.serving:
                 self._all_ended.set()
-            if was_sharing and not link.moved:  # the new connection's join says it
-                runtime.emit(SharingChanged(self.viewers))
+            if not link.moved:  # the new connection's join says it, or its end
+                runtime.tell_sharing()
             runtime.emit(SessionEnded(ended_as, reason, resumable, link.moved,
                                       link.who if was_sharing else ended_who))
             if recording is not None and link.moved:  # else at the chat's end (above)
@@ -346,7 +351,9 @@ class Host:
             self._recorder.local_input(device)
 
     async def revoke(self, level: Permission, peer: str | None = None) -> None:
-        """Take ``level`` back from one viewer (by peer name) or all; they are told.
+        """Take ``level`` back from one viewer (by peer name: the one its
+        link has, or one its session had on an earlier link, as
+        :meth:`disconnect`) or all; they are told.
         Revoking VIEW ends that viewer's session. A viewer whose link was
         lost comes back without ``level``; without VIEW not at all: its
         session is over now (its kept chat lines told not delivered, its
@@ -368,17 +375,20 @@ class Host:
         for link in list(self._runtime.serving):
             # A lost session being taken up (its ticket claimed, the new link
             # not joined: neither parked nor among the links), as send_chat.
-            took = link.resumed
-            if (took is not None and link not in self._runtime.links
-                    and peer in (None, link.peer, took.peer)):  # fmt: skip
+            if link.resumed is not None and link not in self._runtime.links and link.named(peer):
                 await _quiet(link.revoke_joining(level))
         for link in list(self._runtime.links):
-            if peer is None or link.peer == peer:
+            if link.named(peer):  # by any name it was shown (takeover36)
                 await _quiet(link.revoke(level))
 
     async def disconnect(self, peer: str | None = None, reason: str = "host ended") -> None:
         """End sessions (also those still waiting for consent); those (of
-        ``peer``) whose link was lost may not resume either. Each viewer
+        ``peer``) whose link was lost may not resume either. ``peer`` names
+        a session by any peer name it was shown under: a session its agent
+        resumed on a new link (SessionResumed's ``was``) is ended by its
+        old link's name too, also while that link is being taken over.
+        A new connection is never given a name that still names a
+        session. Each viewer
         gets a Bye saying ``reason``, and its channel's close says it too.
         Returns once those sessions have cleaned up (a half-received file
         is gone from the disk, the recording's file complete), or
@@ -430,8 +440,11 @@ class Host:
         # Not a link being taken over (moved): its session goes on over the
         # agent's new connection, which is ended here; its end says it moved
         # (endleft35: found 'ended by the host: ...' with moved True).
+        # By any name the session was shown under: the one it has on the
+        # link taking it over, or that has taken it over, is ended too
+        # (takeover36: disconnect by the old link's name ended nothing).
         links = [link for link in list(self._runtime.serving)
-                 if (peer is None or link.peer == peer) and not link.moved]  # fmt: skip
+                 if link.named(peer) and not link.moved]  # fmt: skip
         own = own_session()
         for link in links:
             # Now, not in end()'s task: a lost link still cleaning up parks

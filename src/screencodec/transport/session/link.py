@@ -86,6 +86,7 @@ from screencodec.transport.session.refusal import (
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE, Resumable
 from screencodec.transport.session.services import RecordingLike, SessionHost
 from screencodec.transport.session.sidechannels import FILE_RESULTS_CHANNEL, file_channel
+from screencodec.transport.session.silent import silent
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
@@ -96,7 +97,8 @@ __all__ = ["MAX_DURATION", "NO_INJECTOR", "OWN_END_WAIT", "REASK_AFTER", "STOPPE
 _HELLO_TIMEOUT = 10.0
 #: How long a connection presenting a ticket waits for the live link that
 #: took its session up with it to show the viewer holds the next one, or to
-#: be lost (.resume); then it is asked about.
+#: be lost (.resume); then it is asked about. A link found silent meanwhile
+#: (session/silent.py) is taken over from sooner.
 _SETTLE_WAIT = 5.0
 #: The Bye a viewer gets when this host's screen cannot be grabbed any more
 #: (its X display died): the host's user reads it too, with the details.
@@ -171,6 +173,12 @@ class ViewerLink:
         self._ticket: bytes | None = None
         self._kept: KeptPicture | None = None  # the picture the viewer resumes on
         self.resumed: Resumable | None = None
+        #: The session this link's ticket claimed, as it was then, from the
+        #: claim on (a link taken over still ending; ``resumed`` comes after
+        #: that): the host's user names it by its earlier names (:meth:`named`).
+        self.claimed: Resumable | None = None
+        #: The live link it claimed the session from was silent (._settle).
+        self._took_silent = False
         #: The viewer of a resumed link may not have read its new ticket yet;
         #: set once it showed it has (it answered an update).
         self._unshown = False
@@ -184,6 +192,20 @@ class ViewerLink:
         #: The session's chat on this side (.chat): a resumed one goes on with its own.
         self.chats = ChatLedger()
         self._granted = False  # the first grant was sent (revoke_joining)
+
+    @property
+    def earlier(self) -> tuple[str, ...]:
+        """The peer names of the session this link holds, or takes up, on
+        the links before it (oldest first); () for a new session."""
+        claimed = self.claimed
+        return () if claimed is None else (*claimed.was, claimed.peer)
+
+    def named(self, peer: str | None) -> bool:
+        """Whether ``peer`` names this link's session (None: any does): its
+        own name, or one it had on an earlier link, whichever the host's
+        user was shown (Host.disconnect, Host.revoke; takeover36: during a
+        take-over and after it, the old link's name reached nothing)."""
+        return peer is None or peer == self.peer or peer in self.earlier
 
     @property
     def flow(self) -> CongestionControl:
@@ -262,6 +284,7 @@ class ViewerLink:
             self.stream.kept = self._kept  # go on from the viewer's picture
         else:
             resumed = None  # nothing left to resume: a new session, asked about
+            self.claimed = None
             self.host.tickets.forget(self)  # a session claimed, and over after all
             answer = await self._ask_first(asked, hello.level)
             if isinstance(answer, str):
@@ -309,22 +332,18 @@ class ViewerLink:
         if self._ticket is None:
             return None
         settling = self.host.tickets.settling(self._ticket)
+        silent_link = None
         if isinstance(settling, ViewerLink):
-            waits: list[asyncio.Future[Any]] = [
-                asyncio.ensure_future(e.wait()) for e in (settling.ticket_shown, settling.finished)]
-            if self._next is None:  # this link ending meanwhile ends the wait too
-                self._next = asyncio.ensure_future(self.channel.recv())
-            try:
-                await asyncio.wait([*waits, self._next], timeout=_SETTLE_WAIT,
-                                   return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-            finally:
-                for waiting in waits:
-                    waiting.cancel()
-            if self._next.done() and self._next.exception() is not None:
+            if await self._settle(settling):
+                silent_link = settling
+            if self._next is not None and self._next.done() and self._next.exception() is not None:
                 await self._next  # its end (the receive loop reads what came)
-        resumed = self.host.tickets.claim(self._ticket, self, self.peer)
+        resumed = self.host.tickets.claim(self._ticket, self, self.peer, silent=silent_link)
+        self._took_silent = silent_link is not None and resumed is not None and (
+            resumed.holder is silent_link)
         limit = self.host.config.max_duration
         if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
+            self.claimed = resumed
             return resumed
         # Its ticket is spent and nothing takes it up: that session is over
         # (its kept lines told not delivered, its recording ends, saying
@@ -332,6 +351,38 @@ class ViewerLink:
         end_away(resumed.chat, {"type": "bye", "from": "host", "reason": MAX_DURATION},
                  MAX_DURATION)  # fmt: skip
         return None
+
+    async def _settle(self, settling: ViewerLink) -> bool:
+        """Wait (:data:`_SETTLE_WAIT` at most) for ``settling``, the live link
+        that took the session up with the ticket this viewer presents, to
+        show its viewer holds the next one or to end, or for this link to
+        end; True if, joined, it went silent instead (probed, no sign of
+        life: session/silent.py): it is taken over from, unasked."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SETTLE_WAIT
+        if self._next is None:  # this link ending meanwhile ends the wait too
+            self._next = asyncio.ensure_future(self.channel.recv())
+        waits: set[asyncio.Future[Any]] = {
+            asyncio.ensure_future(e.wait()) for e in (settling.ticket_shown, settling.finished)}
+        probing = None
+        if settling._granted:  # it holds its levels: one still joining is waited for
+            probing = asyncio.ensure_future(silent(settling.channel, _SETTLE_WAIT))
+            waits.add(probing)
+        try:
+            while (left := deadline - loop.time()) > 0:
+                done, _ = await asyncio.wait([*waits, self._next], timeout=left,
+                                             return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                if probing is None or probing not in done:
+                    return False  # shown, ended, this link ended or spoke, or the time is up
+                if probing.result() and not (settling.ticket_shown.is_set()
+                                             or settling.finished.is_set()):  # fmt: skip
+                    return True
+                waits.discard(probing)  # it showed life: waited for, as before
+                probing = None
+            return False
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def _ask_first(self, asked: Permission, bits: int) -> Permission | str:
         """The local user's answer to the first request: the levels granted,
@@ -368,7 +419,7 @@ class ViewerLink:
         or the viewer had said bye there (its Bye read while the host was
         still ending it: not a lost link)."""
         if resumed.holder is not None:
-            held = await self.host.take_over(resumed.holder)
+            held = await self.host.take_over(resumed.holder, silent=self._took_silent)
             if held is None:  # it had said bye: that session is over
                 return None
             resumed.level, resumed.monitor = held
@@ -431,7 +482,7 @@ class ViewerLink:
         resuming is off."""
         ticket = self.host.tickets.issue(self, self.who, self.level, self.monitor, self.started,
                                          peer=self.peer, refusals=self.refusals,
-                                         chat=self.chats)  # fmt: skip
+                                         chat=self.chats, was=self.earlier)  # fmt: skip
         if ticket is not None:
             # Until the viewer answers an update (sent after this), the
             # ticket it resumed with stays this session's (.resume).

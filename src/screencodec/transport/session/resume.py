@@ -34,12 +34,18 @@ The ticket is what the local user's earlier yes is bound to, so:
   not shown it, another connection presenting it waits (a bounded time)
   until that link shows it (then it is refused: the user is asked) or is
   lost (then it resumes): two connections with one ticket never both get in;
+  a granted link that shows no life when probed is taken over from,
+  unasked, as below (session/silent.py: the agent's retry after that link
+  dropped without a reset);
 * it is compared in constant time against every ticket held;
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``
   seconds (0 turns resuming off: no ticket is sent);
 * what the user takes back while the agent is away (CONTROL, or VIEW: the
   whole session) stays taken: :meth:`ResumeTickets.revoke`;
+* the user names a session by any peer name it had: a resumed session
+  keeps those of its earlier links (``Resumable.was``), so that a revoke or
+  disconnect by the name the user was shown reaches it wherever it went;
 * a ticket presented while its session still looks alive (the host has not
   yet noticed the old link died) moves the session to the new link: the
   old one is ended first, and the new one holds what the old one held *then*
@@ -112,8 +118,9 @@ class Resumable:
     """What a ticket resumes: the agent's name the user agreed to, the levels
     and monitor held, when the session first started (monotonic), when its
     link was lost (None while it is live), the live session holding it, the
-    peer name it had (the user's revoke/disconnect name it so), the
-    session's record of levels the user refused lately, and its chat
+    peer name it had and those of its earlier links (``was``, oldest first:
+    the user's revoke/disconnect name it by any of them), the session's
+    record of levels the user refused lately, and its chat
     (:class:`~.chat.ChatLedger`; both opaque here)."""
 
     who: str
@@ -136,6 +143,11 @@ class Resumable:
     peer: str = ""
     refusals: object | None = None
     chat: object | None = None
+    was: tuple[str, ...] = ()
+
+    def named(self, peer: str | None) -> bool:
+        """Whether ``peer`` names this session (None: any does)."""
+        return peer is None or peer == self.peer or peer in self.was
 
 
 class ResumeTickets:
@@ -150,7 +162,7 @@ class ResumeTickets:
 
     def issue(self, holder: object, who: str, level: Permission, monitor: int,
               started: float, *, peer: str = "", refusals: object | None = None,
-              chat: object | None = None) -> bytes | None:  # fmt: skip
+              chat: object | None = None, was: tuple[str, ...] = ()) -> bytes | None:  # fmt: skip
         """A new ticket for the live session ``holder`` (its previous one, if
         any, stops working, but for the one its viewer took the session up
         with: until :meth:`shown`); None when resuming is off."""
@@ -162,7 +174,7 @@ class ResumeTickets:
             return None
         ticket = secrets.token_bytes(TICKET_SIZE)
         self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket),
-                                    peer=peer, refusals=refusals, chat=chat,
+                                    peer=peer, refusals=refusals, chat=chat, was=was,
                                     _presented=presented))  # fmt: skip
         return ticket
 
@@ -238,15 +250,14 @@ class ResumeTickets:
     def forget_parked(self, peer: str | None = None) -> None:
         """No lost session (of ``peer``; None: any) may come back (the
         host's user ended them)."""
-        self._held = [e for e in self._held
-                      if e.holder is not None or peer not in (None, e.peer)]  # fmt: skip
+        self._held = [e for e in self._held if e.holder is not None or not e.named(peer)]
 
     def revoke(self, level: Permission, peer: str | None = None) -> None:
         """The host's user took ``level`` back from the lost sessions (of
         ``peer``; None: all): they come back without it, and without VIEW
         they do not come back at all. Live sessions are the links' own."""
         for entry in list(self._held):
-            if entry.holder is None and peer in (None, entry.peer):
+            if entry.holder is None and entry.named(peer):
                 entry.level = entry.level - entry.level.taking(level)
                 if VIEW not in entry.level:
                     self._held.remove(entry)
@@ -254,24 +265,31 @@ class ResumeTickets:
     def parked(self, peer: str | None = None) -> list[Resumable]:
         """The lost sessions (of ``peer``; None: all) that may still come back."""
         self._prune()
-        return [e for e in self._held if e.holder is None and peer in (None, e.peer)]
+        return [e for e in self._held if e.holder is None and e.named(peer)]
+
+    def names(self) -> set[str]:
+        """Every peer name a lost session may still be named by (a new
+        connection is given none of them: Host.serve)."""
+        return {name for e in self.parked() for name in (e.peer, *e.was)}
 
     def claim(self, ticket: bytes, claimant: object | None = None,
-              peer: str = "") -> Resumable | None:  # fmt: skip
+              peer: str = "", *, silent: object | None = None) -> Resumable | None:  # fmt: skip
         """The session ``ticket`` resumes as it was (its holder then: a live
         link is taken over), or None. Every held ticket is compared, each in
         constant time, whatever matches: a session's ticket, and the one its
         viewer took it up with (until :meth:`shown`) if no live link holds
-        it. The session is held by ``claimant`` (named ``peer``) from now on,
-        with ``ticket`` alone (its other one stops working) until
-        :meth:`issue`; without a claimant it is taken out."""
+        it but ``silent``, a live link that went silent (probed, no sign of
+        life: session/silent.py). The session is held by ``claimant``
+        (named ``peer``) from now on, with ``ticket`` alone (its other one
+        stops working) until :meth:`issue`; without a claimant it is taken
+        out."""
         self._prune()
         presented = _digest(ticket)
         found = None
         for entry in self._held:
             current = hmac.compare_digest(entry._digest or _NEVER, presented)
             before = hmac.compare_digest(entry._presented or _NEVER, presented)
-            if current or (before and entry.holder is None):
+            if current or (before and (entry.holder is None or entry.holder is silent)):
                 found = entry
         if found is None:
             self.unknown += 1

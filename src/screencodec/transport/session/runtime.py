@@ -71,6 +71,8 @@ class HostRuntime:
         self.local_input_since = 0.0  # when the current stretch of local use began
         self.last_injected: tuple[int, int] | None = None
         self.links: dict[ViewerLink, None] = {}  # insertion-ordered set
+        #: The viewers the last SharingChanged named (:meth:`tell_sharing`).
+        self.told_sharing: tuple[str, ...] = ()
         self.serving: set[ViewerLink] = set()
         self._files: dict[object, FileReceiver] = {}
         self._senders: dict[object, FileSender] = {}
@@ -101,7 +103,18 @@ class HostRuntime:
     def joined(self, link: object) -> None:
         assert isinstance(link, ViewerLink)
         self.links[link] = None
-        self.events_hub.emit(SharingChanged(self.viewers))
+        self.tell_sharing(always=True)
+
+    def tell_sharing(self, *, always: bool = False) -> None:
+        """A SharingChanged with the viewers now (unless ``always`` is
+        false and they are those the last one named). A link taken over
+        leaves the list untold (the new link's join names the agent again);
+        should that link end before it joined, its end tells that nobody
+        sees the screen (takeover36: the last event still named the old
+        link while nobody saw it)."""
+        if always or self.viewers != self.told_sharing:
+            self.told_sharing = self.viewers
+            self.events_hub.emit(SharingChanged(self.viewers))
 
     def release_input(self) -> None:
         if self.injector is not None:
@@ -147,10 +160,12 @@ class HostRuntime:
                 takes_files=lambda: link.takes_files)
         return snd
 
-    async def take_over(self, link: object) -> tuple[Permission, int] | None:
+    async def take_over(self, link: object, *,
+                        silent: bool = False) -> tuple[Permission, int] | None:  # fmt: skip
         """End ``link``, whose ticket a new connection of the same agent
-        presented (its old link is dead but not yet noticed), and wait until
-        it has let go of the screen and the input (at most 5 s). Returns the
+        presented (its old link is dead but not yet noticed; ``silent``:
+        probed, it showed no life, session/silent.py), and wait until it has
+        let go of the screen and the input (at most 5 s). Returns the
         levels and monitor it held as it ended (what the user left it), or
         None if its viewer had said bye (nothing to resume)."""
         assert isinstance(link, ViewerLink)
@@ -158,9 +173,11 @@ class HostRuntime:
         # Its own cleanup awaits this close too; not cancelled here. No
         # lingering for the agent to read the close: it is on its new
         # connection, and the old one is dead (its receive loop held the
-        # close for the whole linger, 2 s, waiting on a silent line).
+        # close for the whole linger, 2 s, waiting on a silent line). A
+        # silent one is not told at all: its close record would wait for an
+        # acknowledgement (STALL, 1 s) that is known not to come.
         wire = _unwrapped(link.channel)
-        closing = asyncio.ensure_future(wire.close(MOVED, linger=False)
+        closing = asyncio.ensure_future(wire.close(MOVED, linger=False, notify_peer=not silent)
                                         if isinstance(wire, SecureChannel)
                                         else link.channel.close())  # fmt: skip
         self._closing.add(closing)
