@@ -19,7 +19,9 @@ commands (parsed by :mod:`.say`): ``/say
 TEXT`` chats with every agent, ``/view`` takes control back (the agents keep
 watching), ``/end`` ends the sessions (the host then exits with ``--once``,
 else waits for the next agent, who is asked about again), ``/send PATH``
-offers a file to each agent, ``/help`` lists them; each prints one line once
+offers a file to each agent, ``/stop [NAME]`` stops the files being sent
+(those of that name; the agent's side keeps nothing of them: cancel36),
+``/help`` lists them; each prints one line once
 it has taken effect. Command lines are split off the terminal's input before
 the questions read it (:class:`_TerminalInput`), so a command never answers a
 question and an answer never becomes a command.
@@ -465,6 +467,11 @@ class _Commands:
         #: before the resume and confirmed after it names them as they are now.
         self.now_as: dict[str, str] = {}
         self._sending: set[asyncio.Task[None]] = set()
+        #: The ``/send`` offers under way (a task each, one per agent), by
+        #: the name of their file: what ``/stop`` stops (:meth:`_stop`); and
+        #: those it stopped, whose own line says so (:meth:`_offer`).
+        self._offers: dict[asyncio.Task[None], str] = {}
+        self._stopped: set[asyncio.Task[None]] = set()
         #: /say lines go one at a time, in order, each in a task of its own
         #: (:meth:`_say_in_turn`), cancelled with the /send tasks at the end.
         self._saying = asyncio.Lock()
@@ -632,6 +639,8 @@ class _Commands:
             await self._end()
         elif typed.name == "send":
             self._send(typed.arg)
+        elif typed.name == "stop":
+            self._stop(typed.arg)
         elif typed.name == "help":
             self.ui.say(help_lines((*HOST_COMMANDS, ("Ctrl-C", self._ctrl_c()))))
         else:
@@ -793,12 +802,41 @@ class _Commands:
         self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, takers)}; "
                     "each is asked whether to accept it")
         for peer in takers:
-            self._spawn_send(self._offer(path, peer))
+            task = self._spawn_send(self._offer(path, peer))
+            self._offers[task] = path.name
+            task.add_done_callback(self._offer_done)
 
-    def _spawn_send(self, offering: Coroutine[Any, Any, None]) -> None:
+    def _spawn_send(self, offering: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(offering)
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+        return task
+
+    def _offer_done(self, task: asyncio.Task[None]) -> None:
+        self._offers.pop(task, None)
+        self._stopped.discard(task)
+
+    def _stop(self, typed: str) -> None:
+        """Stop the files being sent (``typed``: only those of that name, or
+        of the file that path names): each offer's task is cancelled, and
+        its sender withdraws the file at the agent's side, which removes
+        what it has of it (files36's STOPPED); each says so in its own line
+        (:meth:`_offer`). Nothing under way, or none of that name: said."""
+        wanted = typed.strip()
+        offers = [task for task, name in self._offers.items() if not task.done()
+                  and (not wanted or wanted in (name, Path(wanted).name))]  # fmt: skip
+        if not offers:
+            going = sorted({name for task, name in self._offers.items() if not task.done()})
+            if not going:
+                self.ui.say("(no file is being sent: nothing to stop)")
+            else:
+                names = ", ".join(repr(safe_text(name, 100)) for name in going)
+                self.ui.say(f"(no file named {safe_text(wanted, 100)!r} is being sent: nothing"
+                            f" stopped; being sent: {names})")  # fmt: skip
+            return
+        for task in offers:
+            self._stopped.add(task)
+            task.cancel()
 
     async def _tell_tried(self, path: Path, peer: str) -> None:
         """Offer ``path`` to ``peer``, whose program takes no files, only so
@@ -826,6 +864,19 @@ class _Commands:
             sent = await self.host.send(path, peer, on_sending=sending)
         except KeyError:
             self._file_line(f"(not sent to {who}: they left)")
+            return
+        except asyncio.CancelledError:
+            if asyncio.current_task() not in self._stopped:
+                raise  # the program ends
+            # /stop: the sender withdraws it there (FileCut "stopped").
+            name = safe_text(path.name, 200)
+            if went[0] < 0:  # not answered yet: the question closes there
+                self._file_line(f"you withdrew {name} from {who} before they answered;"
+                                " none of it went")  # fmt: skip
+            else:
+                self._file_line(f"you stopped sending {name} to {who} ({amount(went[0])} of"
+                                f" {amount(went[1])} had gone); their viewer keeps nothing"
+                                " of it")  # fmt: skip
             return
         except (ScreencodecError, OSError) as exc:
             why = ("you ended the session" if peer in self.offers_ended

@@ -3,7 +3,8 @@ alike: one parser, so the two terminals never disagree on what a line is.
 
 A line whose first non-blank character is ``/`` is a command line:
 ``/say TEXT`` is a message to the other side, and the host also knows
-``/view``, ``/end``, ``/send PATH`` and ``/help`` (:data:`HOST_COMMANDS`), the
+``/view``, ``/end``, ``/send PATH``, ``/stop [NAME]`` and ``/help``
+(:data:`HOST_COMMANDS`), the
 agent's terminal ``/send PATH``, ``/monitor N`` and ``/help``
 (:data:`VIEW_COMMANDS`). :func:`file_to_send` reads the PATH of a ``/send``.
 A command line, known or not, is never the answer to a question: a mistyped
@@ -36,6 +37,8 @@ HOST_COMMANDS = (
     ("/end", "end the session: every agent leaves"),
     ("/send PATH", "offer the file PATH to the agent(s) whose program takes files; each is asked"
                    " whether to accept it"),
+    ("/stop [NAME]", "stop sending the files being sent (/send), or only those named NAME;"
+                     " the agents keep nothing of them"),
     ("/help", "list these commands"),
 )
 

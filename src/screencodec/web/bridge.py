@@ -68,6 +68,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -157,6 +158,12 @@ UNANSWERED_ENDED = "the session ended before you answered"
 UPLOAD_ENDED = "the session ended"
 UPLOAD_LEFT = "you left the session before it was all sent"
 UPLOAD_LEFT_UNANSWERED = "you left the session before the user answered"
+#: Why an upload the agent cancelled on its row (cancel36) went no further
+#: (state "cancelled"): still copied by the page, asked about at the host,
+#: under way (with how much of it had arrived: its FileCut).
+UPLOAD_CANCELLED = "you stopped it before it was sent"
+UPLOAD_WITHDRAWN = "you withdrew it before the user answered"
+UPLOAD_STOPPED = "you stopped sending it"
 #: How long :meth:`WebBridge.shut` waits for the page: the page's close answer is
 #: bounded by the server's close timeout (2 s), this only by a stalled loop.
 _PAGE_CLOSE_WAIT = 5.0
@@ -234,6 +241,12 @@ class WebBridge:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: The uploads being offered or sent (:meth:`uploads_over`).
         self._uploads: set[asyncio.Task[Any]] = set()
+        #: The same by the page's id (its Cancel: :meth:`_cancel_upload`),
+        #: the ids the agent cancelled whose task has not ended yet, and
+        #: those under way when cancelled, whose FileCut gives the amounts.
+        self._upload_tasks: dict[int, asyncio.Task[Any]] = {}
+        self._cancelling: set[int] = set()
+        self._stopped_sending: set[int] = set()
         #: The agent left: the page's Leave, or where the view runs
         #: (WebViewer.leave: Ctrl-C, SIGTERM, SIGHUP). Its uploads cut short
         #: are "cancelled", not "failed".
@@ -728,6 +741,12 @@ class WebBridge:
         (walk34, after the agent's Leave mid-file)."""
         if self._uploads:
             await asyncio.wait(set(self._uploads), timeout=timeout)
+        # Those still under way are cancelled by close(): their rows say
+        # now that the session's end cut them (cancel36: they kept their
+        # last state, "sending N%", for good), before the page is drained.
+        for tid, task in list(self._upload_tasks.items()):
+            if not task.done() and tid not in self._told_ended:
+                self._upload_ended(tid)
 
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait until what is queued for the page has been written, the page
@@ -785,6 +804,9 @@ class WebBridge:
         if kind == "kept":
             self._on_kept(msg)
             return
+        if kind == "file_cancel":
+            self._cancel_upload(msg["id"])
+            return
         if viewer is None:
             return  # still connecting: nothing to forward to yet
         if kind in ("move", "button", "wheel", "key"):
@@ -816,6 +838,8 @@ class WebBridge:
                 if task is not None:
                     self._uploads.add(task)
                     task.add_done_callback(self._uploads.discard)
+                    self._upload_tasks[msg["id"]] = task
+                    task.add_done_callback(functools.partial(self._upload_over, msg["id"]))
         elif kind == "bye":
             self.left = True
             self._spawn(viewer.bye("the agent left the session"))  # the Leave button
@@ -898,6 +922,25 @@ class WebBridge:
         self.send_level()
         self.status("Connected")
 
+    def _upload_over(self, tid: int, task: asyncio.Task[Any]) -> None:
+        if self._upload_tasks.get(tid) is task:
+            del self._upload_tasks[tid]
+        self._cancelling.discard(tid)
+
+    def _cancel_upload(self, tid: int) -> None:
+        """The agent's Cancel on upload ``tid``'s row: the page stopped
+        copying it (what came of it here is removed), or its send is
+        cancelled: its sender withdraws it at the host, which closes its
+        question or removes what it has of it (files36's STOPPED). An
+        upload already over: nothing (its row says how it ended)."""
+        if self.files is not None and self.files.cancel(tid):
+            self._upload_failed(tid, UPLOAD_CANCELLED, "cancelled")
+            return
+        task = self._upload_tasks.get(tid)
+        if task is not None and not task.done() and not self._settled:
+            self._cancelling.add(tid)
+            task.cancel()
+
     def _upload_failed(self, tid: int, why: str, state: str = "failed") -> None:
         self._unsettled.pop(tid, None)
         self.send({"t": "file_progress", "id": tid, "state": state, "text": fit(why, 200)})
@@ -926,6 +969,10 @@ class WebBridge:
         session may go on); an ended session's row, if already told, is
         told again with the amounts."""
         tid = self._streaming.pop((sender, ev.transfer), None)
+        if tid is not None and tid in self._stopped_sending:  # the agent's Cancel
+            self._stopped_sending.discard(tid)
+            self._upload_failed(tid, f"{UPLOAD_STOPPED} ({_how_much(ev)})", "cancelled")
+            return
         if tid is None or ev.cause == CUT_LOST:
             return
         self._cuts[tid] = ev
@@ -944,6 +991,7 @@ class WebBridge:
             # The host said yes: the row says so, and how much has gone
             # (each whole percent once), not that it waits for the user.
             nonlocal shown
+            went[:] = [sent, size]
             pct = 100 * sent // size if size else 100
             if pct != shown:
                 shown = pct
@@ -951,6 +999,7 @@ class WebBridge:
 
         sender = viewer.sender
         offered: list[tuple[FileSender, int]] = []  # its key in _streaming, once numbered
+        went = [-1, 0]  # bytes handed to the link, of size: -1 before the host's yes
 
         def numbered(transfer: int) -> None:
             offered.append((sender, transfer))
@@ -958,6 +1007,13 @@ class WebBridge:
 
         try:
             outcome = await sender.send(path, name, on_sending=sending, on_offered=numbered)
+        except asyncio.CancelledError:
+            if tid in self._cancelling:  # the agent's Cancel (_cancel_upload)
+                self._cancelled(tid, offered, went)
+                return
+            if self._settled and tid not in self._told_ended:
+                self._upload_ended(tid)  # the bridge closed with it under way
+            raise
         except SessionClosedError:
             # A lost link or the session's end: told when known (reconnecting,
             # settle), not guessed here.
@@ -1013,6 +1069,25 @@ class WebBridge:
             self.send(msg)
         finally:
             path.unlink(missing_ok=True)
+
+    def _cancelled(self, tid: int, offered: list[tuple[FileSender, int]], went: list[int]
+                   ) -> None:  # fmt: skip
+        """Upload ``tid``'s send was cancelled by the agent: before the
+        host's answer (its question closes there), or under way: said now
+        with what went, then with what had arrived once its FileCut comes
+        (:meth:`_file_cut`)."""
+        sent, size = went
+        if sent < 0:
+            self._not_streaming(offered)
+            self._upload_failed(tid, UPLOAD_WITHDRAWN, "cancelled")
+        elif sent >= size:  # all of it went: the host may have it whole (no FileCut)
+            self._not_streaming(offered)
+            self._upload_failed(tid, f"{UPLOAD_STOPPED}, but all of it had been sent: the host"
+                                " may have saved it", "cancelled")  # fmt: skip
+        else:
+            self._stopped_sending.add(tid)
+            self._upload_failed(tid, f"{UPLOAD_STOPPED} ({amount(sent)} of {amount(size)} had"
+                                " been sent; nothing of it was kept there)", "cancelled")
 
     def _not_streaming(self, offered: list[tuple[FileSender, int]]) -> None:
         """An upload's send ended with an outcome or an error: no FileCut

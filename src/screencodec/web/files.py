@@ -132,6 +132,18 @@ class PageFiles:
             raise PageProtocolError("upload shorter than declared")
         return up.path, up.name
 
+    def cancel(self, tid: int) -> bool:
+        """The agent cancelled upload ``tid`` while the page still copied it
+        (it sends no more of it): what came of it here is removed. False if
+        it is not being copied (its send may be under way: the bridge's)."""
+        up = self._uploads.pop(tid, None)
+        if up is None:
+            return False
+        if not up.failed:
+            os.close(up.fd)
+            up.path.unlink(missing_ok=True)
+        return True
+
     # -- offers from the host ------------------------------------------------------
 
     async def ask(self, info: FileOfferInfo) -> bool:

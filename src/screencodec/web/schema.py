@@ -101,6 +101,8 @@ PAGE_MESSAGES: dict[str, dict[str, Any]] = {
     "monitor": {"index": _Int(0, 64)},
     "file_offer": {"id": _U32, "name": _Str(255, 1), "size": _Int(0, 1 << 40)},
     "file_done": {"id": _U32},
+    # The agent's Cancel on an upload's row (cancel36): its copy, or its send.
+    "file_cancel": {"id": _U32},
     "file_answer": {"id": _U32, "accept": _B},
     "bye": {},
     # Playing a recording (web/playback.py): seek to a time, play or pause, speed.

@@ -76,6 +76,8 @@ export async function main({ key, base, save }) {
   const MAX_OPEN_UPLOADS = 4;
   const queued = [];
   let copying = 0;
+  // Uploads the agent cancelled while the page copied them: the copy stops.
+  const cancelled = new Set();
   const ui = new UI({
     control: (want) => {
       if (!want) input.releaseAll(); // while the grant still lets the releases through
@@ -88,6 +90,7 @@ export async function main({ key, base, save }) {
     answerFile: (id, accept) => send({ t: "file_answer", id, accept }),
     fileUrl: (id) => `${base}files/${id}`,
     sendFiles: (files) => timeline || files.forEach((f) => queueUpload(f)),
+    cancelUpload: (id) => cancelUpload(id),
   });
   let timeline = null; // playing a recording (set by the `playback` message)
   const sendInput = (obj) => {
@@ -104,7 +107,7 @@ export async function main({ key, base, save }) {
 
   function queueUpload(file) {
     const id = nextUpload++;
-    const row = ui.fileRow(`out${id}`, file.name, " waiting");
+    const row = ui.uploadRow(id, file.name, " waiting", true);
     uploads.set(id, row);
     queued.push({ id, file, row });
     nextUploads();
@@ -120,6 +123,22 @@ export async function main({ key, base, save }) {
     }
   }
 
+  // The agent's Cancel on an upload's row (cancel36): one still waiting its
+  // turn goes nowhere; of one the page copies, the copy stops; the view
+  // process is told, and its answer ends the row (it cancels its send, and
+  // the host is told to drop what it has of the file).
+  function cancelUpload(id) {
+    const waiting = queued.findIndex((q) => q.id === id);
+    if (waiting >= 0) {
+      queued.splice(waiting, 1);
+      uploads.delete(id);
+      ui.uploadRow(id, "", " cancelled: you stopped it before it was sent", false);
+      return;
+    }
+    cancelled.add(id);
+    send({ t: "file_cancel", id });
+  }
+
   // The view process closes an upload at its file_done, which reaches it before
   // any later file_offer (one socket, in order).
   async function upload({ id, file, row }) {
@@ -127,8 +146,9 @@ export async function main({ key, base, save }) {
     for (let off = 0; off < file.size; off += CHUNK) {
       while (ws.bufferedAmount > MAX_BUFFERED) await new Promise((r) => setTimeout(r, 20));
       const data = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
-      // After the waits: the session's end ("ended" below) says what became of it.
-      if (ws.readyState !== WebSocket.OPEN || page.ended !== null) return;
+      // After the waits: the session's end ("ended" below) says what became of
+      // it; the agent's Cancel, the view process (its file_cancel went).
+      if (ws.readyState !== WebSocket.OPEN || page.ended !== null || cancelled.has(id)) return;
       const frame = new Uint8Array(4 + data.length);
       new DataView(frame.buffer).setUint32(0, id);
       frame.set(data, 4);
@@ -296,7 +316,7 @@ export async function main({ key, base, save }) {
         // when the agent left (web/run.py LEFT_HERE), else failed.
         const left = m.reason === "the agent left the session";
         const cut = left ? " cancelled: you left the session before it was all sent" : " failed: the session ended";
-        for (const id of uploads.keys()) ui.fileRow(`out${id}`, "", cut);
+        for (const id of uploads.keys()) ui.uploadRow(id, "", cut, false);
         uploads.clear();
         break;
       }
@@ -358,7 +378,9 @@ export async function main({ key, base, save }) {
         }[m.state];
         // The bridge's "uploading" comes while the page copies the file: its
         // row keeps the page's own "uploading N%" (a reloaded page shows the bridge's).
-        if (m.state !== "uploading" || !uploads.has(m.id)) ui.fileRow(`out${m.id}`, m.name || "", text);
+        // A row in progress has its Cancel button; an ended one none.
+        const going = m.state === "uploading" || m.state === "offered" || m.state === "sending";
+        if (m.state !== "uploading" || !uploads.has(m.id)) ui.uploadRow(m.id, m.name || "", text, going && !page.ended);
         if (m.state !== "uploading") uploads.delete(m.id);
         // Rows replayed to a reloaded page keep their numbers: new uploads go after them.
         nextUpload = Math.max(nextUpload, m.id + 1);

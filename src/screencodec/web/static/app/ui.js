@@ -131,7 +131,7 @@ export const MAX_UPLOAD = 2 ** 30;
 
 export class UI {
   constructor(actions) {
-    this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, answerFile, fileUrl }
+    this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, cancelUpload, answerFile, fileUrl }
     this.control = false;
     this.playback = false;
     this.host = null;
@@ -224,6 +224,8 @@ export class UI {
     for (const id of ["chat-input", "file-input"]) $(id).disabled = true;
     $("chat-form").querySelector("button").disabled = true;
     $("file-input").closest("label").classList.add("disabled");
+    // An upload's Cancel: nothing is under way any more to stop.
+    for (const row of this.files.values()) this.cancellable(row, null, false);
     // A question the agent had not answered: its answer would go nowhere.
     for (const row of this.files.values()) {
       if (row.asked) this.closeQuestion(row, "not saved: the session ended before you answered", true);
@@ -420,6 +422,35 @@ export class UI {
     row.state.textContent = text;
     $("files").hidden = false;
     return row;
+  }
+
+  // An agent's upload's row (`out${id}`): `text` its state; `going`, it is in
+  // progress, and has a Cancel button (cancel36).
+  uploadRow(id, name, text, going) {
+    const row = this.fileRow(`out${id}`, name, text);
+    this.cancellable(row, id, going && !this.over);
+    return row;
+  }
+
+  // The Cancel of an upload's row, added or taken away. An input button: keyboard
+  // reachable as any button, and no text of its own in the row's (what it says).
+  cancellable(row, id, going) {
+    if (going && !row.cancel) {
+      const button = document.createElement("input");
+      button.type = "button";
+      button.value = "Cancel";
+      button.className = "cancel";
+      button.setAttribute("aria-label", `Cancel sending ${row.name.textContent}`);
+      button.onclick = () => {
+        button.disabled = true; // once: the row's next state removes it
+        this.actions.cancelUpload(id);
+      };
+      row.li.append(button);
+      row.cancel = button;
+    } else if (!going && row.cancel) {
+      row.cancel.remove();
+      row.cancel = null;
+    }
   }
 
   // `answered` ("accepted", "declined"): a row replayed to a reloaded page.
