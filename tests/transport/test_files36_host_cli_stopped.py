@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from pathlib import Path
 
 import pytest
-
-from screencodec.transport.channel.display import amount
 
 from .test_attack_prompts import PtyHost
 from .test_host_cli_commands import AGENT, Where, join, session, wait
@@ -43,10 +40,16 @@ def test_a_file_the_agent_stopped_sending_is_told_and_not_kept(tmp_path: Path) -
             host.type("y")
             with pytest.raises(asyncio.CancelledError):
                 await first
-            shown = re.escape(amount(went[-1]))  # all that went had come
             told = await wait(host, AGENT.format(who="Alice") + r" stopped sending the file"
-                              rf" 'big\.bin' \({shown} of 4\.2 MB had come\); nothing of it"
+                              r" 'big\.bin' \((.+?) of 4\.2 MB had come\); nothing of it"
                               r" was kept\n", asked.end())  # fmt: skip
+            # What had come: at least what the sender had counted when it was
+            # stopped, and maybe the chunk it was writing then (its count comes
+            # after the write; cancel36 saw 2 of about 8 runs under load read other
+            # than went[-1]). The 50 kB: amount() rounds MB to a tenth.
+            number, unit = told.group(1).split()
+            came = float(number) * {"bytes": 1, "kB": 1e3, "MB": 1e6}[unit]
+            assert went[-1] - 50_000 <= came < 4e6, (told.group(1), went)
             await viewer.chat("after the file")
             await wait(host, r"says: after the file\n", told.end())
             assert list(inbox.iterdir()) == []
