@@ -98,7 +98,12 @@ from screencodec.transport.session.chat import (
 )
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
-from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
+from screencodec.transport.session.endreasons import (
+    LET_IN_TO_NOTHING,
+    NO_REQUEST,
+    NO_VIEW_ASKED,
+    REQUEST_WAIT,
+)
 from screencodec.transport.session.events import (
     ChatDelivery,
     ChatReceived,
@@ -1053,7 +1058,10 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
                 continue
             if not host.viewers and not commands.away and not commands.ending:
                 commands.stopped()  # (/end's line says it after its own)
-            ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
+            if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
+                ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
+            else:
+                ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             if commands.once:
                 commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):
@@ -1114,6 +1122,16 @@ def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
 STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
 #: The host's last line as it stops (but for its X display gone, said in its own words).
 CODE_GONE = "Stopped. Nothing is shared; the session code no longer works."
+
+
+#: The line for an agent let in to nothing, after its address, in the user's
+#: words (walk36: "session with ADDRESS ended: viewer sent no request").
+LET_IN_WORDS = {
+    NO_REQUEST: f"proved the password, then asked for nothing within {REQUEST_WAIT:.0f} s:"
+                " nothing was shared, and it was disconnected",
+    NO_VIEW_ASKED: "proved the password and asked to control your mouse and keyboard without"
+                   " seeing your screen: refused without asking you; nothing was shared",
+}
 
 
 def _cannot_come_back(names: list[str]) -> str:
