@@ -152,7 +152,8 @@ GUESS_REPORT_EVERY = 30.0
 EXIT_STATUS = (
     "exit status: 0 stopped, or with --once the session ended in order; 1 an error (the X"
     " display died; with --once: this screen can no longer be captured); 2 bad arguments or"
-    " could not start; 3 with --once: the agent was refused; 5 with --once: the agent's"
+    " could not start; 3 with --once: no one was let in (the agent was refused, or asked"
+    " nothing or not to view); 5 with --once: the agent's"
     " connection was lost and not taken up again; 130 interrupted (docs/cli.md)")
 
 
