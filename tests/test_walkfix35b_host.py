@@ -22,6 +22,7 @@ from screencodec.transport import CONTROL, VIEW, Viewer
 from screencodec.transport.connect import connect_direct
 from transport.test_attack_prompts import CLI, PtyHost
 from transport.test_host_cli_commands import AGENT, Where, session, wait
+from transport.test_walk36_host_let_in_to_nothing import NO_VIEW, NOTHING_ASKED
 
 
 def test_a_refused_join_ends_in_a_line_that_names_the_agent() -> None:
@@ -99,7 +100,7 @@ def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(
         async def body(at: Where) -> None:
             channel = await connect_direct("127.0.0.1", *at)
             try:  # the host's link waits 10 s for a request, then closes
-                await wait(host, r" ended: viewer sent no request\n")
+                await wait(host, NOTHING_ASKED)  # walk36: " ended: viewer sent no request"
             finally:
                 await channel.close()
 
@@ -125,7 +126,7 @@ def test_a_session_whose_agent_did_not_ask_to_view_says_so_in_recordings_list(
             viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Alice")
             with pytest.raises(ConsentDeniedError):
                 await viewer.start(CONTROL)
-            await wait(host, r" ended: viewer did not ask to view\n")
+            await wait(host, NO_VIEW)  # walk36: " ended: viewer did not ask to view"
 
         session(host, body)
         # --once: nobody was let in, as for a refusal (review36: it was 0)

@@ -100,7 +100,12 @@ from screencodec.transport.session.chat import (
 )
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
-from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
+from screencodec.transport.session.endreasons import (
+    LET_IN_TO_NOTHING,
+    NO_REQUEST,
+    NO_VIEW_ASKED,
+    REQUEST_WAIT,
+)
 from screencodec.transport.session.events import (
     ChatDelivery,
     ChatReceived,
@@ -150,7 +155,8 @@ GUESS_REPORT_EVERY = 30.0
 EXIT_STATUS = (
     "exit status: 0 stopped, or with --once the session ended in order; 1 an error (the X"
     " display died; with --once: this screen can no longer be captured); 2 bad arguments or"
-    " could not start; 3 with --once: the agent was refused; 5 with --once: the agent's"
+    " could not start; 3 with --once: no one was let in (the agent was refused, or asked"
+    " nothing or not to view); 5 with --once: the agent's"
     " connection was lost and not taken up again; 130 interrupted (docs/cli.md)")
 
 
@@ -564,6 +570,14 @@ class _Commands:
         """The agent's name the user knows a session ``peer`` by."""
         return self.ui.names.get(peer) or peer
 
+    def let_away_go(self) -> list[str]:
+        """The sessions away are over (ended, or the host stops): their
+        timers are dropped. The names of their agents, sorted."""
+        away = sorted(self._name(peer) for peer in self.away)
+        for peer in list(self.away):
+            self.came_back(peer)
+        return away
+
     def came_back(self, peer: str) -> None:
         """The session away as ``peer`` is not any more (its agent came
         back, it ended, or it was lost again)."""
@@ -738,9 +752,7 @@ class _Commands:
         # line when their session ends: "ended: you ended it" (endleft35:
         # none was said).
         self.told_by_end.difference_update(self.host.viewers)
-        away = sorted(self._name(peer) for peer in self.away)
-        for peer in list(self.away):
-            self.came_back(peer)
+        away = self.let_away_go()
         # The user's own line first, then what follows from it, then the
         # banner (SessionEnded left it to this line; sharing had waited for
         # those away too).
@@ -751,9 +763,8 @@ class _Commands:
             self.ui.say(f"you ended the session{who}; the code and password above still"
                         " work, and you will be asked again before anyone sees your screen"
                         " (Ctrl-C to stop)")
-        if away and not viewers:
-            names = ", ".join(repr(n) for n in away)
-            self.ui.say(f"{names} can no longer come back without asking you")
+        if away:  # also beside agents there (walk36: said only when none was)
+            self.ui.say(_cannot_come_back(away))
         self._say_after_end()
         if not self.host.viewers and not self.away:
             self.stopped()
@@ -1123,7 +1134,10 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
                 continue
             if not host.viewers and not commands.away and not commands.ending:
                 commands.stopped()  # (/end's line says it after its own)
-            ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
+            if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
+                ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
+            else:
+                ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             if commands.once:
                 commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):
@@ -1182,8 +1196,23 @@ def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
 
 
 STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
-#: The host stopped with nobody sharing (nobody connected, or all had left).
+#: The host's last line as it stops (but for its X display gone, said in its own words).
 CODE_GONE = "Stopped. Nothing is shared; the session code no longer works."
+
+
+#: The line for an agent let in to nothing, after its address, in the user's
+#: words (walk36: "session with ADDRESS ended: viewer sent no request").
+LET_IN_WORDS = {
+    NO_REQUEST: f"proved the password, then asked for nothing within {REQUEST_WAIT:.0f} s:"
+                " nothing was shared, and it was disconnected",
+    NO_VIEW_ASKED: "proved the password and asked to control your mouse and keyboard without"
+                   " seeing your screen: refused without asking you; nothing was shared",
+}
+
+
+def _cannot_come_back(names: list[str]) -> str:
+    """The line for agents away whose sessions are over."""
+    return f"{', '.join(repr(n) for n in names)} can no longer come back without asking you"
 
 
 async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts: Any,
@@ -1377,11 +1406,16 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # An agent away (its link lost) is told of as /end tells it (walk36:
+        # a stop said only the banner, not that they can no longer come back).
+        away = commands.let_away_go()
+        if away and not x_gone:  # (which said it ends the sessions)
+            tell(_cannot_come_back(away))
         if commands.sharing:  # also while an agent whose link was lost could come back
             tell(STOPPED)
-        elif not x_gone:  # (which said why it stops)
-            # Nothing was shared: said all the same, or the user, who was
-            # reading the code out, is left to guess whether it still works.
+        if not x_gone:  # (which said why it stops)
+            # Said also when nothing was shared, or the user, who was reading
+            # the code out, is left to guess whether it still works.
             tell(CODE_GONE)
         settle_stdout()  # after SIGHUP the terminal may be gone
     return commands.status

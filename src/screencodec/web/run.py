@@ -35,7 +35,8 @@ from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "WebOptions", "WebViewer"]
+__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "REASKED_LINE", "REASKED_STATUS", "WebOptions",
+           "WebViewer"]
 
 T = TypeVar("T")
 
@@ -225,6 +226,11 @@ class WebViewer:
                                        f"{_LOST_TEXT}; could not reconnect: {why[:200]}.")
                 held = viewer.level
                 viewer = make(channel, viewer, await bridge.kept_picture())
+                # The host may ask its user again (the session ended meanwhile):
+                # said while it waits (walk36: "Reconnecting, for up to 56 s
+                # more: ..." stayed, the count stopped, until the answer).
+                bridge.status(REASKED_STATUS)
+                opts.on_step(REASKED_LINE)
                 joined = await self._join(viewer, bridge, held, again=True)
                 if isinstance(joined, str):
                     return joined
@@ -397,6 +403,12 @@ _USER_STOPPED = (
 #: status (``_web_not_taken_up``, ``_web_ended_away``): keep them in step.
 GONE = " (its program has stopped)"
 FAILED = " (reconnecting failed: "
+#: The page's status and the terminal's line once reconnected, until the host
+#: answers (the terminal view's words: cli/view.py).
+REASKED_STATUS = ("Reconnected; waiting for the user's computer (the user is asked again if"
+                  " the session could not be resumed)...")  # fmt: skip
+REASKED_LINE = ("reconnected; waiting for the host (its user is asked again if the session"
+                " could not be resumed)")  # fmt: skip
 AWAY = {
     EndedAway.ENDED: " (the host's user ended the session meanwhile)",
     EndedAway.DISPLAY_GONE: " (the host's X display went meanwhile)",

@@ -5,9 +5,11 @@ them would cost that command a second of imports."""
 
 from __future__ import annotations
 
-__all__ = ["LET_IN_TO_NOTHING", "NO_REQUEST", "NO_VIEW_ASKED"]
+__all__ = ["LET_IN_TO_NOTHING", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT"]
 
-#: The viewer proved the password, then sent no request within the host's wait.
+#: How long a host waits for a viewer's first request (its hello), in seconds.
+REQUEST_WAIT = 10.0
+#: The viewer proved the password, then sent no request within REQUEST_WAIT.
 NO_REQUEST = "viewer sent no request"
 #: The viewer's first request did not include VIEW.
 NO_VIEW_ASKED = "viewer did not ask to view"

@@ -59,7 +59,7 @@ from screencodec.transport.session.consent import (
     questions_for,
 )
 from screencodec.transport.session.encoding import choose_encoder
-from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED
+from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED, REQUEST_WAIT
 from screencodec.transport.session.events import (
     ChatReceived,
     PermissionChanged,
@@ -94,7 +94,7 @@ from screencodec.transport.session.streaming import Streamer
 __all__ = ["MAX_DURATION", "NO_INJECTOR", "OWN_END_WAIT", "REASK_AFTER", "STOPPED_SHARING",
            "ViewerLink"]
 
-_HELLO_TIMEOUT = 10.0
+_HELLO_TIMEOUT = REQUEST_WAIT
 #: How long a connection presenting a ticket waits for the live link that
 #: took its session up with it to show the viewer holds the next one, or to
 #: be lost (.resume); then it is asked about. A link found silent meanwhile
