@@ -1,0 +1,132 @@
+"""attack36: an on-path attacker who holds a copy of the ticket an agent
+just took its session up with, and can drop the agent's packets for a
+moment. Run by test_attack36_blip.py as ``ip netns exec NS python -m
+tests.transport.attack36_blip_run``; the namespace's ``lo`` is up and holds
+10.36.4.1/32.
+
+The agent's session, taken up with the ticket on a link to 10.36.4.1, reads
+on (its channel answers probes) but its answer to the first update does not
+reach the host (dropped: it sends none here); then its path carries nothing
+for BLIP seconds (the address taken away, then given back: no reset), and
+meanwhile the attacker presents the copy. Prints one line of JSON: what the
+attacker met, how long it took, how often the host's user was asked, and
+how the agent's link ended once its path was back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import time
+from typing import Any
+
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.errors import ConsentDeniedError, ScreencodecError
+from screencodec.transport import CONTROL, VIEW, Host, Viewer
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.input.recording import RecordingInjector
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.events import SessionEnded
+from screencodec.transport.session.permissions import ConsentRequest, Grant
+from screencodec.transport.session.resume import RESUME_CHANNEL
+
+from .takeover36_silent_run import _T, _reset, _until
+
+AGENT = "10.36.4.1"
+#: How long the agent's path carries nothing.
+BLIP = 1.5
+
+
+async def main() -> dict[str, Any]:
+    creds = SessionCredentials()
+    asked: list[ConsentRequest] = []
+
+    async def consent(request: ConsentRequest) -> Grant:
+        asked.append(request)
+        return Grant(request.level) if len(asked) == 1 else Grant.deny()
+
+    host = Host(SyntheticDesktop(160, 120, scenario="typing", seed=3), consent=consent,
+                injector=RecordingInjector())  # fmt: skip
+    events = host.events()
+    seen: list[Any] = []
+
+    async def note() -> None:
+        async for ev in events:
+            seen.append(ev)
+
+    noting = asyncio.ensure_future(note())
+    listener = await listen_direct("0.0.0.0", 0, creds, host.serve)
+
+    async def connect(address: str) -> SecureChannel:
+        return await connect_direct(address, listener.port, creds.code, creds.password,
+                                    timeouts=_T)  # fmt: skip
+
+    first = Viewer(await connect("127.0.0.1"), who="Alice")
+    await first.start(VIEW | CONTROL)
+    running = asyncio.ensure_future(first.run())
+    await _until(lambda: first.resume_ticket is not None and first.decoded >= 1, "ticket")
+    ticket = first.resume_ticket
+    assert ticket is not None and isinstance(first.channel, SecureChannel)
+    _reset(first.channel)
+    await asyncio.wait_for(running, 10)
+    await _until(lambda: any(isinstance(e, SessionEnded) and e.resumable for e in seen), "away")
+
+    agent = await connect(AGENT)
+    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
+                m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
+        await agent.send(m.encode(msg))
+    while not isinstance(m.decode(await asyncio.wait_for(agent.recv(), 10)), m.Update):
+        pass
+    agent_end: list[str] = []
+
+    async def read_on() -> None:  # the agent is there: its channel answers probes
+        try:
+            while True:
+                await agent.recv()
+        except ScreencodecError as exc:
+            agent_end.append(str(exc))
+
+    reading = asyncio.ensure_future(read_on())
+    await asyncio.sleep(0.3)
+    subprocess.run(["ip", "addr", "del", f"{AGENT}/32", "dev", "lo"], check=True)
+    cut_at = time.monotonic()
+
+    async def give_back() -> None:
+        await asyncio.sleep(BLIP)
+        subprocess.run(["ip", "addr", "add", f"{AGENT}/32", "dev", "lo"], check=True)
+
+    giving = asyncio.ensure_future(give_back())
+    began = time.monotonic()
+    mallory = Viewer(await connect("127.0.0.1"), who="Mallory", resume=ticket)
+    try:
+        level = await mallory.start(VIEW | CONTROL)
+        outcome = "granted"
+    except ConsentDeniedError as exc:
+        level, outcome = None, f"refused: {exc}"
+    took = time.monotonic() - began
+    await giving
+    with contextlib.suppress(AssertionError):  # still live (the replay refused)
+        await _until(lambda: bool(agent_end), "the agent's link ended", 8)
+    agent_ended_after = time.monotonic() - cut_at if agent_end else None
+    if level is not None:
+        task = asyncio.ensure_future(mallory.run())
+        await _until(lambda: mallory.decoded >= 1, "a picture")
+        await mallory.bye()
+        await asyncio.wait_for(task, 10)
+    reading.cancel()
+    noting.cancel()
+    await agent.close()
+    await listener.close()
+    await host.close()
+    after = None if agent_ended_after is None else round(agent_ended_after, 3)
+    return {"outcome": outcome, "took": round(took, 3), "asked": len(asked),
+            "level": None if level is None else str(level),
+            "agent_end": agent_end[0] if agent_end else None, "agent_ended_after": after}
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main())))

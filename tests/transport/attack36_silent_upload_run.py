@@ -1,0 +1,129 @@
+"""attack36: takeover36's silent take-over of a link that was mid-upload.
+Run by test_attack36_silent_upload.py as ``ip netns exec NS python THIS_FILE
+DIR``; the namespace's ``lo`` is up and holds 10.36.3.1/32 (as
+takeover36_silent_run.py).
+
+The agent's session, taken up with its ticket on a link to 10.36.3.1, sends
+the host a 4 MB file there (offered, accepted, 1 MB of it written in the
+host's download folder DIR) and has not answered an update; then that
+address is taken away (a dead path: no reset), and a connection presents
+the ticket the session was taken up with (the agent's retry, or a copy of
+it). Prints one line of JSON: what it met, how long it took, how often the
+host's user was asked, and what DIR holds after the session ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.errors import ConsentDeniedError
+from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.input.recording import RecordingInjector
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.events import FileRefused, SessionEnded, SessionResumed
+from screencodec.transport.session.permissions import ConsentRequest, Grant
+from screencodec.transport.session.resume import RESUME_CHANNEL
+from screencodec.transport.session.sidechannels import FileOfferInfo
+
+from .takeover36_silent_run import _T, _reset, _until
+
+DROPPED = "10.36.3.1"
+_SIZE = 4 << 20
+_SENT = 1 << 20
+_CHUNK = 64 << 10
+
+
+async def main(folder: Path) -> dict[str, Any]:
+    creds = SessionCredentials()
+    asked: list[ConsentRequest] = []
+
+    async def consent(request: ConsentRequest) -> Grant:
+        asked.append(request)
+        return Grant(request.level) if len(asked) == 1 else Grant.deny()
+
+    async def take_files(info: FileOfferInfo) -> bool:
+        return True
+
+    host = Host(SyntheticDesktop(160, 120, scenario="typing", seed=3), consent=consent,
+                injector=RecordingInjector(), file_consent=take_files,
+                config=HostConfig(download_dir=folder))  # fmt: skip
+    events = host.events()
+    seen: list[Any] = []
+
+    async def note() -> None:
+        async for ev in events:
+            seen.append(ev)
+
+    noting = asyncio.ensure_future(note())
+    listener = await listen_direct("0.0.0.0", 0, creds, host.serve)
+
+    async def connect(address: str) -> SecureChannel:
+        return await connect_direct(address, listener.port, creds.code, creds.password,
+                                    timeouts=_T)  # fmt: skip
+
+    first = Viewer(await connect("127.0.0.1"), who="Alice")
+    await first.start(VIEW | CONTROL)
+    running = asyncio.ensure_future(first.run())
+    await _until(lambda: first.resume_ticket is not None and first.decoded >= 1, "ticket")
+    ticket = first.resume_ticket
+    assert ticket is not None and isinstance(first.channel, SecureChannel)
+    _reset(first.channel)
+    await asyncio.wait_for(running, 10)
+    await _until(lambda: any(isinstance(e, SessionEnded) and e.resumable for e in seen), "away")
+
+    resumed = await connect(DROPPED)
+    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
+                m.PermissionRequest((VIEW | CONTROL).bits, "raw"),
+                m.FileOffer(1, "big.bin", _SIZE)):  # fmt: skip
+        await resumed.send(m.encode(msg))
+    accepted = False
+    while not accepted:
+        got = m.decode(await asyncio.wait_for(resumed.recv(), 10))
+        accepted = isinstance(got, m.FileAccept) and got.transfer == 1 and got.accepted
+    for offset in range(0, _SENT, _CHUNK):
+        await resumed.send(m.encode(m.FileChunk(1, offset, bytes(_CHUNK))))
+
+    def written() -> int:
+        return sum(p.stat().st_size for p in folder.iterdir())
+
+    await _until(lambda: written() >= _SENT, "1 MB of it on the disk")
+    before = sorted(p.name for p in folder.iterdir())
+    subprocess.run(["ip", "addr", "del", f"{DROPPED}/32", "dev", "lo"], check=True)
+
+    began = time.monotonic()
+    again = Viewer(await connect("127.0.0.1"), who="Alice", resume=ticket)
+    try:
+        level = await again.start(VIEW | CONTROL)
+        outcome = "granted"
+    except ConsentDeniedError as exc:
+        level, outcome = None, f"refused: {exc}"
+    took = time.monotonic() - began
+    if level is not None:
+        task = asyncio.ensure_future(again.run())
+        await _until(lambda: again.decoded >= 1, "a picture")
+        await again.bye()
+        await asyncio.wait_for(task, 10)
+    await _until(lambda: any(isinstance(e, FileRefused) for e in seen), "the upload told", 10)
+    noting.cancel()
+    await resumed.close()
+    await listener.close()
+    await host.close()
+    refused = [e for e in seen if isinstance(e, FileRefused)]
+    return {"outcome": outcome, "took": round(took, 3), "asked": len(asked),
+            "resumed": sum(isinstance(e, SessionResumed) for e in seen),
+            "before": before, "after": sorted(p.name for p in folder.iterdir()),
+            "told": [(e.name, e.why) for e in refused]}
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(Path(sys.argv[1])))))

@@ -1,0 +1,64 @@
+"""attack36: an on-path attacker with a copy of the ticket an agent just
+took its session up with (attack36_blip_run.py, in a network namespace of
+its own: root, iproute2). The agent is there all along, reading (its
+channel answers probes); its answer to the first update and then its
+whole path are dropped for 1.5 s, and meanwhile the attacker presents the
+copy.
+
+Expected: the attacker is asked about (the host's user says no) and the
+agent keeps its session, as before takeover36 (measured on f83075e^:
+refused after 5.06 s, the user asked a 2nd time, the agent's link
+untouched). To find a black-holed link lost, and so park the session that
+copy resumes unasked, the host needed its channel's ``idle`` (45 s) of
+silence; the agent's own channel gives up after ``unanswered`` (10 s) and
+comes back with its ticket. takeover36's probe takes 1 s of silence for a
+dead link (session/silent.py), which it cannot tell from a dropped one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check, timeout=20)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "found: the copy of the ticket is granted view+control unasked after 1.08-1.31 s (1 s of"
+    " silence, session/silent.py) and the live agent's link is reset once its path is back"
+    " (1.5-2.0 s after the cut); expected: asked (refused), the agent keeps its session,"
+    " as before takeover36."
+    " The host cannot tell the agent's retry from the copy (both present the ticket the"
+    " session was taken up with): closing it needs the retry to prove more than the ticket"
+    " (e.g. a MAC with the dropped link's key), a protocol change for the lead to decide"))
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("ip"),
+                    reason="needs root and iproute2 (a network namespace)")  # fmt: skip
+def test_a_replayed_ticket_does_not_take_a_live_session_over_a_moment_of_dropped_packets() -> None:
+    ns = f"scblip-{uuid.uuid4().hex[:8]}"
+    if _ip("netns", "add", ns, check=False).returncode != 0:
+        pytest.skip("cannot create network namespaces here")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
+    try:
+        _ip("-n", ns, "link", "set", "lo", "up")
+        _ip("-n", ns, "addr", "add", "10.36.4.1/32", "dev", "lo")
+        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-m",
+                              "tests.transport.attack36_blip_run"],
+                             capture_output=True, text=True, timeout=90, check=False,
+                             cwd=root, env=env)  # fmt: skip
+    finally:
+        _ip("netns", "del", ns, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    said = json.loads(out.stdout.strip().splitlines()[-1])
+    print(said)
+    assert said["outcome"].startswith("refused") and said["asked"] == 2, said
+    assert said["agent_end"] is None, said
