@@ -65,6 +65,7 @@ from screencodec.cli.terminal import (
     in_words,
     rtt_band,
     rtt_shown,
+    signals_given_back,
     tell,
 )
 from screencodec.decoder import too_large
@@ -510,8 +511,13 @@ def _leave_on_signals() -> Iterator[_Left]:
     ``--duration`` leaves it (the host gets a Bye, the snapshot is still
     written). A second Ctrl-C interrupts at once; SIGTERM and SIGHUP again
     change nothing (the session is being left already), unless a file is
-    being saved (:func:`_saved_first`). After, each of them has the handler
-    it had before (:func:`_given_back`)."""
+    being saved (:func:`_saved_first`). After, SIGTERM and SIGHUP have the
+    handler they had before (:func:`_given_back`), and Ctrl-C is ignored:
+    the command has ended (its end line told), and one pressed while the
+    program exits must not change its status (asyncio's handler, given
+    back, made it 130 after a session the host had ended in order: the
+    agent's Ctrl-C at its end line). :func:`run_view` gives it back the
+    handler from before the command once the terminal is put back."""
     left = _Left()
     loop = asyncio.get_running_loop()
     installed: list[int] = []
@@ -534,8 +540,26 @@ def _leave_on_signals() -> Iterator[_Left]:
     try:
         yield left
     finally:
+        _ctrl_c_ignored(loop, mine=signal.SIGINT in installed)
         for sig in installed:
-            _given_back(loop, sig, previous[sig])
+            if sig != signal.SIGINT:
+                _given_back(loop, sig, previous[sig])
+
+
+def _ctrl_c_ignored(loop: asyncio.AbstractEventLoop, *, mine: bool) -> None:
+    """Ctrl-C ignored from now on, this command's handler (``mine``) taken
+    off ``loop`` first. Not the handler before it meanwhile, even for a
+    moment: asyncio's then cancelled the command that had ended, Python's
+    raised KeyboardInterrupt, either an exit status 130 (1 run in 30 of a
+    Ctrl-C sent as the end line was read). Taking the loop's off puts
+    Python's back until the next line: a Ctrl-C there is ignored too."""
+    try:
+        if mine:
+            loop.remove_signal_handler(signal.SIGINT)
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _given_back(loop: asyncio.AbstractEventLoop, sig: int, previous: Any) -> None:
@@ -954,25 +978,30 @@ async def _view_main(args: argparse.Namespace, password: str,
     # the host's user being asked) leave as well: the attempt is given up, a
     # question is withdrawn by the agent's Bye. (Ctrl-C there exited with no
     # Bye and no end line: the host's user read "viewer gone".) A second
-    # Ctrl-C interrupts at once.
-    with _leave_on_signals() as stopped:
-        _, channel = await _unless_left(_connect(args, password), stopped, cancel=True)
+    # Ctrl-C interrupts at once. One scope from the first connection to the
+    # end line: with one for joining and another for the session, a Ctrl-C
+    # between the two (the lines below printed, the agent's Ctrl-C right
+    # after) exited 130 with no Bye, and one that came as the host's yes did
+    # was dropped, the session going on.
+    with _leave_on_signals() as left, contextlib.ExitStack() as stack:
+        _, channel = await _unless_left(_connect(args, password), left, cancel=True)
         if channel is None:
             return _left_before_joining(args)
         viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels)
         # The password is proven; the host now asks its user. It does not say
         # for how long (its --consent-timeout), so no number is shown.
         print("waiting for the host's user to accept...", flush=True)
-        joined, level = await _unless_left(viewer.start(VIEW), stopped, cancel=True)
+        joined, level = await _unless_left(viewer.start(VIEW), left, cancel=True)
         if not joined:
             with contextlib.suppress(ScreencodecError, OSError):
                 await viewer.bye("the agent left the session")
             return _left_before_joining(args)
-    print(f"connected to {channel.peer}, granted: {level}", flush=True)
-    print(f"To write to the host's user, type {SAY} and your message, then Enter.", flush=True)
-    typed = _typed_lines(line)
-    until = None if args.duration is None else time.monotonic() + args.duration
-    with _leave_on_signals() as left, contextlib.ExitStack() as stack:
+        # Joined; a Ctrl-C that came as the host said yes leaves at once (_watch).
+        print(f"connected to {channel.peer}, granted: {level}", flush=True)
+        print(f"To write to the host's user, type {SAY} and your message, then Enter.",
+              flush=True)  # fmt: skip
+        typed = _typed_lines(line)
+        until = None if args.duration is None else time.monotonic() + args.duration
         chat = _Conversation(viewer, typed)
         stack.callback(chat.stop)
         running = asyncio.ensure_future(viewer.run())  # it reads the answer below
@@ -1531,8 +1560,16 @@ def run_view(args: argparse.Namespace) -> int:
     if typed is not None:
         sys.stdout = typed.stdout
     try:
-        return asyncio.run(_web_main(args, password) if args.web
-                           else _view_main(args, password, typed))  # fmt: skip
+        # Ctrl-C is ignored from the end of the session (_leave_on_signals)
+        # until the terminal is put back; then it has its handler again.
+        with signals_given_back(signal.SIGINT):
+            try:
+                return asyncio.run(_web_main(args, password) if args.web
+                                   else _view_main(args, password, typed))  # fmt: skip
+            finally:
+                if typed is not None:
+                    typed.close()
+                    sys.stdout = real_stdout
     except OSError as exc:
         if isinstance(exc, ScreencodecError):
             print(f"error: {exc}", file=sys.stderr)
@@ -1544,7 +1581,3 @@ def run_view(args: argparse.Namespace) -> int:
         return exit_status(exc)
     # A KeyboardInterrupt (a second Ctrl-C while leaving) goes on up: cli.main
     # makes it exit status 130 (it was 0, as if the session ended in order).
-    finally:
-        if typed is not None:
-            typed.close()
-            sys.stdout = real_stdout
