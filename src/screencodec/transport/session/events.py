@@ -44,6 +44,7 @@ __all__ = [
     "CUT_FAILED",
     "CUT_LOST",
     "CUT_STOPPED",
+    "CUT_STOPPED_THERE",
     "CUT_UNREAD",
     "ChatDelivery",
     "ChatReceived",
@@ -211,6 +212,10 @@ CUT_UNREAD = "unread"
 #: going on; no :class:`FileSent` follows; it is withdrawn at the peer
 #: (its user is told ``WITHDRAWN_STOPPED``).
 CUT_STOPPED = "stopped"
+#: The peer's user stopped receiving it (a FileResult with the reason code
+#: STOPPED_THERE: rstop36); the peer removed what it had of it; a
+#: :class:`FileSent` "failed" follows, ``why`` STOPPED_THERE_WHY.
+CUT_STOPPED_THERE = "stopped there"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +228,8 @@ class FileCut:
     ``cause``: :data:`CUT_ENDED` or :data:`CUT_LOST` (no FileSent follows:
     the send raises :class:`~screencodec.errors.SessionClosedError`),
     :data:`CUT_FAILED` or :data:`CUT_UNREAD` (a FileSent "failed" follows),
-    :data:`CUT_STOPPED` (cancelled here). ``why``: in words (a peer's
+    :data:`CUT_STOPPED` (cancelled here), :data:`CUT_STOPPED_THERE` (the
+    peer's user stopped receiving it: a FileSent "failed" follows). ``why``: in words (a peer's
     through ``safe_text``). Told before the session's :class:`SessionEnded`."""
 
     peer: str
