@@ -126,3 +126,16 @@ def test_host_stop_stops_a_file_being_received(tmp_path: Path) -> None:
     finally:
         host.close()
     assert list(inbox.iterdir()) == []
+
+
+def test_the_agents_terminal_says_the_hosts_user_stopped_it() -> None:
+    """``screencodec view``'s line for its /send that the host's user
+    stopped (a FileSent "failed" with STOPPED_THERE_WHY): it said "the host
+    could not save big.bin: its user stopped receiving it; ..."."""
+    from screencodec.cli.view import _sent_words
+
+    assert _sent_words("big.bin", 4_200_000, "failed", STOPPED_THERE_WHY) == (
+        "the host's user stopped receiving big.bin (4.2 MB); nothing of it was kept there")
+    # The host's own words, without the code, are shown as its words.
+    assert _sent_words("big.bin", 4_200_000, "failed", "No space left on device") == (
+        "the host could not save big.bin: No space left on device")

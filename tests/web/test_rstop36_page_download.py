@@ -34,7 +34,9 @@ from screencodec.web import WebOptions
 
 from .conftest import wait_page
 from .harness import LiveSession, StillSource
+from .test_cancel36_page_upload import _joined
 from .test_page_file_rows import _rows
+from .test_walk34_left_upload import _slow_link
 
 _ROW = "//li[span[text()='big.bin']]"
 _CANCEL = _ROW + "/input[@type='button' and @value='Cancel']"
@@ -114,3 +116,40 @@ def test_cancel_on_a_download_row_stops_it_at_both_ends(browser: Any, tmp_path: 
             live.close()
         host.close()
     assert list(downloads.iterdir()) == []
+
+
+def test_the_hosts_stop_on_an_upload_reads_as_its_users(browser: Any, tmp_path: Path) -> None:
+    """The other way: the page uploads big.bin to ``host --download-dir``
+    and the host's user types ``/stop`` mid-file. The row said "failed: the
+    host could not save it: ..."; now it says the user there stopped it."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(4 << 20))
+    host = PtyHost("--download-dir", str(inbox))
+    live = None
+    try:
+        live = _joined(host, browser)
+        _slow_link(live)
+        mark = len(host.text)
+        browser.find_element(By.ID, "file-input").send_keys(str(big))
+        asked = host.wait_for(r"Question 2: .*?\[y/N\] ", mark)
+        host.type("y")
+        wait_page(browser, lambda s: any(r.startswith("big.bin accepted by the host: sending ")
+                                         for r in _rows(browser)), what="the file under way")
+        host.type("/stop")
+        host.wait_for(r"you stopped receiving 'big\.bin' from " + AGENT.format(who="support")
+                      + r" \([\d.]+ [kM]?B of 4\.2 MB had come\); nothing of it was kept\n",
+                      asked.end())  # fmt: skip
+        row = (r"big\.bin failed: the user stopped receiving it \([\d.]+ [kM]?B of 4\.2 MB had"
+               r" been sent\); nothing of it was kept there")  # fmt: skip
+        wait_page(browser, lambda s: [r for r in _rows(browser) if re.fullmatch(row, r)] != [],
+                  what=f"a row {row!r}: {_rows(browser)}")  # fmt: skip
+        assert list(inbox.iterdir()) == []
+        assert browser.find_elements(By.XPATH, _CANCEL) == []
+        assert live.result.done() is False
+    finally:
+        if live is not None:
+            live.close()
+        host.close()
+    assert list(inbox.iterdir()) == []

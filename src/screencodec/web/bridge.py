@@ -102,6 +102,7 @@ from screencodec.transport.session.sidechannels import (
     NOT_READ,
     REFUSED_UNASKED,
     STOPPED_HERE,
+    STOPPED_THERE_WHY,
     USER_SAID_NO,
     WITHDRAWN_STOPPED,
     FileSender,
@@ -1055,6 +1056,11 @@ class WebBridge:
                 # This side's copy went after the yes, not the host's failure
                 # (as the terminals say it: cli/view.py _sent_words).
                 msg["text"] = fit(f"not sent whole: it {outcome.why}", 200)
+            elif outcome.outcome == "failed" and outcome.why == STOPPED_THERE_WHY:
+                # The host's user stopped receiving it (rstop36): not a failure there.
+                gone = f"{amount(max(went[0], 0))} of {amount(went[1])} had been sent"
+                msg["text"] = (f"the user stopped receiving it ({gone}); nothing of it was"
+                               " kept there")  # fmt: skip
             elif outcome.outcome == "failed":
                 msg["text"] = fit(f"the host could not save it: {outcome.why}", 200)
             elif outcome.outcome == "unconfirmed" and outcome.why:
