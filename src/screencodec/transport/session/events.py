@@ -145,11 +145,12 @@ class FileRefused:
       file after the yes), ``WITHDRAWN_STOPPED`` (its sending was stopped
       there, the session going on), "the sender withdrew it" (a reason of a later
       version, or one that presumes a yes given to a question still open),
-      or ``EXPIRED`` (it stopped waiting before the question could be put).
+      or ``EXPIRED`` (it stopped waiting before the question could be put);
+    - stopped by the local user mid-way (``stop_receiving``: ``STOPPED_HERE``).
 
     The withdrawals and "could not be saved" may follow the user's yes: a
     terminal tells each of them (a refusal unasked may be counted).
-    ``received``: for a file ``CUT_SHORT`` or ``WITHDRAWN_STOPPED``, the
+    ``received``: for a file ``CUT_SHORT``, ``WITHDRAWN_STOPPED`` or ``STOPPED_HERE``, the
     bytes of it that came (-1 for every other)."""
 
     peer: str
