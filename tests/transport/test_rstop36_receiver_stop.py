@@ -15,6 +15,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from screencodec.transport.session import viewer as viewer_module
 from screencodec.transport.session.events import (
     CUT_FAILED,
     CUT_STOPPED_THERE,
+    ChatReceived,
     FileCut,
     FileRefused,
     FileSent,
@@ -146,4 +148,55 @@ def test_a_sender_of_the_version_before_the_code_stops_too(
     assert (cut.cause, cut.why) == (CUT_FAILED, STOPPED_THERE_WHY)
     assert MiB <= cut.sent < SIZE
     assert told.why == STOPPED_HERE
+    assert left == []
+
+
+def test_a_sender_of_the_version_before_file_results_is_told_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither side reads the other's announcement (0x01), as between a
+    viewer and a host of the version before file results: the receiver
+    cannot tell the sender, so the sender sends the whole file ("unconfirmed",
+    as such a sender says of every file), which the receiver drops; nothing
+    of it stays, its user was told once, and the session goes on."""
+    for module in (link_module, viewer_module):
+        real = module.file_channel  # type: ignore[attr-defined]
+
+        def before_results(files: FileReceiver, sender: FileSender, payload: bytes,
+                           real: Any = real) -> None:  # fmt: skip
+            if payload[:1] != b"\x01":
+                real(files, sender, payload)
+
+        monkeypatch.setattr(module, "file_channel", before_results)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(8 * MiB))
+    host_dir, viewer_dir = _dirs(tmp_path)
+
+    async def main() -> tuple[FileSent, list[FileRefused], bool, list[str]]:
+        async with _pair(host_dir, viewer_dir) as (host, viewer):
+            told: list[FileRefused] = []
+            events = viewer.events()
+            stopping: list[asyncio.Future[bool]] = []
+
+            def sending(sent: int, size: int) -> None:
+                if sent >= MiB and not stopping:
+                    stopping.append(asyncio.ensure_future(viewer.stop_receiving(1)))
+
+            outcome = await host.send(big, host.viewers[0], on_sending=sending)
+            found = await asyncio.wait_for(stopping[0], 5)
+            await _alive(host, viewer)
+            # A chat line after the file, on the same channel: what the viewer
+            # tells of the file (its FileEnd too) comes before it.
+            await host.send_chat("after the file")
+            async for ev in events:
+                if isinstance(ev, FileRefused):
+                    told.append(ev)
+                if isinstance(ev, ChatReceived):
+                    break
+            left = sorted(p.name for p in viewer_dir.iterdir())
+            return outcome, told, found, left
+
+    outcome, told, found, left = run(main(), timeout=90)
+    assert found is True
+    assert outcome.outcome == "unconfirmed" and outcome.why == ""
+    assert [(ev.name, ev.why) for ev in told] == [("big.bin", STOPPED_HERE)]
     assert left == []
