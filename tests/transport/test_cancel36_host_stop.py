@@ -80,9 +80,11 @@ def test_stop_mid_send_withdraws_the_file_at_the_agent(tmp_path: Path) -> None:
             assert list(inbox.iterdir()) == []
             # Nothing more under way; the session goes on.
             host.type("/stop")
-            await wait(host, r"\(no file is being sent: nothing to stop\)\n", said.end())
+            await wait(host, r"\(no file is being sent or received: nothing to stop\)\n",
+                       said.end())  # fmt: skip
             host.type("/help")
-            await wait(host, r"  /stop \[NAME\] +stop sending the files being sent", said.end())
+            await wait(host, r"  /stop \[NAME\] +stop the files being sent \(/send\) or received",
+                       said.end())  # fmt: skip
             await viewer.chat("after the file")
             await wait(host, r"says: after the file\n", said.end())
             collecting.cancel()

@@ -22,8 +22,8 @@ _ENDS = r"  Ctrl-C +stop sharing: end the session with every agent, then quit\n"
 _SENDS = (r"  /send PATH +offer the file PATH to the agent\(s\) whose program takes files;"
           r" each is asked whether to accept it\n"
           # cancel36: /stop follows /send.
-          r"  /stop \[NAME\] +stop sending the files being sent \(/send\), or only those"
-          r" named NAME; the agents keep nothing of them\n")
+          r"  /stop \[NAME\] +stop the files being sent \(/send\) or received, or only those"
+          r" named NAME; nothing of them is kept\n")
 
 
 def test_walk34_help_says_ctrl_c_quits_while_nothing_is_shared() -> None:

@@ -20,7 +20,7 @@ TEXT`` chats with every agent, ``/view`` takes control back (the agents keep
 watching), ``/end`` ends the sessions (the host then exits with ``--once``,
 else waits for the next agent, who is asked about again), ``/send PATH``
 offers a file to each agent, ``/stop [NAME]`` stops the files being sent
-(those of that name; the agent's side keeps nothing of them: cancel36),
+and received (those of that name; nothing of them is kept: cancel36, rstop36),
 ``/help`` lists them; each prints one line once
 it has taken effect. Command lines are split off the terminal's input before
 the questions read it (:class:`_TerminalInput`), so a command never answers a
@@ -134,6 +134,8 @@ from screencodec.transport.session.sidechannels import (
     NOT_READ,
     NOT_SAVED,
     REFUSED_UNASKED,
+    STOPPED_HERE,
+    STOPPED_THERE_WHY,
     WITHDRAWN,
     WITHDRAWN_OTHER,
     WITHDRAWN_STOPPED,
@@ -828,26 +830,43 @@ class _Commands:
         self._stopped.discard(task)
 
     def _stop(self, typed: str) -> None:
-        """Stop the files being sent (``typed``: only those of that name, or
-        of the file that path names): each offer's task is cancelled, and
-        its sender withdraws the file at the agent's side, which removes
-        what it has of it (files36's STOPPED); each says so in its own line
-        (:meth:`_offer`). Nothing under way, or none of that name: said."""
+        """Stop the files being sent and received (``typed``: only those of
+        that name, or of the file that path names). Each offer's task is
+        cancelled, and its sender withdraws the file at the agent's side,
+        which removes what it has of it (files36's STOPPED); each says so in
+        its own line (:meth:`_offer`). Each file being received is stopped
+        here (Host.stop_receiving: its part file removed, the agent's
+        program told, which stops sending it: rstop36); its FileRefused
+        says so (:meth:`file_refused`). Nothing under way, or none of that
+        name: said."""
         wanted = typed.strip()
-        offers = [task for task, name in self._offers.items() if not task.done()
-                  and (not wanted or wanted in (name, Path(wanted).name))]  # fmt: skip
-        if not offers:
-            going = sorted({name for task, name in self._offers.items() if not task.done()})
+
+        def named(name: str) -> bool:
+            return not wanted or wanted in (name, Path(wanted).name)
+
+        offers = [task for task, name in self._offers.items() if not task.done() and named(name)]
+        incoming = [info for info, _ in self.host.receiving() if named(info.name)]
+        if not offers and not incoming:
+            going = sorted({name for task, name in self._offers.items() if not task.done()}
+                           | {info.name for info, _ in self.host.receiving()})  # fmt: skip
             if not going:
-                self.ui.say("(no file is being sent: nothing to stop)")
+                self.ui.say("(no file is being sent or received: nothing to stop)")
             else:
                 names = ", ".join(repr(safe_text(name, 100)) for name in going)
-                self.ui.say(f"(no file named {safe_text(wanted, 100)!r} is being sent: nothing"
-                            f" stopped; being sent: {names})")  # fmt: skip
+                self.ui.say(f"(no file named {safe_text(wanted, 100)!r} is being sent or"
+                            f" received: nothing stopped; under way: {names})")  # fmt: skip
             return
         for task in offers:
             self._stopped.add(task)
             task.cancel()
+        for info in incoming:
+            self._spawn_send(self._stop_receiving(info.peer, info.transfer))
+
+    async def _stop_receiving(self, peer: str, transfer: int) -> None:
+        """:meth:`_stop`'s for a file being received: its line comes with
+        its FileRefused (the session's end first: that end's line says it)."""
+        with contextlib.suppress(ScreencodecError, OSError):
+            await self.host.stop_receiving(peer, transfer)
 
     async def _tell_tried(self, path: Path, peer: str) -> None:
         """Offer ``path`` to ``peer``, whose program takes no files, only so
@@ -907,6 +926,10 @@ class _Commands:
         elif sent.outcome == "failed" and sent.why.startswith(NOT_READ):  # this side's
             self._file_line(f"(not sent whole to {who}: {safe_text(path.name, 200)} could not be"
                             f" read here: {safe_text(sent.why[len(NOT_READ):], 200)})")  # fmt: skip
+        elif sent.outcome == "failed" and sent.why == STOPPED_THERE_WHY:  # its user stopped it
+            self._file_line(f"{who} stopped receiving {safe_text(path.name, 200)}"
+                            f" ({amount(max(went[0], 0))} of {amount(went[1])} had gone);"
+                            " nothing of it was kept there")  # fmt: skip
         elif sent.outcome == "failed":  # accepted, then not saved (disk full...)
             self._file_line(f"{who} could not save {safe_text(path.name, 200)}: "
                             f"{safe_text(sent.why, 200)}")
@@ -948,6 +971,10 @@ class _Commands:
         who, name = _agents(self.ui, (ev.peer,)), safe_text(ev.name, 100)
         if ev.why == WITHDRAWN_STOPPED:  # their program stopped sending it (files36)
             self.ui.say(f"{who} stopped sending the file {name!r} ({amount(max(ev.received, 0))}"
+                        f" of {amount(ev.size)} had come); nothing of it was kept")
+            return
+        if ev.why == STOPPED_HERE:  # this user's /stop (rstop36)
+            self.ui.say(f"you stopped receiving {name!r} from {who} ({amount(max(ev.received, 0))}"
                         f" of {amount(ev.size)} had come); nothing of it was kept")
             return
         withdrawn = _WITHDRAWN_WORDS.get(ev.why)

@@ -37,8 +37,8 @@ HOST_COMMANDS = (
     ("/end", "end the session: every agent leaves"),
     ("/send PATH", "offer the file PATH to the agent(s) whose program takes files; each is asked"
                    " whether to accept it"),
-    ("/stop [NAME]", "stop sending the files being sent (/send), or only those named NAME;"
-                     " the agents keep nothing of them"),
+    ("/stop [NAME]", "stop the files being sent (/send) or received, or only those named"
+                     " NAME; nothing of them is kept"),
     ("/help", "list these commands"),
 )
 

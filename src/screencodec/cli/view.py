@@ -93,6 +93,7 @@ from screencodec.transport.session.sidechannels import (
     BEFORE_AN_ANSWER,
     NOT_READ,
     REFUSED_UNASKED,
+    STOPPED_THERE_WHY,
     USER_SAID_NO,
 )
 from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
@@ -798,6 +799,9 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
     if outcome == "failed" and why.startswith(NOT_READ):  # this side's fault, not the host's
         reason = safe_text(why[len(NOT_READ):], 200) or "no reason given"
         return f"(not sent whole: {name}: it could not be read here: {reason})"
+    if outcome == "failed" and why == STOPPED_THERE_WHY:  # its user stopped it (rstop36)
+        return (f"the host's user stopped receiving {name} ({amount(size)}); nothing of it"
+                " was kept there")  # fmt: skip
     if outcome == "failed":  # accepted, then not saved (its folder gone, a full disk)
         return f"the host could not save {name}: {safe_text(why, 200) or 'no reason given'}"
     if outcome == "unconfirmed" and why:  # the session ended before the host's word

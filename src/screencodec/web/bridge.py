@@ -101,6 +101,8 @@ from screencodec.transport.session.sidechannels import (
     BEFORE_AN_ANSWER,
     NOT_READ,
     REFUSED_UNASKED,
+    STOPPED_HERE,
+    STOPPED_THERE_WHY,
     USER_SAID_NO,
     WITHDRAWN_STOPPED,
     FileSender,
@@ -664,6 +666,9 @@ class WebBridge:
                 if ev.why == WITHDRAWN_STOPPED:  # the host's program stopped sending it
                     why = (f"the user stopped sending it ({amount(max(ev.received, 0))} of"
                            f" {amount(ev.size)} had come); nothing of it was kept")
+                elif ev.why == STOPPED_HERE:  # the agent's Cancel (rstop36)
+                    why = (f"you stopped receiving it ({amount(max(ev.received, 0))} of"
+                           f" {amount(ev.size)} had come); nothing of it was kept")
                 elif ev.received >= 0:
                     why = _cut_short(viewer, ev)
                 else:
@@ -809,6 +814,13 @@ class WebBridge:
             return
         if viewer is None:
             return  # still connecting: nothing to forward to yet
+        if kind == "download_cancel":
+            # The agent's Cancel on a host's file being received (rstop36):
+            # its FileRefused (STOPPED_HERE) ends the row, with the amounts.
+            transfer = None if self.files is None else self.files.transfer_of(msg["id"])
+            if transfer is not None:
+                self._spawn(self._quietly(viewer.stop_receiving, transfer))
+            return
         if kind in ("move", "button", "wheel", "key"):
             if CONTROL not in viewer.level or self.held_back:
                 self.input_dropped += 1
@@ -1044,6 +1056,11 @@ class WebBridge:
                 # This side's copy went after the yes, not the host's failure
                 # (as the terminals say it: cli/view.py _sent_words).
                 msg["text"] = fit(f"not sent whole: it {outcome.why}", 200)
+            elif outcome.outcome == "failed" and outcome.why == STOPPED_THERE_WHY:
+                # The host's user stopped receiving it (rstop36): not a failure there.
+                gone = f"{amount(max(went[0], 0))} of {amount(went[1])} had been sent"
+                msg["text"] = (f"the user stopped receiving it ({gone}); nothing of it was"
+                               " kept there")  # fmt: skip
             elif outcome.outcome == "failed":
                 msg["text"] = fit(f"the host could not save it: {outcome.why}", 200)
             elif outcome.outcome == "unconfirmed" and outcome.why:

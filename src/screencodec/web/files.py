@@ -198,6 +198,13 @@ class PageFiles:
         while len(self._accepted) > _MAX_ACCEPTED:
             del self._accepted[next(iter(self._accepted))]
 
+    def transfer_of(self, qid: int) -> int | None:
+        """The host's number for the file the agent accepted in question
+        ``qid`` (its row's Cancel: rstop36), or None: not accepted, or its
+        row ended (received, not saved) or forgotten."""
+        return next((transfer for transfer, asked in self._accepted.items() if asked == qid),
+                    None)  # fmt: skip
+
     def answer(self, qid: int, accept: bool) -> None:
         fut, _ = self._questions.get(qid, (None, None))
         if fut is not None and not fut.done():  # a late answer is harmless

@@ -103,6 +103,8 @@ PAGE_MESSAGES: dict[str, dict[str, Any]] = {
     "file_done": {"id": _U32},
     # The agent's Cancel on an upload's row (cancel36): its copy, or its send.
     "file_cancel": {"id": _U32},
+    # The agent's Cancel on a host's file being received (rstop36): its question's id.
+    "download_cancel": {"id": _U32},
     "file_answer": {"id": _U32, "accept": _B},
     "bye": {},
     # Playing a recording (web/playback.py): seek to a time, play or pause, speed.

@@ -44,6 +44,7 @@ __all__ = [
     "CUT_FAILED",
     "CUT_LOST",
     "CUT_STOPPED",
+    "CUT_STOPPED_THERE",
     "CUT_UNREAD",
     "ChatDelivery",
     "ChatReceived",
@@ -144,11 +145,12 @@ class FileRefused:
       file after the yes), ``WITHDRAWN_STOPPED`` (its sending was stopped
       there, the session going on), "the sender withdrew it" (a reason of a later
       version, or one that presumes a yes given to a question still open),
-      or ``EXPIRED`` (it stopped waiting before the question could be put).
+      or ``EXPIRED`` (it stopped waiting before the question could be put);
+    - stopped by the local user mid-way (``stop_receiving``: ``STOPPED_HERE``).
 
     The withdrawals and "could not be saved" may follow the user's yes: a
     terminal tells each of them (a refusal unasked may be counted).
-    ``received``: for a file ``CUT_SHORT`` or ``WITHDRAWN_STOPPED``, the
+    ``received``: for a file ``CUT_SHORT``, ``WITHDRAWN_STOPPED`` or ``STOPPED_HERE``, the
     bytes of it that came (-1 for every other)."""
 
     peer: str
@@ -211,6 +213,10 @@ CUT_UNREAD = "unread"
 #: going on; no :class:`FileSent` follows; it is withdrawn at the peer
 #: (its user is told ``WITHDRAWN_STOPPED``).
 CUT_STOPPED = "stopped"
+#: The peer's user stopped receiving it (a FileResult with the reason code
+#: STOPPED_THERE: rstop36); the peer removed what it had of it; a
+#: :class:`FileSent` "failed" follows, ``why`` STOPPED_THERE_WHY.
+CUT_STOPPED_THERE = "stopped there"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +229,8 @@ class FileCut:
     ``cause``: :data:`CUT_ENDED` or :data:`CUT_LOST` (no FileSent follows:
     the send raises :class:`~screencodec.errors.SessionClosedError`),
     :data:`CUT_FAILED` or :data:`CUT_UNREAD` (a FileSent "failed" follows),
-    :data:`CUT_STOPPED` (cancelled here). ``why``: in words (a peer's
+    :data:`CUT_STOPPED` (cancelled here), :data:`CUT_STOPPED_THERE` (the
+    peer's user stopped receiving it: a FileSent "failed" follows). ``why``: in words (a peer's
     through ``safe_text``). Told before the session's :class:`SessionEnded`."""
 
     peer: str

@@ -623,6 +623,26 @@ class Host:
         the bytes of it written so far (:meth:`.FileReceiver.receiving`)."""
         return self._runtime.receiving()
 
+    async def stop_receiving(self, peer: str, transfer: int) -> bool:
+        """Stop receiving the file ``transfer`` that viewer ``peer`` sends
+        (the :class:`~.files.offers.FileOfferInfo` of :meth:`receiving`
+        names both) mid-way, as :meth:`.Viewer.stop_receiving` does on the
+        viewer's side: what of it came is removed, the local user is told
+        (a :class:`~.events.FileRefused` "you stopped receiving it"), and
+        the viewer is told at once, which stops sending it. False if no
+        viewer of that name shares the screen or it is not receiving that
+        file: nothing stopped."""
+        link = next((x for x in self._runtime.links if peer in (x.peer, safe_text(x.peer))),
+                    None)  # fmt: skip
+        told = None if link is None else self._runtime.stop_receiving(link, transfer)
+        if told is None:
+            return False
+        assert link is not None
+        with contextlib.suppress(ScreencodecError, OSError):  # ended: nobody to tell
+            for msg in told:
+                await link.send(msg)
+        return True
+
     def stats(self) -> list[LinkStats]:
         """A snapshot per viewer the screen is shared with."""
         return [link.snapshot() for link in self._runtime.links]

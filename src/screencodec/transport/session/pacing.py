@@ -98,9 +98,16 @@ class BulkWindow:
         is in flight; after ``stall`` seconds without a confirmation anyway)."""
         while self.in_flight and self.in_flight + size > self.window and not self.closed:
             self._room.clear()
+            # asyncio.wait, not wait_for: on Python 3.11 wait_for returns when
+            # its caller is cancelled as room comes in the same turn (gh-86296),
+            # and a send stopped then went on to the file's end (rstop36 saw
+            # the host's /stop lost under load: tests/.../test_rstop36_room_cancel).
+            room = asyncio.ensure_future(self._room.wait())
             try:
-                await asyncio.wait_for(self._room.wait(), self.stall)
-            except asyncio.TimeoutError:
+                done, _ = await asyncio.wait({room}, timeout=self.stall)
+            finally:
+                room.cancel()
+            if not done:
                 self.stalls += 1
                 return
 

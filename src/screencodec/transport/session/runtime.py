@@ -22,6 +22,7 @@ from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import Event, EventHub, SharingChanged
 from screencodec.transport.session.link import ViewerLink
+from screencodec.transport.session.messages import Message
 from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.resume import MOVED, ResumeTickets
 from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
@@ -137,6 +138,12 @@ class HostRuntime:
     def receiving(self) -> list[tuple[FileOfferInfo, int]]:
         """Every viewer's files being received now (FileReceiver.receiving)."""
         return [got for rec in self._files.values() for got in rec.receiving()]
+
+    def stop_receiving(self, link: object, transfer: int) -> list[Message] | None:
+        """Stop receiving ``link``'s file ``transfer`` (FileReceiver.stop):
+        what to tell the viewer, or None if it is not being received."""
+        rec = self._files.get(link)
+        return None if rec is None else rec.stop(transfer)
 
     def saving(self) -> list[FileOfferInfo]:
         """Every viewer's files being saved on the disk now (FileReceiver.saving)."""

@@ -50,7 +50,10 @@ from screencodec.transport.session.files.wire import (
     REASONS,
     REFUSED,
     REFUSED_UNASKED,
+    RESULT_WHY,
     STOPPED,
+    STOPPED_HERE,
+    STOPPED_THERE_WHY,
     TOO_LARGE,
     UNREAD,
     USER_SAID_NO,
@@ -83,6 +86,8 @@ __all__ = [
     "REFUSED_UNASKED",
     "RESERVED_PREFIX",
     "STOPPED",
+    "STOPPED_HERE",
+    "STOPPED_THERE_WHY",
     "TOO_LARGE",
     "UNREAD",
     "USER_SAID_NO",
@@ -114,7 +119,8 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
     announcement (it sends and takes FileResult), or an offer of its given
     up, or withdrawn for a reason (a code of a later version reads as the
     sender having withdrawn it), how far it got with a file of this side's,
-    or why it refuses one without asking its user. Another first byte is a
+    or why it refuses one without asking its user, or why the FileResult
+    that follows says "not saved" (a reason code). Another first byte is a
     later version's: ignored."""
     if payload[:1] == bytes([WITHDRAW]):
         if len(payload) != 5:
@@ -134,6 +140,10 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
             raise ProtocolError("malformed file refusal")
         why = refusal_words(payload[5], int.from_bytes(payload[6:], "big"))
         sender.on_refusal(int.from_bytes(payload[1:5], "big"), why)
+    elif payload[:1] == bytes([RESULT_WHY]):
+        if len(payload) != 6:
+            raise ProtocolError("malformed file result reason")
+        sender.on_result_reason(int.from_bytes(payload[1:5], "big"), payload[5])
     elif payload[:1] == bytes([ANNOUNCE]):
         receiver.reports = sender.peer_reports = True
         # Flags came with paced files (the version before sent none).

@@ -88,7 +88,13 @@ import numpy as np
 import numpy.typing as npt
 
 from screencodec.decoder import too_large
-from screencodec.errors import ConsentDeniedError, DecodeError, ProtocolError, SessionClosedError
+from screencodec.errors import (
+    ConsentDeniedError,
+    DecodeError,
+    ProtocolError,
+    ScreencodecError,
+    SessionClosedError,
+)
 from screencodec.geometry import Monitor
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
@@ -879,6 +885,24 @@ class Viewer:
 
     async def send_file(self, path: Path) -> bool:
         return await self.sender.send_file(path)
+
+    async def stop_receiving(self, transfer: int) -> bool:
+        """Stop receiving the host's file ``transfer`` (its
+        :class:`~.files.offers.FileOfferInfo`'s number; being received:
+        ``viewer.files.receiving()``) mid-way: what of it came is removed,
+        the local user is told (a :class:`~.events.FileRefused` "you
+        stopped receiving it", with how much had come), and the host is told
+        at once, which stops sending it (its :class:`~.events.FileCut`
+        "stopped there"; a host of the version before says it could not be
+        saved). The receiving side of what cancelling ``sender.send`` does
+        for a file this side sends. False if it is not being received
+        (ended, being saved, never accepted): nothing stopped."""
+        told = self.files.stop(transfer)
+        if told is None:
+            return False
+        with contextlib.suppress(ScreencodecError, OSError):  # ended: nobody to tell
+            await self._send_all(told)
+        return True
 
     def register_channel(self, name: str, handler: ExtensionHandler) -> None:
         self.extensions.register(name, handler)

@@ -64,12 +64,16 @@ from screencodec.transport.session.files.wire import (
     NOT_SAVED,
     OVER_TOTAL,
     REASON_SHOWN,
+    STOPPED_HERE,
+    STOPPED_THERE,
+    STOPPED_THERE_WHY,
     TOO_LARGE,
     WITHDRAWN,
     WITHDRAWN_OTHER,
     WITHDRAWN_STOPPED,
     file_progress,
     file_refusal,
+    file_result_reason,
 )
 from screencodec.transport.session.messages import (
     FileAccept,
@@ -164,6 +168,9 @@ class FileReceiver:
         #: Accepted transfers whose file could not be written: (name, size,
         #: why) until their end comes (their other chunks are dropped).
         self._failed: dict[int, tuple[str, int, str]] = {}
+        #: Of those, the ones the local user stopped (:meth:`stop`): told
+        #: then, their end or withdrawal tells nothing more.
+        self._stopped: set[int] = set()
         #: The peer announced it takes FileResult: each accepted file's
         #: outcome is sent to it (:meth:`on_chunk`, :meth:`end`).
         self.reports = False
@@ -420,8 +427,9 @@ class FileReceiver:
             return
         info = self._infos.pop(transfer, None)
         self._unsent.pop(transfer, None)
+        self._stopped.discard(transfer)
         if self._failed.pop(transfer, None) is not None:
-            return  # it could not be saved, and the local user was told so
+            return  # it could not be saved, or they stopped it, and the local user was told so
         inc = self._active.get(transfer)
         if inc is not None:
             self._total -= inc.size
@@ -609,6 +617,36 @@ class FileReceiver:
             transfer = next(iter(self._to_confirm))
             await _tell_peer(file_progress(transfer, self._to_confirm.pop(transfer)), send)
 
+    def stop(self, transfer: int) -> list[Message] | None:
+        """The local user stops receiving ``transfer`` mid-way (rstop36):
+        what of it is on disk is removed (after its chunks queued there),
+        its space given back, the rest of it dropped as it comes, and the
+        local user told (a :class:`FileRefused`, :data:`STOPPED_HERE`, with
+        how much of it had come). Returns what to send the peer: to one
+        that takes file results, the reason code :data:`STOPPED_THERE` and
+        a FileResult "not saved" (an older sender reads its words, stops
+        sending and says it could not be saved); to an older one nothing
+        (it sends the rest, dropped here). None if ``transfer`` is not
+        being received (never accepted, ended, being saved, or failed):
+        nothing to stop."""
+        inc = self._active.get(transfer)
+        if inc is None:
+            return None
+        info = self._infos.pop(transfer, None)
+        self._total -= inc.size
+        self._abort(transfer)
+        self._to_confirm.pop(transfer, None)
+        self._failed[transfer] = (inc.name, inc.size, STOPPED_HERE)
+        self._stopped.add(transfer)
+        if info is not None:
+            self._told(FileRefused(info.peer, info.name, info.size, STOPPED_HERE, transfer,
+                                   inc.received))  # fmt: skip
+        self._room.set()  # a chunk of it waiting for room goes nowhere now
+        if not self.reports:
+            return []
+        return [file_result_reason(transfer, STOPPED_THERE),
+                FileResult(transfer, False, STOPPED_THERE_WHY)]
+
     def _fail(self, transfer: int, inc: Incoming, exc: OSError) -> FileResult | None:
         """Record that ``transfer`` could not be saved (its file is gone);
         the result for the peer, if it takes them."""
@@ -622,6 +660,7 @@ class FileReceiver:
         whole and the one offered (ProtocolError if not: it is removed), or
         None if it could not be saved here (it failed mid-way)."""
         self._infos.pop(end.transfer, None)
+        self._stopped.discard(end.transfer)
         if self._failed.pop(end.transfer, None) is not None:
             return None
         inc = self._active.pop(end.transfer, None)
@@ -659,8 +698,11 @@ class FileReceiver:
         was told at once)."""
         answer: asyncio.Future[FileResult | None] = asyncio.get_running_loop().create_future()
         failed = self._failed.get(end.transfer)
+        stopped = end.transfer in self._stopped
         inc = self._ending(end)
-        if inc is None:
+        if inc is None and stopped:  # its user was told then
+            answer.set_result(None)  # (its FileResult went then)
+        elif inc is None:
             assert failed is not None
             name, size, why = failed
             self._told(FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer))

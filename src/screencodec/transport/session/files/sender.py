@@ -19,6 +19,7 @@ from screencodec.transport.session.events import (
     CUT_FAILED,
     CUT_LOST,
     CUT_STOPPED,
+    CUT_STOPPED_THERE,
     CUT_UNREAD,
     FileCut,
     FileSent,
@@ -30,6 +31,8 @@ from screencodec.transport.session.files.wire import (
     REASON_SHOWN,
     REFUSED_UNASKED,
     STOPPED,
+    STOPPED_THERE,
+    STOPPED_THERE_WHY,
     UNREAD,
     file_results_announcement,
     file_withdrawal,
@@ -146,6 +149,9 @@ class FileSender:
         #: Why the peer refuses an offer still waiting for its answer
         #: (:func:`file_refusal`), until that answer.
         self._refusals: dict[int, str] = {}
+        #: Transfers whose FileResult "not saved", to come, the peer gave a
+        #: reason code for (:meth:`on_result_reason`): its user stopped it.
+        self._result_codes: dict[int, int] = {}
         #: Who is told how much of a transfer the peer has (:meth:`send`'s ``on_arrived``).
         self._arrived: dict[int, Callable[[int], None]] = {}
         self._next = 1
@@ -215,6 +221,26 @@ class FileSender:
         self.peer_gave_reasons = True
         if transfer in self._waiting:
             self._refusals[transfer] = why
+
+    def on_result_reason(self, transfer: int, code: int) -> None:
+        """The peer says why the FileResult "not saved" that comes next for
+        ``transfer`` is so (a reason code: :data:`STOPPED_THERE`, its user
+        stopped receiving it). Kept for that result; of a transfer whose
+        result is not awaited (withdrawn here, given up): ignored."""
+        if transfer in self._results:
+            self._result_codes[transfer] = code
+
+    @staticmethod
+    def _why_not_saved(answer: FileResult, code: int | None) -> str:
+        """The why of a FileResult "not saved": this side's words for the
+        peer's reason code (its user stopped it), else the peer's own words
+        (a reason of theirs that reads as this side's is marked so)."""
+        if code == STOPPED_THERE:
+            return STOPPED_THERE_WHY
+        why = safe_text(answer.reason, REASON_SHOWN) or "not saved"
+        if why.startswith((NOT_READ, STOPPED_THERE_WHY)):  # never told as this side's words
+            why = f"in its words: {why}"
+        return why
 
     def on_accept(self, msg: FileAccept) -> None:
         if msg.accepted and not self._takes_files():
@@ -390,8 +416,13 @@ class FileSender:
             if streaming is not None and streaming.sent < data_size and result is not None \
                     and result.done():  # the peer stopped taking it (it said why)
                 answer = result.result()
-                why = "" if answer is None else safe_text(answer.reason, REASON_SHOWN)
-                self._cut(transfer, CUT_FAILED, why or "not saved")
+                if answer is None:
+                    self._cut(transfer, CUT_FAILED, "not saved")
+                elif self._result_codes.get(transfer) == STOPPED_THERE:  # its user stopped it
+                    self._cut(transfer, CUT_STOPPED_THERE, STOPPED_THERE_WHY)
+                else:
+                    self._cut(transfer, CUT_FAILED,
+                              safe_text(answer.reason, REASON_SHOWN) or "not saved")
             self._streaming.pop(transfer, None)  # it went whole
             if result is None:
                 return self._outcome(name, data_size, transfer, "unconfirmed")
@@ -399,6 +430,7 @@ class FileSender:
         finally:
             self._results.pop(transfer, None)
             self._ended.discard(transfer)
+            stopped_there = self._result_codes.pop(transfer, None)
             self._arrived.pop(transfer, None)
             self._streaming.pop(transfer, None)
         if answer is None:
@@ -406,9 +438,7 @@ class FileSender:
             return self._outcome(name, data_size, transfer, "unconfirmed", why)
         if answer.saved:
             return self._outcome(name, data_size, transfer, "delivered")
-        why = safe_text(answer.reason, REASON_SHOWN) or "not saved"
-        if why.startswith(NOT_READ):  # the receiver's words, never told as this side's failure
-            why = f"in its words: {why}"
+        why = self._why_not_saved(answer, stopped_there)
         return self._outcome(name, data_size, transfer, "failed", why)
 
     def _stopped(self, transfer: int, offering: asyncio.Future[None] | None = None) -> None:

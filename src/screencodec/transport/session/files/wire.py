@@ -30,7 +30,11 @@ __all__ = [
     "REASON_SHOWN",
     "REFUSED",
     "REFUSED_UNASKED",
+    "RESULT_WHY",
     "STOPPED",
+    "STOPPED_HERE",
+    "STOPPED_THERE",
+    "STOPPED_THERE_WHY",
     "TOO_LARGE",
     "UNREAD",
     "USER_SAID_NO",
@@ -42,6 +46,7 @@ __all__ = [
     "WITHDRAW_WHY",
     "file_progress",
     "file_refusal",
+    "file_result_reason",
     "file_results_announcement",
     "file_withdrawal",
     "refusal_words",
@@ -58,8 +63,10 @@ REASON_SHOWN = 200
 #: for a reason (then the transfer and the reason, u8), how far the
 #: receiver got (then the transfer and the bytes it has, u64), and why an
 #: offer is refused without asking the receiver's user (then the transfer,
-#: a reason code, u8, and the number it qualifies, u64: :func:`file_refusal`).
-ANNOUNCE, WITHDRAW, WITHDRAW_WHY, PROGRESS, REFUSED = 1, 2, 3, 4, 5
+#: a reason code, u8, and the number it qualifies, u64: :func:`file_refusal`),
+#: and why the FileResult that follows says "not saved" (then the transfer
+#: and a reason code, u8: :func:`file_result_reason`, rstop36).
+ANNOUNCE, WITHDRAW, WITHDRAW_WHY, PROGRESS, REFUSED, RESULT_WHY = 1, 2, 3, 4, 5, 6
 #: Announcement flag: this side confirms the chunks of files it takes
 #: (payload 0x04), and paces the files it sends on such confirmations.
 PACED = 0x01
@@ -85,6 +92,19 @@ REASONS = {UNREAD: WITHDRAWN_UNREAD, STOPPED: WITHDRAWN_STOPPED}
 #: file is larger than it takes (its limit, bytes); it would go over what it
 #: takes in one session (its limit, bytes).
 NO_FILES, BUSY, TOO_LARGE, OVER_TOTAL = 1, 2, 3, 4
+#: The reason code of a FileResult "not saved" (payload 0x06): the
+#: receiver's user stopped receiving the file mid-way (rstop36); it removed
+#: what it had of it.
+STOPPED_THERE = 1
+#: The FileResult's own reason with :data:`STOPPED_THERE`: what a sender of
+#: the version before the code reads ("could not save big.bin: ..."); and
+#: the why of the :class:`~.events.FileSent` "failed" (and of the
+#: :class:`~.events.FileCut` :data:`~.events.CUT_STOPPED_THERE`) of a sender
+#: that read the code, made here, never from the peer's text.
+STOPPED_THERE_WHY = "its user stopped receiving it; nothing of it was kept"
+#: What the receiver's own user is told of a file they stopped receiving
+#: (its :class:`~.events.FileRefused`, ``received``: how much had come).
+STOPPED_HERE = "you stopped receiving it"
 #: How the why of an offer the receiver refused without asking its user
 #: begins (a FileSent "declined", from a receiver that says why), before
 #: the words of its reason code (:func:`refusal_words`), never the peer's own.
@@ -161,6 +181,16 @@ def file_refusal(transfer: int, code: int, number: int = 0) -> Extension:
     byte on the channel is a later version's) and says "declined" as before."""
     payload = (bytes([REFUSED]) + transfer.to_bytes(4, "big") + bytes([code])
                + min(number, (1 << 64) - 1).to_bytes(8, "big"))  # fmt: skip
+    return Extension(FILE_RESULTS_CHANNEL, payload)
+
+
+def file_result_reason(transfer: int, code: int) -> Extension:
+    """What a receiver sends right before a FileResult "not saved" for
+    ``transfer`` whose why is a reason code (:data:`STOPPED_THERE`), to a
+    sender that announced file results. A sender of the version before
+    drops it (another first byte on the channel is a later version's) and
+    reads the FileResult's own reason, as ever."""
+    payload = bytes([RESULT_WHY]) + transfer.to_bytes(4, "big") + bytes([code])
     return Extension(FILE_RESULTS_CHANNEL, payload)
 
 

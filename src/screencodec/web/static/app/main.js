@@ -91,6 +91,8 @@ export async function main({ key, base, save }) {
     fileUrl: (id) => `${base}files/${id}`,
     sendFiles: (files) => timeline || files.forEach((f) => queueUpload(f)),
     cancelUpload: (id) => cancelUpload(id),
+    // A host's file being received (rstop36): the view process stops it.
+    cancelDownload: (id) => send({ t: "download_cancel", id }),
   });
   let timeline = null; // playing a recording (set by the `playback` message)
   const sendInput = (obj) => {

@@ -131,7 +131,7 @@ export const MAX_UPLOAD = 2 ** 30;
 
 export class UI {
   constructor(actions) {
-    this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, cancelUpload, answerFile, fileUrl }
+    this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, cancelUpload, cancelDownload, answerFile, fileUrl }
     this.control = false;
     this.playback = false;
     this.host = null;
@@ -434,16 +434,18 @@ export class UI {
 
   // The Cancel of an upload's row, added or taken away. An input button: keyboard
   // reachable as any button, and no text of its own in the row's (what it says).
-  cancellable(row, id, going) {
-    if (going && !row.cancel) {
+  // `verb` and `stop`: a host's file being received (rstop36) says "Cancel
+  // receiving NAME" and stops that.
+  cancellable(row, id, going, verb = "sending", stop = () => this.actions.cancelUpload(id)) {
+    if (going && !row.cancel && !this.over) {
       const button = document.createElement("input");
       button.type = "button";
       button.value = "Cancel";
       button.className = "cancel";
-      button.setAttribute("aria-label", `Cancel sending ${row.name.textContent}`);
+      button.setAttribute("aria-label", `Cancel ${verb} ${row.name.textContent}`);
       button.onclick = () => {
         button.disabled = true; // once: the row's next state removes it
-        this.actions.cancelUpload(id);
+        stop();
       };
       row.li.append(button);
       row.cancel = button;
@@ -469,6 +471,8 @@ export class UI {
     const answer = (accept) => {
       this.closeQuestion(row, accept ? "receiving..." : "declined");
       this.actions.answerFile(id, accept);
+      // Accepted: it can be stopped while it comes (rstop36), until its row ends.
+      if (accept) this.cancellable(row, id, true, "receiving", () => this.actions.cancelDownload(id));
     };
     yes.onclick = () => answer(true);
     no.onclick = () => answer(false);
@@ -492,8 +496,10 @@ export class UI {
     const row = this.fileRow(key !== null && this.files.has(key) ? key : `lost${id}`, name,
       ` ${size(bytes)} from the user: ${words}`);
     row.li.classList.add("failed");
-    // A question the host withdrew before the agent answered: nothing to answer.
+    // A question the host withdrew before the agent answered: nothing to answer;
+    // a file being received: nothing to cancel.
     for (const button of row.li.querySelectorAll("button")) button.remove();
+    this.cancellable(row, null, false);
     row.asked = null;
   }
 
@@ -505,6 +511,7 @@ export class UI {
     const row = key !== null && this.files.has(key)
       ? this.fileRow(key, name, ` ${size(bytes)} from the user: received `)
       : this.fileRow(`got${id}`, name, ` ${size(bytes)} received `);
+    this.cancellable(row, null, false); // all of it came: nothing to cancel
     const a = el("a", "Save");
     a.href = this.actions.fileUrl(id);
     a.download = name;
