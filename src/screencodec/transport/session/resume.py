@@ -97,12 +97,18 @@ class Ticket(bytes):
     #: The session's chat on this side (a :class:`~.chat.ChatLedger`),
     #: which the Viewer that resumes with this ticket carries on.
     chat: object | None
+    #: The secret of the link the session is live on for this viewer
+    #: (session/proof.py: kept in this process, never sent): the retry
+    #: presenting this ticket proves with it that it is that link's agent,
+    #: not a copy's holder. None: its host takes no proof (or plain bytes).
+    proof_key: bytes | None
 
     def __new__(cls, ticket: bytes, hold: object | None = None,
-                chat: object | None = None) -> Ticket:  # fmt: skip
+                chat: object | None = None, proof_key: bytes | None = None) -> Ticket:  # fmt: skip
         made = super().__new__(cls, ticket)
         made.hold = hold
         made.chat = chat
+        made.proof_key = proof_key
         return made
 
     def __repr__(self) -> str:
