@@ -362,7 +362,8 @@ class ViewerLink:
         that took the session up with the ticket this viewer presents, to
         show its viewer holds the next one or to end, or for this link to
         end; True if, joined, it went silent instead (probed, no sign of
-        life: session/silent.py): it is taken over from, unasked."""
+        life: session/silent.py): it is taken over from, unasked. Probed
+        only for a viewer that proved it holds that link's key (.proof)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _SETTLE_WAIT
         if self._next is None:  # this link ending meanwhile ends the wait too

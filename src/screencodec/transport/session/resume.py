@@ -36,7 +36,8 @@ The ticket is what the local user's earlier yes is bound to, so:
   lost (then it resumes): two connections with one ticket never both get in;
   a granted link that shows no life when probed is taken over from,
   unasked, as below (session/silent.py: the agent's retry after that link
-  dropped without a reset);
+  dropped without a reset), probed only for a retry that proves it holds
+  that link's key (session/proof.py: a copy of the ticket alone waits);
 * it is compared in constant time against every ticket held;
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``

@@ -31,7 +31,10 @@ unasked, in 1.08-1.31 s (attack36, tests/transport/test_attack36_blip.py).
 Before this probe that needed the host's channel ``idle`` (45 s) of
 silence to find the link lost: a dropped-not-cut link was waited for 5 s
 and the copy asked about. The power to take the session was NOT already
-there: this probe widened it from 45 s of dropping to 1 s.
+there: this probe widened it from 45 s of dropping to 1 s. So the host
+probes only for a retry that proves it holds the live link's key
+(session/proof.py, pop36): a copy of the ticket alone is not probed for,
+and waits and is asked about as before.
 
 Where nothing tells (another system than Linux, a channel that is not a
 sealed one's) the link is never judged silent: the wait is as before. So too
