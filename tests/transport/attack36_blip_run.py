@@ -11,6 +11,11 @@ for BLIP seconds (the address taken away, then given back: no reset), and
 meanwhile the attacker presents the copy. Prints one line of JSON: what the
 attacker met, how long it took, how often the host's user was asked, and
 how the agent's link ended once its path was back.
+
+What the copy comes with (pop36, session/proof.py), the first argument:
+``copy`` its bytes alone (no proof), ``other link`` a proof made with the
+key of another link of that session (Alice's first, lost), ``replayed`` a
+proof made with the agent's own link's key but for another connection.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -30,9 +36,11 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import messages as m
+from screencodec.transport.session import viewer as viewer_module
 from screencodec.transport.session.events import SessionEnded
 from screencodec.transport.session.permissions import ConsentRequest, Grant
-from screencodec.transport.session.resume import RESUME_CHANNEL
+from screencodec.transport.session.proof import link_key, prove
+from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
 
 from .takeover36_silent_run import _T, _reset, _until
 
@@ -41,7 +49,7 @@ AGENT = "10.36.4.1"
 BLIP = 1.5
 
 
-async def main() -> dict[str, Any]:
+async def main(mode: str) -> dict[str, Any]:
     creds = SessionCredentials()
     asked: list[ConsentRequest] = []
 
@@ -100,8 +108,22 @@ async def main() -> dict[str, Any]:
         subprocess.run(["ip", "addr", "add", f"{AGENT}/32", "dev", "lo"], check=True)
 
     giving = asyncio.ensure_future(give_back())
+    copy: bytes = bytes(ticket)
+    if mode == "other link":  # the key a Viewer kept from Alice's first link
+        assert ticket.proof_key is not None and ticket.proof_key != link_key(agent)
+        copy = ticket
+    elif mode == "replayed":  # the agent's own proof, made for another connection
+        spare = await connect("127.0.0.1")
+        key = link_key(agent)
+        assert key is not None
+        replayed = prove(key, ticket, spare)
+        await spare.close()
+        copy = Ticket(bytes(ticket), proof_key=key)
+        viewer_module.prove = lambda *_: replayed  # type: ignore[assignment]
+    else:
+        assert mode == "copy", mode
     began = time.monotonic()
-    mallory = Viewer(await connect("127.0.0.1"), who="Mallory", resume=ticket)
+    mallory = Viewer(await connect("127.0.0.1"), who="Mallory", resume=copy)
     try:
         level = await mallory.start(VIEW | CONTROL)
         outcome = "granted"
@@ -129,4 +151,4 @@ async def main() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main())))
+    print(json.dumps(asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "copy"))))

@@ -32,7 +32,8 @@ from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import FileRefused, SessionEnded, SessionResumed
 from screencodec.transport.session.permissions import ConsentRequest, Grant
-from screencodec.transport.session.resume import RESUME_CHANNEL
+from screencodec.transport.session.proof import link_key
+from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
 from .takeover36_silent_run import _T, _reset, _until
@@ -98,10 +99,12 @@ async def main(folder: Path) -> dict[str, Any]:
 
     await _until(lambda: written() >= _SENT, "1 MB of it on the disk")
     before = sorted(p.name for p in folder.iterdir())
+    # The agent's: the ticket and its link's key (session/proof.py: pop36).
+    held = Ticket(bytes(ticket), proof_key=link_key(resumed))
     subprocess.run(["ip", "addr", "del", f"{DROPPED}/32", "dev", "lo"], check=True)
 
     began = time.monotonic()
-    again = Viewer(await connect("127.0.0.1"), who="Alice", resume=ticket)
+    again = Viewer(await connect("127.0.0.1"), who="Alice", resume=held)
     try:
         level = await again.start(VIEW | CONTROL)
         outcome = "granted"

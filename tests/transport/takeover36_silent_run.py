@@ -30,7 +30,8 @@ from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
 from screencodec.transport.session.permissions import ConsentRequest, Grant
-from screencodec.transport.session.resume import RESUME_CHANNEL
+from screencodec.transport.session.proof import link_key
+from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
 
 #: The address whose link is dropped.
 DROPPED = "10.36.2.1"
@@ -97,11 +98,14 @@ async def main() -> dict[str, Any]:
     while not isinstance(m.decode(await asyncio.wait_for(resumed.recv(), 10)), m.Update):
         pass
     await _until(lambda: any(isinstance(e, SessionResumed) for e in seen), "resumed")
+    # What a Viewer keeps once granted on that link (session/proof.py): the
+    # ticket it holds, and that link's key, to prove its retry with.
+    held = Ticket(bytes(ticket), proof_key=link_key(resumed))
     subprocess.run(["ip", "addr", "del", f"{DROPPED}/32", "dev", "lo"], check=True)
 
     # The agent's retry, with the only ticket it holds (the next never read).
     began = time.monotonic()
-    again = Viewer(await connect("127.0.0.1"), who="Alice", resume=ticket)
+    again = Viewer(await connect("127.0.0.1"), who="Alice", resume=held)
     try:
         level = await again.start(VIEW | CONTROL)
         outcome = "granted"

@@ -38,7 +38,8 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
-from screencodec.transport.session.resume import MOVED
+from screencodec.transport.session.proof import link_key
+from screencodec.transport.session.resume import MOVED, Ticket
 from screencodec.transport.session.silent import SILENT_AFTER
 
 from .helpers import run, until
@@ -107,14 +108,16 @@ def test_a_retry_after_a_link_dropped_without_a_reset_takes_the_session_over_una
 @pytest.mark.parametrize("agent", ["reads on", "reads nothing", "reads nothing, buffer full"])
 def test_a_replayed_ticket_is_still_refused_while_the_link_that_took_it_up_is_live(
         agent: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """A former agent with the password and the ticket the agent just took
-    the session up with presents it while the agent, on its new link, has
-    not answered an update yet: its program reading on (it answers the
-    host's probe), or reading nothing (only its TCP acknowledges), also
-    once its receive buffer is full (its TCP acknowledges only the
-    kernel's window probes, seconds apart). The replayer waits the whole
-    bound, as before (not taken over after SILENT_AFTER), and is asked
-    about (no); the agent keeps the session."""
+    """One with the password, the ticket the agent just took the session up
+    with and even the proof of that link (pop36: session/proof.py; without
+    it the link is not probed at all, test_pop36_resume_proof.py) presents
+    it while the agent, on its new link, has not answered an update yet:
+    its program reading on (it answers the host's probe), or reading
+    nothing (only its TCP acknowledges), also once its receive buffer is
+    full (its TCP acknowledges only the kernel's window probes, seconds
+    apart). The replayer waits the whole bound, as before (not taken over
+    after SILENT_AFTER), and is asked about (no); the agent keeps the
+    session."""
     wait = 2.5
     monkeypatch.setattr(link_module, "_SETTLE_WAIT", wait)
     verdicts = _verdicts(monkeypatch)
@@ -124,6 +127,7 @@ def test_a_replayed_ticket_is_still_refused_while_the_link_that_took_it_up_is_li
             ticket, _ = await _away(s)
             holder = await _raw_resume(s, ticket)
             _, seq = await _read_to_update(holder)
+            proven = Ticket(ticket, proof_key=link_key(holder))
             reading = None
             if agent == "reads on":
                 async def read_on(channel: SecureChannel) -> None:
@@ -147,7 +151,7 @@ def test_a_replayed_ticket_is_still_refused_while_the_link_that_took_it_up_is_li
             s.answer = Permission()
             began = time.monotonic()
             with pytest.raises(ConsentDeniedError):
-                await s.join(VIEW | CONTROL, resume=ticket, who="Mallory")
+                await s.join(VIEW | CONTROL, resume=proven, who="Mallory")
             took = time.monotonic() - began
             print(f"{agent}: refused after {took:.2f} s")
             assert wait <= took < wait + 2.0, took
@@ -183,10 +187,11 @@ def test_where_the_host_cannot_tell_the_wait_and_the_question_are_as_before(
             ticket, _ = await _away(s)
             holder = await _raw_resume(s, ticket)
             await _read_to_update(holder)
+            proven = Ticket(ticket, proof_key=link_key(holder))  # the agent's retry
             (link,) = s.host._runtime.links
             s.proxy.abandon()
             began = time.monotonic()
-            again, task = await s.join(VIEW | CONTROL, resume=ticket)
+            again, task = await s.join(VIEW | CONTROL, resume=proven)
             took = time.monotonic() - began
             assert wait <= took < wait + 2.0, took
             assert len(s.asked) == 2 and again.level == VIEW | CONTROL  # asked: yes

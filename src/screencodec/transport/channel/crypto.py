@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +33,7 @@ __all__ = [
     "SessionKeys",
     "confirmation_mac",
     "derive_session_keys",
+    "export",
     "spake_identities",
     "verify_confirmation",
 ]
@@ -64,16 +65,19 @@ def spake_identities(code: str) -> tuple[bytes, bytes]:
 
 @dataclass(slots=True)
 class SessionKeys:
-    """The four keys of one connection, in bytearrays :meth:`wipe` zeroes."""
+    """The keys of one connection, in bytearrays :meth:`wipe` zeroes: four,
+    and ``exporter``, the secret both ends derive values bound to this
+    connection alone from (:func:`export`), never a record key."""
 
     confirm_viewer: bytearray
     confirm_host: bytearray
     host_to_viewer: bytearray
     viewer_to_host: bytearray
+    exporter: bytearray = field(default_factory=bytearray)
 
     def wipe(self) -> None:
         for key in (self.confirm_viewer, self.confirm_host,
-                    self.host_to_viewer, self.viewer_to_host):
+                    self.host_to_viewer, self.viewer_to_host, self.exporter):
             key[:] = bytes(len(key))
 
 
@@ -90,7 +94,19 @@ def derive_session_keys(pake_key: bytes, transcript_hash: bytes) -> SessionKeys:
         confirm_host=_expand(pake_key, transcript_hash, b"confirm host"),
         host_to_viewer=_expand(pake_key, transcript_hash, b"record host->viewer"),
         viewer_to_host=_expand(pake_key, transcript_hash, b"record viewer->host"),
+        exporter=_expand(pake_key, transcript_hash, b"exporter"),
     )
+
+
+def export(exporter: bytearray, label: bytes) -> bytes:
+    """32 bytes for ``label`` from a connection's exporter secret: both ends
+    of that connection get the same, nobody else can (the secret never
+    leaves the process); another label gives an unrelated value."""
+    if not any(exporter):
+        raise SessionClosedError("the channel's keys are gone")
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=PROTOCOL_LABEL + b" export " + label)
+    return hkdf.derive(bytes(exporter))
 
 
 def confirmation_mac(key: bytearray, role: bytes, transcript_hash: bytes) -> bytes:

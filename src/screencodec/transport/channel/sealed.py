@@ -61,6 +61,7 @@ from screencodec.transport.channel.crypto import (
     DIRECTION_VIEWER_TO_HOST,
     RecordOpener,
     RecordSealer,
+    export,
 )
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
@@ -244,6 +245,13 @@ class SecureChannel:
         SessionClosedError once closed, OSError if the line is gone."""
         self._check_open()
         self._write_record(FrameType.RECORD_KEEPALIVE, PROBE)
+
+    def export(self, label: bytes) -> bytes:
+        """32 bytes bound to this connection (its handshake's keys) for
+        ``label``: the peer gets the same, no other connection does
+        (crypto.export). Raises SessionClosedError once closed (the keys
+        are gone)."""
+        return export(self._keys.exporter, label)
 
     def acknowledged(self) -> tuple[int, TcpAcks] | None:
         """What the peer's TCP has acknowledged, as this system tells

@@ -77,6 +77,8 @@ from screencodec.transport.session.permissions import (
     Permission,
 )
 from screencodec.transport.session.pointer import CursorStreamer
+from screencodec.transport.session.proof import OFFER as PROOF_OFFER
+from screencodec.transport.session.proof import PROOF_CHANNEL, PROOF_SIZE, verifies
 from screencodec.transport.session.refusal import (
     NO_INJECTOR,
     REASK_AFTER,
@@ -171,6 +173,9 @@ class ViewerLink:
         self.run_task: asyncio.Task[Any] | None = None
         #: The ticket the viewer presented, and the session it resumed.
         self._ticket: bytes | None = None
+        #: The proof that came with it, if any (.proof): that its viewer holds
+        #: the link the session is live on, not only a copy of the ticket.
+        self._proof: bytes | None = None
         self._kept: KeptPicture | None = None  # the picture the viewer resumes on
         self.resumed: Resumable | None = None
         #: The session this link's ticket claimed, as it was then, from the
@@ -357,7 +362,8 @@ class ViewerLink:
         that took the session up with the ticket this viewer presents, to
         show its viewer holds the next one or to end, or for this link to
         end; True if, joined, it went silent instead (probed, no sign of
-        life: session/silent.py): it is taken over from, unasked."""
+        life: session/silent.py): it is taken over from, unasked. Probed
+        only for a viewer that proved it holds that link's key (.proof)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _SETTLE_WAIT
         if self._next is None:  # this link ending meanwhile ends the wait too
@@ -365,7 +371,11 @@ class ViewerLink:
         waits: set[asyncio.Future[Any]] = {
             asyncio.ensure_future(e.wait()) for e in (settling.ticket_shown, settling.finished)}
         probing = None
-        if settling._granted:  # it holds its levels: one still joining is waited for
+        # It holds its levels (one still joining is waited for), and this
+        # viewer proved it holds that link's key (.proof): a copy of the
+        # ticket alone waits and is asked about, however silent that link.
+        if settling._granted and self._ticket is not None and verifies(
+                self._proof, self._ticket, settling.channel, self.channel):
             probing = asyncio.ensure_future(silent(settling.channel, _SETTLE_WAIT))
             waits.add(probing)
         try:
@@ -489,6 +499,7 @@ class ViewerLink:
             self._unshown = self.resumed is not None
             await self.send(m.Extension(RESUME_CHANNEL, ticket))
             await self.send(m.Extension(KEPT_CHANNEL, OFFER))  # .kept
+            await self.send(m.Extension(PROOF_CHANNEL, PROOF_OFFER))  # .proof
 
     async def _first_answer(self, asking: Any) -> Answer[Grant] | str:
         """Wait for the first question's answer while reading the viewer:
@@ -532,6 +543,11 @@ class ViewerLink:
                 raise ProtocolError(f"a resume ticket of {len(hello.payload)} bytes")
             self._ticket = hello.payload
             hello = m.decode(await self.channel.recv())
+            if isinstance(hello, m.Extension) and hello.channel == PROOF_CHANNEL:
+                if len(hello.payload) != PROOF_SIZE:
+                    raise ProtocolError(f"a resume proof of {len(hello.payload)} bytes")
+                self._proof = hello.payload
+                hello = m.decode(await self.channel.recv())
             if isinstance(hello, m.Extension) and hello.channel == KEPT_CHANNEL:
                 self._kept = KeptPicture.parse(hello.payload)
                 hello = m.decode(await self.channel.recv())

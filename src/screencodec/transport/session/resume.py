@@ -36,7 +36,8 @@ The ticket is what the local user's earlier yes is bound to, so:
   lost (then it resumes): two connections with one ticket never both get in;
   a granted link that shows no life when probed is taken over from,
   unasked, as below (session/silent.py: the agent's retry after that link
-  dropped without a reset);
+  dropped without a reset), probed only for a retry that proves it holds
+  that link's key (session/proof.py: a copy of the ticket alone waits);
 * it is compared in constant time against every ticket held;
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``
@@ -97,12 +98,18 @@ class Ticket(bytes):
     #: The session's chat on this side (a :class:`~.chat.ChatLedger`),
     #: which the Viewer that resumes with this ticket carries on.
     chat: object | None
+    #: The secret of the link the session is live on for this viewer
+    #: (session/proof.py: kept in this process, never sent): the retry
+    #: presenting this ticket proves with it that it is that link's agent,
+    #: not a copy's holder. None: its host takes no proof (or plain bytes).
+    proof_key: bytes | None
 
     def __new__(cls, ticket: bytes, hold: object | None = None,
-                chat: object | None = None) -> Ticket:  # fmt: skip
+                chat: object | None = None, proof_key: bytes | None = None) -> Ticket:  # fmt: skip
         made = super().__new__(cls, ticket)
         made.hold = hold
         made.chat = chat
+        made.proof_key = proof_key
         return made
 
     def __repr__(self) -> str:

@@ -22,11 +22,19 @@ receive window is closed (its buffer full: its program reads slowly, or
 not at that moment) acknowledges only the kernel's window probes, seconds
 apart as they back off: it is never judged silent.
 
-A replayed ticket gains nothing by it: a link whose agent is there acknowledges,
-so the replayer waits and is asked about, as before. To make a live link
-silent for a second takes the power to drop its packets, which can cut it
-as well, and a link lost parks its session, which that ticket resumes
-unasked (resumegrant35): the power to take the session was already there.
+A replayed ticket whose agent is there gains nothing by it: that link
+acknowledges, so the replayer waits and is asked about, as before. But
+one who holds a copy of that ticket (and the password) and can DROP the
+agent's packets for a second (on its path: not cut them, nothing forged)
+makes the live link silent, and is granted the session, view and control,
+unasked, in 1.08-1.31 s (attack36, tests/transport/test_attack36_blip.py).
+Before this probe that needed the host's channel ``idle`` (45 s) of
+silence to find the link lost: a dropped-not-cut link was waited for 5 s
+and the copy asked about. The power to take the session was NOT already
+there: this probe widened it from 45 s of dropping to 1 s. So the host
+probes only for a retry that proves it holds the live link's key
+(session/proof.py, pop36): a copy of the ticket alone is not probed for,
+and waits and is asked about as before.
 
 Where nothing tells (another system than Linux, a channel that is not a
 sealed one's) the link is never judged silent: the wait is as before. So too

@@ -120,6 +120,8 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
+from screencodec.transport.session.proof import OFFER as PROOF_OFFER
+from screencodec.transport.session.proof import PROOF_CHANNEL, link_key, prove
 from screencodec.transport.session.refusal import (
     UNASKED,
     USER_REFUSED,
@@ -394,7 +396,7 @@ class Viewer:
         the one it came with (a Ticket from the viewer this one resumes)."""
         hold = getattr(self.channel, "resume_hold", None)
         return Ticket(ticket, hold if hold is not None else getattr(ticket, "hold", None),
-                      self.chats)
+                      self.chats, getattr(ticket, "proof_key", None))
 
     async def _send(self, msg: m.Message) -> None:
         await self.channel.send(m.encode(msg))
@@ -426,6 +428,10 @@ class Viewer:
         await self._send(self.capabilities)
         if self.resume_ticket is not None:
             await self._send(m.Extension(RESUME_CHANNEL, bytes(self.resume_ticket)))
+            key = self.resume_ticket.proof_key
+            proof = None if key is None else prove(key, self.resume_ticket, self.channel)
+            if proof is not None:  # its host reads one (it offered: .proof)
+                await self._send(m.Extension(PROOF_CHANNEL, proof))
             if self._kept is not None:
                 await self._send_kept(self._kept)
                 self._kept = None
@@ -451,6 +457,11 @@ class Viewer:
         if not isinstance(answer, m.PermissionGrant):
             raise ProtocolError(f"expected a grant, got {type(answer).__name__}")
         self.level = Permission(answer.level)
+        if self.resume_ticket is not None and self.resume_ticket.proof_key is not None:
+            # The session is live on this link now: should it drop before
+            # the next ticket comes, the retry proves it holds this one.
+            self.resume_ticket = self._ticket(self.resume_ticket)
+            self.resume_ticket.proof_key = link_key(self.channel)
         if level.known - self.level:
             # The user's, unless a reason follows the grant (run() reads it).
             self.refusal = Refusal(level.known - self.level)
@@ -655,6 +666,10 @@ class Viewer:
             mark = getattr(self.channel, "mark_resumable", None)
             if mark is not None:
                 mark()
+        elif isinstance(msg, m.Extension) and msg.channel == PROOF_CHANNEL:
+            # Its host reads a proof with this ticket (.proof): kept with it.
+            if msg.payload == PROOF_OFFER and self.resume_ticket is not None:
+                self.resume_ticket.proof_key = link_key(self.channel)
         elif isinstance(msg, m.Extension) and msg.channel == KEPT_CHANNEL:
             # A later version may offer other digests: this one reads only its own.
             self.host_keeps = msg.payload == OFFER

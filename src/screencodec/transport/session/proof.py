@@ -1,0 +1,93 @@
+"""A resume ticket's proof of possession: that its presenter holds the link
+the session is live on, not only a copy of the ticket (pop36).
+
+takeover36 lets the agent's retry take its session over, unasked, from the
+link it took that session up on once that link shows no life for a second
+(session/silent.py). A ticket may leak (an embedder may keep it as plain
+bytes), and one with a copy (and the password) who can drop the agent's
+packets for that second was granted the session (attack36). What never
+leaves the agent's process is the key of that live link. So:
+
+* A host of this version sends :data:`OFFER` on :data:`PROOF_CHANNEL` after
+  each ticket; the viewer keeps, with that ticket, :func:`link_key`: a
+  secret exported from the link it came on (a value of that link's
+  handshake keys: the host derives the same one from its end).
+* A viewer that presents a ticket kept so sends, right after it, a proof
+  (:func:`prove`): an HMAC keyed by that secret over the ticket and a value
+  exported from the NEW link, which no other connection shares (so a
+  proof seen once cannot be replayed on another).
+* The host lets the probe take the session over from a silent live link
+  only when the proof verifies (:func:`verifies`, constant time) against
+  that live link's own secret. No proof, or a wrong one: the wait (5 s)
+  and then the question, as before takeover36.
+
+A host of an earlier version never sends the offer, so a viewer never sends
+that host a proof (it would not read one); a viewer of an earlier version
+sends none: its retry waits and is asked about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from screencodec.errors import SessionClosedError
+from screencodec.transport.channel.base import Channel, ChannelTap
+from screencodec.transport.channel.sealed import SecureChannel
+
+__all__ = ["OFFER", "PROOF_CHANNEL", "PROOF_SIZE", "link_key", "prove", "verifies"]
+
+#: The reserved extension channel: host -> viewer the offer, viewer -> host
+#: the proof (between the ticket and the request).
+PROOF_CHANNEL = "screencodec.resume.proof"
+#: What the host sends on it: it reads a proof.
+OFFER = b"\x01"
+PROOF_SIZE = 32
+
+_KEY_LABEL = b"screencodec resume proof"
+_BINDING_LABEL = b"screencodec resume proof binding"
+
+
+def _secure(channel: Channel | object) -> SecureChannel | None:
+    while isinstance(channel, ChannelTap):
+        channel = channel.inner
+    return channel if isinstance(channel, SecureChannel) else None
+
+
+def _export(channel: Channel | object, label: bytes) -> bytes | None:
+    wire = _secure(channel)
+    if wire is None:
+        return None
+    try:
+        return wire.export(label)
+    except SessionClosedError:
+        return None
+
+
+def link_key(channel: Channel | object) -> bytes | None:
+    """The secret a ticket that came on ``channel`` is proven with (None: not
+    a sealed channel, or closed). Kept with the ticket, never sent."""
+    return _export(channel, _KEY_LABEL)
+
+
+def _mac(key: bytes, ticket: bytes, binding: bytes) -> bytes:
+    return hmac.new(key, _KEY_LABEL + b"\0" + ticket + binding, hashlib.sha256).digest()
+
+
+def prove(key: bytes, ticket: bytes, channel: Channel | object) -> bytes | None:
+    """The proof that the presenter of ``ticket`` on ``channel`` (the new
+    link) holds ``key`` (:func:`link_key` of the link it is live on); None
+    when ``channel`` is not a sealed one."""
+    binding = _export(channel, _BINDING_LABEL)
+    return None if binding is None else _mac(key, bytes(ticket), binding)
+
+
+def verifies(proof: bytes | None, ticket: bytes, live: Channel | object,
+             channel: Channel | object) -> bool:  # fmt: skip
+    """Whether ``proof``, presented with ``ticket`` on ``channel``, was made
+    with the secret of ``live``, the link the session is live on."""
+    key = link_key(live)
+    binding = _export(channel, _BINDING_LABEL)
+    if proof is None or key is None or binding is None:
+        return False
+    return hmac.compare_digest(_mac(key, bytes(ticket), binding), proof)
