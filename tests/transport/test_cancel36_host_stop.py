@@ -16,20 +16,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from screencodec.transport import Viewer
 from screencodec.transport.session.events import FileRefused
 from screencodec.transport.session.sidechannels import WITHDRAWN_STOPPED, FileOfferInfo
 
 from .test_attack_prompts import PtyHost
-from .test_host_cli_commands import (
-    AGENT,
-    Where,
-    inbox_and_big,
-    join,
-    leave,
-    run_to_bye,
-    still_going,
-    wait,
-)
+from .test_host_cli_commands import AGENT, Where, goes_on, inbox_big, join, leave, run_to_bye, wait
 
 
 async def _yes(info: FileOfferInfo) -> bool:
@@ -48,12 +40,21 @@ def _slowed(viewer: Any) -> None:
     receiver.chunk = chunk
 
 
+async def _join_receiving_slowly(
+    host: PtyHost, at: Where, inbox: Path
+) -> tuple[Viewer, asyncio.Task[str]]:
+    """Alice joins, saving every file offered her in *inbox*, :func:`_slowed`."""
+    viewer, task = await join(host, at, "Alice", download_dir=inbox, file_consent=_yes)
+    _slowed(viewer)
+    return viewer, task
+
+
 def test_stop_mid_send_withdraws_the_file_at_the_agent(tmp_path: Path) -> None:
-    inbox, big = inbox_and_big(tmp_path)
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost()
+
     async def body(at: Where) -> None:
-        viewer, task = await join(host, at, "Alice", download_dir=inbox, file_consent=_yes)
-        _slowed(viewer)
+        viewer, task = await _join_receiving_slowly(host, at, inbox)
         seen: list[FileRefused] = []
 
         async def collect() -> None:
@@ -89,7 +90,7 @@ def test_stop_mid_send_withdraws_the_file_at_the_agent(tmp_path: Path) -> None:
         host.type("/help")
         await wait(host, r"  /stop \[NAME\] +stop the files being sent \(/send\) or received",
                    said.end())  # fmt: skip
-        await still_going(host, viewer, said.end())
+        await goes_on(host, viewer, said.end())
         collecting.cancel()
         await leave(viewer, task)
 

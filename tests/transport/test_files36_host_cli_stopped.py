@@ -14,21 +14,13 @@ from pathlib import Path
 import pytest
 
 from .test_attack_prompts import PtyHost
-from .test_host_cli_commands import (
-    AGENT,
-    Where,
-    inbox_and_big,
-    join,
-    leave,
-    run_to_bye,
-    still_going,
-    wait,
-)
+from .test_host_cli_commands import AGENT, Where, goes_on, inbox_big, join, leave, run_to_bye, wait
 
 
 def test_a_file_the_agent_stopped_sending_is_told_and_not_kept(tmp_path: Path) -> None:
-    inbox, big = inbox_and_big(tmp_path)
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost("--download-dir", str(inbox))
+
     async def body(at: Where) -> None:
         viewer, task = await join(host, at, "Alice")
         mark = len(host.text)
@@ -54,7 +46,7 @@ def test_a_file_the_agent_stopped_sending_is_told_and_not_kept(tmp_path: Path) -
         number, unit = told.group(1).split()
         came = float(number) * {"bytes": 1, "kB": 1e3, "MB": 1e6}[unit]
         assert went[-1] - 50_000 <= came < 4e6, (told.group(1), went)
-        await still_going(host, viewer, told.end())
+        await goes_on(host, viewer, told.end())
         assert list(inbox.iterdir()) == []
         await leave(viewer, task)
 

@@ -90,14 +90,14 @@ async def leave(viewer: Viewer, task: asyncio.Task[str]) -> None:
     await task
 
 
-async def still_going(host: PtyHost, viewer: Viewer, start: int) -> None:
+async def goes_on(host: PtyHost, viewer: Viewer, start: int) -> None:
     """The session goes on after a file: the agent's chat line reaches the
     host's user (after *start* in its terminal)."""
     await viewer.chat("after the file")
     await wait(host, r"says: after the file\n", start)
 
 
-def inbox_and_big(tmp_path: Path) -> tuple[Path, Path]:
+def inbox_big(tmp_path: Path) -> tuple[Path, Path]:
     """An empty download folder ``in`` and ``big.bin``, 4 MiB of random
     bytes (it takes a while to go: a stop lands mid-file)."""
     inbox = tmp_path / "in"
@@ -136,6 +136,7 @@ def test_no_command_line_answers_a_question() -> None:
 def test_view_takes_control_back_and_the_agent_keeps_watching(
         xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
     host = PtyHost(*_can_control(xvfb_display, monkeypatch))
+
     async def body(at: Where) -> None:
         viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
         assert viewer.level == VIEW | CONTROL
@@ -283,6 +284,7 @@ def test_an_agent_giving_control_back_is_told_to_the_user(
     terminal says their mouse and keyboard are theirs alone again; /view
     after it has nothing to take back."""
     host = PtyHost(*_can_control(xvfb_display, monkeypatch))
+
     async def body(at: Where) -> None:
         viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
         mark = len(host.text)

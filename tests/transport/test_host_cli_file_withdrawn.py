@@ -13,15 +13,7 @@ import asyncio
 from pathlib import Path
 
 from .test_attack_prompts import PtyHost
-from .test_host_cli_commands import (
-    AGENT,
-    Where,
-    join,
-    leave,
-    run_to_bye,
-    still_going,
-    wait,
-)
+from .test_host_cli_commands import AGENT, Where, goes_on, join, leave, run_to_bye, wait
 
 
 def test_a_file_withdrawn_while_asked_closes_the_question_and_leaves_nothing(
@@ -31,6 +23,7 @@ def test_a_file_withdrawn_while_asked_closes_the_question_and_leaves_nothing(
     sent = tmp_path / "notes.txt"
     sent.write_bytes(b"x" * 5000)
     host = PtyHost("--download-dir", str(inbox))
+
     async def body(at: Where) -> None:
         viewer, task = await join(host, at, "Alice")
         mark = len(host.text)
@@ -44,7 +37,7 @@ def test_a_file_withdrawn_while_asked_closes_the_question_and_leaves_nothing(
                           r" was saved\n", closed.end())
         host.type("y")  # too late: no question is open
         await wait(host, r"\(not sent, and no question is open", told.end())
-        await still_going(host, viewer, told.end())
+        await goes_on(host, viewer, told.end())
         assert list(inbox.iterdir()) == []
         await leave(viewer, task)
 

@@ -22,25 +22,16 @@ from screencodec.transport.session.files.wire import STOPPED_THERE_WHY
 from screencodec.transport.session.messages import FileChunk
 
 from .test_attack_prompts import PtyHost
-from .test_cancel36_host_stop import _slowed, _yes
-from .test_host_cli_commands import (
-    AGENT,
-    Where,
-    inbox_and_big,
-    join,
-    leave,
-    run_to_bye,
-    still_going,
-    wait,
-)
+from .test_cancel36_host_stop import _join_receiving_slowly
+from .test_host_cli_commands import AGENT, Where, goes_on, inbox_big, join, leave, run_to_bye, wait
 
 
 def test_the_agent_stops_receiving_the_hosts_file(tmp_path: Path) -> None:
-    inbox, big = inbox_and_big(tmp_path)
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost()
+
     async def body(at: Where) -> None:
-        viewer, task = await join(host, at, "Alice", download_dir=inbox, file_consent=_yes)
-        _slowed(viewer)
+        viewer, task = await _join_receiving_slowly(host, at, inbox)
         mark = len(host.text)
         host.type(f"/send {big}")
         await wait(host, r"offering .*big\.bin \(4\.2 MB\) to ", mark)
@@ -54,7 +45,7 @@ def test_the_agent_stops_receiving_the_hosts_file(tmp_path: Path) -> None:
                           r" \([\d.]+ [kM]?B of 4\.2 MB had gone\); nothing of it was kept"
                           r" there\n", mark)  # fmt: skip
         assert list(inbox.iterdir()) == []
-        await still_going(host, viewer, said.end())
+        await goes_on(host, viewer, said.end())
         await leave(viewer, task)
 
     run_to_bye(host, body)
@@ -75,8 +66,9 @@ def _slow_sender(viewer: Any) -> None:
 
 
 def test_host_stop_stops_a_file_being_received(tmp_path: Path) -> None:
-    inbox, big = inbox_and_big(tmp_path)
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost("--download-dir", str(inbox))
+
     async def body(at: Where) -> None:
         viewer, task = await join(host, at, "Alice")
         _slow_sender(viewer)
