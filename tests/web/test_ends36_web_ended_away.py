@@ -31,7 +31,6 @@ from typing import Any
 
 import pytest
 
-from loop_thread import LoopThread
 from relay.test_ends36_host_end_relay import RelayPtyHost
 from screencodec.transport.relay import Relay
 from screencodec.transport.relay.limits import RelayLimits
@@ -41,6 +40,7 @@ from transport.test_cliux_screen_gone import doomed_xvfb  # noqa: F401 - a fixtu
 from transport.test_view_cli_ux import read_until, stop
 
 from .conftest import wait_page
+from .test_walk36_page_reasked import _Cuttable
 
 #: Per way the session ended: the page's banner, the terminal's last line
 #: (as `screencodec view` without --web says it) and the exit status.
@@ -59,7 +59,7 @@ ENDS = {
 }  # fmt: skip
 
 
-class _Relayed(LoopThread):
+class _Relayed(_Cuttable):
     """A relay and a proxy in front of it for the agent's link, on an event
     loop of their own thread (the host and the view are processes)."""
 
@@ -75,14 +75,6 @@ class _Relayed(LoopThread):
         proxy = LinkProxy(relay.port)
         await proxy.start()
         return relay, proxy
-
-    def cut(self, *, refusing: bool) -> None:
-        async def cut() -> None:
-            self.proxy.refusing = refusing
-            if refusing:
-                self.proxy.cut()
-
-        self.call(cut())
 
     async def aclose(self) -> None:
         await self.proxy.close()

@@ -56,21 +56,31 @@ class _HostNotOnce(PtyHost):
         self._collect(master, slave)
 
 
-class _Proxied(LoopThread):
-    """A proxy in front of the host's port, on a loop of its own thread."""
+class _Cuttable(LoopThread):
+    """A loop thread with a :class:`LinkProxy` ``proxy``, which :meth:`cut`
+    cuts."""
 
-    def __init__(self, port: int) -> None:
-        super().__init__(timeout=20)
-        self.proxy = LinkProxy(port)
-        self.call(self.proxy.start())
+    proxy: LinkProxy
 
     def cut(self, *, refusing: bool) -> None:
+        """Sets whether the proxy refuses new links; refusing, it also cuts
+        the ones it carries."""
+
         async def cut() -> None:
             self.proxy.refusing = refusing
             if refusing:
                 self.proxy.cut()
 
         self.call(cut())
+
+
+class _Proxied(_Cuttable):
+    """A proxy in front of the host's port, on a loop of its own thread."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(timeout=20)
+        self.proxy = LinkProxy(port)
+        self.call(self.proxy.start())
 
     async def aclose(self) -> None:
         await self.proxy.close()
