@@ -23,7 +23,6 @@ in headless Chromium.
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -37,10 +36,10 @@ from screencodec.transport.relay.limits import RelayLimits
 from transport.helpers import LinkProxy
 from transport.test_cli import CLI, ENV
 from transport.test_cliux_screen_gone import doomed_xvfb  # noqa: F401 - a fixture
-from transport.test_view_cli_ux import read_until, stop
+from transport.test_view_cli_ux import stop
 
 from .conftest import wait_page
-from .test_walk36_page_reasked import _Cuttable
+from .test_walk36_page_reasked import _Cuttable, _open_the_page
 
 #: Per way the session ended: the page's banner, the terminal's last line
 #: (as `screencodec view` without --web says it) and the exit status.
@@ -113,13 +112,8 @@ def test_view_web_reconnecting_to_an_ended_session_says_how_it_ended(
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
         )  # fmt: skip
         try:
-            url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+",
-                            read_until(view, "#k="))  # fmt: skip
-            assert url is not None
-            browser.get(url.group(0))
-            host.say_yes(1)
             # A picture applied: the resume ticket, sent before it, has come.
-            wait_page(browser, lambda s: s["applied"] >= 1, what="a picture")
+            _open_the_page(browser, view, host)
             mark = len(host.text)
             relayed.cut(refusing=True)  # the agent's link fails and stays down ...
             wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),

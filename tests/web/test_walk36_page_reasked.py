@@ -86,6 +86,19 @@ class _Proxied(_Cuttable):
         await self.proxy.close()
 
 
+def _open_the_page(browser: Any, view: subprocess.Popen[bytes], host: Any) -> str:
+    """*view*'s page (at the URL it prints) open in *browser*, the host's
+    user letting it in (Question 1), a picture applied; returns what *view*
+    printed up to its URL."""
+    out = read_until(view, "#k=")
+    url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", out)
+    assert url is not None
+    browser.get(url.group(0))
+    host.say_yes(1)
+    wait_page(browser, lambda s: s["applied"] >= 1, what="a picture")
+    return out
+
+
 def _status(browser: Any) -> str:
     return str(browser.execute_script("return document.getElementById('status').textContent"))
 
@@ -102,12 +115,7 @@ def test_the_page_says_it_waits_for_the_host_once_reconnected(browser: Any) -> N
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
             )  # fmt: skip
             try:
-                out = read_until(view, "#k=")
-                url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", out)
-                assert url is not None
-                browser.get(url.group(0))
-                host.say_yes(1)
-                wait_page(browser, lambda s: s["applied"] >= 1, what="a picture")
+                out = _open_the_page(browser, view, host)
                 mark = len(host.text)
                 link.cut(refusing=True)  # the agent's link fails and stays down ...
                 host.wait_for(r"type /end to prevent it\)", mark)
