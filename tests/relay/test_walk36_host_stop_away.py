@@ -30,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -46,6 +48,14 @@ LAST_WORDS = (
 )
 
 
+def _said_from_the_warning(main: Coroutine[Any, Any, str]) -> list[str]:
+    """Runs *main* (which returns the host's terminal text): the lines,
+    stripped, from its last "... type /end to prevent it)" on."""
+    text = run(main, 60)
+    after = text[text.rindex("type /end to prevent it)"):]
+    return [line.strip() for line in after.splitlines() if line.strip()]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
 def test_a_host_stopped_while_its_agent_is_away_says_they_cannot_come_back(sig: int) -> None:
     async def main() -> str:
@@ -59,9 +69,7 @@ def test_a_host_stopped_while_its_agent_is_away_says_they_cannot_come_back(sig: 
             assert status == 0, host.text
             return host.text
 
-    text = run(main(), 60)
-    after = text[text.rindex("type /end to prevent it)"):]
-    said = [line.strip() for line in after.splitlines() if line.strip()]
+    said = _said_from_the_warning(main())
     # Found: [..., '##  Screen sharing stopped.', '####...'], nothing after.
     assert [line for line in said if line in LAST_WORDS] == list(LAST_WORDS), said
 
@@ -92,9 +100,7 @@ def test_end_with_one_agent_there_and_one_away_says_the_one_away_cannot_come_bac
             assert status == 0, host.text
             return host.text
 
-    text = run(main(), 60)
-    after = text[text.rindex("type /end to prevent it)"):]
-    said = [line.strip() for line in after.splitlines() if line.strip()]
+    said = _said_from_the_warning(main())
     ended = [line for line in said if line.startswith("you ended the session")]
     assert ended and ended[0].startswith("you ended the session with 'Bob' ("), said
     # Found: no such line.

@@ -13,15 +13,15 @@ process with a download folder, whose receiving is slowed (each chunk waits
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
+from screencodec.transport import Viewer
 from screencodec.transport.session.events import FileRefused
 from screencodec.transport.session.sidechannels import WITHDRAWN_STOPPED, FileOfferInfo
 
 from .test_attack_prompts import PtyHost
-from .test_host_cli_commands import AGENT, Where, join, session, wait
+from .test_host_cli_commands import AGENT, Where, goes_on, inbox_big, join, leave, run_to_bye, wait
 
 
 async def _yes(info: FileOfferInfo) -> bool:
@@ -40,59 +40,59 @@ def _slowed(viewer: Any) -> None:
     receiver.chunk = chunk
 
 
+async def _join_receiving_slowly(
+    host: PtyHost, at: Where, inbox: Path
+) -> tuple[Viewer, asyncio.Task[str]]:
+    """Alice joins, saving every file offered her in *inbox*, :func:`_slowed`."""
+    viewer, task = await join(host, at, "Alice", download_dir=inbox, file_consent=_yes)
+    _slowed(viewer)
+    return viewer, task
+
+
 def test_stop_mid_send_withdraws_the_file_at_the_agent(tmp_path: Path) -> None:
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(4 << 20))
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost()
-    try:
-        async def body(at: Where) -> None:
-            viewer, task = await join(host, at, "Alice", download_dir=inbox, file_consent=_yes)
-            _slowed(viewer)
-            seen: list[FileRefused] = []
 
-            async def collect() -> None:
-                async for ev in viewer.events():
-                    if isinstance(ev, FileRefused):
-                        seen.append(ev)
+    async def body(at: Where) -> None:
+        viewer, task = await _join_receiving_slowly(host, at, inbox)
+        seen: list[FileRefused] = []
 
-            collecting = asyncio.ensure_future(collect())
-            mark = len(host.text)
-            host.type(f"/send {big}")
-            await wait(host, r"offering .*big\.bin \(4\.2 MB\) to ", mark)
-            for _ in range(500):  # its first bytes are written, the rest comes slowly
-                if any(p.name.startswith(".big.bin.part-") for p in inbox.iterdir()):
-                    break
-                await asyncio.sleep(0.01)
-            assert [n > 0 for _, n in viewer.files.receiving()] == [True]
-            mark = len(host.text)
-            host.type("/stop")
-            said = await wait(host, r"you stopped sending big\.bin to " + AGENT.format(who="Alice")
-                              + r" \([\d.]+ [kM]?B of 4\.2 MB had gone\); their viewer keeps"
-                              r" nothing of it\n", mark)  # fmt: skip
-            for _ in range(500):
-                if seen:
-                    break
-                await asyncio.sleep(0.01)
-            assert [(ev.name, ev.why) for ev in seen] == [("big.bin", WITHDRAWN_STOPPED)]
-            assert 0 < seen[0].received < 4 << 20
-            assert list(inbox.iterdir()) == []
-            # Nothing more under way; the session goes on.
-            host.type("/stop")
-            await wait(host, r"\(no file is being sent or received: nothing to stop\)\n",
-                       said.end())  # fmt: skip
-            host.type("/help")
-            await wait(host, r"  /stop \[NAME\] +stop the files being sent \(/send\) or received",
-                       said.end())  # fmt: skip
-            await viewer.chat("after the file")
-            await wait(host, r"says: after the file\n", said.end())
-            collecting.cancel()
-            await viewer.bye("done")
-            await task
+        async def collect() -> None:
+            async for ev in viewer.events():
+                if isinstance(ev, FileRefused):
+                    seen.append(ev)
 
-        session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
-    finally:
-        host.close()
+        collecting = asyncio.ensure_future(collect())
+        mark = len(host.text)
+        host.type(f"/send {big}")
+        await wait(host, r"offering .*big\.bin \(4\.2 MB\) to ", mark)
+        for _ in range(500):  # its first bytes are written, the rest comes slowly
+            if any(p.name.startswith(".big.bin.part-") for p in inbox.iterdir()):
+                break
+            await asyncio.sleep(0.01)
+        assert [n > 0 for _, n in viewer.files.receiving()] == [True]
+        mark = len(host.text)
+        host.type("/stop")
+        said = await wait(host, r"you stopped sending big\.bin to " + AGENT.format(who="Alice")
+                          + r" \([\d.]+ [kM]?B of 4\.2 MB had gone\); their viewer keeps"
+                          r" nothing of it\n", mark)  # fmt: skip
+        for _ in range(500):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert [(ev.name, ev.why) for ev in seen] == [("big.bin", WITHDRAWN_STOPPED)]
+        assert 0 < seen[0].received < 4 << 20
+        assert list(inbox.iterdir()) == []
+        # Nothing more under way; the session goes on.
+        host.type("/stop")
+        await wait(host, r"\(no file is being sent or received: nothing to stop\)\n",
+                   said.end())  # fmt: skip
+        host.type("/help")
+        await wait(host, r"  /stop \[NAME\] +stop the files being sent \(/send\) or received",
+                   said.end())  # fmt: skip
+        await goes_on(host, viewer, said.end())
+        collecting.cancel()
+        await leave(viewer, task)
+
+    run_to_bye(host, body)
     assert list(inbox.iterdir()) == []

@@ -9,55 +9,46 @@ is empty, and the session goes on. Before, nothing was said, and the hidden
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
 
 from .test_attack_prompts import PtyHost
-from .test_host_cli_commands import AGENT, Where, join, session, wait
+from .test_host_cli_commands import AGENT, Where, goes_on, inbox_big, join, leave, run_to_bye, wait
 
 
 def test_a_file_the_agent_stopped_sending_is_told_and_not_kept(tmp_path: Path) -> None:
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(4 << 20))
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost("--download-dir", str(inbox))
-    try:
-        async def body(at: Where) -> None:
-            viewer, task = await join(host, at, "Alice")
-            mark = len(host.text)
-            went: list[int] = []
 
-            def sending(sent: int, size: int) -> None:
-                went.append(sent)
-                if sent and len(went) == 2:  # the first chunk went: stop it here
-                    first.cancel()
+    async def body(at: Where) -> None:
+        viewer, task = await join(host, at, "Alice")
+        mark = len(host.text)
+        went: list[int] = []
 
-            first = asyncio.ensure_future(viewer.sender.send(big, on_sending=sending))
-            asked = await wait(host, r"Question 2: FILE.*?\[y/N\] ", mark)
-            host.type("y")
-            with pytest.raises(asyncio.CancelledError):
-                await first
-            told = await wait(host, AGENT.format(who="Alice") + r" stopped sending the file"
-                              r" 'big\.bin' \((.+?) of 4\.2 MB had come\); nothing of it"
-                              r" was kept\n", asked.end())  # fmt: skip
-            # What had come: at least what the sender had counted when it was
-            # stopped, and maybe the chunk it was writing then (its count comes
-            # after the write; cancel36 saw 2 of about 8 runs under load read other
-            # than went[-1]). The 50 kB: amount() rounds MB to a tenth.
-            number, unit = told.group(1).split()
-            came = float(number) * {"bytes": 1, "kB": 1e3, "MB": 1e6}[unit]
-            assert went[-1] - 50_000 <= came < 4e6, (told.group(1), went)
-            await viewer.chat("after the file")
-            await wait(host, r"says: after the file\n", told.end())
-            assert list(inbox.iterdir()) == []
-            await viewer.bye("done")
-            await task
+        def sending(sent: int, size: int) -> None:
+            went.append(sent)
+            if sent and len(went) == 2:  # the first chunk went: stop it here
+                first.cancel()
 
-        session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
-    finally:
-        host.close()
+        first = asyncio.ensure_future(viewer.sender.send(big, on_sending=sending))
+        asked = await wait(host, r"Question 2: FILE.*?\[y/N\] ", mark)
+        host.type("y")
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        told = await wait(host, AGENT.format(who="Alice") + r" stopped sending the file"
+                          r" 'big\.bin' \((.+?) of 4\.2 MB had come\); nothing of it"
+                          r" was kept\n", asked.end())  # fmt: skip
+        # What had come: at least what the sender had counted when it was
+        # stopped, and maybe the chunk it was writing then (its count comes
+        # after the write; cancel36 saw 2 of about 8 runs under load read other
+        # than went[-1]). The 50 kB: amount() rounds MB to a tenth.
+        number, unit = told.group(1).split()
+        came = float(number) * {"bytes": 1, "kB": 1e3, "MB": 1e6}[unit]
+        assert went[-1] - 50_000 <= came < 4e6, (told.group(1), went)
+        await goes_on(host, viewer, told.end())
+        assert list(inbox.iterdir()) == []
+        await leave(viewer, task)
+
+    run_to_bye(host, body)
     assert list(inbox.iterdir()) == []

@@ -29,11 +29,12 @@ from screencodec.transport.session.files.wire import (
     WITHDRAWN_OTHER,
     WITHDRAWN_UNREAD,
 )
-from screencodec.transport.session.sidechannels import FileOfferInfo, FileReceiver, FileSender
+from screencodec.transport.session.sidechannels import FileOfferInfo
 
 from .secure_fixtures import run
 from .test_filecut35_unread_stopped import _dirs, _refused
 from .test_fileresult_session import _alive, _pair
+from .test_rstop36_receiver_stop import _deaf_to
 
 MiB = 1 << 20
 
@@ -103,13 +104,7 @@ def test_a_file_stopped_mid_way_at_a_host_of_an_earlier_version(
     if receiver == "before the code":
         monkeypatch.setattr(sidechannels, "REASONS", {UNREAD: WITHDRAWN_UNREAD})
     else:
-        real = link_module.file_channel  # type: ignore[attr-defined]
-
-        def before_reasons(files: FileReceiver, sender: FileSender, payload: bytes) -> None:
-            if payload[:1] != b"\x03":
-                real(files, sender, payload)
-
-        monkeypatch.setattr(link_module, "file_channel", before_reasons)
+        _deaf_to(monkeypatch, link_module, b"\x03")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(4 * MiB))
     host_dir, viewer_dir = _dirs(tmp_path)

@@ -74,6 +74,39 @@ def session(host: PtyHost, body: Callable[[Where], Awaitable[None]]) -> None:
     run(body(_credentials(host)), timeout=60)
 
 
+def run_to_bye(host: PtyHost, body: Callable[[Where], Awaitable[None]]) -> None:
+    """:func:`session`, whose agent ends with :func:`leave`: the host's
+    terminal says so; the host is closed however it went."""
+    try:
+        session(host, body)
+        host.wait_for(r"ended: viewer said bye: done")
+    finally:
+        host.close()
+
+
+async def leave(viewer: Viewer, task: asyncio.Task[str]) -> None:
+    """The agent says bye ("done") and its run ends."""
+    await viewer.bye("done")
+    await task
+
+
+async def goes_on(host: PtyHost, viewer: Viewer, start: int) -> None:
+    """The session goes on after a file: the agent's chat line reaches the
+    host's user (after *start* in its terminal)."""
+    await viewer.chat("after the file")
+    await wait(host, r"says: after the file\n", start)
+
+
+def inbox_big(tmp_path: Path) -> tuple[Path, Path]:
+    """An empty download folder ``in`` and ``big.bin``, 4 MiB of random
+    bytes (it takes a while to go: a stop lands mid-file)."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(4 << 20))
+    return inbox, big
+
+
 def test_no_command_line_answers_a_question() -> None:
     host = PtyHost()
     try:
@@ -103,47 +136,43 @@ def test_no_command_line_answers_a_question() -> None:
 def test_view_takes_control_back_and_the_agent_keeps_watching(
         xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
     host = PtyHost(*_can_control(xvfb_display, monkeypatch))
-    try:
-        async def body(at: Where) -> None:
-            viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
-            assert viewer.level == VIEW | CONTROL
-            events = viewer.events()
-            mark = len(host.text)
-            host.type("/view")
-            async for ev in events:
-                if isinstance(ev, PermissionChanged):
-                    assert ev.level == VIEW
-                    break
-            line = await wait(host, "you took back control from " + AGENT.format(who="Alice")
-                              + r": only you use your mouse and keyboard now; your screen is"
-                              r" still shared\n", mark)
-            # Still watching: a picture asked for now is sent and decoded.
-            await viewer.request_keyframe()
-            async for ev in events:
-                if isinstance(ev, FrameDecoded):
-                    break
-            assert viewer.level == VIEW and not task.done()
-            host.type("/view")
-            nothing = await wait(host, r"\(no agent controls your mouse and keyboard: nothing"
-                                       r" to take back\)\n", line.end())
-            # Asked again and granted: /view takes it back again.
-            asked = asyncio.ensure_future(viewer.request(CONTROL))
-            await wait(host, r"Question 2: MORE ACCESS.*?\[y/N\] ", nothing.end())
-            host.type("y")
-            assert await asked is True
-            host.type("/view")
-            await wait(host, "you took back control from " + AGENT.format(who="Alice"),
-                       nothing.end())
-            async for ev in events:
-                if isinstance(ev, PermissionChanged) and ev.level == VIEW:
-                    break
-            await viewer.bye("done")
-            await task
 
-        session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
-    finally:
-        host.close()
+    async def body(at: Where) -> None:
+        viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
+        assert viewer.level == VIEW | CONTROL
+        events = viewer.events()
+        mark = len(host.text)
+        host.type("/view")
+        async for ev in events:
+            if isinstance(ev, PermissionChanged):
+                assert ev.level == VIEW
+                break
+        line = await wait(host, "you took back control from " + AGENT.format(who="Alice")
+                          + r": only you use your mouse and keyboard now; your screen is"
+                          r" still shared\n", mark)
+        # Still watching: a picture asked for now is sent and decoded.
+        await viewer.request_keyframe()
+        async for ev in events:
+            if isinstance(ev, FrameDecoded):
+                break
+        assert viewer.level == VIEW and not task.done()
+        host.type("/view")
+        nothing = await wait(host, r"\(no agent controls your mouse and keyboard: nothing"
+                                   r" to take back\)\n", line.end())
+        # Asked again and granted: /view takes it back again.
+        asked = asyncio.ensure_future(viewer.request(CONTROL))
+        await wait(host, r"Question 2: MORE ACCESS.*?\[y/N\] ", nothing.end())
+        host.type("y")
+        assert await asked is True
+        host.type("/view")
+        await wait(host, "you took back control from " + AGENT.format(who="Alice"),
+                   nothing.end())
+        async for ev in events:
+            if isinstance(ev, PermissionChanged) and ev.level == VIEW:
+                break
+        await leave(viewer, task)
+
+    run_to_bye(host, body)
 
 
 def test_end_ends_every_session_and_the_host_waits_for_the_next() -> None:
@@ -255,21 +284,17 @@ def test_an_agent_giving_control_back_is_told_to_the_user(
     terminal says their mouse and keyboard are theirs alone again; /view
     after it has nothing to take back."""
     host = PtyHost(*_can_control(xvfb_display, monkeypatch))
-    try:
-        async def body(at: Where) -> None:
-            viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
-            mark = len(host.text)
-            assert await viewer.release(CONTROL) is True
-            line = await wait(host, AGENT.format(who="Alice") + r" gave control back: only"
-                              r" you use your mouse and keyboard now\n", mark)  # fmt: skip
-            host.type("/view")
-            await wait(host, r"\(no agent controls your mouse and keyboard: nothing"
-                             r" to take back\)\n", line.end())  # fmt: skip
-            assert viewer.level == VIEW and not task.done()
-            await viewer.bye("done")
-            await task
 
-        session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
-    finally:
-        host.close()
+    async def body(at: Where) -> None:
+        viewer, task = await join(host, at, "Alice", VIEW | CONTROL)
+        mark = len(host.text)
+        assert await viewer.release(CONTROL) is True
+        line = await wait(host, AGENT.format(who="Alice") + r" gave control back: only"
+                          r" you use your mouse and keyboard now\n", mark)  # fmt: skip
+        host.type("/view")
+        await wait(host, r"\(no agent controls your mouse and keyboard: nothing"
+                         r" to take back\)\n", line.end())  # fmt: skip
+        assert viewer.level == VIEW and not task.done()
+        await leave(viewer, task)
+
+    run_to_bye(host, body)

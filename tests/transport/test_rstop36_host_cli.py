@@ -14,56 +14,41 @@ its peer's user stopped it."""
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 from screencodec.transport.session.events import CUT_STOPPED_THERE, FileCut, FileSent
 from screencodec.transport.session.files.wire import STOPPED_THERE_WHY
 from screencodec.transport.session.messages import FileChunk
-from screencodec.transport.session.sidechannels import FileOfferInfo
 
 from .test_attack_prompts import PtyHost
-from .test_cancel36_host_stop import _slowed
-from .test_host_cli_commands import AGENT, Where, join, session, wait
-
-
-async def _yes(info: FileOfferInfo) -> bool:
-    return True
+from .test_cancel36_host_stop import _join_receiving_slowly
+from .test_host_cli_commands import AGENT, Where, goes_on, inbox_big, join, leave, run_to_bye, wait
 
 
 def test_the_agent_stops_receiving_the_hosts_file(tmp_path: Path) -> None:
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(4 << 20))
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost()
-    try:
-        async def body(at: Where) -> None:
-            viewer, task = await join(host, at, "Alice", download_dir=inbox, file_consent=_yes)
-            _slowed(viewer)
-            mark = len(host.text)
-            host.type(f"/send {big}")
-            await wait(host, r"offering .*big\.bin \(4\.2 MB\) to ", mark)
-            for _ in range(500):  # its first bytes are written, the rest comes slowly
-                if any(n > 0 for _, n in viewer.files.receiving()):
-                    break
-                await asyncio.sleep(0.01)
-            ((info, _),) = viewer.files.receiving()
-            assert await viewer.stop_receiving(info.transfer) is True
-            said = await wait(host, AGENT.format(who="Alice") + r" stopped receiving big\.bin"
-                              r" \([\d.]+ [kM]?B of 4\.2 MB had gone\); nothing of it was kept"
-                              r" there\n", mark)  # fmt: skip
-            assert list(inbox.iterdir()) == []
-            await viewer.chat("after the file")
-            await wait(host, r"says: after the file\n", said.end())
-            await viewer.bye("done")
-            await task
 
-        session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
-    finally:
-        host.close()
+    async def body(at: Where) -> None:
+        viewer, task = await _join_receiving_slowly(host, at, inbox)
+        mark = len(host.text)
+        host.type(f"/send {big}")
+        await wait(host, r"offering .*big\.bin \(4\.2 MB\) to ", mark)
+        for _ in range(500):  # its first bytes are written, the rest comes slowly
+            if any(n > 0 for _, n in viewer.files.receiving()):
+                break
+            await asyncio.sleep(0.01)
+        ((info, _),) = viewer.files.receiving()
+        assert await viewer.stop_receiving(info.transfer) is True
+        said = await wait(host, AGENT.format(who="Alice") + r" stopped receiving big\.bin"
+                          r" \([\d.]+ [kM]?B of 4\.2 MB had gone\); nothing of it was kept"
+                          r" there\n", mark)  # fmt: skip
+        assert list(inbox.iterdir()) == []
+        await goes_on(host, viewer, said.end())
+        await leave(viewer, task)
+
+    run_to_bye(host, body)
     assert "could not save" not in host.text
     assert list(inbox.iterdir()) == []
 
@@ -81,50 +66,43 @@ def _slow_sender(viewer: Any) -> None:
 
 
 def test_host_stop_stops_a_file_being_received(tmp_path: Path) -> None:
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(4 << 20))
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost("--download-dir", str(inbox))
-    try:
-        async def body(at: Where) -> None:
-            viewer, task = await join(host, at, "Alice")
-            _slow_sender(viewer)
-            events = viewer.events()
-            mark = len(host.text)
-            sending = asyncio.ensure_future(viewer.sender.send(big))
-            asked = await wait(host, r"Question 2: FILE.*?\[y/N\] ", mark)
-            host.type("y")
-            for _ in range(500):  # its first bytes are on the host's disk
-                if any(p.name.startswith(".big.bin.part-") for p in inbox.iterdir()):
-                    break
-                await asyncio.sleep(0.01)
-            host.type("/stop")
-            said = await wait(host, r"you stopped receiving 'big\.bin' from "
-                              + AGENT.format(who="Alice") + r" \([\d.]+ [kM]?B of 4\.2 MB had"
-                              r" come\); nothing of it was kept\n", asked.end())  # fmt: skip
-            sent = await asyncio.wait_for(sending, 10)
-            assert isinstance(sent, FileSent)
-            assert (sent.outcome, sent.why) == ("failed", STOPPED_THERE_WHY)
-            async for ev in events:
-                if isinstance(ev, FileCut):
-                    assert ev.cause == CUT_STOPPED_THERE and ev.sent < 4 << 20
-                    break
-            for _ in range(300):
-                if not list(inbox.iterdir()):
-                    break
-                await asyncio.sleep(0.01)
-            assert list(inbox.iterdir()) == []
-            host.type("/stop")
-            await wait(host, r"\(no file is being sent or received: nothing to stop\)\n",
-                       said.end())  # fmt: skip
-            await viewer.bye("done")
-            await task
 
-        session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
-    finally:
-        host.close()
+    async def body(at: Where) -> None:
+        viewer, task = await join(host, at, "Alice")
+        _slow_sender(viewer)
+        events = viewer.events()
+        mark = len(host.text)
+        sending = asyncio.ensure_future(viewer.sender.send(big))
+        asked = await wait(host, r"Question 2: FILE.*?\[y/N\] ", mark)
+        host.type("y")
+        for _ in range(500):  # its first bytes are on the host's disk
+            if any(p.name.startswith(".big.bin.part-") for p in inbox.iterdir()):
+                break
+            await asyncio.sleep(0.01)
+        host.type("/stop")
+        said = await wait(host, r"you stopped receiving 'big\.bin' from "
+                          + AGENT.format(who="Alice") + r" \([\d.]+ [kM]?B of 4\.2 MB had"
+                          r" come\); nothing of it was kept\n", asked.end())  # fmt: skip
+        sent = await asyncio.wait_for(sending, 10)
+        assert isinstance(sent, FileSent)
+        assert (sent.outcome, sent.why) == ("failed", STOPPED_THERE_WHY)
+        async for ev in events:
+            if isinstance(ev, FileCut):
+                assert ev.cause == CUT_STOPPED_THERE and ev.sent < 4 << 20
+                break
+        for _ in range(300):
+            if not list(inbox.iterdir()):
+                break
+            await asyncio.sleep(0.01)
+        assert list(inbox.iterdir()) == []
+        host.type("/stop")
+        await wait(host, r"\(no file is being sent or received: nothing to stop\)\n",
+                   said.end())  # fmt: skip
+        await leave(viewer, task)
+
+    run_to_bye(host, body)
     assert list(inbox.iterdir()) == []
 
 

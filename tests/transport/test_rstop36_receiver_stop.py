@@ -90,6 +90,18 @@ async def _stopped_mid_way(tmp_path: Path, sender_side: str
         return outcome, cut, told, found, left
 
 
+def _deaf_to(monkeypatch: pytest.MonkeyPatch, module: Any, first: bytes) -> None:
+    """*module*'s file channel drops each payload whose first byte is
+    *first*, as that of a version before its message did."""
+    real = module.file_channel
+
+    def before(files: FileReceiver, sender: FileSender, payload: bytes) -> None:
+        if payload[:1] != first:
+            real(files, sender, payload)
+
+    monkeypatch.setattr(module, "file_channel", before)
+
+
 @pytest.mark.parametrize("sender_side", ["host", "viewer"])
 def test_the_receiver_stops_a_file_mid_way(tmp_path: Path, sender_side: str) -> None:
     outcome, cut, told, found, left = run(_stopped_mid_way(tmp_path, sender_side), timeout=90)
@@ -159,14 +171,7 @@ def test_a_sender_of_the_version_before_file_results_is_told_nothing(
     as such a sender says of every file), which the receiver drops; nothing
     of it stays, its user was told once, and the session goes on."""
     for module in (link_module, viewer_module):
-        real = module.file_channel  # type: ignore[attr-defined]
-
-        def before_results(files: FileReceiver, sender: FileSender, payload: bytes,
-                           real: Any = real) -> None:  # fmt: skip
-            if payload[:1] != b"\x01":
-                real(files, sender, payload)
-
-        monkeypatch.setattr(module, "file_channel", before_results)
+        _deaf_to(monkeypatch, module, b"\x01")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 * MiB))
     host_dir, viewer_dir = _dirs(tmp_path)

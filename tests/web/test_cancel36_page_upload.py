@@ -22,15 +22,16 @@ Cancel lands while the 4 MiB file is under way.
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from tests.transport.test_attack_prompts import PtyHost, _credentials
-from tests.transport.test_host_cli_commands import AGENT
+from tests.transport.test_host_cli_commands import AGENT, inbox_big
 
 from screencodec.capture import open_source
 from screencodec.transport.connect import connect_direct
@@ -45,14 +46,15 @@ _CANCEL = "//li[span[text()='{name}']]/input[@type='button' and @value='Cancel']
 
 
 class _CliHostSession(LiveSession):
-    """The page's view --web run joining a ``screencodec host`` on a pty
-    (whose user lets it in: the test types y)."""
+    """The page's view --web run, with *downloads* as its download folder if
+    given, joining a ``screencodec host`` on a pty (whose user lets it in:
+    the test types y)."""
 
-    def __init__(self, host: PtyHost) -> None:
+    def __init__(self, host: PtyHost, downloads: Path | None = None) -> None:
         self.pty = host
         self.at = _credentials(host)
         source = StillSource(open_source("synthetic", width=64, height=64, scenario="idle"))
-        super().__init__(source, options=WebOptions(grace=5.0))
+        super().__init__(source, options=WebOptions(grace=5.0, download_dir=downloads))
 
     async def _make_host(self, consent: Any, config: Any, kw: dict[str, Any]) -> Any:
         return None  # the host is the process on the pty
@@ -61,8 +63,8 @@ class _CliHostSession(LiveSession):
         return await connect_direct("127.0.0.1", *self.at)
 
 
-def _joined(host: PtyHost, browser: Any) -> _CliHostSession:
-    live = _CliHostSession(host)
+def _joined(host: PtyHost, browser: Any, downloads: Path | None = None) -> _CliHostSession:
+    live = _CliHostSession(host, downloads)
     browser.get(live.url)
     host.wait_for(r"Question 1: .*?\[y/N\] ")
     host.type("y")
@@ -70,22 +72,46 @@ def _joined(host: PtyHost, browser: Any) -> _CliHostSession:
     return live
 
 
-def test_cancel_mid_upload_withdraws_it_at_the_host(browser: Any, tmp_path: Path) -> None:
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(4 << 20))
-    host = PtyHost("--download-dir", str(inbox))
+@contextmanager
+def _joined_closing(
+    host: PtyHost, browser: Any, downloads: Path | None = None
+) -> Iterator[_CliHostSession]:
+    """:func:`_joined`; the session, then the host, closed however it went."""
     live = None
     try:
-        live = _joined(host, browser)
-        _slow_link(live)
-        mark = len(host.text)
-        browser.find_element(By.ID, "file-input").send_keys(str(big))
-        asked = host.wait_for(r"Question 2: .*?\[y/N\] ", mark)
-        host.type("y")
-        wait_page(browser, lambda s: any(r.startswith("big.bin accepted by the host: sending ")
-                                         for r in _rows(browser)), what="the file under way")
+        live = _joined(host, browser, downloads)
+        yield live
+    finally:
+        if live is not None:
+            live.close()
+        host.close()
+
+
+def _upload_under_way(host: PtyHost, browser: Any, live: LiveSession, path: Path) -> re.Match[str]:
+    """The page sends *path* over a slow link; the host's user accepts it
+    (Question 2, whose match this returns) and its row reads under way."""
+    _slow_link(live)
+    mark = len(host.text)
+    browser.find_element(By.ID, "file-input").send_keys(str(path))
+    asked = host.wait_for(r"Question 2: .*?\[y/N\] ", mark)
+    host.type("y")
+    name = path.name
+    wait_page(browser, lambda s: any(r.startswith(f"{name} accepted by the host: sending ")
+                                     for r in _rows(browser)), what="the file under way")
+    return asked
+
+
+def _wait_row(browser: Any, row: str) -> None:
+    """Until one of the page's file rows reads *row* (a pattern), whole."""
+    wait_page(browser, lambda s: [r for r in _rows(browser) if re.fullmatch(row, r)] != [],
+              what=f"a row {row!r}: {_rows(browser)}")  # fmt: skip
+
+
+def test_cancel_mid_upload_withdraws_it_at_the_host(browser: Any, tmp_path: Path) -> None:
+    inbox, big = inbox_big(tmp_path)
+    host = PtyHost("--download-dir", str(inbox))
+    with _joined_closing(host, browser) as live:
+        asked = _upload_under_way(host, browser, live, big)
         assert any(p.name.startswith(".big.bin.part-") for p in inbox.iterdir())
         browser.find_element(By.XPATH, _CANCEL.format(name="big.bin")).click()
         host.wait_for(AGENT.format(who="support") + r" stopped sending the file 'big\.bin'"
@@ -93,16 +119,11 @@ def test_cancel_mid_upload_withdraws_it_at_the_host(browser: Any, tmp_path: Path
                       asked.end())  # fmt: skip
         row = (r"big\.bin cancelled: you stopped sending it \([\d.]+ [kM]?B of 4\.2 MB had"
                r" arrived; nothing of it was kept there\)")  # fmt: skip
-        wait_page(browser, lambda s: [r for r in _rows(browser) if re.fullmatch(row, r)] != [],
-                  what=f"a row {row!r}: {_rows(browser)}")  # fmt: skip
+        _wait_row(browser, row)
         assert list(inbox.iterdir()) == []
         # No button is left on the ended row, and the session goes on.
         assert browser.find_elements(By.XPATH, _CANCEL.format(name="big.bin")) == []
         assert live.result.done() is False
-    finally:
-        if live is not None:
-            live.close()
-        host.close()
     assert list(inbox.iterdir()) == []
 
 
@@ -112,9 +133,7 @@ def test_cancel_by_keyboard_while_the_user_is_asked(browser: Any, tmp_path: Path
     notes = tmp_path / "notes.txt"
     notes.write_text("notes\n" * 100)
     host = PtyHost("--download-dir", str(inbox))
-    live = None
-    try:
-        live = _joined(host, browser)
+    with _joined_closing(host, browser) as live:
         mark = len(host.text)
         browser.find_element(By.ID, "file-input").send_keys(str(notes))
         host.wait_for(r"Question 2: .*?\[y/N\] ", mark)
@@ -129,7 +148,3 @@ def test_cancel_by_keyboard_while_the_user_is_asked(browser: Any, tmp_path: Path
         host.wait_for(AGENT.format(who="support") + r" withdrew the file 'notes\.txt'", mark)
         assert list(inbox.iterdir()) == []
         assert live.result.done() is False
-    finally:
-        if live is not None:
-            live.close()
-        host.close()

@@ -23,7 +23,6 @@ in headless Chromium.
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -31,16 +30,16 @@ from typing import Any
 
 import pytest
 
-from loop_thread import LoopThread
 from relay.test_ends36_host_end_relay import RelayPtyHost
 from screencodec.transport.relay import Relay
 from screencodec.transport.relay.limits import RelayLimits
 from transport.helpers import LinkProxy
 from transport.test_cli import CLI, ENV
 from transport.test_cliux_screen_gone import doomed_xvfb  # noqa: F401 - a fixture
-from transport.test_view_cli_ux import read_until, stop
+from transport.test_view_cli_ux import stop
 
 from .conftest import wait_page
+from .test_walk36_page_reasked import _Cuttable, _open_the_page
 
 #: Per way the session ended: the page's banner, the terminal's last line
 #: (as `screencodec view` without --web says it) and the exit status.
@@ -59,7 +58,7 @@ ENDS = {
 }  # fmt: skip
 
 
-class _Relayed(LoopThread):
+class _Relayed(_Cuttable):
     """A relay and a proxy in front of it for the agent's link, on an event
     loop of their own thread (the host and the view are processes)."""
 
@@ -75,14 +74,6 @@ class _Relayed(LoopThread):
         proxy = LinkProxy(relay.port)
         await proxy.start()
         return relay, proxy
-
-    def cut(self, *, refusing: bool) -> None:
-        async def cut() -> None:
-            self.proxy.refusing = refusing
-            if refusing:
-                self.proxy.cut()
-
-        self.call(cut())
 
     async def aclose(self) -> None:
         await self.proxy.close()
@@ -121,13 +112,8 @@ def test_view_web_reconnecting_to_an_ended_session_says_how_it_ended(
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
         )  # fmt: skip
         try:
-            url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+",
-                            read_until(view, "#k="))  # fmt: skip
-            assert url is not None
-            browser.get(url.group(0))
-            host.say_yes(1)
             # A picture applied: the resume ticket, sent before it, has come.
-            wait_page(browser, lambda s: s["applied"] >= 1, what="a picture")
+            _open_the_page(browser, view, host)
             mark = len(host.text)
             relayed.cut(refusing=True)  # the agent's link fails and stays down ...
             wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),

@@ -27,17 +27,14 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from screencodec.capture import open_source
 from screencodec.transport import HostConfig
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.files import incoming
-from screencodec.transport.session.sidechannels import FileOfferInfo
-from screencodec.web import WebOptions
 
 from .conftest import wait_page
-from .harness import StillSource
 from .test_page_file_rows import _rows
 from .test_page_resume import _LinkedSession
+from .test_walk34_left_upload import _linked_page, _yes
 
 MiB = 1 << 20
 #: The first file's chunks from here on wait until the session has ended.
@@ -72,15 +69,8 @@ def test_two_uploads_of_one_name_each_row_tells_its_own_cut(
     downloads = tmp_path / "downloads"
     downloads.mkdir()
 
-    async def yes(info: FileOfferInfo) -> bool:
-        return True
-
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-    live = _LinkedSession(source, options=WebOptions(grace=5.0), file_consent=yes,
-                          config=HostConfig(adaptive=False, download_dir=downloads))  # fmt: skip
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    config = HostConfig(adaptive=False, download_dir=downloads)
+    with _linked_page(browser, file_consent=_yes, config=config) as live:
         held, release = _hold_the_first(live)
         browser.find_element(By.ID, "file-input").send_keys(str(first))
         live.wait(held.is_set, what="the first file under way, held past 1 MiB")
@@ -105,8 +95,6 @@ def test_two_uploads_of_one_name_each_row_tells_its_own_cut(
             raise AssertionError(f"rows: {seen[-1:]}") from exc
         assert _rows(browser)[1] == SECOND_FAILED
         assert not any(downloads.iterdir())
-    finally:
-        live.close()
 
 
 def _hold_the_first(live: _LinkedSession) -> tuple[asyncio.Event, asyncio.Event]:

@@ -20,14 +20,11 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 
-from screencodec.capture import open_source
 from screencodec.transport.channel.display import amount
-from screencodec.web import WebOptions
 
 from .conftest import wait_page
-from .harness import StillSource
 from .test_page_file_rows import _rows
-from .test_page_resume import _LinkedSession
+from .test_walk34_left_upload import _linked_page
 
 SIZE = 8_000_000
 
@@ -39,11 +36,7 @@ def test_a_download_the_host_stopped_says_so_in_its_row(browser: Any, tmp_path: 
     big.write_bytes(os.urandom(SIZE))
     after = tmp_path / "after.txt"
     after.write_text("after the cut\n")
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-    live = _LinkedSession(source, options=WebOptions(grace=5.0, download_dir=downloads))
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    with _linked_page(browser, downloads) as live:
         peer = live.run(lambda: live.host.viewers[0])
         went: list[int] = []
 
@@ -73,5 +66,3 @@ def test_a_download_the_host_stopped_says_so_in_its_row(browser: Any, tmp_path: 
         live.wait(second.done, what="the host's send of after.txt")
         assert live.run(lambda: second.result().outcome) == "delivered"
         assert (downloads / "after.txt").read_text() == "after the cut\n"
-    finally:
-        live.close()

@@ -20,43 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from selenium.webdriver.common.by import By
-from tests.transport.test_attack_prompts import PtyHost, _credentials
-from tests.transport.test_host_cli_commands import AGENT
-
-from screencodec.capture import open_source
-from screencodec.transport.connect import connect_direct
-from screencodec.web import WebOptions
+from tests.transport.test_attack_prompts import PtyHost
+from tests.transport.test_host_cli_commands import AGENT, inbox_big
 
 from .conftest import wait_page
-from .harness import LiveSession, StillSource
-from .test_cancel36_page_upload import _joined
-from .test_page_file_rows import _rows
-from .test_walk34_left_upload import _slow_link
+from .harness import LiveSession
+from .test_cancel36_page_upload import _joined_closing, _upload_under_way, _wait_row
 
 _ROW = "//li[span[text()='big.bin']]"
 _CANCEL = _ROW + "/input[@type='button' and @value='Cancel']"
-
-
-class _Downloading(LiveSession):
-    """The page's view --web run, with a download folder, joining a
-    ``screencodec host`` on a pty (whose user lets it in: the test types y)."""
-
-    def __init__(self, host: PtyHost, downloads: Path) -> None:
-        self.pty = host
-        self.at = _credentials(host)
-        source = StillSource(open_source("synthetic", width=64, height=64, scenario="idle"))
-        super().__init__(source, options=WebOptions(grace=5.0, download_dir=downloads))
-
-    async def _make_host(self, consent: Any, config: Any, kw: dict[str, Any]) -> Any:
-        return None  # the host is the process on the pty
-
-    async def _connect(self) -> Any:
-        return await connect_direct("127.0.0.1", *self.at)
 
 
 def _slowed(live: LiveSession) -> None:
@@ -77,13 +53,7 @@ def test_cancel_on_a_download_row_stops_it_at_both_ends(browser: Any, tmp_path: 
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(4 << 20))
     host = PtyHost()
-    live = None
-    try:
-        live = _Downloading(host, downloads)
-        browser.get(live.url)
-        host.wait_for(r"Question 1: .*?\[y/N\] ")
-        host.type("y")
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    with _joined_closing(host, browser, downloads) as live:
         _slowed(live)
         mark = len(host.text)
         host.type(f"/send {big}")
@@ -104,17 +74,12 @@ def test_cancel_on_a_download_row_stops_it_at_both_ends(browser: Any, tmp_path: 
                       mark)  # fmt: skip
         row = (r"big\.bin 4\.2 MB from the user: not saved: you stopped receiving it"
                r" \([\d.]+ [kM]?B of 4\.2 MB had come\); nothing of it was kept")  # fmt: skip
-        wait_page(browser, lambda s: [r for r in _rows(browser) if re.fullmatch(row, r)] != [],
-                  what=f"a row {row!r}: {_rows(browser)}")  # fmt: skip
+        _wait_row(browser, row)
         wait_page(browser, lambda s: list(downloads.iterdir()) == [],
                   what=f"no part file: {list(downloads.iterdir())}")  # fmt: skip
         assert browser.find_elements(By.XPATH, _CANCEL) == []
         assert "could not save" not in host.text
         assert live.result.done() is False
-    finally:
-        if live is not None:
-            live.close()
-        host.close()
     assert list(downloads.iterdir()) == []
 
 
@@ -122,34 +87,18 @@ def test_the_hosts_stop_on_an_upload_reads_as_its_users(browser: Any, tmp_path: 
     """The other way: the page uploads big.bin to ``host --download-dir``
     and the host's user types ``/stop`` mid-file. The row said "failed: the
     host could not save it: ..."; now it says the user there stopped it."""
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(4 << 20))
+    inbox, big = inbox_big(tmp_path)
     host = PtyHost("--download-dir", str(inbox))
-    live = None
-    try:
-        live = _joined(host, browser)
-        _slow_link(live)
-        mark = len(host.text)
-        browser.find_element(By.ID, "file-input").send_keys(str(big))
-        asked = host.wait_for(r"Question 2: .*?\[y/N\] ", mark)
-        host.type("y")
-        wait_page(browser, lambda s: any(r.startswith("big.bin accepted by the host: sending ")
-                                         for r in _rows(browser)), what="the file under way")
+    with _joined_closing(host, browser) as live:
+        asked = _upload_under_way(host, browser, live, big)
         host.type("/stop")
         host.wait_for(r"you stopped receiving 'big\.bin' from " + AGENT.format(who="support")
                       + r" \([\d.]+ [kM]?B of 4\.2 MB had come\); nothing of it was kept\n",
                       asked.end())  # fmt: skip
         row = (r"big\.bin failed: the user stopped receiving it \([\d.]+ [kM]?B of 4\.2 MB had"
                r" been sent\); nothing of it was kept there")  # fmt: skip
-        wait_page(browser, lambda s: [r for r in _rows(browser) if re.fullmatch(row, r)] != [],
-                  what=f"a row {row!r}: {_rows(browser)}")  # fmt: skip
+        _wait_row(browser, row)
         assert list(inbox.iterdir()) == []
         assert browser.find_elements(By.XPATH, _CANCEL) == []
         assert live.result.done() is False
-    finally:
-        if live is not None:
-            live.close()
-        host.close()
     assert list(inbox.iterdir()) == []

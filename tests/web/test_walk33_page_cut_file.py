@@ -29,13 +29,9 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from screencodec.capture import open_source
-from screencodec.web import WebOptions
-
 from .conftest import wait_page
-from .harness import StillSource
 from .test_page_file_rows import _rows
-from .test_page_resume import _LinkedSession
+from .test_walk34_left_upload import _linked_page
 
 SIZE = 8_000_000
 ROW = "big.bin 8.0 MB from the user: not saved: "
@@ -51,11 +47,7 @@ def test_walk33_a_file_cut_mid_way_is_worded_for_a_person(
     downloads.mkdir()
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(SIZE))
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-    live = _LinkedSession(source, options=WebOptions(grace=5.0, download_dir=downloads))
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    with _linked_page(browser, downloads) as live:
         peer = live.run(lambda: live.host.viewers[0])
         ending: list[asyncio.Future[None] | None] = []  # the /end under way, once
 
@@ -88,5 +80,3 @@ def test_walk33_a_file_cut_mid_way_is_worded_for_a_person(
         assert rest == (kept if cut == "the host ends it"
                         else f"{kept}; the user may send it again"), words  # fmt: skip
         assert not any(downloads.iterdir())  # and nothing is
-    finally:
-        live.close()

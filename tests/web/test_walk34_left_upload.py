@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,27 @@ def _cancelled(rows: list[str]) -> bool:
             and _AMOUNT.fullmatch(rows[0][len(_CANCELLED):]) is not None)  # fmt: skip
 
 
+async def _yes(info: FileOfferInfo) -> bool:
+    return True
+
+
+@contextmanager
+def _linked_page(
+    browser: Any, downloads: Path | None = None, **kw: Any
+) -> Iterator[_LinkedSession]:
+    """A :class:`_LinkedSession` of a still 320x200 picture (*kw* as its;
+    the view's download folder *downloads*), the page open on it and
+    showing it; closed however the test went."""
+    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
+    live = _LinkedSession(source, options=WebOptions(grace=5.0, download_dir=downloads), **kw)
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        yield live
+    finally:
+        live.close()
+
+
 def _slow_link(live: LiveSession) -> None:
     """Each FileChunk after the first waits 50 ms before it goes."""
     sender = live.run(lambda: live.web.viewer.sender)  # type: ignore[union-attr]
@@ -66,15 +89,8 @@ def test_walk34_leave_during_an_upload_says_you_cancelled_it(
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(4 << 20))
 
-    async def yes(info: FileOfferInfo) -> bool:
-        return True
-
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-    live = _LinkedSession(source, options=WebOptions(grace=5.0), file_consent=yes,
-                          config=HostConfig(adaptive=False, download_dir=downloads))  # fmt: skip
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    config = HostConfig(adaptive=False, download_dir=downloads)
+    with _linked_page(browser, file_consent=_yes, config=config) as live:
         _slow_link(live)
         browser.find_element(By.ID, "file-input").send_keys(str(big))
         wait_page(browser, lambda s: any(r.startswith("big.bin accepted by the host: sending ")
@@ -88,8 +104,6 @@ def test_walk34_leave_during_an_upload_says_you_cancelled_it(
             raise AssertionError(f"rows: {seen[-1:]}") from exc
         assert live.result.result(20) == LEFT_HERE
         assert _cancelled(_rows(browser))
-    finally:
-        live.close()
 
 
 def test_walk34_leave_while_the_host_asks_says_you_cancelled_it(
@@ -107,12 +121,8 @@ def test_walk34_leave_while_the_host_asks_says_you_cancelled_it(
         await asyncio.Event().wait()  # the host's user does not answer
         return False
 
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-    live = _LinkedSession(source, options=WebOptions(grace=5.0), file_consent=never,
-                          config=HostConfig(adaptive=False, download_dir=downloads))  # fmt: skip
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    config = HostConfig(adaptive=False, download_dir=downloads)
+    with _linked_page(browser, file_consent=never, config=config) as live:
         browser.find_element(By.ID, "file-input").send_keys(str(notes))
         asked = "notes.txt waiting for the user"
         wait_page(browser, lambda s: _rows(browser) == [asked], what=asked)
@@ -120,8 +130,6 @@ def test_walk34_leave_while_the_host_asks_says_you_cancelled_it(
         said = "notes.txt cancelled: you left the session before the user answered"
         wait_page(browser, lambda s: _rows(browser) == [said], what=said)
         assert live.result.result(20) == LEFT_HERE
-    finally:
-        live.close()
 
 
 def test_walk34_leave_while_the_page_copies_the_file_says_you_cancelled_it(
@@ -133,12 +141,8 @@ def test_walk34_leave_while_the_page_copies_the_file_says_you_cancelled_it(
     big = tmp_path / "big.bin"
     with big.open("wb") as f:
         f.truncate(256 << 20)  # sparse: only what the page copies is read
-    source = StillSource(open_source("synthetic", width=320, height=200, scenario="idle"))
-    live = _LinkedSession(source, options=WebOptions(grace=5.0),
-                       config=HostConfig(adaptive=False, download_dir=tmp_path / "in"))  # fmt: skip
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+    config = HostConfig(adaptive=False, download_dir=tmp_path / "in")
+    with _linked_page(browser, config=config) as live:
         browser.find_element(By.ID, "file-input").send_keys(str(big))
         wait_page(browser, lambda s: "uploading " in "".join(_rows(browser)), what="the copy")
         browser.find_element(By.ID, "leave").click()
@@ -147,8 +151,6 @@ def test_walk34_leave_while_the_page_copies_the_file_says_you_cancelled_it(
                   what=f"the row to end: {_rows(browser)}")  # fmt: skip
         assert _rows(browser) == [_CANCELLED]
         assert live.result.result(20) == LEFT_HERE
-    finally:
-        live.close()
 
 
 @pytest.mark.parametrize("left", [True, False])

@@ -56,15 +56,16 @@ class _HostNotOnce(PtyHost):
         self._collect(master, slave)
 
 
-class _Proxied(LoopThread):
-    """A proxy in front of the host's port, on a loop of its own thread."""
+class _Cuttable(LoopThread):
+    """A loop thread with a :class:`LinkProxy` ``proxy``, which :meth:`cut`
+    cuts."""
 
-    def __init__(self, port: int) -> None:
-        super().__init__(timeout=20)
-        self.proxy = LinkProxy(port)
-        self.call(self.proxy.start())
+    proxy: LinkProxy
 
     def cut(self, *, refusing: bool) -> None:
+        """Sets whether the proxy refuses new links; refusing, it also cuts
+        the ones it carries."""
+
         async def cut() -> None:
             self.proxy.refusing = refusing
             if refusing:
@@ -72,8 +73,30 @@ class _Proxied(LoopThread):
 
         self.call(cut())
 
+
+class _Proxied(_Cuttable):
+    """A proxy in front of the host's port, on a loop of its own thread."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(timeout=20)
+        self.proxy = LinkProxy(port)
+        self.call(self.proxy.start())
+
     async def aclose(self) -> None:
         await self.proxy.close()
+
+
+def _open_the_page(browser: Any, view: subprocess.Popen[bytes], host: Any) -> str:
+    """*view*'s page (at the URL it prints) open in *browser*, the host's
+    user letting it in (Question 1), a picture applied; returns what *view*
+    printed up to its URL."""
+    out = read_until(view, "#k=")
+    url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", out)
+    assert url is not None
+    browser.get(url.group(0))
+    host.say_yes(1)
+    wait_page(browser, lambda s: s["applied"] >= 1, what="a picture")
+    return out
 
 
 def _status(browser: Any) -> str:
@@ -92,12 +115,7 @@ def test_the_page_says_it_waits_for_the_host_once_reconnected(browser: Any) -> N
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
             )  # fmt: skip
             try:
-                out = read_until(view, "#k=")
-                url = re.search(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+", out)
-                assert url is not None
-                browser.get(url.group(0))
-                host.say_yes(1)
-                wait_page(browser, lambda s: s["applied"] >= 1, what="a picture")
+                out = _open_the_page(browser, view, host)
                 mark = len(host.text)
                 link.cut(refusing=True)  # the agent's link fails and stays down ...
                 host.wait_for(r"type /end to prevent it\)", mark)
