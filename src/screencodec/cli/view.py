@@ -307,12 +307,15 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
         hint = _over_limit_hint(str(reason), args.max_pixels, web=True)
         lost = web.viewer is not None and web.viewer.link_lost
-        if lost:
+        turned_away = _web_not_back_in(str(reason))
+        if turned_away is not None:  # asked again after a lost link, and no
+            lost, reason = False, turned_away
+        elif lost:
             lost = not _web_ended_away(str(reason))
             reason = _web_not_taken_up(str(reason))
         tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
     # A lost link the page's viewer could not take up again leaves it lost.
-    return _end_status(hint, lost=lost)
+    return Exit.REFUSED if turned_away is not None else _end_status(hint, lost=lost)
 
 
 async def _saved_first(run: Awaitable[T], viewer: Viewer, left: _Left) -> T:
@@ -408,6 +411,19 @@ def _web_ended_away(reason: str) -> bool:
     from screencodec.web.run import AWAY
 
     return any(reason.endswith(suffix) for suffix in AWAY.values())
+
+
+def _web_not_back_in(reason: str) -> str | None:
+    """The terminal's words for the web viewer's reason when, reconnected
+    after a lost link, the host's user asked again did not let it back in
+    (web/run.NOT_BACK_IN): as :func:`_rejoin` says it; None for any other."""
+    from screencodec.transport.connect.reconnect import not_let_back_in
+    from screencodec.web.run import NOT_BACK_IN
+
+    lost, back, why = reason.partition(NOT_BACK_IN)
+    if not back or not why.endswith(")"):
+        return None
+    return f"{_plain(lost)}, and {not_let_back_in(why[:-1])}"
 
 
 def _web_not_taken_up(reason: str) -> str:
@@ -1003,6 +1019,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                         tell(news)
 
         tick = asyncio.ensure_future(ticker())
+        turned_away = False  # asked again after a lost link, and not let back in
         try:
             while True:
                 reason = await _watch(viewer, running, left, until)
@@ -1017,7 +1034,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 chat.reconnecting()
                 again = await _rejoin(args, password, viewer, reason, left)
                 if isinstance(again, _Over):
-                    reason, lost = again
+                    reason, lost, turned_away = again
                     break
                 earlier.add(viewer)
                 viewer = again
@@ -1040,7 +1057,7 @@ async def _view_main(args: argparse.Namespace, password: str,
             except OSError as exc:  # it said "error: No such file or directory"
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
-    return _end_status(hint, lost=lost)
+    return Exit.REFUSED if turned_away else _end_status(hint, lost=lost)
 
 
 async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
@@ -1103,6 +1120,8 @@ class _Over(NamedTuple):
 
     reason: str
     lost: bool
+    #: The host's user, asked again, did not let the agent back in: REFUSED.
+    refused: bool = False
 
 
 def _ended_meanwhile(exc: BaseException, reason: str) -> _Over | None:
@@ -1140,7 +1159,12 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
                   left: asyncio.Event) -> Viewer | _Over:  # fmt: skip
     """Connect again after a lost link and resume the session with its
     ticket; the new viewer, or why the session ended after all."""
-    from screencodec.transport.connect.reconnect import attempt_words, reconnect, refused
+    from screencodec.transport.connect.reconnect import (
+        attempt_words,
+        not_let_back_in,
+        reconnect,
+        refused,
+    )
     from screencodec.transport.session.viewer import Viewer
 
     # Not "session ended: ...": the session goes on if the host takes it up again.
@@ -1170,6 +1194,8 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
          " could not be resumed)")  # fmt: skip
     try:
         joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)
+    except ConsentDeniedError as exc:  # asked again (the session had ended), and no
+        return _Over(f"{_plain(reason)}, and {not_let_back_in(exc)}", lost=False, refused=True)
     except (ScreencodecError, OSError) as exc:
         return _Over(f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}", lost=True)
     if not joined:

@@ -23,6 +23,7 @@ from screencodec.transport.connect.reconnect import (
     EndedAway,
     attempt_words,
     ended_while_away,
+    not_let_back_in,
     reconnect,
     refused,
 )
@@ -35,8 +36,8 @@ from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "REASKED_LINE", "REASKED_STATUS", "WebOptions",
-           "WebViewer"]
+__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "REASKED_LINE", "REASKED_STATUS",
+           "WebOptions", "WebViewer"]
 
 T = TypeVar("T")
 
@@ -231,7 +232,11 @@ class WebViewer:
                 # more: ..." stayed, the count stopped, until the answer).
                 bridge.status(REASKED_STATUS)
                 opts.on_step(REASKED_LINE)
-                joined = await self._join(viewer, bridge, held, again=True)
+                try:
+                    joined = await self._join(viewer, bridge, held, again=True)
+                except ConsentDeniedError as exc:  # asked again, and no: a refusal
+                    return self._ended(bridge, f"{lost}{NOT_BACK_IN}{exc})",
+                                       f"{_LOST_TEXT}, and {not_let_back_in(exc, 'the user')}.")
                 if isinstance(joined, str):
                     return joined
                 bridge.resumed()
@@ -310,7 +315,8 @@ class WebViewer:
             return self._ended(bridge, LEFT_HERE)
         except ConsentDeniedError as exc:
             bridge.status("Not connected")
-            bridge.banner("ended", f"Not shared: {exc}.")
+            if not again:  # else the run's end banner says it (not let back in)
+                bridge.banner("ended", f"Not shared: {exc}.")
             raise
         except (ScreencodecError, OSError) as exc:
             # The channel failed before the answer (the host went away):
@@ -403,6 +409,9 @@ _USER_STOPPED = (
 #: status (``_web_not_taken_up``, ``_web_ended_away``): keep them in step.
 GONE = " (its program has stopped)"
 FAILED = " (reconnecting failed: "
+#: ... or by this, the host's answer and ")": reconnected, the host's user
+#: was asked again and did not let the agent back in (exit status 3).
+NOT_BACK_IN = " (not let back in: "
 #: The page's status and the terminal's line once reconnected, until the host
 #: answers (the terminal view's words: cli/view.py).
 REASKED_STATUS = ("Reconnected; waiting for the user's computer (the user is asked again if"
