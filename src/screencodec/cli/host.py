@@ -505,7 +505,7 @@ class _Commands:
         is kept whatever the answer: the end line of a join refused, or left
         unanswered, names them as every other line does."""
         try:
-            grant = await self.ui.permission(request)
+            grant = await self.ui.permission(request, self._same_name(request))
         finally:
             if not request.upgrade:
                 self.ui.names.setdefault(request.peer, request.who)
@@ -565,6 +565,20 @@ class _Commands:
         if self.sharing:
             self.sharing = False
             self.ui.say(STOPPED)
+
+    def _same_name(self, request: ConsentRequest) -> list[str]:
+        """A line for each agent of the session whose name is the one the
+        asking agent gives (walk36: a second 'Alice' was asked about with
+        no word of the first): the user can then tell them apart."""
+        if request.upgrade:
+            return []
+        lines = []
+        for peer in (*self.host.viewers, *sorted(self.away)):
+            if peer != request.peer and self.ui.names.get(peer) == request.who:
+                how = ("is already watching" if peer not in self.away
+                       else "is in the session, its connection lost for now")  # fmt: skip
+                lines.append(f"(another agent named {_agents(self.ui, (peer,))} {how})")
+        return lines
 
     def _name(self, peer: str) -> str:
         """The agent's name the user knows a session ``peer`` by."""
@@ -715,7 +729,7 @@ class _Commands:
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""
         had = tuple(p for p in self.host.viewers if CONTROL in self.levels.get(p, VIEW))
-        away = sorted(self._name(peer) for peer in self.away_control)
+        away = tuple(sorted(self.away_control, key=lambda peer: (self._name(peer), peer)))
         self.away_control = set()
         await self.host.revoke(CONTROL)  # also from those away (.resume)
         if had:
@@ -723,10 +737,9 @@ class _Commands:
                 self.levels[peer] = self.levels[peer] - CONTROL
             self.ui.say(f"you took back control from {_agents(self.ui, had)}: only you use"
                         " your mouse and keyboard now; your screen is still shared")
-        if away:
-            names = ", ".join(repr(n) for n in away)
-            self.ui.say(f"you took back control from {names}, whose connection dropped: if"
-                        " they come back, they will only see your screen")
+        if away:  # named as every other line names them: two may share a name
+            self.ui.say(f"you took back control from {_agents(self.ui, away)}, whose connection"
+                        " dropped: if they come back, they will only see your screen")
         if not had and not away:
             self.ui.say("(no agent controls your mouse and keyboard: nothing to take back)")
 
