@@ -476,13 +476,24 @@ def ended_words(reason: str) -> str:
     return f"session ended: {_plain(reason)}"
 
 
-#: How a lost link is told (:func:`_plain`).
+#: How a lost link is told (:func:`_plain`; connect/reconnect.LOST_WORDS).
 _LOST = "the connection was lost"
+
+
+#: An idle close's words (channel/sealed.SILENCE, "nothing received for N s
+#: (peer gone)"): whose they are says which way nothing came.
+_IDLE_CLOSE = re.compile(r"nothing received for (\S+) s \(peer gone\)")
 
 
 def _plain(reason: str) -> str:
     if reason in (LEFT, "channel closed: closed locally"):
         return LEFT
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: "))
+    if silent is not None:  # this side's: the host said nothing for so long
+        return f"{_LOST} (nothing came from the host for {silent[1]} s)"
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: closed by peer: "))
+    if silent is not None:  # the host's: it heard nothing from this side
+        return f"{_LOST} (the host heard nothing from this computer for {silent[1]} s)"
     for layer in ("host said bye: ", "channel closed: closed by peer: "):
         if reason.startswith(layer):
             why = reason.removeprefix(layer)
@@ -1010,9 +1021,15 @@ async def _view_main(args: argparse.Namespace, password: str,
             receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from the host")
             loop = asyncio.get_running_loop()
             while True:
+                due = loop.time() + _SILENCE_CHECK
                 await asyncio.sleep(_SILENCE_CHECK)
                 now = loop.time()
-                for news in (silence.line(chat.viewer, chat.away, now),
+                # Woken late, this program did not run (kill -STOP, a frozen
+                # machine): what the host sent meanwhile is still unread, so
+                # its silence is not told yet (walk36: "no word from the
+                # host for 84 s" of a view that had been stopped 84 s).
+                woke_late = now - due > _OVERSLEPT
+                for news in (None if woke_late else silence.line(chat.viewer, chat.away, now),
                              _status(chat.viewer, status, now, earlier, away=chat.away),
                              *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
@@ -1163,12 +1180,13 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
         attempt_words,
         not_let_back_in,
         reconnect,
+        reconnecting_line,
         refused,
     )
     from screencodec.transport.session.viewer import Viewer
 
     # Not "session ended: ...": the session goes on if the host takes it up again.
-    tell(f"{_plain(reason)}; reconnecting for up to {RESUME_WITHIN:g} s (Ctrl-C to stop)")
+    tell(reconnecting_line(_plain(reason), RESUME_WITHIN))
 
     def tried(attempt: int, error: BaseException | None) -> None:
         if error is not None and attempt % 4 == 1:  # a line now and then, not one a second
@@ -1331,6 +1349,9 @@ PROBED_SILENT_AFTER = 3.0
 SILENT_AFTER = 12.0
 #: How often the silence (and the [view] line) is looked at (s).
 _SILENCE_CHECK = 0.5
+#: A look at the silence this late (s) was held up by the program not
+#: running, not by the host (channel/sealed.py's watchdog judges alike).
+_OVERSLEPT = 2.0
 
 
 class _Silence:

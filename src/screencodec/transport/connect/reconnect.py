@@ -39,8 +39,11 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import in_words
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["REFUSED_FOR", "RETRYABLE", "EndedAway", "attempt_words", "ended_while_away",
-           "not_let_back_in", "reconnect", "refused"]
+__all__ = ["LOST_WORDS", "REFUSED_FOR", "RETRYABLE", "EndedAway", "attempt_words",
+           "ended_while_away", "not_let_back_in", "reconnect", "reconnecting_line", "refused"]
+
+#: How a lost link is said (``view``'s terminal, ``view --web``'s).
+LOST_WORDS = "the connection was lost"
 
 #: Refusals a later attempt may not meet: the host has not registered again
 #: at a restarted relay yet, a relay is draining, too many joins at once.
@@ -146,6 +149,14 @@ def ended_while_away(exc: BaseException) -> EndedAway | None:
     if words == ENDED_DISPLAY_GONE:
         return EndedAway.DISPLAY_GONE
     return EndedAway.ENDED
+
+
+def reconnecting_line(why: str, within: float) -> str:
+    """The terminal's line as a lost link is taken up again, ``why`` the
+    words of its loss (:data:`LOST_WORDS`, or more): one sentence for
+    ``view`` and ``view --web`` (walk36 read "the link to the host was
+    lost; reconnecting for up to 60 s" from the latter)."""
+    return f"{why}; reconnecting for up to {within:g} s (Ctrl-C to stop)"
 
 
 def not_let_back_in(exc: BaseException | str, user: str = "the host's user") -> str:
