@@ -225,6 +225,7 @@ async def _check_source(args: argparse.Namespace) -> FrameSource | None:
     if args.source == "synthetic":
         return None
     from screencodec.capture import ScreenSource
+    from screencodec.capture.screen import NOT_OPENED
     from screencodec.transport.session.screens import off_the_loop
 
     why = _no_display()
@@ -237,7 +238,13 @@ async def _check_source(args: argparse.Namespace) -> FrameSource | None:
         try:  # there is a screen: a --monitor it does not have is a mistake
             return await off_the_loop(lambda: ScreenSource(args.monitor))
         except (CaptureError, IndexError, ValueError) as exc:
-            raise _StartError(f"--monitor {args.monitor}: {safe_text(exc, 200)}") from None
+            if not str(exc).startswith(NOT_OPENED):
+                raise _StartError(f"--monitor {args.monitor}: {safe_text(exc, 200)}") from None
+            # The display itself failed between the two opens (it was going
+            # down, or not up yet): said as a display that did not open, not
+            # of --monitor (walk36: "--monitor 1: cannot open the screen on
+            # display ':136'" with no --monitor given).
+            why = in_words(safe_text(exc, 200))
     if args.source == "screen":
         raise _StartError(f"no screen to share ({why}): start it where $DISPLAY is this"
                           " computer's screen, or with --source synthetic for a demo desktop")
