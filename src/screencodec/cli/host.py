@@ -56,7 +56,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -145,6 +147,8 @@ if TYPE_CHECKING:
     from screencodec.transport.connect.via_relay import RelayStatus
 
 __all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "register", "run_host"]
+
+_log = logging.getLogger(__name__)
 
 BANNER = "#" * 64
 #: After the first, wrong-password warnings are repeated at most this often (s).
@@ -1061,6 +1065,22 @@ def _delivery(ui: TerminalQuestions, ev: ChatDelivery, now_as: dict[str, str]) -
         ui.say(f"(sent: the viewer of {agent} does not confirm that chat arrives)")
 
 
+#: A failed grab's words (capture/screen.py's _grab_failed): which display.
+_GRAB_FAILED = re.compile(r" \(grabbing .*? on display ('[^']*') failed")
+
+
+def _in_users_words(reason: str) -> str:
+    """A session's end reason as the host's user reads it. The screen gone
+    names its display, not the grab that failed (walk36: "(grabbing
+    Rect(x=0, y=0, w=1024, h=768) on display ':136' failed)"); the details
+    stay in the recording's END and the log."""
+    grab = _GRAB_FAILED.match(reason, len(SCREEN_GONE)) if reason.startswith(SCREEN_GONE) else None
+    if grab is None:  # "(the screen did not answer within 10 s)" is said as it is
+        return safe_text(reason, 200)
+    _log.info("session ended: %s", safe_text(reason, 500))
+    return f"{SCREEN_GONE} (display {safe_text(grab[1], 100)} stopped answering)"
+
+
 def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     """Name each viewer as the question named it: the agent, then the address."""
     named = []
@@ -1137,7 +1157,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
                 continue
             held = commands.levels.get(ev.peer, VIEW)
             commands.note(ev)
-            why = safe_text(ev.reason, 200)
+            why = _in_users_words(ev.reason)
             if ev.peer in commands.told_by_end:
                 # /end's own line tells it ("you ended the session with ..."),
                 # and the banner after it: not this line before it.
