@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import io
 import re
+from collections.abc import Sequence
 
 import pytest
 
@@ -143,7 +144,7 @@ def test_a_session_taken_over_from_a_live_link_and_cut_before_it_joined_goes_on_
 class _SaysYes(TerminalQuestions):
     """The host's terminal, whose user says yes to each question (y)."""
 
-    async def permission(self, request: ConsentRequest) -> Grant:
+    async def permission(self, request: ConsentRequest, notes: Sequence[str] = ()) -> Grant:
         if not request.upgrade:
             self.names[request.peer] = request.who
         return Grant(request.level)
@@ -194,8 +195,8 @@ def test_the_host_cli_tells_of_a_session_taken_over_and_put_back_to_away(control
                         ) in out.getvalue()[mark:], out.getvalue()[mark:]  # fmt: skip
                 if control == "kept":
                     await commands.do(Command("view"))
-                    assert ("you took back control from 'Alice', whose connection dropped: if"
-                            " they come back, they will only see your screen\n"
+                    assert (f"you took back control from 'Alice' ({old.peer}), whose connection"
+                            " dropped: if they come back, they will only see your screen\n"
                             ) in out.getvalue()[mark:], out.getvalue()[mark:]  # fmt: skip
                 again, task2 = await s.join(VIEW | CONTROL, resume=ticket, who="Mallory")
                 assert again.level == VIEW  # taken back (here or before): not regained

@@ -37,6 +37,9 @@ from .conftest import wait_page
 #: The page's status while it waits (run.py), and the terminal's line.
 WAITING = ("Reconnected; waiting for the user's computer (the user is asked again if the"
            " session could not be resumed)...")  # fmt: skip
+WAITING_BANNER = ("The connection to the user's computer is back: waiting for it to take"
+                  " the session up (the user is asked again if it could not be resumed)..."
+                  )  # fmt: skip
 WAITING_LINE = ("reconnected; waiting for the host (its user is asked again if the session"
                 " could not be resumed)")  # fmt: skip
 
@@ -127,6 +130,9 @@ def test_the_page_says_it_waits_for_the_host_once_reconnected(browser: Any) -> N
                 # broke: connection reset by peer" until the answer.
                 wait_page(browser, lambda _s: _status(browser) == WAITING,
                           what=f"the waiting status: {_status(browser)!r}")  # fmt: skip
+                # walkfix36: the banner read "...was lost: reconnecting..." meanwhile.
+                wait_page(browser, lambda s: s["banner"] == WAITING_BANNER,
+                          what="the waiting banner")  # fmt: skip
                 host.type("y")
                 wait_page(browser, lambda s: s["connected"] and _status(browser) == "Connected",
                           what="connected again")  # fmt: skip

@@ -45,7 +45,7 @@ def test_the_host_killed_mid_session_is_lost_not_ended(
     assert "Traceback" not in err.decode(), err.decode()
     assert proc.returncode == Exit.LOST, (proc.returncode, lines, err.decode())
     assert lines[-1] == _LOST, lines
-    assert any(x.startswith("the link to the host was lost; reconnecting") for x in lines), lines
+    assert any(x.startswith("the connection was lost; reconnecting") for x in lines), lines
     st = wait_page(browser, lambda s: bool(s["ended"]) and s["closed"], what="the ended page")
     banner = st["banner"]
     assert banner.startswith("The session has ended: the connection to the user's computer was"

@@ -15,7 +15,11 @@ from ..errors import CaptureError
 from ..geometry import Monitor, Rect
 from .base import CursorState, FrameSource, Hint
 
-__all__ = ["BAND_GRID", "ROLL_GRABS", "ScreenSource", "list_monitors"]
+__all__ = ["BAND_GRID", "NOT_OPENED", "ROLL_GRABS", "ScreenSource", "list_monitors"]
+
+#: How the error of a display that could not be opened begins (a display's
+#: failure, not the monitor's asked for: cli/host.py tells them apart).
+NOT_OPENED = "cannot open the screen on display "
 
 #: Damage is read from the screen in full-width bands of rows on this grid.
 BAND_GRID = 64
@@ -89,7 +93,7 @@ class ScreenSource(FrameSource):
             self._sct = _open_mss(display)
             raw = self._sct.monitors
         except Exception as exc:  # mss raises ScreenShotError subclasses, ctypes OSErrors
-            msg = f"cannot open the screen on display {_where(display)}: {exc}"
+            msg = f"{NOT_OPENED}{_where(display)}: {exc}"
             raise CaptureError(msg) from exc
         self._monitors = [
             Monitor(

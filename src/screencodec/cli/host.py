@@ -56,7 +56,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -148,6 +150,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "register", "run_host"]
 
+_log = logging.getLogger(__name__)
+
 BANNER = "#" * 64
 #: After the first, wrong-password warnings are repeated at most this often (s).
 GUESS_REPORT_EVERY = 30.0
@@ -227,6 +231,7 @@ async def _check_source(args: argparse.Namespace) -> FrameSource | None:
     if args.source == "synthetic":
         return None
     from screencodec.capture import ScreenSource
+    from screencodec.capture.screen import NOT_OPENED
     from screencodec.transport.session.screens import off_the_loop
 
     why = _no_display()
@@ -239,7 +244,13 @@ async def _check_source(args: argparse.Namespace) -> FrameSource | None:
         try:  # there is a screen: a --monitor it does not have is a mistake
             return await off_the_loop(lambda: ScreenSource(args.monitor))
         except (CaptureError, IndexError, ValueError) as exc:
-            raise _StartError(f"--monitor {args.monitor}: {safe_text(exc, 200)}") from None
+            if not str(exc).startswith(NOT_OPENED):
+                raise _StartError(f"--monitor {args.monitor}: {safe_text(exc, 200)}") from None
+            # The display itself failed between the two opens (it was going
+            # down, or not up yet): said as a display that did not open, not
+            # of --monitor (walk36: "--monitor 1: cannot open the screen on
+            # display ':136'" with no --monitor given).
+            why = in_words(safe_text(exc, 200))
     if args.source == "screen":
         raise _StartError(f"no screen to share ({why}): start it where $DISPLAY is this"
                           " computer's screen, or with --source synthetic for a demo desktop")
@@ -507,7 +518,7 @@ class _Commands:
         is kept whatever the answer: the end line of a join refused, or left
         unanswered, names them as every other line does."""
         try:
-            grant = await self.ui.permission(request)
+            grant = await self.ui.permission(request, self._same_name(request))
         finally:
             if not request.upgrade:
                 self.ui.names.setdefault(request.peer, request.who)
@@ -567,6 +578,20 @@ class _Commands:
         if self.sharing:
             self.sharing = False
             self.ui.say(STOPPED)
+
+    def _same_name(self, request: ConsentRequest) -> list[str]:
+        """A line for each agent of the session whose name is the one the
+        asking agent gives (walk36: a second 'Alice' was asked about with
+        no word of the first): the user can then tell them apart."""
+        if request.upgrade:
+            return []
+        lines = []
+        for peer in (*self.host.viewers, *sorted(self.away)):
+            if peer != request.peer and self.ui.names.get(peer) == request.who:
+                how = ("is already watching" if peer not in self.away
+                       else "is in the session, its connection lost for now")  # fmt: skip
+                lines.append(f"(another agent named {_agents(self.ui, (peer,))} {how})")
+        return lines
 
     def _name(self, peer: str) -> str:
         """The agent's name the user knows a session ``peer`` by."""
@@ -717,7 +742,7 @@ class _Commands:
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""
         had = tuple(p for p in self.host.viewers if CONTROL in self.levels.get(p, VIEW))
-        away = sorted(self._name(peer) for peer in self.away_control)
+        away = tuple(sorted(self.away_control, key=lambda peer: (self._name(peer), peer)))
         self.away_control = set()
         await self.host.revoke(CONTROL)  # also from those away (.resume)
         if had:
@@ -725,10 +750,9 @@ class _Commands:
                 self.levels[peer] = self.levels[peer] - CONTROL
             self.ui.say(f"you took back control from {_agents(self.ui, had)}: only you use"
                         " your mouse and keyboard now; your screen is still shared")
-        if away:
-            names = ", ".join(repr(n) for n in away)
-            self.ui.say(f"you took back control from {names}, whose connection dropped: if"
-                        " they come back, they will only see your screen")
+        if away:  # named as every other line names them: two may share a name
+            self.ui.say(f"you took back control from {_agents(self.ui, away)}, whose connection"
+                        " dropped: if they come back, they will only see your screen")
         if not had and not away:
             self.ui.say("(no agent controls your mouse and keyboard: nothing to take back)")
 
@@ -1068,6 +1092,22 @@ def _delivery(ui: TerminalQuestions, ev: ChatDelivery, now_as: dict[str, str]) -
         ui.say(f"(sent: the viewer of {agent} does not confirm that chat arrives)")
 
 
+#: A failed grab's words (capture/screen.py's _grab_failed): which display.
+_GRAB_FAILED = re.compile(r" \(grabbing .*? on display ('[^']*') failed")
+
+
+def _in_users_words(reason: str) -> str:
+    """A session's end reason as the host's user reads it. The screen gone
+    names its display, not the grab that failed (walk36: "(grabbing
+    Rect(x=0, y=0, w=1024, h=768) on display ':136' failed)"); the details
+    stay in the recording's END and the log."""
+    grab = _GRAB_FAILED.match(reason, len(SCREEN_GONE)) if reason.startswith(SCREEN_GONE) else None
+    if grab is None:  # "(the screen did not answer within 10 s)" is said as it is
+        return safe_text(reason, 200)
+    _log.info("session ended: %s", safe_text(reason, 500))
+    return f"{SCREEN_GONE} (display {safe_text(grab[1], 100)} stopped answering)"
+
+
 def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     """Name each viewer as the question named it: the agent, then the address."""
     named = []
@@ -1144,7 +1184,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
                 continue
             held = commands.levels.get(ev.peer, VIEW)
             commands.note(ev)
-            why = safe_text(ev.reason, 200)
+            why = _in_users_words(ev.reason)
             if ev.peer in commands.told_by_end:
                 # /end's own line tells it ("you ended the session with ..."),
                 # and the banner after it: not this line before it.

@@ -309,12 +309,15 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
         hint = _over_limit_hint(str(reason), args.max_pixels, web=True)
         lost = web.viewer is not None and web.viewer.link_lost
-        if lost:
+        turned_away = _web_not_back_in(str(reason))
+        if turned_away is not None:  # asked again after a lost link, and no
+            lost, reason = False, turned_away
+        elif lost:
             lost = not _web_ended_away(str(reason))
             reason = _web_not_taken_up(str(reason))
         tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
     # A lost link the page's viewer could not take up again leaves it lost.
-    return _end_status(hint, lost=lost)
+    return Exit.REFUSED if turned_away is not None else _end_status(hint, lost=lost)
 
 
 async def _saved_first(run: Awaitable[T], viewer: Viewer, left: _Left) -> T:
@@ -412,6 +415,19 @@ def _web_ended_away(reason: str) -> bool:
     return any(reason.endswith(suffix) for suffix in AWAY.values())
 
 
+def _web_not_back_in(reason: str) -> str | None:
+    """The terminal's words for the web viewer's reason when, reconnected
+    after a lost link, the host's user asked again did not let it back in
+    (web/run.NOT_BACK_IN): as :func:`_rejoin` says it; None for any other."""
+    from screencodec.transport.connect.reconnect import not_let_back_in
+    from screencodec.web.run import NOT_BACK_IN
+
+    lost, back, why = reason.partition(NOT_BACK_IN)
+    if not back or not why.endswith(")"):
+        return None
+    return f"{_plain(lost)}, and {not_let_back_in(why[:-1])}"
+
+
 def _web_not_taken_up(reason: str) -> str:
     """The web viewer's reason for a lost link it could not take up again in
     the words ``view`` uses (:func:`_not_taken_up`, :func:`_ended_meanwhile`):
@@ -462,13 +478,24 @@ def ended_words(reason: str) -> str:
     return f"session ended: {_plain(reason)}"
 
 
-#: How a lost link is told (:func:`_plain`).
+#: How a lost link is told (:func:`_plain`; connect/reconnect.LOST_WORDS).
 _LOST = "the connection was lost"
+
+
+#: An idle close's words (channel/sealed.SILENCE, "nothing received for N s
+#: (peer gone)"): whose they are says which way nothing came.
+_IDLE_CLOSE = re.compile(r"nothing received for (\S+) s \(peer gone\)")
 
 
 def _plain(reason: str) -> str:
     if reason in (LEFT, "channel closed: closed locally"):
         return LEFT
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: "))
+    if silent is not None:  # this side's: the host said nothing for so long
+        return f"{_LOST} (nothing came from the host for {silent[1]} s)"
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: closed by peer: "))
+    if silent is not None:  # the host's: it heard nothing from this side
+        return f"{_LOST} (the host heard nothing from this computer for {silent[1]} s)"
     for layer in ("host said bye: ", "channel closed: closed by peer: "):
         if reason.startswith(layer):
             why = reason.removeprefix(layer)
@@ -1027,15 +1054,22 @@ async def _view_main(args: argparse.Namespace, password: str,
             receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from the host")
             loop = asyncio.get_running_loop()
             while True:
+                due = loop.time() + _SILENCE_CHECK
                 await asyncio.sleep(_SILENCE_CHECK)
                 now = loop.time()
-                for news in (silence.line(chat.viewer, chat.away, now),
+                # Woken late, this program did not run (kill -STOP, a frozen
+                # machine): what the host sent meanwhile is still unread, so
+                # its silence is not told yet (walk36: "no word from the
+                # host for 84 s" of a view that had been stopped 84 s).
+                woke_late = now - due > _OVERSLEPT
+                for news in (None if woke_late else silence.line(chat.viewer, chat.away, now),
                              _status(chat.viewer, status, now, earlier, away=chat.away),
                              *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
                         tell(news)
 
         tick = asyncio.ensure_future(ticker())
+        turned_away = False  # asked again after a lost link, and not let back in
         try:
             while True:
                 reason = await _watch(viewer, running, left, until)
@@ -1050,7 +1084,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 chat.reconnecting()
                 again = await _rejoin(args, password, viewer, reason, left)
                 if isinstance(again, _Over):
-                    reason, lost = again
+                    reason, lost, turned_away = again
                     break
                 earlier.add(viewer)
                 viewer = again
@@ -1073,7 +1107,7 @@ async def _view_main(args: argparse.Namespace, password: str,
             except OSError as exc:  # it said "error: No such file or directory"
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
-    return _end_status(hint, lost=lost)
+    return Exit.REFUSED if turned_away else _end_status(hint, lost=lost)
 
 
 async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
@@ -1136,6 +1170,8 @@ class _Over(NamedTuple):
 
     reason: str
     lost: bool
+    #: The host's user, asked again, did not let the agent back in: REFUSED.
+    refused: bool = False
 
 
 def _ended_meanwhile(exc: BaseException, reason: str) -> _Over | None:
@@ -1173,11 +1209,17 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
                   left: asyncio.Event) -> Viewer | _Over:  # fmt: skip
     """Connect again after a lost link and resume the session with its
     ticket; the new viewer, or why the session ended after all."""
-    from screencodec.transport.connect.reconnect import attempt_words, reconnect, refused
+    from screencodec.transport.connect.reconnect import (
+        attempt_words,
+        not_let_back_in,
+        reconnect,
+        reconnecting_line,
+        refused,
+    )
     from screencodec.transport.session.viewer import Viewer
 
     # Not "session ended: ...": the session goes on if the host takes it up again.
-    tell(f"{_plain(reason)}; reconnecting for up to {RESUME_WITHIN:g} s (Ctrl-C to stop)")
+    tell(reconnecting_line(_plain(reason), RESUME_WITHIN))
 
     def tried(attempt: int, error: BaseException | None) -> None:
         if error is not None and attempt % 4 == 1:  # a line now and then, not one a second
@@ -1203,6 +1245,8 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
          " could not be resumed)")  # fmt: skip
     try:
         joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)
+    except ConsentDeniedError as exc:  # asked again (the session had ended), and no
+        return _Over(f"{_plain(reason)}, and {not_let_back_in(exc)}", lost=False, refused=True)
     except (ScreencodecError, OSError) as exc:
         return _Over(f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}", lost=True)
     if not joined:
@@ -1338,6 +1382,9 @@ PROBED_SILENT_AFTER = 3.0
 SILENT_AFTER = 12.0
 #: How often the silence (and the [view] line) is looked at (s).
 _SILENCE_CHECK = 0.5
+#: A look at the silence this late (s) was held up by the program not
+#: running, not by the host (channel/sealed.py's watchdog judges alike).
+_OVERSLEPT = 2.0
 
 
 class _Silence:

@@ -45,7 +45,12 @@ log, each a JSON-able dict with a ``type``:
   (:meth:`AuditTracker.closed_without_bye`);
 * a ``revoke`` or ``bye`` of the host's side while the agent was away (its
   link lost, the file kept open for it), marked ``away`` true
-  (:meth:`AuditTracker.away`).
+  (:meth:`AuditTracker.away`);
+* ``link_lost`` (``reason``, ``resumable``: the seconds the session was
+  kept for the agent) when the agent's link went without a Bye, at that
+  moment, and ``resumed`` (``after``: the seconds away) when the agent came
+  back and a new link (a file of its own, naming this one) took the session
+  up, at this file's end (the next goes on from there on the timeline).
 
 Times are seconds on the recording's timeline. Not thread-safe: one
 recorder worker thread owns a tracker.
@@ -248,6 +253,19 @@ class AuditTracker:
         if event.get("type") == "bye":
             self.bye_logged = True
         return [{**event, "away": True}]
+
+    def link_lost(self, reason: str, resumable: float) -> list[Event]:
+        """The agent's link was lost (no Bye: its network, a relay) and the
+        session kept ``resumable`` seconds for it to come back: logged at
+        that moment (walk36: only the final bye, marked ``away``, said so)."""
+        return [{"type": "link_lost", "reason": reason, "resumable": round(resumable, 3)}]
+
+    def resumed(self, after: float) -> list[Event]:
+        """The agent came back ``after`` seconds and a new link took the
+        session up: its file (whose consent event names this one as
+        ``earlier``) goes on from this one's end, the time away not on the
+        session's timeline: ``after`` says it."""
+        return [{"type": "resumed", "after": round(after, 3)}]
 
     def link_over(self) -> list[Event]:
         """The link ended; the file may stay open (its agent may come back).

@@ -289,7 +289,10 @@ class SessionRecorder:
         """Queue ``obj``: ``"out"``/``"in"`` a session message sent/received,
         ``"consent"`` an audit event, ``"local"`` local input, ``"chat_*"``
         what the host's chat ledger says of its lines, ``"link_over"`` the
-        link ended (the file may stay open: :meth:`_handle`), ``"away"`` an
+        link ended (the file may stay open: :meth:`_handle`), ``"link_lost"``
+        (``{"reason", "resumable"}``) its link was lost and the agent may come
+        back, ``"resumed"`` (the seconds it was away) it did (a new link's
+        file goes on), ``"away"`` an
         audit event of the host's side while the agent is away. ``at`` is its
         ``time.monotonic()`` time (default now; tools that synthesise a
         recording pass ``session.t0 + seconds``)."""
@@ -476,6 +479,10 @@ class SessionRecorder:
             events = self.audit.chat_went(self._typed(obj[0]), obj[1])
         elif kind == "away":  # the host's side did this while the agent was away
             events = self.audit.away(obj)
+        elif kind == "link_lost":  # the agent's link went; it may come back
+            events = self.audit.link_lost(obj["reason"], obj["resumable"])
+        elif kind == "resumed":  # ... and it came back: a new file goes on
+            events = self.audit.resumed(float(obj))
         elif kind == "seek":
             self._pending_seek = obj
             return

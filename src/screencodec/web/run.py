@@ -20,10 +20,13 @@ from typing import Any, TypeVar
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.connect.reconnect import (
+    LOST_WORDS,
     EndedAway,
     attempt_words,
     ended_while_away,
+    not_let_back_in,
     reconnect,
+    reconnecting_line,
     refused,
 )
 from screencodec.transport.session.events import SessionEnded, SessionRejoined, Subscription
@@ -35,8 +38,9 @@ from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "REASKED_LINE", "REASKED_STATUS", "WebOptions",
-           "WebViewer"]
+__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "REASKED_BANNER",
+           "REASKED_LINE", "REASKED_STATUS",
+           "WebOptions", "WebViewer"]
 
 T = TypeVar("T")
 
@@ -202,8 +206,7 @@ class WebViewer:
                 bridge.status(f"Reconnecting, for up to {opts.resume_within:.0f} s...")
                 bridge.banner("lost", "The connection to the user's computer was lost:"
                                          " reconnecting...")  # fmt: skip
-                opts.on_step(f"the link to the host was lost; reconnecting for up to"
-                             f" {opts.resume_within:g} s")  # fmt: skip
+                opts.on_step(reconnecting_line(LOST_WORDS, opts.resume_within))
                 try:
                     channel = await self._unless_leaving(
                         reconnect(self._connect, within=opts.resume_within,
@@ -230,8 +233,13 @@ class WebViewer:
                 # said while it waits (walk36: "Reconnecting, for up to 56 s
                 # more: ..." stayed, the count stopped, until the answer).
                 bridge.status(REASKED_STATUS)
+                bridge.banner("lost", REASKED_BANNER)  # it said "was lost: reconnecting..."
                 opts.on_step(REASKED_LINE)
-                joined = await self._join(viewer, bridge, held, again=True)
+                try:
+                    joined = await self._join(viewer, bridge, held, again=True)
+                except ConsentDeniedError as exc:  # asked again, and no: a refusal
+                    return self._ended(bridge, f"{lost}{NOT_BACK_IN}{exc})",
+                                       f"{_LOST_TEXT}, and {not_let_back_in(exc, 'the user')}.")
                 if isinstance(joined, str):
                     return joined
                 bridge.resumed()
@@ -310,7 +318,8 @@ class WebViewer:
             return self._ended(bridge, LEFT_HERE)
         except ConsentDeniedError as exc:
             bridge.status("Not connected")
-            bridge.banner("ended", f"Not shared: {exc}.")
+            if not again:  # else the run's end banner says it (not let back in)
+                bridge.banner("ended", f"Not shared: {exc}.")
             raise
         except (ScreencodecError, OSError) as exc:
             # The channel failed before the answer (the host went away):
@@ -403,10 +412,16 @@ _USER_STOPPED = (
 #: status (``_web_not_taken_up``, ``_web_ended_away``): keep them in step.
 GONE = " (its program has stopped)"
 FAILED = " (reconnecting failed: "
+#: ... or by this, the host's answer and ")": reconnected, the host's user
+#: was asked again and did not let the agent back in (exit status 3).
+NOT_BACK_IN = " (not let back in: "
 #: The page's status and the terminal's line once reconnected, until the host
 #: answers (the terminal view's words: cli/view.py).
 REASKED_STATUS = ("Reconnected; waiting for the user's computer (the user is asked again if"
                   " the session could not be resumed)...")  # fmt: skip
+REASKED_BANNER = ("The connection to the user's computer is back: waiting for it to take"
+                  " the session up (the user is asked again if it could not be resumed)..."
+                  )  # fmt: skip
 REASKED_LINE = ("reconnected; waiting for the host (its user is asked again if the session"
                 " could not be resumed)")  # fmt: skip
 AWAY = {

@@ -97,6 +97,9 @@ CLOSE_CAP = 10.0
 #: timeout; earlier versions' words too). The peer reads it as a lost link:
 #: its own sending side broke, nobody ended anything (:attr:`SecureChannel.broken`).
 SILENCE = "nothing received for "
+#: The watchdog woke this much later than it meant to (s): the program was
+#: not running (SIGSTOP, a frozen machine, a suspend), not the peer silent.
+_OVERSLEPT = 2.0
 #: A keepalive's body asking the peer to answer at once (sent by a viewer).
 PROBE = b"\x01"
 #: A keepalive's body answering a :data:`PROBE`.
@@ -606,6 +609,7 @@ class SecureChannel:
         t = self._timeouts
         loop = asyncio.get_running_loop()
         probe = None if self._is_host else t.probe  # a viewer's channel probes, a host's answers
+        running_since = loop.time()  # since when this program is known to have run on
         while not self._closed:
             now = loop.time()
             deadlines = [now + 3600.0]
@@ -616,10 +620,15 @@ class SecureChannel:
                 deadlines.append(self._opened_at + t.max_duration)
             idle = self._idle_limit()
             if idle is not None and self._reading_since is not None:
-                idle_deadline = max(self._reading_since, self._last_heard) + idle
+                idle_deadline = max(self._reading_since, self._last_heard, running_since) + idle
                 if now >= idle_deadline:
                     self._lost = True
-                    await self.close(f"{SILENCE}{idle:g} s (peer gone)", linger=False)
+                    # The silence heard, not the limit, when it was longer:
+                    # the program did not run for part of it (the view had
+                    # said "no word from the host for 84 s" just before).
+                    quiet = now - max(self._reading_since, self._last_heard)
+                    said = f"{idle:g}" if quiet < idle + _OVERSLEPT else f"{quiet:.0f}"
+                    await self.close(f"{SILENCE}{said} s (peer gone)", linger=False)
                     return
                 deadlines.append(idle_deadline)
             elif idle is not None or probe is not None:  # re-check once a read starts
@@ -649,8 +658,16 @@ class SecureChannel:
                         return
                 deadlines.append(self._last_sent + t.keepalive)
             wait = max(0.005, min(deadlines) - loop.time())
+            due = loop.time() + wait
             if probe is not None and not self._first_read.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._first_read.wait(), wait)
             else:
                 await asyncio.sleep(wait)
+            if loop.time() - due > _OVERSLEPT:
+                # This program did not run meanwhile (stopped, frozen, a laptop
+                # asleep): what the peer sent may be waiting unread, so its
+                # silence is counted from now. walk36: a view stopped 84 s
+                # closed its link at once on waking as "nothing received for
+                # 10 s (peer gone)", right after saying 84 s.
+                running_since = loop.time()

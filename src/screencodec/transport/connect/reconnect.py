@@ -39,8 +39,11 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import in_words
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["REFUSED_FOR", "RETRYABLE", "EndedAway", "attempt_words", "ended_while_away",
-           "reconnect", "refused"]
+__all__ = ["LOST_WORDS", "REFUSED_FOR", "RETRYABLE", "EndedAway", "attempt_words",
+           "ended_while_away", "not_let_back_in", "reconnect", "reconnecting_line", "refused"]
+
+#: How a lost link is said (``view``'s terminal, ``view --web``'s).
+LOST_WORDS = "the connection was lost"
 
 #: Refusals a later attempt may not meet: the host has not registered again
 #: at a restarted relay yet, a relay is draining, too many joins at once.
@@ -146,6 +149,27 @@ def ended_while_away(exc: BaseException) -> EndedAway | None:
     if words == ENDED_DISPLAY_GONE:
         return EndedAway.DISPLAY_GONE
     return EndedAway.ENDED
+
+
+def reconnecting_line(why: str, within: float) -> str:
+    """The terminal's line as a lost link is taken up again, ``why`` the
+    words of its loss (:data:`LOST_WORDS`, or more): one sentence for
+    ``view`` and ``view --web`` (walk36 read "the link to the host was
+    lost; reconnecting for up to 60 s" from the latter)."""
+    return f"{why}; reconnecting for up to {within:g} s (Ctrl-C to stop)"
+
+
+def not_let_back_in(exc: BaseException | str, user: str = "the host's user") -> str:
+    """Why an agent reconnected after a lost link was not let back in, the
+    host's user asked again (the session had ended meanwhile) and saying no
+    (``exc``: the Viewer's ConsentDeniedError, or its words), after "the connection was
+    lost, and ": a refusal (exit status 3), not a lost link (walk36 read
+    "...; not taken up again: the host's user declined", status 5).
+    ``user``: how the host's user is named (the page: "the user")."""
+    why = str(exc)
+    if why == "the host's user declined":  # session/viewer.py's words for a no
+        return f"{user} declined to let you back in"
+    return f"you were not let back in: {why}"
 
 
 def _underlying(exc: BaseException) -> BaseException:

@@ -58,6 +58,11 @@ class LinkRecording:
         and those that went unconfirmed (``chat_outcome`` rows), and the file
         ends now if there are any; None (a new link took the session up, its
         file goes on from here) ends it at :attr:`last`."""
+        if settled is None:  # taken up: logged, with how long after (for audit)
+            # At the file's end, not now: the next file goes on from its end
+            # on the session's timeline (recording/chain.py), the time away
+            # not on it; ``after`` says it.
+            self.recording.put("resumed", time.monotonic() - self.last, self.last)
         rows = settled is not None and bool(settled.never or settled.went)
         if settled is not None and settled.never:
             self.recording.put("chat_unsent", settled.never)

@@ -35,7 +35,7 @@ import logging
 import sys
 import threading
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Generic, Protocol, TextIO, TypeVar
@@ -401,12 +401,14 @@ class TerminalQuestions:
         self.out.write(text + "\n")
         self.out.flush()
 
-    async def permission(self, request: ConsentRequest) -> Grant:
+    async def permission(self, request: ConsentRequest, notes: Sequence[str] = ()) -> Grant:
+        """Ask the user; ``notes``: lines more under the request's (what
+        the caller knows that the request does not say)."""
         kind = "MORE ACCESS" if request.upgrade else "SCREEN SHARING"
         yes = await self._yes_no(
             request.question,
             kind,
-            [request.describe()],
+            [request.describe(), *notes],
             f"y = let them {request.grants()}, nothing more",
         )
         if yes and not request.upgrade:

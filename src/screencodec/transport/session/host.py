@@ -280,6 +280,8 @@ class Host:
                 # by disconnect named this connection, never shown, and no agent).
                 ended_as, ended_who = claimed.peer, claimed.who
             if recording is not None and not link.moved:
+                if resumable > 0:  # the agent may come back: when the link went, for audit
+                    recording.put("link_lost", {"reason": reason, "resumable": resumable})
                 # Nothing of the stream comes any more: what checked it goes
                 # now, not when the file ends (review33).
                 recording.put("link_over")

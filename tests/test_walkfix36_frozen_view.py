@@ -1,0 +1,84 @@
+"""walkfix36 (walk36): a ``screencodec view`` that did not run for a while
+(``kill -STOP``, as a frozen machine or a laptop asleep) and runs again.
+
+Found: on waking after 84 s it printed "(no word from the host for 84 s:
+...)" and at once "the connection was lost (nothing received for 10 s (peer
+gone))": the channel's idle check, late by the time the program was
+stopped, closed the link for a silence it had not waited out, what the host
+had sent meanwhile unread. Expected: the silence is counted from when the
+program runs again; a host still there (its own idle limit is 45 s) is
+heard from and the session goes on, no link lost (a link that is lost
+after all names the silence it measured, not the limit: channel/sealed.py).
+
+Real host and view CLIs on pseudo-terminals; the view stopped 15 s (over
+the 10 s a host that answered probes is given, under the host's 45 s).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+
+from transport.test_attack_prompts import PtyHost, _credentials
+from transport.test_view_cli_send_screens import PtyView
+
+STOPPED_FOR = 15.0
+
+
+def test_a_view_stopped_a_while_goes_on_once_it_runs_again() -> None:
+    host = PtyHost()
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                       "--name", "Dave")  # fmt: skip
+        host.say_yes(1)
+        view.wait_for(r"decoded")
+        os.kill(view.proc.pid, signal.SIGSTOP)
+        mark = len(view.text)
+        time.sleep(STOPPED_FOR)  # the condition itself: the program not running this long
+        os.kill(view.proc.pid, signal.SIGCONT)
+        host.type("/say still there?")  # the same link carries it: not lost
+        view.wait_for(r"still there\?", mark)
+        said = view.text[mark:]
+        assert "connection was lost" not in said, said
+        assert "reconnecting" not in said, said
+        assert view.proc.poll() is None, said
+    finally:
+        if view is not None:
+            os.kill(view.proc.pid, signal.SIGCONT)
+            view.close()
+        host.close()
+
+
+def test_a_view_stopped_past_the_hosts_limit_says_whose_silence_it_was() -> None:
+    """Stopped past the host's 45 s: the host closed the link; the view
+    reads that close on waking and says which side heard nothing, and for how
+    long (found: "nothing received for 10 s (peer gone)" after "no word from
+    the host for 84 s")."""
+    host = PtyHost()
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                       "--name", "Dave")  # fmt: skip
+        host.say_yes(1)
+        view.wait_for(r"decoded")
+        os.kill(view.proc.pid, signal.SIGSTOP)
+        mark = len(view.text)
+        host.wait_for(r"the connection to 'Dave' \(\S+\) was lost", timeout=90)
+        os.kill(view.proc.pid, signal.SIGCONT)
+        view.wait_for(r"back in the session", mark)
+        said = view.text[mark:]
+        # The host's close came before its reset, or not (a reset drops it).
+        assert re.search(r"^the connection was lost( \(the host heard nothing from this computer"
+                         r" for 45 s\))?; reconnecting for up to 60 s", said, re.M), said
+        assert "nothing received for" not in said, said
+        assert "no word from the host" not in said, said  # it was not the host that was silent
+    finally:
+        if view is not None:
+            os.kill(view.proc.pid, signal.SIGCONT)
+            view.close()
+        host.close()
