@@ -387,6 +387,22 @@ class FileReceiver:
         if self._on_event is not None:
             self._on_event(event)
 
+    def _told_once(self, removed: Future[None] | None, event: FileRefused) -> None:
+        """``event`` told once ``removed`` (the half file's removal on the
+        disk thread, if it went there) is done: its words say nothing of the
+        file was kept, and the user who looks at the folder on reading them
+        must find it so (the fresh clone of 320cdd8 found the part file
+        still there after the line and the next chat line had come)."""
+        if removed is None:
+            self._told(event)
+        else:
+            def tell(done: asyncio.Future[None]) -> None:
+                if not done.cancelled():
+                    done.exception()  # a removal that failed is the disk thread's to log
+                self._told(event)
+
+            asyncio.wrap_future(removed).add_done_callback(tell)
+
     def _on_disk(self, call: Callable[..., T], *args: Any) -> Future[T]:
         """``call(*args)`` on the disk thread: the thread that makes this
         receiver's calls that may wait on a slow disk for seconds (fsync,
@@ -433,10 +449,11 @@ class FileReceiver:
         inc = self._active.get(transfer)
         if inc is not None:
             self._total -= inc.size
-            self._abort(transfer)
+            removed = self._abort(transfer)
             if info is not None:
                 came = inc.received if why == WITHDRAWN_STOPPED else -1
-                self._told(FileRefused(info.peer, info.name, info.size, why, transfer, came))
+                self._told_once(removed, FileRefused(info.peer, info.name, info.size, why,
+                                                     transfer, came))  # fmt: skip
 
     def _waited(self, transfer: int) -> None:
         """The sender gave ``transfer`` up while it was asked about: the
@@ -634,13 +651,13 @@ class FileReceiver:
             return None
         info = self._infos.pop(transfer, None)
         self._total -= inc.size
-        self._abort(transfer)
+        removed = self._abort(transfer)
         self._to_confirm.pop(transfer, None)
         self._failed[transfer] = (inc.name, inc.size, STOPPED_HERE)
         self._stopped.add(transfer)
         if info is not None:
-            self._told(FileRefused(info.peer, info.name, info.size, STOPPED_HERE, transfer,
-                                   inc.received))  # fmt: skip
+            self._told_once(removed, FileRefused(info.peer, info.name, info.size, STOPPED_HERE,
+                                                 transfer, inc.received))  # fmt: skip
         self._room.set()  # a chunk of it waiting for room goes nowhere now
         if not self.reports:
             return []
