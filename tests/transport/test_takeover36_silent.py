@@ -94,7 +94,9 @@ def test_a_retry_after_a_link_dropped_without_a_reset_takes_the_session_over_una
     said = json.loads(out.stdout.strip().splitlines()[-1])
     print(said["outcome"], said["took"], "s")
     assert (said["outcome"], said["asked"], said["level"]) == ("granted", 1, "view+control"), said
-    assert said["took"] < 2.0, said  # SILENT_AFTER, then the take-over
+    # SILENT_AFTER, then the take-over (1.06-1.12 s measured on a quiet machine):
+    # well under the 5 s wait before takeover36, with room for a loaded one.
+    assert said["took"] < 3.5, said
     lost, resumed, moved, back, bye = said["events"]
     assert (lost["type"], lost["resumable"]) == ("SessionEnded", 60.0), said
     assert (moved["type"], moved["peer"], moved["moved"], moved["reason"]) == (
