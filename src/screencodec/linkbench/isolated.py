@@ -29,6 +29,8 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
+from screencodec.transport.aio import wait_for
+
 from ..errors import ProxyError
 from .shaper import DirectionStats, Link
 
@@ -71,7 +73,7 @@ class ProxyProcess:
         )  # fmt: skip
         assert proc.stdout is not None
         try:
-            line = await asyncio.wait_for(proc.stdout.readline(), _START_TIMEOUT)
+            line = await wait_for(proc.stdout.readline(), _START_TIMEOUT)
             self._port = int(line)
         except (asyncio.TimeoutError, ValueError) as exc:
             await self._kill()
@@ -86,8 +88,8 @@ class ProxyProcess:
         try:
             proc.stdin.write(command.encode() + b"\n")
             await proc.stdin.drain()
-            (n,) = LENGTH.unpack(await asyncio.wait_for(proc.stdout.readexactly(4), timeout))
-            blob = await asyncio.wait_for(proc.stdout.readexactly(n), timeout)
+            (n,) = LENGTH.unpack(await wait_for(proc.stdout.readexactly(4), timeout))
+            blob = await wait_for(proc.stdout.readexactly(n), timeout)
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError) as exc:
             raise ProxyError(f"the proxy process stopped answering: {exc!r}") from exc
         self.down, self.up, self.connections = pickle.loads(blob)  # our own child's
@@ -103,7 +105,7 @@ class ProxyProcess:
             return
         try:
             await self._ask("close")
-            await asyncio.wait_for(self._proc.wait(), 5.0)
+            await wait_for(self._proc.wait(), 5.0)
         except (ProxyError, asyncio.TimeoutError):
             pass  # keep the last counters; the process is ended below either way
         finally:

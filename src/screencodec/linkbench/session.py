@@ -76,6 +76,7 @@ import numpy as np
 import xxhash
 
 from screencodec.frames import Frame
+from screencodec.transport.aio import wait_for
 
 from ..capture.base import CursorState, SourceWrapper
 from ..capture.replay import FrameSequence, PacedSource
@@ -392,7 +393,7 @@ async def _applied(viewer: Viewer, events: Any, position: int | None) -> None:
 
 async def _wait(signal: _Signal, timeout: float, what: str) -> None:
     try:
-        await asyncio.wait_for(signal.event.wait(), timeout)
+        await wait_for(signal.event.wait(), timeout)
     except asyncio.TimeoutError:
         raise TimeoutError(f"{what} within {timeout:g} s") from None
 
@@ -605,9 +606,9 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                     sending.cancel()
                     await asyncio.gather(sending, return_exceptions=True)
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(probe.exact.event.wait(), settle)
+                    await wait_for(probe.exact.event.wait(), settle)
                     # Exactness is seen in the decode: let the viewer apply it too.
-                    await asyncio.wait_for(_applied(viewer, events, probe.exact_at), settle)
+                    await wait_for(_applied(viewer, events, probe.exact_at), settle)
                 run.host_stats = viewer.host_stats
             finally:
                 events.close()

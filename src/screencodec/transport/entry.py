@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource
 from screencodec.errors import SessionClosedError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.connect import (
@@ -206,7 +207,7 @@ async def first_picture(viewer: Viewer, timeout: float | None = 30.0) -> npt.NDA
         finally:
             events.close()
 
-    return await asyncio.wait_for(wait(), timeout)
+    return await wait_for(wait(), timeout)
 
 
 @contextlib.asynccontextmanager
@@ -250,5 +251,5 @@ async def view(
             with contextlib.suppress(Exception):
                 await viewer.bye("the agent left the session")
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 5)
+            await wait_for(task, 5)
         await channel.close()

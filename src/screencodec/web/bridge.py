@@ -77,6 +77,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from screencodec.errors import ProtocolError, SessionClosedError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import (
@@ -449,7 +450,7 @@ class WebBridge:
             return None
         remaining = self._kept_by - asyncio.get_running_loop().time()
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(asked), max(remaining, 0.0))
+            await wait_for(asyncio.shield(asked), max(remaining, 0.0))
         kept = asked.result() if asked.done() else None
         if self._out is not self._kept_out:
             kept = None  # not the page that answered: its decoder has no such picture
@@ -773,7 +774,7 @@ class WebBridge:
         self.close()
         try:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.page_gone.wait(), _PAGE_CLOSE_WAIT)
+                await wait_for(self.page_gone.wait(), _PAGE_CLOSE_WAIT)
         finally:
             await server.close()
 

@@ -45,6 +45,7 @@ from screencodec.motion.cursor import CursorEncoder
 from screencodec.recording import RecordingReader, VerifyReport
 from screencodec.recording.chain import Chain, ChainCursor, ChainPlayer
 from screencodec.recording.verdicts import BadPictureError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
 from screencodec.web.run import open_browser
@@ -406,7 +407,7 @@ class PlaybackBridge(WebBridge):
             start, speed = loop.time(), self.speed
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), (due - self.position) * 100 / speed)
+                await wait_for(self._wake.wait(), (due - self.position) * 100 / speed)
             if self._wake.is_set():
                 if self._seek_to is None:  # it played until now (paused, or a new speed)
                     # ...but not up to `due`: that picture is not shown yet.

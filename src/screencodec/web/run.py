@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from screencodec.errors import ConsentDeniedError, ScreencodecError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.connect.reconnect import (
     LOST_WORDS,
@@ -158,7 +159,7 @@ class WebViewer:
                 if opts.open_browser:
                     await self._unless_leaving(open_browser(self.url, opts.on_step))
                 hello = await self._unless_leaving(
-                    asyncio.wait_for(bridge.hello, opts.page_timeout)
+                    wait_for(bridge.hello, opts.page_timeout)
                 )
             except _LeftError:  # nothing is connected: the page, if it is there, is told
                 return self._ended(bridge, LEFT_HERE)
@@ -379,7 +380,7 @@ class WebViewer:
             if not bridge.page_gone.is_set():
                 continue  # it came back before this task woke up
             try:
-                await asyncio.wait_for(bridge.page_seen.wait(), self.options.grace)
+                await wait_for(bridge.page_seen.wait(), self.options.grace)
             except asyncio.TimeoutError:
                 self._page_left = True
                 await viewer.bye("the agent closed the web viewer")

@@ -34,6 +34,7 @@ from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
 
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.framing import stop_listening
 from screencodec.web.access import PageAccess
 from screencodec.web.schema import MAX_TEXT_FRAME, PageProtocolError, parse_page_message
@@ -204,7 +205,7 @@ class WebServer:
         """The first frame, validated and admitted, or None (the socket is
         then closed by the caller without anything sent)."""
         try:
-            msg = await asyncio.wait_for(ws.receive(), _HELLO_TIMEOUT)
+            msg = await wait_for(ws.receive(), _HELLO_TIMEOUT)
         except asyncio.TimeoutError:
             self.access.refused += 1
             return None

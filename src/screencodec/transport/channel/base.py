@@ -13,6 +13,7 @@ import contextlib
 from typing import Any, Protocol, runtime_checkable
 
 from screencodec.errors import SessionClosedError
+from screencodec.transport.aio import wait_for
 
 __all__ = ["CLOSED_HERE", "MAX_MESSAGE_SIZE", "Channel", "ChannelTap", "close_with"]
 
@@ -138,5 +139,5 @@ async def close_with(channel: Channel, *last: bytes, reason: str = CLOSED_HERE) 
             await channel.send(message)
 
     with contextlib.suppress(asyncio.TimeoutError, SessionClosedError, OSError):
-        await asyncio.wait_for(send_all(), _LAST_SEND)
+        await wait_for(send_all(), _LAST_SEND)
     await channel.close(reason)

@@ -26,6 +26,7 @@ from screencodec.errors import (
     SessionClosedError,
     TransportError,
 )
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
 
 __all__ = [
@@ -192,5 +193,5 @@ async def send_refusal(writer: asyncio.StreamWriter, code: RefuseCode, detail: s
     """Best-effort REFUSE frame, then close. The peer may already be gone."""
     with contextlib.suppress(Exception):
         writer.write(encode_frame(FrameType.REFUSE, bytes([code]) + detail.encode()[:180]))
-        await asyncio.wait_for(writer.drain(), 1.0)
+        await wait_for(writer.drain(), 1.0)
     await close_writer(writer)

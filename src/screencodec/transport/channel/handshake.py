@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from spake2 import SPAKE2_A, SPAKE2_B, SPAKEError
 
 from screencodec.errors import AuthenticationError, ProtocolError, VersionMismatchError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import (
     CODE_DIGITS,
     SessionCredentials,
@@ -242,7 +243,7 @@ async def host_handshake(
             raise
         return HandshakeResult(keys, th)
 
-    hello_v, hello_h, msg_a = await asyncio.wait_for(preauth(), preauth_timeout)
+    hello_v, hello_h, msg_a = await wait_for(preauth(), preauth_timeout)
     if on_commit is not None:
         on_commit()
     try:
@@ -252,7 +253,7 @@ async def host_handshake(
         raise
     success = False
     try:
-        result = await asyncio.wait_for(check(), auth_timeout)
+        result = await wait_for(check(), auth_timeout, dropped=lambda r: r.keys.wipe())
         success = True
         return result
     finally:

@@ -55,6 +55,7 @@ import time
 from collections.abc import Callable
 
 from screencodec.errors import ProtocolError, SessionClosedError, TransportError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import CLOSED_HERE, MAX_MESSAGE_SIZE
 from screencodec.transport.channel.crypto import (
     DIRECTION_HOST_TO_VIEWER,
@@ -547,7 +548,9 @@ class SecureChannel:
             if wait <= 0:
                 return
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._recv_lock.acquire(), min(_LINGER_QUIET, wait))
+                # Acquired as this close is cancelled: given back (aio.py).
+                await wait_for(self._recv_lock.acquire(), min(_LINGER_QUIET, wait),
+                               dropped=lambda _: self._recv_lock.release())
                 break
         try:
             self._pending_header = None
@@ -558,8 +561,8 @@ class SecureChannel:
             sending = self._last_received >= began
             while (wait := left()) > 0:
                 try:
-                    data = await asyncio.wait_for(self._reader.read(1 << 16),
-                                                  min(_LINGER_QUIET, wait))
+                    data = await wait_for(self._reader.read(1 << 16),
+                                          min(_LINGER_QUIET, wait))
                 except asyncio.TimeoutError:
                     # Quiet: a peer that sent nothing since our close and
                     # has taken all we sent is not sending. One that was may
@@ -661,7 +664,7 @@ class SecureChannel:
             due = loop.time() + wait
             if probe is not None and not self._first_read.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._first_read.wait(), wait)
+                    await wait_for(self._first_read.wait(), wait)
             else:
                 await asyncio.sleep(wait)
             if loop.time() - due > _OVERSLEPT:

@@ -59,6 +59,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from screencodec.errors import AccessRefusedError, RefuseCode
+from screencodec.transport.aio import wait_for
 
 __all__ = ["GuessThrottle", "PreauthSlots", "ThrottlePolicy", "Ticket"]
 
@@ -174,7 +175,7 @@ class GuessThrottle:
         self._waiting.append(waiter)
         self._schedule()
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), self.policy.max_wait)
+            return await wait_for(asyncio.shield(fut), self.policy.max_wait)
         except asyncio.TimeoutError:
             if _admitted(fut):  # its turn came as the wait ran out: take it
                 return fut.result()

@@ -30,6 +30,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import (
     AccessRefusedError,
@@ -69,7 +70,9 @@ async def open_stream(host: str, port: int, timeout: float | None) -> tuple[
     """Open a TCP stream; any failure is a TransportError naming the address,
     whose ``errno`` is the system's (ECONNREFUSED: nothing listens there)."""
     try:
-        return await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        # Connected as the caller is cancelled: closed, not left to the GC.
+        return await wait_for(asyncio.open_connection(host, port), timeout,
+                              dropped=lambda stream: stream[1].close())
     except (OSError, asyncio.TimeoutError) as exc:
         error = TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}")
         error.errno = exc.errno if isinstance(exc, OSError) else None
@@ -168,7 +171,7 @@ class HostAcceptor:
         # Read the hello first: closing with unread data would send a TCP
         # reset, and the viewer would never see why it was refused.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 2.0)
+            await wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), 2.0)
         await send_refusal(writer, code, why)
         self.report(peer, AccessRefusedError(code, why))
 
@@ -216,7 +219,7 @@ async def relay_open(host: str, port: int, role: int, code: str, token: bytes, *
     try:
         writer.write(encode_open(role, code, token))
         try:
-            ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), timeout)
+            ftype, body = await wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX), timeout)
         except asyncio.TimeoutError:
             raise TransportError("the relay did not answer in time") from None
         if ftype == FrameType.REFUSE:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable
 
 from screencodec.errors import TransportError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials, normalize_password, parse_code
 from screencodec.transport.channel.framing import close_writer, stop_listening
 from screencodec.transport.channel.handshake import HandshakeResult, viewer_handshake
@@ -156,7 +157,7 @@ async def connect_direct(host: str, port: int, code: str, password: str, *,
 async def handshake_viewer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                             code: str, password: str, t: Timeouts) -> HandshakeResult:
     try:
-        return await asyncio.wait_for(viewer_handshake(reader, writer, code, password),
-                                      t.handshake)
+        return await wait_for(viewer_handshake(reader, writer, code, password), t.handshake,
+                              dropped=lambda result: result.keys.wipe())
     except asyncio.TimeoutError:
         raise TransportError("handshake timed out") from None

@@ -35,6 +35,7 @@ from screencodec.errors import (
     ProtocolError,
     ScreencodecError,
 )
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import in_words
 from screencodec.transport.channel.framing import RefuseCode
@@ -86,7 +87,7 @@ async def reconnect(
         if on_attempt is not None:
             on_attempt(attempt, None)
         try:
-            return await asyncio.wait_for(connect(), max(0.1, deadline - time.monotonic()))
+            return await wait_for(connect(), max(0.1, deadline - time.monotonic()))
         except asyncio.TimeoutError as exc:
             error: BaseException = exc
         except (ScreencodecError, OSError) as exc:

@@ -32,6 +32,7 @@ from screencodec.errors import (
     SessionClosedError,
     TransportError,
 )
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials, normalize_password, parse_code
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
@@ -303,7 +304,7 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
         try:
             writer.write(encode_open(role, code, token))
             try:
-                ftype, body = await asyncio.wait_for(_relay_answer(reader, where), timeout)
+                ftype, body = await wait_for(_relay_answer(reader, where), timeout)
             except asyncio.TimeoutError:
                 raise TransportError(f"{where} did not answer in time: "
                                      "is it a screencodec relay?") from None
@@ -559,7 +560,7 @@ class RelayRegistration:
             self._tell(True)
             while not creds.ended and not self._stopping:
                 try:
-                    ftype, body = await asyncio.wait_for(
+                    ftype, body = await wait_for(
                         read_frame(reader, HANDSHAKE_FRAME_MAX), self._ping_interval * 3)
                 except asyncio.TimeoutError:
                     silent = True

@@ -51,6 +51,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from screencodec.transport.aio import wait_for
 from screencodec.transport.relay.directory import (
     MEMBERS_MOST,
     ClaimResult,
@@ -210,7 +211,7 @@ class RedisDirectory(Directory):
 
     async def _run(self, coro: Any) -> Any:
         try:
-            return await asyncio.wait_for(coro, self._timeout)
+            return await wait_for(coro, self._timeout)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
             raise DirectoryUnavailableError(
                 f"session directory unavailable: {type(exc).__name__}") from None

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
     FrameType,
@@ -267,7 +268,7 @@ class Relay:
         self.metrics.sessions(0)
         if self._pairs:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._no_pairs.wait(), deadline)
+                await wait_for(self._no_pairs.wait(), deadline)
         left = len(self._pairs)
         for stop in list(self._pairs):
             stop.set()
@@ -553,14 +554,14 @@ class Relay:
         log_event("redirect", session=self._tag(code), addr=ip, role=role, to=holder.relay)
         writer.write(encode_redirect(holder.relay))
         with contextlib.suppress(OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(writer.drain(), 1.0)
+            await wait_for(writer.drain(), 1.0)
         return True
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      ip: str) -> None:
         try:
-            ftype, body = await asyncio.wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
-                                                 self.limits.open_timeout)
+            ftype, body = await wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
+                                         self.limits.open_timeout)
             role, code, token = parse_open(ftype, body)
         except asyncio.TimeoutError:
             await self._refuse(writer, RefuseCode.TIMEOUT, "no opening message in time", ip)
@@ -615,7 +616,7 @@ class Relay:
             writer.write(encode_frame(FrameType.RELAY_OK))
             while True:
                 try:
-                    ftype, body = await asyncio.wait_for(
+                    ftype, body = await wait_for(
                         read_frame(reader, HANDSHAKE_FRAME_MAX), self.limits.control_idle_timeout)
                 except asyncio.TimeoutError:
                     why = "idle"
@@ -702,8 +703,8 @@ class Relay:
         try:
             reg.writer.write(encode_frame(FrameType.RELAY_INCOMING,
                                           join_id + ip.encode()[:64]))
-            host_reader, host_writer, done = await asyncio.wait_for(
-                fut, self.limits.pair_timeout)
+            host_reader, host_writer, done = await wait_for(
+                fut, self.limits.pair_timeout, dropped=_unpaired)
         except asyncio.TimeoutError:
             await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer (" +
                                _not_heard(time.monotonic() - reg.heard) + ")", ip,
@@ -871,6 +872,13 @@ async def _stop(task: asyncio.Future[None]) -> None:
         task.cancel()
         await asyncio.wait({task}, timeout=0.1)
     await asyncio.gather(task, return_exceptions=True)
+
+
+def _unpaired(pairing: Pairing) -> None:
+    """A host's data connection that came as its viewer's join was
+    cancelled (the relay closing): closed, and its task let go."""
+    pairing[1].close()
+    pairing[2].set()
 
 
 def _not_heard(seconds: float) -> str:

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from screencodec.errors import ScreencodecError, SessionClosedError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.session.events import ChatDelivery
 from screencodec.transport.session.messages import Chat, Extension, Message
 
@@ -541,7 +542,7 @@ class ChatLedger:
             if left <= 0:
                 return
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._freed.wait(), left)
+                await wait_for(self._freed.wait(), left)
 
     def _settled(self) -> None:
         if self._freed is not None:

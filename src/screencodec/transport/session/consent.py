@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import ClassVar, Generic, Protocol, TextIO, TypeVar
 
 from screencodec.errors import ConsentCallbackError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import amount
 from screencodec.transport.session.owncode import in_own_task
 from screencodec.transport.session.permissions import ConsentRequest, Grant, Permission
@@ -96,7 +97,7 @@ async def _bounded_grant(
                            " of a Grant")  # fmt: skip
         # In the task the callback runs in: what it ends of its own
         # session does not wait for it (owncode.py).
-        grant = await asyncio.wait_for(in_own_task(asked), timeout)
+        grant = await wait_for(in_own_task(asked), timeout)
     except asyncio.TimeoutError:
         return Answer(Grant.deny(), "timed out")
     except asyncio.CancelledError:
@@ -291,7 +292,7 @@ async def ask_file(
     async def run(q: FileOfferInfo) -> Answer[bool]:
         assert window[0] is not None
         try:
-            yes = await asyncio.wait_for(in_own_task(callback(q)), window[0])  # as above
+            yes = await wait_for(in_own_task(callback(q)), window[0])  # as above
         except asyncio.TimeoutError:
             return Answer(False, "timed out")
         except asyncio.CancelledError:

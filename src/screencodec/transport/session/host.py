@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.sealed import SILENCE
@@ -228,7 +229,7 @@ class Host:
         lost = False  # the link was lost: the agent may resume (.resume)
         try:
             if self.config.max_duration is not None:
-                reason = await asyncio.wait_for(link.run(), self.config.max_duration)
+                reason = await wait_for(link.run(), self.config.max_duration)
             else:
                 reason = await link.run()
         except asyncio.TimeoutError:

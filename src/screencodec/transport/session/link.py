@@ -45,6 +45,7 @@ import time
 from typing import Any
 
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
@@ -169,7 +170,7 @@ class ViewerLink:
         self.serve_task: asyncio.Task[Any] | None = None
         #: The task that runs :meth:`run` (its receive loop, so its extension
         #: handlers): the serve's, or one of its own where Host.serve's time
-        #: limit is asyncio.wait_for's (a task of its own before Python 3.12).
+        #: limit runs it (aio.wait_for's, a task of its own).
         self.run_task: asyncio.Task[Any] | None = None
         #: The ticket the viewer presented, and the session it resumed.
         self._ticket: bytes | None = None
@@ -270,7 +271,7 @@ class ViewerLink:
         """Serve this viewer until it ends; returns the reason."""
         self.run_task = asyncio.current_task()
         try:
-            hello = await asyncio.wait_for(self._hello(), _HELLO_TIMEOUT)
+            hello = await wait_for(self._hello(), _HELLO_TIMEOUT)
         except asyncio.TimeoutError:
             return NO_REQUEST
         self.who = safe_text(hello.who, 64)

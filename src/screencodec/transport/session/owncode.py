@@ -4,7 +4,7 @@
 must not wait for that session: it ends only once that code returns. Own
 code is what the library runs for the session, in the tasks it runs it
 in: the session's serve task, the task of its receive loop (its extension
-handlers; asyncio.wait_for's own with a time limit, before Python 3.12),
+handlers; aio.wait_for's own, with a time limit),
 and the task a consent callback is awaited in (:func:`in_own_task`).
 
 A task that code starts and leaves running (``asyncio.ensure_future``)
@@ -62,7 +62,7 @@ def own_session() -> ViewerLink | None:
 async def in_own_task(awaitable: Awaitable[T]) -> T:
     """Await a session's callback as that session's own code, in the task
     that runs this: pass this, not the callback's awaitable, to
-    asyncio.wait_for, whose task of its own (Python 3.11) is then the one
+    aio.wait_for, whose task of its own is then the one
     recorded. Outside a session it only awaits."""
     here = _here.get()
     if here is None:

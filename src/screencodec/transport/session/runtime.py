@@ -15,6 +15,7 @@ import contextlib
 import time
 
 from screencodec.capture.base import FrameSource
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel, ChannelTap
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.input.base import InputInjector
@@ -190,7 +191,7 @@ class HostRuntime:
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(link.finished.wait(), 5.0)
+            await wait_for(link.finished.wait(), 5.0)
         # Still ending (its cleanup is slow): it shows nothing any more (its
         # loops were cancelled first), so it is no longer listed as sharing:
         # one yes, one viewer.

@@ -96,6 +96,7 @@ from screencodec.errors import (
     SessionClosedError,
 )
 from screencodec.geometry import Monitor
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
@@ -437,7 +438,7 @@ class Viewer:
                 self._kept = None
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
-            answer = m.decode(await asyncio.wait_for(self.channel.recv(), timeout))
+            answer = m.decode(await wait_for(self.channel.recv(), timeout))
         except asyncio.TimeoutError:
             # A host whose user takes longer than this to answer (its own
             # --consent-timeout is longer): ours ends the wait, in words.
@@ -473,7 +474,7 @@ class Viewer:
         declined or did not answer. Its text is the peer's: only which of the
         two it was is taken from it, the words are ours."""
         try:
-            msg = m.decode(await asyncio.wait_for(self.channel.recv(), 1.0))
+            msg = m.decode(await wait_for(self.channel.recv(), 1.0))
         except (asyncio.TimeoutError, SessionClosedError, ProtocolError):
             return "the host's user declined"
         if isinstance(msg, m.Bye) and "in time" in msg.reason:
@@ -827,7 +828,7 @@ class Viewer:
         self.refusal = None
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
-            answered, refusal = await asyncio.wait_for(pending, timeout)
+            answered, refusal = await wait_for(pending, timeout)
         except asyncio.TimeoutError:
             return False
         self.refusal = refusal
@@ -843,7 +844,7 @@ class Viewer:
             return True
         await self._send(m.PermissionRevoke(give.bits, 0))
         try:
-            await asyncio.wait_for(self._level_lost(give), timeout)
+            await wait_for(self._level_lost(give), timeout)
         except asyncio.TimeoutError:
             return False
         return True

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from screencodec.errors import ProtocolError, ScreencodecError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import limit_amount, safe_text
 from screencodec.transport.session.events import FileReceived, FileRefused
 from screencodec.transport.session.files.disk import DiskThread, can_lock
@@ -484,7 +485,7 @@ class FileReceiver:
         if window is None:
             return False
         try:
-            return bool(await asyncio.wait_for(self._consent(info), window))
+            return bool(await wait_for(self._consent(info), window))
         except asyncio.TimeoutError:
             return False
         except Exception:  # a crashing UI refuses, it never accepts
