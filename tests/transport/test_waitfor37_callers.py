@@ -15,6 +15,7 @@ from typing import Any
 
 from screencodec.transport import CONTROL, VIEW, Grant, Viewer
 from screencodec.transport.channel.memory import channel_pair
+from screencodec.transport.connect.reconnect import reconnect
 from screencodec.transport.session.consent import QuestionQueue, ask_file, ask_permission
 from screencodec.transport.session.permissions import ConsentRequest
 from screencodec.transport.session.sidechannels import FileOfferInfo
@@ -52,7 +53,8 @@ def test_a_permission_question_withdrawn_as_its_user_says_yes_grants_nothing() -
         await _until_asked(asked)
         return await _cancelled_as_answered(asking, lambda: asked[0].set_result(Grant(CONTROL)))
 
-    assert asyncio.run(main()) == "cancelled"  # found: returned Answer(value=Grant(CONTROL)...
+    # found: returned Answer(value=Grant(level=Permission(bits=2)), outcome="answered", ...)
+    assert asyncio.run(main()) == "cancelled"
 
 
 def test_a_file_question_withdrawn_as_its_user_says_yes_accepts_nothing() -> None:
@@ -68,7 +70,7 @@ def test_a_file_question_withdrawn_as_its_user_says_yes_accepts_nothing() -> Non
         await _until_asked(asked)
         return await _cancelled_as_answered(asking, lambda: asked[0].set_result(True))
 
-    # found: returned Answer(value=True, how='answered')
+    # found: returned Answer(value=True, outcome="answered", why="")
     assert asyncio.run(main()) == "cancelled"
 
 
@@ -87,3 +89,28 @@ def test_an_agents_request_stopped_as_the_grant_comes_is_stopped() -> None:
             asking, lambda: viewer._answer(viewer._pending_number, None))
 
     assert asyncio.run(main()) == "cancelled"  # found: returned False
+
+
+def test_a_reconnect_ended_as_its_channel_comes_is_ended_and_closes_it() -> None:
+    """The person ends the session (/end, Ctrl-C) as the new link is made:
+    the reconnect ends, and the link it made is closed, not kept open."""
+
+    async def main() -> tuple[str, bool]:
+        made: list[asyncio.Future[Any]] = []
+        host_end, viewer_end = channel_pair()
+
+        def connect() -> Awaitable[Any]:
+            made.append(asyncio.get_running_loop().create_future())
+            return made[0]
+
+        asking = asyncio.ensure_future(reconnect(connect, within=30))
+        await _until_asked(made)
+        outcome = await _cancelled_as_answered(asking, lambda: made[0].set_result(viewer_end))
+        for _ in range(50):  # its close, on a task of its own
+            if host_end.closed:
+                break
+            await asyncio.sleep(0)
+        return outcome, viewer_end.closed
+
+    # found: ("returned <...MemoryChannel object ...>", False): the session went on
+    assert asyncio.run(main()) == ("cancelled", True)

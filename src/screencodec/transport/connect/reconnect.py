@@ -87,7 +87,8 @@ async def reconnect(
         if on_attempt is not None:
             on_attempt(attempt, None)
         try:
-            return await wait_for(connect(), max(0.1, deadline - time.monotonic()))
+            return await wait_for(connect(), max(0.1, deadline - time.monotonic()),
+                                  dropped=_close_dropped)
         except asyncio.TimeoutError as exc:
             error: BaseException = exc
         except (ScreencodecError, OSError) as exc:
@@ -111,6 +112,18 @@ async def reconnect(
             left = min(left, max(0.0, refused_until - now))
         await asyncio.sleep(min(left, wait * random.uniform(0.8, 1.2)))
         wait = min(wait * 2, _LONGEST_WAIT)
+
+
+#: Channels made as their reconnect was cancelled, while they close.
+_dropped: set[asyncio.Future[None]] = set()
+
+
+def _close_dropped(channel: Channel) -> None:
+    """A channel made as its reconnect was cancelled (the person ended
+    the session): nobody uses it, and its host is told at once."""
+    closing = asyncio.ensure_future(channel.close())
+    _dropped.add(closing)
+    closing.add_done_callback(_dropped.discard)
 
 
 def refused(exc: BaseException) -> bool:
