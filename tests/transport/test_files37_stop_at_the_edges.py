@@ -90,23 +90,28 @@ async def _stopped_while(held: _Held, tmp_path: Path, big: Path
         return outcome, found, refused, sorted(p.name for p in viewer_dir.iterdir())
 
 
-def _hold_the_folder_look(monkeypatch: pytest.MonkeyPatch) -> _Held:
-    """The look at the download folder after the yes waits for the test."""
+def _hold_the_folder_look(monkeypatch: pytest.MonkeyPatch, call: str = "_usable") -> _Held:
+    """The look at the download folder after the yes (``_usable``), or its
+    tidy at the receiver's first yes (``_tidy``, once the file is counted
+    as being received), waits for the test."""
     held = _Held()
-    real = FileReceiver._usable
+    real = getattr(FileReceiver, call)
 
-    def usable(self: FileReceiver) -> None:
+    def looked(self: FileReceiver) -> None:
         held.hold()
         real(self)
 
-    monkeypatch.setattr(FileReceiver, "_usable", usable)
+    monkeypatch.setattr(FileReceiver, call, looked)
     return held
 
 
+@pytest.mark.parametrize("call", ["_usable", "_tidy"])
 def test_a_stop_between_the_yes_and_the_file_taken_stops_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before: stop_receiving returned False and big.bin was saved."""
-    held = _hold_the_folder_look(monkeypatch)
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str) -> None:
+    """Before: during the look, stop_receiving returned False and big.bin
+    was saved; during the tidy, the stop found the file and sent the host
+    its FileResult ahead of the FileAccept."""
+    held = _hold_the_folder_look(monkeypatch, call)
     outcome, found, told, left = run(_stopped_while(held, tmp_path, _big(tmp_path)),
                                      timeout=60)  # fmt: skip
     assert found is True
