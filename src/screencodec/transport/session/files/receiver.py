@@ -381,7 +381,7 @@ class FileReceiver:
         info: FileOfferInfo,
         ask: Callable[[FileOfferInfo], Awaitable[bool]] | None,
     ) -> FileAccept:
-        """:meth:`decide`, but for a stop meanwhile."""
+        """:meth:`decide`, all but what a stop meanwhile changes."""
         # The question is asked in this task, not one of its own: it takes
         # its turn among the host's questions in the order the offers came.
         asking = asyncio.current_task()
