@@ -206,9 +206,14 @@ class PageFiles:
                     None)  # fmt: skip
 
     def answer(self, qid: int, accept: bool) -> None:
-        fut, _ = self._questions.get(qid, (None, None))
+        fut, info = self._questions.get(qid, (None, None))
         if fut is not None and not fut.done():  # a late answer is harmless
             fut.set_result(accept)
+            if accept and info is not None:
+                # Known as accepted now, not once ask() resumes: the row's
+                # Cancel may come in the page's next message (files37: it
+                # found no transfer, and the file came).
+                self._note_question(info.transfer, qid)
 
     def received(self, path: Path, size: int, transfer: int) -> None:
         """The file of host transfer ``transfer`` is in: the page gets a link

@@ -632,9 +632,10 @@ class Host:
         names both) mid-way, as :meth:`.Viewer.stop_receiving` does on the
         viewer's side: what of it came is removed, the local user is told
         (a :class:`~.events.FileRefused` "you stopped receiving it"), and
-        the viewer is told at once, which stops sending it. False if no
-        viewer of that name shares the screen or it is not receiving that
-        file: nothing stopped."""
+        the viewer is told at once, which stops sending it (also a file
+        said yes to and not taken yet, or one being saved:
+        :meth:`.FileReceiver.stop`). False if no viewer of that name shares
+        the screen or it is not receiving that file: nothing stopped."""
         link = next((x for x in self._runtime.links if peer in (x.peer, safe_text(x.peer))),
                     None)  # fmt: skip
         told = None if link is None else self._runtime.stop_receiving(link, transfer)

@@ -911,8 +911,11 @@ class Viewer:
         at once, which stops sending it (its :class:`~.events.FileCut`
         "stopped there"; a host of the version before says it could not be
         saved). The receiving side of what cancelling ``sender.send`` does
-        for a file this side sends. False if it is not being received
-        (ended, being saved, never accepted): nothing stopped."""
+        for a file this side sends. Also one said yes to and not taken yet
+        (its folder being looked at), and one all of which came and is
+        being saved: removed once saved (files37,
+        :meth:`.FileReceiver.stop`). False if it is none of these (ended,
+        never offered, refused): nothing stopped."""
         told = self.files.stop(transfer)
         if told is None:
             return False

@@ -55,6 +55,9 @@ class Incoming:
         self.written_back = 0  #: bytes of it sent on their way to the disk (:meth:`write`)
         self.dropped = False  #: removed: chunks still queued for it are not written
         self.error: OSError | None = None  #: why a write of it failed
+        #: The local user stopped it once all of it had come (set on the
+        #: receiver's loop): its save does not name it, unless it did already.
+        self.stopped = False
 
     def _root(self) -> Path:
         assert self.directory is not None
@@ -100,7 +103,8 @@ class Incoming:
         :func:`~.names.place` does. May wait on the disk for seconds: the
         session runs it on the disk thread, after the file's write-back
         (most of it is on its way to the disk already: :meth:`write`).
-        OSError if it cannot be saved; what it had on disk is then removed."""
+        OSError if it cannot be saved, or was stopped (:attr:`stopped`)
+        before it was named; what it had on disk is then removed."""
         try:
             if self.error is not None:  # a write of it failed (after its end came)
                 raise self.error
@@ -111,9 +115,12 @@ class Incoming:
                 try:
                     if os.fstat(fd).st_nlink == 0:  # removed meanwhile (its folder too)
                         raise FileNotFoundError(0, "the file was removed before it was complete")
-                    os.fsync(fd)
+                    if not self.stopped:  # (no wait on the disk for a file to remove)
+                        os.fsync(fd)
                 finally:
                     os.close(fd)  # a network file system may say only now that it is full
+                if self.stopped:  # its user stopped it: removed (below), never named
+                    raise InterruptedError(errno.ECANCELED, "stopped before it was named")
                 path = place(self, self._root())
             finally:
                 os.close(held)

@@ -114,12 +114,13 @@ atexit.register(_saves_at_exit)
 
 
 async def _reply(
-    answer: Awaitable[FileResult | None], send: Callable[[Message], Awaitable[None]]
+    answer: Awaitable[list[Message]], send: Callable[[Message], Awaitable[None]]
 ) -> None:
-    """Send the peer the FileResult of a file it sent once there is one
-    (:meth:`FileReceiver.end`); none if it takes none."""
-    if (result := await answer) is not None:
-        await _tell_peer(result, send)
+    """Send the peer what it is told of a file it sent once it is known
+    (:meth:`FileReceiver.end`: its FileResult, after a reason code if the
+    local user stopped it); nothing if it takes none."""
+    for msg in await answer:
+        await _tell_peer(msg, send)
 
 
 async def _tell_peer(msg: Message, send: Callable[[Message], Awaitable[None]]) -> None:
@@ -177,8 +178,14 @@ class FileReceiver:
         self.reports = False
         #: The peer paces its files: each chunk is confirmed (file_progress).
         self.confirms = False
-        #: Results to send right after their FileAccept (take_result).
-        self._unsent: dict[int, FileResult] = {}
+        #: What to send right after their FileAccept (take_result).
+        self._unsent: dict[int, list[Message]] = {}
+        #: The offers :meth:`decide` has not answered yet (asked, their
+        #: folder looked at, the folder tidied), and of those the ones the
+        #: local user stopped meanwhile (:meth:`stop`: files37; before, such
+        #: a stop found nothing and the file came).
+        self._deciding: set[int] = set()
+        self._stop_wanted: set[int] = set()
         #: The task asking about each offer whose question is open or
         #: waiting for its turn: cancelled when the sender gives it up.
         self._asking: dict[int, asyncio.Task[object]] = {}
@@ -201,8 +208,10 @@ class FileReceiver:
         #: ended.
         self._last_drop: Future[Any] | None = None
         #: The files whose end came, being saved on the disk thread, until
-        #: they are saved or not (:meth:`saving`).
+        #: they are saved or not (:meth:`saving`), and what was received of
+        #: each (:meth:`stop` marks it stopped: files37).
         self._saving: dict[int, FileOfferInfo] = {}
+        self._finishing: dict[int, Incoming] = {}
         #: Set by :meth:`give_up`: :meth:`settle` no longer waits for the disk.
         self._left = asyncio.Event()
         #: Bytes of chunks handed to the disk thread and not yet written
@@ -319,7 +328,61 @@ class FileReceiver:
         question (the task asking is cancelled; or the look at the folder
         after a yes) and is refused, whatever the answer; one whose sender
         stopped waiting before its turn was not put (``ask`` honours
-        ``info.window``), and the local user is told."""
+        ``info.window``), and the local user is told. One the local user
+        stops meanwhile (:meth:`stop`) and says yes to is stopped as it is
+        taken (:meth:`_stopped_before_taken`)."""
+        self._deciding.add(offer.transfer)
+        try:
+            accept = await self._decide(offer, info, ask)
+            if accept.accepted and offer.transfer in self._stop_wanted \
+                    and offer.transfer in self._active:
+                return self._stopped_before_taken(offer.transfer)
+            return accept
+        finally:
+            self._deciding.discard(offer.transfer)
+            self._stop_wanted.discard(offer.transfer)
+
+    def _stopped_before_taken(self, transfer: int) -> FileAccept:
+        """The local user said yes to ``transfer`` and stopped it before it
+        was taken (the page's Cancel right after its Accept, while the
+        folder was looked at: files37): nothing of it is on disk (its file
+        is created when its first bytes come, and none can come before this
+        answer), its space is given back, and the local user is told as for
+        a stop mid-way (:data:`STOPPED_HERE`, none of it had come). To a
+        sender that takes file results it is accepted and stopped at once,
+        as a stop mid-way: the reason code :data:`STOPPED_THERE` and a
+        FileResult "not saved" right after the FileAccept (it sends no
+        chunk, or drops the few that went as it read them; its user reads
+        that this side's user stopped receiving it, 0 bytes of it gone).
+        To an older one, a plain no: it sends nothing."""
+        inc = self._active.pop(transfer)
+        info = self._infos.pop(transfer, None)
+        self._total -= inc.size
+        if info is not None:
+            self._told(FileRefused(info.peer, info.name, info.size, STOPPED_HERE, transfer, 0))
+        if not self.reports:
+            self.refused += 1
+            return FileAccept(transfer, False)
+        self._failed[transfer] = (inc.name, inc.size, STOPPED_HERE)
+        self._stopped.add(transfer)
+        self._unsent[transfer] = self._stop_words(transfer)
+        return FileAccept(transfer, True)
+
+    @staticmethod
+    def _stop_words(transfer: int) -> list[Message]:
+        """What a sender that takes file results is told of a file this
+        side's user stopped (rstop36): the reason code, then the FileResult
+        whose own words a sender of the version before the code reads."""
+        return [file_result_reason(transfer, STOPPED_THERE),
+                FileResult(transfer, False, STOPPED_THERE_WHY)]
+
+    async def _decide(
+        self,
+        offer: FileOffer,
+        info: FileOfferInfo,
+        ask: Callable[[FileOfferInfo], Awaitable[bool]] | None,
+    ) -> FileAccept:
+        """:meth:`decide`, all but what a stop meanwhile changes."""
         # The question is asked in this task, not one of its own: it takes
         # its turn among the host's questions in the order the offers came.
         asking = asyncio.current_task()
@@ -373,7 +436,7 @@ class FileReceiver:
                 return FileAccept(offer.transfer, False)
             self._infos[offer.transfer] = info
             self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
-            self._unsent[offer.transfer] = FileResult(offer.transfer, False, reason)
+            self._unsent[offer.transfer] = [FileResult(offer.transfer, False, reason)]
             return FileAccept(offer.transfer, True)
         self._active[offer.transfer] = Incoming(info.name, offer.size, self.directory)
         self._infos[offer.transfer] = info
@@ -467,10 +530,12 @@ class FileReceiver:
             if other in self._asking and info.deadline is not None:
                 info.deadline.wait = min(info.deadline.wait, waited)
 
-    def take_result(self, transfer: int) -> FileResult | None:
-        """The FileResult to send right after :meth:`decide`'s FileAccept
-        for ``transfer`` (accepted, and its file could not be created)."""
-        return self._unsent.pop(transfer, None)
+    def take_result(self, transfer: int) -> list[Message]:
+        """What to send right after :meth:`decide`'s FileAccept for
+        ``transfer``: a FileResult "not saved" if it was accepted and its
+        file could not be created, or (after its reason code) if the local
+        user stopped it before it was taken; else nothing."""
+        return self._unsent.pop(transfer, [])
 
     async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
         """:meth:`admit`, then :meth:`decide`. Run it as its own task."""
@@ -644,12 +709,29 @@ class FileReceiver:
         that takes file results, the reason code :data:`STOPPED_THERE` and
         a FileResult "not saved" (an older sender reads its words, stops
         sending and says it could not be saved); to an older one nothing
-        (it sends the rest, dropped here). None if ``transfer`` is not
-        being received (never accepted, ended, being saved, or failed):
-        nothing to stop."""
+        (it sends the rest, dropped here).
+
+        Also before it is taken and after all of it came (files37; before,
+        both found nothing to stop and the file was saved): a file asked
+        about and not answered to the peer yet (its question answered yes
+        and its folder being looked at, or still open) is stopped as its
+        yes is given (:meth:`_stopped_before_taken`; a no is a no); a file
+        whose end came and is being saved is removed once the disk thread
+        is done with it, never left under its name, and then the local
+        user and the peer are told as of a stop mid-way, all of it had
+        come (:meth:`_saved`). Both return [] (nothing to send now). None
+        if ``transfer`` is none of these (never offered, refused, ended
+        or failed): nothing to stop."""
+        if transfer in self._deciding:
+            self._stop_wanted.add(transfer)
+            return []
         inc = self._active.get(transfer)
         if inc is None:
-            return None
+            finishing = self._finishing.get(transfer)
+            if finishing is None or finishing.stopped:
+                return None
+            finishing.stopped = True  # its save does not name it, if not begun (Incoming.save)
+            return []
         info = self._infos.pop(transfer, None)
         self._total -= inc.size
         removed = self._abort(transfer)
@@ -660,10 +742,7 @@ class FileReceiver:
             self._told_once(removed, FileRefused(info.peer, info.name, info.size, STOPPED_HERE,
                                                  transfer, inc.received))  # fmt: skip
         self._room.set()  # a chunk of it waiting for room goes nowhere now
-        if not self.reports:
-            return []
-        return [file_result_reason(transfer, STOPPED_THERE),
-                FileResult(transfer, False, STOPPED_THERE_WHY)]
+        return self._stop_words(transfer) if self.reports else []
 
     def _fail(self, transfer: int, inc: Incoming, exc: OSError) -> FileResult | None:
         """Record that ``transfer`` could not be saved (its file is gone);
@@ -714,20 +793,21 @@ class FileReceiver:
         run as a task of its own, then sends the peer its FileResult if it
         takes them and has not been sent one (a file that failed mid-way
         was told at once)."""
-        answer: asyncio.Future[FileResult | None] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
         failed = self._failed.get(end.transfer)
         stopped = end.transfer in self._stopped
         inc = self._ending(end)
         if inc is None and stopped:  # its user was told then
-            answer.set_result(None)  # (its FileResult went then)
+            answer.set_result([])  # (its FileResult went then)
         elif inc is None:
             assert failed is not None
             name, size, why = failed
             self._told(FileRefused(safe_text(peer), safe_text(name, 100), size, why, end.transfer))
-            answer.set_result(None)
+            answer.set_result([])
         else:
             self._saving[end.transfer] = FileOfferInfo(safe_text(peer), inc.name, inc.size,
                                                        transfer=end.transfer)  # fmt: skip
+            self._finishing[end.transfer] = inc
             self._last_save = last = self._on_disk(inc.save)
             _SAVES[self] = last
             saving = asyncio.wrap_future(self._last_save)
@@ -740,19 +820,25 @@ class FileReceiver:
         inc: Incoming,
         transfer: int,
         peer: str,
-        answer: asyncio.Future[FileResult | None],
+        answer: asyncio.Future[list[Message]],
         saving: asyncio.Future[Path],
     ) -> None:
         """On the loop, once the disk thread saved ``inc`` or could not
-        (:meth:`end`): the local user is told, and ``answer`` is given the
-        FileResult for the peer (unless whoever waited for it is gone)."""
+        (:meth:`end`): the local user is told, and ``answer`` is given what
+        to tell the peer (unless whoever waited for it is gone). One the
+        local user stopped meanwhile (:meth:`stop`) is removed instead."""
         self._saving.pop(transfer, None)
+        self._finishing.pop(transfer, None)
         if self._last_save is not None and self._last_save.done():
             _SAVES.pop(self, None)  # its last save: the exit need not wait
         error = saving.exception()
         if error is not None and not isinstance(error, OSError):
             if not answer.done():
                 answer.set_exception(error)  # a bug: the session ends
+            return
+        if inc.stopped:
+            self._stopped_when_whole(inc, transfer, peer, answer,
+                                     saving.result() if error is None else None)  # fmt: skip
             return
         if error is None:
             event: FileReceived | FileRefused
@@ -766,7 +852,43 @@ class FileReceiver:
             result = FileResult(transfer, False, reason)
         self._told(event)
         if not answer.done():
-            answer.set_result(result if self.reports else None)
+            answer.set_result([result] if self.reports else [])
+
+    def _stopped_when_whole(
+        self,
+        inc: Incoming,
+        transfer: int,
+        peer: str,
+        answer: asyncio.Future[list[Message]],
+        named: Path | None,
+    ) -> None:
+        """``inc``, all of which had come, was stopped by the local user
+        while it was saved (:meth:`stop`): the file is removed, on the disk
+        thread, if its save named it before it saw the stop (``named``;
+        else its save removed it), and only then are the local user and the
+        peer told (its words say nothing of it was kept)."""
+        self._total -= inc.size
+        removed = None if named is None else self._on_disk(named.unlink, True)
+        event = FileRefused(safe_text(peer), safe_text(inc.name, 100), inc.size, STOPPED_HERE,
+                            transfer, inc.size)  # fmt: skip
+        words = self._stop_words(transfer) if self.reports else []
+
+        def tell() -> None:
+            self._told(event)
+            if not answer.done():
+                answer.set_result(words)
+
+        if removed is None:
+            tell()
+            return
+        self._last_drop = removed  # settle() waits for it
+
+        def unlinked(done: asyncio.Future[None]) -> None:
+            if not done.cancelled():
+                done.exception()  # a removal that failed is the disk thread's to log
+            tell()
+
+        asyncio.wrap_future(removed).add_done_callback(unlinked)
 
     def _abort(self, transfer: int) -> Future[None] | None:
         inc = self._active.pop(transfer, None)

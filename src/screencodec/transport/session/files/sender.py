@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import errno
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from screencodec.errors import ProtocolError, ScreencodecError
@@ -187,15 +187,16 @@ class FileSender:
                 await self._send(file_results_announcement())
                 self._announced = True
 
-    async def answer(self, accept: FileAccept, result: FileResult | None = None) -> None:
+    async def answer(self, accept: FileAccept, after: Sequence[Message] = ()) -> None:
         """Send this side's answer to the peer's offer (the receiver's),
-        announced first if it accepts, and ``result`` right after it if the
-        file already failed (:meth:`FileReceiver.take_result`)."""
+        announced first if it accepts, and ``after`` right after it: a
+        FileResult if the file already failed or was stopped
+        (:meth:`FileReceiver.take_result`)."""
         if accept.accepted:
             await self.announce()
         await self._send(accept)
-        if result is not None:
-            await self._send(result)
+        for msg in after:
+            await self._send(msg)
 
     def pace(self) -> None:
         """The peer confirms each chunk of the files it takes: from now on

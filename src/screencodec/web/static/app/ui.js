@@ -460,7 +460,11 @@ export class UI {
   fileOffer(id, name, bytes, answered = null) {
     const key = `in${id}`;
     if (answered) {
-      this.fileRow(key, name, ` ${size(bytes)} from the user: ${answered}`);
+      // Replayed "accepted": not ended yet (an ended row is replayed as its
+      // end), so it reads and stops as before the reload (files37: no Cancel).
+      const accepted = answered === "accepted";
+      const row = this.fileRow(key, name, ` ${size(bytes)} from the user: ${accepted ? "receiving..." : answered}`);
+      if (accepted) this.cancellable(row, id, true, "receiving", () => this.actions.cancelDownload(id));
       return;
     }
     const asked = ` ${size(bytes)} from the user: `;
