@@ -34,7 +34,7 @@ from .test_cli import ENV
 #: moment ``argv[1]`` names (once).
 _PROGRAM = """
 import os, signal, sys
-from screencodec.cli import terminal, view
+from screencodec.cli import terminal, view, view_signals
 from screencodec.transport.session.viewer import Viewer
 
 def ctrl_c():
@@ -59,17 +59,17 @@ if moment == "yes":  # as the host's yes arrives: the loop hands on both at once
 elif moment == "joined":  # the lines after the yes printed, the chat not read yet
     before(view, "_typed_lines")
 elif moment == "handing back":  # the end line told, SIGTERM's handler being put back
-    tell, given_back = view.tell, view._given_back
+    tell, given_back = view.tell, view_signals._given_back
     def told(text):
         tell(text)
         if text.startswith("session ended"):
             view.tell = tell
             def handed(loop, sig, previous):
                 if sig == signal.SIGTERM:
-                    view._given_back = given_back
+                    view_signals._given_back = given_back
                     ctrl_c()
                 return given_back(loop, sig, previous)
-            view._given_back = handed
+            view_signals._given_back = handed
     view.tell = told
 elif moment == "ended":  # the handlers put back, the status worked out
     before(view, "_end_status")

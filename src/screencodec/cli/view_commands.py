@@ -1,0 +1,493 @@
+"""What the agent types into ``screencodec view`` and what it is answered:
+the lines read (:func:`_typed_lines`), chat (``/say TEXT``, marked
+``delivered`` once the host's program has it, and what is told of the
+lines never confirmed at the end), ``/send PATH`` (:class:`_Sending`,
+:func:`_sent_words`), ``/monitor N`` and the host's screen list
+(:class:`_Screens`), ``/help`` and any other line (:func:`_not_chat`); and
+the conversation that carries all of it over a lost link and its
+resumption (:class:`_Conversation`).
+
+Apart from the session loop (cli/view.py), which only starts a
+conversation and moves it to the viewer of the moment; it takes the
+max-pixels hint from cli/view_ending.py and the take-back line from
+cli/view_status.py, and nothing else of the view modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from screencodec.cli.progress import Progress
+from screencodec.cli.say import (
+    SAY,
+    VIEW_COMMANDS,
+    Command,
+    command,
+    file_to_send,
+    help_lines,
+    said,
+    unknown,
+)
+from screencodec.cli.terminal import TypedLine, tell
+from screencodec.cli.view_ending import _watch_it
+from screencodec.cli.view_status import TAKEN_BACK
+from screencodec.decoder import too_large
+from screencodec.errors import ScreencodecError, SessionClosedError
+from screencodec.geometry import Monitor
+from screencodec.transport.channel.display import amount, safe_text
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import CONTROL, VIEW
+from screencodec.transport.session.sidechannels import (
+    BEFORE_AN_ANSWER,
+    NOT_READ,
+    REFUSED_UNASKED,
+    STOPPED_THERE_WHY,
+    USER_SAID_NO,
+)
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.viewer import Viewer
+
+__all__ = [
+    "AWAY",
+    "FILE_NOT_NOW",
+    "NOTHING_KEPT",
+    "NOT_CONFIRMED",
+    "NOT_DELIVERED",
+    "OLD_HOST_CHAT",
+    "_Conversation",
+    "_Screens",
+    "_Sending",
+    "_chat",
+    "_command",
+    "_not_chat",
+    "_sent_words",
+    "_typed_lines",
+]
+
+
+def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:
+    """The lines typed (not blank), read by a daemon thread (a waiting read
+    must not keep the process alive); one reader for the whole run,
+    whichever connection the session is on. ``line``: on a terminal, the
+    line being typed, kept whole while other lines print."""
+    loop = asyncio.get_running_loop()
+    typed: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            for text in iter(line.readline, "") if line is not None else sys.stdin:
+                if text.strip():
+                    loop.call_soon_threadsafe(typed.put_nowait, text)
+
+    threading.Thread(target=read, name="view-terminal", daemon=True).start()
+    return typed
+
+
+async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
+                held: list[str], events: Any) -> None:  # fmt: skip
+    """Show the host's chat (the viewer passed it through safe_text) and carry
+    out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
+    (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
+    ``/help`` lists the commands, and any other line is answered with one
+    line saying it was not sent and how to write (it was dropped without a
+    word: an agent typing "hello" saw nothing happen). ``typed``: the lines
+    (:func:`_typed_lines`). ``held``: chat typed while the link was down
+    (:class:`_Conversation`), sent first, in order; a line that cannot be
+    sent (the session is ending, or its link broke) is put back there.
+    ``events``: the viewer's, subscribed before its run reads a message."""
+    from screencodec.transport.session.chat import DELIVERED, SENT, ChatBacklogError
+    from screencodec.transport.session.events import (
+        ChatDelivery,
+        ChatReceived,
+        FileRefused,
+        PermissionChanged,
+        SessionRejoined,
+    )
+
+    async def shown() -> None:
+        had = viewer.level
+        async for ev in events:
+            if isinstance(ev, ChatReceived):
+                print(f"host says: {ev.text}", flush=True)
+            elif isinstance(ev, ChatDelivery) and ev.state == DELIVERED:
+                for text in ev.texts:  # the host's program has it (and shows it)
+                    print(f"delivered: {safe_text(text, _MARKED)}", flush=True)
+            elif isinstance(ev, ChatDelivery) and ev.state == SENT and ev.first == 1:
+                print(OLD_HOST_CHAT, flush=True)  # once: every line of it is only sent
+            elif isinstance(ev, PermissionChanged):
+                # Not when VIEW went too: the session ends (Permission.taking
+                # takes the whole level then), nothing is left to watch.
+                if CONTROL in had and CONTROL not in ev.level and VIEW in ev.level:
+                    print(TAKEN_BACK, flush=True)
+                had = ev.level
+            elif isinstance(ev, SessionRejoined):  # after a lost link: what the host took up
+                tell(ev.describe(viewer.level))
+            elif isinstance(ev, FileRefused):
+                print(f"the host's user offered {safe_text(ev.name, 100)!r} ({amount(ev.size)}):"
+                      f" not received, {safe_text(ev.why, 100)} (screencodec view --web"
+                      " --download-dir DIR receives files)", flush=True)  # fmt: skip
+
+    printer = asyncio.ensure_future(shown())
+    sending = _Sending(viewer)
+    try:
+        while True:
+            if not held:
+                line = await typed.get()
+                text = said(line)
+                if text is None:
+                    await _command(line, sending, screens)
+                    continue
+                if not text:
+                    continue  # a bare /say: nothing to send
+                held.append(text)
+            text = held[0]
+            try:
+                await viewer.chat(text)  # kept by the viewer until the host confirms it
+            except ChatBacklogError as exc:
+                held.pop(0)
+                print(f"(not sent: {exc}): {safe_text(text, 1000)}", flush=True)
+                continue
+            except ScreencodecError:
+                return  # the session is ending, or its link broke: the line stays held
+            held.pop(0)
+            print(f"you said: {safe_text(text, 1000)}", flush=True)
+    except ScreencodecError:
+        return  # the session is ending (a /monitor could not be sent)
+    finally:
+        printer.cancel()
+        sending.cancel()
+        events.close()
+
+
+async def _command(line: str, sending: _Sending, screens: _Screens) -> None:
+    """Carry out a typed line that is not chat: ``/send``, ``/monitor``, or
+    the answer of :func:`_not_chat`."""
+    typed = command(line)
+    if typed is not None and typed.name == "send":
+        sending.start(typed.arg)
+    elif typed is not None and typed.name == "monitor":
+        await screens.select(typed.arg)
+    else:
+        tell(_not_chat(line))
+
+
+class _Sending:
+    """The files the agent offers with ``/send PATH``, each in a task of its
+    own (the host's user may take a minute to answer, and chat goes on
+    meanwhile): one line when it is offered, one with what became of it
+    (the :class:`~screencodec.transport.session.events.FileSent` the
+    viewer's sender returns), or one saying why it was not offered."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, arg: str) -> None:
+        path = file_to_send(arg)
+        if isinstance(path, str):
+            tell(path)
+            return
+        task = asyncio.ensure_future(self._offer(path))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def _offer(self, path: Path) -> None:
+        name = safe_text(path.name, 200)
+        size, arrived = 0, -1  # arrived: what the host said it has of it (one that paces)
+
+        def has(received: int) -> None:
+            nonlocal arrived
+            arrived = received
+
+        try:
+            size = path.stat().st_size
+            tell(f"offering {name} ({amount(size)}) to the host's user, who is asked whether"
+                 " to accept it")  # fmt: skip
+            progress = Progress(f"sending {name} to the host", size)
+            loop = asyncio.get_running_loop()
+
+            def sending(done: int, _size: int) -> None:
+                said = progress.line(done, loop.time())
+                if said is not None:
+                    tell(said)
+
+            sent = await self.viewer.sender.send(path, on_sending=sending, on_arrived=has)
+        except asyncio.CancelledError:
+            if self.viewer.link_lost:  # the terminal stops this session's offers
+                tell(f"(not sent: {name}: {FILE_NOT_NOW})")
+            raise
+        except SessionClosedError:
+            tell(f"(not sent: {name}: {self._ended_words(arrived, size)})")
+            return
+        except (ScreencodecError, OSError) as exc:  # the file went away meanwhile, say
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            tell(f"(not sent: {name}: {safe_text(why, 200).lower()})")
+            return
+        tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost(),
+                         current=self.viewer.host_gives_reasons))  # fmt: skip
+
+    def _ended_words(self, arrived: int, size: int) -> str:
+        """Why a file being offered or sent did not go whole: the link was
+        lost (send it again once back), or the host ended the session (its
+        Bye came), or the session ended; and how much of it the host said
+        had arrived (``arrived`` >= 0: a host that paces files says), and
+        that none of it was kept: the host removes a file cut short, as this
+        side's host says of one coming the other way (walk35: the agent was
+        left unsure whether the host kept what had arrived)."""
+        if self._lost():
+            return FILE_NOT_NOW
+        end = ("the host ended the session" if self.viewer.host_bye is not None
+               else "the session ended")  # fmt: skip
+        if arrived < 0:
+            return end
+        return f"{end}, {amount(arrived)} of {amount(size)} had arrived; {NOTHING_KEPT}"
+
+    def _lost(self) -> bool:
+        """Whether the session's link broke (it may be taken up again)."""
+        return self.viewer.link_lost or bool(getattr(self.viewer.channel, "broken", False))
+
+
+def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False,
+                current: bool = False) -> str:  # fmt: skip
+    """What became of a file the agent sent, in words (``outcome`` and
+    ``why``: FileSent's; ``why`` is the host's, through safe_text, or the
+    sender's own when the session ended first). ``lost``: the session's
+    link broke, and the session may go on: it is not said to have ended.
+    ``current``: the host says why it refuses a file unasked (a code), so
+    a no without one is its user's (``Viewer.host_gives_reasons``); only to a
+    host of the version before is a no also maybe "it takes no files"."""
+    if outcome == "delivered":
+        return f"delivered {name} ({amount(size)}): the host saved it"
+    if outcome == "failed" and lost and why == _SENDER_ENDED:
+        return f"(not sent whole: {name}: {FILE_NOT_NOW})"
+    if outcome == "failed" and why.startswith(NOT_READ):  # this side's fault, not the host's
+        reason = safe_text(why[len(NOT_READ):], 200) or "no reason given"
+        return f"(not sent whole: {name}: it could not be read here: {reason})"
+    if outcome == "failed" and why == STOPPED_THERE_WHY:  # its user stopped it (rstop36)
+        return (f"the host's user stopped receiving {name} ({amount(size)}); nothing of it"
+                " was kept there")  # fmt: skip
+    if outcome == "failed":  # accepted, then not saved (its folder gone, a full disk)
+        return f"the host could not save {name}: {safe_text(why, 200) or 'no reason given'}"
+    if outcome == "unconfirmed" and why:  # the session ended before the host's word
+        end = "the connection to the host was lost" if lost else "the session ended"
+        return (f"sent {name} ({amount(size)}) to the host, but {end} before it said whether"
+                " it saved it")  # fmt: skip
+    if outcome == "unconfirmed":  # a host of a version that does not report results
+        return f"sent {name} ({amount(size)}) to the host (it does not say whether it saved it)"
+    if outcome == "declined" and why.endswith(BEFORE_AN_ANSWER):  # the end came first
+        if lost:
+            return f"(not sent: {name}: {FILE_NOT_NOW})"
+        return f"(not sent: {name}: the session ended before the host's user answered)"
+    if outcome == "declined" and why.startswith(REFUSED_UNASKED):  # the host said why (a code)
+        return f"the host did not accept {name}: {why[len(REFUSED_UNASKED):]}"
+    if outcome == "declined" and current:  # no code: its user said no (or let it go by)
+        return f"the host did not accept {name}: {USER_SAID_NO}"
+    return (f"the host did not accept {name}: {USER_SAID_NO}, or the host takes no files (or"
+            " none this large)")  # fmt: skip
+
+
+#: Why the sender fails a file it had not sent whole when its session ends
+#: (FileSender.close).
+_SENDER_ENDED = "the session ended"
+
+
+#: The most rows of the host's screen list printed (the wire allows 64).
+_SCREENS_SHOWN = 16
+
+
+class _Screens:
+    """The host's screens in the agent's terminal: listed when the host has
+    more than one (its MonitorList, only numbers), each whose picture is
+    over the viewer's ``max_pixels`` marked "too large for this viewer";
+    a switch the host made is one line. ``/monitor N`` (:meth:`select`)
+    asks the host for screen N, unless the terminal can say at once why
+    not: no such screen, the one shown, or one too large (the host would
+    switch, and the session end on its first picture)."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        self._told: tuple[tuple[Monitor, ...], int] | None = None
+
+    def seen(self, msg: m.Message) -> None:
+        """A message from the host (the viewer's ``on_message``)."""
+        if not isinstance(msg, m.MonitorList):
+            return
+        told, self._told = self._told, (msg.monitors, msg.current)
+        if sum(mon.index != 0 for mon in msg.monitors) < 2:
+            return  # nothing to choose from
+        if told is not None and told[0] == msg.monitors:
+            if told[1] != msg.current:
+                tell(f"now watching {self._name(msg.current)}")
+            return
+        tell(self._listed(msg.monitors, msg.current))
+
+    def _listed(self, monitors: tuple[Monitor, ...], current: int) -> str:
+        lines = [f"the host has {sum(mon.index != 0 for mon in monitors)} screens;"
+                 " type /monitor N to watch screen N:"]  # fmt: skip
+        for mon in monitors[:_SCREENS_SHOWN]:
+            what = "all screens, " if mon.index == 0 else ""
+            notes = [*(["primary"] if mon.primary else []),
+                     *(["watching"] if mon.index == current else []),
+                     *(["too large for this viewer"] if self._too_large(mon) else [])]
+            noted = f" ({', '.join(notes)})" if notes else ""
+            lines.append(f"  {mon.index}: {what}{mon.width}x{mon.height}{noted}")
+        if len(monitors) > _SCREENS_SHOWN:
+            lines.append(f"  ... and {len(monitors) - _SCREENS_SHOWN} more")
+        if any(self._too_large(mon) for mon in monitors):
+            lines.append(f"(a screen too large for this viewer is over its limit of"
+                         f" {self.viewer.max_pixels} pixels: --max-pixels sets it)")
+        return "\n".join(lines)
+
+    def _too_large(self, mon: Monitor) -> bool:
+        return too_large(mon.width, mon.height, self.viewer.max_pixels) is not None
+
+    def _monitor(self, index: int) -> Monitor | None:
+        return next((mon for mon in self.viewer.monitors if mon.index == index), None)
+
+    def _name(self, index: int) -> str:
+        """``screen N (WxH)``, or ``all screens (WxH)`` for 0."""
+        mon = self._monitor(index)
+        size = "" if mon is None else f" ({mon.width}x{mon.height})"
+        return f"{'all screens' if index == 0 else f'screen {index}'}{size}"
+
+    async def select(self, arg: str) -> None:
+        """``/monitor ARG``: ask the host for screen ARG, or say why not."""
+        if not (arg.isascii() and arg.isdigit()):
+            tell("(usage: /monitor N: N is the number of one of the host's screens, 0 for all)")
+            return
+        index = int(arg)
+        mon = self._monitor(index)
+        if mon is None:
+            numbers = ", ".join(str(x.index) for x in self.viewer.monitors) or "none listed yet"
+            tell(f"(not switched: the host has no screen {index}; its screens: {numbers})")
+        elif index == self.viewer.monitor:
+            tell(f"(you are watching {self._name(index)} already)")
+        elif self._too_large(mon):
+            tell(f"(not switched: {self._name(index)} is too large for this viewer, over"
+                 f" its limit of {self.viewer.max_pixels} pixels;"
+                 f" {_watch_it(mon.width * mon.height)})")  # fmt: skip
+        else:
+            await self.viewer.select_monitor(index)
+            tell(f"asked the host for {self._name(index)}")
+
+
+def _not_chat(line: str) -> str:
+    """The answer to a typed line that is not ``/say TEXT``, ``/send`` or
+    ``/monitor``."""
+    typed: Command | None = command(line)
+    if typed is not None and typed.name == "help":
+        return help_lines(VIEW_COMMANDS)
+    if typed is not None:
+        return unknown(typed)
+    return f"(not sent: to write to the host's user, type {SAY} and your message)"
+
+
+#: What the terminal says of a line never sent (the host's program never had it).
+NOT_DELIVERED = "NOT delivered, the session ended"
+#: ... of a line sent on a link that ended before the host confirmed it: it
+#: may have arrived, its confirmation lost.
+NOT_CONFIRMED = "not confirmed, the session ended"
+#: ... once, of a host that confirms no chat (a version before chat delivery).
+OLD_HOST_CHAT = "(sent: this host's version does not confirm that chat arrives)"
+_MARKED = 80  # characters of a line shown again when it is marked delivered
+
+
+class _Conversation:
+    """The terminal's chat and commands (:func:`_chat`) for the viewer of
+    the moment: moved to the new one when a lost link was taken up again.
+
+    While the link is being taken up again (:meth:`reconnecting`), a
+    ``/say`` line is held, told "(not sent yet: reconnecting)", and sent in
+    order once back in the session (as the web page holds chat); so is one
+    whose sending failed as the link broke. A ``/send`` is not offered then:
+    it is told to be sent again once back (the page's words for a file).
+    Lines still held when the session ends are told not sent
+    (:meth:`not_sent`). The walk3 walkthrough found such a line dropped
+    without a word, and a ``/send`` told "offering ..." and then "the
+    session ended" while the session went on."""
+
+    def __init__(self, viewer: Viewer, typed: asyncio.Queue[str]) -> None:
+        self._typed = typed
+        self._task: asyncio.Future[None] | None = None
+        #: Chat typed while the link was down, to be sent after the resume.
+        self.held: list[str] = []
+        self.move_to(viewer)
+
+    def move_to(self, viewer: Viewer) -> None:
+        self.stop()
+        self.viewer = viewer
+        self.away = False  #: the link is being taken up again (:meth:`reconnecting`)
+        screens = _Screens(viewer)
+        viewer.on_message = screens.seen
+        # Subscribed now, before the viewer's run reads a message: a line
+        # the host kept for the resume may be its first (transport/session/chat.py).
+        events = viewer.events()
+        self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held,
+                                                 events))  # fmt: skip
+
+    def reconnecting(self) -> None:
+        """The link was lost and is being taken up again: the lines typed
+        meanwhile are answered here (:meth:`_while_away`)."""
+        self.stop()
+        self.away = True
+        self._task = asyncio.ensure_future(self._while_away())
+
+    async def _while_away(self) -> None:
+        while True:
+            line = await self._typed.get()
+            text = said(line)
+            typed = command(line)
+            if text:
+                self.held.append(text)
+                tell(f"(not sent yet: reconnecting; sent once back in the session):"
+                     f" {safe_text(text, 1000)}")  # fmt: skip
+            elif text is not None:
+                continue  # a bare /say: nothing to send
+            elif typed is not None and typed.name == "send":
+                path = file_to_send(typed.arg)
+                tell(path if isinstance(path, str)
+                     else f"(not sent: {safe_text(path.name, 200)}: {FILE_NOT_NOW})")  # fmt: skip
+            elif typed is not None and typed.name == "monitor":
+                tell(f"(not switched: {AWAY}; type it again once back in the session)")
+            else:
+                tell(_not_chat(line))
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def not_sent(self) -> None:
+        """The session has ended: the chat still held was not sent, the
+        lines sent that the host never confirmed are not confirmed, and
+        those given to the viewer and never sent were not delivered."""
+        chats = self.viewer.chats
+        chats.give_up()  # kept for a resume that did not come
+        told = [(i, NOT_CONFIRMED, t) for i, t in chats.unconfirmed_lines]
+        told += [(i, NOT_DELIVERED, t) for i, t in chats.lost_lines]
+        for _, words, text in sorted(told):
+            tell(f"{words}: {safe_text(text, 1000)}")
+        chats.unconfirmed_lines.clear()
+        chats.lost_lines.clear()
+        for text in self.held:
+            tell(f"(not sent, the session ended: {safe_text(text, 1000)})")
+        self.held.clear()
+
+
+#: Of a file cut short at the other side, which removes it (the host's
+#: words for a file going the other way: cli/host.py).
+NOTHING_KEPT = "nothing of it was kept there"
+#: While a lost link is being taken up again.
+AWAY = "the connection to the host was lost; reconnecting"
+#: A file offered, or being offered, when the link to the host was lost
+#: (the web page's words: docs/web.md).
+FILE_NOT_NOW = "the connection to the host was lost; send it again once back in the session"

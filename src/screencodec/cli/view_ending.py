@@ -1,0 +1,199 @@
+"""Why a ``screencodec view`` session ended, in the agent's words, and its
+exit status: the end line ``session ended: WHY`` (:func:`ended_words`), the
+words for a lost link not taken up again (the terminal's own and the web
+viewer's reasons read back), and the hint for a screen over
+``--max-pixels``.
+
+Apart from the session loop (cli/view.py) because it is wording only: pure
+functions of a reason string, which the terminal's loop, the ``--web``
+loop and the reconnection (cli/view_connect.py) all end with, and which
+tests check line by line. It imports nothing of the other view modules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from screencodec.cli.main import Exit
+from screencodec.decoder import too_large
+from screencodec.transport.channel.display import safe_text
+
+__all__ = [
+    "LEFT",
+    "LEFT_IN_PAGE",
+    "_AWAY_WORDS",
+    "_LOST",
+    "_end_status",
+    "_not_taken_up",
+    "_over_limit_hint",
+    "_plain",
+    "_watch_it",
+    "_web_ended_away",
+    "_web_not_back_in",
+    "_web_not_taken_up",
+    "_yours",
+    "ended_words",
+]
+
+
+def _not_taken_up(reason: str, why: str | None) -> str:
+    """Why a session whose link was lost (``reason``) ended, once it could
+    not be taken up again: the host's machine refused (``why`` None: its
+    program has stopped), or reconnecting failed (``why``, explained)."""
+    if why is None:
+        return f"{_plain(reason)}, and the host no longer answers (its program has stopped)"
+    return f"{_plain(reason)}; could not reconnect: {why}"
+
+
+#: How WebViewer.run (web/run.py) ends a lost link not taken up again:
+#: ``LOST (its program has stopped)`` or ``LOST (reconnecting failed: WHY)``.
+_WEB_GONE = " (its program has stopped)"
+_WEB_FAILED = " (reconnecting failed: "
+
+
+def _web_ended_away(reason: str) -> bool:
+    """Whether the web viewer's reason for a lost link says the session
+    ended while the agent was away (web/run.AWAY): it ends ENDED, not LOST,
+    as :func:`_ended_meanwhile`'s (ends36: exit status 5)."""
+    from screencodec.web.run import AWAY
+
+    return any(reason.endswith(suffix) for suffix in AWAY.values())
+
+
+def _web_not_back_in(reason: str) -> str | None:
+    """The terminal's words for the web viewer's reason when, reconnected
+    after a lost link, the host's user asked again did not let it back in
+    (web/run.NOT_BACK_IN): as view_connect._rejoin says it; None for any other."""
+    from screencodec.transport.connect.reconnect import not_let_back_in
+    from screencodec.web.run import NOT_BACK_IN
+
+    lost, back, why = reason.partition(NOT_BACK_IN)
+    if not back or not why.endswith(")"):
+        return None
+    return f"{_plain(lost)}, and {not_let_back_in(why[:-1])}"
+
+
+def _web_not_taken_up(reason: str) -> str:
+    """The web viewer's reason for a lost link it could not take up again in
+    the words ``view`` uses (:func:`_not_taken_up`, :func:`_ended_meanwhile`):
+    it printed the layers nested, ``the connection was lost (the peer closed
+    the connection (reconnecting failed: ...))``. Other reasons as they are."""
+    from screencodec.web.run import AWAY
+
+    if reason.endswith(_WEB_GONE):
+        return _not_taken_up(reason.removesuffix(_WEB_GONE), None)
+    for how, suffix in AWAY.items():
+        if reason.endswith(suffix):
+            return f"{_plain(reason.removesuffix(suffix))}, and {_AWAY_WORDS[how.value]}"
+    lost, failed, why = reason.partition(_WEB_FAILED)
+    if failed and why.endswith(")"):
+        return _not_taken_up(lost, why[:-1])
+    return reason
+
+
+#: How a session this side left is told (Ctrl-C, --duration).
+LEFT = "you left the session"
+#: How the page's Leave button is told on the agent's terminal.
+LEFT_IN_PAGE = "you left the session (Leave in the web page)"
+
+
+def _yours(reason: str, left_here: str) -> str:
+    """The web viewer's reasons for its own leaving ("the agent left the
+    session", what the host reads) in the words of the agent's own terminal:
+    the agent did it, so "you" did (it read "the agent left the session"
+    after Leave in the page, and "you left the session" after Ctrl-C)."""
+    if reason == left_here:
+        return LEFT_IN_PAGE
+    return re.sub(r"^the agent closed ", "you closed ", reason)
+#: The host's own goodbyes (session/host.py, link.py) in the agent's words.
+_HOST_WORDS = {
+    "host ended": "the host ended the session",
+    "the local user stopped sharing": "the host's user stopped sharing the screen",
+    "closed locally": "the host closed the connection",
+}
+
+
+def ended_words(reason: str) -> str:
+    """The line that says why a session ended (``Viewer.run``'s reason, or
+    the web viewer's), ``session ended: WHY``, WHY in plain words: without
+    the channel's layers ("channel closed: closed by peer: ..."), the host's
+    own words kept, through safe_text. The web viewer's reasons for its own
+    leaving are the agent's own actions: "you left the session ..." (see
+    :func:`_yours`)."""
+    return f"session ended: {_plain(reason)}"
+
+
+#: How a lost link is told (:func:`_plain`; connect/reconnect.LOST_WORDS).
+_LOST = "the connection was lost"
+
+
+#: An idle close's words (channel/sealed.SILENCE, "nothing received for N s
+#: (peer gone)"): whose they are says which way nothing came.
+_IDLE_CLOSE = re.compile(r"nothing received for (\S+) s \(peer gone\)")
+
+
+def _plain(reason: str) -> str:
+    if reason in (LEFT, "channel closed: closed locally"):
+        return LEFT
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: "))
+    if silent is not None:  # this side's: the host said nothing for so long
+        return f"{_LOST} (nothing came from the host for {silent[1]} s)"
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: closed by peer: "))
+    if silent is not None:  # the host's: it heard nothing from this side
+        return f"{_LOST} (the host heard nothing from this computer for {silent[1]} s)"
+    for layer in ("host said bye: ", "channel closed: closed by peer: "):
+        if reason.startswith(layer):
+            why = reason.removeprefix(layer)
+            return safe_text(_HOST_WORDS.get(why, why), 200) or "the host ended the session"
+    if reason.startswith("channel closed: "):
+        why = reason.removeprefix("channel closed: ")
+        if why in ("the peer closed the connection", "the connection is gone") or why.startswith(
+            "the connection broke"
+        ):
+            return _LOST
+        return f"{_LOST} ({safe_text(why, 200)})"
+    return safe_text(reason, 200)
+
+
+def _end_status(hint: str, *, lost: bool) -> Exit:
+    """The exit status of a session that was joined and has ended: LOST when
+    its link was lost and not taken up again, ERROR when this viewer ended
+    it over --max-pixels (``hint``, :func:`_over_limit_hint`'s, is then
+    not empty), else ENDED (the agent left, or the host ended it)."""
+    if lost:
+        return Exit.LOST
+    return Exit.ERROR if hint else Exit.ENDED
+
+
+#: How the terminal says the session ended while the agent was away
+#: (connect/reconnect.EndedAway's values, not STOPPED's), after "the
+#: connection was lost, and ".
+_AWAY_WORDS = {
+    "ended": "the host's user had ended the session while you were away",
+    "display gone": "the host's X display was gone while you were away: its screen, mouse and"
+                    " keyboard could no longer be used, and the host stopped",
+}  # fmt: skip
+
+
+def _over_limit_hint(reason: str, max_pixels: int, *, web: bool = False) -> str:
+    """What to do about a session this viewer ended because the host's
+    picture was over ``--max-pixels`` (its reason is :func:`too_large`'s,
+    "the host's screen is WxH, over this viewer's limit of N pixels"); ""
+    for any other end. With ``web``, a picture the page cannot draw at all
+    is to be watched in the terminal (the page needs the web extra, aiohttp)."""
+    size = re.match(r"the host's screen is (\d+)x(\d+),", reason)
+    if size is None or reason != too_large(int(size[1]), int(size[2]), max_pixels):
+        return ""
+    needed = int(size[1]) * int(size[2])
+    if web:
+        from screencodec.web.bridge import PAGE_MAX_PIXELS
+
+        if needed > PAGE_MAX_PIXELS:
+            return (f" (the web page draws at most {PAGE_MAX_PIXELS} pixels:"
+                    f" {_watch_it(needed, ' without --web,')})")  # fmt: skip
+    return f" ({_watch_it(needed)})"
+
+
+def _watch_it(needed: int, how: str = "") -> str:
+    """What to type to watch a picture of ``needed`` pixels."""
+    return f"to watch it, start screencodec view{how} with --max-pixels {needed}"

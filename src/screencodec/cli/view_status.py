@@ -1,0 +1,200 @@
+"""The lines ``screencodec view`` prints of its own accord about the
+session's state, not answering anything typed: the ``[view]`` line
+(:func:`_status`, counted over the session's links: :class:`_Earlier`),
+the host's silence and its end (:class:`_Silence`), and control coming
+and going (``--control``'s answer, the host taking it back, the page
+giving it back: :func:`_tell_control`, :func:`_control_answer`).
+
+Apart from the session loop because each is a small state machine of its
+own, judged by time or by the host's messages, and the loop only asks it
+for its line; it imports nothing of the other view modules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from screencodec.cli.terminal import StatusLines, rtt_band, rtt_shown, tell
+from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.permissions import CONTROL
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.refusal import Refusal
+    from screencodec.transport.session.viewer import Viewer
+    from screencodec.web.bridge import WebBridge
+
+__all__ = [
+    "CONTROL_ASKED",
+    "GIVEN_BACK",
+    "NO_INPUT_HERE",
+    "PROBED_SILENT_AFTER",
+    "SILENT_AFTER",
+    "TAKEN_BACK",
+    "_OVERSLEPT",
+    "_SILENCE_CHECK",
+    "_Earlier",
+    "_Silence",
+    "_control_answer",
+    "_status",
+    "_tell_control",
+]
+
+
+#: Told with a grant of CONTROL in the terminal, which sends no input: the
+#: host's user said yes to a mouse and keyboard the agent could not find.
+NO_INPUT_HERE = ("(this terminal sends no input: to use the host's mouse and keyboard,"
+                 " run screencodec view with --web)")
+#: Told once when ``--control`` is asked for, before the answer (the host's
+#: user may take up to its question's timeout): walk35 saw nothing printed
+#: meanwhile, a question on the host's screen not told from a hung view.
+CONTROL_ASKED = "asked for control: waiting for the host's user's answer..."
+#: Told when the host takes CONTROL back (its user's /view, its revoke).
+TAKEN_BACK = "the host's user took back control: you can only watch now"
+#: Told when the agent's page gave CONTROL back (its button, or the page went away).
+GIVEN_BACK = "you gave control back: you can only watch now"
+
+
+def _tell_control(viewer: Viewer, bridge: WebBridge) -> None:
+    """With ``--web``: print the terminal viewer's lines when CONTROL comes
+    and goes, whoever asked for it (``--control`` or the page's button): the
+    host's grant, its refusal (once the request's answer is known: by the
+    host's user, or by the host unasked with its reason, or no answer), its
+    taking control back, or the page's own give-back (the bridge holds
+    control back until the host's answer: read before its own
+    ``on_message``, which this wraps, clears it)."""
+    page = viewer.on_message
+    had = CONTROL in viewer.level
+    # A refusal is known only when the bridge's request returns (Viewer.refusal
+    # matches it to the host's answer and notice); a grant is told by its
+    # message below, as the terminal viewer tells both.
+    bridge.on_refused = lambda refusal: tell(_control_answer(False, refusal))
+
+    def seen(msg: m.Message) -> None:
+        nonlocal had
+        given_back = bridge.held_back  # the bridge clears it on the host's answer
+        if page is not None:
+            page(msg)
+        has = CONTROL in viewer.level  # the viewer applied the message before this call
+        if isinstance(msg, m.PermissionGrant) and has and not had:
+            tell(_control_answer(True, None))
+        elif isinstance(msg, m.PermissionRevoke) and had and not has:
+            tell(GIVEN_BACK if given_back else TAKEN_BACK)
+        had = has
+
+    viewer.on_message = seen
+
+
+def _control_answer(granted: bool, refusal: Refusal | None) -> str:
+    """The answer to ``--control`` in words (``refusal``: the viewer's)."""
+    if granted:
+        return "control granted"
+    if refusal is None:
+        return "control not granted: the host did not answer"
+    if refusal.by_user:
+        return "control refused by the host's user"
+    return (f"control refused (the host's user was not asked): "
+            f"{safe_text(refusal.reason, 200)}")  # fmt: skip
+
+
+#: Seconds without a word from the host after which the view says the link
+#: is silent, as the page does (web/bridge.py): a host that answers the
+#: channel's probes is heard from within a round trip of 2 s of silence
+#: (Timeouts.probe); one of an earlier version only sends its Stats, at
+#: least every 10 s.
+PROBED_SILENT_AFTER = 3.0
+SILENT_AFTER = 12.0
+#: How often the silence (and the [view] line) is looked at (s).
+_SILENCE_CHECK = 0.5
+#: A look at the silence this late (s) was held up by the program not
+#: running, not by the host (channel/sealed.py's watchdog judges alike).
+_OVERSLEPT = 2.0
+
+
+class _Silence:
+    """One line when the host has said nothing for :data:`PROBED_SILENT_AFTER`
+    seconds (:data:`SILENT_AFTER` when it answers no probe: the channel's
+    ``last_heard`` and ``answers_probes``, transport/channel/sealed.py), and
+    one when it is heard from again; none while the link is being taken up
+    again (said otherwise). State: :attr:`told`, the ``last_heard`` of the
+    silence told (None: none told)."""
+
+    def __init__(self) -> None:
+        self.told: float | None = None
+
+    def line(self, viewer: Viewer, away: bool, now: float) -> str | None:
+        channel = viewer.channel
+        heard = getattr(channel, "last_heard", None)
+        if away or heard is None or getattr(channel, "closed", False):
+            self.told = None  # the reconnection's lines say what happens
+            return None
+        if self.told is not None:
+            if heard <= self.told:
+                return None
+            quiet, self.told = heard - self.told, None
+            return f"(the host is heard from again after {quiet:.0f} s of silence)"
+        probed = bool(getattr(channel, "answers_probes", False))
+        quiet = now - heard
+        if quiet < (PROBED_SILENT_AFTER if probed else SILENT_AFTER):
+            return None
+        self.told = heard
+        # A host that answered probes and stays silent is taken for lost
+        # (Timeouts.unanswered, 10 s) and the view reconnects.
+        then = "; if it goes on, the view reconnects" if probed else ""
+        return f"(no word from the host for {quiet:.0f} s: the picture may not be live{then})"
+
+
+class _Earlier:
+    """What the session's earlier links decoded (updates, decode errors):
+    the ``[view]`` line counts over the session, as the picture shown goes
+    on from one link to the next (a resume on the kept picture). It said
+    ``decoded 0`` of the kept picture when a resumed link had decoded
+    nothing yet."""
+
+    def __init__(self) -> None:
+        self.links = 0
+        self.decoded = 0
+        self.errors = 0
+
+    def add(self, lost: Viewer) -> None:
+        """``lost``'s link is over; the session goes on on another."""
+        self.links += 1
+        self.decoded += lost.decoded
+        self.errors += lost.decode_errors
+
+
+def _status(viewer: Viewer, status: StatusLines, now: float,
+            earlier: _Earlier | None = None, *, away: bool = False) -> str | None:  # fmt: skip
+    """The ``[view]`` line, or None when it is not due: printed once a
+    picture is shown, then when its size changes, decode errors come, the
+    host's figures arrive or the link gets slow or fast again (and in a log
+    once a minute besides): one line a second drowned out the host's chat.
+    On a terminal it is short (errors only when there are some) and cut to
+    the window's width; a log keeps every figure. The counts are over the
+    session (``earlier``: its links before this one); a resumed link that
+    shows the kept picture and has decoded nothing yet says so. None while
+    the link is being taken up again (``away``): the lost link's figures
+    read as a live picture after "reconnecting" (walk35); a change held
+    back meanwhile is printed once back."""
+    fb = viewer.framebuffer
+    if fb is None or away:
+        return None  # nothing shown yet: "connected ..., granted" said where it is
+    earlier = earlier or _Earlier()
+    decoded = earlier.decoded + viewer.decoded
+    errors = earlier.errors + viewer.decode_errors
+    waiting = earlier.links > 0 and viewer.decoded == viewer.decode_errors == 0
+    s = viewer.host_stats
+    size = f"{fb.shape[1]}x{fb.shape[0]}"
+    rtt = None if s is None else rtt_band(s.rtt_us / 1000)
+    if not status.due("view", (size, errors, rtt, waiting), now):
+        return None
+    # The picture kept from before the cut is what is shown until then.
+    note = ", resumed: waiting for the host's first update" if waiting else ""
+    figures = "" if s is None else (f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
+                                    f"{rtt_shown(s.rtt_us / 1000, 1)}")
+    if not status.on_terminal:
+        return f"[view] {size} decoded {decoded} errors {errors}{figures}{note}"
+    if s is not None:  # the round trip before the rate: what a narrow window keeps
+        figures = f": {s.fps_milli / 1000:.0f} fps{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
+    shown = f" errors {errors}" if errors else ""
+    return status.fit(f"[view] {size} decoded {decoded}{shown}{figures}{note}")
