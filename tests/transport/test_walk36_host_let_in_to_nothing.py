@@ -30,6 +30,9 @@ NOTHING_ASKED = (r" proved the password, then asked for nothing within 10 s: not
                  r" shared, and it was disconnected\n")  # fmt: skip
 NO_VIEW = (r" proved the password and asked to control your mouse and keyboard without"
            r" seeing your screen: refused without asking you; nothing was shared\n")  # fmt: skip
+#: What the agent's program is told (the API's ConsentDeniedError).
+CONTROL_ALONE = ("the host refused without asking its user: a session starts with a request"
+                 " to view, and this one asked for control alone")  # fmt: skip
 ADDRESS = r"\n127\.0\.0\.1:\d+"
 
 
@@ -56,8 +59,10 @@ def test_an_agent_who_asks_control_without_view_is_told_of_in_plain_words() -> N
     try:
         async def body(at: Where) -> None:
             viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Carol")
-            with pytest.raises(ConsentDeniedError):
+            with pytest.raises(ConsentDeniedError) as refused:
                 await viewer.start(CONTROL)
+            # Found (walk37): "the host's user declined", though nobody was asked.
+            assert str(refused.value) == CONTROL_ALONE, refused.value
             # Found: "session with 127.0.0.1:PORT ended: viewer did not ask to view".
             await wait(host, ADDRESS + NO_VIEW)
 

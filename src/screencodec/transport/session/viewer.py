@@ -151,6 +151,10 @@ __all__ = ["DEFAULT_MAX_PIXELS", "USER_REFUSED", "DecoderLike", "Refusal", "Remo
 
 _INLINE_DECODE = 64 * 1024  # smaller updates decode on the loop: a thread hop costs more
 _KEYFRAME_RETRY = 0.5  # do not ask again sooner: the keyframe may be in flight
+#: Why a first request without VIEW was refused: the host refuses it by rule,
+#: before its user is asked (the host sends no reason of its own for it).
+CONTROL_ALONE_REFUSED = ("the host refused without asking its user: a session starts with a"
+                         " request to view, and this one asked for control alone")
 #: Updates waiting to be decoded at most: a host keeps far fewer in flight.
 _MAX_QUEUED = 256
 _U32, _U64 = (1 << 32) - 1, (1 << 64) - 1
@@ -447,6 +451,10 @@ class Viewer:
                 f"the host's user did not answer within {timeout:g} s") from None
         if isinstance(answer, m.PermissionDeny):
             why = await self._why_denied()
+            if VIEW not in level.known:
+                # Refused by rule (link.py, NO_VIEW_ASKED): nobody was asked,
+                # so "the host's user declined" would be untrue.
+                why = CONTROL_ALONE_REFUSED
             self.refusal = Refusal(level, why)
             await self.channel.close()
             raise ConsentDeniedError(why)
