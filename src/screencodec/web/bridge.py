@@ -1055,7 +1055,7 @@ class WebBridge:
             msg = {"t": "file_progress", "id": tid, "state": state}
             if outcome.outcome == "failed" and outcome.why.startswith(NOT_READ):
                 # This side's copy went after the yes, not the host's failure
-                # (as the terminals say it: cli/view.py _sent_words).
+                # (as the terminals say it: cli/view_commands.py _sent_words).
                 msg["text"] = fit(f"not sent whole: it {outcome.why}", 200)
             elif outcome.outcome == "failed" and outcome.why == STOPPED_THERE_WHY:
                 # The host's user stopped receiving it (rstop36): not a failure there.
@@ -1076,7 +1076,7 @@ class WebBridge:
                     BEFORE_AN_ANSWER):  # fmt: skip
                 # The link broke while the host's user was asked: neither a
                 # refusal nor the session's end (it may resume), as the
-                # terminal says it (cli/view.py _sent_words).
+                # terminal says it (cli/view_commands.py _sent_words).
                 msg.update(state="failed", text=LINK_DOWN)
             elif state == "declined" and outcome.why.startswith(REFUSED_UNASKED):
                 msg["text"] = fit(outcome.why[len(REFUSED_UNASKED):], 200)  # its code's words

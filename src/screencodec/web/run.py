@@ -138,7 +138,7 @@ class WebViewer:
         finally:
             leaving.cancel()
             # Asked again while it runs: Python 3.11's wait_for drops a
-            # cancellation that meets its inner future's result (cli/view.py).
+            # cancellation that meets its inner future's result (cli/view_signals.py).
             while not task.done():
                 task.cancel()
                 await asyncio.wait({task}, timeout=0.2)
@@ -409,7 +409,7 @@ _USER_STOPPED = (
 #: (a host reached directly refused, or a relay saw its program stop: it
 #: has stopped), by one of :data:`AWAY` (the session ended while the agent
 #: was away: not a lost one), or by :data:`FAILED`, why, and ")".
-#: cli/view.py reads them back for the terminal's last line and its exit
+#: cli/view_ending.py reads them back for the terminal's last line and its exit
 #: status (``_web_not_taken_up``, ``_web_ended_away``): keep them in step.
 GONE = " (its program has stopped)"
 FAILED = " (reconnecting failed: "
@@ -417,7 +417,7 @@ FAILED = " (reconnecting failed: "
 #: was asked again and did not let the agent back in (exit status 3).
 NOT_BACK_IN = " (not let back in: "
 #: The page's status and the terminal's line once reconnected, until the host
-#: answers (the terminal view's words: cli/view.py).
+#: answers (the terminal view's words: cli/view_ending.py).
 REASKED_STATUS = ("Reconnected; waiting for the user's computer (the user is asked again if"
                   " the session could not be resumed)...")  # fmt: skip
 REASKED_BANNER = ("The connection to the user's computer is back: waiting for it to take"
@@ -432,7 +432,7 @@ AWAY = {
 #: The start of the page's end banner for such a link.
 _LOST_TEXT = "The session has ended: the connection to the user's computer was lost"
 #: What follows it, after ", and ", for a session that ended while the
-#: agent was away (the terminal's words: cli/view._AWAY_WORDS).
+#: agent was away (the terminal's words: cli/view_ending._AWAY_WORDS).
 _AWAY_TEXT = {
     EndedAway.ENDED: "the user had ended the session while you were away",
     EndedAway.DISPLAY_GONE: "the user's X display was gone while you were away: its screen,"

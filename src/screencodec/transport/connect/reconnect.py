@@ -135,7 +135,7 @@ def refused(exc: BaseException) -> bool:
 class EndedAway(enum.Enum):
     """How the session of a lost link ended while its agent was away, as a
     reconnection's refusal (SESSION_ENDED) tells it (:func:`ended_while_away`).
-    The terminal and the web page say each in their words (cli/view.py,
+    The terminal and the web page say each in their words (cli/view_ending.py,
     web/run.py); the exit status follows the session's end as a connected
     agent would have heard it: STOPPED is lost (5), the others ended (0)."""
 
@@ -188,7 +188,7 @@ def not_let_back_in(exc: BaseException | str, user: str = "the host's user") -> 
 
 def _underlying(exc: BaseException) -> BaseException:
     """The error that ``exc`` explains in the user's words, if it names one
-    in its ``explains`` (cli/view.py's, which the web viewer's connect
+    in its ``explains`` (cli/view_connect.py's, which the web viewer's connect
     raises); else ``exc``. ends36: judged by the explained one alone, which
     says nothing of what it is, a session ended and a wrong password were
     retried for the web viewer's whole minute, as any failed attempt."""
