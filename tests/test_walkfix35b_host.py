@@ -83,8 +83,9 @@ def test_a_refused_session_says_so_in_recordings_list_verify_and_play(tmp_path: 
         assert host.proc.wait(10) == 3
     finally:
         host.close()
-    # Before: "complete  Alice (127.0.0.1:PORT)  FILE", as a session that took place.
-    _reads_refused(rec, tmp_path, "Alice", "consent denied")
+    # Before: "complete  Alice (127.0.0.1:PORT)  FILE", as a session that took place;
+    # then (walk36) "nobody was let in (consent denied)", the END reason as jargon.
+    _reads_refused(rec, tmp_path, "Alice", "the user declined")
 
 
 def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from screencodec.cli.main import other_words
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import counted
-from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED
+from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED, refused_words
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -432,10 +432,10 @@ _NOTHING_ASKED = {
 
 def _refused(meta: dict[str, Any]) -> str:
     """How a recorded session nobody was let in reads ("nobody was let in
-    (consent denied)": the agent was refused, or not answered, at its first
-    question; "nobody was let in (no request in time)": it asked nothing,
-    or "(it did not ask to view)"), from its metadata's END reason; "" for
-    any other."""
+    (the user declined)", "(the user did not answer in time)" or "(the user
+    could not be asked: WHY)" for its first question; "(no request in
+    time)": it asked nothing, or "(it did not ask to view)"), from its
+    metadata's END reason; "" for any other."""
     from screencodec.transport.channel.display import safe_text
 
     reason = meta.get("reason")
@@ -443,9 +443,8 @@ def _refused(meta: dict[str, Any]) -> str:
         return ""
     if reason in _NOTHING_ASKED:
         return f"nobody was let in ({_NOTHING_ASKED[reason]})"
-    if not reason.startswith("consent denied"):
-        return ""
-    return f"nobody was let in ({safe_text(reason, 100)})"
+    words = refused_words(reason)
+    return "" if words is None else f"nobody was let in ({safe_text(words, 100)})"
 
 
 def _reader_refused(reader: RecordingReader) -> str:

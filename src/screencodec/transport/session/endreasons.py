@@ -5,7 +5,8 @@ them would cost that command a second of imports."""
 
 from __future__ import annotations
 
-__all__ = ["LET_IN_TO_NOTHING", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT"]
+__all__ = ["CONSENT_DENIED", "LET_IN_TO_NOTHING", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT",
+           "refused_words"]
 
 #: How long a host waits for a viewer's first request (its hello), in seconds.
 REQUEST_WAIT = 10.0
@@ -15,3 +16,23 @@ NO_REQUEST = "viewer sent no request"
 NO_VIEW_ASKED = "viewer did not ask to view"
 #: Both: a session nobody was let in to, as a refusal is.
 LET_IN_TO_NOTHING = frozenset({NO_REQUEST, NO_VIEW_ASKED})
+
+#: The user's no to the first question (link.py ``_ask_first``); followed
+#: by ": no answer in time", or by ": WHY" when the host program's consent
+#: callback failed (WHY its words: the host's own program, not the peer).
+CONSENT_DENIED = "consent denied"
+_NO_ANSWER = CONSENT_DENIED + ": no answer in time"
+
+
+def refused_words(reason: str) -> str | None:
+    """How a person is told why nobody was let in, for the END reason of a
+    first question answered no (walk36: "consent denied" read as jargon in
+    ``recordings list``): "the user declined", "the user did not answer in
+    time", or "the user could not be asked: WHY"; None for any other reason."""
+    if reason == CONSENT_DENIED:
+        return "the user declined"
+    if reason == _NO_ANSWER:
+        return "the user did not answer in time"
+    if reason.startswith(CONSENT_DENIED + ": "):
+        return f"the user could not be asked: {reason.removeprefix(CONSENT_DENIED + ': ')}"
+    return None

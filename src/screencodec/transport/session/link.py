@@ -60,7 +60,12 @@ from screencodec.transport.session.consent import (
     questions_for,
 )
 from screencodec.transport.session.encoding import choose_encoder
-from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED, REQUEST_WAIT
+from screencodec.transport.session.endreasons import (
+    CONSENT_DENIED,
+    NO_REQUEST,
+    NO_VIEW_ASKED,
+    REQUEST_WAIT,
+)
 from screencodec.transport.session.events import (
     ChatReceived,
     PermissionChanged,
@@ -402,7 +407,7 @@ class ViewerLink:
         queue = questions_for(self.host)
         if not queue.reserve(self):  # cannot happen for a first question; fail closed
             await self.send(m.PermissionDeny(bits))
-            return "consent denied"
+            return CONSENT_DENIED
         answer = await self._first_answer(ask_permission(
             queue, self, self.host.consent, request, self.host.config.consent_timeout))
         if isinstance(answer, str):
@@ -412,12 +417,12 @@ class ViewerLink:
             await self.send(m.PermissionDeny(bits))
             if answer.outcome == "failed":  # the host program's fault: said as such
                 await self.send(m.Bye(CALLBACK_FAILED))
-                return f"consent denied: {answer.why or 'the consent callback failed'}"
+                return f"{CONSENT_DENIED}: {answer.why or 'the consent callback failed'}"
             if answer.timed_out:
                 await self.send(m.Bye("the local user did not answer in time"))
-                return "consent denied: no answer in time"
+                return f"{CONSENT_DENIED}: no answer in time"
             await self.send(m.Bye("the local user declined"))
-            return "consent denied"
+            return CONSENT_DENIED
         return grant.level
 
     async def _resume(self, resumed: Resumable, asked: Permission) -> Permission | None:

@@ -1,0 +1,27 @@
+"""walk36's leftover: ``recordings list``, ``verify`` and ``play`` said of a
+session nobody was let in "nobody was let in (consent denied: no answer in
+time)", the END reason as the program writes it. Each END reason a first
+question can end in now reads in a person's words (a real recording of a
+declined session: tests/test_walkfix35b_host.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from screencodec.cli.recordings import _refused
+
+
+@pytest.mark.parametrize(("reason", "words"), [
+    ("consent denied", "nobody was let in (the user declined)"),
+    ("consent denied: no answer in time", "nobody was let in (the user did not answer in time)"),
+    ("consent denied: the consent callback returned a bool, not a Grant",
+     "nobody was let in (the user could not be asked: the consent callback returned a bool,"
+     " not a Grant)"),
+    ("viewer sent no request", "nobody was let in (no request in time)"),
+    ("viewer did not ask to view", "nobody was let in (it did not ask to view)"),
+    ("consent denied: \x1b[2Jx", "nobody was let in (the user could not be asked: ?x)"),
+    ("the viewer left", ""),
+    ("consent deniedX", ""),
+])  # fmt: skip
+def test_a_refused_sessions_end_reads_in_words(reason: str, words: str) -> None:
+    assert _refused({"reason": reason}) == words
