@@ -124,7 +124,7 @@ def test_the_host_stopping_and_the_agent_leaving_in_plain_words(
     # closes every channel with "the host ended the session".
     allowing.call(allowing.listener.close())
     st = wait_page(browser, lambda s: s["ended"] is not None, what="the end")
-    assert st["banner"] == "The session has ended: the user stopped sharing."
+    assert st["banner"] == "The session has ended: the user ended the session."
     out, _ = _finish(proc)
     assert proc.returncode == 0 and "session ended: " in out
 

@@ -33,7 +33,7 @@ def test_an_update_applied_after_the_end_is_no_protocol_error() -> None:
         second = bridge.update(b"update 2")
         ws.incoming.put_nowait('{"t":"applied","ok":true,"w":640,"h":400}')
         assert await asyncio.wait_for(first, 5) == (640, 400)
-        bridge.banner("ended", "The session has ended: the user stopped sharing.")
+        bridge.banner("ended", "The session has ended: the user ended the session.")
         bridge.close()  # the session is over; update 2 is still on the page
         assert second.done() and second.result() is None
         # The page finishes update 2, and the agent's hand is still on the mouse.
@@ -47,7 +47,7 @@ def test_an_update_applied_after_the_end_is_no_protocol_error() -> None:
     # Expected: no error, the end banner stays the last, nothing reaches the host.
     assert bridge.protocol_errors == 0
     banners = [x["text"] for x in sent if x["t"] == "banner"]
-    assert banners[-1] == "The session has ended: the user stopped sharing."
+    assert banners[-1] == "The session has ended: the user ended the session."
     assert viewer.sent == []
 
 

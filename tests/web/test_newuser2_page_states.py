@@ -9,7 +9,7 @@
   beside it still read "Connected"; it now reads "Not connected";
 - the host's user typed ``/end`` (or pressed Ctrl-C): the banner read "The
   session has ended: the host's user ended the session." where docs/web.md
-  promises "The session has ended: the user stopped sharing.";
+  promises "The session has ended: the user ended the session.";
 - the user said yes over a slow link (10 kbit/s: 9 s to the first picture):
   the empty screen said only "Connected" in its middle, as if nothing would
   come; it now says the first picture is on its way.
@@ -90,10 +90,10 @@ def test_a_page_whose_viewer_is_gone_is_not_connected(browser: Any) -> None:
         live.close()
 
 
-def test_the_host_commands_end_reads_the_user_stopped_sharing() -> None:
+def test_the_host_commands_end_reads_the_user_ended_the_session() -> None:
     for layer in ("host said bye: ", "channel closed: closed by peer: "):
         assert _ended_text(layer + ENDED_BY_USER) == (
-            "The session has ended: the user stopped sharing.")  # fmt: skip
+            "The session has ended: the user ended the session.")  # fmt: skip
 
 
 class _HeldSource(SourceWrapper):

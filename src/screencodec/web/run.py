@@ -496,7 +496,7 @@ def _ended_text(reason: str) -> str:
         if reason.startswith(layer):
             why = reason.removeprefix(layer)
             if why in _USER_STOPPED:
-                return "The session has ended: the user stopped sharing."
+                return "The session has ended: the user ended the session."
             return f"The session has ended: {why[:200]}."
     if reason.startswith("channel closed: "):
         why = reason.removeprefix("channel closed: ")[:200]
