@@ -9,7 +9,7 @@ longer works. Stopped while the agent was there, it said
 ``session with 'support' (...) ended: you ended it`` and ``Stopped.
 Nothing is shared; the session code no longer works.``; ``/end`` while
 the agent was away said ``'support' can no longer come back without asking
-you`` (cli/host.py ``_Commands._end``).
+you`` (cli/host_commands.py ``_Commands._end``).
 
 Expected: as ``/end`` says it, then the banner, then that the code no
 longer works (the user may be reading it out to someone else).

@@ -9,7 +9,7 @@ that took the name meanwhile) was then told of as a viewer of the version
 before the codes ("declined, no answer, or their viewer takes no files").
 
 Real Host and Viewer over sealed channels on loopback, and the host
-command's own ``/send`` (cli/host.py ``_Commands._offer``), whose line is
+command's own ``/send`` (cli/host_files.py ``_Commands._offer``), whose line is
 what the host's user reads; the agent leaves, and the host has ended their
 session, between the send's end and that line."""
 

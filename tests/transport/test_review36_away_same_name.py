@@ -2,7 +2,7 @@
 come back unasked within 60 s) held CONTROL, so that ``/view`` says it takes
 it back from them (ends36 kept that note for a session put back to away).
 The note, and each agent's 60 s timer, were kept by the agent's *name*
-(cli/host.py ``_Commands.away``, ``away_control``), which each agent chooses.
+(cli/host_commands.py ``_Commands.away``, ``away_control``), which each agent chooses.
 
 review36: two agents named 'Alice', the first granted VIEW and CONTROL, the
 second VIEW. Both links are lost, the first's first; the second comes back

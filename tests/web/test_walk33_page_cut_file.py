@@ -68,7 +68,7 @@ def test_walk33_a_file_cut_mid_way_is_worded_for_a_person(
         browser.find_element(By.XPATH, accept).click()
         live.wait(sent.done, what="the host's send of big.bin")
         # Its send ends in SessionClosedError (what the host's /end answers in
-        # words, cli/host.py), or in an outcome that is not "delivered".
+        # words, cli/host_files.py), or in an outcome that is not "delivered".
         assert sent.exception() is not None or sent.result().outcome != "delivered"
         row = ROW + (ENDED if cut == "the host ends it" else LOST)
         wait_page(browser, lambda s: any(r.startswith(row) for r in _rows(browser)),

@@ -18,7 +18,7 @@ from .base import CursorState, FrameSource, Hint
 __all__ = ["BAND_GRID", "NOT_OPENED", "ROLL_GRABS", "ScreenSource", "list_monitors"]
 
 #: How the error of a display that could not be opened begins (a display's
-#: failure, not the monitor's asked for: cli/host.py tells them apart).
+#: failure, not the monitor's asked for: cli/host_start.py tells them apart).
 NOT_OPENED = "cannot open the screen on display "
 
 #: Damage is read from the screen in full-width bands of rows on this grid.

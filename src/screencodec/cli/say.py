@@ -30,7 +30,7 @@ SAY = "/say"
 
 #: The host's commands and what each does, in the order ``/help`` lists them;
 #: its ``/help`` ends with Ctrl-C, in words that depend on whether the screen
-#: is shared at that moment (cli/host.py ``_Commands._ctrl_c``).
+#: is shared at that moment (cli/host_commands.py ``_Commands._ctrl_c``).
 HOST_COMMANDS = (
     ("/say TEXT", "write TEXT to the support agent(s)"),
     ("/view", "take back control of your mouse and keyboard; the agents can still watch"),

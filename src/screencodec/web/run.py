@@ -396,7 +396,7 @@ _CLOSED_HERE = "channel closed: closed locally"
 #: Why a host's side ends a session when its user stops sharing: its session
 #: layer's goodbye (link.py; Host.disconnect's default), its listener's
 #: close when the host program itself stops (connect/accept.py), and
-#: ``screencodec host``'s ``/end``, Ctrl-C, SIGTERM and SIGHUP (cli/host.py
+#: ``screencodec host``'s ``/end``, Ctrl-C, SIGTERM and SIGHUP (cli/host_lines.py
 #: ENDED_BY_USER).
 _USER_STOPPED = (
     "the local user stopped sharing", "host ended", "the host ended the session",

@@ -67,7 +67,7 @@ once that viewer's monitor is acquired, so it waits for that opening the
 same way. Only :meth:`CaptureHub.monitors` called before anyone watched
 (not done by a session) would still call the factory on the loop; the
 host CLI hands its first viewer the source it opened at its start, off
-the loop (cli/host.py).
+the loop (cli/host_start.py).
 """
 
 from __future__ import annotations

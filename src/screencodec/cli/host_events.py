@@ -1,0 +1,158 @@
+"""The host's events as lines (:func:`_show`, the display task): the sharing
+banner, wrong-password warnings, an agent's chat, a file saved, the
+``[shared]`` status line, each session's end; and the progress of files an
+agent sends (:func:`_receiving`).
+
+Separate: one loop over :meth:`Host.events`, which keeps nothing itself and
+hands what needs the sessions' state to host_commands._Commands; host.py
+starts it and cancels it when the host ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from screencodec.cli.host_commands import _Commands
+from screencodec.cli.host_lines import (
+    BANNER,
+    LET_IN_WORDS,
+    _agents,
+    _delivery,
+    _in_users_words,
+    _shared,
+)
+from screencodec.cli.progress import Receiving
+from screencodec.cli.terminal import StatusLines
+from screencodec.transport.channel.display import amount, safe_text
+from screencodec.transport.session.consent import TerminalQuestions
+from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
+from screencodec.transport.session.events import (
+    ChatDelivery,
+    ChatReceived,
+    FileReceived,
+    FileRefused,
+    PasswordGuessed,
+    PermissionChanged,
+    SessionEnded,
+    SessionResumed,
+    SharingChanged,
+    StatsUpdated,
+)
+from screencodec.transport.session.host import Host
+from screencodec.transport.session.permissions import VIEW
+
+__all__ = ["GUESS_REPORT_EVERY", "RECEIVING_CHECK", "_receiving", "_show"]
+
+#: After the first, wrong-password warnings are repeated at most this often (s).
+GUESS_REPORT_EVERY = 30.0
+
+
+async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
+    """Banner while shared, a viewer's status line when it says something new
+    (:func:`_shared`; dropped while a question is open), wrong-password
+    warnings; ``commands.sharing`` says whether the banner is up (it comes
+    down when the last session ends, not when a lost link may come back)."""
+    reported = [0.0]
+    status = StatusLines(ui.out)
+    async for ev in host.events():
+        if isinstance(ev, SharingChanged):
+            # No one left: told with the SessionEnded that follows, as a stop,
+            # or not, for a lost link whose agent may come back unasked. Only
+            # those /end is ending left: told by its line (one agent's end
+            # before another's printed "BEING SHARED WITH" the other).
+            if ev.viewers and not set(ev.viewers) <= commands.told_by_end:
+                commands.sharing = True
+                ui.say(
+                    f"\n{BANNER}\n##  YOUR SCREEN IS BEING SHARED WITH: {_agents(ui, ev.viewers)}"
+                    f"\n##  Press Ctrl-C at any time to stop sharing.\n{BANNER}"
+                )
+        elif isinstance(ev, PasswordGuessed):
+            now = asyncio.get_running_loop().time()
+            if ev.failed == 1:
+                ui.say(
+                    f"\n{'!' * 64}\n!!  A wrong password was tried for session {ev.code}"
+                    f" from {safe_text(ev.source)}.\n!!  If you did not just read it to"
+                    " someone, someone may be guessing.\n!!  The password stays valid;"
+                    " guesses are slowed down. Only read it to the\n!!  person you called"
+                    f" for help.\n{'!' * 64}"
+                )
+                reported[0] = now
+            elif now - reported[0] >= GUESS_REPORT_EVERY:
+                ui.say(
+                    f"!!  {ev.failed} wrong passwords tried for session {ev.code} so far"
+                    f" (latest from {safe_text(ev.source)}); one more may be tried in"
+                    f" {ev.next_in:.0f} s."
+                )
+                reported[0] = now
+        elif isinstance(ev, ChatReceived):
+            # Already passed through safe_text by the session; again here, as
+            # every peer string this terminal shows is.
+            ui.say(f"agent {_agents(ui, (ev.peer,))} says: {safe_text(ev.text, 1000)}")
+        elif isinstance(ev, ChatDelivery):
+            _delivery(ui, ev, commands.now_as)
+        elif isinstance(ev, FileRefused):
+            commands.file_refused(ev)
+        elif isinstance(ev, FileReceived):
+            sender = _agents(ui, (ev.peer,))
+            ui.say(f"saved {safe_text(ev.path, 300)} ({amount(ev.size)}) from {sender}")
+        elif isinstance(ev, PermissionChanged):
+            commands.note(ev)
+        elif isinstance(ev, StatsUpdated):
+            # Not while a question is open: a line due then would be lost.
+            line = None if ui.asking else _shared(ev.stats, status,
+                                                  asyncio.get_running_loop().time())
+            if line is not None:
+                ui.say(line, status=True)
+        elif isinstance(ev, SessionEnded):
+            status.forget(ev.peer)
+            if ev.moved:
+                # The agent came back on a new connection: told as
+                # SessionResumed. What it holds goes on with the session: a
+                # new link lost before it joined puts it back to away under
+                # this name (takeover36: forgotten here, the lost line said
+                # "see your screen" of an agent who held control).
+                continue
+            held = commands.levels.get(ev.peer, VIEW)
+            commands.note(ev)
+            why = _in_users_words(ev.reason)
+            if ev.peer in commands.told_by_end:
+                # /end's own line tells it ("you ended the session with ..."),
+                # and the banner after it: not this line before it.
+                commands.told_by_end.discard(ev.peer)
+                commands.ended.discard(ev.peer)
+                if not commands.ending and not host.viewers and not commands.away:
+                    commands.stopped()  # ended after /end gave up waiting
+                continue
+            if ev.peer in commands.ended:
+                commands.ended.discard(ev.peer)
+                why = "you ended it"
+            elif ev.resumable > 0:
+                commands.lost(ev, why, held)
+                continue
+            if not host.viewers and not commands.away and not commands.ending:
+                commands.stopped()  # (/end's line says it after its own)
+            if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
+                ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
+            else:
+                ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
+            if commands.once:
+                commands.ended_once(ev)
+        elif isinstance(ev, SessionResumed):
+            commands.resumed(ev)
+
+
+#: How often the files being received are looked at for their progress (s).
+RECEIVING_CHECK = 0.5
+
+
+async def _receiving(host: Host, ui: TerminalQuestions) -> None:
+    """How far each file an agent sends has gone (cli/progress.py): a line
+    now and then while it moves (none while a question is open)."""
+    receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from"
+                                    f" {_agents(ui, (f.peer,))}")  # fmt: skip
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(RECEIVING_CHECK)
+        for line in receiving.lines(host.receiving(), loop.time()):
+            if not ui.asking:
+                ui.say(line)

@@ -1,0 +1,169 @@
+"""The lines ``screencodec host`` prints, in its words, and the words agents are
+told: the sharing banner and its end, an agent named as the question named
+them (:func:`_agents`), a session's end reason as the user reads it, the fate
+of each chat line, the ``[shared]`` status line, the relay lost and back,
+the reasons sent to an agent (/end, a signal, the X display gone, view only).
+
+Separate so that what the host says can be read, and changed, in one place,
+apart from the code that decides when it is said (host_commands, host_files,
+host_events, host.py), which imports it; it imports none of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from screencodec.cli.terminal import StatusLines, in_words, rtt_band, rtt_shown
+from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.chat import DELIVERED, NOT_CONFIRMED, NOT_DELIVERED
+from screencodec.transport.session.consent import TerminalQuestions
+from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED, REQUEST_WAIT
+from screencodec.transport.session.events import ChatDelivery
+from screencodec.transport.session.link import SCREEN_GONE
+from screencodec.transport.session.permissions import ConsentRequest
+from screencodec.transport.session.stats import LinkStats
+
+if TYPE_CHECKING:
+    from screencodec.transport.connect.via_relay import RelayStatus
+
+__all__ = [
+    "BANNER", "CODE_GONE", "ENDED_BY_USER", "HOST_STOPPED", "LET_IN_WORDS", "NO_INPUT",
+    "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back", "_delivery",
+    "_in_users_words", "_relay_status", "_shared", "_told",
+]
+
+#: The name its log lines had when all of the host was cli/host.py: kept, so that
+#: the log reads as before (the module is cli/host_lines.py).
+_log = logging.getLogger("screencodec.cli.host")
+
+BANNER = "#" * 64
+
+
+#: What an agent is told when it asks this host for CONTROL and it cannot be granted.
+VIEW_ONLY = "the host's user shares the screen for viewing only (remote control is off)"
+NO_INPUT = "remote control is unavailable on the host's computer: input cannot be injected there"
+
+
+def _told(ui: TerminalQuestions, why: str) -> Callable[[ConsentRequest, str], None]:
+    """The one line the local user reads when an agent's request for CONTROL
+    was refused unasked (a yes would be a grant that does nothing, and the
+    agent would believe it controls the screen)."""
+
+    def tell(request: ConsentRequest, _told_agent: str) -> None:
+        ui.say(f"refused: {safe_text(request.who, 64)!r} ({safe_text(request.peer)}) asked to"
+               f" control your mouse and keyboard, but remote control is unavailable on this"
+               f" computer ({why})")  # fmt: skip
+
+    return tell
+
+
+#: What an agent is told when the host's user types /end.
+ENDED_BY_USER = "the host's user ended the session"
+#: What an agent is told when the host program is stopped by SIGTERM or SIGHUP.
+HOST_STOPPED = "the host program was stopped"
+#: What an agent is told when the X display the host shares died mid-session.
+X_GONE = "the host's X display is gone: its screen, mouse and keyboard can no longer be used"
+
+
+def _delivery(ui: TerminalQuestions, ev: ChatDelivery, now_as: dict[str, str]) -> None:
+    """What became of the local user's chat lines to one agent: each marked
+    delivered once the agent's program has it; when the session ended
+    first, not confirmed if it was sent (it may have arrived, its
+    confirmation lost), NOT delivered if it never was (kept for an agent
+    who did not come back); an agent's viewer of a version that confirms
+    nothing is told once. The agent is named as they are now (``now_as``:
+    the address they came back from, for a line given before a resume)."""
+    agent = _agents(ui, (now_as.get(ev.peer, ev.peer),))
+    if ev.state == DELIVERED:
+        for text in ev.texts:
+            ui.say(f"delivered to {agent}: {safe_text(text, 80)}")
+    elif ev.state == NOT_CONFIRMED:
+        for text in ev.texts:
+            ui.say(f"not confirmed by {agent}, the session ended: {safe_text(text, 1000)}")
+    elif ev.state == NOT_DELIVERED:
+        for text in ev.texts:
+            ui.say(f"NOT delivered to {agent}, the session ended: {safe_text(text, 1000)}")
+    elif ev.first == 1:
+        ui.say(f"(sent: the viewer of {agent} does not confirm that chat arrives)")
+
+
+#: A failed grab's words (capture/screen.py's _grab_failed): which display.
+_GRAB_FAILED = re.compile(r" \(grabbing .*? on display ('[^']*') failed")
+
+
+def _in_users_words(reason: str) -> str:
+    """A session's end reason as the host's user reads it. The screen gone
+    names its display, not the grab that failed (walk36: "(grabbing
+    Rect(x=0, y=0, w=1024, h=768) on display ':136' failed)"); the details
+    stay in the recording's END and the log."""
+    grab = _GRAB_FAILED.match(reason, len(SCREEN_GONE)) if reason.startswith(SCREEN_GONE) else None
+    if grab is None:  # "(the screen did not answer within 10 s)" is said as it is
+        return safe_text(reason, 200)
+    _log.info("session ended: %s", safe_text(reason, 500))
+    return f"{SCREEN_GONE} (display {safe_text(grab[1], 100)} stopped answering)"
+
+
+def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
+    """Name each viewer as the question named it: the agent, then the address."""
+    named = []
+    for peer in viewers:
+        who = ui.names.get(peer)
+        named.append(f"{who!r} ({safe_text(peer)})" if who else safe_text(peer))
+    return ", ".join(named)
+
+
+def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
+    """A viewer's ``[shared]`` line, or None when it is not due: it is
+    printed when the link gets slow or fast again or input is dropped, and
+    in a log once a minute besides (a line every second drowned out the
+    agent's chat). On a terminal it is short (fps, kbit/s, rtt) and cut to
+    the window's width; a log gets every figure."""
+    news = (rtt_band(stats.rtt_ms), stats.input_dropped)
+    if not status.due(stats.peer, news, now):
+        return None
+    if not status.on_terminal:
+        return f"[shared] {safe_text(stats.line(), 200)}"
+    dropped = f", input dropped {stats.input_dropped}" if stats.input_dropped else ""
+    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {stats.fps:.0f} fps"
+                      f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
+
+
+def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
+    """The line the local user reads when the session code stops or starts
+    working at the relay (the relay went down or came back): while it is
+    lost, an agent who tries the code is told there is no such session."""
+
+    def tell(status: RelayStatus) -> None:
+        if status.reachable:
+            ui.say(f"connected to the relay at {status.relay} again; the code {status.code}"
+                   " works")
+        else:
+            error = in_words(status.error.removeprefix(f"cannot reach {status.relay}: "))
+            why = f" ({error})" if error else ""
+            ui.say(f"lost the relay at {status.relay}{why}; retrying: the code {status.code}"
+                   " will work again when the relay is back (you will be told)")
+
+    return tell
+
+
+STOPPED = f"\n{BANNER}\n##  Screen sharing stopped.\n{BANNER}"
+#: The host's last line as it stops (but for its X display gone, said in its own words).
+CODE_GONE = "Stopped. Nothing is shared; the session code no longer works."
+
+
+#: The line for an agent let in to nothing, after its address, in the user's
+#: words (walk36: "session with ADDRESS ended: viewer sent no request").
+LET_IN_WORDS = {
+    NO_REQUEST: f"proved the password, then asked for nothing within {REQUEST_WAIT:.0f} s:"
+                " nothing was shared, and it was disconnected",
+    NO_VIEW_ASKED: "proved the password and asked to control your mouse and keyboard without"
+                   " seeing your screen: refused without asking you; nothing was shared",
+}
+
+
+def _cannot_come_back(names: list[str]) -> str:
+    """The line for agents away whose sessions are over."""
+    return f"{', '.join(repr(n) for n in names)} can no longer come back without asking you"
