@@ -484,7 +484,7 @@ class _Conversation:
 
 
 #: Of a file cut short at the other side, which removes it (the host's
-#: words for a file going the other way: cli/host.py).
+#: words for a file going the other way: cli/host_files.py).
 NOTHING_KEPT = "nothing of it was kept there"
 #: While a lost link is being taken up again.
 AWAY = "the connection to the host was lost; reconnecting"

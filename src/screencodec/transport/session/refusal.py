@@ -273,7 +273,7 @@ class RequestLedger:
 
 #: A host's goodbye that came instead of its user's answer, by the host's
 #: reason: one sentence that says who ended the session and that the
-#: question went unanswered. The host's own reasons (cli/host.py's /end,
+#: question went unanswered. The host's own reasons (cli/host.py's and cli/host_commands.py's /end,
 #: Ctrl-C and signals; Host.disconnect's default; the session layer's) each
 #: already say who ended it: walk34 read "the host ended the session before
 #: its user answered: the host's user ended the session".
