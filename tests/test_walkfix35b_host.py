@@ -35,9 +35,10 @@ def test_a_refused_join_ends_in_a_line_that_names_the_agent() -> None:
             host.type("n")
             with pytest.raises(ConsentDeniedError):
                 await started
-            # Before: "session with 127.0.0.1:52850 ended: consent denied".
+            # Before: "session with 127.0.0.1:52850 ended: consent denied";
+            # then (walk36) "... ended: consent denied", the END reason as jargon.
             await wait(host, "session with " + AGENT.format(who="Alice")
-                       + r" ended: consent denied\n", question.end())  # fmt: skip
+                       + r" ended: you declined\n", question.end())  # fmt: skip
 
         session(host, body)
         assert host.proc.wait(10) == 3  # --once: refused, no session took place

@@ -143,7 +143,7 @@ def test_yes_typed_before_the_question_does_not_count() -> None:
         assert "declined" in verr
         assert "granted" not in vout
         out, _ = host.communicate(timeout=20)
-        assert "consent denied" in out
+        assert "ended: you declined\n" in out  # stop 37: it read "consent denied"
         assert "BEING SHARED" not in out
     finally:
         stop(host)
@@ -159,7 +159,7 @@ def test_no_answer_is_no(tmp_path: Path) -> None:
         assert view.returncode == 3  # refused (cli.main.Exit)
         assert "declined" in view.stderr
         out, _ = host.communicate(timeout=20)
-        assert "consent denied" in out
+        assert "ended: you did not answer in time\n" in out  # stop 37: "consent denied: ..."
         assert "BEING SHARED" not in out
     finally:
         stop(host)

@@ -20,7 +20,12 @@ from screencodec.cli.terminal import StatusLines, in_words, rtt_band, rtt_shown
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.chat import DELIVERED, NOT_CONFIRMED, NOT_DELIVERED
 from screencodec.transport.session.consent import TerminalQuestions
-from screencodec.transport.session.endreasons import NO_REQUEST, NO_VIEW_ASKED, REQUEST_WAIT
+from screencodec.transport.session.endreasons import (
+    NO_REQUEST,
+    NO_VIEW_ASKED,
+    REQUEST_WAIT,
+    refused_words,
+)
 from screencodec.transport.session.events import ChatDelivery
 from screencodec.transport.session.link import SCREEN_GONE
 from screencodec.transport.session.permissions import ConsentRequest
@@ -99,6 +104,9 @@ def _in_users_words(reason: str) -> str:
     names its display, not the grab that failed (walk36: "(grabbing
     Rect(x=0, y=0, w=1024, h=768) on display ':136' failed)"); the details
     stay in the recording's END and the log."""
+    refused = refused_words(reason, "you")  # the first question's no (walk36: "consent denied")
+    if refused is not None:
+        return safe_text(refused, 200)
     grab = _GRAB_FAILED.match(reason, len(SCREEN_GONE)) if reason.startswith(SCREEN_GONE) else None
     if grab is None:  # "(the screen did not answer within 10 s)" is said as it is
         return safe_text(reason, 200)

@@ -24,15 +24,16 @@ CONSENT_DENIED = "consent denied"
 _NO_ANSWER = CONSENT_DENIED + ": no answer in time"
 
 
-def refused_words(reason: str) -> str | None:
+def refused_words(reason: str, user: str = "the user") -> str | None:
     """How a person is told why nobody was let in, for the END reason of a
     first question answered no (walk36: "consent denied" read as jargon in
-    ``recordings list``): "the user declined", "the user did not answer in
-    time", or "the user could not be asked: WHY"; None for any other reason."""
+    ``recordings list`` and the host's end line): "the user declined", "the
+    user did not answer in time", or "the user could not be asked: WHY";
+    ``user="you"`` for the host's own user. None for any other reason."""
     if reason == CONSENT_DENIED:
-        return "the user declined"
+        return f"{user} declined"
     if reason == _NO_ANSWER:
-        return "the user did not answer in time"
+        return f"{user} did not answer in time"
     if reason.startswith(CONSENT_DENIED + ": "):
-        return f"the user could not be asked: {reason.removeprefix(CONSENT_DENIED + ': ')}"
+        return f"{user} could not be asked: {reason.removeprefix(CONSENT_DENIED + ': ')}"
     return None
