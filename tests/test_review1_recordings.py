@@ -74,7 +74,7 @@ def test_review1_a_recording_changed_in_place_after_the_check_is_not_shown(
     check (CRC made right, as anyone can) were shown as the pinned host's,
     unmarked, exit 0 (play --web: for as long as the page plays). Expected:
     the picture shown is the one checked. Fixed: with --hosts, play, export
-    and play --web read the file whole (cli/recordings._open_readable), and
+    and play --web read the file whole (cli/recordings_show._open_readable), and
     play --web plays the reader it checked. rec32: that cost the file's size
     in memory; now the reader is pinned (each chunk read with pread, the
     first read's hash kept), so a chunk changed after the check is refused,
@@ -82,7 +82,7 @@ def test_review1_a_recording_changed_in_place_after_the_check_is_not_shown(
     import argparse
 
     from recording.test_signed_attacks import edit_payload, split
-    from screencodec.cli.recordings import _open_readable
+    from screencodec.cli.recordings_show import _open_readable
     from screencodec.recording import Player, RecordingReader
     from screencodec.recording.sign import load_pins
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from screencodec.cli.recordings import _refused
+from screencodec.cli.recordings_check import _refused
 
 
 @pytest.mark.parametrize(("reason", "words"), [
