@@ -89,3 +89,56 @@ def test_a_stop_while_the_yes_waits_follows_the_yes(
     assert (outcome.outcome, outcome.why) == ("failed", STOPPED_THERE_WHY), outcome
     assert (refused.why, refused.received) == (STOPPED_HERE, 0)
     assert left == []
+
+
+@pytest.mark.parametrize("holder", ["channel", "announcing"])
+def test_the_hosts_stop_while_its_yes_waits_follows_the_yes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, holder: str) -> None:
+    """The same on the host, receiving the viewer's file (link.py answers
+    it): its user's stop (Host.stop_receiving) goes after the FileAccept.
+    Found on 2c553f5: "channel", the viewer's user read "failed: in its
+    words: ..."; "announcing", the viewer ended the session ("a host may
+    not send FileResult")."""
+    held = _hold_the_folder_look(monkeypatch)
+    big = _big(tmp_path)
+    host_dir, viewer_dir = _dirs(tmp_path)
+    announcement = m.encode(file_results_announcement())
+
+    async def main() -> tuple[FileSent, bool, FileRefused, list[str]]:
+        async with _pair(host_dir, viewer_dir) as (host, viewer):
+            told = host.events()
+            link = next(iter(host._runtime.links))
+            entered: list[bytes] = []
+            real_send = link.channel.send
+
+            async def send(message: bytes) -> None:
+                entered.append(message)
+                await real_send(message)
+
+            link.channel.send = send  # type: ignore[method-assign]
+            lock = (link.channel._send_lock if holder == "channel"  # type: ignore[attr-defined]
+                    else host._runtime.sender_for(link)._announcing)
+            sending = asyncio.ensure_future(viewer.sender.send(big))
+            await held.reached()
+            await lock.acquire()  # another send holds the channel
+            try:
+                held.release()  # the yes is decided; its answer waits
+                await until(lambda: announcement in entered if holder == "channel"
+                            else bool(lock._waiters), 10, "the answer waiting")
+                stopping = asyncio.ensure_future(host.stop_receiving(host.viewers[0], 1))
+                await until(lambda: stopping.done() or len(entered) >= 3, 10,
+                            "the stop's sends")
+            finally:
+                lock.release()
+            found = await asyncio.wait_for(stopping, 10)
+            outcome = await asyncio.wait_for(sending, 20)
+            refused = await asyncio.wait_for(_first(told, FileRefused), 10)
+            assert isinstance(refused, FileRefused)
+            await asyncio.wait_for(_alive(host, viewer), 10)
+            return outcome, found, refused, sorted(p.name for p in host_dir.iterdir())
+
+    outcome, found, refused, left = run(main(), timeout=60)
+    assert found is True
+    assert (outcome.outcome, outcome.why) == ("failed", STOPPED_THERE_WHY), outcome
+    assert (refused.why, refused.received) == (STOPPED_HERE, 0)
+    assert left == []
