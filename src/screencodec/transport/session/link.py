@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from typing import Any
 
@@ -794,7 +795,8 @@ class ViewerLink:
 
         async def run() -> None:
             accept = await files.decide(offer, info, via_queue)
-            await self.host.sender_for(self).answer(accept, files.take_result(offer.transfer))
+            await self.host.sender_for(self).answer(
+                accept, functools.partial(files.take_result, offer.transfer))
 
         self.spawn(run())
 

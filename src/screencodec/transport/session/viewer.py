@@ -78,6 +78,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import importlib.util
 import time
 from collections.abc import Callable, Coroutine
@@ -820,7 +821,8 @@ class Viewer:
 
     async def _file_offer(self, offer: m.FileOffer, info: FileOfferInfo) -> None:
         accept = await self.files.decide(offer, info)
-        await self.sender.answer(accept, self.files.take_result(offer.transfer))
+        await self.sender.answer(accept, functools.partial(self.files.take_result,
+                                                           offer.transfer))  # fmt: skip
 
     # -- requests to the host ---------------------------------------------------
 

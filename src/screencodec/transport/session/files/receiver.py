@@ -186,6 +186,11 @@ class FileReceiver:
         #: a stop found nothing and the file came).
         self._deciding: set[int] = set()
         self._stop_wanted: set[int] = set()
+        #: The offers :meth:`decide` said yes to whose FileAccept has not
+        #: gone yet (:meth:`take_result` is called once it went): what a
+        #: stop meanwhile sends follows it (review37: it went ahead, and the
+        #: host ended the session for a result of a file not accepted).
+        self._answering: set[int] = set()
         #: The task asking about each offer whose question is open or
         #: waiting for its turn: cancelled when the sender gives it up.
         self._asking: dict[int, asyncio.Task[object]] = {}
@@ -212,6 +217,11 @@ class FileReceiver:
         #: each (:meth:`stop` marks it stopped: files37).
         self._saving: dict[int, FileOfferInfo] = {}
         self._finishing: dict[int, Incoming] = {}
+        #: A save or a removal done on the disk thread whose outcome is not
+        #: told on the loop yet (:meth:`settle` waits for these too: a
+        #: stopped file's removal comes after its save; and a save can be
+        #: done there while its word to the loop is still on the way).
+        self._untold: set[asyncio.Future[Any]] = set()
         #: Set by :meth:`give_up`: :meth:`settle` no longer waits for the disk.
         self._left = asyncio.Event()
         #: Bytes of chunks handed to the disk thread and not yet written
@@ -337,6 +347,8 @@ class FileReceiver:
             if accept.accepted and offer.transfer in self._stop_wanted \
                     and offer.transfer in self._active:
                 return self._stopped_before_taken(offer.transfer)
+            if accept.accepted and offer.transfer in self._active:
+                self._answering.add(offer.transfer)
             return accept
         finally:
             self._deciding.discard(offer.transfer)
@@ -534,7 +546,10 @@ class FileReceiver:
         """What to send right after :meth:`decide`'s FileAccept for
         ``transfer``: a FileResult "not saved" if it was accepted and its
         file could not be created, or (after its reason code) if the local
-        user stopped it before it was taken; else nothing."""
+        user stopped it before it was taken, or while its FileAccept
+        waited to go (:meth:`stop`); else nothing. Called once the
+        FileAccept went (:meth:`~.sender.FileSender.answer`)."""
+        self._answering.discard(transfer)
         return self._unsent.pop(transfer, [])
 
     async def on_offer(self, offer: FileOffer, peer: str) -> FileAccept:
@@ -742,7 +757,11 @@ class FileReceiver:
             self._told_once(removed, FileRefused(info.peer, info.name, info.size, STOPPED_HERE,
                                                  transfer, inc.received))  # fmt: skip
         self._room.set()  # a chunk of it waiting for room goes nowhere now
-        return self._stop_words(transfer) if self.reports else []
+        words = self._stop_words(transfer) if self.reports else []
+        if transfer in self._answering:  # its FileAccept has not gone: they follow it
+            self._unsent.setdefault(transfer, []).extend(words)
+            return []
+        return words
 
     def _fail(self, transfer: int, inc: Incoming, exc: OSError) -> FileResult | None:
         """Record that ``transfer`` could not be saved (its file is gone);
@@ -813,6 +832,8 @@ class FileReceiver:
             saving = asyncio.wrap_future(self._last_save)
             told = functools.partial(self._saved, inc, end.transfer, peer, answer)
             saving.add_done_callback(told)
+            self._untold.add(saving)
+            saving.add_done_callback(self._untold.discard)  # (after told)
         return _reply(answer, send)
 
     def _saved(
@@ -888,7 +909,10 @@ class FileReceiver:
                 done.exception()  # a removal that failed is the disk thread's to log
             tell()
 
-        asyncio.wrap_future(removed).add_done_callback(unlinked)
+        unlinking = asyncio.wrap_future(removed)
+        unlinking.add_done_callback(unlinked)
+        self._untold.add(unlinking)
+        unlinking.add_done_callback(self._untold.discard)  # (after unlinked)
 
     def _abort(self, transfer: int) -> Future[None] | None:
         inc = self._active.pop(transfer, None)
@@ -932,13 +956,19 @@ class FileReceiver:
         # The calls run in order: the last save and the last removal done, all are.
         last = {call for call in (self._last_save, self._last_drop)
                 if call is not None and not call.done()}  # fmt: skip
-        if not last or self._left.is_set():
+        if not (last or self._untold) or self._left.is_set():
             return
         left = asyncio.ensure_future(self._left.wait())
         try:  # (asyncio.wait cancels none: a save is never cancelled)
-            done: asyncio.Future[Any] = asyncio.gather(
-                *(asyncio.wrap_future(call) for call in last), return_exceptions=True)
-            await asyncio.wait({done, left}, return_when=asyncio.FIRST_COMPLETED)
+            if last:
+                done: asyncio.Future[Any] = asyncio.gather(
+                    *(asyncio.wrap_future(call) for call in last), return_exceptions=True)
+                await asyncio.wait({done, left}, return_when=asyncio.FIRST_COMPLETED)
+            # Each told on the loop, and what that gave the disk thread done
+            # (review37: a file stopped as it was saved was removed, and its
+            # user told, after the session was told ended).
+            while self._untold and not left.done():
+                await asyncio.wait({*self._untold, left}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             left.cancel()
 

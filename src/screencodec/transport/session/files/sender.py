@@ -187,15 +187,22 @@ class FileSender:
                 await self._send(file_results_announcement())
                 self._announced = True
 
-    async def answer(self, accept: FileAccept, after: Sequence[Message] = ()) -> None:
+    async def answer(self, accept: FileAccept,
+                     then: Callable[[], Sequence[Message]] = tuple) -> None:  # fmt: skip
         """Send this side's answer to the peer's offer (the receiver's),
-        announced first if it accepts, and ``after`` right after it: a
-        FileResult if the file already failed or was stopped
-        (:meth:`FileReceiver.take_result`)."""
-        if accept.accepted:
-            await self.announce()
-        await self._send(accept)
-        for msg in after:
+        announced first if it accepts, and what ``then`` gives once it
+        went, right after it: a FileResult if the file already failed or
+        was stopped (:meth:`FileReceiver.take_result`). ``then`` is called
+        once the answer went (or could not): a stop while the answer waited
+        for the channel is sent after it, never ahead (review37)."""
+        try:
+            if accept.accepted:
+                await self.announce()
+            await self._send(accept)
+        except BaseException:
+            then()  # nothing of it goes: the session ended, or this was cancelled
+            raise
+        for msg in then():
             await self._send(msg)
 
     def pace(self) -> None:
