@@ -30,6 +30,7 @@ from typing import Any
 
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport import CONTROL, VIEW, Viewer
+from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session import viewer as viewer_module
 from screencodec.transport.session.proof import link_key, prove
@@ -41,9 +42,14 @@ from .takeover_host import host_for_takeover
 AGENT = "10.36.4.1"
 #: How long the agent's path carries nothing.
 BLIP = 1.5
+#: How long a ticket's presenter waits for the live link to settle (5 s in the
+#: product, link._SETTLE_WAIT): twice BLIP, so the path still comes back
+#: within the wait, and 2 s less of it in each case (as replay_direct's 2.5).
+SETTLE_WAIT = 3.0
 
 
 async def main(mode: str) -> dict[str, Any]:
+    link_module._SETTLE_WAIT = SETTLE_WAIT
     setup = await host_for_takeover()
     ticket = await setup.first_agent_away()
 
@@ -109,7 +115,8 @@ async def main(mode: str) -> dict[str, Any]:
     after = None if agent_ended_after is None else round(agent_ended_after, 3)
     return {"outcome": outcome, "took": round(took, 3), "asked": len(setup.asked),
             "level": None if level is None else str(level),
-            "agent_end": agent_end[0] if agent_end else None, "agent_ended_after": after}
+            "agent_end": agent_end[0] if agent_end else None, "agent_ended_after": after,
+            "settle_wait": SETTLE_WAIT}
 
 
 if __name__ == "__main__":
