@@ -28,62 +28,32 @@ import sys
 import time
 from typing import Any
 
-from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ConsentDeniedError, ScreencodecError
-from screencodec.transport import CONTROL, VIEW, Host, Viewer
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.sealed import SecureChannel
-from screencodec.transport.connect import connect_direct, listen_direct
-from screencodec.transport.input.recording import RecordingInjector
+from screencodec.transport import CONTROL, VIEW, Viewer
+from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session import viewer as viewer_module
-from screencodec.transport.session.events import SessionEnded
-from screencodec.transport.session.permissions import ConsentRequest, Grant
 from screencodec.transport.session.proof import link_key, prove
 from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
 
-from .takeover36_silent_run import _T, _reset, _until
+from .helpers import until
+from .takeover_host import host_for_takeover
 
 AGENT = "10.36.4.1"
 #: How long the agent's path carries nothing.
 BLIP = 1.5
+#: How long a ticket's presenter waits for the live link to settle (5 s in the
+#: product, link._SETTLE_WAIT): twice BLIP, so the path still comes back
+#: within the wait, and 2 s less of it in each case (as replay_direct's 2.5).
+SETTLE_WAIT = 3.0
 
 
 async def main(mode: str) -> dict[str, Any]:
-    creds = SessionCredentials()
-    asked: list[ConsentRequest] = []
+    link_module._SETTLE_WAIT = SETTLE_WAIT
+    setup = await host_for_takeover()
+    ticket = await setup.first_agent_away()
 
-    async def consent(request: ConsentRequest) -> Grant:
-        asked.append(request)
-        return Grant(request.level) if len(asked) == 1 else Grant.deny()
-
-    host = Host(SyntheticDesktop(160, 120, scenario="typing", seed=3), consent=consent,
-                injector=RecordingInjector())  # fmt: skip
-    events = host.events()
-    seen: list[Any] = []
-
-    async def note() -> None:
-        async for ev in events:
-            seen.append(ev)
-
-    noting = asyncio.ensure_future(note())
-    listener = await listen_direct("0.0.0.0", 0, creds, host.serve)
-
-    async def connect(address: str) -> SecureChannel:
-        return await connect_direct(address, listener.port, creds.code, creds.password,
-                                    timeouts=_T)  # fmt: skip
-
-    first = Viewer(await connect("127.0.0.1"), who="Alice")
-    await first.start(VIEW | CONTROL)
-    running = asyncio.ensure_future(first.run())
-    await _until(lambda: first.resume_ticket is not None and first.decoded >= 1, "ticket")
-    ticket = first.resume_ticket
-    assert ticket is not None and isinstance(first.channel, SecureChannel)
-    _reset(first.channel)
-    await asyncio.wait_for(running, 10)
-    await _until(lambda: any(isinstance(e, SessionEnded) and e.resumable for e in seen), "away")
-
-    agent = await connect(AGENT)
+    agent = await setup.connect(AGENT)
     for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
                 m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
         await agent.send(m.encode(msg))
@@ -113,7 +83,7 @@ async def main(mode: str) -> dict[str, Any]:
         assert ticket.proof_key is not None and ticket.proof_key != link_key(agent)
         copy = ticket
     elif mode == "replayed":  # the agent's own proof, made for another connection
-        spare = await connect("127.0.0.1")
+        spare = await setup.connect()
         key = link_key(agent)
         assert key is not None
         replayed = prove(key, ticket, spare)
@@ -123,7 +93,7 @@ async def main(mode: str) -> dict[str, Any]:
     else:
         assert mode == "copy", mode
     began = time.monotonic()
-    mallory = Viewer(await connect("127.0.0.1"), who="Mallory", resume=copy)
+    mallory = Viewer(await setup.connect(), who="Mallory", resume=copy)
     try:
         level = await mallory.start(VIEW | CONTROL)
         outcome = "granted"
@@ -132,22 +102,21 @@ async def main(mode: str) -> dict[str, Any]:
     took = time.monotonic() - began
     await giving
     with contextlib.suppress(AssertionError):  # still live (the replay refused)
-        await _until(lambda: bool(agent_end), "the agent's link ended", 8)
+        await until(lambda: bool(agent_end), 8, "the agent's link ended")
     agent_ended_after = time.monotonic() - cut_at if agent_end else None
     if level is not None:
         task = asyncio.ensure_future(mallory.run())
-        await _until(lambda: mallory.decoded >= 1, "a picture")
+        await until(lambda: mallory.decoded >= 1, 10, "a picture")
         await mallory.bye()
         await asyncio.wait_for(task, 10)
     reading.cancel()
-    noting.cancel()
     await agent.close()
-    await listener.close()
-    await host.close()
+    await setup.close()
     after = None if agent_ended_after is None else round(agent_ended_after, 3)
-    return {"outcome": outcome, "took": round(took, 3), "asked": len(asked),
+    return {"outcome": outcome, "took": round(took, 3), "asked": len(setup.asked),
             "level": None if level is None else str(level),
-            "agent_end": agent_end[0] if agent_end else None, "agent_ended_after": after}
+            "agent_end": agent_end[0] if agent_end else None, "agent_ended_after": after,
+            "settle_wait": SETTLE_WAIT}
 
 
 if __name__ == "__main__":

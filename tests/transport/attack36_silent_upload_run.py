@@ -22,21 +22,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ConsentDeniedError
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.sealed import SecureChannel
-from screencodec.transport.connect import connect_direct, listen_direct
-from screencodec.transport.input.recording import RecordingInjector
+from screencodec.transport import CONTROL, VIEW, HostConfig, Viewer
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.events import FileRefused, SessionEnded, SessionResumed
-from screencodec.transport.session.permissions import ConsentRequest, Grant
+from screencodec.transport.session.events import FileRefused, SessionResumed
 from screencodec.transport.session.proof import link_key
 from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
-from .takeover36_silent_run import _T, _reset, _until
+from .helpers import until
+from .takeover_host import host_for_takeover
 
 DROPPED = "10.36.3.1"
 _SIZE = 4 << 20
@@ -45,44 +40,14 @@ _CHUNK = 64 << 10
 
 
 async def main(folder: Path) -> dict[str, Any]:
-    creds = SessionCredentials()
-    asked: list[ConsentRequest] = []
-
-    async def consent(request: ConsentRequest) -> Grant:
-        asked.append(request)
-        return Grant(request.level) if len(asked) == 1 else Grant.deny()
-
     async def take_files(info: FileOfferInfo) -> bool:
         return True
 
-    host = Host(SyntheticDesktop(160, 120, scenario="typing", seed=3), consent=consent,
-                injector=RecordingInjector(), file_consent=take_files,
-                config=HostConfig(download_dir=folder))  # fmt: skip
-    events = host.events()
-    seen: list[Any] = []
+    setup = await host_for_takeover(file_consent=take_files,
+                                    config=HostConfig(download_dir=folder))  # fmt: skip
+    ticket = await setup.first_agent_away()
 
-    async def note() -> None:
-        async for ev in events:
-            seen.append(ev)
-
-    noting = asyncio.ensure_future(note())
-    listener = await listen_direct("0.0.0.0", 0, creds, host.serve)
-
-    async def connect(address: str) -> SecureChannel:
-        return await connect_direct(address, listener.port, creds.code, creds.password,
-                                    timeouts=_T)  # fmt: skip
-
-    first = Viewer(await connect("127.0.0.1"), who="Alice")
-    await first.start(VIEW | CONTROL)
-    running = asyncio.ensure_future(first.run())
-    await _until(lambda: first.resume_ticket is not None and first.decoded >= 1, "ticket")
-    ticket = first.resume_ticket
-    assert ticket is not None and isinstance(first.channel, SecureChannel)
-    _reset(first.channel)
-    await asyncio.wait_for(running, 10)
-    await _until(lambda: any(isinstance(e, SessionEnded) and e.resumable for e in seen), "away")
-
-    resumed = await connect(DROPPED)
+    resumed = await setup.connect(DROPPED)
     for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
                 m.PermissionRequest((VIEW | CONTROL).bits, "raw"),
                 m.FileOffer(1, "big.bin", _SIZE)):  # fmt: skip
@@ -97,14 +62,14 @@ async def main(folder: Path) -> dict[str, Any]:
     def written() -> int:
         return sum(p.stat().st_size for p in folder.iterdir())
 
-    await _until(lambda: written() >= _SENT, "1 MB of it on the disk")
+    await until(lambda: written() >= _SENT, 10, "1 MB of it on the disk")
     before = sorted(p.name for p in folder.iterdir())
     # The agent's: the ticket and its link's key (session/proof.py: pop36).
     held = Ticket(bytes(ticket), proof_key=link_key(resumed))
     subprocess.run(["ip", "addr", "del", f"{DROPPED}/32", "dev", "lo"], check=True)
 
     began = time.monotonic()
-    again = Viewer(await connect("127.0.0.1"), who="Alice", resume=held)
+    again = Viewer(await setup.connect(), who="Alice", resume=held)
     try:
         level = await again.start(VIEW | CONTROL)
         outcome = "granted"
@@ -113,17 +78,16 @@ async def main(folder: Path) -> dict[str, Any]:
     took = time.monotonic() - began
     if level is not None:
         task = asyncio.ensure_future(again.run())
-        await _until(lambda: again.decoded >= 1, "a picture")
+        await until(lambda: again.decoded >= 1, 10, "a picture")
         await again.bye()
         await asyncio.wait_for(task, 10)
-    await _until(lambda: any(isinstance(e, FileRefused) for e in seen), "the upload told", 10)
-    noting.cancel()
+    await until(lambda: any(isinstance(e, FileRefused) for e in setup.seen), 10,
+                "the upload told")  # fmt: skip
     await resumed.close()
-    await listener.close()
-    await host.close()
-    refused = [e for e in seen if isinstance(e, FileRefused)]
-    return {"outcome": outcome, "took": round(took, 3), "asked": len(asked),
-            "resumed": sum(isinstance(e, SessionResumed) for e in seen),
+    await setup.close()
+    refused = [e for e in setup.seen if isinstance(e, FileRefused)]
+    return {"outcome": outcome, "took": round(took, 3), "asked": len(setup.asked),
+            "resumed": sum(isinstance(e, SessionResumed) for e in setup.seen),
             "before": before, "after": sorted(p.name for p in folder.iterdir()),
             "told": [(e.name, e.why) for e in refused]}
 

@@ -41,7 +41,7 @@ def test_a_replayed_ticket_does_not_take_a_live_session_over_a_moment_of_dropped
     agent's link reset once its path was back. Now the silent take-over needs a proof
     made with the live link's key for this connection (session/proof.py): the bytes
     alone, a proof with another link's key, or one made for another connection wait
-    the 5 s and are asked about."""
+    the whole settle wait (5 s; 3 s here) and are asked about."""
     ns = f"scblip-{uuid.uuid4().hex[:8]}"
     if _ip("netns", "add", ns, check=False).returncode != 0:
         pytest.skip("cannot create network namespaces here")
@@ -60,5 +60,7 @@ def test_a_replayed_ticket_does_not_take_a_live_session_over_a_moment_of_dropped
     said = json.loads(out.stdout.strip().splitlines()[-1])
     print(said)
     assert said["outcome"].startswith("refused") and said["asked"] == 2, said
-    assert 5.0 <= said["took"] < 7.0, said  # the whole wait, as before takeover36
+    # The whole wait (the script's SETTLE_WAIT, 5 s in the product), as before takeover36.
+    wait = said["settle_wait"]
+    assert wait <= said["took"] < wait + 2.0, said
     assert said["agent_end"] is None, said

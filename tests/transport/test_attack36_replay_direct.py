@@ -27,30 +27,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
 
-from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.errors import ConsentDeniedError
-from screencodec.transport import CONTROL, VIEW, Host, Viewer
+from screencodec.transport import CONTROL, VIEW, Viewer
 from screencodec.transport.channel.base import Channel
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
-from screencodec.transport.connect import connect_direct, listen_direct
-from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
-from screencodec.transport.session.permissions import ConsentRequest, Grant
 from screencodec.transport.session.proof import link_key
 from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
 from screencodec.transport.session.silent import SILENT_AFTER
 
 from .helpers import run, until
+from .takeover_host import host_for_takeover
 
-_T = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
 _REPLAYS = 2  # two at once from one address (the throttle lets 3 handshake)
 
 
@@ -82,43 +75,13 @@ def test_replayed_tickets_at_once_are_each_refused_and_probe_once_while_a_direct
         monkeypatch.setattr(SecureChannel, "probe", probe_then_starve)
 
     async def main() -> None:
-        creds = SessionCredentials()
-        asked: list[ConsentRequest] = []
-
-        async def consent(request: ConsentRequest) -> Grant:
-            asked.append(request)
-            return Grant(request.level) if len(asked) == 1 else Grant.deny()
-
-        host = Host(SyntheticDesktop(160, 120, scenario="typing", seed=3), consent=consent,
-                    injector=RecordingInjector())  # fmt: skip
-        events = host.events()
-        seen: list[Any] = []
-
-        async def note() -> None:
-            async for ev in events:
-                seen.append(ev)
-
-        noting = asyncio.ensure_future(note())
-        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
-
-        async def connect() -> SecureChannel:
-            return await connect_direct("127.0.0.1", listener.port, creds.code, creds.password,
-                                        timeouts=_T)  # fmt: skip
-
-        first = Viewer(await connect(), who="Alice")
-        await first.start(VIEW | CONTROL)
-        running = asyncio.ensure_future(first.run())
-        await until(lambda: first.resume_ticket is not None and first.decoded >= 1, 10, "ticket")
-        ticket = first.resume_ticket
-        assert ticket is not None and isinstance(first.channel, SecureChannel)
-        first.channel._writer.transport.abort()  # lost: the session is away
-        await asyncio.wait_for(running, 10)
-        await until(lambda: any(isinstance(e, SessionEnded) and e.resumable for e in seen), 10,
-                    "away")  # fmt: skip
+        setup = await host_for_takeover("127.0.0.1")
+        host, seen = setup.host, setup.seen
+        ticket = await setup.first_agent_away()
 
         # The agent takes the session up with the ticket, directly, reads up
         # to its first update, then reads nothing (its program busy).
-        holder = await connect()
+        holder = await setup.connect()
         for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
                     m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
             await holder.send(m.encode(msg))
@@ -141,7 +104,7 @@ def test_replayed_tickets_at_once_are_each_refused_and_probe_once_while_a_direct
             await until(closed_window, 10, "its receive window closed")
 
         async def replay() -> str:
-            v = Viewer(await connect(), who="Mallory", resume=proven)
+            v = Viewer(await setup.connect(), who="Mallory", resume=proven)
             try:
                 await v.start(VIEW | CONTROL)
             except ConsentDeniedError:
@@ -155,16 +118,14 @@ def test_replayed_tickets_at_once_are_each_refused_and_probe_once_while_a_direct
         print(f"{agent}: {outcomes} after {took:.2f} s; probes {verdicts}")
         assert outcomes == ["refused"] * _REPLAYS
         assert wait <= took < wait + 3.0 + _REPLAYS * 1.5 * SILENT_AFTER, took
-        assert len(asked) == 1 + _REPLAYS
+        assert len(setup.asked) == 1 + _REPLAYS
         assert host.viewers == (link.peer,) and not link.moved and not link.finished.is_set()
         assert not any(isinstance(e, SessionEnded) and e.moved for e in seen)
         assert link.channel.acknowledged() is not None  # this system tells (Linux)
         assert len(verdicts) == _REPLAYS and not any(v for v, _ in verdicts), verdicts
         if filling is not None:
             filling.cancel()
-        noting.cancel()
         await holder.close()
-        await listener.close()
-        await host.close()
+        await setup.close()
 
     run(main(), 90)

@@ -45,11 +45,13 @@ HOSTILE_NAME = "\x1b]0;pwned\x07\x1b[2J\x1b[8mAgent\u202eSmith\x9b31m"
 
 class PtyHost:
     """``screencodec host`` on a pseudo-terminal: everything it prints is
-    collected (by a reader thread) into :attr:`text`; :meth:`type` types a line."""
+    collected (by a reader thread) into :attr:`text`; :meth:`type` types a line.
+    ``env``: variables to set for it, beside the tests' own."""
 
-    def __init__(self, *args: str, own_group: bool = False) -> None:
+    def __init__(self, *args: str, own_group: bool = False,
+                 env: dict[str, str] | None = None) -> None:  # fmt: skip
         master, slave = pty.openpty()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         # own_group: a process group of its own, whose parent (this test) is
         # in another group of the session, as a shell's job is. Else, under
         # a runner that left the tests' group orphaned (setsid, nohup, CI),

@@ -46,7 +46,8 @@ from .helpers import run, until
 from .test_attack35_resume_tickets import _away, _raw_resume, _read_to_update
 from .test_resume import _Setup
 
-_SCRIPT = Path(__file__).with_name("takeover36_silent_run.py")
+#: Run as a module (it imports takeover_host beside it).
+_SCRIPT = "tests.transport.takeover36_silent_run"
 
 
 def _verdicts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, float]]:
@@ -83,11 +84,14 @@ def test_a_retry_after_a_link_dropped_without_a_reset_takes_the_session_over_una
     ns = f"sctake-{uuid.uuid4().hex[:8]}"
     if _ip("netns", "add", ns, check=False).returncode != 0:
         pytest.skip("cannot create network namespaces here")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
     try:
         _ip("-n", ns, "link", "set", "lo", "up")
         _ip("-n", ns, "addr", "add", "10.36.2.1/32", "dev", "lo")
-        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, str(_SCRIPT)],
-                             capture_output=True, text=True, timeout=90, check=False)  # fmt: skip
+        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-m", _SCRIPT],
+                             capture_output=True, text=True, timeout=90, check=False,
+                             cwd=root, env=env)  # fmt: skip
     finally:
         _ip("netns", "del", ns, check=False)
     assert out.returncode == 0, out.stderr[-3000:]

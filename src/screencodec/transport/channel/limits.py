@@ -6,6 +6,7 @@ the whole budget in one place.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
 __all__ = [
     "AEAD_TAG_SIZE",
     "HANDSHAKE_FRAME_MAX",
+    "IDLE",
     "MAX_FAILED_ATTEMPTS",
     "MAX_RECORD_BODY",
     "AttemptLimiter",
@@ -34,6 +36,12 @@ AEAD_TAG_SIZE = 16
 #: so no record can open to more than MAX_MESSAGE_SIZE bytes. The length
 #: prefix is checked against this before a byte of the body is read.
 MAX_RECORD_BODY = MAX_MESSAGE_SIZE + AEAD_TAG_SIZE
+
+#: :attr:`Timeouts.idle` by default (s): three keepalive periods, so a late
+#: keepalive is not taken for a peer gone. The test suite shortens it for a
+#: host it starts (a test that waits for a stopped viewer's link to be
+#: closed) with $SCREENCODEC_TEST_IDLE (tests only).
+IDLE = float(os.environ.get("SCREENCODEC_TEST_IDLE", "45"))
 
 #: Largest handshake or relay-control frame. Hello, SPAKE2 and confirmation
 #: messages are tens of bytes; anything near this is garbage.
@@ -74,7 +82,7 @@ class Timeouts:
     """
 
     handshake: float | None = 10.0
-    idle: float | None = 45.0
+    idle: float | None = IDLE
     keepalive: float | None = 15.0
     max_duration: float | None = None
     preauth: float | None = 5.0

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import itertools
+import os
 import random
 import secrets
 import socket
@@ -70,6 +71,7 @@ from screencodec.transport.relay.protocol import (
 )
 
 __all__ = [
+    "BACKOFF_MAX",
     "MAX_REDIRECTS",
     "OtherRegistrationError",
     "RegistrationState",
@@ -84,6 +86,13 @@ __all__ = [
     "relay_address",
     "reset_stream",
 ]
+
+#: A host's longest wait between attempts to reach its relay again (s), its
+#: ``host_via_relay(backoff_max=...)`` by default. The test suite shortens it
+#: for a ``screencodec host`` it starts (a test that restarts the relay and
+#: waits for the host to be back) with $SCREENCODEC_TEST_RELAY_BACKOFF_MAX
+#: (tests only).
+BACKOFF_MAX = float(os.environ.get("SCREENCODEC_TEST_RELAY_BACKOFF_MAX", "10"))
 
 RegistrationState = Literal["connecting", "registered", "backoff", "lost", "closed"]
 #: Called when the registration is ``lost``: another registration holds the
@@ -625,7 +634,7 @@ async def host_via_relay(
     attempts_per_minute: int = 10,
     on_error: OnError | None = None,
     ping_interval: float = 10.0,
-    backoff_max: float = 10.0,
+    backoff_max: float = BACKOFF_MAX,
     alternates: Sequence[tuple[str, int]] = (),
     on_lost: OnLost | None = None,
 ) -> RelayRegistration:
