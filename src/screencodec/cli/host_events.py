@@ -127,7 +127,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
                 commands.ended.discard(ev.peer)
                 why = "you ended it"
             elif ev.resumable > 0:
-                commands.lost(ev, why, held)
+                commands.lost(ev, held)  # (not ``why``: the link's words, walk4)
                 continue
             if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
                 ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
