@@ -138,7 +138,7 @@ def test_a_once_host_whose_agent_did_not_come_back_exits_lost() -> None:
                                     consent=allow())  # fmt: skip
         try:
             commands.lost(SessionEnded("127.0.0.1:5000", "the connection broke", 0.05,
-                                       who="Alice"), "the connection broke", VIEW)  # fmt: skip
+                                       who="Alice"), VIEW)  # fmt: skip
             await asyncio.wait_for(done.wait(), 10)
             assert "may reconnect within 0 s" in out.getvalue()
             return commands.status

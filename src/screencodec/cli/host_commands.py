@@ -152,10 +152,14 @@ class _Commands(_FileCommands):
         else:
             self.levels.pop(event.peer, None)
 
-    def lost(self, event: SessionEnded, why: str, held: Permission) -> None:
+    def lost(self, event: SessionEnded, held: Permission) -> None:
         """A session ended because its link was lost: its agent may come back
         unasked for ``event.resumable`` seconds with ``held``; the user is
-        told, and a ``--once`` host waits that long before it closes.
+        told, and a ``--once`` host waits that long before it closes. Not
+        why it was lost (``event.reason``, "viewer gone: ..."): the socket's
+        words ("stream truncated inside a frame", "connection reset by
+        peer") tell the user nothing they can act on, and read as the
+        session's end (walk4).
 
         A session put back to away (its agent came back, and the link that
         took it up was lost before it joined: session/resume.py) holds what

@@ -127,14 +127,16 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
                 commands.ended.discard(ev.peer)
                 why = "you ended it"
             elif ev.resumable > 0:
-                commands.lost(ev, why, held)
+                commands.lost(ev, held)  # (not ``why``: the link's words, walk4)
                 continue
-            if not host.viewers and not commands.away and not commands.ending:
-                commands.stopped()  # (/end's line says it after its own)
             if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
                 ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
             else:
                 ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
+            # The end line, then the banner, as /end says them (host37: a
+            # Ctrl-C or a signal said the banner first).
+            if not host.viewers and not commands.away and not commands.ending:
+                commands.stopped()  # (/end's line says it after its own)
             if commands.once:
                 commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):

@@ -134,8 +134,11 @@ class _FileCommands:
         which removes what it has of it (files36's STOPPED); each says so in
         its own line (:meth:`_offer`). Each file being received is stopped
         here (Host.stop_receiving: its part file removed, the agent's
-        program told, which stops sending it: rstop36); its FileRefused
-        says so (:meth:`file_refused`). Nothing under way, or none of that
+        program told, which stops sending it: rstop36), also one said yes
+        to and not taken yet, and one all of which came, being saved
+        (Host.stoppable: host37); its FileRefused says so
+        (:meth:`file_refused`), and of one being saved a line says at once
+        that it waits for the disk. Nothing under way, or none of that
         name: said."""
         wanted = typed.strip()
 
@@ -143,10 +146,13 @@ class _FileCommands:
             return not wanted or wanted in (name, Path(wanted).name)
 
         offers = [task for task, name in self._offers.items() if not task.done() and named(name)]
-        incoming = [info for info, _ in self.host.receiving() if named(info.name)]
+        # Also a file said yes to and not taken yet, and one all of which
+        # came, being saved (host37: receiving() lists neither).
+        stoppable = [info for info, _ in self.host.stoppable()]
+        incoming = [info for info in stoppable if named(info.name)]
         if not offers and not incoming:
             going = sorted({name for task, name in self._offers.items() if not task.done()}
-                           | {info.name for info, _ in self.host.receiving()})  # fmt: skip
+                           | {info.name for info in stoppable})  # fmt: skip
             if not going:
                 self.ui.say("(no file is being sent or received: nothing to stop)")
             else:
@@ -157,7 +163,12 @@ class _FileCommands:
         for task in offers:
             self._stopped.add(task)
             task.cancel()
+        saving = {(info.peer, info.transfer) for info in self.host.saving()}
         for info in incoming:
+            if (info.peer, info.transfer) in saving:  # its line waits for the disk
+                self.ui.say(f"stopping {safe_text(info.name, 100)!r} from"
+                            f" {_agents(self.ui, (info.peer,))}: all of it came and the disk"
+                            " is still saving it; it is removed once the disk answers")
             self._spawn_send(self._stop_receiving(info.peer, info.transfer))
 
     async def _stop_receiving(self, peer: str, transfer: int) -> None:

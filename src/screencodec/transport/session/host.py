@@ -626,6 +626,14 @@ class Host:
         the bytes of it written so far (:meth:`.FileReceiver.receiving`)."""
         return self._runtime.receiving()
 
+    def stoppable(self) -> list[tuple[FileOfferInfo, int]]:
+        """The files the viewers send that :meth:`stop_receiving` stops now,
+        each with the bytes of it that came: being received
+        (:meth:`receiving`), said yes to and not taken yet (0), and whose
+        end came, being saved on the disk (:meth:`saving`: all of it); none
+        stopped already (:meth:`.FileReceiver.stoppable`)."""
+        return self._runtime.stoppable()
+
     async def stop_receiving(self, peer: str, transfer: int) -> bool:
         """Stop receiving the file ``transfer`` that viewer ``peer`` sends
         (the :class:`~.files.offers.FileOfferInfo` of :meth:`receiving`
@@ -634,8 +642,9 @@ class Host:
         (a :class:`~.events.FileRefused` "you stopped receiving it"), and
         the viewer is told at once, which stops sending it (also a file
         said yes to and not taken yet, or one being saved:
-        :meth:`.FileReceiver.stop`). False if no viewer of that name shares
-        the screen or it is not receiving that file: nothing stopped."""
+        :meth:`.FileReceiver.stop`; :meth:`stoppable` lists them). False
+        if no viewer of that name shares the screen or it is not receiving
+        that file: nothing stopped."""
         link = next((x for x in self._runtime.links if peer in (x.peer, safe_text(x.peer))),
                     None)  # fmt: skip
         told = None if link is None else self._runtime.stop_receiving(link, transfer)

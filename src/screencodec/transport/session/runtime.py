@@ -140,6 +140,10 @@ class HostRuntime:
         """Every viewer's files being received now (FileReceiver.receiving)."""
         return [got for rec in self._files.values() for got in rec.receiving()]
 
+    def stoppable(self) -> list[tuple[FileOfferInfo, int]]:
+        """Every viewer's files a stop stops now (FileReceiver.stoppable)."""
+        return [got for rec in self._files.values() for got in rec.stoppable()]
+
     def stop_receiving(self, link: object, transfer: int) -> list[Message] | None:
         """Stop receiving ``link``'s file ``transfer`` (FileReceiver.stop):
         what to tell the viewer, or None if it is not being received."""

@@ -191,6 +191,9 @@ class FileReceiver:
         #: stop meanwhile sends follows it (review37: it went ahead, and the
         #: host ended the session for a result of a file not accepted).
         self._answering: set[int] = set()
+        #: Of those, the ones the local user said yes to, their folder
+        #: looked at still (:meth:`stoppable`: host37).
+        self._said_yes: set[int] = set()
         #: The task asking about each offer whose question is open or
         #: waiting for its turn: cancelled when the sender gives it up.
         self._asking: dict[int, asyncio.Task[object]] = {}
@@ -260,6 +263,21 @@ class FileReceiver:
         each with the bytes of it written so far: for an interface's progress."""
         return [(info, inc.received) for transfer, inc in self._active.items()
                 if (info := self._infos.get(transfer)) is not None]  # fmt: skip
+
+    def stoppable(self) -> list[tuple[FileOfferInfo, int]]:
+        """The files :meth:`stop` stops now, each with the bytes of it that
+        came: those being received (:meth:`receiving`), those the local user
+        said yes to and not taken yet (their folder looked at: 0 bytes), and
+        those whose end came, being saved on the disk (:meth:`saving`: all
+        of it); none stopped already. Before (host37), the host's ``/stop``
+        looked at :meth:`receiving` only and found neither of the last two."""
+        taking = [(info, 0) for transfer in sorted(self._said_yes - self._stop_wanted)
+                  if transfer not in self._active
+                  and (info := self._infos.get(transfer)) is not None]  # fmt: skip
+        stopped = {t for t, inc in self._finishing.items() if inc.stopped}
+        saving = [(info, info.size) for t, info in self._saving.items() if t not in stopped]
+        receiving = [got for got in self.receiving() if got[0].transfer not in self._stop_wanted]
+        return [*taking, *receiving, *saving]
 
     def admit(self, offer: FileOffer, peer: str) -> FileOfferInfo | None:
         """Check an offer and reserve its space; None: refuse it without asking.
@@ -353,6 +371,7 @@ class FileReceiver:
         finally:
             self._deciding.discard(offer.transfer)
             self._stop_wanted.discard(offer.transfer)
+            self._said_yes.discard(offer.transfer)
 
     def _stopped_before_taken(self, transfer: int) -> FileAccept:
         """The local user said yes to ``transfer`` and stopped it before it
@@ -405,6 +424,7 @@ class FileReceiver:
         try:
             ok = await (ask or self._ask)(info)
             if ok and self.directory is not None:
+                self._said_yes.add(offer.transfer)
                 # Still asked about meanwhile: a withdrawal closes it as it
                 # closes the question.
                 unusable = await self._unusable()
