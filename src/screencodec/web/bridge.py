@@ -167,6 +167,10 @@ UPLOAD_LEFT_UNANSWERED = "you left the session before the user answered"
 UPLOAD_CANCELLED = "you stopped it before it was sent"
 UPLOAD_WITHDRAWN = "you withdrew it before the user answered"
 UPLOAD_STOPPED = "you stopped sending it"
+#: Why an upload the page was still copying when its socket closed went no
+#: further (state "failed"): that page had the file, the reloaded one has not.
+UPLOAD_PAGE_GONE = ("not sent: the page was reloaded or closed before it was all copied;"
+                    " send it again")
 #: How long :meth:`WebBridge.shut` waits for the page: the page's close answer is
 #: bounded by the server's close timeout (2 s), this only by a stalled loop.
 _PAGE_CLOSE_WAIT = 5.0
@@ -720,6 +724,9 @@ class WebBridge:
             if self._out is out:
                 self._out = None
                 self.page_gone.set()
+                if self.files is not None and not self._closed:
+                    for tid in self.files.page_gone():
+                        self._upload_failed(tid, UPLOAD_PAGE_GONE)
                 if self._kept_out is out and self._kept is not None and not self._kept.done():
                     self._kept.set_result(None)  # no answer is coming
                 # Nobody watches what control would do: held back at once
