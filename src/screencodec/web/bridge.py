@@ -105,6 +105,7 @@ from screencodec.transport.session.sidechannels import (
     STOPPED_HERE,
     STOPPED_THERE_WHY,
     USER_SAID_NO,
+    WITHDRAWN_OTHER,
     WITHDRAWN_STOPPED,
     FileSender,
 )
@@ -671,6 +672,8 @@ class WebBridge:
                 if ev.why == WITHDRAWN_STOPPED:  # the host's program stopped sending it
                     why = (f"the user stopped sending it ({amount(max(ev.received, 0))} of"
                            f" {amount(ev.size)} had come); nothing of it was kept")
+                elif ev.why == WITHDRAWN_OTHER:  # /stop while the page asked (walk37:
+                    why = "the user withdrew it"  # "the sender withdrew it")
                 elif ev.why == STOPPED_HERE:  # the agent's Cancel (rstop36)
                     why = (f"you stopped receiving it ({amount(max(ev.received, 0))} of"
                            f" {amount(ev.size)} had come); nothing of it was kept")
