@@ -140,12 +140,18 @@ def register(subparsers: Any, summary: str) -> None:
     where.add_argument("--listen", type=int, metavar="PORT", help="accept viewers directly")
     where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")
     h.add_argument("--bind", default="0.0.0.0", help="address for --listen (default all)")
-    h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto")
+    h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto",
+                   help="what is shared: this screen, a synthetic desktop, or auto (the"
+                        " default): the screen when there is a display")  # fmt: skip
     h.add_argument("--scenario", default="typing", help="synthetic desktop scenario")
     h.add_argument("--size", type=size, default=(1280, 720), help="synthetic size WxH")
     h.add_argument("--monitor", type=int, default=1, help="monitor shown first (0 = all)")
-    h.add_argument("--consent-timeout", type=float, default=30.0, metavar="S")
-    h.add_argument("--max-duration", type=float, default=None, metavar="S")
+    h.add_argument("--consent-timeout", type=float, default=30.0, metavar="S",
+                   help="how long each question to you waits for your answer (default"
+                        " 30 s); no answer is a no")  # fmt: skip
+    h.add_argument("--max-duration", type=float, default=None, metavar="S",
+                   help="end each session S seconds after it began, also one taken up"
+                        " again after a lost connection (default: no limit)")  # fmt: skip
     h.add_argument(
         "--control",
         choices=("none", "xtest"),

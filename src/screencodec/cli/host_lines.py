@@ -69,6 +69,11 @@ def _told(ui: TerminalQuestions, why: str) -> Callable[[ConsentRequest, str], No
 ENDED_BY_USER = "the host's user ended the session"
 #: What an agent is told when the host program is stopped by SIGTERM or SIGHUP.
 HOST_STOPPED = "the host program was stopped"
+#: The END reasons of a session the host's user ended (/end; Ctrl-C,
+#: SIGTERM, SIGHUP) while its first question was open (transport
+#: Host.disconnect's words): the sessions let in are told by /end's own
+#: line or as "you ended it".
+_ENDED_UNANSWERED = frozenset(f"ended by the host: {why}" for why in (ENDED_BY_USER, HOST_STOPPED))
 #: What an agent is told when the X display the host shares died mid-session.
 X_GONE = "the host's X display is gone: its screen, mouse and keyboard can no longer be used"
 
@@ -107,6 +112,8 @@ def _in_users_words(reason: str) -> str:
     refused = refused_words(reason, "you")  # the first question's no (walk36: "consent denied")
     if refused is not None:
         return safe_text(refused, 200)
+    if reason in _ENDED_UNANSWERED:  # walk37: it read "ended by the host: the host's user ..."
+        return "you ended it without answering"
     grab = _GRAB_FAILED.match(reason, len(SCREEN_GONE)) if reason.startswith(SCREEN_GONE) else None
     if grab is None:  # "(the screen did not answer within 10 s)" is said as it is
         return safe_text(reason, 200)

@@ -127,13 +127,18 @@ EXIT_STATUS = (
 def register(subparsers: Any, summary: str) -> None:
     """Add ``view`` to an argparse subparsers object."""
     v = subparsers.add_parser("view", help=summary, epilog=EXIT_STATUS)
-    v.add_argument("address", nargs="?", type=address, metavar="HOST:PORT")
-    v.add_argument("--relay", type=address, metavar="HOST:PORT")
-    v.add_argument("--code", required=True)
+    v.add_argument("address", nargs="?", type=address, metavar="HOST:PORT",
+                   help="the host's address (screencodec host --listen PORT)")  # fmt: skip
+    v.add_argument("--relay", type=address, metavar="HOST:PORT",
+                   help="the relay the host registered at, instead (host --relay)")  # fmt: skip
+    v.add_argument("--code", required=True,
+                   help="the session code the host's user reads out: 9 digits, like"
+                        " '123 456 789'")  # fmt: skip
     v.add_argument("--password", help="prompted for if omitted (keeps it out of `ps`)")
     v.add_argument("--name", default="support", help="who you are, shown to the user")
     v.add_argument("--control", action="store_true", help="ask for remote control too")
-    v.add_argument("--duration", type=float, default=None, metavar="S", help="leave after S")
+    v.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="leave after S seconds")  # fmt: skip
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
     v.add_argument("--snapshot-cursor", action="store_true",
                    help="draw the host's pointer into the snapshot")  # fmt: skip

@@ -105,6 +105,7 @@ from screencodec.transport.session.sidechannels import (
     STOPPED_HERE,
     STOPPED_THERE_WHY,
     USER_SAID_NO,
+    WITHDRAWN_OTHER,
     WITHDRAWN_STOPPED,
     FileSender,
 )
@@ -167,6 +168,10 @@ UPLOAD_LEFT_UNANSWERED = "you left the session before the user answered"
 UPLOAD_CANCELLED = "you stopped it before it was sent"
 UPLOAD_WITHDRAWN = "you withdrew it before the user answered"
 UPLOAD_STOPPED = "you stopped sending it"
+#: Why an upload the page was still copying when its socket closed went no
+#: further (state "failed"): that page had the file, the reloaded one has not.
+UPLOAD_PAGE_GONE = ("not sent: the page was reloaded or closed before it was all copied;"
+                    " send it again")
 #: How long :meth:`WebBridge.shut` waits for the page: the page's close answer is
 #: bounded by the server's close timeout (2 s), this only by a stalled loop.
 _PAGE_CLOSE_WAIT = 5.0
@@ -667,6 +672,8 @@ class WebBridge:
                 if ev.why == WITHDRAWN_STOPPED:  # the host's program stopped sending it
                     why = (f"the user stopped sending it ({amount(max(ev.received, 0))} of"
                            f" {amount(ev.size)} had come); nothing of it was kept")
+                elif ev.why == WITHDRAWN_OTHER:  # /stop while the page asked (walk37:
+                    why = "the user withdrew it"  # "the sender withdrew it")
                 elif ev.why == STOPPED_HERE:  # the agent's Cancel (rstop36)
                     why = (f"you stopped receiving it ({amount(max(ev.received, 0))} of"
                            f" {amount(ev.size)} had come); nothing of it was kept")
@@ -720,6 +727,9 @@ class WebBridge:
             if self._out is out:
                 self._out = None
                 self.page_gone.set()
+                if self.files is not None and not self._closed:
+                    for tid in self.files.page_gone():
+                        self._upload_failed(tid, UPLOAD_PAGE_GONE)
                 if self._kept_out is out and self._kept is not None and not self._kept.done():
                     self._kept.set_result(None)  # no answer is coming
                 # Nobody watches what control would do: held back at once

@@ -144,6 +144,16 @@ class PageFiles:
             up.path.unlink(missing_ok=True)
         return True
 
+    def page_gone(self) -> list[int]:
+        """The page's socket closed (reloaded, closed): the copies it had
+        under way can get no more of their file (walk37: they stayed open,
+        counted among the page's _MAX_OPEN_UPLOADS, their rows "uploading"
+        for good). Each is removed as a cancelled one is; returns their ids."""
+        gone = list(self._uploads)
+        for tid in gone:
+            self.cancel(tid)
+        return gone
+
     # -- offers from the host ------------------------------------------------------
 
     async def ask(self, info: FileOfferInfo) -> bool:

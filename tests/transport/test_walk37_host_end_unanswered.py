@@ -1,0 +1,57 @@
+"""walk37: the host's user who ended the session (``/end`` or Ctrl-C) while
+the question about letting an agent in was still open (or stopped the
+host program: SIGTERM, "ended by the host: the host program was stopped") read, in the host's
+own terminal, "session with 'support' (ADDR) ended: ended by the host: the
+host's user ended the session": the transport's END reason, which speaks
+of the user in the third person, to that user. Expected: "ended: you ended
+it without answering" (as a session let in reads "you ended it"), the
+counterpart of what the agent reads ("error: the host's user ended the
+session without answering", walk34; "the host program was stopped before
+its user answered" for SIGTERM).
+
+A real ``screencodec host`` on a pty, a real terminal ``screencodec view``."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from .test_attack_prompts import PtyHost, _credentials
+from .test_cli import ENV
+
+
+def _view(port: int, code: str, password: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
+                             "--code", code, "--password", password],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV)  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["/end", "Ctrl-C", "SIGTERM"])
+def test_walk37_host_says_you_ended_it_without_answering(how: str) -> None:
+    host = PtyHost()
+    view = None
+    try:
+        view = _view(*_credentials(host))
+        asked = host.wait_for(r"Question 1: .*?\[y/N\] ")
+        if how == "/end":
+            host.type("/end")
+        else:
+            host.proc.send_signal(signal.SIGINT if how == "Ctrl-C" else signal.SIGTERM)
+        out, err = view.communicate(timeout=30)
+        assert view.returncode == 3, out + err
+        agent_reads = ("the host program was stopped before its user answered"
+                       if how == "SIGTERM" else
+                       "the host's user ended the session without answering")  # fmt: skip
+        assert err.strip().splitlines()[-1] == f"error: {agent_reads}", err
+        ended = host.wait_for(r"session with ([^\n]*?) ended: ([^\n]*)\n", asked.end())
+        assert ended.group(2) == "you ended it without answering", host.text
+        assert "ended by the host" not in host.text
+    finally:
+        if view is not None and view.poll() is None:
+            view.kill()
+            view.communicate()
+        host.close()
