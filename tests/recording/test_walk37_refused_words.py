@@ -20,6 +20,10 @@ from screencodec.cli.recordings_check import _refused
     ("viewer sent no request", "nobody was let in (no request in time)"),
     ("viewer did not ask to view", "nobody was let in (it did not ask to view)"),
     ("consent denied: \x1b[2Jx", "nobody was let in (the user could not be asked: ?x)"),
+    ("ended before the user answered: ended by the host: the host's user ended the session",
+     "nobody was let in (the session ended before the user answered)"),
+    ("ended before the user answered: viewer left", "nobody was let in (the session ended"
+     " before the user answered)"),
     ("the viewer left", ""),
     ("consent deniedX", ""),
 ])  # fmt: skip

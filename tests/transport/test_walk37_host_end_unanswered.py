@@ -16,8 +16,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from test_walkfix35b_host import _reads_refused
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import ENV
@@ -31,8 +34,9 @@ def _view(port: int, code: str, password: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize("how", ["/end", "Ctrl-C", "SIGTERM"])
-def test_walk37_host_says_you_ended_it_without_answering(how: str) -> None:
-    host = PtyHost()
+def test_walk37_host_says_you_ended_it_without_answering(how: str, tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    host = PtyHost("--record", str(rec))
     view = None
     try:
         view = _view(*_credentials(host))
@@ -50,8 +54,13 @@ def test_walk37_host_says_you_ended_it_without_answering(how: str) -> None:
         ended = host.wait_for(r"session with ([^\n]*?) ended: ([^\n]*)\n", asked.end())
         assert ended.group(2) == "you ended it without answering", host.text
         assert "ended by the host" not in host.text
+        assert host.proc.wait(10) is not None
     finally:
         if view is not None and view.poll() is None:
             view.kill()
             view.communicate()
         host.close()
+    # Its recording: nobody was let in (walk37: "complete", as a session
+    # that took place; its END reason is one a session let in ends with too).
+    who = ended.group(1).split("'")[1]
+    _reads_refused(rec, tmp_path, who, "the session ended before the user answered")

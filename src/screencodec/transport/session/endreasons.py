@@ -6,7 +6,7 @@ them would cost that command a second of imports."""
 from __future__ import annotations
 
 __all__ = ["CONSENT_DENIED", "LET_IN_TO_NOTHING", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT",
-           "refused_words"]
+           "UNANSWERED", "refused_words", "unanswered"]
 
 #: How long a host waits for a viewer's first request (its hello), in seconds.
 REQUEST_WAIT = 10.0
@@ -24,12 +24,29 @@ CONSENT_DENIED = "consent denied"
 _NO_ANSWER = CONSENT_DENIED + ": no answer in time"
 
 
+#: A recording's END reason starts so when its session ended (by either
+#: side) while its first question was open: nobody was let in, though the
+#: session's own reason ("ended by the host: ...", "viewer left") is one a
+#: session that took place may end with too (walk37: ``recordings list``
+#: said "complete" of it). Not in ``SessionEnded``: that names how it ended.
+UNANSWERED = "ended before the user answered"
+
+
+def unanswered(reason: str) -> str:
+    """The END reason a recording keeps for a session that ended with
+    ``reason`` while its first question was open."""
+    return f"{UNANSWERED}: {reason}"
+
+
 def refused_words(reason: str, user: str = "the user") -> str | None:
     """How a person is told why nobody was let in, for the END reason of a
     first question answered no (walk36: "consent denied" read as jargon in
     ``recordings list`` and the host's end line): "the user declined", "the
     user did not answer in time", or "the user could not be asked: WHY";
-    ``user="you"`` for the host's own user. None for any other reason."""
+    ``user="you"`` for the host's own user; "the session ended before the
+    user answered" for :func:`unanswered`'s. None for any other reason."""
+    if reason.startswith(UNANSWERED + ": "):
+        return f"the session ended before {user} answered"
     if reason == CONSENT_DENIED:
         return f"{user} declined"
     if reason == _NO_ANSWER:

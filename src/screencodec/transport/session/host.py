@@ -44,6 +44,7 @@ from screencodec.transport.session.consent import (
     check_consent,
     questions_for,
 )
+from screencodec.transport.session.endreasons import CONSENT_DENIED, LET_IN_TO_NOTHING, unanswered
 from screencodec.transport.session.events import (
     FileSent,
     PasswordGuessed,
@@ -291,7 +292,8 @@ class Host:
                 # or the session is over. The host's lines that never went are
                 # in it (recording/audit.py), those typed while the agent is
                 # away too, and what the host's side did meanwhile (.away).
-                link.chats.on_over = LinkRecording(recording, reason, time.monotonic())
+                link.chats.on_over = LinkRecording(recording, _recorded(link, reason),
+                                                   time.monotonic())
             # Chat kept for a resume waits as long as the ticket does; else told not delivered.
             if link.moved or link.chats.bound_to(link):
                 link.chats.detach(link, keep=link.moved, window=window)
@@ -766,3 +768,14 @@ async def _quiet(coro: object) -> None:
     """Await a best-effort send: the peer may already be gone."""
     with contextlib.suppress(SessionClosedError, OSError, ProtocolError):
         await coro  # type: ignore[misc]
+
+
+def _recorded(link: ViewerLink, reason: str) -> str:
+    """The END reason ``link``'s recording keeps: a session that ended while
+    its first question was open (never granted, neither refused nor let in
+    to nothing, not a resume) is marked so (:func:`.endreasons.unanswered`):
+    nobody was let in, which its own reason does not say."""
+    if link.level or link.claimed is not None or reason in LET_IN_TO_NOTHING \
+            or reason.startswith(CONSENT_DENIED):
+        return reason
+    return unanswered(reason)
