@@ -88,3 +88,55 @@ def test_the_public_names_still_load_on_first_use() -> None:
         "assert all(getattr(c, n) is not None for n in c.__all__)"
     )
     assert {"screencodec.transport.session.host", "screencodec.capture.synthetic"} <= loaded
+
+
+#: A host run until it prints its password, then left (os._exit: what it
+#: loaded is read at that line, not after a stop).
+_HOST_TO_PASSWORD = """
+import os
+from screencodec.cli import main
+
+
+class PasswordLine:
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text):
+        self.out.write(text)
+        if "Password:" in text:
+            self.out.write("\\n" + json.dumps(sorted(
+                m for m in sys.modules
+                if m.startswith("screencodec") or m in {libraries!r})) + "\\n")
+            self.out.flush()
+            os._exit(0)
+        return len(text)
+
+    def flush(self):
+        self.out.flush()
+
+
+sys.stdout = PasswordLine(sys.stdout)
+typed, kept_open = os.pipe()  # stdin that never ends: the host does not stop at its EOF
+os.dup2(typed, 0)
+main(["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "--once"])
+"""
+
+
+def test_a_host_prints_its_password_before_loading_the_handshake() -> None:
+    """spake2 and cryptography load with the first viewer's handshake
+    (startup37: 0.1 s of CPU before the password, paid by hosts nobody
+    joined); a viewer that cannot connect loads neither."""
+    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=LIBRARIES)
+    done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "screencodec.transport.session.host" in loaded
+    assert not loaded & {"spake2", "cryptography"}, sorted(loaded & {"spake2", "cryptography"})
+
+    viewer = _loaded(
+        "from screencodec.cli import main\n"
+        "assert main(['view', '127.0.0.1:1', '--code', '123456789',"
+        " '--password', '7kq2m9xa']) == 1"
+    )
+    assert "screencodec.transport.session.viewer" in viewer
+    assert not viewer & {"spake2", "cryptography"}, sorted(viewer & {"spake2", "cryptography"})
