@@ -125,13 +125,16 @@ main(["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "
 def test_a_host_prints_its_password_before_loading_the_handshake() -> None:
     """spake2 and cryptography load with the first viewer's handshake
     (startup37: 0.1 s of CPU before the password, paid by hosts nobody
-    joined); a viewer that cannot connect loads neither."""
+    joined), the relay's server never; a viewer that cannot connect loads
+    neither library."""
     program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=LIBRARIES)
     done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert "screencodec.transport.session.host" in loaded
     assert not loaded & {"spake2", "cryptography"}, sorted(loaded & {"spake2", "cryptography"})
+    # Nor the relay's server (its package's names load on first use).
+    assert "screencodec.transport.relay.server" not in loaded
 
     viewer = _loaded(
         "from screencodec.cli import main\n"
