@@ -50,6 +50,8 @@ def test_recordings_list_loads_neither_the_session_layer_nor_a_screen(tmp_path: 
     )
     assert "screencodec.cli.recordings" in loaded
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    # Nor numpy: the recording package's player loads on first use (startup37).
+    assert "numpy" not in loaded
 
 
 @pytest.mark.parametrize("words", [
