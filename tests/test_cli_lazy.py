@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HEAVY = (
     "screencodec.transport.session.host",
     "screencodec.transport.session.viewer",
@@ -22,15 +24,21 @@ HEAVY = (
     "screencodec.cli.view",
 )
 
+#: Libraries a command's start should not pay for unless it uses them:
+#: spake2 (0.1 s of CPU to import) and cryptography until a viewer
+#: connects, numpy where no picture is made.
+LIBRARIES = ("numpy", "spake2", "cryptography")
+
 _PROGRAM = """
 import json, sys
 {body}
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("screencodec"))))
+print(json.dumps(sorted(m for m in sys.modules
+                        if m.startswith("screencodec") or m in {libraries!r})))
 """
 
 
 def _loaded(body: str) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", _PROGRAM.format(body=body)],
+    done = subprocess.run([sys.executable, "-c", _PROGRAM.format(body=body, libraries=LIBRARIES)],
                           capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
     return set(json.loads(done.stdout.splitlines()[-1]))
 
@@ -42,6 +50,29 @@ def test_recordings_list_loads_neither_the_session_layer_nor_a_screen(tmp_path: 
     )
     assert "screencodec.cli.recordings" in loaded
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    # Nor numpy: the recording package's player loads on first use (startup37).
+    assert "numpy" not in loaded
+
+
+@pytest.mark.parametrize("words", [
+    ["host", "--help"],
+    ["view", "--help"],
+    ["host", "--listen", "not-a-port"],
+    ["view", "--code", "123456789", "--bogus"],
+], ids=["host-help", "view-help", "host-usage-error", "view-usage-error"])  # fmt: skip
+def test_help_and_a_usage_error_load_only_the_arguments(words: list[str]) -> None:
+    """The parser of ``host`` and ``view`` is their ``*_args`` module; the
+    command's own module (the session layer, numpy, spake2) loads once the
+    words are parsed (startup37: ``host --help`` took 0.5 s of CPU)."""
+    loaded = _loaded(
+        "from screencodec.cli import main\n"
+        "try:\n"
+        f"    main({words!r})\n"
+        "except SystemExit as exc:\n"
+        f"    assert exc.code == {0 if '--help' in words else 2}, exc.code"
+    )
+    assert f"screencodec.cli.{words[0]}_args" in loaded
+    assert not loaded & {*HEAVY, *LIBRARIES}, sorted(loaded & {*HEAVY, *LIBRARIES})
 
 
 def test_a_transport_module_loads_without_the_package_around_it() -> None:
@@ -59,3 +90,58 @@ def test_the_public_names_still_load_on_first_use() -> None:
         "assert all(getattr(c, n) is not None for n in c.__all__)"
     )
     assert {"screencodec.transport.session.host", "screencodec.capture.synthetic"} <= loaded
+
+
+#: A host run until it prints its password, then left (os._exit: what it
+#: loaded is read at that line, not after a stop).
+_HOST_TO_PASSWORD = """
+import os
+from screencodec.cli import main
+
+
+class PasswordLine:
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text):
+        self.out.write(text)
+        if "Password:" in text:
+            self.out.write("\\n" + json.dumps(sorted(
+                m for m in sys.modules
+                if m.startswith("screencodec") or m in {libraries!r})) + "\\n")
+            self.out.flush()
+            os._exit(0)
+        return len(text)
+
+    def flush(self):
+        self.out.flush()
+
+
+sys.stdout = PasswordLine(sys.stdout)
+typed, kept_open = os.pipe()  # stdin that never ends: the host does not stop at its EOF
+os.dup2(typed, 0)
+main(["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "--once"])
+"""
+
+
+def test_a_host_prints_its_password_before_loading_the_handshake() -> None:
+    """spake2 and cryptography load with the first viewer's handshake
+    (startup37: 0.1 s of CPU before the password, paid by hosts nobody
+    joined), the relay's server never; a viewer that cannot connect loads
+    neither library."""
+    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=LIBRARIES)
+    done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "screencodec.transport.session.host" in loaded
+    assert not loaded & {"spake2", "cryptography"}, sorted(loaded & {"spake2", "cryptography"})
+    # Nor the relay's server (its package's names load on first use).
+    assert "screencodec.transport.relay.server" not in loaded
+
+    viewer = _loaded(
+        "from screencodec.cli import main\n"
+        "assert main(['view', '127.0.0.1:1', '--code', '123456789',"
+        " '--password', '7kq2m9xa']) == 1"
+    )
+    assert "screencodec.transport.session.viewer" in viewer
+    assert not viewer & {"spake2", "cryptography"}, sorted(viewer & {"spake2", "cryptography"})

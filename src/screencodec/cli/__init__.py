@@ -2,7 +2,9 @@
 the web viewer and recordings.
 
 One module per command (``host``, ``view``, ``relay``, ``recordings``, each
-with a ``register(subparsers)``); ``main`` builds the parser and adds the
+with a ``register(subparsers)``: ``host`` and ``view`` keep theirs in
+``host_args`` and ``view_args``, so that parsing their words loads nothing
+else; sessions.COMMANDS); ``main`` builds the parser and adds the
 codec's own commands (demo, bench, codecs). The two long ones keep their
 parts in modules beside them, named for the command and the concern
 (``host_commands``, ``host_lines``, ``view_signals``, ``view_ending`` ...):

@@ -50,7 +50,8 @@ Control: when the host cannot inject input (``--control none``, or
 CONTROL without asking the local user (the agent is told why); the local user
 is told in one line. The rest of a first request (VIEW) is asked as usual.
 
-Where it lives: this module holds the command's arguments, its start, main
+Where it lives: cli/host_args.py holds the command's arguments (``--help``
+and a usage error load nothing else); this module its start, main
 loop (:func:`_share`) and end; cli/host_events.py the events shown as lines;
 cli/host_commands.py and cli/host_files.py what the typed commands do;
 cli/host_start.py what the host opens from its arguments;
@@ -72,11 +73,9 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 from screencodec.capture.base import FrameSource
-from screencodec.cli.args import address, size
 from screencodec.cli.host_commands import _Commands
 from screencodec.cli.host_events import _receiving, _show
 from screencodec.cli.host_lines import (
@@ -121,63 +120,7 @@ from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.host import Host
 
-__all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "register", "run_host"]
-
-
-#: The exit statuses, as ``--help`` lists them (cli.main.Exit, docs/cli.md).
-EXIT_STATUS = (
-    "exit status: 0 stopped, or with --once the session ended in order; 1 an error (the X"
-    " display died; with --once: this screen can no longer be captured); 2 bad arguments or"
-    " could not start; 3 with --once: no one was let in (the agent was refused, or asked"
-    " nothing or not to view); 5 with --once: the agent's"
-    " connection was lost and not taken up again; 130 interrupted (docs/cli.md)")
-
-
-def register(subparsers: Any, summary: str) -> None:
-    """Add ``host`` to an argparse subparsers object."""
-    h = subparsers.add_parser("host", help=summary, epilog=EXIT_STATUS)
-    where = h.add_mutually_exclusive_group()
-    where.add_argument("--listen", type=int, metavar="PORT", help="accept viewers directly")
-    where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")
-    h.add_argument("--bind", default="0.0.0.0", help="address for --listen (default all)")
-    h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto",
-                   help="what is shared: this screen, a synthetic desktop, or auto (the"
-                        " default): the screen when there is a display")  # fmt: skip
-    h.add_argument("--scenario", default="typing", help="synthetic desktop scenario")
-    h.add_argument("--size", type=size, default=(1280, 720), help="synthetic size WxH")
-    h.add_argument("--monitor", type=int, default=1, help="monitor shown first (0 = all)")
-    h.add_argument("--consent-timeout", type=float, default=30.0, metavar="S",
-                   help="how long each question to you waits for your answer (default"
-                        " 30 s); no answer is a no")  # fmt: skip
-    h.add_argument("--max-duration", type=float, default=None, metavar="S",
-                   help="end each session S seconds after it began, also one taken up"
-                        " again after a lost connection (default: no limit)")  # fmt: skip
-    h.add_argument(
-        "--control",
-        choices=("none", "xtest"),
-        default="xtest",
-        help="how granted remote input is injected (default xtest if a display)",
-    )
-    h.add_argument(
-        "--download-dir",
-        type=Path,
-        default=None,
-        help="accept files (each after a y/N question) into this directory",
-    )
-    h.add_argument("--once", action="store_true",
-                   help="exit when the first session ends (an agent whose connection"
-                        " dropped has 60 s to come back first)")  # fmt: skip
-    h.add_argument("--record", type=Path, metavar="DIR", default=None,
-                   help="record every session into DIR (90-day retention; the local "
-                        "user is told in the consent question)")  # fmt: skip
-    h.add_argument("--record-key", type=Path, metavar="AUDITOR.pub", default=None,
-                   help="seal recordings for this auditor key (screencodec recordings "
-                        "keygen): this host cannot read them back")  # fmt: skip
-    h.add_argument("--record-sign", type=Path, metavar="HOST.key", default=None,
-                   help="sign recordings with this host key (screencodec recordings keygen "
-                        "--host; refused if group or others have any access to it): an auditor "
-                        "can tell they came from this host (verify --hosts)")  # fmt: skip
-    h.set_defaults(func=run_host)
+__all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "run_host"]
 
 
 async def _host_main(args: argparse.Namespace, typed: TypedLine | None = None) -> int:

@@ -26,8 +26,8 @@ the page says it once open). The end is ``session ended: WHY`` in plain
 words (view_ending.ended_words): the host's reason, "you left the session" or
 "the connection was lost", never the channel's layers.
 
-This module holds the command itself: its arguments and their checks
-(:func:`register`, :func:`run_view`), the terminal's session loop
+This module holds the command itself: its arguments' checks
+(:func:`run_view`; the arguments are view_args.py's), the terminal's session loop
 (:func:`_view_main`: connect, join, watch, take a lost link up again, the
 end line, ``--snapshot``) and the ``--web`` one (:func:`_web_main`). What
 they call is split by concern into modules beside it, each read on its
@@ -51,9 +51,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from screencodec.cli.args import address, pixels, unusable_folder
+from screencodec.cli.args import unusable_folder
 from screencodec.cli.main import Exit
 from screencodec.cli.progress import Receiving
 from screencodec.cli.say import SAY
@@ -108,54 +108,11 @@ from screencodec.transport.channel.codes import (
 )
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL, VIEW
-from screencodec.transport.session.viewer import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["register"]
-
-
-#: The exit statuses, as ``--help`` lists them (cli.main.Exit, docs/cli.md).
-EXIT_STATUS = (
-    "exit status: 0 the session ended (you left, or the host ended it); 1 an error (could"
-    " not connect, ...); 2 bad arguments; 3 refused (declined, no such session, ...); 4"
-    " wrong password; 5 the connection was lost and not taken up again; 130 interrupted"
-    " (docs/cli.md)")
-
-
-def register(subparsers: Any, summary: str) -> None:
-    """Add ``view`` to an argparse subparsers object."""
-    v = subparsers.add_parser("view", help=summary, epilog=EXIT_STATUS)
-    v.add_argument("address", nargs="?", type=address, metavar="HOST:PORT",
-                   help="the host's address (screencodec host --listen PORT)")  # fmt: skip
-    v.add_argument("--relay", type=address, metavar="HOST:PORT",
-                   help="the relay the host registered at, instead (host --relay)")  # fmt: skip
-    v.add_argument("--code", required=True,
-                   help="the session code the host's user reads out: 9 digits, like"
-                        " '123 456 789'")  # fmt: skip
-    v.add_argument("--password", help="prompted for if omitted (keeps it out of `ps`)")
-    v.add_argument("--name", default="support", help="who you are, shown to the user")
-    v.add_argument("--control", action="store_true", help="ask for remote control too")
-    v.add_argument("--duration", type=float, default=None, metavar="S",
-                   help="leave after S seconds")  # fmt: skip
-    v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
-    v.add_argument("--snapshot-cursor", action="store_true",
-                   help="draw the host's pointer into the snapshot")  # fmt: skip
-    v.add_argument("--web", action="store_true",
-                   help="watch and control in a browser page on this machine")  # fmt: skip
-    v.add_argument("--web-port", type=int, default=0, metavar="N",
-                   help="port of the page on 127.0.0.1 (default: a free one)")  # fmt: skip
-    v.add_argument("--no-open", action="store_true",
-                   help="only print the page's address, do not open a browser")  # fmt: skip
-    v.add_argument("--download-dir", type=Path, metavar="DIR",
-                   help="with --web: where files the user sends you are saved")  # fmt: skip
-    v.add_argument("--max-pixels", type=pixels, default=DEFAULT_MAX_PIXELS, metavar="N",
-                   help="the largest host screen shown, in pixels (default"
-                        f" {DEFAULT_MAX_PIXELS}: an 8K screen, three 4K side by side);"
-                        " a larger one ends the session, and is marked in the list of"
-                        " the host's screens")  # fmt: skip
-    v.set_defaults(func=run_view)
+__all__ = ["run_view"]
 
 
 async def _web_main(args: argparse.Namespace, password: str) -> int:

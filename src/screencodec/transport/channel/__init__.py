@@ -6,6 +6,19 @@ session layer talks to (``base``; ``memory`` for in-process pairs)."""
 
 from __future__ import annotations
 
-from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel, ChannelTap
+from typing import TYPE_CHECKING
+
+from screencodec._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from screencodec.transport.channel.base import MAX_MESSAGE_SIZE, Channel, ChannelTap
 
 __all__ = ["MAX_MESSAGE_SIZE", "Channel", "ChannelTap"]
+
+#: Imported from ``base`` on first use (_lazy): ``safe_text`` (``display``)
+#: for ``recordings`` and ``limits`` for ``view --help`` do not load asyncio
+#: with the channel (startup37).
+_LAZY = dict.fromkeys(__all__, ".base")
+
+if not TYPE_CHECKING:  # mypy reads the imports above (_lazy)
+    __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -15,13 +15,12 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass, field
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING
 
 from screencodec.errors import ProtocolError, SessionClosedError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 __all__ = [
     "DIRECTION_HOST_TO_VIEWER",
@@ -81,7 +80,15 @@ class SessionKeys:
             key[:] = bytes(len(key))
 
 
+# cryptography is imported by the first handshake, not with this module: a
+# host that prints its password and a viewer that checks its words load it
+# only once they connect (startup37).
+
+
 def _expand(pake_key: bytes, salt: bytes, label: bytes) -> bytearray:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
                 info=PROTOCOL_LABEL + b" " + label)
     return bytearray(hkdf.derive(pake_key))
@@ -104,6 +111,9 @@ def export(exporter: bytearray, label: bytes) -> bytes:
     leaves the process); another label gives an unrelated value."""
     if not any(exporter):
         raise SessionClosedError("the channel's keys are gone")
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                 info=PROTOCOL_LABEL + b" export " + label)
     return hkdf.derive(bytes(exporter))
@@ -132,6 +142,8 @@ class _RecordCipher:
     __slots__ = ("_aead", "_direction", "_key", "seq", "seq_limit")
 
     def __init__(self, key: bytearray, direction: int) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
         self._key = key
         self._aead: ChaCha20Poly1305 | None = ChaCha20Poly1305(bytes(key))
         self._direction = direction
@@ -173,7 +185,14 @@ class RecordOpener(_RecordCipher):
         aead, nonce, ad = self._next(rtype)
         try:
             return aead.decrypt(nonce, ciphertext, ad)
-        except InvalidTag:
+        except _invalid_tag():  # evaluated only when decrypt raised
             raise ProtocolError(
                 "a record failed authentication (tampered, replayed, reordered or dropped)"
             ) from None
+
+
+def _invalid_tag() -> type[Exception]:
+    """cryptography's InvalidTag (imported with the cipher that raised it)."""
+    from cryptography.exceptions import InvalidTag
+
+    return InvalidTag

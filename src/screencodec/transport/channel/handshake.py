@@ -30,8 +30,6 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from spake2 import SPAKE2_A, SPAKE2_B, SPAKEError
-
 from screencodec.errors import AuthenticationError, ProtocolError, VersionMismatchError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import (
@@ -139,6 +137,8 @@ async def viewer_handshake(
     hello_h = await _expect(reader, FrameType.HELLO)
     parse_hello(hello_h, ROLE_HOST)
 
+    from spake2 import SPAKE2_A, SPAKEError  # 0.1 s of CPU: not before a connection
+
     id_a, id_b = spake_identities(code)
     spake = SPAKE2_A(pw, idA=id_a, idB=id_b)
     msg_a: bytes = spake.start()
@@ -220,6 +220,8 @@ async def host_handshake(
         if credentials.ended:
             await send_refusal(writer, RefuseCode.SESSION_ENDED, "this session has ended")
             raise AccessRefusedError(RefuseCode.SESSION_ENDED, "session ended")
+        from spake2 import SPAKE2_B, SPAKEError  # 0.1 s of CPU: not before a connection
+
         id_a, id_b = spake_identities(credentials.code)
         spake = SPAKE2_B(credentials.password.encode(), idA=id_a, idB=id_b)
         msg_b: bytes = spake.start()

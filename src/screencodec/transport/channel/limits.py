@@ -16,6 +16,7 @@ from screencodec.transport.channel.base import MAX_MESSAGE_SIZE
 
 __all__ = [
     "AEAD_TAG_SIZE",
+    "DEFAULT_MAX_PIXELS",
     "HANDSHAKE_FRAME_MAX",
     "IDLE",
     "MAX_FAILED_ATTEMPTS",
@@ -31,6 +32,14 @@ MAX_FAILED_ATTEMPTS = 3
 
 #: Poly1305 / GCM tag length appended to every sealed record.
 AEAD_TAG_SIZE = 16
+
+#: The most pixels a host's picture may have, by default (a viewer's
+#: ``max_pixels``; here, not in session/viewer.py, for ``view --help``): an 8K screen
+#: (7680x4320, 33.2 M), three 4K side by side (11520x2160, 24.9 M), two 6K
+#: (12032x3384, 40.7 M) and three 5K (15360x2880, 44.2 M) fit; 16384x16384,
+#: which the wire allows, is 268 M (1 GiB of framebuffer, twice with hashes).
+#: At this limit a framebuffer is 192 MB.
+DEFAULT_MAX_PIXELS = 48_000_000
 
 #: Largest sealed-record body (ciphertext + tag, after the frame's type byte),
 #: so no record can open to more than MAX_MESSAGE_SIZE bytes. The length

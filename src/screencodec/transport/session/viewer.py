@@ -100,6 +100,7 @@ from screencodec.geometry import Monitor
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.channel.limits import DEFAULT_MAX_PIXELS
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
 from screencodec.transport.session.compact import (
@@ -159,12 +160,6 @@ CONTROL_ALONE_REFUSED = ("the host refused without asking its user: a session st
 #: Updates waiting to be decoded at most: a host keeps far fewer in flight.
 _MAX_QUEUED = 256
 _U32, _U64 = (1 << 32) - 1, (1 << 64) - 1
-#: The most pixels a host's picture may have, by default: an 8K screen
-#: (7680x4320, 33.2 M), three 4K side by side (11520x2160, 24.9 M), two 6K
-#: (12032x3384, 40.7 M) and three 5K (15360x2880, 44.2 M) fit; 16384x16384,
-#: which the wire allows, is 268 M (1 GiB of framebuffer, twice with hashes).
-#: At this limit a framebuffer is 192 MB.
-DEFAULT_MAX_PIXELS = 48_000_000
 
 
 class DecoderLike(Protocol):
