@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import random
 import struct
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -208,16 +209,31 @@ class Freezable(SourceWrapper):
 
     def __init__(self, inner: FrameSource) -> None:
         super().__init__(inner)
-        self.frozen = False
+        # The host grabs on a worker thread: freezing waits for a grab in
+        # flight, so that the frame it stores is the one repeated from then
+        # on (a fresh clone at load 15 read the test's own grab, frozen, as
+        # one frame and the host's last as the next).
+        self._lock = threading.Lock()
+        self._frozen = False
         self.grabs = 0
         self.cursor_polls = 0
         self._last: Frame | None = None
 
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    @frozen.setter
+    def frozen(self, value: bool) -> None:
+        with self._lock:
+            self._frozen = value
+
     def grab(self) -> Frame:
-        self.grabs += 1
-        if not self.frozen or self._last is None:
-            self._last = np.array(self.inner.grab(), copy=True)
-        return self._last
+        with self._lock:
+            self.grabs += 1
+            if not self._frozen or self._last is None:
+                self._last = np.array(self.inner.grab(), copy=True)
+            return self._last
 
     def cursor(self) -> CursorState | None:
         self.cursor_polls += 1
