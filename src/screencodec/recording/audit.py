@@ -37,7 +37,21 @@ log, each a JSON-able dict with a ``type``:
 * ``file``: name, size, sha256, ``direction`` (``to-host`` / ``to-viewer``)
   and ``answer`` (``accepted`` / ``refused``), once per transfer; one the
   session's end cut short (``answer`` ``pending`` when never answered) is
-  logged then, with ``transferred`` and ``cut_short``;
+  logged then, with ``transferred`` and ``cut_short``; ``outcome`` when the
+  transfer ended before its FileEnd (the FileResult or the withdrawal
+  came first: ``transferred`` says how much had gone): see ``file_outcome``
+  for its words; a withdrawal before the answer is logged ``answer``
+  ``pending`` (never the receiver's ``refused``);
+* ``file_outcome`` (audit37): how a transfer whose ``file`` row was logged
+  at its FileEnd ended, when the receiver said it later (its FileResult on
+  the ``screencodec.file-results`` channel's terms, docs/transport.md "File
+  results"): ``name``, ``direction``, ``outcome``: ``saved``, ``not
+  saved`` (``why``: the receiver's words, through ``safe_text``, at most
+  REASON_SHOWN characters), ``stopped by the receiver`` (its reason code
+  STOPPED_THERE: nothing of it was kept), ``stopped by the sender`` or
+  ``withdrawn by the sender`` (``why``: the words made here from the
+  withdrawal's reason code, never the peer's text); a receiver of a version
+  before file results says nothing: no row;
 * ``key``: keystroke text, only with ``include_keys`` (it can hold passwords);
 * ``bye``: ``from`` ``host`` or ``viewer``, ``reason``: the Bye message
   either side sent, or, when a side closed the connection without one (the
@@ -62,14 +76,20 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import chat_ack, chat_hello_next
+from screencodec.transport.session.files import wire
 from screencodec.transport.session.permissions import Permission
 
 __all__ = ["INPUT_GAP", "AuditTracker"]
 
 #: Input events closer than this (seconds) belong to one control interval.
 INPUT_GAP = 1.0
+#: Transfers whose FileEnd was logged and whose result may still come, and
+#: reason codes waiting for their FileResult or withdrawal, kept at most
+#: (the oldest forgotten: a hostile peer cannot grow the tracker).
+_KEPT = wire.MAX_OFFERS
 
 Event = dict[str, Any]
 
@@ -120,6 +140,12 @@ class AuditTracker:
         #: end is known: logged if it came before it (:meth:`finish`).
         self._link_over = False
         self._after: list[tuple[tuple[str, str], list[float]]] = []
+        #: (direction, transfer) -> name: its ``file`` row went at its
+        #: FileEnd; a FileResult later says how it ended (``file_outcome``).
+        self._ended: dict[tuple[str, int], str] = {}
+        #: (direction, transfer) -> the RESULT_WHY code its receiver sent
+        #: before its FileResult "not saved".
+        self._result_why: dict[tuple[str, int], int] = {}
 
     @property
     def open_intervals(self) -> bool:
@@ -351,7 +377,13 @@ class AuditTracker:
     ) -> list[Event]:  # fmt: skip
         """A file message from one side: ``sending`` holds the transfers that
         side sends, ``answering`` those it answers."""
-        if isinstance(msg, m.FileOffer):
+        other = "to-viewer" if direction == "to-host" else "to-host"
+        if isinstance(msg, m.Extension):
+            if msg.channel == wire.FILE_RESULTS_CHANNEL:
+                return self._results_channel(msg.payload, sending, direction, other)
+        elif isinstance(msg, m.FileResult):
+            return self._result(msg, answering, other)
+        elif isinstance(msg, m.FileOffer):
             sending[msg.transfer] = _Transfer(msg.name, msg.size, direction)
         elif isinstance(msg, m.FileAccept):
             tr = answering.get(msg.transfer)
@@ -368,8 +400,61 @@ class AuditTracker:
         elif isinstance(msg, m.FileEnd):
             tr = sending.pop(msg.transfer, None)
             if tr is not None:
+                _keep(self._ended, (direction, msg.transfer), tr.name)
                 return [self._file_event(tr, msg.sha256)]
         return []
+
+    def _results_channel(
+        self, payload: bytes, sending: dict[int, _Transfer], direction: str, other: str,
+    ) -> list[Event]:  # fmt: skip
+        """A message on the file-results channel from the side that sends
+        ``sending`` (``direction``) and answers the transfers ``other``."""
+        if len(payload) < 5:
+            return []
+        kind, transfer = payload[0], int.from_bytes(payload[1:5], "big")
+        if kind == wire.RESULT_WHY and len(payload) >= 6:
+            _keep(self._result_why, (other, transfer), payload[5])
+        elif kind in (wire.WITHDRAW, wire.WITHDRAW_WHY):
+            code = payload[5] if kind == wire.WITHDRAW_WHY and len(payload) >= 6 else 0
+            tr = sending.pop(transfer, None)
+            if tr is not None:  # the plain withdrawal after its reason: done
+                return [self._withdrawn(tr, code)]
+            name = self._ended.pop((direction, transfer), None)
+            if name is not None:
+                outcome, why = _withdrawal_words("accepted", code)
+                return [{"type": "file_outcome", "name": name, "direction": direction,
+                         "outcome": outcome, "why": why}]  # fmt: skip
+        return []
+
+    def _withdrawn(self, tr: _Transfer, code: int) -> Event:
+        """The file row of a transfer its sender withdrew before its end."""
+        ev = self._file_event(tr, None)
+        outcome, why = _withdrawal_words(tr.answer, code)
+        if tr.answer == "accepted":
+            ev["transferred"] = tr.received
+        return {**ev, "outcome": outcome, "why": why}
+
+    def _result(self, msg: m.FileResult, answering: dict[int, _Transfer], other: str
+                ) -> list[Event]:  # fmt: skip
+        """The receiver's FileResult for a transfer of direction ``other``:
+        the file row with its ``outcome`` if its FileEnd has not gone yet,
+        else a ``file_outcome`` row."""
+        code = self._result_why.pop((other, msg.transfer), None)
+        if msg.saved:
+            said: Event = {"outcome": "saved"}
+        elif code == wire.STOPPED_THERE:
+            said = {"outcome": "stopped by the receiver", "why": wire.STOPPED_THERE_WHY}
+        else:
+            said = {"outcome": "not saved",
+                    "why": safe_text(msg.reason, wire.REASON_SHOWN)}  # fmt: skip
+        tr = answering.get(msg.transfer)
+        if tr is not None and tr.answer == "accepted":
+            del answering[msg.transfer]
+            return [{**self._file_event(tr, None), "transferred": tr.received, **said}]
+        name = self._ended.pop((other, msg.transfer), None)
+        if name is None:
+            return []  # never offered, not said yes to, or told already
+        return [{"type": "file_outcome", "name": name, "direction": other, **said}]
 
     @staticmethod
     def _file_event(tr: _Transfer, declared: bytes | None) -> Event:
@@ -381,3 +466,22 @@ class AuditTracker:
             ev["transferred"] = tr.received
             ev["sha256_matches"] = seen == declared.hex()
         return ev
+
+
+def _withdrawal_words(answer: str, code: int) -> tuple[str, str]:
+    """The outcome and why of a withdrawal with reason ``code`` (0: none) of
+    a transfer answered ``answer``: the words made here, as the receiver's
+    user is told them (files/receiver.py), never the peer's."""
+    if answer == "pending":  # a reason that presumes a yes is not the truth
+        return "withdrawn by the sender", wire.WITHDRAWN if not code else wire.WITHDRAWN_OTHER
+    if code == wire.STOPPED:
+        return "stopped by the sender", wire.WITHDRAWN_STOPPED
+    return "withdrawn by the sender", wire.REASONS.get(code, wire.WITHDRAWN_OTHER)
+
+
+def _keep(kept: dict[tuple[str, int], Any], key: tuple[str, int], value: Any) -> None:
+    """``kept[key] = value``, forgetting the oldest past :data:`_KEPT`."""
+    kept.pop(key, None)
+    kept[key] = value
+    if len(kept) > _KEPT:
+        del kept[next(iter(kept))]
