@@ -245,3 +245,5 @@ def test_a_peers_not_saved_words_are_cleaned_and_what_is_kept_is_bounded() -> No
     assert row["outcome"] == "not saved" and row["why"].startswith("disk? full?x")
     assert len(row["why"]) <= REASON_SHOWN
     assert tracker.from_viewer(0.0, m.FileResult(MAX_OFFERS, True)) == []  # told once
+    assert tracker.from_viewer(0.0, m.FileResult(MAX_OFFERS - 1, True)) == [
+        {"type": "file_outcome", "name": "a.txt", "direction": "to-viewer", "outcome": "saved"}]
