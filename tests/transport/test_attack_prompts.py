@@ -271,7 +271,7 @@ def test_escape_sequences_from_the_peer_never_reach_the_terminal() -> None:
             await _drain(ch)
 
         run(attack(), timeout=60)
-        ended = host.wait_for(r"session with .* ended: viewer said bye: (.*)\n")
+        ended = host.wait_for(r"session with [^\n]* ended: viewer said bye: ([^\n]*)\n")
         shown = host.raw[before:]
         text = shown.decode("utf-8", "replace")
         assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text

@@ -197,13 +197,17 @@ def test_end_ends_every_session_and_the_host_waits_for_the_next() -> None:
             bye = await _next_of(carol, m.Bye, m.PermissionGrant, m.PermissionDeny)
             assert bye == m.Bye("the host's user ended the session")
             await wait(host, r"Question 3 closed without an answer: no\.", said.end())
+            await wait(host, r"'Carol' [^\n]* ended: you ended it without answering\n",
+                       said.end())  # fmt: skip (walk37's words for one never let in)
             await carol.close()
 
         session(host, body)
         # Each named in /end's line, as the other lines name them (walk3:
         # only the address was); that line is the only one about their end
         # (endleft: "session with ... ended: you ended it" came before it).
-        assert "ended: you ended it" not in host.text, host.text
+        # Carol, never let in, is told of once (walk37's words).
+        assert "ended: you ended it\n" not in host.text, host.text
+        assert host.text.count("ended: you ended it without answering\n") == 1, host.text
         assert "Question 3: no" not in host.text
     finally:
         host.close()

@@ -775,7 +775,7 @@ def _recorded(link: ViewerLink, reason: str) -> str:
     its first question was open (never granted, neither refused nor let in
     to nothing, not a resume) is marked so (:func:`.endreasons.unanswered`):
     nobody was let in, which its own reason does not say."""
-    if link.level or link.claimed is not None or reason in LET_IN_TO_NOTHING \
+    if link.let_in or link.claimed is not None or reason in LET_IN_TO_NOTHING \
             or reason.startswith(CONSENT_DENIED):
         return reason
     return unanswered(reason)

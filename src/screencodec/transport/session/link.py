@@ -136,6 +136,10 @@ class ViewerLink:
         self.peer = safe_text(channel.peer)
         self.who = ""
         self.level = Permission()
+        #: Let in: the first question's yes, or a resume, gave it a level
+        #: (which a revoke may empty later): a link that ends before ended
+        #: with its question open, or refused (host._recorded).
+        self.let_in = False
         self.gate = InputGate(self)
         self.monitor = host.config.monitor
         self._watching: int | None = None  # the monitor acquired in the hub
@@ -303,6 +307,7 @@ class ViewerLink:
                 return answer
             level = answer
         self.level = level
+        self.let_in = True
         self.gate.granted(CONTROL in self.level, None)
         if resumed is not None:
             self.gate.resumed()
