@@ -30,6 +30,11 @@ debug: $(STAMP)
 # (tests 11.4 and 11.0, 3,902 tests) with the collection below, one
 # Chromium a process (tests/web/conftest.py) and no spinning OpenBLAS
 # threads (tests/conftest.py), stop 35.
+#
+# The slowest files go first (tests/slow_first.py, in collection order;
+# --no-loadscope-reorder keeps xdist from ordering files by their number of
+# tests, which put the few-test slow files last: the fresh clone of d8fdd03
+# spent a third of its 891 s on the last 13% of the tests).
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((2 * n)); [ $$n -gt 4 ] && n=4; echo $$n)
 
 # The tests start hundreds of Python processes (hosts, viewers, relays).
@@ -47,7 +52,7 @@ test: build lint wheels
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider --collect-only tests/transport >/dev/null & \
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider --collect-only --ignore=tests/transport tests >/dev/null; \
 	wait
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
 
 demo: build
 	$(VENV)/bin/screencodec demo

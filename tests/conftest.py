@@ -22,6 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
+from slow_first import SLOW_FIRST
 
 # A suite started as a background job of a non-interactive shell (`make test &`,
 # nohup) inherits SIGINT ignored, and so would every host it starts: Python
@@ -113,3 +114,19 @@ def _shared_chromium() -> Iterator[list[Any]]:
     yield held
     for drv in held:
         drv.quit()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest files first (slow_first.py: xdist hands out files in this
+    order), each file's tests in their own order."""
+    rank = {path: n for n, path in enumerate(SLOW_FIRST)}
+    root = config.rootpath
+
+    def key(item: tuple[int, pytest.Item]) -> tuple[int, int]:
+        try:
+            where = item[1].path.relative_to(root).as_posix()
+        except ValueError:
+            where = ""
+        return rank.get(where, len(rank)), item[0]
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=key)]
