@@ -45,7 +45,10 @@ def test_review7_host_close_is_bounded_when_the_disk_stalls_and_no_file_is_being
     if not shows_waits(daemon):
         pytest.skip("this kernel does not show where a thread waits (/proc/PID/wchan reads 0)")
     notes = tmp_path / "notes.bin"
-    notes.write_bytes(os.urandom(100_000))
+    # Larger than the sender's first window (4 chunks; pacing.py): with the
+    # disk stopped nothing is confirmed, so its end cannot come (100 kB came
+    # whole, and saving() then named it: a fresh clone, stop 37).
+    notes.write_bytes(os.urandom(4_000_000))
     real_tidy = FileReceiver._tidy
 
     tidied = threading.Event()
