@@ -58,7 +58,12 @@ from screencodec.transport.session.link import (
     STOPPED_SHARING,
     ViewerLink,
 )
-from screencodec.transport.session.owncode import enter_session, leave_session, own_session
+from screencodec.transport.session.owncode import (
+    OwnSession,
+    enter_session,
+    leave_session,
+    own_session,
+)
 from screencodec.transport.session.permissions import VIEW, ConsentRequest, Permission
 from screencodec.transport.session.resume import Resumable
 from screencodec.transport.session.runtime import HostRuntime
@@ -726,7 +731,7 @@ class Host:
         elif self._releasing is None:
             self._releasing = asyncio.ensure_future(self._release_after(own))
 
-    async def _others_ended(self, own: ViewerLink | None) -> None:
+    async def _others_ended(self, own: OwnSession | None) -> None:
         """Return once no session but ``own`` runs (any, for None)."""
         if own is None:
             await self._all_ended.wait()
@@ -734,7 +739,7 @@ class Host:
         while others := [link for link in self._runtime.serving if link is not own]:
             await asyncio.gather(*(link.finished.wait() for link in others))
 
-    async def _release_after(self, own: ViewerLink) -> None:
+    async def _release_after(self, own: OwnSession) -> None:
         """:meth:`_release` once ``own``, the session whose code called
         :meth:`close`, has ended (its channel is closed: once that code returns)."""
         await own.finished.wait()

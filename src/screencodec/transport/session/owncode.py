@@ -18,26 +18,39 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+__all__ = ["OwnSession", "enter_session", "in_own_task", "leave_session", "own_session"]
+
+T = TypeVar("T")
+
+
+class OwnSession(Protocol):
+    """A session, as this module and the host's close see it
+    (:class:`~.link.ViewerLink` is one): the tasks the library runs its code
+    in, and the event of its end. A protocol, so that this module, which
+    :mod:`.consent` imports, imports nothing of the session layer."""
+
+    @property
+    def serve_task(self) -> asyncio.Task[Any] | None: ...
+    @property
+    def run_task(self) -> asyncio.Task[Any] | None: ...
+    @property
+    def finished(self) -> asyncio.Event: ...
+
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from screencodec.transport.session.link import ViewerLink
-
     #: A session, and the task the library runs its code in.
-    _Here: TypeAlias = tuple[ViewerLink, asyncio.Task[Any] | None]
-
-__all__ = ["enter_session", "in_own_task", "leave_session", "own_session"]
-
-T = TypeVar("T")
+    _Here: TypeAlias = tuple[OwnSession, asyncio.Task[Any] | None]
 
 #: The session whose code runs, and the task the library runs it in.
 _here: contextvars.ContextVar[_Here | None] = contextvars.ContextVar(
     "screencodec_session_here", default=None)
 
 
-def enter_session(link: ViewerLink) -> contextvars.Token[_Here | None]:
+def enter_session(link: OwnSession) -> contextvars.Token[_Here | None]:
     """Mark this task as running ``link``'s own code (Host.serve)."""
     return _here.set((link, asyncio.current_task()))
 
@@ -46,7 +59,7 @@ def leave_session(entered: contextvars.Token[_Here | None]) -> None:
     _here.reset(entered)
 
 
-def own_session() -> ViewerLink | None:
+def own_session() -> OwnSession | None:
     """The session whose own code this task runs, or None (outside code,
     a task such code left behind among it)."""
     here = _here.get()
