@@ -29,7 +29,7 @@ import pytest
 
 from screencodec.cli.host import STOPPED, _Commands, _show
 from screencodec.transport import TerminalQuestions
-from screencodec.transport.session import host as session_host
+from screencodec.transport.session import host_ending
 
 from .helpers import run, until
 from .test_chatack_session import _link
@@ -40,7 +40,7 @@ from .test_words32_host_ends_transfer import _until, file_mid_way
 
 def test_a_session_ending_after_end_gave_up_waiting_gets_its_line(
         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setattr(session_host, "CLEANUP_WAIT", 0.5)
+    monkeypatch.setattr(host_ending, "CLEANUP_WAIT", 0.5)  # read by Host.disconnect there
 
     async def main() -> str:
         async with _Setup() as s:
