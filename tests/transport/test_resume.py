@@ -351,6 +351,18 @@ def test_tickets_compare_every_entry_and_expire() -> None:
     assert ResumeTickets(0.0).issue(a, "a", VIEW, 1, 0.0) is None
 
 
+def test_a_parked_ticket_keeps_exactly_its_window_at_any_clock() -> None:
+    """At a monotonic clock of 1014.2216615433559, (now + 60) - now is
+    59.99999999999994: the window a lost link was told was not 60 s (a real
+    session's test failed on it about one run in 14)."""
+    now = [1014.2216615433559]
+    assert (now[0] + 60.0) - now[0] != 60.0
+    tickets = ResumeTickets(60.0, clock=lambda: now[0])
+    holder = object()
+    assert tickets.issue(holder, "a", VIEW, 1, 0.0) is not None
+    assert tickets.park(holder, VIEW, 1) == 60.0
+
+
 def test_reconnect_retries_until_the_host_is_back_and_stops_on_a_wrong_password() -> None:
     async def main() -> None:
         creds = SessionCredentials()
