@@ -133,7 +133,6 @@ class Host(HostEnding, HostExchange):
         self._all_ended = asyncio.Event()  # set whenever no session is running
         self._all_ended.set()
         self._protocol_errors = 0
-        self._rotations: dict[int, asyncio.TimerHandle] = {}  # pending, per credentials
         #: The time limits of sessions whose agent is away, when they come
         #: before the ticket's window ends (:meth:`_limit_away`).
         self._limits: set[asyncio.TimerHandle] = set()

@@ -48,7 +48,6 @@ class HostEnding:
     _runtime: HostRuntime
     _recorder: RecorderLike | None
     _all_ended: asyncio.Event  # set whenever no session is running
-    _rotations: dict[int, asyncio.TimerHandle]
     _limits: set[asyncio.TimerHandle]
     _releasing: asyncio.Task[None] | None
     _released: asyncio.Task[None] | None
@@ -227,9 +226,8 @@ class HostEnding:
         release is done."""
         own = own_session()
         await self._end(None, "host ended")  # its wait for the cleanup is this one
-        for handle in [*self._rotations.values(), *self._limits]:
+        for handle in self._limits:
             handle.cancel()
-        self._rotations.clear()
         self._limits.clear()
         if own is not None and own.finished.is_set():
             own = None  # its serve is over (a callback that outlived it calls this)
