@@ -227,15 +227,19 @@ class ResumeTickets:
         now = self._clock()
         entry.level, entry.monitor, entry.holder = level, monitor, None
         entry.lost_at, entry._expires = now, now + self.window
+        # The whole window as given, not (now + window) - now: that is off
+        # in its last bits for most clock values (60.000000000000114).
+        left = self.window
         if entry._before is not None:
             entry.peer, lost_at, expires = entry._before
             entry._before = None
             if lost_at is not None:  # it was away: the window it had goes on
                 entry.lost_at, entry._expires = lost_at, expires
-        if entry._expires <= now:
+                left = expires - now
+        if left <= 0:
             self._held.remove(entry)
             return 0.0
-        return entry._expires - now
+        return left
 
     def held_by(self, holder: object) -> Resumable | None:
         """The ticket of the live session ``holder``, if it holds one."""
