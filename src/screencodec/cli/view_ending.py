@@ -17,10 +17,12 @@ import re
 from screencodec.cli.main import Exit
 from screencodec.decoder import too_large
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.resume import MOVED
 
 __all__ = [
     "LEFT",
     "LEFT_IN_PAGE",
+    "TAKEN_OVER",
     "_AWAY_WORDS",
     "_LOST",
     "_end_status",
@@ -105,11 +107,21 @@ def _yours(reason: str, left_here: str) -> str:
     if reason == left_here:
         return LEFT_IN_PAGE
     return re.sub(r"^the agent closed ", "you closed ", reason)
+
+
+#: How a viewer whose session the agent's newer connection took over is
+#: told (resume.MOVED: the host ended this link because a newer connection
+#: took its session up with this link's ticket, and, while this link was
+#: still being taken up, with its key: resume38). Not an error: the session
+#: goes on there.
+TAKEN_OVER = ("a newer connection of yours took this session over"
+              " (the same session, resumed elsewhere)")
 #: The host's own goodbyes (session/host.py, link.py) in the agent's words.
 _HOST_WORDS = {
     "host ended": "the host ended the session",
     "the local user stopped sharing": "the host's user stopped sharing the screen",
     "closed locally": "the host closed the connection",
+    MOVED: TAKEN_OVER,
 }
 
 

@@ -33,6 +33,7 @@ from screencodec.transport.connect.reconnect import (
 from screencodec.transport.session.events import SessionEnded, SessionRejoined, Subscription
 from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
+from screencodec.transport.session.resume import MOVED
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
 from screencodec.web.files import PageFiles
@@ -497,6 +498,9 @@ def _ended_text(reason: str) -> str:
             why = reason.removeprefix(layer)
             if why in _USER_STOPPED:
                 return "The session has ended: the user ended the session."
+            if why == MOVED:  # the agent's newer connection took it over (resume38)
+                return ("The session has ended here: a newer connection of yours took it"
+                        " over (the same session, resumed elsewhere).")
             return f"The session has ended: {why[:200]}."
     if reason.startswith("channel closed: "):
         why = reason.removeprefix("channel closed: ")[:200]

@@ -16,11 +16,7 @@ host within a few seconds (:attr:`SecureChannel.last_heard`,
 :attr:`SecureChannel.answers_probes`; the web page's status, web/bridge.py).
 A host of an earlier version reads a probe as a keepalive and answers
 nothing: its viewer never sees :attr:`~SecureChannel.answers_probes`. Either
-side answers a probe; a host sends one (:meth:`SecureChannel.probe`) when it
-must know at once whether a viewer is still there (session/silent.py), and
-watches for the answer, or for the peer's TCP acknowledging it
-(:meth:`SecureChannel.acknowledged`). Once a
-host has answered, a viewer's channel whose session can resume
+side answers a probe. Once a host has answered, a viewer's channel whose session can resume
 (:meth:`SecureChannel.mark_resumable`: its viewer holds a ticket) and that
 hears nothing for ``timeouts.unanswered`` seconds (10 by default, not
 ``idle``'s 45) takes the link for lost: its probes went unanswered, so the
@@ -74,7 +70,7 @@ from screencodec.transport.channel.framing import (
 )
 from screencodec.transport.channel.handshake import HandshakeResult
 from screencodec.transport.channel.limits import MAX_RECORD_BODY, Timeouts
-from screencodec.transport.channel.sendqueue import Progress, TcpAcks, queued, tcp_acks
+from screencodec.transport.channel.sendqueue import Progress, queued
 
 __all__ = ["CLOSE_CAP", "STALL", "SecureChannel"]
 
@@ -241,31 +237,12 @@ class SecureChannel:
         channel; an earlier host never answers)."""
         return self._answers_probes
 
-    def probe(self) -> None:
-        """Ask the peer to answer at once: a :data:`PROBE` keepalive (every
-        version's channel reads it as a keepalive; one of this version, a
-        viewer's too, answers it as soon as it reads it). A host asks so
-        whether a viewer is still there (session/silent.py). Raises
-        SessionClosedError once closed, OSError if the line is gone."""
-        self._check_open()
-        self._write_record(FrameType.RECORD_KEEPALIVE, PROBE)
-
     def export(self, label: bytes) -> bytes:
         """32 bytes bound to this connection (its handshake's keys) for
         ``label``: the peer gets the same, no other connection does
         (crypto.export). Raises SessionClosedError once closed (the keys
         are gone)."""
         return export(self._keys.exporter, label)
-
-    def acknowledged(self) -> tuple[int, TcpAcks] | None:
-        """What the peer's TCP has acknowledged, as this system tells
-        (Linux): our bytes it took so far (they only grow), and the
-        kernel's word on its acknowledgements (sendqueue.py). None
-        elsewhere, and once closed."""
-        if self._closed:
-            return None
-        tcp = tcp_acks(self._writer.transport)
-        return None if tcp is None else (self._taken(), tcp)
 
     def mark_resumable(self) -> None:
         """The session on this channel can be taken up again on a new

@@ -13,12 +13,6 @@ peer's TCP acknowledged keep growing for the slow one.
 unacknowledged bytes, ``SIOCOUTQ``) where the system tells it (Linux);
 elsewhere only asyncio's buffer, which shrinks in bursts as the kernel frees
 room (a third of its buffer at a time), so progress shows later there.
-
-:func:`tcp_acks` is what the kernel tells of the peer's acknowledgements
-(Linux, ``TCP_INFO``): how long ago the last one came, any one (also those
-answering the window probes of a peer whose receive window is full), the
-connection's smoothed round trip, and the receive window the peer last
-advertised.
 """
 
 from __future__ import annotations
@@ -28,31 +22,14 @@ import contextlib
 import struct
 import sys
 from collections.abc import Callable
-from typing import NamedTuple
 
 if sys.platform == "linux":  # SIOCOUTQ has TIOCOUTQ's number
-    import socket
     from fcntl import ioctl
     from termios import TIOCOUTQ
 
-__all__ = ["Progress", "TcpAcks", "queued", "tcp_acks"]
+__all__ = ["Progress", "queued"]
 
 _INT = struct.Struct("i")
-#: Linux's ``struct tcp_info`` (linux/tcp.h) up to ``tcpi_snd_wnd`` (Linux
-#: 5.4 on; fields are only ever added at its end): ``tcpi_last_ack_recv``
-#: (ms) at byte 56, ``tcpi_rtt`` (us) at 68, ``tcpi_snd_wnd`` (bytes) at 228.
-_TCP_INFO = struct.Struct("=56xI8xI156xI")
-
-
-class TcpAcks(NamedTuple):
-    """What the kernel tells of a connection's peer (:func:`tcp_acks`)."""
-
-    #: Seconds since the peer's TCP last acknowledged anything of ours.
-    age: float
-    #: The connection's smoothed round trip (s).
-    rtt: float
-    #: The receive window the peer last advertised (bytes; 0: its buffer is full).
-    window: int
 
 
 def queued(transport: asyncio.WriteTransport) -> int:
@@ -70,23 +47,6 @@ def queued(transport: asyncio.WriteTransport) -> int:
     with contextlib.suppress(OSError, ValueError):
         total += _INT.unpack(ioctl(sock.fileno(), TIOCOUTQ, b"\0" * _INT.size))[0]
     return total
-
-
-def tcp_acks(transport: asyncio.BaseTransport) -> TcpAcks | None:
-    """What the kernel tells of ``transport``'s peer (Linux 5.4 or later);
-    None where it does not (another system, an older kernel, a socket
-    closed, not TCP)."""
-    if sys.platform != "linux":
-        return None
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return None
-    try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO.size)
-        age_ms, rtt_us, window = _TCP_INFO.unpack_from(info)
-    except (OSError, ValueError, struct.error):  # struct.error: an older kernel's, shorter
-        return None
-    return TcpAcks(age_ms / 1000, rtt_us / 1e6, window)
 
 
 class Progress:

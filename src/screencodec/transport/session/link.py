@@ -92,7 +92,6 @@ from screencodec.transport.session.refusal import (
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE, Resumable
 from screencodec.transport.session.services import RecordingLike, SessionHost
 from screencodec.transport.session.sidechannels import FILE_RESULTS_CHANNEL, file_channel
-from screencodec.transport.session.silent import silent
 from screencodec.transport.session.stats import LinkStats, StatsGate
 from screencodec.transport.session.streaming import Streamer
 
@@ -103,8 +102,8 @@ __all__ = ["MAX_DURATION", "NO_INJECTOR", "OWN_END_WAIT", "REASK_AFTER", "STOPPE
 _HELLO_TIMEOUT = REQUEST_WAIT
 #: How long a connection presenting a ticket waits for the live link that
 #: took its session up with it to show the viewer holds the next one, or to
-#: be lost (.resume); then it is asked about. A link found silent meanwhile
-#: (session/silent.py) is taken over from sooner.
+#: be lost (.resume); then it is asked about. One that proves it holds that
+#: link's key (.proof) does not wait: it takes the session over at once.
 _SETTLE_WAIT = 5.0
 #: The Bye a viewer gets when this host's screen cannot be grabbed any more
 #: (its X display died): the host's user reads it too, with the details.
@@ -187,8 +186,6 @@ class ViewerLink(LinkAsking):
         #: claim on (a link taken over still ending; ``resumed`` comes after
         #: that): the host's user names it by its earlier names (:meth:`named`).
         self.claimed: Resumable | None = None
-        #: The live link it claimed the session from was silent (._settle).
-        self._took_silent = False
         #: The viewer of a resumed link may not have read its new ticket yet;
         #: set once it showed it has (it answered an update).
         self._unshown = False
@@ -343,15 +340,15 @@ class ViewerLink(LinkAsking):
         if self._ticket is None:
             return None
         settling = self.host.tickets.settling(self._ticket)
-        silent_link = None
+        proven = None
         if isinstance(settling, ViewerLink):
-            if await self._settle(settling):
-                silent_link = settling
+            if self._proves(settling):
+                proven = settling
+            else:
+                await self._settle(settling)
             if self._next is not None and self._next.done() and self._next.exception() is not None:
                 await self._next  # its end (the receive loop reads what came)
-        resumed = self.host.tickets.claim(self._ticket, self, self.peer, silent=silent_link)
-        self._took_silent = silent_link is not None and resumed is not None and (
-            resumed.holder is silent_link)
+        resumed = self.host.tickets.claim(self._ticket, self, self.peer, proven=proven)
         limit = self.host.config.max_duration
         if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
             self.claimed = resumed
@@ -363,39 +360,29 @@ class ViewerLink(LinkAsking):
                  MAX_DURATION)  # fmt: skip
         return None
 
-    async def _settle(self, settling: ViewerLink) -> bool:
+    def _proves(self, settling: ViewerLink) -> bool:
+        """Whether this viewer proved it holds the key of ``settling``, the
+        live link that took the session up with the ticket it presents
+        (.proof): then it is that link's agent (a copy of the ticket cannot
+        make the proof, nor can a replay: it binds this connection), and
+        takes the session over from it at once, unasked, whatever that link
+        shows (resume38). A link still joining holds no levels yet, and its
+        agent no key of it: never."""
+        return settling._granted and self._ticket is not None and verifies(
+            self._proof, self._ticket, settling.channel, self.channel)
+
+    async def _settle(self, settling: ViewerLink) -> None:
         """Wait (:data:`_SETTLE_WAIT` at most) for ``settling``, the live link
         that took the session up with the ticket this viewer presents, to
         show its viewer holds the next one or to end, or for this link to
-        end; True if, joined, it went silent instead (probed, no sign of
-        life: session/silent.py): it is taken over from, unasked. Probed
-        only for a viewer that proved it holds that link's key (.proof)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _SETTLE_WAIT
+        end (a presenter without that link's proof: .resume)."""
         if self._next is None:  # this link ending meanwhile ends the wait too
             self._next = asyncio.ensure_future(self.channel.recv())
         waits: set[asyncio.Future[Any]] = {
             asyncio.ensure_future(e.wait()) for e in (settling.ticket_shown, settling.finished)}
-        probing = None
-        # It holds its levels (one still joining is waited for), and this
-        # viewer proved it holds that link's key (.proof): a copy of the
-        # ticket alone waits and is asked about, however silent that link.
-        if settling._granted and self._ticket is not None and verifies(
-                self._proof, self._ticket, settling.channel, self.channel):
-            probing = asyncio.ensure_future(silent(settling.channel, _SETTLE_WAIT))
-            waits.add(probing)
         try:
-            while (left := deadline - loop.time()) > 0:
-                done, _ = await asyncio.wait([*waits, self._next], timeout=left,
-                                             return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-                if probing is None or probing not in done:
-                    return False  # shown, ended, this link ended or spoke, or the time is up
-                if probing.result() and not (settling.ticket_shown.is_set()
-                                             or settling.finished.is_set()):  # fmt: skip
-                    return True
-                waits.discard(probing)  # it showed life: waited for, as before
-                probing = None
-            return False
+            await asyncio.wait([*waits, self._next], timeout=_SETTLE_WAIT,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         finally:
             for waiting in waits:
                 waiting.cancel()
@@ -435,7 +422,7 @@ class ViewerLink(LinkAsking):
         or the viewer had said bye there (its Bye read while the host was
         still ending it: not a lost link)."""
         if resumed.holder is not None:
-            held = await self.host.take_over(resumed.holder, silent=self._took_silent)
+            held = await self.host.take_over(resumed.holder)
             if held is None:  # it had said bye: that session is over
                 return None
             resumed.level, resumed.monitor = held

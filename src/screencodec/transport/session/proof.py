@@ -1,12 +1,13 @@
 """A resume ticket's proof of possession: that its presenter holds the link
 the session is live on, not only a copy of the ticket (pop36).
 
-takeover36 lets the agent's retry take its session over, unasked, from the
-link it took that session up on once that link shows no life for a second
-(session/silent.py). A ticket may leak (an embedder may keep it as plain
-bytes), and one with a copy (and the password) who can drop the agent's
-packets for that second was granted the session (attack36). What never
-leaves the agent's process is the key of that live link. So:
+A session taken up again (resumed) on a link holds the ticket it was taken
+up with until that link's viewer answers an update; the agent's retry with
+that ticket, after that link dropped on its side, must not wait for it and
+be asked about (takeover36; resume38). A ticket may leak (an embedder may
+keep it as plain bytes), and a copy (with the password) must not take a
+live session over. What never leaves the agent's process is the key of
+that live link. So:
 
 * A host of this version sends :data:`OFFER` on :data:`PROOF_CHANNEL` after
   each ticket; the viewer keeps, with that ticket, :func:`link_key`: a
@@ -16,10 +17,12 @@ leaves the agent's process is the key of that live link. So:
   (:func:`prove`): an HMAC keyed by that secret over the ticket and a value
   exported from the NEW link, which no other connection shares (so a
   proof seen once cannot be replayed on another).
-* The host lets the probe take the session over from a silent live link
-  only when the proof verifies (:func:`verifies`, constant time) against
-  that live link's own secret. No proof, or a wrong one: the wait (5 s)
-  and then the question, as before takeover36.
+* When the proof verifies (:func:`verifies`, constant time) against that
+  live link's own secret, the presenter is that link's agent: it takes the
+  session over from that link at once, unasked (session/link.py; until
+  resume38 only once a probe of that link found it silent for 1 s, on a
+  direct link on Linux). No proof, or a wrong one: the wait (5 s) and then
+  the question, as before takeover36.
 
 A host of an earlier version never sends the offer, so a viewer never sends
 that host a proof (it would not read one); a viewer of an earlier version

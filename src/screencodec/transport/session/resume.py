@@ -33,11 +33,11 @@ The ticket is what the local user's earlier yes is bound to, so:
   any spent ticket. While the link that took it up is still live and has
   not shown it, another connection presenting it waits (a bounded time)
   until that link shows it (then it is refused: the user is asked) or is
-  lost (then it resumes): two connections with one ticket never both get in;
-  a granted link that shows no life when probed is taken over from,
-  unasked, as below (session/silent.py: the agent's retry after that link
-  dropped without a reset), probed only for a retry that proves it holds
-  that link's key (session/proof.py: a copy of the ticket alone waits);
+  lost (then it resumes): two connections with one ticket never both get in.
+  A retry that proves it holds that link's key (session/proof.py: its own
+  agent, whose link dropped without a reset, or a newer viewer of the same
+  agent) does not wait: it takes the session over from that link at once,
+  unasked, as below (resume38); a copy of the ticket alone waits;
 * it is compared in constant time against every ticket held;
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``
@@ -284,23 +284,23 @@ class ResumeTickets:
         return {name for e in self.parked() for name in (e.peer, *e.was)}
 
     def claim(self, ticket: bytes, claimant: object | None = None,
-              peer: str = "", *, silent: object | None = None) -> Resumable | None:  # fmt: skip
+              peer: str = "", *, proven: object | None = None) -> Resumable | None:  # fmt: skip
         """The session ``ticket`` resumes as it was (its holder then: a live
         link is taken over), or None. Every held ticket is compared, each in
         constant time, whatever matches: a session's ticket, and the one its
         viewer took it up with (until :meth:`shown`) if no live link holds
-        it but ``silent``, a live link that went silent (probed, no sign of
-        life: session/silent.py). The session is held by ``claimant``
-        (named ``peer``) from now on, with ``ticket`` alone (its other one
-        stops working) until :meth:`issue`; without a claimant it is taken
-        out."""
+        it but ``proven``, a live link whose key the claimant proved it
+        holds (session/proof.py: that link's own agent). The session is
+        held by ``claimant`` (named ``peer``) from now on, with ``ticket``
+        alone (its other one stops working) until :meth:`issue`; without a
+        claimant it is taken out."""
         self._prune()
         presented = _digest(ticket)
         found = None
         for entry in self._held:
             current = hmac.compare_digest(entry._digest or _NEVER, presented)
             before = hmac.compare_digest(entry._presented or _NEVER, presented)
-            if current or (before and (entry.holder is None or entry.holder is silent)):
+            if current or (before and (entry.holder is None or entry.holder is proven)):
                 found = entry
         if found is None:
             self.unknown += 1

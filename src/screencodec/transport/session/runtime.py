@@ -172,24 +172,23 @@ class HostRuntime:
                 takes_files=lambda: link.takes_files)
         return snd
 
-    async def take_over(self, link: object, *,
-                        silent: bool = False) -> tuple[Permission, int] | None:  # fmt: skip
+    async def take_over(self, link: object) -> tuple[Permission, int] | None:
         """End ``link``, whose ticket a new connection of the same agent
-        presented (its old link is dead but not yet noticed; ``silent``:
-        probed, it showed no life, session/silent.py), and wait until it has
-        let go of the screen and the input (at most 5 s). Returns the
-        levels and monitor it held as it ended (what the user left it), or
-        None if its viewer had said bye (nothing to resume)."""
+        presented (its old link is dead but not yet noticed, or its viewer
+        is still there: the agent's newer connection wins, and the old one
+        is told, resume.MOVED), and wait until it has let go of the screen
+        and the input (at most 5 s). Returns the levels and monitor it held
+        as it ended (what the user left it), or None if its viewer had said
+        bye (nothing to resume)."""
         assert isinstance(link, ViewerLink)
         link.ended_here, link.moved = MOVED, True
         # Its own cleanup awaits this close too; not cancelled here. No
         # lingering for the agent to read the close: it is on its new
-        # connection, and the old one is dead (its receive loop held the
-        # close for the whole linger, 2 s, waiting on a silent line). A
-        # silent one is not told at all: its close record would wait for an
-        # acknowledgement (STALL, 1 s) that is known not to come.
+        # connection, and the old one is most likely dead (its receive loop
+        # held the close for the whole linger, 2 s, waiting on a silent
+        # line). The close is still written: a viewer still there reads why.
         wire = _unwrapped(link.channel)
-        closing = asyncio.ensure_future(wire.close(MOVED, linger=False, notify_peer=not silent)
+        closing = asyncio.ensure_future(wire.close(MOVED, linger=False)
                                         if isinstance(wire, SecureChannel)
                                         else link.channel.close())  # fmt: skip
         self._closing.add(closing)
