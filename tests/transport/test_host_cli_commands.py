@@ -120,8 +120,9 @@ def test_no_command_line_answers_a_question() -> None:
             host.type("y")
             assert await started == VIEW
             await wait(host, r"\*\*\* Question 1: yes\n", question.end())
-            # The commands were carried out, after the answer (nothing prints
-            # over an open question).
+            # The commands were carried out, their replies in the order typed
+            # (since hostq38 each printed at once, before or after the
+            # answer: the "y" raced them; before, all held for the answer).
             await wait(host, r"nothing to take back.*/no/such/file: no such file.*"
                              r"/send PATH +offer the file.*unknown command /bogus", question.end())
             await viewer.bye("done")

@@ -275,12 +275,15 @@ class _Commands(_FileCommands):
         try:
             while True:
                 command = await typed.get()
-                try:
-                    await self.do(command)
-                except (ScreencodecError, OSError, ValueError) as exc:
-                    # One command failing must not end the reading of the
-                    # rest (a /send that raised once left /end unanswered).
-                    self.ui.say(f"(/{command.name} failed: {safe_text(exc, 200)})")
+                # Its lines are its reply: printed at once even while a
+                # question is open, which is then shown again (hostq38).
+                with self.ui.replying():
+                    try:
+                        await self.do(command)
+                    except (ScreencodecError, OSError, ValueError) as exc:
+                        # One command failing must not end the reading of the
+                        # rest (a /send that raised once left /end unanswered).
+                        self.ui.say(f"(/{command.name} failed: {safe_text(exc, 200)})")
         finally:
             for task in self._sending:
                 task.cancel()
@@ -318,10 +321,11 @@ class _Commands(_FileCommands):
         waits up to BACKLOG_WAIT for room, and the commands typed after it
         (/view, /end) do not wait behind it."""
         async with self._saying:
-            try:
-                await self._say(text)
-            except (ScreencodecError, OSError, ValueError) as exc:
-                self.ui.say(f"(/say failed: {safe_text(exc, 200)})")
+            with self.ui.replying():  # /say's reply, as run's commands' (hostq38)
+                try:
+                    await self._say(text)
+                except (ScreencodecError, OSError, ValueError) as exc:
+                    self.ui.say(f"(/say failed: {safe_text(exc, 200)})")
 
     async def _say(self, text: str) -> None:
         """Send a chat line to every agent sharing the screen."""

@@ -76,13 +76,15 @@ class _FileCommands:
     _offers: dict[asyncio.Task[None], str]
     _stopped: set[asyncio.Task[None]]
 
-    def _file_line(self, line: str) -> None:
+    def _file_line(self, line: str, *, reply: bool = False) -> None:
         """Say a line about a file, after ``/end``'s own if it is under way
-        (a file the end cut short: endleft35 found it told first)."""
+        (a file the end cut short: endleft35 found it told first);
+        ``reply``: it tells what a command (``/stop``) did, printed at once
+        even while a question is open (hostq38)."""
         if self.ending:
             self.after_end.append(line)
         else:
-            self.ui.say(line)
+            self.ui.say(line, reply=reply)
 
     def _send(self, typed: str) -> None:
         """Offer a file to every agent, each offer in its own task."""
@@ -209,13 +211,14 @@ class _FileCommands:
                 raise  # the program ends
             # /stop: the sender withdraws it there (FileCut "stopped").
             name = safe_text(path.name, 200)
+            # What /stop did: its reply, though it comes from this task.
             if went[0] < 0:  # not answered yet: the question closes there
                 self._file_line(f"you withdrew {name} from {who} before they answered;"
-                                " none of it went")  # fmt: skip
+                                " none of it went", reply=True)  # fmt: skip
             else:
                 self._file_line(f"you stopped sending {name} to {who} ({amount(went[0])} of"
                                 f" {amount(went[1])} had gone); their viewer keeps nothing"
-                                " of it")  # fmt: skip
+                                " of it", reply=True)  # fmt: skip
             return
         except (ScreencodecError, OSError) as exc:
             why = ("you ended the session" if peer in self.offers_ended
@@ -282,9 +285,9 @@ class _FileCommands:
             self.ui.say(f"{who} stopped sending the file {name!r} ({amount(max(ev.received, 0))}"
                         f" of {amount(ev.size)} had come); nothing of it was kept")
             return
-        if ev.why == STOPPED_HERE:  # this user's /stop (rstop36)
+        if ev.why == STOPPED_HERE:  # this user's /stop (rstop36): its reply (hostq38)
             self.ui.say(f"you stopped receiving {name!r} from {who} ({amount(max(ev.received, 0))}"
-                        f" of {amount(ev.size)} had come); nothing of it was kept")
+                        f" of {amount(ev.size)} had come); nothing of it was kept", reply=True)
             return
         withdrawn = _WITHDRAWN_WORDS.get(ev.why)
         if withdrawn is not None:

@@ -55,7 +55,9 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.
             again.set()
         elif done.is_set() and not told:
             told.append(True)
-            ui.say("(stopping: ending the session and closing what it opened; one moment)")
+            # The reply to the key pressed: at once, a question open or not (hostq38).
+            ui.say("(stopping: ending the session and closing what it opened; one moment)",
+                   reply=True)
         done.set()
 
     told: list[bool] = []

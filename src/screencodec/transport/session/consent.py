@@ -29,16 +29,17 @@ does. A viewer may have only a few questions waiting; more are refused unasked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import logging
 import sys
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Generic, Protocol, TextIO, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TextIO, TypeVar
 
 from screencodec.errors import ConsentCallbackError
 from screencodec.transport.aio import wait_for
@@ -340,6 +341,15 @@ class TerminalQuestions:
     and other lines are held and printed after the answer, so nothing prints
     over it. A question withdrawn (timeout, viewer gone) says so.
 
+    But the reply to a command the user typed meanwhile is not held (a
+    ``/stop`` at a file's question showed nothing for 30 s: hostq38): the
+    lines said inside :meth:`replying` (by the task that entered it) or
+    with ``reply=True`` are printed at once, and then the open question's
+    prompt once more (``*** Question 3 is still open: y = ...; anything
+    else = no. [y/N] ``), so the user sees both. The question is still
+    answered by the next line typed after it was first shown (the prompt
+    shown again changes nothing of that, nor of ``settle``).
+
     ``names`` maps each peer the user said yes to onto the name its agent gave,
     for banners. One event loop; the stdin reader is a daemon thread.
 
@@ -374,6 +384,16 @@ class TerminalQuestions:
         self._lock = asyncio.Lock()
         self._open = False
         self._held: list[str] = []
+        #: The open question's prompt, shown again after a reply (:meth:`replying`).
+        self._again = ""
+        #: A reply was printed while the question is open, and its prompt
+        #: not shown again since.
+        self._owed = False
+        #: The last thing written was a prompt ("[y/N] ", no newline).
+        self._prompted = False
+        #: The tasks inside :meth:`replying`, each with how deep (None: a
+        #: callback on the loop, or no loop).
+        self._replying: dict[asyncio.Task[Any] | None, int] = {}
         self.names: dict[str, str] = {}
         try:
             # Start reading now, so lines typed before the first question are
@@ -392,15 +412,64 @@ class TerminalQuestions:
         """Whether a question is on screen, waiting for its answer."""
         return self._open
 
-    def say(self, text: str, *, status: bool = False) -> None:
+    def say(self, text: str, *, status: bool = False, reply: bool = False) -> None:
         """Print ``text`` now, or after the open question (a status line is
-        dropped instead: the next one is current again)."""
+        dropped instead: the next one is current again). A reply to what the
+        user typed (``reply``, or said inside :meth:`replying`) is printed
+        now, and the open question's prompt after it (after the
+        ``replying`` block: once for all its lines)."""
         if self._open:
-            if not status:
-                self._held.append(text)
-            return
+            if not (reply or self._in_reply()):
+                if not status:
+                    self._held.append(text)
+                return
+            self._owed = True
+            if self._prompted and not self._echoes():
+                text = "\n" + text  # no typed line ended the prompt's row
+        self._prompted = False
         self.out.write(text + "\n")
         self.out.flush()
+        if reply:
+            self._show_again()
+
+    @contextlib.contextmanager
+    def replying(self) -> Iterator[None]:
+        """A block whose lines (:meth:`say`, by this task: not by the tasks
+        it starts, whose lines come later) answer a command the user typed:
+        printed at once even while a question is open; the question's
+        prompt is then shown again, once, as the block ends. Lines the user
+        did not ask for, said meanwhile by other tasks, are still held."""
+        task = _current_task()  # None: a callback on the loop, the block one step of it
+        self._replying[task] = self._replying.get(task, 0) + 1
+        try:
+            yield
+        finally:
+            if self._replying[task] == 1:
+                del self._replying[task]
+                self._show_again()
+            else:
+                self._replying[task] -= 1
+
+    def _in_reply(self) -> bool:
+        return bool(self._replying) and _current_task() in self._replying
+
+    def _show_again(self) -> None:
+        """The open question's prompt once more, after replies printed since
+        it was last shown (none: nothing)."""
+        if self._open and self._owed:
+            self._owed = False
+            self.out.write(self._again)
+            self.out.flush()
+            self._prompted = True
+
+    def _echoes(self) -> bool:
+        """Whether what the user types shows on :attr:`out` (a terminal):
+        their line ends the prompt's row. Else (a pipe, a log) a reply
+        begins a row of its own."""
+        try:
+            return self.out.isatty()
+        except (OSError, ValueError):
+            return False
 
     async def permission(self, request: ConsentRequest, notes: Sequence[str] = ()) -> Grant:
         """Ask the user; ``notes``: lines more under the request's (what
@@ -438,6 +507,9 @@ class TerminalQuestions:
             self.out.write(
                 f"\n*** {label}: {kind}\n{body}*** {means}; anything else = no. [y/N] ")
             self.out.flush()
+            self._again = f"*** {label} is still open: {means}; anything else = no. [y/N] "
+            self._owed = False
+            self._prompted = True
             self._open = True
             answered = False
             try:
@@ -452,6 +524,7 @@ class TerminalQuestions:
                     self.out.write(f"\n*** {label} closed without an answer: no.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
                 self._open = False
+                self._owed = self._prompted = False
                 held, self._held = self._held, []
                 for text in held:
                     self.out.write(text + "\n")
@@ -475,6 +548,15 @@ class TerminalQuestions:
             self.out.write(f"\n*** That y came as {which} closed: not taken as the"
                            f" answer to {label}. Read it, then answer. [y/N] ")
             self.out.flush()
+            self._prompted = True
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    """The task running now; None in a callback on the loop, or with none."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no loop running
+        return None
 
 
 def _says_yes(line: str) -> bool:
