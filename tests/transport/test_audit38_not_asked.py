@@ -24,7 +24,7 @@ from screencodec.transport import VIEW, Host, HostConfig, Viewer
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.consent import ConsentRequest, Grant
+from screencodec.transport.session.consent import ConsentRequest, Grant, questions_for
 
 from .helpers import run, until
 from .test_cli import CLI, ENV
@@ -115,8 +115,8 @@ def test_only_the_question_put_reads_ended_before_the_user_answered(tmp_path: Pa
                 starts.append(asyncio.ensure_future(viewer.start(VIEW)))
                 if who == "Alice":
                     await until(lambda: len(asked) == 1)
-            await until(lambda: len(host._runtime.serving) == 2)
-            await asyncio.sleep(0.2)  # Bob's request is in, waiting its turn
+            queue = questions_for(host._runtime)  # Bob's question waits its turn behind Alice's
+            await until(lambda: len(queue._held) == 2, what="both questions in the queue")
             for viewer, start in reversed(list(zip(viewers, starts, strict=True))):
                 await viewer.channel.close()  # Bob first: else his turn comes
                 await asyncio.gather(start, return_exceptions=True)
