@@ -24,6 +24,12 @@ from screencodec.cli.recordings_check import _refused
      "nobody was let in (the session ended before the user answered)"),
     ("ended before the user answered: viewer left", "nobody was let in (the session ended"
      " before the user answered)"),
+    # audit38: a session that ended before its first question was put
+    ("ended before asking: protocol error: expected a permission request, got Ack",
+     "nobody was let in (the session ended before the user was asked: protocol error: expected"
+     " a permission request, got Ack)"),
+    ("ended before asking: viewer gone: \x1b[2Jx", "nobody was let in (the session ended"
+     " before the user was asked: viewer gone: ?x)"),
     ("the viewer left", ""),
     ("consent deniedX", ""),
 ])  # fmt: skip

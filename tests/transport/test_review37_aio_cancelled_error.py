@@ -2,9 +2,11 @@
 raises as its cancelled caller stops it (its cleanup fails: a bug).
 ``asyncio.wait_for`` on 3.10/3.11 left that error in the inner task, and
 asyncio reported it ("Task exception was never retrieved"); on 3.12+ the
-caller got it instead of its CancelledError. ``aio.wait_for`` retrieves it
-and drops it (its ``_drop``): a bug in the cleanup of a cancelled wait is
-now told nowhere."""
+caller got it instead of its CancelledError. ``aio.wait_for`` retrieved it
+and dropped it (its ``_drop``), so a bug in the cleanup of a cancelled wait
+was told nowhere (review37); since audit38 it gives it to the loop's
+exception handler with a message saying so, and its caller still gets its
+CancelledError."""
 
 from __future__ import annotations
 
@@ -25,15 +27,25 @@ async def _cleanup_fails() -> None:
         raise ValueError("a bug in the cleanup")
 
 
-def _reported(impl: Any) -> list[str]:
+async def _cleanup_passes() -> None:
+    await asyncio.Event().wait()
+
+
+def _reported(impl: Any, messages: list[str] | None = None,
+              inner: Any = _cleanup_fails) -> list[str]:
     """The caller cancelled while waiting: what reached the loop's
-    exception handler, or the caller."""
+    exception handler, or the caller (its messages to ``messages``)."""
     told: list[str] = []
+
+    def handler(_loop: asyncio.AbstractEventLoop, ctx: dict[str, Any]) -> None:
+        told.append(repr(ctx.get("exception")))
+        if messages is not None:
+            messages.append(str(ctx.get("message")))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: told.append(repr(ctx.get("exception"))))
-        caller = asyncio.ensure_future(impl(_cleanup_fails(), 10))
+        loop.set_exception_handler(handler)
+        caller = asyncio.ensure_future(impl(inner(), 10))
         await asyncio.sleep(0.01)
         caller.cancel()
         try:
@@ -56,7 +68,15 @@ def test_asyncio_wait_for_reported_it() -> None:
     assert _reported(asyncio.wait_for) == ["ValueError('a bug in the cleanup')"]
 
 
-@pytest.mark.xfail(strict=True, reason="review37: found [] (aio.wait_for's _drop retrieves the"
-                   " error and drops it); expected it reported as asyncio.wait_for did")
 def test_aio_wait_for_reports_it() -> None:
-    assert _reported(wait_for) == ["ValueError('a bug in the cleanup')"]
+    """Once, to the loop's handler (the caller got CancelledError, else
+    ``_reported`` would have listed it from the caller as well)."""
+    messages: list[str] = []
+    assert _reported(wait_for, messages) == ["ValueError('a bug in the cleanup')"]
+    assert messages == ["aio.wait_for: the awaited code raised an error after its caller"
+                        " was cancelled (the caller got its CancelledError)"]
+
+
+def test_aio_wait_for_reports_nothing_for_a_clean_cancel() -> None:
+    """The inner ends on its CancelledError: nothing to tell."""
+    assert _reported(wait_for, inner=_cleanup_passes) == []

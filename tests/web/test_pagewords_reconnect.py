@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from screencodec.capture import open_source
-from screencodec.cli.view import _web_not_taken_up, ended_words
+from screencodec.cli.view import _web_lost_words, ended_words
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import (
     RelayRegistration,
@@ -149,7 +149,8 @@ def test_the_end_banner_of_a_link_the_relay_never_got_back_is_one_plain_line(
 ) -> None:
     with _link_lost(browser, 5.0) as live:
         st = wait_page(browser, lambda s: bool(s["ended"]), what="the end")
-        reason = live.result.result(20)
+        live.result.result(20)
+        end = live.web.lost_end
     banner = st["banner"]
     # Old: "... was lost (the peer closed the connection (reconnecting failed:
     # UNKNOWN_SESSION: the host has not been heard from for 5 s (its
@@ -159,11 +160,12 @@ def test_the_end_banner_of_a_link_the_relay_never_got_back_is_one_plain_line(
                         r" connection to the relay was lost\.", banner), banner  # fmt: skip
     assert _status(browser) == "Session ended"
     # The terminal of `view --web` says the same (cli/view.py reads the
-    # run's reason; old: "...; could not reconnect: UNKNOWN_SESSION: ...").
-    line = ended_words(_web_not_taken_up(reason))
+    # run's lost_end, audit38; old: "...; could not reconnect: UNKNOWN_SESSION: ...").
+    assert end is not None and end.how == "failed", end
+    line = ended_words(_web_lost_words(end))
     assert re.fullmatch(r"session ended: the connection was lost; could not reconnect: the host"
                         r" has not been heard from for \d+ s; its connection to the relay was"
-                        r" lost", line), (line, reason)  # fmt: skip
+                        r" lost", line), (line, end)  # fmt: skip
 
 
 def test_the_end_banner_of_a_host_whose_program_stopped_is_one_plain_line(
@@ -183,13 +185,15 @@ def test_the_end_banner_of_a_host_whose_program_stopped_is_one_plain_line(
 
         live.call(stop)
         st = wait_page(browser, lambda s: bool(s["ended"]), timeout=40, what="the end")
-        reason = live.result.result(20)
+        live.result.result(20)
+        end = live.web.lost_end
     finally:
         live.close()
     # Old: "The session has ended: the connection to the user's computer was
     # lost (the peer closed the connection (its program has stopped))."
     assert st["banner"] == ("The session has ended: the connection to the user's computer was"
                             " lost, and the host no longer answers (its program has stopped).")
-    assert ended_words(_web_not_taken_up(reason)) == (
+    assert end is not None and end.how == "gone", end
+    assert ended_words(_web_lost_words(end)) == (
         "session ended: the connection was lost, and the host no longer answers (its program"
         " has stopped)")  # fmt: skip

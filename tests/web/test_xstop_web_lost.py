@@ -57,10 +57,11 @@ def test_a_lost_link_reconnecting_could_not_mend_reads_as_in_view() -> None:
     """The other end of WebViewer.run's lost link, reconnecting failed (a
     relay or network gone for the 60 s to resume): one plain line, as
     ``view``'s own, not the layers nested."""
-    from screencodec.cli.view import _web_not_taken_up, ended_words
+    from screencodec.cli.view import _web_lost_words, ended_words
+    from screencodec.web.run import LostEnd
 
-    reason = ("channel closed: the peer closed the connection (reconnecting failed:"
-              " no screencodec host answered at 10.0.0.9:5000 (handshake timed out))")  # fmt: skip
-    assert ended_words(_web_not_taken_up(reason)) == (
+    end = LostEnd("channel closed: the peer closed the connection", "failed",
+                  "no screencodec host answered at 10.0.0.9:5000 (handshake timed out)")
+    assert ended_words(_web_lost_words(end)) == (
         "session ended: the connection was lost; could not reconnect: no screencodec host"
         " answered at 10.0.0.9:5000 (handshake timed out)")  # fmt: skip

@@ -145,7 +145,7 @@ def _refused(meta: dict[str, Any]) -> str:
     if reason in _NOTHING_ASKED:
         return f"nobody was let in ({_NOTHING_ASKED[reason]})"
     words = refused_words(reason)
-    return "" if words is None else f"nobody was let in ({safe_text(words, 100)})"
+    return "" if words is None else f"nobody was let in ({safe_text(words, 200)})"
 
 
 def _reader_refused(reader: RecordingReader) -> str:

@@ -79,9 +79,7 @@ from screencodec.cli.view_ending import (
     _not_taken_up,  # noqa: F401 (tests import it from here)
     _over_limit_hint,
     _plain,
-    _web_ended_away,
-    _web_not_back_in,
-    _web_not_taken_up,
+    _web_lost_words,
     _yours,
     ended_words,
 )
@@ -161,15 +159,15 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
         hint = _over_limit_hint(str(reason), args.max_pixels, web=True)
         lost = web.viewer is not None and web.viewer.link_lost
-        turned_away = _web_not_back_in(str(reason))
-        if turned_away is not None:  # asked again after a lost link, and no
-            lost, reason = False, turned_away
-        elif lost:
-            lost = not _web_ended_away(str(reason))
-            reason = _web_not_taken_up(str(reason))
+        # How a lost link not taken up again ended, as the run recorded it
+        # (audit38: read back from the reason's end, the host's words in it).
+        if web.lost_end is not None:
+            lost = lost and not web.ended_away and not web.not_back_in
+            reason = _web_lost_words(web.lost_end)
         tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
-    # A lost link the page's viewer could not take up again leaves it lost.
-    return Exit.REFUSED if turned_away is not None else _end_status(hint, lost=lost)
+    # A lost link the page's viewer could not take up again leaves it lost;
+    # asked again after it, and no: refused.
+    return Exit.REFUSED if web.not_back_in else _end_status(hint, lost=lost)
 
 
 async def _view_main(args: argparse.Namespace, password: str,

@@ -13,11 +13,15 @@ tests check line by line. It imports nothing of the other view modules.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from screencodec.cli.main import Exit
 from screencodec.decoder import too_large
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.resume import MOVED
+
+if TYPE_CHECKING:
+    from screencodec.web.run import LostEnd
 
 __all__ = [
     "LEFT",
@@ -30,9 +34,7 @@ __all__ = [
     "_over_limit_hint",
     "_plain",
     "_watch_it",
-    "_web_ended_away",
-    "_web_not_back_in",
-    "_web_not_taken_up",
+    "_web_lost_words",
     "_yours",
     "ended_words",
 ]
@@ -47,50 +49,24 @@ def _not_taken_up(reason: str, why: str | None) -> str:
     return f"{_plain(reason)}; could not reconnect: {why}"
 
 
-#: How WebViewer.run (web/run.py) ends a lost link not taken up again:
-#: ``LOST (its program has stopped)`` or ``LOST (reconnecting failed: WHY)``.
-_WEB_GONE = " (its program has stopped)"
-_WEB_FAILED = " (reconnecting failed: "
-
-
-def _web_ended_away(reason: str) -> bool:
-    """Whether the web viewer's reason for a lost link says the session
-    ended while the agent was away (web/run.AWAY): it ends ENDED, not LOST,
-    as :func:`_ended_meanwhile`'s (ends36: exit status 5)."""
-    from screencodec.web.run import AWAY
-
-    return any(reason.endswith(suffix) for suffix in AWAY.values())
-
-
-def _web_not_back_in(reason: str) -> str | None:
-    """The terminal's words for the web viewer's reason when, reconnected
-    after a lost link, the host's user asked again did not let it back in
-    (web/run.NOT_BACK_IN): as view_connect._rejoin says it; None for any other."""
+def _web_lost_words(end: LostEnd) -> str:
+    """The terminal's words for a web viewer's run that ended on a lost link
+    it did not take up again, in the words ``view`` uses
+    (:func:`_not_taken_up`, :func:`_ended_meanwhile`, view_connect._rejoin),
+    from what the run recorded as it ended (``WebViewer.lost_end``). Before
+    audit38 they, and the exit status, were read back from the end of the
+    run's reason, whose text carries the host's words."""
     from screencodec.transport.connect.reconnect import not_let_back_in
-    from screencodec.web.run import NOT_BACK_IN
 
-    lost, back, why = reason.partition(NOT_BACK_IN)
-    if not back or not why.endswith(")"):
-        return None
-    return f"{_plain(lost)}, and {not_let_back_in(why[:-1])}"
-
-
-def _web_not_taken_up(reason: str) -> str:
-    """The web viewer's reason for a lost link it could not take up again in
-    the words ``view`` uses (:func:`_not_taken_up`, :func:`_ended_meanwhile`):
-    it printed the layers nested, ``the connection was lost (the peer closed
-    the connection (reconnecting failed: ...))``. Other reasons as they are."""
-    from screencodec.web.run import AWAY
-
-    if reason.endswith(_WEB_GONE):
-        return _not_taken_up(reason.removesuffix(_WEB_GONE), None)
-    for how, suffix in AWAY.items():
-        if reason.endswith(suffix):
-            return f"{_plain(reason.removesuffix(suffix))}, and {_AWAY_WORDS[how.value]}"
-    lost, failed, why = reason.partition(_WEB_FAILED)
-    if failed and why.endswith(")"):
-        return _not_taken_up(lost, why[:-1])
-    return reason
+    if end.how == "gone":
+        return _not_taken_up(end.lost, None)
+    if end.how == "failed":
+        return _not_taken_up(end.lost, end.why)
+    if end.how == "away" and end.away is not None:
+        return f"{_plain(end.lost)}, and {_AWAY_WORDS[end.away.value]}"
+    if end.how == "not back in":
+        return f"{_plain(end.lost)}, and {not_let_back_in(end.why)}"
+    return _plain(end.lost)
 
 
 #: How a session this side left is told (Ctrl-C, --duration).

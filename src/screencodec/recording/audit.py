@@ -5,7 +5,9 @@ consent answers and local input the host reports) and returns the events to
 log, each a JSON-able dict with a ``type``:
 
 * ``hello`` (the viewer's name and asked level), ``consent`` (question and
-  answer), ``grant``, ``deny``, ``revoke`` (``by``: ``agent`` when the
+  answer), ``grant``, ``deny`` (with ``unasked`` true and ``why``, the
+  host's Notice right before it through ``safe_text``, when the host's user
+  was not asked: audit38), ``revoke`` (``by``: ``agent`` when the
   viewer gave the level back, ``host`` when the host took it);
 * ``input``: who had pointer or keyboard and when, as intervals
   ``{"who": "agent"|"local", "device", "start", "end"}``: activity with gaps
@@ -41,7 +43,10 @@ log, each a JSON-able dict with a ``type``:
   transfer ended before its FileEnd (the FileResult or the withdrawal
   came first: ``transferred`` says how much had gone): see ``file_outcome``
   for its words; a withdrawal before the answer is logged ``answer``
-  ``pending`` (never the receiver's ``refused``);
+  ``pending`` (never the receiver's ``refused``); an offer refused without
+  asking the receiver's user is logged ``answer`` ``refused`` with
+  ``unasked`` true and ``why``, the words of its reason code (payload 0x05,
+  or :meth:`AuditTracker.file_unasked`), made here (audit38);
 * ``file_outcome`` (audit37): how a transfer whose ``file`` row was logged
   at its FileEnd ended, when the receiver said it later (its FileResult on
   the ``screencodec.file-results`` channel's terms, docs/transport.md "File
@@ -92,6 +97,9 @@ INPUT_GAP = 1.0
 _KEPT = wire.MAX_OFFERS
 
 Event = dict[str, Any]
+#: The Notice codes of a level refused without asking the host's user
+#: (session/refusal.py UNASKED, not imported: the recorder stays light).
+_UNASKED = (m.Notice.CONTROL_UNAVAILABLE, m.Notice.NOT_ASKED)
 
 
 @dataclass
@@ -146,6 +154,17 @@ class AuditTracker:
         #: (direction, transfer) -> the RESULT_WHY code its receiver sent
         #: before its FileResult "not saved".
         self._result_why: dict[tuple[str, int], int] = {}
+        #: (direction, transfer) -> the reason code and its number its
+        #: receiver sent before the FileAccept that refuses it unasked
+        #: (payload 0x05, or told by the host's session: :meth:`file_unasked`).
+        self._refused_why: dict[tuple[str, int], tuple[int, int]] = {}
+        #: The host's Notice of a refusal its user was not asked about, right
+        #: before its PermissionDeny (session/link.py ``_refuse``): that
+        #: deny's ``why``. Any other message of the host's in between drops
+        #: it; so does a grant right before it (the first grant's "CONTROL
+        #: cannot be granted", which explains that grant, not a later deny).
+        self._notice: str | None = None
+        self._after_grant = False
 
     @property
     def open_intervals(self) -> bool:
@@ -191,11 +210,19 @@ class AuditTracker:
 
     def from_host(self, t: float, msg: m.Message) -> list[Event]:
         out = self._expire(t)
+        notice, self._notice = self._notice, None
+        after_grant, self._after_grant = self._after_grant, isinstance(msg, m.PermissionGrant)
         if isinstance(msg, m.PermissionGrant):
             self._given_back = Permission(0)  # what was given back is history
             out.append({"type": "grant", "level": str(Permission(msg.level))})
+        elif isinstance(msg, m.Notice):
+            if msg.code in _UNASKED and not after_grant:  # the deny that follows: why
+                self._notice = safe_text(msg.text, wire.REASON_SHOWN)
         elif isinstance(msg, m.PermissionDeny):
-            out.append({"type": "deny", "level": str(Permission(msg.level))})
+            deny: Event = {"type": "deny", "level": str(Permission(msg.level))}
+            if notice is not None:  # refused without asking the host's user
+                deny.update(unasked=True, why=notice)
+            out.append(deny)
         elif isinstance(msg, m.PermissionRevoke):
             revoked = Permission(msg.revoked)
             by = "agent" if revoked and revoked in self._given_back else "host"
@@ -300,6 +327,15 @@ class AuditTracker:
         self._link_over = True
         return []
 
+    def file_unasked(self, transfer: int, code: int, number: int) -> list[Event]:
+        """The host's session refuses the agent's offer ``transfer`` without
+        asking its user, for reason ``code`` and its ``number`` (files/wire.py
+        :func:`~.wire.file_refusal`): told right before its FileAccept goes,
+        also to a viewer that takes no such code (a version before file
+        results), so that the ``file`` row says why."""
+        _keep(self._refused_why, ("to-host", transfer), (code, number))
+        return []
+
     def chat_numbering(self, next_: int, had: int) -> list[Event]:
         """The host's program numbers the viewer's next chat line ``next_``
         and has its lines up to ``had`` (ChatLedger.numbering): told at the
@@ -387,11 +423,16 @@ class AuditTracker:
             sending[msg.transfer] = _Transfer(msg.name, msg.size, direction)
         elif isinstance(msg, m.FileAccept):
             tr = answering.get(msg.transfer)
+            refused = self._refused_why.pop((other, msg.transfer), None)
             if tr is not None:
                 tr.answer = "accepted" if msg.accepted else "refused"
                 if not msg.accepted:
                     del answering[msg.transfer]
-                    return [self._file_event(tr, None)]
+                    ev = self._file_event(tr, None)
+                    if refused is not None:  # its user was not asked: why, words made here
+                        ev.update(unasked=True, why=safe_text(wire.refusal_words(*refused),
+                                                              wire.REASON_SHOWN))  # fmt: skip
+                    return [ev]
         elif isinstance(msg, m.FileChunk):
             tr = sending.get(msg.transfer)
             if tr is not None:
@@ -414,6 +455,9 @@ class AuditTracker:
         kind, transfer = payload[0], int.from_bytes(payload[1:5], "big")
         if kind == wire.RESULT_WHY and len(payload) >= 6:
             _keep(self._result_why, (other, transfer), payload[5])
+        elif kind == wire.REFUSED and len(payload) >= 14:  # why its FileAccept refuses it
+            _keep(self._refused_why, (other, transfer),
+                  (payload[5], int.from_bytes(payload[6:14], "big")))
         elif kind in (wire.WITHDRAW, wire.WITHDRAW_WHY):
             code = payload[5] if kind == wire.WITHDRAW_WHY and len(payload) >= 6 else 0
             tr = sending.pop(transfer, None)

@@ -292,7 +292,9 @@ class SessionRecorder:
         link ended (the file may stay open: :meth:`_handle`), ``"link_lost"``
         (``{"reason", "resumable"}``) its link was lost and the agent may come
         back, ``"resumed"`` (the seconds it was away) it did (a new link's
-        file goes on), ``"away"`` an
+        file goes on), ``"file_unasked"`` (``(transfer, code, number)``) the
+        agent's file offer is refused without asking the host's user, for
+        that reason code (files/wire.py), ``"away"`` an
         audit event of the host's side while the agent is away. ``at`` is its
         ``time.monotonic()`` time (default now; tools that synthesise a
         recording pass ``session.t0 + seconds``)."""
@@ -477,6 +479,8 @@ class SessionRecorder:
             events = self.audit.chat_unsent(self._typed(obj))
         elif kind == "chat_went":  # ... and those that went, not confirmed: (lines, state)
             events = self.audit.chat_went(self._typed(obj[0]), obj[1])
+        elif kind == "file_unasked":  # the agent's offer refused unasked: (transfer, code, number)
+            events = self.audit.file_unasked(*obj)
         elif kind == "away":  # the host's side did this while the agent was away
             events = self.audit.away(obj)
         elif kind == "link_lost":  # the agent's link went; it may come back

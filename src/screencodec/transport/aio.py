@@ -34,7 +34,10 @@ async def wait_for(aw: Awaitable[T], timeout: float | None, *,
     cancelled and waited for, and CancelledError raised, also if ``aw`` had
     finished meanwhile: its result is then given to ``dropped`` (e.g. to
     release a lock it acquired, close a connection it opened), late as it
-    may come; an exception it raised is dropped too."""
+    may come. An exception it raised instead (other than CancelledError:
+    e.g. its cleanup failed as it was stopped) goes to the loop's exception
+    handler, as asyncio told it before 3.12 ("Task exception was never
+    retrieved"); the caller still gets its CancelledError."""
     inner = asyncio.ensure_future(aw)
     timed_out = False
     try:
@@ -56,8 +59,19 @@ async def wait_for(aw: Awaitable[T], timeout: float | None, *,
 
 
 def _drop(inner: asyncio.Future[T], dropped: Callable[[T], object] | None) -> None:
-    """Retrieve the outcome of an awaitable whose caller was cancelled."""
-    if inner.cancelled() or inner.exception() is not None:
+    """Retrieve the outcome of an awaitable whose caller was cancelled: its
+    result to ``dropped``, an error it raised to the loop's exception handler
+    (no caller is left to get it)."""
+    if inner.cancelled():
+        return
+    exc = inner.exception()
+    if exc is not None:
+        inner.get_loop().call_exception_handler({
+            "message": "aio.wait_for: the awaited code raised an error after its"
+                       " caller was cancelled (the caller got its CancelledError)",
+            "exception": exc,
+            "future": inner,
+        })
         return
     if dropped is not None:
         dropped(inner.result())

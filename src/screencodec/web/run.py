@@ -42,7 +42,7 @@ from screencodec.web.server import WebServer
 
 __all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "REASKED_BANNER",
            "REASKED_LINE", "REASKED_STATUS",
-           "WebOptions", "WebViewer"]
+           "LostEnd", "WebOptions", "WebViewer"]
 
 T = TypeVar("T")
 
@@ -87,6 +87,25 @@ class WebOptions:
     on_step: Callable[[str], None] = field(default=lambda text: None)
 
 
+@dataclass(frozen=True)
+class LostEnd:
+    """How a run whose link was lost ended once it was not taken up again,
+    set where :meth:`WebViewer.run` words its reason (``view --web`` reads
+    this for its last line and its exit status: audit38, it read them back
+    from the end of the reason's text, which carries the host's words).
+
+    ``lost``: the lost link's reason; ``how``: "gone" (the host's program
+    has stopped: :data:`GONE`), "failed" (reconnecting failed, ``why`` the
+    words: :data:`FAILED`), "away" (the session ended meanwhile, ``away``
+    how: :data:`AWAY`), or "not back in" (reconnected, the host's user asked
+    again said no, ``why`` the host's answer: :data:`NOT_BACK_IN`)."""
+
+    lost: str
+    how: str
+    why: str = ""
+    away: EndedAway | None = None
+
+
 #: Said (``on_step``) when the link could not be opened in a browser here
 #: (no display, as over SSH, and no text browser either).
 NO_BROWSER = "no browser could be opened here: open the link above in a browser on this machine"
@@ -120,6 +139,20 @@ class WebViewer:
         self.listening = asyncio.Event()
         self._page_left = False  # the watchdog ended the session: the page stayed away
         self._leaving = asyncio.Event()
+        #: Set when the run ended on a lost link it did not take up again.
+        self.lost_end: LostEnd | None = None
+
+    @property
+    def ended_away(self) -> bool:
+        """The session ended while the agent was away (the host's user ended
+        it, or its display went, meanwhile): an end, not a lost link."""
+        return self.lost_end is not None and self.lost_end.how == "away"
+
+    @property
+    def not_back_in(self) -> bool:
+        """Reconnected after a lost link, the host's user asked again did
+        not let the agent back in: a refusal."""
+        return self.lost_end is not None and self.lost_end.how == "not back in"
 
     def leave(self) -> None:
         """Leave the session as the page's Leave button does, whatever the
@@ -221,12 +254,15 @@ class WebViewer:
                     bridge.status("Not connected")
                     how = ended_while_away(exc)  # a relay's word: said as the terminal says it
                     if (opts.host_direct and refused(exc)) or how is EndedAway.STOPPED:
+                        self.lost_end = LostEnd(lost, "gone")
                         return self._ended(bridge, f"{lost}{GONE}", f"{_LOST_TEXT}, and the"
                                            " host no longer answers (its program has stopped).")
                     if how is not None:  # the host ended it meanwhile: not lost (ends36)
+                        self.lost_end = LostEnd(lost, "away", away=how)
                         return self._ended(bridge, f"{lost}{AWAY[how]}",
                                            f"{_LOST_TEXT}, and {_AWAY_TEXT[how]}.")
                     why = attempt_words(exc, opts.resume_within)
+                    self.lost_end = LostEnd(lost, "failed", why)
                     return self._ended(bridge, f"{lost}{FAILED}{why})",
                                        f"{_LOST_TEXT}; could not reconnect: {why[:200]}.")
                 held = viewer.level
@@ -240,6 +276,7 @@ class WebViewer:
                 try:
                     joined = await self._join(viewer, bridge, held, again=True)
                 except ConsentDeniedError as exc:  # asked again, and no: a refusal
+                    self.lost_end = LostEnd(lost, "not back in", str(exc))
                     return self._ended(bridge, f"{lost}{NOT_BACK_IN}{exc})",
                                        f"{_LOST_TEXT}, and {not_let_back_in(exc, 'the user')}.")
                 if isinstance(joined, str):
@@ -410,8 +447,9 @@ _USER_STOPPED = (
 #: (a host reached directly refused, or a relay saw its program stop: it
 #: has stopped), by one of :data:`AWAY` (the session ended while the agent
 #: was away: not a lost one), or by :data:`FAILED`, why, and ")".
-#: cli/view_ending.py reads them back for the terminal's last line and its exit
-#: status (``_web_not_taken_up``, ``_web_ended_away``): keep them in step.
+#: The run sets :attr:`WebViewer.lost_end` as it makes them: cli/view.py
+#: words the terminal's last line and its exit status from that (before
+#: audit38 it read them back from the reason's end, the host's words in it).
 GONE = " (its program has stopped)"
 FAILED = " (reconnecting failed: "
 #: ... or by this, the host's answer and ")": reconnected, the host's user

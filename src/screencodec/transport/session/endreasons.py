@@ -5,8 +5,8 @@ them would cost that command a second of imports."""
 
 from __future__ import annotations
 
-__all__ = ["CONSENT_DENIED", "LET_IN_TO_NOTHING", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT",
-           "UNANSWERED", "refused_words", "unanswered"]
+__all__ = ["CONSENT_DENIED", "LET_IN_TO_NOTHING", "NOT_ASKED", "NO_REQUEST", "NO_VIEW_ASKED",
+           "REQUEST_WAIT", "UNANSWERED", "not_asked", "refused_words", "unanswered"]
 
 #: How long a host waits for a viewer's first request (its hello), in seconds.
 REQUEST_WAIT = 10.0
@@ -38,15 +38,35 @@ def unanswered(reason: str) -> str:
     return f"{UNANSWERED}: {reason}"
 
 
+#: A recording's END reason starts so when its session ended (by either
+#: side) before its first question was put to the user: the viewer broke
+#: the protocol or left before its request, or its question still waited
+#: its turn behind another's (audit38: these read "ended before the user
+#: answered", though the user was never asked anything).
+NOT_ASKED = "ended before asking"
+
+
+def not_asked(reason: str) -> str:
+    """The END reason a recording keeps for a session nobody was let in to
+    that ended with ``reason`` before its first question was put."""
+    return f"{NOT_ASKED}: {reason}"
+
+
 def refused_words(reason: str, user: str = "the user") -> str | None:
     """How a person is told why nobody was let in, for the END reason of a
     first question answered no (walk36: "consent denied" read as jargon in
     ``recordings list`` and the host's end line): "the user declined", "the
     user did not answer in time", or "the user could not be asked: WHY";
     ``user="you"`` for the host's own user; "the session ended before the
-    user answered" for :func:`unanswered`'s. None for any other reason."""
+    user answered" for :func:`unanswered`'s; "the session ended before the
+    user was asked: REASON" for :func:`not_asked`'s (REASON the session's
+    own, e.g. "protocol error: ..."). None for any other reason."""
     if reason.startswith(UNANSWERED + ": "):
         return f"the session ended before {user} answered"
+    if reason.startswith(NOT_ASKED + ": "):
+        why = reason.removeprefix(NOT_ASKED + ": ")
+        asked = "you were" if user == "you" else f"{user} was"
+        return f"the session ended before {asked} asked: {why}"
     if reason == CONSENT_DENIED:
         return f"{user} declined"
     if reason == _NO_ANSWER:

@@ -45,7 +45,12 @@ from screencodec.transport.session.consent import (
     check_consent,
     questions_for,
 )
-from screencodec.transport.session.endreasons import CONSENT_DENIED, LET_IN_TO_NOTHING, unanswered
+from screencodec.transport.session.endreasons import (
+    CONSENT_DENIED,
+    LET_IN_TO_NOTHING,
+    not_asked,
+    unanswered,
+)
 from screencodec.transport.session.events import (
     PasswordGuessed,
     RelayChanged,
@@ -350,11 +355,14 @@ class Host(HostEnding, HostExchange):
 
 
 def _recorded(link: ViewerLink, reason: str) -> str:
-    """The END reason ``link``'s recording keeps: a session that ended while
-    its first question was open (never granted, neither refused nor let in
-    to nothing, not a resume) is marked so (:func:`.endreasons.unanswered`):
-    nobody was let in, which its own reason does not say."""
+    """The END reason ``link``'s recording keeps: a session nobody was let in
+    to (never granted, neither refused nor let in to nothing, not a resume)
+    is marked so, which its own reason does not say: ended while its first
+    question was open (:func:`.endreasons.unanswered`), or before that
+    question was put to the user (:func:`.endreasons.not_asked`: a protocol
+    error or a close before the request, a question still waiting its turn;
+    audit38: these read "ended before the user answered" too)."""
     if link.let_in or link.claimed is not None or reason in LET_IN_TO_NOTHING \
             or reason.startswith(CONSENT_DENIED):
         return reason
-    return unanswered(reason)
+    return unanswered(reason) if link.asked_first else not_asked(reason)

@@ -133,6 +133,10 @@ class ViewerLink(LinkAsking):
         #: (which a revoke may empty later): a link that ends before ended
         #: with its question open, or refused (host._recorded).
         self.let_in = False
+        #: The first question was put to the user (its consent callback
+        #: called, in its turn): a link that ends neither let in nor refused
+        #: ended before the user answered; else before the user was asked.
+        self.asked_first = False
         self.gate = InputGate(self)
         self.monitor = host.config.monitor
         self._watching: int | None = None  # the monitor acquired in the hub
@@ -395,8 +399,14 @@ class ViewerLink(LinkAsking):
         if not queue.reserve(self):  # cannot happen for a first question; fail closed
             await self.send(m.PermissionDeny(bits))
             return CONSENT_DENIED
+        consent = self.host.consent
+
+        def put(question: ConsentRequest) -> Any:  # in its turn: the user is asked
+            self.asked_first = True
+            return consent(question)
+
         answer = await self._first_answer(ask_permission(
-            queue, self, self.host.consent, request, self.host.config.consent_timeout))
+            queue, self, put, request, self.host.config.consent_timeout))
         if isinstance(answer, str):
             return answer
         grant = answer.value

@@ -141,6 +141,8 @@ class LinkAsking:
             self.host.emit(files.refusal_event(offer, self.peer, why))
             # Why, as a code (to a viewer that takes it), then the no.
             busy = None if info is None else queue.max_per_asker
+            if self.recording is not None:  # the audit log says why, whatever the viewer takes
+                self.recording.put("file_unasked", (offer.transfer, *files.refusal_code(busy)))
             for msg in files.refuse(offer.transfer, busy):
                 await self.send(msg)
             return

@@ -340,8 +340,13 @@ class FileReceiver:
         answer = FileAccept(transfer, False)
         if not self.reports:
             return [answer]
-        code, number = self._last_code if busy is None else (BUSY, busy)
-        return [file_refusal(transfer, code, number), answer]
+        return [file_refusal(transfer, *self.refusal_code(busy)), answer]
+
+    def refusal_code(self, busy: int | None = None) -> tuple[int, int]:
+        """The reason code and its number of an offer refused without asking
+        (as :meth:`refuse` says it: read right after :meth:`admit`), for the
+        audit log (the host's session tells its recording)."""
+        return self._last_code if busy is None else (BUSY, busy)
 
     async def decide(
         self,
