@@ -28,12 +28,8 @@ from typing import Any
 
 import pytest
 
-from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.cli import main as cli_main
-from screencodec.recording import Recorder, RecordingReader
-from screencodec.transport import VIEW, Host, HostConfig, Viewer
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport import Host, Viewer
 from screencodec.transport.session.events import FileRefused
 from screencodec.transport.session.files.wire import (
     STOPPED_THERE_WHY,
@@ -43,9 +39,9 @@ from screencodec.transport.session.files.wire import (
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
 from .helpers import until
+from .recorded_files import recorded
 from .secure_fixtures import run
-from .test_filecut35_unread_stopped import _dirs
-from .test_fileresult_session import _alive, _grant, _yes
+from .test_fileresult_session import _alive, _yes
 from .test_files37_stop_at_the_edges import _hold_the_save
 from .test_rstop36_receiver_stop import _first
 
@@ -58,32 +54,15 @@ Rows = list[list[dict[str, Any]]]
 @contextlib.asynccontextmanager
 async def _recorded(tmp_path: Path, host_asks: Any = _yes
                     ) -> AsyncIterator[tuple[Host, Viewer, Rows]]:  # fmt: skip
-    """A recorded host and a viewer in session; once it is over, the
-    recording's ``file`` and ``file_outcome`` rows (without times) are put
-    in the list yielded, and the recording's path in ``tmp_path/"played"``."""
-    host_dir, viewer_dir = _dirs(tmp_path)
-    recorder = Recorder(tmp_path / "rec", host_id="test-host")
-    host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=_grant,
-                file_consent=host_asks, config=HostConfig(download_dir=host_dir),
-                recorder=recorder)  # fmt: skip
+    """recorded_files.recorded, with only the ``file`` and ``file_outcome``
+    rows of the recording put in the list yielded."""
     rows: Rows = []
-    creds = SessionCredentials()
-    async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
-        channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
-        viewer = Viewer(channel, who="Alice", download_dir=viewer_dir, file_consent=_yes)
-        await viewer.start(VIEW)
-        task = asyncio.ensure_future(viewer.run())
-        try:
+    try:
+        async with recorded(tmp_path, host_asks=host_asks) as (host, viewer, recordings):
             yield host, viewer, rows
-        finally:
-            await viewer.bye("done")
-            await task
-        done = await asyncio.to_thread(recorder.wait, 1, timeout=10.0)
-    with RecordingReader(done[0].path) as reader:
-        events = reader.events()
-    (tmp_path / "played").write_text(str(done[0].path))
-    rows.append([{k: v for k, v in e.items() if k != "t"} for e in events
-                 if e["type"] in ("file", "file_outcome")])  # fmt: skip
+    finally:
+        rows.extend([e for e in events if e["type"] in ("file", "file_outcome")]
+                    for events in recordings)  # fmt: skip
 
 
 def _big(tmp_path: Path, size: int = SIZE) -> tuple[Path, str]:

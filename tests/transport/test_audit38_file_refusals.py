@@ -22,19 +22,12 @@ Real Host with a Recorder and a Viewer over sealed channels on loopback."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.recording import Recorder, RecordingReader
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport import CONTROL, VIEW
 from screencodec.transport.session.files.wire import (
     REASON_SHOWN,
     WITHDRAWN_STOPPED,
@@ -44,40 +37,14 @@ from screencodec.transport.session.files.wire import (
 from screencodec.transport.session.refusal import NO_INJECTOR
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
+from .recorded_files import Rows, recorded
 from .secure_fixtures import run
-from .test_filecut35_unread_stopped import _dirs
-from .test_fileresult_session import _alive, _grant, _yes
+from .test_fileresult_session import _alive
 
 MiB = 1 << 20
-Rows = list[dict[str, Any]]
 
 
-@contextlib.asynccontextmanager
-async def _recorded(tmp_path: Path, *, viewer_asks: Any = _yes, **config: Any
-                    ) -> AsyncIterator[tuple[Host, Viewer, list[Rows]]]:  # fmt: skip
-    """A recorded host (``config``) and a viewer in session; once it is
-    over, the recording's events (without times) are put in the list
-    yielded."""
-    host_dir, viewer_dir = _dirs(tmp_path)
-    recorder = Recorder(tmp_path / "rec", host_id="test-host")
-    host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=_grant,
-                file_consent=_yes, config=HostConfig(download_dir=host_dir, **config),
-                recorder=recorder)  # fmt: skip
-    rows: list[Rows] = []
-    creds = SessionCredentials()
-    async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
-        channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
-        viewer = Viewer(channel, who="Alice", download_dir=viewer_dir, file_consent=viewer_asks)
-        await viewer.start(VIEW)
-        task = asyncio.ensure_future(viewer.run())
-        try:
-            yield host, viewer, rows
-        finally:
-            await viewer.bye("done")
-            await task
-        done = await asyncio.to_thread(recorder.wait, 1, timeout=10.0)
-    with RecordingReader(done[0].path) as reader:
-        rows.append([{k: v for k, v in e.items() if k != "t"} for e in reader.events()])
+_recorded = recorded
 
 
 def _of(rows: list[Rows], *types: str) -> Rows:
