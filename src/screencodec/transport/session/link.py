@@ -340,12 +340,15 @@ class ViewerLink(LinkAsking):
         if self._ticket is None:
             return None
         settling = self.host.tickets.settling(self._ticket)
+        # Or the live link holding the session this ticket is the current
+        # one of (the agent's link died, not yet noticed; or a copy: review38).
+        live = settling if settling is not None else self.host.tickets.holding(self._ticket)
         proven = None
-        if isinstance(settling, ViewerLink):
-            if self._proves(settling):
-                proven = settling
+        if isinstance(live, ViewerLink):
+            if self._proves(live):
+                proven = live
             else:
-                await self._settle(settling)
+                await self._settle(live, shown=live is settling)
             if self._next is not None and self._next.done() and self._next.exception() is not None:
                 await self._next  # its end (the receive loop reads what came)
         resumed = self.host.tickets.claim(self._ticket, self, self.peer, proven=proven)
@@ -363,7 +366,8 @@ class ViewerLink(LinkAsking):
     def _proves(self, settling: ViewerLink) -> bool:
         """Whether this viewer proved it holds the key of ``settling``, the
         live link that took the session up with the ticket it presents
-        (.proof): then it is that link's agent (a copy of the ticket cannot
+        (.proof), or the one holding the session this ticket is the current
+        one of: then it is that link's agent (a copy of the ticket cannot
         make the proof, nor can a replay: it binds this connection), and
         takes the session over from it at once, unasked, whatever that link
         shows (resume38). A link still joining holds no levels yet, and its
@@ -371,15 +375,16 @@ class ViewerLink(LinkAsking):
         return settling._granted and self._ticket is not None and verifies(
             self._proof, self._ticket, settling.channel, self.channel)
 
-    async def _settle(self, settling: ViewerLink) -> None:
+    async def _settle(self, settling: ViewerLink, *, shown: bool = True) -> None:
         """Wait (:data:`_SETTLE_WAIT` at most) for ``settling``, the live link
-        that took the session up with the ticket this viewer presents, to
-        show its viewer holds the next one or to end, or for this link to
-        end (a presenter without that link's proof: .resume)."""
+        that holds the session of the ticket this viewer presents, to end,
+        or (``shown``: it took the session up with that ticket) to show its
+        viewer holds the next one, or for this link to end (a presenter
+        without that link's proof: .resume)."""
         if self._next is None:  # this link ending meanwhile ends the wait too
             self._next = asyncio.ensure_future(self.channel.recv())
-        waits: set[asyncio.Future[Any]] = {
-            asyncio.ensure_future(e.wait()) for e in (settling.ticket_shown, settling.finished)}
+        events = (settling.ticket_shown, settling.finished) if shown else (settling.finished,)
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(e.wait()) for e in events}
         try:
             await asyncio.wait([*waits, self._next], timeout=_SETTLE_WAIT,
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
