@@ -263,3 +263,38 @@ def test_a_proven_retry_never_regains_what_the_user_took_from_the_live_link(
 
     run(main(), 60)
 
+
+def test_control_taken_back_as_the_old_link_ends_in_a_take_over_is_not_regained() -> None:
+    """The host's user takes CONTROL back from Alice (by the name they were
+    shown, her old link's) right as her old link ends in a proven
+    take-over: on its SessionEnded (moved), before her new link joined.
+    Her new link must not hold CONTROL: the user's take-back sticks."""
+
+    async def main() -> None:
+        setup = await host_for_takeover("127.0.0.1")
+        _, running, ticket = await _alice(setup)
+        (old,) = setup.host._runtime.links
+        revoked: list[asyncio.Task[None]] = []
+
+        async def on_moved() -> None:
+            async for ev in setup.host.events():
+                if isinstance(ev, SessionEnded) and ev.moved:
+                    revoked.append(asyncio.ensure_future(setup.host.revoke(CONTROL, old.peer)))
+                    return
+
+        watching = asyncio.ensure_future(on_moved())
+        await asyncio.sleep(0)
+        got, again = await _try(setup, ticket, who="Alice")
+        await until(lambda: bool(revoked) and revoked[0].done(), 10, "the revoke")
+        (link,) = setup.host._runtime.links
+        print(f"take-back as the old link ended: {got}, the new link holds {link.level}")
+        assert CONTROL not in link.level, (
+            f"found: the new link holds {link.level} after the user took CONTROL back; "
+            "expected: view alone")
+        with contextlib.suppress(ScreencodecError):
+            await again.bye()
+        await asyncio.wait_for(running, 10)
+        watching.cancel()
+        await setup.close()
+
+    run(main(), 60)

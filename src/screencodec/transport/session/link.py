@@ -199,6 +199,9 @@ class ViewerLink(LinkAsking):
         #: The session's chat on this side (.chat): a resumed one goes on with its own.
         self.chats = ChatLedger()
         self._granted = False  # the first grant was sent (revoke_joining)
+        #: What the host's user took back while this link took the session
+        #: over from a live link still ending (:meth:`withhold`).
+        self._withheld = Permission()
 
     @property
     def earlier(self) -> tuple[str, ...]:
@@ -363,6 +366,15 @@ class ViewerLink(LinkAsking):
                  MAX_DURATION)  # fmt: skip
         return None
 
+    def withhold(self, level: Permission) -> None:
+        """The host's user took ``level`` back from this session while this
+        link takes it over from a live link that is ending (Host.revoke):
+        neither that link, once it ended, nor this one, not yet holding
+        what that link held, was reached, and the new link went on with it
+        (review38). Taken from what the old link held as it ended
+        (:meth:`_resume`)."""
+        self._withheld = self._withheld | level
+
     def _proves(self, settling: ViewerLink) -> bool:
         """Whether this viewer proved it holds the key of ``settling``, the
         live link that took the session up with the ticket it presents
@@ -431,6 +443,13 @@ class ViewerLink(LinkAsking):
             if held is None:  # it had said bye: that session is over
                 return None
             resumed.level, resumed.monitor = held
+            taken = resumed.level.taking(self._withheld)
+            if taken:  # taken back by the host's user while the old link ended
+                resumed.level = resumed.level - taken
+                if self.recording is not None:
+                    self.recording.put("away", {
+                        "type": "revoke", "level": str(taken),
+                        "remaining": str(resumed.level), "by": "host"})  # fmt: skip
         if VIEW not in resumed.level:
             return None
         if isinstance(resumed.refusals, UnaskedRefusals):
