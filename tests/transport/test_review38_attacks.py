@@ -133,6 +133,8 @@ def test_a_proof_the_agent_made_for_a_fake_host_proves_nothing_on_the_attackers_
                              who="Alice", resume=ticket)  # fmt: skip
         with contextlib.suppress(ScreencodecError, OSError):
             await agent_retry.start(VIEW | CONTROL, timeout=5)
+        with contextlib.suppress(ScreencodecError, OSError):
+            await agent_retry.channel.close()
         await until(lambda: PROOF_CHANNEL in got, 10, "the agent's proof at the fake host")
         assert got[RESUME_CHANNEL] == bytes(ticket)
 

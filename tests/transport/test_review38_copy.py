@@ -19,11 +19,12 @@ Direct on loopback, and through the real relay.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
 
-from screencodec.errors import ConsentDeniedError
+from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport import CONTROL, VIEW, Viewer
 from screencodec.transport.session import link as link_module
 from screencodec.transport.session.events import SessionEnded
@@ -73,6 +74,8 @@ def test_a_copy_of_a_live_sessions_ticket_waits_and_is_asked_the_agent_keeps_it(
         else:
             outcome = f"granted {level}"
         took = time.monotonic() - began
+        with contextlib.suppress(ScreencodecError, OSError):
+            await mallory.channel.close()  # granted (the hole): not left open
         print(f"{path}: copy {outcome} after {took:.3f} s, asked {len(asked)}")
         assert outcome == "refused", (
             f"found: the copy was {outcome} after {took:.2f} s, the host's user asked "
@@ -115,6 +118,9 @@ def test_a_copy_of_an_away_sessions_ticket_is_asked_about_the_agent_resumes() ->
         except ConsentDeniedError:
             back = "refused"
         print(f"away: the copy {got}, the agent {back}, asked {len(setup.asked)}")
+        for v in (mallory, agent):
+            with contextlib.suppress(ScreencodecError, OSError):
+                await v.channel.close()
         await setup.close()
         assert (got, back) == ("refused", f"granted {VIEW | CONTROL}"), (
             f"found: the copy {got}, the agent's own retry {back}")
