@@ -126,3 +126,23 @@ def test_a_copy_of_an_away_sessions_ticket_is_asked_about_the_agent_resumes() ->
             f"found: the copy {got}, the agent's own retry {back}")
 
     run(main(), 60)
+
+
+def test_a_live_sessions_current_ticket_is_claimed_only_with_its_holders_proof() -> None:
+    """resume.ResumeTickets alone: the ticket a live link was given names
+    that link (holding) and claims nothing without that link proven (found
+    on main: claimed, the live holder taken over); proven, it is claimed;
+    parked, the ticket alone claims it (as before: the xfail above)."""
+    from screencodec.transport.session.resume import ResumeTickets
+
+    tickets = ResumeTickets(60.0, clock=lambda: 0.0)
+    live, copy, other = object(), object(), object()
+    ticket = tickets.issue(live, "Alice", VIEW | CONTROL, 0, 0.0)
+    assert ticket is not None
+    assert tickets.holding(ticket) is live and tickets.settling(ticket) is None
+    assert tickets.claim(ticket, copy, "copy") is None and tickets.unknown == 1
+    assert tickets.claim(ticket, copy, "copy", proven=other) is None
+    assert tickets.held_by(live) is not None  # untouched
+    claimed = tickets.claim(ticket, copy, "agent", proven=live)
+    assert claimed is not None and claimed.holder is live
+    assert tickets.held_by(copy) is not None and tickets.holding(ticket) is None
