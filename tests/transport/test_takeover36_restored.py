@@ -34,6 +34,7 @@ from screencodec.transport.session.consent import ConsentRequest
 from screencodec.transport.session.events import SessionEnded, SessionResumed, SharingChanged
 from screencodec.transport.session.link import ViewerLink
 from screencodec.transport.session.permissions import Grant
+from screencodec.transport.session.proof import PROOF_CHANNEL, prove
 from screencodec.transport.session.resume import MOVED, RESUME_CHANNEL
 
 from .helpers import bgr_equal, ended_lost, run, until
@@ -45,9 +46,16 @@ AGENT = "Alice (support)"
 
 async def _present(s: _Setup, ticket: bytes, level: Permission) -> SecureChannel:
     """A connection of the agent's (through the proxy) that presents
-    ``ticket`` and asks for ``level``, then reads nothing."""
+    ``ticket`` with the agent's proof (the old link is live to the host:
+    since review38 a ticket without it waits for that link, and is asked
+    about), and asks for ``level``, then reads nothing."""
     channel = await s.connect()
+    key = getattr(ticket, "proof_key", None)
+    assert key is not None, "the agent's own ticket, with its link's key"
+    proof = prove(key, ticket, channel)
+    assert proof is not None
     for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
+                m.Extension(PROOF_CHANNEL, proof),
                 m.PermissionRequest(level.bits, "raw")):  # fmt: skip
         await channel.send(m.encode(msg))
     return channel

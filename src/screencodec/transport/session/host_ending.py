@@ -81,8 +81,15 @@ class HostEnding:
         for link in list(self._runtime.serving):
             # A lost session being taken up (its ticket claimed, the new link
             # not joined: neither parked nor among the links), as send_chat.
-            if link.resumed is not None and link not in self._runtime.links and link.named(peer):
+            if link in self._runtime.links or not link.named(peer):
+                continue
+            if link.resumed is not None:
                 await _quiet(link.revoke_joining(level))
+            elif link.claimed is not None:
+                # Still taking it over from a live link that is ending (no
+                # longer among the links once it ended): what that link held
+                # goes on without it (review38: found regained).
+                link.withhold(level)
         for link in list(self._runtime.links):
             if link.named(peer):  # by any name it was shown (takeover36)
                 await _quiet(link.revoke(level))

@@ -203,6 +203,9 @@ class ViewerLink(LinkAsking):
         #: The session's chat on this side (.chat): a resumed one goes on with its own.
         self.chats = ChatLedger()
         self._granted = False  # the first grant was sent (revoke_joining)
+        #: What the host's user took back while this link took the session
+        #: over from a live link still ending (:meth:`withhold`).
+        self._withheld = Permission()
 
     @property
     def earlier(self) -> tuple[str, ...]:
@@ -344,12 +347,15 @@ class ViewerLink(LinkAsking):
         if self._ticket is None:
             return None
         settling = self.host.tickets.settling(self._ticket)
+        # Or the live link holding the session this ticket is the current
+        # one of (the agent's link died, not yet noticed; or a copy: review38).
+        live = settling if settling is not None else self.host.tickets.holding(self._ticket)
         proven = None
-        if isinstance(settling, ViewerLink):
-            if self._proves(settling):
-                proven = settling
+        if isinstance(live, ViewerLink):
+            if self._proves(live):
+                proven = live
             else:
-                await self._settle(settling)
+                await self._settle(live, shown=live is settling)
             if self._next is not None and self._next.done() and self._next.exception() is not None:
                 await self._next  # its end (the receive loop reads what came)
         resumed = self.host.tickets.claim(self._ticket, self, self.peer, proven=proven)
@@ -364,10 +370,20 @@ class ViewerLink(LinkAsking):
                  MAX_DURATION)  # fmt: skip
         return None
 
+    def withhold(self, level: Permission) -> None:
+        """The host's user took ``level`` back from this session while this
+        link takes it over from a live link that is ending (Host.revoke):
+        neither that link, once it ended, nor this one, not yet holding
+        what that link held, was reached, and the new link went on with it
+        (review38). Taken from what the old link held as it ended
+        (:meth:`_resume`)."""
+        self._withheld = self._withheld | level
+
     def _proves(self, settling: ViewerLink) -> bool:
         """Whether this viewer proved it holds the key of ``settling``, the
         live link that took the session up with the ticket it presents
-        (.proof): then it is that link's agent (a copy of the ticket cannot
+        (.proof), or the one holding the session this ticket is the current
+        one of: then it is that link's agent (a copy of the ticket cannot
         make the proof, nor can a replay: it binds this connection), and
         takes the session over from it at once, unasked, whatever that link
         shows (resume38). A link still joining holds no levels yet, and its
@@ -375,15 +391,16 @@ class ViewerLink(LinkAsking):
         return settling._granted and self._ticket is not None and verifies(
             self._proof, self._ticket, settling.channel, self.channel)
 
-    async def _settle(self, settling: ViewerLink) -> None:
+    async def _settle(self, settling: ViewerLink, *, shown: bool = True) -> None:
         """Wait (:data:`_SETTLE_WAIT` at most) for ``settling``, the live link
-        that took the session up with the ticket this viewer presents, to
-        show its viewer holds the next one or to end, or for this link to
-        end (a presenter without that link's proof: .resume)."""
+        that holds the session of the ticket this viewer presents, to end,
+        or (``shown``: it took the session up with that ticket) to show its
+        viewer holds the next one, or for this link to end (a presenter
+        without that link's proof: .resume)."""
         if self._next is None:  # this link ending meanwhile ends the wait too
             self._next = asyncio.ensure_future(self.channel.recv())
-        waits: set[asyncio.Future[Any]] = {
-            asyncio.ensure_future(e.wait()) for e in (settling.ticket_shown, settling.finished)}
+        events = (settling.ticket_shown, settling.finished) if shown else (settling.finished,)
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(e.wait()) for e in events}
         try:
             await asyncio.wait([*waits, self._next], timeout=_SETTLE_WAIT,
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
@@ -436,6 +453,13 @@ class ViewerLink(LinkAsking):
             if held is None:  # it had said bye: that session is over
                 return None
             resumed.level, resumed.monitor = held
+            taken = resumed.level.taking(self._withheld)
+            if taken:  # taken back by the host's user while the old link ended
+                resumed.level = resumed.level - taken
+                if self.recording is not None:
+                    self.recording.put("away", {
+                        "type": "revoke", "level": str(taken),
+                        "remaining": str(resumed.level), "by": "host"})  # fmt: skip
         if VIEW not in resumed.level:
             return None
         if isinstance(resumed.refusals, UnaskedRefusals):

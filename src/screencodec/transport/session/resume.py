@@ -48,9 +48,14 @@ The ticket is what the local user's earlier yes is bound to, so:
   keeps those of its earlier links (``Resumable.was``), so that a revoke or
   disconnect by the name the user was shown reaches it wherever it went;
 * a ticket presented while its session still looks alive (the host has not
-  yet noticed the old link died) moves the session to the new link: the
-  old one is ended first, and the new one holds what the old one held *then*
-  (not at the grant: CONTROL taken or given back since is not regained);
+  yet noticed the old link died) moves the session to the new link when
+  its presenter proves it holds that live link's key (session/proof.py:
+  the agent's own retry): the old one is ended first, and the new one
+  holds what the old one held *then* (not at the grant: CONTROL taken or
+  given back since is not regained). Without that proof (a copy of the
+  ticket, an older viewer) it waits for that link to be lost, as above,
+  and is asked about if it is not (review38: until then a copy of the
+  current ticket with the password took a live session, unasked);
 * the levels the user refused lately stay refused unasked across a resume
   (the old session's :class:`~.refusal.UnaskedRefusals` goes on);
 * the overall ``max_duration`` of a session counts from its first start,
@@ -208,6 +213,18 @@ class ResumeTickets:
                 found = entry
         return None if found is None else found.holder
 
+    def holding(self, ticket: bytes) -> object | None:
+        """The live link whose session's current ticket is ``ticket``, if
+        any: a connection presenting it without that link's proof (a copy:
+        review38) waits for that link to be lost, and is asked about if it
+        is not (module notes)."""
+        presented = _digest(ticket)
+        found = None
+        for entry in self._held:
+            if hmac.compare_digest(entry._digest or _NEVER, presented):
+                found = entry
+        return None if found is None else found.holder
+
     def park(self, holder: object, level: Permission, monitor: int) -> float:
         """``holder``'s link was lost: keep its ticket for ``window`` seconds
         with the levels and monitor it held then. Returns the seconds it is
@@ -288,9 +305,11 @@ class ResumeTickets:
         """The session ``ticket`` resumes as it was (its holder then: a live
         link is taken over), or None. Every held ticket is compared, each in
         constant time, whatever matches: a session's ticket, and the one its
-        viewer took it up with (until :meth:`shown`) if no live link holds
+        viewer took it up with (until :meth:`shown`), if no live link holds
         it but ``proven``, a live link whose key the claimant proved it
-        holds (session/proof.py: that link's own agent). The session is
+        holds (session/proof.py: that link's own agent). A copy of a live
+        session's ticket takes nothing (review38: until then a session's
+        current ticket moved it from whatever live link held it). The session is
         held by ``claimant`` (named ``peer``) from now on, with ``ticket``
         alone (its other one stops working) until :meth:`issue`; without a
         claimant it is taken out."""
@@ -300,7 +319,7 @@ class ResumeTickets:
         for entry in self._held:
             current = hmac.compare_digest(entry._digest or _NEVER, presented)
             before = hmac.compare_digest(entry._presented or _NEVER, presented)
-            if current or (before and (entry.holder is None or entry.holder is proven)):
+            if (current or before) and (entry.holder is None or entry.holder is proven):
                 found = entry
         if found is None:
             self.unknown += 1
