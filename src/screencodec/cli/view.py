@@ -73,12 +73,11 @@ from screencodec.cli.view_connect import (
     exit_status,
 )
 from screencodec.cli.view_ending import (
-    _LOST,
     LEFT,
     _end_status,
+    _lost_link,
     _not_taken_up,  # noqa: F401 (tests import it from here)
     _over_limit_hint,
-    _plain,
     _web_lost_words,
     _yours,
     ended_words,
@@ -248,7 +247,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 if not (viewer.link_lost and viewer.resume_ticket is not None):
                     # A host of a version that gives no ticket, or a link
                     # broken under a read (_watch's words for it).
-                    lost = viewer.link_lost or _plain(reason).startswith(_LOST)
+                    lost = viewer.link_lost or _lost_link(reason)
                     break
                 chat.reconnecting()
                 again = await _rejoin(args, password, viewer, reason, left)

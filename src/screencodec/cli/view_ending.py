@@ -30,6 +30,7 @@ __all__ = [
     "_AWAY_WORDS",
     "_LOST",
     "_end_status",
+    "_lost_link",
     "_not_taken_up",
     "_over_limit_hint",
     "_plain",
@@ -141,6 +142,21 @@ def _plain(reason: str) -> str:
             return _LOST
         return f"{_LOST} ({safe_text(why, 200)})"
     return safe_text(reason, 200)
+
+
+def _lost_link(reason: str) -> bool:
+    """Whether ``reason`` (``Viewer.closed_reason``) is a lost link by this
+    side's own account (its channel broke or went silent, or the host closed
+    it for hearing nothing from here), never by the host's words: a Bye (or
+    a close) whose text reads "the connection was lost" is the host's end,
+    and leaves with ENDED, not LOST (audit38 found the status read from the
+    text :func:`_plain` shows)."""
+    if reason.startswith("host said bye: "):
+        return False
+    by_peer = reason.removeprefix("channel closed: closed by peer: ")
+    if by_peer != reason and _IDLE_CLOSE.fullmatch(by_peer) is None:
+        return False
+    return _plain(reason).startswith(_LOST)
 
 
 def _end_status(hint: str, *, lost: bool) -> Exit:
