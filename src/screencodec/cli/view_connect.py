@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -170,7 +171,7 @@ def exit_status(exc: BaseException) -> Exit:
 
 #: How long a lost link is retried: the host keeps a lost session this long
 #: by default (HostConfig.resume_window).
-RESUME_WITHIN = 60.0
+RESUME_WITHIN = float(os.environ.get("SCREENCODEC_TEST_RESUME_WITHIN", "60"))
 
 
 def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
@@ -181,10 +182,16 @@ def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
     connection's error is explained. The relay's "no such session" of a
     session it paired this agent with before is no typing mistake: "check
     the 9-digit code", which a first connection is told, was wrong here."""
-    from screencodec.transport.connect.reconnect import attempt_words
+    from screencodec.transport.connect.reconnect import attempt_words, silent_host
 
     if (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.UNKNOWN_SESSION
             and attempt_words(exc, RESUME_WITHIN) != _NO_SUCH_SESSION):  # fmt: skip
+        return attempt_words(exc, RESUME_WITHIN)
+    # An attempt the minute's end cut (a TimeoutError, no words of its own:
+    # the line ended "could not reconnect:", walk38), or one that reached
+    # something that never answered: not a first connection's "check the
+    # address and port", which worked a minute ago.
+    if isinstance(exc, asyncio.TimeoutError) or silent_host(exc):
         return attempt_words(exc, RESUME_WITHIN)
     return _explain(exc, args)
 
