@@ -24,9 +24,11 @@ import argparse
 import asyncio
 import contextlib
 import re
+import signal
 
 from screencodec.cli.view import _connect
 from screencodec.cli.view_connect import _rejoin_words
+from screencodec.cli.view_ending import LEFT_AWAY
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect.reconnect import attempt_words, reconnect
 
@@ -127,3 +129,33 @@ def test_walk38_the_web_pages_attempt_words_are_the_terminals() -> None:
     assert attempt_words(last, 60) == "no answer within 60 s"
     args = argparse.Namespace(relay=None, address=("127.0.0.1", 9), code="123456789")
     assert _rejoin_words(last, args) == "no answer within 60 s"
+
+
+def test_walk38_leaving_while_reconnecting_says_the_host_was_not_told() -> None:
+    """Ctrl-C while the view reconnects: no Bye can reach the host (the
+    link is down), and its user goes on reading that the agent "may
+    reconnect within 60 s" (45 s of silence first, with a network gone
+    silent). The view said "session ended: you left the session", as if
+    the host knew, and the README said each way of leaving sends a Bye.
+    Expected: the agent is told the host could not be told, exit 0."""
+    host, code, password, port = start_host()
+    proxy = _DarkeningProxy(port)
+    try:
+        view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
+        try:
+            answer_when_asked(host)
+            read_until(view, "[view] 320x240 decoded")
+            proxy.go_dark()
+            seen = read_until(view, "reconnecting for up to 60 s (Ctrl-C to stop)\n", timeout=30)
+            view.send_signal(signal.SIGINT)
+            out, err = view.communicate(timeout=30)
+        finally:
+            stop_view(view)
+        text = seen + out.decode()
+        assert view.returncode == 0, (text, err)
+        last = text[text.index("session ended"):].splitlines()[0]
+        assert last == f"session ended: {LEFT_AWAY}", last
+        assert "could not be told" in LEFT_AWAY
+    finally:
+        proxy.close()
+        stop(host)

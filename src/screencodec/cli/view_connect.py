@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from screencodec.cli.main import Exit
 from screencodec.cli.terminal import in_words, tell
-from screencodec.cli.view_ending import _AWAY_WORDS, LEFT, _not_taken_up, _plain
+from screencodec.cli.view_ending import _AWAY_WORDS, LEFT, LEFT_AWAY, _not_taken_up, _plain
 from screencodec.cli.view_signals import _unless_left
 from screencodec.errors import (
     AccessRefusedError,
@@ -262,8 +262,8 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
             return _Over(_not_taken_up(reason, None), lost=True)
         return _ended_meanwhile(exc, reason) or _Over(
             _not_taken_up(reason, _rejoin_words(exc, args)), lost=True)
-    if not done or channel is None:
-        return _Over(LEFT, lost=False)
+    if not done or channel is None:  # left with no link to send a Bye on
+        return _Over(LEFT_AWAY, lost=False)
     # The picture shown until now goes on: the host sends only what changed
     # meanwhile, not a keyframe (transport/session/kept.py).
     viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,

@@ -21,6 +21,7 @@ from screencodec.transport.session.resume import MOVED
 
 __all__ = [
     "LEFT",
+    "LEFT_AWAY",
     "LEFT_IN_PAGE",
     "TAKEN_OVER",
     "_AWAY_WORDS",
@@ -95,6 +96,12 @@ def _web_not_taken_up(reason: str) -> str:
 
 #: How a session this side left is told (Ctrl-C, --duration).
 LEFT = "you left the session"
+#: How leaving while reconnecting is told (Ctrl-C, SIGTERM, SIGHUP as the
+#: lost link is being taken up again): no Bye can reach the host, whose
+#: user goes on being told the agent may come back (walk38: it said
+#: LEFT, as if the host knew).
+LEFT_AWAY = ("you left the session while reconnecting: the host could not be told, and its"
+             " user may be told for a minute or more that you can still come back")
 #: How the page's Leave button is told on the agent's terminal.
 LEFT_IN_PAGE = "you left the session (Leave in the web page)"
 
