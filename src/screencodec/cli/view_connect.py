@@ -93,7 +93,11 @@ def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
     its choice: they pass through safe_text."""
     if isinstance(exc, AccessRefusedError):
         if exc.code == RefuseCode.UNKNOWN_SESSION:
-            return f"no session with that code at {_where(args)}: check the 9-digit code"
+            # walk38: a host stopped and started again has a new code; the
+            # agent rechecked the old one's digits, which were right.
+            return (f"no session with that code at {_where(args)}: check the 9-digit code"
+                    " (each start of screencodec host makes a new code and password: ask for"
+                    " them)")
         if exc.code == RefuseCode.SESSION_ENDED:
             return "that session has ended: ask the host's user for a new code and password"
         return f"access refused: {safe_text(str(exc).removeprefix(exc.code.name + ': '))}"
