@@ -39,3 +39,14 @@ def test_walk38_play_help_says_what_at_is() -> None:
     flat = " ".join(text.split())
     said = "--at SECONDS [SECONDS ...] the times to show, in seconds from the session's start"
     assert said in flat, text
+
+
+def test_walk38_view_help_says_control_is_used_by_the_page() -> None:
+    """``view --control`` in a terminal: the host's user was asked to hand
+    over their mouse and keyboard, said yes, and only then the agent read
+    that the terminal sends no input; --help said only "ask for remote
+    control too"."""
+    text = subprocess.run([sys.executable, "-m", "screencodec", "view", "--help"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    flat = " ".join(text.split())
+    assert "this terminal itself sends no input" in flat, text
