@@ -121,7 +121,7 @@ def test_walk3_host_names_the_agent_whose_session_ended() -> None:
     gives; expected: the line says session with 'Alice' (127.0.0.1:PORT) ended"""
     async def body(host: PtyHost, way: LinkProxy, view: subprocess.Popen[bytes]) -> None:
         view.send_signal(signal.SIGINT)  # Alice leaves
-        found = await asyncio.to_thread(host.wait_for, r"session with (.*?) ended: viewer")
+        found = await asyncio.to_thread(host.wait_for, r"session with (.*?) ended: the agent")
         assert found.group(1).startswith("'Alice' (127.0.0.1:")
 
     _with_alice(body)

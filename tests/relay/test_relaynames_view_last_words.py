@@ -54,6 +54,7 @@ def test_views_last_line_gives_what_the_relay_said_of_the_host() -> None:
                                  bytes(TOKEN_SIZE), timeout=5)  # fmt: skip
             assert view._rejoin_words(unknown.value, args) == (
                 f"no session with that code at relay 127.0.0.1:{relay.port}: "
-                "check the 9-digit code")
+                "check the 9-digit code (each start of screencodec host makes a new code"
+                " and password: ask for them)")
 
     run(main(), 60)

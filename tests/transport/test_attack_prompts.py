@@ -214,7 +214,7 @@ def test_one_y_for_a_file_grants_the_file_and_not_control(
             await _drain(ch)
 
         run(attack(), timeout=60)
-        host.wait_for(r"session with .* ended: viewer said bye: done")
+        host.wait_for(r"session with .* ended: the agent left, saying: done")
         assert (tmp_path / "notes.txt").read_bytes() == b"hello"
         # Status lines dropped while asking come back once nothing is open.
         assert host.text.count("Question 3: MORE ACCESS") == 1
@@ -271,7 +271,7 @@ def test_escape_sequences_from_the_peer_never_reach_the_terminal() -> None:
             await _drain(ch)
 
         run(attack(), timeout=60)
-        ended = host.wait_for(r"session with [^\n]* ended: viewer said bye: ([^\n]*)\n")
+        ended = host.wait_for(r"session with [^\n]* ended: the agent left, saying: ([^\n]*)\n")
         shown = host.raw[before:]
         text = shown.decode("utf-8", "replace")
         assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text

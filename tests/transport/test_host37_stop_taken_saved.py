@@ -83,7 +83,7 @@ def _stop_while_held(fat: Path, notes: Path, *, at_the_end: bool) -> None:
                 await leave(viewer, task)
 
             asyncio.run(asyncio.wait_for(body(), 40))
-        host.wait_for(r"ended: viewer said bye: done")
+        host.wait_for(r"ended: the agent left, saying: done")
     finally:
         host.close()
     assert "notes.bin (300 kB) from" not in host.text  # "saved PATH (300 kB) from 'Alice' ..."

@@ -79,7 +79,7 @@ def run_to_bye(host: PtyHost, body: Callable[[Where], Awaitable[None]]) -> None:
     terminal says so; the host is closed however it went."""
     try:
         session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
+        host.wait_for(r"ended: the agent left, saying: done")
     finally:
         host.close()
 
@@ -128,7 +128,7 @@ def test_no_command_line_answers_a_question() -> None:
             await viewer.bye("done")
 
         session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
+        host.wait_for(r"ended: the agent left, saying: done")
         assert "Question 1: no" not in host.text
     finally:
         host.close()

@@ -52,7 +52,7 @@ def test_control_is_refused_unasked_without_a_display(monkeypatch: pytest.Monkey
             await task
 
         run(session(), timeout=60)
-        host.wait_for(r"ended: viewer said bye: done")
+        host.wait_for(r"ended: the agent left, saying: done")
         assert "MORE ACCESS" not in host.text and "Question 2" not in host.text
         assert host.text.count("refused: 'Alice'") == 2
     finally:

@@ -38,7 +38,7 @@ def test_a_file_to_a_host_without_download_dir_is_refused_and_told(tmp_path: Pat
             await task
 
         session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
+        host.wait_for(r"ended: the agent left, saying: done")
         assert host.text.count("refused a file") == 1
         assert "Question 2" not in host.text  # never asked
         assert "\x1b[2J" not in host.text and "\u202e" not in host.text

@@ -73,7 +73,7 @@ def test_every_file_not_saved_after_its_question_is_told(tmp_path: Path) -> None
             await task
 
         session(host, body)
-        host.wait_for(r"ended: viewer said bye: done")
+        host.wait_for(r"ended: the agent left, saying: done")
         assert "refused a file" not in host.text
     finally:
         host.close()

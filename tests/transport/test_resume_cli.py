@@ -93,7 +93,7 @@ def test_host_cli_tells_of_a_lost_link_and_of_the_agent_coming_back_unasked(drop
             await task2
             # Closed once the host read the Bye: the proxy's close resets the
             # link, and a reset drops what the host had not read yet.
-            await asyncio.to_thread(_read_until, host, "ended: viewer said bye")
+            await asyncio.to_thread(_read_until, host, "ended: the agent left")
             await proxy.close()
 
         run(main(), 60)

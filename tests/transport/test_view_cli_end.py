@@ -57,7 +57,8 @@ def test_the_agent_leaving_and_the_hosts_user_ending_in_plain_words() -> None:
         views[0].send_signal(signal.SIGINT)  # one agent leaves
         assert _ended(views[0]) == "session ended: you left the session"
         # The customer reads why, once, in words (it said "viewer left").
-        host.wait_for(r"ended: viewer said bye: the agent left the session\r?\n")
+        # walk38: "ended: viewer said bye: the agent left the session" (the link's words).
+        host.wait_for(r"ended: the agent left the session\r?\n")
         host.type("/end")
         assert _ended(views[1]) == "session ended: the host's user ended the session"
     finally:

@@ -23,7 +23,7 @@ from .test_cli import CLI, ENV
 from .test_view_cli_ux import read_until, stop, viewer
 
 #: What the host's terminal says when the agent left with a Bye.
-_BYE = r"ended: viewer said bye: the agent left the session\n"
+_BYE = r"ended: the agent left the session\n"
 
 
 def _granted(host: PtyHost) -> None:

@@ -18,6 +18,9 @@ from PIL import Image
 
 from .test_cli import CLI, ENV, answer_when_asked, start_host
 
+#: walk38: what a code of a host started again is told beside "check the 9-digit code".
+NEW_CODE = "(each start of screencodec host makes a new code and password: ask for them)"
+
 
 def read_until(proc: subprocess.Popen[bytes], needle: str | re.Pattern[str],
                timeout: float = 30.0) -> str:
@@ -147,7 +150,8 @@ def test_host_refusals_are_told_in_words_not_protocol_codes() -> None:
     where = f"127.0.0.1:{port}"
     try:
         err = refused(where, "--code", another(code), "--password", password, status=3)
-        assert err == f"error: no session with that code at {where}: check the 9-digit code\n"
+        assert err == (f"error: no session with that code at {where}: check the 9-digit code"
+                       f" {NEW_CODE}\n")
         err = refused("--relay", where, "--code", code, "--password", password)
         assert err == f"error: {where} is a host, not a relay: give it without --relay\n"
     finally:
@@ -160,7 +164,8 @@ def test_relay_refusals_are_told_in_words_not_protocol_codes() -> None:
     try:
         err = refused("--relay", where, "--code", "123 456 789", "--password", "abcd2345",
                       status=3)  # fmt: skip
-        assert err == f"error: no session with that code at relay {where}: check the 9-digit code\n"
+        assert err == (f"error: no session with that code at relay {where}: check the 9-digit"
+                       f" code {NEW_CODE}\n")
         err = refused(where, "--code", "123 456 789", "--password", "abcd2345")
         assert err == f"error: {where} is a relay, not a host: use --relay {where}\n"
     finally:

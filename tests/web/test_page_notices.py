@@ -1,5 +1,5 @@
 """The host's notices in the page's bar: shown once (not in the status line
-too), a moment's notice (the local user is using the input) leaves the bar
+too), a moment's notice (the user is using their own mouse or keyboard) leaves the bar
 once the agent's input goes through again or after a while, and a reason why
 control cannot be had stays, and disables "Request control" with that reason
 as its tooltip."""
@@ -98,7 +98,9 @@ def test_local_user_notice_leaves_once_input_goes_through(browser: Any) -> None:
             _js(browser, _MOVE.replace("arguments[0]", str(step[0] % 50)))
             return bool(cond())
 
-        text = "the local user is using the input"
+        # walk38: "the local user is using the input" (the host's jargon).
+        text = ("the user is using their own mouse or keyboard: yours is ignored until"
+                " they stop for 0.3 s")
         # Shown until 300 ms after an input the host took: seen in its history.
         wait_page(browser, lambda s: moved_until(lambda: text in _shown(browser)),
                   what="the local user's notice")  # fmt: skip

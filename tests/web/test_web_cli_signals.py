@@ -28,7 +28,7 @@ from tests.transport.test_view_cli_ux import read_until, stop
 from .conftest import wait_page
 
 #: What the host's terminal says when the agent left with a Bye.
-_BYE = r"ended: viewer said bye: the agent left the session\n"
+_BYE = r"ended: the agent left the session\n"
 #: The view's last line when the agent left.
 _ENDED = "session ended: you left the session"
 _URL = re.compile(r"http://127\.0\.0\.1:(\d+)/#k=[A-Za-z0-9_-]+")

@@ -266,10 +266,13 @@ class _Commands(_FileCommands):
             self.now_as[event.was] = event.peer
         self.levels[event.peer] = event.level
         after = f" after {event.away:.0f} s" if event.away >= 1 else ""
-        can = "see and control your screen" if CONTROL in event.level else "see your screen"
+        control = CONTROL in event.level
+        can = "see and control your screen" if control else "see your screen"
+        # walk38: /view offered to a viewer's host too, with no control to take back.
+        back = "/view takes control back, " if control else ""
         self.ui.say(f"{event.who!r} ({safe_text(event.peer)}) is back{after}: their connection"
-                    f" had dropped; they {can} again, as you allowed (/view takes control"
-                    " back, /end or Ctrl-C stops sharing)")
+                    f" had dropped; they {can} again, as you allowed ({back}/end or Ctrl-C"
+                    " stops sharing)")
 
     async def run(self, typed: asyncio.Queue[Command]) -> None:
         try:

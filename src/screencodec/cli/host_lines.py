@@ -104,6 +104,12 @@ def _delivery(ui: TerminalQuestions, ev: ChatDelivery, now_as: dict[str, str]) -
 _GRAB_FAILED = re.compile(r" \(grabbing .*? on display ('[^']*') failed")
 
 
+#: A link's end by its viewer's Bye (session/link.py), and what ``view``
+#: says in it when its agent leaves (Ctrl-C, --duration, the page's Leave).
+_BYE = "viewer said bye"
+_LEFT = "the agent left the session"
+
+
 def _in_users_words(reason: str) -> str:
     """A session's end reason as the host's user reads it. The screen gone
     names its display, not the grab that failed (walk36: "(grabbing
@@ -114,6 +120,13 @@ def _in_users_words(reason: str) -> str:
         return safe_text(refused, 200)
     if reason in _ENDED_UNANSWERED:  # walk37: it read "ended by the host: the host's user ..."
         return "you ended it without answering"
+    if reason == _BYE or reason.startswith(_BYE + ": "):
+        # walk38: "viewer said bye: the agent left the session", the link's
+        # words (the recording's END keeps them): the agent's own, after a comma.
+        said = reason.removeprefix(_BYE).removeprefix(": ")
+        if not said or said == _LEFT:
+            return _LEFT if said else "the agent left"
+        return f"the agent left, saying: {safe_text(said, 200)}"
     grab = _GRAB_FAILED.match(reason, len(SCREEN_GONE)) if reason.startswith(SCREEN_GONE) else None
     if grab is None:  # "(the screen did not answer within 10 s)" is said as it is
         return safe_text(reason, 200)

@@ -197,18 +197,25 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="capture -> encode -> decode live, checked bit-exact")
-    demo.add_argument("--source", choices=["auto", "screen", "synthetic"], default="auto")
-    demo.add_argument("--scenario", choices=["all", *names], default="all")
+    demo.add_argument("--source", choices=["auto", "screen", "synthetic"], default="auto",
+                      help="what to capture: the screen ($DISPLAY), the synthetic desktop, "
+                           "or auto (the screen when there is one; default)")
+    demo.add_argument("--scenario", choices=["all", *names], default="all",
+                      help="with the synthetic desktop: which scenario to play (default all)")
     demo.add_argument("--size", type=_size, default=(1920, 1080), help="synthetic size, WxH")
-    demo.add_argument("--seconds", type=float, default=6.0)
-    demo.add_argument("--fps", type=float, default=30.0)
-    demo.add_argument("--monitor", type=int, default=1)
+    demo.add_argument("--seconds", type=float, default=6.0,
+                      help="how long to run, shared by the scenarios played (default 6)")
+    demo.add_argument("--fps", type=float, default=30.0,
+                      help="frames captured a second, at most (default 30)")
+    demo.add_argument("--monitor", type=int, default=1,
+                      help="with the screen: which monitor, 1 the first, 0 all (default 1)")
     demo.set_defaults(func=_demo)
 
     bench = sub.add_parser("bench", help="the benchmark table at 1080p and 4K")
     bench.add_argument("--scenario", action="append", type=_bench_scenario,
                        help=f"{', '.join(names)}, or corpus:NAME (with --link)")
-    bench.add_argument("--resolution", action="append", choices=["1080p", "4K"])
+    bench.add_argument("--resolution", action="append", choices=["1080p", "4K"],
+                       help="measure at this size only; repeatable (default both)")
     bench.add_argument("--frames", type=int, default=60, help="frames per scenario at 1080p")
     bench.add_argument("--json", type=Path, help="also write the results as JSON")
     bench.add_argument("--link", action="append", metavar="RATE,RTT",

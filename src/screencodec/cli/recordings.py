@@ -135,7 +135,7 @@ def register(subparsers: Any, summary: str) -> None:
     rv.add_argument("--reason", default="", help="written in the comment above the line")
     ls = sub.add_parser("list", help="session, start, duration, size, signer (the host key "
                         "id the file names; verify --hosts checks it), state, who")  # fmt: skip
-    ls.add_argument("directory", type=Path)
+    ls.add_argument("directory", type=Path, help="the folder of recordings (*.screc)")
     ls.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
     v = sub.add_parser("verify", help="check integrity; exit 0 complete, 1 damaged, "
                        "2 cut short, 3 sealed but no --key (not verified), with --hosts: "
@@ -154,18 +154,21 @@ def register(subparsers: Any, summary: str) -> None:
                    help="skip the picture check (decoding every screen update, about as "
                    "long as the session's viewer spent decoding): chunks only")  # fmt: skip
     p = sub.add_parser("prune", help="delete old recordings and keep the directory under a cap")
-    p.add_argument("directory", type=Path)
+    p.add_argument("directory", type=Path, help="the folder of recordings (*.screc)")
     p.add_argument("--days", type=_days, default=90.0,
                    help="age limit in days, more than 0 (default 90)")
     p.add_argument("--max-size", type=_size, default=None, help="size cap, e.g. 50G")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would be deleted, delete nothing")
     e = sub.add_parser("export", help="MP4 video, PNG screenshots, JSONL audit log",
                        epilog=_SHOWN)
     e.add_argument("file", type=Path, metavar="FILE|DIR", help=_SESSION_HELP)
     e.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
-    e.add_argument("--mp4", type=Path, metavar="OUT.mp4")
+    e.add_argument("--mp4", type=Path, metavar="OUT.mp4", help="write the session as an "
+                   "MP4 video (H.264) to OUT.mp4")
     e.add_argument("--fps", type=_positive, default=10.0, help="MP4 frame rate (default 10)")
-    e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"))
+    e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"),
+                   help="write a PNG screenshot every SECONDS into the folder DIR")
     e.add_argument("--log", type=Path, metavar="OUT.jsonl",
                    help="the audit log as JSON lines: consent, chat, files, who had the input")
     other_words(e, "the audit log is written with --log OUT.jsonl", "--audit", "--audit-log",
@@ -181,7 +184,9 @@ def register(subparsers: Any, summary: str) -> None:
                         "every picture), exit 2")  # fmt: skip
     pl.add_argument("file", type=Path, metavar="FILE|DIR", help=_SESSION_HELP)
     pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
-    pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS")
+    pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS",
+                    help="the times to show, in seconds from the session's start "
+                         "(default 0): one PNG each, in --out")
     pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
     pl.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP + _HOSTS_SHOWN)
     pl.add_argument("--events", action="store_true", help="print the audit log too")

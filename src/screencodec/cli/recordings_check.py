@@ -92,6 +92,7 @@ def _list(args: argparse.Namespace) -> int:
     # the key): who claims to have written it. `verify --hosts` checks that.
     print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  {'signer':16}  "
           "state     who")  # fmt: skip
+    sealed = False  # a row read "?  ...  sealed  ?": said how to read it (walk38)
     for path in _by_start(args.directory.glob("*.screc")):
         try:
             with RecordingReader(path, private_key=key) as r:
@@ -102,6 +103,7 @@ def _list(args: argparse.Namespace) -> int:
                     meta = r.meta()
                 except ScreencodecError:
                     meta, state = {}, "sealed" if r.sealed else "damaged"
+                    sealed = sealed or (r.sealed and key is None)
                 sid = safe_text(meta.get("session_id", "?"))[:12]
                 if meta and "who" not in meta:  # no END (a killed host): the hello has it
                     meta["who"] = _hello_who(r)
@@ -118,6 +120,9 @@ def _list(args: argparse.Namespace) -> int:
         except (ScreencodecError, OSError) as exc:
             print(f"{'?':14} {'?':21} {'?':>9} {'?':>10}  unreadable "
                   f"{safe_text(path.name, 255)}: {safe_text(exc, 300)}")  # fmt: skip
+    if sealed:
+        print("sealed: the session, its state and who took part are read with the auditor's"
+              " private key: recordings list DIR --key AUDITOR.key")
     return 0
 
 

@@ -32,8 +32,10 @@ __all__ = ["register"]
 def register(subparsers: Any, summary: str) -> None:
     """Add ``relay`` to an argparse subparsers object."""
     r = subparsers.add_parser("relay", help=summary)
-    r.add_argument("--listen", type=int, required=True, metavar="PORT")
-    r.add_argument("--bind", default="0.0.0.0")
+    r.add_argument("--listen", type=int, required=True, metavar="PORT",
+                   help="the TCP port hosts and viewers connect to")
+    r.add_argument("--bind", default="0.0.0.0",
+                   help="the address to listen on (default 0.0.0.0: every interface)")
     r.add_argument("--directory", metavar="URL", default=None,
                    help="session directory shared by a cluster: redis://HOST:PORT/DB "
                         "(default: in memory, this relay alone)")
@@ -54,7 +56,8 @@ def register(subparsers: Any, summary: str) -> None:
     r.add_argument("--drain-timeout", type=float, metavar="SECONDS", default=30.0,
                    help="on SIGTERM, how long live pairs may keep running")
     r.add_argument("--log-level", default="INFO",
-                   choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="the least important log lines written (default INFO)")
     # A value found wrong after parsing is refused in argparse's words too.
     r.set_defaults(func=run_relay, usage_error=r.error)
 

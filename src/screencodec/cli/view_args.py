@@ -34,7 +34,10 @@ def register(subparsers: Any, summary: str) -> None:
                         " '123 456 789'")  # fmt: skip
     v.add_argument("--password", help="prompted for if omitted (keeps it out of `ps`)")
     v.add_argument("--name", default="support", help="who you are, shown to the user")
-    v.add_argument("--control", action="store_true", help="ask for remote control too")
+    v.add_argument("--control", action="store_true",
+                   help="ask the host's user for control of their mouse and keyboard as soon"
+                        " as you are let in (with --web: the page's Request control asks"
+                        " later; this terminal itself sends no input)")
     v.add_argument("--duration", type=float, default=None, metavar="S",
                    help="leave after S seconds")  # fmt: skip
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")

@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from screencodec.cli.main import Exit
 from screencodec.cli.terminal import in_words, tell
-from screencodec.cli.view_ending import _AWAY_WORDS, LEFT, _not_taken_up, _plain
+from screencodec.cli.view_ending import _AWAY_WORDS, LEFT, LEFT_AWAY, _not_taken_up, _plain
 from screencodec.cli.view_signals import _unless_left
 from screencodec.errors import (
     AccessRefusedError,
@@ -92,7 +93,11 @@ def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
     its choice: they pass through safe_text."""
     if isinstance(exc, AccessRefusedError):
         if exc.code == RefuseCode.UNKNOWN_SESSION:
-            return f"no session with that code at {_where(args)}: check the 9-digit code"
+            # walk38: a host stopped and started again has a new code; the
+            # agent rechecked the old one's digits, which were right.
+            return (f"no session with that code at {_where(args)}: check the 9-digit code"
+                    " (each start of screencodec host makes a new code and password: ask for"
+                    " them)")
         if exc.code == RefuseCode.SESSION_ENDED:
             return "that session has ended: ask the host's user for a new code and password"
         return f"access refused: {safe_text(str(exc).removeprefix(exc.code.name + ': '))}"
@@ -170,7 +175,7 @@ def exit_status(exc: BaseException) -> Exit:
 
 #: How long a lost link is retried: the host keeps a lost session this long
 #: by default (HostConfig.resume_window).
-RESUME_WITHIN = 60.0
+RESUME_WITHIN = float(os.environ.get("SCREENCODEC_TEST_RESUME_WITHIN", "60"))
 
 
 def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
@@ -181,10 +186,16 @@ def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
     connection's error is explained. The relay's "no such session" of a
     session it paired this agent with before is no typing mistake: "check
     the 9-digit code", which a first connection is told, was wrong here."""
-    from screencodec.transport.connect.reconnect import attempt_words
+    from screencodec.transport.connect.reconnect import attempt_words, silent_host
 
     if (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.UNKNOWN_SESSION
             and attempt_words(exc, RESUME_WITHIN) != _NO_SUCH_SESSION):  # fmt: skip
+        return attempt_words(exc, RESUME_WITHIN)
+    # An attempt the minute's end cut (a TimeoutError, no words of its own:
+    # the line ended "could not reconnect:", walk38), or one that reached
+    # something that never answered: not a first connection's "check the
+    # address and port", which worked a minute ago.
+    if isinstance(exc, asyncio.TimeoutError) or silent_host(exc):
         return attempt_words(exc, RESUME_WITHIN)
     return _explain(exc, args)
 
@@ -255,8 +266,8 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
             return _Over(_not_taken_up(reason, None), lost=True)
         return _ended_meanwhile(exc, reason) or _Over(
             _not_taken_up(reason, _rejoin_words(exc, args)), lost=True)
-    if not done or channel is None:
-        return _Over(LEFT, lost=False)
+    if not done or channel is None:  # left with no link to send a Bye on
+        return _Over(LEFT_AWAY, lost=False)
     # The picture shown until now goes on: the host sends only what changed
     # meanwhile, not a keyframe (transport/session/kept.py).
     viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,

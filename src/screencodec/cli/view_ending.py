@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LEFT",
+    "LEFT_AWAY",
     "LEFT_IN_PAGE",
     "TAKEN_OVER",
     "_AWAY_WORDS",
@@ -72,6 +73,12 @@ def _web_lost_words(end: LostEnd) -> str:
 
 #: How a session this side left is told (Ctrl-C, --duration).
 LEFT = "you left the session"
+#: How leaving while reconnecting is told (Ctrl-C, SIGTERM, SIGHUP as the
+#: lost link is being taken up again): no Bye can reach the host, whose
+#: user goes on being told the agent may come back (walk38: it said
+#: LEFT, as if the host knew).
+LEFT_AWAY = ("you left the session while reconnecting: the host could not be told, and its"
+             " user may be told for a minute or more that you can still come back")
 #: How the page's Leave button is told on the agent's terminal.
 LEFT_IN_PAGE = "you left the session (Leave in the web page)"
 

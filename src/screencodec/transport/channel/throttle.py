@@ -322,7 +322,9 @@ class PreauthSlots:
         the room is full and nobody may be displaced for it (BUSY)."""
         if self._per_key.get(key, 0) >= self.per_address:
             self.refused += 1
-            return RefuseCode.RATE_LIMITED, "too many connections from this address"
+            # walk38: said how it passes (the slots free within the preauth time).
+            return (RefuseCode.RATE_LIMITED, "too many connections from this address at once;"
+                    " try again in a few seconds")
         if len(self._held) >= self.total:
             victim = self._victim(key)
             if victim is None:

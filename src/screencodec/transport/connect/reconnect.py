@@ -34,14 +34,16 @@ from screencodec.errors import (
     AuthenticationError,
     ProtocolError,
     ScreencodecError,
+    TransportError,
 )
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import in_words
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["LOST_WORDS", "REFUSED_FOR", "RETRYABLE", "EndedAway", "attempt_words",
-           "ended_while_away", "not_let_back_in", "reconnect", "reconnecting_line", "refused"]
+__all__ = ["LOST_WORDS", "NOT_ANSWERED", "REFUSED_FOR", "RETRYABLE", "EndedAway",
+           "attempt_words", "ended_while_away", "not_let_back_in", "reconnect",
+           "reconnecting_line", "refused", "silent_host"]
 
 #: How a lost link is said (``view``'s terminal, ``view --web``'s).
 LOST_WORDS = "the connection was lost"
@@ -217,6 +219,8 @@ def attempt_words(exc: BaseException, within: float) -> str:
     has not been heard from for 12 s; its connection to the relay was
     lost"); an attempt that got no answer before the ``within`` seconds
     ran out (asyncio.TimeoutError, no words of its own) says so."""
+    if silent_host(exc):
+        return NOT_ANSWERED
     if isinstance(exc, AccessRefusedError):
         text = str(exc).removeprefix(f"{exc.code.name}: ")
     else:
@@ -225,6 +229,20 @@ def attempt_words(exc: BaseException, within: float) -> str:
     # parenthesis nested (walk35).
     text = _ASIDE.sub(r"; \1", text)
     return text or f"no answer within {within:g} s"
+
+
+#: An attempt that connected and then heard nothing in the handshake's time
+#: (connect/direct.py's "handshake timed out"): the host's program, or the
+#: way back from it, silent (walk38: said as "handshake timed out").
+NOT_ANSWERED = "connected, but no answer came back"
+
+
+def silent_host(exc: BaseException) -> bool:
+    """Whether ``exc`` is an attempt that connected and then heard nothing
+    (the handshake timed out), itself or as the error a ``view``'s
+    explained one explains (its ``explains``: the web page's reconnect)."""
+    inner = getattr(exc, "explains", None) or exc
+    return isinstance(inner, TransportError) and str(inner) == "handshake timed out"
 
 
 #: A relay's aside on the host's link, "... (its connection to the relay was lost)".

@@ -27,10 +27,18 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL
 from screencodec.transport.session.services import SessionLink
 
-__all__ = ["InputGate"]
+__all__ = ["InputGate", "local_user_words"]
 
 InputMessage = m.PointerMove | m.Button | m.Wheel | m.Key
 
+
+
+def local_user_words(pause: float) -> str:
+    """The LOCAL_USER_ACTIVE notice's words, which the agent's page shows:
+    whose input, which input, and for how long the agent's is not taken
+    (walk38: "the local user is using the input", the host's jargon)."""
+    return (f"the user is using their own mouse or keyboard: yours is ignored until"
+            f" they stop for {pause:g} s")
 
 class InputGate:
     def __init__(self, link: SessionLink) -> None:
@@ -83,9 +91,8 @@ class InputGate:
             tell = host.local_input_since != self._told_local_since
             self._told_local_since = host.local_input_since
             if tell:
-                await link.send(
-                    m.Notice(m.Notice.LOCAL_USER_ACTIVE, "the local user is using the input")
-                )
+                await link.send(m.Notice(m.Notice.LOCAL_USER_ACTIVE, local_user_words(
+                    host.config.local_input_pause)))
             return
         inj = host.injector
         if isinstance(msg, m.PointerMove):

@@ -1,0 +1,161 @@
+"""walk38: the agent's network going silent (a Wi-Fi gone, no reset) and
+staying so. What ``screencodec view`` printed, in a real terminal:
+
+    the connection was lost (nothing came from the host for 10 s);
+        reconnecting for up to 60 s (Ctrl-C to stop)
+    still reconnecting: handshake timed out
+    session ended: the connection was lost (nothing came from the host for
+        10 s); could not reconnect:
+
+The last attempt, cut by the end of the minute, raised a TimeoutError
+with no words, so the last line stopped at "could not reconnect:"; and
+"handshake timed out" is a protocol word an agent cannot act on. The web
+page's status said the same attempt as a first connection's error
+("... (handshake timed out): check the address and port": an address that
+worked a minute ago). Expected: each line says what happened in plain
+words. Real processes: the host and ``view`` programs, and between them a
+proxy that, once dark, passes nothing either way (new connections too), as
+a network gone silent does; the view's minute shortened
+(SCREENCODEC_TEST_RESUME_WITHIN) so the test takes about 25 s, not 75."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import signal
+
+from screencodec.cli.view import _connect
+from screencodec.cli.view_connect import _rejoin_words
+from screencodec.cli.view_ending import LEFT_AWAY
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect.reconnect import attempt_words, reconnect
+
+from .helpers import LinkProxy, run
+from .test_cli import answer_when_asked, start_host, stop
+from .test_resume_cli import _ProxyThread
+from .test_view_cli_ux import read_until, viewer
+from .test_view_cli_ux import stop as stop_view
+
+WITHIN = 14  # the view's resume window here: one handshake's 10 s, then a cut attempt
+
+
+class _Blackhole(LinkProxy):
+    """Once ``dark``, nothing goes through either way, an end included, on
+    every connection, new ones too: a network gone silent, no reset."""
+
+    dark = False
+
+    async def _pump(self, r: asyncio.StreamReader, w: asyncio.StreamWriter,
+                    sender: str) -> None:  # fmt: skip
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await r.read(65536):
+                if not self.dark:
+                    w.write(data)
+                    await w.drain()
+            if not self.dark:
+                w.write_eof()
+
+
+class _DarkeningProxy(_ProxyThread):
+    def __init__(self, target: int) -> None:
+        super().__init__(target, _Blackhole)
+
+    def go_dark(self) -> None:
+        self.loop.call_soon_threadsafe(setattr, self.proxy, "dark", True)
+
+
+def test_walk38_a_silent_network_is_said_in_plain_words_to_the_end() -> None:
+    host, code, password, port = start_host()
+    proxy = _DarkeningProxy(port)
+    try:
+        view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
+                      env={"SCREENCODEC_TEST_RESUME_WITHIN": str(WITHIN)})
+        try:
+            answer_when_asked(host)
+            read_until(view, "[view] 320x240 decoded")
+            proxy.go_dark()
+            seen = read_until(view, "session ended", timeout=60)
+            out, err = view.communicate(timeout=30)
+        finally:
+            stop_view(view)
+        text = seen + out.decode()
+        assert view.returncode == 5, (text, err)
+        assert f"reconnecting for up to {WITHIN} s" in text
+        # Found: "still reconnecting: handshake timed out".
+        assert "handshake" not in text, text
+        tries = re.findall(r"still reconnecting: (.*)", text)
+        assert tries and all(t == "connected, but no answer came back" for t in tries), text
+        last = text[text.index("session ended"):].splitlines()[0]
+        # Found: "...; could not reconnect:" and nothing after it.
+        assert last.endswith(f"could not reconnect: no answer within {WITHIN} s"), last
+    finally:
+        proxy.close()
+        stop(host)
+
+
+def test_walk38_the_web_pages_attempt_words_are_the_terminals() -> None:
+    """The page's reconnect connects with ``view``'s explained connect: a
+    silent host's attempt read "no screencodec host answered at ...
+    (handshake timed out): check the address and port". A real listener
+    that takes the connection and never answers."""
+
+    async def main() -> tuple[list[BaseException], BaseException]:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()  # reads, never answers, until the peer goes
+            writer.close()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        creds = SessionCredentials()
+        args = argparse.Namespace(relay=None, address=("127.0.0.1", port), code=creds.code)
+        errors: list[BaseException] = []
+        try:
+            await reconnect(lambda: _connect(args, creds.password), within=12,
+                            on_attempt=lambda _n, e: errors.append(e) if e else None)
+        except Exception as exc:  # judged below
+            last: BaseException = exc
+        else:
+            raise AssertionError("connected to a listener that never answers")
+        finally:
+            server.close()
+            await server.wait_closed()
+        return errors, last
+
+    errors, last = run(main(), timeout=40)
+    assert errors, "no attempt failed"
+    assert attempt_words(errors[0], 60) == "connected, but no answer came back"
+    assert attempt_words(last, 60) == "no answer within 60 s"
+    args = argparse.Namespace(relay=None, address=("127.0.0.1", 9), code="123456789")
+    assert _rejoin_words(last, args) == "no answer within 60 s"
+
+
+def test_walk38_leaving_while_reconnecting_says_the_host_was_not_told() -> None:
+    """Ctrl-C while the view reconnects: no Bye can reach the host (the
+    link is down), and its user goes on reading that the agent "may
+    reconnect within 60 s" (45 s of silence first, with a network gone
+    silent). The view said "session ended: you left the session", as if
+    the host knew, and the README said each way of leaving sends a Bye.
+    Expected: the agent is told the host could not be told, exit 0."""
+    host, code, password, port = start_host()
+    proxy = _DarkeningProxy(port)
+    try:
+        view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
+        try:
+            answer_when_asked(host)
+            read_until(view, "[view] 320x240 decoded")
+            proxy.go_dark()
+            seen = read_until(view, "reconnecting for up to 60 s (Ctrl-C to stop)\n", timeout=30)
+            view.send_signal(signal.SIGINT)
+            out, err = view.communicate(timeout=30)
+        finally:
+            stop_view(view)
+        text = seen + out.decode()
+        assert view.returncode == 0, (text, err)
+        last = text[text.index("session ended"):].splitlines()[0]
+        assert last == f"session ended: {LEFT_AWAY}", last
+        assert "could not be told" in LEFT_AWAY
+    finally:
+        proxy.close()
+        stop(host)
