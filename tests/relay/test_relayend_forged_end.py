@@ -72,7 +72,8 @@ def _forget_tags(session: Watched, *, ticket_too: bool = False) -> None:
     (its latest pairing of this code is no longer among them), and the lost
     link's channel is let go: what is left is the session's resume ticket.
     With ``ticket_too``, that keeps no tag either (an agent of an older
-    version, which names none)."""
+    version, which names none; it keeps the key its resume is proven with,
+    without which this host asks its user: parked38)."""
     for n in range(via_relay._PAIRED_MOST + 1):
         via_relay._pair(("127.0.0.1", 9, f"{n:09d}"), bytes(TOKEN_SIZE))
     assert not [k for k in via_relay._PAIRED if session.code in k]
@@ -80,7 +81,8 @@ def _forget_tags(session: Watched, *, ticket_too: bool = False) -> None:
     assert isinstance(session.viewer.channel, RelayChannel)
     session.viewer.channel.resume_hold = None
     if ticket_too:
-        session.viewer.resume_ticket = Ticket(session.viewer.resume_ticket)
+        key = session.viewer.resume_ticket.proof_key
+        session.viewer.resume_ticket = Ticket(session.viewer.resume_ticket, proof_key=key)
         assert not [p for p in via_relay._HELD if p.code == session.code]
 
 

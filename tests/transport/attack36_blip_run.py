@@ -34,9 +34,9 @@ from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session import viewer as viewer_module
 from screencodec.transport.session.proof import link_key, prove
-from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
+from screencodec.transport.session.resume import Ticket
 
-from .helpers import until
+from .helpers import taking_up, until
 from .takeover_host import host_for_takeover
 
 AGENT = "10.36.4.1"
@@ -54,8 +54,7 @@ async def main(mode: str) -> dict[str, Any]:
     ticket = await setup.first_agent_away()
 
     agent = await setup.connect(AGENT)
-    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
+    for msg in taking_up(ticket, agent, (VIEW | CONTROL).bits):
         await agent.send(m.encode(msg))
     while not isinstance(m.decode(await asyncio.wait_for(agent.recv(), 10)), m.Update):
         pass

@@ -27,10 +27,10 @@ from screencodec.transport import CONTROL, VIEW, HostConfig, Viewer
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import FileRefused, SessionResumed
 from screencodec.transport.session.proof import link_key
-from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
+from screencodec.transport.session.resume import Ticket
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
-from .helpers import until
+from .helpers import taking_up, until
 from .takeover_host import host_for_takeover
 
 DROPPED = "10.36.3.1"
@@ -48,8 +48,7 @@ async def main(folder: Path) -> dict[str, Any]:
     ticket = await setup.first_agent_away()
 
     resumed = await setup.connect(DROPPED)
-    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest((VIEW | CONTROL).bits, "raw"),
+    for msg in (*taking_up(ticket, resumed, (VIEW | CONTROL).bits),
                 m.FileOffer(1, "big.bin", _SIZE)):  # fmt: skip
         await resumed.send(m.encode(msg))
     accepted = False

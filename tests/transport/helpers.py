@@ -435,3 +435,20 @@ class GrantingHost:
     async def read(self) -> None:
         while True:
             self.got.append(m.decode(await self.channel.recv()))
+
+
+def taking_up(ticket: bytes, channel: Channel, level: int, who: str = "raw") -> list[m.Message]:
+    """What an agent's own viewer sends to take its session up with
+    ``ticket`` on ``channel``, raw: its Capabilities (legacy), the ticket,
+    the proof made with the key it keeps with it (session/proof.py: a parked
+    session resumes unasked only with it, parked38; none when the ticket
+    keeps none), and the request for ``level`` (bits)."""
+    from screencodec.transport.session.proof import PROOF_CHANNEL, prove
+    from screencodec.transport.session.resume import RESUME_CHANNEL
+
+    opening: list[m.Message] = [m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket)]
+    key = getattr(ticket, "proof_key", None)
+    proof = None if key is None else prove(key, ticket, channel)
+    if proof is not None:
+        opening.append(m.Extension(PROOF_CHANNEL, proof))
+    return [*opening, m.PermissionRequest(level, who)]

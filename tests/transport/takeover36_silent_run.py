@@ -23,9 +23,9 @@ from screencodec.transport import CONTROL, VIEW, Viewer
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
 from screencodec.transport.session.proof import link_key
-from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
+from screencodec.transport.session.resume import Ticket
 
-from .helpers import until
+from .helpers import taking_up, until
 from .takeover_host import host_for_takeover
 
 #: The address whose link is dropped.
@@ -39,8 +39,7 @@ async def main() -> dict[str, Any]:
     # Taken up with the ticket on a link to DROPPED; its agent reads up to
     # the first update (the next ticket came before it) and answers nothing.
     resumed = await setup.connect(DROPPED)
-    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
+    for msg in taking_up(ticket, resumed, (VIEW | CONTROL).bits):
         await resumed.send(m.encode(msg))
     while not isinstance(m.decode(await asyncio.wait_for(resumed.recv(), 10)), m.Update):
         pass

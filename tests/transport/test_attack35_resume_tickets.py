@@ -26,9 +26,10 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
-from screencodec.transport.session.resume import RESUME_CHANNEL
+from screencodec.transport.session.proof import link_key
+from screencodec.transport.session.resume import RESUME_CHANNEL, Ticket
 
-from .helpers import run, until
+from .helpers import run, taking_up, until
 from .test_resume import _granted, _lose, _Setup
 
 
@@ -36,8 +37,7 @@ async def _raw_resume(s: _Setup, ticket: bytes) -> SecureChannel:
     """A raw agent's connection (through the proxy) that presents ``ticket``
     and asks to view, then reads nothing."""
     channel = await s.connect()
-    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest(VIEW.bits, "raw")):  # fmt: skip
+    for msg in taking_up(ticket, channel, VIEW.bits):
         await channel.send(m.encode(msg))
     return channel
 
@@ -172,6 +172,8 @@ def test_no_earlier_ticket_of_a_session_ever_comes_back() -> None:
             # Taken up with the first; answered there (shown); lost.
             raw = await _raw_resume(s, first)
             second, seq = await _read_to_update(raw)
+            # What a Viewer granted on that link keeps (session/proof.py).
+            second = Ticket(second, proof_key=link_key(raw))
             await raw.send(m.encode(m.Ack(seq)))
             await until(lambda: s.host._runtime.tickets.unshown() == 0, 10, "shown")
             s.proxy.cut()
@@ -179,6 +181,7 @@ def test_no_earlier_ticket_of_a_session_ever_comes_back() -> None:
             # Taken up with the second; lost before answering.
             raw2 = await _raw_resume(s, second)
             third, _ = await _read_to_update(raw2)
+            held = Ticket(second, proof_key=link_key(raw2))  # re-keyed at its grant
             s.proxy.cut()
             assert (await s.event(SessionEnded)).resumable > 0  # type: ignore[attr-defined]
             await raw.close()
@@ -188,7 +191,7 @@ def test_no_earlier_ticket_of_a_session_ever_comes_back() -> None:
                 await s.join(resume=first)
             assert len(s.asked) == 2
             s.answer = None
-            again, task = await s.join(resume=second)  # the agent's retry
+            again, task = await s.join(resume=held)  # the agent's retry
             assert isinstance(await s.event(SessionResumed), SessionResumed)
             assert len(s.asked) == 2 and again.level == VIEW
             await again.bye()

@@ -32,9 +32,8 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
-from screencodec.transport.session.resume import RESUME_CHANNEL
 
-from .helpers import run, until
+from .helpers import run, taking_up, until
 from .takeover_host import host_for_takeover
 
 _REPLAYS = 2  # two at once from one address (the throttle lets 3 handshake)
@@ -56,8 +55,7 @@ def test_replayed_tickets_at_once_are_each_refused_while_a_direct_link_reads_not
         # The agent takes the session up with the ticket, directly, reads up
         # to its first update, then reads nothing (its program busy).
         holder = await setup.connect()
-        for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                    m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
+        for msg in taking_up(ticket, holder, (VIEW | CONTROL).bits):
             await holder.send(m.encode(msg))
         while not isinstance(m.decode(await asyncio.wait_for(holder.recv(), 10)), m.Update):
             pass

@@ -37,6 +37,7 @@ from screencodec.transport.session.events import SessionEnded
 from screencodec.transport.session.kept import KEPT_CHANNEL, KeptPicture
 from screencodec.transport.session.link import ViewerLink
 from screencodec.transport.session.permissions import Grant
+from screencodec.transport.session.proof import PROOF_CHANNEL, prove
 from screencodec.transport.session.resume import RESUME_CHANNEL
 from screencodec.wire import UpdateFlags
 
@@ -355,15 +356,23 @@ def test_a_picture_the_host_cannot_go_on_from_gets_a_keyframe_and_ends_exact(cas
 # -- the protocol's edges ----------------------------------------------------------
 
 
-async def _opening(s: _Kept, *messages: m.Message) -> tuple[SecureChannel, list[str]]:
-    """A raw connection that sends ``messages``; what it reads until closed,
+async def _opening(s: _Kept, *messages: m.Message,
+                   proving: bytes | None = None) -> tuple[SecureChannel, list[str]]:  # fmt: skip
+    """A raw connection that sends ``messages`` (right after a ticket, the
+    proof its agent makes with ``proving``'s key: session/proof.py, which a
+    parked session resumes unasked with alone); what it reads until closed,
     3 s passed or its first update came (message kinds, the update as
     'Update:key' or 'Update:delta'): every test here asks what the first
     update is, or that none comes. (A live host, its stats every second,
     is never 3 s silent: reading on took till the 45 s idle limit.)"""
     channel = await s.connect()
+    key = getattr(proving, "proof_key", None)
     for msg in messages:
         await channel.send(m.encode(msg))
+        if isinstance(msg, m.Extension) and msg.channel == RESUME_CHANNEL and key is not None:
+            proof = prove(key, msg.payload, channel)
+            assert proof is not None
+            await channel.send(m.encode(m.Extension(PROOF_CHANNEL, proof)))
     seen: list[str] = []
     try:
         while True:
@@ -414,7 +423,7 @@ def test_a_digest_after_the_request_is_ignored_and_the_resume_is_a_keyframe() ->
             digest = m.Extension(KEPT_CHANNEL, KeptPicture.of(kept).encode())
             channel, seen = await _opening(
                 s, m.Capabilities.full(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest(VIEW.bits, "x"), digest)  # fmt: skip
+                m.PermissionRequest(VIEW.bits, "x"), digest, proving=ticket)  # fmt: skip
             await channel.close()
             assert "PermissionGrant" in seen
             updates = [k for k in seen if k.startswith("Update")]
@@ -434,6 +443,7 @@ def test_a_digest_of_the_largest_size_is_read_and_answered_with_a_keyframe() -> 
                 m.Extension(RESUME_CHANNEL, ticket),
                 m.Extension(KEPT_CHANNEL, huge.encode()),
                 m.PermissionRequest(VIEW.bits, "x"),
+                proving=ticket,
             )
             await channel.close()
             updates = [k for k in seen if k.startswith("Update")]

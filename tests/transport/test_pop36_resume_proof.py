@@ -134,7 +134,9 @@ def test_a_host_that_offers_no_proof_is_sent_none_and_resumes_as_before(
         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """An earlier host sends no offer (here: on a channel this viewer does
     not know): the viewer keeps no key, so it sends no proof (which that
-    host would not read), and its ticket resumes the lost session unasked."""
+    host would not read; an earlier host resumes the lost session with the
+    ticket alone). This host, which reads proofs on the real channel, asks
+    its user about a ticket without one (parked38): here, yes."""
     monkeypatch.setattr(link_module, "PROOF_CHANNEL", "test.not-the-proof-channel")
 
     async def main() -> None:
@@ -145,7 +147,9 @@ def test_a_host_that_offers_no_proof_is_sent_none_and_resumes_as_before(
             await _lose(s, viewer, task)
             again, task = await s.join(VIEW, resume=ticket)
             await until(lambda: again.decoded >= 1, 10, "a picture")
-            assert len(s.asked) == 1 and again.level == VIEW
+            (link,) = s.host._runtime.links
+            assert link._ticket == ticket and link._proof is None  # none sent
+            assert len(s.asked) == 2 and again.level == VIEW
             await again.bye()
             await task
 

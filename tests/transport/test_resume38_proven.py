@@ -40,9 +40,9 @@ from screencodec.transport.session.consent import ConsentRequest
 from screencodec.transport.session.events import Event, SessionEnded, SessionResumed
 from screencodec.transport.session.permissions import Grant
 from screencodec.transport.session.proof import link_key
-from screencodec.transport.session.resume import MOVED, RESUME_CHANNEL, Ticket
+from screencodec.transport.session.resume import MOVED, Ticket
 
-from .helpers import LinkProxy, ended_lost, run, until
+from .helpers import LinkProxy, ended_lost, run, taking_up, until
 from .secure_fixtures import FAST
 
 #: What the retry may take here at most: the old behaviour waited the whole
@@ -116,8 +116,7 @@ async def _resumed_and_dropped(s: _RelaySetup) -> tuple[SecureChannel, Ticket]:
     await until(lambda: any(e.resumable for e in s.ended()), 10, "away")
 
     resumed = await s.connect()
-    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
+    for msg in taking_up(ticket, resumed, (VIEW | CONTROL).bits):
         await resumed.send(m.encode(msg))
     while not isinstance(m.decode(await asyncio.wait_for(resumed.recv(), 10)), m.Update):
         pass

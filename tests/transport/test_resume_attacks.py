@@ -26,7 +26,7 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE
 
-from .helpers import LinkProxy, ended_lost, run, until
+from .helpers import LinkProxy, ended_lost, run, taking_up, until
 from .secure_fixtures import FAST, FrameProxy
 from .test_resume import _granted, _lose, _Setup
 
@@ -357,8 +357,7 @@ def test_input_sent_before_the_resumed_grant_is_not_injected() -> None:
             ch = await connect_direct("127.0.0.1", s.proxy.port, s.creds.code,
                                       s.creds.password, timeouts=FAST)  # fmt: skip
             opening: list[m.Message] = [
-                m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest((VIEW | CONTROL).bits, "x"),
+                *taking_up(ticket, ch, (VIEW | CONTROL).bits, "x"),
                 m.Key(0x61, True, "a"), m.Key(0x61, False, ""),
             ]  # fmt: skip
             for msg in opening:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -27,9 +28,9 @@ from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import link as link_module
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded, SessionResumed
-from screencodec.transport.session.resume import RESUME_CHANNEL, ResumeTickets
+from screencodec.transport.session.resume import ResumeTickets
 
-from .helpers import run, until
+from .helpers import run, taking_up, until
 from .secure_fixtures import FAST
 from .test_resume import _granted, _lose, _Setup
 
@@ -39,8 +40,7 @@ async def _take_up(s: _Setup, ticket: bytes) -> tuple[SecureChannel, int]:
     up to the first update (its new ticket went before it), answering
     nothing: the channel and that update's sequence number."""
     channel = await s.connect()
-    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest(VIEW.bits, "raw")):  # fmt: skip
+    for msg in taking_up(ticket, channel, VIEW.bits):
         await channel.send(m.encode(msg))
     seen: list[type] = []
     while True:
@@ -150,22 +150,36 @@ def test_the_ticket_a_session_was_taken_up_with_is_held_until_shown() -> None:
     now = [0.0]
     tickets = ResumeTickets(10.0, clock=lambda: now[0])
     one, two, three = object(), object(), object()
-    first = tickets.issue(one, "a", VIEW, 0, 0.0)
+    # The secrets of the links one, two and three (session/proof.py): a
+    # parked session is claimed only by a proof made with one kept with it.
+    k1, k2, k3 = b"1" * 32, b"2" * 32, b"3" * 32
+
+    def by(key: bytes) -> Callable[[bytearray], bool]:
+        return lambda kept: kept == key
+
+    first = tickets.issue(one, "a", VIEW, 0, 0.0, key=k1)
     assert first is not None and tickets.park(one, VIEW, 0) == 10.0
-    assert tickets.claim(first, two, "peer two") is not None
+    assert tickets.claim(first, two, "peer two") is None  # no proof (parked38)
+    assert tickets.claim(first, two, "peer two", proves=by(k1), key=k2) is not None
     held = tickets.held_by(two)
     assert tickets.settling(first) is two and held is not None and held.peer == "peer two"
     # Live and not shown: another connection does not take it.
-    assert tickets.claim(first, three) is None and tickets.unknown == 1
-    second = tickets.issue(two, "a", VIEW, 0, 0.0)
+    assert tickets.claim(first, three) is None and tickets.unknown == 2
+    second = tickets.issue(two, "a", VIEW, 0, 0.0, key=k2)
     assert second is not None and tickets.unshown() == 1
     assert tickets.park(two, VIEW, 0) == 10.0  # lost before it showed it
     assert len(tickets.parked()) == 1
-    assert tickets.claim(first, three) is not None  # the agent's retry
-    third = tickets.issue(three, "a", VIEW, 0, 0.0)
+    # The agent's retry: its ticket keyed by link one (it did not read the
+    # grant on two) or by two (it did); a copy's proof of no kept key fails.
+    assert tickets.claim(first, three, proves=by(k3)) is None
+    assert tickets.claim(first, three, proves=by(k1), key=k3) is not None
+    third = tickets.issue(three, "a", VIEW, 0, 0.0, key=k3)
     assert third is not None
     tickets.shown(three)
     assert tickets.unshown() == 0 and tickets.settling(first) is None
     assert tickets.park(three, VIEW, 0) == 10.0
-    assert tickets.claim(first) is None and tickets.claim(second) is None
-    assert tickets.claim(third) is not None and len(tickets) == 0
+    assert tickets.claim(first, proves=by(k3)) is None
+    assert tickets.claim(second, proves=by(k3)) is None
+    # Shown: the keys of the links before three are not kept any more.
+    assert tickets.claim(third, proves=by(k1)) is None and len(tickets) == 1
+    assert tickets.claim(third, proves=by(k3)) is not None and len(tickets) == 0

@@ -37,7 +37,7 @@ from screencodec.transport.session.events import SessionEnded
 from screencodec.transport.session.proof import PROOF_CHANNEL, link_key
 from screencodec.transport.session.resume import MOVED, RESUME_CHANNEL, Ticket
 
-from .helpers import run, until
+from .helpers import run, taking_up, until
 from .takeover_host import TIMEOUTS, TakeoverHost, host_for_takeover
 
 _WAIT = 2.0
@@ -88,8 +88,7 @@ async def _taken_up(setup: TakeoverHost) -> tuple[Channel, Ticket]:
     holds (the ticket it took the session up with, that link's key)."""
     ticket = await setup.first_agent_away()
     holder = await setup.connect()
-    for msg in (m.Capabilities.legacy(), m.Extension(RESUME_CHANNEL, ticket),
-                m.PermissionRequest((VIEW | CONTROL).bits, "raw")):  # fmt: skip
+    for msg in taking_up(ticket, holder, (VIEW | CONTROL).bits):
         await holder.send(m.encode(msg))
     while not isinstance(m.decode(await asyncio.wait_for(holder.recv(), 10)), m.Update):
         pass

@@ -83,7 +83,13 @@ from screencodec.transport.session.permissions import (
 )
 from screencodec.transport.session.pointer import CursorStreamer
 from screencodec.transport.session.proof import OFFER as PROOF_OFFER
-from screencodec.transport.session.proof import PROOF_CHANNEL, PROOF_SIZE, verifies
+from screencodec.transport.session.proof import (
+    PROOF_CHANNEL,
+    PROOF_SIZE,
+    link_key,
+    verifies,
+    verifies_with,
+)
 from screencodec.transport.session.refusal import (
     NO_INJECTOR,
     REASK_AFTER,
@@ -358,7 +364,16 @@ class ViewerLink(LinkAsking):
                 await self._settle(live, shown=live is settling)
             if self._next is not None and self._next.done() and self._next.exception() is not None:
                 await self._next  # its end (the receive loop reads what came)
-        resumed = self.host.tickets.claim(self._ticket, self, self.peer, proven=proven)
+        # A parked session: only with a proof made with a key kept with its
+        # ticket (its agent's); a copy is asked about, the session left
+        # parked for its agent (parked38).
+        ticket, proof = self._ticket, self._proof
+
+        def proves(key: bytearray) -> bool:
+            return verifies_with(proof, ticket, key, self.channel)
+
+        resumed = self.host.tickets.claim(ticket, self, self.peer, proven=proven,
+                                          proves=proves, key=link_key(self.channel))  # fmt: skip
         limit = self.host.config.max_duration
         if resumed is None or limit is None or time.monotonic() < resumed.started + limit:
             self.claimed = resumed
@@ -519,7 +534,8 @@ class ViewerLink(LinkAsking):
         resuming is off."""
         ticket = self.host.tickets.issue(self, self.who, self.level, self.monitor, self.started,
                                          peer=self.peer, refusals=self.refusals,
-                                         chat=self.chats, was=self.earlier)  # fmt: skip
+                                         chat=self.chats, was=self.earlier,
+                                         key=link_key(self.channel))  # fmt: skip
         if ticket is not None:
             # Until the viewer answers an update (sent after this), the
             # ticket it resumed with stays this session's (.resume).

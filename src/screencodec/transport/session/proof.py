@@ -23,10 +23,16 @@ that live link. So:
   resume38 only once a probe of that link found it silent for 1 s, on a
   direct link on Linux). No proof, or a wrong one: the wait (5 s) and then
   the question, as before takeover36.
+* A session whose link was lost (parked) has no live link: the host keeps
+  that link's secret with the ticket (session/resume.py) and checks the
+  proof against it (:func:`verifies_with`). No proof, or a wrong one: the
+  presenter is asked about, the session left parked for its agent
+  (parked38).
 
 A host of an earlier version never sends the offer, so a viewer never sends
 that host a proof (it would not read one); a viewer of an earlier version
-sends none: its retry waits and is asked about.
+sends none: its retry waits and is asked about (since parked38 also the
+retry of a session that is away).
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from screencodec.errors import SessionClosedError
 from screencodec.transport.channel.base import Channel, ChannelTap
 from screencodec.transport.channel.sealed import SecureChannel
 
-__all__ = ["OFFER", "PROOF_CHANNEL", "PROOF_SIZE", "link_key", "prove", "verifies"]
+__all__ = ["OFFER", "PROOF_CHANNEL", "PROOF_SIZE", "link_key", "prove", "verifies",
+           "verifies_with"]
 
 #: The reserved extension channel: host -> viewer the offer, viewer -> host
 #: the proof (between the ticket and the request).
@@ -89,8 +96,15 @@ def verifies(proof: bytes | None, ticket: bytes, live: Channel | object,
              channel: Channel | object) -> bool:  # fmt: skip
     """Whether ``proof``, presented with ``ticket`` on ``channel``, was made
     with the secret of ``live``, the link the session is live on."""
-    key = link_key(live)
+    return verifies_with(proof, ticket, link_key(live), channel)
+
+
+def verifies_with(proof: bytes | None, ticket: bytes, key: bytes | bytearray | None,
+                  channel: Channel | object) -> bool:  # fmt: skip
+    """Whether ``proof``, presented with ``ticket`` on ``channel``, was made
+    with ``key``: the secret of a link the host kept with the ticket (the
+    link is closed now, its keys wiped: a parked session, parked38)."""
     binding = _export(channel, _BINDING_LABEL)
-    if proof is None or key is None or binding is None:
+    if proof is None or not key or binding is None:
         return False
-    return hmac.compare_digest(_mac(key, bytes(ticket), binding), proof)
+    return hmac.compare_digest(_mac(bytes(key), bytes(ticket), binding), proof)

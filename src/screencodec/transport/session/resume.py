@@ -33,11 +33,24 @@ The ticket is what the local user's earlier yes is bound to, so:
   any spent ticket. While the link that took it up is still live and has
   not shown it, another connection presenting it waits (a bounded time)
   until that link shows it (then it is refused: the user is asked) or is
-  lost (then it resumes): two connections with one ticket never both get in.
+  lost (then it resumes, with the proof below; without, it is asked): two
+  connections with one ticket never both get in.
   A retry that proves it holds that link's key (session/proof.py: its own
   agent, whose link dropped without a reset, or a newer viewer of the same
   agent) does not wait: it takes the session over from that link at once,
   unasked, as below (resume38); a copy of the ticket alone waits;
+* a session that is away (parked) resumes only for a presenter that
+  proves it holds the key of the link the ticket went on (or, while that
+  link's agent had not shown it holds it, of the link before: the ticket
+  it took the session up with): the host keeps those keys with the ticket
+  (``Resumable._keys``, in memory only, zeroed when the ticket is spent,
+  expires or is forgotten), since it wipes a closed link's own. A copy of
+  the ticket, a proof of another key, an older viewer, a ticket kept as
+  plain bytes: asked about as a new viewer, the session left parked for
+  its agent, whose retry still resumes unasked (parked38: until then the
+  copy resumed it unasked, as the agent, and the agent was asked). A yes
+  to such a presenter makes a new session; the parked one stays for its
+  window;
 * it is compared in constant time against every ticket held;
 * it ends with the session when the host or its user ends it, takes VIEW
   back, or closes; only a lost link leaves it usable, and only for ``window``
@@ -156,6 +169,15 @@ class Resumable:
     refusals: object | None = None
     chat: object | None = None
     was: tuple[str, ...] = ()
+    #: The secrets (session/proof.py ``link_key``) of the links whose
+    #: agent a retry with this ticket must prove it is: the link it was
+    #: issued on (the host wipes a closed link's keys: kept here, in memory
+    #: only, zeroed when the ticket is spent, expires or is forgotten) and,
+    #: until the viewer showed it holds the next ticket, the links before it
+    #: (its viewer keys the ticket it resumed with by the new link only once
+    #: it read the grant). A parked session resumes unasked only with a
+    #: proof made with one of them (parked38).
+    _keys: tuple[bytearray, ...] = field(default=(), repr=False)
 
     def named(self, peer: str | None) -> bool:
         """Whether ``peer`` names this session (None: any does)."""
@@ -174,20 +196,33 @@ class ResumeTickets:
 
     def issue(self, holder: object, who: str, level: Permission, monitor: int,
               started: float, *, peer: str = "", refusals: object | None = None,
-              chat: object | None = None, was: tuple[str, ...] = ()) -> bytes | None:  # fmt: skip
+              chat: object | None = None, was: tuple[str, ...] = (),
+              key: bytes | None = None) -> bytes | None:  # fmt: skip
         """A new ticket for the live session ``holder`` (its previous one, if
         any, stops working, but for the one its viewer took the session up
-        with: until :meth:`shown`); None when resuming is off."""
+        with: until :meth:`shown`); None when resuming is off. ``key``: the
+        secret of ``holder``'s link its viewer proves a retry with
+        (session/proof.py), kept with the ticket (None: a retry of this
+        session after its link was lost is asked about)."""
         taken_up = self._entry(holder)
         presented = b"" if taken_up is None else taken_up._presented
+        # The links before, while its viewer may still hold the ticket it
+        # took the session up with keyed by one of them (.Resumable._keys).
+        # (No key: the link closed as the ticket was issued, or is not a
+        # sealed one; those before are kept, its agent may prove with them.)
+        before = () if taken_up is None or not presented else taken_up._keys
+        keys = _kept(key, before)
+        if taken_up is not None:
+            taken_up._keys = ()  # handed on (not wiped: the same buffers)
         self.forget(holder)
         self._prune()
         if self.window <= 0:
+            _wipe(keys)
             return None
         ticket = secrets.token_bytes(TICKET_SIZE)
         self._held.append(Resumable(who, level, monitor, started, None, holder, _digest(ticket),
                                     peer=peer, refusals=refusals, chat=chat, was=was,
-                                    _presented=presented))  # fmt: skip
+                                    _presented=presented, _keys=keys))  # fmt: skip
         return ticket
 
     def shown(self, holder: object) -> None:
@@ -196,6 +231,10 @@ class ResumeTickets:
         entry = self._entry(holder)
         if entry is not None:
             entry._presented = b""
+            # Its viewer holds the ticket of this link alone now (its key
+            # first: .issue).
+            _wipe(entry._keys[1:])
+            entry._keys = entry._keys[:1]
 
     def unshown(self) -> int:
         """How many sessions still take the ticket their viewer took them up
@@ -239,7 +278,7 @@ class ResumeTickets:
         if entry is None:
             return 0.0
         if VIEW not in level:
-            self._held.remove(entry)
+            self._remove(entry)
             return 0.0
         now = self._clock()
         entry.level, entry.monitor, entry.holder = level, monitor, None
@@ -254,7 +293,7 @@ class ResumeTickets:
                 entry.lost_at, entry._expires = lost_at, expires
                 left = expires - now
         if left <= 0:
-            self._held.remove(entry)
+            self._remove(entry)
             return 0.0
         return left
 
@@ -268,17 +307,17 @@ class ResumeTickets:
         ticket spent now; False if it was claimed or ended already."""
         parked = entry.holder is None and any(e is entry for e in self._held)
         if parked:
-            self._held = [e for e in self._held if e is not entry]
+            self._remove(entry)
         return parked
 
     def forget(self, holder: object | None = None) -> None:
         """The session of ``holder`` ended for good (all sessions: None)."""
-        self._held = [] if holder is None else [e for e in self._held if e.holder is not holder]
+        self._keep(lambda e: holder is not None and e.holder is not holder)
 
     def forget_parked(self, peer: str | None = None) -> None:
         """No lost session (of ``peer``; None: any) may come back (the
         host's user ended them)."""
-        self._held = [e for e in self._held if e.holder is not None or not e.named(peer)]
+        self._keep(lambda e: e.holder is not None or not e.named(peer))
 
     def revoke(self, level: Permission, peer: str | None = None) -> None:
         """The host's user took ``level`` back from the lost sessions (of
@@ -288,7 +327,7 @@ class ResumeTickets:
             if entry.holder is None and entry.named(peer):
                 entry.level = entry.level - entry.level.taking(level)
                 if VIEW not in entry.level:
-                    self._held.remove(entry)
+                    self._remove(entry)
 
     def parked(self, peer: str | None = None) -> list[Resumable]:
         """The lost sessions (of ``peer``; None: all) that may still come back."""
@@ -301,7 +340,9 @@ class ResumeTickets:
         return {name for e in self.parked() for name in (e.peer, *e.was)}
 
     def claim(self, ticket: bytes, claimant: object | None = None,
-              peer: str = "", *, proven: object | None = None) -> Resumable | None:  # fmt: skip
+              peer: str = "", *, proven: object | None = None,
+              proves: Callable[[bytearray], bool] | None = None,
+              key: bytes | None = None) -> Resumable | None:  # fmt: skip
         """The session ``ticket`` resumes as it was (its holder then: a live
         link is taken over), or None. Every held ticket is compared, each in
         constant time, whatever matches: a session's ticket, and the one its
@@ -309,10 +350,15 @@ class ResumeTickets:
         it but ``proven``, a live link whose key the claimant proved it
         holds (session/proof.py: that link's own agent). A copy of a live
         session's ticket takes nothing (review38: until then a session's
-        current ticket moved it from whatever live link held it). The session is
-        held by ``claimant`` (named ``peer``) from now on, with ``ticket``
-        alone (its other one stops working) until :meth:`issue`; without a
-        claimant it is taken out."""
+        current ticket moved it from whatever live link held it). A parked
+        session (its link lost) is claimed only when ``proves`` says the
+        claimant's proof was made with a key kept with it (session/proof.py:
+        its own agent); a copy of its ticket, or an older viewer's, takes
+        nothing and leaves it parked for its agent (parked38: until then the
+        copy resumed it unasked, and the agent's retry found it spent). The
+        session is held by ``claimant`` (named ``peer``, whose link's secret
+        is ``key``) from now on, with ``ticket`` alone (its other one stops
+        working) until :meth:`issue`; without a claimant it is taken out."""
         self._prune()
         presented = _digest(ticket)
         found = None
@@ -321,17 +367,24 @@ class ResumeTickets:
             before = hmac.compare_digest(entry._presented or _NEVER, presented)
             if (current or before) and (entry.holder is None or entry.holder is proven):
                 found = entry
+        if found is not None and found.holder is None:
+            # Each kept key tried (which one verifies is not told by the time).
+            proofs = [] if proves is None else [proves(k) for k in found._keys]
+            if not any(proofs):
+                found = None  # parked, and its agent not proven: asked about
         if found is None:
             self.unknown += 1
             return None
-        claimed = dataclasses.replace(found)
+        claimed = dataclasses.replace(found, _keys=())
         if claimant is None:
-            self._held.remove(found)
+            self._remove(found)
             return claimed
         if found._before is None:  # the state a link that never joins leaves it in (.park)
             found._before = (found.peer, found.lost_at, found._expires)
         found.holder, found.peer, found.lost_at, found._expires = claimant, peer, None, math.inf
         found._digest, found._presented = b"", presented
+        # Its viewer keys its ticket by the new link once it read the grant.
+        found._keys = _kept(key, found._keys)
         return claimed
 
     def __len__(self) -> int:
@@ -341,7 +394,21 @@ class ResumeTickets:
         """Drop the tickets whose window is over (not only when one is
         presented: a host nobody comes back to keeps none of them)."""
         now = self._clock()
-        self._held = [e for e in self._held if e._expires > now]
+        self._keep(lambda e: e._expires > now)
+
+    def _keep(self, keeping: Callable[[Resumable], bool]) -> None:
+        """Keep the tickets ``keeping`` says; the others' keys are zeroed."""
+        kept = []
+        for entry in self._held:
+            if keeping(entry):
+                kept.append(entry)
+            else:
+                _wipe(entry._keys)
+                entry._keys = ()
+        self._held = kept
+
+    def _remove(self, entry: Resumable) -> None:
+        self._keep(lambda e: e is not entry)
 
     def _entry(self, holder: object) -> Resumable | None:
         return next((e for e in self._held if e.holder is holder), None)
@@ -350,6 +417,28 @@ class ResumeTickets:
 #: What an empty digest is compared with (in constant time, as a real one):
 #: no ticket's digest is it.
 _NEVER = bytes(32)
+
+
+#: The most link secrets one ticket keeps (.Resumable._keys): its own link's
+#: and those before it its viewer may still prove with.
+_MOST_KEYS = 4
+
+
+def _kept(key: bytes | None, before: tuple[bytearray, ...]) -> tuple[bytearray, ...]:
+    """``key`` (a copy, to be zeroed later; None: none) first, then
+    ``before`` (those equal to it, or beyond :data:`_MOST_KEYS`, zeroed)."""
+    keys = () if not key else (bytearray(key),)
+    for old in before:
+        if len(keys) < _MOST_KEYS and not any(hmac.compare_digest(old, k) for k in keys):
+            keys = (*keys, old)
+        else:
+            _wipe((old,))
+    return keys
+
+
+def _wipe(keys: tuple[bytearray, ...]) -> None:
+    for k in keys:
+        k[:] = bytes(len(k))
 
 
 def _digest(ticket: bytes) -> bytes:
