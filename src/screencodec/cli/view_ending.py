@@ -129,25 +129,17 @@ _IDLE_CLOSE = re.compile(r"nothing received for (\S+) s \(peer gone\)")
 
 
 def _plain(reason: str) -> str:
+    from screencodec.transport.connect.reconnect import lost_words
+
     if reason in (LEFT, "channel closed: closed locally"):
         return LEFT
-    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: "))
-    if silent is not None:  # this side's: the host said nothing for so long
-        return f"{_LOST} (nothing came from the host for {silent[1]} s)"
-    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: closed by peer: "))
-    if silent is not None:  # the host's: it heard nothing from this side
-        return f"{_LOST} (the host heard nothing from this computer for {silent[1]} s)"
+    lost = lost_words(reason)  # the words view --web says too
+    if lost is not None:
+        return lost
     for layer in ("host said bye: ", "channel closed: closed by peer: "):
         if reason.startswith(layer):
             why = reason.removeprefix(layer)
             return safe_text(_HOST_WORDS.get(why, why), 200) or "the host ended the session"
-    if reason.startswith("channel closed: "):
-        why = reason.removeprefix("channel closed: ")
-        if why in ("the peer closed the connection", "the connection is gone") or why.startswith(
-            "the connection broke"
-        ):
-            return _LOST
-        return f"{_LOST} ({safe_text(why, 200)})"
     return safe_text(reason, 200)
 
 

@@ -48,7 +48,7 @@ from screencodec.recording.verdicts import BadPictureError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
-from screencodec.web.run import open_browser
+from screencodec.web.run import page_opened
 from screencodec.web.schema import fit, parse_page_message
 from screencodec.web.server import WebServer
 
@@ -541,9 +541,7 @@ class RecordingPlayback:
             self.url = await server.start()
             self.listening.set()
             opts.on_url(self.url)
-            if opts.open_browser:
-                await open_browser(self.url, opts.on_step)
-            await bridge.hello
+            await page_opened(self.url, bridge.hello, opts.on_step, open_it=opts.open_browser)
             bridge.announce()
             driver = asyncio.ensure_future(bridge.drive())
             reason = await self._until_left(bridge)

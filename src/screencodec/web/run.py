@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import tempfile
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from screencodec.transport.connect.reconnect import (
     EndedAway,
     attempt_words,
     ended_while_away,
+    lost_words,
     not_let_back_in,
     reconnect,
     reconnecting_line,
@@ -40,9 +42,10 @@ from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
-__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "REASKED_BANNER",
-           "REASKED_LINE", "REASKED_STATUS",
-           "LostEnd", "WebOptions", "WebViewer"]
+__all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "PAGE_NUDGE_AFTER",
+           "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS",
+           "LostEnd", "WebOptions", "WebViewer", "not_opened_line", "page_opened",
+           "page_words"]
 
 T = TypeVar("T")
 
@@ -111,12 +114,74 @@ class LostEnd:
 NO_BROWSER = "no browser could be opened here: open the link above in a browser on this machine"
 
 
-async def open_browser(url: str, say: Callable[[str], None]) -> None:
+#: How long after the browser was started without a page connecting
+#: :func:`not_opened_line` is said (walk38: run as root, Chromium refuses to
+#: start without --no-sandbox and exits at once, ``webbrowser.open`` is True
+#: all the same). A browser starting cold takes a second or two.
+PAGE_NUDGE_AFTER = 5.0
+
+
+def not_opened_line(url: str) -> str:
+    """Said once when no page connected :data:`PAGE_NUDGE_AFTER` seconds
+    after the browser was started: the link to open by hand."""
+    return f"no page has opened yet: open {url} in your browser"
+
+
+async def open_browser(url: str, say: Callable[[str], None]) -> bool:
     """Open ``url`` in this machine's browser; ``say`` :data:`NO_BROWSER` when
     none could be (``webbrowser.open`` is False): the terminal said it was
-    opening it."""
+    opening it. Whether a browser was started (it may still not open the
+    page: :func:`until_opened`)."""
     if not await asyncio.to_thread(webbrowser.open, url):
         say(NO_BROWSER)
+        return False
+    return True
+
+
+async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], None],
+                      *, open_it: bool = True) -> T:  # fmt: skip
+    """The page's hello (``hello``: the bridge's), once a page opened ``url``;
+    with ``open_it``, the browser is started first (:func:`open_browser`).
+    A browser started that has not brought a page within
+    :data:`PAGE_NUDGE_AFTER` seconds is told once (``say``,
+    :func:`not_opened_line`): it said nothing more, and the agent waited
+    for a page that never came (walk38). Either way the browser's process
+    is reaped if ``webbrowser`` left it (:func:`_reap_browsers`)."""
+    if open_it and await open_browser(url, say):
+        done, _ = await asyncio.wait({hello}, timeout=PAGE_NUDGE_AFTER)
+        _reap_browsers()
+        if not done:
+            say(not_opened_line(url))
+    return await hello
+
+
+def _reap_browsers() -> None:
+    """Reap the browser processes ``webbrowser`` started in the background
+    and forgot (``xdg-open``, some browsers: it returns without waiting and
+    drops their Popen): one that has exited stays a zombie until
+    ``subprocess`` reaps its forgotten Popens, which it does only when the
+    next one is made (``subprocess._cleanup``, in CPython 3.8 to 3.13; if it
+    is gone, nothing is done). Only those: no other child is waited for."""
+    cleanup = getattr(subprocess, "_cleanup", None)
+    if callable(cleanup):
+        cleanup()
+
+
+def page_words(hello: dict[str, Any]) -> str:
+    """The terminal's line once the page opened: what its browser's video
+    support means for the agent (walk38: "page opened (H.264 in the browser:
+    4:4:4 yes, 4:2:0 yes)" is jargon to a support agent). H.264 4:4:4 is
+    the host's video in full colour detail, 4:2:0 with colour at half
+    resolution (softer text and edges in video areas); with neither, the
+    host sends moving areas as pictures instead (capabilities_from)."""
+    if hello["h264_444"]:
+        how = "video areas play in the browser"
+    elif hello["h264_420"]:
+        how = "video areas look softer (this browser cannot show full colour detail)"
+    else:
+        how = ("this browser cannot play video: moving areas come as still pictures instead,"
+               " which may move less smoothly")  # fmt: skip
+    return f"page opened; {how}; connecting to the host"
 
 
 class WebViewer:
@@ -190,18 +255,12 @@ class WebViewer:
             self.listening.set()
             opts.on_url(self.url)
             try:
-                if opts.open_browser:
-                    await self._unless_leaving(open_browser(self.url, opts.on_step))
-                hello = await self._unless_leaving(
-                    wait_for(bridge.hello, opts.page_timeout)
-                )
+                hello = await self._unless_leaving(wait_for(
+                    page_opened(self.url, bridge.hello, opts.on_step, open_it=opts.open_browser),
+                    opts.page_timeout))  # fmt: skip
             except _LeftError:  # nothing is connected: the page, if it is there, is told
                 return self._ended(bridge, LEFT_HERE)
-            yes = {True: "yes", False: "no"}
-            opts.on_step(
-                f"page opened (H.264 in the browser: 4:4:4 {yes[hello['h264_444']]}, "
-                f"4:2:0 {yes[hello['h264_420']]}); connecting to the host"
-            )
+            opts.on_step(page_words(hello))
             if opts.download_dir is None:
                 tmp = tempfile.TemporaryDirectory(prefix="screencodec-files-")
             files = bridge.make_files(server.files)
@@ -241,7 +300,9 @@ class WebViewer:
                 bridge.status(f"Reconnecting, for up to {opts.resume_within:.0f} s...")
                 bridge.banner("lost", "The connection to the user's computer was lost:"
                                          " reconnecting...")  # fmt: skip
-                opts.on_step(reconnecting_line(LOST_WORDS, opts.resume_within))
+                # Why, as view says it (walk38: "(nothing came from the host for 10 s)").
+                opts.on_step(reconnecting_line(lost_words(lost) or LOST_WORDS,
+                                               opts.resume_within))  # fmt: skip
                 try:
                     channel = await self._unless_leaving(
                         reconnect(self._connect, within=opts.resume_within,

@@ -38,11 +38,11 @@ from screencodec.errors import (
 )
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel
-from screencodec.transport.channel.display import in_words
+from screencodec.transport.channel.display import in_words, safe_text
 from screencodec.transport.channel.framing import RefuseCode
 
 __all__ = ["LOST_WORDS", "NOT_ANSWERED", "REFUSED_FOR", "RETRYABLE", "EndedAway",
-           "attempt_words", "ended_while_away", "not_let_back_in", "reconnect",
+           "attempt_words", "ended_while_away", "lost_words", "not_let_back_in", "reconnect",
            "reconnecting_line", "refused", "silent_host"]
 
 #: How a lost link is said (``view``'s terminal, ``view --web``'s).
@@ -165,6 +165,38 @@ def ended_while_away(exc: BaseException) -> EndedAway | None:
     if words == ENDED_DISPLAY_GONE:
         return EndedAway.DISPLAY_GONE
     return EndedAway.ENDED
+
+
+#: An idle close's words (channel/sealed.SILENCE, "nothing received for N s
+#: (peer gone)"): whose they are says which way nothing came.
+_IDLE_CLOSE = re.compile(r"nothing received for (\S+) s \(peer gone\)")
+
+
+def lost_words(reason: str) -> str | None:
+    """How a lost link is said (``Viewer.run``'s reason for it): :data:`LOST_WORDS`,
+    with why when the channel says more than that it broke: which side's
+    silence closed it, and for how long (walk38: ``view --web`` said only
+    "the connection was lost" where ``view`` said "(nothing came from the
+    host for 10 s)"). The one wording of ``view`` (cli/view_ending._plain)
+    and ``view --web`` (web/run.py); None when ``reason`` is not a lost
+    link's words (the host's Bye or close, this side's own close)."""
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: "))
+    if silent is not None:  # this side's: the host said nothing for so long
+        return f"{LOST_WORDS} (nothing came from the host for {safe_text(silent[1], 20)} s)"
+    silent = _IDLE_CLOSE.fullmatch(reason.removeprefix("channel closed: closed by peer: "))
+    if silent is not None:  # the host's: it heard nothing from this side
+        return (f"{LOST_WORDS} (the host heard nothing from this computer for"
+                f" {safe_text(silent[1], 20)} s)")  # fmt: skip
+    if reason.startswith(("host said bye: ", "channel closed: closed by peer: ")):
+        return None
+    if reason.startswith("channel closed: "):
+        why = reason.removeprefix("channel closed: ")
+        if why in ("the peer closed the connection", "the connection is gone") or why.startswith(
+            "the connection broke"
+        ):
+            return LOST_WORDS
+        return f"{LOST_WORDS} ({safe_text(why, 200)})"
+    return None
 
 
 def reconnecting_line(why: str, within: float) -> str:

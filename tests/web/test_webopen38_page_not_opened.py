@@ -1,0 +1,150 @@
+"""``view --web`` when the browser it starts does not open the page (walk38):
+run as root, Chromium refuses to start without --no-sandbox and exits at
+once, Python's ``webbrowser`` reports success all the same, and the terminal
+said "(opening it in your browser)" and nothing more while the agent waited
+for a page that never came; ``xdg-open``, started in the background, was
+left a zombie. Now, when no page has connected within a few seconds, one
+line says to open the link by hand, once, and the browser's process is
+reaped. A page that does connect is not told about.
+
+``$BROWSER`` points ``webbrowser`` at a program that exits at once: a plain
+one (``webbrowser`` waits for it), and one named ``xdg-open`` with a
+``$DISPLAY`` set (``webbrowser`` starts it in the background and forgets
+it, as it does the desktop's ``xdg-open``: the zombie). No X server is
+needed: nothing connects to the display."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from loop_thread import LoopThread
+from screencodec.capture import open_source
+from screencodec.transport import Host, HostConfig, SessionCredentials, allow, listen_direct
+from screencodec.web.run import PAGE_NUDGE_AFTER, not_opened_line
+
+from .conftest import wait_page
+
+CLI = [sys.executable, "-m", "screencodec"]
+URL = re.compile(r"http://127\.0\.0\.1:\d+/#k=[A-Za-z0-9_-]+")
+
+
+@pytest.fixture
+def loop() -> Iterator[LoopThread]:
+    """An event loop in a background thread, for the host the CLI talks to."""
+    with LoopThread() as loop:
+        yield loop
+
+
+def _browser_program(where: Path, name: str, record: Path | None = None) -> Path:
+    """A program that exits at once (having written its argument to ``record``)."""
+    where.mkdir(parents=True, exist_ok=True)
+    prog = where / name
+    write = f'printf "%s" "$1" > {record}\n' if record is not None else ""
+    prog.write_text(f"#!/bin/sh\n{write}exit 0\n")
+    prog.chmod(0o755)
+    return prog
+
+
+def _env(browser: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+    # Any display name: webbrowser only reads it (to start xdg-open in the background).
+    return {**env, "DISPLAY": ":97", "BROWSER": str(browser), "PYTHONUNBUFFERED": "1"}
+
+
+def _zombies(pid: int) -> list[str]:
+    """The children of ``pid`` that have exited and were not reaped."""
+    out = subprocess.run(["ps", "-o", "pid=,stat=,comm=", "--ppid", str(pid)],
+                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    return [line for line in out.splitlines() if line.split()[1].startswith("Z")]
+
+
+@pytest.mark.parametrize("name", ["quits", "xdg-open"])
+def test_view_web_says_to_open_the_link_when_no_page_came(tmp_path: Path, name: str) -> None:
+    prog = _browser_program(tmp_path / "bin", name)
+    # No page opens, so the host (port 9) is never contacted; --duration ends it.
+    proc = subprocess.Popen(
+        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
+         "--web", "--duration", str(PAGE_NUDGE_AFTER + 6)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(prog),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        url = None
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            found = URL.search(line)
+            url = url or (found.group(0) if found else None)
+            if line.startswith("no page has opened yet"):
+                # Said once the browser's process was reaped: none is left a zombie.
+                assert _zombies(proc.pid) == [], lines
+                break
+        assert url is not None, lines
+        assert not_opened_line(url) in lines, lines
+        out, err = proc.communicate(timeout=30)
+        lines += out.splitlines()
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert not_opened_line(url) == f"no page has opened yet: open {url} in your browser"
+    assert lines.count(not_opened_line(url)) == 1, lines  # once
+    assert proc.returncode == 1, err  # no page opened and connected before --duration
+
+
+def test_view_web_page_that_connects_gets_no_such_line(
+    tmp_path: Path, browser: Any, loop: LoopThread
+) -> None:
+    """The browser program hands the link to headless Chromium (the test's),
+    which opens it: no "no page has opened yet" line, however long it runs."""
+    record = tmp_path / "url"
+    prog = _browser_program(tmp_path / "bin", "opens", record)
+    creds = SessionCredentials()
+    source = open_source("synthetic", width=320, height=200, scenario="typing")
+
+    async def start() -> Any:
+        host = Host(source, consent=allow(), config=HostConfig(adaptive=False))
+        return host, await listen_direct("127.0.0.1", 0, creds, host.serve)
+
+    host, listener = loop.call(start())
+    proc = subprocess.Popen(
+        [*CLI, "view", f"127.0.0.1:{listener.port}", "--code", creds.code,
+         "--password", creds.password, "--web", "--name", "Alice"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(prog),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not record.exists() or not record.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, "no browser was started"
+            time.sleep(0.05)
+        opened = time.monotonic()
+        browser.get(record.read_text())
+        wait_page(browser, lambda s: s["applied"] >= 3, what="pictures through the CLI")
+        # Past the time the line would come, with the session going on.
+        time.sleep(max(0.0, opened + PAGE_NUDGE_AFTER + 2 - time.monotonic()))
+        browser.find_element(By.ID, "leave").click()
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+    finally:
+        proc.kill()
+        proc.communicate()
+        loop.call(_close(listener, host))
+    assert "page opened" in out and "granted:" in out, out
+    assert "no page has opened yet" not in out + err, out
+
+
+async def _close(listener: Any, host: Host) -> None:
+    await listener.close()
+    await host.close()
