@@ -38,3 +38,35 @@ def test_the_question_says_an_agent_of_that_name_is_already_watching() -> None:
         for view in views:
             view.close()
         host.close()
+
+
+def test_the_question_says_an_agent_of_that_name_is_away_and_comes_back_unasked() -> None:
+    """parked38: a copy of an away agent's ticket is asked about as a new
+    viewer, under whatever name it gives: the question says the agent of
+    that name, away, would come back without asking, so the user does not
+    take this one for the agent's return."""
+    host = _StayingHost()
+    views: list[PtyView] = []
+    try:
+        port, code, password = _credentials(host)
+        views.append(PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                             "--name", "Alice"))  # fmt: skip
+        host.wait_for(r"Question 1: .*?\[y/N\] ")
+        host.type("y")
+        views[0].wait_for(r"decoded")
+        views[0].proc.kill()  # no Bye: its link is lost, its session away
+        views[0].proc.wait(timeout=10)
+        host.wait_for(r"'Alice' may reconnect within")
+        views.append(PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                             "--name", "Alice"))  # fmt: skip
+        host.wait_for(r"Question 2: .*?\[y/N\] ")
+        second = re.search(r"Question 2: .*?\[y/N\] ", host.text, re.DOTALL)
+        assert second is not None, host.text
+        words = " ".join(second.group(0).replace("***   ", " ").split())
+        assert re.search(r"\(another agent named 'Alice' \(127\.0\.0\.1:\d+\) is in the session,"
+                         r" its connection lost for now; their own program comes back without"
+                         r" asking you, so this request is a new connection\)", words), words
+    finally:
+        for view in views:
+            view.close()
+        host.close()

@@ -204,8 +204,13 @@ class _Commands(_FileCommands):
         lines = []
         for peer in (*self.host.viewers, *sorted(self.away)):
             if peer != request.peer and self.ui.names.get(peer) == request.who:
+                # Away: its own program comes back unasked (it proves the
+                # lost link's key, parked38), so a question under its name is
+                # a new connection, perhaps someone else's.
                 how = ("is already watching" if peer not in self.away
-                       else "is in the session, its connection lost for now")  # fmt: skip
+                       else "is in the session, its connection lost for now; their own"
+                            " program comes back without asking you, so this request is"
+                            " a new connection")  # fmt: skip
                 lines.append(f"(another agent named {_agents(self.ui, (peer,))} {how})")
         return lines
 
