@@ -77,7 +77,7 @@ from typing import Any
 
 from screencodec.capture.base import FrameSource
 from screencodec.cli.host_commands import _Commands
-from screencodec.cli.host_events import _receiving, _show
+from screencodec.cli.host_events import Silences, _receiving, _show, _silences
 from screencodec.cli.host_lines import (
     BANNER,
     CODE_GONE,
@@ -108,6 +108,7 @@ from screencodec.cli.main import Exit
 from screencodec.cli.saving import again_words, finish_saving
 from screencodec.cli.say import SAY
 from screencodec.cli.terminal import (
+    StatusLines,
     TypedLine,
     ending_signals,
     in_words,
@@ -175,8 +176,10 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     host.watch_credentials(creds)
     timeouts = Timeouts(max_duration=args.max_duration)
     commands.host = host
-    shower = asyncio.ensure_future(_show(host, ui, commands))
+    silences = Silences(StatusLines(ui.out))
+    shower = asyncio.ensure_future(_show(host, ui, commands, silences))
     receiver = asyncio.ensure_future(_receiving(host, ui))
+    hark = asyncio.ensure_future(_silences(host, ui, silences))
     sayer = asyncio.ensure_future(commands.run(terminal.commands))
     x_gone: list[str] = []  # why the X display was lost, once it was
 
@@ -270,7 +273,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         await finish_saving(end(), host.saving, host.give_up_saves, again=again, say=ui.say,
                             sender=lambda f: _agents(ui, (f.peer,)),
                             leave=lambda: again_words(stopped[0] if stopped else None))  # fmt: skip
-        tasks = [shower, sayer, receiver, *watchers]
+        tasks = [shower, sayer, receiver, hark, *watchers]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

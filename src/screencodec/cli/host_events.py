@@ -1,7 +1,8 @@
 """The host's events as lines (:func:`_show`, the display task): the sharing
 banner, wrong-password warnings, an agent's chat, a file saved, the
-``[shared]`` status line, each session's end; and the progress of files an
-agent sends (:func:`_receiving`).
+``[shared]`` status line, each session's end; the progress of files an
+agent sends (:func:`_receiving`); and an agent's link gone silent and heard
+again (:func:`_silences`, :class:`Silences`).
 
 Separate: one loop over :meth:`Host.events`, which keeps nothing itself and
 hands what needs the sessions' state to host_commands._Commands; host.py
@@ -11,15 +12,20 @@ starts it and cancels it when the host ends.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from screencodec.cli.host_commands import _Commands
 from screencodec.cli.host_lines import (
     BANNER,
     LET_IN_WORDS,
+    SILENT_AFTER,
+    WARM_SILENT_AFTER,
     _agents,
     _delivery,
+    _heard_again,
     _in_users_words,
     _shared,
+    _silent,
 )
 from screencodec.cli.progress import Receiving
 from screencodec.cli.terminal import StatusLines
@@ -41,19 +47,21 @@ from screencodec.transport.session.events import (
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.permissions import VIEW
 
-__all__ = ["GUESS_REPORT_EVERY", "RECEIVING_CHECK", "_receiving", "_show"]
+__all__ = ["GUESS_REPORT_EVERY", "RECEIVING_CHECK", "Silences", "_receiving", "_show", "_silences"]
 
 #: After the first, wrong-password warnings are repeated at most this often (s).
 GUESS_REPORT_EVERY = 30.0
 
 
-async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
+async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
+                silences: Silences | None = None) -> None:
     """Banner while shared, a viewer's status line when it says something new
-    (:func:`_shared`; dropped while a question is open), wrong-password
+    (:func:`_shared`; dropped while a question is open, and while the
+    viewer's link is silent: ``silences``), wrong-password
     warnings; ``commands.sharing`` says whether the banner is up (it comes
     down when the last session ends, not when a lost link may come back)."""
     reported = [0.0]
-    status = StatusLines(ui.out)
+    status = StatusLines(ui.out) if silences is None else silences.status
     async for ev in host.events():
         if isinstance(ev, SharingChanged):
             # No one left: told with the SessionEnded that follows, as a stop,
@@ -99,8 +107,11 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands) -> None:
             commands.note(ev)
         elif isinstance(ev, StatsUpdated):
             # Not while a question is open: a line due then would be lost.
-            line = None if ui.asking else _shared(ev.stats, status,
-                                                  asyncio.get_running_loop().time())
+            # Nor while the viewer is silent: its figures are not news (walk38:
+            # "1 fps rtt 2 ms" went on being shown of a link gone silent).
+            quiet = silences is not None and ev.stats.peer in silences.told
+            line = None if ui.asking or quiet else _shared(
+                ev.stats, status, asyncio.get_running_loop().time())
             if line is not None:
                 ui.say(line, status=True)
         elif isinstance(ev, SessionEnded):
@@ -158,3 +169,61 @@ async def _receiving(host: Host, ui: TerminalQuestions) -> None:
         for line in receiving.lines(host.receiving(), loop.time()):
             if not ui.asking:
                 ui.say(line)
+
+
+#: How often each viewer's silence is looked at (s).
+SILENCE_CHECK = 0.5
+#: A look this late (s) was held up by this program not running (a stopped
+#: host, a frozen machine), not by the viewer (channel/sealed.py alike).
+_OVERSLEPT = 2.0
+
+
+class Silences:
+    """Which viewers' links are silent, as told to the host's user: one line
+    when a viewer has sent nothing for :data:`WARM_SILENT_AFTER` seconds
+    (:data:`SILENT_AFTER` for one that does not keep its link warm: an
+    earlier version, channel/sealed.py ``keeps_warm``), one when it is heard
+    again; its ``[shared]`` line is not printed meanwhile (``status``, the
+    host's status lines, forgets it then, so the next is a first).
+    State: :attr:`told`, each silent viewer's ``last_heard`` when told."""
+
+    def __init__(self, status: StatusLines) -> None:
+        self.status = status
+        self.told: dict[str, float] = {}
+
+    def lines(self, heard: dict[str, tuple[float, bool]], now: float,
+              name: Callable[[str], str]) -> list[str]:
+        """The lines of what changed since the last look: ``heard`` is
+        Host.heard(), ``name`` a viewer's name in the user's words."""
+        for gone in set(self.told) - set(heard):
+            del self.told[gone]  # its session's own lines say what became of it
+        lines = []
+        for peer, (last, warm) in heard.items():
+            told = self.told.get(peer)
+            if told is not None:
+                if last > told:
+                    del self.told[peer]
+                    self.status.forget(peer)
+                    lines.append(_heard_again(name(peer), last - told))
+                continue
+            quiet = now - last
+            if quiet >= (WARM_SILENT_AFTER if warm else SILENT_AFTER):
+                self.told[peer] = last
+                lines.append(_silent(name(peer), quiet))
+        return lines
+
+
+async def _silences(host: Host, ui: TerminalQuestions, silences: Silences) -> None:
+    """Tell the host's user when a viewer's link goes silent and when it is
+    heard again (:class:`Silences`)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + SILENCE_CHECK
+        await asyncio.sleep(SILENCE_CHECK)
+        now = loop.time()
+        if now - due > _OVERSLEPT or ui.asking:
+            # Woken late, this program did not run: what the viewers sent
+            # meanwhile is still unread. A question open: said after it.
+            continue
+        for line in silences.lines(host.heard(), now, lambda p: _agents(ui, (p,))):
+            ui.say(line)

@@ -159,6 +159,24 @@ def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
                       f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
 
 
+#: Seconds without a byte from a viewer that keeps its link warm (a record
+#: at least every 3 s, Timeouts.warm) after which the host's user is told its
+#: link went silent; :data:`SILENT_AFTER` for a viewer of an earlier version
+#: (a keepalive at least every 15 s, Timeouts.keepalive).
+WARM_SILENT_AFTER = 6.0
+SILENT_AFTER = 20.0
+
+
+def _silent(who: str, quiet: float) -> str:
+    """The line when ``who`` (:func:`_agents`' words) has not been heard for ``quiet`` s."""
+    return (f"no word from {who} for {quiet:.0f} s: their connection may be down;"
+            " your screen is not reaching them")
+
+
+def _heard_again(who: str, quiet: float) -> str:
+    return f"{who} is heard again (after {quiet:.0f} s of silence)"
+
+
 def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
     """The line the local user reads when the session code stops or starts
     working at the relay (the relay went down or came back): while it is

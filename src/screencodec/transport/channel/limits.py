@@ -82,6 +82,13 @@ class Timeouts:
     reset is then resumed within seconds. With a host that never answered
     (an earlier version), ``idle`` still applies; with ``idle`` None,
     neither does.
+    ``warm``: a viewer's channel that has sent nothing for this long while
+    it reads sends a sealed keepalive saying so (:data:`~.sealed.HERE`), and
+    one as it opens: its host hears a present viewer at least this often,
+    however still the screen and whatever the host sends (a pointer moving
+    on a still screen, a long keyframe: nothing the viewer answers), and can
+    tell its user within seconds that the viewer's link went silent
+    (``SecureChannel.keeps_warm``; cli/host_events.py). Hosts never send it.
     ``max_duration``: a channel is closed this long after it opened, whatever
     happens on it.
     ``linger``: an orderly close reads on (discarding) until the peer closes
@@ -98,6 +105,7 @@ class Timeouts:
     linger: float | None = 2.0
     probe: float | None = 2.0
     unanswered: float | None = 10.0
+    warm: float | None = 3.0
 
 
 class AttemptLimiter:

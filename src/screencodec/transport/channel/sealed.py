@@ -10,9 +10,13 @@ sent by :meth:`close` so the peer can tell a deliberate end from a cut line.
 A keepalive's body says what it is (every version ignores the body of one):
 empty, a plain keepalive; :data:`PROBE`, a viewer that heard nothing from its
 host for ``timeouts.probe`` seconds asks for an answer at once; :data:`ANSWER`,
-that answer. So a live host is heard from within a round trip of the probe,
-however quiet its screen, and a viewer can tell a silent link from a quiet
-host within a few seconds (:attr:`SecureChannel.last_heard`,
+that answer; :data:`HERE`, a viewer saying it sends a record at least
+every ``timeouts.warm`` seconds (3), sent as it opens and whenever it has
+sent nothing that long, so its host can tell a silent link from a still
+screen too (:attr:`SecureChannel.keeps_warm`). So a live host is heard
+from within a round trip of the probe, however quiet its screen, and a
+viewer can tell a silent link from a quiet host within a few seconds
+(:attr:`SecureChannel.last_heard`,
 :attr:`SecureChannel.answers_probes`; the web page's status, web/bridge.py).
 A host of an earlier version reads a probe as a keepalive and answers
 nothing: its viewer never sees :attr:`~SecureChannel.answers_probes`. Either
@@ -101,6 +105,9 @@ _OVERSLEPT = 2.0
 PROBE = b"\x01"
 #: A keepalive's body answering a :data:`PROBE`.
 ANSWER = b"\x02"
+#: A keepalive's body saying the sender (a viewer) sends a record at least
+#: every ``timeouts.warm`` seconds while it reads (:attr:`SecureChannel.keeps_warm`).
+HERE = b"\x03"
 
 
 class SecureChannel:
@@ -173,6 +180,8 @@ class SecureChannel:
         # judged as an earlier host's: 12 s on the page instead of 3).
         self._first_read = asyncio.Event()
         self._answers_probes = False
+        self._keeps_warm = False  # the peer said HERE
+        self._said_warm = False  # this side (a viewer's) said HERE
         self._resumable = False  # see mark_resumable
         self._body_parts: list[bytes] = []  # a body being read, kept across a cancel
         self._body_got = 0
@@ -236,6 +245,14 @@ class SecureChannel:
         a round trip of ``timeouts.probe`` seconds of silence (a viewer's
         channel; an earlier host never answers)."""
         return self._answers_probes
+
+    @property
+    def keeps_warm(self) -> bool:
+        """The peer said it sends a record at least every ``timeouts.warm``
+        seconds while it reads (:data:`HERE`; a viewer's channel of this
+        version, heard by a host's): a silence of a few seconds is then its
+        link's, not a still screen's. An earlier viewer never says it."""
+        return self._keeps_warm
 
     def export(self, label: bytes) -> bytes:
         """32 bytes bound to this connection (its handshake's keys) for
@@ -441,6 +458,8 @@ class SecureChannel:
                 self._write_record(FrameType.RECORD_KEEPALIVE, ANSWER)
         elif body == ANSWER:
             self._answers_probes = True
+        elif body == HERE:
+            self._keeps_warm = True
 
     async def _say_close(self, reason: str, *, linger: bool) -> None:
         """The last messages (:meth:`close_with`) and RECORD_CLOSE, flushed;
@@ -628,15 +647,31 @@ class SecureChannel:
                     self._last_probe = probe_at = now
                     probe_at += probe
                 deadlines.append(probe_at)
-            if t.keepalive is not None:
-                if now >= self._last_sent + t.keepalive and not self._send_lock.locked():
+            # A viewer's channel keeps the link warm (Timeouts.warm): HERE
+            # once its first read began, then a record at least that often.
+            warm = None if self._is_host or not self._first_read.is_set() else t.warm
+            every = min(x for x in (t.keepalive, warm, 3600.0) if x is not None)
+            if warm is not None and not self._said_warm:
+                keep_at = now
+            elif t.keepalive is not None or warm is not None:
+                keep_at = self._last_sent + every
+            else:
+                keep_at = None
+            if keep_at is not None:
+                held = self._send_lock.locked() and self._said_warm  # a send waits: it is news
+                if now >= keep_at and not held:
+                    body = b"" if warm is None else HERE
                     try:
-                        self._write_record(FrameType.RECORD_KEEPALIVE, b"")
+                        self._write_record(FrameType.RECORD_KEEPALIVE, body)
                     except (OSError, RuntimeError, SessionClosedError) as exc:
                         self._lost = True
                         await self.close(f"keepalive failed: {exc}", linger=False)
                         return
-                deadlines.append(self._last_sent + t.keepalive)
+                    self._said_warm = self._said_warm or warm is not None
+                # (While a send waits for the link, looked at again in a
+                # while, not at once over and over.)
+                deadlines.append(max(self._last_sent + every, now + 0.5) if held
+                                 else self._last_sent + every)
             wait = max(0.005, min(deadlines) - loop.time())
             due = loop.time() + wait
             if probe is not None and not self._first_read.is_set():

@@ -186,6 +186,18 @@ class Host(HostEnding, HostExchange):
         """Peers the screen is shared with right now."""
         return self._runtime.viewers
 
+    def heard(self) -> dict[str, tuple[float, bool]]:
+        """Each viewer's ``(last_heard, keeps_warm)``: when its link last
+        received a byte (the event loop's clock) and whether its viewer sends
+        at least every few seconds (channel/sealed.py); viewers whose channel
+        tells neither (in memory) are left out."""
+        heard: dict[str, tuple[float, bool]] = {}
+        for link in self._runtime.links:
+            last = getattr(link.channel, "last_heard", None)
+            if isinstance(last, (int, float)) and not getattr(link.channel, "closed", False):
+                heard[link.peer] = (float(last), bool(getattr(link.channel, "keeps_warm", False)))
+        return heard
+
     async def serve(self, channel: Channel) -> str:
         """Run one viewer's session to its end; returns why it ended.
 

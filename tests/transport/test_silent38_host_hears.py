@@ -1,0 +1,164 @@
+"""silent38: the host's user is told when the agent's link goes silent.
+
+walk38: with the agent's network gone silent (no reset: a Wi-Fi drop, a
+proxy that stops forwarding) the view said "no word from the host for 3 s"
+at once and reconnected after 10 s, but the host's terminal went on showing
+"YOUR SCREEN IS BEING SHARED WITH 'Dave'" and the last ``[shared]`` figures
+for the 45 s of its idle limit, then "may reconnect within 60 s": about
+105 s of an agent gone for good shown as watching. Expected: a line within
+seconds that the agent's link is silent, and one when it is heard again;
+never one of a present agent on a still screen.
+
+Real ``host`` (on a pty) and ``view`` processes, through a loopback forwarder
+that stops reading both sides: what each sends waits in TCP, as over a Wi-Fi
+gone, and nothing is reset. The link is held for 8.5 s, under the 10 s after
+which the view takes a silent host for lost, so the same link comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from screencodec.capture.base import CursorState, FrameSource
+from screencodec.cli.host_lines import WARM_SILENT_AFTER
+from screencodec.geometry import Monitor
+from screencodec.transport import VIEW, Host, HostConfig, Viewer, allow
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.connect import connect_direct, listen_direct
+
+from .helpers import run, until
+from .test_attack_prompts import PtyHost, _credentials
+from .test_terms4_view_silence import _HeldProxy
+from .test_view_cli_ux import read_until, stop, viewer
+
+SILENT = (r"no word from 'Dave' \(127\.0\.0\.1:\d+\) for (\d+) s: their connection may be"
+          r" down; your screen is not reaching them")  # fmt: skip
+HELD = 8.5  # under the view's 10 s (Timeouts.unanswered): the link comes back
+
+
+def test_the_host_says_a_silent_agent_within_seconds_and_when_heard_again() -> None:
+    host = PtyHost("--scenario", "idle")
+    port, code, password = _credentials(host)
+
+    async def main() -> None:
+        way = _HeldProxy(port)
+        await way.start()
+        view = viewer(f"127.0.0.1:{way.port}", "--code", code, "--password", password,
+                      "--name", "Dave")  # fmt: skip
+        try:
+            await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
+            host.type("y")
+            await asyncio.to_thread(read_until, view, "decoded")
+            await asyncio.sleep(3)
+            mark = len(host.text)
+            loop = asyncio.get_running_loop()
+            held_at = loop.time()
+            way.hold(True)
+            try:
+                # Found: nothing for 45 s (the host's idle limit).
+                found = await asyncio.to_thread(host.wait_for, SILENT, mark, HELD - 1)
+            finally:
+                await asyncio.sleep(max(0.0, held_at + HELD - loop.time()))
+                way.hold(False)
+            assert int(found.group(1)) in range(int(WARM_SILENT_AFTER), int(HELD) + 1), found
+            back = await asyncio.to_thread(
+                host.wait_for, r"'Dave' \(127\.0\.0\.1:\d+\) is heard again \(after \d+ s of"
+                               r" silence\)", found.end(), 10)  # fmt: skip
+            between = host.text[found.end():back.start()]
+            # No figures of the silent link shown as current meanwhile.
+            assert "[shared]" not in between, between
+            assert "may reconnect" not in host.text and "ended" not in host.text, host.text
+            assert view.poll() is None
+        finally:
+            stop(view)
+            await way.close()
+
+    try:
+        run(main(), 90)
+    finally:
+        host.close()
+
+
+def test_a_present_agent_on_an_idle_screen_is_never_said_silent() -> None:
+    """20 s of a still desktop (a caret, a clock) with the agent there: no line."""
+    host = PtyHost("--scenario", "idle")
+    port, code, password = _credentials(host)
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  "--name", "Dave")  # fmt: skip
+    try:
+        host.wait_for(r"Question 1: .*?\[y/N\] ")
+        host.type("y")
+        read_until(view, "decoded")
+        time.sleep(20)
+        assert "no word from" not in host.text, host.text
+        assert view.poll() is None
+    finally:
+        stop(view)
+        host.close()
+
+
+class _StillScreen(FrameSource):
+    """A desktop that never changes while its pointer walks: the host sends
+    pointer positions, which the viewer answers with nothing (no receipt)."""
+
+    def __init__(self) -> None:
+        self.frame = np.zeros((120, 160, 4), np.uint8)
+        self.shape = np.full((8, 6, 4), 200, np.uint8)
+        self.polls = 0
+
+    @property
+    def width(self) -> int:
+        return 160
+
+    @property
+    def height(self) -> int:
+        return 120
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return [Monitor(0, 0, 0, 160, 120, False), Monitor(1, 0, 0, 160, 120, True)]
+
+    def grab(self) -> np.ndarray:
+        return self.frame
+
+    def cursor(self) -> CursorState:
+        self.polls += 1
+        return CursorState(self.polls % 150, 7, shape=self.shape, hotspot=(2, 3))
+
+
+def test_a_still_screen_with_a_moving_pointer_hears_the_viewer_every_few_seconds() -> None:
+    """The case a viewer's probes do not cover: the host sends (the pointer's
+    positions, under 2 s apart) and the viewer has nothing to answer, so it
+    neither probes nor sends a receipt; before, the host heard it only at
+    its 15 s keepalive. Real sealed channels over loopback, 20 s."""
+
+    async def main() -> float:
+        host = Host(_StillScreen(), consent=allow(), config=HostConfig(cursor_rate=20))
+        creds = SessionCredentials()
+
+        async def serve(channel: SecureChannel) -> None:
+            await host.serve(channel)
+
+        async with await listen_direct("127.0.0.1", 0, creds, serve) as listener:
+            ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+            viewer_ = Viewer(ch)
+            await viewer_.start(VIEW)
+            task = asyncio.ensure_future(viewer_.run())
+            await until(lambda: viewer_.pointer.positions_received >= 5, 20, "pointer moves")
+            loop = asyncio.get_running_loop()
+            worst, end = 0.0, loop.time() + 20
+            while loop.time() < end:
+                await asyncio.sleep(0.25)
+                ((heard, warm),) = host.heard().values()
+                assert warm, "the viewer did not say it keeps the link warm"
+                worst = max(worst, loop.time() - heard)
+            await viewer_.bye()
+            await task
+        await host.close()
+        return worst
+
+    worst = run(main(), 60)
+    assert worst < WARM_SILENT_AFTER, worst
