@@ -270,6 +270,11 @@ class Host(HostEnding, HostExchange):
             elif lost:
                 ticket = runtime.tickets.held_by(link)
                 resumable = window = runtime.tickets.park(link, link.level, link.monitor)
+                if window:
+                    # Its kept link secret is zeroed as its window ends, not
+                    # at the next look at the tickets (review38b: a host
+                    # nobody came back to kept it as long as it ran).
+                    self._prune_after(window)
                 limit = self.config.max_duration
                 if ticket is not None and resumable and limit is not None:
                     # The time limit comes first: it ends the session then.

@@ -41,6 +41,10 @@ __all__ = ["CLEANUP_WAIT", "HostEnding"]
 #: after it; :meth:`Host.close` still waits for files being saved. The same
 #: as Host.close's own wait for the sessions.
 CLEANUP_WAIT = 5.0
+#: A parked ticket's window is looked at this long (s) after it ends: its
+#: expiry, on the same monotonic clock, is then surely past.
+_PRUNE_LATE = 0.05
+
 
 class HostEnding:
     """How a :class:`~.host.Host` ends sessions, and itself."""
@@ -214,6 +218,17 @@ class HostEnding:
                          MAX_DURATION)  # fmt: skip
 
         handle = asyncio.get_running_loop().call_later(after, reached)
+        self._limits.add(handle)
+
+    def _prune_after(self, window: float) -> None:
+        """Drop the tickets whose window is over (their kept link secrets
+        zeroed: resume.Resumable._keys) just after ``window`` seconds."""
+
+        def due() -> None:
+            self._limits.discard(handle)
+            self._runtime.tickets.prune()
+
+        handle = asyncio.get_running_loop().call_later(window + _PRUNE_LATE, due)
         self._limits.add(handle)
 
     async def close(self, timeout: float = 5.0) -> None:

@@ -390,6 +390,11 @@ class ResumeTickets:
     def __len__(self) -> int:
         return len(self._held)
 
+    def prune(self) -> None:
+        """Drop the tickets whose window is over, their kept keys zeroed
+        (the host calls it as a parked ticket's window ends)."""
+        self._prune()
+
     def _prune(self) -> None:
         """Drop the tickets whose window is over (not only when one is
         presented: a host nobody comes back to keeps none of them)."""
