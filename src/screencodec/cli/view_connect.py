@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -173,9 +174,20 @@ def exit_status(exc: BaseException) -> Exit:
     return Exit.ERROR
 
 
+def _resume_within(value: str | None) -> float:
+    """SCREENCODEC_TEST_RESUME_WITHIN (a test's shorter retry) as seconds;
+    60 when unset or not a positive finite number (review38b: "abc" crashed
+    every ``view`` at import, "nan" or "-5" made its retry meaningless)."""
+    try:
+        seconds = float(value) if value is not None else 60.0
+    except ValueError:
+        return 60.0
+    return seconds if 0 < seconds < math.inf else 60.0
+
+
 #: How long a lost link is retried: the host keeps a lost session this long
 #: by default (HostConfig.resume_window).
-RESUME_WITHIN = float(os.environ.get("SCREENCODEC_TEST_RESUME_WITHIN", "60"))
+RESUME_WITHIN = _resume_within(os.environ.get("SCREENCODEC_TEST_RESUME_WITHIN"))
 
 
 def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
