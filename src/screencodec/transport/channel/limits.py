@@ -84,7 +84,7 @@ class Timeouts:
     neither does.
     ``warm``: a viewer's channel that has sent nothing for this long while
     it reads sends a sealed keepalive saying so (:data:`~.sealed.HERE`), and
-    one as it opens: its host hears a present viewer at least this often,
+    one as its first read begins: its host hears a present viewer at least this often,
     however still the screen and whatever the host sends (a pointer moving
     on a still screen, a long keyframe: nothing the viewer answers), and can
     tell its user within seconds that the viewer's link went silent

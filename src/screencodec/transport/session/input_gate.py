@@ -32,13 +32,13 @@ __all__ = ["InputGate", "local_user_words"]
 InputMessage = m.PointerMove | m.Button | m.Wheel | m.Key
 
 
-
 def local_user_words(pause: float) -> str:
     """The LOCAL_USER_ACTIVE notice's words, which the agent's page shows:
     whose input, which input, and for how long the agent's is not taken
     (walk38: "the local user is using the input", the host's jargon)."""
     return (f"the user is using their own mouse or keyboard: yours is ignored until"
             f" they stop for {pause:g} s")
+
 
 class InputGate:
     def __init__(self, link: SessionLink) -> None:
