@@ -296,7 +296,7 @@ class Viewer(ViewerPicture, ViewerRequests):
         self.capabilities = dataclasses.replace(
             self.capabilities, flags=self.capabilities.flags | m.Capabilities.EARLY_CHAT)
         #: The host's user's lines that came before the first answer (start),
-        #: sanitised (safe_text), the latest :data:`MAX_EARLY_CHAT`.
+        #: sanitised (safe_text): :data:`MAX_EARLY_CHAT` at most.
         self.early_chat: list[str] = []
         #: Called with each of them as it comes (a terminal prints it).
         self.on_early_chat: Callable[[str], None] | None = None
@@ -445,10 +445,10 @@ class Viewer(ViewerPicture, ViewerRequests):
         writes while they decide come before it (EARLY_CHAT, say38): each is
         sanitised, emitted as a :class:`~.events.ChatReceived`, passed to
         ``on_early_chat`` and ``on_message`` (what a terminal or the page
-        shows), kept in
-        :attr:`early_chat`, and not acknowledged (the host's chat delivery
-        begins with the grant). More than :data:`MAX_EARLY_CHAT` of them
-        end the session (a :class:`ProtocolError`)."""
+        shows), kept in :attr:`early_chat`, and not acknowledged (the host's
+        chat delivery begins with the grant). More than
+        :data:`MAX_EARLY_CHAT` of them end the session (a
+        :class:`ProtocolError`)."""
         count = 0
         while True:
             msg = m.decode(await self.channel.recv())
