@@ -36,12 +36,16 @@ def test_chat_both_ways_escapes_neutralised() -> None:
             started = asyncio.ensure_future(viewer.start(VIEW))
             question = await _wait(host, r"Question 1: .*?\[y/N\] ", hint.end())
             # A chat line typed while the question is open is not its answer
-            # (it would be "no"): the question waits on for the "y".
+            # (it would be "no"): the question waits on for the "y". It goes
+            # to the agent who asks (say38; before, "(not sent: no support
+            # agent sees your screen)"), read before the answer.
             host.type("/say too early")
             host.type("y")
             assert await started == VIEW
-            held = await _wait(host, r"\(not sent: no support agent sees your screen\)",
-                               question.end())
+            held = await _wait(host, r"you said to 'Alice' \(127\.0\.0\.1:\d+\), who asks to see"
+                                     r" your screen \(they see none of it until you say yes\):"
+                                     r" too early\n", question.end())  # fmt: skip
+            assert viewer.early_chat == ["too early"]
             events = viewer.events()
             task = asyncio.ensure_future(viewer.run())
 
@@ -62,7 +66,5 @@ def test_chat_both_ways_escapes_neutralised() -> None:
 
         run(session(), timeout=60)
         assert "\x1b" not in host.text and "\u202e" not in host.text and "\x9b" not in host.text
-        assert "too early" not in "".join(  # never sent: nobody was sharing yet
-            line for line in host.text.splitlines() if line.startswith("you said"))
     finally:
         host.close()

@@ -40,6 +40,10 @@ from screencodec.transport.session.permissions import (
 
 __all__ = ["_Commands"]
 
+#: Who a /say line went to while nobody shares the screen (say38): the
+#: agent the question is about, told what they have and have not.
+ASKS = "asks to see your screen (they see none of it until you say yes)"
+
 
 class _Commands(_FileCommands):
     """Carries out the commands the local user types (cli/say.py parses them)
@@ -336,12 +340,20 @@ class _Commands(_FileCommands):
                     self.ui.say(f"(/say failed: {safe_text(exc, 200)})")
 
     async def _say(self, text: str) -> None:
-        """Send a chat line to every agent sharing the screen."""
+        """Send a chat line to every agent sharing the screen; while none
+        does (nor may come back), to the agent whose request to see it the
+        user is asked about (say38: "one moment, I close my mail first")."""
         if not text:
             return
         viewers = self.host.viewers
         if not viewers and not self.away:
-            self.ui.say("(not sent: no support agent sees your screen)")
+            asking = await self.host.say_to_asking(text)
+            if asking:
+                named = ", ".join(f"{safe_text(who, 64)!r} ({safe_text(peer)})" if who
+                                  else safe_text(peer) for peer, who in asking)  # fmt: skip
+                self.ui.say(f"you said to {named}, who {ASKS}: {safe_text(text, 1000)}")
+            else:
+                self.ui.say("(not sent: no support agent sees your screen)")
             return
         try:
             # Each agent's program confirms it (_delivery); kept for those away.

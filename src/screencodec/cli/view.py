@@ -63,6 +63,7 @@ from screencodec.cli.view_commands import (
     _Sending,  # noqa: F401 (tests import it from here)
     _sent_words,  # noqa: F401 (tests import it from here)
     _typed_lines,
+    said_early,
 )
 from screencodec.cli.view_connect import (
     _connect,
@@ -190,6 +191,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         # The password is proven; the host now asks its user. It does not say
         # for how long (its --consent-timeout), so no number is shown.
         print("waiting for the host's user to accept...", flush=True)
+        viewer.on_early_chat = said_early  # the host's user writes while deciding (say38)
         joined, level = await _unless_left(viewer.start(VIEW), left, cancel=True)
         if not joined:
             with contextlib.suppress(ScreencodecError, OSError):

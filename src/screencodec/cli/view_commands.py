@@ -68,7 +68,15 @@ __all__ = [
     "_not_chat",
     "_sent_words",
     "_typed_lines",
+    "said_early",
 ]
+
+
+def said_early(text: str) -> None:
+    """A line the host's user wrote while asked whether to let this agent
+    in (say38; the viewer sanitised it): printed as their chat is, while
+    ``view`` waits for the answer."""
+    print(f"host says: {text}", flush=True)
 
 
 def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from screencodec.cli.main import Exit
 from screencodec.cli.terminal import in_words, tell
+from screencodec.cli.view_commands import said_early
 from screencodec.cli.view_ending import _AWAY_WORDS, LEFT, LEFT_AWAY, _not_taken_up, _plain
 from screencodec.cli.view_signals import _unless_left
 from screencodec.errors import (
@@ -286,6 +287,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
                     resume=lost.resume_ticket, picture=lost.kept_picture)  # fmt: skip
     tell("reconnected; waiting for the host (its user is asked again if the session"
          " could not be resumed)")  # fmt: skip
+    viewer.on_early_chat = said_early  # the host's user writes while deciding (say38)
     try:
         joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)
     except ConsentDeniedError as exc:  # asked again (the session had ended), and no

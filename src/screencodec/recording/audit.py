@@ -14,7 +14,10 @@ log, each a JSON-able dict with a ``type``:
   under :data:`INPUT_GAP` seconds is one interval; the local user's up to
   the file's end, also after its link's channel closed
   (:meth:`AuditTracker.link_over`);
-* ``chat`` (``from`` host or viewer, ``text``); ``chat_delivered``
+* ``chat`` (``from`` host or viewer, ``text``; ``before_grant`` true for
+  a line the host's user wrote to an agent whose first request they were
+  asked about, before any grant: not counted by chat delivery);
+  ``chat_delivered``
   (``from``: whose lines, ``count``: how many of that side's lines of the
   session the other side's program has, its acknowledgement on the chat
   channel, transport/session/chat.py); a line is logged once, in the
@@ -165,6 +168,7 @@ class AuditTracker:
         #: cannot be granted", which explains that grant, not a later deny).
         self._notice: str | None = None
         self._after_grant = False
+        self._granted = False  # the host sent a grant on this link
 
     @property
     def open_intervals(self) -> bool:
@@ -214,6 +218,7 @@ class AuditTracker:
         after_grant, self._after_grant = self._after_grant, isinstance(msg, m.PermissionGrant)
         if isinstance(msg, m.PermissionGrant):
             self._given_back = Permission(0)  # what was given back is history
+            self._granted = True
             out.append({"type": "grant", "level": str(Permission(msg.level))})
         elif isinstance(msg, m.Notice):
             if msg.code in _UNASKED and not after_grant:  # the deny that follows: why
@@ -231,6 +236,10 @@ class AuditTracker:
                 "type": "revoke", "level": str(revoked),
                 "remaining": str(Permission(msg.level)), "by": by,
             })  # fmt: skip
+        elif isinstance(msg, m.Chat) and not self._granted:
+            # The host's user wrote to the agent whose request they were
+            # asked about (say38): outside chat delivery's count.
+            out.append({"type": "chat", "from": "host", "text": msg.text, "before_grant": True})
         elif isinstance(msg, m.Chat):
             self._host_lines += 1
             if self._host_lines > self._host_logged:  # else sent again after a resume

@@ -35,7 +35,8 @@ class Capabilities(MessageBase):
     bit :data:`COMPACT` that it takes :class:`CompactUpdate` messages, bit
     :data:`COMPACT_RECTS` that it also takes :class:`CompactUpdateRefs`,
     bit :data:`NO_FILES` that it refuses every file offer (no download
-    folder, or no one to ask: the host need not offer one to learn it);
+    folder, or no one to ask: the host need not offer one to learn it),
+    bit :data:`EARLY_CHAT` that it reads chat before its first answer;
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -55,8 +56,15 @@ class Capabilities(MessageBase):
     #: Not something it decodes, so never in :meth:`full`: a host of the
     #: version before drops the bit (its parser keeps the four above).
     NO_FILES: ClassVar[int] = 16
+    #: It reads :class:`Chat` lines before the answer to its first request
+    #: (the host's user writing to an agent who asks, say38); a viewer
+    #: without it takes nothing but the answer there. Not in :meth:`full`
+    #: either (the Viewer adds it): tools that read the host's raw messages
+    #: expect the answer first.
+    EARLY_CHAT: ClassVar[int] = 32
     #: The flag bits this version knows; a newer viewer's others are dropped.
-    KNOWN_FLAGS: ClassVar[int] = RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS | NO_FILES
+    KNOWN_FLAGS: ClassVar[int] = (RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS | NO_FILES
+                                  | EARLY_CHAT)  # fmt: skip
 
     @classmethod
     def full(cls, *, compact: bool = True) -> Capabilities:
@@ -67,7 +75,7 @@ class Capabilities(MessageBase):
         ``compact=False`` (neither COMPACT nor COMPACT_RECTS) for tools that
         read the host's raw messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
-        flags = cls.KNOWN_FLAGS & ~cls.NO_FILES
+        flags = cls.KNOWN_FLAGS & ~(cls.NO_FILES | cls.EARLY_CHAT)
         if not compact:
             flags &= ~(cls.COMPACT | cls.COMPACT_RECTS)
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)

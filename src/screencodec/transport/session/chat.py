@@ -68,6 +68,7 @@ __all__ = [
     "BACKLOG_WAIT",
     "CHAT_CHANNEL",
     "DELIVERED",
+    "MAX_EARLY_CHAT",
     "MAX_UNACKED",
     "NOT_CONFIRMED",
     "NOT_DELIVERED",
@@ -88,6 +89,11 @@ CHAT_CHANNEL = "screencodec.chat"
 #: (a burst on a live link), then refuses.
 MAX_UNACKED = 64
 BACKLOG_WAIT = 5.0
+#: The host's user's lines to an agent whose first request is still asked
+#: about, at most (say38: they go outside this ledger, unnumbered and not
+#: acknowledged, to a viewer that says it reads them, Capabilities
+#: EARLY_CHAT); the host sends no more, a viewer that gets more ends.
+MAX_EARLY_CHAT = 64
 #: :class:`~.events.ChatDelivery` states.
 DELIVERED, SENT, NOT_DELIVERED = "delivered", "sent", "not delivered"
 #: ... of a line that went on a link that ended before the peer's

@@ -96,6 +96,23 @@ class HostExchange:
                                    sent=ids)  # fmt: skip
         return ids
 
+    async def say_to_asking(self, text: str) -> tuple[tuple[str, str], ...]:
+        """Send a chat line to the agents whose first request is before the
+        local user now (not let in yet, say38: ViewerLink.say_asking); returns
+        ``(peer, who)`` of each it went to (the name the request gave,
+        sanitised). No :class:`~.events.ChatDelivery` follows: it is not
+        acknowledged (chat delivery begins with the grant)."""
+        asking = [link for link in list(self._runtime.serving)
+                  if link.first_open and link not in self._runtime.links]  # fmt: skip
+        went = []
+        for link in asking:
+            # One by one, not in tasks: each link checks that its question is
+            # open and writes the line in the same step (no task switch
+            # between), so the line goes before any answer to it.
+            if await link.say_asking(text):
+                went.append((link.peer, link.who))
+        return tuple(went)
+
     async def send_file(self, path: Path, peer: str) -> bool:
         """Offer a file to a viewer; True if it was delivered (saved there;
         to a viewer of the previous version: accepted and sent).

@@ -50,7 +50,7 @@ from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.away import end_away
-from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
+from screencodec.transport.session.chat import CHAT_CHANNEL, MAX_EARLY_CHAT, ChatLedger
 from screencodec.transport.session.compact import ReceiptState
 from screencodec.transport.session.consent import (
     CALLBACK_FAILED,
@@ -143,6 +143,10 @@ class ViewerLink(LinkAsking):
         #: called, in its turn): a link that ends neither let in nor refused
         #: ended before the user answered; else before the user was asked.
         self.asked_first = False
+        #: The first question is before the user now (put, not answered):
+        #: the user's chat may go to this agent (:meth:`say_asking`).
+        self.first_open = False
+        self._early_said = 0  # lines said by say_asking
         self.gate = InputGate(self)
         self.monitor = host.config.monitor
         self._watching: int | None = None  # the monitor acquired in the hub
@@ -345,6 +349,32 @@ class ViewerLink(LinkAsking):
         self.spawn(self._stats_loop())
         return await self._recv_loop()
 
+    async def say_asking(self, text: str) -> bool:
+        """The host's user writes ``text`` to this agent while their first
+        request is asked about (say38): the agent proved the session code
+        and password (the channel's handshake), and a chat line shows them
+        no pixel and grants nothing. Sent, as a plain :class:`~.messages.Chat`
+        outside :attr:`chats` (no number, no acknowledgement: chat delivery
+        begins with the grant), only to a viewer that reads chat before the
+        answer (Capabilities EARLY_CHAT), at most
+        :data:`~.chat.MAX_EARLY_CHAT` lines; the recording logs it as chat
+        before the grant (recording/audit.py). True if it went. The agent
+        cannot answer before the grant: what it sends meanwhile waits for
+        the answer (chat included) and is dropped if refused."""
+        if (not self.first_open or self.let_in or self._granted or self.channel.closed
+                or not self.capabilities.flags & m.Capabilities.EARLY_CHAT
+                or self._early_said >= MAX_EARLY_CHAT):  # fmt: skip
+            return False
+        self._early_said += 1
+        try:
+            # Written before this coroutine first yields (the channel's send
+            # writes the record, then waits for the peer to read): the
+            # question cannot be answered between the check and the write.
+            await self.send(m.Chat(text))
+        except (ScreencodecError, OSError):
+            return False
+        return True
+
     async def _claim(self) -> Resumable | None:
         """The session the viewer's ticket resumes, if any; not one whose
         time limit (from its first start) is over: that is a new session,
@@ -434,11 +464,14 @@ class ViewerLink(LinkAsking):
         consent = self.host.consent
 
         def put(question: ConsentRequest) -> Any:  # in its turn: the user is asked
-            self.asked_first = True
+            self.asked_first = self.first_open = True
             return consent(question)
 
-        answer = await self._first_answer(ask_permission(
-            queue, self, put, request, self.host.config.consent_timeout))
+        try:
+            answer = await self._first_answer(ask_permission(
+                queue, self, put, request, self.host.config.consent_timeout))
+        finally:
+            self.first_open = False  # answered, or the session ends: no more early chat
         if isinstance(answer, str):
             return answer
         grant = answer.value

@@ -100,7 +100,7 @@ from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.limits import DEFAULT_MAX_PIXELS
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.chat import CHAT_CHANNEL, ChatLedger
+from screencodec.transport.session.chat import CHAT_CHANNEL, MAX_EARLY_CHAT, ChatLedger
 from screencodec.transport.session.compact import (
     CompactState,
     ReceiptState,
@@ -292,6 +292,14 @@ class Viewer(ViewerPicture, ViewerRequests):
             # be told no. Neither the folder nor the consent changes later.
             self.capabilities = dataclasses.replace(
                 self.capabilities, flags=self.capabilities.flags | m.Capabilities.NO_FILES)
+        # start() reads the host's user's chat while its question is open (say38).
+        self.capabilities = dataclasses.replace(
+            self.capabilities, flags=self.capabilities.flags | m.Capabilities.EARLY_CHAT)
+        #: The host's user's lines that came before the first answer (start),
+        #: sanitised (safe_text): :data:`MAX_EARLY_CHAT` at most.
+        self.early_chat: list[str] = []
+        #: Called with each of them as it comes (a terminal prints it).
+        self.on_early_chat: Callable[[str], None] | None = None
         self.sender = FileSender(self._send, peer=self.channel.peer,
                                  on_event=self.events_hub.emit,
                                  confirms_chat=lambda: self.chats.peer_acks is True,
@@ -397,7 +405,7 @@ class Viewer(ViewerPicture, ViewerRequests):
                 self._kept = None
         await self._send(m.PermissionRequest(level.bits, self.who))
         try:
-            answer = m.decode(await wait_for(self.channel.recv(), timeout))
+            answer = await wait_for(self._first_reply(), timeout)
         except asyncio.TimeoutError:
             # A host whose user takes longer than this to answer (its own
             # --consent-timeout is longer): ours ends the wait, in words.
@@ -431,6 +439,31 @@ class Viewer(ViewerPicture, ViewerRequests):
             self.refusal = Refusal(level.known - self.level)
             self._first = level.known
         return self.level
+
+    async def _first_reply(self) -> m.Message:
+        """The host's answer to the first request; the chat lines its user
+        writes while they decide come before it (EARLY_CHAT, say38): each is
+        sanitised, emitted as a :class:`~.events.ChatReceived`, passed to
+        ``on_early_chat`` and ``on_message`` (what a terminal or the page
+        shows), kept in :attr:`early_chat`, and not acknowledged (the host's
+        chat delivery begins with the grant). More than
+        :data:`MAX_EARLY_CHAT` of them end the session (a
+        :class:`ProtocolError`)."""
+        count = 0
+        while True:
+            msg = m.decode(await self.channel.recv())
+            if not isinstance(msg, m.Chat):
+                return msg
+            count += 1
+            if count > MAX_EARLY_CHAT:
+                raise ProtocolError("the host sent too many chat lines before its answer")
+            shown = m.Chat(safe_text(msg.text, 1000))
+            self.early_chat.append(shown.text)
+            self.events_hub.emit(ChatReceived(self.channel.peer, shown.text))
+            if self.on_early_chat is not None:
+                self.on_early_chat(shown.text)
+            if self.on_message is not None:
+                self.on_message(shown)
 
     async def _why_denied(self) -> str:
         """A host follows its refusal with a Bye that says whether its user
