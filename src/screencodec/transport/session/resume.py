@@ -245,22 +245,23 @@ class ResumeTickets:
         """The live link that took a session up with ``ticket`` and whose
         viewer has not shown it holds the next one, if any: a connection
         presenting ``ticket`` meanwhile waits for it (module notes)."""
-        presented = _digest(ticket)
-        found = None
-        for entry in self._held:
-            if hmac.compare_digest(entry._presented or _NEVER, presented):
-                found = entry
-        return None if found is None else found.holder
+        return self._holder_of(ticket, lambda entry: entry._presented)
 
     def holding(self, ticket: bytes) -> object | None:
         """The live link whose session's current ticket is ``ticket``, if
         any: a connection presenting it without that link's proof (a copy:
         review38) waits for that link to be lost, and is asked about if it
         is not (module notes)."""
+        return self._holder_of(ticket, lambda entry: entry._digest)
+
+    def _holder_of(self, ticket: bytes, digest: Callable[[Resumable], bytes | None]
+                   ) -> object | None:  # fmt: skip
+        """The holder of the entry whose ``digest`` is ``ticket``'s, every
+        entry compared (constant time, none skipped)."""
         presented = _digest(ticket)
         found = None
         for entry in self._held:
-            if hmac.compare_digest(entry._digest or _NEVER, presented):
+            if hmac.compare_digest(digest(entry) or _NEVER, presented):
                 found = entry
         return None if found is None else found.holder
 
