@@ -20,12 +20,16 @@ SLOW_FIRST = (
     "tests/web/test_ends36_web_ended_away.py",
     "tests/web/test_web_cli_signals.py",
     "tests/codec/test_fuzz.py",
+    "tests/transport/test_silent38_host_hears.py",  # added 38: 54 s (-n 2)
+    "tests/transport/test_walk38_reconnect_words.py",  # 49 s
+    "tests/web/test_webopen38_page_not_opened.py",  # 34 s
     "tests/codec/test_attack_scroll_prediction.py",
     "tests/web/test_agent_errors.py",
     "tests/transport/test_terminals_exit_status.py",
     "tests/recording/test_cli_verify_prune.py",
     "tests/codec/test_encoder_real_damage.py",
     "tests/transport/test_view_cli_signals.py",
+    "tests/web/test_webopen38_web_words.py",  # added 38: 13 s
     "tests/transport/test_stopdisk_view.py",
     "tests/test_walk3_view_cli.py",
     "tests/relay/test_ends36_host_end_relay.py",
