@@ -41,8 +41,16 @@ async def main() -> dict[str, Any]:
     resumed = await setup.connect(DROPPED)
     for msg in taking_up(ticket, resumed, (VIEW | CONTROL).bits):
         await resumed.send(m.encode(msg))
-    while not isinstance(m.decode(await asyncio.wait_for(resumed.recv(), 10)), m.Update):
-        pass
+    read: list[str] = []
+    try:
+        while not isinstance(msg := m.decode(await asyncio.wait_for(resumed.recv(), 10)),
+                             m.Update):  # fmt: skip
+            read.append(type(msg).__name__)
+    except Exception as exc:
+        # Say what the link read and what the host told (found once at load:
+        # 'closed by peer: closed locally' here, and nothing more to go on).
+        raise AssertionError(f"{exc!r}; read {read}; asked {len(setup.asked)};"
+                             f" host events {setup.seen}") from exc
     await until(lambda: any(isinstance(e, SessionResumed) for e in setup.seen), 10, "resumed")
     # What a Viewer keeps once granted on that link (session/proof.py): the
     # ticket it holds, and that link's key, to prove its retry with.
