@@ -141,6 +141,8 @@ class Host(HostEnding, HostExchange):
         #: The time limits of sessions whose agent is away, when they come
         #: before the ticket's window ends (:meth:`_limit_away`).
         self._limits: set[asyncio.TimerHandle] = set()
+        #: When parked tickets' windows end (:meth:`_prune_after`).
+        self._prunes: set[asyncio.TimerHandle] = set()
         #: close() from a session's own code: the release waits for its end.
         self._releasing: asyncio.Task[None] | None = None
         #: The release itself, once begun: every close returns after it.

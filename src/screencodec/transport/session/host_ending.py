@@ -53,6 +53,7 @@ class HostEnding:
     _recorder: RecorderLike | None
     _all_ended: asyncio.Event  # set whenever no session is running
     _limits: set[asyncio.TimerHandle]
+    _prunes: set[asyncio.TimerHandle]
     _releasing: asyncio.Task[None] | None
     _released: asyncio.Task[None] | None
 
@@ -225,11 +226,11 @@ class HostEnding:
         zeroed: resume.Resumable._keys) just after ``window`` seconds."""
 
         def due() -> None:
-            self._limits.discard(handle)
+            self._prunes.discard(handle)
             self._runtime.tickets.prune()
 
         handle = asyncio.get_running_loop().call_later(window + _PRUNE_LATE, due)
-        self._limits.add(handle)
+        self._prunes.add(handle)
 
     async def close(self, timeout: float = 5.0) -> None:
         """Say bye to every viewer, wait (up to ``timeout``) for their sessions
@@ -248,9 +249,10 @@ class HostEnding:
         release is done."""
         own = own_session()
         await self._end(None, "host ended")  # its wait for the cleanup is this one
-        for handle in self._limits:
+        for handle in (*self._limits, *self._prunes):
             handle.cancel()
         self._limits.clear()
+        self._prunes.clear()
         if own is not None and own.finished.is_set():
             own = None  # its serve is over (a callback that outlived it calls this)
         loop = asyncio.get_running_loop()
