@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from screencodec.cli.view_ending import _plain
-from screencodec.transport.connect.reconnect import lost_words
-from screencodec.web.run import page_words
+from screencodec.transport.connect.reconnect import LOST_WORDS, lost_words
+from screencodec.web.run import lost_banner, page_words
 from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_view_cli_ux import read_until
 
@@ -54,6 +54,12 @@ def test_view_web_says_whose_silence_lost_the_link(browser: Any) -> None:
         seen = read_until(view, "reconnecting for up to", timeout=60)
         assert re.search(r"^the connection was lost \(nothing came from the host for \S+ s\);"
                          r" reconnecting for up to 60 s \(Ctrl-C to stop\)$", seen, re.M), seen
+        # The page's banner says why in the same words (web39: found "The
+        # connection to the user's computer was lost: reconnecting...").
+        silent = re.search(r"nothing came from the host for \S+ s", seen)
+        assert silent is not None
+        banner = f"The connection to the user's computer was lost ({silent[0]}): reconnecting..."
+        wait_page(browser, lambda s: s["banner"] == banner, what="the lost banner, with why")
     finally:
         os.kill(host.proc.pid, signal.SIGCONT)
         if view is not None:
@@ -71,6 +77,20 @@ def test_view_web_says_whose_silence_lost_the_link(browser: Any) -> None:
 def test_one_function_words_a_lost_link_for_both(reason: str) -> None:
     assert lost_words(reason) == _plain(reason)
     assert "\x1b" not in str(lost_words(reason))
+
+
+@pytest.mark.parametrize(("reason", "why"), [
+    ("channel closed: nothing received for 10 s (peer gone)",
+     " (nothing came from the host for 10 s)"),
+    ("channel closed: the connection broke (reset)", ""),
+    ("channel closed: read timed out\x1b[2J\u202e<b>", " (read timed out??<b>)"),
+])  # fmt: skip
+def test_the_pages_lost_banner_says_why_in_the_terminals_words(reason: str, why: str) -> None:
+    """web39: the banner said "...was lost: reconnecting..." whatever the
+    cause; the reason's peer text is sanitised (the page shows it as text)."""
+    said = f"The connection to the user's computer was lost{why}: reconnecting..."
+    assert lost_banner(reason) == said
+    assert why == str(lost_words(reason)).removeprefix(LOST_WORDS)
 
 
 def test_a_hosts_own_end_is_not_a_lost_link() -> None:

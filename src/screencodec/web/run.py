@@ -44,7 +44,7 @@ from screencodec.web.server import WebServer
 
 __all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "PAGE_NUDGE_AFTER",
            "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS",
-           "LostEnd", "WebOptions", "WebViewer", "not_opened_line", "page_opened",
+           "LostEnd", "WebOptions", "WebViewer", "lost_banner", "not_opened_line", "page_opened",
            "page_words"]
 
 T = TypeVar("T")
@@ -165,6 +165,17 @@ def _reap_browsers() -> None:
     cleanup = getattr(subprocess, "_cleanup", None)
     if callable(cleanup):
         cleanup()
+
+
+def lost_banner(reason: str) -> str:
+    """The page's banner as a lost link (``reason``: the viewer's) is taken
+    up again, with why in the terminal's words (:func:`lost_words`, which
+    sanitises the channel's): web39, it said only "...was lost:
+    reconnecting..." where the terminal said "(nothing came from the host
+    for 10 s)"."""
+    words = lost_words(reason) or LOST_WORDS
+    why = words.removeprefix(LOST_WORDS)  # "" or " (...)"
+    return f"The connection to the user's computer was lost{why}: reconnecting..."
 
 
 def page_words(hello: dict[str, Any]) -> str:
@@ -298,8 +309,7 @@ class WebViewer:
                     # changes, and hashing it takes a while (docs/web.md).
                     bridge.ask_kept()
                 bridge.status(f"Reconnecting, for up to {opts.resume_within:.0f} s...")
-                bridge.banner("lost", "The connection to the user's computer was lost:"
-                                         " reconnecting...")  # fmt: skip
+                bridge.banner("lost", lost_banner(lost))
                 # Why, as view says it (walk38: "(nothing came from the host for 10 s)").
                 opts.on_step(reconnecting_line(lost_words(lost) or LOST_WORDS,
                                                opts.resume_within))  # fmt: skip
