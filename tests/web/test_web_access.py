@@ -15,7 +15,7 @@ import pytest
 
 from loop_thread import LoopThread
 from screencodec.web import PageAccess, WebServer
-from screencodec.web.access import static_key_of
+from screencodec.web.access import IN_USE, SPENT, static_key_of
 
 from .conftest import wait_page
 
@@ -101,7 +101,7 @@ def test_socket_needs_the_token_once() -> None:
                 for first in (_hello("x" * 43), _hello(token[:-1]), {"t": "hello", "key": token}):
                     ws = await _ws(http, port)
                     await ws.send_json(first)
-                    assert await _nothing_then_closed(ws)
+                    assert await _nothing_then_closed(ws) and ws.close_code == 1000  # no why
                 ws = await _ws(http, port)
                 await ws.send_bytes(token.encode())
                 assert await _nothing_then_closed(ws)
@@ -111,11 +111,13 @@ def test_socket_needs_the_token_once() -> None:
                 await page.send_json(_hello(token))
                 assert (await page.receive_json())["t"] == "status"
                 resume = s.hellos[0]["resume"]
-                # A second tab, even with the token or the resume key, while it lives: nothing.
+                # A second tab, even with the token or the resume key, while it
+                # lives: nothing but the close, whose code says why (web39:
+                # a right key, told nothing, read "reload" on its page).
                 for key in (token, resume):
                     ws = await _ws(http, port)
                     await ws.send_json(_hello(key))
-                    assert await _nothing_then_closed(ws)
+                    assert await _nothing_then_closed(ws) and ws.close_code == IN_USE
                 await page.close()
                 await asyncio.sleep(0)  # lets the server see the close
                 while s.server.access.live:
@@ -123,7 +125,7 @@ def test_socket_needs_the_token_once() -> None:
                 # The token was used up; the tab's resume key brings it back (a reload).
                 ws = await _ws(http, port)
                 await ws.send_json(_hello(token))
-                assert await _nothing_then_closed(ws)
+                assert await _nothing_then_closed(ws) and ws.close_code == SPENT
                 ws = await _ws(http, port)
                 await ws.send_json(_hello(resume))
                 assert (await ws.receive_json())["t"] == "status"
@@ -219,7 +221,12 @@ def test_second_tab_cannot_take_over(browser: Any) -> None:
         # Refused: its socket is closed (the page says so) and no picture reached it.
         st = wait_page(browser, lambda s: s["closed"], what="second tab refused")
         assert st["applied"] == 0 and not st["connected"]
-        assert browser.execute_script("return !document.getElementById('banner').hidden")
+        # It says why on its own (web39: the banner said "reload", which was refused too).
+        assert browser.execute_script(
+            "const e = document.getElementById('boot-error');"
+            "return !e.hidden && e.textContent === window.screencodecPage.refusal"
+            " && e.textContent.startsWith('This session is open in another tab')"
+        )
         browser.close()
         browser.switch_to.window(first)
         before = wait_page(browser, lambda s: True)["applied"]

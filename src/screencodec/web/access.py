@@ -13,6 +13,13 @@ a reload; every admission draws a new one. While a page is connected nothing
 else is admitted, whatever it presents: a second tab cannot take over.
 Comparisons are constant time.
 
+A page refused although it presented a right key (a second tab opened on
+the link by hand, or a duplicate of the tab) is told why (:attr:`PageAccess.refusal`:
+:data:`IN_USE` or :data:`SPENT`, its socket's close code, which the page
+words itself): it holds the secret, so this tells it nothing new, and it
+said "the viewer program stopped or lost this page: reload" (web39), which
+was not true. A wrong key is told nothing.
+
 Not thread-safe: owned by the web server's event loop.
 """
 
@@ -22,9 +29,15 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ["PageAccess", "static_key_of"]
+__all__ = ["IN_USE", "SPENT", "PageAccess", "static_key_of"]
 
 _TOKEN_BYTES = 32
+
+#: A right key while another page holds the session (the page: app/refusal.js).
+IN_USE = 4001
+#: The link's token again, once spent, no page holding the session (its tab
+#: closed or reloading: that tab's resume key lets it back).
+SPENT = 4002
 
 
 def static_key_of(token: str) -> str:
@@ -48,21 +61,27 @@ class PageAccess:
         self._resume: str | None = None
         self.live = False
         self.refused = 0
+        #: Why the last page refused with a right key was (:data:`IN_USE`,
+        #: :data:`SPENT`); None after a wrong key or an admission.
+        self.refusal: int | None = None
 
     def admit(self, presented: object) -> str | None:
         """A page presents ``presented`` (the token or a resume key): returns a
-        fresh resume key if it is admitted, else None (and counts a refusal)."""
-        ok = False
-        if isinstance(presented, str) and not self.live:
+        fresh resume key if it is admitted, else None (and counts a refusal,
+        :attr:`refusal` saying why if the key was right)."""
+        self.refusal = None
+        by_token = by_resume = False
+        if isinstance(presented, str):
             given = presented.encode()
             # Both comparisons always run: the timing says nothing about which.
             by_token = hmac.compare_digest(given, self.token.encode())
             by_resume = self._resume is not None and hmac.compare_digest(
                 given, self._resume.encode()
             )
-            ok = (by_token and not self._token_used) or by_resume
-        if not ok:
+        if self.live or not ((by_token and not self._token_used) or by_resume):
             self.refused += 1
+            if by_token or by_resume:
+                self.refusal = IN_USE if self.live else SPENT
             return None
         self._token_used = True
         self.live = True

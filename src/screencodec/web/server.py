@@ -10,7 +10,9 @@ Routes (``KEY`` is :attr:`~.access.PageAccess.static_key`):
   A wrong key gets an empty 404, as does every other path.
 * ``GET /ws``: the page's WebSocket. Its first frame must be a valid
   ``hello`` carrying the token (or the tab's resume key) within a few seconds;
-  otherwise the socket is closed without a single byte sent to it.
+  otherwise the socket is closed without a single byte sent to it (but the
+  close), whose code says why only to a page that presented a right key
+  while it cannot be admitted (:attr:`.access.PageAccess.refusal`).
 
 Every response carries a strict Content-Security-Policy (scripts, the
 page's decoding worker and styles from this origin only, no inline code, no
@@ -32,7 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMessage, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.framing import stop_listening
@@ -222,6 +224,8 @@ class WebServer:
             return None
         resume = self.access.admit(hello["key"])
         if resume is None:
+            if self.access.refusal is not None:  # a second tab: the page says why
+                await _close_quietly(ws, self.access.refusal)
             return None
         hello["resume"] = resume
         return hello
@@ -264,9 +268,9 @@ async def page_messages(ws: web.WebSocketResponse, stop: asyncio.Event) -> Async
             received.cancel()  # its reader was cancelled while it waited
 
 
-async def _close_quietly(ws: web.WebSocketResponse) -> None:
+async def _close_quietly(ws: web.WebSocketResponse, code: int = WSCloseCode.OK) -> None:
     with contextlib.suppress(Exception):
-        await ws.close()
+        await ws.close(code=code)
 
 
 def _serve(path: Path) -> web.StreamResponse:

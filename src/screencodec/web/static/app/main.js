@@ -8,6 +8,7 @@
 import { DecodeWorker } from "./decoding.js";
 import { Input } from "./input.js";
 import { Renderer } from "./render.js";
+import { refusalText } from "./refusal.js";
 import { parseServerMessage } from "./schema.js";
 import { Timeline } from "./timeline.js";
 import { CUT, shownText, UI } from "./ui.js";
@@ -20,7 +21,7 @@ const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
   playback: null, position: null, events: 0, notice: null, unavailable: "", verdict: null,
-  pictured: false, blanks: 0, workerFailures: 0, keptMs: null,
+  pictured: false, blanks: 0, workerFailures: 0, keptMs: null, refusal: null,
 };
 window.screencodecPage = page;
 
@@ -260,10 +261,17 @@ export async function main({ key, base, save }) {
     }
     handleText(m);
   };
-  ws.onclose = () => {
+  let welcomed = false; // admitted: a close from now on is no refusal
+  ws.onclose = (ev) => {
     page.connected = false;
     page.closed = true;
     control = false;
+    const refusal = welcomed ? null : refusalText(ev.code);
+    if (refusal !== null) {
+      page.refusal = refusal;
+      ui.notHere(refusal); // and nothing more: reloading or retrying would be refused again
+      return;
+    }
     ui.setLevel(false, false);
     ui.sessionOver(); // nothing more goes anywhere
     if (!page.ended) {
@@ -275,6 +283,7 @@ export async function main({ key, base, save }) {
   function handleText(m) {
     switch (m.t) {
       case "welcome":
+        welcomed = true;
         page.connected = true;
         save(m.resume);
         document.title = `screencodec viewer: ${shownText(m.who, { cut: CUT.title })}`;

@@ -232,6 +232,16 @@ export class UI {
     }
   }
 
+  // This page was refused (a second tab on the link: app/refusal.js): it
+  // shows that sentence alone, as boot.js shows its own failures; none of
+  // the session's controls, which would do nothing here.
+  notHere(text) {
+    this.over = true;
+    for (const id of ["bar", "banner", "viewport", "stats", "chat", "files"]) $(id).hidden = true;
+    $("boot-error").textContent = text;
+    $("boot-error").hidden = false;
+  }
+
   status(text) {
     $("status").textContent = shownText(text, { cut: CUT.text });
   }
