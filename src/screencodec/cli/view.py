@@ -134,6 +134,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         who=args.name, port=args.web_port, control=args.control,
         open_browser=not args.no_open, download_dir=args.download_dir, on_url=show,
         on_step=step, max_pixels=args.max_pixels, host_direct=not args.relay,
+        on_early_chat=lambda text: tell(f"host says: {safe_text(text, 1000)}"),  # as said_early
     )  # fmt: skip
     web = WebViewer(lambda: _connect(args, password), options)
     # Ctrl-C, SIGTERM, SIGHUP and --duration leave as the page's Leave button

@@ -43,9 +43,9 @@ from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
 __all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "PAGE_NUDGE_AFTER",
-           "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS",
-           "LostEnd", "WebOptions", "WebViewer", "lost_banner", "not_opened_line", "page_opened",
-           "page_words"]
+           "REAP_EVERY", "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS",
+           "LostEnd", "WebOptions", "WebViewer", "lost_banner", "not_opened_line",
+           "page_opened", "page_words", "reap_browsers"]
 
 T = TypeVar("T")
 
@@ -88,6 +88,10 @@ class WebOptions:
     on_url: Callable[[str], None] = field(default=lambda url: None)
     #: Told each step in words (page opened, connected, granted): a terminal prints them.
     on_step: Callable[[str], None] = field(default=lambda text: None)
+    #: Told each line the host's user writes while asked whether to let the
+    #: agent in (``Viewer.on_early_chat``: sanitised there; the page shows
+    #: it too): a terminal prints it as ``view`` does (web39: it did not).
+    on_early_chat: Callable[[str], None] = field(default=lambda text: None)
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,23 @@ def lost_banner(reason: str) -> str:
     return f"The connection to the user's computer was lost{why}: reconnecting..."
 
 
+#: How often, once the page opened, the browser processes ``webbrowser``
+#: forgot are looked at again (:func:`reap_browsers`).
+REAP_EVERY = 1.0
+
+
+async def reap_browsers() -> None:
+    """Reap the browser processes ``webbrowser`` started in the background
+    and forgot (:func:`_reap_browsers`) every :data:`REAP_EVERY` seconds
+    while any is left: one that exits mid-session (its window closed, a
+    launcher that hands the link on and ends) stayed a zombie until
+    ``view --web`` ended (web39; :func:`page_opened` looks only once, when
+    the page opened or :data:`PAGE_NUDGE_AFTER` passed)."""
+    while getattr(subprocess, "_active", None):
+        await asyncio.sleep(REAP_EVERY)
+        _reap_browsers()
+
+
 def page_words(hello: dict[str, Any]) -> str:
     """The terminal's line once the page opened: what its browser's video
     support means for the agent (walk38: "page opened (H.264 in the browser:
@@ -261,6 +282,7 @@ class WebViewer:
         bridge = self.bridge = WebBridge(opts.who)
         server = self.server = WebServer(bridge.on_page, port=opts.port)
         tmp = None
+        reaping: asyncio.Future[None] | None = None
         try:
             self.url = await server.start()
             self.listening.set()
@@ -272,6 +294,8 @@ class WebViewer:
             except _LeftError:  # nothing is connected: the page, if it is there, is told
                 return self._ended(bridge, LEFT_HERE)
             opts.on_step(page_words(hello))
+            if opts.open_browser:
+                reaping = asyncio.ensure_future(reap_browsers())
             if opts.download_dir is None:
                 tmp = tempfile.TemporaryDirectory(prefix="screencodec-files-")
             files = bridge.make_files(server.files)
@@ -385,6 +409,8 @@ class WebViewer:
                 finally:
                     if tmp is not None:
                         tmp.cleanup()
+                    if reaping is not None:
+                        reaping.cancel()
 
     def _viewer_maker(
         self, bridge: WebBridge, hello: dict[str, Any],
@@ -407,6 +433,7 @@ class WebViewer:
                 resume=None if before is None else before.resume_ticket,
                 picture=None if before is None else picture,
             )
+            viewer.on_early_chat = opts.on_early_chat
             bridge.attach(viewer)
             return viewer
 
