@@ -17,8 +17,10 @@ desktop's (test_webopen38_page_not_opened)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -139,6 +141,58 @@ def test_a_late_page_works_and_a_browser_that_exits_mid_session_is_reaped(
         loop.call(_close(listener, host))
     assert view.lines.count(nudge) == 1, view.lines
     assert "no page has opened yet" not in out
+
+
+def _foreground(where: Path, record: Path, pids: Path) -> Path:
+    """A browser program ``webbrowser`` runs in the foreground and waits
+    for (a name it does not know, as a browser itself or a wrapper around
+    one): writes its argument to ``record`` and its pids to ``pids``, and
+    runs until killed (25 s at most)."""
+    where.mkdir(parents=True, exist_ok=True)
+    prog = where / "my-browser"
+    prog.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {record}\nsleep 25 &\n'
+                    f'echo "$$ $!" > {pids}\nwait $!\n')  # fmt: skip
+    prog.chmod(0o755)
+    return prog
+
+
+def test_a_browser_program_that_keeps_running_does_not_hold_the_page(
+    tmp_path: Path, browser: Any, loop: LoopThread
+) -> None:
+    """Found: ``webbrowser`` waits for such a program, and ``view --web``
+    waited for ``webbrowser``: the page opened and stayed at "Opening..."
+    (the host never contacted) until the program ended, which a browser
+    does when it is closed. Now the session starts once the page opens,
+    and ``view`` ends without waiting for the program either."""
+    record, pids = tmp_path / "url", tmp_path / "pids"
+    host, listener, creds = _host(loop)
+    view = _View([f"127.0.0.1:{listener.port}", "--code", creds.code, "--password",
+                  creds.password], _env(_foreground(tmp_path / "bin", record, pids)))  # fmt: skip
+    running: list[int] = []
+    try:
+        url = URL.search(view.until(r"^web viewer: "))
+        assert url is not None
+        deadline = time.monotonic() + 20
+        while not pids.exists() or not pids.read_text().strip():
+            assert time.monotonic() < deadline, "the browser program did not start"
+            time.sleep(0.05)
+        running = [int(pid) for pid in pids.read_text().split()]
+        browser.get(record.read_text())
+        view.until(r"granted: view")
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
+        browser.find_element(By.ID, "leave").click()
+        out, err = view.proc.communicate(timeout=30)
+        assert view.proc.returncode == 0, (view.lines, out, err)
+        # The program still runs: neither the session nor view's end waited for it.
+        os.kill(running[0], 0)
+    finally:
+        view.close()
+        for pid in running:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        loop.call(_close(listener, host))
+    said = view.lines + out.splitlines()
+    assert not any(line.startswith(("no page has opened yet", "no browser")) for line in said)
 
 
 def test_view_web_prints_the_users_line_written_while_asked(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import subprocess
 import tempfile
+import threading
 import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -131,31 +132,62 @@ def not_opened_line(url: str) -> str:
     return f"no page has opened yet: open {url} in your browser"
 
 
-async def open_browser(url: str, say: Callable[[str], None]) -> bool:
-    """Open ``url`` in this machine's browser; ``say`` :data:`NO_BROWSER` when
-    none could be (``webbrowser.open`` is False): the terminal said it was
-    opening it. Whether a browser was started (it may still not open the
-    page: :func:`until_opened`)."""
-    if not await asyncio.to_thread(webbrowser.open, url):
-        say(NO_BROWSER)
-        return False
-    return True
+def open_browser(url: str) -> asyncio.Future[bool]:
+    """Open ``url`` in this machine's browser; the future is
+    ``webbrowser.open``'s answer (False: none could be opened). Asked in a
+    daemon thread, not awaited before the page is watched for: for a
+    program whose name it does not know (``$BROWSER`` naming the browser
+    itself, or a wrapper around one), ``webbrowser`` waits until it ends,
+    which a browser does when it is closed, and the page that opened
+    meanwhile waited with it (web39: "Opening...", the host never
+    contacted). A daemon thread: one of asyncio's executor would hold the
+    process's exit until the browser closed."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[bool] = loop.create_future()
+
+    def settle(ok: bool) -> None:
+        if not answer.done():
+            answer.set_result(ok)
+
+    def ask() -> None:
+        try:
+            ok = bool(webbrowser.open(url))
+        except Exception:  # webbrowser.Error, OSError: no browser was opened
+            ok = False
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, ok)
+
+    threading.Thread(target=ask, name="web-browser", daemon=True).start()
+    return answer
 
 
 async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], None],
                       *, open_it: bool = True) -> T:  # fmt: skip
     """The page's hello (``hello``: the bridge's), once a page opened ``url``;
-    with ``open_it``, the browser is started first (:func:`open_browser`).
+    with ``open_it``, the browser is started as it is waited for
+    (:func:`open_browser`): ``say`` :data:`NO_BROWSER` when none could be
+    opened (the terminal said it was opening it) and no page came first.
     A browser started that has not brought a page within
     :data:`PAGE_NUDGE_AFTER` seconds is told once (``say``,
     :func:`not_opened_line`): it said nothing more, and the agent waited
     for a page that never came (walk38). Either way the browser's process
     is reaped if ``webbrowser`` left it (:func:`_reap_browsers`)."""
-    if open_it and await open_browser(url, say):
-        done, _ = await asyncio.wait({hello}, timeout=PAGE_NUDGE_AFTER)
+    if open_it:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + PAGE_NUDGE_AFTER
+        opened = open_browser(url)
+        first: set[asyncio.Future[Any]] = {hello, opened}
+        done, _ = await asyncio.wait(first, timeout=PAGE_NUDGE_AFTER,
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if opened in done and not hello.done() and not opened.result():
+            say(NO_BROWSER)
+        elif not hello.done():
+            # Started (or still being started); the page has the rest of its time.
+            await asyncio.wait({hello}, timeout=max(0.0, until - loop.time()))
+            _reap_browsers()
+            if not hello.done():
+                say(not_opened_line(url))
         _reap_browsers()
-        if not done:
-            say(not_opened_line(url))
     return await hello
 
 
