@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
@@ -468,7 +470,8 @@ class ViewerLink(LinkAsking):
 
         def put(question: ConsentRequest) -> Any:  # in its turn: the user is asked
             self.asked_first = self.first_open = True
-            return consent(question)
+            asking = consent(question)
+            return self._answered(asking) if inspect.isawaitable(asking) else asking
 
         try:
             answer = await self._first_answer(ask_permission(
@@ -489,6 +492,17 @@ class ViewerLink(LinkAsking):
             await self.send(m.Bye("the local user declined"))
             return CONSENT_DENIED
         return grant.level
+
+    async def _answered(self, asking: Awaitable[Any]) -> Any:
+        """The consent callback's answer; no more chat before the grant from
+        the step it returns in (the one the host's terminal shows the answer
+        in): a line typed at the answer goes after the grant, as its reply
+        comes after the answer (words39: it went early, told after the yes
+        as if the agent were still asking)."""
+        try:
+            return await asking
+        finally:
+            self.first_open = False
 
     async def _resume(self, resumed: Resumable, asked: Permission) -> Permission | None:
         """Go on with a session whose ticket this viewer presented: the
