@@ -361,6 +361,7 @@ class _Commands(_FileCommands):
             if asking:
                 self.ui.say(f"you said to {_named(asking)}, who {ASKS}: {safe_text(text, 1000)}")
                 return
+            # One question is open at a time: the asking agent takes no chat yet.
             if older := self.host.asking_without_chat():
                 self.ui.say(f"(not sent: {_named(older)} {ASKS_WORDS}, and their program"
                             " cannot receive chat until you let them in)")  # fmt: skip
