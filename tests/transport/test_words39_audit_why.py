@@ -29,6 +29,7 @@ from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.recording.audit import AuditTracker
 from screencodec.transport import CONTROL, VIEW, Host, Viewer
+from screencodec.transport.channel.base import ChannelTap
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.input.recording import RecordingInjector
@@ -120,3 +121,64 @@ def test_a_refusals_reason_goes_with_its_deny_whatever_comes_between() -> None:
         {"type": "deny", "level": "control", "unasked": True, "why": NO_INJECTOR}]
     assert tracker.from_host(0.0, m.PermissionDeny(CONTROL.bits)) == [
         {"type": "deny", "level": "control"}]  # its user's no: no reason given
+
+
+class _DenyWaitsItsTurn(ChannelTap):
+    """The host's end of the link, whose PermissionDeny waits for the
+    connection while another message takes it: as on a busy link, where each
+    send waits its turn (SecureChannel's send lock) and the message queued
+    first goes first. ``held`` is set as the Deny waits; it goes once
+    ``go`` is set."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.held = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def send(self, message: bytes, /) -> None:
+        if isinstance(m.decode(message), m.PermissionDeny) and not self.go.is_set():
+            self.held.set()
+            await self.go.wait()
+        await self.inner.send(message)
+
+
+def test_a_refusals_reason_is_logged_with_a_chat_line_between_notice_and_deny(
+        tmp_path: Path) -> None:  # fmt: skip
+    """A real session: the host cannot give CONTROL (no injector), the agent
+    asks for it, and the host's user's chat line goes between the Notice
+    and the Deny on the wire. Found: ``deny control`` without ``why``."""
+
+    async def main() -> Path:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=_all,
+                    recorder=recorder)  # fmt: skip
+        links: list[_DenyWaitsItsTurn] = []
+
+        async def serve(channel: Any) -> str:
+            links.append(_DenyWaitsItsTurn(channel))
+            return await host.serve(links[-1])
+
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, serve) as listener:
+            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
+                                           creds.password)  # fmt: skip
+            viewer = Viewer(channel, who="Alice")
+            await viewer.start(VIEW)
+            task = asyncio.ensure_future(viewer.run())
+            asking = asyncio.ensure_future(viewer.request(CONTROL, timeout=10))
+            await asyncio.wait_for(links[0].held.wait(), 10)
+            await host.send_chat("between the notice and the deny")
+            links[0].go.set()
+            assert await asking is False
+            await viewer.bye("done")
+            await task
+            done = await asyncio.to_thread(recorder.wait, 1, timeout=10.0)
+        return done[0].path
+
+    with RecordingReader(run(main(), timeout=60)) as reader:
+        events = reader.events()
+    kinds = [e["type"] for e in events]
+    assert kinds.index("chat") < kinds.index("deny"), kinds  # it did come between
+    (deny,) = [e for e in events if e["type"] == "deny"]
+    assert (deny["level"], deny.get("unasked"), deny.get("why")) == (
+        "control", True, NO_INJECTOR), deny
