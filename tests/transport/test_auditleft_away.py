@@ -219,6 +219,8 @@ def test_control_taken_back_while_the_agent_is_being_taken_up(tmp_path: Path) ->
         "away": True}, revoke  # fmt: skip
     (grant,) = [e for e in events if e["type"] == "grant"]
     assert grant["level"] == str(VIEW) and revoke["t"] <= grant["t"], (revoke, grant)
+    # words39: the grant without CONTROL says why, in the host's words.
+    assert grant["no_control"] == "the host's user took control back before the grant", grant
 
 
 def test_view_taken_back_while_the_agent_is_being_taken_up(tmp_path: Path) -> None:

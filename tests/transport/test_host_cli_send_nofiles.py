@@ -76,8 +76,10 @@ def test_send_offers_the_file_to_the_others_only(
         host.type(f"/send {big}")
         alice, bob = AGENT.format(who="Alice"), AGENT.format(who="Bob")
         await wait(host, rf"\(not sent to {alice}: their program takes no files\)\n", mark)
-        await wait(host, rf"offering {re.escape(str(big))} \(100 kB\) to {bob}; each is asked"
+        # words39: one agent offered it: "who is asked", not "each is asked".
+        await wait(host, rf"offering {re.escape(str(big))} \(100 kB\) to {bob}, who is asked"
                          r" whether to accept it\n", mark)  # fmt: skip
+        assert "each is asked" not in host.text[mark:]
         await wait(host, rf"delivered big\.bin to {bob}: saved there\n", mark)
         assert (saved / "big.bin").read_bytes() == big.read_bytes()
         await asyncio.to_thread(view.wait_for, _TOLD)  # Alice is told it

@@ -19,8 +19,9 @@ _QUITS = r"  Ctrl-C +quit: the session code and password stop working\n"
 _ENDS = r"  Ctrl-C +stop sharing: end the session with every agent, then quit\n"
 # smallend35: an agent whose program takes no files is not offered it
 # (nofiles35), and the /send line says so.
-_SENDS = (r"  /send PATH +offer the file PATH to the agent\(s\) whose program takes files;"
-          r" each is asked whether to accept it\n"
+# words39: "each is asked" read wrong with one agent: said of one agent.
+_SENDS = (r"  /send PATH +offer the file PATH to each agent whose program takes files; the"
+          r" agent is asked whether to accept it\n"
           # cancel36: /stop follows /send.
           r"  /stop \[NAME\] +stop the files being sent \(/send\) or received, or only those"
           r" named NAME; nothing of them is kept\n")

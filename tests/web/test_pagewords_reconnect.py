@@ -191,9 +191,14 @@ def test_the_end_banner_of_a_host_whose_program_stopped_is_one_plain_line(
         live.close()
     # Old: "The session has ended: the connection to the user's computer was
     # lost (the peer closed the connection (its program has stopped))."
+    # words39: not "(its program has stopped)": a refusal says no more than
+    # that nothing answers (the user may have ended it, as a crash would).
     assert st["banner"] == ("The session has ended: the connection to the user's computer was"
-                            " lost, and the host no longer answers (its program has stopped).")
-    assert end is not None and end.how == "gone", end
+                            " lost, and it no longer answers: the user may have ended the"
+                            " session, or their computer went offline or the program"
+                            " stopped.")  # fmt: skip
+    assert end is not None and end.how == "no answer", end
     assert ended_words(_web_lost_words(end)) == (
-        "session ended: the connection was lost, and the host no longer answers (its program"
-        " has stopped)")  # fmt: skip
+        "session ended: the connection was lost, and the host no longer answers: the host's"
+        " user may have ended the session, or their computer went offline or its program"
+        " stopped")  # fmt: skip

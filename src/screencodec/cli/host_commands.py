@@ -42,7 +42,17 @@ __all__ = ["_Commands"]
 
 #: Who a /say line went to while nobody shares the screen (say38): the
 #: agent the question is about, told what they have and have not.
-ASKS = "asks to see your screen (they see none of it until you say yes)"
+ASKS_WORDS = "asks to see your screen"
+ASKS = f"{ASKS_WORDS} (they see none of it until you say yes)"
+#: Seconds a /say typed right after a yes waits for that agent to be in the
+#: session (a join reads the screen layout and sends a few messages).
+JOIN_WAIT = 10.0
+
+
+def _named(agents: tuple[tuple[str, str], ...]) -> str:
+    """Agents not let in yet, ``(peer, who)``, as the question named them."""
+    return ", ".join(f"{safe_text(who, 64)!r} ({safe_text(peer)})" if who else safe_text(peer)
+                     for peer, who in agents)  # fmt: skip
 
 
 class _Commands(_FileCommands):
@@ -349,12 +359,20 @@ class _Commands(_FileCommands):
         if not viewers and not self.away:
             asking = await self.host.say_to_asking(text)
             if asking:
-                named = ", ".join(f"{safe_text(who, 64)!r} ({safe_text(peer)})" if who
-                                  else safe_text(peer) for peer, who in asking)  # fmt: skip
-                self.ui.say(f"you said to {named}, who {ASKS}: {safe_text(text, 1000)}")
-            else:
+                self.ui.say(f"you said to {_named(asking)}, who {ASKS}: {safe_text(text, 1000)}")
+                return
+            # One question is open at a time: the asking agent takes no chat yet.
+            if older := self.host.asking_without_chat():
+                self.ui.say(f"(not sent: {_named(older)} {ASKS_WORDS}, and their program"
+                            " cannot receive chat until you let them in)")  # fmt: skip
+                return
+            # An agent the user has just answered about (the answer shown)
+            # is being let in: the line goes in the session, after the grant.
+            await self.host.joining(JOIN_WAIT)
+            viewers = self.host.viewers
+            if not viewers and not self.away:
                 self.ui.say("(not sent: no support agent sees your screen)")
-            return
+                return
         try:
             # Each agent's program confirms it (_delivery); kept for those away.
             ids = await self.host.send_chat(text)

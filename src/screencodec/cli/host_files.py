@@ -112,8 +112,10 @@ class _FileCommands:
                 self._spawn_send(self._tell_tried(path, peer))
         if not takers:
             return
-        self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, takers)}; "
-                    "each is asked whether to accept it")
+        # words39: "each is asked" of one agent read as if others were.
+        asked = "; each is asked" if len(takers) > 1 else ", who is asked"
+        self.ui.say(f"offering {shown} ({amount(size)}) to {_agents(self.ui, takers)}{asked}"
+                    " whether to accept it")
         for peer in takers:
             task = self._spawn_send(self._offer(path, peer))
             self._offers[task] = path.name

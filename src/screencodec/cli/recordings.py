@@ -187,7 +187,9 @@ def register(subparsers: Any, summary: str) -> None:
     pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS",
                     help="the times to show, in seconds from the session's start "
                          "(default 0): one PNG each, in --out")
-    pl.add_argument("--out", type=Path, default=Path("."), help="directory for the PNGs")
+    pl.add_argument("--out", type=Path, default=Path("."), metavar="DIR|FILE.png",
+                    help="directory for the PNGs (default: this one); with one --at time, "
+                         "a name ending in .png is that picture's file")
     pl.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP + _HOSTS_SHOWN)
     pl.add_argument("--events", action="store_true", help="print the audit log too")
     pl.add_argument("--no-cursor", action="store_true", help="leave the pointer out")

@@ -245,9 +245,10 @@ def _play(args: argparse.Namespace) -> int:
 
     if args.web:
         return _play_web(args)
+    one = _one_picture(args.out, args.at)  # refused before anything is made
     chain, unverified, code = _open_session(args)
     with chain as r:
-        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out.parent if one else args.out).mkdir(parents=True, exist_ok=True)
         _session_said(r)
         # write_png takes no copy of the picture: up to the wire's largest
         # (16384x16384) it costs its 1 GiB framebuffer and a few MiB more.
@@ -263,7 +264,9 @@ def _play(args: argparse.Namespace) -> int:
             drawn = None if track is None else track.at(t)
             note = output_note(unverified, player.shown_failure,
                            None if track is None else track.shown_failure)  # fmt: skip
-            out = args.out / f"{r.path.stem}_t{t:09.3f}{'.UNVERIFIED' if note else ''}.png"
+            mark = ".UNVERIFIED" if note else ""
+            out = (args.out / f"{r.path.stem}_t{t:09.3f}{mark}.png" if one is None
+                   else one.with_name(f"{one.stem}{mark}{one.suffix}"))  # fmt: skip
             write_png(out, fb, drawn, note=note)
             # A time past the end is the last picture: said, so that it is
             # not read as the screen at that time (it was one more file name).
@@ -276,6 +279,19 @@ def _play(args: argparse.Namespace) -> int:
                 print(json.dumps(ev, sort_keys=True))
     return _chain_end(chain, _unverified_end(
         args, code, player.failures + (track.failures if track else [])))
+
+
+def _one_picture(out: Path, times: list[float]) -> Path | None:
+    """The file ``--out`` names when it is one picture's (``x.png``, not a
+    folder that exists), else None: a folder, one PNG per time in it.
+    words39: ``--out x.png`` made a folder of that name. A file for several
+    times is refused (ValueError, exit 2), before anything is made."""
+    if out.suffix.lower() != ".png" or out.is_dir():
+        return None
+    if len(times) > 1:
+        raise ValueError(f"--out {out} names one PNG file, and --at gives {len(times)} times:"
+                         " give one --at time, or a folder for --out (one PNG each in it)")
+    return out
 
 
 def _play_web(args: argparse.Namespace) -> int:

@@ -35,8 +35,8 @@ HOST_COMMANDS = (
     ("/say TEXT", "write TEXT to the support agent(s)"),
     ("/view", "take back control of your mouse and keyboard; the agents can still watch"),
     ("/end", "end the session: every agent leaves"),
-    ("/send PATH", "offer the file PATH to the agent(s) whose program takes files; each is asked"
-                   " whether to accept it"),
+    ("/send PATH", "offer the file PATH to each agent whose program takes files; the agent is"
+                   " asked whether to accept it"),
     ("/stop [NAME]", "stop the files being sent (/send) or received, or only those named"
                      " NAME; nothing of them is kept"),
     ("/help", "list these commands"),

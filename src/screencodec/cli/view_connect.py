@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from screencodec.cli.main import Exit
 from screencodec.cli.terminal import in_words, tell
 from screencodec.cli.view_commands import said_early
-from screencodec.cli.view_ending import _AWAY_WORDS, LEFT, LEFT_AWAY, _not_taken_up, _plain
+from screencodec.cli.view_ending import (
+    _AWAY_WORDS,
+    LEFT,
+    LEFT_AWAY,
+    _no_answer,
+    _not_taken_up,
+    _plain,
+)
 from screencodec.cli.view_signals import _unless_left
 from screencodec.errors import (
     AccessRefusedError,
@@ -275,8 +282,8 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
                       refused_is_final=not args.relay),
             left, cancel=True)  # fmt: skip
     except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
-        if not args.relay and refused(exc):
-            return _Over(_not_taken_up(reason, None), lost=True)
+        if not args.relay and refused(exc):  # all it knows: no answer (words39)
+            return _Over(_no_answer(reason), lost=True)
         return _ended_meanwhile(exc, reason) or _Over(
             _not_taken_up(reason, _rejoin_words(exc, args)), lost=True)
     if not done or channel is None:  # left with no link to send a Bye on

@@ -27,11 +27,13 @@ __all__ = [
     "LEFT",
     "LEFT_AWAY",
     "LEFT_IN_PAGE",
+    "NO_ANSWER",
     "TAKEN_OVER",
     "_AWAY_WORDS",
     "_LOST",
     "_end_status",
     "_lost_link",
+    "_no_answer",
     "_not_taken_up",
     "_over_limit_hint",
     "_plain",
@@ -44,11 +46,27 @@ __all__ = [
 
 def _not_taken_up(reason: str, why: str | None) -> str:
     """Why a session whose link was lost (``reason``) ended, once it could
-    not be taken up again: the host's machine refused (``why`` None: its
-    program has stopped), or reconnecting failed (``why``, explained)."""
+    not be taken up again: a relay saw the host's program stop without a
+    word (``why`` None), or reconnecting failed (``why``, explained)."""
     if why is None:
         return f"{_plain(reason)}, and the host no longer answers (its program has stopped)"
     return f"{_plain(reason)}; could not reconnect: {why}"
+
+
+#: A host reached directly whose machine refuses every reconnection
+#: (nothing listens there): all this side knows. words39: it said "(its
+#: program has stopped)", read as a crash, when the person had ended the
+#: session while the agent was away (a ``--once`` host then exits) or
+#: quit; nor does a refusal rule out a computer gone from the network
+#: behind a forwarder. The likely causes, none claimed.
+NO_ANSWER = ("the host no longer answers: the host's user may have ended the session, or"
+             " their computer went offline or its program stopped")  # fmt: skip
+
+
+def _no_answer(reason: str) -> str:
+    """A session whose link was lost (``reason``) and whose host, reached
+    directly, refused the reconnections (:data:`NO_ANSWER`)."""
+    return f"{_plain(reason)}, and {NO_ANSWER}"
 
 
 def _web_lost_words(end: LostEnd) -> str:
@@ -62,6 +80,8 @@ def _web_lost_words(end: LostEnd) -> str:
 
     if end.how == "gone":
         return _not_taken_up(end.lost, None)
+    if end.how == "no answer":
+        return _no_answer(end.lost)
     if end.how == "failed":
         return _not_taken_up(end.lost, end.why)
     if end.how == "away" and end.away is not None:

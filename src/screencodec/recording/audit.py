@@ -163,10 +163,16 @@ class AuditTracker:
         self._refused_why: dict[tuple[str, int], tuple[int, int]] = {}
         #: The host's Notice of a refusal its user was not asked about, right
         #: before its PermissionDeny (session/link.py ``_refuse``): that
-        #: deny's ``why``. Any other message of the host's in between drops
-        #: it; so does a grant right before it (the first grant's "CONTROL
-        #: cannot be granted", which explains that grant, not a later deny).
+        #: deny's ``why``, when the host's session did not say it itself
+        #: (:meth:`answer_why`, which it does since words39). Any other
+        #: message of the host's in between drops it; so does a grant right
+        #: before it (the first grant's "CONTROL cannot be granted", which
+        #: explains that grant, not a later deny).
         self._notice: str | None = None
+        #: Why the host's session sends its next grant or deny, by kind:
+        #: ``(level bits, words)`` (:meth:`answer_why`); it goes with that
+        #: row whatever the host sends between (words39).
+        self._why: dict[str, tuple[int, str]] = {}
         self._after_grant = False
         self._granted = False  # the host sent a grant on this link
 
@@ -219,14 +225,18 @@ class AuditTracker:
         if isinstance(msg, m.PermissionGrant):
             self._given_back = Permission(0)  # what was given back is history
             self._granted = True
-            out.append({"type": "grant", "level": str(Permission(msg.level))})
+            grant: Event = {"type": "grant", "level": str(Permission(msg.level))}
+            if (why := self._answer_why("grant", msg.level)) is not None:
+                grant["no_control"] = why  # the first grant without CONTROL: why
+            out.append(grant)
         elif isinstance(msg, m.Notice):
             if msg.code in _UNASKED and not after_grant:  # the deny that follows: why
                 self._notice = safe_text(msg.text, wire.REASON_SHOWN)
         elif isinstance(msg, m.PermissionDeny):
             deny: Event = {"type": "deny", "level": str(Permission(msg.level))}
-            if notice is not None:  # refused without asking the host's user
-                deny.update(unasked=True, why=notice)
+            why = self._answer_why("deny", msg.level)
+            if why is not None or notice is not None:  # refused without asking the host's user
+                deny.update(unasked=True, why=why if why is not None else notice)
             out.append(deny)
         elif isinstance(msg, m.PermissionRevoke):
             revoked = Permission(msg.revoked)
@@ -257,6 +267,21 @@ class AuditTracker:
         else:
             out += self._file(msg, self._out, self._in, "to-viewer")
         return out
+
+    def answer_why(self, kind: str, level: int, why: str) -> list[Event]:
+        """The host's session says why it sends its next ``kind`` ("grant":
+        the first, without CONTROL; "deny": a level refused without asking
+        its user) of ``level``: that row says it (``no_control``, ``why``),
+        whatever the host sends between. Its own words, never the peer's
+        (cleaned all the same, bounded)."""
+        self._why[kind] = (level, safe_text(why, wire.REASON_SHOWN))
+        return []
+
+    def _answer_why(self, kind: str, level: int) -> str | None:
+        """The words :meth:`answer_why` gave for this ``kind`` of answer, if
+        it is of that level (else dropped: it was not the answer meant)."""
+        said = self._why.pop(kind, None)
+        return said[1] if said is not None and said[0] == level else None
 
     def local_input(self, t: float, device: str = "input") -> list[Event]:
         """The local user's ``device`` ("pointer", "keyboard", or "input"

@@ -294,7 +294,9 @@ class SessionRecorder:
         back, ``"resumed"`` (the seconds it was away) it did (a new link's
         file goes on), ``"file_unasked"`` (``(transfer, code, number)``) the
         agent's file offer is refused without asking the host's user, for
-        that reason code (files/wire.py), ``"away"`` an
+        that reason code (files/wire.py), ``"answer_why"`` (``(kind,
+        level, words)``) why the host's next grant or deny of that level is
+        given, in the host's words (audit.AuditTracker.answer_why), ``"away"`` an
         audit event of the host's side while the agent is away. ``at`` is its
         ``time.monotonic()`` time (default now; tools that synthesise a
         recording pass ``session.t0 + seconds``)."""
@@ -481,6 +483,8 @@ class SessionRecorder:
             events = self.audit.chat_went(self._typed(obj[0]), obj[1])
         elif kind == "file_unasked":  # the agent's offer refused unasked: (transfer, code, number)
             events = self.audit.file_unasked(*obj)
+        elif kind == "answer_why":  # why the next grant or deny: (kind, level, words)
+            events = self.audit.answer_why(*obj)
         elif kind == "away":  # the host's side did this while the agent was away
             events = self.audit.away(obj)
         elif kind == "link_lost":  # the agent's link went; it may come back

@@ -44,7 +44,7 @@ from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
 __all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "PAGE_NUDGE_AFTER",
-           "REAP_EVERY", "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS",
+           "REAP_EVERY", "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS", "UNANSWERED",
            "LostEnd", "WebOptions", "WebViewer", "lost_banner", "not_opened_line",
            "page_opened", "page_words", "reap_browsers"]
 
@@ -102,11 +102,13 @@ class LostEnd:
     this for its last line and its exit status: audit38, it read them back
     from the end of the reason's text, which carries the host's words).
 
-    ``lost``: the lost link's reason; ``how``: "gone" (the host's program
-    has stopped: :data:`GONE`), "failed" (reconnecting failed, ``why`` the
-    words: :data:`FAILED`), "away" (the session ended meanwhile, ``away``
-    how: :data:`AWAY`), or "not back in" (reconnected, the host's user asked
-    again said no, ``why`` the host's answer: :data:`NOT_BACK_IN`)."""
+    ``lost``: the lost link's reason; ``how``: "gone" (a relay saw the
+    host's program stop: :data:`GONE`), "no answer" (a host reached
+    directly refused every reconnection: :data:`UNANSWERED`), "failed"
+    (reconnecting failed, ``why`` the words: :data:`FAILED`), "away" (the
+    session ended meanwhile, ``away`` how: :data:`AWAY`), or "not back in"
+    (reconnected, the host's user asked again said no, ``why`` the host's
+    answer: :data:`NOT_BACK_IN`)."""
 
     lost: str
     how: str
@@ -380,7 +382,11 @@ class WebViewer:
                 except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                     bridge.status("Not connected")
                     how = ended_while_away(exc)  # a relay's word: said as the terminal says it
-                    if (opts.host_direct and refused(exc)) or how is EndedAway.STOPPED:
+                    if opts.host_direct and refused(exc):  # all it knows (words39)
+                        self.lost_end = LostEnd(lost, "no answer")
+                        return self._ended(bridge, f"{lost}{UNANSWERED}",
+                                           f"{_LOST_TEXT}, and {_NO_ANSWER_TEXT}.")
+                    if how is EndedAway.STOPPED:  # a relay saw its program stop
                         self.lost_end = LostEnd(lost, "gone")
                         return self._ended(bridge, f"{lost}{GONE}", f"{_LOST_TEXT}, and the"
                                            " host no longer answers (its program has stopped).")
@@ -574,13 +580,15 @@ _USER_STOPPED = (
 
 #: How :meth:`WebViewer.run` words a lost link it could not take up again:
 #: ``LOST`` (the viewer's reason for the lost link) followed by :data:`GONE`
-#: (a host reached directly refused, or a relay saw its program stop: it
-#: has stopped), by one of :data:`AWAY` (the session ended while the agent
-#: was away: not a lost one), or by :data:`FAILED`, why, and ")".
+#: (a relay saw the host's program stop), by :data:`UNANSWERED` (a host
+#: reached directly refused: why, it cannot know), by one of :data:`AWAY`
+#: (the session ended while the agent was away: not a lost one), or by
+#: :data:`FAILED`, why, and ")".
 #: The run sets :attr:`WebViewer.lost_end` as it makes them: cli/view.py
 #: words the terminal's last line and its exit status from that (before
 #: audit38 it read them back from the reason's end, the host's words in it).
 GONE = " (its program has stopped)"
+UNANSWERED = " (the host no longer answers)"
 FAILED = " (reconnecting failed: "
 #: ... or by this, the host's answer and ")": reconnected, the host's user
 #: was asked again and did not let the agent back in (exit status 3).
@@ -600,6 +608,10 @@ AWAY = {
 }
 #: The start of the page's end banner for such a link.
 _LOST_TEXT = "The session has ended: the connection to the user's computer was lost"
+#: What follows it, after ", and ", for a host reached directly that refused
+#: every reconnection (the terminal's words: cli/view_ending.NO_ANSWER).
+_NO_ANSWER_TEXT = ("it no longer answers: the user may have ended the session, or their"
+                   " computer went offline or the program stopped")  # fmt: skip
 #: What follows it, after ", and ", for a session that ended while the
 #: agent was away (the terminal's words: cli/view_ending._AWAY_WORDS).
 _AWAY_TEXT = {

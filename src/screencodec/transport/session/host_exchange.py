@@ -113,6 +113,33 @@ class HostExchange:
                 went.append((link.peer, link.who))
         return tuple(went)
 
+    def asking_without_chat(self) -> tuple[tuple[str, str], ...]:
+        """``(peer, who)`` of the agents whose first request is before the
+        local user now and whose program takes no chat before the answer
+        (a version before EARLY_CHAT): :meth:`say_to_asking` sends them
+        nothing, and the user is told why (words39: "no support agent sees
+        your screen", as if nobody asked)."""
+        return tuple((link.peer, link.who) for link in list(self._runtime.serving)
+                     if link.first_open and link not in self._runtime.links
+                     and not link.capabilities.flags & m.Capabilities.EARLY_CHAT)  # fmt: skip
+
+    async def joining(self, within: float) -> None:
+        """Wait, at most ``within`` seconds, until each agent whose first
+        request the local user has answered is in the session or gone: a
+        chat line typed at the answer goes in the session, after the grant,
+        as the terminal showed the answer first (words39). At once when
+        none is joining."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+
+        def joining() -> bool:
+            return any(link.asked_first and not link.first_open and not link.channel.closed
+                       and link not in self._runtime.links
+                       for link in list(self._runtime.serving))  # fmt: skip
+
+        while joining() and loop.time() < deadline:
+            await asyncio.sleep(0.02)  # a join takes a layout read and a few sends
+
     async def send_file(self, path: Path, peer: str) -> bool:
         """Offer a file to a viewer; True if it was delivered (saved there;
         to a viewer of the previous version: accepted and sent).

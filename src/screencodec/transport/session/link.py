@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
@@ -328,6 +330,9 @@ class ViewerLink(LinkAsking):
             await self.send(m.Bye(STOPPED_SHARING))
             return STOPPED_SHARING
         grant = m.PermissionGrant(self.level.bits)
+        if CONTROL not in self.level and self.recording is not None:  # the log says why
+            self.recording.put("answer_why", ("grant", grant.level, _no_control(
+                Permission(hello.level).known, why, level, resumed is not None)))
         self._granted = True  # a revoke from now on is told to the viewer (revoke_joining)
         await self.send(grant)
         if why is not None:  # why the grant lacks CONTROL: after it, before the monitors
@@ -465,7 +470,8 @@ class ViewerLink(LinkAsking):
 
         def put(question: ConsentRequest) -> Any:  # in its turn: the user is asked
             self.asked_first = self.first_open = True
-            return consent(question)
+            asking = consent(question)
+            return self._answered(asking) if inspect.isawaitable(asking) else asking
 
         try:
             answer = await self._first_answer(ask_permission(
@@ -486,6 +492,17 @@ class ViewerLink(LinkAsking):
             await self.send(m.Bye("the local user declined"))
             return CONSENT_DENIED
         return grant.level
+
+    async def _answered(self, asking: Awaitable[Any]) -> Any:
+        """The consent callback's answer; no more chat before the grant from
+        the step it returns in (the one the host's terminal shows the answer
+        in): a line typed at the answer goes after the grant, as its reply
+        comes after the answer (words39: it went early, told after the yes
+        as if the agent were still asking)."""
+        try:
+            return await asking
+        finally:
+            self.first_open = False
 
     async def _resume(self, resumed: Resumable, asked: Permission) -> Permission | None:
         """Go on with a session whose ticket this viewer presented: the
@@ -816,3 +833,21 @@ class ViewerLink(LinkAsking):
 
 def _bye_reason(msg: m.Bye) -> str:
     return f"viewer said bye: {safe_text(msg.reason)}" if msg.reason else "viewer said bye"
+
+
+def _no_control(wanted: Permission, unavailable: str | None, answered: Permission,
+                resumed: bool) -> str:  # fmt: skip
+    """Why a first grant holds no CONTROL, for the audit log, from this
+    host's own facts (words39: the row said nothing): what the request
+    asked (its bits, never its text), this host's reason it cannot give
+    control (its own words, also the embedder's ``control_unavailable``),
+    the answer, and whether the session was taken up again."""
+    if CONTROL not in wanted:
+        return "the agent asked only to view"
+    if unavailable is not None:
+        return unavailable
+    if CONTROL in answered:  # the /view of revoke_joining, after the yes
+        return "the host's user took control back before the grant"
+    if resumed:
+        return "the session it took up held no control"
+    return "the host's user let them view only"

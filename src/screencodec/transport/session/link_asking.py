@@ -101,8 +101,13 @@ class LinkAsking:
 
     async def _refuse(self, asked: Permission, code: int, why: str) -> None:
         """Refuse ``asked`` without asking the local user, saying why: the
-        Notice right before the Deny (no other level answer between them)."""
+        Notice right before the Deny (no other level answer between them).
+        The recording is told why with the deny (words39: an update or a
+        chat line sent between the two, each send waiting its turn for the
+        connection, left the deny's row without it)."""
         async with self._answering:
+            if self.recording is not None:
+                self.recording.put("answer_why", ("deny", asked.bits, why))
             await self.send(m.Notice(code, why))
             await self.send(m.PermissionDeny(asked.bits))
 
