@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from screencodec.cli.host_clipboard import clipboard_line
 from screencodec.cli.host_commands import _Commands
 from screencodec.cli.host_lines import (
     BANNER,
@@ -35,6 +36,8 @@ from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
 from screencodec.transport.session.events import (
     ChatDelivery,
     ChatReceived,
+    ClipboardRefused,
+    ClipboardSet,
     FileReceived,
     FileRefused,
     PasswordGuessed,
@@ -152,6 +155,8 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):
             commands.resumed(ev)
+        elif isinstance(ev, ClipboardSet | ClipboardRefused):
+            ui.say(clipboard_line(ev))
 
 
 #: How often the files being received are looked at for their progress (s).
