@@ -11,6 +11,8 @@ would (Ctrl+C / Ctrl+V use the CLIPBOARD selection).
   many characters came and puts them on its own clipboard, or, without an
   X display, offers ``/clip show``, which prints it through safe_text (an
   escape sequence in it never reaches the terminal raw);
+* ``/clip on``: what the host's user copies while the agent has control
+  goes, and the host's terminal says so;
 * nothing goes without ``/clip``; an agent without control cannot.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -109,6 +112,18 @@ def test_the_agents_clip_goes_on_the_host_clipboard_and_back(
                       " clipboard", 0, 15)  # fmt: skip
         assert _xclip_get(agent_display) == error
         assert "ENOSPC" not in view.text  # said by its length only
+        # Sync: what the user copies while the agent has control goes, told on both sides.
+        host.type("/clip on")
+        on = host.wait_for(r"clipboard sync on", 0, 15)
+        time.sleep(1.0)  # its first look (at once) took what was there: not a change
+        _xclip_set(xvfb_display, "df -h /srv")
+        host.wait_for(r"your clipboard \(10 characters\) went to 'Dave': you copied it while"
+                      r" they control your screen \(/clip off stops that\)", on.end(), 15)
+        view.wait_for(r"host's clipboard \(10 characters\) received \(they copied it while you"
+                      r" control their screen\): it is on your clipboard", 0, 15)
+        assert _xclip_get(agent_display) == "df -h /srv"
+        host.type("/clip off")
+        host.wait_for(r"clipboard sync off", on.end(), 15)
         assert view.leave() == 0, view.text
     finally:
         view.close()

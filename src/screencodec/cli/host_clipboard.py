@@ -17,7 +17,7 @@ from screencodec.cli.host_lines import _agents
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.clipboard import ClipboardError
 from screencodec.transport.session.clipboard_host import read_clipboard
-from screencodec.transport.session.events import ClipboardRefused, ClipboardSet
+from screencodec.transport.session.events import ClipboardRefused, ClipboardSent, ClipboardSet
 
 __all__ = ["clip_command", "clipboard_line"]
 
@@ -63,10 +63,16 @@ async def _send_now(host: Any, ui: Any) -> None:
                f" your clipboard holds {_chars(len(text))})")  # fmt: skip
 
 
-def clipboard_line(event: ClipboardSet | ClipboardRefused) -> str:
-    """The line of an agent's text put on the clipboard, or refused: who and
-    how many characters, never the text."""
+def clipboard_line(event: ClipboardSet | ClipboardRefused | ClipboardSent) -> str | None:
+    """The line of an agent's text put on the clipboard, or refused, or of
+    the user's clipboard that sync sent (/clip's own are told by /clip):
+    who and how many characters, never the text. None: no line."""
     who = safe_text(event.who, 64) or safe_text(event.peer)
+    if isinstance(event, ClipboardSent):
+        if event.reason != "sync":
+            return None
+        return (f"your clipboard ({_chars(event.characters)}) went to {who!r}: you copied it"
+                " while they control your screen (/clip off stops that)")  # fmt: skip
     if isinstance(event, ClipboardSet):
         return f"{who!r} put {_chars(event.characters)} on your clipboard"
     return (f"(not put on your clipboard: {who!r} sent {_chars(event.characters)}:"

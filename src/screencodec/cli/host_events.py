@@ -37,6 +37,7 @@ from screencodec.transport.session.events import (
     ChatDelivery,
     ChatReceived,
     ClipboardRefused,
+    ClipboardSent,
     ClipboardSet,
     FileReceived,
     FileRefused,
@@ -155,8 +156,10 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):
             commands.resumed(ev)
-        elif isinstance(ev, ClipboardSet | ClipboardRefused):
-            ui.say(clipboard_line(ev))
+        elif isinstance(ev, ClipboardSet | ClipboardRefused | ClipboardSent):
+            line = clipboard_line(ev)
+            if line is not None:
+                ui.say(line)
 
 
 #: How often the files being received are looked at for their progress (s).

@@ -440,7 +440,10 @@ Event = (
 
 #: Events that a later one of the same kind supersedes (stats: of the same
 #: peer): past ``maxsize``, a new one takes the place of a queued one.
-_SUPERSEDED = (FrameDecoded, CursorMoved, StatsUpdated, PasswordGuessed, SharingChanged)
+#: A clipboard text another one replaces (a hostile host's flood of 64 KiB
+#: texts must not queue thousands of them) is one of them too.
+_SUPERSEDED = (FrameDecoded, CursorMoved, StatsUpdated, PasswordGuessed, SharingChanged,
+               ClipboardReceived)  # fmt: skip
 #: Of those, the state a UI shows (who sees the screen): a new one with none
 #: queued to replace is queued as the kept kinds are, never dropped itself.
 _STATES = (SharingChanged,)
