@@ -53,8 +53,8 @@ def agent_display() -> Iterator[str]:
         yield display
 
 
-def _session(host_display: str, view_env: dict[str, str],
-             control: bool = True) -> tuple[PtyHost, PtyView]:  # fmt: skip
+def _session(host_display: str, view_env: dict[str, str], control: bool = True,
+             name: str = "Dave") -> tuple[PtyHost, PtyView]:  # fmt: skip
     host = PtyHost("--control", "xtest", env={"DISPLAY": host_display})
     try:
         port, code, password = _credentials(host)
@@ -117,10 +117,18 @@ def test_the_agents_clip_goes_on_the_host_clipboard_and_back(
         on = host.wait_for(r"clipboard sync on", 0, 15)
         time.sleep(1.0)  # its first look (at once) took what was there: not a change
         _xclip_set(xvfb_display, "df -h /srv")
-        host.wait_for(r"your clipboard \(10 characters\) went to 'Dave': you copied it while"
-                      r" they control your screen \(/clip off stops that\)", on.end(), 15)
-        view.wait_for(r"host's clipboard \(10 characters\) received \(they copied it while you"
-                      r" control their screen\): it is on your clipboard", 0, 15)
+        host.wait_for(
+            r"your clipboard \(10 characters\) went to 'Dave': you copied it while"
+            r" they control your screen \(/clip off stops that\)",
+            on.end(),
+            15,
+        )
+        view.wait_for(
+            r"host's clipboard \(10 characters\) received \(they copied it while you"
+            r" control their screen\): it is on your clipboard",
+            0,
+            15,
+        )
         assert _xclip_get(agent_display) == "df -h /srv"
         host.type("/clip off")
         host.wait_for(r"clipboard sync off", on.end(), 15)
@@ -177,6 +185,29 @@ def test_an_agent_without_control_cannot_and_the_host_says_so_without_the_text(
         host.type("/help")
         host.wait_for(r"/clip \[on\|off\]\s+send what is on your clipboard", 0, 15)
         assert not re.search(r"rm -rf", host.text)
+        assert view.leave() == 0, view.text
+    finally:
+        view.close()
+        host.close()
+
+
+def test_attack_escape_sequences_in_the_agents_text_and_name_never_reach_the_customer(
+        xvfb_display: str, agent_display: str) -> None:  # fmt: skip
+    """The customer's terminal names the agent and counts the characters; the
+    text (a terminal title change, a screen clear, a fake prompt) is never
+    printed, and the name's escape sequence is not either."""
+    env = {**ENV, "DISPLAY": agent_display}
+    host, view = _session(xvfb_display, env, name="Dave\x1b]2;owned\x07")
+    try:
+        hostile = "\x1b]2;you have been pwned\x07\x1b[2J\x1b[Hroot@host:~# "
+        _xclip_set(agent_display, hostile)
+        view.type("/clip")
+        # The name's sequence removed (safe_text, here or before it left the view).
+        host.wait_for(rf"'Dave\??' put {len(hostile)} characters on your clipboard", 0, 15)
+        assert _xclip_get(xvfb_display) == hostile  # the clipboard has it as sent
+        raw = host.raw
+        assert b"\x1b]2;" not in raw and b"\x1b[2J" not in raw and b"pwned" not in raw
+        assert b"root@host" not in raw and b"owned" not in raw
         assert view.leave() == 0, view.text
     finally:
         view.close()
