@@ -361,6 +361,29 @@ def test_the_audit_log_has_a_row_per_transfer_with_a_digest_never_the_text(
     assert to_viewer["sha256"] == hashlib.sha256(b"pa55word copied by the user").hexdigest()
     logged = json.dumps(events)
     assert "pa55word" not in logged and "ssh admin" not in logged
+    assert all("text" not in e for e in rows)
+
+
+def test_the_audit_log_has_the_text_only_when_the_recorder_is_told(tmp_path: Path) -> None:
+    async def main() -> Any:
+        recorder = Recorder(tmp_path, host_id="test-host", include_clipboard=True)
+        async with _session(VIEW, recorder=recorder) as s:
+            await s.host.send_clipboard("line one\nline two")
+            await until(lambda: s.of("viewer", ClipboardReceived), 10, "the host's text")
+        (session,) = await asyncio.to_thread(recorder.wait, 1, timeout=10.0)
+        return session
+
+    session = run(main())
+    with RecordingReader(session.path) as reader:
+        events = reader.events()
+        meta = reader.meta()
+    (row,) = [e for e in events if e["type"] == "clipboard"]
+    assert (row["text"], row["characters"], row["direction"]) == (
+        "line one\nline two",
+        17,
+        "to-viewer",
+    )
+    assert meta["include_clipboard"] is True  # the file says it holds clipboard texts
 
 
 def test_clipboard_text_is_checked_before_it_is_sent() -> None:

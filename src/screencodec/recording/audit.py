@@ -65,7 +65,8 @@ log, each a JSON-able dict with a ``type``:
   transfer: ``direction`` (``to-host``: the agent's, ``to-viewer``: the
   host's user's), ``who`` (the agent), ``number``, ``characters``,
   ``bytes`` and ``sha256`` of its UTF-8, never the text (it may be a
-  password); ``invalid`` true for one not UTF-8 or too long. The host's
+  password; with ``include_clipboard``, off by default, ``text`` too);
+  ``invalid`` true for one not UTF-8 or too long. The host's
   answer to an agent's is a ``clipboard_outcome`` row (``number``,
   ``outcome`` "set" or "refused", ``why`` in the package's words);
 * ``bye``: ``from`` ``host`` or ``viewer``, ``reason``: the Bye message
@@ -124,8 +125,9 @@ class _Transfer:
 
 
 class AuditTracker:
-    def __init__(self, *, include_keys: bool = False) -> None:
+    def __init__(self, *, include_keys: bool = False, include_clipboard: bool = False) -> None:
         self.include_keys = include_keys
+        self.include_clipboard = include_clipboard
         self.who = ""
         self.bye_logged = False  #: a ``bye`` event was returned
         self._open: dict[tuple[str, str], list[float]] = {}  # (who, device) -> [start, last]
@@ -216,7 +218,7 @@ class AuditTracker:
                 out.append({"type": "chat_delivered", "from": "host", "count": count})
         elif isinstance(msg, m.Bye):
             out.append(self._bye("viewer", msg.reason))
-        elif (row := clipboard_row(msg, "to-host", self.who)) is not None:
+        elif (row := clipboard_row(msg, "to-host", self.who, self.include_clipboard)) is not None:
             out.append(row)
         else:
             out += self._file(msg, self._in, self._out, "to-host")
@@ -264,7 +266,7 @@ class AuditTracker:
             out.append({"type": "chat_delivered", "from": "viewer", "count": count})
         elif isinstance(msg, m.Bye):
             out.append(self._bye("host", msg.reason))
-        elif (row := clipboard_row(msg, "to-viewer", self.who)) is not None:
+        elif (row := clipboard_row(msg, "to-viewer", self.who, self.include_clipboard)) is not None:
             out.append(row)
         else:
             out += self._file(msg, self._out, self._in, "to-viewer")

@@ -178,10 +178,12 @@ def clipboard_text(msg: Message) -> bytes | None:
     return None
 
 
-def clipboard_row(msg: Message, direction: str, who: str) -> dict[str, object] | None:
+def clipboard_row(msg: Message, direction: str, who: str,
+                  include_text: bool = False) -> dict[str, object] | None:  # fmt: skip
     """The audit log's row of ``msg`` (None: not a clipboard transfer or
     result): a ``clipboard`` row per text (``direction``, ``who``,
-    ``characters``, ``bytes``, ``sha256`` of its bytes, never the text;
+    ``characters``, ``bytes``, ``sha256`` of its bytes; the text itself
+    only with ``include_text``, the recorder's ``include_clipboard``;
     ``invalid`` true for one that is not UTF-8 or too long), a
     ``clipboard_outcome`` row per result of the host's (``number``,
     ``outcome`` "set" or "refused", ``why`` in words made here)."""
@@ -194,9 +196,13 @@ def clipboard_row(msg: Message, direction: str, who: str) -> dict[str, object] |
                                   "number": text_number(payload), "bytes": len(body),
                                   "sha256": hashlib.sha256(body).hexdigest()}  # fmt: skip
         try:
-            row["characters"] = len(parse_text(payload)[2])
+            text = parse_text(payload)[2]
         except ClipboardError:
             row["invalid"] = True
+        else:
+            row["characters"] = len(text)
+            if include_text:
+                row["text"] = text
         return row
     if payload[:1] == bytes([RESULT]):
         try:
