@@ -27,6 +27,7 @@ from collections.abc import Iterator
 import pytest
 
 from screencodec.capture.xvfb import private_xvfb
+from screencodec.cli.clipboard_x11 import XClipboard
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import ENV
@@ -34,9 +35,8 @@ from .test_view_cli_send_screens import PtyView
 
 
 def _xclip_set(display: str, text: str) -> None:
-    subprocess.run(["xclip", "-selection", "clipboard", "-i"], input=text.encode(),
-                   env={**os.environ, "DISPLAY": display}, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=10, check=True)  # fmt: skip
+    """As a person's program copies: the selection is the text once this returns."""
+    XClipboard(display).set_text(text)
 
 
 def _xclip_get(display: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 
 from screencodec.errors import ScreencodecError
 
@@ -54,9 +55,21 @@ class XClipboard:
             return None
 
     def set_text(self, text: str, /) -> None:
+        """Put ``text`` on the clipboard; returns once the selection gives it.
+
+        xclip's parent exits after it forks the child that serves the
+        selection, and the child's claim of it may not have reached the X
+        server yet (found under load, clip39: ``xclip -o`` right after read
+        the old text): the program that pastes next would paste that. So
+        the selection is read back until it is this text."""
+        deadline = time.monotonic() + XCLIP_WAIT  # for it all (the session waits 5 s)
         done = self._run("-i", data=text.encode("utf-8"))
         if done.returncode != 0:
             raise ScreencodecError(f"xclip could not set the clipboard (status {done.returncode})")
+        while self.get_text() != text:
+            if time.monotonic() > deadline:
+                raise ScreencodecError(f"the clipboard did not take it within {XCLIP_WAIT:g} s")
+            time.sleep(0.01)
 
 
 def x11_clipboard() -> XClipboard | str:
