@@ -34,9 +34,9 @@ SAY = "/say"
 HOST_COMMANDS = (
     ("/say TEXT", "write TEXT to the support agent(s)"),
     ("/view", "take back control of your mouse and keyboard; the agents can still watch"),
-    ("/end", "end the session: every agent leaves"),
     ("/clip [on|off]", "send what is on your clipboard to the agent(s) now; on: send what you"
                        " copy while an agent controls your screen; off: stop (off at start)"),
+    ("/end", "end the session: every agent leaves"),
     ("/send PATH", "offer the file PATH to the agent(s) whose program takes files; each is asked"
                    " whether to accept it"),
     ("/stop [NAME]", "stop the files being sent (/send) or received, or only those named"
