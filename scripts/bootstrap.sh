@@ -11,6 +11,8 @@ need=()
 command -v Xvfb >/dev/null || need+=(xvfb)
 command -v xdotool >/dev/null || need+=(xdotool)
 command -v xterm >/dev/null || need+=(xterm)
+# Clipboard sharing on X11 (cli/clipboard_x11.py) and its tests.
+command -v xclip >/dev/null || need+=(xclip)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv python3-pip)
 "$PYTHON" - <<'PY' 2>/dev/null || need+=(python3-dev)

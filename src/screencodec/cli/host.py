@@ -76,6 +76,7 @@ import threading
 from typing import Any
 
 from screencodec.capture.base import FrameSource
+from screencodec.cli.clipboard_x11 import x11_clipboard
 from screencodec.cli.host_commands import _Commands
 from screencodec.cli.host_events import Silences, _receiving, _show, _silences
 from screencodec.cli.host_lines import (
@@ -162,6 +163,9 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
 
+    x11 = x11_clipboard()  # the agent's text goes there; /clip reads it
+    clipboard = None if isinstance(x11, str) else x11
+    commands.clipboard_why = x11 if isinstance(x11, str) else ""
     host = Host(
         _source_factory(args, kept),
         consent=commands.consent,
@@ -171,6 +175,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         recorder=_recorder(args),
         control_unavailable=None if no_control is None else no_control[1],
         on_unavailable=None if no_control is None else _told(ui, no_control[0]),
+        clipboard=clipboard,
     )
     creds = SessionCredentials()
     host.watch_credentials(creds)

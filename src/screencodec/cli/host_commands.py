@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
+from screencodec.cli.host_clipboard import clip_command
 from screencodec.cli.host_files import _FileCommands
 from screencodec.cli.host_lines import ENDED_BY_USER, STOPPED, _agents, _cannot_come_back
 from screencodec.cli.main import Exit
@@ -126,6 +127,8 @@ class _Commands(_FileCommands):
         #: The exit status (cli.main.Exit): with ``--once``, how the session
         #: the host exits after ended (:meth:`ended_once`).
         self.status = Exit.ENDED
+        #: Why the host has no clipboard (/clip says it), if it has none.
+        self.clipboard_why = ""
 
     def ended_once(self, event: SessionEnded) -> None:
         """A ``--once`` host's session ended (not lost: :meth:`lost`): the
@@ -323,6 +326,8 @@ class _Commands(_FileCommands):
             self._send(typed.arg)
         elif typed.name == "stop":
             self._stop(typed.arg)
+        elif typed.name == "clip":
+            await clip_command(self, typed.arg)
         elif typed.name == "help":
             self.ui.say(help_lines((*HOST_COMMANDS, ("Ctrl-C", self._ctrl_c()))))
         else:

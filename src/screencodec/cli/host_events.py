@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from screencodec.cli.host_clipboard import clipboard_line
 from screencodec.cli.host_commands import _Commands
 from screencodec.cli.host_lines import (
     BANNER,
@@ -35,6 +36,9 @@ from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
 from screencodec.transport.session.events import (
     ChatDelivery,
     ChatReceived,
+    ClipboardRefused,
+    ClipboardSent,
+    ClipboardSet,
     FileReceived,
     FileRefused,
     PasswordGuessed,
@@ -152,6 +156,10 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 commands.ended_once(ev)
         elif isinstance(ev, SessionResumed):
             commands.resumed(ev)
+        elif isinstance(ev, ClipboardSet | ClipboardRefused | ClipboardSent):
+            line = clipboard_line(ev)
+            if line is not None:
+                ui.say(line)
 
 
 #: How often the files being received are looked at for their progress (s).

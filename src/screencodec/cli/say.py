@@ -3,9 +3,9 @@ alike: one parser, so the two terminals never disagree on what a line is.
 
 A line whose first non-blank character is ``/`` is a command line:
 ``/say TEXT`` is a message to the other side, and the host also knows
-``/view``, ``/end``, ``/send PATH``, ``/stop [NAME]`` and ``/help``
+``/view``, ``/end``, ``/send PATH``, ``/stop [NAME]``, ``/clip [on|off]`` and ``/help``
 (:data:`HOST_COMMANDS`), the
-agent's terminal ``/send PATH``, ``/monitor N`` and ``/help``
+agent's terminal ``/send PATH``, ``/monitor N``, ``/clip [show]`` and ``/help``
 (:data:`VIEW_COMMANDS`). :func:`file_to_send` reads the PATH of a ``/send``.
 A command line, known or not, is never the answer to a question: a mistyped
 ``/veiw`` must not be read as "no" to the question on screen. Every other
@@ -34,6 +34,8 @@ SAY = "/say"
 HOST_COMMANDS = (
     ("/say TEXT", "write TEXT to the support agent(s)"),
     ("/view", "take back control of your mouse and keyboard; the agents can still watch"),
+    ("/clip [on|off]", "send what is on your clipboard to the agent(s) now; on: send what you"
+                       " copy while an agent controls your screen; off: stop (off at start)"),
     ("/end", "end the session: every agent leaves"),
     ("/send PATH", "offer the file PATH to each agent whose program takes files; the agent is"
                    " asked whether to accept it"),
@@ -47,6 +49,8 @@ VIEW_COMMANDS = (
     ("/say TEXT", "write TEXT to the host's user"),
     ("/send PATH", "offer the file PATH to the host's user, who is asked whether to accept it"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
+    ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there"),
+    ("/clip show", "print the clipboard text the host's user sent you last"),
     ("/help", "list these commands"),
     ("Ctrl-C", "leave the session"),
 )

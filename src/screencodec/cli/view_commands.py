@@ -34,6 +34,7 @@ from screencodec.cli.say import (
     unknown,
 )
 from screencodec.cli.terminal import TypedLine, tell
+from screencodec.cli.view_clipboard import ViewClipboard
 from screencodec.cli.view_ending import _watch_it
 from screencodec.cli.view_status import TAKEN_BACK
 from screencodec.decoder import too_large
@@ -98,7 +99,8 @@ def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:
 
 
 async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
-                held: list[str], events: Any) -> None:  # fmt: skip
+                held: list[str], events: Any, *, clip: ViewClipboard | None = None,
+                ) -> None:  # fmt: skip
     """Show the host's chat (the viewer passed it through safe_text) and carry
     out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
     (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
@@ -108,7 +110,10 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
     (:func:`_typed_lines`). ``held``: chat typed while the link was down
     (:class:`_Conversation`), sent first, in order; a line that cannot be
     sent (the session is ending, or its link broke) is put back there.
-    ``events``: the viewer's, subscribed before its run reads a message."""
+    ``events``: the viewer's, subscribed before its run reads a message.
+    ``clip``: the terminal's clipboard (cli/view_clipboard.py), which tells
+    the clipboard events and carries out ``/clip``."""
+    clip = clip or ViewClipboard()
     from screencodec.transport.session.chat import DELIVERED, SENT, ChatBacklogError
     from screencodec.transport.session.events import (
         ChatDelivery,
@@ -140,6 +145,8 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 print(f"the host's user offered {safe_text(ev.name, 100)!r} ({amount(ev.size)}):"
                       f" not received, {safe_text(ev.why, 100)} (screencodec view --web"
                       " --download-dir DIR receives files)", flush=True)  # fmt: skip
+            else:
+                await clip.event(ev)
 
     printer = asyncio.ensure_future(shown())
     sending = _Sending(viewer)
@@ -149,7 +156,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 line = await typed.get()
                 text = said(line)
                 if text is None:
-                    await _command(line, sending, screens)
+                    await _command(line, sending, screens, clip)
                     continue
                 if not text:
                     continue  # a bare /say: nothing to send
@@ -173,12 +180,15 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
         events.close()
 
 
-async def _command(line: str, sending: _Sending, screens: _Screens) -> None:
-    """Carry out a typed line that is not chat: ``/send``, ``/monitor``, or
-    the answer of :func:`_not_chat`."""
+async def _command(line: str, sending: _Sending, screens: _Screens,
+                   clip: ViewClipboard | None = None) -> None:  # fmt: skip
+    """Carry out a typed line that is not chat: ``/send``, ``/monitor``,
+    ``/clip``, or the answer of :func:`_not_chat`."""
     typed = command(line)
     if typed is not None and typed.name == "send":
         sending.start(typed.arg)
+    elif typed is not None and typed.name == "clip" and clip is not None:
+        await clip.command(sending.viewer, typed.arg)
     elif typed is not None and typed.name == "monitor":
         await screens.select(typed.arg)
     else:
@@ -429,6 +439,8 @@ class _Conversation:
         self._task: asyncio.Future[None] | None = None
         #: Chat typed while the link was down, to be sent after the resume.
         self.held: list[str] = []
+        #: This machine's clipboard and the host's last text (kept over a resume).
+        self.clip = ViewClipboard()
         self.move_to(viewer)
 
     def move_to(self, viewer: Viewer) -> None:
@@ -441,7 +453,7 @@ class _Conversation:
         # the host kept for the resume may be its first (transport/session/chat.py).
         events = viewer.events()
         self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held,
-                                                 events))  # fmt: skip
+                                                 events, clip=self.clip))  # fmt: skip
 
     def reconnecting(self) -> None:
         """The link was lost and is being taken up again: the lines typed
@@ -467,6 +479,10 @@ class _Conversation:
                      else f"(not sent: {safe_text(path.name, 200)}: {FILE_NOT_NOW})")  # fmt: skip
             elif typed is not None and typed.name == "monitor":
                 tell(f"(not switched: {AWAY}; type it again once back in the session)")
+            elif typed is not None and typed.name == "clip" and typed.arg.strip() == "show":
+                await self.clip.command(self.viewer, typed.arg)
+            elif typed is not None and typed.name == "clip":
+                tell(f"(not sent: {AWAY}; type it again once back in the session)")
             else:
                 tell(_not_chat(line))
 

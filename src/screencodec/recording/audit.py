@@ -61,6 +61,14 @@ log, each a JSON-able dict with a ``type``:
   withdrawal's reason code, never the peer's text); a receiver of a version
   before file results says nothing: no row;
 * ``key``: keystroke text, only with ``include_keys`` (it can hold passwords);
+* ``clipboard`` (clip39): a text for the other side's clipboard, once per
+  transfer: ``direction`` (``to-host``: the agent's, ``to-viewer``: the
+  host's user's), ``who`` (the agent), ``number``, ``characters``,
+  ``bytes`` and ``sha256`` of its UTF-8, never the text (it may be a
+  password; with ``include_clipboard``, off by default, ``text`` too);
+  ``invalid`` true for one not UTF-8 or too long. The host's
+  answer to an agent's is a ``clipboard_outcome`` row (``number``,
+  ``outcome`` "set" or "refused", ``why`` in the package's words);
 * ``bye``: ``from`` ``host`` or ``viewer``, ``reason``: the Bye message
   either side sent, or, when a side closed the connection without one (the
   host's user pressed Ctrl-C), the recorder's note of that close
@@ -87,6 +95,7 @@ from typing import Any
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import chat_ack, chat_hello_next
+from screencodec.transport.session.clipboard import clipboard_row
 from screencodec.transport.session.files import wire
 from screencodec.transport.session.permissions import Permission
 
@@ -116,8 +125,9 @@ class _Transfer:
 
 
 class AuditTracker:
-    def __init__(self, *, include_keys: bool = False) -> None:
+    def __init__(self, *, include_keys: bool = False, include_clipboard: bool = False) -> None:
         self.include_keys = include_keys
+        self.include_clipboard = include_clipboard
         self.who = ""
         self.bye_logged = False  #: a ``bye`` event was returned
         self._open: dict[tuple[str, str], list[float]] = {}  # (who, device) -> [start, last]
@@ -214,6 +224,8 @@ class AuditTracker:
                 out.append({"type": "chat_delivered", "from": "host", "count": count})
         elif isinstance(msg, m.Bye):
             out.append(self._bye("viewer", msg.reason))
+        elif (row := clipboard_row(msg, "to-host", self.who, self.include_clipboard)) is not None:
+            out.append(row)
         else:
             out += self._file(msg, self._in, self._out, "to-host")
         return out
@@ -264,6 +276,8 @@ class AuditTracker:
             out.append({"type": "chat_delivered", "from": "viewer", "count": count})
         elif isinstance(msg, m.Bye):
             out.append(self._bye("host", msg.reason))
+        elif (row := clipboard_row(msg, "to-viewer", self.who, self.include_clipboard)) is not None:
+            out.append(row)
         else:
             out += self._file(msg, self._out, self._in, "to-viewer")
         return out

@@ -234,7 +234,8 @@ class SessionRecorder:
                                       "pictures": PICTURE_HASH, "pointer": PICTURE_HASH}
                                   if self._hashes else None,
                                   version=MIN_POINTER_VERSION if self._hashes else 1)  # fmt: skip
-        self.audit = AuditTracker(include_keys=recorder.include_keys)
+        self.audit = AuditTracker(include_keys=recorder.include_keys,
+                                  include_clipboard=recorder.include_clipboard)  # fmt: skip
         self.updates = 0
         self.checkpoints = 0
         self.wire_bytes = 0
@@ -280,6 +281,7 @@ class SessionRecorder:
         self.writer.append(ChunkType.META, json_payload({
             "session_id": self.session_id, "host_id": recorder.host_id, "peer": peer,
             "start_unix": self.start_unix, "include_keys": recorder.include_keys,
+            "include_clipboard": recorder.include_clipboard,
         }), 0)  # fmt: skip
         self._thread = threading.Thread(
             target=self._run, name=f"recorder-{self.session_id[:8]}", daemon=True)
@@ -729,7 +731,9 @@ class Recorder:
     (default on) decodes every update as the viewer does and records the
     hash of each picture (PICTURE chunks): ``verify`` then checks every
     picture a player shows, not only the checkpoints. ``include_keys`` logs
-    keystroke text (off by default: it can hold passwords). ``retention`` is
+    keystroke text (off by default: it can hold passwords); so does
+    ``include_clipboard`` the clipboard texts' (off by default: a ``clipboard``
+    row has their length and SHA-256 only). ``retention`` is
     applied when the recorder starts and after each session ends.
     """
 
@@ -741,6 +745,7 @@ class Recorder:
         signer: Ed25519PrivateKey | HostSigner | Path | str | None = None,
         sign_every: float = 1.0,
         include_keys: bool = False,
+        include_clipboard: bool = False,
         retention: RetentionPolicy | None = None,
         checkpoints: CheckpointPolicy | None = None,
         host_id: str | None = None,
@@ -757,6 +762,7 @@ class Recorder:
             raise ValueError(f"sign_every must be above 0 s, not {sign_every}")
         self.sign_every = sign_every
         self.include_keys = include_keys
+        self.include_clipboard = include_clipboard
         self.retention = retention
         self.checkpoints = checkpoints or CheckpointPolicy()
         self.host_id = host_id or machine_id()

@@ -90,6 +90,8 @@ from screencodec.transport.session.chat import (
 from screencodec.transport.session.events import (
     CUT_LOST,
     ChatDelivery,
+    ClipboardReceived,
+    ClipboardRefused,
     FileCut,
     FileReceived,
     FileRefused,
@@ -110,6 +112,7 @@ from screencodec.transport.session.sidechannels import (
     FileSender,
 )
 from screencodec.transport.session.viewer import Viewer
+from screencodec.web.clip import clip_from_page, clip_to_page
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import (
     PageProtocolError,
@@ -666,6 +669,8 @@ class WebBridge:
                     self._mark(line_id, state)
             elif isinstance(ev, FileCut):
                 self._file_cut(ev, viewer.sender)
+            elif isinstance(ev, ClipboardReceived | ClipboardRefused):
+                self.send(clip_to_page(ev))
             elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
             elif isinstance(ev, FileRefused) and self.files is not None:
@@ -831,6 +836,11 @@ class WebBridge:
             transfer = None if self.files is None else self.files.transfer_of(msg["id"])
             if transfer is not None:
                 self._spawn(self._quietly(viewer.stop_receiving, transfer))
+            return
+        if kind == "clip":
+            # Awaited here, before the page's next message: the V key that
+            # follows it reaches the host after the text (web/clip.py).
+            await clip_from_page(viewer, msg["text"], self.held_back, self.send)
             return
         if kind in ("move", "button", "wheel", "key"):
             if CONTROL not in viewer.level or self.held_back:

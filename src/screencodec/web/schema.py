@@ -31,9 +31,10 @@ import math
 from typing import Any
 
 from screencodec.errors import ProtocolError
+from screencodec.transport.session.clipboard import MAX_CLIPBOARD_BYTES
 from screencodec.transport.session.kept import DIGEST_SIZE, KeptPicture
 
-__all__ = ["MAX_KEPT_FRAME", "MAX_TEXT_FRAME", "PAGE_MESSAGES", "SERVER_FIELDS",
+__all__ = ["MAX_CLIP_FRAME", "MAX_KEPT_FRAME", "MAX_TEXT_FRAME", "PAGE_MESSAGES", "SERVER_FIELDS",
            "PageProtocolError", "dumps", "fit", "parse_kept", "parse_page_message"]  # fmt: skip
 
 #: The largest text frame either side accepts.
@@ -45,6 +46,9 @@ MAX_TEXT_FRAME = 16 * 1024
 _MAX_TILES = 12288
 _MAX_KEPT_B64 = 4 * _MAX_TILES * DIGEST_SIZE // 3
 MAX_KEPT_FRAME = _MAX_KEPT_B64 + 1024
+#: The largest ``clip`` frame: 64 KiB of text, each character escaped in 6
+#: (``\u0001``) at most by JSON.stringify.
+MAX_CLIP_FRAME = 6 * MAX_CLIPBOARD_BYTES + 64
 
 
 class PageProtocolError(ProtocolError):
@@ -114,6 +118,9 @@ PAGE_MESSAGES: dict[str, dict[str, Any]] = {
     # The digest of the picture the page holds (the bridge's ``kept`` of the
     # same n): w x h and 8 bytes a tile in base64, or 0, 0 and "" (none).
     "kept": {"n": _U32, "w": _Int(0, 16384), "h": _Int(0, 16384), "tiles": _Str(_MAX_KEPT_B64)},
+    # The agent's Ctrl+V: its text for the host's clipboard (clip39; the
+    # session checks its UTF-8 length: at most MAX_CLIPBOARD_BYTES).
+    "clip": {"text": _Str(MAX_CLIPBOARD_BYTES, 1)},
 }
 
 
@@ -159,13 +166,15 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         # the link to the host is lost: the page's digest of its picture
         # under this key (32 hex digits), answered with the same n
         ("kept", "n key", ""),
+        # the host's user's clipboard text (raw: the page never shows it)
+        ("clip", "text reason", ""),
     ]
 }
 
 
 def parse_page_message(text: str) -> dict[str, Any]:
     """Parse and validate one text frame from the page."""
-    if len(text) > MAX_KEPT_FRAME:
+    if len(text) > max(MAX_KEPT_FRAME, MAX_CLIP_FRAME):
         raise PageProtocolError(f"text frame of {len(text)} characters")
     try:
         obj = json.loads(text, parse_constant=_no_constant)
@@ -177,7 +186,8 @@ def parse_page_message(text: str) -> dict[str, Any]:
     rules = PAGE_MESSAGES.get(kind) if isinstance(kind, str) else None
     if rules is None:
         raise PageProtocolError(f"unknown message kind {str(kind)[:32]!r}")
-    if len(text) > MAX_TEXT_FRAME and kind != "kept":
+    limit = {"kept": MAX_KEPT_FRAME, "clip": MAX_CLIP_FRAME}.get(str(kind), MAX_TEXT_FRAME)
+    if len(text) > limit:
         raise PageProtocolError(f"text frame of {len(text)} characters")
     if obj.keys() - {"t"} != rules.keys():
         raise PageProtocolError(f"{kind}: fields {sorted(obj.keys() - {'t'})}")

@@ -36,7 +36,8 @@ class Capabilities(MessageBase):
     :data:`COMPACT_RECTS` that it also takes :class:`CompactUpdateRefs`,
     bit :data:`NO_FILES` that it refuses every file offer (no download
     folder, or no one to ask: the host need not offer one to learn it),
-    bit :data:`EARLY_CHAT` that it reads chat before its first answer;
+    bit :data:`EARLY_CHAT` that it reads chat before its first answer,
+    bit :data:`CLIPBOARD` that it shares text clipboards (.clipboard);
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -62,9 +63,13 @@ class Capabilities(MessageBase):
     #: either (the Viewer adds it): tools that read the host's raw messages
     #: expect the answer first.
     EARLY_CHAT: ClassVar[int] = 32
+    #: It shares text clipboards on the reserved channel (.clipboard): the
+    #: host says hello and sends its user's text only to a viewer with it.
+    #: Not in :meth:`full` (the Viewer adds it, as EARLY_CHAT).
+    CLIPBOARD: ClassVar[int] = 64
     #: The flag bits this version knows; a newer viewer's others are dropped.
     KNOWN_FLAGS: ClassVar[int] = (RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS | NO_FILES
-                                  | EARLY_CHAT)  # fmt: skip
+                                  | EARLY_CHAT | CLIPBOARD)  # fmt: skip
 
     @classmethod
     def full(cls, *, compact: bool = True) -> Capabilities:
@@ -75,7 +80,7 @@ class Capabilities(MessageBase):
         ``compact=False`` (neither COMPACT nor COMPACT_RECTS) for tools that
         read the host's raw messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
-        flags = cls.KNOWN_FLAGS & ~(cls.NO_FILES | cls.EARLY_CHAT)
+        flags = cls.KNOWN_FLAGS & ~(cls.NO_FILES | cls.EARLY_CHAT | cls.CLIPBOARD)
         if not compact:
             flags &= ~(cls.COMPACT | cls.COMPACT_RECTS)
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from screencodec.transport.session.permissions import Permission
 from screencodec.transport.session.stats import LinkStats
@@ -48,6 +48,10 @@ __all__ = [
     "CUT_UNREAD",
     "ChatDelivery",
     "ChatReceived",
+    "ClipboardReceived",
+    "ClipboardRefused",
+    "ClipboardSent",
+    "ClipboardSet",
     "CursorMoved",
     "Event",
     "EventHub",
@@ -374,15 +378,72 @@ class EventsLost:
     kinds: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ClipboardReceived:
+    """Text for this side's clipboard came from ``peer`` (.clipboard): on a
+    viewer, the host's user sent theirs (``reason`` "command", or "sync":
+    a change while this agent held CONTROL). ``text`` is the peer's, raw
+    (valid UTF-8, at most 64 KiB): for the clipboard, never a terminal or
+    a page's markup; ``repr`` leaves it out."""
+
+    peer: str
+    text: str = field(repr=False)
+    reason: str = "command"
+
+    @property
+    def characters(self) -> int:
+        return len(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class ClipboardSet:
+    """An agent's text went on the host's clipboard: on the host, agent
+    ``who`` (sanitised) of ``peer`` put ``characters`` characters there; on
+    a viewer, the host says its text ``number`` was put there."""
+
+    peer: str
+    who: str
+    characters: int
+    number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClipboardRefused:
+    """An agent's text was not put on the host's clipboard: ``why`` (words
+    made by this package, never the peer's). On the host, ``who`` sent it;
+    on a viewer, the host's answer to its text ``number``."""
+
+    peer: str
+    who: str
+    characters: int
+    why: str
+    number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClipboardSent:
+    """The host's clipboard text went to agent ``who`` of ``peer``
+    (``reason`` "command" or "sync"): ``characters`` characters."""
+
+    peer: str
+    who: str
+    characters: int
+    reason: str
+
+
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | ChatDelivery | FileReceived
     | FileRefused | FileSent | FileCut | FrameDecoded | CursorMoved | PasswordGuessed
     | RelayChanged | SessionEnded | SessionRejoined | SessionResumed | EventsLost
+    | ClipboardReceived | ClipboardSet | ClipboardRefused | ClipboardSent
 )  # fmt: skip
 
 #: Events that a later one of the same kind supersedes (stats: of the same
 #: peer): past ``maxsize``, a new one takes the place of a queued one.
-_SUPERSEDED = (FrameDecoded, CursorMoved, StatsUpdated, PasswordGuessed, SharingChanged)
+#: A clipboard text another one replaces (a hostile host's flood of 64 KiB
+#: texts must not queue thousands of them) is one of them too.
+_SUPERSEDED = (FrameDecoded, CursorMoved, StatsUpdated, PasswordGuessed, SharingChanged,
+               ClipboardReceived)  # fmt: skip
 #: Of those, the state a UI shows (who sees the screen): a new one with none
 #: queued to replace is queued as the kept kinds are, never dropped itself.
 _STATES = (SharingChanged,)

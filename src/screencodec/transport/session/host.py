@@ -39,6 +39,8 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.away import LinkRecording
+from screencodec.transport.session.clipboard import ClipboardLike
+from screencodec.transport.session.clipboard_host import HostClipboard
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import (
     ConsentCallback,
@@ -81,7 +83,7 @@ __all__ = ["CLEANUP_WAIT", "Host"]
 _log = logging.getLogger(__name__)
 
 
-class Host(HostEnding, HostExchange):
+class Host(HostEnding, HostExchange, HostClipboard):
     """Shares one screen (or a set of monitors) with consenting viewers.
 
     ``source`` is one :class:`~screencodec.capture.FrameSource` (monitor 1
@@ -101,6 +103,9 @@ class Host(HostEnding, HostExchange):
     ``encoder_factory`` overrides the per-viewer encoder choice.
     ``recorder`` (:class:`screencodec.recording.Recorder`) records each viewer
     session and its audit log; the consent question then says so.
+    ``clipboard`` (a :class:`~.clipboard.ClipboardLike`) is the host's
+    clipboard: an agent holding CONTROL puts text on it, and the user sends
+    it (:meth:`send_clipboard`, sync: .clipboard_host); None: neither.
 
     Use it as an async context manager, or call :meth:`close` at the end.
     All methods run on the event loop the host was created on.
@@ -118,6 +123,7 @@ class Host(HostEnding, HostExchange):
         recorder: RecorderLike | None = None,
         control_unavailable: str | None = None,
         on_unavailable: Callable[[ConsentRequest, str], None] | None = None,
+        clipboard: ClipboardLike | None = None,
     ) -> None:
         check_consent(consent)  # consent=allow for allow(): every agent refused unasked
         if control_unavailable is not None and (
@@ -132,6 +138,7 @@ class Host(HostEnding, HostExchange):
             file_consent=file_consent,
             encoder_factory=encoder_factory,
         )
+        self._runtime.clipboard = clipboard
         queue = questions_for(self._runtime)
         queue.control_unavailable = control_unavailable
         queue.on_unavailable = on_unavailable

@@ -248,6 +248,7 @@ class HostEnding:
         a task such code started and left running too, returns once that
         release is done."""
         own = own_session()
+        self._runtime.clip_sync.stop()
         await self._end(None, "host ended")  # its wait for the cleanup is this one
         for handle in (*self._limits, *self._prunes):
             handle.cancel()

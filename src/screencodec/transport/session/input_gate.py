@@ -69,6 +69,11 @@ class InputGate:
         if control:
             self._control_from = time.monotonic() + (rtt or 0.0)
 
+    def before_grant(self) -> bool:
+        """Whether what the viewer sends now may have been sent before it
+        saw its CONTROL grant (module notes): the clipboard's rule too."""
+        return self._blind or time.monotonic() < self._control_from
+
     async def handle(self, msg: InputMessage) -> None:
         link = self._link
         host = link.host

@@ -53,6 +53,8 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.away import end_away
 from screencodec.transport.session.chat import CHAT_CHANNEL, MAX_EARLY_CHAT, ChatLedger
+from screencodec.transport.session.clipboard import CLIPBOARD_CHANNEL
+from screencodec.transport.session.clipboard_host import LinkClipboard
 from screencodec.transport.session.compact import ReceiptState
 from screencodec.transport.session.consent import (
     CALLBACK_FAILED,
@@ -150,6 +152,7 @@ class ViewerLink(LinkAsking):
         self.first_open = False
         self._early_said = 0  # lines said by say_asking
         self.gate = InputGate(self)
+        self.clip = LinkClipboard(self)  # .clipboard_host
         self.monitor = host.config.monitor
         self._watching: int | None = None  # the monitor acquired in the hub
         #: What the viewer declared it decodes (a viewer that says nothing is a
@@ -350,6 +353,7 @@ class ViewerLink(LinkAsking):
                                           resumed.peer))  # fmt: skip
         self.host.joined(self)
         await self._issue_ticket()
+        await self.clip.hello()
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
         return await self._recv_loop()
@@ -697,8 +701,10 @@ class ViewerLink(LinkAsking):
 
     async def _recv_loop(self) -> str:
         early, self._early = self._early, []
+        self.clip.replaying = True  # sent before the grant: its clipboard text is refused
         for msg in early:
             await self._dispatch(msg)
+        self.clip.replaying = False
         while True:
             if self.failure is not None:
                 raise self.failure
@@ -782,6 +788,8 @@ class ViewerLink(LinkAsking):
             self.host.sender_for(self).on_result(msg)
         elif isinstance(msg, m.Extension) and msg.channel == FILE_RESULTS_CHANNEL:
             file_channel(self.host.files_for(self), self.host.sender_for(self), msg.payload)
+        elif isinstance(msg, m.Extension) and msg.channel == CLIPBOARD_CHANNEL:
+            await self.clip.on_channel(msg.payload)
         elif isinstance(msg, m.Extension):
             handler = self.host.extensions.get(msg.channel)
             if handler is not None:

@@ -19,6 +19,8 @@ from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel, ChannelTap
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.input.base import InputInjector
+from screencodec.transport.session.clipboard import ClipboardLike
+from screencodec.transport.session.clipboard_host import ClipboardSync
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import Event, EventHub, SharingChanged
@@ -68,6 +70,9 @@ class HostRuntime:
         self.file_consent = file_consent
         self.extensions = ExtensionRegistry()
         self.events_hub = EventHub()
+        #: The host's clipboard (Host's ``clipboard=``), and its sync.
+        self.clipboard: ClipboardLike | None = None
+        self.clip_sync = ClipboardSync(self)
         #: Remote input is held back until this monotonic time (local user active).
         self.local_input_until = 0.0
         self.local_input_since = 0.0  # when the current stretch of local use began

@@ -21,6 +21,8 @@ from screencodec.transport.session.screens import CaptureHub
 if TYPE_CHECKING:
     from screencodec.transport.input.base import InputInjector
     from screencodec.transport.session import messages as m
+    from screencodec.transport.session.clipboard import ClipboardLike
+    from screencodec.transport.session.clipboard_host import ClipboardSync
     from screencodec.transport.session.events import Event
     from screencodec.transport.session.permissions import Permission
     from screencodec.transport.session.resume import ResumeTickets
@@ -77,6 +79,10 @@ class SessionHost(Protocol):
     def local_input_until(self) -> float: ...
     @property
     def local_input_since(self) -> float: ...
+    @property
+    def clipboard(self) -> ClipboardLike | None: ...
+    @property
+    def clip_sync(self) -> ClipboardSync: ...
 
     def emit(self, event: Event) -> None: ...
     def joined(self, link: object) -> None: ...

@@ -101,6 +101,8 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.limits import DEFAULT_MAX_PIXELS
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.chat import CHAT_CHANNEL, MAX_EARLY_CHAT, ChatLedger
+from screencodec.transport.session.clipboard import CLIPBOARD_CHANNEL
+from screencodec.transport.session.clipboard_viewer import ViewerClipboard
 from screencodec.transport.session.compact import (
     CompactState,
     ReceiptState,
@@ -292,9 +294,11 @@ class Viewer(ViewerPicture, ViewerRequests):
             # be told no. Neither the folder nor the consent changes later.
             self.capabilities = dataclasses.replace(
                 self.capabilities, flags=self.capabilities.flags | m.Capabilities.NO_FILES)
-        # start() reads the host's user's chat while its question is open (say38).
-        self.capabilities = dataclasses.replace(
-            self.capabilities, flags=self.capabilities.flags | m.Capabilities.EARLY_CHAT)
+        # start() reads the host's user's chat while its question is open
+        # (say38); it shares text clipboards (.clipboard).
+        self.capabilities = dataclasses.replace(self.capabilities, flags=self.capabilities.flags
+                                                | m.Capabilities.EARLY_CHAT
+                                                | m.Capabilities.CLIPBOARD)  # fmt: skip
         #: The host's user's lines that came before the first answer (start),
         #: sanitised (safe_text): :data:`MAX_EARLY_CHAT` at most.
         self.early_chat: list[str] = []
@@ -306,6 +310,10 @@ class Viewer(ViewerPicture, ViewerRequests):
                                  link_lost=lambda: self.link_lost or bool(
                                      getattr(self.channel, "broken", False)))
         self.chats.bind(self, self._send, self.events_hub.emit, self.channel.peer)
+        #: Clipboard sharing with the host (:meth:`send_clipboard`; the
+        #: host's text comes as a ClipboardReceived event).
+        self.clipboard = ViewerClipboard(self._send, self.events_hub.emit,
+                                         safe_text(self.channel.peer))  # fmt: skip
         #: ``(seq, time.perf_counter())`` of each applied update, kept only while
         #: ``record_times`` is set (benchmarks): unbounded otherwise.
         self.applied_at: list[tuple[int, float]] = []
@@ -326,6 +334,14 @@ class Viewer(ViewerPicture, ViewerRequests):
         self._receipts = ReceiptState()
         self._host_compact = False
         self.compact_receipts = 0  #: receipts sent in compact form
+
+    async def send_clipboard(self, text: str) -> int:
+        """Put ``text`` on the host's clipboard (this agent must hold
+        CONTROL); returns its number, which the host's answer (a
+        ClipboardSet or ClipboardRefused event) names.
+        :class:`~.clipboard.ClipboardError` when it cannot go: the host
+        takes none (``clipboard.host_takes``), no CONTROL, over 64 KiB."""
+        return await self.clipboard.send(text, control=CONTROL in self.level)
 
     def events(self) -> Subscription:
         return self.events_hub.subscribe()
@@ -625,6 +641,8 @@ class Viewer(ViewerPicture, ViewerRequests):
             # Its host reads a proof with this ticket (.proof): kept with it.
             if msg.payload == PROOF_OFFER and self.resume_ticket is not None:
                 self.resume_ticket.proof_key = link_key(self.channel)
+        elif isinstance(msg, m.Extension) and msg.channel == CLIPBOARD_CHANNEL:
+            self.clipboard.on_channel(msg.payload)
         elif isinstance(msg, m.Extension) and msg.channel == KEPT_CHANNEL:
             # A later version may offer other digests: this one reads only its own.
             self.host_keeps = msg.payload == OFFER

@@ -14,6 +14,9 @@ import { CHORD_MODIFIERS, altGraphChar, charKeysym, keysymOf, textOf } from "./k
 
 const BUTTONS = [1, 2, 3, 8, 9];
 
+// Ctrl+V, or Cmd+V on a Mac: the agent pastes (not with Alt: AltGr+V types a character).
+const isPaste = (e) => (e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyV" || e.key === "v" || e.key === "V");
+
 const CTRL = 0xffe3;
 const ALT = 0xffe9;
 // The "Keys" menu: keysyms pressed in order, released in reverse.
@@ -48,6 +51,10 @@ export class Input {
       if (!e.isComposing) ime.value = "";
     });
     ime.addEventListener("blur", () => this.releaseAll());
+    // Ctrl+V / Cmd+V (clipboard.js): the paste's text goes to the host, then the key.
+    this.onPaste = null; // (text) -> whether the V key goes on
+    this.pasting = null; // { code, keysym, text } of a V whose paste event is awaited
+    ime.addEventListener("paste", (e) => this.paste(e));
     this.combos = document.getElementById("keys");
     if (this.combos) {
       this.combos.addEventListener("change", () => {
@@ -153,17 +160,44 @@ export class Input {
     if (down) {
       const keysym = keysymOf(e);
       if (!keysym) return;
+      if (this.onPaste && isPaste(e) && !e.repeat) {
+        // Not prevented: the browser's paste event brings the text (paste());
+        // the key goes after it, or on its own if no paste event comes.
+        this.pasting = { code: e.code || e.key, keysym, text: textOf(e) };
+        setTimeout(() => this.pasted(true), 0);
+        return;
+      }
       e.preventDefault();
       if (altGraphChar(e)) this.dropChordModifiers();
       this.keys.set(e.code || e.key, keysym);
       this.send({ t: "key", keysym, down: true, text: textOf(e) });
     } else {
+      if (this.pasting && this.pasting.code === (e.code || e.key)) this.pasted(true);
       const keysym = this.keys.get(e.code || e.key);
       if (keysym === undefined) return;
       e.preventDefault();
       this.keys.delete(e.code || e.key);
       this.send({ t: "key", keysym, down: false, text: "" });
     }
+  }
+
+  // The paste event of a Ctrl+V (key() let it happen): its text to the host
+  // (onPaste), then the key. Nothing is inserted into the textarea.
+  paste(e) {
+    e.preventDefault();
+    if (!this.pasting || !this.enabled()) return;
+    const text = (e.clipboardData && e.clipboardData.getData("text/plain")) || "";
+    this.pasted(this.onPaste(text));
+  }
+
+  // The V key of a paste goes now (if `go`), once.
+  pasted(go) {
+    const p = this.pasting;
+    if (!p) return;
+    this.pasting = null;
+    if (!go || !this.enabled()) return;
+    this.keys.set(p.code, p.keysym);
+    this.send({ t: "key", keysym: p.keysym, down: true, text: p.text });
   }
 
   // The agent's AltGr made this character (Windows reports AltGr as Ctrl +

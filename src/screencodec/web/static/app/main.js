@@ -10,6 +10,7 @@ import { Input } from "./input.js";
 import { Renderer } from "./render.js";
 import { refusalText } from "./refusal.js";
 import { parseServerMessage } from "./schema.js";
+import { PageClipboard } from "./clipboard.js";
 import { Timeline } from "./timeline.js";
 import { CUT, shownText, UI } from "./ui.js";
 
@@ -106,6 +107,13 @@ export async function main({ key, base, save }) {
     fresh.addEventListener("pointerdown", () => input.focus());
   };
   page.ui = ui; // tests shorten the notices' timings through it
+  // Clipboard sharing (clip39): Ctrl+V's text to the host, the host's to the agent's.
+  const clip = new PageClipboard(send, (text) => {
+    page.notice = text;
+    ui.notice(text);
+  });
+  input.onPaste = (text) => clip.toHost(text);
+  page.clip = clip;
   ui.status("Opening...");
 
   function queueUpload(file) {
@@ -304,6 +312,9 @@ export async function main({ key, base, save }) {
         break;
       case "stats":
         hostStats = m;
+        break;
+      case "clip":
+        clip.fromHost(m.text, m.reason);
         break;
       case "notice":
         page.notice = m.text;

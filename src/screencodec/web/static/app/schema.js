@@ -38,6 +38,8 @@ const KINDS = {
   // The link to the host was lost: the digest of the picture held, under this
   // 16-byte key (hex), answered with the same n (web/bridge.py ask_kept)
   kept: { n: int(1, 2 ** 32), key: hex(32) },
+  // The host's user's clipboard (clipboard.js): 64 KiB of UTF-8 at most
+  clip: { text: str(65536), reason: oneOf("command", "sync") },
 };
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
 // may carry a reason, the upload's name and how much of it went ("sending"), level why control cannot be had,
@@ -75,7 +77,9 @@ export class ServerMessageError extends Error {}
 
 // Parse one text frame; throws ServerMessageError on anything off-spec.
 export function parseServerMessage(text) {
-  if (typeof text !== "string" || text.length > 64 * 1024) throw new ServerMessageError("frame too large");
+  // A clip frame carries up to 64 KiB of text, each character escaped in 6 at most.
+  const limit = typeof text === "string" && text.startsWith('{"t":"clip",') ? 6 * 65536 + 64 : 64 * 1024;
+  if (typeof text !== "string" || text.length > limit) throw new ServerMessageError("frame too large");
   let obj;
   try {
     obj = JSON.parse(text);

@@ -1,0 +1,83 @@
+"""The X11 clipboard (its CLIPBOARD selection, what Ctrl+C and Ctrl+V use)
+through the ``xclip`` program (Debian's ``xclip``, in scripts/bootstrap.sh):
+the host's :class:`~screencodec.transport.session.clipboard.ClipboardLike`
+and the agent's terminal's own clipboard.
+
+xclip, told to set the selection, reads the text, takes the selection and
+stays in the background to serve it until another program takes it: its
+output goes to /dev/null, so the call returns once it has the text. Every
+call is bounded (:data:`XCLIP_WAIT`): an owner of the selection that does
+not answer is a failure, not a hang. Called in a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+from screencodec.errors import ScreencodecError
+
+__all__ = ["XCLIP_WAIT", "XClipboard", "x11_clipboard"]
+
+#: Seconds an xclip call may take.
+XCLIP_WAIT = 4.0
+
+
+class XClipboard:
+    """The CLIPBOARD selection of X display ``display`` (e.g. ``":0"``)."""
+
+    def __init__(self, display: str, xclip: str = "xclip") -> None:
+        self.display = display
+        self._xclip = xclip
+
+    def _run(self, *args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, "DISPLAY": self.display}
+        try:
+            return subprocess.run(
+                [self._xclip, "-selection", "clipboard", *args], input=data, env=env,
+                stdout=subprocess.PIPE if data is None else subprocess.DEVNULL,
+                stderr=subprocess.PIPE if data is None else subprocess.DEVNULL,
+                timeout=XCLIP_WAIT, check=False)  # fmt: skip
+        except subprocess.TimeoutExpired as exc:
+            raise ScreencodecError(f"xclip did not answer within {XCLIP_WAIT:g} s") from exc
+
+    def get_text(self) -> str | None:
+        """The text on the clipboard; None when it holds none (empty, or
+        not text), or not UTF-8 (it is not sent)."""
+        done = self._run("-o", "-target", "UTF8_STRING")
+        if done.returncode != 0:
+            return None  # "target ... not available": nothing, or not text
+        try:
+            return done.stdout.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def set_text(self, text: str, /) -> None:
+        """Put ``text`` on the clipboard; returns once the selection gives it.
+
+        xclip's parent exits after it forks the child that serves the
+        selection, and the child's claim of it may not have reached the X
+        server yet (found under load, clip39: ``xclip -o`` right after read
+        the old text): the program that pastes next would paste that. So
+        the selection is read back until it is this text."""
+        deadline = time.monotonic() + XCLIP_WAIT  # for it all (the session waits 5 s)
+        done = self._run("-i", data=text.encode("utf-8"))
+        if done.returncode != 0:
+            raise ScreencodecError(f"xclip could not set the clipboard (status {done.returncode})")
+        while self.get_text() != text:
+            if time.monotonic() > deadline:
+                raise ScreencodecError(f"the clipboard did not take it within {XCLIP_WAIT:g} s")
+            time.sleep(0.01)
+
+
+def x11_clipboard() -> XClipboard | str:
+    """The clipboard of this process's X display, or why there is none."""
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return "no X display (DISPLAY is not set)"
+    xclip = shutil.which("xclip")
+    if xclip is None:
+        return "the xclip program is not installed (Debian: apt install xclip)"
+    return XClipboard(display, xclip)

@@ -1,0 +1,79 @@
+"""``screencodec host``'s clipboard: the ``/clip`` command and the lines of
+the clipboard events (clip39; the session's rules are in
+transport/session/clipboard.py).
+
+The customer's clipboard is private: ``/clip`` sends what is on it now to
+the agents, after saying how long it is; ``/clip on`` sends its changes
+while an agent holds control (off by default), ``/clip off`` stops that.
+An agent that holds control puts text on it: the terminal says who and
+how many characters, never the text (a peer's text is never printed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from screencodec.cli.host_lines import _agents
+from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.clipboard import ClipboardError
+from screencodec.transport.session.clipboard_host import read_clipboard
+from screencodec.transport.session.events import ClipboardRefused, ClipboardSent, ClipboardSet
+
+__all__ = ["clip_command", "clipboard_line"]
+
+
+def _chars(n: int) -> str:
+    return f"{n} character{'' if n == 1 else 's'}"
+
+
+async def clip_command(commands: Any, arg: str) -> None:
+    """``/clip``, ``/clip on``, ``/clip off`` (``commands``: host_commands._Commands)."""
+    host, ui = commands.host, commands.ui
+    word = arg.strip().lower()
+    if host.clipboard is None:
+        ui.say(f"(clipboard sharing unavailable: {commands.clipboard_why})")
+        return
+    if word == "on":
+        host.set_clipboard_sync(True)
+        ui.say("clipboard sync on: what you copy while an agent controls your screen goes to"
+               " them (/clip off stops it)")  # fmt: skip
+    elif word == "off":
+        host.set_clipboard_sync(False)
+        ui.say("clipboard sync off: your clipboard goes to no one unless you type /clip")
+    elif word:
+        ui.say("(usage: /clip, /clip on or /clip off)")
+    else:
+        await _send_now(host, ui)
+
+
+async def _send_now(host: Any, ui: Any) -> None:
+    """Read the clipboard once, and send that text (its length said, never it)."""
+    try:
+        text = await read_clipboard(host.clipboard)
+        if text is None:
+            raise ClipboardError("your clipboard holds no text")
+        sent = await host.send_clipboard(text)
+    except (ClipboardError, OSError, TimeoutError) as exc:
+        ui.say(f"(not sent: {safe_text(exc, 200)})")
+        return
+    if sent:
+        ui.say(f"sent your clipboard ({_chars(len(text))}) to {_agents(ui, sent)}")
+    else:
+        ui.say(f"(not sent: no agent whose program takes clipboard text sees your screen;"
+               f" your clipboard holds {_chars(len(text))})")  # fmt: skip
+
+
+def clipboard_line(event: ClipboardSet | ClipboardRefused | ClipboardSent) -> str | None:
+    """The line of an agent's text put on the clipboard, or refused, or of
+    the user's clipboard that sync sent (/clip's own are told by /clip):
+    who and how many characters, never the text. None: no line."""
+    who = safe_text(event.who, 64) or safe_text(event.peer)
+    if isinstance(event, ClipboardSent):
+        if event.reason != "sync":
+            return None
+        return (f"your clipboard ({_chars(event.characters)}) went to {who!r}: you copied it"
+                " while they control your screen (/clip off stops that)")  # fmt: skip
+    if isinstance(event, ClipboardSet):
+        return f"{who!r} put {_chars(event.characters)} on your clipboard"
+    return (f"(not put on your clipboard: {who!r} sent {_chars(event.characters)}:"
+            f" {safe_text(event.why, 200)})")  # fmt: skip

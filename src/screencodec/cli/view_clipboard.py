@@ -1,0 +1,113 @@
+"""``screencodec view``'s clipboard (clip39; the session's rules are in
+transport/session/clipboard.py): the host's user's clipboard text that
+comes, put on this machine's clipboard when it has one (X11, through
+xclip: cli/clipboard_x11.py), else kept for ``/clip show``; and ``/clip``,
+which puts this machine's clipboard on the host's while the agent holds
+control.
+
+The host's text is a stranger's: never printed raw. ``/clip show`` prints
+it line by line through ``safe_text`` (an escape sequence in it is shown
+as ``?``, never run by this terminal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from screencodec.cli.clipboard_x11 import XClipboard, x11_clipboard
+from screencodec.cli.terminal import tell
+from screencodec.errors import ScreencodecError
+from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.clipboard import ClipboardError
+from screencodec.transport.session.events import (
+    ClipboardReceived,
+    ClipboardRefused,
+    ClipboardSet,
+)
+
+__all__ = ["SHOWN_LINES", "ViewClipboard"]
+
+#: Lines of the host's text ``/clip show`` prints at most (each cut at 1000).
+SHOWN_LINES = 200
+
+
+def _chars(n: int) -> str:
+    return f"{n} character{'' if n == 1 else 's'}"
+
+
+class ViewClipboard:
+    """The agent's terminal's clipboard: ``own``, this machine's (None: it
+    has none, ``why`` says why), ``last``, the host's last text."""
+
+    def __init__(self, own: XClipboard | str | None = None) -> None:
+        own = x11_clipboard() if own is None else own
+        self.own: XClipboard | None = None if isinstance(own, str) else own
+        self.why = own if isinstance(own, str) else ""
+        self.last: str | None = None
+
+    async def event(self, ev: Any) -> bool:
+        """Tell a clipboard event; False if ``ev`` is none."""
+        if isinstance(ev, ClipboardReceived):
+            await self._received(ev)
+        elif isinstance(ev, ClipboardSet):
+            tell(f"your clipboard ({_chars(ev.characters)}) is on the host's clipboard:"
+                 " Ctrl+V pastes it there")  # fmt: skip
+        elif isinstance(ev, ClipboardRefused):
+            tell(f"(not put on the host's clipboard: {safe_text(ev.why, 200)})")
+        else:
+            return False
+        return True
+
+    async def _received(self, ev: ClipboardReceived) -> None:
+        self.last = ev.text
+        how = " (they copied it while you control their screen)" if ev.reason == "sync" else ""
+        head = f"host's clipboard ({_chars(ev.characters)}) received{how}"
+        if self.own is not None:
+            try:
+                await asyncio.to_thread(self.own.set_text, ev.text)
+            except (OSError, ScreencodecError) as exc:
+                tell(f"{head}; not put on your clipboard ({safe_text(exc, 200)}):"
+                     " /clip show prints it")  # fmt: skip
+                return
+            tell(f"{head}: it is on your clipboard")
+            return
+        tell(f"{head}: /clip show prints it")
+
+    async def command(self, viewer: Any, arg: str) -> None:
+        """``/clip show`` prints the host's last text; ``/clip`` sends this
+        machine's clipboard to the host's."""
+        word = arg.strip().lower()
+        if word == "show":
+            self._show()
+        elif word:
+            tell("(usage: /clip sends your clipboard to the host's; /clip show prints the"
+                 " host's last one)")  # fmt: skip
+        else:
+            await self._send(viewer)
+
+    def _show(self) -> None:
+        if self.last is None:
+            tell("(the host's user has sent no clipboard text)")
+            return
+        lines = self.last.splitlines() or [""]
+        tell(f"--- host's clipboard ({_chars(len(self.last))}) ---")
+        for line in lines[:SHOWN_LINES]:
+            tell(safe_text(line, 1000))
+        if len(lines) > SHOWN_LINES:
+            tell(f"... {len(lines) - SHOWN_LINES} more lines")
+        tell("--- end ---")
+
+    async def _send(self, viewer: Any) -> None:
+        if self.own is None:
+            tell(f"(not sent: this computer's clipboard cannot be read: {self.why})")
+            return
+        try:
+            text = await asyncio.to_thread(self.own.get_text)
+            if text is None:
+                raise ClipboardError("your clipboard holds no text")
+            await viewer.send_clipboard(text)
+        except (OSError, ScreencodecError) as exc:
+            tell(f"(not sent: {safe_text(exc, 200)})")
+            return
+        tell(f"sent your clipboard ({_chars(len(text))}) for the host's")

@@ -1,0 +1,268 @@
+"""The host's side of clipboard sharing (.clipboard has the wire and the
+rules): each viewer's link (:class:`LinkClipboard`), the sync that sends
+the host's user's clipboard changes while an agent holds CONTROL
+(:class:`ClipboardSync`), and :class:`HostClipboard`, Host's mixin with
+the user's commands (:meth:`HostClipboard.send_clipboard`,
+:meth:`HostClipboard.set_clipboard_sync`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from screencodec.errors import ScreencodecError
+from screencodec.transport.aio import wait_for
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.clipboard import (
+    BEFORE_GRANT,
+    CLIPBOARD_CHANNEL,
+    FAILED,
+    NO_CLIPBOARD,
+    NO_CONTROL,
+    SET,
+    SYNC,
+    TAKES,
+    TEXT,
+    ClipboardError,
+    ClipboardLike,
+    check_text,
+    clipboard_hello,
+    clipboard_result,
+    parse_text,
+    refusal_words,
+    text_number,
+    text_payload,
+)
+from screencodec.transport.session.events import (
+    ClipboardRefused,
+    ClipboardSent,
+    ClipboardSet,
+)
+from screencodec.transport.session.permissions import CONTROL
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.runtime import HostRuntime
+
+__all__ = ["CLIPBOARD_WAIT", "SYNC_PERIOD", "ClipboardSync", "HostClipboard", "LinkClipboard"]
+
+_log = logging.getLogger(__name__)
+
+#: How long a read or write of the host's clipboard may take (an X
+#: selection owner that does not answer): then it failed.
+CLIPBOARD_WAIT = 5.0
+#: How often sync looks at the host's clipboard (seconds).
+SYNC_PERIOD = 1.0
+
+
+async def read_clipboard(clipboard: ClipboardLike) -> str | None:
+    return await wait_for(asyncio.to_thread(clipboard.get_text), CLIPBOARD_WAIT)
+
+
+class LinkClipboard:
+    """One viewer's clipboard on the host. ``link`` is its
+    :class:`~.link.ViewerLink`; ``replaying`` is set while the messages the
+    viewer sent before its first grant are handled (they are refused)."""
+
+    def __init__(self, link: Any) -> None:
+        self._link = link
+        self.shares = False  #: the viewer declared CLIPBOARD, and had the hello
+        self.replaying = False
+        self._number = 0  # the host's texts sent on this link
+        self.set = 0
+        self.refused = 0
+
+    async def hello(self) -> None:
+        """After the grant: a viewer that declared CLIPBOARD learns whether
+        this host takes its text (one that did not is never sent any)."""
+        link = self._link
+        if not link.capabilities.flags & m.Capabilities.CLIPBOARD:
+            return
+        self.shares = True
+        await link.send(clipboard_hello(TAKES if link.host.clipboard is not None else 0))
+
+    async def send_text(self, text: str, *, sync: bool) -> None:
+        """The host's user's ``text`` to this agent (checked by the caller)."""
+        link = self._link
+        self._number += 1
+        payload = text_payload(self._number, text, SYNC if sync else 0)
+        await link.send(m.Extension(CLIPBOARD_CHANNEL, payload))
+        link.host.emit(ClipboardSent(link.peer, link.who, len(text),
+                                     "sync" if sync else "command"))  # fmt: skip
+
+    async def on_channel(self, payload: bytes) -> None:
+        """A message of the viewer's on the channel: its text, put on the
+        host's clipboard or refused (a result answers it either way). A
+        bad one is logged and dropped; the session goes on."""
+        if payload[:1] != bytes([TEXT]):
+            return  # a later version's message, or one only a host sends
+        number = text_number(payload)
+        if number is None or not self.shares:
+            _log.warning(
+                "clipboard message from %s dropped: %s",
+                self._link.peer,
+                ClipboardError(
+                    "malformed" if self.shares else "the viewer did not declare CLIPBOARD"
+                ),
+            )
+            return
+        try:
+            text: str | ClipboardError = parse_text(payload)[2]
+        except ClipboardError as exc:
+            text = exc
+        chars = len(text) if isinstance(text, str) else 0  # for the events; 0: not text
+        try:
+            self._allowed()  # the rules first: what the agent may not do is said so
+            if isinstance(text, ClipboardError):
+                raise text
+            await self._put(text)
+        except ClipboardError as exc:
+            _log.warning("clipboard text from %s refused: %s", self._link.peer, exc)
+            await self._answer(number, exc.code, chars)
+        else:
+            await self._answer(number, SET, chars)
+
+    def _allowed(self) -> None:
+        link = self._link
+        if self.replaying or (CONTROL in link.level and link.gate.before_grant()):
+            raise ClipboardError("clipboard text sent before the agent held control", BEFORE_GRANT)
+        if CONTROL not in link.level:
+            raise ClipboardError("clipboard text from an agent without control", NO_CONTROL)
+        if link.host.clipboard is None:
+            raise ClipboardError("this host has no clipboard", NO_CLIPBOARD)
+
+    async def _put(self, text: str) -> None:
+        host = self._link.host
+        # Awaited here, in the receive loop: the keys that follow it (the
+        # page's Ctrl+V) are injected after the text is on the clipboard.
+        try:
+            await wait_for(asyncio.to_thread(host.clipboard.set_text, text), CLIPBOARD_WAIT)
+        except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
+            raise ClipboardError(f"the host's clipboard was not set: {exc!r}", FAILED) from exc
+        host.clip_sync.note_put(text)
+
+    async def _answer(self, number: int, code: int, chars: int) -> None:
+        link = self._link
+        if code == SET:
+            self.set += 1
+            link.host.emit(ClipboardSet(link.peer, link.who, chars, number))
+        else:
+            self.refused += 1
+            link.host.emit(ClipboardRefused(link.peer, link.who, chars, refusal_words(code),
+                                            number))  # fmt: skip
+        await link.send(clipboard_result(number, code))
+
+
+class ClipboardSync:
+    """Sends the host's clipboard changes to the agents that hold CONTROL,
+    while on: every :data:`SYNC_PERIOD` it reads the clipboard, and a text
+    unlike the last read goes only if an agent held CONTROL at that read and
+    holds it now (a change made before the grant is not theirs to have),
+    and it is not what an agent put there."""
+
+    def __init__(self, runtime: HostRuntime) -> None:
+        self._runtime = runtime
+        self._task: asyncio.Task[None] | None = None
+        self._seen: str | None = None
+        self._put: str | None = None
+        self._held = False
+        self.period = SYNC_PERIOD
+
+    @property
+    def on(self) -> bool:
+        return self._task is not None
+
+    def note_put(self, text: str) -> None:
+        self._put = text
+
+    def start(self) -> None:
+        if self._task is None and self._runtime.clipboard is not None:
+            self._held = False  # the first read only sets what was there
+            self._task = asyncio.ensure_future(self._run())
+
+    def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+
+    def _holders(self) -> list[Any]:
+        return [link for link in list(self._runtime.links)
+                if CONTROL in link.level and link.clip.shares]  # fmt: skip
+
+    async def _run(self) -> None:
+        clipboard = self._runtime.clipboard
+        assert clipboard is not None
+        while True:
+            held = bool(self._holders())
+            try:
+                text = await read_clipboard(clipboard)
+            except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
+                _log.warning("clipboard sync: could not read the clipboard: %r", exc)
+                text = self._seen
+            holders = self._holders()
+            if (text is not None and text not in (self._seen, self._put)
+                    and self._held and held and holders):  # fmt: skip
+                await self._send(text, holders)
+            self._seen = text
+            self._held = held and bool(holders)
+            await asyncio.sleep(self.period)
+
+    async def _send(self, text: str, holders: list[Any]) -> None:
+        try:
+            check_text(text)
+        except ClipboardError as exc:
+            _log.warning("clipboard sync: not sent: %s", exc)
+            return
+        for link in holders:
+            with contextlib.suppress(ScreencodecError, OSError):  # that session ended
+                await link.clip.send_text(text, sync=True)
+
+
+class HostClipboard:
+    """Host's mixin: its user's clipboard commands."""
+
+    _runtime: HostRuntime
+
+    @property
+    def clipboard(self) -> ClipboardLike | None:
+        return self._runtime.clipboard
+
+    async def send_clipboard(self, text: str | None = None,
+                             peer: str | None = None) -> tuple[str, ...]:  # fmt: skip
+        """The host's user's command: send ``text`` (None: what is on the
+        host's clipboard now) to one agent (by peer name) or every one that
+        shares clipboards; returns the peers it went to. Whether the agent
+        holds CONTROL does not matter: the user chose to send it.
+        :class:`~.clipboard.ClipboardError` when there is no text (an empty
+        clipboard, no clipboard) or it is over 64 KiB, before anything is
+        sent."""
+        if text is None:
+            clipboard = self._runtime.clipboard
+            if clipboard is None:
+                raise ClipboardError("this host has no clipboard", NO_CLIPBOARD)
+            try:
+                text = await read_clipboard(clipboard)
+            except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
+                raise ClipboardError(f"the clipboard could not be read: {exc!r}") from exc
+            if text is None:
+                raise ClipboardError("the clipboard holds no text")
+        check_text(text)
+        went = []
+        for link in list(self._runtime.links):
+            if link.clip.shares and link.named(peer):
+                await link.clip.send_text(text, sync=False)
+                went.append(link.peer)
+        return tuple(went)
+
+    @property
+    def clipboard_sync(self) -> bool:
+        """Whether the host's clipboard changes go to agents that hold CONTROL."""
+        return self._runtime.clip_sync.on
+
+    def set_clipboard_sync(self, on: bool) -> bool:
+        """Turn sync on or off (off by default); returns whether it is on
+        (never without a clipboard)."""
+        sync = self._runtime.clip_sync
+        sync.start() if on else sync.stop()
+        return sync.on
