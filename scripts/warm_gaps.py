@@ -11,8 +11,8 @@ walks, 20 polls a second: the viewer has nothing to answer, so its HERE
 keepalives are all the host hears; ``--still`` keeps the pointer still too, so
 the viewer's probes go as well) and a real ``screencodec view`` process over
 loopback, beside ``--hogs`` processes spinning on the CPU. Every 10 ms the
-host's ``heard()`` is read; each new value closes a gap. Prints the gaps'
-count, median, p99 and largest, and the load average.
+host's channel's ``last_heard`` is read; each new value closes a gap. Prints
+the gaps' count, median, p99 and largest, and the load average.
 """
 
 from __future__ import annotations
@@ -79,12 +79,13 @@ async def measure(seconds: float, walk: bool) -> list[float]:
             while not host.heard():
                 await asyncio.sleep(0.1)
             await asyncio.sleep(5)  # settled
-            ((last, warm),) = host.heard().values()
-            assert warm, "the view did not say it keeps the link warm"
+            ((link,),) = (host._runtime.links,)
+            assert link.channel.keeps_warm, "the view did not say it keeps the link warm"
+            last = link.channel.last_heard
             end = loop.time() + seconds
             while loop.time() < end:
                 await asyncio.sleep(0.01)
-                ((heard, _),) = host.heard().values()
+                heard = link.channel.last_heard
                 if heard != last:
                     gaps.append(heard - last)
                     last = heard

@@ -249,6 +249,17 @@ class SecureChannel:
         return self._last_heard
 
     @property
+    def waiting_since(self) -> float | None:
+        """Loop time since which this side has waited for the peer's next
+        byte: the later of :attr:`last_heard` and when the :meth:`recv` now
+        waiting began; None while nobody reads (this side is busy with what
+        it received, e.g. a host whose disk holds a file's chunks: a silence
+        then is its own, not the peer's)."""
+        if self._reading_since is None:
+            return None
+        return max(self._reading_since, self._last_heard)
+
+    @property
     def answers_probes(self) -> bool:
         """The peer answered a probe of ours: a live peer is heard from within
         a round trip of ``timeouts.probe`` seconds of silence (a viewer's
