@@ -26,6 +26,7 @@ from PIL import Image
 
 from screencodec.capture.base import CursorState, FrameSource
 from screencodec.geometry import Monitor
+from screencodec.recording import Recorder, RecordingReader
 from screencodec.transport import Host
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
@@ -166,8 +167,10 @@ def test_a_link_held_past_cold_resumes_unasked_with_the_right_screen(tmp_path: P
         asked.append(request)
         return Grant(request.level)
 
+    recorder = Recorder(tmp_path / "rec", host_id="test-host")
+
     async def main() -> tuple[list[object], str]:
-        host = Host(board, consent=consent)
+        host = Host(board, consent=consent, recorder=recorder)
         seen: list[object] = []
 
         async def note() -> None:
@@ -217,6 +220,13 @@ def test_a_link_held_past_cold_resumes_unasked_with_the_right_screen(tmp_path: P
         return seen, said
 
     seen, said = run(main(), 120)
+    lost = []
+    for part in recorder.wait(1, timeout=10.0):  # the session's, before and after the resume
+        with RecordingReader(part.path) as reader:
+            lost += [e for e in reader.events() if e["type"] == "link_lost"]
+    # The audit log's row: the silence the host waited, the window it kept.
+    assert [(e["reason"], e["resumable"]) for e in lost] == [
+        (f"viewer gone: nothing received for {COLD:g} s (peer gone)", 60.0)], lost
     assert len(asked) == 1, asked  # the resume was not asked about
     (ended,) = [e for e in seen if isinstance(e, SessionEnded) and e.resumable]
     assert ended.reason == f"viewer gone: nothing received for {COLD:g} s (peer gone)", ended
