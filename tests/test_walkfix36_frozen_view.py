@@ -6,12 +6,15 @@ Found: on waking after 84 s it printed "(no word from the host for 84 s:
 gone))": the channel's idle check, late by the time the program was
 stopped, closed the link for a silence it had not waited out, what the host
 had sent meanwhile unread. Expected: the silence is counted from when the
-program runs again; a host still there (its own idle limit is 45 s) is
+program runs again; a host still there (it gives a silent view 15 s) is
 heard from and the session goes on, no link lost (a link that is lost
 after all names the silence it measured, not the limit: channel/sealed.py).
 
-Real host and view CLIs on pseudo-terminals; the view stopped 15 s (over
-the 10 s a host that answered probes is given, under the host's 45 s).
+Real host and view CLIs on pseudo-terminals; the view stopped 12 s (over
+the 10 s a host that answered probes is given, under the 15 s after which
+the host takes a silent viewer that keeps its link warm for lost:
+Timeouts.cold, silent39; past it, the session resumes unasked,
+tests/transport/test_silent39_host_parks_silent.py).
 """
 
 from __future__ import annotations
@@ -21,14 +24,14 @@ import re
 import signal
 import time
 
+from screencodec.transport.channel.limits import Timeouts
 from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_view_cli_send_screens import PtyView
 
-STOPPED_FOR = 15.0
-#: The host's idle limit in the test past it (45 s in the product: limits.IDLE,
-#: through its test-only variable): still twice its keepalive (15 s), so a
-#: live view is not taken for gone, and 15 s less of waiting.
-HOST_IDLE = 30
+STOPPED_FOR = 12.0
+#: The host's limit in the test past it: a viewer of this version keeps its
+#: link warm (a record every 3 s), and its session can resume.
+HOST_LIMIT = Timeouts().cold
 
 
 def test_a_view_stopped_a_while_goes_on_once_it_runs_again() -> None:
@@ -58,11 +61,11 @@ def test_a_view_stopped_a_while_goes_on_once_it_runs_again() -> None:
 
 
 def test_a_view_stopped_past_the_hosts_limit_says_whose_silence_it_was() -> None:
-    """Stopped past the host's idle limit (45 s; HOST_IDLE here): the host
+    """Stopped past the host's limit (15 s, Timeouts.cold): the host
     closed the link; the view reads that close on waking and says which side
     heard nothing, and for how long (found: "nothing received for 10 s (peer
     gone)" after "no word from the host for 84 s")."""
-    host = PtyHost(env={"SCREENCODEC_TEST_IDLE": str(HOST_IDLE)})
+    host = PtyHost()
     view = None
     try:
         port, code, password = _credentials(host)
@@ -77,8 +80,9 @@ def test_a_view_stopped_past_the_hosts_limit_says_whose_silence_it_was() -> None
         view.wait_for(r"back in the session", mark)
         said = view.text[mark:]
         # The host's close came before its reset, or not (a reset drops it).
-        assert re.search(r"^the connection was lost( \(the host heard nothing from this computer"
-                         rf" for {HOST_IDLE} s\))?; reconnecting for up to 60 s", said, re.M), said
+        lost = (r"^the connection was lost( \(the host heard nothing from this computer"
+                rf" for {HOST_LIMIT:g} s\))?; reconnecting for up to 60 s")  # fmt: skip
+        assert re.search(lost, said, re.M), said
         assert "nothing received for" not in said, said
         assert "no word from the host" not in said, said  # it was not the host that was silent
     finally:

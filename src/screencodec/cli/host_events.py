@@ -199,7 +199,7 @@ class Silences:
         self.status = status
         self.told: dict[str, float] = {}
 
-    def lines(self, heard: dict[str, tuple[float, bool]], now: float,
+    def lines(self, heard: dict[str, tuple[float | None, bool]], now: float,
               name: Callable[[str], str]) -> list[str]:
         """The lines of what changed since the last look: ``heard`` is
         Host.heard(), ``name`` a viewer's name in the user's words."""
@@ -207,6 +207,8 @@ class Silences:
             del self.told[gone]  # its session's own lines say what became of it
         lines = []
         for peer, (last, warm) in heard.items():
+            if last is None:
+                continue  # the host is not reading it: not its silence (Host.heard)
             told = self.told.get(peer)
             if told is not None:
                 if last > told:

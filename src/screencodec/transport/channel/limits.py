@@ -89,6 +89,18 @@ class Timeouts:
     on a still screen, a long keyframe: nothing the viewer answers), and can
     tell its user within seconds that the viewer's link went silent
     (``SecureChannel.keeps_warm``; cli/host_events.py). Hosts never send it.
+    ``cold``: a host's channel whose viewer said it keeps the link warm,
+    whose session can resume (the host issued it a ticket:
+    ``SecureChannel.mark_resumable``) and that has heard nothing for this
+    long is closed as silent, the link lost, instead of after ``idle``: the
+    session is parked for its agent's retry within seconds of an agent gone
+    for good (a lid closed, a Wi-Fi gone without a reset), not 45 s. Five
+    times ``warm``: the longest wait for a warm viewer's byte measured at a
+    host is 3.2 s, beside 4 CPU hogs (load 12; docs/transport.md,
+    scripts/warm_gaps.py). A viewer only stalled this long (a
+    program stopped, a link held) comes back to a parked session and resumes
+    it unasked. With a viewer that never said so (an earlier version),
+    ``idle`` still applies; with ``idle`` None, neither does.
     ``max_duration``: a channel is closed this long after it opened, whatever
     happens on it.
     ``linger``: an orderly close reads on (discarding) until the peer closes
@@ -106,6 +118,7 @@ class Timeouts:
     probe: float | None = 2.0
     unanswered: float | None = 10.0
     warm: float | None = 3.0
+    cold: float | None = 15.0
 
 
 class AttemptLimiter:

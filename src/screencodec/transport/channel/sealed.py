@@ -24,7 +24,12 @@ side answers a probe. Once a host has answered, a viewer's channel whose session
 (:meth:`SecureChannel.mark_resumable`: its viewer holds a ticket) and that
 hears nothing for ``timeouts.unanswered`` seconds (10 by default, not
 ``idle``'s 45) takes the link for lost: its probes went unanswered, so the
-session resumes in seconds.
+session resumes in seconds. So does a host's channel whose viewer said
+:data:`HERE` and whose session can resume (its host issued a ticket) after
+``timeouts.cold`` seconds (15) without a byte: its viewer is gone (a lid
+closed, a Wi-Fi gone without a reset), and the session is parked for the
+agent's retry from then on, not after ``idle``'s 45 s. A viewer that was
+only stalled that long (stopped, a link held) resumes unasked on its return.
 
 An orderly close lingers: it sends RECORD_CLOSE, shuts its sending side, and
 reads on until the peer closes too. Closing a socket with unread data makes
@@ -179,6 +184,10 @@ class SecureChannel:
         # the session's first picture, and a link that went silent then was
         # judged as an earlier host's: 12 s on the page instead of 3).
         self._first_read = asyncio.Event()
+        # Set when a silence limit shortens (mark_resumable, the peer's first
+        # HERE): the watchdog, asleep until the longer one's end or its next
+        # keepalive (15 s away on a host), looks again at once.
+        self._nudge = asyncio.Event()
         self._answers_probes = False
         self._keeps_warm = False  # the peer said HERE
         self._said_warm = False  # this side (a viewer's) said HERE
@@ -240,6 +249,17 @@ class SecureChannel:
         return self._last_heard
 
     @property
+    def waiting_since(self) -> float | None:
+        """Loop time since which this side has waited for the peer's next
+        byte: the later of :attr:`last_heard` and when the :meth:`recv` now
+        waiting began; None while nobody reads (this side is busy with what
+        it received, e.g. a host whose disk holds a file's chunks: a silence
+        then is its own, not the peer's)."""
+        if self._reading_since is None:
+            return None
+        return max(self._reading_since, self._last_heard)
+
+    @property
     def answers_probes(self) -> bool:
         """The peer answered a probe of ours: a live peer is heard from within
         a round trip of ``timeouts.probe`` seconds of silence (a viewer's
@@ -263,12 +283,16 @@ class SecureChannel:
 
     def mark_resumable(self) -> None:
         """The session on this channel can be taken up again on a new
-        connection (its viewer holds a resume ticket): from now on a silence
-        of ``timeouts.unanswered`` seconds, once the host answered a probe,
+        connection (its viewer holds a resume ticket; a host's, it issued
+        one): from now on a silence of ``timeouts.unanswered`` seconds, once
+        the host answered a probe (a viewer's channel), or ``timeouts.cold``
+        seconds, once the viewer said it keeps the link warm (a host's),
         ends the channel as a lost link. Without this, only ``idle`` does:
         ending sooner a session that cannot resume would lose it to a stall
         that a longer wait survives."""
-        self._resumable = True
+        if not self._resumable:
+            self._resumable = True
+            self._nudge.set()
 
     def add_close_listener(self, listener: Callable[[SecureChannel], None]) -> None:
         """Call ``listener(channel)`` once when the channel closes, for any reason."""
@@ -458,8 +482,9 @@ class SecureChannel:
                 self._write_record(FrameType.RECORD_KEEPALIVE, ANSWER)
         elif body == ANSWER:
             self._answers_probes = True
-        elif body == HERE:
+        elif body == HERE and not self._keeps_warm:
             self._keeps_warm = True
+            self._nudge.set()
 
     async def _say_close(self, reason: str, *, linger: bool) -> None:
         """The last messages (:meth:`close_with`) and RECORD_CLOSE, flushed;
@@ -593,15 +618,20 @@ class SecureChannel:
         self._last_sent = asyncio.get_running_loop().time()
 
     def _idle_limit(self) -> float | None:
-        """How long a silence ends the channel: ``timeouts.unanswered`` once
-        a host answered our probes (a live one would have been heard from)
-        and the session can resume (:meth:`mark_resumable`), else
+        """How long a silence ends the channel: once the session can resume
+        (:meth:`mark_resumable`), a viewer's ``timeouts.unanswered`` once its
+        host answered our probes (a live one would have been heard from),
+        a host's ``timeouts.cold`` once its viewer said it keeps the link
+        warm (a live one is heard from every few seconds); else
         ``timeouts.idle``; None (never) when ``idle`` is None."""
         t = self._timeouts
-        if t.idle is None or t.unanswered is None or t.probe is None:
+        if t.idle is None or not self._resumable:
             return t.idle
-        quick = self._answers_probes and self._resumable
-        return min(t.idle, t.unanswered) if quick else t.idle
+        if self._is_host:
+            quick = t.cold if self._keeps_warm else None
+        else:
+            quick = t.unanswered if self._answers_probes and t.probe is not None else None
+        return t.idle if quick is None else min(t.idle, quick)
 
     async def _watch(self) -> None:
         """Keepalive, idle timeout and maximum duration, on one timer."""
@@ -674,11 +704,11 @@ class SecureChannel:
                                  else self._last_sent + every)
             wait = max(0.005, min(deadlines) - loop.time())
             due = loop.time() + wait
-            if probe is not None and not self._first_read.is_set():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await wait_for(self._first_read.wait(), wait)
-            else:
-                await asyncio.sleep(wait)
+            woken = (self._first_read if probe is not None and not self._first_read.is_set()
+                     else self._nudge)  # fmt: skip
+            with contextlib.suppress(asyncio.TimeoutError):
+                await wait_for(woken.wait(), wait)
+            self._nudge.clear()
             if loop.time() - due > _OVERSLEPT:
                 # This program did not run meanwhile (stopped, frozen, a laptop
                 # asleep): what the peer sent may be waiting unread, so its

@@ -195,16 +195,24 @@ class Host(HostEnding, HostExchange, HostClipboard):
         """Peers the screen is shared with right now."""
         return self._runtime.viewers
 
-    def heard(self) -> dict[str, tuple[float, bool]]:
-        """Each viewer's ``(last_heard, keeps_warm)``: when its link last
-        received a byte (the event loop's clock) and whether its viewer sends
-        at least every few seconds (channel/sealed.py); viewers whose channel
-        tells neither (in memory) are left out."""
-        heard: dict[str, tuple[float, bool]] = {}
+    def heard(self) -> dict[str, tuple[float | None, bool]]:
+        """Each viewer's ``(since, keeps_warm)``: since when this host has
+        waited for a byte of it (the event loop's clock: its link's last
+        byte, or the start of a read that came later), None while the host
+        is not reading it (busy with what it received: a file's chunks
+        waiting for a disk that does not answer hold its receive loop, and
+        TCP holds the viewer; silent39, review38b: that wait was told as
+        the agent's silence), and whether its viewer sends at least every
+        few seconds (channel/sealed.py); viewers whose channel tells neither
+        (in memory) are left out."""
+        heard: dict[str, tuple[float | None, bool]] = {}
         for link in self._runtime.links:
-            last = getattr(link.channel, "last_heard", None)
-            if isinstance(last, (int, float)) and not getattr(link.channel, "closed", False):
-                heard[link.peer] = (float(last), bool(getattr(link.channel, "keeps_warm", False)))
+            channel = link.channel
+            last = getattr(channel, "last_heard", None)
+            if isinstance(last, (int, float)) and not getattr(channel, "closed", False):
+                since = getattr(channel, "waiting_since", last)
+                since = float(since) if isinstance(since, (int, float)) else None
+                heard[link.peer] = (since, bool(getattr(channel, "keeps_warm", False)))
         return heard
 
     async def serve(self, channel: Channel) -> str:

@@ -591,6 +591,11 @@ class ViewerLink(LinkAsking):
                                          chat=self.chats, was=self.earlier,
                                          key=link_key(self.channel))  # fmt: skip
         if ticket is not None:
+            # A silent link of a viewer that keeps it warm is given up on
+            # sooner now (Timeouts.cold): the session parks for its retry.
+            mark = getattr(self.channel, "mark_resumable", None)
+            if mark is not None:
+                mark()
             # Until the viewer answers an update (sent after this), the
             # ticket it resumed with stays this session's (.resume).
             self._unshown = self.resumed is not None
