@@ -74,6 +74,11 @@ if TYPE_CHECKING:
         SharingChanged,
         StatsUpdated,
     )
+    from screencodec.transport.session.files.offers import (
+        FileConsent,
+        FileOfferInfo,
+        safe_filename,
+    )
     from screencodec.transport.session.host import Host
     from screencodec.transport.session.permissions import (
         CONTROL,
@@ -103,7 +108,9 @@ _LAZY = {
     "CursorMoved": "screencodec.transport.session.events",
     "Event": "screencodec.transport.session.events",
     "EventsLost": "screencodec.transport.session.events",
+    "FileConsent": "screencodec.transport.session.files.offers",
     "FileCut": "screencodec.transport.session.events",
+    "FileOfferInfo": "screencodec.transport.session.files.offers",
     "FileReceived": "screencodec.transport.session.events",
     "FileRefused": "screencodec.transport.session.events",
     "FileSent": "screencodec.transport.session.events",
@@ -143,6 +150,7 @@ _LAZY = {
     "host_via_relay": "screencodec.transport.connect",
     "listen_direct": "screencodec.transport.connect",
     "register_permission": "screencodec.transport.session.permissions",
+    "safe_filename": "screencodec.transport.session.files.offers",
     "safe_text": "screencodec.transport.channel.display",
     "session_encoder": "screencodec.transport.session.encoding",
     "share": "screencodec.transport.entry",
@@ -167,7 +175,9 @@ __all__ = [
     "CursorMoved",
     "Event",
     "EventsLost",
+    "FileConsent",
     "FileCut",
+    "FileOfferInfo",
     "FileReceived",
     "FileRefused",
     "FileSent",
@@ -205,6 +215,7 @@ __all__ = [
     "host_via_relay",
     "listen_direct",
     "register_permission",
+    "safe_filename",
     "safe_text",
     "session_encoder",
     "share",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import SessionEnded, SessionResumed, Subscription
+from screencodec.transport.session.files.offers import FileConsent
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.screens import SourceFactory
@@ -95,8 +97,7 @@ class SharedScreen:
                     if event.resumable > 0:
                         if event.who in away:
                             away.pop(event.who).cancel()
-                        away[event.who] = loop.call_later(
-                            event.resumable, self._end, event.reason)
+                        away[event.who] = loop.call_later(event.resumable, self._end, event.reason)
                     else:
                         self._end(event.reason)
         finally:
@@ -143,6 +144,7 @@ async def share(
     injector: InputInjector | None = None,
     config: HostConfig | None = None,
     timeouts: Timeouts | None = None,
+    file_consent: FileConsent | None = None,
 ) -> AsyncIterator[SharedScreen]:
     """Share a screen until the block ends.
 
@@ -150,7 +152,9 @@ async def share(
     factory; default: the real screen if a display is reachable, else the
     synthetic desktop. ``consent`` is required: it is the local user's say.
     Give exactly one of ``listen`` (a port, or ``"ADDR:PORT"``; all
-    interfaces by default) and ``relay`` (``"HOST:PORT"``).
+    interfaces by default) and ``relay`` (``"HOST:PORT"``). Files from the
+    agent are refused unless ``config`` has a ``download_dir`` and
+    ``file_consent`` (the local user's say on each file) is given.
     """
     if (listen is None) == (relay is None):
         raise ValueError("give exactly one of listen= and relay=")
@@ -160,7 +164,9 @@ async def share(
         def source(index: int) -> FrameSource:
             return open_source("auto", monitor=index)
 
-    host = Host(source, consent=consent, injector=injector, config=config)
+    host = Host(
+        source, consent=consent, injector=injector, config=config, file_consent=file_consent
+    )
     credentials = SessionCredentials()
     host.watch_credentials(credentials)
 
@@ -220,8 +226,13 @@ async def view(
     name: str = "support",
     level: Permission = VIEW,
     timeouts: Timeouts | None = None,
+    download_dir: Path | None = None,
+    file_consent: FileConsent | None = None,
 ) -> AsyncIterator[Viewer]:
     """Watch a shared screen until the block ends; yields a running :class:`Viewer`.
+
+    Files from the host's user are refused unless both ``download_dir`` (a
+    folder that is there) and ``file_consent`` (asked about each) are given.
 
     Raises :class:`~screencodec.errors.ConsentDeniedError` if the local user
     says no, and the connect functions' errors for a wrong code or password.
@@ -237,7 +248,7 @@ async def view(
         channel = await connect_direct(
             *_address(address, "127.0.0.1"), code, password, timeouts=timeouts
         )
-    viewer = Viewer(channel, who=name)
+    viewer = Viewer(channel, who=name, download_dir=download_dir, file_consent=file_consent)
     try:
         await viewer.start(level)
     except BaseException:
