@@ -6,14 +6,29 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["address", "pixels", "size", "unusable_folder"]
+__all__ = ["address", "pixels", "port", "size", "unusable_folder"]
+
+
+def port(text: str) -> int:
+    """A port to listen on for argparse: 0 (any free one) to 65535. A larger
+    one raised OverflowError out of the socket's bind, a traceback (walk39)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"the port {value} is not 0-65535")
+    return value
 
 
 def address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``:PORT`` means 127.0.0.1) for argparse."""
+    """``HOST:PORT`` (``:PORT`` means 127.0.0.1) to dial, for argparse: the
+    port 1-65535 (walk39: 99999 raised OverflowError out of connect)."""
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    if not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"the port {int(port)} is not 1-65535")
     return host or "127.0.0.1", int(port)
 
 

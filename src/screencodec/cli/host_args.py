@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from screencodec.cli.args import address, size
+from screencodec.cli.args import address, port, size
 
 __all__ = ["EXIT_STATUS", "register"]
 
@@ -26,7 +26,7 @@ def register(subparsers: Any, summary: str) -> None:
     """Add ``host`` to an argparse subparsers object."""
     h = subparsers.add_parser("host", help=summary, epilog=EXIT_STATUS)
     where = h.add_mutually_exclusive_group()
-    where.add_argument("--listen", type=int, metavar="PORT", help="accept viewers directly")
+    where.add_argument("--listen", type=port, metavar="PORT", help="accept viewers directly")
     where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")
     h.add_argument("--bind", default="0.0.0.0", help="address for --listen (default all)")
     h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto",

@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from screencodec.cli.args import port
 from screencodec.cli.main import other_words
 from screencodec.cli.recordings_args import _days, _positive, _seconds, _size, _utc
 from screencodec.cli.recordings_check import _keygen, _list, _prune, _revoke, _verify
@@ -195,7 +196,7 @@ def register(subparsers: Any, summary: str) -> None:
                     "with --web: the page does not show such a picture, its banner names it)")
     pl.add_argument("--web", action="store_true",
                     help="play it in a browser page: timeline, speed, the event log")
-    pl.add_argument("--web-port", type=int, default=0, metavar="N",
+    pl.add_argument("--web-port", type=port, default=0, metavar="N",
                     help="with --web: the page's port on 127.0.0.1 (default: a free one)")
     pl.add_argument("--no-open", action="store_true",
                     help="with --web: print the link, do not open a browser")  # fmt: skip
