@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource
-from screencodec.errors import SessionClosedError
+from screencodec.errors import FormatError, SessionClosedError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
@@ -59,13 +59,20 @@ __all__ = ["SharedScreen", "first_picture", "share", "view"]
 Address = tuple[str, int]
 
 
-def _address(value: str | Address, default_host: str) -> Address:
+def _address(value: str | Address, default_host: str, lowest: int = 1) -> Address:
+    """``"HOST:PORT"`` (or a tuple) with the port ``lowest``-65535 (0: listen
+    on any free port); a FormatError says what is wrong, before any socket
+    call (99999 was an OverflowError from it; walk39)."""
     if isinstance(value, tuple):
-        return value
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"expected HOST:PORT, not {value!r}")
-    return host or default_host, int(port)
+        host, port = value
+    else:
+        host, sep, digits = value.rpartition(":")
+        if not sep or not digits.isdigit():
+            raise FormatError(f"expected HOST:PORT, not {value!r}")
+        host, port = host or default_host, int(digits)
+    if not lowest <= port <= 65535:
+        raise FormatError(f"the port {port} is not {lowest}-65535")
+    return host, port
 
 
 class SharedScreen:
@@ -158,6 +165,11 @@ async def share(
     """
     if (listen is None) == (relay is None):
         raise ValueError("give exactly one of listen= and relay=")
+    if relay is not None:  # checked before anything opens
+        where = _address(relay, "127.0.0.1")
+    else:
+        assert listen is not None
+        bind = _address(("0.0.0.0", listen) if isinstance(listen, int) else listen, "0.0.0.0", 0)
     if source is None:
         from screencodec.capture import open_source
 
@@ -173,13 +185,10 @@ async def share(
     opened: Any
     try:
         if relay is not None:
-            where = _address(relay, "127.0.0.1")
             opened = await host_via_relay(*where, credentials, host.serve, timeouts=timeouts)
             host.watch_relay(opened)  # RelayChanged events: the code stopped or works again
             await opened.wait_registered(10)
         else:
-            assert listen is not None
-            bind = ("0.0.0.0", listen) if isinstance(listen, int) else _address(listen, "0.0.0.0")
             opened = await listen_direct(*bind, credentials, host.serve, timeouts=timeouts)
             where = (bind[0], opened.port)
     except BaseException:
