@@ -45,3 +45,6 @@ def test_walk39_the_short_way_runs_as_written(
         "viewer said bye: the agent left the session",
     ]
     assert (tmp_path / "incoming" / "notes.txt").read_text() == "the agent's notes\n"
+    png = (tmp_path / "first.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png[16:24] == (1280).to_bytes(4, "big") + (720).to_bytes(4, "big")  # IHDR: W, H
