@@ -21,7 +21,14 @@ from .secure_fixtures import FAST
 
 
 def test_walk39_the_file_names_are_exported() -> None:
-    for name in ("FileOfferInfo", "FileConsent", "safe_filename"):
+    # ... and the types of events() and register_channel's handler.
+    for name in (
+        "FileOfferInfo",
+        "FileConsent",
+        "safe_filename",
+        "Subscription",
+        "ExtensionHandler",
+    ):
         assert name in transport.__all__, name
     assert transport.safe_filename("../a\x1bb.txt") == "ab.txt"
 

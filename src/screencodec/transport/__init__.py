@@ -73,7 +73,9 @@ if TYPE_CHECKING:
         SessionResumed,
         SharingChanged,
         StatsUpdated,
+        Subscription,
     )
+    from screencodec.transport.session.extensions import ExtensionHandler
     from screencodec.transport.session.files.offers import (
         FileConsent,
         FileOfferInfo,
@@ -108,6 +110,7 @@ _LAZY = {
     "CursorMoved": "screencodec.transport.session.events",
     "Event": "screencodec.transport.session.events",
     "EventsLost": "screencodec.transport.session.events",
+    "ExtensionHandler": "screencodec.transport.session.extensions",
     "FileConsent": "screencodec.transport.session.files.offers",
     "FileCut": "screencodec.transport.session.events",
     "FileOfferInfo": "screencodec.transport.session.files.offers",
@@ -137,6 +140,7 @@ _LAZY = {
     "SharingChanged": "screencodec.transport.session.events",
     "SourceFactory": "screencodec.transport.session.screens",
     "StatsUpdated": "screencodec.transport.session.events",
+    "Subscription": "screencodec.transport.session.events",
     "TerminalQuestions": "screencodec.transport.session.consent",
     "Timeouts": "screencodec.transport.channel.limits",
     "VIEW": "screencodec.transport.session.permissions",
@@ -175,6 +179,7 @@ __all__ = [
     "CursorMoved",
     "Event",
     "EventsLost",
+    "ExtensionHandler",
     "FileConsent",
     "FileCut",
     "FileOfferInfo",
@@ -203,6 +208,7 @@ __all__ = [
     "SharingChanged",
     "SourceFactory",
     "StatsUpdated",
+    "Subscription",
     "TerminalQuestions",
     "Timeouts",
     "Viewer",
