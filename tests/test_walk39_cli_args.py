@@ -77,3 +77,26 @@ def test_walk39_a_synthetic_desktop_that_cannot_be_made_stops_the_start(
     assert "Session code" not in out, out
     assert status == 2, (out, err)
     assert err.strip() == f"screencodec host: {words}", err
+
+
+ABOVE_0 = "is not a number of seconds above 0"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("host", "--consent-timeout", "-5"), f"argument --consent-timeout: -5 {ABOVE_0}"),
+        (("host", "--consent-timeout", "nan"), f"argument --consent-timeout: nan {ABOVE_0}"),
+        (("host", "--max-duration", "0"), f"argument --max-duration: 0 {ABOVE_0}"),
+        (("view", "127.0.0.1:9", *CREDS, "--duration", "-1"), f"argument --duration: -1 {ABOVE_0}"),
+    ],
+)
+def test_walk39_seconds_not_above_0_are_bad_arguments(args: tuple[str, ...], words: str) -> None:
+    """walk39: ``host --consent-timeout -5`` started and answered every
+    question no at once (no answer in time); ``--max-duration 0`` ended
+    every session as it began; ``view --duration -1`` went on to connect."""
+    where = ("--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic")
+    status, out, err = _run(*args, *(where if args[0] == "host" else ()))
+    assert "Session code" not in out, out
+    assert status == 2, (out, err)
+    assert err.rstrip().splitlines()[-1].endswith(words), err

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
-__all__ = ["address", "pixels", "port", "size", "unusable_folder"]
+__all__ = ["address", "pixels", "port", "seconds", "size", "unusable_folder"]
+
+
+def seconds(text: str) -> float:
+    """A time in seconds above 0, finite, for argparse (walk39: ``host
+    --consent-timeout -5`` answered every question no at once, ``--max-duration
+    0`` ended each session as it began, ``view --duration -1`` connected)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return value
 
 
 def port(text: str) -> int:
