@@ -15,7 +15,7 @@ import pytest
 
 import screencodec
 import screencodec.capture
-from screencodec.transport import allow, share, view
+from screencodec.transport import HostConfig, allow, share, view
 
 CODE, PASSWORD = "123 456 789", "abcd2345"
 
@@ -69,3 +69,28 @@ def test_walk39_share_says_a_wrong_address_before_it_opens_anything(
         asyncio.run(asyncio.wait_for(main(), 20))
     assert str(caught.value) == words
     assert opened == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("consent_timeout", 0.0),
+        ("consent_timeout", float("nan")),
+        ("max_duration", 0.0),
+        ("window", 0),
+        ("stats_period", -1.0),
+    ],
+)
+def test_walk39_a_host_config_that_cannot_work_is_refused_when_made(
+    option: str, value: float
+) -> None:
+    """walk39: ``HostConfig(consent_timeout=0)`` answered every question no
+    (with "coroutine was never awaited"), ``max_duration=0`` ended each
+    session before its user answered, ``window=0`` failed every session with
+    "the host failed to start the session": each only once an agent came."""
+    with pytest.raises(ValueError, match=f"^HostConfig: {option} must be "):
+        HostConfig(**{option: value})
+
+
+def test_walk39_host_config_defaults_and_no_limit_still_make() -> None:
+    assert HostConfig(max_duration=None, resume_window=0, cursor_rate=0).window == 8
