@@ -225,6 +225,9 @@ def run(args: argparse.Namespace) -> int:
     except (ScreencodecError, OSError, ValueError) as exc:
         if isinstance(exc, BrokenPipeError) and _stdout_gone():
             return _reader_left()
+        # A file not there: "NAME: No such file or directory", not "[Errno 2] ..." (walk39).
+        if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+            exc = OSError(f"{exc.filename}: {exc.strerror}")
         # Through safe_text: the message can quote a file's name or content.
         print(f"screencodec recordings {args.action}: {safe_text(exc, _LINE)}", file=sys.stderr)
         return 2
