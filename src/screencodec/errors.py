@@ -19,6 +19,7 @@ __all__ = [
     "ConsentCallbackError",
     "ConsentDeniedError",
     "DecodeError",
+    "FormatError",
     "FrameError",
     "IntegrityError",
     "NetnsError",
@@ -50,6 +51,12 @@ class IntegrityError(DecodeError):
 
 class FrameError(ScreencodecError, ValueError):
     """A frame handed to the encoder has the wrong shape, dtype or layout."""
+
+
+class FormatError(ScreencodecError, ValueError):
+    """A value a person types is not of its form (a session code, a password,
+    a ``HOST:PORT``): the message says the form. Before walk39 a plain
+    ValueError, which a program catching ScreencodecError missed."""
 
 
 class CaptureError(ScreencodecError, OSError):

@@ -3,6 +3,8 @@ mypy --strict on it, so a stub or an annotation that drifts breaks the build."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 
@@ -12,6 +14,7 @@ from screencodec import (
     CursorEncoder,
     CursorState,
     DecodeError,
+    FormatError,
     Rect,
     RefuseCode,
     ScreencodecError,
@@ -25,6 +28,9 @@ from screencodec.transport import (
     CONTROL,
     VIEW,
     Event,
+    ExtensionHandler,
+    FileConsent,
+    FileOfferInfo,
     Host,
     HostConfig,
     LinkStats,
@@ -33,9 +39,11 @@ from screencodec.transport import (
     SessionCredentials,
     SessionEnded,
     SharedScreen,
+    Subscription,
     Viewer,
     allow,
     first_picture,
+    safe_filename,
     safe_text,
     share,
     view,
@@ -83,6 +91,31 @@ async def watch(code: str, password: str) -> int:
         granted: bool = await v.request(CONTROL)
         level: Permission = v.level
         return int(frame.shape[0]) + granted + (VIEW in level)
+
+
+async def take_small(offer: FileOfferInfo) -> bool:
+    return offer.size < 1 << 20 and offer.name == safe_filename(offer.name)
+
+
+async def echo(peer: str, payload: bytes) -> bytes | None:
+    return payload
+
+
+async def files_both_ways(code: str, password: str) -> bool:
+    """walk39: share()/view() take file_consent (and view download_dir)."""
+    asked: FileConsent = take_small
+    handler: ExtensionHandler = echo
+    cfg = HostConfig(download_dir=Path("in"))
+    async with share(a_source(), listen=0, consent=allow(), config=cfg, file_consent=asked) as s:
+        s.host.register_channel("app.echo", handler)
+        try:
+            async with view("127.0.0.1:7390", code=code, password=password,
+                            download_dir=Path("got"), file_consent=asked) as viewer:  # fmt: skip
+                events: Subscription = viewer.events()
+                events.close()
+                return await viewer.send_file(Path("notes.txt"))
+        except FormatError:  # a code, password or HOST:PORT of the wrong form
+            return False
 
 
 async def host_events(host: Host) -> list[str]:

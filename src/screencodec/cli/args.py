@@ -3,17 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
-__all__ = ["address", "pixels", "size", "unusable_folder"]
+__all__ = ["address", "pixels", "port", "seconds", "size", "unusable_folder"]
+
+
+def seconds(text: str) -> float:
+    """A time in seconds above 0, finite, for argparse (walk39: ``host
+    --consent-timeout -5`` answered every question no at once, ``--max-duration
+    0`` ended each session as it began, ``view --duration -1`` connected)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return value
+
+
+def port(text: str) -> int:
+    """A port to listen on for argparse: 0 (any free one) to 65535. A larger
+    one raised OverflowError out of the socket's bind, a traceback (walk39)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"the port {value} is not 0-65535")
+    return value
 
 
 def address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``:PORT`` means 127.0.0.1) for argparse."""
+    """``HOST:PORT`` (``:PORT`` means 127.0.0.1) to dial, for argparse: the
+    port 1-65535 (walk39: 99999 raised OverflowError out of connect)."""
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    if not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"the port {int(port)} is not 1-65535")
     return host or "127.0.0.1", int(port)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from screencodec.cli.args import address, size
+from screencodec.cli.args import address, port, seconds, size
 
 __all__ = ["EXIT_STATUS", "register"]
 
@@ -26,7 +26,7 @@ def register(subparsers: Any, summary: str) -> None:
     """Add ``host`` to an argparse subparsers object."""
     h = subparsers.add_parser("host", help=summary, epilog=EXIT_STATUS)
     where = h.add_mutually_exclusive_group()
-    where.add_argument("--listen", type=int, metavar="PORT", help="accept viewers directly")
+    where.add_argument("--listen", type=port, metavar="PORT", help="accept viewers directly")
     where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")
     h.add_argument("--bind", default="0.0.0.0", help="address for --listen (default all)")
     h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto",
@@ -35,10 +35,10 @@ def register(subparsers: Any, summary: str) -> None:
     h.add_argument("--scenario", default="typing", help="synthetic desktop scenario")
     h.add_argument("--size", type=size, default=(1280, 720), help="synthetic size WxH")
     h.add_argument("--monitor", type=int, default=1, help="monitor shown first (0 = all)")
-    h.add_argument("--consent-timeout", type=float, default=30.0, metavar="S",
+    h.add_argument("--consent-timeout", type=seconds, default=30.0, metavar="S",
                    help="how long each question to you waits for your answer (default"
                         " 30 s); no answer is a no")  # fmt: skip
-    h.add_argument("--max-duration", type=float, default=None, metavar="S",
+    h.add_argument("--max-duration", type=seconds, default=None, metavar="S",
                    help="end each session S seconds after it began, also one taken up"
                         " again after a lost connection (default: no limit)")  # fmt: skip
     h.add_argument(

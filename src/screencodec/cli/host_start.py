@@ -63,6 +63,7 @@ async def _check_source(args: argparse.Namespace) -> FrameSource | None:
     source of ``--monitor``, open, for the first viewer (its layout is read
     from it without waiting for X); None when there is no screen."""
     if args.source == "synthetic":
+        _check_synthetic(args)
         return None
     from screencodec.capture import ScreenSource
     from screencodec.capture.screen import NOT_OPENED
@@ -88,9 +89,27 @@ async def _check_source(args: argparse.Namespace) -> FrameSource | None:
     if args.source == "screen":
         raise _StartError(f"no screen to share ({why}): start it where $DISPLAY is this"
                           " computer's screen, or with --source synthetic for a demo desktop")
+    _check_synthetic(args)
     print(f"(no screen to capture here ({why}): agents will see a synthetic demo desktop,"
           " not this computer's screen; --source screen refuses to start instead)", flush=True)
     return None
+
+
+def _check_synthetic(args: argparse.Namespace) -> None:
+    """The synthetic desktop agents will see must be one that can be made:
+    a --scenario or --size it refuses started the host, which asked its user
+    and only then failed the session ("closed by peer: closed locally" at the
+    agent; walk39)."""
+    from screencodec.capture import SyntheticDesktop, scenario_names
+
+    if args.scenario not in scenario_names():
+        raise _StartError(f"--scenario {args.scenario}: unknown scenario {args.scenario!r};"
+                          f" choose one of {sorted(scenario_names())}")  # fmt: skip
+    try:
+        SyntheticDesktop(*args.size, scenario=args.scenario).close()
+    except ScreencodecError as exc:
+        width, height = args.size
+        raise _StartError(f"--size {width}x{height}: {safe_text(exc, 200)}") from None
 
 
 def _no_display() -> str | None:

@@ -185,6 +185,17 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (walk39:
+    it was "the following arguments are required: command")."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        import screencodec
+
+        print(f"screencodec {screencodec.__version__}")
+        parser.exit()
+
+
 def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; ``running``: the command about to run, the only
     session command whose module is imported (:func:`add_subcommands`)."""
@@ -194,6 +205,8 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
 
         names = scenario_names()
     parser = Parser(prog="screencodec", description=DESCRIPTION)
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="print the version installed and exit")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="capture -> encode -> decode live, checked bit-exact")

@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from screencodec.cli.args import port
 from screencodec.cli.main import other_words
 from screencodec.cli.recordings_args import _days, _positive, _seconds, _size, _utc
 from screencodec.cli.recordings_check import _keygen, _list, _prune, _revoke, _verify
@@ -197,7 +198,7 @@ def register(subparsers: Any, summary: str) -> None:
                     "with --web: the page does not show such a picture, its banner names it)")
     pl.add_argument("--web", action="store_true",
                     help="play it in a browser page: timeline, speed, the event log")
-    pl.add_argument("--web-port", type=int, default=0, metavar="N",
+    pl.add_argument("--web-port", type=port, default=0, metavar="N",
                     help="with --web: the page's port on 127.0.0.1 (default: a free one)")
     pl.add_argument("--no-open", action="store_true",
                     help="with --web: print the link, do not open a browser")  # fmt: skip
@@ -226,6 +227,9 @@ def run(args: argparse.Namespace) -> int:
     except (ScreencodecError, OSError, ValueError) as exc:
         if isinstance(exc, BrokenPipeError) and _stdout_gone():
             return _reader_left()
+        # A file not there: "NAME: No such file or directory", not "[Errno 2] ..." (walk39).
+        if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+            exc = OSError(f"{exc.filename}: {exc.strerror}")
         # Through safe_text: the message can quote a file's name or content.
         print(f"screencodec recordings {args.action}: {safe_text(exc, _LINE)}", file=sys.stderr)
         return 2

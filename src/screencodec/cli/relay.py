@@ -23,7 +23,7 @@ import signal
 import sys
 from typing import Any
 
-from screencodec.cli.args import address
+from screencodec.cli.args import address, port
 from screencodec.cli.terminal import signals_given_back
 
 __all__ = ["register"]
@@ -32,7 +32,7 @@ __all__ = ["register"]
 def register(subparsers: Any, summary: str) -> None:
     """Add ``relay`` to an argparse subparsers object."""
     r = subparsers.add_parser("relay", help=summary)
-    r.add_argument("--listen", type=int, required=True, metavar="PORT",
+    r.add_argument("--listen", type=port, required=True, metavar="PORT",
                    help="the TCP port hosts and viewers connect to")
     r.add_argument("--bind", default="0.0.0.0",
                    help="the address to listen on (default 0.0.0.0: every interface)")
@@ -46,7 +46,7 @@ def register(subparsers: Any, summary: str) -> None:
                    default=[],
                    help="a name clients reach the cluster by (the load balancer's), "
                         "listed to paired viewers beside the cluster's relays; repeatable")
-    r.add_argument("--metrics-port", type=int, metavar="N", default=None,
+    r.add_argument("--metrics-port", type=port, metavar="N", default=None,
                    help="serve Prometheus metrics on http://METRICS_BIND:N/metrics")
     r.add_argument("--metrics-bind", metavar="ADDR", default="127.0.0.1",
                    help="the address metrics are served on (default 127.0.0.1: this "

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from screencodec.cli.args import address, pixels
+from screencodec.cli.args import address, pixels, port, seconds
 from screencodec.transport.channel.limits import DEFAULT_MAX_PIXELS
 
 __all__ = ["EXIT_STATUS", "register"]
@@ -38,14 +38,14 @@ def register(subparsers: Any, summary: str) -> None:
                    help="ask the host's user for control of their mouse and keyboard as soon"
                         " as you are let in (with --web: the page's Request control asks"
                         " later; this terminal itself sends no input)")
-    v.add_argument("--duration", type=float, default=None, metavar="S",
+    v.add_argument("--duration", type=seconds, default=None, metavar="S",
                    help="leave after S seconds")  # fmt: skip
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
     v.add_argument("--snapshot-cursor", action="store_true",
                    help="draw the host's pointer into the snapshot")  # fmt: skip
     v.add_argument("--web", action="store_true",
                    help="watch and control in a browser page on this machine")  # fmt: skip
-    v.add_argument("--web-port", type=int, default=0, metavar="N",
+    v.add_argument("--web-port", type=port, default=0, metavar="N",
                    help="port of the page on 127.0.0.1 (default: a free one)")  # fmt: skip
     v.add_argument("--no-open", action="store_true",
                    help="only print the page's address, do not open a browser")  # fmt: skip

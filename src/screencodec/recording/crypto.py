@@ -87,10 +87,16 @@ def write_keypair(private_path: Path, public_path: Path, private: tuple[str, byt
 def read_key(path: Path, label: str) -> bytes:
     """The 32 raw bytes of a one-line key file of kind ``label``."""
     try:
-        kind, b64 = Path(path).read_text().split()
+        text = Path(path).read_text()
+    except OSError as exc:  # not there, a folder, unreadable: not a wrong kind (walk39)
+        raise IntegrityError(f"{path}: cannot read the key: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:  # a binary file
+        text = ""
+    try:
+        kind, b64 = text.split()
         raw = base64.b64decode(b64, validate=True)
-    except (ValueError, OSError) as exc:
-        raise IntegrityError(f"{path}: not a {label} key file ({exc})") from None
+    except ValueError:  # Python's words ("not enough values to unpack") said nothing
+        raise IntegrityError(f"{path}: not a {label} key file") from None
     if kind != label or len(raw) != 32:
         raise IntegrityError(f"{path}: not a {label} key file")
     return raw

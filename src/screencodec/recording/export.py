@@ -247,7 +247,8 @@ def export_mp4(
     try:
         import av
     except ImportError:
-        raise CodecUnavailableError("MP4 export needs PyAV (pip install av)") from None
+        raise CodecUnavailableError("MP4 export needs PyAV, the 'record' extra:"
+                                    " pip install 'screencodec[record]'") from None  # fmt: skip
     # 0 divides by zero below, NaN and inf have no frame count, and the time
     # base is in thousandths of a frame a second (below 0.001 it is 0).
     if not 0.001 <= fps <= MAX_FPS:

@@ -160,7 +160,7 @@ def check_pictures(reader: RecordingReader, chunks: int | None = None) -> Pictur
                 if _video_missing(str(exc)):
                     return PictureReport(applied, checked, None, time.monotonic() - began,
                                          f"update {applied} holds VIDEO, which needs PyAV "
-                                         "(pip install av)")  # fmt: skip
+                                         "(pip install 'screencodec[record]')")  # fmt: skip
                 failure = PictureFailure("update", applied, seq, h.time, n, str(exc))
                 break
             applied += 1

@@ -77,6 +77,13 @@ if TYPE_CHECKING:
         SessionResumed,
         SharingChanged,
         StatsUpdated,
+        Subscription,
+    )
+    from screencodec.transport.session.extensions import ExtensionHandler
+    from screencodec.transport.session.files.offers import (
+        FileConsent,
+        FileOfferInfo,
+        safe_filename,
     )
     from screencodec.transport.session.host import Host
     from screencodec.transport.session.permissions import (
@@ -111,7 +118,10 @@ _LAZY = {
     "CursorMoved": "screencodec.transport.session.events",
     "Event": "screencodec.transport.session.events",
     "EventsLost": "screencodec.transport.session.events",
+    "ExtensionHandler": "screencodec.transport.session.extensions",
+    "FileConsent": "screencodec.transport.session.files.offers",
     "FileCut": "screencodec.transport.session.events",
+    "FileOfferInfo": "screencodec.transport.session.files.offers",
     "FileReceived": "screencodec.transport.session.events",
     "FileRefused": "screencodec.transport.session.events",
     "FileSent": "screencodec.transport.session.events",
@@ -138,6 +148,7 @@ _LAZY = {
     "SharingChanged": "screencodec.transport.session.events",
     "SourceFactory": "screencodec.transport.session.screens",
     "StatsUpdated": "screencodec.transport.session.events",
+    "Subscription": "screencodec.transport.session.events",
     "TerminalQuestions": "screencodec.transport.session.consent",
     "Timeouts": "screencodec.transport.channel.limits",
     "VIEW": "screencodec.transport.session.permissions",
@@ -151,6 +162,7 @@ _LAZY = {
     "host_via_relay": "screencodec.transport.connect",
     "listen_direct": "screencodec.transport.connect",
     "register_permission": "screencodec.transport.session.permissions",
+    "safe_filename": "screencodec.transport.session.files.offers",
     "safe_text": "screencodec.transport.channel.display",
     "session_encoder": "screencodec.transport.session.encoding",
     "share": "screencodec.transport.entry",
@@ -179,7 +191,10 @@ __all__ = [
     "CursorMoved",
     "Event",
     "EventsLost",
+    "ExtensionHandler",
+    "FileConsent",
     "FileCut",
+    "FileOfferInfo",
     "FileReceived",
     "FileRefused",
     "FileSent",
@@ -205,6 +220,7 @@ __all__ = [
     "SharingChanged",
     "SourceFactory",
     "StatsUpdated",
+    "Subscription",
     "TerminalQuestions",
     "Timeouts",
     "Viewer",
@@ -217,6 +233,7 @@ __all__ = [
     "host_via_relay",
     "listen_direct",
     "register_permission",
+    "safe_filename",
     "safe_text",
     "session_encoder",
     "share",

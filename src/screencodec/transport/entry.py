@@ -27,13 +27,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from screencodec.capture.base import FrameSource
-from screencodec.errors import SessionClosedError
+from screencodec.errors import FormatError, SessionClosedError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
@@ -47,6 +48,7 @@ from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import SessionEnded, SessionResumed, Subscription
+from screencodec.transport.session.files.offers import FileConsent
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.screens import SourceFactory
@@ -57,13 +59,20 @@ __all__ = ["SharedScreen", "first_picture", "share", "view"]
 Address = tuple[str, int]
 
 
-def _address(value: str | Address, default_host: str) -> Address:
+def _address(value: str | Address, default_host: str, lowest: int = 1) -> Address:
+    """``"HOST:PORT"`` (or a tuple) with the port ``lowest``-65535 (0: listen
+    on any free port); a FormatError says what is wrong, before any socket
+    call (99999 was an OverflowError from it; walk39)."""
     if isinstance(value, tuple):
-        return value
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"expected HOST:PORT, not {value!r}")
-    return host or default_host, int(port)
+        host, port = value
+    else:
+        host, sep, digits = value.rpartition(":")
+        if not sep or not digits.isdigit():
+            raise FormatError(f"expected HOST:PORT, not {value!r}")
+        host, port = host or default_host, int(digits)
+    if not lowest <= port <= 65535:
+        raise FormatError(f"the port {port} is not {lowest}-65535")
+    return host, port
 
 
 class SharedScreen:
@@ -95,8 +104,7 @@ class SharedScreen:
                     if event.resumable > 0:
                         if event.who in away:
                             away.pop(event.who).cancel()
-                        away[event.who] = loop.call_later(
-                            event.resumable, self._end, event.reason)
+                        away[event.who] = loop.call_later(event.resumable, self._end, event.reason)
                     else:
                         self._end(event.reason)
         finally:
@@ -143,6 +151,7 @@ async def share(
     injector: InputInjector | None = None,
     config: HostConfig | None = None,
     timeouts: Timeouts | None = None,
+    file_consent: FileConsent | None = None,
 ) -> AsyncIterator[SharedScreen]:
     """Share a screen until the block ends.
 
@@ -150,30 +159,36 @@ async def share(
     factory; default: the real screen if a display is reachable, else the
     synthetic desktop. ``consent`` is required: it is the local user's say.
     Give exactly one of ``listen`` (a port, or ``"ADDR:PORT"``; all
-    interfaces by default) and ``relay`` (``"HOST:PORT"``).
+    interfaces by default) and ``relay`` (``"HOST:PORT"``). Files from the
+    agent are refused unless ``config`` has a ``download_dir`` and
+    ``file_consent`` (the local user's say on each file) is given.
     """
     if (listen is None) == (relay is None):
         raise ValueError("give exactly one of listen= and relay=")
+    if relay is not None:  # checked before anything opens
+        where = _address(relay, "127.0.0.1")
+    else:
+        assert listen is not None
+        bind = _address(("0.0.0.0", listen) if isinstance(listen, int) else listen, "0.0.0.0", 0)
     if source is None:
         from screencodec.capture import open_source
 
         def source(index: int) -> FrameSource:
             return open_source("auto", monitor=index)
 
-    host = Host(source, consent=consent, injector=injector, config=config)
+    host = Host(
+        source, consent=consent, injector=injector, config=config, file_consent=file_consent
+    )
     credentials = SessionCredentials()
     host.watch_credentials(credentials)
 
     opened: Any
     try:
         if relay is not None:
-            where = _address(relay, "127.0.0.1")
             opened = await host_via_relay(*where, credentials, host.serve, timeouts=timeouts)
             host.watch_relay(opened)  # RelayChanged events: the code stopped or works again
             await opened.wait_registered(10)
         else:
-            assert listen is not None
-            bind = ("0.0.0.0", listen) if isinstance(listen, int) else _address(listen, "0.0.0.0")
             opened = await listen_direct(*bind, credentials, host.serve, timeouts=timeouts)
             where = (bind[0], opened.port)
     except BaseException:
@@ -220,8 +235,13 @@ async def view(
     name: str = "support",
     level: Permission = VIEW,
     timeouts: Timeouts | None = None,
+    download_dir: Path | None = None,
+    file_consent: FileConsent | None = None,
 ) -> AsyncIterator[Viewer]:
     """Watch a shared screen until the block ends; yields a running :class:`Viewer`.
+
+    Files from the host's user are refused unless both ``download_dir`` (a
+    folder that is there) and ``file_consent`` (asked about each) are given.
 
     Raises :class:`~screencodec.errors.ConsentDeniedError` if the local user
     says no, and the connect functions' errors for a wrong code or password.
@@ -237,7 +257,7 @@ async def view(
         channel = await connect_direct(
             *_address(address, "127.0.0.1"), code, password, timeouts=timeouts
         )
-    viewer = Viewer(channel, who=name)
+    viewer = Viewer(channel, who=name, download_dir=download_dir, file_consent=file_consent)
     try:
         await viewer.start(level)
     except BaseException:

@@ -22,7 +22,7 @@ import math
 import secrets
 from collections.abc import Callable
 
-from screencodec.errors import AuthenticationError
+from screencodec.errors import AuthenticationError, FormatError
 from screencodec.transport.channel.throttle import GuessThrottle, ThrottlePolicy
 
 __all__ = [
@@ -68,23 +68,25 @@ def parse_code(text: str, /) -> str:
     ("983 006 618", "983-006-618", "983.006.618": how people write a number
     down in groups).
 
-    Raises ValueError unless it is exactly 9 ASCII digits.
+    Raises :class:`~screencodec.errors.FormatError` (a ValueError) unless it
+    is exactly 9 ASCII digits.
     """
     digits = "".join(text.split()).replace("-", "").replace(".", "")
     if len(digits) != CODE_DIGITS or not (digits.isascii() and digits.isdigit()):
-        raise ValueError(f"a session code is {CODE_DIGITS} digits, like 123 456 789")
+        raise FormatError(f"a session code is {CODE_DIGITS} digits, like 123 456 789")
     return digits
 
 
 def normalize_password(text: str, /) -> str:
     """The password as the PAKE uses it: spaces dropped, lowercased.
 
-    Raises ValueError if it holds symbols outside the alphabet, so a typo such
+    Raises :class:`~screencodec.errors.FormatError` (a ValueError) if it holds
+    symbols outside the alphabet, so a typo such
     as a zero is reported locally instead of costing one of the 3 attempts.
     """
     pw = "".join(text.split()).lower()
     if len(pw) != PASSWORD_LENGTH or any(c not in PASSWORD_ALPHABET for c in pw):
-        raise ValueError(
+        raise FormatError(
             f"a session password is {PASSWORD_LENGTH} symbols from {PASSWORD_ALPHABET!r}"
         )
     return pw

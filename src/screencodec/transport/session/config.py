@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,3 +38,17 @@ class HostConfig:
     #: How long an agent whose link was lost may come back with its session's
     #: ticket without the local user being asked again (0: never; .resume).
     resume_window: float = 60.0
+
+    def __post_init__(self) -> None:
+        # Refused when made, not when an agent comes (walk39): consent_timeout
+        # 0 answered every question no, max_duration 0 ended each session
+        # before its user answered, window 0 failed every session's start.
+        above_0 = {"consent_timeout": self.consent_timeout, "stats_period": self.stats_period}
+        if self.max_duration is not None:
+            above_0["max_duration"] = self.max_duration
+        for name, value in above_0.items():
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"HostConfig: {name} must be a number of seconds above 0,"
+                                 f" not {value!r}")  # fmt: skip
+        if self.window < 1:
+            raise ValueError(f"HostConfig: window must be 1 or more, not {self.window!r}")

@@ -68,6 +68,7 @@ from screencodec.transport.session.link import (
 )
 from screencodec.transport.session.owncode import enter_session, leave_session
 from screencodec.transport.session.permissions import ConsentRequest
+from screencodec.transport.session.refusal import HOST_FAILED
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.services import EncoderFactory, RecorderLike
@@ -267,11 +268,13 @@ class Host(HostEnding, HostExchange, HostClipboard):
             reason = f"{SCREEN_GONE} ({safe_text(exc, 200)})"
         except (ScreencodecError, OSError) as exc:
             reason = f"failed: {exc}"
+            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=reason))
         except Exception as exc:
             # A bug on our side (encoder, injector, a handler) ends this viewer's
             # session, not the host: log it loudly and report it as the reason.
             _log.exception("session with %s failed", link.peer)
             reason = f"internal error: {exc!r}"
+            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=reason))
         finally:
             await link.cleanup()
             if lost and link.ended_here is not None:

@@ -46,7 +46,13 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from screencodec.errors import CaptureError, ProtocolError, ScreencodecError, SessionClosedError
+from screencodec.errors import (
+    CaptureError,
+    ProtocolError,
+    ScreencodecError,
+    SessionClosedError,
+    TransportError,
+)
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.channel.display import safe_text
@@ -95,6 +101,7 @@ from screencodec.transport.session.proof import (
     verifies_with,
 )
 from screencodec.transport.session.refusal import (
+    HOST_FAILED,
     NO_INJECTOR,
     REASK_AFTER,
     UnaskedRefusals,
@@ -271,8 +278,10 @@ class ViewerLink(LinkAsking):
             self.failure = task.exception()
             if isinstance(self.failure, CaptureError):  # the display died, say
                 self._closer = asyncio.ensure_future(self._bye_then_close(SCREEN_GONE))
-            else:
+            elif isinstance(self.failure, TransportError):  # the link itself: no one to tell
                 self.spawn_close()
+            else:  # the host's program (a source's frame, a bug): said, not which (walk39)
+                self._closer = asyncio.ensure_future(self._bye_then_close(HOST_FAILED))
 
     def spawn_close(self) -> None:
         self._closer = asyncio.ensure_future(self.channel.close())

@@ -277,6 +277,12 @@ class RequestLedger:
 #: Ctrl-C and signals; Host.disconnect's default; the session layer's) each
 #: already say who ended it: walk34 read "the host ended the session before
 #: its user answered: the host's user ended the session".
+#: The Bye of a session the host's program failed (host.py): the agent is
+#: told an error there ended it, not which (the host's words stay with the
+#: host). Before walk39 the channel was closed with no Bye, and the agent
+#: read "closed by peer: closed locally", the words of a close on purpose.
+HOST_FAILED = "the host could not go on: an error in its program ended the session"
+
 _UNANSWERED_ENDS = {
     "the host's user ended the session": "the host's user ended the session without answering",
     "the local user stopped sharing": "the host's user stopped sharing without answering",

@@ -123,6 +123,7 @@ from screencodec.transport.session.pointer import CursorTracker, PointerState
 from screencodec.transport.session.proof import OFFER as PROOF_OFFER
 from screencodec.transport.session.proof import PROOF_CHANNEL, link_key, prove
 from screencodec.transport.session.refusal import (
+    HOST_FAILED,
     UNASKED,
     USER_REFUSED,
     Refusal,
@@ -437,6 +438,11 @@ class Viewer(ViewerPicture, ViewerRequests):
             self.refusal = Refusal(level, why)
             await self.channel.close()
             raise ConsentDeniedError(why)
+        if isinstance(answer, m.Bye) and answer.reason == HOST_FAILED:
+            # Its program failed (opening the screen at the user's yes): an
+            # error there, not a refusal (walk39).
+            await self.channel.close()
+            raise SessionClosedError(HOST_FAILED)
         if isinstance(answer, m.Bye):
             # The host ended the session before its user answered (its user
             # typed /end, or the host closed): no grant, in words.

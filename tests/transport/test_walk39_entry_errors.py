@@ -1,0 +1,96 @@
+"""What a person types wrong reaches an embedder as a screencodec error
+(walk39). README: "Every exception derives from ScreencodecError and also
+from the matching builtin". A service wrapping ``view()`` in ``except
+screencodec.ScreencodecError`` crashed on its user's typo: a code of 8
+digits, a password with a 0, an address without a port or with port 99999
+were plain ``ValueError`` (the port's an ``OverflowError`` from the socket,
+after the connect began). Now a :class:`screencodec.FormatError`, still a
+``ValueError``, raised before anything connects."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import screencodec
+import screencodec.capture
+from screencodec.transport import HostConfig, allow, share, view
+
+CODE, PASSWORD = "123 456 789", "abcd2345"
+
+
+@pytest.mark.parametrize(
+    ("address", "code", "password", "words"),
+    [
+        ("127.0.0.1:7", "12345678", PASSWORD, "a session code is 9 digits, like 123 456 789"),
+        ("127.0.0.1:7", CODE, "abcd0000", "a session password is 8 symbols from "),
+        ("127.0.0.1", CODE, PASSWORD, "expected HOST:PORT, not '127.0.0.1'"),
+        ("127.0.0.1:99999", CODE, PASSWORD, "the port 99999 is not 1-65535"),
+        ("127.0.0.1:0", CODE, PASSWORD, "the port 0 is not 1-65535"),
+    ],
+)
+def test_walk39_a_typo_is_a_screencodec_error(
+    address: str, code: str, password: str, words: str
+) -> None:
+    async def main() -> None:
+        async with view(address, code=code, password=password):
+            pass
+
+    with pytest.raises(screencodec.ScreencodecError) as caught:
+        asyncio.run(asyncio.wait_for(main(), 20))
+    assert isinstance(caught.value, screencodec.FormatError)
+    assert isinstance(caught.value, ValueError)  # as before: except ValueError still works
+    assert str(caught.value).startswith(words), caught.value
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        ({"listen": 99999}, "the port 99999 is not 0-65535"),
+        ({"listen": "127.0.0.1:65536"}, "the port 65536 is not 0-65535"),
+        ({"relay": "relay.example.org"}, "expected HOST:PORT, not 'relay.example.org'"),
+    ],
+)
+def test_walk39_share_says_a_wrong_address_before_it_opens_anything(
+    where: dict[str, object], words: str
+) -> None:
+    opened: list[int] = []
+
+    def source(index: int) -> screencodec.capture.FrameSource:
+        opened.append(index)
+        raise AssertionError("no source is opened for a wrong address")
+
+    async def main() -> None:
+        async with share(source, consent=allow(), **where):  # type: ignore[arg-type]
+            pass
+
+    with pytest.raises(screencodec.FormatError) as caught:
+        asyncio.run(asyncio.wait_for(main(), 20))
+    assert str(caught.value) == words
+    assert opened == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("consent_timeout", 0.0),
+        ("consent_timeout", float("nan")),
+        ("max_duration", 0.0),
+        ("window", 0),
+        ("stats_period", -1.0),
+    ],
+)
+def test_walk39_a_host_config_that_cannot_work_is_refused_when_made(
+    option: str, value: float
+) -> None:
+    """walk39: ``HostConfig(consent_timeout=0)`` answered every question no
+    (with "coroutine was never awaited"), ``max_duration=0`` ended each
+    session before its user answered, ``window=0`` failed every session with
+    "the host failed to start the session": each only once an agent came."""
+    with pytest.raises(ValueError, match=f"^HostConfig: {option} must be "):
+        HostConfig(**{option: value})
+
+
+def test_walk39_host_config_defaults_and_no_limit_still_make() -> None:
+    assert HostConfig(max_duration=None, resume_window=0, cursor_rate=0).window == 8
