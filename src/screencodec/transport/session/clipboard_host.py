@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from screencodec.errors import ScreencodecError
@@ -157,16 +158,17 @@ class LinkClipboard:
 class ClipboardSync:
     """Sends the host's clipboard changes to the agents that hold CONTROL,
     while on: every :data:`SYNC_PERIOD` it reads the clipboard, and a text
-    unlike the last read goes only if an agent held CONTROL at that read and
-    holds it now (a change made before the grant is not theirs to have),
-    and it is not what an agent put there."""
+    unlike the last read goes only to the links that hold CONTROL now and
+    were granted it before the last read began (the change was made after
+    it, so while they held it: a change made before a grant, while control
+    was taken back and given again, or between one agent and the next is
+    not theirs to have; review39b), and never what an agent put there."""
 
     def __init__(self, runtime: HostRuntime) -> None:
         self._runtime = runtime
         self._task: asyncio.Task[None] | None = None
         self._seen: str | None = None
         self._put: str | None = None
-        self._held = False
         self.period = SYNC_PERIOD
 
     @property
@@ -178,7 +180,6 @@ class ClipboardSync:
 
     def start(self) -> None:
         if self._task is None and self._runtime.clipboard is not None:
-            self._held = False  # the first read only sets what was there
             self._task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
@@ -186,26 +187,31 @@ class ClipboardSync:
         if task is not None:
             task.cancel()
 
-    def _holders(self) -> list[Any]:
+    def _holders(self, since: float) -> list[Any]:
+        """The links that have held CONTROL without a break since ``since``."""
         return [link for link in list(self._runtime.links)
-                if CONTROL in link.level and link.clip.shares]  # fmt: skip
+                if CONTROL in link.level and link.clip.shares
+                and link.gate.control_since is not None
+                and link.gate.control_since < since]  # fmt: skip
 
     async def _run(self) -> None:
         clipboard = self._runtime.clipboard
         assert clipboard is not None
+        last: float | None = None  # when the last read began (None: the first only sets)
         while True:
-            held = bool(self._holders())
+            began = time.monotonic()
             try:
                 text = await read_clipboard(clipboard)
             except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
                 _log.warning("clipboard sync: could not read the clipboard: %r", exc)
-                text = self._seen
-            holders = self._holders()
-            if (text is not None and text not in (self._seen, self._put)
-                    and self._held and held and holders):  # fmt: skip
-                await self._send(text, holders)
+                await asyncio.sleep(self.period)  # the next read compares with the last good one
+                continue
+            if text is not None and text not in (self._seen, self._put) and last is not None:
+                holders = self._holders(last)
+                if holders:
+                    await self._send(text, holders)
             self._seen = text
-            self._held = held and bool(holders)
+            last = began
             await asyncio.sleep(self.period)
 
     async def _send(self, text: str, holders: list[Any]) -> None:

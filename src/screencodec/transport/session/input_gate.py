@@ -49,6 +49,9 @@ class InputGate:
         self.dropped_before_grant = 0  # in flight when CONTROL was granted
         self.injected = 0
         self._control_from = 0.0
+        #: When CONTROL was last granted (monotonic; None: never): clipboard
+        #: sync sends a change only to a link that held it since before.
+        self.control_since: float | None = None
         self._told_no_grant = False
         self._told_local_since = -1.0
         self._blind = False  # resumed, no receipt yet on this connection
@@ -67,7 +70,8 @@ class InputGate:
         now. ``rtt`` (seconds, None = unknown): what the viewer sent before it
         saw the grant arrives up to this long after it."""
         if control:
-            self._control_from = time.monotonic() + (rtt or 0.0)
+            self.control_since = time.monotonic()
+            self._control_from = self.control_since + (rtt or 0.0)
 
     def before_grant(self) -> bool:
         """Whether what the viewer sends now may have been sent before it

@@ -1,0 +1,114 @@
+"""review39b: clipboard sync (clip39) attacked by timing. Sync reads the
+host's clipboard every period and sent a change when an agent held CONTROL
+at the previous read and at this one: what the customer copied in between,
+while no agent held it (control taken back and given again, or one agent
+gone and another come), went to the agent that holds it now. Real host and
+viewers on loopback; the clipboard is the embedder's object in memory."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.transport import (
+    CONTROL,
+    VIEW,
+    ConsentRequest,
+    Grant,
+    Host,
+    HostConfig,
+    RecordingInjector,
+    Viewer,
+)
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.session.events import ClipboardReceived
+
+from .helpers import run, until
+from .test_clip39_session import MemoryClipboard
+
+PERIOD = 3.0  # long enough that each step below lands between two reads
+_TASKS: set[asyncio.Future[Any]] = set()  # the viewers' loops, held till the loop ends
+
+
+async def _grant(request: ConsentRequest) -> Grant:
+    return Grant(request.level)
+
+
+async def _viewer(port: int, creds: SessionCredentials, who: str) -> tuple[Viewer, list[Any]]:
+    viewer = Viewer(await connect_direct("127.0.0.1", port, creds.code, creds.password), who=who)
+    got: list[Any] = []
+
+    async def collect() -> None:
+        async for ev in viewer.events():
+            if isinstance(ev, ClipboardReceived):
+                got.append(ev)
+
+    _TASKS.add(asyncio.ensure_future(collect()))
+    await viewer.start(VIEW | CONTROL)
+    _TASKS.add(asyncio.ensure_future(viewer.run()))
+    await until(lambda: viewer.clipboard.host_takes is not None, 10, "the clipboard hello")
+    return viewer, got
+
+
+async def _after_a_read(clip: MemoryClipboard) -> None:
+    reads = clip.reads
+    await until(lambda: clip.reads > reads, PERIOD + 5, "sync's next read")
+
+
+def test_attack_sync_sends_what_was_copied_while_control_was_taken_back() -> None:
+    async def main() -> None:
+        clip = MemoryClipboard("nothing much")
+        host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=_grant,
+                    injector=RecordingInjector(), config=HostConfig(local_input_pause=0.01),
+                    clipboard=clip)  # fmt: skip
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            viewer, got = await _viewer(listener.port, creds, "Dave")
+            host._runtime.clip_sync.period = PERIOD
+            host.set_clipboard_sync(True)
+            await _after_a_read(clip)
+            await _after_a_read(clip)  # Dave held CONTROL at that read
+            # The customer takes control back, copies a password, gives it again.
+            await host.revoke(CONTROL)
+            (link,) = host._runtime.links
+            await until(lambda: CONTROL not in link.level, 10, "control taken back")
+            clip.text = "hunter2 (copied while no agent held control)"
+            assert await viewer.request(CONTROL) is True
+            await _after_a_read(clip)
+            await asyncio.sleep(0.3)
+            assert [e.text for e in got] == []
+            # A change made while Dave holds it goes, as before.
+            await _after_a_read(clip)
+            clip.text = "Error: ENOSPC"
+            await until(lambda: got, PERIOD + 5, "the change made under control")
+            assert [e.text for e in got] == ["Error: ENOSPC"]
+            await viewer.bye("done")
+
+    run(main(), 60)
+
+
+def test_attack_sync_sends_what_was_copied_between_one_agent_and_the_next() -> None:
+    async def main() -> None:
+        clip = MemoryClipboard("nothing much")
+        host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=_grant,
+                    injector=RecordingInjector(), config=HostConfig(local_input_pause=0.01),
+                    clipboard=clip)  # fmt: skip
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            first, _ = await _viewer(listener.port, creds, "Dave")
+            host._runtime.clip_sync.period = PERIOD
+            host.set_clipboard_sync(True)
+            await _after_a_read(clip)
+            await _after_a_read(clip)
+            await first.bye("done")
+            await until(lambda: not host._runtime.links, 10, "Dave gone")
+            clip.text = "hunter2 (copied after Dave left)"
+            second, got = await _viewer(listener.port, creds, "Mallory")
+            await _after_a_read(clip)
+            await asyncio.sleep(0.3)
+            assert [e.text for e in got] == []
+            await second.bye("done")
+
+    run(main(), 60)
