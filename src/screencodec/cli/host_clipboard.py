@@ -19,7 +19,7 @@ from screencodec.transport.session.clipboard import ClipboardError
 from screencodec.transport.session.clipboard_host import read_clipboard
 from screencodec.transport.session.events import ClipboardRefused, ClipboardSent, ClipboardSet
 
-__all__ = ["clip_command", "clipboard_line"]
+__all__ = ["ClipboardLines", "clip_command", "clipboard_line"]
 
 
 def _chars(n: int) -> str:
@@ -77,3 +77,25 @@ def clipboard_line(event: ClipboardSet | ClipboardRefused | ClipboardSent) -> st
         return f"{who!r} put {_chars(event.characters)} on your clipboard"
     return (f"(not put on your clipboard: {who!r} sent {_chars(event.characters)}:"
             f" {safe_text(event.why, 200)})")  # fmt: skip
+
+
+class ClipboardLines:
+    """The clipboard events' lines for one terminal: an agent's refused
+    texts are told once per agent and reason, until a text of theirs is
+    put on the clipboard (review39b: a view-only agent's 200 texts were 200
+    lines, burying the terminal's questions and chat; input refused for
+    want of control is told once too, input_gate.py)."""
+
+    def __init__(self) -> None:
+        self._told: set[tuple[str, str]] = set()
+
+    def line(self, event: ClipboardSet | ClipboardRefused | ClipboardSent) -> str | None:
+        if isinstance(event, ClipboardSet):
+            self._told = {told for told in self._told if told[0] != event.peer}
+        elif isinstance(event, ClipboardRefused):
+            if (event.peer, event.why) in self._told:
+                return None
+            self._told.add((event.peer, event.why))
+            line = clipboard_line(event)
+            return None if line is None else f"{line[:-1]}; more of theirs refused so are not told)"
+        return clipboard_line(event)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from screencodec.cli.host_clipboard import clipboard_line
+from screencodec.cli.host_clipboard import ClipboardLines
 from screencodec.cli.host_commands import _Commands
 from screencodec.cli.host_lines import (
     BANNER,
@@ -65,6 +65,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
     warnings; ``commands.sharing`` says whether the banner is up (it comes
     down when the last session ends, not when a lost link may come back)."""
     reported = [0.0]
+    clip_lines = ClipboardLines()
     status = StatusLines(ui.out) if silences is None else silences.status
     async for ev in host.events():
         if isinstance(ev, SharingChanged):
@@ -157,7 +158,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
         elif isinstance(ev, SessionResumed):
             commands.resumed(ev)
         elif isinstance(ev, ClipboardSet | ClipboardRefused | ClipboardSent):
-            line = clipboard_line(ev)
+            line = clip_lines.line(ev)
             if line is not None:
                 ui.say(line)
 
