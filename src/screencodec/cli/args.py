@@ -39,10 +39,12 @@ def address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``:PORT`` means 127.0.0.1) to dial, for argparse: the
     port 1-65535 (walk39: 99999 raised OverflowError out of connect)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):  # '²' is a digit to isdigit()
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
-    if not 1 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"the port {int(port)} is not 1-65535")
+    if len(port) > 5 or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"the port {port[:20]} is not 1-65535")
+    if host.startswith("[") and host.endswith("]"):  # IPv6, '[::1]:5900' (review39b)
+        host = host[1:-1]
     return host or "127.0.0.1", int(port)
 
 

@@ -62,13 +62,21 @@ Address = tuple[str, int]
 def _address(value: str | Address, default_host: str, lowest: int = 1) -> Address:
     """``"HOST:PORT"`` (or a tuple) with the port ``lowest``-65535 (0: listen
     on any free port); a FormatError says what is wrong, before any socket
-    call (99999 was an OverflowError from it; walk39)."""
+    call (99999 was an OverflowError from it; walk39). The port is ASCII
+    digits (review39b: '²' passed isdigit() and was int()'s ValueError, 5000
+    digits int()'s limit); an IPv6 address may be in brackets, '[::1]:5900'
+    (they were kept, and the resolver failed on them)."""
     if isinstance(value, tuple):
         host, port = value
     else:
         host, sep, digits = value.rpartition(":")
-        if not sep or not digits.isdigit():
+        if not sep or not (digits.isascii() and digits.isdigit()):
             raise FormatError(f"expected HOST:PORT, not {value!r}")
+        if len(digits) > 5:
+            raise FormatError(f"the port {digits[:20]}{'...' if len(digits) > 20 else ''}"
+                              f" is not {lowest}-65535")  # fmt: skip
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
         host, port = host or default_host, int(digits)
     if not lowest <= port <= 65535:
         raise FormatError(f"the port {port} is not {lowest}-65535")
