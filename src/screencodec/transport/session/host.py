@@ -268,13 +268,15 @@ class Host(HostEnding, HostExchange, HostClipboard):
             reason = f"{SCREEN_GONE} ({safe_text(exc, 200)})"
         except (ScreencodecError, OSError) as exc:
             reason = f"failed: {exc}"
-            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=reason))
+            # HOST_FAILED the close's reason too: a sealed close carries it
+            # to the agent (review39b: the error's words, a path, went there).
+            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=HOST_FAILED))
         except Exception as exc:
             # A bug on our side (encoder, injector, a handler) ends this viewer's
             # session, not the host: log it loudly and report it as the reason.
             _log.exception("session with %s failed", link.peer)
             reason = f"internal error: {exc!r}"
-            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=reason))
+            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=HOST_FAILED))
         finally:
             await link.cleanup()
             if lost and link.ended_here is not None:
