@@ -2,7 +2,9 @@
 ``screencodec host`` on a pseudo-terminal (its clipboard the X display's,
 through xclip). An agent that only views may not set the clipboard, and is
 refused; but each refusal was a line in the customer's terminal: 200 texts,
-200 lines, burying what the terminal says (a question, a chat line)."""
+200 lines, burying what the terminal says (a question, a chat line), and
+200 more of the session's log warnings (the CLI sets no logging handler:
+Python's last resort prints them on the terminal's stderr)."""
 
 from __future__ import annotations
 
@@ -52,6 +54,10 @@ def test_attack_a_view_only_agents_clipboard_flood_is_one_line_for_the_customer(
         host.wait_for(r"session with .* ended", 0, 15)
         lines = host.text.count(REFUSED_LINE)
         assert lines == 1, f"{lines} lines of refusals for {FLOOD} texts"
+        # The session's log (Python's last-resort handler: the terminal's
+        # stderr) says it once too: it said it 200 times.
+        logged = host.text.count("refused: clipboard text from an agent without control")
+        assert logged == 1, f"{logged} log lines of refusals for {FLOOD} texts"
         assert (f"{REFUSED_LINE}14 characters: the agent does not hold control; more of theirs"
                 " refused so are not told)") in host.text
     finally:

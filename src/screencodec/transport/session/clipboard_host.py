@@ -73,6 +73,7 @@ class LinkClipboard:
         self._number = 0  # the host's texts sent on this link
         self.set = 0
         self.refused = 0
+        self._warned: set[object] = set()  # the reasons already logged as warnings
 
     async def hello(self) -> None:
         """After the grant: a viewer that declared CLIPBOARD learns whether
@@ -100,13 +101,9 @@ class LinkClipboard:
             return  # a later version's message, or one only a host sends
         number = text_number(payload)
         if number is None or not self.shares:
-            _log.warning(
-                "clipboard message from %s dropped: %s",
-                self._link.peer,
-                ClipboardError(
-                    "malformed" if self.shares else "the viewer did not declare CLIPBOARD"
-                ),
-            )
+            why = "malformed" if self.shares else "the viewer did not declare CLIPBOARD"
+            self._warn(why, "clipboard message from %s dropped: %s", self._link.peer,
+                       ClipboardError(why))  # fmt: skip
             return
         try:
             text: str | ClipboardError = parse_text(payload)[2]
@@ -119,10 +116,18 @@ class LinkClipboard:
                 raise text
             await self._put(text)
         except ClipboardError as exc:
-            _log.warning("clipboard text from %s refused: %s", self._link.peer, exc)
+            self._warn(exc.code, "clipboard text from %s refused: %s", self._link.peer, exc)
             await self._answer(number, exc.code, chars)
         else:
             await self._answer(number, SET, chars)
+
+    def _warn(self, why: object, message: str, *args: object) -> None:
+        """A warning once per link and ``why``, then debug lines: a peer's
+        flood of refused texts was a warning each, and the CLI's terminal
+        shows warnings (review39b: 200 texts, 200 lines)."""
+        level = logging.DEBUG if why in self._warned else logging.WARNING
+        self._warned.add(why)
+        _log.log(level, message, *args)
 
     def _allowed(self) -> None:
         link = self._link
