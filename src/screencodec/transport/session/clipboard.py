@@ -107,7 +107,12 @@ class ClipboardLike(Protocol):
     """The host's clipboard (the CLI's is cli/clipboard_x11.py): the text on
     it, None when it holds no text, and putting text on it. Called in a
     worker thread; each call should return within seconds (raise OSError
-    or ScreencodecError when it cannot)."""
+    or ScreencodecError when it cannot).
+
+    Optional (clipfix39): ``watch()`` -> an object with ``wait(timeout) ->
+    bool`` (True once the clipboard changed) and ``close()``, or None: the
+    host's sync then reads it only after a change instead of every second
+    (the CLI's: cli/selection_watch.py, XFixes)."""
 
     def get_text(self) -> str | None: ...
     def set_text(self, text: str, /) -> None: ...

@@ -234,6 +234,17 @@ class ClipboardSync:
     async def _run(self) -> None:
         clipboard = self._runtime.clipboard
         assert clipboard is not None
+        # A clipboard that can tell of a copy (the CLI's: XFixes) is read
+        # only after one, not every period (clipfix39).
+        watching = getattr(clipboard, "watch", None)
+        watch = await asyncio.to_thread(watching) if callable(watching) else None
+        try:
+            await self._loop(clipboard, watch)
+        finally:
+            if watch is not None:
+                watch.close()  # ends a wait under way at once
+
+    async def _loop(self, clipboard: ClipboardLike, watch: Any) -> None:
         while True:
             held = bool(self._holders())
             if not held:
@@ -243,6 +254,9 @@ class ClipboardSync:
                 self._held = False
                 await asyncio.sleep(self.period)
                 continue
+            if watch is not None and self._held and not await asyncio.to_thread(
+                    watch.wait, self.period):  # fmt: skip
+                continue  # no copy: nothing to read
             try:
                 text = await read_clipboard(clipboard)
             except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
@@ -254,7 +268,8 @@ class ClipboardSync:
                 await self._send(text, holders)
             self._seen = text
             self._held = held and bool(holders)
-            await asyncio.sleep(self.period)
+            if watch is None:
+                await asyncio.sleep(self.period)
 
     async def _send(self, text: str, holders: list[Any]) -> None:
         try:
