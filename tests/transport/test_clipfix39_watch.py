@@ -14,7 +14,7 @@ from screencodec.cli.clipboard_x11 import XClipboard
 from screencodec.transport.session.events import ClipboardReceived
 
 from .helpers import run, until
-from .test_clip39_session import _session
+from .test_clip39_session import MemoryClipboard, _session
 
 
 def test_the_watch_wakes_on_a_copy_and_not_without_one(xvfb_display: str) -> None:
@@ -62,5 +62,41 @@ def test_sync_reads_the_x_clipboard_only_after_a_copy(xvfb_display: str) -> None
             (got,) = s.of("viewer", ClipboardReceived)
             assert (got.text, got.reason) == ("df -h", "sync")
             assert s.host.set_clipboard_sync(False) is False
+
+    run(main())
+
+
+class BrokenWatch:
+    """A watch whose X connection is lost at its first wait."""
+
+    closed = False
+
+    def wait(self, timeout: float) -> bool:
+        raise ConnectionResetError("the X server went away")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class WatchedMemory(MemoryClipboard):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.watching = BrokenWatch()
+
+    def watch(self) -> BrokenWatch:
+        return self.watching
+
+
+def test_a_watch_that_fails_leaves_sync_reading_every_period() -> None:
+    async def main() -> None:
+        clip = WatchedMemory("before")
+        async with _session(clip=clip) as s:
+            s.host._runtime.clip_sync.period = 0.05
+            assert s.host.set_clipboard_sync(True) is True
+            await until(lambda: clip.reads >= 3, 10, "reading every period")
+            clip.text = "after the watch failed"
+            await until(lambda: s.of("viewer", ClipboardReceived), 10, "the change sent")
+            assert s.host.set_clipboard_sync(False) is False
+            await until(lambda: clip.watching.closed, 10, "the watch closed")
 
     run(main())

@@ -87,7 +87,7 @@ class XClipboard:
 
         try:
             return SelectionWatch(self.display)
-        except (ScreencodecError, OSError, ImportError) as exc:
+        except Exception as exc:  # Xlib raises its own hierarchy too
             _log.info("clipboard changes not watched (read every second): %s", exc)
             return None
 

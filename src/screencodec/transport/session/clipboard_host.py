@@ -208,6 +208,7 @@ class ClipboardSync:
         self._seen: str | None = None
         self._put: str | None = None
         self._held = False
+        self._unwatched = False  # its watch failed: read every period
         self.period = SYNC_PERIOD
 
     @property
@@ -244,8 +245,22 @@ class ClipboardSync:
             if watch is not None:
                 watch.close()  # ends a wait under way at once
 
+    async def _changed(self, watch: Any) -> bool:
+        """Whether the watched clipboard changed within a period; one that
+        fails (its X connection lost) is given up: True, so it is read."""
+        try:
+            return bool(await asyncio.to_thread(watch.wait, self.period))
+        except Exception as exc:  # the watch's own errors (Xlib's hierarchy)
+            _log.warning("clipboard sync: changes no longer watched (read every period): %r",
+                         exc)  # fmt: skip
+            self._unwatched = True
+            return True
+
     async def _loop(self, clipboard: ClipboardLike, watch: Any) -> None:
+        self._unwatched = False
         while True:
+            if self._unwatched:
+                watch = None
             held = bool(self._holders())
             if not held:
                 # No agent holds CONTROL: nothing could go, so the clipboard
@@ -254,8 +269,7 @@ class ClipboardSync:
                 self._held = False
                 await asyncio.sleep(self.period)
                 continue
-            if watch is not None and self._held and not await asyncio.to_thread(
-                    watch.wait, self.period):  # fmt: skip
+            if watch is not None and self._held and not await self._changed(watch):
                 continue  # no copy: nothing to read
             try:
                 text = await read_clipboard(clipboard)
