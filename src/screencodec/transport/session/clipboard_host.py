@@ -21,6 +21,7 @@ from screencodec.transport.session.clipboard import (
     FAILED,
     NO_CLIPBOARD,
     NO_CONTROL,
+    REPLACED,
     SET,
     SYNC,
     TAKES,
@@ -72,6 +73,10 @@ class LinkClipboard:
         self._number = 0  # the host's texts sent on this link
         self.set = 0
         self.refused = 0
+        # The set in flight (a task, off the receive loop: clipfix39) and
+        # the text waiting for it (number, text): one of each at most.
+        self._setting: asyncio.Task[None] | None = None
+        self._waiting: tuple[int, str] | None = None
 
     async def hello(self) -> None:
         """After the grant: a viewer that declared CLIPBOARD learns whether
@@ -116,12 +121,47 @@ class LinkClipboard:
             self._allowed()  # the rules first: what the agent may not do is said so
             if isinstance(text, ClipboardError):
                 raise text
-            await self._put(text)
         except ClipboardError as exc:
             _log.warning("clipboard text from %s refused: %s", self._link.peer, exc)
             await self._answer(number, exc.code, chars)
-        else:
-            await self._answer(number, SET, chars)
+            return
+        # Set off the receive loop (an X selection owner that does not answer
+        # would hold this agent's chat and input for CLIPBOARD_WAIT): one set
+        # in flight, and a later text replaces one still waiting for it.
+        if self._setting is None:
+            self._setting = self._link._start(self._sets(number, text))
+            return
+        replaced, self._waiting = self._waiting, (number, text)  # before any await
+        if replaced is not None:
+            await self._answer(replaced[0], REPLACED, len(replaced[1]))
+
+    async def settled(self) -> None:
+        """Returns once no set is in flight or waiting: a key press of the
+        agent's waits here, so that the Ctrl+V sent after a text pastes it
+        (each set is bounded by CLIPBOARD_WAIT)."""
+        while self._setting is not None:
+            await asyncio.wait({self._setting})
+
+    async def _sets(self, number: int, text: str) -> None:
+        try:
+            while True:
+                try:
+                    if CONTROL not in self._link.level:  # taken back while it waited
+                        raise ClipboardError("clipboard text from an agent without control",
+                                             NO_CONTROL)  # fmt: skip
+                    await self._put(text)
+                except ClipboardError as exc:
+                    _log.warning("clipboard text from %s refused: %s", self._link.peer, exc)
+                    code = exc.code
+                else:
+                    code = SET
+                with contextlib.suppress(ScreencodecError, OSError):  # the session ended
+                    await self._answer(number, code, len(text))
+                if self._waiting is None:
+                    return
+                (number, text), self._waiting = self._waiting, None
+        finally:
+            self._setting = None
 
     def _allowed(self) -> None:
         link = self._link
@@ -134,8 +174,8 @@ class LinkClipboard:
 
     async def _put(self, text: str) -> None:
         host = self._link.host
-        # Awaited here, in the receive loop: the keys that follow it (the
-        # page's Ctrl+V) are injected after the text is on the clipboard.
+        # In _sets' task; a key press that follows the text waits for it
+        # (settled), so the page's Ctrl+V pastes this text.
         try:
             await wait_for(asyncio.to_thread(host.clipboard.set_text, text), CLIPBOARD_WAIT)
         except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
@@ -156,7 +196,8 @@ class LinkClipboard:
 
 class ClipboardSync:
     """Sends the host's clipboard changes to the agents that hold CONTROL,
-    while on: every :data:`SYNC_PERIOD` it reads the clipboard, and a text
+    while on: every :data:`SYNC_PERIOD` while an agent holds CONTROL (only
+    then: clipfix39) it reads the clipboard, and a text
     unlike the last read goes only if an agent held CONTROL at that read and
     holds it now (a change made before the grant is not theirs to have),
     and it is not what an agent put there."""
@@ -167,6 +208,7 @@ class ClipboardSync:
         self._seen: str | None = None
         self._put: str | None = None
         self._held = False
+        self._unwatched = False  # its watch failed: read every period
         self.period = SYNC_PERIOD
 
     @property
@@ -193,8 +235,42 @@ class ClipboardSync:
     async def _run(self) -> None:
         clipboard = self._runtime.clipboard
         assert clipboard is not None
+        # A clipboard that can tell of a copy (the CLI's: XFixes) is read
+        # only after one, not every period (clipfix39).
+        watching = getattr(clipboard, "watch", None)
+        watch = await asyncio.to_thread(watching) if callable(watching) else None
+        try:
+            await self._loop(clipboard, watch)
+        finally:
+            if watch is not None:
+                watch.close()  # ends a wait under way at once
+
+    async def _changed(self, watch: Any) -> bool:
+        """Whether the watched clipboard changed within a period; one that
+        fails (its X connection lost) is given up: True, so it is read."""
+        try:
+            return bool(await asyncio.to_thread(watch.wait, self.period))
+        except Exception as exc:  # the watch's own errors (Xlib's hierarchy)
+            _log.warning("clipboard sync: changes no longer watched (read every period): %r",
+                         exc)  # fmt: skip
+            self._unwatched = True
+            return True
+
+    async def _loop(self, clipboard: ClipboardLike, watch: Any) -> None:
+        self._unwatched = False
         while True:
+            if self._unwatched:
+                watch = None
             held = bool(self._holders())
+            if not held:
+                # No agent holds CONTROL: nothing could go, so the clipboard
+                # is not read (the CLI's each read is an xclip process); the
+                # first read after a grant only sets what was there.
+                self._held = False
+                await asyncio.sleep(self.period)
+                continue
+            if watch is not None and self._held and not await self._changed(watch):
+                continue  # no copy: nothing to read
             try:
                 text = await read_clipboard(clipboard)
             except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
@@ -206,7 +282,8 @@ class ClipboardSync:
                 await self._send(text, holders)
             self._seen = text
             self._held = held and bool(holders)
-            await asyncio.sleep(self.period)
+            if watch is None:
+                await asyncio.sleep(self.period)
 
     async def _send(self, text: str, holders: list[Any]) -> None:
         try:
