@@ -8,9 +8,10 @@ would (Ctrl+C / Ctrl+V use the CLIPBOARD selection).
   the host's display reads it, and the host's terminal says who put how many
   characters there, never the text;
 * the host's ``/clip`` sends its clipboard: the agent's terminal says how
-  many characters came and puts them on its own clipboard, or, without an
-  X display, offers ``/clip show``, which prints it through safe_text (an
-  escape sequence in it never reaches the terminal raw);
+  many characters came and offers ``/clip take`` (puts them on its own
+  clipboard, never unasked: test_clipfix39_take.py) and ``/clip show``,
+  which prints it through safe_text (an escape sequence in it never
+  reaches the terminal raw);
 * ``/clip on``: what the host's user copies while the agent has control
   goes, and the host's terminal says so;
 * nothing goes without ``/clip``; an agent without control cannot.
@@ -108,8 +109,11 @@ def test_the_agents_clip_goes_on_the_host_clipboard_and_back(
         _xclip_set(xvfb_display, error)
         host.type("/clip")
         host.wait_for(rf"sent your clipboard \({len(error)} characters\) to 'Dave'", 0, 15)
-        view.wait_for(rf"host's clipboard \({len(error)} characters\) received: it is on your"
-                      " clipboard", 0, 15)  # fmt: skip
+        got = view.wait_for(rf"host's clipboard \({len(error)} characters\) received: /clip"
+                            " take puts it on your clipboard", 0, 15)  # fmt: skip
+        view.type("/clip take")  # never put there unasked (clipfix39)
+        view.wait_for(rf"the host's clipboard \({len(error)} characters\) is on your",
+                      got.end(), 15)  # fmt: skip
         assert _xclip_get(agent_display) == error
         assert "ENOSPC" not in view.text  # said by its length only
         # Sync: what the user copies while the agent has control goes, told on both sides.
@@ -125,11 +129,11 @@ def test_the_agents_clip_goes_on_the_host_clipboard_and_back(
         )
         view.wait_for(
             r"host's clipboard \(10 characters\) received \(they copied it while you"
-            r" control their screen\): it is on your clipboard",
+            r" control their screen\): /clip take puts it on your clipboard",
             0,
             15,
         )
-        assert _xclip_get(agent_display) == "df -h /srv"
+        assert _xclip_get(agent_display) == error  # until /clip take
         host.type("/clip off")
         host.wait_for(r"clipboard sync off", on.end(), 15)
         assert view.leave() == 0, view.text
@@ -147,7 +151,7 @@ def test_without_a_display_the_agent_reads_it_with_clip_show_and_no_escape_runs(
         _xclip_set(xvfb_display, hostile)
         host.type("/clip")
         view.wait_for(rf"host's clipboard \({len(hostile)} characters\) received: /clip show"
-                      " prints it", 0, 15)  # fmt: skip
+                      " shows it", 0, 15)  # fmt: skip
         start = len(view.text)
         view.type("/clip show")
         shown = view.wait_for(r"--- host's clipboard \(\d+ characters\) ---\n(.*?)--- end ---",

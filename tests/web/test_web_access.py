@@ -15,7 +15,7 @@ import pytest
 
 from loop_thread import LoopThread
 from screencodec.web import PageAccess, WebServer
-from screencodec.web.access import IN_USE, SPENT, static_key_of
+from screencodec.web.access import IN_USE, SPENT, USED, static_key_of
 
 from .conftest import wait_page
 
@@ -131,6 +131,49 @@ def test_socket_needs_the_token_once() -> None:
                 assert (await ws.receive_json())["t"] == "status"
                 assert len(s.hellos) == 2 and s.hellos[1]["resume"] != resume
                 await ws.close()
+        finally:
+            await s.server.close()
+
+    run(main())
+
+
+def test_a_spent_resume_key_is_told_used_and_a_random_one_nothing() -> None:
+    """webtail39: a resume key this server issued and a later admission
+    spent (a copy of the tab whose original reloaded) is told so (USED);
+    a key it never issued still nothing; a lone surrogate in the key (JSON
+    allows one) is refused, not the handler's exception."""
+    access = PageAccess()
+    first = access.admit(access.token)
+    assert first is not None
+    access.release()
+    second = access.admit(first)  # the tab reloaded
+    assert second is not None and second != first
+    assert access.admit(first) is None and access.refusal == USED  # live: still "used"
+    access.release()
+    assert access.admit(first) is None and access.refusal == USED
+    for other in ("x" * 43, first[:-1], "\ud800" + first[1:]):
+        assert access.admit(other) is None and access.refusal is None, other
+    assert access.admit(second) is not None  # the key the tab holds still admits it
+    assert access.refused == 5
+
+    async def main() -> None:
+        s = Served()
+        await s.server.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                keys = []
+                for key in (s.server.access.token, None, None):
+                    page = await _ws(http, s.server.port)
+                    await page.send_json(_hello(key or keys[-1]))
+                    assert (await page.receive_json())["t"] == "status"
+                    keys.append(s.hellos[-1]["resume"])
+                    await page.close()
+                    while s.server.access.live:
+                        await asyncio.sleep(0.01)
+                for key, code in ((keys[0], USED), (keys[1], USED), ("\ud800" * 8, 1000)):
+                    ws = await _ws(http, s.server.port)
+                    await ws.send_str(json.dumps(_hello(key)))
+                    assert await _nothing_then_closed(ws) and ws.close_code == code, key
         finally:
             await s.server.close()
 

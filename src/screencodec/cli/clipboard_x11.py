@@ -12,14 +12,21 @@ not answer is a failure, not a hang. Called in a worker thread.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import time
+from typing import TYPE_CHECKING
 
 from screencodec.errors import ScreencodecError
 
+if TYPE_CHECKING:
+    from screencodec.cli.selection_watch import SelectionWatch
+
 __all__ = ["XCLIP_WAIT", "XClipboard", "x11_clipboard"]
+
+_log = logging.getLogger(__name__)
 
 #: Seconds an xclip call may take.
 XCLIP_WAIT = 4.0
@@ -70,6 +77,19 @@ class XClipboard:
             if time.monotonic() > deadline:
                 raise ScreencodecError(f"the clipboard did not take it within {XCLIP_WAIT:g} s")
             time.sleep(0.01)
+
+
+    def watch(self) -> SelectionWatch | None:
+        """Owner changes of the selection (cli/selection_watch.py, XFixes),
+        for the host's sync to read only after a copy; None when it cannot
+        (no python-xlib, no XFIXES): sync then reads every second."""
+        from screencodec.cli.selection_watch import SelectionWatch
+
+        try:
+            return SelectionWatch(self.display)
+        except Exception as exc:  # Xlib raises its own hierarchy too
+            _log.info("clipboard changes not watched (read every second): %s", exc)
+            return None
 
 
 def x11_clipboard() -> XClipboard | str:

@@ -5,7 +5,7 @@ A line whose first non-blank character is ``/`` is a command line:
 ``/say TEXT`` is a message to the other side, and the host also knows
 ``/view``, ``/end``, ``/send PATH``, ``/stop [NAME]``, ``/clip [on|off]`` and ``/help``
 (:data:`HOST_COMMANDS`), the
-agent's terminal ``/send PATH``, ``/monitor N``, ``/clip [show]`` and ``/help``
+agent's terminal ``/send PATH``, ``/monitor N``, ``/clip [show|take]`` and ``/help``
 (:data:`VIEW_COMMANDS`). :func:`file_to_send` reads the PATH of a ``/send``.
 A command line, known or not, is never the answer to a question: a mistyped
 ``/veiw`` must not be read as "no" to the question on screen. Every other
@@ -51,6 +51,7 @@ VIEW_COMMANDS = (
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
     ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there"),
     ("/clip show", "print the clipboard text the host's user sent you last"),
+    ("/clip take", "put that text on your own clipboard (never done unless you ask)"),
     ("/help", "list these commands"),
     ("Ctrl-C", "leave the session"),
 )

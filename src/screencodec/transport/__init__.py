@@ -20,7 +20,11 @@ Session layer (this package's public face):
   :meth:`Host.serve` and :class:`Viewer` run on; :class:`SessionCredentials`
   makes the code and one-time password, :class:`Timeouts` bounds every wait.
 
-Every exception is in :mod:`screencodec.errors` (and at the package's top level).
+Every exception is in :mod:`screencodec.errors` (and at the package's top level),
+but the two the session layer's own sends raise, exported here:
+:class:`ClipboardError` (a ``ValueError``: a clipboard text that cannot go)
+and :class:`ChatBacklogError` (a ``RuntimeError``: too many chat lines not
+yet acknowledged); both derive from :class:`~screencodec.errors.ScreencodecError`.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ if TYPE_CHECKING:
     from screencodec.transport.entry import SharedScreen, first_picture, share, view
     from screencodec.transport.input import RecordingInjector
     from screencodec.transport.relay import Relay
+    from screencodec.transport.session.chat import ChatBacklogError
+    from screencodec.transport.session.clipboard import ClipboardError
     from screencodec.transport.session.config import HostConfig
     from screencodec.transport.session.consent import (
         ConsentCallback,
@@ -107,8 +113,10 @@ if TYPE_CHECKING:
 _LAZY = {
     "CONTROL": "screencodec.transport.session.permissions",
     "Channel": "screencodec.transport.channel.base",
+    "ChatBacklogError": "screencodec.transport.session.chat",
     "ChatDelivery": "screencodec.transport.session.events",
     "ChatReceived": "screencodec.transport.session.events",
+    "ClipboardError": "screencodec.transport.session.clipboard",
     "ClipboardReceived": "screencodec.transport.session.events",
     "ClipboardRefused": "screencodec.transport.session.events",
     "ClipboardSent": "screencodec.transport.session.events",
@@ -180,8 +188,10 @@ __all__ = [
     "MAX_MESSAGE_SIZE",
     "VIEW",
     "Channel",
+    "ChatBacklogError",
     "ChatDelivery",
     "ChatReceived",
+    "ClipboardError",
     "ClipboardReceived",
     "ClipboardRefused",
     "ClipboardSent",

@@ -18,7 +18,13 @@ the link by hand, or a duplicate of the tab) is told why (:attr:`PageAccess.refu
 :data:`IN_USE` or :data:`SPENT`, its socket's close code, which the page
 words itself): it holds the secret, so this tells it nothing new, and it
 said "the viewer program stopped or lost this page: reload" (web39), which
-was not true. A wrong key is told nothing.
+was not true. So is a page presenting a resume key this server issued
+earlier and another admission spent (:data:`USED`: a copy of the tab whose
+original reloaded, or the original after its copy came in): only a page that
+once held it can present it, so telling it "used" tells nothing new either
+(webtail39: it read "reload", which gave "no viewer key"). The spent keys
+are kept as SHA-256 digests only, at most :data:`_KEPT_SPENT` of them. A
+wrong key is told nothing.
 
 Not thread-safe: owned by the web server's event loop.
 """
@@ -29,15 +35,21 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ["IN_USE", "SPENT", "PageAccess", "static_key_of"]
+__all__ = ["IN_USE", "SPENT", "USED", "PageAccess", "static_key_of"]
 
 _TOKEN_BYTES = 32
+#: How many spent resume keys are remembered (each admission spends one: a
+#: tab reloaded this many times forgets its first copies' keys).
+_KEPT_SPENT = 1000
 
 #: A right key while another page holds the session (the page: app/refusal.js).
 IN_USE = 4001
 #: The link's token again, once spent, no page holding the session (its tab
 #: closed or reloading: that tab's resume key lets it back).
 SPENT = 4002
+#: A resume key of this session that an admission since spent (the page:
+#: app/refusal.js): another tab with the same key came in with it.
+USED = 4003
 
 
 def static_key_of(token: str) -> str:
@@ -59,10 +71,11 @@ class PageAccess:
         self.static_key = static_key_of(self.token)
         self._token_used = False
         self._resume: str | None = None
+        self._spent: dict[bytes, None] = {}  # SHA-256 of spent resume keys, oldest first
         self.live = False
         self.refused = 0
         #: Why the last page refused with a right key was (:data:`IN_USE`,
-        #: :data:`SPENT`); None after a wrong key or an admission.
+        #: :data:`SPENT`, :data:`USED`); None after a wrong key or an admission.
         self.refusal: int | None = None
 
     def admit(self, presented: object) -> str | None:
@@ -71,8 +84,11 @@ class PageAccess:
         :attr:`refusal` saying why if the key was right)."""
         self.refusal = None
         by_token = by_resume = False
+        given = b""
         if isinstance(presented, str):
-            given = presented.encode()
+            # surrogatepass: JSON lets a page send a lone surrogate, which
+            # raised here (webtail39: the handler's traceback, no refusal counted).
+            given = presented.encode("utf-8", "surrogatepass")
             # Both comparisons always run: the timing says nothing about which.
             by_token = hmac.compare_digest(given, self.token.encode())
             by_resume = self._resume is not None and hmac.compare_digest(
@@ -82,9 +98,16 @@ class PageAccess:
             self.refused += 1
             if by_token or by_resume:
                 self.refusal = IN_USE if self.live else SPENT
+            elif given and _digest(given) in self._spent:
+                # A digest looked up, not the key: its timing tells nothing of a key.
+                self.refusal = USED
             return None
         self._token_used = True
         self.live = True
+        if self._resume is not None:
+            self._spent[_digest(self._resume.encode())] = None
+            while len(self._spent) > _KEPT_SPENT:
+                del self._spent[next(iter(self._spent))]
         self._resume = secrets.token_urlsafe(_TOKEN_BYTES)
         return self._resume
 
@@ -94,3 +117,7 @@ class PageAccess:
 
     def static_ok(self, key: str) -> bool:
         return hmac.compare_digest(key.encode(), self.static_key.encode())
+
+
+def _digest(key: bytes) -> bytes:
+    return hashlib.sha256(key).digest()

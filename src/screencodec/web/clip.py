@@ -6,8 +6,9 @@ key. The bridge awaits :func:`clip_from_page` before it reads the page's
 next message, so the text goes on the link before the key, and the host
 puts it on its clipboard before it injects the key. The host's user's
 clipboard comes as a ClipboardReceived and goes to the page raw
-(:func:`clip_to_page`): the page gives it to the browser's clipboard at the
-agent's next gesture and never shows it; the notices are made here.
+(:func:`clip_to_page`): the page offers it (a preview, controls escaped)
+and writes it on the browser's clipboard only when the agent presses "Copy
+to my clipboard" (clipfix39: never unasked); the notices are made here.
 """
 
 from __future__ import annotations

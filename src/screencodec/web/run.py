@@ -13,6 +13,7 @@ import contextlib
 import subprocess
 import tempfile
 import threading
+import time
 import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,15 +39,16 @@ from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.resume import MOVED
 from screencodec.transport.session.viewer import Viewer
+from screencodec.web.access import IN_USE
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
 
 __all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "PAGE_NUDGE_AFTER",
-           "REAP_EVERY", "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS", "UNANSWERED",
-           "LostEnd", "WebOptions", "WebViewer", "lost_banner", "not_opened_line",
-           "page_opened", "page_words", "reap_browsers"]
+           "REAP_EVERY", "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS", "REFUSALS_QUIET",
+           "REFUSED_LINES", "UNANSWERED", "LostEnd", "WebOptions", "WebViewer", "lost_banner",
+           "not_opened_line", "page_opened", "page_words", "reap_browsers", "telling_refusals"]
 
 T = TypeVar("T")
 
@@ -153,7 +155,7 @@ def open_browser(url: str) -> asyncio.Future[bool]:
 
     def ask() -> None:
         try:
-            ok = bool(webbrowser.open(url))
+            ok = _open_in_browser(url)
         except Exception:  # webbrowser.Error, OSError: no browser was opened
             ok = False
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
@@ -161,6 +163,27 @@ def open_browser(url: str) -> asyncio.Future[bool]:
 
     threading.Thread(target=ask, name="web-browser", daemon=True).start()
     return answer
+
+
+def _open_in_browser(url: str) -> bool:
+    """``webbrowser.open(url)``, but a program it would run in the
+    foreground and wait for (``GenericBrowser``: a ``$BROWSER`` whose name
+    it does not know) is started in a session of its own, as ``webbrowser``
+    starts every other browser (``start_new_session``): in this terminal's
+    process group, the agent's Ctrl-C at ``view --web`` reached it too, and
+    with it the browser the agent works in (webtail39)."""
+    try:
+        first = webbrowser.get()
+    except webbrowser.Error:
+        return False
+    if type(first) is not webbrowser.GenericBrowser:
+        return bool(webbrowser.open(url))
+    cmdline = [first.name, *(arg.replace("%s", url) for arg in first.args)]
+    try:
+        proc = subprocess.Popen(cmdline, close_fds=True, start_new_session=True)
+    except OSError:  # not there: the next browser webbrowser knows, as it does
+        return bool(webbrowser.open(url))
+    return proc.wait() == 0
 
 
 async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], None],
@@ -203,6 +226,34 @@ def _reap_browsers() -> None:
     cleanup = getattr(subprocess, "_cleanup", None)
     if callable(cleanup):
         cleanup()
+
+
+#: The terminal's line when a page with a right key was refused
+#: (:attr:`~.access.PageAccess.refusal`), by whether a page holds the session.
+REFUSED_LINES = {
+    True: "another page tried to open this session and was refused (a second tab on the link,"
+          " or a copy of the page's tab): the session stays in the page that has it",
+    False: "a page tried to open this session again and was refused (the link opens one page,"
+           " once): the session's own tab gets back in with a reload",
+}  # fmt: skip
+#: Refusals closer together than this are one burst, said once.
+REFUSALS_QUIET = 10.0
+
+
+def telling_refusals(say: Callable[[str], None]) -> Callable[[int], None]:
+    """The server's ``on_refused`` for a terminal: :data:`REFUSED_LINES`, once
+    per burst of refusals (another comes :data:`REFUSALS_QUIET` seconds after
+    the last one): webtail39, the page was told and the agent at the
+    terminal nothing; a page refused over and over is not a flood of lines."""
+    last: list[float] = []
+
+    def refused(code: int) -> None:
+        now = time.monotonic()
+        if not last or now - last[0] >= REFUSALS_QUIET:
+            say(REFUSED_LINES[code == IN_USE])
+        last[:] = [now]
+
+    return refused
 
 
 def lost_banner(reason: str) -> str:
@@ -314,7 +365,8 @@ class WebViewer:
     async def run(self) -> str:
         opts = self.options
         bridge = self.bridge = WebBridge(opts.who)
-        server = self.server = WebServer(bridge.on_page, port=opts.port)
+        server = self.server = WebServer(bridge.on_page, port=opts.port,
+                                         on_refused=telling_refusals(opts.on_step))  # fmt: skip
         tmp = None
         reaping: asyncio.Future[None] | None = None
         try:

@@ -12,7 +12,8 @@ Routes (``KEY`` is :attr:`~.access.PageAccess.static_key`):
   ``hello`` carrying the token (or the tab's resume key) within a few seconds;
   otherwise the socket is closed without a single byte sent to it (but the
   close), whose code says why only to a page that presented a right key
-  while it cannot be admitted (:attr:`.access.PageAccess.refusal`).
+  while it cannot be admitted (:attr:`.access.PageAccess.refusal`), and
+  ``on_refused`` is told that code (the terminal says so: web/run.py).
 
 Every response carries a strict Content-Security-Policy (scripts, the
 page's decoding worker and styles from this origin only, no inline code, no
@@ -81,11 +82,13 @@ class WebServer:
     """
 
     def __init__(
-        self, on_page: PageHandler, *, port: int = 0, access: PageAccess | None = None
-    ) -> None:
+        self, on_page: PageHandler, *, port: int = 0, access: PageAccess | None = None,
+        on_refused: Callable[[int], None] | None = None,
+    ) -> None:  # fmt: skip
         self.access = access or PageAccess()
         self.files: dict[int, Path] = {}
         self._on_page = on_page
+        self._on_refused = on_refused
         self._port = port
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
@@ -224,8 +227,11 @@ class WebServer:
             return None
         resume = self.access.admit(hello["key"])
         if resume is None:
-            if self.access.refusal is not None:  # a second tab: the page says why
-                await _close_quietly(ws, self.access.refusal)
+            refusal = self.access.refusal
+            if refusal is not None:  # a second tab: the page says why
+                if self._on_refused is not None:
+                    self._on_refused(refusal)
+                await _close_quietly(ws, refusal)
             return None
         hello["resume"] = resume
         return hello

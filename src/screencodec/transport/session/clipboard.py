@@ -47,6 +47,7 @@ __all__ = [
     "NOT_UTF8",
     "NO_CLIPBOARD",
     "NO_CONTROL",
+    "REPLACED",
     "RESULT",
     "SET",
     "SYNC",
@@ -79,8 +80,9 @@ TAKES = 0x01
 #: Text flag: the host's text went by sync (its user's command otherwise).
 SYNC = 0x01
 _HEAD = 6  # kind, number, flags
-#: Result codes: put on the clipboard, or why not.
-SET, NO_CONTROL, BEFORE_GRANT, NO_CLIPBOARD, TOO_LARGE, NOT_UTF8, FAILED = range(7)
+#: Result codes: put on the clipboard, or why not (REPLACED, clipfix39: a
+#: later text came while this one waited for the set before it).
+SET, NO_CONTROL, BEFORE_GRANT, NO_CLIPBOARD, TOO_LARGE, NOT_UTF8, FAILED, REPLACED = range(8)
 _WORDS = {
     NO_CONTROL: "the agent does not hold control",
     BEFORE_GRANT: "sent before the agent held control",
@@ -88,6 +90,7 @@ _WORDS = {
     TOO_LARGE: f"more than {MAX_CLIPBOARD_BYTES // 1024} KiB",
     NOT_UTF8: "not UTF-8 text",
     FAILED: "the host could not set its clipboard",
+    REPLACED: "replaced by a later text before it was set",
 }
 
 
@@ -104,7 +107,12 @@ class ClipboardLike(Protocol):
     """The host's clipboard (the CLI's is cli/clipboard_x11.py): the text on
     it, None when it holds no text, and putting text on it. Called in a
     worker thread; each call should return within seconds (raise OSError
-    or ScreencodecError when it cannot)."""
+    or ScreencodecError when it cannot).
+
+    Optional (clipfix39): ``watch()`` -> an object with ``wait(timeout) ->
+    bool`` (True once the clipboard changed) and ``close()``, or None: the
+    host's sync then reads it only after a change instead of every second
+    (the CLI's: cli/selection_watch.py, XFixes)."""
 
     def get_text(self) -> str | None: ...
     def set_text(self, text: str, /) -> None: ...

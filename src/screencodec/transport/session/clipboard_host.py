@@ -22,6 +22,7 @@ from screencodec.transport.session.clipboard import (
     FAILED,
     NO_CLIPBOARD,
     NO_CONTROL,
+    REPLACED,
     SET,
     SYNC,
     TAKES,
@@ -74,6 +75,10 @@ class LinkClipboard:
         self.set = 0
         self.refused = 0
         self._warned: set[object] = set()  # the reasons already logged as warnings
+        # The set in flight (a task, off the receive loop: clipfix39) and
+        # the text waiting for it (number, text): one of each at most.
+        self._setting: asyncio.Task[None] | None = None
+        self._waiting: tuple[int, str] | None = None
 
     async def hello(self) -> None:
         """After the grant: a viewer that declared CLIPBOARD learns whether
@@ -114,12 +119,48 @@ class LinkClipboard:
             self._allowed()  # the rules first: what the agent may not do is said so
             if isinstance(text, ClipboardError):
                 raise text
-            await self._put(text)
         except ClipboardError as exc:
             self._warn(exc.code, "clipboard text from %s refused: %s", self._link.peer, exc)
             await self._answer(number, exc.code, chars)
-        else:
-            await self._answer(number, SET, chars)
+            return
+        # Set off the receive loop (an X selection owner that does not answer
+        # would hold this agent's chat and input for CLIPBOARD_WAIT): one set
+        # in flight, and a later text replaces one still waiting for it.
+        if self._setting is None:
+            self._setting = self._link._start(self._sets(number, text))
+            return
+        replaced, self._waiting = self._waiting, (number, text)  # before any await
+        if replaced is not None:
+            await self._answer(replaced[0], REPLACED, len(replaced[1]))
+
+    async def settled(self) -> None:
+        """Returns once no set is in flight or waiting: a key press of the
+        agent's waits here, so that the Ctrl+V sent after a text pastes it
+        (each set is bounded by CLIPBOARD_WAIT)."""
+        while self._setting is not None:
+            await asyncio.wait({self._setting})
+
+    async def _sets(self, number: int, text: str) -> None:
+        try:
+            while True:
+                try:
+                    if CONTROL not in self._link.level:  # taken back while it waited
+                        raise ClipboardError("clipboard text from an agent without control",
+                                             NO_CONTROL)  # fmt: skip
+                    await self._put(text)
+                except ClipboardError as exc:
+                    self._warn(exc.code, "clipboard text from %s refused: %s", self._link.peer,
+                               exc)  # fmt: skip
+                    code = exc.code
+                else:
+                    code = SET
+                with contextlib.suppress(ScreencodecError, OSError):  # the session ended
+                    await self._answer(number, code, len(text))
+                if self._waiting is None:
+                    return
+                (number, text), self._waiting = self._waiting, None
+        finally:
+            self._setting = None
 
     def _warn(self, why: object, message: str, *args: object) -> None:
         """A warning once per link and ``why``, then debug lines: a peer's
@@ -140,8 +181,8 @@ class LinkClipboard:
 
     async def _put(self, text: str) -> None:
         host = self._link.host
-        # Awaited here, in the receive loop: the keys that follow it (the
-        # page's Ctrl+V) are injected after the text is on the clipboard.
+        # In _sets' task; a key press that follows the text waits for it
+        # (settled), so the page's Ctrl+V pastes this text.
         try:
             await wait_for(asyncio.to_thread(host.clipboard.set_text, text), CLIPBOARD_WAIT)
         except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
@@ -162,18 +203,22 @@ class LinkClipboard:
 
 class ClipboardSync:
     """Sends the host's clipboard changes to the agents that hold CONTROL,
-    while on: every :data:`SYNC_PERIOD` it reads the clipboard, and a text
-    unlike the last read goes only to the links that hold CONTROL now and
-    were granted it before the last read began (the change was made after
-    it, so while they held it: a change made before a grant, while control
-    was taken back and given again, or between one agent and the next is
-    not theirs to have; review39b), and never what an agent put there."""
+    while on: every :data:`SYNC_PERIOD` while an agent holds CONTROL (only
+    then: clipfix39) it reads the clipboard, and a text unlike the last read
+    goes only to the links that hold CONTROL now and were granted it before
+    the last read began (the change was made after it, so while they held
+    it: a change made before a grant, while control was taken back and
+    given again, or between one agent and the next is not theirs to have;
+    review39b), and never what an agent put there."""
 
     def __init__(self, runtime: HostRuntime) -> None:
         self._runtime = runtime
         self._task: asyncio.Task[None] | None = None
         self._seen: str | None = None
         self._put: str | None = None
+        self._held = False
+        self._last: float | None = None  # when the last good read began
+        self._unwatched = False  # its watch failed: read every period
         self.period = SYNC_PERIOD
 
     @property
@@ -185,6 +230,7 @@ class ClipboardSync:
 
     def start(self) -> None:
         if self._task is None and self._runtime.clipboard is not None:
+            self._held = False  # the first read only sets what was there
             self._task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
@@ -192,18 +238,54 @@ class ClipboardSync:
         if task is not None:
             task.cancel()
 
-    def _holders(self, since: float) -> list[Any]:
-        """The links that have held CONTROL without a break since ``since``."""
+    def _holders(self, since: float | None = None) -> list[Any]:
+        """The links that hold CONTROL (and share clipboards); with
+        ``since``, only those that have held it without a break since then."""
         return [link for link in list(self._runtime.links)
                 if CONTROL in link.level and link.clip.shares
-                and link.gate.control_since is not None
-                and link.gate.control_since < since]  # fmt: skip
+                and (since is None or (link.gate.control_since is not None
+                                       and link.gate.control_since < since))]  # fmt: skip
 
     async def _run(self) -> None:
         clipboard = self._runtime.clipboard
         assert clipboard is not None
-        last: float | None = None  # when the last read began (None: the first only sets)
+        # A clipboard that can tell of a copy (the CLI's: XFixes) is read
+        # only after one, not every period (clipfix39).
+        watching = getattr(clipboard, "watch", None)
+        watch = await asyncio.to_thread(watching) if callable(watching) else None
+        try:
+            await self._loop(clipboard, watch)
+        finally:
+            if watch is not None:
+                watch.close()  # ends a wait under way at once
+
+    async def _changed(self, watch: Any) -> bool:
+        """Whether the watched clipboard changed within a period; one that
+        fails (its X connection lost) is given up: True, so it is read."""
+        try:
+            return bool(await asyncio.to_thread(watch.wait, self.period))
+        except Exception as exc:  # the watch's own errors (Xlib's hierarchy)
+            _log.warning("clipboard sync: changes no longer watched (read every period): %r",
+                         exc)  # fmt: skip
+            self._unwatched = True
+            return True
+
+    async def _loop(self, clipboard: ClipboardLike, watch: Any) -> None:
+        self._unwatched = False
         while True:
+            if self._unwatched:
+                watch = None
+            held = bool(self._holders())
+            if not held:
+                # No agent holds CONTROL: nothing could go, so the clipboard
+                # is not read (the CLI's each read is an xclip process); the
+                # first read after a grant only sets what was there.
+                self._held = False
+                self._last = None
+                await asyncio.sleep(self.period)
+                continue
+            if watch is not None and self._held and not await self._changed(watch):
+                continue  # no copy: nothing to read
             began = time.monotonic()
             try:
                 text = await read_clipboard(clipboard)
@@ -211,13 +293,19 @@ class ClipboardSync:
                 _log.warning("clipboard sync: could not read the clipboard: %r", exc)
                 await asyncio.sleep(self.period)  # the next read compares with the last good one
                 continue
-            if text is not None and text not in (self._seen, self._put) and last is not None:
-                holders = self._holders(last)
-                if holders:
-                    await self._send(text, holders)
+            # Only to links granted CONTROL before the last read began: the
+            # change came after it (review39b: what was copied while control
+            # was taken back and given again, or between one agent and the
+            # next, went to the one holding it now).
+            holders = self._holders(self._last) if self._last is not None else []
+            if (text is not None and text not in (self._seen, self._put)
+                    and self._held and held and holders):  # fmt: skip
+                await self._send(text, holders)
             self._seen = text
-            last = began
-            await asyncio.sleep(self.period)
+            self._held = held and bool(self._holders())
+            self._last = began
+            if watch is None:
+                await asyncio.sleep(self.period)
 
     async def _send(self, text: str, holders: list[Any]) -> None:
         try:

@@ -765,6 +765,8 @@ class ViewerLink(LinkAsking):
             if not self._fresh:  # a join request: the new cursor encoder has sent all
                 self.pointer.reset()
         elif isinstance(msg, m.PointerMove | m.Button | m.Wheel | m.Key):
+            if isinstance(msg, m.Key) and msg.down:
+                await self.clip.settled()  # its clipboard text first (the page's Ctrl+V)
             await self.gate.handle(msg)
         elif isinstance(msg, m.PermissionRequest):
             await self._on_request(Permission(msg.level))

