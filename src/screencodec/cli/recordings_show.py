@@ -299,10 +299,12 @@ def _play_web(args: argparse.Namespace) -> int:
     import importlib.util
     import signal
 
+    from screencodec.cli.sessions import needs_extra
     from screencodec.cli.terminal import ending_signals
 
     if importlib.util.find_spec("aiohttp") is None:
-        print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
+        print(needs_extra("screencodec recordings play: --web", "web", "aiohttp"),
+              file=sys.stderr)  # fmt: skip
         return 2
     from screencodec.web.playback import STOPPED, PlaybackOptions, RecordingPlayback
 
