@@ -42,7 +42,7 @@ def address(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
     if not 1 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"the port {int(port)} is not 1-65535")
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT with a port 1-65535")
     return host or "127.0.0.1", int(port)
 
 
