@@ -71,3 +71,33 @@ def test_a_line_typed_with_the_yes_goes_to_the_agent_let_in_not_the_next_asking(
         assert not _said(eve), (after, [type(x).__name__ for x in eve])
     finally:
         host.close()
+
+
+def test_a_line_typed_with_the_no_is_not_sent_to_the_agent_refused() -> None:
+    """``n`` and ``/say sorry, not now`` in one write: the refused agent gets
+    the deny and the Bye, nothing more (before words39 the line raced the
+    answer: sent early or not); the terminal says it was not sent."""
+    host = PtyHost("--scenario", "idle")
+    try:
+        port, code, password = _credentials(host)
+
+        async def main() -> list[m.Message]:
+            dave: list[m.Message] = []
+            stop = asyncio.Event()
+            a = asyncio.ensure_future(_agent((port, code, password), "Dave", dave, stop))
+            first = await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
+            os.write(host._master, b"n\n/say sorry, not now\n")
+            no = await asyncio.to_thread(host.wait_for, r"\*\*\* Question 1: no\n", first.end())
+            await asyncio.to_thread(host.wait_for, r"Stopped\.", no.end())
+            # What became of the line is said, between the answer and the end.
+            said = host.text
+            assert said.count("(not sent: no support agent sees your screen)\n") == 1, said
+            await asyncio.sleep(1.0)
+            stop.set()
+            await asyncio.wait_for(a, 20)
+            return dave
+
+        dave = run(main(), timeout=90)
+        assert [type(x).__name__ for x in dave] == ["PermissionDeny", "Bye"], (dave, host.text)
+    finally:
+        host.close()
