@@ -39,8 +39,10 @@ def _run(*args: str) -> tuple[int | None, str, str]:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("view", "127.0.0.1:99999", *CREDS), "argument HOST:PORT: the port 99999 is not 1-65535"),
-        (("view", "--relay", "127.0.0.1:0", *CREDS), "argument --relay: the port 0 is not 1-65535"),
+        (("view", "127.0.0.1:99999", *CREDS),
+         "argument HOST:PORT: '127.0.0.1:99999' is not HOST:PORT with a port 1-65535"),
+        (("view", "--relay", "127.0.0.1:0", *CREDS),
+         "argument --relay: '127.0.0.1:0' is not HOST:PORT with a port 1-65535"),
         (
             ("host", "--listen", "99999", "--source", "synthetic"),
             "argument --listen: the port 99999 is not 0-65535",

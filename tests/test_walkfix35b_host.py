@@ -70,6 +70,7 @@ def _reads_refused(rec: Path, out: Path, who: str, why: str) -> None:
 
 def test_a_refused_session_says_so_in_recordings_list_verify_and_play(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
+    rec.mkdir()  # host --record takes a folder that is there (tail39)
     host = PtyHost("--record", str(rec))
     try:
         async def body(at: Where) -> None:
@@ -97,6 +98,7 @@ def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(
     Before: ``list`` said ``complete  ? (127.0.0.1:PORT)``, ``verify`` and
     ``play`` ``complete``, as for a session that took place."""
     rec = tmp_path / "rec"
+    rec.mkdir()  # host --record takes a folder that is there (tail39)
     host = PtyHost("--record", str(rec))
     try:
         async def body(at: Where) -> None:
@@ -122,6 +124,7 @@ def test_a_session_whose_agent_did_not_ask_to_view_says_so_in_recordings_list(
     ``complete  Alice (127.0.0.1:PORT)``, ``verify`` and ``play``
     ``complete``, as smallend35 found for "viewer sent no request"."""
     rec = tmp_path / "rec"
+    rec.mkdir()  # host --record takes a folder that is there (tail39)
     host = PtyHost("--record", str(rec))
     try:
         async def body(at: Where) -> None:

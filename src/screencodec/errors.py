@@ -16,6 +16,7 @@ __all__ = [
     "CaptureError",
     "CodecUnavailableError",
     "ConcurrentUseError",
+    "ConfigError",
     "ConsentCallbackError",
     "ConsentDeniedError",
     "DecodeError",
@@ -57,6 +58,14 @@ class FormatError(ScreencodecError, ValueError):
     """A value a person types is not of its form (a session code, a password,
     a ``HOST:PORT``): the message says the form. Before walk39 a plain
     ValueError, which a program catching ScreencodecError missed."""
+
+
+class ConfigError(ScreencodecError, ValueError):
+    """Options an object was made with cannot work: a relay's ``advertise``
+    or ``public_names`` a viewer would not believe or dial, a Viewer's
+    resume ticket of the wrong size or a kept picture without one. Before
+    tail39 a plain ValueError, which a program catching ScreencodecError
+    missed."""
 
 
 class CaptureError(ScreencodecError, OSError):

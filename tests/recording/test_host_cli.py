@@ -36,6 +36,8 @@ def _recorded_session(rec: Path, *record: str, stop: signal.Signals | None = Non
     then Dana says bye, or the host gets ``stop`` (SIGINT: the host's user
     pressed Ctrl-C)."""
 
+    rec.mkdir(parents=True, exist_ok=True)  # --record takes a folder that is there (tail39)
+
     async def main() -> None:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "screencodec", "host", "--listen", "0",

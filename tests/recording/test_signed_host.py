@@ -54,6 +54,7 @@ def test_host_cli_signs_sealed_recordings(tmp_path: Path) -> None:
 
 def _host_with_key(tmp_path: Path, key: Path) -> str:
     """What ``screencodec host --record-sign KEY`` says when it refuses to start."""
+    (tmp_path / "rec").mkdir(exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "screencodec", "host", "--listen", "0", "--bind", "127.0.0.1",
          "--source", "synthetic", "--record", str(tmp_path / "rec"), "--record-sign",

@@ -55,6 +55,7 @@ def kept_tty(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, list[A
 def test_a_second_ctrl_c_at_the_shutdown_ends_the_host_cleanly(
         tmp_path: Path, kept_tty: list[tuple[int, list[Any]]], second: str) -> None:
     rec = tmp_path / "rec"
+    rec.mkdir()  # host --record takes a folder that is there (tail39)
     host = PtyHost("--record", str(rec))
     [(tty, before)] = kept_tty
     try:

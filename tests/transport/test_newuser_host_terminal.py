@@ -68,6 +68,38 @@ def test_a_download_dir_that_is_not_there_is_refused_at_start(tmp_path: Path) ->
         capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert done.returncode == 2, done
-    assert done.stderr == f"screencodec host: --download-dir {missing}: no such directory\n"
+    assert done.stderr == (f"screencodec host: --download-dir {missing}: no such directory"
+                           f" (make it first: mkdir -p {missing})\n")  # fmt: skip
     assert "Session code" not in done.stdout, done.stdout
 
+
+
+def test_a_record_folder_that_is_not_there_is_refused_at_start(tmp_path: Path) -> None:
+    """--record into a folder that is not there: one line, saying how to
+    make it, and exit 2 at start. The host made it without a word, so a
+    mistyped folder took the recordings where nobody would look for them
+    (--download-dir was refused the same way already)."""
+    missing = tmp_path / "recs" / "desk7"
+    done = subprocess.run(
+        [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+         "--control", "none", "--record", str(missing)],
+        capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2, done
+    assert done.stderr == (f"screencodec host: --record {missing}: no such directory"
+                           f" (make it first: mkdir -p {missing})\n")  # fmt: skip
+    assert "Session code" not in done.stdout, done.stdout
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_a_record_path_that_is_a_file_is_refused_at_start(tmp_path: Path) -> None:
+    """--record naming a file: refused in the same words as --download-dir."""
+    file = tmp_path / "notes.txt"
+    file.write_text("x")
+    done = subprocess.run(
+        [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
+         "--control", "none", "--record", str(file)],
+        capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2, done
+    assert done.stderr == f"screencodec host: --record {file}: not a directory\n"

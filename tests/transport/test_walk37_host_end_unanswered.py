@@ -36,6 +36,7 @@ def _view(port: int, code: str, password: str) -> subprocess.Popen[str]:
 @pytest.mark.parametrize("how", ["/end", "Ctrl-C", "SIGTERM"])
 def test_walk37_host_says_you_ended_it_without_answering(how: str, tmp_path: Path) -> None:
     rec = tmp_path / "rec"
+    rec.mkdir()  # host --record takes a folder that is there (tail39)
     host = PtyHost("--record", str(rec))
     view = None
     try:

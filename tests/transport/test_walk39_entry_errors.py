@@ -94,3 +94,45 @@ def test_walk39_a_host_config_that_cannot_work_is_refused_when_made(
 
 def test_walk39_host_config_defaults_and_no_limit_still_make() -> None:
     assert HostConfig(max_duration=None, resume_window=0, cursor_rate=0).window == 8
+
+
+def test_share_takes_a_port_given_as_a_string() -> None:
+    """tail39: ``share(listen="7000")`` raised FormatError "expected
+    HOST:PORT", while its docs say ``listen`` is a port or "ADDR:PORT" (and
+    ``screencodec host --listen 7000`` takes the same words). A bare port
+    string is that port on all interfaces; an agent connects to it."""
+    from screencodec.capture import SyntheticDesktop
+    from screencodec.transport import first_picture
+
+    async def main() -> tuple[tuple[str, int], tuple[int, ...]]:
+        desktop = SyntheticDesktop(320, 200, scenario="idle")
+        async with share(desktop, consent=allow(), listen="0") as shared:
+            where = shared.address
+            async with view(
+                f"127.0.0.1:{where[1]}", code=shared.code, password=shared.password
+            ) as viewer:
+                frame = await first_picture(viewer, 20)
+        return where, frame.shape
+
+    where, shape = asyncio.run(asyncio.wait_for(main(), 60))
+    assert where[0] == "0.0.0.0" and 0 < where[1] <= 65535
+    assert shape == (200, 320, 4)
+
+
+@pytest.mark.parametrize(
+    ("listen", "words"),
+    [
+        ("99999", "the port 99999 is not 0-65535"),
+        ("70o0", "expected a port or ADDR:PORT, not '70o0'"),
+        ("localhost", "expected a port or ADDR:PORT, not 'localhost'"),
+    ],
+)
+def test_share_says_what_listen_takes(listen: str, words: str) -> None:
+    async def main() -> None:
+        async with share(screencodec.capture.SyntheticDesktop(64, 64), consent=allow(),
+                         listen=listen):  # fmt: skip
+            pass
+
+    with pytest.raises(screencodec.FormatError) as caught:
+        asyncio.run(asyncio.wait_for(main(), 20))
+    assert str(caught.value) == words

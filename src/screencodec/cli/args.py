@@ -42,7 +42,7 @@ def address(text: str) -> tuple[str, int]:
     if not sep or not (port.isascii() and port.isdigit()):  # '²' is a digit to isdigit()
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
     if len(port) > 5 or not 1 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"the port {port[:20]} is not 1-65535")
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} is not HOST:PORT with a port 1-65535")
     if host.startswith("[") and host.endswith("]"):  # IPv6, '[::1]:5900' (review39b)
         host = host[1:-1]
     return host or "127.0.0.1", int(port)

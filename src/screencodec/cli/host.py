@@ -95,7 +95,7 @@ from screencodec.cli.host_lines import (
 )
 from screencodec.cli.host_signals import _stop_on_signals
 from screencodec.cli.host_start import (
-    _check_download_dir,
+    _check_folders,
     _check_source,
     _injector,
     _open,
@@ -132,7 +132,7 @@ async def _host_main(args: argparse.Namespace, typed: TypedLine | None = None) -
         max_duration=args.max_duration,
         download_dir=args.download_dir,
     )
-    _check_download_dir(args)
+    _check_folders(args)
     opened = await _check_source(args)
     kept = [] if opened is None else [opened]
     terminal = _TerminalInput(sys.stdin, asyncio.get_running_loop(), typed)

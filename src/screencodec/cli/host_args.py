@@ -57,8 +57,8 @@ def register(subparsers: Any, summary: str) -> None:
                    help="exit when the first session ends (an agent whose connection"
                         " dropped has 60 s to come back first)")  # fmt: skip
     h.add_argument("--record", type=Path, metavar="DIR", default=None,
-                   help="record every session into DIR (90-day retention; the local "
-                        "user is told in the consent question)")  # fmt: skip
+                   help="record every session into DIR, which must be there (90-day "
+                        "retention; the local user is told in the consent question)")  # fmt: skip
     h.add_argument("--record-key", type=Path, metavar="AUDITOR.pub", default=None,
                    help="seal recordings for this auditor key (screencodec recordings "
                         "keygen): this host cannot read them back")  # fmt: skip

@@ -48,6 +48,9 @@ ASKS = f"{ASKS_WORDS} (they see none of it until you say yes)"
 #: Seconds a /say typed right after a yes waits for that agent to be in the
 #: session (a join reads the screen layout and sends a few messages).
 JOIN_WAIT = 10.0
+#: Seconds a /say waits for the line typed before it (an answer: a pipe
+#: and a thread away) to reach the open question.
+ANSWER_WAIT = 1.0
 
 
 def _named(agents: tuple[tuple[str, str], ...]) -> str:
@@ -315,7 +318,7 @@ class _Commands(_FileCommands):
 
     async def do(self, typed: Command) -> None:
         if typed.name == "say":
-            task = asyncio.ensure_future(self._say_in_turn(typed.arg))
+            task = asyncio.ensure_future(self._say_in_turn(typed.arg, typed.after))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
         elif typed.name == "view":
@@ -342,12 +345,14 @@ class _Commands(_FileCommands):
             return "stop sharing: end the session with every agent, then quit"
         return "quit: the session code and password stop working"
 
-    async def _say_in_turn(self, text: str) -> None:
+    async def _say_in_turn(self, text: str, after: int = 0) -> None:
         """:meth:`_say`, after the lines typed before. Not awaited by
         :meth:`run`: a line to an agent that has not confirmed the last 64
         waits up to BACKLOG_WAIT for room, and the commands typed after it
         (/view, /end) do not wait behind it."""
         async with self._saying:
+            # The answer typed before it is the question's first (review39a).
+            await self.ui.read_up_to(after, ANSWER_WAIT)
             with self.ui.replying():  # /say's reply, as run's commands' (hostq38)
                 try:
                     await self._say(text)

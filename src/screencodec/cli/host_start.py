@@ -1,5 +1,5 @@
 """What ``screencodec host`` opens from its arguments before anyone is asked:
-the download folder checked, the screen to share opened (:func:`_check_source`),
+the download and recording folders checked, the screen to share opened (:func:`_check_source`),
 the recorder, the injector of remote input and the X watchers that pause it
 when the local user moves the pointer or types, the listener or the relay
 registration (:func:`_open`). Any of them failing is a :class:`_StartError`:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from screencodec.transport.connect.via_relay import RelayStatus
 
 __all__ = [
-    "_StartError", "_check_download_dir", "_check_source", "_injector", "_no_display", "_open",
+    "_StartError", "_check_folders", "_check_source", "_injector", "_no_display", "_open",
     "_recorder", "_source_factory", "_start_watchers",
 ]
 
@@ -41,14 +41,19 @@ class _StartError(ScreencodecError, RuntimeError):
     """The host could not start (port in use, relay unreachable): one line."""
 
 
-def _check_download_dir(args: argparse.Namespace) -> None:
-    """--download-dir must take files: a directory that was not there was
-    found only after the user's yes to a file, which was then lost, and the
-    agent read that the host had not accepted it."""
-    if args.download_dir is not None:
-        why = unusable_folder(args.download_dir)
+def _check_folders(args: argparse.Namespace) -> None:
+    """--download-dir and --record must be folders that take files, there
+    at start: a download folder that was not there was found only after
+    the user's yes to a file, which was then lost (the agent read that the
+    host had not accepted it); a --record folder that was not there was
+    made without a word, so a mistyped one took the recordings where
+    nobody would look (the docs never promised to make it)."""
+    for flag, folder in (("download-dir", args.download_dir), ("record", args.record)):
+        why = None if folder is None else unusable_folder(folder)
+        if why == "no such directory":
+            why = f"{why} (make it first: mkdir -p {folder})"
         if why is not None:
-            raise _StartError(f"--download-dir {args.download_dir}: {why}")
+            raise _StartError(f"--{flag} {folder}: {why}")
 
 
 async def _check_source(args: argparse.Namespace) -> FrameSource | None:

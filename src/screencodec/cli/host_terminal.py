@@ -15,6 +15,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from screencodec.cli.say import SAY, Command, command
@@ -51,6 +52,8 @@ class _TerminalInput:
         self._to_questions = os.fdopen(write_fd, "w", encoding="utf-8")
         self.commands: asyncio.Queue[Command] = asyncio.Queue()
         self.ui: TerminalQuestions | None = None
+        #: Lines written to :attr:`answers` (Command.after).
+        self.passed = 0
         self._loop = loop
         read = stdin.readline if typed is None else typed.readline
         threading.Thread(target=self._run, args=(read,), name="host-terminal",
@@ -68,7 +71,7 @@ class _TerminalInput:
                 typed = command(line)
                 if typed is not None:
                     # Never an answer, even a bare "/say" or an unknown command.
-                    self._loop.call_soon_threadsafe(self.commands.put_nowait, typed)
+                    self._loop.call_soon_threadsafe(self._command, typed)
                     continue
                 self._loop.call_soon_threadsafe(self._typed, line)
         except (OSError, ValueError, RuntimeError):
@@ -78,6 +81,11 @@ class _TerminalInput:
                 self._loop.call_soon_threadsafe(self._close)  # after the lines before
             except RuntimeError:  # the loop is closed
                 self._close()
+
+    def _command(self, typed: Command) -> None:
+        """On the loop: a command, with how many lines went on to the
+        questions before it (a /say waits for them to be read)."""
+        self.commands.put_nowait(replace(typed, after=self.passed))
 
     def _typed(self, line: str) -> None:
         """On the loop: a line that is no command goes on to the open question."""
@@ -89,6 +97,7 @@ class _TerminalInput:
         with contextlib.suppress(OSError, ValueError):  # closed: the host is ending
             self._to_questions.write(line)
             self._to_questions.flush()
+            self.passed += 1
 
     def _close(self) -> None:
         with contextlib.suppress(OSError):

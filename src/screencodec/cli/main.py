@@ -255,17 +255,13 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
 
 def _add_missing_extra(sub: argparse._SubParsersAction[Any], exc: ImportError) -> None:
     """Keep the session commands visible, each saying in one line what to install."""
-    from screencodec.cli.sessions import COMMANDS
+    from screencodec.cli.sessions import COMMANDS, needs_extra
 
     missing = exc.name or str(exc)
 
     def explain(args: argparse.Namespace) -> int:
         extra = COMMANDS[args.command].extra
-        print(
-            f"screencodec {args.command}: needs the '{extra}' extra (missing module"
-            f" {missing!r}): pip install 'screencodec[{extra}]'",
-            file=sys.stderr,
-        )
+        print(needs_extra(f"screencodec {args.command}:", extra, missing), file=sys.stderr)
         return 2
 
     for name, command in COMMANDS.items():

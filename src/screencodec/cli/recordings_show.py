@@ -260,6 +260,7 @@ def _play(args: argparse.Namespace) -> int:
             fb = player.frame_at(t)
             if fb is None:
                 print(f"t={t:.3f}: no picture yet")
+                _clear_named(one, None)
                 continue
             drawn = None if track is None else track.at(t)
             note = output_note(unverified, player.shown_failure,
@@ -267,6 +268,7 @@ def _play(args: argparse.Namespace) -> int:
             mark = ".UNVERIFIED" if note else ""
             out = (args.out / f"{r.path.stem}_t{t:09.3f}{mark}.png" if one is None
                    else one.with_name(f"{one.stem}{mark}{one.suffix}"))  # fmt: skip
+            _clear_named(one, out)
             write_png(out, fb, drawn, note=note)
             # A time past the end is the last picture: said, so that it is
             # not read as the screen at that time (it was one more file name).
@@ -294,15 +296,31 @@ def _one_picture(out: Path, times: list[float]) -> Path | None:
     return out
 
 
+def _clear_named(one: Path | None, written: Path | None) -> None:
+    """With ``--out x.png`` (``one``), remove x.png and x.UNVERIFIED.png
+    but ``written``, this run's picture: review39a, a run that wrote no
+    x.png (no picture yet, exit 0; a picture not the host's, written
+    marked) left an earlier run's there, another recording's picture that
+    a script read as this one's. The folder form names each file by its
+    recording and time, so it never meets another's."""
+    if one is None:
+        return
+    for name in (one, one.with_name(f"{one.stem}.UNVERIFIED{one.suffix}")):
+        if name != written:
+            name.unlink(missing_ok=True)
+
+
 def _play_web(args: argparse.Namespace) -> int:
     import asyncio
     import importlib.util
     import signal
 
+    from screencodec.cli.sessions import needs_extra
     from screencodec.cli.terminal import ending_signals
 
     if importlib.util.find_spec("aiohttp") is None:
-        print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
+        print(needs_extra("screencodec recordings play: --web", "web", "aiohttp"),
+              file=sys.stderr)  # fmt: skip
         return 2
     from screencodec.web.playback import STOPPED, PlaybackOptions, RecordingPlayback
 

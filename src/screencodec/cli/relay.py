@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import importlib.util
 import ipaddress
 import logging
 import signal
@@ -75,15 +76,20 @@ class _ArgumentError(_StartError):
 async def _relay_main(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from screencodec.cli.sessions import needs_extra
     from screencodec.transport.relay import DirectoryUnavailableError, Relay, RelayLimits
     from screencodec.transport.relay.backends import open_directory
 
+    if args.metrics_port is not None and importlib.util.find_spec("prometheus_client") is None:
+        # Before anything listens: it was a traceback (MetricsUnavailableError),
+        # exit 1, after the "listening" line (tail39).
+        raise _StartError(needs_extra("--metrics-port", "relay", "prometheus_client"))
     try:
         directory = open_directory(args.directory)
     except ValueError as exc:
         raise _ArgumentError(f"--directory: {exc}") from None
     except ImportError as exc:  # the relay extra is not installed
-        raise _StartError(f"--directory: {exc}") from None
+        raise _StartError(needs_extra("--directory", "relay", exc.name or str(exc))) from None
     ping = getattr(directory, "ping", None)
     if ping is not None:
         try:

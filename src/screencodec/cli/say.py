@@ -71,6 +71,9 @@ class Command:
 
     name: str
     arg: str = ""
+    #: How many lines the host's terminal had passed on to its questions
+    #: before this one (host_terminal; TerminalQuestions.read_up_to).
+    after: int = 0
 
 
 def command(line: str) -> Command | None:

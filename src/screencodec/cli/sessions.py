@@ -17,7 +17,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["COMMANDS", "TRANSPORT_MODULES", "Command", "add_subcommands"]
+__all__ = ["COMMANDS", "TRANSPORT_MODULES", "Command", "add_subcommands", "needs_extra"]
 
 class Command(NamedTuple):
     """A session command: its module (with ``register(subparsers, summary)``),
@@ -53,6 +53,15 @@ COMMANDS = {
 #: they need them (the transport's names load on first use), so they are
 #: looked for first: a missing extra is said before the command starts.
 TRANSPORT_MODULES = ("cryptography", "spake2")
+
+
+def needs_extra(what: str, extra: str, module: str) -> str:
+    """The one line for a missing extra, whether a command's or an option's
+    (``what``: "screencodec host:", "screencodec view: --web"): tail39, each
+    option had its own words ("--web needs the web extra: ...")."""
+    top = module.partition(".")[0]  # "redis.asyncio": the package to install is redis
+    return (f"{what} needs the '{extra}' extra (missing module {top!r}):"
+            f" pip install 'screencodec[{extra}]'")  # fmt: skip
 
 
 def add_subcommands(subparsers: Any, running: str | None = None) -> None:

@@ -57,6 +57,7 @@ from screencodec.cli.args import unusable_folder
 from screencodec.cli.main import Exit
 from screencodec.cli.progress import Receiving
 from screencodec.cli.say import SAY
+from screencodec.cli.sessions import needs_extra
 from screencodec.cli.terminal import StatusLines, TypedLine, signals_given_back, tell
 from screencodec.cli.view_commands import (
     _Conversation,
@@ -414,7 +415,7 @@ def run_view(args: argparse.Namespace) -> int:
               " asks about each and saves it there)", file=sys.stderr)  # fmt: skip
         return Exit.USAGE
     if args.web and importlib.util.find_spec("aiohttp") is None:
-        print("--web needs the web extra: pip install 'screencodec[web]'", file=sys.stderr)
+        print(needs_extra("screencodec view: --web", "web", "aiohttp"), file=sys.stderr)
         return Exit.USAGE
     if args.web and not _page_draws(args.max_pixels):
         return Exit.USAGE

@@ -83,6 +83,19 @@ def _address(value: str | Address, default_host: str, lowest: int = 1) -> Addres
     return host, port
 
 
+def _listen_address(listen: int | str | Address) -> Address:
+    """``share(listen=...)``: a port (7000, or "7000" as ``host --listen``
+    takes it: it was "expected HOST:PORT"; tail39) on all interfaces, or
+    ``"ADDR:PORT"``."""
+    if isinstance(listen, str) and listen.isascii() and listen.isdigit() and len(listen) <= 5:
+        listen = int(listen)  # (longer: int()'s digit limit; refused below)
+    if isinstance(listen, int):
+        return _address(("0.0.0.0", listen), "0.0.0.0", 0)
+    if isinstance(listen, str) and ":" not in listen:
+        raise FormatError(f"expected a port or ADDR:PORT, not {listen!r}")
+    return _address(listen, "0.0.0.0", 0)
+
+
 class SharedScreen:
     """A screen being shared: what to read to the agent, and the :class:`Host`."""
 
@@ -166,8 +179,8 @@ async def share(
     ``source``: a :class:`~screencodec.capture.FrameSource` or a monitor
     factory; default: the real screen if a display is reachable, else the
     synthetic desktop. ``consent`` is required: it is the local user's say.
-    Give exactly one of ``listen`` (a port, or ``"ADDR:PORT"``; all
-    interfaces by default) and ``relay`` (``"HOST:PORT"``). Files from the
+    Give exactly one of ``listen`` (a port: ``7000`` or ``"7000"``, on all
+    interfaces; or ``"ADDR:PORT"``) and ``relay`` (``"HOST:PORT"``). Files from the
     agent are refused unless ``config`` has a ``download_dir`` and
     ``file_consent`` (the local user's say on each file) is given.
     """
@@ -177,7 +190,7 @@ async def share(
         where = _address(relay, "127.0.0.1")
     else:
         assert listen is not None
-        bind = _address(("0.0.0.0", listen) if isinstance(listen, int) else listen, "0.0.0.0", 0)
+        bind = _listen_address(listen)
     if source is None:
         from screencodec.capture import open_source
 

@@ -48,14 +48,14 @@ from screencodec.recording.verdicts import BadPictureError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
-from screencodec.web.run import page_opened
+from screencodec.web.run import page_opened, telling_refusals
 from screencodec.web.schema import fit, parse_page_message
 from screencodec.web.server import WebServer
 
 __all__ = [
-    "CLOSED", "LEFT", "LINK_LOST", "STOPPED", "PlaybackBridge", "PlaybackOptions",
-    "RecordingPlayback", "chain_verdict", "describe_event", "event_time", "link_marks",
-    "page_verdict",
+    "CLOSED", "LEFT", "LINK_LOST", "REFUSED_LINES", "STOPPED", "PlaybackBridge",
+    "PlaybackOptions", "RecordingPlayback", "chain_verdict", "describe_event", "event_time",
+    "link_marks", "page_verdict",
 ]
 
 _EVENTS_MAX = 5000  # events listed in the page (a longer log is cut, and says so)
@@ -510,6 +510,16 @@ class PlaybackOptions:
     on_step: Callable[[str], None] = field(default=lambda text: None)
 
 
+#: The terminal's line when a page with a right key was refused, by whether
+#: a page holds the playback (web.run's REFUSED_LINES, in a playback's words).
+REFUSED_LINES = {
+    True: "another page tried to open this playback and was refused (a second tab on the link,"
+          " or a copy of the page's tab): the playback stays in the page that has it",
+    False: "a page tried to open this playback again and was refused (the link opens one page,"
+           " once): the playback's own tab gets back in with a reload",
+}  # fmt: skip
+
+
 class RecordingPlayback:
     """``await RecordingPlayback(path, options).run()`` serves the page until it
     leaves (or stays away for ``grace``). ``url`` and ``bridge`` are set once
@@ -534,7 +544,10 @@ class RecordingPlayback:
         reader = (self.path if isinstance(self.path, RecordingReader | Chain)
                   else RecordingReader(self.path, private_key=opts.private_key))  # fmt: skip
         bridge = self.bridge = PlaybackBridge(reader, report=opts.report, reports=opts.reports)
-        server = self.server = WebServer(bridge.on_page, port=opts.port)
+        # A second page refused is said at the terminal too (tail39: the page
+        # said why, the terminal nothing), as view --web says it.
+        refused = telling_refusals(opts.on_step, REFUSED_LINES)
+        server = self.server = WebServer(bridge.on_page, port=opts.port, on_refused=refused)
         driver: asyncio.Future[None] | None = None
         try:
             await asyncio.to_thread(bridge.survey)

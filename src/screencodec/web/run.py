@@ -240,17 +240,20 @@ REFUSED_LINES = {
 REFUSALS_QUIET = 10.0
 
 
-def telling_refusals(say: Callable[[str], None]) -> Callable[[int], None]:
-    """The server's ``on_refused`` for a terminal: :data:`REFUSED_LINES`, once
-    per burst of refusals (another comes :data:`REFUSALS_QUIET` seconds after
-    the last one): webtail39, the page was told and the agent at the
+def telling_refusals(
+    say: Callable[[str], None], lines: dict[bool, str] = REFUSED_LINES
+) -> Callable[[int], None]:
+    """The server's ``on_refused`` for a terminal: ``lines`` (by whether a
+    page holds it; :data:`REFUSED_LINES`, a recording's playback its own),
+    once per burst of refusals (another comes :data:`REFUSALS_QUIET` seconds
+    after the last one): webtail39, the page was told and the agent at the
     terminal nothing; a page refused over and over is not a flood of lines."""
     last: list[float] = []
 
     def refused(code: int) -> None:
         now = time.monotonic()
         if not last or now - last[0] >= REFUSALS_QUIET:
-            say(REFUSED_LINES[code == IN_USE])
+            say(lines[code == IN_USE])
         last[:] = [now]
 
     return refused

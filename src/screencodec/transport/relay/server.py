@@ -36,7 +36,13 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
+from screencodec.errors import (
+    ConfigError,
+    ProtocolError,
+    ScreencodecError,
+    SessionClosedError,
+    TransportError,
+)
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
@@ -121,9 +127,10 @@ class Relay:
     ``public_names``: other ``HOST:PORT`` names of this relay's cluster (the
     load balancer's name its clients dial) that it lists to the viewers it
     pairs beside its members, so that an agent paired through a relay's own
-    address names its pair tag to the balancer's name too. ValueError,
-    naming the option (``--advertise: ...``, ``--public-name: ...``), if a
-    viewer would not believe them, they do not fit in a RELAY_OK
+    address names its pair tag to the balancer's name too.
+    :class:`~screencodec.errors.ConfigError` (a ValueError), naming the
+    option (``--advertise: ...``, ``--public-name: ...``), if a viewer
+    would not believe them, they do not fit in a RELAY_OK
     (:func:`~.protocol.check_public_names`), or ``advertise`` cannot be
     dialled (:func:`~.protocol.check_advertise`).
 
@@ -145,7 +152,7 @@ class Relay:
             try:
                 check_advertise(advertise)
             except ValueError as exc:
-                raise ValueError(f"--advertise: {exc}") from None
+                raise ConfigError(f"--advertise: {exc}") from None
         self._advertise = advertise
         # Checked against the longest this relay's own address may be (its
         # port is not known before start() when it is 0).
@@ -153,7 +160,7 @@ class Relay:
         try:
             self.public_names = check_public_names(public_names, longest)
         except ValueError as exc:
-            raise ValueError(f"--public-name: {exc}") from None
+            raise ConfigError(f"--public-name: {exc}") from None
         self._server: asyncio.Server | None = None
         self._sessions: dict[str, Registration] = {}
         self._tasks: set[asyncio.Task[None]] = set()

@@ -394,6 +394,11 @@ class TerminalQuestions:
         #: The tasks inside :meth:`replying`, each with how deep (None: a
         #: callback on the loop, or no loop).
         self._replying: dict[asyncio.Task[Any] | None, int] = {}
+        #: Lines read from ``stdin`` (taken or dropped as typed before a
+        #: question): :meth:`read_up_to` (review39a).
+        self.read = 0
+        #: Woken as a question closes, or reads a line it does not take.
+        self._read_moved: list[asyncio.Future[None]] = []
         self.names: dict[str, str] = {}
         try:
             # Start reading now, so lines typed before the first question are
@@ -450,6 +455,28 @@ class TerminalQuestions:
             else:
                 self._replying[task] -= 1
 
+    async def read_up_to(self, lines: int, within: float) -> None:
+        """Wait, at most ``within`` seconds, while a question is open and
+        fewer than ``lines`` lines are read (:attr:`read`): a line typed
+        before a command (host_terminal: its answer, passed on through a
+        pipe and a thread) is the question's before the command is done.
+        review39a: ``n`` and ``/say sorry`` in one write sent the line to the
+        agent as still asking, before the refusal (2 of 10 runs), the
+        terminal (``--once``) never saying it went."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._open and self.read < lines and loop.time() < deadline:
+            moved: asyncio.Future[None] = loop.create_future()
+            self._read_moved.append(moved)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await wait_for(moved, deadline - loop.time())
+
+    def _wake_readers(self) -> None:
+        moved, self._read_moved = self._read_moved, []
+        for waiting in moved:
+            if not waiting.done():
+                waiting.set_result(None)
+
     def _in_reply(self) -> bool:
         return bool(self._replying) and _current_task() in self._replying
 
@@ -501,7 +528,7 @@ class TerminalQuestions:
     async def _yes_no(self, number: int, kind: str, lines: list[str], means: str) -> bool:
         async with self._lock:
             reader = _LineReader.for_stream(self._stdin or sys.stdin)
-            reader.discard_pending()
+            self.read += reader.discard_pending()
             label = f"Question {number}" if number else "Question"
             body = "".join(f"***   {line}\n" for line in lines)
             self.out.write(
@@ -524,6 +551,7 @@ class TerminalQuestions:
                     self.out.write(f"\n*** {label} closed without an answer: no.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
                 self._open = False
+                self._wake_readers()  # answered: from the step its answer is printed in
                 self._owed = self._prompted = False
                 held, self._held = self._held, []
                 for text in held:
@@ -539,11 +567,13 @@ class TerminalQuestions:
         loop = asyncio.get_running_loop()
         while True:
             line = await reader.next_line()
+            self.read += line != ""
             if self._unanswered is None or not _says_yes(line):
                 return line
             closed_at, closed = self._unanswered
             if loop.time() - closed_at >= self.settle:
                 return line
+            self._wake_readers()  # read, not taken: the question stays open
             which = f"question {closed}" if closed else "the question before"
             self.out.write(f"\n*** That y came as {which} closed: not taken as the"
                            f" answer to {label}. Read it, then answer. [y/N] ")
@@ -629,10 +659,15 @@ class _LineReader:
             if not line:
                 return
 
-    def discard_pending(self) -> None:
+    def discard_pending(self) -> int:
+        """Drop the lines waiting (typed before the question): how many."""
+        dropped = 0
         while not self._queue.empty():
             if self._queue.get_nowait() == "":
                 self._eof = True
+            else:
+                dropped += 1
+        return dropped
 
     async def next_line(self) -> str:
         if self._eof:

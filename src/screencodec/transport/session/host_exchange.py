@@ -133,8 +133,8 @@ class HostExchange:
         deadline = loop.time() + within
 
         def joining() -> bool:
-            return any(link.asked_first and not link.first_open and not link.channel.closed
-                       and link not in self._runtime.links
+            return any(link.asked_first and not link.first_open and not link.refused_first
+                       and not link.channel.closed and link not in self._runtime.links
                        for link in list(self._runtime.serving))  # fmt: skip
 
         while joining() and loop.time() < deadline:

@@ -157,6 +157,8 @@ class ViewerLink(LinkAsking):
         #: The first question is before the user now (put, not answered):
         #: the user's chat may go to this agent (:meth:`say_asking`).
         self.first_open = False
+        #: The first request's answer did not let them in (Host.joining).
+        self.refused_first = False
         self._early_said = 0  # lines said by say_asking
         self.gate = InputGate(self)
         self.clip = LinkClipboard(self)  # .clipboard_host
@@ -491,6 +493,8 @@ class ViewerLink(LinkAsking):
                 queue, self, put, request, self.host.config.consent_timeout))
         finally:
             self.first_open = False  # answered, or the session ends: no more early chat
+        # Not let in: nobody waits for this one to join (Host.joining, review39a).
+        self.refused_first = isinstance(answer, str) or VIEW not in answer.value.level
         if isinstance(answer, str):
             return answer
         grant = answer.value
@@ -512,10 +516,14 @@ class ViewerLink(LinkAsking):
         in): a line typed at the answer goes after the grant, as its reply
         comes after the answer (words39: it went early, told after the yes
         as if the agent were still asking)."""
+        answer = None
         try:
-            return await asking
+            answer = await asking
+            return answer
         finally:
             self.first_open = False
+            # In this step, not the link's next one: a /say waits for nobody refused.
+            self.refused_first = not (isinstance(answer, Grant) and VIEW in answer.level)
 
     async def _resume(self, resumed: Resumable, asked: Permission) -> Permission | None:
         """Go on with a session whose ticket this viewer presented: the

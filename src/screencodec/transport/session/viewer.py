@@ -89,6 +89,7 @@ import numpy as np
 import numpy.typing as npt
 
 from screencodec.errors import (
+    ConfigError,
     ConsentDeniedError,
     DecodeError,
     ProtocolError,
@@ -201,11 +202,11 @@ class Viewer(ViewerPicture, ViewerRequests):
         picture: npt.NDArray[np.uint8] | KeptPicture | None = None,
     ) -> None:
         if resume is not None and len(resume) != TICKET_SIZE:
-            raise ValueError(f"a resume ticket is {TICKET_SIZE} bytes, not {len(resume)}")
+            raise ConfigError(f"a resume ticket is {TICKET_SIZE} bytes, not {len(resume)}")
         if picture is not None and resume is None:
-            raise ValueError("a kept picture goes with a resume ticket")
+            raise ConfigError("a kept picture goes with a resume ticket")
         if isinstance(picture, KeptPicture) and sink is None:
-            raise ValueError("a digest of a kept picture goes with a sink, which holds it")
+            raise ConfigError("a digest of a kept picture goes with a sink, which holds it")
         self.channel = channel
         #: The session's chat on this side (.chat): carried on by the Viewer
         #: that resumes with this one's ticket.
