@@ -64,8 +64,9 @@ log, each a JSON-able dict with a ``type``:
 * ``clipboard`` (clip39): a text for the other side's clipboard, once per
   transfer: ``direction`` (``to-host``: the agent's, ``to-viewer``: the
   host's user's), ``who`` (the agent), ``number``, ``characters``,
-  ``bytes`` and ``sha256`` of its UTF-8, never the text (it may be a
-  password; with ``include_clipboard``, off by default, ``text`` too);
+  ``bytes`` of its UTF-8, never the text nor a digest of it (it may be a
+  password, and a digest of a short one gives it back to a guesser;
+  with ``include_clipboard``, off by default, ``text`` too);
   ``invalid`` true for one not UTF-8 or too long. The host's
   answer to an agent's is a ``clipboard_outcome`` row (``number``,
   ``outcome`` "set" or "refused", ``why`` in the package's words);

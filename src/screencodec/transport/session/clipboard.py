@@ -31,7 +31,6 @@ session (events carry it for the program; their ``repr`` leaves it out).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Protocol
 
@@ -190,8 +189,10 @@ def clipboard_row(msg: Message, direction: str, who: str,
                   include_text: bool = False) -> dict[str, object] | None:  # fmt: skip
     """The audit log's row of ``msg`` (None: not a clipboard transfer or
     result): a ``clipboard`` row per text (``direction``, ``who``,
-    ``characters``, ``bytes``, ``sha256`` of its bytes; the text itself
-    only with ``include_text``, the recorder's ``include_clipboard``;
+    ``characters``, ``bytes``; no digest: an unsalted one of a short text
+    is the text to anyone who tries the candidates, a 6-digit PIN in a
+    million hashes, review39b; the text itself only with ``include_text``,
+    the recorder's ``include_clipboard``;
     ``invalid`` true for one that is not UTF-8 or too long), a
     ``clipboard_outcome`` row per result of the host's (``number``,
     ``outcome`` "set" or "refused", ``why`` in words made here)."""
@@ -201,8 +202,7 @@ def clipboard_row(msg: Message, direction: str, who: str,
     if payload[:1] == bytes([TEXT]):
         body = payload[_HEAD:]
         row: dict[str, object] = {"type": "clipboard", "direction": direction, "who": who,
-                                  "number": text_number(payload), "bytes": len(body),
-                                  "sha256": hashlib.sha256(body).hexdigest()}  # fmt: skip
+                                  "number": text_number(payload), "bytes": len(body)}
         try:
             text = parse_text(payload)[2]
         except ClipboardError:
