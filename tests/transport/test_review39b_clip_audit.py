@@ -21,7 +21,7 @@ from .helpers import run, until
 from .test_clip39_session import MemoryClipboard, _session
 
 
-def test_attack_the_audit_log_does_not_give_back_a_pin_copied_by_the_customer(tmp_path: Path) -> None:
+def test_attack_the_audit_log_does_not_give_back_a_pin_sent_by_the_customer(tmp_path: Path) -> None:
     async def main() -> Any:
         recorder = Recorder(tmp_path, host_id="test-host")
         async with _session(recorder=recorder, clip=MemoryClipboard()) as s:
