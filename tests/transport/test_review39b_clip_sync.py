@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.transport import (
     CONTROL,
@@ -119,14 +117,10 @@ def test_attack_sync_sends_what_was_copied_between_one_agent_and_the_next() -> N
     run(main(), 60)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "found: an agent holding CONTROL puts its text on the host's clipboard while the"
-    " customer is using their own mouse and keyboard (Host.local_input_activity), when"
-    " its keys are held back (input_gate: local input wins): it can replace what the"
-    " customer just copied between their Ctrl+C and Ctrl+V; expected: refused while the"
-    " local user is active, as its input is (a result code of its own; not fixed here:"
-    " clipfix39 is moving the set off the receive loop in the same lines)"))
-def test_attack_an_agent_replaces_the_clipboard_while_the_customer_types() -> None:
+def test_attack_an_agent_cannot_replace_the_clipboard_while_the_customer_types() -> None:
+    """review39b found it (a strict xfail): an agent holding CONTROL put its
+    text on the clipboard while the customer typed and its keys were held
+    back, between the customer's Ctrl+C and Ctrl+V. Refused now, code 8."""
     async def main() -> None:
         clip = MemoryClipboard("IBAN DE02 1203 0000 0000 2020 51 (the customer's)")
         host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=_grant,
@@ -139,8 +133,13 @@ def test_attack_an_agent_replaces_the_clipboard_while_the_customer_types() -> No
             await until(lambda: not link.gate.before_grant(), 10, "past the grant's round trip")
             host.local_input_activity("keyboard")  # the customer is typing
             await viewer.send_clipboard("IBAN GB33 BUKB 2020 1555 5555 55 (Mallory's)")
-            await asyncio.sleep(1.0)
+            await until(lambda: link.clip.refused, 10, "the host's refusal")
             assert clip.writes == []
+            # Once the customer has stopped (the pause over), a text goes on.
+            host._runtime.local_input_until = 0.0
+            await viewer.send_clipboard("ssh admin@10.0.0.7")
+            await until(lambda: clip.writes, 10, "the text set once the customer stopped")
+            assert clip.writes == ["ssh admin@10.0.0.7"] and link.clip.refused == 1
             await viewer.bye("done")
 
     run(main(), 60)

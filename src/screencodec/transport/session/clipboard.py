@@ -42,6 +42,7 @@ __all__ = [
     "CLIPBOARD_CHANNEL",
     "FAILED",
     "HELLO",
+    "LOCAL_USER",
     "MAX_CLIPBOARD_BYTES",
     "NOT_UTF8",
     "NO_CLIPBOARD",
@@ -80,8 +81,10 @@ TAKES = 0x01
 SYNC = 0x01
 _HEAD = 6  # kind, number, flags
 #: Result codes: put on the clipboard, or why not (REPLACED, clipfix39: a
-#: later text came while this one waited for the set before it).
-SET, NO_CONTROL, BEFORE_GRANT, NO_CLIPBOARD, TOO_LARGE, NOT_UTF8, FAILED, REPLACED = range(8)
+#: later text came while this one waited for the set before it; LOCAL_USER,
+#: review39b: the host's user was using their own mouse or keyboard).
+(SET, NO_CONTROL, BEFORE_GRANT, NO_CLIPBOARD, TOO_LARGE, NOT_UTF8, FAILED, REPLACED,
+ LOCAL_USER) = range(9)
 _WORDS = {
     NO_CONTROL: "the agent does not hold control",
     BEFORE_GRANT: "sent before the agent held control",
@@ -90,6 +93,7 @@ _WORDS = {
     NOT_UTF8: "not UTF-8 text",
     FAILED: "the host could not set its clipboard",
     REPLACED: "replaced by a later text before it was set",
+    LOCAL_USER: "the user is using their own mouse or keyboard",
 }
 
 

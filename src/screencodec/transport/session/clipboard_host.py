@@ -20,6 +20,7 @@ from screencodec.transport.session.clipboard import (
     BEFORE_GRANT,
     CLIPBOARD_CHANNEL,
     FAILED,
+    LOCAL_USER,
     NO_CLIPBOARD,
     NO_CONTROL,
     REPLACED,
@@ -147,6 +148,9 @@ class LinkClipboard:
                     if CONTROL not in self._link.level:  # taken back while it waited
                         raise ClipboardError("clipboard text from an agent without control",
                                              NO_CONTROL)  # fmt: skip
+                    if time.monotonic() < self._link.host.local_input_until:  # as it waited
+                        raise ClipboardError("clipboard text while the local user is active",
+                                             LOCAL_USER)  # fmt: skip
                     await self._put(text)
                 except ClipboardError as exc:
                     self._warn(exc.code, "clipboard text from %s refused: %s", self._link.peer,
@@ -178,6 +182,11 @@ class LinkClipboard:
             raise ClipboardError("clipboard text from an agent without control", NO_CONTROL)
         if link.host.clipboard is None:
             raise ClipboardError("this host has no clipboard", NO_CLIPBOARD)
+        # The local user wins here as with input (input_gate): a text put on
+        # the clipboard while they type could replace what they just copied,
+        # between their Ctrl+C and Ctrl+V (review39b).
+        if time.monotonic() < link.host.local_input_until:
+            raise ClipboardError("clipboard text while the local user is active", LOCAL_USER)
 
     async def _put(self, text: str) -> None:
         host = self._link.host
