@@ -26,13 +26,14 @@ def test_b_innocent():
 """
 
 
-def _pytest(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _pytest(where: Path, *args: str, trace: bool = False) -> subprocess.CompletedProcess[str]:
     # No plugins from entry points (hypothesis, xdist...): started under
-    # tracemalloc, they took a loaded machine minutes.
+    # tracemalloc, they took a loaded machine minutes. ``trace``: log where.
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent),
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # fmt: skip
+    traced = ["-X", "tracemalloc=5"] if trace else []
     return subprocess.run(
-        [sys.executable, "-X", "tracemalloc=5", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        [sys.executable, *traced, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "-p", "leak_check", "-W", "error", "test_planted.py", *args],
         cwd=where, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -45,7 +46,7 @@ def test_leak_log_names_the_test_that_left_the_socket(tmp_path: Path) -> None:
     assert "FAILED test_planted.py::test_b_innocent" in without.stdout, without.stdout
 
     log = tmp_path / "leaks.log"
-    run = _pytest(tmp_path, f"--leak-log={log}")
+    run = _pytest(tmp_path, f"--leak-log={log}", trace=True)
     assert run.returncode == 0, run.stdout
     lines = log.read_text().splitlines()
     assert lines[0].startswith("[main] test_planted.py::test_a_leaves_a_socket: ResourceWarning:"
