@@ -15,7 +15,6 @@ fail the rest of the run; an empty (absent) file means none was found. With
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import tracemalloc
 import warnings
@@ -67,7 +66,9 @@ def _log(config: pytest.Config, where: str, found: list[str]) -> None:
     name = config.getoption("--leak-log")
     if not found or not name:
         return
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # xdist's worker id from its config: the environment's is inherited by a
+    # pytest that a test runs (test_leak_check).
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
     with Path(name).open("a", encoding="utf-8") as log:
         log.writelines(f"[{worker}] {where}: {line}\n" for line in found)
 
