@@ -24,6 +24,9 @@ from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
 from slow_first import SLOW_FIRST
 
+# --leak-log FILE (leak_check.py): which test left a socket to the collector.
+pytest_plugins = ("leak_check",)
+
 # A suite started as a background job of a non-interactive shell (`make test &`,
 # nohup) inherits SIGINT ignored, and so would every host it starts: Python
 # then installs no Ctrl-C handler, and the tests that stop a host with SIGINT
