@@ -140,6 +140,10 @@ def test_public_api_surface() -> None:
     assert sorted(t.__all__) == sorted(
         [
             "CONTROL", "MAX_MESSAGE_SIZE", "VIEW", "Channel", "ChatDelivery", "ChatReceived",
+            # walk39 (a service built on share()/view()), clip39, clipfix39:
+            "ChatBacklogError", "ClipboardError", "ClipboardReceived", "ClipboardRefused",
+            "ClipboardSent", "ClipboardSet", "ExtensionHandler", "FileConsent", "FileOfferInfo",
+            "Subscription", "safe_filename",
             "ConsentCallback",
             "ConsentRequest", "CursorMoved", "Event", "EventsLost", "FileCut", "FileReceived",
             "FileRefused", "FileSent",
