@@ -114,7 +114,7 @@ from screencodec.transport.session.streaming import Streamer
 
 # NO_INJECTOR and REASK_AFTER live in .refusal; also named here, where they were first.
 __all__ = ["MAX_DURATION", "NO_INJECTOR", "OWN_END_WAIT", "REASK_AFTER", "STOPPED_SHARING",
-           "ViewerLink"]
+           "VIEW_TAKEN_BACK", "ViewerLink"]
 
 _HELLO_TIMEOUT = REQUEST_WAIT
 #: How long a connection presenting a ticket waits for the live link that
