@@ -185,12 +185,17 @@ def register(subparsers: Any, summary: str) -> None:
                         "every picture), exit 2")  # fmt: skip
     pl.add_argument("file", type=Path, metavar="FILE|DIR", help=_SESSION_HELP)
     pl.add_argument("--key", type=Path, help="auditor private key (sealed recordings)")
-    pl.add_argument("--at", type=_seconds, nargs="+", default=[0.0], metavar="SECONDS",
+    # extend, no default list: argparse would add to it, and with nargs="+"
+    # alone a second --at replaced the first (tail39b); None is 0 (_play).
+    pl.add_argument("--at", type=_seconds, nargs="+", action="extend", metavar="SECONDS",
                     help="the times to show, in seconds from the session's start "
-                         "(default 0): one PNG each, in --out")
-    pl.add_argument("--out", type=Path, default=Path("."), metavar="DIR|FILE.png",
+                         "(default 0; --at 1 2 and --at 1 --at 2 are both two times): "
+                         "one PNG each, in --out")
+    # str, not Path: Path drops a trailing slash, and "shots.png/" is a folder.
+    pl.add_argument("--out", default=".", metavar="DIR|FILE.png",
                     help="directory for the PNGs (default: this one); with one --at time, "
-                         "a name ending in .png is that picture's file")
+                         "a name ending in .png is that picture's file (not with a "
+                         "trailing /: that is a folder)")
     pl.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP + _HOSTS_SHOWN)
     pl.add_argument("--events", action="store_true", help="print the audit log too")
     pl.add_argument("--no-cursor", action="store_true", help="leave the pointer out")

@@ -5,6 +5,7 @@ session's parts as one chain, and the web player."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,10 +246,12 @@ def _play(args: argparse.Namespace) -> int:
 
     if args.web:
         return _play_web(args)
-    one = _one_picture(args.out, args.at)  # refused before anything is made
+    times = [0.0] if args.at is None else args.at
+    one = _one_picture(args.out, times)  # refused before anything is made
+    folder = Path(args.out)
     chain, unverified, code = _open_session(args)
     with chain as r:
-        (args.out.parent if one else args.out).mkdir(parents=True, exist_ok=True)
+        (folder.parent if one else folder).mkdir(parents=True, exist_ok=True)
         _session_said(r)
         # write_png takes no copy of the picture: up to the wire's largest
         # (16384x16384) it costs its 1 GiB framebuffer and a few MiB more.
@@ -256,7 +259,7 @@ def _play(args: argparse.Namespace) -> int:
         # not the host's raises BadPictureError (exit 7), or is marked.
         player = ChainPlayer(r, max_pixels=None, strict=not args.unverified)
         track = None if args.no_cursor else ChainCursor(r, strict=not args.unverified)
-        for t in sorted(args.at):  # forward only: each seek continues the last
+        for t in sorted(times):  # forward only: each seek continues the last
             fb = player.frame_at(t)
             if fb is None:
                 print(f"t={t:.3f}: no picture yet")
@@ -266,7 +269,7 @@ def _play(args: argparse.Namespace) -> int:
             note = output_note(unverified, player.shown_failure,
                            None if track is None else track.shown_failure)  # fmt: skip
             mark = ".UNVERIFIED" if note else ""
-            out = (args.out / f"{r.path.stem}_t{t:09.3f}{mark}.png" if one is None
+            out = (folder / f"{r.path.stem}_t{t:09.3f}{mark}.png" if one is None
                    else one.with_name(f"{one.stem}{mark}{one.suffix}"))  # fmt: skip
             _clear_named(one, out)
             write_png(out, fb, drawn, note=note)
@@ -283,12 +286,16 @@ def _play(args: argparse.Namespace) -> int:
         args, code, player.failures + (track.failures if track else [])))
 
 
-def _one_picture(out: Path, times: list[float]) -> Path | None:
-    """The file ``--out`` names when it is one picture's (``x.png``, not a
-    folder that exists), else None: a folder, one PNG per time in it.
-    words39: ``--out x.png`` made a folder of that name. A file for several
-    times is refused (ValueError, exit 2), before anything is made."""
-    if out.suffix.lower() != ".png" or out.is_dir():
+def _one_picture(raw: str, times: list[float]) -> Path | None:
+    """The file ``--out`` (``raw``, as typed) names when it is one picture's
+    (``x.png``, not a folder that exists nor ``x.png/``), else None: a
+    folder, one PNG per time in it. words39: ``--out x.png`` made a folder
+    of that name; tail39b: ``x.png/`` (a folder, as typed) was that file.
+    A file for several times is refused (ValueError, exit 2), before
+    anything is made."""
+    out = Path(raw)
+    seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
+    if out.suffix.lower() != ".png" or out.is_dir() or raw.endswith(seps):
         return None
     if len(times) > 1:
         raise ValueError(f"--out {out} names one PNG file, and --at gives {len(times)} times:"

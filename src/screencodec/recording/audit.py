@@ -7,7 +7,8 @@ log, each a JSON-able dict with a ``type``:
 * ``hello`` (the viewer's name and asked level), ``consent`` (question and
   answer), ``grant``, ``deny`` (with ``unasked`` true and ``why``, the
   host's Notice right before it through ``safe_text``, when the host's user
-  was not asked: audit38), ``revoke`` (``by``: ``agent`` when the
+  was not asked: audit38; ``why`` alone, the host's words, when its user
+  said yes and took VIEW back before the grant: tail39b), ``revoke`` (``by``: ``agent`` when the
   viewer gave the level back, ``host`` when the host took it);
 * ``input``: who had pointer or keyboard and when, as intervals
   ``{"who": "agent"|"local", "device", "start", "end"}``: activity with gaps
@@ -248,8 +249,11 @@ class AuditTracker:
         elif isinstance(msg, m.PermissionDeny):
             deny: Event = {"type": "deny", "level": str(Permission(msg.level))}
             why = self._answer_why("deny", msg.level)
+            taken = self._answer_why("taken", msg.level)
             if why is not None or notice is not None:  # refused without asking the host's user
                 deny.update(unasked=True, why=why if why is not None else notice)
+            elif taken is not None:  # the user's yes, then VIEW taken back before the grant
+                deny["why"] = taken
             out.append(deny)
         elif isinstance(msg, m.PermissionRevoke):
             revoked = Permission(msg.revoked)
@@ -286,7 +290,8 @@ class AuditTracker:
     def answer_why(self, kind: str, level: int, why: str) -> list[Event]:
         """The host's session says why it sends its next ``kind`` ("grant":
         the first, without CONTROL; "deny": a level refused without asking
-        its user) of ``level``: that row says it (``no_control``, ``why``),
+        its user; "taken": the deny after its user's yes, VIEW taken back
+        before the grant) of ``level``: that row says it (``no_control``, ``why``),
         whatever the host sends between. Its own words, never the peer's
         (cleaned all the same, bounded)."""
         self._why[kind] = (level, safe_text(why, wire.REASON_SHOWN))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import tempfile
 import threading
@@ -171,19 +172,38 @@ def _open_in_browser(url: str) -> bool:
     it does not know) is started in a session of its own, as ``webbrowser``
     starts every other browser (``start_new_session``): in this terminal's
     process group, the agent's Ctrl-C at ``view --web`` reached it too, and
-    with it the browser the agent works in (webtail39)."""
+    with it the browser the agent works in (webtail39). That one and the
+    programs ``webbrowser`` starts in the background as they are
+    (``BackgroundBrowser``: xdg-open, gio, x-www-browser) are started here,
+    their output not given this process's pipes (:func:`_not_inherited`)."""
     try:
         first = webbrowser.get()
     except webbrowser.Error:
         return False
-    if type(first) is not webbrowser.GenericBrowser:
-        return bool(webbrowser.open(url))
+    if type(first) not in (webbrowser.GenericBrowser, webbrowser.BackgroundBrowser):
+        return bool(webbrowser.open(url))  # Chromium, Firefox...: output to /dev/null
     cmdline = [first.name, *(arg.replace("%s", url) for arg in first.args)]
     try:
-        proc = subprocess.Popen(cmdline, close_fds=True, start_new_session=True)
+        proc = subprocess.Popen(cmdline, close_fds=True, start_new_session=True,
+                                stdout=_not_inherited(1), stderr=_not_inherited(2))  # fmt: skip
     except OSError:  # not there: the next browser webbrowser knows, as it does
         return bool(webbrowser.open(url))
+    if type(first) is webbrowser.BackgroundBrowser:
+        return proc.poll() is None  # as webbrowser answers for it
     return proc.wait() == 0
+
+
+def _not_inherited(fd: int) -> int | None:
+    """What a browser program started here gets as ``fd`` (1: stdout, 2:
+    stderr): the terminal (None: inherited) when ``fd`` is one, as a text
+    browser draws there; else /dev/null. tail39b: a pipe or file given to
+    the browser (and the browser it starts) stayed open as long as it ran,
+    so a script reading ``view --web``'s output to its end waited until the
+    browser was closed, long after ``view`` exited."""
+    try:
+        return None if os.isatty(fd) else subprocess.DEVNULL
+    except OSError:  # closed
+        return subprocess.DEVNULL
 
 
 async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], None],

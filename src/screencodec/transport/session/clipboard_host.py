@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from screencodec.errors import ScreencodecError
@@ -210,6 +211,26 @@ class LinkClipboard:
         await link.send(clipboard_result(number, code))
 
 
+async def _opened(watching: Callable[[], Any]) -> Any:
+    """``watching()``'s watch, opened in a thread. Cancelled meanwhile (sync
+    turned off as it opened), the thread still opens it: closed when it
+    does. tail39b: that X connection was left open for the process's life."""
+    opening = asyncio.ensure_future(asyncio.to_thread(watching))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_unused)
+        raise
+
+
+def _close_unused(opening: asyncio.Future[Any]) -> None:
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    watch = opening.result()
+    if watch is not None:
+        watch.close()
+
+
 class ClipboardSync:
     """Sends the host's clipboard changes to the agents that hold CONTROL,
     while on: every :data:`SYNC_PERIOD` while an agent holds CONTROL (only
@@ -261,7 +282,7 @@ class ClipboardSync:
         # A clipboard that can tell of a copy (the CLI's: XFixes) is read
         # only after one, not every period (clipfix39).
         watching = getattr(clipboard, "watch", None)
-        watch = await asyncio.to_thread(watching) if callable(watching) else None
+        watch = await _opened(watching) if callable(watching) else None
         try:
             await self._loop(clipboard, watch)
         finally:

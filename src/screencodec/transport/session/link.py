@@ -114,7 +114,7 @@ from screencodec.transport.session.streaming import Streamer
 
 # NO_INJECTOR and REASK_AFTER live in .refusal; also named here, where they were first.
 __all__ = ["MAX_DURATION", "NO_INJECTOR", "OWN_END_WAIT", "REASK_AFTER", "STOPPED_SHARING",
-           "ViewerLink"]
+           "VIEW_TAKEN_BACK", "ViewerLink"]
 
 _HELLO_TIMEOUT = REQUEST_WAIT
 #: How long a connection presenting a ticket waits for the live link that
@@ -340,6 +340,8 @@ class ViewerLink(LinkAsking):
         self.watch(self.monitor)
         monitors = await self.host.hub.layout(self.monitor)
         if VIEW not in self.level:  # the host's user took it back meanwhile (revoke_joining)
+            if self.recording is not None:  # the log says why (tail39b: it did not)
+                self.recording.put("answer_why", ("taken", hello.level, VIEW_TAKEN_BACK))
             await self.send(m.PermissionDeny(hello.level))
             await self.send(m.Bye(STOPPED_SHARING))
             return STOPPED_SHARING
@@ -865,6 +867,11 @@ class ViewerLink(LinkAsking):
 
 def _bye_reason(msg: m.Bye) -> str:
     return f"viewer said bye: {safe_text(msg.reason)}" if msg.reason else "viewer said bye"
+
+
+#: The audit log's ``why`` of the deny sent when the host's user took VIEW
+#: back while the agent was joining (after the yes, before the grant).
+VIEW_TAKEN_BACK = "the host's user took view back before the grant"
 
 
 def _no_control(wanted: Permission, unavailable: str | None, answered: Permission,
