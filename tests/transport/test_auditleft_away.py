@@ -29,7 +29,7 @@ import pytest
 from screencodec.errors import ConsentDeniedError
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.recording.recorder import SessionRecorder
-from screencodec.transport import CONTROL, VIEW
+from screencodec.transport import CONTROL, VIEW, Permission
 from screencodec.transport.session.events import SessionEnded
 
 from .helpers import run, until
@@ -256,14 +256,11 @@ def test_view_taken_back_while_the_agent_is_being_taken_up(tmp_path: Path) -> No
     assert end["reason"] == "the local user stopped sharing", end
 
 
-@pytest.mark.xfail(strict=True, reason="found (tail39b): Host.revoke(VIEW) after the yes to a "
-                   "first join, before its grant (layout being read), reaches no link (it is "
-                   "neither among the links nor taking a session up) and the agent is let in; "
-                   "expected: refused, its deny row saying why as for a session taken up")
 def test_view_taken_back_after_the_yes_before_the_grant(tmp_path: Path) -> None:
     """A first join: the host's user says yes, then takes VIEW back while
-    the link reads the layout (before the grant). The agent should be
-    refused, the deny row saying why in the host's words."""
+    the link reads the layout (before the grant). The agent is refused, the
+    deny row saying why in the host's words (tail39b found it let in: the
+    revoke reached no link)."""
 
     async def main() -> SessionRecorder:
         recorder = Recorder(tmp_path, host_id="test-host")
@@ -284,3 +281,27 @@ def test_view_taken_back_after_the_yes_before_the_grant(tmp_path: Path) -> None:
     assert {k: v for k, v in deny.items() if k != "t"} == {
         "type": "deny", "level": str(VIEW | CONTROL),
         "why": "the host's user took view back before the grant"}, deny  # fmt: skip
+
+
+def test_control_taken_back_after_the_yes_before_the_grant(tmp_path: Path) -> None:
+    """A first join: the host's user says yes to view and control, then
+    takes CONTROL back (the CLI's /view) while the link reads the layout.
+    The agent is let in to view only: the grant lacks CONTROL and its input
+    is ignored (before, the revoke reached no link and CONTROL went out)."""
+
+    async def main() -> tuple[Permission, int]:
+        async with _Setup(resume_window=60.0) as s:
+            reading, release = _held_layout(s)
+            joining = asyncio.ensure_future(s.join(VIEW | CONTROL))
+            await asyncio.wait_for(reading.wait(), 10)
+            await s.host.revoke(CONTROL)
+            release.set()
+            viewer, task = await asyncio.wait_for(joining, 10)
+            granted = viewer.level
+            (link,) = s.host._runtime.links
+            await viewer.bye("done")
+            await asyncio.wait_for(task, 10)
+            return granted, link.level.bits
+
+    granted, held = run(main(), 60)
+    assert granted == VIEW and held == VIEW.bits
