@@ -1,0 +1,24 @@
+"""``HOST:PORT`` split in one way for ``share``/``view`` (transport/entry.py)
+and the CLI's arguments (cli/args.py).
+
+review39c: ``"::1"`` was split at its last colon into the host ``":"`` and
+the port 1, and ``"h:²"`` passed ``str.isdigit`` to fail in ``int`` with a
+plain ValueError. An IPv6 address goes in brackets, as a URL writes it
+(``[::1]:7000``), and is given back without them: no resolver takes them."""
+
+from __future__ import annotations
+
+__all__ = ["split_host_port"]
+
+
+def split_host_port(text: str) -> tuple[str, int] | str:
+    """``(host, port)`` from ``HOST:PORT`` (the host may be empty; the port
+    is not range-checked), or the words saying why ``text`` is not one."""
+    host, sep, digits = text.rpartition(":")
+    if not sep or not (digits.isascii() and digits.isdigit()):
+        return f"expected HOST:PORT, not {text!r}"
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        return f"an IPv6 address goes in brackets with its port, like [::1]:7000, not {text!r}"
+    return host, int(digits)
