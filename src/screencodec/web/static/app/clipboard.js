@@ -15,6 +15,10 @@
 
 export const MAX_CLIP_BYTES = 64 * 1024; // transport/session/clipboard.py
 export const PREVIEW_CHARS = 200;
+// The button stays disarmed this long after each new text (review39c): the
+// host sees the agent's pointer reach the box and could swap the text under
+// the click begun on the last one.
+export const ARM_MS = 1000;
 
 const plural = (n) => `${n} character${n === 1 ? "" : "s"}`;
 const chars = (text) => [...text].length; // as Python counts them
@@ -48,7 +52,7 @@ export class PageClipboard {
     this.head = document.createElement("p");
     this.preview = document.createElement("pre");
     this.preview.id = "clip-preview";
-    const take = document.createElement("button");
+    const take = (this.takeButton = document.createElement("button"));
     take.id = "clip-take";
     take.type = "button";
     take.textContent = "Copy to my clipboard";
@@ -82,6 +86,9 @@ export class PageClipboard {
     this.head.textContent = `${head}:`;
     this.preview.textContent = clipPreview(text);
     this.offer.hidden = false;
+    this.takeButton.disabled = true; // a click begun on an earlier text does nothing
+    clearTimeout(this.arming);
+    this.arming = setTimeout(() => (this.takeButton.disabled = false), ARM_MS);
     this.notice(`${head}: "Copy to my clipboard" puts it on yours`);
   }
 

