@@ -7,7 +7,8 @@ of a host named ":" (an OSError, after the source opened); ``"h:²"``
 (``str.isdigit`` takes superscripts, ``int`` does not) was a plain
 ValueError, missed by ``except ScreencodecError``. An IPv6 address in
 brackets, ``[::1]:7000``, as a URL writes it, is the address ``::1``: it was
-kept with its brackets, which no resolver takes."""
+kept with its brackets, which no resolver takes. (``"::1:7392"``, split at
+the last colon, stays ::1 and 7392, as relay --advertise takes it.)"""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from screencodec.transport.entry import _address, _listen_address
     [
         ("::1", "an IPv6 address goes in brackets with its port, like [::1]:7000, not '::1'"),
         (
-            "fe80::1:7000",
-            "an IPv6 address goes in brackets with its port, like [::1]:7000, not 'fe80::1:7000'",
+            "fe80::1",
+            "an IPv6 address goes in brackets with its port, like [::1]:7000, not 'fe80::1'",
         ),
         ("h:²", "expected HOST:PORT, not 'h:²'"),
         ("[::1]", "expected HOST:PORT, not '[::1]'"),
@@ -50,6 +51,7 @@ def test_review39c_a_wrong_address_is_a_format_error(value: str, words: str) -> 
         ("[fe80::1%eth0]:22", ("fe80::1%eth0", 22)),
         ("127.0.0.1:7000", ("127.0.0.1", 7000)),
         ("example.net:7000", ("example.net", 7000)),
+        ("::1:7392", ("::1", 7392)),  # the last colon's, as relay --advertise takes it
     ],
 )
 def test_review39c_an_address_in_brackets_is_the_address(value: str, want: tuple[str, int]) -> None:

@@ -19,6 +19,14 @@ def split_host_port(text: str) -> tuple[str, int] | str:
         return f"expected HOST:PORT, not {text!r}"
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    elif ":" in host:
+    elif host.endswith(":") and set(host.lower()) <= _IPV6_PARTS:
+        # "::1" split at its last colon: a "::" cut in half, no port given.
+        # ("::1:7392" is ::1 and 7392, as the relay's --advertise takes it;
+        # another host with a colon, "http://relay1", is the caller's to word.)
         return f"an IPv6 address goes in brackets with its port, like [::1]:7000, not {text!r}"
     return host, int(digits)
+
+
+#: An IPv6 literal's characters ("relay1.example.org::7390" is no address
+#: split in half: the relay names it as typed).
+_IPV6_PARTS = frozenset("0123456789abcdef:.")
