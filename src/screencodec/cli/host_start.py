@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,8 @@ def _check_folders(args: argparse.Namespace) -> None:
     for flag, folder in (("download-dir", args.download_dir), ("record", args.record)):
         why = None if folder is None else unusable_folder(folder)
         if why == "no such directory":
-            why = f"{why} (make it first: mkdir -p {folder})"
+            # Quoted: a command the user copies ("My Recordings" made two folders).
+            why = f"{why} (make it first: mkdir -p {shlex.quote(str(folder))})"
         if why is not None:
             raise _StartError(f"--{flag} {folder}: {why}")
 

@@ -111,6 +111,9 @@ class ViewClipboard:
             tell(safe_text(line, 1000))
         if len(lines) > SHOWN_LINES:
             tell(f"... {len(lines) - SHOWN_LINES} more lines")
+        elif self.last[-1:] in ("\n", "\r"):
+            # The lines alone hide it (review39c; the page shows "\n").
+            tell("(it ends with a line break: pasted in a terminal, its last line runs at once)")
         tell("--- end ---")
 
     async def _send(self, viewer: Any) -> None:

@@ -44,6 +44,7 @@ from screencodec.transport.connect import (
     host_via_relay,
     listen_direct,
 )
+from screencodec.transport.hostport import split_host_port
 from screencodec.transport.input.base import InputInjector
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import ConsentCallback
@@ -69,15 +70,10 @@ def _address(value: str | Address, default_host: str, lowest: int = 1) -> Addres
     if isinstance(value, tuple):
         host, port = value
     else:
-        host, sep, digits = value.rpartition(":")
-        if not sep or not (digits.isascii() and digits.isdigit()):
-            raise FormatError(f"expected HOST:PORT, not {value!r}")
-        if len(digits) > 5:
-            raise FormatError(f"the port {digits[:20]}{'...' if len(digits) > 20 else ''}"
-                              f" is not {lowest}-65535")  # fmt: skip
-        if host.startswith("[") and host.endswith("]"):
-            host = host[1:-1]
-        host, port = host or default_host, int(digits)
+        split = split_host_port(value, lowest)
+        if isinstance(split, str):
+            raise FormatError(split)
+        host, port = split[0] or default_host, split[1]
     if not lowest <= port <= 65535:
         raise FormatError(f"the port {port} is not {lowest}-65535")
     return host, port

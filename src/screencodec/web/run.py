@@ -40,7 +40,6 @@ from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.resume import MOVED
 from screencodec.transport.session.viewer import Viewer
-from screencodec.web.access import IN_USE
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
@@ -262,7 +261,7 @@ REFUSALS_QUIET = 10.0
 
 def telling_refusals(
     say: Callable[[str], None], lines: dict[bool, str] = REFUSED_LINES
-) -> Callable[[int], None]:
+) -> Callable[[int, bool], None]:
     """The server's ``on_refused`` for a terminal: ``lines`` (by whether a
     page holds it; :data:`REFUSED_LINES`, a recording's playback its own),
     once per burst of refusals (another comes :data:`REFUSALS_QUIET` seconds
@@ -270,10 +269,13 @@ def telling_refusals(
     terminal nothing; a page refused over and over is not a flood of lines."""
     last: list[float] = []
 
-    def refused(code: int) -> None:
+    def refused(code: int, held: bool) -> None:
+        # By held, not by code: USED (a spent resume key) comes while a page
+        # holds the session or none does (review39c: it said "reload" to the
+        # agent whose tab held it).
         now = time.monotonic()
         if not last or now - last[0] >= REFUSALS_QUIET:
-            say(lines[code == IN_USE])
+            say(lines[held])
         last[:] = [now]
 
     return refused

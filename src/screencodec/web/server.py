@@ -13,7 +13,8 @@ Routes (``KEY`` is :attr:`~.access.PageAccess.static_key`):
   otherwise the socket is closed without a single byte sent to it (but the
   close), whose code says why only to a page that presented a right key
   while it cannot be admitted (:attr:`.access.PageAccess.refusal`), and
-  ``on_refused`` is told that code (the terminal says so: web/run.py).
+  ``on_refused`` is told that code and whether a page holds the session
+  (the terminal says so: web/run.py; review39c: USED comes either way).
 
 Every response carries a strict Content-Security-Policy (scripts, the
 page's decoding worker and styles from this origin only, no inline code, no
@@ -83,7 +84,7 @@ class WebServer:
 
     def __init__(
         self, on_page: PageHandler, *, port: int = 0, access: PageAccess | None = None,
-        on_refused: Callable[[int], None] | None = None,
+        on_refused: Callable[[int, bool], None] | None = None,
     ) -> None:  # fmt: skip
         self.access = access or PageAccess()
         self.files: dict[int, Path] = {}
@@ -230,7 +231,7 @@ class WebServer:
             refusal = self.access.refusal
             if refusal is not None:  # a second tab: the page says why
                 if self._on_refused is not None:
-                    self._on_refused(refusal)
+                    self._on_refused(refusal, self.access.live)
                 await _close_quietly(ws, refusal)
             return None
         hello["resume"] = resume

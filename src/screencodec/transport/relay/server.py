@@ -143,6 +143,12 @@ class Relay:
                  limits: RelayLimits | None = None, tap: Tap | None = None,
                  directory: Directory | None = None, advertise: str | None = None,
                  public_names: Sequence[str] = ()) -> None:
+        # Here, not at start: bind's OverflowError is no ScreencodecError (review39c).
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"the port {port} is not 0-65535")
+        if isinstance(public_names, str):  # one name, which a loop reads letter by letter
+            raise ConfigError(f"--public-name: a list of HOST:PORT names, not the one string"
+                              f" {public_names!r}")  # fmt: skip
         self._host = host
         self._port = port
         self.limits = limits or RelayLimits()

@@ -15,6 +15,10 @@
 
 export const MAX_CLIP_BYTES = 64 * 1024; // transport/session/clipboard.py
 export const PREVIEW_CHARS = 200;
+// The button stays disarmed this long after each new text (review39c): the
+// host sees the agent's pointer reach the box and could swap the text under
+// the click begun on the last one.
+export const ARM_MS = 1000;
 
 const plural = (n) => `${n} character${n === 1 ? "" : "s"}`;
 const chars = (text) => [...text].length; // as Python counts them
@@ -26,11 +30,13 @@ const HIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/gu;
 const escapeHidden = (s) =>
   s.replace(HIDDEN, (c) => NAMED[c] || `\\u{${c.codePointAt(0).toString(16)}}`);
 
-// The first PREVIEW_CHARS code points of `text`, escaped, "..." if cut.
+// The first PREVIEW_CHARS code points of `text`, escaped, and how many
+// more are not shown. The cut is said apart (#clip-cut), in the page's words:
+// a "..." after the text could be the host's own, hiding a cut (review39c).
 export function clipPreview(text) {
   const points = [...text];
-  const cut = points.length > PREVIEW_CHARS;
-  return escapeHidden(points.slice(0, PREVIEW_CHARS).join("")) + (cut ? "..." : "");
+  const shown = escapeHidden(points.slice(0, PREVIEW_CHARS).join(""));
+  return [shown, Math.max(0, points.length - PREVIEW_CHARS)];
 }
 
 export class PageClipboard {
@@ -48,7 +54,9 @@ export class PageClipboard {
     this.head = document.createElement("p");
     this.preview = document.createElement("pre");
     this.preview.id = "clip-preview";
-    const take = document.createElement("button");
+    this.cut = document.createElement("p");
+    this.cut.id = "clip-cut";
+    const take = (this.takeButton = document.createElement("button"));
     take.id = "clip-take";
     take.type = "button";
     take.textContent = "Copy to my clipboard";
@@ -58,7 +66,7 @@ export class PageClipboard {
     drop.type = "button";
     drop.textContent = "Dismiss";
     drop.onclick = () => this.dismiss();
-    this.offer.append(this.head, this.preview, take, drop);
+    this.offer.append(this.head, this.preview, this.cut, take, drop);
     document.body.append(this.offer);
   }
 
@@ -80,8 +88,14 @@ export class PageClipboard {
     const how = reason === "sync" ? "copied while you control their screen" : "sent by the user";
     const head = `The host's clipboard (${plural(chars(text))}, ${how})`;
     this.head.textContent = `${head}:`;
-    this.preview.textContent = clipPreview(text);
+    const [shown, more] = clipPreview(text);
+    this.preview.textContent = shown;
+    this.cut.textContent = `...and ${plural(more)} more, not shown (copied with the rest)`;
+    this.cut.hidden = more === 0;
     this.offer.hidden = false;
+    this.takeButton.disabled = true; // a click begun on an earlier text does nothing
+    clearTimeout(this.arming);
+    this.arming = setTimeout(() => (this.takeButton.disabled = false), ARM_MS);
     this.notice(`${head}: "Copy to my clipboard" puts it on yours`);
   }
 

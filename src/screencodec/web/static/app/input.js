@@ -42,6 +42,7 @@ export class Input {
     this.send = send;
     this.enabled = enabled;
     this.keys = new Map(); // code -> keysym held down
+    this.metaLetGo = new Map(); // code -> keysym: a Cmd macPaste let go of, still held here
     this.buttons = new Set();
     this.last = null;
     this.wheelX = 0;
@@ -174,10 +175,12 @@ export class Input {
       }
       e.preventDefault();
       if (altGraphChar(e)) this.dropChordModifiers();
+      if (e.metaKey) this.repressMeta();
       this.keys.set(e.code || e.key, keysym);
       this.send({ t: "key", keysym, down: true, text: textOf(e) });
     } else {
       if (this.pasting && this.pasting.code === (e.code || e.key)) this.pasted(true);
+      this.metaLetGo.delete(e.code || e.key); // that Cmd is up: nothing to press again
       const keysym = this.keys.get(e.code || e.key);
       if (keysym === undefined) return;
       e.preventDefault();
@@ -216,6 +219,7 @@ export class Input {
     for (const [code, keysym] of [...this.keys]) {
       if (META_KEYSYMS.has(keysym)) {
         this.keys.delete(code);
+        this.metaLetGo.set(code, keysym);
         this.send({ t: "key", keysym, down: false, text: "" });
       }
     }
@@ -224,6 +228,17 @@ export class Input {
     this.send({ t: "key", keysym: v, down: true, text: "" });
     this.send({ t: "key", keysym: v, down: false, text: "" });
     if (!held) this.send({ t: "key", keysym: CTRL, down: false, text: "" });
+  }
+
+  // A key pressed with the Cmd macPaste let go of still held (Cmd+V, then
+  // Cmd+Z): that Cmd goes down again first, or the key reached the host
+  // bare, a letter typed into the customer's program (review39c).
+  repressMeta() {
+    for (const [code, keysym] of this.metaLetGo) {
+      this.keys.set(code, keysym);
+      this.send({ t: "key", keysym, down: true, text: "" });
+    }
+    this.metaLetGo.clear();
   }
 
   // The agent's AltGr made this character (Windows reports AltGr as Ctrl +
@@ -251,6 +266,7 @@ export class Input {
   }
 
   releaseAll() {
+    this.metaLetGo.clear(); // the page lost the keys: no Cmd is known held
     if (!this.enabled()) {
       this.keys.clear();
       this.buttons.clear();
