@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from screencodec.cli.clipboard_x11 import PASTE_KEYS
 from screencodec.cli.host_lines import _agents
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.clipboard import ClipboardError
@@ -74,7 +75,8 @@ def clipboard_line(event: ClipboardSet | ClipboardRefused | ClipboardSent) -> st
         return (f"your clipboard ({_chars(event.characters)}) went to {who!r}: you copied it"
                 " while they control your screen (/clip off stops that)")  # fmt: skip
     if isinstance(event, ClipboardSet):
-        return f"{who!r} put {_chars(event.characters)} on your clipboard"
+        return (f"{who!r} put {_chars(event.characters)} on your clipboard"
+                f" ({PASTE_KEYS})")  # fmt: skip
     return (f"(not put on your clipboard: {who!r} sent {_chars(event.characters)}:"
             f" {safe_text(event.why, 200)})")  # fmt: skip
 
