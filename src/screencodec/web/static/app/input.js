@@ -15,8 +15,12 @@ import { CHORD_MODIFIERS, altGraphChar, charKeysym, keysymOf, textOf } from "./k
 const BUTTONS = [1, 2, 3, 8, 9];
 
 // Ctrl+V, or Cmd+V on a Mac: the agent pastes (not with Alt: AltGr+V types a character).
-// Cmd+V reaches the host as Ctrl+V (macPaste).
-const isPaste = (e) => (e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyV" || e.key === "v" || e.key === "V");
+// Cmd+V reaches the host as Ctrl+V (macPaste). Shift+Insert too (clipwalk39): a
+// terminal on the host pastes nothing on Ctrl+V (bash: literal-next), and its
+// Shift+Insert pastes the host's PRIMARY, which the host sets with the text.
+const isPaste = (e) =>
+  ((e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyV" || e.key === "v" || e.key === "V")) ||
+  (e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && e.code === "Insert");
 
 const CTRL = 0xffe3;
 const ALT = 0xffe9;
