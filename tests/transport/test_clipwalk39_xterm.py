@@ -35,9 +35,17 @@ def agent_display() -> Iterator[str]:
 
 
 @pytest.fixture
-def xterm_log(xvfb_display: str, tmp_path: Path) -> Iterator[Path]:
+def desk() -> Iterator[str]:
+    """The customer's desktop: its own Xvfb (the session's one keeps the
+    clipboards and windows of the tests before)."""
+    with private_xvfb(640, 480) as display:
+        yield display
+
+
+@pytest.fixture
+def xterm_log(desk: str, tmp_path: Path) -> Iterator[Path]:
     log = tmp_path / "xterm.log"
-    env = {**os.environ, "DISPLAY": xvfb_display}
+    env = {**os.environ, "DISPLAY": desk}
     argv = ["xterm", "-l", "-lf", str(log), "-geometry", "80x24+0+0", "-e", "bash", "--norc",
             "--noprofile", "-i"]  # fmt: skip
     xterm = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -64,23 +72,51 @@ def _keys(display: str, *args: str) -> None:
 
 
 def test_the_agents_clip_pastes_in_the_customers_xterm_with_shift_insert(
-        xvfb_display: str, agent_display: str, xterm_log: Path) -> None:  # fmt: skip
+        desk: str, agent_display: str, xterm_log: Path) -> None:  # fmt: skip
     command = "sudo apt install foo"
     XClipboard(agent_display).set_text(command)
-    host, view = _session(xvfb_display, {**ENV, "DISPLAY": agent_display})
+    host, view = _session(desk, {**ENV, "DISPLAY": agent_display})
     try:
         view.type("/clip")
         host.wait_for(rf"'Dave' put {len(command)} characters on your clipboard \(Ctrl\+V"
                       r" pastes it; in a terminal, Shift\+Insert\)", 0, 15)  # fmt: skip
         view.wait_for(r"is on the host's clipboard: there, Ctrl\+V pastes it; in a terminal,"
                       r" Shift\+Insert", 0, 15)  # fmt: skip
-        _keys(xvfb_display, "key", "shift+Insert")
+        _keys(desk, "key", "shift+Insert")
         deadline = time.monotonic() + 10
         while command.encode() not in _read(xterm_log):
             assert time.monotonic() < deadline, _read(xterm_log)
             time.sleep(0.05)
         time.sleep(0.3)  # a second paste would show by now
         assert _read(xterm_log).count(command.encode()) == 1, _read(xterm_log)
+        assert view.leave() == 0, view.text
+    finally:
+        view.close()
+        host.close()
+
+
+def test_text_only_selected_in_the_xterm_is_not_sent_and_the_customer_is_told_how(
+        desk: str, agent_display: str, xterm_log: Path) -> None:  # fmt: skip
+    """Found: the customer selected the error in their xterm (a triple click:
+    PRIMARY), typed /clip and read only '(not sent: your clipboard holds no
+    text)'; nothing said that a selection is not a copy."""
+    host, view = _session(desk, {**ENV, "DISPLAY": agent_display})
+    try:
+        _keys(desk, "type", "echo E: Unable to locate package foo\n")
+        deadline = time.monotonic() + 10
+        while _read(xterm_log).count(b"E: Unable") < 2:
+            assert time.monotonic() < deadline, _read(xterm_log)
+            time.sleep(0.05)
+        _keys(desk, "mousemove", "30", "22", "click", "--repeat", "3", "1")  # its line
+        env = {**os.environ, "DISPLAY": desk}
+        primary = subprocess.run(["xclip", "-selection", "primary", "-o"], env=env,
+                                 capture_output=True, timeout=10, check=False)  # fmt: skip
+        assert b"Unable to locate" in primary.stdout  # selected, as the customer sees it
+        host.type("/clip")
+        host.wait_for(r"\(not sent: your clipboard holds no text: copy the text first \(Ctrl\+C;"
+                      r" in a terminal, Ctrl\+Shift\+C\): text only selected is not on it\)",
+                      0, 15)  # fmt: skip
+        assert "host's clipboard (" not in view.text
         assert view.leave() == 0, view.text
     finally:
         view.close()

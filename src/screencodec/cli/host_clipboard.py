@@ -52,7 +52,11 @@ async def _send_now(host: Any, ui: Any) -> None:
     try:
         text = await read_clipboard(host.clipboard)
         if text is None:
-            raise ClipboardError("your clipboard holds no text")
+            # clipwalk39: a customer who selected an error in xterm had it on
+            # PRIMARY only, and read just this: say how text gets on it.
+            raise ClipboardError("your clipboard holds no text: copy the text first (Ctrl+C;"
+                                 " in a terminal, Ctrl+Shift+C): text only selected is not"
+                                 " on it")  # fmt: skip
         sent = await host.send_clipboard(text)
     except (ClipboardError, OSError, TimeoutError) as exc:
         ui.say(f"(not sent: {safe_text(exc, 200)})")
