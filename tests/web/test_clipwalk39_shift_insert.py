@@ -20,7 +20,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from .conftest import wait_page
-from .test_clip39_page import _browser_clipboard, _events, _grant_clipboard, _live
+from .test_clip39_page import (
+    _browser_clipboard,
+    _events,
+    _grant_clipboard,
+    _live,
+    wait_page_notice,
+)
 
 SHIFT, INSERT = 0xFFE1, 0xFF63
 
@@ -44,5 +50,24 @@ def test_shift_insert_puts_the_text_on_the_host_clipboard_before_the_key(browser
         assert got.index(("clipboard", command)) == 1, got  # after Shift, before Insert
         assert clip.text == command
         assert browser.execute_script("return window.screencodecPage.clip.sent") == 1
+    finally:
+        live.close()
+
+
+def test_a_paste_without_control_says_it_needs_control(browser: Any) -> None:
+    """Found: a view-only agent's Ctrl+V in the screen did nothing and said
+    nothing (the page sent nothing, rightly)."""
+    live, clip = _live(control=False)
+    try:
+        browser.get(live.url)
+        _grant_clipboard(browser, live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("view", False), what="view")
+        _browser_clipboard(browser, "sudo apt install foo")
+        browser.find_element(By.ID, "screen").click()
+        ActionChains(browser).key_down(Keys.CONTROL).send_keys("v").key_up(Keys.CONTROL).perform()
+        wait_page_notice(browser, "Not pasted on the host: pasting needs control of it (Request"
+                         " control asks for it)")  # fmt: skip
+        assert browser.execute_script("return window.screencodecPage.clip.sent") == 0
+        assert clip.text == "the customer's own" and _events(live) == []
     finally:
         live.close()

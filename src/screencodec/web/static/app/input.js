@@ -60,6 +60,7 @@ export class Input {
     ime.addEventListener("blur", () => this.releaseAll());
     // Ctrl+V / Cmd+V (clipboard.js): the paste's text goes to the host, then the key.
     this.onPaste = null; // (text) -> whether the V key goes on
+    this.onPasteRefused = null; // () -> tells the agent a paste needs control
     this.pasting = null; // { code, keysym, text } of a V whose paste event is awaited
     ime.addEventListener("paste", (e) => this.paste(e));
     this.combos = document.getElementById("keys");
@@ -95,6 +96,13 @@ export class Input {
     screen.addEventListener("pointerup", (e) => this.button(e, false));
     screen.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     screen.addEventListener("contextmenu", (e) => e.preventDefault());
+    // Without control the canvas keeps the focus (the textarea takes none).
+    screen.addEventListener("keydown", (e) => this.refusePaste(e));
+  }
+
+  // clipwalk39: a paste without control did nothing and said nothing.
+  refusePaste(e) {
+    if (!this.enabled() && this.onPasteRefused && isPaste(e) && !e.repeat) this.onPasteRefused();
   }
 
 
@@ -163,7 +171,10 @@ export class Input {
 
   key(e, down) {
     if (e.isComposing || e.keyCode === 229) return; // the composition's result comes as text
-    if (!this.enabled()) return;
+    if (!this.enabled()) {
+      if (down) this.refusePaste(e);
+      return;
+    }
     if (down) {
       const keysym = keysymOf(e);
       if (!keysym) return;
