@@ -1,4 +1,5 @@
-"""clipwalk39: a customer's machine without ``xclip`` (a real ``screencodec
+"""clipwalk39: a customer's machine without ``xclip``, or shared without
+remote control (a real ``screencodec
 host`` on a pty whose PATH lacks it, and a ``view`` with its own Xvfb).
 
 Found: the agent's ``/clip`` said ``(not sent: the host does not take
@@ -56,4 +57,21 @@ def test_a_host_without_xclip_is_named_as_such_to_the_agent(
     finally:
         if view is not None:
             view.close()
+        host.close()
+
+
+def test_sync_on_a_host_without_remote_control_says_nothing_will_go(
+        xvfb_display: str, agent_display: str) -> None:  # fmt: skip
+    """Found: ``screencodec host --control none``'s ``/clip on`` said what the
+    customer copies while an agent controls the screen goes to them; none
+    ever can, so nothing went, unsaid."""
+    host = PtyHost("--control", "none", env={"DISPLAY": xvfb_display})
+    try:
+        _credentials(host)
+        host.type("/clip on")
+        host.wait_for(r"clipboard sync on: what you copy while an agent controls your screen goes"
+                      r" to them \(/clip off stops it\); but no agent can control your screen"
+                      r" \(remote control is off here\), so nothing goes: type /clip to send it",
+                      0, 15)  # fmt: skip
+    finally:
         host.close()

@@ -36,8 +36,14 @@ async def clip_command(commands: Any, arg: str) -> None:
         return
     if word == "on":
         host.set_clipboard_sync(True)
+        # clipwalk39: with no remote control here (--control none) no agent
+        # ever controls the screen, so sync sends nothing: said so.
+        never = ""
+        if host.injector is None:
+            never = ("; but no agent can control your screen (remote control is off here),"
+                     " so nothing goes: type /clip to send it")  # fmt: skip
         ui.say("clipboard sync on: what you copy while an agent controls your screen goes to"
-               " them (/clip off stops it)")  # fmt: skip
+               f" them (/clip off stops it){never}")  # fmt: skip
     elif word == "off":
         host.set_clipboard_sync(False)
         ui.say("clipboard sync off: your clipboard goes to no one unless you type /clip")
