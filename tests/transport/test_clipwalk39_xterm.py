@@ -89,6 +89,9 @@ def test_the_agents_clip_pastes_in_the_customers_xterm_with_shift_insert(
             time.sleep(0.05)
         time.sleep(0.3)  # a second paste would show by now
         assert _read(xterm_log).count(command.encode()) == 1, _read(xterm_log)
+        view.type("/help")  # its /clip line names the key too
+        view.wait_for(r"/clip\s+put your clipboard on the host's \(you need control\): Ctrl\+V"
+                      r" pastes it there; in a terminal there, Shift\+Insert", 0, 15)  # fmt: skip
         assert view.leave() == 0, view.text
     finally:
         view.close()
