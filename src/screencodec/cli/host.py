@@ -163,7 +163,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     async def on_channel(channel: SecureChannel) -> None:
         await host.serve(channel)
 
-    x11 = x11_clipboard()  # the agent's text goes there; /clip reads it
+    x11 = x11_clipboard(primary=True)  # the agent's text goes there; /clip reads it
     clipboard = None if isinstance(x11, str) else x11
     commands.clipboard_why = x11 if isinstance(x11, str) else ""
     host = Host(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from screencodec.cli.clipboard_x11 import PASTE_KEYS
 from screencodec.cli.host_lines import _agents
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.clipboard import ClipboardError
@@ -35,8 +36,14 @@ async def clip_command(commands: Any, arg: str) -> None:
         return
     if word == "on":
         host.set_clipboard_sync(True)
+        # clipwalk39: with no remote control here (--control none) no agent
+        # ever controls the screen, so sync sends nothing: said so.
+        never = ""
+        if host.injector is None:
+            never = ("; but no agent can control your screen (remote control is off here),"
+                     " so nothing goes: type /clip to send it")  # fmt: skip
         ui.say("clipboard sync on: what you copy while an agent controls your screen goes to"
-               " them (/clip off stops it)")  # fmt: skip
+               f" them (/clip off stops it){never}")  # fmt: skip
     elif word == "off":
         host.set_clipboard_sync(False)
         ui.say("clipboard sync off: your clipboard goes to no one unless you type /clip")
@@ -51,7 +58,11 @@ async def _send_now(host: Any, ui: Any) -> None:
     try:
         text = await read_clipboard(host.clipboard)
         if text is None:
-            raise ClipboardError("your clipboard holds no text")
+            # clipwalk39: a customer who selected an error in xterm had it on
+            # PRIMARY only, and read just this: say how text gets on it.
+            raise ClipboardError("your clipboard holds no text: copy the text first (Ctrl+C;"
+                                 " in a terminal, Ctrl+Shift+C): text only selected is not"
+                                 " on it")  # fmt: skip
         sent = await host.send_clipboard(text)
     except (ClipboardError, OSError, TimeoutError) as exc:
         ui.say(f"(not sent: {safe_text(exc, 200)})")
@@ -74,7 +85,8 @@ def clipboard_line(event: ClipboardSet | ClipboardRefused | ClipboardSent) -> st
         return (f"your clipboard ({_chars(event.characters)}) went to {who!r}: you copied it"
                 " while they control your screen (/clip off stops that)")  # fmt: skip
     if isinstance(event, ClipboardSet):
-        return f"{who!r} put {_chars(event.characters)} on your clipboard"
+        return (f"{who!r} put {_chars(event.characters)} on your clipboard"
+                f" ({PASTE_KEYS})")  # fmt: skip
     return (f"(not put on your clipboard: {who!r} sent {_chars(event.characters)}:"
             f" {safe_text(event.why, 200)})")  # fmt: skip
 

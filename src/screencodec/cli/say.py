@@ -49,7 +49,8 @@ VIEW_COMMANDS = (
     ("/say TEXT", "write TEXT to the host's user"),
     ("/send PATH", "offer the file PATH to the host's user, who is asked whether to accept it"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
-    ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there"),
+    ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there;"
+              " in a terminal there, Shift+Insert"),
     ("/clip show", "print the clipboard text the host's user sent you last"),
     ("/clip take", "put that text on your own clipboard (never done unless you ask)"),
     ("/help", "list these commands"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from screencodec.cli.clipboard_x11 import XClipboard, x11_clipboard
+from screencodec.cli.clipboard_x11 import PASTE_KEYS, XClipboard, x11_clipboard
 from screencodec.cli.terminal import tell
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
@@ -53,7 +53,7 @@ class ViewClipboard:
             await self._received(ev)
         elif isinstance(ev, ClipboardSet):
             tell(f"your clipboard ({_chars(ev.characters)}) is on the host's clipboard:"
-                 " Ctrl+V pastes it there")  # fmt: skip
+                 f" there, {PASTE_KEYS}")  # fmt: skip
         elif isinstance(ev, ClipboardRefused):
             tell(f"(not put on the host's clipboard: {safe_text(ev.why, 200)})")
         else:

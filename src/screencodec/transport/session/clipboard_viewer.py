@@ -57,7 +57,10 @@ class ViewerClipboard:
         host's answer names it). :class:`~.clipboard.ClipboardError` before
         anything is sent when the host takes none, this agent does not hold
         CONTROL (``control``), or the text is over 64 KiB."""
-        if not self.host_takes:
+        if self.host_takes is False:  # its hello said so (clipwalk39: told apart)
+            raise ClipboardError("the host has no clipboard to put it on (its computer has no"
+                                 " X display or no xclip program)", NO_CLIPBOARD)  # fmt: skip
+        if not self.host_takes:  # no hello: a host of a version before clipboards
             raise ClipboardError("the host does not take clipboard text", NO_CLIPBOARD)
         if not control:
             raise ClipboardError("clipboard text needs control of the host", NO_CONTROL)

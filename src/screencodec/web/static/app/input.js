@@ -15,8 +15,12 @@ import { CHORD_MODIFIERS, altGraphChar, charKeysym, keysymOf, textOf } from "./k
 const BUTTONS = [1, 2, 3, 8, 9];
 
 // Ctrl+V, or Cmd+V on a Mac: the agent pastes (not with Alt: AltGr+V types a character).
-// Cmd+V reaches the host as Ctrl+V (macPaste).
-const isPaste = (e) => (e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyV" || e.key === "v" || e.key === "V");
+// Cmd+V reaches the host as Ctrl+V (macPaste). Shift+Insert too (clipwalk39): a
+// terminal on the host pastes nothing on Ctrl+V (bash: literal-next), and its
+// Shift+Insert pastes the host's PRIMARY, which the host sets with the text.
+const isPaste = (e) =>
+  ((e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyV" || e.key === "v" || e.key === "V")) ||
+  (e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && e.code === "Insert");
 
 const CTRL = 0xffe3;
 const ALT = 0xffe9;
@@ -57,6 +61,7 @@ export class Input {
     ime.addEventListener("blur", () => this.releaseAll());
     // Ctrl+V / Cmd+V (clipboard.js): the paste's text goes to the host, then the key.
     this.onPaste = null; // (text) -> whether the V key goes on
+    this.onPasteRefused = null; // () -> tells the agent a paste needs control
     this.pasting = null; // { code, keysym, text } of a V whose paste event is awaited
     ime.addEventListener("paste", (e) => this.paste(e));
     this.combos = document.getElementById("keys");
@@ -92,6 +97,13 @@ export class Input {
     screen.addEventListener("pointerup", (e) => this.button(e, false));
     screen.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     screen.addEventListener("contextmenu", (e) => e.preventDefault());
+    // Without control the canvas keeps the focus (the textarea takes none).
+    screen.addEventListener("keydown", (e) => this.refusePaste(e));
+  }
+
+  // clipwalk39: a paste without control did nothing and said nothing.
+  refusePaste(e) {
+    if (!this.enabled() && this.onPasteRefused && isPaste(e) && !e.repeat) this.onPasteRefused();
   }
 
 
@@ -160,7 +172,10 @@ export class Input {
 
   key(e, down) {
     if (e.isComposing || e.keyCode === 229) return; // the composition's result comes as text
-    if (!this.enabled()) return;
+    if (!this.enabled()) {
+      if (down) this.refusePaste(e);
+      return;
+    }
     if (down) {
       const keysym = keysymOf(e);
       if (!keysym) return;

@@ -113,6 +113,8 @@ export async function main({ key, base, save }) {
     ui.notice(text);
   });
   input.onPaste = (text) => clip.toHost(text);
+  input.onPasteRefused = () =>
+    clip.notice("Not pasted on the host: pasting needs control of it (Request control asks for it)");
   page.clip = clip;
   ui.status("Opening...");
 
