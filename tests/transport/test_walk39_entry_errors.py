@@ -125,9 +125,10 @@ def test_share_takes_a_port_given_as_a_string() -> None:
         ("99999", "the port 99999 is not 0-65535"),
         ("70o0", "expected a port or ADDR:PORT, not '70o0'"),
         ("localhost", "expected a port or ADDR:PORT, not 'localhost'"),
+        (True, "expected a port or ADDR:PORT, not True"),  # was port 1 (review39c)
     ],
 )
-def test_share_says_what_listen_takes(listen: str, words: str) -> None:
+def test_share_says_what_listen_takes(listen: str | bool, words: str) -> None:
     async def main() -> None:
         async with share(screencodec.capture.SyntheticDesktop(64, 64), consent=allow(),
                          listen=listen):  # fmt: skip

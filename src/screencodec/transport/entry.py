@@ -83,6 +83,8 @@ def _listen_address(listen: int | str | Address) -> Address:
     """``share(listen=...)``: a port (7000, or "7000" as ``host --listen``
     takes it: it was "expected HOST:PORT"; tail39) on all interfaces, or
     ``"ADDR:PORT"``."""
+    if isinstance(listen, bool):  # an int to Python: True was port 1 (review39c)
+        raise FormatError(f"expected a port or ADDR:PORT, not {listen!r}")
     if isinstance(listen, str) and listen.isascii() and listen.isdigit() and len(listen) <= 5:
         listen = int(listen)  # (longer: int()'s digit limit; refused below)
     if isinstance(listen, int):
