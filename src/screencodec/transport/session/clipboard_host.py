@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from screencodec.errors import ScreencodecError
 from screencodec.transport.aio import wait_for
@@ -46,10 +46,8 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.permissions import CONTROL
 
-if TYPE_CHECKING:
-    from screencodec.transport.session.runtime import HostRuntime
-
-__all__ = ["CLIPBOARD_WAIT", "SYNC_PERIOD", "ClipboardSync", "HostClipboard", "LinkClipboard"]
+__all__ = ["CLIPBOARD_WAIT", "SYNC_PERIOD", "ClipboardRuntime", "ClipboardSync", "LinkClipboard",
+           "read_clipboard"]
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +56,16 @@ _log = logging.getLogger(__name__)
 CLIPBOARD_WAIT = 5.0
 #: How often sync looks at the host's clipboard (seconds).
 SYNC_PERIOD = 1.0
+
+
+class ClipboardRuntime(Protocol):
+    """What sync and the host's clipboard commands use of the host's
+    runtime (runtime.HostRuntime): a protocol, as runtime.py and link.py
+    import this module (farm-studio drew the circle through HostRuntime)."""
+
+    clipboard: ClipboardLike | None
+    clip_sync: ClipboardSync
+    links: dict[Any, None]  # ViewerLinks, insertion-ordered
 
 
 async def read_clipboard(clipboard: ClipboardLike) -> str | None:
@@ -241,7 +249,7 @@ class ClipboardSync:
     given again, or between one agent and the next is not theirs to have;
     review39b), and never what an agent put there."""
 
-    def __init__(self, runtime: HostRuntime) -> None:
+    def __init__(self, runtime: ClipboardRuntime) -> None:
         self._runtime = runtime
         self._task: asyncio.Task[None] | None = None
         self._seen: str | None = None
@@ -347,51 +355,3 @@ class ClipboardSync:
             with contextlib.suppress(ScreencodecError, OSError):  # that session ended
                 await link.clip.send_text(text, sync=True)
 
-
-class HostClipboard:
-    """Host's mixin: its user's clipboard commands."""
-
-    _runtime: HostRuntime
-
-    @property
-    def clipboard(self) -> ClipboardLike | None:
-        return self._runtime.clipboard
-
-    async def send_clipboard(self, text: str | None = None,
-                             peer: str | None = None) -> tuple[str, ...]:  # fmt: skip
-        """The host's user's command: send ``text`` (None: what is on the
-        host's clipboard now) to one agent (by peer name) or every one that
-        shares clipboards; returns the peers it went to. Whether the agent
-        holds CONTROL does not matter: the user chose to send it.
-        :class:`~.clipboard.ClipboardError` when there is no text (an empty
-        clipboard, no clipboard) or it is over 64 KiB, before anything is
-        sent."""
-        if text is None:
-            clipboard = self._runtime.clipboard
-            if clipboard is None:
-                raise ClipboardError("this host has no clipboard", NO_CLIPBOARD)
-            try:
-                text = await read_clipboard(clipboard)
-            except (OSError, ScreencodecError, asyncio.TimeoutError) as exc:
-                raise ClipboardError(f"the clipboard could not be read: {exc!r}") from exc
-            if text is None:
-                raise ClipboardError("the clipboard holds no text")
-        check_text(text)
-        went = []
-        for link in list(self._runtime.links):
-            if link.clip.shares and link.named(peer):
-                await link.clip.send_text(text, sync=False)
-                went.append(link.peer)
-        return tuple(went)
-
-    @property
-    def clipboard_sync(self) -> bool:
-        """Whether the host's clipboard changes go to agents that hold CONTROL."""
-        return self._runtime.clip_sync.on
-
-    def set_clipboard_sync(self, on: bool) -> bool:
-        """Turn sync on or off (off by default); returns whether it is on
-        (never without a clipboard)."""
-        sync = self._runtime.clip_sync
-        sync.start() if on else sync.stop()
-        return sync.on

@@ -40,7 +40,6 @@ from screencodec.transport.input.base import LOCAL_DEVICES, InputInjector
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.away import LinkRecording
 from screencodec.transport.session.clipboard import ClipboardLike
-from screencodec.transport.session.clipboard_host import HostClipboard
 from screencodec.transport.session.config import HostConfig
 from screencodec.transport.session.consent import (
     ConsentCallback,
@@ -59,6 +58,7 @@ from screencodec.transport.session.events import (
     SessionEnded,
     Subscription,
 )
+from screencodec.transport.session.host_clipboard import HostClipboard
 from screencodec.transport.session.host_ending import CLEANUP_WAIT, HostEnding, _quiet
 from screencodec.transport.session.host_exchange import HostExchange
 from screencodec.transport.session.link import (
