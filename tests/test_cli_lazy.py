@@ -8,6 +8,7 @@ machine)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,24 @@ def test_a_host_prints_its_password_before_loading_the_handshake() -> None:
     )
     assert "screencodec.transport.session.viewer" in viewer
     assert not viewer & {"spake2", "cryptography"}, sorted(viewer & {"spake2", "cryptography"})
+
+
+def test_a_host_without_a_display_neither_draws_a_desktop_nor_loads_xlib() -> None:
+    """Before its password a synthetic host checks its --size and --scenario
+    without drawing a desktop (startup39: it made one and closed it, 0.06 s
+    of CPU a start; each viewer's is made when it joins), and with no X
+    display it loads neither the XTest injector nor the local watchers."""
+    # Printed at the password line: how many fonts a drawn desktop loaded
+    # (0: none was drawn), or else the modules loaded.
+    fonts = "__import__('screencodec.capture.synthetic._render').capture.synthetic._render.font"
+    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=LIBRARIES).replace(
+        "json.dumps(sorted(", f"json.dumps({fonts}.cache_info().currsize or sorted("
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL, env=env,
+                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert isinstance(loaded, list), f"{loaded} fonts were loaded: a desktop was drawn"
+    assert "screencodec.capture.synthetic" in loaded
+    xlib = {"screencodec.transport.input.xtest", "screencodec.transport.input.xpresses"}
+    assert not set(loaded) & xlib, sorted(set(loaded) & xlib)

@@ -36,11 +36,24 @@ def test_invalid_arguments(size: tuple[int, int], kw: dict[str, object]) -> None
     with pytest.raises(FrameError) as info:
         SyntheticDesktop(*size, **kw)  # type: ignore[arg-type]
     assert isinstance(info.value, ValueError)
+    # check() refuses with the same words, without making a desktop (the
+    # host checks its --size and --scenario with it at start: startup39).
+    with pytest.raises(FrameError) as checked:
+        SyntheticDesktop.check(*size, **kw)  # type: ignore[arg-type]
+    assert str(checked.value) == str(info.value)
+
+
+def test_check_passes_what_can_be_made() -> None:
+    for scenario in scenario_names():
+        assert SyntheticDesktop.check(64, 64, scenario=scenario) is None
+        assert SyntheticDesktop.check(3840, 2160, scenario=scenario, fps=1) is None
 
 
 def test_non_int_size() -> None:
     with pytest.raises(FrameError, match="must be int"):
         SyntheticDesktop(640.0, 480)  # type: ignore[arg-type]
+    with pytest.raises(FrameError, match="must be int"):
+        SyntheticDesktop.check(640.0, 480)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("scenario", ALL)

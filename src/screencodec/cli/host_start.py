@@ -106,14 +106,16 @@ def _check_synthetic(args: argparse.Namespace) -> None:
     """The synthetic desktop agents will see must be one that can be made:
     a --scenario or --size it refuses started the host, which asked its user
     and only then failed the session ("closed by peer: closed locally" at the
-    agent; walk39)."""
+    agent; walk39). Checked, not made: each viewer's desktop is made when
+    it joins (startup39: making one here and closing it cost every start
+    0.08 s of CPU)."""
     from screencodec.capture import SyntheticDesktop, scenario_names
 
     if args.scenario not in scenario_names():
         raise _StartError(f"--scenario {args.scenario}: unknown scenario {args.scenario!r};"
                           f" choose one of {sorted(scenario_names())}")  # fmt: skip
     try:
-        SyntheticDesktop(*args.size, scenario=args.scenario).close()
+        SyntheticDesktop.check(*args.size, scenario=args.scenario)
     except ScreencodecError as exc:
         width, height = args.size
         raise _StartError(f"--size {width}x{height}: {safe_text(exc, 200)}") from None
@@ -231,6 +233,12 @@ def _start_watchers(host: Host,
     fails (the display is gone); a watcher then ends, the injector drops
     what it is given (:attr:`XTestInjector.lost`). Without ``lost``, a
     watcher's task ends with the connection's error."""
+    # An XTestInjector exists only once its module is loaded: without it
+    # (no X display, --control none) the watchers' modules stay unloaded
+    # (python-xlib and ctypes: 8 ms of a start's import time, startup39).
+    xtest = sys.modules.get("screencodec.transport.input.xtest")
+    if xtest is None or not isinstance(host.injector, xtest.XTestInjector):
+        return []
     from screencodec.transport.input.xpresses import LocalPressWatcher
     from screencodec.transport.input.xtest import (
         LocalPointerWatcher,

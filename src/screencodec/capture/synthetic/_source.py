@@ -65,22 +65,7 @@ class SyntheticDesktop(FrameSource):
     ) -> None:
         from . import SCENARIOS  # the registry lives in the package facade
 
-        if not (isinstance(width, int) and isinstance(height, int)):
-            kinds = f"{type(width).__name__}, {type(height).__name__}"
-            msg = f"width and height must be int, not {kinds}"
-            raise FrameError(msg)
-        if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
-            msg = (
-                f"synthetic desktop size {width}x{height} is outside "
-                f"{MIN_SIZE[0]}x{MIN_SIZE[1]} .. {MAX_SIZE[0]}x{MAX_SIZE[1]}"
-            )
-            raise FrameError(msg)
-        if scenario not in SCENARIOS:
-            msg = f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}"
-            raise FrameError(msg)
-        if not fps > 0:
-            msg = f"fps must be positive, not {fps!r}"
-            raise FrameError(msg)
+        self.check(width, height, scenario=scenario, fps=fps)
         self._width, self._height = width, height
         self.scenario_name = scenario
         self.seed = seed
@@ -99,6 +84,31 @@ class SyntheticDesktop(FrameSource):
         self._closed = False
         self.last_motion: Motion | None = None
         self.last_damage: list[Rect] = []
+
+    @staticmethod
+    def check(width: int, height: int, *, scenario: str = "typing", fps: float = 30) -> None:
+        """Raise the :class:`FrameError` that making this desktop would, without
+        making it (a desktop draws its windows and a photo when made: 0.08 s
+        of CPU at 1920x1080, which ``screencodec host`` spent at each start
+        only to learn that its --size and --scenario are ones it can make)."""
+        from . import SCENARIOS  # the registry lives in the package facade
+
+        if not (isinstance(width, int) and isinstance(height, int)):
+            kinds = f"{type(width).__name__}, {type(height).__name__}"
+            msg = f"width and height must be int, not {kinds}"
+            raise FrameError(msg)
+        if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
+            msg = (
+                f"synthetic desktop size {width}x{height} is outside "
+                f"{MIN_SIZE[0]}x{MIN_SIZE[1]} .. {MAX_SIZE[0]}x{MAX_SIZE[1]}"
+            )
+            raise FrameError(msg)
+        if scenario not in SCENARIOS:
+            msg = f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}"
+            raise FrameError(msg)
+        if not fps > 0:
+            msg = f"fps must be positive, not {fps!r}"
+            raise FrameError(msg)
 
     # -- FrameSource ---------------------------------------------------------------
 
