@@ -36,9 +36,13 @@ def _answer_then_revoke(s: _Setup, level: Permission, peer: str | None = None) -
     s.host._runtime.consent = consent
 
 
-def test_control_taken_back_just_after_the_yes() -> None:
-    async def main() -> tuple[Permission, int]:
-        async with _Setup(resume_window=60.0) as s:
+def test_control_taken_back_just_after_the_yes(tmp_path: Path) -> None:
+    """Let in to view only; the recording says the host took control back
+    before the grant (not that the user let them view only)."""
+
+    async def main() -> tuple[Permission, int, SessionRecorder]:
+        recorder = Recorder(tmp_path, host_id="test-host")
+        async with _Setup(recorder=recorder, resume_window=60.0) as s:
             _answer_then_revoke(s, CONTROL)
             viewer, task = await s.join(VIEW | CONTROL)
             granted = viewer.level
@@ -46,10 +50,19 @@ def test_control_taken_back_just_after_the_yes() -> None:
             held = link.level.bits
             await viewer.bye("done")
             await asyncio.wait_for(task, 10)
-            return granted, held
+            (session,) = await asyncio.to_thread(recorder.wait, 1, timeout=10.0)
+            return granted, held, session
 
-    granted, held = run(main(), 60)
+    granted, held, session = run(main(), 60)
     assert (granted, held) == (VIEW, VIEW.bits)
+    with RecordingReader(session.path) as reader:
+        events = reader.events()
+    (revoke,) = [e for e in events if e["type"] == "revoke"]
+    assert (revoke["level"], revoke["remaining"], revoke["away"]) == (
+        str(CONTROL), str(VIEW), True), revoke  # fmt: skip
+    (grant,) = [e for e in events if e["type"] == "grant"]
+    assert (grant["level"], grant["no_control"]) == (
+        str(VIEW), "the host's user took control back before the grant"), grant  # fmt: skip
 
 
 def test_view_taken_back_just_after_the_yes(tmp_path: Path) -> None:

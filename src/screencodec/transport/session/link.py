@@ -335,8 +335,10 @@ class ViewerLink(LinkAsking):
             answer = await self._ask_first(asked, hello.level)
             if isinstance(answer, str):
                 return answer
-            level = self._after_yes(answer)
-        self.level = level
+            level = answer
+        # Less what the user took back since their yes (none for a resume);
+        # ``level`` stays the answer: the audit's why (_no_control).
+        self.level = self._after_yes(level)
         self.let_in = True
         self.gate.granted(CONTROL in self.level, None)
         if resumed is not None:
