@@ -322,6 +322,10 @@ class _Commands(_FileCommands):
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
         elif typed.name == "view":
+            # The answer typed before it is the question's first, as /say's
+            # (review39d: 'y' and '/view' in one write took control back
+            # before the yes was read, and the agent was let in with it).
+            await self.ui.read_up_to(typed.after, ANSWER_WAIT)
             await self._view()
         elif typed.name == "end":
             await self._end()
