@@ -16,7 +16,7 @@ from typing import Any
 from screencodec.cli.clipboard_x11 import PASTE_KEYS
 from screencodec.cli.host_lines import _agents
 from screencodec.transport.channel.display import safe_text
-from screencodec.transport.session.clipboard import ClipboardError
+from screencodec.transport.session.clipboard import LOCAL_USER, ClipboardError, refusal_words
 from screencodec.transport.session.clipboard_host import read_clipboard
 from screencodec.transport.session.events import ClipboardRefused, ClipboardSent, ClipboardSet
 
@@ -87,8 +87,18 @@ def clipboard_line(event: ClipboardSet | ClipboardRefused | ClipboardSent) -> st
     if isinstance(event, ClipboardSet):
         return (f"{who!r} put {_chars(event.characters)} on your clipboard"
                 f" ({PASTE_KEYS})")  # fmt: skip
+    why = _HOST_WORDS.get(event.why, event.why)
     return (f"(not put on your clipboard: {who!r} sent {_chars(event.characters)}:"
-            f" {safe_text(event.why, 200)})")  # fmt: skip
+            f" {safe_text(why, 200)})")  # fmt: skip
+
+
+#: A refusal's words where the agent's (refusal_words) would mislead the
+#: host's user: "the user is using their own mouse or keyboard" is them
+#: (review39d: the customer could not tell it was their own typing).
+_HOST_WORDS = {
+    refusal_words(LOCAL_USER): "you were using your mouse or keyboard: while you do, their"
+    " text and input are ignored",
+}
 
 
 class ClipboardLines:

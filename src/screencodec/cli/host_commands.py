@@ -322,6 +322,10 @@ class _Commands(_FileCommands):
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
         elif typed.name == "view":
+            # The answer typed before it is the question's first, as /say's
+            # (review39d: 'y' and '/view' in one write took control back
+            # before the yes was read, and the agent was let in with it).
+            await self.ui.read_up_to(typed.after, ANSWER_WAIT)
             await self._view()
         elif typed.name == "end":
             await self._end()
@@ -409,7 +413,11 @@ class _Commands(_FileCommands):
 
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""
-        had = tuple(p for p in self.host.viewers if CONTROL in self.levels.get(p, VIEW))
+        # And one let in with control by the yes just given, not joined yet
+        # (consent notes it at once): the revoke reaches it (review39d).
+        joining = tuple(p for p in self.levels if p not in self.host.viewers)
+        had = tuple(p for p in (*self.host.viewers, *joining)
+                    if CONTROL in self.levels.get(p, VIEW))  # fmt: skip
         away = tuple(sorted(self.away_control, key=lambda peer: (self._name(peer), peer)))
         self.away_control = set()
         await self.host.revoke(CONTROL)  # also from those away (.resume)

@@ -159,6 +159,12 @@ class ViewerLink(LinkAsking):
         self.first_open = False
         #: The first request's answer did not let them in (Host.joining).
         self.refused_first = False
+        #: The user said yes to the first request; the answer is on its way
+        #: to :meth:`run` (the callback's task, the question queue), which
+        #: then lets it in. What the user takes back meanwhile
+        #: (:meth:`withhold_answered`) is taken from that answer (review39d).
+        self.said_yes = False
+        self._taken_after_yes = Permission()
         self._early_said = 0  # lines said by say_asking
         self.gate = InputGate(self)
         self.clip = LinkClipboard(self)  # .clipboard_host
@@ -330,7 +336,9 @@ class ViewerLink(LinkAsking):
             if isinstance(answer, str):
                 return answer
             level = answer
-        self.level = level
+        # Less what the user took back since their yes (none for a resume);
+        # ``level`` stays the answer: the audit's why (_no_control).
+        self.level = self._after_yes(level)
         self.let_in = True
         self.gate.granted(CONTROL in self.level, None)
         if resumed is not None:
@@ -446,6 +454,25 @@ class ViewerLink(LinkAsking):
         (:meth:`_resume`)."""
         self._withheld = self._withheld | level
 
+    def withhold_answered(self, level: Permission) -> None:
+        """The host's user took ``level`` back after their yes to this link's
+        first request, before the link was let in (:attr:`said_yes`): the
+        answer, not at the link yet, goes on without it (Host.revoke;
+        review39d: found reaching nothing, the agent let in with it)."""
+        self._taken_after_yes = self._taken_after_yes | level
+
+    def _after_yes(self, answer: Permission) -> Permission:
+        """The first answer less what was taken back since the yes; the
+        recording logs it as revoke_joining does (the agent is not told)."""
+        taken = answer.taking(self._taken_after_yes)
+        if not taken:
+            return answer
+        left = answer - taken
+        if self.recording is not None:
+            self.recording.put("away", {"type": "revoke", "level": str(taken),
+                                        "remaining": str(left), "by": "host"})  # fmt: skip
+        return left
+
     def _proves(self, settling: ViewerLink) -> bool:
         """Whether this viewer proved it holds the key of ``settling``, the
         live link that took the session up with the ticket it presents
@@ -526,6 +553,7 @@ class ViewerLink(LinkAsking):
             self.first_open = False
             # In this step, not the link's next one: a /say waits for nobody refused.
             self.refused_first = not (isinstance(answer, Grant) and VIEW in answer.level)
+            self.said_yes = not self.refused_first  # Host.revoke reaches it from now
 
     async def _resume(self, resumed: Resumable, asked: Permission) -> Permission | None:
         """Go on with a session whose ticket this viewer presented: the
