@@ -30,9 +30,15 @@ Real relays sharing a real redis-server; a real host whose link (a proxy)
 resets, a real agent (connect/reconnect.py); real sockets on loopback.
 The agent's backoff and window are ten times shorter than its own (0.025 s
 doubling to 0.4 s, 6 s: ``reconnect``'s constants, patched), and so are the
-relays' ``claim_ttl`` and ``lost_memory``; the join limits are the
-defaults, whose 60 s windows hold the whole test: every attempt of the
-agent's window, and its first join, fall in one window.
+relays' ``claim_ttl`` and ``lost_memory``; the join limits' 60 s windows
+hold the whole test: every attempt of the agent's window, and its first
+join, fall in one window. ``joins_per_minute`` is 8, not 20 (deflake39):
+at a load of about 10 an attempt's own time (two connections, a redirect)
+is near the scaled backoff's, and the agent made 16 attempts in its 6 s,
+not 18 to 23; what the test needs is more attempts than the limit, which
+8 leaves room for. Each bug found still fails it: counted twice, the
+agent was told "too many" at its 4th attempt; counted once as a
+stranger's join, at its 8th.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ from .test_attack4_host_link_down import watched
 #: and view's 60 s of retries.
 _SCALE = 10.0
 _WITHIN = 60.0 / _SCALE
-_LIMITS = RelayLimits(claim_ttl=15.0 / _SCALE, lost_memory=70.0 / _SCALE)
+_LIMITS = RelayLimits(claim_ttl=15.0 / _SCALE, lost_memory=70.0 / _SCALE, joins_per_minute=8)
 _HOST = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
 _TOO_MANY = "too many join attempts from this address; wait a minute"
 
@@ -99,7 +105,9 @@ def test_an_agent_retrying_through_a_redirecting_relay_is_never_told_too_many_jo
             # Found: told it from 35 s (of the agent's 60 s) on.
             assert not too_many, (f"of {len(told)} attempts, told 'too many joins' at "
                                   f"{', '.join(f'{s:.1f}' for s in too_many)} s")
-            assert len(told) >= 18  # the agent's whole schedule: 20 attempts at 4 s
+            # Enough to be told "too many" by a limit that counted them
+            # (about 18 unloaded; 16 seen at a load of about 10).
+            assert len(told) >= _LIMITS.joins_per_minute + 2
             assert last.value.code == RefuseCode.UNKNOWN_SESSION
             assert "has not been heard from" in str(last.value)
 
