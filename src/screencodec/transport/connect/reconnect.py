@@ -41,9 +41,9 @@ from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import in_words, safe_text
 from screencodec.transport.channel.framing import RefuseCode
 
-__all__ = ["LOST_WORDS", "NOT_ANSWERED", "REFUSED_FOR", "RETRYABLE", "EndedAway",
-           "attempt_words", "ended_while_away", "lost_words", "not_let_back_in", "reconnect",
-           "reconnecting_line", "refused", "silent_host"]
+__all__ = ["ATTEMPT_AT_LEAST", "LOST_WORDS", "NOT_ANSWERED", "REFUSED_FOR", "RETRYABLE",
+           "EndedAway", "attempt_words", "ended_while_away", "lost_words", "not_let_back_in",
+           "reconnect", "reconnecting_line", "refused", "silent_host"]
 
 #: How a lost link is said (``view``'s terminal, ``view --web``'s).
 LOST_WORDS = "the connection was lost"
@@ -64,6 +64,13 @@ REFUSED_FOR = float(os.environ.get("SCREENCODEC_TEST_REFUSED_FOR", "10"))
 _FIRST_WAIT = 0.25
 _LONGEST_WAIT = 4.0
 
+#: The least time an attempt is given to be answered. The last one starts
+#: as ``within`` runs out: given what was left (0.1 s), a relay's answer
+#: that takes longer (a slow link, a loaded machine: deflake39 saw 0.13 s
+#: run out) was lost, and the agent was told "no answer" for a relay that
+#: had answered every attempt, "the host has not been heard from".
+ATTEMPT_AT_LEAST = 5.0
+
 
 async def reconnect(
     connect: Callable[[], Awaitable[Channel]],
@@ -75,6 +82,9 @@ async def reconnect(
     """A new channel from ``connect()``, retried until ``within`` seconds
     have passed. ``on_attempt(n, error)`` hears of each failed attempt
     (``error``) and of the next one starting (``None``).
+
+    Each attempt is given at least :data:`ATTEMPT_AT_LEAST` seconds, the
+    last one too: it may end that much after ``within``.
 
     Raises the last error when the time is up, or at once one that retrying
     cannot mend (wrong password, session ended, another version); with
@@ -89,7 +99,7 @@ async def reconnect(
         if on_attempt is not None:
             on_attempt(attempt, None)
         try:
-            return await wait_for(connect(), max(0.1, deadline - time.monotonic()),
+            return await wait_for(connect(), max(ATTEMPT_AT_LEAST, deadline - time.monotonic()),
                                   dropped=_close_dropped)
         except asyncio.TimeoutError as exc:
             error: BaseException = exc
