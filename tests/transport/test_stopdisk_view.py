@@ -123,7 +123,7 @@ def test_stopdisk_view_ctrl_c_while_a_received_file_waits_on_a_stalled_disk(
 
     try:
         with stalled(fat) as daemon:
-            mark, status = asyncio.run(asyncio.wait_for(body(daemon), 40))
+            mark, status = asyncio.run(asyncio.wait_for(body(daemon), 150))  # a bound, at load
         text = views[0].text[mark:]
         assert status == 0, text
         if then == "the disk answers":
