@@ -19,11 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import numpy as np
-
-from screencodec.capture.base import CursorState, FrameSource
 from screencodec.cli.host_lines import WARM_SILENT_AFTER
-from screencodec.geometry import Monitor
 from screencodec.transport import VIEW, Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.sealed import SecureChannel
@@ -31,6 +27,7 @@ from screencodec.transport.connect import connect_direct, listen_direct
 
 from .helpers import run, until
 from .test_attack_prompts import PtyHost, _credentials
+from .test_cursor import StillScreen  # still desktop, walking pointer: no receipt to send
 from .test_terms4_view_silence import _HeldProxy
 from .test_view_cli_ux import read_until, stop, viewer
 
@@ -100,35 +97,6 @@ def test_a_present_agent_on_an_idle_screen_is_never_said_silent() -> None:
         host.close()
 
 
-class _StillScreen(FrameSource):
-    """A desktop that never changes while its pointer walks: the host sends
-    pointer positions, which the viewer answers with nothing (no receipt)."""
-
-    def __init__(self) -> None:
-        self.frame = np.zeros((120, 160, 4), np.uint8)
-        self.shape = np.full((8, 6, 4), 200, np.uint8)
-        self.polls = 0
-
-    @property
-    def width(self) -> int:
-        return 160
-
-    @property
-    def height(self) -> int:
-        return 120
-
-    @property
-    def monitors(self) -> list[Monitor]:
-        return [Monitor(0, 0, 0, 160, 120, False), Monitor(1, 0, 0, 160, 120, True)]
-
-    def grab(self) -> np.ndarray:
-        return self.frame
-
-    def cursor(self) -> CursorState:
-        self.polls += 1
-        return CursorState(self.polls % 150, 7, shape=self.shape, hotspot=(2, 3))
-
-
 def test_a_still_screen_with_a_moving_pointer_hears_the_viewer_every_few_seconds() -> None:
     """The case a viewer's probes do not cover: the host sends (the pointer's
     positions, under 2 s apart) and the viewer has nothing to answer, so it
@@ -136,7 +104,7 @@ def test_a_still_screen_with_a_moving_pointer_hears_the_viewer_every_few_seconds
     its 15 s keepalive. Real sealed channels over loopback, 20 s."""
 
     async def main() -> float:
-        host = Host(_StillScreen(), consent=allow(), config=HostConfig(cursor_rate=20))
+        host = Host(StillScreen(), consent=allow(), config=HostConfig(cursor_rate=20))
         creds = SessionCredentials()
 
         async def serve(channel: SecureChannel) -> None:

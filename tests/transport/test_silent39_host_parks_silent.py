@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from screencodec.capture.base import CursorState, FrameSource
-from screencodec.geometry import Monitor
+from screencodec.capture.base import CursorState
 from screencodec.recording import Recorder, RecordingReader
 from screencodec.transport import Host
 from screencodec.transport.channel.codes import SessionCredentials
@@ -37,6 +36,7 @@ from screencodec.transport.session.permissions import ConsentRequest, Grant
 
 from .helpers import run, until
 from .test_attack_prompts import PtyHost, _credentials
+from .test_cursor import StillScreen
 from .test_terms4_view_silence import _HeldProxy
 from .test_view_cli_send_screens import PtyView
 from .test_view_cli_ux import read_until, stop, viewer
@@ -122,10 +122,12 @@ def test_a_view_stopped_past_cold_resumes_unasked() -> None:
         host.close()
 
 
-class _Board(FrameSource):
-    """Four flat quarters (BGRA, as a screen's); :meth:`paint` changes one."""
+class _Board(StillScreen):
+    """Four flat quarters (BGRA, as a screen's), the pointer hidden still;
+    :meth:`paint` changes one."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.frame = np.zeros((120, 160, 4), np.uint8)
         for i, colour in enumerate(((200, 30, 30), (30, 200, 30), (30, 30, 200), (90, 90, 90))):
             self.frame[(i // 2) * 60:(i // 2 + 1) * 60, (i % 2) * 80:(i % 2 + 1) * 80, :3] = colour
@@ -133,21 +135,6 @@ class _Board(FrameSource):
     def paint(self, colour: tuple[int, int, int]) -> None:
         self.frame = self.frame.copy()  # a new picture, not one the host holds
         self.frame[60:120, 80:160, :3] = colour
-
-    @property
-    def width(self) -> int:
-        return 160
-
-    @property
-    def height(self) -> int:
-        return 120
-
-    @property
-    def monitors(self) -> list[Monitor]:
-        return [Monitor(0, 0, 0, 160, 120, False), Monitor(1, 0, 0, 160, 120, True)]
-
-    def grab(self) -> np.ndarray:
-        return self.frame
 
     def cursor(self) -> CursorState:
         return CursorState(5, 5, visible=False)
