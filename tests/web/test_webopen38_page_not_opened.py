@@ -30,7 +30,7 @@ from selenium.webdriver.common.by import By
 from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.transport import Host, HostConfig, SessionCredentials, allow, listen_direct
-from screencodec.web.run import PAGE_NUDGE_AFTER, not_opened_line
+from screencodec.web.run import NO_BROWSER, PAGE_NUDGE_AFTER, not_opened_line
 
 from .conftest import wait_page
 
@@ -102,6 +102,27 @@ def test_view_web_says_to_open_the_link_when_no_page_came(tmp_path: Path, name: 
     assert not_opened_line(url) == f"no page has opened yet: open {url} in your browser"
     assert lines.count(not_opened_line(url)) == 1, lines  # once
     assert proc.returncode == 1, err  # no page opened and connected before --duration
+
+
+def test_view_web_says_no_browser_when_xdg_open_fails(tmp_path: Path) -> None:
+    """An ``xdg-open`` that fails (exit 3: no program for the link, as the
+    real one says) is no browser; one that exits 0 at once, as it does when
+    it handed the link to the desktop's browser, is one (the parametrized
+    test above: the nudge comes instead). ``webbrowser`` asks only whether
+    it is still running, so the answer was a race (the last CI)."""
+    where = tmp_path / "bin"
+    where.mkdir()
+    prog = where / "xdg-open"
+    prog.write_text("#!/bin/sh\nexit 3\n")
+    prog.chmod(0o755)
+    out = subprocess.run(
+        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
+         "--web", "--duration", "4"],
+        capture_output=True, text=True, env=_env(prog), timeout=60, check=False,
+    )  # fmt: skip
+    assert NO_BROWSER in out.stdout.splitlines(), out.stdout
+    assert "no page has opened yet" not in out.stdout
+    assert out.returncode == 1
 
 
 def test_view_web_page_that_connects_gets_no_such_line(

@@ -188,8 +188,28 @@ def _open_in_browser(url: str) -> bool:
     except OSError:  # not there: the next browser webbrowser knows, as it does
         return bool(webbrowser.open(url))
     if type(first) is webbrowser.BackgroundBrowser:
-        return proc.poll() is None  # as webbrowser answers for it
+        return _started_in_background(proc)
     return proc.wait() == 0
+
+
+#: How long a program :func:`_open_in_browser` starts in the background
+#: (xdg-open) is given to fail before it is taken to have opened the link.
+#: Well inside :data:`PAGE_NUDGE_AFTER`; the wait is in a daemon thread.
+BACKGROUND_SETTLE = 1.5
+
+
+def _started_in_background(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether a program started in the background (xdg-open) opened the
+    link: still running after :data:`BACKGROUND_SETTLE`, or ended with 0.
+    ``webbrowser`` asks only whether it is still running the moment after
+    it started, so an xdg-open that handed the link to the desktop's
+    browser and exited at once read as no browser, some of the time (the
+    last CI, exit 2 after 588 s), and one that failed slowly as
+    a browser."""
+    try:
+        return proc.wait(timeout=BACKGROUND_SETTLE) == 0
+    except subprocess.TimeoutExpired:
+        return True  # still running: as a browser does
 
 
 def _not_inherited(fd: int) -> int | None:
