@@ -204,8 +204,9 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
 
     watchers = _start_watchers(host, display_lost)
     opened: Any = None
-    again = asyncio.Event()  # Ctrl-C again while received files are being saved
-    stopped = _stop_on_signals(done, ui, again, host.saving)
+    # Ctrl-C again while received files are being saved, or half ones removed
+    again = asyncio.Event()
+    stopped = _stop_on_signals(done, ui, again, lambda: [*host.saving(), *host.removing()])
 
     current = [creds]  # the code in use (on_lost gives a new one)
 
@@ -274,9 +275,10 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                 await host.close()
 
         # A received file still being written to the disk is waited for,
-        # said at once, and a Ctrl-C more leaves without it (cli/saving.py).
+        # said at once, and a Ctrl-C more leaves without it (cli/saving.py);
+        # so is a half one being removed from it (deflake39).
         await finish_saving(end(), host.saving, host.give_up_saves, again=again, say=ui.say,
-                            sender=lambda f: _agents(ui, (f.peer,)),
+                            sender=lambda f: _agents(ui, (f.peer,)), removing=host.removing,
                             leave=lambda: again_words(stopped[0] if stopped else None))  # fmt: skip
         tasks = [shower, sayer, receiver, hark, *watchers]
         for task in tasks:

@@ -23,6 +23,12 @@ FUSE file system waits for its daemon (the flush). Everything the program
 says and does is done by then; measured with the FUSE daemon stopped: the
 lines at once, the interpreter gone, the process reaped when the daemon
 went on.
+
+A half file (its end not come: cut short by the stop) whose removal waits
+on such a disk is said, waited for and given up the same way, in its own
+words (:func:`removing_words`, :func:`left_halves_words`; deflake39: the
+host said "nothing of it was kept" at once, then waited 10 s silent, and
+a second Ctrl-C did not make it leave).
 """
 
 from __future__ import annotations
@@ -39,8 +45,8 @@ if TYPE_CHECKING:
     from screencodec.transport.session.events import Subscription
     from screencodec.transport.session.sidechannels import FileOfferInfo
 
-__all__ = ["CTRL_C_AGAIN", "LOOK_EVERY", "again_words", "finish_saving", "left_words",
-           "waiting_words"]
+__all__ = ["CTRL_C_AGAIN", "LOOK_EVERY", "again_words", "finish_saving", "left_halves_words",
+           "left_words", "removing_words", "waiting_words"]
 
 T = TypeVar("T")
 
@@ -78,6 +84,33 @@ def waiting_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], 
             f" to leave now: {it} may then not be saved")  # fmt: skip
 
 
+def _halves(halves: list[tuple[FileOfferInfo, int]],
+            sender: Callable[[FileOfferInfo], str]) -> str:  # fmt: skip
+    return ", ".join(f"{safe_text(f.name, 200)} ({amount(came)} of {amount(f.size)}) from"
+                     f" {sender(f)}" for f, came in halves)  # fmt: skip
+
+
+def removing_words(halves: list[tuple[FileOfferInfo, int]], sender: Callable[[FileOfferInfo], str],
+                   again: str = CTRL_C_AGAIN) -> str:  # fmt: skip
+    """The line said when the program waits for the disk to remove what
+    came of files not received whole (``halves``: each with the bytes of it
+    that came); ``again``: how to stop waiting (deflake39)."""
+    it = "it" if len(halves) == 1 else "they"
+    files = "a hidden temporary file" if len(halves) == 1 else "hidden temporary files"
+    return (f"waiting for the disk to remove what came of {_halves(halves, sender)}, not"
+            f" received; {again} to leave now: {it} may then stay in the folder as {files}")
+
+
+def left_halves_words(halves: list[tuple[FileOfferInfo, int]],
+                      sender: Callable[[FileOfferInfo], str]) -> str:  # fmt: skip
+    """The line said when the person left without waiting for the removal
+    of ``halves`` (:func:`removing_words`)."""
+    return (f"left without waiting for the disk: what came of {_halves(halves, sender)}, not"
+            " received, stays in the folder as a hidden temporary file, removed by a later"
+            " file received there; while the disk does not answer, the system may hold this"
+            " program's very end")  # fmt: skip
+
+
 def left_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:
     """The line said when the person left without waiting for ``files``."""
     what = "it" if len(files) == 1 else "them"
@@ -97,6 +130,7 @@ async def finish_saving(
     sender: Callable[[FileOfferInfo], str],
     outcomes: Subscription | None = None,
     leave: Callable[[], str] = lambda: CTRL_C_AGAIN,
+    removing: Callable[[], list[tuple[FileOfferInfo, int]]] = list,
 ) -> T:
     """Await ``ending`` (the sessions' end, which waits for the files being
     saved); meanwhile say each file of ``saving()`` it waits for, once, as
@@ -108,25 +142,35 @@ async def finish_saving(
     its page does): what became of each file said here is said too, until
     ``ending`` is done. ``leave()``: how the person stops waiting, read
     as the files are said (:func:`again_words`; the program sets ``again``
-    on it). Cancelled: ``ending`` is too."""
+    on it). ``removing()``: the half files whose removal ``ending`` waits
+    for too, each with the bytes of it that came, said and given up
+    (``give_up()`` gives them up too) in their own words (deflake39).
+    Cancelled: ``ending`` is too."""
     task = asyncio.ensure_future(ending)
     told: set[tuple[str, int]] = set()  # (peer, transfer)
     pressed = asyncio.ensure_future(again.wait())
     telling = None if outcomes is None else asyncio.ensure_future(_tell(outcomes, told, say))
     try:
         while not task.done():
-            files = saving()
+            files, halves = saving(), removing()
             new = [f for f in files if (f.peer, f.transfer) not in told]
-            if new:
+            new_halves = [got for got in halves if (got[0].peer, got[0].transfer) not in told]
+            if new or new_halves:
                 told.update((f.peer, f.transfer) for f in new)
-                say(waiting_words(new, sender, leave()))
+                told.update((f.peer, f.transfer) for f, _ in new_halves)
+                if new:
+                    say(waiting_words(new, sender, leave()))
+                if new_halves:
+                    say(removing_words(new_halves, sender, leave()))
                 again.clear()
             elif again.is_set():
                 again.clear()
-                if files:
+                if files or halves:
                     gone = give_up()
                     if gone:
                         say(left_words(gone, sender))
+                    if halves:
+                        say(left_halves_words(halves, sender))
             if pressed.done():
                 pressed = asyncio.ensure_future(again.wait())
             await asyncio.wait({task, pressed}, timeout=LOOK_EVERY,

@@ -154,10 +154,15 @@ async def _saved_first(run: Awaitable[T], viewer: Viewer, left: _Left) -> T:
     files = viewer.files
     again = asyncio.Event()
     stopped_by = left.signals[0] if left.signals else None
-    with _again_on_ctrl_c(again, files.saving), _again_on_ending_signals(again, files.saving, left):
+
+    def waits() -> list[object]:  # a half file being removed from the disk too (deflake39)
+        return [*files.saving(), *files.removing()]
+
+    with _again_on_ctrl_c(again, waits), _again_on_ending_signals(again, waits, left):
         return await finish_saving(run, files.saving, files.give_up, again=again, say=tell,
                                    sender=lambda f: "the host", outcomes=viewer.events(),
-                                   leave=lambda: again_words(stopped_by))  # fmt: skip
+                                   leave=lambda: again_words(stopped_by),
+                                   removing=files.removing)  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -243,9 +243,10 @@ class HostEnding:
         """Say bye to every viewer, wait (up to ``timeout``) for their sessions
         to finish cleaning up, then release the sources and the injector.
         While a received file is being saved on the disk (:meth:`saving`),
-        its session is waited for beyond the timeout, until the file is
-        saved or :meth:`give_up_saves` (a slow or stalled disk: its user is
-        the one to say how long to wait); that time is not counted.
+        or a half-received one removed from it (:meth:`removing`: deflake39),
+        its session is waited for beyond the timeout, until that is done or
+        :meth:`give_up_saves` (a slow or stalled disk: its user is the one
+        to say how long to wait); that time is not counted.
 
         Called from a session's own code (an extension handler, a consent
         callback, while the library awaits it), it waits for the other

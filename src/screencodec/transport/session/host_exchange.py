@@ -234,8 +234,17 @@ class HostExchange:
         :meth:`close` waits for beyond its timeout."""
         return self._runtime.saving()
 
+    def removing(self) -> list[tuple[FileOfferInfo, int]]:
+        """The half files the viewers sent (cut short by the session's end,
+        withdrawn, stopped) whose removal from the disk has not been done
+        yet, each with the bytes of it that came
+        (:meth:`.FileReceiver.removing`): what :meth:`close` waits for
+        beyond its timeout too, and :meth:`give_up_saves` gives up."""
+        return self._runtime.removing()
+
     def give_up_saves(self) -> list[FileOfferInfo]:
-        """Stop waiting for the files being saved on the disk
-        (:meth:`.FileReceiver.give_up`): their sessions end now, and
-        :meth:`close` no longer waits for them. Returns those files."""
+        """Stop waiting for the files being saved on the disk, and for the
+        half files being removed from it (:meth:`.FileReceiver.give_up`):
+        their sessions end now, and :meth:`close` no longer waits for them.
+        Returns the files that were being saved."""
         return [info for rec in self._runtime.settling() for info in rec.give_up()]

@@ -42,8 +42,10 @@ class Incoming:
     writes it (the disk thread once the session handed it a chunk:
     ``on_disk``)."""
 
-    def __init__(self, name: str, size: int, directory: Path | None = None) -> None:
+    def __init__(self, name: str, size: int, directory: Path | None = None, *,
+                 peer: str = "") -> None:  # fmt: skip
         self.name = name
+        self.peer = peer  #: who sent it, as the local user was told (safe_text)
         self.size = size
         self.directory = directory
         self.path: Path | None = None

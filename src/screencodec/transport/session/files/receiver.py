@@ -215,6 +215,11 @@ class FileReceiver:
         #: for it too, so that nothing of it stays once the session is told
         #: ended.
         self._last_drop: Future[Any] | None = None
+        #: Those removals of half files, each with what the local user knows
+        #: of its file and how much of it came, until done (:meth:`removing`:
+        #: deflake39; a program that ends waits for them, names them, and
+        #: may give them up, as for the files being saved).
+        self._removing: dict[Future[None], tuple[FileOfferInfo, int]] = {}
         #: The files whose end came, being saved on the disk thread, until
         #: they are saved or not (:meth:`saving`), and what was received of
         #: each (:meth:`stop` marks it stopped: files37).
@@ -475,7 +480,8 @@ class FileReceiver:
             self._failed[offer.transfer] = (info.name, info.size, f"{NOT_SAVED}{reason}")
             self._unsent[offer.transfer] = [FileResult(offer.transfer, False, reason)]
             return FileAccept(offer.transfer, True)
-        self._active[offer.transfer] = Incoming(info.name, offer.size, self.directory)
+        self._active[offer.transfer] = Incoming(info.name, offer.size, self.directory,
+                                                peer=info.peer)  # fmt: skip
         self._infos[offer.transfer] = info
         await self._clean()  # (a withdrawal meanwhile removes what it began)
         return FileAccept(offer.transfer, True)
@@ -808,7 +814,7 @@ class FileReceiver:
         if inc is None:
             raise ProtocolError(f"end of transfer {end.transfer}, which is not accepted")
         if inc.received != inc.size or inc.hash.digest() != end.sha256:
-            self._drop(inc)
+            self._drop(inc, end.transfer)
             raise ProtocolError("file transfer incomplete or its hash does not match")
         return inc
 
@@ -941,18 +947,37 @@ class FileReceiver:
 
     def _abort(self, transfer: int) -> Future[None] | None:
         inc = self._active.pop(transfer, None)
-        return None if inc is None else self._drop(inc)
+        return None if inc is None else self._drop(inc, transfer)
 
-    def _drop(self, inc: Incoming) -> Future[None] | None:
-        """Remove what ``inc`` has on disk, on the thread that writes it:
-        on the disk thread after the chunks queued before (which it then
-        does not write), so that a disk that does not answer does not hold
-        the loop (:meth:`~.incoming.Incoming.remove`); its removal there, if it went there."""
-        if inc.on_disk:
-            self._last_drop = self._on_disk(inc.remove)
-            return self._last_drop
-        inc.remove()
-        return None
+    def _drop(self, inc: Incoming, transfer: int) -> Future[None] | None:
+        """Remove what ``inc`` (``transfer``) has on disk, on the thread
+        that writes it: on the disk thread after the chunks queued before
+        (which it then does not write), so that a disk that does not answer
+        does not hold the loop (:meth:`~.incoming.Incoming.remove`); its
+        removal there, if it went there, is among :meth:`removing` until
+        it is done."""
+        if not inc.on_disk:
+            inc.remove()
+            return None
+        self._last_drop = removal = self._on_disk(inc.remove)
+        info = FileOfferInfo(inc.peer, inc.name, inc.size, transfer=transfer)
+        self._removing[removal] = (info, inc.received)
+        asyncio.wrap_future(removal).add_done_callback(
+            lambda _: self._removing.pop(removal, None))
+        return removal
+
+    def removing(self) -> list[tuple[FileOfferInfo, int]]:
+        """The half files (cut short by :meth:`close`, withdrawn, stopped,
+        failed or broken by the peer) whose removal the disk thread has not
+        done yet, each with the bytes of it that came, in the order they
+        were given to it: what a program that ends waits for too
+        (:meth:`settle`), and says it waits for (deflake39: before, the
+        host waited silently, 10 s, on a disk that did not answer, and a
+        second Ctrl-C did not make it leave). Empty once :meth:`give_up`
+        was called: nothing is waited for then."""
+        if self._left.is_set():
+            return []
+        return [got for removal, got in self._removing.items() if not removal.done()]
 
     def saving(self) -> list[FileOfferInfo]:
         """The files whose end came that the disk thread is saving now (the
@@ -966,9 +991,12 @@ class FileReceiver:
         waits for. Not the other work of the disk thread (the tidy of the
         folder at the first yes, a write-back hint): a disk that stops
         answering then had a host's close wait for good, with no file to
-        name and none to give up (review7)."""
+        name and none to give up (review7). A half file's removal is
+        (:meth:`removing`): it has a file to name, and is given up as a
+        save is (deflake39)."""
         last = self._last_save
-        return last is not None and not last.done() and not self._left.is_set()
+        saving = last is not None and not last.done()
+        return (saving or bool(self.removing())) and not self._left.is_set()
 
     async def settle(self) -> None:
         """Wait until each file whose end came is saved or not, and its
@@ -1014,15 +1042,17 @@ class FileReceiver:
         """Session over: remove every half-received file (on the disk
         thread, after its chunks queued there, if it had any: :meth:`_drop`),
         and tell the local user of each one they said yes to that it is not
-        saved (:data:`CUT_SHORT`, with how much of it came). Once: what it
+        saved (:data:`CUT_SHORT`, with how much of it came), once it is
+        removed: the words say nothing of it was kept (deflake39: they came
+        while a disk that did not answer still held it). Once: what it
         removed it no longer has."""
         for transfer, inc in list(self._active.items()):
-            self._abort(transfer)
+            removed = self._abort(transfer)
             info = self._infos.pop(transfer, None)
             if info is not None:
                 why = f"{CUT_SHORT} ({inc.received} of {inc.size} bytes)"
-                self._told(FileRefused(info.peer, info.name, info.size, why, transfer,
-                                       inc.received))  # fmt: skip
+                self._told_once(removed, FileRefused(info.peer, info.name, info.size, why,
+                                                     transfer, inc.received))  # fmt: skip
         self._room.set()  # a chunk waiting for room goes nowhere now
         if self._pool is not None:
             # What it was given still runs (a file whole before the end is
