@@ -229,8 +229,7 @@ class _Sending:
 
         try:
             size = path.stat().st_size
-            tell(f"offering {name} ({amount(size)}) to the host's user, who is asked whether"
-                 " to accept it")  # fmt: skip
+            tell(_offering_words(name, size, self.viewer.sender.peer_takes_none))
             progress = Progress(f"sending {name} to the host", size)
             loop = asyncio.get_running_loop()
 
@@ -273,6 +272,17 @@ class _Sending:
     def _lost(self) -> bool:
         """Whether the session's link broke (it may be taken up again)."""
         return self.viewer.link_lost or bool(getattr(self.viewer.channel, "broken", False))
+
+
+def _offering_words(name: str, size: int, takes_none: bool) -> str:
+    """The line said as a file is offered. ``takes_none``: the host said
+    this session that it takes no files (an earlier offer's reason code):
+    nobody there is asked (files40: before, every offer said "who is
+    asked"). Nothing tells that up front: a first offer says it as ever."""
+    if takes_none:
+        return (f"offering {name} ({amount(size)}) to the host, which said this session"
+                " that it takes no files")  # fmt: skip
+    return f"offering {name} ({amount(size)}) to the host's user, who is asked whether to accept it"
 
 
 def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False,

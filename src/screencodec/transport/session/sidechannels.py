@@ -139,7 +139,7 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
         if len(payload) != 14:
             raise ProtocolError("malformed file refusal")
         why = refusal_words(payload[5], int.from_bytes(payload[6:], "big"))
-        sender.on_refusal(int.from_bytes(payload[1:5], "big"), why)
+        sender.on_refusal(int.from_bytes(payload[1:5], "big"), why, payload[5])
     elif payload[:1] == bytes([RESULT_WHY]):
         if len(payload) != 6:
             raise ProtocolError("malformed file result reason")

@@ -26,6 +26,7 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.files.wire import (
     BEFORE_AN_ANSWER,
+    NO_FILES,
     NOT_READ,
     OFFER_TIMEOUT,
     REASON_SHOWN,
@@ -162,6 +163,10 @@ class FileSender:
         #: session: it is of a version that says so, and a refusal without a
         #: code is its user's (see :attr:`.Viewer.host_gives_reasons`).
         self.peer_gave_reasons = False
+        #: The peer refused an offer of this session unasked because it takes
+        #: no files (reason code NO_FILES): it said so; nothing tells it up
+        #: front (files40: the view's /send said "who is asked" to such a host).
+        self.peer_takes_none = False
         #: The peer confirms chunks: files go under this window (pace()).
         self.window: BulkWindow | None = None
         self.last: FileSent | None = None  #: the latest outcome
@@ -222,13 +227,15 @@ class FileSender:
         if arrived is not None:
             arrived(received)
 
-    def on_refusal(self, transfer: int, why: str) -> None:
+    def on_refusal(self, transfer: int, why: str, code: int = 0) -> None:
         """The peer says why it refuses ``transfer`` without asking its user
-        (the FileAccept that refuses it comes next): kept for that answer.
-        For an offer no longer waiting (given up, answered): ignored."""
+        (the FileAccept that refuses it comes next; ``code``: its reason
+        code): kept for that answer. For an offer no longer waiting (given
+        up, answered): ignored."""
         self.peer_gave_reasons = True
         if transfer in self._waiting:
             self._refusals[transfer] = why
+            self.peer_takes_none = self.peer_takes_none or code == NO_FILES
 
     def on_result_reason(self, transfer: int, code: int) -> None:
         """The peer says why the FileResult "not saved" that comes next for

@@ -1,0 +1,39 @@
+"""files40: the agent's ``/send`` in ``screencodec view`` to a host that
+takes no files (started without ``--download-dir``). Nothing the host
+sends says so up front (its capabilities go nowhere: the Capabilities flags
+are the viewer's; the file-results announcement comes only before a file
+message, and its flags say only PACED), so a first offer still says "who
+is asked whether to accept it". Its refusal's reason code (NO_FILES) tells
+the viewer, and from then on the session's offers say so instead (before:
+"who is asked" for each, and each was refused at once, unasked).
+
+Real ``screencodec host`` and ``screencodec view`` on ptys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .test_attack_prompts import PtyHost
+from .test_view_cli_send_screens import PtyView, _join, host_and_view
+
+__all__ = ["host_and_view"]
+
+
+def test_files40_view_send_to_a_host_that_takes_no_files(
+        tmp_path: Path, host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:  # fmt: skip
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(b"x" * 10)
+    host, view = _join(*host_and_view)  # no --download-dir: it takes no files
+    mark = len(view.text)
+    view.type(f"/send {tmp_path / 'a.txt'}")
+    view.wait_for(r"offering a\.txt \(10 bytes\) to the host's user, who is asked whether to"
+                  r" accept it\n", mark)  # fmt: skip
+    view.wait_for(r"the host did not accept a\.txt: it takes no files\n", mark)
+    mark = len(view.text)
+    view.type(f"/send {tmp_path / 'b.txt'}")
+    view.wait_for(r"offering b\.txt \(10 bytes\) to the host, which said this session that it"
+                  r" takes no files\n", mark)  # fmt: skip
+    view.wait_for(r"the host did not accept b\.txt: it takes no files\n", mark)
+    assert "who is asked" not in view.text[mark:], view.text[mark:]
+    assert "Question 2" not in host.text, host.text  # its user was asked nothing
+    assert view.leave() == 0
