@@ -1006,8 +1006,10 @@ class FileReceiver:
         that came whole before it, and once nothing of those cut short or
         withdrawn stays. A caller cancelled stops waiting; the saves go on.
         Once :meth:`give_up` is called: at once."""
-        # The calls run in order: the last save and the last removal done, all are.
-        last = {call for call in (self._last_save, self._last_drop)
+        # The calls run in order: the last save and the last removal done, all
+        # are; the removals named (removing) too, so that what disk_busy
+        # counts is waited for here whatever thread ran it.
+        last = {call for call in (self._last_save, self._last_drop, *self._removing)
                 if call is not None and not call.done()}  # fmt: skip
         if not (last or self._untold) or self._left.is_set():
             return
