@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session.events import FileReceived, FileRefused
+from screencodec.transport.session.files.wire import CUT_SHORT, NOT_SAVED
 
 if TYPE_CHECKING:
     from screencodec.transport.session.events import Subscription
@@ -195,6 +196,12 @@ async def _tell(outcomes: Subscription, told: set[tuple[str, int]],
             continue
         if isinstance(ev, FileReceived):
             say(f"saved {safe_text(ev.path, 300)} ({amount(ev.size)})")
+        elif isinstance(ev, FileRefused) and ev.why.startswith(CUT_SHORT):
+            # A half file, told once removed (files40: before, "not saved:
+            # ...: could not be saved: the connection ended ...").
+            say(f"not received: {safe_text(ev.name, 200)} ({amount(max(ev.received, 0))} of"
+                f" {amount(ev.size)} had come); nothing of it was kept")  # fmt: skip
         elif isinstance(ev, FileRefused):
-            say(f"not saved: {safe_text(ev.name, 200)} ({amount(ev.size)}):"
-                f" {safe_text(ev.why, 300)}")
+            why = safe_text(ev.why, 300)  # one that says "could not be saved" is said as it is
+            said = "" if ev.why.startswith(NOT_SAVED) else "not saved: "
+            say(f"{said}{safe_text(ev.name, 200)} ({amount(ev.size)}): {why}")
