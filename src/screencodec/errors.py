@@ -22,6 +22,7 @@ __all__ = [
     "DecodeError",
     "FormatError",
     "FrameError",
+    "HostFailedError",
     "IntegrityError",
     "NetnsError",
     "PermissionDeniedError",
@@ -101,6 +102,14 @@ class SessionClosedError(TransportError):
     def __init__(self, *args: object, handed: bool = False) -> None:
         super().__init__(*args)
         self.handed = handed
+
+
+class HostFailedError(SessionClosedError):
+    """The host's program failed as the session began (at its user's yes:
+    its screen could not be opened, a bug there): an error on the host's
+    side, told by the host's code for it (a ``Notice`` of ``HOST_FAILED``
+    before its ``Bye``, odds40), not by its words. ``Viewer.start`` and
+    ``view()`` raise it; mid-session, ``Viewer.host_failed`` says it."""
 
 
 class AuthenticationError(ScreencodecError, PermissionError):

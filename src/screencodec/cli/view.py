@@ -169,7 +169,8 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         tell(ended_words(_yours(str(reason), LEFT_HERE)) + hint)
     # A lost link the page's viewer could not take up again leaves it lost;
     # asked again after it, and no: refused.
-    return Exit.REFUSED if web.not_back_in else _end_status(hint, lost=lost, reason=str(reason))
+    failed = web.viewer is not None and web.viewer.host_failed
+    return Exit.REFUSED if web.not_back_in else _end_status(hint, lost=lost, failed=failed)
 
 
 async def _view_main(args: argparse.Namespace, password: str,
@@ -279,7 +280,8 @@ async def _view_main(args: argparse.Namespace, password: str,
             except OSError as exc:  # it said "error: No such file or directory"
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
-    return Exit.REFUSED if turned_away else _end_status(hint, lost=lost, reason=str(reason))
+    return Exit.REFUSED if turned_away else _end_status(hint, lost=lost,
+                                                        failed=viewer.host_failed)  # fmt: skip
 
 
 async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from screencodec.cli.main import Exit
 from screencodec.decoder import too_large
 from screencodec.transport.channel.display import safe_text
-from screencodec.transport.session.refusal import HOST_FAILED
 from screencodec.transport.session.resume import MOVED
 
 if TYPE_CHECKING:
@@ -179,16 +178,17 @@ def _lost_link(reason: str) -> bool:
     return _plain(reason).startswith(_LOST)
 
 
-def _end_status(hint: str, *, lost: bool, reason: str = "") -> Exit:
+def _end_status(hint: str, *, lost: bool, failed: bool = False) -> Exit:
     """The exit status of a session that was joined and has ended: LOST when
     its link was lost and not taken up again, ERROR when this viewer ended
     it over --max-pixels (``hint``, :func:`_over_limit_hint`'s, is then
-    not empty) or the host's program failed (its Bye, ``reason``'s end:
-    refusal.HOST_FAILED; walk39), else ENDED (the agent left, or the host
-    ended it)."""
+    not empty) or the host's program failed (``failed``: its code before
+    its Bye, ``Viewer.host_failed``; walk39 read the Bye's words, and a
+    host's own end in them was an error: odds40), else ENDED (the agent
+    left, or the host ended it)."""
     if lost:
         return Exit.LOST
-    return Exit.ERROR if hint or reason.endswith(HOST_FAILED) else Exit.ENDED
+    return Exit.ERROR if hint or failed else Exit.ENDED
 
 
 #: How the terminal says the session ended while the agent was away

@@ -647,6 +647,8 @@ class WebBridge:
             self.send({"t": "stats", "fps": min(msg.fps_milli / 1000, _MAX_FPS),
                        "kbps": msg.kbps, "rtt": msg.rtt_us / 1000,
                        "skipped": msg.skipped})  # fmt: skip
+        elif isinstance(msg, m.Notice) and msg.code == m.Notice.HOST_FAILED:
+            pass  # the Bye it explains comes next: the end banner says it
         elif isinstance(msg, m.Notice):
             text = fit(safe_text(msg.text, _TEXT_MAX), _TEXT_MAX)
             self.send({"t": "notice", "text": text, "code": msg.code})

@@ -48,6 +48,7 @@ from screencodec.recording.verdicts import BadPictureError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
 from screencodec.web.bridge import WebBridge
+from screencodec.web.browser import reap_browsers
 from screencodec.web.run import page_opened, telling_refusals
 from screencodec.web.schema import fit, parse_page_message
 from screencodec.web.server import WebServer
@@ -549,12 +550,15 @@ class RecordingPlayback:
         refused = telling_refusals(opts.on_step, REFUSED_LINES)
         server = self.server = WebServer(bridge.on_page, port=opts.port, on_refused=refused)
         driver: asyncio.Future[None] | None = None
+        reaping: asyncio.Future[None] | None = None
         try:
             await asyncio.to_thread(bridge.survey)
             self.url = await server.start()
             self.listening.set()
             opts.on_url(self.url)
             await page_opened(self.url, bridge.hello, opts.on_step, open_it=opts.open_browser)
+            if opts.open_browser:  # a browser that ends mid-playback is no zombie (odds40)
+                reaping = asyncio.ensure_future(reap_browsers())
             bridge.announce()
             driver = asyncio.ensure_future(bridge.drive())
             reason = await self._until_left(bridge)
@@ -572,6 +576,8 @@ class RecordingPlayback:
                     await bridge.drain()
             raise
         finally:
+            if reaping is not None:
+                reaping.cancel()
             if driver is not None:
                 driver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
 import tempfile
-import threading
 import time
-import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +37,7 @@ from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.resume import MOVED
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
+from screencodec.web.browser import REAP_EVERY, STARTED, open_browser, reap_browsers
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
 from screencodec.web.server import WebServer
@@ -136,95 +133,6 @@ def not_opened_line(url: str) -> str:
     return f"no page has opened yet: open {url} in your browser"
 
 
-def open_browser(url: str) -> asyncio.Future[bool]:
-    """Open ``url`` in this machine's browser; the future is
-    ``webbrowser.open``'s answer (False: none could be opened). Asked in a
-    daemon thread, not awaited before the page is watched for: for a
-    program whose name it does not know (``$BROWSER`` naming the browser
-    itself, or a wrapper around one), ``webbrowser`` waits until it ends,
-    which a browser does when it is closed, and the page that opened
-    meanwhile waited with it (web39: "Opening...", the host never
-    contacted). A daemon thread: one of asyncio's executor would hold the
-    process's exit until the browser closed."""
-    loop = asyncio.get_running_loop()
-    answer: asyncio.Future[bool] = loop.create_future()
-
-    def settle(ok: bool) -> None:
-        if not answer.done():
-            answer.set_result(ok)
-
-    def ask() -> None:
-        try:
-            ok = _open_in_browser(url)
-        except Exception:  # webbrowser.Error, OSError: no browser was opened
-            ok = False
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(settle, ok)
-
-    threading.Thread(target=ask, name="web-browser", daemon=True).start()
-    return answer
-
-
-def _open_in_browser(url: str) -> bool:
-    """``webbrowser.open(url)``, but a program it would run in the
-    foreground and wait for (``GenericBrowser``: a ``$BROWSER`` whose name
-    it does not know) is started in a session of its own, as ``webbrowser``
-    starts every other browser (``start_new_session``): in this terminal's
-    process group, the agent's Ctrl-C at ``view --web`` reached it too, and
-    with it the browser the agent works in (webtail39). That one and the
-    programs ``webbrowser`` starts in the background as they are
-    (``BackgroundBrowser``: xdg-open, gio, x-www-browser) are started here,
-    their output not given this process's pipes (:func:`_not_inherited`)."""
-    try:
-        first = webbrowser.get()
-    except webbrowser.Error:
-        return False
-    if type(first) not in (webbrowser.GenericBrowser, webbrowser.BackgroundBrowser):
-        return bool(webbrowser.open(url))  # Chromium, Firefox...: output to /dev/null
-    cmdline = [first.name, *(arg.replace("%s", url) for arg in first.args)]
-    try:
-        proc = subprocess.Popen(cmdline, close_fds=True, start_new_session=True,
-                                stdout=_not_inherited(1), stderr=_not_inherited(2))  # fmt: skip
-    except OSError:  # not there: the next browser webbrowser knows, as it does
-        return bool(webbrowser.open(url))
-    if type(first) is webbrowser.BackgroundBrowser:
-        return _started_in_background(proc)
-    return proc.wait() == 0
-
-
-#: How long a program :func:`_open_in_browser` starts in the background
-#: (xdg-open) is given to fail before it is taken to have opened the link.
-#: Well inside :data:`PAGE_NUDGE_AFTER`; the wait is in a daemon thread.
-BACKGROUND_SETTLE = 1.5
-
-
-def _started_in_background(proc: subprocess.Popen[bytes]) -> bool:
-    """Whether a program started in the background (xdg-open) opened the
-    link: still running after :data:`BACKGROUND_SETTLE`, or ended with 0.
-    ``webbrowser`` asks only whether it is still running the moment after
-    it started, so an xdg-open that handed the link to the desktop's
-    browser and exited at once read as no browser, some of the time (the
-    last CI, exit 2 after 588 s), and one that failed slowly as
-    a browser."""
-    try:
-        return proc.wait(timeout=BACKGROUND_SETTLE) == 0
-    except subprocess.TimeoutExpired:
-        return True  # still running: as a browser does
-
-
-def _not_inherited(fd: int) -> int | None:
-    """What a browser program started here gets as ``fd`` (1: stdout, 2:
-    stderr): the terminal (None: inherited) when ``fd`` is one, as a text
-    browser draws there; else /dev/null. tail39b: a pipe or file given to
-    the browser (and the browser it starts) stayed open as long as it ran,
-    so a script reading ``view --web``'s output to its end waited until the
-    browser was closed, long after ``view`` exited."""
-    try:
-        return None if os.isatty(fd) else subprocess.DEVNULL
-    except OSError:  # closed
-        return subprocess.DEVNULL
-
-
 async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], None],
                       *, open_it: bool = True) -> T:  # fmt: skip
     """The page's hello (``hello``: the bridge's), once a page opened ``url``;
@@ -235,7 +143,7 @@ async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], N
     :data:`PAGE_NUDGE_AFTER` seconds is told once (``say``,
     :func:`not_opened_line`): it said nothing more, and the agent waited
     for a page that never came (walk38). Either way the browser's process
-    is reaped if ``webbrowser`` left it (:func:`_reap_browsers`)."""
+    is reaped if it has ended (:data:`~screencodec.web.browser.STARTED`)."""
     if open_it:
         loop = asyncio.get_running_loop()
         until = loop.time() + PAGE_NUDGE_AFTER
@@ -248,23 +156,11 @@ async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], N
         elif not hello.done():
             # Started (or still being started); the page has the rest of its time.
             await asyncio.wait({hello}, timeout=max(0.0, until - loop.time()))
-            _reap_browsers()
+            STARTED.reap()
             if not hello.done():
                 say(not_opened_line(url))
-        _reap_browsers()
+        STARTED.reap()
     return await hello
-
-
-def _reap_browsers() -> None:
-    """Reap the browser processes ``webbrowser`` started in the background
-    and forgot (``xdg-open``, some browsers: it returns without waiting and
-    drops their Popen): one that has exited stays a zombie until
-    ``subprocess`` reaps its forgotten Popens, which it does only when the
-    next one is made (``subprocess._cleanup``, in CPython 3.8 to 3.13; if it
-    is gone, nothing is done). Only those: no other child is waited for."""
-    cleanup = getattr(subprocess, "_cleanup", None)
-    if callable(cleanup):
-        cleanup()
 
 
 #: The terminal's line when a page with a right key was refused
@@ -310,23 +206,6 @@ def lost_banner(reason: str) -> str:
     words = lost_words(reason) or LOST_WORDS
     why = words.removeprefix(LOST_WORDS)  # "" or " (...)"
     return f"The connection to the user's computer was lost{why}: reconnecting..."
-
-
-#: How often, once the page opened, the browser processes ``webbrowser``
-#: forgot are looked at again (:func:`reap_browsers`).
-REAP_EVERY = 1.0
-
-
-async def reap_browsers() -> None:
-    """Reap the browser processes ``webbrowser`` started in the background
-    and forgot (:func:`_reap_browsers`) every :data:`REAP_EVERY` seconds
-    while any is left: one that exits mid-session (its window closed, a
-    launcher that hands the link on and ends) stayed a zombie until
-    ``view --web`` ended (web39; :func:`page_opened` looks only once, when
-    the page opened or :data:`PAGE_NUDGE_AFTER` passed)."""
-    while getattr(subprocess, "_active", None):
-        await asyncio.sleep(REAP_EVERY)
-        _reap_browsers()
 
 
 def page_words(hello: dict[str, Any]) -> str:

@@ -37,7 +37,9 @@ class Capabilities(MessageBase):
     bit :data:`NO_FILES` that it refuses every file offer (no download
     folder, or no one to ask: the host need not offer one to learn it),
     bit :data:`EARLY_CHAT` that it reads chat before its first answer,
-    bit :data:`CLIPBOARD` that it shares text clipboards (.clipboard);
+    bit :data:`CLIPBOARD` that it shares text clipboards (.clipboard),
+    bit :data:`BYE_NOTICES` that it reads a :class:`Notice` that explains
+    the ``Bye`` right after it;
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -67,9 +69,15 @@ class Capabilities(MessageBase):
     #: host says hello and sends its user's text only to a viewer with it.
     #: Not in :meth:`full` (the Viewer adds it, as EARLY_CHAT).
     CLIPBOARD: ClassVar[int] = 64
+    #: It reads a :class:`Notice` right before a ``Bye`` as that Bye's
+    #: typed reason (``Notice.HOST_FAILED``), also before the answer to its
+    #: first request, where a viewer without it takes the first message
+    #: that is not chat for the answer (odds40). Not in :meth:`full` (the
+    #: Viewer adds it, as EARLY_CHAT).
+    BYE_NOTICES: ClassVar[int] = 128
     #: The flag bits this version knows; a newer viewer's others are dropped.
     KNOWN_FLAGS: ClassVar[int] = (RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS | NO_FILES
-                                  | EARLY_CHAT | CLIPBOARD)  # fmt: skip
+                                  | EARLY_CHAT | CLIPBOARD | BYE_NOTICES)  # fmt: skip
 
     @classmethod
     def full(cls, *, compact: bool = True) -> Capabilities:
@@ -80,7 +88,8 @@ class Capabilities(MessageBase):
         ``compact=False`` (neither COMPACT nor COMPACT_RECTS) for tools that
         read the host's raw messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
-        flags = cls.KNOWN_FLAGS & ~(cls.NO_FILES | cls.EARLY_CHAT | cls.CLIPBOARD)
+        flags = cls.KNOWN_FLAGS & ~(cls.NO_FILES | cls.EARLY_CHAT | cls.CLIPBOARD
+                                    | cls.BYE_NOTICES)  # fmt: skip
         if not compact:
             flags &= ~(cls.COMPACT | cls.COMPACT_RECTS)
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)

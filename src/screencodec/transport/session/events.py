@@ -313,13 +313,16 @@ class SessionEnded:
     session on a new one (a :class:`SessionResumed` tells of it), so an
     interface shows no end. ``who``: on a host, the agent's name as the
     local user agreed to it ("" before any grant), what a later
-    :class:`SessionResumed` names."""
+    :class:`SessionResumed` names. ``host_failed``: on a viewer, the host
+    ended it because its program failed, told by its code
+    (:attr:`~.viewer.Viewer.host_failed`), whatever ``reason``'s words."""
 
     peer: str
     reason: str
     resumable: float = 0.0
     moved: bool = False
     who: str = ""
+    host_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

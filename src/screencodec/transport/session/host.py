@@ -68,7 +68,7 @@ from screencodec.transport.session.link import (
 )
 from screencodec.transport.session.owncode import enter_session, leave_session
 from screencodec.transport.session.permissions import ConsentRequest
-from screencodec.transport.session.refusal import HOST_FAILED
+from screencodec.transport.session.refusal import HOST_FAILED, failed_bye
 from screencodec.transport.session.runtime import HostRuntime
 from screencodec.transport.session.screens import SourceFactory
 from screencodec.transport.session.services import EncoderFactory, RecorderLike
@@ -270,13 +270,15 @@ class Host(HostEnding, HostExchange, HostClipboard):
             reason = f"failed: {exc}"
             # HOST_FAILED the close's reason too: a sealed close carries it
             # to the agent (review39b: the error's words, a path, went there).
-            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=HOST_FAILED))
+            await _quiet(close_with(link.channel, *failed_bye(link.capabilities),
+                                    reason=HOST_FAILED))  # fmt: skip
         except Exception as exc:
             # A bug on our side (encoder, injector, a handler) ends this viewer's
             # session, not the host: log it loudly and report it as the reason.
             _log.exception("session with %s failed", link.peer)
             reason = f"internal error: {exc!r}"
-            await _quiet(close_with(link.channel, m.encode(m.Bye(HOST_FAILED)), reason=HOST_FAILED))
+            await _quiet(close_with(link.channel, *failed_bye(link.capabilities),
+                                    reason=HOST_FAILED))  # fmt: skip
         finally:
             await link.cleanup()
             if lost and link.ended_here is not None:

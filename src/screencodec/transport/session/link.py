@@ -105,6 +105,7 @@ from screencodec.transport.session.refusal import (
     NO_INJECTOR,
     REASK_AFTER,
     UnaskedRefusals,
+    failed_bye,
 )
 from screencodec.transport.session.resume import RESUME_CHANNEL, TICKET_SIZE, Resumable
 from screencodec.transport.session.services import RecordingLike, SessionHost
@@ -289,17 +290,19 @@ class ViewerLink(LinkAsking):
             elif isinstance(self.failure, TransportError):  # the link itself: no one to tell
                 self.spawn_close()
             else:  # the host's program (a source's frame, a bug): said, not which (walk39)
-                self._closer = asyncio.ensure_future(self._bye_then_close(HOST_FAILED))
+                self._closer = asyncio.ensure_future(
+                    self._bye_then_close(HOST_FAILED, *failed_bye(self.capabilities)))
 
     def spawn_close(self) -> None:
         self._closer = asyncio.ensure_future(self.channel.close())
 
-    async def _bye_then_close(self, reason: str) -> None:
+    async def _bye_then_close(self, reason: str, *last: bytes) -> None:
         """Tell the viewer why before closing (it read only 'closed by peer:
         closed locally' when the host's screen could not be grabbed): the
-        Bye at once, ahead of a file's next chunk, as Host.disconnect's."""
+        Bye at once (``last``, the messages that end it: by default the Bye
+        of ``reason``), ahead of a file's next chunk, as Host.disconnect's."""
         try:
-            await close_with(self.channel, m.encode(m.Bye(reason)), reason=reason)
+            await close_with(self.channel, *(last or (m.encode(m.Bye(reason)),)), reason=reason)
         except (ScreencodecError, OSError):
             pass  # gone already: the close says the rest
         finally:

@@ -279,7 +279,9 @@ class Notice(MessageBase):
     says why); a refusal with neither is the local user's own. Each comes
     right before the ``PermissionDeny`` it explains, or, when it explains why
     the first ``PermissionGrant`` lacks ``CONTROL``, right after that grant
-    and before the ``MonitorList``. Viewers that know no code just show it.
+    and before the ``MonitorList``. :data:`HOST_FAILED` comes right before
+    the ``Bye`` it explains, and only to a viewer that declared
+    ``Capabilities.BYE_NOTICES``. Viewers that know no code just show it.
     """
 
     KIND: ClassVar[int] = 21
@@ -295,6 +297,10 @@ class Notice(MessageBase):
     #: Refused without asking, for now: the local user refused the same a
     #: moment ago, too many questions wait, or the level is one the host does not know.
     NOT_ASKED: ClassVar[int] = 5
+    #: The ``Bye`` right after it ends the session because the host's
+    #: program failed (its screen could not be opened, a bug there): an
+    #: error on the host's side, whatever the Bye's words (odds40).
+    HOST_FAILED: ClassVar[int] = 6
 
     def _pack(self, w: Writer) -> None:
         w.u16(self.code)

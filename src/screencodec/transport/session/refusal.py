@@ -50,6 +50,7 @@ __all__ = [
     "Refusal",
     "RequestLedger",
     "UnaskedRefusals",
+    "failed_bye",
     "unanswered_end",
 ]
 
@@ -300,3 +301,17 @@ def unanswered_end(why: str) -> str:
     known ones (an embedding program's words)."""
     said = _UNANSWERED_ENDS.get(why)
     return said or f"the host ended the session before its user answered ({why})"
+
+
+def failed_bye(capabilities: m.Capabilities) -> tuple[bytes, ...]:
+    """The last messages of a session the host's program failed, for a
+    viewer that declared ``capabilities``: the Bye of :data:`HOST_FAILED`,
+    after a ``Notice.HOST_FAILED`` that says it by its code when the viewer
+    reads one (``BYE_NOTICES``): the Bye's words are then only shown, and a
+    host's own end in those words is an end (odds40). A viewer without the
+    bit gets the Bye alone: one before odds40 would take a Notice before
+    its first answer for that answer (a ProtocolError)."""
+    bye = m.encode(m.Bye(HOST_FAILED))
+    if not capabilities.flags & m.Capabilities.BYE_NOTICES:
+        return (bye,)
+    return m.encode(m.Notice(m.Notice.HOST_FAILED, HOST_FAILED)), bye

@@ -92,6 +92,7 @@ from screencodec.errors import (
     ConfigError,
     ConsentDeniedError,
     DecodeError,
+    HostFailedError,
     ProtocolError,
     SessionClosedError,
 )
@@ -171,6 +172,12 @@ def default_capabilities(*, compact: bool = True) -> m.Capabilities:
     return caps
 
 
+def _explains_bye(msg: m.Message) -> bool:
+    """``msg`` is the host's code for the Bye right after it: its program
+    failed (``Notice.HOST_FAILED``, to a viewer that declared BYE_NOTICES)."""
+    return isinstance(msg, m.Notice) and msg.code == m.Notice.HOST_FAILED
+
+
 def _default_decoder(max_pixels: int) -> DecoderLike:
     from screencodec.decoder import ScreenDecoder
 
@@ -223,6 +230,13 @@ class Viewer(ViewerPicture, ViewerRequests):
         self.link_lost = False
         #: The host's Bye's reason, once one came (the host ended the session).
         self.host_bye: str | None = None
+        #: That Bye ended the session because the host's program failed: an
+        #: error there, told by its code (a ``Notice.HOST_FAILED`` right
+        #: before it, odds40), whatever the Bye's words, which are only
+        #: shown (before, an embedder compared them; a host's own end in
+        #: those words read as a failure).
+        self.host_failed = False
+        self._bye_explained = False  # the message before was that Notice
         #: Whether the host took up the session this Viewer's ticket names,
         #: from its chat hello after the grant (run() reads it, before the
         #: first picture): True, the session goes on; False, the host began a
@@ -297,10 +311,12 @@ class Viewer(ViewerPicture, ViewerRequests):
             self.capabilities = dataclasses.replace(
                 self.capabilities, flags=self.capabilities.flags | m.Capabilities.NO_FILES)
         # start() reads the host's user's chat while its question is open
-        # (say38); it shares text clipboards (.clipboard).
+        # (say38); it shares text clipboards (.clipboard); it reads the
+        # Notice that explains a Bye (host_failed).
         self.capabilities = dataclasses.replace(self.capabilities, flags=self.capabilities.flags
                                                 | m.Capabilities.EARLY_CHAT
-                                                | m.Capabilities.CLIPBOARD)  # fmt: skip
+                                                | m.Capabilities.CLIPBOARD
+                                                | m.Capabilities.BYE_NOTICES)  # fmt: skip
         #: The host's user's lines that came before the first answer (start),
         #: sanitised (safe_text): :data:`MAX_EARLY_CHAT` at most.
         self.early_chat: list[str] = []
@@ -430,6 +446,7 @@ class Viewer(ViewerPicture, ViewerRequests):
             await self.channel.close()
             raise ConsentDeniedError(
                 f"the host's user did not answer within {timeout:g} s") from None
+        explained, self._bye_explained = self._bye_explained, False  # the answer's Notice
         if isinstance(answer, m.PermissionDeny):
             why = await self._why_denied()
             if VIEW not in level.known:
@@ -439,11 +456,13 @@ class Viewer(ViewerPicture, ViewerRequests):
             self.refusal = Refusal(level, why)
             await self.channel.close()
             raise ConsentDeniedError(why)
-        if isinstance(answer, m.Bye) and answer.reason == HOST_FAILED:
+        if isinstance(answer, m.Bye) and explained:
             # Its program failed (opening the screen at the user's yes): an
-            # error there, not a refusal (walk39).
+            # error there, not a refusal (walk39), by its code (odds40).
+            self.host_failed = True
+            self.host_bye = safe_text(answer.reason, 200)
             await self.channel.close()
-            raise SessionClosedError(HOST_FAILED)
+            raise HostFailedError(HOST_FAILED)
         if isinstance(answer, m.Bye):
             # The host ended the session before its user answered (its user
             # typed /end, or the host closed): no grant, in words.
@@ -475,8 +494,12 @@ class Viewer(ViewerPicture, ViewerRequests):
         count = 0
         while True:
             msg = m.decode(await self.channel.recv())
+            if _explains_bye(msg) and not self._bye_explained:
+                self._bye_explained = True  # the Bye it explains comes next (start reads it)
+                continue
             if not isinstance(msg, m.Chat):
-                return msg
+                return msg  # a second such Notice too: not an answer (ProtocolError)
+            self._bye_explained = False
             count += 1
             if count > MAX_EARLY_CHAT:
                 raise ProtocolError("the host sent too many chat lines before its answer")
@@ -513,7 +536,9 @@ class Viewer(ViewerPicture, ViewerRequests):
                 arrived = time.monotonic()
                 span = getattr(self.channel, "last_span", None)
                 msg = m.decode(data)
+                explained, self._bye_explained = self._bye_explained, _explains_bye(msg)
                 if isinstance(msg, m.Bye):
+                    self.host_failed = explained
                     self.host_bye = safe_text(msg.reason, 200)
                     reason = f"host said bye: {self.host_bye}"
                     break
@@ -566,7 +591,8 @@ class Viewer(ViewerPicture, ViewerRequests):
             await self.files.settle()  # the files whole before the end: saved (or not) and told
             # Chat kept for the Viewer that resumes; else told not delivered.
             self.chats.detach(self, keep=self.link_lost and self.resume_ticket is not None)
-            self.events_hub.emit(SessionEnded(self.channel.peer, reason))
+            self.events_hub.emit(SessionEnded(self.channel.peer, reason,
+                                              host_failed=self.host_failed))  # fmt: skip
             self.events_hub.close()
         return reason
 
