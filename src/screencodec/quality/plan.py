@@ -44,6 +44,11 @@ _UI_RECT_COST = 64
 #: background under a still's edge: lossless it costs next to nothing, and
 #: a still would smear the photo's colours into it).
 _UI_EDGE = 24
+#: ``_ui_like`` gathers each cell's pixels while the cells' gathers would
+#: hold less than this share of the picture's pixels, else it measures the
+#: whole picture once (on a 1080p still over text, 23,480 of 32,400 cells
+#: asked: 42 ms gathered; see benchmarks/RESULTS.md).
+_GATHER_SHARE = 4
 
 
 def cut_blocks(rects: Rects, /) -> tuple[Rects, npt.NDArray[np.intp]]:
@@ -227,17 +232,62 @@ def _ui_like(
     """For each cell at (y0, x0) of ``pixels``, over it and the pixels just
     right of and below it: whether two neighbours differ by at least
     ``_UI_EDGE`` in one of B, G, R (an edge), or none differ at all (a solid
-    colour). One gather of every cell's (CELL + 1)^2 pixels."""
+    colour). A few cells: one gather of each one's (CELL + 1)^2 pixels; many
+    (a still over a page of text: most of its cells): the neighbours'
+    differences over the whole picture once, then each cell's greatest."""
     h, w = pixels.shape[:2]
-    k = np.arange(CELL + 1)
-    rows = np.minimum(y0[:, None] + k, h - 1)
-    cols = np.minimum(x0[:, None] + k, w - 1)
-    patch = pixels[rows[:, :, None], cols[:, None, :], :3].astype(np.int16)
-    across = np.abs(np.diff(patch, axis=2)).max(axis=(1, 2, 3))
-    down = np.abs(np.diff(patch, axis=1)).max(axis=(1, 2, 3))
-    step = np.maximum(across, down)
+    if len(y0) * (CELL + 1) ** 2 * _GATHER_SHARE < h * w:
+        k = np.arange(CELL + 1)
+        rows = np.minimum(y0[:, None] + k, h - 1)
+        cols = np.minimum(x0[:, None] + k, w - 1)
+        patch = pixels[rows[:, :, None], cols[:, None, :], :3].astype(np.int16)
+        across = np.abs(np.diff(patch, axis=2)).max(axis=(1, 2, 3))
+        down = np.abs(np.diff(patch, axis=1)).max(axis=(1, 2, 3))
+        step = np.maximum(across, down)
+    else:
+        step = _cell_steps(pixels)[y0 // CELL, x0 // CELL]
     ui: npt.NDArray[np.bool_] = (step >= _UI_EDGE) | (step == 0)
     return ui
+
+
+def _cell_steps(pixels: Frame) -> npt.NDArray[np.uint8]:
+    """Per cell of ``pixels`` (a grid of ``CELL`` from its corner): the
+    greatest difference in one of B, G, R between two neighbours, across
+    (a pixel and the one right of it) within the cell's rows and the row
+    below it, and down (a pixel and the one below) within its columns and the
+    column right of it: what ``_ui_like``'s gather takes. Past the picture's
+    last row (column) the gather repeats it, a difference of 0: the zeros
+    padded here."""
+    h, w = pixels.shape[:2]
+    ny, nx = -(-h // CELL), -(-w // CELL)
+    gh, gw = ny * CELL, nx * CELL
+    # One cell more each way: the row below (column right of) the last cells.
+    across = np.zeros((gh + CELL, gw + CELL), np.uint8)
+    down = np.zeros_like(across)
+    hi = np.empty((h, w), np.uint8)
+    for c in range(3):
+        p = np.ascontiguousarray(pixels[..., c])
+        for into, a, b in ((across[:h, : w - 1], p[:, 1:], p[:, :-1]),
+                           (down[: h - 1, :w], p[1:], p[:-1])):  # fmt: skip
+            top = np.maximum(a, b, out=hi[: a.shape[0], : a.shape[1]])
+            diff = np.minimum(a, b)
+            np.subtract(top, diff, out=diff)  # |a - b| in uint8
+            np.maximum(into, diff, out=into)
+
+    def cells(m: npt.NDArray[np.uint8], rows: slice) -> npt.NDArray[np.uint8]:
+        """The greatest of each cell's CELL columns, per row of ``rows``:
+        CELL strided maxima (a reduction over an axis of 8 is far slower)."""
+        r: npt.NDArray[np.uint8] = m[rows, 0:gw:CELL].copy()
+        for k in range(1, CELL):
+            np.maximum(r, m[rows, k:gw:CELL], out=r)
+        return r
+
+    own = cells(across, slice(0, gh)).reshape(ny, CELL, nx).max(axis=1)
+    below = cells(across, slice(CELL, gh + CELL, CELL))
+    inner = cells(down, slice(0, gh)).reshape(ny, CELL, nx).max(axis=1)
+    right = down[:gh, CELL : gw + CELL : CELL].reshape(ny, CELL, nx).max(axis=1)
+    steps: npt.NDArray[np.uint8] = np.maximum(np.maximum(own, below), np.maximum(inner, right))
+    return steps
 
 
 def _span(sel: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:

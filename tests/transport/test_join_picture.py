@@ -1,0 +1,158 @@
+"""The picture a joining viewer gets first, on a 1080p screen with a photo
+wallpaper and a terminal (corpus window-drag's join: 1.07 MB lossless, 4 s of
+a 4 Mbit/s link before it was lossy-first). Real Host and Viewer over SPAKE2
++ AEAD on loopback. The join picture is planned before the link has been
+timed, at the controller's first guess of its rate (``FlowConfig.
+initial_rate``): one keyframe, lossy, at least ``LossyOptions.min_psnr``,
+within twice ``LossyOptions.first_picture`` seconds of that guess (180 kB:
+0.36 s of 4 Mbit/s), and the whole screen exact soon after."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from screencodec.capture.base import FrameSource
+from screencodec.decoder import ScreenDecoder
+from screencodec.encoder import ScreenEncoder
+from screencodec.geometry import Monitor
+from screencodec.quality import LossyOptions
+from screencodec.quality.metrics import psnr, sse
+from screencodec.transport import VIEW, Host, SessionCredentials, Viewer, allow
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.session.flow import FlowConfig
+from screencodec.wire import Op, UpdateFlags, parse_update, split_message
+
+from .helpers import bgr_equal, run, until
+
+pytest.importorskip("av")
+
+W, H = 1920, 1080
+#: the terminal over the wallpaper (x, y, w, h)
+WIN = (400, 240, 800, 480)
+Frame = npt.NDArray[np.uint8]
+
+
+def wallpaper(grain: float) -> Frame:
+    """Photo-like: colour blobs 32 px apart, blended, with ``grain`` (sigma)."""
+    rng = np.random.default_rng(5)
+    small = rng.integers(30, 230, (H // 32 + 2, W // 32 + 2, 3)).astype(np.float32)
+    big = np.kron(small, np.ones((32, 32, 1), np.float32))[:H, :W]
+    big = (big + np.roll(big, 16, 0) + np.roll(big, 16, 1) + np.roll(big, 16, (0, 1))) / 4
+    grain = rng.normal(0, grain, (H, W, 3))
+    out = np.zeros((H, W, 4), np.uint8)
+    out[..., :3] = np.clip(big + grain, 0, 255).astype(np.uint8)
+    out[..., 3] = 255
+    return out
+
+
+def screen(grain: float, dense: bool) -> Frame:
+    """The wallpaper with a terminal: 8x16 glyphs of 96 shapes, light on dark,
+    in lines of words (``dense``: every cell a glyph)."""
+    frame = wallpaper(grain)
+    x, y, w, h = WIN
+    rng = np.random.default_rng(9)
+    glyphs = rng.random((96, 16, 8)) < 0.3
+    glyphs[0] = False  # a space
+    rows, cols = h // 16, w // 8
+    idx = rng.integers(1, 96, (rows, cols))
+    if not dense:
+        idx[rng.random((rows, cols)) < 0.18] = 0
+        idx[np.arange(cols)[None, :] >= rng.integers(10, cols, (rows, 1))] = 0
+    text = glyphs[idx]  # (rows, cols, 16, 8)
+    ink = text.transpose(0, 2, 1, 3).reshape(rows * 16, cols * 8)
+    frame[y : y + h, x : x + w, :3] = np.where(ink[..., None], 220, 24).astype(np.uint8)
+    return frame
+
+
+class Still(FrameSource):
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    @property
+    def width(self) -> int:
+        return W
+
+    @property
+    def height(self) -> int:
+        return H
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return [Monitor(0, 0, 0, W, H, True)]
+
+    def grab(self) -> Frame:
+        return self.frame
+
+
+class Noting(ScreenDecoder):
+    """Keeps each update it decodes and the picture after the first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[bytes] = []
+        self.first: Frame | None = None
+
+    def decode(self, data, /):  # type: ignore[no-untyped-def]
+        out = super().decode(data)
+        self.seen.append(bytes(data))
+        if self.first is None:
+            self.first = np.array(out, copy=True)
+        return out
+
+
+GRAINY = pytest.mark.xfail(strict=True, reason=(
+    "found: 572 kB at 31.5 dB (1.1 s of 4 Mbit/s, 4.6 s of 1 Mbit/s): the text is over "
+    "the allowance lossless, so the whole picture goes in stills, and the 30 dB floor "
+    "over grain of sigma 6 and dense text asks a fine quantiser (262 kB with sigma 2); "
+    "expected: <= 180 kB"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("grain", "dense"),
+    [pytest.param(2.0, False, id="photo"),
+     pytest.param(6.0, True, id="grainy-dense-text", marks=GRAINY)],
+)  # fmt: skip
+def test_a_join_on_a_photo_wallpaper_is_one_lossy_first_picture_then_exact(
+    grain: float, dense: bool
+) -> None:
+    frame = screen(grain, dense)
+    decoder = Noting()
+
+    async def main() -> Viewer:
+        host = Host(Still(frame), consent=allow())
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+            viewer = Viewer(channel, decoder=decoder)
+            await viewer.start(VIEW)
+            task = asyncio.ensure_future(viewer.run())
+            try:
+                await until(lambda: bgr_equal(viewer.framebuffer, frame), 60, "exact")
+            finally:
+                await viewer.bye()
+                await task
+        return viewer
+
+    viewer = run(main(), 120)
+    assert viewer.decode_errors == 0
+    parsed = [parse_update(split_message(u)[1]) for u in decoder.seen]
+    keyframes = [i for i, u in enumerate(parsed) if u.flags & UpdateFlags.KEYFRAME]
+    assert keyframes == [0]  # one full picture, the first
+    join = parsed[0]
+    lossy = sum(len(op.payload) for op in join.ops if op.op is Op.VIDEO)
+    assert lossy > 0, "the wallpaper went lossless: no lossy-first picture"
+    # The first picture's text may take first_picture seconds of the
+    # controller's guess of the rate (before the link was timed); its stills
+    # the same, unless the quality floor asks for more: twice that at most.
+    flow = FlowConfig()
+    allowance = flow.initial_rate * flow.headroom * LossyOptions().first_picture
+    assert len(decoder.seen[0]) <= 2 * allowance, (lossy, allowance)
+    assert len(decoder.seen[0]) <= len(ScreenEncoder(W, H).encode(frame)) / 4
+    assert decoder.first is not None
+    err, n = sse(decoder.first, frame)
+    quality = psnr(err, n)
+    assert quality is not None and LossyOptions().min_psnr <= quality < 99
