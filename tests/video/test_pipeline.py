@@ -354,3 +354,34 @@ def test_a_photo_shown_once_is_exact_after_the_refresh() -> None:
         fb = dec.decode(enc.encode(photo, now=now))
     assert np.array_equal(fb[..., :3], photo[..., :3])
 
+
+def test_under_a_rate_a_stopped_film_is_refined_inside_its_own_pixels() -> None:
+    """The lossy map's cells are 16 px; a film whose edges cut through them
+    is refined pixel for pixel inside its bounds: no refinement op reaches
+    the exact text around it (sent whole, those edge cells cost twice a
+    film pixel), and the viewer ends bit-exact (the hash is checked)."""
+    bg = text_desktop(320, 240)
+    rect = Rect(33, 21, 201, 131)  # no edge on the 16-px grid
+    enc = ScreenEncoder(320, 240, video=True, lossy=True, integrity=True)
+    enc.set_rate(1e6)
+    dec = ScreenDecoder()
+    dec.decode(enc.encode(bg, now=0.0))
+    for i in range(1, 12):
+        dec.decode(enc.encode(scene(bg, rect, i), now=i * STEP))
+    stage = enc.video_stage
+    assert stage is not None and stage.playing, "the film was not found"
+    region = stage.playing[0]
+    assert rect.contains(region)
+    last = scene(bg, rect, 11)
+    now, refined = 11 * STEP, []
+    while stage.playing or enc.lossy_area:
+        now += STEP
+        assert now < 5.0, f"{enc.lossy_area} pixels still lossy"
+        data = enc.encode(last, now=now)
+        fb = dec.decode(data)
+        if not stage.playing:
+            refined += [o.rect for o in ops_of_views(data)]
+    assert refined, "nothing was refined"
+    outside_film = [r for r in refined if not region.contains(r)]
+    assert outside_film == []
+    assert np.array_equal(fb[..., :3], last[..., :3])
