@@ -109,9 +109,10 @@ class ScreenEncoder:
     :param video: encode detected video regions as H.264 (True; ``"auto"``:
         when PyAV is installed); see screencodec.video. ``video_crf``,
         ``video_chroma`` (``"444"`` or ``"420"``), ``video_bitrate`` and
-        ``refresh_delay`` (seconds of stillness before a lossless refresh)
-        tune it; ``clock`` (monotonic seconds) is what ``encode`` reads when
-        not given ``now=``.
+        ``refresh_delay`` (seconds of stillness at most before a region's
+        lossless refresh, and before its stream is dropped; a steady film is
+        refreshed sooner, see screencodec.video.stage) tune it; ``clock``
+        (monotonic seconds) is what ``encode`` reads when not given ``now=``.
     :param motion: find scrolls and moved windows in the damage and send them
         as COPY ops (see screencodec.motion); ``motion_stage`` tunes it.
     :param lossy: under a rate (``set_rate``), send photo-like damage as lossy
@@ -295,7 +296,7 @@ class ScreenEncoder:
         tiles waiting for refinement (counted whole) and video regions."""
         area = self.quality.map.area if self.quality is not None else 0
         if self.video_stage is not None:
-            area += sum(r.area for r in self.video_stage.regions)
+            area += sum(r.area for r in self.video_stage.playing)
         return area
 
     @property
@@ -435,11 +436,12 @@ class ScreenEncoder:
                 copies=[o for o in ops if o.op is Op.COPY] if searched else None,
             )  # fmt: skip
             ops += vops
-            if limited and self.video_stage.dropped:
+            if limited and self.video_stage.stopped:
                 # A region just stopped: its pixels are lossy, like a still's,
-                # and are refined within the budget instead of all at once.
+                # and are refined within the budget instead of all at once,
+                # from this update on (they went lossy before it).
                 assert q is not None
-                q.map.mark(self.video_stage.dropped, q.stamp, f)
+                q.map.mark(self.video_stage.stopped, q.stamp - 1, f)
             if adopt and (vops or self.video_stage.regions):
                 # A region was found just now: its picture is in the reference,
                 # so f cannot be it. The copies go there after all, but not
@@ -453,7 +455,8 @@ class ScreenEncoder:
             copy_rects(self._ref, f, rects)
         if limited:
             assert q is not None
-            regions = self.video_stage.regions if self.video_stage is not None else []
+            # A resting region's pixels are the lossy map's to refine.
+            regions = self.video_stage.playing if self.video_stage is not None else []
             ops += q.encode(
                 self._ref, f, rects,
                 used=_UPDATE_HEADER + 8 * self.integrity + sum(14 + len(o.payload) for o in ops),

@@ -475,3 +475,44 @@ def test_a_photos_last_rows_above_a_new_caption_go_lossy_the_caption_exact() -> 
     assert_exact_outside_lossy_tiles(enc, fb, shown)
     fb, _ = refine_until_exact(enc, dec, shown, 9 * STEP, 60)
     assert np.array_equal(fb[..., :3], shown[..., :3])
+
+
+def test_a_stopped_video_is_refined_from_its_rest_in_every_update_until_exact() -> None:
+    """Under a rate, a film that stops is refined from the update in which its
+    region rests (its stream still kept: before ``refresh_delay``), and every
+    update after carries more of it until nothing is lossy; the viewer is then
+    bit-exact (the hash is checked in every update)."""
+    w, h, rate = 640, 360, 2e6
+    src = SyntheticDesktop(w, h, scenario="video")
+    enc = ScreenEncoder(w, h, video=True, lossy=True, integrity=True)
+    enc.set_rate(rate)
+    dec = ScreenDecoder()
+    n = 30
+    for i in range(n):
+        dec.decode(enc.encode(src.frame_at(i), now=i * STEP))
+    stage = enc.video_stage
+    assert stage is not None and stage.playing, "the video was not detected"
+    region = stage.playing[0]
+    last = src.frame_at(n - 1)
+    now = (n - 1) * STEP
+    fb = dec.decode(enc.encode(last, now=now))
+
+    def exact_in_region() -> int:
+        a, b = fb[region.slices()][..., :3], last[region.slices()][..., :3]
+        return int(np.count_nonzero(np.all(a == b, axis=2)))
+
+    while stage.playing:
+        now += STEP
+        before = exact_in_region()
+        fb = dec.decode(enc.encode(last, now=now))
+    assert stage.stopped == [region] and stage.regions == [region]
+    assert exact_in_region() > before, "the rest update refined nothing of the film"
+    updates = 1
+    while enc.lossy_area:
+        updates += 1
+        assert updates <= 40, f"{enc.lossy_area} pixels still lossy"
+        now += STEP
+        fb = dec.decode(enc.encode(last, now=now))
+        assert enc.last.refined_pixels > 0, f"update {updates} after the rest refined nothing"
+    assert np.array_equal(fb[..., :3], last[..., :3])
+    assert updates > 1  # the budget held it to several updates

@@ -12,7 +12,8 @@ from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 from screencodec.geometry import Rect
 from screencodec.video.stage import DEFAULT_REFRESH_DELAY
-from screencodec.wire import Op, parse_update, split_message
+from screencodec.wire import Op, OpView, VideoFlags, parse_update, split_message
+from screencodec.wire.format import VIDEO_HEADER
 
 from .helpers import exact_where, film, outside, psnr, text_desktop
 
@@ -22,7 +23,11 @@ STEP = 1 / 32
 
 
 def ops_of(data: bytes) -> list[Op]:
-    return [o.op for o in parse_update(split_message(data)[1]).ops]
+    return [o.op for o in ops_of_views(data)]
+
+
+def ops_of_views(data: bytes) -> list[OpView]:
+    return list(parse_update(split_message(data)[1]).ops)
 
 
 def test_video_scenario_psnr_and_exact_text_in_every_frame() -> None:
@@ -57,6 +62,9 @@ def play(enc: ScreenEncoder, dec: ScreenDecoder, frames: list[np.ndarray], t0: f
 
 @pytest.mark.parametrize("delay", [DEFAULT_REFRESH_DELAY, 0.1])
 def test_lossless_refresh_within_the_delay_after_the_video_stops(delay: float) -> None:
+    """A film that changed in every frame rests after a few of its own frame
+    periods (at most ``refresh_delay``): that update sends it exactly; its
+    stream is kept, quiet, until ``refresh_delay``, then dropped."""
     src = SyntheticDesktop(640, 360, scenario="video")
     enc = ScreenEncoder(640, 360, video=True, integrity=True, refresh_delay=delay)
     dec = ScreenDecoder()
@@ -64,25 +72,67 @@ def test_lossless_refresh_within_the_delay_after_the_video_stops(delay: float) -
     play(enc, dec, [src.frame_at(i).copy() for i in range(n)], 0.0)
     assert enc.video_stage is not None and enc.video_stage.regions, "video not detected"
     t_stop = (n - 1) * STEP  # the last frame that changed
-    assert enc.video_stage.deadline == t_stop + delay
+    deadline = enc.video_stage.deadline
+    assert deadline is not None and t_stop < deadline <= t_stop + delay
+    if delay == DEFAULT_REFRESH_DELAY:
+        assert deadline < t_stop + delay, "a steady film waited the whole refresh_delay"
     last = src.frame_at(n - 1).copy()
     region = enc.video_stage.regions[0]
     i = n
     while True:
         now = i * STEP
         fb = dec.decode(data := enc.encode(last, now=now))
-        if now - t_stop >= delay:
+        if now >= deadline:
             break
         # Still lossy inside the region, exact outside, nothing re-sent.
         assert exact_where(fb, last, outside(last.shape, region))
         assert ops_of(data) == []
         i += 1
-    assert now - t_stop < delay + STEP  # the first frame at or after the deadline
+    assert now < deadline + STEP  # the first frame at or after the deadline
     assert np.array_equal(fb[..., :3], last[..., :3]), "not bit-exact after the refresh"
+    assert enc.video_stage.playing == [] and enc.video_stage.stopped == [region]
+    # It stays exact and quiet; the stream goes at refresh_delay.
+    while True:
+        now += STEP
+        fb = dec.decode(data := enc.encode(last, now=now))
+        assert ops_of(data) == [] and np.array_equal(fb[..., :3], last[..., :3])
+        assert enc.video_stage.stopped == []
+        if now - t_stop >= delay:
+            break
+        assert enc.video_stage.regions == [region]
     assert enc.video_stage.regions == []
-    # And it stays exact and quiet.
-    fb = dec.decode(data := enc.encode(last, now=now + STEP))
-    assert ops_of(data) == [] and np.array_equal(fb[..., :3], last[..., :3])
+
+
+def test_a_film_that_goes_on_after_its_rest_goes_on_with_a_p_picture() -> None:
+    """A pause long enough to rest (the region is sent exactly) but shorter
+    than ``refresh_delay``: the next frame of the film is a P picture of the
+    same stream, not a new stream and an IDR, painted over the exact pixels
+    in step with the encoder's reference (the hash is checked)."""
+    src = SyntheticDesktop(640, 360, scenario="video")
+    enc = ScreenEncoder(640, 360, video=True, integrity=True)
+    dec = ScreenDecoder()
+    n = 16
+    play(enc, dec, [src.frame_at(i).copy() for i in range(n)], 0.0)
+    stage = enc.video_stage
+    assert stage is not None and stage.regions, "video not detected"
+    last = src.frame_at(n - 1).copy()
+    now = (n - 1) * STEP
+    while stage.playing:
+        now += STEP
+        fb = dec.decode(enc.encode(last, now=now))
+    assert np.array_equal(fb[..., :3], last[..., :3]), "not exact at rest"
+    region = stage.regions[0]
+    frame = src.frame_at(n).copy()
+    data = enc.encode(frame, now=now + STEP)
+    fb = dec.decode(data)
+    videos = [o for o in ops_of_views(data) if o.op is Op.VIDEO]
+    assert [o.rect for o in videos] == [stage._regions[0].coded]
+    _, flags, _, _ = VIDEO_HEADER.unpack_from(videos[0].payload)
+    assert not flags & VideoFlags.IDR
+    assert stage.playing == [region]
+    assert np.array_equal(fb, enc.reference)
+    assert exact_where(fb, frame, outside(frame.shape, region))
+    assert psnr(fb[region.slices()], frame[region.slices()]) > 30
 
 
 def scene(bg: np.ndarray, rect: Rect, index: int) -> np.ndarray:
@@ -303,3 +353,35 @@ def test_a_photo_shown_once_is_exact_after_the_refresh() -> None:
         assert now < 1.0, "the still photo stayed a video region"
         fb = dec.decode(enc.encode(photo, now=now))
     assert np.array_equal(fb[..., :3], photo[..., :3])
+
+
+def test_under_a_rate_a_stopped_film_is_refined_inside_its_own_pixels() -> None:
+    """The lossy map's cells are 16 px; a film whose edges cut through them
+    is refined pixel for pixel inside its bounds: no refinement op reaches
+    the exact text around it (sent whole, those edge cells cost twice a
+    film pixel), and the viewer ends bit-exact (the hash is checked)."""
+    bg = text_desktop(320, 240)
+    rect = Rect(33, 21, 201, 131)  # no edge on the 16-px grid
+    enc = ScreenEncoder(320, 240, video=True, lossy=True, integrity=True)
+    enc.set_rate(1e6)
+    dec = ScreenDecoder()
+    dec.decode(enc.encode(bg, now=0.0))
+    for i in range(1, 12):
+        dec.decode(enc.encode(scene(bg, rect, i), now=i * STEP))
+    stage = enc.video_stage
+    assert stage is not None and stage.playing, "the film was not found"
+    region = stage.playing[0]
+    assert rect.contains(region)
+    last = scene(bg, rect, 11)
+    now, refined = 11 * STEP, []
+    while stage.playing or enc.lossy_area:
+        now += STEP
+        assert now < 5.0, f"{enc.lossy_area} pixels still lossy"
+        data = enc.encode(last, now=now)
+        fb = dec.decode(data)
+        if not stage.playing:
+            refined += [o.rect for o in ops_of_views(data)]
+    assert refined, "nothing was refined"
+    outside_film = [r for r in refined if not region.contains(r)]
+    assert outside_film == []
+    assert np.array_equal(fb[..., :3], last[..., :3])
