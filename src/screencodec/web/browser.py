@@ -22,8 +22,8 @@ import threading
 import webbrowser
 from collections.abc import Iterator
 
-__all__ = ["BACKGROUND_SETTLE", "REAP_EVERY", "STARTED", "Started", "open_browser",
-           "reap_browsers"]  # fmt: skip
+__all__ = ["BACKGROUND_SETTLE", "REAP_EVERY", "STARTED", "TEXT_BROWSERS", "Started",
+           "open_browser", "reap_browsers"]  # fmt: skip
 
 
 class Started:
@@ -123,6 +123,8 @@ def _open_in_browser(url: str) -> bool:
     first that starts answers. Another kind (Konqueror) opens the link its
     own way, its processes left to it."""
     for browser in _candidates():
+        if _draws_in_terminal(browser):
+            continue
         try:
             return _open_one(browser, url)
         except OSError:  # not there: the next one, as webbrowser.open goes on
@@ -151,6 +153,22 @@ def _candidates() -> Iterator[webbrowser.BaseBrowser]:
             yield webbrowser.get(name)
         except webbrowser.Error:
             continue
+
+
+#: The text browsers ``webbrowser`` chooses where there is a terminal and
+#: no display (as over SSH), by program name: none is started (review40b).
+#: None runs the page (it showed "The viewer needs JavaScript."), and w3m
+#: started on ``view``'s terminal drew over its lines and put the terminal
+#: in raw mode: the agent's Ctrl-C no longer reached ``view`` until w3m was
+#: quit. ``www-browser`` is Debian's name for the text one.
+TEXT_BROWSERS = frozenset({"elinks", "links", "links2", "lynx", "w3m", "www-browser"})
+
+
+def _draws_in_terminal(browser: webbrowser.BaseBrowser) -> bool:
+    """Whether ``browser`` is a text browser (:data:`TEXT_BROWSERS`), also
+    named by a path or with arguments in ``$BROWSER``."""
+    words = str(getattr(browser, "name", "") or "").split()
+    return bool(words) and os.path.basename(words[0]) in TEXT_BROWSERS
 
 
 def _open_one(browser: webbrowser.BaseBrowser, url: str) -> bool:
