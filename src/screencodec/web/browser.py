@@ -110,14 +110,15 @@ def open_browser(url: str) -> asyncio.Future[bool]:
 
 def _open_in_browser(url: str) -> bool:
     """``webbrowser.open(url)``, each browser started here (:data:`STARTED`
-    keeps it) as ``webbrowser`` starts it, but for two things. A program it
+    keeps it) as ``webbrowser`` starts it, but for three things. A program it
     would run in the foreground and wait for (``GenericBrowser``: a
     ``$BROWSER`` whose name it does not know) is started in a session of its
     own, as every other browser is (``start_new_session``): in this
     terminal's process group, the agent's Ctrl-C at ``view --web`` reached
     it too, and with it the browser the agent works in (webtail39). And a
     program given the terminal's output gets /dev/null when that is a pipe
-    or a file (:func:`_not_inherited`). The browsers are tried in
+    or a file (:func:`_not_inherited`). And a text browser is not started
+    (:data:`TEXT_BROWSERS`: none runs the page). The browsers are tried in
     ``webbrowser``'s order (:func:`_candidates`): one whose program is not
     there is passed over, as ``webbrowser.open`` passes it over, and the
     first that starts answers. Another kind (Konqueror) opens the link its
