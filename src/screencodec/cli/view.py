@@ -243,6 +243,7 @@ async def _view_main(args: argparse.Namespace, password: str,
 
         tick = asyncio.ensure_future(ticker())
         turned_away = False  # asked again after a lost link, and not let back in
+        failed_again = False  # the host's program failed as it took the session up
         try:
             while True:
                 reason = await _watch(viewer, running, left, until)
@@ -257,7 +258,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 chat.reconnecting()
                 again = await _rejoin(args, password, viewer, reason, left)
                 if isinstance(again, _Over):
-                    reason, lost, turned_away = again
+                    reason, lost, turned_away, failed_again = again
                     break
                 earlier.add(viewer)
                 viewer = again
@@ -280,8 +281,8 @@ async def _view_main(args: argparse.Namespace, password: str,
             except OSError as exc:  # it said "error: No such file or directory"
                 raise _ViewError(_unwritable(args.snapshot, exc)) from None
             tell(f"snapshot written to {args.snapshot}")
-    return Exit.REFUSED if turned_away else _end_status(hint, lost=lost,
-                                                        failed=viewer.host_failed)  # fmt: skip
+    failed = viewer.host_failed or failed_again  # failed_again: as it took the session up
+    return Exit.REFUSED if turned_away else _end_status(hint, lost=lost, failed=failed)
 
 
 async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,

@@ -38,6 +38,7 @@ from screencodec.errors import (
     AccessRefusedError,
     AuthenticationError,
     ConsentDeniedError,
+    HostFailedError,
     RefuseCode,
     ScreencodecError,
 )
@@ -233,6 +234,9 @@ class _Over(NamedTuple):
     lost: bool
     #: The host's user, asked again, did not let the agent back in: REFUSED.
     refused: bool = False
+    #: The host's program failed as it took the session up (its code,
+    #: ``HostFailedError``): ERROR, as at the first start (review40b: LOST).
+    failed: bool = False
 
 
 def _ended_meanwhile(exc: BaseException, reason: str) -> _Over | None:
@@ -299,6 +303,9 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
         joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)
     except ConsentDeniedError as exc:  # asked again (the session had ended), and no
         return _Over(f"{_plain(reason)}, and {not_let_back_in(exc)}", lost=False, refused=True)
+    except HostFailedError as exc:  # not lost: its program failed (the code said it)
+        return _Over(f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}", lost=False,
+                     failed=True)  # fmt: skip
     except (ScreencodecError, OSError) as exc:
         return _Over(f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}", lost=True)
     if not joined:

@@ -22,8 +22,8 @@ import threading
 import webbrowser
 from collections.abc import Iterator
 
-__all__ = ["BACKGROUND_SETTLE", "REAP_EVERY", "STARTED", "Started", "open_browser",
-           "reap_browsers"]  # fmt: skip
+__all__ = ["BACKGROUND_SETTLE", "REAP_EVERY", "STARTED", "TEXT_BROWSERS", "Started",
+           "open_browser", "reap_browsers"]  # fmt: skip
 
 
 class Started:
@@ -109,31 +109,78 @@ def open_browser(url: str) -> asyncio.Future[bool]:
 
 
 def _open_in_browser(url: str) -> bool:
-    """``webbrowser.open(url)`` for the browser it would try first, started
-    here (:data:`STARTED` keeps it) as ``webbrowser`` starts it, but for
-    two things. A program it would run in the foreground and wait for
-    (``GenericBrowser``: a ``$BROWSER`` whose name it does not know) is
-    started in a session of its own, as every other browser is
-    (``start_new_session``): in this terminal's process group, the agent's
-    Ctrl-C at ``view --web`` reached it too, and with it the browser the
-    agent works in (webtail39). And a program given the terminal's output
-    gets /dev/null when that is a pipe or a file (:func:`_not_inherited`).
-    Another kind (Konqueror, or a browser whose program is not there) is
-    left to ``webbrowser.open`` and its own processes to it."""
+    """``webbrowser.open(url)``, each browser started here (:data:`STARTED`
+    keeps it) as ``webbrowser`` starts it, but for three things. A program it
+    would run in the foreground and wait for (``GenericBrowser``: a
+    ``$BROWSER`` whose name it does not know) is started in a session of its
+    own, as every other browser is (``start_new_session``): in this
+    terminal's process group, the agent's Ctrl-C at ``view --web`` reached
+    it too, and with it the browser the agent works in (webtail39). And a
+    program given the terminal's output gets /dev/null when that is a pipe
+    or a file (:func:`_not_inherited`). And a text browser is not started
+    (:data:`TEXT_BROWSERS`: none runs the page). The browsers are tried in
+    ``webbrowser``'s order (:func:`_candidates`): one whose program is not
+    there is passed over, as ``webbrowser.open`` passes it over, and the
+    first that starts answers. Another kind (Konqueror) opens the link its
+    own way, its processes left to it."""
+    for browser in _candidates():
+        if _draws_in_terminal(browser):
+            continue
+        try:
+            return _open_one(browser, url)
+        except OSError:  # not there: the next one, as webbrowser.open goes on
+            continue
+    return False
+
+
+def _candidates() -> Iterator[webbrowser.BaseBrowser]:
+    """The browsers ``webbrowser.open`` tries, in its order: ``$BROWSER``'s
+    entries (``os.pathsep``-separated), then those it found. review40b: only
+    the first was started here, and when its program was missing the link
+    went to ``webbrowser.open``, which started the next entry its own way
+    (in this terminal's process group, with ``view``'s pipes, not kept).
+    The order is ``webbrowser``'s list of names (read, never changed); a
+    Python without it gives the first browser only."""
     try:
-        first = webbrowser.get()
+        first = webbrowser.get()  # also makes webbrowser find its browsers
     except webbrowser.Error:
-        return False
-    try:
-        if isinstance(first, webbrowser.UnixBrowser):  # Chromium, Firefox...
-            return _open_unix(first, url)
-        # These two exactly: a subclass may open otherwise.
-        if isinstance(first, webbrowser.GenericBrowser) and type(first) in (
-                webbrowser.GenericBrowser, webbrowser.BackgroundBrowser):
-            return _open_generic(first, url)
-    except OSError:  # not there: the next browser webbrowser knows, as it does
-        pass
-    return bool(webbrowser.open(url))
+        return
+    order = getattr(webbrowser, "_tryorder", None)
+    if not isinstance(order, list) or not order:
+        yield first
+        return
+    for name in list(order):
+        try:
+            yield webbrowser.get(name)
+        except webbrowser.Error:
+            continue
+
+
+#: The text browsers ``webbrowser`` chooses where there is a terminal and
+#: no display (as over SSH), by program name: none is started (review40b).
+#: None runs the page (it showed "The viewer needs JavaScript."), and w3m
+#: started on ``view``'s terminal drew over its lines and put the terminal
+#: in raw mode: the agent's Ctrl-C no longer reached ``view`` until w3m was
+#: quit. ``www-browser`` is Debian's name for the text one.
+TEXT_BROWSERS = frozenset({"elinks", "links", "links2", "lynx", "w3m", "www-browser"})
+
+
+def _draws_in_terminal(browser: webbrowser.BaseBrowser) -> bool:
+    """Whether ``browser`` is a text browser (:data:`TEXT_BROWSERS`), also
+    named by a path or with arguments in ``$BROWSER``."""
+    words = str(getattr(browser, "name", "") or "").split()
+    return bool(words) and os.path.basename(words[0]) in TEXT_BROWSERS
+
+
+def _open_one(browser: webbrowser.BaseBrowser, url: str) -> bool:
+    """Open ``url`` in ``browser`` (OSError: its program is not there)."""
+    if isinstance(browser, webbrowser.UnixBrowser):  # Chromium, Firefox...
+        return _open_unix(browser, url)
+    # These two exactly: a subclass may open otherwise.
+    if isinstance(browser, webbrowser.GenericBrowser) and type(browser) in (
+            webbrowser.GenericBrowser, webbrowser.BackgroundBrowser):
+        return _open_generic(browser, url)
+    return bool(browser.open(url))
 
 
 def _open_generic(browser: webbrowser.GenericBrowser, url: str) -> bool:

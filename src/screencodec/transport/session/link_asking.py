@@ -116,6 +116,14 @@ class LinkAsking:
             request = ConsentRequest(self.who, self.peer, wanted, upgrade=True)
             answer = await ask_permission(questions_for(self.host), self, self.host.consent,
                                           request, self.host.config.consent_timeout)
+            if self.channel.closed:
+                # The link ended before the answer came back here (a yes
+                # typed in the loop steps between the close and the
+                # question's withdrawal, review40b): it was for a live
+                # agent, and grants nothing, nor counts as a no. A session
+                # parked for the agent's return holds what it held (the
+                # host's lost line says so); before, it held CONTROL too.
+                return
             granted = answer.value.level & wanted
             if granted:
                 self.level = self.level | granted

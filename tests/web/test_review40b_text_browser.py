@@ -1,0 +1,70 @@
+"""review40b: ``view --web`` where ``webbrowser`` would choose a text
+browser (w3m, lynx, links, elinks, www-browser: over SSH, no display, a
+terminal).
+
+Found (real w3m, ``view --web`` in tmux): w3m was started on the
+terminal ``view`` writes to; it showed the page's "The viewer needs
+JavaScript." (no text browser runs the page), ``view``'s own lines wrote
+over it, and it put the terminal in raw mode: the agent's Ctrl-C no longer
+reached ``view`` until w3m was quit. Expected: a text browser is not
+started; ``view`` says no browser could be opened and to open the link in
+a browser, and the next browser of a ``$BROWSER`` list is started instead.
+Real ``view --web`` processes; the text browser a program of that name
+that marks that it ran (w3m is not on every machine)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from screencodec.web.run import NO_BROWSER
+
+from .test_tail39b_browser_output import _sleeper
+from .test_web39_view_web_cli import CLI
+
+
+def _env(browser: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return {**env, "TERM": "xterm", "BROWSER": browser, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.parametrize("name", ["w3m", "lynx", "links", "elinks", "www-browser"])
+def test_a_text_browser_is_not_started(tmp_path: Path, name: str) -> None:
+    ran = tmp_path / "ran"
+    prog = _sleeper(tmp_path / "bin", name, ran)
+    out = subprocess.run(
+        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
+         "--web", "--duration", "4"],
+        capture_output=True, text=True, env=_env(str(prog)), timeout=60, check=False,
+    )  # fmt: skip
+    try:
+        assert not ran.exists(), "the text browser was started"
+        assert NO_BROWSER in out.stdout + out.stderr, out
+        assert out.returncode == 1  # no page opened and connected
+    finally:
+        if ran.exists() and ran.read_text().strip():
+            os.kill(int(ran.read_text()), 9)
+
+
+def test_the_next_browser_after_a_text_one_is_started(tmp_path: Path) -> None:
+    text = _sleeper(tmp_path / "text", "w3m", tmp_path / "text-ran")
+    other = _sleeper(tmp_path / "bin", "my-browser", tmp_path / "ran")
+    out = subprocess.run(
+        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
+         "--web", "--duration", "4"],
+        capture_output=True, text=True, env=_env(f"{text}{os.pathsep}{other}"), timeout=60,
+        check=False,
+    )  # fmt: skip
+    pids = [p.read_text().strip() for p in (tmp_path / "ran", tmp_path / "text-ran")
+            if p.exists()]  # fmt: skip
+    try:
+        assert not (tmp_path / "text-ran").exists(), "the text browser was started"
+        assert (tmp_path / "ran").exists(), out
+        assert NO_BROWSER not in out.stdout + out.stderr, out
+    finally:
+        for pid in pids:
+            if pid:
+                os.kill(int(pid), 9)
