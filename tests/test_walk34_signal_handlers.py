@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from free_port import free_port
 from screencodec.cli.main import main as cli_main
 
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -54,12 +54,6 @@ def program() -> Iterator[_Program]:
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run_until_sigterm(program: _Program, argv: list[str]) -> int:
@@ -96,7 +90,7 @@ def _handlers() -> dict[int, object]:
 
 
 def test_walk34_host_in_process_gives_the_programs_handlers_back(program: _Program) -> None:
-    port = _free_port()
+    port = free_port()
     status = _run_until_sigterm(program, [
         "host", "--listen", str(port), "--bind", "127.0.0.1", "--source", "synthetic",
         "--size", "160x120", "--control", "none"])  # fmt: skip
@@ -107,7 +101,7 @@ def test_walk34_host_in_process_gives_the_programs_handlers_back(program: _Progr
 
 
 def test_walk34_relay_in_process_gives_the_programs_handlers_back(program: _Program) -> None:
-    port = _free_port()
+    port = free_port()
     status = _run_until_sigterm(program, ["relay", "--listen", str(port), "--bind", "127.0.0.1",
                                        "--drain-timeout", "1"])  # fmt: skip
     assert status == 0

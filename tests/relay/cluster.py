@@ -8,7 +8,6 @@ import contextlib
 import os
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,18 +16,13 @@ from typing import TypeVar
 
 import pytest
 
+from free_port import free_port
 from screencodec.transport.relay import Relay, RelayLimits
 from screencodec.transport.relay.redis_directory import RedisDirectory
 from transport.helpers import LinkProxy
 
 T = TypeVar("T")
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for_line(proc: subprocess.Popen[bytes], needle: bytes, timeout: float) -> bytes:

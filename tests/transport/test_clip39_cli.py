@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -119,8 +120,16 @@ def test_the_agents_clip_goes_on_the_host_clipboard_and_back(
         # Sync: what the user copies while the agent has control goes, told on both sides.
         host.type("/clip on")
         on = host.wait_for(r"clipboard sync on", 0, 15)
-        time.sleep(1.0)  # its first look (at once) took what was there: not a change
-        _xclip_set(xvfb_display, "df -h /srv")
+        # Copied right after the line, the host run late meanwhile (stopped
+        # 1 s): the line came once sync had read what was there, so the copy
+        # is a change (flake40: said before that read, which then took the
+        # copy for what was there: 2 of 3, with the test's 1 s wait then).
+        os.kill(host.proc.pid, signal.SIGSTOP)
+        try:
+            _xclip_set(xvfb_display, "df -h /srv")
+            time.sleep(1.0)
+        finally:
+            os.kill(host.proc.pid, signal.SIGCONT)
         host.wait_for(
             r"your clipboard \(10 characters\) went to 'Dave': you copied it while"
             r" they control your screen \(/clip off stops that\)",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
+from free_port import free_port
 from screencodec.errors import SessionClosedError, TransportError
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import (
@@ -123,9 +123,7 @@ def test_closing_the_listener_ends_its_sessions_and_ended_code_is_refused() -> N
 
 def test_unreachable_and_malformed_input() -> None:
     async def main() -> None:
-        with socket.socket() as s:  # a port nobody listens on
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()  # a port nobody listens on
         with pytest.raises(TransportError, match="cannot reach"):
             await connect_direct("127.0.0.1", port, "123456789", "abcdefgh", timeouts=FAST)
         with pytest.raises(ValueError, match="9 digits"):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -15,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from free_port import free_port
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_via_relay, host_via_relay
@@ -100,9 +100,7 @@ def test_relay_down_is_told_once_and_back_once_then_the_same_code_works(
 
 def test_a_relay_unreachable_at_the_start_is_told_once_and_then_reachable() -> None:
     async def main() -> None:
-        with socket.socket() as s:  # a free port, for the relay to start on later
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()  # for the relay to start on later
         creds = SessionCredentials()
         told: list[RelayStatus] = []
         reg = await host_via_relay("127.0.0.1", port, creds, lambda _: None,

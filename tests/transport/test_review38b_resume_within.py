@@ -7,12 +7,12 @@ negative time. Expected: such a value is ignored (the default, 60 s)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from free_port import free_port
 from screencodec.cli.view_connect import _resume_within
 
 
@@ -27,9 +27,7 @@ def test_a_good_resume_within_is_taken() -> None:
 
 
 def test_view_with_a_bad_value_runs_and_says_why_it_could_not_connect() -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port nobody listens on
     env = {**os.environ, "SCREENCODEC_TEST_RESUME_WITHIN": "abc"}
     done = subprocess.run([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
                            "--code", "123456789", "--password", "7kq2m9xa"],

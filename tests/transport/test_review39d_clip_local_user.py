@@ -23,6 +23,7 @@ import pytest
 
 from screencodec.transport import CONTROL, VIEW, Viewer
 from screencodec.transport.connect import connect_direct
+from screencodec.transport.session import messages as m
 
 from .helpers import run, until
 from .test_attack_prompts import PtyHost, _can_control, _credentials
@@ -55,7 +56,16 @@ def test_the_customer_is_told_it_was_their_own_typing(
             await until(lambda: viewer.clipboard.host_takes, 10, "the hello")
             await asyncio.sleep(1.0)  # past the grant's round trip
             typing.start()
-            await asyncio.sleep(0.5)
+            # Until the host has taken the customer's typing in (its watcher
+            # polls X): the agent's pointer is held off then, and told so.
+            # Waited for, not 0.5 s: a host the machine ran late (stopped 1 s)
+            # took the five texts before the typing, 4 of 4 (flake40).
+            loop = asyncio.get_running_loop()
+            told = loop.time() + 20
+            while not any(n.code == m.Notice.LOCAL_USER_ACTIVE for n in viewer.notices):
+                assert loop.time() < told, "the host did not take the customer's typing in"
+                await viewer.pointer_move(10, 10)
+                await asyncio.sleep(0.05)
             for _ in range(5):  # sent while the customer types: one line for them
                 await viewer.send_clipboard("sudo apt install foo")
             await viewer.chat("after the texts")

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from free_port import free_port
 from loop_thread import LoopThread
 from screencodec.web import PageAccess, WebServer
 from screencodec.web.access import IN_USE, SPENT, USED, static_key_of
@@ -290,13 +291,6 @@ class _Welcoming(Served):
         await super().on_page(ws, hello)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_next_link_in_the_same_tab_opens_the_next_session(browser: Any) -> None:
     # With a fixed --web-port, the next session's link differs from the last
     # one only in its fragment: pasted into the old tab, it is a same-document
@@ -307,7 +301,7 @@ def test_next_link_in_the_same_tab_opens_the_next_session(browser: Any) -> None:
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
             time.sleep(0.02)
 
-    port = _free_port()
+    port = free_port()
     first, second = _Welcoming(), _Welcoming()
     first.server = WebServer(first.on_page, port=port)
     second.server = WebServer(second.on_page, port=port)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
+from free_port import free_port
 from loop_thread import LoopThread
 from screencodec.capture import open_source
 from screencodec.transport import (
@@ -80,10 +81,7 @@ def test_not_a_screencodec_host(talker: tuple[int, list[bytes]], answer: bytes) 
 
 
 def test_nothing_listens() -> None:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()  # nothing listens on it
     done = _view(f"127.0.0.1:{port}", "--code", "123 456 789", "--password", "abcdefgh")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"127.0.0.1:{port}" in done.stderr
@@ -152,10 +150,7 @@ async def _close(closers: list[Any], host: Host) -> None:
 
 
 def test_web_connect_error_reaches_page_and_terminal(browser: Any) -> None:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()  # nothing listens on it
     proc = subprocess.Popen(
         [sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}", "--code",
          "123 456 789", "--password", "abcdefgh", "--web", "--no-open"],

@@ -20,7 +20,11 @@ from screencodec.transport.session.clipboard import LOCAL_USER, ClipboardError, 
 from screencodec.transport.session.clipboard_host import read_clipboard
 from screencodec.transport.session.events import ClipboardRefused, ClipboardSent, ClipboardSet
 
-__all__ = ["ClipboardLines", "clip_command", "clipboard_line"]
+__all__ = ["SYNC_LOOKED_WITHIN", "ClipboardLines", "clip_command", "clipboard_line"]
+
+#: How long ``/clip on`` waits for sync's first read (an xclip process:
+#: cli/clipboard_x11.py's XCLIP_WAIT, 4 s) before it says it is on anyway.
+SYNC_LOOKED_WITHIN = 5.0
 
 
 def _chars(n: int) -> str:
@@ -36,6 +40,11 @@ async def clip_command(commands: Any, arg: str) -> None:
         return
     if word == "on":
         host.set_clipboard_sync(True)
+        # Said once sync has read what was there, so that a copy made after
+        # the line is a change and goes (flake40: said before that read, a
+        # copy right after it, read first by a host the machine ran late,
+        # was taken for what was there and never went).
+        await host.clipboard_sync_looked(SYNC_LOOKED_WITHIN)
         # clipwalk39: with no remote control here (--control none) no agent
         # ever controls the screen, so sync sends nothing: said so.
         never = ""

@@ -27,10 +27,15 @@ from screencodec.transport.session.events import (
     ClipboardSet,
 )
 
-__all__ = ["SHOWN_LINES", "ViewClipboard"]
+__all__ = ["FIRST_PICTURE_WAIT", "SHOWN_LINES", "ViewClipboard"]
 
 #: Lines of the host's text ``/clip show`` prints at most (each cut at 1000).
 SHOWN_LINES = 200
+#: How long ``/clip`` waits, on a link that took the session up again, for
+#: the host's first picture there: the host refuses what comes before it
+#: as typed blind (transport/session/input_gate.py). It comes within a
+#: round trip; a host that never sends it has the text refused, and said so.
+FIRST_PICTURE_WAIT = 10.0
 
 
 def _chars(n: int) -> str:
@@ -124,8 +129,20 @@ class ViewClipboard:
             text = await asyncio.to_thread(self.own.get_text)
             if text is None:
                 raise ClipboardError("your clipboard holds no text")
+            await _first_picture(viewer)
             await viewer.send_clipboard(text)
         except (OSError, ScreencodecError) as exc:
             tell(f"(not sent: {safe_text(exc, 200)})")
             return
         tell(f"sent your clipboard ({_chars(len(text))}) for the host's")
+
+
+async def _first_picture(viewer: Any) -> None:
+    """Once ``viewer`` has seen a picture on its link (``blind`` cleared as
+    its first receipt goes), or :data:`FIRST_PICTURE_WAIT` passed. flake40:
+    ``/clip`` typed as "back in the session" was said, to a host that the
+    machine ran late, was refused as sent before the agent held control."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + FIRST_PICTURE_WAIT
+    while getattr(viewer, "blind", False) and loop.time() < until:
+        await asyncio.sleep(0.02)  # the receipt is sent on this loop: no event to wait on

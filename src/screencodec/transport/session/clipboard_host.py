@@ -258,6 +258,10 @@ class ClipboardSync:
         self._last: float | None = None  # when the last good read began
         self._unwatched = False  # its watch failed: read every period
         self.period = SYNC_PERIOD
+        #: Set once sync, started, has read what the clipboard held, or found
+        #: no agent holding CONTROL (the first read after a grant takes what
+        #: is there then): a copy made after it is a change, and goes.
+        self.looked = asyncio.Event()
 
     @property
     def on(self) -> bool:
@@ -269,6 +273,7 @@ class ClipboardSync:
     def start(self) -> None:
         if self._task is None and self._runtime.clipboard is not None:
             self._held = False  # the first read only sets what was there
+            self.looked.clear()
             self._task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
@@ -320,6 +325,7 @@ class ClipboardSync:
                 # first read after a grant only sets what was there.
                 self._held = False
                 self._last = None
+                self.looked.set()
                 await asyncio.sleep(self.period)
                 continue
             if watch is not None and self._held and not await self._changed(watch):
@@ -342,6 +348,7 @@ class ClipboardSync:
             self._seen = text
             self._held = held and bool(self._holders())
             self._last = began
+            self.looked.set()
             if watch is None:
                 await asyncio.sleep(self.period)
 

@@ -6,9 +6,11 @@ runtime.py and link.py import: this one names the runtime's class."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING
 
 from screencodec.errors import ScreencodecError
+from screencodec.transport.aio import wait_for
 from screencodec.transport.session.clipboard import (
     NO_CLIPBOARD,
     ClipboardError,
@@ -70,3 +72,15 @@ class HostClipboard:
         sync = self._runtime.clip_sync
         sync.start() if on else sync.stop()
         return sync.on
+
+    async def clipboard_sync_looked(self, timeout: float) -> bool:
+        """Once sync, just turned on, has read what the clipboard held (or
+        found no agent holding CONTROL: the first read after a grant takes
+        what is there then), so that a copy made from now on goes; False
+        after ``timeout`` seconds, or when sync is off."""
+        sync = self._runtime.clip_sync
+        if not sync.on:
+            return False
+        with contextlib.suppress(asyncio.TimeoutError):
+            await wait_for(sync.looked.wait(), timeout)
+        return sync.looked.is_set()

@@ -38,6 +38,9 @@ export async function main({ key, base, save }) {
   const renderer = new Renderer($("screen"), $("cursor"), $("viewport"), {
     mode, repaint: () => decoding.repaint(),
   });
+  // The page's socket is made once the first worker is ready; a worker that
+  // fails before (the start fails: said below) has nothing to ask of it.
+  let send = () => {};
   const decoding = new DecodeWorker({
     url: `${base}worker/main.js`, mode, canvas: () => renderer.offscreen(),
     onAnswer: (entry, m) => answered(entry, m),
@@ -64,7 +67,7 @@ export async function main({ key, base, save }) {
   page.readPixels = () => (mode === "offscreen" ? decoding.read() : Promise.resolve(renderer.read()));
   const ws = new WebSocket(`ws://${location.host}/ws`);
   ws.binaryType = "arraybuffer";
-  const send = (obj) => {
+  send = (obj) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
   };
   let control = false;
