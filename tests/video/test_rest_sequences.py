@@ -4,6 +4,8 @@ viewer's picture compared bit for bit with the screen once nothing is lossy."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pytest
 
@@ -43,13 +45,20 @@ def hold(
 
 
 def run(
-    frames: Frames, rate: float | None, *, keyframe_at: int = -1, new_viewer: bool = False
+    frames: Frames,
+    rate: float | None,
+    *,
+    keyframe_at: int = -1,
+    new_viewer: bool = False,
+    chroma: Literal["444", "420"] = "444",
 ) -> tuple[ScreenEncoder, np.ndarray]:
     """Encode ``frames`` one per STEP, then the last one still until nothing
     is lossy or video; whenever nothing is, the viewer must show the frame
     exactly. At ``keyframe_at`` a keyframe is asked (``new_viewer``: by a new
     decoder, as a reconnect's viewer)."""
-    enc = ScreenEncoder(W, H, video=True, lossy=rate is not None, integrity=True)
+    enc = ScreenEncoder(
+        W, H, video=True, lossy=rate is not None, integrity=True, video_chroma=chroma
+    )
     if rate is not None:
         enc.set_rate(rate)
     dec = ScreenDecoder()
@@ -119,3 +128,11 @@ def test_a_keyframe_while_the_film_rests_then_it_goes_on(
     """A keyframe (a viewer that lost sync, or a new one) in the updates
     around the rest: the film's next picture is an IDR a new decoder takes."""
     run(play(20) + hold(19, 10) + play(10, 20), rate, keyframe_at=at, new_viewer=new_viewer)
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_in_4_2_0_a_film_going_on_then_moving_ends_exact(rate: float | None) -> None:
+    """The same in 4:2:0 (half-resolution chroma: the region's odd edges and
+    the pad): it goes on after its rest, pauses, then moves."""
+    frames = play(20) + hold(19, 4) + play(10, 20) + hold(29, 5)
+    run(frames + play(20, 30, rect=Rect(81, 61, 201, 131)), rate, chroma="420")
