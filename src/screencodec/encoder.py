@@ -437,9 +437,10 @@ class ScreenEncoder:
             )  # fmt: skip
             ops += vops
             if limited and self.video_stage.stopped:
-                # A region just stopped: its pixels are lossy, like a still's,
-                # and are refined within the budget instead of all at once,
-                # from this update on (they went lossy before it).
+                # A region just stopped (or moved: what it left): its pixels
+                # are lossy, like a still's, and are refined within the budget
+                # instead of all at once, from this update on (they went lossy
+                # before it).
                 assert q is not None
                 q.map.mark(self.video_stage.stopped, q.stamp - 1, f)
             if adopt and (vops or self.video_stage.regions):

@@ -63,3 +63,19 @@ def test_the_whole_picture_way_takes_what_the_gather_takes(size: tuple[int, int]
     assert _ui_like(view, y0, x0).tolist() == expect.tolist()
     few = np.arange(0, len(y0), 7)
     assert _ui_like(view, y0[few], x0[few]).tolist() == expect[few].tolist()
+
+
+def test_every_small_size_takes_what_the_gather_takes() -> None:
+    """Every picture of 1-25 x 1-25 pixels and a few around two cells, of
+    random bytes, of two colours (edges of 255) or of steps of 0-2 (photo-like
+    and flat): partial cells on either edge, a single row or column."""
+    rng = np.random.default_rng(40)
+    sizes = [(h, w) for h in range(1, 26) for w in range(1, 26)]
+    sizes += [(h, w) for h in (15, 16, 17) for w in (1, 15, 16, 17, 63)]
+    for k, (h, w) in enumerate(sizes):
+        pixels = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+        if k % 3 == 1:
+            pixels[..., :3] = np.where(rng.random((h, w, 1)) < 0.5, 0, 255)
+        elif k % 3 == 2:
+            pixels[..., :3] = rng.integers(0, 3, (h, w, 3))
+        assert _cell_steps(pixels).tolist() == gathered(pixels).tolist(), (h, w)

@@ -123,7 +123,8 @@ class VideoStage:
     :param detector: region detection tuning.
 
     ``stopped`` lists the regions the last ``process`` stopped playing
-    (still for their rest time, see the module notes). Their lossy pixels
+    (still for their rest time, see the module notes), and what a region
+    replaced by one that moved or resized leaves outside it. Their lossy pixels
     stay in the rects ``process`` returns, so the encoder re-sends them
     losslessly in the same update, unless it takes them out (under a rate it
     refines them within its budgets).
@@ -310,6 +311,14 @@ class VideoStage:
             if not overlapping and len(self._regions) >= self.detector_options.max_regions:
                 continue
             self._regions = [r for r in self._regions if r not in overlapping]
+            # What a replaced region's last pictures painted and the new one
+            # does not cover stays lossy where the screen did not change
+            # since: it stopped playing (under a rate, only the lossy map
+            # would send it again). A resting one's pixels are the map's already.
+            gone = [r.rect for r in overlapping if not r.resting]
+            if gone:
+                left = subtract_rects(gone, [rect]).tolist()
+                self.stopped += [Rect(*map(int, r)) for r in left]
             area = rect.area + sum(r.rect.area for r in self._regions)
             opts = self.options
             if self._total_bitrate is not None:
