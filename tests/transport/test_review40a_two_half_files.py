@@ -1,0 +1,118 @@
+"""review40a: Ctrl-C twice of ``screencodec host`` while two half files
+(their ends not come) wait on a disk that stopped answering (deflake39's
+case, with a file from each of two agents).
+
+Found: the line said as the host leaves without waiting named both files
+and said that what came of them "stays in the folder as a hidden temporary
+file" (one file, for two), and said it stays where it only may: the disk
+thread goes on with the removal given up, and a disk that answers a moment
+later, while the program still ends, removes it (as the waiting line
+itself says: "it may then stay"). Expected: "may stay in the folder as
+hidden temporary files" for two, "may stay ... as a hidden temporary file"
+for one (tests/transport/test_deflake39_stopdisk_half_file.py).
+
+The real CLI on a pty; a real FAT image served by fusefat, whose daemon is
+stopped (SIGSTOP) once both files are begun on it (their FileEnds never go)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from screencodec.transport.session import messages as m
+from transport.test_attack_prompts import PtyHost, _credentials
+from transport.test_host_cli_commands import join, wait
+from transport.test_small_file_durable import fat
+
+from .test_stopdisk_host import in_order, stalled, state
+
+__all__ = ["fat"]  # the fixture, imported for the FAT test here
+
+#: How long the host is given to leave after the second Ctrl-C (s): it
+#: leaves at once (deflake39).
+LEAVES_WITHIN = 5.0
+#: Each half file as the host names it: its name, what came of it, the agent.
+_HALF = r"{}\.bin \([^)]* of 300 kB\) from '{}' \([^)]*\)"
+_A, _B = _HALF.format("a", "Alice"), _HALF.format("b", "Bob")
+_BOTH = f"(?:{_A}, {_B}|{_B}, {_A})"
+#: Each agent's session ends on its own: their half files are said in one
+#: line or in two, as their removals are given to the disk.
+WAITING_A, WAITING_B = (rf"waiting for the disk to remove what came of [^\n]*{half}[^\n]*, not"
+                        r" received; press Ctrl-C again to leave now: (it|they) may then stay"
+                        r" in the folder as (a hidden temporary file|hidden temporary files)\n"
+                        for half in (_A, _B))  # fmt: skip
+LEFT = (rf"left without waiting for the disk: what came of {_BOTH}, not received, may stay in"
+        r" the folder as hidden temporary files, removed by a later file received there; while"
+        r" the disk does not answer, the system may hold this program's very end\n")  # fmt: skip
+
+
+def _held(real: Callable[[m.Message], Awaitable[None]], held: asyncio.Event, daemon: int,
+          fat: Path) -> Callable[[m.Message], Awaitable[None]]:  # fmt: skip
+    """An agent's ``send`` (``real``) whose FileEnd never goes: the first
+    one stops the disk once both files are begun on it."""
+
+    async def send(msg: m.Message) -> None:
+        if isinstance(msg, m.FileEnd):
+            if not held.is_set():
+                while len(os.listdir(fat)) < 2:  # both begun on the disk
+                    await asyncio.sleep(0.05)
+                os.kill(daemon, signal.SIGSTOP)
+                held.set()
+            await asyncio.Event().wait()
+        await real(msg)
+
+    return send
+
+
+def test_review40a_two_half_files_left_are_said_as_two_that_may_stay(
+    fat: Path, tmp_path: Path
+) -> None:
+    files = [tmp_path / "a.bin", tmp_path / "b.bin"]
+    for path in files:
+        path.write_bytes(os.urandom(300_000))
+    host = PtyHost("--download-dir", str(fat))
+    try:
+        with stalled(fat) as daemon:
+
+            async def body() -> tuple[bool, int, int]:
+                held = asyncio.Event()
+                sending = []
+                for who, path in zip(("Alice", "Bob"), files, strict=True):
+                    viewer, _task = await join(host, _credentials(host), who)
+                    viewer.sender._send = _held(viewer.sender._send, held, daemon, fat)  # type: ignore[method-assign]
+                    mark = len(host.text)
+                    sending.append(asyncio.ensure_future(viewer.sender.send(path)))
+                    await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
+                    host.type("y")
+                await held.wait()
+                mark = len(host.text)
+                host.proc.send_signal(signal.SIGINT)
+                await wait(host, WAITING_A, mark)
+                await wait(host, WAITING_B, mark)
+                host.proc.send_signal(signal.SIGINT)
+                deadline = time.monotonic() + LEAVES_WITHIN
+                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                left = state(host.proc.pid) == "Z"
+                os.kill(daemon, signal.SIGCONT)  # the disk answers
+                status = await asyncio.to_thread(host.proc.wait, 20)
+                for task in sending:
+                    task.cancel()
+                return left, mark, status
+
+            left, mark, status = asyncio.run(asyncio.wait_for(body(), 60))
+        text = host.text[mark:]
+        assert left, text
+        in_order(text, LEFT, r"session with '(Alice|Bob)' [^\n]* ended: you ended it\n",
+                 r"Screen sharing stopped\.")  # fmt: skip
+        assert status == 0, text
+        kept = sorted(os.listdir(fat))  # the disk was stopped until the host had gone
+        assert len(kept) == 2, kept
+        assert all(re.fullmatch(r"\.[ab]\.bin\.part-[0-9a-f]{8}", name) for name in kept), kept
+    finally:
+        host.close()
