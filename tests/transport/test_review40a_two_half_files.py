@@ -52,14 +52,14 @@ LEFT = (rf"left without waiting for the disk: what came of {_BOTH}, not received
 
 
 def _held(real: Callable[[m.Message], Awaitable[None]], held: asyncio.Event, daemon: int,
-          fat: Path) -> Callable[[m.Message], Awaitable[None]]:  # fmt: skip
+          fat: Path, files: int = 2) -> Callable[[m.Message], Awaitable[None]]:  # fmt: skip
     """An agent's ``send`` (``real``) whose FileEnd never goes: the first
-    one stops the disk once both files are begun on it."""
+    one stops the disk once ``files`` files are begun on it."""
 
     async def send(msg: m.Message) -> None:
         if isinstance(msg, m.FileEnd):
             if not held.is_set():
-                while len(os.listdir(fat)) < 2:  # both begun on the disk
+                while len(os.listdir(fat)) < files:  # begun on the disk
                     await asyncio.sleep(0.05)
                 os.kill(daemon, signal.SIGSTOP)
                 held.set()
@@ -114,5 +114,53 @@ def test_review40a_two_half_files_left_are_said_as_two_that_may_stay(
         kept = sorted(os.listdir(fat))  # the disk was stopped until the host had gone
         assert len(kept) == 2, kept
         assert all(re.fullmatch(r"\.[ab]\.bin\.part-[0-9a-f]{8}", name) for name in kept), kept
+    finally:
+        host.close()
+
+
+def test_review40a_sigterm_twice_leaves_while_a_half_files_removal_waits(
+    fat: Path, tmp_path: Path
+) -> None:
+    """A service manager's stop (SIGTERM: no Ctrl-C to press) while a half
+    file's removal waits on the stopped disk: the host says to send SIGTERM
+    again, and that leaves at once, status 0 (as files32 for a save)."""
+    notes = tmp_path / "notes.bin"
+    notes.write_bytes(os.urandom(300_000))
+    host = PtyHost("--download-dir", str(fat))
+    waiting = (r"waiting for the disk to remove what came of notes\.bin \([^)]* of 300 kB\) from"
+               r" 'Alice' [^\n]*, not received; send SIGTERM again to leave now: it may then stay"
+               r" in the folder as a hidden temporary file\n")  # fmt: skip
+    try:
+        with stalled(fat) as daemon:
+
+            async def body() -> tuple[bool, int, int]:
+                viewer, _task = await join(host, _credentials(host), "Alice")
+                held = asyncio.Event()
+                viewer.sender._send = _held(viewer.sender._send, held, daemon, fat, 1)  # type: ignore[method-assign]
+                mark = len(host.text)
+                sending = asyncio.ensure_future(viewer.sender.send(notes))
+                await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
+                host.type("y")
+                await held.wait()
+                mark = len(host.text)
+                host.proc.send_signal(signal.SIGTERM)
+                await wait(host, waiting, mark)
+                host.proc.send_signal(signal.SIGTERM)
+                deadline = time.monotonic() + LEAVES_WITHIN
+                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                left = state(host.proc.pid) == "Z"
+                os.kill(daemon, signal.SIGCONT)
+                status = await asyncio.to_thread(host.proc.wait, 20)
+                sending.cancel()
+                return left, mark, status
+
+            left, mark, status = asyncio.run(asyncio.wait_for(body(), 60))
+        text = host.text[mark:]
+        assert left, text
+        in_order(text, waiting, r"left without waiting for the disk: what came of notes\.bin"
+                 r" [^\n]*, not received, may stay in the folder as a hidden temporary file,",
+                 r"session with 'Alice' [^\n]* ended", r"Screen sharing stopped\.")  # fmt: skip
+        assert status == 0, text
     finally:
         host.close()
