@@ -164,3 +164,54 @@ def test_review40a_sigterm_twice_leaves_while_a_half_files_removal_waits(
         assert status == 0, text
     finally:
         host.close()
+
+
+def test_review40a_no_sharing_banner_while_the_host_waits_on_the_disk(
+    fat: Path, tmp_path: Path
+) -> None:
+    """Found: Ctrl-C with two agents, Alice's half file on the stopped disk
+    and Bob with none: Bob's session ended at once, and the host showed
+    "YOUR SCREEN IS BEING SHARED WITH: 'Alice'" as it waited (for good,
+    since files40, if the disk never answers), though her session was
+    ended and nothing was shared (the same with no disk involved, for a
+    moment: the sessions end one after the other). Expected: once the host
+    stops, no sharing banner; its "Screen sharing stopped." at the end."""
+    notes = tmp_path / "a.bin"
+    notes.write_bytes(os.urandom(300_000))
+    host = PtyHost("--download-dir", str(fat))
+    try:
+        with stalled(fat) as daemon:
+
+            async def body() -> tuple[int, int]:
+                held = asyncio.Event()
+                alice, _task = await join(host, _credentials(host), "Alice")
+                await join(host, _credentials(host), "Bob")
+                alice.sender._send = _held(alice.sender._send, held, daemon, fat, 1)  # type: ignore[method-assign]
+                mark = len(host.text)
+                sending = asyncio.ensure_future(alice.sender.send(notes))
+                await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
+                host.type("y")
+                await held.wait()
+                mark = len(host.text)
+                host.proc.send_signal(signal.SIGINT)
+                await wait(host, WAITING_A, mark)
+                await wait(host, r"session with 'Bob' [^\n]* ended: you ended it\n", mark)
+                await asyncio.sleep(0.5)  # what the host says meanwhile
+                host.proc.send_signal(signal.SIGINT)
+                deadline = time.monotonic() + LEAVES_WITHIN
+                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                os.kill(daemon, signal.SIGCONT)
+                status = await asyncio.to_thread(host.proc.wait, 20)
+                sending.cancel()
+                return mark, status
+
+            mark, status = asyncio.run(asyncio.wait_for(body(), 60))
+        text = host.text[mark:]
+        assert "BEING SHARED WITH" not in text, text
+        in_order(text, WAITING_A, r"left without waiting for the disk: ",
+                 r"session with 'Alice' [^\n]* ended: you ended it\n",
+                 r"Screen sharing stopped\.")  # fmt: skip
+        assert status == 0, text
+    finally:
+        host.close()

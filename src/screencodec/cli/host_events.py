@@ -72,8 +72,12 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
             # No one left: told with the SessionEnded that follows, as a stop,
             # or not, for a lost link whose agent may come back unasked. Only
             # those /end is ending left: told by its line (one agent's end
-            # before another's printed "BEING SHARED WITH" the other).
-            if ev.viewers and not set(ev.viewers) <= commands.told_by_end:
+            # before another's printed "BEING SHARED WITH" the other). Nor
+            # once the host stops: every session is being ended (review40a:
+            # one agent's end showed the banner of the other, whose end then
+            # waited on a disk that did not answer, for good since files40).
+            stopping = commands.done.is_set()
+            if ev.viewers and not stopping and not set(ev.viewers) <= commands.told_by_end:
                 commands.sharing = True
                 ui.say(
                     f"\n{BANNER}\n##  YOUR SCREEN IS BEING SHARED WITH: {_agents(ui, ev.viewers)}"
