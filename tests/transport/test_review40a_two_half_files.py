@@ -29,7 +29,7 @@ from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_host_cli_commands import join, wait
 from transport.test_small_file_durable import fat
 
-from .test_stopdisk_host import in_order, stalled, state
+from .test_stopdisk_host import in_order, stalled, state, stop_at_end, waits_on_the_disk
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
 
@@ -58,9 +58,11 @@ def _held(real: Callable[[m.Message], Awaitable[None]], held: asyncio.Event, dae
 
     async def send(msg: m.Message) -> None:
         if isinstance(msg, m.FileEnd):
+            # Not a look at the disk once another end stopped it (the loop
+            # would wait on it for good).
+            while not held.is_set() and len(os.listdir(fat)) < files:  # begun on the disk
+                await asyncio.sleep(0.05)
             if not held.is_set():
-                while len(os.listdir(fat)) < files:  # begun on the disk
-                    await asyncio.sleep(0.05)
                 os.kill(daemon, signal.SIGSTOP)
                 held.set()
             await asyncio.Event().wait()
@@ -212,6 +214,77 @@ def test_review40a_no_sharing_banner_while_the_host_waits_on_the_disk(
         in_order(text, WAITING_A, r"left without waiting for the disk: ",
                  r"session with 'Alice' [^\n]* ended: you ended it\n",
                  r"Screen sharing stopped\.")  # fmt: skip
+        assert status == 0, text
+    finally:
+        host.close()
+
+
+def test_review40a_a_save_and_a_half_files_removal_together(fat: Path, tmp_path: Path) -> None:
+    """Bob's b.bin began to come (its end held), then Alice's a.bin came
+    whole, its save waiting on the disk that stopped as her FileEnd went:
+    Ctrl-C names both, each in its own words, and a Ctrl-C more leaves,
+    saying what may not be saved and what may stay."""
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    for path in (a, b):
+        path.write_bytes(os.urandom(300_000))
+    host = PtyHost("--download-dir", str(fat))
+    saving = (r"waiting for the disk to finish saving a\.bin \(300 kB\) from 'Alice' [^\n]*;"
+              r" press Ctrl-C again to leave now: it may then not be saved\n")  # fmt: skip
+    removing = (r"waiting for the disk to remove what came of b\.bin \([^)]* of 300 kB\) from"
+                r" 'Bob' [^\n]*, not received; press Ctrl-C again to leave now: it may then"
+                r" stay in the folder as a hidden temporary file\n")  # fmt: skip
+    try:
+        with stalled(fat) as daemon:
+
+            async def body() -> tuple[bool, int, int]:
+                alice, _task = await join(host, _credentials(host), "Alice")
+                bob, _task = await join(host, _credentials(host), "Bob")
+                real_b = bob.sender._send
+
+                async def bob_sends(msg: m.Message) -> None:
+                    if isinstance(msg, m.FileEnd):  # b.bin's end never goes
+                        await asyncio.Event().wait()
+                    await real_b(msg)
+
+                bob.sender._send = bob_sends  # type: ignore[method-assign]
+                alice.sender._send = stop_at_end(alice.sender._send, daemon, a, fat)  # type: ignore[method-assign]
+                mark = len(host.text)
+                sending = [asyncio.ensure_future(bob.sender.send(b))]
+                await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
+                host.type("y")
+                while not os.listdir(fat):  # b.bin begun on the disk
+                    await asyncio.sleep(0.05)
+                mark = len(host.text)
+                sending.append(asyncio.ensure_future(alice.sender.send(a)))
+                await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
+                host.type("y")
+                while not waits_on_the_disk(host.proc.pid, daemon):  # a.bin's save waits
+                    await asyncio.sleep(0.05)
+                mark = len(host.text)
+                host.proc.send_signal(signal.SIGINT)
+                await wait(host, saving, mark)
+                await wait(host, removing, mark)
+                host.proc.send_signal(signal.SIGINT)
+                deadline = time.monotonic() + LEAVES_WITHIN
+                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                left = state(host.proc.pid) == "Z"
+                os.kill(daemon, signal.SIGCONT)
+                status = await asyncio.to_thread(host.proc.wait, 20)
+                for task in sending:
+                    task.cancel()
+                return left, mark, status
+
+            left, mark, status = asyncio.run(asyncio.wait_for(body(), 60))
+        text = host.text[mark:]
+        assert left, text
+        in_order(text, r"left without waiting for the disk: a\.bin \(300 kB\) from 'Alice'"
+                 r" [^\n]* may not be saved")  # fmt: skip
+        in_order(text, r"left without waiting for the disk: what came of b\.bin [^\n]*, not"
+                 r" received, may stay in the folder as a hidden temporary file,")  # fmt: skip
+        # Each end line, then the banner (host37), the one whose end waited on the disk too.
+        in_order(text, r"session with 'Alice' [^\n]* ended", r"Screen sharing stopped\.")
+        in_order(text, r"session with 'Bob' [^\n]* ended", r"Screen sharing stopped\.")
         assert status == 0, text
     finally:
         host.close()

@@ -154,8 +154,11 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
             else:
                 ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             # The end line, then the banner, as /end says them (host37: a
-            # Ctrl-C or a signal said the banner first).
-            if not host.viewers and not commands.away and not commands.ending:
+            # Ctrl-C or a signal said the banner first); after the end line
+            # of every session the stop is ending (``ended``: review40a, one
+            # whose end waited on the disk was told after the banner).
+            if not host.viewers and not commands.away and not commands.ending \
+                    and not commands.ended:
                 commands.stopped()  # (/end's line says it after its own)
             if commands.once:
                 commands.ended_once(ev)
