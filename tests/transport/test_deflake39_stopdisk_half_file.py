@@ -11,7 +11,7 @@ waited, silent, 10.2 s (measured, unloaded; the disk still stopped; its
 close's two 5 s bounds), then said "Screen sharing stopped." with no
 "session ... ended" line. Now, as with a file being saved (stopdisk), the
 first Ctrl-C says which half file's removal it waits for and how to stop
-waiting, the second leaves at once, saying what stays in the folder, and
+waiting, the second leaves at once, saying what may stay in the folder, and
 the session is told ended; "nothing of it was kept" is said only once it
 is so (files40), as it is when the disk answers before a second Ctrl-C.
 
@@ -104,7 +104,7 @@ def test_deflake39_a_second_ctrl_c_leaves_while_a_half_files_removal_waits(
         assert left, host.text
         text = host.text[mark:]
         in_order(text, WAITING, r"left without waiting for the disk: what came of notes\.bin"
-                 r" \([^)]* of 300 kB\) from 'Alice' [^\n]*, not received, stays in the"
+                 r" \([^)]* of 300 kB\) from 'Alice' [^\n]*, not received, may stay in the"
                  r" folder as a hidden temporary file, removed by a later file received there;"
                  r" while the disk does not answer, the system may hold this program's very"
                  r" end\n", r"session with 'Alice' [^\n]* ended: you ended it\n",

@@ -4,7 +4,7 @@ that does not answer: as the host does
 (tests/transport/test_deflake39_stopdisk_half_file.py, the same code:
 cli/saving.py), the view says at once which half file's removal it waits
 for and how to stop waiting; a Ctrl-C more leaves at once, saying what
-stays in the folder; once the disk answers (no Ctrl-C more) it says the
+may stay in the folder; once the disk answers (no Ctrl-C more) it says the
 file not saved, and nothing of it stays.
 
 Before (the old code, the same session): after the Ctrl-C the view said
@@ -113,7 +113,7 @@ def test_files40_view_ctrl_c_while_a_half_files_removal_waits_on_a_stalled_disk(
         assert status == 0, text
         if then == "again":
             in_order(text, WAITING, r"left without waiting for the disk: what came of"
-                     r" notes\.bin \([^)]* of 300 kB\) from the host, not received, stays"
+                     r" notes\.bin \([^)]* of 300 kB\) from the host, not received, may stay"
                      r" in the folder as a hidden temporary file, removed by a later file"
                      r" received there; ", LEFT)  # fmt: skip
             assert "not received:" not in text, text

@@ -72,8 +72,12 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
             # No one left: told with the SessionEnded that follows, as a stop,
             # or not, for a lost link whose agent may come back unasked. Only
             # those /end is ending left: told by its line (one agent's end
-            # before another's printed "BEING SHARED WITH" the other).
-            if ev.viewers and not set(ev.viewers) <= commands.told_by_end:
+            # before another's printed "BEING SHARED WITH" the other). Nor
+            # once the host stops: every session is being ended (review40a:
+            # one agent's end showed the banner of the other, whose end then
+            # waited on a disk that did not answer, for good since files40).
+            stopping = commands.done.is_set()
+            if ev.viewers and not stopping and not set(ev.viewers) <= commands.told_by_end:
                 commands.sharing = True
                 ui.say(
                     f"\n{BANNER}\n##  YOUR SCREEN IS BEING SHARED WITH: {_agents(ui, ev.viewers)}"
@@ -150,8 +154,11 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
             else:
                 ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             # The end line, then the banner, as /end says them (host37: a
-            # Ctrl-C or a signal said the banner first).
-            if not host.viewers and not commands.away and not commands.ending:
+            # Ctrl-C or a signal said the banner first); after the end line
+            # of every session the stop is ending (``ended``: review40a, one
+            # whose end waited on the disk was told after the banner).
+            if not host.viewers and not commands.away and not commands.ending \
+                    and not commands.ended:
                 commands.stopped()  # (/end's line says it after its own)
             if commands.once:
                 commands.ended_once(ev)

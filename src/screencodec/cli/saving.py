@@ -105,11 +105,15 @@ def removing_words(halves: list[tuple[FileOfferInfo, int]], sender: Callable[[Fi
 def left_halves_words(halves: list[tuple[FileOfferInfo, int]],
                       sender: Callable[[FileOfferInfo], str]) -> str:  # fmt: skip
     """The line said when the person left without waiting for the removal
-    of ``halves`` (:func:`removing_words`)."""
+    of ``halves`` (:func:`removing_words`). What came of them *may* stay:
+    the disk thread goes on with a removal given up, and a disk that
+    answers while the program still ends removes it (review40a: it said
+    "stays", and "a hidden temporary file" for two)."""
+    files = "a hidden temporary file" if len(halves) == 1 else "hidden temporary files"
     return (f"left without waiting for the disk: what came of {_halves(halves, sender)}, not"
-            " received, stays in the folder as a hidden temporary file, removed by a later"
-            " file received there; while the disk does not answer, the system may hold this"
-            " program's very end")  # fmt: skip
+            f" received, may stay in the folder as {files}, removed by a later file received"
+            " there; while the disk does not answer, the system may hold this program's very"
+            " end")  # fmt: skip
 
 
 def left_words(files: list[FileOfferInfo], sender: Callable[[FileOfferInfo], str]) -> str:

@@ -246,7 +246,9 @@ class HostEnding:
         or a half-received one removed from it (:meth:`removing`: deflake39),
         its session is waited for beyond the timeout, until that is done or
         :meth:`give_up_saves` (a slow or stalled disk: its user is the one
-        to say how long to wait); that time is not counted.
+        to say how long to wait); that time is not counted. A caller that
+        stops waiting (cancelled) has the release below done first, as
+        after the timeout (review40a).
 
         Called from a session's own code (an extension handler, a consent
         callback, while the library awaits it), it waits for the other
@@ -282,8 +284,22 @@ class HostEnding:
                 began = loop.time()
                 await asyncio.wait({ended}, timeout=left)
                 left -= loop.time() - began
+        except asyncio.CancelledError:
+            # A caller that stops waiting (an embedder's bound on its exit,
+            # asyncio.run's cancel at a Ctrl-C) has what is the host's own
+            # released all the same, as after the timeout, before the
+            # cancellation goes on (review40a: while a session waited on the
+            # disk beyond the timeout, nothing was: its recording was never
+            # ended, the injector never closed).
+            await self._released_after(own)
+            raise
         finally:
             ended.cancel()
+        await self._released_after(own)
+
+    async def _released_after(self, own: OwnSession | None) -> None:
+        """:meth:`_release` now, or once ``own`` (the session whose code
+        called :meth:`close`) has ended."""
         if own is None:
             await self._release()
         elif self._releasing is None:

@@ -166,7 +166,12 @@ class FileSender:
         #: The peer refused an offer of this session unasked because it takes
         #: no files (reason code NO_FILES): it said so; nothing tells it up
         #: front (files40: the view's /send said "who is asked" to such a host).
+        #: Set by the answer that refuses, not by the code alone; cleared by
+        #: one that accepts (review40a: a host that sent the code and took
+        #: the file had each later offer said "which said ... no files").
         self.peer_takes_none = False
+        #: The offers waiting whose refusal's reason code said NO_FILES.
+        self._no_files: set[int] = set()
         #: The peer confirms chunks: files go under this window (pace()).
         self.window: BulkWindow | None = None
         self.last: FileSent | None = None  #: the latest outcome
@@ -235,7 +240,8 @@ class FileSender:
         self.peer_gave_reasons = True
         if transfer in self._waiting:
             self._refusals[transfer] = why
-            self.peer_takes_none = self.peer_takes_none or code == NO_FILES
+            if code == NO_FILES:
+                self._no_files.add(transfer)
 
     def on_result_reason(self, transfer: int, code: int) -> None:
         """The peer says why the FileResult "not saved" that comes next for
@@ -389,6 +395,8 @@ class FileSender:
             if not fut.done():  # cancelled: whatever answer comes is late
                 self._give_up(transfer)
             refused = self._refusals.pop(transfer, "")
+            no_files = transfer in self._no_files
+            self._no_files.discard(transfer)
             if not (fut.done() and not fut.cancelled() and fut.result() is True):
                 self._arrived.pop(transfer, None)  # not accepted: nothing of it goes
         if accepted is None and self._closed is not None:
@@ -401,7 +409,9 @@ class FileSender:
             return self._outcome(name, data_size, transfer, "declined", "no answer in time")
         if not accepted:  # why, if the peer refused it unasked and said so
             why = f"{REFUSED_UNASKED}{refused}" if refused else ""
+            self.peer_takes_none = self.peer_takes_none or no_files
             return self._outcome(name, data_size, transfer, "declined", why)
+        self.peer_takes_none = False  # it took this one: it takes files
         result = self._results.get(transfer)
         self._streaming[transfer] = self._Streaming(safe_text(name, 100), data_size)
         if on_sending is not None:
