@@ -39,7 +39,9 @@ def register(subparsers: Any, summary: str) -> None:
                         " as you are let in (with --web: the page's Request control asks"
                         " later; this terminal itself sends no input)")
     v.add_argument("--duration", type=seconds, default=None, metavar="S",
-                   help="leave after S seconds")  # fmt: skip
+                   help="leave S seconds after the host's user let you in (with --web: S"
+                        " seconds after the start, the page's opening and the user's answer"
+                        " included)")  # fmt: skip
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
     v.add_argument("--snapshot-cursor", action="store_true",
                    help="draw the host's pointer into the snapshot")  # fmt: skip
