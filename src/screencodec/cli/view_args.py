@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from screencodec.cli.args import address, pixels, port, seconds
+from screencodec.cli.args import dial_address, pixels, port, seconds
 from screencodec.transport.channel.limits import DEFAULT_MAX_PIXELS
 
 __all__ = ["EXIT_STATUS", "register"]
@@ -25,9 +25,9 @@ EXIT_STATUS = (
 def register(subparsers: Any, summary: str) -> None:
     """Add ``view`` to an argparse subparsers object."""
     v = subparsers.add_parser("view", help=summary, epilog=EXIT_STATUS)
-    v.add_argument("address", nargs="?", type=address, metavar="HOST:PORT",
+    v.add_argument("address", nargs="?", type=dial_address, metavar="HOST:PORT",
                    help="the host's address (screencodec host --listen PORT)")  # fmt: skip
-    v.add_argument("--relay", type=address, metavar="HOST:PORT",
+    v.add_argument("--relay", type=dial_address, metavar="HOST:PORT",
                    help="the relay the host registered at, instead (host --relay)")  # fmt: skip
     v.add_argument("--code", required=True,
                    help="the session code the host's user reads out: 9 digits, like"
