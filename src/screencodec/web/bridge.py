@@ -123,7 +123,7 @@ from screencodec.web.schema import (
 )
 from screencodec.web.server import WebServer, page_messages
 
-__all__ = ["ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
+__all__ = ["ALIVE_EVERY", "ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
            "PROBED_SILENT_AFTER", "SILENT_AFTER", "UNANSWERED", "WebBridge",
            "capabilities_from"]  # fmt: skip
 
