@@ -96,7 +96,7 @@ def test_the_agents_clip_goes_on_the_host_clipboard_and_back(
         _xclip_set(agent_display, command)
         view.type("/clip")
         n = len(command)
-        view.wait_for(rf"sent your clipboard \({n} characters\) for the host's", 0, 15)
+        view.wait_for(rf"sent your clipboard \({n} characters\) to the host\n", 0, 15)
         view.wait_for(rf"your clipboard \({n} characters\) is on the host's clipboard: there,"
                       r" Ctrl\+V pastes it; in a terminal, Shift\+Insert", 0, 15)  # fmt: skip
         host.wait_for(rf"'Dave' put {n} characters on your clipboard", 0, 15)

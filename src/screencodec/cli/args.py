@@ -9,7 +9,7 @@ from pathlib import Path
 
 from screencodec.transport.hostport import split_host_port
 
-__all__ = ["address", "pixels", "port", "seconds", "size", "unusable_folder"]
+__all__ = ["address", "dial_address", "pixels", "port", "seconds", "size", "unusable_folder"]
 
 
 def seconds(text: str) -> float:
@@ -47,6 +47,22 @@ def address(text: str) -> tuple[str, int]:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text[:80]!r} is not HOST:PORT with a port 1-65535")
     return host or "127.0.0.1", port
+
+
+def dial_address(text: str) -> tuple[str, int]:
+    """:func:`address`, for the host or relay an agent or a host dials
+    (``view HOST:PORT``, ``--relay``): a web address is refused in words
+    that give the address to type (walk40: ``view http://h:7141`` looked up
+    the name ``http://h`` and said "cannot reach ...: name or service not
+    known", status 1, as if the host were down). The relay's own
+    ``--advertise`` words it its own way (cli/relay.py)."""
+    _, web, rest = text.partition("://")
+    if web:
+        given = rest.split("/", 1)[0]
+        like = given if not isinstance(split_host_port(given), str) else "HOST:PORT"
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} is a web address: give the host and"
+                                         f" port alone, like {like[:80]}")  # fmt: skip
+    return address(text)
 
 
 def size(text: str) -> tuple[int, int]:

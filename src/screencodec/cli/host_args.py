@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from screencodec.cli.args import address, port, seconds, size
+from screencodec.cli.args import dial_address, port, seconds, size
 
 __all__ = ["EXIT_STATUS", "register"]
 
@@ -27,7 +27,8 @@ def register(subparsers: Any, summary: str) -> None:
     h = subparsers.add_parser("host", help=summary, epilog=EXIT_STATUS)
     where = h.add_mutually_exclusive_group()
     where.add_argument("--listen", type=port, metavar="PORT", help="accept viewers directly")
-    where.add_argument("--relay", type=address, metavar="HOST:PORT", help="register at a relay")
+    where.add_argument("--relay", type=dial_address, metavar="HOST:PORT",
+                       help="register at a relay")  # fmt: skip
     h.add_argument("--bind", default="0.0.0.0", help="address for --listen (default all)")
     h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto",
                    help="what is shared: this screen, a synthetic desktop, or auto (the"

@@ -111,6 +111,11 @@ class _Commands(_FileCommands):
         self.away: dict[str, asyncio.TimerHandle] = {}
         #: Those of them who held CONTROL when their link was lost.
         self.away_control: set[str] = set()
+        #: When (loop time) the host last heard those of them whose silence
+        #: was told before the loss ("no word from ..."): their "is back
+        #: after N s" counts from it (walk40: a view stopped 20 s was "back
+        #: after 6 s", the time since the loss, 15 s after "no word ... 6 s").
+        self.silent_since: dict[str, float] = {}
         #: The peer name each agent who came back has now, by the peer name
         #: of a link of theirs that was lost (:meth:`resumed`): a line given
         #: before the resume and confirmed after it names them as they are now.
@@ -172,7 +177,8 @@ class _Commands(_FileCommands):
         else:
             self.levels.pop(event.peer, None)
 
-    def lost(self, event: SessionEnded, held: Permission) -> None:
+    def lost(self, event: SessionEnded, held: Permission, silent_since: float | None = None
+             ) -> None:  # fmt: skip
         """A session ended because its link was lost: its agent may come back
         unasked for ``event.resumable`` seconds with ``held``; the user is
         told, and a ``--once`` host waits that long before it closes. Not
@@ -203,6 +209,8 @@ class _Commands(_FileCommands):
                     " again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
         self.came_back(peer)
+        if silent_since is not None:
+            self.silent_since[peer] = silent_since
         self.away[peer] = loop.call_later(event.resumable, self._gone, peer, event.resumable,
                                           limit if limited else None)  # fmt: skip
         if controls:
@@ -250,6 +258,7 @@ class _Commands(_FileCommands):
         """The session away as ``peer`` is not any more (its agent came
         back, it ended, or it was lost again)."""
         self.away_control.discard(peer)
+        self.silent_since.pop(peer, None)
         handle = self.away.pop(peer, None)
         if handle is not None:
             handle.cancel()
@@ -281,6 +290,7 @@ class _Commands(_FileCommands):
 
     def resumed(self, event: SessionResumed) -> None:
         """An agent whose link was lost came back with its session's ticket."""
+        since = self.silent_since.get(event.was or event.peer)
         self.came_back(event.was or event.peer)
         self.ui.names[event.peer] = event.who
         if event.was and event.was != event.peer:
@@ -290,7 +300,10 @@ class _Commands(_FileCommands):
                     self.now_as[old] = event.peer
             self.now_as[event.was] = event.peer
         self.levels[event.peer] = event.level
-        after = f" after {event.away:.0f} s" if event.away >= 1 else ""
+        away = event.away
+        if since is not None:  # told silent first: gone since then, for the user
+            away = max(away, asyncio.get_running_loop().time() - since)
+        after = f" after {away:.0f} s" if away >= 1 else ""
         control = CONTROL in event.level
         can = "see and control your screen" if control else "see your screen"
         # walk38: /view offered to a viewer's host too, with no control to take back.

@@ -147,7 +147,8 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 commands.ended.discard(ev.peer)
                 why = "you ended it"
             elif ev.resumable > 0:
-                commands.lost(ev, held)  # (not ``why``: the link's words, walk4)
+                silent = None if silences is None else silences.since(ev.peer)
+                commands.lost(ev, held, silent)  # (not ``why``: the link's words, walk4)
                 continue
             if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
                 ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
@@ -206,13 +207,26 @@ class Silences:
     def __init__(self, status: StatusLines) -> None:
         self.status = status
         self.told: dict[str, float] = {}
+        #: Those of :attr:`told` whose link went (lost, ended) before they
+        #: were heard again: :meth:`since` reads them once.
+        self._gone: dict[str, float] = {}
+
+    def since(self, peer: str) -> float | None:
+        """When ``peer`` was last heard, if its silence was told and it was
+        not heard since (its link may be gone already); None otherwise."""
+        told = self.told.get(peer)
+        gone = self._gone.pop(peer, None)
+        return told if told is not None else gone
 
     def lines(self, heard: dict[str, tuple[float | None, bool]], now: float,
               name: Callable[[str], str]) -> list[str]:
         """The lines of what changed since the last look: ``heard`` is
         Host.heard(), ``name`` a viewer's name in the user's words."""
         for gone in set(self.told) - set(heard):
-            del self.told[gone]  # its session's own lines say what became of it
+            # Its session's own lines say what became of it (kept for since()).
+            self._gone[gone] = self.told.pop(gone)
+            if len(self._gone) > 1000:  # read by since() when the loss is told
+                self._gone.pop(next(iter(self._gone)))
         lines = []
         for peer, (last, warm) in heard.items():
             if last is None:

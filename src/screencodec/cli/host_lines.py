@@ -154,7 +154,9 @@ def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
         return None
     if not status.on_terminal:
         return f"[shared] {safe_text(stats.line(), 200)}"
-    dropped = f", input dropped {stats.input_dropped}" if stats.input_dropped else ""
+    # walk40: ", input dropped N" read as the customer's own input lost; it
+    # is the agent's, ignored (the customer's own use of it, no control yet).
+    dropped = f", their input ignored: {stats.input_dropped}" if stats.input_dropped else ""
     return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {stats.fps:.0f} fps"
                       f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
 

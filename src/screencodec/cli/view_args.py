@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from screencodec.cli.args import address, pixels, port, seconds
+from screencodec.cli.args import dial_address, pixels, port, seconds
 from screencodec.transport.channel.limits import DEFAULT_MAX_PIXELS
 
 __all__ = ["EXIT_STATUS", "register"]
@@ -25,9 +25,9 @@ EXIT_STATUS = (
 def register(subparsers: Any, summary: str) -> None:
     """Add ``view`` to an argparse subparsers object."""
     v = subparsers.add_parser("view", help=summary, epilog=EXIT_STATUS)
-    v.add_argument("address", nargs="?", type=address, metavar="HOST:PORT",
+    v.add_argument("address", nargs="?", type=dial_address, metavar="HOST:PORT",
                    help="the host's address (screencodec host --listen PORT)")  # fmt: skip
-    v.add_argument("--relay", type=address, metavar="HOST:PORT",
+    v.add_argument("--relay", type=dial_address, metavar="HOST:PORT",
                    help="the relay the host registered at, instead (host --relay)")  # fmt: skip
     v.add_argument("--code", required=True,
                    help="the session code the host's user reads out: 9 digits, like"
@@ -39,7 +39,9 @@ def register(subparsers: Any, summary: str) -> None:
                         " as you are let in (with --web: the page's Request control asks"
                         " later; this terminal itself sends no input)")
     v.add_argument("--duration", type=seconds, default=None, metavar="S",
-                   help="leave after S seconds")  # fmt: skip
+                   help="leave S seconds after the host's user let you in (with --web: S"
+                        " seconds after the start, the page's opening and the user's answer"
+                        " included)")  # fmt: skip
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
     v.add_argument("--snapshot-cursor", action="store_true",
                    help="draw the host's pointer into the snapshot")  # fmt: skip

@@ -134,7 +134,8 @@ class ViewClipboard:
         except (OSError, ScreencodecError) as exc:
             tell(f"(not sent: {safe_text(exc, 200)})")
             return
-        tell(f"sent your clipboard ({_chars(len(text))}) for the host's")
+        # walk40: it said "sent your clipboard (N characters) for the host's".
+        tell(f"sent your clipboard ({_chars(len(text))}) to the host")
 
 
 async def _first_picture(viewer: Any) -> None:

@@ -123,7 +123,7 @@ from screencodec.web.schema import (
 )
 from screencodec.web.server import WebServer, page_messages
 
-__all__ = ["ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
+__all__ = ["ALIVE_EVERY", "ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
            "PROBED_SILENT_AFTER", "SILENT_AFTER", "UNANSWERED", "WebBridge",
            "capabilities_from"]  # fmt: skip
 
@@ -150,6 +150,11 @@ SILENT_AFTER = 12.0
 PROBED_SILENT_AFTER = 3.0
 #: How often the silence is looked at (the page is told within this of it).
 _SILENCE_CHECK = 0.25
+#: While the page shows "Connected" (or the host's silence), the bridge says
+#: it runs this often: a page that hears nothing from it for 3.5 s says the
+#: viewer program is silent (walk40: a view stopped 20 s left the page saying
+#: "Connected" over a still picture; the host had taken the link for lost).
+ALIVE_EVERY = 1.0
 #: Why a file the agent sends while the link is down is not offered.
 LINK_LOST = "the connection to the user's computer was lost"
 LINK_DOWN = f"not sent: {LINK_LOST}; send it again once reconnected"
@@ -308,6 +313,7 @@ class WebBridge:
         self._told_ended: set[int] = set()
         self._settled = False  # the session is over: settle() said so
         self._heard = 0.0  # loop time of the host's last word
+        self._alive_at = 0.0  # loop time of the last "alive" to the page
         self._silence: asyncio.Task[None] | None = None
         #: The page's digest of its picture (ask_kept): the ask's number, key,
         #: deadline (loop time), the page connection asked, and the answer.
@@ -605,6 +611,9 @@ class WebBridge:
             silent = shown.startswith(_SILENT)
             if self.link_down or self.viewer is None or (shown != CONNECTED and not silent):
                 continue  # connecting, asking, reconnecting, ended: said otherwise
+            if loop.time() - self._alive_at >= ALIVE_EVERY:
+                self._alive_at = loop.time()
+                self._to_page({"t": "alive"})  # not state: nothing to replay
             channel = self.viewer.channel
             heard = max(self._heard, getattr(channel, "last_heard", self._heard))
             probed = getattr(channel, "answers_probes", False)

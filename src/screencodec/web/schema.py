@@ -131,6 +131,8 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     for kind, req, opt in [
         ("welcome", "resume who", ""),
         ("status", "text", ""),
+        # the viewer program runs (bridge.ALIVE_EVERY), while the page shows "Connected"
+        ("alive", "", ""),
         # unavailable: the host's reason why CONTROL cannot be had ("" if it can)
         ("level", "view control", "unavailable"),
         ("monitors", "list current", ""),

@@ -258,7 +258,25 @@ export async function main({ key, base, save }) {
   ws.onopen = () => {
     send({ t: "hello", key, h264_444: probe.h264_444, h264_420: probe.h264_420, zstream: true });
   };
+  // walk40: the viewer program says "alive" each second while the page
+  // shows "Connected"; heard from by nothing for BRIDGE_SILENT_MS (stopped,
+  // hung), the page says so instead of "Connected" over a still picture.
+  const BRIDGE_SILENT_MS = 3500;
+  let heardAt = performance.now(); // the viewer program's last frame
+  let alive = false; // it said alive since the last status: its silence means something
+  let beforeSilence = null; // the status the silence line stands in for
+  setInterval(() => {
+    const quiet = performance.now() - heardAt;
+    if (!alive || page.closed || page.ended || quiet < BRIDGE_SILENT_MS) return;
+    if (beforeSilence === null) beforeSilence = document.getElementById("status").textContent;
+    ui.status(`No word from the viewer program on this computer (screencodec view) for ${Math.floor(quiet / 1000)} s: the picture may not be live`);
+  }, 500);
   ws.onmessage = (ev) => {
+    heardAt = performance.now();
+    if (beforeSilence !== null) {
+      ui.status(beforeSilence);
+      beforeSilence = null;
+    }
     if (typeof ev.data !== "string") {
       page.bytes += ev.data.byteLength;
       decoding.decode(ev.data);
@@ -302,7 +320,11 @@ export async function main({ key, base, save }) {
         document.title = `screencodec viewer: ${shownText(m.who, { cut: CUT.title })}`;
         break;
       case "status":
+        alive = false; // until the next "alive": the program says it only while "Connected"
         ui.status(m.text);
+        break;
+      case "alive":
+        alive = true;
         break;
       case "level":
         if (m.control && ui.bannerKind === "revoked") page.banner = null; // taken down below

@@ -17,6 +17,7 @@ const list = (item, max) => (v) => Array.isArray(v) && v.length <= max && v.ever
 const KINDS = {
   welcome: { resume: str(128), who: str(255) },
   status: { text: str(200) },
+  alive: {}, // the viewer program runs: said each second while "Connected" (bridge.py)
   level: { view: bool, control: bool },
   monitors: { list: list(monitor, 64), current: int(0, 65535) },
   stats: { fps: num(0, 1e6), kbps: int(0, 2 ** 32), rtt: num(0, 1e7), skipped: int(0, 2 ** 32) },
