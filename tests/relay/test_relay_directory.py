@@ -26,6 +26,7 @@ from .cluster import RedisServer, run, wait_for
 @contextlib.asynccontextmanager
 async def directory(backend: str, redis: RedisServer) -> AsyncIterator[Directory]:
     d: Directory = RedisDirectory(redis.url) if backend == "redis" else MemoryDirectory()
+    await d.begin()  # as a relay does at its start: a new cluster's (attack40)
     try:
         yield d
     finally:

@@ -51,6 +51,9 @@ class ClaimResult(Enum):
     NEW = "new"  #: the code was free; it is now ours
     RECLAIMED = "reclaimed"  #: the same secret held it: ours again, on this relay
     IN_USE = "in_use"  #: someone else holds it
+    #: nobody holds it, but the directory lost its keys a moment ago and the
+    #: relays may not have re-created their live hosts' claims yet: ask again
+    RECOVERING = "recovering"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,12 @@ class Directory(abc.ABC):
         """Why ``code``'s session ended (:meth:`end`), or None. With a viewer's
         ``tag`` (protocol.pair_tag; zeros if it names none), only an end by
         the registration it names (sessions.ended_for); None: any end."""
+
+    async def begin(self) -> None:  # noqa: B027 - optional
+        """A relay starts: a directory that holds no keys is a new cluster's,
+        whose claims may be made at once (else a directory that lost its keys
+        refuses new claims for a while: :attr:`ClaimResult.RECOVERING`).
+        This default keeps nothing to lose."""
 
     async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,  # noqa: B027
                    relay: str) -> None:

@@ -26,6 +26,16 @@ Keys (``prefix`` defaults to ``screencodec:``):
   itself at start and at every heartbeat for ``claim_ttl``, and drops those
   expired. A relay tells the viewers it pairs the members it read (the
   addresses they may name their pair tag to: relay/protocol.py).
+* ``epoch`` = ``1``, set by the first relay to start (``SET NX``): while it
+  is there, Redis has kept the cluster's keys. A claim or renewal that finds
+  it gone (Redis restarted without persistence, or was flushed: every claim
+  went with it) sets it again and sets ``recovering`` for ``claim_ttl``:
+  meanwhile a claim of a code nobody holds is refused (``ClaimResult.RECOVERING``)
+  while each relay re-creates the claims of its live hosts at its next
+  heartbeats. Before (attack40), someone who knew a code registered it at
+  another relay in that window, and the live host's relay, finding its claim
+  someone else's at its next heartbeat, cut its host (``claim_lost``): the
+  host was refused its own code from then on.
 * ``log-key`` = 16 random bytes (hex), set by the first relay that asks
   (``SET NX``) and read by the others: every relay tags a session's log
   lines with it, so one session reads the same across the cluster. Relays
@@ -64,17 +74,32 @@ from screencodec.transport.relay.sessions import ended_for
 
 __all__ = ["RedisDirectory"]
 
+# Run first by the claim and renew scripts (KEYS[4] the epoch key, KEYS[5]
+# the recovering key, ARGV[4] the grace in ms): an epoch gone means Redis
+# lost its keys (a restart without persistence, a flush), the relays' live
+# claims with them, so new claims wait out the grace (recovering) while the
+# relays re-create theirs at their heartbeats.
+_NOTICE_LOSS = """
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  redis.call('SET', KEYS[4], '1')
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[4])
+end
+"""
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
-# verifier's registration; ARGV: value, verifier hex, ttl ms. 1 new, 2
-# reclaimed, 0 in use. A claim forgets that the code's session ended, and
-# that its own registration was lost (it is back).
-_CLAIM = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then
+# verifier's registration, KEYS[4..5] as above; ARGV: value, verifier hex,
+# ttl ms, grace ms. 1 new, 2 reclaimed, 0 in use, 3 recovering (no claim
+# is new while the relays may not have re-created theirs). A claim forgets
+# that the code's session ended, and that its own registration was lost
+# (it is back).
+_CLAIM = _NOTICE_LOSS + """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  if redis.call('EXISTS', KEYS[5]) == 1 then return 3 end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
   return 1
 end
-local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, 64) == ARGV[2] then
+if string.sub(v, 1, 64) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
   return 2
@@ -82,11 +107,12 @@ end
 return 0
 """
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
-# registration; ARGV: value, ttl ms. 1 kept (or re-made), 0 someone else's
-# now. A claim kept is a live session: it forgets that the code's session
-# ended (a mark left while a Redis restart had lost the claim, by someone
-# who registered the code meanwhile and released it), and that it was lost.
-_RENEW = """
+# registration, KEYS[4..5] as _NOTICE_LOSS; ARGV: value, ttl ms, (unused),
+# grace ms. 1 kept (or re-made), 0 someone else's now. A claim kept is a
+# live session: it forgets that the code's session ended (a mark left while
+# a Redis restart had lost the claim, by someone who registered the code
+# meanwhile and released it), and that it was lost.
+_RENEW = _NOTICE_LOSS + """
 local v = redis.call('GET', KEYS[1])
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -220,9 +246,21 @@ class RedisDirectory(Directory):
         value = f"{verifier.hex()} {relay}"
         got = await self._run(self._claim(keys=[self._key("claim", code),
                                                 self._key("ended", code),
-                                                self._lost_key(code, pair_tag(verifier))],
-                                          args=[value, verifier.hex(), int(ttl * 1000)]))
-        return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED}.get(int(got), ClaimResult.IN_USE)
+                                                self._lost_key(code, pair_tag(verifier)),
+                                                *self._loss_keys()],
+                                          args=[value, verifier.hex(), int(ttl * 1000),
+                                                int(ttl * 1000)]))
+        return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED,
+                3: ClaimResult.RECOVERING}.get(int(got), ClaimResult.IN_USE)
+
+    def _loss_keys(self) -> list[str]:
+        """The keys by which a loss of Redis's keys is noticed (_NOTICE_LOSS)."""
+        return [f"{self._prefix}epoch", f"{self._prefix}recovering"]
+
+    async def begin(self) -> None:
+        # SET NX: a new cluster's Redis starts its epoch with no grace; one
+        # that holds it already is left as it is (recovering or not).
+        await self._run(self._redis.set(f"{self._prefix}epoch", "1", nx=True))
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
         if not claims:
@@ -233,8 +271,10 @@ class RedisDirectory(Directory):
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in codes:
                 await self._renew(keys=[self._key("claim", code), self._key("ended", code),
-                                        self._lost_key(code, pair_tag(claims[code]))],
-                                  args=[f"{claims[code].hex()} {relay}", int(ttl * 1000)],
+                                        self._lost_key(code, pair_tag(claims[code])),
+                                        *self._loss_keys()],
+                                  args=[f"{claims[code].hex()} {relay}", int(ttl * 1000), 0,
+                                        int(ttl * 1000)],
                                   client=pipe)
             results = await self._run(pipe.execute())
         return {code for code, kept in zip(codes, results, strict=True) if not int(kept)}

@@ -243,6 +243,8 @@ class Relay:
 
     async def start(self) -> None:
         self._closed = False
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("begin", self.directory.begin())
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
@@ -606,6 +608,10 @@ class Relay:
                 code, verifier, self.advertise, self.limits.claim_ttl))
         except DirectoryUnavailableError:
             await self._refuse(writer, RefuseCode.BUSY, "session directory unavailable", ip,
+                               session=code)
+            return
+        if result is ClaimResult.RECOVERING:  # retried: a host's backoff
+            await self._refuse(writer, RefuseCode.BUSY, "session directory recovering", ip,
                                session=code)
             return
         if result is ClaimResult.IN_USE:
