@@ -97,6 +97,9 @@ T = TypeVar("T")
 #: own round trip, before a newcomer may cut it: far longer than a real
 #: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
 STALL_GRACE = 1.0
+#: Seconds after a failed renewal of its claims before a relay tries again
+#: (at most ``claim_ttl / 3``, its heartbeat).
+RENEW_RETRY = 1.0
 #: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
 #: cluster's members read when it arrived (one directory round trip, begun
 #: while the host answers); past it, those read last are told.
@@ -353,23 +356,36 @@ class Relay:
             self.metrics.directory(op, time.perf_counter() - start, ok)
 
     async def _renew_claims(self) -> None:
-        """Heartbeat: extend every claim this relay holds, every ttl / 3."""
+        """Heartbeat: extend every claim this relay holds, every ttl / 3
+        from the last renewal's start. The renewal goes first, and one that
+        failed (the directory stalled or away) is tried again
+        :data:`RENEW_RETRY` later: a claim must not lapse while its host is
+        connected (a lapsed claim is a free code, and the host is cut for
+        whoever registers it). Before (attack40), a beat spent the
+        directory's timeout on the log key, then the members, then the
+        renewal, and a failed one waited a whole period: a 10 s Redis
+        stall let a live host's claim lapse for a second."""
+        loop = asyncio.get_running_loop()
         period = self.limits.claim_ttl / 3
+        wait = period
         while True:
-            await asyncio.sleep(period)
-            await self._share_tag_key()
-            await self._announce()
+            await asyncio.sleep(wait)
+            started = loop.time()
             claims = {code: reg.verifier for code, reg in self._sessions.items()}
             try:
                 lost = await self._dir("renew", self.directory.renew(
                     claims, self.advertise, self.limits.claim_ttl))
             except DirectoryUnavailableError:
-                continue  # keep serving local hosts; retry next beat
+                wait = min(period, RENEW_RETRY)  # keep serving local hosts; retry soon
+                continue
             for code in lost:
                 reg = self._sessions.get(code)
                 if reg is not None and reg.verifier == claims.get(code):
                     log_event("claim_lost", logging.WARNING, session=self._tag(code))
                     reg.writer.close()
+            await self._share_tag_key()
+            await self._announce()
+            wait = max(0.0, started + period - loop.time())
 
     async def _announce(self) -> None:
         """Say in the directory that this relay is one of the cluster (for a
