@@ -58,9 +58,13 @@ class ClaimResult(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Who holds a code: the relay's advertised ``HOST:PORT``."""
+    """Who holds a code: the relay's advertised ``HOST:PORT``, and the pair
+    tag of the registration whose claim it is (protocol.pair_tag; empty if
+    not known), so that a relay redirecting a viewer can tell an agent
+    coming back to it from anyone else."""
 
     relay: str
+    tag: bytes = b""
 
 
 class Directory(abc.ABC):
@@ -232,7 +236,7 @@ class MemoryDirectory(Directory):
 
     async def locate(self, code: str) -> Holder | None:
         entry = self._live(code)
-        return None if entry is None else Holder(entry[1])
+        return None if entry is None else Holder(entry[1], pair_tag(entry[0]))
 
     async def end(self, code: str, verifier: bytes, why: str, ttl: float, *,
                   relay: str | None = None) -> None:

@@ -322,8 +322,12 @@ class RedisDirectory(Directory):
         if value is None:
             return None
         text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
-        _, _, relay = text.partition(" ")
-        return Holder(relay) if relay else None
+        verifier, _, relay = text.partition(" ")
+        try:
+            tag = pair_tag(bytes.fromhex(verifier))
+        except ValueError:
+            tag = b""
+        return Holder(relay, tag) if relay else None
 
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         before = await self._run(self._hit(keys=[self._key("limit", key)],

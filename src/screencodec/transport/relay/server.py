@@ -495,6 +495,15 @@ class Relay:
                 return self._fallback_joins.try_acquire(address_key(ip))
             return self._fallback_rejoins.try_acquire(rejoin_key(ip, known))
 
+    async def _join_left(self, ip: str, known: bytes | None) -> bool:
+        """Whether ``ip`` may join once more (as :meth:`_join_allowed`, which
+        the relay deciding the join asks; looks, counts nothing). While the
+        directory cannot be reached: yes (the deciding relay counts it)."""
+        try:
+            return await self._dir("limit", self._shared.join_left(ip, known))
+        except DirectoryUnavailableError:
+            return True
+
     async def _guesses_left(self, code: str, ip: str) -> bool:
         """Whether ``ip`` has failed guesses on ``code`` to spare (looking
         only). While the directory cannot be reached the join limit, which
@@ -570,8 +579,16 @@ class Relay:
         await send_refusal(writer, why, detail)
 
     async def _redirect(self, writer: asyncio.StreamWriter, code: str, ip: str,
-                        role: str) -> bool:
-        """Send the client to the relay holding ``code``; False if none does."""
+                        role: str, named: bytes | None = None) -> bool:
+        """Send the client to the relay holding ``code``; False if none does.
+
+        A viewer (naming pair tag ``named``, or None) past its join limit is
+        refused RATE_LIMITED instead, unless it names the holder's
+        registration (an agent coming back: its joins back to it are what
+        count). The redirect counts no join (the relay it is sent to does),
+        so before (attack40) an address past its limit still learnt, for
+        any code, whether another relay held it: redirected, or refused as
+        a code nobody holds is, an unlimited oracle of live codes."""
         try:
             holder = await self._dir("locate", self.directory.locate(code))
         except DirectoryUnavailableError:
@@ -580,6 +597,13 @@ class Relay:
             return True
         if holder is None or holder.relay == self.advertise:
             return False
+        if role == "viewer":
+            known = named if named is not None and holder.tag and hmac.compare_digest(
+                named, holder.tag) else None  # fmt: skip
+            if not await self._join_left(ip, known):
+                await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip,
+                                   session=code)
+                return True
         self.stats.redirected += 1
         self.metrics.redirected()
         log_event("redirect", session=self._tag(code), addr=ip, role=role, to=holder.relay)
@@ -710,7 +734,7 @@ class Relay:
         named = tag if any(tag) else None
         reg = self._sessions.get(code)
         if reg is None:
-            if not await self._redirect(writer, code, ip, "viewer"):
+            if not await self._redirect(writer, code, ip, "viewer", named):
                 await self._refuse_absent(writer, ip, code, named)
             return
         known = named if named is not None and hmac.compare_digest(
