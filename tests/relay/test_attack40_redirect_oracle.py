@@ -27,7 +27,13 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, RefuseCode, read_frame
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.connect import host_via_relay
-from screencodec.transport.relay import ROLE_VIEWER, RelayLimits, encode_open
+from screencodec.transport.relay import (
+    ROLE_HOST_CONTROL,
+    ROLE_HOST_DATA,
+    ROLE_VIEWER,
+    RelayLimits,
+    encode_open,
+)
 from screencodec.transport.relay.protocol import RELAY_REDIRECT, parse_viewer_ok
 
 from .cluster import RedisServer, relays, run
@@ -84,3 +90,67 @@ def test_an_address_past_its_join_limit_learns_nothing_from_redirects() -> None:
         run(main(server), timeout=30)
     finally:
         server.stop()
+
+
+async def _open_raw(port: int, role: int, code: str, token: bytes,
+                    source: str = "127.0.0.1") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    writer.write(encode_open(role, code, token))
+    return reader, writer
+
+
+def test_a_host_data_connection_is_redirected_only_for_a_join_the_cluster_made() -> None:
+    """The same oracle through the host's data role (3), which no join limit
+    counts: a data connection naming any join id for a code that another
+    relay held was redirected, for a free code refused "no such pending
+    viewer" (found: unlimited, from any address). Expected: a relay
+    redirects a data connection only for a join id a relay of its cluster
+    made for that code (a MAC under the cluster's shared key); anything else
+    is told "no such pending viewer", as at a free code. The host's real
+    data connection, landing at a relay that does not hold its code (a
+    balancer), is still redirected and paired."""
+
+    async def main(redis: RedisServer) -> None:
+        async with relays(redis, 2) as (a, b):
+            code = "123123123"
+            control = await _open_raw(a.port, ROLE_HOST_CONTROL, code, bytes(range(16)))
+            viewer = None
+            opened = [control]
+            try:
+                assert (await read_frame(control[0], 1024))[0] == FrameType.RELAY_OK
+                for guess in (bytes(16), bytes(range(16))):  # any id, a live and a free code
+                    for probe in (code, "999999999"):
+                        got = await _join_as_data(b.port, probe, guess)
+                        assert got == (RefuseCode.UNKNOWN_SESSION, b"no such pending viewer")
+                viewer = await _open_raw(a.port, ROLE_VIEWER, code, bytes(16), "127.0.0.4")
+                opened.append(viewer)
+                ftype, body = await read_frame(control[0], 1024)
+                assert ftype == FrameType.RELAY_INCOMING
+                join_id = body[:16]
+                # The host's data connection reached the other relay: sent on, paired.
+                got = await _join_as_data(b.port, code, join_id)
+                assert got == (RELAY_REDIRECT, f"127.0.0.1:{a.port}".encode())
+                data = await _open_raw(a.port, ROLE_HOST_DATA, code, join_id)
+                opened.append(data)
+                assert (await read_frame(data[0], 1024))[0] == FrameType.RELAY_OK
+                assert (await read_frame(viewer[0], 1024))[0] == FrameType.RELAY_OK
+            finally:
+                for _, writer in opened:
+                    writer.close()
+
+    server = RedisServer()
+    server.start()
+    try:
+        run(main(server), timeout=30)
+    finally:
+        server.stop()
+
+
+async def _join_as_data(port: int, code: str, join_id: bytes) -> tuple[int, bytes]:
+    reader, writer = await _open_raw(port, ROLE_HOST_DATA, code, join_id, "127.0.0.3")
+    try:
+        ftype, body = await read_frame(reader, 1024)
+        return (body[0], body[1:].decode().encode()) if ftype == FrameType.REFUSE else (
+            ftype, body)
+    finally:
+        writer.close()

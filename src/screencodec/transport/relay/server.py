@@ -260,6 +260,29 @@ class Relay:
     def _tag(self, code: str) -> str:
         return session_tag(code, self._tag_key)
 
+    def _join_id(self, code: str) -> bytes:
+        """A new join id for a viewer of ``code``: 8 random bytes and 8 of a
+        MAC of them and the code under the cluster's key (the log key, which
+        every relay of a cluster shares), so that any relay of the cluster
+        can tell a host's data connection for it from a probe
+        (:meth:`_joined_in_cluster`)."""
+        nonce = secrets.token_bytes(TOKEN_SIZE // 2)
+        return nonce + self._join_mac(code, nonce)
+
+    def _join_mac(self, code: str, nonce: bytes) -> bytes:
+        return hmac.new(self._tag_key, b"screencodec relay join\0" + code.encode() + nonce,
+                        "sha256").digest()[:TOKEN_SIZE // 2]
+
+    def _joined_in_cluster(self, code: str, join_id: bytes) -> bool:
+        """Whether ``join_id`` is one a relay of this cluster made for a
+        viewer of ``code``. Only then is a host's data connection redirected:
+        it counts against no join limit, so before (attack40) any data
+        connection to a relay that did not hold the code learnt whether
+        another relay held it (redirected, or "no such pending viewer"),
+        without limit: an oracle of live codes."""
+        half = TOKEN_SIZE // 2
+        return hmac.compare_digest(join_id[half:], self._join_mac(code, join_id[:half]))
+
     async def _share_tag_key(self) -> None:
         """Tag sessions with the cluster's key (Directory.log_key); while the
         directory cannot be reached, with the key this relay has."""
@@ -751,7 +774,7 @@ class Relay:
         key = address_key(ip)
         if reg.make_room(key, self.limits.max_pending_per_address):
             self.stats.evicted += 1  # this address's own oldest join: never another's
-        join_id = secrets.token_bytes(TOKEN_SIZE)
+        join_id = self._join_id(code)
         # Read while the host answers: a relay that joined the cluster since
         # the last heartbeat is told too.
         members = self._members_now()
@@ -909,7 +932,8 @@ class Relay:
                 if hmac.compare_digest(pending_id, join_id) and not fut.done():
                     match = fut
         if match is None:
-            if reg is None and await self._redirect(writer, code, ip, "host data"):
+            if (reg is None and self._joined_in_cluster(code, join_id)
+                    and await self._redirect(writer, code, ip, "host data")):
                 return
             await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such pending viewer", ip,
                                session=code)
