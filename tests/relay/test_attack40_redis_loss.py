@@ -104,10 +104,12 @@ def test_a_stranger_at_another_relay_cannot_take_a_live_hosts_code_after_redis_l
 def test_the_directory_refuses_new_claims_for_a_claim_ttl_after_losing_its_keys(
         redis_server: RedisServer) -> None:
     """The contract under the above (RedisDirectory): a new cluster's
-    claims are made at once; once Redis lost its keys (noticed by a claim
-    or a renewal), a code nobody holds is refused RECOVERING for ``ttl``,
-    a renewal re-creates its claim meanwhile, and that claim is the
-    holder's (IN_USE to anyone else)."""
+    claims are made at once; once Redis lost its keys (noticed by a claim,
+    a renewal or an announcement), or no heartbeat (renewal, announcement)
+    reached it for 2/3 of ``ttl`` while relays beat (a stall: claims may
+    have expired unrenewed), a code nobody holds is refused RECOVERING for
+    ``ttl``, a renewal re-creates its claim meanwhile, and that claim is
+    the holder's (IN_USE to anyone else)."""
     from screencodec.transport.relay.directory import ClaimResult
     from screencodec.transport.relay.protocol import claim_verifier
     from screencodec.transport.relay.redis_directory import RedisDirectory
@@ -117,18 +119,26 @@ def test_the_directory_refuses_new_claims_for_a_claim_ttl_after_losing_its_keys(
         flusher = aioredis.Redis.from_url(redis_server.url)
         host, stranger = (claim_verifier("000000041", s * 16) for s in (b"a", b"b"))
         try:
-            await d.begin()
+            await d.begin(1.0)
             assert await d.claim("000000041", host, "r1:1", 1.0) is ClaimResult.NEW
             await flusher.flushall()
             assert await d.claim("000000041", stranger, "r2:1", 1.0) is ClaimResult.RECOVERING
             assert await d.renew({"000000041": host}, "r1:1", 1.0) == set()
             assert await d.claim("000000041", stranger, "r2:1", 1.0) is ClaimResult.IN_USE
             assert await d.claim("000000042", stranger, "r2:1", 1.0) is ClaimResult.RECOVERING
-            await asyncio.sleep(1.1)  # the grace is over: new claims again
+            for _ in range(4):  # the relays beat on; the grace is over: new claims again
+                await asyncio.sleep(0.3)
+                await d.announce("r1:1", 1.0)
             assert await d.claim("000000042", stranger, "r2:1", 1.0) is ClaimResult.NEW
             await flusher.flushall()  # a renewal notices the loss too
             assert await d.renew({"000000041": host}, "r1:1", 1.0) == set()
             assert await d.claim("000000043", stranger, "r2:1", 1.0) is ClaimResult.RECOVERING
+            for _ in range(4):
+                await asyncio.sleep(0.3)
+                await d.announce("r1:1", 1.0)
+            assert await d.claim("000000044", stranger, "r2:1", 1.0) is ClaimResult.NEW
+            await asyncio.sleep(0.8)  # no heartbeat for longer than 2/3 of a claim's life
+            assert await d.claim("000000045", stranger, "r2:1", 1.0) is ClaimResult.RECOVERING
         finally:
             await flusher.aclose()
             await d.close()

@@ -109,11 +109,13 @@ class Directory(abc.ABC):
         ``tag`` (protocol.pair_tag; zeros if it names none), only an end by
         the registration it names (sessions.ended_for); None: any end."""
 
-    async def begin(self) -> None:  # noqa: B027 - optional
-        """A relay starts: a directory that holds no keys is a new cluster's,
-        whose claims may be made at once (else a directory that lost its keys
-        refuses new claims for a while: :attr:`ClaimResult.RECOVERING`).
-        This default keeps nothing to lose."""
+    async def begin(self, ttl: float) -> None:  # noqa: B027 - optional
+        """A relay starts, with claims of ``ttl`` seconds: a directory that
+        holds no keys is a new cluster's, whose claims may be made at once
+        (else a directory that lost its keys, or that no heartbeat reached
+        for longer than a claim goes unrenewed, refuses new claims for a
+        while: :attr:`ClaimResult.RECOVERING`). This default keeps nothing
+        to lose."""
 
     async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,  # noqa: B027
                    relay: str) -> None:

@@ -247,7 +247,7 @@ class Relay:
     async def start(self) -> None:
         self._closed = False
         with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("begin", self.directory.begin())
+            await self._dir("begin", self.directory.begin(self.limits.claim_ttl))
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
