@@ -137,6 +137,7 @@ def test_a_lost_mark_is_written_only_for_the_claim_at_that_relay_and_forgotten_w
         mine, other = claim_verifier(code, b"a" * 16), claim_verifier(code, b"b" * 16)
         tag = pair_tag(mine)
         try:
+            await d.begin(60.0)  # as a relay does at its start (attack40)
             await d.claim(code, mine, "r2:1", 60)  # the host came back at r2
             await d.lost(code, mine, 1.0, 60, relay="r1:1")
             assert await d.silent_for(code, tag) is None

@@ -141,6 +141,7 @@ def test_an_end_for_a_relay_is_written_only_while_the_claim_names_that_relay(
                         else MemoryDirectory())  # fmt: skip
         try:
             mine = claim_verifier("000000021", b"a" * 16)
+            await d.begin(60.0)  # as a relay does at its start (attack40)
             await d.claim("000000021", mine, "r2:1", 60)  # the host came back at r2
             await d.end("000000021", mine, "stopped", 60, relay="r1:1")
             assert await d.ended("000000021") is None

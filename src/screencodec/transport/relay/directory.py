@@ -51,13 +51,20 @@ class ClaimResult(Enum):
     NEW = "new"  #: the code was free; it is now ours
     RECLAIMED = "reclaimed"  #: the same secret held it: ours again, on this relay
     IN_USE = "in_use"  #: someone else holds it
+    #: nobody holds it, but the directory lost its keys a moment ago and the
+    #: relays may not have re-created their live hosts' claims yet: ask again
+    RECOVERING = "recovering"
 
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Who holds a code: the relay's advertised ``HOST:PORT``."""
+    """Who holds a code: the relay's advertised ``HOST:PORT``, and the pair
+    tag of the registration whose claim it is (protocol.pair_tag; empty if
+    not known), so that a relay redirecting a viewer can tell an agent
+    coming back to it from anyone else."""
 
     relay: str
+    tag: bytes = b""
 
 
 class Directory(abc.ABC):
@@ -101,6 +108,14 @@ class Directory(abc.ABC):
         """Why ``code``'s session ended (:meth:`end`), or None. With a viewer's
         ``tag`` (protocol.pair_tag; zeros if it names none), only an end by
         the registration it names (sessions.ended_for); None: any end."""
+
+    async def begin(self, ttl: float) -> None:  # noqa: B027 - optional
+        """A relay starts, with claims of ``ttl`` seconds: a directory that
+        holds no keys is a new cluster's, whose claims may be made at once
+        (else a directory that lost its keys, or that no heartbeat reached
+        for longer than a claim goes unrenewed, refuses new claims for a
+        while: :attr:`ClaimResult.RECOVERING`). This default keeps nothing
+        to lose."""
 
     async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,  # noqa: B027
                    relay: str) -> None:
@@ -223,7 +238,7 @@ class MemoryDirectory(Directory):
 
     async def locate(self, code: str) -> Holder | None:
         entry = self._live(code)
-        return None if entry is None else Holder(entry[1])
+        return None if entry is None else Holder(entry[1], pair_tag(entry[0]))
 
     async def end(self, code: str, verifier: bytes, why: str, ttl: float, *,
                   relay: str | None = None) -> None:

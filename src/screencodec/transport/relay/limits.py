@@ -139,6 +139,15 @@ class SharedLimits:
                                        self._limits.joins_per_minute, 60.0)
         return await self._dir.hit(rejoin_key(ip, tag), self._limits.rejoins_per_minute, 60.0)
 
+    async def join_left(self, ip: str, tag: bytes | None = None) -> bool:
+        """Whether ``ip`` may join once more (as :meth:`join`; looks, counts
+        nothing): asked where a join is only redirected."""
+        if tag is None:
+            return await self._dir.hit(f"join:{address_key(ip)}",
+                                       self._limits.joins_per_minute, 60.0, weight=0)
+        return await self._dir.hit(rejoin_key(ip, tag), self._limits.rejoins_per_minute, 60.0,
+                                   weight=0)
+
     async def guesses_left(self, code: str, ip: str) -> bool:
         """Whether ``ip`` may join ``code`` once more (looks, counts nothing)."""
         return await self._dir.hit(_guesses(code, ip),

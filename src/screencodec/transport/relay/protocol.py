@@ -17,7 +17,8 @@ session code and a 16-byte token.
   RELAY_RELEASE on the control connection drops the claim at once.
 * **Viewer** (role 2, token: the :func:`pair_tag` its last pairing with this
   code was told in RELAY_OK, or zeros): names a code. If this relay holds the
-  host's control connection it draws a random 16-byte *join id*, sends
+  host's control connection it draws a 16-byte *join id* (8 random bytes
+  and 8 of a MAC under the cluster's key: server.py, ``_join_id``), sends
   RELAY_INCOMING(join id, viewer address) to the host and waits up to
   ``pair_timeout``; once paired, RELAY_OK tells the viewer the pair tag and,
   in a cluster, the relays that belong to it (:func:`encode_viewer_ok`). If
@@ -26,9 +27,10 @@ session code and a 16-byte token.
   Otherwise REFUSE UNKNOWN_SESSION.
 * **Host data** (role 3, token = a join id): the host's connection for one
   viewer; redirected like a viewer if it reached another relay of the
-  cluster. The relay matches the join id (constant time), answers RELAY_OK to
-  both ends and forwards (splice.py): frame by frame until the end-to-end
-  handshake is over, then as raw bytes. It never sees a key or plaintext.
+  cluster, and only if a relay of the cluster made its join id. The relay
+  matches the join id (constant time), answers RELAY_OK to both ends and
+  forwards (splice.py): frame by frame until the end-to-end handshake is
+  over, then as raw bytes. It never sees a key or plaintext.
 
 The frame types that are not in
 :class:`~screencodec.transport.channel.framing.FrameType` yet

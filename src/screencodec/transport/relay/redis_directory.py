@@ -26,6 +26,22 @@ Keys (``prefix`` defaults to ``screencodec:``):
   itself at start and at every heartbeat for ``claim_ttl``, and drops those
   expired. A relay tells the viewers it pairs the members it read (the
   addresses they may name their pair tag to: relay/protocol.py).
+* ``epoch`` = ``1``, set by the first relay to start (``SET NX``): while it
+  is there, Redis has kept the cluster's keys. A claim or renewal that finds
+  it gone (Redis restarted without persistence, or was flushed: every claim
+  went with it) sets it again and sets ``recovering`` for ``claim_ttl``:
+  meanwhile a claim of a code nobody holds is refused (``ClaimResult.RECOVERING``)
+  while each relay re-creates the claims of its live hosts at its next
+  heartbeats. Before (attack40), someone who knew a code registered it at
+  another relay in that window, and the live host's relay, finding its claim
+  someone else's at its next heartbeat, cut its host (``claim_lost``): the
+  host was refused its own code from then on.
+* ``heard`` (expiring after 2/3 of ``claim_ttl``) and ``beating`` = ``1``:
+  a relay's heartbeat (renewal, announcement) reached Redis recently, and
+  relays beat at all. ``heard`` gone while ``beating`` is there means Redis
+  stalled (SIGSTOP, a paused VM) long enough for unrenewed claims to expire
+  in it: the grace above starts, as for a loss of keys. Before, a stranger
+  took the code first at the wake and the host was cut.
 * ``log-key`` = 16 random bytes (hex), set by the first relay that asks
   (``SET NX``) and read by the others: every relay tags a session's log
   lines with it, so one session reads the same across the cluster. Relays
@@ -64,17 +80,41 @@ from screencodec.transport.relay.sessions import ended_for
 
 __all__ = ["RedisDirectory"]
 
+# Run first by the claim, renew and announce scripts (KEYS[4] the epoch key,
+# KEYS[5] recovering, KEYS[6] heard, KEYS[7] beating; ARGV[4] the grace in
+# ms): an epoch gone means Redis lost its keys (a restart without
+# persistence, a flush), the relays' live claims with them; heard gone while
+# relays beat (beating) means no heartbeat reached Redis for longer than a
+# claim may go unrenewed (Redis stalled: claims may have expired inside it).
+# Either way new claims wait out the grace (recovering) while the relays
+# re-create theirs at their heartbeats.
+_NOTICE_LOSS = """
+if redis.call('EXISTS', KEYS[4]) == 0
+    or (redis.call('EXISTS', KEYS[7]) == 1 and redis.call('EXISTS', KEYS[6]) == 0) then
+  redis.call('SET', KEYS[4], '1')
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[4])
+end
+"""
+# A heartbeat (renew, announce) reached Redis: ARGV[5] the window in ms.
+_HEARD = """
+redis.call('SET', KEYS[6], '1', 'PX', ARGV[5])
+redis.call('SET', KEYS[7], '1')
+"""
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
-# verifier's registration; ARGV: value, verifier hex, ttl ms. 1 new, 2
-# reclaimed, 0 in use. A claim forgets that the code's session ended, and
-# that its own registration was lost (it is back).
-_CLAIM = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then
+# verifier's registration, KEYS[4..7] as above; ARGV: value, verifier hex,
+# ttl ms, grace ms. 1 new, 2 reclaimed, 0 in use, 3 recovering (no claim
+# is new while the relays may not have re-created theirs). A claim forgets
+# that the code's session ended, and that its own registration was lost
+# (it is back).
+_CLAIM = _NOTICE_LOSS + """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  if redis.call('EXISTS', KEYS[5]) == 1 then return 3 end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
   return 1
 end
-local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, 64) == ARGV[2] then
+if string.sub(v, 1, 64) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
   return 2
@@ -82,11 +122,12 @@ end
 return 0
 """
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
-# registration; ARGV: value, ttl ms. 1 kept (or re-made), 0 someone else's
-# now. A claim kept is a live session: it forgets that the code's session
-# ended (a mark left while a Redis restart had lost the claim, by someone
-# who registered the code meanwhile and released it), and that it was lost.
-_RENEW = """
+# registration, KEYS[4..7] as _NOTICE_LOSS; ARGV: value, ttl ms, (unused),
+# grace ms, window ms. 1 kept (or re-made), 0 someone else's now. A claim kept is a
+# live session: it forgets that the code's session ended (a mark left while
+# a Redis restart had lost the claim, by someone who registered the code
+# meanwhile and released it), and that it was lost.
+_RENEW = _NOTICE_LOSS + _HEARD + """
 local v = redis.call('GET', KEYS[1])
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -137,9 +178,10 @@ local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 64) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
-# KEYS[1] the members set; ARGV: relay, ttl ms. Scores are expiries by
-# Redis's clock (the relays' clocks may differ).
-_ANNOUNCE = """
+# KEYS[1] the members set, KEYS[4..7] as _NOTICE_LOSS; ARGV: relay, ttl ms,
+# (unused), grace ms, window ms. Scores are expiries by Redis's clock (the
+# relays' clocks may differ).
+_ANNOUNCE = _NOTICE_LOSS + _HEARD + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -165,6 +207,12 @@ local n = redis.call('INCRBY', KEYS[1], w)
 if n == w then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n - w
 """
+
+
+def _window(ttl: float) -> int:
+    """Milliseconds without a heartbeat reaching Redis (relays beat every
+    ttl / 3) after which its claims may have expired unrenewed: a stall."""
+    return max(1, int(ttl * 2000 / 3))
 
 
 class RedisDirectory(Directory):
@@ -220,9 +268,24 @@ class RedisDirectory(Directory):
         value = f"{verifier.hex()} {relay}"
         got = await self._run(self._claim(keys=[self._key("claim", code),
                                                 self._key("ended", code),
-                                                self._lost_key(code, pair_tag(verifier))],
-                                          args=[value, verifier.hex(), int(ttl * 1000)]))
-        return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED}.get(int(got), ClaimResult.IN_USE)
+                                                self._lost_key(code, pair_tag(verifier)),
+                                                *self._loss_keys()],
+                                          args=[value, verifier.hex(), int(ttl * 1000),
+                                                int(ttl * 1000), _window(ttl)]))
+        return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED,
+                3: ClaimResult.RECOVERING}.get(int(got), ClaimResult.IN_USE)
+
+    def _loss_keys(self) -> list[str]:
+        """The keys by which a loss of Redis's keys, or a stall, is noticed
+        (_NOTICE_LOSS, _HEARD)."""
+        return [f"{self._prefix}{k}" for k in ("epoch", "recovering", "heard", "beating")]
+
+    async def begin(self, ttl: float) -> None:
+        # SET NX: a new cluster's Redis starts its epoch with no grace; one
+        # that holds it already is left as it is (recovering or not). A
+        # relay starting is heard (a whole cluster restarted is no stall).
+        await self._run(self._redis.set(f"{self._prefix}epoch", "1", nx=True))
+        await self._run(self._redis.set(f"{self._prefix}heard", "1", px=_window(ttl)))
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
         if not claims:
@@ -233,8 +296,10 @@ class RedisDirectory(Directory):
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in codes:
                 await self._renew(keys=[self._key("claim", code), self._key("ended", code),
-                                        self._lost_key(code, pair_tag(claims[code]))],
-                                  args=[f"{claims[code].hex()} {relay}", int(ttl * 1000)],
+                                        self._lost_key(code, pair_tag(claims[code])),
+                                        *self._loss_keys()],
+                                  args=[f"{claims[code].hex()} {relay}", int(ttl * 1000), 0,
+                                        int(ttl * 1000), _window(ttl)],
                                   client=pipe)
             results = await self._run(pipe.execute())
         return {code for code, kept in zip(codes, results, strict=True) if not int(kept)}
@@ -282,8 +347,12 @@ class RedisDirectory(Directory):
         if value is None:
             return None
         text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
-        _, _, relay = text.partition(" ")
-        return Holder(relay) if relay else None
+        verifier, _, relay = text.partition(" ")
+        try:
+            tag = pair_tag(bytes.fromhex(verifier))
+        except ValueError:
+            tag = b""
+        return Holder(relay, tag) if relay else None
 
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
         before = await self._run(self._hit(keys=[self._key("limit", key)],
@@ -294,8 +363,10 @@ class RedisDirectory(Directory):
         await self._run(self._redis.delete(self._key("limit", key)))
 
     async def announce(self, relay: str, ttl: float) -> None:
-        await self._run(self._announce(keys=[f"{self._prefix}members"],
-                                       args=[relay, max(1, int(ttl * 1000))]))
+        members = f"{self._prefix}members"
+        await self._run(self._announce(keys=[members, members, members, *self._loss_keys()],
+                                       args=[relay, max(1, int(ttl * 1000)), 0,
+                                             int(ttl * 1000), _window(ttl)]))
 
     async def members(self) -> list[str]:
         got = await self._run(self._members(keys=[f"{self._prefix}members"],

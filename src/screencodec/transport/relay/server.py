@@ -97,6 +97,9 @@ T = TypeVar("T")
 #: own round trip, before a newcomer may cut it: far longer than a real
 #: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
 STALL_GRACE = 1.0
+#: Seconds after a failed renewal of its claims before a relay tries again
+#: (at most ``claim_ttl / 3``, its heartbeat).
+RENEW_RETRY = 1.0
 #: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
 #: cluster's members read when it arrived (one directory round trip, begun
 #: while the host answers); past it, those read last are told.
@@ -243,6 +246,8 @@ class Relay:
 
     async def start(self) -> None:
         self._closed = False
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("begin", self.directory.begin(self.limits.claim_ttl))
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
@@ -254,6 +259,29 @@ class Relay:
 
     def _tag(self, code: str) -> str:
         return session_tag(code, self._tag_key)
+
+    def _join_id(self, code: str) -> bytes:
+        """A new join id for a viewer of ``code``: 8 random bytes and 8 of a
+        MAC of them and the code under the cluster's key (the log key, which
+        every relay of a cluster shares), so that any relay of the cluster
+        can tell a host's data connection for it from a probe
+        (:meth:`_joined_in_cluster`)."""
+        nonce = secrets.token_bytes(TOKEN_SIZE // 2)
+        return nonce + self._join_mac(code, nonce)
+
+    def _join_mac(self, code: str, nonce: bytes) -> bytes:
+        return hmac.new(self._tag_key, b"screencodec relay join\0" + code.encode() + nonce,
+                        "sha256").digest()[:TOKEN_SIZE // 2]
+
+    def _joined_in_cluster(self, code: str, join_id: bytes) -> bool:
+        """Whether ``join_id`` is one a relay of this cluster made for a
+        viewer of ``code``. Only then is a host's data connection redirected:
+        it counts against no join limit, so before (attack40) any data
+        connection to a relay that did not hold the code learnt whether
+        another relay held it (redirected, or "no such pending viewer"),
+        without limit: an oracle of live codes."""
+        half = TOKEN_SIZE // 2
+        return hmac.compare_digest(join_id[half:], self._join_mac(code, join_id[:half]))
 
     async def _share_tag_key(self) -> None:
         """Tag sessions with the cluster's key (Directory.log_key); while the
@@ -351,23 +379,36 @@ class Relay:
             self.metrics.directory(op, time.perf_counter() - start, ok)
 
     async def _renew_claims(self) -> None:
-        """Heartbeat: extend every claim this relay holds, every ttl / 3."""
+        """Heartbeat: extend every claim this relay holds, every ttl / 3
+        from the last renewal's start. The renewal goes first, and one that
+        failed (the directory stalled or away) is tried again
+        :data:`RENEW_RETRY` later: a claim must not lapse while its host is
+        connected (a lapsed claim is a free code, and the host is cut for
+        whoever registers it). Before (attack40), a beat spent the
+        directory's timeout on the log key, then the members, then the
+        renewal, and a failed one waited a whole period: a 10 s Redis
+        stall let a live host's claim lapse for a second."""
+        loop = asyncio.get_running_loop()
         period = self.limits.claim_ttl / 3
+        wait = period
         while True:
-            await asyncio.sleep(period)
-            await self._share_tag_key()
-            await self._announce()
+            await asyncio.sleep(wait)
+            started = loop.time()
             claims = {code: reg.verifier for code, reg in self._sessions.items()}
             try:
                 lost = await self._dir("renew", self.directory.renew(
                     claims, self.advertise, self.limits.claim_ttl))
             except DirectoryUnavailableError:
-                continue  # keep serving local hosts; retry next beat
+                wait = min(period, RENEW_RETRY)  # keep serving local hosts; retry soon
+                continue
             for code in lost:
                 reg = self._sessions.get(code)
                 if reg is not None and reg.verifier == claims.get(code):
                     log_event("claim_lost", logging.WARNING, session=self._tag(code))
                     reg.writer.close()
+            await self._share_tag_key()
+            await self._announce()
+            wait = max(0.0, started + period - loop.time())
 
     async def _announce(self) -> None:
         """Say in the directory that this relay is one of the cluster (for a
@@ -477,6 +518,15 @@ class Relay:
                 return self._fallback_joins.try_acquire(address_key(ip))
             return self._fallback_rejoins.try_acquire(rejoin_key(ip, known))
 
+    async def _join_left(self, ip: str, known: bytes | None) -> bool:
+        """Whether ``ip`` may join once more (as :meth:`_join_allowed`, which
+        the relay deciding the join asks; looks, counts nothing). While the
+        directory cannot be reached: yes (the deciding relay counts it)."""
+        try:
+            return await self._dir("limit", self._shared.join_left(ip, known))
+        except DirectoryUnavailableError:
+            return True
+
     async def _guesses_left(self, code: str, ip: str) -> bool:
         """Whether ``ip`` has failed guesses on ``code`` to spare (looking
         only). While the directory cannot be reached the join limit, which
@@ -552,8 +602,16 @@ class Relay:
         await send_refusal(writer, why, detail)
 
     async def _redirect(self, writer: asyncio.StreamWriter, code: str, ip: str,
-                        role: str) -> bool:
-        """Send the client to the relay holding ``code``; False if none does."""
+                        role: str, named: bytes | None = None) -> bool:
+        """Send the client to the relay holding ``code``; False if none does.
+
+        A viewer (naming pair tag ``named``, or None) past its join limit is
+        refused RATE_LIMITED instead, unless it names the holder's
+        registration (an agent coming back: its joins back to it are what
+        count). The redirect counts no join (the relay it is sent to does),
+        so before (attack40) an address past its limit still learnt, for
+        any code, whether another relay held it: redirected, or refused as
+        a code nobody holds is, an unlimited oracle of live codes."""
         try:
             holder = await self._dir("locate", self.directory.locate(code))
         except DirectoryUnavailableError:
@@ -562,6 +620,13 @@ class Relay:
             return True
         if holder is None or holder.relay == self.advertise:
             return False
+        if role == "viewer":
+            known = named if named is not None and holder.tag and hmac.compare_digest(
+                named, holder.tag) else None  # fmt: skip
+            if not await self._join_left(ip, known):
+                await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip,
+                                   session=code)
+                return True
         self.stats.redirected += 1
         self.metrics.redirected()
         log_event("redirect", session=self._tag(code), addr=ip, role=role, to=holder.relay)
@@ -606,6 +671,10 @@ class Relay:
                 code, verifier, self.advertise, self.limits.claim_ttl))
         except DirectoryUnavailableError:
             await self._refuse(writer, RefuseCode.BUSY, "session directory unavailable", ip,
+                               session=code)
+            return
+        if result is ClaimResult.RECOVERING:  # retried: a host's backoff
+            await self._refuse(writer, RefuseCode.BUSY, "session directory recovering", ip,
                                session=code)
             return
         if result is ClaimResult.IN_USE:
@@ -688,7 +757,7 @@ class Relay:
         named = tag if any(tag) else None
         reg = self._sessions.get(code)
         if reg is None:
-            if not await self._redirect(writer, code, ip, "viewer"):
+            if not await self._redirect(writer, code, ip, "viewer", named):
                 await self._refuse_absent(writer, ip, code, named)
             return
         known = named if named is not None and hmac.compare_digest(
@@ -705,7 +774,7 @@ class Relay:
         key = address_key(ip)
         if reg.make_room(key, self.limits.max_pending_per_address):
             self.stats.evicted += 1  # this address's own oldest join: never another's
-        join_id = secrets.token_bytes(TOKEN_SIZE)
+        join_id = self._join_id(code)
         # Read while the host answers: a relay that joined the cluster since
         # the last heartbeat is told too.
         members = self._members_now()
@@ -863,7 +932,8 @@ class Relay:
                 if hmac.compare_digest(pending_id, join_id) and not fut.done():
                     match = fut
         if match is None:
-            if reg is None and await self._redirect(writer, code, ip, "host data"):
+            if (reg is None and self._joined_in_cluster(code, join_id)
+                    and await self._redirect(writer, code, ip, "host data")):
                 return
             await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such pending viewer", ip,
                                session=code)
