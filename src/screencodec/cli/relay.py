@@ -20,6 +20,7 @@ import errno
 import importlib.util
 import ipaddress
 import logging
+import math
 import signal
 import sys
 from typing import Any
@@ -84,6 +85,12 @@ async def _relay_main(args: argparse.Namespace) -> int:
         # Before anything listens: it was a traceback (MetricsUnavailableError),
         # exit 1, after the "listening" line (tail39).
         raise _StartError(needs_extra("--metrics-port", "relay", "prometheus_client"))
+    if args.claim_ttl is not None and not 1.0 <= args.claim_ttl < math.inf:
+        # Every claim reaches Redis as PX int(ttl * 1000) and the heartbeat
+        # beats every ttl / 3: 0 or less beat without sleeping and every claim
+        # was refused; nan and inf raised in int() (review40d).
+        raise _ArgumentError(f"--claim-ttl: {args.claim_ttl:g} is not a number of seconds "
+                             "from 1 up")
     try:
         directory = open_directory(args.directory)
     except ValueError as exc:
