@@ -87,6 +87,7 @@ _REST_TICKS = 2
 #: goes exact; a playing film changes far more than this in every picture.
 _SMALL = 0.04
 _SMALL_TILE = 16
+_BGR = np.uint32(0x00FFFFFF)  # a BGRX pixel as little-endian uint32, X cleared
 
 
 @dataclass(slots=True)
@@ -353,6 +354,14 @@ class VideoStage:
 def _small(prev: Frame, cur: Frame, area: int) -> bool:
     """Whether the pixels that differ between ``prev`` and ``cur`` (the
     trimmed boxes of their changed tiles) cover at most ``_SMALL`` of ``area``."""
+    # A film changes nearly every pixel: every 8th pixel of every 8th row
+    # tells it for a fraction of the scan (0.01 against 0.22 ms at 1112x582).
+    # A change of ``_SMALL`` differs in a sixth of the sample at most (a line
+    # one pixel high across a 96-row region, on a sampled row: 1/12).
+    a = prev[::8, ::8].view(np.uint32)
+    b = cur[::8, ::8].view(np.uint32)
+    if np.count_nonzero((a ^ b) & _BGR) > 4 * _SMALL * a.size:
+        return False
     boxes = tile_diff(prev, cur, _SMALL_TILE)
     changed = int((boxes[:, 2].astype(np.int64) * boxes[:, 3]).sum())
     return changed <= _SMALL * area
