@@ -443,6 +443,7 @@ class ScreenEncoder:
                 # before it).
                 assert q is not None
                 q.map.mark(self.video_stage.stopped, q.stamp - 1, f)
+                q.films += [r for r in self.video_stage.stopped if r not in q.films]
             if adopt and (vops or self.video_stage.regions):
                 # A region was found just now: its picture is in the reference,
                 # so f cannot be it. The copies go there after all, but not

@@ -90,6 +90,20 @@ def test_lossy_map_marks_moves_and_clears_cells() -> None:
     assert not m
 
 
+def test_lossy_map_tells_whether_every_lossy_cell_is_one_rects_touch() -> None:
+    """The refinement skips its price check only when every lossy cell is a
+    stopped film's: one cell elsewhere keeps the check."""
+    m = LossyMap(64, 256, 128)
+    film = Rect(33, 21, 101, 51)  # off the grid: cell rows 1-4, columns 2-8
+    assert m.only_in([film])  # nothing lossy
+    m.mark([film], 1)
+    assert m.only_in([film]) and m.only_in([Rect(0, 0, 256, 128)])
+    assert not m.only_in([Rect(33, 21, 95, 51)])  # to column 7: one short
+    m.mark([Rect(200, 100, 1, 1)], 2)
+    assert not m.only_in([film])
+    assert m.only_in([film, Rect(192, 96, 16, 16)])
+
+
 def test_lossy_map_picks_tiles_oldest_first_then_cells() -> None:
     m = LossyMap(64, 256, 128)
     m.mark([Rect(128, 64, 128, 64)], 1)  # the oldest: two tiles at the bottom right

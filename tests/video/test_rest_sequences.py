@@ -12,6 +12,8 @@ import pytest
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 from screencodec.geometry import Rect
+from screencodec.video.codec import VIDEO_HEADER
+from screencodec.wire import Op, VideoFlags, parse_update, split_message
 
 from .helpers import film, text_desktop
 
@@ -136,3 +138,82 @@ def test_in_4_2_0_a_film_going_on_then_moving_ends_exact(rate: float | None) -> 
     the pad): it goes on after its rest, pauses, then moves."""
     frames = play(20) + hold(19, 4) + play(10, 20) + hold(29, 5)
     run(frames + play(20, 30, rect=Rect(81, 61, 201, 131)), rate, chroma="420")
+
+
+#: A caret inside the film (2x14 px: 0.1 % of it), and its blink half-periods
+#: in updates: 0.125, 0.19 and 0.28 s, all under refresh_delay (0.3 s).
+CARET = Rect(100, 60, 2, 14)
+BLINKS = [4, 6, 9]
+
+
+def idrs(data: bytes) -> int:
+    ops = parse_update(split_message(data)[1]).ops
+    flags = [VIDEO_HEADER.unpack_from(o.payload)[1] for o in ops if o.op is Op.VIDEO]
+    return sum(1 for f in flags if f & VideoFlags.IDR)
+
+
+def spinner(frames: Frames, at: Rect) -> Frames:
+    """A 24x24 spinner at ``at`` that turns in every update (2.2 % of FILM)."""
+    ys, xs = np.mgrid[0 : at.h, 0 : at.w]
+    octant = (np.arctan2(ys - at.h / 2, xs - at.w / 2) * 4 / np.pi).astype(int)
+    out = []
+    for k, frame in enumerate(frames):
+        f = frame.copy()
+        f[at.slices()][(octant + k) % 8 == 0] = (255, 128, 0, 0)
+        out.append(f)
+    return out
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("period", [*BLINKS, 0])
+def test_a_paused_film_with_a_caret_blinking_faster_than_the_rest_goes_exact(
+    rate: float | None, period: int
+) -> None:
+    """The caret changes the film more often than refresh_delay, so a rule
+    of stillness alone never rests it: its changes are too small to be the
+    film's. The viewer is exact within a few updates of the pause (more
+    under a rate: the refinement) and stays exact while the caret blinks on.
+    ``period`` 0: a spinner turning in every update over the film, instead."""
+    if period:
+        frames = play(20) + hold(19, 120, blink=CARET, period=period)
+    else:
+        frames = play(20) + spinner(hold(19, 120), Rect(150, 90, 24, 24))
+    enc = ScreenEncoder(W, H, video=True, lossy=rate is not None, integrity=True)
+    if rate is not None:
+        enc.set_rate(rate)
+    dec = ScreenDecoder()
+    stage = enc.video_stage
+    assert stage is not None
+    first = None
+    for i, f in enumerate(frames):
+        fb = dec.decode(enc.encode(f, now=(i + 1) * STEP))
+        exact = not stage.playing and not enc.lossy_area
+        if i < 20:
+            continue  # exact before the film is found: not what is asked
+        if exact:
+            diff = int(np.count_nonzero((fb[..., :3] != f[..., :3]).any(axis=2)))
+            assert diff == 0, f"update {i}: nothing lossy, yet {diff} pixels differ"
+            first = i if first is None else first
+        elif first is not None:
+            raise AssertionError(f"update {i}: lossy again after exact at {first}")
+    limit = 6 if rate is None else 20
+    assert first is not None and first - 20 <= limit, f"exact at {first}, the pause at 20"
+
+
+@pytest.mark.parametrize("period", BLINKS)
+def test_a_playing_film_with_a_caret_blinking_stays_one_video_stream(period: int) -> None:
+    """The same caret over a film that plays: every picture changes far
+    more than the caret, so the region plays on, one stream, one IDR."""
+    frames = [scene(FILM, i, CARET if (i // period) % 2 else None) for i in range(90)]
+    enc = ScreenEncoder(W, H, video=True, integrity=True)
+    dec = ScreenDecoder()
+    stage = enc.video_stage
+    assert stage is not None
+    keys = 0
+    for i, f in enumerate(frames):
+        data = enc.encode(f, now=(i + 1) * STEP)
+        dec.decode(data)
+        keys += idrs(data)
+        if i >= 20:
+            assert stage.playing == [FILM], f"update {i}: playing {stage.playing}"
+    assert keys == 1

@@ -209,6 +209,14 @@ class LossyMap:
     def clear(self) -> None:
         self.age.fill(_EXACT)
 
+    def only_in(self, rects: Sequence[Rect], /) -> bool:
+        """Whether every lossy cell is one that ``rects`` touch."""
+        inside = np.zeros(self.age.shape, np.bool_)
+        for r in rects:
+            if r.w > 0 and r.h > 0:
+                inside[_cells(r, self.cell)] = True
+        return not bool(((self.age >= 0) & ~inside).any())
+
     def waiting(self, stamp: int, /) -> bool:
         """Whether any cell flagged before ``stamp`` is still lossy (cells of
         the update itself wait until the next)."""
