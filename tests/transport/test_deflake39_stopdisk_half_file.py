@@ -33,7 +33,7 @@ from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_host_cli_commands import join, wait
 from transport.test_small_file_durable import fat
 
-from .test_stopdisk_host import in_order, stalled, state
+from .test_stopdisk_host import in_order, stalled, state, stop_disk
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
 
@@ -62,7 +62,7 @@ async def ctrl_c_with_a_half_file(host: PtyHost, daemon: int, notes: Path, fat: 
         if isinstance(msg, m.FileEnd):  # the disk stops; the end never goes
             while not any(fat.iterdir()):  # once the file is begun on it (files40)
                 await asyncio.sleep(0.05)
-            os.kill(daemon, signal.SIGSTOP)
+            stop_disk(daemon)
             held.set()
             await asyncio.Event().wait()
         await real(msg)

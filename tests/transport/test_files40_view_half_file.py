@@ -33,7 +33,7 @@ from screencodec.transport import Host, HostConfig, SessionCredentials, allow, l
 from screencodec.transport.session import messages as m
 from transport.test_host_cli_commands import wait
 from transport.test_small_file_durable import fat
-from transport.test_stopdisk_host import in_order, stalled, state
+from transport.test_stopdisk_host import in_order, stalled, state, stop_disk
 from transport.test_stopdisk_view import _URL, LEFT, _accept_files
 from transport.test_view_cli_send_screens import PtyView
 from web.test_web_flow import _page
@@ -76,7 +76,7 @@ def test_files40_view_ctrl_c_while_a_half_files_removal_waits_on_a_stalled_disk(
                 if isinstance(msg, m.FileEnd):  # the disk stops; the end never goes
                     while not any(fat.iterdir()):  # once the file is begun on it (files40)
                         await asyncio.sleep(0.05)
-                    os.kill(daemon, signal.SIGSTOP)
+                    stop_disk(daemon)
                     held.set()
                     await asyncio.Event().wait()
                 await real(msg)

@@ -29,7 +29,14 @@ from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_host_cli_commands import join, wait
 from transport.test_small_file_durable import fat
 
-from .test_stopdisk_host import in_order, stalled, state, stop_at_end, waits_on_the_disk
+from .test_stopdisk_host import (
+    in_order,
+    stalled,
+    state,
+    stop_at_end,
+    stop_disk,
+    waits_on_the_disk,
+)
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
 
@@ -63,7 +70,7 @@ def _held(real: Callable[[m.Message], Awaitable[None]], held: asyncio.Event, dae
             while not held.is_set() and len(os.listdir(fat)) < files:  # begun on the disk
                 await asyncio.sleep(0.05)
             if not held.is_set():
-                os.kill(daemon, signal.SIGSTOP)
+                stop_disk(daemon)
                 held.set()
             await asyncio.Event().wait()
         await real(msg)

@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -74,6 +75,28 @@ def state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
+def stop_disk(daemon: int) -> None:
+    """Stop the FUSE ``daemon`` (SIGSTOP), and return once every thread of
+    it is stopped. The signal is sent at once, but each thread stops only
+    as it next runs: on a loaded machine (2 cores, pytest -n 4) a thread
+    not yet run could still take the request that was to wait (disk41:
+    under -n 4 with CPU load, a save went on past the stop to its
+    ``.whole-`` name, a half file's removal did not wait, or no wait on the
+    disk was ever seen and the run took 2 min 44 s). It blocks the caller's
+    loop for that moment: no other coroutine of the test looks at the disk
+    meanwhile (a look at a disk that stops waits for good)."""
+    os.kill(daemon, signal.SIGSTOP)
+    while not all(state_of(task) == "T" for task in Path(f"/proc/{daemon}/task").iterdir()):
+        time.sleep(0.005)
+
+
+def state_of(task: Path) -> str:
+    """The state of the thread (or process) whose /proc entry is ``task``."""
+    with contextlib.suppress(OSError):
+        return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    return "T"  # a thread gone: it answers nothing
+
+
 @contextlib.contextmanager
 def stalled(fat: Path) -> Iterator[int]:
     """The fusefat daemon of ``fat``, going on again at the end (and after
@@ -97,13 +120,16 @@ def stop_at_end(real: Callable[[m.Message], Awaitable[None]], daemon: int, notes
                 folder: Path) -> Callable[[m.Message], Awaitable[None]]:  # fmt: skip
     """A sender's ``send`` (``real``) that stops the disk (its FUSE
     ``daemon``) before the FileEnd goes, once all of ``notes`` is written
-    into ``folder``."""
+    into ``folder`` (under its temporary name: not another file of the
+    same size there, disk41)."""
+    part = f".{notes.name}.part-"
 
     async def send(msg: m.Message) -> None:
         if isinstance(msg, m.FileEnd):  # all of it written: the disk stops answering
-            while not any(p.stat().st_size == notes.stat().st_size for p in folder.iterdir()):
+            while not any(p.name.startswith(part) and p.stat().st_size == notes.stat().st_size
+                          for p in folder.iterdir()):  # fmt: skip
                 await asyncio.sleep(0.05)
-            os.kill(daemon, signal.SIGSTOP)
+            stop_disk(daemon)
         await real(msg)
 
     return send

@@ -106,7 +106,7 @@ from screencodec.cli.host_start import (
 )
 from screencodec.cli.host_terminal import _TerminalInput
 from screencodec.cli.main import Exit
-from screencodec.cli.saving import again_words, finish_saving
+from screencodec.cli.saving import again_words, finish_saving, say_ending_removals
 from screencodec.cli.say import SAY
 from screencodec.cli.terminal import (
     StatusLines,
@@ -206,7 +206,18 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     opened: Any = None
     # Ctrl-C again while received files are being saved, or half ones removed
     again = asyncio.Event()
-    stopped = _stop_on_signals(done, ui, again, lambda: [*host.saving(), *host.removing()])
+    # The half files of sessions over whose end waits for the disk, said as
+    # they come, with how to leave without them (review40a: said nothing).
+    ending_told: set[tuple[str, int]] = set()
+
+    def leave_now() -> bool:
+        return any((f.peer, f.transfer) in ending_told for f, _ in host.removing(ending=True))
+
+    stopped = _stop_on_signals(done, ui, again, lambda: [*host.saving(), *host.removing()],
+                               leave_now)  # fmt: skip
+    ending = asyncio.ensure_future(say_ending_removals(
+        lambda: host.removing(ending=True), ui.say, lambda f: _agents(ui, (f.peer,)),
+        ending_told))  # fmt: skip
 
     current = [creds]  # the code in use (on_lost gives a new one)
 
@@ -276,11 +287,15 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
 
         # A received file still being written to the disk is waited for,
         # said at once, and a Ctrl-C more leaves without it (cli/saving.py);
-        # so is a half one being removed from it (deflake39).
+        # so is a half one being removed from it (deflake39). Those said
+        # already (ending_told) are left at once by the Ctrl-C that stopped it;
+        # any other stop says them again, in its words.
+        ending.cancel()
         await finish_saving(end(), host.saving, host.give_up_saves, again=again, say=ui.say,
                             sender=lambda f: _agents(ui, (f.peer,)), removing=host.removing,
-                            leave=lambda: again_words(stopped[0] if stopped else None))  # fmt: skip
-        tasks = [shower, sayer, receiver, hark, *watchers]
+                            leave=lambda: again_words(stopped[0] if stopped else None),
+                            told=ending_told if again.is_set() else None)  # fmt: skip
+        tasks = [shower, sayer, receiver, hark, ending, *watchers]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

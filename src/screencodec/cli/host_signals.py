@@ -25,7 +25,8 @@ __all__ = ["_stop_on_signals"]
 
 
 def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.Event,
-                     saving: Callable[[], list[Any]]) -> list[int]:  # fmt: skip
+                     saving: Callable[[], list[Any]],
+                     leave_now: Callable[[], bool] = lambda: False) -> list[int]:  # fmt: skip
     """SIGTERM (a logout, a service manager) and SIGHUP (the terminal window
     closed; unless ignored, as under nohup) end the host as /end does: the
     agent gets a Bye, the recording is closed complete, and what the agent
@@ -40,7 +41,9 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.
     a received file is being written to the disk (``saving()``) sets
     ``again``: the host leaves without waiting for the disk
     (cli/saving.finish_saving); so does a SIGTERM or SIGHUP received again
-    then (a service manager has no Ctrl-C to press)."""
+    then (a service manager has no Ctrl-C to press). A first Ctrl-C sets
+    it too while ``leave_now()``: a session over waits for the disk, and
+    the host said a Ctrl-C leaves without it (cli/saving.say_ending_removals)."""
     stopped: list[int] = []
     loop = asyncio.get_running_loop()
 
@@ -51,7 +54,7 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.
         done.set()
 
     def on_interrupt() -> None:
-        if done.is_set() and saving():
+        if (done.is_set() and saving()) or (not done.is_set() and leave_now()):
             again.set()
         elif done.is_set() and not told:
             told.append(True)

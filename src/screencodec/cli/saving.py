@@ -46,8 +46,9 @@ if TYPE_CHECKING:
     from screencodec.transport.session.events import Subscription
     from screencodec.transport.session.sidechannels import FileOfferInfo
 
-__all__ = ["CTRL_C_AGAIN", "LOOK_EVERY", "again_words", "finish_saving", "left_halves_words",
-           "left_words", "removing_words", "waiting_words"]
+__all__ = ["CTRL_C_AGAIN", "LOOK_EVERY", "again_words", "ending_removal_words", "finish_saving",
+           "left_halves_words", "left_words", "removing_words", "say_ending_removals",
+           "waiting_words"]
 
 T = TypeVar("T")
 
@@ -102,6 +103,34 @@ def removing_words(halves: list[tuple[FileOfferInfo, int]], sender: Callable[[Fi
             f" received; {again} to leave now: {it} may then stay in the folder as {files}")
 
 
+def ending_removal_words(halves: list[tuple[FileOfferInfo, int]],
+                         sender: Callable[[FileOfferInfo], str]) -> str:  # fmt: skip
+    """The line said while the program runs on when a session that is over
+    (its agent left mid-file) waits for the disk to remove what came of
+    ``halves``: its end line waits for it (review40a: nothing was said, the
+    sharing banner still up, for as long as the disk did not answer)."""
+    it = "it" if len(halves) == 1 else "they"
+    files = "a hidden temporary file" if len(halves) == 1 else "hidden temporary files"
+    return (f"the session's end waits for the disk to remove what came of"
+            f" {_halves(halves, sender)}, not received; press Ctrl-C to leave now: {it} may"
+            f" then stay in the folder as {files}")  # fmt: skip
+
+
+async def say_ending_removals(removing: Callable[[], list[tuple[FileOfferInfo, int]]],
+                              say: Callable[[str], None], sender: Callable[[FileOfferInfo], str],
+                              told: set[tuple[str, int]]) -> None:  # fmt: skip
+    """Until cancelled: say each half file of ``removing()`` (those of
+    sessions over whose end waits for the disk) once, as soon as it is
+    there (:func:`ending_removal_words`), and add it to ``told``, the
+    files a Ctrl-C now gives up (:func:`finish_saving`)."""
+    while True:
+        new = [got for got in removing() if (got[0].peer, got[0].transfer) not in told]
+        if new:
+            told.update((f.peer, f.transfer) for f, _ in new)
+            say(ending_removal_words(new, sender))
+        await asyncio.sleep(LOOK_EVERY)
+
+
 def left_halves_words(halves: list[tuple[FileOfferInfo, int]],
                       sender: Callable[[FileOfferInfo], str]) -> str:  # fmt: skip
     """The line said when the person left without waiting for the removal
@@ -136,6 +165,7 @@ async def finish_saving(
     outcomes: Subscription | None = None,
     leave: Callable[[], str] = lambda: CTRL_C_AGAIN,
     removing: Callable[[], list[tuple[FileOfferInfo, int]]] = list,
+    told: set[tuple[str, int]] | None = None,
 ) -> T:
     """Await ``ending`` (the sessions' end, which waits for the files being
     saved); meanwhile say each file of ``saving()`` it waits for, once, as
@@ -150,9 +180,11 @@ async def finish_saving(
     on it). ``removing()``: the half files whose removal ``ending`` waits
     for too, each with the bytes of it that came, said and given up
     (``give_up()`` gives them up too) in their own words (deflake39).
-    Cancelled: ``ending`` is too."""
+    ``told``: the files (peer, transfer) said already, with how to leave
+    (:func:`say_ending_removals`): ``again`` set at the start leaves
+    without them. Cancelled: ``ending`` is too."""
     task = asyncio.ensure_future(ending)
-    told: set[tuple[str, int]] = set()  # (peer, transfer)
+    told = set() if told is None else set(told)  # (peer, transfer)
     pressed = asyncio.ensure_future(again.wait())
     telling = None if outcomes is None else asyncio.ensure_future(_tell(outcomes, told, say))
     try:

@@ -234,13 +234,16 @@ class HostExchange:
         :meth:`close` waits for beyond its timeout."""
         return self._runtime.saving()
 
-    def removing(self) -> list[tuple[FileOfferInfo, int]]:
+    def removing(self, *, ending: bool = False) -> list[tuple[FileOfferInfo, int]]:
         """The half files the viewers sent (cut short by the session's end,
         withdrawn, stopped) whose removal from the disk has not been done
         yet, each with the bytes of it that came
         (:meth:`.FileReceiver.removing`): what :meth:`close` waits for
-        beyond its timeout too, and :meth:`give_up_saves` gives up."""
-        return self._runtime.removing()
+        beyond its timeout too, and :meth:`give_up_saves` gives up.
+        ``ending``: only those of sessions already over (the agent left,
+        its link was lost for good), whose end, and SessionEnded, wait for
+        them meanwhile (review40a: ``screencodec host`` said nothing then)."""
+        return self._runtime.removing(ending=ending)
 
     def give_up_saves(self) -> list[FileOfferInfo]:
         """Stop waiting for the files being saved on the disk, and for the

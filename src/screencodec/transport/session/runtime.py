@@ -159,9 +159,12 @@ class HostRuntime:
         """Every viewer's files being saved on the disk now (FileReceiver.saving)."""
         return [info for rec in self._files.values() for info in rec.saving()]
 
-    def removing(self) -> list[tuple[FileOfferInfo, int]]:
-        """Every viewer's half files being removed from the disk now (FileReceiver.removing)."""
-        return [got for rec in self._files.values() for got in rec.removing()]
+    def removing(self, *, ending: bool = False) -> list[tuple[FileOfferInfo, int]]:
+        """Every viewer's half files being removed from the disk now
+        (FileReceiver.removing); ``ending``: only those of sessions that
+        ended, whose end waits for them (FileReceiver.closed)."""
+        return [got for rec in self._files.values() if rec.closed or not ending
+                for got in rec.removing()]  # fmt: skip
 
     def settling(self) -> list[FileReceiver]:
         """The receivers whose disk thread has work a session's end waits for."""

@@ -204,6 +204,9 @@ class FileReceiver:
         #: of a withdrawal.
         self._infos: dict[int, FileOfferInfo] = {}
         self._tidied: asyncio.Future[None] | None = None  #: _clean()'s work, once begun
+        #: :meth:`close` was called: the session is over, and its end waits
+        #: (:meth:`settle`) for the removals :meth:`removing` lists.
+        self.closed = False
         #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
         #: last save given to it (:meth:`settle` waits for that, not for a
         #: tidy or a write-back hint: review7).
@@ -1048,6 +1051,7 @@ class FileReceiver:
         removed: the words say nothing of it was kept (deflake39: they came
         while a disk that did not answer still held it). Once: what it
         removed it no longer has."""
+        self.closed = True
         for transfer, inc in list(self._active.items()):
             removed = self._abort(transfer)
             info = self._infos.pop(transfer, None)
