@@ -28,15 +28,13 @@ from pathlib import Path
 
 import pytest
 
-from screencodec.capture import open_source
-from screencodec.transport import Host, HostConfig, SessionCredentials, allow, listen_direct
+from screencodec.transport import SessionCredentials
 from screencodec.transport.session import messages as m
 from transport.test_host_cli_commands import wait
 from transport.test_small_file_durable import fat
 from transport.test_stopdisk_host import in_order, stalled, state, stop_disk
-from transport.test_stopdisk_view import _URL, LEFT, _accept_files
+from transport.test_stopdisk_view import LEFT, web_view_joined
 from transport.test_view_cli_send_screens import PtyView
-from web.test_web_flow import _page
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
 
@@ -55,19 +53,7 @@ def test_files40_view_ctrl_c_while_a_half_files_removal_waits_on_a_stalled_disk(
     views: list[PtyView] = []
 
     async def body(daemon: int) -> tuple[int, int]:
-        host = Host(open_source("synthetic", width=160, height=120, scenario="idle"),
-                    consent=allow(), config=HostConfig(adaptive=False))  # fmt: skip
-        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
-        view = PtyView(f"127.0.0.1:{listener.port}", "--code", creds.code, "--password",
-                       creds.password, "--web", "--no-open", "--download-dir", str(fat),
-                       "--name", "Alice")  # fmt: skip
-        views.append(view)
-        url = await wait(view, _URL)
-        http, ws = await _page(url.group(1), url.group(2))
-        page = asyncio.ensure_future(_accept_files(ws))
-        try:
-            while not host.viewers:
-                await asyncio.sleep(0.05)
+        async with web_view_joined(fat, creds, views) as (host, view):
             sender = host._runtime.sender_for(next(iter(host._runtime.links)))
             real = sender._send
             held = asyncio.Event()
@@ -100,11 +86,6 @@ def test_files40_view_ctrl_c_while_a_half_files_removal_waits_on_a_stalled_disk(
             with contextlib.suppress(BaseException):
                 await sending
             return mark, status
-        finally:
-            page.cancel()
-            await http.close()
-            await listener.close()
-            await host.close()
 
     try:
         with stalled(fat) as daemon:

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,33 @@ async def _accept_files(ws: Any) -> None:
             await ws.send_str(json.dumps({"t": "file_answer", "id": got["id"], "accept": True}))
 
 
+@contextlib.asynccontextmanager
+async def web_view_joined(fat: Path, creds: SessionCredentials,
+                          views: list[PtyView]) -> AsyncIterator[tuple[Host, PtyView]]:  # fmt: skip
+    """A host of an idle screen on loopback, and a real ``view --web`` ('Alice',
+    saving into ``fat``) whose page (a websocket, accepting every file) has
+    joined it; the view is appended to ``views`` for the caller to close."""
+    host = Host(open_source("synthetic", width=160, height=120, scenario="idle"),
+                consent=allow(), config=HostConfig(adaptive=False))  # fmt: skip
+    listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
+    view = PtyView(f"127.0.0.1:{listener.port}", "--code", creds.code, "--password",
+                   creds.password, "--web", "--no-open", "--download-dir", str(fat),
+                   "--name", "Alice")  # fmt: skip
+    views.append(view)
+    url = await wait(view, _URL)
+    http, ws = await _page(url.group(1), url.group(2))
+    page = asyncio.ensure_future(_accept_files(ws))
+    try:
+        while not host.viewers:
+            await asyncio.sleep(0.05)
+        yield host, view
+    finally:
+        page.cancel()
+        await http.close()
+        await listener.close()
+        await host.close()
+
+
 @pytest.mark.parametrize(
     ("sig", "then"),
     [(signal.SIGINT, "the disk answers"), (signal.SIGINT, "again"), (signal.SIGTERM, "again")],
@@ -82,19 +110,7 @@ def test_stopdisk_view_ctrl_c_while_a_received_file_waits_on_a_stalled_disk(
     views: list[PtyView] = []
 
     async def body(daemon: int) -> tuple[int, int]:
-        host = Host(open_source("synthetic", width=160, height=120, scenario="idle"),
-                    consent=allow(), config=HostConfig(adaptive=False))  # fmt: skip
-        listener = await listen_direct("127.0.0.1", 0, creds, host.serve)
-        view = PtyView(f"127.0.0.1:{listener.port}", "--code", creds.code, "--password",
-                       creds.password, "--web", "--no-open", "--download-dir", str(fat),
-                       "--name", "Alice")  # fmt: skip
-        views.append(view)
-        url = await wait(view, _URL)
-        http, ws = await _page(url.group(1), url.group(2))
-        page = asyncio.ensure_future(_accept_files(ws))
-        try:
-            while not host.viewers:
-                await asyncio.sleep(0.05)
+        async with web_view_joined(fat, creds, views) as (host, view):
             sender = host._runtime.sender_for(next(iter(host._runtime.links)))
             sender._send = stop_at_end(sender._send, daemon, notes, fat)  # type: ignore[method-assign]
             sending = asyncio.ensure_future(host.send(notes, host.viewers[0]))
@@ -115,11 +131,6 @@ def test_stopdisk_view_ctrl_c_while_a_received_file_waits_on_a_stalled_disk(
             with contextlib.suppress(Exception):
                 await sending
             return mark, status
-        finally:
-            page.cancel()
-            await http.close()
-            await listener.close()
-            await host.close()
 
     try:
         with stalled(fat) as daemon:
