@@ -25,7 +25,6 @@ import asyncio
 import os
 import re
 import signal
-import time
 from pathlib import Path
 
 from screencodec.transport.session import messages as m
@@ -33,14 +32,10 @@ from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_host_cli_commands import join, wait
 from transport.test_small_file_durable import fat
 
-from .test_stopdisk_host import in_order, stalled, state, stop_disk
+from .test_stopdisk_host import gone_within, in_order, stalled, stop_disk
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
 
-#: How long the host is given to leave after the second Ctrl-C (s): with a
-#: file being saved it leaves at once (stopdisk: 0.3 s); here it took 10.2 s
-#: (its closes' own bounds, one after the other), with no "ended" line.
-LEAVES_WITHIN = 5.0
 #: What the host says as it starts waiting for the half file's removal.
 WAITING = (r"waiting for the disk to remove what came of notes\.bin \([^)]* of 300 kB\)"
            r" from 'Alice' [^\n]*, not received; press Ctrl-C again to leave now: it may then"
@@ -91,10 +86,7 @@ def test_deflake39_a_second_ctrl_c_leaves_while_a_half_files_removal_waits(
             async def body() -> tuple[bool, int, int]:
                 mark, sending = await ctrl_c_with_a_half_file(host, daemon, notes, fat)
                 host.proc.send_signal(signal.SIGINT)
-                deadline = time.monotonic() + LEAVES_WITHIN
-                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                left = state(host.proc.pid) == "Z"
+                left = await gone_within(host.proc.pid)
                 os.kill(daemon, signal.SIGCONT)  # the disk answers
                 status = await asyncio.to_thread(host.proc.wait, 20)
                 sending.cancel()

@@ -19,7 +19,6 @@ import asyncio
 import os
 import re
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -27,8 +26,8 @@ from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_host_cli_commands import join, wait
 from transport.test_small_file_durable import fat
 
-from .test_review40a_two_half_files import LEAVES_WITHIN, _held
-from .test_stopdisk_host import in_order, stalled, state
+from .test_review40a_two_half_files import _held
+from .test_stopdisk_host import gone_within, in_order, stalled, state
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
 
@@ -105,9 +104,7 @@ def test_disk41_a_once_host_leaves_with_ctrl_c_while_the_removal_waits(
 
     async def ctrl_c(host: PtyHost, daemon: int, mark: int) -> None:
         host.proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + LEAVES_WITHIN
-        while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await gone_within(host.proc.pid)
         assert state(host.proc.pid) == "Z", host.text[mark:]  # the interpreter is gone
         assert state(daemon) == "T", "the disk was to answer only after the host left"
 

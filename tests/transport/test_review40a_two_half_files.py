@@ -20,7 +20,6 @@ import asyncio
 import os
 import re
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -30,9 +29,9 @@ from transport.test_host_cli_commands import join, wait
 from transport.test_small_file_durable import fat
 
 from .test_stopdisk_host import (
+    gone_within,
     in_order,
     stalled,
-    state,
     stop_at_end,
     stop_disk,
     waits_on_the_disk,
@@ -40,9 +39,6 @@ from .test_stopdisk_host import (
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
 
-#: How long the host is given to leave after the second Ctrl-C (s): it
-#: leaves at once (deflake39).
-LEAVES_WITHIN = 5.0
 #: Each half file as the host names it: its name, what came of it, the agent.
 _HALF = r"{}\.bin \([^)]* of 300 kB\) from '{}' \([^)]*\)"
 _A, _B = _HALF.format("a", "Alice"), _HALF.format("b", "Bob")
@@ -104,10 +100,7 @@ def test_review40a_two_half_files_left_are_said_as_two_that_may_stay(
                 await wait(host, WAITING_A, mark)
                 await wait(host, WAITING_B, mark)
                 host.proc.send_signal(signal.SIGINT)
-                deadline = time.monotonic() + LEAVES_WITHIN
-                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                left = state(host.proc.pid) == "Z"
+                left = await gone_within(host.proc.pid)
                 os.kill(daemon, signal.SIGCONT)  # the disk answers
                 status = await asyncio.to_thread(host.proc.wait, 20)
                 for task in sending:
@@ -155,10 +148,7 @@ def test_review40a_sigterm_twice_leaves_while_a_half_files_removal_waits(
                 host.proc.send_signal(signal.SIGTERM)
                 await wait(host, waiting, mark)
                 host.proc.send_signal(signal.SIGTERM)
-                deadline = time.monotonic() + LEAVES_WITHIN
-                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                left = state(host.proc.pid) == "Z"
+                left = await gone_within(host.proc.pid)
                 os.kill(daemon, signal.SIGCONT)
                 status = await asyncio.to_thread(host.proc.wait, 20)
                 sending.cancel()
@@ -207,9 +197,7 @@ def test_review40a_no_sharing_banner_while_the_host_waits_on_the_disk(
                 await wait(host, r"session with 'Bob' [^\n]* ended: you ended it\n", mark)
                 await asyncio.sleep(0.5)  # what the host says meanwhile
                 host.proc.send_signal(signal.SIGINT)
-                deadline = time.monotonic() + LEAVES_WITHIN
-                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
+                await gone_within(host.proc.pid)
                 os.kill(daemon, signal.SIGCONT)
                 status = await asyncio.to_thread(host.proc.wait, 20)
                 sending.cancel()
@@ -272,10 +260,7 @@ def test_review40a_a_save_and_a_half_files_removal_together(fat: Path, tmp_path:
                 await wait(host, saving, mark)
                 await wait(host, removing, mark)
                 host.proc.send_signal(signal.SIGINT)
-                deadline = time.monotonic() + LEAVES_WITHIN
-                while state(host.proc.pid) != "Z" and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                left = state(host.proc.pid) == "Z"
+                left = await gone_within(host.proc.pid)
                 os.kill(daemon, signal.SIGCONT)
                 status = await asyncio.to_thread(host.proc.wait, 20)
                 for task in sending:
