@@ -55,6 +55,14 @@ async def _viewer(port: int, creds: SessionCredentials, who: str) -> tuple[Viewe
     return viewer, got
 
 
+def _host(clip: MemoryClipboard, *, local_input_pause: float) -> Host:
+    """A host of a small typing desktop, granting what is asked, with ``clip``
+    as its clipboard and keys recorded, not pressed."""
+    config = HostConfig(local_input_pause=local_input_pause)
+    return Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=_grant,
+                injector=RecordingInjector(), config=config, clipboard=clip)  # fmt: skip
+
+
 async def _after_a_read(clip: MemoryClipboard) -> None:
     reads = clip.reads
     await until(lambda: clip.reads > reads, PERIOD + 5, "sync's next read")
@@ -63,9 +71,7 @@ async def _after_a_read(clip: MemoryClipboard) -> None:
 def test_attack_sync_sends_what_was_copied_while_control_was_taken_back() -> None:
     async def main() -> None:
         clip = MemoryClipboard("nothing much")
-        host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=_grant,
-                    injector=RecordingInjector(), config=HostConfig(local_input_pause=0.01),
-                    clipboard=clip)  # fmt: skip
+        host = _host(clip, local_input_pause=0.01)
         creds = SessionCredentials()
         async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
             viewer, got = await _viewer(listener.port, creds, "Dave")
@@ -95,9 +101,7 @@ def test_attack_sync_sends_what_was_copied_while_control_was_taken_back() -> Non
 def test_attack_sync_sends_what_was_copied_between_one_agent_and_the_next() -> None:
     async def main() -> None:
         clip = MemoryClipboard("nothing much")
-        host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=_grant,
-                    injector=RecordingInjector(), config=HostConfig(local_input_pause=0.01),
-                    clipboard=clip)  # fmt: skip
+        host = _host(clip, local_input_pause=0.01)
         creds = SessionCredentials()
         async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
             first, _ = await _viewer(listener.port, creds, "Dave")
@@ -123,9 +127,7 @@ def test_attack_an_agent_cannot_replace_the_clipboard_while_the_customer_types()
     back, between the customer's Ctrl+C and Ctrl+V. Refused now, code 8."""
     async def main() -> None:
         clip = MemoryClipboard("IBAN DE02 1203 0000 0000 2020 51 (the customer's)")
-        host = Host(SyntheticDesktop(96, 64, scenario="typing", seed=1), consent=_grant,
-                    injector=RecordingInjector(), config=HostConfig(local_input_pause=30.0),
-                    clipboard=clip)  # fmt: skip
+        host = _host(clip, local_input_pause=30.0)
         creds = SessionCredentials()
         async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
             viewer, _ = await _viewer(listener.port, creds, "Mallory")
