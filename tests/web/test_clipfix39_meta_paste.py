@@ -17,7 +17,9 @@ from .test_clip39_page import CTRL, V, _events, _live
 
 SUPER = 0xFFEB
 
-_MAC_PASTE = """
+#: Cmd down, V down and the paste event with ``arguments[0]`` as its text,
+#: as Chromium on a Mac gives them (``key`` is defined for what follows).
+MAC_CMD_V = """
 const [text] = arguments;
 const ime = document.getElementById("ime");
 const key = (type, key, code, meta) => ime.dispatchEvent(new KeyboardEvent(type,
@@ -28,8 +30,8 @@ const data = new DataTransfer();
 data.setData("text/plain", text);
 ime.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true,
                                                 cancelable: true }));
-key("keyup", "Meta", "MetaLeft", false);
 """
+_MAC_PASTE = MAC_CMD_V + 'key("keyup", "Meta", "MetaLeft", false);\n'
 
 
 def test_cmd_v_reaches_the_host_as_ctrl_v_after_the_text(browser: Any) -> None:

@@ -16,20 +16,11 @@ from selenium.webdriver.common.by import By
 
 from .conftest import wait_page
 from .test_clip39_page import CTRL, V, _events, _live
+from .test_clipfix39_meta_paste import MAC_CMD_V
 
 SUPER, Z = 0xFFEB, 0x7A
 
-_MAC_PASTE_THEN_Z = """
-const [text] = arguments;
-const ime = document.getElementById("ime");
-const key = (type, key, code, meta) => ime.dispatchEvent(new KeyboardEvent(type,
-    { key, code, metaKey: meta, bubbles: true, cancelable: true }));
-key("keydown", "Meta", "MetaLeft", true);
-key("keydown", "v", "KeyV", true);
-const data = new DataTransfer();
-data.setData("text/plain", text);
-ime.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true,
-                                                cancelable: true }));
+_MAC_PASTE_THEN_Z = MAC_CMD_V + """
 setTimeout(() => {
   key("keydown", "z", "KeyZ", true);
   key("keyup", "z", "KeyZ", true);
