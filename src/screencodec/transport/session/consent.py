@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import inspect
 import logging
@@ -50,6 +51,7 @@ from screencodec.transport.session.sidechannels import FileOfferInfo
 
 __all__ = [
     "CALLBACK_FAILED",
+    "GONE",
     "Answer",
     "ConsentCallback",
     "QuestionQueue",
@@ -61,6 +63,8 @@ __all__ = [
     "ask_permission",
     "check_consent",
     "deny",
+    "if_answer_dropped",
+    "question_gone",
     "questions_for",
     "terminal_consent",
     "terminal_yes_no",
@@ -75,6 +79,11 @@ CALLBACK_FAILED = "the host could not ask its user: its consent callback failed"
 
 #: Questions one viewer may have waiting or on screen at once.
 MAX_QUESTIONS_PER_VIEWER = 3
+
+#: The :attr:`Answer.outcome` of an answer that came back after its asker
+#: stopped waiting for it (the agent left, its link was lost): dropped, it
+#: grants nothing; ``why`` says what had happened (consent41).
+GONE = "gone"
 
 A = TypeVar("A")
 Q = TypeVar("Q", ConsentRequest, FileOfferInfo)
@@ -158,13 +167,18 @@ class Answer(Generic[A]):
     ``"failed"`` (the interface raised or returned the wrong type),
     ``"too many"`` (not asked: the viewer has too many questions waiting) or
     ``"void"`` (a file offer not asked: its sender stopped waiting for the
-    answer before its turn, :meth:`~.sidechannels.FileOfferInfo.window`).
+    answer before its turn, :meth:`~.sidechannels.FileOfferInfo.window`) or
+    :data:`GONE` (the user answered, but its asker was gone by then: the
+    answer, kept in ``given``, grants nothing).
     ``why``: for ``"failed"`` consent, what the callback did (raised, or
-    returned what), in words for the host program."""
+    returned what), in words for the host program; for :data:`GONE`, what
+    became of the asker (:func:`question_gone`)."""
 
     value: A
     outcome: str = "answered"
     why: str = ""
+    #: For :data:`GONE`: what the user's answer was (dropped).
+    given: A | None = None
 
     @property
     def timed_out(self) -> bool:
@@ -229,10 +243,15 @@ class QuestionQueue:
         question: Q,
         run: Callable[[Q], Awaitable[Answer[A]]],
         void: Callable[[], Answer[A] | None] = lambda: None,
+        gone: Callable[[], str | None] = lambda: None,
     ) -> Answer[A]:
         """``run`` the question in its turn, numbered; unless ``void()``,
         asked when the turn comes, says it is no longer to be put (then
-        that answer, and no number is used)."""
+        that answer, and no number is used). ``gone()``: why the asker no
+        longer waits for the answer (None while it does): what the
+        interface reads (:func:`question_gone`), and an answer that comes
+        back once it says so is dropped (:data:`GONE`), in the step its
+        asker reads it in."""
         try:
             async with self._turn:
                 if (unput := void()) is not None:
@@ -240,12 +259,71 @@ class QuestionQueue:
                 number = self._next
                 self._next += 1
                 self.asking = number
+                put = _Put(gone)
+                token = _PUT.set(put)  # the callback's task copies this context
                 try:
-                    return await run(dataclasses.replace(question, question=number))
+                    answer = await run(dataclasses.replace(question, question=number))
+                except asyncio.CancelledError:
+                    # Withdrawn (its asker went) after an answer was taken,
+                    # before it came back here: it grants nothing either.
+                    put.dropped(gone() or "the question was withdrawn")
+                    raise
                 finally:
+                    _PUT.reset(token)
                     self.asking = 0
+                why = gone()
+                if why is None or answer.outcome != "answered":
+                    return answer
+                # consent41: a yes dropped here was shown as a bare "yes"
+                # on the user's screen; the interface that showed it says now.
+                put.dropped(why)
+                return Answer(_refusal(answer.value), GONE, why, answer.value)
         finally:
             self._release(asker)
+
+
+def _refusal(value: A) -> A:
+    """The no of the kind of ``value`` (a Grant, or a file's bool)."""
+    return Grant.deny() if isinstance(value, Grant) else False  # type: ignore[return-value]
+
+
+class _Put:
+    """The question being put, as its callback's context sees it: why its
+    asker is gone (``gone``), and who to tell if an answer taken while it
+    was there is dropped as it went back (a yes already shown)."""
+
+    def __init__(self, gone: Callable[[], str | None]) -> None:
+        self.gone = gone
+        self._told: list[Callable[[str], None]] = []
+
+    def if_dropped(self, tell: Callable[[str], None]) -> None:
+        self._told.append(tell)
+
+    def dropped(self, why: str) -> None:
+        told, self._told = self._told, []
+        for tell in told:
+            tell(why)
+
+
+_PUT: contextvars.ContextVar[_Put | None] = contextvars.ContextVar("question_put", default=None)
+
+
+def question_gone() -> str | None:
+    """Inside a question's callback: why its asker no longer waits for the
+    answer, in the local user's words (``"the agent left"``, ``"the
+    connection to the agent was lost"``); None while it does, or outside a
+    question. Once it says so, the answer grants nothing (:data:`GONE`): an
+    interface says so instead of showing the answer as given (consent41)."""
+    put = _PUT.get()
+    return None if put is None else put.gone()
+
+
+def if_answer_dropped(tell: Callable[[str], None]) -> None:
+    """Call ``tell(why)`` if the answer of the question being put, taken
+    while its asker was there, is dropped as it goes back (:data:`GONE`)."""
+    put = _PUT.get()
+    if put is not None:
+        put.if_dropped(tell)
 
 
 _queues: weakref.WeakKeyDictionary[object, QuestionQueue] = weakref.WeakKeyDictionary()
@@ -265,12 +343,16 @@ async def ask_permission(
     callback: ConsentCallback,
     request: ConsentRequest,
     timeout: float,
+    *,
+    gone: Callable[[], str | None] = lambda: None,
 ) -> Answer[Grant]:
     """Ask ``request`` in its turn (after :meth:`QuestionQueue.reserve`); the
     timeout runs from when the question is put, and never more than was asked
-    is granted."""
+    is granted. ``gone()``: why ``asker`` no longer waits for the answer,
+    or None (:meth:`QuestionQueue._ask`): an answer after that is
+    :data:`GONE`."""
     return await queue._ask(
-        asker, request, lambda q: _bounded_grant(callback, q, timeout))
+        asker, request, lambda q: _bounded_grant(callback, q, timeout), gone=gone)
 
 
 async def ask_file(
@@ -507,9 +589,12 @@ class TerminalQuestions:
             kind,
             [request.describe(), *notes],
             f"y = let them {request.grants()}, nothing more",
+            "they get nothing more" if request.upgrade else "nothing was shared",
         )
-        if yes and not request.upgrade:
+        if yes and not request.upgrade and question_gone() is None:
             self.names[request.peer] = request.who
+        # The user's answer, also one that came too late (its line said so):
+        # the queue drops it then (GONE), and the audit log has both.
         return Grant(request.level) if yes else Grant.deny()
 
     async def file_offer(self, offer: FileOfferInfo) -> bool:
@@ -525,7 +610,12 @@ class TerminalQuestions:
             f"y = save this one file{where}",
         )
 
-    async def _yes_no(self, number: int, kind: str, lines: list[str], means: str) -> bool:
+    async def _yes_no(self, number: int, kind: str, lines: list[str], means: str,
+                      nothing: str = "no") -> bool:  # fmt: skip
+        """Put the question; the user's answer. ``nothing``: what a question
+        whose asker went (:func:`question_gone`) gives, in its closing line
+        ("nothing was shared"): that line says why, and a yes typed after
+        it is said to be too late, never shown as a bare yes (consent41)."""
         async with self._lock:
             reader = _LineReader.for_stream(self._stdin or sys.stdin)
             self.read += reader.discard_pending()
@@ -544,11 +634,20 @@ class TerminalQuestions:
                 answered = True
                 self._unanswered = None  # a line after this one is for the next
                 yes = _says_yes(line)
+                gone = question_gone()
+                if yes and gone is not None:
+                    self.out.write(f"*** {label}: your yes came too late, {gone}: {nothing}.\n")
+                    return yes
+                if yes:  # taken for a live asker; dropped if it went as the yes went back
+                    if_answer_dropped(lambda why: self.say(
+                        f"*** {label}: that yes came too late, {why}: {nothing}."))
                 self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
                 return yes
             finally:
                 if not answered:
-                    self.out.write(f"\n*** {label} closed without an answer: no.\n")
+                    gone = question_gone()
+                    why = "no" if gone is None else f"{gone}; {nothing}"
+                    self.out.write(f"\n*** {label} closed without an answer: {why}.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
                 self._open = False
                 self._wake_readers()  # answered: from the step its answer is printed in
