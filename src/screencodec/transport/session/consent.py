@@ -263,20 +263,21 @@ class QuestionQueue:
                 token = _PUT.set(put)  # the callback's task copies this context
                 try:
                     answer = await run(dataclasses.replace(question, question=number))
-                except asyncio.CancelledError:
+                except BaseException:
                     # Withdrawn (its asker went) after an answer was taken,
                     # before it came back here: it grants nothing either.
-                    put.dropped(gone() or "the question was withdrawn")
+                    put.settle(False, gone() or "the question was withdrawn")
                     raise
                 finally:
                     _PUT.reset(token)
                     self.asking = 0
                 why = gone()
                 if why is None or answer.outcome != "answered":
+                    put.settle(True)  # in the step its asker takes it in
                     return answer
                 # consent41: a yes dropped here was shown as a bare "yes"
-                # on the user's screen; the interface that showed it says now.
-                put.dropped(why)
+                # on the user's screen; the interface says it came too late.
+                put.settle(False, why)
                 return Answer(_refusal(answer.value), GONE, why, answer.value)
         finally:
             self._release(asker)
@@ -289,20 +290,31 @@ def _refusal(value: A) -> A:
 
 class _Put:
     """The question being put, as its callback's context sees it: why its
-    asker is gone (``gone``), and who to tell if an answer taken while it
-    was there is dropped as it went back (a yes already shown)."""
+    asker is gone (``gone``), and who to tell what became of an answer
+    taken while it was there: kept (the asker has it), or dropped as it
+    went back (the asker went meanwhile). Settled once, by the queue."""
 
     def __init__(self, gone: Callable[[], str | None]) -> None:
         self.gone = gone
         self._told: list[Callable[[str], None]] = []
+        self._settled: list[Callable[[bool, str], None]] = []
+        self.settled = False
 
     def if_dropped(self, tell: Callable[[str], None]) -> None:
         self._told.append(tell)
 
-    def dropped(self, why: str) -> None:
-        told, self._told = self._told, []
-        for tell in told:
-            tell(why)
+    def when_settled(self, tell: Callable[[bool, str], None]) -> None:
+        self._settled.append(tell)
+
+    def settle(self, kept: bool, why: str = "") -> None:
+        """The answer reached its asker (``kept``), or not (``why``)."""
+        if self.settled:
+            return
+        self.settled = True
+        for dropped in () if kept else self._told:
+            dropped(why)
+        for tell in self._settled:
+            tell(kept, why)
 
 
 _PUT: contextvars.ContextVar[_Put | None] = contextvars.ContextVar("question_put", default=None)
@@ -316,6 +328,16 @@ def question_gone() -> str | None:
     interface says so instead of showing the answer as given (consent41)."""
     put = _PUT.get()
     return None if put is None else put.gone()
+
+
+def _when_settled(tell: Callable[[bool, str], None]) -> bool:
+    """Call ``tell(kept, why)`` once the answer of the question being put
+    reaches its asker or is dropped; False (not called) outside a queue's question."""
+    put = _PUT.get()
+    if put is None:
+        return False
+    put.when_settled(tell)
+    return True
 
 
 def if_answer_dropped(tell: Callable[[str], None]) -> None:
@@ -565,7 +587,7 @@ class TerminalQuestions:
     def _show_again(self) -> None:
         """The open question's prompt once more, after replies printed since
         it was last shown (none: nothing)."""
-        if self._open and self._owed:
+        if self._open and self._owed and self._again:
             self._owed = False
             self.out.write(self._again)
             self.out.flush()
@@ -628,7 +650,7 @@ class TerminalQuestions:
             self._owed = False
             self._prompted = True
             self._open = True
-            answered = False
+            answered = later = False
             try:
                 line = await self._own_line(reader, label)
                 answered = True
@@ -638,10 +660,15 @@ class TerminalQuestions:
                 if yes and gone is not None:
                     self.out.write(f"*** {label}: your yes came too late, {gone}: {nothing}.\n")
                     return yes
-                if yes:  # taken for a live asker; dropped if it went as the yes went back
-                    if_answer_dropped(lambda why: self.say(
-                        f"*** {label}: that yes came too late, {why}: {nothing}."))
-                self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
+                # A yes is shown once it reached its asker (the queue says,
+                # a few loop steps on): its agent may go meanwhile, and a
+                # "yes" then granted nothing (consent41). Held till then.
+                later = yes and _when_settled(
+                    lambda kept, why: self._answered_yes(label, kept, why, nothing))
+                if later:  # nothing more to show of this question meanwhile
+                    self._again, self._prompted = "", False
+                else:
+                    self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
                 return yes
             finally:
                 if not answered:
@@ -649,13 +676,24 @@ class TerminalQuestions:
                     why = "no" if gone is None else f"{gone}; {nothing}"
                     self.out.write(f"\n*** {label} closed without an answer: {why}.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
-                self._open = False
-                self._wake_readers()  # answered: from the step its answer is printed in
-                self._owed = self._prompted = False
-                held, self._held = self._held, []
-                for text in held:
-                    self.out.write(text + "\n")
-                self.out.flush()
+                if not later:
+                    self._closed()
+
+    def _answered_yes(self, label: str, kept: bool, why: str, nothing: str) -> None:
+        """The yes to ``label`` reached its asker (``kept``) or was dropped."""
+        said = "yes" if kept else f"that yes came too late, {why}: {nothing}."
+        self.out.write(f"*** {label}: {said}\n")
+        self._closed()
+
+    def _closed(self) -> None:
+        """The question on screen is closed: what was held is printed."""
+        self._open = False
+        self._wake_readers()  # answered: from the step its answer is printed in
+        self._owed = self._prompted = False
+        held, self._held = self._held, []
+        for text in held:
+            self.out.write(text + "\n")
+        self.out.flush()
 
 
     async def _own_line(self, reader: _LineReader, label: str) -> str:
