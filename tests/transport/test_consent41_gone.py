@@ -96,6 +96,37 @@ def test_a_yes_after_the_agent_went_is_said_too_late_and_grants_nothing(when: st
     run(main(), 30)
 
 
+def test_a_yes_the_hosts_program_failed_to_take_is_not_shown_as_yes() -> None:
+    """The user's yes is read, then the host program's own code around the
+    terminal raises: the agent is refused (the callback failed), and the
+    terminal says the yes was not taken, not "yes"."""
+
+    async def main() -> None:
+        r, w = os.pipe()
+        with os.fdopen(r, "r") as stdin:
+            out = io.StringIO()
+            ui = TerminalQuestions(stdin, out)
+            queue, asker = QuestionQueue(), object()
+
+            async def consent(request: ConsentRequest) -> Grant:
+                await ui.permission(request)
+                raise RuntimeError("the host's own bug")
+
+            assert queue.reserve(asker)
+            request = ConsentRequest("Dave", "127.0.0.1:1", VIEW)
+            asking = asyncio.ensure_future(ask_permission(queue, asker, consent, request, 30))
+            await _asked(out)
+            os.write(w, b"y\n")
+            answer = await asking
+            os.close(w)
+        assert answer.outcome == "failed" and not answer.value.granted, answer
+        assert out.getvalue().split("[y/N] ", 1)[1] == (
+            "*** Question 1: your yes was not taken (the host's program failed): nothing was"
+            " shared.\n")  # fmt: skip
+
+    run(main(), 30)
+
+
 def test_a_question_withdrawn_as_its_agent_left_says_why() -> None:
     async def main() -> None:
         r, w = os.pipe()

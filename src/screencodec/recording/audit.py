@@ -369,8 +369,9 @@ class AuditTracker:
         """The host's user said yes to ``level`` after the agent was gone
         (``why``, the host's words): the answer granted nothing. Its
         ``consent`` row, logged as the answer came, alone read as a grant."""
-        return [{"type": "not_granted", "answer": str(Permission(level)),
-                 "why": f"{safe_text(why, wire.REASON_SHOWN)}: the answer came too late"}]
+        said = (f"{safe_text(why, wire.REASON_SHOWN)}: the answer came too late" if why
+                else "the host's program failed to take the answer")
+        return [{"type": "not_granted", "answer": str(Permission(level)), "why": said}]
 
     def link_lost(self, reason: str, resumable: float) -> list[Event]:
         """The agent's link was lost (no Bye: its network, a relay) and the

@@ -272,6 +272,9 @@ class QuestionQueue:
                     _PUT.reset(token)
                     self.asking = 0
                 why = gone()
+                if answer.outcome == "failed":  # the callback failed after the answer was read
+                    put.settle(False, "", late=False)
+                    return answer
                 if why is None or answer.outcome != "answered":
                     put.settle(True)  # in the step its asker takes it in
                     return answer
@@ -304,17 +307,19 @@ class _Put:
         self._told.append(tell)
 
     def when_settled(self, tell: Callable[[bool, str], None]) -> None:
+        """``tell(kept, why)``: ``why`` "" when the host's program failed."""
         self._settled.append(tell)
 
-    def settle(self, kept: bool, why: str = "") -> None:
-        """The answer reached its asker (``kept``), or not (``why``)."""
+    def settle(self, kept: bool, why: str = "", *, late: bool = True) -> None:
+        """The answer reached its asker (``kept``), or not: it came too late
+        (``late``: ``why`` the asker went), or the host's program failed."""
         if self.settled:
             return
         self.settled = True
         for dropped in () if kept else self._told:
             dropped(why)
         for tell in self._settled:
-            tell(kept, why)
+            tell(kept, why if late else "")
 
 
 _PUT: contextvars.ContextVar[_Put | None] = contextvars.ContextVar("question_put", default=None)
@@ -681,7 +686,8 @@ class TerminalQuestions:
 
     def _answered_yes(self, label: str, kept: bool, why: str, nothing: str) -> None:
         """The yes to ``label`` reached its asker (``kept``) or was dropped."""
-        said = "yes" if kept else f"that yes came too late, {why}: {nothing}."
+        said = ("yes" if kept else f"that yes came too late, {why}: {nothing}." if why
+                else f"your yes was not taken (the host's program failed): {nothing}.")
         self.out.write(f"*** {label}: {said}\n")
         self._closed()
 
