@@ -16,6 +16,7 @@ import os
 import pty
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -40,11 +41,11 @@ from .test_attack_prompts import (
 class _Host(PtyHost):
     """PtyHost's host without ``--once``: one agent's end is not the host's."""
 
-    def __init__(self) -> None:  # PtyHost's own start is replaced
+    def __init__(self, *args: str) -> None:  # PtyHost's own start is replaced
         master, slave = pty.openpty()
         self.proc = subprocess.Popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
-             "--size", "160x120", "--control", "none"],
+             "--size", "160x120", "--control", "none", *args],
             stdin=slave, stdout=slave, stderr=slave, close_fds=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         self._collect(master, slave)
@@ -187,5 +188,35 @@ def test_a_double_y_does_not_answer_a_control_question_put_right_behind_the_firs
             await _drain(ch)
 
         run(attack(), timeout=60)
+    finally:
+        host.close()
+
+
+def test_a_file_question_whose_sender_left_says_why(tmp_path: Path) -> None:
+    """An agent let in offers a file and leaves while the customer reads
+    its question: the question's line says the agent left and the file is
+    not saved (it said only "closed without an answer: no."), and a y
+    typed then saves nothing."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    host = _Host("--download-dir", str(inbox))
+    try:
+        port, code, password = _credentials(host)
+
+        async def attack() -> None:
+            ch = await _viewer(port, code, password, "Alice")
+            host.say_yes(1)
+            await _next_of(ch, m.PermissionGrant)
+            await ch.send(m.encode(m.FileOffer(7, "report.pdf", 5)))
+            asked = host.wait_for(r"Question 2: FILE.*?" + re.escape(PROMPT_END))
+            await ch.send(m.encode(m.Bye("bye")))
+            await _drain(ch)
+            host.wait_for(r"\n\*\*\* Question 2 closed without an answer: the agent left; the"
+                          r" file is not saved\.\n", asked.end())  # fmt: skip
+            host.type("y")
+            host.wait_for(r"\(not sent, and no question is open", asked.end())
+
+        run(attack(), timeout=60)
+        assert list(inbox.iterdir()) == []
     finally:
         host.close()

@@ -388,11 +388,14 @@ async def ask_file(
     callback: Callable[[FileOfferInfo], Awaitable[bool]],
     info: FileOfferInfo,
     timeout: float,
+    *,
+    gone: Callable[[], str | None] = lambda: None,
 ) -> Answer[bool]:
     """Ask about one file offer in its turn; only ``True`` itself accepts.
     The question is open at most ``timeout``, and only while its sender
     still waits for the answer: one whose sender stopped waiting before its
-    turn is not put at all (``"void"``)."""
+    turn is not put at all (``"void"``). ``gone``: as :func:`ask_permission`'s
+    (the sender left, its link lost: the question's line says so)."""
     window: list[float | None] = []
 
     def void() -> Answer[bool] | None:
@@ -411,7 +414,7 @@ async def ask_file(
             return Answer(False, "failed")
         return Answer(yes is True, "answered")
 
-    return await queue._ask(asker, info, run, void)
+    return await queue._ask(asker, info, run, void, gone)
 
 
 class Questions(Protocol):
@@ -635,6 +638,7 @@ class TerminalQuestions:
             "FILE (grants no access to your screen or input)",
             [text],
             f"y = save this one file{where}",
+            "the file is not saved",
         )
 
     async def _yes_no(self, number: int, kind: str, lines: list[str], means: str,

@@ -182,7 +182,8 @@ class LinkAsking:
         async def via_queue(q: Any) -> bool:
             if consent is None:
                 return False
-            return (await ask_file(queue, self, consent, q, timeout)).value
+            return (await ask_file(queue, self, consent, q, timeout,
+                                   gone=self.question_gone)).value  # fmt: skip
 
         async def run() -> None:
             accept = await files.decide(offer, info, via_queue)
