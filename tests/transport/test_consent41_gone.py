@@ -36,6 +36,7 @@ from screencodec.transport.session.consent import (
     ask_permission,
 )
 from screencodec.transport.session.endreasons import AGENT_LEFT, LINK_LOST
+from screencodec.transport.session.events import PermissionChanged, SessionEnded
 from screencodec.transport.session.permissions import ConsentRequest, Grant
 
 from .helpers import ended_lost, run, until
@@ -198,6 +199,46 @@ def test_the_audit_says_a_yes_that_came_too_late_granted_nothing(tmp_path: Path)
     assert consent["answer"] == "control", rows
     assert [{k: v for k, v in r.items() if k != "t"} for r in after] == [
         {"type": "not_granted", "answer": "control",
+         "why": "the connection to the agent was lost: the answer came too late"}], rows
+
+
+def test_the_audit_says_a_first_yes_that_came_too_late_granted_nothing(tmp_path: Path) -> None:
+    """The same race on the first question: the agent's link reset while
+    the customer is asked, their yes right after. Expected: no grant row
+    and no picture; the consent row's answer (view) and a not_granted row."""
+    rec = tmp_path / "rec"
+    rec.mkdir()
+
+    async def main() -> None:
+        recorder = Recorder(rec, host_id="test-host")
+        async with _Setup(recorder=recorder) as s:
+
+            async def consent(request: ConsentRequest) -> Grant:
+                s.asked.append(request)
+                (link,) = s.host._runtime.serving
+                while not link.channel.closed:
+                    await asyncio.sleep(0)
+                return Grant(request.level)
+
+            s.host._runtime.consent = recorder.wrap_consent(consent)
+            joining = asyncio.ensure_future(s.join(VIEW, who="Dave"))
+            await until(lambda: len(s.asked) == 1, 10, "the first question")
+            s.proxy.cut()
+            await asyncio.gather(joining, return_exceptions=True)
+            ended = await s.event(SessionEnded)
+            assert isinstance(ended, SessionEnded) and ended.resumable == 0, ended
+            assert not any(isinstance(e, PermissionChanged) for e in s.seen), s.seen
+        recorder.close()
+
+    run(main(), 60)
+    (path,) = rec.glob("*.screc")
+    rows = _audit(path, tmp_path)
+    assert not [r for r in rows if r["type"] in ("grant", "update")], rows
+    said = [{k: v for k, v in r.items() if k in ("type", "answer", "why")}
+            for r in rows if r["type"] in ("consent", "not_granted")]  # fmt: skip
+    assert said == [
+        {"type": "consent", "answer": "view"},
+        {"type": "not_granted", "answer": "view",
          "why": "the connection to the agent was lost: the answer came too late"}], rows
 
 
