@@ -676,6 +676,12 @@ class TerminalQuestions:
                     lambda kept, why: self._answered_yes(label, kept, why, nothing))
                 if later:  # nothing more to show of this question meanwhile
                     self._again, self._prompted = "", False
+                    # A command typed after the answer waits for it to be read
+                    # (read_up_to), not shown: in this step, as before (a /say
+                    # woken at the settle ran after the next agent's question
+                    # was put, and went to that agent: review39a's test, 1 of 2
+                    # loaded runs).
+                    self._wake_readers()
                 else:
                     self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
                 return yes
