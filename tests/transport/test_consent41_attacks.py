@@ -88,10 +88,10 @@ def test_a_y_for_the_question_of_an_agent_that_left_is_not_the_next_agents_answe
             await _drain(bob)
 
         run(attack(), timeout=60)
-        said = host.text
-        assert re.search(r"'Alice' \(127\.0\.0\.1:\d+\): the agent left before you answered;"
-                         r" nothing was shared\n", said), said  # fmt: skip
-        assert "session with 'Alice'" not in said, said
+        # Held while Bob's question was open: printed after its answer.
+        host.wait_for(r"'Alice' \(127\.0\.0\.1:\d+\): the agent left before you answered;"
+                      r" nothing was shared\n")  # fmt: skip
+        assert "session with 'Alice'" not in host.text, host.text
     finally:
         host.close()
 
