@@ -172,20 +172,23 @@ def test_a_double_y_does_not_answer_a_control_question_put_right_behind_the_firs
 
         async def attack() -> None:
             ch = await _viewer(port, code, password, "agent")
-            await ch.send(m.encode(m.PermissionRequest(CONTROL.bits, "agent")))  # queued
-            q1 = host.wait_for(r"\*\*\* Question 1: .*?" + re.escape(PROMPT_END))
-            host.type("y")
-            q2 = host.wait_for(r"\*\*\* Question 2: .*?" + re.escape(PROMPT_END), q1.end())
-            host.type("y")  # the second tap of the y meant for Question 1
-            host.wait_for(r"not taken as the answer to Question 2", q2.end(), 5)
-            await asyncio.sleep(TerminalQuestions.SETTLE)
-            host.type("n")
-            answer = await _next_of(ch, m.PermissionDeny, m.PermissionGrant)
-            while answer == m.PermissionGrant(VIEW.bits):  # Question 1's
+            try:
+                await ch.send(m.encode(m.PermissionRequest(CONTROL.bits, "agent")))  # queued
+                q1 = host.wait_for(r"\*\*\* Question 1: .*?" + re.escape(PROMPT_END))
+                host.type("y")
+                q2 = host.wait_for(r"\*\*\* Question 2: .*?" + re.escape(PROMPT_END), q1.end())
+                host.type("y")  # the second tap of the y meant for Question 1
+                host.wait_for(r"not taken as the answer to Question 2", q2.end(), 5)
+                await asyncio.sleep(TerminalQuestions.SETTLE)
+                host.type("n")
                 answer = await _next_of(ch, m.PermissionDeny, m.PermissionGrant)
-            assert answer == m.PermissionDeny(CONTROL.bits), answer
-            await ch.send(m.encode(m.Bye("done")))
-            await _drain(ch)
+                while answer == m.PermissionGrant(VIEW.bits):  # Question 1's
+                    answer = await _next_of(ch, m.PermissionDeny, m.PermissionGrant)
+                assert answer == m.PermissionDeny(CONTROL.bits), answer
+                await ch.send(m.encode(m.Bye("done")))
+                await _drain(ch)
+            finally:  # it fails (xfail): its socket is not left to a later test's gc
+                await ch.close()
 
         run(attack(), timeout=60)
     finally:
