@@ -12,10 +12,7 @@ channels, so each step is the test's."""
 from __future__ import annotations
 
 import asyncio
-import os
-import pty
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,7 +23,6 @@ from screencodec.transport.session.permissions import CONTROL, VIEW
 
 from .secure_fixtures import run
 from .test_attack_prompts import (
-    CLI,
     HOSTILE_NAME,
     PROMPT_END,
     PtyHost,
@@ -36,20 +32,6 @@ from .test_attack_prompts import (
     _next_of,
     _viewer,
 )
-
-
-class _Host(PtyHost):
-    """PtyHost's host without ``--once``: one agent's end is not the host's."""
-
-    def __init__(self, *args: str) -> None:  # PtyHost's own start is replaced
-        master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
-             "--size", "160x120", "--control", "none", *args],
-            stdin=slave, stdout=slave, stderr=slave, close_fds=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
-        self._collect(master, slave)
-
 
 #: Characters a name must never bring to the customer's terminal.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -61,7 +43,7 @@ def test_a_y_for_the_question_of_an_agent_that_left_is_not_the_next_agents_answe
     left, Bob's is put at once, and that ``y`` comes as it shows. Expected:
     it answers nothing (the user is told), Bob waits for his own answer,
     and gets no pixel before it: his answer is the customer's next line."""
-    host = _Host()
+    host = PtyHost(once=False)
     try:
         port, code, password = _credentials(host)
 
@@ -101,7 +83,7 @@ def test_an_agent_that_leaves_while_it_waits_its_turn_was_never_asked() -> None:
     Expected: no question is ever put for him (Alice's is answered as
     Question 1, the next number unused), and one line says he left before
     the customer was asked; no "session ... ended"."""
-    host = _Host()
+    host = PtyHost(once=False)
     try:
         port, code, password = _credentials(host)
 
@@ -133,7 +115,7 @@ def test_a_hostile_name_leaving_while_asked_is_shown_harmless() -> None:
     """An agent named with escape codes, a BEL, a C1 CSI and an RTL
     override leaves while asked: the lines about it (the question, its
     close, the one that says nothing was shared) carry none of them."""
-    host = _Host()
+    host = PtyHost(once=False)
     try:
         port, code, password = _credentials(host)
 
@@ -202,7 +184,7 @@ def test_a_file_question_whose_sender_left_says_why(tmp_path: Path) -> None:
     typed then saves nothing."""
     inbox = tmp_path / "in"
     inbox.mkdir()
-    host = _Host("--download-dir", str(inbox))
+    host = PtyHost("--download-dir", str(inbox), once=False)
     try:
         port, code, password = _credentials(host)
 
