@@ -198,6 +198,10 @@ class Relay:
                                    lost_memory=self.limits.lost_memory)  # fmt: skip
         self.stats = RelayStats()
         self.metrics = RelayMetrics()
+        #: Seconds the directory refused new registrations for when this
+        #: relay started (Directory.begin: a Redis that held no epoch, a new
+        #: cluster's or one that lost its keys, or a grace running).
+        self.recovering_at_start = 0.0
         # This relay's own until the directory gives the cluster's (start()).
         self._tag_key = secrets.token_bytes(16)
         #: The cluster's relays as the directory last listed them
@@ -247,7 +251,8 @@ class Relay:
     async def start(self) -> None:
         self._closed = False
         with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("begin", self.directory.begin(self.limits.claim_ttl))
+            self.recovering_at_start = await self._dir(
+                "begin", self.directory.begin(self.limits.claim_ttl))
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
@@ -255,7 +260,8 @@ class Relay:
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
         log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
                   public=",".join(self.public_names) or "-",
-                  directory=self.directory.describe())
+                  directory=self.directory.describe(),
+                  recovering=f"{self.recovering_at_start:.1f}")
 
     def _tag(self, code: str) -> str:
         return session_tag(code, self._tag_key)
