@@ -52,17 +52,6 @@ BUSY = (RefuseCode.BUSY, b"session directory recovering")
 
 
 @pytest.fixture
-def new_redis() -> Iterator[RedisServer]:
-    """A redis-server as a new cluster's operator starts it: no epoch."""
-    server = RedisServer()
-    server.start(epoch=False)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server that keeps every write (AOF, fsync always), already a
     cluster's (its epoch set)."""

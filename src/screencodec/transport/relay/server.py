@@ -68,6 +68,7 @@ from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_ev
 from screencodec.transport.relay.protocol import (
     ENDED_RELEASED,
     ENDED_STOPPED,
+    RECOVERING,
     RELAY_RELEASE,
     ROLE_HOST_CONTROL,
     ROLE_VIEWER,
@@ -716,7 +717,7 @@ class Relay:
                                session=code)
             return
         if result is ClaimResult.RECOVERING:  # retried: a host's backoff
-            await self._refuse(writer, RefuseCode.BUSY, "session directory recovering", ip,
+            await self._refuse(writer, RefuseCode.BUSY, RECOVERING, ip,
                                session=code)
             return
         if result is ClaimResult.IN_USE:
