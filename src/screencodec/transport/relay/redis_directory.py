@@ -50,6 +50,12 @@ Keys (``prefix`` defaults to ``screencodec:``):
   stalled (SIGSTOP, a paused VM) long enough for unrenewed claims to expire
   in it: the grace above starts, as for a loss of keys. Before, a stranger
   took the code first at the wake and the host was cut.
+* ``run`` = the ``run_id`` (INFO) of the redis-server process the keys were
+  last written under. Another one means Redis restarted and its keys came
+  back from persistence (or a replica took over), maybe without the last
+  claims (an RDB snapshot holds what it held when taken): the grace above
+  starts, as for a loss of keys. Before (epoch41), a Redis restarted from a
+  snapshot older than a host's registration handed a stranger its code.
 * ``log-key`` = 16 random bytes (hex), set by the first relay that asks
   (``SET NX``) and read by the others: every relay tags a session's log
   lines with it, so one session reads the same across the cluster. Relays
@@ -89,21 +95,45 @@ from screencodec.transport.relay.sessions import ended_for
 
 __all__ = ["RedisDirectory"]
 
+# Whether this Redis process is another than the one the cluster's keys
+# were last written under (KEYS[8], then set to it): it restarted and its
+# keys came back from persistence, maybe older than the last writes (an RDB
+# snapshot lacks the claims made after it). INFO's run_id is new at every
+# start of redis-server (a replica promoted has its own); a Redis whose
+# INFO a script may not call is not checked. Not checked either when
+# ARGV[8] is '0': a renewal's scripts but the first of each heartbeat (INFO
+# costs Redis some 10 us a call: 10,000 renewals a beat would spend 0.1 s).
+_RESTARTED = """
+local function restarted()
+  if ARGV[8] == '0' then return false end
+  local info = redis.pcall('INFO', 'server')
+  if type(info) ~= 'string' then return false end
+  local run = string.match(info, 'run_id:(%x+)')
+  if not run then return false end
+  local was = redis.call('GET', KEYS[8])
+  if was == run then return false end
+  redis.call('SET', KEYS[8], run)
+  return was ~= false
+end
+"""
 # Run first by the claim, renew and announce scripts (KEYS[4] the epoch key,
-# KEYS[5] recovering, KEYS[6] heard, KEYS[7] beating; ARGV[4] the grace in
-# ms, ARGV[6] the epoch this relay knows ('' none yet), ARGV[7] a new token):
-# an epoch gone means Redis lost its keys (a restart without persistence, a
-# flush), the relays' live claims with them; another epoch than the one
-# this relay knew means another relay re-created it after such a loss;
+# KEYS[5] recovering, KEYS[6] heard, KEYS[7] beating, KEYS[8] the run;
+# ARGV[4] the grace in ms, ARGV[6] the epoch this relay knows ('' none
+# yet), ARGV[7] a new token, ARGV[8] '0' not to look at the run): an epoch
+# gone means Redis lost its keys (a restart without persistence, a flush),
+# the relays' live claims with them;
+# another epoch than the one this relay knew means another relay
+# re-created it after such a loss; another Redis process than the keys'
+# means they came back from persistence, maybe without the last claims;
 # heard gone while relays beat (beating) means no heartbeat reached Redis
 # for longer than a claim may go unrenewed (Redis stalled: claims may have
 # expired inside it). Either way new claims wait out the grace
 # (recovering) while the relays re-create theirs at their heartbeats.
 # Leaves the epoch in `epoch`, which each script returns last, so that the
 # relay knows it from then on.
-_NOTICE_LOSS = """
+_NOTICE_LOSS = _RESTARTED + """
 local epoch = redis.call('GET', KEYS[4])
-if not epoch or (ARGV[6] ~= '' and epoch ~= ARGV[6])
+if restarted() or not epoch or (ARGV[6] ~= '' and epoch ~= ARGV[6])
     or (redis.call('EXISTS', KEYS[7]) == 1 and redis.call('EXISTS', KEYS[6]) == 0) then
   if not epoch then
     epoch = ARGV[7]
@@ -112,18 +142,21 @@ if not epoch or (ARGV[6] ~= '' and epoch ~= ARGV[6])
   redis.call('SET', KEYS[5], '1', 'PX', ARGV[4])
 end
 """
-# KEYS[1] the epoch key, KEYS[2] recovering; ARGV: a new token, the grace
-# in ms. A relay starts: no epoch is a new cluster's Redis or one that lost
-# its keys, which nobody can tell apart, so the grace starts either way.
-# Returns the epoch and the grace left (ms; 0 none).
-_BEGIN = """
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+# KEYS[4], [5] and [8] as _NOTICE_LOSS; ARGV: a new token, the grace in ms.
+# A relay starts: no epoch is a new cluster's Redis or one that lost its
+# keys, which nobody can tell apart, so the grace starts either way; as it
+# does for a Redis restarted with its keys. Returns the epoch and the grace
+# left (ms; 0 none).
+_BEGIN = _RESTARTED + """
+local epoch = redis.call('GET', KEYS[4])
+if restarted() or not epoch then
+  if not epoch then
+    epoch = ARGV[1]
+    redis.call('SET', KEYS[4], epoch)
+  end
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[2])
 end
-return {epoch, math.max(0, redis.call('PTTL', KEYS[2]))}
+return {epoch, math.max(0, redis.call('PTTL', KEYS[5]))}
 """
 # A heartbeat (renew, announce) reached Redis: ARGV[5] the window in ms.
 _HEARD = """
@@ -313,10 +346,11 @@ class RedisDirectory(Directory):
         return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED,
                 3: ClaimResult.RECOVERING}.get(int(got[0]), ClaimResult.IN_USE)
 
-    def _epochs(self) -> list[str]:
-        """ARGV[6:8] of the scripts (_NOTICE_LOSS): the epoch this relay
-        knows, and the one to set if Redis holds none."""
-        return [self._epoch, secrets.token_hex(16)]
+    def _epochs(self, check_run: bool = True) -> list[str]:
+        """ARGV[6:9] of the scripts (_NOTICE_LOSS): the epoch this relay
+        knows, the one to set if Redis holds none, and whether to look for
+        a restarted Redis (_RESTARTED)."""
+        return [self._epoch, secrets.token_hex(16), "1" if check_run else "0"]
 
     def _knew(self, epoch: Any) -> None:
         """Remember the epoch a script left in Redis. (Replies on two
@@ -327,7 +361,7 @@ class RedisDirectory(Directory):
     def _loss_keys(self) -> list[str]:
         """The keys by which a loss of Redis's keys, or a stall, is noticed
         (_NOTICE_LOSS, _HEARD)."""
-        return [f"{self._prefix}{k}" for k in ("epoch", "recovering", "heard", "beating")]
+        return [f"{self._prefix}{k}" for k in ("epoch", "recovering", "heard", "beating", "run")]
 
     async def begin(self, ttl: float) -> float:
         # No epoch: a new cluster's Redis, or one that lost its keys while
@@ -335,9 +369,9 @@ class RedisDirectory(Directory):
         # the grace starts (_BEGIN). One that holds it already is left as it
         # is (recovering or not), and its epoch is this relay's. A relay
         # starting is heard (a whole cluster restarted is no stall).
-        epoch, left = await self._run(self._begin(
-            keys=[f"{self._prefix}epoch", f"{self._prefix}recovering"],
-            args=[secrets.token_hex(16), int(ttl * 1000)]))
+        loss = self._loss_keys()  # as KEYS[4..8], the first three unused
+        epoch, left = await self._run(self._begin(keys=[*loss[:3], *loss],
+                                                  args=[secrets.token_hex(16), int(ttl * 1000)]))
         self._knew(epoch)
         await self._run(self._redis.set(f"{self._prefix}heard", "1", px=_window(ttl)))
         return int(left) / 1000
@@ -349,12 +383,12 @@ class RedisDirectory(Directory):
         # The context resets the pipeline even when execute() fails, so no
         # connection is left checked out after a Redis outage.
         async with self._redis.pipeline(transaction=False) as pipe:
-            for code in codes:
+            for i, code in enumerate(codes):
                 await self._renew(keys=[self._key("claim", code), self._key("ended", code),
                                         self._lost_key(code, pair_tag(claims[code])),
                                         *self._loss_keys()],
                                   args=[f"{claims[code].hex()} {relay}", int(ttl * 1000), 0,
-                                        int(ttl * 1000), _window(ttl), *self._epochs()],
+                                        int(ttl * 1000), _window(ttl), *self._epochs(i == 0)],
                                   client=pipe)
             results = await self._run(pipe.execute())
         self._knew(results[-1][-1])
