@@ -43,7 +43,7 @@ def test_a_host_started_while_the_directory_recovers_waits_and_registers(
             lines.append(line)
         text = "".join(lines)
         assert ("(the relay's session directory is recovering (a new relay cluster, or its"
-                " Redis lost its keys): waiting to register)\n") in text
+                " Redis restarted or lost its keys): waiting to register)\n") in text
         assert "Session code:" in text and "cannot register" not in text
     finally:
         if host is not None:

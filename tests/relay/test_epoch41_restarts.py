@@ -88,8 +88,8 @@ def test_a_new_cluster_waits_claim_ttl_once_and_its_relay_says_so(
     first = RelayProcess(new_redis, claim_ttl=3.0)
     later = None
     try:
-        assert ("; new registrations wait 3 s: the directory held no epoch (a new cluster, "
-                "or Redis lost its keys) or was recovering") in first.line
+        assert ("; new registrations wait 3 s: the session directory is recovering (a new "
+                "cluster, or Redis restarted or lost its keys)") in first.line
         assert run(_register_as_stranger(first.port, "123123123"), 10) == BUSY
 
         async def host_registers() -> None:

@@ -246,7 +246,8 @@ async def _registered_or_refused(reg: Any) -> None:
             if str(reg.last_error).endswith(f"BUSY: {RECOVERING}"):
                 if not told:
                     print("(the relay's session directory is recovering (a new relay cluster,"
-                          " or its Redis lost its keys): waiting to register)", flush=True)
+                          " or its Redis restarted or lost its keys): waiting to register)",
+                          flush=True)
                     told = True
                     end = max(end, loop.time() + RECOVERING_WAIT)
                 continue
