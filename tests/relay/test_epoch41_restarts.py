@@ -275,3 +275,25 @@ def test_redis_restarted_from_a_snapshot_older_than_a_claim_does_not_hand_out_th
             await _stop(a, b)
 
     run(main(), 40)
+
+
+def test_a_directory_whose_begin_returns_nothing_still_starts_its_relay() -> None:
+    """An embedder's Directory written when begin() returned None (before
+    epoch41): the relay starts, waits for nothing, and registers a host."""
+    from screencodec.transport.relay.directory import MemoryDirectory
+
+    class Before(MemoryDirectory):
+        async def begin(self, ttl: float) -> None:  # type: ignore[override]
+            return None
+
+    async def main() -> None:
+        relay = Relay("127.0.0.1", free_port(), directory=Before())
+        await relay.start()
+        try:
+            assert relay.recovering_at_start == 0.0
+            answer = await _register_as_stranger(relay.port, "555444333")
+            assert answer[0] not in (RefuseCode.BUSY, RefuseCode.CODE_IN_USE), answer
+        finally:
+            await _stop(relay)
+
+    run(main())

@@ -263,8 +263,10 @@ class Relay:
     async def start(self) -> None:
         self._closed = False
         with contextlib.suppress(DirectoryUnavailableError):
-            self.recovering_at_start = await self._dir(
-                "begin", self.directory.begin(self.limits.claim_ttl))
+            # `or 0.0`: a Directory of an embedder written before begin()
+            # returned the grace returns None.
+            self.recovering_at_start = float(await self._dir(
+                "begin", self.directory.begin(self.limits.claim_ttl)) or 0.0)
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
