@@ -145,12 +145,13 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
 
 def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
     """A viewer's ``[shared]`` line, or None when it is not due: it is
-    printed when the link gets slow or fast again or input is dropped, and
+    printed when the link gets slow or fast again, input is dropped or the
+    screen starts or stops changing (at once: StatusLines.due), and
     in a log once a minute besides (a line every second drowned out the
     agent's chat). On a terminal it is short (fps, kbit/s, rtt) and cut to
     the window's width; a log gets every figure."""
     news = (rtt_band(stats.rtt_ms), stats.input_dropped)
-    if not status.due(stats.peer, news, now):
+    if not status.due(stats.peer, news, now, stats.fps):
         return None
     if not status.on_terminal:
         return f"[shared] {safe_text(stats.line(), 200)}"
