@@ -6,9 +6,10 @@ Found: the agent's terminal printed ``[view] 1280x720 decoded 1: 0 fps rtt
 as its last line while the customer typed in an xterm for a minute: the
 line is printed again only when the size, the errors or the round trip's
 band change, and the host's ``[shared] ...: 0 fps ... 0 kbit/s`` alike.
-Now the picture starting to change is news (a line at once, with the
-figures of then), and so is its being still again for 10 s
-(``StatusLines.moving``): no line a second comes back.
+Now the picture starting to change is news (a line once it has changed
+for 1.5 s, with the figures of then), and so is its being still again for
+10 s, said as ``still`` (``StatusLines.due``): no line a second comes back,
+and a lone update (the join's picture, a clock's minute) is no change.
 
 The customer's desktop is an Xvfb with an xterm, typed into by XTEST
 (xdotool) as by its keyboard; the real ``screencodec host`` shares it and the
@@ -30,12 +31,11 @@ from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_cli import CLI
 from transport.test_view_cli_send_screens import PtyView
 
-#: A ``[view]`` or ``[shared]`` line on a terminal, its decoded count and fps.
-VIEW = r"\[view\] 640x480 decoded (\d+): (\d+) fps[^\n]*\n"
-SHARED = r"\[shared\] 127\.0\.0\.1:\d+: (\d+) fps[^\n]*\n"
+#: A ``[view]`` line with the host's figures, on a terminal.
+VIEW = r"\[view\] 640x480 decoded \d+: [^\n]*\n"
 #: How long a picture shows 0 fps before it is told (terminal.STILL_AFTER),
-#: plus the 5 s between lines and the host's figures' second, and slack.
-STILL_TOLD_WITHIN = 10 + 5 + 2 + 15
+#: plus the host's figures' second, and slack.
+STILL_TOLD_WITHIN = 10 + 2 + 15
 
 
 class ScreenHost(PtyHost):
@@ -86,26 +86,28 @@ def test_typing_on_a_still_screen_is_told_then_its_stillness(desk: str) -> None:
         port, code, password = _credentials(host)
         view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password)
         host.say_yes(1)
-        first = view.wait_for(VIEW)
-        # A still screen: its 0 fps is told, in the first line or once the
-        # join's own pictures are 10 s behind.
-        still = view.wait_for(r"\[view\] 640x480 decoded \d+: 0 fps", first.start(),
-                              timeout=STILL_TOLD_WITHIN)  # fmt: skip
-        host.wait_for(r"\[shared\] 127\.0\.0\.1:\d+: 0 fps", timeout=STILL_TOLD_WITHIN)
+        # A still screen, said so with the first figures (the join's own
+        # picture is no change: it read "1 fps").
+        still = view.wait_for(r"\[view\] 640x480 decoded (\d+): still,[^\n]* kbit/s\n")
+        host.wait_for(r"\[shared\] 127\.0\.0\.1:\d+: still,[^\n]* kbit/s\n")
+        assert not re.search(r"\[view\] 640x480 decoded \d+: \d+ fps", view.text), view.text
         mark, host_mark = still.end(), len(host.text)
 
         _type_for_seconds(desk, 6.0)
         moving = view.wait_for(r"\[view\] 640x480 decoded (\d+): ([1-9]\d*) fps", mark,
                                timeout=10)  # fmt: skip
-        assert int(moving.group(1)) > int(first.group(1)), view.text[mark:]
+        assert int(moving.group(1)) > int(still.group(1)), view.text[mark:]
         host.wait_for(r"\[shared\] 127\.0\.0\.1:\d+: [1-9]\d* fps", host_mark, timeout=10)
 
         # Still again: told once, after 10 s of it, not a line every 5 s.
-        again = view.wait_for(r"\[view\] 640x480 decoded (\d+): 0 fps", moving.end(),
+        again = view.wait_for(r"\[view\] 640x480 decoded (\d+): still,", moving.end(),
                               timeout=STILL_TOLD_WITHIN)  # fmt: skip
         assert int(again.group(1)) >= int(moving.group(1))
         shown = re.findall(VIEW, view.text[still.start():])
-        assert len(shown) <= 4, view.text  # still, moving (maybe its figures), still
+        # Still, changing, still: no line for each burst (a round trip that
+        # crossed the slow mark on a loaded machine may add one).
+        assert 3 <= len(shown) <= 4, view.text
+        host.wait_for(r"\[shared\] 127\.0\.0\.1:\d+: still,", host_mark, timeout=10)
     finally:
         if view is not None:
             view.close()

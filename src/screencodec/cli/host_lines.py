@@ -158,7 +158,8 @@ def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
     # walk40: ", input dropped N" read as the customer's own input lost; it
     # is the agent's, ignored (the customer's own use of it, no control yet).
     dropped = f", their input ignored: {stats.input_dropped}" if stats.input_dropped else ""
-    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {stats.fps:.0f} fps"
+    rate = "still," if status.still(stats.peer) else f"{stats.fps:.0f} fps"
+    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {rate}"
                       f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
 
 

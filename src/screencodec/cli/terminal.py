@@ -39,8 +39,8 @@ except ImportError:  # not a POSIX system: lines are read as typed, echoed by th
     termios = None  # type: ignore[assignment]
 
 __all__ = [
-    "STILL_AFTER", "StatusLines", "TypedLine", "drop_stdout", "ending_signals", "in_words",
-    "rtt_band", "rtt_shown", "settle_stdout", "signals_given_back", "tell",
+    "MOVING_AFTER", "STILL_AFTER", "StatusLines", "TypedLine", "drop_stdout", "ending_signals",
+    "in_words", "rtt_band", "rtt_shown", "settle_stdout", "signals_given_back", "tell",
 ]  # fmt: skip
 
 def ending_signals() -> list[int]:
@@ -113,9 +113,10 @@ def _columns() -> int:
     return columns if columns > 0 else shutil.get_terminal_size().columns
 
 
-#: Seconds a picture shows 0 fps before its status line says so again
-#: (:meth:`StatusLines.due`).
+#: Seconds a picture shows 0 fps before its status line says so again, and
+#: 1 fps or more before it says that (:meth:`StatusLines.due`).
 STILL_AFTER = 10.0
+MOVING_AFTER = 1.5
 
 
 class StatusLines:
@@ -145,9 +146,9 @@ class StatusLines:
         self.gap = gap
         self.log_every = log_every
         self._last: dict[str, tuple[tuple[Hashable, bool | None], float]] = {}
-        #: Per ``who``: whether its picture was last told as changing, and
-        #: since when it has been still (None: not still now).
-        self._moving: dict[str, tuple[bool, float | None]] = {}
+        #: Per ``who``: whether its picture counts as changing, whether the
+        #: last fps showed a change, and since when it has (or has not).
+        self._moving: dict[str, tuple[bool, bool, float]] = {}
 
     @property
     def on_terminal(self) -> bool:
@@ -160,7 +161,7 @@ class StatusLines:
     def due(self, who: str, news: Hashable, now: float, fps: float | None = None) -> bool:
         """Whether ``who``'s status line is to be printed now (it is then
         counted as printed). With ``fps`` (the picture's rate now), whether
-        the picture changes (:meth:`_moving`) is news too, and is told at
+        the picture changes (:meth:`_moving_now`) is news too, and is told at
         once, the gap not waited for: its changes are spaced by
         :data:`STILL_AFTER` already, and the line printed 5 s late read
         ``0 fps`` for a picture told as having started to change."""
@@ -182,20 +183,28 @@ class StatusLines:
         self._last.pop(who, None)
         self._moving.pop(who, None)
 
+    def still(self, who: str) -> bool:
+        """Whether ``who``'s picture counts as still (:meth:`_moving_now`,
+        as the last :meth:`due` with ``fps`` judged it). A line says
+        "still" then, not the fps of the moment: the join's picture, or a
+        clock's minute, read "1 fps" on a still screen."""
+        state = self._moving.get(who)
+        return state is not None and not state[0]
+
     def _moving_now(self, who: str, fps: float, now: float) -> bool:
-        """Whether ``who``'s picture changes: as soon as ``fps`` shows 1 or
-        more, and until it has shown 0 for :data:`STILL_AFTER` seconds, so
-        a customer typing in bursts or a clock ticking each second is one
-        change, not a line every :attr:`gap` seconds. walk41: ``[view]
-        1280x720 decoded 1: 0 fps`` stayed the last line for minutes while
-        pictures flowed (only the size, errors and round trip were news)."""
-        was, still_since = self._moving.get(who, (False, None))
-        if fps >= 0.5:  # shown as 1 fps or more
-            self._moving[who] = (True, None)
-            return True
-        still_since = now if still_since is None else still_since
-        moving = was and now - still_since < STILL_AFTER
-        self._moving[who] = (moving, still_since)
+        """Whether ``who``'s picture changes: once ``fps`` has shown 1 or
+        more for :data:`MOVING_AFTER` seconds, and until it has shown 0 for
+        :data:`STILL_AFTER` seconds. So a customer typing in bursts is one
+        change, and a lone update (a clock's minute, the join's picture) is
+        none: not two lines a minute. walk41: ``[view] 1280x720 decoded 1:
+        0 fps`` stayed the last line for minutes while pictures flowed (only
+        the size, errors and round trip were news)."""
+        was, changing, since = self._moving.get(who, (False, False, now))
+        if (fps >= 0.5) != changing:  # shown as 1 fps or more, or as 0: a new run
+            changing, since = not changing, now
+        run = now - since
+        moving = (was or run >= MOVING_AFTER) if changing else (was and run < STILL_AFTER)
+        self._moving[who] = (moving, changing, since)
         return moving
 
     def fit(self, text: str) -> str:

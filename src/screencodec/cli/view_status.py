@@ -197,6 +197,7 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     if not status.on_terminal:
         return f"[view] {size} decoded {decoded} errors {errors}{figures}{note}"
     if s is not None:  # the round trip before the rate: what a narrow window keeps
-        figures = f": {s.fps_milli / 1000:.0f} fps{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
+        rate = "still," if status.still("view") else f"{s.fps_milli / 1000:.0f} fps"
+        figures = f": {rate}{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
     shown = f" errors {errors}" if errors else ""
     return status.fit(f"[view] {size} decoded {decoded}{shown}{figures}{note}")
