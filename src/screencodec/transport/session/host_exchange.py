@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from screencodec.errors import ScreencodecError, SessionClosedError
@@ -245,9 +245,19 @@ class HostExchange:
         them meanwhile (review40a: ``screencodec host`` said nothing then)."""
         return self._runtime.removing(ending=ending)
 
-    def give_up_saves(self) -> list[FileOfferInfo]:
+    def give_up_saves(
+        self, files: Collection[tuple[str, int]] | None = None
+    ) -> list[FileOfferInfo]:
         """Stop waiting for the files being saved on the disk, and for the
         half files being removed from it (:meth:`.FileReceiver.give_up`):
         their sessions end now, and :meth:`close` no longer waits for them.
-        Returns the files that were being saved."""
-        return [info for rec in self._runtime.settling() for info in rec.give_up()]
+        ``files``: only the sessions already over (``removing(ending=True)``)
+        whose end waits for one of these (peer, transfer), the others' wait
+        goes on (files41: a program that runs on gives up one session's
+        wait, not every session's). Returns the files that were being saved."""
+        recs = self._runtime.settling()
+        if files is not None:
+            wanted = set(files)
+            recs = [rec for rec in recs if rec.closed
+                    and any((f.peer, f.transfer) in wanted for f, _ in rec.removing())]  # fmt: skip
+        return [info for rec in recs for info in rec.give_up()]
