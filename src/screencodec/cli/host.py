@@ -244,7 +244,8 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                                leave_now=leave_now, stop_waiting=stop_waiting)  # fmt: skip
     ending = asyncio.ensure_future(say_ending_removals(
         lambda: host.removing(ending=True), ui.say, lambda f: _agents(ui, (f.peer,)),
-        ending_told, others))  # fmt: skip
+        ending_told, goes_on=others,
+        lost=lambda: host.removing(ending=True, lost=True)))  # fmt: skip
 
     current = [creds]  # the code in use (on_lost gives a new one)
 

@@ -105,21 +105,25 @@ def removing_words(halves: list[tuple[FileOfferInfo, int]], sender: Callable[[Fi
 
 def ending_removal_words(halves: list[tuple[FileOfferInfo, int]],
                          sender: Callable[[FileOfferInfo], str],
-                         goes_on: bool = False) -> str:  # fmt: skip
+                         goes_on: bool = False, lost: bool = False) -> str:  # fmt: skip
     """The line said while the program runs on when a session that is over
     (its agent left mid-file) waits for the disk to remove what came of
     ``halves``: its end line waits for it (review40a: nothing was said, the
     sharing banner still up, for as long as the disk did not answer).
     ``goes_on``: other sessions go on, and a Ctrl-C stops waiting for
-    these only (files41: it stopped the host, ending the others too)."""
+    these only (files41: it stopped the host, ending the others too).
+    ``lost``: their link was lost, the session not over (files41: said
+    "the session's end")."""
     it = "it" if len(halves) == 1 else "they"
     files = "a hidden temporary file" if len(halves) == 1 else "hidden temporary files"
+    whose = ("the lost connection's end (the session is not over: the agent may come back)"
+             if lost else "the session's end")  # fmt: skip
     if goes_on:
-        return (f"the session's end waits for the disk to remove what came of"
+        return (f"{whose} waits for the disk to remove what came of"
                 f" {_halves(halves, sender)}, not received; press Ctrl-C to stop waiting:"
                 f" {it} may then stay in the folder as {files}, and the other sessions go"
                 " on")  # fmt: skip
-    return (f"the session's end waits for the disk to remove what came of"
+    return (f"{whose} waits for the disk to remove what came of"
             f" {_halves(halves, sender)}, not received; press Ctrl-C to leave now: {it} may"
             f" then stay in the folder as {files}")  # fmt: skip
 
@@ -137,18 +141,26 @@ def stopped_waiting_words(halves: list[tuple[FileOfferInfo, int]],
 
 async def say_ending_removals(removing: Callable[[], list[tuple[FileOfferInfo, int]]],
                               say: Callable[[str], None], sender: Callable[[FileOfferInfo], str],
-                              told: set[tuple[str, int]],
-                              goes_on: Callable[[], bool] = lambda: False) -> None:  # fmt: skip
+                              told: set[tuple[str, int]], *,
+                              goes_on: Callable[[], bool] = lambda: False,
+                              lost: Callable[[], list[tuple[FileOfferInfo, int]]] = list,
+                              ) -> None:  # fmt: skip
     """Until cancelled: say each half file of ``removing()`` (those of
     sessions over whose end waits for the disk) once, as soon as it is
     there (:func:`ending_removal_words`; ``goes_on()``: other sessions go
-    on), and add it to ``told``, the files a Ctrl-C now gives up
-    (:func:`finish_saving`, or those sessions' only while others go on)."""
+    on; those of ``lost()`` are a lost link's), and add it to ``told``,
+    the files a Ctrl-C now gives up (:func:`finish_saving`, or those
+    sessions' only while others go on)."""
     while True:
         new = [got for got in removing() if (got[0].peer, got[0].transfer) not in told]
         if new:
             told.update((f.peer, f.transfer) for f, _ in new)
-            say(ending_removal_words(new, sender, goes_on()))
+            of_lost = {(f.peer, f.transfer) for f, _ in lost()}
+            for was_lost in (False, True):
+                these = [got for got in new if ((got[0].peer, got[0].transfer) in of_lost)
+                         == was_lost]  # fmt: skip
+                if these:
+                    say(ending_removal_words(these, sender, goes_on(), was_lost))
         await asyncio.sleep(LOOK_EVERY)
 
 

@@ -234,7 +234,8 @@ class HostExchange:
         :meth:`close` waits for beyond its timeout."""
         return self._runtime.saving()
 
-    def removing(self, *, ending: bool = False) -> list[tuple[FileOfferInfo, int]]:
+    def removing(self, *, ending: bool = False,
+                 lost: bool | None = None) -> list[tuple[FileOfferInfo, int]]:  # fmt: skip
         """The half files the viewers sent (cut short by the session's end,
         withdrawn, stopped) whose removal from the disk has not been done
         yet, each with the bytes of it that came
@@ -242,8 +243,11 @@ class HostExchange:
         beyond its timeout too, and :meth:`give_up_saves` gives up.
         ``ending``: only those of sessions already over (the agent left,
         its link was lost for good), whose end, and SessionEnded, wait for
-        them meanwhile (review40a: ``screencodec host`` said nothing then)."""
-        return self._runtime.removing(ending=ending)
+        them meanwhile (review40a: ``screencodec host`` said nothing then).
+        ``lost`` True: only those of links lost whose agent may come back
+        (the session is not over: its ticket is kept once they are done),
+        False: none of those (files41: a host said "the session's end")."""
+        return self._runtime.removing(ending=ending, lost=lost)
 
     def give_up_saves(
         self, files: Collection[tuple[str, int]] | None = None

@@ -207,6 +207,10 @@ class FileReceiver:
         #: :meth:`close` was called: the session is over, and its end waits
         #: (:meth:`settle`) for the removals :meth:`removing` lists.
         self.closed = False
+        #: Closed because its link was lost, not because its session ended:
+        #: the agent may come back (set by the host before :meth:`close`;
+        #: files41: a host said "the session's end" of it).
+        self.link_lost = False
         #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
         #: last save given to it (:meth:`settle` waits for that, not for a
         #: tidy or a write-back hint: review7).
