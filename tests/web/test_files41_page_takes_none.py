@@ -2,9 +2,10 @@
 folder). Found: nothing the host sent said so up front; the row said
 "waiting for the user" while the host refused it unasked. Now the host
 says it as the session is joined (``Notice.TAKES_NO_FILES``, to a viewer
-that declared ``Capabilities.FILE_NOTICES``): the page shows that notice
-before any upload, and the first upload's row says it, never "waiting for
-the user". Real host, ``view --web``'s bridge and page in headless
+that declared ``Capabilities.FILE_NOTICES``): the bridge's viewer knows
+it before any upload (the page is not shown it as a notice: nothing to do
+about it until a file is sent), and the first upload's row says it, never
+"waiting for the user". Real host, ``view --web``'s bridge and page in headless
 Chromium (tests/web harness)."""
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from selenium.webdriver.common.by import By
 
 from screencodec.capture import open_source
 from screencodec.transport import HostConfig
-from screencodec.transport.session.refusal import TAKES_NO_FILES
 from screencodec.web import WebOptions
 
 from .conftest import wait_page
@@ -35,8 +35,10 @@ def test_files41_the_first_upload_to_a_host_that_takes_no_files_says_so(
     try:
         browser.get(live.url)
         wait_page(browser, lambda s: s["applied"] >= 1, what="the picture")
-        wait_page(browser, lambda s: browser.execute_script(
-            "return window.screencodecPage.notice") == TAKES_NO_FILES, what="the host's notice")
+        live.wait(lambda: live.web.viewer is not None and live.web.viewer.sender.peer_takes_none,
+                  what="the host's notice")  # fmt: skip
+        # Not shown as a notice at each join: the upload's row says it.
+        assert browser.execute_script("return window.screencodecPage.notice") is None
         browser.execute_script(_WATCH)  # every state of the rows from now on
         browser.find_element(By.ID, "file-input").send_keys(str(report))
         wait_page(browser, lambda s: "not accepted" in "".join(_rows(browser)), what="the no")

@@ -661,6 +661,8 @@ class WebBridge:
                        "skipped": msg.skipped})  # fmt: skip
         elif isinstance(msg, m.Notice) and msg.code == m.Notice.HOST_FAILED:
             pass  # the Bye it explains comes next: the end banner says it
+        elif isinstance(msg, m.Notice) and msg.code == m.Notice.TAKES_NO_FILES:
+            pass  # an upload's row says it (files41), not a notice at each join
         elif isinstance(msg, m.Notice):
             text = fit(safe_text(msg.text, _TEXT_MAX), _TEXT_MAX)
             self.send({"t": "notice", "text": text, "code": msg.code})

@@ -284,8 +284,8 @@ class RequestLedger:
 #: host). Before walk39 the channel was closed with no Bye, and the agent
 #: read "closed by peer: closed locally", the words of a close on purpose.
 HOST_FAILED = "the host could not go on: an error in its program ended the session"
-#: The text of ``Notice.TAKES_NO_FILES`` (files41), shown by a viewer that
-#: shows notices (the web page); the code is what a viewer acts on.
+#: The text of ``Notice.TAKES_NO_FILES`` (files41), for a viewer that shows
+#: every notice (``Viewer.notices``); the code is what a viewer acts on.
 TAKES_NO_FILES = "this host takes no files: a file sent to it is refused, its user not asked"
 
 _UNANSWERED_ENDS = {
