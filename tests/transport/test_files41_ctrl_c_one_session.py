@@ -7,7 +7,9 @@ host: it ended Bob's live session too ("ended: you ended it") and gave up
 every receiver's wait, which the line never said. Expected: while another
 session goes on, the line says the Ctrl-C stops waiting for what it
 named; that Ctrl-C gives up only that (Alice's end comes at once), and
-Bob's session goes on: his chat still reaches the host's user.
+Bob's session goes on: his chat still reaches the host's user. ``/help``
+says what Ctrl-C does then (not "stop sharing: end the session with every
+agent, then quit").
 
 With ``--once`` the line's words stay "press Ctrl-C to leave now": her
 session's end ends that host, and every session with it.
@@ -63,6 +65,10 @@ def test_files41_ctrl_c_gives_up_only_the_session_it_named(fat: Path, tmp_path: 
                 mark = len(host.text)
                 await alice.bye("done")
                 await wait(host, ENDING, mark)
+                host.type("/help")  # what Ctrl-C does now, as the line said
+                await wait(host, r"Ctrl-C +stop waiting for the disk to remove what came of the"
+                           r" half files said \(they may then stay in the folder as hidden"
+                           r" temporary files\); the other sessions go on\n", mark)  # fmt: skip
                 host.proc.send_signal(signal.SIGINT)
                 await wait(host, r"session with 'Alice' [^\n]* ended: the agent left", mark)
                 assert state(daemon) == "T", "the disk was to answer only after Alice's end"

@@ -240,6 +240,10 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
             ui.say(stopped_waiting_words(said, lambda f: _agents(ui, (f.peer,))), reply=True)
         return True
 
+    commands.ctrl_c_now = lambda: (
+        "stop waiting for the disk to remove what came of the half files said (they may then"
+        " stay in the folder as hidden temporary files); the other sessions go on"
+        if leave_now() and others() else None)  # fmt: skip
     stopped = _stop_on_signals(done, ui, again, lambda: [*host.saving(), *host.removing()],
                                leave_now=leave_now, stop_waiting=stop_waiting)  # fmt: skip
     ending = asyncio.ensure_future(say_ending_removals(
