@@ -35,7 +35,11 @@ __all__ = ["fat"]  # the fixture
 _HALF = r"a\.bin \([^)]* of 300 kB\) from 'Alice' \([^)]*\)"
 
 
-def _lost_mid_file(fat: Path, tmp_path: Path) -> tuple[str, int]:
+def _lost_mid_file(fat: Path, tmp_path: Path, *, bob: bool = False) -> tuple[str, int]:
+    """'Alice' (through a proxy) sends a.bin, the disk stops once it is
+    begun, her link is cut; with ``bob`` another agent watches meanwhile
+    and a Ctrl-C stops waiting once the line is said. Returns what the host
+    said from the cut on, and its exit status."""
     notes = tmp_path / "a.bin"
     notes.write_bytes(os.urandom(300_000))
     host = LongHost("--download-dir", str(fat))
@@ -47,6 +51,8 @@ def _lost_mid_file(fat: Path, tmp_path: Path) -> tuple[str, int]:
                 proxy = LinkProxy(port)
                 await proxy.start()
                 held = asyncio.Event()
+                if bob:
+                    await join(host, (port, code, password), "Bob")
                 alice, task = await join(host, (proxy.port, code, password), "Alice")
                 alice.sender._send = _held(alice.sender._send, held, daemon, fat, 1)  # type: ignore[method-assign]
                 mark = len(host.text)
@@ -57,7 +63,11 @@ def _lost_mid_file(fat: Path, tmp_path: Path) -> tuple[str, int]:
                 mark = len(host.text)
                 proxy.cut()
                 await wait(host, rf"what came of {_HALF}, not received[^\n]*\n", mark)
-                await asyncio.sleep(1.0)  # anything else it says meanwhile
+                if bob:  # the Ctrl-C the line names: the wait only, the disk still stopped
+                    host.proc.send_signal(signal.SIGINT)
+                    await wait(host, r"'Alice' may reconnect within \d+ s", mark)
+                else:
+                    await asyncio.sleep(1.0)  # anything else it says meanwhile
                 os.kill(daemon, signal.SIGCONT)  # the disk answers
                 await wait(host, r"Alice[^\n]*(lost|dropped)[^\n]*\n", mark)
                 for t in (sending, task):
@@ -87,3 +97,21 @@ def test_files41_a_lost_links_half_file_is_not_said_as_the_sessions_end(
     assert "the session's end" not in text, text
     assert status == 0, text
     assert os.listdir(fat) == []
+
+
+def test_files41_a_lost_links_wait_given_up_while_another_agent_watches(
+    fat: Path, tmp_path: Path
+) -> None:
+    """Bob watches: the line says a Ctrl-C stops waiting, and that one
+    does; her session is then kept for her to come back (not ended)."""
+    text, status = _lost_mid_file(fat, tmp_path, bob=True)
+    in_order(text, rf"the lost connection's end \(the session is not over: the agent may come"
+             rf" back\) waits for the disk to remove what came of {_HALF}, not received; press"
+             r" Ctrl-C to stop waiting: it may then stay in the folder as a hidden temporary"
+             r" file, and the other sessions go on\n",
+             rf"stopped waiting for the disk: what came of {_HALF}, not received, may stay in"
+             r" the folder as a hidden temporary file, removed by a later file received there;"
+             r" the other sessions go on\n", r"the connection to 'Alice' [^\n]* was lost",
+             r"'Alice' may reconnect within \d+ s")  # fmt: skip
+    assert "the session's end" not in text and "you ended it" not in text.split("may reconnect")[0]
+    assert status == 0, text
