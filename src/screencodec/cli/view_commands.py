@@ -318,9 +318,10 @@ class _Sending:
 
 def _offering_words(name: str, size: int, takes_none: bool) -> str:
     """The line said as a file is offered. ``takes_none``: the host said
-    this session that it takes no files (an earlier offer's reason code):
-    nobody there is asked (files40: before, every offer said "who is
-    asked"). Nothing tells that up front: a first offer says it as ever."""
+    this session that it takes no files (an earlier offer's reason code,
+    or, up front, its ``Notice.TAKES_NO_FILES``): nobody there is asked
+    (files40: before, every offer said "who is asked"; files41: a first
+    offer did still, nothing telling it up front)."""
     if takes_none:
         return (f"offering {name} ({amount(size)}) to the host, which said this session"
                 " that it takes no files")  # fmt: skip

@@ -280,6 +280,8 @@ class Host(HostEnding, HostExchange, HostClipboard):
             await _quiet(close_with(link.channel, *failed_bye(link.capabilities),
                                     reason=HOST_FAILED))  # fmt: skip
         finally:
+            if lost:  # its half files' removal is a lost link's, not the session's end
+                runtime.link_lost(link)
             await link.cleanup()
             if lost and link.ended_here is not None:
                 # The host's user ended the session (disconnect) while this
