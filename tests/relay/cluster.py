@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import pytest
+import redis
 
 from free_port import free_port
 from screencodec.transport.relay import Relay, RelayLimits
@@ -53,17 +54,31 @@ class RedisServer:
             pytest.skip("redis-server is not installed (scripts/bootstrap.sh installs it)")
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        #: More redis-server options (persistence: test_epoch41_*).
+        self.options: list[str] = []
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def start(self, *, epoch: bool = True) -> None:
+        """Start it; with ``epoch``, set the cluster's epoch in it as an
+        operator starting a new cluster may (docs/relay.md, *Directory
+        backends*), so that the relays take registrations at once. Without,
+        the first relay to start refuses them for ``claim_ttl`` (it cannot
+        tell a new Redis from one that lost its keys)."""
         self.proc = subprocess.Popen(
             [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--protected-mode", "no", "--loglevel", "notice"],
+             "--appendonly", "no", "--protected-mode", "no", "--loglevel", "notice",
+             *self.options],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         _wait_for_line(self.proc, b"Ready to accept connections", 10)
+        if epoch:
+            client = redis.Redis.from_url(self.url)
+            try:
+                client.set("screencodec:epoch", "new-cluster", nx=True)
+            finally:
+                client.close()
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -74,8 +89,10 @@ class RedisServer:
             self.proc = None
 
     def restart(self) -> None:
+        """Kill it and start it again: without persistence every key is
+        gone (no epoch set: the relays find the loss)."""
         self.stop()
-        self.start()
+        self.start(epoch=False)
 
 
 @contextlib.asynccontextmanager
@@ -106,7 +123,8 @@ class RelayProcess:
              str(self.port), "--bind", "127.0.0.1", "--directory", redis.url,
              "--advertise", f"127.0.0.1:{self.port}", "--claim-ttl", str(claim_ttl)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        _wait_for_line(self.proc, b"relay listening", 20)
+        #: What it printed up to its listening line (and maybe a little more).
+        self.line = _wait_for_line(self.proc, b"relay listening", 20).decode()
 
     def kill(self) -> None:
         self.proc.kill()

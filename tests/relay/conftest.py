@@ -17,3 +17,15 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def new_redis() -> Iterator[RedisServer]:
+    """A redis-server as a new cluster's operator starts it: no epoch (the
+    first relay refuses registrations for claim_ttl)."""
+    server = RedisServer()
+    server.start(epoch=False)
+    try:
+        yield server
+    finally:
+        server.stop()

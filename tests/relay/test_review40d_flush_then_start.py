@@ -11,19 +11,17 @@ redis-server, 2 relays, claim_ttl 9 s so the live host's relay beats every
 started is RELAY_OK, the host's relay finds its claim someone else's at its
 next beat and cuts its host ("claim_lost") - the attack40 lockout, through
 another door (3 of 3 runs: RELAY_OK, the host ``lost``, the code held at
-the new relay). docs/relay.md names it ("A relay *started* while the epoch is
-gone takes the directory for a new cluster's ... start relays after Redis
-is back"). Expected: refused (BUSY recovering, or CODE_IN_USE), the host
-keeps its code. Not fixed: a relay cannot tell a new cluster's empty Redis
-from a flushed one, so the fix is a grace at every cluster's first start
-too (every test that starts on a fresh redis-server would wait it out).
+the new relay). Expected: refused (BUSY recovering, or CODE_IN_USE), the
+host keeps its code. Fixed (epoch41): a relay starting that finds no epoch
+starts the grace itself (a relay cannot tell a new cluster's empty Redis
+from a flushed one, so a new cluster waits ``claim_ttl`` once at its first
+start: test_epoch41_fresh_start.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
 import redis.asyncio as aioredis
 
 from free_port import free_port
@@ -39,10 +37,6 @@ from .cluster import RedisServer, relays, run
 FAST = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "found: a relay started right after a Redis flush re-creates the epoch (SET NX), no "
-    "grace starts, a stranger's registration of a live host's code there is RELAY_OK and "
-    "the host is cut at its relay's next beat; expected: refused, the host keeps its code"))
 def test_a_relay_started_right_after_a_flush_does_not_hand_out_a_live_hosts_code(
         redis_server: RedisServer) -> None:
     limits = RelayLimits(claim_ttl=9.0)

@@ -57,6 +57,18 @@ def test_password_normalization() -> None:
         normalize_password("ab0defgh")  # a zero is a typo, not an attempt
 
 
+@pytest.mark.parametrize("typed", ["huz6-kbgp", "HUZ6.KBGP", "huz-6kb-gp", " huz6 - kbgp "])
+def test_a_password_takes_the_separators_a_code_takes(typed: str) -> None:
+    """walk41: "652-001-091" was taken, "huz6-kbgp" refused."""
+    assert normalize_password(typed) == "huz6kbgp"
+
+
+@pytest.mark.parametrize("typed", ["huz6_kbgp", "huz6/kbgp", "huz6kbg-", "huz6\u2010kbgp"])
+def test_other_marks_and_short_passwords_are_still_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match="symbols from"):
+        normalize_password(typed)
+
+
 def test_repr_never_shows_the_password() -> None:
     creds = SessionCredentials()
     assert creds.password not in repr(creds)

@@ -101,7 +101,8 @@ def test_send_a_file_the_hosts_user_accepts_arrives_identical(
     for typed, answer in [
         ("/send", r"\(usage: /send PATH\)"),
         ("/send ~/gone.txt", rf"\(not sent: {re.escape(str(home))}/gone\.txt: no such file\)"),
-        (f"/send {tmp_path}", rf"\(not sent: {re.escape(str(tmp_path))}: not a file\)"),
+        (f"/send {tmp_path}", rf"\(not sent: {re.escape(str(tmp_path))} is a folder, and /send"
+                              r" sends one file: "),
     ]:
         mark = len(view.text)
         view.type(typed)

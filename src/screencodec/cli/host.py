@@ -106,7 +106,12 @@ from screencodec.cli.host_start import (
 )
 from screencodec.cli.host_terminal import _TerminalInput
 from screencodec.cli.main import Exit
-from screencodec.cli.saving import again_words, finish_saving, say_ending_removals
+from screencodec.cli.saving import (
+    again_words,
+    finish_saving,
+    say_ending_removals,
+    stopped_waiting_words,
+)
 from screencodec.cli.say import SAY
 from screencodec.cli.terminal import (
     StatusLines,
@@ -213,11 +218,38 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     def leave_now() -> bool:
         return any((f.peer, f.transfer) in ending_told for f, _ in host.removing(ending=True))
 
+    def others() -> bool:
+        """Sessions go on besides those whose end waits for the disk: an
+        agent watching, or one away who may come back (files41: the Ctrl-C
+        the line named stopped the host and ended them too). Not with
+        ``--once``: that end ends the host, and every session with it."""
+        if args.once:
+            return False
+        over = {f.peer for f, _ in host.removing(ending=True)}
+        return bool(commands.away) or any(safe_text(p) not in over for p in host.viewers)
+
+    def stop_waiting() -> bool:
+        """The Ctrl-C said while others go on: give up the removals said
+        (their sessions end now), and run on; False: none, it stops."""
+        if not others():
+            return False
+        said = [got for got in host.removing(ending=True)
+                if (got[0].peer, got[0].transfer) in ending_told]  # fmt: skip
+        host.give_up_saves([(f.peer, f.transfer) for f, _ in said])
+        if said:
+            ui.say(stopped_waiting_words(said, lambda f: _agents(ui, (f.peer,))), reply=True)
+        return True
+
+    commands.ctrl_c_now = lambda: (
+        "stop waiting for the disk to remove what came of the half files said (they may then"
+        " stay in the folder as hidden temporary files); the other sessions go on"
+        if leave_now() and others() else None)  # fmt: skip
     stopped = _stop_on_signals(done, ui, again, lambda: [*host.saving(), *host.removing()],
-                               leave_now)  # fmt: skip
+                               leave_now=leave_now, stop_waiting=stop_waiting)  # fmt: skip
     ending = asyncio.ensure_future(say_ending_removals(
         lambda: host.removing(ending=True), ui.say, lambda f: _agents(ui, (f.peer,)),
-        ending_told))  # fmt: skip
+        ending_told, goes_on=others,
+        lost=lambda: host.removing(ending=True, lost=True)))  # fmt: skip
 
     current = [creds]  # the code in use (on_lost gives a new one)
 

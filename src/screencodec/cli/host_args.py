@@ -10,7 +10,10 @@ from typing import Any
 
 from screencodec.cli.args import dial_address, port, seconds, size
 
-__all__ = ["EXIT_STATUS", "register"]
+__all__ = ["EXIT_STATUS", "SCENARIOS", "register"]
+
+#: The synthetic desktop's scenarios, as --help names them.
+SCENARIOS = ("typing", "terminal", "browser", "drag", "video", "idle")
 
 
 #: The exit statuses, as ``--help`` lists them (cli.main.Exit, docs/cli.md).
@@ -29,13 +32,21 @@ def register(subparsers: Any, summary: str) -> None:
     where.add_argument("--listen", type=port, metavar="PORT", help="accept viewers directly")
     where.add_argument("--relay", type=dial_address, metavar="HOST:PORT",
                        help="register at a relay")  # fmt: skip
-    h.add_argument("--bind", default="0.0.0.0", help="address for --listen (default all)")
+    h.add_argument("--bind", default="0.0.0.0", metavar="ADDRESS",
+                   help="address for --listen (default all)")  # fmt: skip
     h.add_argument("--source", choices=("auto", "screen", "synthetic"), default="auto",
                    help="what is shared: this screen, a synthetic desktop, or auto (the"
                         " default): the screen when there is a display")  # fmt: skip
-    h.add_argument("--scenario", default="typing", help="synthetic desktop scenario")
-    h.add_argument("--size", type=size, default=(1280, 720), help="synthetic size WxH")
-    h.add_argument("--monitor", type=int, default=1, help="monitor shown first (0 = all)")
+    # walk41: "--scenario SCENARIO  synthetic desktop scenario" named none
+    # (the names are SyntheticDesktop's, held here so --help loads no numpy;
+    # tests/test_walk41_help_words.py holds them to scenario_names()).
+    h.add_argument("--scenario", default="typing", metavar="NAME",
+                   help=f"what the synthetic desktop plays: {', '.join(SCENARIOS)}"
+                        " (default typing)")  # fmt: skip
+    h.add_argument("--size", type=size, default=(1280, 720), metavar="WxH",
+                   help="the synthetic desktop's size (default 1280x720)")  # fmt: skip
+    h.add_argument("--monitor", type=int, default=1, metavar="N",
+                   help="monitor shown first (0 = all)")  # fmt: skip
     h.add_argument("--consent-timeout", type=seconds, default=30.0, metavar="S",
                    help="how long each question to you waits for your answer (default"
                         " 30 s); no answer is a no")  # fmt: skip
@@ -52,6 +63,7 @@ def register(subparsers: Any, summary: str) -> None:
         "--download-dir",
         type=Path,
         default=None,
+        metavar="DIR",
         help="accept files (each after a y/N question) into this directory",
     )
     h.add_argument("--once", action="store_true",

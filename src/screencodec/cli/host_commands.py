@@ -12,6 +12,7 @@ read apart from the loop that starts and stops the host (host.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from screencodec.cli.host_clipboard import clip_command
 from screencodec.cli.host_files import _FileCommands
@@ -141,6 +142,10 @@ class _Commands(_FileCommands):
         self.status = Exit.ENDED
         #: Why the host has no clipboard (/clip says it), if it has none.
         self.clipboard_why = ""
+        #: What Ctrl-C does now instead of stopping, if anything (the host's
+        #: main loop sets it: a session's end waits for the disk while
+        #: others go on, files41), for :meth:`_ctrl_c`.
+        self.ctrl_c_now: Callable[[], str | None] = lambda: None
 
     def ended_once(self, event: SessionEnded) -> None:
         """A ``--once`` host's session ended (not lost: :meth:`lost`): the
@@ -373,7 +378,12 @@ class _Commands(_FileCommands):
         """What Ctrl-C does now, as ``/help`` says it (walk34: the list did
         not name it): it always quits the host (:func:`_stop_on_signals`),
         ending the sessions first while the screen is shared (an agent
-        whose link was lost and may come back included)."""
+        whose link was lost and may come back included); while a session's
+        end waits for the disk and others go on, it stops that wait only
+        (:attr:`ctrl_c_now`, files41)."""
+        now = self.ctrl_c_now()
+        if now is not None:
+            return now
         if self.sharing:
             return "stop sharing: end the session with every agent, then quit"
         return "quit: the session code and password stop working"

@@ -147,7 +147,9 @@ class _FileCommands:
         wanted = typed.strip()
 
         def named(name: str) -> bool:
-            return not wanted or wanted in (name, Path(wanted).name)
+            # walk41: "wanted in (name, Path(wanted).name)" held for any
+            # name without a slash: /stop x stopped every file.
+            return not wanted or name in (wanted, Path(wanted).name)
 
         offers = [task for task, name in self._offers.items() if not task.done() and named(name)]
         # Also a file said yes to and not taken yet, and one all of which

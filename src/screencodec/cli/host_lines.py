@@ -162,19 +162,21 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
 
 def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
     """A viewer's ``[shared]`` line, or None when it is not due: it is
-    printed when the link gets slow or fast again or input is dropped, and
+    printed when the link gets slow or fast again, input is dropped or the
+    screen starts or stops changing (at once: StatusLines.due), and
     in a log once a minute besides (a line every second drowned out the
     agent's chat). On a terminal it is short (fps, kbit/s, rtt) and cut to
     the window's width; a log gets every figure."""
     news = (rtt_band(stats.rtt_ms), stats.input_dropped)
-    if not status.due(stats.peer, news, now):
+    if not status.due(stats.peer, news, now, stats.fps):
         return None
     if not status.on_terminal:
         return f"[shared] {safe_text(stats.line(), 200)}"
     # walk40: ", input dropped N" read as the customer's own input lost; it
     # is the agent's, ignored (the customer's own use of it, no control yet).
     dropped = f", their input ignored: {stats.input_dropped}" if stats.input_dropped else ""
-    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {stats.fps:.0f} fps"
+    rate = "still," if status.still(stats.peer) else f"{stats.fps:.0f} fps"
+    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {rate}"
                       f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
 
 

@@ -25,8 +25,9 @@ __all__ = ["_stop_on_signals"]
 
 
 def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.Event,
-                     saving: Callable[[], list[Any]],
-                     leave_now: Callable[[], bool] = lambda: False) -> list[int]:  # fmt: skip
+                     saving: Callable[[], list[Any]], *,
+                     leave_now: Callable[[], bool] = lambda: False,
+                     stop_waiting: Callable[[], bool] = lambda: False) -> list[int]:  # fmt: skip
     """SIGTERM (a logout, a service manager) and SIGHUP (the terminal window
     closed; unless ignored, as under nohup) end the host as /end does: the
     agent gets a Bye, the recording is closed complete, and what the agent
@@ -43,7 +44,9 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.
     (cli/saving.finish_saving); so does a SIGTERM or SIGHUP received again
     then (a service manager has no Ctrl-C to press). A first Ctrl-C sets
     it too while ``leave_now()``: a session over waits for the disk, and
-    the host said a Ctrl-C leaves without it (cli/saving.say_ending_removals)."""
+    the host said a Ctrl-C leaves without it (cli/saving.say_ending_removals);
+    unless ``stop_waiting()`` (called then) took it: other sessions go on,
+    and only what was said is given up, the host running on (files41)."""
     stopped: list[int] = []
     loop = asyncio.get_running_loop()
 
@@ -54,6 +57,8 @@ def _stop_on_signals(done: asyncio.Event, ui: TerminalQuestions, again: asyncio.
         done.set()
 
     def on_interrupt() -> None:
+        if not done.is_set() and leave_now() and stop_waiting():
+            return
         if (done.is_set() and saving()) or (not done.is_set() and leave_now()):
             again.set()
         elif done.is_set() and not told:

@@ -197,16 +197,7 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
         rhost, rport = args.relay
         reg = await host_via_relay(rhost, rport, creds, on_channel, timeouts=timeouts,
                                    on_lost=on_lost)
-        # Registration retries in the background; at start, the first failure
-        # is the answer (a relay that is down or refuses says so at once).
-        waiting = asyncio.ensure_future(reg.wait_registered())
-        try:
-            for _ in range(100):  # 10 s
-                await asyncio.wait({waiting}, timeout=0.1)
-                if waiting.done() or (reg.state == "backoff" and reg.last_error is not None):
-                    break
-        finally:
-            waiting.cancel()
+        await _registered_or_refused(reg)
         if reg.state != "registered":
             why = reg.last_error or "no answer within 10 s"
             await reg.close()
@@ -223,6 +214,47 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
         why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise _StartError(f"cannot listen on {args.bind}:{args.listen}: {why}") from None
     return listener, f"listening on {args.bind}:{listener.port}"
+
+
+#: How long a host started while its relay's session directory recovers
+#: waits to register (the relay's ``claim_ttl``, 15 s by default, then the
+#: host's backoff, up to 10 s).
+RECOVERING_WAIT = 60.0
+
+
+async def _registered_or_refused(reg: Any) -> None:
+    """Until ``reg`` is registered or failed at start: registration retries
+    in the background, and the first failure is the answer (a relay that is
+    down or refuses says so at once), in 10 s at most; but a relay whose
+    session directory recovers (BUSY, protocol.RECOVERING: a new cluster's
+    first ``claim_ttl``, a Redis that lost its keys) asks for a wait, which
+    is sat out for up to :data:`RECOVERING_WAIT`. Before (epoch41), the
+    host exited at once, status 2, "peer refused: BUSY: session directory
+    recovering": a new cluster's first user was sent away."""
+    from screencodec.transport.relay.protocol import RECOVERING
+
+    waiting = asyncio.ensure_future(reg.wait_registered())
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    told = False
+    try:
+        while loop.time() < end and reg.state != "registered":
+            if waiting.done():  # it fails fast: poll the retries
+                await asyncio.sleep(0.1)
+            else:
+                await asyncio.wait({waiting}, timeout=0.1)
+            if str(reg.last_error).endswith(f"BUSY: {RECOVERING}"):
+                if not told:
+                    print("(the relay's session directory is recovering (a new relay cluster,"
+                          " or its Redis restarted or lost its keys): waiting to register)",
+                          flush=True)
+                    told = True
+                    end = max(end, loop.time() + RECOVERING_WAIT)
+                continue
+            if waiting.done() or (reg.state == "backoff" and reg.last_error is not None):
+                break
+    finally:
+        waiting.cancel()
 
 
 def _start_watchers(host: Host,

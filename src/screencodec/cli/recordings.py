@@ -169,7 +169,8 @@ def register(subparsers: Any, summary: str) -> None:
                    "MP4 video (H.264) to OUT.mp4")
     e.add_argument("--fps", type=_positive, default=10.0, help="MP4 frame rate (default 10)")
     e.add_argument("--png-every", nargs=2, metavar=("SECONDS", "DIR"),
-                   help="write a PNG screenshot every SECONDS into the folder DIR")
+                   help="write a PNG screenshot every SECONDS into the folder DIR (from 0;"
+                   " the first at the first picture when it came later)")
     e.add_argument("--log", type=Path, metavar="OUT.jsonl",
                    help="the audit log as JSON lines: consent, chat, files, who had the input")
     other_words(e, "the audit log is written with --log OUT.jsonl", "--audit", "--audit-log",

@@ -144,8 +144,15 @@ async def _relay_main(args: argparse.Namespace) -> int:
         metrics = ("" if args.metrics_port is None else
                    f", metrics on http://{where}:{args.metrics_port}/metrics")
         names = "".join(f", public name {name}" for name in relay.public_names)
+        # A Redis without the cluster's epoch (a new cluster's, or one that
+        # lost its keys) or restarted refuses new registrations for a while:
+        # say so, or an operator starting a new cluster takes its BUSY for a
+        # fault.
+        wait = ("" if not relay.recovering_at_start else
+                f"; new registrations wait {relay.recovering_at_start:.3g} s: the session"
+                f" directory is recovering (a new cluster, or Redis restarted or lost its keys)")
         print(f"relay listening on {args.bind}:{relay.port} (advertised as "
-              f"{relay.advertise}{names}, directory {directory.describe()}{metrics})",
+              f"{relay.advertise}{names}, directory {directory.describe()}{metrics}){wait}",
               flush=True)
         await stop.wait()
         print(f"draining (up to {args.drain_timeout:g} s)", flush=True)

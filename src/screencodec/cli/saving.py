@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CTRL_C_AGAIN", "LOOK_EVERY", "again_words", "ending_removal_words", "finish_saving",
            "left_halves_words", "left_words", "removing_words", "say_ending_removals",
-           "waiting_words"]
+           "stopped_waiting_words", "waiting_words"]
 
 T = TypeVar("T")
 
@@ -104,30 +104,63 @@ def removing_words(halves: list[tuple[FileOfferInfo, int]], sender: Callable[[Fi
 
 
 def ending_removal_words(halves: list[tuple[FileOfferInfo, int]],
-                         sender: Callable[[FileOfferInfo], str]) -> str:  # fmt: skip
+                         sender: Callable[[FileOfferInfo], str],
+                         goes_on: bool = False, lost: bool = False) -> str:  # fmt: skip
     """The line said while the program runs on when a session that is over
     (its agent left mid-file) waits for the disk to remove what came of
     ``halves``: its end line waits for it (review40a: nothing was said, the
-    sharing banner still up, for as long as the disk did not answer)."""
+    sharing banner still up, for as long as the disk did not answer).
+    ``goes_on``: other sessions go on, and a Ctrl-C stops waiting for
+    these only (files41: it stopped the host, ending the others too).
+    ``lost``: their link was lost, the session not over (files41: said
+    "the session's end")."""
     it = "it" if len(halves) == 1 else "they"
     files = "a hidden temporary file" if len(halves) == 1 else "hidden temporary files"
-    return (f"the session's end waits for the disk to remove what came of"
+    whose = ("the lost connection's end (the session is not over: the agent may come back)"
+             if lost else "the session's end")  # fmt: skip
+    if goes_on:
+        return (f"{whose} waits for the disk to remove what came of"
+                f" {_halves(halves, sender)}, not received; press Ctrl-C to stop waiting:"
+                f" {it} may then stay in the folder as {files}, and the other sessions go"
+                " on")  # fmt: skip
+    return (f"{whose} waits for the disk to remove what came of"
             f" {_halves(halves, sender)}, not received; press Ctrl-C to leave now: {it} may"
             f" then stay in the folder as {files}")  # fmt: skip
 
 
+def stopped_waiting_words(halves: list[tuple[FileOfferInfo, int]],
+                          sender: Callable[[FileOfferInfo], str]) -> str:  # fmt: skip
+    """The line said when a Ctrl-C stopped waiting for the removal of
+    ``halves`` (:func:`ending_removal_words`, ``goes_on``): their session
+    ends now, the program and the other sessions go on (files41)."""
+    files = "a hidden temporary file" if len(halves) == 1 else "hidden temporary files"
+    return (f"stopped waiting for the disk: what came of {_halves(halves, sender)}, not"
+            f" received, may stay in the folder as {files}, removed by a later file received"
+            " there; the other sessions go on")  # fmt: skip
+
+
 async def say_ending_removals(removing: Callable[[], list[tuple[FileOfferInfo, int]]],
                               say: Callable[[str], None], sender: Callable[[FileOfferInfo], str],
-                              told: set[tuple[str, int]]) -> None:  # fmt: skip
+                              told: set[tuple[str, int]], *,
+                              goes_on: Callable[[], bool] = lambda: False,
+                              lost: Callable[[], list[tuple[FileOfferInfo, int]]] = list,
+                              ) -> None:  # fmt: skip
     """Until cancelled: say each half file of ``removing()`` (those of
     sessions over whose end waits for the disk) once, as soon as it is
-    there (:func:`ending_removal_words`), and add it to ``told``, the
-    files a Ctrl-C now gives up (:func:`finish_saving`)."""
+    there (:func:`ending_removal_words`; ``goes_on()``: other sessions go
+    on; those of ``lost()`` are a lost link's), and add it to ``told``,
+    the files a Ctrl-C now gives up (:func:`finish_saving`, or those
+    sessions' only while others go on)."""
     while True:
         new = [got for got in removing() if (got[0].peer, got[0].transfer) not in told]
         if new:
             told.update((f.peer, f.transfer) for f, _ in new)
-            say(ending_removal_words(new, sender))
+            of_lost = {(f.peer, f.transfer) for f, _ in lost()}
+            for was_lost in (False, True):
+                these = [got for got in new if ((got[0].peer, got[0].transfer) in of_lost)
+                         == was_lost]  # fmt: skip
+                if these:
+                    say(ending_removal_words(these, sender, goes_on(), was_lost))
         await asyncio.sleep(LOOK_EVERY)
 
 

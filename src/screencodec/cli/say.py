@@ -48,6 +48,8 @@ HOST_COMMANDS = (
 VIEW_COMMANDS = (
     ("/say TEXT", "write TEXT to the host's user"),
     ("/send PATH", "offer the file PATH to the host's user, who is asked whether to accept it"),
+    ("/stop [NAME]", "stop the files you are sending (/send), or only those named NAME; the"
+                     " host keeps nothing of them"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
     ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there;"
               " in a terminal there, Shift+Insert"),
@@ -121,6 +123,23 @@ def _named(arg: str) -> Path:
     return Path(words[0]).expanduser() if len(words) == 1 else typed
 
 
+def _folder_words(path: Path) -> str:
+    """What ``/send FOLDER`` is answered (walk41: ``not a file``, which did
+    not say what to do). A file goes in one offer, asked about alone; a
+    folder's files would each be a question to the other side, so the
+    words say how to make it one file (the command as a shell takes it)."""
+    shown = safe_text(path, 300)
+    each = f"send each of its files (/send {shown.rstrip('/')}/NAME)"
+    name = path.resolve().name
+    if not name:  # the root: no archive of it to suggest
+        return f"(not sent: {shown} is a folder, and /send sends one file: {each})"
+    tar = (f"tar czf {shlex.quote(safe_text(name + '.tar.gz', 100))}"
+           f" -C {shlex.quote(safe_text(path.resolve().parent, 300))}"
+           f" {shlex.quote(safe_text(name, 100))}")  # fmt: skip
+    return (f"(not sent: {shown} is a folder, and /send sends one file: {each}, or put"
+            f" them in one archive and send that: {tar})")
+
+
 def file_to_send(arg: str) -> Path | str:
     """The file the PATH of a ``/send PATH`` line names (:func:`_named`: as
     typed if it exists, else with a shell's quotes and backslash escapes taken
@@ -132,6 +151,8 @@ def file_to_send(arg: str) -> Path | str:
     path = _named(arg.strip())
     shown = safe_text(path, 300)
     try:
+        if path.is_dir():
+            return _folder_words(path)
         if not path.is_file():
             return f"(not sent: {shown}: {'not a file' if path.exists() else 'no such file'})"
         with path.open("rb"):

@@ -39,8 +39,8 @@ except ImportError:  # not a POSIX system: lines are read as typed, echoed by th
     termios = None  # type: ignore[assignment]
 
 __all__ = [
-    "StatusLines", "TypedLine", "drop_stdout", "ending_signals", "in_words", "rtt_band",
-    "rtt_shown", "settle_stdout", "signals_given_back", "tell",
+    "MOVING_AFTER", "STILL_AFTER", "StatusLines", "TypedLine", "drop_stdout", "ending_signals",
+    "in_words", "rtt_band", "rtt_shown", "settle_stdout", "signals_given_back", "tell",
 ]  # fmt: skip
 
 def ending_signals() -> list[int]:
@@ -113,13 +113,20 @@ def _columns() -> int:
     return columns if columns > 0 else shutil.get_terminal_size().columns
 
 
+#: Seconds a picture shows 0 fps before its status line says so again, and
+#: 1 fps or more before it says that (:meth:`StatusLines.due`).
+STILL_AFTER = 10.0
+MOVING_AFTER = 1.5
+
+
 class StatusLines:
     """When a status line (the host's ``[shared]``, the agent's ``[view]``)
     is worth printing, and how wide it may be.
 
     A status line is printed when what a person cares about in it changed
     (its ``news``: the picture's size, decode errors, the link getting slow,
-    input dropped), for each ``who`` at most once per ``gap`` seconds (a
+    input dropped, the picture starting or ceasing to change: :meth:`due`'s
+    ``fps``), for each ``who`` at most once per ``gap`` seconds (a
     change that comes sooner waits for the next tick). Its first line is
     printed at once. Written to a log (stdout not a terminal) a line is also
     printed every ``log_every`` seconds while nothing changes, with the
@@ -138,7 +145,10 @@ class StatusLines:
         self._out = out
         self.gap = gap
         self.log_every = log_every
-        self._last: dict[str, tuple[Hashable, float]] = {}
+        self._last: dict[str, tuple[tuple[Hashable, bool | None], float]] = {}
+        #: Per ``who``: whether its picture counts as changing, whether the
+        #: last fps showed a change, and since when it has (or has not).
+        self._moving: dict[str, tuple[bool, bool, float]] = {}
 
     @property
     def on_terminal(self) -> bool:
@@ -148,22 +158,54 @@ class StatusLines:
         except (OSError, ValueError):  # closed: the program is ending
             return False
 
-    def due(self, who: str, news: Hashable, now: float) -> bool:
+    def due(self, who: str, news: Hashable, now: float, fps: float | None = None) -> bool:
         """Whether ``who``'s status line is to be printed now (it is then
-        counted as printed)."""
+        counted as printed). With ``fps`` (the picture's rate now), whether
+        the picture changes (:meth:`_moving_now`) is news too, and is told at
+        once, the gap not waited for: its changes are spaced by
+        :data:`STILL_AFTER` already, and the line printed 5 s late read
+        ``0 fps`` for a picture told as having started to change."""
+        moving = None if fps is None else self._moving_now(who, fps, now)
         last = self._last.get(who)
         if last is not None:
-            told, at = last
-            if now - at < self.gap:
+            (told, told_moving), at = last
+            # The first figures (told_moving None) wait the gap as any news.
+            if now - at < self.gap and told_moving in (None, moving):
                 return False
-            if news == told and (self.on_terminal or now - at < self.log_every):
+            if (news, moving) == (told, told_moving) and (
+                    self.on_terminal or now - at < self.log_every):  # fmt: skip
                 return False
-        self._last[who] = (news, now)
+        self._last[who] = ((news, moving), now)
         return True
 
     def forget(self, who: str) -> None:
         """``who`` is gone: its next line, if it comes back, is a first one."""
         self._last.pop(who, None)
+        self._moving.pop(who, None)
+
+    def still(self, who: str) -> bool:
+        """Whether ``who``'s picture counts as still (:meth:`_moving_now`,
+        as the last :meth:`due` with ``fps`` judged it). A line says
+        "still" then, not the fps of the moment: the join's picture, or a
+        clock's minute, read "1 fps" on a still screen."""
+        state = self._moving.get(who)
+        return state is not None and not state[0]
+
+    def _moving_now(self, who: str, fps: float, now: float) -> bool:
+        """Whether ``who``'s picture changes: once ``fps`` has shown 1 or
+        more for :data:`MOVING_AFTER` seconds, and until it has shown 0 for
+        :data:`STILL_AFTER` seconds. So a customer typing in bursts is one
+        change, and a lone update (a clock's minute, the join's picture) is
+        none: not two lines a minute. walk41: ``[view] 1280x720 decoded 1:
+        0 fps`` stayed the last line for minutes while pictures flowed (only
+        the size, errors and round trip were news)."""
+        was, changing, since = self._moving.get(who, (False, False, now))
+        if (fps >= 0.5) != changing:  # shown as 1 fps or more, or as 0: a new run
+            changing, since = not changing, now
+        run = now - since
+        moving = (was or run >= MOVING_AFTER) if changing else (was and run < STILL_AFTER)
+        self._moving[who] = (moving, changing, since)
+        return moving
 
     def fit(self, text: str) -> str:
         """``text`` cut to the terminal's width (one column spare, so the

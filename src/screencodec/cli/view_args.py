@@ -32,7 +32,9 @@ def register(subparsers: Any, summary: str) -> None:
     v.add_argument("--code", required=True,
                    help="the session code the host's user reads out: 9 digits, like"
                         " '123 456 789'")  # fmt: skip
-    v.add_argument("--password", help="prompted for if omitted (keeps it out of `ps`)")
+    v.add_argument("--password", help="the password the host's user reads out: 8 letters"
+                   " and digits (spaces or dashes between groups are fine); prompted for"
+                   " if omitted (keeps it out of `ps`)")  # fmt: skip
     v.add_argument("--name", default="support", help="who you are, shown to the user")
     v.add_argument("--control", action="store_true",
                    help="ask the host's user for control of their mouse and keyboard as soon"

@@ -182,11 +182,13 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
 
 async def _command(line: str, sending: _Sending, screens: _Screens,
                    clip: ViewClipboard | None = None) -> None:  # fmt: skip
-    """Carry out a typed line that is not chat: ``/send``, ``/monitor``,
-    ``/clip``, or the answer of :func:`_not_chat`."""
+    """Carry out a typed line that is not chat: ``/send``, ``/stop``,
+    ``/monitor``, ``/clip``, or the answer of :func:`_not_chat`."""
     typed = command(line)
     if typed is not None and typed.name == "send":
         sending.start(typed.arg)
+    elif typed is not None and typed.name == "stop":
+        sending.stop(typed.arg)
     elif typed is not None and typed.name == "clip" and clip is not None:
         await clip.command(sending.viewer, typed.arg)
     elif typed is not None and typed.name == "monitor":
@@ -204,7 +206,9 @@ class _Sending:
 
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: Each offer's task and its file's name (what /stop NAME matches).
+        self._tasks: dict[asyncio.Task[None], str] = {}
+        self._stopped: set[asyncio.Task[None]] = set()  #: those /stop cancelled
 
     def start(self, arg: str) -> None:
         path = file_to_send(arg)
@@ -212,16 +216,44 @@ class _Sending:
             tell(path)
             return
         task = asyncio.ensure_future(self._offer(path))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = path.name
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+        self._stopped.discard(task)
 
     def cancel(self) -> None:
         for task in self._tasks:
             task.cancel()
 
+    def stop(self, arg: str) -> None:
+        """``/stop [NAME]``: stop the files being sent (only those named NAME,
+        or named as the file the path NAME names), as the host's ``/stop``
+        does its own: each offer's task is cancelled, and the sender
+        withdraws the file at the host (files36's STOPPED), which removes
+        what it has of it; each says so in its own line (:meth:`_offer`).
+        walk41: the terminal had no way to stop a file but leaving."""
+        wanted = arg.strip()
+        going = {task: name for task, name in self._tasks.items() if not task.done()}
+        chosen = [task for task, name in going.items()
+                  if not wanted or name in (wanted, Path(wanted).name)]  # fmt: skip
+        if not chosen:
+            if not going:
+                tell("(no file is being sent: nothing to stop)")
+            else:
+                names = ", ".join(repr(safe_text(name, 100)) for name in sorted(going.values()))
+                tell(f"(no file named {safe_text(wanted, 100)!r} is being sent: nothing"
+                     f" stopped; being sent: {names})")  # fmt: skip
+            return
+        for task in chosen:
+            self._stopped.add(task)
+            task.cancel()
+
     async def _offer(self, path: Path) -> None:
         name = safe_text(path.name, 200)
         size, arrived = 0, -1  # arrived: what the host said it has of it (one that paces)
+        went = -1  # bytes handed to the link: -1 before the host's user said yes
 
         def has(received: int) -> None:
             nonlocal arrived
@@ -234,12 +266,22 @@ class _Sending:
             loop = asyncio.get_running_loop()
 
             def sending(done: int, _size: int) -> None:
+                nonlocal went
+                went = done
                 said = progress.line(done, loop.time())
                 if said is not None:
                     tell(said)
 
             sent = await self.viewer.sender.send(path, on_sending=sending, on_arrived=has)
         except asyncio.CancelledError:
+            if asyncio.current_task() in self._stopped:  # /stop: withdrawn at the host
+                if went < 0:  # not answered yet: the question closes there
+                    tell(f"you withdrew {name} before the host's user answered; none of it"
+                         " went")  # fmt: skip
+                else:
+                    tell(f"you stopped sending {name} to the host ({amount(went)} of"
+                         f" {amount(size)} had gone); the host keeps nothing of it")  # fmt: skip
+                return
             if self.viewer.link_lost:  # the terminal stops this session's offers
                 tell(f"(not sent: {name}: {FILE_NOT_NOW})")
             raise
@@ -276,9 +318,10 @@ class _Sending:
 
 def _offering_words(name: str, size: int, takes_none: bool) -> str:
     """The line said as a file is offered. ``takes_none``: the host said
-    this session that it takes no files (an earlier offer's reason code):
-    nobody there is asked (files40: before, every offer said "who is
-    asked"). Nothing tells that up front: a first offer says it as ever."""
+    this session that it takes no files (an earlier offer's reason code,
+    or, up front, its ``Notice.TAKES_NO_FILES``): nobody there is asked
+    (files40: before, every offer said "who is asked"; files41: a first
+    offer did still, nothing telling it up front)."""
     if takes_none:
         return (f"offering {name} ({amount(size)}) to the host, which said this session"
                 " that it takes no files")  # fmt: skip

@@ -167,7 +167,8 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
             earlier: _Earlier | None = None, *, away: bool = False) -> str | None:  # fmt: skip
     """The ``[view]`` line, or None when it is not due: printed once a
     picture is shown, then when its size changes, decode errors come, the
-    host's figures arrive or the link gets slow or fast again (and in a log
+    host's figures arrive, the link gets slow or fast again or the picture
+    starts or stops changing (at once: StatusLines.due; and in a log
     once a minute besides): one line a second drowned out the host's chat.
     On a terminal it is short (errors only when there are some) and cut to
     the window's width; a log keeps every figure. The counts are over the
@@ -186,7 +187,8 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     s = viewer.host_stats
     size = f"{fb.shape[1]}x{fb.shape[0]}"
     rtt = None if s is None else rtt_band(s.rtt_us / 1000)
-    if not status.due("view", (size, errors, rtt, waiting), now):
+    fps = None if s is None else s.fps_milli / 1000
+    if not status.due("view", (size, errors, rtt, waiting), now, fps):
         return None
     # The picture kept from before the cut is what is shown until then.
     note = ", resumed: waiting for the host's first update" if waiting else ""
@@ -195,6 +197,7 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     if not status.on_terminal:
         return f"[view] {size} decoded {decoded} errors {errors}{figures}{note}"
     if s is not None:  # the round trip before the rate: what a narrow window keeps
-        figures = f": {s.fps_milli / 1000:.0f} fps{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
+        rate = "still," if status.still("view") else f"{s.fps_milli / 1000:.0f} fps"
+        figures = f": {rate}{rtt_shown(s.rtt_us / 1000)} {s.kbps} kbit/s"
     shown = f" errors {errors}" if errors else ""
     return status.fit(f"[view] {size} decoded {decoded}{shown}{figures}{note}")

@@ -125,6 +125,7 @@ def export_pngs(
     strict: bool = True, unverified: str = "", failures: list[PictureFailure] | None = None,
 ) -> list[Path]:  # fmt: skip
     """A PNG every ``every`` seconds from 0 to the end (``t_000012.0.png``...),
+    the first at the first picture when none was shown at 0 (:func:`_png_times`),
     with the pointer drawn in unless ``cursor`` is False. Each picture (and
     pointer) is checked against its recorded hash as it is decoded
     (:class:`Player`): one that fails raises BadPictureError, PNGs of the
@@ -137,15 +138,14 @@ def export_pngs(
         raise ValueError(f"a screenshot every {every} s: give a number of seconds above 0")
     chain = _chain(source)
     _bound(chain.duration / every, chain.duration, "screenshots")
-    steps = int(max(0.0, chain.duration) // every) + 1
+    times = _png_times(chain, every)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     # write_png takes no copy: up to the wire's size
     player = ChainPlayer(chain, max_pixels=None, strict=strict)
     track = ChainCursor(chain, strict=strict) if cursor else None
     out = []
-    for k in range(steps):
-        t = k * every
+    for t in times:
         fb = player.frame_at(t)
         if fb is None:
             continue
@@ -158,6 +158,23 @@ def export_pngs(
     if failures is not None:
         failures += player.failures + ([] if track is None else track.failures)
     return out
+
+
+def _png_times(chain: Chain, every: float) -> list[float]:
+    """The times of :func:`export_pngs`' PNGs: every ``every`` seconds from 0
+    to the end, and, when the first picture came after 0 (a session records
+    from the agent's join; its first picture comes once the host's user said
+    yes), that picture's time, rounded up to the tenth a PNG's name shows,
+    in place of the times before it, which show nothing. walk41: a session
+    of 87 s with ``--png-every 60`` had one PNG, at 60 s; the docs promised
+    them from 0."""
+    grid = [k * every for k in range(int(max(0.0, chain.duration) // every) + 1)]
+    if not chain.update_count:
+        return grid
+    first = math.ceil(round(chain.update_time(0) * 10, 6)) / 10
+    if first <= 0.0:
+        return grid
+    return [first, *(t for t in grid if t > first)]
 
 
 def export_log(source: RecordingReader | Chain, path: Path) -> int:

@@ -169,6 +169,9 @@ UNANSWERED_ENDED = "the session ended before you answered"
 #: session ended" after its own Leave.
 UPLOAD_ENDED = "the session ended"
 UPLOAD_LEFT = "you left the session before it was all sent"
+#: An offer's row while the host that said this session it takes no files
+#: answers (files41: it said "waiting for the user", nobody there asked).
+TAKES_NONE = "the host said this session that it takes no files"
 UPLOAD_LEFT_UNANSWERED = "you left the session before the user answered"
 #: Why an upload the agent cancelled on its row (cancel36) went no further
 #: (state "cancelled"): still copied by the page, asked about at the host,
@@ -658,6 +661,8 @@ class WebBridge:
                        "skipped": msg.skipped})  # fmt: skip
         elif isinstance(msg, m.Notice) and msg.code == m.Notice.HOST_FAILED:
             pass  # the Bye it explains comes next: the end banner says it
+        elif isinstance(msg, m.Notice) and msg.code == m.Notice.TAKES_NO_FILES:
+            pass  # an upload's row says it (files41), not a notice at each join
         elif isinstance(msg, m.Notice):
             text = fit(safe_text(msg.text, _TEXT_MAX), _TEXT_MAX)
             self.send({"t": "notice", "text": text, "code": msg.code})
@@ -1028,7 +1033,10 @@ class WebBridge:
             self._upload_failed(tid, LINK_DOWN)
             path.unlink(missing_ok=True)
             return
-        self.send({"t": "file_progress", "id": tid, "state": "offered"})
+        row: dict[str, Any] = {"t": "file_progress", "id": tid, "state": "offered"}
+        if viewer.sender.peer_takes_none:  # said up front or by an offer (files41)
+            row["text"] = TAKES_NONE
+        self.send(row)
         shown = -1  # the percentage the page shows
 
         def sending(sent: int, size: int) -> None:

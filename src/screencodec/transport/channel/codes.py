@@ -27,6 +27,7 @@ from screencodec.transport.channel.throttle import GuessThrottle, ThrottlePolicy
 
 __all__ = [
     "CODE_DIGITS",
+    "GROUP_SEPARATORS",
     "PASSWORD_ALPHABET",
     "PASSWORD_BITS",
     "PASSWORD_LENGTH",
@@ -63,6 +64,21 @@ def format_code(code: str, /) -> str:
     return f"{code[0:3]} {code[3:6]} {code[6:9]}"
 
 
+#: What people put between the groups of a code or password they write down
+#: or read out ("huz6-kbgp", "huz6.kbgp"), besides spaces: none is in
+#: :data:`PASSWORD_ALPHABET`, so dropping them takes nothing from a password
+#: (walk41: the code took "652-001-091", the password refused "huz6-kbgp").
+GROUP_SEPARATORS = "-."
+
+
+def _ungrouped(text: str) -> str:
+    """``text`` without whitespace and :data:`GROUP_SEPARATORS`."""
+    joined = "".join(text.split())
+    for sep in GROUP_SEPARATORS:
+        joined = joined.replace(sep, "")
+    return joined
+
+
 def parse_code(text: str, /) -> str:
     """Parse a session code typed with or without spaces, dashes or dots
     ("983 006 618", "983-006-618", "983.006.618": how people write a number
@@ -71,20 +87,21 @@ def parse_code(text: str, /) -> str:
     Raises :class:`~screencodec.errors.FormatError` (a ValueError) unless it
     is exactly 9 ASCII digits.
     """
-    digits = "".join(text.split()).replace("-", "").replace(".", "")
+    digits = _ungrouped(text)
     if len(digits) != CODE_DIGITS or not (digits.isascii() and digits.isdigit()):
         raise FormatError(f"a session code is {CODE_DIGITS} digits, like 123 456 789")
     return digits
 
 
 def normalize_password(text: str, /) -> str:
-    """The password as the PAKE uses it: spaces dropped, lowercased.
+    """The password as the PAKE uses it: spaces, dashes and dots between
+    groups dropped (as :func:`parse_code` drops them), lowercased.
 
     Raises :class:`~screencodec.errors.FormatError` (a ValueError) if it holds
     symbols outside the alphabet, so a typo such
     as a zero is reported locally instead of costing one of the 3 attempts.
     """
-    pw = "".join(text.split()).lower()
+    pw = _ungrouped(text).lower()
     if len(pw) != PASSWORD_LENGTH or any(c not in PASSWORD_ALPHABET for c in pw):
         raise FormatError(
             f"a session password is {PASSWORD_LENGTH} symbols from {PASSWORD_ALPHABET!r}"

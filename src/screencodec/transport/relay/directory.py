@@ -109,13 +109,16 @@ class Directory(abc.ABC):
         ``tag`` (protocol.pair_tag; zeros if it names none), only an end by
         the registration it names (sessions.ended_for); None: any end."""
 
-    async def begin(self, ttl: float) -> None:  # noqa: B027 - optional
-        """A relay starts, with claims of ``ttl`` seconds: a directory that
-        holds no keys is a new cluster's, whose claims may be made at once
-        (else a directory that lost its keys, or that no heartbeat reached
-        for longer than a claim goes unrenewed, refuses new claims for a
-        while: :attr:`ClaimResult.RECOVERING`). This default keeps nothing
-        to lose."""
+    async def begin(self, ttl: float) -> float:
+        """A relay starts, with claims of ``ttl`` seconds. A directory that
+        holds no keys is a new cluster's or one that lost them while other
+        relays held live hosts (which nobody can tell apart): it refuses
+        new claims for ``ttl`` (:attr:`ClaimResult.RECOVERING`) while those
+        relays re-create theirs; so does one that lost its keys later, or
+        that no heartbeat reached for longer than a claim goes unrenewed.
+        Returns the seconds that grace has left (0.0: claims are made at
+        once). This default keeps nothing to lose: 0.0."""
+        return 0.0
 
     async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,  # noqa: B027
                    relay: str) -> None:

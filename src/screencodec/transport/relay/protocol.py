@@ -57,6 +57,7 @@ __all__ = [
     "ENDED_DISPLAY_GONE",
     "ENDED_RELEASED",
     "ENDED_STOPPED",
+    "RECOVERING",
     "RELAY_REDIRECT",
     "RELAY_RELEASE",
     "RELEASE_DISPLAY_GONE",
@@ -85,6 +86,10 @@ ROLE_HOST_DATA = 3
 TOKEN_SIZE = 16
 _OPEN = struct.Struct(f">4sHB{CODE_DIGITS}s{TOKEN_SIZE}s")
 
+#: A relay's words, with BUSY, for a registration while its session
+#: directory recovers (a new cluster's first ``claim_ttl``, a Redis that
+#: lost its keys): a wait, which a host sits out (cli/host_start.py).
+RECOVERING = "session directory recovering"
 #: Relay -> client, instead of RELAY_OK: "the session lives on this other
 #: relay"; body is its ``HOST:PORT`` in ASCII. The client dials there once more.
 RELAY_REDIRECT = 0x25

@@ -26,22 +26,36 @@ Keys (``prefix`` defaults to ``screencodec:``):
   itself at start and at every heartbeat for ``claim_ttl``, and drops those
   expired. A relay tells the viewers it pairs the members it read (the
   addresses they may name their pair tag to: relay/protocol.py).
-* ``epoch`` = ``1``, set by the first relay to start (``SET NX``): while it
-  is there, Redis has kept the cluster's keys. A claim or renewal that finds
-  it gone (Redis restarted without persistence, or was flushed: every claim
-  went with it) sets it again and sets ``recovering`` for ``claim_ttl``:
-  meanwhile a claim of a code nobody holds is refused (``ClaimResult.RECOVERING``)
+* ``epoch`` = a random token (hex), set by the first relay to start; every
+  relay remembers the one it read. While it is there and the one a relay
+  knew, Redis has kept the cluster's keys. A claim, renewal or
+  announcement that finds it gone (Redis restarted without persistence, or
+  was flushed: every claim went with it), or another token than the relay
+  knew (another relay re-created it after a loss this relay did not see),
+  sets it again and sets ``recovering`` for ``claim_ttl``: meanwhile a
+  claim of a code nobody holds is refused (``ClaimResult.RECOVERING``)
   while each relay re-creates the claims of its live hosts at its next
   heartbeats. Before (attack40), someone who knew a code registered it at
-  another relay in that window, and the live host's relay, finding its claim
-  someone else's at its next heartbeat, cut its host (``claim_lost``): the
-  host was refused its own code from then on.
+  another relay in that window, and the live host's relay, finding its
+  claim someone else's at its next heartbeat, cut its host
+  (``claim_lost``): the host was refused its own code from then on. A
+  relay *starting* that finds no epoch starts the grace too (epoch41): it
+  cannot tell a new cluster's empty Redis from a flushed one whose relays
+  still hold live hosts, so a new cluster waits ``claim_ttl`` once, at its
+  first start. Before, it set the epoch with no grace, and a stranger's
+  registration of a live host's code at it won (review40d).
 * ``heard`` (expiring after 2/3 of ``claim_ttl``) and ``beating`` = ``1``:
   a relay's heartbeat (renewal, announcement) reached Redis recently, and
   relays beat at all. ``heard`` gone while ``beating`` is there means Redis
   stalled (SIGSTOP, a paused VM) long enough for unrenewed claims to expire
   in it: the grace above starts, as for a loss of keys. Before, a stranger
   took the code first at the wake and the host was cut.
+* ``run`` = the ``run_id`` (INFO) of the redis-server process the keys were
+  last written under. Another one means Redis restarted and its keys came
+  back from persistence (or a replica took over), maybe without the last
+  claims (an RDB snapshot holds what it held when taken): the grace above
+  starts, as for a loss of keys. Before (epoch41), a Redis restarted from a
+  snapshot older than a host's registration handed a stranger its code.
 * ``log-key`` = 16 random bytes (hex), set by the first relay that asks
   (``SET NX``) and read by the others: every relay tags a session's log
   lines with it, so one session reads the same across the cluster. Relays
@@ -61,6 +75,7 @@ client reconnects by itself on the next call.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,20 +95,68 @@ from screencodec.transport.relay.sessions import ended_for
 
 __all__ = ["RedisDirectory"]
 
+# Whether this Redis process is another than the one the cluster's keys
+# were last written under (KEYS[8], then set to it): it restarted and its
+# keys came back from persistence, maybe older than the last writes (an RDB
+# snapshot lacks the claims made after it). INFO's run_id is new at every
+# start of redis-server (a replica promoted has its own); a Redis whose
+# INFO a script may not call is not checked. Not checked either when
+# ARGV[8] is '0': a renewal's scripts but the first of each heartbeat (INFO
+# costs Redis some 10 us a call: 10,000 renewals a beat would spend 0.1 s).
+_RESTARTED = """
+local function restarted()
+  if ARGV[8] == '0' then return false end
+  local info = redis.pcall('INFO', 'server')
+  if type(info) ~= 'string' then return false end
+  local run = string.match(info, 'run_id:(%x+)')
+  if not run then return false end
+  local was = redis.call('GET', KEYS[8])
+  if was == run then return false end
+  redis.call('SET', KEYS[8], run)
+  return was ~= false
+end
+"""
 # Run first by the claim, renew and announce scripts (KEYS[4] the epoch key,
-# KEYS[5] recovering, KEYS[6] heard, KEYS[7] beating; ARGV[4] the grace in
-# ms): an epoch gone means Redis lost its keys (a restart without
-# persistence, a flush), the relays' live claims with them; heard gone while
-# relays beat (beating) means no heartbeat reached Redis for longer than a
-# claim may go unrenewed (Redis stalled: claims may have expired inside it).
-# Either way new claims wait out the grace (recovering) while the relays
-# re-create theirs at their heartbeats.
-_NOTICE_LOSS = """
-if redis.call('EXISTS', KEYS[4]) == 0
+# KEYS[5] recovering, KEYS[6] heard, KEYS[7] beating, KEYS[8] the run;
+# ARGV[4] the grace in ms, ARGV[6] the epoch this relay knows ('' none
+# yet), ARGV[7] a new token, ARGV[8] '0' not to look at the run): an epoch
+# gone means Redis lost its keys (a restart without persistence, a flush),
+# the relays' live claims with them;
+# another epoch than the one this relay knew means another relay
+# re-created it after such a loss; another Redis process than the keys'
+# means they came back from persistence, maybe without the last claims;
+# heard gone while relays beat (beating) means no heartbeat reached Redis
+# for longer than a claim may go unrenewed (Redis stalled: claims may have
+# expired inside it). Either way new claims wait out the grace
+# (recovering) while the relays re-create theirs at their heartbeats.
+# Leaves the epoch in `epoch`, which each script returns last, so that the
+# relay knows it from then on.
+_NOTICE_LOSS = _RESTARTED + """
+local epoch = redis.call('GET', KEYS[4])
+if restarted() or not epoch or (ARGV[6] ~= '' and epoch ~= ARGV[6])
     or (redis.call('EXISTS', KEYS[7]) == 1 and redis.call('EXISTS', KEYS[6]) == 0) then
-  redis.call('SET', KEYS[4], '1')
+  if not epoch then
+    epoch = ARGV[7]
+    redis.call('SET', KEYS[4], epoch)
+  end
   redis.call('SET', KEYS[5], '1', 'PX', ARGV[4])
 end
+"""
+# KEYS[4], [5] and [8] as _NOTICE_LOSS; ARGV: a new token, the grace in ms.
+# A relay starts: no epoch is a new cluster's Redis or one that lost its
+# keys, which nobody can tell apart, so the grace starts either way; as it
+# does for a Redis restarted with its keys. Returns the epoch and the grace
+# left (ms; 0 none).
+_BEGIN = _RESTARTED + """
+local epoch = redis.call('GET', KEYS[4])
+if restarted() or not epoch then
+  if not epoch then
+    epoch = ARGV[1]
+    redis.call('SET', KEYS[4], epoch)
+  end
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[2])
+end
+return {epoch, math.max(0, redis.call('PTTL', KEYS[5]))}
 """
 # A heartbeat (renew, announce) reached Redis: ARGV[5] the window in ms.
 _HEARD = """
@@ -102,28 +165,30 @@ redis.call('SET', KEYS[7], '1')
 """
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
 # verifier's registration, KEYS[4..7] as above; ARGV: value, verifier hex,
-# ttl ms, grace ms. 1 new, 2 reclaimed, 0 in use, 3 recovering (no claim
-# is new while the relays may not have re-created theirs). A claim forgets
+# ttl ms, grace ms, window ms, then the epochs. {1 new, 2 reclaimed, 0 in
+# use, 3 recovering (no claim is new while the relays may not have
+# re-created theirs); the epoch}. A claim forgets
 # that the code's session ended, and that its own registration was lost
 # (it is back).
 _CLAIM = _NOTICE_LOSS + """
 local v = redis.call('GET', KEYS[1])
 if not v then
-  if redis.call('EXISTS', KEYS[5]) == 1 then return 3 end
+  if redis.call('EXISTS', KEYS[5]) == 1 then return {3, epoch} end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
-  return 1
+  return {1, epoch}
 end
 if string.sub(v, 1, 64) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
-  return 2
+  return {2, epoch}
 end
-return 0
+return {0, epoch}
 """
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
 # registration, KEYS[4..7] as _NOTICE_LOSS; ARGV: value, ttl ms, (unused),
-# grace ms, window ms. 1 kept (or re-made), 0 someone else's now. A claim kept is a
+# grace ms, window ms, then the epochs. {1 kept (or re-made), 0 someone
+# else's now; the epoch}. A claim kept is a
 # live session: it forgets that the code's session ended (a mark left while
 # a Redis restart had lost the claim, by someone who registered the code
 # meanwhile and released it), and that it was lost.
@@ -134,10 +199,10 @@ if not v then
 elseif v == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 else
-  return 0
+  return {0, epoch}
 end
 redis.call('DEL', KEYS[2], KEYS[3])
-return 1
+return {1, epoch}
 """
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
 # registration; ARGV: verifier hex, why, ttl ms, the relay the claim must
@@ -179,14 +244,14 @@ if v and string.sub(v, 1, 64) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
 # KEYS[1] the members set, KEYS[4..7] as _NOTICE_LOSS; ARGV: relay, ttl ms,
-# (unused), grace ms, window ms. Scores are expiries by Redis's clock (the
-# relays' clocks may differ).
+# (unused), grace ms, window ms, then the epochs. Scores are expiries by
+# Redis's clock (the relays' clocks may differ). Returns the epoch.
 _ANNOUNCE = _NOTICE_LOSS + _HEARD + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return 0
+return epoch
 """
 # KEYS[1] the members set; ARGV[1] how many at most. Those not expired, by name.
 _MEMBERS = """
@@ -244,6 +309,10 @@ class RedisDirectory(Directory):
         self._members = self._redis.register_script(_MEMBERS)
         self._lost = self._redis.register_script(_LOST)
         self._silent = self._redis.register_script(_SILENT)
+        self._begin = self._redis.register_script(_BEGIN)
+        #: The cluster's epoch as this relay last read it ('' before begin):
+        #: another one in Redis means its keys were lost and re-created.
+        self._epoch = ""
 
     def describe(self) -> str:
         # The URL may hold a password: log only where it points.
@@ -271,21 +340,41 @@ class RedisDirectory(Directory):
                                                 self._lost_key(code, pair_tag(verifier)),
                                                 *self._loss_keys()],
                                           args=[value, verifier.hex(), int(ttl * 1000),
-                                                int(ttl * 1000), _window(ttl)]))
+                                                int(ttl * 1000), _window(ttl),
+                                                *self._epochs()]))
+        self._knew(got[-1])
         return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED,
-                3: ClaimResult.RECOVERING}.get(int(got), ClaimResult.IN_USE)
+                3: ClaimResult.RECOVERING}.get(int(got[0]), ClaimResult.IN_USE)
+
+    def _epochs(self, check_run: bool = True) -> list[str]:
+        """ARGV[6:9] of the scripts (_NOTICE_LOSS): the epoch this relay
+        knows, the one to set if Redis holds none, and whether to look for
+        a restarted Redis (_RESTARTED)."""
+        return [self._epoch, secrets.token_hex(16), "1" if check_run else "0"]
+
+    def _knew(self, epoch: Any) -> None:
+        """Remember the epoch a script left in Redis. (Replies on two
+        connections may be read out of order: an older epoch remembered
+        only restarts a grace that is running anyway, at the next call.)"""
+        self._epoch = epoch.decode("ascii", "replace") if isinstance(epoch, bytes) else str(epoch)
 
     def _loss_keys(self) -> list[str]:
         """The keys by which a loss of Redis's keys, or a stall, is noticed
         (_NOTICE_LOSS, _HEARD)."""
-        return [f"{self._prefix}{k}" for k in ("epoch", "recovering", "heard", "beating")]
+        return [f"{self._prefix}{k}" for k in ("epoch", "recovering", "heard", "beating", "run")]
 
-    async def begin(self, ttl: float) -> None:
-        # SET NX: a new cluster's Redis starts its epoch with no grace; one
-        # that holds it already is left as it is (recovering or not). A
-        # relay starting is heard (a whole cluster restarted is no stall).
-        await self._run(self._redis.set(f"{self._prefix}epoch", "1", nx=True))
+    async def begin(self, ttl: float) -> float:
+        # No epoch: a new cluster's Redis, or one that lost its keys while
+        # relays held live hosts (a flush, a restart without persistence):
+        # the grace starts (_BEGIN). One that holds it already is left as it
+        # is (recovering or not), and its epoch is this relay's. A relay
+        # starting is heard (a whole cluster restarted is no stall).
+        loss = self._loss_keys()  # as KEYS[4..8], the first three unused
+        epoch, left = await self._run(self._begin(keys=[*loss[:3], *loss],
+                                                  args=[secrets.token_hex(16), int(ttl * 1000)]))
+        self._knew(epoch)
         await self._run(self._redis.set(f"{self._prefix}heard", "1", px=_window(ttl)))
+        return int(left) / 1000
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
         if not claims:
@@ -294,15 +383,16 @@ class RedisDirectory(Directory):
         # The context resets the pipeline even when execute() fails, so no
         # connection is left checked out after a Redis outage.
         async with self._redis.pipeline(transaction=False) as pipe:
-            for code in codes:
+            for i, code in enumerate(codes):
                 await self._renew(keys=[self._key("claim", code), self._key("ended", code),
                                         self._lost_key(code, pair_tag(claims[code])),
                                         *self._loss_keys()],
                                   args=[f"{claims[code].hex()} {relay}", int(ttl * 1000), 0,
-                                        int(ttl * 1000), _window(ttl)],
+                                        int(ttl * 1000), _window(ttl), *self._epochs(i == 0)],
                                   client=pipe)
             results = await self._run(pipe.execute())
-        return {code for code, kept in zip(codes, results, strict=True) if not int(kept)}
+        self._knew(results[-1][-1])
+        return {code for code, (kept, _) in zip(codes, results, strict=True) if not int(kept)}
 
     async def release(self, code: str, verifier: bytes) -> None:
         await self._run(self._release(keys=[self._key("claim", code)], args=[verifier.hex()]))
@@ -364,9 +454,10 @@ class RedisDirectory(Directory):
 
     async def announce(self, relay: str, ttl: float) -> None:
         members = f"{self._prefix}members"
-        await self._run(self._announce(keys=[members, members, members, *self._loss_keys()],
-                                       args=[relay, max(1, int(ttl * 1000)), 0,
-                                             int(ttl * 1000), _window(ttl)]))
+        self._knew(await self._run(self._announce(
+            keys=[members, members, members, *self._loss_keys()],
+            args=[relay, max(1, int(ttl * 1000)), 0, int(ttl * 1000), _window(ttl),
+                  *self._epochs()])))
 
     async def members(self) -> list[str]:
         got = await self._run(self._members(keys=[f"{self._prefix}members"],

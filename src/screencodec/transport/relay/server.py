@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -67,6 +68,7 @@ from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_ev
 from screencodec.transport.relay.protocol import (
     ENDED_RELEASED,
     ENDED_STOPPED,
+    RECOVERING,
     RELAY_RELEASE,
     ROLE_HOST_CONTROL,
     ROLE_VIEWER,
@@ -198,8 +200,22 @@ class Relay:
                                    lost_memory=self.limits.lost_memory)  # fmt: skip
         self.stats = RelayStats()
         self.metrics = RelayMetrics()
+        #: Seconds the directory refused new registrations for when this
+        #: relay started (Directory.begin: a Redis that held no epoch, a new
+        #: cluster's or one that lost its keys, or a grace running).
+        self.recovering_at_start = 0.0
         # This relay's own until the directory gives the cluster's (start()).
         self._tag_key = secrets.token_bytes(16)
+        # The key before the cluster's last changed (an operator rotated it,
+        # or a relay started on a Redis that had lost it), and until when
+        # join ids under it are verified: the other relays take a new key
+        # at their own heartbeats, and made ids under the old one till then.
+        self._old_tag_key = b""
+        self._old_key_until = 0.0
+        # The key read again for an id no key verifies (at most once a
+        # second): another relay may have taken a new key before this one.
+        self._rereading_key: asyncio.Future[None] | None = None
+        self._key_read_at = -math.inf
         #: The cluster's relays as the directory last listed them
         #: (Directory.members), and the read in flight that viewers share.
         self._members: tuple[str, ...] = ()
@@ -247,7 +263,10 @@ class Relay:
     async def start(self) -> None:
         self._closed = False
         with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("begin", self.directory.begin(self.limits.claim_ttl))
+            # `or 0.0`: a Directory of an embedder written before begin()
+            # returned the grace returns None.
+            self.recovering_at_start = float(await self._dir(
+                "begin", self.directory.begin(self.limits.claim_ttl)) or 0.0)
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
@@ -255,7 +274,8 @@ class Relay:
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
         log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
                   public=",".join(self.public_names) or "-",
-                  directory=self.directory.describe())
+                  directory=self.directory.describe(),
+                  recovering=f"{self.recovering_at_start:.1f}")
 
     def _tag(self, code: str) -> str:
         return session_tag(code, self._tag_key)
@@ -269,19 +289,39 @@ class Relay:
         nonce = secrets.token_bytes(TOKEN_SIZE // 2)
         return nonce + self._join_mac(code, nonce)
 
-    def _join_mac(self, code: str, nonce: bytes) -> bytes:
-        return hmac.new(self._tag_key, b"screencodec relay join\0" + code.encode() + nonce,
+    def _join_mac(self, code: str, nonce: bytes, key: bytes | None = None) -> bytes:
+        return hmac.new(key or self._tag_key,
+                        b"screencodec relay join\0" + code.encode() + nonce,
                         "sha256").digest()[:TOKEN_SIZE // 2]
 
-    def _joined_in_cluster(self, code: str, join_id: bytes) -> bool:
+    def _mac_verifies(self, code: str, join_id: bytes) -> bool:
+        half = TOKEN_SIZE // 2
+        keys = [self._tag_key]
+        if self._old_tag_key and asyncio.get_running_loop().time() < self._old_key_until:
+            keys.append(self._old_tag_key)
+        return any(hmac.compare_digest(join_id[half:], self._join_mac(code, join_id[:half], k))
+                   for k in keys)
+
+    async def _joined_in_cluster(self, code: str, join_id: bytes) -> bool:
         """Whether ``join_id`` is one a relay of this cluster made for a
         viewer of ``code``. Only then is a host's data connection redirected:
         it counts against no join limit, so before (attack40) any data
         connection to a relay that did not hold the code learnt whether
         another relay held it (redirected, or "no such pending viewer"),
-        without limit: an oracle of live codes."""
-        half = TOKEN_SIZE // 2
-        return hmac.compare_digest(join_id[half:], self._join_mac(code, join_id[:half]))
+        without limit: an oracle of live codes. Under the cluster's key, the
+        one it had before for a while, or (read again: at most once a
+        second) the one another relay took first. Before (epoch41), for up
+        to a heartbeat after the key changed, joins made around the change
+        were refused at the relays that held another key."""
+        if self._mac_verifies(code, join_id):
+            return True
+        loop = asyncio.get_running_loop()
+        if self._rereading_key is None or (self._rereading_key.done()
+                                           and loop.time() - self._key_read_at >= 1.0):
+            self._key_read_at = loop.time()
+            self._rereading_key = asyncio.ensure_future(self._share_tag_key())
+        await asyncio.shield(self._rereading_key)
+        return self._mac_verifies(code, join_id)
 
     async def _share_tag_key(self) -> None:
         """Tag sessions with the cluster's key (Directory.log_key); while the
@@ -290,6 +330,9 @@ class Relay:
             key = await self._dir("log_key", self.directory.log_key(self._tag_key))
             if key != self._tag_key and self._server is not None:
                 log_event("tags_changed", logging.WARNING, why="the cluster's key differs")
+                self._old_tag_key = self._tag_key
+                self._old_key_until = (asyncio.get_running_loop().time()
+                                       + self.limits.claim_ttl / 3 + self.limits.pair_timeout)
             self._tag_key = key
 
     async def drain(self, deadline: float) -> None:
@@ -330,6 +373,8 @@ class Relay:
         if self._heartbeat is not None:
             await _stop(self._heartbeat)
             self._heartbeat = None
+        if self._rereading_key is not None:
+            await _stop(self._rereading_key)
         if self._reading_members is not None:
             await _stop(self._reading_members)
             self._reading_members = None
@@ -674,7 +719,7 @@ class Relay:
                                session=code)
             return
         if result is ClaimResult.RECOVERING:  # retried: a host's backoff
-            await self._refuse(writer, RefuseCode.BUSY, "session directory recovering", ip,
+            await self._refuse(writer, RefuseCode.BUSY, RECOVERING, ip,
                                session=code)
             return
         if result is ClaimResult.IN_USE:
@@ -932,7 +977,7 @@ class Relay:
                 if hmac.compare_digest(pending_id, join_id) and not fut.done():
                     match = fut
         if match is None:
-            if (reg is None and self._joined_in_cluster(code, join_id)
+            if (reg is None and await self._joined_in_cluster(code, join_id)
                     and await self._redirect(writer, code, ip, "host data")):
                 return
             await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such pending viewer", ip,

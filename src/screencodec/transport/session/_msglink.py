@@ -39,7 +39,8 @@ class Capabilities(MessageBase):
     bit :data:`EARLY_CHAT` that it reads chat before its first answer,
     bit :data:`CLIPBOARD` that it shares text clipboards (.clipboard),
     bit :data:`BYE_NOTICES` that it reads a :class:`Notice` that explains
-    the ``Bye`` right after it;
+    the ``Bye`` right after it, bit :data:`FILE_NOTICES` that it reads the
+    one that says the host takes no files;
     ``max_cache`` is the memory (bytes) it grants the host for caches kept in
     step on both sides (0: none).
     """
@@ -75,9 +76,14 @@ class Capabilities(MessageBase):
     #: that is not chat for the answer (odds40). Not in :meth:`full` (the
     #: Viewer adds it, as EARLY_CHAT).
     BYE_NOTICES: ClassVar[int] = 128
+    #: It reads ``Notice.TAKES_NO_FILES``: a host that takes no files says
+    #: so as the session is joined, before any offer (files41). Not in
+    #: :meth:`full` (the Viewer adds it, as EARLY_CHAT).
+    FILE_NOTICES: ClassVar[int] = 256
     #: The flag bits this version knows; a newer viewer's others are dropped.
     KNOWN_FLAGS: ClassVar[int] = (RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS | NO_FILES
-                                  | EARLY_CHAT | CLIPBOARD | BYE_NOTICES)  # fmt: skip
+                                  | EARLY_CHAT | CLIPBOARD | BYE_NOTICES
+                                  | FILE_NOTICES)  # fmt: skip
 
     @classmethod
     def full(cls, *, compact: bool = True) -> Capabilities:
@@ -89,7 +95,7 @@ class Capabilities(MessageBase):
         read the host's raw messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
         flags = cls.KNOWN_FLAGS & ~(cls.NO_FILES | cls.EARLY_CHAT | cls.CLIPBOARD
-                                    | cls.BYE_NOTICES)  # fmt: skip
+                                    | cls.BYE_NOTICES | cls.FILE_NOTICES)  # fmt: skip
         if not compact:
             flags &= ~(cls.COMPACT | cls.COMPACT_RECTS)
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)

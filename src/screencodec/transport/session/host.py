@@ -282,6 +282,8 @@ class Host(HostEnding, HostExchange, HostClipboard):
             await _quiet(close_with(link.channel, *failed_bye(link.capabilities),
                                     reason=HOST_FAILED))  # fmt: skip
         finally:
+            if lost:  # its half files' removal is a lost link's, not the session's end
+                runtime.link_lost(link)
             if link.leaving is None and link.ended_here is None:
                 # What its open question (an upgrade's, a file's) says as
                 # the cleanup withdraws it (consent41: it said only "no").

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from screencodec.errors import ScreencodecError, SessionClosedError
@@ -234,7 +234,8 @@ class HostExchange:
         :meth:`close` waits for beyond its timeout."""
         return self._runtime.saving()
 
-    def removing(self, *, ending: bool = False) -> list[tuple[FileOfferInfo, int]]:
+    def removing(self, *, ending: bool = False,
+                 lost: bool | None = None) -> list[tuple[FileOfferInfo, int]]:  # fmt: skip
         """The half files the viewers sent (cut short by the session's end,
         withdrawn, stopped) whose removal from the disk has not been done
         yet, each with the bytes of it that came
@@ -242,12 +243,25 @@ class HostExchange:
         beyond its timeout too, and :meth:`give_up_saves` gives up.
         ``ending``: only those of sessions already over (the agent left,
         its link was lost for good), whose end, and SessionEnded, wait for
-        them meanwhile (review40a: ``screencodec host`` said nothing then)."""
-        return self._runtime.removing(ending=ending)
+        them meanwhile (review40a: ``screencodec host`` said nothing then).
+        ``lost`` True: only those of links lost whose agent may come back
+        (the session is not over: its ticket is kept once they are done),
+        False: none of those (files41: a host said "the session's end")."""
+        return self._runtime.removing(ending=ending, lost=lost)
 
-    def give_up_saves(self) -> list[FileOfferInfo]:
+    def give_up_saves(
+        self, files: Collection[tuple[str, int]] | None = None
+    ) -> list[FileOfferInfo]:
         """Stop waiting for the files being saved on the disk, and for the
         half files being removed from it (:meth:`.FileReceiver.give_up`):
         their sessions end now, and :meth:`close` no longer waits for them.
-        Returns the files that were being saved."""
-        return [info for rec in self._runtime.settling() for info in rec.give_up()]
+        ``files``: only the sessions already over (``removing(ending=True)``)
+        whose end waits for one of these (peer, transfer), the others' wait
+        goes on (files41: a program that runs on gives up one session's
+        wait, not every session's). Returns the files that were being saved."""
+        recs = self._runtime.settling()
+        if files is not None:
+            wanted = set(files)
+            recs = [rec for rec in recs if rec.closed
+                    and any((f.peer, f.transfer) in wanted for f, _ in rec.removing())]  # fmt: skip
+        return [info for rec in recs for info in rec.give_up()]

@@ -107,6 +107,7 @@ from screencodec.transport.session.refusal import (
     HOST_FAILED,
     NO_INJECTOR,
     REASK_AFTER,
+    TAKES_NO_FILES,
     UnaskedRefusals,
     failed_bye,
 )
@@ -384,6 +385,10 @@ class ViewerLink(LinkAsking):
         self.host.joined(self)
         await self._issue_ticket()
         await self.clip.hello()
+        if self.capabilities.flags & m.Capabilities.FILE_NOTICES \
+                and not self.host.files_for(self).takes_files:
+            # Up front, before any offer: none is asked about (files41).
+            await self.send(m.Notice(m.Notice.TAKES_NO_FILES, TAKES_NO_FILES))
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
         return await self._recv_loop()

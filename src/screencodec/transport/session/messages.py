@@ -281,7 +281,9 @@ class Notice(MessageBase):
     the first ``PermissionGrant`` lacks ``CONTROL``, right after that grant
     and before the ``MonitorList``. :data:`HOST_FAILED` comes right before
     the ``Bye`` it explains, and only to a viewer that declared
-    ``Capabilities.BYE_NOTICES``. Viewers that know no code just show it.
+    ``Capabilities.BYE_NOTICES``; :data:`TAKES_NO_FILES` only to one that
+    declared ``Capabilities.FILE_NOTICES``. Viewers that know no code just
+    show it.
     """
 
     KIND: ClassVar[int] = 21
@@ -301,6 +303,12 @@ class Notice(MessageBase):
     #: program failed (its screen could not be opened, a bug there): an
     #: error on the host's side, whatever the Bye's words (odds40).
     HOST_FAILED: ClassVar[int] = 6
+    #: This host takes no files (no download folder, or no one to ask):
+    #: every file offered is refused unasked. Sent once per join, after
+    #: its clipboard hello, only to a viewer that declared
+    #: ``Capabilities.FILE_NOTICES`` (files41: a first offer said its user
+    #: would be asked). Its text is only shown; the code says it.
+    TAKES_NO_FILES: ClassVar[int] = 7
 
     def _pack(self, w: Writer) -> None:
         w.u16(self.code)

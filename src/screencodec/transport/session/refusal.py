@@ -44,6 +44,7 @@ __all__ = [
     "NO_INJECTOR",
     "NO_REASON",
     "REASK_AFTER",
+    "TAKES_NO_FILES",
     "TOO_MANY_QUESTIONS",
     "UNASKED",
     "USER_REFUSED",
@@ -283,6 +284,9 @@ class RequestLedger:
 #: host). Before walk39 the channel was closed with no Bye, and the agent
 #: read "closed by peer: closed locally", the words of a close on purpose.
 HOST_FAILED = "the host could not go on: an error in its program ended the session"
+#: The text of ``Notice.TAKES_NO_FILES`` (files41), for a viewer that shows
+#: every notice (``Viewer.notices``); the code is what a viewer acts on.
+TAKES_NO_FILES = "this host takes no files: a file sent to it is refused, its user not asked"
 
 _UNANSWERED_ENDS = {
     "the host's user ended the session": "the host's user ended the session without answering",

@@ -159,12 +159,23 @@ class HostRuntime:
         """Every viewer's files being saved on the disk now (FileReceiver.saving)."""
         return [info for rec in self._files.values() for info in rec.saving()]
 
-    def removing(self, *, ending: bool = False) -> list[tuple[FileOfferInfo, int]]:
+    def removing(self, *, ending: bool = False,
+                 lost: bool | None = None) -> list[tuple[FileOfferInfo, int]]:  # fmt: skip
         """Every viewer's half files being removed from the disk now
         (FileReceiver.removing); ``ending``: only those of sessions that
-        ended, whose end waits for them (FileReceiver.closed)."""
-        return [got for rec in self._files.values() if rec.closed or not ending
+        ended, whose end waits for them (FileReceiver.closed); ``lost``
+        True: only those of links lost (FileReceiver.link_lost), False:
+        none of those."""
+        return [got for rec in self._files.values()
+                if (rec.closed or not ending) and (lost is None or rec.link_lost == lost)
                 for got in rec.removing()]  # fmt: skip
+
+    def link_lost(self, link: object) -> None:
+        """``link`` was lost (its agent may come back): its files' receiver,
+        if it has one, is closed as a lost link's, not a session's end."""
+        rec = self._files.get(link)
+        if rec is not None:
+            rec.link_lost = True
 
     def settling(self) -> list[FileReceiver]:
         """The receivers whose disk thread has work a session's end waits for."""

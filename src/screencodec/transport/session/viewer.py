@@ -312,11 +312,13 @@ class Viewer(ViewerPicture, ViewerRequests):
                 self.capabilities, flags=self.capabilities.flags | m.Capabilities.NO_FILES)
         # start() reads the host's user's chat while its question is open
         # (say38); it shares text clipboards (.clipboard); it reads the
-        # Notice that explains a Bye (host_failed).
+        # Notice that explains a Bye (host_failed), and the one that says
+        # the host takes no files (files41: sender.peer_takes_none).
         self.capabilities = dataclasses.replace(self.capabilities, flags=self.capabilities.flags
                                                 | m.Capabilities.EARLY_CHAT
                                                 | m.Capabilities.CLIPBOARD
-                                                | m.Capabilities.BYE_NOTICES)  # fmt: skip
+                                                | m.Capabilities.BYE_NOTICES
+                                                | m.Capabilities.FILE_NOTICES)  # fmt: skip
         #: The host's user's lines that came before the first answer (start),
         #: sanitised (safe_text): :data:`MAX_EARLY_CHAT` at most.
         self.early_chat: list[str] = []
@@ -620,7 +622,12 @@ class Viewer(ViewerPicture, ViewerRequests):
         elif isinstance(msg, m.Notice):
             self.notices.append(msg)
             del self.notices[:-100]  # bounded: a chatty host cannot grow us
-            if msg.code in UNASKED:
+            if msg.code == m.Notice.TAKES_NO_FILES:
+                # Only if declared (a host that sends it unasked is read as
+                # any notice); its text is never acted on (files41).
+                if self.capabilities.flags & m.Capabilities.FILE_NOTICES:
+                    self.sender.peer_takes_none = True
+            elif msg.code in UNASKED:
                 if self._first is not None:
                     self._explain_first(msg, self._first)
                 else:

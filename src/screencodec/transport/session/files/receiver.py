@@ -207,6 +207,10 @@ class FileReceiver:
         #: :meth:`close` was called: the session is over, and its end waits
         #: (:meth:`settle`) for the removals :meth:`removing` lists.
         self.closed = False
+        #: Closed because its link was lost, not because its session ended:
+        #: the agent may come back (set by the host before :meth:`close`;
+        #: files41: a host said "the session's end" of it).
+        self.link_lost = False
         #: The disk thread (:meth:`_on_disk`), once a file needed it, and the
         #: last save given to it (:meth:`settle` waits for that, not for a
         #: tidy or a write-back hint: review7).
@@ -937,6 +941,12 @@ class FileReceiver:
             tell()
             return
         self._last_drop = removed  # settle() waits for it
+        # ... and removing() lists it, all of it come (files41: not listed,
+        # an embedder reading Host.removing() was told nothing was pending).
+        self._removing[removed] = (FileOfferInfo(inc.peer, inc.name, inc.size,
+                                                 transfer=transfer), inc.size)  # fmt: skip
+        asyncio.wrap_future(removed).add_done_callback(
+            lambda _: self._removing.pop(removed, None))
 
         def unlinked(done: asyncio.Future[None]) -> None:
             if not done.cancelled():
@@ -971,9 +981,11 @@ class FileReceiver:
 
     def removing(self) -> list[tuple[FileOfferInfo, int]]:
         """The half files (cut short by :meth:`close`, withdrawn, stopped,
-        failed or broken by the peer) whose removal the disk thread has not
-        done yet, each with the bytes of it that came, in the order they
-        were given to it: what a program that ends waits for too
+        failed or broken by the peer), and the whole ones stopped once their
+        save had named them (:meth:`_stopped_when_whole`: files41), whose
+        removal the disk thread has not done yet, each with the bytes of it
+        that came, in the order they were given to it: what a program that
+        ends waits for too
         (:meth:`settle`), and says it waits for (deflake39: before, the
         host waited silently, 10 s, on a disk that did not answer, and a
         second Ctrl-C did not make it leave). Empty once :meth:`give_up`

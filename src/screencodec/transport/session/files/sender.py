@@ -164,8 +164,9 @@ class FileSender:
         #: code is its user's (see :attr:`.Viewer.host_gives_reasons`).
         self.peer_gave_reasons = False
         #: The peer refused an offer of this session unasked because it takes
-        #: no files (reason code NO_FILES): it said so; nothing tells it up
-        #: front (files40: the view's /send said "who is asked" to such a host).
+        #: no files (reason code NO_FILES), or said so up front
+        #: (``Notice.TAKES_NO_FILES``, files41; the Viewer sets it) (files40:
+        #: the view's /send said "who is asked" to such a host).
         #: Set by the answer that refuses, not by the code alone; cleared by
         #: one that accepts (review40a: a host that sent the code and took
         #: the file had each later offer said "which said ... no files").

@@ -416,7 +416,8 @@ export async function main({ key, base, save }) {
         const why = m.text ? shownText(m.text, { cut: CUT.text }) : "";
         const text = {
           uploading: " uploading",
-          offered: " waiting for the user",
+          // Its text: the host said it takes no files (files41): nobody is asked.
+          offered: why ? ` offered to the host: ${why}` : " waiting for the user",
           sending: ` accepted by the host: sending ${m.pct ?? 0}%`,
           sent: why ? ` sent, but ${why}` : " sent (the host does not say whether it saved it)",
           delivered: " delivered: the host saved it",
