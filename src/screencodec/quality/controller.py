@@ -19,8 +19,8 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
    then the whole picture goes in stills (a joining viewer sees it in a
    fraction of the time) and step 4 refines it, text included. Unless those
    stills took more than twice that (the PSNR floor over fine grain) and the
-   lossless part at most 1.5 times it: then the keyframe is made again with
-   its text exact over coarse stills (below).
+   text alone did not: then the keyframe is made again with its text and UI
+   exact over coarse stills (below).
 3. Photo-like blocks: lossless when their estimated size fits what is left
    (with some slack, since a lossy picture and its refinement cost more than
    the lossless picture alone); otherwise lossy stills
@@ -101,14 +101,6 @@ _TRIM_TILE = 16
 #: A refinement round that cost at most this many times its price confirms
 #: the price (``_refine``).
 _PRICE_SLACK = 1.25
-#: A first picture whose stills took more than twice
-#: ``LossyOptions.first_picture`` is made again coarse (text and UI exact)
-#: when its exact part (text, and UI inside its stills) took up to this share
-#: of that allowance less than twice it: what is left is the coarse stills'
-#: room. Under a dense terminal over grain of sigma 6 (the test of the join
-#: picture) the exact part was 101 kB of a 90 kB allowance, and the stills
-#: of the whole picture at the usual floor 572 kB.
-_COARSE_ROOM = 0.5
 #: Quantiser steps per doubling of a coarse first picture's stills
 #: (``_coarse_stills``).
 _COARSE_DOUBLING = 4
@@ -321,10 +313,10 @@ class RateController:
         # is ``first``: planned again with everything in stills. Else it is
         # ``coarse``: text and UI exact, stills at the first picture's floor
         # (``_coarse_stills``); so is a ``first`` one whose stills took more
-        # than twice ``first_picture`` seconds (the usual floor over grain),
-        # when its exact part leaves room (``_COARSE_ROOM``): planned and
-        # encoded again. (The stream of the ops dropped is compressed again:
-        # history.finish.)
+        # than twice ``first_picture`` seconds (the usual floor over grain):
+        # planned and encoded again, unless its text alone took that much
+        # (then not planned at all). (The stream of the ops dropped is
+        # compressed again: history.finish.)
         first = coarse = False
         allowance = self._first_picture_bytes()
         photo0, planned = photo, None  # the exact part of the keyframe's plan
@@ -333,7 +325,7 @@ class RateController:
             while True:
                 text = blocks[~photo]
                 text_ops = lossless(_rects(text))
-                if keyframe and not (first or coarse) and _size(text_ops) > allowance:
+                if keyframe and not (first or coarse) and _size(text_ops) > 2 * allowance:
                     photo, first = np.ones(len(blocks), np.bool_), True
                     continue  # the text alone is too much: no need to plan the rest
                 left = budget - used
@@ -374,7 +366,6 @@ class RateController:
                 still_ops, sent = self._coarse_stills(ref, frame, stills, room)
                 break
             again = pass_ == 0 and first and planned is not None
-            again = again and (planned or 0) <= allowance * (2 - _COARSE_ROOM)
             before = [(s.rect, ref[s.rect.slices()].copy()) for s in stills] if again else []
             most = 2 * allowance - lossless_bytes if again else None
             done = self._encode_stills(
