@@ -22,6 +22,7 @@ from screencodec.capture.base import FrameSource
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 from screencodec.geometry import Monitor
+from screencodec.linkbench.shaper import Link, ShapingProxy
 from screencodec.quality import LossyOptions
 from screencodec.quality.metrics import psnr, sse
 from screencodec.transport import VIEW, Host, SessionCredentials, Viewer, allow
@@ -160,3 +161,70 @@ def test_a_join_on_a_photo_wallpaper_is_one_lossy_first_picture_then_exact(
     x, y, w, h = WIN
     exact = bgr_equal(decoder.first[y : y + h, x : x + w], frame[y : y + h, x : x + w])
     assert exact == text_exact
+
+
+class Keyframes(Noting):
+    """A Noting that also keeps the picture after each keyframe, and its size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keyframes: list[tuple[int, Frame]] = []
+
+    def decode(self, data, /):  # type: ignore[no-untyped-def]
+        out = super().decode(data)
+        if parse_update(split_message(data)[1]).flags & UpdateFlags.KEYFRAME:
+            self.keyframes.append((len(data), np.array(out, copy=True)))
+        return out
+
+
+def test_grainy_at_1_mbit_a_keyframe_request_and_a_viewer_joining_mid_refinement() -> None:
+    """The grainy screen through a 1 Mbit/s link: the join picture (planned at
+    the first guess of the rate) and the keyframe the viewer asks for once
+    the link has been timed (572 kB before first41: 4.6 s of the link) both
+    have the terminal exact and take at most twice the join's allowance. A
+    second viewer joining (on loopback) while the first still refines gets
+    its own such first picture and is exact soon after."""
+    frame = screen(6.0, True)
+    slow, fast = Keyframes(), Keyframes()
+    x, y, w, h = WIN
+    flow = FlowConfig()
+    most = 2 * flow.initial_rate * flow.headroom * LossyOptions().first_picture
+
+    def text_exact(picture: Frame) -> bool:
+        return bgr_equal(picture[y : y + h, x : x + w], frame[y : y + h, x : x + w])
+
+    async def main() -> None:
+        host = Host(Still(frame), consent=allow())
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            proxy = ShapingProxy(listener.port, Link.symmetric(125_000, 0.04))
+            await proxy.start()
+            viewers: list[tuple[Viewer, asyncio.Future[str]]] = []
+            try:
+                ch = await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password)
+                a = Viewer(ch, decoder=slow)
+                await a.start(VIEW)
+                viewers.append((a, asyncio.ensure_future(a.run())))
+                await until(lambda: len(slow.keyframes) == 1, 60, "the first picture")
+                # The link timed by now: the keyframe asked for is planned at it.
+                await asyncio.sleep(2)
+                await a.request_keyframe()
+                await until(lambda: len(slow.keyframes) == 2, 60, "the keyframe asked for")
+                assert not bgr_equal(a.framebuffer, frame)  # 3.7 MB exact: refining
+                ch = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
+                b = Viewer(ch, decoder=fast)
+                await b.start(VIEW)
+                viewers.append((b, asyncio.ensure_future(b.run())))
+                await until(lambda: bgr_equal(b.framebuffer, frame), 60, "the second exact")
+            finally:
+                for v, task in viewers:
+                    await v.bye()
+                    await task
+                await proxy.close()
+
+    run(main(), 180)
+    for decoder in (slow, fast):
+        for size, picture in decoder.keyframes:
+            assert size <= most, (size, most)
+            assert text_exact(picture)
+    assert len(slow.keyframes) == 2 and len(fast.keyframes) == 1

@@ -506,6 +506,11 @@ class RateController:
         o = self.options
         photo_px = sum(s.photo for s in stills)
         qp = self.model.choose_qp(photo_px, room[0], len(stills))
+        if qp == self.model.qp_cap:
+            # None fits room[0]: the cap, which stills below the usual floor
+            # lowered (a grainy join picture: from 38 to 30, and a keyframe
+            # asked for after it took 217 kB), but no finer than at the start.
+            qp = max(qp, o.qp_min + (o.qp_start - o.qp_min) // QP_STEP * QP_STEP)
         before = [ref[s.rect.slices()].copy() for s in stills]
         tried = self._stills_at(ref, frame, stills, qp, True, o.first_min_psnr)
         size = max(1, _size(tried.ops))
