@@ -314,19 +314,23 @@ class RateController:
         # ``coarse``: text and UI exact, stills at the first picture's floor
         # (``_coarse_stills``); so is a ``first`` one whose stills took more
         # than twice ``first_picture`` seconds (the usual floor over grain):
-        # planned and encoded again, unless its text alone took that much
-        # (then not planned at all). (The stream of the ops dropped is
-        # compressed again: history.finish.)
+        # planned and encoded again, unless its text alone took that much.
+        # (The stream of the ops dropped is compressed again: history.finish.)
         first = coarse = False
         allowance = self._first_picture_bytes()
-        photo0, planned = photo, None  # the exact part of the keyframe's plan
+        # The keyframe's exact part as planned, or its text's when the text
+        # alone took more than the allowance (then not planned: it goes in
+        # stills unless they overshoot); None past twice the allowance.
+        photo0, planned = photo, None
         last0 = replace(self.last)
         for pass_ in range(2):
             while True:
                 text = blocks[~photo]
                 text_ops = lossless(_rects(text))
-                if keyframe and not (first or coarse) and _size(text_ops) > 2 * allowance:
+                if keyframe and not (first or coarse) and _size(text_ops) > allowance:
                     photo, first = np.ones(len(blocks), np.bool_), True
+                    if _size(text_ops) <= 2 * allowance:
+                        planned = _size(text_ops)
                     continue  # the text alone is too much: no need to plan the rest
                 left = budget - used
                 left = (max(left, allowance) if first else left) - _size(text_ops)
