@@ -18,9 +18,9 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
    would take more than ``LossyOptions.first_picture`` seconds of the rate:
    then the whole picture goes in stills (a joining viewer sees it in a
    fraction of the time) and step 4 refines it, text included. Unless those
-   stills took more than twice that (the PSNR floor over fine grain) and the
-   text alone did not: then the keyframe is made again with its text and UI
-   exact over coarse stills (below).
+   stills took more than twice that (the PSNR floor over fine grain) and more
+   than the exact part: then the keyframe is made again with its text and
+   UI exact over coarse stills (below).
 3. Photo-like blocks: lossless when their estimated size fits what is left
    (with some slack, since a lossy picture and its refinement cost more than
    the lossless picture alone); otherwise lossy stills
@@ -314,13 +314,13 @@ class RateController:
         # ``coarse``: text and UI exact, stills at the first picture's floor
         # (``_coarse_stills``); so is a ``first`` one whose stills took more
         # than twice ``first_picture`` seconds (the usual floor over grain):
-        # planned and encoded again, unless its text alone took that much.
-        # (The stream of the ops dropped is compressed again: history.finish.)
+        # planned and encoded again, if they took more than its text alone
+        # too (``most``). (The stream of the ops dropped is compressed again: history.finish.)
         first = coarse = False
         allowance = self._first_picture_bytes()
         # The keyframe's exact part as planned, or its text's when the text
         # alone took more than the allowance (then not planned: it goes in
-        # stills unless they overshoot); None past twice the allowance.
+        # stills unless they overshoot).
         photo0, planned = photo, None
         last0 = replace(self.last)
         for pass_ in range(2):
@@ -329,8 +329,7 @@ class RateController:
                 text_ops = lossless(_rects(text))
                 if keyframe and not (first or coarse) and _size(text_ops) > allowance:
                     photo, first = np.ones(len(blocks), np.bool_), True
-                    if _size(text_ops) <= 2 * allowance:
-                        planned = _size(text_ops)
+                    planned = _size(text_ops)
                     continue  # the text alone is too much: no need to plan the rest
                 left = budget - used
                 left = (max(left, allowance) if first else left) - _size(text_ops)

@@ -75,8 +75,8 @@ class LossyOptions:
         past it the text goes lossy in the stills too and is refined after,
         so a joining viewer sees a picture soon (text is otherwise always
         lossless); unless those stills took more than twice this (the PSNR
-        floor over fine grain) and the text alone did not: then the keyframe
-        is made again with its text and UI exact and its stills coarse
+        floor over fine grain) and more than the text: then the keyframe is
+        made again with its text and UI exact and its stills coarse
         (``first_min_psnr``).
     :param first_min_psnr: the PSNR floor of a keyframe's stills when its
         text and UI are exact. A keyframe is refined to exact by the updates
