@@ -315,7 +315,8 @@ class RateController:
         # (``_coarse_stills``); so is a ``first`` one whose stills took more
         # than twice ``first_picture`` seconds (the usual floor over grain):
         # planned and encoded again, if they took more than its text alone
-        # too (``most``). (The stream of the ops dropped is compressed again: history.finish.)
+        # too (``most``). (The stream of the ops dropped is compressed again:
+        # history.finish.)
         first = coarse = False
         allowance = self._first_picture_bytes()
         # The keyframe's exact part as planned, or its text's when the text
@@ -381,7 +382,7 @@ class RateController:
             if done is not None:
                 still_ops, sent = done
                 break
-            for r, pixels in before:
+            for r, pixels in before + undo:  # the stills, then the rests' pixels
                 ref[r.slices()] = pixels
             self.last = replace(last0)
             photo, first, coarse = photo0, False, True
