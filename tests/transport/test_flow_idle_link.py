@@ -66,3 +66,51 @@ def test_a_caret_update_before_the_page_down_does_not_hold_the_next_frame() -> N
     cc.sent(24_000, now + 0.01)
     at_target = now + 30_000 / cc.target_rate()
     assert cc.delay(at_target) == 0.0
+
+
+def test_the_send_loop_is_told_when_to_ask_again_not_to_wait_for_a_receipt() -> None:
+    # The host's loop sleeps until a receipt or 250 ms when told ``inf``: the
+    # wait must be finite while the link moving the bytes is what frees room.
+    cc = CongestionControl()
+    now = _timed(cc)
+    cc.sent(30_000, now)
+    wait = cc.delay(now + 0.01)
+    assert 0.0 < wait < 0.3
+    t = now + 0.01 + wait
+    while cc.delay(t) > 0:  # asked again when told, it is let through
+        assert t < now + 30_000 / cc.target_rate()
+        t += cc.delay(t)
+
+
+def _short_trains(cc: CongestionControl, now: float, count: int, stretch: float) -> float:
+    """Refinement: 4 kB updates a viewer sharing its CPU timed ``stretch``
+    times their time on the link (no queue: their first bytes are on time)."""
+    for _ in range(count):
+        size = 4_000
+        seq = cc.sent(size, now)
+        arrived = now + OWD + size / RATE
+        span = stretch * (size - 1448) / RATE
+        now = arrived + OWD
+        cc.receipt(seq, now, arrived + OFFSET, 0.0, span)
+        now += 0.02
+    return now
+
+
+def test_short_trains_read_slowly_do_not_talk_the_long_ones_down() -> None:
+    cc = CongestionControl()
+    now = _timed(cc)
+    for size in (24_000, 30_000):  # a Page Down: two long trains
+        seq = cc.sent(size, now)
+        arrived = now + OWD + size / RATE
+        now = arrived + OWD
+        cc.receipt(seq, now, arrived + OFFSET, 0.0, (size - 1448) / RATE)
+    now = _short_trains(cc, now, 20, 1.5)  # more than a rate window of them
+    assert cc.rate >= 0.95 * RATE
+    assert not cc.congested()
+
+
+def test_without_long_trains_the_short_ones_still_set_the_rate() -> None:
+    cc = CongestionControl()
+    now = _short_trains(cc, 0.0, 30, 1.0)
+    now = _short_trains(cc, now, 30, 2.0)  # the link halved, say
+    assert cc.rate <= 0.6 * RATE

@@ -70,6 +70,9 @@ _MIN_SPAN = 200e-6  #: a shorter span was most likely read all at once
 #: to move it in under ``_MIN_SPAN`` it would not be (no queue assumed).
 _LATE_WHOLE = 0.002
 _NEVER = -1e9  #: a time before any other
+_POLL = 0.002  #: the least wait while the link moves what is unanswered
+_LONG_SPAN = 0.050  #: a train this long on the link times it within a few per cent
+_LONG_KEEP = 5.0  #: ... and holds the rate up for this long while no queue shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,7 @@ class CongestionControl:
         self._sent: OrderedDict[int, _Sent] = OrderedDict()
         self._owd: deque[tuple[float, float]] = deque()  # (time, one-way delay) for the base
         self._busy: deque[tuple[float, int, float]] = deque()  # (time, bytes, busy seconds)
+        self._long: deque[tuple[float, float]] = deque(maxlen=2)  # (time, rate): long trains
         self._last_event = -1e9
         self._last_receipt_at: float | None = None
         self.standing = 0.0  #: a late reader's offset, learnt: not queueing
@@ -219,13 +223,23 @@ class CongestionControl:
 
     def delay(self, now: float) -> float:
         """Seconds until an update may be sent (0: now). ``inf`` while the
-        window is full (wait for a receipt)."""
+        window is full or the bytes unanswered are over :meth:`max_in_flight`
+        until a receipt comes; while they are over only until the link has
+        moved them (:meth:`unanswered`), the time that takes at least (the
+        caller asks again then: a send loop that slept until a receipt or
+        250 ms left a 1 Mbit/s link idle 110-120 ms after a Page Down)."""
+        ahead = max(0.0, self.link_free_at - now - self.config.queue_target)
         if len(self._sent) >= self.window:
             return float("inf")
-        if self._sent and self.unanswered(now) >= self.max_in_flight():
-            return float("inf")
-        ahead = self.link_free_at - now - self.config.queue_target
-        return max(0.0, ahead)
+        if self._sent:
+            unanswered = self.unanswered(now)
+            over = unanswered - self.max_in_flight()
+            if over >= 0:
+                credit = self.bytes_in_flight - unanswered  # given already
+                if self._credit_cap() - credit <= over:
+                    return float("inf")  # only a receipt can make room
+                return max(ahead, over / self.target_rate(), _POLL)
+        return ahead
 
     def max_in_flight(self) -> float:
         """Bytes unanswered at most (one more update may always go when none
@@ -252,7 +266,8 @@ class CongestionControl:
         times the link, or a link that just slowed, queued 0.2-1.1 s more in
         the model with it)."""
         held = float(self.bytes_in_flight)
-        if not self._sent or self.timed_at <= _NEVER or self.congested():
+        most = self._credit_cap()
+        if not most:
             return held
         rate = self.target_rate()
         rtt = (self.min_rtt if self.min_rtt is not None else 0.1) + self.standing
@@ -265,8 +280,14 @@ class CongestionControl:
                 moved += max(0.0, answered_by - start) * rate
                 break
             moved += rec.size
-        largest = max(rec.size for rec in self._sent.values())
-        return held - min(moved, float(largest))
+        return held - min(moved, most)
+
+    def _credit_cap(self) -> float:
+        """The most :meth:`unanswered` may take off for bytes the link moved
+        (0: none is given now)."""
+        if not self._sent or self.timed_at <= _NEVER or self.congested():
+            return 0.0
+        return float(max(rec.size for rec in self._sent.values()))
 
     def stale(self, now: float) -> bool:
         """No update large enough to time the link arrived for a rate window."""
@@ -382,6 +403,7 @@ class CongestionControl:
             # late also reports a short span, but then a late first byte too
             # (a queue): not taken then, and at most doubling per window.
             self.rate = max(self.rate, min(timed / c.min_busy, 2 * self.rate))
+        self._hold_to_long_trains(rec.size, span, now)
         late: bool | None = None
         if rec.size > 2 * _SEGMENT:
             # A queue delays an update's bytes but they still cross the link
@@ -389,6 +411,22 @@ class CongestionControl:
             # reads them in a fraction of their time on the link.
             late = span < 0.5 * (rec.size - _SEGMENT) / self.rate
         self._stamped_sample(first_owd - base, late, rec.at, now)
+
+    def _hold_to_long_trains(self, size: int, span: float, now: float) -> None:
+        """Keep the rate at least at what the last two long trains timed
+        (``_LONG_SPAN`` or more on the link: a few ms of a late read is a few
+        per cent) while no queue shows. Between a Page Down's frames at 1
+        Mbit/s the window holds the refinement's 3-6 kB updates, whose spans
+        a viewer sharing its CPU stretches (their rates p10 513 kbit/s, the
+        long trains' 1,000): the median sank to 690-840 kbit/s and the next
+        frame was paced a quarter slower than the link. A link that slowed
+        shows a queue under the old rate, and then the floor is off."""
+        if size > 2 * _SEGMENT and span >= _LONG_SPAN:
+            self._long.append((now, (size - _SEGMENT) / span))
+        while self._long and self._long[0][0] < now - _LONG_KEEP:
+            self._long.popleft()
+        if len(self._long) == self._long.maxlen and not self.congested():
+            self.rate = max(self.rate, min(r for _, r in self._long))
 
     def _time_acks(self, acked: list[_Sent], arrival: float, now: float) -> None:
         """Without stamps the serialisation of an update cannot be told from
