@@ -114,3 +114,24 @@ def test_without_long_trains_the_short_ones_still_set_the_rate() -> None:
     now = _short_trains(cc, 0.0, 30, 1.0)
     now = _short_trains(cc, now, 30, 2.0)  # the link halved, say
     assert cc.rate <= 0.6 * RATE
+
+
+def test_a_queue_forgets_the_long_trains() -> None:
+    # The link slowed (a queue shows): the long trains timed before it no
+    # longer hold the rate up, even after the queue drains.
+    cc = CongestionControl()
+    now = _timed(cc)
+    for size in (24_000, 30_000):
+        seq = cc.sent(size, now)
+        arrived = now + OWD + size / RATE
+        now = arrived + OWD
+        cc.receipt(seq, now, arrived + OFFSET, 0.0, (size - 1448) / RATE)
+    for _ in range(6):  # queued: each first byte 80 ms late, the link at half
+        seq = cc.sent(4_000, now)
+        arrived = now + 0.080 + OWD + 4_000 / (RATE / 2)
+        now = arrived + OWD
+        cc.receipt(seq, now, arrived + OFFSET, 0.0, (4_000 - 1448) / (RATE / 2))
+    assert cc.congested()
+    now = _short_trains(cc, now, 12, 2.0)  # drained, at half the rate (2 s)
+    assert not cc.congested()
+    assert cc.rate <= 0.6 * RATE

@@ -16,7 +16,8 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   the bytes-weighted median of their rates when there are enough of them
   (a few spans the viewer timed badly are stragglers, see ``_median_rate``),
   else their bytes over their spans. The estimate follows a link that frees
-  up within one window, with no probing needed.
+  up within one window, with no probing needed. While no queue shows it
+  holds at what the last two long trains timed (``_hold_to_long_trains``).
 * **Queueing delay.** ``arrived - span - sent`` is the first byte's one-way
   delay plus a constant clock offset; its minimum over ``base_window`` seconds
   is the empty path, and what an update took beyond that is queueing.
@@ -38,9 +39,11 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   as queueing (nor as round trip, for what may be in flight).
 * **Pacing.** The controller predicts when the bottleneck will have sent what
   is queued (``link_free_at``). A tick may send only when at most
-  ``queue_target`` seconds of data would wait ahead of it, the measured queue
-  is under ``max_queue_delay`` and fewer than ``window`` updates await their
-  receipt. Otherwise the tick is skipped: nothing is encoded or queued; the
+  ``queue_target`` seconds of data would wait ahead of it, fewer than
+  ``window`` updates await their receipt and the bytes unanswered, less what
+  the link has moved of them (:meth:`CongestionControl.unanswered`), are
+  under :meth:`CongestionControl.max_in_flight`. Otherwise the tick is
+  skipped: nothing is encoded or queued; the
   encoder still holds what the viewer has, so the next update covers it all.
 
 State is owned by one viewer's send loop and receive loop on one event loop
@@ -403,7 +406,7 @@ class CongestionControl:
             # late also reports a short span, but then a late first byte too
             # (a queue): not taken then, and at most doubling per window.
             self.rate = max(self.rate, min(timed / c.min_busy, 2 * self.rate))
-        self._hold_to_long_trains(rec.size, span, now)
+        self._hold_to_long_trains(rec.size, span, first_owd - base, now)
         late: bool | None = None
         if rec.size > 2 * _SEGMENT:
             # A queue delays an update's bytes but they still cross the link
@@ -412,20 +415,27 @@ class CongestionControl:
             late = span < 0.5 * (rec.size - _SEGMENT) / self.rate
         self._stamped_sample(first_owd - base, late, rec.at, now)
 
-    def _hold_to_long_trains(self, size: int, span: float, now: float) -> None:
+    def _hold_to_long_trains(self, size: int, span: float, level: float, now: float) -> None:
         """Keep the rate at least at what the last two long trains timed
         (``_LONG_SPAN`` or more on the link: a few ms of a late read is a few
         per cent) while no queue shows. Between a Page Down's frames at 1
         Mbit/s the window holds the refinement's 3-6 kB updates, whose spans
         a viewer sharing its CPU stretches (their rates p10 513 kbit/s, the
         long trains' 1,000): the median sank to 690-840 kbit/s and the next
-        frame was paced a quarter slower than the link. A link that slowed
-        shows a queue under the old rate, and then the floor is off."""
-        if size > 2 * _SEGMENT and span >= _LONG_SPAN:
+        frame was paced a quarter slower than the link.
+
+        A train whose first byte looks late (``level``, over the empty path)
+        may have been read late, its span short (too fast): not taken. A
+        queue forgets them all: the link may have slowed, or they ran ahead
+        of it, and kept they would hold the rate up again once it drained."""
+        if self.congested():
+            self._long.clear()
+            return
+        if size > 2 * _SEGMENT and span >= _LONG_SPAN and level <= self.config.max_queue_delay:
             self._long.append((now, (size - _SEGMENT) / span))
         while self._long and self._long[0][0] < now - _LONG_KEEP:
             self._long.popleft()
-        if len(self._long) == self._long.maxlen and not self.congested():
+        if len(self._long) == self._long.maxlen:
             self.rate = max(self.rate, min(r for _, r in self._long))
 
     def _time_acks(self, acked: list[_Sent], arrival: float, now: float) -> None:
