@@ -20,8 +20,7 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   holds at what the last two long trains timed (``_hold_to_long_trains``).
 * **Queueing delay.** ``arrived - span - sent`` is the first byte's one-way
   delay plus a constant clock offset; its minimum over ``base_window`` seconds
-  is the empty path, and what an update took beyond that is queueing (the
-  least of the last two updates': one sent or read late is no queue).
+  is the empty path, and what an update took beyond that is queueing.
 * **Viewers that only ack** (version 0.1) give no stamps: the ack time stands
   in for the arrival, the rate is what was delivered over the window, and the
   target probes ``probe`` above it while the queue stays empty.
@@ -202,7 +201,6 @@ class CongestionControl:
         self._owd: deque[tuple[float, float]] = deque()  # (time, one-way delay) for the base
         self._busy: deque[tuple[float, int, float]] = deque()  # (time, bytes, busy seconds)
         self._long: deque[tuple[float, float]] = deque(maxlen=2)  # (time, rate): long trains
-        self._recent: deque[float] = deque(maxlen=2)  # the last levels, for their least
         self._last_event = -1e9
         self._last_receipt_at: float | None = None
         self.standing = 0.0  #: a late reader's offset, learnt: not queueing
@@ -493,13 +491,6 @@ class CongestionControl:
         while self._levels and self._levels[0][0] < now - c.learn:
             self._levels.popleft()
         self._levels.append((now, level, late))
-        # The least of the last two levels, as LEDBAT filters its delay
-        # samples: a queue delays the updates after it too, one update sent
-        # late by a busy host (or read late) does not. Single 50-86 ms spikes
-        # between levels of 5-20 ms cut the rate 5 times in 11 s (drag at
-        # 4 Mbit/s, load 6.9).
-        self._recent.append(level)
-        level = min(self._recent)
         self.queue_delay = 0.7 * self.queue_delay + 0.3 * max(0.0, level - self.standing)
         self.trend.add(sent_at, level)
         growth = self.trend.growth()
