@@ -49,7 +49,7 @@ VIEW_COMMANDS = (
     ("/say TEXT", "write TEXT to the host's user"),
     ("/send PATH", "offer the file PATH to the host's user, who is asked whether to accept it"),
     ("/stop [NAME]", "stop the files you are sending (/send), or only those named NAME; the"
-                     " host keeps nothing of them"),
+                     " host keeps none that had not all gone"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
     ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there;"
               " in a terminal there, Shift+Insert"),

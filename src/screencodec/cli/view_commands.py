@@ -278,6 +278,12 @@ class _Sending:
                 if went < 0:  # not answered yet: the question closes there
                     tell(f"you withdrew {name} before the host's user answered; none of it"
                          " went")  # fmt: skip
+                elif went >= size:
+                    # All of it had gone: the host may be saving it, and
+                    # keeps it then (review41a: said "keeps nothing of it",
+                    # and the host saved it).
+                    tell(f"you stopped waiting for the host's word of {name}: all of it"
+                         f" ({amount(size)}) had gone, so the host may have kept it")  # fmt: skip
                 else:
                     tell(f"you stopped sending {name} to the host ({amount(went)} of"
                          f" {amount(size)} had gone); the host keeps nothing of it")  # fmt: skip
