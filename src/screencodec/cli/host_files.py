@@ -219,6 +219,12 @@ class _FileCommands:
             if went[0] < 0:  # not answered yet: the question closes there
                 self._file_line(f"you withdrew {name} from {who} before they answered;"
                                 " none of it went", reply=True)  # fmt: skip
+            elif went[0] >= went[1]:
+                # All of it had gone: their viewer may be saving it, and
+                # keeps it then (review41a: said "keeps nothing of it").
+                self._file_line(f"you stopped waiting for the word of {name} from {who}: all"
+                                f" of it ({amount(went[1])}) had gone, so their viewer may"
+                                " have kept it", reply=True)  # fmt: skip
             else:
                 self._file_line(f"you stopped sending {name} to {who} ({amount(went[0])} of"
                                 f" {amount(went[1])} had gone); their viewer keeps nothing"

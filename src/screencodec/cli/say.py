@@ -40,7 +40,7 @@ HOST_COMMANDS = (
     ("/send PATH", "offer the file PATH to each agent whose program takes files; the agent is"
                    " asked whether to accept it"),
     ("/stop [NAME]", "stop the files being sent (/send) or received, or only those named"
-                     " NAME; nothing of them is kept"),
+                     " NAME; nothing of them is kept but what had all gone to a viewer"),
     ("/help", "list these commands"),
 )
 
