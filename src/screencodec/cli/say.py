@@ -22,7 +22,7 @@ from screencodec.transport.channel.display import safe_text
 
 __all__ = [
     "HOST_COMMANDS", "SAY", "VIEW_COMMANDS", "Command", "command", "file_to_send", "help_lines",
-    "said", "unknown",
+    "said", "stop_names", "unknown",
 ]  # fmt: skip
 
 #: The command that starts a chat line.
@@ -138,6 +138,14 @@ def _folder_words(path: Path) -> str:
            f" {shlex.quote(safe_text(name, 100))}")  # fmt: skip
     return (f"(not sent: {shown} is a folder, and /send sends one file: {each}, or put"
             f" them in one archive and send that: {tar})")
+
+
+def stop_names(wanted: str, name: str) -> bool:
+    """Whether ``/stop NAME`` (``wanted``, stripped; empty: every file)
+    names the file ``name``: as it is, or as the file a path names. The
+    host's and the view's ``/stop`` (walk41: the host's test was the other
+    way round, ``wanted in (name, ...)``, and /stop x stopped every file)."""
+    return not wanted or name in (wanted, Path(wanted).name)
 
 
 def file_to_send(arg: str) -> Path | str:

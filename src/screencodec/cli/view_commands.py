@@ -31,6 +31,7 @@ from screencodec.cli.say import (
     file_to_send,
     help_lines,
     said,
+    stop_names,
     unknown,
 )
 from screencodec.cli.terminal import TypedLine, tell
@@ -236,8 +237,7 @@ class _Sending:
         walk41: the terminal had no way to stop a file but leaving."""
         wanted = arg.strip()
         going = {task: name for task, name in self._tasks.items() if not task.done()}
-        chosen = [task for task, name in going.items()
-                  if not wanted or name in (wanted, Path(wanted).name)]  # fmt: skip
+        chosen = [task for task, name in going.items() if stop_names(wanted, name)]
         if not chosen:
             if not going:
                 tell("(no file is being sent: nothing to stop)")
