@@ -133,9 +133,12 @@ def _folder_words(path: Path) -> str:
     name = path.resolve().name
     if not name:  # the root: no archive of it to suggest
         return f"(not sent: {shown} is a folder, and /send sends one file: {each})"
+    # "--": a name that starts with a dash is the folder, not options of
+    # tar's (review41a: "-notes" made no archive; "--use-compress-program=
+    # ..." would be run). f takes the archive's name whatever it starts with.
     tar = (f"tar czf {shlex.quote(safe_text(name + '.tar.gz', 100))}"
            f" -C {shlex.quote(safe_text(path.resolve().parent, 300))}"
-           f" {shlex.quote(safe_text(name, 100))}")  # fmt: skip
+           f" -- {shlex.quote(safe_text(name, 100))}")  # fmt: skip
     return (f"(not sent: {shown} is a folder, and /send sends one file: {each}, or put"
             f" them in one archive and send that: {tar})")
 
