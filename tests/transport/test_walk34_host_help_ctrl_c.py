@@ -24,7 +24,7 @@ _SENDS = (r"  /send PATH +offer the file PATH to each agent whose program takes 
           r" agent is asked whether to accept it\n"
           # cancel36: /stop follows /send.
           r"  /stop \[NAME\] +stop the files being sent \(/send\) or received, or only those"
-          r" named NAME; nothing of them is kept\n")
+          r" named NAME; nothing of them is kept but what had all gone to a viewer\n")
 
 
 def test_walk34_help_says_ctrl_c_quits_while_nothing_is_shared() -> None:

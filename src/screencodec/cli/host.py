@@ -228,10 +228,20 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         over = {f.peer for f, _ in host.removing(ending=True)}
         return bool(commands.away) or any(safe_text(p) not in over for p in host.viewers)
 
+    # Whether the last line said that a Ctrl-C stops waiting while the
+    # others go on (else that it leaves now): a Ctrl-C does what it read,
+    # whoever came or went since (review41a: Bob left after the line, and
+    # the Ctrl-C it named "stop waiting" left the host).
+    said_goes_on = [False]
+
+    def goes_on() -> bool:
+        said_goes_on[0] = others()
+        return said_goes_on[0]
+
     def stop_waiting() -> bool:
         """The Ctrl-C said while others go on: give up the removals said
         (their sessions end now), and run on; False: none, it stops."""
-        if not others():
+        if not said_goes_on[0]:
             return False
         said = [got for got in host.removing(ending=True)
                 if (got[0].peer, got[0].transfer) in ending_told]  # fmt: skip
@@ -243,12 +253,12 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     commands.ctrl_c_now = lambda: (
         "stop waiting for the disk to remove what came of the half files said (they may then"
         " stay in the folder as hidden temporary files); the other sessions go on"
-        if leave_now() and others() else None)  # fmt: skip
+        if leave_now() and said_goes_on[0] else None)  # fmt: skip
     stopped = _stop_on_signals(done, ui, again, lambda: [*host.saving(), *host.removing()],
                                leave_now=leave_now, stop_waiting=stop_waiting)  # fmt: skip
     ending = asyncio.ensure_future(say_ending_removals(
         lambda: host.removing(ending=True), ui.say, lambda f: _agents(ui, (f.peer,)),
-        ending_told, goes_on=others,
+        ending_told, goes_on=goes_on,
         lost=lambda: host.removing(ending=True, lost=True)))  # fmt: skip
 
     current = [creds]  # the code in use (on_lost gives a new one)

@@ -22,7 +22,7 @@ from typing import Any
 
 from screencodec.cli.host_lines import _agents
 from screencodec.cli.progress import Progress
-from screencodec.cli.say import file_to_send
+from screencodec.cli.say import file_to_send, stop_names
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session.consent import TerminalQuestions
@@ -147,9 +147,7 @@ class _FileCommands:
         wanted = typed.strip()
 
         def named(name: str) -> bool:
-            # walk41: "wanted in (name, Path(wanted).name)" held for any
-            # name without a slash: /stop x stopped every file.
-            return not wanted or name in (wanted, Path(wanted).name)
+            return stop_names(wanted, name)
 
         offers = [task for task, name in self._offers.items() if not task.done() and named(name)]
         # Also a file said yes to and not taken yet, and one all of which
@@ -219,6 +217,12 @@ class _FileCommands:
             if went[0] < 0:  # not answered yet: the question closes there
                 self._file_line(f"you withdrew {name} from {who} before they answered;"
                                 " none of it went", reply=True)  # fmt: skip
+            elif went[0] >= went[1]:
+                # All of it had gone: their viewer may be saving it, and
+                # keeps it then (review41a: said "keeps nothing of it").
+                self._file_line(f"you stopped waiting for the word of {name} from {who}: all"
+                                f" of it ({amount(went[1])}) had gone, so their viewer may"
+                                " have kept it", reply=True)  # fmt: skip
             else:
                 self._file_line(f"you stopped sending {name} to {who} ({amount(went[0])} of"
                                 f" {amount(went[1])} had gone); their viewer keeps nothing"

@@ -22,7 +22,7 @@ from screencodec.transport.channel.display import safe_text
 
 __all__ = [
     "HOST_COMMANDS", "SAY", "VIEW_COMMANDS", "Command", "command", "file_to_send", "help_lines",
-    "said", "unknown",
+    "said", "stop_names", "unknown",
 ]  # fmt: skip
 
 #: The command that starts a chat line.
@@ -40,7 +40,7 @@ HOST_COMMANDS = (
     ("/send PATH", "offer the file PATH to each agent whose program takes files; the agent is"
                    " asked whether to accept it"),
     ("/stop [NAME]", "stop the files being sent (/send) or received, or only those named"
-                     " NAME; nothing of them is kept"),
+                     " NAME; nothing of them is kept but what had all gone to a viewer"),
     ("/help", "list these commands"),
 )
 
@@ -49,7 +49,7 @@ VIEW_COMMANDS = (
     ("/say TEXT", "write TEXT to the host's user"),
     ("/send PATH", "offer the file PATH to the host's user, who is asked whether to accept it"),
     ("/stop [NAME]", "stop the files you are sending (/send), or only those named NAME; the"
-                     " host keeps nothing of them"),
+                     " host keeps none that had not all gone"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
     ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there;"
               " in a terminal there, Shift+Insert"),
@@ -133,11 +133,22 @@ def _folder_words(path: Path) -> str:
     name = path.resolve().name
     if not name:  # the root: no archive of it to suggest
         return f"(not sent: {shown} is a folder, and /send sends one file: {each})"
+    # "--": a name that starts with a dash is the folder, not options of
+    # tar's (review41a: "-notes" made no archive; "--use-compress-program=
+    # ..." would be run). f takes the archive's name whatever it starts with.
     tar = (f"tar czf {shlex.quote(safe_text(name + '.tar.gz', 100))}"
            f" -C {shlex.quote(safe_text(path.resolve().parent, 300))}"
-           f" {shlex.quote(safe_text(name, 100))}")  # fmt: skip
+           f" -- {shlex.quote(safe_text(name, 100))}")  # fmt: skip
     return (f"(not sent: {shown} is a folder, and /send sends one file: {each}, or put"
             f" them in one archive and send that: {tar})")
+
+
+def stop_names(wanted: str, name: str) -> bool:
+    """Whether ``/stop NAME`` (``wanted``, stripped; empty: every file)
+    names the file ``name``: as it is, or as the file a path names. The
+    host's and the view's ``/stop`` (walk41: the host's test was the other
+    way round, ``wanted in (name, ...)``, and /stop x stopped every file)."""
+    return not wanted or name in (wanted, Path(wanted).name)
 
 
 def file_to_send(arg: str) -> Path | str:

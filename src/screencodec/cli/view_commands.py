@@ -31,6 +31,7 @@ from screencodec.cli.say import (
     file_to_send,
     help_lines,
     said,
+    stop_names,
     unknown,
 )
 from screencodec.cli.terminal import TypedLine, tell
@@ -236,8 +237,7 @@ class _Sending:
         walk41: the terminal had no way to stop a file but leaving."""
         wanted = arg.strip()
         going = {task: name for task, name in self._tasks.items() if not task.done()}
-        chosen = [task for task, name in going.items()
-                  if not wanted or name in (wanted, Path(wanted).name)]  # fmt: skip
+        chosen = [task for task, name in going.items() if stop_names(wanted, name)]
         if not chosen:
             if not going:
                 tell("(no file is being sent: nothing to stop)")
@@ -278,6 +278,12 @@ class _Sending:
                 if went < 0:  # not answered yet: the question closes there
                     tell(f"you withdrew {name} before the host's user answered; none of it"
                          " went")  # fmt: skip
+                elif went >= size:
+                    # All of it had gone: the host may be saving it, and
+                    # keeps it then (review41a: said "keeps nothing of it",
+                    # and the host saved it).
+                    tell(f"you stopped waiting for the host's word of {name}: all of it"
+                         f" ({amount(size)}) had gone, so the host may have kept it")  # fmt: skip
                 else:
                     tell(f"you stopped sending {name} to the host ({amount(went)} of"
                          f" {amount(size)} had gone); the host keeps nothing of it")  # fmt: skip

@@ -31,7 +31,9 @@ class InputInjector(abc.ABC):
 
     def release_all(self) -> None:  # noqa: B027 - optional: nothing held by default
         """Let go of every button and key still held (on revoke or disconnect),
-        so a lost 'up' can never leave the local user with a stuck key."""
+        so a lost 'up' can never leave the local user with a stuck key; an
+        injector that queues input drops what of it is still queued (the
+        agent lost control: XTestInjector, review41a)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources. Idempotent."""

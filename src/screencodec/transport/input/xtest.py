@@ -398,6 +398,14 @@ class XTestInjector(InputInjector):
         self._queued = 0
         self._reached = 0
         self._flush_at = 0  # the worker syncs once it has taken this many
+        # The agent's actions queued up to this many (release_all's mark) are
+        # not carried out: the agent lost control meanwhile (review41a: with
+        # PASTE_SETTLE, a burst of pastes held what followed them for
+        # seconds, injected after the revoke). Counted in voided_events.
+        self._void_upto = 0
+        #: The agent's actions dropped because :meth:`release_all` came
+        #: while they still waited in the queue.
+        self.voided_events = 0
         self._moves: deque[tuple[int, tuple[int, int]]] = deque()
         #: presses made and not claimed yet, per ("key", keycode) or
         #: ("button", number): [how many, when the last was made], for
@@ -421,6 +429,9 @@ class XTestInjector(InputInjector):
         #: The actions dropped once the connection is lost.
         self._actions = frozenset({self._sync, self._do_move, self._do_button, self._do_wheel,
                                    self._do_key, self._do_release_all})  # fmt: skip
+        #: The agent's own actions, which release_all drops while queued.
+        self._agent_actions = frozenset({self._do_move, self._do_button, self._do_wheel,
+                                         self._do_key})  # fmt: skip
         self._worker = threading.Thread(target=self._run, name="xtest-injector", daemon=True)
         self._worker.start()
 
@@ -448,7 +459,13 @@ class XTestInjector(InputInjector):
                 self.dropped_keys += 1
 
     def release_all(self) -> None:
+        """Release every key and button the agent holds, and drop its
+        actions still queued (moves, buttons, wheel, keys): the caller
+        takes its control away (a revoke, the local user's turn), and what
+        passed the gate before must not reach the desktop after, however
+        long :data:`PASTE_SETTLE` held it."""
         with self._cond:
+            self._void_upto = self._queued
             self._submit(self._do_release_all)
 
     def owns_position(self, pos: tuple[int, int]) -> bool:
@@ -613,7 +630,11 @@ class XTestInjector(InputInjector):
                     self._cond.notify_all()
                 self._cond.wait_for(lambda: bool(self._queue))
                 fn, args = self._queue.popleft()
+                void = taken < self._void_upto and fn in self._agent_actions
             taken += 1
+            if void:
+                self.voided_events += 1
+                continue
             self._guarded(fn, *args)
             if fn == self._do_close:
                 with self._cond:

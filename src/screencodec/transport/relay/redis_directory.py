@@ -95,7 +95,8 @@ from screencodec.transport.relay.sessions import ended_for
 
 __all__ = ["RedisDirectory"]
 
-# Whether this Redis process is another than the one the cluster's keys
+# Lua shared by the scripts that notice a loss (_NOTICE_LOSS, _BEGIN).
+# restarted(): whether this Redis process is another than the one the cluster's keys
 # were last written under (KEYS[8], then set to it): it restarted and its
 # keys came back from persistence, maybe older than the last writes (an RDB
 # snapshot lacks the claims made after it). INFO's run_id is new at every
@@ -103,7 +104,7 @@ __all__ = ["RedisDirectory"]
 # INFO a script may not call is not checked. Not checked either when
 # ARGV[8] is '0': a renewal's scripts but the first of each heartbeat (INFO
 # costs Redis some 10 us a call: 10,000 renewals a beat would spend 0.1 s).
-_RESTARTED = """
+_LOSS_LUA = """
 local function restarted()
   if ARGV[8] == '0' then return false end
   local info = redis.pcall('INFO', 'server')
@@ -114,6 +115,16 @@ local function restarted()
   if was == run then return false end
   redis.call('SET', KEYS[8], run)
   return was ~= false
+end
+-- The grace starts (KEYS[5] for `ms`), and an epoch gone (`epoch` false) is
+-- set again to `token`: the epoch in Redis now, returned.
+local function start_grace(epoch, token, ms)
+  if not epoch then
+    epoch = token
+    redis.call('SET', KEYS[4], epoch)
+  end
+  redis.call('SET', KEYS[5], '1', 'PX', ms)
+  return epoch
 end
 """
 # Run first by the claim, renew and announce scripts (KEYS[4] the epoch key,
@@ -131,15 +142,11 @@ end
 # (recovering) while the relays re-create theirs at their heartbeats.
 # Leaves the epoch in `epoch`, which each script returns last, so that the
 # relay knows it from then on.
-_NOTICE_LOSS = _RESTARTED + """
+_NOTICE_LOSS = _LOSS_LUA + """
 local epoch = redis.call('GET', KEYS[4])
 if restarted() or not epoch or (ARGV[6] ~= '' and epoch ~= ARGV[6])
     or (redis.call('EXISTS', KEYS[7]) == 1 and redis.call('EXISTS', KEYS[6]) == 0) then
-  if not epoch then
-    epoch = ARGV[7]
-    redis.call('SET', KEYS[4], epoch)
-  end
-  redis.call('SET', KEYS[5], '1', 'PX', ARGV[4])
+  epoch = start_grace(epoch, ARGV[7], ARGV[4])
 end
 """
 # KEYS[4], [5] and [8] as _NOTICE_LOSS; ARGV: a new token, the grace in ms.
@@ -147,14 +154,10 @@ end
 # keys, which nobody can tell apart, so the grace starts either way; as it
 # does for a Redis restarted with its keys. Returns the epoch and the grace
 # left (ms; 0 none).
-_BEGIN = _RESTARTED + """
+_BEGIN = _LOSS_LUA + """
 local epoch = redis.call('GET', KEYS[4])
 if restarted() or not epoch then
-  if not epoch then
-    epoch = ARGV[1]
-    redis.call('SET', KEYS[4], epoch)
-  end
-  redis.call('SET', KEYS[5], '1', 'PX', ARGV[2])
+  epoch = start_grace(epoch, ARGV[1], ARGV[2])
 end
 return {epoch, math.max(0, redis.call('PTTL', KEYS[5]))}
 """
@@ -349,7 +352,7 @@ class RedisDirectory(Directory):
     def _epochs(self, check_run: bool = True) -> list[str]:
         """ARGV[6:9] of the scripts (_NOTICE_LOSS): the epoch this relay
         knows, the one to set if Redis holds none, and whether to look for
-        a restarted Redis (_RESTARTED)."""
+        a restarted Redis (_LOSS_LUA restarted())."""
         return [self._epoch, secrets.token_hex(16), "1" if check_run else "0"]
 
     def _knew(self, epoch: Any) -> None:

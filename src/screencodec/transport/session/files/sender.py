@@ -452,7 +452,15 @@ class FileSender:
             self._streaming.pop(transfer, None)  # it went whole
             if result is None:
                 return self._outcome(name, data_size, transfer, "unconfirmed")
-            answer = await result  # however late: the truth, not a guess
+            try:
+                answer = await result  # however late: the truth, not a guess
+            except asyncio.CancelledError:
+                # Stopped here (the view's /stop) once all of it went: the
+                # peer may be saving it, and its answer is late, not a
+                # protocol error (review41a: "file result ... which is not
+                # awaited" ended the agent's session).
+                self._given_up.add(transfer)
+                raise
         finally:
             self._results.pop(transfer, None)
             self._ended.discard(transfer)
