@@ -40,7 +40,7 @@ from screencodec.transport.session.sidechannels import FileOfferInfo
 from transport.helpers import OnMonitor, run
 from transport.test_cli import CLI, ENV
 from transport.test_small_file_durable import fat
-from transport.test_stopdisk_host import stalled, state
+from transport.test_stopdisk_host import stalled, state, stop_disk
 
 __all__ = ["fat"]  # the fixture
 
@@ -54,7 +54,7 @@ def _held(real: Callable[[m.Message], Awaitable[None]], daemon: int,
         if isinstance(msg, m.FileEnd):
             while not os.listdir(fat):
                 await asyncio.sleep(0.05)
-            os.kill(daemon, signal.SIGSTOP)
+            stop_disk(daemon)
             await asyncio.Event().wait()
         await real(msg)
 
