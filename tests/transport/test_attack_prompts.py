@@ -46,10 +46,11 @@ HOSTILE_NAME = "\x1b]0;pwned\x07\x1b[2J\x1b[8mAgent\u202eSmith\x9b31m"
 class PtyHost:
     """``screencodec host`` on a pseudo-terminal: everything it prints is
     collected (by a reader thread) into :attr:`text`; :meth:`type` types a line.
-    ``env``: variables to set for it, beside the tests' own."""
+    ``env``: variables to set for it, beside the tests' own; ``once``
+    False: it goes on after a session (consent41's attacks)."""
 
     def __init__(self, *args: str, own_group: bool = False,
-                 env: dict[str, str] | None = None) -> None:  # fmt: skip
+                 env: dict[str, str] | None = None, once: bool = True) -> None:  # fmt: skip
         master, slave = pty.openpty()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         # own_group: a process group of its own, whose parent (this test) is
@@ -58,7 +59,7 @@ class PtyHost:
         # the kernel discards a SIGTSTP sent to it (POSIX): no Ctrl-Z.
         self.proc = subprocess.Popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
-             "--size", "160x120", "--control", "none", "--once", *args],
+             "--size", "160x120", "--control", "none", *(["--once"] if once else []), *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
             process_group=0 if own_group else None,
         )  # fmt: skip

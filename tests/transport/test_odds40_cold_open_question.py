@@ -28,7 +28,9 @@ from .test_view_cli_send_screens import PtyView
 from .test_view_cli_ux import read_until, stop, viewer
 
 #: What the customer's terminal says as the question goes (cli's TerminalQuestions).
-CLOSED = "\n*** Question 2 closed without an answer: no.\n"
+#: consent41: it said only "no."; now why (the agent's link lost).
+CLOSED = ("\n*** Question 2 closed without an answer: the connection to the agent was lost;"
+          " they get nothing more.\n")  # fmt: skip
 #: A line typed with no question open (cli/host_terminal.py).
 NO_QUESTION = ("(not sent, and no question is open: to write to your agent, type /say and"
                " your message)")  # fmt: skip

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from tests.transport.test_attack_prompts import PtyHost, _credentials
 from tests.transport.test_cli import CLI, ENV
+from tests.transport.test_view_cli_signals import LEFT_ASKED
 from tests.transport.test_view_cli_ux import read_until, stop
 
 from .conftest import wait_page
@@ -191,7 +192,7 @@ def test_a_signal_while_the_host_asks_withdraws_the_question(
     _open_and_accept(browser, host, seen, accept=False)
     proc.send_signal(signal.SIGTERM)
     _ended_cleanly(proc, seen)
-    host.wait_for(_BYE)
+    host.wait_for(LEFT_ASKED)
     _page_ended(browser)
 
 

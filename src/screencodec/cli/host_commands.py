@@ -22,7 +22,11 @@ from screencodec.cli.say import HOST_COMMANDS, Command, help_lines, unknown
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError
-from screencodec.transport.session.consent import TerminalQuestions
+from screencodec.transport.session.consent import (
+    TerminalQuestions,
+    if_answer_dropped,
+    question_gone,
+)
 from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
 from screencodec.transport.session.events import (
     FileRefused,
@@ -164,10 +168,22 @@ class _Commands(_FileCommands):
         finally:
             if not request.upgrade:
                 self.ui.names.setdefault(request.peer, request.who)
+        if question_gone() is not None:
+            return grant  # too late: the queue drops it, nothing is granted (consent41)
         granted = grant.level & request.level
+        before = self.levels.get(request.peer)
         if request.upgrade:
-            granted = granted | self.levels.get(request.peer, VIEW)
+            granted = granted | (VIEW if before is None else before)
         self.levels[request.peer] = granted
+
+        def dropped(_why: str) -> None:  # the link went as the yes went back
+            if self.levels.get(request.peer) == granted:
+                if before is None:
+                    self.levels.pop(request.peer, None)
+                else:
+                    self.levels[request.peer] = before
+
+        if_answer_dropped(dropped)
         return grant
 
     def note(self, event: PermissionChanged | SessionEnded) -> None:

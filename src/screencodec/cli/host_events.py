@@ -25,6 +25,7 @@ from screencodec.cli.host_lines import (
     _delivery,
     _heard_again,
     _in_users_words,
+    _left_unanswered,
     _shared,
     _silent,
 )
@@ -133,6 +134,8 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 # "see your screen" of an agent who held control).
                 continue
             held = commands.levels.get(ev.peer, VIEW)
+            # Never answered (nor let in by a resume): no session took place.
+            unanswered = not ev.who and ev.peer not in commands.levels
             commands.note(ev)
             why = _in_users_words(ev.reason)
             if ev.peer in commands.told_by_end:
@@ -150,8 +153,11 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 silent = None if silences is None else silences.since(ev.peer)
                 commands.lost(ev, held, silent)  # (not ``why``: the link's words, walk4)
                 continue
+            left = _left_unanswered(ev.reason, ev.peer in ui.names) if unanswered else None
             if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
                 ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
+            elif left is not None:  # consent41: it said "session with ... ended"
+                ui.say(f"{_agents(ui, (ev.peer,))}: {left}")
             else:
                 ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             # The end line, then the banner, as /end says them (host37: a

@@ -21,6 +21,8 @@ from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.chat import DELIVERED, NOT_CONFIRMED, NOT_DELIVERED
 from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.endreasons import (
+    AGENT_LEFT,
+    LINK_LOST,
     NO_REQUEST,
     NO_VIEW_ASKED,
     REQUEST_WAIT,
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BANNER", "CODE_GONE", "ENDED_BY_USER", "HOST_STOPPED", "LET_IN_WORDS", "NO_INPUT",
     "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back", "_delivery",
-    "_in_users_words", "_relay_status", "_shared", "_told",
+    "_in_users_words", "_left_unanswered", "_relay_status", "_shared", "_told",
 ]
 
 #: The name its log lines had when all of the host was cli/host.py: kept, so that
@@ -132,6 +134,21 @@ def _in_users_words(reason: str) -> str:
         return safe_text(reason, 200)
     _log.info("session ended: %s", safe_text(reason, 500))
     return f"{SCREEN_GONE} (display {safe_text(grab[1], 100)} stopped answering)"
+
+
+def _left_unanswered(reason: str, asked: bool) -> str | None:
+    """The line's words for an agent who left, or whose link was lost,
+    before its first question was answered (``asked``: it was on screen;
+    else it waited its turn): no session took place, so none "ended"
+    (consent41). None for any other end (said as a session's end)."""
+    if reason == _BYE or reason.startswith(_BYE + ": "):
+        gone = AGENT_LEFT
+    elif reason.startswith("viewer gone"):
+        gone = LINK_LOST
+    else:
+        return None
+    when = "you answered" if asked else "you were asked"
+    return f"{gone} before {when}; nothing was shared"
 
 
 def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:

@@ -17,7 +17,10 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
    keyframe whose lossless part (text, and the UI found inside stills)
    would take more than ``LossyOptions.first_picture`` seconds of the rate:
    then the whole picture goes in stills (a joining viewer sees it in a
-   fraction of the time) and step 4 refines it, text included.
+   fraction of the time) and step 4 refines it, text included. Unless those
+   stills took more than twice that (the PSNR floor over fine grain) and more
+   than the exact part: then the keyframe is made again with its text and
+   UI exact over coarse stills (below).
 3. Photo-like blocks: lossless when their estimated size fits what is left
    (with some slack, since a lossy picture and its refinement cost more than
    the lossless picture alone); otherwise lossy stills
@@ -26,7 +29,10 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
    (``plan``), are encoded flat and painted over exactly by lossless
    ops after it. One quantiser for the update, chosen by ``model.RateModel``
    so the stills fill what is left; a still below the PSNR floor is encoded
-   again finer, and if that fails too, taken back and sent losslessly.
+   again finer, and if that fails too, taken back and sent losslessly. A
+   keyframe's stills over exact text have the floor ``LossyOptions.
+   first_min_psnr`` (the updates after it refine them at once) and are
+   encoded finer only within twice ``first_picture`` (``_coarse_stills``).
 4. Refinement: what is still left (plus credit saved while too little was
    left to refine a single cell) re-sends lossy cells exactly, oldest tiles
    first (``lossymap.LossyMap.pick``), each priced by its weight (the detail
@@ -45,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -95,6 +101,9 @@ _TRIM_TILE = 16
 #: A refinement round that cost at most this many times its price confirms
 #: the price (``_refine``).
 _PRICE_SLACK = 1.25
+#: Quantiser steps per doubling of a coarse first picture's stills
+#: (``_coarse_stills``).
+_COARSE_DOUBLING = 4
 
 
 def _rects(a: npt.NDArray[np.integer], /) -> list[Rect]:
@@ -172,6 +181,8 @@ class _StillsDone:
     measured: int = 0
     lossy_pixels: int = 0
     qp: int | None = None
+    #: stopped: past the bytes allowed (``_stills_at``'s ``most``)
+    over: bool = False
 
 
 class RateController:
@@ -296,47 +307,85 @@ class RateController:
         budget = self.budget
         assert budget is not None, "encode() needs a rate"
         blocks, owner, photo = split_pictures(frame, *cut_blocks(rects))
-        # A keyframe whose lossless part (text, and UI inside photos) would
-        # keep a joining viewer waiting for more than ``first_picture``
-        # seconds is planned again as a first picture: everything in stills,
-        # refined to exact by the updates after it. (The stream of the ops
-        # dropped then is compressed again: history.finish.)
-        first = False
-        while True:
-            text = blocks[~photo]
-            text_ops = lossless(_rects(text))
-            if keyframe and not first and _size(text_ops) > self._first_picture_bytes():
-                photo, first = np.ones(len(blocks), np.bool_), True
-                continue  # the text alone is too much: no need to plan the rest
-            left = budget - used
-            left = (max(left, self._first_picture_bytes()) if first else left) - _size(text_ops)
-            stills, in_still, extra = self._plan(
-                frame, blocks, owner, photo, rects, left=left, first=first,
-                video=(video_ops, video_area),
-            )  # fmt: skip
-            # Photo-like blocks no still holds, and the extra rects around
-            # stills, are sent exactly; encoded first, so the stills get what
-            # they leave.
-            rest = np.concatenate([blocks[photo & ~in_still], extra]).astype(np.int32)
-            # A keyframe's damage is in ref already: only extra rects reach
-            # outside it (a still grown into a video region). Kept, to undo if
-            # this plan is dropped: its pixels would not be the viewer's.
-            undo = [(r, ref[r.slices()].copy()) for r in _rects(extra)] if keyframe else []
-            if len(rest):
-                # Extra rects may reach outside the damage (a still grown by a
-                # column), where the reference can hold an older lossy picture.
-                copy_rects(ref, frame, rest)
-            rest_ops = lossless(_rects(rest))
-            lossless_bytes = _size(text_ops) + _size(rest_ops)
-            if not keyframe or first or lossless_bytes <= self._first_picture_bytes():
+        # A keyframe is a first picture, refined to exact by the updates after
+        # it. When its exact part (text, and UI inside photos) would keep a
+        # joining viewer waiting for more than ``first_picture`` seconds, it
+        # is ``first``: planned again with everything in stills. Else it is
+        # ``coarse``: text and UI exact, stills at the first picture's floor
+        # (``_coarse_stills``); so is a ``first`` one whose stills took more
+        # than twice ``first_picture`` seconds (the usual floor over grain):
+        # planned and encoded again, if they took more than its text alone
+        # too (``most``). (The stream of the ops dropped is compressed again:
+        # history.finish.)
+        first = coarse = False
+        allowance = self._first_picture_bytes()
+        # The keyframe's exact part as planned, or its text's when the text
+        # alone took more than the allowance (then not planned: it goes in
+        # stills unless they overshoot).
+        photo0, planned = photo, None
+        last0 = replace(self.last)
+        for pass_ in range(2):
+            while True:
+                text = blocks[~photo]
+                text_ops = lossless(_rects(text))
+                if keyframe and not (first or coarse) and _size(text_ops) > allowance:
+                    photo, first = np.ones(len(blocks), np.bool_), True
+                    planned = _size(text_ops)
+                    continue  # the text alone is too much: no need to plan the rest
+                left = budget - used
+                left = (max(left, allowance) if first else left) - _size(text_ops)
+                stills, in_still, extra = self._plan(
+                    frame, blocks, owner, photo, rects, left=left, first=first,
+                    whole=coarse, video=(video_ops, video_area),
+                )  # fmt: skip
+                # Photo-like blocks no still holds, and the extra rects around
+                # stills, are sent exactly; encoded first, so the stills get
+                # what they leave.
+                rest = np.concatenate([blocks[photo & ~in_still], extra]).astype(np.int32)
+                # A keyframe's damage is in ref already: only extra rects reach
+                # outside it (a still grown into a video region). Kept, to undo
+                # if this plan is dropped: its pixels would not be the viewer's.
+                undo = [(r, ref[r.slices()].copy()) for r in _rects(extra)] if keyframe else []
+                if len(rest):
+                    # Extra rects may reach outside the damage (a still grown by
+                    # a column), where the reference can hold an older lossy
+                    # picture.
+                    copy_rects(ref, frame, rest)
+                rest_ops = lossless(_rects(rest))
+                lossless_bytes = _size(text_ops) + _size(rest_ops)
+                if not keyframe or first:
+                    break
+                if lossless_bytes <= allowance or (coarse and stills):
+                    coarse = bool(stills)
+                    break
+                planned = lossless_bytes
+                for r, pixels in undo:
+                    ref[r.slices()] = pixels
+                photo, first, coarse = np.ones(len(blocks), np.bool_), True, False
+            left -= _size(rest_ops)
+            if coarse:
+                # The stills take what is left of the budget (as any update's),
+                # and up to twice the allowance when the usual floor asks more.
+                room = left, 2 * allowance - lossless_bytes
+                still_ops, sent = self._coarse_stills(ref, frame, stills, room)
                 break
-            for r, pixels in undo:
+            again = pass_ == 0 and first and planned is not None
+            before = [(s.rect, ref[s.rect.slices()].copy()) for s in stills] if again else []
+            # Made again only when these stills take more than twice the
+            # allowance and more than the exact part alone (at 4 kbit/s a
+            # 160x96 desktop's stills overshoot the allowance at any floor,
+            # and its exact part is three times their 2.6 kB).
+            most = max(2 * allowance - lossless_bytes, planned or 0) if again else None
+            done = self._encode_stills(
+                ref, frame, stills, left=left, keyframe=keyframe, first=first, most=most
+            )
+            if done is not None:
+                still_ops, sent = done
+                break
+            for r, pixels in before + undo:  # the stills, then the rests' pixels
                 ref[r.slices()] = pixels
-            photo, first = np.ones(len(blocks), np.bool_), True
-        left -= _size(rest_ops)
-        still_ops, sent = self._encode_stills(
-            ref, frame, stills, left=left, keyframe=keyframe, first=first
-        )
+            self.last = replace(last0)
+            photo, first, coarse = photo0, False, True
         if stills:
             # The pictures painted over pixels that lossless ops send (text
             # blocks inside them, the rests): put the exact pixels back. A still
@@ -370,11 +419,13 @@ class RateController:
         *,
         left: int,
         first: bool,
+        whole: bool,
         video: tuple[int, int],
     ) -> tuple[list[Still], npt.NDArray[np.bool_], Rects]:
         """Stills for the photo-like blocks when their lossless estimate does
         not fit what is left (always for a first picture, whose text stays
-        in them), within the VIDEO ops and area ``video`` leaves."""
+        in them), within the VIDEO ops and area ``video`` leaves; ``whole``:
+        the text cells inside them sent whole (``plan_stills``)."""
         o = self.options
         none: tuple[list[Still], npt.NDArray[np.bool_], Rects] = (
             [], np.zeros(len(blocks), np.bool_), np.zeros((0, 4), np.int32)
@@ -391,8 +442,9 @@ class RateController:
         room = min(o.max_stills, MAX_VIDEO_OPS - video[0])
         area = MAX_VIDEO_COVERAGE * width * height - video[1]
         return plan_stills(
-            frame, blocks, owner, photo, rects, limits=(room, area), options=o, keep_ui=not first
-        )
+            frame, blocks, owner, photo, rects, limits=(room, area), options=o,
+            keep_ui=not first, whole_cells=whole,
+        )  # fmt: skip
 
     def _first_picture_bytes(self) -> int:
         """What a keyframe may take: ``first_picture`` seconds of the rate."""
@@ -407,8 +459,11 @@ class RateController:
         left: int,
         keyframe: bool,
         first: bool = False,
-    ) -> tuple[list[EncodedOp], list[Still]]:
-        """The stills' VIDEO ops, and the stills that made the PSNR floor.
+        most: int | None = None,
+    ) -> tuple[list[EncodedOp], list[Still]] | None:
+        """The stills' VIDEO ops, and the stills that made the PSNR floor;
+        None when they would take more than ``most`` bytes (then ``ref``
+        holds some of them: the caller puts it back).
 
         ``first``: a first picture (text in it too), which sets how the
         session looks until it is refined. The model's curve is a photo's, and
@@ -417,11 +472,14 @@ class RateController:
         (H.264's rule of thumb; text grows slower), says fits ``left``."""
         if not stills:
             return [], []
+        floor = self.options.min_psnr
         photo_px = sum(s.photo for s in stills)
         qp = self.model.choose_qp(photo_px, left, len(stills))
         if first:
             before = [ref[s.rect.slices()].copy() for s in stills]
-            tried = self._stills_at(ref, frame, stills, qp, keyframe)
+            tried = self._stills_at(ref, frame, stills, qp, keyframe, floor, most)
+            if tried.over:
+                return None
             size = max(1, _size(tried.ops))
             finer = qp - int(6 * math.log2(max(1.0, left / size))) // QP_STEP * QP_STEP
             finer = max(self.options.qp_min, finer)
@@ -430,13 +488,65 @@ class RateController:
             for s, pixels in zip(stills, before, strict=True):
                 ref[s.rect.slices()] = pixels
             qp = finer
-        return self._account(self._stills_at(ref, frame, stills, qp, keyframe))
+        done = self._stills_at(ref, frame, stills, qp, keyframe, floor, most)
+        return None if done.over else self._account(done)
 
-    def _stills_at(
-        self, ref: Frame, frame: Frame, stills: list[Still], qp: int, keyframe: bool
+    def _coarse_stills(
+        self, ref: Frame, frame: Frame, stills: list[Still], room: tuple[int, int]
+    ) -> tuple[list[EncodedOp], list[Still]]:
+        """A keyframe's stills over exact text (the updates after it refine
+        them): at the quantiser the model picks for
+        ``room[0]`` bytes, with the floor ``first_min_psnr``. When they come
+        out below ``min_psnr``, the usual floor, they are encoded once more
+        at the finest quantiser that their size, doubled per
+        ``_COARSE_DOUBLING`` finer, says fits ``room[1]``, and the try is kept
+        if that picture does not fit after all (photos grow faster than
+        H.264's doubling per 6: a grainy wallpaper's stills doubled per 3-4
+        finer between qp 38 and 30). So a keyframe whose stills make the
+        usual floor is what it was, and one over fine grain takes at most
+        twice ``first_picture`` seconds, where the usual floor alone asked
+        several times that (a 1080p grainy wallpaper of sigma 6: 281 kB at
+        qp 26, 27 kB at qp 38 and 27 dB)."""
+        o = self.options
+        photo_px = sum(s.photo for s in stills)
+        qp = self.model.choose_qp(photo_px, room[0], len(stills))
+        if qp == self.model.qp_cap:
+            # None fits room[0]: the cap, which stills below the usual floor
+            # lowered (a grainy join picture: from 38 to 30, and a keyframe
+            # asked for after it took 217 kB), but no finer than at the start.
+            qp = max(qp, o.qp_min + (o.qp_start - o.qp_min) // QP_STEP * QP_STEP)
+        before = [ref[s.rect.slices()].copy() for s in stills]
+        tried = self._stills_at(ref, frame, stills, qp, True, o.first_min_psnr)
+        size = max(1, _size(tried.ops))
+        db = psnr(tried.sse, tried.measured)
+        steps = int(_COARSE_DOUBLING * math.log2(max(1.0, room[1] / size))) // QP_STEP
+        finer = max(o.qp_min, qp - steps * QP_STEP)
+        if db is None or db >= o.min_psnr or finer >= qp:
+            return self._account(tried)
+        after = [ref[s.rect.slices()].copy() for s in stills]
+        for s, pixels in zip(stills, before, strict=True):
+            ref[s.rect.slices()] = pixels
+        again = self._stills_at(ref, frame, stills, finer, True, o.first_min_psnr)
+        if _size(again.ops) <= room[1]:
+            return self._account(again)
+        for s, pixels in zip(stills, after, strict=True):
+            ref[s.rect.slices()] = pixels
+        return self._account(tried)
+
+    def _stills_at(  # noqa: PLR0917
+        self,
+        ref: Frame,
+        frame: Frame,
+        stills: list[Still],
+        qp: int,
+        keyframe: bool,
+        floor: float,
+        most: int | None = None,
     ) -> _StillsDone:
-        """Encode the stills at ``qp`` (finer for one below the PSNR floor)
-        into ``ref``; one that fails at the finest is taken back."""
+        """Encode the stills at ``qp`` (finer for one below the PSNR
+        ``floor``) into ``ref``; one that fails at the finest is taken back.
+        Stops (``over``) at a still below the floor whose bytes exceed
+        ``most`` already: finer ones would only be larger."""
         o, model = self.options, self.model
         done = _StillsDone([], [])
         for s in stills:
@@ -449,11 +559,14 @@ class RateController:
                 op = self.stills.encode(frame, ref, s.rect, q, s.holes, fast=fast)
                 err, n = sse(ref[s.rect.slices()], frame[s.rect.slices()], holes=s.holes)
                 db = psnr(err, n)
-                if db is None or db >= o.min_psnr or q <= o.qp_min:
+                if db is None or db >= floor or q <= o.qp_min:
                     break
+                if most is not None and len(op.payload) > most:
+                    done.over = True
+                    return done
                 q = max(o.qp_min, q - _RETRY_STEP)
             model.observe_still(q, s.photo, len(op.payload) + OP_HEADER, db)
-            if db is not None and db < o.min_psnr:
+            if db is not None and db < floor:
                 ref[s.rect.slices()] = before  # the finest quantiser missed the floor
                 continue  # its photo-like blocks go losslessly
             done.ops.append(op)

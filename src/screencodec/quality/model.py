@@ -74,7 +74,17 @@ class LossyOptions:
     :param first_picture: seconds of the rate a keyframe's text may take;
         past it the text goes lossy in the stills too and is refined after,
         so a joining viewer sees a picture soon (text is otherwise always
-        lossless).
+        lossless); unless those stills took more than twice this (the PSNR
+        floor over fine grain) and more than the text: then the keyframe is
+        made again with its text and UI exact and its stills coarse
+        (``first_min_psnr``).
+    :param first_min_psnr: the PSNR floor of a keyframe's stills when its
+        text and UI are exact. A keyframe is refined to exact by the updates
+        right after it, and over fine grain ``min_psnr`` asks a quantiser
+        that makes the picture several times larger (a 1080p wallpaper of
+        grain sigma 6: 281 kB at qp 26 and 31 dB, 27 kB at qp 38 and 27 dB).
+        Its stills are encoded finer, up to twice ``first_picture``, while
+        they stay below ``min_psnr``.
     """
 
     min_psnr: float = 30.0
@@ -89,6 +99,7 @@ class LossyOptions:
     min_still_area: int = 512
     max_stills: int = 6
     first_picture: float = 0.4
+    first_min_psnr: float = 26.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.qp_min <= self.qp_start <= self.qp_max <= 51:
@@ -101,6 +112,8 @@ class LossyOptions:
             raise ValueError("lossless_slack must be at least 1")
         if not self.first_picture > 0:
             raise ValueError("first_picture must be positive")
+        if not 0 < self.first_min_psnr <= self.min_psnr:
+            raise ValueError("first_min_psnr must lie in (0, min_psnr]")
 
 
 class RateModel:

@@ -106,13 +106,15 @@ def plan_stills(
     limits: tuple[int, int],
     options: LossyOptions,
     keep_ui: bool = True,
+    whole_cells: bool = False,
 ) -> tuple[list[Still], npt.NDArray[np.bool_], Rects]:
     """Stills for the photo-like blocks: per damage rect, the bounding box of
     its photo-like blocks, made even (``_even``); the biggest ``limits[0]`` of
     those large enough, within ``limits[1]`` pixels in all. Returns them,
     which blocks they hold, and the extra rects to send exactly after them
     (text and UI cells inside them unless ``keep_ui=False``, a column or
-    row shaved off)."""
+    row shaved off). ``whole_cells``: those cells are sent whole, not
+    trimmed to their lines (see ``_text_cells``)."""
     room, area = limits
     o = options
     height, width = frame.shape[:2]
@@ -148,7 +150,10 @@ def plan_stills(
         in_still |= mine & photo
         exact = b[mine & text]
         # UI inside photo-like blocks (a window's edge, a label): sent exactly.
-        ui = _text_cells(frame, rect, exact) if keep_ui else np.zeros((0, 4), np.int32)
+        ui = (
+            _text_cells(frame, rect, exact, trim=not whole_cells)
+            if keep_ui else np.zeros((0, 4), np.int32)
+        )  # fmt: skip
         holes = [Rect(*v) for v in _holes(rect, np.concatenate([exact, ui])).tolist()]
         ui_area = int((ui[:, 2].astype(np.int64) * ui[:, 3]).sum())
         stills.append(Still(rect, holes, max(0, int(npx[i]) - ui_area), int(uniq[i])))
@@ -163,13 +168,19 @@ def plan_stills(
     return stills, in_still, arr
 
 
-def _text_cells(frame: Frame, still: Rect, exact: npt.NDArray[np.int64]) -> Rects:
+def _text_cells(
+    frame: Frame, still: Rect, exact: npt.NDArray[np.int64], *, trim: bool = True
+) -> Rects:
     """Text and UI inside a still, outside the ``exact`` blocks (sent
     losslessly anyway): the ``CELL`` x ``CELL`` cells where at least
     ``_CELL_RUNS`` of the pixels equal both neighbours along a row or along a
     column (the middle of a run of three: a one-pixel line through the cell is
     enough, while grainy photos, whose neighbours are equal now and then,
-    almost never have runs), merged into few rects (absolute)."""
+    almost never have runs), merged into few rects (absolute). Each cell is
+    trimmed to its lines unless not ``trim``: then a cell with a line is
+    sent whole (a line's trim leaves out a glyph's pixels next to it that
+    take no part in a run: on a terminal's edge rows under a keyframe's
+    still, 42-127 pixels of glyphs stayed lossy)."""
     words = frame[still.slices()].view(np.uint32)[..., 0] & np.uint32(0x00FFFFFF)
     h, w = words.shape
     ys, xs = np.arange(0, h, CELL), np.arange(0, w, CELL)
@@ -215,6 +226,9 @@ def _text_cells(frame: Frame, still: Rect, exact: npt.NDArray[np.int64]) -> Rect
     cy, cx, y0, y1, x0, x1 = cy[line], cx[line], y0[line], y1[line], x0[line], x1[line]
     if not len(cy):
         return np.zeros((0, 4), np.int32)
+    if not trim:
+        y0, x0 = np.zeros_like(y0), np.zeros_like(x0)
+        y1, x1 = np.full_like(y1, CELL), np.full_like(x1, CELL)
     y0 = np.clip(ys[cy] + y0, 0, h)
     y1 = np.clip(ys[cy] + y1, 0, h)
     x0 = np.clip(xs[cx] + x0, 0, w)

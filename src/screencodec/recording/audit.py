@@ -78,6 +78,10 @@ log, each a JSON-able dict with a ``type``:
 * a ``revoke`` or ``bye`` of the host's side while the agent was away (its
   link lost, the file kept open for it), marked ``away`` true
   (:meth:`AuditTracker.away`);
+* ``not_granted`` (consent41): right after the ``consent`` row of an answer
+  that came back once its agent was gone (left, its link lost): ``answer``
+  (what the user said yes to), ``why`` (what had become of the agent, the
+  host's words); nothing of it was granted (:meth:`AuditTracker.answer_gone`);
 * ``link_lost`` (``reason``, ``resumable``: the seconds the session was
   kept for the agent) when the agent's link went without a Bye, at that
   moment, and ``resumed`` (``after``: the seconds away) when the agent came
@@ -360,6 +364,14 @@ class AuditTracker:
         if event.get("type") == "bye":
             self.bye_logged = True
         return [{**event, "away": True}]
+
+    def answer_gone(self, level: int, why: str) -> list[Event]:
+        """The host's user said yes to ``level`` after the agent was gone
+        (``why``, the host's words): the answer granted nothing. Its
+        ``consent`` row, logged as the answer came, alone read as a grant."""
+        said = (f"{safe_text(why, wire.REASON_SHOWN)}: the answer came too late" if why
+                else "the host's program failed to take the answer")
+        return [{"type": "not_granted", "answer": str(Permission(level)), "why": said}]
 
     def link_lost(self, reason: str, resumable: float) -> list[Event]:
         """The agent's link was lost (no Bye: its network, a relay) and the

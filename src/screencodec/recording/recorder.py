@@ -72,7 +72,7 @@ from screencodec.recording.writer import ChunkWriter
 from screencodec.transport.channel.base import ChannelTap
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.compact import CompactState
-from screencodec.transport.session.permissions import ConsentRequest, Grant
+from screencodec.transport.session.permissions import ConsentRequest, Grant, Permission
 from screencodec.transport.session.resume import RESUME_CHANNEL
 from screencodec.wire import UpdateFlags
 from screencodec.wire.format import HEADER, UPDATE_HEADER
@@ -487,6 +487,8 @@ class SessionRecorder:
             events = self.audit.file_unasked(*obj)
         elif kind == "answer_why":  # why the next grant or deny: (kind, level, words)
             events = self.audit.answer_why(*obj)
+        elif kind == "answer_gone":  # the user's yes came once the agent was gone: (level, why)
+            events = self.audit.answer_gone(*obj)
         elif kind == "away":  # the host's side did this while the agent was away
             events = self.audit.away(obj)
         elif kind == "link_lost":  # the agent's link went; it may come back
@@ -807,6 +809,7 @@ class Recorder:
     def wrap_consent(self, consent: ConsentCallback) -> ConsentCallback:
         """The host's consent callback, telling the local user that the session
         is recorded and logging every question and answer."""
+        from screencodec.transport.session.consent import if_answer_dropped, question_gone
 
         async def _asked(request: ConsentRequest) -> Grant:
             request = dataclasses.replace(request, recorded=True)
@@ -825,6 +828,20 @@ class Recorder:
                         "asked": str(request.level), "upgrade": request.upgrade,
                         "answer": str(level) if level else "denied",
                     })  # fmt: skip
+                    if level:  # a yes: a not_granted row follows if it grants nothing
+                        _not_granted(session, level)
+
+        def _not_granted(session: SessionRecorder, level: Permission) -> None:
+            """consent41: a yes that came once the agent was gone (or is
+            dropped as it goes back) grants nothing: the audit says so."""
+            def put(why: str) -> None:
+                session.put("answer_gone", (level.bits, why))
+
+            gone = question_gone()
+            if gone is not None:
+                put(gone)
+            else:
+                if_answer_dropped(put)
 
         return _asked
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import inspect
 import logging
@@ -50,6 +51,7 @@ from screencodec.transport.session.sidechannels import FileOfferInfo
 
 __all__ = [
     "CALLBACK_FAILED",
+    "GONE",
     "Answer",
     "ConsentCallback",
     "QuestionQueue",
@@ -61,6 +63,8 @@ __all__ = [
     "ask_permission",
     "check_consent",
     "deny",
+    "if_answer_dropped",
+    "question_gone",
     "questions_for",
     "terminal_consent",
     "terminal_yes_no",
@@ -75,6 +79,11 @@ CALLBACK_FAILED = "the host could not ask its user: its consent callback failed"
 
 #: Questions one viewer may have waiting or on screen at once.
 MAX_QUESTIONS_PER_VIEWER = 3
+
+#: The :attr:`Answer.outcome` of an answer that came back after its asker
+#: stopped waiting for it (the agent left, its link was lost): dropped, it
+#: grants nothing; ``why`` says what had happened (consent41).
+GONE = "gone"
 
 A = TypeVar("A")
 Q = TypeVar("Q", ConsentRequest, FileOfferInfo)
@@ -158,13 +167,18 @@ class Answer(Generic[A]):
     ``"failed"`` (the interface raised or returned the wrong type),
     ``"too many"`` (not asked: the viewer has too many questions waiting) or
     ``"void"`` (a file offer not asked: its sender stopped waiting for the
-    answer before its turn, :meth:`~.sidechannels.FileOfferInfo.window`).
+    answer before its turn, :meth:`~.sidechannels.FileOfferInfo.window`) or
+    :data:`GONE` (the user answered, but its asker was gone by then: the
+    answer, kept in ``given``, grants nothing).
     ``why``: for ``"failed"`` consent, what the callback did (raised, or
-    returned what), in words for the host program."""
+    returned what), in words for the host program; for :data:`GONE`, what
+    became of the asker (:func:`question_gone`)."""
 
     value: A
     outcome: str = "answered"
     why: str = ""
+    #: For :data:`GONE`: what the user's answer was (dropped).
+    given: A | None = None
 
     @property
     def timed_out(self) -> bool:
@@ -229,10 +243,15 @@ class QuestionQueue:
         question: Q,
         run: Callable[[Q], Awaitable[Answer[A]]],
         void: Callable[[], Answer[A] | None] = lambda: None,
+        gone: Callable[[], str | None] = lambda: None,
     ) -> Answer[A]:
         """``run`` the question in its turn, numbered; unless ``void()``,
         asked when the turn comes, says it is no longer to be put (then
-        that answer, and no number is used)."""
+        that answer, and no number is used). ``gone()``: why the asker no
+        longer waits for the answer (None while it does): what the
+        interface reads (:func:`question_gone`), and an answer that comes
+        back once it says so is dropped (:data:`GONE`), in the step its
+        asker reads it in."""
         try:
             async with self._turn:
                 if (unput := void()) is not None:
@@ -240,12 +259,98 @@ class QuestionQueue:
                 number = self._next
                 self._next += 1
                 self.asking = number
+                put = _Put(gone)
+                token = _PUT.set(put)  # the callback's task copies this context
                 try:
-                    return await run(dataclasses.replace(question, question=number))
+                    answer = await run(dataclasses.replace(question, question=number))
+                except BaseException:
+                    # Withdrawn (its asker went) after an answer was taken,
+                    # before it came back here: it grants nothing either.
+                    put.settle(False, gone() or "the question was withdrawn")
+                    raise
                 finally:
+                    _PUT.reset(token)
                     self.asking = 0
+                why = gone()
+                if answer.outcome == "failed":  # the callback failed after the answer was read
+                    put.settle(False, "", late=False)
+                    return answer
+                if why is None or answer.outcome != "answered":
+                    put.settle(True)  # in the step its asker takes it in
+                    return answer
+                # consent41: a yes dropped here was shown as a bare "yes"
+                # on the user's screen; the interface says it came too late.
+                put.settle(False, why)
+                return Answer(_refusal(answer.value), GONE, why, answer.value)
         finally:
             self._release(asker)
+
+
+def _refusal(value: A) -> A:
+    """The no of the kind of ``value`` (a Grant, or a file's bool)."""
+    return Grant.deny() if isinstance(value, Grant) else False  # type: ignore[return-value]
+
+
+class _Put:
+    """The question being put, as its callback's context sees it: why its
+    asker is gone (``gone``), and who to tell what became of an answer
+    taken while it was there: kept (the asker has it), or dropped as it
+    went back (the asker went meanwhile). Settled once, by the queue."""
+
+    def __init__(self, gone: Callable[[], str | None]) -> None:
+        self.gone = gone
+        self._told: list[Callable[[str], None]] = []
+        self._settled: list[Callable[[bool, str], None]] = []
+        self.settled = False
+
+    def if_dropped(self, tell: Callable[[str], None]) -> None:
+        self._told.append(tell)
+
+    def when_settled(self, tell: Callable[[bool, str], None]) -> None:
+        """``tell(kept, why)``: ``why`` "" when the host's program failed."""
+        self._settled.append(tell)
+
+    def settle(self, kept: bool, why: str = "", *, late: bool = True) -> None:
+        """The answer reached its asker (``kept``), or not: it came too late
+        (``late``: ``why`` the asker went), or the host's program failed."""
+        if self.settled:
+            return
+        self.settled = True
+        for dropped in () if kept else self._told:
+            dropped(why)
+        for tell in self._settled:
+            tell(kept, why if late else "")
+
+
+_PUT: contextvars.ContextVar[_Put | None] = contextvars.ContextVar("question_put", default=None)
+
+
+def question_gone() -> str | None:
+    """Inside a question's callback: why its asker no longer waits for the
+    answer, in the local user's words (``"the agent left"``, ``"the
+    connection to the agent was lost"``); None while it does, or outside a
+    question. Once it says so, the answer grants nothing (:data:`GONE`): an
+    interface says so instead of showing the answer as given (consent41)."""
+    put = _PUT.get()
+    return None if put is None else put.gone()
+
+
+def _when_settled(tell: Callable[[bool, str], None]) -> bool:
+    """Call ``tell(kept, why)`` once the answer of the question being put
+    reaches its asker or is dropped; False (not called) outside a queue's question."""
+    put = _PUT.get()
+    if put is None:
+        return False
+    put.when_settled(tell)
+    return True
+
+
+def if_answer_dropped(tell: Callable[[str], None]) -> None:
+    """Call ``tell(why)`` if the answer of the question being put, taken
+    while its asker was there, is dropped as it goes back (:data:`GONE`)."""
+    put = _PUT.get()
+    if put is not None:
+        put.if_dropped(tell)
 
 
 _queues: weakref.WeakKeyDictionary[object, QuestionQueue] = weakref.WeakKeyDictionary()
@@ -265,12 +370,16 @@ async def ask_permission(
     callback: ConsentCallback,
     request: ConsentRequest,
     timeout: float,
+    *,
+    gone: Callable[[], str | None] = lambda: None,
 ) -> Answer[Grant]:
     """Ask ``request`` in its turn (after :meth:`QuestionQueue.reserve`); the
     timeout runs from when the question is put, and never more than was asked
-    is granted."""
+    is granted. ``gone()``: why ``asker`` no longer waits for the answer,
+    or None (:meth:`QuestionQueue._ask`): an answer after that is
+    :data:`GONE`."""
     return await queue._ask(
-        asker, request, lambda q: _bounded_grant(callback, q, timeout))
+        asker, request, lambda q: _bounded_grant(callback, q, timeout), gone=gone)
 
 
 async def ask_file(
@@ -279,11 +388,14 @@ async def ask_file(
     callback: Callable[[FileOfferInfo], Awaitable[bool]],
     info: FileOfferInfo,
     timeout: float,
+    *,
+    gone: Callable[[], str | None] = lambda: None,
 ) -> Answer[bool]:
     """Ask about one file offer in its turn; only ``True`` itself accepts.
     The question is open at most ``timeout``, and only while its sender
     still waits for the answer: one whose sender stopped waiting before its
-    turn is not put at all (``"void"``)."""
+    turn is not put at all (``"void"``). ``gone``: as :func:`ask_permission`'s
+    (the sender left, its link lost: the question's line says so)."""
     window: list[float | None] = []
 
     def void() -> Answer[bool] | None:
@@ -302,7 +414,7 @@ async def ask_file(
             return Answer(False, "failed")
         return Answer(yes is True, "answered")
 
-    return await queue._ask(asker, info, run, void)
+    return await queue._ask(asker, info, run, void, gone)
 
 
 class Questions(Protocol):
@@ -483,7 +595,7 @@ class TerminalQuestions:
     def _show_again(self) -> None:
         """The open question's prompt once more, after replies printed since
         it was last shown (none: nothing)."""
-        if self._open and self._owed:
+        if self._open and self._owed and self._again:
             self._owed = False
             self.out.write(self._again)
             self.out.flush()
@@ -507,9 +619,12 @@ class TerminalQuestions:
             kind,
             [request.describe(), *notes],
             f"y = let them {request.grants()}, nothing more",
+            "they get nothing more" if request.upgrade else "nothing was shared",
         )
-        if yes and not request.upgrade:
+        if yes and not request.upgrade and question_gone() is None:
             self.names[request.peer] = request.who
+        # The user's answer, also one that came too late (its line said so):
+        # the queue drops it then (GONE), and the audit log has both.
         return Grant(request.level) if yes else Grant.deny()
 
     async def file_offer(self, offer: FileOfferInfo) -> bool:
@@ -523,9 +638,15 @@ class TerminalQuestions:
             "FILE (grants no access to your screen or input)",
             [text],
             f"y = save this one file{where}",
+            "the file is not saved",
         )
 
-    async def _yes_no(self, number: int, kind: str, lines: list[str], means: str) -> bool:
+    async def _yes_no(self, number: int, kind: str, lines: list[str], means: str,
+                      nothing: str = "no") -> bool:  # fmt: skip
+        """Put the question; the user's answer. ``nothing``: what a question
+        whose asker went (:func:`question_gone`) gives, in its closing line
+        ("nothing was shared"): that line says why, and a yes typed after
+        it is said to be too late, never shown as a bare yes (consent41)."""
         async with self._lock:
             reader = _LineReader.for_stream(self._stdin or sys.stdin)
             self.read += reader.discard_pending()
@@ -538,25 +659,57 @@ class TerminalQuestions:
             self._owed = False
             self._prompted = True
             self._open = True
-            answered = False
+            answered = later = False
             try:
                 line = await self._own_line(reader, label)
                 answered = True
                 self._unanswered = None  # a line after this one is for the next
                 yes = _says_yes(line)
-                self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
+                gone = question_gone()
+                if yes and gone is not None:
+                    self.out.write(f"*** {label}: your yes came too late, {gone}: {nothing}.\n")
+                    return yes
+                # A yes is shown once it reached its asker (the queue says,
+                # a few loop steps on): its agent may go meanwhile, and a
+                # "yes" then granted nothing (consent41). Held till then.
+                later = yes and _when_settled(
+                    lambda kept, why: self._answered_yes(label, kept, why, nothing))
+                if later:  # nothing more to show of this question meanwhile
+                    self._again, self._prompted = "", False
+                    # A command typed after the answer waits for it to be read
+                    # (read_up_to), not shown: in this step, as before (a /say
+                    # woken at the settle ran after the next agent's question
+                    # was put, and went to that agent: review39a's test, 1 of 2
+                    # loaded runs).
+                    self._wake_readers()
+                else:
+                    self.out.write(f"*** {label}: {'yes' if yes else 'no'}\n")
                 return yes
             finally:
                 if not answered:
-                    self.out.write(f"\n*** {label} closed without an answer: no.\n")
+                    gone = question_gone()
+                    why = "no" if gone is None else f"{gone}; {nothing}"
+                    self.out.write(f"\n*** {label} closed without an answer: {why}.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
-                self._open = False
-                self._wake_readers()  # answered: from the step its answer is printed in
-                self._owed = self._prompted = False
-                held, self._held = self._held, []
-                for text in held:
-                    self.out.write(text + "\n")
-                self.out.flush()
+                if not later:
+                    self._closed()
+
+    def _answered_yes(self, label: str, kept: bool, why: str, nothing: str) -> None:
+        """The yes to ``label`` reached its asker (``kept``) or was dropped."""
+        said = ("yes" if kept else f"that yes came too late, {why}: {nothing}." if why
+                else f"your yes was not taken (the host's program failed): {nothing}.")
+        self.out.write(f"*** {label}: {said}\n")
+        self._closed()
+
+    def _closed(self) -> None:
+        """The question on screen is closed: what was held is printed."""
+        self._open = False
+        self._wake_readers()  # answered: from the step its answer is printed in
+        self._owed = self._prompted = False
+        held, self._held = self._held, []
+        for text in held:
+            self.out.write(text + "\n")
+        self.out.flush()
 
 
     async def _own_line(self, reader: _LineReader, label: str) -> str:

@@ -5,8 +5,9 @@ them would cost that command a second of imports."""
 
 from __future__ import annotations
 
-__all__ = ["CONSENT_DENIED", "LET_IN_TO_NOTHING", "NOT_ASKED", "NO_REQUEST", "NO_VIEW_ASKED",
-           "REQUEST_WAIT", "UNANSWERED", "not_asked", "refused_words", "unanswered"]
+__all__ = ["AGENT_LEFT", "CONSENT_DENIED", "LET_IN_TO_NOTHING", "LINK_LOST", "NOT_ASKED",
+           "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT", "UNANSWERED", "not_asked",
+           "refused_words", "unanswered"]
 
 #: How long a host waits for a viewer's first request (its hello), in seconds.
 REQUEST_WAIT = 10.0
@@ -16,6 +17,11 @@ NO_REQUEST = "viewer sent no request"
 NO_VIEW_ASKED = "viewer did not ask to view"
 #: Both: a session nobody was let in to, as a refusal is.
 LET_IN_TO_NOTHING = frozenset({NO_REQUEST, NO_VIEW_ASKED})
+
+#: Why a question's asker no longer waits for its answer, in the host's
+#: user's words (consent.question_gone; link.py ``question_gone``).
+AGENT_LEFT = "the agent left"
+LINK_LOST = "the connection to the agent was lost"
 
 #: The user's no to the first question (link.py ``_ask_first``); followed
 #: by ": no answer in time", or by ": WHY" when the host program's consent

@@ -47,8 +47,10 @@ from screencodec.transport.session.consent import (
     questions_for,
 )
 from screencodec.transport.session.endreasons import (
+    AGENT_LEFT,
     CONSENT_DENIED,
     LET_IN_TO_NOTHING,
+    LINK_LOST,
     not_asked,
     unanswered,
 )
@@ -282,6 +284,13 @@ class Host(HostEnding, HostExchange, HostClipboard):
         finally:
             if lost:  # its half files' removal is a lost link's, not the session's end
                 runtime.link_lost(link)
+            if link.leaving is None and link.ended_here is None:
+                # What its open question (an upgrade's, a file's) says as
+                # the cleanup withdraws it (consent41: it said only "no").
+                if reason.startswith("viewer said bye"):
+                    link.leaving = AGENT_LEFT
+                elif lost or reason.startswith("viewer gone"):
+                    link.leaving = LINK_LOST
             await link.cleanup()
             if lost and link.ended_here is not None:
                 # The host's user ended the session (disconnect) while this

@@ -64,13 +64,16 @@ from screencodec.transport.session.clipboard_host import LinkClipboard
 from screencodec.transport.session.compact import ReceiptState
 from screencodec.transport.session.consent import (
     CALLBACK_FAILED,
+    GONE,
     Answer,
     ask_permission,
     questions_for,
 )
 from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.endreasons import (
+    AGENT_LEFT,
     CONSENT_DENIED,
+    LINK_LOST,
     NO_REQUEST,
     NO_VIEW_ASKED,
     REQUEST_WAIT,
@@ -194,6 +197,9 @@ class ViewerLink(LinkAsking):
         self._showing: tuple[asyncio.Task[Any], ...] = ()
         #: Why this host ended the session itself (Host.disconnect), if it did.
         self.ended_here: str | None = None
+        #: The agent left (AGENT_LEFT: its Bye) or its link was lost
+        #: (LINK_LOST), as this link read it: its open question says so.
+        self.leaving: str | None = None
         #: The task of this session's own code (a consent callback, a
         #: handler) that ended it (Host.disconnect or close from inside it):
         #: let return, not cancelled, before the session ends (endleft35).
@@ -527,7 +533,8 @@ class ViewerLink(LinkAsking):
 
         try:
             answer = await self._first_answer(ask_permission(
-                queue, self, put, request, self.host.config.consent_timeout))
+                queue, self, put, request, self.host.config.consent_timeout,
+                gone=self.question_gone))  # fmt: skip
         finally:
             self.first_open = False  # answered, or the session ends: no more early chat
         # Not let in: nobody waits for this one to join (Host.joining, review39a).
@@ -546,6 +553,15 @@ class ViewerLink(LinkAsking):
             await self.send(m.Bye("the local user declined"))
             return CONSENT_DENIED
         return grant.level
+
+    def question_gone(self) -> str | None:
+        """Why this link no longer waits for its question's answer (the
+        agent left, its link lost), or None: the question's closing line
+        says it, and an answer after it grants nothing (consent.GONE). Not
+        when this host ended it (its user's /end says so itself)."""
+        if self.leaving is not None or self.ended_here is not None:
+            return self.leaving
+        return LINK_LOST if self.channel.closed else None
 
     async def _answered(self, asking: Awaitable[Any]) -> Any:
         """The consent callback's answer; no more chat before the grant from
@@ -669,10 +685,18 @@ class ViewerLink(LinkAsking):
                     self._next = asyncio.ensure_future(self.channel.recv())
                 await asyncio.wait({task, self._next}, return_when=asyncio.FIRST_COMPLETED)
                 if task.done():
-                    return task.result()  # type: ignore[no-any-return]
+                    answer = task.result()
+                    if not isinstance(answer, Answer) or answer.outcome != GONE:
+                        return answer  # type: ignore[no-any-return]
+                    # The yes came as the link went (dropped; the audit
+                    # log says so: Recorder.wrap_consent): its end, read
+                    # next, is the session's.
+                    task = asyncio.get_running_loop().create_future()
+                    continue
                 data, self._next = self._next.result(), None
                 msg = m.decode(data)
                 if isinstance(msg, m.Bye):
+                    self.leaving = AGENT_LEFT  # said by its question as it closes
                     return _bye_reason(msg)
                 if isinstance(msg, _INPUT):
                     self.gate.dropped_early += 1  # before any grant: never injected

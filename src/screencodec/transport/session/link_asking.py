@@ -21,10 +21,20 @@ from typing import TYPE_CHECKING, Any
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.base import Channel, close_with
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.consent import ask_file, ask_permission, questions_for
+from screencodec.transport.session.consent import (
+    GONE,
+    ask_file,
+    ask_permission,
+    questions_for,
+)
 from screencodec.transport.session.events import PermissionChanged
 from screencodec.transport.session.input_gate import InputGate
-from screencodec.transport.session.permissions import CONTROL, VIEW, ConsentRequest, Permission
+from screencodec.transport.session.permissions import (
+    CONTROL,
+    VIEW,
+    ConsentRequest,
+    Permission,
+)
 from screencodec.transport.session.refusal import TOO_MANY_QUESTIONS, UnaskedRefusals
 from screencodec.transport.session.services import RecordingLike, SessionHost
 
@@ -63,6 +73,7 @@ class LinkAsking:
         def flow(self) -> CongestionControl: ...
         async def send(self, msg: m.Message) -> None: ...
         def spawn(self, coro: Any) -> None: ...
+        def question_gone(self) -> str | None: ...
 
     async def _on_request(self, asked: Permission) -> None:
         """A permission request after the grant: refuse it unasked (saying
@@ -115,7 +126,13 @@ class LinkAsking:
         try:
             request = ConsentRequest(self.who, self.peer, wanted, upgrade=True)
             answer = await ask_permission(questions_for(self.host), self, self.host.consent,
-                                          request, self.host.config.consent_timeout)
+                                          request, self.host.config.consent_timeout,
+                                          gone=self.question_gone)  # fmt: skip
+            if answer.outcome == GONE:
+                # The agent was gone as the answer came back (consent41):
+                # the terminal said the yes came too late, and the audit
+                # log (Recorder.wrap_consent); nothing is granted.
+                return
             if self.channel.closed:
                 # The link ended before the answer came back here (a yes
                 # typed in the loop steps between the close and the
@@ -165,7 +182,8 @@ class LinkAsking:
         async def via_queue(q: Any) -> bool:
             if consent is None:
                 return False
-            return (await ask_file(queue, self, consent, q, timeout)).value
+            return (await ask_file(queue, self, consent, q, timeout,
+                                   gone=self.question_gone)).value  # fmt: skip
 
         async def run() -> None:
             accept = await files.decide(offer, info, via_queue)
