@@ -122,6 +122,8 @@ def test_review40a_an_embedders_close_waiting_on_a_half_files_removal(
             await asyncio.sleep(0.05)
         named = [f"{info.name} {came > 0}" for info, came in host.removing()]
         await asyncio.wait({closing}, timeout=1.5)
+        for _ in range(20):  # and turns of the loop: a close that returned at its 0.5 s
+            await asyncio.sleep(0)  # timer, late on a loaded machine, is done by now
         assert not closing.done()  # beyond its timeout: the disk does not answer
         if leaves == "give_up_saves":
             assert host.give_up_saves() == []  # (no file was being saved)
