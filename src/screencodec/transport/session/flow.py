@@ -16,7 +16,8 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   the bytes-weighted median of their rates when there are enough of them
   (a few spans the viewer timed badly are stragglers, see ``_median_rate``),
   else their bytes over their spans. The estimate follows a link that frees
-  up within one window, with no probing needed.
+  up within one window, with no probing needed. While no queue shows it
+  holds at what the last two long trains timed (``_hold_to_long_trains``).
 * **Queueing delay.** ``arrived - span - sent`` is the first byte's one-way
   delay plus a constant clock offset; its minimum over ``base_window`` seconds
   is the empty path, and what an update took beyond that is queueing.
@@ -38,9 +39,11 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   as queueing (nor as round trip, for what may be in flight).
 * **Pacing.** The controller predicts when the bottleneck will have sent what
   is queued (``link_free_at``). A tick may send only when at most
-  ``queue_target`` seconds of data would wait ahead of it, the measured queue
-  is under ``max_queue_delay`` and fewer than ``window`` updates await their
-  receipt. Otherwise the tick is skipped: nothing is encoded or queued; the
+  ``queue_target`` seconds of data would wait ahead of it, fewer than
+  ``window`` updates await their receipt and the bytes unanswered, less what
+  the link has moved of them (:meth:`CongestionControl.unanswered`), are
+  under :meth:`CongestionControl.max_in_flight`. Otherwise the tick is
+  skipped: nothing is encoded or queued; the
   encoder still holds what the viewer has, so the next update covers it all.
 
 State is owned by one viewer's send loop and receive loop on one event loop
@@ -69,6 +72,10 @@ _MIN_SPAN = 200e-6  #: a shorter span was most likely read all at once
 #: path's was read late, after the whole update came: on a link fast enough
 #: to move it in under ``_MIN_SPAN`` it would not be (no queue assumed).
 _LATE_WHOLE = 0.002
+_NEVER = -1e9  #: a time before any other
+_POLL = 0.002  #: the least wait while the link moves what is unanswered
+_LONG_SPAN = 0.050  #: a train this long on the link times it within a few per cent
+_LONG_KEEP = 5.0  #: ... and holds the rate up for this long while no queue shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,13 +193,14 @@ class CongestionControl:
         self.min_rtt: float | None = None
         self.queue_delay = 0.0  #: smoothed queueing delay at the bottleneck
         self.rate = c.initial_rate  #: measured bottleneck rate
-        self.timed_at = -1e9  #: when an update last timed the link
+        self.timed_at = _NEVER  #: when an update last timed the link
         self.backoff = 1.0
         self.congestion_events = 0
         self.link_free_at = 0.0
         self._sent: OrderedDict[int, _Sent] = OrderedDict()
         self._owd: deque[tuple[float, float]] = deque()  # (time, one-way delay) for the base
         self._busy: deque[tuple[float, int, float]] = deque()  # (time, bytes, busy seconds)
+        self._long: deque[tuple[float, float]] = deque(maxlen=2)  # (time, rate): long trains
         self._last_event = -1e9
         self._last_receipt_at: float | None = None
         self.standing = 0.0  #: a late reader's offset, learnt: not queueing
@@ -218,13 +226,23 @@ class CongestionControl:
 
     def delay(self, now: float) -> float:
         """Seconds until an update may be sent (0: now). ``inf`` while the
-        window is full (wait for a receipt)."""
+        window is full or the bytes unanswered are over :meth:`max_in_flight`
+        until a receipt comes; while they are over only until the link has
+        moved them (:meth:`unanswered`), the time that takes at least (the
+        caller asks again then: a send loop that slept until a receipt or
+        250 ms left a 1 Mbit/s link idle 110-120 ms after a Page Down)."""
+        ahead = max(0.0, self.link_free_at - now - self.config.queue_target)
         if len(self._sent) >= self.window:
             return float("inf")
-        if self._sent and self.bytes_in_flight >= self.max_in_flight():
-            return float("inf")
-        ahead = self.link_free_at - now - self.config.queue_target
-        return max(0.0, ahead)
+        if self._sent:
+            unanswered = self.unanswered(now)
+            over = unanswered - self.max_in_flight()
+            if over >= 0:
+                credit = self.bytes_in_flight - unanswered  # given already
+                if self._credit_cap() - credit <= over:
+                    return float("inf")  # only a receipt can make room
+                return max(ahead, over / self.target_rate(), _POLL)
+        return ahead
 
     def max_in_flight(self) -> float:
         """Bytes unanswered at most (one more update may always go when none
@@ -234,6 +252,45 @@ class CongestionControl:
         # A late reader's receipts come ``standing`` later without a queue.
         rtt = (self.min_rtt if self.min_rtt is not None else 0.1) + self.standing
         return self.target_rate() * (rtt + 2 * self.config.queue_target) + 2 * _SEGMENT
+
+    def unanswered(self, now: float) -> float:
+        """Bytes in flight that the link may not have delivered yet: all that
+        awaits a receipt, less what the link has moved of it at the target
+        rate (in the order sent, from when each went) a round trip ago. An
+        update's receipt covers it whole, so its bytes, unlike TCP's, are
+        answered only with its last. Without that credit an update over
+        :meth:`max_in_flight` held the next until its receipt came: at 1
+        Mbit/s and 100 ms a 30 kB Page Down left the link idle 110-180 ms (a
+        round trip and the viewer's decode) after its last byte.
+
+        The credit is one update's size at most, so a rate that runs ahead
+        of the link queues one update more; and it is given only at a rate
+        the viewer's stamps timed, with no queue showing (an initial guess 40
+        times the link, or a link that just slowed, queued 0.2-1.1 s more in
+        the model with it)."""
+        held = float(self.bytes_in_flight)
+        most = self._credit_cap()
+        if not most:
+            return held
+        rate = self.target_rate()
+        rtt = (self.min_rtt if self.min_rtt is not None else 0.1) + self.standing
+        answered_by = now - rtt  # a byte the link moved before this is answered by now
+        moved, free = 0.0, _NEVER
+        for rec in self._sent.values():
+            start = max(free, rec.at)
+            free = start + rec.size / rate
+            if free > answered_by:
+                moved += max(0.0, answered_by - start) * rate
+                break
+            moved += rec.size
+        return held - min(moved, most)
+
+    def _credit_cap(self) -> float:
+        """The most :meth:`unanswered` may take off for bytes the link moved
+        (0: none is given now)."""
+        if not self._sent or self.timed_at <= _NEVER or self.congested():
+            return 0.0
+        return float(max(rec.size for rec in self._sent.values()))
 
     def stale(self, now: float) -> bool:
         """No update large enough to time the link arrived for a rate window."""
@@ -349,6 +406,7 @@ class CongestionControl:
             # late also reports a short span, but then a late first byte too
             # (a queue): not taken then, and at most doubling per window.
             self.rate = max(self.rate, min(timed / c.min_busy, 2 * self.rate))
+        self._hold_to_long_trains(rec.size, span, first_owd - base, now)
         late: bool | None = None
         if rec.size > 2 * _SEGMENT:
             # A queue delays an update's bytes but they still cross the link
@@ -356,6 +414,29 @@ class CongestionControl:
             # reads them in a fraction of their time on the link.
             late = span < 0.5 * (rec.size - _SEGMENT) / self.rate
         self._stamped_sample(first_owd - base, late, rec.at, now)
+
+    def _hold_to_long_trains(self, size: int, span: float, level: float, now: float) -> None:
+        """Keep the rate at least at what the last two long trains timed
+        (``_LONG_SPAN`` or more on the link: a few ms of a late read is a few
+        per cent) while no queue shows. Between a Page Down's frames at 1
+        Mbit/s the window holds the refinement's 3-6 kB updates, whose spans
+        a viewer sharing its CPU stretches (their rates p10 513 kbit/s, the
+        long trains' 1,000): the median sank to 690-840 kbit/s and the next
+        frame was paced a quarter slower than the link.
+
+        A train whose first byte looks late (``level``, over the empty path)
+        may have been read late, its span short (too fast): not taken. A
+        queue forgets them all: the link may have slowed, or they ran ahead
+        of it, and kept they would hold the rate up again once it drained."""
+        if self.congested():
+            self._long.clear()
+            return
+        if size > 2 * _SEGMENT and span >= _LONG_SPAN and level <= self.config.max_queue_delay:
+            self._long.append((now, (size - _SEGMENT) / span))
+        while self._long and self._long[0][0] < now - _LONG_KEEP:
+            self._long.popleft()
+        if len(self._long) == self._long.maxlen:
+            self.rate = max(self.rate, min(r for _, r in self._long))
 
     def _time_acks(self, acked: list[_Sent], arrival: float, now: float) -> None:
         """Without stamps the serialisation of an update cannot be told from
