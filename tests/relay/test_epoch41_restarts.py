@@ -49,7 +49,7 @@ from screencodec.transport.relay.directory import ClaimResult
 from screencodec.transport.relay.protocol import claim_verifier
 from screencodec.transport.relay.redis_directory import RedisDirectory
 
-from .cluster import RedisServer, RelayProcess, run, wait_for
+from .cluster import RedisServer, RelayProcess, beats, run, wait_for
 from .test_attack40_redis_loss import _kept, _register_as_stranger
 
 FAST = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
@@ -158,7 +158,9 @@ def test_redis_restarted_with_every_write_kept_keeps_the_code_and_starts_the_gra
             # The relays cannot tell a Redis that kept every write from one
             # restored from an older snapshot: the grace, for a new code.
             assert await _register_as_stranger(b.port, "321321321") == BUSY
-            await asyncio.sleep(limits.claim_ttl / 3 + 0.5)  # a beat of each relay
+            beat = beats(a)  # its beats from now on: after the stranger's try
+            await wait_for(lambda: bool(beat), limits.claim_ttl + 10)  # a beat of a's
+            assert beat[0] == set()  # the host's claim kept, not lost
             assert reg.state == "registered" and reg.registrations == 1
             assert a.sessions == {creds.code}
         finally:
@@ -268,7 +270,9 @@ def test_redis_restarted_from_a_snapshot_older_than_a_claim_does_not_hand_out_th
             rdb_redis.start(epoch=False)
             assert (await _register_as_stranger(b.port, creds.code))[0] in (
                 RefuseCode.BUSY, RefuseCode.CODE_IN_USE)
-            await asyncio.sleep(limits.claim_ttl / 3 + 0.5)  # a beat of each relay
+            beat = beats(a)  # its beats from now on: after the stranger's try
+            await wait_for(lambda: bool(beat), limits.claim_ttl + 10)  # a beat of a's
+            assert beat[0] == set()  # the host's claim made again, not lost
             assert reg.state == "registered" and reg.registrations == 1
         finally:
             await reg.close()

@@ -32,7 +32,7 @@ from screencodec.transport.connect import host_via_relay
 from screencodec.transport.relay import ROLE_HOST_CONTROL, Relay, RelayLimits, encode_open
 from screencodec.transport.relay.redis_directory import RedisDirectory
 
-from .cluster import RedisServer, relays, run
+from .cluster import RedisServer, beats, relays, run, wait_for
 
 FAST = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
 
@@ -62,7 +62,9 @@ def test_a_relay_started_right_after_a_flush_does_not_hand_out_a_live_hosts_code
                     ftype, body = await read_frame(reader, 1024)
                     answer = body[0] if ftype == FrameType.REFUSE else ftype
                     assert answer in (RefuseCode.BUSY, RefuseCode.CODE_IN_USE), answer
-                    await asyncio.sleep(limits.claim_ttl / 3 + 0.5)  # the host's relay beats
+                    beat = beats(a)  # its beats from now on: after the stranger's try
+                    await wait_for(lambda: bool(beat), limits.claim_ttl + 10)  # a's beat
+                    assert beat[0] == set()  # the host's claim made again, not lost
                     assert reg.state == "registered" and reg.registrations == 1
                     assert a.sessions == {creds.code}
                 finally:

@@ -115,7 +115,7 @@ def test_close_from_an_extension_handler_ends_the_others_and_not_the_hub_under_i
 
     took, reasons, others_left, at_hub_close = run(main(), 40)
     assert reasons == ["host said bye: host ended"] * 2, reasons
-    assert took < 2.0, took  # found: 5.0 s (its own session waited for)
+    assert took < 4.0, took  # found: 5.0 s (its own session waited for); 4: a loaded machine
     assert others_left == [0], others_left  # Bob's session over before close returned
     # Found: [1], the hub closed under the handler's own session.
     assert at_hub_close[0] == 0, at_hub_close
@@ -156,7 +156,7 @@ def test_a_consent_callback_ending_its_own_session_returns_from_its_await(questi
             return after, reason
 
     after, reason = run(main(), 40)
-    assert after[0] < 2.0, after
+    assert after[0] < 4.0, after  # not the 5 s wait for its own session (a loaded machine)
     assert "not today" in reason, reason
 
 

@@ -30,7 +30,7 @@ from transport.test_stopdisk_host import stalled, state
 __all__ = ["fat"]  # the fixture
 
 _PROGRAM = textwrap.dedent("""
-    import asyncio, atexit, faulthandler, os, signal, sys
+    import asyncio, atexit, faulthandler, os, signal, sys, time
     faulthandler.dump_traceback_later(40, exit=True)  # a failing run: where it hung
     from pathlib import Path
     from screencodec.capture.synthetic import SyntheticDesktop
@@ -40,6 +40,18 @@ _PROGRAM = textwrap.dedent("""
     from screencodec.transport.session import messages as m
 
     folder, notes, daemon = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+
+    def stop_disk(daemon):  # as the tests' stop_disk: until every thread of it is stopped
+        os.kill(daemon, signal.SIGSTOP)
+        tasks = Path(f"/proc/{daemon}/task")
+        while not all(_state(t) == "T" for t in tasks.iterdir()):
+            time.sleep(0.005)
+
+    def _state(task):
+        try:
+            return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return "T"  # a thread gone: it answers nothing
 
     async def yes(info):
         return True
@@ -60,7 +72,7 @@ _PROGRAM = textwrap.dedent("""
                 size = notes.stat().st_size
                 while not any(p.stat().st_size == size for p in folder.iterdir()):
                     await asyncio.sleep(0.05)
-                os.kill(daemon, signal.SIGSTOP)
+                stop_disk(daemon)
             await real(msg)
 
         sender._send = send

@@ -26,7 +26,7 @@ from screencodec.transport.session.files.wire import STOPPED_THERE_WHY
 from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_host_cli_commands import AGENT, goes_on, join, leave, wait
 from transport.test_small_file_durable import fat
-from transport.test_stopdisk_host import stalled, stop_at_end, waits_on_the_disk
+from transport.test_stopdisk_host import stalled, stop_at_end, stop_disk, waits_on_the_disk
 
 __all__ = ["fat"]  # the fixture, imported for the FAT tests here
 
@@ -58,7 +58,7 @@ def _stop_while_held(fat: Path, notes: Path, *, at_the_end: bool) -> None:
                 sending = asyncio.ensure_future(viewer.sender.send(notes))
                 asked = await wait(host, r"Question 2: FILE.*?\[y/N\] ", mark)
                 if not at_the_end:  # the disk stops before the yes: its folder is looked at
-                    os.kill(daemon, signal.SIGSTOP)
+                    stop_disk(daemon)
                 host.type("y")
                 while not waits_on_the_disk(host.proc.pid, daemon):
                     await asyncio.sleep(0.05)

@@ -99,9 +99,10 @@ def test_a_disconnect_from_a_task_a_consent_callback_started_waits_for_the_clean
     finished_at_return, took, reason = run(main(), 40)
     assert reason == "host said bye: time is up", reason
     # Found: False (the session's cleanup not begun), then 5.0 s: the
-    # cleanup waited OWN_END_WAIT for the task that waited for it.
+    # cleanup waited OWN_END_WAIT for the task that waited for it. Under 4 s:
+    # not that wait, however slow a loaded machine is (flake41: was 2 s).
     assert finished_at_return
-    assert took < 2.0, took
+    assert took < 4.0, took
 
 
 @pytest.mark.parametrize("limit", LIMITS)
@@ -141,7 +142,7 @@ def test_a_consent_callback_disconnecting_its_own_session_returns_at_once(
         return took[0], reason
 
     took, reason = run(main(), 40)
-    assert took < 2.0, took  # it does not wait for its own session
+    assert took < 4.0, took  # it does not wait for its own session (OWN_END_WAIT, 5 s)
     assert "not today" in reason, reason
 
 
@@ -230,7 +231,7 @@ def test_a_disconnect_from_a_file_consent_callback_or_a_task_it_started(
 
     finished_at_return, took, reason = run(main(), 40)
     assert reason == "host said bye: no files", reason
-    assert took < 2.0, took  # neither waits for the other
+    assert took < 4.0, took  # neither waits for the other (OWN_END_WAIT, 5 s)
     # The callback's own session ends after it returned; its task's had
     # ended (owncode35: found False).
     assert finished_at_return == (who == "its task")
@@ -268,4 +269,4 @@ def test_a_handler_awaiting_its_disconnect_through_wait_for_returns_at_once() ->
             await listener.close()
         return took[0]
 
-    assert run(main(), 40) < 2.0  # found: 5.0 s
+    assert run(main(), 40) < 4.0  # found: 5.0 s

@@ -108,7 +108,7 @@ def test_disconnect_from_a_handler_with_a_time_limit_is_not_held() -> None:
 
     took, reason = run(main(), 60)
     assert reason == "host said bye: the agent hung up"
-    assert took < 2.0, took  # found: 5.0 s (CLEANUP_WAIT)
+    assert took < 4.0, took  # found: 5.0 s (CLEANUP_WAIT); 4: a loaded machine
 
 
 def test_a_hosts_reason_that_reads_like_silence_is_not_a_lost_link() -> None:

@@ -44,6 +44,7 @@ from screencodec.transport.session.files.incoming import QUEUED_MOST
 from .helpers import run, until
 from .test_files2_off_loop import _daemon
 from .test_small_file_durable import _fat_tools
+from .test_stopdisk_host import stop_disk
 
 #: Past what the host queues for its disk, and what TCP and asyncio hold.
 FILE_SIZE = QUEUED_MOST + (16 << 20)
@@ -106,7 +107,7 @@ def test_the_hosts_own_disk_wait_is_not_the_agents_silence(big_fat: Path,
 
             async def send(msg: m.Message) -> None:
                 if isinstance(msg, m.FileChunk) and msg.offset > 0 and not stopped.is_set():
-                    os.kill(daemon, signal.SIGSTOP)  # the host's disk stops answering
+                    stop_disk(daemon)  # the host's disk stops answering
                     watchdog.start()
                     stopped.set()
                 await real(msg)
