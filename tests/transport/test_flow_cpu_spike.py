@@ -43,3 +43,17 @@ def test_a_queue_still_cuts_it() -> None:
     now = _steady(cc, 0.0, 60)
     _steady(cc, now, 6, extra=0.080)  # every update 80 ms late: queued
     assert cc.congestion_events >= 1 and cc.backoff < 1.0
+
+
+def test_a_stall_that_delays_two_updates_does_not_cut_the_rate() -> None:
+    """Traced too: a stall of the host, the viewer or the machine delays the
+    updates sent within it, two sent 10-35 ms apart, then the level falls
+    back. Two samples in a row over the threshold (GCC's count alone) cut;
+    over it for less than ``persist`` seconds of sends does not."""
+    cc = CongestionControl()
+    now = _steady(cc, 0.0, 60)
+    for first, second in ((0.062, 0.055), (0.082, 0.071), (0.048, 0.048)):
+        _update(cc, now, first)
+        _update(cc, now + 1 / 30, second)
+        now = _steady(cc, now + 2 / 30, 30)
+    assert cc.congestion_events == 0 and cc.backoff == 1.0
