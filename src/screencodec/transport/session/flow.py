@@ -27,7 +27,9 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
 * **Target rate** = ``headroom`` x estimate x ``backoff``. ``backoff`` drops by
   ``decrease`` when the smoothed queueing delay passes ``max_queue_delay``
   (someone else is using the uplink, or the estimate ran ahead) and recovers
-  towards 1 while the queue stays empty.
+  towards 1 while the queue stays empty. The level must have been over the
+  threshold for ``persist`` seconds of sends too: a CPU stall delays an
+  update or two and falls back, a queue stays.
 * **Late readers.** A viewer whose process is starved reads its updates late,
   which adds a standing offset to every arrival stamp: over the threshold,
   but no queue. Its updates are found waiting, read in a fraction of their
