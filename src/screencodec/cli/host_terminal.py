@@ -89,7 +89,9 @@ class _TerminalInput:
 
     def _typed(self, line: str) -> None:
         """On the loop: a line that is no command goes on to the open question."""
-        if self.ui is not None and not self.ui.asking:
+        # A line typed while a question waits to be shown (hold) goes on:
+        # that question says it was typed before it, not taken.
+        if self.ui is not None and not self.ui.asking and self.ui.holding is None:
             if line.strip():
                 self.ui.say(f"(not sent, and no question is open: to write to your agent,"
                             f" type {SAY} and your message)")  # fmt: skip
