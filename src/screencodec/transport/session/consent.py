@@ -516,6 +516,9 @@ class TerminalQuestions:
         #: else None: a line typed now is typed before it (host_terminal
         #: passes it on, to be told as not taken, not as "no question is open").
         self.holding: str | None = None
+        #: Lines typed during the hold that never reached ``stdin``
+        #: (:meth:`typed_before`): told with those discarded from it.
+        self._early = 0
         #: When (loop time) and which question last closed without an answer.
         self._unanswered: tuple[float, int] | None = None
         self._lock = asyncio.Lock()
@@ -678,6 +681,7 @@ class TerminalQuestions:
             await self._wait_hold(label)
             dropped = reader.discard_pending()
             self.read += dropped
+            dropped, self._early = dropped + self._early, 0
             body = "".join(f"***   {line}\n" for line in lines)
             self.out.write(f"{_typed_before(dropped, label)}\n*** {label}: {kind}\n{body}"
                            f"*** {means}; anything else = no. [y/N] ")
@@ -721,6 +725,12 @@ class TerminalQuestions:
                 self._closed_at = asyncio.get_running_loop().time()
                 if not later:
                     self._closed()
+
+    def typed_before(self) -> None:
+        """A line typed while a question waits out its hold (:attr:`holding`),
+        kept from ``stdin`` by its caller (host_terminal): the question says,
+        as it shows, that it was not taken."""
+        self._early += 1
 
     async def _wait_hold(self, label: str) -> None:
         """Wait until ``hold`` has passed since the last question closed
