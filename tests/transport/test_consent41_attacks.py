@@ -164,6 +164,8 @@ def test_a_double_y_does_not_answer_a_control_question_put_right_behind_the_firs
                 q2 = host.wait_for(r"\n\*\*\* A line typed before Question 2 was shown was not"
                                    r" taken as its answer\.\n\*\*\* Question 2: .*?"
                                    + re.escape(PROMPT_END), q1.end())  # fmt: skip
+                # Told once, as typed before Question 2: not as "no question is open".
+                assert "(not sent" not in host.text[q1.end():q2.end()], host.text
                 assert await _next_of(ch, m.PermissionDeny, m.PermissionGrant) \
                     == m.PermissionGrant(VIEW.bits)  # Question 1's  # fmt: skip
                 host.type(own)
