@@ -20,7 +20,7 @@ from screencodec.transport import (
     channel_pair,
     register_permission,
 )
-from screencodec.transport.session.consent import ask
+from screencodec.transport.session.consent import TerminalQuestions, ask
 from screencodec.transport.session.events import (
     ChatReceived,
     EventHub,
@@ -209,7 +209,9 @@ def test_terminal_question_ignores_lines_typed_before_it() -> None:
         assert not (await asyncio.wait_for(first, 5)).granted
 
         # A question that times out is a no, and a late "y" typed for it does not
-        # answer the next one.
+        # answer the next one. (Put HOLD after the last close: one put sooner
+        # waits out the hold, longer than its 0.1 s, and is never shown.)
+        await asyncio.sleep(TerminalQuestions.HOLD)
         assert not (await ask(consent, request, 0.1)).granted
         assert prompts() == 2
         keys.type("y\n")

@@ -35,6 +35,9 @@ class _TerminalInput:
     A line typed while no question is on screen answers nothing: it is
     told so in one line (with how to chat) and not passed on (it was dropped
     without a word: a user who typed "hello" to the agent saw nothing).
+    One typed while a question waits to be shown (``ui.holding``: within a
+    second of the one before) is not passed on either: that question says,
+    as it shows, that a line typed before it was not taken (settle41).
 
     State: a daemon thread reading ``stdin``, through ``typed`` on a
     terminal (:class:`~.terminal.TypedLine`: the typed text stays whole while
@@ -89,6 +92,12 @@ class _TerminalInput:
 
     def _typed(self, line: str) -> None:
         """On the loop: a line that is no command goes on to the open question."""
+        if self.ui is not None and self.ui.holding is not None:
+            # Typed while a question waits out its hold: not passed on (a
+            # line in the pipe as the hold ends could still be read as its
+            # answer); that question says, as it shows, it was not taken.
+            self.ui.typed_before()
+            return
         if self.ui is not None and not self.ui.asking:
             if line.strip():
                 self.ui.say(f"(not sent, and no question is open: to write to your agent,"

@@ -473,11 +473,27 @@ class TerminalQuestions:
     the question stays open for its own answer (another line is taken: it
     can only refuse). Else a peer that withdraws its question as the user
     types ``y`` would have that ``y`` land on the question behind it.
+
+    A question is not shown within ``hold`` seconds of the close of the
+    one before (answered or not): it waits (:attr:`holding` says which),
+    so a second ``y`` typed meanwhile (a double tap, an Enter that seemed
+    not to take) is typed before it and not taken, and the user is told so
+    in one line as it shows. Else an agent that asks for CONTROL before its
+    first question is answered has that second ``y`` grant it, the
+    question never read (settle41). The wait comes out of the question's
+    timeout; a question put later than ``hold`` after the last close is
+    shown at once.
     """
 
     #: Seconds after a question closed without an answer during which a
     #: typed line is taken for that question's, not the next one's.
     SETTLE = 2.0
+    #: Seconds after a question closed before the next is shown: a double
+    #: tap or a key's repeat comes within a few tenths of a second, and an
+    #: Enter typed again because the first "seemed not to take" within
+    #: about one; browsers hold a download or install dialog's buttons as
+    #: long (Firefox's security.dialog_enable_delay is 1000 ms).
+    HOLD = 1.0
 
     def __init__(
         self,
@@ -486,11 +502,23 @@ class TerminalQuestions:
         *,
         download_dir: Path | None = None,
         settle: float = SETTLE,
+        hold: float = HOLD,
     ) -> None:
         self._stdin = stdin
         self._out = stdout
         self._download_dir = download_dir
         self.settle = settle
+        self.hold = hold
+        #: When (loop time) the last question closed (its line read, or
+        #: closed without one): the next is not shown before ``hold`` after.
+        self._closed_at: float | None = None
+        #: The label of the question waiting out ``hold`` ("Question 2"),
+        #: else None: a line typed now is typed before it (host_terminal
+        #: passes it on, to be told as not taken, not as "no question is open").
+        self.holding: str | None = None
+        #: Lines typed during the hold that never reached ``stdin``
+        #: (:meth:`typed_before`): told with those discarded from it.
+        self._early = 0
         #: When (loop time) and which question last closed without an answer.
         self._unanswered: tuple[float, int] | None = None
         self._lock = asyncio.Lock()
@@ -649,11 +677,14 @@ class TerminalQuestions:
         it is said to be too late, never shown as a bare yes (consent41)."""
         async with self._lock:
             reader = _LineReader.for_stream(self._stdin or sys.stdin)
-            self.read += reader.discard_pending()
             label = f"Question {number}" if number else "Question"
+            await self._wait_hold(label)
+            dropped = reader.discard_pending()
+            self.read += dropped
+            dropped, self._early = dropped + self._early, 0
             body = "".join(f"***   {line}\n" for line in lines)
-            self.out.write(
-                f"\n*** {label}: {kind}\n{body}*** {means}; anything else = no. [y/N] ")
+            self.out.write(f"{_typed_before(dropped, label)}\n*** {label}: {kind}\n{body}"
+                           f"*** {means}; anything else = no. [y/N] ")
             self.out.flush()
             self._again = f"*** {label} is still open: {means}; anything else = no. [y/N] "
             self._owed = False
@@ -691,8 +722,31 @@ class TerminalQuestions:
                     why = "no" if gone is None else f"{gone}; {nothing}"
                     self.out.write(f"\n*** {label} closed without an answer: {why}.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
+                self._closed_at = asyncio.get_running_loop().time()
                 if not later:
                     self._closed()
+
+    def typed_before(self) -> None:
+        """A line typed while a question waits out its hold (:attr:`holding`),
+        kept from ``stdin`` by its caller (host_terminal): the question says,
+        as it shows, that it was not taken."""
+        self._early += 1
+
+    async def _wait_hold(self, label: str) -> None:
+        """Wait until ``hold`` has passed since the last question closed
+        (at once if it has); cancelled meanwhile (the question's timeout),
+        the question was never shown and nothing is printed."""
+        if self._closed_at is None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._closed_at + self.hold - loop.time()
+        if wait <= 0:
+            return
+        self.holding = label
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            self.holding = None
 
     def _answered_yes(self, label: str, kept: bool, why: str, nothing: str) -> None:
         """The yes to ``label`` reached its asker (``kept``) or was dropped."""
@@ -740,6 +794,16 @@ def _current_task() -> asyncio.Task[Any] | None:
         return asyncio.current_task()
     except RuntimeError:  # no loop running
         return None
+
+
+def _typed_before(dropped: int, label: str) -> str:
+    """The line that tells the user the ``dropped`` lines typed before
+    ``label`` was shown answer nothing ("" for none)."""
+    if not dropped:
+        return ""
+    if dropped == 1:
+        return f"\n*** A line typed before {label} was shown was not taken as its answer."
+    return f"\n*** {dropped} lines typed before {label} was shown were not taken as its answer."
 
 
 def _says_yes(line: str) -> bool:
