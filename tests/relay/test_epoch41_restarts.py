@@ -44,6 +44,7 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import RefuseCode
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.connect import host_via_relay
+from screencodec.transport.connect.via_relay import RelayRegistration
 from screencodec.transport.relay import Relay, RelayLimits
 from screencodec.transport.relay.directory import ClaimResult
 from screencodec.transport.relay.protocol import claim_verifier
@@ -83,6 +84,23 @@ async def _stop(*relays: Relay) -> None:
     _kept.clear()
 
 
+async def _started(redis: RedisServer, limits: RelayLimits) -> tuple[Relay, Relay]:
+    """Two relays of one cluster, listening."""
+    a, b = _relay(redis, limits), _relay(redis, limits)
+    await a.start()
+    await b.start()
+    return a, b
+
+
+async def _host_at(port: int) -> tuple[SessionCredentials, RelayRegistration]:
+    """A host registering at the relay on ``port`` (its registration not
+    yet waited for), retrying fast."""
+    creds = SessionCredentials()
+    reg = await host_via_relay("127.0.0.1", port, creds, lambda ch: None,
+                               timeouts=FAST, ping_interval=0.5, backoff_max=0.3)
+    return creds, reg
+
+
 def test_a_new_cluster_waits_claim_ttl_once_and_its_relay_says_so(
         new_redis: RedisServer) -> None:
     first = RelayProcess(new_redis, claim_ttl=3.0)
@@ -114,12 +132,8 @@ def test_every_relay_restarted_at_once_with_redis_kept_the_host_takes_its_code_b
     limits = RelayLimits(claim_ttl=6.0)
 
     async def main() -> None:
-        a, b = _relay(redis_server, limits), _relay(redis_server, limits)
-        await a.start()
-        await b.start()
-        creds = SessionCredentials()
-        reg = await host_via_relay("127.0.0.1", a.port, creds, lambda ch: None,
-                                   timeouts=FAST, ping_interval=0.5, backoff_max=0.3)
+        a, b = await _started(redis_server, limits)
+        creds, reg = await _host_at(a.port)
         try:
             await reg.wait_registered(5)
             await _stop(a, b)  # a deploy: every relay at once; the claims stay
@@ -143,12 +157,8 @@ def test_redis_restarted_with_every_write_kept_keeps_the_code_and_starts_the_gra
     limits = RelayLimits(claim_ttl=6.0)
 
     async def main() -> None:
-        a, b = _relay(aof_redis, limits), _relay(aof_redis, limits)
-        await a.start()
-        await b.start()
-        creds = SessionCredentials()
-        reg = await host_via_relay("127.0.0.1", a.port, creds, lambda ch: None,
-                                   timeouts=FAST, ping_interval=0.5, backoff_max=0.3)
+        a, b = await _started(aof_redis, limits)
+        creds, reg = await _host_at(a.port)
         try:
             await reg.wait_registered(5)
             aof_redis.stop()  # SIGKILL: what the AOF holds comes back
@@ -175,12 +185,8 @@ def test_a_relay_down_during_a_flush_takes_the_epoch_and_grace_the_others_made(
     limits = RelayLimits(claim_ttl=6.0)
 
     async def main() -> None:
-        a, c = _relay(redis_server, limits), _relay(redis_server, limits)
-        await a.start()
-        await c.start()
-        creds = SessionCredentials()
-        reg = await host_via_relay("127.0.0.1", a.port, creds, lambda ch: None,
-                                   timeouts=FAST, ping_interval=0.5, backoff_max=0.3)
+        a, c = await _started(redis_server, limits)
+        creds, reg = await _host_at(a.port)
         probe = aioredis.Redis.from_url(redis_server.url)
         try:
             await reg.wait_registered(5)
@@ -255,15 +261,11 @@ def test_redis_restarted_from_a_snapshot_older_than_a_claim_does_not_hand_out_th
     limits = RelayLimits(claim_ttl=9.0)
 
     async def main() -> None:
-        a, b = _relay(rdb_redis, limits), _relay(rdb_redis, limits)
-        await a.start()
-        await b.start()
+        a, b = await _started(rdb_redis, limits)
         saver = aioredis.Redis.from_url(rdb_redis.url)
         await saver.save()  # the snapshot: before the host registers
         await saver.aclose()
-        creds = SessionCredentials()
-        reg = await host_via_relay("127.0.0.1", a.port, creds, lambda ch: None,
-                                   timeouts=FAST, ping_interval=0.5, backoff_max=0.3)
+        creds, reg = await _host_at(a.port)
         try:
             await reg.wait_registered(5)
             rdb_redis.stop()  # SIGKILL: what the snapshot holds comes back

@@ -24,6 +24,7 @@ import os
 import re
 import signal
 from pathlib import Path
+from typing import Any
 
 from transport.test_attack_prompts import _credentials
 from transport.test_host_cli_commands import LongHost, join, wait
@@ -44,6 +45,28 @@ STOPPED_WAITING = (rf"stopped waiting for the disk: what came of {_HALF}, not re
                    r" there; the other sessions go on\n")  # fmt: skip
 
 
+async def alice_left_mid_file(
+    host: LongHost, daemon: int, fat: Path, notes: Path
+) -> tuple[Any, asyncio.Task[Any], asyncio.Future[Any], int]:
+    """Bob and Alice join; Alice's file is taken, held once all of it is
+    written (the disk stopped), and she leaves: the host says its ENDING
+    line. Bob's viewer and task, Alice's send, the host's text mark."""
+    held = asyncio.Event()
+    where = _credentials(host)
+    bob, bob_task = await join(host, where, "Bob")
+    alice, _task = await join(host, where, "Alice")
+    alice.sender._send = _held(alice.sender._send, held, daemon, fat, 1)
+    mark = len(host.text)
+    sending = asyncio.ensure_future(alice.sender.send(notes))
+    await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
+    host.type("y")
+    await held.wait()
+    mark = len(host.text)
+    await alice.bye("done")
+    await wait(host, ENDING, mark)
+    return bob, bob_task, sending, mark
+
+
 def test_files41_ctrl_c_gives_up_only_the_session_it_named(fat: Path, tmp_path: Path) -> None:
     notes = tmp_path / "a.bin"
     notes.write_bytes(os.urandom(300_000))
@@ -52,19 +75,7 @@ def test_files41_ctrl_c_gives_up_only_the_session_it_named(fat: Path, tmp_path: 
         with stalled(fat) as daemon:
 
             async def body() -> tuple[int, int, bool]:
-                held = asyncio.Event()
-                where = _credentials(host)
-                bob, bob_task = await join(host, where, "Bob")
-                alice, _task = await join(host, where, "Alice")
-                alice.sender._send = _held(alice.sender._send, held, daemon, fat, 1)  # type: ignore[method-assign]
-                mark = len(host.text)
-                sending = asyncio.ensure_future(alice.sender.send(notes))
-                await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
-                host.type("y")
-                await held.wait()
-                mark = len(host.text)
-                await alice.bye("done")
-                await wait(host, ENDING, mark)
+                bob, bob_task, sending, mark = await alice_left_mid_file(host, daemon, fat, notes)
                 host.type("/help")  # what Ctrl-C does now, as the line said
                 await wait(host, r"Ctrl-C +stop waiting for the disk to remove what came of the"
                            r" half files said \(they may then stay in the folder as hidden"

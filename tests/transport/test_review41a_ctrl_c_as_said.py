@@ -19,12 +19,14 @@ import os
 import signal
 from pathlib import Path
 
-from transport.test_attack_prompts import _credentials
-from transport.test_host_cli_commands import LongHost, join, wait
+from transport.test_host_cli_commands import LongHost, wait
 from transport.test_small_file_durable import fat
 
-from .test_files41_ctrl_c_one_session import ENDING, STOPPED_WAITING
-from .test_review40a_two_half_files import _held
+from .test_files41_ctrl_c_one_session import (
+    ENDING,
+    STOPPED_WAITING,
+    alice_left_mid_file,
+)
 from .test_stopdisk_host import in_order, stalled
 
 __all__ = ["fat"]  # the fixture
@@ -40,19 +42,7 @@ def test_ctrl_c_stops_waiting_as_said_after_the_other_agent_left(
         with stalled(fat) as daemon:
 
             async def body() -> tuple[int, bool, int]:
-                held = asyncio.Event()
-                where = _credentials(host)
-                bob, bob_task = await join(host, where, "Bob")
-                alice, _task = await join(host, where, "Alice")
-                alice.sender._send = _held(alice.sender._send, held, daemon, fat, 1)  # type: ignore[method-assign]
-                mark = len(host.text)
-                sending = asyncio.ensure_future(alice.sender.send(notes))
-                await wait(host, r"Question \d+: FILE.*?\[y/N\] ", mark)
-                host.type("y")
-                await held.wait()
-                mark = len(host.text)
-                await alice.bye("done")
-                await wait(host, ENDING, mark)
+                bob, bob_task, sending, mark = await alice_left_mid_file(host, daemon, fat, notes)
                 await bob.bye("done")  # the other session ends after the line
                 await bob_task
                 await wait(host, r"session with 'Bob' [^\n]* ended", mark)
