@@ -24,6 +24,7 @@ class _StuckSender:
 
     def __init__(self) -> None:
         self.sending = asyncio.Event()
+        self.peer_takes_none = False  # the bridge reads it before an offer (files41)
 
     async def send(self, path: Path, name: str, **kw: Any) -> Any:
         self.sending.set()
