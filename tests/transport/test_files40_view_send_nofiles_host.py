@@ -23,6 +23,10 @@ def test_files40_view_send_to_a_host_that_takes_no_files(
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_bytes(b"x" * 10)
     host, view = _join(*host_and_view)  # no --download-dir: it takes no files
+    # The notice comes before the first picture, after the grant that _join
+    # waits for: a /send typed in between said "who is asked" (the fresh
+    # clone's run, 1 of 1). A status line means a picture was decoded.
+    view.wait_for(r"\[view\] \d+x\d+ decoded")
     mark = len(view.text)
     view.type(f"/send {tmp_path / 'a.txt'}")
     view.wait_for(r"offering a\.txt \(10 bytes\) to the host, which said this session that it"
