@@ -82,3 +82,49 @@ def test_review40a_a_host_that_said_it_takes_no_files_and_took_one_is_asked_agai
     assert saved == "a.txt"  # the host took it
     assert answers[0] == "delivered", answers
     assert said == WHO_IS_ASKED
+
+
+def test_review41a_a_host_that_took_a_file_then_says_it_takes_none_is_not_believed(
+    tmp_path: Path,
+) -> None:
+    """review41a found it: the viewer believed ``Notice.TAKES_NO_FILES``
+    at any time, also after the host had accepted a file this session (an
+    honest host sends it once, as the session is joined, and only when it
+    takes none): a hostile host made the agent's next offer say "to the
+    host, which said this session that it takes no files". Expected: once
+    a file was taken, the notice changes nothing ("who is asked")."""
+    (tmp_path / "in").mkdir()
+    a = tmp_path / "a.txt"
+    a.write_bytes(b"x" * 10)
+
+    async def main() -> tuple[str, str, int]:
+        async def grant(request: ConsentRequest) -> Grant:
+            return Grant(request.level)
+
+        async def yes(info: FileOfferInfo) -> bool:
+            return True
+
+        host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=grant,
+                    file_consent=yes, config=HostConfig(download_dir=tmp_path / "in"))  # fmt: skip
+        creds = SessionCredentials()
+        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
+                                           creds.password)  # fmt: skip
+            viewer = Viewer(channel, who="Alice")
+            await viewer.start(VIEW)
+            viewing = asyncio.ensure_future(viewer.run())
+            sent = await viewer.sender.send(a)
+            (link,) = host._runtime.links
+            # The host forges the notice after it took the file.
+            await link.channel.send(m.encode(m.Notice(m.Notice.TAKES_NO_FILES, "none")))
+            while not any(n.code == m.Notice.TAKES_NO_FILES for n in viewer.notices):
+                await asyncio.sleep(0.01)
+            said = _offering_words("b.txt", 10, viewer.sender.peer_takes_none)
+            await viewer.bye("done")
+            await viewing
+        return sent.outcome, said, len(viewer.notices)
+
+    outcome, said, notices = run(main(), 30)
+    assert outcome == "delivered"
+    assert notices >= 1  # it came, and was read
+    assert said == WHO_IS_ASKED

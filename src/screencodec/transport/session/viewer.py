@@ -624,8 +624,11 @@ class Viewer(ViewerPicture, ViewerRequests):
             del self.notices[:-100]  # bounded: a chatty host cannot grow us
             if msg.code == m.Notice.TAKES_NO_FILES:
                 # Only if declared (a host that sends it unasked is read as
-                # any notice); its text is never acted on (files41).
-                if self.capabilities.flags & m.Capabilities.FILE_NOTICES:
+                # any notice); its text is never acted on (files41). Not after
+                # it took a file: an honest host sends it only before any
+                # (review41a: a hostile one made the next offer's words wrong).
+                if self.capabilities.flags & m.Capabilities.FILE_NOTICES \
+                        and not self.sender.peer_took_one:
                     self.sender.peer_takes_none = True
             elif msg.code in UNASKED:
                 if self._first is not None:

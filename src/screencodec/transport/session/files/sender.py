@@ -171,6 +171,9 @@ class FileSender:
         #: one that accepts (review40a: a host that sent the code and took
         #: the file had each later offer said "which said ... no files").
         self.peer_takes_none = False
+        #: The peer accepted an offer of this session: a later word that it
+        #: takes no files (a hostile host's Notice) is not believed (review41a).
+        self.peer_took_one = False
         #: The offers waiting whose refusal's reason code said NO_FILES.
         self._no_files: set[int] = set()
         #: The peer confirms chunks: files go under this window (pace()).
@@ -413,6 +416,7 @@ class FileSender:
             self.peer_takes_none = self.peer_takes_none or no_files
             return self._outcome(name, data_size, transfer, "declined", why)
         self.peer_takes_none = False  # it took this one: it takes files
+        self.peer_took_one = True
         result = self._results.get(transfer)
         self._streaming[transfer] = self._Streaming(safe_text(name, 100), data_size)
         if on_sending is not None:
