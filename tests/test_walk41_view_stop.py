@@ -18,6 +18,7 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from transport.test_view_cli_send_screens import PtyView, _join, host_and_view
 
@@ -28,6 +29,29 @@ BIG = 500_000_000  # sparse: read at once, far more than the link holds
 
 def _parts(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def _big_file_coming(tmp_path: Path, host_and_view: tuple[list, list[PtyView]]
+                     ) -> tuple[Any, PtyView, Path, int, int]:  # fmt: skip
+    """A host taking files into ``tmp_path/in`` and its view, which sends a
+    500 MB file the host's user said yes to; returned once the host has
+    begun writing it (its .part file is there), with the view's and the
+    host's text marks from before the /send."""
+    dl = tmp_path / "in"
+    dl.mkdir()
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(BIG)
+    host, view = _join(*host_and_view, "--download-dir", str(dl))
+    mark, host_mark = len(view.text), len(host.text)
+    view.type(f"/send {big}")
+    host.wait_for(r"Question 2: FILE .*?\[y/N\] ", host_mark)
+    host.type("y")
+    deadline = time.monotonic() + 30
+    while not _parts(dl):
+        assert time.monotonic() < deadline, host.text[host_mark:]
+        time.sleep(0.005)
+    return host, view, dl, mark, host_mark
 
 
 def test_stop_before_the_answer_withdraws_the_question(
@@ -56,20 +80,7 @@ def test_stop_before_the_answer_withdraws_the_question(
 
 def test_stop_mid_file_removes_what_came_at_the_host(
         tmp_path: Path, host_and_view: tuple[list, list[PtyView]]) -> None:  # fmt: skip
-    dl = tmp_path / "in"
-    dl.mkdir()
-    big = tmp_path / "big.bin"
-    with big.open("wb") as f:
-        f.truncate(BIG)
-    host, view = _join(*host_and_view, "--download-dir", str(dl))
-    mark, host_mark = len(view.text), len(host.text)
-    view.type(f"/send {big}")
-    host.wait_for(r"Question 2: FILE .*?\[y/N\] ", host_mark)
-    host.type("y")
-    deadline = time.monotonic() + 30
-    while not _parts(dl):
-        assert time.monotonic() < deadline, host.text[host_mark:]
-        time.sleep(0.005)
+    host, view, dl, mark, host_mark = _big_file_coming(tmp_path, host_and_view)
     host.proc.send_signal(signal.SIGSTOP)
     try:
         time.sleep(0.5)  # the link fills; the view waits on it
@@ -96,20 +107,7 @@ def test_the_hosts_stop_of_another_name_stops_nothing(
     ``(no file named 'other.bin' is being sent or received: nothing
     stopped; under way: 'big.bin')``. The agent's view is held (SIGSTOP)
     mid-file, so that the host is receiving it meanwhile."""
-    dl = tmp_path / "in"
-    dl.mkdir()
-    big = tmp_path / "big.bin"
-    with big.open("wb") as f:
-        f.truncate(BIG)
-    host, view = _join(*host_and_view, "--download-dir", str(dl))
-    host_mark = len(host.text)
-    view.type(f"/send {big}")
-    host.wait_for(r"Question 2: FILE .*?\[y/N\] ", host_mark)
-    host.type("y")
-    deadline = time.monotonic() + 30
-    while not _parts(dl):
-        assert time.monotonic() < deadline, host.text[host_mark:]
-        time.sleep(0.005)
+    host, view, _, _, _ = _big_file_coming(tmp_path, host_and_view)
     view.proc.send_signal(signal.SIGSTOP)
     try:
         mark = len(host.text)

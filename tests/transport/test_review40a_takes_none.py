@@ -17,6 +17,8 @@ forges the refusal's reason code on its channel while its user is asked."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from screencodec.capture.synthetic import SyntheticDesktop
@@ -33,6 +35,31 @@ from .helpers import run
 WHO_IS_ASKED = "offering b.txt (10 bytes) to the host's user, who is asked whether to accept it"
 
 
+@contextlib.asynccontextmanager
+async def _alice_at(
+    folder: Path, file_consent: Callable[[FileOfferInfo], Awaitable[bool]]
+) -> AsyncIterator[tuple[Host, Viewer]]:
+    """A real Host taking files into ``folder`` (its user asked through
+    ``file_consent``) and Alice's Viewer let in on loopback, running; she
+    says bye at the end."""
+
+    async def grant(request: ConsentRequest) -> Grant:
+        return Grant(request.level)
+
+    host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=grant,
+                file_consent=file_consent, config=HostConfig(download_dir=folder))  # fmt: skip
+    creds = SessionCredentials()
+    async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
+        channel = await connect_direct("127.0.0.1", listener.port, creds.code,
+                                       creds.password)  # fmt: skip
+        viewer = Viewer(channel, who="Alice")
+        await viewer.start(VIEW)
+        viewing = asyncio.ensure_future(viewer.run())
+        yield host, viewer
+        await viewer.bye("done")
+        await viewing
+
+
 def test_review40a_a_host_that_said_it_takes_no_files_and_took_one_is_asked_again(
     tmp_path: Path,
 ) -> None:
@@ -45,23 +72,12 @@ def test_review40a_a_host_that_said_it_takes_no_files_and_took_one_is_asked_agai
     async def main() -> tuple[str, str, list[str]]:
         asked, forged = asking(), asking()
 
-        async def grant(request: ConsentRequest) -> Grant:
-            return Grant(request.level)
-
         async def yes(info: FileOfferInfo) -> bool:  # the host's user, while the code is forged
             asked.set()
             await forged.wait()
             return True
 
-        host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=grant,
-                    file_consent=yes, config=HostConfig(download_dir=tmp_path / "in"))  # fmt: skip
-        creds = SessionCredentials()
-        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
-            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                           creds.password)  # fmt: skip
-            viewer = Viewer(channel, who="Alice")
-            await viewer.start(VIEW)
-            viewing = asyncio.ensure_future(viewer.run())
+        async with _alice_at(tmp_path / "in", yes) as (host, viewer):
             sending = asyncio.ensure_future(viewer.sender.send(a))
             await asked.wait()
             (link,) = host._runtime.links
@@ -73,8 +89,6 @@ def test_review40a_a_host_that_said_it_takes_no_files_and_took_one_is_asked_agai
             sent = await sending
             answers.extend([sent.outcome, sent.why])
             said = _offering_words("b.txt", 10, viewer.sender.peer_takes_none)
-            await viewer.bye("done")
-            await viewing
         saved = sorted(p.name for p in (tmp_path / "in").iterdir())
         return said, ",".join(saved), answers
 
@@ -98,21 +112,10 @@ def test_review41a_a_host_that_took_a_file_then_says_it_takes_none_is_not_believ
     a.write_bytes(b"x" * 10)
 
     async def main() -> tuple[str, str, int]:
-        async def grant(request: ConsentRequest) -> Grant:
-            return Grant(request.level)
-
         async def yes(info: FileOfferInfo) -> bool:
             return True
 
-        host = Host(SyntheticDesktop(96, 64, scenario="idle", seed=1), consent=grant,
-                    file_consent=yes, config=HostConfig(download_dir=tmp_path / "in"))  # fmt: skip
-        creds = SessionCredentials()
-        async with host, await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
-            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                           creds.password)  # fmt: skip
-            viewer = Viewer(channel, who="Alice")
-            await viewer.start(VIEW)
-            viewing = asyncio.ensure_future(viewer.run())
+        async with _alice_at(tmp_path / "in", yes) as (host, viewer):
             sent = await viewer.sender.send(a)
             (link,) = host._runtime.links
             # The host forges the notice after it took the file.
@@ -120,8 +123,6 @@ def test_review41a_a_host_that_took_a_file_then_says_it_takes_none_is_not_believ
             while not any(n.code == m.Notice.TAKES_NO_FILES for n in viewer.notices):
                 await asyncio.sleep(0.01)
             said = _offering_words("b.txt", 10, viewer.sender.peer_takes_none)
-            await viewer.bye("done")
-            await viewing
         return sent.outcome, said, len(viewer.notices)
 
     outcome, said, notices = run(main(), 30)
