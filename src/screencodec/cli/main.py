@@ -86,6 +86,24 @@ def _bench_file(text: str) -> tuple[str, int]:
     return way, int(count * scale)
 
 
+def _bench_step(text: str) -> object:
+    from screencodec.linkbench.steps import parse_step
+
+    try:
+        return parse_step(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _bench_cross(text: str) -> tuple[float, float]:
+    from screencodec.linkbench.steps import parse_cross
+
+    try:
+        return parse_cross(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _demo(args: argparse.Namespace) -> int:
     from screencodec.demo import run_demo
 
@@ -113,12 +131,15 @@ def _bench(args: argparse.Namespace) -> int:
             raise SystemExit(f"screencodec bench: {exc}") from None
         try:
             run_sessions(links=args.link, scenarios=args.scenario, seconds=args.seconds,
-                         json_path=args.json, file=args.file)  # fmt: skip
+                         json_path=args.json, file=args.file, steps=args.step or (),
+                         cross=args.cross)  # fmt: skip
         except ValueError as exc:
             raise SystemExit(f"screencodec bench: {exc}") from None
         return 0
     if any(s.startswith("corpus:") for s in args.scenario or ()):
         raise SystemExit("screencodec bench: corpus:<name> scenarios need --link")
+    if args.step or args.cross:
+        raise SystemExit("screencodec bench: --step and --cross need --link")
     from screencodec import bench
 
     bench.run(
@@ -239,6 +260,14 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     bench.add_argument("--file", type=_bench_file, metavar="WAY:SIZE",
                        help="with --link: a file sent beside the screen in each session, "
                             "down (host to viewer) or up, e.g. down:4M")  # fmt: skip
+    bench.add_argument("--step", action="append", type=_bench_step, metavar="TIME:RATE",
+                       help="with --link: the link's rate becomes RATE this long after the "
+                            "screen starts changing, e.g. --step 5s:1M --step 12s:4M; the "
+                            "line under each row says what the person saw after the drop "
+                            "and the recovery (repeatable)")  # fmt: skip
+    bench.add_argument("--cross", type=_bench_cross, metavar="START-STOP",
+                       help="with --link tc:RATE,RTT: a bulk TCP upload through the same "
+                            "bottleneck over this time, e.g. 5s-12s")  # fmt: skip
     bench.set_defaults(func=_bench)
 
     codecs = sub.add_parser("codecs", help="list the registered codecs and their specs")

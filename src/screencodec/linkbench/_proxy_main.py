@@ -4,7 +4,7 @@
 Not imported by the package, so that ``-m`` runs it exactly once. ``SPEC`` is
 JSON: ``{"upstream": port, "link": Link fields, "kwargs": ShapingProxy options}``.
 Prints the port as one line, then answers each command line on stdin
-(``stats``, ``close``; end of input counts as ``close``) with a 4-byte
+(``stats``, ``rate BYTES_PER_S``, ``close``; end of input counts as ``close``) with a 4-byte
 big-endian length and a pickle of ``(down, up, connections)``.
 """
 
@@ -35,6 +35,8 @@ async def main(spec: dict[str, Any]) -> None:
     while True:
         cmd = (await stdin.readline()).strip()
         closing = cmd in (b"close", b"")  # EOF: the parent is gone
+        if cmd.startswith(b"rate "):  # the link changes (linkbench.steps)
+            proxy.set_rate(float(cmd[5:]))
         if closing:
             await proxy.close()
         blob = pickle.dumps((proxy.down, proxy.up, proxy.connections))

@@ -8,7 +8,7 @@ own loop and GIL; only the OS scheduler stands between it and its timers.
 
 The child is ``python -m screencodec.linkbench._proxy_main`` (a plain
 subprocess, so the caller's ``__main__`` is never re-imported). It prints its port as one
-line, then answers each command line on stdin (``stats``, ``close``) with a
+line, then answers each command line on stdin (``stats``, ``rate BYTES_PER_S``, ``close``) with a
 length-prefixed pickle of ``(down, up, connections)``. Its counters' times are
 ``time.perf_counter()`` of the child, which on Linux is CLOCK_MONOTONIC: one
 clock for every process of the machine, the one :class:`Viewer` stamps
@@ -98,6 +98,10 @@ class ProxyProcess:
         """Fetch the current counters (also kept in ``down`` and ``up``)."""
         await self._ask("stats")
         return self.down, self.up
+
+    async def set_rate(self, rate: float) -> None:
+        """The link's rate from now on, both ways (:meth:`ShapingProxy.set_rate`)."""
+        await self._ask(f"rate {rate!r}")
 
     async def close(self) -> None:
         """Stop the proxy (closing its connections) and keep its final counters."""

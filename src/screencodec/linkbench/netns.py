@@ -20,21 +20,26 @@ update payloads (there is no proxy to count the wire). Needs root and iproute2.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from ..errors import NetnsError
 from .session import SessionResult
 from .shaper import Link
+from .steps import LinkStep
 from .workloads import measure
 
 __all__ = ["NetnsError", "netns_unavailable", "run_in_netns"]
@@ -63,6 +68,12 @@ def _run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return out
 
 
+def _tbf(link: Link, rate: float) -> tuple[str, ...]:
+    """tbf's arguments for ``rate`` bytes/s with ``link``'s queue."""
+    burst = str(max(_MIN_BURST, int(rate / 1000)))
+    return ("tbf", "rate", f"{rate * 8:.0f}bit", "burst", burst, "limit", str(link.queue))
+
+
 def _shape(ns: str, link: Link) -> None:
     if link.rate is not None and link.up_rate != link.rate:
         raise ValueError("a namespace's loopback has one bucket: rate and up_rate must match")
@@ -76,9 +87,7 @@ def _shape(ns: str, link: Link) -> None:
                              f"{netem.stderr.strip()}")  # fmt: skip
         parent = ("parent", "1:", "handle", "2:")
     if link.rate is not None:
-        rate = f"{link.rate * 8:.0f}bit"
-        burst = str(max(_MIN_BURST, int(link.rate / 1000)))
-        _run(*tc, *parent, "tbf", "rate", rate, "burst", burst, "limit", str(link.queue))
+        _run(*tc, *parent, *_tbf(link, link.rate))
 
 
 def run_in_netns(
@@ -87,9 +96,14 @@ def run_in_netns(
     *,
     seconds: float = 8.0,
     size: tuple[int, int] = (1920, 1080),
+    steps: Sequence[LinkStep] = (),
+    cross: tuple[float, float] | None = None,
     **session: Any,
 ) -> SessionResult:
-    """One session of ``workload`` over ``link`` made by the kernel (see the module notes)."""
+    """One session of ``workload`` over ``link`` made by the kernel (see the
+    module notes). ``steps`` change the bucket's rate (``tc qdisc change``) at
+    their times after the source started; ``cross``: from its first to its
+    second time a bulk TCP upload (:func:`_bulk`) shares the bucket."""
     why = netns_unavailable()
     if why:
         raise NetnsError(f"network namespaces: {why}")
@@ -99,7 +113,8 @@ def run_in_netns(
         _run("ip", "-n", ns, "link", "set", "lo", "up", "mtu", "1500")
         _shape(ns, link)
         spec = {"workload": workload, "link": asdict(link), "seconds": seconds,
-                "size": list(size), "session": session}  # fmt: skip
+                "size": list(size), "session": session, "cross": cross,
+                "steps": [asdict(s) for s in steps]}  # fmt: skip
         out = subprocess.run(
             ["ip", "netns", "exec", ns, sys.executable, "-m", __name__, json.dumps(spec)],
             capture_output=True, check=False, timeout=seconds + 180,
@@ -120,11 +135,62 @@ def run_in_netns(
 def _child(spec: dict[str, Any]) -> None:
     link = Link(**spec["link"])
     w, h = spec["size"]
-    result = measure(spec["workload"], link, seconds=spec["seconds"], size=(w, h),
-                     proxy="none", **spec["session"])  # fmt: skip
+    steps = [LinkStep(**s) for s in spec.get("steps", ())]
+    bulk: list[asyncio.subprocess.Process] = []
+
+    async def change(rate: float) -> None:  # inside the namespace: its own lo
+        parent = ("parent", "1:", "handle", "2:") if link.rtt > 0 else ("root",)
+        proc = await asyncio.create_subprocess_exec(
+            "tc", "qdisc", "change", "dev", "lo", *parent, *_tbf(link, rate))
+        if await proc.wait() != 0:
+            raise NetnsError(f"tc qdisc change to {rate * 8:.0f} bit/s failed")
+
+    async def upload() -> None:
+        bulk.append(await asyncio.create_subprocess_exec(
+            sys.executable, "-m", __name__, "--bulk",  # not our stdout: the result's
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL))
+
+    async def stop_upload() -> None:
+        for proc in bulk:  # our own child, by its handle
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+    actions = []
+    if spec.get("cross"):
+        start, stop = spec["cross"]
+        actions = [(start, upload), (stop, stop_upload)]
+    try:
+        result = measure(spec["workload"], link, seconds=spec["seconds"], size=(w, h),
+                         proxy="none", steps=steps, actions=actions, link_control=change,
+                         **spec["session"])  # fmt: skip
+    finally:
+        for proc in bulk:  # still uploading when the source ended
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
     sys.stdout.buffer.write(pickle.dumps(result))
     sys.stdout.buffer.flush()
 
 
+def _bulk() -> None:
+    """A bulk TCP upload over this namespace's lo until killed: the sender
+    writes as fast as TCP lets it, a thread reads and drops it all."""
+    server = socket.create_server(("127.0.0.1", 0))
+    sender = socket.create_connection(server.getsockname())
+    receiver, _ = server.accept()
+
+    def sink() -> None:
+        while receiver.recv(1 << 16):
+            pass
+
+    threading.Thread(target=sink, daemon=True).start()
+    chunk = bytes(1 << 16)
+    while True:
+        sender.sendall(chunk)
+
+
 if __name__ == "__main__":
-    _child(json.loads(sys.argv[1]))
+    if sys.argv[1] == "--bulk":
+        _bulk()
+    else:
+        _child(json.loads(sys.argv[1]))

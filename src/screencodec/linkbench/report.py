@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .session import SessionResult
+from .steps import LinkStep
 from .workloads import (
     CORPUS_PREFIX,
     LINKS,
@@ -43,6 +44,7 @@ __all__ = [
     "corpus_dir",
     "corpus_workloads",
     "format_ledger",
+    "format_steps",
     "format_table",
     "kind",
     "measure",
@@ -124,6 +126,25 @@ def format_table(results: Sequence[SessionResult]) -> str:
     return "\n".join(rows)
 
 
+def format_steps(moved: dict[str, Any]) -> str:
+    """One line: what a session's link steps did (:func:`.steps.after_steps`)."""
+    made = ", ".join(f"{m['at_s']:.1f}s:" + ("upload" if m["kbit_s"] is None
+                                             else f"{m['kbit_s']:.0f}k")
+                     for m in moved["made"])  # fmt: skip
+
+    def v(key: str, unit: str, scale: float = 1.0) -> str:
+        x = moved.get(key)
+        if x is None:
+            return "never"
+        return f"{x * scale:.2f}{unit}" if unit == " s" else f"{x * scale:.0f}{unit}"
+
+    return (f"steps {made}: after the drop lag p95 (5 s) {v('lag_p95_5s_ms', ' ms')},"
+            f" lag < 250 ms after {v('settle_s', ' s')}, queue peak {v('queue_peak_ms', ' ms')}"
+            f" ({v('queue_2s_ms', ' ms')} from 2 s on),"
+            f" {v('during_kbit_s', ' kbit/s')} until the recovery;"
+            f" after the recovery 80 % of the rate in {v('regain_s', ' s')}")
+
+
 _WHO = {"down": "host -> viewer", "up": "viewer -> host"}
 
 
@@ -161,14 +182,23 @@ def format_ledger(results: Sequence[SessionResult]) -> str:
 def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds: float = 8.0,
         size: tuple[int, int] = (1920, 1080), json_path: Path | None = None,
         out: Callable[[str], None] = print,
-        file: tuple[Literal["down", "up"], int] | None = None) -> list[SessionResult]:  # fmt: skip
+        file: tuple[Literal["down", "up"], int] | None = None,
+        steps: Sequence[LinkStep] = (),
+        cross: tuple[float, float] | None = None) -> list[SessionResult]:  # fmt: skip
     """Every scenario over every link (:func:`parse_link_spec`); print the table
     (and write JSON). ``file``: a transfer beside the screen in each session
-    (see :mod:`.session`)."""
+    (see :mod:`.session`); ``steps``: the link's rate changes, ``cross``: a
+    competing upload (``tc:`` links only), see :mod:`.steps`."""
     parsed = [parse_link_spec(spec) for spec in links]
     if file is not None and any(kernel for _, kernel in parsed):
         raise ValueError("a file beside the screen needs the shaping proxy, not tc:")
+    if cross is not None and not all(kernel for _, kernel in parsed):
+        raise ValueError("cross traffic needs a tc: link (the kernel's queue, which TCP fills)")
+    if steps and any(link.rate is None for link, _ in parsed):
+        raise ValueError("steps need a link with a rate, not unlimited")
     extra: dict[str, Any] = {} if file is None else {"file": file}
+    if steps:
+        extra["steps"] = list(steps)
     names = [check_workload(s) for s in scenarios] if scenarios else [
         *SCENARIOS, *corpus_workloads()]  # fmt: skip
     results: list[SessionResult] = []
@@ -177,7 +207,8 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
             if kernel:
                 from .netns import run_in_netns
 
-                results.append(run_in_netns(name, link, seconds=seconds, size=size))
+                results.append(run_in_netns(name, link, seconds=seconds, size=size,
+                                            steps=steps, cross=cross))  # fmt: skip
             else:
                 results.append(measure(name, link, seconds=seconds, size=size, **extra))
             # The table is printed once: its header, then a row per session as it ends.
@@ -186,6 +217,9 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
                 for header in lines[:-1]:
                     out(header)
             out(lines[-1])
+            moved = results[-1].extra.get("steps")
+            if moved is not None:
+                out("  " + format_steps(moved))
             sent = results[-1].extra.get("file")
             if sent is not None:
                 out(f"  beside it, a file of {sent['bytes']} bytes {sent['way']}: "

@@ -67,7 +67,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -96,6 +96,7 @@ from .isolated import ProxyProcess
 from .ledger import CountingChannel, Ledger
 from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
 from .shaper import DirectionStats, Link, ShapingProxy
+from .steps import LinkStep, after_steps, drop_and_recovery
 
 __all__ = ["SessionResult", "host_default_encoder", "run_session"]
 
@@ -431,6 +432,9 @@ async def run_session(
     compact: bool = True,
     file: tuple[Literal["down", "up"], int] | None = None,
     file_wait: float = 0.0,
+    steps: Sequence[LinkStep] = (),
+    actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = (),
+    link_control: Callable[[float], Awaitable[None]] | None = None,
 ) -> SessionResult:
     """Play ``frames`` once to a viewer over ``link``; see the module notes.
 
@@ -445,6 +449,10 @@ async def run_session(
     ``compact``: the viewer declares compact deltas (session kind 26).
     ``file``: a transfer beside the screen, see the module notes;
     ``file_wait``: how long after the source ended it may still take.
+    ``steps``: the link's rate changes at these times after the source
+    started (:mod:`.steps`; ``extra["steps"]`` says what they did);
+    ``actions``: (seconds after the start, coroutine function) run then;
+    ``link_control``: with ``proxy="none"``, what changes the rate.
     """
     if proxy == "process" and not _shared_clock():
         raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
@@ -462,7 +470,8 @@ async def run_session(
                               probe=probe, proxy=proxy, proxy_options=proxy_options,
                               warmup=warmup, join_timeout=join_timeout, settle=settle,
                               compact=compact, transfer=transfer,
-                              file_wait=file_wait)  # fmt: skip
+                              file_wait=file_wait, steps=steps, actions=actions,
+                              link_control=link_control)  # fmt: skip
 
 
 async def _yes(_: object) -> bool:
@@ -504,29 +513,68 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
                    proxy: Literal["process", "inline", "none"],
                    proxy_options: dict[str, Any] | None, warmup: float, join_timeout: float,
                    settle: float, compact: bool, transfer: _Transfer | None,
-                   file_wait: float = 0.0) -> SessionResult:  # fmt: skip
+                   file_wait: float = 0.0, steps: Sequence[LinkStep] = (),
+                   actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = (),
+                   link_control: Callable[[float], Awaitable[None]] | None = None
+                   ) -> SessionResult:  # fmt: skip
     relay: _Proxy
     if proxy == "process":
         relay = ProxyProcess(0, link, **(proxy_options or {}))
     elif proxy == "inline":
-        relay = ShapingProxy(0, link, **(proxy_options or {}))
+        relay = _InlineProxy(0, link, **(proxy_options or {}))
     else:
-        relay = _NoProxy()
+        relay = _NoProxy(link_control)
     ledger = Ledger(_CLOCK)
     try:
         run = await _play(host, relay, probe, ledger, count=len(frames), warmup=warmup,
                           join_timeout=join_timeout, settle=settle, compact=compact,
-                          transfer=transfer, file_wait=file_wait)  # fmt: skip
+                          transfer=transfer, file_wait=file_wait, steps=steps,
+                          actions=actions)  # fmt: skip
     finally:
         await host.close()
         paced.close()
     result = _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
                      down=relay.down if proxy != "none" else None, up=relay.up,
                      changed=changed, ledger=ledger)  # fmt: skip
+    if steps or actions:
+        result.extra["steps"] = _step_figures(link, paced, probe, run, changed=changed,
+                                              down=relay.down if proxy != "none" else None,
+                                              end=paced.time_of(len(frames) - 1))
     if transfer is not None:
         result.extra["file"] = {"way": transfer.way, "bytes": transfer.size,
                                 "file_s": transfer.seconds, "outcome": transfer.outcome}
     return result
+
+
+def _step_figures(link: Link, paced: PacedSource, probe: _Probe, run: _Run, *,
+                  changed: list[int], down: DirectionStats | None,
+                  end: float) -> dict[str, Any]:  # fmt: skip
+    """What the link's steps did (:func:`.steps.after_steps`), and the steps as made."""
+    times = [t for _, t in run.viewer.applied_at]
+    shown = [(index, t) for (index, _), t in zip(probe.shown[: len(times)], times, strict=True)]
+    lags = display_lags(changed, paced.time_of, shown)
+    changes = [(paced.time_of(i), lag) for i, lag in zip(lags.frames, lags.lag, strict=True)]
+    changes += [(paced.time_of(i), math.inf) for i in lags.unshown]
+    if down is not None and down.deliveries:
+        deliveries = down.deliveries
+    else:  # no proxy: the update payloads the viewer applied
+        total, deliveries = 0, []
+        for n, t in zip(probe.payload, times, strict=False):
+            total += n
+            deliveries.append((t, total))
+    assert link.rate is not None
+    rates = [(t, r) for t, r in run.steps if not math.isnan(r)]
+    drop, recovery = drop_and_recovery(rates, link.rate)
+    if not rates:  # actions only (a competing upload): its start and its end
+        done = [t for t, _ in run.steps]
+        drop, recovery = [*done, None, None][:2]
+    figures = after_steps(drop, recovery, sorted(changes), deliveries,
+                          None if down is None else down.queue_delays, end=end)  # fmt: skip
+    assert paced.started_at is not None
+    made = [{"at_s": t - paced.started_at, "clock": t,
+             "kbit_s": None if math.isnan(r) else r * 8 / 1000}
+            for t, r in run.steps]  # fmt: skip
+    return {"made": made, **figures}
 
 
 @dataclass(slots=True)
@@ -535,15 +583,41 @@ class _Run:
     t_start: float = math.nan
     ended: str = ""
     host_stats: Any = None
+    steps: list[tuple[float, float]] = field(default_factory=list)  #: (when made, rate)
+
+
+async def _timed(paced: PacedSource, proxy: _Proxy, steps: Sequence[LinkStep],
+                 actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]],
+                 made: list[tuple[float, float]]) -> None:  # fmt: skip
+    """Change the link's rate at each step's time after the source started,
+    noting when it was made, and run each action at its time."""
+    assert paced.started_at is not None
+    todo: list[tuple[float, LinkStep | Callable[[], Awaitable[Any]]]] = [
+        *((s.at, s) for s in steps), *actions]
+    for at, what in sorted(todo, key=lambda x: x[0]):
+        await asyncio.sleep(max(0.0, paced.started_at + at - _CLOCK()))
+        if isinstance(what, LinkStep):
+            await proxy.set_rate(what.rate)
+            made.append((_CLOCK(), what.rate))
+        else:
+            await what()
+            made.append((_CLOCK(), math.nan))  # an action: when it was done
 
 
 class _NoProxy:
-    """The viewer dials the host itself."""
+    """The viewer dials the host itself; ``control`` changes the rate of a
+    link shaped elsewhere (the kernel's, :mod:`.netns`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, control: Callable[[float], Awaitable[None]] | None = None) -> None:
         self.upstream = 0
         self.down = DirectionStats()
         self.up = DirectionStats()
+        self._control = control
+
+    async def set_rate(self, rate: float) -> None:
+        if self._control is None:
+            raise ValueError("steps need a link that can change: the proxy's or tc's")
+        await self._control(rate)
 
     @property
     def port(self) -> int:
@@ -556,12 +630,22 @@ class _NoProxy:
         pass
 
 
-_Proxy = ProxyProcess | ShapingProxy | _NoProxy
+class _InlineProxy(ShapingProxy):
+    """The proxy on the session's loop, its rate changed as the others'."""
+
+    async def set_rate(self, rate: float, up_rate: float | None = None) -> None:  # type: ignore[override]
+        ShapingProxy.set_rate(self, rate, up_rate)
+
+
+_Proxy = ProxyProcess | _InlineProxy | _NoProxy
 
 
 async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, count: int,
                 warmup: float, join_timeout: float, settle: float, compact: bool,
-                transfer: _Transfer | None = None, file_wait: float = 0.0) -> _Run:  # fmt: skip
+                transfer: _Transfer | None = None, file_wait: float = 0.0,
+                steps: Sequence[LinkStep] = (),
+                actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = ()
+                ) -> _Run:  # fmt: skip
     """Listen, dial through the proxy; at the first picture (+ ``warmup``) start
     the source; when it has played (and the file is done, ``file_wait`` at
     most), wait until the viewer is exact (at most ``settle``); say bye and
@@ -599,7 +683,10 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                 await _wait(gate.started, join_timeout, "the host grabs nothing")
                 sending = None if transfer is None else asyncio.ensure_future(
                     transfer.run(host, viewer))
+                timed = asyncio.ensure_future(_timed(paced, proxy, steps, actions, run.steps))
                 await asyncio.sleep(max(0.0, paced.time_of(count - 1) - _CLOCK()))
+                timed.cancel()
+                await asyncio.gather(timed, return_exceptions=True)
                 if sending is not None:  # its end is measured, waited for file_wait at most
                     if file_wait > 0:
                         await asyncio.wait({sending}, timeout=file_wait)
