@@ -6,6 +6,7 @@ after a step down the queue the old rate built drains."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import time
 import pytest
 
 from screencodec.capture.replay import synthetic_sequence
-from screencodec.linkbench import parse_link
+from screencodec.linkbench import ShapingProxy, parse_link
 from screencodec.linkbench.isolated import ProxyProcess
 from screencodec.linkbench.session import run_session
 from screencodec.linkbench.steps import (
@@ -142,3 +143,53 @@ def test_the_cli_says_steps_need_a_link() -> None:
                          check=False, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert out.returncode == 2
     assert "a step looks like 5s:1M" in out.stderr
+
+
+def test_someone_elses_upload_fills_the_shared_queue_until_it_stops() -> None:
+    """The proxy's upload (real TCP through the same bottleneck, counted
+    apart) takes the idle link and keeps its queue full, as a bulk upload
+    fills a modem's buffer: the host's next bytes wait behind it; once it
+    stops, the queue drains and they no longer wait."""
+    link = parse_link("8M,0ms,64K")
+
+    async def main() -> None:
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await reader.read(1 << 16):
+                    writer.write(data)
+                    await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        proxy = ShapingProxy(server.sockets[0].getsockname()[1], link)
+        await proxy.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+
+            async def ping() -> float:
+                """The host's echo of 100 bytes: its wait in the link's queue."""
+                before = len(proxy.down.queue_delays)
+                writer.write(bytes(100))
+                await reader.readexactly(100)
+                return max(d for _, d in proxy.down.queue_delays[before:])
+
+            quiet = await ping()
+            await proxy.start_upload()
+            await asyncio.sleep(1.0)
+            busy = [await ping() for _ in range(3)]
+            moved = proxy.upload.bytes_out
+            await proxy.stop_upload()
+            await asyncio.sleep(0.3)  # 64 KiB at 8 Mbit/s: 66 ms
+            after = await ping()
+            writer.close()
+            await writer.wait_closed()
+        finally:
+            await proxy.close()
+            server.close()
+        assert quiet < 0.005
+        assert min(busy) >= 0.04  # most of 64 KiB ahead (66 ms when full)
+        assert moved >= 0.5 * MBIT  # it had the link (1 Mbit/s of 8 at least)
+        assert proxy.down.bytes_out == 500  # five echoes: the upload is counted apart ...
+        assert after < 0.005  # ... and gone: nothing waits ahead any more
+
+    asyncio.run(main())

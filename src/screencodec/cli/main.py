@@ -266,8 +266,9 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
                             "line under each row says what the person saw after the drop "
                             "and the recovery (repeatable)")  # fmt: skip
     bench.add_argument("--cross", type=_bench_cross, metavar="START-STOP",
-                       help="with --link tc:RATE,RTT: a bulk TCP upload through the same "
-                            "bottleneck over this time, e.g. 5s-12s")  # fmt: skip
+                       help="with --link: someone else's bulk TCP upload through the same "
+                            "bottleneck over this time (after the screen starts changing), "
+                            "e.g. 5s-12s")  # fmt: skip
     bench.set_defaults(func=_bench)
 
     codecs = sub.add_parser("codecs", help="list the registered codecs and their specs")

@@ -4,8 +4,9 @@
 Not imported by the package, so that ``-m`` runs it exactly once. ``SPEC`` is
 JSON: ``{"upstream": port, "link": Link fields, "kwargs": ShapingProxy options}``.
 Prints the port as one line, then answers each command line on stdin
-(``stats``, ``rate BYTES_PER_S``, ``close``; end of input counts as ``close``) with a 4-byte
-big-endian length and a pickle of ``(down, up, connections)``.
+(``stats``, ``rate BYTES_PER_S``, ``upload``, ``no upload``, ``close``; end of
+input counts as ``close``) with a 4-byte
+big-endian length and a pickle of ``(down, up, connections, upload)``.
 """
 
 from __future__ import annotations
@@ -37,9 +38,13 @@ async def main(spec: dict[str, Any]) -> None:
         closing = cmd in (b"close", b"")  # EOF: the parent is gone
         if cmd.startswith(b"rate "):  # the link changes (linkbench.steps)
             proxy.set_rate(float(cmd[5:]))
+        elif cmd == b"upload":  # someone else's upload starts ...
+            await proxy.start_upload()
+        elif cmd == b"no upload":  # ... and ends
+            await proxy.stop_upload()
         if closing:
             await proxy.close()
-        blob = pickle.dumps((proxy.down, proxy.up, proxy.connections))
+        blob = pickle.dumps((proxy.down, proxy.up, proxy.connections, proxy.upload))
         with contextlib.suppress(OSError):
             out.write(LENGTH.pack(len(blob)) + blob)
             out.flush()

@@ -8,8 +8,9 @@ own loop and GIL; only the OS scheduler stands between it and its timers.
 
 The child is ``python -m screencodec.linkbench._proxy_main`` (a plain
 subprocess, so the caller's ``__main__`` is never re-imported). It prints its port as one
-line, then answers each command line on stdin (``stats``, ``rate BYTES_PER_S``, ``close``) with a
-length-prefixed pickle of ``(down, up, connections)``. Its counters' times are
+line, then answers each command line on stdin (``stats``, ``rate BYTES_PER_S``, ``upload``,
+``no upload``, ``close``) with a
+length-prefixed pickle of ``(down, up, connections, upload)``. Its counters' times are
 ``time.perf_counter()`` of the child, which on Linux is CLOCK_MONOTONIC: one
 clock for every process of the machine, the one :class:`Viewer` stamps
 ``applied_at`` with.
@@ -53,6 +54,7 @@ class ProxyProcess:
         self.link = link
         self.down = DirectionStats()
         self.up = DirectionStats()
+        self.upload = DirectionStats()  #: someone else's upload's (``start_upload``)
         self.connections = 0
         self._kwargs = kwargs
         self._port: int | None = None
@@ -92,7 +94,7 @@ class ProxyProcess:
             blob = await wait_for(proc.stdout.readexactly(n), timeout)
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError) as exc:
             raise ProxyError(f"the proxy process stopped answering: {exc!r}") from exc
-        self.down, self.up, self.connections = pickle.loads(blob)  # our own child's
+        self.down, self.up, self.connections, self.upload = pickle.loads(blob)  # our child's
 
     async def stats(self) -> tuple[DirectionStats, DirectionStats]:
         """Fetch the current counters (also kept in ``down`` and ``up``)."""
@@ -102,6 +104,13 @@ class ProxyProcess:
     async def set_rate(self, rate: float) -> None:
         """The link's rate from now on, both ways (:meth:`ShapingProxy.set_rate`)."""
         await self._ask(f"rate {rate!r}")
+
+    async def start_upload(self) -> None:
+        """Someone else's upload shares the link (:meth:`ShapingProxy.start_upload`)."""
+        await self._ask("upload")
+
+    async def stop_upload(self) -> None:
+        await self._ask("no upload")
 
     async def close(self) -> None:
         """Stop the proxy (closing its connections) and keep its final counters."""

@@ -188,17 +188,17 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
     """Every scenario over every link (:func:`parse_link_spec`); print the table
     (and write JSON). ``file``: a transfer beside the screen in each session
     (see :mod:`.session`); ``steps``: the link's rate changes, ``cross``: a
-    competing upload (``tc:`` links only), see :mod:`.steps`."""
+    competing upload, see :mod:`.steps`."""
     parsed = [parse_link_spec(spec) for spec in links]
     if file is not None and any(kernel for _, kernel in parsed):
         raise ValueError("a file beside the screen needs the shaping proxy, not tc:")
-    if cross is not None and not all(kernel for _, kernel in parsed):
-        raise ValueError("cross traffic needs a tc: link (the kernel's queue, which TCP fills)")
-    if steps and any(link.rate is None for link, _ in parsed):
-        raise ValueError("steps need a link with a rate, not unlimited")
+    if (steps or cross) and any(link.rate is None for link, _ in parsed):
+        raise ValueError("steps and cross traffic need a link with a rate, not unlimited")
     extra: dict[str, Any] = {} if file is None else {"file": file}
     if steps:
         extra["steps"] = list(steps)
+    if cross:
+        extra["cross"] = cross
     names = [check_workload(s) for s in scenarios] if scenarios else [
         *SCENARIOS, *corpus_workloads()]  # fmt: skip
     results: list[SessionResult] = []
@@ -220,6 +220,9 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
             moved = results[-1].extra.get("steps")
             if moved is not None:
                 out("  " + format_steps(moved))
+            upload = results[-1].extra.get("upload_kbit_s")
+            if upload is not None:
+                out(f"  beside it, someone else's upload: {upload:.0f} kbit/s over the session")
             sent = results[-1].extra.get("file")
             if sent is not None:
                 out(f"  beside it, a file of {sent['bytes']} bytes {sent['way']}: "

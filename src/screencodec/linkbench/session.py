@@ -433,6 +433,7 @@ async def run_session(
     file: tuple[Literal["down", "up"], int] | None = None,
     file_wait: float = 0.0,
     steps: Sequence[LinkStep] = (),
+    cross: tuple[float, float] | None = None,
     actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = (),
     link_control: Callable[[float], Awaitable[None]] | None = None,
 ) -> SessionResult:
@@ -451,6 +452,9 @@ async def run_session(
     ``file_wait``: how long after the source ended it may still take.
     ``steps``: the link's rate changes at these times after the source
     started (:mod:`.steps`; ``extra["steps"]`` says what they did);
+    ``cross``: from its first to its second time (after the start) someone
+    else uploads through the proxy's bottleneck as fast as TCP lets them
+    (:meth:`.shaper.ShapingProxy.start_upload`; not with ``proxy="none"``);
     ``actions``: (seconds after the start, coroutine function) run then;
     ``link_control``: with ``proxy="none"``, what changes the rate.
     """
@@ -471,7 +475,7 @@ async def run_session(
                               warmup=warmup, join_timeout=join_timeout, settle=settle,
                               compact=compact, transfer=transfer,
                               file_wait=file_wait, steps=steps, actions=actions,
-                              link_control=link_control)  # fmt: skip
+                              link_control=link_control, cross=cross)  # fmt: skip
 
 
 async def _yes(_: object) -> bool:
@@ -515,15 +519,19 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
                    settle: float, compact: bool, transfer: _Transfer | None,
                    file_wait: float = 0.0, steps: Sequence[LinkStep] = (),
                    actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = (),
-                   link_control: Callable[[float], Awaitable[None]] | None = None
-                   ) -> SessionResult:  # fmt: skip
+                   link_control: Callable[[float], Awaitable[None]] | None = None,
+                   cross: tuple[float, float] | None = None) -> SessionResult:  # fmt: skip
     relay: _Proxy
     if proxy == "process":
         relay = ProxyProcess(0, link, **(proxy_options or {}))
     elif proxy == "inline":
         relay = _InlineProxy(0, link, **(proxy_options or {}))
     else:
+        if cross is not None:
+            raise ValueError("an upload beside the session needs the proxy (tc: has its own)")
         relay = _NoProxy(link_control)
+    if cross is not None and not isinstance(relay, _NoProxy):
+        actions = [*actions, (cross[0], relay.start_upload), (cross[1], relay.stop_upload)]
     ledger = Ledger(_CLOCK)
     try:
         run = await _play(host, relay, probe, ledger, count=len(frames), warmup=warmup,
@@ -536,6 +544,10 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
     result = _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
                      down=relay.down if proxy != "none" else None, up=relay.up,
                      changed=changed, ledger=ledger)  # fmt: skip
+    if not isinstance(relay, _NoProxy) and relay.upload.deliveries:
+        result.extra["upload_kbit_s"] = relay.upload.bytes_between(
+            paced.started_at or 0.0, paced.time_of(len(frames) - 1)) * 8 / 1000 / max(
+            result.seconds, 1e-9)  # fmt: skip
     if steps or actions:
         result.extra["steps"] = _step_figures(link, paced, probe, run, changed=changed,
                                               down=relay.down if proxy != "none" else None,

@@ -238,9 +238,13 @@ class _Pipe:
     deliver to ``dst`` on time. Owned by its two tasks."""
 
     def __init__(self, proxy: ShapingProxy, link: _Bottleneck, delay: float,
-                 src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:  # fmt: skip
+                 src: asyncio.StreamReader, dst: asyncio.StreamWriter, *,
+                 counts: DirectionStats | None = None) -> None:  # fmt: skip
         self.proxy = proxy
         self.link = link
+        #: where bytes in and out are counted: the link's own counters, or
+        #: (someone else's upload) apart, the queue still shared
+        self.counts = link.stats if counts is None else counts
         self.delay = delay
         self.src = src
         self.dst = dst
@@ -266,7 +270,7 @@ class _Pipe:
 
     async def _read(self) -> None:
         loop = asyncio.get_running_loop()
-        stats, link = self.link.stats, self.link
+        stats, link = self.counts, self.link
         passthrough = link.rate is None and self.delay == 0
         while True:
             space = _READ_MAX
@@ -332,7 +336,7 @@ class _Pipe:
         # message (a stamp after it could come after the receipt).
         stamp = self.proxy.clock()
         self.dst.write(data)
-        stats = self.link.stats
+        stats = self.counts
         stats.bytes_out += len(data)
         stats.deliveries.append((stamp, stats.bytes_out))
         if self.pending_bytes:
@@ -392,6 +396,10 @@ class ShapingProxy:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: list[asyncio.StreamWriter] = []
+        #: someone else's bulk upload across the link (:meth:`start_upload`),
+        #: counted apart from ``down``: what it delivered
+        self.upload = DirectionStats()
+        self._uploading: list[asyncio.Server | asyncio.Task[None]] = []
 
     def set_rate(self, rate: float, up_rate: float | None = None) -> None:
         """Change the link's rate (bytes/s) from now on, as when someone else
@@ -402,6 +410,70 @@ class ShapingProxy:
         self._down.rate = rate
         if self._up.rate is not None:
             self._up.rate = rate if up_rate is None else up_rate
+
+    async def start_upload(self) -> None:
+        """From now on someone else uploads as fast as TCP lets them through
+        the same bottleneck as the host's stream (host -> viewer), until
+        :meth:`stop_upload`: a bulk sender on the host's side, whose
+        connection the proxy relays like the session's, to a reader on the
+        viewer's side that drops it all. Its bytes share the queue and the
+        serializer; they are counted in ``upload``, not in ``down``."""
+        if self._uploading:
+            return
+
+        async def send(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            chunk = bytes(_READ_MAX)
+            try:
+                while True:
+                    writer.write(chunk)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+
+        parts: list[asyncio.Server | asyncio.Task[None]] = []
+        self._uploading = parts
+        sender = await asyncio.start_server(send, self.upstream_host, 0, limit=_STREAM_LIMIT)
+        parts.append(sender)
+        to = int(sender.sockets[0].getsockname()[1])
+
+        def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self._writers.append(writer)
+            task = asyncio.ensure_future(self._serve(reader, writer, upstream=to,
+                                                     counts=self.upload))  # fmt: skip
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            parts.append(task)
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        _tune(sock, self.sockbuf, self.mss)
+        sock.bind((self.bind, 0))
+        route = await asyncio.start_server(relay, sock=sock, limit=_STREAM_LIMIT)
+        parts.append(route)
+        reader, writer = await asyncio.open_connection(
+            self.bind, int(route.sockets[0].getsockname()[1]), limit=_STREAM_LIMIT)
+
+        async def receive() -> None:
+            try:
+                while await reader.read(_READ_MAX):
+                    pass
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+
+        parts.append(asyncio.ensure_future(receive()))
+
+    async def stop_upload(self) -> None:
+        """End the upload :meth:`start_upload` began (if any)."""
+        uploading, self._uploading = self._uploading, []
+        for part in uploading:
+            if isinstance(part, asyncio.Task):
+                part.cancel()
+                await asyncio.gather(part, return_exceptions=True)
+            else:
+                await stop_listening(part)
 
     @property
     def port(self) -> int:
@@ -420,6 +492,7 @@ class ShapingProxy:
         return self.port
 
     async def close(self) -> None:
+        await self.stop_upload()
         if self._server is not None:
             await stop_listening(self._server)
         for task in list(self._tasks):
@@ -447,13 +520,16 @@ class ShapingProxy:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter, *,
+                     upstream: int | None = None,
+                     counts: DirectionStats | None = None) -> None:  # fmt: skip
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             _tune(sock, self.sockbuf, self.mss)
             sock.setblocking(False)
-            await loop.sock_connect(sock, (self.upstream_host, self.upstream))
+            to = self.upstream if upstream is None else upstream
+            await loop.sock_connect(sock, (self.upstream_host, to))
             s_reader, s_writer = await asyncio.open_connection(sock=sock, limit=_STREAM_LIMIT)
         except BaseException as exc:
             # Nothing listens upstream, or the proxy closed meanwhile (a
@@ -464,10 +540,10 @@ class ShapingProxy:
                 return
             raise
         self._writers.append(s_writer)
-        self.connections += 1
+        self.connections += counts is None  # the session's, not an upload
         d = self.link.delay
-        pipes = [_Pipe(self, self._down, d, s_reader, c_writer),
-                 _Pipe(self, self._up, d, c_reader, s_writer)]  # fmt: skip
+        pipes = [_Pipe(self, self._down, d, s_reader, c_writer, counts=counts),
+                 _Pipe(self, self._up, d, c_reader, s_writer, counts=counts)]  # fmt: skip
         runs = [asyncio.ensure_future(p.run()) for p in pipes]
         try:
             # Half-closes pass through; the connection ends when both directions have.

@@ -3,9 +3,12 @@ what the person at the viewer sees after each.
 
 ``screencodec bench --link 4M,40ms --step 5s:1M --step 12s:4M`` drops the
 link to 1 Mbit/s five seconds after the source starts and gives it back at
-twelve (a Wi-Fi link that falls back and recovers); ``--cross 5s-12s`` on a
-``tc:`` link runs a bulk TCP upload through the same bottleneck over that
-time (someone else starts an upload). Steps are :class:`LinkStep`; the
+twelve (a Wi-Fi link that falls back and recovers); ``--cross 5s-12s`` runs
+a bulk TCP upload through the same bottleneck over that time (someone else
+starts an upload): through the proxy (:meth:`.shaper.ShapingProxy.
+start_upload`: it keeps the shared queue full, as a loss-based TCP fills a
+modem's buffer) or, on a ``tc:`` link, a sender in the namespace (whose own
+qdisc pushes back on it locally, so it rarely fills the queue). Steps are :class:`LinkStep`; the
 session (:func:`.session.run_session`) carries them out at their time after
 the source's first frame, through the proxy's ``set_rate`` or, in a network
 namespace, ``tc qdisc change`` (see :mod:`.netns`), and notes when each was
