@@ -78,8 +78,10 @@ _NEVER = -1e9  #: a time before any other
 _POLL = 0.002  #: the least wait while the link moves what is unanswered
 _LONG_SPAN = 0.050  #: a train this long on the link times it within a few per cent
 _LONG_KEEP = 5.0  #: ... and holds the rate up for this long while no queue shows
-#: Under a queue, the last trains timed under this share of the window's
-#: rate: the link slowed, and the window's older trains are forgotten.
+#: Under a queue (twice ``max_queue_delay``: a stall of the viewer or the
+#: machine lifts the smoothed delay to 31-49 ms, traced in steady video
+#: under load), the last trains timed under this share of the window's rate:
+#: the link slowed, and the window's older trains are forgotten.
 _SLOWED = 0.7
 
 
@@ -403,7 +405,7 @@ class CongestionControl:
                 # after 4 -> 1 Mbit/s, the queue waiting). The last few trains
                 # follow at once; one the viewer stretched (a stall, which also
                 # looks like a queue) is outvoted, as summed spans would not be.
-                if latest < _SLOWED * self.rate:
+                if latest < _SLOWED * self.rate and self.queue_delay >= 2 * c.max_queue_delay:
                     self._forget_older_trains()
                 self.rate = min(self.rate, latest)
         elif timed >= _FAST_BYTES:
