@@ -33,7 +33,9 @@ router's egress port behaves:
   (the receiver's TCP window).
 
 ``rate=None`` is an unlimited link (no queue; delay only, or a plain relay
-when the delay is 0 too).
+when the delay is 0 too). :meth:`ShapingProxy.set_rate` changes the rate
+mid-session, and :meth:`ShapingProxy.start_upload` relays someone else's bulk
+upload through the host's side of the link (counted in ``upload``).
 
 Counters per direction (:class:`DirectionStats`): bytes in and out, the
 deepest the queue got, queueing-delay samples (how long each chunk read
