@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from screencodec.errors import ConsentDeniedError, ScreencodecError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.connect.reconnect import (
     LOST_WORDS,
     EndedAway,
@@ -416,6 +417,8 @@ class WebViewer:
             try:
                 bridge.settle()  # what was held for a resume that will not come
                 await bridge.uploads_over()  # each upload's row says how it ended
+                if tmp is not None and bridge.files is not None:
+                    self._not_kept(bridge.files, server.fetched)
                 await bridge.drain()  # the page gets the last banner before the socket closes
             finally:
                 try:
@@ -425,6 +428,18 @@ class WebViewer:
                         tmp.cleanup()
                     if reaping is not None:
                         reaping.cancel()
+
+    def _not_kept(self, files: PageFiles, fetched: set[int]) -> None:
+        """The files received into the temporary folder that the page never
+        saved are said lost, on the page and in the terminal, before the
+        folder goes (walk42: the row kept a Save link that fetched nothing,
+        and nothing was said)."""
+        for name, size in files.not_kept(fetched):
+            self.options.on_step(
+                f"not kept: {safe_text(name, 255)!r} ({amount(size)}) from the user was not"
+                " saved from the page before the session ended; its copy was removed with"
+                " the viewer's temporary folder (view --web --download-dir DIR keeps each"
+                " file you accept)")
 
     def _viewer_maker(
         self, bridge: WebBridge, hello: dict[str, Any],

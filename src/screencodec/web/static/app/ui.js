@@ -511,8 +511,9 @@ export class UI {
       ` ${size(bytes)} from the user: ${words}`);
     row.li.classList.add("failed");
     // A question the host withdrew before the agent answered: nothing to answer;
-    // a file being received: nothing to cancel.
-    for (const button of row.li.querySelectorAll("button")) button.remove();
+    // a file being received: nothing to cancel; one received and then not
+    // kept (web/files.py not_kept): nothing to save.
+    for (const button of row.li.querySelectorAll("button, a")) button.remove();
     this.cancellable(row, null, false);
     row.asked = null;
   }
