@@ -80,9 +80,11 @@ def test_a_received_file_never_saved_from_the_page_is_said_lost_at_the_end(
         assert browser.find_elements(By.XPATH, _ROW.format(name="kept.txt") + "/a") != []
         said = view.lines + out.splitlines()
         # found: nothing said of it
-        assert ("not kept: 'lost.txt' (19 bytes) from the user was not saved from the page"
-                " before the session ended; its copy was removed with the viewer's temporary"
-                " folder (view --web --download-dir DIR keeps each file you accept)") in said, said
+        assert (
+            "not kept: 'lost.txt' (19 bytes) from the user was not saved from the page"
+            " before the session ended; its copy was removed with the viewer's temporary"
+            " folder (view --web --download-dir DIR keeps each file you accept)"
+        ) in said, said
         assert not any("kept.txt" in line for line in said), said
     finally:
         if view is not None and view.proc.poll() is None:
