@@ -133,6 +133,7 @@ export class UI {
   constructor(actions) {
     this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, cancelUpload, cancelDownload, answerFile, fileUrl }
     this.control = false;
+    this.linked = false; // the viewer program let this page in (its welcome), until the socket closes
     this.playback = false;
     this.host = null;
     this.files = new Map();
@@ -257,7 +258,10 @@ export class UI {
     if (control && this.bannerKind === "revoked") this.hideBanner();
     this.control = control;
     const level = $("level");
-    level.textContent = control ? "Control" : view ? "View only" : "Not connected";
+    // Nothing granted yet while the host's user is asked: "Waiting", not "Not
+    // connected" beside "Waiting for the user to accept..." (walk42).
+    const none = this.linked && !this.over ? "Waiting" : "Not connected";
+    level.textContent = control ? "Control" : view ? "View only" : none;
     level.className = `level ${control ? "control" : view ? "view" : "none"}`;
     const ask = $("control");
     ask.hidden = control || this.playback;
