@@ -404,7 +404,8 @@ export class UI {
       h ? `RTT:      ${h.rtt.toFixed(1)} ms` : "RTT:      -",
       `received: ${page.kbps.toFixed(0)} kbit/s`,
       `quality:  ${page.quality}`,
-      `screen:   ${page.width}x${page.height}, ${this.control ? "control" : "view only"}`,
+      // As the badge says it: not "0x0, view only" while the user is asked (walk42).
+      `screen:   ${page.width ? `${page.width}x${page.height}` : "no picture yet"}, ${$("level").textContent.toLowerCase()}`,
     ];
     $("stats").replaceChildren(...lines.map((l) => el("div", l)));
   }
