@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from screencodec.errors import ConsentDeniedError, ScreencodecError
+from screencodec.errors import AccessRefusedError, ConsentDeniedError, ScreencodecError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel
 from screencodec.transport.channel.display import amount, safe_text
@@ -622,6 +622,14 @@ def _telling(bridge: WebBridge, within: float) -> Callable[[int, BaseException |
 
     def tried(_attempt: int, error: BaseException | None) -> None:
         if error is not None:
+            # A refusal in the relay's or host's own words, as view's "still
+            # reconnecting" lines say it, not a first connection's advice
+            # (walk42: "no session with that code ...: check the 9-digit code"
+            # of the code that opened this session; cli/view_connect.py's
+            # error keeps what it explains).
+            inner = getattr(error, "explains", None)
+            if isinstance(inner, AccessRefusedError):
+                error = inner
             left = max(0.0, until - loop.time())
             bridge.status(f"Reconnecting, for up to {left:.0f} s more: "
                           f"{attempt_words(error, within)}")  # fmt: skip
