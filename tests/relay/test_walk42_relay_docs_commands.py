@@ -10,6 +10,8 @@ host's line, as written there with the address swapped for a real relay
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -31,9 +33,6 @@ def _sh_lines(doc: Path) -> list[str]:
 
 class _Host(PtyHost):
     def __init__(self, args: list[str]) -> None:
-        import os
-        import pty
-
         master, slave = pty.openpty()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen([*CLI, *args], stdin=slave, stdout=slave, stderr=slave,
