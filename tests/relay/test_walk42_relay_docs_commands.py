@@ -31,7 +31,9 @@ def _sh_lines(doc: Path) -> list[str]:
     return [line.strip() for block in blocks for line in block.replace("\\\n", " ").splitlines()]
 
 
-class _Host(PtyHost):
+class PtyCommand(PtyHost):
+    """``screencodec ARGS`` on a pseudo-terminal, collected as PtyHost's."""
+
     def __init__(self, args: list[str]) -> None:
         master, slave = pty.openpty()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -57,7 +59,7 @@ def test_the_relay_docs_say_how_host_and_agent_use_the_relays() -> None:
         words = host[0].split("#")[0].split()
         at = words.index("--relay") + 1
         words[at] = f"127.0.0.1:{relay.port}"
-        proc = _Host([*words[1:], "--source", "synthetic", "--once"])
+        proc = PtyCommand([*words[1:], "--source", "synthetic", "--once"])
         proc.wait_for(rf"via relay 127\.0\.0\.1:{relay.port}\nSession code: \d{{3}} \d{{3}}"
                       r" \d{3}\nPassword: ")  # fmt: skip
     finally:

@@ -15,29 +15,15 @@ host`` and ``view --web`` on ptys, headless Chromium."""
 
 from __future__ import annotations
 
-import pty
-import subprocess
 import time
 from typing import Any
 
 from tests.relay.cluster import RedisServer, RelayProcess
-from tests.transport.test_attack_prompts import CLI, PtyHost
-from tests.transport.test_view_cli_send_screens import ENV, PtyView
+from tests.relay.test_walk42_relay_docs_commands import PtyCommand
+from tests.transport.test_view_cli_send_screens import PtyView
 
 from .conftest import wait_page
 from .test_newuser2_page_states import _text
-
-
-class _RelayHost(PtyHost):
-    """``screencodec host --relay`` on a pty (the synthetic desktop)."""
-
-    def __init__(self, relay_port: int) -> None:
-        master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            [*CLI, "host", "--relay", f"127.0.0.1:{relay_port}", "--source", "synthetic",
-             "--size", "160x120", "--control", "none"],
-            stdin=slave, stdout=slave, stderr=slave, env=ENV, close_fds=True)  # fmt: skip
-        self._collect(master, slave)
 
 
 def test_the_page_reconnecting_says_the_relays_words_not_check_the_code(browser: Any) -> None:
@@ -46,7 +32,19 @@ def test_the_page_reconnecting_says_the_relays_words_not_check_the_code(browser:
     first = second = host = view = None
     try:
         first, second = RelayProcess(redis, claim_ttl=2.0), RelayProcess(redis, claim_ttl=2.0)
-        host = _RelayHost(first.port)
+        host = PtyCommand(
+            [
+                "host",
+                "--relay",
+                f"127.0.0.1:{first.port}",
+                "--source",
+                "synthetic",
+                "--size",
+                "160x120",
+                "--control",
+                "none",
+            ]
+        )
         found = host.wait_for(r"Session code: ([\d ]+)\nPassword:\s+(\S+)\n")
         code, password = found.group(1).strip(), found.group(2)
         view = PtyView("--relay", f"127.0.0.1:{second.port}", "--code", code, "--password",
