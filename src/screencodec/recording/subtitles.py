@@ -27,11 +27,22 @@ __all__ = ["MIN_CUE", "NOTE_CUE", "export_srt", "srt_cues"]
 MIN_CUE = 1.0
 #: How long a grant or take-back of control is shown (s).
 NOTE_CUE = 3.0
+#: A row time past this (s; a year) is not believed.
+_LONGEST = 366 * 86400.0
 
 
 def _agent(chain: Chain) -> str:
     who = chain.parts[-1].reader.meta().get("who")
     return f"agent {safe_text(who, 60)!r}" if isinstance(who, str) and who else "the agent"
+
+
+def _seconds(value: object, default: float) -> float:
+    """``value`` as a time on the session's clock, or ``default``: a row's
+    ``start``/``end`` is the file's word (a string, null, a bool or 1e300
+    in a hostile file), its ``t`` the chunk's own time."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return float(value) if 0 <= value <= _LONGEST else default
 
 
 def srt_cues(chain: Chain) -> list[tuple[float, float, str]]:
@@ -41,7 +52,8 @@ def srt_cues(chain: Chain) -> list[tuple[float, float, str]]:
     for ev in chain.events():
         kind = ev.get("type")
         if kind == "input":
-            start, end = float(ev.get("start", ev["t"])), float(ev.get("end", ev["t"]))
+            start = _seconds(ev.get("start"), ev["t"])
+            end = max(start, _seconds(ev.get("end"), start))
             who = agent if ev.get("who") == "agent" else "the local user"
             device = safe_text(ev.get("device", "input"), 20)
             cues.append((start, max(end, start + MIN_CUE), f"{device}: {who}"))
