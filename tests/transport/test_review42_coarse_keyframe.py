@@ -1,0 +1,87 @@
+"""review42's attacks on first41: a keyframe over fine grain is made again
+with its text and UI exact over coarse stills, within twice the allowance
+(``first_picture`` seconds of the rate; ``RateController._coarse_stills``:
+"one over fine grain takes at most twice first_picture seconds").
+
+test_join_picture's grainy screen has its terminal at (400, 240), on the
+encoder's block grid. Windows stand anywhere on a real desktop: the same
+terminal a pixel or two off the grid, and a wallpaper grainier than sigma 6,
+here at 1 Mbit/s (the allowance 50 kB). The encoder and decoder are the
+real ones; the session's transport does not change the keyframe's bytes
+(test_join_picture sends the aligned one through a link)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from screencodec.decoder import ScreenDecoder
+from screencodec.encoder import ScreenEncoder
+from screencodec.quality import LossyOptions
+
+from .test_join_picture import WIN, Frame, screen, wallpaper
+
+pytest.importorskip("av")
+
+RATE = 1e6  #: bits a second
+ALLOWANCE = LossyOptions().first_picture * RATE / 8
+
+
+def keyframe(frame: Frame) -> tuple[int, Frame]:
+    """The first update at RATE: its size and the picture it decodes to."""
+    h, w = frame.shape[:2]
+    with ScreenEncoder(w, h, video=True, video_chroma="444", lossy=True) as enc:
+        enc.set_rate(RATE, interval=1 / 30)
+        data = enc.encode(frame.copy())
+    return len(data), np.array(ScreenDecoder().decode(data))
+
+
+def moved_terminal(dx: int, dy: int) -> tuple[Frame, tuple[int, int, int, int]]:
+    """test_join_picture's grainy screen with its terminal moved by (dx, dy)."""
+    grainy = screen(6.0, True)
+    x, y, w, h = WIN
+    frame = wallpaper(6.0)
+    frame[y + dy : y + dy + h, x + dx : x + dx + w] = grainy[y : y + h, x : x + w]
+    return frame, (x + dx, y + dy, w, h)
+
+
+def _off_grid(why: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"found: {why}; expected: the terminal bit-exact "
+                             "in the keyframe and the keyframe within twice the allowance, as on "
+                             "the grid (98 kB)")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("dx", "dy"),
+    [pytest.param(0, 0, id="on-the-grid"),
+     pytest.param(1, 0, marks=_off_grid("its right column lossy (64 px), 110 kB"), id="1-0"),
+     pytest.param(0, 1, marks=_off_grid("its bottom row lossy (384 px), 100 kB"), id="0-1"),
+     pytest.param(1, 1, marks=_off_grid("its last 17 rows lossy (432 px), 176 kB: grainy cells "
+                                        "at its edges go lossless (ZSTD 29 -> 101 kB)"), id="1-1"),
+     pytest.param(2, 2, marks=_off_grid("its bottom 2 rows lossy (116 px), 180 kB"), id="2-2"),
+     pytest.param(4, 4, marks=_off_grid("text exact but 164 kB (ZSTD 107 kB)"), id="4-4")],
+)  # fmt: skip
+def test_a_grainy_keyframe_has_its_terminal_exact_wherever_the_terminal_stands(
+    dx: int, dy: int
+) -> None:
+    frame, (x, y, w, h) = moved_terminal(dx, dy)
+    size, picture = keyframe(frame)
+    wrong = np.any(picture[y : y + h, x : x + w, :3] != frame[y : y + h, x : x + w, :3], axis=2)
+    assert (int(wrong.sum()), size <= 2 * ALLOWANCE) == (0, True), size
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found: over grain of sigma 12 the remade keyframe's stills are encoded finer until "
+    "they make first_min_psnr (26 dB), whatever that takes: 880 kB at 1 Mbit/s (805 kB of VIDEO "
+    "at 30 dB; sigma 10: 289 kB, sigma 14: 1.03 MB; 1.88 MB before first41), 7 s of the link "
+    "before a joining viewer sees anything; expected: within twice the allowance (100 kB), "
+    "its stills coarser, as the updates after it refine them",
+)
+def test_a_keyframe_over_heavy_grain_stays_within_twice_the_allowance() -> None:
+    frame = wallpaper(12.0)
+    x, y, w, h = WIN
+    frame[y : y + h, x : x + w] = screen(6.0, True)[y : y + h, x : x + w]
+    size, picture = keyframe(frame)
+    assert np.array_equal(picture[y : y + h, x : x + w, :3], frame[y : y + h, x : x + w, :3])
+    assert size <= 2 * ALLOWANCE, size
