@@ -45,31 +45,41 @@ def moved_terminal(dx: int, dy: int) -> tuple[Frame, tuple[int, int, int, int]]:
     return frame, (x + dx, y + dy, w, h)
 
 
-def _off_grid(why: str) -> pytest.MarkDecorator:
+@pytest.mark.parametrize(("dx", "dy"), [(0, 0), (1, 0), (0, 1), (1, 1), (2, 2), (4, 4), (7, 5)])
+def test_a_grainy_keyframe_has_its_terminal_exact_wherever_the_terminal_stands(
+    dx: int, dy: int
+) -> None:
+    # Found: off the grid its last column or rows stayed in the still, lossy
+    # (64-432 px; of 28 positions 0-7 px off, 2 were exact): the blocks and
+    # text cells are on an 8-pixel grid, and a 1-2 px sliver of text has too
+    # few runs for a cell. plan._slivers takes it (28 of 28 exact).
+    frame, (x, y, w, h) = moved_terminal(dx, dy)
+    _, picture = keyframe(frame)
+    wrong = np.any(picture[y : y + h, x : x + w, :3] != frame[y : y + h, x : x + w, :3], axis=2)
+    assert int(wrong.sum()) == 0
+
+
+def _over(size: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(
         strict=True,
-        reason=f"found: {why}; expected: the terminal bit-exact in the keyframe and the "
-        "keyframe within twice the allowance (10 % slack), as on the grid (98 kB)",
+        reason=f"found: {size} at 1 Mbit/s, the terminal's edge cells over grain sent whole "
+        "and losslessly (ZSTD 29 -> 101-107 kB); of 28 positions 0-7 px off the grid 100-195 kB; "
+        "expected: within twice the allowance (10 % slack), as on the grid (98 kB)",
     )
 
 
 @pytest.mark.parametrize(
     ("dx", "dy"),
     [pytest.param(0, 0, id="on-the-grid"),
-     pytest.param(1, 0, marks=_off_grid("its right column lossy (64 px), 110 kB"), id="1-0"),
-     pytest.param(0, 1, marks=_off_grid("its bottom row lossy (384 px), 100 kB"), id="0-1"),
-     pytest.param(1, 1, marks=_off_grid("its last 17 rows lossy (432 px), 176 kB: grainy cells "
-                                        "at its edges go lossless (ZSTD 29 -> 101 kB)"), id="1-1"),
-     pytest.param(2, 2, marks=_off_grid("its bottom 2 rows lossy (116 px), 180 kB"), id="2-2"),
-     pytest.param(4, 4, marks=_off_grid("text exact but 164 kB (ZSTD 107 kB)"), id="4-4")],
+     pytest.param(1, 1, marks=_over("176 kB"), id="1-1"),
+     pytest.param(2, 2, marks=_over("180 kB"), id="2-2"),
+     pytest.param(4, 4, marks=_over("164 kB"), id="4-4")],
 )  # fmt: skip
-def test_a_grainy_keyframe_has_its_terminal_exact_wherever_the_terminal_stands(
+def test_a_grainy_keyframe_stays_within_twice_the_allowance_wherever_the_terminal_stands(
     dx: int, dy: int
 ) -> None:
-    frame, (x, y, w, h) = moved_terminal(dx, dy)
-    size, picture = keyframe(frame)
-    wrong = np.any(picture[y : y + h, x : x + w, :3] != frame[y : y + h, x : x + w, :3], axis=2)
-    assert (int(wrong.sum()), size <= 2.2 * ALLOWANCE) == (0, True), size
+    size, _ = keyframe(moved_terminal(dx, dy)[0])
+    assert size <= 2.2 * ALLOWANCE, size
 
 
 @pytest.mark.parametrize("grain", [10.0, 12.0, 14.0])
