@@ -1,0 +1,75 @@
+"""relay42: joins at a relay whose claims Redis lost (a FLUSHALL, a Redis
+restart without persistence), whose host's data connection a balancer
+sends to another relay, started right after the loss.
+
+Join ids carry a MAC under the cluster's key (attack40), and a relay that
+does not hold a code redirects a host's data connection only for an id it
+can verify, to the relay the code's claim names. After the loss the
+running relay A keeps its hosts, but their claims are gone from Redis until
+its next heartbeat re-makes them, and it makes join ids under the key Redis
+lost; a relay B started meanwhile made a new key, which A takes at that
+heartbeat. Found (2 real ``screencodec relay`` processes, redis-server,
+default claim_ttl 15 s; a viewer joining at A every 0.1 s and its host's
+data connection sent to B; 5 runs): in 4 runs every such data connection
+was refused "no such pending viewer" (its viewer's join then times out,
+15 s) for 1.1-4.7 s after B started, until A's heartbeat; every refusal
+came while the claim was gone, so the key alone was never the cause.
+Expected, and now: the first join at A after the loss notices it (its
+attempt count reads the epoch) and waits for A's claims and key to be
+made again (one round trip), so its host's data connection is redirected
+from B to A at once.
+
+claim_ttl 60 s: A's next heartbeat comes 20 s after its start, well after
+the test. The attack40 rule holds meanwhile: a made-up id is refused alike
+for the live code and a free one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis
+
+from screencodec.transport.channel.framing import FrameType, read_frame
+from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER
+from screencodec.transport.relay.protocol import RELAY_REDIRECT
+
+from .cluster import RedisServer, RelayProcess, run
+from .test_review40d_join_id_replay import UNKNOWN, _as_data, _open
+
+
+def test_a_join_after_redis_lost_its_keys_pairs_through_a_relay_started_since(
+        redis_server: RedisServer) -> None:
+    a = RelayProcess(redis_server, claim_ttl=60.0)
+    b = None
+    try:
+        code = "424242424"
+
+        async def main() -> None:
+            nonlocal b
+            control = await _open(a.port, ROLE_HOST_CONTROL, code, bytes([4]) * 16)
+            opened = [control]
+            try:
+                assert (await read_frame(control[0], 1024))[0] == FrameType.RELAY_OK
+                redis.Redis.from_url(redis_server.url).flushall()
+                b = RelayProcess(redis_server, claim_ttl=60.0)
+                to_a = (RELAY_REDIRECT, f"127.0.0.1:{a.port}".encode())
+                for i in range(3):
+                    opened.append(await _open(a.port, ROLE_VIEWER, code, bytes(16)))
+                    ftype, body = await read_frame(control[0], 1024)
+                    assert ftype == FrameType.RELAY_INCOMING
+                    # The host's data connection, sent to B by a balancer.
+                    assert await _as_data(b.port, code, body[:16]) == to_a, i
+                # A made-up id: refused alike for the live code and a free one.
+                assert await _as_data(b.port, code, bytes([3]) * 16) == UNKNOWN
+                assert await _as_data(b.port, "111111111", bytes([3]) * 16) == UNKNOWN
+            finally:
+                for _, writer in opened:
+                    writer.close()
+                await asyncio.sleep(0)
+
+        run(main())
+    finally:
+        a.kill()
+        if b is not None:
+            b.kill()
