@@ -119,6 +119,8 @@ RECOVERING_MOST = 300.0
 #: How long it waits for a relay that says its directory recovers and not
 #: for how long (a relay before relay42): what ``screencodec host`` waited.
 RECOVERING_UNTOLD = 60.0
+#: The soonest a registration tries again after a relay told its grace ends (s).
+RECOVERING_RETRY = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -620,7 +622,9 @@ class RelayRegistration:
             return math.inf
         # A registration's round trip after the grace ends (a loaded relay).
         self._grace_end = now + error.left + (self._acceptor.timeouts.handshake or 5.0)
-        return error.left + random.uniform(0.05, 0.25)  # jitter, not a secret
+        # Not sooner than RECOVERING_RETRY: a relay saying "0 s left" over
+        # and over (a lie, or a grace restarted) must not make it spin.
+        return max(RECOVERING_RETRY, error.left) + random.uniform(0.05, 0.25)  # jitter
 
     def _lose(self) -> bool:
         """The code is someone else's: True if ``on_lost`` gave new credentials
