@@ -44,6 +44,11 @@ Keys (``prefix`` defaults to ``screencodec:``):
   still hold live hosts, so a new cluster waits ``claim_ttl`` once, at its
   first start. Before, it set the epoch with no grace, and a stranger's
   registration of a live host's code at it won (review40d).
+  An attempt count (``limit:``) reads the epoch too, and sets nothing:
+  one that finds it gone or another tells the relay (``loss_noticed``),
+  which renews its claims at once (relay42; before, at its next
+  heartbeat, and every other relay refused its hosts' joins meanwhile).
+  A claim refused RECOVERING is told the grace's ``PTTL``.
 * ``heard`` (expiring after 2/3 of ``claim_ttl``) and ``beating`` = ``1``:
   a relay's heartbeat (renewal, announcement) reached Redis recently, and
   relays beat at all. ``heard`` gone while ``beating`` is there means Redis
