@@ -200,7 +200,10 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
                                    on_lost=on_lost)
         failed = await _registered_or_refused(reg)
         if reg.state != "registered":
-            why = failed or reg.last_error or "no answer within 10 s"
+            # The wait's own words only when it gave up on a grace; else,
+            # as before, what the last attempt met.
+            gave_up = failed if getattr(failed, "waited", 0) else None
+            why = gave_up or reg.last_error or "no answer within 10 s"
             await reg.close()
             why = in_words(str(why).removeprefix(f"cannot reach {rhost}:{rport}: ")
                            .removeprefix(f"the relay {rhost}:{rport} "))

@@ -505,15 +505,10 @@ class RelayRegistration:
                 if now >= limit:
                     raise self._gave_up(err, now - start)
             else:
-                if not self.registrations and self._first_try.is_set() and err is not None:
-                    if isinstance(err, ScreencodecError):
-                        raise err
-                    raise TransportError(f"cannot register at relay {self.relay_host}:"
-                                         f"{self.relay_port}: {err}")
                 limit = end
-                if now >= limit:
-                    raise TransportError(f"relay {self.relay_host}:{self.relay_port} did not"
-                                         " confirm the registration in time")
+                if now >= limit or (not self.registrations and self._first_try.is_set()
+                                    and err is not None):
+                    raise self._not_registered(err)
             waiters = {asyncio.ensure_future(event.wait())
                        for event in (self._registered, self._tried, self._first_try)
                        if not event.is_set()}
@@ -523,6 +518,15 @@ class RelayRegistration:
             finally:
                 for waiter in waiters:
                     waiter.cancel()
+
+    def _not_registered(self, err: BaseException | None) -> BaseException:
+        """What wait_registered raises when it fails fast or times out."""
+        where = f"relay {self.relay_host}:{self.relay_port}"
+        if err is None:
+            return TransportError(f"{where} did not confirm the registration in time")
+        if isinstance(err, ScreencodecError):
+            return err
+        return TransportError(f"cannot register at {where}: {err}")
 
     def _gave_up(self, err: RelayRecoveringError, waited: float) -> RelayRecoveringError:
         said = "" if err.left is None else f"; it says for {math.ceil(err.left)} s more"
