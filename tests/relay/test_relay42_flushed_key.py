@@ -31,7 +31,7 @@ import asyncio
 import redis
 import redis.asyncio as aioredis
 
-from screencodec.transport.channel.framing import FrameType, read_frame
+from screencodec.transport.channel.framing import FrameType, RefuseCode, read_frame
 from screencodec.transport.relay import (
     ROLE_HOST_CONTROL,
     ROLE_VIEWER,
@@ -40,7 +40,7 @@ from screencodec.transport.relay import (
 )
 from screencodec.transport.relay.protocol import RELAY_REDIRECT
 
-from .cluster import RedisServer, RelayProcess, beats, relays, run
+from .cluster import RedisServer, RelayProcess, beats, relays, run, wait_for
 from .test_review40d_join_id_replay import UNKNOWN, _as_data, _open
 
 
@@ -128,5 +128,75 @@ def test_a_crowd_of_joins_after_the_loss_makes_one_renewal_and_none_without_a_lo
                 for _, writer in opened:
                     writer.close()
                 await asyncio.sleep(0)
+
+    run(main())
+
+
+async def _viewer_answer(port: int, code: str, source: str) -> tuple[int, bytes]:
+    reader, writer = await _join_from(port, code, source)
+    try:
+        ftype, body = await asyncio.wait_for(read_frame(reader, 1024), 15)
+        return (body[0], body[1:]) if ftype == FrameType.REFUSE else (ftype, body)
+    finally:
+        writer.close()
+
+
+def test_a_viewer_at_another_relay_after_the_loss_is_redirected_not_told_no_such_code(
+        redis_server: RedisServer) -> None:
+    """Found (2 ``screencodec relay`` processes, claim_ttl 15 s, a viewer at
+    the relay started right after a FLUSHALL every 0.1 s, none at the
+    host's relay): "no such session code" for 2.5-4.3 s, in 4 of 4 runs,
+    until the host's relay's heartbeat made its claim again: a new agent
+    gives up on those words. Expected, and now: held (looking once a
+    second) until a heartbeat has passed since the grace began, and
+    redirected to the host's relay. A code nobody holds is still told
+    "no such session code" then."""
+    a = RelayProcess(redis_server, claim_ttl=6.0)
+    b = None
+    try:
+        code = "626262626"
+
+        async def main() -> None:
+            nonlocal b
+            control = await _open(a.port, ROLE_HOST_CONTROL, code, bytes([6]) * 16)
+            try:
+                assert (await read_frame(control[0], 1024))[0] == FrameType.RELAY_OK
+                redis.Redis.from_url(redis_server.url).flushall()
+                b = RelayProcess(redis_server, claim_ttl=6.0)
+                free = asyncio.ensure_future(_viewer_answer(b.port, "999999999", "127.0.6.2"))
+                agent = await _viewer_answer(b.port, code, "127.0.6.1")
+                assert agent == (RELAY_REDIRECT, f"127.0.0.1:{a.port}".encode())
+                assert await free == (RefuseCode.UNKNOWN_SESSION, b"no such session code")
+            finally:
+                control[1].close()
+                await asyncio.sleep(0)
+
+        run(main())
+    finally:
+        a.kill()
+        if b is not None:
+            b.kill()
+
+
+def test_one_address_parks_at_most_four_viewers_while_claims_may_come(
+        redis_server: RedisServer) -> None:
+    """The attack on that hold: 8 viewers at once from one address, of
+    codes nobody holds, while a grace has just begun: 4 held (looking once
+    a second), the other 4 told "no such session code" at once; then the
+    4 are told the same."""
+
+    async def main() -> None:
+        async with relays(redis_server, 1, RelayLimits(claim_ttl=12.0)) as (relay,):
+            operator = aioredis.Redis.from_url(redis_server.url)
+            await operator.set("screencodec:recovering", "1", px=12_000)  # just begun
+            await operator.aclose()
+            crowd = [asyncio.ensure_future(_viewer_answer(relay.port, f"88888888{i}",
+                                                          "127.0.7.9"))
+                     for i in range(8)]
+            await wait_for(lambda: sum(f.done() for f in crowd) == 4, 4.0)
+            assert relay._held == {"127.0.7.9": 4}
+            answers = await asyncio.gather(*crowd)
+            assert answers == [(RefuseCode.UNKNOWN_SESSION, b"no such session code")] * 8
+            assert relay._held == {}
 
     run(main())
