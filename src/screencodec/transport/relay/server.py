@@ -103,6 +103,10 @@ STALL_GRACE = 1.0
 #: Seconds after a failed renewal of its claims before a relay tries again
 #: (at most ``claim_ttl / 3``, its heartbeat).
 RENEW_RETRY = 1.0
+#: The longest a viewer is held while its code's claim may come back after
+#: a loss of the directory's keys (_claim_may_come), in seconds: well
+#: inside a viewer's wait for an answer (connect_via_relay: 20 s).
+CLAIM_HOLD_MOST = 10.0
 #: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
 #: cluster's members read when it arrived (one directory round trip, begun
 #: while the host answers); past it, those read last are told.
@@ -510,7 +514,9 @@ class Relay:
         directory recovers from a loss of its keys, a live host's relay
         makes its claim again at its next heartbeat (or join: _renew_now),
         within ``claim_ttl / 3`` of the loss, so this looks until that much
-        has passed since the grace began (and 0.5 s for the renewal). Before
+        has passed since the grace began (and 0.5 s for the renewal), at
+        most :data:`CLAIM_HOLD_MOST` (a ``claim_ttl`` over 28.5 s beats
+        later: such a viewer is told as before, and retries). Before
         relay42 the viewer was told "no such session code" (a new agent
         gives up on that) until then (measured, 2 relay processes, claim_ttl
         15 s, a viewer at the relay started right after a FLUSHALL every
@@ -524,7 +530,7 @@ class Relay:
             return
         loop = asyncio.get_running_loop()
         most = self.limits.claim_ttl / 3 + 0.5
-        end = loop.time() + min(most, most - (self.limits.claim_ttl - left))
+        end = loop.time() + min(CLAIM_HOLD_MOST, most - (self.limits.claim_ttl - left))
         key = address_key(ip)
         if loop.time() >= end or not await self._join_left(ip, None):
             return
