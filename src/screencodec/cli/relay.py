@@ -154,9 +154,10 @@ async def _relay_main(args: argparse.Namespace) -> int:
         wait = ("" if not relay.recovering_at_start else
                 f"; new registrations wait {relay.recovering_at_start:.3g} s: the session"
                 f" directory is recovering (a new cluster, or Redis restarted or lost its keys)")
+        caveat = f"; WARNING: {relay.caveat}" if relay.caveat else ""
         print(f"relay listening on {args.bind}:{relay.port} (advertised as "
-              f"{relay.advertise}{names}, directory {directory.describe()}{metrics}){wait}",
-              flush=True)
+              f"{relay.advertise}{names}, directory {directory.describe()}{metrics})"
+              f"{wait}{caveat}", flush=True)
         await stop.wait()
         print(f"draining (up to {args.drain_timeout:g} s)", flush=True)
         await relay.drain(args.drain_timeout)
