@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import threading
 import time
-from collections.abc import Callable
 
 from screencodec.transport import CONTROL, VIEW
 from screencodec.transport.session.consent import QuestionQueue, TerminalQuestions, ask_permission
@@ -143,51 +141,71 @@ def test_a_second_line_typed_while_a_yes_reaches_its_agent_is_told_it_answered_n
     run(main(), 30)
 
 
-class _SlowTerminal(io.StringIO):
-    """What the questions write to: a terminal slow to take a question's
-    text (a loaded machine, a slow ssh), the customer typing meanwhile:
-    ``typing()`` runs, and its line is read by the questions' reader
-    thread, while the question's text is being written."""
-
-    def __init__(self, typing: Callable[[], None]) -> None:
-        super().__init__()
-        self._typing = typing
-
-    def write(self, s: str) -> int:
-        if "*** Question 2:" in s:
-            self._typing()
-            time.sleep(0.3)  # the loop held: the reader thread reads the line now
-        return super().write(s)
-
-
-def test_a_line_read_before_its_question_finished_showing_is_not_its_answer() -> None:
+def test_a_line_read_before_its_question_began_to_show_is_not_its_answer() -> None:
     """An embedder reading the terminal itself (TerminalQuestions on
     ``stdin``): the customer's ``y`` for Question 1, typed again as the
-    hold ends, is read by the reader thread while Question 2 is being
-    written, and reaches the loop after the question is shown. Found: it
-    answered Question 2 (the pending lines were cleared before it came).
-    Expected: not taken, the customer told; Question 2's own ``n`` answers."""
+    hold before Question 2 ends, is read by the reader thread before
+    Question 2 begins to show, and reaches the loop only after it showed
+    (the loop busy: here held in the step the hold ends in, right behind
+    the hold's own timer, so the question is shown in the next step and
+    the line handed on in the one after). Found: it answered Question 2,
+    CONTROL (the pending lines were cleared before it came). Expected: not
+    taken, the customer told; Question 2's own ``n`` answers."""
 
     async def main() -> None:
-        typed = threading.Event()
+        loop = asyncio.get_running_loop()
         with typing_pipe() as (stdin, w):
-
-            def type_y() -> None:
-                os.write(w, b"y\n")
-                typed.set()
-
-            out = _SlowTerminal(type_y)
+            out = io.StringIO()
             ui, queue, asker = TerminalQuestions(stdin, out), QuestionQueue(), object()
             assert queue.reserve(asker) and queue.reserve(asker)
             await _first_yes(ui, queue, asker, w, out)
             second = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, _MORE, 30))
-            await until(typed.is_set, 10, "the y typed as Question 2 shows")
+            await until(lambda: ui.holding is not None, 10, "the hold")
+            ends = ui._closed_at + ui.hold  # type: ignore[operator]  # the hold's timer
+
+            def typed_as_it_ends() -> None:
+                os.write(w, b"y\n")
+                time.sleep(0.3)  # the loop held: the reader thread reads and stamps it now
+
+            # Both due together after this: the hold's timer, then the typing.
+            loop.call_at(ends - 0.05, time.sleep, 0.1)
+            loop.call_at(ends + 0.01, typed_as_it_ends)
+            await _shown(out, 2)
             await until(lambda: "not taken" in out.getvalue() or second.done(), 10, "the y read")
             assert not second.done(), out.getvalue()
-            assert "A line typed before Question 2 was shown was not taken" in out.getvalue(), \
-                out.getvalue()  # fmt: skip
+            assert out.getvalue().endswith(
+                "\n*** A line typed before Question 2 was shown was not taken as its answer.\n"
+                "*** Question 2 is still open: y = let them CONTROL your mouse and keyboard,"
+                " nothing more; anything else = no. [y/N] "), out.getvalue()  # fmt: skip
             os.write(w, b"n\n")
             answer = await second
         assert answer.outcome == "answered" and not answer.value.granted, answer
+
+    run(main(), 30)
+
+
+def test_the_limit_a_second_y_later_than_the_hold_answers_the_question_shown_by_then() -> None:
+    """What the hold does not cover, named (docs/security.md): an agent
+    asks for CONTROL behind its first question, and the customer's second
+    ``y`` comes 1.2 s after the first, 0.2 s after Question 2 showed. It
+    is Question 2's answer: a line typed after a question showed is its
+    answer, read or not (nobody is asked again for lines typed later than
+    a double tap or an Enter typed again, about a second). Should this
+    change (a question inert for a while after it shows, as the settle
+    does after one closed unanswered), this test says so."""
+
+    async def main() -> None:
+        with typing_pipe() as (stdin, w):
+            out = io.StringIO()
+            ui, queue, asker = TerminalQuestions(stdin, out), QuestionQueue(), object()
+            assert queue.reserve(asker) and queue.reserve(asker)
+            await _first_yes(ui, queue, asker, w, out)
+            second = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, _MORE, 30))
+            await _shown(out, 2)
+            await asyncio.sleep(0.2)
+            os.write(w, b"y\n")
+            answer = await second
+        assert answer.outcome == "answered" and answer.value == Grant(CONTROL), answer
+        assert "not taken" not in out.getvalue(), out.getvalue()
 
     run(main(), 30)

@@ -39,7 +39,7 @@ class _TerminalInput:
     One typed while a question waits to be shown (``ui.holding``: within a
     second of the one before) is not passed on either: that question says,
     as it shows, that a line typed before it was not taken (settle41); nor
-    one read here before the open question was written out and handed on
+    one read here before the open question began to show and handed on
     after (the loop late: ask42), told so at once. One passed on that the
     question closed before reading is told it answered nothing
     (TerminalQuestions).

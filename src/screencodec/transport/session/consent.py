@@ -594,8 +594,8 @@ class TerminalQuestions:
         self._early = 0
         #: When (loop time) and which question last closed without an answer.
         self._unanswered: tuple[float, int] | None = None
-        #: When (time.monotonic) the open question had been written out,
-        #: and its label: a line read before is not its answer (ask42).
+        #: When (time.monotonic) the open question began to be shown (its
+        #: hold over), and its label: a line read before is not its answer (ask42).
         self._shown_at = math.inf
         self._label = ""
         #: The label of the last question closed ("" before the first).
@@ -759,6 +759,10 @@ class TerminalQuestions:
             reader = self._reading()
             label = f"Question {number}" if number else "Question"
             await self._wait_hold(label)
+            # From now on the question is being shown: a line read before
+            # (by the reader thread, however late the loop gets to it) was
+            # typed before it (ask42); one read as it is written, after.
+            self._shown_at, self._label = time.monotonic(), label
             dropped = reader.discard_pending()
             self.read += dropped
             dropped, self._early = dropped + self._early, 0
@@ -766,8 +770,6 @@ class TerminalQuestions:
             self.out.write(f"{_typed_before(dropped, label)}\n*** {label}: {kind}\n{body}"
                            f"*** {means}; anything else = no. [y/N] ")
             self.out.flush()
-            # Written out: a line read before now was typed before it (ask42).
-            self._shown_at, self._label = time.monotonic(), label
             self._again = f"*** {label} is still open: {means}; anything else = no. [y/N] "
             self._owed = False
             self._prompted = True
@@ -882,7 +884,7 @@ class TerminalQuestions:
     def typed_before_shown(self, stamp: float) -> bool:
         """Whether a line read from the terminal at ``stamp``
         (``time.monotonic()``), handed on only now, was typed before the
-        open question had been written out: then it is not its answer, and
+        open question began to be shown: then it is not its answer, and
         the user is told so (with the question's prompt again). For a
         caller that reads the terminal itself (host_terminal), as
         :meth:`_own_line` does for lines read here."""
@@ -902,7 +904,7 @@ class TerminalQuestions:
             stamp, line = await reader.next_stamped()
             self.read += line != ""
             if line and self.typed_before_shown(stamp):
-                # Read (the reader thread) as the question was being written,
+                # Read (the reader thread) before the question began to show,
                 # handed on after: typed before it (ask42, the embedder's
                 # window: the pending lines were cleared before it came).
                 self._wake_readers()
@@ -977,7 +979,7 @@ class _LineReader:
     stream, so a question that timed out cannot leave a reader behind that
     steals the answer to the next one. End of input reads as "" (= no).
     Each line carries when the thread read it (``time.monotonic()``): one
-    read before a question was written out is not its answer, however late
+    read before a question began to show is not its answer, however late
     the loop gets to it (ask42). A line that comes while nobody waits for
     one goes to :attr:`idle` first (TerminalQuestions: told at once that it
     answered nothing), and is queued unless that took it.
