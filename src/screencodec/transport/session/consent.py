@@ -595,8 +595,9 @@ class TerminalQuestions:
         #: When (loop time) and which question last closed without an answer.
         self._unanswered: tuple[float, int] | None = None
         #: When (time.monotonic) the open question began to be shown (its
-        #: hold over), and its label: a line read before is not its answer (ask42).
-        self._shown_at = math.inf
+        #: hold over), and its label: a line read before is not its answer
+        #: (ask42). -inf once its answer is read (one after answered nothing).
+        self._shown_at = -math.inf
         self._label = ""
         #: The label of the last question closed ("" before the first).
         self._last = ""
@@ -807,7 +808,7 @@ class TerminalQuestions:
                     self.out.write(f"\n*** {label} closed without an answer: {why}.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
                 self._closed_at = asyncio.get_running_loop().time()
-                self._shown_at, self._last = math.inf, label
+                self._shown_at, self._last = -math.inf, label
                 if not later:
                     self._closed()
 
