@@ -155,13 +155,17 @@ def test_a_takeover_while_the_old_connections_question_is_open(
 
 
 def test_ys_typed_as_one_agents_question_closes_and_the_next_shows_answer_nothing() -> None:
-    """Alice's question is on screen, Bob's waits its turn; the customer
-    types ``y`` every 50 ms (a key held, or typed again and again) from
-    just before Alice leaves until 0.5 s after Bob's question shows. None
-    of them answers Bob's question (each came before it showed, or within
-    the 2 s after Alice's closed), and every one gets a reply (ask42: 4 of
-    14 race runs had a y as its question closed answered by nothing at
-    all). Bob gets no pixel before his own answer, the customer's n."""
+    """Alice's question is on screen, Bob's waits its turn; Alice leaves,
+    and from the moment her question closes the customer types ``y``
+    every 50 ms (a key held, or typed again and again, for her) until
+    0.5 s after Bob's question shows. None of them answers Bob's question
+    (each came before it showed, or within the 2 s after Alice's closed
+    unanswered), and every one gets a reply (ask42: 4 of 14 race runs had
+    a y as its question closed answered by nothing at all). Bob gets no
+    pixel before his own answer, the customer's n. (Typing began before
+    her close in a first version: 1 run of 5, a y answered Alice's
+    question before her Bye was read, and a y 1 s after that answer, Bob's
+    question shown, was his: the limit test_ask42_questions names.)"""
     host = PtyHost(once=False)
     try:
         port, code, password = _credentials(host)
@@ -173,6 +177,8 @@ def test_ys_typed_as_one_agents_question_closes_and_the_next_shows_answer_nothin
             q1 = host.wait_for(_question(1, "'Alice'"))
             bob = await _viewer(port, code, password, "Bob")
             await alice.send(m.encode(m.Bye("bye")))
+            host.wait_for(r"\*\*\* Question 1 closed without an answer: the agent left",
+                          q1.end())  # fmt: skip
             shown_at = None
             # Bob's shows 1 s after Alice's closed (the hold); up to 2 s after
             # (the settle), a y is taken as meant for hers.
