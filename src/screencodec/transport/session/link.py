@@ -562,9 +562,10 @@ class ViewerLink(LinkAsking):
         grants nothing (consent.GONE). Not when this host ended it (its
         user's /end says so itself)."""
         if self.moved:
-            # Host.take_over (resume.MOVED): ask42, a yes to the old link's
-            # question reached the session the new link took up (its
-            # levels, as the old link ended) and read "Question 2: no".
+            # Host.take_over (resume.MOVED). ask42: the old link's question
+            # closed "without an answer: no.", and a yes read in the steps
+            # before its close began (channel.closed still False) could
+            # count for it, the new link taking up its levels.
             return AGENT_MOVED
         if self.leaving is not None or self.ended_here is not None:
             return self.leaving
