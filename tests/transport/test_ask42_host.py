@@ -3,7 +3,7 @@ host`` on a pty with raw agents over loopback (test_attack_prompts'
 PtyHost): "a question to the local user is answered only by its own
 answer", "not one pixel before consent".
 
-* A question put right behind an answered one, with a ``--consent-timeout``
+* A question put right behind one that closed, with a ``--consent-timeout``
   shorter than the 1 s hold, is shown (it was a silent no).
 * An agent takes its session over on a new connection while a question of
   its old connection is open: the old question closes saying so, and no
