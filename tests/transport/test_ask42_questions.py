@@ -43,18 +43,20 @@ async def _first_yes(ui: TerminalQuestions, queue: QuestionQueue, asker: object,
 
 
 def test_a_question_whose_timeout_is_shorter_than_the_hold_is_shown_and_answered() -> None:
-    """Question 2 (CONTROL, a 0.9 s timeout) is put right behind Question
-    1's yes. Found: it waited the 1 s hold out of its 0.9 s and was never
-    shown, a silent no. Expected: shown after the hold, with its whole 0.9 s
-    to be answered; its y grants."""
+    """Question 2 (CONTROL, a timeout shorter than the hold) is put right
+    behind Question 1's yes. Found (1 s hold, 0.9 s timeout): it waited the
+    hold out of its timeout and was never shown, a silent no. Expected:
+    shown after the hold, with its whole timeout to be answered; its y
+    grants. Here a 4 s hold and a 3 s timeout: the same order, with room
+    for a loaded machine to see the question and type."""
 
     async def main() -> None:
         with typing_pipe() as (stdin, w):
             out = io.StringIO()
-            ui, queue, asker = TerminalQuestions(stdin, out), QuestionQueue(), object()
+            ui, queue, asker = TerminalQuestions(stdin, out, hold=4.0), QuestionQueue(), object()
             assert queue.reserve(asker) and queue.reserve(asker)
             await _first_yes(ui, queue, asker, w, out)
-            second = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, _MORE, 0.9))
+            second = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, _MORE, 3.0))
             await _shown(out, 2)
             os.write(w, b"y\n")
             answer = await second
