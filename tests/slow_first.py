@@ -20,6 +20,7 @@ SLOW_FIRST = (
     "tests/web/test_ends36_web_ended_away.py",
     "tests/web/test_web_cli_signals.py",
     "tests/codec/test_fuzz.py",
+    "tests/relay/test_epoch41_host_waits.py",  # added 42: a 66 s --claim-ttl 66 test
     "tests/transport/test_silent38_host_hears.py",  # added 38: 54 s (-n 2)
     "tests/transport/test_walk38_reconnect_words.py",  # 49 s
     "tests/web/test_webopen38_page_not_opened.py",  # 34 s

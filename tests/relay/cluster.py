@@ -116,11 +116,11 @@ async def relays(redis: RedisServer, n: int, limits: RelayLimits | None = None,
 class RelayProcess:
     """``screencodec relay`` as a real subprocess (to be SIGKILLed)."""
 
-    def __init__(self, redis: RedisServer, claim_ttl: float) -> None:
+    def __init__(self, redis: RedisServer, claim_ttl: float, url: str | None = None) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "screencodec", "relay", "--listen",
-             str(self.port), "--bind", "127.0.0.1", "--directory", redis.url,
+             str(self.port), "--bind", "127.0.0.1", "--directory", url or redis.url,
              "--advertise", f"127.0.0.1:{self.port}", "--claim-ttl", str(claim_ttl)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         #: What it printed up to its listening line (and maybe a little more).

@@ -27,7 +27,7 @@ from screencodec.transport.relay import (
 from .cluster import RedisServer, _wait_for_line, free_port, run
 
 _OPS = {"begin", "claim", "renew", "release", "locate", "limit", "announce", "members", "end",
-        "ended", "lost", "silent", "log_key"}
+        "ended", "lost", "silent", "log_key", "recovering"}
 
 
 async def _poke(port: int, source: str, payload: bytes) -> None:

@@ -50,7 +50,9 @@ async def _register_as_stranger(port: int, code: str) -> tuple[int, bytes]:
     ftype, body = await read_frame(reader, 1024)
     if ftype == FrameType.REFUSE:
         writer.close()
-        return body[0], body[1:]
+        # The words as every version reads them: bytes 1-199 (relay42 pads
+        # a RECOVERING refusal's with spaces, then tells the grace left).
+        return body[0], body[1:200].rstrip(b" ")
     _kept.append(writer)
     return ftype, b""
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import struct
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +46,23 @@ async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or cond}")
         await asyncio.sleep(0.005)
+
+
+@contextlib.contextmanager
+def typing_pipe() -> Iterator[tuple[TextIO, int]]:
+    """A pipe for what the local user types to the questions (the host's
+    own path: host_terminal hands its lines on through one): its read end,
+    a text stream, and its write end's descriptor, to ``os.write`` to.
+    The write end is closed first however the block ends: closing the
+    read end while the questions' reader thread blocks reading it waits
+    for that read, so a failed assert hung to the test's timeout (ask42)."""
+    r, w = os.pipe()
+    stdin = os.fdopen(r, "r")
+    try:
+        yield stdin, w
+    finally:
+        os.close(w)  # the reader thread reads the end and lets go
+        stdin.close()
 
 
 async def host_read_past_the_question(host: Host, viewer_channel: Channel) -> None:

@@ -39,7 +39,7 @@ from screencodec.transport.session.endreasons import AGENT_LEFT, LINK_LOST
 from screencodec.transport.session.events import PermissionChanged, SessionEnded
 from screencodec.transport.session.permissions import ConsentRequest, Grant
 
-from .helpers import ended_lost, run, until
+from .helpers import ended_lost, run, typing_pipe, until
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
 from .test_resume import _granted, _Setup
@@ -64,8 +64,7 @@ def test_a_yes_after_the_agent_went_is_said_too_late_and_grants_nothing(when: st
     ``given``), and the terminal never leaves a bare yes."""
 
     async def main() -> None:
-        r, w = os.pipe()
-        with os.fdopen(r, "r") as stdin:
+        with typing_pipe() as (stdin, w):
             out = io.StringIO()
             ui = TerminalQuestions(stdin, out, settle=0)
             queue, asker, why = QuestionQueue(), object(), [None]
@@ -85,7 +84,6 @@ def test_a_yes_after_the_agent_went_is_said_too_late_and_grants_nothing(when: st
                 why[0] = LINK_LOST  # type: ignore[call-overload]
             os.write(w, b"y\n")
             answer = await asking
-            os.close(w)
         assert answer.outcome == GONE and not answer.value.granted, answer
         assert answer.given == Grant(CONTROL) and answer.why == LINK_LOST, answer
         said = out.getvalue().split("[y/N] ", 1)[1]
@@ -103,8 +101,7 @@ def test_a_yes_the_hosts_program_failed_to_take_is_not_shown_as_yes() -> None:
     terminal says the yes was not taken, not "yes"."""
 
     async def main() -> None:
-        r, w = os.pipe()
-        with os.fdopen(r, "r") as stdin:
+        with typing_pipe() as (stdin, w):
             out = io.StringIO()
             ui = TerminalQuestions(stdin, out)
             queue, asker = QuestionQueue(), object()
@@ -119,7 +116,6 @@ def test_a_yes_the_hosts_program_failed_to_take_is_not_shown_as_yes() -> None:
             await _asked(out)
             os.write(w, b"y\n")
             answer = await asking
-            os.close(w)
         assert answer.outcome == "failed" and not answer.value.granted, answer
         assert out.getvalue().split("[y/N] ", 1)[1] == (
             "*** Question 1: your yes was not taken (the host's program failed): nothing was"
@@ -130,8 +126,7 @@ def test_a_yes_the_hosts_program_failed_to_take_is_not_shown_as_yes() -> None:
 
 def test_a_question_withdrawn_as_its_agent_left_says_why() -> None:
     async def main() -> None:
-        r, w = os.pipe()
-        with os.fdopen(r, "r") as stdin:
+        with typing_pipe() as (stdin, _):
             out = io.StringIO()
             ui = TerminalQuestions(stdin, out)
             queue, asker, why = QuestionQueue(), object(), [None]
@@ -143,7 +138,6 @@ def test_a_question_withdrawn_as_its_agent_left_says_why() -> None:
             why[0] = AGENT_LEFT  # type: ignore[call-overload]
             asking.cancel()
             await asyncio.gather(asking, return_exceptions=True)
-            os.close(w)
         assert out.getvalue().endswith(
             "\n*** Question 1 closed without an answer: the agent left; nothing was shared.\n")
 

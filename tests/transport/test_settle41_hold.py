@@ -22,7 +22,7 @@ from screencodec.transport.session.consent import (
 from screencodec.transport.session.permissions import ConsentRequest, Grant
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
-from .helpers import run, until
+from .helpers import run, typing_pipe, until
 
 
 async def _shown(out: io.StringIO, prompts: int) -> None:
@@ -42,33 +42,29 @@ def test_a_y_typed_right_after_a_yes_does_not_answer_the_file_question_behind_it
     line typed before it was not taken, and its own later y saves."""
 
     async def main() -> None:
-        r, w = os.pipe()
-        with os.fdopen(r, "r") as stdin:
-            try:  # the write end closed first: else closing stdin waits for its reader
-                out = io.StringIO()
-                ui = TerminalQuestions(stdin, out)
-                queue, asker = QuestionQueue(), object()
-                assert queue.reserve(asker) and queue.reserve(asker)
-                view = ConsentRequest("Dave", "127.0.0.1:1", VIEW)
-                first = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, view, 30))
-                offer = FileOfferInfo("127.0.0.1:1", "notes.txt", 5, transfer=7)
-                second = asyncio.ensure_future(ask_file(queue, asker, ui.file_offer, offer, 30))
-                await _shown(out, 1)
-                os.write(w, b"y\n")
-                assert (await first).value == Grant(VIEW)
-                await until(lambda: ui.holding or "Question 2" in out.getvalue(), 10, "its turn")
-                assert ui.holding == "Question 2" and "Question 2" not in out.getvalue()
-                await asyncio.sleep(0.3)
-                os.write(w, b"y\n")  # the double tap
-                await _shown(out, 2)
-                said = out.getvalue().split("*** Question 1: yes\n", 1)[1]
-                assert said.startswith("\n*** A line typed before Question 2 was shown was not"
-                                       " taken as its answer.\n*** Question 2: FILE"), said
-                assert not second.done() and ui.holding is None
-                os.write(w, b"y\n")  # its own answer
-                answer = await second
-            finally:
-                os.close(w)
+        with typing_pipe() as (stdin, w):
+            out = io.StringIO()
+            ui = TerminalQuestions(stdin, out)
+            queue, asker = QuestionQueue(), object()
+            assert queue.reserve(asker) and queue.reserve(asker)
+            view = ConsentRequest("Dave", "127.0.0.1:1", VIEW)
+            first = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, view, 30))
+            offer = FileOfferInfo("127.0.0.1:1", "notes.txt", 5, transfer=7)
+            second = asyncio.ensure_future(ask_file(queue, asker, ui.file_offer, offer, 30))
+            await _shown(out, 1)
+            os.write(w, b"y\n")
+            assert (await first).value == Grant(VIEW)
+            await until(lambda: ui.holding or "Question 2" in out.getvalue(), 10, "its turn")
+            assert ui.holding == "Question 2" and "Question 2" not in out.getvalue()
+            await asyncio.sleep(0.3)
+            os.write(w, b"y\n")  # the double tap
+            await _shown(out, 2)
+            said = out.getvalue().split("*** Question 1: yes\n", 1)[1]
+            assert said.startswith("\n*** A line typed before Question 2 was shown was not"
+                                   " taken as its answer.\n*** Question 2: FILE"), said
+            assert not second.done() and ui.holding is None
+            os.write(w, b"y\n")  # its own answer
+            answer = await second
         assert answer.outcome == "answered" and answer.value is True, answer
         assert out.getvalue().endswith("*** Question 2: yes\n"), out.getvalue()
 
@@ -80,30 +76,26 @@ def test_a_question_put_5s_after_the_last_answer_is_shown_at_once() -> None:
     the loop steps it is put in, nothing held, and no line said not taken."""
 
     async def main() -> None:
-        r, w = os.pipe()
-        with os.fdopen(r, "r") as stdin:
-            try:  # the write end closed first: else closing stdin waits for its reader
-                out = io.StringIO()
-                ui = TerminalQuestions(stdin, out)
-                queue, asker = QuestionQueue(), object()
-                assert queue.reserve(asker)
-                view = ConsentRequest("Dave", "127.0.0.1:1", VIEW)
-                first = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, view, 30))
-                await _shown(out, 1)
-                os.write(w, b"y\n")
-                assert (await first).value == Grant(VIEW)
-                await asyncio.sleep(5)
-                assert queue.reserve(asker)
-                more = ConsentRequest("Dave", "127.0.0.1:1", CONTROL, upgrade=True)
-                second = asyncio.ensure_future(
-                    ask_permission(queue, asker, ui.permission, more, 30))
-                await _steps()
-                assert ui.holding is None and out.getvalue().count("[y/N] ") == 2, out.getvalue()
-                assert "not taken" not in out.getvalue(), out.getvalue()
-                os.write(w, b"n\n")
-                answer = await second
-            finally:
-                os.close(w)
+        with typing_pipe() as (stdin, w):
+            out = io.StringIO()
+            ui = TerminalQuestions(stdin, out)
+            queue, asker = QuestionQueue(), object()
+            assert queue.reserve(asker)
+            view = ConsentRequest("Dave", "127.0.0.1:1", VIEW)
+            first = asyncio.ensure_future(ask_permission(queue, asker, ui.permission, view, 30))
+            await _shown(out, 1)
+            os.write(w, b"y\n")
+            assert (await first).value == Grant(VIEW)
+            await asyncio.sleep(5)
+            assert queue.reserve(asker)
+            more = ConsentRequest("Dave", "127.0.0.1:1", CONTROL, upgrade=True)
+            second = asyncio.ensure_future(
+                ask_permission(queue, asker, ui.permission, more, 30))
+            await _steps()
+            assert ui.holding is None and out.getvalue().count("[y/N] ") == 2, out.getvalue()
+            assert "not taken" not in out.getvalue(), out.getvalue()
+            os.write(w, b"n\n")
+            answer = await second
         assert answer.outcome == "answered" and not answer.value.granted, answer
 
     run(main(), 30)

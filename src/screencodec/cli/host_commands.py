@@ -89,6 +89,8 @@ class _Commands(_FileCommands):
         self.done = done
         self.once = once
         self.levels: dict[str, Permission] = {}
+        #: the agents told they can use the mouse and keyboard, while they can
+        self.told_control: set[str] = set()
         self.refusals: dict[str, tuple[float, int]] = {}
         #: Per agent, the last file refused unasked and not told yet.
         self.untold_refusal: dict[str, FileRefused] = {}
@@ -195,8 +197,18 @@ class _Commands(_FileCommands):
             if before is not None and CONTROL in before and CONTROL not in event.level:
                 self.ui.say(f"{_agents(self.ui, (event.peer,))} gave control back: only you"
                             " use your mouse and keyboard now")
+            if CONTROL not in event.level:
+                self.told_control.discard(event.peer)
+            elif event.peer not in self.told_control:
+                # walk42: "Question 2: yes" was all; nothing said how to take it back.
+                # (Not by the level noted before: consent() notes it with the yes.)
+                self.told_control.add(event.peer)
+                self.ui.say(f"{_agents(self.ui, (event.peer,))} can now use your mouse and"
+                            " keyboard (yours come first: while you use them, theirs is"
+                            " ignored); /view takes control back, /end or Ctrl-C stops sharing")
         else:
             self.levels.pop(event.peer, None)
+            self.told_control.discard(event.peer)
 
     def lost(self, event: SessionEnded, held: Permission, silent_since: float | None = None
              ) -> None:  # fmt: skip
@@ -321,6 +333,8 @@ class _Commands(_FileCommands):
                     self.now_as[old] = event.peer
             self.now_as[event.was] = event.peer
         self.levels[event.peer] = event.level
+        if CONTROL in event.level:  # its line says so, and how to take it back
+            self.told_control.add(event.peer)
         away = event.away
         if since is not None:  # told silent first: gone since then, for the user
             away = max(away, asyncio.get_running_loop().time() - since)

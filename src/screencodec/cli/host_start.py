@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import shlex
 import sys
@@ -197,11 +198,15 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
         rhost, rport = args.relay
         reg = await host_via_relay(rhost, rport, creds, on_channel, timeouts=timeouts,
                                    on_lost=on_lost)
-        await _registered_or_refused(reg)
+        failed = await _registered_or_refused(reg)
         if reg.state != "registered":
-            why = reg.last_error or "no answer within 10 s"
+            # The wait's own words only when it gave up on a grace; else,
+            # as before, what the last attempt met.
+            gave_up = failed if getattr(failed, "waited", 0) else None
+            why = gave_up or reg.last_error or "no answer within 10 s"
             await reg.close()
-            why = in_words(str(why).removeprefix(f"cannot reach {rhost}:{rport}: "))
+            why = in_words(str(why).removeprefix(f"cannot reach {rhost}:{rport}: ")
+                           .removeprefix(f"the relay {rhost}:{rport} "))
             raise _StartError(f"cannot register at the relay {rhost}:{rport}: "
                               f"{safe_text(why, 200)}")
         if on_status is not None:
@@ -216,43 +221,33 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
     return listener, f"listening on {args.bind}:{listener.port}"
 
 
-#: How long a host started while its relay's session directory recovers
-#: waits to register (the relay's ``claim_ttl``, 15 s by default, then the
-#: host's backoff, up to 10 s).
-RECOVERING_WAIT = 60.0
+async def _registered_or_refused(reg: Any) -> BaseException | None:
+    """Until ``reg`` is registered or failed at start (the error then):
+    registration retries in the background, and the first failure is the
+    answer (a relay that is down or refuses says so at once), in 10 s at
+    most; but a relay whose session directory recovers (BUSY,
+    protocol.RECOVERING: a new cluster's first ``claim_ttl``, a Redis that
+    lost its keys) asks for a wait, which ``wait_registered`` sits out for
+    as long as the relay says (bounded: via_relay.RECOVERING_MOST). Before
+    (epoch41), the host exited at once, status 2, "peer refused: BUSY:
+    session directory recovering"; before relay42 it waited a fixed 60 s,
+    so a relay with a ``--claim-ttl`` over ~50 s sent its first user away."""
+    from screencodec.transport.connect.via_relay import RelayRecoveringError
 
-
-async def _registered_or_refused(reg: Any) -> None:
-    """Until ``reg`` is registered or failed at start: registration retries
-    in the background, and the first failure is the answer (a relay that is
-    down or refuses says so at once), in 10 s at most; but a relay whose
-    session directory recovers (BUSY, protocol.RECOVERING: a new cluster's
-    first ``claim_ttl``, a Redis that lost its keys) asks for a wait, which
-    is sat out for up to :data:`RECOVERING_WAIT`. Before (epoch41), the
-    host exited at once, status 2, "peer refused: BUSY: session directory
-    recovering": a new cluster's first user was sent away."""
-    from screencodec.transport.relay.protocol import RECOVERING
-
-    waiting = asyncio.ensure_future(reg.wait_registered())
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 10
+    waiting = asyncio.ensure_future(reg.wait_registered(10))
     told = False
     try:
-        while loop.time() < end and reg.state != "registered":
-            if waiting.done():  # it fails fast: poll the retries
-                await asyncio.sleep(0.1)
-            else:
-                await asyncio.wait({waiting}, timeout=0.1)
-            if str(reg.last_error).endswith(f"BUSY: {RECOVERING}"):
-                if not told:
-                    print("(the relay's session directory is recovering (a new relay cluster,"
-                          " or its Redis restarted or lost its keys): waiting to register)",
-                          flush=True)
-                    told = True
-                    end = max(end, loop.time() + RECOVERING_WAIT)
-                continue
-            if waiting.done() or (reg.state == "backoff" and reg.last_error is not None):
-                break
+        while not waiting.done():
+            await asyncio.wait({waiting}, timeout=0.1)
+            err = reg.last_error
+            if not told and isinstance(err, RelayRecoveringError) and not waiting.done():
+                told = True
+                about = "" if err.left is None else f", about {math.ceil(err.left)} s"
+                print("(the relay's session directory is recovering (a new relay cluster,"
+                      f" or its Redis restarted or lost its keys): waiting to register{about})",
+                      flush=True)
+        failed: BaseException | None = waiting.exception()
+        return failed
     finally:
         waiting.cancel()
 

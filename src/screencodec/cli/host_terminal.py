@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TextIO
@@ -37,7 +38,11 @@ class _TerminalInput:
     without a word: a user who typed "hello" to the agent saw nothing).
     One typed while a question waits to be shown (``ui.holding``: within a
     second of the one before) is not passed on either: that question says,
-    as it shows, that a line typed before it was not taken (settle41).
+    as it shows, that a line typed before it was not taken (settle41); nor
+    one read here before the open question began to show and handed on
+    after (the loop late: ask42), told so at once. One passed on that the
+    question closed before reading is told it answered nothing
+    (TerminalQuestions).
 
     State: a daemon thread reading ``stdin``, through ``typed`` on a
     terminal (:class:`~.terminal.TypedLine`: the typed text stays whole while
@@ -71,12 +76,13 @@ class _TerminalInput:
                     line = ""
                 if not line:
                     return  # end of input: closing the pipe reads as "no"
+                stamp = time.monotonic()  # typed by now: before a question shown later
                 typed = command(line)
                 if typed is not None:
                     # Never an answer, even a bare "/say" or an unknown command.
                     self._loop.call_soon_threadsafe(self._command, typed)
                     continue
-                self._loop.call_soon_threadsafe(self._typed, line)
+                self._loop.call_soon_threadsafe(self._typed, line, stamp)
         except (OSError, ValueError, RuntimeError):
             return  # the pipe or the loop is closed: the host is ending
         finally:
@@ -90,8 +96,13 @@ class _TerminalInput:
         questions before it (a /say waits for them to be read)."""
         self.commands.put_nowait(replace(typed, after=self.passed))
 
-    def _typed(self, line: str) -> None:
-        """On the loop: a line that is no command goes on to the open question."""
+    def _typed(self, line: str, stamp: float) -> None:
+        """On the loop: a line that is no command goes on to the open
+        question, if it was typed (read here at ``stamp``) after it showed."""
+        if self.ui is not None and self.ui.typed_before_shown(stamp):
+            # Typed as the question's hold ended, handed on after it was
+            # shown (ask42): not its answer; told so, with its prompt again.
+            return
         if self.ui is not None and self.ui.holding is not None:
             # Typed while a question waits out its hold: not passed on (a
             # line in the pipe as the hold ends could still be read as its

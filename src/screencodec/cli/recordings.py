@@ -175,6 +175,10 @@ def register(subparsers: Any, summary: str) -> None:
                    help="the audit log as JSON lines: consent, chat, files, who had the input")
     other_words(e, "the audit log is written with --log OUT.jsonl", "--audit", "--audit-log",
                 "--events", "--jsonl")
+    e.add_argument("--srt", type=Path, metavar="OUT.srt",
+                   help="who had the pointer and keyboard, and control's grants, as"
+                   " subtitles on the session's clock: name it as the MP4 with .srt, and"
+                   " a player (VLC, mpv) shows them over the video")
     e.add_argument("--no-cursor", action="store_true", help="leave the pointer out")
     e.add_argument("--hosts", type=Path, metavar="FILE|DIR", help=_HOSTS_HELP + _HOSTS_SHOWN)
     e.add_argument("--unverified", action="store_true", help=_UNVERIFIED_HELP)

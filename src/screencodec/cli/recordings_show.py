@@ -206,8 +206,8 @@ def _chain_end(chain: Chain, code: int) -> int:
 def _export(args: argparse.Namespace) -> int:
     from screencodec.recording.export import export_log, export_mp4, export_pngs
 
-    if not (args.mp4 or args.png_every or args.log):
-        raise ValueError("nothing to do: give --mp4, --png-every or --log")
+    if not (args.mp4 or args.png_every or args.log or args.srt):
+        raise ValueError("nothing to do: give --mp4, --png-every, --log or --srt")
     chain, unverified, code = _open_session(args)
     with chain as r:
         if len(r.parts) > 1:
@@ -228,6 +228,11 @@ def _export(args: argparse.Namespace) -> int:
         if args.log:
             n = export_log(r, args.log)
             print(f"{args.log}: {counted(n, 'event')}")
+        if args.srt:
+            from screencodec.recording.subtitles import export_srt
+
+            n = export_srt(r, args.srt)
+            print(f"{args.srt}: {counted(n, 'subtitle')} (who had the input)")
     return _chain_end(chain, _unverified_end(args, code, marked))
 
 

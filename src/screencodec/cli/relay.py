@@ -120,6 +120,15 @@ async def _relay_main(args: argparse.Namespace) -> int:
     except ValueError as exc:  # "--advertise: ..." or "--public-name: ..."
         await directory.close()
         raise _ArgumentError(str(exc)) from None
+    # The metrics port first: taken after the relay's start, a port in use
+    # was refused after its log said "event=listening" (walk42).
+    if args.metrics_port is not None:
+        try:
+            relay.metrics.serve(args.metrics_port, args.metrics_bind)
+        except OSError as exc:
+            await directory.close()
+            raise _StartError(f"cannot serve metrics on {args.metrics_bind}:"
+                              f"{args.metrics_port}: {exc.strerror}") from None
     try:
         await relay.start()
     except OSError as exc:
@@ -127,12 +136,6 @@ async def _relay_main(args: argparse.Namespace) -> int:
         why = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         raise _StartError(f"cannot listen on {args.bind}:{args.listen}: {why}") from None
     try:
-        if args.metrics_port is not None:
-            try:
-                relay.metrics.serve(args.metrics_port, args.metrics_bind)
-            except OSError as exc:
-                raise _StartError(f"cannot serve metrics on {args.metrics_bind}:"
-                                  f"{args.metrics_port}: {exc.strerror}") from None
         # Handlers go in before the line a supervisor waits for: a SIGTERM sent
         # right after it must drain, not kill.
         stop = asyncio.Event()
@@ -151,9 +154,10 @@ async def _relay_main(args: argparse.Namespace) -> int:
         wait = ("" if not relay.recovering_at_start else
                 f"; new registrations wait {relay.recovering_at_start:.3g} s: the session"
                 f" directory is recovering (a new cluster, or Redis restarted or lost its keys)")
+        caveat = f"; WARNING: {relay.caveat}" if relay.caveat else ""
         print(f"relay listening on {args.bind}:{relay.port} (advertised as "
-              f"{relay.advertise}{names}, directory {directory.describe()}{metrics}){wait}",
-              flush=True)
+              f"{relay.advertise}{names}, directory {directory.describe()}{metrics})"
+              f"{wait}{caveat}", flush=True)
         await stop.wait()
         print(f"draining (up to {args.drain_timeout:g} s)", flush=True)
         await relay.drain(args.drain_timeout)

@@ -506,7 +506,9 @@ class RateController:
         usual floor is what it was, and one over fine grain takes at most
         twice ``first_picture`` seconds, where the usual floor alone asked
         several times that (a 1080p grainy wallpaper of sigma 6: 281 kB at
-        qp 26, 27 kB at qp 38 and 27 dB)."""
+        qp 26, 27 kB at qp 38 and 27 dB). Stills that ``first_min_psnr``
+        itself makes finer than ``room[1]`` (grain of sigma 10 and more) go
+        at ``qp_max``, below that floor."""
         o = self.options
         photo_px = sum(s.photo for s in stills)
         qp = self.model.choose_qp(photo_px, room[0], len(stills))
@@ -516,7 +518,17 @@ class RateController:
             # asked for after it took 217 kB), but no finer than at the start.
             qp = max(qp, o.qp_min + (o.qp_start - o.qp_min) // QP_STEP * QP_STEP)
         before = [ref[s.rect.slices()].copy() for s in stills]
-        tried = self._stills_at(ref, frame, stills, qp, True, o.first_min_psnr)
+        # Past room[1] below the floor already (or no room left: the exact
+        # part took it): heavy grain, which a quantiser fine enough for 26 dB
+        # keeps (sigma 12: 805 kB of stills at qp 26, 7 s of a 1 Mbit/s
+        # link; finer is only larger). Then at the coarsest quantiser,
+        # whatever their PSNR (24-26 dB: the grain smoothed away), as the
+        # updates after it refine them.
+        tried = self._stills_at(ref, frame, stills, qp, True, o.first_min_psnr, max(0, room[1]))
+        if tried.over:
+            for s, pixels in zip(stills, before, strict=True):
+                ref[s.rect.slices()] = pixels
+            return self._account(self._stills_at(ref, frame, stills, o.qp_max, True, 0.0))
         size = max(1, _size(tried.ops))
         db = psnr(tried.sse, tried.measured)
         steps = int(_COARSE_DOUBLING * math.log2(max(1.0, room[1] / size))) // QP_STEP

@@ -32,6 +32,8 @@ CELL = 8
 _CELL_RUNS = 0.06
 #: Run middles in one row (column) of a cell that make it part of a line.
 _LINE_RUNS = 3
+#: The least run of a row or column that ``_slivers`` takes (pixels).
+_SLIVER_RUN = 8
 #: merge_rects' per-rect cost (pixels) for the UI inside stills.
 _UI_RECT_COST = 64
 #: The least difference (in one of B, G, R) between two neighbouring pixels of
@@ -154,6 +156,8 @@ def plan_stills(
             _text_cells(frame, rect, exact, trim=not whole_cells)
             if keep_ui else np.zeros((0, 4), np.int32)
         )  # fmt: skip
+        if whole_cells:
+            ui = np.concatenate([ui, _slivers(frame, rect, np.concatenate([exact, ui]))])
         holes = [Rect(*v) for v in _holes(rect, np.concatenate([exact, ui])).tolist()]
         ui_area = int((ui[:, 2].astype(np.int64) * ui[:, 3]).sum())
         stills.append(Still(rect, holes, max(0, int(npx[i]) - ui_area), int(uniq[i])))
@@ -166,6 +170,88 @@ def plan_stills(
             extra.append(Rect(rect.x, rect.bottom, rect.w, 1))
     arr = np.array([[e.x, e.y, e.w, e.h] for e in extra], np.int32).reshape(-1, 4)
     return stills, in_still, arr
+
+
+def _slivers(frame: Frame, still: Rect, exact: npt.NDArray[np.integer]) -> Rects:
+    """Rows and columns inside ``still`` that go on the ``exact`` rects' text:
+    a line of pixels just outside their union, ``_SLIVER_RUN`` long or more
+    (or going on one taken), one in ``_SLIVER_RUN`` of whose pixels or more
+    has a colour of the line next to it inside (a terminal's background or
+    ink; a grain's 24-bit colours almost never come again), taken exactly,
+    up to ``CELL - 1`` lines out. Text ends where it ends, the blocks and
+    cells on an 8-pixel grid: a terminal a pixel off it left its last column
+    or rows in the still, too few runs for a cell (review42: 64-432 glyph
+    pixels lossy; of 28 places 0-7 pixels off the grid, 2 exact)."""
+    h, w = still.h, still.w
+    cov = np.zeros((h, w), np.bool_)
+    for bx, by, bw, bh in np.asarray(exact, np.int64).reshape(-1, 4).tolist():
+        y0, x0 = max(0, by - still.y), max(0, bx - still.x)
+        cov[y0 : by + bh - still.y, x0 : bx + bw - still.x] = True
+    if not cov.any():
+        return np.zeros((0, 4), np.int32)
+    words = frame[still.slices()].view(np.uint32)[..., 0] & np.uint32(0x00FFFFFF)
+    out: list[npt.NDArray[np.int64]] = []
+    # The four sides as one: a view of the mask and the pixels flipped or
+    # transposed so that "out" is always down (a write to it is to ``cov``).
+    # Twice round: a corner between a grown row and a grown column.
+    for flip, turn in ((False, False), (True, False), (False, True), (True, True)) * 2:
+        c, px = (cov.T, words.T) if turn else (cov, words)
+        if flip:
+            c, px = c[::-1], px[::-1]
+        rows = np.flatnonzero((c[:-1] & ~c[1:]).any(axis=1))
+        for _ in range(CELL - 1):
+            runs = _grow(c, px, rows)
+            if not len(runs):
+                break
+            taken, a, n = runs.T
+            rows = np.unique(taken)  # the next line's edges are under these
+            rows = rows[rows < c.shape[0] - 1]
+            y = (c.shape[0] - 1 - taken) if flip else taken
+            one = np.ones_like(n)
+            out.append(np.stack([y, a, one, n] if turn else [a, y, n, one], 1))
+    if not out:
+        return np.zeros((0, 4), np.int32)
+    boxes = np.concatenate(out) + np.array([still.x, still.y, 0, 0])
+    height, width = frame.shape[:2]
+    return merge_rects(boxes.astype(np.int32), width, height, rect_cost=_UI_RECT_COST)
+
+
+def _grow(
+    c: npt.NDArray[np.bool_], px: npt.NDArray[np.uint32], rows: npt.NDArray[np.intp]
+) -> npt.NDArray[np.int64]:
+    """One line of ``_slivers`` downwards, from ``rows`` (those with covered
+    pixels over uncovered ones): the runs of the row under each that it
+    takes, as (row, first, length), set in ``c``. A pixel "has a colour of
+    the line inside" when it equals the one above or either of that one's
+    neighbours (vectorised: all rows at once)."""
+    if not len(rows):
+        return np.zeros((0, 3), np.int64)
+    e = c[rows] & ~c[rows + 1]
+    inside, below = px[rows], px[rows + 1]
+    near = (below == inside) | (below == np.roll(inside, 1, 1)) | (below == np.roll(inside, -1, 1))
+    w = e.shape[1]
+    flat = np.pad(e, ((0, 0), (0, 1))).ravel()  # a False between rows
+    starts = np.flatnonzero(flat & ~np.r_[False, flat[:-1]])
+    ends = np.flatnonzero(flat & ~np.r_[flat[1:], False]) + 1
+    hits = np.r_[0, np.cumsum(np.pad(near & e, ((0, 0), (0, 1))).ravel())]
+    matched = hits[ends] - hits[starts]
+    r, a = np.divmod(starts, w + 1)
+    n = ends - starts
+    line = c[rows + 1]
+    before = (a > 0) & line[r, np.maximum(a - 1, 0)]
+    after = (a + n < w) & line[r, np.minimum(a + n, w - 1)]
+    take = ((n >= _SLIVER_RUN) | before | after) & (_SLIVER_RUN * matched >= n)
+    r, a, n = r[take], a[take], n[take]
+    if not len(r):
+        return np.zeros((0, 3), np.int64)
+    # Set the runs taken: +1 at each start, -1 past each end, summed along.
+    mark = np.zeros((len(rows), w + 1), np.int32)
+    np.add.at(mark, (r, a), 1)
+    np.add.at(mark, (r, a + n), -1)
+    sub = c[rows + 1]
+    sub |= np.cumsum(mark, axis=1)[:, :w] > 0
+    c[rows + 1] = sub
+    return np.stack([rows[r] + 1, a, n], 1).astype(np.int64)
 
 
 def _text_cells(

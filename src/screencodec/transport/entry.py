@@ -181,6 +181,12 @@ async def share(
     interfaces; or ``"ADDR:PORT"``) and ``relay`` (``"HOST:PORT"``). Files from the
     agent are refused unless ``config`` has a ``download_dir`` and
     ``file_consent`` (the local user's say on each file) is given.
+
+    Through a relay whose session directory recovers (a new cluster's first
+    ``claim_ttl``, a Redis that restarted or lost its keys) it waits to
+    register as long as the relay says, up to 300 s, and then raises
+    ``RelayRecoveringError`` (a TransportError); before relay42 it raised
+    the relay's first refusal at once (docs/relay.md).
     """
     if (listen is None) == (relay is None):
         raise ValueError("give exactly one of listen= and relay=")

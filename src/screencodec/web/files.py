@@ -27,7 +27,7 @@ from typing import Any
 from screencodec.transport.session.sidechannels import NOT_SAVED, FileOfferInfo, write_all
 from screencodec.web.schema import PageProtocolError, fit
 
-__all__ = ["MAX_UPLOAD", "PageFiles"]
+__all__ = ["MAX_UPLOAD", "NOT_KEPT", "PageFiles"]
 
 MAX_UPLOAD = 1 << 30
 _MAX_OPEN_UPLOADS = 4
@@ -37,6 +37,11 @@ _ID = struct.Struct(">I")
 #: A question closes this much before the viewer's FileReceiver would stop
 #: waiting for it (its timer comes first on the loop): the page's row says so.
 _CLOSE_EARLIER = 0.25
+#: The row of a file received into ``view --web``'s temporary folder and never
+#: fetched by the page, as the folder goes with the run (walk42: its Save
+#: link stayed, and fetched nothing).
+NOT_KEPT = ("not kept: the session ended before you saved it from here, and its copy in the"
+            " viewer's temporary folder was removed")
 
 
 @dataclass
@@ -76,6 +81,9 @@ class PageFiles:
         #: (session_over ends it)
         self._unanswered: dict[int, FileOfferInfo] = {}
         self._failures = 0  #: host files not saved here, numbered for the page
+        #: each received file's number -> the question it answered (None: none
+        #: known), its name and size: its row, should the file not be kept
+        self._received: dict[int, tuple[int | None, str, int]] = {}
         #: How long the viewer's FileReceiver waits for an answer (the bridge
         #: sets it from the viewer): a question still open then is closed here
         #: first, its row told, instead of being left with buttons that
@@ -234,7 +242,25 @@ class PageFiles:
         offer = self._accepted.pop(transfer, None)
         if offer is not None:
             msg["offer"] = offer
+        self._received[n] = (offer, path.name, size)
         self._send(msg)
+
+    def not_kept(self, fetched: set[int]) -> list[tuple[str, int]]:
+        """The files received that the page never fetched (``fetched``: the
+        server's), as their folder is about to be removed: each row says so
+        and loses its Save link. Returns their names and sizes."""
+        lost = []
+        for n, (offer, name, size) in self._received.items():
+            if n in fetched:
+                continue
+            self._failures += 1
+            msg = {"t": "file_failed", "id": self._failures, "name": fit(name, 255),
+                   "size": size, "text": NOT_KEPT}  # fmt: skip
+            if offer is not None:
+                msg["offer"] = offer
+            self._send(msg)
+            lost.append((name, size))
+        return lost
 
     def not_saved(self, transfer: int, name: str, size: int, why: str) -> None:
         """A file of the host's was refused here, or said yes to and then

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from screencodec.errors import ConsentDeniedError, ScreencodecError
+from screencodec.errors import AccessRefusedError, ConsentDeniedError, ScreencodecError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.base import Channel
+from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.connect.reconnect import (
     LOST_WORDS,
     EndedAway,
@@ -416,6 +417,8 @@ class WebViewer:
             try:
                 bridge.settle()  # what was held for a resume that will not come
                 await bridge.uploads_over()  # each upload's row says how it ended
+                if tmp is not None and bridge.files is not None:
+                    self._not_kept(bridge.files, server.fetched)
                 await bridge.drain()  # the page gets the last banner before the socket closes
             finally:
                 try:
@@ -425,6 +428,18 @@ class WebViewer:
                         tmp.cleanup()
                     if reaping is not None:
                         reaping.cancel()
+
+    def _not_kept(self, files: PageFiles, fetched: set[int]) -> None:
+        """The files received into the temporary folder that the page never
+        saved are said lost, on the page and in the terminal, before the
+        folder goes (walk42: the row kept a Save link that fetched nothing,
+        and nothing was said)."""
+        for name, size in files.not_kept(fetched):
+            self.options.on_step(
+                f"not kept: {safe_text(name, 255)!r} ({amount(size)}) from the user was not"
+                " saved from the page before the session ended; its copy was removed with"
+                " the viewer's temporary folder (view --web --download-dir DIR keeps each"
+                " file you accept)")
 
     def _viewer_maker(
         self, bridge: WebBridge, hello: dict[str, Any],
@@ -607,6 +622,14 @@ def _telling(bridge: WebBridge, within: float) -> Callable[[int, BaseException |
 
     def tried(_attempt: int, error: BaseException | None) -> None:
         if error is not None:
+            # A refusal in the relay's or host's own words, as view's "still
+            # reconnecting" lines say it, not a first connection's advice
+            # (walk42: "no session with that code ...: check the 9-digit code"
+            # of the code that opened this session; cli/view_connect.py's
+            # error keeps what it explains).
+            inner = getattr(error, "explains", None)
+            if isinstance(inner, AccessRefusedError):
+                error = inner
             left = max(0.0, until - loop.time())
             bridge.status(f"Reconnecting, for up to {left:.0f} s more: "
                           f"{attempt_words(error, within)}")  # fmt: skip

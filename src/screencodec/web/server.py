@@ -88,6 +88,9 @@ class WebServer:
     ) -> None:  # fmt: skip
         self.access = access or PageAccess()
         self.files: dict[int, Path] = {}
+        #: the numbers of the files a page asked for (their Save link): what
+        #: the agent may have kept of a temporary folder (walk42)
+        self.fetched: set[int] = set()
         self._on_page = on_page
         self._on_refused = on_refused
         self._port = port
@@ -176,6 +179,7 @@ class WebServer:
         path = self.files.get(int(n)) if n.isdigit() and len(n) < 10 else None
         if path is None or not path.is_file():
             raise web.HTTPNotFound()
+        self.fetched.add(int(n))
         resp = web.FileResponse(path)
         resp.content_type = "application/octet-stream"
         ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in path.name)

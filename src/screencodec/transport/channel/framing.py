@@ -189,9 +189,13 @@ def _consume(task: asyncio.Future[None]) -> None:
         task.exception()
 
 
-async def send_refusal(writer: asyncio.StreamWriter, code: RefuseCode, detail: str) -> None:
-    """Best-effort REFUSE frame, then close. The peer may already be gone."""
+async def send_refusal(writer: asyncio.StreamWriter, code: RefuseCode, detail: str, *,
+                       body: bytes | None = None) -> None:
+    """Best-effort REFUSE frame, then close. The peer may already be gone.
+    ``body``: the whole REFUSE body instead, when it carries a field after
+    the words (relay/protocol.encode_recovering)."""
     with contextlib.suppress(Exception):
-        writer.write(encode_frame(FrameType.REFUSE, bytes([code]) + detail.encode()[:180]))
+        writer.write(encode_frame(FrameType.REFUSE,
+                                  body or bytes([code]) + detail.encode()[:180]))
         await wait_for(writer.drain(), 1.0)
     await close_writer(writer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from screencodec.transport.connect.accept import OnChannel, OnError
 from screencodec.transport.connect.direct import DirectListener, connect_direct, listen_direct
 from screencodec.transport.connect.via_relay import (
+    RelayRecoveringError,
     RelayRegistration,
     connect_via_relay,
     host_via_relay,
@@ -17,6 +18,7 @@ __all__ = [
     "DirectListener",
     "OnChannel",
     "OnError",
+    "RelayRecoveringError",
     "RelayRegistration",
     "connect_direct",
     "connect_via_relay",

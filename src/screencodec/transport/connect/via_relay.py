@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import itertools
+import math
 import os
 import random
 import secrets
@@ -58,6 +59,7 @@ from screencodec.transport.connect.accept import (
 )
 from screencodec.transport.connect.direct import handshake_viewer
 from screencodec.transport.relay.protocol import (
+    RECOVERING,
     RELAY_REDIRECT,
     RELAY_RELEASE,
     ROLE_HOST_CONTROL,
@@ -66,6 +68,7 @@ from screencodec.transport.relay.protocol import (
     TOKEN_SIZE,
     encode_open,
     is_relay_host,
+    parse_recovering,
     parse_redirect,
     parse_viewer_ok,
 )
@@ -73,10 +76,13 @@ from screencodec.transport.relay.protocol import (
 __all__ = [
     "BACKOFF_MAX",
     "MAX_REDIRECTS",
+    "RECOVERING_MOST",
+    "RECOVERING_UNTOLD",
     "OtherRegistrationError",
     "RegistrationState",
     "RelayChannel",
     "RelayPairing",
+    "RelayRecoveringError",
     "RelayRegistration",
     "RelayStatus",
     "connect_via_relay",
@@ -105,6 +111,16 @@ MAX_REDIRECTS = 2
 #: A registration cut and taken back within this many seconds (a relay that
 #: dropped the connection and answers the next attempt) is not told as lost.
 LOST_GRACE = 1.0
+#: The longest :meth:`RelayRegistration.wait_registered` waits for a relay
+#: whose session directory recovers (s), whatever grace the relay tells:
+#: a relay cannot keep its host waiting for good. A grace is the cluster's
+#: ``claim_ttl`` (15 s by default).
+RECOVERING_MOST = 300.0
+#: How long it waits for a relay that says its directory recovers and not
+#: for how long (a relay before relay42): what ``screencodec host`` waited.
+RECOVERING_UNTOLD = 60.0
+#: The soonest a registration tries again after a relay told its grace ends (s).
+RECOVERING_RETRY = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,6 +228,20 @@ class OtherRegistrationError(TransportError):
     someone who knows the code holds it for now (registered first after a
     relay restart, say). Not the word of the viewer's host: retried
     (connect/reconnect.py), as "no such session" is."""
+
+
+class RelayRecoveringError(TransportError):
+    """The relay refused a registration BUSY because its session directory
+    recovers (protocol.RECOVERING: a new cluster's first ``claim_ttl``, a
+    Redis that restarted or lost its keys): a wait, not a fault. ``left``:
+    the seconds the relay said its grace has left (None: not told, a relay
+    before relay42). Raised by :meth:`RelayRegistration.wait_registered`
+    when it gives up waiting (``waited`` > 0 then)."""
+
+    def __init__(self, message: str, left: float | None, waited: float = 0.0) -> None:
+        super().__init__(message)
+        self.left = left
+        self.waited = waited
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +352,10 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
                     on_ok(body)
                 return reader, writer
             if ftype == FrameType.REFUSE:
-                raise refusal_error(body)
+                error = refusal_error(body)
+                if str(error) == f"peer refused: BUSY: {RECOVERING}":
+                    raise RelayRecoveringError(str(error), parse_recovering(body))
+                raise error
             host, port = redirect_target(body)
             if on_redirect is not None:
                 on_redirect(host, port)
@@ -374,6 +407,14 @@ class RelayRegistration:
         self._on_lost = on_lost
         self._registered = asyncio.Event()
         self._first_try = asyncio.Event()
+        #: Set (and replaced) after every attempt that failed: wait_registered
+        #: looks at what it failed with.
+        self._tried = asyncio.Event()
+        #: While the relay's directory recovers (RelayRecoveringError): the
+        #: loop time by which a registration should be through (the grace it
+        #: told, and a registration's round trip), and when it was first told.
+        self._grace_end: float | None = None
+        self._recovering_since: float | None = None
         self._control: asyncio.StreamWriter | None = None
         self._stopping = False  # set by close(); the loops check it
         self._status_listeners: list[StatusListener] = []
@@ -433,7 +474,8 @@ class RelayRegistration:
     def channels(self) -> frozenset[SecureChannel]:
         return frozenset(c for c in self._acceptor.channels if not c.closed)
 
-    async def wait_registered(self, timeout: float | None = None) -> None:
+    async def wait_registered(self, timeout: float | None = None, *,
+                              recovering_most: float = RECOVERING_MOST) -> None:
         """Wait until the relay has confirmed the registration.
 
         Fails fast: if the first attempt at each relay fails (nothing listens
@@ -441,24 +483,58 @@ class RelayRegistration:
         once instead of waiting out ``timeout``; the registration keeps retrying in the
         background until closed. Later losses do not raise here; they wait.
         A timeout raises TransportError naming the relay.
+
+        A relay whose session directory recovers (a new cluster's first
+        ``claim_ttl``, a Redis that restarted or lost its keys) refuses
+        registrations for a while and says for how long: that is waited
+        out, past ``timeout`` if need be, up to ``recovering_most`` seconds
+        from this call (a relay that does not say how long: 60 s,
+        :data:`RECOVERING_UNTOLD`); then :class:`RelayRecoveringError`.
+        Before relay42 it raised that first refusal at once, and an
+        embedder's first customer after a Redis restart was sent away.
         """
-        waiters = [asyncio.ensure_future(self._registered.wait())]
-        if not self.registrations:
-            waiters.append(asyncio.ensure_future(self._first_try.wait()))
-        try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        if self._registered.is_set():
-            return
-        where = f"relay {self.relay_host}:{self.relay_port}"
-        if self.last_error is not None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        end = math.inf if timeout is None else start + timeout
+        while not self._registered.is_set():
+            now = loop.time()
             err = self.last_error
-            if isinstance(err, ScreencodecError):
-                raise err
-            raise TransportError(f"cannot register at {where}: {err}")
-        raise TransportError(f"{where} did not confirm the registration in time")
+            if (isinstance(err, RelayRecoveringError) and self._grace_end is not None
+                    and self.state not in ("lost", "closed")):
+                limit = min(start + recovering_most, max(self._grace_end, end))
+                if now >= limit:
+                    raise self._gave_up(err, now - start)
+            else:
+                limit = end
+                if now >= limit or (not self.registrations and self._first_try.is_set()
+                                    and err is not None):
+                    raise self._not_registered(err)
+            waiters = {asyncio.ensure_future(event.wait())
+                       for event in (self._registered, self._tried, self._first_try)
+                       if not event.is_set()}
+            try:
+                await asyncio.wait(waiters, timeout=None if limit == math.inf else limit - now,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    def _not_registered(self, err: BaseException | None) -> BaseException:
+        """What wait_registered raises when it fails fast or times out."""
+        where = f"relay {self.relay_host}:{self.relay_port}"
+        if err is None:
+            return TransportError(f"{where} did not confirm the registration in time")
+        if isinstance(err, ScreencodecError):
+            return err
+        return TransportError(f"cannot register at {where}: {err}")
+
+    def _gave_up(self, err: RelayRecoveringError, waited: float) -> RelayRecoveringError:
+        said = "" if err.left is None else f"; it says for {math.ceil(err.left)} s more"
+        return RelayRecoveringError(
+            f"the relay {self.relay_host}:{self.relay_port} still refuses registrations"
+            " while its session directory recovers (a new relay cluster, or its Redis"
+            f" restarted or lost its keys{said}): gave up waiting after {waited:.0f} s;"
+            " the registration keeps retrying", err.left, waited)
 
     async def close(self) -> None:
         """Unregister, stop accepting and close every channel. Idempotent.
@@ -514,6 +590,9 @@ class RelayRegistration:
                     continue
             except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
                 self.last_error = error = exc
+            pause = backoff * random.uniform(0.8, 1.2)  # jitter, not a secret
+            if isinstance(error, RelayRecoveringError):
+                pause = min(pause, self._recovering(error))
             if self.registrations > before:
                 self._cut(error)  # registered, then cut: maybe back at once
             else:
@@ -527,9 +606,29 @@ class RelayRegistration:
             if self._acceptor.credentials.ended or self._stopping:
                 break
             self.state = "backoff"
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))  # jitter, not a secret
+            self._tried.set()
+            self._tried = asyncio.Event()
+            await asyncio.sleep(pause)
             backoff = min(backoff * 2, self._backoff_max)
         self.state = "closed"
+
+    def _recovering(self, error: RelayRecoveringError) -> float:
+        """The relay's directory recovers: note until when (what
+        wait_registered waits for), and return how soon to try again: as its
+        grace ends (plus jitter), if it told that and it comes before the
+        backoff's next try. A relay telling a longer grace (or a lie) delays
+        nothing past the backoff."""
+        now = asyncio.get_running_loop().time()
+        if self._recovering_since is None:
+            self._recovering_since = now
+        if error.left is None:  # a relay before relay42: what the CLI waited
+            self._grace_end = self._recovering_since + RECOVERING_UNTOLD
+            return math.inf
+        # A registration's round trip after the grace ends (a loaded relay).
+        self._grace_end = now + error.left + (self._acceptor.timeouts.handshake or 5.0)
+        # Not sooner than RECOVERING_RETRY: a relay saying "0 s left" over
+        # and over (a lie, or a grace restarted) must not make it spin.
+        return max(RECOVERING_RETRY, error.left) + random.uniform(0.05, 0.25)  # jitter
 
     def _lose(self) -> bool:
         """The code is someone else's: True if ``on_lost`` gave new credentials
@@ -566,6 +665,7 @@ class RelayRegistration:
             self.state = "registered"
             self.registrations += 1
             self._registered.set()
+            self._grace_end = self._recovering_since = None
             self._tell(True)
             while not creds.ended and not self._stopping:
                 try:

@@ -120,6 +120,13 @@ class Directory(abc.ABC):
         once). This default keeps nothing to lose: 0.0."""
         return 0.0
 
+    async def recovering_left(self) -> float | None:
+        """Seconds the grace of :meth:`begin` (or of a later loss) has left,
+        after a claim answered :attr:`ClaimResult.RECOVERING`: what the relay
+        tells the host it refuses, which retries as it ends. None: not
+        known (this default), and the host is told nothing."""
+        return None
+
     async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,  # noqa: B027
                    relay: str) -> None:
         """The control connection of ``code``'s host (its claim's
@@ -172,6 +179,20 @@ class Directory(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional for implementations
         """Release connections."""
+
+    def loss_noticed(self) -> bool:
+        """Whether a call since this was last asked (an attempt count,
+        :meth:`hit`) found that the directory lost its keys, this relay's
+        claims with them (a Redis flushed or restarted without persistence):
+        the relay then renews its claims at once rather than at its next
+        heartbeat. Asking clears it. This default: False."""
+        return False
+
+    def caveat(self) -> str:
+        """What :meth:`begin` found this directory cannot do that an
+        operator should fix, in words for the relay's start line and log
+        ('' nothing: this default)."""
+        return ""
 
     def describe(self) -> str:
         """For logs: what this directory is (never a password)."""

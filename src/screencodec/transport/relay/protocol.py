@@ -46,7 +46,7 @@ import re
 import struct
 from collections.abc import Sequence
 
-from screencodec.errors import ProtocolError
+from screencodec.errors import ProtocolError, RefuseCode
 from screencodec.transport.channel.codes import CODE_DIGITS, parse_code
 from screencodec.transport.channel.framing import MAGIC, PROTOCOL_VERSION, FrameType, encode_frame
 from screencodec.transport.channel.handshake import VersionMismatchError
@@ -70,11 +70,13 @@ __all__ = [
     "check_public_names",
     "claim_verifier",
     "encode_open",
+    "encode_recovering",
     "encode_redirect",
     "encode_viewer_ok",
     "is_relay_host",
     "pair_tag",
     "parse_open",
+    "parse_recovering",
     "parse_redirect",
     "parse_viewer_ok",
     "release_words",
@@ -90,6 +92,15 @@ _OPEN = struct.Struct(f">4sHB{CODE_DIGITS}s{TOKEN_SIZE}s")
 #: directory recovers (a new cluster's first ``claim_ttl``, a Redis that
 #: lost its keys): a wait, which a host sits out (cli/host_start.py).
 RECOVERING = "session directory recovering"
+#: Every version reads a REFUSE's words from its body's bytes 1-199 and no
+#: further (framing.refusal_error), so a field after them is unseen by a
+#: peer that does not know it. The words are padded with spaces up to it,
+#: which safe_text drops: an older host still reads exactly RECOVERING.
+_REFUSE_WORDS_END = 200
+#: The field after a RECOVERING refusal's words: kind 1, then the
+#: milliseconds the grace has left (4 bytes, big-endian).
+_GRACE_FIELD = 1
+_GRACE = struct.Struct(">BI")
 #: Relay -> client, instead of RELAY_OK: "the session lives on this other
 #: relay"; body is its ``HOST:PORT`` in ASCII. The client dials there once more.
 RELAY_REDIRECT = 0x25
@@ -110,6 +121,30 @@ RELEASE_DISPLAY_GONE = b"\x01"
 ENDED_RELEASED = "the host ended this session"
 ENDED_STOPPED = "the host's program stopped: this session has ended"
 ENDED_DISPLAY_GONE = "the host's X display is gone and the host stopped: this session has ended"
+
+
+def encode_recovering(left: float | None) -> bytes:
+    """A REFUSE frame's body for a registration while the session directory
+    recovers: BUSY, :data:`RECOVERING`, and the seconds the grace has left
+    (None: not known, no field). Before relay42 the words alone: a host
+    waited a fixed 60 s, so a relay whose grace (its ``claim_ttl``) was
+    longer sent its first customer away."""
+    body = bytes([RefuseCode.BUSY]) + RECOVERING.encode()
+    if left is None:
+        return body
+    ms = min(0xFFFFFFFF, max(0, int(left * 1000)))
+    return body.ljust(_REFUSE_WORDS_END, b" ") + _GRACE.pack(_GRACE_FIELD, ms)
+
+
+def parse_recovering(body: bytes) -> float | None:
+    """The seconds of grace left that a RECOVERING refusal's ``body`` tells
+    (:func:`encode_recovering`), or None if it tells none (a relay before
+    relay42, or anything else)."""
+    tail = body[_REFUSE_WORDS_END:]
+    if len(tail) != _GRACE.size:
+        return None
+    kind, ms = _GRACE.unpack(tail)
+    return ms / 1000 if kind == _GRACE_FIELD else None
 
 
 def release_words(body: bytes) -> str:

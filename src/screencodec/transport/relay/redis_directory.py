@@ -44,6 +44,11 @@ Keys (``prefix`` defaults to ``screencodec:``):
   still hold live hosts, so a new cluster waits ``claim_ttl`` once, at its
   first start. Before, it set the epoch with no grace, and a stranger's
   registration of a live host's code at it won (review40d).
+  An attempt count (``limit:``) reads the epoch too, and sets nothing:
+  one that finds it gone or another tells the relay (``loss_noticed``),
+  which renews its claims at once (relay42; before, at its next
+  heartbeat, and every other relay refused its hosts' joins meanwhile).
+  A claim refused RECOVERING is told the grace's ``PTTL``.
 * ``heard`` (expiring after 2/3 of ``claim_ttl``) and ``beating`` = ``1``:
   a relay's heartbeat (renewal, announcement) reached Redis recently, and
   relays beat at all. ``heard`` gone while ``beating`` is there means Redis
@@ -93,7 +98,7 @@ from screencodec.transport.relay.directory import (
 from screencodec.transport.relay.protocol import TOKEN_SIZE, pair_tag
 from screencodec.transport.relay.sessions import ended_for
 
-__all__ = ["RedisDirectory"]
+__all__ = ["NO_RESTART_CHECK", "RedisDirectory"]
 
 # Lua shared by the scripts that notice a loss (_NOTICE_LOSS, _BEGIN).
 # restarted(): whether this Redis process is another than the one the cluster's keys
@@ -105,12 +110,14 @@ __all__ = ["RedisDirectory"]
 # ARGV[8] is '0': a renewal's scripts but the first of each heartbeat (INFO
 # costs Redis some 10 us a call: 10,000 renewals a beat would spend 0.1 s).
 _LOSS_LUA = """
+local run_read = false
 local function restarted()
   if ARGV[8] == '0' then return false end
   local info = redis.pcall('INFO', 'server')
   if type(info) ~= 'string' then return false end
   local run = string.match(info, 'run_id:(%x+)')
   if not run then return false end
+  run_read = true
   local was = redis.call('GET', KEYS[8])
   if was == run then return false end
   redis.call('SET', KEYS[8], run)
@@ -152,15 +159,23 @@ end
 # KEYS[4], [5] and [8] as _NOTICE_LOSS; ARGV: a new token, the grace in ms.
 # A relay starts: no epoch is a new cluster's Redis or one that lost its
 # keys, which nobody can tell apart, so the grace starts either way; as it
-# does for a Redis restarted with its keys. Returns the epoch and the grace
-# left (ms; 0 none).
+# does for a Redis restarted with its keys. Returns the epoch, the grace
+# left (ms; 0 none), and 1 if the script read the run_id (0: INFO refused,
+# the restart check is off: RedisDirectory.caveat).
 _BEGIN = _LOSS_LUA + """
 local epoch = redis.call('GET', KEYS[4])
 if restarted() or not epoch then
   epoch = start_grace(epoch, ARGV[1], ARGV[2])
 end
-return {epoch, math.max(0, redis.call('PTTL', KEYS[5]))}
+return {epoch, math.max(0, redis.call('PTTL', KEYS[5])), run_read and 1 or 0}
 """
+#: RedisDirectory.caveat when the scripts could not read INFO's run_id.
+NO_RESTART_CHECK = (
+    "this Redis refuses INFO inside the relays' scripts (an ACL without +info,"
+    " rename-command, a managed service), so a Redis restarted from its persistence"
+    " (an RDB snapshot, a replica promoted) is not noticed, and a stranger may take a"
+    " live host's code the snapshot lacks: allow INFO (ACL +info) or run Redis with"
+    " AOF appendfsync always, or without persistence (docs/relay.md)")
 # A heartbeat (renew, announce) reached Redis: ARGV[5] the window in ms.
 _HEARD = """
 redis.call('SET', KEYS[6], '1', 'PX', ARGV[5])
@@ -267,13 +282,19 @@ local out = {}
 for i = 1, math.min(#all, tonumber(ARGV[1])) do out[i] = all[i] end
 return out
 """
-# KEYS[1] counter; ARGV: window ms, weight. Returns the count before this hit.
+# KEYS[1] counter, KEYS[2] the epoch; ARGV: window ms, weight, the epoch
+# this relay knows ('' none yet). Returns {the count before this hit, 1 if
+# the epoch is gone or another (the keys were lost, and this relay's claims
+# with them: RedisDirectory.loss_noticed), else 0}. Sets nothing of the
+# epoch's: a renewal, which the relay makes at once, notices the loss.
 _HIT = """
+local lost = 0
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then lost = 1 end
 local w = tonumber(ARGV[2])
-if w == 0 then return tonumber(redis.call('GET', KEYS[1]) or '0') end
+if w == 0 then return {tonumber(redis.call('GET', KEYS[1]) or '0'), lost} end
 local n = redis.call('INCRBY', KEYS[1], w)
 if n == w then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n - w
+return {n - w, lost}
 """
 
 
@@ -316,6 +337,15 @@ class RedisDirectory(Directory):
         #: The cluster's epoch as this relay last read it ('' before begin):
         #: another one in Redis means its keys were lost and re-created.
         self._epoch = ""
+        #: What begin() found the scripts cannot check ('' nothing).
+        self._caveat = ""
+        #: An attempt count found the epoch gone or another (loss_noticed).
+        self._lost_keys = False
+
+    def caveat(self) -> str:
+        # Found at begin(): before relay42 a Redis refusing INFO in scripts
+        # (a managed service's ACL) turned the restart check off unsaid.
+        return self._caveat
 
     def describe(self) -> str:
         # The URL may hold a password: log only where it points.
@@ -373,11 +403,18 @@ class RedisDirectory(Directory):
         # is (recovering or not), and its epoch is this relay's. A relay
         # starting is heard (a whole cluster restarted is no stall).
         loss = self._loss_keys()  # as KEYS[4..8], the first three unused
-        epoch, left = await self._run(self._begin(keys=[*loss[:3], *loss],
-                                                  args=[secrets.token_hex(16), int(ttl * 1000)]))
+        epoch, left, run_read = await self._run(self._begin(
+            keys=[*loss[:3], *loss], args=[secrets.token_hex(16), int(ttl * 1000)]))
         self._knew(epoch)
+        self._caveat = "" if int(run_read) else NO_RESTART_CHECK
         await self._run(self._redis.set(f"{self._prefix}heard", "1", px=_window(ttl)))
         return int(left) / 1000
+
+    async def recovering_left(self) -> float | None:
+        left = int(await self._run(self._redis.pttl(f"{self._prefix}recovering")))
+        if left == -1:
+            return None  # no expiry (set by hand): no end to tell
+        return max(0, left) / 1000  # -2: it ended since the claim looked
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
         if not claims:
@@ -448,9 +485,16 @@ class RedisDirectory(Directory):
         return Holder(relay, tag) if relay else None
 
     async def hit(self, key: str, limit: int, window: float, *, weight: int = 1) -> bool:
-        before = await self._run(self._hit(keys=[self._key("limit", key)],
-                                           args=[max(1, int(window * 1000)), weight]))
+        before, lost = await self._run(self._hit(
+            keys=[self._key("limit", key), f"{self._prefix}epoch"],
+            args=[max(1, int(window * 1000)), weight, self._epoch]))
+        if int(lost):
+            self._lost_keys = True
         return int(before) < limit
+
+    def loss_noticed(self) -> bool:
+        noticed, self._lost_keys = self._lost_keys, False
+        return noticed
 
     async def reset(self, key: str) -> None:
         await self._run(self._redis.delete(self._key("limit", key)))

@@ -34,7 +34,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from screencodec.errors import (
@@ -77,6 +77,7 @@ from screencodec.transport.relay.protocol import (
     check_advertise,
     check_public_names,
     claim_verifier,
+    encode_recovering,
     encode_redirect,
     encode_viewer_ok,
     pair_tag,
@@ -102,6 +103,10 @@ STALL_GRACE = 1.0
 #: Seconds after a failed renewal of its claims before a relay tries again
 #: (at most ``claim_ttl / 3``, its heartbeat).
 RENEW_RETRY = 1.0
+#: The longest a viewer is held while its code's claim may come back after
+#: a loss of the directory's keys (_claim_may_come), in seconds: well
+#: inside a viewer's wait for an answer (connect_via_relay: 20 s).
+CLAIM_HOLD_MOST = 10.0
 #: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
 #: cluster's members read when it arrived (one directory round trip, begun
 #: while the host answers); past it, those read last are told.
@@ -185,6 +190,9 @@ class Relay:
         # address may hold one more connection for each.
         self._uncounted: set[asyncio.StreamWriter] = set()
         self._announced: dict[str, int] = {}
+        # Per address key, viewers held while a claim may come back after a
+        # loss of the directory's keys (_claim_may_come).
+        self._held: dict[str, int] = {}
         self._shared = SharedLimits(self.directory, self.limits)
         # Used only while the directory cannot be reached, so an outage does
         # not switch the attempt limits off.
@@ -204,6 +212,10 @@ class Relay:
         #: relay started (Directory.begin: a Redis that held no epoch, a new
         #: cluster's or one that lost its keys, or a grace running).
         self.recovering_at_start = 0.0
+        #: What the directory found at start that the operator should fix
+        #: (Directory.caveat: a Redis whose scripts may not call INFO), ''
+        #: nothing; logged once (directory_caveat) and on the CLI's line.
+        self.caveat = ""
         # This relay's own until the directory gives the cluster's (start()).
         self._tag_key = secrets.token_bytes(16)
         # The key before the cluster's last changed (an operator rotated it,
@@ -216,6 +228,9 @@ class Relay:
         # second): another relay may have taken a new key before this one.
         self._rereading_key: asyncio.Future[None] | None = None
         self._key_read_at = -math.inf
+        # A renewal made at once (not at the heartbeat) after a directory
+        # call found the cluster's keys lost (_renew_now), shared.
+        self._renewing: asyncio.Future[None] | None = None
         #: The cluster's relays as the directory last listed them
         #: (Directory.members), and the read in flight that viewers share.
         self._members: tuple[str, ...] = ()
@@ -267,6 +282,9 @@ class Relay:
             # returned the grace returns None.
             self.recovering_at_start = float(await self._dir(
                 "begin", self.directory.begin(self.limits.claim_ttl)) or 0.0)
+        self.caveat = self.directory.caveat()
+        if self.caveat:
+            log_event("directory_caveat", logging.WARNING, why=self.caveat)
         await self._share_tag_key()
         self._server = await asyncio.start_server(self._accepted, self._host, self._port,
                                                   backlog=1024)
@@ -375,6 +393,8 @@ class Relay:
             self._heartbeat = None
         if self._rereading_key is not None:
             await _stop(self._rereading_key)
+        if self._renewing is not None:
+            await _stop(self._renewing)
         if self._reading_members is not None:
             await _stop(self._reading_members)
             self._reading_members = None
@@ -446,14 +466,96 @@ class Relay:
             except DirectoryUnavailableError:
                 wait = min(period, RENEW_RETRY)  # keep serving local hosts; retry soon
                 continue
-            for code in lost:
-                reg = self._sessions.get(code)
-                if reg is not None and reg.verifier == claims.get(code):
-                    log_event("claim_lost", logging.WARNING, session=self._tag(code))
-                    reg.writer.close()
+            self._drop_lost(claims, lost)
             await self._share_tag_key()
             await self._announce()
             wait = max(0.0, started + period - loop.time())
+
+    def _drop_lost(self, claims: Mapping[str, bytes], lost: set[str]) -> None:
+        """Cut the hosts whose claims a renewal found someone else's."""
+        for code in lost:
+            reg = self._sessions.get(code)
+            if reg is not None and reg.verifier == claims.get(code):
+                log_event("claim_lost", logging.WARNING, session=self._tag(code))
+                reg.writer.close()
+
+    async def _renew_now(self) -> None:
+        """What a heartbeat does, now: a join's count found the cluster's
+        keys lost (Directory.loss_noticed: Redis flushed, or restarted
+        without persistence), and this relay's claims are gone from it
+        until they are made again. Before relay42 that waited for the next
+        heartbeat (up to claim_ttl / 3): meanwhile every other relay said
+        "no such session code" to a viewer of its hosts, and refused the
+        host's data connection of a join made here ("no such pending
+        viewer": the viewer's join timed out, 15 s), the more so at a
+        relay started after the loss, which made a new cluster key the
+        join ids here were not made under (measured, 2 relay processes,
+        claim_ttl 15 s, a relay started right after a FLUSHALL: 141 of 548
+        such data connections refused in 7 of 9 runs, for 0.5-4.7 s; after,
+        0 of 318). Now the first join after the loss waits for the claims
+        (one round trip) and the new key, and its host's data connection is
+        redirected anywhere. Shared by the joins that come meanwhile."""
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.ensure_future(self._beat_once())
+        with contextlib.suppress(DirectoryUnavailableError):
+            await asyncio.shield(self._renewing)
+
+    async def _beat_once(self) -> None:
+        """One heartbeat's work (_renew_claims), without its retry."""
+        claims = {code: reg.verifier for code, reg in self._sessions.items()}
+        self._drop_lost(claims, await self._dir("renew", self.directory.renew(
+            claims, self.advertise, self.limits.claim_ttl)))
+        await self._share_tag_key()
+        await self._announce()
+
+    async def _claim_may_come(self, ip: str) -> AsyncGenerator[None, None]:
+        """Once a second, while a code's claim may still come, before a
+        viewer (from ``ip``) is told that nobody holds it: while the
+        directory recovers from a loss of its keys, a live host's relay
+        makes its claim again at its next heartbeat (or join: _renew_now),
+        within ``claim_ttl / 3`` of the loss, so this looks until that much
+        has passed since the grace began (and 0.5 s for the renewal), at
+        most :data:`CLAIM_HOLD_MOST` (a ``claim_ttl`` over 28.5 s beats
+        later: such a viewer is told as before, and retries). Before
+        relay42 the viewer was told "no such session code" (a new agent
+        gives up on that) until then (measured, 2 relay processes, claim_ttl
+        15 s, a viewer at the relay started right after a FLUSHALL every
+        0.1 s: for 2.5-4.3 s in 4 of 4 runs; after, 0 in 3 runs, the first
+        viewer redirected 1.0-2.0 s after it came). Not for an address past
+        its joins, nor for more than ``max_pending_per_address`` of one
+        address at once (the others are told at once): a stranger parks
+        no more here than it may at a host, each looking once a second."""
+        left = await self._grace_left()
+        if not left:
+            return
+        loop = asyncio.get_running_loop()
+        most = self.limits.claim_ttl / 3 + 0.5
+        end = loop.time() + min(CLAIM_HOLD_MOST, most - (self.limits.claim_ttl - left))
+        key = address_key(ip)
+        if loop.time() >= end or not await self._join_left(ip, None):
+            return
+        # Checked and counted with no await between: a crowd arriving at
+        # once is not let past the cap by the looks above.
+        if self._held.get(key, 0) >= self.limits.max_pending_per_address:
+            return
+        _add(self._held, key, 1)
+        try:
+            while (now := loop.time()) < end:
+                await asyncio.sleep(min(1.0, end - now))
+                yield
+        finally:
+            _add(self._held, key, -1)
+
+    async def _grace_left(self) -> float | None:
+        """Seconds the directory's recovering grace has left, as a refused
+        host is told (Directory.recovering_left): None if not known. A
+        host that is told retries as it ends, and waits as long as it says
+        (bounded: via_relay.RECOVERING_MOST); before relay42 it was told
+        nothing, and ``screencodec host`` gave up after a fixed 60 s."""
+        try:
+            return await self._dir("recovering", self.directory.recovering_left())
+        except DirectoryUnavailableError:
+            return None
 
     async def _announce(self) -> None:
         """Say in the directory that this relay is one of the cluster (for a
@@ -557,11 +659,14 @@ class Relay:
         of a registration this relay knows (an agent coming back), against
         its joins back to that registration (RelayLimits.rejoins_per_minute)."""
         try:
-            return await self._dir("limit", self._shared.join(ip, known))
+            allowed = await self._dir("limit", self._shared.join(ip, known))
         except DirectoryUnavailableError:
             if known is None:
                 return self._fallback_joins.try_acquire(address_key(ip))
             return self._fallback_rejoins.try_acquire(rejoin_key(ip, known))
+        if self.directory.loss_noticed():
+            await self._renew_now()
+        return allowed
 
     async def _join_left(self, ip: str, known: bytes | None) -> bool:
         """Whether ``ip`` may join once more (as :meth:`_join_allowed`, which
@@ -637,14 +742,14 @@ class Relay:
                 await close_writer(writer, 0.2)
 
     async def _refuse(self, writer: asyncio.StreamWriter, why: RefuseCode, detail: str,
-                      ip: str, session: str = "") -> None:
+                      ip: str, session: str = "", *, body: bytes | None = None) -> None:
         self.stats.refuse(why)
         self.metrics.refused(why)
         level = logging.WARNING if why == RefuseCode.RATE_LIMITED else logging.INFO
         log_event("refused", level, reason=why.name,
                   session=self._tag(session) if session else "-", addr=ip,
                   detail=detail)
-        await send_refusal(writer, why, detail)
+        await send_refusal(writer, why, detail, body=body)
 
     async def _redirect(self, writer: asyncio.StreamWriter, code: str, ip: str,
                         role: str, named: bytes | None = None) -> bool:
@@ -718,9 +823,9 @@ class Relay:
             await self._refuse(writer, RefuseCode.BUSY, "session directory unavailable", ip,
                                session=code)
             return
-        if result is ClaimResult.RECOVERING:  # retried: a host's backoff
-            await self._refuse(writer, RefuseCode.BUSY, RECOVERING, ip,
-                               session=code)
+        if result is ClaimResult.RECOVERING:  # retried: as the grace ends, or the backoff
+            await self._refuse(writer, RefuseCode.BUSY, RECOVERING, ip, session=code,
+                               body=encode_recovering(await self._grace_left()))
             return
         if result is ClaimResult.IN_USE:
             await self._refuse(writer, RefuseCode.CODE_IN_USE, "session code in use", ip,
@@ -802,9 +907,18 @@ class Relay:
         named = tag if any(tag) else None
         reg = self._sessions.get(code)
         if reg is None:
-            if not await self._redirect(writer, code, ip, "viewer", named):
+            if await self._redirect(writer, code, ip, "viewer", named):
+                return
+            async with contextlib.aclosing(self._claim_may_come(ip)) as looks:
+                async for _ in looks:
+                    reg = self._sessions.get(code)
+                    if reg is None and await self._redirect(writer, code, ip, "viewer", named):
+                        return
+                    if reg is not None:
+                        break
+            if reg is None:
                 await self._refuse_absent(writer, ip, code, named)
-            return
+                return
         known = named if named is not None and hmac.compare_digest(
             named, pair_tag(reg.verifier)) else None  # fmt: skip
         if not await self._join_allowed(ip, known):

@@ -34,8 +34,10 @@ import contextvars
 import dataclasses
 import inspect
 import logging
+import math
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ from typing import Any, ClassVar, Generic, Protocol, TextIO, TypeVar
 
 from screencodec.errors import ConsentCallbackError
 from screencodec.transport.aio import wait_for
-from screencodec.transport.channel.display import amount
+from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session.owncode import in_own_task
 from screencodec.transport.session.permissions import ConsentRequest, Grant, Permission
 from screencodec.transport.session.sidechannels import FileOfferInfo
@@ -107,7 +109,7 @@ async def _bounded_grant(
                            " of a Grant")  # fmt: skip
         # In the task the callback runs in: what it ends of its own
         # session does not wait for it (owncode.py).
-        grant = await wait_for(in_own_task(asked), timeout)
+        grant = await _answer_within(in_own_task(asked), timeout)
     except asyncio.TimeoutError:
         return Answer(Grant.deny(), "timed out")
     except asyncio.CancelledError:
@@ -135,6 +137,71 @@ def _what(value: object) -> str:
         return (f"a callable ({getattr(value, '__qualname__', type(value).__name__)}: was a"
                 " factory such as allow given where allow() was meant?)")  # fmt: skip
     return f"a {type(value).__name__}"
+
+
+T = TypeVar("T")
+
+
+class _Shown:
+    """How long the question being asked waited to be shown (its
+    interface's hold, :func:`_not_shown_yet`): not counted in its timeout."""
+
+    def __init__(self) -> None:
+        self.held = 0.0
+        self.since: float | None = None  #: loop time the wait began, while it goes on
+
+    def waited(self, now: float) -> float:
+        return self.held + (0.0 if self.since is None else now - self.since)
+
+
+_SHOWN: contextvars.ContextVar[_Shown | None] = contextvars.ContextVar(
+    "question_shown", default=None)
+
+
+@contextlib.contextmanager
+def _not_shown_yet() -> Iterator[None]:
+    """Inside a question's callback: a block in which the question waits
+    to be shown (TerminalQuestions' hold); its timeout stops meanwhile
+    (ask42: a question whose timeout was under the hold was never shown,
+    a silent no)."""
+    shown = _SHOWN.get()
+    if shown is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    shown.since = loop.time()
+    try:
+        yield
+    finally:
+        shown.held += loop.time() - shown.since
+        shown.since = None
+
+
+async def _answer_within(aw: Awaitable[T], timeout: float, most_held: float = math.inf) -> T:
+    """``await aw`` as :func:`~screencodec.transport.aio.wait_for` with
+    ``timeout``, that timeout counted from when the question shows: the
+    time its interface held it first (:func:`_not_shown_yet`), up to
+    ``most_held``, is added."""
+    shown = _Shown()
+    token = _SHOWN.set(shown)
+    try:
+        inner = asyncio.ensure_future(aw)  # its task's context holds ``shown``
+    finally:
+        _SHOWN.reset(token)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    try:
+        while not inner.done():
+            left = start + timeout + min(most_held, shown.waited(loop.time())) - loop.time()
+            if left <= 0:
+                break
+            await asyncio.wait({inner}, timeout=left)
+    except asyncio.CancelledError:
+        inner.add_done_callback(lambda done: done.cancelled() or done.exception())
+        inner.cancel()
+        await asyncio.wait({inner})
+        raise
+    return await wait_for(inner, 0)  # its result; else it is cancelled: TimeoutError
 
 
 #: The factories of consent callbacks: given as the callback itself, each
@@ -397,15 +464,21 @@ async def ask_file(
     turn is not put at all (``"void"``). ``gone``: as :func:`ask_permission`'s
     (the sender left, its link lost: the question's line says so)."""
     window: list[float | None] = []
+    spare: list[float] = []
 
     def void() -> Answer[bool] | None:
         window.append(info.window(timeout))  # read as the turn comes
-        return Answer(False, "void") if window[0] is None else None
+        if window[0] is None:
+            return Answer(False, "void")
+        # The hold before it shows is added to its time only as far as
+        # its sender still waits then (sent back in time: _EARLY).
+        spare.append((info.window(math.inf) or 0.0) - window[0])
+        return None
 
     async def run(q: FileOfferInfo) -> Answer[bool]:
         assert window[0] is not None
         try:
-            yes = await wait_for(in_own_task(callback(q)), window[0])  # as above
+            yes = await _answer_within(in_own_task(callback(q)), window[0], spare[0])  # as above
         except asyncio.TimeoutError:
             return Answer(False, "timed out")
         except asyncio.CancelledError:
@@ -521,6 +594,14 @@ class TerminalQuestions:
         self._early = 0
         #: When (loop time) and which question last closed without an answer.
         self._unanswered: tuple[float, int] | None = None
+        #: When (time.monotonic) the open question began to be shown (its
+        #: hold over), and its label: a line read before is not its answer
+        #: (ask42). -inf once its answer is read (one after answered nothing).
+        self._shown_at = -math.inf
+        self._label = ""
+        #: The label of the last question closed ("" before the first).
+        self._last = ""
+        self._reader: _LineReader | None = None
         self._lock = asyncio.Lock()
         self._open = False
         self._held: list[str] = []
@@ -544,7 +625,7 @@ class TerminalQuestions:
             # Start reading now, so lines typed before the first question are
             # seen, and discarded, as typed-ahead (needs the running loop).
             asyncio.get_running_loop()
-            _LineReader.for_stream(stdin or sys.stdin)
+            self._reading()
         except RuntimeError:
             pass  # made outside the loop: the reader starts with the first question
 
@@ -676,9 +757,13 @@ class TerminalQuestions:
         ("nothing was shared"): that line says why, and a yes typed after
         it is said to be too late, never shown as a bare yes (consent41)."""
         async with self._lock:
-            reader = _LineReader.for_stream(self._stdin or sys.stdin)
+            reader = self._reading()
             label = f"Question {number}" if number else "Question"
             await self._wait_hold(label)
+            # From now on the question is being shown: a line read before
+            # (by the reader thread, however late the loop gets to it) was
+            # typed before it (ask42); one read as it is written, after.
+            self._shown_at, self._label = time.monotonic(), label
             dropped = reader.discard_pending()
             self.read += dropped
             dropped, self._early = dropped + self._early, 0
@@ -723,6 +808,7 @@ class TerminalQuestions:
                     self.out.write(f"\n*** {label} closed without an answer: {why}.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
                 self._closed_at = asyncio.get_running_loop().time()
+                self._shown_at, self._last = -math.inf, label
                 if not later:
                     self._closed()
 
@@ -734,8 +820,9 @@ class TerminalQuestions:
 
     async def _wait_hold(self, label: str) -> None:
         """Wait until ``hold`` has passed since the last question closed
-        (at once if it has); cancelled meanwhile (the question's timeout),
-        the question was never shown and nothing is printed."""
+        (at once if it has), not counted in the question's timeout;
+        cancelled meanwhile (withdrawn), the question was never shown and
+        nothing is printed."""
         if self._closed_at is None:
             return
         loop = asyncio.get_running_loop()
@@ -744,7 +831,8 @@ class TerminalQuestions:
             return
         self.holding = label
         try:
-            await asyncio.sleep(wait)
+            with _not_shown_yet():  # its timeout starts when it shows (ask42)
+                await asyncio.sleep(wait)
         finally:
             self.holding = None
 
@@ -756,14 +844,55 @@ class TerminalQuestions:
         self._closed()
 
     def _closed(self) -> None:
-        """The question on screen is closed: what was held is printed."""
+        """The question on screen is closed: the lines typed for it and not
+        read are told they answered nothing, then what was held is printed."""
         self._open = False
         self._wake_readers()  # answered: from the step its answer is printed in
         self._owed = self._prompted = False
+        for line in () if self._reader is None else self._reader.take_pending():
+            self._answered_nothing(line)
         held, self._held = self._held, []
         for text in held:
             self.out.write(text + "\n")
         self.out.flush()
+
+    def _reading(self) -> _LineReader:
+        """The reader of ``stdin`` (started now if not yet), which tells
+        this object of a line that comes while no question reads one."""
+        reader = self._reader = _LineReader.for_stream(self._stdin or sys.stdin)
+        reader.idle = self._idle
+        return reader
+
+    def _idle(self, line: str) -> bool:
+        """A line read while no question waits for one: one typed before a
+        question about to show (:attr:`holding`) or for the open one whose
+        answer is on its way (a yes, :meth:`_closed`) is left to them (False);
+        any other is told now that it answered nothing (ask42: 4 of 14 race
+        runs had a y that came as its question closed sit unread, no reply)."""
+        if self._open or self.holding is not None:
+            return False
+        self._answered_nothing(line)
+        return True
+
+    def _answered_nothing(self, line: str) -> None:
+        """Tell the user ``line``, typed for a question but read with none
+        open, answered nothing (an empty line: nothing to tell)."""
+        typed = safe_text(line, 40)
+        if typed:
+            after = f" (it came after {self._last} closed)" if self._last else ""
+            self.say(f"*** No question is open: {typed!r} answered nothing{after}.")
+
+    def typed_before_shown(self, stamp: float) -> bool:
+        """Whether a line read from the terminal at ``stamp``
+        (``time.monotonic()``), handed on only now, was typed before the
+        open question began to be shown: then it is not its answer, and
+        the user is told so (with the question's prompt again). For a
+        caller that reads the terminal itself (host_terminal), as
+        :meth:`_own_line` does for lines read here."""
+        if not (self._open and stamp < self._shown_at):
+            return False
+        self.say(_typed_before(1, self._label).lstrip("\n"), reply=True)
+        return True
 
 
     async def _own_line(self, reader: _LineReader, label: str) -> str:
@@ -773,8 +902,14 @@ class TerminalQuestions:
         told). Any other line (the end of input too) is taken: it refuses."""
         loop = asyncio.get_running_loop()
         while True:
-            line = await reader.next_line()
+            stamp, line = await reader.next_stamped()
             self.read += line != ""
+            if line and self.typed_before_shown(stamp):
+                # Read (the reader thread) before the question began to show,
+                # handed on after: typed before it (ask42, the embedder's
+                # window: the pending lines were cleared before it came).
+                self._wake_readers()
+                continue
             if self._unanswered is None or not _says_yes(line):
                 return line
             closed_at, closed = self._unanswered
@@ -844,14 +979,22 @@ class _LineReader:
     alive at exit (``asyncio.to_thread`` workers are joined); one thread per
     stream, so a question that timed out cannot leave a reader behind that
     steals the answer to the next one. End of input reads as "" (= no).
+    Each line carries when the thread read it (``time.monotonic()``): one
+    read before a question began to show is not its answer, however late
+    the loop gets to it (ask42). A line that comes while nobody waits for
+    one goes to :attr:`idle` first (TerminalQuestions: told at once that it
+    answered nothing), and is queued unless that took it.
     """
 
     _readers: ClassVar[dict[tuple[int, int], _LineReader]] = {}
 
     def __init__(self, stream: TextIO, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
         self._eof = False
+        self._waiting = 0  #: next_stamped calls waiting for a line
+        #: ``idle(line)``: True if it took a line that came with nobody waiting.
+        self.idle: Callable[[str], bool] | None = None
         threading.Thread(target=self._run, args=(stream,), name="stdin-lines", daemon=True).start()
 
     @classmethod
@@ -870,26 +1013,45 @@ class _LineReader:
             except (OSError, ValueError):
                 line = ""
             try:
-                self._loop.call_soon_threadsafe(self._queue.put_nowait, line)
+                self._loop.call_soon_threadsafe(self._came, time.monotonic(), line)
             except RuntimeError:  # the loop is closed: nobody will ask again
                 return
             if not line:
                 return
 
-    def discard_pending(self) -> int:
-        """Drop the lines waiting (typed before the question): how many."""
-        dropped = 0
+    def _came(self, stamp: float, line: str) -> None:
+        if line and not self._waiting and self.idle is not None and self.idle(line):
+            return
+        self._queue.put_nowait((stamp, line))
+
+    def take_pending(self) -> list[str]:
+        """The lines waiting (typed before a question, or for one that
+        closed before it read them), taken out of the queue."""
+        lines = []
         while not self._queue.empty():
-            if self._queue.get_nowait() == "":
+            line = self._queue.get_nowait()[1]
+            if line == "":
                 self._eof = True
             else:
-                dropped += 1
-        return dropped
+                lines.append(line)
+        return lines
 
-    async def next_line(self) -> str:
+    def discard_pending(self) -> int:
+        """Drop the lines waiting (typed before the question): how many."""
+        return len(self.take_pending())
+
+    async def next_stamped(self) -> tuple[float, str]:
+        """The next line and when it was read; ("", ...) at the end of input."""
         if self._eof:
-            return ""
-        line = await self._queue.get()
+            return time.monotonic(), ""
+        self._waiting += 1
+        try:
+            stamp, line = await self._queue.get()
+        finally:
+            self._waiting -= 1
         if line == "":
             self._eof = True
-        return line
+        return stamp, line
+
+    async def next_line(self) -> str:
+        return (await self.next_stamped())[1]

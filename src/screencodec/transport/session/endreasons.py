@@ -5,8 +5,8 @@ them would cost that command a second of imports."""
 
 from __future__ import annotations
 
-__all__ = ["AGENT_LEFT", "CONSENT_DENIED", "LET_IN_TO_NOTHING", "LINK_LOST", "NOT_ASKED",
-           "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT", "UNANSWERED", "not_asked",
+__all__ = ["AGENT_LEFT", "AGENT_MOVED", "CONSENT_DENIED", "LET_IN_TO_NOTHING", "LINK_LOST",
+           "NOT_ASKED", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT", "UNANSWERED", "not_asked",
            "refused_words", "unanswered"]
 
 #: How long a host waits for a viewer's first request (its hello), in seconds.
@@ -22,6 +22,9 @@ LET_IN_TO_NOTHING = frozenset({NO_REQUEST, NO_VIEW_ASKED})
 #: user's words (consent.question_gone; link.py ``question_gone``).
 AGENT_LEFT = "the agent left"
 LINK_LOST = "the connection to the agent was lost"
+#: The agent took its session over on a new connection (resume.MOVED): a
+#: question of the old one is not the new one's (ask42); it asks again there.
+AGENT_MOVED = "the agent took the session to a new connection"
 
 #: The user's no to the first question (link.py ``_ask_first``); followed
 #: by ": no answer in time", or by ": WHY" when the host program's consent

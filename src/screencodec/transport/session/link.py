@@ -72,6 +72,7 @@ from screencodec.transport.session.consent import (
 from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.endreasons import (
     AGENT_LEFT,
+    AGENT_MOVED,
     CONSENT_DENIED,
     LINK_LOST,
     NO_REQUEST,
@@ -556,9 +557,16 @@ class ViewerLink(LinkAsking):
 
     def question_gone(self) -> str | None:
         """Why this link no longer waits for its question's answer (the
-        agent left, its link lost), or None: the question's closing line
-        says it, and an answer after it grants nothing (consent.GONE). Not
-        when this host ended it (its user's /end says so itself)."""
+        agent left, its link lost, or took the session to a new connection),
+        or None: the question's closing line says it, and an answer after it
+        grants nothing (consent.GONE). Not when this host ended it (its
+        user's /end says so itself)."""
+        if self.moved:
+            # Host.take_over (resume.MOVED). ask42: the old link's question
+            # closed "without an answer: no.", and a yes read in the steps
+            # before its close began (channel.closed still False) could
+            # count for it, the new link taking up its levels.
+            return AGENT_MOVED
         if self.leaving is not None or self.ended_here is not None:
             return self.leaving
         return LINK_LOST if self.channel.closed else None

@@ -297,6 +297,7 @@ export async function main({ key, base, save }) {
     page.connected = false;
     page.closed = true;
     control = false;
+    ui.linked = false;
     const refusal = welcomed ? null : refusalText(ev.code);
     if (refusal !== null) {
       page.refusal = refusal;
@@ -316,6 +317,8 @@ export async function main({ key, base, save }) {
       case "welcome":
         welcomed = true;
         page.connected = true;
+        ui.linked = true;
+        if (!page.level && !ui.playback) ui.setLevel(false, false); // "Waiting", until a level comes
         save(m.resume);
         document.title = `screencodec viewer: ${shownText(m.who, { cut: CUT.title })}`;
         break;
@@ -361,6 +364,7 @@ export async function main({ key, base, save }) {
         page.ended = m.reason;
         ui.status(timeline ? "Playback ended" : "Session ended");
         ui.sessionOver();
+        if (!ui.playback && !(page.level && page.level.view)) ui.setLevel(false, false); // not "Waiting" any more
         // A file the page was still copying goes nowhere now: cancelled
         // when the agent left (web/run.py LEFT_HERE), else failed.
         const left = m.reason === "the agent left the session";

@@ -133,6 +133,7 @@ export class UI {
   constructor(actions) {
     this.actions = actions; // { control, scale, monitor, chat, leave, sendFiles, cancelUpload, cancelDownload, answerFile, fileUrl }
     this.control = false;
+    this.linked = false; // the viewer program let this page in (its welcome), until the socket closes
     this.playback = false;
     this.host = null;
     this.files = new Map();
@@ -257,7 +258,10 @@ export class UI {
     if (control && this.bannerKind === "revoked") this.hideBanner();
     this.control = control;
     const level = $("level");
-    level.textContent = control ? "Control" : view ? "View only" : "Not connected";
+    // Nothing granted yet while the host's user is asked: "Waiting", not "Not
+    // connected" beside "Waiting for the user to accept..." (walk42).
+    const none = this.linked && !this.over ? "Waiting" : "Not connected";
+    level.textContent = control ? "Control" : view ? "View only" : none;
     level.className = `level ${control ? "control" : view ? "view" : "none"}`;
     const ask = $("control");
     ask.hidden = control || this.playback;
@@ -400,7 +404,8 @@ export class UI {
       h ? `RTT:      ${h.rtt.toFixed(1)} ms` : "RTT:      -",
       `received: ${page.kbps.toFixed(0)} kbit/s`,
       `quality:  ${page.quality}`,
-      `screen:   ${page.width}x${page.height}, ${this.control ? "control" : "view only"}`,
+      // As the badge says it: not "0x0, view only" while the user is asked (walk42).
+      `screen:   ${page.width ? `${page.width}x${page.height}` : "no picture yet"}, ${$("level").textContent.toLowerCase()}`,
     ];
     $("stats").replaceChildren(...lines.map((l) => el("div", l)));
   }
@@ -511,8 +516,9 @@ export class UI {
       ` ${size(bytes)} from the user: ${words}`);
     row.li.classList.add("failed");
     // A question the host withdrew before the agent answered: nothing to answer;
-    // a file being received: nothing to cancel.
-    for (const button of row.li.querySelectorAll("button")) button.remove();
+    // a file being received: nothing to cancel; one received and then not
+    // kept (web/files.py not_kept): nothing to save.
+    for (const button of row.li.querySelectorAll("button, a")) button.remove();
     this.cancellable(row, null, false);
     row.asked = null;
   }
