@@ -44,6 +44,7 @@ __all__ = [
     "corpus_workloads",
     "format_ledger",
     "format_table",
+    "format_wire",
     "kind",
     "measure",
     "open_workload",
@@ -127,6 +128,28 @@ def format_table(results: Sequence[SessionResult]) -> str:
 _WHO = {"down": "host -> viewer", "up": "viewer -> host"}
 
 
+def format_wire(r: SessionResult) -> str:
+    """Under a ``wire:`` session's row: what the wire dropped, what TCP did
+    about it, and what the host's flow control did (rate cuts, keyframes, its
+    target rate each second)."""
+    wire, tcp = r.extra.get("wire", {}), r.extra.get("tcp", {})
+    lines = []
+    for d in ("down", "up"):
+        w = wire.get(d, {})
+        lines.append(f"  {_WHO[d]}: {w.get('packets', 0)} packets, {w.get('lost', 0)} lost,"
+                     f" {w.get('overflowed', 0)} over the queue")  # fmt: skip
+    for side in ("host", "viewer"):
+        t = tcp.get(side, {})
+        lines.append(f"  {side} TCP: {t.get('RetransSegs', 0)} segments retransmitted"
+                     f" ({t.get('TCPFastRetrans', 0)} fast, {t.get('TCPLossProbes', 0)} probes,"
+                     f" {t.get('TCPTimeouts', 0)} timeouts)")  # fmt: skip
+    per_second = [f"{row[1]:.0f}" for row in r.extra.get("timeline", [])[::4]]
+    lines.append(f"  flow: {r.extra.get('rate_cuts', 0)} rate cuts,"
+                 f" {r.extra.get('keyframes', 0)} keyframes; target kbit/s each second:"
+                 f" {' '.join(per_second)}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def format_ledger(results: Sequence[SessionResult]) -> str:
     """Per session, every byte of the steady second half by what it carries
     (the ``ledger`` extra, see :mod:`.ledger`), both directions: messages,
@@ -166,18 +189,22 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
     (and write JSON). ``file``: a transfer beside the screen in each session
     (see :mod:`.session`)."""
     parsed = [parse_link_spec(spec) for spec in links]
-    if file is not None and any(kernel for _, kernel in parsed):
-        raise ValueError("a file beside the screen needs the shaping proxy, not tc:")
+    if file is not None and any(how != "proxy" for _, how in parsed):
+        raise ValueError("a file beside the screen needs the shaping proxy, not tc: or wire:")
     extra: dict[str, Any] = {} if file is None else {"file": file}
     names = [check_workload(s) for s in scenarios] if scenarios else [
         *SCENARIOS, *corpus_workloads()]  # fmt: skip
     results: list[SessionResult] = []
     for name in names:
-        for link, kernel in parsed:
-            if kernel:
+        for link, how in parsed:
+            if how == "tc":
                 from .netns import run_in_netns
 
                 results.append(run_in_netns(name, link, seconds=seconds, size=size))
+            elif how == "wire":
+                from .netns import run_over_wire
+
+                results.append(run_over_wire(name, link, seconds=seconds, size=size))
             else:
                 results.append(measure(name, link, seconds=seconds, size=size, **extra))
             # The table is printed once: its header, then a row per session as it ends.
@@ -186,6 +213,8 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
                 for header in lines[:-1]:
                     out(header)
             out(lines[-1])
+            if how == "wire":
+                out(format_wire(results[-1]))
             sent = results[-1].extra.get("file")
             if sent is not None:
                 out(f"  beside it, a file of {sent['bytes']} bytes {sent['way']}: "

@@ -96,6 +96,7 @@ from .isolated import ProxyProcess
 from .ledger import CountingChannel, Ledger
 from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
 from .shaper import DirectionStats, Link, ShapingProxy
+from .tunwire import in_netns
 
 __all__ = ["SessionResult", "host_default_encoder", "run_session"]
 
@@ -431,6 +432,7 @@ async def run_session(
     compact: bool = True,
     file: tuple[Literal["down", "up"], int] | None = None,
     file_wait: float = 0.0,
+    listen_in: tuple[str, str] | None = None,
 ) -> SessionResult:
     """Play ``frames`` once to a viewer over ``link``; see the module notes.
 
@@ -445,6 +447,9 @@ async def run_session(
     ``compact``: the viewer declares compact deltas (session kind 26).
     ``file``: a transfer beside the screen, see the module notes;
     ``file_wait``: how long after the source ended it may still take.
+    ``listen_in``: ``(network namespace, address)``: the host listens there
+    and the viewer dials it there (``wire:`` links, :mod:`.tunwire`; with
+    ``proxy="none"``).
     """
     if proxy == "process" and not _shared_clock():
         raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
@@ -462,7 +467,7 @@ async def run_session(
                               probe=probe, proxy=proxy, proxy_options=proxy_options,
                               warmup=warmup, join_timeout=join_timeout, settle=settle,
                               compact=compact, transfer=transfer,
-                              file_wait=file_wait)  # fmt: skip
+                              file_wait=file_wait, listen_in=listen_in)  # fmt: skip
 
 
 async def _yes(_: object) -> bool:
@@ -504,7 +509,8 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
                    proxy: Literal["process", "inline", "none"],
                    proxy_options: dict[str, Any] | None, warmup: float, join_timeout: float,
                    settle: float, compact: bool, transfer: _Transfer | None,
-                   file_wait: float = 0.0) -> SessionResult:  # fmt: skip
+                   file_wait: float = 0.0,
+                   listen_in: tuple[str, str] | None = None) -> SessionResult:  # fmt: skip
     relay: _Proxy
     if proxy == "process":
         relay = ProxyProcess(0, link, **(proxy_options or {}))
@@ -516,13 +522,17 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
     try:
         run = await _play(host, relay, probe, ledger, count=len(frames), warmup=warmup,
                           join_timeout=join_timeout, settle=settle, compact=compact,
-                          transfer=transfer, file_wait=file_wait)  # fmt: skip
+                          transfer=transfer, file_wait=file_wait,
+                          listen_in=listen_in)  # fmt: skip
     finally:
         await host.close()
         paced.close()
     result = _result(name=name, link=link, frames=frames, paced=paced, probe=probe, run=run,
                      down=relay.down if proxy != "none" else None, up=relay.up,
                      changed=changed, ledger=ledger)  # fmt: skip
+    result.extra["rate_cuts"] = run.cuts
+    result.extra["keyframes"] = run.keyframes
+    result.extra["timeline"] = run.timeline
     if transfer is not None:
         result.extra["file"] = {"way": transfer.way, "bytes": transfer.size,
                                 "file_s": transfer.seconds, "outcome": transfer.outcome}
@@ -535,6 +545,12 @@ class _Run:
     t_start: float = math.nan
     ended: str = ""
     host_stats: Any = None
+    #: the host's congestion control: rate cuts, keyframes sent, and every
+    #: quarter second (s since the source started, target kbit/s, encoder
+    #: budget kbit/s or None, lossy pixels, cuts so far)
+    cuts: int = 0
+    keyframes: int = 0
+    timeline: list[tuple[float, float, float | None, int, int]] = field(default_factory=list)
 
 
 class _NoProxy:
@@ -561,7 +577,8 @@ _Proxy = ProxyProcess | ShapingProxy | _NoProxy
 
 async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, count: int,
                 warmup: float, join_timeout: float, settle: float, compact: bool,
-                transfer: _Transfer | None = None, file_wait: float = 0.0) -> _Run:  # fmt: skip
+                transfer: _Transfer | None = None, file_wait: float = 0.0,
+                listen_in: tuple[str, str] | None = None) -> _Run:  # fmt: skip
     """Listen, dial through the proxy; at the first picture (+ ``warmup``) start
     the source; when it has played (and the file is done, ``file_wait`` at
     most), wait until the viewer is exact (at most ``settle``); say bye and
@@ -574,12 +591,15 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
         await host.serve(CountingChannel(channel, ledger, "up"))
 
     creds = SessionCredentials()
-    async with await listen_direct("127.0.0.1", 0, creds, serve) as listener:
+    address = "127.0.0.1" if listen_in is None else listen_in[1]
+    with contextlib.nullcontext() if listen_in is None else in_netns(listen_in[0]):
+        listening = await listen_direct(address, 0, creds, serve)
+    async with listening as listener:
         proxy.upstream = listener.port
         await proxy.start()
         try:
             channel = CountingChannel(
-                await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password),
+                await connect_direct(address, proxy.port, creds.code, creds.password),
                 ledger, "down")  # fmt: skip
             run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe),
                               capabilities=default_capabilities(compact=compact),
@@ -597,6 +617,7 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                     await asyncio.sleep(warmup)
                 gate.release()
                 await _wait(gate.started, join_timeout, "the host grabs nothing")
+                sampler = asyncio.ensure_future(_sample_flow(host, run))
                 sending = None if transfer is None else asyncio.ensure_future(
                     transfer.run(host, viewer))
                 await asyncio.sleep(max(0.0, paced.time_of(count - 1) - _CLOCK()))
@@ -610,6 +631,8 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                     # Exactness is seen in the decode: let the viewer apply it too.
                     await wait_for(_applied(viewer, events, probe.exact_at), settle)
                 run.host_stats = viewer.host_stats
+                sampler.cancel()
+                await asyncio.gather(sampler, return_exceptions=True)
             finally:
                 events.close()
                 await viewer.bye()
@@ -617,6 +640,19 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
         finally:
             await proxy.close()
     return run
+
+
+async def _sample_flow(host: Host, run: _Run, period: float = 0.25) -> None:
+    """Note the first viewer link's rate cuts, keyframes and level every ``period``."""
+    t0 = _CLOCK()
+    while True:
+        for link in list(host._runtime.links)[:1]:
+            flow, stream = link.flow, link.stream
+            run.cuts, run.keyframes = flow.congestion_events, stream.keyframes_sent
+            budget = None if stream.rate_set is None else stream.rate_set / 1000
+            run.timeline.append((round(_CLOCK() - t0, 3), flow.target_rate() * 8 / 1000, budget,
+                                 int(stream.quality.get("lossy_area", 0)), run.cuts))  # fmt: skip
+        await asyncio.sleep(period)
 
 
 def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource, probe: _Probe,
