@@ -23,6 +23,7 @@ def test_a_link_spec_takes_loss_and_jitter() -> None:
     queued = parse_link("4M,40ms,64K,loss=0.5%")
     assert (queued.queue, queued.loss, queued.jitter) == (65536, 0.005, 0.0)
     assert parse_link("1M,100ms,jitter=0.02s").jitter == 0.02
+    assert parse_link("4M,40ms,loss=1%,tcp=cubic").tcp == "cubic"
 
 
 @pytest.mark.parametrize(
@@ -40,6 +41,8 @@ def test_the_proxy_cannot_lose_a_packet_and_says_wire() -> None:
         parse_link_spec("4M,40ms,loss=1%")
     with pytest.raises(ValueError, match="wire:"):
         ShapingProxy(1, parse_link("4M,40ms,jitter=5ms"))
+    with pytest.raises(ValueError, match="wire:"):
+        parse_link_spec("4M,40ms,tcp=cubic")
     link, kind = parse_link_spec("wire:4M,40ms,loss=1%")
     assert kind == "wire" and link.loss == 0.01
     assert parse_link_spec("tc:4M,40ms")[1] == "tc"
@@ -77,7 +80,7 @@ def test_bench_help_names_the_options() -> None:
     out = subprocess.run([sys.executable, "-m", "screencodec", "bench", "--help"],
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert "wire:RATE,RTT" in out.stdout and "loss=P%" in out.stdout
-    assert "jitter=T" in out.stdout
+    assert "jitter=T" in out.stdout and "tcp=cubic" in out.stdout
 
 
 @pytest.mark.skipif(
@@ -87,10 +90,12 @@ def test_bench_help_names_the_options() -> None:
 def test_a_session_over_a_lossy_wire_loses_packets_and_tcp_retransmits_them() -> None:
     """The real Host and Viewer in two namespaces: the wire drops, both
     kernels' counters show the retransmits, and every change still arrives."""
-    r = run_over_wire("typing", parse_link("4M,40ms,loss=5%"), seconds=2.0, size=(640, 360))
+    link = parse_link("4M,40ms,loss=5%,tcp=reno")
+    r = run_over_wire("typing", link, seconds=2.0, size=(640, 360))
     wire, tcp = r.extra["wire"], r.extra["tcp"]
     assert wire["down"]["lost"] > 0 and wire["up"]["lost"] > 0
     assert tcp["host"]["RetransSegs"] > 0 and tcp["viewer"]["RetransSegs"] > 0
     assert r.lag_samples > 0 and r.unshown == 0
-    assert r.link == "wire:4M,40ms,loss=5%"
+    assert r.link == "wire:4M,40ms,loss=5%,tcp=reno"
+    assert tcp["host"]["congestion_control"] == tcp["viewer"]["congestion_control"] == "reno"
     assert wire["down"]["delivered"] == wire["down"]["packets"] - wire["down"]["lost"]

@@ -162,6 +162,9 @@ def run_over_wire(
                 _run("ip", "-n", ns, "tuntap", "add", "dev", WIRE_DEV, "mode", "tun")
                 _run("ip", "-n", ns, "addr", "add", me, "peer", peer, "dev", WIRE_DEV)
                 _run("ip", "-n", ns, "link", "set", WIRE_DEV, "up", "mtu", "1500")
+                if link.tcp:
+                    _run("ip", "netns", "exec", ns, "sysctl", "-qw",
+                         f"net.ipv4.tcp_congestion_control={link.tcp}")  # fmt: skip
             spec = {"host_ns": host_ns, "viewer_ns": viewer_ns, "link": asdict(link),
                     "counters": counters, "seed": seed}  # fmt: skip
             wire = subprocess.Popen(
@@ -221,10 +224,13 @@ _TCP_COUNTERS = {"Tcp": ("RetransSegs",),
                             "TCPSpuriousRTOs", "TCPSACKRecovery")}  # fmt: skip
 
 
-def _tcp_counters(ns: str) -> dict[str, int]:
-    """The namespace's TCP retransmit counters (it is new: since the session began)."""
+def _tcp_counters(ns: str) -> dict[str, int | str]:
+    """The namespace's TCP retransmit counters (it is new: since the session
+    began) and its TCP congestion control."""
     text = _run("ip", "netns", "exec", ns, "cat", "/proc/net/snmp", "/proc/net/netstat").stdout
-    out: dict[str, int] = {}
+    out: dict[str, int | str] = {}
+    cc = "/proc/sys/net/ipv4/tcp_congestion_control"
+    out["congestion_control"] = _run("ip", "netns", "exec", ns, "cat", cc).stdout.strip()
     lines = text.splitlines()
     for names, values in zip(lines[::2], lines[1::2], strict=False):
         kind, _, keys = names.partition(":")

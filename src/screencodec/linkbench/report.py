@@ -140,7 +140,8 @@ def format_wire(r: SessionResult) -> str:
                      f" {w.get('overflowed', 0)} over the queue")  # fmt: skip
     for side in ("host", "viewer"):
         t = tcp.get(side, {})
-        lines.append(f"  {side} TCP: {t.get('RetransSegs', 0)} segments retransmitted"
+        lines.append(f"  {side} TCP ({t.get('congestion_control', '?')}):"
+                     f" {t.get('RetransSegs', 0)} segments retransmitted"
                      f" ({t.get('TCPFastRetrans', 0)} fast, {t.get('TCPLossProbes', 0)} probes,"
                      f" {t.get('TCPTimeouts', 0)} timeouts)")  # fmt: skip
     per_second = [f"{row[1]:.0f}" for row in r.extra.get("timeline", [])[::4]]

@@ -81,7 +81,8 @@ class Link:
     (each direction adds half); ``queue`` bytes of bottleneck queue per direction.
     ``loss`` (a probability per packet) and ``jitter`` (seconds of extra delay,
     at most) need a link that carries packets, ``wire:`` (:mod:`.tunwire`):
-    the proxy relays a byte stream and cannot lose or reorder one."""
+    the proxy relays a byte stream and cannot lose or reorder one. ``tcp``:
+    the kernels' TCP congestion control on a ``wire:`` ("" their default)."""
 
     rate: float | None = None
     rtt: float = 0.0
@@ -90,6 +91,7 @@ class Link:
     label: str = ""
     loss: float = 0.0
     jitter: float = 0.0
+    tcp: str = ""
 
     def __post_init__(self) -> None:
         for r in (self.rate, self.up_rate):
@@ -103,6 +105,8 @@ class Link:
             raise ValueError(f"loss must be in [0, 1), not {self.loss!r}")
         if not self.jitter >= 0:
             raise ValueError(f"jitter must be >= 0, not {self.jitter!r}")
+        if not re.fullmatch(r"[a-z0-9_]*", self.tcp):
+            raise ValueError(f"tcp must name a congestion control (cubic, bbr), not {self.tcp!r}")
 
     @classmethod
     def symmetric(cls, rate: float | None, rtt: float = 0.0, *, queue: int = DEFAULT_QUEUE,
@@ -150,7 +154,8 @@ def _parse_rate(text: str) -> float | None:
 
 def parse_link(text: str) -> Link:
     """Parse ``RATE[/UPRATE],RTT[,QUEUE][,loss=P%][,jitter=T]`` (``4M,40ms``,
-    ``1M/10M,100ms,64K``, ``4M,40ms,loss=1%,jitter=10ms``) or ``unlimited``.
+    ``1M/10M,100ms,64K``, ``4M,40ms,loss=1%,jitter=10ms``) or ``unlimited``;
+    ``,tcp=NAME`` picks a ``wire:``'s TCP congestion control.
     Rates are bit/s with k/M/G suffixes (decimal); the RTT and jitter are in
     ms unless they end in ``s``; the queue is bytes (K/M binary); the loss a
     percentage of packets. Without ``/UPRATE`` the link is symmetric."""
@@ -160,6 +165,7 @@ def parse_link(text: str) -> Link:
         key, _, value = parts.pop().partition("=")
         options[key.strip().lower()] = value.strip()
     loss, jitter = _parse_options(options, text)
+    tcp = options.get("tcp", "").lower()
     if len(parts) == 1 and parts[0].lower() == "unlimited":
         return Link(label="unlimited")
     if not 2 <= len(parts) <= 3:
@@ -177,7 +183,8 @@ def parse_link(text: str) -> Link:
         if not q:
             raise ValueError(f"bad queue size {parts[2]!r}: use e.g. 256K")
         queue = int(q.group(1)) * _BINARY[q.group(2).lower()]
-    return Link(rate, rtt, queue, up_rate, label=text.strip(), loss=loss, jitter=jitter)
+    return Link(rate, rtt, queue, up_rate, label=text.strip(), loss=loss, jitter=jitter,
+                tcp=tcp)  # fmt: skip
 
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
@@ -185,10 +192,10 @@ _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
 
 def _parse_options(options: dict[str, str], text: str) -> tuple[float, float]:
     """``loss=P%`` and ``jitter=T`` of a link spec: (probability, seconds)."""
-    unknown = set(options) - {"loss", "jitter"}
+    unknown = set(options) - {"loss", "jitter", "tcp"}
     if unknown:
         raise ValueError(f"bad link {text!r}: unknown option {sorted(unknown)[0]!r} "
-                         "(use loss=1% or jitter=10ms)")  # fmt: skip
+                         "(use loss=1%, jitter=10ms or tcp=cubic)")  # fmt: skip
     loss = jitter = 0.0
     if "loss" in options:
         m = _PERCENT.match(options["loss"])
@@ -415,8 +422,8 @@ class ShapingProxy:
                  bind: str = "127.0.0.1", sockbuf: int = _SOCKBUF, packet: int = 1500,
                  mss: int | None = 1448,
                  clock: Callable[[], float] = time.perf_counter) -> None:  # fmt: skip
-        if link.loss or link.jitter:
-            raise ValueError("the shaping proxy relays bytes: loss and jitter need wire: "
+        if link.loss or link.jitter or link.tcp:
+            raise ValueError("the shaping proxy relays bytes: loss, jitter and tcp= need wire: "
                              f"(e.g. wire:{link.name}), not {link.name!r}")  # fmt: skip
         self.upstream = upstream
         self.upstream_host = upstream_host

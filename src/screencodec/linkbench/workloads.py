@@ -59,7 +59,7 @@ def parse_link_spec(text: str) -> tuple[Link, Literal["proxy", "tc", "wire"]]:
         if text.startswith(kind + ":"):
             return parse_link(text[len(kind) + 1 :]), kind
     link = parse_link(text)
-    if link.loss or link.jitter:
+    if link.loss or link.jitter or link.tcp:
         raise ValueError(f"bad link {text!r}: the shaping proxy relays bytes and loses none; "
                          f"loss and jitter need wire:{text} (or tc: with sch_netem)")  # fmt: skip
     return link, "proxy"
