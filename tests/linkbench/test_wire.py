@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from screencodec.errors import NetnsError
 from screencodec.linkbench import parse_link
 from screencodec.linkbench.netns import netem_args, netns_unavailable, run_over_wire
 from screencodec.linkbench.shaper import ShapingProxy
@@ -24,6 +25,16 @@ def test_a_link_spec_takes_loss_and_jitter() -> None:
     assert (queued.queue, queued.loss, queued.jitter) == (65536, 0.005, 0.0)
     assert parse_link("1M,100ms,jitter=0.02s").jitter == 0.02
     assert parse_link("4M,40ms,loss=1%,tcp=cubic").tcp == "cubic"
+
+
+@pytest.mark.skipif(netns_unavailable() is not None, reason="needs root and iproute2")
+def test_a_congestion_control_the_kernel_does_not_allow_is_named() -> None:
+    with open("/proc/sys/net/ipv4/tcp_allowed_congestion_control", encoding="utf-8") as fh:
+        allowed = fh.read().split()
+    if "nosuchcc" in allowed:
+        pytest.skip("nosuchcc is allowed here")
+    with pytest.raises(NetnsError, match=f"tcp=nosuchcc: this kernel allows {' '.join(allowed)}"):
+        run_over_wire("typing", parse_link("4M,40ms,tcp=nosuchcc"), seconds=1.0)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +91,7 @@ def test_bench_help_names_the_options() -> None:
     out = subprocess.run([sys.executable, "-m", "screencodec", "bench", "--help"],
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert "wire:RATE,RTT" in out.stdout and "loss=P%" in out.stdout
-    assert "jitter=T" in out.stdout and "tcp=cubic" in out.stdout
+    assert "jitter=T" in out.stdout and "tcp=NAME" in out.stdout
 
 
 @pytest.mark.skipif(

@@ -147,6 +147,14 @@ def run_over_wire(
     why = netns_unavailable() or (None if os.path.exists("/dev/net/tun") else "needs /dev/net/tun")
     if why:
         raise NetnsError(f"network namespaces: {why}")
+    if link.tcp:
+        with open("/proc/sys/net/ipv4/tcp_allowed_congestion_control", encoding="utf-8") as fh:
+            allowed = fh.read().split()
+        if link.tcp not in allowed:
+            raise NetnsError(
+                f"tcp={link.tcp}: this kernel allows {' '.join(allowed)} in a "
+                "network namespace (net.ipv4.tcp_allowed_congestion_control)"
+            )
     tag = uuid.uuid4().hex[:8]
     host_ns, viewer_ns = f"screencodec-wh-{tag}", f"screencodec-wv-{tag}"
     wire: subprocess.Popen[str] | None = None
