@@ -255,7 +255,13 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     bench.add_argument("--link", action="append", metavar="RATE,RTT",
                        help="measure whole sessions over this link instead (e.g. 4M,40ms, "
                             "unlimited; tc:RATE,RTT shapes with the kernel in a network "
-                            "namespace; repeatable)")  # fmt: skip
+                            "namespace; wire:RATE,RTT puts the host and the viewer in two "
+                            "namespaces joined by a wire that can lose packets, each kernel's "
+                            "TCP retransmitting; ,loss=P%% and ,jitter=T add random drops and "
+                            "in-order delay, e.g. wire:4M,40ms,loss=1%%,jitter=10ms; "
+                            "a wire's ,tcp=NAME sets both kernels' TCP congestion control (one of "
+                            "net.ipv4.tcp_allowed_congestion_control, e.g. reno); "
+                            "repeatable)")  # fmt: skip
     bench.add_argument("--seconds", type=float, default=8.0, help="with --link: per session")
     bench.add_argument("--file", type=_bench_file, metavar="WAY:SIZE",
                        help="with --link: a file sent beside the screen in each session, "

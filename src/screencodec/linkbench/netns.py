@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Sequence
@@ -40,9 +41,10 @@ from ..errors import NetnsError
 from .session import SessionResult
 from .shaper import Link
 from .steps import LinkStep
+from .tunwire import HOST_ADDR, VIEWER_ADDR, WIRE_DEV
 from .workloads import measure
 
-__all__ = ["NetnsError", "netns_unavailable", "run_in_netns"]
+__all__ = ["NetnsError", "netem_args", "netns_unavailable", "run_in_netns", "run_over_wire"]
 
 #: tbf's bucket: two Ethernet packets, or a millisecond at the rate if more.
 #: The proxy serializes with no burst at all; a 16 KiB bucket (the usual
@@ -72,6 +74,18 @@ def _tbf(link: Link, rate: float) -> tuple[str, ...]:
     """tbf's arguments for ``rate`` bytes/s with ``link``'s queue."""
     burst = str(max(_MIN_BURST, int(rate / 1000)))
     return ("tbf", "rate", f"{rate * 8:.0f}bit", "burst", burst, "limit", str(link.queue))
+def netem_args(link: Link) -> list[str]:
+    """netem's words for ``link``'s delay, jitter and loss (each packet crosses
+    ``lo`` once: half the RTT; netem's jitter is +-, so half of ours each way
+    around the mean), or [] when it has none."""
+    args: list[str] = []
+    if link.rtt > 0 or link.jitter > 0:
+        args += ["delay", f"{(link.delay + link.jitter / 2) * 1000:g}ms"]
+        if link.jitter > 0:
+            args.append(f"{link.jitter / 2 * 1000:g}ms")
+    if link.loss > 0:
+        args += ["loss", f"{link.loss * 100:g}%"]
+    return args
 
 
 def _shape(ns: str, link: Link) -> None:
@@ -79,12 +93,11 @@ def _shape(ns: str, link: Link) -> None:
         raise ValueError("a namespace's loopback has one bucket: rate and up_rate must match")
     tc = ("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo")
     parent: tuple[str, ...] = ("root",)
-    if link.rtt > 0:
-        delay = f"{link.delay * 1000:g}ms"
-        netem = _run(*tc, "root", "handle", "1:", "netem", "delay", delay, check=False)
+    if netem_args(link):
+        netem = _run(*tc, "root", "handle", "1:", "netem", *netem_args(link), check=False)
         if netem.returncode != 0:
-            raise NetnsError(f"this kernel has no sch_netem, so the RTT must be 0: "
-                             f"{netem.stderr.strip()}")  # fmt: skip
+            raise NetnsError(f"this kernel has no sch_netem, so the RTT must be 0 with no loss"
+                             f" or jitter (wire: needs none): {netem.stderr.strip()}")  # fmt: skip
         parent = ("parent", "1:", "handle", "2:")
     if link.rate is not None:
         _run(*tc, *parent, *_tbf(link, link.rate))
@@ -132,6 +145,123 @@ def run_in_netns(
         _run("ip", "netns", "del", ns, check=False)
 
 
+def run_over_wire(
+    workload: str,
+    link: Link,
+    *,
+    seconds: float = 8.0,
+    size: tuple[int, int] = (1920, 1080),
+    seed: int = 0,
+) -> SessionResult:
+    """One session of ``workload``, the host and the viewer in two namespaces
+    joined by :mod:`.tunwire`'s wire (rate, delay, jitter, loss). The result's
+    ``extra["wire"]`` has the wire's counters per direction, ``extra["tcp"]``
+    each side's TCP retransmits and timeouts (``/proc/net/snmp``, ``netstat``)."""
+    why = netns_unavailable() or (None if os.path.exists("/dev/net/tun") else "needs /dev/net/tun")
+    if why:
+        raise NetnsError(f"network namespaces: {why}")
+    if link.tcp:
+        with open("/proc/sys/net/ipv4/tcp_allowed_congestion_control", encoding="utf-8") as fh:
+            allowed = fh.read().split()
+        if link.tcp not in allowed:
+            raise NetnsError(
+                f"tcp={link.tcp}: this kernel allows {' '.join(allowed)} in a "
+                "network namespace (net.ipv4.tcp_allowed_congestion_control)"
+            )
+    tag = uuid.uuid4().hex[:8]
+    host_ns, viewer_ns = f"screencodec-wh-{tag}", f"screencodec-wv-{tag}"
+    wire: subprocess.Popen[str] | None = None
+    made: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="screencodec-wire-") as tmp:
+        counters = os.path.join(tmp, "wire.json")
+        try:
+            for ns, me, peer in ((host_ns, HOST_ADDR, VIEWER_ADDR),
+                                 (viewer_ns, VIEWER_ADDR, HOST_ADDR)):  # fmt: skip
+                _run("ip", "netns", "add", ns)
+                made.append(ns)
+                _run("ip", "-n", ns, "link", "set", "lo", "up")
+                _run("ip", "-n", ns, "tuntap", "add", "dev", WIRE_DEV, "mode", "tun")
+                _run("ip", "-n", ns, "addr", "add", me, "peer", peer, "dev", WIRE_DEV)
+                _run("ip", "-n", ns, "link", "set", WIRE_DEV, "up", "mtu", "1500")
+                if link.tcp:
+                    _run("ip", "netns", "exec", ns, "sysctl", "-qw",
+                         f"net.ipv4.tcp_congestion_control={link.tcp}")  # fmt: skip
+            spec = {"host_ns": host_ns, "viewer_ns": viewer_ns, "link": asdict(link),
+                    "counters": counters, "seed": seed}  # fmt: skip
+            wire = subprocess.Popen(
+                [sys.executable, "-m", "screencodec.linkbench._wire_main", json.dumps(spec)],
+                stdout=subprocess.PIPE, text=True)  # fmt: skip
+            assert wire.stdout is not None
+            if wire.stdout.readline().strip() != "ready":
+                raise NetnsError("the wire did not start")
+            result = _session_in(viewer_ns, workload, link, seconds=seconds, size=size,
+                                 listen_in=[host_ns, HOST_ADDR])  # fmt: skip
+            result.extra["tcp"] = {"host": _tcp_counters(host_ns),
+                                   "viewer": _tcp_counters(viewer_ns)}  # fmt: skip
+            wire.send_signal(signal.SIGTERM)
+            wire.wait(timeout=10)
+            with open(counters, encoding="utf-8") as fh:
+                result.extra["wire"] = json.load(fh)
+            result.link = f"wire:{link.name}"
+            return result
+        finally:
+            if wire is not None:
+                if wire.poll() is None:
+                    wire.kill()
+                    wire.wait()
+                if wire.stdout is not None:
+                    wire.stdout.close()
+            for ns in made:
+                for pid in _run("ip", "netns", "pids", ns, check=False).stdout.split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), signal.SIGKILL)
+                _run("ip", "netns", "del", ns, check=False)
+
+
+def _session_in(
+    ns: str,
+    workload: str,
+    link: Link,
+    *,
+    seconds: float,
+    size: tuple[int, int],
+    listen_in: list[str] | None = None,
+) -> SessionResult:
+    spec = {"workload": workload, "link": asdict(link), "seconds": seconds,
+            "size": list(size), "session": {}, "listen_in": listen_in}  # fmt: skip
+    out = subprocess.run(
+        ["ip", "netns", "exec", ns, sys.executable, "-m", __name__, json.dumps(spec)],
+        capture_output=True, check=False, timeout=seconds + 180,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise NetnsError(f"the session in {ns} failed: {out.stderr.decode()[-2000:]}")
+    result: SessionResult = pickle.loads(out.stdout)  # our own child's
+    return result
+
+
+#: /proc/net/snmp's and netstat's counters of a lost segment's cost.
+_TCP_COUNTERS = {"Tcp": ("RetransSegs",),
+                 "TcpExt": ("TCPTimeouts", "TCPLossProbes", "TCPFastRetrans",
+                            "TCPSpuriousRTOs", "TCPSACKRecovery")}  # fmt: skip
+
+
+def _tcp_counters(ns: str) -> dict[str, int | str]:
+    """The namespace's TCP retransmit counters (it is new: since the session
+    began) and its TCP congestion control."""
+    text = _run("ip", "netns", "exec", ns, "cat", "/proc/net/snmp", "/proc/net/netstat").stdout
+    out: dict[str, int | str] = {}
+    cc = "/proc/sys/net/ipv4/tcp_congestion_control"
+    out["congestion_control"] = _run("ip", "netns", "exec", ns, "cat", cc).stdout.strip()
+    lines = text.splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        kind, _, keys = names.partition(":")
+        if kind not in _TCP_COUNTERS or not values.startswith(kind + ":"):
+            continue
+        row = dict(zip(keys.split(), values.partition(":")[2].split(), strict=False))
+        out |= {k: int(row[k]) for k in _TCP_COUNTERS[kind] if k in row}
+    return out
+
+
 def _child(spec: dict[str, Any]) -> None:
     link = Link(**spec["link"])
     w, h = spec["size"]
@@ -160,6 +290,9 @@ def _child(spec: dict[str, Any]) -> None:
     if spec.get("cross"):
         start, stop = spec["cross"]
         actions = [(start, upload), (stop, stop_upload)]
+    listen_in = spec.get("listen_in")
+    if listen_in:
+        spec["session"]["listen_in"] = tuple(listen_in)
     try:
         result = measure(spec["workload"], link, seconds=spec["seconds"], size=(w, h),
                          proxy="none", steps=steps, actions=actions, link_control=change,

@@ -46,6 +46,7 @@ __all__ = [
     "format_ledger",
     "format_steps",
     "format_table",
+    "format_wire",
     "kind",
     "measure",
     "open_workload",
@@ -148,6 +149,29 @@ def format_steps(moved: dict[str, Any]) -> str:
 _WHO = {"down": "host -> viewer", "up": "viewer -> host"}
 
 
+def format_wire(r: SessionResult) -> str:
+    """Under a ``wire:`` session's row: what the wire dropped, what TCP did
+    about it, and what the host's flow control did (rate cuts, keyframes, its
+    target rate each second)."""
+    wire, tcp = r.extra.get("wire", {}), r.extra.get("tcp", {})
+    lines = []
+    for d in ("down", "up"):
+        w = wire.get(d, {})
+        lines.append(f"  {_WHO[d]}: {w.get('packets', 0)} packets, {w.get('lost', 0)} lost,"
+                     f" {w.get('overflowed', 0)} over the queue")  # fmt: skip
+    for side in ("host", "viewer"):
+        t = tcp.get(side, {})
+        lines.append(f"  {side} TCP ({t.get('congestion_control', '?')}):"
+                     f" {t.get('RetransSegs', 0)} segments retransmitted"
+                     f" ({t.get('TCPFastRetrans', 0)} fast, {t.get('TCPLossProbes', 0)} probes,"
+                     f" {t.get('TCPTimeouts', 0)} timeouts)")  # fmt: skip
+    per_second = [f"{row[1]:.0f}" for row in r.extra.get("timeline", [])[::4]]
+    lines.append(f"  flow: {r.extra.get('rate_cuts', 0)} rate cuts,"
+                 f" {r.extra.get('keyframes', 0)} keyframes; target kbit/s each second:"
+                 f" {' '.join(per_second)}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def format_ledger(results: Sequence[SessionResult]) -> str:
     """Per session, every byte of the steady second half by what it carries
     (the ``ledger`` extra, see :mod:`.ledger`), both directions: messages,
@@ -190,10 +214,12 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
     (see :mod:`.session`); ``steps``: the link's rate changes, ``cross``: a
     competing upload, see :mod:`.steps`."""
     parsed = [parse_link_spec(spec) for spec in links]
-    if file is not None and any(kernel for _, kernel in parsed):
-        raise ValueError("a file beside the screen needs the shaping proxy, not tc:")
+    if file is not None and any(how != "proxy" for _, how in parsed):
+        raise ValueError("a file beside the screen needs the shaping proxy, not tc: or wire:")
     if (steps or cross) and any(link.rate is None for link, _ in parsed):
         raise ValueError("steps and cross traffic need a link with a rate, not unlimited")
+    if (steps or cross) and any(how == "wire" for _, how in parsed):
+        raise ValueError("steps and cross traffic need the shaping proxy or tc:, not wire:")
     extra: dict[str, Any] = {} if file is None else {"file": file}
     if steps:
         extra["steps"] = list(steps)
@@ -203,12 +229,16 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
         *SCENARIOS, *corpus_workloads()]  # fmt: skip
     results: list[SessionResult] = []
     for name in names:
-        for link, kernel in parsed:
-            if kernel:
+        for link, how in parsed:
+            if how == "tc":
                 from .netns import run_in_netns
 
                 results.append(run_in_netns(name, link, seconds=seconds, size=size,
                                             steps=steps, cross=cross))  # fmt: skip
+            elif how == "wire":
+                from .netns import run_over_wire
+
+                results.append(run_over_wire(name, link, seconds=seconds, size=size))
             else:
                 results.append(measure(name, link, seconds=seconds, size=size, **extra))
             # The table is printed once: its header, then a row per session as it ends.
@@ -223,6 +253,8 @@ def run(*, links: Sequence[str], scenarios: Sequence[str] | None = None, seconds
             upload = results[-1].extra.get("upload_kbit_s")
             if upload is not None:
                 out(f"  beside it, someone else's upload: {upload:.0f} kbit/s over the session")
+            if how == "wire":
+                out(format_wire(results[-1]))
             sent = results[-1].extra.get("file")
             if sent is not None:
                 out(f"  beside it, a file of {sent['bytes']} bytes {sent['way']}: "

@@ -97,6 +97,7 @@ from .ledger import CountingChannel, Ledger
 from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
 from .shaper import DirectionStats, Link, ShapingProxy
 from .steps import LinkStep, after_steps, drop_and_recovery
+from .tunwire import in_netns
 
 __all__ = ["SessionResult", "host_default_encoder", "run_session"]
 
@@ -436,6 +437,7 @@ async def run_session(
     cross: tuple[float, float] | None = None,
     actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = (),
     link_control: Callable[[float], Awaitable[None]] | None = None,
+    listen_in: tuple[str, str] | None = None,
 ) -> SessionResult:
     """Play ``frames`` once to a viewer over ``link``; see the module notes.
 
@@ -457,6 +459,9 @@ async def run_session(
     (:meth:`.shaper.ShapingProxy.start_upload`; not with ``proxy="none"``);
     ``actions``: (seconds after the start, coroutine function) run then;
     ``link_control``: with ``proxy="none"``, what changes the rate.
+    ``listen_in``: ``(network namespace, address)``: the host listens there
+    and the viewer dials it there (``wire:`` links, :mod:`.tunwire`; with
+    ``proxy="none"``).
     """
     if proxy == "process" and not _shared_clock():
         raise RuntimeError("perf_counter is not CLOCK_MONOTONIC here: run the proxy inline")
@@ -475,7 +480,8 @@ async def run_session(
                               warmup=warmup, join_timeout=join_timeout, settle=settle,
                               compact=compact, transfer=transfer,
                               file_wait=file_wait, steps=steps, actions=actions,
-                              link_control=link_control, cross=cross)  # fmt: skip
+                              link_control=link_control, cross=cross,
+                              listen_in=listen_in)  # fmt: skip
 
 
 async def _yes(_: object) -> bool:
@@ -520,7 +526,8 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
                    file_wait: float = 0.0, steps: Sequence[LinkStep] = (),
                    actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = (),
                    link_control: Callable[[float], Awaitable[None]] | None = None,
-                   cross: tuple[float, float] | None = None) -> SessionResult:  # fmt: skip
+                   cross: tuple[float, float] | None = None,
+                   listen_in: tuple[str, str] | None = None) -> SessionResult:  # fmt: skip
     relay: _Proxy
     if proxy == "process":
         relay = ProxyProcess(0, link, **(proxy_options or {}))
@@ -537,7 +544,7 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
         run = await _play(host, relay, probe, ledger, count=len(frames), warmup=warmup,
                           join_timeout=join_timeout, settle=settle, compact=compact,
                           transfer=transfer, file_wait=file_wait, steps=steps,
-                          actions=actions)  # fmt: skip
+                          actions=actions, listen_in=listen_in)  # fmt: skip
     finally:
         await host.close()
         paced.close()
@@ -552,6 +559,9 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
         result.extra["steps"] = _step_figures(link, paced, probe, run, changed=changed,
                                               down=relay.down if proxy != "none" else None,
                                               end=paced.time_of(len(frames) - 1))
+    result.extra["rate_cuts"] = run.cuts
+    result.extra["keyframes"] = run.keyframes
+    result.extra["timeline"] = run.timeline
     if transfer is not None:
         result.extra["file"] = {"way": transfer.way, "bytes": transfer.size,
                                 "file_s": transfer.seconds, "outcome": transfer.outcome}
@@ -596,6 +606,12 @@ class _Run:
     ended: str = ""
     host_stats: Any = None
     steps: list[tuple[float, float]] = field(default_factory=list)  #: (when made, rate)
+    #: the host's congestion control: rate cuts, keyframes sent, and every
+    #: quarter second (s since the source started, target kbit/s, encoder
+    #: budget kbit/s or None, lossy pixels, cuts so far)
+    cuts: int = 0
+    keyframes: int = 0
+    timeline: list[tuple[float, float, float | None, int, int]] = field(default_factory=list)
 
 
 async def _timed(paced: PacedSource, proxy: _Proxy, steps: Sequence[LinkStep],
@@ -656,8 +672,8 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                 warmup: float, join_timeout: float, settle: float, compact: bool,
                 transfer: _Transfer | None = None, file_wait: float = 0.0,
                 steps: Sequence[LinkStep] = (),
-                actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = ()
-                ) -> _Run:  # fmt: skip
+                actions: Sequence[tuple[float, Callable[[], Awaitable[Any]]]] = (),
+                listen_in: tuple[str, str] | None = None) -> _Run:  # fmt: skip
     """Listen, dial through the proxy; at the first picture (+ ``warmup``) start
     the source; when it has played (and the file is done, ``file_wait`` at
     most), wait until the viewer is exact (at most ``settle``); say bye and
@@ -670,12 +686,15 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
         await host.serve(CountingChannel(channel, ledger, "up"))
 
     creds = SessionCredentials()
-    async with await listen_direct("127.0.0.1", 0, creds, serve) as listener:
+    address = "127.0.0.1" if listen_in is None else listen_in[1]
+    with contextlib.nullcontext() if listen_in is None else in_netns(listen_in[0]):
+        listening = await listen_direct(address, 0, creds, serve)
+    async with listening as listener:
         proxy.upstream = listener.port
         await proxy.start()
         try:
             channel = CountingChannel(
-                await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password),
+                await connect_direct(address, proxy.port, creds.code, creds.password),
                 ledger, "down")  # fmt: skip
             run = _Run(Viewer(channel, decoder=_WatchingDecoder(ScreenDecoder(), probe),
                               capabilities=default_capabilities(compact=compact),
@@ -693,6 +712,7 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                     await asyncio.sleep(warmup)
                 gate.release()
                 await _wait(gate.started, join_timeout, "the host grabs nothing")
+                sampler = asyncio.ensure_future(_sample_flow(host, run))
                 sending = None if transfer is None else asyncio.ensure_future(
                     transfer.run(host, viewer))
                 timed = asyncio.ensure_future(_timed(paced, proxy, steps, actions, run.steps))
@@ -709,6 +729,8 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                     # Exactness is seen in the decode: let the viewer apply it too.
                     await wait_for(_applied(viewer, events, probe.exact_at), settle)
                 run.host_stats = viewer.host_stats
+                sampler.cancel()
+                await asyncio.gather(sampler, return_exceptions=True)
             finally:
                 events.close()
                 await viewer.bye()
@@ -716,6 +738,19 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
         finally:
             await proxy.close()
     return run
+
+
+async def _sample_flow(host: Host, run: _Run, period: float = 0.25) -> None:
+    """Note the first viewer link's rate cuts, keyframes and level every ``period``."""
+    t0 = _CLOCK()
+    while True:
+        for link in list(host._runtime.links)[:1]:
+            flow, stream = link.flow, link.stream
+            run.cuts, run.keyframes = flow.congestion_events, stream.keyframes_sent
+            budget = None if stream.rate_set is None else stream.rate_set / 1000
+            run.timeline.append((round(_CLOCK() - t0, 3), flow.target_rate() * 8 / 1000, budget,
+                                 int(stream.quality.get("lossy_area", 0)), run.cuts))  # fmt: skip
+        await asyncio.sleep(period)
 
 
 def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource, probe: _Probe,

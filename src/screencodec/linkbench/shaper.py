@@ -80,13 +80,20 @@ _UNLIMITED_WINDOW = 64 << 20
 class Link:
     """A bottleneck link. ``rate`` (bytes/s, towards the viewer) and
     ``up_rate`` (towards the host) are None when unlimited; ``rtt`` in seconds
-    (each direction adds half); ``queue`` bytes of bottleneck queue per direction."""
+    (each direction adds half); ``queue`` bytes of bottleneck queue per direction.
+    ``loss`` (a probability per packet) and ``jitter`` (seconds of extra delay,
+    at most) need a link that carries packets, ``wire:`` (:mod:`.tunwire`):
+    the proxy relays a byte stream and cannot lose or reorder one. ``tcp``:
+    the kernels' TCP congestion control on a ``wire:`` ("" their default)."""
 
     rate: float | None = None
     rtt: float = 0.0
     queue: int = DEFAULT_QUEUE
     up_rate: float | None = None
     label: str = ""
+    loss: float = 0.0
+    jitter: float = 0.0
+    tcp: str = ""
 
     def __post_init__(self) -> None:
         for r in (self.rate, self.up_rate):
@@ -96,6 +103,12 @@ class Link:
             raise ValueError(f"rtt must be >= 0, not {self.rtt!r}")
         if self.queue < 1:
             raise ValueError(f"queue must be >= 1 byte, not {self.queue!r}")
+        if not 0 <= self.loss < 1:
+            raise ValueError(f"loss must be in [0, 1), not {self.loss!r}")
+        if not self.jitter >= 0:
+            raise ValueError(f"jitter must be >= 0, not {self.jitter!r}")
+        if not re.fullmatch(r"[a-z0-9_]*", self.tcp):
+            raise ValueError(f"tcp must name a congestion control (cubic, bbr), not {self.tcp!r}")
 
     @classmethod
     def symmetric(cls, rate: float | None, rtt: float = 0.0, *, queue: int = DEFAULT_QUEUE,
@@ -142,11 +155,19 @@ def _parse_rate(text: str) -> float | None:
 
 
 def parse_link(text: str) -> Link:
-    """Parse ``RATE[/UPRATE],RTT[,QUEUE]`` (``4M,40ms``, ``1M/10M,100ms,64K``)
-    or ``unlimited``. Rates are bit/s with k/M/G suffixes (decimal); the RTT
-    is in ms unless it ends in ``s``; the queue is bytes (K/M binary). Without
-    ``/UPRATE`` the link is symmetric."""
+    """Parse ``RATE[/UPRATE],RTT[,QUEUE][,loss=P%][,jitter=T]`` (``4M,40ms``,
+    ``1M/10M,100ms,64K``, ``4M,40ms,loss=1%,jitter=10ms``) or ``unlimited``;
+    ``,tcp=NAME`` picks a ``wire:``'s TCP congestion control.
+    Rates are bit/s with k/M/G suffixes (decimal); the RTT and jitter are in
+    ms unless they end in ``s``; the queue is bytes (K/M binary); the loss a
+    percentage of packets. Without ``/UPRATE`` the link is symmetric."""
     parts = [p.strip() for p in text.split(",")]
+    options = {}
+    while len(parts) > 1 and "=" in parts[-1]:
+        key, _, value = parts.pop().partition("=")
+        options[key.strip().lower()] = value.strip()
+    loss, jitter = _parse_options(options, text)
+    tcp = options.get("tcp", "").lower()
     if len(parts) == 1 and parts[0].lower() == "unlimited":
         return Link(label="unlimited")
     if not 2 <= len(parts) <= 3:
@@ -164,7 +185,31 @@ def parse_link(text: str) -> Link:
         if not q:
             raise ValueError(f"bad queue size {parts[2]!r}: use e.g. 256K")
         queue = int(q.group(1)) * _BINARY[q.group(2).lower()]
-    return Link(rate, rtt, queue, up_rate, label=text.strip())
+    return Link(rate, rtt, queue, up_rate, label=text.strip(), loss=loss, jitter=jitter,
+                tcp=tcp)  # fmt: skip
+
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
+
+
+def _parse_options(options: dict[str, str], text: str) -> tuple[float, float]:
+    """``loss=P%`` and ``jitter=T`` of a link spec: (probability, seconds)."""
+    unknown = set(options) - {"loss", "jitter", "tcp"}
+    if unknown:
+        raise ValueError(f"bad link {text!r}: unknown option {sorted(unknown)[0]!r} "
+                         "(use loss=1%, jitter=10ms or tcp=cubic)")  # fmt: skip
+    loss = jitter = 0.0
+    if "loss" in options:
+        m = _PERCENT.match(options["loss"])
+        if not m or float(m.group(1)) >= 100:
+            raise ValueError(f"bad loss {options['loss']!r}: use e.g. loss=1% (below 100)")
+        loss = float(m.group(1)) / 100
+    if "jitter" in options:
+        m = _TIME.match(options["jitter"])
+        if not m:
+            raise ValueError(f"bad jitter {options['jitter']!r}: use e.g. jitter=10ms")
+        jitter = float(m.group(1)) / (1 if (m.group(2) or "ms").lower() == "s" else 1000)
+    return loss, jitter
 
 
 @dataclass(slots=True)
@@ -383,6 +428,9 @@ class ShapingProxy:
                  bind: str = "127.0.0.1", sockbuf: int = _SOCKBUF, packet: int = 1500,
                  mss: int | None = 1448,
                  clock: Callable[[], float] = time.perf_counter) -> None:  # fmt: skip
+        if link.loss or link.jitter or link.tcp:
+            raise ValueError("the shaping proxy relays bytes: loss, jitter and tcp= need wire: "
+                             f"(e.g. wire:{link.name}), not {link.name!r}")  # fmt: skip
         self.upstream = upstream
         self.upstream_host = upstream_host
         self.link = link

@@ -8,7 +8,7 @@ import asyncio
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from ..capture.replay import FrameSequence, Recording, synthetic_sequence
 from ..capture.synthetic import scenario_names
@@ -50,12 +50,19 @@ def corpus_workloads(root: Path | None = None) -> list[str]:
             if (p / "manifest.json").is_file()]  # fmt: skip
 
 
-def parse_link_spec(text: str) -> tuple[Link, bool]:
-    """``RATE,RTT`` (the shaping proxy) or ``tc:RATE,RTT`` (the kernel's qdiscs
-    in a network namespace, see :mod:`.netns`): the link and whether it is the
-    kernel's."""
-    kernel = text.startswith("tc:")
-    return parse_link(text[3:] if kernel else text), kernel
+def parse_link_spec(text: str) -> tuple[Link, Literal["proxy", "tc", "wire"]]:
+    """``RATE,RTT`` (the shaping proxy), ``tc:RATE,RTT`` (the kernel's qdiscs
+    in a network namespace, see :mod:`.netns`) or ``wire:RATE,RTT`` (two
+    namespaces joined by a lossy wire, see :mod:`.tunwire`); each may end in
+    ``,loss=P%`` and ``,jitter=T`` (not the proxy's): the link and its kind."""
+    for kind in ("tc", "wire"):
+        if text.startswith(kind + ":"):
+            return parse_link(text[len(kind) + 1 :]), kind
+    link = parse_link(text)
+    if link.loss or link.jitter or link.tcp:
+        raise ValueError(f"bad link {text!r}: the shaping proxy relays bytes and loses none; "
+                         f"loss and jitter need wire:{text} (or tc: with sch_netem)")  # fmt: skip
+    return link, "proxy"
 
 
 def check_workload(name: str) -> str:
