@@ -442,8 +442,9 @@ class RelayRegistration:
 
     def __init__(self, relays: Sequence[tuple[str, int]], acceptor: HostAcceptor, *,
                  ping_interval: float, backoff_max: float,
-                 on_lost: OnLost | None = None) -> None:
+                 on_lost: OnLost | None = None, follow_cluster: bool = True) -> None:
         self._relays = list(relays)
+        self._follow = follow_cluster
         #: The relays the last RELAY_OK listed that ``relays`` does not hold
         #: (at most protocol.CLUSTER_MOST: it replaces, never adds up).
         self._learnt: list[tuple[str, int]] = []
@@ -541,8 +542,13 @@ class RelayRegistration:
         elsewhere naming them is one without ``--advertise`` (it names its
         bind address), or one pointing the host at its own services."""
         told = told_relays(body)
-        if told is None:
+        if told is None or not self._follow:
             return
+        # The first is the relay's own --advertise (protocol.encode_viewer_ok):
+        # the same relay by another path, not another relay to go to. A
+        # host reaching it through a tunnel or proxy that fails must not
+        # come back around it.
+        told = told[1:]
         given = {relay_address(*a) for a in self._relays}
         here = _this_machine(relay)
         self._learnt = [a for a in told if a not in given and (here or not _this_machine(a[0]))]
@@ -823,11 +829,16 @@ async def host_via_relay(
     backoff_max: float = BACKOFF_MAX,
     alternates: Sequence[tuple[str, int]] = (),
     on_lost: OnLost | None = None,
+    follow_cluster: bool = True,
 ) -> RelayRegistration:
     """Register ``credentials.code`` at a relay and accept viewers through it.
 
     ``alternates``: more relays of the same cluster (sharing a directory), tried
-    in turn when one cannot be reached. ``backoff_max`` must stay below the
+    in turn when one cannot be reached. ``follow_cluster``: also try, after
+    those, the other relays its relay's RELAY_OK lists (failover42,
+    :attr:`RelayRegistration.addresses`); False: only the addresses given
+    (a host allowed to reach nothing else, a firewall that lets it dial the
+    balancer alone). ``backoff_max`` must stay below the
     relays' claim expiry (15 s by default) for a reclaim after a cut.
 
     Raises AccessRefusedError(SESSION_ENDED) if the credentials have ended;
@@ -843,7 +854,7 @@ async def host_via_relay(
                             attempts_per_minute)
     return RelayRegistration([(relay_host, relay_port), *alternates], acceptor,
                              ping_interval=ping_interval, backoff_max=backoff_max,
-                             on_lost=on_lost)
+                             on_lost=on_lost, follow_cluster=follow_cluster)
 
 
 async def connect_via_relay(relay_host: str, relay_port: int, code: str, password: str, *,
