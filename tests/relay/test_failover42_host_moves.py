@@ -26,7 +26,12 @@ from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.connect import connect_via_relay, host_via_relay
 from screencodec.transport.connect.via_relay import RelayRegistration, RelayStatus
 from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER, encode_open
-from screencodec.transport.relay.protocol import RELAY_REDIRECT
+from screencodec.transport.relay.protocol import (
+    RELAY_REDIRECT,
+    claim_verifier,
+    pair_tag,
+    parse_viewer_ok,
+)
 
 from .cluster import RedisServer, RelayProcess, run, wait_for
 
@@ -148,3 +153,28 @@ def test_a_stranger_cannot_take_the_code_at_the_other_relay_while_the_host_moves
         for relay in (first, second):
             if relay.proc.poll() is None:
                 relay.kill()
+
+
+def test_a_registering_host_is_told_its_tag_and_the_cluster(redis_server: RedisServer) -> None:
+    """The wire: RELAY_OK's body to a host is a viewer's (the pair tag of
+    its registration, the cluster: this relay's --advertise first), within
+    what a host before failover42 reads and ignores (a handshake frame)."""
+    first, second = RelayProcess(redis_server, 15.0), RelayProcess(redis_server, 15.0)
+    try:
+        async def main() -> None:
+            code, secret = SessionCredentials().code, bytes(range(16))
+            reader, writer = await asyncio.open_connection("127.0.0.1", first.port)
+            try:
+                writer.write(encode_open(ROLE_HOST_CONTROL, code, secret))
+                ftype, body = await asyncio.wait_for(read_frame(reader, 1024), 5)
+            finally:
+                writer.close()
+            assert ftype == FrameType.RELAY_OK
+            assert parse_viewer_ok(body) == (
+                pair_tag(claim_verifier(code, secret)),
+                (f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"))
+
+        run(main())
+    finally:
+        first.kill()
+        second.kill()
