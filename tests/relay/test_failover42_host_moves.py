@@ -88,6 +88,8 @@ def test_a_host_given_one_relay_moves_to_the_other_when_it_is_killed(
                 await wait_for(lambda: reg.relay_port == second.port
                                and reg.state == "registered", 20)
                 assert reg.registrations == 2
+                # B stays one to come back to (its list named it first only).
+                assert reg.addresses == (("127.0.0.1", first.port), ("127.0.0.1", second.port))
                 # The agent, reconnecting through B as it was given, is paired
                 # with the same registration (the same pair tag).
                 again = await connect_via_relay("127.0.0.1", second.port, code, password,

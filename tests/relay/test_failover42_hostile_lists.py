@@ -140,9 +140,11 @@ def test_a_relay_elsewhere_is_not_believed_on_this_machines_addresses() -> None:
                 await reg.wait_registered(10)
                 # Reached on loopback, it may name loopback (one machine).
                 assert len(reg.addresses) == 6, reg.addresses
-                # The same list from a relay reached at a name elsewhere.
-                reg._learn(body, "relay-a.example.net")
+                # The same list from a relay reached at a name elsewhere
+                # (which stays one to come back to).
+                reg._learn(body, "relay-a.example.net", 7390)
                 assert reg.addresses == (("127.0.0.1", relay.port),
+                                         ("relay-a.example.net", 7390),
                                          ("relay-b.example.net", 7390))
 
     run(main())

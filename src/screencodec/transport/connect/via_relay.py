@@ -534,7 +534,7 @@ class RelayRegistration:
         learnt from its relay's RELAY_OK."""
         return (*self._relays, *self._learnt)
 
-    def _learn(self, body: bytes, relay: str) -> None:
+    def _learn(self, body: bytes, relay: str, port: int) -> None:
         """Keep the cluster a RELAY_OK's ``body`` lists, if it is believed
         (:func:`told_relays`); a relay that tells none (before failover42)
         or garbage leaves what was learnt before. Addresses of this machine
@@ -548,10 +548,15 @@ class RelayRegistration:
         # the same relay by another path, not another relay to go to. A
         # host reaching it through a tunnel or proxy that fails must not
         # come back around it.
-        told = told[1:]
         given = {relay_address(*a) for a in self._relays}
         here = _this_machine(relay)
-        self._learnt = [a for a in told if a not in given and (here or not _this_machine(a[0]))]
+        # The relay it is at, if it learnt it before: it stays one to come
+        # back to (found: a host moved to B that B's list named first only
+        # forgot B, and after a blip tried nothing but its dead A).
+        at = relay_address(relay, port)
+        kept = [] if at in given else [at]
+        self._learnt = list(dict.fromkeys(kept + [
+            a for a in told[1:] if a not in given and (here or not _this_machine(a[0]))]))
 
     @property
     def channels(self) -> frozenset[SecureChannel]:
@@ -739,10 +744,11 @@ class RelayRegistration:
         reader, writer = await open_relay(host, port, ROLE_HOST_CONTROL, creds.code,
                                           self._secret, timeout=self._acceptor.timeouts.handshake,
                                           on_ok=told.append)
-        self._learn(told[0] if told else b"", host)
+        self._learn(told[0] if told else b"", host, port)
         # This one works: stay with it (where it is in the list learnt now).
-        addresses = self.addresses
-        self._next = addresses.index((host, port)) if (host, port) in addresses else 0
+        where_now = [relay_address(*a) for a in self.addresses]
+        at = relay_address(host, port)
+        self._next = where_now.index(at) if at in where_now else 0
         self.relay_host, self.relay_port = host, port
         where = f"{host}:{port}"
         self._moved_from = self._last_relay if self._last_relay not in ("", where) else ""

@@ -298,8 +298,9 @@ def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
     and, if ``cluster`` names any, the ``HOST:PORT`` of the relays of this
     relay's cluster: the addresses the viewer may name this pairing's tag
     to. A registering host is sent the same (its registration's tag; the
-    relays it may register at when this one stops, failover42). The first :data:`CLUSTER_MOST` that fit in a handshake frame (ASCII,
-    at most 255 bytes each; others are left out). With none, the body is the
+    relays it may register at when this one stops, failover42). The first
+    :data:`CLUSTER_MOST` that fit in a handshake frame (ASCII, at most 255
+    bytes each; others are left out). With none, the body is the
     tag alone, as relays before cluster lists sent it (a viewer that expects
     exactly 16 bytes keeps the tag)."""
     entries = []
