@@ -19,6 +19,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
+
 from screencodec.errors import RefuseCode
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, read_frame
@@ -180,3 +182,34 @@ def test_a_registering_host_is_told_its_tag_and_the_cluster(redis_server: RedisS
     finally:
         first.kill()
         second.kill()
+
+
+@pytest.mark.xfail(strict=True, raises=OSError, reason=(
+    "found: an agent given A's own address (A killed, the host moved to B) "
+    "reconnects to A alone ('cannot reach'), and gives up at 60 s, though A's "
+    "RELAY_OK told it B; expected: connect_via_relay tries the relays its "
+    "pairing's cluster named (RelayPairing.names) when A cannot be reached"))
+def test_an_agent_given_the_killed_relay_follows_its_host_to_the_other(
+        redis_server: RedisServer) -> None:  # fmt: skip
+    first, second = RelayProcess(redis_server, 15.0), RelayProcess(redis_server, 15.0)
+    try:
+        async def main() -> None:
+            async with _host_at(first.port, []) as reg:
+                code, password = reg._acceptor.credentials.code, reg._acceptor.credentials.password
+                channel = await connect_via_relay("127.0.0.1", first.port, code, password,
+                                                  timeouts=FAST)
+                first.kill()
+                await wait_for(lambda: reg.relay_port == second.port
+                               and reg.state == "registered", 20)
+                try:
+                    again = await connect_via_relay("127.0.0.1", first.port, code, password,
+                                                    timeouts=FAST)
+                    await again.close()
+                finally:
+                    await channel.close()
+
+        run(main(), 60)
+    finally:
+        for relay in (first, second):
+            if relay.proc.poll() is None:
+                relay.kill()
