@@ -204,14 +204,24 @@ def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
     lost, an agent who tries the code is told there is no such session."""
 
     def tell(status: RelayStatus) -> None:
-        if status.reachable:
+        if status.reachable and status.moved_from:  # failover42: another of its cluster
+            ui.say(f"moved to the relay at {status.relay}, of the same cluster as the one at"
+                   f" {status.moved_from} (lost); the code {status.code} works")
+        elif status.reachable:
             ui.say(f"connected to the relay at {status.relay} again; the code {status.code}"
                    " works")
         else:
             error = in_words(status.error.removeprefix(f"cannot reach {status.relay}: "))
             why = f" ({error})" if error else ""
-            ui.say(f"lost the relay at {status.relay}{why}; retrying: the code {status.code}"
-                   " will work again when the relay is back (you will be told)")
+            if status.others:  # the relays of its cluster it tries too (names checked)
+                more = len(status.others)
+                where = (f"it and {more} other relay{'s' if more > 1 else ''} of its cluster"
+                         f" ({', '.join(status.others[:3])}{', ...' if more > 3 else ''})")
+                back = "one of them takes it"
+            else:
+                where, back = "", "the relay is back"
+            ui.say(f"lost the relay at {status.relay}{why}; retrying{' ' + where if where else ''}"
+                   f": the code {status.code} will work again when {back} (you will be told)")
 
     return tell
 

@@ -91,6 +91,7 @@ __all__ = [
     "redirect_target",
     "relay_address",
     "reset_stream",
+    "told_relays",
 ]
 
 #: A host's longest wait between attempts to reach its relay again (s), its
@@ -258,12 +259,20 @@ class RelayStatus:
     it; ``code`` the display code (``"123 456 789"``); ``error`` why it was
     lost, through ``safe_text`` (a refusal's text comes from the relay), ``""``
     when reachable.
+
+    ``others``: when lost, the other relays (``HOST:PORT``) the registration
+    tries after ``relay``: the application's alternates, then those its
+    relays told it are of their cluster (failover42). ``moved_from``: when
+    reachable again at another relay than the one it had been at, that one
+    (``relay`` is where it went), else ``""``.
     """
 
     reachable: bool
     relay: str
     code: str
     error: str = ""
+    others: tuple[str, ...] = ()
+    moved_from: str = ""
 
 
 StatusListener = Callable[[RelayStatus], None]
@@ -310,6 +319,40 @@ def redirect_target(body: bytes) -> tuple[str, int]:
         return host, port
     raise ProtocolError("the relay redirected to something that is not a host name or IP "
                         f"address ({safe_text(host, 64)!r})")
+
+
+def _this_machine(host: str) -> bool:
+    """Whether ``host`` names this machine: a loopback or wildcard literal,
+    or ``localhost``."""
+    host = relay_address(host, 0)[0]
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or host.endswith(".localhost")
+    return ip.is_loopback or ip.is_unspecified
+
+
+def _hostport(host: str, port: int) -> str:
+    """``HOST:PORT`` as a user types it (an IPv6 literal in brackets)."""
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def told_relays(body: bytes) -> list[tuple[str, int]] | None:
+    """The relays of its cluster that a relay's RELAY_OK to a host lists
+    (protocol.parse_viewer_ok: at most 16, ASCII, each ``HOST:PORT`` with a
+    port 1-65535), each a host name or IP literal as a redirect's must be
+    (:func:`redirect_target`), each once (:func:`relay_address`), in the
+    relay's order; None (nothing told) for a relay before failover42 (no
+    list) and for a list breaking any rule: a relay that tells garbage is
+    not believed at all. Untrusted input: the host dials these."""
+    _, addresses = parse_viewer_ok(body)
+    if addresses is None:
+        return None
+    try:
+        told = [relay_address(*redirect_target(a.encode("ascii"))) for a in addresses]
+    except ProtocolError:
+        return None
+    return list(dict.fromkeys(told))
 
 
 def _told_cluster(addresses: tuple[str, ...] | None) -> frozenset[tuple[str, int]]:
@@ -382,11 +425,14 @@ class RelayRegistration:
     working (a registration cut and not taken back within :data:`LOST_GRACE`,
     or an attempt that failed) and when it works again, once per change.
 
-    Each connection attempt goes to the next of ``relays`` (the first is the
-    primary; with a cluster behind one load balancer there is just one
-    address). The registration secret lives as long as this object, which
-    is what lets it reclaim its code on any relay of a cluster within the
-    claim's expiry.
+    Each connection attempt goes to the next of :attr:`addresses`: ``relays``
+    (the first is the primary; with a cluster behind one load balancer
+    there is just one address), then the relays of its cluster that the
+    relay it last registered at listed (:func:`told_relays`), so that a
+    host given one relay's own address moves to another when that one
+    stops (failover42). The registration secret lives as long as this
+    object, which is what lets it reclaim its code on any relay of a
+    cluster within the claim's expiry.
 
     Each RELAY_INCOMING spawns a task that opens a data connection for that
     viewer and runs the host handshake over it; live channels are in
@@ -396,8 +442,16 @@ class RelayRegistration:
 
     def __init__(self, relays: Sequence[tuple[str, int]], acceptor: HostAcceptor, *,
                  ping_interval: float, backoff_max: float,
-                 on_lost: OnLost | None = None) -> None:
+                 on_lost: OnLost | None = None, follow_cluster: bool = True) -> None:
         self._relays = list(relays)
+        self._follow = follow_cluster
+        #: The relays the last RELAY_OK listed that ``relays`` does not hold
+        #: (at most protocol.CLUSTER_MOST: it replaces, never adds up).
+        self._learnt: list[tuple[str, int]] = []
+        #: ``HOST:PORT`` of the relay it was last registered at, and of the
+        #: one before if that was another (RelayStatus.moved_from).
+        self._last_relay = ""
+        self._moved_from = ""
         self._next = 0
         self.relay_host, self.relay_port = self._relays[0]
         self._acceptor = acceptor
@@ -455,8 +509,12 @@ class RelayRegistration:
             return
         self._told = reachable
         why = "" if error is None else safe_text(str(error) or type(error).__name__, 200)
+        here = relay_address(self.relay_host, self.relay_port)
+        others = () if reachable else tuple(
+            _hostport(h, p) for h, p in self.addresses if relay_address(h, p) != here)
         status = RelayStatus(reachable, f"{self.relay_host}:{self.relay_port}",
-                             self._acceptor.credentials.display_code, why)
+                             self._acceptor.credentials.display_code, why, others,
+                             self._moved_from if reachable else "")
         for listener in list(self._status_listeners):
             with contextlib.suppress(Exception):
                 listener(status)
@@ -469,6 +527,36 @@ class RelayRegistration:
         if self._lost_timer is None and self._told is not False:
             self._lost_timer = asyncio.get_running_loop().call_later(
                 LOST_GRACE, self._tell, False, error)
+
+    @property
+    def addresses(self) -> tuple[tuple[str, int], ...]:
+        """The relays it tries, in order: those it was given, then those
+        learnt from its relay's RELAY_OK."""
+        return (*self._relays, *self._learnt)
+
+    def _learn(self, body: bytes, relay: str, port: int) -> None:
+        """Keep the cluster a RELAY_OK's ``body`` lists, if it is believed
+        (:func:`told_relays`); a relay that tells none (before failover42)
+        or garbage leaves what was learnt before. Addresses of this machine
+        (loopback, ``localhost``) only from a relay reached at one: a relay
+        elsewhere naming them is one without ``--advertise`` (it names its
+        bind address), or one pointing the host at its own services."""
+        told = told_relays(body)
+        if told is None or not self._follow:
+            return
+        # The first is the relay's own --advertise (protocol.encode_viewer_ok):
+        # the same relay by another path, not another relay to go to. A
+        # host reaching it through a tunnel or proxy that fails must not
+        # come back around it.
+        given = {relay_address(*a) for a in self._relays}
+        here = _this_machine(relay)
+        # The relay it is at, if it learnt it before: it stays one to come
+        # back to (found: a host moved to B that B's list named first only
+        # forgot B, and after a blip tried nothing but its dead A).
+        at = relay_address(relay, port)
+        kept = [] if at in given else [at]
+        self._learnt = list(dict.fromkeys(kept + [
+            a for a in told[1:] if a not in given and (here or not _this_machine(a[0]))]))
 
     @property
     def channels(self) -> frozenset[SecureChannel]:
@@ -649,12 +737,22 @@ class RelayRegistration:
 
     async def _session(self) -> None:
         creds = self._acceptor.credentials
-        host, port = self._relays[self._next % len(self._relays)]
+        addresses = self.addresses
+        host, port = addresses[self._next % len(addresses)]
         self._next += 1  # a failed relay: the next attempt tries the next address
+        told: list[bytes] = []
         reader, writer = await open_relay(host, port, ROLE_HOST_CONTROL, creds.code,
-                                          self._secret, timeout=self._acceptor.timeouts.handshake)
-        self._next -= 1  # this one works: stay with it
+                                          self._secret, timeout=self._acceptor.timeouts.handshake,
+                                          on_ok=told.append)
+        self._learn(told[0] if told else b"", host, port)
+        # This one works: stay with it (where it is in the list learnt now).
+        where_now = [relay_address(*a) for a in self.addresses]
+        at = relay_address(host, port)
+        self._next = where_now.index(at) if at in where_now else 0
         self.relay_host, self.relay_port = host, port
+        where = f"{host}:{port}"
+        self._moved_from = self._last_relay if self._last_relay not in ("", where) else ""
+        self._last_relay = where
         if self._stopping:
             await close_writer(writer)
             return
@@ -737,11 +835,16 @@ async def host_via_relay(
     backoff_max: float = BACKOFF_MAX,
     alternates: Sequence[tuple[str, int]] = (),
     on_lost: OnLost | None = None,
+    follow_cluster: bool = True,
 ) -> RelayRegistration:
     """Register ``credentials.code`` at a relay and accept viewers through it.
 
     ``alternates``: more relays of the same cluster (sharing a directory), tried
-    in turn when one cannot be reached. ``backoff_max`` must stay below the
+    in turn when one cannot be reached. ``follow_cluster``: also try, after
+    those, the other relays its relay's RELAY_OK lists (failover42,
+    :attr:`RelayRegistration.addresses`); False: only the addresses given
+    (a host allowed to reach nothing else, a firewall that lets it dial the
+    balancer alone). ``backoff_max`` must stay below the
     relays' claim expiry (15 s by default) for a reclaim after a cut.
 
     Raises AccessRefusedError(SESSION_ENDED) if the credentials have ended;
@@ -757,7 +860,7 @@ async def host_via_relay(
                             attempts_per_minute)
     return RelayRegistration([(relay_host, relay_port), *alternates], acceptor,
                              ping_interval=ping_interval, backoff_max=backoff_max,
-                             on_lost=on_lost)
+                             on_lost=on_lost, follow_cluster=follow_cluster)
 
 
 async def connect_via_relay(relay_host: str, relay_port: int, code: str, password: str, *,

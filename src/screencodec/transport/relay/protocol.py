@@ -11,7 +11,10 @@ session code and a 16-byte token.
   session directory (see directory.py) and stays open; the directory keeps
   only a verifier (a hash of code and secret). The host sends RELAY_PING, the
   relay answers RELAY_PONG; silence past ``control_idle_timeout`` ends the
-  connection. A claim held under another secret is refused CODE_IN_USE. When
+  connection. Its RELAY_OK is a viewer's (:func:`encode_viewer_ok`: the
+  registration's pair tag and the cluster's relays), which the host dials
+  when this relay stops (failover42; a host before it reads no body). A
+  claim held under another secret is refused CODE_IN_USE. When
   the connection ends, the claim stays for ``claim_ttl`` seconds: the host
   (and only it) reclaims the code on this or any relay sharing the directory.
   RELAY_RELEASE on the control connection drops the claim at once.
@@ -294,8 +297,10 @@ def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
     """The RELAY_OK frame that tells a paired viewer ``tag`` (:func:`pair_tag`)
     and, if ``cluster`` names any, the ``HOST:PORT`` of the relays of this
     relay's cluster: the addresses the viewer may name this pairing's tag
-    to. The first :data:`CLUSTER_MOST` that fit in a handshake frame (ASCII,
-    at most 255 bytes each; others are left out). With none, the body is the
+    to. A registering host is sent the same (its registration's tag; the
+    relays it may register at when this one stops, failover42). The first
+    :data:`CLUSTER_MOST` that fit in a handshake frame (ASCII, at most 255
+    bytes each; others are left out). With none, the body is the
     tag alone, as relays before cluster lists sent it (a viewer that expects
     exactly 16 bytes keeps the tag)."""
     entries = []

@@ -109,7 +109,8 @@ RENEW_RETRY = 1.0
 CLAIM_HOLD_MOST = 10.0
 #: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
 #: cluster's members read when it arrived (one directory round trip, begun
-#: while the host answers); past it, those read last are told.
+#: while the host answers); past it, those read last are told. A host's
+#: RELAY_OK waits as long, after its claim, for the read begun with it.
 MEMBERS_WAIT = 0.25
 _log = logging.getLogger(__name__)
 _TOO_MANY_JOINS = "too many join attempts from this address; wait a minute"
@@ -816,6 +817,9 @@ class Relay:
                                session=code)
             return
         verifier = claim_verifier(code, secret)
+        # Read with the claim: its RELAY_OK tells the host the cluster's
+        # relays (a relay that joined since the last heartbeat too).
+        members = self._members_now()
         try:
             result = await self._dir("claim", self.directory.claim(
                 code, verifier, self.advertise, self.limits.claim_ttl))
@@ -831,6 +835,8 @@ class Relay:
             await self._refuse(writer, RefuseCode.CODE_IN_USE, "session code in use", ip,
                                session=code)
             return
+        # Before the code is served: a RELAY_INCOMING must not go out first.
+        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
         old = self._sessions.get(code)
         if old is not None:
             old.writer.close()  # the same host again: its old link is dead
@@ -845,7 +851,10 @@ class Relay:
         why = "closed"
         words = ""  # what a viewer naming the code is told once it ended (_ENDED)
         try:
-            writer.write(encode_frame(FrameType.RELAY_OK))
+            # As a viewer's: the registration's pair tag and the cluster's
+            # relays, where the host goes when this relay stops (failover42;
+            # a host before it reads no body).
+            writer.write(encode_viewer_ok(pair_tag(verifier), self._cluster()))
             while True:
                 try:
                     ftype, body = await wait_for(

@@ -296,12 +296,17 @@ class RelayChanged:
     change, never once per retry. A lost code is retried, except when the
     relay gave it to another registration and no replacement was supplied
     (the registration's state is then ``lost``, for good). ``error``: why it
-    was lost (through safe_text), "" when reachable."""
+    was lost (through safe_text), "" when reachable. ``others``: when lost,
+    the other relays it tries (those given, then those its relay listed of
+    its cluster); ``moved_from``: when it works again at another relay of
+    the cluster, the one it had been at (failover42)."""
 
     reachable: bool
     relay: str
     code: str
     error: str
+    others: tuple[str, ...] = ()
+    moved_from: str = ""
 
 
 @dataclass(frozen=True, slots=True)

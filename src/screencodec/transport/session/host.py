@@ -383,7 +383,8 @@ class Host(HostEnding, HostExchange, HostClipboard):
         emit = self._runtime.emit
 
         def changed(status: RelayStatus) -> None:
-            emit(RelayChanged(status.reachable, status.relay, status.code, status.error))
+            emit(RelayChanged(status.reachable, status.relay, status.code, status.error,
+                              status.others, status.moved_from))
 
         registration.add_status_listener(changed)
 

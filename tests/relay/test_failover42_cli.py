@@ -1,0 +1,63 @@
+"""failover42 with the commands a person runs: two ``screencodec relay``
+processes sharing a redis-server (each with its --advertise, no balancer),
+``screencodec host --relay A``, ``screencodec view --relay B`` let in by the
+host's user; relay A killed (kill -9) mid-session.
+
+Found (walk42): the host said "lost the relay at A ...; retrying: the code
+... will work again when the relay is back" and waited for A; the agent
+said "still reconnecting: no such session code" until its 60 s were over
+(exit 5). Expected: the host's lost line names the other relay it tries,
+its next line where it went, and the agent's session goes on through B
+without its user being asked again.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from transport.test_cli import CLI, ENV, start_host, stop
+from transport.test_relay_notice import _Output
+
+from .cluster import RedisServer, RelayProcess
+
+
+def test_the_host_command_moves_to_the_other_relay_and_the_agent_goes_on(
+        redis_server: RedisServer) -> None:  # fmt: skip
+    first, second = RelayProcess(redis_server, 15.0), RelayProcess(redis_server, 15.0)
+    a, b = f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
+    host = view = None
+    try:
+        host, code, password, _ = start_host(where=("--relay", a))
+        out = _Output(host)
+        view = subprocess.Popen(
+            [*CLI, "view", "--relay", b, "--code", code, "--password", password],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, env=ENV)  # fmt: skip
+        seen = _Output(view)
+        out.wait_for(r"\[y/N\] $", timeout=60)
+        assert host.stdin is not None
+        host.stdin.write("y\n")
+        host.stdin.flush()
+        seen.wait_for(r"\[view\] 320x240 decoded", timeout=60)
+
+        first.kill()
+        lost = out.wait_for(r"lost the relay[^\n]*\n").group(0)
+        assert re.fullmatch(
+            rf"lost the relay at {re.escape(a)} \([^)]+\); retrying it and 1 other relay of its"
+            rf" cluster \({re.escape(b)}\): the code {code} will work again when one of them"
+            r" takes it \(you will be told\)\n", lost), lost
+        moved = out.wait_for(r"moved to the relay[^\n]*\n").group(0)
+        assert moved == (f"moved to the relay at {b}, of the same cluster as the one at {a}"
+                         f" (lost); the code {code} works\n")
+        # The agent is back through B, in the same session: not asked again.
+        seen.wait_for(r"back in the session, granted: view\n")
+        assert out.text.count("[y/N]") == 1, out.text
+        assert "no such session code" not in seen.text, seen.text
+    finally:
+        for proc in (view, host):
+            if proc is not None:
+                stop(proc)
+        for relay in (first, second):
+            if relay.proc.poll() is None:
+                relay.kill()
