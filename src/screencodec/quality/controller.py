@@ -183,6 +183,8 @@ class _StillsDone:
     qp: int | None = None
     #: stopped: past the bytes allowed (``_stills_at``'s ``most``)
     over: bool = False
+    #: a still was encoded finer than asked (below the floor at first)
+    finer: bool = False
 
 
 class RateController:
@@ -324,20 +326,32 @@ class RateController:
         # stills unless they overshoot).
         photo0, planned = photo, None
         last0 = replace(self.last)
+        text0 = 0  # the bytes of photo0's text blocks
         for pass_ in range(2):
             while True:
                 text = blocks[~photo]
-                text_ops = lossless(_rects(text))
-                if keyframe and not (first or coarse) and _size(text_ops) > allowance:
+                # A coarse keyframe's text blocks (photo0's, whose size the
+                # first try measured) are encoded once planned: its stills
+                # take those inside them, cut down to their text in ``extra``
+                # (plan._grainless).
+                text_ops = [] if coarse else lossless(_rects(text))
+                text_bytes = text0 if coarse else _size(text_ops)
+                if photo is photo0 and not coarse:
+                    text0 = text_bytes
+                if keyframe and not (first or coarse) and text_bytes > allowance:
                     photo, first = np.ones(len(blocks), np.bool_), True
-                    planned = _size(text_ops)
+                    planned = text_bytes
                     continue  # the text alone is too much: no need to plan the rest
                 left = budget - used
-                left = (max(left, allowance) if first else left) - _size(text_ops)
+                left = (max(left, allowance) if first else left) - text_bytes
                 stills, in_still, extra = self._plan(
                     frame, blocks, owner, photo, rects, left=left, first=first,
                     whole=coarse, video=(video_ops, video_area),
                 )  # fmt: skip
+                if coarse:
+                    text = blocks[~photo & ~in_still]
+                    text_ops = lossless(_rects(text))
+                    left += text_bytes - _size(text_ops)
                 # Photo-like blocks no still holds, and the extra rects around
                 # stills, are sent exactly; encoded first, so the stills get
                 # what they leave.
@@ -391,7 +405,7 @@ class RateController:
             # blocks inside them, the rests): put the exact pixels back. A still
             # that missed the PSNR floor is sent exactly instead.
             kept = np.isin(owner, [s.owner for s in sent])
-            failed = np.isin(owner, [s.owner for s in stills]) & ~kept & photo
+            failed = np.isin(owner, [s.owner for s in stills]) & ~kept & (photo | in_still)
             fallback = blocks[failed]
             copy_rects(ref, frame, touching(np.concatenate([text, rest, fallback]), stills))
             fallback_ops = lossless(_rects(fallback))
@@ -525,7 +539,10 @@ class RateController:
         # whatever their PSNR (24-26 dB: the grain smoothed away), as the
         # updates after it refine them.
         tried = self._stills_at(ref, frame, stills, qp, True, o.first_min_psnr, max(0, room[1]))
-        if tried.over:
+        # Or made finer for the floor past room[1] in one step (sigma 10 with
+        # the exact part cut to the text's own pixels, room[1] 55 kB: 36 kB
+        # and 25.3 dB at qp 38, then 215 kB and 26.5 dB at qp 32).
+        if tried.over or (tried.finer and _size(tried.ops) > room[1]):
             for s, pixels in zip(stills, before, strict=True):
                 ref[s.rect.slices()] = pixels
             return self._account(self._stills_at(ref, frame, stills, o.qp_max, True, 0.0))
@@ -577,6 +594,7 @@ class RateController:
                     done.over = True
                     return done
                 q = max(o.qp_min, q - _RETRY_STEP)
+                done.finer = True
             model.observe_still(q, s.photo, len(op.payload) + OP_HEADER, db)
             if db is not None and db < floor:
                 ref[s.rect.slices()] = before  # the finest quantiser missed the floor
