@@ -112,6 +112,7 @@ def plan_stills(
     options: LossyOptions,
     keep_ui: bool = True,
     whole_cells: bool = False,
+    slivers: bool = False,
 ) -> tuple[list[Still], npt.NDArray[np.bool_], Rects]:
     """Stills for the photo-like blocks: per damage rect, the bounding box of
     its photo-like blocks, made even (``_even``); the biggest ``limits[0]`` of
@@ -122,7 +123,9 @@ def plan_stills(
     trimmed to their lines (see ``_text_cells``), and then cut down with the
     text blocks inside the still to the text's own pixels (``_grainless``):
     those blocks are among the ones returned as held (their exact part is in
-    the extra rects)."""
+    the extra rects). ``slivers`` (a keyframe's plan; whole-cells plans
+    always): the rows and columns that go on the text past its cells are
+    taken too (``_slivers``)."""
     room, area = limits
     o = options
     height, width = frame.shape[:2]
@@ -170,6 +173,8 @@ def plan_stills(
             in_still |= within
             exact = b[mine & text & ~within]
             ui = _grainless(frame, rect, np.concatenate([b[within], ui]))
+            ui = np.concatenate([ui, _slivers(frame, rect, np.concatenate([exact, ui]))])
+        elif slivers and keep_ui:
             ui = np.concatenate([ui, _slivers(frame, rect, np.concatenate([exact, ui]))])
         holes = [Rect(*v) for v in _holes(rect, np.concatenate([exact, ui])).tolist()]
         ui_area = int((ui[:, 2].astype(np.int64) * ui[:, 3]).sum())
