@@ -547,7 +547,12 @@ class RateController:
         # link; finer is only larger). Then at the coarsest quantiser,
         # whatever their PSNR (24-26 dB: the grain smoothed away), as the
         # updates after it refine them.
-        tried = self._stills_at(ref, frame, stills, qp, True, o.first_min_psnr, max(0, room[1]))
+        # A still below the floor that one finer step would take past room[1]
+        # (at ``_COARSE_DOUBLING``'s growth) is not encoded finer.
+        grow = 2.0 ** (_RETRY_STEP / _COARSE_DOUBLING)
+        tried = self._stills_at(
+            ref, frame, stills, qp, True, o.first_min_psnr, max(0, room[1]), growth=grow
+        )
         # Or made finer for the floor past room[1] in one step (sigma 10 with
         # the exact part cut to the text's own pixels, room[1] 55 kB: 36 kB
         # and 25.3 dB at qp 38, then 215 kB and 26.5 dB at qp 32).
@@ -580,11 +585,13 @@ class RateController:
         keyframe: bool,
         floor: float,
         most: int | None = None,
+        growth: float = 1.0,
     ) -> _StillsDone:
         """Encode the stills at ``qp`` (finer for one below the PSNR
         ``floor``) into ``ref``; one that fails at the finest is taken back.
         Stops (``over``) at a still below the floor whose bytes exceed
-        ``most`` already: finer ones would only be larger."""
+        ``most`` already, or would be past it one step finer at ``growth``
+        times its bytes: finer ones would only be larger."""
         o, model = self.options, self.model
         done = _StillsDone([], [])
         for s in stills:
@@ -599,7 +606,7 @@ class RateController:
                 db = psnr(err, n)
                 if db is None or db >= floor or q <= o.qp_min:
                     break
-                if most is not None and len(op.payload) > most:
+                if most is not None and len(op.payload) * growth > most:
                     done.over = True
                     return done
                 q = max(o.qp_min, q - _RETRY_STEP)
