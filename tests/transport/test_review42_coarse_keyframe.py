@@ -78,9 +78,9 @@ def test_a_keyframe_over_heavy_grain_stays_within_twice_the_allowance(grain: flo
     # Found: its stills were encoded finer until they made first_min_psnr
     # (26 dB), whatever that took: 880 kB at sigma 12 (805 kB of stills at
     # qp 26), 289 kB at sigma 10, 1.03 MB at 14; 1.88 MB at sigma 12 before
-    # first41. Now 97, 100 and 105 kB, the stills at qp_max (24-26 dB), the
-    # terminal exact: twice the allowance, give or take what the stills
-    # take there past their room (the exact part took 75 kB of 100).
+    # first41. Then 97, 100 and 105 kB, the stills at qp_max (24-26 dB), the
+    # terminal exact (the exact part took 75 kB of 100); since grid42 cut
+    # the exact part to the text's own pixels (45 kB), 68, 70 and 74 kB.
     frame = wallpaper(grain)
     x, y, w, h = WIN
     frame[y : y + h, x : x + w] = screen(6.0, True)[y : y + h, x : x + w]
