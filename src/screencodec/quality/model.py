@@ -86,7 +86,7 @@ class LossyOptions:
         Its stills are encoded finer, up to twice ``first_picture``, while
         they stay below ``min_psnr``. Grain so heavy that this floor alone
         would take them past that (sigma 10 and more) is not held to it:
-        those stills go at ``qp_max`` (24-26 dB; sigma 12: 100 kB at 1
+        those stills go at ``qp_max`` (24-26 dB; sigma 12: 70 kB at 1
         Mbit/s instead of 880 kB).
     """
 
