@@ -138,11 +138,16 @@ def run_in_netns(
         result.link = f"{link.name} (tc)"
         return result
     finally:
-        # Only processes inside our own namespace: the ones started here.
-        for pid in _run("ip", "netns", "pids", ns, check=False).stdout.split():
-            with contextlib.suppress(OSError):
-                os.kill(int(pid), signal.SIGKILL)
-        _run("ip", "netns", "del", ns, check=False)
+        _delete(ns)
+
+
+def _delete(ns: str) -> None:
+    """Kill what runs in our own namespace ``ns`` (only processes started
+    here) and delete it."""
+    for pid in _run("ip", "netns", "pids", ns, check=False).stdout.split():
+        with contextlib.suppress(OSError):
+            os.kill(int(pid), signal.SIGKILL)
+    _run("ip", "netns", "del", ns, check=False)
 
 
 def run_over_wire(
@@ -212,10 +217,7 @@ def run_over_wire(
                 if wire.stdout is not None:
                     wire.stdout.close()
             for ns in made:
-                for pid in _run("ip", "netns", "pids", ns, check=False).stdout.split():
-                    with contextlib.suppress(OSError):
-                        os.kill(int(pid), signal.SIGKILL)
-                _run("ip", "netns", "del", ns, check=False)
+                _delete(ns)
 
 
 def _session_in(
