@@ -28,10 +28,12 @@ import contextlib
 import signal
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+from screencodec.transport.channel.codes import parse_code
 from screencodec.transport.relay import Relay, RelayLimits
 from screencodec.transport.relay.redis_directory import RedisDirectory
-from transport.helpers import LinkProxy
+from transport.helpers import LinkProxy, until
 from transport.test_cli import answer_when_asked, start_host, stop
 from transport.test_view_cli_ux import read_until, viewer
 
@@ -64,14 +66,20 @@ async def _cluster(redis: RedisServer) -> AsyncIterator[tuple[Relay, Relay, Link
         await proxy.close()
 
 
+@dataclass
+class _Watching:
+    host: subprocess.Popen[str]
+    view: subprocess.Popen[bytes]
+    proxy: LinkProxy  #: in front of A, for the agent
+    a: Relay  #: where the host registered
+    code: str
+
+
 @contextlib.asynccontextmanager
-async def _agent_watching(
-    redis: RedisServer,
-) -> AsyncIterator[tuple[subprocess.Popen[str], subprocess.Popen[bytes], LinkProxy]]:
+async def _agent_watching(redis: RedisServer) -> AsyncIterator[_Watching]:
     """A ``screencodec host`` registered at relay A of :func:`_cluster`, and
     an agent's ``screencodec view`` that joined through B, let in and shown
-    a picture: (host, view, the proxy in front of A). Both processes are
-    stopped after, the relays then closed."""
+    a picture. Both processes are stopped after, the relays then closed."""
     async with _cluster(redis) as (a, b, proxy):
         host, code, password, _ = await asyncio.to_thread(
             start_host, where=("--relay", f"127.0.0.1:{a.port}"))
@@ -80,7 +88,7 @@ async def _agent_watching(
         try:
             await asyncio.to_thread(answer_when_asked, host)
             await asyncio.to_thread(read_until, view, "decoded")
-            yield host, view, proxy
+            yield _Watching(host, view, proxy, a, parse_code(code))
         finally:
             stop(view)
             stop(host)
@@ -94,13 +102,32 @@ def _ended(view: subprocess.Popen[bytes]) -> tuple[str, int]:
 
 def test_a_host_killed_under_the_session_reads_as_its_program_stopped(
         redis_server: RedisServer) -> None:  # fmt: skip
-    async def main() -> tuple[str, int]:
-        async with _agent_watching(redis_server) as (host, view, _proxy):
-            host.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(host.wait, 10)
-            return await asyncio.to_thread(_ended, view)
+    """SIGKILL closes the host's sockets with a FIN, unless a socket still
+    holds bytes the host had not read (a relay's PONG, on a loaded machine):
+    then the kernel sends a reset, which the relay rightly takes for a lost
+    line the host may come back on (the view reconnects for 60 s). The
+    fresh clone of d7d9642 met that once, at load 8-10 (the view still
+    reconnecting after 30 s). The words under test are the FIN's: a run
+    whose relay saw a reset is run again (up to 3 times)."""
 
-    line, status = run(main(), 60)
+    async def main() -> tuple[str, int] | None:
+        async with _agent_watching(redis_server) as w:
+            w.host.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(w.host.wait, 10)
+            # The relay has seen the connection end: a close (ended, told once
+            # host_gone_after has passed) or a reset (lost, never "ended").
+            await until(lambda: w.code not in w.a.sessions, 10, "A sees the host go")
+            await asyncio.sleep(_LIMITS.host_gone_after + 0.5)
+            if w.a.ended.why(w.code) is None:
+                return None  # a reset: not the case under test
+            return await asyncio.to_thread(_ended, w.view)
+
+    for _ in range(3):
+        outcome = run(main(), 60)
+        if outcome is not None:
+            break
+    assert outcome is not None, "the relay saw a reset, not a close, 3 times of 3"
+    line, status = outcome
     # Found: "...; could not reconnect: that session has ended: ask the
     # host's user for a new code and password", status 5.
     assert line == ("session ended: the connection was lost, and the host no longer"
@@ -111,14 +138,14 @@ def test_a_host_killed_under_the_session_reads_as_its_program_stopped(
 def test_a_host_that_ended_the_session_while_the_agent_was_away_reads_so(
         redis_server: RedisServer) -> None:  # fmt: skip
     async def main() -> tuple[str, int]:
-        async with _agent_watching(redis_server) as (host, view, proxy):
-            proxy.refusing = True  # the agent's link fails and stays down ...
-            proxy.cut()
-            await asyncio.to_thread(read_until, view, "reconnecting for up to")
-            host.send_signal(signal.SIGTERM)  # ... while the host ends the session
-            await asyncio.to_thread(host.wait, 10)
-            proxy.refusing = False
-            return await asyncio.to_thread(_ended, view)
+        async with _agent_watching(redis_server) as w:
+            w.proxy.refusing = True  # the agent's link fails and stays down ...
+            w.proxy.cut()
+            await asyncio.to_thread(read_until, w.view, "reconnecting for up to")
+            w.host.send_signal(signal.SIGTERM)  # ... while the host ends the session
+            await asyncio.to_thread(w.host.wait, 10)
+            w.proxy.refusing = False
+            return await asyncio.to_thread(_ended, w.view)
 
     line, status = run(main(), 60)
     # Found: "...; could not reconnect: that session has ended: ask the
