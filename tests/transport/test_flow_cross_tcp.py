@@ -15,10 +15,13 @@ p95 1.2-2.0 s: cut every round trip to the backoff's floor.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
+
+import pytest
 
 from screencodec.transport.session.flow import CongestionControl
 
-from .test_flow import MBIT, OFFSET, Run
+from .test_flow import MBIT, OFFSET, Run, simulate
 
 _LINK = 4 * MBIT
 _FULL = 256 * 1024  # the proxy's queue, as in the bench
@@ -82,3 +85,38 @@ def test_when_the_upload_stops_the_session_keeps_its_own_queue_empty_again() -> 
     assert cc.standing == 0.0
     assert run.queue_after(11.0) <= 0.1
     assert min(run.target_at(12.0, 14.0)) >= 0.7 * _LINK
+
+
+class _Watching(CongestionControl):
+    """Notes whether a floor was ever learnt as someone else's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ever_shared = False
+
+    def receipt(self, seq: int, now: float, *args: object, **kwargs: object) -> float:
+        rtt = super().receipt(seq, now, *args, **kwargs)  # type: ignore[arg-type]
+        self.ever_shared |= self.shared
+        return rtt
+
+
+@pytest.mark.parametrize(
+    ("link", "cross"),
+    [
+        # 4 -> 1 Mbit/s: the queue in flight at the old rate is ours (0.5 s)
+        (lambda t: 4 * MBIT if t < 4 else 1 * MBIT, None),
+        (lambda t: 4 * MBIT if t < 4 else 0.5 * MBIT, None),
+        # a steady flow takes half the link: the queue the window holds is ours
+        (lambda t: 4 * MBIT, lambda t: 0.5 if t >= 2.0 else 0.0),
+    ],
+)
+def test_a_queue_of_our_own_is_never_taken_for_someone_elses(
+    link: Callable[[float], float], cross: Callable[[float], float] | None
+) -> None:
+    """What we queue ourselves drains after our cuts: cut as before (the
+    300 ms bound of test_gcc_gradient), never learnt as the path's."""
+    cc = _Watching()
+    run = simulate(cc, link, 12.0, tick=1 / 30, cross=cross)
+    assert not cc.ever_shared
+    assert cc.standing == 0.0
+    assert run.queue_after(8.0) <= 0.15
