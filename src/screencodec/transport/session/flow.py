@@ -39,6 +39,12 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   cut once and watched: a queue drains or grows after the cut; an offset
   does neither, and its level is learnt as ``standing``, no longer counted
   as queueing (nor as round trip, for what may be in flight).
+* **Someone else's queue.** A bulk upload through the same bottleneck keeps
+  the shared buffer full whatever we do: a level that stays over the
+  threshold after two cuts, not growing, and is over three times what our
+  own bytes in flight could make, is learnt as ``standing`` too
+  (``shared``): the rate is then what was delivered, as behind their bytes
+  a span times our turns, not the link (:meth:`CongestionControl._share_rate`).
 * **Pacing.** The controller predicts when the bottleneck will have sent what
   is queued (``link_free_at``). A tick may send only when at most
   ``queue_target`` seconds of data would wait ahead of it, fewer than
@@ -276,10 +282,12 @@ class CongestionControl:
 
     def updates_in_flight(self) -> int:
         """Updates awaiting their receipt at most: ``window``, more while a
-        queue someone else keeps full is learnt (``standing``) in proportion
-        to the round trip it adds, at most ``_WINDOW_GROWS`` times. With 8
-        updates per 0.6 s round trip behind an upload's queue, a session sent
-        13 updates a second, 0.8 Mbit/s of its 1.8 target in the model."""
+        ``standing`` level is learnt (someone else's queue, or a late
+        reader's offset), in proportion to the round trip it adds, at most
+        ``_WINDOW_GROWS`` times (the bytes stay under :meth:`max_in_flight`).
+        With 8 updates per 0.6 s round trip behind an upload's queue, a
+        session sent 13 updates a second, 0.8 Mbit/s of its 1.8 target in
+        the model."""
         if not self.standing:
             return self.window
         rtt = (self.min_rtt if self.min_rtt is not None else 0.1) + 2 * self.config.queue_target
@@ -620,7 +628,7 @@ class CongestionControl:
                 # updates (bursts of 50-200 ms on the link) queued behind
                 # each other, the lag p95 was 1.3-2.6x.
                 self._standing_since = None
-                if growth is None or growth > c.growth or not self._others_floor(now, growth):
+                if growth is None or growth > c.growth or not self._others_floor(now):
                     self._cut(now)
                 return
             if self._standing_since is None:
@@ -644,7 +652,7 @@ class CongestionControl:
                 self._clear_rate = self.rate
             self._recover(now)
 
-    def _others_floor(self, now: float, growth: float) -> bool:
+    def _others_floor(self, now: float) -> bool:
         """A queue whose updates crossed the link at its rate (not read late)
         and that does not grow: is it someone else's? True: no cut now (held
         while watching, or its floor learnt as ``standing``).
