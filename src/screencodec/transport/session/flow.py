@@ -39,6 +39,12 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   cut once and watched: a queue drains or grows after the cut; an offset
   does neither, and its level is learnt as ``standing``, no longer counted
   as queueing (nor as round trip, for what may be in flight).
+* **Someone else's queue.** A bulk upload through the same bottleneck keeps
+  the shared buffer full whatever we do: a level that stays over the
+  threshold after two cuts, not growing, and is over three times what our
+  own bytes in flight could make, is learnt as ``standing`` too
+  (``shared``): the rate is then what was delivered, as behind their bytes
+  a span times our turns, not the link (:meth:`CongestionControl._share_rate`).
 * **Pacing.** The controller predicts when the bottleneck will have sent what
   is queued (``link_free_at``). A tick may send only when at most
   ``queue_target`` seconds of data would wait ahead of it, fewer than
@@ -83,6 +89,16 @@ _LONG_KEEP = 5.0  #: ... and holds the rate up for this long while no queue show
 #: under load), the last trains timed under this share of the window's rate:
 #: the link slowed, and the window's older trains are forgotten.
 _SLOWED = 0.7
+#: A flat queue after this many cuts, over ``_OTHERS`` times what our own
+#: bytes in flight could make, is someone else's (``_others_floor``).
+_OTHERS_CUTS = 2
+_OTHERS = 3.0
+_FAIR = 0.5  #: shared: the share of the link timed before to start from
+#: shared: delivered this share of the headroom's rate or more, the rate
+#: grows by ``_SHARE_GROWS`` a second
+_FILLED = 0.8
+_SHARE_GROWS = 0.08
+_WINDOW_GROWS = 4  #: ``updates_in_flight`` grows at most this many times ``window``
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +141,7 @@ class FlowConfig:
 class _Sent:
     at: float
     size: int
+    ahead: int = 0  #: our bytes in flight when it was sent: the most of ours it waits behind
 
 
 def _median_rate(samples: deque[tuple[float, int, float]], total: int, busy: float) -> float:
@@ -215,8 +232,16 @@ class CongestionControl:
         self._last_receipt_at: float | None = None
         self.standing = 0.0  #: a late reader's offset, learnt: not queueing
         self.trend = DelayTrend()
-        #: (time, delay over the base, read late: True/False, None: too small to tell)
-        self._levels: deque[tuple[float, float, bool | None]] = deque()
+        #: (time, delay over the base, read late: True/False, None: too small to
+        #: tell, the most of it our own bytes ahead could make: seconds)
+        self._levels: deque[tuple[float, float, bool | None, float]] = deque()
+        self._episode_cuts = 0  # cuts since the queue was last near empty
+        #: ``standing`` is someone else's queue (``_others_floor``): the rate
+        #: is what the link delivered to us, probed upwards
+        self.shared = False
+        self._share = 0.0  #: the rate while ``shared``
+        self._clear_rate = c.initial_rate  # the rate when the queue was last near empty
+        self._delivered: deque[tuple[float, int]] = deque()  # (time, bytes): every receipt's
         self._standing_since: float | None = None  # a delay over the threshold, not growing
         self._standing_cut = False  # its one cut was made
         self._over_since: float | None = None  # sent time of the first of a run of levels over
@@ -243,7 +268,7 @@ class CongestionControl:
         caller asks again then: a send loop that slept until a receipt or
         250 ms left a 1 Mbit/s link idle 110-120 ms after a Page Down)."""
         ahead = max(0.0, self.link_free_at - now - self.config.queue_target)
-        if len(self._sent) >= self.window:
+        if len(self._sent) >= self.updates_in_flight():
             return float("inf")
         if self._sent:
             unanswered = self.unanswered(now)
@@ -254,6 +279,19 @@ class CongestionControl:
                     return float("inf")  # only a receipt can make room
                 return max(ahead, over / self.target_rate(), _POLL)
         return ahead
+
+    def updates_in_flight(self) -> int:
+        """Updates awaiting their receipt at most: ``window``, more while a
+        ``standing`` level is learnt (someone else's queue, or a late
+        reader's offset), in proportion to the round trip it adds, at most
+        ``_WINDOW_GROWS`` times (the bytes stay under :meth:`max_in_flight`).
+        With 8 updates per 0.6 s round trip behind an upload's queue, a
+        session sent 13 updates a second, 0.8 Mbit/s of its 1.8 target in
+        the model."""
+        if not self.standing:
+            return self.window
+        rtt = (self.min_rtt if self.min_rtt is not None else 0.1) + 2 * self.config.queue_target
+        return int(self.window * min(_WINDOW_GROWS, 1 + self.standing / rtt))
 
     def max_in_flight(self) -> float:
         """Bytes unanswered at most (one more update may always go when none
@@ -316,11 +354,11 @@ class CongestionControl:
 
     def sent(self, size: int, now: float) -> int:
         """Record one update of ``size`` bytes sent now; returns its sequence number."""
-        if len(self._sent) >= self.window:
+        if len(self._sent) >= self.updates_in_flight():
             raise RuntimeError("window is full")  # a bug in the caller, not the peer
         seq = self.next_seq
         self.next_seq = (seq + 1) & 0xFFFFFFFF or 1
-        self._sent[seq] = _Sent(now, size)
+        self._sent[seq] = _Sent(now, size, self.bytes_in_flight)
         self.max_seen_in_flight = max(self.max_seen_in_flight, len(self._sent))
         self.link_free_at = max(self.link_free_at, now) + size / self.target_rate()
         return seq
@@ -354,6 +392,9 @@ class CongestionControl:
                 break
         self.acked = seq
         last = acked[-1]
+        self._delivered.extend((now, r.size) for r in acked)
+        while self._delivered and self._delivered[0][0] < now - self.config.rate_window:
+            self._delivered.popleft()
         held = min(max(held, 0.0), max(0.0, now - last.at))
         rtt = max(0.0, now - last.at - held)
         self.srtt = rtt if self.srtt is None else 0.875 * self.srtt + 0.125 * rtt
@@ -420,13 +461,41 @@ class CongestionControl:
             # (a queue): not taken then, and at most doubling per window.
             self.rate = max(self.rate, min(timed / c.min_busy, 2 * self.rate))
         self._hold_to_long_trains(rec.size, span, first_owd - base, now)
+        if self.shared:
+            self._share_rate(now)
         late: bool | None = None
         if rec.size > 2 * _SEGMENT:
             # A queue delays an update's bytes but they still cross the link
             # back to back; a viewer that reads late finds them waiting and
             # reads them in a fraction of their time on the link.
             late = span < 0.5 * (rec.size - _SEGMENT) / self.rate
-        self._stamped_sample(first_owd - base, late, rec.at, now)
+        self._stamped_sample(first_owd - base, late, rec.at, now, rec.ahead / self.rate)
+
+    def _share_rate(self, now: float) -> None:
+        """Behind someone else's full queue our bytes are let in between
+        theirs: a span times our turns, not the link (traced behind a bulk
+        upload: 2 kB updates at 0.01-0.4 Mbit/s, 12 kB ones at 5.5 on a 4
+        Mbit/s link), and the estimate swung 0.3-5.5 Mbit/s. So the rate is
+        what was delivered over ``rate_window``, from half what the link
+        timed before (``_FAIR``), grown ``_SHARE_GROWS`` a second while we
+        send what it lets us and no queue of ours builds over the learnt
+        floor; the delay over ``standing`` still cuts the backoff."""
+        c = self.config
+        ripe = self._delivered and self._delivered[0][0] <= now - c.rate_window / 2
+        if ripe and not self.congested():
+            delivered = sum(n for _, n in self._delivered) / c.rate_window
+            self._share = max(self._share, delivered)
+            # Grown only while the backoff has recovered and the share is
+            # delivered: grown under the backoff's sawtooth, it ran past the
+            # link's share (0.17 s over their floor in the model).
+            filled = delivered >= _FILLED * c.headroom * self._share
+            if filled and self._last_receipt_at is not None:
+                # Sending what it is let: ask for more, slowly (as GCC's 8 %
+                # a second: the queue shows it a round trip of 0.6 s later;
+                # at the backoff's 50 % a second it ran to 1.8x the share).
+                dt = min(now - self._last_receipt_at, 0.25)
+                self._share *= 1 + _SHARE_GROWS * dt
+        self.rate = self._share  # under a queue of ours: held, the backoff cuts
 
     def _forget_older_trains(self) -> None:
         """The link slowed (a step down, or someone else's upload): keep
@@ -501,7 +570,8 @@ class CongestionControl:
         elif self.queue_delay < self.config.max_queue_delay / 3:
             self._recover(now)
 
-    def _stamped_sample(self, level: float, late: bool | None, sent_at: float, now: float) -> None:
+    def _stamped_sample(self, level: float, late: bool | None, sent_at: float, now: float,
+                        own: float = 0.0) -> None:  # fmt: skip
         """A first byte's one-way delay over the empty path's (``level``);
         ``late``: the update was read in under half its time on the link
         (None: too small to tell).
@@ -520,9 +590,18 @@ class CongestionControl:
         """
         c = self.config
         self.standing = min(self.standing, max(0.0, level))
+        if self.shared and self.standing <= c.max_queue_delay:
+            # Their queue drained: the spans time the link again, and those
+            # of the window timed our turns (kept, the estimate was 0.18-0.38
+            # Mbit/s of a 4 Mbit/s link after the upload stopped). Back to
+            # the rate timed before the queue came; a link that slowed
+            # meanwhile queues again and the cap by the last trains follows.
+            self.shared = False
+            self._busy.clear()
+            self.rate = self._clear_rate
         while self._levels and self._levels[0][0] < now - c.learn:
             self._levels.popleft()
-        self._levels.append((now, level, late))
+        self._levels.append((now, level, late, own))
         self.queue_delay = 0.7 * self.queue_delay + 0.3 * max(0.0, level - self.standing)
         self.trend.add(sent_at, level)
         growth = self.trend.growth()
@@ -549,7 +628,8 @@ class CongestionControl:
                 # updates (bursts of 50-200 ms on the link) queued behind
                 # each other, the lag p95 was 1.3-2.6x.
                 self._standing_since = None
-                self._cut(now)
+                if growth is None or growth > c.growth or not self._others_floor(now):
+                    self._cut(now)
                 return
             if self._standing_since is None:
                 self._standing_since, self._standing_cut = now, False
@@ -560,14 +640,58 @@ class CongestionControl:
             elif growth < -c.drain:
                 pass  # draining: hold until it has
             elif growth <= c.drain:
-                self.standing = max(0.0, min(lv for _, lv, _ in self._levels))
+                self.standing = max(0.0, min(lv for _, lv, _, _ in self._levels))
                 self.queue_delay = 0.0
                 self._standing_since = None
             else:
                 self._cut(now)  # still growing, slowly: cut again, watch again
         elif self.queue_delay < c.max_queue_delay / 3:
             self._standing_since = None
+            self._episode_cuts = 0
+            if not self.shared:
+                self._clear_rate = self.rate
             self._recover(now)
+
+    def _others_floor(self, now: float) -> bool:
+        """A queue whose updates crossed the link at its rate (not read late)
+        and that does not grow: is it someone else's? True: no cut now (held
+        while watching, or its floor learnt as ``standing``).
+
+        A loss-based upload through the same bottleneck (a bulk TCP sender)
+        keeps the shared FIFO full whatever we do: cut every round trip, the
+        session fell to the backoff's floor, 271-517 kbit/s of a 4 Mbit/s
+        link, and lagged 1.2-2.0 s (step42), the queue no emptier. As Copa's
+        competitive mode and GCC's adaptive threshold do, a queue that stays
+        flat after ``_OTHERS_CUTS`` cuts and ``learn`` seconds is taken as the
+        path's, if our own bytes cannot make it: its floor (the least level
+        of the last ``learn`` seconds) is over ``_OTHERS`` times what the
+        bytes we had in flight when each update was sent take at the
+        estimated rate. Ours after two cuts drains (the target is 0.65 of
+        the link), or, held exactly full by the window with a rate that ran
+        ahead of the link, stands within about twice its bytes' time (the
+        model's steady cross traffic): cut as before. When the upload stops,
+        its queue drains and ``standing`` falls with the level (the least
+        seen), so the controller keeps its own queue empty again."""
+        c = self.config
+        if self._episode_cuts < _OTHERS_CUTS:
+            return False
+        floor = min(lv for _, lv, _, _ in self._levels)
+        own = max(o for _, _, _, o in self._levels)
+        if floor - self.standing <= c.max_queue_delay or floor <= _OTHERS * own:
+            return False  # ours, or may be: cut as before
+        if now - self._last_event < c.learn:
+            return True  # watching what the last cut does
+        self.standing = floor
+        self.queue_delay = 0.0
+        self._episode_cuts = 0
+        if not self.shared:
+            self.shared = True
+            delivered = sum(n for _, n in self._delivered) / c.rate_window
+            # Half the link timed before the queue came: a fair share to
+            # start from (the delivered rate, cut to the floor, was 0.27
+            # Mbit/s and grew 10 % a second in the model).
+            self._share = self.rate = max(delivered, _FAIR * self._clear_rate, c.initial_rate / 8)
+        return True
 
     def _read_late(self) -> bool:
         """Were most updates of the last ``learn`` seconds that were delayed
@@ -578,7 +702,7 @@ class CongestionControl:
         leave it so; learnt, it grew by a step each time (0.04 -> 0.18 s in
         the model with cross traffic)."""
         over = self.standing + self.config.max_queue_delay
-        told = [late for _, lv, late in self._levels if late is not None and lv > over]
+        told = [late for _, lv, late, _ in self._levels if late is not None and lv > over]
         return 2 * sum(told) >= len(told)
 
     def _cut(self, now: float) -> bool:
@@ -588,7 +712,14 @@ class CongestionControl:
         if now - self._last_event <= (self.srtt or 0.0) + c.max_queue_delay:
             return False
         self.backoff = max(0.05, self.backoff * c.decrease)
+        if self.shared and self._delivered:
+            # As GCC, from what was delivered (at backoff 1 the target is
+            # ``decrease`` of it), not from a share grown past it: kept, it
+            # ran to 1.3x the link's share, 0.16 s over their floor (model).
+            delivered = sum(n for _, n in self._delivered) / c.rate_window
+            self._share = max(min(self._share, delivered / c.headroom), c.initial_rate / 8)
         self.congestion_events += 1
+        self._episode_cuts += 1
         self._last_event = now
         return True
 
