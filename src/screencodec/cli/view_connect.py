@@ -268,6 +268,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
         attempt_words,
         not_let_back_in,
         reconnect,
+        reconnected_line,
         reconnecting_line,
         refused,
     )
@@ -296,8 +297,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
     # meanwhile, not a keyframe (transport/session/kept.py).
     viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,
                     resume=lost.resume_ticket, picture=lost.kept_picture)  # fmt: skip
-    tell("reconnected; waiting for the host (its user is asked again if the session"
-         " could not be resumed)")  # fmt: skip
+    tell(reconnected_line(channel))
     viewer.on_early_chat = said_early  # the host's user writes while deciding (say38)
     try:
         joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)
