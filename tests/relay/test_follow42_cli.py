@@ -13,6 +13,7 @@ on through B without the host's user being asked again.
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 from transport.test_cli import CLI, ENV, start_host, stop
@@ -50,6 +51,10 @@ def test_an_agent_given_the_killed_relay_follows_its_host_to_the_other(
         # The same session: the host's user was not asked again.
         assert out.text.count("[y/N]") == 1, out.text
         assert view.poll() is None
+        # B goes too: the agent says it tried both.
+        second.kill()
+        seen.wait_for(re.escape(f"still reconnecting: cannot reach {a}: connection refused;"
+                                f" nor the other relay of its cluster ({b})\n"), timeout=30)
     finally:
         for proc in (view, host):
             if proc is not None:

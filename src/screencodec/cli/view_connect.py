@@ -88,7 +88,10 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
         )
     # connect/accept.py words a refused TCP connection "cannot reach ...: [Errno 111] ...".
     if isinstance(exc, ConnectionRefusedError) or "[Errno 111]" in text:
-        return f"nothing listens at {_where(args)} (connection refused)"
+        # follow42: a reconnection tried the other relays of its cluster
+        # too (connect/via_relay.py): said after, the addresses a relay told.
+        _, nor, others = text.partition("; nor ")
+        return f"nothing listens at {_where(args)} (connection refused){nor}{safe_text(others)}"
     return in_words(text)  # "[Errno -2] Name or service not known", say
 
 
