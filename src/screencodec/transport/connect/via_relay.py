@@ -191,7 +191,13 @@ def relay_address(host: str, port: int) -> tuple[str, int]:
         return host.removesuffix("."), port
 
 
-def _paired(key: tuple[str, int, str]) -> RelayPairing | None:
+def _paired(key: tuple[str, int, str]) -> bytes | None:
+    """The pair tag to name for ``key``: :func:`_held`'s, or None."""
+    held = _held(key)
+    return None if held is None else held.tag
+
+
+def _held(key: tuple[str, int, str]) -> RelayPairing | None:
     """The pairing whose tag to name for ``key`` (relay host, port, code):
     the latest held through that address, else the latest whose relays
     named that address as theirs (:attr:`RelayPairing.names`), else None:
@@ -916,7 +922,7 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     hops: list[tuple[str, int]] = []
     told: list[bytes] = []
     key = (relay_host, relay_port, code)
-    held = _paired(key)
+    held = _held(key)
     named = None if held is None else held.tag
     token = named or bytes(TOKEN_SIZE)
     reached = (relay_host, relay_port)
