@@ -116,6 +116,7 @@ class _Listener:
     async def start(self) -> _Listener:
         self.server = await asyncio.start_server(self._serve, self.host, 0)
         self.port = int(self.server.sockets[0].getsockname()[1])
+        _LISTENERS.append(self)
         return self
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -130,6 +131,7 @@ class _Listener:
         self.server.close()
         for writer in self.held:
             writer.transport.abort()
+        await self.server.wait_closed()
 
 
 async def _paired_then_gone(relay: RelayProcess,
@@ -153,6 +155,7 @@ async def _paired_then_gone(relay: RelayProcess,
 
 _HOSTS: list[RelayRegistration] = []
 _HOLD: list[RelayChannel] = []
+_LISTENERS: list[_Listener] = []
 
 
 async def _close_all() -> None:
@@ -160,8 +163,12 @@ async def _close_all() -> None:
         await held.close()
     for reg in _HOSTS:
         await reg.close()
+    for listener in _LISTENERS:
+        await listener.stop()
     _HOLD.clear()
     _HOSTS.clear()
+    _LISTENERS.clear()
+    await asyncio.sleep(0)  # the closed transports' sockets close
 
 
 async def _closing(test: Coroutine[None, None, None]) -> None:
@@ -246,8 +253,6 @@ def test_relays_that_never_answer_do_not_keep_the_agent_dialling(
             # its least time (ATTEMPT_AT_LEAST), the first silent relay still
             # waited on, no other dialled.
             assert silent[0].count == 1 and silent[2].count == 0
-            for listener in silent:
-                await listener.stop()
 
         run(_closing(main()), 60)
     finally:
