@@ -56,22 +56,24 @@ def _cluster(*entries: str) -> bytes:
 
 
 class _Proxy:
-    """The relay at ELSEWHERE: passes each connection on to the real relay,
-    with RELAY_OK's cluster replaced by ``cluster``."""
+    """The relay at ``where`` (ELSEWHERE): passes each connection on to the
+    real relay, with RELAY_OK's cluster replaced by ``cluster`` (None: as
+    the relay told it)."""
 
-    def __init__(self, relay_port: int) -> None:
+    def __init__(self, relay_port: int, where: str | None = ELSEWHERE) -> None:
         self.relay_port = relay_port
-        self.cluster = b""
+        self.where = where or ""
+        self.cluster: bytes | None = b""
         self.server: asyncio.Server | None = None
         self.port = 0
         self.writers: list[asyncio.StreamWriter] = []
 
     @property
     def own(self) -> str:
-        return f"{ELSEWHERE}:{self.port}"
+        return f"{self.where}:{self.port}"
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, ELSEWHERE, 0)
+        self.server = await asyncio.start_server(self._serve, self.where, 0)
         self.port = int(self.server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -87,7 +89,7 @@ class _Proxy:
         with contextlib.suppress(Exception):
             up_w.write(encode_frame(*await read_frame(reader, 1024)))
             ftype, body = await read_frame(up_r, 1024)
-            if ftype == FrameType.RELAY_OK:
+            if ftype == FrameType.RELAY_OK and self.cluster is not None:
                 body = body[:TOKEN_SIZE] + self.cluster
             writer.write(encode_frame(ftype, body))
             await asyncio.gather(self._pipe(reader, up_w), self._pipe(up_r, writer))
@@ -253,6 +255,41 @@ def test_relays_that_never_answer_do_not_keep_the_agent_dialling(
             # its least time (ATTEMPT_AT_LEAST), the first silent relay still
             # waited on, no other dialled.
             assert silent[0].count == 1 and silent[2].count == 0
+
+        run(_closing(main()), 60)
+    finally:
+        relay.kill()
+
+
+def test_an_agent_through_a_proxy_that_is_cut_does_not_go_around_it(
+        redis_server: RedisServer) -> None:  # fmt: skip
+    """The relay's list names its own --advertise first: the same relay by
+    another path. An agent that reached it through a proxy (a tunnel, a
+    port forward) that is cut must not dial it around the proxy (found:
+    test_ends36_host_end_relay's agent, whose proxy keeps refusing, got
+    back in at the relay's own port, and was asked again)."""
+    relay = RelayProcess(redis_server, 15.0)
+    try:
+        async def main() -> None:
+            proxy = _Proxy(relay.port, "127.0.0.1")
+            await proxy.start()
+            proxy.cluster = None  # the relay's own list: itself alone
+            creds = SessionCredentials()
+            reg = await host_via_relay("127.0.0.1", relay.port, creds, lambda ch: None,
+                                       timeouts=FAST)  # fmt: skip
+            _HOSTS.append(reg)
+            await reg.wait_registered(10)
+            channel = await connect_via_relay("127.0.0.1", proxy.port, creds.code,
+                                              creds.password, timeouts=FAST)  # fmt: skip
+            _HOLD.append(channel)
+            assert channel.resume_hold is not None
+            assert channel.resume_hold.names == {("127.0.0.1", relay.port)}
+            await proxy.stop()
+            with pytest.raises(TransportError) as failed:
+                await connect_via_relay("127.0.0.1", proxy.port, creds.code, creds.password,
+                                        timeouts=FAST)  # fmt: skip
+            assert str(failed.value).startswith(f"cannot reach 127.0.0.1:{proxy.port}: ")
+            assert "other relay" not in str(failed.value)
 
         run(_closing(main()), 60)
     finally:

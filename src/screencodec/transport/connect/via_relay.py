@@ -145,8 +145,9 @@ class RelayPairing:
 
     ``cluster``: the relays a reconnection tries, in turn, when ``relay``
     cannot be reached (follow42): the one it got in through if not
-    ``relay``, where it was redirected, then the cluster listed in RELAY_OK,
-    in the relay's order, each once; this machine's addresses (loopback,
+    ``relay``, where it was redirected, then the others of the cluster
+    listed in RELAY_OK (not its first, the relay's own address: the same
+    relay by another path), in the relay's order, each once; this machine's addresses (loopback,
     ``localhost``) only if the relay that listed them is at one."""
 
     relay: tuple[str, int]
@@ -900,7 +901,8 @@ async def host_via_relay(
 
 async def connect_via_relay(relay_host: str, relay_port: int, code: str, password: str, *,
                             timeouts: Timeouts | None = None,
-                            pair_timeout: float = 20.0) -> RelayChannel:
+                            pair_timeout: float = 20.0,
+                            follow_cluster: bool = True) -> RelayChannel:
     """Viewer side through a relay: name the code, then run the PAKE end to end.
 
     Raises like :func:`connect_direct`; an unknown code is
@@ -916,6 +918,8 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     naming the same pair tag (follow42): its host may have moved there. The
     first of them to answer is believed (a refusal too: the cluster shares
     one directory); :attr:`RelayChannel.instead_of` says where it got in.
+    ``follow_cluster`` False: the address given alone (an agent whose
+    firewall lets it dial that one only).
     """
     code, password = parse_code(code), normalize_password(password)
     t = timeouts or Timeouts()
@@ -932,7 +936,7 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
                                           on_redirect=lambda h, p: hops.append((h, p)),
                                           on_ok=told.append)  # fmt: skip
     except _UnreachedError as exc:
-        others = _elsewhere(held, key)
+        others = _elsewhere(held, key) if follow_cluster else []
         if not others:
             raise
         reached, (reader, writer) = await _through_cluster(
@@ -946,9 +950,12 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     if instead:
         names |= {relay_address(*reached)}
     teller = hops[-1] if hops else reached
+    # Not the list's first, the relay's own --advertise: the same relay by
+    # another path, not another one (an agent that reached it through a
+    # tunnel or proxy that is cut must not go around it; failover42's rule).
     dialable = tuple(dict.fromkeys(
         a for a in ([relay_address(*reached)] if instead else [])
-        + [relay_address(*h) for h in hops] + listed
+        + [relay_address(*h) for h in hops] + listed[1:]
         if _this_machine(teller[0]) or not _this_machine(a[0])))
     try:
         try:
