@@ -19,8 +19,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import pytest
-
 from screencodec.errors import RefuseCode
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, read_frame
@@ -184,16 +182,12 @@ def test_a_registering_host_is_told_its_tag_and_the_cluster(redis_server: RedisS
         second.kill()
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=(
-    "found: an agent given A's own address (A killed, the host moved to B) "
-    "reconnects to A alone ('cannot reach'), and gives up at 60 s, though A's "
-    "RELAY_OK told it B; expected: connect_via_relay tries the relays its "
-    "pairing's cluster named (RelayPairing.names) when A cannot be reached"))
 def test_an_agent_given_the_killed_relay_follows_its_host_to_the_other(
         redis_server: RedisServer) -> None:  # fmt: skip
     first, second = RelayProcess(redis_server, 15.0), RelayProcess(redis_server, 15.0)
     try:
         async def main() -> None:
+            a, b = f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
             async with _host_at(first.port, []) as reg:
                 code, password = reg._acceptor.credentials.code, reg._acceptor.credentials.password
                 channel = await connect_via_relay("127.0.0.1", first.port, code, password,
@@ -202,8 +196,23 @@ def test_an_agent_given_the_killed_relay_follows_its_host_to_the_other(
                 await wait_for(lambda: reg.relay_port == second.port
                                and reg.state == "registered", 20)
                 try:
+                    # follow42: A cannot be reached; the agent tries B, which
+                    # A's RELAY_OK named, and is paired with the same
+                    # registration (the same pair tag), saying where it went.
+                    assert channel.resume_hold is not None
                     again = await connect_via_relay("127.0.0.1", first.port, code, password,
                                                     timeouts=FAST)
+                    assert again.resume_hold is not None
+                    assert again.resume_hold.tag == channel.resume_hold.tag
+                    assert again.instead_of == (a, b)
+                    assert again.peer == (f"relay {b} (of the same cluster as {a}, which could"
+                                          " not be reached)")
+                    # And once more: the pairing made through B keeps both.
+                    third = await connect_via_relay("127.0.0.1", first.port, code, password,
+                                                    timeouts=FAST)
+                    assert third.resume_hold is not None
+                    assert third.resume_hold.tag == channel.resume_hold.tag
+                    await third.close()
                     await again.close()
                 finally:
                     await channel.close()

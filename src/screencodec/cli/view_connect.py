@@ -88,7 +88,10 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
         )
     # connect/accept.py words a refused TCP connection "cannot reach ...: [Errno 111] ...".
     if isinstance(exc, ConnectionRefusedError) or "[Errno 111]" in text:
-        return f"nothing listens at {_where(args)} (connection refused)"
+        # follow42: a reconnection tried the other relays of its cluster
+        # too (connect/via_relay.py): said after, the addresses a relay told.
+        _, nor, others = text.partition("; nor ")
+        return f"nothing listens at {_where(args)} (connection refused){nor}{safe_text(others)}"
     return in_words(text)  # "[Errno -2] Name or service not known", say
 
 
@@ -268,6 +271,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
         attempt_words,
         not_let_back_in,
         reconnect,
+        reconnected_line,
         reconnecting_line,
         refused,
     )
@@ -296,8 +300,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
     # meanwhile, not a keyframe (transport/session/kept.py).
     viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels,
                     resume=lost.resume_ticket, picture=lost.kept_picture)  # fmt: skip
-    tell("reconnected; waiting for the host (its user is asked again if the session"
-         " could not be resumed)")  # fmt: skip
+    tell(reconnected_line(channel))
     viewer.on_early_chat = said_early  # the host's user writes while deciding (say38)
     try:
         joined, _ = await _unless_left(viewer.start(lost.level), left, cancel=True)

@@ -29,6 +29,7 @@ from screencodec.transport.connect.reconnect import (
     lost_words,
     not_let_back_in,
     reconnect,
+    reconnected_line,
     reconnecting_line,
     refused,
 )
@@ -382,7 +383,7 @@ class WebViewer:
                 # more: ..." stayed, the count stopped, until the answer).
                 bridge.status(REASKED_STATUS)
                 bridge.banner("lost", REASKED_BANNER)  # it said "was lost: reconnecting..."
-                opts.on_step(REASKED_LINE)
+                opts.on_step(reconnected_line(channel))  # REASKED_LINE, or where it got in
                 try:
                     joined = await self._join(viewer, bridge, held, again=True)
                 except ConsentDeniedError as exc:  # asked again, and no: a refusal

@@ -43,7 +43,7 @@ from screencodec.transport.channel.framing import RefuseCode
 
 __all__ = ["ATTEMPT_AT_LEAST", "LOST_WORDS", "NOT_ANSWERED", "REFUSED_FOR", "RETRYABLE",
            "EndedAway", "attempt_words", "ended_while_away", "lost_words", "not_let_back_in",
-           "reconnect", "reconnecting_line", "refused", "silent_host"]
+           "reconnect", "reconnected_line", "reconnecting_line", "refused", "silent_host"]
 
 #: How a lost link is said (``view``'s terminal, ``view --web``'s).
 LOST_WORDS = "the connection was lost"
@@ -215,6 +215,21 @@ def reconnecting_line(why: str, within: float) -> str:
     ``view`` and ``view --web`` (walk36 read "the link to the host was
     lost; reconnecting for up to 60 s" from the latter)."""
     return f"{why}; reconnecting for up to {within:g} s (Ctrl-C to stop)"
+
+
+def reconnected_line(channel: object) -> str:
+    """The terminal's line once a lost link is connected again, before the
+    host takes the session up: where it got in when the relay it was given
+    could not be reached and another of its cluster let it in (follow42,
+    connect/via_relay.RelayChannel.instead_of: addresses a relay told,
+    shown through safe_text). One sentence for ``view`` and ``view --web``."""
+    moved = getattr(channel, "instead_of", None)
+    where = ""
+    if isinstance(moved, tuple) and len(moved) == 2:
+        where = (f" through the relay at {safe_text(str(moved[1]), 80)}, of the same cluster"
+                 f" as the one at {safe_text(str(moved[0]), 80)} (not reachable)")
+    return (f"reconnected{where}; waiting for the host (its user is asked again if the"
+            " session could not be resumed)")
 
 
 def not_let_back_in(exc: BaseException | str, user: str = "the host's user") -> str:

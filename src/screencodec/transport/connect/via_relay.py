@@ -59,6 +59,7 @@ from screencodec.transport.connect.accept import (
 )
 from screencodec.transport.connect.direct import handshake_viewer
 from screencodec.transport.relay.protocol import (
+    CLUSTER_MOST,
     RECOVERING,
     RELAY_REDIRECT,
     RELAY_RELEASE,
@@ -140,13 +141,21 @@ class RelayPairing:
     named to, as that connection's relays told them: those it was
     redirected to, and the cluster the relay that paired it listed in
     RELAY_OK. Nothing another connection hears widens them: a relay that
-    lists someone else's address widens only its own pairing."""
+    lists someone else's address widens only its own pairing.
+
+    ``cluster``: the relays a reconnection tries, in turn, when ``relay``
+    cannot be reached (follow42): the one it got in through if not
+    ``relay``, where it was redirected, then the others of the cluster
+    listed in RELAY_OK (not its first, the relay's own address: the same
+    relay by another path), in the relay's order, each once; this machine's addresses (loopback,
+    ``localhost``) only if the relay that listed them is at one."""
 
     relay: tuple[str, int]
     code: str
     tag: bytes
     order: int
     names: frozenset[tuple[str, int]] = frozenset()
+    cluster: tuple[tuple[str, int], ...] = ()
 
     # Immutable, and known by its identity (:data:`_HELD`): a copy of a
     # ticket (copy.deepcopy) holds this very pairing, not one nobody looks for.
@@ -184,23 +193,30 @@ def relay_address(host: str, port: int) -> tuple[str, int]:
 
 
 def _paired(key: tuple[str, int, str]) -> bytes | None:
-    """The pair tag to name for ``key`` (relay host, port, code): of the
-    latest pairing held through that address, else of the latest whose
-    relays named that address as theirs (:attr:`RelayPairing.names`), else
-    None: never one of a relay that did not say this one is of its cluster."""
+    """The pair tag to name for ``key``: :func:`_held`'s, or None."""
+    held = _held(key)
+    return None if held is None else held.tag
+
+
+def _held(key: tuple[str, int, str]) -> RelayPairing | None:
+    """The pairing whose tag to name for ``key`` (relay host, port, code):
+    the latest held through that address, else the latest whose relays
+    named that address as theirs (:attr:`RelayPairing.names`), else None:
+    never one of a relay that did not say this one is of its cluster."""
     where = relay_address(*key[:2])
     held = [p for p in _HELD if p.code == key[2]]
     here = [p for p in held if relay_address(*p.relay) == where]
     theirs = [p for p in held if where in p.names]
-    latest = max(here or theirs, key=lambda p: p.order, default=None)
-    return None if latest is None else latest.tag
+    return max(here or theirs, key=lambda p: p.order, default=None)
 
 
 def _pair(key: tuple[str, int, str], tag: bytes,
-          names: frozenset[tuple[str, int]] = frozenset()) -> RelayPairing:
+          names: frozenset[tuple[str, int]] = frozenset(),
+          cluster: tuple[tuple[str, int], ...] = ()) -> RelayPairing:
     """A pairing through ``key`` with the registration of ``tag``, kept;
-    ``names``: the other addresses it may be named to."""
-    pairing = RelayPairing(key[:2], key[2], tag, next(_ORDER), names)
+    ``names``: the other addresses it may be named to; ``cluster``: those
+    a reconnection may dial instead."""
+    pairing = RelayPairing(key[:2], key[2], tag, next(_ORDER), names, cluster)
     _HELD.add(pairing)
     _PAIRED.pop(key, None)
     _PAIRED[key] = pairing
@@ -214,9 +230,13 @@ class RelayChannel(SecureChannel):
     pairing (None: the relay told no tag, one of an older version), which
     the Viewer keeps with the session's resume ticket
     (session/resume.Ticket): the next connection names its tag for as long
-    as that ticket lives."""
+    as that ticket lives. :attr:`instead_of`: when the relay given could
+    not be reached and this reconnection got in through another relay of
+    its cluster (:attr:`RelayPairing.cluster`), ``(given, reached)``, each
+    ``HOST:PORT``; else None."""
 
     resume_hold: RelayPairing | None = None
+    instead_of: tuple[str, str] | None = None
 
 
 _RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
@@ -229,6 +249,15 @@ class OtherRegistrationError(TransportError):
     someone who knows the code holds it for now (registered first after a
     relay restart, say). Not the word of the viewer's host: retried
     (connect/reconnect.py), as "no such session" is."""
+
+
+class _UnreachedError(TransportError):
+    """The relay first dialled could not be reached or did not answer in
+    time (:func:`open_relay`): a reconnection tries its cluster's others."""
+
+
+class _NotARelayError(ProtocolError):
+    """What answered is not a screencodec relay (:func:`_relay_answer`)."""
 
 
 class RelayRecoveringError(TransportError):
@@ -298,13 +327,13 @@ async def _relay_answer(reader: asyncio.StreamReader, where: str) -> tuple[int, 
         header = await reader.readexactly(HEADER.size)
     except asyncio.IncompleteReadError as exc:
         if exc.partial:
-            raise ProtocolError(f"{where} is not a screencodec relay") from None
+            raise _NotARelayError(f"{where} is not a screencodec relay") from None
         raise SessionClosedError(f"{where} closed the connection without answering") from None
     length, ftype = HEADER.unpack(header)
     if ftype not in _RELAY_ANSWERS or not 1 <= length <= HANDSHAKE_FRAME_MAX + 1:
         shown = header.decode("ascii", "replace")
         shown = "".join(c if c.isprintable() else "?" for c in shown)
-        raise ProtocolError(f"{where} is not a screencodec relay (it answered {shown!r}...)")
+        raise _NotARelayError(f"{where} is not a screencodec relay (it answered {shown!r}...)")
     return ftype, await read_body(reader, length - 1)
 
 
@@ -380,16 +409,23 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
     not answer within ``timeout``, ProtocolError if something else than a
     screencodec relay answers, and the refusal's error for a REFUSE.
     """
-    for _ in range(MAX_REDIRECTS + 1):
+    for hop in range(MAX_REDIRECTS + 1):
         where = f"{host}:{port}"
-        reader, writer = await open_stream(host, port, timeout)
+        try:
+            reader, writer = await open_stream(host, port, timeout)
+        except TransportError as exc:
+            if hop:
+                raise
+            unreached = _UnreachedError(str(exc))
+            unreached.errno = exc.errno  # open_stream's: ECONNREFUSED, nothing listens
+            raise unreached from None
         try:
             writer.write(encode_open(role, code, token))
             try:
                 ftype, body = await wait_for(_relay_answer(reader, where), timeout)
             except asyncio.TimeoutError:
-                raise TransportError(f"{where} did not answer in time: "
-                                     "is it a screencodec relay?") from None
+                raise (_UnreachedError if not hop else TransportError)(
+                    f"{where} did not answer in time: is it a screencodec relay?") from None
             if ftype == FrameType.RELAY_OK:
                 if on_ok is not None:
                     on_ok(body)
@@ -865,7 +901,8 @@ async def host_via_relay(
 
 async def connect_via_relay(relay_host: str, relay_port: int, code: str, password: str, *,
                             timeouts: Timeouts | None = None,
-                            pair_timeout: float = 20.0) -> RelayChannel:
+                            pair_timeout: float = 20.0,
+                            follow_cluster: bool = True) -> RelayChannel:
     """Viewer side through a relay: name the code, then run the PAKE end to end.
 
     Raises like :func:`connect_direct`; an unknown code is
@@ -873,21 +910,53 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     whatever holds the code fails the handshake (a session that is not the
     one the user means), the error says "this session is not answering as
     expected". Follows redirects within a relay cluster.
+
+    A reconnection (this process holds a pairing for the relay and code,
+    :attr:`RelayPairing.cluster`) whose relay cannot be reached or does not
+    answer in time tries the other relays of its cluster that its relays
+    told, in turn, at most :data:`~screencodec.transport.relay.protocol.CLUSTER_MOST`,
+    naming the same pair tag (follow42): its host may have moved there. The
+    first of them to answer is believed (a refusal too: the cluster shares
+    one directory); :attr:`RelayChannel.instead_of` says where it got in.
+    ``follow_cluster`` False: the address given alone (an agent whose
+    firewall lets it dial that one only).
     """
     code, password = parse_code(code), normalize_password(password)
     t = timeouts or Timeouts()
     hops: list[tuple[str, int]] = []
     told: list[bytes] = []
     key = (relay_host, relay_port, code)
-    named = _paired(key)
-    reader, writer = await open_relay(relay_host, relay_port, ROLE_VIEWER, code,
-                                      named or bytes(TOKEN_SIZE), timeout=pair_timeout,
-                                      on_redirect=lambda h, p: hops.append((h, p)),
-                                      on_ok=told.append)  # fmt: skip
+    held = _held(key)
+    named = None if held is None else held.tag
+    token = named or bytes(TOKEN_SIZE)
+    reached = (relay_host, relay_port)
+    try:
+        reader, writer = await open_relay(relay_host, relay_port, ROLE_VIEWER, code, token,
+                                          timeout=pair_timeout,
+                                          on_redirect=lambda h, p: hops.append((h, p)),
+                                          on_ok=told.append)  # fmt: skip
+    except _UnreachedError as exc:
+        others = _elsewhere(held, key) if follow_cluster else []
+        if not others:
+            raise
+        reached, (reader, writer) = await _through_cluster(
+            others, exc, code=code, token=token, timeout=pair_timeout, hops=hops, told=told)
     tag, cluster = parse_viewer_ok(told[0]) if told else (None, None)
     # What this connection's relays said is theirs: where they redirected
     # it, and the cluster of the one that paired it.
-    names = frozenset(relay_address(*hop) for hop in hops) | _told_cluster(cluster)
+    listed = _told_order(cluster)
+    names = frozenset(relay_address(*hop) for hop in hops) | frozenset(listed)
+    instead = reached != (relay_host, relay_port)
+    if instead:
+        names |= {relay_address(*reached)}
+    teller = hops[-1] if hops else reached
+    # Not the list's first, the relay's own --advertise: the same relay by
+    # another path, not another one (an agent that reached it through a
+    # tunnel or proxy that is cut must not go around it; failover42's rule).
+    dialable = tuple(dict.fromkeys(
+        a for a in ([relay_address(*reached)] if instead else [])
+        + [relay_address(*h) for h in hops] + listed[1:]
+        if _this_machine(teller[0]) or not _this_machine(a[0])))
     try:
         try:
             result = await handshake_viewer(reader, writer, code, password, t)
@@ -899,7 +968,7 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
                     "someone else may hold the code for now") from exc
             raise
         # The host proved the password.
-        pairing = None if tag is None else _pair(key, tag, names)
+        pairing = None if tag is None else _pair(key, tag, names, dialable)
     except (AccessRefusedError, OtherRegistrationError):
         await close_writer(writer)
         raise  # the host's own word (rate limited, invalidated, ended ...), or not its
@@ -921,6 +990,56 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     if hops:  # the relay that holds the session, as the cluster named it
         host, port = hops[-1]
         peer = f"relay {safe_text(host, 64)}:{port} (redirected from {relay_host}:{relay_port})"
+    if instead:
+        host, port = hops[-1] if hops else reached
+        peer = (f"relay {safe_text(host, 64)}:{port} (of the same cluster as"
+                f" {relay_host}:{relay_port}, which could not be reached)")
     channel = RelayChannel(reader, writer, result, is_host=False, peer=peer, timeouts=t)
     channel.resume_hold = pairing
+    if instead:
+        channel.instead_of = (_hostport(relay_host, relay_port), _hostport(*reached))
     return channel
+
+
+def _told_order(addresses: tuple[str, ...] | None) -> list[tuple[str, int]]:
+    """:func:`_told_cluster`'s addresses in the relay's order, each once."""
+    told = _told_cluster(addresses)
+    if not told:
+        return []
+    return list(dict.fromkeys(relay_address(*redirect_target(a.encode("ascii")))
+                              for a in addresses or ()))
+
+
+def _elsewhere(held: RelayPairing | None,
+               key: tuple[str, int, str]) -> list[tuple[str, int]]:
+    """The other relays a reconnection through ``key`` may dial: its held
+    pairing's cluster without the address given, at most CLUSTER_MOST."""
+    if held is None:
+        return []
+    given = relay_address(*key[:2])
+    return [a for a in held.cluster if a != given][:CLUSTER_MOST]
+
+
+async def _through_cluster(
+    others: list[tuple[str, int]], first: _UnreachedError, *, code: str, token: bytes,
+    timeout: float, hops: list[tuple[str, int]], told: list[bytes],
+) -> tuple[tuple[str, int], tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """The first of ``others`` that answers (the relay given could not be
+    reached: ``first``): where, and its stream. One that answers with a
+    refusal ends it with that refusal (the cluster's one directory speaks);
+    none reached: a TransportError naming them all, ``first``'s errno."""
+    for host, port in others:
+        hops.clear()
+        try:
+            return (host, port), await open_relay(
+                host, port, ROLE_VIEWER, code, token, timeout=timeout,
+                on_redirect=lambda h, p: hops.append((h, p)), on_ok=told.append)
+        except (_UnreachedError, _NotARelayError, SessionClosedError):
+            continue  # not a relay that answers: the next (a list may name a dead one)
+    where = ", ".join(_hostport(*a) for a in others)
+    n = len(others)
+    error = TransportError(
+        f"{first}; nor {'the other relay' if n == 1 else f'any of the {n} other relays'} of"
+        f" its cluster ({where})")
+    error.errno = first.errno
+    raise error from first
