@@ -157,7 +157,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     from screencodec.transport.channel.codes import SessionCredentials
     from screencodec.transport.channel.limits import Timeouts
     from screencodec.transport.channel.sealed import SecureChannel
-    from screencodec.transport.connect.via_relay import RelayRegistration
+    from screencodec.transport.connect.registration import RelayRegistration
     from screencodec.transport.relay.protocol import RELEASE_DISPLAY_GONE
 
     ui = terminal.ui = TerminalQuestions(terminal.answers, download_dir=args.download_dir)

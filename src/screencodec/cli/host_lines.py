@@ -34,7 +34,7 @@ from screencodec.transport.session.permissions import ConsentRequest
 from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
-    from screencodec.transport.connect.via_relay import RelayStatus
+    from screencodec.transport.connect.registration import RelayStatus
 
 __all__ = [
     "BANNER", "CODE_GONE", "ENDED_BY_USER", "HOST_STOPPED", "LET_IN_WORDS", "NO_INPUT",

@@ -31,7 +31,7 @@ from screencodec.transport.session.host import Host
 from screencodec.transport.session.screens import SourceFactory
 
 if TYPE_CHECKING:
-    from screencodec.transport.connect.via_relay import RelayStatus
+    from screencodec.transport.connect.registration import RelayStatus
 
 __all__ = [
     "_StartError", "_check_folders", "_check_source", "_injector", "_no_display", "_open",
@@ -228,11 +228,11 @@ async def _registered_or_refused(reg: Any) -> BaseException | None:
     most; but a relay whose session directory recovers (BUSY,
     protocol.RECOVERING: a new cluster's first ``claim_ttl``, a Redis that
     lost its keys) asks for a wait, which ``wait_registered`` sits out for
-    as long as the relay says (bounded: via_relay.RECOVERING_MOST). Before
+    as long as the relay says (bounded: registration.RECOVERING_MOST). Before
     (epoch41), the host exited at once, status 2, "peer refused: BUSY:
     session directory recovering"; before relay42 it waited a fixed 60 s,
     so a relay with a ``--claim-ttl`` over ~50 s sent its first user away."""
-    from screencodec.transport.connect.via_relay import RelayRecoveringError
+    from screencodec.transport.connect.relay_open import RelayRecoveringError
 
     waiting = asyncio.ensure_future(reg.wait_registered(10))
     told = False

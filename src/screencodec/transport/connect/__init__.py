@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from screencodec.transport.connect.accept import OnChannel, OnError
 from screencodec.transport.connect.direct import DirectListener, connect_direct, listen_direct
-from screencodec.transport.connect.via_relay import (
-    RelayRecoveringError,
-    RelayRegistration,
-    connect_via_relay,
-    host_via_relay,
-)
+from screencodec.transport.connect.registration import RelayRegistration, host_via_relay
+from screencodec.transport.connect.relay_open import RelayRecoveringError
+from screencodec.transport.connect.via_relay import connect_via_relay
 
 __all__ = [
     "DirectListener",

@@ -219,7 +219,7 @@ _LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 def is_relay_host(host: str) -> bool:
     """Whether ``host`` (brackets taken off) is a host name or an IP literal,
     as a viewer believes a relay's redirect or cluster list
-    (connect/via_relay.redirect_target): nothing else, no control
+    (connect/relay_open.redirect_target): nothing else, no control
     characters, spaces or anything a terminal would act on."""
     if not _HOST_CHARS.fullmatch(host):
         return False
@@ -233,7 +233,7 @@ def is_relay_host(host: str) -> bool:
 
 def _believed(name: str) -> bytes:
     """``name`` in ASCII if a viewer believes it as a redirect's or a
-    cluster list's ``HOST:PORT`` (connect/via_relay.redirect_target); else
+    cluster list's ``HOST:PORT`` (connect/relay_open.redirect_target); else
     ValueError saying why."""
     try:
         raw = name.encode("ascii")
@@ -332,7 +332,7 @@ def parse_viewer_ok(body: bytes) -> tuple[bytes | None, tuple[str, ...] | None]:
     and nothing after them: a relay before cluster lists sends none, and a
     list that breaks any rule (too many, malformed, an unknown field) is
     not believed at all. The caller still checks each host
-    (connect/via_relay.redirect_target)."""
+    (connect/relay_open.redirect_target)."""
     if len(body) < TOKEN_SIZE:
         return None, None
     tag, rest = body[:TOKEN_SIZE], body[TOKEN_SIZE:]

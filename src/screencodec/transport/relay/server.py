@@ -551,7 +551,7 @@ class Relay:
         """Seconds the directory's recovering grace has left, as a refused
         host is told (Directory.recovering_left): None if not known. A
         host that is told retries as it ends, and waits as long as it says
-        (bounded: via_relay.RECOVERING_MOST); before relay42 it was told
+        (bounded: registration.RECOVERING_MOST); before relay42 it was told
         nothing, and ``screencodec host`` gave up after a fixed 60 s."""
         try:
             return await self._dir("recovering", self.directory.recovering_left())

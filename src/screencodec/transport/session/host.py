@@ -79,7 +79,7 @@ from screencodec.transport.session.stats import LinkStats
 
 if TYPE_CHECKING:
     from screencodec.transport.channel.codes import SessionCredentials
-    from screencodec.transport.connect.via_relay import RelayRegistration, RelayStatus
+    from screencodec.transport.connect.registration import RelayRegistration, RelayStatus
 
 __all__ = ["CLEANUP_WAIT", "Host"]
 
