@@ -163,9 +163,16 @@ class RelayRegistration:
     relay restart (their TCP streams go with it).
     """
 
-    def __init__(self, relays: Sequence[tuple[str, int]], acceptor: HostAcceptor, *,
-                 ping_interval: float, backoff_max: float,
-                 on_lost: OnLost | None = None, follow_cluster: bool = True) -> None:
+    def __init__(
+        self,
+        relays: Sequence[tuple[str, int]],
+        acceptor: HostAcceptor,
+        *,
+        ping_interval: float,
+        backoff_max: float,
+        on_lost: OnLost | None = None,
+        follow_cluster: bool = True,
+    ) -> None:
         self._relays = list(relays)
         self._follow = follow_cluster
         #: The relays the last RELAY_OK listed that ``relays`` does not hold
@@ -233,11 +240,19 @@ class RelayRegistration:
         self._told = reachable
         why = "" if error is None else safe_text(str(error) or type(error).__name__, 200)
         here = relay_address(self.relay_host, self.relay_port)
-        others = () if reachable else tuple(
-            _hostport(h, p) for h, p in self.addresses if relay_address(h, p) != here)
-        status = RelayStatus(reachable, f"{self.relay_host}:{self.relay_port}",
-                             self._acceptor.credentials.display_code, why, others,
-                             self._moved_from if reachable else "")
+        others = (
+            ()
+            if reachable
+            else tuple(_hostport(h, p) for h, p in self.addresses if relay_address(h, p) != here)
+        )
+        status = RelayStatus(
+            reachable,
+            f"{self.relay_host}:{self.relay_port}",
+            self._acceptor.credentials.display_code,
+            why,
+            others,
+            self._moved_from if reachable else "",
+        )
         for listener in list(self._status_listeners):
             with contextlib.suppress(Exception):
                 listener(status)
@@ -249,7 +264,8 @@ class RelayRegistration:
             return  # closed, not cut
         if self._lost_timer is None and self._told is not False:
             self._lost_timer = asyncio.get_running_loop().call_later(
-                LOST_GRACE, self._tell, False, error)
+                LOST_GRACE, self._tell, False, error
+            )
 
     @property
     def addresses(self) -> tuple[tuple[str, int], ...]:
@@ -278,15 +294,19 @@ class RelayRegistration:
         # forgot B, and after a blip tried nothing but its dead A).
         at = relay_address(relay, port)
         kept = [] if at in given else [at]
-        self._learnt = list(dict.fromkeys(kept + [
-            a for a in told[1:] if a not in given and (here or not _this_machine(a[0]))]))
+        self._learnt = list(
+            dict.fromkeys(
+                kept + [a for a in told[1:] if a not in given and (here or not _this_machine(a[0]))]
+            )
+        )
 
     @property
     def channels(self) -> frozenset[SecureChannel]:
         return frozenset(c for c in self._acceptor.channels if not c.closed)
 
-    async def wait_registered(self, timeout: float | None = None, *,
-                              recovering_most: float = RECOVERING_MOST) -> None:
+    async def wait_registered(
+        self, timeout: float | None = None, *, recovering_most: float = RECOVERING_MOST
+    ) -> None:
         """Wait until the relay has confirmed the registration.
 
         Fails fast: if the first attempt at each relay fails (nothing listens
@@ -310,22 +330,31 @@ class RelayRegistration:
         while not self._registered.is_set():
             now = loop.time()
             err = self.last_error
-            if (isinstance(err, RelayRecoveringError) and self._grace_end is not None
-                    and self.state not in ("lost", "closed")):
+            if (
+                isinstance(err, RelayRecoveringError)
+                and self._grace_end is not None
+                and self.state not in ("lost", "closed")
+            ):
                 limit = min(start + recovering_most, max(self._grace_end, end))
                 if now >= limit:
                     raise self._gave_up(err, now - start)
             else:
                 limit = end
-                if now >= limit or (not self.registrations and self._first_try.is_set()
-                                    and err is not None):
+                if now >= limit or (
+                    not self.registrations and self._first_try.is_set() and err is not None
+                ):
                     raise self._not_registered(err)
-            waiters = {asyncio.ensure_future(event.wait())
-                       for event in (self._registered, self._tried, self._first_try)
-                       if not event.is_set()}
+            waiters = {
+                asyncio.ensure_future(event.wait())
+                for event in (self._registered, self._tried, self._first_try)
+                if not event.is_set()
+            }
             try:
-                await asyncio.wait(waiters, timeout=None if limit == math.inf else limit - now,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    waiters,
+                    timeout=None if limit == math.inf else limit - now,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
             finally:
                 for waiter in waiters:
                     waiter.cancel()
@@ -345,7 +374,10 @@ class RelayRegistration:
             f"the relay {self.relay_host}:{self.relay_port} still refuses registrations"
             " while its session directory recovers (a new relay cluster, or its Redis"
             f" restarted or lost its keys{said}): gave up waiting after {waited:.0f} s;"
-            " the registration keeps retrying", err.left, waited)
+            " the registration keeps retrying",
+            err.left,
+            waited,
+        )
 
     async def close(self) -> None:
         """Unregister, stop accepting and close every channel. Idempotent.
@@ -464,9 +496,15 @@ class RelayRegistration:
         host, port = addresses[self._next % len(addresses)]
         self._next += 1  # a failed relay: the next attempt tries the next address
         told: list[bytes] = []
-        reader, writer = await open_relay(host, port, ROLE_HOST_CONTROL, creds.code,
-                                          self._secret, timeout=self._acceptor.timeouts.handshake,
-                                          on_ok=told.append)
+        reader, writer = await open_relay(
+            host,
+            port,
+            ROLE_HOST_CONTROL,
+            creds.code,
+            self._secret,
+            timeout=self._acceptor.timeouts.handshake,
+            on_ok=told.append,
+        )
         self._learn(told[0] if told else b"", host, port)
         # This one works: stay with it (where it is in the list learnt now).
         where_now = [relay_address(*a) for a in self.addresses]
@@ -491,14 +529,15 @@ class RelayRegistration:
             while not creds.ended and not self._stopping:
                 try:
                     ftype, body = await wait_for(
-                        read_frame(reader, HANDSHAKE_FRAME_MAX), self._ping_interval * 3)
+                        read_frame(reader, HANDSHAKE_FRAME_MAX), self._ping_interval * 3
+                    )
                 except asyncio.TimeoutError:
                     silent = True
                     raise
                 if ftype == FrameType.RELAY_INCOMING and len(body) >= TOKEN_SIZE:
-                    join = asyncio.ensure_future(self._join(body[:TOKEN_SIZE],
-                                                            body[TOKEN_SIZE:].decode(
-                                                                "utf-8", "replace")))
+                    join = asyncio.ensure_future(
+                        self._join(body[:TOKEN_SIZE], body[TOKEN_SIZE:].decode("utf-8", "replace"))
+                    )
                     self._joins.add(join)
                     join.add_done_callback(self._joins.discard)
                 elif ftype != FrameType.RELAY_PONG:
@@ -536,9 +575,13 @@ class RelayRegistration:
         peer = f"relay {self.relay_host}:{self.relay_port} viewer {viewer_addr}"
         try:
             reader, writer = await open_relay(
-                self.relay_host, self.relay_port, ROLE_HOST_DATA,
-                self._acceptor.credentials.code, join_id,
-                timeout=self._acceptor.timeouts.handshake)
+                self.relay_host,
+                self.relay_port,
+                ROLE_HOST_DATA,
+                self._acceptor.credentials.code,
+                join_id,
+                timeout=self._acceptor.timeouts.handshake,
+            )
         except (ScreencodecError, OSError) as exc:
             self._acceptor.report(peer, exc)
             return
@@ -579,8 +622,14 @@ async def host_via_relay(
     reports it.
     """
     check_not_ended(credentials)
-    acceptor = HostAcceptor(credentials, on_channel, on_error, timeouts or Timeouts(),
-                            attempts_per_minute)
-    return RelayRegistration([(relay_host, relay_port), *alternates], acceptor,
-                             ping_interval=ping_interval, backoff_max=backoff_max,
-                             on_lost=on_lost, follow_cluster=follow_cluster)
+    acceptor = HostAcceptor(
+        credentials, on_channel, on_error, timeouts or Timeouts(), attempts_per_minute
+    )
+    return RelayRegistration(
+        [(relay_host, relay_port), *alternates],
+        acceptor,
+        ping_interval=ping_interval,
+        backoff_max=backoff_max,
+        on_lost=on_lost,
+        follow_cluster=follow_cluster,
+    )

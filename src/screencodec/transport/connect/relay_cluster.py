@@ -73,8 +73,9 @@ def _told_cluster(addresses: tuple[str, ...] | None) -> frozenset[tuple[str, int
     each checked as a redirect's is: none at all if any is not a host name
     or IP literal and port (a relay that tells garbage is not believed)."""
     try:
-        return frozenset(relay_address(*redirect_target(a.encode("ascii")))
-                         for a in addresses or ())
+        return frozenset(
+            relay_address(*redirect_target(a.encode("ascii"))) for a in addresses or ()
+        )
     except ProtocolError:
         return frozenset()
 
@@ -84,5 +85,6 @@ def _told_order(addresses: tuple[str, ...] | None) -> list[tuple[str, int]]:
     told = _told_cluster(addresses)
     if not told:
         return []
-    return list(dict.fromkeys(relay_address(*redirect_target(a.encode("ascii")))
-                              for a in addresses or ()))
+    return list(
+        dict.fromkeys(relay_address(*redirect_target(a.encode("ascii"))) for a in addresses or ())
+    )

@@ -115,8 +115,10 @@ def redirect_target(body: bytes) -> tuple[str, int]:
     host, port = parse_redirect(body)
     if is_relay_host(host):
         return host, port
-    raise ProtocolError("the relay redirected to something that is not a host name or IP "
-                        f"address ({safe_text(host, 64)!r})")
+    raise ProtocolError(
+        "the relay redirected to something that is not a host name or IP "
+        f"address ({safe_text(host, 64)!r})"
+    )
 
 
 async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *,
@@ -149,7 +151,8 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
                 ftype, body = await wait_for(_relay_answer(reader, where), timeout)
             except asyncio.TimeoutError:
                 raise (_UnreachedError if not hop else TransportError)(
-                    f"{where} did not answer in time: is it a screencodec relay?") from None
+                    f"{where} did not answer in time: is it a screencodec relay?"
+                ) from None
             if ftype == FrameType.RELAY_OK:
                 if on_ok is not None:
                     on_ok(body)

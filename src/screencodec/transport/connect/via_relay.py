@@ -160,9 +160,12 @@ def _held(key: tuple[str, int, str]) -> RelayPairing | None:
     return max(here or theirs, key=lambda p: p.order, default=None)
 
 
-def _pair(key: tuple[str, int, str], tag: bytes,
-          names: frozenset[tuple[str, int]] = frozenset(),
-          cluster: tuple[tuple[str, int], ...] = ()) -> RelayPairing:
+def _pair(
+    key: tuple[str, int, str],
+    tag: bytes,
+    names: frozenset[tuple[str, int]] = frozenset(),
+    cluster: tuple[tuple[str, int], ...] = (),
+) -> RelayPairing:
     """A pairing through ``key`` with the registration of ``tag``, kept;
     ``names``: the other addresses it may be named to; ``cluster``: those
     a reconnection may dial instead."""
@@ -198,10 +201,16 @@ class OtherRegistrationError(TransportError):
     (connect/reconnect.py), as "no such session" is."""
 
 
-async def connect_via_relay(relay_host: str, relay_port: int, code: str, password: str, *,
-                            timeouts: Timeouts | None = None,
-                            pair_timeout: float = 20.0,
-                            follow_cluster: bool = True) -> RelayChannel:
+async def connect_via_relay(
+    relay_host: str,
+    relay_port: int,
+    code: str,
+    password: str,
+    *,
+    timeouts: Timeouts | None = None,
+    pair_timeout: float = 20.0,
+    follow_cluster: bool = True,
+) -> RelayChannel:
     """Viewer side through a relay: name the code, then run the PAKE end to end.
 
     Raises like :func:`connect_direct`; an unknown code is
@@ -239,7 +248,8 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
         if not others:
             raise
         reached, (reader, writer) = await _through_cluster(
-            others, exc, code=code, token=token, timeout=pair_timeout, hops=hops, told=told)
+            others, exc, code=code, token=token, timeout=pair_timeout, hops=hops, told=told
+        )
     tag, cluster = parse_viewer_ok(told[0]) if told else (None, None)
     # What this connection's relays said is theirs: where they redirected
     # it, and the cluster of the one that paired it.
@@ -252,10 +262,15 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     # Not the list's first, the relay's own --advertise: the same relay by
     # another path, not another one (an agent that reached it through a
     # tunnel or proxy that is cut must not go around it; failover42's rule).
-    dialable = tuple(dict.fromkeys(
-        a for a in ([relay_address(*reached)] if instead else [])
-        + [relay_address(*h) for h in hops] + listed[1:]
-        if _this_machine(teller[0]) or not _this_machine(a[0])))
+    dialable = tuple(
+        dict.fromkeys(
+            a
+            for a in ([relay_address(*reached)] if instead else [])
+            + [relay_address(*h) for h in hops]
+            + listed[1:]
+            if _this_machine(teller[0]) or not _this_machine(a[0])
+        )
+    )
     try:
         try:
             result = await handshake_viewer(reader, writer, code, password, t)
@@ -264,7 +279,8 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
                 raise OtherRegistrationError(
                     "the relay paired this viewer with another registration of the code than "
                     f"the session it was in, which did not let it in ({safe_text(exc, 200)}): "
-                    "someone else may hold the code for now") from exc
+                    "someone else may hold the code for now"
+                ) from exc
             raise
         # The host proved the password.
         pairing = None if tag is None else _pair(key, tag, names, dialable)
@@ -278,7 +294,8 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
         first = "wrong session password, or t" if "wrong session password" in str(exc) else "T"
         raise AuthenticationError(
             f"{first}his session is not answering as expected: the code may now belong to "
-            "another host (ask for the code and password the host shows now)") from exc
+            "another host (ask for the code and password the host shows now)"
+        ) from exc
     except ProtocolError as exc:
         await close_writer(writer)
         raise ProtocolError(f"this session is not answering as expected ({exc})") from exc
@@ -291,8 +308,10 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
         peer = f"relay {safe_text(host, 64)}:{port} (redirected from {relay_host}:{relay_port})"
     if instead:
         host, port = hops[-1] if hops else reached
-        peer = (f"relay {safe_text(host, 64)}:{port} (of the same cluster as"
-                f" {relay_host}:{relay_port}, which could not be reached)")
+        peer = (
+            f"relay {safe_text(host, 64)}:{port} (of the same cluster as"
+            f" {relay_host}:{relay_port}, which could not be reached)"
+        )
     channel = RelayChannel(reader, writer, result, is_host=False, peer=peer, timeouts=t)
     channel.resume_hold = pairing
     if instead:
@@ -300,8 +319,7 @@ async def connect_via_relay(relay_host: str, relay_port: int, code: str, passwor
     return channel
 
 
-def _elsewhere(held: RelayPairing | None,
-               key: tuple[str, int, str]) -> list[tuple[str, int]]:
+def _elsewhere(held: RelayPairing | None, key: tuple[str, int, str]) -> list[tuple[str, int]]:
     """The other relays a reconnection through ``key`` may dial: its held
     pairing's cluster without the address given, at most CLUSTER_MOST."""
     if held is None:
@@ -311,8 +329,14 @@ def _elsewhere(held: RelayPairing | None,
 
 
 async def _through_cluster(
-    others: list[tuple[str, int]], first: _UnreachedError, *, code: str, token: bytes,
-    timeout: float, hops: list[tuple[str, int]], told: list[bytes],
+    others: list[tuple[str, int]],
+    first: _UnreachedError,
+    *,
+    code: str,
+    token: bytes,
+    timeout: float,
+    hops: list[tuple[str, int]],
+    told: list[bytes],
 ) -> tuple[tuple[str, int], tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     """The first of ``others`` that answers (the relay given could not be
     reached: ``first``): where, and its stream. One that answers with a
@@ -322,14 +346,22 @@ async def _through_cluster(
         hops.clear()
         try:
             return (host, port), await open_relay(
-                host, port, ROLE_VIEWER, code, token, timeout=timeout,
-                on_redirect=lambda h, p: hops.append((h, p)), on_ok=told.append)
+                host,
+                port,
+                ROLE_VIEWER,
+                code,
+                token,
+                timeout=timeout,
+                on_redirect=lambda h, p: hops.append((h, p)),
+                on_ok=told.append,
+            )
         except (_UnreachedError, _NotARelayError, SessionClosedError):
             continue  # not a relay that answers: the next (a list may name a dead one)
     where = ", ".join(_hostport(*a) for a in others)
     n = len(others)
     error = TransportError(
         f"{first}; nor {'the other relay' if n == 1 else f'any of the {n} other relays'} of"
-        f" its cluster ({where})")
+        f" its cluster ({where})"
+    )
     error.errno = first.errno
     raise error from first
