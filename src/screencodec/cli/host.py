@@ -124,8 +124,8 @@ from screencodec.cli.terminal import (
 )
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.config import HostConfig
-from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.host import Host
+from screencodec.transport.session.terminal_questions import TerminalQuestions
 
 __all__ = ["BANNER", "NO_INPUT", "VIEW_ONLY", "run_host"]
 

@@ -22,11 +22,7 @@ from screencodec.cli.say import HOST_COMMANDS, Command, help_lines, unknown
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError
-from screencodec.transport.session.consent import (
-    TerminalQuestions,
-    if_answer_dropped,
-    question_gone,
-)
+from screencodec.transport.session.consent import if_answer_dropped, question_gone
 from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
 from screencodec.transport.session.events import (
     FileRefused,
@@ -43,6 +39,7 @@ from screencodec.transport.session.permissions import (
     Grant,
     Permission,
 )
+from screencodec.transport.session.terminal_questions import TerminalQuestions
 
 __all__ = ["_Commands"]
 

@@ -32,7 +32,6 @@ from screencodec.cli.host_lines import (
 from screencodec.cli.progress import Receiving
 from screencodec.cli.terminal import StatusLines
 from screencodec.transport.channel.display import amount, safe_text
-from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.endreasons import LET_IN_TO_NOTHING
 from screencodec.transport.session.events import (
     ChatDelivery,
@@ -51,6 +50,7 @@ from screencodec.transport.session.events import (
 )
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.permissions import VIEW
+from screencodec.transport.session.terminal_questions import TerminalQuestions
 
 __all__ = ["GUESS_REPORT_EVERY", "RECEIVING_CHECK", "Silences", "_receiving", "_show", "_silences"]
 

@@ -25,7 +25,6 @@ from screencodec.cli.progress import Progress
 from screencodec.cli.say import file_to_send, stop_names
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import amount, safe_text
-from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.events import FileRefused
 from screencodec.transport.session.host import Host
 from screencodec.transport.session.sidechannels import (
@@ -41,6 +40,7 @@ from screencodec.transport.session.sidechannels import (
     WITHDRAWN_STOPPED,
     WITHDRAWN_UNREAD,
 )
+from screencodec.transport.session.terminal_questions import TerminalQuestions
 
 __all__ = ["REFUSED_EVERY", "_FileCommands"]
 

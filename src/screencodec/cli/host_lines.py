@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from screencodec.cli.terminal import StatusLines, in_words, rtt_band, rtt_shown
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.chat import DELIVERED, NOT_CONFIRMED, NOT_DELIVERED
-from screencodec.transport.session.consent import TerminalQuestions
 from screencodec.transport.session.endreasons import (
     AGENT_LEFT,
     LINK_LOST,
@@ -32,6 +31,7 @@ from screencodec.transport.session.events import ChatDelivery
 from screencodec.transport.session.link import SCREEN_GONE
 from screencodec.transport.session.permissions import ConsentRequest
 from screencodec.transport.session.stats import LinkStats
+from screencodec.transport.session.terminal_questions import TerminalQuestions
 
 if TYPE_CHECKING:
     from screencodec.transport.connect.registration import RelayStatus

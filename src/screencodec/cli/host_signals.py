@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from screencodec.cli.terminal import ending_signals
-from screencodec.transport.session.consent import TerminalQuestions
+from screencodec.transport.session.terminal_questions import TerminalQuestions
 
 __all__ = ["_stop_on_signals"]
 

@@ -21,7 +21,7 @@ from typing import TextIO
 
 from screencodec.cli.say import SAY, Command, command
 from screencodec.cli.terminal import TypedLine
-from screencodec.transport.session.consent import TerminalQuestions
+from screencodec.transport.session.terminal_questions import TerminalQuestions
 
 __all__ = ["_TerminalInput"]
 

@@ -54,10 +54,8 @@ if TYPE_CHECKING:
     from screencodec.transport.session.consent import (
         ConsentCallback,
         Questions,
-        TerminalQuestions,
         allow,
         deny,
-        terminal_consent,
     )
     from screencodec.transport.session.encoding import session_encoder
     from screencodec.transport.session.events import (
@@ -104,6 +102,10 @@ if TYPE_CHECKING:
     from screencodec.transport.session.refusal import Refusal
     from screencodec.transport.session.screens import SourceFactory
     from screencodec.transport.session.stats import LinkStats
+    from screencodec.transport.session.terminal_questions import (
+        TerminalQuestions,
+        terminal_consent,
+    )
     from screencodec.transport.session.viewer import Viewer
 
 #: Each public name, imported from its module on first use (PEP 562), as the
@@ -157,7 +159,7 @@ _LAZY = {
     "SourceFactory": "screencodec.transport.session.screens",
     "StatsUpdated": "screencodec.transport.session.events",
     "Subscription": "screencodec.transport.session.events",
-    "TerminalQuestions": "screencodec.transport.session.consent",
+    "TerminalQuestions": "screencodec.transport.session.terminal_questions",
     "Timeouts": "screencodec.transport.channel.limits",
     "VIEW": "screencodec.transport.session.permissions",
     "Viewer": "screencodec.transport.session.viewer",
@@ -174,7 +176,7 @@ _LAZY = {
     "safe_text": "screencodec.transport.channel.display",
     "session_encoder": "screencodec.transport.session.encoding",
     "share": "screencodec.transport.entry",
-    "terminal_consent": "screencodec.transport.session.consent",
+    "terminal_consent": "screencodec.transport.session.terminal_questions",
     "view": "screencodec.transport.entry",
 }
 
