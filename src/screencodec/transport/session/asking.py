@@ -36,7 +36,8 @@ class _Shown:
 
 
 _SHOWN: contextvars.ContextVar[_Shown | None] = contextvars.ContextVar(
-    "question_shown", default=None)
+    "question_shown", default=None
+)
 
 
 @contextlib.contextmanager

@@ -287,8 +287,10 @@ class TerminalQuestions:
             self.read += dropped
             dropped, self._early = dropped + self._early, 0
             body = "".join(f"***   {line}\n" for line in lines)
-            self.out.write(f"{_typed_before(dropped, label)}\n*** {label}: {kind}\n{body}"
-                           f"*** {means}; anything else = no. [y/N] ")
+            self.out.write(
+                f"{_typed_before(dropped, label)}\n*** {label}: {kind}\n{body}"
+                f"*** {means}; anything else = no. [y/N] "
+            )
             self.out.flush()
             self._again = f"*** {label} is still open: {means}; anything else = no. [y/N] "
             self._owed = False
@@ -308,7 +310,8 @@ class TerminalQuestions:
                 # a few loop steps on): its agent may go meanwhile, and a
                 # "yes" then granted nothing (consent41). Held till then.
                 later = yes and _when_settled(
-                    lambda kept, why: self._answered_yes(label, kept, why, nothing))
+                    lambda kept, why: self._answered_yes(label, kept, why, nothing)
+                )
                 if later:  # nothing more to show of this question meanwhile
                     self._again, self._prompted = "", False
                     # A command typed after the answer waits for it to be read
@@ -357,8 +360,13 @@ class TerminalQuestions:
 
     def _answered_yes(self, label: str, kept: bool, why: str, nothing: str) -> None:
         """The yes to ``label`` reached its asker (``kept``) or was dropped."""
-        said = ("yes" if kept else f"that yes came too late, {why}: {nothing}." if why
-                else f"your yes was not taken (the host's program failed): {nothing}.")
+        said = (
+            "yes"
+            if kept
+            else f"that yes came too late, {why}: {nothing}."
+            if why
+            else f"your yes was not taken (the host's program failed): {nothing}."
+        )
         self.out.write(f"*** {label}: {said}\n")
         self._closed()
 
@@ -413,7 +421,6 @@ class TerminalQuestions:
         self.say(_typed_before(1, self._label).lstrip("\n"), reply=True)
         return True
 
-
     async def _own_line(self, reader: _LineReader, label: str) -> str:
         """The next line typed for the question on screen (``label``): a
         yes that comes within :attr:`settle` of the close of a question left
@@ -436,8 +443,10 @@ class TerminalQuestions:
                 return line
             self._wake_readers()  # read, not taken: the question stays open
             which = f"question {closed}" if closed else "the question before"
-            self.out.write(f"\n*** That y came as {which} closed: not taken as the"
-                           f" answer to {label}. Read it, then answer. [y/N] ")
+            self.out.write(
+                f"\n*** That y came as {which} closed: not taken as the"
+                f" answer to {label}. Read it, then answer. [y/N] "
+            )
             self.out.flush()
             self._prompted = True
 
