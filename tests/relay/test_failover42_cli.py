@@ -13,8 +13,11 @@ without its user being asked again.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from transport.test_cli import CLI, ENV, start_host, stop
 from transport.test_relay_notice import _Output
@@ -22,8 +25,25 @@ from transport.test_relay_notice import _Output
 from .cluster import RedisServer, RelayProcess
 
 
-def test_the_host_command_moves_to_the_other_relay_and_the_agent_goes_on(
-        redis_server: RedisServer) -> None:  # fmt: skip
+@dataclass
+class Watching:
+    """Relays A and B (real processes), ``screencodec host --relay A`` whose
+    user let in ``screencodec view`` (given ``via``), which shows a picture."""
+
+    first: RelayProcess
+    second: RelayProcess
+    a: str
+    b: str
+    code: str
+    out: _Output  #: the host's
+    seen: _Output  #: the view's
+    view: subprocess.Popen[str]
+
+
+@contextlib.contextmanager
+def watching(redis_server: RedisServer, via: str) -> Iterator[Watching]:
+    """:class:`Watching` with the view given relay ``via`` ("a" or "b");
+    both commands stopped and both relays killed after."""
     first, second = RelayProcess(redis_server, 15.0), RelayProcess(redis_server, 15.0)
     a, b = f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
     host = view = None
@@ -31,7 +51,8 @@ def test_the_host_command_moves_to_the_other_relay_and_the_agent_goes_on(
         host, code, password, _ = start_host(where=("--relay", a))
         out = _Output(host)
         view = subprocess.Popen(
-            [*CLI, "view", "--relay", b, "--code", code, "--password", password],
+            [*CLI, "view", "--relay", a if via == "a" else b, "--code", code,
+             "--password", password],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, env=ENV)  # fmt: skip
         seen = _Output(view)
@@ -40,8 +61,21 @@ def test_the_host_command_moves_to_the_other_relay_and_the_agent_goes_on(
         host.stdin.write("y\n")
         host.stdin.flush()
         seen.wait_for(r"\[view\] 320x240 decoded", timeout=60)
+        yield Watching(first, second, a, b, code, out, seen, view)
+    finally:
+        for proc in (view, host):
+            if proc is not None:
+                stop(proc)
+        for relay in (first, second):
+            if relay.proc.poll() is None:
+                relay.kill()
 
-        first.kill()
+
+def test_the_host_command_moves_to_the_other_relay_and_the_agent_goes_on(
+        redis_server: RedisServer) -> None:  # fmt: skip
+    with watching(redis_server, "b") as w:
+        a, b, code, out, seen = w.a, w.b, w.code, w.out, w.seen
+        w.first.kill()
         lost = out.wait_for(r"lost the relay[^\n]*\n").group(0)
         assert re.fullmatch(
             rf"lost the relay at {re.escape(a)} \([^)]+\); retrying it and 1 other relay of its"
@@ -54,10 +88,3 @@ def test_the_host_command_moves_to_the_other_relay_and_the_agent_goes_on(
         seen.wait_for(r"back in the session, granted: view\n")
         assert out.text.count("[y/N]") == 1, out.text
         assert "no such session code" not in seen.text, seen.text
-    finally:
-        for proc in (view, host):
-            if proc is not None:
-                stop(proc)
-        for relay in (first, second):
-            if relay.proc.poll() is None:
-                relay.kill()

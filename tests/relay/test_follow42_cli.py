@@ -14,34 +14,16 @@ on through B without the host's user being asked again.
 from __future__ import annotations
 
 import re
-import subprocess
 
-from transport.test_cli import CLI, ENV, start_host, stop
-from transport.test_relay_notice import _Output
-
-from .cluster import RedisServer, RelayProcess
+from .cluster import RedisServer
+from .test_failover42_cli import watching
 
 
 def test_an_agent_given_the_killed_relay_follows_its_host_to_the_other(
         redis_server: RedisServer) -> None:  # fmt: skip
-    first, second = RelayProcess(redis_server, 15.0), RelayProcess(redis_server, 15.0)
-    a, b = f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
-    host = view = None
-    try:
-        host, code, password, _ = start_host(where=("--relay", a))
-        out = _Output(host)
-        view = subprocess.Popen(
-            [*CLI, "view", "--relay", a, "--code", code, "--password", password],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env=ENV)  # fmt: skip
-        seen = _Output(view)
-        out.wait_for(r"\[y/N\] $", timeout=60)
-        assert host.stdin is not None
-        host.stdin.write("y\n")
-        host.stdin.flush()
-        seen.wait_for(r"\[view\] 320x240 decoded", timeout=60)
-
-        first.kill()
+    with watching(redis_server, "a") as w:
+        a, b, out, seen = w.a, w.b, w.out, w.seen
+        w.first.kill()
         out.wait_for(r"moved to the relay[^\n]*\n")
         line = seen.wait_for(r"reconnected[^\n]*\n", timeout=30).group(0)
         assert line == (f"reconnected through the relay at {b}, of the same cluster as the one"
@@ -50,15 +32,8 @@ def test_an_agent_given_the_killed_relay_follows_its_host_to_the_other(
         seen.wait_for(r"back in the session, granted: view\n")
         # The same session: the host's user was not asked again.
         assert out.text.count("[y/N]") == 1, out.text
-        assert view.poll() is None
+        assert w.view.poll() is None
         # B goes too: the agent says it tried both.
-        second.kill()
+        w.second.kill()
         seen.wait_for(re.escape(f"still reconnecting: cannot reach {a}: connection refused;"
                                 f" nor the other relay of its cluster ({b})\n"), timeout=30)
-    finally:
-        for proc in (view, host):
-            if proc is not None:
-                stop(proc)
-        for relay in (first, second):
-            if relay.proc.poll() is None:
-                relay.kill()

@@ -128,13 +128,7 @@ def run_in_netns(
         spec = {"workload": workload, "link": asdict(link), "seconds": seconds,
                 "size": list(size), "session": session, "cross": cross,
                 "steps": [asdict(s) for s in steps]}  # fmt: skip
-        out = subprocess.run(
-            ["ip", "netns", "exec", ns, sys.executable, "-m", __name__, json.dumps(spec)],
-            capture_output=True, check=False, timeout=seconds + 180,
-        )  # fmt: skip
-        if out.returncode != 0:
-            raise NetnsError(f"the session in {ns} failed: {out.stderr.decode()[-2000:]}")
-        result: SessionResult = pickle.loads(out.stdout)  # our own child's
+        result = _child_in(ns, spec, seconds)
         result.link = f"{link.name} (tc)"
         return result
     finally:
@@ -231,6 +225,11 @@ def _session_in(
 ) -> SessionResult:
     spec = {"workload": workload, "link": asdict(link), "seconds": seconds,
             "size": list(size), "session": {}, "listen_in": listen_in}  # fmt: skip
+    return _child_in(ns, spec, seconds)
+
+
+def _child_in(ns: str, spec: dict[str, Any], seconds: float) -> SessionResult:
+    """Run :func:`_child` with ``spec`` inside namespace ``ns``; its result."""
     out = subprocess.run(
         ["ip", "netns", "exec", ns, sys.executable, "-m", __name__, json.dumps(spec)],
         capture_output=True, check=False, timeout=seconds + 180,
