@@ -73,6 +73,7 @@ __all__ = [
     "check_public_names",
     "claim_verifier",
     "encode_open",
+    "encode_pong",
     "encode_recovering",
     "encode_redirect",
     "encode_viewer_ok",
@@ -303,6 +304,21 @@ def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
     bytes each; others are left out). With none, the body is the
     tag alone, as relays before cluster lists sent it (a viewer that expects
     exactly 16 bytes keeps the tag)."""
+    return encode_frame(FrameType.RELAY_OK, _tag_and_cluster(tag, cluster))
+
+
+def encode_pong(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
+    """The RELAY_PONG frame that answers a host's RELAY_PING: its
+    registration's pair tag and this relay's cluster as it knows it now,
+    as RELAY_OK told them (:func:`encode_viewer_ok`'s body, read with
+    :func:`parse_viewer_ok`), so a relay that joined the cluster after the
+    host registered is known to it (relay43). A host before relay43 reads
+    no body; a relay before it sends none."""
+    return encode_frame(FrameType.RELAY_PONG, _tag_and_cluster(tag, cluster))
+
+
+def _tag_and_cluster(tag: bytes, cluster: Sequence[str]) -> bytes:
+    """``tag`` and the cluster field listing ``cluster`` (RELAY_OK's body)."""
     entries = []
     room = HANDSHAKE_FRAME_MAX - TOKEN_SIZE - 2
     for address in cluster:
@@ -319,7 +335,7 @@ def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
     body = tag
     if entries:
         body += bytes([_CLUSTER_FIELD, len(entries)]) + b"".join(entries)
-    return encode_frame(FrameType.RELAY_OK, body)
+    return body
 
 
 def parse_viewer_ok(body: bytes) -> tuple[bytes | None, tuple[str, ...] | None]:

@@ -77,6 +77,7 @@ from screencodec.transport.relay.protocol import (
     check_advertise,
     check_public_names,
     claim_verifier,
+    encode_pong,
     encode_recovering,
     encode_redirect,
     encode_viewer_ok,
@@ -879,7 +880,9 @@ class Relay:
                     why = f"unexpected frame {ftype}"
                     raise ProtocolError(f"unexpected frame {ftype} on a control connection")
                 reg.heard = time.monotonic()
-                writer.write(encode_frame(FrameType.RELAY_PONG))
+                # The cluster as known now (relay43): a relay that joined
+                # since the host registered is one it may move to.
+                writer.write(encode_pong(pair_tag(verifier), self._cluster()))
                 await writer.drain()
         finally:
             if why != "idle":
