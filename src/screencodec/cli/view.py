@@ -68,6 +68,7 @@ from screencodec.cli.view_commands import (
 )
 from screencodec.cli.view_connect import (
     _connect,
+    _first_connect,
     _Over,
     _rejoin,
     _rejoin_words,  # noqa: F401 (tests import it from here)
@@ -187,7 +188,7 @@ async def _view_main(args: argparse.Namespace, password: str,
     # after) exited 130 with no Bye, and one that came as the host's yes did
     # was dropped, the session going on.
     with _leave_on_signals() as left, contextlib.ExitStack() as stack:
-        _, channel = await _unless_left(_connect(args, password), left, cancel=True)
+        _, channel = await _unless_left(_first_connect(args, password), left, cancel=True)
         if channel is None:
             return _left_before_joining(args)
         viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels)

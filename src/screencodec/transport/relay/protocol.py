@@ -60,6 +60,7 @@ __all__ = [
     "ENDED_DISPLAY_GONE",
     "ENDED_RELEASED",
     "ENDED_STOPPED",
+    "HOST_NOT_BACK_YET",
     "RECOVERING",
     "RELAY_REDIRECT",
     "RELAY_RELEASE",
@@ -96,6 +97,14 @@ _OPEN = struct.Struct(f">4sHB{CODE_DIGITS}s{TOKEN_SIZE}s")
 #: directory recovers (a new cluster's first ``claim_ttl``, a Redis that
 #: lost its keys): a wait, which a host sits out (cli/host_start.py).
 RECOVERING = "session directory recovering"
+#: A relay's words, with UNKNOWN_SESSION, for a viewer of a code nobody
+#: holds while the session directory recovers (its relays make their hosts'
+#: claims again): not "no such session code", which a new agent gives up
+#: on, while the host may still come back (relay43; cli/view_connect.py
+#: waits on them).
+HOST_NOT_BACK_YET = (
+    "the session directory is recovering: this code's host may not have registered again yet"
+)
 #: Every version reads a REFUSE's words from its body's bytes 1-199 and no
 #: further (framing.refusal_error), so a field after them is unseen by a
 #: peer that does not know it. The words are padded with spaces up to it,
