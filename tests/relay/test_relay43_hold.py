@@ -15,7 +15,9 @@ Real `screencodec relay` processes and redis-server; `screencodec view`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
+import threading
 import time
 
 import redis
@@ -24,13 +26,13 @@ from screencodec.errors import RefuseCode
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, read_frame
 from screencodec.transport.connect import host_via_relay
-from screencodec.transport.relay import ROLE_HOST_CONTROL
-from screencodec.transport.relay.protocol import RELAY_REDIRECT
+from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER
+from screencodec.transport.relay.protocol import RELAY_REDIRECT, claim_verifier
 from transport.test_cli import CLI, ENV, stop
 from transport.test_relay_notice import _Output
 
 from .cluster import RedisServer, RelayProcess, run
-from .test_failover42_host_moves import FAST
+from .test_failover42_host_moves import FAST, _answer
 from .test_relay42_flushed_key import _join_from
 from .test_review40d_join_id_replay import _open
 
@@ -137,3 +139,80 @@ def test_view_waits_for_the_customers_host_while_the_directory_recovers(
         if view is not None:
             stop(view)
         relay.kill()
+
+
+def test_a_stranger_with_the_code_neither_lengthens_the_hold_nor_takes_the_code(
+    redis_server: RedisServer,
+) -> None:
+    """The attack on the longer hold: while the agent's viewer is held at B
+    (the claim gone with a FLUSHALL, claim_ttl 45), someone who knows the
+    code joins it over and over and registers it under its own secret at B,
+    from 3 addresses of its own. Expected: its registrations are refused
+    throughout (BUSY while the grace runs, CODE_IN_USE once the host's
+    relay made its claim again, RATE_LIMITED past its budget; never
+    RELAY_OK), the agent's viewer is
+    redirected to the host's relay as before, and the claim is the host's."""
+    a = RelayProcess(redis_server, claim_ttl=45.0)
+    b = None
+    try:
+        code, secret = "434343435", bytes([44]) * 16
+
+        async def main() -> None:
+            nonlocal b
+            control = await _open(a.port, ROLE_HOST_CONTROL, code, secret)
+            said: list[str] = []
+            stop = asyncio.Event()  # a flag too: gh-86296 (failover42's stranger)
+            try:
+                await asyncio.to_thread(_after_a_heartbeat, redis_server, code)
+                redis.Redis.from_url(redis_server.url).flushall()
+                b = RelayProcess(redis_server, claim_ttl=45.0)
+                port = b.port
+                # Its log lines read as they come: a pipe left full (64 KiB
+                # of the stranger's refusals) stops the relay's loop.
+                assert b.proc.stdout is not None
+                threading.Thread(target=b.proc.stdout.read, daemon=True).start()
+
+                async def stranger() -> None:
+                    i = 0
+                    while not stop.is_set():
+                        i += 1
+                        source = f"127.0.43.{7 + i % 3}"
+                        said.append(await _answer(port, source, ROLE_HOST_CONTROL, code,
+                                                  bytes([i % 256]) * 16))  # fmt: skip
+                        with contextlib.suppress(asyncio.TimeoutError):
+                            await asyncio.wait_for(_answer(port, source, ROLE_VIEWER, code,
+                                                           bytes(16)), 0.05)  # fmt: skip
+                        await asyncio.sleep(0.05)
+
+                hammering = asyncio.ensure_future(stranger())
+
+                try:
+                    agent = await _viewer_answer(port, code, "127.0.43.1")
+                    assert agent == (RELAY_REDIRECT, f"127.0.0.1:{a.port}".encode())
+                    await asyncio.sleep(1.0)  # the stranger goes on past the claim's return
+                finally:
+                    stop.set()
+                    hammering.cancel()
+                    await asyncio.gather(hammering, return_exceptions=True)
+                assert "RELAY_OK" not in said, said
+                assert set(said) <= {"BUSY", "CODE_IN_USE", "RATE_LIMITED"}, set(said)
+                # (Past its 20 registrations a minute per address it is
+                # refused RATE_LIMITED before any claim is looked at.)
+                assert "BUSY" in said, said
+                client = redis.Redis.from_url(redis_server.url)
+                try:
+                    held = client.get(f"screencodec:claim:{code}")
+                finally:
+                    client.close()
+                assert held is not None
+                assert held.decode().startswith(claim_verifier(code, secret).hex())
+                assert held.decode().endswith(f"127.0.0.1:{a.port}")
+            finally:
+                control[1].close()
+                await asyncio.sleep(0)
+
+        run(main(), 60)
+    finally:
+        a.kill()
+        if b is not None:
+            b.kill()
