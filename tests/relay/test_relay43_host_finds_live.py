@@ -25,11 +25,14 @@ import contextlib
 import redis
 
 from free_port import free_port
+from screencodec.errors import RefuseCode
 from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import FrameType, encode_frame, read_frame
 from screencodec.transport.connect import host_via_relay
 
 from .cluster import RedisServer, RelayProcess, run, wait_for
 from .test_failover42_host_moves import FAST
+from .test_relay43_hostile_pongs import _Relay
 
 
 def _list_dead(redis_server: RedisServer, addresses: list[str]) -> None:
@@ -142,3 +145,42 @@ def test_a_relay_that_joins_after_the_host_registered_is_learnt_from_its_pongs(
         for relay in (first, later):
             if relay is not None and relay.proc.poll() is None:
                 relay.kill()
+
+
+def test_a_relay_that_refuses_the_host_sends_its_next_attempt_to_the_next_relay() -> None:
+    """A relay whose directory is out of its reach refuses every
+    registration BUSY: the host's next attempt starts at the next relay, as
+    one per attempt did before relay43 (found in review: the staggered
+    attempts started again at the refusing relay, for good)."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            await read_frame(reader, 1024)
+            writer.write(
+                encode_frame(
+                    FrameType.REFUSE, bytes([RefuseCode.BUSY]) + b"session directory unavailable"
+                )
+            )
+            await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        busy = await asyncio.start_server(refuse, "127.0.0.1", 0)
+        try:
+            async with _Relay(b"") as other:
+                reg = await host_via_relay(
+                    "127.0.0.1",
+                    busy.sockets[0].getsockname()[1],
+                    SessionCredentials(),
+                    lambda ch: None,
+                    timeouts=FAST,
+                    alternates=[("127.0.0.1", other.port)],
+                )
+                async with reg:
+                    await reg.wait_registered(10)
+                    assert reg.relay_port == other.port
+        finally:
+            busy.close()
+            await busy.wait_closed()
+
+    run(main())

@@ -193,6 +193,8 @@ class RelayRegistration:
         self._next = 0
         #: Relays that failed lately: tried after the others (relay43).
         self._shunned = Shunned()
+        #: The last attempt reached none of them (each attempt tries all).
+        self._tried_all = False
         self.relay_host, self.relay_port = self._relays[0]
         self._acceptor = acceptor
         self._secret = secrets.token_bytes(TOKEN_SIZE)
@@ -434,6 +436,7 @@ class RelayRegistration:
 
     async def _run(self) -> None:
         backoff = 0.2
+        attempts = 0
         while not self._acceptor.credentials.ended and not self._stopping:
             self.state = "connecting"
             before = self.registrations
@@ -456,8 +459,11 @@ class RelayRegistration:
                 self._cut(error)  # registered, then cut: maybe back at once
             else:
                 self._tell(False, error or self.last_error)  # this attempt failed
-            # Every relay was tried (relay43: each attempt tries them all).
-            self._first_try.set()
+            attempts += 1
+            # Every relay given was tried: an attempt that reached none tried
+            # them all (relay43); one refused stops at that relay.
+            if attempts >= len(self._relays) or self._tried_all:
+                self._first_try.set()
             if self.registrations and self._registered.is_set():
                 backoff = 0.2  # we were registered: the relay is back, retry soon
             self._registered.clear()
@@ -516,6 +522,7 @@ class RelayRegistration:
         A refusal is the cluster's directory speaking: raised. None taken:
         the first address's error."""
         creds = self._acceptor.credentials
+        self._tried_all = False
         every = list(self.addresses)
         start = self._next % len(every)
         left = self._shunned.order(every[start:] + every[:start])
@@ -528,6 +535,7 @@ class RelayRegistration:
             except TransportError as exc:
                 for address in left:
                     self._shunned.failed(address)
+                self._tried_all = True
                 raise errors.get(first, next(iter(errors.values()), exc)) from None
             for i, why in failed.items():
                 self._shunned.failed(left[i])
@@ -551,8 +559,16 @@ class RelayRegistration:
                 self._shunned.failed((host, port))
                 errors[host, port] = exc
                 if not left:
+                    self._tried_all = True
                     raise errors.get(first, exc) from None
                 continue
+            except Exception:
+                # A refusal (BUSY: that relay's directory out of reach,
+                # RATE_LIMITED, ...): the next attempt starts at the next
+                # relay, as before relay43, and this one is tried last.
+                self._shunned.failed((host, port))
+                self._next = every.index((host, port)) + 1
+                raise
             self._shunned.answered((host, port))
             self._learn(told[0] if told else b"", host, port)
             return host, port, reader, writer
