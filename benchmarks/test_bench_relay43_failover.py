@@ -110,3 +110,59 @@ def _once(dead: int) -> float:
 def test_host_registered_elsewhere_after_kill(dead: int) -> None:
     took = [_once(dead) for _ in range(RUNS)]
     print(f"\nrelay43 dead={dead}: " + ", ".join(f"{t:.2f}" for t in took) + " s")
+
+
+def _agent_once() -> float:
+    """Seconds an agent reconnecting through relay A (stopped with SIGSTOP:
+    it accepts and answers nothing) takes to be paired through B, where
+    its host is, which its pairing knows."""
+    import signal
+
+    from screencodec.transport.connect import connect_via_relay
+
+    rport = _port()
+    server = subprocess.Popen(
+        [REDIS, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    procs = [server]
+    try:
+        _until(server, b"Ready to accept connections")
+        url = f"redis://127.0.0.1:{rport}/0"
+        client = redis.Redis.from_url(url)
+        client.set("screencodec:epoch", "new-cluster", nx=True)
+        client.close()
+        (a, a_port), (b, b_port) = _relay(url), _relay(url)
+        procs += [a, b]
+
+        async def main() -> float:
+            timeouts = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
+            creds = SessionCredentials()
+            reg = await host_via_relay("127.0.0.1", b_port, creds, lambda ch: None,
+                                       timeouts=timeouts)  # fmt: skip
+            try:
+                await reg.wait_registered(10)
+                first = await connect_via_relay("127.0.0.1", a_port, creds.code,
+                                                creds.password, timeouts=timeouts)  # fmt: skip
+                a.send_signal(signal.SIGSTOP)
+                start = time.monotonic()
+                again = await connect_via_relay("127.0.0.1", a_port, creds.code,
+                                                creds.password, timeouts=timeouts)  # fmt: skip
+                took = time.monotonic() - start
+                await again.close()
+                await first.close()
+                return took
+            finally:
+                await reg.close()
+
+        return asyncio.run(main())
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def test_agent_past_a_stopped_relay() -> None:
+    took = [_agent_once() for _ in range(RUNS)]
+    print("\nrelay43 agent past a stopped relay: " + ", ".join(f"{t:.2f}" for t in took) + " s")
