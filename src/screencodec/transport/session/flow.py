@@ -245,6 +245,7 @@ class CongestionControl:
         self._standing_since: float | None = None  # a delay over the threshold, not growing
         self._standing_cut = False  # its one cut was made
         self._over_since: float | None = None  # sent time of the first of a run of levels over
+        self._over_arrived = 0.0  # ... and its arrival (viewer clock)
 
     # -- the send side -----------------------------------------------------
 
@@ -469,7 +470,8 @@ class CongestionControl:
             # back to back; a viewer that reads late finds them waiting and
             # reads them in a fraction of their time on the link.
             late = span < 0.5 * (rec.size - _SEGMENT) / self.rate
-        self._stamped_sample(first_owd - base, late, rec.at, now, rec.ahead / self.rate)
+        own = rec.ahead / self.rate
+        self._stamped_sample(first_owd - base, late, rec.at, now, own, arrived=arrived)
 
     def _share_rate(self, now: float) -> None:
         """Behind someone else's full queue our bytes are let in between
@@ -571,7 +573,7 @@ class CongestionControl:
             self._recover(now)
 
     def _stamped_sample(self, level: float, late: bool | None, sent_at: float, now: float,
-                        own: float = 0.0) -> None:  # fmt: skip
+                        own: float = 0.0, *, arrived: float | None = None) -> None:  # fmt: skip
         """A first byte's one-way delay over the empty path's (``level``);
         ``late``: the update was read in under half its time on the link
         (None: too small to tell).
@@ -612,12 +614,19 @@ class CongestionControl:
         # on main 5 cuts in 11 s at load 6.9). So, as GCC's over-use detector
         # (over-use for a time and two samples), a cut needs the levels over
         # the threshold for ``persist`` seconds of sends: a growing queue is
-        # cut that much later, a stall shorter than that not at all.
+        # cut that much later, a stall shorter than that not at all. And of
+        # arrivals (``arrived``, the last byte's, viewer clock): a lost TCP
+        # segment holds the updates sent behind it in the viewer's kernel
+        # until its retransmit, and they are released together (loss42:
+        # one update stretched 67-157 ms, the 2-3 behind it read at one
+        # instant, 50-100 ms late); a queue's cross the link one after another.
         if level - self.standing <= c.max_queue_delay:
             self._over_since = None
         elif self._over_since is None:
-            self._over_since = sent_at
+            self._over_since, self._over_arrived = sent_at, arrived or 0.0
         persisted = self._over_since is not None and sent_at - self._over_since >= c.persist
+        if persisted and arrived is not None:
+            persisted = arrived - self._over_arrived >= c.persist
         if self.queue_delay > c.max_queue_delay and not persisted:
             return  # maybe a stall: wait for the next (no cut, no recovery)
         if self.queue_delay > c.max_queue_delay:
