@@ -67,6 +67,7 @@ from dataclasses import dataclass
 from screencodec.errors import ProtocolError
 
 from .delay_trend import DelayTrend
+from .receipt_bound import SpanDoubt
 
 __all__ = ["CongestionControl", "FlowConfig"]
 
@@ -246,6 +247,9 @@ class CongestionControl:
         self._standing_cut = False  # its one cut was made
         self._over_since: float | None = None  # sent time of the first of a run of levels over
         self._over_arrived = 0.0  # ... and its arrival (viewer clock)
+        #: the viewer's spans claimed far more than its receipts delivered:
+        #: timed as a viewer that only acks from then on (:mod:`.receipt_bound`)
+        self.spans_doubt = SpanDoubt()
 
     # -- the send side -----------------------------------------------------
 
@@ -385,6 +389,7 @@ class CongestionControl:
             if seq == self.acked:
                 return self.srtt or 0.0  # duplicate: harmless
             raise ProtocolError(f"receipt for update {seq}, which is not in flight")
+        full = self._held_back(now)
         acked: list[_Sent] = []
         while self._sent:
             s, rec = self._sent.popitem(last=False)
@@ -400,8 +405,11 @@ class CongestionControl:
         rtt = max(0.0, now - last.at - held)
         self.srtt = rtt if self.srtt is None else 0.875 * self.srtt + 0.125 * rtt
         self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
-        if arrived is not None and span is not None:
+        if self.spans_doubt.doubted:
+            held = 0.0  # the viewer's word too: the round trip keeps its decode
+        if arrived is not None and span is not None and not self.spans_doubt.doubted:
             self._time_span(last, arrived, max(0.0, span), now)
+            self._check_spans(now, full, sum(r.size for r in acked))
         else:
             self._time_acks(acked, now - held, now)
         self._last_receipt_at = now
@@ -411,6 +419,33 @@ class CongestionControl:
         # update back for seconds, even on loopback.
         self.link_free_at = min(self.link_free_at, now + self.bytes_in_flight / self.target_rate())
         return rtt
+
+    def _held_back(self, now: float) -> bool:
+        """The window or the bytes in flight hold the next update back."""
+        if len(self._sent) >= self.updates_in_flight():
+            return True
+        return bool(self._sent) and self.unanswered(now) >= self.max_in_flight()
+
+    def _check_spans(self, now: float, full: bool, acked: int) -> None:
+        """Spans that claim far more than the receipts deliver under a queue
+        (:class:`.receipt_bound.SpanDoubt`): from now on the viewer is timed
+        by its acks, on the host's clock, as a viewer that sends no stamps.
+        The empty path's round trip starts from the least seen and the
+        rate from what was delivered; the bytes in flight, held under
+        :meth:`max_in_flight` at that rate, let the queue drain first."""
+        c = self.config
+        doubt = self.spans_doubt
+        over = self.queue_delay / c.max_queue_delay
+        if not doubt.check(now, acked, claimed=self.rate, over=over, full=full,
+                           window=c.rate_window):  # fmt: skip
+            return
+        self._owd.clear()
+        self._busy.clear()
+        self._long.clear()
+        self.standing, self.shared, self.queue_delay = 0.0, False, 0.0
+        if self.min_rtt is not None:
+            self._owd.append((now, self.min_rtt))
+        self.rate = max(doubt.delivered(now) or 0.0, c.initial_rate / 8)
 
     def _base(self, first_owd: float, now: float) -> float:
         """Record a first-byte one-way delay; returns the empty path's."""
