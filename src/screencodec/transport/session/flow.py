@@ -435,7 +435,7 @@ class CongestionControl:
         :meth:`max_in_flight` at that rate, let the queue drain first."""
         c = self.config
         doubt = self.spans_doubt
-        over = self.queue_delay / c.max_queue_delay
+        over = (self.queue_delay + self.standing) / c.max_queue_delay
         if not doubt.check(now, acked, claimed=self.rate, over=over, full=full,
                            window=c.rate_window):  # fmt: skip
             return

@@ -26,8 +26,9 @@ show:
   in it (Linux ``TCP_INFO``'s ``tcpi_notsent_bytes`` and asyncio's write
   buffer), the path is slower than what we send, whatever the receipts say:
   no new update is handed to it until what waits would leave within
-  ``queue_target`` at the rate the socket drains, and the flow's rate is
-  held to ``_SLACK`` times that drain rate. On a direct or relayed path the
+  ``queue_target`` at the rate the socket drains, and the encoder's rate
+  is held to ``_SLACK`` times that drain rate (for ``_RECENT`` seconds
+  after). On a direct or relayed path the
   queue beyond the socket also shows in the kernel's round trip
   (``tcpi_rtt`` over ``tcpi_min_rtt``): over ``_KERNEL_QUEUE``, sends wait.
 
@@ -52,8 +53,9 @@ _DOUBT = 8.0
 #: The queue must show twice ``max_queue_delay`` (a CPU stall lifts it to
 #: 31-49 ms, spike41) ...
 _HARD = 2.0
-#: ... with the window full, for this share of ``rate_window`` of receipts.
-_DOUBT_FOR = 1.0
+#: ... from a receipt with the window full on, for this share of
+#: ``rate_window`` of receipts.
+_DOUBT_FOR = 0.25
 
 
 #: What was delivered is timed over the receipts of up to this long (a
@@ -86,20 +88,24 @@ class SpanDoubt:
     def check(self, now: float, acked: int, *, claimed: float, over: float, full: bool,
               window: float) -> bool:  # fmt: skip
         """A receipt acknowledged ``acked`` bytes; ``claimed``: the rate the
-        spans give (bytes/s); ``over``: the stamps' queueing delay over the
-        threshold (a queue when ``_HARD`` or more); ``full``: the window or
-        the bytes in flight held the sends. True when the spans are now
-        doubted."""
+        spans give (bytes/s); ``over``: the stamps' queueing delay (with any
+        level learnt as standing: a lie makes our own queue look like someone
+        else's) over the threshold, a queue when ``_HARD`` or more; ``full``:
+        the window or the bytes in flight held the sends (needed where the
+        run starts: the receipts clock the sends). True when the spans are
+        now doubted."""
         self._acked.append((now, acked))
         if self.doubted:
             return False
         delivered = self.delivered(now)
         queued = over >= _HARD
-        lying = queued and full and delivered is not None and claimed > _DOUBT * delivered
+        lying = queued and delivered is not None and claimed > _DOUBT * delivered
         if not lying:
             self._since = None
             return False
         if self._since is None:
+            if not full:
+                return False
             self._since = now
         if now - self._since < _DOUBT_FOR * window:
             return False
