@@ -29,7 +29,11 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   (someone else is using the uplink, or the estimate ran ahead) and recovers
   towards 1 while the queue stays empty. The level must have been over the
   threshold for ``persist`` seconds of sends too: a CPU stall delays an
-  update or two and falls back, a queue stays.
+  update or two and falls back, a queue stays. And of arrivals: a TCP
+  retransmit stall releases the updates behind a lost segment at once.
+* **Receipts are the viewer's word.** Spans that claim far more than the
+  receipts deliver under a queue are not believed again: the viewer is
+  timed as one that only acks (:class:`.receipt_bound.SpanDoubt`).
 * **Late readers.** A viewer whose process is starved reads its updates late,
   which adds a standing offset to every arrival stamp: over the threshold,
   but no queue. Its updates are found waiting, read in a fraction of their
