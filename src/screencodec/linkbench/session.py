@@ -613,7 +613,7 @@ class _Run:
     #: budget kbit/s or None, lossy pixels, cuts so far)
     cuts: int = 0
     keyframes: int = 0
-    #: turns of the send loop the host's own socket held (receipt_bound.py),
+    #: ticks the host's own socket held back when due (receipt_bound.py),
     #: and whether the viewer's spans came to be doubted
     socket_held: int = 0
     spans_doubted: bool = False

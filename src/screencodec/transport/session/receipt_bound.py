@@ -193,7 +193,7 @@ class SocketBound:
         self.queue_target = queue_target
         self.drain: float | None = None  #: bytes/s the socket moved while it held bytes
         self.state: KernelState | None = None
-        self.held = 0  #: turns of the send loop held by it
+        self.held = 0  #: ticks it held back when due (counted by the send loop)
         self._backed: tuple[float, int] | None = None  # (since, acked then): holding bytes
         self._backed_at = -1e9  # when it last held bytes
 
@@ -225,10 +225,8 @@ class SocketBound:
         if s is None:
             return 0.0
         if s.unacked and s.min_rtt and s.rtt - s.min_rtt > _KERNEL_QUEUE:
-            self.held += 1
             return _POLL_QUEUE
         allowed = max(_UNSENT_MIN, (self.drain or 0.0) * self.queue_target)
         if s.unsent <= allowed:
             return 0.0
-        self.held += 1
         return max(_POLL, (s.unsent - allowed) / self.drain) if self.drain else _POLL

@@ -141,10 +141,12 @@ class Streamer:
             bound = self.socket_bound
             channel = getattr(link, "channel", None)
             bound.observe(kernel_state(getattr(channel, "transport", None)), now)
-            wait = max(next_tick - now, self.flow.delay(now), bound.delay())
+            held = bound.delay()
+            wait = max(next_tick - now, self.flow.delay(now), held)
             if wait > 0:
                 if next_tick <= now:
                     self.flow.skip()
+                    bound.held += held > 0
                 await self._sleep(min(wait, 0.25))
                 continue
             next_tick = now + cfg.min_interval
