@@ -89,6 +89,17 @@ def test_the_socket_bound_holds_while_our_socket_holds_bytes() -> None:
     assert bound.delay() == 0.0
 
 
+def test_a_peer_that_stopped_reading_is_polled_slowly() -> None:
+    """Bytes wait and none are acknowledged: the drain rate is 0, and the
+    send loop asks again in 20 ms, not every 5 (200 wake-ups a second)."""
+    bound = SocketBound(queue_target=1 / 30)
+    for k in range(4):
+        bound.observe(KernelState(60_000, 0, 1000, 0.04, 0.04), k / 10)
+    assert bound.drain == 0.0
+    assert bound.delay() == pytest.approx(0.02)
+    assert bound.ceiling(0.4) == float("inf")
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="TCP_INFO is read on Linux only")
 def test_kernel_state_reads_the_host_socket() -> None:
     """A peer that does not read: the bytes wait unsent in our socket;

@@ -137,7 +137,9 @@ _SLACK = 2.0
 #: flight, is a queue beyond the socket (a delayed ack adds 40 ms at most).
 _KERNEL_QUEUE = 0.2
 _POLL = 0.005  #: the least wait while the socket drains
-_POLL_QUEUE = 0.02  #: the wait while the kernel's round trip shows a queue
+#: the wait while the kernel's round trip shows a queue, or bytes wait at a
+#: rate not timed (a peer that stopped reading: not 200 wake-ups a second)
+_POLL_QUEUE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,4 +231,6 @@ class SocketBound:
         allowed = max(_UNSENT_MIN, (self.drain or 0.0) * self.queue_target)
         if s.unsent <= allowed:
             return 0.0
-        return max(_POLL, (s.unsent - allowed) / self.drain) if self.drain else _POLL
+        if not self.drain:  # not timed yet, or a peer that stopped reading
+            return _POLL_QUEUE
+        return max(_POLL, (s.unsent - allowed) / self.drain)
