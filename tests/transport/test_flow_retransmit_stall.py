@@ -1,10 +1,8 @@
 """A lost TCP segment is not a queue (loss42).
 
-The prototype of the expected rule (benchmarks/RESULTS.md, loss42) cut 29 ->
-12 times in alternating bbr runs, but under TCP reno, where each loss also
-halves TCP's window and a real queue builds in the host's socket, most cuts
-stayed (39 -> 30) and one run lagged more: measure reno on a quiet machine
-before taking it.
+flowa43: the persist rule (flow.py ``_stamped_sample``) counts the
+over-threshold updates' arrivals as well as their sends (benchmarks/RESULTS.md,
+loss42 and flowa43).
 
 On a lossy link (Wi-Fi, 0.5-2 % of packets) TCP holds everything behind a
 lost segment until its retransmit comes, a round trip and more later: the
@@ -19,8 +17,6 @@ together. Driven by a scripted receipt sequence (4 Mbit/s, 40 ms; no sockets).
 """
 
 from __future__ import annotations
-
-import pytest
 
 from screencodec.transport.session.flow import CongestionControl
 
@@ -71,17 +67,10 @@ def test_a_queue_of_the_same_updates_still_cuts() -> None:
     assert cc.congestion_events >= 1 and cc.backoff < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found: each retransmit stall (one update stretched 120 ms, the three sent "
-    "meanwhile read whole at the same instant, levels 109, 75, 42 ms falling back) cuts "
-    "the rate: 3 stalls in 3 s, 3 cuts (over wire:4M,40ms,loss=2% drag, bbr: 4 cuts "
-    "in the traced run, 0-3 in five others, 0-1 clean). expected: no cut: the persist rule "
-    "(flow.py _stamped_sample, FlowConfig.persist) should count the over-threshold "
-    "updates' arrivals, not their sends: updates released together by the viewer's "
-    "TCP are one stall, where a queue's arrive spaced at the link's rate",
-)
 def test_a_retransmit_stall_does_not_cut_the_rate() -> None:
+    """Each stall: one update stretched 120 ms, the three sent meanwhile read
+    whole at the same instant (levels 109, 75, 42 ms falling back). Before
+    flowa43 the persist rule counted sends only, and the 3 stalls cut 3 times."""
     cc = CongestionControl()
     now = _steady(cc, 0.0, 60)
     for _ in range(3):

@@ -166,9 +166,11 @@ def format_wire(r: SessionResult) -> str:
                      f" ({t.get('TCPFastRetrans', 0)} fast, {t.get('TCPLossProbes', 0)} probes,"
                      f" {t.get('TCPTimeouts', 0)} timeouts)")  # fmt: skip
     per_second = [f"{row[1]:.0f}" for row in r.extra.get("timeline", [])[::4]]
+    doubted = "; the viewer's spans doubted" if r.extra.get("spans_doubted") else ""
     lines.append(f"  flow: {r.extra.get('rate_cuts', 0)} rate cuts,"
-                 f" {r.extra.get('keyframes', 0)} keyframes; target kbit/s each second:"
-                 f" {' '.join(per_second)}")  # fmt: skip
+                 f" {r.extra.get('keyframes', 0)} keyframes, {r.extra.get('socket_held', 0)}"
+                 f" ticks held by the host's socket{doubted};"
+                 f" target kbit/s each second: {' '.join(per_second)}")  # fmt: skip
     return "\n".join(lines)
 
 

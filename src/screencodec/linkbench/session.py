@@ -561,6 +561,8 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
                                               end=paced.time_of(len(frames) - 1))
     result.extra["rate_cuts"] = run.cuts
     result.extra["keyframes"] = run.keyframes
+    result.extra["socket_held"] = run.socket_held
+    result.extra["spans_doubted"] = run.spans_doubted
     result.extra["timeline"] = run.timeline
     if transfer is not None:
         result.extra["file"] = {"way": transfer.way, "bytes": transfer.size,
@@ -611,6 +613,10 @@ class _Run:
     #: budget kbit/s or None, lossy pixels, cuts so far)
     cuts: int = 0
     keyframes: int = 0
+    #: ticks the host's own socket held back when due (receipt_bound.py),
+    #: and whether the viewer's spans came to be doubted
+    socket_held: int = 0
+    spans_doubted: bool = False
     timeline: list[tuple[float, float, float | None, int, int]] = field(default_factory=list)
 
 
@@ -747,6 +753,7 @@ async def _sample_flow(host: Host, run: _Run, period: float = 0.25) -> None:
         for link in list(host._runtime.links)[:1]:
             flow, stream = link.flow, link.stream
             run.cuts, run.keyframes = flow.congestion_events, stream.keyframes_sent
+            run.socket_held, run.spans_doubted = stream.socket_bound.held, flow.spans_doubt.doubted
             budget = None if stream.rate_set is None else stream.rate_set / 1000
             run.timeline.append((round(_CLOCK() - t0, 3), flow.target_rate() * 8 / 1000, budget,
                                  int(stream.quality.get("lossy_area", 0)), run.cuts))  # fmt: skip

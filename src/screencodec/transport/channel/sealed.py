@@ -242,6 +242,12 @@ class SecureChannel:
         return self._is_host
 
     @property
+    def transport(self) -> asyncio.BaseTransport:
+        """The TCP transport under the channel: the host's send loop reads
+        its own socket's state from it (session/receipt_bound.py)."""
+        return self._writer.transport
+
+    @property
     def last_heard(self) -> float:
         """Loop time (``loop.time()``) the last bytes of a record arrived:
         any record, a keepalive or probe answer too, or a piece of one still

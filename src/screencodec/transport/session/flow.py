@@ -29,7 +29,11 @@ GCC and TCP Vegas) and measures the bottleneck's rate directly (like BBR):
   (someone else is using the uplink, or the estimate ran ahead) and recovers
   towards 1 while the queue stays empty. The level must have been over the
   threshold for ``persist`` seconds of sends too: a CPU stall delays an
-  update or two and falls back, a queue stays.
+  update or two and falls back, a queue stays. And of arrivals: a TCP
+  retransmit stall releases the updates behind a lost segment at once.
+* **Receipts are the viewer's word.** Spans that claim far more than the
+  receipts deliver under a queue are not believed again: the viewer is
+  timed as one that only acks (:class:`.receipt_bound.SpanDoubt`).
 * **Late readers.** A viewer whose process is starved reads its updates late,
   which adds a standing offset to every arrival stamp: over the threshold,
   but no queue. Its updates are found waiting, read in a fraction of their
@@ -67,6 +71,7 @@ from dataclasses import dataclass
 from screencodec.errors import ProtocolError
 
 from .delay_trend import DelayTrend
+from .receipt_bound import SpanDoubt
 
 __all__ = ["CongestionControl", "FlowConfig"]
 
@@ -245,6 +250,10 @@ class CongestionControl:
         self._standing_since: float | None = None  # a delay over the threshold, not growing
         self._standing_cut = False  # its one cut was made
         self._over_since: float | None = None  # sent time of the first of a run of levels over
+        self._over_arrived = 0.0  # ... and its arrival (viewer clock)
+        #: the viewer's spans claimed far more than its receipts delivered:
+        #: timed as a viewer that only acks from then on (:mod:`.receipt_bound`)
+        self.spans_doubt = SpanDoubt()
 
     # -- the send side -----------------------------------------------------
 
@@ -384,6 +393,7 @@ class CongestionControl:
             if seq == self.acked:
                 return self.srtt or 0.0  # duplicate: harmless
             raise ProtocolError(f"receipt for update {seq}, which is not in flight")
+        full = self._held_back(now)
         acked: list[_Sent] = []
         while self._sent:
             s, rec = self._sent.popitem(last=False)
@@ -399,8 +409,11 @@ class CongestionControl:
         rtt = max(0.0, now - last.at - held)
         self.srtt = rtt if self.srtt is None else 0.875 * self.srtt + 0.125 * rtt
         self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
-        if arrived is not None and span is not None:
+        if self.spans_doubt.doubted:
+            held = 0.0  # the viewer's word too: the round trip keeps its decode
+        if arrived is not None and span is not None and not self.spans_doubt.doubted:
             self._time_span(last, arrived, max(0.0, span), now)
+            self._check_spans(now, full, sum(r.size for r in acked))
         else:
             self._time_acks(acked, now - held, now)
         self._last_receipt_at = now
@@ -410,6 +423,33 @@ class CongestionControl:
         # update back for seconds, even on loopback.
         self.link_free_at = min(self.link_free_at, now + self.bytes_in_flight / self.target_rate())
         return rtt
+
+    def _held_back(self, now: float) -> bool:
+        """The window or the bytes in flight hold the next update back."""
+        if len(self._sent) >= self.updates_in_flight():
+            return True
+        return bool(self._sent) and self.unanswered(now) >= self.max_in_flight()
+
+    def _check_spans(self, now: float, full: bool, acked: int) -> None:
+        """Spans that claim far more than the receipts deliver under a queue
+        (:class:`.receipt_bound.SpanDoubt`): from now on the viewer is timed
+        by its acks, on the host's clock, as a viewer that sends no stamps.
+        The empty path's round trip starts from the least seen and the
+        rate from what was delivered; the bytes in flight, held under
+        :meth:`max_in_flight` at that rate, let the queue drain first."""
+        c = self.config
+        doubt = self.spans_doubt
+        over = (self.queue_delay + self.standing) / c.max_queue_delay
+        if not doubt.check(now, acked, claimed=self.rate, over=over, full=full,
+                           window=c.rate_window):  # fmt: skip
+            return
+        self._owd.clear()
+        self._busy.clear()
+        self._long.clear()
+        self.standing, self.shared, self.queue_delay = 0.0, False, 0.0
+        if self.min_rtt is not None:
+            self._owd.append((now, self.min_rtt))
+        self.rate = max(doubt.delivered(now) or 0.0, c.initial_rate / 8)
 
     def _base(self, first_owd: float, now: float) -> float:
         """Record a first-byte one-way delay; returns the empty path's."""
@@ -469,7 +509,8 @@ class CongestionControl:
             # back to back; a viewer that reads late finds them waiting and
             # reads them in a fraction of their time on the link.
             late = span < 0.5 * (rec.size - _SEGMENT) / self.rate
-        self._stamped_sample(first_owd - base, late, rec.at, now, rec.ahead / self.rate)
+        own = rec.ahead / self.rate
+        self._stamped_sample(first_owd - base, late, rec.at, now, own, arrived=arrived)
 
     def _share_rate(self, now: float) -> None:
         """Behind someone else's full queue our bytes are let in between
@@ -571,7 +612,7 @@ class CongestionControl:
             self._recover(now)
 
     def _stamped_sample(self, level: float, late: bool | None, sent_at: float, now: float,
-                        own: float = 0.0) -> None:  # fmt: skip
+                        own: float = 0.0, *, arrived: float | None = None) -> None:  # fmt: skip
         """A first byte's one-way delay over the empty path's (``level``);
         ``late``: the update was read in under half its time on the link
         (None: too small to tell).
@@ -612,12 +653,19 @@ class CongestionControl:
         # on main 5 cuts in 11 s at load 6.9). So, as GCC's over-use detector
         # (over-use for a time and two samples), a cut needs the levels over
         # the threshold for ``persist`` seconds of sends: a growing queue is
-        # cut that much later, a stall shorter than that not at all.
+        # cut that much later, a stall shorter than that not at all. And of
+        # arrivals (``arrived``, the last byte's, viewer clock): a lost TCP
+        # segment holds the updates sent behind it in the viewer's kernel
+        # until its retransmit, and they are released together (loss42:
+        # one update stretched 67-157 ms, the 2-3 behind it read at one
+        # instant, 50-100 ms late); a queue's cross the link one after another.
         if level - self.standing <= c.max_queue_delay:
             self._over_since = None
         elif self._over_since is None:
-            self._over_since = sent_at
+            self._over_since, self._over_arrived = sent_at, arrived or 0.0
         persisted = self._over_since is not None and sent_at - self._over_since >= c.persist
+        if persisted and arrived is not None:
+            persisted = arrived - self._over_arrived >= c.persist
         if self.queue_delay > c.max_queue_delay and not persisted:
             return  # maybe a stall: wait for the next (no cut, no recovery)
         if self.queue_delay > c.max_queue_delay:

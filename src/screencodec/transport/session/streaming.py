@@ -56,6 +56,7 @@ from screencodec.transport.session.compact import CompactState, compact_update
 from screencodec.transport.session.encoding import EncoderChoice, open_encoder
 from screencodec.transport.session.flow import CongestionControl
 from screencodec.transport.session.kept import KeptPicture
+from screencodec.transport.session.receipt_bound import SocketBound, kernel_state
 from screencodec.transport.session.screens import HintCursor
 from screencodec.transport.session.services import EncoderLike, SessionLink
 from screencodec.transport.session.stats import StatsMeter
@@ -82,6 +83,9 @@ class Streamer:
         #: the viewer's capabilities before the grant).
         self.choice = choice
         self.flow = CongestionControl(dataclasses.replace(cfg.flow, window=cfg.window))
+        #: the host's own socket, which no receipt can forge: holds sends and
+        #: the encoder's rate when the path is slower than we send
+        self.socket_bound = SocketBound(cfg.flow.queue_target)
         self.meter = StatsMeter()
         self.switch_to: int | None = None
         self.encoder: EncoderLike | None = None
@@ -134,10 +138,15 @@ class Streamer:
         next_tick = time.monotonic()
         while True:
             now = time.monotonic()
-            wait = max(next_tick - now, self.flow.delay(now))
+            bound = self.socket_bound
+            channel = getattr(link, "channel", None)
+            bound.observe(kernel_state(getattr(channel, "transport", None)), now)
+            held = bound.delay()
+            wait = max(next_tick - now, self.flow.delay(now), held)
             if wait > 0:
                 if next_tick <= now:
                     self.flow.skip()
+                    bound.held += held > 0
                 await self._sleep(min(wait, 0.25))
                 continue
             next_tick = now + cfg.min_interval
@@ -207,7 +216,7 @@ class Streamer:
         cfg = self._link.host.config
         if not cfg.adaptive:
             return None
-        bps = self.flow.target_rate() * 8
+        bps = min(self.flow.target_rate(), self.socket_bound.ceiling(now)) * 8
         if bps >= cfg.unlimited_rate:
             return None
         interval = max(BUDGET_INTERVAL, cfg.min_interval)
