@@ -97,6 +97,7 @@ _FAIR = 0.5  #: shared: the share of the link timed before to start from
 #: shared: delivered this share of the headroom's rate or more, the rate
 #: grows by ``_SHARE_GROWS`` a second
 _FILLED = 0.8
+_RECOVERED = 0.95  #: shared: the share grows only with the backoff this high
 _SHARE_GROWS = 0.08
 #: shared: the delay over their floor is a queue of ours to cut when its
 #: slope is over this (seconds a second), or its smoothed level over
@@ -494,13 +495,19 @@ class CongestionControl:
         floor; the delay over ``standing`` still cuts the backoff."""
         c = self.config
         ripe = self._delivered and self._delivered[0][0] <= now - c.rate_window / 2
-        if ripe and not self.congested():
+        if ripe and not self._ours_grows():
             delivered = sum(n for _, n in self._delivered) / c.rate_window
             self._share = max(self._share, delivered)
             # Grown only while the backoff has recovered and the share is
             # delivered: grown under the backoff's sawtooth, it ran past the
             # link's share (0.17 s over their floor in the model).
-            filled = delivered >= _FILLED * c.headroom * self._share
+            # The target, not the share: the bytes in flight are capped at a
+            # round trip of the target (``max_in_flight``), and the round trip
+            # over their floor is longer than the one it counts, so 0.8 of
+            # the target was all that could be delivered (1.3-1.45 Mbit/s
+            # of a 1.67 target, traced): measured against the share, the
+            # share never grew.
+            filled = self.backoff >= _RECOVERED and delivered >= _FILLED * self.target_rate()
             if filled and self._last_receipt_at is not None:
                 # Sending what it is let: ask for more, slowly (as GCC's 8 %
                 # a second: the queue shows it a round trip of 0.6 s later;
