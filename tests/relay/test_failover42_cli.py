@@ -76,14 +76,17 @@ def test_the_host_command_moves_to_the_other_relay_and_the_agent_goes_on(
     with watching(redis_server, "b") as w:
         a, b, code, out, seen = w.a, w.b, w.code, w.out, w.seen
         w.first.kill()
-        lost = out.wait_for(r"lost the relay[^\n]*\n").group(0)
-        assert re.fullmatch(
-            rf"lost the relay at {re.escape(a)} \([^)]+\); retrying it and 1 other relay of its"
-            rf" cluster \({re.escape(b)}\): the code {code} will work again when one of them"
-            r" takes it \(you will be told\)\n", lost), lost
         moved = out.wait_for(r"moved to the relay[^\n]*\n").group(0)
         assert moved == (f"moved to the relay at {b}, of the same cluster as the one at {a}"
                          f" (lost); the code {code} works\n")
+        # relay43: the host is at B within LOST_GRACE (1 s) as a rule, and
+        # the loss is not told then; a loaded machine may be slower, and
+        # then the lost line says where it tries.
+        for lost in re.findall(r"lost the relay[^\n]*\n", out.text):
+            assert re.fullmatch(
+                rf"lost the relay at {re.escape(a)} \([^)]+\); retrying it and 1 other relay of"
+                rf" its cluster \({re.escape(b)}\): the code {code} will work again when one of"
+                r" them takes it \(you will be told\)\n", lost), lost
         # The agent is back through B, in the same session: not asked again.
         seen.wait_for(r"back in the session, granted: view\n")
         assert out.text.count("[y/N]") == 1, out.text

@@ -97,9 +97,12 @@ def test_a_host_given_one_relay_moves_to_the_other_when_it_is_killed(
                 assert again.resume_hold is not None and again.resume_hold.tag == tag
                 await again.close()
                 await channel.close()
-            assert [(s.reachable, s.relay, s.others, s.moved_from) for s in told] == [
-                (True, a, (), ""), (False, a, (b,), ""), (True, b, (), a)]
-            assert told[1].error.startswith(f"cannot reach {a}: ")
+            # relay43: back at B within LOST_GRACE as a rule, the loss untold;
+            # on a loaded machine it may be told first, saying where it tries.
+            seen = [(s.reachable, s.relay, s.others, s.moved_from) for s in told]
+            assert seen in ([(True, a, (), ""), (True, b, (), a)],
+                            [(True, a, (), ""), (False, a, (b,), ""), (True, b, (), a)]), seen
+            assert all(s.error.startswith(f"cannot reach {a}: ") for s in told[1:-1])
 
         run(main(), 60)
     finally:

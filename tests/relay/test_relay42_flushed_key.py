@@ -43,6 +43,10 @@ from screencodec.transport.relay.protocol import RELAY_REDIRECT
 from .cluster import RedisServer, RelayProcess, beats, relays, run, wait_for
 from .test_review40d_join_id_replay import UNKNOWN, _as_data, _open
 
+#: What a viewer of a code nobody holds is told while the grace runs (relay43).
+NOT_BACK = (b"the session directory is recovering: this code's host may not have registered"
+            b" again yet")
+
 
 def test_a_join_after_redis_lost_its_keys_pairs_through_a_relay_started_since(
         redis_server: RedisServer) -> None:
@@ -149,8 +153,8 @@ def test_a_viewer_at_another_relay_after_the_loss_is_redirected_not_told_no_such
     until the host's relay's heartbeat made its claim again: a new agent
     gives up on those words. Expected, and now: held (looking once a
     second) until a heartbeat has passed since the grace began, and
-    redirected to the host's relay. A code nobody holds is still told
-    "no such session code" then."""
+    redirected to the host's relay. A code nobody holds is told then that
+    its host may not be back yet (relay43; "no such session code" before)."""
     a = RelayProcess(redis_server, claim_ttl=6.0)
     b = None
     try:
@@ -166,7 +170,9 @@ def test_a_viewer_at_another_relay_after_the_loss_is_redirected_not_told_no_such
                 free = asyncio.ensure_future(_viewer_answer(b.port, "999999999", "127.0.6.2"))
                 agent = await _viewer_answer(b.port, code, "127.0.6.1")
                 assert agent == (RELAY_REDIRECT, f"127.0.0.1:{a.port}".encode())
-                assert await free == (RefuseCode.UNKNOWN_SESSION, b"no such session code")
+                # relay43: while the grace runs, its words say so (a new
+                # agent waits on them); "no such session code" after it.
+                assert await free == (RefuseCode.UNKNOWN_SESSION, NOT_BACK)
             finally:
                 control[1].close()
                 await asyncio.sleep(0)
@@ -182,8 +188,8 @@ def test_one_address_parks_at_most_four_viewers_while_claims_may_come(
         redis_server: RedisServer) -> None:
     """The attack on that hold: 8 viewers at once from one address, of
     codes nobody holds, while a grace has just begun: 4 held (looking once
-    a second), the other 4 told "no such session code" at once; then the
-    4 are told the same."""
+    a second), the other 4 told at once that the code's host may not be
+    back yet (relay43's words while a grace runs); then the 4 the same."""
 
     async def main() -> None:
         async with relays(redis_server, 1, RelayLimits(claim_ttl=12.0)) as (relay,):
@@ -196,7 +202,7 @@ def test_one_address_parks_at_most_four_viewers_while_claims_may_come(
             await wait_for(lambda: sum(f.done() for f in crowd) == 4, 4.0)
             assert relay._held == {"127.0.7.9": 4}
             answers = await asyncio.gather(*crowd)
-            assert answers == [(RefuseCode.UNKNOWN_SESSION, b"no such session code")] * 8
+            assert answers == [(RefuseCode.UNKNOWN_SESSION, NOT_BACK)] * 8  # relay43's words
             assert relay._held == {}
 
     run(main())

@@ -7,7 +7,8 @@ at once and reconnected after 10 s, but the host's terminal went on showing
 for the 45 s of its idle limit, then "may reconnect within 60 s": about
 105 s of an agent gone for good shown as watching. Expected: a line within
 seconds that the agent's link is silent, and one when it is heard again;
-never one of a present agent on a still screen.
+never one of a present agent on a still screen. The view says the same of
+the host, in the same session (terms4).
 
 Real ``host`` (on a pty) and ``view`` processes, through a loopback forwarder
 that stops reading both sides: what each sends waits in TCP, as over a Wi-Fi
@@ -20,6 +21,7 @@ import asyncio
 import time
 
 from screencodec.cli.host_lines import WARM_SILENT_AFTER
+from screencodec.cli.view import PROBED_SILENT_AFTER
 from screencodec.transport import VIEW, Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.sealed import SecureChannel
@@ -37,6 +39,12 @@ HELD = 8.5  # under the view's 10 s (Timeouts.unanswered): the link comes back
 
 
 def test_the_host_says_a_silent_agent_within_seconds_and_when_heard_again() -> None:
+    """Both ends of one held link (time43: test_terms4_view_silence.py's test,
+    the view's end, held the same link of the same host and view 6 s): the
+    view says "no word from the host for 3 s" and that the host is heard
+    from again (the old view said nothing at all), the host that the agent
+    is silent and heard again; the session goes on (no reconnection,
+    nothing ended)."""
     host = PtyHost("--scenario", "idle")
     port, code, password = _credentials(host)
 
@@ -49,17 +57,23 @@ def test_the_host_says_a_silent_agent_within_seconds_and_when_heard_again() -> N
             await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
             host.type("y")
             await asyncio.to_thread(read_until, view, "decoded")
-            await asyncio.sleep(3)
+            # A still screen: the channel's probes are answered meanwhile (a
+            # quiet host is not a silent one, and is not said to be).
+            await asyncio.sleep(2 * PROBED_SILENT_AFTER)
             mark = len(host.text)
             loop = asyncio.get_running_loop()
             held_at = loop.time()
             way.hold(True)
             try:
-                # Found: nothing for 45 s (the host's idle limit).
-                found = await asyncio.to_thread(host.wait_for, SILENT, mark, HELD - 1)
+                # Found: nothing for 45 s (the host's idle limit); the view, nothing.
+                found, said = await asyncio.gather(
+                    asyncio.to_thread(host.wait_for, SILENT, mark, HELD - 1),
+                    asyncio.to_thread(read_until, view, "may not be live", 9),
+                )
             finally:
                 await asyncio.sleep(max(0.0, held_at + HELD - loop.time()))
                 way.hold(False)
+            assert "(no word from the host for 3 s: the picture may not be live" in said, said
             assert int(found.group(1)) in range(int(WARM_SILENT_AFTER), int(HELD) + 1), found
             back = await asyncio.to_thread(
                 host.wait_for, r"'Dave' \(127\.0\.0\.1:\d+\) is heard again \(after \d+ s of"
@@ -67,7 +81,11 @@ def test_the_host_says_a_silent_agent_within_seconds_and_when_heard_again() -> N
             between = host.text[found.end():back.start()]
             # No figures of the silent link shown as current meanwhile.
             assert "[shared]" not in between, between
+            heard = await asyncio.to_thread(read_until, view, "heard from again", 10)
+            assert "reconnect" not in heard.replace("the view reconnects", ""), heard
+            assert "session ended" not in heard, heard
             assert "may reconnect" not in host.text and "ended" not in host.text, host.text
+            assert "was lost" not in host.text, host.text
             assert view.poll() is None
         finally:
             stop(view)

@@ -51,7 +51,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from screencodec.cli.args import unusable_folder
 from screencodec.cli.main import Exit
@@ -68,6 +68,7 @@ from screencodec.cli.view_commands import (
 )
 from screencodec.cli.view_connect import (
     _connect,
+    _first_connect,
     _Over,
     _rejoin,
     _rejoin_words,  # noqa: F401 (tests import it from here)
@@ -137,7 +138,18 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         on_step=step, max_pixels=args.max_pixels, host_direct=not args.relay,
         on_early_chat=lambda text: tell(f"host says: {safe_text(text, 1000)}"),  # as said_early
     )  # fmt: skip
-    web = WebViewer(lambda: _connect(args, password), options)
+    firsts = [True]
+
+    async def connect() -> Any:
+        # The first connection waits while the relay says the code's host
+        # may not be back yet (relay43), as the terminal's does; a lost
+        # link's attempts are retried by the reconnect, which says why.
+        if firsts:
+            firsts.clear()
+            return await _first_connect(args, password)
+        return await _connect(args, password)
+
+    web = WebViewer(connect, options)
     # Ctrl-C, SIGTERM, SIGHUP and --duration leave as the page's Leave button
     # does: the host gets the agent's Bye, the page its ended banner.
     with _leave_on_signals() as left:
@@ -187,7 +199,7 @@ async def _view_main(args: argparse.Namespace, password: str,
     # after) exited 130 with no Bye, and one that came as the host's yes did
     # was dropped, the session going on.
     with _leave_on_signals() as left, contextlib.ExitStack() as stack:
-        _, channel = await _unless_left(_connect(args, password), left, cancel=True)
+        _, channel = await _unless_left(_first_connect(args, password), left, cancel=True)
         if channel is None:
             return _left_before_joining(args)
         viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels)

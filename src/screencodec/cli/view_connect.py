@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import re
+import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from screencodec.cli.main import Exit
@@ -54,6 +55,7 @@ __all__ = [
     "_connect",
     "_ended_meanwhile",
     "_explain",
+    "_first_connect",
     "_open",
     "_rejoin",
     "_rejoin_words",
@@ -105,6 +107,10 @@ def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
     (None if ``exc`` is no refusal). The peer's own words, where shown, are
     its choice: they pass through safe_text."""
     if isinstance(exc, AccessRefusedError):
+        if exc.code == RefuseCode.UNKNOWN_SESSION and _host_not_back(exc):  # relay43
+            return (f"the {_where(args)} still waits for the customer's host to"
+                    " register again (its session directory is recovering): try again in a"
+                    " minute; if it goes on, check the 9-digit code")
         if exc.code == RefuseCode.UNKNOWN_SESSION:
             # walk38: a host stopped and started again has a new code; the
             # agent rechecked the old one's digits, which were right.
@@ -134,6 +140,47 @@ async def _open(args: argparse.Namespace, password: str) -> Any:
     if args.relay:
         return await connect_via_relay(args.relay[0], args.relay[1], args.code, password)
     return await connect_direct(args.address[0], args.address[1], args.code, password)
+
+
+#: How long ``view``'s first connection waits while its relay says the
+#: code's host may not have registered again yet (protocol.HOST_NOT_BACK_YET:
+#: the relay's session directory recovers; a grace is the cluster's
+#: claim_ttl, 15 s by default), asking again every :data:`HOST_BACK_RETRY`
+#: seconds (relay43).
+HOST_BACK_WAIT = 60.0
+HOST_BACK_RETRY = 4.0
+
+
+def _host_not_back(exc: BaseException) -> bool:
+    """Whether ``exc`` is a relay's word that the code's host may not be back yet."""
+    from screencodec.transport.relay.protocol import HOST_NOT_BACK_YET
+
+    return (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.UNKNOWN_SESSION
+            and HOST_NOT_BACK_YET in str(exc))  # fmt: skip
+
+
+async def _first_connect(args: argparse.Namespace, password: str) -> Any:
+    """:func:`_connect`, waiting up to :data:`HOST_BACK_WAIT` while the
+    relay says the code's host may not have registered again yet (its
+    session directory recovers), saying so once. Before relay43 the relay
+    said "no such session code" then, and the agent gave up at once."""
+    end = time.monotonic() + HOST_BACK_WAIT
+    told = False
+    while True:
+        try:
+            return await _connect(args, password)
+        except _ViewError as exc:
+            if not args.relay or not _host_not_back(exc.explains or exc):
+                raise
+            if time.monotonic() >= end:
+                raise
+        if not told:
+            told = True
+            print(f"the {_where(args)} is waiting for the customer's host to register"
+                  " again (its session directory is recovering); waiting for it, up to"
+                  f" {HOST_BACK_WAIT:.0f} s", flush=True)  # fmt: skip
+        # Each attempt is a join: 20 a minute per address at a relay.
+        await asyncio.sleep(HOST_BACK_RETRY)
 
 
 async def _connect(args: argparse.Namespace, password: str) -> Any:

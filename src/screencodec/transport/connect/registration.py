@@ -25,6 +25,7 @@ from typing import Literal
 from screencodec.errors import (
     ProtocolError,
     ScreencodecError,
+    SessionClosedError,
     TransportError,
 )
 from screencodec.transport.aio import wait_for
@@ -52,7 +53,14 @@ from screencodec.transport.connect.relay_cluster import (
     relay_address,
     told_relays,
 )
-from screencodec.transport.connect.relay_open import RelayRecoveringError, open_relay, reset_stream
+from screencodec.transport.connect.relay_open import (
+    RelayRecoveringError,
+    _NotARelayError,
+    _UnreachedError,
+    open_relay,
+    reset_stream,
+)
+from screencodec.transport.connect.relay_race import FIRST_ANSWER, Shunned, first_connected
 from screencodec.transport.relay.protocol import (
     RELAY_RELEASE,
     ROLE_HOST_CONTROL,
@@ -183,6 +191,10 @@ class RelayRegistration:
         self._last_relay = ""
         self._moved_from = ""
         self._next = 0
+        #: Relays that failed lately: tried after the others (relay43).
+        self._shunned = Shunned()
+        #: The last attempt reached none of them (each attempt tries all).
+        self._tried_all = False
         self.relay_host, self.relay_port = self._relays[0]
         self._acceptor = acceptor
         self._secret = secrets.token_bytes(TOKEN_SIZE)
@@ -235,7 +247,14 @@ class RelayRegistration:
         if self._lost_timer is not None:
             self._lost_timer.cancel()
             self._lost_timer = None
-        if self._told is reachable or self._stopping or self._acceptor.credentials.ended:
+        # A move to another relay is told even when the loss was not (back
+        # within LOST_GRACE: relay43's hosts move that fast).
+        moved = reachable and bool(self._moved_from)
+        if (
+            (self._told is reachable and not moved)
+            or self._stopping
+            or (self._acceptor.credentials.ended)
+        ):
             return
         self._told = reachable
         why = "" if error is None else safe_text(str(error) or type(error).__name__, 200)
@@ -441,7 +460,9 @@ class RelayRegistration:
             else:
                 self._tell(False, error or self.last_error)  # this attempt failed
             attempts += 1
-            if attempts >= len(self._relays):  # every relay tried once
+            # Every relay given was tried: an attempt that reached none tried
+            # them all (relay43); one refused stops at that relay.
+            if attempts >= len(self._relays) or self._tried_all:
                 self._first_try.set()
             if self.registrations and self._registered.is_set():
                 backoff = 0.2  # we were registered: the relay is back, retry soon
@@ -490,22 +511,72 @@ class RelayRegistration:
         self.state = "connecting"
         return True
 
+    async def _open(self) -> tuple[str, int, asyncio.StreamReader, asyncio.StreamWriter]:
+        """A registration at the first relay that takes it (relay43): every
+        address, from the one it was at last, those that failed lately
+        last (:class:`Shunned`), dialled a short delay apart
+        (:func:`first_connected`); one that connects and does not answer
+        within :data:`FIRST_ANSWER` while others are left is passed over.
+        Before, one address per backoff step: with 9 dead relays listed
+        before the live one, a host was back 40 s after its relay died.
+        A refusal is the cluster's directory speaking: raised. None taken:
+        the first address's error."""
+        creds = self._acceptor.credentials
+        self._tried_all = False
+        every = list(self.addresses)
+        start = self._next % len(every)
+        left = self._shunned.order(every[start:] + every[:start])
+        timeout = self._acceptor.timeouts.handshake
+        first = left[0]  # whose error is told when none takes it
+        errors: dict[tuple[str, int], BaseException] = {}
+        while left:
+            try:
+                index, got_reader, got_writer, failed = await first_connected(left, timeout)
+            except TransportError as exc:
+                for address in left:
+                    self._shunned.failed(address)
+                self._tried_all = True
+                raise errors.get(first, next(iter(errors.values()), exc)) from None
+            for i, why in failed.items():
+                self._shunned.failed(left[i])
+                errors[left[i]] = why
+            host, port = left[index]
+            left = [a for i, a in enumerate(left) if i != index and i not in failed]
+            told: list[bytes] = []
+            try:
+                reader, writer = await open_relay(
+                    host,
+                    port,
+                    ROLE_HOST_CONTROL,
+                    creds.code,
+                    self._secret,
+                    timeout=timeout,
+                    on_ok=told.append,
+                    stream=(got_reader, got_writer),
+                    first_answer=FIRST_ANSWER if left else None,
+                )
+            except (_UnreachedError, _NotARelayError, SessionClosedError) as exc:
+                self._shunned.failed((host, port))
+                errors[host, port] = exc
+                if not left:
+                    self._tried_all = True
+                    raise errors.get(first, exc) from None
+                continue
+            except Exception:
+                # A refusal (BUSY: that relay's directory out of reach,
+                # RATE_LIMITED, ...): the next attempt starts at the next
+                # relay, as before relay43, and this one is tried last.
+                self._shunned.failed((host, port))
+                self._next = every.index((host, port)) + 1
+                raise
+            self._shunned.answered((host, port))
+            self._learn(told[0] if told else b"", host, port)
+            return host, port, reader, writer
+        raise TransportError("no relay to register at")  # not reached: addresses holds one
+
     async def _session(self) -> None:
         creds = self._acceptor.credentials
-        addresses = self.addresses
-        host, port = addresses[self._next % len(addresses)]
-        self._next += 1  # a failed relay: the next attempt tries the next address
-        told: list[bytes] = []
-        reader, writer = await open_relay(
-            host,
-            port,
-            ROLE_HOST_CONTROL,
-            creds.code,
-            self._secret,
-            timeout=self._acceptor.timeouts.handshake,
-            on_ok=told.append,
-        )
-        self._learn(told[0] if told else b"", host, port)
+        host, port, reader, writer = await self._open()
         # This one works: stay with it (where it is in the list learnt now).
         where_now = [relay_address(*a) for a in self.addresses]
         at = relay_address(host, port)
@@ -540,7 +611,11 @@ class RelayRegistration:
                     )
                     self._joins.add(join)
                     join.add_done_callback(self._joins.discard)
-                elif ftype != FrameType.RELAY_PONG:
+                elif ftype == FrameType.RELAY_PONG:
+                    # relay43: the cluster as the relay knows it now (a
+                    # relay that joined since); believed as RELAY_OK's list.
+                    self._learn(body, host, port)
+                else:
                     raise ProtocolError(f"unexpected frame {ftype} from the relay")
         finally:
             self._control = None

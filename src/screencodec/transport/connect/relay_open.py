@@ -125,11 +125,17 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
                      timeout: float | None,
                      on_redirect: Callable[[str, int], None] | None = None,
                      on_ok: Callable[[bytes], None] | None = None,
+                     stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None,
+                     first_answer: float | None = None,
                      ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:  # fmt: skip
     """Connect to a relay, send RELAY_OPEN and return once a relay answers
     RELAY_OK, following up to :data:`MAX_REDIRECTS` redirects (each reported
     to ``on_redirect``: a host name or an IP literal, :func:`redirect_target`);
-    ``on_ok`` hears RELAY_OK's body.
+    ``on_ok`` hears RELAY_OK's body. ``stream``: a connection to ``host``
+    made already (relay_race.first_connected). ``first_answer``: how long
+    the first relay is given to answer, if not ``timeout`` (relay43: a
+    relay that accepts and stays silent is left with a reset, and the
+    caller tries another).
 
     Raises TransportError naming the address if it cannot be reached or does
     not answer within ``timeout``, ProtocolError if something else than a
@@ -138,7 +144,9 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
     for hop in range(MAX_REDIRECTS + 1):
         where = f"{host}:{port}"
         try:
-            reader, writer = await open_stream(host, port, timeout)
+            reader, writer = (
+                stream if stream is not None and not hop else await open_stream(host, port, timeout)
+            )
         except TransportError as exc:
             if hop:
                 raise
@@ -147,9 +155,13 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
             raise unreached from None
         try:
             writer.write(encode_open(role, code, token))
+            wait = first_answer if first_answer is not None and not hop else timeout
             try:
-                ftype, body = await wait_for(_relay_answer(reader, where), timeout)
+                ftype, body = await wait_for(_relay_answer(reader, where), wait)
             except asyncio.TimeoutError:
+                # A reset: a relay that answers late must not take the
+                # connection's end for a host that stopped (a FIN).
+                reset_stream(writer)
                 raise (_UnreachedError if not hop else TransportError)(
                     f"{where} did not answer in time: is it a screencodec relay?"
                 ) from None

@@ -57,6 +57,7 @@ from screencodec.transport.connect.relay_open import (
     redirect_target,
     reset_stream,
 )
+from screencodec.transport.connect.relay_race import FIRST_ANSWER
 from screencodec.transport.relay.protocol import (
     CLUSTER_MOST,
     ROLE_VIEWER,
@@ -238,18 +239,17 @@ async def connect_via_relay(
     named = None if held is None else held.tag
     token = named or bytes(TOKEN_SIZE)
     reached = (relay_host, relay_port)
-    try:
+    others = _elsewhere(held, key) if follow_cluster else []
+    if others:  # relay43: the others too, a short while apart, if it stays silent
+        reached, (reader, writer) = await _through_cluster(
+            [reached, *others], code=code, token=token, timeout=pair_timeout, hops=hops,
+            told=told,
+        )  # fmt: skip
+    else:
         reader, writer = await open_relay(relay_host, relay_port, ROLE_VIEWER, code, token,
                                           timeout=pair_timeout,
                                           on_redirect=lambda h, p: hops.append((h, p)),
                                           on_ok=told.append)  # fmt: skip
-    except _UnreachedError as exc:
-        others = _elsewhere(held, key) if follow_cluster else []
-        if not others:
-            raise
-        reached, (reader, writer) = await _through_cluster(
-            others, exc, code=code, token=token, timeout=pair_timeout, hops=hops, told=told
-        )
     tag, cluster = parse_viewer_ok(told[0]) if told else (None, None)
     # What this connection's relays said is theirs: where they redirected
     # it, and the cluster of the one that paired it.
@@ -329,8 +329,7 @@ def _elsewhere(held: RelayPairing | None, key: tuple[str, int, str]) -> list[tup
 
 
 async def _through_cluster(
-    others: list[tuple[str, int]],
-    first: _UnreachedError,
+    relays: list[tuple[str, int]],
     *,
     code: str,
     token: bytes,
@@ -338,30 +337,82 @@ async def _through_cluster(
     hops: list[tuple[str, int]],
     told: list[bytes],
 ) -> tuple[tuple[str, int], tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    """The first of ``others`` that answers (the relay given could not be
-    reached: ``first``): where, and its stream. One that answers with a
+    """The first of ``relays`` (the one given, then its cluster's others)
+    to take the viewer: where, and its stream (``hops`` and ``told`` hear
+    that attempt's redirects and RELAY_OK). Each is dialled when the one
+    before could not be reached or was no relay, or when
+    :data:`~screencodec.transport.connect.relay_race.FIRST_ANSWER` seconds
+    passed with no answer from any (relay43: before, a relay that accepted
+    and answered nothing held the agent for its whole ``timeout``, 20 s,
+    before the next was tried); the attempts already made go on. A
     refusal ends it with that refusal (the cluster's one directory speaks);
-    none reached: a TransportError naming them all, ``first``'s errno."""
-    for host, port in others:
-        hops.clear()
-        try:
-            return (host, port), await open_relay(
-                host,
-                port,
-                ROLE_VIEWER,
-                code,
-                token,
-                timeout=timeout,
-                on_redirect=lambda h, p: hops.append((h, p)),
-                on_ok=told.append,
+    none reached: a TransportError naming them all, the first's errno."""
+    attempts: dict[asyncio.Future[_Reached], int] = {}
+    first: BaseException | None = None
+    started = 0
+    try:
+        while True:
+            if started < len(relays):
+                attempts[asyncio.ensure_future(_reach(relays[started], code, token, timeout))] = (
+                    started
+                )
+                started += 1
+            if not attempts:
+                break
+            done, _ = await asyncio.wait(
+                attempts,
+                timeout=FIRST_ANSWER if started < len(relays) else None,
+                return_when=asyncio.FIRST_COMPLETED,
             )
-        except (_UnreachedError, _NotARelayError, SessionClosedError):
-            continue  # not a relay that answers: the next (a list may name a dead one)
-    where = ", ".join(_hostport(*a) for a in others)
-    n = len(others)
+            for finished in sorted(done, key=attempts.__getitem__):
+                index = attempts.pop(finished)
+                exc = finished.exception()
+                if exc is None:
+                    reached = finished.result()
+                    hops[:], told[:] = reached.hops, reached.told
+                    return reached.where, reached.stream
+                if not isinstance(exc, (_UnreachedError, _NotARelayError, SessionClosedError)):
+                    raise exc
+                if index == 0:
+                    first = exc
+    finally:
+        for pending in attempts:
+            pending.cancel()
+        for got in await asyncio.gather(*attempts, return_exceptions=True):
+            if isinstance(got, _Reached):  # answered as another was taken
+                await close_writer(got.stream[1])
+    where = ", ".join(_hostport(*a) for a in relays[1:])
+    n = len(relays) - 1
     error = TransportError(
         f"{first}; nor {'the other relay' if n == 1 else f'any of the {n} other relays'} of"
         f" its cluster ({where})"
     )
-    error.errno = first.errno
+    error.errno = getattr(first, "errno", None)
     raise error from first
+
+
+@dataclass
+class _Reached:
+    """One viewer attempt that a relay took: where, its stream, its
+    redirects and RELAY_OK's body."""
+
+    where: tuple[str, int]
+    stream: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+    hops: list[tuple[str, int]]
+    told: list[bytes]
+
+
+async def _reach(where: tuple[str, int], code: str, token: bytes, timeout: float) -> _Reached:
+    hops: list[tuple[str, int]] = []
+    told: list[bytes] = []
+    stream = await open_relay(
+        where[0],
+        where[1],
+        ROLE_VIEWER,
+        code,
+        token,
+        timeout=timeout,
+        on_redirect=lambda h, p: hops.append((h, p)),
+        on_ok=told.append,
+    )
+    return _Reached(where, stream, hops, told)

@@ -60,6 +60,7 @@ __all__ = [
     "ENDED_DISPLAY_GONE",
     "ENDED_RELEASED",
     "ENDED_STOPPED",
+    "HOST_NOT_BACK_YET",
     "RECOVERING",
     "RELAY_REDIRECT",
     "RELAY_RELEASE",
@@ -73,6 +74,7 @@ __all__ = [
     "check_public_names",
     "claim_verifier",
     "encode_open",
+    "encode_pong",
     "encode_recovering",
     "encode_redirect",
     "encode_viewer_ok",
@@ -95,6 +97,14 @@ _OPEN = struct.Struct(f">4sHB{CODE_DIGITS}s{TOKEN_SIZE}s")
 #: directory recovers (a new cluster's first ``claim_ttl``, a Redis that
 #: lost its keys): a wait, which a host sits out (cli/host_start.py).
 RECOVERING = "session directory recovering"
+#: A relay's words, with UNKNOWN_SESSION, for a viewer of a code nobody
+#: holds while the session directory recovers (its relays make their hosts'
+#: claims again): not "no such session code", which a new agent gives up
+#: on, while the host may still come back (relay43; cli/view_connect.py
+#: waits on them).
+HOST_NOT_BACK_YET = (
+    "the session directory is recovering: this code's host may not have registered again yet"
+)
 #: Every version reads a REFUSE's words from its body's bytes 1-199 and no
 #: further (framing.refusal_error), so a field after them is unseen by a
 #: peer that does not know it. The words are padded with spaces up to it,
@@ -303,6 +313,21 @@ def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
     bytes each; others are left out). With none, the body is the
     tag alone, as relays before cluster lists sent it (a viewer that expects
     exactly 16 bytes keeps the tag)."""
+    return encode_frame(FrameType.RELAY_OK, _tag_and_cluster(tag, cluster))
+
+
+def encode_pong(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
+    """The RELAY_PONG frame that answers a host's RELAY_PING: its
+    registration's pair tag and this relay's cluster as it knows it now,
+    as RELAY_OK told them (:func:`encode_viewer_ok`'s body, read with
+    :func:`parse_viewer_ok`), so a relay that joined the cluster after the
+    host registered is known to it (relay43). A host before relay43 reads
+    no body; a relay before it sends none."""
+    return encode_frame(FrameType.RELAY_PONG, _tag_and_cluster(tag, cluster))
+
+
+def _tag_and_cluster(tag: bytes, cluster: Sequence[str]) -> bytes:
+    """``tag`` and the cluster field listing ``cluster`` (RELAY_OK's body)."""
     entries = []
     room = HANDSHAKE_FRAME_MAX - TOKEN_SIZE - 2
     for address in cluster:
@@ -319,7 +344,7 @@ def encode_viewer_ok(tag: bytes, cluster: Sequence[str] = ()) -> bytes:
     body = tag
     if entries:
         body += bytes([_CLUSTER_FIELD, len(entries)]) + b"".join(entries)
-    return encode_frame(FrameType.RELAY_OK, body)
+    return body
 
 
 def parse_viewer_ok(body: bytes) -> tuple[bytes | None, tuple[str, ...] | None]:

@@ -68,6 +68,7 @@ from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_ev
 from screencodec.transport.relay.protocol import (
     ENDED_RELEASED,
     ENDED_STOPPED,
+    HOST_NOT_BACK_YET,
     RECOVERING,
     RELAY_RELEASE,
     ROLE_HOST_CONTROL,
@@ -77,6 +78,7 @@ from screencodec.transport.relay.protocol import (
     check_advertise,
     check_public_names,
     claim_verifier,
+    encode_pong,
     encode_recovering,
     encode_redirect,
     encode_viewer_ok,
@@ -104,9 +106,12 @@ STALL_GRACE = 1.0
 #: (at most ``claim_ttl / 3``, its heartbeat).
 RENEW_RETRY = 1.0
 #: The longest a viewer is held while its code's claim may come back after
-#: a loss of the directory's keys (_claim_may_come), in seconds: well
-#: inside a viewer's wait for an answer (connect_via_relay: 20 s).
-CLAIM_HOLD_MOST = 10.0
+#: a loss of the directory's keys (_claim_may_come), in seconds: inside a
+#: viewer's wait for a relay's answer (connect_via_relay: 20 s, each
+#: redirect its own). The hold follows the relay's claim_ttl (a heartbeat,
+#: claim_ttl / 3, and 0.5 s) up to this: claim_ttl 52.5 s. Before relay43
+#: 10 s: with a claim_ttl over 28.5 s a heartbeat came after the hold.
+CLAIM_HOLD_MOST = 18.0
 #: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
 #: cluster's members read when it arrived (one directory round trip, begun
 #: while the host answers); past it, those read last are told. A host's
@@ -516,8 +521,9 @@ class Relay:
         makes its claim again at its next heartbeat (or join: _renew_now),
         within ``claim_ttl / 3`` of the loss, so this looks until that much
         has passed since the grace began (and 0.5 s for the renewal), at
-        most :data:`CLAIM_HOLD_MOST` (a ``claim_ttl`` over 28.5 s beats
-        later: such a viewer is told as before, and retries). Before
+        most :data:`CLAIM_HOLD_MOST` (a ``claim_ttl`` over 52.5 s beats
+        later: such a viewer is told that its host may not be back yet,
+        _unknown_words, and retries). Before
         relay42 the viewer was told "no such session code" (a new agent
         gives up on that) until then (measured, 2 relay processes, claim_ttl
         15 s, a viewer at the relay started right after a FLUSHALL every
@@ -879,7 +885,9 @@ class Relay:
                     why = f"unexpected frame {ftype}"
                     raise ProtocolError(f"unexpected frame {ftype} on a control connection")
                 reg.heard = time.monotonic()
-                writer.write(encode_frame(FrameType.RELAY_PONG))
+                # The cluster as known now (relay43): a relay that joined
+                # since the host registered is one it may move to.
+                writer.write(encode_pong(pair_tag(verifier), self._cluster()))
                 await writer.drain()
         finally:
             if why != "idle":
@@ -1004,9 +1012,18 @@ class Relay:
         elif ended is not None:  # a viewer reconnecting to it need not go on
             await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip, session=code)
         else:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such session code"
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, await self._unknown_words()
                                if silent is None else f"{_not_heard(silent)} (its connection "
                                "to the relay was lost)", ip, session=code)  # fmt: skip
+
+    async def _unknown_words(self) -> str:
+        """What a viewer of a code nobody holds is told: while the directory
+        recovers (a grace: its relays make their hosts' claims again), that
+        the host may not be back yet (relay43: a viewer held past a
+        heartbeat that came later than the hold, claim_ttl over 52.5 s, was
+        told "no such session code", and a new agent gave up on it); else
+        "no such session code"."""
+        return HOST_NOT_BACK_YET if await self._grace_left() else "no such session code"
 
     async def _forward(self, reg: Registration, ip: str, streams: PairStreams,
                        done: asyncio.Event) -> None:

@@ -1,0 +1,101 @@
+"""Which relay of several to dial: connection attempts started a short
+delay apart, the first to connect taken (RFC 8305's staggered attempts,
+"happy eyeballs", across a cluster's relays rather than one name's
+addresses), and relays that failed put last for a while (relay43).
+
+Before, a host that lost its relay tried the relays it knew one per backoff
+step: with 9 dead relays listed before the live one it registered again
+40 s after its relay died. Used by the host's registration
+(connect/registration.py) and the agent's reconnection (connect/via_relay.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+
+from screencodec.errors import TransportError
+from screencodec.transport.connect.accept import open_stream
+from screencodec.transport.connect.relay_cluster import relay_address
+
+__all__ = ["FIRST_ANSWER", "SHUN_FOR", "STAGGER", "Shunned", "first_connected"]
+
+#: Seconds between the starts of two connection attempts while none has
+#: connected (RFC 8305's Connection Attempt Delay, 250 ms recommended): a
+#: relay that refuses at once (nothing listens) hands on to the next at
+#: once; one that does not answer (a machine gone) costs this much.
+STAGGER = 0.25
+#: Seconds a relay that accepted the connection is given to answer its
+#: RELAY_OPEN while other relays are left to try (a registration's claim
+#: and member read take milliseconds; a directory call is given 2 s): a
+#: relay that accepts and answers nothing (stopped, hung) is passed over.
+FIRST_ANSWER = 3.0
+#: Seconds a relay that refused, did not answer or was no relay is tried
+#: after the others (never left out: if every other fails, it is tried too).
+SHUN_FOR = 30.0
+
+
+class Shunned:
+    """Relays that failed lately (:data:`SHUN_FOR`), to be tried last. Holds
+    no more than the addresses it is asked to order (bounded by the list)."""
+
+    def __init__(self, most: float = SHUN_FOR) -> None:
+        self._until: dict[tuple[str, int], float] = {}
+        self._most = most
+
+    def failed(self, address: tuple[str, int]) -> None:
+        self._until[relay_address(*address)] = time.monotonic() + self._most
+
+    def answered(self, address: tuple[str, int]) -> None:
+        self._until.pop(relay_address(*address), None)
+
+    def order(self, addresses: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+        """``addresses`` in their order, those that failed lately last."""
+        now = time.monotonic()
+        keys = {relay_address(*a) for a in addresses}
+        self._until = {a: t for a, t in self._until.items() if t > now and a in keys}
+        fresh = [a for a in addresses if relay_address(*a) not in self._until]
+        return fresh + [a for a in addresses if relay_address(*a) in self._until]
+
+
+async def first_connected(
+    addresses: Sequence[tuple[str, int]], timeout: float | None, stagger: float = STAGGER
+) -> tuple[int, asyncio.StreamReader, asyncio.StreamWriter, dict[int, TransportError]]:
+    """The first of ``addresses`` to accept a TCP connection: its index, its
+    stream, and the errors of those that failed meanwhile (by index). The
+    next attempt starts when one fails or ``stagger`` seconds pass without
+    any connecting; the others are stopped (a connection made meanwhile is
+    closed: nothing was sent on it). None connects: the first address's
+    error (TransportError, its ``errno`` the system's)."""
+    tasks: dict[asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]], int] = {}
+    failed: dict[int, TransportError] = {}
+    started = 0
+    try:
+        while True:
+            if started < len(addresses):
+                host, port = addresses[started]
+                tasks[asyncio.ensure_future(open_stream(host, port, timeout))] = started
+                started += 1
+            if not tasks:
+                raise failed[min(failed)]
+            done, _ = await asyncio.wait(
+                tasks,
+                timeout=stagger if started < len(addresses) else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for task in sorted(done, key=tasks.__getitem__):
+                index = tasks.pop(task)
+                exc = task.exception()
+                if exc is None:
+                    reader, writer = task.result()
+                    return index, reader, writer, failed
+                failed[index] = exc if isinstance(exc, TransportError) else TransportError(str(exc))
+    finally:
+        for task in tasks:
+            task.cancel()
+        for got in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(got, tuple):  # connected as it was stopped: unused
+                with contextlib.suppress(Exception):
+                    got[1].close()
