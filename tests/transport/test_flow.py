@@ -50,6 +50,7 @@ def simulate(
     tick: float = 1 / 60,
     offset: Callable[[float], float] | None = None,
     cross: Callable[[float], float] | None = None,
+    ahead: Callable[[float], float] | None = None,
 ) -> Run:
     """``late``: by update, how much later than its last byte the viewer
     read it (its span grows too). ``offset``: by time, how long after an
@@ -57,7 +58,10 @@ def simulate(
     process is starved: it reads what came meanwhile at once). ``cross``: by
     time, the share of the link other traffic takes (a steady flow in the
     same FIFO: it delays what we queue, but an update's own bytes, queued
-    back to back, still cross at the link's rate)."""
+    back to back, still cross at the link's rate). ``ahead``: by the time our
+    first byte reaches the queue, how long someone else's bytes keep it
+    waiting there (a bulk upload that keeps the FIFO full; ``rate`` is then
+    what the link leaves our bytes)."""
     run = Run()
     t = next_tick = free_at = last = sent_at = 0.0
     pending: list[tuple[float, int, float, float]] = []  # (host time, seq, arrival, span)
@@ -83,7 +87,8 @@ def simulate(
         share = 1 - cross(t) if cross else 1.0  # what other traffic leaves
         start = t + max(0.0, free_at - sent_at - (t - sent_at) * share)
         free_at, sent_at = start + n / rate(t), t
-        arrival = free_at + owd
+        theirs = ahead(start) if ahead else 0.0
+        arrival = free_at + theirs + owd
         span = max(0, n - 1448) / rate(t)  # the first segment comes with the header
         if offset:
             # Reading from first byte + offset: what came meanwhile at once.
@@ -97,7 +102,7 @@ def simulate(
         span = max(0.0, span + delay)
         arrival = last = max(arrival + max(0.0, delay), last)  # read in order
         heapq.heappush(pending, (arrival + hold + owd, seq, arrival + OFFSET, span))
-        run.sent.append((t, start - t, cc.target_rate(), n))
+        run.sent.append((t, start - t + theirs, cc.target_rate(), n))
     return run
 
 

@@ -102,7 +102,19 @@ _FAIR = 0.5  #: shared: the share of the link timed before to start from
 #: shared: delivered this share of the headroom's rate or more, the rate
 #: grows by ``_SHARE_GROWS`` a second
 _FILLED = 0.8
+_RECOVERED = 0.95  #: shared: the share grows only with the backoff this high
 _SHARE_GROWS = 0.08
+#: shared: the delay over their floor is a queue of ours to cut when its
+#: slope is over this (seconds a second), or its smoothed level over
+#: ``_SHARED_MOST`` (``_ours_grows``)
+_SHARED_GROWS = 0.05
+_SHARED_MOST = 0.15
+#: shared: their queue drained when the floor fell under this share of the
+#: one learnt (a viewer reading late under load held it at 0.08-0.09 s after
+#: a 0.52 s upload stopped, traced: shared and 0.3 Mbit/s until the end);
+#: under half, as a loss-based sender's cut (Reno halves its window) leaves
+#: about half its queue
+_DRAINED = 0.25
 _WINDOW_GROWS = 4  #: ``updates_in_flight`` grows at most this many times ``window``
 
 
@@ -245,6 +257,7 @@ class CongestionControl:
         #: is what the link delivered to us, probed upwards
         self.shared = False
         self._share = 0.0  #: the rate while ``shared``
+        self._their_floor = 0.0  # the floor learnt as someone else's
         self._clear_rate = c.initial_rate  # the rate when the queue was last near empty
         self._delivered: deque[tuple[float, int]] = deque()  # (time, bytes): every receipt's
         self._standing_since: float | None = None  # a delay over the threshold, not growing
@@ -523,13 +536,19 @@ class CongestionControl:
         floor; the delay over ``standing`` still cuts the backoff."""
         c = self.config
         ripe = self._delivered and self._delivered[0][0] <= now - c.rate_window / 2
-        if ripe and not self.congested():
+        if ripe and not self._ours_grows():
             delivered = sum(n for _, n in self._delivered) / c.rate_window
             self._share = max(self._share, delivered)
             # Grown only while the backoff has recovered and the share is
             # delivered: grown under the backoff's sawtooth, it ran past the
             # link's share (0.17 s over their floor in the model).
-            filled = delivered >= _FILLED * c.headroom * self._share
+            # The target, not the share: the bytes in flight are capped at a
+            # round trip of the target (``max_in_flight``), and the round trip
+            # over their floor is longer than the one it counts, so 0.8 of
+            # the target was all that could be delivered (1.3-1.45 Mbit/s
+            # of a 1.67 target, traced): measured against the share, the
+            # share never grew.
+            filled = self.backoff >= _RECOVERED and delivered >= _FILLED * self.target_rate()
             if filled and self._last_receipt_at is not None:
                 # Sending what it is let: ask for more, slowly (as GCC's 8 %
                 # a second: the queue shows it a round trip of 0.6 s later;
@@ -631,7 +650,7 @@ class CongestionControl:
         """
         c = self.config
         self.standing = min(self.standing, max(0.0, level))
-        if self.shared and self.standing <= c.max_queue_delay:
+        if self.shared and self.standing <= max(c.max_queue_delay, _DRAINED * self._their_floor):
             # Their queue drained: the spans time the link again, and those
             # of the window timed our turns (kept, the estimate was 0.18-0.38
             # Mbit/s of a 4 Mbit/s link after the upload stopped). Back to
@@ -732,6 +751,7 @@ class CongestionControl:
         self.standing = floor
         self.queue_delay = 0.0
         self._episode_cuts = 0
+        self._their_floor = floor
         if not self.shared:
             self.shared = True
             delivered = sum(n for _, n in self._delivered) / c.rate_window
@@ -759,17 +779,38 @@ class CongestionControl:
         c = self.config
         if now - self._last_event <= (self.srtt or 0.0) + c.max_queue_delay:
             return False
+        if self.shared and not self._ours_grows():
+            return False
         self.backoff = max(0.05, self.backoff * c.decrease)
         if self.shared and self._delivered:
             # As GCC, from what was delivered (at backoff 1 the target is
             # ``decrease`` of it), not from a share grown past it: kept, it
             # ran to 1.3x the link's share, 0.16 s over their floor (model).
+            # At most ``decrease`` of the share a cut: the window's delivered
+            # rate held a viewer's stall and the round trip before the cut
+            # (traced: 1.97 -> 1.23 -> 0.56 -> 0.30 Mbit/s in three cuts).
             delivered = sum(n for _, n in self._delivered) / c.rate_window
-            self._share = max(min(self._share, delivered / c.headroom), c.initial_rate / 8)
+            least = max(c.decrease * self._share, c.initial_rate / 8)
+            self._share = max(min(self._share, delivered / c.headroom), least)
         self.congestion_events += 1
         self._episode_cuts += 1
         self._last_event = now
         return True
+
+    def _ours_grows(self) -> bool:
+        """Shared: is the delay over their floor a queue of ours that grows
+        (or stands too long to wait out)? Behind a full FIFO our bytes are let
+        in at our turns, so a burst of ours (a 13-26 kB drag frame) waits a
+        while and a viewer that reads late stamps a few updates late at once:
+        the delay over the floor rose 0.07-0.27 s every 0.7-1.3 s and fell
+        back within a few updates (traced, drag 4M,40ms --cross). Each was
+        cut, and each cut took the share back to what was delivered: 0.5-0.7
+        Mbit/s of the 2 the link would give (cross42). So, as GCC's detector
+        (over-use is a trend, not a level), while shared only a delay whose
+        slope rises over ``_SHARED_GROWS`` (sending more than our turns let
+        in) or whose smoothed level passes ``_SHARED_MOST`` is cut."""
+        growth = self.trend.growth()
+        return (growth is not None and growth > _SHARED_GROWS) or self.queue_delay > _SHARED_MOST
 
     def _recover(self, now: float) -> None:
         if self._last_receipt_at is not None:
