@@ -38,12 +38,22 @@ _EVERY = 0.9  # ... this often (the rises came every 0.7-1.3 s)
 
 
 def simulate_upload(
-    cc: CongestionControl, seconds: float, start: float, stop: float, *, bursty: bool = False
+    cc: CongestionControl,
+    seconds: float,
+    start: float,
+    stop: float,
+    *,
+    bursty: bool = False,
+    turns: float = 0.0,
 ) -> Run:
     """Run's queue is ours plus theirs ahead of the update's first byte;
     ``bursty``: one update in 24 is a burst (three budgets, ``_BURST`` bytes
     at least), and the viewer stalls ``_STALL`` s every ``_EVERY`` s (what
-    came meanwhile is read whole when it wakes)."""
+    came meanwhile is read whole when it wakes). ``turns``: while the upload
+    runs, an update of more than two segments has this long of their bytes
+    between its own (its span and its last byte that much later), as the
+    proxy's readers take turns in chunks: its span times our turns, well
+    under our share of the link."""
 
     def theirs(t: float) -> float:
         if t < start:
@@ -64,7 +74,13 @@ def simulate_upload(
     def link(t: float) -> float:
         return _LINK / 2 if start <= t < stop else _LINK
 
-    return simulate(cc, link, seconds, tick=1 / 30, ahead=theirs, size=size, offset=stalled)
+    def split(seq: int) -> float:
+        sent = cc._sent[seq]
+        return turns if start <= sent.at < stop and sent.size > 2 * 1448 else 0.0
+
+    return simulate(
+        cc, link, seconds, tick=1 / 30, ahead=theirs, size=size, offset=stalled, late=split
+    )
 
 
 @pytest.mark.parametrize("bursty", [False, True], ids=["flat", "bursty"])
@@ -76,6 +92,54 @@ def test_an_upload_that_keeps_the_queue_full_leaves_the_session_a_share(bursty: 
     run = simulate_upload(cc, 13.0, 3.0, 13.0, bursty=bursty)
     assert run.throughput(7.0, 13.0) >= 1.5 * MBIT
     assert run.queue_after(7.0) <= _STAND + 0.15
+
+
+@pytest.mark.parametrize("turns", [0.064, 0.128])
+def test_spans_that_time_our_turns_do_not_pass_their_queue_for_a_late_reader(turns: float) -> None:
+    """Traced live (flowc43, drag 4M,40ms --cross): behind their bytes the
+    spans timed 0.44-0.88 Mbit/s, under the 2 the link leaves us, and the
+    cuts took the target to 0.2-0.3 Mbit/s: updates of 1-2 kB, too small to
+    show whether they were read late. On main that flat floor was learnt as
+    a late reader's offset (``standing``, not ``shared``), and the rate
+    stayed what the spans timed: 0.36-0.41 Mbit/s over the 6 s upload, the
+    floor never learnt as theirs. The upload runs from 3 s to 9 s."""
+    cc = CongestionControl()
+    shared_at: list[float] = []
+    receipt = cc.receipt
+
+    def noting(seq: int, now: float, *args: float) -> float:
+        rtt = receipt(seq, now, *args)
+        if cc.shared and not shared_at:
+            shared_at.append(now)
+        return rtt
+
+    cc.receipt = noting  # type: ignore[method-assign]
+    run = simulate_upload(cc, 9.0, 3.0, 9.0, turns=turns)
+    assert shared_at and shared_at[0] <= 6.0
+    assert run.throughput(3.0, 9.0) >= 1.0 * MBIT
+    assert run.queue_after(5.0) <= _STAND + 0.15
+
+
+def test_the_cuts_made_before_their_queue_was_learnt_are_given_back() -> None:
+    """The cuts before the floor is learnt were for their queue, which no
+    cut drains: once it is, the share is targeted at the backoff before
+    them (traced live: 0.5-0.6 after three cuts, a 1.7 Mbit/s share was
+    targeted at 0.85 and regained 0.5 a second only while no queue of ours
+    showed over the floor)."""
+    cc = CongestionControl()
+    backoff: list[float] = []
+    receipt = cc.receipt
+
+    def noting(seq: int, now: float, *args: float) -> float:
+        rtt = receipt(seq, now, *args)
+        if cc.shared and not backoff:
+            backoff.append(cc.backoff)
+        return rtt
+
+    cc.receipt = noting  # type: ignore[method-assign]
+    simulate_upload(cc, 9.0, 3.0, 9.0)
+    assert cc.congestion_events >= 2
+    assert backoff == [1.0]
 
 
 @pytest.mark.parametrize("bursty", [False, True], ids=["flat", "bursty"])
