@@ -173,7 +173,8 @@ class Streamer:
                 continue
             message = self._message(self.flow.next_seq, data)
             payload_size = len(message) + 2
-            seq = self.flow.sent(payload_size, time.monotonic())
+            socket = bound.ahead(kernel_state(getattr(channel, "transport", None)))
+            seq = self.flow.sent(payload_size, time.monotonic(), socket)
             if keyframe:
                 if self._continued:
                     self.continuations += 1
