@@ -181,6 +181,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         control_unavailable=None if no_control is None else no_control[1],
         on_unavailable=None if no_control is None else _told(ui, no_control[0]),
         clipboard=clipboard,
+        on_queued=ui.queued,  # a second agent waits: said when it comes (walk43)
     )
     creds = SessionCredentials()
     host.watch_credentials(creds)
