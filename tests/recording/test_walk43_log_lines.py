@@ -23,5 +23,5 @@ def test_the_count_export_log_prints_is_the_files_lines(tmp_path: Path) -> None:
     assert lines[0]["type"] == "session"
     events = len(lines) - 1
     assert events >= 1, lines
-    assert done.stdout == (f"{log}: {len(lines)} lines: the session's, then"
-                           f" {events} event{'s' if events > 1 else ''}\n"), done.stdout  # fmt: skip
+    said = f"{events} event{'s' if events > 1 else ''}"
+    assert done.stdout == f"{log}: {len(lines)} lines: the session's, then {said}\n", done.stdout
