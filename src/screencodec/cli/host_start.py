@@ -218,7 +218,22 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
     except OSError as exc:
         why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise _StartError(f"cannot listen on {args.bind}:{args.listen}: {why}") from None
-    return listener, f"listening on {args.bind}:{listener.port}"
+    where = f"listening on {args.bind}:{listener.port}"
+    return listener, where + _address_needed(args, listener.port)
+
+
+def _address_needed(args: argparse.Namespace, port: int) -> str:
+    """The line under ``listening on 0.0.0.0:PORT``: that the agent needs
+    this computer's address and the port too (walk43: a customer told to
+    run ``screencodec host`` read "listening on 0.0.0.0:38325" and "Read
+    both" of the code and password, and gave the agent neither address nor
+    port; without --listen the port is a new one each start)."""
+    if args.bind not in ("0.0.0.0", "::", ""):
+        return ""  # one address: the line above names it
+    again = "" if args.listen else "; a new port each start: --listen PORT keeps one"
+    return (f"\nYour agent also needs this computer's address and the port {port}"
+            f" (screencodec view ADDRESS:{port}{again}); from outside your network,"
+            " use a relay instead: screencodec host --relay HOST:PORT")  # fmt: skip
 
 
 async def _registered_or_refused(reg: Any) -> BaseException | None:
