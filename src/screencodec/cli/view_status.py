@@ -93,7 +93,9 @@ def _control_answer(granted: bool, refusal: Refusal | None) -> str:
     if refusal is None:
         return "control not granted: the host did not answer"
     if refusal.by_user:
-        return "control refused by the host's user"
+        # Its no and its question's timeout are one answer on the wire
+        # (walk43: "refused" read as a no, of a question left unanswered).
+        return "control refused by the host's user (they said no, or did not answer in time)"
     return (f"control refused (the host's user was not asked): "
             f"{safe_text(refusal.reason, 200)}")  # fmt: skip
 
