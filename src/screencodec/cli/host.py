@@ -100,6 +100,7 @@ from screencodec.cli.host_start import (
     _injector,
     _open,
     _recorder,
+    _recording_words,
     _source_factory,
     _start_watchers,
     _StartError,
@@ -177,7 +178,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         injector=injector,
         config=config,
         file_consent=ui.file_offer if args.download_dir else None,
-        recorder=_recorder(args),
+        recorder=(recorder := _recorder(args)),
         control_unavailable=None if no_control is None else no_control[1],
         on_unavailable=None if no_control is None else _told(ui, no_control[0]),
         clipboard=clipboard,
@@ -296,7 +297,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                 f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
                 "Read both to your support agent. Nothing is shared until you answer y.\n"
                 f"To write to your agent, type {SAY} and your message, then Enter."
-                " Type /help for the other commands."
+                " Type /help for the other commands." + _recording_words(args, recorder)
             )
             await done.wait()
     finally:

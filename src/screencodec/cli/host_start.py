@@ -145,6 +145,23 @@ def _recorder(args: argparse.Namespace) -> Any:
         raise _StartError(f"cannot record into {args.record}: {exc}") from exc
 
 
+def _recording_words(args: argparse.Namespace, recorder: Any) -> str:
+    """The start's line of a host that records (walk43: nothing said it, and
+    a recording past its retention was deleted at start without a word):
+    where, whether sealed, how long kept, and what the start deleted."""
+    if recorder is None:
+        return ""
+    days = recorder.retention.days if recorder.retention is not None else None
+    sealed = ", sealed for the auditor's key" if args.record_key is not None else ""
+    kept = "" if days is None else f"; kept {days:g} days"
+    line = f"\nrecording every session into {args.record}{sealed}{kept}"
+    gone = len(recorder.pruned)
+    if gone:
+        line += (f" (deleted now: {gone} recording{'' if gone == 1 else 's'} older than that,"
+                 f" {safe_text(recorder.pruned[0].name, 100)}{' ...' if gone > 1 else ''})")
+    return line
+
+
 def _source_factory(args: argparse.Namespace, kept: list[FrameSource]) -> SourceFactory:
     """The host's sources; the first of ``--monitor`` is the one ``kept``
     holds, if any (opened at the start: :func:`_check_source`)."""
