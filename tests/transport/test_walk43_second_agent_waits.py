@@ -44,6 +44,8 @@ def test_a_second_agents_request_is_told_while_the_first_question_is_open() -> N
             second = asyncio.ensure_future(bob.start(VIEW))
             # Found: nothing here until Question 1 was answered.
             told = await wait(host, WAITING, mark)
+            # On a row of its own: not after the open prompt's "[y/N] ".
+            assert host.text[mark : told.start()] == "\n", host.text[mark:]
             # The open question's prompt again after the line, still Alice's.
             await wait(host, r"Question 1 is still open: .*?\[y/N\] ", told.end())
             assert "Question 2" not in host.text[mark:], host.text[mark:]

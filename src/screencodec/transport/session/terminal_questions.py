@@ -269,7 +269,9 @@ class TerminalQuestions:
                 what = f"{who!r} ({question.peer}) sends the file {question.name!r}"
         else:
             return
-        self.say(f"(also waiting: {what}: asked once the question open now is answered)",
+        # Unlike a reply, no typed line ended the prompt's row on a terminal.
+        row = "\n" if self._open and self._prompted and self._echoes() else ""
+        self.say(f"{row}(also waiting: {what}: asked once the question open now is answered)",
                  reply=True)  # fmt: skip
 
     async def file_offer(self, offer: FileOfferInfo) -> bool:
