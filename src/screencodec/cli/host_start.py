@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import unusable_folder
 from screencodec.cli.host_lines import NO_INPUT, VIEW_ONLY
+from screencodec.cli.sessions import needs_extra
 from screencodec.cli.terminal import in_words
 from screencodec.errors import CaptureError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
@@ -199,6 +200,10 @@ def _injector(args: argparse.Namespace) -> tuple[Any, tuple[str, str] | None]:
         return XTestInjector(), None
     except (ScreencodecError, ImportError) as exc:
         why = safe_text(exc, 200)
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("Xlib"):
+            # walk43: "No module named 'Xlib'" to a customer who installed
+            # the wheel without the x11 extra: the extra's words instead.
+            why = needs_extra("", "x11", "Xlib").strip()
         print(f"(remote control unavailable: {why})", flush=True)
         return None, (why, NO_INPUT)
 
