@@ -281,6 +281,10 @@ class WebBridge:
         #: refused (None: the host did not answer within ask_timeout); not
         #: when granted (the grant is a message) or when the session ended.
         self.on_refused: Callable[[Refusal | None], None] | None = None
+        #: Called with each file from the host saved where it stays (``view
+        #: --web --download-dir``): its path and size (walk43: the page
+        #: said "received" and the terminal nothing of where it was).
+        self.on_saved: Callable[[Path, int], None] | None = None
         self.unavailable = ""
         # What this bridge pressed on the host and has not released (keysym -> None,
         # in order), so that giving control back never leaves a key down there.
@@ -694,6 +698,8 @@ class WebBridge:
                 self.send(clip_to_page(ev))
             elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
+                if self.on_saved is not None:
+                    self.on_saved(Path(ev.path), ev.size)
             elif isinstance(ev, FileRefused) and self.files is not None:
                 if ev.why == WITHDRAWN_STOPPED:  # the host's program stopped sending it
                     why = (f"the user stopped sending it ({amount(max(ev.received, 0))} of"
