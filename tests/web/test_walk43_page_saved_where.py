@@ -44,13 +44,13 @@ def test_a_file_accepted_into_the_download_dir_is_said_where_it_is(
         host.say_yes(1)
         wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
         _accept(browser, host, sent)
-        # Found: no line.
-        line = view.until(r"^saved ")
-        assert line == f"saved 'error.log' (13 bytes) from the user in {into / 'error.log'}"
-        assert (into / "error.log").read_text() == "customer log\n"
         host.type("/end")
-        view.proc.communicate(timeout=30)
+        out, _ = view.proc.communicate(timeout=30)
         assert view.proc.returncode == 0, view.lines
+        said = view.lines + out.splitlines()
+        # Found: no line.
+        assert f"saved 'error.log' (13 bytes) from the user in {into / 'error.log'}" in said, said
+        assert (into / "error.log").read_text() == "customer log\n"
     finally:
         if view is not None and view.proc.poll() is None:
             view.close()
