@@ -99,6 +99,7 @@ from screencodec.cli.host_start import (
     _check_source,
     _injector,
     _open,
+    _pruned_words,
     _recorder,
     _recording_words,
     _source_factory,
@@ -184,6 +185,10 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         clipboard=clipboard,
         on_queued=ui.queued,  # a second agent waits: said when it comes (walk43)
     )
+    if recorder is not None:  # said on the loop: it prunes on a session's writer thread
+        loop = asyncio.get_running_loop()
+        recorder.on_pruned = lambda gone: loop.call_soon_threadsafe(
+            ui.say, _pruned_words(args, recorder, gone))
     creds = SessionCredentials()
     host.watch_credentials(creds)
     timeouts = Timeouts(max_duration=args.max_duration)

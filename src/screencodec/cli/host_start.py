@@ -156,11 +156,24 @@ def _recording_words(args: argparse.Namespace, recorder: Any) -> str:
     sealed = ", sealed for the auditor's key" if args.record_key is not None else ""
     kept = "" if days is None else f"; kept {days:g} days"
     line = f"\nrecording every session into {args.record}{sealed}{kept}"
-    gone = len(recorder.pruned)
-    if gone:
-        line += (f" (deleted now: {gone} recording{'' if gone == 1 else 's'} older than that,"
-                 f" {safe_text(recorder.pruned[0].name, 100)}{' ...' if gone > 1 else ''})")
+    if recorder.pruned:
+        line += f" (deleted now, older than that: {_recordings(recorder.pruned)})"
     return line
+
+
+def _recordings(paths: list[Any]) -> str:
+    """``1 recording, NAME`` / ``3 recordings, NAME ...``: what retention deleted."""
+    n = len(paths)
+    more = " ..." if n > 1 else ""
+    return f"{n} recording{'' if n == 1 else 's'}, {safe_text(paths[0].name, 100)}{more}"
+
+
+def _pruned_words(args: argparse.Namespace, recorder: Any, gone: list[Any]) -> str:
+    """What a host running for days says when retention deleted recordings
+    after a session (walk43: without a word)."""
+    days = recorder.retention.days if recorder.retention is not None else None
+    older = "" if days is None else f", older than {days:g} days"
+    return f"deleted from {args.record}{older} (its retention): {_recordings(gone)}"
 
 
 def _source_factory(args: argparse.Namespace, kept: list[FrameSource]) -> SourceFactory:
