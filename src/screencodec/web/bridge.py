@@ -124,7 +124,7 @@ from screencodec.web.schema import (
 from screencodec.web.server import WebServer, page_messages
 
 __all__ = ["ALIVE_EVERY", "ASK_TIMEOUT", "HISTORY", "KEPT_TIMEOUT", "LINK_DOWN", "PAGE_MAX_PIXELS",
-           "PROBED_SILENT_AFTER", "SILENT_AFTER", "UNANSWERED", "WebBridge",
+           "PROBED_SILENT_AFTER", "SILENT_AFTER", "UNANSWERED", "USER_DID_NOT_ACCEPT", "WebBridge",
            "capabilities_from"]  # fmt: skip
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
@@ -140,6 +140,11 @@ _PAGE_STATES = {DELIVERED: "delivered", NOT_CONFIRMED: "unconfirmed", NOT_DELIVE
 PAGE_MAX_PIXELS = 48_000_000
 #: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
 HISTORY = 100
+#: The page's notice when the host's user did not grant CONTROL: a no and an
+#: unanswered question are one answer on the wire (walk43: "declined", of a
+#: question the user never answered).
+USER_DID_NOT_ACCEPT = ("The user did not accept remote control (they said no, or did not"
+                       " answer in time).")  # fmt: skip
 #: Seconds without a word from the host after which the page is told the
 #: link is silent: a live host sends its Stats at least every 10 s
 #: (transport/session/stats.py REFRESH_PERIODS of its 1 s stats_period).
@@ -276,6 +281,10 @@ class WebBridge:
         #: refused (None: the host did not answer within ask_timeout); not
         #: when granted (the grant is a message) or when the session ended.
         self.on_refused: Callable[[Refusal | None], None] | None = None
+        #: Called with each file from the host saved where it stays (``view
+        #: --web --download-dir``): its path and size (walk43: the page
+        #: said "received" and the terminal nothing of where it was).
+        self.on_saved: Callable[[Path, int], None] | None = None
         self.unavailable = ""
         # What this bridge pressed on the host and has not released (keysym -> None,
         # in order), so that giving control back never leaves a key down there.
@@ -689,6 +698,8 @@ class WebBridge:
                 self.send(clip_to_page(ev))
             elif isinstance(ev, FileReceived) and self.files is not None:
                 self.files.received(Path(ev.path), ev.size, ev.transfer)
+                if self.on_saved is not None:
+                    self.on_saved(Path(ev.path), ev.size)
             elif isinstance(ev, FileRefused) and self.files is not None:
                 if ev.why == WITHDRAWN_STOPPED:  # the host's program stopped sending it
                     why = (f"the user stopped sending it ({amount(max(ev.received, 0))} of"
@@ -960,7 +971,8 @@ class WebBridge:
                 if self.on_refused is not None and (refusal is not None or unanswered):
                     self.on_refused(refusal)
         if refusal is not None and refusal.by_user:
-            self.send({"t": "notice", "text": "The user declined remote control.", "code": 0})
+            # Its no and its question's timeout are one answer (walk43).
+            self.send({"t": "notice", "text": USER_DID_NOT_ACCEPT, "code": 0})
         elif unanswered:
             self.send({"t": "notice", "text": UNANSWERED, "code": 0})
         # A give-back under way stays one (held_back is cleared by the host's
