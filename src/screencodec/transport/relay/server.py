@@ -964,17 +964,16 @@ class Relay:
             host_reader, host_writer, done = await wait_for(
                 fut, self.limits.pair_timeout, dropped=_unpaired)
         except asyncio.TimeoutError:
-            await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer (" +
-                               _not_heard(time.monotonic() - reg.heard) + ")", ip,
-                               session=code)
+            # No parentheses: a viewer shows these words inside its own.
+            await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer: " +
+                               _not_heard(time.monotonic() - reg.heard), ip, session=code)
             return
         except EvictedError as exc:
             await self._refuse(writer, RefuseCode.BUSY, str(exc), ip, session=code)
             return
         except TransportError:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away (" +
-                               _not_heard(time.monotonic() - reg.heard) + ")", ip,
-                               session=code)
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away: " +
+                               _not_heard(time.monotonic() - reg.heard), ip, session=code)
             return
         finally:
             _add(self._announced, reg.host_key, -1)
