@@ -140,3 +140,21 @@ def test_kernel_state_reads_the_host_socket() -> None:
     assert done.unsent == 0 and done.unacked == 0, done
     assert done.acked >= 8 << 20, done
     assert 0 < done.min_rtt <= done.rtt < 1.0, done
+
+
+def test_review43_spans_honest_then_lying_are_doubted() -> None:
+    """review43: a viewer honest for its first 200 receipts (about 13 s: the
+    flow has timed the link, the base window is full of true delays) whose
+    spans then claim 0.3 ms. Expected: the doubt still comes (it is not
+    only a first-seconds check) and the rate ends near what is delivered."""
+    cc = CongestionControl()
+    told: list[int] = []
+
+    def span_of(span: float) -> float:
+        told.append(1)
+        return span if len(told) <= 200 else 0.0003
+
+    _session(cc, 30.0, span_of)
+    assert len(told) > 300  # it lied for 100 receipts or more
+    assert cc.spans_doubt.doubted
+    assert cc.rate < 2 * LINK, cc.rate * 8
