@@ -28,7 +28,7 @@ def test_review43_a_viewer_that_stops_reading_still_types_and_recovers() -> None
     async def main() -> tuple[list[tuple[object, ...]], int, int, tuple[KernelState | None, int]]:
         creds = SessionCredentials()
         injector = RecordingInjector()
-        host = Host(SyntheticDesktop(640, 360, scenario="drag", seed=3), consent=allow(),
+        host = Host(SyntheticDesktop(1280, 720, scenario="drag", seed=3), consent=allow(),
                     injector=injector, config=HostConfig())  # fmt: skip
         serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
         listener = await listen_direct(
@@ -41,6 +41,7 @@ def test_review43_a_viewer_that_stops_reading_still_types_and_recovers() -> None
         viewer = Viewer(channel)
         await viewer.start(VIEW | CONTROL)
         serve = await serving.get()
+        link = next(iter(host._runtime.serving))
         running = asyncio.ensure_future(viewer.run())
         loop = asyncio.get_running_loop()
         try:
@@ -49,13 +50,19 @@ def test_review43_a_viewer_that_stops_reading_still_types_and_recovers() -> None
                 assert loop.time() < end, "no updates before the stall"
                 await asyncio.sleep(0.05)
             transport = channel.transport
-            link = next(iter(host._runtime.serving))
             # Small buffers both ends (a slow path's): what the window lets
             # go waits in the host's socket, where SocketBound looks.
             transport.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)
             link.channel.transport.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_SNDBUF, 4096)
             transport.pause_reading()  # type: ignore[attr-defined]
-            await asyncio.sleep(3.0)  # the host's sends pile up, then wait
+            end = loop.time() + 10  # the host's sends pile up in its socket, then wait
+            while not (link.stream.socket_bound.held
+                       and (state := kernel_state(link.channel.transport))
+                       and state.unsent > 4 * 1448):  # fmt: skip
+                assert loop.time() < end, ("the host's socket never held bytes",
+                                           kernel_state(link.channel.transport))  # fmt: skip
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)
             piled = (kernel_state(link.channel.transport), link.stream.socket_bound.held)
             before = viewer.last_seq
             for k in range(20):
