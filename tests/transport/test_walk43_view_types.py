@@ -58,13 +58,13 @@ def test_the_terminal_agent_with_control_types_a_command_into_the_xterm(
         view.wait_for(GRANTED)
         time.sleep(1.2)  # the fixture's own pointer move: the local user's 1 s is over
         view.type("/type echo walk43 $((6 * 7))")
-        view.wait_for(r"typed 22 characters on the host's keyboard\n")
+        view.wait_for(r"sent 22 characters to the host's keyboard\n")
         view.type("/key Enter")
         view.wait_for(r"pressed Enter on the host's keyboard\n")
         _bash_ran(log, "walk43 42\n")
         # Ctrl+C reaches bash as one: the line typed before it is dropped.
         view.type("/type sleep 30")
-        view.wait_for(r"typed 8 characters")
+        view.wait_for(r"sent 8 characters")
         view.type("/key Ctrl+C")
         view.wait_for(r"pressed Ctrl\+C on the host's keyboard\n")
         view.type("/key Nope+X")

@@ -86,11 +86,19 @@ async def type_text(viewer: Viewer, text: str) -> str:
         return "(usage: /type TEXT types TEXT on the host's keyboard; /key Enter then sends it)"
     if CONTROL not in viewer.level:
         return NO_CONTROL
-    for ch in text:
+    n = len(text)
+    for i, ch in enumerate(text):
+        if CONTROL not in viewer.level:
+            # Taken back meanwhile (review43: the rest went on being sent,
+            # dropped by the host, and the line said all were typed).
+            return (f"(control was taken back by the host's user: {i} of {n} characters"
+                    " sent before it; the rest not typed)")  # fmt: skip
         if not await _press(viewer, [_char_keysym(ch)], ch):
             return BLIND
-    n = len(text)
-    return f"typed {n} character{'' if n == 1 else 's'} on the host's keyboard"
+    # "sent", not "typed": the host drops what comes while its user uses
+    # their own keyboard or once control was taken back (review43: "typed
+    # 400 characters" when 346 were), and tells the viewer so.
+    return f"sent {n} character{'' if n == 1 else 's'} to the host's keyboard"
 
 
 async def press(viewer: Viewer, spec: str) -> str:

@@ -822,6 +822,16 @@ class Relay:
                                "too many registrations from this address; wait a minute", ip,
                                session=code)
             return
+        if _ended_before_read(reader, writer):
+            # A registration sent before this relay stopped (SIGSTOP, a VM
+            # paused) and read as it woke, its host gone elsewhere since
+            # (reset: relay_race gives up on a silent relay): claimed, it
+            # took the code from the relay the host is at, and viewers were
+            # told "no such session code" until that relay's heartbeat
+            # (review43). Nobody is there to take it.
+            log_event("unregistered", session=self._tag(code), addr=ip,
+                      why="gone before it was read")
+            return
         verifier = claim_verifier(code, secret)
         # Read with the claim: its RELAY_OK tells the host the cluster's
         # relays (a relay that joined since the last heartbeat too).
@@ -1139,6 +1149,12 @@ async def _stop(task: asyncio.Future[None]) -> None:
         task.cancel()
         await asyncio.wait({task}, timeout=0.1)
     await asyncio.gather(task, return_exceptions=True)
+
+
+def _ended_before_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """The peer's connection ended (a reset, or a FIN after its opening
+    frame) before the relay acted on that frame."""
+    return writer.is_closing() or reader.exception() is not None or reader.at_eof()
 
 
 def _unpaired(pairing: Pairing) -> None:
