@@ -67,10 +67,9 @@ class _PageDowns:
     strict=True,
     reason=(
         "found: each Page Down of a text page (1280x720, 90 kB exact) shows "
-        "only when all of it crossed the 1 Mbit/s link, 0.9-0.96 s after the key, and "
-        "the host waits for the flow's window before encoding it (wait p95 250 ms on "
-        "corpus browser-scroll); expected: a coarse first picture within the bound, "
-        "refined to exact after (scroll43)"
+        "only when all of it crossed the 1 Mbit/s link, 0.9-0.96 s after the key (a "
+        "lossy still of the text is larger than its exact ops); expected: a first "
+        "picture within the bound, refined to exact after (scroll43)"
     ),
 )
 def test_page_down_first_picture_within_the_links_arithmetic() -> None:
@@ -85,10 +84,10 @@ def test_page_down_first_picture_within_the_links_arithmetic() -> None:
         # last frame (``exact_ms`` is None when it never matched).
         assert r.unshown == 0
         assert r.exact_ms is not None, "the viewer's framebuffer never became exact"
-        # The bound, from the link alone: the one-way delay, a coarse first
-        # picture of 150 ms of the rate (18.75 kB at 1 Mbit/s: what a page of
-        # text takes as a lossy still), a round trip for the window the
-        # flow may be waiting on, and 150 ms of margin for encode and decode.
+        # The bound, from the link alone: the one-way delay, a first picture
+        # of 150 ms of the rate (18.75 kB at 1 Mbit/s), a round trip for the
+        # receipts the flow may be waiting on, and 150 ms of margin for
+        # encode and decode.
         bound_ms = (RTT / 2 + 0.15 + RTT + 0.15) * 1000
         assert r.lag_max_ms <= bound_ms, (
             f"a Page Down showed {r.lag_max_ms:.0f} ms after it (p50 {r.lag_p50_ms:.0f}); "
