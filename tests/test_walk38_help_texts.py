@@ -49,4 +49,5 @@ def test_walk38_view_help_says_control_is_used_by_the_page() -> None:
     text = subprocess.run([sys.executable, "-m", "screencodec", "view", "--help"],
                           capture_output=True, text=True, timeout=60, check=True).stdout
     flat = " ".join(text.split())
-    assert "this terminal itself sends no input" in flat, text
+    # walk43: the terminal types too (/type, /key); the mouse needs --web.
+    assert "in this terminal, /type TEXT and /key NAME type on their keyboard" in flat, text

@@ -146,6 +146,10 @@ def test_export_of_the_folder_is_the_whole_session(chain: list[Path], tmp_path: 
     lines = [json.loads(x) for x in (tmp_path / "s.jsonl").read_text().splitlines()]
     sessions = [x for x in lines if x["type"] == "session"]
     assert [x["file"] for x in sessions] == [p.name for p in chain]
+    # walk43: it said "N events" of a file of N + 3 lines.
+    said = (f"s.jsonl: {len(lines)} lines: 3 session lines (one a part, before its events)"
+            f" and {len(lines) - 3} events\n")  # fmt: skip
+    assert said in done.stdout, done.stdout
     assert sessions[0]["offset"] == 0.0 < sessions[1]["offset"] < sessions[2]["offset"]
 
 

@@ -20,6 +20,6 @@ def test_one_of_each_is_said_in_the_singular(tmp_path: Path) -> None:
     log, mp4, shots = tmp_path / "log.jsonl", tmp_path / "one.mp4", tmp_path / "shots"
     done = cli("export", path, "--log", log, "--mp4", mp4, "--png-every", "10", shots)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{log}: 1 event\n" in done.stdout, done.stdout
+    assert f"{log}: 2 lines: the session's, then 1 event\n" in done.stdout, done.stdout
     assert f"{mp4}: 1 frame, " in done.stdout, done.stdout
     assert f"1 screenshot in {shots}\n" in done.stdout, done.stdout

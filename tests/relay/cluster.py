@@ -10,6 +10,7 @@ import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -114,7 +115,10 @@ async def relays(redis: RedisServer, n: int, limits: RelayLimits | None = None,
 
 
 class RelayProcess:
-    """``screencodec relay`` as a real subprocess (to be SIGKILLed)."""
+    """``screencodec relay`` as a real subprocess (to be SIGKILLed). Its
+    output is read by a thread as it comes (a pipe nobody reads fills at
+    64 KiB and stops the relay's loop mid-log: relay43 met it) and kept:
+    :meth:`output` is everything it said so far."""
 
     def __init__(self, redis: RedisServer, claim_ttl: float, url: str | None = None) -> None:
         self.port = free_port()
@@ -125,10 +129,30 @@ class RelayProcess:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         #: What it printed up to its listening line (and maybe a little more).
         self.line = _wait_for_line(self.proc, b"relay listening", 20).decode()
+        self._said: list[bytes] = [self.line.encode()]
+        self._drain = threading.Thread(target=self._read, daemon=True)
+        self._drain.start()
 
-    def kill(self) -> None:
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        with contextlib.suppress(OSError, ValueError):  # closed under it by kill()
+            while chunk := os.read(fd, 65536):
+                self._said.append(chunk)
+
+    def output(self) -> str:
+        """Everything the relay printed so far (its exit's last words once
+        :meth:`kill` or :meth:`stop` returned)."""
+        return b"".join(self._said).decode(errors="replace")
+
+    def stop(self) -> None:
+        """SIGKILL it and read the pipe to its end."""
         self.proc.kill()
         self.proc.wait(5)
+        self._drain.join(5)
+
+    def kill(self) -> None:
+        self.stop()
         assert self.proc.stdout is not None
         self.proc.stdout.close()
 

@@ -34,10 +34,8 @@ def _relay_says(server: RedisServer, url: str) -> str:
     try:
         # A heartbeat (1 s) or two: the warning is said once, not per beat.
         time.sleep(2.5)
-        relay.proc.kill()
-        relay.proc.wait(5)
-        assert relay.proc.stdout is not None
-        return relay.line + relay.proc.stdout.read().decode()
+        relay.stop()
+        return relay.output()
     finally:
         relay.kill()
 

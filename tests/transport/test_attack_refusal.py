@@ -34,7 +34,7 @@ from screencodec.transport.session.permissions import (
     register_permission,
 )
 from screencodec.transport.session.refusal import NO_REASON, Refusal
-from screencodec.web.bridge import WebBridge
+from screencodec.web.bridge import USER_DID_NOT_ACCEPT, WebBridge
 
 from .helpers import until
 from .secure_fixtures import run
@@ -532,7 +532,7 @@ def test_unknown_and_hostile_notices_are_shown_harmless_and_change_no_refusal() 
         notices = [x["text"] for x in sent if x["t"] == "notice"]
         for text in notices:
             _harmless(text)
-        assert notices.count("The user declined remote control.") == 1
-        assert notices[-1] == "The user declined remote control."
+        assert notices.count(USER_DID_NOT_ACCEPT) == 1
+        assert notices[-1] == USER_DID_NOT_ACCEPT
 
     run(main())

@@ -110,7 +110,10 @@ def test_an_agent_that_leaves_while_it_waits_its_turn_was_never_asked() -> None:
         left = host.wait_for(r"127\.0\.0\.1:\d+: the agent left before you were asked;"
                              r" nothing was shared\n")  # fmt: skip
         said = host.text
-        assert "Question 2" not in said and "'Bob'" not in said, said
+        # Bob is named once, as he comes to wait (walk43), and never asked about.
+        waited = re.findall(r"\(also waiting: 'Bob' .*?\)\n", said)
+        assert len(waited) == 1, said
+        assert "Question 2" not in said and "'Bob'" not in said.replace(waited[0], ""), said
         assert "session with" not in said[:left.end()], said
     finally:
         host.close()
@@ -166,11 +169,17 @@ def test_a_double_y_does_not_answer_a_control_question_put_right_behind_the_firs
                 host.type("y")
                 await asyncio.sleep(0.3)
                 host.type("y")  # the second tap of the y meant for Question 1
-                q2 = host.wait_for(r"\n\*\*\* A line typed before Question 2 was shown was not"
-                                   r" taken as its answer\.\n\*\*\* Question 2: .*?"
-                                   + re.escape(PROMPT_END), q1.end())  # fmt: skip
-                # Told once, as typed before Question 2: not as "no question is open".
-                assert "(not sent" not in host.text[q1.end():q2.end()], host.text
+                q2 = host.wait_for(r"\*\*\* Question 2: .*?" + re.escape(PROMPT_END), q1.end())
+                # Told once, and never taken: as typed before Question 2 when the
+                # host had read the CONTROL request by then (Question 1's answer
+                # starts the session, then the request is read); on a loaded
+                # machine (a fresh clone's run at load 13) the host read the
+                # second y first, and "no question is open" was the truth then.
+                told = host.text[q1.end():q2.end()]
+                early = ("\n*** A line typed before Question 2 was shown was not taken as its"
+                         " answer.\n*** Question 2: ")  # fmt: skip
+                idle = "\ny\n(not sent, and no question is open"
+                assert (early in told) != (idle in told), told
                 assert await _next_of(ch, m.PermissionDeny, m.PermissionGrant) \
                     == m.PermissionGrant(VIEW.bits)  # Question 1's  # fmt: skip
                 host.type(own)

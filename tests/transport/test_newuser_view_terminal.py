@@ -61,9 +61,10 @@ def test_a_typed_line_that_is_not_chat_is_answered() -> None:
 
 def test_control_granted_in_the_terminal_says_where_input_is_sent(
         xvfb_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The terminal viewer sends no input: with --control granted it says
-    so and names --web (it said 'control granted', and the agent looked for
-    a mouse and keyboard that are not there)."""
+    """With --control granted the terminal viewer says how it types (/type,
+    /key) and names --web for the mouse (it said 'control granted', and the
+    agent looked for a mouse and keyboard that are not there; walk43: then
+    'this terminal sends no input', of a control just asked for)."""
     host = PtyHost(*_can_control(xvfb_display, monkeypatch))
     view = None
     try:
@@ -71,7 +72,7 @@ def test_control_granted_in_the_terminal_says_where_input_is_sent(
         view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password, "--control")
         host.say_yes(2)  # view, then control
         out = read_until(view, "run screencodec view with --web)")
-        assert "control granted\n(this terminal sends no input: " in out, out
+        assert "control granted\n(type on the host's keyboard with /type TEXT " in out, out
     finally:
         if view is not None:
             stop(view)

@@ -19,6 +19,8 @@ from screencodec.transport.session.flow import CongestionControl
 from screencodec.transport.session.receipt_bound import KernelState, SocketBound, kernel_state
 
 from .helpers import run
+from .secure_fixtures import both_loops
+from .secure_fixtures import run as run_on
 
 LINK = 1e6 / 8  # 1 Mbit/s
 OWD = 0.020
@@ -153,3 +155,54 @@ def test_kernel_state_reads_the_host_socket() -> None:
     assert done.unsent == 0 and done.unacked == 0, done
     assert done.acked >= 8 << 20, done
     assert 0 < done.min_rtt <= done.rtt < 1.0, done
+
+
+def test_review43_spans_honest_then_lying_are_doubted() -> None:
+    """review43: a viewer honest for its first 200 receipts (about 13 s: the
+    flow has timed the link, the base window is full of true delays) whose
+    spans then claim 0.3 ms. Expected: the doubt still comes (it is not
+    only a first-seconds check) and the rate ends near what is delivered."""
+    cc = CongestionControl()
+    told: list[int] = []
+
+    def span_of(span: float) -> float:
+        told.append(1)
+        return span if len(told) <= 200 else 0.0003
+
+    _session(cc, 30.0, span_of)
+    assert len(told) > 300  # it lied for 100 receipts or more
+    assert cc.spans_doubt.doubted
+    assert cc.rate < 2 * LINK, cc.rate * 8
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="TCP_INFO is read on Linux only")
+@both_loops
+def test_review43_kernel_state_on_uvloop_and_on_a_unix_socket(loop_kind: str) -> None:
+    """review43: the host's socket under uvloop (its transports hand out a
+    pseudo-socket) is read as under asyncio; a Unix stream socket (no TCP:
+    a relay or a bridge on a local socket) reads None, not an error: the
+    send loop then has no bound of its own, as before flowa43."""
+
+    async def main() -> tuple[KernelState | None, KernelState | None]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()
+            writer.close()
+
+        tcp = await asyncio.start_server(serve, "127.0.0.1", 0)
+        _, writer = await asyncio.open_connection("127.0.0.1", tcp.sockets[0].getsockname()[1])
+        writer.write(b"x" * 100_000)
+        await writer.drain()
+        on_tcp = kernel_state(writer.transport)
+        writer.close()
+        left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        _, unix_writer = await asyncio.open_connection(sock=left)
+        on_unix = kernel_state(unix_writer.transport)
+        unix_writer.close()
+        right.close()
+        tcp.close()
+        await tcp.wait_closed()
+        return on_tcp, on_unix
+
+    on_tcp, on_unix = run_on(main(), loop_kind=loop_kind, timeout=20)
+    assert on_tcp is not None and on_tcp.acked > 0, on_tcp
+    assert on_unix is None

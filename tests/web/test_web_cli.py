@@ -283,7 +283,7 @@ def test_view_web_tells_the_terminal_when_control_is_refused(
     from screencodec.transport import VIEW
     from screencodec.transport.session.refusal import REASK_AFTER
 
-    by_user = "control refused by the host's user"
+    by_user = "control refused by the host's user (they said no, or did not answer in time)"
     unasked = ("control refused (the host's user was not asked): the host's user refused"
                f" this less than {REASK_AFTER:g} s ago")  # fmt: skip
     # The host's user grants watching only: CONTROL is refused by the user.

@@ -99,7 +99,9 @@ from screencodec.cli.host_start import (
     _check_source,
     _injector,
     _open,
+    _pruned_words,
     _recorder,
+    _recording_words,
     _source_factory,
     _start_watchers,
     _StartError,
@@ -177,11 +179,16 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
         injector=injector,
         config=config,
         file_consent=ui.file_offer if args.download_dir else None,
-        recorder=_recorder(args),
+        recorder=(recorder := _recorder(args)),
         control_unavailable=None if no_control is None else no_control[1],
         on_unavailable=None if no_control is None else _told(ui, no_control[0]),
         clipboard=clipboard,
+        on_queued=ui.queued,  # a second agent waits: said when it comes (walk43)
     )
+    if recorder is not None:  # said on the loop: it prunes on a session's writer thread
+        loop = asyncio.get_running_loop()
+        recorder.on_pruned = lambda gone: loop.call_soon_threadsafe(
+            ui.say, _pruned_words(args, recorder, gone))
     creds = SessionCredentials()
     host.watch_credentials(creds)
     timeouts = Timeouts(max_duration=args.max_duration)
@@ -295,7 +302,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                 f"{where}\nSession code: {creds.display_code}\nPassword:     {creds.password}\n"
                 "Read both to your support agent. Nothing is shared until you answer y.\n"
                 f"To write to your agent, type {SAY} and your message, then Enter."
-                " Type /help for the other commands."
+                " Type /help for the other commands." + _recording_words(args, recorder)
             )
             await done.wait()
     finally:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from screencodec.capture.base import FrameSource
 from screencodec.cli.args import unusable_folder
 from screencodec.cli.host_lines import NO_INPUT, VIEW_ONLY
+from screencodec.cli.sessions import needs_extra
 from screencodec.cli.terminal import in_words
 from screencodec.errors import CaptureError, ScreencodecError
 from screencodec.transport.channel.display import safe_text
@@ -145,6 +146,36 @@ def _recorder(args: argparse.Namespace) -> Any:
         raise _StartError(f"cannot record into {args.record}: {exc}") from exc
 
 
+def _recording_words(args: argparse.Namespace, recorder: Any) -> str:
+    """The start's line of a host that records (walk43: nothing said it, and
+    a recording past its retention was deleted at start without a word):
+    where, whether sealed, how long kept, and what the start deleted."""
+    if recorder is None:
+        return ""
+    days = recorder.retention.days if recorder.retention is not None else None
+    sealed = ", sealed for the auditor's key" if args.record_key is not None else ""
+    kept = "" if days is None else f"; kept {days:g} days"
+    line = f"\nrecording every session into {args.record}{sealed}{kept}"
+    if recorder.pruned:
+        line += f" (deleted now, older than that: {_recordings(recorder.pruned)})"
+    return line
+
+
+def _recordings(paths: list[Any]) -> str:
+    """``1 recording, NAME`` / ``3 recordings, NAME ...``: what retention deleted."""
+    n = len(paths)
+    more = " ..." if n > 1 else ""
+    return f"{n} recording{'' if n == 1 else 's'}, {safe_text(paths[0].name, 100)}{more}"
+
+
+def _pruned_words(args: argparse.Namespace, recorder: Any, gone: list[Any]) -> str:
+    """What a host running for days says when retention deleted recordings
+    after a session (walk43: without a word)."""
+    days = recorder.retention.days if recorder.retention is not None else None
+    older = "" if days is None else f", older than {days:g} days"
+    return f"deleted from {args.record}{older} (its retention): {_recordings(gone)}"
+
+
 def _source_factory(args: argparse.Namespace, kept: list[FrameSource]) -> SourceFactory:
     """The host's sources; the first of ``--monitor`` is the one ``kept``
     holds, if any (opened at the start: :func:`_check_source`)."""
@@ -182,6 +213,10 @@ def _injector(args: argparse.Namespace) -> tuple[Any, tuple[str, str] | None]:
         return XTestInjector(), None
     except (ScreencodecError, ImportError) as exc:
         why = safe_text(exc, 200)
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("Xlib"):
+            # walk43: "No module named 'Xlib'" to a customer who installed
+            # the wheel without the x11 extra: the extra's words instead.
+            why = needs_extra("", "x11", "Xlib").strip()
         print(f"(remote control unavailable: {why})", flush=True)
         return None, (why, NO_INPUT)
 
@@ -218,7 +253,22 @@ async def _open(args: argparse.Namespace, creds: Any, on_channel: Any, timeouts:
     except OSError as exc:
         why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise _StartError(f"cannot listen on {args.bind}:{args.listen}: {why}") from None
-    return listener, f"listening on {args.bind}:{listener.port}"
+    where = f"listening on {args.bind}:{listener.port}"
+    return listener, where + _address_needed(args, listener.port)
+
+
+def _address_needed(args: argparse.Namespace, port: int) -> str:
+    """The line under ``listening on 0.0.0.0:PORT``: that the agent needs
+    this computer's address and the port too (walk43: a customer told to
+    run ``screencodec host`` read "listening on 0.0.0.0:38325" and "Read
+    both" of the code and password, and gave the agent neither address nor
+    port; without --listen the port is a new one each start)."""
+    if args.bind not in ("0.0.0.0", "::", ""):
+        return ""  # one address: the line above names it
+    again = "" if args.listen else "; a new port each start: --listen PORT keeps one"
+    return (f"\nYour agent also needs this computer's address and the port {port}"
+            f" (screencodec view ADDRESS:{port}{again}); from outside your network,"
+            " use a relay instead: screencodec host --relay HOST:PORT")  # fmt: skip
 
 
 async def _registered_or_refused(reg: Any) -> BaseException | None:

@@ -227,13 +227,23 @@ def _export(args: argparse.Namespace) -> int:
             print(f"{counted(len(pngs), 'screenshot')} in {args.png_every[1]}")
         if args.log:
             n = export_log(r, args.log)
-            print(f"{args.log}: {counted(n, 'event')}")
+            print(f"{args.log}: {_log_lines(n, len(r.parts))}")
         if args.srt:
             from screencodec.recording.subtitles import export_srt
 
             n = export_srt(r, args.srt)
             print(f"{args.srt}: {counted(n, 'subtitle')} (who had the input)")
     return _chain_end(chain, _unverified_end(args, code, marked))
+
+
+def _log_lines(events: int, parts: int) -> str:
+    """What ``export --log`` wrote, counted as its file's lines are: each
+    part's session line and the events (walk43: "12 events" for a file of
+    13 lines, its first the session's)."""
+    if parts == 1:
+        return f"{counted(events + 1, 'line')}: the session's, then {counted(events, 'event')}"
+    return (f"{counted(events + parts, 'line')}: {parts} session lines (one a part, before"
+            f" its events) and {counted(events, 'event')}")  # fmt: skip
 
 
 def _png_every(text: str) -> float:

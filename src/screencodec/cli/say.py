@@ -51,6 +51,8 @@ VIEW_COMMANDS = (
     ("/stop [NAME]", "stop the files you are sending (/send), or only those named NAME; the"
                      " host keeps none that had not all gone"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
+    ("/type TEXT", "type TEXT on the host's keyboard (you need control: view --control)"),
+    ("/key NAME", "press a key there: /key Enter, /key Tab, /key Ctrl+C, /key Alt+F4"),
     ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there;"
               " in a terminal there, Shift+Insert"),
     ("/clip show", "print the clipboard text the host's user sent you last"),

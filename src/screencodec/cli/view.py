@@ -33,9 +33,9 @@ end line, ``--snapshot``) and the ``--web`` one (:func:`_web_main`). What
 they call is split by concern into modules beside it, each read on its
 own, none of which imports this one: view_connect.py (connecting,
 explaining failures, reconnecting), view_signals.py (Ctrl-C, SIGTERM,
-SIGHUP), view_commands.py (what is typed and its answers),
-view_status.py (the lines printed unasked) and view_ending.py (the end
-line's words, the exit status).
+SIGHUP), view_commands.py (what is typed and its answers; ``/type`` and
+``/key`` in view_typing.py), view_status.py (the lines printed unasked)
+and view_ending.py (the end line's words, the exit status).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from screencodec.cli.terminal import TypedLine, tell
 from screencodec.cli.view_clipboard import ViewClipboard
 from screencodec.cli.view_ending import _watch_it
 from screencodec.cli.view_status import TAKEN_BACK
+from screencodec.cli.view_typing import press, type_text
 from screencodec.decoder import too_large
 from screencodec.errors import ScreencodecError, SessionClosedError
 from screencodec.geometry import Monitor
@@ -184,7 +185,8 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
 async def _command(line: str, sending: _Sending, screens: _Screens,
                    clip: ViewClipboard | None = None) -> None:  # fmt: skip
     """Carry out a typed line that is not chat: ``/send``, ``/stop``,
-    ``/monitor``, ``/clip``, or the answer of :func:`_not_chat`."""
+    ``/monitor``, ``/clip``, ``/type``, ``/key`` (cli/view_typing.py), or
+    the answer of :func:`_not_chat`."""
     typed = command(line)
     if typed is not None and typed.name == "send":
         sending.start(typed.arg)
@@ -194,8 +196,19 @@ async def _command(line: str, sending: _Sending, screens: _Screens,
         await clip.command(sending.viewer, typed.arg)
     elif typed is not None and typed.name == "monitor":
         await screens.select(typed.arg)
+    elif typed is not None and typed.name == "type":
+        tell(await type_text(sending.viewer, _typed_text(line)))
+    elif typed is not None and typed.name == "key":
+        tell(await press(sending.viewer, typed.arg))
     else:
         tell(_not_chat(line))
+
+
+def _typed_text(line: str) -> str:
+    """What ``/type TEXT`` types: the line after ``/type`` and one blank, its
+    own blanks kept (``/type   x`` types two blanks, then x)."""
+    rest = line.rstrip("\r\n").lstrip()[len("/type"):]
+    return rest[1:] if rest[:1] in (" ", "\t") else rest
 
 
 class _Sending:
@@ -543,6 +556,8 @@ class _Conversation:
                 await self.clip.command(self.viewer, typed.arg)
             elif typed is not None and typed.name == "clip":
                 tell(f"(not sent: {AWAY}; type it again once back in the session)")
+            elif typed is not None and typed.name in ("type", "key"):
+                tell(f"(not typed: {AWAY}; type it again once back in the session)")
             else:
                 tell(_not_chat(line))
 

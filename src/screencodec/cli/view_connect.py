@@ -271,7 +271,7 @@ def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
     return _explain(exc, args)
 
 
-#: A relay's words for a code it knows nothing of (relay/server.py _unknown).
+#: A relay's words for a code it knows nothing of (relay/viewers.py _unknown_words).
 _NO_SUCH_SESSION = "no such session code"
 
 

@@ -41,10 +41,11 @@ __all__ = [
 ]
 
 
-#: Told with a grant of CONTROL in the terminal, which sends no input: the
-#: host's user said yes to a mouse and keyboard the agent could not find.
-NO_INPUT_HERE = ("(this terminal sends no input: to use the host's mouse and keyboard,"
-                 " run screencodec view with --web)")
+#: Told with a grant of CONTROL in the terminal, which types but has no
+#: mouse: how to use what the host's user said yes to (walk43: "this
+#: terminal sends no input", of a control the user had just been asked for).
+NO_INPUT_HERE = ("(type on the host's keyboard with /type TEXT and /key NAME (/key Enter);"
+                 " for their mouse, run screencodec view with --web)")
 #: Told once when ``--control`` is asked for, before the answer (the host's
 #: user may take up to its question's timeout): walk35 saw nothing printed
 #: meanwhile, a question on the host's screen not told from a hung view.
@@ -92,7 +93,9 @@ def _control_answer(granted: bool, refusal: Refusal | None) -> str:
     if refusal is None:
         return "control not granted: the host did not answer"
     if refusal.by_user:
-        return "control refused by the host's user"
+        # Its no and its question's timeout are one answer on the wire
+        # (walk43: "refused" read as a no, of a question left unanswered).
+        return "control refused by the host's user (they said no, or did not answer in time)"
     return (f"control refused (the host's user was not asked): "
             f"{safe_text(refusal.reason, 200)}")  # fmt: skip
 

@@ -45,6 +45,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -778,6 +779,11 @@ class Recorder:
         self._live: list[SessionRecorder] = []
         self.finished: list[SessionRecorder] = []
         self.pruned: list[Path] = []
+        #: ``hook(paths)``, on the thread that pruned (a session's writer),
+        #: with what retention deleted after a session: the interface tells
+        #: its user (walk43: the host deleted recordings without a word).
+        #: What the start deleted is in :attr:`pruned` already.
+        self.on_pruned: Callable[[list[Path]], None] | None = None
         self._apply_retention()
 
     @property
@@ -886,9 +892,16 @@ class Recorder:
         with self._lock:
             active = {s.path for s in self._live}
         try:
-            self.pruned += prune(self.directory, self.retention, keep=active)
+            gone = prune(self.directory, self.retention, keep=active)
         except OSError:
             _log.exception("retention in %s failed", self.directory)
+            return
+        self.pruned += gone
+        if gone and self.on_pruned is not None:
+            try:
+                self.on_pruned(gone)
+            except Exception:  # the interface's failure: the recordings are gone anyway
+                _log.exception("on_pruned failed")
 
     def close(self, timeout: float = 10.0) -> None:
         """End every session still recording ("host closed") and wait for the files."""

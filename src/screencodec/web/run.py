@@ -310,6 +310,10 @@ class WebViewer:
                 reaping = asyncio.ensure_future(reap_browsers())
             if opts.download_dir is None:
                 tmp = tempfile.TemporaryDirectory(prefix="screencodec-files-")
+            else:  # it stays there: the terminal says where (walk43)
+                bridge.on_saved = lambda path, size: opts.on_step(
+                    f"saved {safe_text(path.name, 255)!r} ({amount(size)}) from the user in"
+                    f" {safe_text(path, 1000)}")  # fmt: skip
             files = bridge.make_files(server.files)
             bridge.status("Connecting to the host...")
             try:

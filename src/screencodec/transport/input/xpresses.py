@@ -24,7 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 from screencodec.errors import CaptureError
-from screencodec.transport.input.xtest import PollingWatcher, XTestInjector, _open_display
+from screencodec.transport.input.xdisplay import _open_display
+from screencodec.transport.input.xtest import PollingWatcher, XTestInjector
 
 __all__ = ["LocalPressWatcher"]
 

@@ -21,7 +21,7 @@ session code and a 16-byte token.
 * **Viewer** (role 2, token: the :func:`pair_tag` its last pairing with this
   code was told in RELAY_OK, or zeros): names a code. If this relay holds the
   host's control connection it draws a 16-byte *join id* (8 random bytes
-  and 8 of a MAC under the cluster's key: server.py, ``_join_id``), sends
+  and 8 of a MAC under the cluster's key: cluster.py, ``_join_id``), sends
   RELAY_INCOMING(join id, viewer address) to the host and waits up to
   ``pair_timeout``; once paired, RELAY_OK tells the viewer the pair tag and,
   in a cluster, the relays that belong to it (:func:`encode_viewer_ok`). If

@@ -23,118 +23,81 @@ Operations: structured log lines and metrics (observe.py), which name a
 session by a keyed tag (:func:`session_tag`), never by its code; :meth:`Relay.drain`
 stops accepting, hands hosts back to the cluster and lets live pairs run up
 to a deadline.
+
+The relay is built in layers, each a module beside this one that imports
+only those below it: :mod:`.refusals` (words), :mod:`.cluster` (the
+directory, the heartbeat, the cluster's key and members), :mod:`.admission`
+(attempt limits, holds, refusals, redirects), :mod:`.hosts` (a host's
+control and data connections) and :mod:`.viewers` (a viewer's join and its
+pair); this module adds the relay's life (start, drain, close) and each
+connection's first steps. The names this module held before (relay43) are
+still importable from it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import math
 import secrets
-import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
 
-from screencodec.errors import (
-    ConfigError,
-    ProtocolError,
-    ScreencodecError,
-    SessionClosedError,
-    TransportError,
-)
+from screencodec.errors import ConfigError, ProtocolError, ScreencodecError
 from screencodec.transport.aio import wait_for
-from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
-    FrameType,
     RefuseCode,
     close_writer,
-    encode_frame,
     read_frame,
-    send_refusal,
     stop_listening,
 )
 from screencodec.transport.channel.handshake import VersionMismatchError
 from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX, AttemptLimiter
+from screencodec.transport.relay.admission import (
+    CLAIM_HOLD_MOST,  # noqa: F401
+    _add,
+)
+from screencodec.transport.relay.cluster import (
+    MEMBERS_WAIT,  # noqa: F401
+    RENEW_RETRY,  # noqa: F401
+    T,  # noqa: F401
+    session_tag,
+)
 from screencodec.transport.relay.directory import (
-    ClaimResult,
     Directory,
     DirectoryUnavailableError,
     MemoryDirectory,
 )
-from screencodec.transport.relay.limits import RelayLimits, SharedLimits, rejoin_key
+from screencodec.transport.relay.hosts import RelayHosts
+from screencodec.transport.relay.limits import RelayLimits, SharedLimits
 from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_event
 from screencodec.transport.relay.protocol import (
-    ENDED_RELEASED,
-    ENDED_STOPPED,
-    HOST_NOT_BACK_YET,
-    RECOVERING,
-    RELAY_RELEASE,
     ROLE_HOST_CONTROL,
     ROLE_VIEWER,
-    TOKEN_SIZE,
     address_key,
     check_advertise,
     check_public_names,
-    claim_verifier,
-    encode_pong,
-    encode_recovering,
-    encode_redirect,
-    encode_viewer_ok,
-    pair_tag,
     parse_open,
-    release_words,
 )
-from screencodec.transport.relay.sessions import (
-    EndedSessions,
-    EvictedError,
-    Pairing,
-    Registration,
+from screencodec.transport.relay.refusals import (
+    _ENDED,  # noqa: F401
+    _TOO_MANY_JOINS,  # noqa: F401
+    _not_heard,  # noqa: F401
 )
-from screencodec.transport.relay.splice import PairControl, PairStreams, Tap, is_spliced, splice
+from screencodec.transport.relay.sessions import EndedSessions, Registration
+from screencodec.transport.relay.splice import Tap, is_spliced
+from screencodec.transport.relay.viewers import (
+    STALL_GRACE,  # noqa: F401
+    RelayViewers,
+    _unpaired,  # noqa: F401
+)
 
 __all__ = ["Relay", "RelayLimits", "RelayStats", "run_relay", "session_tag"]
 
-T = TypeVar("T")
-
-#: Seconds a handshake may wait on its viewer, on top of twice the viewer's
-#: own round trip, before a newcomer may cut it: far longer than a real
-#: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
-STALL_GRACE = 1.0
-#: Seconds after a failed renewal of its claims before a relay tries again
-#: (at most ``claim_ttl / 3``, its heartbeat).
-RENEW_RETRY = 1.0
-#: The longest a viewer is held while its code's claim may come back after
-#: a loss of the directory's keys (_claim_may_come), in seconds: inside a
-#: viewer's wait for a relay's answer (connect_via_relay: 20 s, each
-#: redirect its own). The hold follows the relay's claim_ttl (a heartbeat,
-#: claim_ttl / 3, and 0.5 s) up to this: claim_ttl 52.5 s. Before relay43
-#: 10 s: with a claim_ttl over 28.5 s a heartbeat came after the hold.
-CLAIM_HOLD_MOST = 18.0
-#: Seconds a viewer's RELAY_OK may wait, once its host is there, for the
-#: cluster's members read when it arrived (one directory round trip, begun
-#: while the host answers); past it, those read last are told. A host's
-#: RELAY_OK waits as long, after its claim, for the read begun with it.
-MEMBERS_WAIT = 0.25
 _log = logging.getLogger(__name__)
-_TOO_MANY_JOINS = "too many join attempts from this address; wait a minute"
-#: How a host's registration ended, when that ends its session: what a viewer
-#: naming the code is told (EndedSessions).
-_ENDED = {"released": ENDED_RELEASED, "closed by the host": ENDED_STOPPED}
-def session_tag(code: str, key: bytes) -> str:
-    """What the log says for a session code: 6 hex digits of a keyed hash.
-
-    Never the code itself: a code and a guessed password are a way in, and
-    logs are read by more people than should hold codes. Keyed with a random
-    key (an unkeyed hash of a 9-digit code is undone by trying all 10**9)
-    that the relays sharing a directory share (``Directory.log_key``), so the
-    lines of one session share their tag on every relay of a cluster.
-    """
-    return hmac.new(key, code.encode(), "sha256").hexdigest()[:6]
 
 
-class Relay:
+class Relay(RelayViewers, RelayHosts):
     """A relay server. ``await relay.start()``, then ``relay.port``; ``await relay.close()``.
 
     ``directory``: where claims and attempt counters live (default: a private
@@ -155,10 +118,17 @@ class Relay:
     directory is the only state shared with other relays.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
-                 limits: RelayLimits | None = None, tap: Tap | None = None,
-                 directory: Directory | None = None, advertise: str | None = None,
-                 public_names: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: RelayLimits | None = None,
+        tap: Tap | None = None,
+        directory: Directory | None = None,
+        advertise: str | None = None,
+        public_names: Sequence[str] = (),
+    ) -> None:
         # Here, not at start: bind's OverflowError is no ScreencodecError (review39c).
         if not 0 <= port <= 65535:
             raise ConfigError(f"the port {port} is not 0-65535")
@@ -245,23 +215,6 @@ class Relay:
         self._background: set[asyncio.Future[None]] = set()
 
     @property
-    def port(self) -> int:
-        if self._server is None or not self._server.sockets:
-            return self._port
-        return int(self._server.sockets[0].getsockname()[1])
-
-    @property
-    def advertise(self) -> str:
-        """The ``HOST:PORT`` this relay's claims name, for redirects."""
-        if self._advertise is not None:
-            return self._advertise
-        return self._advertised(self.port)
-
-    def _advertised(self, port: int) -> str:
-        host = "127.0.0.1" if self._host in ("0.0.0.0", "", "::") else self._host
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-    @property
     def sessions(self) -> frozenset[str]:
         """Codes whose host's control connection this relay holds right now."""
         return frozenset(self._sessions)
@@ -286,78 +239,26 @@ class Relay:
         with contextlib.suppress(DirectoryUnavailableError):
             # `or 0.0`: a Directory of an embedder written before begin()
             # returned the grace returns None.
-            self.recovering_at_start = float(await self._dir(
-                "begin", self.directory.begin(self.limits.claim_ttl)) or 0.0)
+            self.recovering_at_start = float(
+                await self._dir("begin", self.directory.begin(self.limits.claim_ttl)) or 0.0
+            )
         self.caveat = self.directory.caveat()
         if self.caveat:
             log_event("directory_caveat", logging.WARNING, why=self.caveat)
         await self._share_tag_key()
-        self._server = await asyncio.start_server(self._accepted, self._host, self._port,
-                                                  backlog=1024)
+        self._server = await asyncio.start_server(
+            self._accepted, self._host, self._port, backlog=1024
+        )
         await self._announce()
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
-        log_event("listening", address=f"{self._host}:{self.port}", advertise=self.advertise,
-                  public=",".join(self.public_names) or "-",
-                  directory=self.directory.describe(),
-                  recovering=f"{self.recovering_at_start:.1f}")
-
-    def _tag(self, code: str) -> str:
-        return session_tag(code, self._tag_key)
-
-    def _join_id(self, code: str) -> bytes:
-        """A new join id for a viewer of ``code``: 8 random bytes and 8 of a
-        MAC of them and the code under the cluster's key (the log key, which
-        every relay of a cluster shares), so that any relay of the cluster
-        can tell a host's data connection for it from a probe
-        (:meth:`_joined_in_cluster`)."""
-        nonce = secrets.token_bytes(TOKEN_SIZE // 2)
-        return nonce + self._join_mac(code, nonce)
-
-    def _join_mac(self, code: str, nonce: bytes, key: bytes | None = None) -> bytes:
-        return hmac.new(key or self._tag_key,
-                        b"screencodec relay join\0" + code.encode() + nonce,
-                        "sha256").digest()[:TOKEN_SIZE // 2]
-
-    def _mac_verifies(self, code: str, join_id: bytes) -> bool:
-        half = TOKEN_SIZE // 2
-        keys = [self._tag_key]
-        if self._old_tag_key and asyncio.get_running_loop().time() < self._old_key_until:
-            keys.append(self._old_tag_key)
-        return any(hmac.compare_digest(join_id[half:], self._join_mac(code, join_id[:half], k))
-                   for k in keys)
-
-    async def _joined_in_cluster(self, code: str, join_id: bytes) -> bool:
-        """Whether ``join_id`` is one a relay of this cluster made for a
-        viewer of ``code``. Only then is a host's data connection redirected:
-        it counts against no join limit, so before (attack40) any data
-        connection to a relay that did not hold the code learnt whether
-        another relay held it (redirected, or "no such pending viewer"),
-        without limit: an oracle of live codes. Under the cluster's key, the
-        one it had before for a while, or (read again: at most once a
-        second) the one another relay took first. Before (epoch41), for up
-        to a heartbeat after the key changed, joins made around the change
-        were refused at the relays that held another key."""
-        if self._mac_verifies(code, join_id):
-            return True
-        loop = asyncio.get_running_loop()
-        if self._rereading_key is None or (self._rereading_key.done()
-                                           and loop.time() - self._key_read_at >= 1.0):
-            self._key_read_at = loop.time()
-            self._rereading_key = asyncio.ensure_future(self._share_tag_key())
-        await asyncio.shield(self._rereading_key)
-        return self._mac_verifies(code, join_id)
-
-    async def _share_tag_key(self) -> None:
-        """Tag sessions with the cluster's key (Directory.log_key); while the
-        directory cannot be reached, with the key this relay has."""
-        with contextlib.suppress(DirectoryUnavailableError):
-            key = await self._dir("log_key", self.directory.log_key(self._tag_key))
-            if key != self._tag_key and self._server is not None:
-                log_event("tags_changed", logging.WARNING, why="the cluster's key differs")
-                self._old_tag_key = self._tag_key
-                self._old_key_until = (asyncio.get_running_loop().time()
-                                       + self.limits.claim_ttl / 3 + self.limits.pair_timeout)
-            self._tag_key = key
+        log_event(
+            "listening",
+            address=f"{self._host}:{self.port}",
+            advertise=self.advertise,
+            public=",".join(self.public_names) or "-",
+            directory=self.directory.describe(),
+            recovering=f"{self.recovering_at_start:.1f}",
+        )
 
     async def drain(self, deadline: float) -> None:
         """Stop accepting, hand every host back to the cluster (they reclaim
@@ -366,8 +267,9 @@ class Relay:
         cluster learn of sessions that ended here (up to ``host_gone_after``
         more, RelayLimits). Idempotent."""
         self._draining = True
-        log_event("drain_start", pairs=len(self._pairs), sessions=len(self._sessions),
-                  deadline=deadline)
+        log_event(
+            "drain_start", pairs=len(self._pairs), sessions=len(self._sessions), deadline=deadline
+        )
         if self._server is not None:
             await stop_listening(self._server)
         for reg in list(self._sessions.values()):
@@ -385,8 +287,7 @@ class Relay:
             # the cluster once host_gone_after has passed; close() would
             # cancel that, and the other relays would say "no such session
             # code" once the claim expired. At most the grace and a call.
-            await asyncio.wait(set(self._background),
-                               timeout=self.limits.host_gone_after + 2.0)
+            await asyncio.wait(set(self._background), timeout=self.limits.host_gone_after + 2.0)
         log_event("drain_done", cut=left)
 
     async def close(self) -> None:
@@ -434,265 +335,6 @@ class Relay:
         assert self._server is not None
         await self._server.serve_forever()
 
-    # -- the directory -----------------------------------------------------
-
-    async def _dir(self, op: str, call: Awaitable[T]) -> T:
-        start = time.perf_counter()
-        ok = False
-        try:
-            result = await call
-            ok = True
-            return result
-        except DirectoryUnavailableError as exc:
-            log_event("directory_error", logging.WARNING, op=op, why=exc)
-            raise
-        finally:
-            self.metrics.directory(op, time.perf_counter() - start, ok)
-
-    async def _renew_claims(self) -> None:
-        """Heartbeat: extend every claim this relay holds, every ttl / 3
-        from the last renewal's start. The renewal goes first, and one that
-        failed (the directory stalled or away) is tried again
-        :data:`RENEW_RETRY` later: a claim must not lapse while its host is
-        connected (a lapsed claim is a free code, and the host is cut for
-        whoever registers it). Before (attack40), a beat spent the
-        directory's timeout on the log key, then the members, then the
-        renewal, and a failed one waited a whole period: a 10 s Redis
-        stall let a live host's claim lapse for a second."""
-        loop = asyncio.get_running_loop()
-        period = self.limits.claim_ttl / 3
-        wait = period
-        while True:
-            await asyncio.sleep(wait)
-            started = loop.time()
-            claims = {code: reg.verifier for code, reg in self._sessions.items()}
-            try:
-                lost = await self._dir("renew", self.directory.renew(
-                    claims, self.advertise, self.limits.claim_ttl))
-            except DirectoryUnavailableError:
-                wait = min(period, RENEW_RETRY)  # keep serving local hosts; retry soon
-                continue
-            self._drop_lost(claims, lost)
-            await self._share_tag_key()
-            await self._announce()
-            wait = max(0.0, started + period - loop.time())
-
-    def _drop_lost(self, claims: Mapping[str, bytes], lost: set[str]) -> None:
-        """Cut the hosts whose claims a renewal found someone else's."""
-        for code in lost:
-            reg = self._sessions.get(code)
-            if reg is not None and reg.verifier == claims.get(code):
-                log_event("claim_lost", logging.WARNING, session=self._tag(code))
-                reg.writer.close()
-
-    async def _renew_now(self) -> None:
-        """What a heartbeat does, now: a join's count found the cluster's
-        keys lost (Directory.loss_noticed: Redis flushed, or restarted
-        without persistence), and this relay's claims are gone from it
-        until they are made again. Before relay42 that waited for the next
-        heartbeat (up to claim_ttl / 3): meanwhile every other relay said
-        "no such session code" to a viewer of its hosts, and refused the
-        host's data connection of a join made here ("no such pending
-        viewer": the viewer's join timed out, 15 s), the more so at a
-        relay started after the loss, which made a new cluster key the
-        join ids here were not made under (measured, 2 relay processes,
-        claim_ttl 15 s, a relay started right after a FLUSHALL: 141 of 548
-        such data connections refused in 7 of 9 runs, for 0.5-4.7 s; after,
-        0 of 318). Now the first join after the loss waits for the claims
-        (one round trip) and the new key, and its host's data connection is
-        redirected anywhere. Shared by the joins that come meanwhile."""
-        if self._renewing is None or self._renewing.done():
-            self._renewing = asyncio.ensure_future(self._beat_once())
-        with contextlib.suppress(DirectoryUnavailableError):
-            await asyncio.shield(self._renewing)
-
-    async def _beat_once(self) -> None:
-        """One heartbeat's work (_renew_claims), without its retry."""
-        claims = {code: reg.verifier for code, reg in self._sessions.items()}
-        self._drop_lost(claims, await self._dir("renew", self.directory.renew(
-            claims, self.advertise, self.limits.claim_ttl)))
-        await self._share_tag_key()
-        await self._announce()
-
-    async def _claim_may_come(self, ip: str) -> AsyncGenerator[None, None]:
-        """Once a second, while a code's claim may still come, before a
-        viewer (from ``ip``) is told that nobody holds it: while the
-        directory recovers from a loss of its keys, a live host's relay
-        makes its claim again at its next heartbeat (or join: _renew_now),
-        within ``claim_ttl / 3`` of the loss, so this looks until that much
-        has passed since the grace began (and 0.5 s for the renewal), at
-        most :data:`CLAIM_HOLD_MOST` (a ``claim_ttl`` over 52.5 s beats
-        later: such a viewer is told that its host may not be back yet,
-        _unknown_words, and retries). Before
-        relay42 the viewer was told "no such session code" (a new agent
-        gives up on that) until then (measured, 2 relay processes, claim_ttl
-        15 s, a viewer at the relay started right after a FLUSHALL every
-        0.1 s: for 2.5-4.3 s in 4 of 4 runs; after, 0 in 3 runs, the first
-        viewer redirected 1.0-2.0 s after it came). Not for an address past
-        its joins, nor for more than ``max_pending_per_address`` of one
-        address at once (the others are told at once): a stranger parks
-        no more here than it may at a host, each looking once a second."""
-        left = await self._grace_left()
-        if not left:
-            return
-        loop = asyncio.get_running_loop()
-        most = self.limits.claim_ttl / 3 + 0.5
-        end = loop.time() + min(CLAIM_HOLD_MOST, most - (self.limits.claim_ttl - left))
-        key = address_key(ip)
-        if loop.time() >= end or not await self._join_left(ip, None):
-            return
-        # Checked and counted with no await between: a crowd arriving at
-        # once is not let past the cap by the looks above.
-        if self._held.get(key, 0) >= self.limits.max_pending_per_address:
-            return
-        _add(self._held, key, 1)
-        try:
-            while (now := loop.time()) < end:
-                await asyncio.sleep(min(1.0, end - now))
-                yield
-        finally:
-            _add(self._held, key, -1)
-
-    async def _grace_left(self) -> float | None:
-        """Seconds the directory's recovering grace has left, as a refused
-        host is told (Directory.recovering_left): None if not known. A
-        host that is told retries as it ends, and waits as long as it says
-        (bounded: registration.RECOVERING_MOST); before relay42 it was told
-        nothing, and ``screencodec host`` gave up after a fixed 60 s."""
-        try:
-            return await self._dir("recovering", self.directory.recovering_left())
-        except DirectoryUnavailableError:
-            return None
-
-    async def _announce(self) -> None:
-        """Say in the directory that this relay is one of the cluster (for a
-        claim's lifetime: renewed at every heartbeat), and read who else is."""
-        with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("announce", self.directory.announce(self.advertise,
-                                                                self.limits.claim_ttl))
-            await self._read_members()
-
-    async def _read_members(self) -> None:
-        with contextlib.suppress(DirectoryUnavailableError):
-            self._members = tuple(await self._dir("members", self.directory.members()))
-
-    def _members_now(self) -> asyncio.Future[None]:
-        """A read of the cluster's members, the one in flight if any (the
-        viewers being paired share it)."""
-        if self._reading_members is None or self._reading_members.done():
-            self._reading_members = asyncio.ensure_future(self._read_members())
-        return self._reading_members
-
-    def _cluster(self) -> list[str]:
-        """What a paired viewer is told of this relay's cluster: this relay
-        (a viewer that came through a balancer or a proxy may come back to
-        it directly), the cluster's public names (a viewer paired through
-        this relay's own address may come back through the balancer), then
-        the other relays the directory lists; each once."""
-        return list(dict.fromkeys([self.advertise, *self.public_names, *self._members]))
-
-    async def _ended_in_cluster(self, code: str, tag: bytes) -> str | None:
-        """Why ``code``'s session ended, if its host released it at any relay
-        sharing the directory (None: not known, or the directory is out)."""
-        try:
-            why = await self._dir("ended", self.directory.ended(code, tag))
-        except DirectoryUnavailableError:
-            return None
-        return None if why is None else safe_text(why, 200)
-
-    async def _silent_in_cluster(self, code: str, tag: bytes) -> float | None:
-        """Seconds since the host of ``code`` (the registration of pair tag
-        ``tag``) was last heard from, if a relay of the cluster lost its
-        connection (Directory.lost); None: not known, or the directory is out."""
-        try:
-            return await self._dir("silent", self.directory.silent_for(code, tag))
-        except DirectoryUnavailableError:
-            return None
-
-    def _later(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` beside the connections; close() cancels it. Not once
-        close() began (it would outlive it): dropped."""
-        if self._closed:
-            coro.close()
-            return
-        task = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _tell_cluster_ended(self, code: str, verifier: bytes, why: str) -> None:
-        """A host whose own side closed its control connection here (a FIN)
-        and did not register again within ``host_gone_after``: its session
-        ended, and every relay of the cluster is told (Directory.end, as a
-        RELAY_RELEASE is), not only this one. Else a viewer that reached
-        another relay once the claim had expired (15 s), or once this relay
-        was gone (a restart, a drain), was told "no such session" and retried
-        for its whole 60 s. Not if the host registered again meanwhile, here
-        or (the claim naming another relay) elsewhere."""
-        await asyncio.sleep(self.limits.host_gone_after)
-        if code in self._sessions or not self.ended.has_ended(code, pair_tag(verifier)):
-            return
-        with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("end", self.directory.end(code, verifier, why,
-                                                      self.limits.ended_memory,
-                                                      relay=self.advertise))
-
-    async def _tell_cluster_lost(self, code: str, verifier: bytes, heard: float) -> None:
-        """A host whose control connection here was lost without an end (a
-        reset, silence; last heard from at ``heard``): every relay of the
-        cluster tells a viewer naming its registration so, for the host's
-        resume window (Directory.lost), not only this one. Else, once the
-        claim had expired (15 s), or once this relay was gone, a viewer at
-        another relay was told "no such session code" for the rest of its
-        60 s, and gave up with it. Not if the host is back: here (checked
-        now), or elsewhere (the directory checks the claim)."""
-        if code in self._sessions:
-            return
-        with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("lost", self.directory.lost(
-                code, verifier, time.monotonic() - heard, self.limits.lost_memory,
-                relay=self.advertise))
-
-    async def _register_allowed(self, ip: str) -> bool:
-        """One registration by address ``ip``, counted in the directory (the
-        whole cluster)."""
-        try:
-            return await self._dir("limit", self._shared.register(ip))
-        except DirectoryUnavailableError:
-            return self._fallback_regs.try_acquire(address_key(ip))
-
-    async def _join_allowed(self, ip: str, known: bytes | None) -> bool:
-        """One join by address ``ip``, counted in the directory (the whole
-        cluster): against its address's joins, or, ``known`` the pair tag
-        of a registration this relay knows (an agent coming back), against
-        its joins back to that registration (RelayLimits.rejoins_per_minute)."""
-        try:
-            allowed = await self._dir("limit", self._shared.join(ip, known))
-        except DirectoryUnavailableError:
-            if known is None:
-                return self._fallback_joins.try_acquire(address_key(ip))
-            return self._fallback_rejoins.try_acquire(rejoin_key(ip, known))
-        if self.directory.loss_noticed():
-            await self._renew_now()
-        return allowed
-
-    async def _join_left(self, ip: str, known: bytes | None) -> bool:
-        """Whether ``ip`` may join once more (as :meth:`_join_allowed`, which
-        the relay deciding the join asks; looks, counts nothing). While the
-        directory cannot be reached: yes (the deciding relay counts it)."""
-        try:
-            return await self._dir("limit", self._shared.join_left(ip, known))
-        except DirectoryUnavailableError:
-            return True
-
-    async def _guesses_left(self, code: str, ip: str) -> bool:
-        """Whether ``ip`` has failed guesses on ``code`` to spare (looking
-        only). While the directory cannot be reached the join limit, which
-        was just counted, is all there is."""
-        try:
-            return await self._dir("limit", self._shared.guesses_left(code, ip))
-        except DirectoryUnavailableError:
-            return True
-
     # -- per connection ----------------------------------------------------
 
     def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -718,8 +360,9 @@ class Relay:
                 await self._refuse(writer, RefuseCode.BUSY, "relay shutting down", ip)
             elif len(self._writers) > self.limits.max_connections:
                 await self._refuse(writer, RefuseCode.BUSY, "relay at capacity", ip)
-            elif (self._per_address[key] > self.limits.max_connections_per_address
-                  + self._announced.get(key, 0)):
+            elif self._per_address[
+                key
+            ] > self.limits.max_connections_per_address + self._announced.get(key, 0):
                 # Without this, one address holding sockets open (slowloris)
                 # could use up max_connections for everyone. A host's address
                 # may also open one data connection per join announced to it
@@ -748,55 +391,13 @@ class Relay:
             if not is_spliced(writer):
                 await close_writer(writer, 0.2)
 
-    async def _refuse(self, writer: asyncio.StreamWriter, why: RefuseCode, detail: str,
-                      ip: str, session: str = "", *, body: bytes | None = None) -> None:
-        self.stats.refuse(why)
-        self.metrics.refused(why)
-        level = logging.WARNING if why == RefuseCode.RATE_LIMITED else logging.INFO
-        log_event("refused", level, reason=why.name,
-                  session=self._tag(session) if session else "-", addr=ip,
-                  detail=detail)
-        await send_refusal(writer, why, detail, body=body)
-
-    async def _redirect(self, writer: asyncio.StreamWriter, code: str, ip: str,
-                        role: str, named: bytes | None = None) -> bool:
-        """Send the client to the relay holding ``code``; False if none does.
-
-        A viewer (naming pair tag ``named``, or None) past its join limit is
-        refused RATE_LIMITED instead, unless it names the holder's
-        registration (an agent coming back: its joins back to it are what
-        count). The redirect counts no join (the relay it is sent to does),
-        so before (attack40) an address past its limit still learnt, for
-        any code, whether another relay held it: redirected, or refused as
-        a code nobody holds is, an unlimited oracle of live codes."""
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ip: str
+    ) -> None:
         try:
-            holder = await self._dir("locate", self.directory.locate(code))
-        except DirectoryUnavailableError:
-            await self._refuse(writer, RefuseCode.BUSY, "session directory unavailable", ip,
-                               session=code)
-            return True
-        if holder is None or holder.relay == self.advertise:
-            return False
-        if role == "viewer":
-            known = named if named is not None and holder.tag and hmac.compare_digest(
-                named, holder.tag) else None  # fmt: skip
-            if not await self._join_left(ip, known):
-                await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip,
-                                   session=code)
-                return True
-        self.stats.redirected += 1
-        self.metrics.redirected()
-        log_event("redirect", session=self._tag(code), addr=ip, role=role, to=holder.relay)
-        writer.write(encode_redirect(holder.relay))
-        with contextlib.suppress(OSError, asyncio.TimeoutError):
-            await wait_for(writer.drain(), 1.0)
-        return True
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     ip: str) -> None:
-        try:
-            ftype, body = await wait_for(read_frame(reader, HANDSHAKE_FRAME_MAX),
-                                         self.limits.open_timeout)
+            ftype, body = await wait_for(
+                read_frame(reader, HANDSHAKE_FRAME_MAX), self.limits.open_timeout
+            )
             role, code, token = parse_open(ftype, body)
         except asyncio.TimeoutError:
             await self._refuse(writer, RefuseCode.TIMEOUT, "no opening message in time", ip)
@@ -814,322 +415,6 @@ class Relay:
         else:
             await self._serve_host_data(reader, writer, ip, code, token)
 
-    async def _serve_host_control(self, reader: asyncio.StreamReader,
-                                  writer: asyncio.StreamWriter, ip: str,
-                                  code: str, secret: bytes) -> None:
-        if not await self._register_allowed(ip):
-            await self._refuse(writer, RefuseCode.RATE_LIMITED,
-                               "too many registrations from this address; wait a minute", ip,
-                               session=code)
-            return
-        verifier = claim_verifier(code, secret)
-        # Read with the claim: its RELAY_OK tells the host the cluster's
-        # relays (a relay that joined since the last heartbeat too).
-        members = self._members_now()
-        try:
-            result = await self._dir("claim", self.directory.claim(
-                code, verifier, self.advertise, self.limits.claim_ttl))
-        except DirectoryUnavailableError:
-            await self._refuse(writer, RefuseCode.BUSY, "session directory unavailable", ip,
-                               session=code)
-            return
-        if result is ClaimResult.RECOVERING:  # retried: as the grace ends, or the backoff
-            await self._refuse(writer, RefuseCode.BUSY, RECOVERING, ip, session=code,
-                               body=encode_recovering(await self._grace_left()))
-            return
-        if result is ClaimResult.IN_USE:
-            await self._refuse(writer, RefuseCode.CODE_IN_USE, "session code in use", ip,
-                               session=code)
-            return
-        # Before the code is served: a RELAY_INCOMING must not go out first.
-        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
-        old = self._sessions.get(code)
-        if old is not None:
-            old.writer.close()  # the same host again: its old link is dead
-        reg = Registration(code, verifier, writer, address_key(ip))
-        self._sessions[code] = reg
-        self.ended.registered(code)
-        self.stats.registrations += 1
-        if result is ClaimResult.RECLAIMED:
-            self.stats.reclaims += 1
-        self.metrics.sessions(len(self._sessions))
-        log_event("registered", session=self._tag(code), addr=ip, claim=result.value)
-        why = "closed"
-        words = ""  # what a viewer naming the code is told once it ended (_ENDED)
-        try:
-            # As a viewer's: the registration's pair tag and the cluster's
-            # relays, where the host goes when this relay stops (failover42;
-            # a host before it reads no body).
-            writer.write(encode_viewer_ok(pair_tag(verifier), self._cluster()))
-            while True:
-                try:
-                    ftype, body = await wait_for(
-                        read_frame(reader, HANDSHAKE_FRAME_MAX), self.limits.control_idle_timeout)
-                except asyncio.TimeoutError:
-                    why = "idle"
-                    raise
-                except SessionClosedError:
-                    # The host's machine closed it (FIN), not this relay (a
-                    # drain, the same host again) and not a reset or silence
-                    # (a line that may come back): its program stopped.
-                    if reader.at_eof() and not writer.is_closing():
-                        why = "closed by the host"
-                    raise
-                if ftype == RELAY_RELEASE:
-                    why, words = "released", release_words(body)
-                    with contextlib.suppress(DirectoryUnavailableError):
-                        await self._dir("end", self.directory.end(
-                            code, verifier, words, self.limits.ended_memory))
-                    return
-                if ftype != FrameType.RELAY_PING:
-                    why = f"unexpected frame {ftype}"
-                    raise ProtocolError(f"unexpected frame {ftype} on a control connection")
-                reg.heard = time.monotonic()
-                # The cluster as known now (relay43): a relay that joined
-                # since the host registered is one it may move to.
-                writer.write(encode_pong(pair_tag(verifier), self._cluster()))
-                await writer.drain()
-        finally:
-            if why != "idle":
-                # Its connection's end (a reset, a FIN, a broken line) is the
-                # last the relay heard of the host: what a viewer is told
-                # counts from it, not from the last ping, up to a ping
-                # interval (10 s) before (walk34: "not heard from for 4 s"
-                # a second after the loss). Silence counts from the last ping.
-                reg.heard = time.monotonic()
-            if self._sessions.get(code) is reg:
-                del self._sessions[code]
-                if why in _ENDED:
-                    words = words or _ENDED[why]
-                    self.ended.ended(code, words, released=why == "released",
-                                     tag=pair_tag(verifier))
-                    if why != "released":  # the cluster learns it once the grace is over
-                        self._later(self._tell_cluster_ended(code, verifier, words))
-                else:  # a reset, silence: the host may come back
-                    self.ended.lost(code, pair_tag(verifier), reg.heard)
-                    if not self._draining:  # a drain cuts hosts itself: not lost
-                        self._later(self._tell_cluster_lost(code, verifier, reg.heard))
-            self.metrics.sessions(len(self._sessions))
-            for _, fut, _ in reg.pending:
-                if not fut.done():
-                    fut.set_exception(TransportError("the host's registration ended"))
-            log_event("unregistered", session=self._tag(code), addr=ip, why=why)
-
-    async def _serve_viewer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            ip: str, code: str, tag: bytes) -> None:
-        # A join is counted once, where it is decided (paired here, or
-        # refused as unknown or ended), never where it is only redirected:
-        # the relay it is sent to counts it. The session's guess budget is
-        # checked only where the session is served.
-        named = tag if any(tag) else None
-        reg = self._sessions.get(code)
-        if reg is None:
-            if await self._redirect(writer, code, ip, "viewer", named):
-                return
-            async with contextlib.aclosing(self._claim_may_come(ip)) as looks:
-                async for _ in looks:
-                    reg = self._sessions.get(code)
-                    if reg is None and await self._redirect(writer, code, ip, "viewer", named):
-                        return
-                    if reg is not None:
-                        break
-            if reg is None:
-                await self._refuse_absent(writer, ip, code, named)
-                return
-        known = named if named is not None and hmac.compare_digest(
-            named, pair_tag(reg.verifier)) else None  # fmt: skip
-        if not await self._join_allowed(ip, known):
-            await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip,
-                               session=code)
-            return
-        if not await self._guesses_left(code, ip):
-            await self._refuse(writer, RefuseCode.RATE_LIMITED,
-                               "too many failed attempts on this session from this address; "
-                               "wait a minute", ip, session=code)
-            return
-        key = address_key(ip)
-        if reg.make_room(key, self.limits.max_pending_per_address):
-            self.stats.evicted += 1  # this address's own oldest join: never another's
-        join_id = self._join_id(code)
-        # Read while the host answers: a relay that joined the cluster since
-        # the last heartbeat is told too.
-        members = self._members_now()
-        fut: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
-        entry = (join_id, fut, key)
-        reg.pending.append(entry)
-        _add(self._announced, reg.host_key, +1)
-        try:
-            reg.writer.write(encode_frame(FrameType.RELAY_INCOMING,
-                                          join_id + ip.encode()[:64]))
-            host_reader, host_writer, done = await wait_for(
-                fut, self.limits.pair_timeout, dropped=_unpaired)
-        except asyncio.TimeoutError:
-            await self._refuse(writer, RefuseCode.TIMEOUT, "the host did not answer (" +
-                               _not_heard(time.monotonic() - reg.heard) + ")", ip,
-                               session=code)
-            return
-        except EvictedError as exc:
-            await self._refuse(writer, RefuseCode.BUSY, str(exc), ip, session=code)
-            return
-        except TransportError:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "the host went away (" +
-                               _not_heard(time.monotonic() - reg.heard) + ")", ip,
-                               session=code)
-            return
-        finally:
-            _add(self._announced, reg.host_key, -1)
-            with contextlib.suppress(ValueError):
-                reg.pending.remove(entry)
-        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
-        await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
-
-    async def _refuse_absent(self, writer: asyncio.StreamWriter, ip: str, code: str,
-                             named: bytes | None) -> None:
-        """Refuse a viewer naming ``code`` that no relay holds, and pair tag
-        ``named`` (None: it names none), after counting its join: against
-        its joins back to that registration if this relay, or its cluster,
-        knows it ended or lost it (an agent coming back), else its address's.
-
-        SESSION_ENDED only for an end by the registration the viewer names
-        (protocol.pair_tag), none if it names none: after a restart the first
-        to register a code may be someone who knows only it. Otherwise
-        UNKNOWN_SESSION, with how long its host (that registration) has not
-        been heard from, if a relay of the cluster lost that host's
-        connection (a reset, silence, Directory.lost) and it has not come
-        back. A viewer retries UNKNOWN_SESSION; this is what it waits for
-        (an agent's terminal shows it)."""
-        ended = silent = None
-        if named is not None:
-            ended = self.ended.why(code, named) or await self._ended_in_cluster(code, named)
-            if ended is None:
-                silent = self.ended.silent_for(code, named)
-                if silent is None:
-                    silent = await self._silent_in_cluster(code, named)
-        known = named if ended is not None or silent is not None else None
-        if not await self._join_allowed(ip, known):
-            await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip,
-                               session=code)
-        elif ended is not None:  # a viewer reconnecting to it need not go on
-            await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip, session=code)
-        else:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, await self._unknown_words()
-                               if silent is None else f"{_not_heard(silent)} (its connection "
-                               "to the relay was lost)", ip, session=code)  # fmt: skip
-
-    async def _unknown_words(self) -> str:
-        """What a viewer of a code nobody holds is told: while the directory
-        recovers (a grace: its relays make their hosts' claims again), that
-        the host may not be back yet (relay43: a viewer held past a
-        heartbeat that came later than the hold, claim_ttl over 52.5 s, was
-        told "no such session code", and a new agent gave up on it); else
-        "no such session code"."""
-        return HOST_NOT_BACK_YET if await self._grace_left() else "no such session code"
-
-    async def _forward(self, reg: Registration, ip: str, streams: PairStreams,
-                       done: asyncio.Event) -> None:
-        writer, host_writer = streams.v_writer, streams.h_writer
-        loop = asyncio.get_running_loop()
-        control = PairControl(opened=loop.time())  # RELAY_OK goes out below, without an await
-        stop = control.stop
-        if len(reg.handshaking) >= self.limits.max_handshaking_per_session:
-            # When no handshake in flight has stalled past its allowance (one
-            # may be the agent on its way to answering), the newcomer goes
-            # ahead over the cap: how many can be in flight at once is bounded
-            # by the joins the attackers' addresses may make (the per-address
-            # join limits: joins, and joins back naming the tag, which
-            # whoever pairs learns), and each is cut at handshake_timeout.
-            self._evict_one(reg)
-        reg.handshaking.append(control)
-        self._pairs.add(stop)
-        self._no_pairs.clear()
-        self.stats.paired += 1
-        self.metrics.pair(+1)
-        log_event("paired", session=self._tag(reg.code), addr=ip)
-        started = loop.time()
-        forwarded = 0
-
-        def count(n: int) -> None:
-            nonlocal forwarded
-            forwarded += n
-            self.stats.bytes_forwarded += n
-            self.metrics.forwarded(n)
-
-        def handshake_over() -> None:
-            with contextlib.suppress(ValueError):
-                reg.handshaking.remove(control)
-
-        why = "error"
-        try:
-            # The viewer is told which registration it is paired with, to
-            # name when it reconnects (only that one's end is its session's),
-            # and to which relays it may name it: this cluster's.
-            writer.write(encode_viewer_ok(pair_tag(reg.verifier), self._cluster()))
-            host_writer.write(encode_frame(FrameType.RELAY_OK))
-            why = await splice(streams, idle_timeout=self.limits.idle_timeout,
-                               handshake_timeout=self.limits.handshake_timeout,
-                               max_body=self.limits.max_frame_body, tap=self._tap,
-                               on_bytes=count, control=control, on_raw=handshake_over)
-        finally:
-            with contextlib.suppress(ValueError):
-                reg.handshaking.remove(control)
-            await self._count_guess(reg.code, ip, control, raw=is_spliced(writer))
-            self._pairs.discard(stop)
-            if not self._pairs:
-                self._no_pairs.set()
-            self.metrics.pair(-1)
-            if not is_spliced(host_writer):
-                await close_writer(host_writer, 0.2)
-            if not is_spliced(writer):
-                await close_writer(writer, 0.2)
-            done.set()
-            if why == "half-closed":
-                self.stats.half_closed_cuts += 1
-            log_event("pair_end", session=self._tag(reg.code), addr=ip, why=why, bytes=forwarded,
-                      seconds=round(loop.time() - started, 3))
-
-    def _evict_one(self, reg: Registration) -> bool:
-        if reg.evict_handshake(asyncio.get_running_loop().time(), STALL_GRACE):
-            self.stats.evicted += 1
-            log_event("handshake_evicted", logging.WARNING, session=self._tag(reg.code))
-            return True
-        return False
-
-    async def _count_guess(self, code: str, ip: str, control: PairControl, *,
-                           raw: bool) -> None:
-        """A completed handshake clears the guess count of its address on the
-        code; one that ended after the viewer's PAKE message without
-        completing adds one to it."""
-        if not raw and control.frames["viewer->host"] < 2:
-            return  # never guessed (a parked or cut HELLO): not a guess
-        if not raw:
-            self.stats.failed_handshakes += 1
-            log_event("guess_failed", logging.WARNING, session=self._tag(code))
-        with contextlib.suppress(DirectoryUnavailableError):
-            await self._dir("limit", self._shared.guessed(code, ip, right=raw))
-
-    async def _serve_host_data(self, reader: asyncio.StreamReader,
-                               writer: asyncio.StreamWriter, ip: str, code: str,
-                               join_id: bytes) -> None:
-        reg = self._sessions.get(code)
-        match = None
-        if reg is not None:
-            for pending_id, fut, _ in reg.pending:
-                if hmac.compare_digest(pending_id, join_id) and not fut.done():
-                    match = fut
-        if match is None:
-            if (reg is None and await self._joined_in_cluster(code, join_id)
-                    and await self._redirect(writer, code, ip, "host data")):
-                return
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, "no such pending viewer", ip,
-                               session=code)
-            return
-        done = asyncio.Event()
-        # From now on the pair counts against the viewer's address, not the host's.
-        self._uncounted.add(writer)
-        _add(self._per_address, address_key(ip), -1)
-        match.set_result((reader, writer, done))
-        await done.wait()  # the viewer's task forwards, and closes us when done
-
 
 async def _stop(task: asyncio.Future[None]) -> None:
     """Cancel ``task`` until it has ended. Once is not always enough: on
@@ -1142,35 +427,25 @@ async def _stop(task: asyncio.Future[None]) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-def _unpaired(pairing: Pairing) -> None:
-    """A host's data connection that came as its viewer's join was
-    cancelled (the relay closing): closed, and its task let go."""
-    pairing[1].close()
-    pairing[2].set()
-
-
-def _not_heard(seconds: float) -> str:
-    return f"the host has not been heard from for {seconds:.0f} s"
-
-
-def _add(counts: dict[str, int], key: str, n: int) -> None:
-    """Add ``n`` to ``counts[key]``, dropping keys that reach 0."""
-    left = counts.get(key, 0) + n
-    if left > 0:
-        counts[key] = left
-    else:
-        counts.pop(key, None)
-
-
-async def run_relay(host: str = "0.0.0.0", port: int = 7390, *,
-                    limits: RelayLimits | None = None,
-                    ready: Callable[[Relay], None] | None = None,
-                    directory: Directory | None = None,
-                    advertise: str | None = None,
-                    public_names: Sequence[str] = ()) -> None:
+async def run_relay(
+    host: str = "0.0.0.0",
+    port: int = 7390,
+    *,
+    limits: RelayLimits | None = None,
+    ready: Callable[[Relay], None] | None = None,
+    directory: Directory | None = None,
+    advertise: str | None = None,
+    public_names: Sequence[str] = (),
+) -> None:
     """Run a relay until cancelled (for embedding; the CLI adds signals)."""
-    relay = Relay(host, port, limits=limits, directory=directory, advertise=advertise,
-                  public_names=public_names)
+    relay = Relay(
+        host,
+        port,
+        limits=limits,
+        directory=directory,
+        advertise=advertise,
+        public_names=public_names,
+    )
     await relay.start()
     try:
         if ready is not None:

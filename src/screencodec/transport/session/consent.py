@@ -259,6 +259,12 @@ class QuestionQueue:
         #: refused; ``reason``: what the viewer is told). The session calls
         #: it a few times per viewer at most, whatever a viewer sends.
         self.on_unavailable: Callable[[ConsentRequest, str], None] | None = None
+        #: ``hook(question)``, on the loop, when a question (a
+        #: :class:`ConsentRequest` or a file's :class:`FileOfferInfo`, not
+        #: numbered yet) must wait for the one being asked: the local user
+        #: is told someone else waits (walk43: a second agent's request
+        #: waited unsaid behind the first's question).
+        self.on_queued: Callable[[object], None] | None = None
 
     def reserve(self, asker: object) -> bool:
         """Take a place for one question from ``asker``; False (and counted) if
@@ -294,6 +300,11 @@ class QuestionQueue:
         interface reads (:func:`question_gone`), and an answer that comes
         back once it says so is dropped (:data:`GONE`), in the step its
         asker reads it in."""
+        if self._turn.locked() and self.on_queued is not None:
+            try:
+                self.on_queued(question)
+            except Exception:  # the interface's failure: the question is still asked
+                _log.exception("on_queued failed")
         try:
             async with self._turn:
                 if (unput := void()) is not None:

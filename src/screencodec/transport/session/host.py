@@ -109,6 +109,10 @@ class Host(HostEnding, HostExchange, HostClipboard):
     ``clipboard`` (a :class:`~.clipboard.ClipboardLike`) is the host's
     clipboard: an agent holding CONTROL puts text on it, and the user sends
     it (:meth:`send_clipboard`, sync: .clipboard_host); None: neither.
+    ``on_queued(question)`` is called when a question (a
+    :class:`ConsentRequest` or a :class:`FileOfferInfo`, its names
+    sanitised already) must wait for the one the user is being asked: the
+    interface tells its user someone else waits (``TerminalQuestions.queued``).
 
     Use it as an async context manager, or call :meth:`close` at the end.
     All methods run on the event loop the host was created on.
@@ -127,6 +131,7 @@ class Host(HostEnding, HostExchange, HostClipboard):
         control_unavailable: str | None = None,
         on_unavailable: Callable[[ConsentRequest, str], None] | None = None,
         clipboard: ClipboardLike | None = None,
+        on_queued: Callable[[object], None] | None = None,
     ) -> None:
         check_consent(consent)  # consent=allow for allow(): every agent refused unasked
         if control_unavailable is not None and (
@@ -145,6 +150,7 @@ class Host(HostEnding, HostExchange, HostClipboard):
         queue = questions_for(self._runtime)
         queue.control_unavailable = control_unavailable
         queue.on_unavailable = on_unavailable
+        queue.on_queued = on_queued
         self._all_ended = asyncio.Event()  # set whenever no session is running
         self._all_ended.set()
         self._protocol_errors = 0

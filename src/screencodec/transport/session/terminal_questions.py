@@ -255,6 +255,25 @@ class TerminalQuestions:
         # the queue drops it then (GONE), and the audit log has both.
         return Grant(request.level) if yes else Grant.deny()
 
+    def queued(self, question: object) -> None:
+        """Another question waits for the one open now (QuestionQueue's
+        ``on_queued``): said at once, the open question's prompt shown again
+        after it. walk43: a second agent's request waited unsaid, and the
+        user answered the first not knowing someone else waited."""
+        if isinstance(question, ConsentRequest):
+            what = question.describe()  # its who and peer are safe_text's already
+        elif isinstance(question, FileOfferInfo):
+            who = self.names.get(question.peer)
+            what = question.describe()
+            if who:
+                what = f"{who!r} ({question.peer}) sends the file {question.name!r}"
+        else:
+            return
+        # Unlike a reply, no typed line ended the prompt's row on a terminal.
+        row = "\n" if self._open and self._prompted and self._echoes() else ""
+        self.say(f"{row}(also waiting: {what}: asked once the question open now is answered)",
+                 reply=True)  # fmt: skip
+
     async def file_offer(self, offer: FileOfferInfo) -> bool:
         where = f" in {self._download_dir}" if self._download_dir else ""
         who = self.names.get(offer.peer)

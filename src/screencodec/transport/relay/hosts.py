@@ -1,0 +1,212 @@
+"""The relay's host side (:mod:`.server`): a host's control connection
+(its claim, RELAY_OK, pings and pongs, its release; what its end tells
+viewers and the cluster), and a host's data connection matched to its
+waiting viewer's join.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import time
+
+from screencodec.errors import ProtocolError, SessionClosedError, TransportError
+from screencodec.transport.aio import wait_for
+from screencodec.transport.channel.framing import FrameType, RefuseCode, read_frame
+from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
+from screencodec.transport.relay.admission import RelayAdmission, _add
+from screencodec.transport.relay.cluster import MEMBERS_WAIT
+from screencodec.transport.relay.directory import ClaimResult, DirectoryUnavailableError
+from screencodec.transport.relay.observe import log_event
+from screencodec.transport.relay.protocol import (
+    RECOVERING,
+    RELAY_RELEASE,
+    address_key,
+    claim_verifier,
+    encode_pong,
+    encode_recovering,
+    encode_viewer_ok,
+    pair_tag,
+    release_words,
+)
+from screencodec.transport.relay.refusals import _ENDED
+from screencodec.transport.relay.sessions import Registration
+
+__all__ = ["RelayHosts"]
+
+
+class RelayHosts(RelayAdmission):
+    """A host's connections, for :class:`~.server.Relay`."""
+
+    async def _serve_host_control(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        ip: str,
+        code: str,
+        secret: bytes,
+    ) -> None:
+        if not await self._register_allowed(ip):
+            await self._refuse(
+                writer,
+                RefuseCode.RATE_LIMITED,
+                "too many registrations from this address; wait a minute",
+                ip,
+                session=code,
+            )
+            return
+        if _ended_before_read(reader, writer):
+            # A registration sent before this relay stopped (SIGSTOP, a VM
+            # paused) and read as it woke, its host gone elsewhere since
+            # (reset: relay_race gives up on a silent relay): claimed, it
+            # took the code from the relay the host is at, and viewers were
+            # told "no such session code" until that relay's heartbeat
+            # (review43). Nobody is there to take it.
+            log_event(
+                "unregistered", session=self._tag(code), addr=ip, why="gone before it was read"
+            )
+            return
+        verifier = claim_verifier(code, secret)
+        # Read with the claim: its RELAY_OK tells the host the cluster's
+        # relays (a relay that joined since the last heartbeat too).
+        members = self._members_now()
+        try:
+            result = await self._dir(
+                "claim", self.directory.claim(code, verifier, self.advertise, self.limits.claim_ttl)
+            )
+        except DirectoryUnavailableError:
+            await self._refuse(
+                writer, RefuseCode.BUSY, "session directory unavailable", ip, session=code
+            )
+            return
+        if result is ClaimResult.RECOVERING:  # retried: as the grace ends, or the backoff
+            await self._refuse(
+                writer,
+                RefuseCode.BUSY,
+                RECOVERING,
+                ip,
+                session=code,
+                body=encode_recovering(await self._grace_left()),
+            )
+            return
+        if result is ClaimResult.IN_USE:
+            await self._refuse(
+                writer, RefuseCode.CODE_IN_USE, "session code in use", ip, session=code
+            )
+            return
+        # Before the code is served: a RELAY_INCOMING must not go out first.
+        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
+        old = self._sessions.get(code)
+        if old is not None:
+            old.writer.close()  # the same host again: its old link is dead
+        reg = Registration(code, verifier, writer, address_key(ip))
+        self._sessions[code] = reg
+        self.ended.registered(code)
+        self.stats.registrations += 1
+        if result is ClaimResult.RECLAIMED:
+            self.stats.reclaims += 1
+        self.metrics.sessions(len(self._sessions))
+        log_event("registered", session=self._tag(code), addr=ip, claim=result.value)
+        why = "closed"
+        words = ""  # what a viewer naming the code is told once it ended (_ENDED)
+        try:
+            # As a viewer's: the registration's pair tag and the cluster's
+            # relays, where the host goes when this relay stops (failover42;
+            # a host before it reads no body).
+            writer.write(encode_viewer_ok(pair_tag(verifier), self._cluster()))
+            while True:
+                try:
+                    ftype, body = await wait_for(
+                        read_frame(reader, HANDSHAKE_FRAME_MAX), self.limits.control_idle_timeout
+                    )
+                except asyncio.TimeoutError:
+                    why = "idle"
+                    raise
+                except SessionClosedError:
+                    # The host's machine closed it (FIN), not this relay (a
+                    # drain, the same host again) and not a reset or silence
+                    # (a line that may come back): its program stopped.
+                    if reader.at_eof() and not writer.is_closing():
+                        why = "closed by the host"
+                    raise
+                if ftype == RELAY_RELEASE:
+                    why, words = "released", release_words(body)
+                    with contextlib.suppress(DirectoryUnavailableError):
+                        await self._dir(
+                            "end",
+                            self.directory.end(code, verifier, words, self.limits.ended_memory),
+                        )
+                    return
+                if ftype != FrameType.RELAY_PING:
+                    why = f"unexpected frame {ftype}"
+                    raise ProtocolError(f"unexpected frame {ftype} on a control connection")
+                reg.heard = time.monotonic()
+                # The cluster as known now (relay43): a relay that joined
+                # since the host registered is one it may move to.
+                writer.write(encode_pong(pair_tag(verifier), self._cluster()))
+                await writer.drain()
+        finally:
+            if why != "idle":
+                # Its connection's end (a reset, a FIN, a broken line) is the
+                # last the relay heard of the host: what a viewer is told
+                # counts from it, not from the last ping, up to a ping
+                # interval (10 s) before (walk34: "not heard from for 4 s"
+                # a second after the loss). Silence counts from the last ping.
+                reg.heard = time.monotonic()
+            if self._sessions.get(code) is reg:
+                del self._sessions[code]
+                if why in _ENDED:
+                    words = words or _ENDED[why]
+                    self.ended.ended(
+                        code, words, released=why == "released", tag=pair_tag(verifier)
+                    )
+                    if why != "released":  # the cluster learns it once the grace is over
+                        self._later(self._tell_cluster_ended(code, verifier, words))
+                else:  # a reset, silence: the host may come back
+                    self.ended.lost(code, pair_tag(verifier), reg.heard)
+                    if not self._draining:  # a drain cuts hosts itself: not lost
+                        self._later(self._tell_cluster_lost(code, verifier, reg.heard))
+            self.metrics.sessions(len(self._sessions))
+            for _, fut, _ in reg.pending:
+                if not fut.done():
+                    fut.set_exception(TransportError("the host's registration ended"))
+            log_event("unregistered", session=self._tag(code), addr=ip, why=why)
+
+    async def _serve_host_data(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        ip: str,
+        code: str,
+        join_id: bytes,
+    ) -> None:
+        reg = self._sessions.get(code)
+        match = None
+        if reg is not None:
+            for pending_id, fut, _ in reg.pending:
+                if hmac.compare_digest(pending_id, join_id) and not fut.done():
+                    match = fut
+        if match is None:
+            if (
+                reg is None
+                and await self._joined_in_cluster(code, join_id)
+                and await self._redirect(writer, code, ip, "host data")
+            ):
+                return
+            await self._refuse(
+                writer, RefuseCode.UNKNOWN_SESSION, "no such pending viewer", ip, session=code
+            )
+            return
+        done = asyncio.Event()
+        # From now on the pair counts against the viewer's address, not the host's.
+        self._uncounted.add(writer)
+        _add(self._per_address, address_key(ip), -1)
+        match.set_result((reader, writer, done))
+        await done.wait()  # the viewer's task forwards, and closes us when done
+
+
+def _ended_before_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """The peer's connection ended (a reset, or a FIN after its opening
+    frame) before the relay acted on that frame."""
+    return writer.is_closing() or reader.exception() is not None or reader.at_eof()

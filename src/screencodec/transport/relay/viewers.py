@@ -1,0 +1,269 @@
+"""The relay's viewer side (:mod:`.server`): a viewer's join (paired here,
+redirected, held, or refused, and in what words), then the pair forwarded
+(splice.py) with its handshake's allowance, and the guess it counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+
+from screencodec.errors import TransportError
+from screencodec.transport.aio import wait_for
+from screencodec.transport.channel.framing import FrameType, RefuseCode, close_writer, encode_frame
+from screencodec.transport.relay.admission import RelayAdmission, _add
+from screencodec.transport.relay.cluster import MEMBERS_WAIT
+from screencodec.transport.relay.directory import DirectoryUnavailableError
+from screencodec.transport.relay.observe import log_event
+from screencodec.transport.relay.protocol import (
+    HOST_NOT_BACK_YET,
+    address_key,
+    encode_viewer_ok,
+    pair_tag,
+)
+from screencodec.transport.relay.refusals import _TOO_MANY_JOINS, _not_heard
+from screencodec.transport.relay.sessions import EvictedError, Pairing, Registration
+from screencodec.transport.relay.splice import PairControl, PairStreams, is_spliced, splice
+
+__all__ = ["STALL_GRACE", "RelayViewers"]
+
+#: Seconds a handshake may wait on its viewer, on top of twice the viewer's
+#: own round trip, before a newcomer may cut it: far longer than a real
+#: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
+STALL_GRACE = 1.0
+
+
+class RelayViewers(RelayAdmission):
+    """A viewer's join and its pair, for :class:`~.server.Relay`."""
+
+    async def _serve_viewer(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        ip: str,
+        code: str,
+        tag: bytes,
+    ) -> None:
+        # A join is counted once, where it is decided (paired here, or
+        # refused as unknown or ended), never where it is only redirected:
+        # the relay it is sent to counts it. The session's guess budget is
+        # checked only where the session is served.
+        named = tag if any(tag) else None
+        reg = self._sessions.get(code)
+        if reg is None:
+            if await self._redirect(writer, code, ip, "viewer", named):
+                return
+            async with contextlib.aclosing(self._claim_may_come(ip)) as looks:
+                async for _ in looks:
+                    reg = self._sessions.get(code)
+                    if reg is None and await self._redirect(writer, code, ip, "viewer", named):
+                        return
+                    if reg is not None:
+                        break
+            if reg is None:
+                await self._refuse_absent(writer, ip, code, named)
+                return
+        known = named if named is not None and hmac.compare_digest(
+            named, pair_tag(reg.verifier)) else None  # fmt: skip
+        if not await self._join_allowed(ip, known):
+            await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip, session=code)
+            return
+        if not await self._guesses_left(code, ip):
+            await self._refuse(
+                writer,
+                RefuseCode.RATE_LIMITED,
+                "too many failed attempts on this session from this address; wait a minute",
+                ip,
+                session=code,
+            )
+            return
+        key = address_key(ip)
+        if reg.make_room(key, self.limits.max_pending_per_address):
+            self.stats.evicted += 1  # this address's own oldest join: never another's
+        join_id = self._join_id(code)
+        # Read while the host answers: a relay that joined the cluster since
+        # the last heartbeat is told too.
+        members = self._members_now()
+        fut: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
+        entry = (join_id, fut, key)
+        reg.pending.append(entry)
+        _add(self._announced, reg.host_key, +1)
+        try:
+            reg.writer.write(encode_frame(FrameType.RELAY_INCOMING, join_id + ip.encode()[:64]))
+            host_reader, host_writer, done = await wait_for(
+                fut, self.limits.pair_timeout, dropped=_unpaired
+            )
+        except asyncio.TimeoutError:
+            # No parentheses: a viewer shows these words inside its own.
+            await self._refuse(
+                writer,
+                RefuseCode.TIMEOUT,
+                "the host did not answer: " + _not_heard(time.monotonic() - reg.heard),
+                ip,
+                session=code,
+            )
+            return
+        except EvictedError as exc:
+            await self._refuse(writer, RefuseCode.BUSY, str(exc), ip, session=code)
+            return
+        except TransportError:
+            await self._refuse(
+                writer,
+                RefuseCode.UNKNOWN_SESSION,
+                "the host went away: " + _not_heard(time.monotonic() - reg.heard),
+                ip,
+                session=code,
+            )
+            return
+        finally:
+            _add(self._announced, reg.host_key, -1)
+            with contextlib.suppress(ValueError):
+                reg.pending.remove(entry)
+        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
+        await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
+
+    async def _refuse_absent(
+        self, writer: asyncio.StreamWriter, ip: str, code: str, named: bytes | None
+    ) -> None:
+        """Refuse a viewer naming ``code`` that no relay holds, and pair tag
+        ``named`` (None: it names none), after counting its join: against
+        its joins back to that registration if this relay, or its cluster,
+        knows it ended or lost it (an agent coming back), else its address's.
+
+        SESSION_ENDED only for an end by the registration the viewer names
+        (protocol.pair_tag), none if it names none: after a restart the first
+        to register a code may be someone who knows only it. Otherwise
+        UNKNOWN_SESSION, with how long its host (that registration) has not
+        been heard from, if a relay of the cluster lost that host's
+        connection (a reset, silence, Directory.lost) and it has not come
+        back. A viewer retries UNKNOWN_SESSION; this is what it waits for
+        (an agent's terminal shows it)."""
+        ended = silent = None
+        if named is not None:
+            ended = self.ended.why(code, named) or await self._ended_in_cluster(code, named)
+            if ended is None:
+                silent = self.ended.silent_for(code, named)
+                if silent is None:
+                    silent = await self._silent_in_cluster(code, named)
+        known = named if ended is not None or silent is not None else None
+        if not await self._join_allowed(ip, known):
+            await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip, session=code)
+        elif ended is not None:  # a viewer reconnecting to it need not go on
+            await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip, session=code)
+        else:
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, await self._unknown_words()
+                               if silent is None else f"{_not_heard(silent)} (its connection "
+                               "to the relay was lost)", ip, session=code)  # fmt: skip
+
+    async def _unknown_words(self) -> str:
+        """What a viewer of a code nobody holds is told: while the directory
+        recovers (a grace: its relays make their hosts' claims again), that
+        the host may not be back yet (relay43: a viewer held past a
+        heartbeat that came later than the hold, claim_ttl over 52.5 s, was
+        told "no such session code", and a new agent gave up on it); else
+        "no such session code"."""
+        return HOST_NOT_BACK_YET if await self._grace_left() else "no such session code"
+
+    async def _forward(
+        self, reg: Registration, ip: str, streams: PairStreams, done: asyncio.Event
+    ) -> None:
+        writer, host_writer = streams.v_writer, streams.h_writer
+        loop = asyncio.get_running_loop()
+        control = PairControl(opened=loop.time())  # RELAY_OK goes out below, without an await
+        stop = control.stop
+        if len(reg.handshaking) >= self.limits.max_handshaking_per_session:
+            # When no handshake in flight has stalled past its allowance (one
+            # may be the agent on its way to answering), the newcomer goes
+            # ahead over the cap: how many can be in flight at once is bounded
+            # by the joins the attackers' addresses may make (the per-address
+            # join limits: joins, and joins back naming the tag, which
+            # whoever pairs learns), and each is cut at handshake_timeout.
+            self._evict_one(reg)
+        reg.handshaking.append(control)
+        self._pairs.add(stop)
+        self._no_pairs.clear()
+        self.stats.paired += 1
+        self.metrics.pair(+1)
+        log_event("paired", session=self._tag(reg.code), addr=ip)
+        started = loop.time()
+        forwarded = 0
+
+        def count(n: int) -> None:
+            nonlocal forwarded
+            forwarded += n
+            self.stats.bytes_forwarded += n
+            self.metrics.forwarded(n)
+
+        def handshake_over() -> None:
+            with contextlib.suppress(ValueError):
+                reg.handshaking.remove(control)
+
+        why = "error"
+        try:
+            # The viewer is told which registration it is paired with, to
+            # name when it reconnects (only that one's end is its session's),
+            # and to which relays it may name it: this cluster's.
+            writer.write(encode_viewer_ok(pair_tag(reg.verifier), self._cluster()))
+            host_writer.write(encode_frame(FrameType.RELAY_OK))
+            why = await splice(
+                streams,
+                idle_timeout=self.limits.idle_timeout,
+                handshake_timeout=self.limits.handshake_timeout,
+                max_body=self.limits.max_frame_body,
+                tap=self._tap,
+                on_bytes=count,
+                control=control,
+                on_raw=handshake_over,
+            )
+        finally:
+            with contextlib.suppress(ValueError):
+                reg.handshaking.remove(control)
+            await self._count_guess(reg.code, ip, control, raw=is_spliced(writer))
+            self._pairs.discard(stop)
+            if not self._pairs:
+                self._no_pairs.set()
+            self.metrics.pair(-1)
+            if not is_spliced(host_writer):
+                await close_writer(host_writer, 0.2)
+            if not is_spliced(writer):
+                await close_writer(writer, 0.2)
+            done.set()
+            if why == "half-closed":
+                self.stats.half_closed_cuts += 1
+            log_event(
+                "pair_end",
+                session=self._tag(reg.code),
+                addr=ip,
+                why=why,
+                bytes=forwarded,
+                seconds=round(loop.time() - started, 3),
+            )
+
+    def _evict_one(self, reg: Registration) -> bool:
+        if reg.evict_handshake(asyncio.get_running_loop().time(), STALL_GRACE):
+            self.stats.evicted += 1
+            log_event("handshake_evicted", logging.WARNING, session=self._tag(reg.code))
+            return True
+        return False
+
+    async def _count_guess(self, code: str, ip: str, control: PairControl, *, raw: bool) -> None:
+        """A completed handshake clears the guess count of its address on the
+        code; one that ended after the viewer's PAKE message without
+        completing adds one to it."""
+        if not raw and control.frames["viewer->host"] < 2:
+            return  # never guessed (a parked or cut HELLO): not a guess
+        if not raw:
+            self.stats.failed_handshakes += 1
+            log_event("guess_failed", logging.WARNING, session=self._tag(code))
+        with contextlib.suppress(DirectoryUnavailableError):
+            await self._dir("limit", self._shared.guessed(code, ip, right=raw))
+
+
+def _unpaired(pairing: Pairing) -> None:
+    """A host's data connection that came as its viewer's join was
+    cancelled (the relay closing): closed, and its task let go."""
+    pairing[1].close()
+    pairing[2].set()
