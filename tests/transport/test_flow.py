@@ -51,8 +51,6 @@ def simulate(
     offset: Callable[[float], float] | None = None,
     cross: Callable[[float], float] | None = None,
     ahead: Callable[[float], float] | None = None,
-    socket: Callable[[float], float] | None = None,
-    told: bool = True,
 ) -> Run:
     """``late``: by update, how much later than its last byte the viewer
     read it (its span grows too). ``offset``: by time, how long after an
@@ -63,13 +61,9 @@ def simulate(
     back to back, still cross at the link's rate). ``ahead``: by the time our
     first byte reaches the queue, how long someone else's bytes keep it
     waiting there (a bulk upload that keeps the FIFO full; ``rate`` is then
-    what the link leaves our bytes). ``socket``: by time, the rate the
-    host's own TCP socket lets bytes out at (a loss-based TCP's window,
-    halved at each loss), a FIFO before the link's; ``told``: the sender
-    says how long an update will wait in it behind the bytes there, at the
-    rate it drains when written (``SocketBound.ahead``)."""
+    what the link leaves our bytes)."""
     run = Run()
-    t = next_tick = free_at = last = sent_at = sock_free = 0.0
+    t = next_tick = free_at = last = sent_at = 0.0
     pending: list[tuple[float, int, float, float]] = []  # (host time, seq, arrival, span)
     size = size or (lambda c: max(200, int(c.target_rate() / 30)))
     while t < seconds:
@@ -81,8 +75,6 @@ def simulate(
                 cc.receipt(seq, at)
             run.backoff.append((at, cc.backoff))
         wait = max(next_tick - t, cc.delay(t))
-        if socket:  # SocketBound: what waits in it must leave within queue_target
-            wait = max(wait, sock_free - t - cc.config.queue_target)
         if wait > 0:
             nxt = t + min(wait, 0.25)
             if pending:
@@ -91,22 +83,13 @@ def simulate(
             continue
         next_tick = t + tick
         n = size(cc)
-        left, link_rate = t, rate(t)
-        if socket:
-            # Out of our socket at its rate, then into the link's FIFO.
-            left = max(t, sock_free)
-            told_wait = (sock_free - t) if sock_free > t else 0.0
-            sock_free = left + n / socket(t)
-            link_rate = min(link_rate, socket(t))
-            seq = cc.sent(n, t, told_wait) if told else cc.sent(n, t)
-        else:
-            seq = cc.sent(n, t)
+        seq = cc.sent(n, t)
         share = 1 - cross(t) if cross else 1.0  # what other traffic leaves
-        start = left + max(0.0, free_at - sent_at - (left - sent_at) * share)
-        free_at, sent_at = start + n / link_rate, left
+        start = t + max(0.0, free_at - sent_at - (t - sent_at) * share)
+        free_at, sent_at = start + n / rate(t), t
         theirs = ahead(start) if ahead else 0.0
         arrival = free_at + theirs + owd
-        span = max(0, n - 1448) / link_rate  # the first segment comes with the header
+        span = max(0, n - 1448) / rate(t)  # the first segment comes with the header
         if offset:
             # Reading from first byte + offset: what came meanwhile at once.
             read_from = arrival - span + offset(arrival)

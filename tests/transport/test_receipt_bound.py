@@ -91,19 +91,6 @@ def test_the_socket_bound_holds_while_our_socket_holds_bytes() -> None:
     assert bound.delay() == 0.0
 
 
-def test_what_waits_in_our_socket_is_timed_at_its_drain() -> None:
-    """An update written now waits behind the bytes unsent in the host's
-    socket: that long at the rate it drained (flowc43), none while they are
-    a few segments or the rate was not timed."""
-    bound = SocketBound(queue_target=1 / 30)
-    assert bound.ahead(KernelState(60_000, 40, 0, 0.04, 0.04)) == 0.0  # not timed
-    for k in range(6):
-        bound.observe(KernelState(60_000, 40, 125_000 * k // 10, 0.04, 0.04), k / 10)
-    assert bound.ahead(KernelState(25_000, 40, 70_000, 0.04, 0.04)) == pytest.approx(0.2)
-    assert bound.ahead(KernelState(4 * 1448, 40, 70_000, 0.04, 0.04)) == 0.0
-    assert bound.ahead(None) == 0.0
-
-
 def test_a_peer_that_stopped_reading_is_polled_slowly() -> None:
     """Bytes wait and none are acknowledged: the drain rate is 0, and the
     send loop asks again in 20 ms, not every 5 (200 wake-ups a second)."""

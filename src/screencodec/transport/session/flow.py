@@ -159,7 +159,6 @@ class _Sent:
     at: float
     size: int
     ahead: int = 0  #: our bytes in flight when it was sent: the most of ours it waits behind
-    socket: float = 0.0  #: seconds it waits in the host's own socket behind bytes there
 
 
 def _median_rate(samples: deque[tuple[float, int, float]], total: int, busy: float) -> float:
@@ -376,17 +375,13 @@ class CongestionControl:
         """A tick found the link busy: count it (nothing else changes)."""
         self.skipped += 1
 
-    def sent(self, size: int, now: float, socket: float = 0.0) -> int:
-        """Record one update of ``size`` bytes sent now; returns its sequence
-        number. ``socket``: how long its first byte will wait in the host's
-        own socket behind the bytes there (:meth:`.receipt_bound.SocketBound.ahead`):
-        not a queue at the bottleneck, and not counted as one (the socket's
-        bound answers it)."""
+    def sent(self, size: int, now: float) -> int:
+        """Record one update of ``size`` bytes sent now; returns its sequence number."""
         if len(self._sent) >= self.updates_in_flight():
             raise RuntimeError("window is full")  # a bug in the caller, not the peer
         seq = self.next_seq
         self.next_seq = (seq + 1) & 0xFFFFFFFF or 1
-        self._sent[seq] = _Sent(now, size, self.bytes_in_flight, max(0.0, socket))
+        self._sent[seq] = _Sent(now, size, self.bytes_in_flight)
         self.max_seen_in_flight = max(self.max_seen_in_flight, len(self._sent))
         self.link_free_at = max(self.link_free_at, now) + size / self.target_rate()
         return seq
@@ -484,9 +479,7 @@ class CongestionControl:
         """Time the link by an update's span (``slower``: its round trip over
         the least seen, host clock)."""
         c = self.config
-        # From when its first byte could leave the host: the wait in our own
-        # socket is TCP's (a loss-based window halved), not the bottleneck's.
-        first_owd = arrived - span - rec.at - rec.socket
+        first_owd = arrived - span - rec.at
         base = self._base(first_owd, now)
         if rec.size > 2 * _SEGMENT:
             # Waiting whole when the viewer read it, and read after its last

@@ -221,14 +221,6 @@ class SocketBound:
             return float("inf")
         return _SLACK * self.drain
 
-    def ahead(self, state: KernelState | None) -> float:
-        """Seconds the bytes unsent in the socket now take to leave it at the
-        rate it drained (0: none over a few segments, or the rate not timed):
-        what an update written now waits in the host before the path."""
-        if state is None or not self.drain or state.unsent <= _UNSENT_MIN:
-            return 0.0
-        return state.unsent / self.drain
-
     def delay(self) -> float:
         """Seconds to hold the next update (0: send now)."""
         s = self.state

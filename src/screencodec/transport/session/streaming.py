@@ -173,8 +173,7 @@ class Streamer:
                 continue
             message = self._message(self.flow.next_seq, data)
             payload_size = len(message) + 2
-            socket = bound.ahead(kernel_state(getattr(channel, "transport", None)))
-            seq = self.flow.sent(payload_size, time.monotonic(), socket)
+            seq = self.flow.sent(payload_size, time.monotonic())
             if keyframe:
                 if self._continued:
                     self.continuations += 1
