@@ -62,7 +62,8 @@ def test_stop_before_the_answer_withdraws_the_question(
     host, view = _join(*host_and_view, "--download-dir", str(dl))
     view.type("/help")
     view.wait_for(r"/stop \[NAME\] +stop the files you are sending \(/send\), or only those"
-                  r" named NAME; the host keeps none that had not all gone\n")  # fmt: skip
+                  r" named NAME; the host keeps none that had not all gone; /stop alone also"
+                  r" stops a /type\n")  # fmt: skip
     mark = len(view.text)
     view.type("/stop")
     view.wait_for(r"\(no file is being sent: nothing to stop\)\n", mark)

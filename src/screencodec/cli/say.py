@@ -49,7 +49,7 @@ VIEW_COMMANDS = (
     ("/say TEXT", "write TEXT to the host's user"),
     ("/send PATH", "offer the file PATH to the host's user, who is asked whether to accept it"),
     ("/stop [NAME]", "stop the files you are sending (/send), or only those named NAME; the"
-                     " host keeps none that had not all gone"),
+                     " host keeps none that had not all gone; /stop alone also stops a /type"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
     ("/type TEXT", "type TEXT on the host's keyboard (you need control: view --control)"),
     ("/key NAME", "press a key there: /key Enter, /key Tab, /key Ctrl+C, /key Alt+F4"),

@@ -38,7 +38,7 @@ from screencodec.cli.terminal import TypedLine, tell
 from screencodec.cli.view_clipboard import ViewClipboard
 from screencodec.cli.view_ending import _watch_it
 from screencodec.cli.view_status import TAKEN_BACK
-from screencodec.cli.view_typing import press, type_text
+from screencodec.cli.view_typing import Typing
 from screencodec.decoder import too_large
 from screencodec.errors import ScreencodecError, SessionClosedError
 from screencodec.geometry import Monitor
@@ -191,15 +191,18 @@ async def _command(line: str, sending: _Sending, screens: _Screens,
     if typed is not None and typed.name == "send":
         sending.start(typed.arg)
     elif typed is not None and typed.name == "stop":
-        sending.stop(typed.arg)
+        # A bare /stop stops the /type under way too (type43); files
+        # only when some are going or one is named.
+        if not (sending.typing.stop() and not typed.arg.strip() and not sending.going):
+            sending.stop(typed.arg)
     elif typed is not None and typed.name == "clip" and clip is not None:
         await clip.command(sending.viewer, typed.arg)
     elif typed is not None and typed.name == "monitor":
         await screens.select(typed.arg)
     elif typed is not None and typed.name == "type":
-        tell(await type_text(sending.viewer, _typed_text(line)))
+        sending.typing.start(sending.viewer, _typed_text(line))  # beside this loop (type43)
     elif typed is not None and typed.name == "key":
-        tell(await press(sending.viewer, typed.arg))
+        await sending.typing.key(sending.viewer, typed.arg)  # after a /type under way
     else:
         tell(_not_chat(line))
 
@@ -223,6 +226,13 @@ class _Sending:
         #: Each offer's task and its file's name (what /stop NAME matches).
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._stopped: set[asyncio.Task[None]] = set()  #: those /stop cancelled
+        #: The /type under way (cli/view_typing.py), stopped with the rest.
+        self.typing = Typing()
+
+    @property
+    def going(self) -> bool:
+        """Whether a file is being offered or sent."""
+        return any(not task.done() for task in self._tasks)
 
     def start(self, arg: str) -> None:
         path = file_to_send(arg)
@@ -238,6 +248,7 @@ class _Sending:
         self._stopped.discard(task)
 
     def cancel(self) -> None:
+        self.typing.stop()  # Ctrl-C, or the session ended: says how much went
         for task in self._tasks:
             task.cancel()
 

@@ -17,15 +17,21 @@ viewer prints that notice as any other).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import unicodedata
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from screencodec.cli.terminal import tell
+from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.permissions import CONTROL
 
 if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["KEY_NAMES", "chord", "press", "type_text"]
+__all__ = ["KEY_NAMES", "MAX_TYPED", "Typing", "chord", "press", "type_text", "typeable"]
 
 #: Named keys ``/key`` knows, lowercased, and their X keysyms.
 KEY_NAMES = {
@@ -49,6 +55,20 @@ KEY_USAGE = ("(usage: /key NAME, e.g. /key Enter, /key Tab, /key Ctrl+C, /key Al
              " PageDown Space F1-F12, a character, with Ctrl+ Alt+ Shift+ Super+)")  # fmt: skip
 
 
+#: The most characters one ``/type`` types (type43): a line of a command
+#: is far shorter; a whole file goes with /send, a text with /clip.
+MAX_TYPED = 2000
+
+
+def typeable(text: str) -> tuple[str, int]:
+    """``text`` without its control characters (C0, DEL, C1, and Unicode's
+    format controls such as the bidi overrides), and how many were dropped.
+    type43: an ESC typed as a key reaches a terminal on the host as the
+    start of an escape sequence; Enter, Tab and Escape are /key's."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return kept, len(text) - len(kept)
+
+
 def _char_keysym(ch: str) -> int:
     """X's keysym for one character (Latin-1's are its code point)."""
     cp = ord(ch)
@@ -61,7 +81,9 @@ def chord(spec: str) -> list[int] | None:
     text = spec.strip()
     *mods, key = text.split("+") if text != "+" else ["+"]
     held = [MODIFIERS.get(m.strip().lower(), 0) for m in mods]
-    if not key or 0 in held:
+    if not key or 0 in held or len(set(held)) != len(held):
+        # type43: "Ctrl+" 2000 times was 2000 presses of Ctrl; each
+        # modifier is held once, or the chord names no key.
         return None
     if len(key) == 1:
         # Ctrl+C means the c key, whatever case was typed (Shift+ says capitals).
@@ -71,17 +93,35 @@ def chord(spec: str) -> list[int] | None:
 
 
 async def _press(viewer: Viewer, keysyms: list[int], text: str = "") -> bool:
-    """Press ``keysyms`` in order and let go in reverse; False if withheld."""
-    for k in keysyms:
-        if not await viewer.key(k, True, text if k == keysyms[-1] else ""):
-            return False
-    for k in reversed(keysyms):
-        await viewer.key(k, False)
+    """Press ``keysyms`` in order and let go in reverse; False if withheld.
+    What was pressed is let go of however this ends (type43: a chord whose
+    last key was withheld after a reconnect, or a /type stopped between a
+    press and its release, left Ctrl or the key down on the host)."""
+    down: list[int] = []
+    try:
+        for k in keysyms:
+            if not await viewer.key(k, True, text if k == keysyms[-1] else ""):
+                return False
+            down.append(k)
+    finally:
+        # Shielded: a /type stopped meanwhile still sends the releases (and
+        # stays stopped: the CancelledError goes on up).
+        await asyncio.shield(_let_go(viewer, down))
     return True
 
 
-async def type_text(viewer: Viewer, text: str) -> str:
-    """``/type TEXT``: the line to print."""
+async def _let_go(viewer: Viewer, down: list[int]) -> None:
+    # A link that broke meanwhile is the host's to clean up: it lets go of
+    # what the agent held when the link ends (transport/session/link.py).
+    with contextlib.suppress(ScreencodecError, OSError):
+        for k in reversed(down):
+            await viewer.key(k, False)
+
+
+async def type_text(viewer: Viewer, text: str,
+                    sent: Callable[[int], None] | None = None) -> str:  # fmt: skip
+    """``/type TEXT``: the line to print. ``sent(i)``: told as the i-th
+    character has gone."""
     if not text:
         return "(usage: /type TEXT types TEXT on the host's keyboard; /key Enter then sends it)"
     if CONTROL not in viewer.level:
@@ -95,6 +135,8 @@ async def type_text(viewer: Viewer, text: str) -> str:
                     " sent before it; the rest not typed)")  # fmt: skip
         if not await _press(viewer, [_char_keysym(ch)], ch):
             return BLIND
+        if sent is not None:
+            sent(i + 1)
     # "sent", not "typed": the host drops what comes while its user uses
     # their own keyboard or once control was taken back (review43: "typed
     # 400 characters" when 346 were), and tells the viewer so.
@@ -111,3 +153,89 @@ async def press(viewer: Viewer, spec: str) -> str:
     if not await _press(viewer, keys):
         return BLIND
     return f"pressed {safe_text(spec.strip(), 40)} on the host's keyboard"
+
+
+class Typing:
+    """The ``/type`` under way, in a task of its own beside the command loop
+    (type43: on a slow link a long /type held /say, /stop and Ctrl-C
+    behind it). One at a time: a second /type while one runs is refused,
+    not queued (what it was typed for may have changed on the screen by the
+    time the first ends, and a queued line could not be taken back). A
+    /key while one runs goes after it, in order (``/type ls`` then ``/key
+    Enter`` at once must not press Enter amid the letters); a /key waiting
+    for a /type that is stopped is not pressed."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []  #: the /type, then /keys after it
+        self._sent = 0
+        self._total = 0
+        self._whole = False  #: whether the last /type went whole (a /key after it goes)
+
+    @property
+    def running(self) -> bool:
+        return any(not task.done() for task in self._tasks)
+
+    def start(self, viewer: Viewer, text: str) -> None:
+        if self.running:
+            tell(f"(not typed: a /type is still going ({self._sent} of {self._total}"
+                 " characters sent): wait for it, or /stop stops it)")  # fmt: skip
+            return
+        kept, dropped = typeable(text)
+        if dropped:
+            tell(f"({dropped} control character{'' if dropped == 1 else 's'} not typed:"
+                 " /key Enter, /key Tab, /key Escape press those keys)")  # fmt: skip
+        if len(kept) > MAX_TYPED:
+            tell(f"(cut: only the first {MAX_TYPED} of {len(kept)} characters are typed;"
+                 " a longer text goes with /clip, a file with /send)")  # fmt: skip
+            kept = kept[:MAX_TYPED]
+        if text and not kept:
+            return
+        self._sent, self._total = 0, len(kept)
+        self._tasks = [asyncio.ensure_future(self._type(viewer, kept))]
+
+    async def _type(self, viewer: Viewer, text: str) -> None:
+        def sent(i: int) -> None:
+            self._sent = i
+
+        self._whole = False
+        try:
+            said = await type_text(viewer, text, sent)
+            self._whole = said.startswith("sent ")  # not stopped, withheld or taken back
+            tell(said)
+        except ScreencodecError:  # the session is ending (Ctrl-C), or its link broke
+            tell(self._stopped_words())
+
+    def _stopped_words(self) -> str:
+        return (f"(typing stopped: {self._sent} of {self._total} characters sent; the rest"
+                " not typed)")  # fmt: skip
+
+    async def key(self, viewer: Viewer, spec: str) -> None:
+        """``/key NAME``: pressed now, or after the /type under way."""
+        if not self.running:
+            tell(await press(viewer, spec))
+            return
+        self._tasks.append(asyncio.ensure_future(self._key_after(self._tasks[-1], viewer, spec)))
+
+    async def _key_after(self, before: asyncio.Task[None], viewer: Viewer, spec: str) -> None:
+        try:
+            await asyncio.wait([before])
+        finally:
+            if not self._whole:  # stopped (/stop, Ctrl-C, the link), withheld or taken back
+                tell(f"(not pressed: {safe_text(spec.strip(), 40)}: the /type before it was"
+                     " stopped)")  # fmt: skip
+        if not self._whole:
+            return
+        with contextlib.suppress(ScreencodecError):
+            tell(await press(viewer, spec))
+
+    def stop(self) -> bool:
+        """Stop the /type under way and the /keys after it (``/stop``,
+        Ctrl-C), saying how much of it went; False if none was."""
+        if not self.running:
+            return False
+        typing = not self._tasks[0].done()
+        for task in self._tasks:
+            task.cancel()
+        if typing:
+            tell(self._stopped_words())
+        return True
