@@ -55,6 +55,12 @@ class InputGate:
         self._told_no_grant = False
         self._told_local_since = -1.0
         self._blind = False  # resumed, no receipt yet on this connection
+        #: What this agent holds down on the host now: ``("key", keysym)``
+        #: and ``("button", n)`` injected down and not yet up; emptied when
+        #: the host lets go of the agents' input (:meth:`let_go`).
+        self.holding: set[tuple[str, int]] = set()
+        #: Times its input was let go of for its link's silence (held_silence).
+        self.released_silent = 0
 
     def resumed(self) -> None:
         """The session resumed on this connection: input is dropped until
@@ -72,6 +78,11 @@ class InputGate:
         if control:
             self.control_since = time.monotonic()
             self._control_from = self.control_since + (rtt or 0.0)
+
+    def let_go(self) -> None:
+        """The host let go of everything its agents held (the injector's
+        ``release_all``): this agent holds nothing now."""
+        self.holding.clear()
 
     def before_grant(self) -> bool:
         """Whether what the viewer sends now may have been sent before it
@@ -116,8 +127,16 @@ class InputGate:
             inj.pointer_move(x, y)
         elif isinstance(msg, m.Button):
             inj.button(msg.button, msg.down)
+            self._hold(("button", msg.button), msg.down)
         elif isinstance(msg, m.Wheel):
             inj.wheel(msg.dx, msg.dy)
         else:
             inj.key(msg.keysym, msg.down, msg.text)
+            self._hold(("key", msg.keysym), msg.down)
         self.injected += 1
+
+    def _hold(self, what: tuple[str, int], down: bool) -> None:
+        if down:
+            self.holding.add(what)
+        else:
+            self.holding.discard(what)

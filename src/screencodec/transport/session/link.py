@@ -85,6 +85,7 @@ from screencodec.transport.session.events import (
     StatsUpdated,
 )
 from screencodec.transport.session.flow import CongestionControl
+from screencodec.transport.session.held_silence import let_go_when_silent
 from screencodec.transport.session.input_gate import InputGate
 from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
 from screencodec.transport.session.link_asking import STOPPED_SHARING, LinkAsking
@@ -392,6 +393,7 @@ class ViewerLink(LinkAsking):
             await self.send(m.Notice(m.Notice.TAKES_NO_FILES, TAKES_NO_FILES))
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
+        self.spawn(let_go_when_silent(self))
         return await self._recv_loop()
 
     async def say_asking(self, text: str) -> bool:

@@ -126,6 +126,8 @@ class HostRuntime:
     def release_input(self) -> None:
         if self.injector is not None:
             self.injector.release_all()
+        for link in self.links:  # the injector held it for all of them
+            link.gate.let_go()
 
     def note_injected_pointer(self, x: int, y: int) -> None:
         self.last_injected = (x, y)

@@ -1,0 +1,70 @@
+"""Letting go of what a silent agent holds down (held43).
+
+An agent's link that goes silent without a reset (a Wi-Fi gone) ends only
+after ``Timeouts.cold`` (15 s); until then a chord cut half-way (Ctrl+Alt
+down, the T never comes) stayed down on the host, and a key its user
+pressed meanwhile combined with it. A viewer that keeps its link warm
+(``SecureChannel.keeps_warm``) sends a record at least every
+``Timeouts.warm`` seconds (3), so :data:`HELD_SILENCE` seconds with no byte
+of it is its link's silence, not a pause in its typing: the host lets go
+of every key and button the agent holds (the injector's ``release_all``,
+as a revocation does), and the session goes on. The link may come back;
+the agent's next press is a fresh one, its late releases change nothing.
+
+Only a link that keeps warm is judged: an earlier viewer sends nothing for
+15 s on a still screen. Nor is a link the host is not reading
+(``waiting_since`` None: a disk holding a file's chunks holds its receive
+loop, and TCP the viewer): that silence is the host's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.session.permissions import CONTROL
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.link import ViewerLink
+
+__all__ = ["HELD_SILENCE", "let_go_when_silent"]
+
+_WARM = Timeouts().warm or 3.0
+
+#: Seconds without a byte of a warm agent after which what it holds is let
+#: go of: the keep-warm period and one second. The longest wait for a warm
+#: viewer's byte measured at a host is 3.2 s beside 4 CPU hogs (load 12;
+#: docs/transport.md "A warm link gone cold").
+HELD_SILENCE = _WARM + 1.0
+
+#: How often an agent that holds nothing, or is not judged, is looked at.
+_LOOK = 0.5
+
+
+def _quiet_since(link: ViewerLink) -> float | None:
+    """Loop time since which ``link``'s warm agent has been silent, or None
+    if its silence is not judged (module notes)."""
+    channel = link.channel
+    if not getattr(channel, "keeps_warm", False) or getattr(channel, "closed", True):
+        return None
+    since = getattr(channel, "waiting_since", None)
+    return float(since) if isinstance(since, (int, float)) else None
+
+
+async def let_go_when_silent(link: ViewerLink) -> None:
+    """Run for the session's life: once ``link``'s agent holds a key or a
+    button down and nothing has come from it for :data:`HELD_SILENCE`
+    seconds, let go of what it holds."""
+    loop = asyncio.get_running_loop()
+    while True:
+        since = _quiet_since(link)
+        if since is None or not link.gate.holding or CONTROL not in link.level:
+            await asyncio.sleep(_LOOK)
+            continue
+        left = since + HELD_SILENCE - loop.time()
+        if left > 0:
+            await asyncio.sleep(min(left, _LOOK))
+            continue
+        link.gate.released_silent += 1
+        link.host.release_input()
