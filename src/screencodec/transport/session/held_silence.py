@@ -40,6 +40,8 @@ HELD_SILENCE = _WARM + 1.0
 
 #: How often an agent that holds nothing, or is not judged, is looked at.
 _LOOK = 0.5
+#: A sleep this much longer than asked means the host's loop did not run.
+_OVERSLEPT = 1.0
 
 
 def _quiet_since(link: ViewerLink) -> float | None:
@@ -57,14 +59,22 @@ async def let_go_when_silent(link: ViewerLink) -> None:
     button down and nothing has come from it for :data:`HELD_SILENCE`
     seconds, let go of what it holds."""
     loop = asyncio.get_running_loop()
+    # Since when this program is known to have run: a host whose own loop
+    # stalled (CPU starved) for seconds has the agent's bytes waiting unread,
+    # and that silence is the host's, not the agent's (as the channel's
+    # watch counts it).
+    running_since = loop.time()
     while True:
         since = _quiet_since(link)
-        if since is None or not link.gate.holding or CONTROL not in link.level:
-            await asyncio.sleep(_LOOK)
-            continue
-        left = since + HELD_SILENCE - loop.time()
-        if left > 0:
-            await asyncio.sleep(min(left, _LOOK))
-            continue
-        link.gate.released_silent += 1
-        link.host.release_input()
+        wait = _LOOK
+        if since is not None and link.gate.holding and CONTROL in link.level:
+            left = max(since, running_since) + HELD_SILENCE - loop.time()
+            if left <= 0:
+                link.gate.released_silent += 1
+                link.host.release_input()
+            else:
+                wait = min(left, _LOOK)
+        asked = loop.time()
+        await asyncio.sleep(wait)
+        if loop.time() - asked > wait + _OVERSLEPT:
+            running_since = loop.time()
