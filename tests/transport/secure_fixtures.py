@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -17,6 +17,9 @@ from screencodec.transport.channel.framing import HEADER
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import DirectListener, connect_direct, listen_direct
+
+if TYPE_CHECKING:
+    from screencodec.transport import Host, Viewer
 
 T = TypeVar("T")
 
@@ -83,6 +86,32 @@ async def direct_pair(
             await asyncio.gather(viewer.close(), host.close())
     finally:
         await listener.close()
+
+
+async def controlled_host(
+    host: Host, *, timeouts: Timeouts = FAST
+) -> tuple[Viewer, asyncio.Task[str], DirectListener]:
+    """Serve ``host`` on loopback and connect a viewer that starts with VIEW
+    and CONTROL (the host's consent must grant them): ``(viewer, the host's
+    serve task, listener)``. The caller runs the viewer and closes the
+    listener."""
+    from screencodec.transport import CONTROL, VIEW, Viewer
+
+    creds = SessionCredentials()
+    serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
+    listener = await listen_direct(
+        "127.0.0.1",
+        0,
+        creds,
+        lambda ch: serving.put_nowait(asyncio.ensure_future(host.serve(ch))),
+        timeouts=timeouts,
+    )
+    channel = await connect_direct(
+        "127.0.0.1", listener.port, creds.code, creds.password, timeouts=timeouts
+    )
+    viewer = Viewer(channel)
+    await viewer.start(VIEW | CONTROL)
+    return viewer, await serving.get(), listener
 
 
 #: ``hook(index, frame) -> frames to send instead`` (``None`` closes the

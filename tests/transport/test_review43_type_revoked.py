@@ -17,33 +17,20 @@ from socket import SO_RCVBUF, SO_SNDBUF, SOL_SOCKET
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.cli.view_typing import type_text
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport import CONTROL, Host, HostConfig, allow
 from screencodec.transport.input.recording import RecordingInjector
 
-from .secure_fixtures import FAST, run
+from .secure_fixtures import FAST, controlled_host, run
 
 TEXT = "x" * 400
 
 
 def test_review43_control_taken_back_mid_type_is_not_told_as_typed() -> None:
     async def main() -> tuple[str, int]:
-        creds = SessionCredentials()
         injector = RecordingInjector()
         host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                     injector=injector, config=HostConfig())  # fmt: skip
-        serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
-        listener = await listen_direct(
-            "127.0.0.1", 0, creds,
-            lambda ch: serving.put_nowait(asyncio.ensure_future(host.serve(ch))),
-            timeouts=FAST,
-        )  # fmt: skip
-        channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                       creds.password, timeouts=FAST)  # fmt: skip
-        viewer = Viewer(channel)
-        await viewer.start(VIEW | CONTROL)
-        serve = await serving.get()
+        viewer, serve, listener = await controlled_host(host, timeouts=FAST)
         running = asyncio.ensure_future(viewer.run())
         try:
             await asyncio.sleep(1.5)  # past the grant's in-flight window
@@ -84,29 +71,19 @@ def test_review43_a_type_held_by_a_slow_link_stops_when_control_is_taken_back() 
     is not sent, and the line says how many characters went before."""
 
     async def main() -> tuple[str, int]:
-        creds = SessionCredentials()
         injector = RecordingInjector()
         host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                     injector=injector, config=HostConfig())  # fmt: skip
-        serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
-        listener = await listen_direct(
-            "127.0.0.1", 0, creds,
-            lambda ch: serving.put_nowait(asyncio.ensure_future(host.serve(ch))),
-            timeouts=FAST,
-        )  # fmt: skip
-        channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                       creds.password, timeouts=FAST)  # fmt: skip
-        viewer = Viewer(channel)
-        await viewer.start(VIEW | CONTROL)
-        serve = await serving.get()
+        viewer, serve, listener = await controlled_host(host, timeouts=FAST)
         running = asyncio.ensure_future(viewer.run())
         try:
             await asyncio.sleep(1.5)  # past the grant's in-flight window
             link = next(iter(host._runtime.serving))
             host_side = link.channel.transport
             host_side.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)
-            channel.transport.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_SNDBUF, 4096)
-            channel._writer.transport.set_write_buffer_limits(high=4096)
+            sock = viewer.channel.transport.get_extra_info("socket")
+            sock.setsockopt(SOL_SOCKET, SO_SNDBUF, 4096)
+            viewer.channel._writer.transport.set_write_buffer_limits(high=4096)
             host_side.pause_reading()  # type: ignore[attr-defined]
             typing = asyncio.ensure_future(type_text(viewer, "y" * 20_000))
             await asyncio.sleep(1.0)

@@ -15,32 +15,19 @@ import asyncio
 from socket import SO_RCVBUF, SO_SNDBUF, SOL_SOCKET
 
 from screencodec.capture.synthetic import SyntheticDesktop
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport import Host, HostConfig, allow
 from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session.receipt_bound import KernelState, kernel_state
 
-from .secure_fixtures import FAST, run
+from .secure_fixtures import FAST, controlled_host, run
 
 
 def test_review43_a_viewer_that_stops_reading_still_types_and_recovers() -> None:
     async def main() -> tuple[list[tuple[object, ...]], int, int, tuple[KernelState | None, int]]:
-        creds = SessionCredentials()
         injector = RecordingInjector()
         host = Host(SyntheticDesktop(1280, 720, scenario="drag", seed=3), consent=allow(),
                     injector=injector, config=HostConfig())  # fmt: skip
-        serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
-        listener = await listen_direct(
-            "127.0.0.1", 0, creds,
-            lambda ch: serving.put_nowait(asyncio.ensure_future(host.serve(ch))),
-            timeouts=FAST,
-        )  # fmt: skip
-        channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                       creds.password, timeouts=FAST)  # fmt: skip
-        viewer = Viewer(channel)
-        await viewer.start(VIEW | CONTROL)
-        serve = await serving.get()
+        viewer, serve, listener = await controlled_host(host, timeouts=FAST)
         link = next(iter(host._runtime.serving))
         running = asyncio.ensure_future(viewer.run())
         loop = asyncio.get_running_loop()
@@ -49,7 +36,7 @@ def test_review43_a_viewer_that_stops_reading_still_types_and_recovers() -> None
             while viewer.last_seq < 5:
                 assert loop.time() < end, "no updates before the stall"
                 await asyncio.sleep(0.05)
-            transport = channel.transport
+            transport = viewer.channel.transport
             # Small buffers both ends (a slow path's): what the window lets
             # go waits in the host's socket, where SocketBound looks.
             transport.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)

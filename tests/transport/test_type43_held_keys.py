@@ -12,14 +12,12 @@ import asyncio
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.capture.xvfb import private_xvfb
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
-from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport import CONTROL, Host, HostConfig, allow
 from screencodec.transport.channel.limits import Timeouts
-from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.input.xtest import XTestInjector
 from screencodec.transport.session.held_silence import HELD_SILENCE
 
-from .secure_fixtures import FAST, run
+from .secure_fixtures import FAST, controlled_host, run
 
 CTRL, ALT = 0xFFE3, 0xFFE9
 
@@ -49,23 +47,12 @@ def _chord_cut(how: str) -> float:
     with private_xvfb(320, 240) as display:
 
         async def main() -> float:
-            creds = SessionCredentials()
             injector = XTestInjector(display)
             host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                         injector=injector, config=HostConfig())  # fmt: skip
-            serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
             # A silent link ends by the default timeouts (FAST has no idle).
             timeouts = Timeouts() if how == "silent" else FAST
-            listener = await listen_direct(
-                "127.0.0.1", 0, creds,
-                lambda ch: serving.put_nowait(asyncio.ensure_future(host.serve(ch))),
-                timeouts=timeouts,
-            )  # fmt: skip
-            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                           creds.password, timeouts=timeouts)  # fmt: skip
-            viewer = Viewer(channel)
-            await viewer.start(VIEW | CONTROL)
-            serve = await serving.get()
+            viewer, serve, listener = await controlled_host(host, timeouts=timeouts)
             running = asyncio.ensure_future(viewer.run())
             try:
                 await asyncio.sleep(1.5)  # past the grant's in-flight window
@@ -78,7 +65,7 @@ def _chord_cut(how: str) -> float:
                     link = next(iter(host._runtime.serving))
                     link.channel.transport.pause_reading()
                 else:  # the agent's link breaks
-                    channel.transport.abort()
+                    viewer.channel.transport.abort()
                 return await _until(display, False, 120)
             finally:
                 running.cancel()
@@ -147,20 +134,9 @@ def _silent(typing: bool) -> dict[str, object]:
         ctrl, alt, shift = (_keycode(display, k) for k in (CTRL, ALT, SHIFT_R))
 
         async def main() -> dict[str, object]:
-            creds = SessionCredentials()
             host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                         injector=XTestInjector(display), config=HostConfig())  # fmt: skip
-            serving: asyncio.Queue[asyncio.Task[str]] = asyncio.Queue()
-            listener = await listen_direct(
-                "127.0.0.1", 0, creds,
-                lambda ch: serving.put_nowait(asyncio.ensure_future(host.serve(ch))),
-                timeouts=Timeouts(),
-            )  # fmt: skip
-            channel = await connect_direct("127.0.0.1", listener.port, creds.code,
-                                           creds.password, timeouts=Timeouts())  # fmt: skip
-            viewer = Viewer(channel)
-            await viewer.start(VIEW | CONTROL)
-            serve = await serving.get()
+            viewer, serve, listener = await controlled_host(host, timeouts=Timeouts())
             running = asyncio.ensure_future(viewer.run())
             loop = asyncio.get_running_loop()
             out: dict[str, object] = {}
