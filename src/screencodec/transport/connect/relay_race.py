@@ -14,13 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from screencodec.errors import TransportError
 from screencodec.transport.connect.accept import open_stream
 from screencodec.transport.connect.relay_cluster import relay_address
 
-__all__ = ["FIRST_ANSWER", "SHUN_FOR", "STAGGER", "Shunned", "first_connected"]
+__all__ = [
+    "FIRST_ANSWER",
+    "SHUN_FOR",
+    "STAGGER",
+    "Raced",
+    "Shunned",
+    "first_connected",
+    "staggered_first",
+]
+
+T = TypeVar("T")
 
 #: Seconds between the starts of two connection attempts while none has
 #: connected (RFC 8305's Connection Attempt Delay, 250 ms recommended): a
@@ -60,6 +72,63 @@ class Shunned:
         return fresh + [a for a in addresses if relay_address(*a) in self._until]
 
 
+@dataclass
+class Raced(Generic[T]):
+    """What :func:`staggered_first` came to: the winner's index and result
+    (None, None: every attempt failed) and the errors of those that failed
+    before it, by index."""
+
+    index: int | None
+    result: T | None
+    failed: dict[int, BaseException] = field(default_factory=dict)
+
+
+async def staggered_first(
+    count: int,
+    attempt: Callable[[int], Awaitable[T]],
+    stagger: float,
+    *,
+    fatal: Callable[[BaseException], bool] = lambda exc: False,
+    unused: Callable[[T], Awaitable[None]] | None = None,
+) -> Raced[T]:
+    """Attempts ``attempt(0)`` .. ``attempt(count - 1)``, each started when
+    all before it failed or ``stagger`` seconds passed with none finished
+    (RFC 8305); the attempts already made go on. The first to succeed wins;
+    an error ``fatal`` calls so is raised at once; the others are stopped,
+    and a result one had reached meanwhile is given to ``unused``. The
+    host's registration and the agent's reconnection race their relays
+    through this one loop."""
+    tasks: dict[asyncio.Future[T], int] = {}
+    failed: dict[int, BaseException] = {}
+    started = 0
+    try:
+        while True:
+            if started < count:
+                tasks[asyncio.ensure_future(attempt(started))] = started
+                started += 1
+            if not tasks:
+                return Raced(None, None, failed)
+            done, _ = await asyncio.wait(
+                tasks,
+                timeout=stagger if started < count else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for task in sorted(done, key=tasks.__getitem__):
+                index = tasks.pop(task)
+                exc = task.exception()
+                if exc is None:
+                    return Raced(index, task.result(), failed)
+                if fatal(exc):
+                    raise exc
+                failed[index] = exc
+    finally:
+        for task in tasks:
+            task.cancel()
+        for got in await asyncio.gather(*tasks, return_exceptions=True):
+            if unused is not None and not isinstance(got, BaseException):
+                await unused(got)
+
+
 async def first_connected(
     addresses: Sequence[tuple[str, int]], timeout: float | None, stagger: float = STAGGER
 ) -> tuple[int, asyncio.StreamReader, asyncio.StreamWriter, dict[int, TransportError]]:
@@ -69,33 +138,19 @@ async def first_connected(
     any connecting; the others are stopped (a connection made meanwhile is
     closed: nothing was sent on it). None connects: the first address's
     error (TransportError, its ``errno`` the system's)."""
-    tasks: dict[asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]], int] = {}
-    failed: dict[int, TransportError] = {}
-    started = 0
-    try:
-        while True:
-            if started < len(addresses):
-                host, port = addresses[started]
-                tasks[asyncio.ensure_future(open_stream(host, port, timeout))] = started
-                started += 1
-            if not tasks:
-                raise failed[min(failed)]
-            done, _ = await asyncio.wait(
-                tasks,
-                timeout=stagger if started < len(addresses) else None,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            for task in sorted(done, key=tasks.__getitem__):
-                index = tasks.pop(task)
-                exc = task.exception()
-                if exc is None:
-                    reader, writer = task.result()
-                    return index, reader, writer, failed
-                failed[index] = exc if isinstance(exc, TransportError) else TransportError(str(exc))
-    finally:
-        for task in tasks:
-            task.cancel()
-        for got in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(got, tuple):  # connected as it was stopped: unused
-                with contextlib.suppress(Exception):
-                    got[1].close()
+
+    async def closed(stream: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        with contextlib.suppress(Exception):
+            stream[1].close()
+
+    raced = await staggered_first(
+        len(addresses), lambda i: open_stream(*addresses[i], timeout), stagger, unused=closed
+    )
+    failed = {
+        i: exc if isinstance(exc, TransportError) else TransportError(str(exc))
+        for i, exc in raced.failed.items()
+    }
+    if raced.index is None or raced.result is None:
+        raise failed[min(failed)]
+    reader, writer = raced.result
+    return raced.index, reader, writer, failed

@@ -57,7 +57,7 @@ from screencodec.transport.connect.relay_open import (
     redirect_target,
     reset_stream,
 )
-from screencodec.transport.connect.relay_race import FIRST_ANSWER
+from screencodec.transport.connect.relay_race import FIRST_ANSWER, staggered_first
 from screencodec.transport.relay.protocol import (
     CLUSTER_MOST,
     ROLE_VIEWER,
@@ -319,6 +319,11 @@ async def connect_via_relay(
     return channel
 
 
+#: What one relay's attempt may fail with and the next still be tried (a
+#: refusal is the cluster's one directory speaking: it ends the race).
+_NOT_A_REFUSAL = (_UnreachedError, _NotARelayError, SessionClosedError)
+
+
 def _elsewhere(held: RelayPairing | None, key: tuple[str, int, str]) -> list[tuple[str, int]]:
     """The other relays a reconnection through ``key`` may dial: its held
     pairing's cluster without the address given, at most CLUSTER_MOST."""
@@ -347,40 +352,21 @@ async def _through_cluster(
     before the next was tried); the attempts already made go on. A
     refusal ends it with that refusal (the cluster's one directory speaks);
     none reached: a TransportError naming them all, the first's errno."""
-    attempts: dict[asyncio.Future[_Reached], int] = {}
-    first: BaseException | None = None
-    started = 0
-    try:
-        while True:
-            if started < len(relays):
-                attempts[asyncio.ensure_future(_reach(relays[started], code, token, timeout))] = (
-                    started
-                )
-                started += 1
-            if not attempts:
-                break
-            done, _ = await asyncio.wait(
-                attempts,
-                timeout=FIRST_ANSWER if started < len(relays) else None,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            for finished in sorted(done, key=attempts.__getitem__):
-                index = attempts.pop(finished)
-                exc = finished.exception()
-                if exc is None:
-                    reached = finished.result()
-                    hops[:], told[:] = reached.hops, reached.told
-                    return reached.where, reached.stream
-                if not isinstance(exc, (_UnreachedError, _NotARelayError, SessionClosedError)):
-                    raise exc
-                if index == 0:
-                    first = exc
-    finally:
-        for pending in attempts:
-            pending.cancel()
-        for got in await asyncio.gather(*attempts, return_exceptions=True):
-            if isinstance(got, _Reached):  # answered as another was taken
-                await close_writer(got.stream[1])
+
+    async def unused(reached: _Reached) -> None:  # answered as another was taken
+        await close_writer(reached.stream[1])
+
+    raced = await staggered_first(
+        len(relays),
+        lambda i: _reach(relays[i], code, token, timeout),
+        FIRST_ANSWER,
+        fatal=lambda exc: not isinstance(exc, _NOT_A_REFUSAL),
+        unused=unused,
+    )
+    if raced.result is not None:
+        hops[:], told[:] = raced.result.hops, raced.result.told
+        return raced.result.where, raced.result.stream
+    first = raced.failed.get(0)
     where = ", ".join(_hostport(*a) for a in relays[1:])
     n = len(relays) - 1
     error = TransportError(
