@@ -20,15 +20,13 @@ loop, and TCP the viewer): that silence is the host's own.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from screencodec.transport.channel.limits import Timeouts
-from screencodec.transport.session.permissions import CONTROL
+from screencodec.transport.session.input_gate import InputGate
+from screencodec.transport.session.permissions import CONTROL, Permission
 
-if TYPE_CHECKING:
-    from screencodec.transport.session.link import ViewerLink
-
-__all__ = ["HELD_SILENCE", "let_go_when_silent"]
+__all__ = ["HELD_SILENCE", "Watched", "let_go_when_silent"]
 
 _WARM = Timeouts().warm or 3.0
 
@@ -44,7 +42,26 @@ _LOOK = 0.5
 _OVERSLEPT = 1.0
 
 
-def _quiet_since(link: ViewerLink) -> float | None:
+class _Releases(Protocol):
+    def release_input(self) -> None: ...
+
+
+class Watched(Protocol):
+    """What the watcher reads of a viewer's link (session.link.ViewerLink,
+    which starts it: named here by shape, so this module does not import
+    the link that imports it)."""
+
+    @property
+    def channel(self) -> object: ...
+    @property
+    def gate(self) -> InputGate: ...
+    @property
+    def level(self) -> Permission: ...
+    @property
+    def host(self) -> _Releases: ...
+
+
+def _quiet_since(link: Watched) -> float | None:
     """Loop time since which ``link``'s warm agent has been silent, or None
     if its silence is not judged (module notes)."""
     channel = link.channel
@@ -54,7 +71,7 @@ def _quiet_since(link: ViewerLink) -> float | None:
     return float(since) if isinstance(since, (int, float)) else None
 
 
-async def let_go_when_silent(link: ViewerLink) -> None:
+async def let_go_when_silent(link: Watched) -> None:
     """Run for the session's life: once ``link``'s agent holds a key or a
     button down and nothing has come from it for :data:`HELD_SILENCE`
     seconds, let go of what it holds."""
