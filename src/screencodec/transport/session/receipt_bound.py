@@ -28,9 +28,12 @@ show:
   no new update is handed to it until what waits would leave within
   ``queue_target`` at the rate the socket drains, and the encoder's rate
   is held to ``_SLACK`` times that drain rate (for ``_RECENT`` seconds
-  after). On a direct or relayed path the
-  queue beyond the socket also shows in the kernel's round trip
-  (``tcpi_rtt`` over ``tcpi_min_rtt``): over ``_KERNEL_QUEUE``, sends wait.
+  after). The kernel's round trip over its minimum is NOT a reason to hold:
+  someone else's upload on the customer's uplink raises it as much as our
+  own queue does, and holding every send while it stands high (stop and
+  wait, one update a round trip) starved an honest session sharing a
+  bloated uplink (review43); a viewer that forges its stamps too makes the
+  host fill that buffer no more than any bulk TCP upload does.
 
 Neither bounds a viewer that also forges its *TCP* acknowledgements (an
 optimistic-ack attacker controlling its kernel); through a relay it cannot.
@@ -133,12 +136,9 @@ _DRAIN_TIMED = 0.2
 #: whatever the receipts say; honest ones say no more than the drain).
 _RECENT = 2.0
 _SLACK = 2.0
-#: The kernel's round trip over its minimum by this much, bytes still in
-#: flight, is a queue beyond the socket (a delayed ack adds 40 ms at most).
-_KERNEL_QUEUE = 0.2
 _POLL = 0.005  #: the least wait while the socket drains
-#: the wait while the kernel's round trip shows a queue, or bytes wait at a
-#: rate not timed (a peer that stopped reading: not 200 wake-ups a second)
+#: the wait while bytes wait at a rate not timed (a peer that stopped
+#: reading: not 200 wake-ups a second)
 _POLL_QUEUE = 0.02
 
 
@@ -226,8 +226,6 @@ class SocketBound:
         s = self.state
         if s is None:
             return 0.0
-        if s.unacked and s.min_rtt and s.rtt - s.min_rtt > _KERNEL_QUEUE:
-            return _POLL_QUEUE
         allowed = max(_UNSENT_MIN, (self.drain or 0.0) * self.queue_target)
         if s.unsent <= allowed:
             return 0.0
