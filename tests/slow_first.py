@@ -13,7 +13,9 @@ test_typing.py measured cold there (no build/ objects, no mypy cache: 101 s
 and 55 s); after ``make build`` and ``make lint`` they take a few seconds,
 and first is harmless. Since that run, time43 made terms4's view silence one
 session with silent38's and review40b's five text-browser runs one (both
-files out of the list). An approximation is enough: it only orders."""
+files out of the list). Stop 43's new files of 12 s or more were measured
+on a quiet machine (-n 4, their own run), marked so. An approximation is
+enough: it only orders."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ __all__ = ["SLOW_FIRST"]
 
 SLOW_FIRST = (
     "tests/test_wheel.py",  # 101 s
+    "tests/relay/test_relay43_hold.py",  # 66 s (stop 43, quiet, -n 4)
     "tests/relay/test_epoch41_host_waits.py",  # 74 s
     "tests/codec/test_ratecontrol.py",  # 56 s
     "tests/test_typing.py",  # 55 s
@@ -49,6 +52,7 @@ SLOW_FIRST = (
     "tests/transport/test_resume_attacks.py",  # 26 s
     "tests/test_walk41_status_moving.py",  # 26 s
     "tests/transport/test_silent39_host_disk_wait.py",  # 26 s
+    "tests/transport/test_type43_view_typing.py",  # 26 s (stop 43, quiet, -n 4)
     "tests/linkbench/test_steps.py",  # 25 s
     "tests/transport/test_review39b_false_loss_levels.py",  # 25 s
     "tests/test_walk3_page.py",  # 24 s
@@ -65,6 +69,7 @@ SLOW_FIRST = (
     "tests/codec/test_keep.py",  # 21 s
     "tests/test_walkfix35b_host.py",  # 21 s
     "tests/test_walk3_view_cli.py",  # 21 s
+    "tests/transport/test_type43_held_keys.py",  # 21 s (stop 43, quiet, -n 4)
     "tests/transport/test_silent39_channel_cold.py",  # 20 s
     "tests/transport/test_review42_coarse_keyframe.py",  # 20 s
     "tests/transport/test_terminals_x_gone.py",  # 20 s
@@ -72,7 +77,9 @@ SLOW_FIRST = (
     "tests/test_leak_check.py",  # 19 s
     "tests/relay/test_relay42_attack_grace.py",  # 19 s
     "tests/transport/test_review39b_clip_sync.py",  # 19 s
+    "tests/web/test_relay43_page_waits_for_host.py",  # 19 s (stop 43, quiet, -n 4)
     "tests/transport/test_endleft_viewer_limit.py",  # 18 s
+    "tests/relay/test_review43_stopped_relay_wakes.py",  # 18 s (stop 43, quiet, -n 4)
     "tests/transport/test_clip39_cli.py",  # 17 s
     "tests/relay/test_epoch41_restarts.py",  # 17 s
     "tests/decoder/test_med_attacks.py",  # 17 s
@@ -103,6 +110,7 @@ SLOW_FIRST = (
     "tests/transport/test_review40a_two_half_files.py",  # 13 s
     "tests/web/test_webopen38_web_words.py",  # 13 s
     "tests/motion/test_motion_pieces.py",  # 13 s
+    "tests/linkbench/test_scroll43_pagedown.py",  # 13 s (stop 43, quiet, -n 4)
     "tests/transport/test_cli.py",  # 12 s
     "tests/transport/test_attack_prompts.py",  # 12 s
     "tests/test_smallleft35_top_word.py",  # 12 s
