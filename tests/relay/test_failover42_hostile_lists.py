@@ -39,15 +39,18 @@ def _listing(*entries: bytes, count: int | None = None, after: bytes = b"") -> b
 
 
 class _Relay:
-    """Answers a host's RELAY_OPEN with RELAY_OK(``body``), then pongs."""
+    """A relay played by the test: RELAY_OK(``body``) to a host's
+    RELAY_OPEN, then RELAY_PONG(``pong``, empty unless a test sets it) to
+    each ping; ``pongs`` counts them (relay43's PONG attacks use it too)."""
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+    def __init__(self, body: bytes, where: str = "127.0.0.1") -> None:
+        self.body, self.pong, self.pongs = body, b"", 0
+        self.where = where
         self.server: asyncio.Server | None = None
         self.port = 0
 
     async def __aenter__(self) -> _Relay:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, self.where, 0)
         self.port = int(self.server.sockets[0].getsockname()[1])
         return self
 
@@ -62,7 +65,8 @@ class _Relay:
             writer.write(encode_frame(FrameType.RELAY_OK, self.body))
             while True:
                 await read_frame(reader, 1024)
-                writer.write(encode_frame(FrameType.RELAY_PONG))
+                writer.write(encode_frame(FrameType.RELAY_PONG, self.pong))
+                self.pongs += 1
         writer.close()
 
 

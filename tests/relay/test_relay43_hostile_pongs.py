@@ -20,45 +20,13 @@ import contextlib
 import pytest
 
 from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.framing import FrameType, encode_frame, read_frame
 from screencodec.transport.connect import host_via_relay
 from screencodec.transport.connect.via_relay import RelayRegistration
 
 from .cluster import run, wait_for
 from .test_failover42_host_moves import FAST
-from .test_failover42_hostile_lists import HOSTILE, TAG, _listing
+from .test_failover42_hostile_lists import HOSTILE, TAG, _listing, _Relay
 from .test_follow42_hostile_lists import ELSEWHERE
-
-
-class _Relay:
-    """RELAY_OK(``ok``) to a host, then RELAY_PONG(``pong``) to each ping;
-    ``pongs`` counts them."""
-
-    def __init__(self, ok: bytes, where: str = "127.0.0.1") -> None:
-        self.ok, self.pong, self.pongs = ok, b"", 0
-        self.where = where
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def __aenter__(self) -> _Relay:
-        self.server = await asyncio.start_server(self._serve, self.where, 0)
-        self.port = int(self.server.sockets[0].getsockname()[1])
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            await read_frame(reader, 1024)
-            writer.write(encode_frame(FrameType.RELAY_OK, self.ok))
-            while True:
-                await read_frame(reader, 1024)
-                writer.write(encode_frame(FrameType.RELAY_PONG, self.pong))
-                self.pongs += 1
-        writer.close()
 
 
 async def _pongs(relay: _Relay, reg: RelayRegistration, body: bytes) -> None:
@@ -84,7 +52,7 @@ def test_a_pong_listing_hostile_addresses_is_not_believed(body: bytes) -> None:
     async def main() -> None:
         async with _Relay(b"") as relay:
             own = f"127.0.0.1:{relay.port}".encode()
-            relay.ok = _listing(own, b"10.0.0.1:7390")
+            relay.body = _listing(own, b"10.0.0.1:7390")
             async with _host(relay) as reg:
                 given = ("127.0.0.1", relay.port)
                 assert reg.addresses == (given, ("10.0.0.1", 7390))
@@ -102,7 +70,7 @@ def test_what_a_host_learns_from_pongs() -> None:
     async def main() -> None:
         async with _Relay(b"") as relay:
             own = f"127.0.0.1:{relay.port}".encode()
-            relay.ok = _listing(own)
+            relay.body = _listing(own)
             given = ("127.0.0.1", relay.port)
             async with _host(relay) as reg:
                 assert reg.addresses == (given,)
@@ -133,7 +101,7 @@ def test_a_pong_from_a_relay_elsewhere_cannot_point_the_host_at_this_machine() -
         assert ELSEWHERE is not None
         async with _Relay(b"", where=ELSEWHERE) as relay:
             own = f"{ELSEWHERE}:{relay.port}".encode()
-            relay.ok = _listing(own)
+            relay.body = _listing(own)
             async with _host(relay) as reg:
                 await _pongs(relay, reg, _listing(
                     own, b"127.0.0.1:6379", b"localhost:22", b"[::1]:7390", b"0.0.0.0:7390",
