@@ -25,18 +25,24 @@ def test_a_stalled_host_does_not_let_go_of_a_chord_on_waking() -> None:
     async def main() -> tuple[list[float], list[float]]:
         loop = asyncio.get_running_loop()
         released: list[float] = []
-        holding = {37}  # a key the agent holds down
+        holding = {("key", 37)}  # a key the agent holds down
 
-        def release_input() -> None:  # as the host's: every gate let go of
+        def release_input_of(_link: object) -> None:  # as the host's: its gate let go of
             released.append(loop.time())
             holding.clear()
+
+        async def send(_msg: object) -> None:
+            pass
 
         channel = SimpleNamespace(keeps_warm=True, closed=False, waiting_since=loop.time())
         link = SimpleNamespace(
             channel=channel,
             gate=SimpleNamespace(holding=holding, released_silent=0),
             level=VIEW | CONTROL,
-            host=SimpleNamespace(release_input=release_input),
+            host=SimpleNamespace(release_input_of=release_input_of, emit=lambda _ev: None),
+            peer="agent",
+            spawn=asyncio.ensure_future,
+            send=send,
         )
         watcher = asyncio.ensure_future(let_go_when_silent(link))  # type: ignore[arg-type]
         try:

@@ -41,6 +41,7 @@ from screencodec.transport.session.events import (
     ClipboardSet,
     FileReceived,
     FileRefused,
+    InputLetGo,
     PasswordGuessed,
     PermissionChanged,
     SessionEnded,
@@ -115,6 +116,12 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
             ui.say(f"saved {safe_text(ev.path, 300)} ({amount(ev.size)}) from {sender}")
         elif isinstance(ev, PermissionChanged):
             commands.note(ev)
+        elif isinstance(ev, InputLetGo):
+            # input44: once per release (held_silence.py), the agent's name
+            # through _agents' safe_text.
+            ui.say(f"let go of the {ev.held()} {_agents(ui, (ev.peer,))} held down on this"
+                   f" computer: nothing came from them for {ev.silence:g} s (their link went"
+                   " silent); the session goes on")  # fmt: skip
         elif isinstance(ev, StatsUpdated):
             # Not while a question is open: a line due then would be lost.
             # Nor while the viewer is silent: its figures are not news (walk38:

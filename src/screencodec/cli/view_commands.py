@@ -421,6 +421,11 @@ class _Screens:
 
     def seen(self, msg: m.Message) -> None:
         """A message from the host (the viewer's ``on_message``)."""
+        if isinstance(msg, m.Notice) and msg.code == m.Notice.HELD_RELEASED:
+            # input44: the host let go of what this agent held down after its
+            # link's silence; the host's words, through safe_text.
+            tell(f"({safe_text(msg.text, 300)})")
+            return
         if not isinstance(msg, m.MonitorList):
             return
         told, self._told = self._told, (msg.monitors, msg.current)

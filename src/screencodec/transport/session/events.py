@@ -61,6 +61,7 @@ __all__ = [
     "FileRefused",
     "FileSent",
     "FrameDecoded",
+    "InputLetGo",
     "PasswordGuessed",
     "PermissionChanged",
     "RelayChanged",
@@ -70,6 +71,7 @@ __all__ = [
     "SharingChanged",
     "StatsUpdated",
     "Subscription",
+    "held_words",
 ]
 
 
@@ -84,6 +86,30 @@ class SharingChanged:
 class PermissionChanged:
     peer: str
     level: Permission
+
+
+@dataclass(frozen=True, slots=True)
+class InputLetGo:
+    """The host let go of the keys and mouse buttons agent ``peer`` held
+    down, ``keys`` and ``buttons`` of them, because nothing came from it for
+    ``silence`` seconds (its link went silent: session/held_silence.py).
+    One per release; the session goes on."""
+
+    peer: str
+    keys: int
+    buttons: int
+    silence: float
+
+    def held(self) -> str:
+        """What was let go of, in words: ``2 keys and 1 mouse button``."""
+        return held_words(self.keys, self.buttons)
+
+
+def held_words(keys: int, buttons: int) -> str:
+    """``keys`` keys and ``buttons`` mouse buttons, in words."""
+    parts = [f"{n} {what}{'' if n == 1 else 's'}"
+             for n, what in ((keys, "key"), (buttons, "mouse button")) if n]  # fmt: skip
+    return " and ".join(parts) or "nothing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +468,7 @@ class ClipboardSent:
 Event = (
     SharingChanged | PermissionChanged | StatsUpdated | ChatReceived | ChatDelivery | FileReceived
     | FileRefused | FileSent | FileCut | FrameDecoded | CursorMoved | PasswordGuessed
-    | RelayChanged | SessionEnded | SessionRejoined | SessionResumed | EventsLost
+    | InputLetGo | RelayChanged | SessionEnded | SessionRejoined | SessionResumed | EventsLost
     | ClipboardReceived | ClipboardSet | ClipboardRefused | ClipboardSent
 )  # fmt: skip
 

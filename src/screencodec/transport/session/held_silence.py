@@ -7,9 +7,15 @@ pressed meanwhile combined with it. A viewer that keeps its link warm
 (``SecureChannel.keeps_warm``) sends a record at least every
 ``Timeouts.warm`` seconds (3), so :data:`HELD_SILENCE` seconds with no byte
 of it is its link's silence, not a pause in its typing: the host lets go
-of every key and button the agent holds (the injector's ``release_all``,
-as a revocation does), and the session goes on. The link may come back;
-the agent's next press is a fresh one, its late releases change nothing.
+of every key and button the agent holds, and the session goes on. The
+link may come back; the agent's next press is a fresh one, its late
+releases change nothing.
+
+input44: only what this agent holds (``release_input_of``): another agent
+with control keeps its held Shift; before, ``release_all`` let go of
+theirs too. And it is said, once per release: the host's user and an
+embedder get an :class:`~.events.InputLetGo`, the agent a ``Notice``
+(``HELD_RELEASED``) that it reads once its link comes back.
 
 Only a link that keeps warm is judged: an earlier viewer sends nothing for
 15 s on a still screen. Nor is a link the host is not reading
@@ -20,13 +26,17 @@ loop, and TCP the viewer): that silence is the host's own.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+import contextlib
+from typing import Any, Protocol
 
+from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.events import Event, InputLetGo, held_words
 from screencodec.transport.session.input_gate import InputGate
 from screencodec.transport.session.permissions import CONTROL, Permission
 
-__all__ = ["HELD_SILENCE", "Watched", "let_go_when_silent"]
+__all__ = ["HELD_SILENCE", "Watched", "agent_words", "let_go_when_silent"]
 
 _WARM = Timeouts().warm or 3.0
 
@@ -43,7 +53,8 @@ _OVERSLEPT = 1.0
 
 
 class _Releases(Protocol):
-    def release_input(self) -> None: ...
+    def release_input_of(self, link: object) -> None: ...
+    def emit(self, event: Event) -> None: ...
 
 
 class Watched(Protocol):
@@ -59,6 +70,17 @@ class Watched(Protocol):
     def level(self) -> Permission: ...
     @property
     def host(self) -> _Releases: ...
+    @property
+    def peer(self) -> str: ...
+    def spawn(self, coro: Any) -> None: ...
+    async def send(self, msg: m.Message) -> None: ...
+
+
+def agent_words(keys: int, buttons: int, silence: float) -> str:
+    """What the agent is told (``Notice.HELD_RELEASED``)."""
+    return (f"the host let go of the {held_words(keys, buttons)} you held down: nothing"
+            f" came from you for {silence:g} s (your link went silent); press again"
+            " what you need")  # fmt: skip
 
 
 def _quiet_since(link: Watched) -> float | None:
@@ -87,11 +109,27 @@ async def let_go_when_silent(link: Watched) -> None:
         if since is not None and link.gate.holding and CONTROL in link.level:
             left = max(since, running_since) + HELD_SILENCE - loop.time()
             if left <= 0:
-                link.gate.released_silent += 1
-                link.host.release_input()
+                _let_go(link)
             else:
                 wait = min(left, _LOOK)
         asked = loop.time()
         await asyncio.sleep(wait)
         if loop.time() - asked > wait + _OVERSLEPT:
             running_since = loop.time()
+
+
+def _let_go(link: Watched) -> None:
+    """Let go of what ``link``'s agent holds, and say so once."""
+    held = link.gate.holding
+    keys = sum(kind == "key" for kind, _ in held)
+    buttons = len(held) - keys
+    link.gate.released_silent += 1
+    link.host.release_input_of(link)
+    link.host.emit(InputLetGo(link.peer, keys, buttons, HELD_SILENCE))
+    link.spawn(_tell(link, agent_words(keys, buttons, HELD_SILENCE)))
+
+
+async def _tell(link: Watched, words: str) -> None:
+    # Waits for the link to take it; a link that ends first was not told.
+    with contextlib.suppress(ScreencodecError):
+        await link.send(m.Notice(m.Notice.HELD_RELEASED, words))

@@ -59,6 +59,9 @@ class InputGate:
         #: and ``("button", n)`` injected down and not yet up; emptied when
         #: the host lets go of the agents' input (:meth:`let_go`).
         self.holding: set[tuple[str, int]] = set()
+        #: The text a held key came with (its release is sent with it: an
+        #: injector finds a keysym-0 key by its text).
+        self.texts: dict[int, str] = {}
         #: Times its input was let go of for its link's silence (held_silence).
         self.released_silent = 0
 
@@ -80,9 +83,11 @@ class InputGate:
             self._control_from = self.control_since + (rtt or 0.0)
 
     def let_go(self) -> None:
-        """The host let go of everything its agents held (the injector's
-        ``release_all``): this agent holds nothing now."""
+        """The host let go of what this agent held (the injector's
+        ``release_all``, or its own keys' and buttons' releases): it holds
+        nothing now."""
         self.holding.clear()
+        self.texts.clear()
 
     def before_grant(self) -> bool:
         """Whether what the viewer sends now may have been sent before it
@@ -133,6 +138,10 @@ class InputGate:
         else:
             inj.key(msg.keysym, msg.down, msg.text)
             self._hold(("key", msg.keysym), msg.down)
+            if msg.down:
+                self.texts[msg.keysym] = msg.text
+            else:
+                self.texts.pop(msg.keysym, None)
         self.injected += 1
 
     def _hold(self, what: tuple[str, int], down: bool) -> None:

@@ -774,7 +774,7 @@ class ViewerLink(LinkAsking):
             await asyncio.to_thread(self.stream.shutdown_encoder)
         finally:
             if CONTROL in self.level:
-                self.host.release_input()
+                self.host.release_input_of(self)
             if self._watching is not None:
                 self.host.hub.release(self._watching)
                 self._watching = None

@@ -206,7 +206,7 @@ class LinkAsking:
             for task in self._showing:
                 task.cancel()
         if CONTROL in removed:
-            self.host.release_input()
+            self.host.release_input_of(self)
         revoked = m.PermissionRevoke(removed.bits, self.level.bits)
         if self.channel.closed:
             # Its link is gone, its cleanup under way (Host.serve then parks

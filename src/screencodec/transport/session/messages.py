@@ -309,6 +309,10 @@ class Notice(MessageBase):
     #: ``Capabilities.FILE_NOTICES`` (files41: a first offer said its user
     #: would be asked). Its text is only shown; the code says it.
     TAKES_NO_FILES: ClassVar[int] = 7
+    #: The host let go of the keys and buttons this agent held down: nothing
+    #: came from it for a few seconds (its link went silent, input44). Sent
+    #: when it happens; the agent reads it once its link comes back.
+    HELD_RELEASED: ClassVar[int] = 8
 
     def _pack(self, w: Writer) -> None:
         w.u16(self.code)

@@ -26,7 +26,7 @@ from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.events import Event, EventHub, SharingChanged
 from screencodec.transport.session.link import ViewerLink
 from screencodec.transport.session.messages import Message
-from screencodec.transport.session.permissions import Permission
+from screencodec.transport.session.permissions import CONTROL, Permission
 from screencodec.transport.session.resume import MOVED, ResumeTickets
 from screencodec.transport.session.screens import CaptureHub, SourceFactory, single_source
 from screencodec.transport.session.services import EncoderFactory
@@ -124,10 +124,37 @@ class HostRuntime:
             self.events_hub.emit(SharingChanged(self.viewers))
 
     def release_input(self) -> None:
+        """Let go of what every agent holds (the local user's turn)."""
         if self.injector is not None:
             self.injector.release_all()
         for link in self.links:  # the injector held it for all of them
             link.gate.let_go()
+
+    def release_input_of(self, link: object) -> None:
+        """Let go of what ``link``'s agent holds, and only that (its link
+        went silent or ends, its control was taken back). input44: this
+        was :meth:`release_all`, which let go of another agent's held Shift
+        too. With no other agent holding CONTROL the injector is this one's
+        alone: ``release_all`` then, which also drops its input still
+        queued (review41a); with another, each of its keys and buttons is
+        released as its own agent's release would be, but for one another
+        agent holds too (theirs then), and its input already queued is
+        still carried out (the injector does not know whose it is)."""
+        assert isinstance(link, ViewerLink)
+        inj = self.injector
+        others = [o for o in self.links if o is not link and CONTROL in o.level]
+        if inj is not None and not others:
+            inj.release_all()
+            for o in self.links:
+                o.gate.let_go()
+        elif inj is not None:
+            kept = set().union(*(o.gate.holding for o in others))
+            for kind, n in sorted(link.gate.holding - kept):
+                if kind == "button":
+                    inj.button(n, False)
+                else:
+                    inj.key(n, False, link.gate.texts.get(n, ""))
+        link.gate.let_go()
 
     def note_injected_pointer(self, x: int, y: int) -> None:
         self.last_injected = (x, y)

@@ -1,0 +1,151 @@
+"""input44: two agents with control of one host; one goes silent, or has its
+control taken back. Only what that agent holds down is let go of: the
+other agent's held Shift and the customer's own Shift_R stay down. The
+silent release is said once: an ``InputLetGo`` event for the host's user
+(or an embedder), a ``Notice.HELD_RELEASED`` for the agent.
+
+A real Xvfb, the host's real XTestInjector, a real Host and two Viewers on
+loopback; what is down is read with XQueryKeymap and XQueryPointer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from screencodec.capture.synthetic import SyntheticDesktop
+from screencodec.capture.xvfb import private_xvfb
+from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.connect import connect_direct, listen_direct
+from screencodec.transport.input.xtest import XTestInjector
+from screencodec.transport.session import messages as m
+from screencodec.transport.session.events import InputLetGo
+from screencodec.transport.session.held_silence import HELD_SILENCE
+
+from .secure_fixtures import run
+from .test_type43_held_keys import _customer_key, _keycode, _state
+
+CTRL, SHIFT_L, SHIFT_R, BUTTON1_MASK = 0xFFE3, 0xFFE1, 0xFFE2, 1 << 8
+
+
+async def _viewer(port: int, creds: SessionCredentials) -> Viewer:
+    channel = await connect_direct("127.0.0.1", port, creds.code, creds.password,
+                                   timeouts=Timeouts())  # fmt: skip
+    viewer = Viewer(channel)
+    await viewer.start(VIEW | CONTROL)
+    return viewer
+
+
+def _two_agents(how: str) -> dict[str, Any]:
+    """Agent A holds Shift_L, agent B Ctrl and button 1, the customer their
+    own Shift_R; then B's link goes silent (``how`` "silent": the host reads
+    nothing more of it, no FIN) or the host's user takes B's control back
+    ("revoked"). What is down once B's Ctrl is up."""
+    with private_xvfb(320, 240) as display:
+        ctrl, shift_l, shift_r = (_keycode(display, k) for k in (CTRL, SHIFT_L, SHIFT_R))
+
+        async def main() -> dict[str, Any]:
+            host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
+                        injector=XTestInjector(display), config=HostConfig())  # fmt: skip
+            events = host.events()
+            creds = SessionCredentials()
+            serves: list[asyncio.Task[str]] = []
+            listener = await listen_direct(
+                "127.0.0.1", 0, creds, lambda ch: serves.append(
+                    asyncio.ensure_future(host.serve(ch))), timeouts=Timeouts())  # fmt: skip
+            a = await _viewer(listener.port, creds)
+            b = await _viewer(listener.port, creds)
+            running = [asyncio.ensure_future(v.run()) for v in (a, b)]
+            loop = asyncio.get_running_loop()
+            out: dict[str, Any] = {}
+            try:
+                await asyncio.sleep(1.5)  # past the grants' in-flight window
+                await asyncio.to_thread(_customer_key, display, SHIFT_R, True)
+                assert await a.key(SHIFT_L, True)
+                assert await b.key(CTRL, True)
+                assert await b.button(1, True)
+                while not {ctrl, shift_l} <= (await asyncio.to_thread(_state, display))[0]:
+                    await asyncio.sleep(0.05)
+                links = list(host._runtime.serving)
+                link_b = next(x for x in links if ("key", CTRL) in x.gate.holding)
+                start = loop.time()
+                if how == "silent":
+                    link_b.channel.transport.pause_reading()  # the host hears nothing more
+                else:
+                    await host.revoke(CONTROL, link_b.peer)
+                while True:
+                    keys, mask = await asyncio.to_thread(_state, display)
+                    if ctrl not in keys:
+                        break
+                    assert loop.time() - start < 12, (keys, mask)
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.3)  # anything else let go of is up by now
+                keys, mask = await asyncio.to_thread(_state, display)
+                out["after"] = loop.time() - start
+                out["a_shift_down"] = shift_l in keys
+                out["customer_down"] = shift_r in keys
+                out["button_down"] = bool(mask & BUTTON1_MASK)
+                out["a_holding"] = sorted(
+                    next(x for x in links if x is not link_b).gate.holding)
+                lets: list[InputLetGo] = []
+                while True:
+                    try:
+                        ev = await asyncio.wait_for(events.__anext__(), 0.5)
+                    except TimeoutError:
+                        break
+                    if isinstance(ev, InputLetGo):
+                        lets.append(ev)
+                out["let_go_events"] = lets
+                out["b_peer"] = link_b.peer
+                if how == "silent":
+                    link_b.channel.transport.resume_reading()
+                    while not any(n.code == m.Notice.HELD_RELEASED for n in b.notices):
+                        assert loop.time() - start < 14
+                        await asyncio.sleep(0.05)
+                out["b_notices"] = [n.text for n in b.notices
+                                    if n.code == m.Notice.HELD_RELEASED]  # fmt: skip
+                out["a_notices"] = [n.text for n in a.notices
+                                    if n.code == m.Notice.HELD_RELEASED]  # fmt: skip
+                assert await a.key(SHIFT_L, False)
+                return out
+            finally:
+                await asyncio.to_thread(_customer_key, display, SHIFT_R, False)
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                await host.close()
+                await listener.close()
+                for task in serves:
+                    task.cancel()
+                await asyncio.gather(*serves, return_exceptions=True)
+
+        return run(main(), timeout=90)
+
+
+def test_a_silent_agent_lets_go_of_its_own_keys_not_the_other_agents() -> None:
+    # Found on main: agent A's Shift_L let go of with silent B's Ctrl
+    # (release_all), and nothing said to anyone.
+    got = _two_agents("silent")
+    assert got["after"] < HELD_SILENCE + 1.0, got
+    assert got["a_shift_down"] is True, got
+    assert got["customer_down"] is True, got
+    assert got["button_down"] is False, got
+    assert got["a_holding"] == [("key", SHIFT_L)], got
+    assert got["let_go_events"] == [InputLetGo(got["b_peer"], 1, 1, HELD_SILENCE)], got
+    assert got["b_notices"] == [
+        "the host let go of the 1 key and 1 mouse button you held down: nothing came from"
+        f" you for {HELD_SILENCE:g} s (your link went silent); press again what you need"
+    ], got
+    assert got["a_notices"] == [], got
+
+
+def test_control_taken_back_from_one_agent_lets_go_of_its_own_keys_only() -> None:
+    # Found on main: the revocation of B's control let go of A's Shift_L too.
+    got = _two_agents("revoked")
+    assert got["a_shift_down"] is True, got
+    assert got["customer_down"] is True, got
+    assert got["button_down"] is False, got
+    assert got["a_holding"] == [("key", SHIFT_L)], got
+    assert got["let_go_events"] == [], got  # the user took it back: nothing to tell them
