@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from socket import SO_RCVBUF, SO_SNDBUF, SOL_SOCKET
+from socket import SO_SNDBUF, SOL_SOCKET
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.cli.view_typing import type_text
@@ -80,7 +80,12 @@ def test_review43_a_type_held_by_a_slow_link_stops_when_control_is_taken_back() 
             await asyncio.sleep(1.5)  # past the grant's in-flight window
             link = next(iter(host._runtime.serving))
             host_side = link.channel.transport
-            host_side.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)
+            # input44: the host's receive buffer is not shrunk any more. The
+            # view's /type now waits once 1 KiB of its sends is on its way
+            # (view_typing.IN_FLIGHT), and a buffer shrunk below what the
+            # window had let in (9.8 KB in an 8 KB buffer, ss -tnim) made the
+            # host's kernel drop the viewer's ACKs: its revocation, cwnd 1,
+            # stayed unsent in its queue past the test's 10 s.
             sock = viewer.channel.transport.get_extra_info("socket")
             sock.setsockopt(SOL_SOCKET, SO_SNDBUF, 4096)
             viewer.channel._writer.transport.set_write_buffer_limits(high=4096)

@@ -248,7 +248,7 @@ class _Sending:
         self._stopped.discard(task)
 
     def cancel(self) -> None:
-        self.typing.stop()  # Ctrl-C, or the session ended: says how much went
+        self.typing.stop(ending=True)  # Ctrl-C, or the session ended: says how much went
         for task in self._tasks:
             task.cancel()
 

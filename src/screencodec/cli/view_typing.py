@@ -13,11 +13,21 @@ Each key goes as the page's do (transport/session/viewer_requests.py
 point); the host's injector finds the key on its keymap. The host drops
 input while its user uses their own mouse or keyboard, and says so (the
 viewer prints that notice as any other).
+
+input44: a stalled link (a Wi-Fi gone, no reset) took ~46-52 k characters
+of /type into buffers (asyncio's, the kernel's) before a send waited; the
+view said "sent N characters" of text still in them, and /stop could not
+take it back. Now at most :data:`IN_FLIGHT` bytes of the agent's sends are
+on their way (written, not yet taken by the link's next hop: the host, or
+a relay) before the next character goes (:class:`Sent`), "sent" counts the
+characters that left this computer, and /stop stops the rest, saying how
+many had not left yet (those cannot be taken back: they may still be typed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import unicodedata
 from collections.abc import Callable
@@ -31,7 +41,8 @@ from screencodec.transport.session.permissions import CONTROL
 if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["KEY_NAMES", "MAX_TYPED", "Typing", "chord", "press", "type_text", "typeable"]
+__all__ = ["IN_FLIGHT", "KEY_NAMES", "MAX_TYPED", "Sent", "Typing", "chord", "press", "type_text",
+           "typeable"]  # fmt: skip
 
 #: Named keys ``/key`` knows, lowercased, and their X keysyms.
 KEY_NAMES = {
@@ -58,6 +69,71 @@ KEY_USAGE = ("(usage: /key NAME, e.g. /key Enter, /key Tab, /key Ctrl+C, /key Al
 #: The most characters one ``/type`` types (type43): a line of a command
 #: is far shorter; a whole file goes with /send, a text with /clip.
 MAX_TYPED = 2000
+
+#: The most bytes the view's sends keep on their way while /type types:
+#: written, not yet acknowledged by the link's next hop (the host, or a
+#: relay). A character is two key records, 61 bytes (31 + 30, measured; a
+#: few more beyond Latin-1), and the next goes while at most this many are
+#: on their way: at most 18 characters wait in this computer's buffers when
+#: a link stalls (17 whole, one taken in part; input44: ~50,000 did). On a
+#: live link it allows about 17 characters per round trip: 170 a second at
+#: 100 ms.
+IN_FLIGHT = 1024
+#: How often a /type held by a full link looks again (s).
+_LOOK = 0.02
+
+
+class Sent:
+    """How far a /type has gone: the characters pressed (their key records
+    written to the connection), and of them those that left this computer
+    (their bytes acknowledged by the link's next hop, as far as this system
+    tells: SecureChannel.unacked). A channel that cannot tell (in memory)
+    counts a character as left once written."""
+
+    def __init__(self, viewer: Viewer, total: int) -> None:
+        self.total = total
+        self._channel = viewer.channel
+        self._ends: list[int] = []  #: the channel's bytes written after each character
+
+    def _count(self, name: str) -> int | None:
+        value = getattr(self._channel, name, None)
+        return value if isinstance(value, int) else None
+
+    @property
+    def pressed(self) -> int:
+        return len(self._ends)
+
+    def press_done(self) -> None:
+        self._ends.append(self._count("written") or 0)
+
+    @property
+    def left(self) -> int:
+        """The characters pressed whose bytes have left this computer."""
+        written, unacked = self._count("written"), self._count("unacked")
+        if written is None or unacked is None:
+            return len(self._ends)
+        return bisect.bisect_right(self._ends, written - unacked)
+
+    def full(self) -> bool:
+        """Whether more than :data:`IN_FLIGHT` bytes are on their way."""
+        unacked = self._count("unacked")
+        return unacked is not None and unacked > IN_FLIGHT
+
+    async def wait(self, done: Callable[[], bool], stop: asyncio.Event | None) -> bool:
+        """Wait until ``done()``; False if ``stop`` was set first."""
+        while not done():
+            if stop is not None and stop.is_set():
+                return False
+            await asyncio.sleep(_LOOK)
+        return not (stop is not None and stop.is_set())
+
+    def stopped_words(self) -> str:
+        left = self.left
+        waiting = self.pressed - left
+        on_way = (f"; {waiting} more had not left this computer and may still be typed"
+                  if waiting else "")  # fmt: skip
+        return (f"(typing stopped: {left} of {self.total} characters sent{on_way}; the rest"
+                " not typed)")  # fmt: skip
 
 
 def typeable(text: str) -> tuple[str, int]:
@@ -118,16 +194,22 @@ async def _let_go(viewer: Viewer, down: list[int]) -> None:
             await viewer.key(k, False)
 
 
-async def type_text(viewer: Viewer, text: str,
-                    sent: Callable[[int], None] | None = None) -> str:  # fmt: skip
-    """``/type TEXT``: the line to print. ``sent(i)``: told as the i-th
-    character has gone."""
+async def type_text(viewer: Viewer, text: str, sent: Sent | None = None,
+                    stop: asyncio.Event | None = None) -> str:  # fmt: skip
+    """``/type TEXT``: the line to print. ``sent``: how far it has gone
+    (kept up to date); ``stop``: once set, no more characters go (what is
+    on its way is waited for no longer) and the stopped line is said."""
     if not text:
         return "(usage: /type TEXT types TEXT on the host's keyboard; /key Enter then sends it)"
     if CONTROL not in viewer.level:
         return NO_CONTROL
     n = len(text)
+    sent = sent or Sent(viewer, n)
     for i, ch in enumerate(text):
+        # Room first (input44): what goes waits while the link holds more
+        # than IN_FLIGHT bytes of ours, so a stalled link holds few.
+        if not await sent.wait(lambda: not sent.full() or CONTROL not in viewer.level, stop):
+            return sent.stopped_words()
         if CONTROL not in viewer.level:
             # Taken back meanwhile (review43: the rest went on being sent,
             # dropped by the host, and the line said all were typed).
@@ -135,8 +217,10 @@ async def type_text(viewer: Viewer, text: str,
                     " sent before it; the rest not typed)")  # fmt: skip
         if not await _press(viewer, [_char_keysym(ch)], ch):
             return BLIND
-        if sent is not None:
-            sent(i + 1)
+        sent.press_done()
+    # "sent" once they left this computer (input44), not once written.
+    if not await sent.wait(lambda: sent.left == n, stop):
+        return sent.stopped_words()
     # "sent", not "typed": the host drops what comes while its user uses
     # their own keyboard or once control was taken back (review43: "typed
     # 400 characters" when 346 were), and tells the viewer so.
@@ -167,8 +251,8 @@ class Typing:
 
     def __init__(self) -> None:
         self._tasks: list[asyncio.Task[None]] = []  #: the /type, then /keys after it
-        self._sent = 0
-        self._total = 0
+        self._sent: Sent | None = None  #: how far the last /type went
+        self._stop = asyncio.Event()  #: set by /stop: the /type ends between characters
         self._whole = False  #: whether the last /type went whole (a /key after it goes)
 
     @property
@@ -177,7 +261,9 @@ class Typing:
 
     def start(self, viewer: Viewer, text: str) -> None:
         if self.running:
-            tell(f"(not typed: a /type is still going ({self._sent} of {self._total}"
+            sent = self._sent
+            assert sent is not None
+            tell(f"(not typed: a /type is still going ({sent.left} of {sent.total}"
                  " characters sent): wait for it, or /stop stops it)")  # fmt: skip
             return
         kept, dropped = typeable(text)
@@ -190,24 +276,18 @@ class Typing:
             kept = kept[:MAX_TYPED]
         if text and not kept:
             return
-        self._sent, self._total = 0, len(kept)
-        self._tasks = [asyncio.ensure_future(self._type(viewer, kept))]
+        self._sent = Sent(viewer, len(kept))
+        self._stop = asyncio.Event()
+        self._tasks = [asyncio.ensure_future(self._type(viewer, kept, self._sent, self._stop))]
 
-    async def _type(self, viewer: Viewer, text: str) -> None:
-        def sent(i: int) -> None:
-            self._sent = i
-
+    async def _type(self, viewer: Viewer, text: str, sent: Sent, stop: asyncio.Event) -> None:
         self._whole = False
         try:
-            said = await type_text(viewer, text, sent)
+            said = await type_text(viewer, text, sent, stop)
             self._whole = said.startswith("sent ")  # not stopped, withheld or taken back
             tell(said)
         except ScreencodecError:  # the session is ending (Ctrl-C), or its link broke
-            tell(self._stopped_words())
-
-    def _stopped_words(self) -> str:
-        return (f"(typing stopped: {self._sent} of {self._total} characters sent; the rest"
-                " not typed)")  # fmt: skip
+            tell(sent.stopped_words())
 
     async def key(self, viewer: Viewer, spec: str) -> None:
         """``/key NAME``: pressed now, or after the /type under way."""
@@ -228,14 +308,21 @@ class Typing:
         with contextlib.suppress(ScreencodecError):
             tell(await press(viewer, spec))
 
-    def stop(self) -> bool:
-        """Stop the /type under way and the /keys after it (``/stop``,
-        Ctrl-C), saying how much of it went; False if none was."""
+    def stop(self, *, ending: bool = False) -> bool:
+        """Stop the /type under way and the /keys after it (``/stop``;
+        ``ending``: Ctrl-C or the session's end), saying how much of it
+        went; False if none was. A /stop lets the /type end between two
+        characters and say it (input44: what had left, and what was on its
+        way: exact); an ending cancels it and says it at once."""
         if not self.running:
             return False
         typing = not self._tasks[0].done()
+        if typing and not ending:
+            # The /keys after it see it was not whole, and say so after it.
+            self._stop.set()
+            return True
         for task in self._tasks:
             task.cancel()
-        if typing:
-            tell(self._stopped_words())
+        if typing and self._sent is not None:
+            tell(self._sent.stopped_words())
         return True

@@ -248,6 +248,19 @@ class SecureChannel:
         return self._writer.transport
 
     @property
+    def written(self) -> int:
+        """Bytes this side has handed to the connection so far."""
+        return self._written
+
+    @property
+    def unacked(self) -> int:
+        """Of :attr:`written`, the bytes the link's next hop (the peer, or
+        a relay) has not acknowledged yet: asyncio's buffer and the
+        kernel's send queue (sendqueue.queued). The view's ``/type`` keeps
+        it small (input44: a stalled link took ~50,000 characters)."""
+        return queued(self._writer.transport)
+
+    @property
     def last_heard(self) -> float:
         """Loop time (``loop.time()``) the last bytes of a record arrived:
         any record, a keepalive or probe answer too, or a piece of one still
