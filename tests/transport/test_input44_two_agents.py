@@ -149,3 +149,69 @@ def test_control_taken_back_from_one_agent_lets_go_of_its_own_keys_only() -> Non
     assert got["button_down"] is False, got
     assert got["a_holding"] == [("key", SHIFT_L)], got
     assert got["let_go_events"] == [], got  # the user took it back: nothing to tell them
+
+
+def test_an_agent_whose_link_is_lost_after_a_silent_release_is_told_when_it_resumes() -> None:
+    """The link silent both ways (neither side reads: the notice waits in
+    buffers), the host lets go, then ends the link as lost (``cold``); the
+    agent takes the session up on a new connection with its ticket.
+    Expected: told there, once (found: the notice went down with the
+    link)."""
+    with private_xvfb(320, 240) as display:
+
+        async def main() -> tuple[list[str], list[str], float]:
+            host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
+                        injector=XTestInjector(display), config=HostConfig())  # fmt: skip
+            creds = SessionCredentials()
+            serves: list[asyncio.Task[str]] = []
+            listener = await listen_direct(
+                "127.0.0.1", 0, creds, lambda ch: serves.append(
+                    asyncio.ensure_future(host.serve(ch))), timeouts=Timeouts())  # fmt: skip
+            a = await _viewer(listener.port, creds)
+            running = [asyncio.ensure_future(a.run())]
+            loop = asyncio.get_running_loop()
+            try:
+                while a.resume_ticket is None:
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(1.5)  # past the grant's in-flight window
+                assert await a.key(CTRL, True)
+                link = next(iter(host._runtime.serving))
+                while ("key", CTRL) not in link.gate.holding:
+                    await asyncio.sleep(0.05)
+                start = loop.time()
+                link.channel.transport.pause_reading()
+                a.channel.transport.pause_reading()
+                while not serves[0].done():  # let go of at 4 s, lost at 15 s (cold)
+                    assert loop.time() - start < 30
+                    await asyncio.sleep(0.1)
+                lost_after = loop.time() - start
+                first = [n.text for n in a.notices if n.code == m.Notice.HELD_RELEASED]
+                a.channel.transport.abort()
+                channel = await connect_direct("127.0.0.1", listener.port, creds.code,
+                                               creds.password, timeouts=Timeouts())  # fmt: skip
+                back = Viewer(channel, resume=a.resume_ticket)
+                await back.start(VIEW | CONTROL)
+                running.append(asyncio.ensure_future(back.run()))
+                while not any(n.code == m.Notice.HELD_RELEASED for n in back.notices):
+                    assert loop.time() - start < 45
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)
+                again = [n.text for n in back.notices if n.code == m.Notice.HELD_RELEASED]
+                return first, again, lost_after
+            finally:
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                await host.close()
+                await listener.close()
+                for task in serves:
+                    task.cancel()
+                await asyncio.gather(*serves, return_exceptions=True)
+
+        first, again, lost_after = run(main(), timeout=90)
+    assert first == [], first  # it read nothing on the silent link
+    assert again == [
+        "the host let go of the 1 key you held down: nothing came from you for"
+        f" {HELD_SILENCE:g} s (your link went silent); press again what you need"
+    ], again
+    assert lost_after > HELD_SILENCE, lost_after

@@ -36,7 +36,7 @@ from screencodec.transport.session.events import Event, InputLetGo, held_words
 from screencodec.transport.session.input_gate import InputGate
 from screencodec.transport.session.permissions import CONTROL, Permission
 
-__all__ = ["HELD_SILENCE", "Watched", "agent_words", "let_go_when_silent"]
+__all__ = ["HELD_SILENCE", "Watched", "agent_words", "let_go_when_silent", "untold"]
 
 _WARM = Timeouts().warm or 3.0
 
@@ -126,7 +126,20 @@ def _let_go(link: Watched) -> None:
     link.gate.released_silent += 1
     link.host.release_input_of(link)
     link.host.emit(InputLetGo(link.peer, keys, buttons, HELD_SILENCE))
-    link.spawn(_tell(link, agent_words(keys, buttons, HELD_SILENCE)))
+    words = agent_words(keys, buttons, HELD_SILENCE)
+    link.gate.untold = (words, asyncio.get_running_loop().time())
+    link.spawn(_tell(link, words))
+
+
+def untold(link: Watched) -> str:
+    """The words of a silent release that ``link``'s agent may not have
+    read: it was not heard from after it (its link came back, or the
+    notice went with it). "" if none."""
+    told = link.gate.untold
+    heard = getattr(link.channel, "last_heard", None)
+    if told is None or (isinstance(heard, (int, float)) and heard > told[1]):
+        return ""
+    return told[0]
 
 
 async def _tell(link: Watched, words: str) -> None:

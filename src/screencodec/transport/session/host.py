@@ -60,6 +60,7 @@ from screencodec.transport.session.events import (
     SessionEnded,
     Subscription,
 )
+from screencodec.transport.session.held_silence import untold
 from screencodec.transport.session.host_clipboard import HostClipboard
 from screencodec.transport.session.host_ending import CLEANUP_WAIT, HostEnding, _quiet
 from screencodec.transport.session.host_exchange import HostExchange
@@ -310,7 +311,8 @@ class Host(HostEnding, HostExchange, HostClipboard):
                 reason = link.ended_here or reason
             elif lost:
                 ticket = runtime.tickets.held_by(link)
-                resumable = window = runtime.tickets.park(link, link.level, link.monitor)
+                resumable = window = runtime.tickets.park(link, link.level, link.monitor,
+                                                          untold(link))  # fmt: skip
                 if window:
                     # Its kept link secret is zeroed as its window ends, not
                     # at the next look at the tickets (review38b: a host

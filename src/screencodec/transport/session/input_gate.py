@@ -64,6 +64,10 @@ class InputGate:
         self.texts: dict[int, str] = {}
         #: Times its input was let go of for its link's silence (held_silence).
         self.released_silent = 0
+        #: The agent's words of the last such release and its loop time,
+        #: until the agent is heard after it: a link lost before then parks
+        #: them with its ticket, and a resumed session says them (input44).
+        self.untold: tuple[str, float] | None = None
 
     def resumed(self) -> None:
         """The session resumed on this connection: input is dropped until

@@ -391,6 +391,11 @@ class ViewerLink(LinkAsking):
                 and not self.host.files_for(self).takes_files:
             # Up front, before any offer: none is asked about (files41).
             await self.send(m.Notice(m.Notice.TAKES_NO_FILES, TAKES_NO_FILES))
+        if resumed is not None and resumed.untold:
+            # Its keys were let go of as its last link went silent, and it was
+            # not heard from after: told now (input44), once.
+            words, resumed.untold = resumed.untold, ""
+            await self.send(m.Notice(m.Notice.HELD_RELEASED, words))
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
         self.spawn(let_go_when_silent(self))

@@ -166,6 +166,9 @@ class Resumable:
     #: be lost (:meth:`park`; attack35).
     _before: tuple[str, float | None, float] | None = field(default=None, repr=False)
     peer: str = ""
+    #: A silent release its agent was not heard from after (input44): said
+    #: to it when the session is taken up again ("" once said, or none).
+    untold: str = ""
     refusals: object | None = None
     chat: object | None = None
     was: tuple[str, ...] = ()
@@ -265,7 +268,7 @@ class ResumeTickets:
                 found = entry
         return None if found is None else found.holder
 
-    def park(self, holder: object, level: Permission, monitor: int) -> float:
+    def park(self, holder: object, level: Permission, monitor: int, untold: str = "") -> float:
         """``holder``'s link was lost: keep its ticket for ``window`` seconds
         with the levels and monitor it held then. Returns the seconds it is
         kept, or 0 if it holds no ticket or no longer held VIEW (nothing to
@@ -283,6 +286,7 @@ class ResumeTickets:
             return 0.0
         now = self._clock()
         entry.level, entry.monitor, entry.holder = level, monitor, None
+        entry.untold = untold or entry.untold
         entry.lost_at, entry._expires = now, now + self.window
         # A whole window is said as it was set: (now + window) - now need not
         # give the window back exactly in floating point (59.99999999999994).
