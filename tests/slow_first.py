@@ -58,6 +58,7 @@ SLOW_FIRST = (
     "tests/test_walk3_page.py",  # 24 s
     "tests/web/test_pagelive_silence.py",  # 23 s
     "tests/transport/test_attack_local_presses.py",  # 23 s
+    "tests/transport/test_input44_two_agents.py",  # 23 s (stop 44, shared machine, -n 1)
     "tests/transport/test_walk40_back_after.py",  # 22 s
     "tests/web/test_ends36_web_ended_away.py",  # 21 s
     "tests/relay/test_attack_crowded_code.py",  # 21 s
