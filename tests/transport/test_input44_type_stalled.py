@@ -5,8 +5,8 @@ Found (type43's measure): a link that stopped passing the agent's bytes
 took ~46-52 k characters of /type into buffers (asyncio's, the kernel's)
 before a send waited; the view printed "sent 2000 characters to the
 host's keyboard" for a line still all in them, and /stop could not take
-back what they held. Expected: at most view_typing.IN_FLIGHT bytes (18
-characters) are on their way; no "sent 2000" while the link holds; /stop
+back what they held. Expected: at most view_typing.ON_THEIR_WAY (16)
+characters are on their way; no "sent 2000" while the link holds; /stop
 says how many left and how many were on their way, and what reaches the
 host once the link flows again is exactly those.
 
@@ -23,15 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from screencodec.cli.view_typing import IN_FLIGHT
+from screencodec.cli.view_typing import ON_THEIR_WAY
 
 from .test_type43_view_typing import MAX, _all_up, _joined, _output, xterm_log
 from .test_walk43_view_types import _bash_ran
 
 __all__ = ["xterm_log"]  # the fixture, used by name
-
-#: The least bytes a character's two key records take (31 + 30, measured).
-CHAR_BYTES = 61
 
 
 def test_a_type_on_a_stalled_link_keeps_few_characters_in_flight_and_stop_stops_the_rest(
@@ -53,8 +50,7 @@ def test_a_type_on_a_stalled_link_keeps_few_characters_in_flight_and_stop_stops_
         left, on_way = int(stopped[1]), int(stopped[2] or 0)
         # The proxy's kernel took what its small window let in (its socket's
         # 4 KiB receive buffer): those left; the rest waits in ours.
-        # IN_FLIGHT, then one more character, and one its first bytes only taken.
-        assert on_way <= (IN_FLIGHT + CHAR_BYTES) // CHAR_BYTES + 1, view.text
+        assert on_way == ON_THEIR_WAY, view.text
         assert left + on_way < 300, view.text
         proxy.flow()
         view.type("/key Enter")

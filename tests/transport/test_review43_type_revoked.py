@@ -81,8 +81,8 @@ def test_review43_a_type_held_by_a_slow_link_stops_when_control_is_taken_back() 
             link = next(iter(host._runtime.serving))
             host_side = link.channel.transport
             # input44: the host's receive buffer is not shrunk any more. The
-            # view's /type now waits once 1 KiB of its sends is on its way
-            # (view_typing.IN_FLIGHT), and a buffer shrunk below what the
+            # view's /type now waits once 16 characters are on their way
+            # (view_typing.ON_THEIR_WAY), and a buffer shrunk below what the
             # window had let in (9.8 KB in an 8 KB buffer, ss -tnim) made the
             # host's kernel drop the viewer's ACKs: its revocation, cwnd 1,
             # stayed unsent in its queue past the test's 10 s.

@@ -35,7 +35,7 @@ _output = walk41._output
 
 MAX = 2000  #: view_typing.MAX_TYPED, as the agent reads it
 #: What a stopped /type says of the characters written that had not left
-#: this computer (input44: at most view_typing.IN_FLIGHT bytes of them).
+#: this computer (input44: at most view_typing.ON_THEIR_WAY of them).
 ON_WAY = r"(?:; (\d+) more had not left this computer and may still be typed)?"
 
 

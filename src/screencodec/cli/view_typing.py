@@ -17,9 +17,9 @@ viewer prints that notice as any other).
 input44: a stalled link (a Wi-Fi gone, no reset) took ~46-52 k characters
 of /type into buffers (asyncio's, the kernel's) before a send waited; the
 view said "sent N characters" of text still in them, and /stop could not
-take it back. Now at most :data:`IN_FLIGHT` bytes of the agent's sends are
-on their way (written, not yet taken by the link's next hop: the host, or
-a relay) before the next character goes (:class:`Sent`), "sent" counts the
+take it back. Now at most :data:`ON_THEIR_WAY` characters are on their
+way (written, not yet taken by the link's next hop: the host, or a relay)
+when the next one goes (:class:`Sent`), "sent" counts the
 characters that left this computer, and /stop stops the rest, saying how
 many had not left yet (those cannot be taken back: they may still be typed).
 """
@@ -41,8 +41,8 @@ from screencodec.transport.session.permissions import CONTROL
 if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["IN_FLIGHT", "KEY_NAMES", "MAX_TYPED", "Sent", "Typing", "chord", "press", "type_text",
-           "typeable"]  # fmt: skip
+__all__ = ["KEY_NAMES", "MAX_TYPED", "ON_THEIR_WAY", "Sent", "Typing", "chord", "press",
+           "type_text", "typeable"]  # fmt: skip
 
 #: Named keys ``/key`` knows, lowercased, and their X keysyms.
 KEY_NAMES = {
@@ -70,15 +70,15 @@ KEY_USAGE = ("(usage: /key NAME, e.g. /key Enter, /key Tab, /key Ctrl+C, /key Al
 #: is far shorter; a whole file goes with /send, a text with /clip.
 MAX_TYPED = 2000
 
-#: The most bytes the view's sends keep on their way while /type types:
-#: written, not yet acknowledged by the link's next hop (the host, or a
-#: relay). A character is two key records, 61 bytes (31 + 30, measured; a
-#: few more beyond Latin-1), and the next goes while at most this many are
-#: on their way: at most 18 characters wait in this computer's buffers when
-#: a link stalls (17 whole, one taken in part; input44: ~50,000 did). On a
-#: live link it allows about 17 characters per round trip: 170 a second at
-#: 100 ms.
-IN_FLIGHT = 1024
+#: The most characters of a /type on their way: their key records written,
+#: their bytes not yet acknowledged by the link's next hop (the host, or a
+#: relay). So many wait in this computer's buffers when a link stalls
+#: (input44: ~50,000 did), and a /stop cannot take back more. Counted in
+#: characters, not bytes: a file the agent sends meanwhile fills the same
+#: buffers, and a bound in bytes would hold the /type until it is through
+#: (reasoned, not measured). On a live
+#: link, 16 characters per round trip: 160 a second at 100 ms.
+ON_THEIR_WAY = 16
 #: How often a /type held by a full link looks again (s).
 _LOOK = 0.02
 
@@ -115,9 +115,8 @@ class Sent:
         return bisect.bisect_right(self._ends, written - unacked)
 
     def full(self) -> bool:
-        """Whether more than :data:`IN_FLIGHT` bytes are on their way."""
-        unacked = self._count("unacked")
-        return unacked is not None and unacked > IN_FLIGHT
+        """Whether :data:`ON_THEIR_WAY` characters are on their way."""
+        return self.pressed - self.left >= ON_THEIR_WAY
 
     async def wait(self, done: Callable[[], bool], stop: asyncio.Event | None) -> bool:
         """Wait until ``done()``; False if ``stop`` was set first."""
@@ -206,8 +205,8 @@ async def type_text(viewer: Viewer, text: str, sent: Sent | None = None,
     n = len(text)
     sent = sent or Sent(viewer, n)
     for i, ch in enumerate(text):
-        # Room first (input44): what goes waits while the link holds more
-        # than IN_FLIGHT bytes of ours, so a stalled link holds few.
+        # Room first (input44): a character waits while ON_THEIR_WAY have
+        # not left, so a stalled link holds few.
         if not await sent.wait(lambda: not sent.full() or CONTROL not in viewer.level, stop):
             return sent.stopped_words()
         if CONTROL not in viewer.level:
