@@ -76,8 +76,8 @@ MAX_TYPED = 2000
 #: (input44: ~50,000 did), and a /stop cannot take back more. Counted in
 #: characters, not bytes: a file the agent sends meanwhile fills the same
 #: buffers, and a bound in bytes would hold the /type until it is through
-#: (reasoned, not measured). On a live
-#: link, 16 characters per round trip: 160 a second at 100 ms.
+#: (reasoned, not measured). On a live link, 16 characters per round trip:
+#: 160 a second at 100 ms.
 ON_THEIR_WAY = 16
 #: How often a /type held by a full link looks again (s).
 _LOOK = 0.02
