@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build debug test demo bench lint wheels clean corpus
+.PHONY: setup build debug test test-prep demo bench lint wheels clean corpus
 
 $(STAMP): pyproject.toml setup.py scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
@@ -47,12 +47,21 @@ TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((2 * n)); [ $$n -gt
 # processes imports every module (xdist has each collect the whole suite):
 # 21 s of CPU a process where nothing may be cached, 7 s reading the rewritten
 # modules. Two collections, side by side, write them once (into __pycache__).
-test: build lint wheels
+#
+# lint's mypy computes on one core (14 s of CPU, cold, time44) and the
+# wheel's build mostly on one: they run side by side with the wheel, the
+# compiled sources and the collections (test-prep), each target's output
+# kept together. The tests start once both are done (test_typing reads
+# mypy's cache).
+test: build
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint test-prep
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
+
+test-prep: wheels
 	$(PY) -m compileall -q src/screencodec
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider --collect-only tests/transport >/dev/null & \
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider --collect-only --ignore=tests/transport tests >/dev/null; \
 	wait
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
 
 demo: build
 	$(VENV)/bin/screencodec demo

@@ -24,8 +24,9 @@ from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
 from slow_first import SLOW_FIRST
 
-# --leak-log FILE (leak_check.py): which test left a socket to the collector.
-pytest_plugins = ("leak_check",)
+# --leak-log FILE (leak_check.py): which test left a socket to the collector;
+# --file-times FILE (file_times.py): each file's wall and CPU seconds.
+pytest_plugins = ("leak_check", "file_times")
 
 # A suite started as a background job of a non-interactive shell (`make test &`,
 # nohup) inherits SIGINT ignored, and so would every host it starts: Python

@@ -14,8 +14,10 @@ and 55 s); after ``make build`` and ``make lint`` they take a few seconds,
 and first is harmless. Since that run, time43 made terms4's view silence one
 session with silent38's and review40b's five text-browser runs one (both
 files out of the list). Stop 43's new files of 12 s or more were measured
-on a quiet machine (-n 4, their own run), marked so. An approximation is
-enough: it only orders."""
+on a quiet machine (-n 4, their own run), marked so. time44 shortened three
+files' waits (silent38 and relay43_hold share a session, silent39's resume
+test sets a shorter cold) and measured them in their own runs, marked so.
+An approximation is enough: it only orders."""
 
 from __future__ import annotations
 
@@ -23,21 +25,21 @@ __all__ = ["SLOW_FIRST"]
 
 SLOW_FIRST = (
     "tests/test_wheel.py",  # 101 s
-    "tests/relay/test_relay43_hold.py",  # 66 s (stop 43, quiet, -n 4)
     "tests/relay/test_epoch41_host_waits.py",  # 74 s
     "tests/codec/test_ratecontrol.py",  # 56 s
     "tests/test_typing.py",  # 55 s
     "tests/transport/test_walk38_reconnect_words.py",  # 54 s
-    "tests/transport/test_silent38_host_hears.py",  # 54 s
     "tests/video/test_rest_sequences.py",  # 53 s
     "tests/transport/test_endbye_slow_link.py",  # 52 s
     "tests/web/test_web_cli_signals.py",  # 47 s
     "tests/transport/test_odds40_cold_open_question.py",  # 46 s
-    "tests/transport/test_silent39_host_parks_silent.py",  # 45 s
     "tests/capture/test_synthetic.py",  # 44 s
+    "tests/transport/test_silent39_host_parks_silent.py",  # 44 s (time44, own run, load 7-9)
+    "tests/transport/test_silent38_host_hears.py",  # 43 s (time44, own run, -n 2, load 8)
     "tests/recording/test_play_memory.py",  # 41 s
     "tests/web/test_web_playback.py",  # 37 s
     "tests/recording/test_rec32_hosts_memory.py",  # 37 s
+    "tests/relay/test_relay43_hold.py",  # 36 s (time44, own run, -n 2, load 8)
     "tests/web/test_webopen38_page_not_opened.py",  # 36 s
     "tests/transport/test_attack36_blip.py",  # 35 s
     "tests/motion/test_motion_same_step.py",  # 31 s

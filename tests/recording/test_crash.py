@@ -83,9 +83,11 @@ def test_sigkill_mid_session(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         report = reader.verify()
         assert report.status == "incomplete" and not reader.complete
         played = [framebuffer_hash(fb) for _, fb in Player(reader).frames()]
-        # Everything written before the kill plays and is what the viewer saw.
-        assert len(played) >= 20
-        assert played == dec.hashes[: len(played)]
+        # Everything written before the kill plays and is what the viewer saw
+        # (the last one recorded may not have left the host: the common prefix).
+        n = min(len(played), len(dec.hashes))
+        assert len(played) >= 20 and n >= 20
+        assert played[:n] == dec.hashes[:n]
         assert reader.meta()["reason"] == "incomplete" and reader.meta()["peer"]
     capsys.readouterr()
     assert cli(["recordings", "verify", str(path)]) == 2

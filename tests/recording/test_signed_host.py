@@ -133,4 +133,9 @@ def test_sigkill_leaves_a_signed_prefix(tmp_path: Path) -> None:
     assert cli("verify", path).returncode == 2
     with RecordingReader(path) as reader:
         played = [framebuffer_hash(fb) for _, fb in Player(reader).frames()]
-    assert len(played) >= updates and played == dec.hashes[: len(played)]
+    # The host records an update once it handed it to its connection
+    # (ChannelTap.on_sent): killed before the bytes left the process, the
+    # file holds one the viewer never read (87 played, 86 seen, once under
+    # load). What both hold is the same.
+    n = min(len(played), len(dec.hashes))
+    assert len(played) >= updates and n > 0 and played[:n] == dec.hashes[:n]

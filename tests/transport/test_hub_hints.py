@@ -207,12 +207,15 @@ class CountingEncoder(ScreenEncoder):
     def __init__(self, width: int, height: int) -> None:
         super().__init__(width, height, threads=1)
         self.updates: list[tuple[bool, bool, int]] = []  # (keyframe, hinted, rows)
+        self.hint_rects: list[int | None] = []  # per update: the hint's rects, or None
         CountingEncoder.made.append(self)
 
     def encode(self, frame: Any, /, **kw: Any) -> bytes:
         data = super().encode(frame, **kw)
         self.updates.append((self.last.keyframe, kw.get("hint") is not None,
                              self.last.compared_rows))  # fmt: skip
+        hint = kw.get("hint")
+        self.hint_rects.append(None if hint is None else len(hint))
         return data
 
 
@@ -276,8 +279,13 @@ def test_typing_into_an_xterm_streams_bit_exact_with_fewer_compares() -> None:
 
 
 def test_a_source_without_damage_compares_everything() -> None:
-    """No XDamage (the synthetic desktop): no hints, every update compares the
-    whole frame, as before."""
+    """No XDamage (the synthetic desktop): no hints, every update of a new
+    grab compares the whole frame, as before. A grab slower than the frame
+    interval (a loaded machine) runs the viewer's loop back to back, and its
+    next call within the hub's reuse window (2 ms) gets the same grab again
+    with an empty hint: nothing changed since this viewer's last frame, and
+    only the scan band is compared (a 60 ms grab did so in 8 of 20 updates;
+    the fresh clone failed here once under load)."""
     CountingEncoder.made = []
 
     async def main() -> None:
@@ -287,8 +295,9 @@ def test_a_source_without_damage_compares_everything() -> None:
 
     run(main(), 60)
     (enc,) = CountingEncoder.made
-    assert len(enc.updates) >= 10
-    assert all(not hinted and rows == 200 for _, hinted, rows in enc.updates)
+    fresh = [rows for (_, _, rows), n in zip(enc.updates, enc.hint_rects, strict=True) if n is None]
+    assert len(fresh) >= 10 and all(rows == 200 for rows in fresh), enc.updates
+    assert all(n in (None, 0) for n in enc.hint_rects), enc.hint_rects  # only reused grabs
 
 
 def test_one_viewer_of_a_busy_screen_ends_bit_exact() -> None:

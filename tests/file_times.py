@@ -1,0 +1,80 @@
+"""``--file-times FILE``: each test file's wall time and CPU time, appended to
+FILE by each process that ran it (xdist's workers too), one line a file:
+``path<TAB>wall<TAB>cpu``. CPU is this process's (its threads) and its
+children's that it waited for (the hosts, viewers and relays a test starts
+and reaps), from setup to teardown of each test. A file whose CPU is a
+small part of its wall waits (the product's limits, sleeps, a peer); one
+near its share of a core computes. ``python tests/file_times.py FILE``
+sums them (time44: which files wait and which compute, for the suite)."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+__all__ = ["main"]
+
+_TIMES: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--file-times", metavar="FILE", default=None,
+                     help="append each test file's wall and CPU seconds to FILE")  # fmt: skip
+
+
+def _cpu() -> float:
+    return sum(
+        r.ru_utime + r.ru_stime
+        for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    if item.config.getoption("--file-times") is None:
+        yield
+        return
+    wall, cpu = time.monotonic(), _cpu()
+    yield
+    times = _TIMES[item.nodeid.split("::")[0]]
+    times[0] += time.monotonic() - wall
+    times[1] += _cpu() - cpu
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = session.config.getoption("--file-times")
+    if out is None or not _TIMES:
+        return
+    lines = "".join(f"{path}\t{w:.2f}\t{c:.2f}\n" for path, (w, c) in sorted(_TIMES.items()))
+    with open(out, "a") as f:  # one write a process: O_APPEND keeps them whole
+        f.write(lines)
+
+
+def main(argv: list[str]) -> int:
+    """Sum a --file-times FILE: the files whose CPU is under a quarter of
+    their wall (waiting), the others (computing), slowest first."""
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for line in Path(argv[0]).read_text().splitlines():
+        path, wall, cpu = line.split("\t")
+        totals[path][0] += float(wall)
+        totals[path][1] += float(cpu)
+    kinds: dict[bool, list[tuple[float, float, str]]] = {True: [], False: []}
+    for path, (wall, cpu) in totals.items():
+        kinds[cpu < 0.25 * wall].append((wall, cpu, path))
+    for waits, name in ((True, "waiting (CPU < wall/4)"), (False, "computing")):
+        rows = sorted(kinds[waits], reverse=True)
+        print(f"{name}: {len(rows)} files, wall {sum(r[0] for r in rows):.0f} s,"
+              f" CPU {sum(r[1] for r in rows):.0f} s")  # fmt: skip
+        for wall, cpu, path in rows[:25]:
+            print(f"  {wall:7.1f} {cpu:7.1f}  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
