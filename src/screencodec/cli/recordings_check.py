@@ -294,12 +294,24 @@ def _check_directory(directory: Path) -> None:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    from screencodec.recording import RetentionPolicy, prune
+    from screencodec.recording import RetentionPolicy
+    from screencodec.recording.retention import delete, judge
 
     _check_directory(args.directory)
-    gone = prune(args.directory, RetentionPolicy(args.days, args.max_size), dry_run=args.dry_run)
-    for path in gone:  # a name anyone who can write the directory chose
-        _say(("would delete " if args.dry_run else "deleted ") + str(path))
+    # Each file with why it goes or stays (walk44: files went without a
+    # reason, and nothing was said of those kept).
+    verdicts = judge(args.directory, RetentionPolicy(args.days, args.max_size))
+    gone = [v.path for v in verdicts if v.delete]
+    if not args.dry_run:
+        gone = delete(verdicts)  # not one another prune deleted first: its line
+    for verdict in verdicts:  # a name anyone who can write the directory chose
+        if verdict.delete and verdict.path in gone:
+            verb = "would delete" if args.dry_run else "deleted"
+        elif verdict.delete:
+            continue
+        else:
+            verb = "kept"
+        _say(f"{verb} {verdict.path}: {verdict.why}")
     if not gone:
         cap = "" if args.max_size is None else " and together they fit in --max-size"
         days = f"{args.days:g} day" + ("" if args.days == 1 else "s")
