@@ -178,7 +178,8 @@ def reconnected_as(peer: str, was: str) -> str | None:
     return f"{base}, reconnected" if found[1] == base else None
 
 
-def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
+def _shared(stats: LinkStats, status: StatusLines, now: float,
+            shown: str | None = None) -> str | None:  # fmt: skip
     """A viewer's ``[shared]`` line, or None when it is not due: it is
     printed when the link gets slow or fast again, input is dropped or the
     screen starts or stops changing (at once: StatusLines.due), and
@@ -194,7 +195,8 @@ def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
     # is the agent's, ignored (the customer's own use of it, no control yet).
     dropped = f", their input ignored: {stats.input_dropped}" if stats.input_dropped else ""
     rate = "still," if status.still(stats.peer) else f"{stats.fps:.0f} fps"
-    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {rate}"
+    # ``shown``: how the terminal names this peer elsewhere (reconnected_as).
+    return status.fit(f"[shared] {safe_text(shown or stats.peer, 60)}: {rate}"
                       f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
 
 
