@@ -18,6 +18,8 @@ import re
 import signal
 import subprocess
 
+from screencodec.cli.host_lines import reconnected_as
+
 from .test_attack_prompts import PtyHost
 from .test_cli import CLI
 from .test_resume_cli import _ProxyThread
@@ -71,3 +73,17 @@ def test_walk44_an_agent_back_through_a_relay_is_not_told_as_a_second_one() -> N
         proxy.close()
         host.close()
         stop(relay)
+
+
+def test_walk44_two_agents_of_one_address_that_both_came_back_stay_apart() -> None:
+    """Through one relay every agent has one address: Alice's first link is
+    ADDR, Bob's ADDR #2 (takeover36). Each back on a new link (ADDR #3, ADDR
+    #4) is shown as its session was, plus ", reconnected", never both as
+    "ADDR, reconnected"; a second return keeps the words."""
+    addr = "relay 127.0.0.1:7144 viewer 127.0.0.1"
+    alice = reconnected_as(f"{addr} #3", addr)
+    bob = reconnected_as(f"{addr} #4", f"{addr} #2")
+    assert (alice, bob) == (f"{addr}, reconnected", f"{addr} #2, reconnected")
+    assert reconnected_as(f"{addr} #5", f"{addr} #3", alice or "") == alice
+    assert reconnected_as("127.0.0.1:40002", "127.0.0.1:40001") is None  # its own name
+    assert reconnected_as(f"{addr} #2", "relay 127.0.0.1:7144 viewer 10.0.0.9") is None

@@ -329,7 +329,8 @@ class _Commands(_FileCommands):
         since = self.silent_since.get(event.was or event.peer)
         self.came_back(event.was or event.peer)
         self.ui.names[event.peer] = event.who
-        shown = reconnected_as(event.peer, event.was) if event.was else None
+        was_shown = self.ui.shown.get(event.was, "")
+        shown = reconnected_as(event.peer, event.was, was_shown) if event.was else None
         if shown is not None:
             self.ui.shown[event.peer] = shown
         if event.was and event.was != event.peer:

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BANNER", "CODE_GONE", "ENDED_BY_USER", "HOST_STOPPED", "LET_IN_WORDS", "NO_INPUT",
-    "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back", "_delivery",
-    "_in_users_words", "_left_unanswered", "_relay_status", "_shared", "_told", "reconnected_as",
+    "RECONNECTED", "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back",
+    "_delivery", "_in_users_words", "_left_unanswered", "_relay_status", "_shared", "_told",
+    "reconnected_as",
 ]
 
 #: The name its log lines had when all of the host was cli/host.py: kept, so that
@@ -161,21 +162,28 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     return ", ".join(named)
 
 
+#: How an agent back on a new link is shown after its address (reconnected_as).
+RECONNECTED = ", reconnected"
 #: A peer name the host made unique (session/host.py: "NAME #N").
 _NUMBERED = re.compile(r"(.*) #\d+", re.DOTALL)
 
 
-def reconnected_as(peer: str, was: str) -> str | None:
+def reconnected_as(peer: str, was: str, was_shown: str = "") -> str | None:
     """How to show ``peer``, a link that took up the session of the lost
-    link ``was``: "NAME, reconnected" when the host numbered it only
-    because ``was`` (or an earlier link of the session) held NAME, None when
-    its name is its own (a new address: shown as it is)."""
+    link ``was`` (shown as ``was_shown``, "" for as itself): "NAME,
+    reconnected" when the host numbered it only because ``was`` (or an
+    earlier link of the session) held NAME, where NAME is how ``was`` was
+    shown (so two agents of one address that both came back stay apart:
+    "ADDR, reconnected" and "ADDR #2, reconnected"); None when its name is
+    its own (a new address: shown as it is)."""
     found = _NUMBERED.fullmatch(peer)
     if found is None:
         return None
     before = _NUMBERED.fullmatch(was)
     base = before[1] if before is not None else was
-    return f"{base}, reconnected" if found[1] == base else None
+    if found[1] != base:
+        return None
+    return f"{(was_shown or was).removesuffix(RECONNECTED)}{RECONNECTED}"
 
 
 def _shared(stats: LinkStats, status: StatusLines, now: float,
