@@ -14,6 +14,7 @@ from pathlib import Path
 from screencodec.recording.retention import hold
 
 from .test_attack_craft import cli, craft, header, no_traceback, picture
+from .test_rec32_chain import _session
 
 DAY = 86400.0
 
@@ -65,4 +66,26 @@ def test_walk44_prune_says_the_folder_was_over_its_size_cap(tmp_path: Path) -> N
         f"kept {second}: started 2 days ago, within the retention of 90 days;"
         f" the folder's recordings fit in the --max-size of {cap / 1024:.3g}K"
     )
+    assert not first.exists() and second.exists()
+
+
+def test_walk44_prune_says_when_it_keeps_a_sessions_later_link_and_not_its_start(
+    tmp_path: Path,
+) -> None:
+    """Found walking: --max-size deleted the first recording of Alice's
+    session, whose link was lost and resumed, and kept the second, saying
+    nothing; ``verify`` of the second then said "resumes the session of
+    FIRST, which is not in this directory". Expected: the kept line says
+    so. A real session resumed once (rec32's set-up: real Host and Viewer,
+    a proxy the test cuts, the real Recorder)."""
+    first, second = _session(tmp_path, 2)
+    cap = second.stat().st_size + 100
+    assert first.stat().st_size + second.stat().st_size > cap
+    done = cli("prune", tmp_path, "--max-size", str(cap), process=True)
+    no_traceback(done)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"deleted {first}: "), lines
+    assert lines[1].startswith(f"kept {second}: "), lines
+    assert lines[1].endswith(f"; it resumes the session of {first.name}, deleted now: the"
+                             " session's start is no longer here"), lines  # fmt: skip
     assert not first.exists() and second.exists()
