@@ -10,6 +10,7 @@ deleted, and it returns. The real CLI."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -43,7 +44,11 @@ def test_prune_names_a_skipped_file_harmlessly_and_survives_hostile_entries(
     done = cli("prune", d, "--days", "1", timeout=60)
     no_traceback(done)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"deleted {old}"], done.stdout
+    lines = done.stdout.splitlines()  # walk44: each with why, those kept too
+    assert re.fullmatch(rf"deleted {re.escape(str(old))}: started \d+ days ago, past the"
+                        " retention of 1 day", lines[0]), lines  # fmt: skip
+    assert lines[1:] == [f"kept {d / 'young-huge.screc'}: started less than a day ago, within"
+                         " the retention of 1 day"], lines  # fmt: skip
     assert all(p.exists() for p in kept) and outside.exists()
     assert "not pruned: made by a newer version" in done.stderr, done.stderr
     assert not any(c in done.stderr + done.stdout for c in "\x1b\x07\u202e"), repr(done.stderr)

@@ -89,16 +89,23 @@ def test_prune_nothing_to_delete_says_so(tmp_path: Path) -> None:
     for extra in ((), ("--dry-run",)):
         res = recordings_cli("prune", tmp_path, "--days", "30", *extra)
         assert res.returncode == 0
-        assert res.stdout.splitlines() == [
+        assert res.stdout.splitlines() == [  # walk44: what it kept and why, then the sum
+            f"kept {path}: started less than a day ago, within the retention of 30 days",
             f"nothing to delete in {tmp_path}: no recording is older than 30 days"]
     res = recordings_cli("prune", tmp_path, "--days", "1.5", "--max-size", "1G", "--dry-run")
     assert res.stdout.splitlines() == [
+        f"kept {path}: started less than a day ago, within the retention of 1.5 days; the"
+        " folder's recordings fit in the --max-size of 1G",
         f"nothing to delete in {tmp_path}: no recording is older than 1.5 days and together "
         "they fit in --max-size"]
     res = recordings_cli("prune", tmp_path, "--days", "1", "--dry-run")  # walk6: "1 days"
     assert res.stdout.splitlines() == [
+        f"kept {path}: started less than a day ago, within the retention of 1 day",
         f"nothing to delete in {tmp_path}: no recording is older than 1 day"]
     assert path.exists()
     res = recordings_cli("prune", tmp_path, "--max-size", "1K", "--dry-run")  # too big: it goes
-    assert res.returncode == 0 and res.stdout.splitlines() == [f"would delete {path}"]
+    size = f"{path.stat().st_size / 1024:.3g}K"
+    assert res.returncode == 0 and res.stdout.splitlines() == [
+        f"would delete {path}: started less than a day ago, within the retention of 90 days;"
+        f" the oldest while the folder held {size}, over the --max-size of 1K"]
     assert path.exists()

@@ -9,6 +9,7 @@ says so on stderr, with the reason."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -36,7 +37,11 @@ def test_prune_dates_a_newer_versions_recording_by_its_header_or_skips_it_loudly
     done = cli("prune", d, "--days", "1", timeout=60)
     no_traceback(done)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"deleted {old}"], done.stdout
+    lines = done.stdout.splitlines()  # walk44: each with why, those kept too
+    assert re.fullmatch(rf"deleted {re.escape(str(old))}: started \d+ days ago, past the"
+                        " retention of 1 day", lines[0]), lines  # fmt: skip
+    assert lines[1:] == [f"kept {big}: started less than a day ago, within the retention of"
+                         " 1 day"], lines  # fmt: skip
     assert big.exists() and renamed.exists() and later.exists()
     lines = done.stderr.splitlines()
     assert (f"{renamed}: not pruned: made by a newer version of screencodec (format version 3)"

@@ -102,6 +102,6 @@ def test_an_older_host_failing_at_the_start_is_said_and_exits_3() -> None:
 
     out = run(_scripted([m.Bye(HOST_FAILED)], body), 90)
     assert out.stderr.splitlines()[-1] == (  # type: ignore[attr-defined]
-        f"error: the host ended the session before its user answered ({HOST_FAILED})"
+        f"the host ended the session before its user answered ({HOST_FAILED})"
     ), out
     assert out.returncode == 3, out  # type: ignore[attr-defined]

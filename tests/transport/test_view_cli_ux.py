@@ -150,7 +150,7 @@ def test_host_refusals_are_told_in_words_not_protocol_codes() -> None:
     where = f"127.0.0.1:{port}"
     try:
         err = refused(where, "--code", another(code), "--password", password, status=3)
-        assert err == (f"error: no session with that code at {where}: check the 9-digit code"
+        assert err == (f"no session with that code at {where}: check the 9-digit code"
                        f" {NEW_CODE}\n")
         err = refused("--relay", where, "--code", code, "--password", password)
         assert err == f"error: {where} is a host, not a relay: give it without --relay\n"
@@ -164,7 +164,7 @@ def test_relay_refusals_are_told_in_words_not_protocol_codes() -> None:
     try:
         err = refused("--relay", where, "--code", "123 456 789", "--password", "abcd2345",
                       status=3)  # fmt: skip
-        assert err == (f"error: no session with that code at relay {where}: check the 9-digit"
+        assert err == (f"no session with that code at relay {where}: check the 9-digit"
                        f" code {NEW_CODE}\n")
         err = refused(where, "--code", "123 456 789", "--password", "abcd2345")
         assert err == f"error: {where} is a relay, not a host: use --relay {where}\n"

@@ -51,7 +51,7 @@ def test_walk37_host_says_you_ended_it_without_answering(how: str, tmp_path: Pat
         agent_reads = ("the host program was stopped before its user answered"
                        if how == "SIGTERM" else
                        "the host's user ended the session without answering")  # fmt: skip
-        assert err.strip().splitlines()[-1] == f"error: {agent_reads}", err
+        assert err.strip().splitlines()[-1] == agent_reads, err
         ended = host.wait_for(r"session with ([^\n]*?) ended: ([^\n]*)\n", asked.end())
         assert ended.group(2) == "you ended it without answering", host.text
         assert "ended by the host" not in host.text

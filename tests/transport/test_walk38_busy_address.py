@@ -59,7 +59,7 @@ def test_walk38_too_many_connections_says_it_passes() -> None:
         way = _crowded_way(port, hanging)
         err = refused(f"127.0.0.1:{way}", "--code", code, "--password", password, status=3)
         assert err == (
-            "error: access refused: too many connections from this address at"
+            "access refused: too many connections from this address at"
             " once; try again in a few seconds\n"
         ), err
         assert len(hanging) == 5  # the viewer's, the three, and the viewer's way on

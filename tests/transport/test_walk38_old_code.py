@@ -23,7 +23,7 @@ def test_walk38_an_old_code_after_the_host_started_again_says_so() -> None:
     again, _, _, _ = start_host(where=("--listen", str(port), "--bind", "127.0.0.1"))
     try:
         err = refused(f"127.0.0.1:{port}", "--code", code, "--password", password, status=3)
-        assert err == (f"error: no session with that code at 127.0.0.1:{port}: check the"
+        assert err == (f"no session with that code at 127.0.0.1:{port}: check the"
                        f" 9-digit code {NEW_CODE}\n"), err
     finally:
         stop(again)

@@ -47,7 +47,7 @@ def _offer(live: LiveSession, browser: Any, path: Path, button: str) -> None:
 
 def _saved(browser: Any) -> str:
     (link,) = browser.find_elements(By.CSS_SELECTOR, "#file-list a")
-    assert link.text == "Save"
+    assert link.text == "Save a copy"  # walk44: in the agent's folder already
     return str(browser.execute_async_script(
         "fetch(arguments[0]).then(r => r.text()).then(arguments[1])",
         link.get_attribute("href")))  # fmt: skip
@@ -69,9 +69,11 @@ def test_an_accepted_file_keeps_one_row_to_its_save_link(browser: Any, tmp_path:
         browser.execute_script(_WATCH)  # every state of the rows from now on
         _offer(live, browser, second, "Accept")
         assert (downloads / "second (1).txt").read_bytes() == second.read_bytes()
+        # walk44: in the agent's own folder, the row says under which name.
         final = ["first.txt 13 bytes from the user: declined",
-                 "second.txt 1.4 kB from the user: received Save"]  # fmt: skip
-        wait_page(browser, lambda s: "received" in "".join(_rows(browser)), what="the file")
+                 f"second.txt 1.4 kB from the user: saved as {downloads / 'second (1).txt'};"
+                 " Save a copy"]  # fmt: skip
+        wait_page(browser, lambda s: "saved as" in "".join(_rows(browser)), what="the file")
         assert _rows(browser) == final
         assert _saved(browser) == second.read_text()
         seen = browser.execute_script("return window.rowsSeen")
@@ -80,7 +82,7 @@ def test_an_accepted_file_keeps_one_row_to_its_save_link(browser: Any, tmp_path:
 
         browser.refresh()
         wait_page(browser, lambda s: s["connected"] and s["applied"] >= 1, what="reloaded page")
-        wait_page(browser, lambda s: "received" in "".join(_rows(browser)), what="the replay")
+        wait_page(browser, lambda s: "saved as" in "".join(_rows(browser)), what="the replay")
         assert _rows(browser) == final
         assert _saved(browser) == second.read_text()
     finally:

@@ -102,7 +102,7 @@ def test_session_controls(browser: Any, tmp_path: Path) -> None:
         browser.find_element(By.XPATH, "//button[text()='Accept']").click()
         live.wait(fut.done, what="host's send_file")
         assert live.run(fut.result) is True
-        _until_text(browser, "file-list", "received", live)
+        _until_text(browser, "file-list", "saved as", live)  # walk44: in its folder
         href = browser.find_element(By.CSS_SELECTOR, "#file-list a").get_attribute("href")
         body = browser.execute_async_script(
             "fetch(arguments[0]).then(r => r.text()).then(arguments[1])", href

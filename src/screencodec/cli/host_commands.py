@@ -16,7 +16,13 @@ from collections.abc import Callable
 
 from screencodec.cli.host_clipboard import clip_command
 from screencodec.cli.host_files import _FileCommands
-from screencodec.cli.host_lines import ENDED_BY_USER, STOPPED, _agents, _cannot_come_back
+from screencodec.cli.host_lines import (
+    ENDED_BY_USER,
+    STOPPED,
+    _agents,
+    _cannot_come_back,
+    reconnected_as,
+)
 from screencodec.cli.main import Exit
 from screencodec.cli.say import HOST_COMMANDS, Command, help_lines, unknown
 from screencodec.errors import ScreencodecError
@@ -323,6 +329,10 @@ class _Commands(_FileCommands):
         since = self.silent_since.get(event.was or event.peer)
         self.came_back(event.was or event.peer)
         self.ui.names[event.peer] = event.who
+        was_shown = self.ui.shown.get(event.was, "")
+        shown = reconnected_as(event.peer, event.was, was_shown) if event.was else None
+        if shown is not None:
+            self.ui.shown[event.peer] = shown
         if event.was and event.was != event.peer:
             self.levels.pop(event.was, None)  # a link taken over: its levels go on here
             for old, now in list(self.now_as.items()):
@@ -340,7 +350,7 @@ class _Commands(_FileCommands):
         can = "see and control your screen" if control else "see your screen"
         # walk38: /view offered to a viewer's host too, with no control to take back.
         back = "/view takes control back, " if control else ""
-        self.ui.say(f"{event.who!r} ({safe_text(event.peer)}) is back{after}: their connection"
+        self.ui.say(f"{_agents(self.ui, (event.peer,))} is back{after}: their connection"
                     f" had dropped; they {can} again, as you allowed ({back}/end or Ctrl-C"
                     " stops sharing)")
 

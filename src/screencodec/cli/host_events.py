@@ -128,7 +128,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
             # "1 fps rtt 2 ms" went on being shown of a link gone silent).
             quiet = silences is not None and ev.stats.peer in silences.told
             line = None if ui.asking or quiet else _shared(
-                ev.stats, status, asyncio.get_running_loop().time())
+                ev.stats, status, asyncio.get_running_loop().time(), ui.shown.get(ev.stats.peer))
             if line is not None:
                 ui.say(line, status=True)
         elif isinstance(ev, SessionEnded):

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BANNER", "CODE_GONE", "ENDED_BY_USER", "HOST_STOPPED", "LET_IN_WORDS", "NO_INPUT",
-    "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back", "_delivery",
-    "_in_users_words", "_left_unanswered", "_relay_status", "_shared", "_told",
+    "RECONNECTED", "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back",
+    "_delivery", "_in_users_words", "_left_unanswered", "_relay_status", "_shared", "_told",
+    "reconnected_as",
 ]
 
 #: The name its log lines had when all of the host was cli/host.py: kept, so that
@@ -156,11 +157,37 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     named = []
     for peer in viewers:
         who = ui.names.get(peer)
-        named.append(f"{who!r} ({safe_text(peer)})" if who else safe_text(peer))
+        where = safe_text(ui.shown.get(peer, peer))
+        named.append(f"{who!r} ({where})" if who else where)
     return ", ".join(named)
 
 
-def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
+#: How an agent back on a new link is shown after its address (reconnected_as).
+RECONNECTED = ", reconnected"
+#: A peer name the host made unique (session/host.py: "NAME #N").
+_NUMBERED = re.compile(r"(.*) #\d+", re.DOTALL)
+
+
+def reconnected_as(peer: str, was: str, was_shown: str = "") -> str | None:
+    """How to show ``peer``, a link that took up the session of the lost
+    link ``was`` (shown as ``was_shown``, "" for as itself): "NAME,
+    reconnected" when the host numbered it only because ``was`` (or an
+    earlier link of the session) held NAME, where NAME is how ``was`` was
+    shown (so two agents of one address that both came back stay apart:
+    "ADDR, reconnected" and "ADDR #2, reconnected"); None when its name is
+    its own (a new address: shown as it is)."""
+    found = _NUMBERED.fullmatch(peer)
+    if found is None:
+        return None
+    before = _NUMBERED.fullmatch(was)
+    base = before[1] if before is not None else was
+    if found[1] != base:
+        return None
+    return f"{(was_shown or was).removesuffix(RECONNECTED)}{RECONNECTED}"
+
+
+def _shared(stats: LinkStats, status: StatusLines, now: float,
+            shown: str | None = None) -> str | None:  # fmt: skip
     """A viewer's ``[shared]`` line, or None when it is not due: it is
     printed when the link gets slow or fast again, input is dropped or the
     screen starts or stops changing (at once: StatusLines.due), and
@@ -176,7 +203,8 @@ def _shared(stats: LinkStats, status: StatusLines, now: float) -> str | None:
     # is the agent's, ignored (the customer's own use of it, no control yet).
     dropped = f", their input ignored: {stats.input_dropped}" if stats.input_dropped else ""
     rate = "still," if status.still(stats.peer) else f"{stats.fps:.0f} fps"
-    return status.fit(f"[shared] {safe_text(stats.peer, 60)}: {rate}"
+    # ``shown``: how the terminal names this peer elsewhere (reconnected_as).
+    return status.fit(f"[shared] {safe_text(shown or stats.peer, 60)}: {rate}"
                       f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
 
 

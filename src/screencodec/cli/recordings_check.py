@@ -293,13 +293,49 @@ def _check_directory(directory: Path) -> None:
         raise _NoDirectoryError(f"{directory}: not a directory")
 
 
+def _resumes(path: Path) -> str | None:
+    """The file name of the recording ``path`` resumes (a resumed link's:
+    docs/recording.md "A resumed link"); None when it resumes none, or its
+    log does not read without a key (sealed: prune cannot tell)."""
+    from screencodec.recording import RecordingReader
+    from screencodec.recording.reader import earlier_named
+
+    try:
+        with RecordingReader(path) as reader:
+            named = earlier_named(reader)
+    except (ScreencodecError, OSError):
+        return None
+    earlier = named[0] if named is not None else None
+    name = earlier.get("file") if isinstance(earlier, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def _prune(args: argparse.Namespace) -> int:
-    from screencodec.recording import RetentionPolicy, prune
+    from screencodec.recording import RetentionPolicy
+    from screencodec.recording.retention import delete, judge
 
     _check_directory(args.directory)
-    gone = prune(args.directory, RetentionPolicy(args.days, args.max_size), dry_run=args.dry_run)
-    for path in gone:  # a name anyone who can write the directory chose
-        _say(("would delete " if args.dry_run else "deleted ") + str(path))
+    # Each file with why it goes or stays (walk44: files went without a
+    # reason, and nothing was said of those kept).
+    verdicts = judge(args.directory, RetentionPolicy(args.days, args.max_size))
+    gone = [v.path for v in verdicts if v.delete]
+    if not args.dry_run:
+        gone = delete(verdicts)  # not one another prune deleted first: its line
+    names = {p.name for p in gone}
+    for verdict in verdicts:  # a name anyone who can write the directory chose
+        why = verdict.why
+        if verdict.delete and verdict.path in gone:
+            verb = "would delete" if args.dry_run else "deleted"
+        elif verdict.delete:
+            continue
+        else:
+            verb = "kept"
+            earlier = _resumes(verdict.path) if names else None
+            if earlier in names:  # a session's later link kept, its start not
+                now = "would be deleted now" if args.dry_run else "deleted now"
+                why += (f"; it resumes the session of {earlier}, {now}: the session's start"
+                        " is no longer here")  # fmt: skip
+        _say(f"{verb} {verdict.path}: {why}")
     if not gone:
         cap = "" if args.max_size is None else " and together they fit in --max-size"
         days = f"{args.days:g} day" + ("" if args.days == 1 else "s")

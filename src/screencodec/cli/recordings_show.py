@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from screencodec.cli.recordings_check import (
 )
 from screencodec.cli.recordings_lines import _LINE, _say
 from screencodec.errors import ScreencodecError
-from screencodec.transport.channel.display import counted
+from screencodec.transport.channel.display import counted, safe_text
 
 if TYPE_CHECKING:
     from screencodec.recording import RecordingReader
@@ -215,8 +216,10 @@ def _export(args: argparse.Namespace) -> int:
         marked: list[Any] = []
         strict = not args.unverified
         if args.mp4:
-            res = export_mp4(r, args.mp4, fps=args.fps, cursor=not args.no_cursor,
-                             strict=strict, unverified=unverified)  # fmt: skip
+            with _Encoding(args.mp4) as shown:
+                res = export_mp4(r, args.mp4, fps=args.fps, cursor=not args.no_cursor,
+                                 strict=strict, unverified=unverified,
+                                 on_frame=shown.frame)  # fmt: skip
             print(f"{args.mp4}: {counted(res['frames'], 'frame')}, {res['duration']:.2f} s, "
                   f"{res['bytes']} bytes{'; ' + res['unverified'] if res['unverified'] else ''}")
             marked += res["failures"]
@@ -234,6 +237,35 @@ def _export(args: argparse.Namespace) -> int:
             n = export_srt(r, args.srt)
             print(f"{args.srt}: {counted(n, 'subtitle')} (who had the input)")
     return _chain_end(chain, _unverified_end(args, code, marked))
+
+
+class _Encoding:
+    """How far ``export --mp4`` has gone, on a terminal only: one line
+    rewritten in place at most once a second, cleared at the end (walk44:
+    a 6-minute session took a minute to export on a loaded machine, the
+    terminal silent meanwhile; a script's output stays as it was)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.shown = sys.stderr.isatty()
+        self._next = 0.0
+
+    def frame(self, done: int, frames: int) -> None:
+        now = time.monotonic()
+        if not self.shown or now < self._next or done >= frames:
+            return
+        self._next = now + 1.0
+        line = f"writing {self.path}: {100 * done // frames} % ({done} of {frames} frames)"
+        sys.stderr.write(f"\r{safe_text(line, 300)}\x1b[K")
+        sys.stderr.flush()
+
+    def __enter__(self) -> _Encoding:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.shown and self._next:
+            sys.stderr.write("\r\x1b[K")  # the outcome's own line follows
+            sys.stderr.flush()
 
 
 def _log_lines(events: int, parts: int) -> str:

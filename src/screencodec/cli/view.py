@@ -409,6 +409,16 @@ def _ask_password() -> str | None:
         return None
 
 
+def _ending_words(exc: BaseException) -> str:
+    """The last line of a viewer that ``exc`` ended. A refusal (the host's
+    user said no, a wrong password, a code nobody holds, the host or relay
+    busy) is told as its plain sentence, its status non-zero: a person's no
+    is not a program's error (walk44: "error: the host's user declined")."""
+    if exit_status(exc) in (Exit.REFUSED, Exit.WRONG_PASSWORD):
+        return str(exc)
+    return f"error: {exc}"
+
+
 def run_view(args: argparse.Namespace) -> int:
     if (args.address is None) == (args.relay is None):
         print("give either HOST:PORT or --relay HOST:PORT", file=sys.stderr)
@@ -463,12 +473,12 @@ def run_view(args: argparse.Namespace) -> int:
                     sys.stdout = real_stdout
     except OSError as exc:
         if isinstance(exc, ScreencodecError):
-            print(f"error: {exc}", file=sys.stderr)
+            print(_ending_words(exc), file=sys.stderr)
         else:  # --web-port in use, for instance
             print(f"error: {exc.strerror or exc}", file=sys.stderr)
         return exit_status(exc)
     except (ScreencodecError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_ending_words(exc), file=sys.stderr)
         return exit_status(exc)
     # A KeyboardInterrupt (a second Ctrl-C while leaving) goes on up: cli.main
     # makes it exit status 130 (it was 0, as if the session ended in order).

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AWAY",
     "FILE_NOT_NOW",
+    "LOCAL_USE",
     "NOTHING_KEPT",
     "NOT_CONFIRMED",
     "NOT_DELIVERED",
@@ -402,6 +403,21 @@ def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = Fa
 _SENDER_ENDED = "the session ended"
 
 
+#: The host dropped what the agent typed while its user used their own mouse
+#: or keyboard (its Notice.LOCAL_USER_ACTIVE, once a stretch of their use).
+#: Our words, not the host's text (a peer's).
+LOCAL_USE = ("(the host's user is using their own mouse or keyboard: what you send their"
+             " keyboard meanwhile is ignored, not typed later; type it again once they stop)")
+
+
+def _input_ignored(msg: m.Message) -> None:
+    """Say that the host ignored this agent's keys for its user's own use
+    (walk44: a /type of 205 characters, 195 of them dropped so, said only
+    'sent 205 characters', the host's status line 'their input ignored: 195')."""
+    if isinstance(msg, m.Notice) and msg.code == m.Notice.LOCAL_USER_ACTIVE:
+        tell(LOCAL_USE)
+
+
 #: The most rows of the host's screen list printed (the wire allows 64).
 _SCREENS_SHOWN = 16
 
@@ -536,7 +552,12 @@ class _Conversation:
         self.viewer = viewer
         self.away = False  #: the link is being taken up again (:meth:`reconnecting`)
         screens = _Screens(viewer)
-        viewer.on_message = screens.seen
+
+        def seen(msg: m.Message) -> None:
+            screens.seen(msg)
+            _input_ignored(msg)
+
+        viewer.on_message = seen
         # Subscribed now, before the viewer's run reads a message: a line
         # the host kept for the resume may be its first (transport/session/chat.py).
         events = viewer.events()

@@ -16,6 +16,7 @@ import json
 import math
 import struct
 import zlib
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -246,6 +247,7 @@ def export_mp4(
     source: RecordingReader | Chain, path: Path, *, fps: float = 10.0, crf: int = 23,
     preset: str = "veryfast", seconds: float | None = None, cursor: bool = True,
     strict: bool = True, unverified: str = "",
+    on_frame: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Encode the recording (its first ``seconds``, default all) as H.264 MP4,
     the pointer drawn in unless ``cursor`` is False; returns frames,
@@ -260,7 +262,8 @@ def export_mp4(
     ffprobe shows) starts with UNVERIFIED and names the first failure, as
     it does when ``unverified`` (why the whole recording is not verified)
     is given. A :class:`Chain`: its parts as one session, on the session's
-    clock."""
+    clock. ``on_frame(done, frames)`` is called after each frame written
+    (a command's progress line: walk44, a minute of silence for 6 min)."""
     try:
         import av
     except ImportError:
@@ -312,6 +315,8 @@ def export_mp4(
                 frame.pts = k
                 for packet in stream.encode(frame):
                     out.mux(packet)
+                if on_frame is not None:
+                    on_frame(k + 1, frames)
             for packet in stream.encode(None):
                 out.mux(packet)
         if note:

@@ -48,8 +48,8 @@ from screencodec.recording.reader import header_start
 from screencodec.transport.channel.display import safe_text
 
 __all__ = [
-    "DEFAULT_DAYS", "RetentionPolicy", "being_written", "hold", "parse_size", "prune",
-    "recording_start", "stated_start",
+    "DEFAULT_DAYS", "RetentionPolicy", "Verdict", "being_written", "delete", "hold", "judge",
+    "parse_size", "prune", "recording_start", "size_words", "stated_start",
 ]  # fmt: skip
 
 _log = logging.getLogger(__name__)
@@ -176,28 +176,52 @@ def _warn(path: Path, why: str) -> None:
                  why)  # fmt: skip
 
 
-def prune(
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What retention does with one recording, and why, in words a person
+    reads (``recordings prune`` prints each: walk44, it deleted files
+    without a reason, and said nothing of what it kept)."""
+
+    path: Path
+    delete: bool
+    why: str
+
+
+def _days_words(days: float) -> str:
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
+def _age_words(start: float, now: float) -> str:
+    if start > now + 60:  # a clock wrong where it was made (or the file's claim)
+        return "its stated start is later than now"
+    age = max(0.0, now - start) / 86400
+    if age < 1:
+        return "started less than a day ago"
+    return f"started {age:.0f} day{'' if round(age) == 1 else 's'} ago"
+
+
+def judge(
     directory: Path,
     policy: RetentionPolicy,
     *,
     keep: set[Path] | frozenset[Path] = frozenset(),
     now: float | None = None,
-    dry_run: bool = False,
     on_skip: Callable[[Path, str], None] = _warn,
-) -> list[Path]:
-    """Apply ``policy`` to ``directory``; returns the files deleted (oldest
-    first). A file made by a newer version whose start this one cannot read
-    is neither deleted nor counted as deletable: ``on_skip(path, why)``
-    (default: a warning in the log, which a command prints on stderr)."""
+) -> list[Verdict]:
+    """What :func:`prune` would do with each recording in ``directory``
+    (oldest first, those it deletes and those it keeps), each with why; a
+    file whose start this version cannot read is ``on_skip``'s, not listed."""
     now = time.time() if now is None else now
     keep = {Path(p).resolve() for p in keep}
     files: list[tuple[float, int, Path]] = []
+    held: list[Verdict] = []
     with os.scandir(directory) as entries:
         for entry in entries:
             path = Path(entry.path)
             if not entry.is_file(follow_symlinks=False) or path.suffix != ".screc":
                 continue
             if path.resolve() in keep or being_written(path):
+                held.append(Verdict(path, False, "being recorded now (a host writes it)"))
                 continue
             start = stated_start(path)
             if isinstance(start, str):
@@ -211,25 +235,74 @@ def prune(
                 continue  # no longer the file listed (_open_file)
             files.append((info.st_mtime if start is None else start, info.st_size, path))
     files.sort()
-    doomed: list[Path] = []
+    why: dict[Path, tuple[bool, str]] = {}
     if policy.days is not None:
         limit = now - policy.days * 86400
-        doomed = [p for start, _, p in files if start < limit]
-        files = [f for f in files if f[2] not in doomed]
+        for start, _, path in files:
+            age = _age_words(start, now)
+            if start < limit:
+                why[path] = (True, f"{age}, past the retention of {_days_words(policy.days)}")
+            else:
+                why[path] = (False, f"{age}, within the retention of {_days_words(policy.days)}")
+    left = [f for f in files if not why.get(f[2], (False, ""))[0]]
     if policy.max_bytes is not None:
-        total = sum(size for _, size, _ in files) + sum(_size(p) for p in keep)
-        for _, size, path in files:
+        total = sum(size for _, size, _ in left) + sum(_size(p) for p in keep)
+        cap = size_words(policy.max_bytes)
+        for _, size, path in left:
             if total <= policy.max_bytes:
                 break
-            doomed.append(path)
+            over = f"the oldest while the folder held {size_words(total)}, over the --max-size"
+            over += f" of {cap}"
+            aged = why.get(path, (False, ""))[1]
+            why[path] = (True, f"{aged}; {over}" if aged else over)
             total -= size
-    if dry_run:
-        return doomed
+        fits = f"the folder's recordings fit in the --max-size of {cap}"
+        for _, _, path in left:
+            if not why.get(path, (False, ""))[0]:
+                kept = why.get(path, (False, ""))[1]
+                why[path] = (False, f"{kept}; {fits}" if kept else fits)
+    verdicts = [Verdict(p, *why.get(p, (False, "no limit applies"))) for _, _, p in files]
+    return verdicts + held
+
+
+def size_words(size: int) -> str:
+    """``size`` bytes as a person reads it (1.5G, 300M, 12K, 900 bytes)."""
+    for unit in ("T", "G", "M", "K"):
+        if size >= _UNITS[unit]:
+            return f"{size / _UNITS[unit]:.3g}{unit}"
+    return f"{size} bytes"
+
+
+def delete(verdicts: list[Verdict]) -> list[Path]:
+    """Delete the files ``verdicts`` delete; returns those deleted (one
+    another prune deleted first is not: it says so, not this one)."""
     deleted = []
-    for path in doomed:
+    for verdict in verdicts:
+        if not verdict.delete:
+            continue
         try:
-            path.unlink()
+            verdict.path.unlink()
         except FileNotFoundError:
-            continue  # another prune's: it says so, not this one
-        deleted.append(path)
+            continue
+        deleted.append(verdict.path)
     return deleted
+
+
+def prune(
+    directory: Path,
+    policy: RetentionPolicy,
+    *,
+    keep: set[Path] | frozenset[Path] = frozenset(),
+    now: float | None = None,
+    dry_run: bool = False,
+    on_skip: Callable[[Path, str], None] = _warn,
+) -> list[Path]:
+    """Apply ``policy`` to ``directory``; returns the files deleted (oldest
+    first). A file made by a newer version whose start this one cannot read
+    is neither deleted nor counted as deletable: ``on_skip(path, why)``
+    (default: a warning in the log, which a command prints on stderr).
+    :func:`judge` says why of each."""
+    verdicts = judge(directory, policy, keep=keep, now=now, on_skip=on_skip)
+    if dry_run:
+        return [v.path for v in verdicts if v.delete]
+    return delete(verdicts)

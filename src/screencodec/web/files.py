@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.sidechannels import NOT_SAVED, FileOfferInfo, write_all
 from screencodec.web.schema import PageProtocolError, fit
 
@@ -65,6 +66,10 @@ class PageFiles:
         self._send = send
         self.served = served
         self._tmp = tempfile.TemporaryDirectory(prefix="screencodec-web-")
+        #: ``view --web --download-dir DIR``: each file from the host is kept
+        #: in DIR, and its row says so (walk44: "received [Save]" alone, the
+        #: file already in DIR); None: a folder removed at the end.
+        self.kept_in: Path | None = None
         self._uploads: dict[int, _Upload] = {}
         #: the page's open questions: their answers, and the offers they ask about
         self._questions: dict[int, tuple[asyncio.Future[bool], FileOfferInfo]] = {}
@@ -238,7 +243,10 @@ class PageFiles:
         to it, and the question it answers (``offer``), whose row it ends."""
         n = len(self.served) + 1
         self.served[n] = path
-        msg = {"t": "file_received", "id": n, "name": path.name[:255], "size": size}
+        msg: dict[str, Any] = {"t": "file_received", "id": n, "name": path.name[:255],
+                               "size": size}  # fmt: skip
+        if self.kept_in is not None:  # the agent's own folder: the row says where it is
+            msg["saved"] = fit(safe_text(path, 1000), 1000)
         offer = self._accepted.pop(transfer, None)
         if offer is not None:
             msg["offer"] = offer

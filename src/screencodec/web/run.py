@@ -315,6 +315,7 @@ class WebViewer:
                     f"saved {safe_text(path.name, 255)!r} ({amount(size)}) from the user in"
                     f" {safe_text(path, 1000)}")  # fmt: skip
             files = bridge.make_files(server.files)
+            files.kept_in = opts.download_dir
             bridge.status("Connecting to the host...")
             try:
                 channel = await self._unless_leaving(self._connect())

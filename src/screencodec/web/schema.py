@@ -151,8 +151,9 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("ended", "reason", ""),
         # answered: replayed to a reloaded page once the agent answered
         ("file_offer", "id name size", "answered"),
-        # offer: the file_offer (question) this file answers, when known
-        ("file_received", "id name size", "offer"),
+        # offer: the file_offer (question) this file answers, when known;
+        # saved: where it is kept in the agent's folder (view --web --download-dir)
+        ("file_received", "id name size", "offer saved"),
         # pct: how much of an accepted upload went to the host (state "sending")
         ("file_progress", "id state", "text name pct"),
         # a host's file not saved here: refused unasked, or could not be

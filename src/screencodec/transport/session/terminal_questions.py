@@ -140,6 +140,11 @@ class TerminalQuestions:
         #: Woken as a question closes, or reads a line it does not take.
         self._read_moved: list[asyncio.Future[None]] = []
         self.names: dict[str, str] = {}
+        #: How a peer is shown where not as itself: an agent back on a new
+        #: link whose unique name is its lost link's with " #N" (through a
+        #: relay both come from one address) reads "..., reconnected", not
+        #: as a second agent (walk44; cli/host_lines.reconnected_as).
+        self.shown: dict[str, str] = {}
         try:
             # Start reading now, so lines typed before the first question are
             # seen, and discarded, as typed-ahead (needs the running loop).

@@ -377,7 +377,7 @@ export async function main({ key, base, save }) {
         ui.fileOffer(m.id, m.name, m.size, m.answered || null);
         break;
       case "file_received":
-        ui.fileReceived(m.id, m.name, m.size, m.offer ?? null);
+        ui.fileReceived(m.id, m.name, m.size, m.offer ?? null, m.saved ?? null);
         break;
       case "file_failed":
         // A host's file refused here, or accepted and not saved (disk full,

@@ -45,7 +45,8 @@ const KINDS = {
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
 // may carry a reason, the upload's name and how much of it went ("sending"), level why control cannot be had,
 // notice the host's code, a replayed file_offer the agent's answer,
-// file_received and file_failed the offer they answer, the agent's own chat
+// file_received and file_failed the offer they answer (file_received where
+// it is kept in the agent's folder, with --download-dir), the agent's own chat
 // line its number and its state: held, waiting or lost (typed while the link
 // was down or before the session was joined), sent, delivered, unconfirmed,
 // undelivered or backlog (ui.js chatLine).
@@ -55,7 +56,7 @@ const OPTIONAL = {
   level: { unavailable: str(1000) },
   notice: { code: int(0, 65535) },
   file_offer: { answered: oneOf("accepted", "declined") },
-  file_received: { offer: int(0, 2 ** 32) },
+  file_received: { offer: int(0, 2 ** 32), saved: str(1000) },
   file_failed: { offer: int(0, 2 ** 32) },
 };
 

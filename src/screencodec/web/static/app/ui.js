@@ -526,13 +526,17 @@ export class UI {
   // `id` numbers the received files (the Save link's `files/N`); `offer` is
   // the question (fileOffer's id) this file answers: its row ends there. A
   // file without one (or whose row was forgotten) gets a row of its own.
-  fileReceived(id, name, bytes, offer = null) {
+  // `saved`: where it is kept in the agent's folder (view --web
+  // --download-dir): said, and the link saves a copy (walk44: "received
+  // [Save]" alone, the file already there).
+  fileReceived(id, name, bytes, offer = null, saved = null) {
     const key = offer === null ? null : `in${offer}`;
+    const got = saved === null ? "received " : `saved as ${shownText(saved, { cut: CUT.text })}; `;
     const row = key !== null && this.files.has(key)
-      ? this.fileRow(key, name, ` ${size(bytes)} from the user: received `)
-      : this.fileRow(`got${id}`, name, ` ${size(bytes)} received `);
+      ? this.fileRow(key, name, ` ${size(bytes)} from the user: ${got}`)
+      : this.fileRow(`got${id}`, name, ` ${size(bytes)} ${got}`);
     this.cancellable(row, null, false); // all of it came: nothing to cancel
-    const a = el("a", "Save");
+    const a = el("a", saved === null ? "Save" : "Save a copy");
     a.href = this.actions.fileUrl(id);
     a.download = name;
     row.li.append(a);
