@@ -45,7 +45,7 @@ from transport.helpers import LinkProxy, ended_lost
 from .cluster import RedisServer, relays, run, wait_for
 from .test_resume_rest_relay import _HOST_PROGRAM, _watching
 
-#: How long an agent retries (connect/reconnect, view's RESUME_WITHIN).
+#: How long an agent retries (connect/reconnect, view's --reconnect-for).
 _AGENT_RETRIES = 60.0
 
 

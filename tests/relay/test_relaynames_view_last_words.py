@@ -40,7 +40,7 @@ def test_views_last_line_gives_what_the_relay_said_of_the_host() -> None:
             session.proxy.cut()
             await session.lost()
             await wait_for(lambda: not relay.sessions)
-            args = argparse.Namespace(relay=("127.0.0.1", relay.port))
+            args = argparse.Namespace(relay=("127.0.0.1", relay.port), reconnect_for=60.0)
             with pytest.raises(AccessRefusedError) as last:  # the agent's last attempt
                 await connect_via_relay("127.0.0.1", relay.port, session.code,
                                         session.password)  # fmt: skip

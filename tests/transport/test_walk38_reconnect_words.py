@@ -16,7 +16,7 @@ worked a minute ago). Expected: each line says what happened in plain
 words. Real processes: the host and ``view`` programs, and between them a
 proxy that, once dark, passes nothing either way (new connections too), as
 a network gone silent does; the view's minute shortened
-(SCREENCODEC_TEST_RESUME_WITHIN) so the test takes about 25 s, not 75."""
+(`view --reconnect-for`) so the test takes about 25 s, not 75."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_walk38_a_silent_network_is_said_in_plain_words_to_the_end() -> None:
     proxy = _DarkeningProxy(port)
     try:
         view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
-                      env={"SCREENCODEC_TEST_RESUME_WITHIN": str(WITHIN)})
+                      "--reconnect-for", str(WITHIN))
         try:
             answer_when_asked(host)
             read_until(view, "[view] 320x240 decoded")
@@ -113,7 +113,8 @@ def test_walk38_the_web_pages_attempt_words_are_the_terminals() -> None:
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         creds = SessionCredentials()
-        args = argparse.Namespace(relay=None, address=("127.0.0.1", port), code=creds.code)
+        args = argparse.Namespace(relay=None, address=("127.0.0.1", port), code=creds.code,
+                                  reconnect_for=60.0)
         errors: list[BaseException] = []
         try:
             await reconnect(lambda: _connect(args, creds.password), within=12,
@@ -136,7 +137,8 @@ def test_walk38_the_web_pages_attempt_words_are_the_terminals() -> None:
     assert errors, "no attempt failed"
     assert attempt_words(errors[0], 60) == "connected, but no answer came back"
     assert attempt_words(last, 60) == "no answer within 60 s"
-    args = argparse.Namespace(relay=None, address=("127.0.0.1", 9), code="123456789")
+    args = argparse.Namespace(relay=None, address=("127.0.0.1", 9), code="123456789",
+                              reconnect_for=60.0)
     assert _rejoin_words(last, args) == "no answer within 60 s"
 
 

@@ -136,6 +136,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
         who=args.name, port=args.web_port, control=args.control,
         open_browser=not args.no_open, download_dir=args.download_dir, on_url=show,
         on_step=step, max_pixels=args.max_pixels, host_direct=not args.relay,
+        resume_within=args.reconnect_for,
         on_early_chat=lambda text: tell(f"host says: {safe_text(text, 1000)}"),  # as said_early
     )  # fmt: skip
     firsts = [True]

@@ -45,6 +45,9 @@ def register(subparsers: Any, summary: str) -> None:
                    help="leave S seconds after the host's user let you in (with --web: S"
                         " seconds after the start, the page's opening and the user's answer"
                         " included)")  # fmt: skip
+    v.add_argument("--reconnect-for", type=seconds, default=60.0, metavar="S",
+                   help="after a lost connection, try to take the session up again for S"
+                        " seconds (default 60: a host keeps a lost session that long)")  # fmt: skip
     v.add_argument("--snapshot", type=Path, metavar="FILE.png", help="write the last frame")
     v.add_argument("--snapshot-cursor", action="store_true",
                    help="draw the host's pointer into the snapshot")  # fmt: skip

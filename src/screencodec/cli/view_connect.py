@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
-import os
 import re
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -49,7 +47,6 @@ if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
 __all__ = [
-    "RESUME_WITHIN",
     "_Over",
     "_ViewError",
     "_connect",
@@ -233,22 +230,6 @@ def exit_status(exc: BaseException) -> Exit:
     return Exit.ERROR
 
 
-def _resume_within(value: str | None) -> float:
-    """SCREENCODEC_TEST_RESUME_WITHIN (a test's shorter retry) as seconds;
-    60 when unset or not a positive finite number (review38b: "abc" crashed
-    every ``view`` at import, "nan" or "-5" made its retry meaningless)."""
-    try:
-        seconds = float(value) if value is not None else 60.0
-    except ValueError:
-        return 60.0
-    return seconds if 0 < seconds < math.inf else 60.0
-
-
-#: How long a lost link is retried: the host keeps a lost session this long
-#: by default (HostConfig.resume_window).
-RESUME_WITHIN = _resume_within(os.environ.get("SCREENCODEC_TEST_RESUME_WITHIN"))
-
-
 def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
     """Why taking a lost link up again failed, from its last attempt: what
     the relay said of the session's host, if it knew it ("the host has not
@@ -260,14 +241,14 @@ def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
     from screencodec.transport.connect.reconnect import attempt_words, silent_host
 
     if (isinstance(exc, AccessRefusedError) and exc.code == RefuseCode.UNKNOWN_SESSION
-            and attempt_words(exc, RESUME_WITHIN) != _NO_SUCH_SESSION):  # fmt: skip
-        return attempt_words(exc, RESUME_WITHIN)
+            and attempt_words(exc, args.reconnect_for) != _NO_SUCH_SESSION):  # fmt: skip
+        return attempt_words(exc, args.reconnect_for)
     # An attempt the minute's end cut (a TimeoutError, no words of its own:
     # the line ended "could not reconnect:", walk38), or one that reached
     # something that never answered: not a first connection's "check the
     # address and port", which worked a minute ago.
     if isinstance(exc, asyncio.TimeoutError) or silent_host(exc):
-        return attempt_words(exc, RESUME_WITHIN)
+        return attempt_words(exc, args.reconnect_for)
     return _explain(exc, args)
 
 
@@ -325,15 +306,15 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
     from screencodec.transport.session.viewer import Viewer
 
     # Not "session ended: ...": the session goes on if the host takes it up again.
-    tell(reconnecting_line(_plain(reason), RESUME_WITHIN))
+    tell(reconnecting_line(_plain(reason), args.reconnect_for))
 
     def tried(attempt: int, error: BaseException | None) -> None:
         if error is not None and attempt % 4 == 1:  # a line now and then, not one a second
-            tell(f"still reconnecting: {attempt_words(error, RESUME_WITHIN)}")
+            tell(f"still reconnecting: {attempt_words(error, args.reconnect_for)}")
 
     try:
         done, channel = await _unless_left(
-            reconnect(lambda: _open(args, password), within=RESUME_WITHIN, on_attempt=tried,
+            reconnect(lambda: _open(args, password), within=args.reconnect_for, on_attempt=tried,
                       refused_is_final=not args.relay),
             left, cancel=True)  # fmt: skip
     except (ScreencodecError, OSError, asyncio.TimeoutError) as exc:
