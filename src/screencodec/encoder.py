@@ -121,7 +121,11 @@ class ScreenEncoder:
         within later budgets; text and UI stay lossless, except in a
         keyframe whose lossless part would take more than
         ``lossy_options.first_picture`` seconds of the rate (a first picture
-        that comes quickly, then is refined). Needs PyAV
+        that comes quickly, then is refined), and a delta update whose text
+        covers a quarter of the frame and would take more than
+        ``lossy_options.delta_picture`` seconds (a Page Down): its top rows
+        exact, the blocks below filled with their background and refined
+        after. Needs PyAV
         (``"auto"``: when installed). ``lossy_options`` tunes it. Without a
         rate, or with ``lossy=False``, everything is lossless except video
         regions, and ``set_rate`` only sets the video regions' bitrate.

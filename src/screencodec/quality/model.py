@@ -78,6 +78,10 @@ class LossyOptions:
         floor over fine grain) and more than the text: then the keyframe is
         made again with its text and UI exact and its stills coarse
         (``first_min_psnr``).
+    :param delta_picture: seconds of the rate a delta update's text may
+        take (the budget left, when more): past it the text below is filled
+        with each block's background and refined after, top down, so a Page
+        Down of a text page shows its top at once; 0: text always exact.
     :param first_min_psnr: the PSNR floor of a keyframe's stills when its
         text and UI are exact. A keyframe is refined to exact by the updates
         right after it, and over fine grain ``min_psnr`` asks a quantiser
@@ -102,6 +106,7 @@ class LossyOptions:
     min_still_area: int = 512
     max_stills: int = 6
     first_picture: float = 0.4
+    delta_picture: float = 0.15
     first_min_psnr: float = 26.0
 
     def __post_init__(self) -> None:
@@ -115,6 +120,8 @@ class LossyOptions:
             raise ValueError("lossless_slack must be at least 1")
         if not self.first_picture > 0:
             raise ValueError("first_picture must be positive")
+        if self.delta_picture < 0:
+            raise ValueError("delta_picture must not be negative")
         if not 0 < self.first_min_psnr <= self.min_psnr:
             raise ValueError("first_min_psnr must lie in (0, min_psnr]")
 
