@@ -28,6 +28,8 @@ from pathlib import Path
 
 from screencodec.transport.session.flow import CongestionControl
 
+from .test_flow import MBIT, simulate
+
 RATE = 3e6 / 8  # what TCP carries
 OWD = 0.020
 OFFSET = 7000.0  # the viewer's clock, anywhere
@@ -36,7 +38,6 @@ SEGMENT = 1448
 LOSSY = 8  # one update in this many loses a segment
 RETRANSMIT = 2 * OWD + 0.060  # the retransmit leaves this long after the lost segment
 TRACE = Path(__file__).parent.parent / "data" / "flow" / "reno2_drag.txt"
-MBIT = 1e6 / 8
 
 
 def _replay(cc: CongestionControl, *, told: bool) -> list[float]:
@@ -162,3 +163,28 @@ def test_a_queue_still_cuts_between_the_retransmits() -> None:
     targets, _ = _run(cc, 12.0, told=True, rate=rate)
     assert cc.congestion_events > cuts[0]
     assert _median(targets[-len(targets) // 4 :]) <= 0.45 * RATE
+
+
+class _Storm(CongestionControl):
+    """A controller whose socket retransmits before every receipt: every
+    update it answers is one a lost segment may have held."""
+
+    def receipt(self, seq: int, now: float, *args: float | None) -> float:
+        self.retransmits.observe(self.next_seq + 1, now)  # rises every time
+        return super().receipt(seq, now, *args)  # type: ignore[arg-type]
+
+
+def test_a_queue_of_seconds_is_cut_whatever_the_retransmits() -> None:
+    """Under a queue of seconds every update sees a retransmit on its way:
+    a delay over what a lost segment can hold is still a queue. A 4 Mbit/s
+    path that slows to 1 at 4 s, a retransmit before every receipt: the
+    target follows and the queue drains. With every such delay left out
+    (the first version of this change), no cut was made: the target stayed
+    3.6 Mbit/s on the 1 Mbit/s path, 0.44 s queued from 9 s on; now 4
+    cuts, 0.94 Mbit/s, 0.23 s."""
+    cc = _Storm()
+    run = simulate(cc, lambda t: 4 * MBIT if t < 4 else 1 * MBIT, 12.0)
+    assert cc.untimed > 100
+    assert cc.congestion_events >= 1
+    assert max(run.target_at(8.0, 12.0)) <= 1.0 * MBIT
+    assert run.queue_after(9.0) <= 0.3

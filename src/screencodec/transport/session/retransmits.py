@@ -18,9 +18,11 @@ receipt can forge it. :class:`Retransmits` keeps when the count was seen to
 rise; an update answered after a rise and sent before it, or within a round
 trip after it, may have waited behind the hole it filled or gone out while a
 loss-based TCP's window was halved (:meth:`Retransmits.since`): the flow
-control (:mod:`.flow`) neither times the link by its span nor counts its
-delay as a queue. A queue still shows on the updates no retransmit touched,
-and without loss nothing changes. The count is of the host's own segments
+control (:mod:`.flow`) does not time the link by its span, nor count its
+delay as a queue unless that is over what a hole can hold (under a queue
+of seconds every update sees a retransmit on its way). A queue still shows
+on the updates no retransmit touched, and without loss nothing changes.
+The count is of the host's own segments
 only (a lost receipt is the viewer's kernel's to resend); a tail-loss probe
 or a spurious timeout counts too: an update is then left out that need not
 have been, which costs one sample.
