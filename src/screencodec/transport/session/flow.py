@@ -280,8 +280,8 @@ class CongestionControl:
         #: timed as a viewer that only acks from then on (:mod:`.receipt_bound`)
         self.spans_doubt = SpanDoubt()
         #: when the host's own TCP retransmitted (fed by the send loop from
-        #: its socket): updates a lost segment held neither time the link nor
-        #: show its queue (:mod:`.retransmits`)
+        #: its socket): updates a lost segment held do not time the link, nor
+        #: show its queue up to what a hole can hold (:mod:`.retransmits`)
         self.retransmits = Retransmits()
         self.untimed = 0  #: receipts left out so
 
@@ -448,7 +448,7 @@ class CongestionControl:
             # reno at 2 %: the estimate fell to a tenth of the link).
             # Replaying a recorded run, a window from the send on only (no
             # round trip before) held the median target at 1.68 Mbit/s, not
-            # 2.0 (bulk TCP: 1.8-2.0).
+            # 2.0 (bulk TCP: 1.7-2.0).
             untimed = self.retransmits.since(last.at - self.min_rtt)
             self.untimed += untimed
             if not untimed or rtt - self.min_rtt > _HOLE_MOST:
