@@ -215,8 +215,8 @@ def test_a_viewer_that_stalls_does_not_pass_for_a_slower_link() -> None:
     rates: list[float] = []
     timed = cc._time_span
 
-    def time_span(*args: object) -> None:
-        timed(*args)  # type: ignore[arg-type]
+    def time_span(*args: object, **kwargs: bool) -> None:
+        timed(*args, **kwargs)  # type: ignore[arg-type]
         rates.append(cc.rate)
 
     cc._time_span = time_span  # type: ignore[method-assign]

@@ -169,7 +169,8 @@ def format_wire(r: SessionResult) -> str:
     doubted = "; the viewer's spans doubted" if r.extra.get("spans_doubted") else ""
     lines.append(f"  flow: {r.extra.get('rate_cuts', 0)} rate cuts,"
                  f" {r.extra.get('keyframes', 0)} keyframes, {r.extra.get('socket_held', 0)}"
-                 f" ticks held by the host's socket{doubted};"
+                 f" ticks held by the host's socket{doubted},"
+                 f" {r.extra.get('untimed', 0)} receipts untimed by its retransmits;"
                  f" target kbit/s each second: {' '.join(per_second)}")  # fmt: skip
     return "\n".join(lines)
 

@@ -563,6 +563,7 @@ async def _session(frames: FrameSequence, link: Link, host: Host, *, name: str,
     result.extra["keyframes"] = run.keyframes
     result.extra["socket_held"] = run.socket_held
     result.extra["spans_doubted"] = run.spans_doubted
+    result.extra["untimed"] = run.untimed
     result.extra["timeline"] = run.timeline
     if transfer is not None:
         result.extra["file"] = {"way": transfer.way, "bytes": transfer.size,
@@ -617,6 +618,7 @@ class _Run:
     #: and whether the viewer's spans came to be doubted
     socket_held: int = 0
     spans_doubted: bool = False
+    untimed: int = 0  # receipts a retransmit of ours may have held (flow44)
     timeline: list[tuple[float, float, float | None, int, int]] = field(default_factory=list)
 
 
@@ -754,6 +756,7 @@ async def _sample_flow(host: Host, run: _Run, period: float = 0.25) -> None:
             flow, stream = link.flow, link.stream
             run.cuts, run.keyframes = flow.congestion_events, stream.keyframes_sent
             run.socket_held, run.spans_doubted = stream.socket_bound.held, flow.spans_doubt.doubted
+            run.untimed = flow.untimed
             budget = None if stream.rate_set is None else stream.rate_set / 1000
             run.timeline.append((round(_CLOCK() - t0, 3), flow.target_rate() * 8 / 1000, budget,
                                  int(stream.quality.get("lossy_area", 0)), run.cuts))  # fmt: skip

@@ -121,6 +121,7 @@ class SpanDoubt:
 #: struct tcp_info (linux/tcp.h): the byte offsets of the fields read here.
 _TCPI_UNACKED = 24  # u32, segments in flight
 _TCPI_RTT = 68  # u32, microseconds
+_TCPI_TOTAL_RETRANS = 100  # u32, segments retransmitted, cumulative
 _TCPI_BYTES_ACKED = 120  # u64
 _TCPI_NOTSENT = 144  # u32
 _TCPI_MIN_RTT = 148  # u32, microseconds
@@ -151,6 +152,7 @@ class KernelState:
     acked: int  #: bytes the peer's TCP acknowledged, cumulative
     rtt: float  #: the kernel's smoothed round trip, seconds
     min_rtt: float  #: ... its minimum
+    retrans: int = 0  #: segments it retransmitted, cumulative (:mod:`.retransmits`)
 
 
 def kernel_state(transport: object) -> KernelState | None:
@@ -180,6 +182,7 @@ def kernel_state(transport: object) -> KernelState | None:
         acked=field(_TCPI_BYTES_ACKED, 8),
         rtt=field(_TCPI_RTT) / 1e6,
         min_rtt=field(_TCPI_MIN_RTT) / 1e6,
+        retrans=field(_TCPI_TOTAL_RETRANS),
     )
 
 

@@ -126,7 +126,12 @@ class Streamer:
     def on_receipt(
         self, seq: int, arrived: float | None = None, held: float = 0.0, span: float | None = None
     ) -> None:
-        self.flow.receipt(seq, time.monotonic(), arrived, held, span)
+        now = time.monotonic()
+        # The host's own retransmits up to this receipt (.retransmits): one
+        # may have held the update it answers.
+        state = kernel_state(getattr(getattr(self._link, "channel", None), "transport", None))
+        self.flow.retransmits.observe(None if state is None else state.retrans, now)
+        self.flow.receipt(seq, now, arrived, held, span)
         ks = self._keyframe_seq
         if ks is not None and (seq - ks) & 0xFFFFFFFF < 0x80000000:
             self._keyframe_seq = None
@@ -140,7 +145,9 @@ class Streamer:
             now = time.monotonic()
             bound = self.socket_bound
             channel = getattr(link, "channel", None)
-            bound.observe(kernel_state(getattr(channel, "transport", None)), now)
+            state = kernel_state(getattr(channel, "transport", None))
+            bound.observe(state, now)
+            self.flow.retransmits.observe(None if state is None else state.retrans, now)
             held = bound.delay()
             wait = max(next_tick - now, self.flow.delay(now), held)
             if wait > 0:
