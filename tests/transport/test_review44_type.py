@@ -21,7 +21,7 @@ import pytest
 
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.cli import view_typing
-from screencodec.cli.view_typing import Sent, Typing, type_text
+from screencodec.cli.view_typing import ON_THEIR_WAY, Sent, Typing, type_text
 from screencodec.transport import Host, HostConfig, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
@@ -30,7 +30,7 @@ from screencodec.transport.input.recording import RecordingInjector
 
 from .secure_fixtures import run
 from .test_input44_two_agents import _viewer
-from .test_type43_view_typing import _all_up, _joined, _output, xterm_log
+from .test_type43_view_typing import Hold, _all_up, _joined, _output, xterm_log
 from .test_walk43_view_types import _bash_ran
 
 __all__ = ["xterm_log"]  # the fixture, used by name
@@ -139,3 +139,56 @@ def test_a_type_on_a_link_that_stalls_then_flows_goes_whole_and_says_so(
         view.close()
         proxy.close()
         host.close()
+
+
+def test_a_type_whose_link_is_lost_does_not_count_what_went_down_with_it() -> None:
+    """The link holds mid-/type (type43's proxy: what the agent sends is not
+    read), 16 characters wait in this computer's buffers, then the link is
+    lost (the proxy goes: the view's connection ends). Found: once the
+    connection was closed its buffers read as empty (asyncio's cleared, the
+    socket's send queue no longer asked), so 'sent' counted the 16 that
+    went down with it: '(typing stopped: K+16 of 200 characters sent ...)'.
+    Expected: what had left when the link went, no more."""
+
+    async def main() -> tuple[int, int, int]:
+        host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
+                    injector=RecordingInjector(), config=HostConfig())  # fmt: skip
+        creds = SessionCredentials()
+        serves: list[asyncio.Task[str]] = []
+        listener = await listen_direct(
+            "127.0.0.1", 0, creds, lambda ch: serves.append(
+                asyncio.ensure_future(host.serve(ch))), timeouts=Timeouts())  # fmt: skip
+        proxy = Hold(listener.port)
+        viewer = await _viewer(proxy.port, creds)
+        running = asyncio.ensure_future(viewer.run())
+        try:
+            await asyncio.sleep(1.5)  # past the grant's in-flight window
+            proxy.hold()
+            sent = Sent(viewer, 200)
+            typing = asyncio.ensure_future(type_text(viewer, "h" * 200, sent, asyncio.Event()))
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 30
+            while not (sent.full() and sent.left == sent.pressed - ON_THEIR_WAY):
+                assert loop.time() < end, (sent.pressed, sent.left)
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1)  # the link holds: nothing more leaves
+            before = sent.left
+            await asyncio.to_thread(proxy.close)
+            while not viewer.channel.closed:
+                assert loop.time() < end + 30
+                await asyncio.sleep(0.05)
+            typing.cancel()
+            await asyncio.gather(typing, return_exceptions=True)
+            return before, sent.left, sent.pressed
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            await host.close()
+            await listener.close()
+            for task in serves:
+                task.cancel()
+            await asyncio.gather(*serves, return_exceptions=True)
+
+    before, after, pressed = run(main(), timeout=90)
+    assert pressed - before == ON_THEIR_WAY, (before, after, pressed)
+    assert after == before, (before, after, pressed)
