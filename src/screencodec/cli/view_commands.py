@@ -44,6 +44,7 @@ from screencodec.errors import ScreencodecError, SessionClosedError
 from screencodec.geometry import Monitor
 from screencodec.transport.channel.display import amount, safe_text
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.held_silence import is_agent_words
 from screencodec.transport.session.permissions import CONTROL, VIEW
 from screencodec.transport.session.sidechannels import (
     BEFORE_AN_ANSWER,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AWAY",
     "FILE_NOT_NOW",
+    "HELD_LET_GO",
     "LOCAL_USE",
     "NOTHING_KEPT",
     "NOT_CONFIRMED",
@@ -410,6 +412,12 @@ LOCAL_USE = ("(the host's user is using their own mouse or keyboard: what you se
              " keyboard meanwhile is ignored, not typed later; type it again once they stop)")
 
 
+#: A host's HELD_RELEASED notice not in its own words (held_silence.agent_words).
+HELD_LET_GO = ("(the host let go of the keys and mouse buttons you held down: nothing came"
+               " from you for a few seconds (your link went silent); press again what you"
+               " need)")  # fmt: skip
+
+
 def _input_ignored(msg: m.Message) -> None:
     """Say that the host ignored this agent's keys for its user's own use
     (walk44: a /type of 205 characters, 195 of them dropped so, said only
@@ -439,8 +447,10 @@ class _Screens:
         """A message from the host (the viewer's ``on_message``)."""
         if isinstance(msg, m.Notice) and msg.code == m.Notice.HELD_RELEASED:
             # input44: the host let go of what this agent held down after its
-            # link's silence; the host's words, through safe_text.
-            tell(f"({safe_text(msg.text, 300)})")
+            # link's silence. Its words as they came only if they are the
+            # host's sentence (the counts); any other text, ours (review44: a
+            # host put any line there in the view's voice).
+            tell(f"({msg.text})" if is_agent_words(msg.text) else HELD_LET_GO)
             return
         if not isinstance(msg, m.MonitorList):
             return

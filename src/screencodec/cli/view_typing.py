@@ -94,6 +94,7 @@ class Sent:
         self.total = total
         self._channel = viewer.channel
         self._ends: list[int] = []  #: the channel's bytes written after each character
+        self._left_open = 0  #: :attr:`left` when last asked while the channel was open
 
     def _count(self, name: str) -> int | None:
         value = getattr(self._channel, name, None)
@@ -112,7 +113,13 @@ class Sent:
         written, unacked = self._count("written"), self._count("unacked")
         if written is None or unacked is None:
             return len(self._ends)
-        return bisect.bisect_right(self._ends, written - unacked)
+        if getattr(self._channel, "closed", False):
+            # Its buffers read as empty once closed (asyncio clears its own,
+            # the socket is not asked): what waited in them went down with
+            # the link (review44: counted as sent, 16 too many).
+            return self._left_open
+        self._left_open = bisect.bisect_right(self._ends, written - unacked)
+        return self._left_open
 
     def full(self) -> bool:
         """Whether :data:`ON_THEIR_WAY` characters are on their way."""
@@ -217,8 +224,10 @@ async def type_text(viewer: Viewer, text: str, sent: Sent | None = None,
         if not await _press(viewer, [_char_keysym(ch)], ch):
             return BLIND
         sent.press_done()
-    # "sent" once they left this computer (input44), not once written.
-    if not await sent.wait(lambda: sent.left == n, stop):
+    # "sent" once they left this computer (input44), not once written. A
+    # /stop that comes when all have left stops nothing (review44: it said
+    # "typing stopped: 5 of 5 characters sent").
+    if not await sent.wait(lambda: sent.left == n, stop) and sent.left < n:
         return sent.stopped_words()
     # "sent", not "typed": the host drops what comes while its user uses
     # their own keyboard or once control was taken back (review43: "typed
@@ -296,13 +305,18 @@ class Typing:
         self._tasks.append(asyncio.ensure_future(self._key_after(self._tasks[-1], viewer, spec)))
 
     async def _key_after(self, before: asyncio.Task[None], viewer: Viewer, spec: str) -> None:
+        go = False
         try:
             await asyncio.wait([before])
         finally:
-            if not self._whole:  # stopped (/stop, Ctrl-C, the link), withheld or taken back
-                tell(f"(not pressed: {safe_text(spec.strip(), 40)}: the /type before it was"
-                     " stopped)")  # fmt: skip
-        if not self._whole:
+            # Not pressed when the /type was stopped (/stop, Ctrl-C, the link),
+            # withheld or taken back; nor when it went whole as a /stop came,
+            # all of it gone already (review44): that /stop meant this key.
+            go = self._whole and not self._stop.is_set()
+            if not go:
+                why = "a /stop came before it" if self._whole else "the /type before it was stopped"
+                tell(f"(not pressed: {safe_text(spec.strip(), 40)}: {why})")
+        if not go:
             return
         with contextlib.suppress(ScreencodecError):
             tell(await press(viewer, spec))

@@ -35,5 +35,12 @@ class InputInjector(abc.ABC):
         injector that queues input drops what of it is still queued (the
         agent lost control: XTestInjector, review41a)."""
 
+    def drop_queued(self) -> None:  # noqa: B027 - optional: nothing queued by default
+        """Drop the input still queued, but for its releases, and let go of
+        nothing: one agent of several lost control (review44: the host
+        cannot tell whose queued input is whose, and what the agent sent
+        before must not reach the desktop after; the other agent's held
+        keys stay down, and its releases still come)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources. Idempotent."""

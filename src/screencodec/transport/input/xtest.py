@@ -208,6 +208,8 @@ class XTestInjector(InputInjector, XTestWorker):
         # PASTE_SETTLE, a burst of pastes held what followed them for
         # seconds, injected after the revoke). Counted in voided_events.
         self._void_upto = 0
+        # drop_queued's mark: up to it, only the releases are carried out.
+        self._drop_upto = 0
         #: The agent's actions dropped because :meth:`release_all` came
         #: while they still waited in the queue.
         self.voided_events = 0
@@ -272,6 +274,15 @@ class XTestInjector(InputInjector, XTestWorker):
         with self._cond:
             self._void_upto = self._queued
             self._submit(self._do_release_all)
+
+    def drop_queued(self) -> None:
+        """Drop the actions still queued but for the releases of keys and
+        buttons, and let go of nothing (review44: one of two agents with
+        control had its control taken back; :meth:`release_all` would let
+        go of the other's held keys, and without it the first agent's
+        input queued behind pastes reached the desktop ~2 s after)."""
+        with self._cond:
+            self._drop_upto = self._queued
 
     def owns_position(self, pos: tuple[int, int]) -> bool:
         """Whether the pointer at ``pos`` may be where this injector put it:

@@ -45,6 +45,7 @@ class XTestWorker(XTestKeys):
     _reached: int
     _flush_at: int
     _void_upto: int
+    _drop_upto: int
     voided_events: int
     _actions: frozenset[Callable[..., None]]
     _agent_actions: frozenset[Callable[..., None]]
@@ -75,7 +76,9 @@ class XTestWorker(XTestKeys):
                     self._cond.notify_all()
                 self._cond.wait_for(lambda: bool(self._queue))
                 fn, args = self._queue.popleft()
-                void = taken < self._void_upto and fn in self._agent_actions
+                void = fn in self._agent_actions and (
+                    taken < self._void_upto
+                    or (taken < self._drop_upto and not self._lets_go(fn, args)))
             taken += 1
             if void:
                 self.voided_events += 1
@@ -86,6 +89,10 @@ class XTestWorker(XTestKeys):
                     self._reached = taken
                     self._cond.notify_all()
                 return
+
+    def _lets_go(self, fn: Callable[..., None], args: tuple[Any, ...]) -> bool:
+        """Whether the queued action is a key's or button's release."""
+        return fn in (self._do_key, self._do_button) and not args[1]
 
     def _guarded(self, fn: Callable[..., None], *args: Any) -> None:
         from Xlib.error import ConnectionClosedError, XError

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any, Protocol
 
 from screencodec.errors import ScreencodecError
@@ -36,7 +37,8 @@ from screencodec.transport.session.events import Event, InputLetGo, held_words
 from screencodec.transport.session.input_gate import InputGate
 from screencodec.transport.session.permissions import CONTROL, Permission
 
-__all__ = ["HELD_SILENCE", "Watched", "agent_words", "let_go_when_silent", "untold"]
+__all__ = ["HELD_SILENCE", "Watched", "agent_words", "is_agent_words", "let_go_when_silent",
+           "untold"]  # fmt: skip
 
 _WARM = Timeouts().warm or 3.0
 
@@ -81,6 +83,20 @@ def agent_words(keys: int, buttons: int, silence: float) -> str:
     return (f"the host let go of the {held_words(keys, buttons)} you held down: nothing"
             f" came from you for {silence:g} s (your link went silent); press again"
             " what you need")  # fmt: skip
+
+
+#: :func:`agent_words`' own sentences, and nothing else (review44: the view
+#: printed any text of a ``HELD_RELEASED`` notice as its own line).
+_AGENT_WORDS = re.compile(
+    r"the host let go of the (?:\d{1,6} keys?(?: and \d{1,6} mouse buttons?)?"
+    r"|\d{1,6} mouse buttons?) you held down: nothing came from you for \d{1,4}(?:\.\d{1,3})?"
+    r" s \(your link went silent\); press again what you need")
+
+
+def is_agent_words(text: str) -> bool:
+    """Whether ``text`` is one of :func:`agent_words`' sentences (a host's
+    notice of another text is not shown as it came)."""
+    return _AGENT_WORDS.fullmatch(text) is not None
 
 
 def _quiet_since(link: Watched) -> float | None:

@@ -138,8 +138,11 @@ class HostRuntime:
         alone: ``release_all`` then, which also drops its input still
         queued (review41a); with another, each of its keys and buttons is
         released as its own agent's release would be, but for one another
-        agent holds too (theirs then), and its input already queued is
-        still carried out (the injector does not know whose it is)."""
+        agent holds too (theirs then). The injector does not know whose
+        queued input is whose: all of it is dropped then but for releases
+        (``drop_queued``; review44: a revoked agent's move, queued behind
+        its pastes, reached the desktop 2 s after the revoke), so the other
+        agent may lose what it sent in the last moments, never a release."""
         assert isinstance(link, ViewerLink)
         inj = self.injector
         others = [o for o in self.links if o is not link and CONTROL in o.level]
@@ -148,6 +151,7 @@ class HostRuntime:
             for o in self.links:
                 o.gate.let_go()
         elif inj is not None:
+            inj.drop_queued()
             kept = set().union(*(o.gate.holding for o in others))
             for kind, n in sorted(link.gate.holding - kept):
                 if kind == "button":

@@ -74,9 +74,11 @@ export function shownText(text, { cut = Infinity } = {}) {
 
 // The host's Notice codes (docs/transport.md) whose notice is about a moment,
 // not the session: input dropped for lack of a grant, the local user using
-// the input. They leave the bar after `ttlMs`, or once the agent's input has
-// gone `quietMs` without the host saying again that it dropped it.
-const TRANSIENT = new Set([1, 2]);
+// the input, the host letting go of the keys held through a silent link (8:
+// review44, it stayed in the bar for good after the agent pressed again).
+// They leave the bar after `ttlMs`, or once the agent's input has gone
+// `quietMs` without the host saying again that it dropped it.
+const TRANSIENT = new Set([1, 2, 8]);
 export const CONTROL_UNAVAILABLE = 4;
 // Notices that answer a request for control with a no: the bridge's own (0:
 // the user declined, the host did not answer) and the host's refusal without
