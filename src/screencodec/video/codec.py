@@ -33,6 +33,7 @@ __all__ = [
     "CODEC_H264",
     "FLAG_420",
     "FLAG_IDR",
+    "HEADROOM",
     "MAX_STREAMS",
     "MAX_VIDEO_COVERAGE",
     "MAX_VIDEO_OPS",
@@ -41,6 +42,7 @@ __all__ = [
     "VIDEO_SPEC",
     "VideoDecoder",
     "VideoStream",
+    "ceiling",
 ]
 
 #: codec, flags, stream id, frame number
@@ -54,13 +56,32 @@ FLAG_420 = 2
 STILL_STREAM_ID = 0
 #: Streams a viewer keeps decoders for; the least recently used is dropped.
 MAX_STREAMS = 8
-#: A stream that is asked for a rate this far above the rate its encoder was
-#: opened with gets a new encoder (and an IDR); below it, it stays capped at
-#: the opening rate, so a controller probing upward in small steps does not
-#: cost an IDR per step.
-_RESTART_UP = 1.5
-#: ... and this far below: x264 lowers an open stream's average live, but its
-#: VBV maximum stays, so far below it single pictures could overshoot.
+#: A stream whose rate can move (``VideoStream.set_bitrate``) opens its
+#: encoder with a ceiling this far above the rate it is asked for; up to the
+#: ceiling the rate moves live (x264 follows a live target only up to the
+#: ceiling it was opened with, see video.h264), above it a new encoder (an
+#: IDR) opens at the new rate with the same headroom. 2x (video44): a rate
+#: that comes back 1 -> 2.7 -> 4 costs one IDR (at 2.7), and a live target
+#: never goes past twice the rate the stream was opened at. video43's 4x
+#: followed a drop to a quarter without an IDR, but a session's lag after
+#: the drop came higher (benchmarks/RESULTS.md, video43 and video44).
+HEADROOM = 2.0
+#: ... but never above this (bits per second) unless the rate is: x264
+#: declares the level of the VBV maximum in the SPS (a 1080p stream at 80
+#: Mbit/s: level 4.0, under a 320 ceiling 5.0), and the web viewer hands
+#: that level to the browser's decoder, which asks for 5.1 at most.
+_CEILING_MAX = 50_000_000
+
+
+def ceiling(bitrate: int, /) -> int:
+    """The VBV maximum a stream asked for ``bitrate`` is opened with."""
+    return max(bitrate, min(int(HEADROOM * bitrate), _CEILING_MAX))
+
+
+#: ... and a rate below this part of the rate it was opened at opens a new
+#: encoder too: below its opening rate a picture may still take a VBV buffer
+#: of one picture at that rate, so far below it single pictures could
+#: overshoot (here at most twice the per-picture share of the rate).
 _RESTART_DOWN = 0.5
 #: VIDEO ops one update may hold: one picture per stream a viewer keeps (an
 #: encoder sends at most one per region, and has at most 4 regions).
@@ -105,19 +126,24 @@ class VideoStream:
 
     def set_bitrate(self, bitrate: int | None, /, *, qp_max: int | None = None) -> None:
         """Retarget the stream (None: back to constant quality, the options'
-        CRF). Small changes apply live from the next picture; a change of rate
-        control mode, or of the rate by more than the restart factors, opens a
-        new encoder (with ``qp_max`` as its quality floor), and the next
-        picture is an IDR."""
-        top = self._enc.max_bitrate
+        CRF). A rate within the encoder's range (``_RESTART_DOWN`` of the
+        rate it was opened at up to its ceiling) applies live from the next
+        picture; outside it, or a change of rate control mode, opens a new
+        encoder (``ceiling`` of the rate, ``qp_max`` its quality
+        floor) and the next picture is an IDR."""
+        top, opened = self._enc.max_bitrate, self.options.bitrate
         if bitrate is None:
             if top is None:
                 return
-        elif top is not None and _RESTART_DOWN * top <= bitrate < _RESTART_UP * top:
-            self._enc.set_bitrate(min(bitrate, top))
+        elif top is not None and opened is not None and _RESTART_DOWN * opened <= bitrate <= top:
+            self._enc.set_bitrate(bitrate)
             return
         self.options = dataclasses.replace(
-            self.options, bitrate=bitrate, qp=None, qp_max=None if bitrate is None else qp_max
+            self.options,
+            bitrate=bitrate,
+            max_bitrate=None if bitrate is None else ceiling(bitrate),
+            qp=None,
+            qp_max=None if bitrate is None else qp_max,
         )
         w, h = self.size
         self._enc = H264Encoder(w, h, self.options)

@@ -12,17 +12,27 @@ every IDR so each IDR starts a self-contained stream. The VUI declares BT.709,
 full range, sRGB transfer, matching the kernels.
 
 Rate control is one of three: constant quality (CRF, the default), a target
-bitrate (ABR with a one-picture VBV buffer) or a constant quantiser (``qp``,
+bitrate (ABR under a VBV cap, see below) or a constant quantiser (``qp``,
 for the one-picture lossy stills of screencodec.quality). The VBV limits go
 through libavcodec's own ``maxrate`` / ``bufsize`` options, not x264-params:
 before every picture libavcodec compares its own values with x264's and
 reconfigures x264 when they differ, and with limits given only in
 x264-params that reconfiguration (which would switch VBV off) is refused, and
-every later change with it. So set this way, the average bitrate of an open
-stream can be changed live (``set_bitrate``): libavcodec hands the change to
-``x264_encoder_reconfig`` before the next picture. The VBV maximum cannot
-change on an open encoder (PyAV does not expose it), so a rate above it needs
-a new encoder.
+every later change with it.
+
+What x264 does with a live change of the target (``set_bitrate``: libavcodec
+hands it to ``x264_encoder_reconfig`` before the next picture), measured
+through PyAV: only a stream opened as CBR (``maxrate`` equal to the target)
+follows it at all; x264 then moves its own maxrate with the target, but
+never above libavcodec's ``maxrate`` (x264 clamps the target to it), which
+PyAV cannot change on an open encoder; opened with ``maxrate`` above the
+target (VBR), every later change is ignored. So a stream is opened as CBR
+at its ceiling (``max_bitrate``, default the target) with a VBV buffer of one
+picture at its target, its target is set live before its first picture,
+and then moved live anywhere up to the ceiling. Above the opening target
+x264 raises the buffer to one picture at the new target; below it the
+buffer stays one picture at the opening target. The stream averages about
+0.85 of a target it rose or opened at, 0.7-0.8 of one it was lowered to.
 """
 
 from __future__ import annotations
@@ -77,8 +87,12 @@ class H264Options:
         that only take 4:2:0).
     :param crf: constant quality, 0..51 (lower is better), used unless
         ``bitrate`` or ``qp`` is given.
-    :param bitrate: target bits per second per stream (ABR with a one-frame VBV
-        buffer, so a frame never overshoots by much).
+    :param bitrate: target bits per second per stream (ABR with a one-picture
+        VBV buffer, so a picture never overshoots by much).
+    :param max_bitrate: with ``bitrate``, the ceiling the encoder is opened
+        with (default: ``bitrate``): ``set_bitrate`` moves the target live
+        anywhere up to it. A picture is at most one picture's share of the
+        higher of the current target and ``bitrate``.
     :param qp: constant quantiser, 1..51 (x264's ``qp``; 0, lossless, is not
         offered), for pictures whose size the caller predicts itself.
     :param qp_max: with ``bitrate``, the coarsest quantiser x264 may use (a
@@ -91,6 +105,7 @@ class H264Options:
     chroma: Chroma = "444"
     crf: int = DEFAULT_CRF
     bitrate: int | None = None
+    max_bitrate: int | None = None
     qp: int | None = None
     qp_max: int | None = None
     preset: str = "ultrafast"
@@ -104,6 +119,10 @@ class H264Options:
             raise ValueError(f"crf {self.crf} outside 0..51")
         if self.bitrate is not None and self.bitrate <= 0:
             raise ValueError("bitrate must be positive")
+        if self.max_bitrate is not None and (
+            self.bitrate is None or self.max_bitrate < self.bitrate
+        ):
+            raise ValueError("max_bitrate needs a bitrate, and must be at least it")
         if self.qp is not None and not 1 <= self.qp <= 51:
             raise ValueError(f"qp {self.qp} outside 1..51")
         if self.qp is not None and self.bitrate is not None:
@@ -128,7 +147,8 @@ class H264Encoder:
 
     ``encode(fb, rect, idr=...)`` converts the rect of a BGRX frame and returns
     the Annex B access unit. ``bitrate`` is the stream's current target (None
-    in CRF or QP mode); ``max_bitrate`` the VBV maximum it was opened with.
+    in CRF or QP mode); ``max_bitrate`` the ceiling it was opened with (the
+    options' ``max_bitrate`` or ``bitrate``).
     Not thread-safe.
     """
 
@@ -149,27 +169,33 @@ class H264Encoder:
             ctx.thread_count = opts.threads
         params = f"bframes=0:keyint=infinite:scenecut=0:forced-idr=1:repeat-headers=1:{_X264_VUI}"
         settings = {"preset": opts.preset, "tune": "zerolatency", "x264-params": params}
-        self.bitrate = self.max_bitrate = opts.bitrate
+        self.bitrate = self.max_bitrate = top = opts.max_bitrate or opts.bitrate
         if opts.qp is not None:
             settings["qp"] = str(opts.qp)
-        elif opts.bitrate is None:
+        elif top is None:
             settings["crf"] = str(opts.crf)
         else:
             # libavcodec's generic options: they stay what x264 is reconfigured
-            # to before each picture (see the module docstring).
-            buf = max(1000, opts.bitrate // opts.fps)
-            settings.update(b=str(opts.bitrate), maxrate=str(opts.bitrate), bufsize=str(buf))
+            # to before each picture (see the module docstring). Opened as CBR
+            # at the ceiling, the only mode in which x264 follows a live target;
+            # the buffer one picture at the target (x264 raises it to one at
+            # its maxrate whenever that is more): one picture at the ceiling
+            # would let x264's ABR undershoot its target by a further 10-15 %.
+            buf = max(1000, (opts.bitrate or top) // opts.fps)
+            settings.update(b=str(top), maxrate=str(top), bufsize=str(buf))
             if opts.qp_max is not None:
                 settings["x264-params"] += f":qpmax={opts.qp_max}"
         ctx.options = settings
         ctx.open()
         self._ctx = ctx
         self._pts = 0
+        if opts.bitrate is not None:
+            self.set_bitrate(opts.bitrate)  # applied before the first picture
 
     def set_bitrate(self, bitrate: int, /) -> bool:
-        """Lower (or raise back) the target of a bitrate stream before its next
-        picture; False, changing nothing, when that needs a new encoder: a CRF
-        or QP stream, or a rate above the VBV maximum it was opened with."""
+        """Move the target of a bitrate stream before its next picture; False,
+        changing nothing, when that needs a new encoder: a CRF or QP stream,
+        or a rate above the ceiling it was opened with."""
         if self.max_bitrate is None or not 0 < bitrate <= self.max_bitrate:
             return False
         if bitrate != self.bitrate:

@@ -31,9 +31,10 @@ starts that much sooner; a stop guessed wrong costs the refinement sent
 until the next picture, which then goes on as before.
 
 Rate: ``set_bitrate(total)`` shares a total bitrate among the regions by area
-(each stream's x264 runs ABR at its share, retargeted live or restarted at an
-IDR, see ``VideoStream.set_bitrate``); ``set_bitrate(None)`` returns to the
-options' own rate control (CRF, or their fixed bitrate per stream).
+(each stream's x264 runs ABR at its share, opened with headroom above it,
+retargeted live or restarted at an IDR, see ``VideoStream.set_bitrate``);
+``set_bitrate(None)`` returns to the options' own rate control (CRF, or
+their fixed bitrate per stream).
 
 Stream ids run 1..65535 and wrap; id 0 is left to the lossy stills of
 screencodec.quality (``STILL_STREAM_ID``), so a still never restarts a region's
@@ -57,7 +58,7 @@ from ..damage import any_change, subtract_rects, tile_diff
 from ..geometry import Rect
 from ..wire import EncodedOp, Op
 from ..wire.format import COPY_PAYLOAD
-from .codec import VideoStream
+from .codec import VideoStream, ceiling
 from .h264 import H264Options
 from .regions import DetectorOptions, RegionDetector
 
@@ -336,8 +337,11 @@ class VideoStage:
             area = rect.area + sum(r.rect.area for r in self._regions)
             opts = self.options
             if self._total_bitrate is not None:
+                # With headroom over its share: a rate that comes back up
+                # after a drop is followed live (VideoStream.set_bitrate).
+                rate = max(1000, self._total_bitrate * rect.area // max(1, area))
                 opts = dataclasses.replace(
-                    opts, bitrate=self._stream_bitrate(rect.area, area), qp_max=self._qp_max
+                    opts, bitrate=rate, max_bitrate=ceiling(rate), qp_max=self._qp_max
                 )
             coded = _even(rect, *self._size)
             stream = VideoStream(self._next_id(), coded.w, coded.h, opts)
