@@ -37,6 +37,7 @@ SLOW_FIRST = (
     "tests/transport/test_silent39_host_parks_silent.py",  # 44 s (time44, own run, load 7-9)
     "tests/transport/test_silent38_host_hears.py",  # 43 s (time44, own run, -n 2, load 8)
     "tests/recording/test_play_memory.py",  # 41 s
+    "tests/relay/test_relay44_frozen_relay.py",  # 39 s (relay44, own run, -n 2, machine loaded)
     "tests/web/test_web_playback.py",  # 37 s
     "tests/recording/test_rec32_hosts_memory.py",  # 37 s
     "tests/relay/test_relay43_hold.py",  # 36 s (time44, own run, -n 2, load 8)

@@ -72,6 +72,31 @@ async def _gone_beating(d: Directory, code: str, ttl: float) -> bool:
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_unclaim_gives_a_claim_back_to_what_it_replaced(
+        backend: str, redis_server: RedisServer) -> None:
+    """relay44: a registration gone while its claim awaited the directory."""
+    async def main() -> None:
+        async with directory(backend, redis_server) as d:
+            code = "123456789"
+            mine, theirs = claim_verifier(code, b"a" * 16), claim_verifier(code, b"b" * 16)
+            assert await d.claim(code, mine, "r1:1", 30) is ClaimResult.NEW
+            assert await d.claim(code, mine, "r2:1", 30) is ClaimResult.RECLAIMED
+            await d.unclaim(code, mine, "r2:1", 30)  # back to the relay the host is at
+            holder = await d.locate(code)
+            assert holder is not None and holder.relay == "r1:1"
+            assert await d.renew({code: mine}, "r1:1", 30) == set()
+            await d.unclaim(code, mine, "r2:1", 30)  # r1's now: untouched
+            holder = await d.locate(code)
+            assert holder is not None and holder.relay == "r1:1"
+            await d.release(code, mine)
+            assert await d.claim(code, theirs, "r2:1", 30) is ClaimResult.NEW
+            await d.unclaim(code, theirs, "r2:1", 30)  # it replaced nothing: away
+            assert await d.locate(code) is None
+
+    run(main())
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_renew_recreates_a_vanished_claim(backend: str, redis_server: RedisServer) -> None:
     async def main() -> None:
         async with directory(backend, redis_server) as d:

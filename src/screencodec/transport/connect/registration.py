@@ -28,7 +28,6 @@ from screencodec.errors import (
     SessionClosedError,
     TransportError,
 )
-from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.channel.framing import (
@@ -53,6 +52,7 @@ from screencodec.transport.connect.relay_cluster import (
     relay_address,
     told_relays,
 )
+from screencodec.transport.connect.relay_doubt import relay_went_silent
 from screencodec.transport.connect.relay_open import (
     RelayRecoveringError,
     _NotARelayError,
@@ -591,6 +591,11 @@ class RelayRegistration:
         self._control = writer
         pinger = asyncio.ensure_future(self._ping(writer))
         silent = False  # the relay sent nothing for 3 pings: the line, not us
+        heard = asyncio.get_running_loop().time()  # the relay's last frame
+        reading: asyncio.Future[tuple[int, bytes]] | None = None
+        doubt = asyncio.ensure_future(
+            relay_went_silent(lambda: self.channels, lambda: _ping_now(writer), lambda: heard)
+        )
         try:
             self.state = "registered"
             self.registrations += 1
@@ -598,13 +603,25 @@ class RelayRegistration:
             self._grace_end = self._recovering_since = None
             self._tell(True)
             while not creds.ended and not self._stopping:
-                try:
-                    ftype, body = await wait_for(
-                        read_frame(reader, HANDSHAKE_FRAME_MAX), self._ping_interval * 3
-                    )
-                except asyncio.TimeoutError:
+                reading = asyncio.ensure_future(read_frame(reader, HANDSHAKE_FRAME_MAX))
+                await asyncio.wait({reading, doubt}, timeout=self._ping_interval * 3,
+                                   return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                if doubt.done() and not doubt.cancelled() and doubt.exception() is not None:
+                    reading.cancel()
+                    raise doubt.exception()  # type: ignore[misc]
+                if not reading.done():
+                    # Three pings unanswered, or asked at once (relay44: a
+                    # session through it went silent) and nothing came.
+                    reading.cancel()
+                    await asyncio.gather(reading, return_exceptions=True)
                     silent = True
-                    raise
+                    # Tried after the others (relay44): the silent relay
+                    # accepts and says nothing, and the one registration
+                    # sent at a time waited FIRST_ANSWER (3 s) there first.
+                    self._shunned.failed((host, port))
+                    raise asyncio.TimeoutError
+                ftype, body = reading.result()
+                heard = asyncio.get_running_loop().time()
                 if ftype == FrameType.RELAY_INCOMING and len(body) >= TOKEN_SIZE:
                     join = asyncio.ensure_future(
                         self._join(body[:TOKEN_SIZE], body[TOKEN_SIZE:].decode("utf-8", "replace"))
@@ -620,7 +637,12 @@ class RelayRegistration:
         finally:
             self._control = None
             pinger.cancel()
-            await asyncio.gather(pinger, return_exceptions=True)
+            doubt.cancel()
+            if reading is not None:
+                reading.cancel()  # this task cancelled while it waited
+            await asyncio.gather(
+                pinger, doubt, *([reading] if reading else []), return_exceptions=True
+            )
             self._release(writer)
             if silent:
                 # A reset: a FIN that the uplink (perhaps still working)
@@ -661,6 +683,12 @@ class RelayRegistration:
             self._acceptor.report(peer, exc)
             return
         await self._acceptor.accept(reader, writer, peer, viewer_addr)
+
+
+def _ping_now(writer: asyncio.StreamWriter) -> None:
+    """A ping outside the interval's (relay_doubt): the relay answers it."""
+    with contextlib.suppress(OSError, RuntimeError):
+        writer.write(encode_frame(FrameType.RELAY_PING))
 
 
 async def host_via_relay(

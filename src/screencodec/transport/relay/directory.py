@@ -84,6 +84,15 @@ class Directory(abc.ABC):
         registration is live. Returns the codes that someone else holds now:
         the relay must drop those registrations."""
 
+    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float) -> None:  # noqa: B027
+        """Give back a claim :meth:`claim` just made for ``relay`` whose
+        registration ended before the relay served it (its connection reset
+        while the claim awaited the directory: relay44): if the claim still
+        names ``relay`` under ``verifier``, it goes back to what it replaced
+        (the same verifier at another relay: the host moved there) for
+        ``ttl``, or away if it replaced nothing. A directory without it
+        leaves the claim to the holder's next :meth:`renew`."""
+
     @abc.abstractmethod
     async def release(self, code: str, verifier: bytes) -> None:
         """Drop a claim, if it is still this verifier's."""
@@ -216,6 +225,8 @@ class MemoryDirectory(Directory):
                  max_counters: int = 100_000) -> None:
         self._clock = clock
         self._claims: dict[str, tuple[bytes, str, float]] = {}
+        #: What each code's last claim replaced (unclaim gives it back).
+        self._replaced: dict[str, tuple[bytes, str, float] | None] = {}
         self._ended: dict[str, tuple[str, float, bytes]] = {}  # code -> (why, until, tag)
         #: (code, pair tag) -> (when its host was last heard from, until when kept)
         self._lost: dict[tuple[str, bytes], tuple[float, float]] = {}
@@ -236,14 +247,27 @@ class MemoryDirectory(Directory):
         if entry is not None and not hmac.compare_digest(entry[0], verifier):
             return ClaimResult.IN_USE
         self._claims[code] = (verifier, relay, self._clock() + ttl)
+        self._replaced[code] = entry  # for unclaim
         self._ended.pop(code, None)
         self._lost.pop((code, pair_tag(verifier)), None)
         return ClaimResult.NEW if entry is None else ClaimResult.RECLAIMED
+
+    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float) -> None:
+        entry = self._live(code)
+        if entry is None or entry[0] != verifier or entry[1] != relay:
+            return
+        was = self._replaced.pop(code, None)
+        if was is None:
+            del self._claims[code]
+        else:
+            self._claims[code] = (was[0], was[1], self._clock() + ttl)
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
         now = self._clock()
         for code in [c for c, e in self._claims.items() if e[2] <= now]:
             del self._claims[code]
+        for code in [c for c in self._replaced if c not in self._claims]:
+            del self._replaced[code]
         lost = set()
         for code, verifier in claims.items():
             entry = self._claims.get(code)

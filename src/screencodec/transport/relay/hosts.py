@@ -97,6 +97,20 @@ class RelayHosts(RelayAdmission):
             return
         # Before the code is served: a RELAY_INCOMING must not go out first.
         await asyncio.wait({members}, timeout=MEMBERS_WAIT)
+        if _ended_before_read(reader, writer):
+            # Reset while the claim awaited the directory (the host's race
+            # gave up on this relay, slow for the claim): the claim, a move
+            # from the relay the host is at, would name this one, which
+            # holds nothing, until that relay's heartbeat cut its host, and
+            # viewers here were told "no such session code" (relay44: 8 of
+            # 8 samples over 4 s). It goes back to what it replaced.
+            with contextlib.suppress(DirectoryUnavailableError):
+                await self._dir(
+                    "unclaim",
+                    self.directory.unclaim(code, verifier, self.advertise, self.limits.claim_ttl),
+                )
+            log_event("unregistered", session=self._tag(code), addr=ip, why="gone during its claim")
+            return
         old = self._sessions.get(code)
         if old is not None:
             old.writer.close()  # the same host again: its old link is dead

@@ -182,7 +182,8 @@ redis.call('SET', KEYS[6], '1', 'PX', ARGV[5])
 redis.call('SET', KEYS[7], '1')
 """
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
-# verifier's registration, KEYS[4..7] as above; ARGV: value, verifier hex,
+# verifier's registration, KEYS[4..8] as above, KEYS[9] what the claim
+# replaced (kept for _UNCLAIM); ARGV: value, verifier hex,
 # ttl ms, grace ms, window ms, then the epochs. {1 new, 2 reclaimed, 0 in
 # use, 3 recovering (no claim is new while the relays may not have
 # re-created theirs); the epoch}. A claim forgets
@@ -193,12 +194,13 @@ local v = redis.call('GET', KEYS[1])
 if not v then
   if redis.call('EXISTS', KEYS[5]) == 1 then return {3, epoch} end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[9])
   return {1, epoch}
 end
 if string.sub(v, 1, 64) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('SET', KEYS[9], v, 'PX', ARGV[3])
   return {2, epoch}
 end
 return {0, epoch}
@@ -254,6 +256,16 @@ if not v then return false end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return now - tonumber(v)
+"""
+# KEYS[1] claim key, KEYS[2] what the code's last claim replaced (_CLAIM's
+# KEYS[9]); ARGV: the value this relay's claim set, ttl ms. A claim still
+# this relay's goes back to what it replaced, or away.
+_UNCLAIM = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local was = redis.call('GET', KEYS[2])
+redis.call('DEL', KEYS[2])
+if was then redis.call('SET', KEYS[1], was, 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
+return 1
 """
 # KEYS[1] claim key; ARGV[1] verifier hex.
 _RELEASE = """
@@ -327,6 +339,7 @@ class RedisDirectory(Directory):
         self._claim = self._redis.register_script(_CLAIM)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
+        self._unclaim = self._redis.register_script(_UNCLAIM)
         self._end = self._redis.register_script(_END)
         self._hit = self._redis.register_script(_HIT)
         self._announce = self._redis.register_script(_ANNOUNCE)
@@ -371,7 +384,8 @@ class RedisDirectory(Directory):
         got = await self._run(self._claim(keys=[self._key("claim", code),
                                                 self._key("ended", code),
                                                 self._lost_key(code, pair_tag(verifier)),
-                                                *self._loss_keys()],
+                                                *self._loss_keys(),
+                                                self._key("replaced", code)],
                                           args=[value, verifier.hex(), int(ttl * 1000),
                                                 int(ttl * 1000), _window(ttl),
                                                 *self._epochs()]))
@@ -433,6 +447,10 @@ class RedisDirectory(Directory):
             results = await self._run(pipe.execute())
         self._knew(results[-1][-1])
         return {code for code, (kept, _) in zip(codes, results, strict=True) if not int(kept)}
+
+    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float) -> None:
+        await self._run(self._unclaim(keys=[self._key("claim", code), self._key("replaced", code)],
+                                      args=[f"{verifier.hex()} {relay}", int(ttl * 1000)]))
 
     async def release(self, code: str, verifier: bytes) -> None:
         await self._run(self._release(keys=[self._key("claim", code)], args=[verifier.hex()]))
