@@ -29,7 +29,10 @@ def test_b_innocent():
 def _pytest(where: Path, *args: str, trace: bool = False) -> subprocess.CompletedProcess[str]:
     # No plugins from entry points (hypothesis, xdist...): started under
     # tracemalloc, they took a loaded machine minutes. ``trace``: log where.
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent),
+    # Not the outer run's PYTEST_ADDOPTS either: its options (--file-times)
+    # belong to plugins this inner run does not load.
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"},
+           "PYTHONPATH": str(Path(__file__).parent),
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # fmt: skip
     traced = ["-X", "tracemalloc=5"] if trace else []
     return subprocess.run(
