@@ -81,7 +81,9 @@ class InputGate:
         self.released_silent = 0
         #: The agent's words of the last such release and its loop time,
         #: until the agent is heard after it: a link lost before then parks
-        #: them with its ticket, and a resumed session says them (input44).
+        #: them with its ticket, and a resumed session says them (input44);
+        #: a resumed link's are its own at time ``inf`` until its agent
+        #: answers an update (keys44: sent after them).
         self.untold: tuple[str, float] | None = None
 
     def resumed(self) -> None:
