@@ -27,9 +27,10 @@ def test_a_stalled_host_does_not_let_go_of_a_chord_on_waking() -> None:
         released: list[float] = []
         holding = {("key", 37)}  # a key the agent holds down
 
-        def release_input_of(_link: object) -> None:  # as the host's: its gate let go of
+        def release_input_of(_link: object) -> tuple[int, int]:  # as the host's
             released.append(loop.time())
             holding.clear()
+            return 1, 0
 
         async def send(_msg: object) -> None:
             pass

@@ -93,7 +93,9 @@ class InputLetGo:
     """The host let go of the keys and mouse buttons agent ``peer`` held
     down, ``keys`` and ``buttons`` of them, because nothing came from it for
     ``silence`` seconds (its link went silent: session/held_silence.py).
-    One per release; the session goes on."""
+    One per release that let go of something; only what went up is counted
+    (keys44: a key another agent still holds stays down, and is not); the
+    session goes on."""
 
     peer: str
     keys: int

@@ -55,7 +55,7 @@ _OVERSLEPT = 1.0
 
 
 class _Releases(Protocol):
-    def release_input_of(self, link: object) -> None: ...
+    def release_input_of(self, link: object) -> tuple[int, int]: ...
     def emit(self, event: Event) -> None: ...
 
 
@@ -135,12 +135,13 @@ async def let_go_when_silent(link: Watched) -> None:
 
 
 def _let_go(link: Watched) -> None:
-    """Let go of what ``link``'s agent holds, and say so once."""
-    held = link.gate.holding
-    keys = sum(kind == "key" for kind, _ in held)
-    buttons = len(held) - keys
+    """Let go of what ``link``'s agent holds, and say so once: what was let
+    go of (keys44: a key another agent holds too stays down, and is not
+    counted); nothing said if nothing was."""
     link.gate.released_silent += 1
-    link.host.release_input_of(link)
+    keys, buttons = link.host.release_input_of(link)
+    if not keys and not buttons:
+        return
     link.host.emit(InputLetGo(link.peer, keys, buttons, HELD_SILENCE))
     words = agent_words(keys, buttons, HELD_SILENCE)
     link.gate.untold = (words, asyncio.get_running_loop().time())

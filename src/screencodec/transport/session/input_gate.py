@@ -27,7 +27,7 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL
 from screencodec.transport.session.services import SessionLink
 
-__all__ = ["InputGate", "local_user_words"]
+__all__ = ["InputGate", "key_of", "local_user_words"]
 
 InputMessage = m.PointerMove | m.Button | m.Wheel | m.Key
 
@@ -38,6 +38,19 @@ def local_user_words(pause: float) -> str:
     (walk38: "the local user is using the input", the host's jargon)."""
     return (f"the user is using their own mouse or keyboard: yours is ignored until"
             f" they stop for {pause:g} s")
+
+
+def key_of(keysym: int, text: str) -> int:
+    """The key a Key message presses, as the gate counts what an agent
+    holds: its keysym; a key sent with only its text (keysym 0: a character
+    the agent's keymap lacks) is its one character's keysym (X's: Latin-1
+    as itself, any other 0x01000000 + its code point, as the page's
+    ``charKeysym``), which an X injector presses. keys44: all keysym-0 keys
+    were one entry, so two held at once were let go of as one, or none."""
+    if keysym or len(text) != 1:
+        return keysym
+    cp = ord(text)
+    return cp if 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xFF else 0x01000000 + cp
 
 
 class InputGate:
@@ -55,18 +68,22 @@ class InputGate:
         self._told_no_grant = False
         self._told_local_since = -1.0
         self._blind = False  # resumed, no receipt yet on this connection
-        #: What this agent holds down on the host now: ``("key", keysym)``
+        #: What this agent holds down on the host now: ``("key", key_of(...))``
         #: and ``("button", n)`` injected down and not yet up; emptied when
-        #: the host lets go of the agents' input (:meth:`let_go`).
+        #: the host lets go of the agents' input (:meth:`let_go`), and a key
+        #: or button any agent lets up is up for all (one keyboard and mouse).
         self.holding: set[tuple[str, int]] = set()
-        #: The text a held key came with (its release is sent with it: an
+        #: How a held key came, its keysym and text (:func:`key_of`'s
+        #: argument), by its key: its release is sent as it came (an
         #: injector finds a keysym-0 key by its text).
-        self.texts: dict[int, str] = {}
+        self.pressed_as: dict[int, tuple[int, str]] = {}
         #: Times its input was let go of for its link's silence (held_silence).
         self.released_silent = 0
         #: The agent's words of the last such release and its loop time,
         #: until the agent is heard after it: a link lost before then parks
-        #: them with its ticket, and a resumed session says them (input44).
+        #: them with its ticket, and a resumed session says them (input44);
+        #: a resumed link's are its own at time ``inf`` until its agent
+        #: answers an update (keys44: sent after them).
         self.untold: tuple[str, float] | None = None
 
     def resumed(self) -> None:
@@ -91,7 +108,13 @@ class InputGate:
         ``release_all``, or its own keys' and buttons' releases): it holds
         nothing now."""
         self.holding.clear()
-        self.texts.clear()
+        self.pressed_as.clear()
+
+    def let_up(self, what: tuple[str, int]) -> None:
+        """A key or button (as in :attr:`holding`) is up now."""
+        self.holding.discard(what)
+        if what[0] == "key":
+            self.pressed_as.pop(what[1], None)
 
     def before_grant(self) -> bool:
         """Whether what the viewer sends now may have been sent before it
@@ -141,15 +164,15 @@ class InputGate:
             inj.wheel(msg.dx, msg.dy)
         else:
             inj.key(msg.keysym, msg.down, msg.text)
-            self._hold(("key", msg.keysym), msg.down)
+            key = key_of(msg.keysym, msg.text)
+            self._hold(("key", key), msg.down)
             if msg.down:
-                self.texts[msg.keysym] = msg.text
-            else:
-                self.texts.pop(msg.keysym, None)
+                self.pressed_as[key] = (msg.keysym, msg.text)
         self.injected += 1
 
     def _hold(self, what: tuple[str, int], down: bool) -> None:
         if down:
             self.holding.add(what)
-        else:
-            self.holding.discard(what)
+        else:  # up for every agent: one keyboard, one mouse (keys44)
+            self.let_up(what)
+            self._link.host.let_up(what)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import math
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -355,6 +356,12 @@ class ViewerLink(LinkAsking):
         self.gate.granted(CONTROL in self.level, None)
         if resumed is not None:
             self.gate.resumed()
+            if resumed.untold:
+                # This link's own until its agent answers an update, which
+                # is sent after them (keys44: cleared before they were sent,
+                # and the new ticket has none, so a link lost before its
+                # agent read them lost them): a loss before then parks them.
+                self.gate.untold = (resumed.untold, math.inf)
         # Watched first, then its layout read: an X server that does not
         # answer the opening holds this join, never the loop (screens.py).
         self.watch(self.monitor)
@@ -391,11 +398,10 @@ class ViewerLink(LinkAsking):
                 and not self.host.files_for(self).takes_files:
             # Up front, before any offer: none is asked about (files41).
             await self.send(m.Notice(m.Notice.TAKES_NO_FILES, TAKES_NO_FILES))
-        if resumed is not None and resumed.untold:
+        if self.gate.untold is not None:
             # Its keys were let go of as its last link went silent, and it was
-            # not heard from after: told now (input44), once.
-            words, resumed.untold = resumed.untold, ""
-            await self.send(m.Notice(m.Notice.HELD_RELEASED, words))
+            # not heard from after: told now (input44), once (kept as above).
+            await self.send(m.Notice(m.Notice.HELD_RELEASED, self.gate.untold[0]))
         self._showing = (self._start(self.stream.run()), self._start(self.pointer.run()))
         self.spawn(self._stats_loop())
         self.spawn(let_go_when_silent(self))
@@ -827,6 +833,8 @@ class ViewerLink(LinkAsking):
     async def _dispatch(self, msg: m.Message) -> None:
         if isinstance(msg, m.Receipt | m.CompactReceipt | m.Ack):
             self.gate.receipt()
+            if self.gate.untold is not None and self.gate.untold[1] == math.inf:
+                self.gate.untold = None  # read: the update came after the words
             if self._unshown:  # the viewer read the new ticket before that update
                 self._unshown = False
                 self.host.tickets.shown(self)

@@ -130,7 +130,7 @@ class HostRuntime:
         for link in self.links:  # the injector held it for all of them
             link.gate.let_go()
 
-    def release_input_of(self, link: object) -> None:
+    def release_input_of(self, link: object) -> tuple[int, int]:
         """Let go of what ``link``'s agent holds, and only that (its link
         went silent or ends, its control was taken back). input44: this
         was :meth:`release_all`, which let go of another agent's held Shift
@@ -142,23 +142,36 @@ class HostRuntime:
         queued input is whose: all of it is dropped then but for releases
         (``drop_queued``; review44: a revoked agent's move, queued behind
         its pastes, reached the desktop 2 s after the revoke), so the other
-        agent may lose what it sent in the last moments, never a release."""
+        agent may lose what it sent in the last moments, never a release.
+        Returns how many keys and buttons were let go of (keys44: a key
+        another agent still holds, which stays down, is not counted)."""
         assert isinstance(link, ViewerLink)
         inj = self.injector
         others = [o for o in self.links if o is not link and CONTROL in o.level]
+        kept: set[tuple[str, int]] = set().union(*(o.gate.holding for o in others))
+        going = sorted(link.gate.holding - kept) if inj is not None else []
         if inj is not None and not others:
             inj.release_all()
             for o in self.links:
                 o.gate.let_go()
         elif inj is not None:
             inj.drop_queued()
-            kept = set().union(*(o.gate.holding for o in others))
-            for kind, n in sorted(link.gate.holding - kept):
+            for kind, n in going:
                 if kind == "button":
                     inj.button(n, False)
                 else:
-                    inj.key(n, False, link.gate.texts.get(n, ""))
+                    keysym, text = link.gate.pressed_as.get(n, (n, ""))
+                    inj.key(keysym, False, text)
         link.gate.let_go()
+        keys = sum(kind == "key" for kind, _ in going)
+        return keys, len(going) - keys
+
+    def let_up(self, what: tuple[str, int]) -> None:
+        """An agent let a key or button up: it is up for every agent (one
+        keyboard, one mouse; keys44: the other's gate still listed it, and
+        its silence was said to let go of it)."""
+        for o in self.links:
+            o.gate.let_up(what)
 
     def note_injected_pointer(self, x: int, y: int) -> None:
         self.last_injected = (x, y)
