@@ -77,6 +77,9 @@ SLOW_FIRST = (
     "tests/transport/test_silent39_channel_cold.py",  # 20 s
     "tests/transport/test_review42_coarse_keyframe.py",  # 20 s
     "tests/transport/test_terminals_x_gone.py",  # 20 s
+    "tests/transport/test_review44_type.py",  # 20 s (stop 44, its author's run)
+    "tests/web/test_review44_page_held_notice.py",  # 20 s (stop 44, its author's run)
+    "tests/web/test_walk44_page_saved_where.py",  # 19 s (stop 44, its author's run)
     "tests/web/test_odds40_playback_browser_reaped.py",  # 19 s
     "tests/test_leak_check.py",  # 19 s
     "tests/relay/test_relay42_attack_grace.py",  # 19 s
@@ -97,6 +100,7 @@ SLOW_FIRST = (
     "tests/transport/test_ask42_host.py",  # 16 s
     "tests/transport/test_terms4_file_progress.py",  # 16 s
     "tests/transport/test_closeorder_slow_viewer.py",  # 16 s
+    "tests/web/test_video44_ceiling_decodes.py",  # 16 s (stop 44, its author's run)
     "tests/transport/test_newuser_view_terminal.py",  # 15 s
     "tests/web/test_odds40_browser_reaped.py",  # 15 s
     "tests/web/test_pagekept_resume.py",  # 15 s
@@ -104,12 +108,16 @@ SLOW_FIRST = (
     "tests/transport/test_join_picture.py",  # 15 s
     "tests/transport/test_file_pacing.py",  # 15 s
     "tests/web/test_web39_second_tab.py",  # 14 s
+    "tests/recording/test_walk44_export_progress.py",  # 14 s (stop 44, its author's run)
+    "tests/transport/test_keys44_text_keys.py",  # 14 s (stop 44, its author's run)
+    "tests/transport/test_keys44_resume_told.py",  # 14 s (stop 44, its author's run)
     "tests/motion/test_attack_drag_guess.py",  # 14 s
     "tests/linkbench/test_wire.py",  # 14 s
     "tests/codec/test_encoder_hints.py",  # 14 s
     "tests/test_cli.py",  # 14 s
     "tests/capture/test_scenarios.py",  # 13 s
     "tests/transport/test_view_cli_end.py",  # 13 s
+    "tests/transport/test_review44_two_agents.py",  # 13 s (stop 44, its author's run)
     "tests/web/test_walk40_page_view_stopped.py",  # 13 s
     "tests/transport/test_review40a_two_half_files.py",  # 13 s
     "tests/web/test_webopen38_web_words.py",  # 13 s
