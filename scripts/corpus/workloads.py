@@ -9,6 +9,7 @@ same workload records the 1080p corpus and the small test clip.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shlex
@@ -183,6 +184,47 @@ def _vim(ctx: Context) -> Driver:
     return drive
 
 
+# -- vim-pages / less-pages --------------------------------------------------------
+
+
+def _long_source() -> str:
+    """SOURCE repeated with its line numbers in a comment: pages that differ."""
+    lines = SOURCE.splitlines()
+    return "\n".join(f"{line}  # {n}" if line else "" for n, line in
+                      enumerate(lines * (2400 // len(lines) + 1), 1))  # fmt: skip
+
+
+def _pager(ctx: Context, title: str, command: list[str], key: str) -> Driver:
+    """A full-screen xterm paging a long file: ``key`` every 1.2 s (pages44:
+    a whole-screen repaint of text)."""
+    project = _project(ctx)
+    (project / "long.py").write_text(_long_source(), encoding="utf-8")
+    (ctx.xs.home / ".vimrc").write_text(
+        "set nocompatible\nsyntax on\nset background=dark\nset number\nset ruler\n"
+        "set laststatus=2\nset noswapfile\n",
+        encoding="utf-8",
+    )
+    wid = _xterm(ctx, title, "80x24+0+0", command, *DARK)
+    _fill_screen(ctx, wid)
+    w, h = ctx.size
+    _focus(ctx, wid, w // 2, h // 2)
+    ctx.xs.wait_still(ctx.grab)
+
+    def drive(stop: threading.Event) -> None:
+        while _pause(stop, 1.2):
+            ctx.xs.xdotool("key", "--window", wid, key)
+
+    return drive
+
+
+def _vim_pages(ctx: Context) -> Driver:
+    return _pager(ctx, "vim-pages", ["vim", "long.py"], "ctrl+f")
+
+
+def _less_pages(ctx: Context) -> Driver:
+    return _pager(ctx, "less-pages", ["less", "long.py"], "space")
+
+
 # -- terminal-log -----------------------------------------------------------------
 
 
@@ -216,6 +258,25 @@ def _browser(ctx: Context) -> Driver:
 def _browser_docs(ctx: Context) -> Driver:
     page = make_docs_page(ctx.work / "docs", seed=ctx.seed + 5)
     return _scroll_page(ctx, page, "Admin guide")
+
+
+def _window_front(ctx: Context) -> Driver:
+    """A full-screen xterm (vim on a long file) and Chromium's docs page over
+    it, each raised in turn every 1.2 s (no window manager: raised, not
+    activated; a whole-screen repaint of another window's text)."""
+    (_project(ctx) / "long.py").write_text(_long_source(), encoding="utf-8")
+    term = _xterm(ctx, "front-term", "80x24+0+0", ["vim", "long.py"], *DARK)
+    _fill_screen(ctx, term)
+    _scroll_page(ctx, make_docs_page(ctx.work / "docs", seed=ctx.seed + 5), "Admin guide")
+    browser = ctx.xs.wait_window("Admin guide", timeout=120)
+
+    def drive(stop: threading.Event) -> None:
+        for n in itertools.count():
+            if not _pause(stop, 1.2):
+                return
+            ctx.xs.xdotool("windowraise", term if n % 2 == 0 else browser)
+
+    return drive
 
 
 def _scroll_page(ctx: Context, page: Path, title: str) -> Driver:
@@ -379,6 +440,26 @@ WORKLOADS: dict[str, Workload] = {
             "two comment lines and two lines of Python at 7-15 keys/s",
             ("xterm", "vim"),
             _vim,
+        ),
+        Workload(
+            "vim-pages",
+            "vim in a full-screen xterm (dark, syntax colours) on a long "
+            "Python file; Ctrl-F every 1.2 s (a whole-screen repaint of text)",
+            ("xterm", "vim"),
+            _vim_pages,
+        ),
+        Workload(
+            "less-pages",
+            "less in a full-screen xterm (dark) on a long Python file; space every 1.2 s",
+            ("xterm",),
+            _less_pages,
+        ),
+        Workload(
+            "window-front",
+            "Chromium's docs page and a full-screen xterm (vim on a long file) "
+            "raised in turn every 1.2 s",
+            ("xterm", "vim", "chromium"),
+            _window_front,
         ),
         Workload(
             "terminal-log",

@@ -468,7 +468,7 @@ class ScreenEncoder:
                 used=_UPDATE_HEADER + 8 * self.integrity + sum(14 + len(o.payload) for o in ops),
                 overhead=_UPDATE_HEADER + 8 * self.integrity,
                 video_ops=len(vops), video_area=sum(o.rect.area for o in vops),
-                regions=regions, lossless=self._encode_rects, keyframe=fresh,
+                regions=regions, lossless=self._encode_rects, keyframe=fresh, now=t,
             )  # fmt: skip
             replaced = q.finish(f, boxes, adopt=owned)
         else:
