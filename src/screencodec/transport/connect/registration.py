@@ -593,9 +593,13 @@ class RelayRegistration:
         silent = False  # the relay sent nothing for 3 pings: the line, not us
         heard = asyncio.get_running_loop().time()  # the relay's last frame
         reading: asyncio.Future[tuple[int, bytes]] | None = None
-        doubt = asyncio.ensure_future(
-            relay_went_silent(lambda: self.channels, lambda: _ping_now(writer), lambda: heard)
-        )
+
+        def doubting() -> asyncio.Task[None]:
+            return asyncio.ensure_future(
+                relay_went_silent(lambda: self.channels, lambda: _ping_now(writer), lambda: heard)
+            )
+
+        doubt = doubting()
         try:
             self.state = "registered"
             self.registrations += 1
@@ -622,6 +626,11 @@ class RelayRegistration:
                     raise asyncio.TimeoutError
                 ftype, body = reading.result()
                 heard = asyncio.get_running_loop().time()
+                if doubt.done():
+                    # Its last look and this frame came in one wakeup (review44b,
+                    # read): the relay answered; a done doubt would make the
+                    # next wait return at once and take the relay for silent.
+                    doubt = doubting()
                 if ftype == FrameType.RELAY_INCOMING and len(body) >= TOKEN_SIZE:
                     join = asyncio.ensure_future(
                         self._join(body[:TOKEN_SIZE], body[TOKEN_SIZE:].decode("utf-8", "replace"))
