@@ -57,6 +57,7 @@ SLOW_FIRST = (
     "tests/transport/test_silent39_host_disk_wait.py",  # 26 s
     "tests/transport/test_type43_view_typing.py",  # 26 s (stop 43, quiet, -n 4)
     "tests/linkbench/test_steps.py",  # 25 s
+    "tests/relay/test_review44b_silent_viewer.py",  # 30 s (stop 44, its author's run)
     "tests/transport/test_review39b_false_loss_levels.py",  # 25 s
     "tests/test_walk3_page.py",  # 24 s
     "tests/web/test_pagelive_silence.py",  # 23 s
