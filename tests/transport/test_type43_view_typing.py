@@ -48,6 +48,7 @@ class Hold:
         self._to = port
         self._flowing = threading.Event()
         self._flowing.set()
+        self._holding = threading.Event()  #: the thread's loop no longer reads the agent
         self._done = threading.Event()
         self._server = socket.socket()
         # A small window: the agent's sends wait soon once nothing is read.
@@ -59,7 +60,13 @@ class Hold:
         self._thread.start()
 
     def hold(self) -> None:
+        """Returns once nothing more of the agent's is read: a select begun
+        before it took the first bytes of a /type on a loaded machine
+        (fresh106), cutting a key's press from its release, and the host's
+        X server repeated the key until the silence let it go (83 f's)."""
+        self._holding.clear()
         self._flowing.clear()
+        assert self._holding.wait(10), "the proxy's thread never took the hold"
 
     def flow(self) -> None:
         self._flowing.set()
@@ -75,7 +82,10 @@ class Hold:
         host = socket.create_connection(("127.0.0.1", self._to))
         try:
             while not self._done.is_set():
-                wanted = [host, agent] if self._flowing.is_set() else [host]
+                flowing = self._flowing.is_set()
+                wanted = [host, agent] if flowing else [host]
+                if not flowing:
+                    self._holding.set()
                 ready, _, _ = select.select(wanted, [], [], 0.05)
                 for s in ready:
                     data = s.recv(65536)
