@@ -3,7 +3,7 @@ session over the same link is measured against (flow44).
 
 ``python benchmarks/wire_bulk.py wire:4M,40ms,loss=2%,tcp=reno [SECONDS]``
 (root). The same two namespaces and wire process as
-:func:`screencodec.linkbench.netns.run_over_wire`; a sender in the host's
+:func:`screencodec.linkbench.netns.run_over_wire` (``wire_between``); a sender in the host's
 namespace writes as fast as its TCP lets it, a receiver in the viewer's
 counts what came. Prints kbit/s over the whole run and over its second half
 (as the bench's figure), and each side's retransmits.
@@ -11,17 +11,13 @@ counts what came. Prints kbit/s over the whole run and over its second half
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
-import tempfile
-import uuid
-from dataclasses import asdict
 
-from screencodec.linkbench.netns import _delete, _run, _tcp_counters
+from screencodec.linkbench.netns import _tcp_counters, wire_between
 from screencodec.linkbench.shaper import parse_link
-from screencodec.linkbench.tunwire import HOST_ADDR, VIEWER_ADDR, WIRE_DEV
+from screencodec.linkbench.tunwire import VIEWER_ADDR
 
 __all__: list[str] = []
 
@@ -63,54 +59,25 @@ except OSError:
 
 def main(text: str, seconds: float) -> None:
     link = parse_link(text.removeprefix("wire:"))
-    tag = uuid.uuid4().hex[:8]
-    host_ns, viewer_ns = f"screencodec-bh-{tag}", f"screencodec-bv-{tag}"
-    made: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="screencodec-bulk-") as tmp:
-        wire = None
-        try:
-            for ns, me, peer in ((host_ns, HOST_ADDR, VIEWER_ADDR),
-                                 (viewer_ns, VIEWER_ADDR, HOST_ADDR)):  # fmt: skip
-                _run("ip", "netns", "add", ns)
-                made.append(ns)
-                _run("ip", "-n", ns, "link", "set", "lo", "up")
-                _run("ip", "-n", ns, "tuntap", "add", "dev", WIRE_DEV, "mode", "tun")
-                _run("ip", "-n", ns, "addr", "add", me, "peer", peer, "dev", WIRE_DEV)
-                _run("ip", "-n", ns, "link", "set", WIRE_DEV, "up", "mtu", "1500")
-                if link.tcp:
-                    _run("ip", "netns", "exec", ns, "sysctl", "-qw",
-                         f"net.ipv4.tcp_congestion_control={link.tcp}")  # fmt: skip
-            spec = {"host_ns": host_ns, "viewer_ns": viewer_ns, "link": asdict(link),
-                    "counters": f"{tmp}/wire.json", "seed": 0}  # fmt: skip
-            wire = subprocess.Popen(
-                [sys.executable, "-m", "screencodec.linkbench._wire_main", json.dumps(spec)],
-                stdout=subprocess.PIPE, text=True)  # fmt: skip
-            assert wire.stdout is not None
-            assert wire.stdout.readline().strip() == "ready"
-            exec_in = ("ip", "netns", "exec")
-            receiver = subprocess.Popen(
-                [*exec_in, viewer_ns, sys.executable, "-c", _RECEIVER, str(seconds)],
-                stdout=subprocess.PIPE, text=True)  # fmt: skip
-            assert receiver.stdout is not None
-            assert receiver.stdout.readline().strip() == "ready"
-            sender = subprocess.Popen([*exec_in, host_ns, sys.executable, "-c", _SENDER])
-            whole, second_half = receiver.stdout.readline().split()
-            receiver.wait(timeout=10)
-            sender.kill()
-            sender.wait()
-            tcp = _tcp_counters(host_ns)
-            cc, resent = tcp.get("congestion_control"), tcp.get("RetransSegs")
-            print(f"bulk TCP {text}: {float(whole):.0f} kbit/s over {seconds:g} s, "
-                  f"{float(second_half):.0f} kbit/s the second half; host {cc}"
-                  f" {resent} retransmitted")  # fmt: skip
-            wire.send_signal(signal.SIGTERM)
-            wire.wait(timeout=10)
-        finally:
-            if wire is not None and wire.poll() is None:
-                wire.kill()
-                wire.wait()
-            for ns in made:
-                _delete(ns)
+    with wire_between(link) as (host_ns, viewer_ns, _, wire):
+        exec_in = ("ip", "netns", "exec")
+        receiver = subprocess.Popen(
+            [*exec_in, viewer_ns, sys.executable, "-c", _RECEIVER, str(seconds)],
+            stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert receiver.stdout is not None
+        assert receiver.stdout.readline().strip() == "ready"
+        sender = subprocess.Popen([*exec_in, host_ns, sys.executable, "-c", _SENDER])
+        whole, second_half = receiver.stdout.readline().split()
+        receiver.wait(timeout=10)
+        sender.kill()
+        sender.wait()
+        tcp = _tcp_counters(host_ns)
+        cc, resent = tcp.get("congestion_control"), tcp.get("RetransSegs")
+        print(f"bulk TCP {text}: {float(whole):.0f} kbit/s over {seconds:g} s, "
+              f"{float(second_half):.0f} kbit/s the second half; host {cc}"
+              f" {resent} retransmitted")  # fmt: skip
+        wire.send_signal(signal.SIGTERM)
+        wire.wait(timeout=10)
 
 
 if __name__ == "__main__":

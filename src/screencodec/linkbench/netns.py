@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -44,7 +44,10 @@ from .steps import LinkStep
 from .tunwire import HOST_ADDR, VIEWER_ADDR, WIRE_DEV
 from .workloads import measure
 
-__all__ = ["NetnsError", "netem_args", "netns_unavailable", "run_in_netns", "run_over_wire"]
+__all__ = [
+    "NetnsError", "netem_args", "netns_unavailable", "run_in_netns", "run_over_wire",
+    "wire_between",
+]  # fmt: skip
 
 #: tbf's bucket: two Ethernet packets, or a millisecond at the rate if more.
 #: The proxy serializes with no burst at all; a 16 KiB bucket (the usual
@@ -167,6 +170,28 @@ def run_over_wire(
                 f"tcp={link.tcp}: this kernel allows {' '.join(allowed)} in a "
                 "network namespace (net.ipv4.tcp_allowed_congestion_control)"
             )
+    with wire_between(link, seed=seed) as (host_ns, viewer_ns, counters, wire):
+        result = _session_in(viewer_ns, workload, link, seconds=seconds, size=size,
+                             listen_in=[host_ns, HOST_ADDR])  # fmt: skip
+        result.extra["tcp"] = {"host": _tcp_counters(host_ns),
+                               "viewer": _tcp_counters(viewer_ns)}  # fmt: skip
+        wire.send_signal(signal.SIGTERM)
+        wire.wait(timeout=10)
+        with open(counters, encoding="utf-8") as fh:
+            result.extra["wire"] = json.load(fh)
+        result.link = f"wire:{link.name}"
+        return result
+
+
+@contextlib.contextmanager
+def wire_between(
+    link: Link, *, seed: int = 0
+) -> Iterator[tuple[str, str, str, subprocess.Popen[str]]]:
+    """Two network namespaces joined by :mod:`.tunwire`'s wire shaped as
+    ``link``, its process started: ``(host_ns, viewer_ns, counters, wire)``
+    (``counters``: the JSON file the wire writes as it stops). Both gone
+    after, the wire killed if still running. Shared by :func:`run_over_wire`
+    and benchmarks/wire_bulk.py (one bulk TCP flow over the same link)."""
     tag = uuid.uuid4().hex[:8]
     host_ns, viewer_ns = f"screencodec-wh-{tag}", f"screencodec-wv-{tag}"
     wire: subprocess.Popen[str] | None = None
@@ -193,16 +218,7 @@ def run_over_wire(
             assert wire.stdout is not None
             if wire.stdout.readline().strip() != "ready":
                 raise NetnsError("the wire did not start")
-            result = _session_in(viewer_ns, workload, link, seconds=seconds, size=size,
-                                 listen_in=[host_ns, HOST_ADDR])  # fmt: skip
-            result.extra["tcp"] = {"host": _tcp_counters(host_ns),
-                                   "viewer": _tcp_counters(viewer_ns)}  # fmt: skip
-            wire.send_signal(signal.SIGTERM)
-            wire.wait(timeout=10)
-            with open(counters, encoding="utf-8") as fh:
-                result.extra["wire"] = json.load(fh)
-            result.link = f"wire:{link.name}"
-            return result
+            yield host_ns, viewer_ns, counters, wire
         finally:
             if wire is not None:
                 if wire.poll() is None:
