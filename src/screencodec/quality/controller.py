@@ -519,8 +519,19 @@ class RateController:
             if keyframe:
                 return False
         at = self._text_at
-        for x, y, w, h in text.tolist():
-            at[y // c : -(-(y + h) // c), x // c : -(-(x + w) // c)] = now
+        if len(text):
+            # The cells the rects touch, without a Python loop over them: +1/-1
+            # at each rect's corners, summed down and across (a 2-D prefix sum).
+            x, y, w, h = (text[:, i].astype(np.intp) for i in range(4))
+            y0, x0 = np.minimum(y // c, grid[0]), np.minimum(x // c, grid[1])
+            y1 = np.minimum(-(-(y + h) // c), grid[0])  # as a slice would clip
+            x1 = np.minimum(-(-(x + w) // c), grid[1])
+            edges = np.zeros((grid[0] + 1, grid[1] + 1), np.intp)
+            np.add.at(edges, (y0, x0), 1)
+            np.add.at(edges, (y0, x1), -1)
+            np.add.at(edges, (y1, x0), -1)
+            np.add.at(edges, (y1, x1), 1)
+            at[edges.cumsum(0).cumsum(1)[: grid[0], : grid[1]] > 0] = now
         screen = shape[0] * shape[1]
         if _area(text) >= _PAGE_SHARE * screen:
             return True
