@@ -20,7 +20,7 @@ build: $(STAMP)
 debug: $(STAMP)
 	SCREENCODEC_DEBUG=1 SCREENCODEC_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
 
-# The tests run in two processes a core, at most 4 (pytest-xdist): about
+# The tests run in three processes a core, at most 6 (pytest-xdist): about
 # 40% of their time is waiting (real bounds, sockets, X servers, Chromium),
 # and with one process more than the cores 2 cores were busy 77% of the
 # time (stop 34). Each file's tests stay in one process, in their order, as
@@ -29,13 +29,16 @@ debug: $(STAMP)
 # tests) with 4 and the compiled sources below, stop 34; 13.9 and 13.5 min
 # (tests 11.4 and 11.0, 3,902 tests) with the collection below, one
 # Chromium a process (tests/web/conftest.py) and no spinning OpenBLAS
-# threads (tests/conftest.py), stop 35.
+# threads (tests/conftest.py), stop 35. Stop 44, fresh clones of 1b881cc9 on
+# a quiet 2-core machine, 4,814 tests: 4 processes, make test 932 s (tests
+# 853); 6 processes, 776 s (tests 703), both passing: most of the slowest
+# files wait on the product's own limits (time44's --file-times).
 #
 # The slowest files go first (tests/slow_first.py, in collection order;
 # --no-loadscope-reorder keeps xdist from ordering files by their number of
 # tests, which put the few-test slow files last: the fresh clone of d8fdd03
 # spent a third of its 891 s on the last 13% of the tests).
-TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((2 * n)); [ $$n -gt 4 ] && n=4; echo $$n)
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((3 * n)); [ $$n -gt 6 ] && n=6; echo $$n)
 
 # The tests start hundreds of Python processes (hosts, viewers, relays).
 # Where PYTHONDONTWRITEBYTECODE is set (this project's machines set it) each
